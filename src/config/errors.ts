@@ -1,0 +1,78 @@
+/** Domain errors of the config store. They know nothing of GraphQL; the API maps them to codes. */
+
+export interface ConfigIssue {
+  /** Path in the caller's terms (GraphQL field names for input, snake_case keys for the file). */
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+export class InvalidStrategyKeyError extends Error {
+  override name = 'InvalidStrategyKeyError';
+  constructor(readonly strategyKey: string) {
+    super(`Invalid strategy key: ${strategyKey}`);
+  }
+}
+
+export class ConfigValidationError extends Error {
+  override name = 'ConfigValidationError';
+  constructor(
+    readonly issues: readonly ConfigIssue[],
+    message = ConfigValidationError.summarize(issues),
+  ) {
+    super(message);
+  }
+
+  static summarize(issues: readonly ConfigIssue[]): string {
+    const badKey = issues.find((i) => i.message.startsWith('Invalid strategy key: '));
+    if (badKey) return badKey.message;
+    return `Invalid config: ${issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`;
+  }
+}
+
+export class VersionConflictError extends Error {
+  override name = 'VersionConflictError';
+  constructor(
+    readonly expectedVersion: number,
+    readonly currentVersion: number,
+  ) {
+    super(`Config version conflict: expected ${expectedVersion}, current ${currentVersion}`);
+  }
+}
+
+/** The config file on disk is not a valid config: where, and what is wrong. */
+export class ConfigFileError extends Error {
+  override name = 'ConfigFileError';
+  constructor(
+    readonly file: string,
+    readonly problems: readonly { line?: number; column?: number; message: string }[],
+  ) {
+    super(
+      `${file}: invalid config\n${problems
+        .map((p) => `  ${p.line ? `line ${p.line}${p.column ? `, column ${p.column}` : ''}: ` : ''}${p.message}`)
+        .join('\n')}`,
+    );
+  }
+}
+
+/** A mutation was refused because the file on disk is currently invalid (a hand edit to fix first). */
+export class ConfigFileInvalidError extends Error {
+  override name = 'ConfigFileInvalidError';
+  constructor(readonly fileError: ConfigFileError) {
+    super(`The config file on disk is invalid; fix it before changing the config. ${fileError.message}`, { cause: fileError });
+  }
+}
+
+/** Writing the config failed (disk full, read-only, I/O error): nothing was changed. */
+export class ConfigWriteError extends Error {
+  override name = 'ConfigWriteError';
+  constructor(
+    readonly step: string,
+    readonly errno: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `Could not save the config (${step} failed${errno ? `: ${errno}` : ''}); the previous config is unchanged and still in force`,
+      options,
+    );
+  }
+}

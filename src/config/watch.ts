@@ -1,0 +1,50 @@
+import { type FSWatcher, watch } from 'node:fs';
+import path from 'node:path';
+
+export interface FileWatch {
+  /** Ignore events (the periodic check too) until resumed: used by tests to simulate a missed event. */
+  pause(): void;
+  resume(): void;
+  close(): void;
+}
+
+/**
+ * Calls `onHint` when `file` may have changed: on fs.watch events for its directory (so an atomic
+ * rename over it is seen) and on a timer, so a missed event is never a missed change. A hint is
+ * only a hint; the receiver re-reads and compares (level-triggered).
+ */
+export function watchFile(file: string, onHint: () => void, options: { pollMs: number }): FileWatch {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  let paused = false;
+  let watcher: FSWatcher | undefined;
+  const hint = () => {
+    if (!paused) onHint();
+  };
+  try {
+    watcher = watch(dir, { persistent: false }, (_event, name) => {
+      if (name === null || name === base) hint();
+    });
+    watcher.on('error', () => {
+      // The directory went away or the watch broke: the timer below still converges.
+      watcher?.close();
+      watcher = undefined;
+    });
+  } catch {
+    watcher = undefined; // no inotify here (or out of watches): polling alone still converges
+  }
+  const timer = setInterval(hint, options.pollMs);
+  timer.unref();
+  return {
+    pause: () => {
+      paused = true;
+    },
+    resume: () => {
+      paused = false;
+    },
+    close: () => {
+      clearInterval(timer);
+      watcher?.close();
+    },
+  };
+}

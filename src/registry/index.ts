@@ -1,0 +1,23 @@
+import { createStrategyRegistry, type StrategyRegistry } from './registry.js';
+import { STRATEGIES } from './strategies.js';
+import type { StrategyInfo } from './types.js';
+
+export { createStrategyRegistry, RegistryError, type StrategyRegistry } from './registry.js';
+export { STRATEGIES } from './strategies.js';
+export * from './types.js';
+
+/** Checked when this module loads: a malformed entry stops start-up with a clear message. */
+export const defaultRegistry: StrategyRegistry = createStrategyRegistry(STRATEGIES);
+
+/** Every strategy, keyed by key. A copy: mutating it (or trying to mutate its frozen entries) changes nothing here. */
+export function getStrategyRegistry(): Record<string, StrategyInfo> {
+  return defaultRegistry.all();
+}
+
+export function getStrategyInfo(key: string): StrategyInfo | undefined {
+  return defaultRegistry.get(key);
+}
+
+export function validateStrategyKey(key: string): boolean {
+  return defaultRegistry.has(key);
+}

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/** Broker instrument convention: `EUR_USD`, `XAU_USD`. */
+export const instrumentSchema = z
+  .string()
+  .regex(/^[A-Z0-9]{3,6}_[A-Z0-9]{3,6}$/, 'instrument must look like EUR_USD');
+
+export const strategyKeySchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,63}$/, 'strategy key must be lower snake_case');
+
+export const riskLevels = ['low', 'medium', 'high'] as const;
+export const tradingSessions = ['any', 'london', 'ny', 'asia'] as const;
+export type RiskLevel = (typeof riskLevels)[number];
+export type TradingSession = (typeof tradingSessions)[number];
+
+/**
+ * One tunable parameter of a strategy. The default value is what the strategy runs with unless
+ * `tunable_overrides` in the runtime config says otherwise; the bounds are what an override may be.
+ */
+export const tunableSpecSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('integer'),
+      default: z.number().int(),
+      min: z.number().int(),
+      max: z.number().int(),
+      description: z.string().min(1),
+    })
+    .strict()
+    .refine((t) => t.min <= t.default && t.default <= t.max, 'default must lie within [min, max]'),
+  z
+    .object({
+      type: z.literal('number'),
+      default: z.number(),
+      min: z.number(),
+      max: z.number(),
+      description: z.string().min(1),
+    })
+    .strict()
+    .refine((t) => t.min <= t.default && t.default <= t.max, 'default must lie within [min, max]'),
+  z.object({ type: z.literal('boolean'), default: z.boolean(), description: z.string().min(1) }).strict(),
+]);
+export type TunableSpec = z.infer<typeof tunableSpecSchema>;
+export type TunableValue = number | boolean;
+
+export const strategyDefinitionSchema = z
+  .object({
+    key: strategyKeySchema,
+    name: z.string().min(1),
+    description: z.string().min(20, 'description must say what the strategy does'),
+    instruments: z
+      .array(instrumentSchema)
+      .min(1, 'a strategy must trade at least one instrument')
+      .refine((list) => new Set(list).size === list.length, 'instruments must not repeat'),
+    tunables: z
+      .record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'tunable names are lower snake_case'), tunableSpecSchema)
+      .refine((t) => Object.keys(t).length > 0, 'a strategy must declare its tunables'),
+    riskLevel: z.enum(riskLevels),
+    sessionPreference: z.enum(tradingSessions),
+  })
+  .strict();
+
+/** A strategy as written in code: metadata plus the specs of its tunables. */
+export type StrategyDefinition = z.infer<typeof strategyDefinitionSchema>;
+
+/** A strategy as the rest of the system sees it (deeply read-only). */
+export interface StrategyInfo {
+  readonly key: string;
+  readonly name: string;
+  readonly description: string;
+  readonly instruments: readonly string[];
+  /** Default parameters, `{ name: value }`. */
+  readonly tunables: Readonly<Record<string, TunableValue>>;
+  readonly tunableSpecs: Readonly<Record<string, TunableSpec>>;
+  readonly riskLevel: RiskLevel;
+  readonly sessionPreference: TradingSession;
+}
