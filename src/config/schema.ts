@@ -77,7 +77,10 @@ function checkOverrides(registry: StrategyRegistry, overrides: unknown, add: Add
     for (const [name, value] of Object.entries(tunables)) {
       const spec = info.tunableSpecs[name];
       if (!spec) {
-        add([strategyKey, name], `unknown tunable "${name}" for strategy "${strategyKey}" (known: ${Object.keys(info.tunableSpecs).join(', ')})`);
+        add(
+          [strategyKey, name],
+          `unknown tunable "${name}" for strategy "${strategyKey}" (known: ${Object.keys(info.tunableSpecs).join(', ')})`,
+        );
         continue;
       }
       if (value === null && allowNull) continue; // removes this override
@@ -103,9 +106,11 @@ function strategyKeyField(registry: StrategyRegistry) {
 }
 
 function overridesField(registry: StrategyRegistry, allowNull: boolean) {
-  return z.unknown().superRefine((overrides, ctx) =>
-    checkOverrides(registry, overrides, (path, message) => ctx.addIssue({ code: 'custom', path, message }), allowNull),
-  );
+  return z
+    .unknown()
+    .superRefine((overrides, ctx) =>
+      checkOverrides(registry, overrides, (path, message) => ctx.addIssue({ code: 'custom', path, message }), allowNull),
+    );
 }
 
 /** The config file's schema (snake_case, strict: an unknown key is an error, not silently ignored). */
@@ -116,11 +121,17 @@ export function configFileSchema(registry: StrategyRegistry) {
       trading_enabled: z.boolean({ error: required('true or false') }),
       scan_interval_seconds: scanIntervalSchema,
       // `tunable_overrides:` left empty reads as null: the same as no overrides.
-      tunable_overrides: z.preprocess((v) => v ?? {}, overridesField(registry, false)).transform(
-        (v) => v as Record<string, Record<string, TunableValue>>,
-      ),
-      version: z.number({ error: required('a positive whole number') }).int({ error: 'must be a whole number' }).min(1, { error: 'must be at least 1' }),
-      updated_at: z.iso.datetime({ offset: true, error: (iss) => (iss.input === undefined ? 'is required' : 'must be an ISO-8601 time, e.g. 2026-01-05T01:35:00Z') }),
+      tunable_overrides: z
+        .preprocess((v) => v ?? {}, overridesField(registry, false))
+        .transform((v) => v as Record<string, Record<string, TunableValue>>),
+      version: z
+        .number({ error: required('a positive whole number') })
+        .int({ error: 'must be a whole number' })
+        .min(1, { error: 'must be at least 1' }),
+      updated_at: z.iso.datetime({
+        offset: true,
+        error: (iss) => (iss.input === undefined ? 'is required' : 'must be an ISO-8601 time, e.g. 2026-01-05T01:35:00Z'),
+      }),
     })
     .strict();
 }
@@ -149,9 +160,7 @@ function updateSchema(registry: StrategyRegistry) {
       activeStrategyKey: strategyKeyField(registry),
       tradingEnabled: z.boolean({ error: required('true or false') }),
       scanIntervalSeconds: scanIntervalSchema,
-      tunableOverrides: overridesField(registry, true).transform(
-        (v) => v as Record<string, Record<string, TunableValue | null> | null>,
-      ),
+      tunableOverrides: overridesField(registry, true).transform((v) => v as Record<string, Record<string, TunableValue | null> | null>),
     })
     .partial()
     .strict();
@@ -196,9 +205,7 @@ export function mergeConfigUpdate(
     ...(u.scanIntervalSeconds !== undefined && { scanIntervalSeconds: u.scanIntervalSeconds }),
     tunableOverrides: overrides,
   };
-  const changed = (Object.keys(FILE_KEYS) as (keyof RuntimeConfig)[]).filter(
-    (k) => JSON.stringify(config[k]) !== JSON.stringify(base[k]),
-  );
+  const changed = (Object.keys(FILE_KEYS) as (keyof RuntimeConfig)[]).filter((k) => JSON.stringify(config[k]) !== JSON.stringify(base[k]));
   return { ok: true, config, changed };
 }
 

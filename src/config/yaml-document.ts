@@ -25,7 +25,11 @@ export function parseConfigFile(registry: StrategyRegistry, file: string, text: 
   if (yamlProblems.length > 0) {
     throw new ConfigFileError(
       file,
-      yamlProblems.map((e) => ({ line: e.linePos?.[0]?.line, column: e.linePos?.[0]?.col, message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '') })),
+      yamlProblems.map((e) => ({
+        line: e.linePos?.[0]?.line,
+        column: e.linePos?.[0]?.col,
+        message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
+      })),
     );
   }
   let data: unknown;
@@ -35,7 +39,9 @@ export function parseConfigFile(registry: StrategyRegistry, file: string, text: 
     throw new ConfigFileError(file, [{ message: `YAML aliases are not allowed here (${(err as Error).message})` }]);
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new ConfigFileError(file, [{ line: 1, message: 'the config must be a YAML mapping of settings (active_strategy_key: ..., ...)' }]);
+    throw new ConfigFileError(file, [
+      { line: 1, message: 'the config must be a YAML mapping of settings (active_strategy_key: ..., ...)' },
+    ]);
   }
   const parsed = configFileSchema(registry).safeParse(data);
   if (!parsed.success) {

@@ -1,16 +1,10 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { StrategyRegistry } from '../registry/index.js';
-import {
-  ConfigFileError,
-  ConfigFileInvalidError,
-  ConfigValidationError,
-  ConfigWriteError,
-  VersionConflictError,
-} from './errors.js';
+import { ConfigFileError, ConfigFileInvalidError, ConfigValidationError, ConfigWriteError, VersionConflictError } from './errors.js';
 import { errnoOf, type FileSystem, nodeFileSystem, writeFileAtomic } from './file-system.js';
 import { Mutex } from './mutex.js';
-import { DEFAULT_CONFIG, mergeConfigUpdate, type ConfigUpdate, type RuntimeConfig } from './schema.js';
+import { type ConfigUpdate, DEFAULT_CONFIG, mergeConfigUpdate, type RuntimeConfig } from './schema.js';
 import type { CommitHook, ConfigChange, ConfigEvent, ConfigSnapshot, ConfigStore, SaveOptions } from './store.js';
 import { type FileWatch, watchFile } from './watch.js';
 import { applyConfigToDocument, parseConfigFile, renderNewConfigFile } from './yaml-document.js';
@@ -113,7 +107,10 @@ class YamlConfigStore implements ConfigStore {
       text = await this.fs.readFile(this.location);
     } catch (err) {
       if (errnoOf(err) !== 'ENOENT') throw err;
-      this.markInvalid('missing', new ConfigFileError(this.location, [{ message: 'the file is missing; the next change through the API writes it again' }]));
+      this.markInvalid(
+        'missing',
+        new ConfigFileError(this.location, [{ message: 'the file is missing; the next change through the API writes it again' }]),
+      );
       return { text: null };
     }
     const digest = digestOf(text);
@@ -175,7 +172,8 @@ class YamlConfigStore implements ConfigStore {
       () => 0o644,
     );
     const durable = await writeFileAtomic(this.fs, this.location, text, mode);
-    if (!durable) this.options.warn?.(`config saved, but fsync of ${path.dirname(this.location)} failed: the rename may not survive a power loss`);
+    if (!durable)
+      this.options.warn?.(`config saved, but fsync of ${path.dirname(this.location)} failed: the rename may not survive a power loss`);
     this.snapshot = { config, digest: digestOf(text) };
     this.invalid = null;
     const change: ConfigChange = {

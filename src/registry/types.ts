@@ -1,13 +1,9 @@
 import { z } from 'zod';
 
 /** Broker instrument convention: `EUR_USD`, `XAU_USD`. */
-export const instrumentSchema = z
-  .string()
-  .regex(/^[A-Z0-9]{3,6}_[A-Z0-9]{3,6}$/, 'instrument must look like EUR_USD');
+export const instrumentSchema = z.string().regex(/^[A-Z0-9]{3,6}_[A-Z0-9]{3,6}$/, 'instrument must look like EUR_USD');
 
-export const strategyKeySchema = z
-  .string()
-  .regex(/^[a-z][a-z0-9_]{0,63}$/, 'strategy key must be lower snake_case');
+export const strategyKeySchema = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'strategy key must be lower snake_case');
 
 export const riskLevels = ['low', 'medium', 'high'] as const;
 export const tradingSessions = ['any', 'london', 'ny', 'asia'] as const;

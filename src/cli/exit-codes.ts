@@ -1,0 +1,12 @@
+/** Exit codes of `stratctl` (DESIGN.md), and EX_CONFIG for a server that cannot start on its config. */
+export const EXIT = {
+  ok: 0,
+  unexpected: 1,
+  usage: 2,
+  auth: 3,
+  conflict: 4,
+  unreachable: 5,
+  waitTimeout: 6,
+  /** sysexits.h EX_CONFIG: the config file is invalid. */
+  config: 78,
+} as const;

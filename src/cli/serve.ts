@@ -1,0 +1,120 @@
+import { parseArgs } from 'node:util';
+import { resolveAdminToken } from '../auth/tokens.js';
+import { ConfigFileError } from '../config/errors.js';
+import { createLogger } from '../log.js';
+import { startControlPlane } from '../server.js';
+import { isLoopback, resolveServerSettings, UsageError } from '../settings.js';
+import { EXIT } from './exit-codes.js';
+
+export const SERVE_HELP = `Usage: stratctl serve [options]
+
+Runs the GraphQL API (http://127.0.0.1:8787/graphql by default) with the runner embedded.
+
+Options (flags win over environment variables):
+  --host <addr>           bind address            CONTROL_PLANE_HOST (127.0.0.1)
+  --port <n>              port, 0 for any free    CONTROL_PLANE_PORT (8787)
+  --runtime-dir <dir>     config and token dir    CONTROL_PLANE_RUNTIME_DIR (./runtime)
+  --no-runner             API only                CONTROL_PLANE_RUNNER=off
+  --production            no introspection, field suggestions or GraphiQL   NODE_ENV=production
+  --reads-require-token   queries need a token too                          CONTROL_PLANE_READS_REQUIRE_TOKEN=1
+  -h, --help              this help
+
+The admin token is CONTROL_PLANE_TOKEN, or <runtime-dir>/admin.token (generated on first start).
+Exit codes: 0 stopped cleanly, 2 bad usage, 78 config.yaml is invalid (the file is left as it is).
+`;
+
+export async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'runtime-dir': { type: 'string' },
+      'no-runner': { type: 'boolean' },
+      production: { type: 'boolean' },
+      'reads-require-token': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(SERVE_HELP);
+    return EXIT.ok;
+  }
+  const settings = resolveServerSettings(values, process.env);
+  const logger = createLogger(process.env.CONTROL_PLANE_LOG_LEVEL === 'debug' ? 'debug' : 'info');
+  if (!isLoopback(settings.host)) {
+    logger.warn(
+      `binding ${settings.host}: the API is reachable beyond this machine, and bearer tokens travel in clear text unless a TLS proxy is in front.`,
+    );
+  }
+
+  let plane: Awaited<ReturnType<typeof startControlPlane>>;
+  try {
+    const admin = await resolveAdminToken(settings.runtimeDir, process.env.CONTROL_PLANE_TOKEN);
+    plane = await startControlPlane({
+      host: settings.host,
+      port: settings.port,
+      runtimeDir: settings.runtimeDir,
+      adminToken: admin.token,
+      production: settings.production,
+      readsRequireToken: settings.readsRequireToken,
+      logger,
+    });
+    if (admin.source.kind === 'file') {
+      logger.info(`admin token ${admin.source.created ? 'generated and saved to' : 'read from'} ${admin.source.file}`);
+    } else {
+      logger.info('admin token taken from CONTROL_PLANE_TOKEN');
+    }
+  } catch (err) {
+    if (err instanceof ConfigFileError) {
+      process.stderr.write(
+        `error: cannot start: ${err.message}\nThe file was left as it is: fix it (or move it away to start from defaults) and start again.\n`,
+      );
+      return EXIT.config;
+    }
+    if (err instanceof UsageError) throw err;
+    const code = (err as { code?: string }).code;
+    if (code === 'EADDRINUSE') {
+      process.stderr.write(
+        `error: cannot start: ${settings.host}:${settings.port} is already in use (another control plane running?). Pick another --port.\n`,
+      );
+      return EXIT.unexpected;
+    }
+    if (code === 'EACCES' || code === 'EROFS') {
+      process.stderr.write(`error: cannot start: ${(err as Error).message}\n`);
+      return EXIT.unexpected;
+    }
+    throw err;
+  }
+
+  const { config } = plane.store.current();
+  // Printed on stdout, one line, so scripts and tests can find the address (port 0 picks one).
+  process.stdout.write(`strategy-control-plane listening on ${plane.url}\n`);
+  logger.info(
+    `active strategy ${config.activeStrategyKey}, config version ${config.version} (${plane.store.location})${settings.production ? ', production mode' : ''}`,
+  );
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn(`${signal} again: exiting now`);
+        resolve(EXIT.unexpected);
+        return;
+      }
+      stopping = true;
+      logger.info(`${signal}: finishing in-flight requests and writes, then stopping`);
+      plane.close().then(
+        () => resolve(EXIT.ok),
+        (err) => {
+          logger.error('shutdown failed', err);
+          resolve(EXIT.unexpected);
+        },
+      );
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

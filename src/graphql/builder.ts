@@ -1,0 +1,36 @@
+import SchemaBuilder from '@pothos/core';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import { AuthenticationError, ForbiddenError, type Scope } from '../auth/identity.js';
+import type { GraphQLContext } from './context.js';
+
+export const builder = new SchemaBuilder<{
+  Context: GraphQLContext;
+  AuthScopes: { scope: Scope };
+  Scalars: {
+    JSON: { Input: unknown; Output: unknown };
+    DateTime: { Input: Date; Output: Date | string };
+  };
+  DefaultFieldNullability: false;
+}>({
+  plugins: [ScopeAuthPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (context) => ({
+      scope: (scope) => (scope === 'read' && context.readsArePublic) || (context.identity?.scopes.has(scope) ?? false),
+    }),
+    // No identity: 401 (authenticate first). An identity without the scope: 403 naming the scope.
+    unauthorizedError: (_parent, context, _info, result) => {
+      if (!context.identity) return new AuthenticationError(context.credentials.kind === 'invalid' ? 'invalid' : 'missing');
+      const failure = result.failure;
+      const scope = failure.kind === 'AuthScope' ? (failure.parameter as Scope) : 'admin';
+      return new ForbiddenError(scope);
+    },
+  },
+});
+
+builder.addScalarType('JSON', JSONResolver);
+builder.addScalarType('DateTime', DateTimeResolver);
+builder.queryType({});
+builder.mutationType({});

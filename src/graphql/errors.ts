@@ -1,0 +1,79 @@
+import { GraphQLError } from 'graphql';
+import { AuthenticationError, ForbiddenError } from '../auth/identity.js';
+import {
+  ConfigFileInvalidError,
+  ConfigValidationError,
+  ConfigWriteError,
+  InvalidStrategyKeyError,
+  VersionConflictError,
+} from '../config/errors.js';
+
+export const UNAUTHENTICATED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="strategy-control-plane"' };
+
+/** Extensions for a known domain error: the code, the HTTP status (yoga honours `http`), details. */
+export function extensionsFor(error: unknown): Record<string, unknown> | undefined {
+  if (error instanceof InvalidStrategyKeyError) {
+    return { code: 'BAD_USER_INPUT', http: { status: 400 }, issues: [{ path: ['strategyKey'], message: error.message }] };
+  }
+  if (error instanceof ConfigValidationError) {
+    return { code: 'BAD_USER_INPUT', http: { status: 400 }, issues: error.issues };
+  }
+  if (error instanceof AuthenticationError) {
+    return {
+      code: 'UNAUTHENTICATED',
+      http: {
+        status: 401,
+        headers:
+          error.reason === 'invalid'
+            ? { 'WWW-Authenticate': `${UNAUTHENTICATED_HEADERS['WWW-Authenticate']}, error="invalid_token"` }
+            : UNAUTHENTICATED_HEADERS,
+      },
+    };
+  }
+  if (error instanceof ForbiddenError) {
+    return { code: 'FORBIDDEN', http: { status: 403 }, requiredScope: error.scope };
+  }
+  if (error instanceof VersionConflictError) {
+    return { code: 'CONFLICT', http: { status: 409 }, currentVersion: error.currentVersion, expectedVersion: error.expectedVersion };
+  }
+  if (error instanceof ConfigFileInvalidError) {
+    return { code: 'CONFIG_FILE_INVALID', http: { status: 409 }, problems: error.fileError.problems };
+  }
+  if (error instanceof ConfigWriteError) {
+    return { code: 'CONFIG_WRITE_FAILED', http: { status: 503 }, step: error.step, ...(error.errno && { errno: error.errno }) };
+  }
+  return undefined;
+}
+
+function rootCause(error: unknown): unknown {
+  let current = error;
+  while (current instanceof GraphQLError && current.originalError) current = current.originalError;
+  return current;
+}
+
+/**
+ * Yoga's `maskError`: domain errors become their documented GraphQL errors; GraphQL's own errors
+ * pass; anything else is masked (`Unexpected error.`, HTTP 500) and only the server log has it.
+ */
+export function maskError(error: unknown, message: string): Error {
+  const cause = rootCause(error);
+  const located = error instanceof GraphQLError ? error : undefined;
+  const extensions = extensionsFor(cause);
+  if (extensions) {
+    return new GraphQLError((cause as Error).message, {
+      nodes: located?.nodes,
+      source: located?.source,
+      positions: located?.positions,
+      path: located?.path,
+      extensions,
+    });
+  }
+  if (cause instanceof GraphQLError) return error as Error;
+  return new GraphQLError(message, {
+    nodes: located?.nodes,
+    source: located?.source,
+    positions: located?.positions,
+    path: located?.path,
+    extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } },
+  });
+}

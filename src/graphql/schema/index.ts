@@ -1,0 +1,8 @@
+import { builder } from '../builder.js';
+import './strategy.js';
+import './status.js';
+import './config.js';
+import './activation.js';
+
+/** The whole schema. Each area registers its types and fields on the shared builder when imported. */
+export const schema = builder.toSchema({ sortSchema: false });

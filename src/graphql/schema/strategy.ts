@@ -1,0 +1,92 @@
+import { effectiveTunables } from '../../config/schema.js';
+import { riskLevels, type StrategyInfo, type TunableSpec, tradingSessions } from '../../registry/index.js';
+import { builder } from '../builder.js';
+
+export const RiskLevel = builder.enumType('RiskLevel', {
+  description: 'How much a strategy can lose on a bad day, relative to the others.',
+  values: Object.fromEntries(riskLevels.map((v) => [v.toUpperCase(), { value: v }])) as Record<
+    'LOW' | 'MEDIUM' | 'HIGH',
+    { value: (typeof riskLevels)[number] }
+  >,
+});
+
+export const TradingSession = builder.enumType('TradingSession', {
+  description: 'The market session a strategy is built for.',
+  values: Object.fromEntries(tradingSessions.map((v) => [v.toUpperCase(), { value: v }])) as Record<
+    'ANY' | 'LONDON' | 'NY' | 'ASIA',
+    { value: (typeof tradingSessions)[number] }
+  >,
+});
+
+const TunableType = builder.enumType('TunableType', { values: ['INTEGER', 'NUMBER', 'BOOLEAN'] as const });
+
+const TunableDefinition = builder.objectRef<{ name: string; spec: TunableSpec }>('TunableDefinition').implement({
+  description: 'One parameter of a strategy: its default and the values an override may take.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    type: t.field({ type: TunableType, resolve: ({ spec }) => spec.type.toUpperCase() as 'INTEGER' | 'NUMBER' | 'BOOLEAN' }),
+    default: t.field({ type: 'JSON', resolve: ({ spec }) => spec.default }),
+    min: t.float({ nullable: true, resolve: ({ spec }) => (spec.type === 'boolean' ? null : spec.min) }),
+    max: t.float({ nullable: true, resolve: ({ spec }) => (spec.type === 'boolean' ? null : spec.max) }),
+    description: t.string({ resolve: ({ spec }) => spec.description }),
+  }),
+});
+
+export const Strategy = builder.objectRef<StrategyInfo>('Strategy').implement({
+  description: 'A strategy the system ships: static, vetted code. Activating one is a config change.',
+  fields: (t) => ({
+    key: t.exposeString('key'),
+    name: t.exposeString('name'),
+    description: t.exposeString('description'),
+    instruments: t.field({ type: ['String'], resolve: (s) => [...s.instruments] }),
+    tunables: t.field({ type: 'JSON', description: 'Default parameters, `{ name: value }`.', resolve: (s) => s.tunables }),
+    tunableDefinitions: t.field({
+      type: [TunableDefinition],
+      description: 'Type, default and bounds of each tunable.',
+      resolve: (s) => Object.entries(s.tunableSpecs).map(([name, spec]) => ({ name, spec })),
+    }),
+    effectiveTunables: t.field({
+      type: 'JSON',
+      description: 'The parameters it runs with: its defaults, then the config’s `tunableOverrides` for it.',
+      resolve: (s, _args, ctx) => effectiveTunables(ctx.services.registry, ctx.services.store.current().config, s.key),
+    }),
+    riskLevel: t.field({ type: RiskLevel, resolve: (s) => s.riskLevel }),
+    sessionPreference: t.field({ type: TradingSession, resolve: (s) => s.sessionPreference }),
+    isActive: t.boolean({ resolve: (s, _args, ctx) => ctx.services.store.current().config.activeStrategyKey === s.key }),
+  }),
+});
+
+/** `eur/usd`, `eur_usd` and `EUR_USD` all name EUR_USD. */
+const normalizeInstrument = (value: string) => value.trim().toUpperCase().replace('/', '_');
+
+builder.queryFields((t) => ({
+  strategies: t.field({
+    type: [Strategy],
+    description: 'The strategies in the registry, in registry order; every filter given must match.',
+    authScopes: { scope: 'read' },
+    args: {
+      instrument: t.arg.string({ required: false, description: 'Only strategies that trade this instrument (e.g. `EUR_USD`).' }),
+      riskLevel: t.arg({ type: RiskLevel, required: false }),
+      sessionPreference: t.arg({ type: TradingSession, required: false }),
+    },
+    resolve: (_root, args, ctx) => {
+      const instrument = args.instrument == null ? null : normalizeInstrument(args.instrument);
+      return ctx.services.registry
+        .list()
+        .filter(
+          (s) =>
+            (instrument === null || s.instruments.includes(instrument)) &&
+            (args.riskLevel == null || s.riskLevel === args.riskLevel) &&
+            (args.sessionPreference == null || s.sessionPreference === args.sessionPreference),
+        );
+    },
+  }),
+  strategy: t.field({
+    type: Strategy,
+    nullable: true,
+    description: 'One strategy by key; null when there is no such strategy.',
+    authScopes: { scope: 'read' },
+    args: { key: t.arg.string({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.services.registry.get(args.key) ?? null,
+  }),
+}));

@@ -1,0 +1,77 @@
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { AuthenticationError } from '../auth/identity.js';
+import type { Authenticator } from '../auth/tokens.js';
+import type { Logger } from '../log.js';
+import type { ControlPlaneServices, GraphQLContext } from './context.js';
+import { maskError } from './errors.js';
+import { schema } from './schema/index.js';
+
+export const DEFAULT_PLAYGROUND_QUERY = `# strategy-control-plane. Reads are open; mutations need a token:
+# open the "Headers" tab below and enter {"Authorization": "Bearer <token>"}
+# (the token is in runtime/admin.token unless CONTROL_PLANE_TOKEN is set).
+
+query Overview {
+  status {
+    activeStrategyKey
+    configVersion
+    configUpdatedAt
+  }
+  strategies {
+    key
+    name
+    riskLevel
+    sessionPreference
+    instruments
+    isActive
+  }
+}
+
+# mutation Activate {
+#   activateStrategy(strategyKey: "gold") {
+#     previousStrategyKey
+#     activeStrategyKey
+#     configVersion
+#   }
+# }
+`;
+
+export interface YogaOptions {
+  services: ControlPlaneServices;
+  authenticator: Authenticator;
+  logger: Logger;
+  /** Introspection, field suggestions and GraphiQL off. */
+  production: boolean;
+  readsRequireToken: boolean;
+  plugins?: Plugin[];
+}
+
+export type ControlPlaneYoga = YogaServerInstance<Record<string, never>, GraphQLContext>;
+
+/** The GraphQL server: policy lives here as yoga/envelop plugins, not in the HTTP adapter. */
+export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
+  const { services, authenticator } = options;
+  return createYoga<Record<string, never>, GraphQLContext>({
+    schema,
+    logging: options.logger,
+    landingPage: false,
+    maskedErrors: { maskError: (error, message) => maskError(error, message) },
+    graphiql: options.production
+      ? false
+      : { title: 'strategy-control-plane', defaultQuery: DEFAULT_PLAYGROUND_QUERY, shouldPersistHeaders: false },
+    renderGraphiQL,
+    context: ({ request }) => {
+      const credentials = authenticator.authenticate(request.headers.get('authorization'));
+      // A token that was sent but is wrong is refused outright, even for a public read: a
+      // script with a stale token should fail loudly, not half-work.
+      if (credentials.kind === 'invalid') throw maskError(new AuthenticationError('invalid'), 'Unexpected error.');
+      return {
+        services,
+        credentials,
+        identity: credentials.kind === 'valid' ? credentials.identity : null,
+        readsArePublic: !options.readsRequireToken,
+      };
+    },
+    plugins: options.plugins ?? [],
+  });
+}

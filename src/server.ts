@@ -1,0 +1,143 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { adminAuthenticator } from './auth/tokens.js';
+import type { FileSystem } from './config/file-system.js';
+import type { ConfigStore } from './config/store.js';
+import { openYamlConfigStore } from './config/yaml-store.js';
+import type { ControlPlaneServices } from './graphql/context.js';
+import { type ControlPlaneYoga, createControlPlaneYoga } from './graphql/yoga.js';
+import { createLogger, type Logger } from './log.js';
+import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
+
+export interface ControlPlaneOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  runtimeDir: string;
+  adminToken: string;
+  production?: boolean;
+  readsRequireToken?: boolean;
+  registry?: StrategyRegistry;
+  logger?: Logger;
+  /** The store's file-system seam (fault injection in tests). */
+  fs?: FileSystem;
+  /** How often the API re-checks config.yaml for hand edits, besides fs.watch. */
+  configPollMs?: number;
+}
+
+export interface ControlPlane {
+  /** `http://host:port/graphql` */
+  readonly url: string;
+  readonly origin: string;
+  readonly server: Server;
+  readonly store: ConfigStore;
+  readonly yoga: ControlPlaneYoga;
+  /** Stops accepting, lets in-flight requests (and writes) finish, then closes. Idempotent. */
+  close(): Promise<void>;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+/** Why the control plane should not take traffic now (empty: ready). */
+function notReadyReasons(services: ControlPlaneServices): string[] {
+  const reasons: string[] = [];
+  const fileError = services.store.fileError();
+  if (fileError) reasons.push(`config file invalid: ${fileError.message}`);
+  return reasons;
+}
+
+/**
+ * The HTTP adapter: `/health` and `/ready` answered directly, everything else handed to yoga.
+ * Request policy (auth, limits, masking) lives in yoga plugins, not here.
+ */
+export function createRequestHandler(yoga: ControlPlaneYoga, services: ControlPlaneServices, startedAt: number) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path === '/health' && (req.method === 'GET' || req.method === 'HEAD')) {
+      sendJson(res, 200, { status: 'ok', uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });
+      return;
+    }
+    if (path === '/ready' && (req.method === 'GET' || req.method === 'HEAD')) {
+      const reasons = notReadyReasons(services);
+      const { version } = services.store.current().config;
+      sendJson(res, reasons.length ? 503 : 200, { ready: reasons.length === 0, configVersion: version, reasons });
+      return;
+    }
+    void yoga.requestListener(req, res);
+  };
+}
+
+export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const logger = options.logger ?? createLogger();
+  const registry = options.registry ?? defaultRegistry;
+  const store = await openYamlConfigStore({
+    registry,
+    runtimeDir: options.runtimeDir,
+    fs: options.fs,
+    watch: true,
+    pollMs: options.configPollMs ?? 1000,
+    warn: (m) => logger.warn(m),
+  });
+  store.subscribe((event) => {
+    if (event.type === 'invalid')
+      logger.warn(
+        `config file is invalid; keeping the last good config (version ${store.current().config.version}).\n${event.error.message}`,
+      );
+    if (event.type === 'reloaded') logger.info(`config file changed on disk; now in force: ${event.current.digest}`);
+    if (event.type === 'recovered') logger.info('config file is valid again');
+  });
+  const services: ControlPlaneServices = { registry, store };
+  const yoga = createControlPlaneYoga({
+    services,
+    authenticator: adminAuthenticator(options.adminToken),
+    logger,
+    production: options.production ?? false,
+    readsRequireToken: options.readsRequireToken ?? false,
+  });
+
+  const inFlight = new Set<ServerResponse>();
+  const handle = createRequestHandler(yoga, services, Date.now());
+  const server = createServer((req, res) => {
+    inFlight.add(res);
+    res.on('close', () => inFlight.delete(res));
+    handle(req, res);
+  });
+  server.keepAliveTimeout = 5_000;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const origin = `http://${hostForUrl}:${address.port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      server.close();
+      server.closeIdleConnections();
+      const deadline = Date.now() + 10_000;
+      while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await store.close(); // waits for a write in progress: no half-written file
+      server.closeAllConnections();
+      await yoga.dispose?.();
+    })();
+    return closing;
+  };
+
+  return { url: `${origin}/graphql`, origin, server, store, yoga, close };
+}

@@ -1,0 +1,71 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** A usage error: bad flag, bad value. The CLI prints it and exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
+const falsy = (v: string | undefined) => v !== undefined && /^(0|false|no|off)$/i.test(v.trim());
+
+export const portSchema = z.coerce
+  .number({ error: 'must be a number' })
+  .int({ error: 'must be a whole number' })
+  .min(0, { error: 'must be 0 to 65535' })
+  .max(65_535, { error: 'must be 0 to 65535' });
+
+export interface ServerSettings {
+  host: string;
+  port: number;
+  runtimeDir: string;
+  runner: boolean;
+  production: boolean;
+  readsRequireToken: boolean;
+}
+
+export interface ServerFlags {
+  host?: string;
+  port?: string;
+  'runtime-dir'?: string;
+  'no-runner'?: boolean;
+  production?: boolean;
+  'reads-require-token'?: boolean;
+}
+
+function parsePort(raw: string, source: string): number {
+  const parsed = portSchema.safeParse(raw);
+  if (!parsed.success || raw.trim() === '')
+    throw new UsageError(`${source}: "${raw}" is not a port (${parsed.success ? 'empty' : parsed.error.issues[0]?.message})`);
+  return parsed.data;
+}
+
+/** Flags win over the environment, which wins over the defaults. */
+export function resolveServerSettings(flags: ServerFlags, env: NodeJS.ProcessEnv): ServerSettings {
+  const host = flags.host ?? env.CONTROL_PLANE_HOST ?? '127.0.0.1';
+  if (host.trim() === '') throw new UsageError('--host must not be empty');
+  const port =
+    flags.port !== undefined
+      ? parsePort(flags.port, '--port')
+      : env.CONTROL_PLANE_PORT
+        ? parsePort(env.CONTROL_PLANE_PORT, 'CONTROL_PLANE_PORT')
+        : 8787;
+  const runtimeDir = path.resolve(flags['runtime-dir'] ?? env.CONTROL_PLANE_RUNTIME_DIR ?? 'runtime');
+  const runnerEnv = env.CONTROL_PLANE_RUNNER;
+  if (runnerEnv !== undefined && runnerEnv !== '' && !truthy(runnerEnv) && !falsy(runnerEnv)) {
+    throw new UsageError(`CONTROL_PLANE_RUNNER must be "on" or "off", not "${runnerEnv}"`);
+  }
+  return {
+    host,
+    port,
+    runtimeDir,
+    runner: !(flags['no-runner'] ?? falsy(runnerEnv)),
+    production: (flags.production ?? false) || env.NODE_ENV === 'production',
+    readsRequireToken: (flags['reads-require-token'] ?? false) || truthy(env.CONTROL_PLANE_READS_REQUIRE_TOKEN),
+  };
+}
+
+/** Loopback addresses: binding anything else exposes the API beyond this machine. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

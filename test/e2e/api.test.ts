@@ -1,0 +1,376 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { startTestServer } from '../helpers/server.js';
+
+const ACTIVATE = `mutation Activate($key: String!, $expectedVersion: Int) {
+  activateStrategy(strategyKey: $key, expectedVersion: $expectedVersion) {
+    activeStrategyKey previousStrategyKey configVersion
+    status { activeStrategyKey configVersion }
+  }
+}`;
+const UPDATE = `mutation Update($input: UpdateConfigInput!) {
+  updateConfig(input: $input) {
+    changedFields
+    config { activeStrategyKey tradingEnabled scanIntervalSeconds tunableOverrides version updatedAt }
+    status { configVersion }
+  }
+}`;
+
+const configPath = (dir: string) => path.join(dir, 'config.yaml');
+
+describe('queries', () => {
+  it('lists the five strategies with their metadata', async () => {
+    const server = await startTestServer();
+    const res = await server.gql(`{ strategies { key name description instruments tunables riskLevel sessionPreference isActive
+      tunableDefinitions { name type default min max description } } }`);
+    expect(res.status).toBe(200);
+    const list = res.body.data?.strategies;
+    expect(list.map((s: { key: string }) => s.key)).toEqual(['momentum', 'gold', 'range', 'eur_usd_5m_safe', 'momentum_v2']);
+    const gold = list.find((s: { key: string }) => s.key === 'gold');
+    expect(gold).toMatchObject({
+      name: 'Gold Trend',
+      instruments: ['XAU_USD'],
+      riskLevel: 'HIGH',
+      sessionPreference: 'NY',
+      isActive: false,
+    });
+    expect(gold.tunables).toMatchObject({ fast_ma_period: 20, slow_ma_period: 50 });
+    expect(gold.tunableDefinitions).toContainEqual(
+      expect.objectContaining({ name: 'fast_ma_period', type: 'INTEGER', default: 20, min: 2, max: 200 }),
+    );
+    for (const s of list) {
+      expect(s.description.length).toBeGreaterThan(40);
+      expect(s.instruments.length).toBeGreaterThan(0);
+      expect(Object.keys(s.tunables).length).toBeGreaterThan(2);
+    }
+    expect(list.filter((s: { isActive: boolean }) => s.isActive).map((s: { key: string }) => s.key)).toEqual(['momentum']);
+  });
+
+  it.each([
+    ['instrument: "EUR_USD"', ['momentum', 'eur_usd_5m_safe', 'momentum_v2']],
+    ['instrument: "xau/usd"', ['gold']],
+    ['instrument: "BTC_USD"', []],
+    ['riskLevel: LOW', ['range', 'eur_usd_5m_safe']],
+    ['riskLevel: HIGH', ['gold', 'momentum_v2']],
+    ['sessionPreference: LONDON', ['momentum', 'eur_usd_5m_safe']],
+    ['sessionPreference: ASIA', ['range']],
+    ['instrument: "EUR_USD", riskLevel: LOW, sessionPreference: LONDON', ['eur_usd_5m_safe']],
+  ])('filters strategies(%s)', async (filter, expected) => {
+    const server = await startTestServer();
+    const res = await server.gql(`{ strategies(${filter}) { key } }`);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data?.strategies.map((s: { key: string }) => s.key)).toEqual(expected);
+  });
+
+  it('refuses an unknown enum value in a filter as a validation error', async () => {
+    const server = await startTestServer();
+    const res = await server.gql('{ strategies(riskLevel: EXTREME) { key } }');
+    expect(res.status).toBe(400);
+    expect(res.body.errors?.[0]?.message).toMatch(/EXTREME/);
+  });
+
+  it('looks up strategy(key): a known key, and null for an unknown one', async () => {
+    const server = await startTestServer();
+    const res = await server.gql('{ known: strategy(key: "range") { key name riskLevel } unknown: strategy(key: "nope") { key } }');
+    expect(res.body).toEqual({ data: { known: { key: 'range', name: 'Range Mean Reversion', riskLevel: 'LOW' }, unknown: null } });
+  });
+
+  it('reports status and config from the file on disk, created with defaults', async () => {
+    const server = await startTestServer();
+    const res = await server.gql(
+      '{ status { activeStrategyKey activeStrategy { key } configVersion configUpdatedAt configDigest tradingEnabled configError { message } } config { activeStrategyKey tradingEnabled scanIntervalSeconds tunableOverrides version } }',
+    );
+    expect(res.body.data?.status).toMatchObject({
+      activeStrategyKey: 'momentum',
+      activeStrategy: { key: 'momentum' },
+      configVersion: 1,
+      tradingEnabled: true,
+      configError: null,
+    });
+    expect(res.body.data?.status.configDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(res.body.data?.config).toEqual({
+      activeStrategyKey: 'momentum',
+      tradingEnabled: true,
+      scanIntervalSeconds: 30,
+      tunableOverrides: {},
+      version: 1,
+    });
+    const onDisk = parse(await readFile(configPath(server.runtimeDir), 'utf8'));
+    expect(onDisk).toMatchObject({ active_strategy_key: 'momentum', trading_enabled: true, scan_interval_seconds: 30, version: 1 });
+  });
+});
+
+describe('activateStrategy', () => {
+  it('without a token: 401 UNAUTHENTICATED with WWW-Authenticate, file untouched', async () => {
+    const server = await startTestServer();
+    const before = await readFile(configPath(server.runtimeDir));
+    const res = await server.gql(ACTIVATE, { key: 'gold' }, null);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect(res.body.data).toBeNull();
+    expect(res.body.errors?.[0]).toMatchObject({ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } });
+    expect(await readFile(configPath(server.runtimeDir))).toEqual(before);
+  });
+
+  it('with a wrong token: 401, the token not echoed, file untouched', async () => {
+    const server = await startTestServer();
+    const before = await readFile(configPath(server.runtimeDir));
+    const wrong = 'wrong-token-that-is-long-enough-1234';
+    const res = await server.gql(ACTIVATE, { key: 'gold' }, wrong);
+    expect(res.status).toBe(401);
+    expect(res.body.errors?.[0]).toMatchObject({ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } });
+    expect(JSON.stringify(res.body)).not.toContain(wrong);
+    expect(await readFile(configPath(server.runtimeDir))).toEqual(before);
+  });
+
+  it('with an invalid key: 400 with the exact message, file byte-identical', async () => {
+    const server = await startTestServer();
+    const before = await readFile(configPath(server.runtimeDir));
+    const res = await server.gql(ACTIVATE, { key: 'invalid_strategy' });
+    expect(res.status).toBe(400);
+    expect(res.body.data).toBeNull();
+    expect(res.body.errors).toHaveLength(1);
+    expect(res.body.errors?.[0]).toMatchObject({
+      message: 'Invalid strategy key: invalid_strategy',
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+    expect(await readFile(configPath(server.runtimeDir))).toEqual(before);
+  });
+
+  it('with a valid key: file updated, version +1, status shows it', async () => {
+    const server = await startTestServer();
+    const res = await server.gql(ACTIVATE, { key: 'gold' });
+    expect(res.status).toBe(200);
+    expect(res.body.data?.activateStrategy).toEqual({
+      activeStrategyKey: 'gold',
+      previousStrategyKey: 'momentum',
+      configVersion: 2,
+      status: { activeStrategyKey: 'gold', configVersion: 2 },
+    });
+    const onDisk = parse(await readFile(configPath(server.runtimeDir), 'utf8'));
+    expect(onDisk).toMatchObject({ active_strategy_key: 'gold', version: 2 });
+    const status = await server.gql('{ status { activeStrategyKey configVersion } strategy(key: "gold") { isActive } }', undefined, null);
+    expect(status.body.data).toEqual({ status: { activeStrategyKey: 'gold', configVersion: 2 }, strategy: { isActive: true } });
+  });
+
+  it('refuses a stale expectedVersion with CONFLICT 409 and the current version', async () => {
+    const server = await startTestServer();
+    await server.gql(ACTIVATE, { key: 'gold' });
+    const before = await readFile(configPath(server.runtimeDir));
+    const res = await server.gql(ACTIVATE, { key: 'range', expectedVersion: 1 });
+    expect(res.status).toBe(409);
+    expect(res.body.errors?.[0]).toMatchObject({
+      message: 'Config version conflict: expected 1, current 2',
+      extensions: { code: 'CONFLICT', currentVersion: 2 },
+    });
+    expect(await readFile(configPath(server.runtimeDir))).toEqual(before);
+    const ok = await server.gql(ACTIVATE, { key: 'range', expectedVersion: 2 });
+    expect(ok.body.data?.activateStrategy.configVersion).toBe(3);
+  });
+
+  it('keeps a comment an operator wrote by hand in config.yaml', async () => {
+    const server = await startTestServer();
+    const file = configPath(server.runtimeDir);
+    const original = await readFile(file, 'utf8');
+    await writeFile(
+      file,
+      `# Desk note: do not raise the scan interval above 60 before the ECB meeting.\n${original.replace('trading_enabled: true', 'trading_enabled: true # keep on: signals only')}`,
+    );
+    await server.store.refresh();
+    const res = await server.gql(ACTIVATE, { key: 'range' });
+    expect(res.body.data?.activateStrategy.activeStrategyKey).toBe('range');
+    const after = await readFile(file, 'utf8');
+    expect(after).toContain('# Desk note: do not raise the scan interval above 60 before the ECB meeting.');
+    expect(after).toContain('trading_enabled: true # keep on: signals only');
+    expect(after).toContain('active_strategy_key: range');
+  });
+
+  it('50 concurrent activations: valid YAML after, version +50 exactly, active key one of those sent', async () => {
+    const server = await startTestServer();
+    const keys = ['momentum', 'gold', 'range', 'eur_usd_5m_safe', 'momentum_v2'];
+    const sent = Array.from({ length: 50 }, (_, i) => keys[i % keys.length] as string);
+    const results = await Promise.all(sent.map((key) => server.gql(ACTIVATE, { key })));
+    expect(results.map((r) => r.status)).toEqual(sent.map(() => 200));
+    const versions = results.map((r) => r.body.data?.activateStrategy.configVersion).sort((a, b) => a - b);
+    expect(versions).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
+    const onDisk = parse(await readFile(configPath(server.runtimeDir), 'utf8'));
+    expect(onDisk.version).toBe(51);
+    expect(sent).toContain(onDisk.active_strategy_key);
+    const status = await server.gql('{ status { configVersion activeStrategyKey } }');
+    expect(status.body.data?.status).toEqual({ configVersion: 51, activeStrategyKey: onDisk.active_strategy_key });
+  });
+});
+
+describe('updateConfig', () => {
+  it('a partial update keeps the other fields', async () => {
+    const server = await startTestServer();
+    await server.gql(UPDATE, { input: { tunableOverrides: { momentum: { lookback_bars: 40 }, gold: { trailing: null } } } }).then((r) => {
+      expect(r.status).toBe(400); // gold has no such tunable
+    });
+    const first = await server.gql(UPDATE, { input: { tunableOverrides: { momentum: { lookback_bars: 40, entry_threshold_pct: 0.2 } } } });
+    expect(first.body.errors).toBeUndefined();
+    const res = await server.gql(UPDATE, {
+      input: { scanIntervalSeconds: 5, tunableOverrides: { momentum: { entry_threshold_pct: null } } },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.data?.updateConfig).toMatchObject({
+      changedFields: ['scanIntervalSeconds', 'tunableOverrides'],
+      config: {
+        activeStrategyKey: 'momentum',
+        tradingEnabled: true,
+        scanIntervalSeconds: 5,
+        tunableOverrides: { momentum: { lookback_bars: 40 } },
+        version: 3,
+      },
+      status: { configVersion: 3 },
+    });
+    const onDisk = parse(await readFile(configPath(server.runtimeDir), 'utf8'));
+    expect(onDisk).toMatchObject({
+      active_strategy_key: 'momentum',
+      trading_enabled: true,
+      scan_interval_seconds: 5,
+      tunable_overrides: { momentum: { lookback_bars: 40 } },
+      version: 3,
+    });
+    const effective = await server.gql('{ strategy(key: "momentum") { effectiveTunables } }');
+    expect(effective.body.data?.strategy.effectiveTunables).toMatchObject({ lookback_bars: 40, entry_threshold_pct: 0.15 });
+  });
+
+  it('refuses invalid values with per-field issues and changes nothing', async () => {
+    const server = await startTestServer();
+    const before = await readFile(configPath(server.runtimeDir));
+    const res = await server.gql(UPDATE, {
+      input: {
+        activeStrategyKey: 'nope',
+        scanIntervalSeconds: 0,
+        tunableOverrides: { momentum: { lookback_bars: 'twenty', made_up: 1 }, ghost: { x: 1 } },
+      },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.data).toBeNull();
+    const error = res.body.errors?.[0];
+    expect(error?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(error?.message).toBe('Invalid strategy key: nope');
+    const byPath = Object.fromEntries(
+      error?.extensions?.issues.map((i: { path: string[]; message: string }) => [i.path.join('.'), i.message]),
+    );
+    expect(byPath).toEqual({
+      activeStrategyKey: 'Invalid strategy key: nope',
+      scanIntervalSeconds: 'must be at least 1 second',
+      'tunableOverrides.momentum.lookback_bars': 'must be an integer in [2, 500], got "twenty"',
+      'tunableOverrides.momentum.made_up': expect.stringMatching(/^unknown tunable "made_up" for strategy "momentum"/),
+      'tunableOverrides.ghost': expect.stringMatching(/^unknown strategy "ghost"/),
+    });
+    expect(await readFile(configPath(server.runtimeDir))).toEqual(before);
+  });
+
+  it('refuses an empty update', async () => {
+    const server = await startTestServer();
+    const res = await server.gql(UPDATE, { input: {} });
+    expect(res.status).toBe(400);
+    expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('needs the token', async () => {
+    const server = await startTestServer();
+    const res = await server.gql(UPDATE, { input: { tradingEnabled: false } }, null);
+    expect(res.status).toBe(401);
+  });
+});
+
+describe('hand edits', () => {
+  it('a valid hand edit is served as it stands; an invalid one is reported and refuses writes until fixed', async () => {
+    const server = await startTestServer();
+    const file = configPath(server.runtimeDir);
+    const good = await readFile(file, 'utf8');
+    await writeFile(file, good.replace('active_strategy_key: momentum', 'active_strategy_key: gold'));
+    await server.store.refresh();
+    let res = await server.gql('{ status { activeStrategyKey configVersion configError { message } } }');
+    expect(res.body.data?.status).toEqual({ activeStrategyKey: 'gold', configVersion: 1, configError: null });
+
+    await writeFile(file, good.replace('active_strategy_key: momentum', 'active_strategy_key: golld'));
+    await server.store.refresh();
+    res = await server.gql('{ status { activeStrategyKey configError { location problems { line message } } } }');
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data?.status.activeStrategyKey).toBe('gold');
+    expect(res.body.data?.status.configError.problems).toEqual([{ line: 5, message: 'active_strategy_key: Invalid strategy key: golld' }]);
+    const ready = await fetch(`${server.origin}/ready`);
+    expect(ready.status).toBe(503);
+
+    const broken = await readFile(file);
+    const refused = await server.gql(ACTIVATE, { key: 'range' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe('CONFIG_FILE_INVALID');
+    expect(await readFile(file)).toEqual(broken);
+
+    await writeFile(file, good);
+    await server.store.refresh();
+    res = await server.gql('{ status { activeStrategyKey configError { message } } }');
+    expect(res.body.data?.status).toEqual({ activeStrategyKey: 'momentum', configError: null });
+    expect((await fetch(`${server.origin}/ready`)).status).toBe(200);
+  });
+});
+
+describe('HTTP', () => {
+  it('follows GraphQL over HTTP: GET for queries, the graphql-response media type, mutations refused over GET', async () => {
+    const server = await startTestServer();
+    const get = await fetch(`${server.url}?query=${encodeURIComponent('{ status { activeStrategyKey } }')}`, {
+      headers: { accept: 'application/graphql-response+json' },
+    });
+    expect(get.status).toBe(200);
+    expect(get.headers.get('content-type')).toMatch(/^application\/graphql-response\+json/);
+    expect(await get.json()).toEqual({ data: { status: { activeStrategyKey: 'momentum' } } });
+
+    const mutation = await fetch(
+      `${server.url}?query=${encodeURIComponent('mutation { activateStrategy(strategyKey: "gold") { configVersion } }')}`,
+      {
+        headers: { accept: 'application/graphql-response+json', authorization: `Bearer ${server.token}` },
+      },
+    );
+    expect(mutation.status).toBe(405);
+    expect((await server.gql('{ config { activeStrategyKey } }')).body.data?.config.activeStrategyKey).toBe('momentum');
+
+    const badJson = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
+    expect(badJson.status).toBe(400);
+    const invalid = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      body: JSON.stringify({ query: '{ nope }' }),
+    });
+    expect(invalid.status).toBe(400);
+  });
+
+  it('masks unexpected errors', async () => {
+    const server = await startTestServer();
+    // A store that fails in an unexpected way: the client sees only the masked error.
+    server.store.current = () => {
+      throw new Error('secret internal detail /etc/passwd');
+    };
+    const res = await server.gql('{ config { version } }');
+    expect(res.status).toBe(500);
+    expect(res.body.errors?.[0]).toMatchObject({ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(JSON.stringify(res.body)).not.toMatch(/passwd|stack|\.ts/);
+  });
+
+  it('/health is 200 with JSON; /ready is 200 while the config is valid', async () => {
+    const server = await startTestServer();
+    const health = await fetch(`${server.origin}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok' });
+    const ready = await fetch(`${server.origin}/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ready: true, configVersion: 1 });
+  });
+
+  it('serves GraphiQL with no CDN asset and a useful default query', async () => {
+    const server = await startTestServer();
+    const res = await fetch(server.url, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('strategy-control-plane');
+    expect(html).toContain('activeStrategyKey');
+    expect(html).not.toMatch(/<script[^>]+src="https?:|<link[^>]+href="https?:/);
+  });
+});

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  // graphql 16 ships ESM (.mjs) and CJS side by side; Node loads the CJS one for everybody, but Vite
+  // would give our imports the .mjs one while Pothos gets the CJS: two realms. Use Node's choice.
+  resolve: { alias: { graphql: 'graphql/index.js' } },
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Spawned servers and runners are real processes; keep a shared 2-core machine from thrashing.
+    maxWorkers: 2,
+  },
+});
