@@ -1,0 +1,123 @@
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { gql } from '../helpers/http.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { spawnServer, spawnStratctl } from '../helpers/server.js';
+
+const VALID = `# hand-written
+active_strategy_key: gold
+trading_enabled: true
+scan_interval_seconds: 30
+tunable_overrides: {}
+version: 7
+updated_at: 2026-11-01T10:00:00Z
+`;
+
+describe('start-up', () => {
+  it('creates config.yaml with defaults and a 0600 admin token whose path (not value) it prints', async () => {
+    const dir = await tempRuntimeDir();
+    const server = await spawnServer(dir, ['--no-runner']);
+    const token = (await readFile(path.join(dir, 'admin.token'), 'utf8')).trim();
+    expect(token.length).toBeGreaterThanOrEqual(32);
+    expect((await stat(path.join(dir, 'admin.token'))).mode & 0o777).toBe(0o600);
+    const output = server.stdout() + server.stderr();
+    expect(output).toContain(path.join(dir, 'admin.token'));
+    expect(output).not.toContain(token);
+    const res = await gql(server.url, 'mutation { activateStrategy(strategyKey: "range") { configVersion } }', undefined, { token });
+    expect(res.body.data?.activateStrategy.configVersion).toBe(2);
+    expect(server.stdout() + server.stderr()).not.toContain(token);
+  });
+
+  it('serves an existing valid config as it stands, token from CONTROL_PLANE_TOKEN', async () => {
+    const dir = await tempRuntimeDir();
+    await writeFile(path.join(dir, 'config.yaml'), VALID);
+    const token = 'env-token-abcdefghijklmnop';
+    const server = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: token });
+    const res = await gql(server.url, '{ status { activeStrategyKey configVersion } }');
+    expect(res.body.data?.status).toEqual({ activeStrategyKey: 'gold', configVersion: 7 });
+    expect(await readFile(path.join(dir, 'config.yaml'), 'utf8')).toBe(VALID);
+    await expect(stat(path.join(dir, 'admin.token'))).rejects.toThrow(/ENOENT/);
+    const ok = await gql(server.url, 'mutation { activateStrategy(strategyKey: "range") { configVersion } }', undefined, { token });
+    expect(ok.body.data?.activateStrategy.configVersion).toBe(8);
+  });
+
+  it.each([
+    [
+      'not valid YAML',
+      VALID.replace('trading_enabled: true', 'trading_enabled: [true'),
+      /line \d+/,
+      /Flow sequence|flow collection|end with a \]/i,
+    ],
+    [
+      'an unknown strategy',
+      VALID.replace('active_strategy_key: gold', 'active_strategy_key: golden'),
+      /line 2, column 22/,
+      /Invalid strategy key: golden/,
+    ],
+    ['an unknown key', `${VALID}max_positions: 3\n`, /line 8, column 1/, /Unrecognized key: "max_positions"/],
+    [
+      'a wrong type',
+      VALID.replace('scan_interval_seconds: 30', 'scan_interval_seconds: thirty'),
+      /line 4/,
+      /scan_interval_seconds: must be a whole number of seconds, got "thirty"/,
+    ],
+  ])(
+    'refuses to start on a config.yaml with %s: says what and where, exits 78, leaves the file',
+    async (_what, content, where, problem) => {
+      const dir = await tempRuntimeDir();
+      const file = path.join(dir, 'config.yaml');
+      await writeFile(file, content);
+      const child = spawnStratctl(['serve', '--port', '0', '--runtime-dir', dir, '--no-runner'], {
+        CONTROL_PLANE_TOKEN: 'env-token-abcdefghijklmnop',
+      });
+      expect(await child.exited).toBe(78);
+      const stderr = child.stderr();
+      expect(stderr).toContain(file);
+      expect(stderr).toMatch(where);
+      expect(stderr).toMatch(problem);
+      expect(child.stdout()).not.toMatch(/listening/);
+      expect(await readFile(file, 'utf8')).toBe(content);
+    },
+  );
+
+  it('exits 2 with a clear message on bad flags or settings', async () => {
+    const dir = await tempRuntimeDir();
+    const badPort = spawnStratctl(['serve', '--port', 'eighty', '--runtime-dir', dir]);
+    expect(await badPort.exited).toBe(2);
+    expect(badPort.stderr()).toMatch(/--port: "eighty" is not a port/);
+    const unknown = spawnStratctl(['serve', '--prot', '1']);
+    expect(await unknown.exited).toBe(2);
+    expect(unknown.stderr()).toMatch(/--prot/);
+    const badEnv = spawnStratctl(['serve', '--runtime-dir', dir], { CONTROL_PLANE_PORT: '99999' });
+    expect(await badEnv.exited).toBe(2);
+    expect(badEnv.stderr()).toMatch(/CONTROL_PLANE_PORT/);
+  });
+
+  it('stops cleanly on SIGTERM while writes are in flight: exit 0, config valid, every answered write on disk', async () => {
+    const dir = await tempRuntimeDir();
+    const token = 'env-token-abcdefghijklmnop';
+    const server = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: token });
+    const keys = ['gold', 'range', 'momentum', 'momentum_v2'];
+    const writes = Array.from({ length: 40 }, (_, i) =>
+      gql(server.url, `mutation { activateStrategy(strategyKey: "${keys[i % keys.length]}") { configVersion } }`, undefined, {
+        token,
+      }).then(
+        (r) => r.body.data?.activateStrategy?.configVersion as number | undefined,
+        () => undefined,
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 30));
+    server.proc.kill('SIGTERM');
+    const answered = (await Promise.all(writes)).filter((v): v is number => typeof v === 'number');
+    expect(await server.exited).toBe(0);
+    const text = await readFile(path.join(dir, 'config.yaml'), 'utf8');
+    const version = Number(/^version: (\d+)$/m.exec(text)?.[1]);
+    expect(answered.length).toBeGreaterThan(0);
+    expect(version).toBeGreaterThanOrEqual(Math.max(...answered));
+    // The file is whole and valid: a new server starts on it.
+    const again = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: token });
+    const res = await gql(again.url, '{ status { configVersion } }');
+    expect(res.body.data?.status.configVersion).toBe(version);
+  });
+});

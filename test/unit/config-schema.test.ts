@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigValidationError } from '../../src/config/errors.js';
+import { mergeConfigUpdate, type RuntimeConfig } from '../../src/config/schema.js';
+import { defaultRegistry } from '../../src/registry/index.js';
+
+const base: RuntimeConfig = {
+  activeStrategyKey: 'momentum',
+  tradingEnabled: true,
+  scanIntervalSeconds: 30,
+  tunableOverrides: { momentum: { lookback_bars: 40 }, gold: { fast_ma_period: 10, slow_ma_period: 60 } },
+  version: 4,
+  updatedAt: '2026-11-01T10:00:00.000Z',
+};
+const merge = (update: unknown) => mergeConfigUpdate(defaultRegistry, base, update);
+
+describe('mergeConfigUpdate', () => {
+  it('changes only the fields given and names them', () => {
+    const r = merge({ tradingEnabled: false });
+    expect(r).toEqual({ ok: true, config: { ...base, tradingEnabled: false }, changed: ['tradingEnabled'] });
+  });
+
+  it('merges overrides per strategy and per tunable; null removes one, or a whole strategy’s', () => {
+    const r = merge({
+      tunableOverrides: { momentum: { entry_threshold_pct: 0.3 }, gold: { fast_ma_period: null }, range: { exit_at_mean: false } },
+    });
+    expect(r.ok && r.config.tunableOverrides).toEqual({
+      momentum: { lookback_bars: 40, entry_threshold_pct: 0.3 },
+      gold: { slow_ma_period: 60 },
+      range: { exit_at_mean: false },
+    });
+    const removed = merge({ tunableOverrides: { gold: null, momentum: { lookback_bars: null } } });
+    expect(removed.ok && removed.config.tunableOverrides).toEqual({});
+  });
+
+  it.each([
+    [{ activeStrategyKey: 'nope' }, 'activeStrategyKey', 'Invalid strategy key: nope'],
+    [{ activeStrategyKey: 3 }, 'activeStrategyKey', 'must be a strategy key, got 3'],
+    [{ scanIntervalSeconds: 0 }, 'scanIntervalSeconds', 'must be at least 1 second'],
+    [{ scanIntervalSeconds: 1.5 }, 'scanIntervalSeconds', 'must be a whole number of seconds'],
+    [{ scanIntervalSeconds: 86_401 }, 'scanIntervalSeconds', 'must be at most 86400 seconds (one day)'],
+    [{ tradingEnabled: 'yes' }, 'tradingEnabled', 'must be true or false, got "yes"'],
+    [
+      { tunableOverrides: { gold: { fast_ma_period: 1.5 } } },
+      'tunableOverrides.gold.fast_ma_period',
+      'must be an integer in [2, 200], got 1.5',
+    ],
+    [
+      { tunableOverrides: { gold: { fast_ma_period: 1000 } } },
+      'tunableOverrides.gold.fast_ma_period',
+      'must be an integer in [2, 200], got 1000',
+    ],
+    [{ tunableOverrides: { range: { exit_at_mean: 'true' } } }, 'tunableOverrides.range.exit_at_mean', 'must be a boolean, got "true"'],
+    [{ tunableOverrides: { gold: { '<<': 1 } } }, 'tunableOverrides.gold.<<', /^unknown tunable "<<" for strategy "gold"/],
+    [{ tunableOverrides: { '*anchor': {} } }, 'tunableOverrides.*anchor', /^unknown strategy "\*anchor"/],
+    [{ tunableOverrides: ['x'] }, 'tunableOverrides', /must be a map/],
+    [{ version: 99 }, '', /Unrecognized key: "version"/],
+  ])('refuses %j at %s', (update, path, message) => {
+    const r = merge(update);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues).toContainEqual({
+      path: path === '' ? [] : path.split('.'),
+      message: expect.stringMatching(
+        typeof message === 'string' ? new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : message,
+      ),
+    });
+  });
+
+  it('summarizes issues in one message, leading with an invalid key as the seed did', () => {
+    const bad = merge({ activeStrategyKey: 'x', scanIntervalSeconds: 0 });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(new ConfigValidationError(bad.issues).message).toBe('Invalid strategy key: x');
+    const other = merge({ scanIntervalSeconds: 0 });
+    if (other.ok) return;
+    expect(new ConfigValidationError(other.issues).message).toBe('Invalid config: scanIntervalSeconds: must be at least 1 second');
+  });
+});
