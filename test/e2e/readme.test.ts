@@ -1,0 +1,39 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { ROOT, spawnServer } from '../helpers/server.js';
+
+const run = promisify(execFile);
+
+/** The shell blocks of a README section, as written. */
+function shellBlocks(section: string): string[] {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf(`## ${section}\n`);
+  const end = readme.indexOf('\n## ', start + 1);
+  const text = readme.slice(start, end === -1 ? undefined : end);
+  return [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+}
+
+describe('README', () => {
+  it('its curl examples run as written against a running server', async () => {
+    const blocks = shellBlocks('Examples');
+    expect(blocks.length).toBeGreaterThan(0);
+    const dir = await tempRuntimeDir();
+    const server = await spawnServer(dir, ['--no-runner']);
+    const origin = new URL(server.url).origin;
+    // Only the address and the runtime dir differ from what a reader types.
+    const script = blocks
+      .join('\n')
+      .replaceAll('http://127.0.0.1:8787', origin)
+      .replaceAll('runtime/admin.token', path.join(dir, 'admin.token'));
+    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, timeout: 20_000 });
+    expect(stdout).toContain('"activeStrategyKey":"gold"');
+    expect(stdout).toContain('Invalid strategy key: invalid_strategy');
+    expect(stdout).toContain('HTTP 400');
+    expect(stdout).toContain('"fast_ma_period":10');
+    expect(stdout).toContain('"status":"ok"');
+  });
+});
