@@ -6,6 +6,8 @@ export default defineConfig({
   resolve: { alias: { graphql: 'graphql/index.js' } },
   test: {
     include: ['test/**/*.test.ts'],
+    // Heavy runs live in test/soak and run with `npm run soak` (vitest.soak.config.ts).
+    exclude: ['**/node_modules/**', 'test/soak/**'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -1,36 +1,42 @@
 import { EXIT } from './cli/exit-codes.js';
-import { SERVE_HELP, serve } from './cli/serve.js';
 import { UsageError } from './settings.js';
 
-const HELP = `Usage: stratctl <command> [options]
+interface Command {
+  /** One line for the command list. */
+  summary: string;
+  /** Loaded on use, so `stratctl status` does not pay for the server's modules. */
+  load: () => Promise<{ run: (argv: string[]) => Promise<number>; help: string }>;
+}
 
-Commands:
-  serve        run the GraphQL API (and the embedded runner)
-
-Run "stratctl <command> --help" for a command's options.
-`;
-
-const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
-  serve: { run: serve, help: SERVE_HELP },
+// One entry per command; each module exports `run` and `help`.
+const commands: Record<string, Command> = {
+  serve: { summary: 'run the GraphQL API (and the embedded runner)', load: () => import('./cli/serve.js') },
 };
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((n) => n.length)) + 2;
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)} ${c.summary}`);
+  return `Usage: stratctl <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun "stratctl <command> --help" for a command's options.\n`;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-    process.stdout.write(HELP);
+    process.stdout.write(usage());
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  const command = commands[name];
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) {
-    process.stderr.write(`stratctl: unknown command "${name}"\n\n${HELP}`);
+    process.stderr.write(`stratctl: unknown command "${name}"\n\n${usage()}`);
     return EXIT.usage;
   }
+  const module = await command.load();
   try {
-    return await command.run(rest);
+    return await module.run(rest);
   } catch (err) {
-    const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    if (usage) {
-      process.stderr.write(`stratctl ${name}: ${(err as Error).message}\n\n${command.help}`);
+    const isUsage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    if (isUsage) {
+      process.stderr.write(`stratctl ${name}: ${(err as Error).message}\n\n${module.help}`);
       return EXIT.usage;
     }
     process.stderr.write(`stratctl ${name}: unexpected error: ${(err as Error).stack ?? String(err)}\n`);

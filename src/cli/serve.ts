@@ -6,7 +6,7 @@ import { startControlPlane } from '../server.js';
 import { isLoopback, resolveServerSettings, UsageError } from '../settings.js';
 import { EXIT } from './exit-codes.js';
 
-export const SERVE_HELP = `Usage: stratctl serve [options]
+export const help = `Usage: stratctl serve [options]
 
 Runs the GraphQL API (http://127.0.0.1:8787/graphql by default) with the runner embedded.
 
@@ -23,7 +23,7 @@ The admin token is CONTROL_PLANE_TOKEN, or <runtime-dir>/admin.token (generated 
 Exit codes: 0 stopped cleanly, 2 bad usage, 78 config.yaml is invalid (the file is left as it is).
 `;
 
-export async function serve(argv: string[]): Promise<number> {
+export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -39,7 +39,7 @@ export async function serve(argv: string[]): Promise<number> {
     allowPositionals: false,
   });
   if (values.help) {
-    process.stdout.write(SERVE_HELP);
+    process.stdout.write(help);
     return EXIT.ok;
   }
   const settings = resolveServerSettings(values, process.env);
