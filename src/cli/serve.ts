@@ -60,6 +60,7 @@ export async function run(argv: string[]): Promise<number> {
       adminToken: admin.token,
       production: settings.production,
       readsRequireToken: settings.readsRequireToken,
+      runner: settings.runner ? {} : false,
       logger,
     });
     if (admin.source.kind === 'file') {

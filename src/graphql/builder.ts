@@ -34,3 +34,4 @@ builder.addScalarType('JSON', JSONResolver);
 builder.addScalarType('DateTime', DateTimeResolver);
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});
