@@ -54,7 +54,13 @@ export interface CsvFeedOptions {
 
 /** Replays candles from a CSV file, one bar per scan per instrument; at the end it keeps showing the last window. */
 export async function openCsvFeed(file: string, options: CsvFeedOptions = {}): Promise<CandleFeed> {
-  const series = parseCandleCsv(await readFile(file, 'utf8'), file);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new FeedError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  const series = parseCandleCsv(text, file);
   const warmup = options.warmupBars ?? 200;
   const cursors = new Map<string, number>();
   return {

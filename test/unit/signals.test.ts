@@ -18,7 +18,11 @@ function candles(closes: number[], options: { wick?: number; start?: string; ste
 
 const range = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
 /** Closes from log returns, starting at `start`. */
-const fromReturns = (returns: number[], start = 1.2) => returns.reduce((c, r) => [...c, c.at(-1)! * Math.exp(r)], [start]);
+function fromReturns(returns: number[], start = 1.2): number[] {
+  const closes = [start];
+  for (const r of returns) closes.push(closes.at(-1)! * Math.exp(r));
+  return closes;
+}
 
 function run(key: string, instrument: string, series: Candle[], overrides: Record<string, number | boolean> = {}) {
   const fn = getSignalFunction(key)!;
