@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { adminAuthenticator } from './auth/tokens.js';
+import { scopedAuthenticator } from './auth/tokens.js';
 import type { FileSystem } from './config/file-system.js';
 import type { ConfigStore } from './config/store.js';
 import { openYamlConfigStore } from './config/yaml-store.js';
@@ -97,7 +97,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const services: ControlPlaneServices = { registry, store };
   const yoga = createControlPlaneYoga({
     services,
-    authenticator: adminAuthenticator(options.adminToken),
+    authenticator: scopedAuthenticator({ adminToken: options.adminToken, runtimeDir: options.runtimeDir, warn: (m) => logger.warn(m) }),
     logger,
     production: options.production ?? false,
     readsRequireToken: options.readsRequireToken ?? false,
