@@ -1,5 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AuditLog } from './audit/audit-log.js';
+import type { AuditFileSystem } from './audit/file-system.js';
+import { ConfigHistory } from './audit/history.js';
 import { scopedAuthenticator } from './auth/tokens.js';
 import type { FileSystem } from './config/file-system.js';
 import type { ConfigStore } from './config/store.js';
@@ -21,6 +24,8 @@ export interface ControlPlaneOptions {
   logger?: Logger;
   /** The store's file-system seam (fault injection in tests). */
   fs?: FileSystem;
+  /** The audit log's file-system seam (fault injection in tests). */
+  auditFs?: AuditFileSystem;
   /** How often the API re-checks config.yaml for hand edits, besides fs.watch. */
   configPollMs?: number;
 }
@@ -31,6 +36,7 @@ export interface ControlPlane {
   readonly origin: string;
   readonly server: Server;
   readonly store: ConfigStore;
+  readonly audit: AuditLog;
   readonly yoga: ControlPlaneYoga;
   /** Stops accepting, lets in-flight requests (and writes) finish, then closes. Idempotent. */
   close(): Promise<void>;
@@ -78,23 +84,33 @@ export function createRequestHandler(yoga: ControlPlaneYoga, services: ControlPl
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const logger = options.logger ?? createLogger();
   const registry = options.registry ?? defaultRegistry;
+  const audit = await AuditLog.open({ runtimeDir: options.runtimeDir, fs: options.auditFs, warn: (m) => logger.warn(m) });
   const store = await openYamlConfigStore({
     registry,
     runtimeDir: options.runtimeDir,
     fs: options.fs,
     watch: true,
     pollMs: options.configPollMs ?? 1000,
+    // Write order: config file (durable), then its audit line (durable), then the answer.
+    commitHooks: [audit.record],
     warn: (m) => logger.warn(m),
   });
+  const recovered = await audit.reconcile(store.current());
+  if (recovered?.operation === 'recovery' || recovered?.operation === 'handEdit') {
+    logger.warn(`config version ${recovered.version} had no audit line; recorded now as "${recovered.operation}"`);
+  }
   store.subscribe((event) => {
     if (event.type === 'invalid')
       logger.warn(
         `config file is invalid; keeping the last good config (version ${store.current().config.version}).\n${event.error.message}`,
       );
-    if (event.type === 'reloaded') logger.info(`config file changed on disk; now in force: ${event.current.digest}`);
+    if (event.type === 'reloaded') {
+      logger.info(`config file changed on disk; now in force: ${event.current.digest}`);
+      audit.recordHandEdit(event.current).catch((err) => logger.error('could not record a hand edit in the audit log', err));
+    }
     if (event.type === 'recovered') logger.info('config file is valid again');
   });
-  const services: ControlPlaneServices = { registry, store };
+  const services: ControlPlaneServices = { registry, store, audit, history: new ConfigHistory(audit) };
   const yoga = createControlPlaneYoga({
     services,
     authenticator: scopedAuthenticator({ adminToken: options.adminToken, runtimeDir: options.runtimeDir, warn: (m) => logger.warn(m) }),
@@ -133,11 +149,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       const deadline = Date.now() + 10_000;
       while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await store.close(); // waits for a write in progress: no half-written file
+      await audit.idle();
       server.closeAllConnections();
       await yoga.dispose?.();
     })();
     return closing;
   };
 
-  return { url: `${origin}/graphql`, origin, server, store, yoga, close };
+  return { url: `${origin}/graphql`, origin, server, store, audit, yoga, close };
 }

@@ -182,6 +182,7 @@ class YamlConfigStore implements ConfigStore {
       previous,
       current: this.snapshot,
       changed: merged.changed,
+      ...(options.details && { details: options.details }),
     };
     try {
       for (const hook of this.options.commitHooks ?? []) await hook(change);

@@ -1,3 +1,5 @@
+import type { AuditLog } from '../audit/audit-log.js';
+import type { ConfigHistory } from '../audit/history.js';
 import type { Credentials, Identity } from '../auth/identity.js';
 import type { ConfigStore } from '../config/store.js';
 import type { StrategyRegistry } from '../registry/index.js';
@@ -6,6 +8,8 @@ import type { StrategyRegistry } from '../registry/index.js';
 export interface ControlPlaneServices {
   readonly registry: StrategyRegistry;
   readonly store: ConfigStore;
+  readonly audit: AuditLog;
+  readonly history: ConfigHistory;
 }
 
 export interface GraphQLContext {
