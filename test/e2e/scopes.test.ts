@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
+import { schema } from '../../src/graphql/schema/index.js';
 import { createLogger } from '../../src/log.js';
 import { type ControlPlane, startControlPlane } from '../../src/server.js';
 import { gql } from '../helpers/http.js';
@@ -21,6 +22,8 @@ const OPERATIONS: { name: string; document: string; requires: 'read' | 'operate'
   { name: 'strategy', document: '{ strategy(key: "gold") { key } }', requires: 'read', allowed: ['anonymous', ...TOKENED] },
   { name: 'status', document: '{ status { configVersion } }', requires: 'read', allowed: ['anonymous', ...TOKENED] },
   { name: 'config', document: '{ config { version } }', requires: 'read', allowed: ['anonymous', ...TOKENED] },
+  { name: 'auditLog', document: '{ auditLog(last: 5) { version } }', requires: 'read', allowed: ['anonymous', ...TOKENED] },
+  { name: 'configHistory', document: '{ configHistory { version } }', requires: 'read', allowed: ['anonymous', ...TOKENED] },
   {
     name: 'activateStrategy',
     document: 'mutation { activateStrategy(strategyKey: "gold") { configVersion } }',
@@ -33,7 +36,18 @@ const OPERATIONS: { name: string; document: string; requires: 'read' | 'operate'
     requires: 'admin',
     allowed: ['admin', 'adminToken'],
   },
+  {
+    name: 'rollbackConfig',
+    document: 'mutation { rollbackConfig(toVersion: 1) { config { version } } }',
+    requires: 'admin',
+    allowed: ['admin', 'adminToken'],
+  },
 ];
+
+it('the table covers every query and mutation in the schema (add a row for a new one)', () => {
+  const fields = [...Object.keys(schema.getQueryType()?.getFields() ?? {}), ...Object.keys(schema.getMutationType()?.getFields() ?? {})];
+  expect(OPERATIONS.map((o) => o.name).sort()).toEqual(fields.sort());
+});
 
 for (const readsRequireToken of [false, true]) {
   describe(`scopes${readsRequireToken ? ' with --reads-require-token' : ' (reads public)'}`, () => {
