@@ -1,6 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { adminAuthenticator } from './auth/tokens.js';
+import { AuditLog } from './audit/audit-log.js';
+import type { AuditFileSystem } from './audit/file-system.js';
+import { ConfigHistory } from './audit/history.js';
+import { scopedAuthenticator } from './auth/tokens.js';
 import type { FileSystem } from './config/file-system.js';
 import type { ConfigStore } from './config/store.js';
 import type { FileWatch } from './config/watch.js';
@@ -29,6 +32,8 @@ export interface ControlPlaneOptions {
   logger?: Logger;
   /** The store's file-system seam (fault injection in tests). */
   fs?: FileSystem;
+  /** The audit log's file-system seam (fault injection in tests). */
+  auditFs?: AuditFileSystem;
   /** How often the API re-checks config.yaml for hand edits, besides fs.watch. */
   configPollMs?: number;
   /**
@@ -50,6 +55,7 @@ export interface ControlPlane {
   readonly origin: string;
   readonly server: Server;
   readonly store: ConfigStore;
+  readonly audit: AuditLog;
   readonly yoga: ControlPlaneYoga;
   /** The store's watch on config.yaml (tests pause it to simulate a missed event). */
   readonly configWatch: FileWatch | undefined;
@@ -105,20 +111,30 @@ export function createRequestHandler(yoga: ControlPlaneYoga, services: ControlPl
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const logger = options.logger ?? createLogger();
   const registry = options.registry ?? defaultRegistry;
+  const audit = await AuditLog.open({ runtimeDir: options.runtimeDir, fs: options.auditFs, warn: (m) => logger.warn(m) });
   const store = await openYamlConfigStore({
     registry,
     runtimeDir: options.runtimeDir,
     fs: options.fs,
     watch: true,
     pollMs: options.configPollMs ?? 1000,
+    // Write order: config file (durable), then its audit line (durable), then the answer.
+    commitHooks: [audit.record],
     warn: (m) => logger.warn(m),
   });
+  const recovered = await audit.reconcile(store.current());
+  if (recovered?.operation === 'recovery' || recovered?.operation === 'handEdit') {
+    logger.warn(`config version ${recovered.version} had no audit line; recorded now as "${recovered.operation}"`);
+  }
   store.subscribe((event) => {
     if (event.type === 'invalid')
       logger.warn(
         `config file is invalid; keeping the last good config (version ${store.current().config.version}).\n${event.error.message}`,
       );
-    if (event.type === 'reloaded') logger.info(`config file changed on disk; now in force: ${event.current.digest}`);
+    if (event.type === 'reloaded') {
+      logger.info(`config file changed on disk; now in force: ${event.current.digest}`);
+      audit.recordHandEdit(event.current).catch((err) => logger.error('could not record a hand edit in the audit log', err));
+    }
     if (event.type === 'recovered') logger.info('config file is valid again');
   });
   let runner: Runner | null = null;
@@ -141,10 +157,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   store.subscribe(() => events.publish({ source: 'config' }));
   monitor.subscribe(() => events.publish({ source: 'runner' }));
   runner?.start();
-  const services: ControlPlaneServices = { registry, store, runner: monitor, events };
+  const services: ControlPlaneServices = { registry, store, runner: monitor, events, audit, history: new ConfigHistory(audit) };
   const yoga = createControlPlaneYoga({
     services,
-    authenticator: adminAuthenticator(options.adminToken),
+    authenticator: scopedAuthenticator({ adminToken: options.adminToken, runtimeDir: options.runtimeDir, warn: (m) => logger.warn(m) }),
     logger,
     production: options.production ?? false,
     readsRequireToken: options.readsRequireToken ?? false,
@@ -184,11 +200,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       monitor.close();
       channel.close();
       await store.close(); // waits for a write in progress: no half-written file
+      await audit.idle();
       server.closeAllConnections();
       await yoga.dispose?.();
     })();
     return closing;
   };
 
-  return { url: `${origin}/graphql`, origin, server, store, configWatch: store.watch, yoga, runner, services, close };
+  return { url: `${origin}/graphql`, origin, server, store, audit, configWatch: store.watch, yoga, runner, services, close };
 }

@@ -23,6 +23,8 @@ ${RUNNER_OPTIONS_HELP}
   -h, --help              this help
 
 The admin token is CONTROL_PLANE_TOKEN, or <runtime-dir>/admin.token (generated on first start).
+Named tokens with scopes: <runtime-dir>/tokens.yaml (stratctl token --help), re-read on change.
+Every accepted change is appended to <runtime-dir>/audit.log before it is answered.
 Exit codes: 0 stopped cleanly, 2 bad usage, 78 config.yaml is invalid (the file is left as it is).
 `;
 

@@ -187,6 +187,7 @@ class YamlFileConfigStore implements YamlConfigStore {
       previous,
       current: this.snapshot,
       changed: merged.changed,
+      ...(options.details && { details: options.details }),
     };
     try {
       for (const hook of this.options.commitHooks ?? []) await hook(change);

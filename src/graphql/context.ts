@@ -1,3 +1,5 @@
+import type { AuditLog } from '../audit/audit-log.js';
+import type { ConfigHistory } from '../audit/history.js';
 import type { Credentials, Identity } from '../auth/identity.js';
 import type { ConfigStore } from '../config/store.js';
 import type { EventBus } from '../events/bus.js';
@@ -16,6 +18,8 @@ export interface ControlPlaneServices {
   /** The runner as last published (embedded or a separate process). */
   readonly runner: RunnerMonitor;
   readonly events: EventBus<StatusEvent>;
+  readonly audit: AuditLog;
+  readonly history: ConfigHistory;
 }
 
 export interface GraphQLContext {
