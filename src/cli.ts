@@ -11,6 +11,10 @@ interface Command {
 // One entry per command; each module exports `run` and `help`.
 const commands: Record<string, Command> = {
   serve: { summary: 'run the GraphQL API (and the embedded runner)', load: () => import('./cli/serve.js') },
+  strategies: { summary: 'list the strategies (* marks the active one)', load: () => import('./cli/strategies.js') },
+  status: { summary: 'show the active strategy and the config version', load: () => import('./cli/status.js') },
+  activate: { summary: 'make a strategy the active one', load: () => import('./cli/activate.js') },
+  config: { summary: 'show (get) or change (set key=value ...) the runtime config', load: () => import('./cli/config.js') },
 };
 
 function usage(): string {
