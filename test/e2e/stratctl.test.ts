@@ -30,6 +30,22 @@ describe('stratctl against a real server', () => {
     expect(JSON.parse(lowRisk.stdout).map((s: { key: string }) => s.key)).toEqual(['range', 'eur_usd_5m_safe']);
   });
 
+  it('strategies <key>: one strategy with defaults and the tunables in force; unknown key exits 2', async () => {
+    const server = await startTestServer();
+    await server.gql('mutation { updateConfig(input: { tunableOverrides: { momentum: { lookback_bars: 40 } } }) { changedFields } }');
+    const [human, json, unknown] = await Promise.all([
+      stratctl(['strategies', 'momentum'], envFor(server)),
+      stratctl(['strategies', 'gold', '--json'], envFor(server)),
+      stratctl(['strategies', 'nope'], envFor(server)),
+    ]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^momentum: Momentum \(active\)$/m);
+    expect(human.stdout).toMatch(/^lookback_bars\s+20\s+40$/m);
+    expect(JSON.parse(json.stdout)).toMatchObject({ key: 'gold', instruments: ['XAU_USD'], isActive: false });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('there is no strategy "nope"');
+  });
+
   it('status: human and --json', async () => {
     const server = await startTestServer();
     const [human, json] = await Promise.all([stratctl(['status'], envFor(server)), stratctl(['status', '--json'], envFor(server))]);
