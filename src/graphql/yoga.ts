@@ -5,6 +5,7 @@ import type { Authenticator } from '../auth/tokens.js';
 import type { Logger } from '../log.js';
 import type { ControlPlaneServices, GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
+import { useRestCompat } from './rest-compat.js';
 import { schema } from './schema/index.js';
 
 export const DEFAULT_PLAYGROUND_QUERY = `# strategy-control-plane. Reads are open; mutations need a token:
@@ -51,7 +52,7 @@ export type ControlPlaneYoga = YogaServerInstance<Record<string, never>, GraphQL
 /** The GraphQL server: policy lives here as yoga/envelop plugins, not in the HTTP adapter. */
 export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
   const { services, authenticator } = options;
-  return createYoga<Record<string, never>, GraphQLContext>({
+  const yoga: ControlPlaneYoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
     logging: options.logger,
     landingPage: false,
@@ -72,6 +73,11 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
         readsArePublic: !options.readsRequireToken,
       };
     },
-    plugins: options.plugins ?? [],
+    plugins: [
+      // The seed's REST routes, executed as GraphQL through this same server (every plugin applies).
+      useRestCompat({ graphql: (request, serverContext) => yoga.fetch(request, serverContext as never), logger: options.logger }),
+      ...(options.plugins ?? []),
+    ],
   });
+  return yoga;
 }
