@@ -5,7 +5,7 @@ import type { FileSystem } from './config/file-system.js';
 import type { ConfigStore } from './config/store.js';
 import { openYamlConfigStore } from './config/yaml-store.js';
 import type { ControlPlaneServices } from './graphql/context.js';
-import { type ControlPlaneYoga, createControlPlaneYoga } from './graphql/yoga.js';
+import { type ControlPlaneYoga, createControlPlaneYoga, type YogaOptions } from './graphql/yoga.js';
 import { createLogger, type Logger } from './log.js';
 import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
 
@@ -17,6 +17,8 @@ export interface ControlPlaneOptions {
   adminToken: string;
   production?: boolean;
   readsRequireToken?: boolean;
+  /** Abuse limits (failed-auth rate limit, body size, query shape); defaults in src/graphql/plugins/. */
+  security?: YogaOptions['security'];
   registry?: StrategyRegistry;
   logger?: Logger;
   /** The store's file-system seam (fault injection in tests). */
@@ -50,7 +52,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 function notReadyReasons(services: ControlPlaneServices): string[] {
   const reasons: string[] = [];
   const fileError = services.store.fileError();
-  if (fileError) reasons.push(`config file invalid: ${fileError.message}`);
+  if (fileError) reasons.push(`config file invalid: ${fileError.publicMessage}`);
   return reasons;
 }
 
@@ -101,6 +103,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     logger,
     production: options.production ?? false,
     readsRequireToken: options.readsRequireToken ?? false,
+    security: options.security,
   });
 
   const inFlight = new Set<ServerResponse>();

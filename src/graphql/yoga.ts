@@ -5,6 +5,7 @@ import type { Authenticator } from '../auth/tokens.js';
 import type { Logger } from '../log.js';
 import type { ControlPlaneServices, GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
+import { type SecurityOptions, securityPlugins } from './plugins/index.js';
 import { schema } from './schema/index.js';
 
 export const DEFAULT_PLAYGROUND_QUERY = `# strategy-control-plane. Reads are open; mutations need a token:
@@ -43,6 +44,8 @@ export interface YogaOptions {
   /** Introspection, field suggestions and GraphiQL off. */
   production: boolean;
   readsRequireToken: boolean;
+  /** Abuse limits beyond the defaults (rate limiting, body size, query shape); see plugins/. */
+  security?: Omit<SecurityOptions, 'production'>;
   plugins?: Plugin[];
 }
 
@@ -55,6 +58,8 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
     schema,
     logging: options.logger,
     landingPage: false,
+    // Same-origin only: no cross-origin browser page may call the API (see README, Security).
+    cors: false,
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     graphiql: options.production
       ? false
@@ -72,6 +77,6 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
         readsArePublic: !options.readsRequireToken,
       };
     },
-    plugins: options.plugins ?? [],
+    plugins: [...securityPlugins({ production: options.production, ...options.security }), ...(options.plugins ?? [])],
   });
 }
