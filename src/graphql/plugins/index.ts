@@ -2,6 +2,7 @@ import type { Plugin } from 'graphql-yoga';
 import { armorPlugin, type QueryLimits } from './armor.js';
 import { type AuthFailureLimitOptions, authFailureLimitPlugin, DEFAULT_AUTH_FAILURES_PER_MINUTE } from './auth-failure-limit.js';
 import { bodyLimitPlugin, MAX_REQUEST_BODY_BYTES } from './body-limit.js';
+import { parseErrorsPlugin } from './parse-errors.js';
 import { productionPlugin } from './production.js';
 
 export interface SecurityOptions {
@@ -22,6 +23,7 @@ export function securityPlugins(options: SecurityOptions): Plugin[] {
       ...options.authFailures,
     }),
     bodyLimitPlugin(options.maxRequestBodyBytes ?? MAX_REQUEST_BODY_BYTES),
+    parseErrorsPlugin(),
     armorPlugin({ production: options.production, limits: options.queryLimits }),
     ...(options.production ? [productionPlugin()] : []),
   ];
