@@ -17,10 +17,13 @@ describe('load with writers (small run; the full one is test/soak/load.soak.test
     expect(r.failedReads).toBe(0);
     expect(r.invalidReads).toBe(0);
     expect(r.versionRegressions).toBe(0);
+    expect(r.staleFinalReads).toBe(0);
     expect(r.failedWrites).toBe(0);
     expect(r.duplicateWriteVersions).toBe(0);
     expect(r.reads).toBeGreaterThan(100);
-    expect(r.acceptedWrites).toBeGreaterThan(5);
+    // Every writer got through (a saturated server serializes writes behind reads: see the report).
+    expect(r.acceptedWrites).toBeGreaterThanOrEqual(5);
+    expect(r.versionsSeen).toBeGreaterThan(1);
     expect(r.acceptedWrites).toBe(r.versionAfter - r.versionBefore);
     if (r.auditLinesAdded !== null) expect(r.auditLinesAdded).toBe(r.acceptedWrites);
   }, 60_000);

@@ -20,6 +20,10 @@ export interface LoadResult {
   failedReads: number;
   /** Reads whose state was not valid (unknown key, or status disagreeing with itself). */
   invalidReads: number;
+  /** Distinct versions the readers saw (more than one: reads really overlapped writes). */
+  versionsSeen: number;
+  /** Readers whose read after the last write did not see it (must be 0). */
+  staleFinalReads: number;
   /** Reads that saw a lower version than the same reader saw before. */
   versionRegressions: number;
   writes: number;
@@ -48,7 +52,7 @@ async function auditLines(runtimeDir: string): Promise<number | null> {
 
 /**
  * `readers` loops read the status while `writers` loops activate strategies, for `durationMs`, each on
- * its own connection. Counts what the load test asserts: failed and invalid reads, per-reader version
+ * its own connection (readers run on until the writers are done). Counts what the load test asserts: failed and invalid reads, per-reader version
  * order, accepted writes against the version delta and the audit log.
  */
 export async function runLoadWithWriters(options: LoadOptions): Promise<LoadResult> {
@@ -92,6 +96,8 @@ export async function runLoadWithWriters(options: LoadOptions): Promise<LoadResu
     failedReads: 0,
     invalidReads: 0,
     versionRegressions: 0,
+    versionsSeen: 0,
+    staleFinalReads: 0,
     writes: 0,
     acceptedWrites: 0,
     failedWrites: 0,
@@ -111,11 +117,17 @@ export async function runLoadWithWriters(options: LoadOptions): Promise<LoadResu
   result.versionBefore = (await post(READ)).body.data.status.configVersion;
   const deadline = Date.now() + options.durationMs;
   const writeVersions = new Set<number>();
+  const seen = new Set<number>();
+  const lastReads: number[] = [];
   const keys = defaultRegistry.keys;
 
+  let writersDone = false;
   const reader = async () => {
     let last = 0;
-    while (Date.now() < deadline) {
+    // Readers outlast the writers, and read once more after them: the last read must see the last write.
+    let final = false;
+    while (!final) {
+      final = writersDone;
       result.reads += 1;
       try {
         const started = performance.now();
@@ -136,6 +148,8 @@ export async function runLoadWithWriters(options: LoadOptions): Promise<LoadResu
           note(`version went back from ${last} to ${s.configVersion}`);
         }
         last = s.configVersion;
+        seen.add(s.configVersion);
+        if (final) lastReads.push(s.configVersion);
       } catch (err) {
         result.failedReads += 1;
         note(`read threw: ${(err as Error).message} ${String((err as Error).cause ?? '')}`);
@@ -167,11 +181,13 @@ export async function runLoadWithWriters(options: LoadOptions): Promise<LoadResu
     }
   };
 
-  await Promise.all([
-    ...Array.from({ length: options.readers }, () => reader()),
-    ...Array.from({ length: options.writers }, (_, w) => writer(w)),
-  ]);
+  const readers = Array.from({ length: options.readers }, () => reader());
+  await Promise.all(Array.from({ length: options.writers }, (_, w) => writer(w)));
+  writersDone = true;
+  await Promise.all(readers);
+  result.versionsSeen = seen.size;
   result.versionAfter = (await post(READ)).body.data.status.configVersion;
+  result.staleFinalReads = lastReads.filter((v) => v !== result.versionAfter).length;
   const auditAfter = await auditLines(options.runtimeDir);
   result.auditLinesAdded = auditAfter === null ? null : auditAfter - (auditBefore ?? 0);
   agent.destroy();

@@ -15,8 +15,11 @@ describe('load with writers soak', () => {
     expect(r.failedReads).toBe(0);
     expect(r.invalidReads).toBe(0);
     expect(r.versionRegressions).toBe(0);
+    expect(r.staleFinalReads).toBe(0);
     expect(r.failedWrites).toBe(0);
     expect(r.duplicateWriteVersions).toBe(0);
+    expect(r.acceptedWrites).toBeGreaterThanOrEqual(20);
+    expect(r.versionsSeen).toBeGreaterThan(1);
     expect(r.acceptedWrites).toBe(r.versionAfter - r.versionBefore);
     if (r.auditLinesAdded !== null) expect(r.auditLinesAdded).toBe(r.acceptedWrites);
   }, 120_000);
