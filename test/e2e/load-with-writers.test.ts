@@ -3,7 +3,7 @@ import { runLoadWithWriters } from '../helpers/load-with-writers.js';
 import { startTestServer } from '../helpers/server.js';
 
 describe('load with writers (small run; the full one is test/soak/load.soak.test.ts)', () => {
-  it('50 readers while 5 writers activate for 2 s: no failed or invalid read, versions in order, writes == version delta', async () => {
+  it('30 readers while 3 writers activate for 1.5 s: no failed or invalid read, versions in order, writes == version delta', async () => {
     const server = await startTestServer();
     const r = await runLoadWithWriters({
       url: server.url,
@@ -20,9 +20,9 @@ describe('load with writers (small run; the full one is test/soak/load.soak.test
     expect(r.staleFinalReads).toBe(0);
     expect(r.failedWrites).toBe(0);
     expect(r.duplicateWriteVersions).toBe(0);
-    expect(r.reads).toBeGreaterThan(100);
+    expect(r.reads).toBeGreaterThan(60);
     // Every writer got through (a saturated server serializes writes behind reads: see the report).
-    expect(r.acceptedWrites).toBeGreaterThanOrEqual(5);
+    expect(r.acceptedWrites).toBeGreaterThanOrEqual(3);
     expect(r.versionsSeen).toBeGreaterThan(1);
     expect(r.acceptedWrites).toBe(r.versionAfter - r.versionBefore);
     if (r.auditLinesAdded !== null) expect(r.auditLinesAdded).toBe(r.acceptedWrites);
