@@ -39,10 +39,20 @@ function limitBody(request: Request, limit: number, fetchAPI: FetchAPI): Request
  * when Content-Length says so, else as soon as the streamed body passes the limit.
  */
 export function bodyLimitPlugin(limit = MAX_REQUEST_BODY_BYTES): Plugin {
+  const declaredTooLarge = (request: Request) => {
+    const declared = request.headers.get('content-length');
+    return declared !== null && /^\d+$/.test(declared) && Number(declared) > limit;
+  };
   return {
+    // Before any route reads the body (plugins that serve their own routes included), not only GraphQL's.
+    onRequest({ request, endResponse, fetchAPI }) {
+      if (!declaredTooLarge(request)) return;
+      const error = tooLarge(limit);
+      const body = JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] });
+      endResponse(new fetchAPI.Response(body, { status: 413, headers: { 'content-type': 'application/json; charset=utf-8' } }));
+    },
     onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
-      const declared = request.headers.get('content-length');
-      if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) throw tooLarge(limit);
+      if (declaredTooLarge(request)) throw tooLarge(limit);
       if (!requestParser || !request.body) return;
       const parse = requestParser;
       setRequestParser((req) => parse(limitBody(req, limit, fetchAPI)));
