@@ -11,6 +11,7 @@ interface Command {
 // One entry per command; each module exports `run` and `help`.
 const commands: Record<string, Command> = {
   serve: { summary: 'run the GraphQL API (and the embedded runner)', load: () => import('./cli/serve.js') },
+  runner: { summary: 'run the strategy runner alone (beside serve --no-runner)', load: () => import('./cli/runner.js') },
   token: { summary: 'create, list or revoke named API tokens (scopes read, operate, admin)', load: () => import('./cli/token.js') },
 };
 

@@ -6,11 +6,19 @@ import { ConfigHistory } from './audit/history.js';
 import { scopedAuthenticator } from './auth/tokens.js';
 import type { FileSystem } from './config/file-system.js';
 import type { ConfigStore } from './config/store.js';
+import type { FileWatch } from './config/watch.js';
 import { openYamlConfigStore } from './config/yaml-store.js';
-import type { ControlPlaneServices } from './graphql/context.js';
+import { createInProcessEventBus } from './events/bus.js';
+import type { ControlPlaneServices, StatusEvent } from './graphql/context.js';
 import { type ControlPlaneYoga, createControlPlaneYoga } from './graphql/yoga.js';
 import { createLogger, type Logger } from './log.js';
 import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
+import type { CandleFeed } from './runner/feed.js';
+import { RunnerMonitor } from './runner/monitor.js';
+import { Runner } from './runner/runner.js';
+import { createSimulatedFeed } from './runner/sim-feed.js';
+import type { RunnerStateChannel } from './runner/state.js';
+import { fileRunnerStatePublisher, watchRunnerStateFile } from './runner/state-file.js';
 
 export interface ControlPlaneOptions {
   host: string;
@@ -28,6 +36,17 @@ export interface ControlPlaneOptions {
   auditFs?: AuditFileSystem;
   /** How often the API re-checks config.yaml for hand edits, besides fs.watch. */
   configPollMs?: number;
+  /**
+   * Run the runner in this process (`npm start`). False: API only; the status then reports a
+   * separate runner (`stratctl runner`) from its state file in the runtime dir.
+   */
+  runner?: false | EmbeddedRunnerOptions;
+}
+
+export interface EmbeddedRunnerOptions {
+  /** Default: the simulated feed. */
+  feed?: CandleFeed;
+  heartbeatMs?: number;
 }
 
 export interface ControlPlane {
@@ -38,6 +57,11 @@ export interface ControlPlane {
   readonly store: ConfigStore;
   readonly audit: AuditLog;
   readonly yoga: ControlPlaneYoga;
+  /** The store's watch on config.yaml (tests pause it to simulate a missed event). */
+  readonly configWatch: FileWatch | undefined;
+  /** The embedded runner, when there is one. */
+  readonly runner: Runner | null;
+  readonly services: ControlPlaneServices;
   /** Stops accepting, lets in-flight requests (and writes) finish, then closes. Idempotent. */
   close(): Promise<void>;
 }
@@ -57,6 +81,9 @@ function notReadyReasons(services: ControlPlaneServices): string[] {
   const reasons: string[] = [];
   const fileError = services.store.fileError();
   if (fileError) reasons.push(`config file invalid: ${fileError.message}`);
+  const runner = services.runner.view();
+  if (runner.health === 'STALE') reasons.push(`runner is STALE: no heartbeat since ${runner.state?.heartbeatAt}`);
+  if (runner.health === 'ERROR') reasons.push(`runner reports an error: ${runner.state?.error}`);
   return reasons;
 }
 
@@ -115,7 +142,27 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     }
     if (event.type === 'recovered') logger.info('config file is valid again');
   });
-  const services: ControlPlaneServices = { registry, store, audit, history: new ConfigHistory(audit) };
+  let runner: Runner | null = null;
+  let channel: RunnerStateChannel;
+  if (options.runner) {
+    runner = new Runner({
+      registry,
+      store,
+      feed: options.runner.feed ?? createSimulatedFeed(),
+      publisher: fileRunnerStatePublisher(options.runtimeDir),
+      heartbeatMs: options.runner.heartbeatMs,
+      logger,
+    });
+    channel = runner;
+  } else {
+    channel = await watchRunnerStateFile(options.runtimeDir);
+  }
+  const monitor = new RunnerMonitor(channel);
+  const events = createInProcessEventBus<StatusEvent>();
+  store.subscribe(() => events.publish({ source: 'config' }));
+  monitor.subscribe(() => events.publish({ source: 'runner' }));
+  runner?.start();
+  const services: ControlPlaneServices = { registry, store, runner: monitor, events, audit, history: new ConfigHistory(audit) };
   const yoga = createControlPlaneYoga({
     services,
     authenticator: scopedAuthenticator({ adminToken: options.adminToken, runtimeDir: options.runtimeDir, warn: (m) => logger.warn(m) }),
@@ -150,9 +197,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const close = () => {
     closing ??= (async () => {
       server.close();
+      events.close(); // ends open subscriptions, so their responses finish
       server.closeIdleConnections();
       const deadline = Date.now() + 10_000;
       while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await runner?.stop();
+      monitor.close();
+      channel.close();
       await store.close(); // waits for a write in progress: no half-written file
       await audit.idle();
       server.closeAllConnections();
@@ -161,5 +212,5 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     return closing;
   };
 
-  return { url: `${origin}/graphql`, origin, server, store, audit, yoga, close };
+  return { url: `${origin}/graphql`, origin, server, store, audit, configWatch: store.watch, yoga, runner, services, close };
 }

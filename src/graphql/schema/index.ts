@@ -3,6 +3,7 @@ import './strategy.js';
 import './status.js';
 import './config.js';
 import './activation.js';
+import './subscription.js';
 import './audit.js';
 import './history.js';
 
