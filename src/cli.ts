@@ -15,6 +15,8 @@ const commands: Record<string, Command> = {
   status: { summary: 'show the active strategy and the config version', load: () => import('./cli/status.js') },
   activate: { summary: 'make a strategy the active one', load: () => import('./cli/activate.js') },
   config: { summary: 'show (get) or change (set key=value ...) the runtime config', load: () => import('./cli/config.js') },
+  runner: { summary: 'run the strategy runner alone (beside serve --no-runner)', load: () => import('./cli/runner.js') },
+  token: { summary: 'create, list or revoke named API tokens (scopes read, operate, admin)', load: () => import('./cli/token.js') },
 };
 
 function usage(): string {

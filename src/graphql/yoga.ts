@@ -61,8 +61,8 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
       ? false
       : { title: 'strategy-control-plane', defaultQuery: DEFAULT_PLAYGROUND_QUERY, shouldPersistHeaders: false },
     renderGraphiQL,
-    context: ({ request }) => {
-      const credentials = authenticator.authenticate(request.headers.get('authorization'));
+    context: async ({ request }) => {
+      const credentials = await authenticator.authenticate(request.headers.get('authorization'));
       // A token that was sent but is wrong is refused outright, even for a public read: a
       // script with a stale token should fail loudly, not half-work.
       if (credentials.kind === 'invalid') throw maskError(new AuthenticationError('invalid'), 'Unexpected error.');
