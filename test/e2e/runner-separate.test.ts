@@ -114,7 +114,7 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
       (st) => st.runner.lastSignals[0]?.candleTime === '2026-03-02T13:59:00.000Z',
       { what: 'replay to the last candle', timeoutMs: 15_000 },
     );
-    expect(s.runner.feed).toBe(`csv:${csv}`);
+    expect(s.runner.feed).toBe('csv:gold.csv');
     expect(s.runner.lastSignals[0]).toMatchObject({ instrument: 'XAU_USD', strategyKey: 'gold', direction: 'LONG' });
   });
 

@@ -99,6 +99,7 @@ describe('embedded runner', () => {
     );
     expect(broken.configError.message).toMatch(/Invalid strategy key: golden/);
     expect(broken.runner.error).toMatch(/config file invalid, keeping version 2/);
+    expect(broken.runner.error).not.toContain(server.runtimeDir); // API clients are not told server paths
     expect(broken.runner).toMatchObject({ appliedStrategyKey: 'gold', appliedConfigVersion: 2, inSync: true });
     const ready = await fetch(`${server.origin}/ready`);
     expect(ready.status).toBe(503);
