@@ -5,12 +5,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { watch } from 'node:fs';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { nodeFileSystem, writeFileAtomic } from '../src/config/file-system.js';
+import { digestOf } from '../src/config/yaml-store.js';
 import { createLogger } from '../src/log.js';
 import { startControlPlane } from '../src/server.js';
 
@@ -126,6 +127,30 @@ async function inProcess(dir: string): Promise<void> {
     const t0 = performance.now();
     await activate(plane.url, STRATEGIES[i % STRATEGIES.length]!, true);
     return performance.now() - t0;
+  });
+  // The reload path alone, beside the floor: the same bare write + rename, then the runner's
+  // fs.watch -> read -> validate -> apply (no HTTP, no durable write).
+  const file = path.join(dir, 'config.yaml');
+  const base = await readFile(file, 'utf8');
+  await measure('embedded: hand edit (write + rename) -> runner applied', async (i) => {
+    const key = STRATEGIES[i % STRATEGIES.length]!;
+    const text = base.replace(/^active_strategy_key: \w+$/m, `active_strategy_key: ${key}`);
+    const digest = digestOf(text);
+    let off = () => {};
+    const applied = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`hand edit to ${key} not applied within 5 s`)), 5_000);
+      off = runner.subscribe((s) => {
+        if (s.applied?.configDigest === digest) {
+          clearTimeout(timer);
+          resolve(performance.now());
+        }
+      });
+    });
+    const t0 = performance.now();
+    await writeFile(`${file}.${i}.edit`, text);
+    await rename(`${file}.${i}.edit`, file);
+    const at = await applied.finally(() => off());
+    return at - t0;
   });
   await plane.close();
 }
