@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readRunnerStateFile } from '../../src/runner/state-file.js';
 import { gql } from '../helpers/http.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { spawnServer, spawnStratctl } from '../helpers/server.js';
@@ -123,5 +124,31 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
     const runner = spawnStratctl(['runner', '--runtime-dir', dir, '--feed', `csv:${path.join(dir, 'missing.csv')}`]);
     expect(await runner.exited).toBe(2);
     expect(runner.stderr()).toMatch(/cannot open the feed: cannot read .*missing\.csv/);
+  });
+
+  it('starts on an invalid config.yaml: reports it in its state, and starts scanning once the file is fixed', async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'config.yaml');
+    await writeFile(file, 'active_strategy_key: golden\n');
+    const runner = spawnStratctl(['runner', '--runtime-dir', dir, '--heartbeat-ms', String(HEARTBEAT_MS)]);
+    const waiting = await waitUntil(
+      () => readRunnerStateFile(dir),
+      (s) => s?.error != null,
+      { what: 'error state' },
+    );
+    expect(waiting?.error).toMatch(/^config file invalid: config\.yaml: invalid config/);
+    expect(waiting?.applied).toBeNull();
+    expect(runner.proc.exitCode).toBeNull();
+    await writeFile(
+      file,
+      'active_strategy_key: range\ntrading_enabled: true\nscan_interval_seconds: 30\ntunable_overrides: {}\nversion: 3\nupdated_at: 2026-11-28T00:00:00Z\n',
+    );
+    await runner.waitFor(/strategy runner started/);
+    const running = await waitUntil(
+      () => readRunnerStateFile(dir),
+      (s) => s?.lastScanAt != null,
+      { what: 'first scan' },
+    );
+    expect(running).toMatchObject({ error: null, applied: { strategyKey: 'range', configVersion: 3 } });
   });
 });
