@@ -62,6 +62,7 @@ class YamlFileConfigStore implements YamlConfigStore {
   readonly watch: FileWatch | undefined;
   private invalid: { digest: string; error: ConfigFileError } | null = null;
   private closed = false;
+  private queuedRefresh: Promise<void> | null = null;
 
   constructor(
     private readonly options: YamlConfigStoreOptions,
@@ -100,9 +101,14 @@ class YamlFileConfigStore implements YamlConfigStore {
 
   refresh(): Promise<void> {
     if (this.closed) return Promise.resolve();
-    return this.mutex.run(async () => {
+    // A refresh still waiting for the lock covers every hint that arrives before it starts (it reads
+    // the disk when it runs). Without this, under load the poll and watch events queued refreshes
+    // faster than they ran, and a save waited behind all of them (seconds, in the load test).
+    this.queuedRefresh ??= this.mutex.run(async () => {
+      this.queuedRefresh = null;
       await this.readDisk(false);
     });
+    return this.queuedRefresh;
   }
 
   /** Reads the file and brings the in-memory state level with it. Returns the file's text (null: missing). */
