@@ -16,6 +16,8 @@ export interface FileSystem {
   /** fsync of a directory, so a rename in it is durable. */
   syncDir(dir: string): Promise<void>;
   stat(file: string): Promise<{ mode: number; mtimeMs: number; size: number; ino: number }>;
+  /** Names in a directory; optional (without it, stale temp files are simply left). */
+  readdir?(dir: string): Promise<string[]>;
 }
 
 export interface WritableFile {
@@ -50,6 +52,7 @@ export const nodeFileSystem: FileSystem = {
     }
   },
   stat: (file) => fsp.stat(file),
+  readdir: (dir) => fsp.readdir(dir),
 };
 
 export function errnoOf(err: unknown): string | undefined {
@@ -91,4 +94,34 @@ export async function writeFileAtomic(fs: FileSystem, file: string, content: str
   } catch {
     return false;
   }
+}
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoOf(err) === 'EPERM';
+  }
+};
+
+/**
+ * Removes the temp files of writeFileAtomic that a killed process left beside `file` (its pid is
+ * in the name): harmless, but they would pile up crash after crash. Best effort, never throws.
+ */
+export async function removeStaleTempFiles(fs: FileSystem, file: string): Promise<number> {
+  if (!fs.readdir) return 0;
+  const dir = path.dirname(file);
+  const pattern = new RegExp(`^\\.${path.basename(file).replace(/[.]/g, '\\.')}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
+  let removed = 0;
+  for (const name of await fs.readdir(dir).catch(() => [])) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    // Our own pid here is a leftover of an earlier process that had it: this one has not written yet.
+    if (!pid || (pid !== process.pid && isAlive(pid))) continue;
+    await fs.unlink(path.join(dir, name)).then(
+      () => removed++,
+      () => {},
+    );
+  }
+  return removed;
 }
