@@ -181,7 +181,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     res.on('close', () => inFlight.delete(res));
     handle(req, res);
   });
-  server.keepAliveTimeout = 5_000;
+  // Longer than a fronting proxy's idle timeout (nginx, ALB: 60 s), so neither side sends a request
+  // onto a connection the other is closing; with Node's 5 s, 500 busy clients saw resets (load soak).
+  server.keepAliveTimeout = 65_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
 

@@ -52,13 +52,19 @@ async function auditLines(runtimeDir: string): Promise<number | null> {
 
 /**
  * `readers` loops read the status while `writers` loops activate strategies, for `durationMs`, each on
- * its own connection (readers run on until the writers are done). Counts what the load test asserts: failed and invalid reads, per-reader version
+ * its own connection; each reader reads once more after the last write. Counts what the load test asserts: failed and invalid reads, per-reader version
  * order, accepted writes against the version delta and the audit log.
  */
 export async function runLoadWithWriters(options: LoadOptions): Promise<LoadResult> {
-  // Up to one kept-alive connection per loop, as that many separate clients would have.
-  const agent = new Agent({ keepAlive: true, maxSockets: options.readers + options.writers + 10 });
-  const post = (query: string, variables?: Record<string, unknown>, token?: string) =>
+  // One kept-alive connection per loop, as that many separate clients would have, opened before the
+  // clock starts: a saturated server is slow to accept new connections, which is not what is measured.
+  const agents: Agent[] = [];
+  const client = () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    agents.push(agent);
+    return (query: string, variables?: Record<string, unknown>, token?: string) => post(agent, query, variables, token);
+  };
+  const post = (agent: Agent, query: string, variables?: Record<string, unknown>, token?: string) =>
     new Promise<{ status: number; body: { data?: any; errors?: { message: string }[] } }>((resolve, reject) => {
       const payload = JSON.stringify({ query, variables });
       const req = request(
@@ -114,20 +120,27 @@ export async function runLoadWithWriters(options: LoadOptions): Promise<LoadResu
   };
 
   const auditBefore = await auditLines(options.runtimeDir);
-  result.versionBefore = (await post(READ)).body.data.status.configVersion;
+  const readerClients = Array.from({ length: options.readers }, client);
+  const writerClients = Array.from({ length: options.writers }, client);
+  const control = client();
+  await Promise.all([...readerClients, ...writerClients].map((send) => send(READ)));
+  result.versionBefore = (await control(READ)).body.data.status.configVersion;
   const deadline = Date.now() + options.durationMs;
   const writeVersions = new Set<number>();
   const seen = new Set<number>();
   const lastReads: number[] = [];
   const keys = defaultRegistry.keys;
 
-  let writersDone = false;
-  const reader = async () => {
+  let writersDone: Promise<unknown> = Promise.resolve();
+  const reader = async (post: ReturnType<typeof client>) => {
     let last = 0;
-    // Readers outlast the writers, and read once more after them: the last read must see the last write.
+    // Read until the deadline, then once more after the writers are done: that read must see the last write.
     let final = false;
     while (!final) {
-      final = writersDone;
+      if (Date.now() >= deadline) {
+        await writersDone;
+        final = true;
+      }
       result.reads += 1;
       try {
         const started = performance.now();
@@ -156,7 +169,7 @@ export async function runLoadWithWriters(options: LoadOptions): Promise<LoadResu
       }
     }
   };
-  const writer = async (w: number) => {
+  const writer = async (post: ReturnType<typeof client>, w: number) => {
     let i = w;
     while (Date.now() < deadline) {
       result.writes += 1;
@@ -181,15 +194,13 @@ export async function runLoadWithWriters(options: LoadOptions): Promise<LoadResu
     }
   };
 
-  const readers = Array.from({ length: options.readers }, () => reader());
-  await Promise.all(Array.from({ length: options.writers }, (_, w) => writer(w)));
-  writersDone = true;
-  await Promise.all(readers);
+  writersDone = Promise.all(writerClients.map((send, w) => writer(send, w)));
+  await Promise.all([writersDone, ...readerClients.map((send) => reader(send))]);
   result.versionsSeen = seen.size;
-  result.versionAfter = (await post(READ)).body.data.status.configVersion;
+  result.versionAfter = (await control(READ)).body.data.status.configVersion;
   result.staleFinalReads = lastReads.filter((v) => v !== result.versionAfter).length;
   const auditAfter = await auditLines(options.runtimeDir);
   result.auditLinesAdded = auditAfter === null ? null : auditAfter - (auditBefore ?? 0);
-  agent.destroy();
+  for (const agent of agents) agent.destroy();
   return result;
 }
