@@ -1,13 +1,24 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { adminAuthenticator } from './auth/tokens.js';
+import { AuditLog } from './audit/audit-log.js';
+import type { AuditFileSystem } from './audit/file-system.js';
+import { ConfigHistory } from './audit/history.js';
+import { scopedAuthenticator } from './auth/tokens.js';
 import type { FileSystem } from './config/file-system.js';
 import type { ConfigStore } from './config/store.js';
+import type { FileWatch } from './config/watch.js';
 import { openYamlConfigStore } from './config/yaml-store.js';
-import type { ControlPlaneServices } from './graphql/context.js';
+import { createInProcessEventBus } from './events/bus.js';
+import type { ControlPlaneServices, StatusEvent } from './graphql/context.js';
 import { type ControlPlaneYoga, createControlPlaneYoga, type YogaOptions } from './graphql/yoga.js';
 import { createLogger, type Logger } from './log.js';
 import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
+import type { CandleFeed } from './runner/feed.js';
+import { RunnerMonitor } from './runner/monitor.js';
+import { Runner } from './runner/runner.js';
+import { createSimulatedFeed } from './runner/sim-feed.js';
+import type { RunnerStateChannel } from './runner/state.js';
+import { fileRunnerStatePublisher, watchRunnerStateFile } from './runner/state-file.js';
 
 export interface ControlPlaneOptions {
   host: string;
@@ -23,8 +34,21 @@ export interface ControlPlaneOptions {
   logger?: Logger;
   /** The store's file-system seam (fault injection in tests). */
   fs?: FileSystem;
+  /** The audit log's file-system seam (fault injection in tests). */
+  auditFs?: AuditFileSystem;
   /** How often the API re-checks config.yaml for hand edits, besides fs.watch. */
   configPollMs?: number;
+  /**
+   * Run the runner in this process (`npm start`). False: API only; the status then reports a
+   * separate runner (`stratctl runner`) from its state file in the runtime dir.
+   */
+  runner?: false | EmbeddedRunnerOptions;
+}
+
+export interface EmbeddedRunnerOptions {
+  /** Default: the simulated feed. */
+  feed?: CandleFeed;
+  heartbeatMs?: number;
 }
 
 export interface ControlPlane {
@@ -33,7 +57,13 @@ export interface ControlPlane {
   readonly origin: string;
   readonly server: Server;
   readonly store: ConfigStore;
+  readonly audit: AuditLog;
   readonly yoga: ControlPlaneYoga;
+  /** The store's watch on config.yaml (tests pause it to simulate a missed event). */
+  readonly configWatch: FileWatch | undefined;
+  /** The embedded runner, when there is one. */
+  readonly runner: Runner | null;
+  readonly services: ControlPlaneServices;
   /** Stops accepting, lets in-flight requests (and writes) finish, then closes. Idempotent. */
   close(): Promise<void>;
 }
@@ -53,6 +83,9 @@ function notReadyReasons(services: ControlPlaneServices): string[] {
   const reasons: string[] = [];
   const fileError = services.store.fileError();
   if (fileError) reasons.push(`config file invalid: ${fileError.publicMessage}`);
+  const runner = services.runner.view();
+  if (runner.health === 'STALE') reasons.push(`runner is STALE: no heartbeat since ${runner.state?.heartbeatAt}`);
+  if (runner.health === 'ERROR') reasons.push(`runner reports an error: ${runner.state?.error}`);
   return reasons;
 }
 
@@ -80,26 +113,56 @@ export function createRequestHandler(yoga: ControlPlaneYoga, services: ControlPl
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const logger = options.logger ?? createLogger();
   const registry = options.registry ?? defaultRegistry;
+  const audit = await AuditLog.open({ runtimeDir: options.runtimeDir, fs: options.auditFs, warn: (m) => logger.warn(m) });
   const store = await openYamlConfigStore({
     registry,
     runtimeDir: options.runtimeDir,
     fs: options.fs,
     watch: true,
     pollMs: options.configPollMs ?? 1000,
+    // Write order: config file (durable), then its audit line (durable), then the answer.
+    commitHooks: [audit.record],
     warn: (m) => logger.warn(m),
   });
+  const recovered = await audit.reconcile(store.current());
+  if (recovered?.operation === 'recovery' || recovered?.operation === 'handEdit') {
+    logger.warn(`config version ${recovered.version} had no audit line; recorded now as "${recovered.operation}"`);
+  }
   store.subscribe((event) => {
     if (event.type === 'invalid')
       logger.warn(
         `config file is invalid; keeping the last good config (version ${store.current().config.version}).\n${event.error.message}`,
       );
-    if (event.type === 'reloaded') logger.info(`config file changed on disk; now in force: ${event.current.digest}`);
+    if (event.type === 'reloaded') {
+      logger.info(`config file changed on disk; now in force: ${event.current.digest}`);
+      audit.recordHandEdit(event.current).catch((err) => logger.error('could not record a hand edit in the audit log', err));
+    }
     if (event.type === 'recovered') logger.info('config file is valid again');
   });
-  const services: ControlPlaneServices = { registry, store };
+  let runner: Runner | null = null;
+  let channel: RunnerStateChannel;
+  if (options.runner) {
+    runner = new Runner({
+      registry,
+      store,
+      feed: options.runner.feed ?? createSimulatedFeed(),
+      publisher: fileRunnerStatePublisher(options.runtimeDir),
+      heartbeatMs: options.runner.heartbeatMs,
+      logger,
+    });
+    channel = runner;
+  } else {
+    channel = await watchRunnerStateFile(options.runtimeDir);
+  }
+  const monitor = new RunnerMonitor(channel);
+  const events = createInProcessEventBus<StatusEvent>();
+  store.subscribe(() => events.publish({ source: 'config' }));
+  monitor.subscribe(() => events.publish({ source: 'runner' }));
+  runner?.start();
+  const services: ControlPlaneServices = { registry, store, runner: monitor, events, audit, history: new ConfigHistory(audit) };
   const yoga = createControlPlaneYoga({
     services,
-    authenticator: adminAuthenticator(options.adminToken),
+    authenticator: scopedAuthenticator({ adminToken: options.adminToken, runtimeDir: options.runtimeDir, warn: (m) => logger.warn(m) }),
     logger,
     production: options.production ?? false,
     readsRequireToken: options.readsRequireToken ?? false,
@@ -134,15 +197,20 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const close = () => {
     closing ??= (async () => {
       server.close();
+      events.close(); // ends open subscriptions, so their responses finish
       server.closeIdleConnections();
       const deadline = Date.now() + 10_000;
       while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await runner?.stop();
+      monitor.close();
+      channel.close();
       await store.close(); // waits for a write in progress: no half-written file
+      await audit.idle();
       server.closeAllConnections();
       await yoga.dispose?.();
     })();
     return closing;
   };
 
-  return { url: `${origin}/graphql`, origin, server, store, yoga, close };
+  return { url: `${origin}/graphql`, origin, server, store, audit, configWatch: store.watch, yoga, runner, services, close };
 }

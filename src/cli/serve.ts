@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { resolveAdminToken } from '../auth/tokens.js';
 import { ConfigFileError } from '../config/errors.js';
 import { createLogger } from '../log.js';
+import { FeedError } from '../runner/feed.js';
+import { openFeed, RUNNER_OPTIONS_HELP, resolveRunnerSettings } from '../runner/settings.js';
 import { startControlPlane } from '../server.js';
 import { bindWarning, resolveServerSettings, UsageError } from '../settings.js';
 import { EXIT } from './exit-codes.js';
@@ -15,6 +17,7 @@ Options (flags win over environment variables):
   --port <n>              port, 0 for any free    CONTROL_PLANE_PORT (8787)
   --runtime-dir <dir>     config and token dir    CONTROL_PLANE_RUNTIME_DIR (./runtime)
   --no-runner             API only                CONTROL_PLANE_RUNNER=off
+${RUNNER_OPTIONS_HELP}
   --production            no introspection, field suggestions or GraphiQL   NODE_ENV=production
   --reads-require-token   queries need a token too                          CONTROL_PLANE_READS_REQUIRE_TOKEN=1
   --auth-failures-per-minute <n>  failed authentications per client and minute
@@ -24,6 +27,8 @@ Options (flags win over environment variables):
   -h, --help              this help
 
 The admin token is CONTROL_PLANE_TOKEN, or <runtime-dir>/admin.token (generated on first start).
+Named tokens with scopes: <runtime-dir>/tokens.yaml (stratctl token --help), re-read on change.
+Every accepted change is appended to <runtime-dir>/audit.log before it is answered.
 Exit codes: 0 stopped cleanly, 2 bad usage, 78 config.yaml is invalid (the file is left as it is).
 `;
 
@@ -35,6 +40,8 @@ export async function run(argv: string[]): Promise<number> {
       port: { type: 'string' },
       'runtime-dir': { type: 'string' },
       'no-runner': { type: 'boolean' },
+      feed: { type: 'string' },
+      'heartbeat-ms': { type: 'string' },
       production: { type: 'boolean' },
       'reads-require-token': { type: 'boolean' },
       'auth-failures-per-minute': { type: 'string' },
@@ -49,12 +56,14 @@ export async function run(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const settings = resolveServerSettings(values, process.env);
+  const runnerSettings = resolveRunnerSettings(values, process.env);
   const logger = createLogger(process.env.CONTROL_PLANE_LOG_LEVEL === 'debug' ? 'debug' : 'info');
   const warning = bindWarning(settings);
   if (warning) logger.warn(warning);
 
   let plane: Awaited<ReturnType<typeof startControlPlane>>;
   try {
+    const feed = settings.runner ? await openFeed(runnerSettings.feed) : undefined;
     const admin = await resolveAdminToken(settings.runtimeDir, process.env.CONTROL_PLANE_TOKEN);
     plane = await startControlPlane({
       host: settings.host,
@@ -64,6 +73,7 @@ export async function run(argv: string[]): Promise<number> {
       production: settings.production,
       readsRequireToken: settings.readsRequireToken,
       security: { behindTlsProxy: settings.behindTlsProxy, authFailures: { failuresPerMinute: settings.authFailuresPerMinute } },
+      runner: feed ? { feed, heartbeatMs: runnerSettings.heartbeatMs } : false,
       logger,
     });
     if (admin.source.kind === 'file') {
@@ -79,6 +89,10 @@ export async function run(argv: string[]): Promise<number> {
       return EXIT.config;
     }
     if (err instanceof UsageError) throw err;
+    if (err instanceof FeedError) {
+      process.stderr.write(`error: cannot open the feed: ${err.message}\n`);
+      return EXIT.usage;
+    }
     const code = (err as { code?: string }).code;
     if (code === 'EADDRINUSE') {
       process.stderr.write(

@@ -114,8 +114,23 @@ function overridesField(registry: StrategyRegistry, allowNull: boolean) {
     );
 }
 
+/** Builds a schema once per registry: building zod schemas costs more than using them (a hot path on every reload). */
+function memoized<T>(build: (registry: StrategyRegistry) => T): (registry: StrategyRegistry) => T {
+  const cache = new WeakMap<StrategyRegistry, T>();
+  return (registry) => {
+    let schema = cache.get(registry);
+    if (schema === undefined) {
+      schema = build(registry);
+      cache.set(registry, schema);
+    }
+    return schema;
+  };
+}
+
 /** The config file's schema (snake_case, strict: an unknown key is an error, not silently ignored). */
-export function configFileSchema(registry: StrategyRegistry) {
+export const configFileSchema = memoized(buildConfigFileSchema);
+
+function buildConfigFileSchema(registry: StrategyRegistry) {
   return z
     .object({
       active_strategy_key: strategyKeyField(registry),
@@ -137,7 +152,7 @@ export function configFileSchema(registry: StrategyRegistry) {
     .strict();
 }
 
-export type ConfigFileShape = z.output<ReturnType<typeof configFileSchema>>;
+export type ConfigFileShape = z.output<ReturnType<typeof buildConfigFileSchema>>;
 
 export function fromFileShape(file: ConfigFileShape): RuntimeConfig {
   const tunableOverrides: Record<string, Record<string, TunableValue>> = {};
@@ -155,7 +170,9 @@ export function fromFileShape(file: ConfigFileShape): RuntimeConfig {
 }
 
 /** An update's schema: names, types and the registry's rules. Paths are the domain's field names. */
-function updateSchema(registry: StrategyRegistry) {
+const updateSchema = memoized(buildUpdateSchema);
+
+function buildUpdateSchema(registry: StrategyRegistry) {
   return z
     .object({
       activeStrategyKey: strategyKeyField(registry),

@@ -15,6 +15,8 @@ export interface ConfigChange {
   readonly current: ConfigSnapshot;
   /** Fields whose value changed (besides version and updatedAt, which always do). */
   readonly changed: readonly (keyof RuntimeConfig)[];
+  /** What else the audit line should say (e.g. the version a rollback re-applied). */
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 export type ConfigEvent =
@@ -33,6 +35,8 @@ export interface SaveOptions {
   readonly actor?: string;
   /** What asked (the mutation), for the audit trail. */
   readonly operation?: string;
+  /** Passed on to the commit hooks in the change (see ConfigChange.details). */
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 /**

@@ -29,11 +29,16 @@ export function digestOf(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
 
+/** The YAML store, with a handle on its file watch (tests pause it to simulate missed events). */
+export interface YamlConfigStore extends ConfigStore {
+  readonly watch: FileWatch | undefined;
+}
+
 /**
  * Loads `<runtimeDir>/config.yaml` (creating it with defaults when missing) and returns the store.
  * Throws ConfigFileError when the file exists but is invalid: it is left exactly as it is.
  */
-export async function openYamlConfigStore(options: YamlConfigStoreOptions): Promise<ConfigStore> {
+export async function openYamlConfigStore(options: YamlConfigStoreOptions): Promise<YamlConfigStore> {
   const fs = options.fs ?? nodeFileSystem;
   const file = path.join(options.runtimeDir, CONFIG_FILE_NAME);
   const now = options.now ?? (() => new Date());
@@ -48,13 +53,13 @@ export async function openYamlConfigStore(options: YamlConfigStoreOptions): Prom
     await writeFileAtomic(fs, file, text);
   }
   const first = parseConfigFile(options.registry, file, text);
-  return new YamlConfigStore(options, fs, file, now, { config: first.config, digest: digestOf(text) });
+  return new YamlFileConfigStore(options, fs, file, now, { config: first.config, digest: digestOf(text) });
 }
 
-class YamlConfigStore implements ConfigStore {
+class YamlFileConfigStore implements YamlConfigStore {
   private readonly mutex = new Mutex();
   private readonly listeners = new Set<(event: ConfigEvent) => void>();
-  private readonly watcher: FileWatch | undefined;
+  readonly watch: FileWatch | undefined;
   private invalid: { digest: string; error: ConfigFileError } | null = null;
   private closed = false;
   private queuedRefresh: Promise<void> | null = null;
@@ -67,7 +72,7 @@ class YamlConfigStore implements ConfigStore {
     private snapshot: ConfigSnapshot,
   ) {
     if (options.watch) {
-      this.watcher = watchFile(location, () => void this.refresh().catch(() => {}), { pollMs: options.pollMs ?? 1000 });
+      this.watch = watchFile(location, () => void this.refresh().catch(() => {}), { pollMs: options.pollMs ?? 1000 });
     }
   }
 
@@ -188,6 +193,7 @@ class YamlConfigStore implements ConfigStore {
       previous,
       current: this.snapshot,
       changed: merged.changed,
+      ...(options.details && { details: options.details }),
     };
     try {
       for (const hook of this.options.commitHooks ?? []) await hook(change);
@@ -214,7 +220,7 @@ class YamlConfigStore implements ConfigStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.watcher?.close();
+    this.watch?.close();
     await this.mutex.idle();
     this.listeners.clear();
   }

@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { VersionNotInHistoryError } from '../audit/errors.js';
 import { AuthenticationError, ForbiddenError } from '../auth/identity.js';
 import {
   ConfigFileInvalidError,
@@ -35,6 +36,14 @@ export function extensionsFor(error: unknown): Record<string, unknown> | undefin
   }
   if (error instanceof VersionConflictError) {
     return { code: 'CONFLICT', http: { status: 409 }, currentVersion: error.currentVersion, expectedVersion: error.expectedVersion };
+  }
+  if (error instanceof VersionNotInHistoryError) {
+    return {
+      code: 'BAD_USER_INPUT',
+      http: { status: 400 },
+      reason: error.reason,
+      ...(error.oldestKept !== undefined && { oldestKeptVersion: error.oldestKept, newestKeptVersion: error.newest }),
+    };
   }
   if (error instanceof ConfigFileInvalidError) {
     return { code: 'CONFIG_FILE_INVALID', http: { status: 409 }, problems: error.fileError.problems };

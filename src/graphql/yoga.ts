@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { ControlPlaneServices, GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
 import { type SecurityOptions, securityPlugins } from './plugins/index.js';
+import { useRestCompat } from './rest-compat.js';
 import { schema } from './schema/index.js';
 
 export const DEFAULT_PLAYGROUND_QUERY = `# strategy-control-plane. Reads are open; mutations need a token:
@@ -54,7 +55,7 @@ export type ControlPlaneYoga = YogaServerInstance<Record<string, never>, GraphQL
 /** The GraphQL server: policy lives here as yoga/envelop plugins, not in the HTTP adapter. */
 export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
   const { services, authenticator } = options;
-  return createYoga<Record<string, never>, GraphQLContext>({
+  const yoga: ControlPlaneYoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
     logging: options.logger,
     landingPage: false,
@@ -65,8 +66,8 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
       ? false
       : { title: 'strategy-control-plane', defaultQuery: DEFAULT_PLAYGROUND_QUERY, shouldPersistHeaders: false },
     renderGraphiQL,
-    context: ({ request }) => {
-      const credentials = authenticator.authenticate(request.headers.get('authorization'));
+    context: async ({ request }) => {
+      const credentials = await authenticator.authenticate(request.headers.get('authorization'));
       // A token that was sent but is wrong is refused outright, even for a public read: a
       // script with a stale token should fail loudly, not half-work.
       if (credentials.kind === 'invalid') throw maskError(new AuthenticationError('invalid'), 'Unexpected error.');
@@ -77,6 +78,13 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
         readsArePublic: !options.readsRequireToken,
       };
     },
-    plugins: [...securityPlugins({ production: options.production, ...options.security }), ...(options.plugins ?? [])],
+    plugins: [
+      // Abuse limits first: a refused client or an oversized body goes no further, REST routes included.
+      ...securityPlugins({ production: options.production, ...options.security }),
+      // The seed's REST routes, executed as GraphQL through this same server (every plugin applies).
+      useRestCompat({ graphql: (request, serverContext) => yoga.fetch(request, serverContext as never), logger: options.logger }),
+      ...(options.plugins ?? []),
+    ],
   });
+  return yoga;
 }

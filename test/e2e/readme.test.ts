@@ -36,4 +36,35 @@ describe('README', () => {
     expect(stdout).toContain('"fast_ma_period":10');
     expect(stdout).toContain('"status":"ok"');
   });
+
+  it('its REST compatibility examples run as written against a running server', async () => {
+    const dir = await tempRuntimeDir();
+    const server = await spawnServer(dir, ['--no-runner']);
+    const origin = new URL(server.url).origin;
+    const script = shellBlocks("REST compatibility (the predecessor's endpoints)")
+      .join('\n')
+      .replaceAll('http://127.0.0.1:8787', origin)
+      .replaceAll('runtime/admin.token', path.join(dir, 'admin.token'));
+    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, timeout: 20_000 });
+    expect(stdout).toContain('"risk_level":"high"');
+    expect(stdout).toContain('"previous_strategy_key":"momentum"');
+    expect(stdout).toContain('"scan_interval_seconds":20');
+    expect(stdout).toContain('{"detail":"Invalid strategy key: invalid_strategy"}\nHTTP 400');
+  });
+
+  it('its stratctl examples run as written against a running server', async () => {
+    const dir = await tempRuntimeDir();
+    const server = await spawnServer(dir, ['--no-runner']);
+    const script = shellBlocks('stratctl').join('\n');
+    // A reader's defaults (127.0.0.1:8787, ./runtime) point at the test server through the environment.
+    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], {
+      cwd: ROOT,
+      timeout: 60_000,
+      env: { ...process.env, CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: dir, CONTROL_PLANE_TOKEN: '' },
+    });
+    expect(stdout).toContain('activated gold (was momentum)');
+    expect(stdout).toMatch(/^lookback_bars\s+20\s+20$/m);
+    expect(stdout).toContain('changed scanIntervalSeconds, tunableOverrides');
+    expect(stdout).toContain('"activeStrategyKey": "gold"');
+  }, 90_000);
 });

@@ -3,6 +3,9 @@ import './strategy.js';
 import './status.js';
 import './config.js';
 import './activation.js';
+import './subscription.js';
+import './audit.js';
+import './history.js';
 
 /** The whole schema. Each area registers its types and fields on the shared builder when imported. */
 export const schema = builder.toSchema({ sortSchema: false });

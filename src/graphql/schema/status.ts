@@ -1,17 +1,21 @@
 import type { ConfigFileError } from '../../config/errors.js';
 import type { ConfigSnapshot } from '../../config/store.js';
+import type { RunnerView } from '../../runner/monitor.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
+import { RunnerStatus } from './runner.js';
 import { Strategy } from './strategy.js';
 
 /** One consistent view: every field of a Status answers from the same snapshot. */
 export interface StatusView {
   readonly snapshot: ConfigSnapshot;
   readonly fileError: ConfigFileError | null;
+  readonly runner: RunnerView;
 }
 
 export function statusView(ctx: GraphQLContext): StatusView {
-  return { snapshot: ctx.services.store.current(), fileError: ctx.services.store.fileError() };
+  const { store, runner } = ctx.services;
+  return { snapshot: store.current(), fileError: store.fileError(), runner: runner.view() };
 }
 
 const ConfigProblem = builder.objectRef<ConfigFileError['problems'][number]>('ConfigProblem').implement({
@@ -61,6 +65,11 @@ export const Status = builder.objectRef<StatusView>('Status').implement({
       nullable: true,
       description: 'Set while the config file on disk is invalid; the last good config (reported here) stays in force.',
       resolve: ({ fileError: e }) => (e ? { file: e.publicLocation, message: e.publicMessage, problems: e.problems } : null),
+    }),
+    runner: t.field({
+      type: RunnerStatus,
+      description: 'What the runner has applied, when it last scanned, what it said, and any error it holds.',
+      resolve: (s) => ({ view: s.runner, configDigest: s.snapshot.digest }),
     }),
   }),
 });

@@ -1,0 +1,185 @@
+import { createHash, randomBytes } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { SCOPES, type Scope } from './identity.js';
+
+export const TOKENS_FILE = 'tokens.yaml';
+/** Names an audit line may carry for the system itself; a named token cannot take them. */
+export const RESERVED_TOKEN_NAMES = ['admin', 'system', 'unknown'] as const;
+const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/** One named token as stored: never the token, only its SHA-256 digest. */
+export interface StoredToken {
+  readonly name: string;
+  readonly scope: Scope;
+  /** hex SHA-256 of the token */
+  readonly sha256: string;
+  readonly createdAt: string;
+}
+
+export class TokenFileError extends Error {
+  override name = 'TokenFileError';
+}
+
+const fileSchema = z
+  .object({
+    tokens: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(NAME),
+            scope: z.enum(SCOPES),
+            sha256: z.string().regex(/^[0-9a-f]{64}$/),
+            created_at: z.string(),
+          })
+          .strict(),
+      )
+      .nullish(),
+  })
+  .strict();
+
+export function tokenDigest(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export function checkTokenName(name: string): string | undefined {
+  if (!NAME.test(name)) return `token name "${name}" must be 1-63 characters of a-z 0-9 . _ - (starting with a letter or digit)`;
+  if ((RESERVED_TOKEN_NAMES as readonly string[]).includes(name)) return `token name "${name}" is reserved`;
+  return undefined;
+}
+
+/** Parses tokens.yaml; throws TokenFileError saying what is wrong. */
+export function parseTokenFile(file: string, text: string): StoredToken[] {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new TokenFileError(`${file}: ${doc.errors[0]?.message}`);
+  const parsed = fileSchema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new TokenFileError(`${file}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+  }
+  const tokens = (parsed.data.tokens ?? []).map((t) => ({ name: t.name, scope: t.scope, sha256: t.sha256, createdAt: t.created_at }));
+  const names = new Set<string>();
+  for (const t of tokens) {
+    if (names.has(t.name)) throw new TokenFileError(`${file}: token name "${t.name}" appears twice`);
+    names.add(t.name);
+  }
+  return tokens;
+}
+
+function renderTokenFile(tokens: readonly StoredToken[]): string {
+  const lines = [
+    '# Named API tokens of strategy-control-plane. Only SHA-256 digests are stored, never a token.',
+    '# Manage with `stratctl token create | list | revoke`.',
+    'tokens:',
+  ];
+  for (const t of tokens) {
+    lines.push(`  - name: ${t.name}`, `    scope: ${t.scope}`, `    sha256: ${t.sha256}`, `    created_at: ${JSON.stringify(t.createdAt)}`);
+  }
+  if (tokens.length === 0) lines[2] = 'tokens: []';
+  return `${lines.join('\n')}\n`;
+}
+
+export async function readTokenFile(file: string): Promise<StoredToken[]> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return [];
+    throw err;
+  }
+  return parseTokenFile(file, text);
+}
+
+/** temp file, fsync, rename, directory fsync: a reader (or a crash) sees the old file or the new one. */
+async function writeAtomic(file: string, content: string): Promise<void> {
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const handle = await fsp.open(temp, 'wx', 0o600);
+  try {
+    await handle.writeFile(content, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fsp.rename(temp, file);
+  } catch (err) {
+    await fsp.unlink(temp).catch(() => {});
+    throw err;
+  }
+  const dir = await fsp.open(path.dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+};
+
+/**
+ * Runs `task` holding `<file>.lock` (created exclusively), so two `stratctl token` commands never
+ * interleave their read-modify-write. A lock left by a dead process is taken over.
+ */
+async function withLock<T>(file: string, task: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const lock = `${file}.lock`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const handle = await fsp.open(lock, 'wx', 0o600);
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      break;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      const holder = Number.parseInt(await fsp.readFile(lock, 'utf8').catch(() => ''), 10);
+      if (Number.isInteger(holder) && holder > 0 && !isAlive(holder)) {
+        await fsp.unlink(lock).catch(() => {});
+        continue;
+      }
+      if (Date.now() > deadline)
+        throw new TokenFileError(`${lock} is held by process ${holder || '?'}; try again, or remove it if no stratctl is running`);
+      await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
+    }
+  }
+  try {
+    return await task();
+  } finally {
+    await fsp.unlink(lock).catch(() => {});
+  }
+}
+
+/** Adds a named token; returns the token itself, which is shown once and never stored. */
+export async function createToken(runtimeDir: string, name: string, scope: Scope, now = new Date()): Promise<string> {
+  const problem = checkTokenName(name);
+  if (problem) throw new TokenFileError(problem);
+  await fsp.mkdir(runtimeDir, { recursive: true });
+  const file = path.join(runtimeDir, TOKENS_FILE);
+  return withLock(file, async () => {
+    const tokens = await readTokenFile(file);
+    if (tokens.some((t) => t.name === name)) throw new TokenFileError(`a token named "${name}" exists; revoke it first to replace it`);
+    const token = randomBytes(32).toString('base64url');
+    await writeAtomic(file, renderTokenFile([...tokens, { name, scope, sha256: tokenDigest(token), createdAt: now.toISOString() }]));
+    return token;
+  });
+}
+
+/** Removes a named token; false when there was none by that name. */
+export async function revokeToken(runtimeDir: string, name: string): Promise<boolean> {
+  const file = path.join(runtimeDir, TOKENS_FILE);
+  return withLock(file, async () => {
+    const tokens = await readTokenFile(file);
+    const kept = tokens.filter((t) => t.name !== name);
+    if (kept.length === tokens.length) return false;
+    await writeAtomic(file, renderTokenFile(kept));
+    return true;
+  });
+}

@@ -1,0 +1,70 @@
+import { parse as parseYaml } from 'yaml';
+import type { UpdateConfigInput } from '../generated/graphql.js';
+import { UsageError } from '../settings.js';
+
+type Scalar = string | number | boolean | null;
+
+/** The config file's snake_case keys that `config set` takes (DESIGN.md). */
+export const SETTABLE_KEYS = ['active_strategy_key', 'trading_enabled', 'scan_interval_seconds', 'tunable_overrides.<strategy>.<tunable>'];
+
+function yamlScalar(assignment: string, raw: string): Scalar {
+  let value: unknown;
+  try {
+    value = parseYaml(raw);
+  } catch (err) {
+    throw new UsageError(`${assignment}: "${raw}" is not a YAML scalar (${(err as Error).message.split('\n')[0]})`);
+  }
+  if (value !== null && typeof value === 'object') throw new UsageError(`${assignment}: give one value, not a list or a map`);
+  return value as Scalar;
+}
+
+/**
+ * `key=value ...` -> UpdateConfigInput. Keys are the file's snake_case ones, dotted for overrides
+ * (`tunable_overrides.momentum.lookback=20`); values are YAML scalars (`null` removes an override).
+ * The server validates ranges and strategy keys; this only catches what cannot be meant.
+ */
+export function parseAssignments(assignments: string[]): UpdateConfigInput {
+  if (assignments.length === 0) throw new UsageError(`nothing to set: give key=value, with key one of ${SETTABLE_KEYS.join(', ')}`);
+  const input: UpdateConfigInput = {};
+  const overrides: Record<string, Record<string, Scalar> | null> = {};
+  for (const assignment of assignments) {
+    const eq = assignment.indexOf('=');
+    if (eq <= 0) throw new UsageError(`"${assignment}" is not key=value (e.g. scan_interval_seconds=15)`);
+    const key = assignment.slice(0, eq).trim();
+    const raw = assignment.slice(eq + 1).trim();
+    const value = yamlScalar(assignment, raw);
+    const [head, strategy, tunable, ...rest] = key.split('.');
+    if (head === 'tunable_overrides') {
+      if (!strategy || rest.length > 0) throw new UsageError(`${key}: write tunable_overrides.<strategy>.<tunable>=<value>`);
+      if (tunable === undefined) {
+        if (value !== null) throw new UsageError(`${key}: only null (remove all of its overrides) can be set on a whole strategy`);
+        overrides[strategy] = null;
+        continue;
+      }
+      if (!tunable) throw new UsageError(`${key}: the tunable name is empty`);
+      const forStrategy = overrides[strategy] ?? {};
+      forStrategy[tunable] = value;
+      overrides[strategy] = forStrategy;
+      continue;
+    }
+    if (strategy !== undefined) throw new UsageError(`${key}: only tunable_overrides takes a dotted key`);
+    switch (head) {
+      case 'active_strategy_key':
+        if (raw === '' || value === null) throw new UsageError(`${key}: give a strategy key (stratctl strategies lists them)`);
+        input.activeStrategyKey = raw;
+        break;
+      case 'trading_enabled':
+        if (typeof value !== 'boolean') throw new UsageError(`${key}: expected true or false, not "${raw}"`);
+        input.tradingEnabled = value;
+        break;
+      case 'scan_interval_seconds':
+        if (typeof value !== 'number' || !Number.isInteger(value)) throw new UsageError(`${key}: expected whole seconds, not "${raw}"`);
+        input.scanIntervalSeconds = value;
+        break;
+      default:
+        throw new UsageError(`unknown key "${key}": use one of ${SETTABLE_KEYS.join(', ')}`);
+    }
+  }
+  if (Object.keys(overrides).length > 0) input.tunableOverrides = overrides;
+  return input;
+}

@@ -1,0 +1,36 @@
+import { parseArgs } from 'node:util';
+import { execute } from '../client/http.js';
+import { StatusDocument } from '../generated/graphql.js';
+import { CLIENT_HELP, CLIENT_OPTIONS, noPositionals, printJson, runClientCommand } from './client-command.js';
+import { EXIT } from './exit-codes.js';
+
+export const help = `Usage: stratctl status [options]
+
+Shows the active strategy, the config version in force, and any problem with the config file.
+
+${CLIENT_HELP}
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: CLIENT_OPTIONS, allowPositionals: true });
+  if (values.help) {
+    process.stdout.write(help);
+    return EXIT.ok;
+  }
+  noPositionals(positionals);
+  return runClientCommand(values, async (ctx) => {
+    const { status, config } = await execute(ctx.settings, StatusDocument);
+    if (ctx.json) return printJson(ctx, status);
+    const lines: [string, string][] = [
+      ['active strategy', status.activeStrategyKey],
+      ['config version', String(status.configVersion)],
+      ['updated at', status.configUpdatedAt],
+      ['trading enabled', String(status.tradingEnabled)],
+      ['scan interval', `${config.scanIntervalSeconds}s`],
+      ['config digest', status.configDigest],
+    ];
+    if (status.configError) lines.push(['CONFIG FILE INVALID', `${status.configError.location}: ${status.configError.message}`]);
+    const width = Math.max(...lines.map(([k]) => k.length)) + 2;
+    ctx.print(lines.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n'));
+  });
+}

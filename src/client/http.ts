@@ -1,0 +1,104 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
+
+/** One GraphQL error as the server sends it (DESIGN.md: `extensions.code`, HTTP status). */
+export interface GraphQLErrorBody {
+  message: string;
+  path?: (string | number)[];
+  extensions?: { code?: string; [key: string]: unknown };
+}
+
+/** Why a request failed, in the terms a caller acts on; stratctl maps each kind to an exit code. */
+export type FailureKind = 'unreachable' | 'auth' | 'input' | 'conflict' | 'server';
+
+export class ControlPlaneError extends Error {
+  override name = 'ControlPlaneError';
+  constructor(
+    readonly kind: FailureKind,
+    message: string,
+    /** The HTTP status, when there was an answer. */
+    readonly status?: number,
+    readonly errors: GraphQLErrorBody[] = [],
+  ) {
+    super(message);
+  }
+  get code(): string | undefined {
+    return this.errors[0]?.extensions?.code;
+  }
+}
+
+export interface ClientOptions {
+  /** The GraphQL endpoint, e.g. http://127.0.0.1:8787/graphql */
+  url: string;
+  /** Sent as `Authorization: Bearer <token>` when set. */
+  token?: string;
+  /** Per request; a server that does not answer in time counts as unreachable. */
+  timeoutMs?: number;
+}
+
+const KIND_BY_CODE: Record<string, FailureKind> = {
+  UNAUTHENTICATED: 'auth',
+  FORBIDDEN: 'auth',
+  RATE_LIMITED: 'auth',
+  BAD_USER_INPUT: 'input',
+  CONFLICT: 'conflict',
+};
+
+const printed = new WeakMap<object, string>();
+function queryText(document: TypedDocumentNode<any, any>): string {
+  let text = printed.get(document);
+  if (text === undefined) {
+    text = print(document);
+    printed.set(document, text);
+  }
+  return text;
+}
+
+/**
+ * Sends one typed operation over HTTP and returns its data, or throws a ControlPlaneError.
+ * GraphQL over HTTP: POST JSON; errors come back with a status (DESIGN.md's table) and a code.
+ */
+export async function execute<TResult, TVariables>(
+  options: ClientOptions,
+  document: TypedDocumentNode<TResult, TVariables>,
+  variables?: TVariables,
+): Promise<TResult> {
+  let response: Response;
+  try {
+    response = await fetch(options.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json, application/json',
+        ...(options.token && { authorization: `Bearer ${options.token}` }),
+      },
+      body: JSON.stringify({ query: queryText(document), variables: variables ?? {} }),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = (err as Error).name === 'TimeoutError' ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
+    throw new ControlPlaneError('unreachable', `cannot reach ${options.url} (${why})`);
+  }
+  const text = await response.text();
+  let body: { data?: TResult | null; errors?: GraphQLErrorBody[] };
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ControlPlaneError(
+      'server',
+      `${options.url} answered HTTP ${response.status} with something other than GraphQL JSON`,
+      response.status,
+    );
+  }
+  const errors = Array.isArray(body?.errors) ? body.errors : [];
+  if (errors.length > 0) {
+    const first = errors[0] as GraphQLErrorBody;
+    const kind = KIND_BY_CODE[first.extensions?.code ?? ''] ?? (response.status === 401 || response.status === 403 ? 'auth' : 'server');
+    throw new ControlPlaneError(kind, first.message, response.status, errors);
+  }
+  if (!response.ok || body?.data === undefined || body.data === null) {
+    throw new ControlPlaneError('server', `${options.url} answered HTTP ${response.status} without GraphQL data`, response.status);
+  }
+  return body.data;
+}

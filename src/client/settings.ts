@@ -1,0 +1,46 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ADMIN_TOKEN_FILE } from '../auth/tokens.js';
+import { UsageError } from '../settings.js';
+import type { ClientOptions } from './http.js';
+
+export const DEFAULT_URL = 'http://127.0.0.1:8787/graphql';
+
+export interface ClientFlags {
+  url?: string;
+  token?: string;
+  'runtime-dir'?: string;
+}
+
+export interface ClientSettings extends ClientOptions {
+  /** Where the token came from, for error messages (never the token itself). */
+  tokenSource: string;
+}
+
+/**
+ * DESIGN.md's client settings: `--url`/CONTROL_PLANE_URL; `--token`/CONTROL_PLANE_TOKEN, else
+ * `<runtime-dir>/admin.token` (`--runtime-dir`/CONTROL_PLANE_RUNTIME_DIR, ./runtime) when readable.
+ */
+export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.ProcessEnv): Promise<ClientSettings> {
+  const url = flags.url ?? env.CONTROL_PLANE_URL ?? DEFAULT_URL;
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    throw new UsageError(`--url "${url}" is not an http(s) URL (e.g. ${DEFAULT_URL})`);
+  }
+  if (flags.token !== undefined) {
+    if (flags.token.trim() === '') throw new UsageError('--token must not be empty');
+    return { url, token: flags.token.trim(), tokenSource: '--token' };
+  }
+  if (env.CONTROL_PLANE_TOKEN) return { url, token: env.CONTROL_PLANE_TOKEN.trim(), tokenSource: 'CONTROL_PLANE_TOKEN' };
+  const file = path.join(path.resolve(flags['runtime-dir'] ?? env.CONTROL_PLANE_RUNTIME_DIR ?? 'runtime'), ADMIN_TOKEN_FILE);
+  try {
+    const token = (await readFile(file, 'utf8')).trim();
+    if (token) return { url, token, tokenSource: file };
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new UsageError(`cannot read the token file ${file}: ${(err as Error).message}`);
+  }
+  return { url, tokenSource: `none (no --token, no CONTROL_PLANE_TOKEN, no ${file})` };
+}

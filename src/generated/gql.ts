@@ -1,0 +1,70 @@
+/* eslint-disable */
+import * as types from './graphql.js';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "mutation ActivateStrategy($strategyKey: String!, $expectedVersion: Int) {\n  activateStrategy(strategyKey: $strategyKey, expectedVersion: $expectedVersion) {\n    activeStrategyKey\n    previousStrategyKey\n    configVersion\n  }\n}": typeof types.ActivateStrategyDocument,
+    "query Status {\n  status {\n    activeStrategyKey\n    configVersion\n    configUpdatedAt\n    configDigest\n    tradingEnabled\n    configError {\n      location\n      message\n    }\n  }\n  config {\n    activeStrategyKey\n    tradingEnabled\n    scanIntervalSeconds\n    tunableOverrides\n    version\n    updatedAt\n  }\n}": typeof types.StatusDocument,
+    "query Strategies($instrument: String, $riskLevel: RiskLevel, $sessionPreference: TradingSession) {\n  strategies(\n    instrument: $instrument\n    riskLevel: $riskLevel\n    sessionPreference: $sessionPreference\n  ) {\n    key\n    name\n    description\n    instruments\n    tunables\n    riskLevel\n    sessionPreference\n    isActive\n  }\n}": typeof types.StrategiesDocument,
+    "query Strategy($key: String!) {\n  strategy(key: $key) {\n    key\n    name\n    description\n    instruments\n    tunables\n    effectiveTunables\n    riskLevel\n    sessionPreference\n    isActive\n  }\n}": typeof types.StrategyDocument,
+    "mutation UpdateConfig($input: UpdateConfigInput!, $expectedVersion: Int) {\n  updateConfig(input: $input, expectedVersion: $expectedVersion) {\n    changedFields\n    config {\n      activeStrategyKey\n      tradingEnabled\n      scanIntervalSeconds\n      tunableOverrides\n      version\n      updatedAt\n    }\n  }\n}": typeof types.UpdateConfigDocument,
+};
+const documents: Documents = {
+    "mutation ActivateStrategy($strategyKey: String!, $expectedVersion: Int) {\n  activateStrategy(strategyKey: $strategyKey, expectedVersion: $expectedVersion) {\n    activeStrategyKey\n    previousStrategyKey\n    configVersion\n  }\n}": types.ActivateStrategyDocument,
+    "query Status {\n  status {\n    activeStrategyKey\n    configVersion\n    configUpdatedAt\n    configDigest\n    tradingEnabled\n    configError {\n      location\n      message\n    }\n  }\n  config {\n    activeStrategyKey\n    tradingEnabled\n    scanIntervalSeconds\n    tunableOverrides\n    version\n    updatedAt\n  }\n}": types.StatusDocument,
+    "query Strategies($instrument: String, $riskLevel: RiskLevel, $sessionPreference: TradingSession) {\n  strategies(\n    instrument: $instrument\n    riskLevel: $riskLevel\n    sessionPreference: $sessionPreference\n  ) {\n    key\n    name\n    description\n    instruments\n    tunables\n    riskLevel\n    sessionPreference\n    isActive\n  }\n}": types.StrategiesDocument,
+    "query Strategy($key: String!) {\n  strategy(key: $key) {\n    key\n    name\n    description\n    instruments\n    tunables\n    effectiveTunables\n    riskLevel\n    sessionPreference\n    isActive\n  }\n}": types.StrategyDocument,
+    "mutation UpdateConfig($input: UpdateConfigInput!, $expectedVersion: Int) {\n  updateConfig(input: $input, expectedVersion: $expectedVersion) {\n    changedFields\n    config {\n      activeStrategyKey\n      tradingEnabled\n      scanIntervalSeconds\n      tunableOverrides\n      version\n      updatedAt\n    }\n  }\n}": types.UpdateConfigDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation ActivateStrategy($strategyKey: String!, $expectedVersion: Int) {\n  activateStrategy(strategyKey: $strategyKey, expectedVersion: $expectedVersion) {\n    activeStrategyKey\n    previousStrategyKey\n    configVersion\n  }\n}"): (typeof documents)["mutation ActivateStrategy($strategyKey: String!, $expectedVersion: Int) {\n  activateStrategy(strategyKey: $strategyKey, expectedVersion: $expectedVersion) {\n    activeStrategyKey\n    previousStrategyKey\n    configVersion\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Status {\n  status {\n    activeStrategyKey\n    configVersion\n    configUpdatedAt\n    configDigest\n    tradingEnabled\n    configError {\n      location\n      message\n    }\n  }\n  config {\n    activeStrategyKey\n    tradingEnabled\n    scanIntervalSeconds\n    tunableOverrides\n    version\n    updatedAt\n  }\n}"): (typeof documents)["query Status {\n  status {\n    activeStrategyKey\n    configVersion\n    configUpdatedAt\n    configDigest\n    tradingEnabled\n    configError {\n      location\n      message\n    }\n  }\n  config {\n    activeStrategyKey\n    tradingEnabled\n    scanIntervalSeconds\n    tunableOverrides\n    version\n    updatedAt\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Strategies($instrument: String, $riskLevel: RiskLevel, $sessionPreference: TradingSession) {\n  strategies(\n    instrument: $instrument\n    riskLevel: $riskLevel\n    sessionPreference: $sessionPreference\n  ) {\n    key\n    name\n    description\n    instruments\n    tunables\n    riskLevel\n    sessionPreference\n    isActive\n  }\n}"): (typeof documents)["query Strategies($instrument: String, $riskLevel: RiskLevel, $sessionPreference: TradingSession) {\n  strategies(\n    instrument: $instrument\n    riskLevel: $riskLevel\n    sessionPreference: $sessionPreference\n  ) {\n    key\n    name\n    description\n    instruments\n    tunables\n    riskLevel\n    sessionPreference\n    isActive\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Strategy($key: String!) {\n  strategy(key: $key) {\n    key\n    name\n    description\n    instruments\n    tunables\n    effectiveTunables\n    riskLevel\n    sessionPreference\n    isActive\n  }\n}"): (typeof documents)["query Strategy($key: String!) {\n  strategy(key: $key) {\n    key\n    name\n    description\n    instruments\n    tunables\n    effectiveTunables\n    riskLevel\n    sessionPreference\n    isActive\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation UpdateConfig($input: UpdateConfigInput!, $expectedVersion: Int) {\n  updateConfig(input: $input, expectedVersion: $expectedVersion) {\n    changedFields\n    config {\n      activeStrategyKey\n      tradingEnabled\n      scanIntervalSeconds\n      tunableOverrides\n      version\n      updatedAt\n    }\n  }\n}"): (typeof documents)["mutation UpdateConfig($input: UpdateConfigInput!, $expectedVersion: Int) {\n  updateConfig(input: $input, expectedVersion: $expectedVersion) {\n    changedFields\n    config {\n      activeStrategyKey\n      tradingEnabled\n      scanIntervalSeconds\n      tunableOverrides\n      version\n      updatedAt\n    }\n  }\n}"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;

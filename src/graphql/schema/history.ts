@@ -1,0 +1,51 @@
+import { HISTORY_LIMIT, rollbackConfig } from '../../audit/history.js';
+import type { RuntimeConfig } from '../../config/schema.js';
+import { builder } from '../builder.js';
+import { AuditEntryType } from './audit.js';
+import { RuntimeConfigType } from './config.js';
+import { Status, statusView } from './status.js';
+
+builder.queryField('configHistory', (t) =>
+  t.field({
+    type: [AuditEntryType],
+    description: `Accepted config versions, newest first, one entry per version (the last ${HISTORY_LIMIT} are kept). Needs scope \`read\`.`,
+    authScopes: { scope: 'read' },
+    args: { last: t.arg.int({ required: false, defaultValue: HISTORY_LIMIT }) },
+    resolve: (_root, { last }, ctx) => ctx.services.history.list(Math.max(last ?? HISTORY_LIMIT, 0)),
+  }),
+);
+
+const RollbackConfigPayload = builder
+  .objectRef<{ config: RuntimeConfig; changedFields: readonly string[]; rolledBackTo: number }>('RollbackConfigPayload')
+  .implement({
+    fields: (t) => ({
+      config: t.field({
+        type: RuntimeConfigType,
+        description: 'The config as the rollback wrote it (a new version).',
+        resolve: (p) => p.config,
+      }),
+      rolledBackTo: t.exposeInt('rolledBackTo', { description: 'The past version whose settings were re-applied.' }),
+      changedFields: t.stringList({ description: 'Fields whose value changed.', resolve: (p) => [...p.changedFields] }),
+      status: t.field({ type: Status, resolve: (_p, _args, ctx) => statusView(ctx) }),
+    }),
+  });
+
+builder.mutationField('rollbackConfig', (t) =>
+  t.field({
+    type: RollbackConfigPayload,
+    description:
+      'Re-applies the settings of a past version (see configHistory) as a new version, validated against today’s registry and audited. Needs scope `admin`.',
+    authScopes: { scope: 'admin' },
+    args: {
+      toVersion: t.arg.int({ required: true }),
+      expectedVersion: t.arg.int({ required: false, description: 'Refuse with CONFLICT unless the config is at this version.' }),
+    },
+    resolve: async (_root, { toVersion, expectedVersion }, ctx) => {
+      const change = await rollbackConfig(ctx.services, toVersion, {
+        actor: ctx.identity?.name,
+        expectedVersion: expectedVersion ?? undefined,
+      });
+      return { config: change.current.config, changedFields: change.changed, rolledBackTo: toVersion };
+    },
+  }),
+);

@@ -1,0 +1,60 @@
+import type { RunnerView } from '../../runner/monitor.js';
+import { type RunnerSignalRecord, STALE_AFTER_HEARTBEATS } from '../../runner/state.js';
+import { builder } from '../builder.js';
+
+export const RunnerStateEnum = builder.enumType('RunnerState', {
+  description:
+    'RUNNING: heartbeat fresh, no error. STALE: no heartbeat for 3 intervals (dead or stuck). STOPPED: none running. ERROR: running but cannot do what the config asks.',
+  values: ['RUNNING', 'STALE', 'STOPPED', 'ERROR'] as const,
+});
+
+const SignalDirection = builder.enumType('SignalDirection', { values: ['LONG', 'SHORT', 'FLAT'] as const });
+
+const RunnerSignal = builder.objectRef<RunnerSignalRecord>('RunnerSignal').implement({
+  description: 'What the active strategy said about one instrument on the last scan. Reported only: no orders are sent.',
+  fields: (t) => ({
+    instrument: t.exposeString('instrument'),
+    strategyKey: t.exposeString('strategyKey'),
+    direction: t.field({ type: SignalDirection, resolve: (s) => s.direction }),
+    reason: t.exposeString('reason'),
+    values: t.field({ type: 'JSON', description: 'The numbers behind the signal (returns, averages, stops).', resolve: (s) => s.values }),
+    candleTime: t.field({ type: 'DateTime', nullable: true, description: 'Time of the last candle used.', resolve: (s) => s.candleTime }),
+    error: t.string({ nullable: true, description: 'Why there is no real signal (the feed failed).', resolve: (s) => s.error }),
+  }),
+});
+
+/** The runner's published state, beside the digest of the config in force (to say whether it is in sync). */
+export interface RunnerStatusView {
+  readonly view: RunnerView;
+  readonly configDigest: string;
+}
+
+export const RunnerStatus = builder.objectRef<RunnerStatusView>('RunnerStatus').implement({
+  description: 'What the runner has applied and is doing, as it last published (status, not spec).',
+  fields: (t) => ({
+    state: t.field({ type: RunnerStateEnum, resolve: ({ view }) => view.health }),
+    inSync: t.boolean({
+      description: 'True when the runner has applied the config now in force (same content digest).',
+      resolve: ({ view, configDigest }) => view.state?.applied?.configDigest === configDigest,
+    }),
+    appliedConfigVersion: t.int({ nullable: true, resolve: ({ view }) => view.state?.applied?.configVersion ?? null }),
+    appliedConfigDigest: t.string({ nullable: true, resolve: ({ view }) => view.state?.applied?.configDigest ?? null }),
+    appliedStrategyKey: t.string({ nullable: true, resolve: ({ view }) => view.state?.applied?.strategyKey ?? null }),
+    appliedAt: t.field({ type: 'DateTime', nullable: true, resolve: ({ view }) => view.state?.applied?.appliedAt ?? null }),
+    lastScanAt: t.field({ type: 'DateTime', nullable: true, resolve: ({ view }) => view.state?.lastScanAt ?? null }),
+    lastSignals: t.field({ type: [RunnerSignal], resolve: ({ view }) => view.state?.lastSignals ?? [] }),
+    error: t.string({ nullable: true, resolve: ({ view }) => view.state?.error ?? null }),
+    heartbeatAt: t.field({ type: 'DateTime', nullable: true, resolve: ({ view }) => view.state?.heartbeatAt ?? null }),
+    staleAfterMs: t.int({
+      nullable: true,
+      description: `The runner is STALE when its heartbeat is older than this (${STALE_AFTER_HEARTBEATS} heartbeat intervals).`,
+      resolve: ({ view }) => (view.state ? STALE_AFTER_HEARTBEATS * view.state.heartbeatIntervalMs : null),
+    }),
+    pid: t.int({ nullable: true, resolve: ({ view }) => view.state?.pid ?? null }),
+    feed: t.string({
+      nullable: true,
+      description: 'Where its candles come from (`sim:<seed>`, `csv:<file>`).',
+      resolve: ({ view }) => view.state?.feed ?? null,
+    }),
+  }),
+});

@@ -1,0 +1,210 @@
+import { effectiveTunables } from '../config/schema.js';
+import type { ConfigSnapshot, ConfigStore } from '../config/store.js';
+import type { Logger } from '../log.js';
+import type { StrategyRegistry } from '../registry/index.js';
+import { getSignalFunction } from '../registry/signals/index.js';
+import type { CandleFeed } from './feed.js';
+import type { AppliedConfig, RunnerSignalRecord, RunnerState, RunnerStateChannel, RunnerStatePublisher } from './state.js';
+
+export interface RunnerOptions {
+  registry: StrategyRegistry;
+  /** The desired state. The runner re-reads it every scan (level-triggered) besides hearing its events. */
+  store: ConfigStore;
+  feed: CandleFeed;
+  publisher: RunnerStatePublisher;
+  /** How often the heartbeat is published (default 2000 ms). */
+  heartbeatMs?: number;
+  /** Candles asked of the feed per instrument per scan. */
+  lookbackCandles?: number;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+export const DEFAULT_HEARTBEAT_MS = 2000;
+
+/**
+ * The scan loop: converges applied state on the store's desired state, and every
+ * `scan_interval_seconds` runs the active strategy's signal function over its instruments.
+ * A config change is applied as soon as the store reports it, then scanned at once.
+ */
+export class Runner implements RunnerStateChannel {
+  private readonly listeners = new Set<(state: RunnerState) => void>();
+  private readonly heartbeatMs: number;
+  private readonly now: () => Date;
+  private state: RunnerState;
+  private applied: { snapshot: ConfigSnapshot; record: AppliedConfig } | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private scanTimer: NodeJS.Timeout | undefined;
+  private scanning: Promise<void> | null = null;
+  private rescan = false;
+  private stopped = false;
+
+  constructor(private readonly options: RunnerOptions) {
+    this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.now = options.now ?? (() => new Date());
+    const at = this.now().toISOString();
+    this.state = {
+      pid: process.pid,
+      feed: options.feed.description,
+      startedAt: at,
+      heartbeatAt: at,
+      heartbeatIntervalMs: this.heartbeatMs,
+      stopped: false,
+      applied: null,
+      lastScanAt: null,
+      lastSignals: [],
+      error: null,
+    };
+  }
+
+  start(): void {
+    this.unsubscribe = this.options.store.subscribe(() => this.reconcile());
+    this.heartbeat = setInterval(() => this.update({}), this.heartbeatMs);
+    this.heartbeat.unref();
+    this.reconcile();
+    this.requestScan();
+  }
+
+  latest(): RunnerState {
+    return this.state;
+  }
+
+  subscribe(listener: (state: RunnerState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Brings applied state level with the store's desired state; publishes only when something changed. */
+  private reconcile(): void {
+    if (this.stopped) return;
+    const { store } = this.options;
+    const desired = store.current();
+    const fileError = store.fileError();
+    const errors: string[] = [];
+    if (fileError) errors.push(`config file invalid, keeping version ${desired.config.version}: ${fileError.message}`);
+    if (this.applied?.snapshot.digest !== desired.digest) {
+      const key = desired.config.activeStrategyKey;
+      if (!getSignalFunction(key) || !this.options.registry.has(key)) {
+        errors.push(`strategy ${key} has no signal function in this build; keeping ${this.applied?.record.strategyKey ?? 'nothing'}`);
+      } else {
+        const record: AppliedConfig = {
+          configVersion: desired.config.version,
+          configDigest: desired.digest,
+          strategyKey: key,
+          scanIntervalSeconds: desired.config.scanIntervalSeconds,
+          tradingEnabled: desired.config.tradingEnabled,
+          appliedAt: this.now().toISOString(),
+        };
+        this.applied = { snapshot: desired, record };
+        this.update({ applied: record, error: errors[0] ?? null });
+        this.options.logger?.info(`runner applied config version ${record.configVersion} (${record.configDigest.slice(0, 19)}): ${key}`);
+        this.requestScan();
+        return;
+      }
+    }
+    const error = errors.length ? errors.join('\n') : null;
+    if (error !== this.state.error) this.update({ error });
+  }
+
+  /** Scans now, or right after the scan in progress. */
+  private requestScan(): void {
+    if (this.stopped) return;
+    clearTimeout(this.scanTimer);
+    if (this.scanning) this.rescan = true;
+    else this.scanning = this.scan();
+  }
+
+  private async scan(): Promise<void> {
+    try {
+      // Level-triggered: re-read the desired state whatever events were (or were not) seen.
+      await this.options.store.refresh().catch(() => {});
+      this.reconcile();
+      this.rescan = false;
+      const applied = this.applied;
+      if (!applied) return;
+      const signals = await this.runStrategy(applied.snapshot);
+      const failed = signals.filter((s) => s.error);
+      const scanError = signals.length > 0 && failed.length === signals.length ? `scan failed: ${failed[0]!.error}` : null;
+      const configError = this.state.error?.startsWith('scan failed: ') ? null : this.state.error;
+      this.update({ lastScanAt: this.now().toISOString(), lastSignals: signals, error: configError ?? scanError });
+    } catch (err) {
+      this.options.logger?.error('runner scan failed', err);
+      this.update({ lastScanAt: this.now().toISOString(), error: `scan failed: ${(err as Error).message}` });
+    } finally {
+      this.scanning = null;
+      if (!this.stopped) {
+        if (this.rescan) this.requestScan();
+        else {
+          const seconds = this.applied?.record.scanIntervalSeconds ?? 1;
+          this.scanTimer = setTimeout(() => this.requestScan(), seconds * 1000);
+          this.scanTimer.unref();
+        }
+      }
+    }
+  }
+
+  private async runStrategy(snapshot: ConfigSnapshot): Promise<RunnerSignalRecord[]> {
+    const { registry, feed } = this.options;
+    const strategyKey = snapshot.config.activeStrategyKey;
+    const info = registry.get(strategyKey)!;
+    const signalFunction = getSignalFunction(strategyKey)!;
+    const tunables = effectiveTunables(registry, snapshot.config, strategyKey);
+    const records: RunnerSignalRecord[] = [];
+    for (const instrument of info.instruments) {
+      try {
+        const candles = await feed.candles(instrument, this.options.lookbackCandles ?? 1200);
+        const signal = signalFunction({ instrument, candles, tunables });
+        records.push({
+          instrument,
+          strategyKey,
+          ...signal,
+          values: { ...signal.values },
+          candleTime: candles.at(-1)?.time ?? null,
+          error: null,
+        });
+      } catch (err) {
+        const message = (err as Error).message;
+        records.push({
+          instrument,
+          strategyKey,
+          direction: 'FLAT',
+          reason: `no data: ${message}`,
+          values: {},
+          candleTime: null,
+          error: message,
+        });
+      }
+    }
+    return records;
+  }
+
+  private update(patch: Partial<RunnerState>): void {
+    this.state = { ...this.state, ...patch, heartbeatAt: this.now().toISOString() };
+    for (const listener of this.listeners) {
+      try {
+        listener(this.state);
+      } catch {
+        // A listener's failure is its own.
+      }
+    }
+    void this.options.publisher.publish(this.state);
+  }
+
+  /** Stops scanning, waits for a scan in progress, and publishes a final STOPPED state. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.unsubscribe?.();
+    clearInterval(this.heartbeat);
+    clearTimeout(this.scanTimer);
+    await this.scanning;
+    this.state = { ...this.state, stopped: true, heartbeatAt: this.now().toISOString() };
+    for (const listener of this.listeners) listener(this.state);
+    await this.options.publisher.publish(this.state);
+  }
+
+  close(): void {
+    void this.stop();
+  }
+}

@@ -1,0 +1,40 @@
+import path from 'node:path';
+import { UsageError } from '../settings.js';
+import { openCsvFeed } from './csv-feed.js';
+import type { CandleFeed } from './feed.js';
+import { DEFAULT_HEARTBEAT_MS } from './runner.js';
+import { createSimulatedFeed } from './sim-feed.js';
+
+export interface RunnerSettings {
+  /** `sim[:seed]` or `csv:<file>`. */
+  feed: string;
+  heartbeatMs: number;
+}
+
+export interface RunnerFlags {
+  feed?: string;
+  'heartbeat-ms'?: string;
+}
+
+/** Flags win over the environment (CONTROL_PLANE_FEED, CONTROL_PLANE_RUNNER_HEARTBEAT_MS), which wins over the defaults. */
+export function resolveRunnerSettings(flags: RunnerFlags, env: NodeJS.ProcessEnv): RunnerSettings {
+  const feed = flags.feed ?? env.CONTROL_PLANE_FEED ?? 'sim';
+  if (!/^(sim(:\d+)?|csv:.+)$/.test(feed)) throw new UsageError(`--feed must be sim, sim:<seed> or csv:<file>, not "${feed}"`);
+  const rawBeat = flags['heartbeat-ms'] ?? env.CONTROL_PLANE_RUNNER_HEARTBEAT_MS;
+  const heartbeatMs = rawBeat === undefined || rawBeat === '' ? DEFAULT_HEARTBEAT_MS : Number(rawBeat);
+  if (!Number.isInteger(heartbeatMs) || heartbeatMs < 50 || heartbeatMs > 60_000) {
+    throw new UsageError(`--heartbeat-ms must be a whole number of milliseconds from 50 to 60000, not "${rawBeat}"`);
+  }
+  return { feed, heartbeatMs };
+}
+
+/** Opens the feed a setting names. A bad CSV file throws a FeedError naming file and line. */
+export async function openFeed(spec: string): Promise<CandleFeed> {
+  if (spec.startsWith('csv:')) return openCsvFeed(path.resolve(spec.slice(4)));
+  const seed = spec.startsWith('sim:') ? Number(spec.slice(4)) : undefined;
+  return createSimulatedFeed({ seed });
+}
+
+export const RUNNER_OPTIONS_HELP = `  --feed <spec>           market data: sim, sim:<seed> (seeded random walk),    CONTROL_PLANE_FEED (sim)
+                          or csv:<file> (replay time,instrument,open,high,low,close[,volume][,spread])
+  --heartbeat-ms <n>      runner heartbeat; STALE after 3 missed               CONTROL_PLANE_RUNNER_HEARTBEAT_MS (2000)`;

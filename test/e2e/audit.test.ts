@@ -1,0 +1,158 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createToken } from '../../src/auth/token-file.js';
+import { openYamlConfigStore } from '../../src/config/yaml-store.js';
+import { defaultRegistry } from '../../src/registry/index.js';
+import { faultyAuditFs } from '../helpers/faulty-audit-fs.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { startTestServer } from '../helpers/server.js';
+
+const ACTIVATE = 'mutation($key: String!) { activateStrategy(strategyKey: $key) { configVersion } }';
+const AUDIT = '{ auditLog(last: 10) { time actor operation version digest changes { field before after } details } }';
+
+async function auditLines(dir: string): Promise<any[]> {
+  const text = await readFile(path.join(dir, 'audit.log'), 'utf8');
+  expect(text.endsWith('\n')).toBe(true);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+describe('audit trail', () => {
+  it('one durable line per accepted change: actor = token name, before → after, version, digest', async () => {
+    const server = await startTestServer();
+    const token = await createToken(server.runtimeDir, 'ci-deploy', 'operate');
+    expect((await server.gql(ACTIVATE, { key: 'gold' }, token)).status).toBe(200);
+    await server.gql(
+      'mutation { updateConfig(input: { scanIntervalSeconds: 12, tunableOverrides: { gold: { fast_ma_period: 9 } } }) { changedFields } }',
+    );
+    const status = await server.gql('{ status { configDigest configVersion } }');
+
+    const lines = await auditLines(server.runtimeDir);
+    expect(lines.map((l) => [l.operation, l.actor, l.version])).toEqual([
+      ['baseline', 'system', 1],
+      ['activateStrategy', 'ci-deploy', 2],
+      ['updateConfig', 'admin', 3],
+    ]);
+    expect(lines[1].changes).toEqual({ activeStrategyKey: { before: 'momentum', after: 'gold' } });
+    expect(lines[2].changes).toEqual({
+      scanIntervalSeconds: { before: 30, after: 12 },
+      tunableOverrides: { before: {}, after: { gold: { fast_ma_period: 9 } } },
+    });
+    expect(lines[2].digest).toBe(status.body.data?.status.configDigest);
+    expect(Date.parse(lines[2].time)).toBeGreaterThan(Date.now() - 60_000);
+
+    const res = await server.gql(AUDIT, undefined, token);
+    expect(res.body.data?.auditLog.map((e: any) => e.version)).toEqual([3, 2, 1]);
+    expect(res.body.data?.auditLog[1]).toMatchObject({
+      actor: 'ci-deploy',
+      operation: 'activateStrategy',
+      changes: [{ field: 'activeStrategyKey', before: 'momentum', after: 'gold' }],
+    });
+    expect((await server.gql('{ auditLog(last: 1) { version } }')).body.data?.auditLog).toEqual([{ version: 3 }]);
+  });
+
+  it('a refused change writes no audit line', async () => {
+    const server = await startTestServer();
+    const read = await createToken(server.runtimeDir, 'viewer', 'read');
+    await server.gql(ACTIVATE, { key: 'nope' });
+    await server.gql(ACTIVATE, { key: 'gold' }, read);
+    await server.gql(ACTIVATE, { key: 'gold' }, null);
+    await server.gql('mutation { activateStrategy(strategyKey: "gold", expectedVersion: 7) { configVersion } }');
+    expect((await auditLines(server.runtimeDir)).map((l) => l.operation)).toEqual(['baseline']);
+  });
+
+  it('a torn last line is set aside at start, never fatal, and appends continue cleanly', async () => {
+    const first = await startTestServer();
+    await first.gql(ACTIVATE, { key: 'gold' });
+    await first.close();
+    const file = path.join(first.runtimeDir, 'audit.log');
+    const torn = '{"time":"2026-11-28T10:00:00.000Z","actor":"adm';
+    await writeFile(file, (await readFile(file, 'utf8')) + torn);
+
+    const server = await startTestServer({ runtimeDir: first.runtimeDir });
+    expect(server.audit.setAside).toMatch(/audit\.log\.torn-/);
+    expect(await readFile(server.audit.setAside as string, 'utf8')).toBe(torn);
+    expect((await server.gql(ACTIVATE, { key: 'range' })).status).toBe(200);
+    expect((await auditLines(server.runtimeDir)).map((l) => l.version)).toEqual([1, 2, 3]);
+    expect((await readdir(server.runtimeDir)).filter((f) => f.startsWith('audit.log.torn-'))).toHaveLength(1);
+  });
+
+  it('a version written but never audited (crash between the two) gets a recovery line at start', async () => {
+    const first = await startTestServer();
+    await first.gql(ACTIVATE, { key: 'gold' });
+    await first.close();
+    // The config write alone, as if the process died before appending its audit line.
+    const store = await openYamlConfigStore({ registry: defaultRegistry, runtimeDir: first.runtimeDir });
+    await store.save({ activeStrategyKey: 'range' }, { actor: 'lost', operation: 'activateStrategy' });
+    await store.close();
+
+    const server = await startTestServer({ runtimeDir: first.runtimeDir });
+    const lines = await auditLines(server.runtimeDir);
+    expect(lines.at(-1)).toMatchObject({
+      operation: 'recovery',
+      actor: 'system',
+      version: 3,
+      changes: { activeStrategyKey: { before: 'gold', after: 'range' } },
+      details: { previousAuditedVersion: 2 },
+    });
+    const status = await server.gql('{ status { configVersion configDigest } }');
+    expect(lines.at(-1).digest).toBe(status.body.data?.status.configDigest);
+    // A second start finds nothing to recover.
+    await server.close();
+    const again = await startTestServer({ runtimeDir: first.runtimeDir });
+    expect((await auditLines(again.runtimeDir)).length).toBe(lines.length);
+  });
+
+  it('a hand edit while running is recorded as handEdit by actor "file"', async () => {
+    const server = await startTestServer();
+    const file = path.join(server.runtimeDir, 'config.yaml');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('scan_interval_seconds: 30', 'scan_interval_seconds: 44'));
+    await server.store.refresh();
+    await server.audit.idle();
+    expect((await auditLines(server.runtimeDir)).at(-1)).toMatchObject({
+      operation: 'handEdit',
+      actor: 'file',
+      version: 1,
+      changes: { scanIntervalSeconds: { before: 30, after: 44 } },
+    });
+  });
+});
+
+describe('audit append faults', () => {
+  for (const [step, code] of [
+    ['append', 'ENOSPC'],
+    ['fsync', 'EIO'],
+    ['open', 'EACCES'],
+  ] as const) {
+    it(`${code} at ${step}: the mutation fails clearly, the change is undone, the previous config stays served`, async () => {
+      const faults = faultyAuditFs();
+      const runtimeDir = await tempRuntimeDir();
+      const server = await startTestServer({ runtimeDir, auditFs: faults.fs });
+      await server.gql(ACTIVATE, { key: 'gold' });
+      const config = path.join(runtimeDir, 'config.yaml');
+      const before = await readFile(config);
+      const auditBefore = await readFile(path.join(runtimeDir, 'audit.log'));
+
+      faults.fail(step, code);
+      const res = await server.gql(ACTIVATE, { key: 'range' });
+      expect(res.status).toBe(503);
+      expect(res.body.data ?? null).toBeNull();
+      expect(res.body.errors?.[0]?.message).toBe(
+        `Could not record the change in the audit log (${step} failed: ${code}); the change was undone and the previous config is still in force`,
+      );
+      expect(res.body.errors?.[0]?.extensions).toMatchObject({ code: 'CONFIG_WRITE_FAILED', errno: code });
+      expect(await readFile(config)).toEqual(before);
+      expect(await readFile(path.join(runtimeDir, 'audit.log'))).toEqual(auditBefore);
+      const status = await server.gql('{ status { activeStrategyKey configVersion } }');
+      expect(status.body.data?.status).toEqual({ activeStrategyKey: 'gold', configVersion: 2 });
+
+      faults.heal();
+      const ok = await server.gql(ACTIVATE, { key: 'range' });
+      expect(ok.body.data?.activateStrategy.configVersion).toBe(3);
+      expect((await auditLines(runtimeDir)).map((l) => l.version)).toEqual([1, 2, 3]);
+    });
+  }
+});

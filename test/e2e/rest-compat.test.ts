@@ -1,0 +1,149 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { REST_BODY_LIMIT_BYTES } from '../../src/graphql/rest-compat.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const run = promisify(execFile);
+
+/** Runs curl as the seed note does; returns the body (parsed) and the HTTP status. */
+async function curl(args: string[]): Promise<{ status: number; body: any; headers: string }> {
+  const { stdout } = await run('curl', ['-s', '-i', ...args], { timeout: 10_000 });
+  const [head = '', ...rest] = stdout.split('\r\n\r\n');
+  const status = Number(/^HTTP\/[\d.]+ (\d+)/.exec(head)?.[1]);
+  return { status, body: JSON.parse(rest.join('\r\n\r\n')), headers: head };
+}
+
+const readConfig = (server: TestServer) => readFile(path.join(server.runtimeDir, 'config.yaml'), 'utf8');
+
+describe("the seed note's REST endpoints", () => {
+  it('its verification steps, as written (same requests, same fields checked)', async () => {
+    const server = await startTestServer();
+    const base = server.origin;
+    const auth = `Authorization: Bearer ${server.token}`;
+
+    // Check Registry: curl -s .../api/strategies | python -m json.tool [| grep -A 10 "gold"]
+    const registry = await curl([`${base}/api/strategies`]);
+    expect(registry.status).toBe(200);
+    const gold = registry.body.strategies.find((s: { key: string }) => s.key === 'gold');
+    expect(Object.keys(gold).sort()).toEqual(
+      ['description', 'instruments', 'key', 'name', 'risk_level', 'session_preference', 'tunables'].sort(),
+    );
+    expect(gold).toMatchObject({ instruments: ['XAU_USD'], risk_level: 'high', session_preference: 'ny' });
+    expect(registry.body.strategies.map((s: { key: string }) => s.key)).toEqual([
+      'momentum',
+      'gold',
+      'range',
+      'eur_usd_5m_safe',
+      'momentum_v2',
+    ]);
+
+    // Check Active Strategy: curl -s .../api/status | python -m json.tool | grep active_strategy_key
+    const before = await curl([`${base}/api/status`]);
+    expect(before.body.active_strategy_key).toBe('momentum');
+    expect(before.body).toMatchObject({ config_version: 1, runner: null });
+    expect(typeof before.body.updated_at).toBe('string');
+
+    // Activate Strategy
+    const activated = await curl([
+      '-X',
+      'POST',
+      `${base}/api/strategy/activate`,
+      '-H',
+      auth,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      '{"strategy_key": "gold"}',
+    ]);
+    expect(activated.status).toBe(200);
+    expect(activated.body).toEqual({ active_strategy_key: 'gold', previous_strategy_key: 'momentum', config_version: 2 });
+
+    // Verify activation
+    const after = await curl([`${base}/api/status`]);
+    expect(after.body.active_strategy_key).toBe('gold');
+    expect(await readConfig(server)).toMatch(/^active_strategy_key: gold$/m);
+
+    // Verify Validation: Expected HTTP 400, {"detail": "Invalid strategy key: invalid_strategy"}
+    const onDisk = await readConfig(server);
+    const invalid = await curl([
+      '-X',
+      'POST',
+      `${base}/api/strategy/activate`,
+      '-H',
+      auth,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      '{"strategy_key": "invalid_strategy"}',
+    ]);
+    expect(invalid.status).toBe(400);
+    expect(invalid.body).toEqual({ detail: 'Invalid strategy key: invalid_strategy' });
+    expect(await readConfig(server)).toBe(onDisk);
+
+    // POST /api/config: { "active_strategy_key": "gold" }-style partial update -> the whole config
+    const config = await curl([
+      '-X',
+      'POST',
+      `${base}/api/config`,
+      '-H',
+      auth,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      '{"active_strategy_key": "range", "scan_interval_seconds": 15}',
+    ]);
+    expect(config.status).toBe(200);
+    expect(config.body).toMatchObject({
+      active_strategy_key: 'range',
+      trading_enabled: true,
+      scan_interval_seconds: 15,
+      tunable_overrides: {},
+      version: 3,
+    });
+    expect((await curl([`${base}/api/status`])).body.active_strategy_key).toBe('range');
+  });
+
+  it('same auth and errors as GraphQL, {"detail"} bodies, nothing written on a refusal', async () => {
+    const server = await startTestServer();
+    const url = (p: string) => `${server.origin}${p}`;
+    const post = (p: string, body: string, token: string | null = server.token) =>
+      fetch(url(p), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+        body,
+      });
+    const before = await readConfig(server);
+
+    const noToken = await post('/api/strategy/activate', '{"strategy_key":"gold"}', null);
+    expect(noToken.status).toBe(401);
+    expect(noToken.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect(await noToken.json()).toEqual({ detail: 'Authentication required' });
+    expect((await post('/api/config', '{"trading_enabled":false}', 'wrong-token-0123456789abcdef')).status).toBe(401);
+
+    const badValue = await post('/api/config', '{"scan_interval_seconds": 0}');
+    expect(badValue.status).toBe(400);
+    expect((await badValue.json()).detail).toContain('scanIntervalSeconds');
+    const unknownKey = await post('/api/config', '{"scan_every": 3}');
+    expect(unknownKey.status).toBe(400);
+    expect((await unknownKey.json()).detail).toContain('Unknown config key: scan_every');
+    expect((await post('/api/config', '{"active_strategy_key": "nope"}')).status).toBe(400);
+    expect((await post('/api/strategy/activate', '{}')).status).toBe(400);
+    expect((await post('/api/strategy/activate', 'not json')).status).toBe(400);
+    const tooBig = await post('/api/config', JSON.stringify({ tunable_overrides: { x: 'y'.repeat(REST_BODY_LIMIT_BYTES) } }));
+    expect(tooBig.status).toBe(413);
+    expect(await tooBig.json()).toEqual({ detail: `Request body too large: the limit is ${REST_BODY_LIMIT_BYTES} bytes` });
+
+    const wrongMethod = await fetch(url('/api/strategies'), { method: 'POST' });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('GET');
+    expect((await fetch(url('/api/strategy/activate'))).status).toBe(405);
+    const unknown = await fetch(url('/api/strategies/reload'), { method: 'POST' });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ detail: 'Not Found' });
+
+    expect(await readConfig(server)).toBe(before);
+  });
+});

@@ -1,0 +1,92 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { gql } from '../helpers/http.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { spawnServer, spawnStratctl } from '../helpers/server.js';
+import { waitUntil } from '../helpers/wait.js';
+
+const TOKEN = 'separate-runner-token-0123456789';
+const HEARTBEAT_MS = 200;
+const STATUS = `{ status { configVersion configDigest configError { message }
+  runner { state inSync appliedConfigVersion appliedConfigDigest appliedStrategyKey lastScanAt error staleAfterMs pid feed
+    lastSignals { instrument strategyKey direction } } } }`;
+
+/** `stratctl serve --no-runner` and `stratctl runner` as two processes sharing only the runtime dir. */
+async function startSeparate(runnerArgs: string[] = []) {
+  const dir = await tempRuntimeDir();
+  const api = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TOKEN });
+  const runner = spawnStratctl(['runner', '--runtime-dir', dir, '--heartbeat-ms', String(HEARTBEAT_MS), ...runnerArgs]);
+  await runner.waitFor(/strategy runner started/);
+  const status = async () => (await gql(api.url, STATUS)).body.data?.status;
+  return { dir, api, runner, status };
+}
+
+describe('separate runner process (stratctl runner beside serve --no-runner)', () => {
+  it('applies an activation made over HTTP; status shows the applied version; waitForRunner sees it', async () => {
+    const { api, runner, status } = await startSeparate();
+    const first = await waitUntil(status, (s) => s.runner.state === 'RUNNING' && s.runner.lastScanAt !== null, { what: 'runner up' });
+    expect(first.runner).toMatchObject({ appliedConfigVersion: 1, appliedStrategyKey: 'momentum', pid: runner.proc.pid, feed: 'sim:42' });
+    expect(first.runner.staleAfterMs).toBe(3 * HEARTBEAT_MS);
+
+    const res = await gql(
+      api.url,
+      'mutation { activateStrategy(strategyKey: "eur_usd_5m_safe", waitForRunner: true, timeoutMs: 5000) { configVersion runnerWait { applied waitedMs } } }',
+      undefined,
+      { token: TOKEN },
+    );
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data?.activateStrategy).toMatchObject({ configVersion: 2, runnerWait: { applied: true } });
+    const after = await status();
+    expect(after.runner).toMatchObject({ state: 'RUNNING', inSync: true, appliedConfigVersion: 2, appliedStrategyKey: 'eur_usd_5m_safe' });
+    expect(after.runner.appliedConfigDigest).toBe(after.configDigest);
+    const scanned = await waitUntil(status, (s) => s.runner.lastSignals[0]?.strategyKey === 'eur_usd_5m_safe', { what: 'rescan' });
+    expect(scanned.runner.lastSignals.map((s: { instrument: string }) => s.instrument)).toEqual(['EUR_USD']);
+  });
+
+  it('goes STALE within the documented time (3 heartbeats) when the runner is killed, and /ready says 503', async () => {
+    const { api, runner, status } = await startSeparate();
+    await waitUntil(status, (s) => s.runner.state === 'RUNNING', { what: 'runner up' });
+    // Alive on its own: heartbeats keep it RUNNING well past the stale threshold.
+    await new Promise((r) => setTimeout(r, 5 * HEARTBEAT_MS));
+    expect((await status()).runner.state).toBe('RUNNING');
+    expect((await fetch(`${new URL(api.url).origin}/ready`)).status).toBe(200);
+    const killedAt = Date.now();
+    await runner.stop('SIGKILL');
+    const stale = await waitUntil(status, (s) => s.runner.state === 'STALE', { what: 'STALE', intervalMs: 25, timeoutMs: 5_000 });
+    const tookMs = Date.now() - killedAt;
+    // The last heartbeat is at most one interval old at the kill; the monitor re-checks every 250 ms.
+    expect(tookMs).toBeLessThanOrEqual(3 * HEARTBEAT_MS + 250 + 400);
+    expect(tookMs).toBeGreaterThanOrEqual(2 * HEARTBEAT_MS - 50);
+    expect(stale.runner.appliedConfigVersion).toBe(1); // what it last applied is still reported
+    const ready = await fetch(`${new URL(api.url).origin}/ready`);
+    expect(ready.status).toBe(503);
+    expect((await ready.json()).reasons.join('\n')).toMatch(/runner is STALE/);
+  });
+
+  it('reports STOPPED after a clean stop (SIGTERM)', async () => {
+    const { runner, status } = await startSeparate();
+    await waitUntil(status, (s) => s.runner.state === 'RUNNING', { what: 'runner up' });
+    expect(await runner.stop('SIGTERM')).toBe(0);
+    await waitUntil(status, (s) => s.runner.state === 'STOPPED', { what: 'STOPPED', timeoutMs: 2_000 });
+  });
+
+  it('keeps scanning the last good config through an invalid hand edit, reports it, and recovers', async () => {
+    const { dir, status } = await startSeparate();
+    const good = await waitUntil(status, (s) => s.runner.state === 'RUNNING', { what: 'runner up' });
+    const file = path.join(dir, 'config.yaml');
+    await writeFile(file, 'active_strategy_key: momentum\ntrading_enabled: maybe\n');
+    const broken = await waitUntil(status, (s) => s.runner.state === 'ERROR', { what: 'ERROR' });
+    expect(broken.runner.error).toMatch(/config file invalid, keeping version 1/);
+    expect(broken.runner.appliedConfigDigest).toBe(good.runner.appliedConfigDigest);
+    expect(broken.configError).not.toBeNull();
+    await writeFile(
+      file,
+      'active_strategy_key: gold\ntrading_enabled: true\nscan_interval_seconds: 30\ntunable_overrides: {}\nversion: 1\nupdated_at: 2026-11-28T00:00:00Z\n',
+    );
+    const fixed = await waitUntil(status, (s) => s.runner.appliedStrategyKey === 'gold' && s.runner.state === 'RUNNING', {
+      what: 'recovery',
+    });
+    expect(fixed.runner).toMatchObject({ error: null, inSync: true });
+  });
+});

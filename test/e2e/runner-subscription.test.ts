@@ -1,0 +1,59 @@
+import { createClient } from 'graphql-sse';
+import { describe, expect, it } from 'vitest';
+import { startTestServer } from '../helpers/server.js';
+import { waitUntil } from '../helpers/wait.js';
+
+const SUBSCRIPTION = `subscription { statusChanged {
+  activeStrategyKey configVersion
+  runner { state inSync appliedConfigVersion appliedStrategyKey }
+} }`;
+
+describe('statusChanged subscription (GraphQL over SSE)', () => {
+  it('a graphql-sse client (distinct connections) hears the activation and the runner applying it', async () => {
+    const server = await startTestServer({ runner: { heartbeatMs: 200 } });
+    const client = createClient({ url: server.url, retryAttempts: 0 });
+    const received: Record<string, any>[] = [];
+    const errors: unknown[] = [];
+    let onConnected!: () => void;
+    const connected = new Promise<void>((resolve) => {
+      onConnected = resolve;
+    });
+    const dispose = client.subscribe<Record<string, any>>(
+      { query: SUBSCRIPTION },
+      { next: (result) => received.push(result), error: (err) => errors.push(err), complete: () => {} },
+      { connected: () => onConnected() },
+    );
+    try {
+      await connected;
+      const res = await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+      expect(res.body.data?.activateStrategy.configVersion).toBe(2);
+      await waitUntil(
+        async () => received,
+        (list) => list.some((r) => r.data?.statusChanged.runner.appliedConfigVersion === 2),
+        { what: 'statusChanged with the applied version' },
+      );
+      const applied = received.find((r) => r.data?.statusChanged.runner.appliedConfigVersion === 2)!;
+      expect(applied.errors).toBeUndefined();
+      expect(applied.data?.statusChanged).toEqual({
+        activeStrategyKey: 'range',
+        configVersion: 2,
+        runner: { state: 'RUNNING', inSync: true, appliedConfigVersion: 2, appliedStrategyKey: 'range' },
+      });
+      expect(errors).toEqual([]);
+    } finally {
+      dispose();
+      client.dispose();
+    }
+  });
+
+  it('refuses a subscription without a token when reads require one', async () => {
+    const server = await startTestServer({ readsRequireToken: true });
+    const client = createClient({ url: server.url, retryAttempts: 0 });
+    const outcome = await new Promise<any>((resolve) => {
+      client.subscribe({ query: SUBSCRIPTION }, { next: (r) => resolve(r), error: (e) => resolve(e), complete: () => resolve('complete') });
+    });
+    client.dispose();
+    // graphql-sse reports a refused connection as a NetworkError carrying the HTTP response.
+    expect(outcome?.response?.status).toBe(401);
+  });
+});

@@ -1,0 +1,99 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createToken } from '../../src/auth/token-file.js';
+import { schema } from '../../src/graphql/schema/index.js';
+import { createLogger } from '../../src/log.js';
+import { type ControlPlane, startControlPlane } from '../../src/server.js';
+import { gql } from '../helpers/http.js';
+import { TEST_TOKEN } from '../helpers/server.js';
+
+type Caller = 'anonymous' | 'read' | 'operate' | 'admin' | 'adminToken';
+const CALLERS: Caller[] = ['anonymous', 'read', 'operate', 'admin', 'adminToken'];
+const TOKENED: Caller[] = ['read', 'operate', 'admin', 'adminToken'];
+
+/**
+ * THE table: every operation, the scope it requires, and who may call it. `anonymous` appears only
+ * for reads, and only while reads are public (the default); with --reads-require-token it never may.
+ */
+const OPERATIONS: { name: string; document: string; requires: 'read' | 'operate' | 'admin'; allowed: Caller[] }[] = [
+  { name: 'strategies', document: '{ strategies { key } }', requires: 'read', allowed: ['anonymous', ...TOKENED] },
+  { name: 'strategy', document: '{ strategy(key: "gold") { key } }', requires: 'read', allowed: ['anonymous', ...TOKENED] },
+  { name: 'status', document: '{ status { configVersion } }', requires: 'read', allowed: ['anonymous', ...TOKENED] },
+  { name: 'config', document: '{ config { version } }', requires: 'read', allowed: ['anonymous', ...TOKENED] },
+  { name: 'auditLog', document: '{ auditLog(last: 5) { version } }', requires: 'read', allowed: ['anonymous', ...TOKENED] },
+  { name: 'configHistory', document: '{ configHistory { version } }', requires: 'read', allowed: ['anonymous', ...TOKENED] },
+  {
+    name: 'activateStrategy',
+    document: 'mutation { activateStrategy(strategyKey: "gold") { configVersion } }',
+    requires: 'operate',
+    allowed: ['operate', 'admin', 'adminToken'],
+  },
+  {
+    name: 'updateConfig',
+    document: 'mutation { updateConfig(input: { scanIntervalSeconds: 15 }) { config { version } } }',
+    requires: 'admin',
+    allowed: ['admin', 'adminToken'],
+  },
+  {
+    name: 'rollbackConfig',
+    document: 'mutation { rollbackConfig(toVersion: 1) { config { version } } }',
+    requires: 'admin',
+    allowed: ['admin', 'adminToken'],
+  },
+];
+
+it('the table covers every query and mutation in the schema (add a row for a new one)', () => {
+  const fields = [...Object.keys(schema.getQueryType()?.getFields() ?? {}), ...Object.keys(schema.getMutationType()?.getFields() ?? {})];
+  expect(OPERATIONS.map((o) => o.name).sort()).toEqual(fields.sort());
+});
+
+for (const readsRequireToken of [false, true]) {
+  describe(`scopes${readsRequireToken ? ' with --reads-require-token' : ' (reads public)'}`, () => {
+    let plane: ControlPlane;
+    let runtimeDir: string;
+    const tokens: Partial<Record<Caller, string>> = { adminToken: TEST_TOKEN };
+    beforeAll(async () => {
+      // One server for the whole table (the per-test temp dir helper would delete it after the first case).
+      runtimeDir = await mkdtemp(path.join(tmpdir(), 'scp-scopes-'));
+      plane = await startControlPlane({
+        host: '127.0.0.1',
+        port: 0,
+        runtimeDir,
+        adminToken: TEST_TOKEN,
+        readsRequireToken,
+        logger: createLogger('silent'),
+      });
+      for (const scope of ['read', 'operate', 'admin'] as const) tokens[scope] = await createToken(runtimeDir, `t-${scope}`, scope);
+    });
+    afterAll(async () => {
+      await plane.close();
+      await rm(runtimeDir, { recursive: true, force: true });
+    });
+
+    const cases = OPERATIONS.flatMap((op) => CALLERS.map((caller) => ({ op, caller })));
+    it.each(cases)('$op.name as $caller', async ({ op, caller }) => {
+      const allowed = op.allowed.includes(caller) && !(caller === 'anonymous' && readsRequireToken);
+      const token = tokens[caller];
+      const res = await gql(plane.url, op.document, undefined, token ? { token } : {});
+      if (allowed) {
+        expect(res.body.errors).toBeUndefined();
+        expect(res.status).toBe(200);
+        expect(res.body.data?.[op.name]).toBeTruthy();
+        return;
+      }
+      expect(res.body.data?.[op.name] ?? null).toBeNull(); // a nullable field (strategy) is nulled, not the whole data
+      if (caller === 'anonymous') {
+        expect(res.status).toBe(401);
+        expect(res.body.errors?.[0]).toMatchObject({ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } });
+      } else {
+        expect(res.status).toBe(403);
+        expect(res.body.errors?.[0]).toMatchObject({
+          message: `Forbidden: requires scope ${op.requires}`,
+          extensions: { code: 'FORBIDDEN' },
+        });
+      }
+    });
+  });
+}

@@ -1,0 +1,177 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
+import { stratctl } from '../helpers/stratctl.js';
+
+/** The client settings a script would export, pointing at the test server. */
+function envFor(server: TestServer, extra: Record<string, string | undefined> = {}) {
+  return { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: server.runtimeDir, ...extra };
+}
+
+const readConfig = (server: TestServer) => readFile(path.join(server.runtimeDir, 'config.yaml'), 'utf8');
+
+describe('stratctl against a real server', () => {
+  it('strategies: a table by default, JSON with --json, filters', async () => {
+    const server = await startTestServer();
+    const [human, json, lowRisk] = await Promise.all([
+      stratctl(['strategies'], envFor(server)),
+      stratctl(['strategies', '--json'], envFor(server)),
+      stratctl(['strategies', '--json', '--risk-level', 'low'], envFor(server)),
+    ]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^\s+KEY\s+NAME\s+RISK\s+SESSION\s+INSTRUMENTS/);
+    expect(human.stdout).toMatch(/^\*\s+momentum\s+Momentum\s+medium/m);
+    for (const key of ['gold', 'range', 'eur_usd_5m_safe', 'momentum_v2']) expect(human.stdout).toMatch(new RegExp(`^ +${key} `, 'm'));
+    expect(json.code).toBe(0);
+    const strategies = JSON.parse(json.stdout) as { key: string; isActive: boolean; instruments: string[] }[];
+    expect(strategies.map((s) => s.key)).toEqual(['momentum', 'gold', 'range', 'eur_usd_5m_safe', 'momentum_v2']);
+    expect(strategies.find((s) => s.key === 'gold')?.instruments).toEqual(['XAU_USD']);
+    expect(JSON.parse(lowRisk.stdout).map((s: { key: string }) => s.key)).toEqual(['range', 'eur_usd_5m_safe']);
+  });
+
+  it('strategies <key>: one strategy with defaults and the tunables in force; unknown key exits 2', async () => {
+    const server = await startTestServer();
+    await server.gql('mutation { updateConfig(input: { tunableOverrides: { momentum: { lookback_bars: 40 } } }) { changedFields } }');
+    const [human, json, unknown] = await Promise.all([
+      stratctl(['strategies', 'momentum'], envFor(server)),
+      stratctl(['strategies', 'gold', '--json'], envFor(server)),
+      stratctl(['strategies', 'nope'], envFor(server)),
+    ]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^momentum: Momentum \(active\)$/m);
+    expect(human.stdout).toMatch(/^lookback_bars\s+20\s+40$/m);
+    expect(JSON.parse(json.stdout)).toMatchObject({ key: 'gold', instruments: ['XAU_USD'], isActive: false });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('there is no strategy "nope"');
+  });
+
+  it('status: human and --json', async () => {
+    const server = await startTestServer();
+    const [human, json] = await Promise.all([stratctl(['status'], envFor(server)), stratctl(['status', '--json'], envFor(server))]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^active strategy:\s+momentum$/m);
+    expect(human.stdout).toMatch(/^config version:\s+1$/m);
+    expect(JSON.parse(json.stdout)).toMatchObject({ activeStrategyKey: 'momentum', configVersion: 1, configError: null });
+  });
+
+  it('activate: token from <runtime-dir>/admin.token, the file changes, --if-version guards', async () => {
+    const server = await startTestServer();
+    await writeFile(path.join(server.runtimeDir, 'admin.token'), `${TEST_TOKEN}\n`, { mode: 0o600 });
+    const activated = await stratctl(['activate', 'gold', '--if-version', '1'], envFor(server));
+    expect(activated.code, activated.stderr).toBe(0);
+    expect(activated.stdout).toBe('activated gold (was momentum); config version 2\n');
+    expect(await readConfig(server)).toMatch(/^active_strategy_key: gold$/m);
+
+    const stale = await stratctl(['activate', 'range', '--if-version', '1', '--json'], envFor(server));
+    expect(stale.code).toBe(4);
+    expect(stale.stderr).toContain('Config version conflict: expected 1, current 2');
+    expect(stale.stderr).toContain('retry with --if-version 2');
+    expect(await readConfig(server)).toMatch(/^active_strategy_key: gold$/m);
+
+    const json = await stratctl(['activate', 'range', '--json'], envFor(server));
+    expect(JSON.parse(json.stdout)).toEqual({ activeStrategyKey: 'range', previousStrategyKey: 'gold', configVersion: 3 });
+  });
+
+  it('config get prints the file keys; config set takes them, dotted overrides, YAML scalars', async () => {
+    const server = await startTestServer();
+    const env = envFor(server, { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    const set = await stratctl(
+      ['config', 'set', 'scan_interval_seconds=15', 'trading_enabled=false', 'tunable_overrides.momentum.lookback_bars=20'],
+      env,
+    );
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toMatch(/^changed .*scanIntervalSeconds.*; config version 2$/m);
+    const onDisk = await readConfig(server);
+    expect(onDisk).toMatch(/^scan_interval_seconds: 15$/m);
+    expect(onDisk).toMatch(/^trading_enabled: false$/m);
+    expect(onDisk).toMatch(/^ {4}lookback_bars: 20$/m);
+
+    const [get, getJson] = await Promise.all([stratctl(['config', 'get'], env), stratctl(['config', 'get', '--json'], env)]);
+    expect(get.code, get.stderr).toBe(0);
+    expect(get.stdout).toMatch(/^active_strategy_key: momentum\ntrading_enabled: false\nscan_interval_seconds: 15\n/);
+    expect(JSON.parse(getJson.stdout)).toMatchObject({ scanIntervalSeconds: 15, tunableOverrides: { momentum: { lookback_bars: 20 } } });
+
+    const removed = await stratctl(['config', 'set', 'tunable_overrides.momentum.lookback_bars=null', '--json'], env);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(JSON.parse(removed.stdout).config.tunableOverrides).toEqual({});
+  });
+
+  it('exit 2 for invalid input and usage, and says what to do next', async () => {
+    const server = await startTestServer();
+    const env = envFor(server, { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    const before = await readConfig(server);
+    const [badKey, badRange, unknownKey, notScalar, noKey, badFlag, badVersion] = await Promise.all([
+      stratctl(['activate', 'invalid_strategy'], env),
+      stratctl(['config', 'set', 'scan_interval_seconds=0'], env),
+      stratctl(['config', 'set', 'scan_every=3'], env),
+      stratctl(['config', 'set', 'trading_enabled=maybe'], env),
+      stratctl(['activate'], env),
+      stratctl(['status', '--colour'], env),
+      stratctl(['activate', 'gold', '--if-version', 'two'], env),
+    ]);
+    expect(badKey.code).toBe(2);
+    expect(badKey.stderr).toContain('Invalid strategy key: invalid_strategy');
+    expect(badKey.stderr).toContain('stratctl strategies');
+    expect(badRange.code).toBe(2);
+    expect(badRange.stderr).toContain('scanIntervalSeconds');
+    expect(unknownKey.code).toBe(2);
+    expect(unknownKey.stderr).toContain('unknown key "scan_every"');
+    expect(notScalar.code).toBe(2);
+    expect(notScalar.stderr).toContain('expected true or false');
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain('Usage: stratctl activate');
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toContain('--colour');
+    expect(badVersion.code).toBe(2);
+    expect(await readConfig(server)).toBe(before);
+  });
+
+  it('exit 3 without a token or with a wrong one; the message says where tokens come from', async () => {
+    const server = await startTestServer();
+    const [none, wrong] = await Promise.all([
+      stratctl(['activate', 'gold'], envFor(server)),
+      stratctl(['status', '--token', 'not-the-token-0123456789'], envFor(server)),
+    ]);
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain('Authentication required');
+    expect(none.stderr).toContain('--token');
+    expect(none.stderr).toContain(path.join(server.runtimeDir, 'admin.token'));
+    expect(wrong.code).toBe(3);
+  });
+
+  it('exit 5 when nothing listens, exit 1 for an answer that is not GraphQL or a broken config file', async () => {
+    const server = await startTestServer();
+    const closed = await startTestServer();
+    const closedUrl = closed.url;
+    await closed.close();
+    const [unreachable, notGraphql] = await Promise.all([
+      stratctl(['status'], { CONTROL_PLANE_URL: closedUrl }),
+      stratctl(['status', '--url', `${server.origin}/health`]),
+    ]);
+    expect(unreachable.code).toBe(5);
+    expect(unreachable.stderr).toContain(`cannot reach ${closedUrl}`);
+    expect(unreachable.stderr).toContain('Is the control plane running');
+    expect(notGraphql.code).toBe(1);
+
+    await writeFile(path.join(server.runtimeDir, 'config.yaml'), 'active_strategy_key: [oops\n');
+    await expect
+      .poll(async () => (await server.gql('{ status { configError { message } } }')).body.data?.status.configError)
+      .not.toBeNull();
+    const refused = await stratctl(['activate', 'gold', '--token', TEST_TOKEN], envFor(server));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('config file on the server is invalid');
+  });
+
+  it('--help on every command, exit 0', async () => {
+    const commands = ['strategies', 'status', 'activate', 'config', 'serve'];
+    const results = await Promise.all(commands.map((c) => stratctl([c, '--help'])));
+    results.forEach((r, i) => {
+      expect(r.code, commands[i]).toBe(0);
+      expect(r.stdout).toContain(`Usage: stratctl ${commands[i]}`);
+    });
+    const top = await stratctl(['--help']);
+    expect(top.code).toBe(0);
+    for (const c of commands) expect(top.stdout).toContain(`  ${c} `);
+  });
+});

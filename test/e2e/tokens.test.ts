@@ -1,0 +1,91 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { spawnStratctl, startTestServer } from '../helpers/server.js';
+
+const ACTIVATE = 'mutation($key: String!) { activateStrategy(strategyKey: $key) { configVersion } }';
+
+async function stratctl(args: string[]) {
+  const child = spawnStratctl(args);
+  const code = await child.exited;
+  return { code, stdout: child.stdout(), stderr: child.stderr() };
+}
+
+describe('stratctl token', () => {
+  it('create prints the token once and stores only its digest (mode 0600); list shows names and scopes', async () => {
+    const server = await startTestServer();
+    const dir = server.runtimeDir;
+    const created = await stratctl(['token', 'create', '--name', 'ci-deploy', '--scope', 'operate', '--runtime-dir', dir]);
+    expect(created.code).toBe(0);
+    const token = created.stdout.trim();
+    expect(token).toMatch(/^[A-Za-z0-9_-]{40,}$/);
+    expect(created.stderr).toContain('shown only this once');
+    const file = path.join(dir, 'tokens.yaml');
+    const text = await readFile(file, 'utf8');
+    expect(text).not.toContain(token);
+    expect(text).toContain('name: ci-deploy');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+
+    const listed = await stratctl(['token', 'list', '--runtime-dir', dir]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/^ci-deploy\toperate\t\d{4}-/m);
+    expect(listed.stdout).not.toContain(token);
+
+    const res = await server.gql(ACTIVATE, { key: 'gold' }, token);
+    expect(res.status).toBe(200);
+    const denied = await server.gql(
+      'mutation { updateConfig(input: { scanIntervalSeconds: 5 }) { config { version } } }',
+      undefined,
+      token,
+    );
+    expect(denied.status).toBe(403);
+    expect(denied.body.errors?.[0]).toMatchObject({ message: 'Forbidden: requires scope admin', extensions: { code: 'FORBIDDEN' } });
+  });
+
+  it('a revoked token is refused on the very next request, without a restart', async () => {
+    const server = await startTestServer();
+    const dir = server.runtimeDir;
+    const token = (await stratctl(['token', 'create', '--name', 'desk', '--scope', 'read', '--runtime-dir', dir])).stdout.trim();
+    const before = await server.gql('{ status { configVersion } }', undefined, token);
+    expect(before.status).toBe(200);
+    const revoked = await stratctl(['token', 'revoke', 'desk', '--runtime-dir', dir]);
+    expect(revoked.code).toBe(0);
+    const after = await server.gql('{ status { configVersion } }', undefined, token);
+    expect(after.status).toBe(401);
+    expect(after.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await stratctl(['token', 'revoke', 'desk', '--runtime-dir', dir])).code).toBe(2);
+  });
+
+  it('refuses bad input with exit 2: missing scope, unknown scope, reserved or duplicate name', async () => {
+    const server = await startTestServer();
+    const dir = server.runtimeDir;
+    expect((await stratctl(['token', 'create', '--name', 'x', '--runtime-dir', dir])).code).toBe(2);
+    expect((await stratctl(['token', 'create', '--name', 'x', '--scope', 'root', '--runtime-dir', dir])).code).toBe(2);
+    const reserved = await stratctl(['token', 'create', '--name', 'admin', '--scope', 'read', '--runtime-dir', dir]);
+    expect(reserved.code).toBe(2);
+    expect(reserved.stderr).toContain('reserved');
+    expect((await stratctl(['token', 'create', '--name', 'ops', '--scope', 'read', '--runtime-dir', dir])).code).toBe(0);
+    const dup = await stratctl(['token', 'create', '--name', 'ops', '--scope', 'admin', '--runtime-dir', dir]);
+    expect(dup.code).toBe(2);
+    expect(dup.stderr).toContain('exists');
+  });
+
+  it('concurrent writers: six simultaneous creates all land (the lock serializes them)', async () => {
+    const server = await startTestServer();
+    const dir = server.runtimeDir;
+    const names = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'];
+    const results = await Promise.all(
+      names.map((n) => stratctl(['token', 'create', '--name', n, '--scope', 'read', '--runtime-dir', dir])),
+    );
+    expect(results.map((r) => r.code)).toEqual(names.map(() => 0));
+    const listed = await stratctl(['token', 'list', '--runtime-dir', dir]);
+    expect(
+      listed.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')[0])
+        .sort(),
+    ).toEqual(names);
+    for (const r of results) expect((await server.gql('{ status { configVersion } }', undefined, r.stdout.trim())).status).toBe(200);
+  });
+});

@@ -1,0 +1,142 @@
+import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { expect } from 'vitest';
+import { parseConfigFile } from '../../src/config/yaml-document.js';
+import { digestOf } from '../../src/config/yaml-store.js';
+import { defaultRegistry } from '../../src/registry/index.js';
+import { ROOT } from './server.js';
+
+export interface CrashFigures {
+  kills: number;
+  answeredWrites: number;
+  refusedWrites: number;
+  tornLinesSetAside: number;
+  recoveryLines: number;
+  filesCorrupted: number;
+  strayTempFiles: number;
+  finalVersion: number;
+}
+
+interface Child {
+  kill: () => Promise<void>;
+  go: () => void;
+  answered: () => number[];
+  refused: () => number;
+}
+
+async function startChild(runtimeDir: string): Promise<Child> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/helpers/crash-child.ts'), runtimeDir], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  proc.stderr.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`child did not start\n${out}\n${err}`)), 30_000);
+    const check = () => {
+      if (out.includes('ready\n')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stdout.on('data', check);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`child exited (${code}) before it was ready\n${out}\n${err}`));
+    });
+  });
+  const lines = () => out.split('\n').filter((l) => l.length > 0);
+  return {
+    go: () => proc.stdin.write('go\n'),
+    kill: async () => {
+      proc.kill('SIGKILL');
+      await exited;
+    },
+    answered: () => lines().flatMap((l) => (l.startsWith('ok ') ? [Number(l.slice(3))] : [])),
+    refused: () => lines().filter((l) => l.startsWith('refused ')).length,
+  };
+}
+
+/** The audit log's complete lines (a torn tail is ignored, as the server's start does). */
+async function auditEntries(runtimeDir: string): Promise<{ version: number; operation: string; actor: string; digest: string }[]> {
+  const text = await readFile(path.join(runtimeDir, 'audit.log'), 'utf8').catch(() => '');
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+  return complete
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+/** config.yaml parses and validates against the registry, or the test fails. */
+async function checkConfig(runtimeDir: string): Promise<{ version: number; digest: string }> {
+  const file = path.join(runtimeDir, 'config.yaml');
+  const text = await readFile(file, 'utf8');
+  const { config } = parseConfigFile(defaultRegistry, file, text); // throws on an invalid file
+  return { version: config.version, digest: digestOf(text) };
+}
+
+/**
+ * Starts a control plane that activates in a tight loop, SIGKILLs it at a random moment, and
+ * checks the files; `kills` times. After every restart the config's version and digest match the
+ * audit log's last complete line, and every answered change is in the audit log as itself.
+ */
+export async function crashTrial(runtimeDir: string, kills: number, maxRunMs = 400): Promise<CrashFigures> {
+  const figures: CrashFigures = {
+    kills: 0,
+    answeredWrites: 0,
+    refusedWrites: 0,
+    tornLinesSetAside: 0,
+    recoveryLines: 0,
+    filesCorrupted: 0,
+    strayTempFiles: 0,
+    finalVersion: 0,
+  };
+  const answered = new Set<number>();
+  for (let i = 0; i <= kills; i++) {
+    const child = await startChild(runtimeDir);
+    // Restarted: recovery has run. The file and the log's last line agree; nothing answered is lost.
+    const config = await checkConfig(runtimeDir);
+    const entries = await auditEntries(runtimeDir);
+    const last = entries.at(-1);
+    expect(last?.version, `after restart ${i}: audit's last line vs config.yaml`).toBe(config.version);
+    expect(last?.digest).toBe(config.digest);
+    const byVersion = new Map(entries.map((e) => [e.version, e]));
+    for (const v of answered)
+      expect(byVersion.get(v), `answered version ${v} in audit.log`).toMatchObject({ operation: 'activateStrategy', actor: 'admin' });
+    figures.finalVersion = config.version;
+    if (i === kills) {
+      await child.kill();
+      break;
+    }
+
+    child.go();
+    // Kill in the steady state: once writes are flowing, at a random moment within maxRunMs.
+    const deadline = Date.now() + 10_000;
+    while (child.answered().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, Math.random() * maxRunMs));
+    await child.kill();
+    figures.kills++;
+    for (const v of child.answered()) answered.add(v);
+    figures.refusedWrites += child.refused();
+    try {
+      await checkConfig(runtimeDir);
+    } catch (err) {
+      figures.filesCorrupted++;
+      throw err;
+    }
+  }
+  const files = await readdir(runtimeDir);
+  figures.answeredWrites = answered.size;
+  figures.tornLinesSetAside = files.filter((f) => f.startsWith('audit.log.torn-')).length;
+  figures.strayTempFiles = files.filter((f) => f.endsWith('.tmp')).length;
+  figures.recoveryLines = (await auditEntries(runtimeDir)).filter((e) => e.operation === 'recovery').length;
+  return figures;
+}

@@ -1,0 +1,74 @@
+import { existsSync } from 'node:fs';
+import { type Browser, chromium, type Page } from 'playwright-core';
+
+/** Debian's Chromium (DESIGN.md); never a browser downloaded by a test tool. */
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+];
+
+export const chromiumInstalled = () => existsSync(CHROMIUM);
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/**
+ * Lets the page reach loopback only: anything else (a CDN asset, a font, telemetry) is aborted and
+ * recorded, so a test can fail on it. blob:/data: URLs (GraphiQL's editor workers) never hit the network.
+ */
+export async function loopbackOnly(page: Page): Promise<string[]> {
+  const refused: string[] = [];
+  await page.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if ((url.protocol === 'http:' || url.protocol === 'https:') && !LOOPBACK.has(url.hostname)) {
+      refused.push(url.href);
+      return route.abort('blockedbyclient');
+    }
+    return route.continue();
+  });
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (!['http:', 'https:', 'blob:', 'data:'].includes(url.protocol)) refused.push(url.href);
+    if (url.protocol === 'ws:' || url.protocol === 'wss:') refused.push(url.href);
+  });
+  page.on('websocket', (ws) => {
+    if (!LOOPBACK.has(new URL(ws.url()).hostname)) refused.push(ws.url());
+  });
+  return refused;
+}
+
+/** The text of one of GraphiQL's Monaco editors, as rendered (Monaco draws spaces as U+00A0). */
+export async function editorText(page: Page, section: string): Promise<string> {
+  // biome-ignore lint/performance/useDomNodeTextContent: each Monaco line is a div; only innerText keeps the line breaks
+  const text = await page.locator(`${section} .view-lines`).filter({ visible: true }).first().innerText();
+  return text.replaceAll('\u00a0', ' ');
+}
+
+/** Replaces the content of a GraphiQL editor as a person would: focus, select all, type (paste-like). */
+export async function replaceEditorText(page: Page, section: string, text: string): Promise<void> {
+  await page.locator(`${section} .view-lines`).filter({ visible: true }).first().click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText(text);
+}
+
+/** Clicks GraphiQL's run button and waits for the answer to the POST it sends. */
+export async function executeOperation(page: Page): Promise<void> {
+  const answered = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/graphql');
+  await page.getByRole('button', { name: /^Execute query/ }).click();
+  await answered;
+}
+
+export async function openPlayground(page: Page, url: string): Promise<void> {
+  await page.goto(url, { waitUntil: 'networkidle' });
+  await page.locator('section.graphiql-query-editor .view-lines').first().waitFor();
+  // Monaco fills the editor with the default query once the schema is in; wait for it.
+  await page.waitForFunction(() => document.querySelector('section.graphiql-query-editor .view-lines')?.textContent?.includes('Overview'));
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { parseAssignments } from '../../src/cli/config-assignments.js';
+
+describe('config set key=value parsing', () => {
+  it('maps the file keys to the API input, values as YAML scalars', () => {
+    expect(
+      parseAssignments([
+        'active_strategy_key=gold',
+        'trading_enabled=false',
+        'scan_interval_seconds=15',
+        'tunable_overrides.momentum.lookback_bars=20',
+        'tunable_overrides.momentum.entry_threshold_pct=0.2',
+        'tunable_overrides.gold.fast_ma_period=null',
+      ]),
+    ).toEqual({
+      activeStrategyKey: 'gold',
+      tradingEnabled: false,
+      scanIntervalSeconds: 15,
+      tunableOverrides: { momentum: { lookback_bars: 20, entry_threshold_pct: 0.2 }, gold: { fast_ma_period: null } },
+    });
+  });
+
+  it('null on a whole strategy removes all its overrides; a quoted number stays a string', () => {
+    expect(parseAssignments(['tunable_overrides.range=null'])).toEqual({ tunableOverrides: { range: null } });
+    expect(parseAssignments(["tunable_overrides.range.exit_at_mean='true'"])).toEqual({
+      tunableOverrides: { range: { exit_at_mean: 'true' } },
+    });
+  });
+
+  it.each([
+    [[], /nothing to set/],
+    [['scan_interval_seconds'], /not key=value/],
+    [['=5'], /not key=value/],
+    [['scanIntervalSeconds=5'], /unknown key "scanIntervalSeconds"/],
+    [['scan_interval_seconds=1.5'], /whole seconds/],
+    [['trading_enabled=maybe'], /true or false/],
+    [['active_strategy_key='], /give a strategy key/],
+    [['tunable_overrides.momentum=5'], /only null/],
+    [['tunable_overrides.momentum.a.b=1'], /tunable_overrides.<strategy>.<tunable>/],
+    [['tunable_overrides.momentum.lookback_bars=[1, 2]'], /one value/],
+    [['trading_enabled.x=true'], /only tunable_overrides takes a dotted key/],
+  ])('refuses %j', (args, message) => {
+    expect(() => parseAssignments(args)).toThrow(message);
+  });
+});

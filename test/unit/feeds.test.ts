@@ -1,0 +1,73 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openCsvFeed, parseCandleCsv } from '../../src/runner/csv-feed.js';
+import { createSimulatedFeed } from '../../src/runner/sim-feed.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+
+describe('simulated feed', () => {
+  it('is a seeded random walk: the same seed and calls give the same candles, another seed others', async () => {
+    const a = createSimulatedFeed({ seed: 7 });
+    const b = createSimulatedFeed({ seed: 7 });
+    const c = createSimulatedFeed({ seed: 8 });
+    const first = await a.candles('EUR_USD', 300);
+    expect(first).toHaveLength(300);
+    expect(await b.candles('EUR_USD', 300)).toEqual(first);
+    expect((await c.candles('EUR_USD', 300)).at(-1)!.close).not.toBe(first.at(-1)!.close);
+    expect(a.description).toBe('sim:7');
+  });
+
+  it('advances one bar per call, keeps bars consistent, and walks each instrument on its own', async () => {
+    const feed = createSimulatedFeed({ seed: 1, barSeconds: 60 });
+    const before = await feed.candles('XAU_USD', 100);
+    const after = await feed.candles('XAU_USD', 100);
+    expect(after.slice(0, 99)).toEqual(before.slice(1));
+    expect(Date.parse(after.at(-1)!.time) - Date.parse(before.at(-1)!.time)).toBe(60_000);
+    for (const bar of after) {
+      expect(bar.high).toBeGreaterThanOrEqual(Math.max(bar.open, bar.close));
+      expect(bar.low).toBeLessThanOrEqual(Math.min(bar.open, bar.close));
+    }
+    expect(before.at(-1)!.close).toBeGreaterThan(1000); // gold starts near its real price
+    const eur = await feed.candles('EUR_USD', 10);
+    expect(eur.at(-1)!.close).toBeLessThan(2);
+  });
+});
+
+const CSV = `time,instrument,open,high,low,close,volume,spread
+2026-03-02T08:00:00Z,EUR_USD,1.1,1.102,1.099,1.101,10,0.0001
+2026-03-02T08:05:00Z,EUR_USD,1.101,1.103,1.1,1.102,,
+# a comment
+2026-03-02T08:00:00Z,XAU_USD,2300,2310,2290,2305,5,
+2026-03-02T08:10:00Z,EUR_USD,1.102,1.104,1.101,1.103,12,0.0002
+`;
+
+describe('CSV replay feed', () => {
+  it('parses candles per instrument, sorted by time, optional columns optional', () => {
+    const series = parseCandleCsv(CSV);
+    expect([...series.keys()]).toEqual(['EUR_USD', 'XAU_USD']);
+    expect(series.get('EUR_USD')!.map((c) => c.close)).toEqual([1.101, 1.102, 1.103]);
+    expect(series.get('EUR_USD')![1]).toEqual({ time: '2026-03-02T08:05:00.000Z', open: 1.101, high: 1.103, low: 1.1, close: 1.102 });
+    expect(series.get('EUR_USD')![0]!.spread).toBe(0.0001);
+  });
+
+  it.each([
+    ['a missing column', 'time,instrument,open,high,close\n', /line 1: header lacks low/],
+    ['a bad number', 'time,instrument,open,high,low,close\n2026-03-02T08:00:00Z,EUR_USD,1,x,1,1\n', /line 2: high "x" is not a number/],
+    ['a bad time', 'time,instrument,open,high,low,close\nyesterday,EUR_USD,1,1,1,1\n', /line 2: time "yesterday"/],
+    ['high below low', 'time,instrument,open,high,low,close\n2026-03-02T08:00:00Z,EUR_USD,1,1,2,1\n', /line 2: high 1 is below low 2/],
+  ])('refuses %s, naming the line', (_what, text, message) => {
+    expect(() => parseCandleCsv(text, 'file.csv')).toThrow(message);
+  });
+
+  it('replays one more bar per scan from the warm-up, then holds at the end; an unknown instrument rejects', async () => {
+    const file = path.join(await tempRuntimeDir(), 'candles.csv');
+    await writeFile(file, CSV);
+    const feed = await openCsvFeed(file, { warmupBars: 1 });
+    expect(feed.description).toBe(`csv:${file}`);
+    expect((await feed.candles('EUR_USD', 10)).map((c) => c.close)).toEqual([1.101]);
+    expect((await feed.candles('EUR_USD', 10)).map((c) => c.close)).toEqual([1.101, 1.102]);
+    expect((await feed.candles('EUR_USD', 2)).map((c) => c.close)).toEqual([1.102, 1.103]);
+    expect((await feed.candles('EUR_USD', 10)).map((c) => c.close)).toEqual([1.101, 1.102, 1.103]);
+    await expect(feed.candles('GBP_USD', 10)).rejects.toThrow(/no candles for GBP_USD/);
+  });
+});
