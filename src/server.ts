@@ -124,7 +124,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     commitHooks: [audit.record],
     warn: (m) => logger.warn(m),
   });
-  const recovered = await audit.reconcile(store.current());
+  const recovered = await audit.reconcile(store.current()).catch(async (err: unknown) => {
+    await store.close();
+    const errno = (err as { errno?: string }).errno;
+    // Serving changes that cannot be audited would break the audit's promise: refuse to start.
+    throw Object.assign(new Error(`cannot write the audit log ${audit.file} (${errno ?? String(err)})`, { cause: err }), { code: errno });
+  });
   if (recovered?.operation === 'recovery' || recovered?.operation === 'handEdit') {
     logger.warn(`config version ${recovered.version} had no audit line; recorded now as "${recovered.operation}"`);
   }

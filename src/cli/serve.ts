@@ -72,8 +72,8 @@ export async function run(argv: string[]): Promise<number> {
       adminToken: admin.token,
       production: settings.production,
       readsRequireToken: settings.readsRequireToken,
-      security: { behindTlsProxy: settings.behindTlsProxy, authFailures: { failuresPerMinute: settings.authFailuresPerMinute } },
       runner: feed ? { feed, heartbeatMs: runnerSettings.heartbeatMs } : false,
+      security: { behindTlsProxy: settings.behindTlsProxy, authFailures: { failuresPerMinute: settings.authFailuresPerMinute } },
       logger,
     });
     if (admin.source.kind === 'file') {

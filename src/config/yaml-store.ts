@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { StrategyRegistry } from '../registry/index.js';
 import { ConfigFileError, ConfigFileInvalidError, ConfigValidationError, ConfigWriteError, VersionConflictError } from './errors.js';
-import { errnoOf, type FileSystem, nodeFileSystem, writeFileAtomic } from './file-system.js';
+import { errnoOf, type FileSystem, nodeFileSystem, removeStrayTempFiles, writeFileAtomic } from './file-system.js';
 import { Mutex } from './mutex.js';
 import { type ConfigUpdate, DEFAULT_CONFIG, mergeConfigUpdate, type RuntimeConfig } from './schema.js';
 import type { CommitHook, ConfigChange, ConfigEvent, ConfigSnapshot, ConfigStore, SaveOptions } from './store.js';
@@ -43,6 +43,8 @@ export async function openYamlConfigStore(options: YamlConfigStoreOptions): Prom
   const file = path.join(options.runtimeDir, CONFIG_FILE_NAME);
   const now = options.now ?? (() => new Date());
   await fs.mkdir(options.runtimeDir);
+  const stray = await removeStrayTempFiles(fs, file);
+  if (stray.length > 0) options.warn?.(`removed ${stray.length} temp file(s) left by an interrupted write: ${stray.join(', ')}`);
 
   let text: string;
   try {

@@ -79,9 +79,11 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
       };
     },
     plugins: [
-      // Abuse limits first: a refused client or an oversized body goes no further, REST routes included.
+      // Request policy first (limits, rate limiting, production mode): a locked-out client or an
+      // oversized body is refused before a REST route reads it, in that route's {"detail"} shape.
       ...securityPlugins({ production: options.production, ...options.security }),
-      // The seed's REST routes, executed as GraphQL through this same server (every plugin applies).
+      // The seed's REST routes; each executes its GraphQL operation through this same server, so the
+      // request policy applies to that inner request too (counted once: see auth-failure-limit.ts).
       useRestCompat({ graphql: (request, serverContext) => yoga.fetch(request, serverContext as never), logger: options.logger }),
       ...(options.plugins ?? []),
     ],

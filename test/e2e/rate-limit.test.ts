@@ -47,6 +47,25 @@ describe('failed authentication is slowed, then refused', () => {
     expect(server.store.current().config.activeStrategyKey).toBe('momentum');
   });
 
+  it('counts each failed REST call once, and refuses REST calls with {"detail"}, 429 and Retry-After once over', async () => {
+    const server = await startTestServer({ security: { authFailures: { failuresPerMinute: 3, slowdownStepMs: 1 } } });
+    const activate = () =>
+      fetch(`${server.origin}/api/strategy/activate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${WRONG}` },
+        body: JSON.stringify({ strategy_key: 'gold' }),
+      });
+    expect((await activate()).status).toBe(401);
+    expect((await activate()).status).toBe(401);
+    expect((await fetch(`${server.origin}/api/status`)).status).toBe(200); // 2 failures so far, not 4
+    expect((await activate()).status).toBe(401);
+    const refused = await activate();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(await refused.json()).toEqual({ detail: 'Too many failed authentication attempts' });
+    expect(server.store.current().config.activeStrategyKey).toBe('momentum');
+  });
+
   it('behind a TLS proxy, keys on the address the proxy forwarded: one client locked out does not lock out another', async () => {
     const server = await startTestServer({ security: { behindTlsProxy: true, authFailures: { failuresPerMinute: 2, slowdownStepMs: 1 } } });
     const from = (address: string, token: string | undefined) =>

@@ -38,6 +38,7 @@ export function faultyFileSystem(base: FileSystem = nodeFileSystem): FaultyFileS
   return {
     readFile: (file) => base.readFile(file),
     stat: (file) => base.stat(file),
+    readdir: (dir) => base.readdir(dir),
     unlink: (file) => base.unlink(file),
     mkdir: (dir) => base.mkdir(dir),
     async open(file, flags, mode) {
