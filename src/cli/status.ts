@@ -6,7 +6,8 @@ import { EXIT } from './exit-codes.js';
 
 export const help = `Usage: stratctl status [options]
 
-Shows the active strategy, the config version in force, and any problem with the config file.
+Shows the active strategy, the config version in force, any problem with the config file, and
+what the runner has applied (its state, version, last scan, error).
 
 ${CLIENT_HELP}
 `;
@@ -29,6 +30,15 @@ export async function run(argv: string[]): Promise<number> {
       ['scan interval', `${config.scanIntervalSeconds}s`],
       ['config digest', status.configDigest],
     ];
+    const { runner } = status;
+    const applied =
+      runner.appliedConfigVersion === null
+        ? 'nothing applied yet'
+        : `applied version ${runner.appliedConfigVersion}, ${runner.appliedStrategyKey}`;
+    lines.push(['runner', `${runner.state}, ${runner.inSync ? 'in sync' : 'NOT in sync'} (${applied})`]);
+    if (runner.lastScanAt) lines.push(['last scan', runner.lastScanAt]);
+    if (runner.heartbeatAt) lines.push(['heartbeat', runner.heartbeatAt]);
+    if (runner.error) lines.push(['RUNNER ERROR', runner.error]);
     if (status.configError) lines.push(['CONFIG FILE INVALID', `${status.configError.location}: ${status.configError.message}`]);
     const width = Math.max(...lines.map(([k]) => k.length)) + 2;
     ctx.print(lines.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n'));

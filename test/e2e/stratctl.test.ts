@@ -70,7 +70,46 @@ describe('stratctl against a real server', () => {
     expect(await readConfig(server)).toMatch(/^active_strategy_key: gold$/m);
 
     const json = await stratctl(['activate', 'range', '--json'], envFor(server));
-    expect(JSON.parse(json.stdout)).toEqual({ activeStrategyKey: 'range', previousStrategyKey: 'gold', configVersion: 3 });
+    expect(JSON.parse(json.stdout)).toEqual({
+      activeStrategyKey: 'range',
+      previousStrategyKey: 'gold',
+      configVersion: 3,
+      runnerWait: null,
+    });
+  });
+
+  it('activate --wait: exit 0 once the runner applied it, exit 6 when it has not in time', async () => {
+    const withRunner = await startTestServer({ runner: { heartbeatMs: 200 } });
+    const noRunner = await startTestServer({ runner: false });
+    const [applied, timedOut, timedOutJson] = await Promise.all([
+      stratctl(['activate', 'gold', '--wait', '--timeout-ms', '20000'], envFor(withRunner, { CONTROL_PLANE_TOKEN: TEST_TOKEN })),
+      stratctl(['activate', 'gold', '--wait', '--timeout-ms', '300'], envFor(noRunner, { CONTROL_PLANE_TOKEN: TEST_TOKEN })),
+      stratctl(['activate', 'range', '--wait', '--timeout-ms', '300', '--json'], envFor(noRunner, { CONTROL_PLANE_TOKEN: TEST_TOKEN })),
+    ]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toMatch(/^activated gold \(was momentum\); config version 2\nthe runner applied it \(\d+ ms\)\n$/);
+    expect(timedOut.code).toBe(6);
+    expect(timedOut.stderr).toContain('the runner has not applied it');
+    expect(timedOut.stderr).toContain('STOPPED');
+    expect(timedOut.stderr).toContain('stratctl status');
+    expect(timedOutJson.code).toBe(6);
+    expect(JSON.parse(timedOutJson.stdout).runnerWait).toMatchObject({ applied: false, timedOut: true, runnerState: 'STOPPED' });
+    // The change itself was accepted: --wait reports on the runner, it does not undo.
+    expect((await noRunner.gql('{ status { configVersion } }')).body.data?.status.configVersion).toBe(3);
+
+    const [status, statusJson] = await Promise.all([
+      stratctl(['status'], envFor(withRunner)),
+      stratctl(['status', '--json'], envFor(withRunner)),
+    ]);
+    expect(status.stdout).toMatch(/^runner:\s+RUNNING, in sync \(applied version 2, gold\)$/m);
+    expect(status.stdout).toMatch(/^last scan:\s+\d{4}-/m);
+    expect(JSON.parse(statusJson.stdout).runner).toMatchObject({ state: 'RUNNING', inSync: true, appliedConfigVersion: 2 });
+    const stopped = await stratctl(['status'], envFor(noRunner));
+    expect(stopped.stdout).toMatch(/^runner:\s+STOPPED, NOT in sync \(nothing applied yet\)$/m);
+
+    const usage = await stratctl(['activate', 'gold', '--timeout-ms', '10'], envFor(noRunner));
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--timeout-ms goes with --wait');
   });
 
   it('config get prints the file keys; config set takes them, dotted overrides, YAML scalars', async () => {
