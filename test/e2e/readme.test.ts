@@ -60,7 +60,7 @@ describe('README', () => {
     // A reader's defaults (127.0.0.1:8787, ./runtime) point at the test server through the environment.
     const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], {
       cwd: ROOT,
-      timeout: 80_000,
+      timeout: 170_000,
       env: { ...process.env, CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: dir, CONTROL_PLANE_TOKEN: '' },
     });
     expect(stdout).toContain('activated gold (was momentum)');
@@ -69,5 +69,5 @@ describe('README', () => {
     expect(stdout).toContain('activated range (was gold)');
     expect(stdout).toMatch(/the runner applied it \(\d+ ms\)/);
     expect(stdout).toContain('"activeStrategyKey": "range"');
-  }, 100_000);
+  }, 180_000);
 });
