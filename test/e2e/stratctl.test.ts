@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
+import { spawnStratctl, startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
 import { stratctl } from '../helpers/stratctl.js';
 
 /** The client settings a script would export, pointing at the test server. */
@@ -113,6 +113,27 @@ describe('stratctl against a real server', { timeout: 120_000 }, () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--timeout-ms goes with --wait');
     expect(stopped.stdout).toMatch(/^runner:\s+STOPPED, NOT in sync \(nothing applied yet\)$/m);
+  });
+
+  it('status --watch: the status, then each change over SSE (statusChanged); Ctrl-C exits 0, the server going away exits 5', async () => {
+    const server = await startTestServer({ runner: { heartbeatMs: 200 } });
+    const watch = spawnStratctl(['status', '--watch', '--json'], envFor(server));
+    await watch.waitFor(/"activeStrategyKey":"momentum"/, 60_000);
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    await watch.waitFor(/"activeStrategyKey":"gold","configVersion":2,.*"appliedConfigVersion":2/, 60_000);
+    const lines = watch
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ activeStrategyKey: 'momentum', configVersion: 1 });
+    expect(await watch.stop('SIGINT')).toBe(0);
+
+    const human = spawnStratctl(['status', '--watch'], envFor(server));
+    await human.waitFor(/active gold {2}config v2 {2}runner RUNNING in sync \(applied v2 gold\)/, 60_000);
+    await server.close();
+    expect(await human.exited).toBe(5);
+    expect(human.stderr()).toContain('ended the event stream');
   });
 
   it('config get prints the file keys; config set takes them, dotted overrides, YAML scalars', async () => {
