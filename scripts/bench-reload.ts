@@ -158,8 +158,14 @@ async function separate(dir: string): Promise<void> {
       return performance.now() - t0;
     });
   } finally {
-    runner.proc.kill('SIGTERM');
-    api.proc.kill('SIGTERM');
+    // Wait for both to exit: the runner writes its final state on SIGTERM, which must not race the clean-up.
+    await Promise.all(
+      [runner.proc, api.proc].map((p) => {
+        const exited = new Promise((resolve) => p.once('exit', resolve));
+        p.kill('SIGTERM');
+        return exited;
+      }),
+    );
   }
 }
 

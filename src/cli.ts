@@ -11,12 +11,12 @@ interface Command {
 // One entry per command; each module exports `run` and `help`.
 const commands: Record<string, Command> = {
   serve: { summary: 'run the GraphQL API (and the embedded runner)', load: () => import('./cli/serve.js') },
+  runner: { summary: 'run the strategy runner alone (beside serve --no-runner)', load: () => import('./cli/runner.js') },
+  token: { summary: 'create, list or revoke named API tokens (scopes read, operate, admin)', load: () => import('./cli/token.js') },
   strategies: { summary: 'list the strategies (* marks the active one)', load: () => import('./cli/strategies.js') },
   status: { summary: 'show the active strategy and the config version', load: () => import('./cli/status.js') },
   activate: { summary: 'make a strategy the active one', load: () => import('./cli/activate.js') },
   config: { summary: 'show (get) or change (set key=value ...) the runtime config', load: () => import('./cli/config.js') },
-  runner: { summary: 'run the strategy runner alone (beside serve --no-runner)', load: () => import('./cli/runner.js') },
-  token: { summary: 'create, list or revoke named API tokens (scopes read, operate, admin)', load: () => import('./cli/token.js') },
 };
 
 function usage(): string {

@@ -10,7 +10,7 @@ import type { FileWatch } from './config/watch.js';
 import { openYamlConfigStore } from './config/yaml-store.js';
 import { createInProcessEventBus } from './events/bus.js';
 import type { ControlPlaneServices, StatusEvent } from './graphql/context.js';
-import { type ControlPlaneYoga, createControlPlaneYoga } from './graphql/yoga.js';
+import { type ControlPlaneYoga, createControlPlaneYoga, type YogaOptions } from './graphql/yoga.js';
 import { createLogger, type Logger } from './log.js';
 import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
 import type { CandleFeed } from './runner/feed.js';
@@ -28,6 +28,8 @@ export interface ControlPlaneOptions {
   adminToken: string;
   production?: boolean;
   readsRequireToken?: boolean;
+  /** Abuse limits (failed-auth rate limit, body size, query shape); defaults in src/graphql/plugins/. */
+  security?: YogaOptions['security'];
   registry?: StrategyRegistry;
   logger?: Logger;
   /** The store's file-system seam (fault injection in tests). */
@@ -80,7 +82,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 function notReadyReasons(services: ControlPlaneServices): string[] {
   const reasons: string[] = [];
   const fileError = services.store.fileError();
-  if (fileError) reasons.push(`config file invalid: ${fileError.message}`);
+  if (fileError) reasons.push(`config file invalid: ${fileError.publicMessage}`);
   const runner = services.runner.view();
   if (runner.health === 'STALE') reasons.push(`runner is STALE: no heartbeat since ${runner.state?.heartbeatAt}`);
   if (runner.health === 'ERROR') reasons.push(`runner reports an error: ${runner.state?.error}`);
@@ -122,7 +124,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     commitHooks: [audit.record],
     warn: (m) => logger.warn(m),
   });
-  const recovered = await audit.reconcile(store.current());
+  const recovered = await audit.reconcile(store.current()).catch(async (err: unknown) => {
+    await store.close();
+    const errno = (err as { errno?: string }).errno;
+    // Serving changes that cannot be audited would break the audit's promise: refuse to start.
+    throw Object.assign(new Error(`cannot write the audit log ${audit.file} (${errno ?? String(err)})`, { cause: err }), { code: errno });
+  });
   if (recovered?.operation === 'recovery' || recovered?.operation === 'handEdit') {
     logger.warn(`config version ${recovered.version} had no audit line; recorded now as "${recovered.operation}"`);
   }
@@ -164,6 +171,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     logger,
     production: options.production ?? false,
     readsRequireToken: options.readsRequireToken ?? false,
+    security: options.security,
   });
 
   const inFlight = new Set<ServerResponse>();
@@ -173,7 +181,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     res.on('close', () => inFlight.delete(res));
     handle(req, res);
   });
-  server.keepAliveTimeout = 5_000;
+  // Longer than a fronting proxy's idle timeout (nginx, ALB: 60 s), so neither side sends a request
+  // onto a connection the other is closing; with Node's 5 s, 500 busy clients saw resets (load soak).
+  server.keepAliveTimeout = 65_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './graphql/plugins/auth-failure-limit.js';
 
 /** A usage error: bad flag, bad value. The CLI prints it and exits 2. */
 export class UsageError extends Error {
@@ -22,6 +23,10 @@ export interface ServerSettings {
   runner: boolean;
   production: boolean;
   readsRequireToken: boolean;
+  /** Failed authentications per client per minute before it is refused (429). */
+  authFailuresPerMinute: number;
+  /** The operator says a TLS proxy is in front: no warning for a non-loopback bind. */
+  behindTlsProxy: boolean;
 }
 
 export interface ServerFlags {
@@ -31,6 +36,16 @@ export interface ServerFlags {
   'no-runner'?: boolean;
   production?: boolean;
   'reads-require-token'?: boolean;
+  'auth-failures-per-minute'?: string;
+  'behind-tls-proxy'?: boolean;
+}
+
+function parseAuthFailures(raw: string, source: string): number {
+  const n = Number(raw.trim());
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 1 || n > 1_000_000) {
+    throw new UsageError(`${source}: "${raw}" is not a whole number from 1 to 1000000`);
+  }
+  return n;
 }
 
 function parsePort(raw: string, source: string): number {
@@ -62,10 +77,26 @@ export function resolveServerSettings(flags: ServerFlags, env: NodeJS.ProcessEnv
     runner: !(flags['no-runner'] ?? falsy(runnerEnv)),
     production: (flags.production ?? false) || env.NODE_ENV === 'production',
     readsRequireToken: (flags['reads-require-token'] ?? false) || truthy(env.CONTROL_PLANE_READS_REQUIRE_TOKEN),
+    authFailuresPerMinute:
+      flags['auth-failures-per-minute'] !== undefined
+        ? parseAuthFailures(flags['auth-failures-per-minute'], '--auth-failures-per-minute')
+        : env.CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE
+          ? parseAuthFailures(env.CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE, 'CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE')
+          : DEFAULT_AUTH_FAILURES_PER_MINUTE,
+    behindTlsProxy: (flags['behind-tls-proxy'] ?? false) || truthy(env.CONTROL_PLANE_BEHIND_TLS_PROXY),
   };
 }
 
 /** Loopback addresses: binding anything else exposes the API beyond this machine. */
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  return host === 'localhost' || host === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/i.test(host);
+}
+
+/** The start-up warning for a bind beyond this machine, unless a TLS proxy in front was acknowledged. */
+export function bindWarning(settings: Pick<ServerSettings, 'host' | 'behindTlsProxy'>): string | null {
+  if (isLoopback(settings.host) || settings.behindTlsProxy) return null;
+  return (
+    `binding ${settings.host}: the API is reachable beyond this machine, and bearer tokens travel in clear text ` +
+    'unless a TLS proxy is in front. Put one in front and pass --behind-tls-proxy (CONTROL_PLANE_BEHIND_TLS_PROXY=1) to acknowledge it.'
+  );
 }

@@ -5,7 +5,7 @@ import { createLogger } from '../log.js';
 import { FeedError } from '../runner/feed.js';
 import { openFeed, RUNNER_OPTIONS_HELP, resolveRunnerSettings } from '../runner/settings.js';
 import { startControlPlane } from '../server.js';
-import { isLoopback, resolveServerSettings, UsageError } from '../settings.js';
+import { bindWarning, resolveServerSettings, UsageError } from '../settings.js';
 import { EXIT } from './exit-codes.js';
 
 export const help = `Usage: stratctl serve [options]
@@ -20,6 +20,10 @@ Options (flags win over environment variables):
 ${RUNNER_OPTIONS_HELP}
   --production            no introspection, field suggestions or GraphiQL   NODE_ENV=production
   --reads-require-token   queries need a token too                          CONTROL_PLANE_READS_REQUIRE_TOKEN=1
+  --auth-failures-per-minute <n>  failed authentications per client and minute
+                          before it is refused (429)  CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE (10)
+  --behind-tls-proxy      a TLS proxy is in front: no warning for a non-loopback --host
+                                                  CONTROL_PLANE_BEHIND_TLS_PROXY=1
   -h, --help              this help
 
 The admin token is CONTROL_PLANE_TOKEN, or <runtime-dir>/admin.token (generated on first start).
@@ -40,6 +44,8 @@ export async function run(argv: string[]): Promise<number> {
       'heartbeat-ms': { type: 'string' },
       production: { type: 'boolean' },
       'reads-require-token': { type: 'boolean' },
+      'auth-failures-per-minute': { type: 'string' },
+      'behind-tls-proxy': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -52,11 +58,8 @@ export async function run(argv: string[]): Promise<number> {
   const settings = resolveServerSettings(values, process.env);
   const runnerSettings = resolveRunnerSettings(values, process.env);
   const logger = createLogger(process.env.CONTROL_PLANE_LOG_LEVEL === 'debug' ? 'debug' : 'info');
-  if (!isLoopback(settings.host)) {
-    logger.warn(
-      `binding ${settings.host}: the API is reachable beyond this machine, and bearer tokens travel in clear text unless a TLS proxy is in front.`,
-    );
-  }
+  const warning = bindWarning(settings);
+  if (warning) logger.warn(warning);
 
   let plane: Awaited<ReturnType<typeof startControlPlane>>;
   try {
@@ -70,6 +73,7 @@ export async function run(argv: string[]): Promise<number> {
       production: settings.production,
       readsRequireToken: settings.readsRequireToken,
       runner: feed ? { feed, heartbeatMs: runnerSettings.heartbeatMs } : false,
+      security: { behindTlsProxy: settings.behindTlsProxy, authFailures: { failuresPerMinute: settings.authFailuresPerMinute } },
       logger,
     });
     if (admin.source.kind === 'file') {

@@ -1,3 +1,5 @@
+import path from 'node:path';
+
 /** Domain errors of the config store. They know nothing of GraphQL; the API maps them to codes. */
 
 export interface ConfigIssue {
@@ -52,13 +54,23 @@ export class ConfigFileError extends Error {
         .join('\n')}`,
     );
   }
+
+  /** The file by its name alone: API clients are not told where the server keeps its files. */
+  get publicLocation(): string {
+    return path.basename(this.file);
+  }
+
+  /** The message as API clients see it (no directory). */
+  get publicMessage(): string {
+    return this.message.split(this.file).join(this.publicLocation);
+  }
 }
 
 /** A mutation was refused because the file on disk is currently invalid (a hand edit to fix first). */
 export class ConfigFileInvalidError extends Error {
   override name = 'ConfigFileInvalidError';
   constructor(readonly fileError: ConfigFileError) {
-    super(`The config file on disk is invalid; fix it before changing the config. ${fileError.message}`, { cause: fileError });
+    super(`The config file on disk is invalid; fix it before changing the config. ${fileError.publicMessage}`, { cause: fileError });
   }
 }
 

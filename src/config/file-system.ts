@@ -16,6 +16,8 @@ export interface FileSystem {
   /** fsync of a directory, so a rename in it is durable. */
   syncDir(dir: string): Promise<void>;
   stat(file: string): Promise<{ mode: number; mtimeMs: number; size: number; ino: number }>;
+  /** Names in a directory. */
+  readdir(dir: string): Promise<string[]>;
 }
 
 export interface WritableFile {
@@ -50,6 +52,7 @@ export const nodeFileSystem: FileSystem = {
     }
   },
   stat: (file) => fsp.stat(file),
+  readdir: (dir) => fsp.readdir(dir),
 };
 
 export function errnoOf(err: unknown): string | undefined {
@@ -64,6 +67,42 @@ export function errnoOf(err: unknown): string | undefined {
  * names the step. Resolves to false when only the final directory fsync failed: the new file is in
  * place and visible (so the change did happen), but its directory entry is not proven durable.
  */
+const tempNameOf = (file: string) => new RegExp(`^\\.${path.basename(file).replace(/[.]/g, '\\.')}\\.(\\d+)\\.[0-9a-f]{12}\\.tmp$`);
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoOf(err) === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temp files a killed writer of `file` left behind (a crash between open and rename).
+ * A temp file is left alone while the process that made it runs and the file is young, so a live
+ * writer in another process (or this one) is never disturbed. Returns the names removed.
+ */
+export async function removeStrayTempFiles(fs: FileSystem, file: string, now = Date.now()): Promise<string[]> {
+  const dir = path.dirname(file);
+  const pattern = tempNameOf(file);
+  const removed: string[] = [];
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    const match = pattern.exec(name);
+    if (!match) continue;
+    const full = path.join(dir, name);
+    const stat = await fs.stat(full).catch(() => null);
+    if (!stat) continue;
+    const young = now - stat.mtimeMs < 10 * 60_000;
+    if (young && processIsAlive(Number(match[1]))) continue;
+    await fs.unlink(full).then(
+      () => removed.push(name),
+      () => {},
+    );
+  }
+  return removed;
+}
+
 export async function writeFileAtomic(fs: FileSystem, file: string, content: string, mode = 0o644): Promise<boolean> {
   const dir = path.dirname(file);
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);

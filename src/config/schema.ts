@@ -75,7 +75,8 @@ function checkOverrides(registry: StrategyRegistry, overrides: unknown, add: Add
       continue;
     }
     for (const [name, value] of Object.entries(tunables)) {
-      const spec = info.tunableSpecs[name];
+      // Own keys only: `constructor` or `toString` must not find Object.prototype's members.
+      const spec = Object.hasOwn(info.tunableSpecs, name) ? info.tunableSpecs[name] : undefined;
       if (!spec) {
         add(
           [strategyKey, name],

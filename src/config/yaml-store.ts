@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { StrategyRegistry } from '../registry/index.js';
 import { ConfigFileError, ConfigFileInvalidError, ConfigValidationError, ConfigWriteError, VersionConflictError } from './errors.js';
-import { errnoOf, type FileSystem, nodeFileSystem, writeFileAtomic } from './file-system.js';
+import { errnoOf, type FileSystem, nodeFileSystem, removeStrayTempFiles, writeFileAtomic } from './file-system.js';
 import { Mutex } from './mutex.js';
 import { type ConfigUpdate, DEFAULT_CONFIG, mergeConfigUpdate, type RuntimeConfig } from './schema.js';
 import type { CommitHook, ConfigChange, ConfigEvent, ConfigSnapshot, ConfigStore, SaveOptions } from './store.js';
@@ -43,6 +43,8 @@ export async function openYamlConfigStore(options: YamlConfigStoreOptions): Prom
   const file = path.join(options.runtimeDir, CONFIG_FILE_NAME);
   const now = options.now ?? (() => new Date());
   await fs.mkdir(options.runtimeDir);
+  const stray = await removeStrayTempFiles(fs, file);
+  if (stray.length > 0) options.warn?.(`removed ${stray.length} temp file(s) left by an interrupted write: ${stray.join(', ')}`);
 
   let text: string;
   try {
@@ -62,6 +64,7 @@ class YamlFileConfigStore implements YamlConfigStore {
   readonly watch: FileWatch | undefined;
   private invalid: { digest: string; error: ConfigFileError } | null = null;
   private closed = false;
+  private queuedRefresh: Promise<void> | null = null;
 
   constructor(
     private readonly options: YamlConfigStoreOptions,
@@ -100,9 +103,14 @@ class YamlFileConfigStore implements YamlConfigStore {
 
   refresh(): Promise<void> {
     if (this.closed) return Promise.resolve();
-    return this.mutex.run(async () => {
+    // A refresh still waiting for the lock covers every hint that arrives before it starts (it reads
+    // the disk when it runs). Without this, under load the poll and watch events queued refreshes
+    // faster than they ran, and a save waited behind all of them (seconds, in the load test).
+    this.queuedRefresh ??= this.mutex.run(async () => {
+      this.queuedRefresh = null;
       await this.readDisk(false);
     });
+    return this.queuedRefresh;
   }
 
   /** Reads the file and brings the in-memory state level with it. Returns the file's text (null: missing). */

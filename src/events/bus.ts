@@ -5,8 +5,12 @@
 export interface EventBus<T> {
   publish(event: T): void;
   subscribe(listener: (event: T) => void): () => void;
-  /** Async iteration for GraphQL subscriptions: ends when `signal` aborts or the bus closes. */
-  iterate(signal?: AbortSignal): AsyncIterableIterator<T>;
+  /**
+   * Async iteration for GraphQL subscriptions: ends when `signal` aborts or the bus closes. A slow
+   * reader keeps at most `maxQueued` events (the oldest are dropped): fine for events that only say
+   * "look again", like statusChanged's.
+   */
+  iterate(signal?: AbortSignal, maxQueued?: number): AsyncIterableIterator<T>;
   close(): void;
 }
 
@@ -28,7 +32,7 @@ export function createInProcessEventBus<T>(): EventBus<T> {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    iterate(signal) {
+    iterate(signal, maxQueued = 64) {
       const queue: T[] = [];
       let wake: ((r: IteratorResult<T>) => void) | null = null;
       let done = false;
@@ -45,7 +49,10 @@ export function createInProcessEventBus<T>(): EventBus<T> {
         if (wake) {
           wake({ value: event, done: false });
           wake = null;
-        } else queue.push(event);
+        } else {
+          queue.push(event);
+          if (queue.length > maxQueued) queue.shift();
+        }
       });
       enders.add(end);
       signal?.addEventListener('abort', end, { once: true });

@@ -5,6 +5,7 @@ import type { Authenticator } from '../auth/tokens.js';
 import type { Logger } from '../log.js';
 import type { ControlPlaneServices, GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
+import { type SecurityOptions, securityPlugins } from './plugins/index.js';
 import { useRestCompat } from './rest-compat.js';
 import { schema } from './schema/index.js';
 
@@ -44,6 +45,8 @@ export interface YogaOptions {
   /** Introspection, field suggestions and GraphiQL off. */
   production: boolean;
   readsRequireToken: boolean;
+  /** Abuse limits beyond the defaults (rate limiting, body size, query shape); see plugins/. */
+  security?: Omit<SecurityOptions, 'production'>;
   plugins?: Plugin[];
 }
 
@@ -56,6 +59,8 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
     schema,
     logging: options.logger,
     landingPage: false,
+    // Same-origin only: no cross-origin browser page may call the API (see README, Security).
+    cors: false,
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     graphiql: options.production
       ? false
@@ -74,8 +79,11 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
       };
     },
     plugins: [
-      // The seed's REST routes, executed as GraphQL through this same server (every plugin applies).
+      // The seed's REST routes answer in their own {"detail"} shape; each executes its GraphQL
+      // operation through this same server, so the request policy below applies to it too.
       useRestCompat({ graphql: (request, serverContext) => yoga.fetch(request, serverContext as never), logger: options.logger }),
+      // Request policy: limits, rate limiting, production mode.
+      ...securityPlugins({ production: options.production, ...options.security }),
       ...(options.plugins ?? []),
     ],
   });

@@ -39,6 +39,8 @@ export class Runner implements RunnerStateChannel {
   private scanning: Promise<void> | null = null;
   private rescan = false;
   private stopped = false;
+  /** What keeps the runner from converging, by source; published joined as `error`. */
+  private readonly problems: { config: string | null; read: string | null; scan: string | null } = { config: null, read: null, scan: null };
 
   constructor(private readonly options: RunnerOptions) {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
@@ -75,20 +77,27 @@ export class Runner implements RunnerStateChannel {
     return () => this.listeners.delete(listener);
   }
 
+  private errorText(): string | null {
+    const { read, config, scan } = this.problems;
+    const list = [read, config, scan].filter((p): p is string => p !== null);
+    return list.length ? list.join('\n') : null;
+  }
+
   /** Brings applied state level with the store's desired state; publishes only when something changed. */
   private reconcile(): void {
     if (this.stopped) return;
     const { store } = this.options;
     const desired = store.current();
     const fileError = store.fileError();
-    const errors: string[] = [];
-    if (fileError) errors.push(`config file invalid, keeping version ${desired.config.version}: ${fileError.message}`);
+    const problems: string[] = [];
+    if (fileError) problems.push(`config file invalid, keeping version ${desired.config.version}: ${fileError.message}`);
+    let applied: AppliedConfig | undefined;
     if (this.applied?.snapshot.digest !== desired.digest) {
       const key = desired.config.activeStrategyKey;
       if (!getSignalFunction(key) || !this.options.registry.has(key)) {
-        errors.push(`strategy ${key} has no signal function in this build; keeping ${this.applied?.record.strategyKey ?? 'nothing'}`);
+        problems.push(`strategy ${key} has no signal function in this build; keeping ${this.applied?.record.strategyKey ?? 'nothing'}`);
       } else {
-        const record: AppliedConfig = {
+        applied = {
           configVersion: desired.config.version,
           configDigest: desired.digest,
           strategyKey: key,
@@ -96,15 +105,20 @@ export class Runner implements RunnerStateChannel {
           tradingEnabled: desired.config.tradingEnabled,
           appliedAt: this.now().toISOString(),
         };
-        this.applied = { snapshot: desired, record };
-        this.update({ applied: record, error: errors[0] ?? null });
-        this.options.logger?.info(`runner applied config version ${record.configVersion} (${record.configDigest.slice(0, 19)}): ${key}`);
-        this.requestScan();
-        return;
+        this.applied = { snapshot: desired, record: applied };
       }
     }
-    const error = errors.length ? errors.join('\n') : null;
-    if (error !== this.state.error) this.update({ error });
+    this.problems.config = problems.length ? problems.join('\n') : null;
+    const error = this.errorText();
+    if (applied) {
+      this.update({ applied, error });
+      this.options.logger?.info(
+        `runner applied config version ${applied.configVersion} (${applied.configDigest.slice(0, 19)}): ${applied.strategyKey}`,
+      );
+      this.requestScan(); // with the new config now, not a whole interval later
+    } else if (error !== this.state.error) {
+      this.update({ error });
+    }
   }
 
   /** Scans now, or right after the scan in progress. */
@@ -118,19 +132,22 @@ export class Runner implements RunnerStateChannel {
   private async scan(): Promise<void> {
     try {
       // Level-triggered: re-read the desired state whatever events were (or were not) seen.
-      await this.options.store.refresh().catch(() => {});
+      this.problems.read = await this.options.store.refresh().then(
+        () => null,
+        (err: Error) => `cannot read the config, keeping what was applied: ${err.message}`,
+      );
       this.reconcile();
       this.rescan = false;
       const applied = this.applied;
       if (!applied) return;
       const signals = await this.runStrategy(applied.snapshot);
       const failed = signals.filter((s) => s.error);
-      const scanError = signals.length > 0 && failed.length === signals.length ? `scan failed: ${failed[0]!.error}` : null;
-      const configError = this.state.error?.startsWith('scan failed: ') ? null : this.state.error;
-      this.update({ lastScanAt: this.now().toISOString(), lastSignals: signals, error: configError ?? scanError });
+      this.problems.scan = signals.length > 0 && failed.length === signals.length ? `scan failed: ${failed[0]!.error}` : null;
+      this.update({ lastScanAt: this.now().toISOString(), lastSignals: signals, error: this.errorText() });
     } catch (err) {
       this.options.logger?.error('runner scan failed', err);
-      this.update({ lastScanAt: this.now().toISOString(), error: `scan failed: ${(err as Error).message}` });
+      this.problems.scan = `scan failed: ${(err as Error).message}`;
+      this.update({ lastScanAt: this.now().toISOString(), error: this.errorText() });
     } finally {
       this.scanning = null;
       if (!this.stopped) {

@@ -156,3 +156,12 @@ describe('audit append faults', () => {
     });
   }
 });
+
+describe('audit log unwritable at start', () => {
+  it('the server refuses to start rather than serve changes it cannot audit', async () => {
+    const faults = faultyAuditFs();
+    faults.fail('open', 'EACCES');
+    const runtimeDir = await tempRuntimeDir();
+    await expect(startTestServer({ runtimeDir, auditFs: faults.fs })).rejects.toThrow(/cannot write the audit log .*audit\.log \(EACCES\)/);
+  });
+});

@@ -70,4 +70,19 @@ describe('README', () => {
     expect(stdout).toMatch(/the runner applied it \(\d+ ms\)/);
     expect(stdout).toContain('"activeStrategyKey": "range"');
   }, 180_000);
+
+  it('its Runner examples run as written against a server with the embedded runner', async () => {
+    const blocks = shellBlocks('Runner');
+    expect(blocks.length).toBeGreaterThan(0);
+    const dir = await tempRuntimeDir();
+    const server = await spawnServer(dir, []);
+    const origin = new URL(server.url).origin;
+    const script = blocks
+      .join('\n')
+      .replaceAll('http://127.0.0.1:8787', origin)
+      .replaceAll('runtime/admin.token', path.join(dir, 'admin.token'));
+    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, timeout: 20_000 });
+    expect(stdout).toContain('"runner":{"state":"RUNNING","inSync":true,"appliedConfigVersion":1,"appliedStrategyKey":"momentum"');
+    expect(stdout).toContain('"runnerWait":{"applied":true,"timedOut":false');
+  });
 });

@@ -56,4 +56,26 @@ describe('statusChanged subscription (GraphQL over SSE)', () => {
     // graphql-sse reports a refused connection as a NetworkError carrying the HTTP response.
     expect(outcome?.response?.status).toBe(401);
   });
+
+  it('ends open subscriptions when the server stops, so shutdown does not wait on them', async () => {
+    const server = await startTestServer({ runner: { heartbeatMs: 200 } });
+    const client = createClient({ url: server.url, retryAttempts: 0 });
+    let onConnected!: () => void;
+    const connected = new Promise<void>((resolve) => {
+      onConnected = resolve;
+    });
+    const ended = new Promise<string>((resolve) => {
+      client.subscribe(
+        { query: SUBSCRIPTION },
+        { next: () => {}, error: () => resolve('error'), complete: () => resolve('complete') },
+        { connected: () => onConnected() },
+      );
+    });
+    await connected;
+    const started = Date.now();
+    await server.close();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(await ended).toBe('complete');
+    client.dispose();
+  });
 });

@@ -107,7 +107,8 @@ describe('start-up', () => {
         () => undefined,
       ),
     );
-    await new Promise((r) => setTimeout(r, 30));
+    // SIGTERM once writes are flowing (a fixed delay was too short on a loaded machine), while the rest are in flight.
+    await Promise.race(writes.map((w) => w.then((v) => (v === undefined ? new Promise(() => {}) : v))));
     server.proc.kill('SIGTERM');
     const answered = (await Promise.all(writes)).filter((v): v is number => typeof v === 'number');
     expect(await server.exited).toBe(0);

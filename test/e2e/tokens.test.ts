@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawnStratctl, startTestServer } from '../helpers/server.js';
@@ -87,5 +87,21 @@ describe('stratctl token', () => {
         .sort(),
     ).toEqual(names);
     for (const r of results) expect((await server.gql('{ status { configVersion } }', undefined, r.stdout.trim())).status).toBe(200);
+  });
+});
+
+describe('tokens.yaml', () => {
+  it('an invalid tokens.yaml refuses every named token (fail closed) while the admin token still works', async () => {
+    const server = await startTestServer();
+    const token = (
+      await stratctl(['token', 'create', '--name', 'ops', '--scope', 'admin', '--runtime-dir', server.runtimeDir])
+    ).stdout.trim();
+    expect((await server.gql('{ status { configVersion } }', undefined, token)).status).toBe(200);
+    await writeFile(path.join(server.runtimeDir, 'tokens.yaml'), 'tokens:\n  - name: ops\n    scope: superuser\n');
+    expect((await server.gql('{ status { configVersion } }', undefined, token)).status).toBe(401);
+    expect((await server.gql('{ status { configVersion } }')).status).toBe(200);
+    const list = await stratctl(['token', 'list', '--runtime-dir', server.runtimeDir]);
+    expect(list.code).toBe(2);
+    expect(list.stderr).toContain('tokens.0.scope');
   });
 });

@@ -52,6 +52,9 @@ describe('mergeConfigUpdate', () => {
     [{ tunableOverrides: { range: { exit_at_mean: 'true' } } }, 'tunableOverrides.range.exit_at_mean', 'must be a boolean, got "true"'],
     [{ tunableOverrides: { gold: { '<<': 1 } } }, 'tunableOverrides.gold.<<', /^unknown tunable "<<" for strategy "gold"/],
     [{ tunableOverrides: { '*anchor': {} } }, 'tunableOverrides.*anchor', /^unknown strategy "\*anchor"/],
+    // Names of Object.prototype members are not tunables (found by the hostile-input property test).
+    [{ tunableOverrides: { momentum: { constructor: 5 } } }, 'tunableOverrides.momentum.constructor', /^unknown tunable "constructor"/],
+    [{ tunableOverrides: { momentum: { toString: 1 } } }, 'tunableOverrides.momentum.toString', /^unknown tunable "toString"/],
     [{ tunableOverrides: ['x'] }, 'tunableOverrides', /must be a map/],
     [{ version: 99 }, '', /Unrecognized key: "version"/],
   ])('refuses %j at %s', (update, path, message) => {

@@ -111,4 +111,19 @@ describe('YAML config store', () => {
     expect(store.current().config.version).toBe(1);
     await store.close();
   });
+
+  it('clears temp files a killed writer left, but not those of a live writer, nor other files', async () => {
+    const dir = await tempRuntimeDir();
+    const dead = '.config.yaml.999999999.0123456789ab.tmp'; // no such pid
+    const live = `.config.yaml.${process.pid}.ba9876543210.tmp`;
+    const other = '.tokens.yaml.999999999.0123456789ab.tmp';
+    for (const name of [dead, live, other]) await writeFile(path.join(dir, name), 'active_strategy_key: gol');
+    const warnings: string[] = [];
+    const store = await openYamlConfigStore({ registry: defaultRegistry, runtimeDir: dir, warn: (m) => warnings.push(m) });
+    const left = await readdir(dir);
+    expect(left).not.toContain(dead);
+    expect(left).toEqual(expect.arrayContaining([live, other, 'config.yaml']));
+    expect(warnings).toEqual([`removed 1 temp file(s) left by an interrupted write: ${dead}`]);
+    await store.close();
+  });
 });

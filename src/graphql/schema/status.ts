@@ -64,7 +64,7 @@ export const Status = builder.objectRef<StatusView>('Status').implement({
       type: ConfigError,
       nullable: true,
       description: 'Set while the config file on disk is invalid; the last good config (reported here) stays in force.',
-      resolve: ({ fileError: e }) => (e ? { file: e.file, message: e.message, problems: e.problems } : null),
+      resolve: ({ fileError: e }) => (e ? { file: e.publicLocation, message: e.publicMessage, problems: e.problems } : null),
     }),
     runner: t.field({
       type: RunnerStatus,

@@ -1,0 +1,45 @@
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import type { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+/**
+ * Query-shape limits, generous for every operation this schema serves (its deepest real selection,
+ * a mutation payload's `status.activeStrategy.tunableDefinitions.name`, is depth 5) and tight
+ * enough that no document can make the server do much work. The README's Security section lists them.
+ */
+export const QUERY_LIMITS = {
+  /** Nesting of fields and fragments. */
+  maxDepth: 10,
+  /** Armor's cost: 2 per object, 1 per scalar, x1.5 per level of depth. */
+  maxCost: 5_000,
+  /** Aliased fields in one operation (an alias repeats a field's work). */
+  maxAliases: 15,
+  /** Lexical tokens in the document (bounds parse work before anything else runs). */
+  maxTokens: 1_000,
+  /** Directives in one operation (`@include`, `@skip`, ...). */
+  maxDirectives: 20,
+} as const;
+
+export type QueryLimits = { [K in keyof typeof QUERY_LIMITS]: number };
+
+/**
+ * GraphQL Armor: refuses oversized documents at parse (tokens) and validation (depth, cost,
+ * aliases, directives) time, before any resolver runs. Field suggestions are blocked in production.
+ */
+export function armorPlugin(options: { production: boolean; limits?: Partial<QueryLimits> }): Plugin {
+  const limits = { ...QUERY_LIMITS, ...options.limits };
+  // Armor's errors carry no code or status; give them what graphql-js validation errors get from yoga
+  // (400 under application/graphql-response+json, 200 under application/json, as the spec says).
+  const onReject = [
+    (_ctx: unknown, error: GraphQLError) =>
+      Object.assign(error.extensions, { code: 'GRAPHQL_VALIDATION_FAILED', http: { spec: true, status: 400 } }),
+  ];
+  return EnvelopArmorPlugin({
+    maxDepth: { n: limits.maxDepth, flattenFragments: false, onReject },
+    costLimit: { maxCost: limits.maxCost, onReject },
+    maxAliases: { n: limits.maxAliases, onReject },
+    maxTokens: { n: limits.maxTokens, onReject },
+    maxDirectives: { n: limits.maxDirectives, onReject },
+    blockFieldSuggestion: { enabled: options.production, mask: '' },
+  }) as Plugin;
+}

@@ -1,0 +1,151 @@
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { createLogger } from '../../src/log.js';
+import { FAULT_ERRNOS, faultyFileSystem, WRITE_STEPS } from '../helpers/faulty-fs.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const ACTIVATE = 'mutation($key: String!) { activateStrategy(strategyKey: $key) { activeStrategyKey configVersion } }';
+const STATUS = '{ status { activeStrategyKey configVersion } config { activeStrategyKey version } }';
+const STEP_NAMES = { open: 'open temp file', write: 'write', fsync: 'fsync', rename: 'rename' } as const;
+
+/** The mutation failed cleanly: 503, a message naming the step and errno (no paths), the old file byte for byte, still served. */
+async function expectRefusedAndIntact(server: TestServer, before: Buffer, step: string, errno: string) {
+  const res = await server.gql(ACTIVATE, { key: 'gold' });
+  expect(res.status).toBe(503);
+  expect(res.body.data ?? null).toBeNull();
+  const error = res.body.errors?.[0];
+  expect(error?.message).toBe(`Could not save the config (${step} failed: ${errno}); the previous config is unchanged and still in force`);
+  expect(error?.extensions).toMatchObject({ code: 'CONFIG_WRITE_FAILED', errno });
+  expect(JSON.stringify(res.body)).not.toContain(server.runtimeDir);
+
+  const file = path.join(server.runtimeDir, 'config.yaml');
+  expect(await readFile(file)).toEqual(before);
+  expect((await readdir(server.runtimeDir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  const served = await server.gql(STATUS);
+  expect(served.body.data).toEqual({
+    status: { activeStrategyKey: 'momentum', configVersion: 1 },
+    config: { activeStrategyKey: 'momentum', version: 1 },
+  });
+}
+
+describe('faults injected through the store file-system seam', () => {
+  const cases = WRITE_STEPS.filter((s) => s !== 'syncDir').flatMap((step) => FAULT_ERRNOS.map((errno) => [step, errno] as const));
+
+  it.each(cases)('%s fails with %s: the mutation fails, the previous config stays intact and served', async (step, errno) => {
+    const fs = faultyFileSystem();
+    const server = await startTestServer({ fs });
+    const before = await readFile(path.join(server.runtimeDir, 'config.yaml'));
+    fs.inject(step, errno);
+    await expectRefusedAndIntact(server, before, STEP_NAMES[step], errno);
+    expect(fs.fired).toBe(1);
+
+    fs.heal();
+    const retried = await server.gql(ACTIVATE, { key: 'gold' });
+    expect(retried.body.data?.activateStrategy).toEqual({ activeStrategyKey: 'gold', configVersion: 2 });
+  });
+
+  it.each(FAULT_ERRNOS)(
+    'directory fsync fails with %s: the renamed file is already in force, so the change is reported, with a warning',
+    async (errno) => {
+      const fs = faultyFileSystem();
+      const warnings: string[] = [];
+      const server = await startTestServer({ fs, logger: createLogger('warn', (line) => warnings.push(line)) });
+      fs.inject('syncDir', errno);
+      const res = await server.gql(ACTIVATE, { key: 'gold' });
+      // Answering "failed" here would be false: the new file is visible and the runner acts on it.
+      expect(res.body.data?.activateStrategy).toEqual({ activeStrategyKey: 'gold', configVersion: 2 });
+      expect(warnings.join('')).toMatch(/fsync of .* failed: the rename may not survive a power loss/);
+      const onDisk = parse(await readFile(path.join(server.runtimeDir, 'config.yaml'), 'utf8'));
+      expect(onDisk).toMatchObject({ active_strategy_key: 'gold', version: 2 });
+    },
+  );
+});
+
+/** Whether this process can really create a file in `dir` (root ignores permission bits). */
+async function canWrite(dir: string): Promise<boolean> {
+  const probe = path.join(dir, '.write-probe');
+  try {
+    await writeFile(probe, 'x');
+    await rm(probe);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function tryMount(dir: string, options: string): string | null {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'pipe' });
+    return null;
+  } catch (err) {
+    return String((err as { stderr?: Buffer }).stderr ?? err).trim() || 'mount failed';
+  }
+}
+
+const umount = (dir: string) => execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
+
+describe('a real bad disk', () => {
+  it('a read-only directory (chmod 0555): mutation refused, config intact and served', async (ctx) => {
+    const server = await startTestServer();
+    const before = await readFile(path.join(server.runtimeDir, 'config.yaml'));
+    await chmod(server.runtimeDir, 0o555);
+    try {
+      if (await canWrite(server.runtimeDir)) {
+        ctx.skip(
+          'the directory is still writable after chmod 0555 (running as root, which ignores permission bits); see the read-only mount case',
+        );
+      }
+      await expectRefusedAndIntact(server, before, 'open temp file', 'EACCES');
+    } finally {
+      await chmod(server.runtimeDir, 0o755);
+    }
+  });
+
+  it('a file system remounted read-only (EROFS, which binds root too)', async (ctx) => {
+    const dir = path.join(await tempRuntimeDir(), 'mnt');
+    await mkdir(dir);
+    const why = tryMount(dir, 'size=1m');
+    if (why) ctx.skip(`cannot mount a tmpfs here: ${why}`);
+    try {
+      const server = await startTestServer({ runtimeDir: dir });
+      const before = await readFile(path.join(dir, 'config.yaml'));
+      execFileSync('mount', ['-o', 'remount,ro', dir], { stdio: 'pipe' });
+      expect(await canWrite(dir)).toBe(false);
+      await expectRefusedAndIntact(server, before, 'open temp file', 'EROFS');
+      await server.close();
+    } finally {
+      umount(dir);
+    }
+  });
+
+  it('a full 64 KiB tmpfs (ENOSPC): mutation refused, config intact; space freed, the next one succeeds', async (ctx) => {
+    const dir = path.join(await tempRuntimeDir(), 'mnt');
+    await mkdir(dir);
+    const why = tryMount(dir, 'size=64k');
+    if (why) ctx.skip(`cannot mount a tmpfs here: ${why}`);
+    try {
+      const server = await startTestServer({ runtimeDir: dir });
+      const before = await readFile(path.join(dir, 'config.yaml'));
+      const filler = path.join(dir, 'filler');
+      await writeFile(filler, Buffer.alloc(1024 * 1024)).catch((err) => expect(err.code).toBe('ENOSPC'));
+      expect(await canWrite(dir)).toBe(false);
+      const res = await server.gql(ACTIVATE, { key: 'gold' });
+      expect(res.body.errors?.[0]?.extensions).toMatchObject({ code: 'CONFIG_WRITE_FAILED', errno: 'ENOSPC' });
+      expect(await readFile(path.join(dir, 'config.yaml'))).toEqual(before);
+      expect((await server.gql(STATUS)).body.data?.status).toEqual({ activeStrategyKey: 'momentum', configVersion: 1 });
+
+      await rm(filler);
+      expect((await server.gql(ACTIVATE, { key: 'gold' })).body.data?.activateStrategy).toEqual({
+        activeStrategyKey: 'gold',
+        configVersion: 2,
+      });
+      await server.close();
+    } finally {
+      umount(dir);
+    }
+  });
+});

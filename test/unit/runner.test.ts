@@ -1,0 +1,136 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type FileSystem, nodeFileSystem } from '../../src/config/file-system.js';
+import { openYamlConfigStore } from '../../src/config/yaml-store.js';
+import { defaultRegistry } from '../../src/registry/index.js';
+import type { CandleFeed } from '../../src/runner/feed.js';
+import { Runner } from '../../src/runner/runner.js';
+import { createSimulatedFeed } from '../../src/runner/sim-feed.js';
+import { type RunnerState, runnerHealth } from '../../src/runner/state.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { waitUntil } from '../helpers/wait.js';
+
+const CONFIG = (key: string) =>
+  `active_strategy_key: ${key}\ntrading_enabled: true\nscan_interval_seconds: 1\ntunable_overrides: {}\nversion: 1\nupdated_at: 2026-11-28T00:00:00Z\n`;
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+/** A real runner on a real YAML store in a temp dir; states published are collected. */
+async function start(options: { feed?: CandleFeed; fs?: FileSystem; key?: string } = {}) {
+  const dir = await tempRuntimeDir();
+  await writeFile(path.join(dir, 'config.yaml'), CONFIG(options.key ?? 'momentum'));
+  const store = await openYamlConfigStore({ registry: defaultRegistry, runtimeDir: dir, fs: options.fs, watch: false });
+  const published: RunnerState[] = [];
+  const runner = new Runner({
+    registry: defaultRegistry,
+    store,
+    feed: options.feed ?? createSimulatedFeed(),
+    publisher: { publish: async (s) => void published.push(s) },
+    heartbeatMs: 100,
+  });
+  runner.start();
+  cleanups.push(async () => {
+    await runner.stop();
+    await store.close();
+  });
+  return { dir, store, runner, published };
+}
+
+describe('runner', () => {
+  it('applies the config at start and scans each instrument of the strategy', async () => {
+    const { runner } = await start({ key: 'momentum_v2' });
+    expect(runner.latest().applied).toMatchObject({ configVersion: 1, strategyKey: 'momentum_v2', scanIntervalSeconds: 1 });
+    const state = await waitUntil(
+      async () => runner.latest(),
+      (s) => s.lastScanAt !== null,
+      { what: 'first scan' },
+    );
+    expect(state.lastSignals.map((s) => s.instrument)).toEqual(['EUR_USD', 'GBP_USD', 'USD_JPY', 'AUD_USD']);
+    expect(state.lastSignals.every((s) => s.error === null && s.candleTime !== null)).toBe(true);
+    expect(runnerHealth(state, Date.now())).toBe('RUNNING');
+  });
+
+  it('holds a feed failure as ERROR while every instrument fails, through config changes, and clears it when the feed recovers', async () => {
+    let failing = true;
+    const sim = createSimulatedFeed();
+    const feed: CandleFeed = {
+      description: 'flaky',
+      candles: (instrument, count) => (failing ? Promise.reject(new Error('broker down')) : sim.candles(instrument, count)),
+    };
+    const { runner, store } = await start({ feed });
+    const failed = await waitUntil(
+      async () => runner.latest(),
+      (s) => s.error !== null,
+      { what: 'scan error' },
+    );
+    expect(failed.error).toBe('scan failed: broker down');
+    expect(failed.lastSignals[0]).toMatchObject({ direction: 'FLAT', reason: 'no data: broker down', error: 'broker down' });
+    expect(runnerHealth(failed, Date.now())).toBe('ERROR');
+    await store.save({ tradingEnabled: false }); // a config change must not hide the feed problem
+    expect(runner.latest().applied?.configVersion).toBe(2);
+    expect(runner.latest().error).toBe('scan failed: broker down');
+    failing = false;
+    const recovered = await waitUntil(
+      async () => runner.latest(),
+      (s) => s.error === null,
+      { what: 'recovery', timeoutMs: 3_000 },
+    );
+    expect(recovered.lastSignals.every((s) => s.error === null)).toBe(true);
+  });
+
+  it('reports one failing instrument on its signal without calling the runner failed', async () => {
+    const sim = createSimulatedFeed();
+    const feed: CandleFeed = {
+      description: 'partial',
+      candles: (instrument, count) => (instrument === 'GBP_USD' ? Promise.reject(new Error('no GBP')) : sim.candles(instrument, count)),
+    };
+    const { runner } = await start({ feed });
+    const state = await waitUntil(
+      async () => runner.latest(),
+      (s) => s.lastScanAt !== null,
+      { what: 'scan' },
+    );
+    expect(state.error).toBeNull();
+    expect(state.lastSignals.find((s) => s.instrument === 'GBP_USD')?.error).toBe('no GBP');
+  });
+
+  it('keeps what it applied and says so when the config cannot be read, then converges when it can', async () => {
+    let broken = false;
+    const fs: FileSystem = {
+      ...nodeFileSystem,
+      readFile: (file) =>
+        broken ? Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })) : nodeFileSystem.readFile(file),
+    };
+    const { runner, dir } = await start({ fs });
+    broken = true;
+    const failing = await waitUntil(
+      async () => runner.latest(),
+      (s) => s.error !== null,
+      { what: 'read error', timeoutMs: 3_000 },
+    );
+    expect(failing.error).toMatch(/cannot read the config, keeping what was applied: EIO/);
+    expect(failing.applied?.strategyKey).toBe('momentum');
+    await writeFile(path.join(dir, 'config.yaml'), CONFIG('range'));
+    broken = false;
+    const fixed = await waitUntil(
+      async () => runner.latest(),
+      (s) => s.applied?.strategyKey === 'range',
+      { what: 'converged', timeoutMs: 3_000 },
+    );
+    expect(fixed.error).toBeNull();
+  });
+
+  it('publishes a final STOPPED state on stop and then nothing more', async () => {
+    const { runner, published } = await start();
+    await runner.stop();
+    const count = published.length;
+    expect(published.at(-1)?.stopped).toBe(true);
+    expect(runnerHealth(published.at(-1)!, Date.now())).toBe('STOPPED');
+    await new Promise((r) => setTimeout(r, 250)); // two heartbeat intervals
+    expect(published.length).toBe(count);
+  });
+});
