@@ -92,11 +92,21 @@ const routes: Record<string, { method: 'GET' | 'POST'; handle: Route }> = {
     method: 'GET',
     handle: async (_req, run) => {
       const { status } = await run(StatusDocument, {});
+      const { runner } = status;
       return {
         active_strategy_key: status.activeStrategyKey,
         config_version: status.configVersion,
         updated_at: status.configUpdatedAt,
-        runner: null,
+        runner: {
+          state: runner.state.toLowerCase(),
+          in_sync: runner.inSync,
+          applied_config_version: runner.appliedConfigVersion,
+          applied_strategy_key: runner.appliedStrategyKey,
+          applied_at: runner.appliedAt,
+          last_scan_at: runner.lastScanAt,
+          heartbeat_at: runner.heartbeatAt,
+          error: runner.error,
+        },
       };
     },
   },
