@@ -54,6 +54,51 @@ function queryText(document: TypedDocumentNode<any, any>): string {
   return text;
 }
 
+/** POSTs one operation; a network failure or no answer in time is `unreachable`. */
+export async function post(
+  options: ClientOptions,
+  document: TypedDocumentNode<any, any>,
+  variables: unknown,
+  init: { accept: string; signal?: AbortSignal },
+): Promise<Response> {
+  try {
+    return await fetch(options.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: init.accept,
+        ...(options.token && { authorization: `Bearer ${options.token}` }),
+      },
+      body: JSON.stringify({ query: queryText(document), variables: variables ?? {} }),
+      signal: init.signal ?? AbortSignal.timeout(options.timeoutMs ?? 30_000),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = (err as Error).name === 'TimeoutError' ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
+    throw new ControlPlaneError('unreachable', `cannot reach ${options.url} (${why})`);
+  }
+}
+
+/** One GraphQL result (`{data, errors}` as text) -> its data, or the ControlPlaneError it carries. */
+export function resultData<TResult>(url: string, status: number, text: string): TResult {
+  let body: { data?: TResult | null; errors?: GraphQLErrorBody[] };
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ControlPlaneError('server', `${url} answered HTTP ${status} with something other than GraphQL JSON`, status);
+  }
+  const errors = Array.isArray(body?.errors) ? body.errors : [];
+  if (errors.length > 0) {
+    const first = errors[0] as GraphQLErrorBody;
+    const kind = KIND_BY_CODE[first.extensions?.code ?? ''] ?? (status === 401 || status === 403 ? 'auth' : 'server');
+    throw new ControlPlaneError(kind, first.message, status, errors);
+  }
+  if (status >= 400 || body?.data === undefined || body.data === null) {
+    throw new ControlPlaneError('server', `${url} answered HTTP ${status} without GraphQL data`, status);
+  }
+  return body.data;
+}
+
 /**
  * Sends one typed operation over HTTP and returns its data, or throws a ControlPlaneError.
  * GraphQL over HTTP: POST JSON; errors come back with a status (DESIGN.md's table) and a code.
@@ -63,42 +108,6 @@ export async function execute<TResult, TVariables>(
   document: TypedDocumentNode<TResult, TVariables>,
   variables?: TVariables,
 ): Promise<TResult> {
-  let response: Response;
-  try {
-    response = await fetch(options.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/graphql-response+json, application/json',
-        ...(options.token && { authorization: `Bearer ${options.token}` }),
-      },
-      body: JSON.stringify({ query: queryText(document), variables: variables ?? {} }),
-      signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
-    });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = (err as Error).name === 'TimeoutError' ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
-    throw new ControlPlaneError('unreachable', `cannot reach ${options.url} (${why})`);
-  }
-  const text = await response.text();
-  let body: { data?: TResult | null; errors?: GraphQLErrorBody[] };
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new ControlPlaneError(
-      'server',
-      `${options.url} answered HTTP ${response.status} with something other than GraphQL JSON`,
-      response.status,
-    );
-  }
-  const errors = Array.isArray(body?.errors) ? body.errors : [];
-  if (errors.length > 0) {
-    const first = errors[0] as GraphQLErrorBody;
-    const kind = KIND_BY_CODE[first.extensions?.code ?? ''] ?? (response.status === 401 || response.status === 403 ? 'auth' : 'server');
-    throw new ControlPlaneError(kind, first.message, response.status, errors);
-  }
-  if (!response.ok || body?.data === undefined || body.data === null) {
-    throw new ControlPlaneError('server', `${options.url} answered HTTP ${response.status} without GraphQL data`, response.status);
-  }
-  return body.data;
+  const response = await post(options, document, variables, { accept: 'application/graphql-response+json, application/json' });
+  return resultData<TResult>(options.url, response.status, await response.text());
 }

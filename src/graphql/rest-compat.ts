@@ -10,9 +10,10 @@ import {
   type UpdateConfigMutation,
 } from '../generated/graphql.js';
 import type { Logger } from '../log.js';
+import { MAX_REQUEST_BODY_BYTES } from './plugins/body-limit.js';
 
-/** Far more than any partial config; a bigger body is refused before it is read in full. */
-export const REST_BODY_LIMIT_BYTES = 64 * 1024;
+/** The API's one body limit: far more than any partial config; a bigger body is refused before it is read in full. */
+export const REST_BODY_LIMIT_BYTES = MAX_REQUEST_BODY_BYTES;
 
 /** A refusal in the predecessor's shape: `{"detail": "<message>"}` with the status. */
 class RestError extends Error {
@@ -45,13 +46,13 @@ const CONFIG_KEYS: Record<string, keyof UpdateConfigInput> = {
 
 async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
   const declared = Number(request.headers.get('content-length') ?? 0);
-  if (declared > REST_BODY_LIMIT_BYTES) throw new RestError(413, `Request body too large (limit ${REST_BODY_LIMIT_BYTES} bytes)`);
+  if (declared > REST_BODY_LIMIT_BYTES) throw new RestError(413, `Request body too large: the limit is ${REST_BODY_LIMIT_BYTES} bytes`);
   const chunks: Uint8Array[] = [];
   let size = 0;
   if (request.body) {
     for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
       size += chunk.byteLength;
-      if (size > REST_BODY_LIMIT_BYTES) throw new RestError(413, `Request body too large (limit ${REST_BODY_LIMIT_BYTES} bytes)`);
+      if (size > REST_BODY_LIMIT_BYTES) throw new RestError(413, `Request body too large: the limit is ${REST_BODY_LIMIT_BYTES} bytes`);
       chunks.push(chunk);
     }
   }
@@ -91,11 +92,21 @@ const routes: Record<string, { method: 'GET' | 'POST'; handle: Route }> = {
     method: 'GET',
     handle: async (_req, run) => {
       const { status } = await run(StatusDocument, {});
+      const { runner } = status;
       return {
         active_strategy_key: status.activeStrategyKey,
         config_version: status.configVersion,
         updated_at: status.configUpdatedAt,
-        runner: null,
+        runner: {
+          state: runner.state.toLowerCase(),
+          in_sync: runner.inSync,
+          applied_config_version: runner.appliedConfigVersion,
+          applied_strategy_key: runner.appliedStrategyKey,
+          applied_at: runner.appliedAt,
+          last_scan_at: runner.lastScanAt,
+          heartbeat_at: runner.heartbeatAt,
+          error: runner.error,
+        },
       };
     },
   },

@@ -4,7 +4,7 @@ import { AuthenticationError } from '../auth/identity.js';
 import type { Authenticator } from '../auth/tokens.js';
 import type { Logger } from '../log.js';
 import type { ControlPlaneServices, GraphQLContext } from './context.js';
-import { maskError } from './errors.js';
+import { maskError, refusalsAtDebug } from './errors.js';
 import { type SecurityOptions, securityPlugins } from './plugins/index.js';
 import { useRestCompat } from './rest-compat.js';
 import { schema } from './schema/index.js';
@@ -57,7 +57,7 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
   const { services, authenticator } = options;
   const yoga: ControlPlaneYoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
-    logging: options.logger,
+    logging: refusalsAtDebug(options.logger),
     landingPage: false,
     // Same-origin only: no cross-origin browser page may call the API (see README, Security).
     cors: false,
@@ -79,11 +79,12 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
       };
     },
     plugins: [
-      // The seed's REST routes answer in their own {"detail"} shape; each executes its GraphQL
-      // operation through this same server, so the request policy below applies to it too.
-      useRestCompat({ graphql: (request, serverContext) => yoga.fetch(request, serverContext as never), logger: options.logger }),
-      // Request policy: limits, rate limiting, production mode.
+      // Request policy first (limits, rate limiting, production mode): a locked-out client or an
+      // oversized body is refused before a REST route reads it, in that route's {"detail"} shape.
       ...securityPlugins({ production: options.production, ...options.security }),
+      // The seed's REST routes; each executes its GraphQL operation through this same server, so the
+      // request policy applies to that inner request too (counted once: see auth-failure-limit.ts).
+      useRestCompat({ graphql: (request, serverContext) => yoga.fetch(request, serverContext as never), logger: options.logger }),
       ...(options.plugins ?? []),
     ],
   });

@@ -54,20 +54,22 @@ describe('README', () => {
 
   it('its stratctl examples run as written against a running server', async () => {
     const dir = await tempRuntimeDir();
-    const server = await spawnServer(dir, ['--no-runner']);
+    const server = await spawnServer(dir); // with the runner, as `npm start`: the --wait example needs it
     // `npx stratctl` is this package's bin, bin/stratctl.js; calling it directly skips npm's start-up.
     const script = shellBlocks('stratctl').join('\n').replaceAll('npx stratctl', 'node bin/stratctl.js');
     // A reader's defaults (127.0.0.1:8787, ./runtime) point at the test server through the environment.
     const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], {
       cwd: ROOT,
-      timeout: 80_000,
+      timeout: 170_000,
       env: { ...process.env, CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: dir, CONTROL_PLANE_TOKEN: '' },
     });
     expect(stdout).toContain('activated gold (was momentum)');
     expect(stdout).toMatch(/^lookback_bars\s+20\s+20$/m);
     expect(stdout).toContain('changed scanIntervalSeconds, tunableOverrides');
-    expect(stdout).toContain('"activeStrategyKey": "gold"');
-  }, 100_000);
+    expect(stdout).toContain('activated range (was gold)');
+    expect(stdout).toMatch(/the runner applied it \(\d+ ms\)/);
+    expect(stdout).toContain('"activeStrategyKey": "range"');
+  }, 180_000);
 
   it('its Runner examples run as written against a server with the embedded runner', async () => {
     const blocks = shellBlocks('Runner');

@@ -43,7 +43,7 @@ describe("the seed note's REST endpoints", () => {
     // Check Active Strategy: curl -s .../api/status | python -m json.tool | grep active_strategy_key
     const before = await curl([`${base}/api/status`]);
     expect(before.body.active_strategy_key).toBe('momentum');
-    expect(before.body).toMatchObject({ config_version: 1, runner: null });
+    expect(before.body).toMatchObject({ config_version: 1, runner: { state: 'stopped', in_sync: false, applied_config_version: null } });
     expect(typeof before.body.updated_at).toBe('string');
 
     // Activate Strategy
@@ -106,6 +106,20 @@ describe("the seed note's REST endpoints", () => {
     expect((await curl([`${base}/api/status`])).body.active_strategy_key).toBe('range');
   });
 
+  it('GET /api/status reports what the runner applied', async () => {
+    const server = await startTestServer({ runner: { heartbeatMs: 200 } });
+    await server.gql('mutation { activateStrategy(strategyKey: "gold", waitForRunner: true, timeoutMs: 20000) { configVersion } }');
+    const status = await (await fetch(`${server.origin}/api/status`)).json();
+    expect(status).toMatchObject({
+      active_strategy_key: 'gold',
+      config_version: 2,
+      runner: { state: 'running', in_sync: true, applied_config_version: 2, applied_strategy_key: 'gold', error: null },
+    });
+    expect(Object.keys(status.runner).sort()).toEqual(
+      ['applied_at', 'applied_config_version', 'applied_strategy_key', 'error', 'heartbeat_at', 'in_sync', 'last_scan_at', 'state'].sort(),
+    );
+  });
+
   it('same auth and errors as GraphQL, {"detail"} bodies, nothing written on a refusal', async () => {
     const server = await startTestServer();
     const url = (p: string) => `${server.origin}${p}`;
@@ -134,7 +148,7 @@ describe("the seed note's REST endpoints", () => {
     expect((await post('/api/strategy/activate', 'not json')).status).toBe(400);
     const tooBig = await post('/api/config', JSON.stringify({ tunable_overrides: { x: 'y'.repeat(REST_BODY_LIMIT_BYTES) } }));
     expect(tooBig.status).toBe(413);
-    expect(await tooBig.json()).toEqual({ detail: `Request body too large (limit ${REST_BODY_LIMIT_BYTES} bytes)` });
+    expect(await tooBig.json()).toEqual({ detail: `Request body too large: the limit is ${REST_BODY_LIMIT_BYTES} bytes` });
 
     const wrongMethod = await fetch(url('/api/strategies'), { method: 'POST' });
     expect(wrongMethod.status).toBe(405);

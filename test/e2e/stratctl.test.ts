@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
+import { spawnStratctl, startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
 import { stratctl } from '../helpers/stratctl.js';
 
 /** The client settings a script would export, pointing at the test server. */
@@ -11,7 +11,8 @@ function envFor(server: TestServer, extra: Record<string, string | undefined> = 
 
 const readConfig = (server: TestServer) => readFile(path.join(server.runtimeDir, 'config.yaml'), 'utf8');
 
-describe('stratctl against a real server', () => {
+// Each case spawns stratctl processes (tsx start-up each); a shared, busy machine needs the room.
+describe('stratctl against a real server', { timeout: 120_000 }, () => {
   it('strategies: a table by default, JSON with --json, filters', async () => {
     const server = await startTestServer();
     const [human, json, lowRisk] = await Promise.all([
@@ -70,7 +71,69 @@ describe('stratctl against a real server', () => {
     expect(await readConfig(server)).toMatch(/^active_strategy_key: gold$/m);
 
     const json = await stratctl(['activate', 'range', '--json'], envFor(server));
-    expect(JSON.parse(json.stdout)).toEqual({ activeStrategyKey: 'range', previousStrategyKey: 'gold', configVersion: 3 });
+    expect(JSON.parse(json.stdout)).toEqual({
+      activeStrategyKey: 'range',
+      previousStrategyKey: 'gold',
+      configVersion: 3,
+      runnerWait: null,
+    });
+  });
+
+  it('activate --wait: exit 0 once the runner applied it; status shows what the runner applied', async () => {
+    const server = await startTestServer({ runner: { heartbeatMs: 200 } });
+    const applied = await stratctl(
+      ['activate', 'gold', '--wait', '--timeout-ms', '60000'],
+      envFor(server, { CONTROL_PLANE_TOKEN: TEST_TOKEN }),
+    );
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toMatch(/^activated gold \(was momentum\); config version 2\nthe runner applied it \(\d+ ms\)\n$/);
+
+    const [status, statusJson] = await Promise.all([stratctl(['status'], envFor(server)), stratctl(['status', '--json'], envFor(server))]);
+    expect(status.stdout).toMatch(/^runner:\s+RUNNING, in sync \(applied version 2, gold\)$/m);
+    expect(status.stdout).toMatch(/^last scan:\s+\d{4}-/m);
+    expect(JSON.parse(statusJson.stdout).runner).toMatchObject({ inSync: true, appliedConfigVersion: 2, appliedStrategyKey: 'gold' });
+  });
+
+  it('activate --wait: exit 6 when the runner has not applied it in time; the change itself stands', async () => {
+    const server = await startTestServer({ runner: false });
+    const env = envFor(server, { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    const [timedOut, timedOutJson, usage, stopped] = await Promise.all([
+      stratctl(['activate', 'gold', '--wait', '--timeout-ms', '300'], env),
+      stratctl(['activate', 'range', '--wait', '--timeout-ms', '300', '--json'], env),
+      stratctl(['activate', 'gold', '--timeout-ms', '10'], env),
+      stratctl(['status'], env),
+    ]);
+    expect(timedOut.code).toBe(6);
+    expect(timedOut.stderr).toContain('the runner has not applied it');
+    expect(timedOut.stderr).toContain('STOPPED');
+    expect(timedOut.stderr).toContain('stratctl status');
+    expect(timedOutJson.code).toBe(6);
+    expect(JSON.parse(timedOutJson.stdout).runnerWait).toMatchObject({ applied: false, timedOut: true, runnerState: 'STOPPED' });
+    expect((await server.gql('{ status { configVersion } }')).body.data?.status.configVersion).toBe(3);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--timeout-ms goes with --wait');
+    expect(stopped.stdout).toMatch(/^runner:\s+STOPPED, NOT in sync \(nothing applied yet\)$/m);
+  });
+
+  it('status --watch: the status, then each change over SSE (statusChanged); Ctrl-C exits 0, the server going away exits 5', async () => {
+    const server = await startTestServer({ runner: { heartbeatMs: 200 } });
+    const watch = spawnStratctl(['status', '--watch', '--json'], envFor(server));
+    await watch.waitFor(/"activeStrategyKey":"momentum"/, 60_000);
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    await watch.waitFor(/"activeStrategyKey":"gold","configVersion":2,.*"appliedConfigVersion":2/, 60_000);
+    const lines = watch
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ activeStrategyKey: 'momentum', configVersion: 1 });
+    expect(await watch.stop('SIGINT')).toBe(0);
+
+    const human = spawnStratctl(['status', '--watch'], envFor(server));
+    await human.waitFor(/active gold {2}config v2 {2}runner RUNNING in sync \(applied v2 gold\)/, 60_000);
+    await server.close();
+    expect(await human.exited).toBe(5);
+    expect(human.stderr()).toContain('ended the event stream');
   });
 
   it('config get prints the file keys; config set takes them, dotted overrides, YAML scalars', async () => {

@@ -61,13 +61,20 @@ export async function replaceEditorText(page: Page, section: string, text: strin
 
 /** Clicks GraphiQL's run button and waits for the answer to the POST it sends. */
 export async function executeOperation(page: Page): Promise<void> {
-  const answered = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/graphql');
+  const answered = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/graphql', {
+    timeout: 60_000,
+  });
   await page.getByRole('button', { name: /^Execute query/ }).click();
   await answered;
 }
 
 export async function openPlayground(page: Page, url: string): Promise<void> {
-  await page.goto(url, { waitUntil: 'networkidle' });
+  // GraphiQL fetches the schema first; a click on Run before that answer may be lost under load.
+  const introspected = page.waitForResponse((r) => r.request().method() === 'POST' && (r.request().postData() ?? '').includes('__schema'), {
+    timeout: 60_000,
+  });
+  await page.goto(url, { waitUntil: 'load' });
+  await introspected;
   await page.locator('section.graphiql-query-editor .view-lines').first().waitFor();
   // Monaco fills the editor with the default query once the schema is in; wait for it.
   await page.waitForFunction(() => document.querySelector('section.graphiql-query-editor .view-lines')?.textContent?.includes('Overview'));
