@@ -7,7 +7,7 @@ import { SCOPES, type Scope } from './identity.js';
 
 export const TOKENS_FILE = 'tokens.yaml';
 /** Names an audit line may carry for the system itself; a named token cannot take them. */
-export const RESERVED_TOKEN_NAMES = ['admin', 'system', 'unknown'] as const;
+export const RESERVED_TOKEN_NAMES = ['admin', 'system', 'file', 'unknown'] as const;
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 /** One named token as stored: never the token, only its SHA-256 digest. */

@@ -15,6 +15,7 @@ describe('crash safety', () => {
       console.log(`crash safety: ${JSON.stringify(figures)}`);
       expect(figures.kills).toBe(KILLS);
       expect(figures.filesCorrupted).toBe(0);
+      expect(figures.strayTempFiles).toBe(0); // what kills left (tempFilesAfterKills) is gone after the restarts
       expect(figures.answeredWrites).toBeGreaterThan(0);
       await checkHistoryAfterCrashes(runtimeDir, figures.finalVersion);
     },

@@ -61,9 +61,11 @@ describe('stratctl token', () => {
     const dir = server.runtimeDir;
     expect((await stratctl(['token', 'create', '--name', 'x', '--runtime-dir', dir])).code).toBe(2);
     expect((await stratctl(['token', 'create', '--name', 'x', '--scope', 'root', '--runtime-dir', dir])).code).toBe(2);
-    const reserved = await stratctl(['token', 'create', '--name', 'admin', '--scope', 'read', '--runtime-dir', dir]);
-    expect(reserved.code).toBe(2);
-    expect(reserved.stderr).toContain('reserved');
+    for (const name of ['admin', 'system', 'file', 'unknown']) {
+      const reserved = await stratctl(['token', 'create', '--name', name, '--scope', 'read', '--runtime-dir', dir]);
+      expect(reserved.code).toBe(2);
+      expect(reserved.stderr).toContain('reserved');
+    }
     expect((await stratctl(['token', 'create', '--name', 'ops', '--scope', 'read', '--runtime-dir', dir])).code).toBe(0);
     const dup = await stratctl(['token', 'create', '--name', 'ops', '--scope', 'admin', '--runtime-dir', dir]);
     expect(dup.code).toBe(2);

@@ -14,7 +14,9 @@ export interface CrashFigures {
   tornLinesSetAside: number;
   recoveryLines: number;
   filesCorrupted: number;
-  /** Temp files found right after a kill (a write cut short); each is removed by the next start. */
+  /** Temp files found right after a kill (a write cut short); the next start removes them. */
+  tempFilesAfterKills: number;
+  /** Temp files left at the end, after the last restart: must be 0. */
   strayTempFiles: number;
   finalVersion: number;
 }
@@ -97,6 +99,7 @@ export async function crashTrial(runtimeDir: string, kills: number, maxRunMs = 4
     tornLinesSetAside: 0,
     recoveryLines: 0,
     filesCorrupted: 0,
+    tempFilesAfterKills: 0,
     strayTempFiles: 0,
     finalVersion: 0,
   };
@@ -129,7 +132,7 @@ export async function crashTrial(runtimeDir: string, kills: number, maxRunMs = 4
     figures.kills++;
     for (const v of child.answered()) answered.add(v);
     figures.refusedWrites += child.refused();
-    figures.strayTempFiles += (await readdir(runtimeDir)).filter((f) => f.endsWith('.tmp')).length;
+    figures.tempFilesAfterKills += (await readdir(runtimeDir)).filter((f) => f.endsWith('.tmp')).length;
     try {
       await checkConfig(runtimeDir);
     } catch (err) {
@@ -140,6 +143,7 @@ export async function crashTrial(runtimeDir: string, kills: number, maxRunMs = 4
   const files = await readdir(runtimeDir);
   figures.answeredWrites = answered.size;
   figures.tornLinesSetAside = files.filter((f) => f.startsWith('audit.log.torn-')).length;
+  figures.strayTempFiles = files.filter((f) => f.endsWith('.tmp')).length;
   figures.recoveryLines = (await auditEntries(runtimeDir)).filter((e) => e.operation === 'recovery').length;
   return figures;
 }

@@ -14,6 +14,7 @@ describe('crash safety (soak)', () => {
     console.log(`crash soak: ${JSON.stringify({ ...figures, historyKept: kept, seconds: Math.round((Date.now() - started) / 1000) })}`);
     expect(figures.kills).toBe(KILLS);
     expect(figures.filesCorrupted).toBe(0);
+    expect(figures.strayTempFiles).toBe(0);
     expect(figures.answeredWrites).toBeGreaterThan(KILLS);
   });
 });
