@@ -115,7 +115,7 @@ export function scopedAuthenticator(options: ScopedAuthenticatorOptions): Authen
       if (!token) return first;
       // Checks run one after another, each after the request arrived: a revocation that finished
       // before this request is always seen.
-      const check = (loading ?? Promise.resolve()).then(reload);
+      const check = (loading ?? Promise.resolve()).then(reload, reload);
       loading = check;
       await check;
       const identity = byDigest.get(tokenDigest(token));

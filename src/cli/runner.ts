@@ -46,7 +46,13 @@ async function openStoreWhenValid(
       reported = err.message;
       const at = new Date().toISOString();
       const state = { pid: process.pid, feed, startedAt, heartbeatAt: at, heartbeatIntervalMs: heartbeatMs, stopped: false };
-      await publisher.publish({ ...state, applied: null, lastScanAt: null, lastSignals: [], error: `config file invalid: ${err.message}` });
+      await publisher.publish({
+        ...state,
+        applied: null,
+        lastScanAt: null,
+        lastSignals: [],
+        error: `config file invalid: ${err.publicMessage}`,
+      });
       await new Promise((r) => setTimeout(r, Math.min(heartbeatMs, 500)));
     }
   }
@@ -116,6 +122,6 @@ export async function run(argv: string[]): Promise<number> {
   runner = new Runner({ registry: defaultRegistry, store, feed, publisher, heartbeatMs: settings.heartbeatMs, logger });
   runner.start();
   // One line on stdout, so scripts and tests know it is up.
-  process.stdout.write(`strategy runner started (pid ${process.pid}) on ${runtimeDir}, feed ${feed.description}\n`);
+  process.stdout.write(`strategy runner started (pid ${process.pid}) on ${runtimeDir}, feed ${settings.feed}\n`);
   return stopped;
 }

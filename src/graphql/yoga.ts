@@ -79,11 +79,12 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
       };
     },
     plugins: [
-      // The seed's REST routes answer in their own {"detail"} shape; each executes its GraphQL
-      // operation through this same server, so the request policy below applies to it too.
-      useRestCompat({ graphql: (request, serverContext) => yoga.fetch(request, serverContext as never), logger: options.logger }),
-      // Request policy: limits, rate limiting, production mode.
+      // Request policy first (limits, rate limiting, production mode): a locked-out client or an
+      // oversized body is refused before a REST route reads it, in that route's {"detail"} shape.
       ...securityPlugins({ production: options.production, ...options.security }),
+      // The seed's REST routes; each executes its GraphQL operation through this same server, so the
+      // request policy applies to that inner request too (counted once: see auth-failure-limit.ts).
+      useRestCompat({ graphql: (request, serverContext) => yoga.fetch(request, serverContext as never), logger: options.logger }),
       ...(options.plugins ?? []),
     ],
   });

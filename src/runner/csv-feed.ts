@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Candle } from '../registry/signals/index.js';
 import { type CandleFeed, FeedError } from './feed.js';
 
@@ -63,11 +64,13 @@ export async function openCsvFeed(file: string, options: CsvFeedOptions = {}): P
   const series = parseCandleCsv(text, file);
   const warmup = options.warmupBars ?? 200;
   const cursors = new Map<string, number>();
+  // By name only: the description and errors reach API clients, who are not told server paths.
+  const name = path.basename(file);
   return {
-    description: `csv:${file}`,
+    description: `csv:${name}`,
     async candles(instrument, count) {
       const list = series.get(instrument);
-      if (!list?.length) throw new FeedError(`no candles for ${instrument} in ${file}`);
+      if (!list?.length) throw new FeedError(`no candles for ${instrument} in ${name}`);
       const cursor = Math.min(list.length, cursors.has(instrument) ? cursors.get(instrument)! + 1 : Math.max(1, warmup));
       cursors.set(instrument, cursor);
       return list.slice(Math.max(0, cursor - count), cursor);

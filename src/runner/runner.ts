@@ -90,7 +90,7 @@ export class Runner implements RunnerStateChannel {
     const desired = store.current();
     const fileError = store.fileError();
     const problems: string[] = [];
-    if (fileError) problems.push(`config file invalid, keeping version ${desired.config.version}: ${fileError.message}`);
+    if (fileError) problems.push(`config file invalid, keeping version ${desired.config.version}: ${fileError.publicMessage}`);
     let applied: AppliedConfig | undefined;
     if (this.applied?.snapshot.digest !== desired.digest) {
       const key = desired.config.activeStrategyKey;
@@ -134,7 +134,8 @@ export class Runner implements RunnerStateChannel {
       // Level-triggered: re-read the desired state whatever events were (or were not) seen.
       this.problems.read = await this.options.store.refresh().then(
         () => null,
-        (err: Error) => `cannot read the config, keeping what was applied: ${err.message}`,
+        // The errno, not the message: API clients are not told where the server keeps its files.
+        (err: Error) => `cannot read the config (${(err as { code?: string }).code ?? err.name}), keeping what was applied`,
       );
       this.reconcile();
       this.rescan = false;

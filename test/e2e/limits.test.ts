@@ -1,3 +1,4 @@
+import { getIntrospectionQuery } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { QUERY_LIMITS } from '../../src/graphql/plugins/armor.js';
 import { MAX_REQUEST_BODY_BYTES } from '../../src/graphql/plugins/body-limit.js';
@@ -43,6 +44,21 @@ describe('query shape limits (GraphQL Armor)', () => {
     const res = await server.gql(refused);
     expect(res.status).toBe(400); // graphql-response+json: a validation error is a 400
     expect(limitError(res)).toMatch(message);
+  });
+
+  it('lets the full introspection query GraphiQL and codegen send through every limit', async () => {
+    const server = await startTestServer();
+    const query = getIntrospectionQuery({
+      descriptions: true,
+      specifiedByUrl: true,
+      directiveIsRepeatable: true,
+      schemaDescription: true,
+      inputValueDeprecation: true,
+      oneOf: true,
+    });
+    const res = await server.gql(query);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data?.__schema.queryType.name).toBe('Query');
   });
 
   it('refuses an over-limit mutation without touching the config', async () => {

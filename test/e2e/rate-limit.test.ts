@@ -75,4 +75,20 @@ describe('failed authentication is slowed, then refused', () => {
     expect((await from('198.51.100.1', server.token)).status).toBe(429);
     expect((await from('198.51.100.2', server.token)).status).toBe(200);
   });
+
+  it('on the REST routes: one count per request (not per inner GraphQL call), and a 429 in their {"detail"} shape', async () => {
+    const server = await startTestServer({ security: { authFailures: { failuresPerMinute: 2, slowdownStepMs: 1 } } });
+    const activate = () =>
+      fetch(`${server.origin}/api/strategy/activate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${WRONG}` },
+        body: JSON.stringify({ strategy_key: 'gold' }),
+      });
+    expect((await activate()).status).toBe(401);
+    expect((await activate()).status).toBe(401);
+    const refused = await activate();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('60');
+    expect(await refused.json()).toEqual({ detail: 'Too many failed authentication attempts' });
+  });
 });

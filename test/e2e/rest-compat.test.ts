@@ -148,7 +148,7 @@ describe("the seed note's REST endpoints", () => {
     expect((await post('/api/strategy/activate', 'not json')).status).toBe(400);
     const tooBig = await post('/api/config', JSON.stringify({ tunable_overrides: { x: 'y'.repeat(REST_BODY_LIMIT_BYTES) } }));
     expect(tooBig.status).toBe(413);
-    expect(await tooBig.json()).toEqual({ detail: `Request body too large (limit ${REST_BODY_LIMIT_BYTES} bytes)` });
+    expect(await tooBig.json()).toEqual({ detail: `Request body too large: the limit is ${REST_BODY_LIMIT_BYTES} bytes` });
 
     const wrongMethod = await fetch(url('/api/strategies'), { method: 'POST' });
     expect(wrongMethod.status).toBe(405);

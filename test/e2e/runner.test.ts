@@ -54,7 +54,7 @@ describe('embedded runner', () => {
     const after = await waitUntil(
       () => status(server),
       (s) => s.runner.lastSignals[0]?.strategyKey === 'gold',
-      { what: 'a scan with gold', timeoutMs: 2_000 },
+      { what: 'a scan with gold', timeoutMs: 10_000 }, // well inside the 30 s interval,
     );
     expect(after.runner.appliedConfigDigest).toBe(after.configDigest);
     expect(after.runner.lastSignals).toHaveLength(1);
@@ -99,6 +99,7 @@ describe('embedded runner', () => {
     );
     expect(broken.configError.message).toMatch(/Invalid strategy key: golden/);
     expect(broken.runner.error).toMatch(/config file invalid, keeping version 2/);
+    expect(broken.runner.error).not.toContain(server.runtimeDir); // API clients are not told server paths
     expect(broken.runner).toMatchObject({ appliedStrategyKey: 'gold', appliedConfigVersion: 2, inSync: true });
     const ready = await fetch(`${server.origin}/ready`);
     expect(ready.status).toBe(503);
@@ -142,10 +143,10 @@ describe('embedded runner', () => {
       (s) => s.runner.appliedStrategyKey === 'momentum_v2',
       {
         what: 'periodic check',
-        timeoutMs: 3_000,
+        timeoutMs: 8_000,
       },
     );
-    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(Date.now() - started).toBeLessThan(8_000); // the store's own poll is paused: only the runner's scan can see it
     expect(after.activeStrategyKey).toBe('momentum_v2');
     expect(after.runner.inSync).toBe(true);
   });
@@ -159,8 +160,26 @@ describe('embedded runner', () => {
     expect(payload.runnerWait).toMatchObject({ applied: false, timedOut: true, runnerState: 'STOPPED' });
     expect(payload.runnerWait.waitedMs).toBeGreaterThanOrEqual(140);
     expect(payload.runnerWait.message).toMatch(/timed out after 150 ms waiting for the runner \(state STOPPED\)/);
-    const bad = await server.gql(ACTIVATE, { key: 'range', wait: true, timeoutMs: 0 });
+    const bad = await server.gql(ACTIVATE, { key: 'gold', wait: true, timeoutMs: 0 });
     expect(bad.status).toBe(400);
     expect(bad.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(bad.body.errors?.[0]?.message).toBe('Invalid timeoutMs: must be 1 to 300000');
+    expect((await status(server)).configVersion).toBe(2); // refused before anything was written
+  });
+
+  it('updateConfig can wait for the runner too', async () => {
+    const server = await startWithRunner();
+    const res = await server.gql(
+      `mutation { updateConfig(input: { activeStrategyKey: "range", tunableOverrides: { range: { band_period: 30 } } }, waitForRunner: true) {
+        config { version } runnerWait { applied timedOut } status { runner { appliedConfigVersion appliedStrategyKey inSync } } } }`,
+    );
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data?.updateConfig).toEqual({
+      config: { version: 2 },
+      runnerWait: { applied: true, timedOut: false },
+      status: { runner: { appliedConfigVersion: 2, appliedStrategyKey: 'range', inSync: true } },
+    });
+    const plain = await server.gql('mutation { updateConfig(input: { tradingEnabled: false }) { runnerWait { applied } } }');
+    expect(plain.body.data?.updateConfig.runnerWait).toBeNull();
   });
 });

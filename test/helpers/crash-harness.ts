@@ -14,6 +14,7 @@ export interface CrashFigures {
   tornLinesSetAside: number;
   recoveryLines: number;
   filesCorrupted: number;
+  /** Temp files found right after a kill (a write cut short); each is removed by the next start. */
   strayTempFiles: number;
   finalVersion: number;
 }
@@ -112,6 +113,8 @@ export async function crashTrial(runtimeDir: string, kills: number, maxRunMs = 4
     for (const v of answered)
       expect(byVersion.get(v), `answered version ${v} in audit.log`).toMatchObject({ operation: 'activateStrategy', actor: 'admin' });
     figures.finalVersion = config.version;
+    // The restarted process removed the temp files its killed predecessor left mid-write.
+    expect((await readdir(runtimeDir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     if (i === kills) {
       await child.kill();
       break;
@@ -126,6 +129,7 @@ export async function crashTrial(runtimeDir: string, kills: number, maxRunMs = 4
     figures.kills++;
     for (const v of child.answered()) answered.add(v);
     figures.refusedWrites += child.refused();
+    figures.strayTempFiles += (await readdir(runtimeDir)).filter((f) => f.endsWith('.tmp')).length;
     try {
       await checkConfig(runtimeDir);
     } catch (err) {
@@ -136,7 +140,6 @@ export async function crashTrial(runtimeDir: string, kills: number, maxRunMs = 4
   const files = await readdir(runtimeDir);
   figures.answeredWrites = answered.size;
   figures.tornLinesSetAside = files.filter((f) => f.startsWith('audit.log.torn-')).length;
-  figures.strayTempFiles = files.filter((f) => f.endsWith('.tmp')).length;
   figures.recoveryLines = (await auditEntries(runtimeDir)).filter((e) => e.operation === 'recovery').length;
   return figures;
 }

@@ -63,7 +63,7 @@ describe('CSV replay feed', () => {
     const file = path.join(await tempRuntimeDir(), 'candles.csv');
     await writeFile(file, CSV);
     const feed = await openCsvFeed(file, { warmupBars: 1 });
-    expect(feed.description).toBe(`csv:${file}`);
+    expect(feed.description).toBe('csv:candles.csv'); // no server path for API clients
     expect((await feed.candles('EUR_USD', 10)).map((c) => c.close)).toEqual([1.101]);
     expect((await feed.candles('EUR_USD', 10)).map((c) => c.close)).toEqual([1.101, 1.102]);
     expect((await feed.candles('EUR_USD', 2)).map((c) => c.close)).toEqual([1.102, 1.103]);

@@ -77,7 +77,7 @@ describe('runner', () => {
     const recovered = await waitUntil(
       async () => runner.latest(),
       (s) => s.error === null,
-      { what: 'recovery', timeoutMs: 3_000 },
+      { what: 'recovery', timeoutMs: 10_000 },
     );
     expect(recovered.lastSignals.every((s) => s.error === null)).toBe(true);
   });
@@ -110,16 +110,16 @@ describe('runner', () => {
     const failing = await waitUntil(
       async () => runner.latest(),
       (s) => s.error !== null,
-      { what: 'read error', timeoutMs: 3_000 },
+      { what: 'read error', timeoutMs: 10_000 },
     );
-    expect(failing.error).toMatch(/cannot read the config, keeping what was applied: EIO/);
+    expect(failing.error).toBe('cannot read the config (EIO), keeping what was applied');
     expect(failing.applied?.strategyKey).toBe('momentum');
     await writeFile(path.join(dir, 'config.yaml'), CONFIG('range'));
     broken = false;
     const fixed = await waitUntil(
       async () => runner.latest(),
       (s) => s.applied?.strategyKey === 'range',
-      { what: 'converged', timeoutMs: 3_000 },
+      { what: 'converged', timeoutMs: 10_000 },
     );
     expect(fixed.error).toBeNull();
   });

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
+import { refusal } from './refusal.js';
 
 export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 10;
 const WINDOW_MS = 60_000;
@@ -47,6 +48,9 @@ export function authFailureLimitPlugin(options: AuthFailureLimitOptions): Plugin
   const now = options.now ?? Date.now;
   const clients = new Map<string, ClientRecord>();
   const keys = new WeakMap<Request, string>();
+  // One count per HTTP request: a REST route runs its GraphQL through yoga again with the same server context.
+  const counted = new WeakSet<object>();
+  const slowed = new WeakSet<object>();
 
   const recent = (record: ClientRecord, at: number) => {
     while (record.failures.length > 0 && record.failures[0]! <= at - WINDOW_MS) record.failures.shift();
@@ -64,7 +68,7 @@ export function authFailureLimitPlugin(options: AuthFailureLimitOptions): Plugin
   };
 
   return {
-    async onRequest({ request, serverContext, endResponse, fetchAPI }) {
+    async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
       const key = clientKey(request, serverContext, options.trustProxy ?? false);
       keys.set(request, key);
       const record = clients.get(key);
@@ -72,22 +76,24 @@ export function authFailureLimitPlugin(options: AuthFailureLimitOptions): Plugin
       const at = now();
       if (record.blockedUntil > at) {
         const retryAfter = Math.max(1, Math.ceil((record.blockedUntil - at) / 1000));
-        const body = JSON.stringify({ errors: [{ message: RATE_LIMITED_MESSAGE, extensions: { code: 'RATE_LIMITED' } }] });
         endResponse(
-          new fetchAPI.Response(body, {
-            status: 429,
-            headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfter), 'cache-control': 'no-store' },
-          }),
+          refusal(fetchAPI, url, 429, { message: RATE_LIMITED_MESSAGE, code: 'RATE_LIMITED' }, { 'retry-after': String(retryAfter) }),
         );
         return;
       }
+      const origin = (serverContext as { req?: object }).req ?? request;
+      if (slowed.has(origin)) return; // a REST route's inner GraphQL call: already slowed once
+      slowed.add(origin);
       const over = recent(record, at) - Math.floor(limit / 2);
       if (over >= 0) await new Promise((resolve) => setTimeout(resolve, Math.min((over + 1) * stepMs, 2_000)));
     },
-    onResponse({ request, response }) {
+    onResponse({ request, response, serverContext }) {
       if (response.status !== 401) return;
       const key = keys.get(request);
       if (key === undefined) return;
+      const origin = (serverContext as { req?: object }).req ?? request;
+      if (counted.has(origin)) return;
+      counted.add(origin);
       const at = now();
       let record = clients.get(key);
       if (!record) {

@@ -1,4 +1,5 @@
 import { createGraphQLError, type FetchAPI, type Plugin } from 'graphql-yoga';
+import { refusal } from './refusal.js';
 
 /** 64 KiB: a hundred times the largest real request (an `updateConfig` with overrides). */
 export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
@@ -45,11 +46,9 @@ export function bodyLimitPlugin(limit = MAX_REQUEST_BODY_BYTES): Plugin {
   };
   return {
     // Before any route reads the body (plugins that serve their own routes included), not only GraphQL's.
-    onRequest({ request, endResponse, fetchAPI }) {
+    onRequest({ request, url, endResponse, fetchAPI }) {
       if (!declaredTooLarge(request)) return;
-      const error = tooLarge(limit);
-      const body = JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] });
-      endResponse(new fetchAPI.Response(body, { status: 413, headers: { 'content-type': 'application/json; charset=utf-8' } }));
+      endResponse(refusal(fetchAPI, url, 413, { message: tooLarge(limit).message, code: 'REQUEST_ENTITY_TOO_LARGE' }));
     },
     onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
       if (declaredTooLarge(request)) throw tooLarge(limit);

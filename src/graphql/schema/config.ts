@@ -1,6 +1,14 @@
 import { ConfigValidationError } from '../../config/errors.js';
 import type { ConfigUpdate, RuntimeConfig } from '../../config/schema.js';
 import { builder } from '../builder.js';
+import {
+  RunnerWait,
+  type RunnerWaitView,
+  runnerWaitTimeout,
+  TIMEOUT_MS_DESCRIPTION,
+  WAIT_FOR_RUNNER_DESCRIPTION,
+  waitForRunnerIfAsked,
+} from './runner-wait.js';
 import { Status, statusView } from './status.js';
 
 export const RuntimeConfigType = builder.objectRef<RuntimeConfig>('RuntimeConfig').implement({
@@ -35,11 +43,17 @@ const UpdateConfigInput = builder.inputType('UpdateConfigInput', {
 });
 
 const UpdateConfigPayload = builder
-  .objectRef<{ config: RuntimeConfig; changedFields: readonly string[] }>('UpdateConfigPayload')
+  .objectRef<{ config: RuntimeConfig; changedFields: readonly string[]; runnerWait: RunnerWaitView | null }>('UpdateConfigPayload')
   .implement({
     fields: (t) => ({
       config: t.field({ type: RuntimeConfigType, resolve: (p) => p.config }),
       changedFields: t.stringList({ description: 'Fields whose value changed.', resolve: (p) => [...p.changedFields] }),
+      runnerWait: t.field({
+        type: RunnerWait,
+        nullable: true,
+        description: 'Set when `waitForRunner` was asked: whether the runner applied the change in time.',
+        resolve: (p) => p.runnerWait,
+      }),
       status: t.field({ type: Status, resolve: (_p, _args, ctx) => statusView(ctx) }),
     }),
   });
@@ -60,8 +74,11 @@ builder.mutationField('updateConfig', (t) =>
     args: {
       input: t.arg({ type: UpdateConfigInput, required: true }),
       expectedVersion: t.arg.int({ required: false, description: 'Refuse with CONFLICT unless the config is at this version.' }),
+      waitForRunner: t.arg.boolean({ required: false, description: WAIT_FOR_RUNNER_DESCRIPTION }),
+      timeoutMs: t.arg.int({ required: false, description: TIMEOUT_MS_DESCRIPTION }),
     },
-    resolve: async (_root, { input, expectedVersion }, ctx) => {
+    resolve: async (_root, { input, expectedVersion, waitForRunner, timeoutMs }, ctx) => {
+      const timeout = runnerWaitTimeout(timeoutMs);
       const update: ConfigUpdate = {};
       if (input.activeStrategyKey != null) update.activeStrategyKey = input.activeStrategyKey;
       if (input.tradingEnabled != null) update.tradingEnabled = input.tradingEnabled;
@@ -78,7 +95,8 @@ builder.mutationField('updateConfig', (t) =>
         actor: ctx.identity?.name,
         operation: 'updateConfig',
       });
-      return { config: change.current.config, changedFields: change.changed };
+      const runnerWait = await waitForRunnerIfAsked(ctx, change.current, waitForRunner, timeout);
+      return { config: change.current.config, changedFields: change.changed, runnerWait };
     },
   }),
 );
