@@ -10,6 +10,7 @@ import type { FileWatch } from './config/watch.js';
 import { openYamlConfigStore } from './config/yaml-store.js';
 import { createInProcessEventBus } from './events/bus.js';
 import type { ControlPlaneServices, StatusEvent } from './graphql/context.js';
+import { LOOPBACK_HOSTNAMES } from './graphql/plugins/host-check.js';
 import { type ControlPlaneYoga, createControlPlaneYoga, type YogaOptions } from './graphql/yoga.js';
 import { createLogger, type Logger } from './log.js';
 import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
@@ -19,6 +20,7 @@ import { Runner } from './runner/runner.js';
 import { createSimulatedFeed } from './runner/sim-feed.js';
 import type { RunnerStateChannel } from './runner/state.js';
 import { fileRunnerStatePublisher, watchRunnerStateFile } from './runner/state-file.js';
+import { isLoopback } from './settings.js';
 
 export interface ControlPlaneOptions {
   host: string;
@@ -171,7 +173,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     logger,
     production: options.production ?? false,
     readsRequireToken: options.readsRequireToken ?? false,
-    security: options.security,
+    security: {
+      // Bound to loopback: answer only to loopback names (DNS-rebinding guard).
+      ...(isLoopback(options.host) && { allowedHostnames: [...LOOPBACK_HOSTNAMES, options.host] }),
+      ...options.security,
+    },
   });
 
   const inFlight = new Set<ServerResponse>();

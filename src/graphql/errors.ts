@@ -8,6 +8,7 @@ import {
   InvalidStrategyKeyError,
   VersionConflictError,
 } from '../config/errors.js';
+import type { Logger } from '../log.js';
 
 export const UNAUTHENTICATED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="strategy-control-plane"' };
 
@@ -58,6 +59,31 @@ function rootCause(error: unknown): unknown {
   let current = error;
   while (current instanceof GraphQLError && current.originalError) current = current.originalError;
   return current;
+}
+
+/** A refusal the API documents (bad key, no token, conflict...): an answer, not a server fault. */
+export function isDocumentedRefusal(error: unknown): boolean {
+  return extensionsFor(rootCause(error)) !== undefined;
+}
+
+/**
+ * The logger yoga gets. Yoga logs every error it re-shapes at ERROR with its stack; a documented
+ * refusal is routine (a typo in a strategy key, an expired token), so it goes to DEBUG as one
+ * line, and the ERROR level stays for what an operator must look at. ConfigWriteError stays at ERROR: the disk failed.
+ */
+export function refusalsAtDebug(logger: Logger): Logger {
+  return {
+    ...logger,
+    error: (...args: unknown[]) => {
+      const [first] = args;
+      const cause = rootCause(first);
+      if (args.length === 1 && isDocumentedRefusal(first) && !(cause instanceof ConfigWriteError)) {
+        logger.debug(`refused: ${(cause as Error).name}: ${(cause as Error).message}`);
+        return;
+      }
+      logger.error(...args);
+    },
+  };
 }
 
 /**

@@ -4,7 +4,7 @@ import { AuthenticationError } from '../auth/identity.js';
 import type { Authenticator } from '../auth/tokens.js';
 import type { Logger } from '../log.js';
 import type { ControlPlaneServices, GraphQLContext } from './context.js';
-import { maskError } from './errors.js';
+import { maskError, refusalsAtDebug } from './errors.js';
 import { type SecurityOptions, securityPlugins } from './plugins/index.js';
 import { useRestCompat } from './rest-compat.js';
 import { schema } from './schema/index.js';
@@ -57,7 +57,7 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
   const { services, authenticator } = options;
   const yoga: ControlPlaneYoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
-    logging: options.logger,
+    logging: refusalsAtDebug(options.logger),
     landingPage: false,
     // Same-origin only: no cross-origin browser page may call the API (see README, Security).
     cors: false,

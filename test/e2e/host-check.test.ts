@@ -1,0 +1,45 @@
+import { request } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { hostnameOf } from '../../src/graphql/plugins/host-check.js';
+import { startTestServer } from '../helpers/server.js';
+
+/** A GET with a Host header of our choosing (fetch does not let a caller set it). */
+function getWithHost(url: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { host, accept: 'application/json' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('DNS-rebinding guard (server bound to loopback)', () => {
+  it('answers loopback names and refuses any other Host with 421 before anything runs', async () => {
+    const server = await startTestServer();
+    const port = new URL(server.url).port;
+    const query = `${server.url}?query=${encodeURIComponent('{ status { configVersion } }')}`;
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`]) {
+      expect((await getWithHost(query, host)).status, host).toBe(200);
+    }
+    for (const host of [`rebind.attacker.example:${port}`, 'attacker.example', `127.0.0.1.attacker.example:${port}`]) {
+      const res = await getWithHost(query, host);
+      expect(res.status, host).toBe(421);
+      expect(JSON.parse(res.body).errors[0].extensions.code).toBe('MISDIRECTED_REQUEST');
+    }
+    // The REST routes sit behind the same guard.
+    expect((await getWithHost(`${server.origin}/api/status`, 'attacker.example')).status).toBe(421);
+  });
+
+  it('parses Host headers into names', () => {
+    expect(hostnameOf('Example.COM:8787')).toBe('example.com');
+    expect(hostnameOf('[::1]:8787')).toBe('::1');
+    expect(hostnameOf('127.0.0.1')).toBe('127.0.0.1');
+    expect(hostnameOf('bad host')).toBeNull();
+  });
+});
