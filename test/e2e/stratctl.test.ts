@@ -155,7 +155,12 @@ describe('stratctl against a real server', { timeout: 120_000 }, () => {
     expect(get.stdout).toMatch(/^active_strategy_key: momentum\ntrading_enabled: false\nscan_interval_seconds: 15\n/);
     expect(JSON.parse(getJson.stdout)).toMatchObject({ scanIntervalSeconds: 15, tunableOverrides: { momentum: { lookback_bars: 20 } } });
 
-    const removed = await stratctl(['config', 'set', 'tunable_overrides.momentum.lookback_bars=null', '--json'], env);
+    const stale = await stratctl(['config', 'set', 'scan_interval_seconds=20', '--if-version', '1'], env);
+    expect(stale.code).toBe(4);
+    expect(stale.stderr).toContain('Config version conflict: expected 1, current 2');
+    expect(await readConfig(server)).toMatch(/^scan_interval_seconds: 15$/m);
+
+    const removed = await stratctl(['config', 'set', 'tunable_overrides.momentum.lookback_bars=null', '--if-version', '2', '--json'], env);
     expect(removed.code, removed.stderr).toBe(0);
     expect(JSON.parse(removed.stdout).config.tunableOverrides).toEqual({});
   });
