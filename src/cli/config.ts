@@ -7,6 +7,7 @@ import { CLIENT_HELP, CLIENT_OPTIONS, noPositionals, printJson, runClientCommand
 import { parseAssignments, SETTABLE_KEYS } from './config-assignments.js';
 import { EXIT } from './exit-codes.js';
 import { IF_VERSION_HELP, IF_VERSION_OPTION, parseIfVersion } from './version-flag.js';
+import { parseWait, reportUnappliedWait, settingsForWait, WAIT_HELP, WAIT_OPTIONS } from './wait-flag.js';
 
 export const help = `Usage: stratctl config get [options]
        stratctl config set <key>=<value> ... [options]
@@ -17,8 +18,9 @@ set  changes some settings in one validated write (needs a token with scope admi
      Values are YAML scalars (20, 0.5, true, gold); null removes an override.
      e.g. stratctl config set scan_interval_seconds=15 tunable_overrides.momentum.lookback_bars=20
 
-Options:
-${IF_VERSION_HELP} (set only)
+Options (set only):
+${IF_VERSION_HELP}
+${WAIT_HELP}
 
 ${CLIENT_HELP}
 `;
@@ -38,7 +40,11 @@ function asFile(config: Config): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...CLIENT_OPTIONS, ...IF_VERSION_OPTION }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { ...CLIENT_OPTIONS, ...IF_VERSION_OPTION, ...WAIT_OPTIONS },
+    allowPositionals: true,
+  });
   if (values.help) {
     process.stdout.write(help);
     return EXIT.ok;
@@ -46,7 +52,8 @@ export async function run(argv: string[]): Promise<number> {
   const [action, ...rest] = positionals;
   if (action === 'get') {
     noPositionals(rest);
-    if (values['if-version'] !== undefined) throw new UsageError('--if-version goes with config set');
+    for (const flag of ['if-version', 'wait', 'timeout-ms'] as const)
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with config set`);
     return runClientCommand(values, async (ctx) => {
       const { config } = await execute(ctx.settings, StatusDocument);
       if (ctx.json) return printJson(ctx, config);
@@ -56,11 +63,22 @@ export async function run(argv: string[]): Promise<number> {
   if (action === 'set') {
     const input = parseAssignments(rest);
     const expectedVersion = parseIfVersion(values['if-version']);
+    const wait = parseWait(values);
     return runClientCommand(values, async (ctx) => {
-      const { updateConfig } = await execute(ctx.settings, UpdateConfigDocument, { input, expectedVersion });
-      if (ctx.json) return printJson(ctx, updateConfig);
+      const { updateConfig } = await execute(settingsForWait(ctx.settings, wait), UpdateConfigDocument, {
+        input,
+        expectedVersion,
+        ...wait,
+      });
+      const unapplied = reportUnappliedWait(`config saved as version ${updateConfig.config.version}`, updateConfig.runnerWait);
+      if (ctx.json) {
+        printJson(ctx, updateConfig);
+        return unapplied ?? EXIT.ok;
+      }
+      if (unapplied !== null) return unapplied;
       const changed = updateConfig.changedFields.length > 0 ? `changed ${updateConfig.changedFields.join(', ')}` : 'nothing changed';
       ctx.print(`${changed}; config version ${updateConfig.config.version}\n${asFile(updateConfig.config)}`);
+      if (updateConfig.runnerWait) ctx.print(`the runner applied it (${updateConfig.runnerWait.waitedMs} ms)`);
     });
   }
   throw new UsageError(action === undefined ? 'config get or config set?' : `unknown action "${action}": config get or config set`);

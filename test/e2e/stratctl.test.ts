@@ -115,6 +115,31 @@ describe('stratctl against a real server', { timeout: 120_000 }, () => {
     expect(stopped.stdout).toMatch(/^runner:\s+STOPPED, NOT in sync \(nothing applied yet\)$/m);
   });
 
+  it('config set --wait: exit 0 once applied, exit 6 without a runner; --wait is refused on config get', async () => {
+    const withRunner = await startTestServer({ runner: { heartbeatMs: 200 } });
+    const noRunner = await startTestServer({ runner: false });
+    const [applied, timedOut, getWait] = await Promise.all([
+      stratctl(
+        ['config', 'set', 'scan_interval_seconds=15', '--wait', '--timeout-ms', '60000'],
+        envFor(withRunner, { CONTROL_PLANE_TOKEN: TEST_TOKEN }),
+      ),
+      stratctl(
+        ['config', 'set', 'scan_interval_seconds=15', '--wait', '--timeout-ms', '300', '--json'],
+        envFor(noRunner, { CONTROL_PLANE_TOKEN: TEST_TOKEN }),
+      ),
+      stratctl(['config', 'get', '--wait'], envFor(noRunner)),
+    ]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toMatch(/^changed scanIntervalSeconds; config version 2\n/);
+    expect(applied.stdout).toMatch(/\nthe runner applied it \(\d+ ms\)\n$/);
+    expect(timedOut.code).toBe(6);
+    expect(timedOut.stderr).toContain('config saved as version 2, but the runner has not applied it');
+    expect(JSON.parse(timedOut.stdout).runnerWait).toMatchObject({ applied: false, timedOut: true, runnerState: 'STOPPED' });
+    expect(noRunner.store.current().config.scanIntervalSeconds).toBe(15);
+    expect(getWait.code).toBe(2);
+    expect(getWait.stderr).toContain('--wait goes with config set');
+  });
+
   it('status --watch: the status, then each change over SSE (statusChanged); Ctrl-C exits 0, the server going away exits 5', async () => {
     const server = await startTestServer({ runner: { heartbeatMs: 200 } });
     const watch = spawnStratctl(['status', '--watch', '--json'], envFor(server));

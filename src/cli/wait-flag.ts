@@ -1,0 +1,52 @@
+import type { ClientOptions } from '../client/http.js';
+import { UsageError } from '../settings.js';
+import { EXIT } from './exit-codes.js';
+
+/** `--wait [--timeout-ms <ms>]`: answer once the runner has applied the change (exit 6 if not in time). */
+export const WAIT_OPTIONS = { wait: { type: 'boolean' }, 'timeout-ms': { type: 'string' } } as const;
+
+export const WAIT_HELP = `  --wait                answer once the runner has applied the change (exit 6 if it has not in time)
+  --timeout-ms <ms>     how long --wait waits, 1 to 300000 (default 10000)`;
+
+const DEFAULT_WAIT_MS = 10_000;
+
+export interface WaitRequest {
+  waitForRunner: boolean;
+  timeoutMs: number | undefined;
+}
+
+export function parseWait(values: { wait?: boolean; 'timeout-ms'?: string }): WaitRequest {
+  const wait = values.wait ?? false;
+  const raw = values['timeout-ms'];
+  if (raw === undefined) return { waitForRunner: wait, timeoutMs: undefined };
+  if (!wait) throw new UsageError('--timeout-ms goes with --wait');
+  const ms = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || ms < 1 || ms > 300_000)
+    throw new UsageError(`--timeout-ms must be 1 to 300000 milliseconds, not "${raw}"`);
+  return { waitForRunner: true, timeoutMs: ms };
+}
+
+/** The server holds the answer while it waits for the runner: give the request that long and more. */
+export function settingsForWait<S extends ClientOptions>(settings: S, wait: WaitRequest): S {
+  return wait.waitForRunner ? { ...settings, timeoutMs: (wait.timeoutMs ?? DEFAULT_WAIT_MS) + 30_000 } : settings;
+}
+
+export interface RunnerWait {
+  applied: boolean;
+  waitedMs: number;
+  runnerState: string;
+  message: string;
+}
+
+/**
+ * Tells the operator when the change is written but the runner has not applied it in time (exit 6);
+ * null when there was nothing to wait for or the runner applied it.
+ */
+export function reportUnappliedWait(what: string, wait: RunnerWait | null | undefined): number | null {
+  if (!wait || wait.applied) return null;
+  process.stderr.write(
+    `error: ${what}, but the runner has not applied it: ${wait.message}\n` +
+      `Runner state ${wait.runnerState}: check "stratctl status" (is the runner running?), or wait longer with --timeout-ms.\n`,
+  );
+  return EXIT.waitTimeout;
+}
