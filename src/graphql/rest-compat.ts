@@ -168,8 +168,11 @@ export function useRestCompat(options: RestCompatOptions): Plugin {
           'content-type': 'application/json',
           accept: 'application/graphql-response+json',
         };
-        const authorization = request.headers.get('authorization');
-        if (authorization !== null) headers.authorization = authorization;
+        // The inner request is the outer one's: same credentials, same Host (the host check applies to both).
+        for (const name of ['authorization', 'host']) {
+          const value = request.headers.get(name);
+          if (value !== null) headers[name] = value;
+        }
         const inner = new fetchAPI.Request(new URL(graphqlPath, url), {
           method: 'POST',
           headers,
