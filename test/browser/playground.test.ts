@@ -58,6 +58,8 @@ describe.skipIf(!available)('the playground (GraphiQL) in headless Chromium', ()
       'section.graphiql-query-editor',
       'mutation { activateStrategy(strategyKey: "gold") { activeStrategyKey previousStrategyKey configVersion } }',
     );
+    // GraphiQL takes the edit in after a debounce (the tab is renamed then); a Run before that is lost.
+    await expect.poll(() => page.locator('.graphiql-tab').allTextContents()).toEqual(['<untitled>']);
     await executeOperation(page);
     await expect.poll(() => editorText(page, 'section.result-window')).toContain('Authentication required');
 
