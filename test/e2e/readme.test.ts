@@ -17,19 +17,26 @@ function shellBlocks(section: string): string[] {
   return [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
 }
 
+/**
+ * Runs a README section's shell blocks as written against a fresh server: only the address and
+ * the runtime dir differ from what a reader types. Resolves to their stdout.
+ */
+async function runSection(section: string, serverArgs: string[]): Promise<string> {
+  const blocks = shellBlocks(section);
+  expect(blocks.length, `shell blocks in "## ${section}"`).toBeGreaterThan(0);
+  const dir = await tempRuntimeDir();
+  const server = await spawnServer(dir, serverArgs);
+  const script = blocks
+    .join('\n')
+    .replaceAll('http://127.0.0.1:8787', new URL(server.url).origin)
+    .replaceAll('runtime/admin.token', path.join(dir, 'admin.token'));
+  const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, timeout: 20_000 });
+  return stdout;
+}
+
 describe('README', () => {
   it('its curl examples run as written against a running server', async () => {
-    const blocks = shellBlocks('Examples');
-    expect(blocks.length).toBeGreaterThan(0);
-    const dir = await tempRuntimeDir();
-    const server = await spawnServer(dir, ['--no-runner']);
-    const origin = new URL(server.url).origin;
-    // Only the address and the runtime dir differ from what a reader types.
-    const script = blocks
-      .join('\n')
-      .replaceAll('http://127.0.0.1:8787', origin)
-      .replaceAll('runtime/admin.token', path.join(dir, 'admin.token'));
-    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, timeout: 20_000 });
+    const stdout = await runSection('Examples', ['--no-runner']);
     expect(stdout).toContain('"activeStrategyKey":"gold"');
     expect(stdout).toContain('Invalid strategy key: invalid_strategy');
     expect(stdout).toContain('HTTP 400');
@@ -38,14 +45,7 @@ describe('README', () => {
   });
 
   it('its REST compatibility examples run as written against a running server', async () => {
-    const dir = await tempRuntimeDir();
-    const server = await spawnServer(dir, ['--no-runner']);
-    const origin = new URL(server.url).origin;
-    const script = shellBlocks("REST compatibility (the predecessor's endpoints)")
-      .join('\n')
-      .replaceAll('http://127.0.0.1:8787', origin)
-      .replaceAll('runtime/admin.token', path.join(dir, 'admin.token'));
-    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, timeout: 20_000 });
+    const stdout = await runSection("REST compatibility (the predecessor's endpoints)", ['--no-runner']);
     expect(stdout).toContain('"risk_level":"high"');
     expect(stdout).toContain('"previous_strategy_key":"momentum"');
     expect(stdout).toContain('"scan_interval_seconds":20');
@@ -72,16 +72,7 @@ describe('README', () => {
   }, 180_000);
 
   it('its Runner examples run as written against a server with the embedded runner', async () => {
-    const blocks = shellBlocks('Runner');
-    expect(blocks.length).toBeGreaterThan(0);
-    const dir = await tempRuntimeDir();
-    const server = await spawnServer(dir, []);
-    const origin = new URL(server.url).origin;
-    const script = blocks
-      .join('\n')
-      .replaceAll('http://127.0.0.1:8787', origin)
-      .replaceAll('runtime/admin.token', path.join(dir, 'admin.token'));
-    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, timeout: 20_000 });
+    const stdout = await runSection('Runner', []);
     expect(stdout).toContain('"runner":{"state":"RUNNING","inSync":true,"appliedConfigVersion":1,"appliedStrategyKey":"momentum"');
     expect(stdout).toContain('"runnerWait":{"applied":true,"timedOut":false');
   });
