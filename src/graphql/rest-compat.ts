@@ -10,7 +10,7 @@ import {
   type UpdateConfigMutation,
 } from '../generated/graphql.js';
 import type { Logger } from '../log.js';
-import { MAX_REQUEST_BODY_BYTES } from './plugins/body-limit.js';
+import { bodyTooLargeMessage, MAX_REQUEST_BODY_BYTES } from './plugins/body-limit.js';
 
 /** The API's one body limit: far more than any partial config; a bigger body is refused before it is read in full. */
 export const REST_BODY_LIMIT_BYTES = MAX_REQUEST_BODY_BYTES;
@@ -45,14 +45,13 @@ const CONFIG_KEYS: Record<string, keyof UpdateConfigInput> = {
 };
 
 async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
-  const declared = Number(request.headers.get('content-length') ?? 0);
-  if (declared > REST_BODY_LIMIT_BYTES) throw new RestError(413, `Request body too large: the limit is ${REST_BODY_LIMIT_BYTES} bytes`);
+  // A declared oversize is refused before this route runs (body-limit plugin); a chunked one here.
   const chunks: Uint8Array[] = [];
   let size = 0;
   if (request.body) {
     for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
       size += chunk.byteLength;
-      if (size > REST_BODY_LIMIT_BYTES) throw new RestError(413, `Request body too large: the limit is ${REST_BODY_LIMIT_BYTES} bytes`);
+      if (size > REST_BODY_LIMIT_BYTES) throw new RestError(413, bodyTooLargeMessage(REST_BODY_LIMIT_BYTES));
       chunks.push(chunk);
     }
   }

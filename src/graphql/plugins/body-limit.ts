@@ -4,8 +4,11 @@ import { refusal } from './refusal.js';
 /** 64 KiB: a hundred times the largest real request (an `updateConfig` with overrides). */
 export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
 
+/** The one wording of the refusal, for GraphQL and the REST routes alike. */
+export const bodyTooLargeMessage = (limit: number) => `Request body too large: the limit is ${limit} bytes`;
+
 function tooLarge(limit: number) {
-  return createGraphQLError(`Request body too large: the limit is ${limit} bytes`, {
+  return createGraphQLError(bodyTooLargeMessage(limit), {
     extensions: { code: 'REQUEST_ENTITY_TOO_LARGE', http: { status: 413 } },
   });
 }
