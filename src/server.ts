@@ -1,5 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { Plugin } from 'graphql-yoga';
 import { AuditLog } from './audit/audit-log.js';
 import type { AuditFileSystem } from './audit/file-system.js';
 import { ConfigHistory } from './audit/history.js';
@@ -10,8 +11,8 @@ import type { FileWatch } from './config/watch.js';
 import { openYamlConfigStore } from './config/yaml-store.js';
 import { createInProcessEventBus } from './events/bus.js';
 import type { ControlPlaneServices, StatusEvent } from './graphql/context.js';
-import { LOOPBACK_HOSTNAMES } from './graphql/plugins/host-check.js';
-import { type ControlPlaneYoga, createControlPlaneYoga, type YogaOptions } from './graphql/yoga.js';
+import { listenHttp } from './http/listen.js';
+import type { HttpPlane, HttpSecurity, Readiness } from './http/plane.js';
 import { createLogger, type Logger } from './log.js';
 import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
 import type { CandleFeed } from './runner/feed.js';
@@ -20,7 +21,6 @@ import { Runner } from './runner/runner.js';
 import { createSimulatedFeed } from './runner/sim-feed.js';
 import type { RunnerStateChannel } from './runner/state.js';
 import { fileRunnerStatePublisher, watchRunnerStateFile } from './runner/state-file.js';
-import { isLoopback } from './settings.js';
 
 export interface ControlPlaneOptions {
   host: string;
@@ -30,8 +30,10 @@ export interface ControlPlaneOptions {
   adminToken: string;
   production?: boolean;
   readsRequireToken?: boolean;
-  /** Abuse limits (failed-auth rate limit, body size, query shape); defaults in src/graphql/plugins/. */
-  security?: YogaOptions['security'];
+  /** Abuse limits (failed-auth rate limit, body size, Host names, query shape); defaults in src/http/ and src/graphql/plugins/. */
+  security?: HttpSecurity;
+  /** More yoga plugins (tests count what reaches yoga's own HTTP handling). */
+  yogaPlugins?: Plugin[];
   registry?: StrategyRegistry;
   logger?: Logger;
   /** The store's file-system seam (fault injection in tests). */
@@ -60,7 +62,6 @@ export interface ControlPlane {
   readonly server: Server;
   readonly store: ConfigStore;
   readonly audit: AuditLog;
-  readonly yoga: ControlPlaneYoga;
   /** The store's watch on config.yaml (tests pause it to simulate a missed event). */
   readonly configWatch: FileWatch | undefined;
   /** The embedded runner, when there is one. */
@@ -68,16 +69,6 @@ export interface ControlPlane {
   readonly services: ControlPlaneServices;
   /** Stops accepting, lets in-flight requests (and writes) finish, then closes. Idempotent. */
   close(): Promise<void>;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }
 
 /** Why the control plane should not take traffic now (empty: ready). */
@@ -91,26 +82,12 @@ function notReadyReasons(services: ControlPlaneServices): string[] {
   return reasons;
 }
 
-/**
- * The HTTP adapter: `/health` and `/ready` answered directly, everything else handed to yoga.
- * Request policy (auth, limits, masking) lives in yoga plugins, not here.
- */
-export function createRequestHandler(yoga: ControlPlaneYoga, services: ControlPlaneServices, startedAt: number) {
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    const path = (req.url ?? '/').split('?', 1)[0];
-    if (path === '/health' && (req.method === 'GET' || req.method === 'HEAD')) {
-      sendJson(res, 200, { status: 'ok', uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });
-      return;
-    }
-    if (path === '/ready' && (req.method === 'GET' || req.method === 'HEAD')) {
-      const reasons = notReadyReasons(services);
-      const { version } = services.store.current().config;
-      sendJson(res, reasons.length ? 503 : 200, { ready: reasons.length === 0, configVersion: version, reasons });
-      return;
-    }
-    void yoga.requestListener(req, res);
-  };
+function readiness(services: ControlPlaneServices): Readiness {
+  const reasons = notReadyReasons(services);
+  return { ready: reasons.length === 0, configVersion: services.store.current().config.version, reasons };
 }
+
+const packageVersion = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const logger = options.logger ?? createLogger();
@@ -167,61 +144,40 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   monitor.subscribe(() => events.publish({ source: 'runner' }));
   runner?.start();
   const services: ControlPlaneServices = { registry, store, runner: monitor, events, audit, history: new ConfigHistory(audit) };
-  const yoga = createControlPlaneYoga({
+  const plane: HttpPlane = {
     services,
     authenticator: scopedAuthenticator({ adminToken: options.adminToken, runtimeDir: options.runtimeDir, warn: (m) => logger.warn(m) }),
-    logger,
-    production: options.production ?? false,
-    readsRequireToken: options.readsRequireToken ?? false,
-    security: {
-      // Bound to loopback: answer only to loopback names (DNS-rebinding guard).
-      ...(isLoopback(options.host) && { allowedHostnames: [...LOOPBACK_HOSTNAMES, options.host] }),
-      ...options.security,
+    settings: {
+      production: options.production ?? false,
+      readsRequireToken: options.readsRequireToken ?? false,
+      security: options.security,
     },
+    logger,
+    startedAt: Date.now(),
+    readiness: () => readiness(services),
+    versionInfo: () => ({ version: packageVersion, node: process.version, store: 'file' }),
+  };
+  const http = await listenHttp(plane, { host: options.host, port: options.port, yogaPlugins: options.yogaPlugins }).catch(async (err) => {
+    await runner?.stop();
+    monitor.close();
+    channel.close();
+    await store.close();
+    throw err;
   });
-
-  const inFlight = new Set<ServerResponse>();
-  const handle = createRequestHandler(yoga, services, Date.now());
-  const server = createServer((req, res) => {
-    inFlight.add(res);
-    res.on('close', () => inFlight.delete(res));
-    handle(req, res);
-  });
-  // Longer than a fronting proxy's idle timeout (nginx, ALB: 60 s), so neither side sends a request
-  // onto a connection the other is closing; with Node's 5 s, 500 busy clients saw resets (load soak).
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const origin = `http://${hostForUrl}:${address.port}`;
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      server.close();
-      events.close(); // ends open subscriptions, so their responses finish
-      server.closeIdleConnections();
-      const deadline = Date.now() + 10_000;
-      while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await http.close(); // ends open subscriptions, lets in-flight requests (and writes) finish
+      events.close();
       await runner?.stop();
       monitor.close();
       channel.close();
       await store.close(); // waits for a write in progress: no half-written file
       await audit.idle();
-      server.closeAllConnections();
-      await yoga.dispose?.();
     })();
     return closing;
   };
 
-  return { url: `${origin}/graphql`, origin, server, store, audit, configWatch: store.watch, yoga, runner, services, close };
+  return { url: http.url, origin: http.origin, server: http.server, store, audit, configWatch: store.watch, runner, services, close };
 }

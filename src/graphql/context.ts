@@ -5,6 +5,7 @@ import type { ConfigStore } from '../config/store.js';
 import type { EventBus } from '../events/bus.js';
 import type { StrategyRegistry } from '../registry/index.js';
 import type { RunnerMonitor } from '../runner/monitor.js';
+import type { RequestLogger } from './request-scope.js';
 
 /** Something a `statusChanged` subscriber should hear about. */
 export interface StatusEvent {
@@ -28,4 +29,7 @@ export interface GraphQLContext {
   readonly identity: Identity | null;
   /** False when reads need a token too (`--reads-require-token`). */
   readonly readsArePublic: boolean;
+  /** The HTTP request's id (`x-request-id`), also on every line of `log`. */
+  readonly requestId: string;
+  readonly log: RequestLogger;
 }
