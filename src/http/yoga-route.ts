@@ -30,7 +30,7 @@ export function yogaHandler(yoga: ControlPlaneYoga) {
     const response = await yoga.handleRequest(request, requestScopeOf(exchange));
     const replyHeaders: Record<string, string> = {};
     response.headers.forEach((value, name) => {
-      replyHeaders[name] = value;
+      replyHeaders[name.toLowerCase()] = value;
     });
     const contentType = response.headers.get('content-type') ?? '';
     let body: Reply['body'] = null;

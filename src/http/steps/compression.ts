@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
 import { isStream, type Step } from '../exchange.js';
@@ -14,6 +15,29 @@ const GZIP_OPTIONS = { level: 6 };
 const COMPRESSIBLE = /^(text\/(?!event-stream)|application\/(json|graphql-response\+json|javascript|xml)|image\/svg\+xml)|\+json\b/i;
 
 export type Coding = 'br' | 'gzip';
+
+/** Large bodies that repeat (GraphiQL's page is megabytes): compressed once, kept by content digest. */
+const CACHED_FROM_BYTES = 64 * 1024;
+const CACHE_ENTRIES = 8;
+
+function compressor() {
+  const cache = new Map<string, Buffer>();
+  const compress = (coding: Coding, bytes: Uint8Array) =>
+    coding === 'br' ? brotli(bytes, BROTLI_OPTIONS) : gzipAsync(bytes, GZIP_OPTIONS);
+  return async (coding: Coding, bytes: Uint8Array): Promise<Buffer> => {
+    if (bytes.byteLength < CACHED_FROM_BYTES) return compress(coding, bytes);
+    const key = `${coding}:${createHash('sha256').update(bytes).digest('base64')}`;
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const compressed = await compress(coding, bytes);
+    cache.set(key, compressed);
+    for (const oldest of cache.keys()) {
+      if (cache.size <= CACHE_ENTRIES) break;
+      cache.delete(oldest);
+    }
+    return compressed;
+  };
+}
 
 /** The best coding the client accepts (`Accept-Encoding` with q-values; br before gzip on a tie), or null. */
 export function negotiateEncoding(acceptEncoding: string | undefined): Coding | null {
@@ -35,6 +59,7 @@ export function negotiateEncoding(acceptEncoding: string | undefined): Coding | 
  * allows. Streams (SSE, multipart) pass as they are: each event must reach the client when sent.
  */
 export function compressionStep(threshold = COMPRESSION_THRESHOLD_BYTES): Step {
+  const compress = compressor();
   return async (exchange, next) => {
     const reply = await next(exchange);
     const { body } = reply;
@@ -45,7 +70,7 @@ export function compressionStep(threshold = COMPRESSION_THRESHOLD_BYTES): Step {
     reply.headers.vary = reply.headers.vary ? `${reply.headers.vary}, Accept-Encoding` : 'Accept-Encoding';
     const coding = negotiateEncoding(exchange.req.headers['accept-encoding']);
     if (!coding) return reply;
-    reply.body = coding === 'br' ? await brotli(bytes, BROTLI_OPTIONS) : await gzipAsync(bytes, GZIP_OPTIONS);
+    reply.body = await compress(coding, bytes);
     reply.headers['content-encoding'] = coding;
     return reply;
   };
