@@ -34,6 +34,8 @@ export interface ListenOptions {
   now?: () => number;
   /** Told of every request refused before GraphQL, by reason (request metrics). */
   onRefusal?: (reason: RefusalReason, status: number) => void;
+  /** How long `close()` waits for in-flight requests (default 10 s). */
+  drainMs?: number;
 }
 
 export interface HttpServer {
@@ -88,7 +90,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   // One entry per route. Issue 10's fast lane goes in front of yoga as a `/graphql` entry that
   // `accepts` plain JSON POSTs; /metrics and the operator page are entries like /version.
   const routes: Route[] = [
-    ...probeRoutes(plane, () => closing, now),
+    ...probeRoutes(plane, now),
     ...restRoutes(inProcessRunner(yoga)),
     { path: '/graphql', handle: yogaHandler(yoga) },
   ];
@@ -175,7 +177,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
             drained = resolve;
           }),
           new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, DRAIN_MS);
+            timer = setTimeout(resolve, options.drainMs ?? DRAIN_MS);
           }),
         ]);
         clearTimeout(timer);

@@ -6,10 +6,9 @@ const PROBE_METHODS = ['GET', 'HEAD'] as const;
 
 /**
  * Probes need no token and do no GraphQL. `/health` (liveness): 200 while the process serves.
- * `/ready` (readiness): 503 while the plane says it should not take traffic, or the server is
- * shutting down. `/version`: what is running.
+ * `/ready` (readiness): 503 while the plane says it should not take traffic. `/version`: what is running.
  */
-export function probeRoutes(plane: HttpPlane, isClosing: () => boolean, now: () => number = Date.now): Route[] {
+export function probeRoutes(plane: HttpPlane, now: () => number = Date.now): Route[] {
   return [
     {
       path: '/health',
@@ -21,8 +20,7 @@ export function probeRoutes(plane: HttpPlane, isClosing: () => boolean, now: () 
       methods: PROBE_METHODS,
       handle: async () => {
         const readiness = plane.readiness();
-        if (!isClosing()) return jsonReply(readiness.ready ? 200 : 503, readiness);
-        return jsonReply(503, { ...readiness, ready: false, reasons: [...readiness.reasons, 'shutting down'] });
+        return jsonReply(readiness.ready ? 200 : 503, readiness);
       },
     },
     { path: '/version', methods: PROBE_METHODS, handle: async () => jsonReply(200, plane.versionInfo()) },

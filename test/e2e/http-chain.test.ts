@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import type { Plugin } from 'graphql-yoga';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/log.js';
+import { faultyFileSystem } from '../helpers/faulty-fs.js';
 import { gql } from '../helpers/http.js';
 import { chunked, json, rawRequest } from '../helpers/raw-http.js';
 import { ROOT, startTestServer, type TestServer } from '../helpers/server.js';
@@ -302,5 +304,34 @@ describe('response compression', () => {
     while (!received.includes('"configVersion":2')) received += new TextDecoder().decode((await reader.read()).value);
     expect(received).toMatch(/event: next\ndata: \{"data":\{"statusChanged":\{"configVersion":2\}\}\}/);
     controller.abort();
+  });
+});
+
+describe('logging, once per request', () => {
+  it('a failure inside GraphQL: one ERROR line with the request id and its detail; the answer stays clean', async () => {
+    const fs = faultyFileSystem();
+    const { server, lines } = await loggedServer({ fs });
+    fs.inject('rename', 'EIO');
+    const res = await gql(server.url, 'mutation { activateStrategy(strategyKey: "gold") { configVersion } }', undefined, {
+      token: server.token,
+      headers: { 'x-request-id': 'probe-eio' },
+    });
+    expect(res.status).toBe(503);
+    expect(JSON.stringify(res.body)).not.toMatch(STACK);
+    const errors = lines.filter((l) => / ERROR /.test(l));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('probe-eio');
+    expect(errors[0]).toContain('ConfigWriteError');
+  });
+
+  it('a client that goes away while sending its body: one DEBUG line, nothing at ERROR', async () => {
+    const { server, lines } = await loggedServer();
+    const socket = connect(Number(new URL(server.origin).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('POST /api/config HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: probe-gone\r\nContent-Length: 1000\r\n\r\n{"scan_');
+    socket.destroy();
+    await vi.waitFor(() => expect(lines.filter((l) => l.includes('probe-gone'))).toHaveLength(1));
+    expect(lines.find((l) => l.includes('probe-gone'))).toMatch(/ DEBUG .*client went away/);
+    expect(lines.filter((l) => / ERROR /.test(l))).toEqual([]);
   });
 });
