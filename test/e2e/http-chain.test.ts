@@ -85,6 +85,9 @@ describe('one policy chain, every route', () => {
     const res = await rawRequest(server.origin, 'GARBAGE\r\n\r\n');
     expect(res.status).toBe(400);
     expect(json(res).errors[0].message).toBe('Bad Request');
+    const huge = await rawRequest(server.origin, `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: ${'x'.repeat(20_000)}\r\n\r\n`);
+    expect(huge.status).toBe(431);
+    expect(json(huge).errors[0].message).toBe('Request Header Fields Too Large');
   });
 
   it('a request id: a sane incoming one is kept, anything else replaced; echoed on every route and every refusal', async () => {
