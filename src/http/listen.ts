@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import { endableSubscriptions } from '../graphql/plugins/end-subscriptions.js';
 import { createControlPlaneYoga } from '../graphql/yoga.js';
+import type { Logger } from '../log.js';
 import { clientKeyOf } from './client-key.js';
 import { compose, type Exchange, type Step } from './exchange.js';
 import { inProcessRunner } from './in-process.js';
@@ -47,22 +48,30 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** An answer Node's own parser gives (bad request line, headers too large, request timeout): JSON too, then close. */
-function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (!socket.writable || err.code === 'ECONNRESET') {
-    socket.destroy();
-    return;
-  }
-  const [status, text] =
-    err.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'Request Header Fields Too Large']
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'Request Timeout']
-        : [400, 'Bad Request'];
-  const body = JSON.stringify(refusalBody('/', { code: 'BAD_REQUEST', message: text }));
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+/**
+ * What Node's own parser refuses (a bad request line, headers too large, a request over its time):
+ * answered as JSON too, then the connection closes; one DEBUG line (there is no request to name).
+ */
+function clientErrorHandler(logger: Logger) {
+  return (err: NodeJS.ErrnoException, socket: Socket): void => {
+    // Nothing can be said on a reset socket, or in the middle of another answer on it.
+    const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent ?? false;
+    if (!socket.writable || err.code === 'ECONNRESET' || answering) {
+      socket.destroy();
+      return;
+    }
+    const [status, text] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout']
+          : [400, 'Bad Request'];
+    logger.debug({ code: err.code, status }, `request refused by the HTTP parser: ${text}`);
+    const body = JSON.stringify(refusalBody('/', { code: 'BAD_REQUEST', message: text }));
+    socket.end(
+      `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  };
 }
 
 /**
@@ -106,11 +115,11 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   ];
   const handle = compose(chain, router(routes, refuse));
 
-  const inFlight = new Map<ServerResponse, AbortController>();
+  const inFlight = new Set<ServerResponse>();
   let drained: (() => void) | undefined;
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
     const controller = new AbortController();
-    inFlight.set(res, controller);
+    inFlight.add(res);
     res.once('close', () => {
       if (!res.writableFinished) controller.abort(); // the client went away: streams end, work stops
       inFlight.delete(res);
@@ -144,7 +153,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   };
 
   const server = createServer((req, res) => void serve(req, res));
-  server.on('clientError', answerClientError);
+  server.on('clientError', clientErrorHandler(plane.logger));
   // Longer than a fronting proxy's idle timeout (nginx, ALB: 60 s), so neither side sends a request
   // onto a connection the other is closing; with Node's 5 s, 500 busy clients saw resets (load soak).
   server.keepAliveTimeout = 65_000;
