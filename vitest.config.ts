@@ -6,6 +6,8 @@ export default defineConfig({
   resolve: { alias: { graphql: 'graphql/index.js' } },
   test: {
     include: ['test/**/*.test.ts'],
+    // Builds dist/ when src/ changed: spawned CLIs run the built JavaScript.
+    globalSetup: ['test/global-setup.ts'],
     // Heavy runs live in test/soak and run with `npm run soak` (vitest.soak.config.ts).
     exclude: ['**/node_modules/**', 'test/soak/**'],
     pool: 'forks',
