@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   // graphql 16 ships ESM (.mjs) and CJS side by side; Node loads the CJS one for everybody, but Vite
   // would give our imports the .mjs one while Pothos gets the CJS: two realms. Use Node's choice.
-  resolve: { alias: { graphql: 'graphql/index.js' } },
+  // Only the bare specifier: a subpath (graphql/language/printer.js) stays as it is.
+  resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
   test: {
     include: ['test/**/*.test.ts'],
     // Builds dist/ when src/ changed: spawned CLIs run the built JavaScript.

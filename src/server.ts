@@ -138,11 +138,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   store.subscribe((event) => {
     if (event.type === 'invalid')
       logger.warn(
-        `config file is invalid; keeping the last good config (version ${store.current().config.version}).\n${event.error.message}`,
+        { problem: event.error.message },
+        `config file is invalid; keeping the last good config (version ${store.current().config.version})`,
       );
     if (event.type === 'reloaded') {
       logger.info(`config file changed on disk; now in force: ${event.current.digest}`);
-      audit.recordHandEdit(event.current).catch((err) => logger.error('could not record a hand edit in the audit log', err));
+      audit.recordHandEdit(event.current).catch((err) => logger.error({ err }, 'could not record a hand edit in the audit log'));
     }
     if (event.type === 'recovered') logger.info('config file is valid again');
   });

@@ -26,10 +26,15 @@ export default function buildDist(): void {
   } catch {}
   const sources = Math.max(newestMtime(path.join(ROOT, 'src')), statSync(path.join(ROOT, 'tsconfig.build.json')).mtimeMs);
   if (sources <= built) return;
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  try {
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
+  } catch {
+    // tsc still emits on type errors, which `npm run typecheck` reports; the tests run on what was emitted.
+    console.warn('global-setup: tsc reported type errors (above); dist/ was emitted anyway');
+  }
   const now = new Date();
   utimesSync(BUILD_INFO, now, now); // tsc leaves it alone when nothing changed
 }

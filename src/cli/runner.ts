@@ -1,30 +1,16 @@
-import { parseArgs } from 'node:util';
 import { ConfigFileError } from '../config/errors.js';
 import { openYamlConfigStore, type YamlConfigStore } from '../config/yaml-store.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, type Logger, resolveLogSettings } from '../log.js';
 import { defaultRegistry } from '../registry/index.js';
-import { FeedError } from '../runner/feed.js';
 import { Runner } from '../runner/runner.js';
-import { openFeed, RUNNER_OPTIONS_HELP, resolveRunnerSettings } from '../runner/settings.js';
+import { openFeed, resolveRunnerSettings } from '../runner/settings.js';
 import type { RunnerStatePublisher } from '../runner/state.js';
 import { fileRunnerStatePublisher } from '../runner/state-file.js';
+import { lockRuntimeDir, type RuntimeDirLocks } from '../runtime-dir.js';
 import { resolveServerSettings } from '../settings.js';
-import { EXIT } from './exit-codes.js';
-
-export const help = `Usage: stratctl runner [options]
-
-Runs the strategy runner on its own, beside an API started with "stratctl serve --no-runner".
-The two share only the runtime directory: the runner follows config.yaml and publishes its state
-to runner-state.json, which the API reports as status.runner.
-
-Options (flags win over environment variables):
-  --runtime-dir <dir>     config and state dir                                 CONTROL_PLANE_RUNTIME_DIR (./runtime)
-${RUNNER_OPTIONS_HELP}
-  -h, --help              this help
-
-An invalid config.yaml does not stop it: it reports the problem (status.runner.error) and starts
-as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 2 bad usage or feed.
-`;
+import type { Action } from './program.js';
+import { untilStopped } from './serve.js';
+import { startFailure } from './start-failures.js';
 
 /** Opens the store, waiting (and reporting) while config.yaml is invalid: a bad file never stops the runner. */
 async function openStoreWhenValid(
@@ -42,7 +28,8 @@ async function openStoreWhenValid(
       return await openYamlConfigStore({ registry: defaultRegistry, runtimeDir, watch: true, pollMs: 1000, warn: (m) => logger.warn(m) });
     } catch (err) {
       if (!(err instanceof ConfigFileError)) throw err;
-      if (err.message !== reported) logger.warn(`config file invalid; waiting for a valid one before the first scan.\n${err.message}`);
+      if (err.message !== reported)
+        logger.warn({ problem: err.message }, 'config file invalid; waiting for a valid one before the first scan');
       reported = err.message;
       const at = new Date().toISOString();
       const state = { pid: process.pid, feed, startedAt, heartbeatAt: at, heartbeatIntervalMs: heartbeatMs, stopped: false };
@@ -59,32 +46,23 @@ async function openStoreWhenValid(
   return undefined;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      'runtime-dir': { type: 'string' },
-      feed: { type: 'string' },
-      'heartbeat-ms': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
-    process.stdout.write(help);
-    return EXIT.ok;
-  }
-  const { runtimeDir } = resolveServerSettings({ 'runtime-dir': values['runtime-dir'] }, process.env);
-  const settings = resolveRunnerSettings(values, process.env);
-  const logger = createLogger(process.env.CONTROL_PLANE_LOG_LEVEL === 'debug' ? 'debug' : 'info');
+/** `stratctl runner`: the runner alone, holding <runtime-dir>/.runner.lock, until SIGTERM/SIGINT. */
+export const runner: Action = async (flags, _args, ctx) => {
+  const env = ctx.io.env;
+  const { runtimeDir } = resolveServerSettings({ 'runtime-dir': flags['runtime-dir'] as string | undefined }, env);
+  const settings = resolveRunnerSettings(flags, env);
+  const log = resolveLogSettings(flags, env, ctx.io.stderr.isTTY === true);
+  const logger = createLogger({ ...log, destination: ctx.io.stderr });
+  let locks: RuntimeDirLocks | undefined;
   let feed: Awaited<ReturnType<typeof openFeed>>;
   try {
+    locks = await lockRuntimeDir(runtimeDir, { serve: false, runner: true });
     feed = await openFeed(settings.feed);
   } catch (err) {
-    if (!(err instanceof FeedError)) throw err;
-    process.stderr.write(`error: cannot open the feed: ${(err as Error).message}\n`);
-    return EXIT.usage;
+    await locks?.release();
+    const failure = startFailure(err, { runtimeDir });
+    logger.fatal({ exitCode: failure.code, ...(failure.unexpected && { err }) }, failure.message);
+    return failure.code;
   }
   const publisher = fileRunnerStatePublisher(runtimeDir);
 
@@ -92,26 +70,16 @@ export async function run(argv: string[]): Promise<number> {
   const keepAlive = setInterval(() => {}, 1 << 30);
   let stopping = false;
   let store: YamlConfigStore | undefined;
-  let runner: Runner | undefined;
-  const stopped = new Promise<number>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) return resolve(EXIT.unexpected);
-      stopping = true;
-      logger.info(`${signal}: stopping the runner`);
-      (async () => {
-        await runner?.stop();
-        await store?.close();
-        clearInterval(keepAlive);
-      })().then(
-        () => resolve(EXIT.ok),
-        (err) => {
-          logger.error('runner shutdown failed', err);
-          resolve(EXIT.unexpected);
-        },
-      );
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+  let running: Runner | undefined;
+  const stopped = untilStopped(ctx, logger, 'stopping the runner', async () => {
+    stopping = true;
+    try {
+      await running?.stop();
+      await store?.close();
+    } finally {
+      clearInterval(keepAlive);
+      await locks?.release();
+    }
   });
 
   store = await openStoreWhenValid(runtimeDir, publisher, settings.heartbeatMs, feed.description, logger, () => stopping);
@@ -119,9 +87,11 @@ export async function run(argv: string[]): Promise<number> {
     await store?.close();
     return stopped;
   }
-  runner = new Runner({ registry: defaultRegistry, store, feed, publisher, heartbeatMs: settings.heartbeatMs, logger });
-  runner.start();
-  // One line on stdout, so scripts and tests know it is up.
-  process.stdout.write(`strategy runner started (pid ${process.pid}) on ${runtimeDir}, feed ${settings.feed}\n`);
+  running = new Runner({ registry: defaultRegistry, store, feed, publisher, heartbeatMs: settings.heartbeatMs, logger });
+  running.start();
+  // Scripts and tests know it is up from this line: on stdout in text format, a log line with `runtimeDir` in json.
+  const started = `strategy runner started (pid ${process.pid}) on ${runtimeDir}, feed ${settings.feed}`;
+  if (log.format === 'text') ctx.print(started);
+  else logger.info({ pid: process.pid, runtimeDir, feed: settings.feed }, started);
   return stopped;
-}
+};

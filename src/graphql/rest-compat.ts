@@ -191,7 +191,7 @@ export function useRestCompat(options: RestCompatOptions): Plugin {
         json(200, await route.handle(request, run));
       } catch (err) {
         if (err instanceof RestError) return json(err.status, { detail: err.message }, err.headers);
-        options.logger.error('REST compatibility route failed', err);
+        options.logger.error({ err }, 'REST compatibility route failed');
         json(500, { detail: 'Unexpected error.' });
       }
     },

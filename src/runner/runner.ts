@@ -146,7 +146,7 @@ export class Runner implements RunnerStateChannel {
       this.problems.scan = signals.length > 0 && failed.length === signals.length ? `scan failed: ${failed[0]!.error}` : null;
       this.update({ lastScanAt: this.now().toISOString(), lastSignals: signals, error: this.errorText() });
     } catch (err) {
-      this.options.logger?.error('runner scan failed', err);
+      this.options.logger?.error({ err }, 'runner scan failed');
       this.problems.scan = `scan failed: ${(err as Error).message}`;
       this.update({ lastScanAt: this.now().toISOString(), error: this.errorText() });
     } finally {
