@@ -9,7 +9,7 @@ import { fileRunnerStatePublisher } from '../runner/state-file.js';
 import { lockRuntimeDir, type RuntimeDirLocks } from '../runtime-dir.js';
 import { resolveServerSettings } from '../settings.js';
 import type { Action } from './program.js';
-import { untilStopped } from './serve.js';
+import { stopOnSignal } from './serve.js';
 import { startFailure } from './start-failures.js';
 
 /** Opens the store, waiting (and reporting) while config.yaml is invalid: a bad file never stops the runner. */
@@ -53,12 +53,14 @@ export const runner: Action = async (flags, _args, ctx) => {
   const settings = resolveRunnerSettings(flags, env);
   const log = resolveLogSettings(flags, env, ctx.io.stderr.isTTY === true);
   const logger = createLogger({ ...log, destination: ctx.io.stderr });
+  const stopping = stopOnSignal(ctx, logger, 'stopping the runner');
   let locks: RuntimeDirLocks | undefined;
   let feed: Awaited<ReturnType<typeof openFeed>>;
   try {
     locks = await lockRuntimeDir(runtimeDir, { serve: false, runner: true });
     feed = await openFeed(settings.feed);
   } catch (err) {
+    stopping.dispose();
     await locks?.release();
     const failure = startFailure(err, { runtimeDir });
     logger.fatal({ exitCode: failure.code, ...(failure.unexpected && { err }) }, failure.message);
@@ -68,11 +70,11 @@ export const runner: Action = async (flags, _args, ctx) => {
 
   // The runner's own timers are unref'd (they must not hold an API process open); this one holds this process.
   const keepAlive = setInterval(() => {}, 1 << 30);
-  let stopping = false;
+  let stopRequested = false;
   let store: YamlConfigStore | undefined;
   let running: Runner | undefined;
-  const stopped = untilStopped(ctx, logger, 'stopping the runner', async () => {
-    stopping = true;
+  const stopped = stopping.afterSignal(async () => {
+    stopRequested = true;
     try {
       await running?.stop();
       await store?.close();
@@ -82,8 +84,8 @@ export const runner: Action = async (flags, _args, ctx) => {
     }
   });
 
-  store = await openStoreWhenValid(runtimeDir, publisher, settings.heartbeatMs, feed.description, logger, () => stopping);
-  if (!store || stopping) {
+  store = await openStoreWhenValid(runtimeDir, publisher, settings.heartbeatMs, feed.description, logger, () => stopRequested);
+  if (!store || stopRequested) {
     await store?.close();
     return stopped;
   }

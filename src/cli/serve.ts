@@ -83,34 +83,48 @@ export function announceListening(ctx: CommandContext, logger: Logger, format: '
 }
 
 /**
- * Resolves after the first SIGTERM/SIGINT has been handled by `stop` (0, or 1 if stopping failed);
- * a second signal while stopping gives up at once (1).
+ * Hears SIGTERM/SIGINT from the moment a long-running command starts: with no listener, the default
+ * action would kill the process at once (a signal during start-up, or between "listening" and the
+ * handler). The first signal calls `stop`; a second one while stopping gives up (exit 1).
  */
-export function untilStopped(ctx: CommandContext, logger: Logger, what: string, stop: () => Promise<void>): Promise<number> {
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const unsubscribe = ctx.io.onStopSignal((signal) => {
-      if (stopping) {
-        logger.warn(`${signal} again: exiting now`);
-        unsubscribe();
-        resolve(EXIT.unexpected);
-        return;
-      }
-      stopping = true;
-      logger.info({ signal }, `${signal}: ${what}`);
-      stop().then(
-        () => {
-          unsubscribe();
-          resolve(EXIT.ok);
-        },
-        (err) => {
-          logger.error({ err }, 'shutdown failed');
-          unsubscribe();
-          resolve(EXIT.unexpected);
-        },
-      );
-    });
+export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string) {
+  let requested: (signal: NodeJS.Signals) => void = () => {};
+  const firstSignal = new Promise<NodeJS.Signals>((resolve) => {
+    requested = resolve;
   });
+  let signals = 0;
+  let giveUp: () => void = () => {};
+  const unsubscribe = ctx.io.onStopSignal((signal) => {
+    signals += 1;
+    if (signals === 1) requested(signal);
+    else {
+      logger.warn(`${signal} again: exiting now`);
+      giveUp();
+    }
+  });
+  return {
+    /** Forget the signals (start-up failed: the failure's exit code stands). */
+    dispose: unsubscribe,
+    /** After the first signal, runs `stop`: 0 once it is done, 1 if it failed or a second signal came. */
+    afterSignal: async (stop: () => Promise<void>): Promise<number> => {
+      const signal = await firstSignal;
+      logger.info({ signal }, `${signal}: ${what}`);
+      try {
+        return await new Promise<number>((resolve) => {
+          giveUp = () => resolve(EXIT.unexpected);
+          stop().then(
+            () => resolve(EXIT.ok),
+            (err) => {
+              logger.error({ err }, 'shutdown failed');
+              resolve(EXIT.unexpected);
+            },
+          );
+        });
+      } finally {
+        unsubscribe();
+      }
+    },
+  };
 }
 
 /** `stratctl serve`: the API with the embedded runner (or not), until SIGTERM/SIGINT. */
@@ -123,15 +137,17 @@ export const serve: Action = async (flags, _args, ctx) => {
   const warning = bindWarning(settings);
   if (warning) logger.warn(warning);
 
+  const stopping = stopOnSignal(ctx, logger, 'finishing in-flight requests and writes, then stopping');
   let serving: Serving;
   try {
     serving = await startServing(settings, runnerSettings, logger, ctx);
   } catch (err) {
+    stopping.dispose();
     const failure = startFailure(err, settings);
     logger.fatal({ exitCode: failure.code, ...(failure.unexpected && { err }) }, failure.message);
     return failure.code;
   }
   announceListening(ctx, logger, log.format, serving.url);
   logger.info(serving.summary);
-  return untilStopped(ctx, logger, 'finishing in-flight requests and writes, then stopping', () => serving.stop());
+  return stopping.afterSignal(() => serving.stop());
 };
