@@ -35,8 +35,11 @@ const RULES: { matches: (err: unknown) => boolean; code: number; message: (err: 
   {
     matches: (err) => err instanceof ConfigFileError,
     code: EXIT.config,
-    message: (err) =>
-      `cannot start: ${(err as Error).message}. The file was left as it is: fix it (or move it away to start from defaults) and start again.`,
+    message: (err) => {
+      const { file, problems } = err as ConfigFileError;
+      const where = problems.map((p) => `${p.line ? `line ${p.line}${p.column ? `, column ${p.column}` : ''}: ` : ''}${p.message}`);
+      return `cannot start: ${file} is invalid: ${where.join('; ')}. The file was left as it is: fix it (or move it away to start from defaults) and start again.`;
+    },
   },
   {
     matches: (err) => err instanceof LockHeldError,
