@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// The stratctl command: runs src/cli.ts through tsx, so no build step stands between a change and its use.
-import { register } from 'tsx/esm/api';
+// The stratctl command: the built JavaScript (dist/, built by `npm ci` through `prepare`), run by plain node.
+import { main } from '../dist/cli/main.js';
 
-register();
-await import('../src/cli.ts');
+await main();

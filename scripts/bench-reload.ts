@@ -102,7 +102,7 @@ async function inProcess(dir: string): Promise<void> {
     port: 0,
     runtimeDir: dir,
     adminToken: TOKEN,
-    logger: createLogger('silent'),
+    logger: createLogger({ level: 'silent' }),
     runner: {},
   });
   const runner = plane.runner!;

@@ -1,13 +1,11 @@
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { fileTokenStore } from './auth/file-token-store.js';
 import type { TokenStore } from './auth/token-store.js';
 import { type AdminToken, type Authenticator, loadAdminToken, scopedAuthenticator } from './auth/tokens.js';
-import { openFileConfigStore } from './config/file-store.js';
+import { ConfigFileError } from './config/errors.js';
+import { type FileConfigStore, openFileConfigStore } from './config/file-store.js';
 import type { ConfigStore } from './config/store.js';
 import { type ControlPlaneEvents, createEvents } from './events/events.js';
 import type { FileSystem } from './fs/file-system.js';
-import { acquireLock, type Lock, LockHeldError } from './lock.js';
 import type { Logger } from './log.js';
 import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
 import type { CandleFeed } from './runner/feed.js';
@@ -15,21 +13,8 @@ import { RunnerFleet } from './runner/fleet.js';
 import { Runner } from './runner/runner.js';
 import type { RunnerStatePublisher, RunnerStateSource } from './runner/state.js';
 import { fileRunnerStatePublisher, fileRunnerStateSource } from './runner/state-file.js';
+import { lockRuntimeDir } from './runtime-dir.js';
 import { PACKAGE_VERSION } from './version.js';
-
-/** The runtime directory cannot be written (read-only file system, permissions): `serve` exits 73. */
-export class RuntimeDirNotWritableError extends Error {
-  override name = 'RuntimeDirNotWritableError';
-  constructor(
-    readonly dir: string,
-    readonly errno: string | undefined,
-    options?: { cause?: unknown },
-  ) {
-    super(`the runtime directory ${dir} is not writable (${errno ?? 'unknown error'})`, options);
-  }
-}
-
-export { LockHeldError };
 
 export interface RunnerSettings {
   feed: CandleFeed;
@@ -57,6 +42,12 @@ export interface ControlPlaneSettings {
   fs?: FileSystem;
   configPollMs?: number;
   runnerPollMs?: number;
+  /**
+   * A runner-only process waits out an invalid config instead of failing: called with the problem
+   * (it reports it and waits a moment), then the config is read again, until it is valid or this
+   * answers 'stop' (then the ConfigFileError is thrown). Unset: an invalid config throws at once.
+   */
+  onInvalidConfig?: (error: ConfigFileError) => Promise<'retry' | 'stop'>;
 }
 
 /** What resolvers and adapters reach: the domain, never the file system. */
@@ -94,19 +85,6 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
-const NOT_WRITABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'ENOSPC', 'EEXIST']);
-
-async function lockRuntimeDir(dir: string, name: string): Promise<Lock> {
-  try {
-    return await acquireLock(path.join(dir, name));
-  } catch (err) {
-    if (err instanceof LockHeldError) throw err;
-    const errno = (err as { code?: string }).code;
-    if (errno && NOT_WRITABLE.has(errno)) throw new RuntimeDirNotWritableError(dir, errno, { cause: err });
-    throw err;
-  }
-}
-
 /**
  * Builds and owns everything a control-plane process runs: the store, tokens, events, the runner
  * and the view of the fleet. In this order, and writing nothing but the lock files: the runtime
@@ -115,35 +93,37 @@ async function lockRuntimeDir(dir: string, name: string): Promise<Lock> {
  * LockHeldError (another process owns the directory), RuntimeDirNotWritableError.
  */
 export async function createControlPlane(settings: ControlPlaneSettings): Promise<ControlPlane> {
-  const { logger, runtimeDir } = settings;
   const api = settings.api ?? true;
+  const locks = await lockRuntimeDir(settings.runtimeDir, { serve: api, runner: settings.runner !== false });
   try {
-    await mkdir(runtimeDir, { recursive: true });
+    return await assemble(settings, api, () => locks.release());
   } catch (err) {
-    throw new RuntimeDirNotWritableError(runtimeDir, (err as { code?: string }).code, { cause: err });
-  }
-  const locks: Lock[] = [];
-  const releaseLocks = () => Promise.all(locks.splice(0).map((l) => l.release()));
-  try {
-    if (api) locks.push(await lockRuntimeDir(runtimeDir, '.lock'));
-    if (settings.runner) locks.push(await lockRuntimeDir(runtimeDir, '.runner.lock'));
-    return await assemble(settings, api, releaseLocks);
-  } catch (err) {
-    await releaseLocks();
+    await locks.release();
     throw err;
+  }
+}
+
+/** The config store, read and validated (waiting out an invalid config when the settings say so). */
+async function openStore(settings: ControlPlaneSettings): Promise<FileConfigStore> {
+  for (;;) {
+    try {
+      return await openFileConfigStore({
+        strategies: settings.strategies ?? defaultRegistry,
+        runtimeDir: settings.runtimeDir,
+        fs: settings.fs,
+        pollMs: settings.configPollMs,
+        warn: (message) => settings.logger.warn(message),
+      });
+    } catch (err) {
+      if (!(err instanceof ConfigFileError) || !settings.onInvalidConfig || (await settings.onInvalidConfig(err)) === 'stop') throw err;
+    }
   }
 }
 
 async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLocks: () => Promise<unknown>): Promise<ControlPlane> {
   const { logger, runtimeDir } = settings;
   const warn = (message: string) => logger.warn(message);
-  const store = await openFileConfigStore({
-    strategies: settings.strategies ?? defaultRegistry,
-    runtimeDir,
-    fs: settings.fs,
-    pollMs: settings.configPollMs,
-    warn,
-  });
+  const store = await openStore(settings);
   const admin = api ? await loadAdminToken(runtimeDir, settings.adminToken) : null;
   const tokens = fileTokenStore(runtimeDir, { warn });
   const events = createEvents();

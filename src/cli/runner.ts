@@ -1,130 +1,91 @@
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { ConfigFileError } from '../config/errors.js';
 import { type ControlPlane, createControlPlane } from '../control-plane.js';
-import { createLogger, type Logger } from '../log.js';
-import { type CandleFeed, FeedError } from '../runner/feed.js';
-import { openFeed, RUNNER_OPTIONS_HELP, resolveRunnerSettings } from '../runner/settings.js';
+import { createLogger, type Logger, resolveLogSettings } from '../log.js';
+import type { CandleFeed } from '../runner/feed.js';
+import { openFeed, resolveRunnerSettings } from '../runner/settings.js';
 import { fileRunnerStatePublisher } from '../runner/state-file.js';
 import { resolveServerSettings } from '../settings.js';
-import { EXIT } from './exit-codes.js';
-
-export const help = `Usage: stratctl runner [options]
-
-Runs the strategy runner on its own, beside an API started with "stratctl serve --no-runner".
-The two share only the runtime directory: the runner follows config.yaml and publishes its state
-to runner-state.json, which the API reports as status.runner.
-
-Options (flags win over environment variables):
-  --runtime-dir <dir>     config and state dir                                 CONTROL_PLANE_RUNTIME_DIR (./runtime)
-${RUNNER_OPTIONS_HELP}
-  -h, --help              this help
-
-An invalid config.yaml does not stop it: it reports the problem (status.runner.error) and starts
-as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 2 bad usage or feed.
-`;
+import type { Action } from './program.js';
+import { stopOnSignal } from './serve.js';
+import { startFailure } from './start-failures.js';
 
 /**
- * Builds the runner's control plane, waiting (and reporting) while the config is invalid: a bad
- * file never stops the runner.
+ * Reports an invalid config as the runner's error while it waits for a valid one: a bad file never
+ * stops the runner (it holds the runner lock meanwhile, so no second runner starts beside it).
  */
-async function openWhenValid(
-  runtimeDir: string,
-  runner: { feed: CandleFeed; heartbeatMs: number },
-  logger: Logger,
-  stopping: () => boolean,
-): Promise<ControlPlane | undefined> {
-  let reported = '';
-  const startedAt = new Date().toISOString();
+function reportWhileInvalid(runtimeDir: string, feed: CandleFeed, heartbeatMs: number, logger: Logger, stopping: () => boolean) {
   const publisher = fileRunnerStatePublisher(runtimeDir);
-  while (!stopping()) {
-    try {
-      return await createControlPlane({ runtimeDir, api: false, runner, logger });
-    } catch (err) {
-      if (!(err instanceof ConfigFileError)) throw err;
-      if (err.message !== reported) logger.warn(`config file invalid; waiting for a valid one before the first scan.\n${err.message}`);
-      reported = err.message;
-      const at = new Date().toISOString();
-      const host = hostname();
-      await publisher.publish({
-        id: `${host}:${process.pid}`,
-        host,
-        pid: process.pid,
-        instruments: null,
-        feed: runner.feed.description,
-        startedAt,
-        heartbeatAt: at,
-        heartbeatIntervalMs: runner.heartbeatMs,
-        stopped: false,
-        applied: null,
-        lastScanAt: null,
-        lastSignals: [],
-        error: `config file invalid: ${err.publicMessage}`,
-      });
-      await new Promise((r) => setTimeout(r, Math.min(runner.heartbeatMs, 500)));
-    }
-  }
-  return undefined;
+  const startedAt = new Date().toISOString();
+  const host = hostname();
+  let reported = '';
+  return async (err: ConfigFileError): Promise<'retry' | 'stop'> => {
+    if (stopping()) return 'stop';
+    if (err.message !== reported)
+      logger.warn({ problem: err.message }, 'config file invalid; waiting for a valid one before the first scan');
+    reported = err.message;
+    await publisher.publish({
+      id: `${host}:${process.pid}`,
+      host,
+      pid: process.pid,
+      instruments: null,
+      feed: feed.description,
+      startedAt,
+      heartbeatAt: new Date().toISOString(),
+      heartbeatIntervalMs: heartbeatMs,
+      stopped: false,
+      applied: null,
+      lastScanAt: null,
+      lastSignals: [],
+      error: `config file invalid: ${err.publicMessage}`,
+    });
+    await new Promise((r) => setTimeout(r, Math.min(heartbeatMs, 500)));
+    return stopping() ? 'stop' : 'retry';
+  };
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      'runtime-dir': { type: 'string' },
-      feed: { type: 'string' },
-      'heartbeat-ms': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
-    process.stdout.write(help);
-    return EXIT.ok;
-  }
-  const { runtimeDir } = resolveServerSettings({ 'runtime-dir': values['runtime-dir'] }, process.env);
-  const settings = resolveRunnerSettings(values, process.env);
-  const logger = createLogger(process.env.CONTROL_PLANE_LOG_LEVEL === 'debug' ? 'debug' : 'info');
-  let feed: Awaited<ReturnType<typeof openFeed>>;
-  try {
-    feed = await openFeed(settings.feed);
-  } catch (err) {
-    if (!(err instanceof FeedError)) throw err;
-    process.stderr.write(`error: cannot open the feed: ${(err as Error).message}\n`);
-    return EXIT.usage;
-  }
+/** `stratctl runner`: the runner alone, holding <runtime-dir>/.runner.lock, until SIGTERM/SIGINT. */
+export const runner: Action = async (flags, _args, ctx) => {
+  const env = ctx.io.env;
+  const { runtimeDir } = resolveServerSettings({ 'runtime-dir': flags['runtime-dir'] as string | undefined }, env);
+  const settings = resolveRunnerSettings(flags, env);
+  const log = resolveLogSettings(flags, env, ctx.io.stderr.isTTY === true);
+  const logger = createLogger({ ...log, destination: ctx.io.stderr });
+  const stopping = stopOnSignal(ctx, logger, 'stopping the runner');
   // The runner's own timers are unref'd (they must not hold an API process open); this one holds this process.
   const keepAlive = setInterval(() => {}, 1 << 30);
-  let stopping = false;
+  let stopRequested = false;
   let plane: ControlPlane | undefined;
-  const stopped = new Promise<number>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) return resolve(EXIT.unexpected);
-      stopping = true;
-      logger.info(`${signal}: stopping the runner`);
-      (async () => {
-        await plane?.stop();
-        clearInterval(keepAlive);
-      })().then(
-        () => resolve(EXIT.ok),
-        (err) => {
-          logger.error('runner shutdown failed', err);
-          resolve(EXIT.unexpected);
-        },
-      );
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+  const stopped = stopping.afterSignal(async () => {
+    stopRequested = true;
+    try {
+      await plane?.stop();
+    } finally {
+      clearInterval(keepAlive);
+    }
   });
-
-  plane = await openWhenValid(runtimeDir, { feed, heartbeatMs: settings.heartbeatMs }, logger, () => stopping);
-  if (!plane || stopping) {
-    await plane?.stop();
-    return stopped;
+  try {
+    const feed = await openFeed(settings.feed);
+    plane = await createControlPlane({
+      runtimeDir,
+      api: false,
+      runner: { feed, heartbeatMs: settings.heartbeatMs },
+      logger,
+      onInvalidConfig: reportWhileInvalid(runtimeDir, feed, settings.heartbeatMs, logger, () => stopRequested),
+    });
+  } catch (err) {
+    if (stopRequested && err instanceof ConfigFileError) return stopped;
+    stopping.dispose();
+    clearInterval(keepAlive);
+    const failure = startFailure(err, { runtimeDir });
+    logger.fatal({ exitCode: failure.code, ...(failure.unexpected && { err }) }, failure.message);
+    return failure.code;
   }
+  if (stopRequested) return stopped;
   await plane.start();
-  // One line on stdout, so scripts and tests know it is up.
-  process.stdout.write(`strategy runner started (pid ${process.pid}) on ${runtimeDir}, feed ${settings.feed}\n`);
+  // Scripts and tests know it is up from this line: on stdout in text format, a log line with `runtimeDir` in json.
+  const started = `strategy runner started (pid ${process.pid}) on ${runtimeDir}, feed ${settings.feed}`;
+  if (log.format === 'text') ctx.print(started);
+  else logger.info({ pid: process.pid, runtimeDir, feed: settings.feed }, started);
   return stopped;
-}
+};

@@ -141,21 +141,24 @@ const addTo =
   (path, message) =>
     ctx.addIssue({ code: 'custom', path: [...prefix, ...path], message });
 
-/** The whole config, checked against the strategies in force. */
+/**
+ * The whole config, checked against the strategies in force. The checks sit on the fields, so each
+ * is reported even when another field is missing or wrong.
+ */
 export const configSchemaFor = memoized((registry: StrategyRegistry) =>
   z
     .object({
       ...runtimeConfigSchema.shape,
+      activeStrategyKey: runtimeConfigSchema.shape.activeStrategyKey.refine((k) => registry.has(k), {
+        error: (iss) => `Invalid strategy key: ${String(iss.input)}`,
+      }),
       // `tunable_overrides:` left empty in the file reads as null: the same as no overrides.
-      tunableOverrides: z.preprocess((v) => v ?? {}, z.unknown()),
+      tunableOverrides: z.preprocess(
+        (v) => v ?? {},
+        z.unknown().superRefine((overrides, ctx) => checkOverrides(registry, overrides, addTo(ctx, []), false)),
+      ),
     })
     .strict()
-    .superRefine((config, ctx) => {
-      if (!registry.has(config.activeStrategyKey)) {
-        ctx.addIssue({ code: 'custom', path: ['activeStrategyKey'], message: `Invalid strategy key: ${config.activeStrategyKey}` });
-      }
-      checkOverrides(registry, config.tunableOverrides, addTo(ctx, ['tunableOverrides']), false);
-    })
     .transform((config) => normalizeConfig(config as RuntimeConfig)),
 );
 

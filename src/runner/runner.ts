@@ -230,6 +230,8 @@ export class Runner implements RunnerStateSource {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // Never started (a start that failed before it): nothing ran, so nothing is published.
+    if (!this.unsubscribe) return;
     this.unsubscribe?.();
     clearInterval(this.heartbeat);
     clearTimeout(this.scanTimer);

@@ -53,7 +53,10 @@ describe('faults injected through the store file-system seam', () => {
     async (errno) => {
       const fs = faultyFileSystem();
       const warnings: string[] = [];
-      const server = await startTestServer({ fs, logger: createLogger('warn', (line) => warnings.push(line)) });
+      const server = await startTestServer({
+        fs,
+        logger: createLogger({ level: 'warn', destination: { write: (line) => warnings.push(line) } }),
+      });
       fs.inject('syncDir', errno);
       const res = await server.gql(ACTIVATE, { key: 'gold' });
       // Answering "failed" here would be false: the new file is visible and the runner acts on it.

@@ -9,7 +9,7 @@ import { inProcessRunner, OperationFailed } from '../../src/http/in-process.js';
 import { createLogger } from '../../src/log.js';
 import { startTestServer, TEST_TOKEN } from '../helpers/server.js';
 
-const log = createLogger('silent');
+const log = createLogger({ level: 'silent' });
 
 interface Outcome {
   status: number;

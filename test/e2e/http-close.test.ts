@@ -33,7 +33,7 @@ describe('listenHttp close()', () => {
     const plane: HttpPlane = {
       services: { ...base.services, authenticator: adminAuthenticator(TEST_TOKEN) },
       settings: base.settings,
-      logger: createLogger('silent'),
+      logger: createLogger({ level: 'silent' }),
       startedAt: Date.now(),
       readiness: () => ({ ready: true, configVersion: 1, reasons: [] }),
       versionInfo: () => ({ version: 'test', node: process.version, store: 'file' }),

@@ -30,7 +30,7 @@ describe('README: tokens, audit, history, expectedVersion', () => {
     ]
       .join('\n')
       .replaceAll('http://127.0.0.1:8787', origin)
-      .replaceAll('npx stratctl', `${process.execPath} --import tsx src/cli.ts`);
+      .replaceAll('npx stratctl', `${process.execPath} bin/stratctl.js`);
     const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], {
       cwd: ROOT,
       timeout: 30_000,

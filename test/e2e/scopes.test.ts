@@ -72,7 +72,7 @@ for (const readsRequireToken of [false, true]) {
         runtimeDir,
         adminToken: TEST_TOKEN,
         readsRequireToken,
-        logger: createLogger('silent'),
+        logger: createLogger({ level: 'silent' }),
         // The table sends dozens of refused requests from one address on purpose; the failed-auth
         // limiter (tested in rate-limit.test.ts) would otherwise lock this client out mid-table.
         security: { authFailures: { failuresPerMinute: 100_000 } },

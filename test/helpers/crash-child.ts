@@ -18,7 +18,7 @@ const plane = await startControlPlane({
   port: 0,
   runtimeDir,
   adminToken: CRASH_TOKEN,
-  logger: createLogger('silent'),
+  logger: createLogger({ level: 'silent' }),
 });
 process.stdout.write('ready\n');
 await once(process.stdin, 'data');

@@ -8,7 +8,7 @@ import { hostnameOf, isOriginForm } from '../../src/http/steps/host-check.js';
 import { acceptedRequestId, requestIdStep } from '../../src/http/steps/request-id.js';
 import { createLogger } from '../../src/log.js';
 
-const silent = createLogger('silent');
+const silent = createLogger({ level: 'silent' });
 
 function exchange(overrides: Partial<Exchange> & { headers?: Record<string, string> } = {}): Exchange {
   const { headers = {}, ...rest } = overrides;
@@ -159,7 +159,9 @@ describe('refusals', () => {
     const lines: string[] = [];
     let now = 0;
     const refuse = refusals({ infoPerSecond: 2, now: () => now });
-    const ex = exchange({ log: createLogger('debug', (line) => lines.push(line)) });
+    const ex = exchange({
+      log: createLogger({ level: 'debug', format: 'text', destination: { write: (line: string) => lines.push(line) } }),
+    });
     const refusal: Refusal = { reason: 'bad-host', status: 400, code: 'BAD_REQUEST', message: 'Bad Host header: expected host[:port]' };
     for (let i = 0; i < 3; i++) refuse(ex, refusal);
     now += 1_000;
