@@ -158,7 +158,8 @@ async function inProcess(dir: string): Promise<void> {
 function spawnCli(args: string[], ready: RegExp): Promise<{ proc: ChildProcess; match: RegExpMatchArray }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, CONTROL_PLANE_TOKEN: TOKEN, CONTROL_PLANE_LOG_LEVEL: undefined },
+    // text format: the address and the runner's start line come on stdout (json would put them in log lines on stderr)
+    env: { ...process.env, CONTROL_PLANE_TOKEN: TOKEN, CONTROL_PLANE_LOG_LEVEL: undefined, CONTROL_PLANE_LOG_FORMAT: 'text' },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   return new Promise((resolve, reject) => {
