@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { MAX_RUNTIME_FILE_BYTES, readRuntimeFile } from '../fs/runtime-file.js';
 import { LockHeldError, withLock } from '../lock.js';
+import { parseYamlText, type YamlParseResult } from '../yaml/core.js';
+import { YamlDeadlineError, type YamlParser } from '../yaml/off-thread.js';
 import { SCOPES, type Scope } from './identity.js';
 
 export const TOKENS_FILE = 'tokens.yaml';
@@ -53,9 +55,16 @@ export function checkTokenName(name: string): string | undefined {
 
 /** Parses tokens.yaml; throws TokenFileError saying what is wrong. */
 export function parseTokenFile(file: string, text: string): StoredToken[] {
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new TokenFileError(`${file}: ${doc.errors[0]?.message}`);
-  const parsed = fileSchema.safeParse(doc.toJS() ?? {});
+  return tokensFromYaml(file, parseYamlText(text));
+}
+
+/** The schema stage of tokens.yaml, from the YAML stage's result (in process or from the parse worker). */
+export function tokensFromYaml(file: string, result: YamlParseResult): StoredToken[] {
+  if (!result.ok) {
+    const first = result.problems[0];
+    throw new TokenFileError(`${file}: ${first?.line ? `line ${first.line}: ` : ''}${first?.message ?? 'invalid YAML'}`);
+  }
+  const parsed = fileSchema.safeParse(result.data ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new TokenFileError(`${file}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
@@ -82,15 +91,28 @@ function renderTokenFile(tokens: readonly StoredToken[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function readTokenFile(file: string): Promise<StoredToken[]> {
+/** What tokens.yaml must be before it is read: it grants access, so only its owner (or root) may write it. */
+export const TOKEN_FILE_CHECKS = { secret: true, maxBytes: MAX_RUNTIME_FILE_BYTES } as const;
+
+/**
+ * Reads tokens.yaml (missing: no tokens) the runtime-file way, refusing one that others could have
+ * written (RuntimeFileRefusedError). With `yaml`, the YAML is parsed in the parse worker.
+ */
+export async function readTokenFile(file: string, options: { yaml?: YamlParser } = {}): Promise<StoredToken[]> {
   let text: string;
   try {
-    text = await fsp.readFile(file, 'utf8');
+    text = (await readRuntimeFile(file, { ...TOKEN_FILE_CHECKS, runtimeDir: path.dirname(file) })).bytes.toString('utf8');
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT') return [];
     throw err;
   }
-  return parseTokenFile(file, text);
+  if (!options.yaml) return parseTokenFile(file, text);
+  try {
+    return tokensFromYaml(file, await options.yaml.parse(text));
+  } catch (err) {
+    if (err instanceof YamlDeadlineError) throw new TokenFileError(`${file}: ${err.message}`);
+    throw err;
+  }
 }
 
 /** temp file, fsync, rename, directory fsync: a reader (or a crash) sees the old file or the new one. */

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
+import type { RuntimeFileChecks } from '../fs/runtime-file.js';
 import { type AuditEntry, type AuditSubject, parseAuditEntry } from './audit-entry.js';
 import { ConfigWriteError } from './errors.js';
 
@@ -21,6 +22,9 @@ export class AuditFile {
   /** Where the torn tail found at open went, if there was one. */
   setAside: string | null = null;
 
+  /** The server's own append-only log: no size cap, but opened like every runtime file (no link, no FIFO). */
+  private readonly checks: RuntimeFileChecks;
+
   private constructor(
     runtimeDir: string,
     private readonly fs: FileSystem,
@@ -28,6 +32,7 @@ export class AuditFile {
     private readonly warn: (message: string) => void,
   ) {
     this.file = path.join(runtimeDir, AUDIT_FILE);
+    this.checks = { runtimeDir, maxBytes: Number.POSITIVE_INFINITY };
   }
 
   /** Reads the file (missing: empty). Writes only when it must set a torn tail aside (see `repair`). */
@@ -47,7 +52,7 @@ export class AuditFile {
   private async load(): Promise<void> {
     let bytes: Buffer;
     try {
-      bytes = await this.fs.readFile(this.file);
+      bytes = await this.fs.readFile(this.file, this.checks);
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') return;
       throw err;
@@ -126,7 +131,7 @@ export class AuditFile {
   }
 
   private async endsWithNewline(size: number): Promise<boolean> {
-    const bytes = await this.fs.readFile(this.file).catch(() => null);
+    const bytes = await this.fs.readFile(this.file, this.checks).catch(() => null);
     return bytes === null || bytes.length === 0 || bytes[Math.min(size, bytes.length) - 1] === 0x0a;
   }
 

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { Document } from 'yaml';
 import { AtomicWriteError, removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
 import { Mutex } from '../fs/mutex.js';
+import { MAX_RUNTIME_FILE_BYTES, type RuntimeFileChecks, RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { type FileWatch, watchFile } from '../fs/watch.js';
 import type { StrategyRegistry } from '../registry/index.js';
+import { sharedYamlParser, type YamlDeadlineError, type YamlParser } from '../yaml/off-thread.js';
 import { type AuditEntry, diffConfigs, systemAuditEntry } from './audit-entry.js';
 import { AuditFile } from './audit-file.js';
 import { ConfigFileError, ConfigFileInvalidError, ConfigWriteError, VersionConflictError } from './errors.js';
@@ -21,7 +22,7 @@ import type {
   StoreInfo,
   StoreState,
 } from './store.js';
-import { applyConfigToDocument, parseConfigFile, renderNewConfigFile } from './yaml-document.js';
+import { configEdits, parseConfigText, renderNewConfigFile } from './yaml-document.js';
 
 export const CONFIG_FILE_NAME = 'config.yaml';
 
@@ -36,6 +37,12 @@ export interface FileConfigStoreOptions {
   now?: () => Date;
   /** Told about what an operator should know but that fails nothing (a directory fsync, a torn audit tail). */
   warn?: (message: string) => void;
+  /** Where YAML is parsed (default: the process's parse worker). */
+  yaml?: YamlParser;
+  /** How long one parse of the file may take (default 2 s); past it the file is reported invalid. */
+  parseDeadlineMs?: number;
+  /** The largest config file read (default 1 MiB); a larger one is refused like an invalid file. */
+  maxFileBytes?: number;
 }
 
 export function digestOf(text: string): string {
@@ -49,10 +56,12 @@ export interface FileConfigStore extends ConfigStore {
   readonly watch: FileWatch | undefined;
 }
 
-interface DiskRead {
-  /** The file's text; null when the file is missing. */
-  readonly text: string | null;
-  readonly doc?: Document;
+/** What the store found on disk: a valid file (its text), none, or one refused or invalid (reported, not used). */
+type DiskRead = { readonly kind: 'valid'; readonly text: string } | { readonly kind: 'missing' } | { readonly kind: 'invalid' };
+
+/** A file refused before it was read (a directory, a FIFO, a link, too large) is reported like an invalid one. */
+function refusedFile(file: string, err: RuntimeFileRefusedError): ConfigFileError {
+  return new ConfigFileError(file, [{ message: err.message }]);
 }
 
 /**
@@ -65,10 +74,12 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
   const now = options.now ?? (() => new Date());
   const file = path.join(options.runtimeDir, CONFIG_FILE_NAME);
   const audit = await AuditFile.open({ runtimeDir: options.runtimeDir, fs, now, warn: options.warn });
+  const yaml = options.yaml ?? sharedYamlParser();
   let text: string | null;
   try {
-    text = (await fs.readFile(file)).toString('utf8');
+    text = (await fs.readFile(file, fileChecks(options))).toString('utf8');
   } catch (err) {
+    if (err instanceof RuntimeFileRefusedError) throw refusedFile(file, err);
     if (errnoOf(err) !== 'ENOENT') throw err;
     text = null;
   }
@@ -76,10 +87,14 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
     const version = audit.lastVersion('CONFIG') + 1;
     const config: RuntimeConfig = { ...DEFAULT_SETTINGS, version, updatedAt: now().toISOString() };
     const snapshot = { config, digest: digestOf(renderNewConfigFile(config)) };
-    return new FileStore(options, fs, file, audit, now, snapshot, true, version);
+    return new FileStore(options, fs, yaml, file, audit, now, snapshot, true, version);
   }
-  const parsed = parseConfigFile(options.strategies, file, text);
-  return new FileStore(options, fs, file, audit, now, inForce(parsed.config, digestOf(text), audit), false, parsed.config.version);
+  const config = await parseConfigText(options.strategies, file, text, yaml, options.parseDeadlineMs);
+  return new FileStore(options, fs, yaml, file, audit, now, inForce(config, digestOf(text), audit), false, config.version);
+}
+
+function fileChecks(options: FileConfigStoreOptions): RuntimeFileChecks {
+  return { runtimeDir: options.runtimeDir, maxBytes: options.maxFileBytes ?? MAX_RUNTIME_FILE_BYTES };
 }
 
 /**
@@ -107,6 +122,7 @@ class FileStore implements FileConfigStore {
   constructor(
     private readonly options: FileConfigStoreOptions,
     private readonly fs: FileSystem,
+    private readonly yaml: YamlParser,
     readonly file: string,
     private readonly auditLog: AuditFile,
     private readonly now: () => Date,
@@ -170,6 +186,8 @@ class FileStore implements FileConfigStore {
         });
       });
     });
+    // The parse worker starts now, not on the first hand edit (which it would then delay).
+    void this.yaml.parse('').catch(() => {});
     this.watch = watchFile(this.file, () => void this.refresh().catch(() => {}), { pollMs: this.options.pollMs ?? 1000 });
   }
 
@@ -199,42 +217,49 @@ class FileStore implements FileConfigStore {
     // faster than they ran, and a save waited behind all of them (seconds, in the load test).
     this.queuedRefresh ??= this.mutex.run(async () => {
       this.queuedRefresh = null;
-      await this.readDisk(false);
+      await this.readDisk();
     });
     return this.queuedRefresh;
   }
 
-  /** Reads the file and brings the state in force level with it (a hand edit is applied and audited). */
-  private async readDisk(needDoc: boolean): Promise<DiskRead> {
+  /**
+   * Reads the file and brings the state in force level with it (a hand edit is applied and audited).
+   * Content is parsed once per change (by digest): an invalid file is not parsed again until it
+   * changes, and a file refused before reading (a directory, a FIFO...) is never read at all.
+   */
+  private async readDisk(): Promise<DiskRead> {
     let text: string;
     try {
-      text = (await this.fs.readFile(this.file)).toString('utf8');
+      text = (await this.fs.readFile(this.file, fileChecks(this.options))).toString('utf8');
     } catch (err) {
+      if (err instanceof RuntimeFileRefusedError) {
+        this.markInvalid(`refused:${err.message}`, refusedFile(this.file, err));
+        return { kind: 'invalid' };
+      }
       if (errnoOf(err) !== 'ENOENT') throw err;
       this.markInvalid(
         'missing',
         new ConfigFileError(this.file, [{ message: 'the file is missing; the next change through the API writes it again' }]),
       );
-      return { text: null };
+      return { kind: 'missing' };
     }
     this.lastContactAt = this.now().toISOString();
     const digest = digestOf(text);
-    if (digest === this.snapshot.digest && !this.invalid) {
-      return needDoc ? { text, doc: parseConfigFile(this.options.strategies, this.file, text).doc } : { text };
-    }
-    let parsed: ReturnType<typeof parseConfigFile>;
+    if (digest === this.snapshot.digest && !this.invalid) return { kind: 'valid', text };
+    if (this.invalid?.digest === digest) return { kind: 'invalid' };
+    let config: RuntimeConfig;
     try {
-      parsed = parseConfigFile(this.options.strategies, this.file, text);
+      config = await parseConfigText(this.options.strategies, this.file, text, this.yaml, this.options.parseDeadlineMs);
     } catch (err) {
       if (!(err instanceof ConfigFileError)) throw err;
       this.markInvalid(digest, err);
-      return { text };
+      return { kind: 'invalid' };
     }
     const wasInvalid = this.invalid !== null;
     this.invalid = null;
-    if (digest !== this.snapshot.digest) await this.applyHandEdit(parsed.config, digest);
+    if (digest !== this.snapshot.digest) await this.applyHandEdit(config, digest);
     else if (wasInvalid) this.emit({ type: 'valid' });
-    return { text, doc: parsed.doc };
+    return { kind: 'valid', text };
   }
 
   /** A valid hand edit is applied as it stands (never rewritten), numbered so versions never go backwards, and audited. */
@@ -267,8 +292,8 @@ class FileStore implements FileConfigStore {
 
   private async commitLocked(change: Change, options: CommitOptions): Promise<CommitResult> {
     // The file on disk is the base: a hand edit made since the last load is built upon, not lost.
-    const disk = this.started ? await this.readDisk(true) : { text: null };
-    if (this.invalid && disk.text !== null) throw new ConfigFileInvalidError(this.invalid.error);
+    const disk: DiskRead = this.started ? await this.readDisk() : { kind: 'missing' };
+    if (disk.kind === 'invalid' && this.invalid) throw new ConfigFileInvalidError(this.invalid.error);
     const previous = this.snapshot;
     if (options.expectedVersion !== undefined && options.expectedVersion !== previous.config.version) {
       throw new VersionConflictError(options.expectedVersion, previous.config.version);
@@ -279,13 +304,8 @@ class FileStore implements FileConfigStore {
     const fields = changedFields(previous.config, config);
     if (fields.length === 0) return { changed: false, previous, current: previous, changedFields: [], audit: null };
 
-    let text: string;
-    if (disk.doc) {
-      applyConfigToDocument(disk.doc, previous.config, config);
-      text = disk.doc.toString();
-    } else {
-      text = renderNewConfigFile(config);
-    }
+    const previousText = disk.kind === 'valid' ? disk.text : null;
+    const text = previousText === null ? renderNewConfigFile(config) : await this.editInWorker(previousText, previous.config, config);
     const mode = await this.fs.stat(this.file).then(
       (s) => s.mode & 0o777,
       () => 0o644,
@@ -306,7 +326,7 @@ class FileStore implements FileConfigStore {
     try {
       await this.auditLog.append([entry]);
     } catch (err) {
-      await this.restore(disk.text, err);
+      await this.restore(previousText, err);
     }
     this.snapshot = current;
     this.invalid = null;
@@ -314,6 +334,16 @@ class FileStore implements FileConfigStore {
     const result: CommitResult = { changed: true, previous, current, changedFields: fields, audit: entry };
     this.emit({ type: 'changed', previous, current, audit: entry, source: 'commit' });
     return result;
+  }
+
+  /** The change written into the file's own text (comments and order kept), off the event loop. */
+  private async editInWorker(text: string, before: RuntimeConfig, after: RuntimeConfig): Promise<string> {
+    try {
+      return await this.yaml.edit(text, configEdits(before, after), { deadlineMs: this.options.parseDeadlineMs });
+    } catch (err) {
+      if ((err as YamlDeadlineError).name !== 'YamlDeadlineError') throw err;
+      throw new ConfigFileInvalidError(new ConfigFileError(this.file, [{ message: `the file ${(err as Error).message}` }]));
+    }
   }
 
   /** Durable atomic write of the config file; a failure leaves the old file and says which step failed. */

@@ -1,10 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
+import { readRuntimeFile } from '../fs/runtime-file.js';
 import { watchFile } from '../fs/watch.js';
 import { type RunnerState, type RunnerStatePublisher, type RunnerStateSource, runnerStateSchema } from './state.js';
 
 export const RUNNER_STATE_FILE = 'runner-state.json';
+/** A runner's state is a few KiB; anything far larger is not one (and is not parsed). */
+const MAX_RUNNER_STATE_BYTES = 256 * 1024;
 
 /**
  * Publishes runner state to `<runtimeDir>/runner-state.json` by write-then-rename, so a reader sees
@@ -50,7 +52,8 @@ export function fileRunnerStatePublisher(runtimeDir: string): RunnerStatePublish
 /** Reads a state file; null when it is missing or unreadable (a reader treats both as no runner). */
 export async function readRunnerStateFile(runtimeDir: string): Promise<RunnerState | null> {
   try {
-    const parsed = runnerStateSchema.safeParse(JSON.parse(await readFile(path.join(runtimeDir, RUNNER_STATE_FILE), 'utf8')));
+    const { bytes } = await readRuntimeFile(path.join(runtimeDir, RUNNER_STATE_FILE), { runtimeDir, maxBytes: MAX_RUNNER_STATE_BYTES });
+    const parsed = runnerStateSchema.safeParse(JSON.parse(bytes.toString('utf8')));
     return parsed.success ? parsed.data : null;
   } catch {
     return null;
