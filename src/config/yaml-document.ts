@@ -77,7 +77,9 @@ export function configEdits(before: RuntimeConfig, config: RuntimeConfig): YamlE
   const edits: YamlEdit[] = [];
   for (const field of ['activeStrategyKey', 'tradingEnabled', 'scanIntervalSeconds', 'version', 'updatedAt'] as const) {
     const path = [snakeCase(field)];
-    edits.push(before[field] !== config[field] ? { op: 'set', path, value: config[field] } : { op: 'setIfMissing', path, value: config[field] });
+    edits.push(
+      before[field] !== config[field] ? { op: 'set', path, value: config[field] } : { op: 'setIfMissing', path, value: config[field] },
+    );
   }
   const key = snakeCase('tunableOverrides');
   edits.push({ op: 'ensureMap', path: [key] });
@@ -87,7 +89,8 @@ export function configEdits(before: RuntimeConfig, config: RuntimeConfig): YamlE
   for (const [strategyKey, tunables] of Object.entries(config.tunableOverrides)) {
     const old = before.tunableOverrides[strategyKey] ?? {};
     for (const name of Object.keys(old)) if (!(name in tunables)) edits.push({ op: 'delete', path: [key, strategyKey, name] });
-    for (const [name, value] of Object.entries(tunables)) if (old[name] !== value) edits.push({ op: 'set', path: [key, strategyKey, name], value });
+    for (const [name, value] of Object.entries(tunables))
+      if (old[name] !== value) edits.push({ op: 'set', path: [key, strategyKey, name], value });
   }
   edits.push({ op: 'blockChildren', path: [key] }, { op: 'flowIfEmpty', path: [key] });
   return edits;

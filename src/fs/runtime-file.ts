@@ -83,7 +83,11 @@ async function check(file: string, handle: fsp.FileHandle, checks: RuntimeFileCh
     }
     const uid = process.getuid?.();
     if (uid !== undefined && stat.uid !== uid && stat.uid !== 0) {
-      throw new RuntimeFileRefusedError(file, 'foreign-owner', `belongs to uid ${stat.uid}, not to this server's user (uid ${uid}) or root`);
+      throw new RuntimeFileRefusedError(
+        file,
+        'foreign-owner',
+        `belongs to uid ${stat.uid}, not to this server's user (uid ${uid}) or root`,
+      );
     }
   }
   if (checks.runtimeDir !== undefined) {

@@ -30,7 +30,11 @@ function startWorker(): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
   if (!fromSources) return new Worker(new URL('./worker.js', import.meta.url));
   // tsx's ESM entry (its `import` export): require.resolve gives the CommonJS twin beside it.
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const tsx = pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href;
   const entry = new URL('./worker.ts', import.meta.url).href;
   return new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`, {
     eval: true,
@@ -126,7 +130,8 @@ export function yamlWorker(defaults: { deadlineMs?: number } = {}): YamlParser {
   };
 
   return {
-    parse: (text, options) => call<YamlParseResult>({ op: 'parse', text }, options?.deadlineMs ?? defaults.deadlineMs ?? DEFAULT_PARSE_DEADLINE_MS),
+    parse: (text, options) =>
+      call<YamlParseResult>({ op: 'parse', text }, options?.deadlineMs ?? defaults.deadlineMs ?? DEFAULT_PARSE_DEADLINE_MS),
     edit: (text, edits, options) =>
       call<string>({ op: 'edit', text, edits: [...edits] }, options?.deadlineMs ?? defaults.deadlineMs ?? DEFAULT_PARSE_DEADLINE_MS),
     async close() {
