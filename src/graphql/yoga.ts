@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { ControlPlaneServices, GraphQLContext } from './context.js';
 import { maskError, refusalsAtDebug } from './errors.js';
 import type { QueryLimits } from './plugins/armor.js';
+import type { CostLimits, DocumentRefusalReason } from './plugins/cost.js';
 import { documentPolicyPlugins } from './plugins/index.js';
 import { requestLogPlugin } from './plugins/request-log.js';
 import type { RequestScope } from './request-scope.js';
@@ -49,6 +50,10 @@ export interface YogaOptions {
   readsRequireToken: boolean;
   /** Document limits beyond the defaults (plugins/armor.ts). */
   queryLimits?: Partial<QueryLimits>;
+  /** Per-request cost and list-size limits beyond the defaults (plugins/cost.ts). */
+  costLimits?: Partial<CostLimits>;
+  /** Told of each document a per-request limit refused (metrics). */
+  onDocumentRefusal?: (reason: DocumentRefusalReason) => void;
   /** More plugins, after the control plane's own (the HTTP adapter's, tests'). */
   plugins?: Plugin[];
 }
@@ -99,7 +104,12 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
     },
     plugins: [
       requestLog.plugin,
-      ...documentPolicyPlugins({ production: options.production, queryLimits: options.queryLimits }),
+      ...documentPolicyPlugins({
+        production: options.production,
+        queryLimits: options.queryLimits,
+        costLimits: options.costLimits,
+        onRefusal: options.onDocumentRefusal,
+      }),
       ...(options.plugins ?? []),
     ],
   });

@@ -93,6 +93,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     production: plane.settings.production,
     readsRequireToken: plane.settings.readsRequireToken,
     queryLimits: security.queryLimits,
+    costLimits: security.costLimits,
     plugins: [yogaParseErrorsPlugin(), subscriptions.plugin, ...(options.yogaPlugins ?? [])],
   });
   const refuse = refusals({ now, onRefusal: options.onRefusal });

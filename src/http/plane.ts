@@ -1,5 +1,6 @@
 import type { ControlPlane } from '../control-plane.js';
 import type { QueryLimits } from '../graphql/plugins/armor.js';
+import type { CostLimits } from '../graphql/plugins/cost.js';
 import type { AuthFailureLimitOptions } from './steps/auth-failure-limit.js';
 
 export type { VersionInfo } from '../control-plane.js';
@@ -20,6 +21,8 @@ export interface HttpSecurity {
   /** Host names answered (DNS-rebinding guard). Default: the loopback names when bound to loopback, else any. */
   allowedHostnames?: readonly string[];
   queryLimits?: Partial<QueryLimits>;
+  /** Per-request document cost and list sizes (without and with a token). */
+  costLimits?: Partial<CostLimits>;
 }
 
 /**

@@ -1,10 +1,14 @@
 import type { Plugin } from 'graphql-yoga';
 import { armorPlugin, type QueryLimits } from './armor.js';
+import { type CostLimits, costPlugin, type DocumentRefusalReason } from './cost.js';
 import { productionPlugin } from './production.js';
 
 export interface DocumentPolicyOptions {
   production: boolean;
   queryLimits?: Partial<QueryLimits>;
+  costLimits?: Partial<CostLimits>;
+  /** Told of each document refused by a per-request limit (metrics). */
+  onRefusal?: (reason: DocumentRefusalReason) => void;
 }
 
 /**
@@ -15,6 +19,7 @@ export interface DocumentPolicyOptions {
 export function documentPolicyPlugins(options: DocumentPolicyOptions): Plugin[] {
   return [
     armorPlugin({ production: options.production, limits: options.queryLimits }),
+    costPlugin({ limits: options.costLimits, onRefusal: options.onRefusal }),
     ...(options.production ? [productionPlugin()] : []),
   ];
 }
