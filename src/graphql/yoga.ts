@@ -6,8 +6,9 @@ import type { Logger } from '../log.js';
 import type { ControlPlaneServices, GraphQLContext } from './context.js';
 import { maskError, refusalsAtDebug } from './errors.js';
 import type { QueryLimits } from './plugins/armor.js';
-import type { CostLimits, DocumentRefusalReason } from './plugins/cost.js';
+import type { CostLimits } from './plugins/cost.js';
 import { documentPolicyPlugins } from './plugins/index.js';
+import type { OnDocumentRefusal } from './plugins/refusal.js';
 import { requestLogPlugin } from './plugins/request-log.js';
 import type { RequestScope } from './request-scope.js';
 import { schema } from './schema/index.js';
@@ -52,8 +53,10 @@ export interface YogaOptions {
   queryLimits?: Partial<QueryLimits>;
   /** Per-request cost and list-size limits beyond the defaults (plugins/cost.ts). */
   costLimits?: Partial<CostLimits>;
-  /** Told of each document a per-request limit refused (metrics). */
-  onDocumentRefusal?: (reason: DocumentRefusalReason) => void;
+  /** A query result or subscription event over this many bytes is refused (plugins/response-size.ts; default 1 MiB). */
+  maxResponseBytes?: number;
+  /** Told of each request a per-request limit refused (metrics). */
+  onDocumentRefusal?: OnDocumentRefusal;
   /** More plugins, after the control plane's own (the HTTP adapter's, tests'). */
   plugins?: Plugin[];
 }
@@ -108,6 +111,7 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
         production: options.production,
         queryLimits: options.queryLimits,
         costLimits: options.costLimits,
+        maxResponseBytes: options.maxResponseBytes,
         onRefusal: options.onDocumentRefusal,
       }),
       ...(options.plugins ?? []),

@@ -94,6 +94,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     readsRequireToken: plane.settings.readsRequireToken,
     queryLimits: security.queryLimits,
     costLimits: security.costLimits,
+    maxResponseBytes: security.maxResponseBytes,
     plugins: [yogaParseErrorsPlugin(), subscriptions.plugin, ...(options.yogaPlugins ?? [])],
   });
   const refuse = refusals({ now, onRefusal: options.onRefusal });

@@ -23,6 +23,8 @@ export interface HttpSecurity {
   queryLimits?: Partial<QueryLimits>;
   /** Per-request document cost and list sizes (without and with a token). */
   costLimits?: Partial<CostLimits>;
+  /** A query result or subscription event over this many bytes is refused (default 1 MiB). */
+  maxResponseBytes?: number;
 }
 
 /**

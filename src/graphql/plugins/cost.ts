@@ -18,6 +18,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { OnDocumentRefusal } from './refusal.js';
 
 /** DESIGN "Limits": the defaults of the per-request document limits. */
 export const COST_LIMITS = {
@@ -178,16 +179,13 @@ interface CallerContext {
   readonly identity?: unknown;
 }
 
-/** Why a document was refused before it ran: the plugin's refusals, by reason, for metrics. */
-export type DocumentRefusalReason = 'cost' | 'list-size';
-
 /**
  * The document's cost and list sizes, checked for every execution (query, mutation, each
  * subscription) after its variables are coerced: never part of a cached validation, so a variable
  * cannot hide what a literal would show. Over the limit (5,000 without a token, 20,000 with one;
  * `first`/`last` at most 100 / 1,000): refused before any resolver runs, BAD_USER_INPUT, HTTP 400.
  */
-export function costPlugin(options: { limits?: Partial<CostLimits>; onRefusal?: (reason: DocumentRefusalReason) => void } = {}): Plugin {
+export function costPlugin(options: { limits?: Partial<CostLimits>; onRefusal?: OnDocumentRefusal } = {}): Plugin {
   const limits: CostLimits = { ...COST_LIMITS, ...options.limits };
   const check = (args: {
     schema: GraphQLSchema;
