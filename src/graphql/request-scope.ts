@@ -13,4 +13,6 @@ export interface RequestScope {
   readonly log: RequestLogger;
   /** The Authorization header as sent (null: none). */
   readonly authorization: string | null;
+  /** Who is asking, for per-client limits (open subscriptions): the address, or the proxy's forwarded hop. */
+  readonly clientKey: string;
 }

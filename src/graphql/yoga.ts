@@ -10,6 +10,8 @@ import type { CostLimits } from './plugins/cost.js';
 import { documentPolicyPlugins } from './plugins/index.js';
 import type { OnDocumentRefusal } from './plugins/refusal.js';
 import { requestLogPlugin } from './plugins/request-log.js';
+import { subscriptionLimitPlugin } from './plugins/subscription-limit.js';
+import { tokenRecheckPlugin } from './plugins/token-recheck.js';
 import type { RequestScope } from './request-scope.js';
 import { schema } from './schema/index.js';
 
@@ -55,6 +57,10 @@ export interface YogaOptions {
   costLimits?: Partial<CostLimits>;
   /** A query result or subscription event over this many bytes is refused (plugins/response-size.ts; default 1 MiB). */
   maxResponseBytes?: number;
+  /** Open subscriptions per client (default 16). */
+  maxSubscriptionsPerClient?: number;
+  /** How often open subscriptions' tokens are checked again (default 500 ms). */
+  tokenRecheckMs?: number;
   /** Told of each request a per-request limit refused (metrics). */
   onDocumentRefusal?: OnDocumentRefusal;
   /** More plugins, after the control plane's own (the HTTP adapter's, tests'). */
@@ -114,6 +120,8 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
         maxResponseBytes: options.maxResponseBytes,
         onRefusal: options.onDocumentRefusal,
       }),
+      subscriptionLimitPlugin({ perClient: options.maxSubscriptionsPerClient, onRefusal: options.onDocumentRefusal }),
+      tokenRecheckPlugin({ authenticator, intervalMs: options.tokenRecheckMs }),
       ...(options.plugins ?? []),
     ],
   });

@@ -95,6 +95,8 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     queryLimits: security.queryLimits,
     costLimits: security.costLimits,
     maxResponseBytes: security.maxResponseBytes,
+    maxSubscriptionsPerClient: security.maxSubscriptionsPerClient,
+    tokenRecheckMs: security.tokenRecheckMs,
     plugins: [yogaParseErrorsPlugin(), subscriptions.plugin, ...(options.yogaPlugins ?? [])],
   });
   const refuse = refusals({ now, onRefusal: options.onRefusal });

@@ -25,6 +25,10 @@ export interface HttpSecurity {
   costLimits?: Partial<CostLimits>;
   /** A query result or subscription event over this many bytes is refused (default 1 MiB). */
   maxResponseBytes?: number;
+  /** Open subscriptions per client (default 16). */
+  maxSubscriptionsPerClient?: number;
+  /** How often the tokens of open subscriptions are checked again (default 500 ms). */
+  tokenRecheckMs?: number;
 }
 
 /**
