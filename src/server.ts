@@ -18,7 +18,8 @@ export interface ControlPlaneOptions extends Omit<ControlPlaneSettings, 'logger'
   yogaPlugins?: Plugin[];
 }
 
-export type RunningControlPlane = ControlPlane & Pick<HttpServer, 'url' | 'origin' | 'server'> & { close(): Promise<void> };
+export type RunningControlPlane = ControlPlane &
+  Pick<HttpServer, 'url' | 'origin' | 'server' | 'refusals' | 'connections'> & { close(): Promise<void> };
 
 /**
  * A whole control-plane process in DESIGN's start order: the plane (locks, config validated,
@@ -47,6 +48,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     url: server.url,
     origin: server.origin,
     server: server.server,
+    refusals: server.refusals,
+    connections: server.connections,
     close: () => {
       closing ??= server.close().then(() => plane.stop());
       return closing;

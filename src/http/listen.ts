@@ -5,11 +5,13 @@ import { endableSubscriptions } from '../graphql/plugins/end-subscriptions.js';
 import { createControlPlaneYoga } from '../graphql/yoga.js';
 import type { Logger } from '../log.js';
 import { clientKeyOf } from './client-key.js';
+import { CHECK_INTERVAL_MS, CONNECTION_LIMITS, guardConnections } from './connections.js';
 import { compose, type Exchange, type Step } from './exchange.js';
 import { inProcessRunner } from './in-process.js';
+import { type LimitReason, limitCounter } from './limit-counter.js';
 import type { HttpPlane, HttpSecurity } from './plane.js';
 import { probeRoutes } from './probes.js';
-import { type RefusalReason, refusalBody, refusals } from './refusal.js';
+import { refusalBody, refusals } from './refusal.js';
 import { restRoutes } from './rest.js';
 import { type Route, router } from './router.js';
 import { sendReply } from './send.js';
@@ -33,8 +35,12 @@ export interface ListenOptions {
   yogaPlugins?: Plugin[];
   /** The clock the limits read (tests inject one). */
   now?: () => number;
-  /** Told of every request refused before GraphQL, by reason (request metrics). */
-  onRefusal?: (reason: RefusalReason, status: number) => void;
+  /**
+   * Told of everything a limit refused or ended, by reason (request metrics): requests refused before
+   * GraphQL, GraphQL's per-request limits, connections closed at a cap, streams of slow readers.
+   * `status` is the HTTP status answered (0: a connection or stream closed without an answer).
+   */
+  onRefusal?: (reason: LimitReason, status: number) => void;
   /** How long `close()` waits for in-flight requests (default 10 s). */
   drainMs?: number;
   /** HTTP-level limits beyond the defaults. */
@@ -48,6 +54,10 @@ export interface HttpServer {
   readonly server: Server;
   /** Stops accepting, ends subscriptions, waits for in-flight requests (at most 10 s), then closes every connection. Idempotent. */
   close(): Promise<void>;
+  /** What the limits refused so far, by reason (for `/metrics`: `control_plane_refusals_total{reason}`). */
+  refusals(): Readonly<Record<string, number>>;
+  /** Open connections now. */
+  connections(): number;
 }
 
 /**
@@ -85,6 +95,8 @@ function clientErrorHandler(logger: Logger) {
 export async function listenHttp(plane: HttpPlane, options: ListenOptions): Promise<HttpServer> {
   const security = options.security ?? {};
   const now = options.now ?? Date.now;
+  const limits = limitCounter({ logger: plane.logger, now });
+  const counted = (reason: LimitReason, status: number) => options.onRefusal?.(reason, status);
   const subscriptions = endableSubscriptions();
   const yoga = createControlPlaneYoga({
     services: plane.services,
@@ -93,13 +105,23 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     production: plane.settings.production,
     readsRequireToken: plane.settings.readsRequireToken,
     queryLimits: security.queryLimits,
+    onDocumentRefusal: (reason) => {
+      limits.add(reason, `request refused: ${reason}`);
+      counted(reason, reason === 'subscriptions-per-client' ? 429 : 400);
+    },
     costLimits: security.costLimits,
     maxResponseBytes: security.maxResponseBytes,
     maxSubscriptionsPerClient: security.maxSubscriptionsPerClient,
     tokenRecheckMs: security.tokenRecheckMs,
     plugins: [yogaParseErrorsPlugin(), subscriptions.plugin, ...(options.yogaPlugins ?? [])],
   });
-  const refuse = refusals({ now, onRefusal: options.onRefusal });
+  const refuse = refusals({
+    now,
+    onRefusal: (reason, status) => {
+      limits.add(reason);
+      counted(reason, status);
+    },
+  });
   let closing = false;
 
   // One entry per route. Issue 10's fast lane goes in front of yoga as a `/graphql` entry that
@@ -147,7 +169,13 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     };
     try {
       const reply = await handle(exchange);
-      await sendReply(exchange, reply, closing ? { connection: 'close' } : {});
+      await sendReply(exchange, reply, closing ? { connection: 'close' } : {}, {
+        maxBufferedBytes: security.maxStreamBufferBytes,
+        onSlowReader: (buffered) => {
+          limits.add('slow-reader', 'stream ended: its reader fell too far behind', { buffered }, exchange.log);
+          counted('slow-reader', 0);
+        },
+      });
     } catch (err) {
       exchange.log.error({ err }, 'the HTTP adapter could not answer');
       if (res.headersSent) res.destroy();
@@ -158,13 +186,30 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     }
   };
 
-  const server = createServer((req, res) => void serve(req, res));
+  const connectionLimits = { ...CONNECTION_LIMITS, ...security.connections };
+  const server = createServer(
+    {
+      // Headers and request time are checked every second (Node's default: every 30 s).
+      connectionsCheckingInterval: CHECK_INTERVAL_MS,
+      headersTimeout: connectionLimits.headersTimeoutMs,
+      requestTimeout: connectionLimits.requestTimeoutMs,
+      // Longer than a fronting proxy's idle timeout (nginx, ALB: 60 s), so neither side sends a request
+      // onto a connection the other is closing; with Node's 5 s, 500 busy clients saw resets (load soak).
+      keepAliveTimeout: connectionLimits.keepAliveTimeoutMs,
+    },
+    (req, res) => void serve(req, res),
+  );
   server.on('clientError', clientErrorHandler(plane.logger));
-  // Longer than a fronting proxy's idle timeout (nginx, ALB: 60 s), so neither side sends a request
-  // onto a connection the other is closing; with Node's 5 s, 500 busy clients saw resets (load soak).
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  // Behind a TLS proxy every connection is the proxy's: only the total is capped.
+  const guard = guardConnections(server, {
+    limits: connectionLimits,
+    perClient: !(security.behindTlsProxy ?? false),
+    now,
+    onClose: (reason, client) => {
+      limits.add(reason, `connection closed: ${reason}`, { client });
+      counted(reason, 0);
+    },
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -181,6 +226,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   const close = () => {
     closed ??= (async () => {
       closing = true;
+      guard.close();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Open subscriptions complete (their streams end in order); other requests run to their answer.
@@ -204,5 +250,5 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     return closed;
   };
 
-  return { url: `${origin}/graphql`, origin, server, close };
+  return { url: `${origin}/graphql`, origin, server, close, refusals: () => limits.counts(), connections: () => guard.size };
 }

@@ -1,6 +1,7 @@
 import type { ControlPlane } from '../control-plane.js';
 import type { QueryLimits } from '../graphql/plugins/armor.js';
 import type { CostLimits } from '../graphql/plugins/cost.js';
+import type { ConnectionLimits } from './connections.js';
 import type { AuthFailureLimitOptions } from './steps/auth-failure-limit.js';
 
 export type { VersionInfo } from '../control-plane.js';
@@ -29,6 +30,10 @@ export interface HttpSecurity {
   maxSubscriptionsPerClient?: number;
   /** How often the tokens of open subscriptions are checked again (default 500 ms). */
   tokenRecheckMs?: number;
+  /** Connection caps and timeouts (connections.ts). */
+  connections?: Partial<ConnectionLimits>;
+  /** What a slow reader may leave unread on a stream before it is ended (default 1 MiB). */
+  maxStreamBufferBytes?: number;
 }
 
 /**

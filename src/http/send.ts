@@ -5,22 +5,24 @@ import { isStream } from './exchange.js';
 /** Headers that describe the connection or the wire: the writer sets them from what it sends. */
 const HOP_BY_HOP = ['content-length', 'transfer-encoding', 'connection', 'keep-alive'];
 
-function waitForDrain(res: ServerResponse, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    res.once('drain', done);
-    res.once('close', done);
-    signal.addEventListener('abort', done, { once: true });
-  });
+/** DESIGN "Limits": what a stream may have waiting for a slow reader before it is ended. */
+export const MAX_STREAM_BUFFER_BYTES = 1024 * 1024;
+
+export interface StreamOptions {
+  /** Bytes a reader may leave unread (in the server's buffers) before its stream is ended. */
+  maxBufferedBytes?: number;
+  /** Told when a reader fell that far behind (metrics, log). */
+  onSlowReader?: (buffered: number) => void;
 }
 
-/** Sends a stream chunk by chunk until it ends, the client goes away or the server closes (then it is cancelled). */
-async function pipeStream(res: ServerResponse, stream: ByteStream, signal: AbortSignal): Promise<void> {
+/**
+ * Sends a stream chunk by chunk as the source produces it, until it ends, the client goes away or
+ * the server closes (then it is cancelled). A reader that does not keep up is not waited for: once
+ * what it left unread passes `maxBufferedBytes`, its stream ends and the connection is closed,
+ * so a stalled reader holds neither memory nor a subscription.
+ */
+async function pipeStream(res: ServerResponse, stream: ByteStream, signal: AbortSignal, options: StreamOptions): Promise<void> {
+  const maxBuffered = options.maxBufferedBytes ?? MAX_STREAM_BUFFER_BYTES;
   const reader = stream.getReader();
   const stopped = new Promise<'stopped'>((resolve) => {
     if (signal.aborted) resolve('stopped');
@@ -30,7 +32,13 @@ async function pipeStream(res: ServerResponse, stream: ByteStream, signal: Abort
     while (!signal.aborted && !res.destroyed) {
       const next = await Promise.race([reader.read(), stopped]);
       if (next === 'stopped' || next.done) break;
-      if (next.value && !res.write(next.value)) await waitForDrain(res, signal);
+      if (!next.value) continue;
+      res.write(next.value);
+      if (res.writableLength > maxBuffered) {
+        options.onSlowReader?.(res.writableLength);
+        res.destroy();
+        break;
+      }
     }
   } finally {
     await reader.cancel().catch(() => {});
@@ -38,7 +46,12 @@ async function pipeStream(res: ServerResponse, stream: ByteStream, signal: Abort
 }
 
 /** Writes a reply: the only place an answer reaches the socket. */
-export async function sendReply(exchange: Exchange, reply: Reply, extraHeaders: Record<string, string> = {}): Promise<void> {
+export async function sendReply(
+  exchange: Exchange,
+  reply: Reply,
+  extraHeaders: Record<string, string> = {},
+  streamOptions: StreamOptions = {},
+): Promise<void> {
   const { res } = exchange;
   if (res.headersSent || res.destroyed) return;
   const headers: Record<string, string | number> = { ...reply.headers, ...extraHeaders };
@@ -47,7 +60,7 @@ export async function sendReply(exchange: Exchange, reply: Reply, extraHeaders: 
   if (isStream(body)) {
     res.writeHead(reply.status, headers);
     res.flushHeaders();
-    await pipeStream(res, body, exchange.signal);
+    await pipeStream(res, body, exchange.signal, streamOptions);
     if (!res.destroyed) res.end();
     return;
   }
