@@ -6,6 +6,7 @@ import { type FileConfigStore, openFileConfigStore } from './config/file-store.j
 import type { ConfigStore } from './config/store.js';
 import { type ControlPlaneEvents, createEvents } from './events/events.js';
 import type { FileSystem } from './fs/file-system.js';
+import type { RuntimeFileLimits } from './limit-settings.js';
 import type { Logger } from './log.js';
 import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
 import type { CandleFeed } from './runner/feed.js';
@@ -38,6 +39,8 @@ export interface ControlPlaneSettings {
   logger: Logger;
   /** The static strategies (tests give their own). */
   strategies?: StrategyRegistry;
+  /** Limits on the runtime files read (default: 1 MiB, a 2 s parse deadline). */
+  fileLimits?: Partial<RuntimeFileLimits>;
   /** Test seams: the store's file system, how often files are re-checked besides fs.watch. */
   fs?: FileSystem;
   configPollMs?: number;
@@ -112,6 +115,8 @@ async function openStore(settings: ControlPlaneSettings): Promise<FileConfigStor
         runtimeDir: settings.runtimeDir,
         fs: settings.fs,
         pollMs: settings.configPollMs,
+        maxFileBytes: settings.fileLimits?.maxRuntimeFileBytes,
+        parseDeadlineMs: settings.fileLimits?.parseDeadlineMs,
         warn: (message) => settings.logger.warn(message),
       });
     } catch (err) {
@@ -125,7 +130,11 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   const warn = (message: string) => logger.warn(message);
   const store = await openStore(settings);
   const admin = api ? await loadAdminToken(runtimeDir, settings.adminToken) : null;
-  const tokens = fileTokenStore(runtimeDir, { warn });
+  const tokens = fileTokenStore(runtimeDir, {
+    warn,
+    maxBytes: settings.fileLimits?.maxRuntimeFileBytes,
+    parseDeadlineMs: settings.fileLimits?.parseDeadlineMs,
+  });
   const events = createEvents();
 
   let runner: Runner | null = null;

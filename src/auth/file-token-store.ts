@@ -9,9 +9,12 @@ import type { StoredToken, TokenStore } from './token-store.js';
  * re-reads it when it changed, so `stratctl token revoke` takes effect on the next request. An
  * invalid file refuses every named token (fail closed) and is reported through `warn`.
  */
-export function fileTokenStore(runtimeDir: string, options: { warn?: (message: string) => void; yaml?: YamlParser } = {}): TokenStore {
+export function fileTokenStore(
+  runtimeDir: string,
+  options: { warn?: (message: string) => void; yaml?: YamlParser; maxBytes?: number; parseDeadlineMs?: number } = {},
+): TokenStore {
   const file = path.join(runtimeDir, TOKENS_FILE);
-  const yaml = options.yaml ?? sharedYamlParser();
+  const read = { yaml: options.yaml ?? sharedYamlParser(), maxBytes: options.maxBytes, deadlineMs: options.parseDeadlineMs };
   let seen = '';
   let byDigest = new Map<string, StoredToken>();
   let loading: Promise<void> | undefined;
@@ -25,7 +28,7 @@ export function fileTokenStore(runtimeDir: string, options: { warn?: (message: s
     );
     if (stat === seen) return;
     try {
-      const tokens = stat === 'missing' ? [] : await readTokenFile(file, { yaml });
+      const tokens = stat === 'missing' ? [] : await readTokenFile(file, read);
       byDigest = new Map(tokens.map((t) => [t.sha256, t]));
     } catch (err) {
       // Fail closed: a file that cannot be trusted or read grants nothing (the admin token still works).
@@ -36,7 +39,7 @@ export function fileTokenStore(runtimeDir: string, options: { warn?: (message: s
   };
 
   return {
-    list: () => readTokenFile(file, { yaml }),
+    list: () => readTokenFile(file, read),
     create: (name, scope) => createToken(runtimeDir, name, scope),
     revoke: (name) => revokeToken(runtimeDir, name),
     async find(sha256) {

@@ -98,17 +98,21 @@ export const TOKEN_FILE_CHECKS = { secret: true, maxBytes: MAX_RUNTIME_FILE_BYTE
  * Reads tokens.yaml (missing: no tokens) the runtime-file way, refusing one that others could have
  * written (RuntimeFileRefusedError). With `yaml`, the YAML is parsed in the parse worker.
  */
-export async function readTokenFile(file: string, options: { yaml?: YamlParser } = {}): Promise<StoredToken[]> {
+export async function readTokenFile(
+  file: string,
+  options: { yaml?: YamlParser; maxBytes?: number; deadlineMs?: number } = {},
+): Promise<StoredToken[]> {
   let text: string;
   try {
-    text = (await readRuntimeFile(file, { ...TOKEN_FILE_CHECKS, runtimeDir: path.dirname(file) })).bytes.toString('utf8');
+    const checks = { ...TOKEN_FILE_CHECKS, maxBytes: options.maxBytes ?? TOKEN_FILE_CHECKS.maxBytes, runtimeDir: path.dirname(file) };
+    text = (await readRuntimeFile(file, checks)).bytes.toString('utf8');
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT') return [];
     throw err;
   }
   if (!options.yaml) return parseTokenFile(file, text);
   try {
-    return tokensFromYaml(file, await options.yaml.parse(text));
+    return tokensFromYaml(file, await options.yaml.parse(text, { deadlineMs: options.deadlineMs }));
   } catch (err) {
     if (err instanceof YamlDeadlineError) throw new TokenFileError(`${file}: ${err.message}`);
     throw err;

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
+import { LIMIT_SETTINGS } from '../limit-settings.js';
 import type { CommandContext } from './io.js';
 
 /**
@@ -59,6 +60,12 @@ function runnerOptions(command: Command): Command {
     .option('--heartbeat-ms <n>', 'runner heartbeat; STALE after 3 missed   CONTROL_PLANE_RUNNER_HEARTBEAT_MS (2000)');
 }
 
+/** Every limit of DESIGN "Limits and hostile input" (src/limit-settings.ts), each with its environment variable and default. */
+function limitOptions(command: Command): Command {
+  for (const limit of LIMIT_SETTINGS) command.option(`--${limit.flag} <n>`, `${limit.describe}   ${limit.env} (${limit.defaultValue})`);
+  return command;
+}
+
 /** The flags given on the command line (not defaults), under their long names, as the commands' settings resolvers take them. */
 function givenFlags(command: Command): Flags {
   const flags: Flags = {};
@@ -83,24 +90,26 @@ export function buildProgram(run: (command: Command, load: () => Promise<Action>
     .helpOption('-h, --help', 'this help')
     .showSuggestionAfterError(true);
 
-  logOptions(
-    runnerOptions(
-      program
-        .command('serve')
-        .summary('run the GraphQL API (and the embedded runner)')
-        .description('Runs the GraphQL API (http://127.0.0.1:8787/graphql by default) with the runner embedded.')
-        .option('--host <addr>', 'bind address   CONTROL_PLANE_HOST (127.0.0.1)')
-        .option('--port <n>', 'port, 0 for any free   CONTROL_PLANE_PORT (8787)')
-        .option('--runtime-dir <dir>', 'config and token dir   CONTROL_PLANE_RUNTIME_DIR (./runtime)')
-        .option('--no-runner', 'API only   CONTROL_PLANE_RUNNER=off'),
-    )
-      .option('--production', 'no introspection, field suggestions or GraphiQL   NODE_ENV=production')
-      .option('--reads-require-token', 'queries need a token too   CONTROL_PLANE_READS_REQUIRE_TOKEN=1')
-      .option(
-        '--auth-failures-per-minute <n>',
-        'failed authentications per client and minute before it is refused (429)   CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE (10)',
+  limitOptions(
+    logOptions(
+      runnerOptions(
+        program
+          .command('serve')
+          .summary('run the GraphQL API (and the embedded runner)')
+          .description('Runs the GraphQL API (http://127.0.0.1:8787/graphql by default) with the runner embedded.')
+          .option('--host <addr>', 'bind address   CONTROL_PLANE_HOST (127.0.0.1)')
+          .option('--port <n>', 'port, 0 for any free   CONTROL_PLANE_PORT (8787)')
+          .option('--runtime-dir <dir>', 'config and token dir   CONTROL_PLANE_RUNTIME_DIR (./runtime)')
+          .option('--no-runner', 'API only   CONTROL_PLANE_RUNNER=off'),
       )
-      .option('--behind-tls-proxy', 'a TLS proxy is in front: no warning for a non-loopback --host   CONTROL_PLANE_BEHIND_TLS_PROXY=1'),
+        .option('--production', 'no introspection, field suggestions or GraphiQL   NODE_ENV=production')
+        .option('--reads-require-token', 'queries need a token too   CONTROL_PLANE_READS_REQUIRE_TOKEN=1')
+        .option(
+          '--auth-failures-per-minute <n>',
+          'failed authentications per client and minute before it is refused (429)   CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE (10)',
+        )
+        .option('--behind-tls-proxy', 'a TLS proxy is in front: no warning for a non-loopback --host   CONTROL_PLANE_BEHIND_TLS_PROXY=1'),
+    ),
   )
     .addHelpText(
       'after',

@@ -18,7 +18,7 @@ export const CONNECTION_LIMITS = {
 /** How often the timeouts are checked. */
 export const CHECK_INTERVAL_MS = 1_000;
 
-export type ConnectionLimits = { [K in keyof typeof CONNECTION_LIMITS]: number };
+export type ConnectionLimits = { -readonly [K in keyof typeof CONNECTION_LIMITS]: number };
 
 /** Why the guard closed a connection (the metrics label). */
 export type ConnectionClosure = 'connection-limit' | 'client-connection-limit' | 'idle-without-request';

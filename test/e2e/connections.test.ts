@@ -168,7 +168,11 @@ async function rawSubscription(origin: string): Promise<RawStream> {
     for (const l of listeners) l();
   });
   await new Promise<void>((resolve, reject) => {
-    const check = () => received.includes(':\n\n') && (listeners.delete(check), resolve());
+    const check = () => {
+      if (!received.includes(':\n\n')) return;
+      listeners.delete(check);
+      resolve();
+    };
     listeners.add(check);
     socket.once('close', () => reject(new Error('subscription connection closed before it opened')));
   });
@@ -178,7 +182,11 @@ async function rawSubscription(origin: string): Promise<RawStream> {
     nextEvent: () => {
       const seen = received.split('event: next').length;
       return new Promise<void>((resolve, reject) => {
-        const check = () => received.split('event: next').length > seen && (listeners.delete(check), resolve());
+        const check = () => {
+          if (received.split('event: next').length <= seen) return;
+          listeners.delete(check);
+          resolve();
+        };
         listeners.add(check);
         socket.once('close', () => reject(new Error('a busy subscription connection was closed')));
       });

@@ -18,7 +18,7 @@ export const QUERY_LIMITS = {
   maxDirectives: 20,
 } as const;
 
-export type QueryLimits = { [K in keyof typeof QUERY_LIMITS]: number };
+export type QueryLimits = { -readonly [K in keyof typeof QUERY_LIMITS]: number };
 
 /**
  * GraphQL Armor: refuses oversized documents at parse (tokens) and validation (depth, aliases,

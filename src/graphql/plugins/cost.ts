@@ -32,7 +32,7 @@ export const COST_LIMITS = {
   maxListSizeWithToken: 1_000,
 } as const;
 
-export type CostLimits = { [K in keyof typeof COST_LIMITS]: number };
+export type CostLimits = { -readonly [K in keyof typeof COST_LIMITS]: number };
 
 /** 2 per object, 1 per scalar, x1.5 per level (GraphQL Armor's weights, which the README documented). */
 const OBJECT_COST = 2;
