@@ -234,6 +234,35 @@ type FileKind =
   | 'tokens-foreign'
   | 'torn-audit';
 
+/** Many shared holders or one exclusive holder at a time (exclusive waits for the shared ones to leave). */
+function readersWriter() {
+  let shared = 0;
+  let exclusive = false;
+  const waiters: (() => void)[] = [];
+  const wake = () => {
+    for (const w of waiters.splice(0)) w();
+  };
+  return {
+    async shared(): Promise<() => void> {
+      while (exclusive) await new Promise<void>((r) => waiters.push(r));
+      shared += 1;
+      return () => {
+        shared -= 1;
+        wake();
+      };
+    },
+    async exclusive(): Promise<() => void> {
+      while (exclusive) await new Promise<void>((r) => waiters.push(r));
+      exclusive = true;
+      while (shared > 0) await new Promise<void>((r) => waiters.push(r));
+      return () => {
+        exclusive = false;
+        wake();
+      };
+    },
+  };
+}
+
 /** Runtime files replaced under a live server: config.yaml, tokens.yaml and audit.log, while writes and reads go on. */
 export async function runtimeFiles(target: Target, size: AttackSize): Promise<AttackStats> {
   return measured(target, 'runtime files', async (stats) => {
@@ -260,22 +289,39 @@ export async function runtimeFiles(target: Target, size: AttackSize): Promise<At
     );
     const end = Date.now() + size.durationMs;
     let writtenOver = 0;
+    // A file replaced while a write is between its read and its rename is a race no rename-based
+    // store can win (the write answers 503 or the edit is replaced): replacements wait for writes in
+    // flight, and writes wait for a replacement in progress, so each write meets one file.
+    const gate = readersWriter();
     const replace = async () => {
       for (let n = 0; Date.now() < end; n++) {
         const kind = kinds[n % kinds.length]!;
         let invalidContent: Buffer | null = null;
+        const release = await gate.exclusive();
         if (['fifo', 'directory', 'symlink', 'oversize', 'many-keys', 'duplicate-keys', 'invalid', 'valid'].includes(kind)) {
           await rm(config, { recursive: true, force: true });
         }
+        // A write through the API may put config.yaml back between the rm and the replacement (a missing
+        // file is written again by the next change): replace it until the replacement is what is there.
+        const put = async (make: () => Promise<unknown>) => {
+          for (let attempt = 0; attempt < 20; attempt++) {
+            try {
+              await make();
+              return;
+            } catch {
+              await rm(config, { recursive: true, force: true });
+            }
+          }
+        };
         switch (kind) {
           case 'fifo':
-            execFileSync('mkfifo', [config]);
+            await put(async () => execFileSync('mkfifo', [config], { stdio: 'ignore' }));
             break;
           case 'directory':
-            await mkdir(config);
+            await put(() => mkdir(config));
             break;
           case 'symlink':
-            await symlink('/etc/hostname', config);
+            await put(() => symlink('/etc/hostname', config));
             break;
           case 'oversize':
             invalidContent = Buffer.from(`${valid('gold', 2)}# ${'x'.repeat(1_100_000)}\n`);
@@ -303,6 +349,7 @@ export async function runtimeFiles(target: Target, size: AttackSize): Promise<At
             break;
         }
         if (invalidContent) await writeFile(config, invalidContent);
+        release();
         stats.tried += 1;
         await sleep(150);
         // The server never writes over a file it refused.
@@ -314,6 +361,7 @@ export async function runtimeFiles(target: Target, size: AttackSize): Promise<At
     };
     const traffic = forDuration(size.durationMs, size.loops, async (loop, i) => {
       const localAddress = attackerAddress(5, loop);
+      const release = i % 2 ? await gate.shared() : () => {};
       const answer =
         i % 2
           ? await send(target.origin, {
@@ -325,6 +373,7 @@ export async function runtimeFiles(target: Target, size: AttackSize): Promise<At
               }),
             })
           : await send(target.origin, { localAddress, path: '/api/status', headers: { authorization: `Bearer ${named}` } });
+      release();
       count(stats, target, answer, 'a write or a read during file replacement');
       if (answer.status === 409) stats.notes.refusedWhileInvalid = Number(stats.notes.refusedWhileInvalid ?? 0) + 1;
     });
