@@ -2,11 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { appendFile, chmod, chown, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { tokenDigest } from '../../src/auth/token-file.js';
 import { openFileConfigStore } from '../../src/config/file-store.js';
 import { RuntimeFileRefusedError, readRuntimeFile } from '../../src/fs/runtime-file.js';
 import { defaultRegistry } from '../../src/registry/index.js';
+import { fileRunnerStateSource } from '../../src/runner/state-file.js';
 import { sharedYamlParser, type YamlParser } from '../../src/yaml/off-thread.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { spawnServer, startTestServer, type TestServer } from '../helpers/server.js';
@@ -200,6 +201,45 @@ describe('runtime files are checked before they are read (issue 14, finding 5: a
     );
     expect((await fetch(`${server.origin}/health`)).status).toBe(200);
   }, 120_000);
+});
+
+describe('runner-state.json (read by an API without an embedded runner)', () => {
+  it('a FIFO in its place changes nothing: the last state stays until a real one comes', async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'runner-state.json');
+    const state = (id: string) =>
+      JSON.stringify({
+        id,
+        host: 'h',
+        pid: 1,
+        instruments: null,
+        feed: 'sim',
+        startedAt: '2026-11-28T00:00:00Z',
+        heartbeatAt: '2026-11-28T00:00:00Z',
+        heartbeatIntervalMs: 2000,
+        stopped: false,
+        applied: null,
+        lastScanAt: null,
+        lastSignals: [],
+        error: null,
+      });
+    await writeFile(file, state('first'));
+    const source = await fileRunnerStateSource(dir, { pollMs: 20 });
+    expect(source.list()[0]?.id).toBe('first');
+    let heard = 0;
+    source.subscribe(() => {
+      heard += 1;
+    });
+    mkfifo(`${file}.fifo`);
+    await rename(`${file}.fifo`, file); // in one step: never missing in between
+    await new Promise((r) => setTimeout(r, 200)); // ten polls
+    expect(heard).toBe(0);
+    expect(source.list()[0]?.id).toBe('first');
+    await rm(file);
+    await writeFile(file, state('second'));
+    await vi.waitFor(() => expect(source.list()[0]?.id).toBe('second'));
+    source.close();
+  });
 });
 
 describe('invalid files are parsed once per content change (finding 4: re-parsed every second, synchronously)', () => {
