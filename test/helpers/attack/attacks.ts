@@ -360,7 +360,9 @@ export async function runtimeFiles(target: Target, size: AttackSize): Promise<At
       }
     };
     const traffic = forDuration(size.durationMs, size.loops, async (loop, i) => {
-      const localAddress = attackerAddress(5, loop);
+      // A new address each time: reads with the named token are 401 while tokens.yaml is refused, and
+      // the failed-auth limit would lock one address out of the writes too.
+      const localAddress = attackerAddress(5, loop * 1_000 + i);
       const release = i % 2 ? await gate.shared() : () => {};
       const answer =
         i % 2
@@ -467,10 +469,10 @@ export async function slowReaders(target: Target, size: AttackSize): Promise<Att
       else stats.noAnswer += 1;
       sockets.push(socket);
     }
-    // Changes at an operator's brisk pace (ten a second, beside the runner's heartbeats): each one fans
-    // out to every open stream.
+    // Changes at a busy operator's pace (two a second, beside the runner's heartbeats; an attacker
+    // without a token cannot make any): each one fans out to every open stream.
     await forDuration(size.durationMs, 1, async (_loop, i) => {
-      await sleep(100);
+      await sleep(500);
       const answer = await send(target.origin, {
         localAddress: attackerAddress(5, 20),
         method: 'POST',
