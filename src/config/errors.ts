@@ -88,3 +88,26 @@ export class ConfigWriteError extends Error {
     );
   }
 }
+
+/**
+ * The config store (etcd) could not be reached, or did not answer within its deadline (2 s). The
+ * API answers `Config store unavailable`, code UNAVAILABLE, HTTP 503 with Retry-After. A commit that
+ * timed out after its transaction was sent may still have landed (atomically, whole): the watch
+ * shows it either way, and a retry with `expectedVersion` cannot apply it twice.
+ */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+  /** What the API puts in Retry-After. */
+  readonly retryAfterSeconds = 2;
+  constructor(
+    /** Where the store is (for logs; never sent to API clients). */
+    readonly location: string,
+    /** What was being done: `commit`, `read audit`, `token create` ... */
+    readonly operation: string,
+    options?: { cause?: unknown },
+  ) {
+    const cause = options?.cause;
+    const why = cause instanceof Error ? cause.message : cause === undefined ? 'no answer' : String(cause);
+    super(`Config store unavailable: ${operation} on ${location} failed (${why})`, options);
+  }
+}
