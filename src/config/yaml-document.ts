@@ -1,7 +1,11 @@
 import { Document, isMap, isScalar, LineCounter, parseDocument, YAMLMap } from 'yaml';
 import type { StrategyRegistry } from '../registry/index.js';
+import { snakeCase } from './case.js';
 import { ConfigFileError } from './errors.js';
-import { configFileSchema, FILE_KEYS, fromFileShape, type RuntimeConfig } from './schema.js';
+import { CONFIG_FIELDS, parseStoredConfig, type RuntimeConfig, type RuntimeConfigField } from './schema.js';
+
+/** The file's snake_case key of each config field. */
+const FILE_KEYS = Object.fromEntries(CONFIG_FIELDS.map((f) => [f, snakeCase(f)])) as Record<RuntimeConfigField, string>;
 
 export interface ParsedConfigFile {
   readonly doc: Document;
@@ -43,18 +47,16 @@ export function parseConfigFile(registry: StrategyRegistry, file: string, text: 
       { line: 1, message: 'the config must be a YAML mapping of settings (active_strategy_key: ..., ...)' },
     ]);
   }
-  const parsed = configFileSchema(registry).safeParse(data);
-  if (!parsed.success) {
+  const parsed = parseStoredConfig(registry, data as Record<string, unknown>);
+  if (!parsed.ok) {
     throw new ConfigFileError(
       file,
-      parsed.error.issues.map((issue) => {
-        const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+      parsed.issues.map((issue) => {
+        const path = [...issue.path];
         // An unknown key is reported at the key itself; anything else at the deepest node that exists.
-        const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
         let node: unknown;
-        if (keys[0] !== undefined) {
-          const parent = path.length ? doc.getIn(path, true) : doc.contents;
-          if (isMap(parent)) node = parent.items.find((pair) => isScalar(pair.key) && pair.key.value === keys[0])?.key;
+        if (issue.unknownKey !== undefined && isMap(doc.contents)) {
+          node = doc.contents.items.find((pair) => isScalar(pair.key) && pair.key.value === issue.unknownKey)?.key;
         }
         for (let depth = path.length; node === undefined && depth > 0; depth--) node = doc.getIn(path.slice(0, depth), true) ?? undefined;
         const range = (node as { range?: [number, number, number] } | undefined)?.range;
@@ -63,7 +65,7 @@ export function parseConfigFile(registry: StrategyRegistry, file: string, text: 
       }),
     );
   }
-  return { doc, config: fromFileShape(parsed.data) };
+  return { doc, config: parsed.config };
 }
 
 /** Writes a scalar in place when one is there, so an inline comment on it survives. */
