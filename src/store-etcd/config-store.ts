@@ -94,6 +94,8 @@ export class EtcdConfigStore implements ConfigStore {
   private invalid: { digest: string; error: ConfigFileError } | null = null;
   private readonly unsubscribe: (() => void)[] = [];
   private handEditQueued = false;
+  /** Entries of this process's commits in flight: the watch may bring one before the transaction's answer does. */
+  private readonly ownInFlight = new Set<string>();
   private closed = false;
 
   constructor(
@@ -176,7 +178,8 @@ export class EtcdConfigStore implements ConfigStore {
     this.snapshot = snapshot;
     if (wasInvalid) this.emit({ type: 'valid' });
     if (previous.digest === snapshot.digest && previous.config.version === snapshot.config.version) return;
-    const source = !audited ? 'handEdit' : origin === 'local' ? 'commit' : 'replica';
+    const own = origin === 'local' || (this.last !== null && this.ownInFlight.has(entryId(this.last)));
+    const source = !audited ? 'handEdit' : own ? 'commit' : 'replica';
     this.emit({ type: 'changed', previous, current: snapshot, audit: audited ? this.last : null, source });
     if (!audited) this.queueHandEditAudit();
   }
@@ -296,7 +299,17 @@ export class EtcdConfigStore implements ConfigStore {
         success.push({ request_delete_range: { key: Buffer.from(auditPrefix), range_end: Buffer.from(`${lastDeleted}\0`) } });
       }
     }
-    const res = await this.gateway.call('commit', (options) => this.gateway.client.kv.txn({ compare, success }, options), deadline);
+    const own = configText === null ? [] : entries.map(entryId);
+    for (const id of own) this.ownInFlight.add(id);
+    let res: Awaited<ReturnType<typeof this.gateway.client.kv.txn>>;
+    try {
+      res = await this.gateway.call('commit', (options) => this.gateway.client.kv.txn({ compare, success }, options), deadline);
+    } finally {
+      // Cleared after the local apply below has run (or on failure): either may carry the event.
+      queueMicrotask(() => {
+        for (const id of own) this.ownInFlight.delete(id);
+      });
+    }
     if (!res.succeeded) return null;
     const revision = Number(res.header.revision);
     const changes: MirrorChange[] = entries.map((entry) => ({
@@ -420,6 +433,8 @@ export class EtcdConfigStore implements ConfigStore {
     this.listeners.clear();
   }
 }
+
+const entryId = (e: AuditEntry) => `${e.version}|${e.digest}|${e.time}|${e.actor}`;
 
 function sameEntry(a: AuditEntry, b: AuditEntry): boolean {
   return a.version === b.version && a.digest === b.digest && a.time === b.time && a.actor === b.actor && a.operation === b.operation;
