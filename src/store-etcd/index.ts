@@ -84,7 +84,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
   config.settle();
 
   const open = new Set<string>(['config', 'tokens', 'runners']);
-  let publishers = 0;
+  const publishers = new Set<EtcdRunnerPublisher>();
   let shut: Promise<void> | null = null;
   const shutdown = () => {
     shut ??= mirror.close().then(() => gateway.close());
@@ -92,7 +92,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
   };
   const release = async (part: string) => {
     open.delete(part);
-    if (open.size === 0 && publishers === 0) await shutdown();
+    if (open.size === 0 && publishers.size === 0) await shutdown();
   };
   const tokens = new EtcdTokenStore(gateway, mirror, keys, options.warn, options.now);
   const runners = new EtcdRunnerSource(mirror, keys);
@@ -132,20 +132,20 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
     },
     runnerPublisher(id) {
       const publisher = new EtcdRunnerPublisher(gateway, keys, id, options.warn);
-      publishers++;
-      let closed = false;
+      publishers.add(publisher);
       return {
         publish: (state) => publisher.publish(state),
         close: async () => {
-          if (closed) return;
-          closed = true;
+          if (!publishers.delete(publisher)) return;
           await publisher.close();
-          publishers--;
-          if (open.size === 0 && publishers === 0) await shutdown();
+          if (open.size === 0 && publishers.size === 0) await shutdown();
         },
       };
     },
     async close() {
+      // Publishers still open stop their keepalives: their keys expire like a dead runner's.
+      await Promise.all([...publishers].map((p) => p.close()));
+      publishers.clear();
       await config.close();
       await tokens.close();
       runners.close();

@@ -16,8 +16,7 @@ import {
 // One single-member cluster for the file: each test has its own prefix (its own deployment).
 let shared: EtcdCluster | null = null;
 const cluster = async () => {
-  shared ??= await startEtcd();
-  if (!shared.members[0]?.running) shared = await startEtcd();
+  shared ??= await startEtcd({ lifetime: 'file' });
   return shared;
 };
 

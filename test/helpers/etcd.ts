@@ -5,7 +5,7 @@ import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, it } from 'vitest';
+import { afterAll, afterEach, describe, it } from 'vitest';
 
 /** Debian's etcd-server (3.4); `.ci/run` installs it when missing. */
 export const ETCD = process.env.ETCD_BINARY ?? '/usr/bin/etcd';
@@ -78,6 +78,7 @@ export interface EtcdCluster {
 }
 
 const clusters: EtcdCluster[] = [];
+const fileClusters: EtcdCluster[] = [];
 const everyProcess = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const child of everyProcess) child.kill('SIGKILL');
@@ -85,6 +86,9 @@ process.on('exit', () => {
 
 afterEach(async () => {
   await Promise.all(clusters.splice(0).map((c) => c.close()));
+});
+afterAll(async () => {
+  await Promise.all(fileClusters.splice(0).map((c) => c.close()));
 });
 
 async function healthy(port: number, tls: EtcdTlsSetup | undefined): Promise<boolean> {
@@ -116,10 +120,11 @@ async function waitForExit(child: ChildProcess): Promise<void> {
 
 /**
  * Starts `size` etcd members on free loopback ports with temp data dirs (one cluster), waits until
- * every member answers /health, and stops and removes them after the test. Elections are fast
+ * every member answers /health, and stops and removes them after the test (or, with `lifetime:
+ * 'file'`, after the test file: tests then share it, each under its own prefix). Elections are fast
  * (50 ms heartbeats, 500 ms election timeout) so fault tests do not wait on defaults.
  */
-export async function startEtcd(options: { size?: 1 | 3; tls?: EtcdTlsSetup } = {}): Promise<EtcdCluster> {
+export async function startEtcd(options: { size?: 1 | 3; tls?: EtcdTlsSetup; lifetime?: 'test' | 'file' } = {}): Promise<EtcdCluster> {
   const size = options.size ?? 1;
   const tls = options.tls;
   const scheme = tls ? 'https' : 'http';
@@ -183,7 +188,7 @@ export async function startEtcd(options: { size?: 1 | 3; tls?: EtcdTlsSetup } = 
       await rm(root, { recursive: true, force: true });
     },
   };
-  clusters.push(cluster);
+  (options.lifetime === 'file' ? fileClusters : clusters).push(cluster);
   await Promise.all(members.map((m) => m.start()));
   await waitHealthy(cluster, tls);
   return cluster;
