@@ -51,6 +51,9 @@ describeWithEtcd('etcd config store (real etcd, two replicas on one prefix)', ()
   it('40 concurrent changes split over both replicas: version delta = accepted = audit entries, no version twice', async () => {
     const { a, b, raw, prefix } = await twoReplicas();
     const before = a.config.state().config.config.version;
+    await eventually('B at the start version', () => b.config.state().config.config.version === before);
+    const heardByA = recordEvents(a.config);
+    const heardByB = recordEvents(b.config);
     const results = await Promise.allSettled(
       Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).config.commit(setScanInterval(100 + i, `writer-${i}`))),
     );
