@@ -71,6 +71,20 @@ describeWithEtcd('etcd config store (real etcd, two replicas on one prefix)', ()
     // Every entry's config is the one that version put in force: each writer's value is there exactly once.
     expect(new Set(entries.map((e) => e.config.scanIntervalSeconds)).size).toBe(40);
     await eventually('both replicas at the last version', () => [a, b].every((r) => r.config.state().config.config.version === after));
+    // Changes are written in groups, yet every replica hears every version once, in order.
+    for (const heard of [heardByA, heardByB]) {
+      const changes = heard.flatMap((e) => (e.type === 'changed' ? [e] : []));
+      expect(changes.map((e) => e.current.config.version)).toEqual(Array.from({ length: 40 }, (_, i) => before + 1 + i));
+      for (const e of changes) {
+        expect(e.previous.config.version).toBe(e.current.config.version - 1);
+        expect(e.audit?.version).toBe(e.current.config.version);
+      }
+    }
+    const sources = (heard: typeof heardByA) => heard.flatMap((e) => (e.type === 'changed' ? [`${e.audit?.actor}:${e.source}`] : []));
+    for (let i = 0; i < 40; i++) {
+      expect(sources(heardByA)).toContain(`writer-${i}:${i % 2 === 0 ? 'commit' : 'replica'}`);
+      expect(sources(heardByB)).toContain(`writer-${i}:${i % 2 === 0 ? 'replica' : 'commit'}`);
+    }
   });
 
   it('10 concurrent changes with the same expectedVersion over both replicas: exactly one accepted', async () => {
