@@ -181,6 +181,20 @@ describeWithEtcd('etcd config store (real etcd, two replicas on one prefix)', ()
     expect(await keysUnder(raw, prefix, 'audit/config/')).toHaveLength(auditBefore.length + 1);
   });
 
+  it('a hand edit whose version is above the last audited one keeps its own number; the next change follows it', async () => {
+    const { a, b, raw, prefix } = await twoReplicas();
+    const text = (await raw.get(`/${prefix}/config`).string()) ?? '';
+    await raw.put(`/${prefix}/config`).value(text.replace(/^version: \d+$/m, 'version: 100').replace('trading_enabled: true', 'trading_enabled: false'));
+    await eventually('applied as version 100', () => [a, b].every((r) => r.config.state().config.config.version === 100));
+    const next = await a.config.commit(setScanInterval(61));
+    expect(next.current.config.version).toBe(101);
+    const entries = await a.config.audit({ last: 2, subject: 'CONFIG' });
+    expect(entries.map((e) => [e.version, e.operation])).toEqual([
+      [101, 'updateConfig'],
+      [100, 'handEdit'],
+    ]);
+  });
+
   it('a deleted config key is reported; the next commit writes it again from the last good config', async () => {
     const { a, b, raw, prefix } = await twoReplicas();
     await a.config.commit(activate('range'));

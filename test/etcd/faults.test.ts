@@ -2,7 +2,9 @@ import { expect, it } from 'vitest';
 import { tokenDigest } from '../../src/auth/token-file.js';
 import { StoreUnavailableError } from '../../src/config/errors.js';
 import type { StoreEvent } from '../../src/config/store.js';
-import { describeWithEtcd, startEtcd, waitHealthy } from '../helpers/etcd.js';
+import { defaultRegistry } from '../../src/registry/index.js';
+import { openEtcdStores } from '../../src/store-etcd/index.js';
+import { describeWithEtcd, freePort, startEtcd, waitHealthy } from '../helpers/etcd.js';
 import { eventually, freshPrefix, openReplica, recordEvents, setScanInterval } from '../helpers/etcd-stores.js';
 
 const connectionEvents = (events: StoreEvent[]) => events.flatMap((e) => (e.type === 'connection' ? [e.connected] : []));
@@ -14,6 +16,14 @@ async function timed<T>(work: Promise<T>): Promise<{ ms: number; outcome: Promis
 }
 
 describeWithEtcd('etcd store faults (real etcd members stopped and started)', () => {
+  it('opening a store nobody answers for fails within 2 s, naming it', async () => {
+    const port = await freePort();
+    const { ms, outcome } = await timed(openEtcdStores(`etcd://127.0.0.1:${port}/scp`, { registry: defaultRegistry }));
+    expect(outcome.status === 'rejected' && outcome.reason).toBeInstanceOf(StoreUnavailableError);
+    expect(outcome.status === 'rejected' && (outcome.reason as Error).message).toContain(`etcd://127.0.0.1:${port}/scp/`);
+    expect(ms).toBeLessThan(3000);
+  });
+
   it('etcd stopped: commits refuse within 2 s, reads answer from the watched state, connected is false; back: reconverges without a restart', async () => {
     const cluster = await startEtcd();
     const prefix = freshPrefix();

@@ -33,8 +33,20 @@ export function describeWithEtcd(name: string, body: () => void): void {
   describe.skip(name, body);
 }
 
-/** A free loopback port (bound and released; etcd binds it next). */
+const handedOut = new Set<number>();
+
+/** A free loopback port (bound and released; etcd binds it next), never the same one twice in a process. */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await anyFreePort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -190,7 +202,11 @@ export async function startEtcd(options: { size?: 1 | 3; tls?: EtcdTlsSetup; lif
   };
   (options.lifetime === 'file' ? fileClusters : clusters).push(cluster);
   await Promise.all(members.map((m) => m.start()));
-  await waitHealthy(cluster, tls);
+  await waitHealthy(cluster, tls).catch(async (err) => {
+    const logs = await Promise.all(specs.map((m) => readFile(path.join(root, `${m.name}.log`), 'utf8').catch(() => '')));
+    const tails = logs.map((log, i) => `--- ${specs[i]?.name} ---\n${log.split('\n').slice(-15).join('\n')}`);
+    throw new Error(`${(err as Error).message}\n${tails.join('\n')}`);
+  });
   return cluster;
 }
 
