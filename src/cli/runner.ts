@@ -1,12 +1,10 @@
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ConfigFileError } from '../config/errors.js';
-import { openYamlConfigStore, type YamlConfigStore } from '../config/yaml-store.js';
+import { type ControlPlane, createControlPlane } from '../control-plane.js';
 import { createLogger, type Logger } from '../log.js';
-import { defaultRegistry } from '../registry/index.js';
-import { FeedError } from '../runner/feed.js';
-import { Runner } from '../runner/runner.js';
+import { type CandleFeed, FeedError } from '../runner/feed.js';
 import { openFeed, RUNNER_OPTIONS_HELP, resolveRunnerSettings } from '../runner/settings.js';
-import type { RunnerStatePublisher } from '../runner/state.js';
 import { fileRunnerStatePublisher } from '../runner/state-file.js';
 import { resolveServerSettings } from '../settings.js';
 import { EXIT } from './exit-codes.js';
@@ -26,34 +24,44 @@ An invalid config.yaml does not stop it: it reports the problem (status.runner.e
 as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 2 bad usage or feed.
 `;
 
-/** Opens the store, waiting (and reporting) while config.yaml is invalid: a bad file never stops the runner. */
-async function openStoreWhenValid(
+/**
+ * Builds the runner's control plane, waiting (and reporting) while the config is invalid: a bad
+ * file never stops the runner.
+ */
+async function openWhenValid(
   runtimeDir: string,
-  publisher: RunnerStatePublisher,
-  heartbeatMs: number,
-  feed: string,
+  runner: { feed: CandleFeed; heartbeatMs: number },
   logger: Logger,
   stopping: () => boolean,
-): Promise<YamlConfigStore | undefined> {
+): Promise<ControlPlane | undefined> {
   let reported = '';
   const startedAt = new Date().toISOString();
+  const publisher = fileRunnerStatePublisher(runtimeDir);
   while (!stopping()) {
     try {
-      return await openYamlConfigStore({ registry: defaultRegistry, runtimeDir, watch: true, pollMs: 1000, warn: (m) => logger.warn(m) });
+      return await createControlPlane({ runtimeDir, api: false, runner, logger });
     } catch (err) {
       if (!(err instanceof ConfigFileError)) throw err;
       if (err.message !== reported) logger.warn(`config file invalid; waiting for a valid one before the first scan.\n${err.message}`);
       reported = err.message;
       const at = new Date().toISOString();
-      const state = { pid: process.pid, feed, startedAt, heartbeatAt: at, heartbeatIntervalMs: heartbeatMs, stopped: false };
+      const host = hostname();
       await publisher.publish({
-        ...state,
+        id: `${host}:${process.pid}`,
+        host,
+        pid: process.pid,
+        instruments: null,
+        feed: runner.feed.description,
+        startedAt,
+        heartbeatAt: at,
+        heartbeatIntervalMs: runner.heartbeatMs,
+        stopped: false,
         applied: null,
         lastScanAt: null,
         lastSignals: [],
         error: `config file invalid: ${err.publicMessage}`,
       });
-      await new Promise((r) => setTimeout(r, Math.min(heartbeatMs, 500)));
+      await new Promise((r) => setTimeout(r, Math.min(runner.heartbeatMs, 500)));
     }
   }
   return undefined;
@@ -86,21 +94,17 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`error: cannot open the feed: ${(err as Error).message}\n`);
     return EXIT.usage;
   }
-  const publisher = fileRunnerStatePublisher(runtimeDir);
-
   // The runner's own timers are unref'd (they must not hold an API process open); this one holds this process.
   const keepAlive = setInterval(() => {}, 1 << 30);
   let stopping = false;
-  let store: YamlConfigStore | undefined;
-  let runner: Runner | undefined;
+  let plane: ControlPlane | undefined;
   const stopped = new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) return resolve(EXIT.unexpected);
       stopping = true;
       logger.info(`${signal}: stopping the runner`);
       (async () => {
-        await runner?.stop();
-        await store?.close();
+        await plane?.stop();
         clearInterval(keepAlive);
       })().then(
         () => resolve(EXIT.ok),
@@ -114,13 +118,12 @@ export async function run(argv: string[]): Promise<number> {
     process.on('SIGTERM', stop);
   });
 
-  store = await openStoreWhenValid(runtimeDir, publisher, settings.heartbeatMs, feed.description, logger, () => stopping);
-  if (!store || stopping) {
-    await store?.close();
+  plane = await openWhenValid(runtimeDir, { feed, heartbeatMs: settings.heartbeatMs }, logger, () => stopping);
+  if (!plane || stopping) {
+    await plane?.stop();
     return stopped;
   }
-  runner = new Runner({ registry: defaultRegistry, store, feed, publisher, heartbeatMs: settings.heartbeatMs, logger });
-  runner.start();
+  await plane.start();
   // One line on stdout, so scripts and tests know it is up.
   process.stdout.write(`strategy runner started (pid ${process.pid}) on ${runtimeDir}, feed ${settings.feed}\n`);
   return stopped;

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { resolveAdminToken } from '../auth/tokens.js';
 import { ConfigFileError } from '../config/errors.js';
+import { LockHeldError, RuntimeDirNotWritableError } from '../control-plane.js';
 import { createLogger } from '../log.js';
 import { FeedError } from '../runner/feed.js';
 import { openFeed, RUNNER_OPTIONS_HELP, resolveRunnerSettings } from '../runner/settings.js';
@@ -64,20 +64,20 @@ export async function run(argv: string[]): Promise<number> {
   let plane: Awaited<ReturnType<typeof startControlPlane>>;
   try {
     const feed = settings.runner ? await openFeed(runnerSettings.feed) : undefined;
-    const admin = await resolveAdminToken(settings.runtimeDir, process.env.CONTROL_PLANE_TOKEN);
     plane = await startControlPlane({
       host: settings.host,
       port: settings.port,
       runtimeDir: settings.runtimeDir,
-      adminToken: admin.token,
+      adminToken: process.env.CONTROL_PLANE_TOKEN,
       production: settings.production,
       readsRequireToken: settings.readsRequireToken,
       runner: feed ? { feed, heartbeatMs: runnerSettings.heartbeatMs } : false,
       security: { behindTlsProxy: settings.behindTlsProxy, authFailures: { failuresPerMinute: settings.authFailuresPerMinute } },
       logger,
     });
-    if (admin.source.kind === 'file') {
-      logger.info(`admin token ${admin.source.created ? 'generated and saved to' : 'read from'} ${admin.source.file}`);
+    const source = plane.adminTokenSource;
+    if (source?.kind === 'file') {
+      logger.info(`admin token ${source.created ? 'generated and saved to' : 'read from'} ${source.file}`);
     } else {
       logger.info('admin token taken from CONTROL_PLANE_TOKEN');
     }
@@ -89,6 +89,14 @@ export async function run(argv: string[]): Promise<number> {
       return EXIT.config;
     }
     if (err instanceof UsageError) throw err;
+    if (err instanceof LockHeldError) {
+      process.stderr.write(`error: cannot start: the runtime directory is in use by process ${err.pid} (${err.file})\n`);
+      return 75;
+    }
+    if (err instanceof RuntimeDirNotWritableError) {
+      process.stderr.write(`error: cannot start: ${err.message}\n`);
+      return 73;
+    }
     if (err instanceof FeedError) {
       process.stderr.write(`error: cannot open the feed: ${err.message}\n`);
       return EXIT.usage;
@@ -98,7 +106,7 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(
         `error: cannot start: ${settings.host}:${settings.port} is already in use (another control plane running?). Pick another --port.\n`,
       );
-      return EXIT.unexpected;
+      return 98;
     }
     if (code === 'EACCES' || code === 'EROFS') {
       process.stderr.write(`error: cannot start: ${(err as Error).message}\n`);
@@ -107,11 +115,11 @@ export async function run(argv: string[]): Promise<number> {
     throw err;
   }
 
-  const { config } = plane.store.current();
+  const { config } = plane.services.store.state().config;
   // Printed on stdout, one line, so scripts and tests can find the address (port 0 picks one).
   process.stdout.write(`strategy-control-plane listening on ${plane.url}\n`);
   logger.info(
-    `active strategy ${config.activeStrategyKey}, config version ${config.version} (${plane.store.location})${settings.production ? ', production mode' : ''}`,
+    `active strategy ${config.activeStrategyKey}, config version ${config.version} (${plane.services.store.info().location})${settings.production ? ', production mode' : ''}`,
   );
 
   return new Promise<number>((resolve) => {

@@ -38,3 +38,40 @@ export function parseAuditEntry(text: string): AuditEntry | null {
     return null;
   }
 }
+
+/** `{ field: { before, after } }` for the settable fields that differ. */
+export function diffConfigs(before: AuditEntry['config'] | undefined, after: AuditEntry['config']): AuditEntry['changes'] {
+  const changes: Record<string, { before: unknown; after: unknown }> = {};
+  for (const key of ['activeStrategyKey', 'tradingEnabled', 'scanIntervalSeconds', 'tunableOverrides'] as const) {
+    const was = before?.[key] ?? null;
+    if (JSON.stringify(was) !== JSON.stringify(after[key])) changes[key] = { before: was, after: after[key] };
+  }
+  return changes;
+}
+
+/** Why an entry exists when no API call made it: the note it carries. */
+const SYSTEM_NOTES: Record<string, string> = {
+  recovery: 'this version was written but not audited (a crash between the two): who made it is unknown',
+  baseline: 'the config as found when the audit trail started',
+  handEdit: 'the config was edited by hand',
+};
+
+/** The entry for a config change made outside the API (a hand edit, a recovery at start, the first baseline). */
+export function systemAuditEntry(
+  operation: 'recovery' | 'baseline' | 'handEdit',
+  current: { config: AuditEntry['config']; digest: string },
+  last: AuditEntry | undefined,
+  time: Date,
+): AuditEntry {
+  return {
+    time: time.toISOString(),
+    actor: operation === 'handEdit' ? 'file' : 'system',
+    operation,
+    subject: 'CONFIG',
+    version: current.config.version,
+    digest: current.digest,
+    changes: diffConfigs(last?.config, current.config),
+    config: current.config,
+    details: { note: SYSTEM_NOTES[operation], ...(last && { previousAuditedVersion: last.version }) },
+  };
+}

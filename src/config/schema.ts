@@ -1,10 +1,5 @@
 import { z } from 'zod';
-import {
-  type StrategyRegistry,
-  strategyKeySchema,
-  type TunableSpec,
-  type TunableValue,
-} from '../registry/index.js';
+import { type StrategyRegistry, strategyKeySchema, type TunableSpec, type TunableValue } from '../registry/index.js';
 import { fromSnakeKeys, snakeCase } from './case.js';
 import type { ConfigIssue } from './errors.js';
 
@@ -13,7 +8,7 @@ export const SCAN_INTERVAL_LIMITS = { min: 1, max: 86_400 } as const;
 const required = (what: string) => (iss: { input?: unknown }) =>
   iss.input === undefined ? 'is required' : `must be ${what}, got ${JSON.stringify(iss.input) ?? String(iss.input)}`;
 
-const scanIntervalSchema = z
+export const scanIntervalSchema = z
   .number({ error: required('a whole number of seconds') })
   .int({ error: 'must be a whole number of seconds' })
   .min(SCAN_INTERVAL_LIMITS.min, { error: `must be at least ${SCAN_INTERVAL_LIMITS.min} second` })
@@ -193,9 +188,11 @@ export function parseStoredConfig(
   }));
   const parsed = configSchemaFor(registry).safeParse(known);
   if (!parsed.success) {
-    const toFileKey = (p: PropertyKey, i: number) => (i === 0 && typeof p === 'string' ? snakeCase(p) : p);
     for (const issue of parsed.error.issues) {
-      issues.push({ path: issue.path.map((p, i) => (typeof p === 'symbol' ? String(p) : toFileKey(p, i))), message: issue.message });
+      const path = issue.path.map((p, i): string | number =>
+        typeof p === 'symbol' ? String(p) : i === 0 && typeof p === 'string' ? snakeCase(p) : p,
+      );
+      issues.push({ path, message: issue.message });
     }
   }
   if (issues.length > 0 || !parsed.success) return { ok: false, issues };
@@ -257,4 +254,3 @@ export function effectiveTunables(registry: StrategyRegistry, config: RuntimeCon
   const info = registry.get(strategyKey);
   return { ...info?.tunables, ...config.tunableOverrides[strategyKey] };
 }
-

@@ -1,11 +1,8 @@
 import { Document, isMap, isScalar, LineCounter, parseDocument, YAMLMap } from 'yaml';
 import type { StrategyRegistry } from '../registry/index.js';
-import { snakeCase } from './case.js';
+import { snakeCase, toSnakeKeys } from './case.js';
 import { ConfigFileError } from './errors.js';
-import { CONFIG_FIELDS, parseStoredConfig, type RuntimeConfig, type RuntimeConfigField } from './schema.js';
-
-/** The file's snake_case key of each config field. */
-const FILE_KEYS = Object.fromEntries(CONFIG_FIELDS.map((f) => [f, snakeCase(f)])) as Record<RuntimeConfigField, string>;
+import { parseStoredConfig, type RuntimeConfig } from './schema.js';
 
 export interface ParsedConfigFile {
   readonly doc: Document;
@@ -81,9 +78,9 @@ function setValue(doc: Document, path: string[], value: unknown): void {
  */
 export function applyConfigToDocument(doc: Document, before: RuntimeConfig, config: RuntimeConfig): void {
   for (const field of ['activeStrategyKey', 'tradingEnabled', 'scanIntervalSeconds', 'version', 'updatedAt'] as const) {
-    if (doc.get(FILE_KEYS[field]) === undefined || before[field] !== config[field]) setValue(doc, [FILE_KEYS[field]], config[field]);
+    if (doc.get(snakeCase(field)) === undefined || before[field] !== config[field]) setValue(doc, [snakeCase(field)], config[field]);
   }
-  const key = FILE_KEYS.tunableOverrides;
+  const key = snakeCase('tunableOverrides');
   let overrides = doc.get(key, true);
   if (!isMap(overrides)) {
     overrides = new YAMLMap();
@@ -109,16 +106,9 @@ const HEADER = [
 ].join('\n');
 
 export function renderNewConfigFile(config: RuntimeConfig): string {
-  const doc = new Document({
-    [FILE_KEYS.activeStrategyKey]: config.activeStrategyKey,
-    [FILE_KEYS.tradingEnabled]: config.tradingEnabled,
-    [FILE_KEYS.scanIntervalSeconds]: config.scanIntervalSeconds,
-    [FILE_KEYS.tunableOverrides]: config.tunableOverrides,
-    [FILE_KEYS.version]: config.version,
-    [FILE_KEYS.updatedAt]: config.updatedAt,
-  });
+  const doc = new Document(toSnakeKeys(config));
   if (isMap(doc.contents)) doc.contents.flow = false;
-  const overrides = doc.get(FILE_KEYS.tunableOverrides, true);
+  const overrides = doc.get(snakeCase('tunableOverrides'), true);
   if (isMap(overrides)) overrides.flow = overrides.items.length === 0;
   doc.commentBefore = HEADER;
   return doc.toString();

@@ -1,7 +1,6 @@
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { AuthenticationError } from '../auth/identity.js';
-import type { Authenticator } from '../auth/tokens.js';
 import type { Logger } from '../log.js';
 import type { ControlPlaneServices, GraphQLContext } from './context.js';
 import { maskError, refusalsAtDebug } from './errors.js';
@@ -40,7 +39,6 @@ query Overview {
 
 export interface YogaOptions {
   services: ControlPlaneServices;
-  authenticator: Authenticator;
   logger: Logger;
   /** Introspection, field suggestions and GraphiQL off. */
   production: boolean;
@@ -54,7 +52,8 @@ export type ControlPlaneYoga = YogaServerInstance<Record<string, never>, GraphQL
 
 /** The GraphQL server: policy lives here as yoga/envelop plugins, not in the HTTP adapter. */
 export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
-  const { services, authenticator } = options;
+  const { services } = options;
+  const { authenticator } = services;
   const yoga: ControlPlaneYoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
     logging: refusalsAtDebug(options.logger),

@@ -52,7 +52,7 @@ export type TunableSpec = z.infer<typeof tunableSpecSchema>;
 
 export const strategyDefinitionSchema = z
   .object({
-    key: strategyKeySchema,
+    key: strategyKeyFormat,
     name: z.string().min(1),
     description: z.string().min(20, 'description must say what the strategy does'),
     instruments: z

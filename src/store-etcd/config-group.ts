@@ -1,11 +1,11 @@
-import type { AuditEntry } from '../config/audit-entry.js';
+import { type AuditEntry, diffConfigs } from '../config/audit-entry.js';
 import { ConfigValidationError, VersionConflictError } from '../config/errors.js';
 import { changedFields, type RuntimeConfig } from '../config/schema.js';
 import type { Change, CommitOptions, CommitResult, ConfigSnapshot } from '../config/store.js';
 import { applyConfigToDocument, renderNewConfigFile } from '../config/yaml-document.js';
 import type { StrategyRegistry } from '../registry/index.js';
 import type { WriteBase } from './config-io.js';
-import { diffConfigs, effectiveSnapshot, handEditEntry, parseStored, snapshotOfEntry } from './config-judge.js';
+import { effectiveSnapshot, handEditEntry, parseStored, snapshotOfEntry } from './config-judge.js';
 
 /** A commit waiting for its group's transaction. */
 export interface QueuedCommit {

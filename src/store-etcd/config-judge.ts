@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Document } from 'yaml';
-import type { AuditEntry } from '../config/audit-entry.js';
+import { type AuditEntry, systemAuditEntry } from '../config/audit-entry.js';
 import { ConfigFileError } from '../config/errors.js';
-import { DEFAULT_SETTINGS, type RuntimeConfig, SETTABLE_FIELDS } from '../config/schema.js';
+import { DEFAULT_SETTINGS, type RuntimeConfig } from '../config/schema.js';
 import type { ConfigSnapshot } from '../config/store.js';
 import { parseConfigFile } from '../config/yaml-document.js';
 import type { StrategyRegistry } from '../registry/index.js';
@@ -39,16 +39,6 @@ export function missingConfigError(location: string): ConfigFileError {
   return new ConfigFileError(location, [{ message: 'the key is missing; the next change through the API writes it again' }]);
 }
 
-/** The fields that differ, `{ field: { before, after } }` (the audit log's shape). */
-export function diffConfigs(before: RuntimeConfig | undefined, after: RuntimeConfig): AuditEntry['changes'] {
-  const changes: Record<string, { before: unknown; after: unknown }> = {};
-  for (const key of SETTABLE_FIELDS) {
-    const was = before?.[key] ?? null;
-    if (JSON.stringify(was) !== JSON.stringify(after[key])) changes[key] = { before: was, after: after[key] };
-  }
-  return changes;
-}
-
 /** The config an audit entry recorded, as a snapshot (the last good config when the key is broken or gone). */
 export function snapshotOfEntry(entry: AuditEntry): ConfigSnapshot {
   return { config: entry.config as RuntimeConfig, digest: entry.digest };
@@ -74,20 +64,10 @@ export function effectiveSnapshot(
   return { snapshot: { config: { ...stored.config, version }, digest: stored.digest }, audited: false };
 }
 
-/** The entry for a stored text nobody audited: a hand edit, or the first config the trail sees. */
+/** The entry for a stored text nobody audited: a hand edit (actor `etcd`), or the first config the trail sees. */
 export function handEditEntry(stored: StoredConfig & { ok: true }, last: AuditEntry | null, now: Date): AuditEntry {
   const { snapshot } = effectiveSnapshot(stored, last);
-  return {
-    time: now.toISOString(),
-    actor: last ? HAND_EDIT_ACTOR : 'system',
-    operation: last ? 'handEdit' : 'baseline',
-    subject: 'CONFIG',
-    version: snapshot.config.version,
-    digest: stored.digest,
-    changes: diffConfigs(last?.config as RuntimeConfig | undefined, snapshot.config),
-    config: snapshot.config,
-    details: last
-      ? { note: 'the config key was put directly, not through the API', previousAuditedVersion: last.version }
-      : { note: 'the config as found when the audit trail started' },
-  };
+  if (!last) return systemAuditEntry('baseline', snapshot, undefined, now);
+  const entry = systemAuditEntry('handEdit', snapshot, last, now);
+  return { ...entry, actor: HAND_EDIT_ACTOR, details: { ...entry.details, note: 'the config key was put directly, not through the API' } };
 }

@@ -1,6 +1,5 @@
 import { type AuditEntry, type AuditSubject, parseAuditEntry } from '../config/audit-entry.js';
-import { type ConfigFileError, ConfigFileInvalidError, StoreUnavailableError } from '../config/errors.js';
-import { Mutex } from '../config/mutex.js';
+import { type ConfigFileError, ConfigFileInvalidError } from '../config/errors.js';
 import type {
   AuditQuery,
   Change,
@@ -13,10 +12,12 @@ import type {
   StoreState,
 } from '../config/store.js';
 import { renderNewConfigFile } from '../config/yaml-document.js';
+import { Mutex } from '../fs/mutex.js';
 import type { StrategyRegistry } from '../registry/index.js';
 import { judgeGroup, type QueuedCommit } from './config-group.js';
 import { ConfigIo, entryId } from './config-io.js';
 import { defaultSnapshot, effectiveSnapshot, handEditEntry, missingConfigError, parseStored, snapshotOfEntry } from './config-judge.js';
+import { EtcdUnavailableError } from './errors.js';
 import type { EtcdGateway } from './gateway.js';
 import type { EtcdKeys } from './keys.js';
 import { type EtcdMirror, type KeyValue, kvsOf, type MirrorBatch, type MirrorChange, prefixRangeOp } from './mirror.js';
@@ -197,7 +198,7 @@ export class EtcdConfigStore implements ConfigStore {
     for (;;) {
       const expired = group.filter((q) => Date.now() >= q.deadline);
       for (const q of expired) {
-        q.reject(new StoreUnavailableError(this.gateway.location, 'commit', { cause: new Error('no commit within the deadline') }));
+        q.reject(new EtcdUnavailableError(this.gateway.location, 'commit', { cause: new Error('no commit within the deadline') }));
       }
       group = group.filter((q) => !expired.includes(q));
       if (group.length === 0) return;

@@ -1,6 +1,6 @@
 import { ConsecutiveBreaker, ConstantBackoff, circuitBreaker, ExponentialBackoff, handleWhen, type IBackoff, retry } from 'cockatiel';
 import { Etcd3, isRecoverableError } from 'etcd3';
-import { StoreUnavailableError } from '../config/errors.js';
+import { EtcdUnavailableError } from './errors.js';
 import { type EtcdStoreUrl, endpointAddress } from './url.js';
 
 /** What each etcd call is given: gRPC's deadline. */
@@ -133,9 +133,9 @@ export class EtcdGateway {
     if (!this.isConnected) this.setConnected(true);
   }
 
-  private lost(operation: string, cause: unknown): StoreUnavailableError {
+  private lost(operation: string, cause: unknown): EtcdUnavailableError {
     if (this.isConnected) this.setConnected(false);
-    return new StoreUnavailableError(this.location, operation, { cause });
+    return new EtcdUnavailableError(this.location, operation, { cause });
   }
 
   private setConnected(connected: boolean): void {

@@ -66,7 +66,7 @@ describe('query shape limits (GraphQL Armor)', () => {
     const mutation = `mutation { ${Array.from({ length: 16 }, (_, i) => `a${i}: activateStrategy(strategyKey: "gold") { configVersion }`).join(' ')} }`;
     const res = await server.gql(mutation);
     expect(limitError(res)).toMatch(/Aliases limit/);
-    expect(server.store.current().config).toMatchObject({ activeStrategyKey: 'momentum', version: 1 });
+    expect(server.store.state().config.config).toMatchObject({ activeStrategyKey: 'momentum', version: 1 });
   });
 });
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
 import { schema } from '../../src/graphql/schema/index.js';
 import { createLogger } from '../../src/log.js';
-import { type ControlPlane, startControlPlane } from '../../src/server.js';
+import { type RunningControlPlane, startControlPlane } from '../../src/server.js';
 import { gql } from '../helpers/http.js';
 import { TEST_TOKEN } from '../helpers/server.js';
 
@@ -60,7 +60,7 @@ it('the table covers every query, mutation and subscription in the schema (add a
 
 for (const readsRequireToken of [false, true]) {
   describe(`scopes${readsRequireToken ? ' with --reads-require-token' : ' (reads public)'}`, () => {
-    let plane: ControlPlane;
+    let plane: RunningControlPlane;
     let runtimeDir: string;
     const tokens: Partial<Record<Caller, string>> = { adminToken: TEST_TOKEN };
     beforeAll(async () => {

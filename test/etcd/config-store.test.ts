@@ -184,7 +184,9 @@ describeWithEtcd('etcd config store (real etcd, two replicas on one prefix)', ()
   it('a hand edit whose version is above the last audited one keeps its own number; the next change follows it', async () => {
     const { a, b, raw, prefix } = await twoReplicas();
     const text = (await raw.get(`/${prefix}/config`).string()) ?? '';
-    await raw.put(`/${prefix}/config`).value(text.replace(/^version: \d+$/m, 'version: 100').replace('trading_enabled: true', 'trading_enabled: false'));
+    await raw
+      .put(`/${prefix}/config`)
+      .value(text.replace(/^version: \d+$/m, 'version: 100').replace('trading_enabled: true', 'trading_enabled: false'));
     await eventually('applied as version 100', () => [a, b].every((r) => r.config.state().config.config.version === 100));
     const next = await a.config.commit(setScanInterval(61));
     expect(next.current.config.version).toBe(101);

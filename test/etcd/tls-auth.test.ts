@@ -52,9 +52,11 @@ describeWithEtcd('etcd store over TLS with client certificates and etcd users', 
       StoreUnavailableError,
     );
     // A user without rights on the prefix cannot read it.
-    await expect(openReplica(cluster, 'elsewhere', { tls: files, auth: { username: 'scp', password: 'scp-password' } })).rejects.toThrow(
-      /permission denied/i,
-    );
+    await expect(
+      openReplica(cluster, 'elsewhere', { tls: files, auth: { username: 'scp', password: 'scp-password' } }),
+    ).rejects.toMatchObject({
+      detail: expect.stringMatching(/permission denied/i),
+    });
     // Plain gRPC to a TLS member does not connect.
     await expect(
       openReplica(cluster, prefix, { auth: { username: 'scp', password: 'scp-password' }, callTimeoutMs: 500 }),

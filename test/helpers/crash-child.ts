@@ -1,7 +1,8 @@
 // A control plane that activates strategies against itself in a tight loop until it is killed.
 // Usage: node --import tsx test/helpers/crash-child.ts <runtimeDir>
 // Prints "ready" once started (recovery done), waits for "go" on stdin, then prints
-// "ok <version>" for every activation it got an answer (HTTP 200) for.
+// "ok <version>" for every activation it got an answer (HTTP 200) for that changed the config
+// ("same <version>" for a no-op: the key was already active, nothing written).
 import { once } from 'node:events';
 import { createLogger } from '../../src/log.js';
 import { startControlPlane } from '../../src/server.js';
@@ -28,12 +29,13 @@ async function loop(n: number): Promise<void> {
     const res = await fetch(plane.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${CRASH_TOKEN}` },
-      body: JSON.stringify({ query: `mutation { activateStrategy(strategyKey: "${key}") { configVersion } }` }),
+      body: JSON.stringify({ query: `mutation { activateStrategy(strategyKey: "${key}") { configVersion changed } }` }),
     });
-    const body = (await res.json()) as { data?: { activateStrategy?: { configVersion: number } } };
+    const body = (await res.json()) as { data?: { activateStrategy?: { configVersion: number; changed: boolean } } };
     const version = body.data?.activateStrategy?.configVersion;
+    const verb = body.data?.activateStrategy?.changed === false ? 'same' : 'ok';
     // stdout to a pipe is synchronous on Linux: once written, the parent will read it.
-    process.stdout.write(res.status === 200 && version ? `ok ${version}\n` : `refused ${res.status}\n`);
+    process.stdout.write(res.status === 200 && version ? `${verb} ${version}\n` : `refused ${res.status}\n`);
   }
 }
 await Promise.all(Array.from({ length: LOOPS }, (_, n) => loop(n)));

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'vitest';
+import { digestOf } from '../../src/config/file-store.js';
 import { parseConfigFile } from '../../src/config/yaml-document.js';
-import { digestOf } from '../../src/config/yaml-store.js';
 import { defaultRegistry } from '../../src/registry/index.js';
 import { ROOT } from './server.js';
 

@@ -1,4 +1,4 @@
-import type { RunnerView } from '../../runner/monitor.js';
+import type { RunnerView } from '../../runner/fleet.js';
 import { type RunnerSignalRecord, STALE_AFTER_HEARTBEATS } from '../../runner/state.js';
 import { builder } from '../builder.js';
 
@@ -32,6 +32,17 @@ export interface RunnerStatusView {
 export const RunnerStatus = builder.objectRef<RunnerStatusView>('RunnerStatus').implement({
   description: 'What the runner has applied and is doing, as it last published (status, not spec).',
   fields: (t) => ({
+    id: t.string({
+      nullable: true,
+      description: '`--runner-id` (default `<host>:<pid>`); null when no runner has published.',
+      resolve: ({ view }) => view.state?.id ?? null,
+    }),
+    host: t.string({ nullable: true, resolve: ({ view }) => view.state?.host ?? null }),
+    instruments: t.stringList({
+      nullable: true,
+      description: 'The instruments this runner scans (its share of the active strategy’s); null: all of them.',
+      resolve: ({ view }) => view.state?.instruments ?? null,
+    }),
     state: t.field({ type: RunnerStateEnum, resolve: ({ view }) => view.health }),
     inSync: t.boolean({
       description: 'True when the runner has applied the config now in force (same content digest).',

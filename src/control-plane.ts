@@ -1,0 +1,225 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileTokenStore } from './auth/file-token-store.js';
+import type { TokenStore } from './auth/token-store.js';
+import { type AdminToken, type Authenticator, loadAdminToken, scopedAuthenticator } from './auth/tokens.js';
+import { openFileConfigStore } from './config/file-store.js';
+import type { ConfigStore } from './config/store.js';
+import { type ControlPlaneEvents, createEvents } from './events/events.js';
+import type { FileSystem } from './fs/file-system.js';
+import { acquireLock, type Lock, LockHeldError } from './lock.js';
+import type { Logger } from './log.js';
+import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
+import type { CandleFeed } from './runner/feed.js';
+import { RunnerFleet } from './runner/fleet.js';
+import { Runner } from './runner/runner.js';
+import type { RunnerStatePublisher, RunnerStateSource } from './runner/state.js';
+import { fileRunnerStatePublisher, fileRunnerStateSource } from './runner/state-file.js';
+import { PACKAGE_VERSION } from './version.js';
+
+/** The runtime directory cannot be written (read-only file system, permissions): `serve` exits 73. */
+export class RuntimeDirNotWritableError extends Error {
+  override name = 'RuntimeDirNotWritableError';
+  constructor(
+    readonly dir: string,
+    readonly errno: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(`the runtime directory ${dir} is not writable (${errno ?? 'unknown error'})`, options);
+  }
+}
+
+export { LockHeldError };
+
+export interface RunnerSettings {
+  feed: CandleFeed;
+  heartbeatMs?: number;
+  /** Unique in a fleet; default `<host>:<pid>`. */
+  id?: string;
+  /** Scan only these instruments of the active strategy; default all. */
+  instruments?: readonly string[];
+}
+
+export interface ControlPlaneSettings {
+  runtimeDir: string;
+  /** Serve the API: holds `<runtime-dir>/.lock`. False for a runner-only process (`stratctl runner`). */
+  api?: boolean;
+  /** Run a runner in this process: holds `<runtime-dir>/.runner.lock`. */
+  runner: false | RunnerSettings;
+  /** CONTROL_PLANE_TOKEN; unset: `<runtime-dir>/admin.token`, generated on first start. */
+  adminToken?: string;
+  production?: boolean;
+  readsRequireToken?: boolean;
+  logger: Logger;
+  /** The static strategies (tests give their own). */
+  strategies?: StrategyRegistry;
+  /** Test seams: the store's file system, how often files are re-checked besides fs.watch. */
+  fs?: FileSystem;
+  configPollMs?: number;
+  runnerPollMs?: number;
+}
+
+/** What resolvers and adapters reach: the domain, never the file system. */
+export interface ControlPlaneServices {
+  readonly store: ConfigStore;
+  readonly runners: RunnerFleet;
+  readonly events: ControlPlaneEvents;
+  readonly tokens: TokenStore;
+  readonly authenticator: Authenticator;
+}
+
+export interface VersionInfo {
+  readonly version: string;
+  readonly node: string;
+  readonly store: 'file' | 'etcd';
+}
+
+export interface ControlPlane {
+  readonly settings: Readonly<ControlPlaneSettings> & { readonly production: boolean; readsRequireToken: boolean };
+  readonly services: ControlPlaneServices;
+  readonly logger: Logger;
+  readonly versionInfo: VersionInfo;
+  /** The runner in this process, if any. */
+  readonly runner: Runner | null;
+  /** Where the admin token came from (never the token). */
+  readonly adminTokenSource: AdminToken['source'] | null;
+  /** Why this process should not take traffic now (empty: ready). Only this process's own parts count. */
+  readiness(): { ready: boolean; reasons: string[] };
+  /** Writes what is missing (default config, generated admin token, recovery audit entry), starts watching and the runner. */
+  start(): Promise<void>;
+  /** Stops the runner, ends subscriptions, closes the store and releases the locks. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const NOT_WRITABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'ENOSPC', 'EEXIST']);
+
+async function lockRuntimeDir(dir: string, name: string): Promise<Lock> {
+  try {
+    return await acquireLock(path.join(dir, name));
+  } catch (err) {
+    if (err instanceof LockHeldError) throw err;
+    const errno = (err as { code?: string }).code;
+    if (errno && NOT_WRITABLE.has(errno)) throw new RuntimeDirNotWritableError(dir, errno, { cause: err });
+    throw err;
+  }
+}
+
+/**
+ * Builds and owns everything a control-plane process runs: the store, tokens, events, the runner
+ * and the view of the fleet. In this order, and writing nothing but the lock files: the runtime
+ * directory's lock(s), the config read and validated. `start()` (after the HTTP port is bound)
+ * writes what is missing and starts the runner. Throws ConfigFileError (invalid config),
+ * LockHeldError (another process owns the directory), RuntimeDirNotWritableError.
+ */
+export async function createControlPlane(settings: ControlPlaneSettings): Promise<ControlPlane> {
+  const { logger, runtimeDir } = settings;
+  const api = settings.api ?? true;
+  try {
+    await mkdir(runtimeDir, { recursive: true });
+  } catch (err) {
+    throw new RuntimeDirNotWritableError(runtimeDir, (err as { code?: string }).code, { cause: err });
+  }
+  const locks: Lock[] = [];
+  const releaseLocks = () => Promise.all(locks.splice(0).map((l) => l.release()));
+  try {
+    if (api) locks.push(await lockRuntimeDir(runtimeDir, '.lock'));
+    if (settings.runner) locks.push(await lockRuntimeDir(runtimeDir, '.runner.lock'));
+    return await assemble(settings, api, releaseLocks);
+  } catch (err) {
+    await releaseLocks();
+    throw err;
+  }
+}
+
+async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLocks: () => Promise<unknown>): Promise<ControlPlane> {
+  const { logger, runtimeDir } = settings;
+  const warn = (message: string) => logger.warn(message);
+  const store = await openFileConfigStore({
+    strategies: settings.strategies ?? defaultRegistry,
+    runtimeDir,
+    fs: settings.fs,
+    pollMs: settings.configPollMs,
+    warn,
+  });
+  const admin = api ? await loadAdminToken(runtimeDir, settings.adminToken) : null;
+  const tokens = fileTokenStore(runtimeDir, { warn });
+  const events = createEvents();
+
+  let runner: Runner | null = null;
+  let publisher: RunnerStatePublisher | null = null;
+  let source: RunnerStateSource;
+  if (settings.runner) {
+    publisher = fileRunnerStatePublisher(runtimeDir);
+    runner = new Runner({
+      store,
+      feed: settings.runner.feed,
+      publisher,
+      heartbeatMs: settings.runner.heartbeatMs,
+      id: settings.runner.id,
+      instruments: settings.runner.instruments,
+      logger,
+    });
+    source = runner;
+  } else {
+    source = await fileRunnerStateSource(runtimeDir, { pollMs: settings.runnerPollMs });
+  }
+  const runners = new RunnerFleet(source);
+  const unsubscribeStore = store.subscribe((event) => {
+    if (event.type === 'invalid')
+      logger.warn(
+        `config is invalid; keeping the last good config (version ${store.state().config.config.version}).\n${event.error.message}`,
+      );
+    if (event.type === 'changed' && event.source === 'handEdit')
+      logger.info(`config changed outside the API; now in force: version ${event.current.config.version} (${event.current.digest})`);
+    if (event.type === 'valid') logger.info('config is valid again');
+    events.publish('status');
+  });
+  const unsubscribeRunners = runners.subscribe(() => events.publish('status'));
+  const authenticator = scopedAuthenticator({ adminToken: admin?.token ?? '', tokens });
+
+  const production = settings.production ?? false;
+  const readsRequireToken = settings.readsRequireToken ?? false;
+  let started = false;
+  let stopping: Promise<void> | undefined;
+  return {
+    settings: { ...settings, production, readsRequireToken },
+    services: { store, runners, events, tokens, authenticator },
+    logger,
+    runner,
+    versionInfo: { version: PACKAGE_VERSION, node: process.versions.node, store: 'file' },
+    adminTokenSource: admin?.source ?? null,
+    readiness() {
+      const reasons: string[] = [];
+      const problem = store.problem();
+      if (problem) reasons.push(`config invalid: ${problem.publicMessage}`);
+      if (!store.info().connected) reasons.push('config store unreachable');
+      if (runner) {
+        const [own] = runners.views();
+        if (own?.health === 'STALE') reasons.push(`runner is STALE: no heartbeat since ${own.state?.heartbeatAt}`);
+        if (own?.health === 'ERROR') reasons.push(`runner reports an error: ${own.state?.error}`);
+      }
+      return { ready: reasons.length === 0, reasons };
+    },
+    async start() {
+      if (started) return;
+      started = true;
+      await store.start();
+      await admin?.save();
+      runner?.start();
+    },
+    stop() {
+      stopping ??= (async () => {
+        events.close(); // ends open subscriptions, so their responses finish
+        await runner?.stop();
+        unsubscribeRunners();
+        unsubscribeStore();
+        runners.close();
+        source.close();
+        await store.close(); // waits for a write in progress: no half-written file
+        await tokens.close();
+        await releaseLocks();
+      })();
+      return stopping;
+    },
+  };
+}
