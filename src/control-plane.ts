@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileTokenStore } from './auth/file-token-store.js';
 import type { TokenStore } from './auth/token-store.js';
@@ -15,6 +16,7 @@ import { RunnerFleet } from './runner/fleet.js';
 import { Runner } from './runner/runner.js';
 import type { RunnerStatePublisher, RunnerStateSource } from './runner/state.js';
 import { fileRunnerStatePublisher, fileRunnerStateSource } from './runner/state-file.js';
+import type { StoreSettings } from './store-settings.js';
 import { PACKAGE_VERSION } from './version.js';
 
 /** The runtime directory cannot be written (read-only file system, permissions): `serve` exits 73. */
@@ -51,6 +53,8 @@ export interface ControlPlaneSettings {
   production?: boolean;
   readsRequireToken?: boolean;
   logger: Logger;
+  /** The file store in the runtime dir (default), or etcd (config, audit, tokens, runner states there). */
+  store?: StoreSettings;
   /** The static strategies (tests give their own). */
   strategies?: StrategyRegistry;
   /** Test seams: the store's file system, how often files are re-checked besides fs.watch. */
@@ -121,9 +125,11 @@ export async function createControlPlane(settings: ControlPlaneSettings): Promis
   }
   const locks: Lock[] = [];
   const releaseLocks = () => Promise.all(locks.splice(0).map((l) => l.release()));
+  // etcd serves many processes at once (runner keys are leases): the runtime-dir locks are the file store's.
+  const fileStore = settings.store?.kind !== 'etcd';
   try {
-    if (api) locks.push(await lockRuntimeDir(runtimeDir, '.lock'));
-    if (settings.runner) locks.push(await lockRuntimeDir(runtimeDir, '.runner.lock'));
+    if (api && fileStore) locks.push(await lockRuntimeDir(runtimeDir, '.lock'));
+    if (settings.runner && fileStore) locks.push(await lockRuntimeDir(runtimeDir, '.runner.lock'));
     return await assemble(settings, api, releaseLocks);
   } catch (err) {
     await releaseLocks();
@@ -134,34 +140,39 @@ export async function createControlPlane(settings: ControlPlaneSettings): Promis
 async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLocks: () => Promise<unknown>): Promise<ControlPlane> {
   const { logger, runtimeDir } = settings;
   const warn = (message: string) => logger.warn(message);
-  const store = await openFileConfigStore({
-    strategies: settings.strategies ?? defaultRegistry,
-    runtimeDir,
-    fs: settings.fs,
-    pollMs: settings.configPollMs,
-    warn,
-  });
+  const etcd = settings.store?.kind === 'etcd' ? await openEtcd(settings, settings.store, warn) : null;
+  const store =
+    etcd?.config ??
+    (await openFileConfigStore({
+      strategies: settings.strategies ?? defaultRegistry,
+      runtimeDir,
+      fs: settings.fs,
+      pollMs: settings.configPollMs,
+      warn,
+    }));
   const admin = api ? await loadAdminToken(runtimeDir, settings.adminToken) : null;
-  const tokens = fileTokenStore(runtimeDir, { warn });
+  const tokens = etcd?.tokens ?? fileTokenStore(runtimeDir, { warn });
   const events = createEvents();
 
   let runner: Runner | null = null;
   let publisher: RunnerStatePublisher | null = null;
   let source: RunnerStateSource;
   if (settings.runner) {
-    publisher = fileRunnerStatePublisher(runtimeDir);
+    const id = settings.runner.id ?? `${hostname()}:${process.pid}`;
+    publisher = etcd ? etcd.runnerPublisher(id) : fileRunnerStatePublisher(runtimeDir);
     runner = new Runner({
       store,
       feed: settings.runner.feed,
       publisher,
       heartbeatMs: settings.runner.heartbeatMs,
-      id: settings.runner.id,
+      id,
       instruments: settings.runner.instruments,
       logger,
     });
-    source = runner;
+    // With etcd the fleet is every runner's key, this process's own included.
+    source = etcd?.runners ?? runner;
   } else {
-    source = await fileRunnerStateSource(runtimeDir, { pollMs: settings.runnerPollMs });
+    source = etcd?.runners ?? (await fileRunnerStateSource(runtimeDir, { pollMs: settings.runnerPollMs }));
   }
   const runners = new RunnerFleet(source);
   const unsubscribeStore = store.subscribe((event) => {
@@ -186,7 +197,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     services: { store, runners, events, tokens, authenticator },
     logger,
     runner,
-    versionInfo: { version: PACKAGE_VERSION, node: process.versions.node, store: 'file' },
+    versionInfo: { version: PACKAGE_VERSION, node: process.versions.node, store: etcd ? 'etcd' : 'file' },
     adminTokenSource: admin?.source ?? null,
     readiness() {
       const reasons: string[] = [];
@@ -217,9 +228,32 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
         source.close();
         await store.close(); // waits for a write in progress: no half-written file
         await tokens.close();
+        await etcd?.close();
         await releaseLocks();
       })();
       return stopping;
     },
   };
+}
+
+/**
+ * The etcd stores, loaded only when asked for: the file store never pays for the etcd client. An
+ * API refuses to start on an invalid stored config (like config.yaml); a runner-only process keeps
+ * the last audited good config and reports the problem.
+ */
+async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & { kind: 'etcd' }, warn: (message: string) => void) {
+  const { openEtcdStores } = await import('./store-etcd/index.js');
+  const stores = await openEtcdStores(store.url, {
+    registry: settings.strategies ?? defaultRegistry,
+    tls: store.tls,
+    auth: store.auth,
+    auditKeep: store.auditKeep,
+    warn,
+  });
+  const problem = stores.config.problem();
+  if (problem && (settings.api ?? true)) {
+    await stores.close();
+    throw problem;
+  }
+  return stores;
 }

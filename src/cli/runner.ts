@@ -3,10 +3,12 @@ import { parseArgs } from 'node:util';
 import { ConfigFileError } from '../config/errors.js';
 import { type ControlPlane, createControlPlane } from '../control-plane.js';
 import { createLogger, type Logger } from '../log.js';
+import { instrumentSchema } from '../registry/index.js';
 import { type CandleFeed, FeedError } from '../runner/feed.js';
 import { openFeed, RUNNER_OPTIONS_HELP, resolveRunnerSettings } from '../runner/settings.js';
 import { fileRunnerStatePublisher } from '../runner/state-file.js';
-import { resolveServerSettings } from '../settings.js';
+import { resolveServerSettings, UsageError } from '../settings.js';
+import { resolveStoreSettings, STORE_OPTIONS_HELP, STORE_PARSE_OPTIONS, type StoreSettings } from '../store-settings.js';
 import { EXIT } from './exit-codes.js';
 
 export const help = `Usage: stratctl runner [options]
@@ -17,6 +19,9 @@ to runner-state.json, which the API reports as status.runner.
 
 Options (flags win over environment variables):
   --runtime-dir <dir>     config and state dir                                 CONTROL_PLANE_RUNTIME_DIR (./runtime)
+  --runner-id <id>        this runner's name in the fleet (default <host>:<pid>)
+  --instruments <list>    scan only these of the active strategy's instruments, e.g. EUR_USD,XAU_USD
+${STORE_OPTIONS_HELP}
 ${RUNNER_OPTIONS_HELP}
   -h, --help              this help
 
@@ -30,7 +35,8 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 2 
  */
 async function openWhenValid(
   runtimeDir: string,
-  runner: { feed: CandleFeed; heartbeatMs: number },
+  runner: { feed: CandleFeed; heartbeatMs: number; id?: string; instruments?: readonly string[] },
+  store: StoreSettings,
   logger: Logger,
   stopping: () => boolean,
 ): Promise<ControlPlane | undefined> {
@@ -39,7 +45,7 @@ async function openWhenValid(
   const publisher = fileRunnerStatePublisher(runtimeDir);
   while (!stopping()) {
     try {
-      return await createControlPlane({ runtimeDir, api: false, runner, logger });
+      return await createControlPlane({ runtimeDir, api: false, runner, store, logger });
     } catch (err) {
       if (!(err instanceof ConfigFileError)) throw err;
       if (err.message !== reported) logger.warn(`config file invalid; waiting for a valid one before the first scan.\n${err.message}`);
@@ -47,7 +53,7 @@ async function openWhenValid(
       const at = new Date().toISOString();
       const host = hostname();
       await publisher.publish({
-        id: `${host}:${process.pid}`,
+        id: runner.id ?? `${host}:${process.pid}`,
         host,
         pid: process.pid,
         instruments: null,
@@ -74,6 +80,9 @@ export async function run(argv: string[]): Promise<number> {
       'runtime-dir': { type: 'string' },
       feed: { type: 'string' },
       'heartbeat-ms': { type: 'string' },
+      'runner-id': { type: 'string' },
+      instruments: { type: 'string' },
+      ...STORE_PARSE_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -85,6 +94,16 @@ export async function run(argv: string[]): Promise<number> {
   }
   const { runtimeDir } = resolveServerSettings({ 'runtime-dir': values['runtime-dir'] }, process.env);
   const settings = resolveRunnerSettings(values, process.env);
+  const store = resolveStoreSettings(values, process.env);
+  const id = values['runner-id'];
+  if (id !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/.test(id)) {
+    throw new UsageError(`--runner-id "${id}": up to 128 characters of A-Z a-z 0-9 . _ : @ -`);
+  }
+  const instruments = values.instruments?.split(',').map((i) => i.trim());
+  for (const instrument of instruments ?? []) {
+    if (!instrumentSchema.safeParse(instrument).success)
+      throw new UsageError(`--instruments: "${instrument}" is not an instrument like EUR_USD`);
+  }
   const logger = createLogger(process.env.CONTROL_PLANE_LOG_LEVEL === 'debug' ? 'debug' : 'info');
   let feed: Awaited<ReturnType<typeof openFeed>>;
   try {
@@ -118,13 +137,20 @@ export async function run(argv: string[]): Promise<number> {
     process.on('SIGTERM', stop);
   });
 
-  plane = await openWhenValid(runtimeDir, { feed, heartbeatMs: settings.heartbeatMs }, logger, () => stopping);
+  plane = await openWhenValid(
+    runtimeDir,
+    { feed, heartbeatMs: settings.heartbeatMs, ...(id && { id }), ...(instruments && { instruments }) },
+    store,
+    logger,
+    () => stopping,
+  );
   if (!plane || stopping) {
     await plane?.stop();
     return stopped;
   }
   await plane.start();
   // One line on stdout, so scripts and tests know it is up.
-  process.stdout.write(`strategy runner started (pid ${process.pid}) on ${runtimeDir}, feed ${settings.feed}\n`);
+  const where = store.kind === 'etcd' ? plane.services.store.info().location : runtimeDir;
+  process.stdout.write(`strategy runner started (pid ${process.pid}) on ${where}, feed ${settings.feed}\n`);
   return stopped;
 }

@@ -6,6 +6,7 @@ import { FeedError } from '../runner/feed.js';
 import { openFeed, RUNNER_OPTIONS_HELP, resolveRunnerSettings } from '../runner/settings.js';
 import { startControlPlane } from '../server.js';
 import { bindWarning, resolveServerSettings, UsageError } from '../settings.js';
+import { resolveStoreSettings, STORE_OPTIONS_HELP, STORE_PARSE_OPTIONS } from '../store-settings.js';
 import { EXIT } from './exit-codes.js';
 
 export const help = `Usage: stratctl serve [options]
@@ -17,6 +18,7 @@ Options (flags win over environment variables):
   --port <n>              port, 0 for any free    CONTROL_PLANE_PORT (8787)
   --runtime-dir <dir>     config and token dir    CONTROL_PLANE_RUNTIME_DIR (./runtime)
   --no-runner             API only                CONTROL_PLANE_RUNNER=off
+${STORE_OPTIONS_HELP}
 ${RUNNER_OPTIONS_HELP}
   --production            no introspection, field suggestions or GraphiQL   NODE_ENV=production
   --reads-require-token   queries need a token too                          CONTROL_PLANE_READS_REQUIRE_TOKEN=1
@@ -46,6 +48,7 @@ export async function run(argv: string[]): Promise<number> {
       'reads-require-token': { type: 'boolean' },
       'auth-failures-per-minute': { type: 'string' },
       'behind-tls-proxy': { type: 'boolean' },
+      ...STORE_PARSE_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -57,6 +60,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const settings = resolveServerSettings(values, process.env);
   const runnerSettings = resolveRunnerSettings(values, process.env);
+  const store = resolveStoreSettings(values, process.env);
   const logger = createLogger(process.env.CONTROL_PLANE_LOG_LEVEL === 'debug' ? 'debug' : 'info');
   const warning = bindWarning(settings);
   if (warning) logger.warn(warning);
@@ -68,6 +72,7 @@ export async function run(argv: string[]): Promise<number> {
       host: settings.host,
       port: settings.port,
       runtimeDir: settings.runtimeDir,
+      store,
       adminToken: process.env.CONTROL_PLANE_TOKEN,
       production: settings.production,
       readsRequireToken: settings.readsRequireToken,
