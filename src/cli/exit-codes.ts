@@ -7,6 +7,8 @@ export const EXIT = {
   conflict: 4,
   unreachable: 5,
   waitTimeout: 6,
+  /** RATE_LIMITED or UNAVAILABLE (the config store is unreachable): try again later. */
+  tryLater: 7,
   /** sysexits.h EX_CONFIG: the config file is invalid. */
   config: 78,
 } as const;

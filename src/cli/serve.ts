@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConfigFileError } from '../config/errors.js';
+import { ConfigFileError, StoreUnavailableError } from '../config/errors.js';
 import { LockHeldError, RuntimeDirNotWritableError } from '../control-plane.js';
 import { createLogger } from '../log.js';
 import { FeedError } from '../runner/feed.js';
@@ -94,6 +94,11 @@ export async function run(argv: string[]): Promise<number> {
       return EXIT.config;
     }
     if (err instanceof UsageError) throw err;
+    if (err instanceof StoreUnavailableError) {
+      const detail = (err as { detail?: string }).detail;
+      process.stderr.write(`error: cannot start: ${err.message}${detail ? ` (${detail})` : ''}\n`);
+      return EXIT.unexpected;
+    }
     if (err instanceof LockHeldError) {
       process.stderr.write(`error: cannot start: the runtime directory is in use by process ${err.pid} (${err.file})\n`);
       return 75;

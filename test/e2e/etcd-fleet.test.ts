@@ -73,7 +73,7 @@ describeWithEtcd('2 API replicas + 3 runners on etcd, over HTTP', () => {
         'mutation { activateStrategy(strategyKey: "gold", waitForRunner: true, timeoutMs: 5000) { configVersion runnerWait { applied waitedMs } } }',
       );
       expect(activation.status).toBe(200);
-      const { configVersion, runnerWait } = activation.body.data?.activateStrategy;
+      const { configVersion, runnerWait } = activation.body.data?.activateStrategy ?? {};
       expect(configVersion).toBe(start + 1);
       expect(runnerWait.applied).toBe(true);
       expect(runnerWait.waitedMs).toBeLessThan(2000);
