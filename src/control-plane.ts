@@ -82,13 +82,16 @@ export interface ControlPlane {
   readonly settings: Readonly<ControlPlaneSettings> & { readonly production: boolean; readsRequireToken: boolean };
   readonly services: ControlPlaneServices;
   readonly logger: Logger;
-  readonly versionInfo: VersionInfo;
+  /** When the plane was created (ms since the epoch): `/health` reports the uptime. */
+  readonly startedAt: number;
+  /** `/version`. */
+  versionInfo(): VersionInfo;
   /** The runner in this process, if any. */
   readonly runner: Runner | null;
   /** Where the admin token came from (never the token). */
   readonly adminTokenSource: AdminToken['source'] | null;
   /** Why this process should not take traffic now (empty: ready). Only this process's own parts count. */
-  readiness(): { ready: boolean; reasons: string[] };
+  readiness(): { ready: boolean; configVersion: number; reasons: string[] };
   /** Writes what is missing (default config, generated admin token, recovery audit entry), starts watching and the runner. */
   start(): Promise<void>;
   /** Stops the runner, ends subscriptions, closes the store and releases the locks. Idempotent. */
@@ -197,7 +200,8 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     services: { store, runners, events, tokens, authenticator },
     logger,
     runner,
-    versionInfo: { version: PACKAGE_VERSION, node: process.versions.node, store: etcd ? 'etcd' : 'file' },
+    startedAt: Date.now(),
+    versionInfo: () => ({ version: PACKAGE_VERSION, node: process.version, store: etcd ? 'etcd' : 'file' }),
     adminTokenSource: admin?.source ?? null,
     readiness() {
       const reasons: string[] = [];
@@ -209,7 +213,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
         if (own?.health === 'STALE') reasons.push(`runner is STALE: no heartbeat since ${own.state?.heartbeatAt}`);
         if (own?.health === 'ERROR') reasons.push(`runner reports an error: ${own.state?.error}`);
       }
-      return { ready: reasons.length === 0, reasons };
+      return { ready: reasons.length === 0, configVersion: store.state().config.config.version, reasons };
     },
     async start() {
       if (started) return;

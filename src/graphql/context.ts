@@ -1,5 +1,6 @@
 import type { Credentials, Identity } from '../auth/identity.js';
 import type { ControlPlaneServices } from '../control-plane.js';
+import type { RequestLogger } from './request-scope.js';
 
 export type { ControlPlaneServices };
 
@@ -9,6 +10,9 @@ export interface GraphQLContext {
   readonly identity: Identity | null;
   /** False when reads need a token too (`--reads-require-token`). */
   readonly readsArePublic: boolean;
+  /** The HTTP request's id (`x-request-id`), also on every line of `log`. */
+  readonly requestId: string;
+  readonly log: RequestLogger;
 }
 
 /** Who asked, as the audit trail records it (the token's name). */

@@ -1,10 +1,11 @@
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 
 /**
- * Yoga's GET parser calls JSON.parse on `variables` and `extensions` unguarded, so a malformed value
- * surfaced as a masked 500. A request the client got wrong is a 400 (found by the hostile-input test).
+ * For yoga's own HTTP handling (the fallback route): its GET parser calls JSON.parse on `variables`
+ * and `extensions` unguarded, so a malformed value surfaced as a masked 500. A request the client
+ * got wrong is a 400 (found by the hostile-input test).
  */
-export function parseErrorsPlugin(): Plugin {
+export function yogaParseErrorsPlugin(): Plugin {
   return {
     onRequestParse({ requestParser, setRequestParser }) {
       if (!requestParser) return;
