@@ -54,6 +54,7 @@ describeWithEtcd('2 API replicas + 3 runners on etcd, over HTTP', () => {
     const { a, b, status } = await startFleet();
     const start = (await status(a)).configVersion as number;
     expect((await status(b)).store).toEqual({ kind: 'ETCD', connected: true });
+    expect(await (await fetch(new URL('/version', a.url))).json()).toMatchObject({ store: 'etcd' });
 
     // A subscription on B sees a change made through A.
     const client = createClient({ url: `${b.url}`, retryAttempts: 0, headers: { authorization: `Bearer ${TEST_TOKEN}` } });
