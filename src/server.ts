@@ -17,6 +17,7 @@ import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
 import type { CandleFeed } from './runner/feed.js';
 import { RunnerMonitor } from './runner/monitor.js';
 import { Runner } from './runner/runner.js';
+import { recordPublishedScans, SignalHistory } from './runner/signal-history.js';
 import { createSimulatedFeed } from './runner/sim-feed.js';
 import type { RunnerStateChannel } from './runner/state.js';
 import { fileRunnerStatePublisher, watchRunnerStateFile } from './runner/state-file.js';
@@ -162,11 +163,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     channel = await watchRunnerStateFile(options.runtimeDir);
   }
   const monitor = new RunnerMonitor(channel);
+  const signals = new SignalHistory();
+  const stopRecordingScans = recordPublishedScans(channel, signals);
   const events = createInProcessEventBus<StatusEvent>();
   store.subscribe(() => events.publish({ source: 'config' }));
   monitor.subscribe(() => events.publish({ source: 'runner' }));
   runner?.start();
-  const services: ControlPlaneServices = { registry, store, runner: monitor, events, audit, history: new ConfigHistory(audit) };
+  const services: ControlPlaneServices = { registry, store, runner: monitor, events, audit, history: new ConfigHistory(audit), signals };
   const yoga = createControlPlaneYoga({
     services,
     authenticator: scopedAuthenticator({ adminToken: options.adminToken, runtimeDir: options.runtimeDir, warn: (m) => logger.warn(m) }),
@@ -209,6 +212,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     closing ??= (async () => {
       server.close();
       events.close(); // ends open subscriptions, so their responses finish
+      stopRecordingScans();
+      signals.close();
       server.closeIdleConnections();
       const deadline = Date.now() + 10_000;
       while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -6,7 +6,7 @@ import { defaultRegistry } from '../registry/index.js';
 import { FeedError } from '../runner/feed.js';
 import { Runner } from '../runner/runner.js';
 import { openFeed, RUNNER_OPTIONS_HELP, resolveRunnerSettings } from '../runner/settings.js';
-import type { RunnerStatePublisher } from '../runner/state.js';
+import { type RunnerStatePublisher, runnerIdentity } from '../runner/state.js';
 import { fileRunnerStatePublisher } from '../runner/state-file.js';
 import { resolveServerSettings } from '../settings.js';
 import { EXIT } from './exit-codes.js';
@@ -45,7 +45,15 @@ async function openStoreWhenValid(
       if (err.message !== reported) logger.warn(`config file invalid; waiting for a valid one before the first scan.\n${err.message}`);
       reported = err.message;
       const at = new Date().toISOString();
-      const state = { pid: process.pid, feed, startedAt, heartbeatAt: at, heartbeatIntervalMs: heartbeatMs, stopped: false };
+      const state = {
+        ...runnerIdentity(),
+        pid: process.pid,
+        feed,
+        startedAt,
+        heartbeatAt: at,
+        heartbeatIntervalMs: heartbeatMs,
+        stopped: false,
+      };
       await publisher.publish({
         ...state,
         applied: null,

@@ -5,6 +5,7 @@ import type { ConfigStore } from '../config/store.js';
 import type { EventBus } from '../events/bus.js';
 import type { StrategyRegistry } from '../registry/index.js';
 import type { RunnerMonitor } from '../runner/monitor.js';
+import type { SignalHistory } from '../runner/signal-history.js';
 
 /** Something a `statusChanged` subscriber should hear about. */
 export interface StatusEvent {
@@ -20,6 +21,8 @@ export interface ControlPlaneServices {
   readonly events: EventBus<StatusEvent>;
   readonly audit: AuditLog;
   readonly history: ConfigHistory;
+  /** The runners' recent signals, kept in memory by this process (charts). */
+  readonly signals: SignalHistory;
 }
 
 export interface GraphQLContext {

@@ -1,3 +1,4 @@
+import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { AuthenticationError } from '../auth/identity.js';
@@ -37,6 +38,9 @@ query Overview {
 #   }
 # }
 `;
+
+/** Where graphql-sse's single-connection mode is served. */
+export const GRAPHQL_SSE_PATH = '/graphql/stream';
 
 export interface YogaOptions {
   services: ControlPlaneServices;
@@ -85,6 +89,9 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
       // The seed's REST routes; each executes its GraphQL operation through this same server, so the
       // request policy applies to that inner request too (counted once: see auth-failure-limit.ts).
       useRestCompat({ graphql: (request, serverContext) => yoga.fetch(request, serverContext as never), logger: options.logger }),
+      // graphql-sse's single-connection mode at /graphql/stream (the operator page: one SSE connection per tab for all its
+      // subscriptions); after the policy plugins, so its requests meet them too. /graphql keeps yoga's own SSE.
+      useGraphQLSSE({ endpoint: GRAPHQL_SSE_PATH }),
       ...(options.plugins ?? []),
     ],
   });

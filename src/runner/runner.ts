@@ -4,7 +4,14 @@ import type { Logger } from '../log.js';
 import type { StrategyRegistry } from '../registry/index.js';
 import { getSignalFunction } from '../registry/signals/index.js';
 import type { CandleFeed } from './feed.js';
-import type { AppliedConfig, RunnerSignalRecord, RunnerState, RunnerStateChannel, RunnerStatePublisher } from './state.js';
+import {
+  type AppliedConfig,
+  type RunnerSignalRecord,
+  type RunnerState,
+  type RunnerStateChannel,
+  type RunnerStatePublisher,
+  runnerIdentity,
+} from './state.js';
 
 export interface RunnerOptions {
   registry: StrategyRegistry;
@@ -47,6 +54,7 @@ export class Runner implements RunnerStateChannel {
     this.now = options.now ?? (() => new Date());
     const at = this.now().toISOString();
     this.state = {
+      ...runnerIdentity(),
       pid: process.pid,
       feed: options.feed.description,
       startedAt: at,
@@ -178,6 +186,7 @@ export class Runner implements RunnerStateChannel {
           strategyKey,
           ...signal,
           values: { ...signal.values },
+          price: candles.at(-1)?.close ?? null,
           candleTime: candles.at(-1)?.time ?? null,
           error: null,
         });
@@ -189,6 +198,7 @@ export class Runner implements RunnerStateChannel {
           direction: 'FLAT',
           reason: `no data: ${message}`,
           values: {},
+          price: null,
           candleTime: null,
           error: message,
         });

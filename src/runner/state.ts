@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 /** One instrument's result in a scan. */
@@ -7,6 +8,8 @@ const signalRecordSchema = z.object({
   direction: z.enum(['LONG', 'SHORT', 'FLAT']),
   reason: z.string(),
   values: z.record(z.string(), z.number()),
+  /** The last close the signal was computed on (null: no data); a state file from an older runner has none. */
+  price: z.number().nullable().default(null),
   /** Time of the last candle the signal was computed on (null: no data). */
   candleTime: z.string().nullable(),
   /** Why there is no real signal (the feed failed), or null. */
@@ -26,6 +29,9 @@ export type AppliedConfig = z.infer<typeof appliedSchema>;
 
 /** What a runner publishes about itself: the runner's side of the desired/applied split. */
 export const runnerStateSchema = z.object({
+  /** `<host>:<pid>` unless named; optional so a state file written before runner ids still reads. */
+  id: z.string().optional(),
+  host: z.string().optional(),
   pid: z.number().int(),
   feed: z.string(),
   startedAt: z.string(),
@@ -41,6 +47,17 @@ export const runnerStateSchema = z.object({
   error: z.string().nullable(),
 });
 export type RunnerState = z.infer<typeof runnerStateSchema>;
+
+/** Who this process is, as a runner: the default runner id is `<host>:<pid>`. */
+export function runnerIdentity(): { id: string; host: string } {
+  const host = hostname();
+  return { id: `${host}:${process.pid}`, host };
+}
+
+/** The id a published state names, or the default one built from its host and pid. */
+export function runnerIdOf(state: RunnerState): string {
+  return state.id ?? `${state.host ?? 'unknown'}:${state.pid}`;
+}
 
 /** A runner whose heartbeat is older than this many intervals is STALE. */
 export const STALE_AFTER_HEARTBEATS = 3;

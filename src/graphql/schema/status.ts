@@ -71,6 +71,12 @@ export const Status = builder.objectRef<StatusView>('Status').implement({
       description: 'What the runner has applied, when it last scanned, what it said, and any error it holds.',
       resolve: (s) => ({ view: s.runner, configDigest: s.snapshot.digest }),
     }),
+    runners: t.field({
+      type: [RunnerStatus],
+      description:
+        'Every runner that has reported (file store: the one runner of this runtime dir; none before it first reports). `runner` summarises them.',
+      resolve: (s) => (s.runner.state ? [{ view: s.runner, configDigest: s.snapshot.digest }] : []),
+    }),
   }),
 });
 
