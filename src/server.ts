@@ -12,6 +12,7 @@ import { createInProcessEventBus } from './events/bus.js';
 import type { ControlPlaneServices, StatusEvent } from './graphql/context.js';
 import { LOOPBACK_HOSTNAMES } from './graphql/plugins/host-check.js';
 import { type ControlPlaneYoga, createControlPlaneYoga, type YogaOptions } from './graphql/yoga.js';
+import { createOperatorPage, type OperatorPageOptions, operatorPageHandler } from './http/page.js';
 import { createLogger, type Logger } from './log.js';
 import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
 import type { CandleFeed } from './runner/feed.js';
@@ -46,6 +47,8 @@ export interface ControlPlaneOptions {
    * separate runner (`stratctl runner`) from its state file in the runtime dir.
    */
   runner?: false | EmbeddedRunnerOptions;
+  /** The operator page at `/` (default: the build in dist/page). */
+  page?: Pick<OperatorPageOptions, 'dir'>;
 }
 
 export interface EmbeddedRunnerOptions {
@@ -96,8 +99,14 @@ function notReadyReasons(services: ControlPlaneServices): string[] {
  * The HTTP adapter: `/health` and `/ready` answered directly, everything else handed to yoga.
  * Request policy (auth, limits, masking) lives in yoga plugins, not here.
  */
-export function createRequestHandler(yoga: ControlPlaneYoga, services: ControlPlaneServices, startedAt: number) {
+export function createRequestHandler(
+  yoga: ControlPlaneYoga,
+  services: ControlPlaneServices,
+  startedAt: number,
+  page?: (req: IncomingMessage, res: ServerResponse) => boolean,
+) {
   return (req: IncomingMessage, res: ServerResponse): void => {
+    if (page?.(req, res)) return;
     const path = (req.url ?? '/').split('?', 1)[0];
     if (path === '/health' && (req.method === 'GET' || req.method === 'HEAD')) {
       sendJson(res, 200, { status: 'ok', uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });
@@ -170,6 +179,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   monitor.subscribe(() => events.publish({ source: 'runner' }));
   runner?.start();
   const services: ControlPlaneServices = { registry, store, runner: monitor, events, audit, history: new ConfigHistory(audit), signals };
+  // Bound to loopback: answer only to loopback names (DNS-rebinding guard), the page included.
+  const allowedHostnames = isLoopback(options.host) ? [...LOOPBACK_HOSTNAMES, options.host] : undefined;
   const yoga = createControlPlaneYoga({
     services,
     authenticator: scopedAuthenticator({ adminToken: options.adminToken, runtimeDir: options.runtimeDir, warn: (m) => logger.warn(m) }),
@@ -177,14 +188,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     production: options.production ?? false,
     readsRequireToken: options.readsRequireToken ?? false,
     security: {
-      // Bound to loopback: answer only to loopback names (DNS-rebinding guard).
-      ...(isLoopback(options.host) && { allowedHostnames: [...LOOPBACK_HOSTNAMES, options.host] }),
+      ...(allowedHostnames && { allowedHostnames }),
       ...options.security,
     },
   });
 
   const inFlight = new Set<ServerResponse>();
-  const handle = createRequestHandler(yoga, services, Date.now());
+  const page = createOperatorPage({ ...options.page, allowedHostnames: options.security?.allowedHostnames ?? allowedHostnames });
+  const handle = createRequestHandler(yoga, services, Date.now(), operatorPageHandler(page));
   const server = createServer((req, res) => {
     inFlight.add(res);
     res.on('close', () => inFlight.delete(res));

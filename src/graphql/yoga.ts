@@ -1,4 +1,3 @@
-import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { AuthenticationError } from '../auth/identity.js';
@@ -9,6 +8,7 @@ import { maskError, refusalsAtDebug } from './errors.js';
 import { type SecurityOptions, securityPlugins } from './plugins/index.js';
 import { useRestCompat } from './rest-compat.js';
 import { schema } from './schema/index.js';
+import { singleConnectionSsePlugin } from './sse.js';
 
 export const DEFAULT_PLAYGROUND_QUERY = `# strategy-control-plane. Reads are open; mutations need a token:
 # open the "Headers" tab below and enter {"Authorization": "Bearer <token>"}
@@ -38,9 +38,6 @@ query Overview {
 #   }
 # }
 `;
-
-/** Where graphql-sse's single-connection mode is served. */
-export const GRAPHQL_SSE_PATH = '/graphql/stream';
 
 export interface YogaOptions {
   services: ControlPlaneServices;
@@ -91,7 +88,7 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
       useRestCompat({ graphql: (request, serverContext) => yoga.fetch(request, serverContext as never), logger: options.logger }),
       // graphql-sse's single-connection mode at /graphql/stream (the operator page: one SSE connection per tab for all its
       // subscriptions); after the policy plugins, so its requests meet them too. /graphql keeps yoga's own SSE.
-      useGraphQLSSE({ endpoint: GRAPHQL_SSE_PATH }),
+      singleConnectionSsePlugin({ authenticator, logger: options.logger }),
       ...(options.plugins ?? []),
     ],
   });

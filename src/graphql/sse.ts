@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
+import { GraphQLError } from 'graphql';
+import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from 'graphql-sse';
+import type { Plugin } from 'graphql-yoga';
+import type { Authenticator } from '../auth/tokens.js';
+import type { Logger } from '../log.js';
+import { UNAUTHENTICATED_HEADERS } from './errors.js';
+import { refusal } from './plugins/refusal.js';
+
+/** Where graphql-sse's single-connection mode is served (the operator page's one SSE connection per tab). */
+export const GRAPHQL_SSE_PATH = '/graphql/stream';
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+
+/**
+ * Yoga's graphql-sse plugin, for the single-connection mode, with two things it lacks here:
+ * - a wrong token is refused at once (401, as on /graphql) on every request of the protocol, and
+ *   the stream token that ties the requests together is random (crypto), not Math.random's;
+ * - an error the handler did not expect (a syntax error, a refusing context) is answered as JSON,
+ *   masked, instead of yoga's plain-text 500 with a stack.
+ */
+export function singleConnectionSsePlugin(options: { authenticator: Authenticator; logger: Logger }): Plugin {
+  const sse = useGraphQLSSE({
+    endpoint: GRAPHQL_SSE_PATH,
+    authenticate: async (req) => {
+      const credentials = await options.authenticator.authenticate(req.headers.get('authorization'));
+      if (credentials.kind === 'invalid') {
+        const body = { errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } }] };
+        return [
+          JSON.stringify(body),
+          { status: 401, statusText: 'Unauthorized', headers: { ...JSON_HEADERS, ...UNAUTHENTICATED_HEADERS } },
+        ];
+      }
+      const presented = req.headers.get(TOKEN_HEADER_KEY) || new URL(req.url ?? '', 'http://localhost/').searchParams.get(TOKEN_QUERY_KEY);
+      return presented || randomUUID();
+    },
+  });
+  const handle = sse.onRequest!;
+  return {
+    ...sse,
+    onRequest(payload) {
+      return Promise.resolve(handle(payload)).catch((error: unknown) => {
+        const status = error instanceof GraphQLError ? Number((error.extensions?.http as { status?: number } | undefined)?.status) : NaN;
+        if (error instanceof GraphQLError && status >= 400 && status < 500) {
+          const code = String(error.extensions?.code ?? 'BAD_REQUEST');
+          payload.endResponse(refusal(payload.fetchAPI, payload.url, status, { message: error.message, code }));
+          return;
+        }
+        if (error instanceof GraphQLError && error.message.startsWith('Syntax Error')) {
+          payload.endResponse(refusal(payload.fetchAPI, payload.url, 400, { message: error.message, code: 'GRAPHQL_PARSE_FAILED' }));
+          return;
+        }
+        options.logger.error('graphql-sse request failed', error);
+        payload.endResponse(refusal(payload.fetchAPI, payload.url, 500, { message: 'Unexpected error.', code: 'INTERNAL_SERVER_ERROR' }));
+      });
+    },
+  };
+}
