@@ -72,10 +72,15 @@ export function atDefaults(document: DocumentNode, operation: OperationDefinitio
           const given = index === -1 ? undefined : args[index]!.value;
           const value =
             given?.kind === Kind.VARIABLE
-              ? (variableDefaults.get(given.name.value) ?? (arg.defaultValue != null ? { kind: Kind.INT, value: String(arg.defaultValue) } : given))
+              ? (variableDefaults.get(given.name.value) ??
+                (arg.defaultValue != null ? { kind: Kind.INT, value: String(arg.defaultValue) } : given))
               : (given ?? (arg.defaultValue != null ? { kind: Kind.INT, value: String(arg.defaultValue) } : undefined));
           if (!value || value === given) continue;
-          const node: ArgumentNode = { kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: arg.name }, value: value as ArgumentNode['value'] };
+          const node: ArgumentNode = {
+            kind: Kind.ARGUMENT,
+            name: { kind: Kind.NAME, value: arg.name },
+            value: value as ArgumentNode['value'],
+          };
           if (index === -1) args.push(node);
           else args[index] = node;
           changed = true;
@@ -97,7 +102,7 @@ describe('operations/*.graphql', () => {
       let message = '';
       try {
         message = validate(served, document)
-          .map((e) => e.message)
+          .map((e: { message: string }) => e.message)
           .join('\n');
       } catch (err) {
         message = (err as Error).message;
@@ -108,7 +113,8 @@ describe('operations/*.graphql', () => {
     }
     process.stdout.write(`operation costs at their defaults: ${JSON.stringify(costs)}\n`);
     expect(Object.keys(costs)).toContain('OperatorSignals');
-    for (const [name, cost] of Object.entries(costs)) expect(cost, name).toBeLessThanOrEqual(Math.min(ANONYMOUS_LIMIT, QUERY_LIMITS.maxCost));
+    for (const [name, cost] of Object.entries(costs))
+      expect(cost, name).toBeLessThanOrEqual(Math.min(ANONYMOUS_LIMIT, QUERY_LIMITS.maxCost));
   });
 
   it('counts list sizes from defaults: the same query with last: 1000 would be over the limit', async () => {

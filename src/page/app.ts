@@ -148,7 +148,8 @@ export class App implements PageActions {
       sessionPreference: f.sessionPreference || null,
     });
     if (!result.ok) {
-      this.notify('error', `Cannot load the strategies: ${result.errors.map((e) => e.message).join('; ')}`);
+      // A 401 is the token's (dropped and refetched, or reads need one: the status panel says so).
+      if (result.status !== 401) this.notify('error', `Cannot load the strategies: ${result.errors.map((e) => e.message).join('; ')}`);
       return;
     }
     this.state.strategies = result.data.strategies;

@@ -1,8 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll } from 'vitest';
+import type { Browser, Page, Request as PwRequest } from 'playwright-core';
+import { afterAll, afterEach, expect } from 'vitest';
 import { type BuiltPage, buildPage } from '../../scripts/build-page.js';
+import { loopbackOnly } from './playground.js';
 
 let built: Promise<BuiltPage> | null = null;
 
@@ -19,3 +21,74 @@ afterAll(async () => {
   if (built) await rm((await built).outDir, { recursive: true, force: true });
   built = null;
 });
+
+export interface OperatorPage {
+  page: Page;
+  /** Requests the page tried beyond loopback (refused). */
+  refused: string[];
+  /** Every request the page made, in order. */
+  requests: PwRequest[];
+  /** What GET /version answers the page (the DESIGN shape); tests change it to play a server upgrade. */
+  serverVersion: { version: string };
+  /** Page errors, console errors and Content-Security-Policy violations seen so far. */
+  problems(): Promise<string[]>;
+}
+
+const opened: Page[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((p) => p.context().close()));
+});
+
+/**
+ * Opens the operator page in a fresh context (its own sessionStorage), loopback only, and waits
+ * until it is live (its subscriptions accepted). GET /version is answered here with DESIGN's
+ * shape, so a test can play a server upgrade (and the page never depends on which branch has it).
+ */
+export async function openOperatorPage(
+  browser: Browser,
+  origin: string,
+  options: { viewport?: { width: number; height: number }; waitLive?: boolean } = {},
+): Promise<OperatorPage> {
+  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  opened.push(page);
+  const refused = await loopbackOnly(page);
+  const serverVersion = { version: '0.1.0' };
+  await page.route('**/version', (route) =>
+    route.fulfill({
+      json: { version: serverVersion.version, node: process.version, store: 'file' },
+      headers: { 'cache-control': 'no-store' },
+    }),
+  );
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  const requests: PwRequest[] = [];
+  page.on('request', (r) => requests.push(r));
+  await page.addInitScript(() => {
+    const w = window as unknown as { __csp: string[] };
+    w.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.effectiveDirective} ${e.blockedURI}`));
+  });
+  await page.goto(`${origin}/`);
+  if (options.waitLive !== false) await page.locator('[data-testid="live"][data-connected="true"]').waitFor({ timeout: 15_000 });
+  return {
+    page,
+    refused,
+    requests,
+    serverVersion,
+    problems: async () => [
+      ...errors,
+      ...(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).map((v) => `csp: ${v}`),
+    ],
+  };
+}
+
+/** Types a token into the page's form, as a person would, and waits for the page to say whose it is. */
+export async function enterToken(page: Page, token: string, expectViewer: RegExp | null = /^Token: /): Promise<void> {
+  await page.locator('#token-input').fill(token);
+  await page.locator('#token-input').press('Enter');
+  if (expectViewer) await expect.poll(() => page.locator('#viewer').textContent()).toMatch(expectViewer);
+}
