@@ -13,12 +13,18 @@ export const GRAPHQL_SSE_PATH = '/graphql/stream';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
+const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
+  typeof (value as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] === 'function';
+
 /**
- * Yoga's graphql-sse plugin, for the single-connection mode, with two things it lacks here:
+ * Yoga's graphql-sse plugin, for the single-connection mode, with three things it lacks here:
  * - a wrong token is refused at once (401, as on /graphql) on every request of the protocol, and
  *   the stream token that ties the requests together is random (crypto), not Math.random's;
  * - an error the handler did not expect (a syntax error, a refusing context) is answered as JSON,
- *   masked, instead of yoga's plain-text 500 with a stack.
+ *   masked, instead of yoga's plain-text 500 with a stack;
+ * - a subscription refused when it starts (no token where reads need one) reaches the client as
+ *   its error and a completion: graphql-sse 2.6 takes a result with `errors` but no `data` for
+ *   something else and answers 400 "Unable to detect operation AST".
  */
 export function singleConnectionSsePlugin(options: { authenticator: Authenticator; logger: Logger }): Plugin {
   const sse = useGraphQLSSE({
@@ -39,6 +45,15 @@ export function singleConnectionSsePlugin(options: { authenticator: Authenticato
   const handle = sse.onRequest!;
   return {
     ...sse,
+    onSubscribe({ args }) {
+      const request = (args.contextValue as { request?: Request }).request;
+      if (!request || !new URL(request.url).pathname.endsWith(GRAPHQL_SSE_PATH)) return;
+      return {
+        onSubscribeResult({ result, setResult }) {
+          if (!isAsyncIterable(result) && result.data === undefined) setResult({ ...result, data: null });
+        },
+      };
+    },
     onRequest(payload) {
       return Promise.resolve(handle(payload)).catch((error: unknown) => {
         const status = error instanceof GraphQLError ? Number((error.extensions?.http as { status?: number } | undefined)?.status) : NaN;

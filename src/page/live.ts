@@ -119,6 +119,8 @@ export class Live {
 
   private subscribe<R>(client: Client<true>, subscription: LiveSubscription<R>, generation: number): void {
     const { query, operationName } = documentText(subscription.document);
+    /** The server's own words when it refused this subscription (shown as the reason). */
+    let refusal: string | null = null;
     const again = (reason: string) => {
       if (generation !== this.generation) return;
       this.attempts++;
@@ -134,9 +136,13 @@ export class Live {
         next: (result: ExecutionResult<Record<string, unknown>, unknown>) => {
           if (generation !== this.generation) return;
           if (result.data) subscription.onData(result.data as R);
+          if (result.errors?.length) refusal = result.errors.map((e) => e.message).join('; ');
+          // A token revoked while its stream is open is refused on the stream itself.
+          const refused = result.errors?.find((e) => (e.extensions as { code?: unknown } | undefined)?.code === 'UNAUTHENTICATED');
+          if (refused && this.options.token()) this.options.onUnauthorized(refused.message);
         },
         error: (error: unknown) => again(error instanceof Error ? error.message : 'The live connection failed'),
-        complete: () => again('The server ended the live updates'),
+        complete: () => again(refusal ? `Live updates refused: ${refusal}` : 'The server ended the live updates'),
       },
     );
   }

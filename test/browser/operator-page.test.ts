@@ -2,9 +2,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
-import { builtPage, enterToken, openOperatorPage } from '../helpers/operator-page.js';
+import { builtPage, closeOperatorPages, enterToken, openOperatorPage } from '../helpers/operator-page.js';
 import { CHROMIUM, chromiumInstalled, launchChromium } from '../helpers/playground.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { stratctl } from '../helpers/stratctl.js';
@@ -36,6 +36,7 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
   afterAll(async () => {
     await browser?.close();
   });
+  afterEach(closeOperatorPages);
 
   const serve = (options: Parameters<typeof startTestServer>[0] = {}) =>
     startTestServer({ runner: { heartbeatMs: 200 }, page: { dir }, ...options });
@@ -224,6 +225,23 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
     await expect.poll(() => text(page, 'read-only')).toContain('Read-only');
     expect(await page.locator('#viewer').textContent()).toBe('Read-only: no token');
+  }, 60_000);
+
+  it('on a server whose reads need a token, asks for one, then shows everything live with it', async () => {
+    const server = await serve({ runner: false, readsRequireToken: true });
+    const { page, problems } = await openOperatorPage(browser, server.origin, { waitLive: false });
+    await expect.poll(() => text(page, 'read-only')).toContain('This server needs a token even to read.');
+    expect(await page.getByTestId('active-strategy').count()).toBe(0);
+    const read = await createToken(server.runtimeDir, 'wallboard', 'read');
+    await enterToken(page, read, /^Token: wallboard \(READ\)$/);
+    await expect.poll(() => text(page, 'active-strategy')).toBe('momentum');
+    await expect.poll(() => page.getByTestId('live').getAttribute('data-connected'), { timeout: 15_000 }).toBe('true');
+    expect(await text(page, 'read-only')).toContain('The token wallboard may only read.');
+    expect(await row(page, 'gold').locator('button[data-action="activate"]').isDisabled()).toBe(true);
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
+    // The refused loads before the token (401s, which Chromium logs) are the only console errors.
+    expect((await problems()).filter((p) => !p.includes('status of 401'))).toEqual([]);
   }, 60_000);
 
   it('edits tunable overrides with their bounds shown and checked before anything is sent', async () => {

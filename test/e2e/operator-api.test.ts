@@ -179,4 +179,30 @@ describe('graphql-sse single-connection endpoint (/graphql/stream)', () => {
     expect(await refused.text()).not.toMatch(/\bat \S+ \(|node_modules|\/src\//);
     expect((await post('subscription { signalsEmitted { instrument } }')).status).toBe(202);
   });
+
+  it('sends a subscription refused at its start (reads need a token) to the client as its error, then completes it', async () => {
+    const server = await startTestServer({ runner: false, readsRequireToken: true });
+    const client = createClient({ url: `${server.origin}/graphql/stream`, singleConnection: true, retryAttempts: 0 });
+    const outcome = await new Promise<{ results: any[]; end: string }>((resolve) => {
+      const results: any[] = [];
+      client.subscribe(
+        { query: 'subscription { signalsEmitted { instrument } }' },
+        {
+          next: (r) => results.push(r),
+          error: (e) => resolve({ results, end: `error ${String(e)}` }),
+          complete: () => resolve({ results, end: 'complete' }),
+        },
+      );
+    });
+    client.dispose();
+    expect(outcome.end).toBe('complete');
+    expect(outcome.results).toEqual([
+      {
+        data: null,
+        errors: [
+          expect.objectContaining({ message: 'Authentication required', extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) }),
+        ],
+      },
+    ]);
+  });
 });

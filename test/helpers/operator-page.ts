@@ -35,9 +35,16 @@ export interface OperatorPage {
 }
 
 const opened: Page[] = [];
-afterEach(async () => {
+
+/**
+ * Closes the pages opened since the last call. Call it in an `afterEach` inside the describe, so it
+ * runs before the servers close: a live page would otherwise reconnect to a draining server over a
+ * kept-alive connection and hold its drain open.
+ */
+export async function closeOperatorPages(): Promise<void> {
   await Promise.all(opened.splice(0).map((p) => p.context().close()));
-});
+}
+afterEach(closeOperatorPages);
 
 /**
  * Opens the operator page in a fresh context (its own sessionStorage), loopback only, and waits

@@ -53,7 +53,7 @@ export function renderHeader(state: State, hasToken: boolean): void {
       h(
         'p',
         { class: 'banner error', 'data-testid': 'server-down' },
-        h('strong', {}, 'The server cannot be reached. '),
+        h('strong', {}, 'Live updates are off: '),
         `${state.live.reason} (since ${new Date(state.live.since).toLocaleTimeString()}); reconnecting. What is shown may be out of date.`,
       ),
     );
@@ -70,7 +70,16 @@ export function renderHeader(state: State, hasToken: boolean): void {
       ),
     );
   }
-  if (!viewer && !hasToken) {
+  if (!viewer && !hasToken && !state.status && state.loadError?.includes('Authentication required')) {
+    items.push(
+      h(
+        'p',
+        { class: 'banner warn', 'data-testid': 'read-only' },
+        h('strong', {}, 'This server needs a token even to read. '),
+        'Enter one above to see the status (it is kept in this tab only).',
+      ),
+    );
+  } else if (!viewer && !hasToken) {
     items.push(
       h(
         'p',
