@@ -61,6 +61,8 @@ export class App implements PageActions {
   };
   /** Bumped by every live status: a query answer that started earlier must not overwrite a newer status. */
   private statusSeq = 0;
+  /** Bumped by every strategies load: only the answer to the latest filters is shown. */
+  private strategiesSeq = 0;
   private readonly api = new Api({ endpoint: '/graphql', token: () => token.get(), onUnauthorized: (m) => this.dropToken(m) });
   private readonly live = new Live({
     url: '/graphql/stream',
@@ -141,12 +143,14 @@ export class App implements PageActions {
   }
 
   private async loadStrategies(): Promise<void> {
+    const seq = ++this.strategiesSeq;
     const f = this.state.filters;
     const result = await this.api.run(OperatorStrategiesDocument, {
       instrument: f.instrument || null,
       riskLevel: f.riskLevel || null,
       sessionPreference: f.sessionPreference || null,
     });
+    if (seq !== this.strategiesSeq) return; // filters changed meanwhile: a newer answer is on its way
     if (!result.ok) {
       // A 401 is the token's (dropped and refetched, or reads need one: the status panel says so).
       if (result.status !== 401) this.notify('error', `Cannot load the strategies: ${result.errors.map((e) => e.message).join('; ')}`);

@@ -22,6 +22,12 @@ export interface LiveOptions {
   onUnauthorized: (message: string) => void;
 }
 
+/** A random operation id; getRandomValues, unlike randomUUID, also exists outside secure contexts (plain http to a LAN address). */
+function operationId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** 0.5 s, 1 s, 2 s, 4 s, then every 5 s: quick after a restart, gentle during an outage. */
 export const backoffMs = (attempt: number) => Math.min(500 * 2 ** attempt, 5000);
@@ -85,7 +91,7 @@ export class Live {
         if (generation === this.generation) this.down('The server cannot be reached');
         await sleep(backoffMs(retries));
       },
-      generateID: () => crypto.randomUUID(),
+      generateID: operationId,
       fetchFn: (input: RequestInfo | URL, init?: RequestInit) => this.observe(input, init, generation),
     });
     this.client = client;

@@ -146,6 +146,21 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(onDisk).toMatch(/^version: 1$/m);
   }, 60_000);
 
+  it('filters the strategies table as the API does', async () => {
+    const server = await serve({ runner: false });
+    const { page, requests } = await openOperatorPage(browser, server.origin);
+    await row(page, 'gold').waitFor();
+    const keys = () => page.getByTestId('strategy-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
+    await page.locator('#filter-risk').selectOption('HIGH');
+    await expect.poll(keys).toEqual(['gold', 'momentum_v2']);
+    await page.locator('#filter-instrument').selectOption('XAU_USD');
+    await expect.poll(keys).toEqual(['gold']);
+    await page.locator('#filter-session').selectOption('ASIA');
+    await expect.poll(() => page.locator('#strategies').textContent()).toContain('No strategy matches these filters.');
+    const last = requests.filter((r) => r.postDataJSON?.()?.operationName === 'OperatorStrategies').at(-1);
+    expect(last?.postDataJSON().variables).toEqual({ instrument: 'XAU_USD', riskLevel: 'HIGH', sessionPreference: 'ASIA' });
+  }, 60_000);
+
   it('with a token it activates from the page: shows what will change and sends the version it showed', async () => {
     const server = await serve({ runner: false });
     const { page, requests, problems } = await openOperatorPage(browser, server.origin);
