@@ -53,7 +53,7 @@ function documentFor(operation: OperationDefinitionNode): DocumentNode {
  * the literal it takes then (the operation's variable default, else the schema's default), so a
  * cost rule that reads literals counts the list sizes the server will really return.
  */
-export function atDefaults(document: DocumentNode, operation: OperationDefinitionNode): DocumentNode {
+function atDefaults(document: DocumentNode, operation: OperationDefinitionNode): DocumentNode {
   const variableDefaults = new Map(
     (operation.variableDefinitions ?? []).filter((v) => v.defaultValue).map((v) => [v.variable.name.value, v.defaultValue!]),
   );
