@@ -12,6 +12,7 @@ import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
 import type { CandleFeed } from './runner/feed.js';
 import { RunnerFleet } from './runner/fleet.js';
 import { Runner } from './runner/runner.js';
+import { recordPublishedScans, SignalHistory } from './runner/signal-history.js';
 import type { RunnerStatePublisher, RunnerStateSource } from './runner/state.js';
 import { fileRunnerStatePublisher, fileRunnerStateSource } from './runner/state-file.js';
 import { lockRuntimeDir } from './runtime-dir.js';
@@ -61,6 +62,8 @@ export interface ControlPlaneServices {
   readonly events: ControlPlaneEvents;
   readonly tokens: TokenStore;
   readonly authenticator: Authenticator;
+  /** The runners' recent signals, kept in memory by this process (the operator page's charts). */
+  readonly signals: SignalHistory;
 }
 
 export interface VersionInfo {
@@ -156,6 +159,8 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     source = etcd?.runners ?? (await fileRunnerStateSource(runtimeDir, { pollMs: settings.runnerPollMs }));
   }
   const runners = new RunnerFleet(source);
+  const signals = new SignalHistory((scan) => events.publish('signals', scan));
+  const stopRecordingScans = recordPublishedScans(source, signals);
   const unsubscribeStore = store.subscribe((event) => {
     if (event.type === 'invalid')
       logger.warn(
@@ -175,7 +180,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   let stopping: Promise<void> | undefined;
   return {
     settings: { ...settings, production, readsRequireToken },
-    services: { store, runners, events, tokens, authenticator },
+    services: { store, runners, events, tokens, authenticator, signals },
     logger,
     runner,
     startedAt: Date.now(),
@@ -205,6 +210,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
         events.close(); // ends open subscriptions, so their responses finish
         await runner?.stop();
         unsubscribeRunners();
+        stopRecordingScans();
         unsubscribeStore();
         runners.close();
         source.close();

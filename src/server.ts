@@ -1,6 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
 import { type ControlPlane, type ControlPlaneSettings, createControlPlane, type RunnerSettings } from './control-plane.js';
 import { type HttpServer, listenHttp } from './http/listen.js';
+import type { OperatorPageOptions } from './http/page.js';
 import type { HttpSecurity } from './http/plane.js';
 import { createLogger, type Logger } from './log.js';
 import { createSimulatedFeed } from './runner/sim-feed.js';
@@ -16,9 +17,11 @@ export interface ControlPlaneOptions extends Omit<ControlPlaneSettings, 'logger'
   security?: HttpSecurity;
   /** More yoga plugins (tests count what reaches yoga's own HTTP handling). */
   yogaPlugins?: Plugin[];
+  /** The operator page at `/` (default: the build in dist/page). */
+  page?: OperatorPageOptions;
 }
 
-export type RunningControlPlane = ControlPlane & Pick<HttpServer, 'url' | 'origin' | 'server'> & { close(): Promise<void> };
+export type RunningControlPlane = ControlPlane & Pick<HttpServer, 'url' | 'origin' | 'server' | 'yoga'> & { close(): Promise<void> };
 
 /**
  * A whole control-plane process in DESIGN's start order: the plane (locks, config validated,
@@ -26,7 +29,7 @@ export type RunningControlPlane = ControlPlane & Pick<HttpServer, 'url' | 'origi
  * drains HTTP, then stops the plane.
  */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<RunningControlPlane> {
-  const { host, port, security, yogaPlugins, ...settings } = options;
+  const { host, port, security, yogaPlugins, page, ...settings } = options;
   const plane = await createControlPlane({
     ...settings,
     logger: options.logger ?? createLogger(),
@@ -34,7 +37,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   });
   let http: HttpServer | undefined;
   try {
-    http = await listenHttp(plane, { host, port, security, yogaPlugins });
+    http = await listenHttp(plane, { host, port, security, yogaPlugins, page });
     await plane.start();
   } catch (err) {
     await http?.close();
@@ -47,6 +50,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     url: server.url,
     origin: server.origin,
     server: server.server,
+    yoga: server.yoga,
     close: () => {
       closing ??= server.close().then(() => plane.stop());
       return closing;

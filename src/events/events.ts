@@ -1,5 +1,6 @@
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { Repeater, SlidingBuffer } from '@repeaterjs/repeater';
+import type { ScanSignals } from '../runner/signal-history.js';
 
 /**
  * What subscribers can hear. Payloads are hints to look again (the state in force is read when
@@ -8,6 +9,8 @@ import { Repeater, SlidingBuffer } from '@repeaterjs/repeater';
 export type ControlPlaneTopics = {
   /** The config, the store's health or a runner changed. */
   status: [];
+  /** A runner finished a scan: its signals (signalsEmitted). */
+  signals: [ScanSignals];
 };
 
 export interface ControlPlaneEvents {

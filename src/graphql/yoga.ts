@@ -10,6 +10,7 @@ import { documentPolicyPlugins } from './plugins/index.js';
 import { requestLogPlugin } from './plugins/request-log.js';
 import type { RequestScope } from './request-scope.js';
 import { schema } from './schema/index.js';
+import { singleConnectionSsePlugin } from './sse.js';
 
 export const DEFAULT_PLAYGROUND_QUERY = `# strategy-control-plane. Reads are open; mutations need a token:
 # open the "Headers" tab below and enter {"Authorization": "Bearer <token>"}
@@ -100,6 +101,9 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
     plugins: [
       requestLog.plugin,
       ...documentPolicyPlugins({ production: options.production, queryLimits: options.queryLimits }),
+      // graphql-sse's single-connection mode at /graphql/stream (the operator page: one SSE connection per
+      // tab for all its subscriptions); /graphql keeps yoga's own SSE.
+      singleConnectionSsePlugin({ authenticator, logger: options.logger }),
       ...(options.plugins ?? []),
     ],
   });

@@ -2,11 +2,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import { endableSubscriptions } from '../graphql/plugins/end-subscriptions.js';
-import { createControlPlaneYoga } from '../graphql/yoga.js';
+import { GRAPHQL_SSE_PATH } from '../graphql/sse.js';
+import { type ControlPlaneYoga, createControlPlaneYoga } from '../graphql/yoga.js';
 import type { Logger } from '../log.js';
 import { clientKeyOf } from './client-key.js';
 import { compose, type Exchange, type Step } from './exchange.js';
 import { inProcessRunner } from './in-process.js';
+import { createOperatorPage, type OperatorPageOptions, pageRoutes } from './page.js';
 import type { HttpPlane, HttpSecurity } from './plane.js';
 import { probeRoutes } from './probes.js';
 import { type RefusalReason, refusalBody, refusals } from './refusal.js';
@@ -39,6 +41,8 @@ export interface ListenOptions {
   drainMs?: number;
   /** HTTP-level limits beyond the defaults. */
   security?: HttpSecurity;
+  /** The operator page at `/` (default: the build in dist/page). */
+  page?: OperatorPageOptions;
 }
 
 export interface HttpServer {
@@ -46,6 +50,8 @@ export interface HttpServer {
   readonly url: string;
   readonly origin: string;
   readonly server: Server;
+  /** The GraphQL server the adapter built (tests run documents through its envelop orchestrator). */
+  readonly yoga: ControlPlaneYoga;
   /** Stops accepting, ends subscriptions, waits for in-flight requests (at most 10 s), then closes every connection. Idempotent. */
   close(): Promise<void>;
 }
@@ -104,6 +110,9 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     ...probeRoutes(plane, now),
     ...restRoutes(inProcessRunner(yoga)),
     { path: '/graphql', handle: yogaHandler(yoga) },
+    // graphql-sse's single-connection mode (the operator page's one SSE connection per tab): yoga's HTTP handling.
+    { path: GRAPHQL_SSE_PATH, handle: yogaHandler(yoga) },
+    ...pageRoutes(createOperatorPage(options.page)),
   ];
   const allowedHostnames =
     security.allowedHostnames ?? (isLoopbackAddress(options.host) ? [...LOOPBACK_HOSTNAMES, options.host] : undefined);
@@ -200,5 +209,5 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     return closed;
   };
 
-  return { url: `${origin}/graphql`, origin, server, close };
+  return { url: `${origin}/graphql`, origin, server, yoga, close };
 }

@@ -2,7 +2,7 @@ import type { Exchange, Handler, Reply } from './exchange.js';
 import type { Refuse } from './refusal.js';
 
 export interface Route {
-  /** An exact path, or a prefix when it ends with `/` (`/assets/`). */
+  /** An exact path, or a prefix when it ends with `/` (`/assets/`); `/` itself is exact. */
   readonly path: string;
   /** Methods served; another method on this path gets 405 with `Allow`. Unset: every method. */
   readonly methods?: readonly string[];
@@ -14,7 +14,8 @@ export interface Route {
   readonly handle: Handler;
 }
 
-const matchesPath = (route: Route, path: string) => (route.path.endsWith('/') ? path.startsWith(route.path) : path === route.path);
+const matchesPath = (route: Route, path: string) =>
+  route.path.length > 1 && route.path.endsWith('/') ? path.startsWith(route.path) : path === route.path;
 
 /**
  * The end of the chain: the first route whose path, method and `accepts` match answers. A known

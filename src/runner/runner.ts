@@ -195,6 +195,7 @@ export class Runner implements RunnerStateSource {
           strategyKey,
           ...signal,
           values: { ...signal.values },
+          price: candles.at(-1)?.close ?? null,
           candleTime: candles.at(-1)?.time ?? null,
           error: null,
         });
@@ -206,6 +207,7 @@ export class Runner implements RunnerStateSource {
           direction: 'FLAT',
           reason: `no data: ${message}`,
           values: {},
+          price: null,
           candleTime: null,
           error: message,
         });

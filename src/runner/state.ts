@@ -7,6 +7,8 @@ const signalRecordSchema = z.object({
   direction: z.enum(['LONG', 'SHORT', 'FLAT']),
   reason: z.string(),
   values: z.record(z.string(), z.number()),
+  /** The last close the signal was computed on (null: no data); a state from an older runner has none. */
+  price: z.number().nullable().default(null),
   /** Time of the last candle the signal was computed on (null: no data). */
   candleTime: z.string().nullable(),
   /** Why there is no real signal (the feed failed), or null. */
