@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './graphql/plugins/auth-failure-limit.js';
+import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './http/steps/auth-failure-limit.js';
 
 import { UsageError } from './usage-error.js';
 

@@ -59,6 +59,19 @@ function runnerOptions(command: Command): Command {
     .option('--heartbeat-ms <n>', 'runner heartbeat; STALE after 3 missed   CONTROL_PLANE_RUNNER_HEARTBEAT_MS (2000)');
 }
 
+/** Where config, audit trail, tokens and runner states live (serve, runner, token). */
+function storeOptions(command: Command): Command {
+  return command
+    .option('--store <store>', 'file, or etcd://host:port[,host:port...]/<prefix>   CONTROL_PLANE_STORE (file)')
+    .option('--etcd-ca <pem>', "CA of the etcd members' certificates (turns TLS on)")
+    .option('--etcd-cert <pem>', 'client certificate for etcd, with --etcd-key')
+    .option('--etcd-key <pem>', 'its key')
+    .option(
+      '--audit-keep <n>',
+      'audit entries kept per subject in etcd (10000); etcd user: CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD',
+    );
+}
+
 /** The flags given on the command line (not defaults), under their long names, as the commands' settings resolvers take them. */
 function givenFlags(command: Command): Flags {
   const flags: Flags = {};
@@ -85,14 +98,16 @@ export function buildProgram(run: (command: Command, load: () => Promise<Action>
 
   logOptions(
     runnerOptions(
-      program
-        .command('serve')
-        .summary('run the GraphQL API (and the embedded runner)')
-        .description('Runs the GraphQL API (http://127.0.0.1:8787/graphql by default) with the runner embedded.')
-        .option('--host <addr>', 'bind address   CONTROL_PLANE_HOST (127.0.0.1)')
-        .option('--port <n>', 'port, 0 for any free   CONTROL_PLANE_PORT (8787)')
-        .option('--runtime-dir <dir>', 'config and token dir   CONTROL_PLANE_RUNTIME_DIR (./runtime)')
-        .option('--no-runner', 'API only   CONTROL_PLANE_RUNNER=off'),
+      storeOptions(
+        program
+          .command('serve')
+          .summary('run the GraphQL API (and the embedded runner)')
+          .description('Runs the GraphQL API (http://127.0.0.1:8787/graphql by default) with the runner embedded.')
+          .option('--host <addr>', 'bind address   CONTROL_PLANE_HOST (127.0.0.1)')
+          .option('--port <n>', 'port, 0 for any free   CONTROL_PLANE_PORT (8787)')
+          .option('--runtime-dir <dir>', 'config and token dir   CONTROL_PLANE_RUNTIME_DIR (./runtime)')
+          .option('--no-runner', 'API only   CONTROL_PLANE_RUNNER=off'),
+      ),
     )
       .option('--production', 'no introspection, field suggestions or GraphiQL   NODE_ENV=production')
       .option('--reads-require-token', 'queries need a token too   CONTROL_PLANE_READS_REQUIRE_TOKEN=1')
@@ -118,15 +133,19 @@ as it is), 98 port in use.`,
 
   logOptions(
     runnerOptions(
-      program
-        .command('runner')
-        .summary('run the strategy runner alone (beside serve --no-runner)')
-        .description(
-          'Runs the strategy runner on its own, beside an API started with "stratctl serve --no-runner".\n' +
-            'The two share only the runtime directory: the runner follows config.yaml and publishes its state\n' +
-            'to runner-state.json, which the API reports as status.runner.',
-        )
-        .option('--runtime-dir <dir>', 'config and state dir   CONTROL_PLANE_RUNTIME_DIR (./runtime)'),
+      storeOptions(
+        program
+          .command('runner')
+          .summary('run the strategy runner alone (beside serve --no-runner)')
+          .description(
+            'Runs the strategy runner on its own, beside an API started with "stratctl serve --no-runner".\n' +
+              'The two share only the runtime directory: the runner follows config.yaml and publishes its state\n' +
+              'to runner-state.json, which the API reports as status.runner.',
+          )
+          .option('--runtime-dir <dir>', 'config and state dir   CONTROL_PLANE_RUNTIME_DIR (./runtime)')
+          .option('--runner-id <id>', "this runner's name in the fleet (default <host>:<pid>)")
+          .option('--instruments <list>', "scan only these of the active strategy's instruments, e.g. EUR_USD,XAU_USD"),
+      ),
     ),
   )
     .addHelpText(
@@ -147,7 +166,8 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
         'implies read), admin (updateConfig, rollbackConfig; implies both).',
     );
   const tokenLoad = async () => (await import('./token.js')).token;
-  const runtimeDirOption = (command: Command) => command.option('--runtime-dir <dir>', 'CONTROL_PLANE_RUNTIME_DIR (./runtime)');
+  const runtimeDirOption = (command: Command) =>
+    storeOptions(command.option('--runtime-dir <dir>', 'CONTROL_PLANE_RUNTIME_DIR (./runtime)'));
   runtimeDirOption(
     token
       .command('create')

@@ -1,9 +1,8 @@
-import { resolveAdminToken } from '../auth/tokens.js';
 import { createLogger, type Logger, resolveLogSettings } from '../log.js';
 import { openFeed, type RunnerSettings, resolveRunnerSettings } from '../runner/settings.js';
-import { lockRuntimeDir } from '../runtime-dir.js';
 import { startControlPlane } from '../server.js';
 import { bindWarning, resolveServerSettings, type ServerSettings } from '../settings.js';
+import { resolveStoreSettings, type StoreSettings } from '../store-settings.js';
 import { EXIT } from './exit-codes.js';
 import type { CommandContext } from './io.js';
 import type { Action } from './program.js';
@@ -18,59 +17,42 @@ interface Serving {
 }
 
 /**
- * DESIGN's start order: settings (done), runtime-dir locks, config validated, port bound, and only
- * then files written and the runner started. Until createControlPlane lands, startControlPlane does
- * the last three in its own order; with it, the body becomes:
- *   const plane = await createControlPlane(settings);            // locks, config: nothing written
- *   const http = await listenHttp(plane, { host, port });         // EADDRINUSE -> 98
- *   await plane.start();                                          // writes, runner
- *   return { url: http.url, summary, stop: async () => { await http.close(); await plane.stop(); } };
+ * DESIGN's start order: settings (done), then startControlPlane: runtime-dir locks and the config
+ * validated (createControlPlane: nothing written), the port bound (EADDRINUSE -> 98), and only then
+ * files written and the runner started.
  */
 async function startServing(
   settings: ServerSettings,
+  store: StoreSettings,
   runnerSettings: RunnerSettings,
   logger: Logger,
   ctx: CommandContext,
 ): Promise<Serving> {
-  const locks = await lockRuntimeDir(settings.runtimeDir, { serve: true, runner: settings.runner });
-  try {
-    const feed = settings.runner ? await openFeed(runnerSettings.feed) : undefined;
-    const admin = await resolveAdminToken(settings.runtimeDir, ctx.io.env.CONTROL_PLANE_TOKEN);
-    const plane = await startControlPlane({
-      host: settings.host,
-      port: settings.port,
-      runtimeDir: settings.runtimeDir,
-      adminToken: admin.token,
-      production: settings.production,
-      readsRequireToken: settings.readsRequireToken,
-      runner: feed ? { feed, heartbeatMs: runnerSettings.heartbeatMs } : false,
-      security: { behindTlsProxy: settings.behindTlsProxy, authFailures: { failuresPerMinute: settings.authFailuresPerMinute } },
-      logger,
-    });
-    if (admin.source.kind === 'file') {
-      logger.info(
-        { file: admin.source.file },
-        `admin token ${admin.source.created ? 'generated and saved to' : 'read from'} ${admin.source.file}`,
-      );
-    } else {
-      logger.info('admin token taken from CONTROL_PLANE_TOKEN');
-    }
-    const { config } = plane.store.current();
-    return {
-      url: plane.url,
-      summary: `active strategy ${config.activeStrategyKey}, config version ${config.version} (${plane.store.location})${settings.production ? ', production mode' : ''}`,
-      stop: async () => {
-        try {
-          await plane.close();
-        } finally {
-          await locks.release();
-        }
-      },
-    };
-  } catch (err) {
-    await locks.release();
-    throw err;
+  const feed = settings.runner ? await openFeed(runnerSettings.feed) : undefined;
+  const plane = await startControlPlane({
+    host: settings.host,
+    port: settings.port,
+    runtimeDir: settings.runtimeDir,
+    store,
+    adminToken: ctx.io.env.CONTROL_PLANE_TOKEN,
+    production: settings.production,
+    readsRequireToken: settings.readsRequireToken,
+    runner: feed ? { feed, heartbeatMs: runnerSettings.heartbeatMs } : false,
+    security: { behindTlsProxy: settings.behindTlsProxy, authFailures: { failuresPerMinute: settings.authFailuresPerMinute } },
+    logger,
+  });
+  const source = plane.adminTokenSource;
+  if (source?.kind === 'file') {
+    logger.info({ file: source.file }, `admin token ${source.created ? 'generated and saved to' : 'read from'} ${source.file}`);
+  } else {
+    logger.info('admin token taken from CONTROL_PLANE_TOKEN');
   }
+  const { config } = plane.services.store.state().config;
+  return {
+    url: plane.url,
+    summary: `active strategy ${config.activeStrategyKey}, config version ${config.version} (${plane.services.store.info().location})${settings.production ? ', production mode' : ''}`,
+    stop: () => plane.close(),
+  };
 }
 
 /**
@@ -132,6 +114,7 @@ export const serve: Action = async (flags, _args, ctx) => {
   const env = ctx.io.env;
   const settings = resolveServerSettings(flags, env);
   const runnerSettings = resolveRunnerSettings(flags, env);
+  const store = resolveStoreSettings(flags, env);
   const log = resolveLogSettings(flags, env, ctx.io.stderr.isTTY === true);
   const logger = createLogger({ ...log, destination: ctx.io.stderr });
   const warning = bindWarning(settings);
@@ -140,7 +123,7 @@ export const serve: Action = async (flags, _args, ctx) => {
   const stopping = stopOnSignal(ctx, logger, 'finishing in-flight requests and writes, then stopping');
   let serving: Serving;
   try {
-    serving = await startServing(settings, runnerSettings, logger, ctx);
+    serving = await startServing(settings, store, runnerSettings, logger, ctx);
   } catch (err) {
     stopping.dispose();
     const failure = startFailure(err, settings);

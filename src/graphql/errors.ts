@@ -6,10 +6,11 @@ import {
   ConfigFileInvalidError,
   ConfigValidationError,
   ConfigWriteError,
-  InvalidStrategyKeyError,
+  StoreUnavailableError,
   VersionConflictError,
 } from '../config/errors.js';
 import type { Logger } from '../log.js';
+import { InvalidStrategyKeyError } from '../registry/index.js';
 
 export const UNAUTHENTICATED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="strategy-control-plane"' };
 
@@ -49,6 +50,9 @@ export function extensionsFor(error: unknown): Record<string, unknown> | undefin
   }
   if (error instanceof ConfigFileInvalidError) {
     return { code: 'CONFIG_FILE_INVALID', http: { status: 409 }, problems: error.fileError.problems };
+  }
+  if (error instanceof StoreUnavailableError) {
+    return { code: 'UNAVAILABLE', http: { status: 503, headers: { 'Retry-After': String(error.retryAfterSeconds) } } };
   }
   if (error instanceof ConfigWriteError) {
     return { code: 'CONFIG_WRITE_FAILED', http: { status: 503 }, step: error.step, ...(error.errno && { errno: error.errno }) };

@@ -40,7 +40,8 @@ describe('README: tokens, audit, history, expectedVersion', () => {
     expect(stdout).toMatch(/^ci-deploy\toperate\t/m);
     expect(stdout).toContain('"operation":"baseline"');
     expect(stdout).toContain('"rolledBackTo":1');
-    expect(stdout).toContain('Config version conflict: expected 1, current 2');
+    expect(stdout).toContain('"changed":true');
+    expect(stdout).toContain('Config version conflict: expected 1, current 3');
     expect(stdout).toContain('HTTP 409');
   });
 });

@@ -136,7 +136,7 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(timedOut.code).toBe(6);
     expect(timedOut.stderr).toContain('config saved as version 2, but the runner has not applied it');
     expect(JSON.parse(timedOut.stdout).runnerWait).toMatchObject({ applied: false, timedOut: true, runnerState: 'STOPPED' });
-    expect(noRunner.store.current().config.scanIntervalSeconds).toBe(15);
+    expect(noRunner.store.state().config.config.scanIntervalSeconds).toBe(15);
     expect(getWait.code).toBe(2);
     expect(getWait.stderr).toContain('--wait goes with config set');
   });

@@ -1,8 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'vitest';
+import { digestOf } from '../../src/config/file-store.js';
 import { parseConfigFile } from '../../src/config/yaml-document.js';
-import { digestOf } from '../../src/config/yaml-store.js';
 import { defaultRegistry } from '../../src/registry/index.js';
 import { LISTENING, spawnStratctl } from './server.js';
 

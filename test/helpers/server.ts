@@ -2,8 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
+import type { ConfigStore } from '../../src/config/store.js';
 import { createLogger } from '../../src/log.js';
-import { type ControlPlane, type ControlPlaneOptions, startControlPlane } from '../../src/server.js';
+import { type ControlPlaneOptions, type RunningControlPlane, startControlPlane } from '../../src/server.js';
 import { gql } from './http.js';
 import { tempRuntimeDir } from './runtime-dir.js';
 import { cliEnv } from './stratctl.js';
@@ -11,14 +12,16 @@ import { cliEnv } from './stratctl.js';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const TEST_TOKEN = 'test-admin-token-0123456789abcdef';
 
-export interface TestServer extends ControlPlane {
+export interface TestServer extends RunningControlPlane {
   runtimeDir: string;
+  /** The plane's config store (`services.store`). */
+  store: ConfigStore;
   token: string;
   /** Runs a GraphQL operation over HTTP; with the admin token unless `token` says otherwise (null: none). */
   gql: <T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string | null) => ReturnType<typeof gql<T>>;
 }
 
-const running: ControlPlane[] = [];
+const running: RunningControlPlane[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((p) => p.close()));
 });
@@ -38,6 +41,7 @@ export async function startTestServer(options: Partial<ControlPlaneOptions> = {}
   running.push(plane);
   return Object.assign(plane, {
     runtimeDir,
+    store: plane.services.store,
     token: options.adminToken ?? TEST_TOKEN,
     gql: <T>(query: string, variables?: Record<string, unknown>, token: string | null = options.adminToken ?? TEST_TOKEN) =>
       gql<T>(plane.url, query, variables, token === null ? {} : { token }),

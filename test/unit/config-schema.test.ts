@@ -1,10 +1,10 @@
 import { assert, describe, expect, it } from 'vitest';
 import { ConfigValidationError } from '../../src/config/errors.js';
 import { mergeConfigUpdate, type RuntimeConfig } from '../../src/config/schema.js';
-import { defaultRegistry } from '../../src/registry/index.js';
+import { defaultRegistry, type StrategyKey } from '../../src/registry/index.js';
 
 const base: RuntimeConfig = {
-  activeStrategyKey: 'momentum',
+  activeStrategyKey: 'momentum' as StrategyKey,
   tradingEnabled: true,
   scanIntervalSeconds: 30,
   tunableOverrides: { momentum: { lookback_bars: 40 }, gold: { fast_ma_period: 10, slow_ma_period: 60 } },
