@@ -34,7 +34,8 @@ interface Child {
 /**
  * The built `stratctl serve` (API only) on the runtime dir; `go` starts LOOPS clients activating
  * against it in a tight loop from this process. A version counts as answered once its HTTP 200
- * answer has been read here, which is what a client of the real server could rely on.
+ * answer (a change, not a no-op) has been read here, which is what a client of the real server
+ * could rely on.
  */
 async function startChild(runtimeDir: string): Promise<Child> {
   const server = spawnStratctl(['serve', '--no-runner', '--port', '0', '--runtime-dir', runtimeDir], { CONTROL_PLANE_TOKEN: CRASH_TOKEN });
@@ -48,13 +49,17 @@ async function startChild(runtimeDir: string): Promise<Child> {
         const res = await fetch(url as string, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${CRASH_TOKEN}` },
-          body: JSON.stringify({ query: `mutation { activateStrategy(strategyKey: "${KEYS[i % KEYS.length]}") { configVersion } }` }),
+          body: JSON.stringify({
+            query: `mutation { activateStrategy(strategyKey: "${KEYS[i % KEYS.length]}") { configVersion changed } }`,
+          }),
         });
-        const body = (await res.json()) as { data?: { activateStrategy?: { configVersion: number } } };
-        const version = body.data?.activateStrategy?.configVersion;
+        const body = (await res.json()) as { data?: { activateStrategy?: { configVersion: number; changed: boolean } } };
+        const result = body.data?.activateStrategy;
         if (killed) return; // read after the kill was sent: not counted either way
-        if (res.status === 200 && version) answered.push(version);
-        else refused++;
+        // A no-op (the key was already active) wrote nothing: it names the version in force, not one of its own.
+        if (res.status === 200 && result?.configVersion) {
+          if (result.changed) answered.push(result.configVersion);
+        } else refused++;
       } catch {
         return; // the server is gone
       }
