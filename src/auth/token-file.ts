@@ -3,6 +3,7 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import { LockHeldError, withLock } from '../lock.js';
 import { SCOPES, type Scope } from './identity.js';
 
@@ -93,30 +94,6 @@ export async function readTokenFile(file: string): Promise<StoredToken[]> {
   return parseTokenFile(file, text);
 }
 
-/** temp file, fsync, rename, directory fsync: a reader (or a crash) sees the old file or the new one. */
-async function writeAtomic(file: string, content: string): Promise<void> {
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await fsp.open(temp, 'wx', 0o600);
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fsp.rename(temp, file);
-  } catch (err) {
-    await fsp.unlink(temp).catch(() => {});
-    throw err;
-  }
-  const dir = await fsp.open(path.dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
-
 /**
  * Runs `task` holding `<file>.lock` (src/lock.ts, wait mode), so two `stratctl token` commands never
  * interleave their read-modify-write. A lock left by a dead process is taken over.
@@ -140,7 +117,9 @@ export async function createToken(runtimeDir: string, name: string, scope: Scope
     const tokens = await readTokenFile(file);
     if (tokens.some((t) => t.name === name)) throw new TokenFileError(`a token named "${name}" exists; revoke it first to replace it`);
     const token = randomBytes(32).toString('base64url');
-    await writeAtomic(file, renderTokenFile([...tokens, { name, scope, sha256: tokenDigest(token), createdAt: now.toISOString() }]));
+    await writeFileAtomic(file, renderTokenFile([...tokens, { name, scope, sha256: tokenDigest(token), createdAt: now.toISOString() }]), {
+      mode: 0o600,
+    });
     return token;
   });
 }
@@ -152,7 +131,7 @@ export async function revokeToken(runtimeDir: string, name: string): Promise<boo
     const tokens = await readTokenFile(file);
     const kept = tokens.filter((t) => t.name !== name);
     if (kept.length === tokens.length) return false;
-    await writeAtomic(file, renderTokenFile(kept));
+    await writeFileAtomic(file, renderTokenFile(kept), { mode: 0o600 });
     return true;
   });
 }

@@ -1,5 +1,6 @@
 import { stringify as toYaml } from 'yaml';
 import { execute } from '../client/http.js';
+import { toSnakeKeys } from '../config/case.js';
 import { StatusDocument, UpdateConfigDocument, type UpdateConfigMutation } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
 import { printJson, runClientCommand } from './client-command.js';
@@ -13,14 +14,8 @@ type Config = UpdateConfigMutation['updateConfig']['config'];
 
 /** The config as the file spells it, so what `get` prints is what `set` takes. */
 function asFile(config: Config): string {
-  return toYaml({
-    active_strategy_key: config.activeStrategyKey,
-    trading_enabled: config.tradingEnabled,
-    scan_interval_seconds: config.scanIntervalSeconds,
-    tunable_overrides: config.tunableOverrides,
-    version: config.version,
-    updated_at: config.updatedAt,
-  }).trimEnd();
+  const { __typename: _, ...fields } = config as Config & { __typename?: string };
+  return toYaml(toSnakeKeys(fields)).trimEnd();
 }
 
 /** `stratctl config get`: the config in force, as the file spells it. */
