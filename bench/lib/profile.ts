@@ -19,7 +19,8 @@ export function areaOf(url: string, functionName: string): string {
   if (!url) return functionName.startsWith('(') ? functionName : '(native)';
   const pkg = url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)?.at(-1);
   if (pkg) return pkg.slice('node_modules/'.length, -1);
-  if (url.startsWith('node:')) return 'node: core';
+  // node core by module family (streams, abort_controller, http...): which of node's own machinery the requests use.
+  if (url.startsWith('node:')) return url.replace(/^node:(internal\/)?([^/]+).*$/, 'node:$1$2');
   const src = url.match(/\/(src|dist)\/(?:([^/]+)\/)?/);
   if (src) return src[2] && !src[2].includes('.') ? `${src[1]}/${src[2]}/` : `${src[1]}/ (top level)`;
   return url.replace(/^file:\/\//, '');

@@ -83,7 +83,13 @@ describe('verdicts against the targets', () => {
 
 describe('tables', () => {
   it('pads text columns to the widest cell', () => {
-    const text = renderText(['figure', 'value'], [['reads', '12,000'], ['writes at 32', '9']]);
+    const text = renderText(
+      ['figure', 'value'],
+      [
+        ['reads', '12,000'],
+        ['writes at 32', '9'],
+      ],
+    );
     expect(text).toBe('figure        value\n------------  ------\nreads         12,000\nwrites at 32  9\n');
   });
   it('writes Markdown rows with pipes escaped and missing cells empty', () => {
@@ -140,9 +146,11 @@ describe('cpu profile summary', () => {
       ['src/http/', 1],
     ]);
   });
-  it('names the area of a frame: package, src folder, node core, or a V8 pseudo-frame', () => {
+  it('names the area of a frame: package, src folder, node core module family, or a V8 pseudo-frame', () => {
     expect(areaOf('file:///w/node_modules/a/node_modules/@envelop/core/cjs/x.js', 'f')).toBe('@envelop/core');
-    expect(areaOf('node:internal/http', 'f')).toBe('node: core');
+    expect(areaOf('node:internal/streams/readable', 'f')).toBe('node:internal/streams');
+    expect(areaOf('node:internal/abort_controller', 'f')).toBe('node:internal/abort_controller');
+    expect(areaOf('node:events', 'f')).toBe('node:events');
     expect(areaOf('file:///w/src/graphql/schema/strategy.ts', 'f')).toBe('src/graphql/');
     expect(areaOf('file:///w/dist/server.js', 'f')).toBe('dist/ (top level)');
     expect(areaOf('', '(program)')).toBe('(program)');
