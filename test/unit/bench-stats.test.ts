@@ -121,30 +121,39 @@ describe('activation answers', () => {
 });
 
 describe('cpu profile summary', () => {
-  it('adds up self time per function and per area from the samples', () => {
-    const frame = (functionName: string, url: string, lineNumber = 0) => ({ functionName, url, lineNumber });
-    const profile = {
-      startTime: 0,
-      endTime: 10_000, // 10 ms in microseconds
-      nodes: [
-        { id: 1, callFrame: frame('(root)', '') },
-        { id: 2, callFrame: frame('execute', 'file:///app/node_modules/graphql/execution/execute.js', 9) },
-        { id: 3, callFrame: frame('authScopes', 'file:///app/node_modules/@pothos/plugin-scope-auth/esm/index.js') },
-        { id: 4, callFrame: frame('handle', 'file:///app/src/http/fast-lane.ts', 41) },
-        { id: 5, callFrame: frame('(garbage collector)', '') },
-        { id: 6, callFrame: frame('execute', 'file:///app/node_modules/graphql/execution/execute.js', 9) },
-      ],
-      samples: [2, 2, 2, 6, 3, 3, 4, 5, 5, 5],
-    };
+  const frame = (functionName: string, url: string, lineNumber = 0) => ({ functionName, url, lineNumber });
+  const profile = {
+    startTime: 1_000_000,
+    endTime: 1_010_000, // 10 ms later, in microseconds
+    nodes: [
+      { id: 1, callFrame: frame('(root)', '') },
+      { id: 2, callFrame: frame('execute', 'file:///app/node_modules/graphql/execution/execute.js', 9) },
+      { id: 3, callFrame: frame('authScopes', 'file:///app/node_modules/@pothos/plugin-scope-auth/esm/index.js') },
+      { id: 4, callFrame: frame('handle', 'file:///app/src/http/fast-lane.ts', 41) },
+      { id: 5, callFrame: frame('(garbage collector)', '') },
+      { id: 6, callFrame: frame('execute', 'file:///app/node_modules/graphql/execution/execute.js', 9) },
+      { id: 7, callFrame: frame('(idle)', '') },
+    ],
+    // one sample per millisecond, at 1 ms .. 10 ms after the start
+    samples: [2, 2, 2, 6, 3, 3, 4, 5, 5, 7],
+    timeDeltas: Array.from({ length: 10 }, () => 1000),
+  };
+  it('adds up self time per function and per area, shares of the busy samples', () => {
     const s = summarizeProfile(profile);
-    expect(s.totalMs).toBe(10);
-    expect(s.byFunction[0]).toEqual({ name: 'execute graphql/execution/execute.js:10', ms: 4, pct: 40 });
+    expect(s).toMatchObject({ spanMs: 10, idleMs: 1, busyMs: 9 });
+    expect(s.byFunction[0]).toEqual({ name: 'execute graphql/execution/execute.js:10', ms: 4, pct: (100 * 4) / 9 });
     expect(s.byArea.map((a) => [a.name, a.ms])).toEqual([
       ['graphql', 4],
-      ['(garbage collector)', 3],
       ['@pothos/plugin-scope-auth', 2],
+      ['(garbage collector)', 2],
       ['src/http/', 1],
     ]);
+  });
+  it('counts only the samples inside a window, so start-up stays out of a profile of the load', () => {
+    const s = summarizeProfile(profile, 25, { from: 1_004_500, to: 1_009_000 }); // samples at 5..9 ms
+    expect(s.spanMs).toBe(4.5);
+    expect(s.byArea.map((a) => a.name)).toEqual(['@pothos/plugin-scope-auth', '(garbage collector)', 'src/http/']);
+    expect(s.byFunction.find((f) => f.name.startsWith('execute'))).toBeUndefined();
   });
   it('names the area of a frame: package, src folder, node core module family, or a V8 pseudo-frame', () => {
     expect(areaOf('file:///w/node_modules/a/node_modules/@envelop/core/cjs/x.js', 'f')).toBe('@envelop/core');
