@@ -143,7 +143,8 @@ try {
 } finally {
   for (const p of peers) await stop(p.child);
   if (ours) await stop(ours.child);
-  await rm(tmp, { recursive: true, force: true });
+  // A straggler's late write must not throw away the figures of a whole run.
+  await rm(tmp, { recursive: true, force: true, maxRetries: 5 }).catch((err: Error) => progress(`could not remove ${tmp}: ${err.message}`));
 }
 
 const loadAtEnd = load();

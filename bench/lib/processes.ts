@@ -24,8 +24,8 @@ export function controlPlaneCommand(cliArgs: string[], nodeFlags: string[] = [])
   };
 }
 
-/** Every process the bench started, so a crash or Ctrl-C still ends them (and only them). */
-const started = new Set<ChildProcess>();
+/** The process groups the bench started (each child leads its own), so a crash or Ctrl-C still ends them, and only them. */
+const groups = new Set<number>();
 
 export interface Child {
   proc: ChildProcess;
@@ -47,14 +47,15 @@ export function spawnLogged(file: string, args: string[], options: { log: string
     detached: true,
   });
   closeSync(fd);
-  started.add(proc);
+  if (proc.pid === undefined) throw new Error(`could not spawn ${file}`);
+  groups.add(proc.pid);
   const exited = new Promise<number | null>((resolve) => {
     proc.once('exit', (code, signal) => {
-      started.delete(proc);
+      // Forget a group once it is empty: its id may be reused by someone else's processes.
+      if (!groupAlive(proc.pid!)) groups.delete(proc.pid!);
       resolve(code ?? (signal ? -1 : null));
     });
   });
-  if (proc.pid === undefined) throw new Error(`could not spawn ${file}`);
   return { proc, pid: proc.pid, log: options.log, exited };
 }
 
@@ -80,35 +81,46 @@ export function listeningUrl(match: RegExpMatchArray): string {
   return (match[1] ?? match[2])!;
 }
 
-/** SIGTERM to the whole group, SIGKILL after `graceMs`; resolves with the exit code. */
-export async function stop(child: Child, graceMs = 15_000): Promise<number | null> {
-  if (!started.has(child.proc)) return child.exited;
+function groupAlive(pgid: number): boolean {
   try {
-    process.kill(-child.pid, 'SIGTERM');
+    process.kill(-pgid, 0);
+    return true;
   } catch {
-    // already gone
+    return false;
   }
-  const timer = setTimeout(() => {
+}
+
+/**
+ * SIGTERM to the whole group, SIGKILL after `graceMs`; resolves with the leader's exit code once
+ * every process of the group is gone (`npm start` exits before the server it started has drained).
+ */
+export async function stop(child: Child, graceMs = 15_000): Promise<number | null> {
+  const kill = (signal: NodeJS.Signals) => {
     try {
-      process.kill(-child.pid, 'SIGKILL');
+      process.kill(-child.pid, signal);
     } catch {
       // already gone
     }
-  }, graceMs);
+  };
+  kill('SIGTERM');
+  const timer = setTimeout(() => kill('SIGKILL'), graceMs);
   const code = await child.exited;
+  while (groupAlive(child.pid)) await new Promise((r) => setTimeout(r, 20));
   clearTimeout(timer);
+  groups.delete(child.pid);
   return code;
 }
 
 function killAllStarted(): void {
-  for (const proc of started) {
+  for (const pgid of groups) {
     try {
-      if (proc.pid) process.kill(-proc.pid, 'SIGKILL');
+      process.kill(-pgid, 'SIGKILL');
     } catch {
       // already gone
     }
   }
 }
+
 /** For the bench's own process only: a crash or Ctrl-C still ends every process it started. */
 export function endChildrenOnExit(): void {
   process.once('exit', killAllStarted);
