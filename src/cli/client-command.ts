@@ -9,6 +9,7 @@ const EXIT_BY_KIND: Record<FailureKind, number> = {
   auth: EXIT.auth,
   input: EXIT.usage,
   conflict: EXIT.conflict,
+  later: EXIT.tryLater,
   server: EXIT.unexpected,
 };
 
@@ -23,7 +24,9 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
     case 'FORBIDDEN':
       return `Use a token with scope ${String(first?.extensions?.requiredScope ?? 'that scope')}.`;
     case 'RATE_LIMITED':
-      return 'Too many wrong tokens from here: wait a minute, then retry with the right token.';
+      return 'Too many wrong tokens from this address: retry with the right token (it is never refused), or wait a minute.';
+    case 'UNAVAILABLE':
+      return 'The config store is unreachable from the server: nothing was changed; retry shortly.';
     case 'CONFLICT':
       return `The config is now at version ${String(first?.extensions?.currentVersion)}: check it with "stratctl status", then retry with --if-version ${String(first?.extensions?.currentVersion)}.`;
     case 'CONFIG_FILE_INVALID':

@@ -21,7 +21,8 @@ Connection (flags win over environment variables):
   --runtime-dir CONTROL_PLANE_RUNTIME_DIR (./runtime)
 
 Exit codes: 0 ok, 1 unexpected, 2 invalid input or usage, 3 authentication or scope,
-4 version conflict, 5 server unreachable, 6 --wait timed out.`;
+4 version conflict, 5 server unreachable, 6 --wait timed out, 7 try again later (rate limited,
+config store unavailable).`;
 
 export const PACKAGE_VERSION: string = createRequire(import.meta.url)('../../package.json').version;
 
@@ -98,7 +99,7 @@ export function buildProgram(run: (command: Command, load: () => Promise<Action>
       .option('--reads-require-token', 'queries need a token too   CONTROL_PLANE_READS_REQUIRE_TOKEN=1')
       .option(
         '--auth-failures-per-minute <n>',
-        'failed authentications per client and minute before it is refused (429)   CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE (10)',
+        'wrong tokens per client per minute; more are refused (429), never a valid token or none   CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE (10)',
       )
       .option('--behind-tls-proxy', 'a TLS proxy is in front: no warning for a non-loopback --host   CONTROL_PLANE_BEHIND_TLS_PROXY=1'),
   )

@@ -111,7 +111,10 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     requestIdStep(plane.logger),
     guardStep(refuse),
     hostCheckStep(refuse, { allowedHostnames }),
-    authFailureLimitStep(refuse, { failuresPerMinute: DEFAULT_AUTH_FAILURES_PER_MINUTE, now, ...security.authFailures }),
+    authFailureLimitStep(refuse, {
+      failuresPerMinute: security.authFailures?.failuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE,
+      authenticator: plane.services.authenticator,
+    }),
     bodyLimitStep(refuse, security.maxRequestBodyBytes ?? MAX_REQUEST_BODY_BYTES),
     compressionStep(),
   ];
