@@ -1,7 +1,8 @@
-import { ControlPlaneError, type FailureKind } from '../client/http.js';
+import { ControlPlaneError, type FailureKind, newSession } from '../client/http.js';
 import { type ClientSettings, resolveClientSettings } from '../client/settings.js';
 import { EXIT } from './exit-codes.js';
 import type { CommandContext } from './io.js';
+import { printJsonError } from './json-output.js';
 import { type Flags, stringFlag } from './program.js';
 
 const EXIT_BY_KIND: Record<FailureKind, number> = {
@@ -38,6 +39,13 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
   }
 }
 
+/** The API's code for a refusal; for a failure on this side, what happened. */
+function errorCode(error: ControlPlaneError): string {
+  if (error.code) return error.code;
+  if (error.kind === 'unreachable') return 'UNREACHABLE';
+  return error.status !== undefined && error.status < 500 ? 'BAD_RESPONSE' : 'INTERNAL_SERVER_ERROR';
+}
+
 function describe(error: ControlPlaneError): string {
   const issues = (error.errors[0]?.extensions?.issues ?? []) as { path?: unknown[]; message: string }[];
   const lines = issues
@@ -64,10 +72,13 @@ export async function runClientCommand(
     { url: stringFlag(flags, 'url'), token: stringFlag(flags, 'token'), 'runtime-dir': stringFlag(flags, 'runtime-dir') },
     ctx.io.env,
   );
+  settings.session = newSession();
+  settings.notice = (line) => ctx.warn(`stratctl: ${line}`);
   try {
     return (await body({ ...ctx, settings, json: flags.json === true })) ?? EXIT.ok;
   } catch (err) {
     if (!(err instanceof ControlPlaneError)) throw err;
+    if (flags.json === true) printJsonError(ctx.io, errorCode(err), err.message);
     ctx.warn(`error: ${describe(err)}\n${nextStep(err, settings)}`);
     return EXIT_BY_KIND[err.kind];
   }

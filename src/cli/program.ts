@@ -148,7 +148,8 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
         'implies read), admin (updateConfig, rollbackConfig; implies both).',
     );
   const tokenLoad = async () => (await import('./token.js')).token;
-  const runtimeDirOption = (command: Command) => command.option('--runtime-dir <dir>', 'CONTROL_PLANE_RUNTIME_DIR (./runtime)');
+  const runtimeDirOption = (command: Command) =>
+    command.option('--runtime-dir <dir>', 'CONTROL_PLANE_RUNTIME_DIR (./runtime)').option('--json', 'machine-readable output on stdout');
   runtimeDirOption(
     token
       .command('create')
@@ -204,6 +205,42 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
       ),
     ),
   ).action(action(async () => (await import('./activate.js')).activate));
+
+  clientOptions(
+    program
+      .command('history')
+      .summary('list the accepted config versions, newest first')
+      .description(
+        'Lists the accepted config versions, newest first (the last 100 are kept), with who made each change\n' +
+          'and what it changed. "stratctl rollback <version>" re-applies one.',
+      )
+      .option('--last <n>', 'at most n versions, 1 to 100 (default 100)'),
+  ).action(action(async () => (await import('./history.js')).history));
+
+  clientOptions(
+    program
+      .command('audit')
+      .summary('show the audit trail, newest first')
+      .description('Shows the most recent audit entries, newest first: every accepted change, hand edits and recoveries.')
+      .option('--last <n>', 'at most n entries, 1 to 1000 (default 20)')
+      .option('--subject <subject>', 'config | presets'),
+  ).action(action(async () => (await import('./history.js')).audit));
+
+  clientOptions(
+    waitOptions(
+      ifVersionOption(
+        program
+          .command('rollback')
+          .summary("re-apply a past version's settings as a new version")
+          .description(
+            'Re-applies the settings of a past config version (see "stratctl history") as a new version,\n' +
+              'validated and audited like any change (needs a token with scope admin). Rolling back to the\n' +
+              'settings in force writes nothing.',
+          )
+          .argument('<version>', 'a version listed by stratctl history'),
+      ),
+    ),
+  ).action(action(async () => (await import('./rollback.js')).rollback));
 
   const config = program
     .command('config')
