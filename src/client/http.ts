@@ -100,7 +100,8 @@ export async function post(
   variables: unknown,
   init: { accept: string; signal?: AbortSignal },
 ): Promise<Response> {
-  const session = (options.session ??= newSession());
+  options.session ??= newSession();
+  const session = options.session;
   const needed = needsToken(document) || session.readsNeedToken;
   const response = await postOnce(options, document, variables, init, tokenFor(options, needed));
   if (needed || response.status !== 401 || !(options.token || options.withheldToken)) return response;

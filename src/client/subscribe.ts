@@ -32,7 +32,8 @@ export async function* watchSubscription<TResult, TVariables>(
   let refusal: ControlPlaneError | null = null;
   const giveUp = (why: string) =>
     new ControlPlaneError('unreachable', `${why}, and it did not come back within ${options.reconnectTimeoutMs} ms`);
-  const session = (options.session ??= newSession());
+  options.session ??= newSession();
+  const session = options.session;
   // The token as for a read (src/client/http.ts): sent once the server has asked for it on reads.
   const withToken = (init: RequestInit | undefined, token: string | undefined): RequestInit | undefined => {
     if (!token) return init;
