@@ -30,9 +30,12 @@ const readBody = async (req: IncomingMessage) => {
 
 /**
  * A plain node:http server that records what each request carried, then answers: by forwarding it
- * to `forwardTo` (a real server), or with a GraphQL 401 like the control plane's.
+ * to `forwardTo` (a real server), with `answer`, or with a GraphQL 401 like the control plane's.
  */
-export async function recordingListener(bind: string, options: { forwardTo?: string; nameAs?: string } = {}): Promise<RecordingListener> {
+export async function recordingListener(
+  bind: string,
+  options: { forwardTo?: string; nameAs?: string; answer?: { status: number; headers?: Record<string, string>; body: unknown } } = {},
+): Promise<RecordingListener> {
   const seen: SeenRequest[] = [];
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
@@ -48,8 +51,13 @@ export async function recordingListener(bind: string, options: { forwardTo?: str
       res.end(Buffer.from(await answer.arrayBuffer()));
       return;
     }
-    res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
-    res.end(JSON.stringify({ data: null, errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } }] }));
+    const answer = options.answer ?? {
+      status: 401,
+      headers: { 'www-authenticate': 'Bearer' },
+      body: { data: null, errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } }] },
+    };
+    res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+    res.end(JSON.stringify(answer.body));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
