@@ -1,12 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { endableSubscriptions } from '../graphql/plugins/end-subscriptions.js';
 import { createControlPlaneYoga } from '../graphql/yoga.js';
 import type { Logger } from '../log.js';
+import { createControlPlaneMetrics } from '../metrics/control-plane-metrics.js';
+import { graphqlMetricsPlugin } from '../metrics/graphql-metrics.js';
 import { clientKeyOf } from './client-key.js';
 import { compose, type Exchange, type Step } from './exchange.js';
 import { inProcessRunner } from './in-process.js';
+import { metricsRoute } from './metrics-route.js';
 import type { HttpPlane, HttpSecurity } from './plane.js';
 import { probeRoutes } from './probes.js';
 import { type RefusalReason, refusalBody, refusals } from './refusal.js';
@@ -19,6 +23,7 @@ import { compressionStep } from './steps/compression.js';
 import { guardStep } from './steps/guard.js';
 import { hostCheckStep, isLoopbackAddress, LOOPBACK_HOSTNAMES } from './steps/host-check.js';
 import { requestIdStep } from './steps/request-id.js';
+import { requestMetricsStep } from './steps/request-metrics.js';
 import { yogaParseErrorsPlugin } from './yoga-parse-errors.js';
 import { yogaHandler } from './yoga-route.js';
 
@@ -78,14 +83,18 @@ function clientErrorHandler(logger: Logger) {
 
 /**
  * The node:http adapter. Every request passes one policy chain, once, in this order: request id,
- * a guard that turns any failure into a JSON 500, Host and target check, failed-auth limit, body
- * limit, response compression; then the route table. Yoga (built here from the plane) answers only
+ * request metrics, a guard that turns any failure into a JSON 500, Host and target check, failed-auth
+ * limit, body limit, response compression; then the route table. Yoga (built here from the plane) answers only
  * /graphql; the REST routes run their documents in process through yoga's envelop orchestrator.
  */
 export async function listenHttp(plane: HttpPlane, options: ListenOptions): Promise<HttpServer> {
   const security = options.security ?? {};
   const now = options.now ?? Date.now;
   const subscriptions = endableSubscriptions();
+  // One registry per server (tests run many in one process): process, GraphQL and control-plane metrics.
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = createControlPlaneMetrics(plane.services, registry);
   const yoga = createControlPlaneYoga({
     services: plane.services,
     authenticator: plane.services.authenticator,
@@ -93,15 +102,22 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     production: plane.settings.production,
     readsRequireToken: plane.settings.readsRequireToken,
     queryLimits: security.queryLimits,
-    plugins: [yogaParseErrorsPlugin(), subscriptions.plugin, ...(options.yogaPlugins ?? [])],
+    plugins: [yogaParseErrorsPlugin(), subscriptions.plugin, graphqlMetricsPlugin(registry), ...(options.yogaPlugins ?? [])],
   });
-  const refuse = refusals({ now, onRefusal: options.onRefusal });
+  const refuse = refusals({
+    now,
+    onRefusal: (reason, status) => {
+      metrics.refusal(reason, status);
+      options.onRefusal?.(reason, status);
+    },
+  });
   let closing = false;
 
   // One entry per route. Issue 10's fast lane goes in front of yoga as a `/graphql` entry that
-  // `accepts` plain JSON POSTs; /metrics and the operator page are entries like /version.
+  // `accepts` plain JSON POSTs; the operator page is an entry like /version.
   const routes: Route[] = [
     ...probeRoutes(plane, now),
+    metricsRoute(plane, registry),
     ...restRoutes(inProcessRunner(yoga)),
     { path: '/graphql', handle: yogaHandler(yoga) },
   ];
@@ -109,11 +125,13 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     security.allowedHostnames ?? (isLoopbackAddress(options.host) ? [...LOOPBACK_HOSTNAMES, options.host] : undefined);
   const chain: Step[] = [
     requestIdStep(plane.logger),
+    requestMetricsStep({ routes: routes.map((r) => r.path), record: metrics.request }),
     guardStep(refuse),
     hostCheckStep(refuse, { allowedHostnames }),
     authFailureLimitStep(refuse, {
       failuresPerMinute: security.authFailures?.failuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE,
       authenticator: plane.services.authenticator,
+      onFailure: () => metrics.authFailure(),
     }),
     bodyLimitStep(refuse, security.maxRequestBodyBytes ?? MAX_REQUEST_BODY_BYTES),
     compressionStep(),
@@ -198,6 +216,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
       }
       server.closeAllConnections();
       await stopped;
+      metrics.close();
       await yoga.dispose();
     })();
     return closed;
