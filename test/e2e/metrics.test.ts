@@ -1,9 +1,9 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-prometheus-text-format';
 import { describe, expect, it } from 'vitest';
 import { rawRequest } from '../helpers/raw-http.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { ROOT, startTestServer, type TestServer } from '../helpers/server.js';
 import { stratctl } from '../helpers/stratctl.js';
 
 /** Every name DESIGN's metrics row promises (yoga's plugin: request, parse, validate, execute). */
@@ -145,5 +145,20 @@ describe('GET /metrics', { timeout: 30_000 }, () => {
     const open = await startTestServer();
     expect((await fetch(`${open.origin}/metrics`)).status).toBe(200);
     expect((await fetch(`${open.origin}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789abcdef' } })).status).toBe(401);
+  });
+
+  it('the Grafana dashboard in docs/ queries only metrics the server exports, and every name in DESIGN', async () => {
+    const dashboard = JSON.parse(await readFile(path.join(ROOT, 'docs/grafana-dashboard.json'), 'utf8')) as {
+      panels: { type: string; targets?: { expr: string }[] }[];
+    };
+    const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    const used = new Set(exprs.flatMap((e) => e.match(/\b(control_plane|graphql|process|nodejs)_[a-z0-9_]+/g) ?? []));
+    const server = await startTestServer({ runner: { heartbeatMs: 200 } });
+    await server.gql('{ status { configVersion } }');
+    const exported = await scrape(server);
+    const family = (name: string) => name.replace(/_(bucket|sum|count)$/, '');
+    expect([...used].filter((name) => !exported.has(name) && !exported.has(family(name)))).toEqual([]);
+    const usedFamilies = new Set([...used].map(family));
+    expect(DESIGN_NAMES.filter((name) => !usedFamilies.has(name) && ![...used].some((u) => u.startsWith(name)))).toEqual([]);
   });
 });
