@@ -3,12 +3,13 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { endableSubscriptions } from '../graphql/plugins/end-subscriptions.js';
-import { createControlPlaneYoga } from '../graphql/yoga.js';
+import { createControlPlaneYoga, PLAYGROUND_OPTIONS } from '../graphql/yoga.js';
 import type { Logger } from '../log.js';
 import { createControlPlaneMetrics } from '../metrics/control-plane-metrics.js';
 import { graphqlMetricsPlugin } from '../metrics/graphql-metrics.js';
 import { clientKeyOf } from './client-key.js';
 import { compose, type Exchange, type Step } from './exchange.js';
+import { graphiqlRoute } from './graphiql-route.js';
 import { inProcessRunner } from './in-process.js';
 import { metricsRoute } from './metrics-route.js';
 import type { HttpPlane, HttpSecurity } from './plane.js';
@@ -119,6 +120,8 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     ...probeRoutes(plane, now),
     metricsRoute(plane, registry),
     ...restRoutes(inProcessRunner(yoga)),
+    // GraphiQL (not in production mode): a browser's GET; yoga answers the rest of /graphql.
+    ...(plane.settings.production ? [] : [graphiqlRoute(PLAYGROUND_OPTIONS)]),
     { path: '/graphql', handle: yogaHandler(yoga) },
   ];
   const allowedHostnames =
