@@ -85,6 +85,11 @@ describe('README', () => {
     expect(stdout).toContain('{"error":{"code":"BAD_USER_INPUT","message":"Invalid strategy key: nope"}}\nexit 2');
   }, 180_000);
 
+  it('its Errors examples run as written: the status a typo gets depends on Accept', async () => {
+    const stdout = await runSection('Errors', ['--no-runner']);
+    expect(stdout).toBe('HTTP 200\nHTTP 400\n');
+  });
+
   it('its metrics examples run as written against a running server', async () => {
     const stdout = await runSection('Metrics', []);
     expect(stdout).toMatch(/^control_plane_config_version 1$/m);
