@@ -28,12 +28,16 @@ describe('the failed-auth limit never locks out the operator', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(60);
     // stratctl: try again later (7), not an authentication failure (3); the right token still works.
-    const limited = await stratctl(['status'], { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_TOKEN: WRONG });
+    // (A mutation: stratctl sends no token with a public read, so a read would not be refused.)
+    const env = { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_TOKEN: WRONG };
+    const limited = await stratctl(['activate', 'gold'], env);
     expect(limited.code).toBe(7);
     expect(limited.stderr).toContain('Too many failed authentication attempts');
-    const json = await stratctl(['status', '--json'], { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_TOKEN: WRONG });
+    const json = await stratctl(['activate', 'gold', '--json'], env);
     expect(json.code).toBe(7);
-    expect((await stratctl(['status'], { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_TOKEN: server.token })).code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ error: { code: 'RATE_LIMITED', message: 'Too many failed authentication attempts' } });
+    expect((await stratctl(['status'], env)).code).toBe(0);
+    expect((await stratctl(['activate', 'gold'], { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_TOKEN: server.token })).code).toBe(0);
   });
 
   it('after 50 wrong tokens from the same address: the valid token is accepted, public reads are answered', async () => {
