@@ -1,12 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { endableSubscriptions } from '../graphql/plugins/end-subscriptions.js';
 import { createControlPlaneYoga, PLAYGROUND_OPTIONS } from '../graphql/yoga.js';
 import type { Logger } from '../log.js';
 import { createControlPlaneMetrics } from '../metrics/control-plane-metrics.js';
 import { graphqlMetricsPlugin } from '../metrics/graphql-metrics.js';
+import { processRegistry } from '../metrics/process-metrics.js';
 import { clientKeyOf } from './client-key.js';
 import { compose, type Exchange, type Step } from './exchange.js';
 import { graphiqlRoute } from './graphiql-route.js';
@@ -92,9 +93,8 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   const security = options.security ?? {};
   const now = options.now ?? Date.now;
   const subscriptions = endableSubscriptions();
-  // One registry per server (tests run many in one process): process, GraphQL and control-plane metrics.
+  // One registry per server (tests run many in one process): GraphQL and control-plane metrics; /metrics adds the process's.
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
   const metrics = createControlPlaneMetrics(plane.services, registry);
   const yoga = createControlPlaneYoga({
     services: plane.services,
@@ -118,7 +118,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   // `accepts` plain JSON POSTs; the operator page is an entry like /version.
   const routes: Route[] = [
     ...probeRoutes(plane, now),
-    metricsRoute(plane, registry),
+    metricsRoute(plane, [processRegistry(), registry]),
     ...restRoutes(inProcessRunner(yoga)),
     // GraphiQL (not in production mode): a browser's GET; yoga answers the rest of /graphql.
     ...(plane.settings.production ? [] : [graphiqlRoute(PLAYGROUND_OPTIONS)]),
