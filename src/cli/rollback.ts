@@ -5,7 +5,7 @@ import { printJson, runClientCommand } from './client-command.js';
 import { EXIT } from './exit-codes.js';
 import { type Action, stringFlag } from './program.js';
 import { parseIfVersion } from './version-flag.js';
-import { parseWait, reportUnappliedWait, settingsForWait } from './wait-flag.js';
+import { jsonWithWait, parseWait, reportUnappliedWait, settingsForWait } from './wait-flag.js';
 
 /** `stratctl rollback <version>`: re-applies the settings of a past version as a new version. */
 export const rollback: Action = async (flags, [raw], ctx) => {
@@ -26,7 +26,7 @@ export const rollback: Action = async (flags, [raw], ctx) => {
       result.runnerWait,
     );
     if (ctx.json) {
-      printJson(ctx, result);
+      printJson(ctx, jsonWithWait(result));
       return unapplied ?? EXIT.ok;
     }
     if (unapplied !== null) return unapplied;

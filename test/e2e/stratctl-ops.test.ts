@@ -117,6 +117,14 @@ describe('stratctl covers the API', { timeout: 60_000 }, () => {
     expect(timedOut.code).toBe(6);
     expect(timedOut.stderr).toContain('the runner has not applied it');
     expect(apiOnly.store.state().config.config.version).toBe(3);
+    // Under --json: the payload (the change stands) and the error every failing command carries.
+    const json = await stratctl(['activate', 'range', '--wait', '--timeout-ms', '50', '--json'], envFor(apiOnly));
+    expect(json.code).toBe(6);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      configVersion: 4,
+      runnerWait: { applied: false },
+      error: { code: 'WAIT_TIMEOUT', message: expect.stringContaining('timed out after 50 ms') },
+    });
   });
 
   it('token create/list/revoke --json; errors as JSON', async () => {
