@@ -43,6 +43,10 @@ export const runnerStateSchema = z.object({
   stopped: z.boolean(),
   applied: appliedSchema.nullable(),
   lastScanAt: z.string().nullable(),
+  /** Scans finished since this runner started (metrics count new ones from it); absent from a state published before any. */
+  scanCount: z.number().int().nonnegative().optional(),
+  /** How long the last scan took, in ms. */
+  lastScanMs: z.number().nonnegative().optional(),
   lastSignals: z.array(signalRecordSchema),
   /** What keeps the runner from doing what the config asks (invalid file, failing feed), or null. */
   error: z.string().nullable(),
