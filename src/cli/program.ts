@@ -237,7 +237,7 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
         'Lists the accepted config versions, newest first (the last 100 are kept), with who made each change\n' +
           'and what it changed. "stratctl rollback <version>" re-applies one.',
       )
-      .option('--last <n>', 'at most n versions, 1 to 100 (default 100)'),
+      .option('--last <n>', 'at most n versions, 1 to 100 (default 20)'),
   ).action(action(async () => (await import('./history.js')).history));
 
   clientOptions(

@@ -1,4 +1,5 @@
 import type { Step } from '../exchange.js';
+import { pathMatches } from '../router.js';
 
 /** Methods kept as labels; anything else is `other` (the method is the client's to choose). */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
@@ -14,9 +15,7 @@ export interface RequestMetricsOptions {
  * come from the route table, never from the raw path, so a scan of random paths adds no series.
  */
 export function requestMetricsStep(options: RequestMetricsOptions): Step {
-  const exact = new Set(options.routes.filter((r) => !r.endsWith('/')));
-  const prefixes = options.routes.filter((r) => r.endsWith('/'));
-  const routeOf = (path: string) => (exact.has(path) ? path : (prefixes.find((p) => path.startsWith(p)) ?? 'other'));
+  const routeOf = (path: string) => options.routes.find((route) => pathMatches(route, path)) ?? 'other';
   return async (exchange, next) => {
     const started = performance.now();
     const reply = await next(exchange);
