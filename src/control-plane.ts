@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { fileTokenStore } from './auth/file-token-store.js';
 import type { TokenStore } from './auth/token-store.js';
 import { type AdminToken, type Authenticator, loadAdminToken, scopedAuthenticator } from './auth/tokens.js';
@@ -12,9 +13,11 @@ import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
 import type { CandleFeed } from './runner/feed.js';
 import { RunnerFleet } from './runner/fleet.js';
 import { Runner } from './runner/runner.js';
+import { recordPublishedScans, SignalHistory } from './runner/signal-history.js';
 import type { RunnerStatePublisher, RunnerStateSource } from './runner/state.js';
 import { fileRunnerStatePublisher, fileRunnerStateSource } from './runner/state-file.js';
 import { lockRuntimeDir } from './runtime-dir.js';
+import type { StoreSettings } from './store-settings.js';
 import { PACKAGE_VERSION } from './version.js';
 
 export interface RunnerSettings {
@@ -37,6 +40,8 @@ export interface ControlPlaneSettings {
   production?: boolean;
   readsRequireToken?: boolean;
   logger: Logger;
+  /** The file store in the runtime dir (default), or etcd (config, audit, tokens, runner states there). */
+  store?: StoreSettings;
   /** The static strategies (tests give their own). */
   strategies?: StrategyRegistry;
   /** Limits on the runtime files read (default: 1 MiB, a 2 s parse deadline). */
@@ -60,6 +65,8 @@ export interface ControlPlaneServices {
   readonly events: ControlPlaneEvents;
   readonly tokens: TokenStore;
   readonly authenticator: Authenticator;
+  /** The runners' recent signals, kept in memory by this process (the operator page's charts). */
+  readonly signals: SignalHistory;
 }
 
 export interface VersionInfo {
@@ -97,7 +104,9 @@ export interface ControlPlane {
  */
 export async function createControlPlane(settings: ControlPlaneSettings): Promise<ControlPlane> {
   const api = settings.api ?? true;
-  const locks = await lockRuntimeDir(settings.runtimeDir, { serve: api, runner: settings.runner !== false });
+  // etcd serves many processes at once (runner keys are leases): the runtime-dir locks are the file store's.
+  const fileStore = settings.store?.kind !== 'etcd';
+  const locks = await lockRuntimeDir(settings.runtimeDir, { serve: api && fileStore, runner: settings.runner !== false && fileStore });
   try {
     return await assemble(settings, api, () => locks.release());
   } catch (err) {
@@ -128,34 +137,41 @@ async function openStore(settings: ControlPlaneSettings): Promise<FileConfigStor
 async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLocks: () => Promise<unknown>): Promise<ControlPlane> {
   const { logger, runtimeDir } = settings;
   const warn = (message: string) => logger.warn(message);
-  const store = await openStore(settings);
+  const etcd = settings.store?.kind === 'etcd' ? await openEtcd(settings, settings.store, warn) : null;
+  const store = etcd?.config ?? (await openStore(settings));
   const admin = api ? await loadAdminToken(runtimeDir, settings.adminToken) : null;
-  const tokens = fileTokenStore(runtimeDir, {
-    warn,
-    maxBytes: settings.fileLimits?.maxRuntimeFileBytes,
-    parseDeadlineMs: settings.fileLimits?.parseDeadlineMs,
-  });
+  const tokens =
+    etcd?.tokens ??
+    fileTokenStore(runtimeDir, {
+      warn,
+      maxBytes: settings.fileLimits?.maxRuntimeFileBytes,
+      parseDeadlineMs: settings.fileLimits?.parseDeadlineMs,
+    });
   const events = createEvents();
 
   let runner: Runner | null = null;
   let publisher: RunnerStatePublisher | null = null;
   let source: RunnerStateSource;
   if (settings.runner) {
-    publisher = fileRunnerStatePublisher(runtimeDir);
+    const id = settings.runner.id ?? `${hostname()}:${process.pid}`;
+    publisher = etcd ? etcd.runnerPublisher(id) : fileRunnerStatePublisher(runtimeDir);
     runner = new Runner({
       store,
       feed: settings.runner.feed,
       publisher,
       heartbeatMs: settings.runner.heartbeatMs,
-      id: settings.runner.id,
+      id,
       instruments: settings.runner.instruments,
       logger,
     });
-    source = runner;
+    // With etcd the fleet is every runner's key, this process's own included.
+    source = etcd?.runners ?? runner;
   } else {
-    source = await fileRunnerStateSource(runtimeDir, { pollMs: settings.runnerPollMs });
+    source = etcd?.runners ?? (await fileRunnerStateSource(runtimeDir, { pollMs: settings.runnerPollMs }));
   }
   const runners = new RunnerFleet(source);
+  const signals = new SignalHistory((scan) => events.publish('signals', scan));
+  const stopRecordingScans = recordPublishedScans(source, signals);
   const unsubscribeStore = store.subscribe((event) => {
     if (event.type === 'invalid')
       logger.warn(
@@ -175,11 +191,11 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   let stopping: Promise<void> | undefined;
   return {
     settings: { ...settings, production, readsRequireToken },
-    services: { store, runners, events, tokens, authenticator },
+    services: { store, runners, events, tokens, authenticator, signals },
     logger,
     runner,
     startedAt: Date.now(),
-    versionInfo: () => ({ version: PACKAGE_VERSION, node: process.version, store: 'file' }),
+    versionInfo: () => ({ version: PACKAGE_VERSION, node: process.version, store: etcd ? 'etcd' : 'file' }),
     adminTokenSource: admin?.source ?? null,
     readiness() {
       const reasons: string[] = [];
@@ -205,14 +221,38 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
         events.close(); // ends open subscriptions, so their responses finish
         await runner?.stop();
         unsubscribeRunners();
+        stopRecordingScans();
         unsubscribeStore();
         runners.close();
         source.close();
         await store.close(); // waits for a write in progress: no half-written file
         await tokens.close();
+        await etcd?.close();
         await releaseLocks();
       })();
       return stopping;
     },
   };
+}
+
+/**
+ * The etcd stores, loaded only when asked for: the file store never pays for the etcd client. An
+ * API refuses to start on an invalid stored config (like config.yaml); a runner-only process keeps
+ * the last audited good config and reports the problem.
+ */
+async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & { kind: 'etcd' }, warn: (message: string) => void) {
+  const { openEtcdStores } = await import('./store-etcd/index.js');
+  const stores = await openEtcdStores(store.url, {
+    registry: settings.strategies ?? defaultRegistry,
+    tls: store.tls,
+    auth: store.auth,
+    auditKeep: store.auditKeep,
+    warn,
+  });
+  const problem = stores.config.problem();
+  if (problem && (settings.api ?? true)) {
+    await stores.close();
+    throw problem;
+  }
+  return stores;
 }

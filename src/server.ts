@@ -1,6 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
 import { type ControlPlane, type ControlPlaneSettings, createControlPlane, type RunnerSettings } from './control-plane.js';
 import { type HttpServer, listenHttp } from './http/listen.js';
+import type { OperatorPageOptions } from './http/page.js';
 import type { HttpSecurity } from './http/plane.js';
 import { createLogger, type Logger } from './log.js';
 import { createSimulatedFeed } from './runner/sim-feed.js';
@@ -16,10 +17,12 @@ export interface ControlPlaneOptions extends Omit<ControlPlaneSettings, 'logger'
   security?: HttpSecurity;
   /** More yoga plugins (tests count what reaches yoga's own HTTP handling). */
   yogaPlugins?: Plugin[];
+  /** The operator page at `/` (default: the build in dist/page). */
+  page?: OperatorPageOptions;
 }
 
 export type RunningControlPlane = ControlPlane &
-  Pick<HttpServer, 'url' | 'origin' | 'server' | 'refusals' | 'connections'> & { close(): Promise<void> };
+  Pick<HttpServer, 'url' | 'origin' | 'server' | 'yoga' | 'refusals' | 'connections'> & { close(): Promise<void> };
 
 /**
  * A whole control-plane process in DESIGN's start order: the plane (locks, config validated,
@@ -27,7 +30,7 @@ export type RunningControlPlane = ControlPlane &
  * drains HTTP, then stops the plane.
  */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<RunningControlPlane> {
-  const { host, port, security, yogaPlugins, ...settings } = options;
+  const { host, port, security, yogaPlugins, page, ...settings } = options;
   const plane = await createControlPlane({
     ...settings,
     logger: options.logger ?? createLogger(),
@@ -35,7 +38,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   });
   let http: HttpServer | undefined;
   try {
-    http = await listenHttp(plane, { host, port, security, yogaPlugins });
+    http = await listenHttp(plane, { host, port, security, yogaPlugins, page });
     await plane.start();
   } catch (err) {
     await http?.close();
@@ -48,6 +51,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     url: server.url,
     origin: server.origin,
     server: server.server,
+    yoga: server.yoga,
     refusals: server.refusals,
     connections: server.connections,
     close: () => {

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import { MAX_RUNTIME_FILE_BYTES, readRuntimeFile } from '../fs/runtime-file.js';
 import { LockHeldError, withLock } from '../lock.js';
 import { parseYamlText, type YamlParseResult } from '../yaml/core.js';
@@ -119,30 +120,6 @@ export async function readTokenFile(
   }
 }
 
-/** temp file, fsync, rename, directory fsync: a reader (or a crash) sees the old file or the new one. */
-async function writeAtomic(file: string, content: string): Promise<void> {
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await fsp.open(temp, 'wx', 0o600);
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fsp.rename(temp, file);
-  } catch (err) {
-    await fsp.unlink(temp).catch(() => {});
-    throw err;
-  }
-  const dir = await fsp.open(path.dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
-
 /**
  * Runs `task` holding `<file>.lock` (src/lock.ts, wait mode), so two `stratctl token` commands never
  * interleave their read-modify-write. A lock left by a dead process is taken over.
@@ -166,7 +143,9 @@ export async function createToken(runtimeDir: string, name: string, scope: Scope
     const tokens = await readTokenFile(file);
     if (tokens.some((t) => t.name === name)) throw new TokenFileError(`a token named "${name}" exists; revoke it first to replace it`);
     const token = randomBytes(32).toString('base64url');
-    await writeAtomic(file, renderTokenFile([...tokens, { name, scope, sha256: tokenDigest(token), createdAt: now.toISOString() }]));
+    await writeFileAtomic(file, renderTokenFile([...tokens, { name, scope, sha256: tokenDigest(token), createdAt: now.toISOString() }]), {
+      mode: 0o600,
+    });
     return token;
   });
 }
@@ -178,7 +157,7 @@ export async function revokeToken(runtimeDir: string, name: string): Promise<boo
     const tokens = await readTokenFile(file);
     const kept = tokens.filter((t) => t.name !== name);
     if (kept.length === tokens.length) return false;
-    await writeAtomic(file, renderTokenFile(kept));
+    await writeFileAtomic(file, renderTokenFile(kept), { mode: 0o600 });
     return true;
   });
 }

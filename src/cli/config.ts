@@ -1,5 +1,6 @@
 import { stringify as toYaml } from 'yaml';
 import { execute } from '../client/http.js';
+import { toSnakeKeys } from '../config/case.js';
 import { StatusDocument, UpdateConfigDocument, type UpdateConfigMutation } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
 import { printJson, runClientCommand } from './client-command.js';
@@ -7,20 +8,14 @@ import { parseAssignments } from './config-assignments.js';
 import { EXIT } from './exit-codes.js';
 import { type Action, stringFlag } from './program.js';
 import { parseIfVersion } from './version-flag.js';
-import { parseWait, reportUnappliedWait, settingsForWait } from './wait-flag.js';
+import { jsonWithWait, parseWait, reportUnappliedWait, settingsForWait } from './wait-flag.js';
 
 type Config = UpdateConfigMutation['updateConfig']['config'];
 
 /** The config as the file spells it, so what `get` prints is what `set` takes. */
 function asFile(config: Config): string {
-  return toYaml({
-    active_strategy_key: config.activeStrategyKey,
-    trading_enabled: config.tradingEnabled,
-    scan_interval_seconds: config.scanIntervalSeconds,
-    tunable_overrides: config.tunableOverrides,
-    version: config.version,
-    updated_at: config.updatedAt,
-  }).trimEnd();
+  const { __typename: _, ...fields } = config as Config & { __typename?: string };
+  return toYaml(toSnakeKeys(fields)).trimEnd();
 }
 
 /** `stratctl config get`: the config in force, as the file spells it. */
@@ -47,7 +42,7 @@ export const configSet: Action = async (flags, assignments, ctx) => {
     });
     const unapplied = reportUnappliedWait(ctx, `config saved as version ${updateConfig.config.version}`, updateConfig.runnerWait);
     if (ctx.json) {
-      printJson(ctx, updateConfig);
+      printJson(ctx, jsonWithWait(updateConfig));
       return unapplied ?? EXIT.ok;
     }
     if (unapplied !== null) return unapplied;

@@ -7,6 +7,8 @@ export const EXIT = {
   conflict: 4,
   unreachable: 5,
   waitTimeout: 6,
+  /** RATE_LIMITED or UNAVAILABLE (the config store is unreachable): try again later. */
+  tryLater: 7,
   /** sysexits.h EX_CANTCREAT: the runtime directory cannot be created or written. */
   runtimeDirNotWritable: 73,
   /** sysexits.h EX_TEMPFAIL: another live process holds the runtime directory (its pid is named). */

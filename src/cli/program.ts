@@ -20,9 +20,12 @@ Connection (flags win over environment variables):
   --url         CONTROL_PLANE_URL (http://127.0.0.1:8787/graphql)
   --token       CONTROL_PLANE_TOKEN, else <runtime-dir>/admin.token
   --runtime-dir CONTROL_PLANE_RUNTIME_DIR (./runtime)
+A token goes with changes only (and with reads where the server answers 401 without one);
+<runtime-dir>/admin.token only to a loopback URL (localhost, 127.0.0.0/8, [::1]).
 
 Exit codes: 0 ok, 1 unexpected, 2 invalid input or usage, 3 authentication or scope,
-4 version conflict, 5 server unreachable, 6 --wait timed out.`;
+4 version conflict, 5 server unreachable, 6 --wait timed out, 7 try again later (rate limited,
+config store unavailable).`;
 
 export const PACKAGE_VERSION: string = createRequire(import.meta.url)('../../package.json').version;
 
@@ -60,6 +63,19 @@ function runnerOptions(command: Command): Command {
     .option('--heartbeat-ms <n>', 'runner heartbeat; STALE after 3 missed   CONTROL_PLANE_RUNNER_HEARTBEAT_MS (2000)');
 }
 
+/** Where config, audit trail, tokens and runner states live (serve, runner, token). */
+function storeOptions(command: Command): Command {
+  return command
+    .option('--store <store>', 'file, or etcd://host:port[,host:port...]/<prefix>   CONTROL_PLANE_STORE (file)')
+    .option('--etcd-ca <pem>', "CA of the etcd members' certificates (turns TLS on)")
+    .option('--etcd-cert <pem>', 'client certificate for etcd, with --etcd-key')
+    .option('--etcd-key <pem>', 'its key')
+    .option(
+      '--audit-keep <n>',
+      'audit entries kept per subject in etcd (10000); etcd user: CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD',
+    );
+}
+
 /** Every limit of DESIGN "Limits and hostile input" (src/limit-settings.ts), each with its environment variable and default. */
 function limitOptions(command: Command): Command {
   for (const limit of LIMIT_SETTINGS) command.option(`--${limit.flag} <n>`, `${limit.describe}   ${limit.env} (${limit.defaultValue})`);
@@ -90,9 +106,9 @@ export function buildProgram(run: (command: Command, load: () => Promise<Action>
     .helpOption('-h, --help', 'this help')
     .showSuggestionAfterError(true);
 
-  limitOptions(
-    logOptions(
-      runnerOptions(
+  const serve = logOptions(
+    runnerOptions(
+      storeOptions(
         program
           .command('serve')
           .summary('run the GraphQL API (and the embedded runner)')
@@ -101,16 +117,17 @@ export function buildProgram(run: (command: Command, load: () => Promise<Action>
           .option('--port <n>', 'port, 0 for any free   CONTROL_PLANE_PORT (8787)')
           .option('--runtime-dir <dir>', 'config and token dir   CONTROL_PLANE_RUNTIME_DIR (./runtime)')
           .option('--no-runner', 'API only   CONTROL_PLANE_RUNNER=off'),
+      ),
+    )
+      .option('--production', 'no introspection, field suggestions or GraphiQL   NODE_ENV=production')
+      .option('--reads-require-token', 'queries need a token too   CONTROL_PLANE_READS_REQUIRE_TOKEN=1')
+      .option(
+        '--auth-failures-per-minute <n>',
+        'wrong tokens per client per minute; more are refused (429), never a valid token or none   CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE (10)',
       )
-        .option('--production', 'no introspection, field suggestions or GraphiQL   NODE_ENV=production')
-        .option('--reads-require-token', 'queries need a token too   CONTROL_PLANE_READS_REQUIRE_TOKEN=1')
-        .option(
-          '--auth-failures-per-minute <n>',
-          'failed authentications per client and minute before it is refused (429)   CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE (10)',
-        )
-        .option('--behind-tls-proxy', 'a TLS proxy is in front: no warning for a non-loopback --host   CONTROL_PLANE_BEHIND_TLS_PROXY=1'),
-    ),
-  )
+      .option('--behind-tls-proxy', 'a TLS proxy is in front: no warning for a non-loopback --host   CONTROL_PLANE_BEHIND_TLS_PROXY=1'),
+  );
+  limitOptions(serve)
     .addHelpText(
       'after',
       `
@@ -127,15 +144,19 @@ as it is), 98 port in use.`,
 
   logOptions(
     runnerOptions(
-      program
-        .command('runner')
-        .summary('run the strategy runner alone (beside serve --no-runner)')
-        .description(
-          'Runs the strategy runner on its own, beside an API started with "stratctl serve --no-runner".\n' +
-            'The two share only the runtime directory: the runner follows config.yaml and publishes its state\n' +
-            'to runner-state.json, which the API reports as status.runner.',
-        )
-        .option('--runtime-dir <dir>', 'config and state dir   CONTROL_PLANE_RUNTIME_DIR (./runtime)'),
+      storeOptions(
+        program
+          .command('runner')
+          .summary('run the strategy runner alone (beside serve --no-runner)')
+          .description(
+            'Runs the strategy runner on its own, beside an API started with "stratctl serve --no-runner".\n' +
+              'The two share only the runtime directory: the runner follows config.yaml and publishes its state\n' +
+              'to runner-state.json, which the API reports as status.runner.',
+          )
+          .option('--runtime-dir <dir>', 'config and state dir   CONTROL_PLANE_RUNTIME_DIR (./runtime)')
+          .option('--runner-id <id>', "this runner's name in the fleet (default <host>:<pid>)")
+          .option('--instruments <list>', "scan only these of the active strategy's instruments, e.g. EUR_USD,XAU_USD"),
+      ),
     ),
   )
     .addHelpText(
@@ -156,7 +177,10 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
         'implies read), admin (updateConfig, rollbackConfig; implies both).',
     );
   const tokenLoad = async () => (await import('./token.js')).token;
-  const runtimeDirOption = (command: Command) => command.option('--runtime-dir <dir>', 'CONTROL_PLANE_RUNTIME_DIR (./runtime)');
+  const runtimeDirOption = (command: Command) =>
+    storeOptions(
+      command.option('--runtime-dir <dir>', 'CONTROL_PLANE_RUNTIME_DIR (./runtime)').option('--json', 'machine-readable output on stdout'),
+    );
   runtimeDirOption(
     token
       .command('create')
@@ -212,6 +236,42 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
       ),
     ),
   ).action(action(async () => (await import('./activate.js')).activate));
+
+  clientOptions(
+    program
+      .command('history')
+      .summary('list the accepted config versions, newest first')
+      .description(
+        'Lists the accepted config versions, newest first (the last 100 are kept), with who made each change\n' +
+          'and what it changed. "stratctl rollback <version>" re-applies one.',
+      )
+      .option('--last <n>', 'at most n versions, 1 to 100 (default 20)'),
+  ).action(action(async () => (await import('./history.js')).history));
+
+  clientOptions(
+    program
+      .command('audit')
+      .summary('show the audit trail, newest first')
+      .description('Shows the most recent audit entries, newest first: every accepted change, hand edits and recoveries.')
+      .option('--last <n>', 'at most n entries, 1 to 1000 (default 20)')
+      .option('--subject <subject>', 'config | presets'),
+  ).action(action(async () => (await import('./history.js')).audit));
+
+  clientOptions(
+    waitOptions(
+      ifVersionOption(
+        program
+          .command('rollback')
+          .summary("re-apply a past version's settings as a new version")
+          .description(
+            'Re-applies the settings of a past config version (see "stratctl history") as a new version,\n' +
+              'validated and audited like any change (needs a token with scope admin). Rolling back to the\n' +
+              'settings in force writes nothing.',
+          )
+          .argument('<version>', 'a version listed by stratctl history'),
+      ),
+    ),
+  ).action(action(async () => (await import('./rollback.js')).rollback));
 
   const config = program
     .command('config')

@@ -2,11 +2,14 @@ import { hostname } from 'node:os';
 import { ConfigFileError } from '../config/errors.js';
 import { type ControlPlane, createControlPlane } from '../control-plane.js';
 import { createLogger, type Logger, resolveLogSettings } from '../log.js';
+import { instrumentSchema } from '../registry/index.js';
 import type { CandleFeed } from '../runner/feed.js';
 import { openFeed, resolveRunnerSettings } from '../runner/settings.js';
 import { fileRunnerStatePublisher } from '../runner/state-file.js';
 import { resolveServerSettings } from '../settings.js';
-import type { Action } from './program.js';
+import { resolveStoreSettings, type StoreFlags } from '../store-settings.js';
+import { UsageError } from '../usage-error.js';
+import { type Action, stringFlag } from './program.js';
 import { stopOnSignal } from './serve.js';
 import { startFailure } from './start-failures.js';
 
@@ -49,6 +52,18 @@ export const runner: Action = async (flags, _args, ctx) => {
   const env = ctx.io.env;
   const { runtimeDir } = resolveServerSettings({ 'runtime-dir': flags['runtime-dir'] as string | undefined }, env);
   const settings = resolveRunnerSettings(flags, env);
+  const store = resolveStoreSettings(flags as StoreFlags, env);
+  const id = stringFlag(flags, 'runner-id');
+  if (id !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/.test(id)) {
+    throw new UsageError(`--runner-id "${id}": up to 128 characters of A-Z a-z 0-9 . _ : @ -`);
+  }
+  const instruments = stringFlag(flags, 'instruments')
+    ?.split(',')
+    .map((i) => i.trim());
+  for (const instrument of instruments ?? []) {
+    if (!instrumentSchema.safeParse(instrument).success)
+      throw new UsageError(`--instruments: "${instrument}" is not an instrument like EUR_USD`);
+  }
   const log = resolveLogSettings(flags, env, ctx.io.stderr.isTTY === true);
   const logger = createLogger({ ...log, destination: ctx.io.stderr });
   const stopping = stopOnSignal(ctx, logger, 'stopping the runner');
@@ -69,7 +84,8 @@ export const runner: Action = async (flags, _args, ctx) => {
     plane = await createControlPlane({
       runtimeDir,
       api: false,
-      runner: { feed, heartbeatMs: settings.heartbeatMs },
+      store,
+      runner: { feed, heartbeatMs: settings.heartbeatMs, id, instruments },
       logger,
       onInvalidConfig: reportWhileInvalid(runtimeDir, feed, settings.heartbeatMs, logger, () => stopRequested),
     });

@@ -3,6 +3,7 @@ import { createLogger, type Logger, resolveLogSettings } from '../log.js';
 import { openFeed, type RunnerSettings, resolveRunnerSettings } from '../runner/settings.js';
 import { startControlPlane } from '../server.js';
 import { bindWarning, resolveServerSettings, type ServerSettings } from '../settings.js';
+import { resolveStoreSettings, type StoreSettings } from '../store-settings.js';
 import { EXIT } from './exit-codes.js';
 import type { CommandContext } from './io.js';
 import type { Action } from './program.js';
@@ -24,6 +25,7 @@ interface Serving {
 async function startServing(
   settings: ServerSettings,
   limits: LimitSettings,
+  store: StoreSettings,
   runnerSettings: RunnerSettings,
   logger: Logger,
   ctx: CommandContext,
@@ -33,6 +35,7 @@ async function startServing(
     host: settings.host,
     port: settings.port,
     runtimeDir: settings.runtimeDir,
+    store,
     adminToken: ctx.io.env.CONTROL_PLANE_TOKEN,
     production: settings.production,
     readsRequireToken: settings.readsRequireToken,
@@ -119,6 +122,7 @@ export const serve: Action = async (flags, _args, ctx) => {
   const settings = resolveServerSettings(flags, env);
   const limits = resolveLimitSettings(flags, env);
   const runnerSettings = resolveRunnerSettings(flags, env);
+  const store = resolveStoreSettings(flags, env);
   const log = resolveLogSettings(flags, env, ctx.io.stderr.isTTY === true);
   const logger = createLogger({ ...log, destination: ctx.io.stderr });
   const warning = bindWarning(settings);
@@ -127,7 +131,7 @@ export const serve: Action = async (flags, _args, ctx) => {
   const stopping = stopOnSignal(ctx, logger, 'finishing in-flight requests and writes, then stopping');
   let serving: Serving;
   try {
-    serving = await startServing(settings, limits, runnerSettings, logger, ctx);
+    serving = await startServing(settings, limits, store, runnerSettings, logger, ctx);
   } catch (err) {
     stopping.dispose();
     const failure = startFailure(err, settings);

@@ -1,4 +1,4 @@
-import { ConfigFileError } from '../config/errors.js';
+import { ConfigFileError, StoreUnavailableError } from '../config/errors.js';
 import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { LockHeldError } from '../lock.js';
 import { FeedError } from '../runner/feed.js';
@@ -33,6 +33,15 @@ const CANNOT_WRITE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'ENOSPC', '
 const RULES: { matches: (err: unknown) => boolean; code: number; message: (err: unknown, at: StartPlace) => string }[] = [
   { matches: (err) => err instanceof UsageError, code: EXIT.usage, message: (err) => (err as Error).message },
   { matches: (err) => err instanceof FeedError, code: EXIT.usage, message: (err) => `cannot open the feed: ${(err as Error).message}` },
+  {
+    // etcd unreachable at start: not a crash, but no DESIGN code either; the message says what to do.
+    matches: (err) => err instanceof StoreUnavailableError,
+    code: EXIT.unexpected,
+    message: (err) => {
+      const detail = (err as { detail?: string }).detail;
+      return `cannot start: ${(err as Error).message}${detail ? ` (${detail})` : ''}; check --store and that etcd is reachable, then start again`;
+    },
+  },
   {
     matches: (err) => err instanceof ConfigFileError,
     code: EXIT.config,

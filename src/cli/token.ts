@@ -1,45 +1,78 @@
 import path from 'node:path';
+import { fileTokenStore } from '../auth/file-token-store.js';
 import { isScope } from '../auth/scopes.js';
-import { createToken, readTokenFile, revokeToken, TOKENS_FILE, TokenFileError } from '../auth/token-file.js';
+import { TokenFileError } from '../auth/token-file.js';
+import type { TokenStore } from '../auth/token-store.js';
+import { StoreUnavailableError } from '../config/errors.js';
+import { defaultRegistry } from '../registry/index.js';
+import { resolveStoreSettings, type StoreFlags, type StoreSettings } from '../store-settings.js';
 import { UsageError } from '../usage-error.js';
 import { EXIT } from './exit-codes.js';
+import { printJsonError } from './json-output.js';
 import { type Action, stringFlag } from './program.js';
 
-/** `stratctl token create | list | revoke`: named tokens in <runtime-dir>/tokens.yaml. */
+/** The token store a command works on: tokens.yaml in the runtime dir, or etcd's tokens/ keys. */
+async function openTokens(runtimeDir: string, store: StoreSettings): Promise<TokenStore> {
+  if (store.kind === 'file') return fileTokenStore(runtimeDir);
+  const { openEtcdStores } = await import('../store-etcd/index.js');
+  const stores = await openEtcdStores(store.url, { registry: defaultRegistry, tls: store.tls, auth: store.auth });
+  return { ...stores.tokens, close: () => stores.close() };
+}
+
+/** `stratctl token create | list | revoke`: named tokens in <runtime-dir>/tokens.yaml, or in etcd with --store. */
 export const token: Action = async (flags, args, ctx, command) => {
   const runtimeDir = path.resolve(stringFlag(flags, 'runtime-dir') ?? ctx.io.env.CONTROL_PLANE_RUNTIME_DIR ?? 'runtime');
+  const json = flags.json === true;
+  const printJson = (value: unknown) => ctx.print(JSON.stringify(value, null, 2));
+  let tokens: TokenStore | undefined;
   try {
+    tokens = await openTokens(runtimeDir, resolveStoreSettings(flags as StoreFlags, ctx.io.env));
     switch (command.name()) {
       case 'create': {
         const name = stringFlag(flags, 'name') as string;
         const scope = stringFlag(flags, 'scope') as string;
         if (!isScope(scope)) throw new UsageError('--scope must be read, operate or admin');
-        const created = await createToken(runtimeDir, name, scope);
-        ctx.print(created);
+        const created = await tokens.create(name, scope);
+        if (json) printJson({ name, scope, token: created });
+        else ctx.print(created);
         ctx.warn(`token "${name}" (scope ${scope}) created; it is shown only this once: store it now.`);
         return EXIT.ok;
       }
       case 'list': {
-        const tokens = await readTokenFile(path.join(runtimeDir, TOKENS_FILE));
-        if (tokens.length === 0) ctx.warn('no named tokens (the admin token is admin.token or CONTROL_PLANE_TOKEN)');
-        for (const t of tokens) ctx.print(`${t.name}\t${t.scope}\t${t.createdAt}`);
+        const list = await tokens.list();
+        if (json) {
+          printJson(list.map((t) => ({ name: t.name, scope: t.scope, createdAt: t.createdAt })));
+          return EXIT.ok;
+        }
+        if (list.length === 0) ctx.warn('no named tokens (the admin token is admin.token or CONTROL_PLANE_TOKEN)');
+        for (const t of list) ctx.print(`${t.name}\t${t.scope}\t${t.createdAt}`);
         return EXIT.ok;
       }
       default: {
         const [name] = args as [string];
-        if (!(await revokeToken(runtimeDir, name))) {
+        if (!(await tokens.revoke(name))) {
+          if (json) printJsonError(ctx.io, 'NOT_FOUND', `no token named "${name}"`);
           ctx.warn(`stratctl token: no token named "${name}"`);
           return EXIT.usage;
         }
+        if (json) printJson({ revoked: name });
         ctx.warn(`token "${name}" revoked; the server refuses it from the next request on`);
         return EXIT.ok;
       }
     }
   } catch (err) {
     if (err instanceof TokenFileError) {
+      if (json) printJsonError(ctx.io, 'BAD_USER_INPUT', err.message);
       ctx.warn(`stratctl token: ${err.message}`);
       return EXIT.usage;
     }
+    if (err instanceof StoreUnavailableError) {
+      if (json) printJsonError(ctx.io, 'UNAVAILABLE', err.message);
+      ctx.warn(`stratctl token: ${err.message}; try again later`);
+      return EXIT.tryLater;
+    }
     throw err;
+  } finally {
+    await tokens?.close();
   }
 };

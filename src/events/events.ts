@@ -1,5 +1,6 @@
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { Repeater, SlidingBuffer } from '@repeaterjs/repeater';
+import type { ScanSignals } from '../runner/signal-history.js';
 import { turns } from './turns.js';
 
 /**
@@ -9,6 +10,8 @@ import { turns } from './turns.js';
 export type ControlPlaneTopics = {
   /** The config, the store's health or a runner changed. */
   status: [];
+  /** A runner finished a scan: its signals (signalsEmitted). */
+  signals: [ScanSignals];
 };
 
 export interface ControlPlaneEvents {

@@ -14,6 +14,7 @@ import { subscriptionLimitPlugin } from './plugins/subscription-limit.js';
 import { tokenRecheckPlugin } from './plugins/token-recheck.js';
 import type { RequestScope } from './request-scope.js';
 import { schema } from './schema/index.js';
+import { singleConnectionSsePlugin } from './sse.js';
 
 export const DEFAULT_PLAYGROUND_QUERY = `# strategy-control-plane. Reads are open; mutations need a token:
 # open the "Headers" tab below and enter {"Authorization": "Bearer <token>"}
@@ -43,6 +44,13 @@ query Overview {
 #   }
 # }
 `;
+
+/** GraphiQL's options (the HTTP adapter serves the page, pre-rendered: src/http/graphiql-route.ts). */
+export const PLAYGROUND_OPTIONS = {
+  title: 'strategy-control-plane',
+  defaultQuery: DEFAULT_PLAYGROUND_QUERY,
+  shouldPersistHeaders: false,
+} as const;
 
 export interface YogaOptions {
   services: ControlPlaneServices;
@@ -93,9 +101,7 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
     // Nothing reaches yoga over the adapter's limit; its own (25 MB) would only add a second count.
     maxRequestBodySize: false,
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
-    graphiql: options.production
-      ? false
-      : { title: 'strategy-control-plane', defaultQuery: DEFAULT_PLAYGROUND_QUERY, shouldPersistHeaders: false },
+    graphiql: options.production ? false : PLAYGROUND_OPTIONS,
     renderGraphiQL,
     context: async ({ requestId, log, authorization }) => {
       const credentials = await authenticator.authenticate(authorization);
@@ -122,6 +128,9 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
       }),
       subscriptionLimitPlugin({ perClient: options.maxSubscriptionsPerClient, onRefusal: options.onDocumentRefusal }),
       tokenRecheckPlugin({ authenticator, intervalMs: options.tokenRecheckMs }),
+      // graphql-sse's single-connection mode at /graphql/stream (the operator page: one SSE connection per
+      // tab for all its subscriptions); /graphql keeps yoga's own SSE.
+      singleConnectionSsePlugin({ authenticator, logger: options.logger }),
       ...(options.plugins ?? []),
     ],
   });

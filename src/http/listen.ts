@@ -1,14 +1,22 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
+import { Registry } from 'prom-client';
 import { endableSubscriptions } from '../graphql/plugins/end-subscriptions.js';
-import { createControlPlaneYoga } from '../graphql/yoga.js';
+import { GRAPHQL_SSE_PATH } from '../graphql/sse.js';
+import { type ControlPlaneYoga, createControlPlaneYoga, PLAYGROUND_OPTIONS } from '../graphql/yoga.js';
 import type { Logger } from '../log.js';
+import { createControlPlaneMetrics } from '../metrics/control-plane-metrics.js';
+import { graphqlMetricsPlugin } from '../metrics/graphql-metrics.js';
+import { processRegistry } from '../metrics/process-metrics.js';
 import { clientKeyOf } from './client-key.js';
 import { CHECK_INTERVAL_MS, CONNECTION_LIMITS, guardConnections } from './connections.js';
 import { compose, type Exchange, type Step } from './exchange.js';
+import { graphiqlRoute } from './graphiql-route.js';
 import { inProcessRunner } from './in-process.js';
 import { type LimitReason, limitCounter } from './limit-counter.js';
+import { metricsRoute } from './metrics-route.js';
+import { createOperatorPage, type OperatorPageOptions, pageRoutes } from './page.js';
 import type { HttpPlane, HttpSecurity } from './plane.js';
 import { probeRoutes } from './probes.js';
 import { refusalBody, refusals } from './refusal.js';
@@ -21,6 +29,7 @@ import { compressionStep } from './steps/compression.js';
 import { guardStep } from './steps/guard.js';
 import { hostCheckStep, isLoopbackAddress, LOOPBACK_HOSTNAMES } from './steps/host-check.js';
 import { requestIdStep } from './steps/request-id.js';
+import { requestMetricsStep } from './steps/request-metrics.js';
 import { yogaParseErrorsPlugin } from './yoga-parse-errors.js';
 import { yogaHandler } from './yoga-route.js';
 
@@ -45,6 +54,8 @@ export interface ListenOptions {
   drainMs?: number;
   /** HTTP-level limits beyond the defaults. */
   security?: HttpSecurity;
+  /** The operator page at `/` (default: the build in dist/page). */
+  page?: OperatorPageOptions;
 }
 
 export interface HttpServer {
@@ -52,6 +63,8 @@ export interface HttpServer {
   readonly url: string;
   readonly origin: string;
   readonly server: Server;
+  /** The GraphQL server the adapter built (tests run documents through its envelop orchestrator). */
+  readonly yoga: ControlPlaneYoga;
   /** Stops accepting, ends subscriptions, waits for in-flight requests (at most 10 s), then closes every connection. Idempotent. */
   close(): Promise<void>;
   /** What the limits refused so far, by reason (for `/metrics`: `control_plane_refusals_total{reason}`). */
@@ -88,16 +101,23 @@ function clientErrorHandler(logger: Logger) {
 
 /**
  * The node:http adapter. Every request passes one policy chain, once, in this order: request id,
- * a guard that turns any failure into a JSON 500, Host and target check, failed-auth limit, body
- * limit, response compression; then the route table. Yoga (built here from the plane) answers only
+ * request metrics, a guard that turns any failure into a JSON 500, Host and target check, failed-auth
+ * limit, body limit, response compression; then the route table. Yoga (built here from the plane) answers only
  * /graphql; the REST routes run their documents in process through yoga's envelop orchestrator.
  */
 export async function listenHttp(plane: HttpPlane, options: ListenOptions): Promise<HttpServer> {
   const security = options.security ?? {};
   const now = options.now ?? Date.now;
-  const limits = limitCounter({ logger: plane.logger, now });
-  const counted = (reason: LimitReason, status: number) => options.onRefusal?.(reason, status);
   const subscriptions = endableSubscriptions();
+  // One registry per server (tests run many in one process): GraphQL and control-plane metrics; /metrics adds the process's.
+  const registry = new Registry();
+  const metrics = createControlPlaneMetrics(plane.services, registry);
+  // Everything a limit refuses or ends: counted by reason (the metric, and refusals() for tests), logged at a bounded rate.
+  const limits = limitCounter({ logger: plane.logger, now });
+  const counted = (reason: LimitReason, status: number) => {
+    metrics.refusal(reason, status);
+    options.onRefusal?.(reason, status);
+  };
   const yoga = createControlPlaneYoga({
     services: plane.services,
     authenticator: plane.services.authenticator,
@@ -113,7 +133,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     maxResponseBytes: security.maxResponseBytes,
     maxSubscriptionsPerClient: security.maxSubscriptionsPerClient,
     tokenRecheckMs: security.tokenRecheckMs,
-    plugins: [yogaParseErrorsPlugin(), subscriptions.plugin, ...(options.yogaPlugins ?? [])],
+    plugins: [yogaParseErrorsPlugin(), subscriptions.plugin, graphqlMetricsPlugin(registry), ...(options.yogaPlugins ?? [])],
   });
   const refuse = refusals({
     now,
@@ -125,19 +145,30 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   let closing = false;
 
   // One entry per route. Issue 10's fast lane goes in front of yoga as a `/graphql` entry that
-  // `accepts` plain JSON POSTs; /metrics and the operator page are entries like /version.
+  // `accepts` plain JSON POSTs; the operator page is an entry like /version.
   const routes: Route[] = [
     ...probeRoutes(plane, now),
+    metricsRoute(plane, [processRegistry(), registry]),
     ...restRoutes(inProcessRunner(yoga)),
+    // GraphiQL (not in production mode): a browser's GET; yoga answers the rest of /graphql.
+    ...(plane.settings.production ? [] : [graphiqlRoute(PLAYGROUND_OPTIONS)]),
     { path: '/graphql', handle: yogaHandler(yoga) },
+    // graphql-sse's single-connection mode (the operator page's one SSE connection per tab): yoga's HTTP handling.
+    { path: GRAPHQL_SSE_PATH, handle: yogaHandler(yoga) },
+    ...pageRoutes(createOperatorPage(options.page)),
   ];
   const allowedHostnames =
     security.allowedHostnames ?? (isLoopbackAddress(options.host) ? [...LOOPBACK_HOSTNAMES, options.host] : undefined);
   const chain: Step[] = [
     requestIdStep(plane.logger),
+    requestMetricsStep({ routes: routes.map((r) => r.path), record: metrics.request }),
     guardStep(refuse),
     hostCheckStep(refuse, { allowedHostnames }),
-    authFailureLimitStep(refuse, { failuresPerMinute: DEFAULT_AUTH_FAILURES_PER_MINUTE, now, ...security.authFailures }),
+    authFailureLimitStep(refuse, {
+      failuresPerMinute: security.authFailures?.failuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE,
+      authenticator: plane.services.authenticator,
+      onFailure: () => metrics.authFailure(),
+    }),
     bodyLimitStep(refuse, security.maxRequestBodyBytes ?? MAX_REQUEST_BODY_BYTES),
     compressionStep(),
   ];
@@ -245,10 +276,19 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
       }
       server.closeAllConnections();
       await stopped;
+      metrics.close();
       await yoga.dispose();
     })();
     return closed;
   };
 
-  return { url: `${origin}/graphql`, origin, server, close, refusals: () => limits.counts(), connections: () => guard.size };
+  return {
+    url: `${origin}/graphql`,
+    origin,
+    server,
+    yoga,
+    close,
+    refusals: () => limits.counts(),
+    connections: () => guard.size,
+  };
 }

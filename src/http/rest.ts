@@ -1,3 +1,5 @@
+import { fromSnakeKeys, snakeCase, toSnakeKeys } from '../config/case.js';
+import { SETTABLE_FIELDS } from '../config/schema.js';
 import {
   ActivateStrategyDocument,
   StatusDocument,
@@ -21,22 +23,8 @@ class RestError extends Error {
 }
 
 type Config = UpdateConfigMutation['updateConfig']['config'];
-const configBody = (c: Config) => ({
-  active_strategy_key: c.activeStrategyKey,
-  trading_enabled: c.tradingEnabled,
-  scan_interval_seconds: c.scanIntervalSeconds,
-  tunable_overrides: c.tunableOverrides,
-  version: c.version,
-  updated_at: c.updatedAt,
-});
-
-// The file's snake_case keys, as the predecessor's POST /api/config took them. A Map: no key passes by prototype lookup.
-const CONFIG_KEYS = new Map<string, keyof UpdateConfigInput>([
-  ['active_strategy_key', 'activeStrategyKey'],
-  ['trading_enabled', 'tradingEnabled'],
-  ['scan_interval_seconds', 'scanIntervalSeconds'],
-  ['tunable_overrides', 'tunableOverrides'],
-]);
+/** The whole config in the file's snake_case keys, as the predecessor answered it. */
+const configBody = ({ __typename: _, ...c }: Config & { __typename?: string }) => toSnakeKeys(c);
 
 /** The body the body step read (already size-checked and decoded), as a JSON object. */
 function jsonObject(exchange: Exchange): Record<string, unknown> {
@@ -104,21 +92,25 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = 
       const strategyKey = own(jsonObject(exchange), 'strategy_key');
       if (typeof strategyKey !== 'string') throw new RestError(400, 'strategy_key is required (a strategy key, e.g. "gold")');
       const { activateStrategy: a } = await run(exchange, ActivateStrategyDocument, { strategyKey });
-      return { active_strategy_key: a.activeStrategyKey, previous_strategy_key: a.previousStrategyKey, config_version: a.configVersion };
+      return {
+        active_strategy_key: a.activeStrategyKey,
+        previous_strategy_key: a.previousStrategyKey,
+        config_version: a.configVersion,
+        changed: a.changed,
+      };
     },
   },
   {
     path: '/api/config',
     method: 'POST',
     handle: async (exchange, run) => {
-      const input: Record<string, unknown> = {};
-      for (const [key, value] of Object.entries(jsonObject(exchange))) {
-        const field = CONFIG_KEYS.get(key);
-        if (!field) throw new RestError(400, `Unknown config key: ${key} (allowed: ${[...CONFIG_KEYS.keys()].join(', ')})`);
-        input[field] = value;
+      // The file's snake_case keys, as the predecessor's POST /api/config took them (own keys only).
+      const { known: input, unknown } = fromSnakeKeys(jsonObject(exchange), SETTABLE_FIELDS);
+      if (unknown[0] !== undefined) {
+        throw new RestError(400, `Unknown config key: ${unknown[0]} (allowed: ${SETTABLE_FIELDS.map(snakeCase).join(', ')})`);
       }
       const { updateConfig } = await run(exchange, UpdateConfigDocument, { input: input as UpdateConfigInput });
-      return configBody(updateConfig.config);
+      return { ...configBody(updateConfig.config), changed: updateConfig.changed };
     },
   },
 ];

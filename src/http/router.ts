@@ -2,7 +2,7 @@ import type { Exchange, Handler, Reply } from './exchange.js';
 import type { Refuse } from './refusal.js';
 
 export interface Route {
-  /** An exact path, or a prefix when it ends with `/` (`/assets/`). */
+  /** An exact path, or a prefix when it ends with `/` (`/assets/`); `/` itself is exact. */
   readonly path: string;
   /** Methods served; another method on this path gets 405 with `Allow`. Unset: every method. */
   readonly methods?: readonly string[];
@@ -14,7 +14,11 @@ export interface Route {
   readonly handle: Handler;
 }
 
-const matchesPath = (route: Route, path: string) => (route.path.endsWith('/') ? path.startsWith(route.path) : path === route.path);
+/** A route's path matches: exact, or as a prefix when it ends with `/` (but `/` alone is exact). */
+export const pathMatches = (routePath: string, path: string) =>
+  routePath.length > 1 && routePath.endsWith('/') ? path.startsWith(routePath) : path === routePath;
+
+const matchesPath = (route: Route, path: string) => pathMatches(route.path, path);
 
 /**
  * The end of the chain: the first route whose path, method and `accepts` match answers. A known

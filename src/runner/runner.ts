@@ -141,6 +141,12 @@ export class Runner implements RunnerStateSource {
   }
 
   private async scan(): Promise<void> {
+    const started = performance.now();
+    const finished = () => ({
+      lastScanAt: this.now().toISOString(),
+      scanCount: (this.state.scanCount ?? 0) + 1,
+      lastScanMs: Math.round((performance.now() - started) * 1000) / 1000,
+    });
     try {
       // Level-triggered: re-read the desired state whatever events were (or were not) seen.
       this.problems.read = await this.options.store.refresh().then(
@@ -155,11 +161,11 @@ export class Runner implements RunnerStateSource {
       const signals = await this.runStrategy(applied.state);
       const failed = signals.filter((s) => s.error);
       this.problems.scan = signals.length > 0 && failed.length === signals.length ? `scan failed: ${failed[0]!.error}` : null;
-      this.update({ lastScanAt: this.now().toISOString(), lastSignals: signals, error: this.errorText() });
+      this.update({ ...finished(), lastSignals: signals, error: this.errorText() });
     } catch (err) {
       this.options.logger?.error({ err }, 'runner scan failed');
       this.problems.scan = `scan failed: ${(err as Error).message}`;
-      this.update({ lastScanAt: this.now().toISOString(), error: this.errorText() });
+      this.update({ ...finished(), error: this.errorText() });
     } finally {
       this.scanning = null;
       if (!this.stopped) {
@@ -195,6 +201,7 @@ export class Runner implements RunnerStateSource {
           strategyKey,
           ...signal,
           values: { ...signal.values },
+          price: candles.at(-1)?.close ?? null,
           candleTime: candles.at(-1)?.time ?? null,
           error: null,
         });
@@ -206,6 +213,7 @@ export class Runner implements RunnerStateSource {
           direction: 'FLAT',
           reason: `no data: ${message}`,
           values: {},
+          price: null,
           candleTime: null,
           error: message,
         });

@@ -7,6 +7,8 @@ const signalRecordSchema = z.object({
   direction: z.enum(['LONG', 'SHORT', 'FLAT']),
   reason: z.string(),
   values: z.record(z.string(), z.number()),
+  /** The last close the signal was computed on (null: no data); a state from an older runner has none. */
+  price: z.number().nullable().default(null),
   /** Time of the last candle the signal was computed on (null: no data). */
   candleTime: z.string().nullable(),
   /** Why there is no real signal (the feed failed), or null. */
@@ -41,6 +43,10 @@ export const runnerStateSchema = z.object({
   stopped: z.boolean(),
   applied: appliedSchema.nullable(),
   lastScanAt: z.string().nullable(),
+  /** Scans finished since this runner started (metrics count new ones from it); absent from a state published before any. */
+  scanCount: z.number().int().nonnegative().optional(),
+  /** How long the last scan took, in ms. */
+  lastScanMs: z.number().nonnegative().optional(),
   lastSignals: z.array(signalRecordSchema),
   /** What keeps the runner from doing what the config asks (invalid file, failing feed), or null. */
   error: z.string().nullable(),

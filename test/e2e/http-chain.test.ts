@@ -190,7 +190,7 @@ describe('routes behind the chain', () => {
   });
 
   it('REST refusals keep the error table: 401 with WWW-Authenticate, 429 with Retry-After, counted once per call', async () => {
-    const server = await startTestServer({ security: { authFailures: { failuresPerMinute: 2, slowdownStepMs: 1 } } });
+    const server = await startTestServer({ security: { authFailures: { failuresPerMinute: 2 } } });
     const status = () => fetch(`${server.origin}/api/status`, { headers: { authorization: 'Bearer wrong-token-0123456789abcdef' } });
     const first = await status();
     expect(first.status).toBe(401);

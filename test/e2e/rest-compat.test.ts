@@ -59,7 +59,7 @@ describe("the seed note's REST endpoints", () => {
       '{"strategy_key": "gold"}',
     ]);
     expect(activated.status).toBe(200);
-    expect(activated.body).toEqual({ active_strategy_key: 'gold', previous_strategy_key: 'momentum', config_version: 2 });
+    expect(activated.body).toEqual({ active_strategy_key: 'gold', previous_strategy_key: 'momentum', config_version: 2, changed: true });
 
     // Verify activation
     const after = await curl([`${base}/api/status`]);

@@ -17,10 +17,12 @@ export interface RunningStratctl {
   stderr: () => string;
   /** Resolves with the exit code runCli returned. */
   exited: Promise<number>;
-  /** Resolves with the first stdout match of `pattern`; rejects if the command ends first or after `timeoutMs`. */
+  /** Resolves with the first match of `pattern` in stdout, then stderr; rejects if the command ends first or after `timeoutMs`. */
   waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>;
   /** What SIGINT/SIGTERM is to the real process. */
   signal: (signal?: NodeJS.Signals) => void;
+  /** How many stop-signal listeners the command has registered now (a long-running command registers one). */
+  stopListeners: () => number;
 }
 
 /** Starts `stratctl <args>` in this process (runCli), with its own streams, environment and stop signal. */
@@ -63,6 +65,7 @@ export function startStratctl(args: string[], env: Record<string, string | undef
     signal: (signal = 'SIGINT') => {
       for (const listener of [...listeners]) listener(signal);
     },
+    stopListeners: () => listeners.size,
     waitFor: (pattern, timeoutMs = 20_000) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
@@ -70,7 +73,7 @@ export function startStratctl(args: string[], env: Record<string, string | undef
           reject(new Error(`timed out waiting for ${pattern}\nstdout: ${out}\nstderr: ${err}`));
         }, timeoutMs);
         const check = () => {
-          const match = out.match(pattern);
+          const match = out.match(pattern) ?? err.match(pattern);
           if (match || done) {
             waiters.delete(check);
             clearTimeout(timer);

@@ -10,13 +10,14 @@ export const RunnerStateEnum = builder.enumType('RunnerState', {
 
 const SignalDirection = builder.enumType('SignalDirection', { values: ['LONG', 'SHORT', 'FLAT'] as const });
 
-const RunnerSignal = builder.objectRef<RunnerSignalRecord>('RunnerSignal').implement({
+export const RunnerSignal = builder.objectRef<RunnerSignalRecord>('RunnerSignal').implement({
   description: 'What the active strategy said about one instrument on the last scan. Reported only: no orders are sent.',
   fields: (t) => ({
     instrument: t.exposeString('instrument'),
     strategyKey: t.exposeString('strategyKey'),
     direction: t.field({ type: SignalDirection, resolve: (s) => s.direction }),
     reason: t.exposeString('reason'),
+    price: t.float({ nullable: true, description: 'The last close the signal was computed on (null: no data).', resolve: (s) => s.price }),
     values: t.field({ type: 'JSON', description: 'The numbers behind the signal (returns, averages, stops).', resolve: (s) => s.values }),
     candleTime: t.field({ type: 'DateTime', nullable: true, description: 'Time of the last candle used.', resolve: (s) => s.candleTime }),
     error: t.string({ nullable: true, description: 'Why there is no real signal (the feed failed).', resolve: (s) => s.error }),

@@ -1,0 +1,60 @@
+/** Starts the three peers, each in its own process, on the data this server actually answers. */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import type { RunningServer } from '../lib/control-plane.js';
+import { postGraphQL, QUERIES } from '../lib/http.js';
+import { type Child, spawnLogged, waitForLog } from '../lib/processes.js';
+import type { PeerData } from '../peers/common.js';
+
+export const PEERS = ['yoga', 'mercurius', 'plain'] as const;
+export type PeerName = (typeof PEERS)[number];
+export type Target = 'ours' | PeerName;
+
+export interface Peer {
+  name: PeerName;
+  child: Child;
+  url: string;
+}
+
+/** The request bodies the load sends, byte for byte (the plain peer looks its answer up by them). */
+export const READ_BODIES = {
+  strategies: JSON.stringify({ query: QUERIES.strategies }),
+  status: JSON.stringify({ query: QUERIES.status }),
+} as const;
+
+export async function startPeers(tmp: string, ours: RunningServer, notes: string[]): Promise<Peer[]> {
+  const answers: PeerData['answers'] = [];
+  const data: Record<string, any> = {};
+  for (const [name, body] of Object.entries(READ_BODIES)) {
+    const answer = await postGraphQL(ours.url, JSON.parse(body));
+    if (answer.status !== 200 || !answer.body?.data) throw new Error(`${name}: this server answered HTTP ${answer.status}: ${answer.text}`);
+    answers.push({ request: body, response: answer.text });
+    data[name] = answer.body.data[name];
+  }
+  const peerData: PeerData = { strategies: data.strategies, status: data.status, answers };
+  const file = path.join(tmp, 'peer-data.json');
+  await writeFile(file, JSON.stringify(peerData));
+
+  const peers = await Promise.all(
+    PEERS.map(async (name) => {
+      const child = spawnLogged(process.execPath, ['--import', 'tsx', `bench/peers/${name}.ts`, file], {
+        log: path.join(tmp, `peer-${name}.log`),
+      });
+      const match = await waitForLog(child, /peer listening on (http:\/\/\S+)/);
+      return { name, child, url: match[1]! };
+    }),
+  );
+  // Same data, checked rather than assumed: every peer's answer to each read equals this server's.
+  for (const peer of peers) {
+    for (const { request, response } of answers) {
+      const answer = await postGraphQL(peer.url, JSON.parse(request));
+      const ourData = JSON.parse(response).data;
+      if (answer.status !== 200 || !isDeepStrictEqual(answer.body?.data, ourData)) {
+        throw new Error(`peer ${peer.name} answers ${request} differently:\n  ours:   ${response}\n  theirs: ${answer.text}`);
+      }
+      if (answer.text !== response) notes.push(`peer ${peer.name}: same data as ours for ${request}, but not the same bytes`);
+    }
+  }
+  return peers;
+}

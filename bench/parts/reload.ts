@@ -1,0 +1,133 @@
+/**
+ * Activation -> runner applied, measured as `activateStrategy(waitForRunner: true)` round trips
+ * (the answer comes once the runner reports the new version applied): with the runner embedded
+ * (`serve`) and separate (`serve --no-runner` + `stratctl runner`, which learns of the change
+ * through the config file). Plain activations are interleaved with them, so the part the runner
+ * adds shows beside the rest. The floor: a durable write of a small file -> its fs.watch event.
+ */
+import { watch } from 'node:fs';
+import { mkdtemp, open, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { type RunningServer, startRunner, startServer, waitForRunnerRunning } from '../lib/control-plane.js';
+import { activationOf, keepAlive, keyCycle, postGraphQL, QUERIES } from '../lib/http.js';
+import { stop } from '../lib/processes.js';
+import { atMost, type Row } from '../lib/report.js';
+import { formatMs, type Summary, summarize } from '../lib/stats.js';
+
+export interface ReloadFigures {
+  applied: Summary;
+  noWait: Summary;
+}
+
+async function measure(server: RunningServer, n: number): Promise<ReloadFigures> {
+  const agent = keepAlive(1);
+  const next = keyCycle();
+  const applied: number[] = [];
+  const noWait: number[] = [];
+  const warmup = 20;
+  try {
+    for (let i = 0; i < warmup + 2 * n; i++) {
+      const wait = i % 2 === 0;
+      const answer = await postGraphQL(
+        server.url,
+        { query: wait ? QUERIES.activateAndWait : QUERIES.activate, variables: { k: next() } },
+        agent,
+      );
+      const a = activationOf(answer);
+      if (!a.ok) throw new Error(`activation refused: ${a.reason}`);
+      if (wait && !answer.body.data.activateStrategy.runnerWait?.applied)
+        throw new Error(`runner did not apply within 5 s: ${answer.text}`);
+      if (i < warmup) continue;
+      (wait ? applied : noWait).push(answer.ms);
+    }
+  } finally {
+    agent.destroy();
+  }
+  return { applied: summarize(applied), noWait: summarize(noWait) };
+}
+
+export async function reloadEmbedded(tmp: string, n: number): Promise<ReloadFigures> {
+  const server = await startServer(tmp, 'reload-embedded');
+  try {
+    await waitForRunnerRunning(server.url);
+    return await measure(server, n);
+  } finally {
+    await stop(server.child);
+  }
+}
+
+export async function reloadSeparate(tmp: string, n: number): Promise<ReloadFigures> {
+  const server = await startServer(tmp, 'reload-api', { serveArgs: ['--no-runner'] });
+  const runner = startRunner(tmp, 'reload-runner', server.runtimeDir);
+  try {
+    await waitForRunnerRunning(server.url);
+    return await measure(server, n);
+  } finally {
+    // The runner writes its final state on SIGTERM; let it finish before the API goes.
+    await stop(runner);
+    await stop(server.child);
+  }
+}
+
+/** Durable write (temp, fsync, rename, directory fsync) of a small file -> the fs.watch event naming it. */
+export async function watchFloor(tmp: string, n: number): Promise<Summary> {
+  const dir = await mkdtemp(path.join(tmp, 'floor-'));
+  const target = path.join(dir, 'config.yaml');
+  let wake: (() => void) | null = null;
+  const watcher = watch(dir, (_event, file) => {
+    if (file === 'config.yaml' && wake) {
+      const w = wake;
+      wake = null;
+      w();
+    }
+  });
+  const samples: number[] = [];
+  try {
+    for (let i = 0; i < n + 20; i++) {
+      const seen = new Promise<void>((resolve) => (wake = resolve));
+      const t0 = performance.now();
+      const tmpFile = `${target}.${i}.tmp`;
+      const fh = await open(tmpFile, 'w');
+      await fh.writeFile(`active_strategy_key: gold\nversion: ${i}\n`);
+      await fh.sync();
+      await fh.close();
+      await rename(tmpFile, target);
+      const d = await open(dir, 'r');
+      await d.sync();
+      await d.close();
+      await seen;
+      if (i >= 20) samples.push(performance.now() - t0);
+    }
+  } finally {
+    watcher.close();
+  }
+  return summarize(samples);
+}
+
+const fig = (s: Summary) => `p50 ${formatMs(s.p50)} / p99 ${formatMs(s.p99)} ms`;
+
+export function reloadRows(r: { embedded?: ReloadFigures; separate?: ReloadFigures; floor?: Summary }): Row[] {
+  const rows: Row[] = [];
+  const detail = (f: ReloadFigures) =>
+    `${fig(f.applied)}, max ${formatMs(f.applied.max)} (n=${f.applied.n}; interleaved plain activations, no wait: ${fig(f.noWait)})`;
+  if (r.embedded)
+    rows.push({
+      figure: 'activation -> runner applied, in-process (waitForRunner round trip)',
+      ours: detail(r.embedded),
+      target: 'p99 <= 5 ms',
+      verdict: atMost(r.embedded.applied.p99, 5),
+    });
+  if (r.separate)
+    rows.push({
+      figure: 'activation -> runner applied, separate `stratctl runner`',
+      ours: detail(r.separate),
+      verdict: 'no target',
+    });
+  if (r.floor)
+    rows.push({
+      figure: 'floor: durable file write -> fs.watch event (this disk)',
+      ours: `${fig(r.floor)}, max ${formatMs(r.floor.max)} (n=${r.floor.n})`,
+      verdict: 'no target',
+    });
+  return rows;
+}

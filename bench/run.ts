@@ -1,0 +1,194 @@
+/**
+ * `npm run bench`: issue 10's figures in one run, this server beside stock yoga, mercurius (JIT)
+ * and plain node:http, each in its own process; writes the table to bench/results.md.
+ * `npm run bench -- --help` for the options.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { type RunningServer, startServer } from './lib/control-plane.js';
+import { keyCycle, QUERIES } from './lib/http.js';
+import { controlPlaneCommand, endChildrenOnExit, memoryOf, ROOT, stop } from './lib/processes.js';
+import { atMost, type Row, tableMarkdown, tableText } from './lib/report.js';
+import { formatMb } from './lib/stats.js';
+import { compare, comparisonProblems, comparisonRows, type Plan } from './parts/compare.js';
+import { type Peer, READ_BODIES, startPeers } from './parts/peers.js';
+import { profileReads } from './parts/profile.js';
+import { reloadEmbedded, reloadRows, reloadSeparate, watchFloor } from './parts/reload.js';
+import { coldStarts, startRows, stratctlRows, stratctlStatus } from './parts/start.js';
+import { activationUnderStorm, stormRows } from './parts/storm.js';
+import { durableWrites, writeRows } from './parts/writes.js';
+
+const PARTS = ['reads', 'mutation', 'writes', 'storm', 'rss', 'cli', 'reload', 'start', 'profile'] as const;
+type Part = (typeof PARTS)[number];
+const DEFAULT_PARTS = PARTS.filter((p) => p !== 'profile');
+
+const HELP = `Usage: npm run bench [-- options]
+
+  --only <parts>   comma-separated, from: ${PARTS.join(', ')}
+                   (default: all but profile; profile = node --cpu-prof under the strategies load)
+  --quick          short rounds for iteration (1 x 2 s per target, fewer samples)
+  --out <file>     where the table goes (default: bench/results.md for a full run,
+                   bench/results.quick.md, git-ignored, otherwise)
+`;
+
+const { values } = parseArgs({
+  options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+});
+if (values.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+const parts = new Set<Part>(values.only ? (values.only.split(',').map((p) => p.trim()) as Part[]) : DEFAULT_PARTS);
+for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown part "${p}"; parts: ${PARTS.join(', ')}`);
+const quick = values.quick ?? false;
+const full = !quick && !values.only;
+const out = path.resolve(values.out ?? path.join(ROOT, full ? 'bench/results.md' : 'bench/results.quick.md'));
+
+const plan: Plan = quick ? { connections: 50, duration: 2, rounds: 1, warmup: 1 } : { connections: 50, duration: 5, rounds: 3, warmup: 2 };
+const sizes = quick
+  ? { writeSeconds: 2, reloadN: 50, starts: 3, stratctl: 3, profileSeconds: 5 }
+  : { writeSeconds: 5, reloadN: 200, starts: 5, stratctl: 5, profileSeconds: 10 };
+const STORM = { activations: 30, connections: 200 };
+
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+const loadAtStart = load();
+const startedAt = new Date();
+const rows: Row[] = [];
+const notes: string[] = [];
+let profileText = '';
+
+endChildrenOnExit();
+const tmp = await mkdtemp(path.join(tmpdir(), 'scp-bench-'));
+let ours: RunningServer | undefined;
+let peers: Peer[] = [];
+try {
+  const needsMain = ['reads', 'mutation', 'writes', 'storm', 'rss', 'cli'].some((p) => parts.has(p as Part));
+  if (needsMain) {
+    ours = await startServer(tmp, 'ours');
+    progress(`this server: ${ours.label} serve --production at ${ours.url} (pid ${ours.child.pid})`);
+  }
+  const loaded: string[] = [];
+  if (ours && (parts.has('reads') || parts.has('mutation'))) {
+    peers = await startPeers(tmp, ours, notes);
+    const targets = [{ name: 'ours' as const, url: ours.url }, ...peers.map((p) => ({ name: p.name, url: p.url }))];
+    if (parts.has('reads')) {
+      for (const name of ['strategies', 'status'] as const) {
+        progress(`reads: ${name}`);
+        const c = await compare(targets, { name, body: READ_BODIES[name] }, plan, progress);
+        rows.push(...comparisonRows(c, `reads \`${name}\``, 'read'));
+        notes.push(...comparisonProblems(c));
+      }
+      loaded.push('reads');
+    }
+    if (parts.has('mutation')) {
+      progress('mutation: activateStrategy');
+      const next = keyCycle();
+      const body = () => JSON.stringify({ query: QUERIES.activate, variables: { k: next() } });
+      const c = await compare(targets, { name: 'activateStrategy', body }, plan, progress);
+      rows.push(...comparisonRows(c, 'mutation `activateStrategy`', 'mutation'));
+      notes.push(...comparisonProblems(c));
+      loaded.push('mutation');
+    }
+  }
+  if (ours && parts.has('writes')) {
+    progress('durable writes');
+    rows.push(...writeRows(await durableWrites(ours, [1, 8, 32], sizes.writeSeconds, progress)));
+    loaded.push('writes');
+  }
+  if (ours && parts.has('storm')) {
+    progress(`activations under a ${STORM.connections}-connection read storm`);
+    rows.push(...stormRows(await activationUnderStorm(tmp, ours, STORM.activations, STORM.connections), STORM.connections));
+    loaded.push('storm');
+  }
+  if (ours && parts.has('rss')) {
+    const mem = memoryOf(ours.child.pid);
+    rows.push({
+      figure: `RSS of this server ${loaded.length ? `after the load (${loaded.join(', ')})` : '(idle: no load part run)'}`,
+      ours: `${formatMb(mem.rss)} (peak ${formatMb(mem.peak)})`,
+      target: '<= 100 MB',
+      verdict: loaded.length ? atMost(mem.rss / 1024 / 1024, 100) : 'no target',
+    });
+  }
+  if (ours && parts.has('cli')) {
+    progress('stratctl status');
+    rows.push(...stratctlRows(await stratctlStatus(tmp, ours.url, sizes.stratctl)));
+  }
+  for (const p of peers) await stop(p.child);
+  peers = [];
+  if (ours) await stop(ours.child);
+  ours = undefined;
+
+  if (parts.has('reload')) {
+    progress('activation -> runner applied');
+    const embedded = await reloadEmbedded(tmp, sizes.reloadN);
+    const separate = await reloadSeparate(tmp, sizes.reloadN);
+    const floor = await watchFloor(tmp, sizes.reloadN);
+    rows.push(...reloadRows({ embedded, separate, floor }));
+  }
+  if (parts.has('start')) {
+    progress('cold starts');
+    rows.push(...startRows(await coldStarts(tmp, sizes.starts, progress)));
+  }
+  if (parts.has('profile')) {
+    progress('cpu profile under the strategies load');
+    profileText = await profileReads(tmp, sizes.profileSeconds, plan.connections);
+  }
+} finally {
+  for (const p of peers) await stop(p.child);
+  if (ours) await stop(ours.child);
+  // A straggler's late write must not throw away the figures of a whole run.
+  await rm(tmp, { recursive: true, force: true, maxRetries: 5 }).catch((err: Error) => progress(`could not remove ${tmp}: ${err.message}`));
+}
+
+const loadAtEnd = load();
+const maxLoad = Math.max(...[loadAtStart, loadAtEnd].map((l) => Number(l.split(' ')[0])));
+const git = (args: string[]) => {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return '?';
+  }
+};
+const commit = `${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', '--', 'src', 'bin', 'package.json']) ? ' (with uncommitted changes)' : ''}`;
+const command = `npm run bench${values.only || quick ? ` -- ${[values.only && `--only ${values.only}`, quick && '--quick'].filter(Boolean).join(' ')}` : ''}`;
+const machine = [
+  `- command: \`${command}\` (${Math.round((Date.now() - startedAt.getTime()) / 1000)} s), ${startedAt.toISOString()}`,
+  `- machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB memory, Linux ${release()}, Node ${process.version}`,
+  `- load average (1, 5, 15 min): ${loadAtStart} at start, ${loadAtEnd} at end${maxLoad > 2 ? ' — above 2: the machine was shared and busy, so these figures are noisy' : ''}`,
+  `- code: ${commit}, this server run as \`${controlPlaneCommand(['serve']).label} serve --production\``,
+];
+const method = [
+  `- reads and the mutation: autocannon (as a library, in the bench process), ${plan.connections} connections, ${plan.warmup} s unrecorded warm-up per target, then ${plan.rounds} round(s) of ${plan.duration} s, targets interleaved and the first one rotated each round; the median round (by req/s) is kept with its own p50/p99 (from every response time, not autocannon's whole-ms histogram). req/s counts 2xx answers only.`,
+  '- peers, each in its own process: stock graphql-yoga 5 (`createSchema` from the printed `schema.graphql`, no plugins), fastify 5 + mercurius 16 (`jit: 1`) on the same SDL, plain `node:http` answering each read with the exact bytes this server answered (looked up by the request body). Their data is captured from this server at the start and checked equal before any load. The mutation on the peers is a trivial in-memory swap (nothing durable), so its ratios show the cost of durability plus the pipeline, not a like-for-like.',
+  `- durable writes: N writers, each looping real \`activateStrategy\` mutations on its own keep-alive connection for ${sizes.writeSeconds} s, keys alternating; "verified" = the config version grew by exactly the number of distinct versions answered, and audit.log by as many lines, with no refusal.`,
+  `- storm: ${STORM.activations} activations on a new connection each (like \`stratctl activate\`) and ${STORM.activations} on one keep-alive connection opened before, alternating, one after another, while a separate process holds ${STORM.connections} autocannon connections reading \`strategies\`; the same on the quiet server first.`,
+  `- activation -> applied: ${sizes.reloadN} \`activateStrategy(waitForRunner: true)\` round trips (the answer comes once the runner reports the version applied), interleaved with ${sizes.reloadN} plain activations, on a fresh embedded-runner server and on \`serve --no-runner\` + \`stratctl runner\`; round trips include HTTP and the durable write.`,
+  `- cold start: spawn -> first \`/health\` 200 (polled every 2 ms), fresh runtime dir each time, direct and \`npm start\` interleaved, ${sizes.starts} each. \`stratctl status\`: \`node bin/stratctl.js status\` spawn -> exit, ${sizes.stratctl} times. RSS: VmRSS from /proc after the load parts.`,
+];
+const table = tableMarkdown(rows);
+const doc = [
+  '# `npm run bench` — results',
+  '',
+  ...machine,
+  '',
+  table,
+  ...(notes.length ? ['Notes from this run:', '', ...notes.map((n) => `- ${n}`), ''] : []),
+  '## How each figure is measured',
+  '',
+  ...method,
+  '',
+  ...(profileText ? ['## CPU profile', '', profileText] : []),
+].join('\n');
+await writeFile(out, doc);
+process.stdout.write(
+  `\n${machine.join('\n')}\n\n${tableText(rows)}${notes.length ? `\n${notes.map((n) => `note: ${n}`).join('\n')}\n` : ''}\nwritten to ${path.relative(ROOT, out)}\n`,
+);
+if (profileText) process.stdout.write(`\n${profileText}\n`);
+process.exit(0);
