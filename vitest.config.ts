@@ -3,9 +3,12 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   // graphql 16 ships ESM (.mjs) and CJS side by side; Node loads the CJS one for everybody, but Vite
   // would give our imports the .mjs one while Pothos gets the CJS: two realms. Use Node's choice.
-  resolve: { alias: { graphql: 'graphql/index.js' } },
+  // Only the bare specifier: a subpath (graphql/language/printer.js) stays as it is.
+  resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
   test: {
     include: ['test/**/*.test.ts'],
+    // Builds dist/ when src/ changed: spawned CLIs run the built JavaScript.
+    globalSetup: ['test/global-setup.ts'],
     // Heavy runs live in test/soak and run with `npm run soak` (vitest.soak.config.ts).
     exclude: ['**/node_modules/**', 'test/soak/**'],
     pool: 'forks',

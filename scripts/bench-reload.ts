@@ -10,8 +10,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { nodeFileSystem, writeFileAtomic } from '../src/config/file-system.js';
-import { digestOf } from '../src/config/yaml-store.js';
+import { digestOf } from '../src/config/file-store.js';
+import { writeFileAtomic } from '../src/fs/atomic-write.js';
 import { createLogger } from '../src/log.js';
 import { startControlPlane } from '../src/server.js';
 
@@ -75,7 +75,7 @@ async function floors(dir: string): Promise<void> {
   await measure('floor: durable write (fsync, rename, dir fsync) -> event', async () => {
     const seen = w.next();
     const t0 = performance.now();
-    await Promise.all([writeFileAtomic(nodeFileSystem, target, text), seen]);
+    await Promise.all([writeFileAtomic(target, text), seen]);
     return performance.now() - t0;
   });
   w.close();
@@ -102,7 +102,7 @@ async function inProcess(dir: string): Promise<void> {
     port: 0,
     runtimeDir: dir,
     adminToken: TOKEN,
-    logger: createLogger('silent'),
+    logger: createLogger({ level: 'silent' }),
     runner: {},
   });
   const runner = plane.runner!;
@@ -112,7 +112,7 @@ async function inProcess(dir: string): Promise<void> {
     return performance.now() - t0;
   });
   await measure('embedded: activate -> runner applied', async (i) => {
-    const expected = plane.store.current().config.version + 1;
+    const expected = plane.services.store.state().config.config.version + 1;
     let appliedAt = 0;
     const off = runner.subscribe((s) => {
       if (!appliedAt && s.applied?.configVersion === expected) appliedAt = performance.now();
@@ -158,7 +158,8 @@ async function inProcess(dir: string): Promise<void> {
 function spawnCli(args: string[], ready: RegExp): Promise<{ proc: ChildProcess; match: RegExpMatchArray }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, CONTROL_PLANE_TOKEN: TOKEN, CONTROL_PLANE_LOG_LEVEL: undefined },
+    // text format: the address and the runner's start line come on stdout (json would put them in log lines on stderr)
+    env: { ...process.env, CONTROL_PLANE_TOKEN: TOKEN, CONTROL_PLANE_LOG_LEVEL: undefined, CONTROL_PLANE_LOG_FORMAT: 'text' },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   return new Promise((resolve, reject) => {

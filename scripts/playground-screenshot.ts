@@ -21,7 +21,7 @@ const plane = await startControlPlane({
   port: 0,
   runtimeDir,
   adminToken: 'screenshot-token-0123456789abcdef',
-  logger: createLogger('silent'),
+  logger: createLogger({ level: 'silent' }),
 });
 const browser = await launchChromium();
 try {

@@ -1,31 +1,109 @@
-/** A small leveled logger to stderr. Callers pass messages, never secrets. */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+import { type Logger as PinoLogger, pino } from 'pino';
+import { UsageError } from './usage-error.js';
 
-export interface Logger {
-  debug(...args: unknown[]): void;
-  info(...args: unknown[]): void;
-  warn(...args: unknown[]): void;
-  error(...args: unknown[]): void;
+/** The logger every part of the server takes: pino's. Call it as `logger.info(msg)` or `logger.error({ err }, msg)`. */
+export type Logger = PinoLogger;
+
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Where lines go: anything with `write(line)` (stderr by default). */
+export interface LogDestination {
+  write(line: string): unknown;
 }
 
-function render(arg: unknown): string {
-  if (arg instanceof Error) return arg.stack ?? `${arg.name}: ${arg.message}`;
-  if (typeof arg === 'string') return arg;
-  try {
-    return JSON.stringify(arg);
-  } catch {
-    return String(arg);
+export interface LoggerOptions {
+  /** Default info. */
+  level?: LogLevel;
+  /** json: one JSON object per line; text: one readable line per event. Default json. */
+  format?: LogFormat;
+  destination?: LogDestination;
+}
+
+/** Never in a log line: bearer tokens, however they are passed along (pino redaction paths). */
+export const REDACTED_PATHS = [
+  'authorization',
+  'token',
+  'adminToken',
+  '*.authorization',
+  '*.token',
+  '*.adminToken',
+  'headers.authorization',
+  'req.headers.authorization',
+  'request.headers.authorization',
+  '*.headers.authorization',
+];
+
+const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const OMITTED = new Set(['level', 'time', 'msg', 'pid', 'hostname']);
+
+function textValue(value: unknown): string {
+  if (typeof value === 'string') return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+  if (value !== null && typeof value === 'object' && typeof (value as { stack?: unknown }).stack === 'string') {
+    // An error: its stack says what and where; escaped, so the event stays on one line.
+    return JSON.stringify((value as { stack: string }).stack);
   }
+  return JSON.stringify(value);
 }
 
-export function createLogger(level: LogLevel = 'info', write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
-  const at = ORDER[level];
-  const log =
-    (lvl: Exclude<LogLevel, 'silent'>) =>
-    (...args: unknown[]) => {
-      if (ORDER[lvl] < at) return;
-      write(`${new Date().toISOString()} ${lvl.toUpperCase().padEnd(5)} ${args.map(render).join(' ')}\n`);
-    };
-  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+/** One pino JSON line -> `2026-01-01T10:00:00.000Z INFO  message key=value ...`, still one line. */
+export function formatTextLine(json: string): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(json);
+  } catch {
+    return json;
+  }
+  const time = typeof entry.time === 'number' ? new Date(entry.time).toISOString() : String(entry.time ?? '');
+  const level = (LEVEL_NAMES[entry.level as number] ?? String(entry.level)).padEnd(5);
+  const msg = String(entry.msg ?? '').replaceAll('\n', '\\n');
+  const fields = Object.entries(entry)
+    .filter(([key]) => !OMITTED.has(key))
+    .map(([key, value]) => `${key}=${textValue(value)}`);
+  return `${[time, level, msg, ...fields].filter((part) => part !== '').join(' ')}\n`;
 }
+
+/** The text format: pino still builds JSON (redaction, serializers), and each line is rewritten before it is written. */
+function textDestination(target: LogDestination): LogDestination {
+  return { write: (line: string) => target.write(formatTextLine(line)) };
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const target = options.destination ?? pino.destination({ fd: 2, sync: true });
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: undefined, // no pid/hostname on every line: one process per log stream
+      timestamp: pino.stdTimeFunctions.epochTime,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    },
+    options.format === 'text' ? textDestination(target) : target,
+  );
+}
+
+export interface LogFlags {
+  'log-format'?: string;
+  'log-level'?: string;
+}
+
+/** `--log-format`/CONTROL_PLANE_LOG_FORMAT (text on a terminal, json otherwise), `--log-level`/CONTROL_PLANE_LOG_LEVEL (info). */
+export function resolveLogSettings(flags: LogFlags, env: NodeJS.ProcessEnv, terminal: boolean): { format: LogFormat; level: LogLevel } {
+  const pick = <T extends string>(flag: string, name: string, allowed: readonly T[], fallback: T): T => {
+    const fromFlag = flags[flag as keyof LogFlags];
+    const raw = fromFlag ?? (env[name] || undefined);
+    if (raw === undefined) return fallback;
+    const value = raw.trim().toLowerCase() as T;
+    if (!allowed.includes(value))
+      throw new UsageError(`${fromFlag !== undefined ? `--${flag}` : name} must be one of ${allowed.join(', ')}, not "${raw}"`);
+    return value;
+  };
+  return {
+    format: pick('log-format', 'CONTROL_PLANE_LOG_FORMAT', LOG_FORMATS, terminal ? 'text' : 'json'),
+    level: pick('log-level', 'CONTROL_PLANE_LOG_LEVEL', LOG_LEVELS, 'info'),
+  };
+}
+
+/** A logger that drops everything (tests, benchmarks). */
+export const silentLogger = (): Logger => createLogger({ level: 'silent' });

@@ -1,11 +1,10 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './graphql/plugins/auth-failure-limit.js';
+import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './http/steps/auth-failure-limit.js';
 
-/** A usage error: bad flag, bad value. The CLI prints it and exits 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+import { UsageError } from './usage-error.js';
+
+export { UsageError };
 
 const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
 const falsy = (v: string | undefined) => v !== undefined && /^(0|false|no|off)$/i.test(v.trim());

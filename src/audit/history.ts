@@ -1,59 +1,47 @@
-import { replacementUpdate } from '../config/replace.js';
-import type { ConfigChange, ConfigStore } from '../config/store.js';
-import type { StrategyRegistry } from '../registry/index.js';
-import type { AuditEntry, AuditLog } from './audit-log.js';
+import type { AuditEntry } from '../config/audit-entry.js';
+import { AUDIT_MEMORY } from '../config/audit-file.js';
+import { type Requester, rollbackConfig as rollbackChange } from '../config/changes.js';
+import type { CommitOptions, CommitResult, ConfigStore } from '../config/store.js';
 import { VersionNotInHistoryError } from './errors.js';
 
 /** How many past versions stay listable and restorable. */
 export const HISTORY_LIMIT = 100;
 
 /**
- * The accepted config versions, newest first, at most HISTORY_LIMIT. Each is the full config an
- * audit line recorded, so history survives exactly what the audit log survives.
+ * The accepted config versions, newest first, at most `max` (and HISTORY_LIMIT). Each is the full
+ * config an audit entry recorded, so history survives exactly what the audit trail survives.
  */
-export class ConfigHistory {
-  constructor(
-    private readonly audit: AuditLog,
-    private readonly limit = HISTORY_LIMIT,
-  ) {}
-
-  list(max = this.limit): AuditEntry[] {
-    const seen = new Set<number>();
-    const versions: AuditEntry[] = [];
-    const entries = this.audit.last(Number.MAX_SAFE_INTEGER);
-    for (let i = entries.length - 1; i >= 0 && versions.length < Math.min(max, this.limit); i--) {
-      const entry = entries[i] as AuditEntry;
-      if (seen.has(entry.version)) continue; // a later line for the same version (a hand edit) wins
-      seen.add(entry.version);
-      versions.push(entry);
-    }
-    return versions;
+export async function configHistory(store: ConfigStore, max = HISTORY_LIMIT): Promise<AuditEntry[]> {
+  const entries = await store.audit({ last: AUDIT_MEMORY, subject: 'CONFIG' });
+  const seen = new Set<number>();
+  const versions: AuditEntry[] = [];
+  for (const entry of entries) {
+    if (versions.length >= Math.min(max, HISTORY_LIMIT)) break;
+    if (seen.has(entry.version)) continue; // a later entry for the same version (a hand edit) wins
+    seen.add(entry.version);
+    versions.push(entry);
   }
-
-  /** The recorded config of `version`; VersionNotInHistoryError when it is not (or no longer) kept. */
-  find(version: number): AuditEntry {
-    const kept = this.list();
-    const found = kept.find((e) => e.version === version);
-    if (found) return found;
-    const versions = kept.map((e) => e.version);
-    const oldest = versions.length ? Math.min(...versions) : undefined;
-    const newest = versions.length ? Math.max(...versions) : undefined;
-    const expired = oldest !== undefined && version >= 1 && version < oldest;
-    throw new VersionNotInHistoryError(version, expired ? 'expired' : 'unknown', oldest, newest);
-  }
+  return versions;
 }
 
-/** Re-applies a past version as a new version: validated against today's registry, audited. */
-export function rollbackConfig(
-  services: { store: ConfigStore; history: ConfigHistory; registry: StrategyRegistry },
+/** The recorded config of `version`; VersionNotInHistoryError when it is not (or no longer) kept. */
+export async function findVersion(store: ConfigStore, version: number): Promise<AuditEntry> {
+  const kept = await configHistory(store);
+  const found = kept.find((e) => e.version === version);
+  if (found) return found;
+  const versions = kept.map((e) => e.version);
+  const oldest = versions.length ? Math.min(...versions) : undefined;
+  const newest = versions.length ? Math.max(...versions) : undefined;
+  const expired = oldest !== undefined && version >= 1 && version < oldest;
+  throw new VersionNotInHistoryError(version, expired ? 'expired' : 'unknown', oldest, newest);
+}
+
+/** Re-applies a past version as a new version: validated against the strategies in force, audited. */
+export async function rollbackConfig(
+  store: ConfigStore,
   toVersion: number,
-  options: { actor?: string; expectedVersion?: number },
-): Promise<ConfigChange> {
-  const target = services.history.find(toVersion);
-  return services.store.save(replacementUpdate(services.registry, target.config), {
-    actor: options.actor,
-    operation: 'rollbackConfig',
-    expectedVersion: options.expectedVersion,
-    details: { rolledBackTo: toVersion },
-  });
+  by: Requester,
+  options: CommitOptions = {},
+): Promise<CommitResult> {
+  return store.commit(rollbackChange(await findVersion(store, toVersion), by), options);
 }

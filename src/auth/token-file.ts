@@ -3,6 +3,8 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { LockHeldError, withLock } from '../lock.js';
 import { SCOPES, type Scope } from './identity.js';
 
 export const TOKENS_FILE = 'tokens.yaml';
@@ -92,68 +94,16 @@ export async function readTokenFile(file: string): Promise<StoredToken[]> {
   return parseTokenFile(file, text);
 }
 
-/** temp file, fsync, rename, directory fsync: a reader (or a crash) sees the old file or the new one. */
-async function writeAtomic(file: string, content: string): Promise<void> {
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await fsp.open(temp, 'wx', 0o600);
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fsp.rename(temp, file);
-  } catch (err) {
-    await fsp.unlink(temp).catch(() => {});
-    throw err;
-  }
-  const dir = await fsp.open(path.dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code === 'EPERM';
-  }
-};
-
 /**
- * Runs `task` holding `<file>.lock` (created exclusively), so two `stratctl token` commands never
+ * Runs `task` holding `<file>.lock` (src/lock.ts, wait mode), so two `stratctl token` commands never
  * interleave their read-modify-write. A lock left by a dead process is taken over.
  */
-async function withLock<T>(file: string, task: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
-  const lock = `${file}.lock`;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const handle = await fsp.open(lock, 'wx', 0o600);
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      break;
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'EEXIST') throw err;
-      const holder = Number.parseInt(await fsp.readFile(lock, 'utf8').catch(() => ''), 10);
-      if (Number.isInteger(holder) && holder > 0 && !isAlive(holder)) {
-        await fsp.unlink(lock).catch(() => {});
-        continue;
-      }
-      if (Date.now() > deadline)
-        throw new TokenFileError(`${lock} is held by process ${holder || '?'}; try again, or remove it if no stratctl is running`);
-      await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
-    }
-  }
+async function withTokenFileLock<T>(file: string, task: () => Promise<T>): Promise<T> {
   try {
-    return await task();
-  } finally {
-    await fsp.unlink(lock).catch(() => {});
+    return await withLock(`${file}.lock`, task, { waitMs: 10_000 });
+  } catch (err) {
+    if (!(err instanceof LockHeldError)) throw err;
+    throw new TokenFileError(`${err.message}; try again, or remove it if no stratctl is running`);
   }
 }
 
@@ -163,11 +113,13 @@ export async function createToken(runtimeDir: string, name: string, scope: Scope
   if (problem) throw new TokenFileError(problem);
   await fsp.mkdir(runtimeDir, { recursive: true });
   const file = path.join(runtimeDir, TOKENS_FILE);
-  return withLock(file, async () => {
+  return withTokenFileLock(file, async () => {
     const tokens = await readTokenFile(file);
     if (tokens.some((t) => t.name === name)) throw new TokenFileError(`a token named "${name}" exists; revoke it first to replace it`);
     const token = randomBytes(32).toString('base64url');
-    await writeAtomic(file, renderTokenFile([...tokens, { name, scope, sha256: tokenDigest(token), createdAt: now.toISOString() }]));
+    await writeFileAtomic(file, renderTokenFile([...tokens, { name, scope, sha256: tokenDigest(token), createdAt: now.toISOString() }]), {
+      mode: 0o600,
+    });
     return token;
   });
 }
@@ -175,11 +127,11 @@ export async function createToken(runtimeDir: string, name: string, scope: Scope
 /** Removes a named token; false when there was none by that name. */
 export async function revokeToken(runtimeDir: string, name: string): Promise<boolean> {
   const file = path.join(runtimeDir, TOKENS_FILE);
-  return withLock(file, async () => {
+  return withTokenFileLock(file, async () => {
     const tokens = await readTokenFile(file);
     const kept = tokens.filter((t) => t.name !== name);
     if (kept.length === tokens.length) return false;
-    await writeAtomic(file, renderTokenFile(kept));
+    await writeFileAtomic(file, renderTokenFile(kept), { mode: 0o600 });
     return true;
   });
 }

@@ -1,27 +1,8 @@
-import type { ParseArgsConfig } from 'node:util';
 import { ControlPlaneError, type FailureKind } from '../client/http.js';
 import { type ClientSettings, resolveClientSettings } from '../client/settings.js';
-import { UsageError } from '../settings.js';
 import { EXIT } from './exit-codes.js';
-
-/** The flags every client command takes (DESIGN.md: client settings). */
-export const CLIENT_OPTIONS = {
-  url: { type: 'string' },
-  token: { type: 'string' },
-  'runtime-dir': { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
-
-export const CLIENT_HELP = `Connection (flags win over environment variables):
-  --url <url>           GraphQL endpoint    CONTROL_PLANE_URL (http://127.0.0.1:8787/graphql)
-  --token <token>       bearer token        CONTROL_PLANE_TOKEN, else <runtime-dir>/admin.token
-  --runtime-dir <dir>   where admin.token is  CONTROL_PLANE_RUNTIME_DIR (./runtime)
-  --json                machine-readable output on stdout
-  -h, --help            this help
-
-Exit codes: 0 ok, 1 unexpected, 2 invalid input or usage, 3 authentication or scope,
-4 version conflict, 5 server unreachable, 6 --wait timed out.`;
+import type { CommandContext } from './io.js';
+import { type Flags, stringFlag } from './program.js';
 
 const EXIT_BY_KIND: Record<FailureKind, number> = {
   unreachable: EXIT.unreachable,
@@ -62,27 +43,29 @@ function describe(error: ControlPlaneError): string {
   return [error.message, ...lines].join('\n');
 }
 
-export interface ClientCommandContext {
+export interface ClientCommandContext extends CommandContext {
   settings: ClientSettings;
   json: boolean;
-  print: (text: string) => void;
 }
 
 /**
  * Resolves the client settings, runs `body`, and turns failures into a message that says what to
- * do next and DESIGN.md's exit code. Usage errors propagate to the command table (exit 2 + help).
+ * do next and DESIGN.md's exit code. Usage errors propagate to runCli (exit 2, one line).
  */
 export async function runClientCommand(
-  flags: { url?: string; token?: string; 'runtime-dir'?: string; json?: boolean },
+  flags: Flags,
+  ctx: CommandContext,
   body: (ctx: ClientCommandContext) => Promise<number | undefined>,
 ): Promise<number> {
-  const settings = await resolveClientSettings(flags, process.env);
-  const print = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  const settings = await resolveClientSettings(
+    { url: stringFlag(flags, 'url'), token: stringFlag(flags, 'token'), 'runtime-dir': stringFlag(flags, 'runtime-dir') },
+    ctx.io.env,
+  );
   try {
-    return (await body({ settings, json: flags.json ?? false, print })) ?? EXIT.ok;
+    return (await body({ ...ctx, settings, json: flags.json === true })) ?? EXIT.ok;
   } catch (err) {
     if (!(err instanceof ControlPlaneError)) throw err;
-    process.stderr.write(`error: ${describe(err)}\n${nextStep(err, settings)}\n`);
+    ctx.warn(`error: ${describe(err)}\n${nextStep(err, settings)}`);
     return EXIT_BY_KIND[err.kind];
   }
 }
@@ -102,9 +85,4 @@ export function table(header: string[], rows: string[][]): string {
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
-}
-
-/** Positional arguments a command does not take are a usage error, not silently ignored. */
-export function noPositionals(positionals: string[]): void {
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
 }

@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import type { UpdateConfigInput } from '../generated/graphql.js';
-import { UsageError } from '../settings.js';
+import { UsageError } from '../usage-error.js';
 
 type Scalar = string | number | boolean | null;
 

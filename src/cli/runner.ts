@@ -1,127 +1,107 @@
-import { parseArgs } from 'node:util';
+import { hostname } from 'node:os';
 import { ConfigFileError } from '../config/errors.js';
-import { openYamlConfigStore, type YamlConfigStore } from '../config/yaml-store.js';
-import { createLogger, type Logger } from '../log.js';
-import { defaultRegistry } from '../registry/index.js';
-import { FeedError } from '../runner/feed.js';
-import { Runner } from '../runner/runner.js';
-import { openFeed, RUNNER_OPTIONS_HELP, resolveRunnerSettings } from '../runner/settings.js';
-import type { RunnerStatePublisher } from '../runner/state.js';
+import { type ControlPlane, createControlPlane } from '../control-plane.js';
+import { createLogger, type Logger, resolveLogSettings } from '../log.js';
+import { instrumentSchema } from '../registry/index.js';
+import type { CandleFeed } from '../runner/feed.js';
+import { openFeed, resolveRunnerSettings } from '../runner/settings.js';
 import { fileRunnerStatePublisher } from '../runner/state-file.js';
 import { resolveServerSettings } from '../settings.js';
-import { EXIT } from './exit-codes.js';
+import { resolveStoreSettings, type StoreFlags } from '../store-settings.js';
+import { UsageError } from '../usage-error.js';
+import { type Action, stringFlag } from './program.js';
+import { stopOnSignal } from './serve.js';
+import { startFailure } from './start-failures.js';
 
-export const help = `Usage: stratctl runner [options]
-
-Runs the strategy runner on its own, beside an API started with "stratctl serve --no-runner".
-The two share only the runtime directory: the runner follows config.yaml and publishes its state
-to runner-state.json, which the API reports as status.runner.
-
-Options (flags win over environment variables):
-  --runtime-dir <dir>     config and state dir                                 CONTROL_PLANE_RUNTIME_DIR (./runtime)
-${RUNNER_OPTIONS_HELP}
-  -h, --help              this help
-
-An invalid config.yaml does not stop it: it reports the problem (status.runner.error) and starts
-as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 2 bad usage or feed.
-`;
-
-/** Opens the store, waiting (and reporting) while config.yaml is invalid: a bad file never stops the runner. */
-async function openStoreWhenValid(
-  runtimeDir: string,
-  publisher: RunnerStatePublisher,
-  heartbeatMs: number,
-  feed: string,
-  logger: Logger,
-  stopping: () => boolean,
-): Promise<YamlConfigStore | undefined> {
-  let reported = '';
+/**
+ * Reports an invalid config as the runner's error while it waits for a valid one: a bad file never
+ * stops the runner (it holds the runner lock meanwhile, so no second runner starts beside it).
+ */
+function reportWhileInvalid(runtimeDir: string, feed: CandleFeed, heartbeatMs: number, logger: Logger, stopping: () => boolean) {
+  const publisher = fileRunnerStatePublisher(runtimeDir);
   const startedAt = new Date().toISOString();
-  while (!stopping()) {
-    try {
-      return await openYamlConfigStore({ registry: defaultRegistry, runtimeDir, watch: true, pollMs: 1000, warn: (m) => logger.warn(m) });
-    } catch (err) {
-      if (!(err instanceof ConfigFileError)) throw err;
-      if (err.message !== reported) logger.warn(`config file invalid; waiting for a valid one before the first scan.\n${err.message}`);
-      reported = err.message;
-      const at = new Date().toISOString();
-      const state = { pid: process.pid, feed, startedAt, heartbeatAt: at, heartbeatIntervalMs: heartbeatMs, stopped: false };
-      await publisher.publish({
-        ...state,
-        applied: null,
-        lastScanAt: null,
-        lastSignals: [],
-        error: `config file invalid: ${err.publicMessage}`,
-      });
-      await new Promise((r) => setTimeout(r, Math.min(heartbeatMs, 500)));
-    }
-  }
-  return undefined;
+  const host = hostname();
+  let reported = '';
+  return async (err: ConfigFileError): Promise<'retry' | 'stop'> => {
+    if (stopping()) return 'stop';
+    if (err.message !== reported)
+      logger.warn({ problem: err.message }, 'config file invalid; waiting for a valid one before the first scan');
+    reported = err.message;
+    await publisher.publish({
+      id: `${host}:${process.pid}`,
+      host,
+      pid: process.pid,
+      instruments: null,
+      feed: feed.description,
+      startedAt,
+      heartbeatAt: new Date().toISOString(),
+      heartbeatIntervalMs: heartbeatMs,
+      stopped: false,
+      applied: null,
+      lastScanAt: null,
+      lastSignals: [],
+      error: `config file invalid: ${err.publicMessage}`,
+    });
+    await new Promise((r) => setTimeout(r, Math.min(heartbeatMs, 500)));
+    return stopping() ? 'stop' : 'retry';
+  };
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      'runtime-dir': { type: 'string' },
-      feed: { type: 'string' },
-      'heartbeat-ms': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
-    process.stdout.write(help);
-    return EXIT.ok;
+/** `stratctl runner`: the runner alone, holding <runtime-dir>/.runner.lock, until SIGTERM/SIGINT. */
+export const runner: Action = async (flags, _args, ctx) => {
+  const env = ctx.io.env;
+  const { runtimeDir } = resolveServerSettings({ 'runtime-dir': flags['runtime-dir'] as string | undefined }, env);
+  const settings = resolveRunnerSettings(flags, env);
+  const store = resolveStoreSettings(flags as StoreFlags, env);
+  const id = stringFlag(flags, 'runner-id');
+  if (id !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/.test(id)) {
+    throw new UsageError(`--runner-id "${id}": up to 128 characters of A-Z a-z 0-9 . _ : @ -`);
   }
-  const { runtimeDir } = resolveServerSettings({ 'runtime-dir': values['runtime-dir'] }, process.env);
-  const settings = resolveRunnerSettings(values, process.env);
-  const logger = createLogger(process.env.CONTROL_PLANE_LOG_LEVEL === 'debug' ? 'debug' : 'info');
-  let feed: Awaited<ReturnType<typeof openFeed>>;
-  try {
-    feed = await openFeed(settings.feed);
-  } catch (err) {
-    if (!(err instanceof FeedError)) throw err;
-    process.stderr.write(`error: cannot open the feed: ${(err as Error).message}\n`);
-    return EXIT.usage;
+  const instruments = stringFlag(flags, 'instruments')
+    ?.split(',')
+    .map((i) => i.trim());
+  for (const instrument of instruments ?? []) {
+    if (!instrumentSchema.safeParse(instrument).success)
+      throw new UsageError(`--instruments: "${instrument}" is not an instrument like EUR_USD`);
   }
-  const publisher = fileRunnerStatePublisher(runtimeDir);
-
+  const log = resolveLogSettings(flags, env, ctx.io.stderr.isTTY === true);
+  const logger = createLogger({ ...log, destination: ctx.io.stderr });
+  const stopping = stopOnSignal(ctx, logger, 'stopping the runner');
   // The runner's own timers are unref'd (they must not hold an API process open); this one holds this process.
   const keepAlive = setInterval(() => {}, 1 << 30);
-  let stopping = false;
-  let store: YamlConfigStore | undefined;
-  let runner: Runner | undefined;
-  const stopped = new Promise<number>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) return resolve(EXIT.unexpected);
-      stopping = true;
-      logger.info(`${signal}: stopping the runner`);
-      (async () => {
-        await runner?.stop();
-        await store?.close();
-        clearInterval(keepAlive);
-      })().then(
-        () => resolve(EXIT.ok),
-        (err) => {
-          logger.error('runner shutdown failed', err);
-          resolve(EXIT.unexpected);
-        },
-      );
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+  let stopRequested = false;
+  let plane: ControlPlane | undefined;
+  const stopped = stopping.afterSignal(async () => {
+    stopRequested = true;
+    try {
+      await plane?.stop();
+    } finally {
+      clearInterval(keepAlive);
+    }
   });
-
-  store = await openStoreWhenValid(runtimeDir, publisher, settings.heartbeatMs, feed.description, logger, () => stopping);
-  if (!store || stopping) {
-    await store?.close();
-    return stopped;
+  try {
+    const feed = await openFeed(settings.feed);
+    plane = await createControlPlane({
+      runtimeDir,
+      api: false,
+      store,
+      runner: { feed, heartbeatMs: settings.heartbeatMs, id, instruments },
+      logger,
+      onInvalidConfig: reportWhileInvalid(runtimeDir, feed, settings.heartbeatMs, logger, () => stopRequested),
+    });
+  } catch (err) {
+    if (stopRequested && err instanceof ConfigFileError) return stopped;
+    stopping.dispose();
+    clearInterval(keepAlive);
+    const failure = startFailure(err, { runtimeDir });
+    logger.fatal({ exitCode: failure.code, ...(failure.unexpected && { err }) }, failure.message);
+    return failure.code;
   }
-  runner = new Runner({ registry: defaultRegistry, store, feed, publisher, heartbeatMs: settings.heartbeatMs, logger });
-  runner.start();
-  // One line on stdout, so scripts and tests know it is up.
-  process.stdout.write(`strategy runner started (pid ${process.pid}) on ${runtimeDir}, feed ${settings.feed}\n`);
+  if (stopRequested) return stopped;
+  await plane.start();
+  // Scripts and tests know it is up from this line: on stdout in text format, a log line with `runtimeDir` in json.
+  const started = `strategy runner started (pid ${process.pid}) on ${runtimeDir}, feed ${settings.feed}`;
+  if (log.format === 'text') ctx.print(started);
+  else logger.info({ pid: process.pid, runtimeDir, feed: settings.feed }, started);
   return stopped;
-}
+};

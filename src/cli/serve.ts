@@ -1,138 +1,136 @@
-import { parseArgs } from 'node:util';
-import { resolveAdminToken } from '../auth/tokens.js';
-import { ConfigFileError } from '../config/errors.js';
-import { createLogger } from '../log.js';
-import { FeedError } from '../runner/feed.js';
-import { openFeed, RUNNER_OPTIONS_HELP, resolveRunnerSettings } from '../runner/settings.js';
+import { createLogger, type Logger, resolveLogSettings } from '../log.js';
+import { openFeed, type RunnerSettings, resolveRunnerSettings } from '../runner/settings.js';
 import { startControlPlane } from '../server.js';
-import { bindWarning, resolveServerSettings, UsageError } from '../settings.js';
+import { bindWarning, resolveServerSettings, type ServerSettings } from '../settings.js';
+import { resolveStoreSettings, type StoreSettings } from '../store-settings.js';
 import { EXIT } from './exit-codes.js';
+import type { CommandContext } from './io.js';
+import type { Action } from './program.js';
+import { startFailure } from './start-failures.js';
 
-export const help = `Usage: stratctl serve [options]
+/** A started server: where it listens, and how it stops (drain, then release). */
+interface Serving {
+  url: string;
+  /** Logged once it listens. */
+  summary: string;
+  stop(): Promise<void>;
+}
 
-Runs the GraphQL API (http://127.0.0.1:8787/graphql by default) with the runner embedded.
-
-Options (flags win over environment variables):
-  --host <addr>           bind address            CONTROL_PLANE_HOST (127.0.0.1)
-  --port <n>              port, 0 for any free    CONTROL_PLANE_PORT (8787)
-  --runtime-dir <dir>     config and token dir    CONTROL_PLANE_RUNTIME_DIR (./runtime)
-  --no-runner             API only                CONTROL_PLANE_RUNNER=off
-${RUNNER_OPTIONS_HELP}
-  --production            no introspection, field suggestions or GraphiQL   NODE_ENV=production
-  --reads-require-token   queries need a token too                          CONTROL_PLANE_READS_REQUIRE_TOKEN=1
-  --auth-failures-per-minute <n>  failed authentications per client and minute
-                          before it is refused (429)  CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE (10)
-  --behind-tls-proxy      a TLS proxy is in front: no warning for a non-loopback --host
-                                                  CONTROL_PLANE_BEHIND_TLS_PROXY=1
-  -h, --help              this help
-
-The admin token is CONTROL_PLANE_TOKEN, or <runtime-dir>/admin.token (generated on first start).
-Named tokens with scopes: <runtime-dir>/tokens.yaml (stratctl token --help), re-read on change.
-Every accepted change is appended to <runtime-dir>/audit.log before it is answered.
-Exit codes: 0 stopped cleanly, 2 bad usage, 78 config.yaml is invalid (the file is left as it is).
-`;
-
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'runtime-dir': { type: 'string' },
-      'no-runner': { type: 'boolean' },
-      feed: { type: 'string' },
-      'heartbeat-ms': { type: 'string' },
-      production: { type: 'boolean' },
-      'reads-require-token': { type: 'boolean' },
-      'auth-failures-per-minute': { type: 'string' },
-      'behind-tls-proxy': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
+/**
+ * DESIGN's start order: settings (done), then startControlPlane: runtime-dir locks and the config
+ * validated (createControlPlane: nothing written), the port bound (EADDRINUSE -> 98), and only then
+ * files written and the runner started.
+ */
+async function startServing(
+  settings: ServerSettings,
+  store: StoreSettings,
+  runnerSettings: RunnerSettings,
+  logger: Logger,
+  ctx: CommandContext,
+): Promise<Serving> {
+  const feed = settings.runner ? await openFeed(runnerSettings.feed) : undefined;
+  const plane = await startControlPlane({
+    host: settings.host,
+    port: settings.port,
+    runtimeDir: settings.runtimeDir,
+    store,
+    adminToken: ctx.io.env.CONTROL_PLANE_TOKEN,
+    production: settings.production,
+    readsRequireToken: settings.readsRequireToken,
+    runner: feed ? { feed, heartbeatMs: runnerSettings.heartbeatMs } : false,
+    security: { behindTlsProxy: settings.behindTlsProxy, authFailures: { failuresPerMinute: settings.authFailuresPerMinute } },
+    logger,
   });
-  if (values.help) {
-    process.stdout.write(help);
-    return EXIT.ok;
+  const source = plane.adminTokenSource;
+  if (source?.kind === 'file') {
+    logger.info({ file: source.file }, `admin token ${source.created ? 'generated and saved to' : 'read from'} ${source.file}`);
+  } else {
+    logger.info('admin token taken from CONTROL_PLANE_TOKEN');
   }
-  const settings = resolveServerSettings(values, process.env);
-  const runnerSettings = resolveRunnerSettings(values, process.env);
-  const logger = createLogger(process.env.CONTROL_PLANE_LOG_LEVEL === 'debug' ? 'debug' : 'info');
+  const { config } = plane.services.store.state().config;
+  return {
+    url: plane.url,
+    summary: `active strategy ${config.activeStrategyKey}, config version ${config.version} (${plane.services.store.info().location})${settings.production ? ', production mode' : ''}`,
+    stop: () => plane.close(),
+  };
+}
+
+/**
+ * Announces the address: a log line with `url` (in json format, the only line: every line is JSON);
+ * in text format also `... listening on <url>` on stdout, one line, for scripts and people.
+ */
+export function announceListening(ctx: CommandContext, logger: Logger, format: 'text' | 'json', url: string): void {
+  if (format === 'text') ctx.print(`strategy-control-plane listening on ${url}`);
+  else logger.info({ url }, `listening on ${url}`);
+}
+
+/**
+ * Hears SIGTERM/SIGINT from the moment a long-running command starts: with no listener, the default
+ * action would kill the process at once (a signal during start-up, or between "listening" and the
+ * handler). The first signal calls `stop`; a second one while stopping gives up (exit 1).
+ */
+export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string) {
+  let requested: (signal: NodeJS.Signals) => void = () => {};
+  const firstSignal = new Promise<NodeJS.Signals>((resolve) => {
+    requested = resolve;
+  });
+  let signals = 0;
+  let giveUp: () => void = () => {};
+  const unsubscribe = ctx.io.onStopSignal((signal) => {
+    signals += 1;
+    if (signals === 1) requested(signal);
+    else {
+      logger.warn(`${signal} again: exiting now`);
+      giveUp();
+    }
+  });
+  return {
+    /** Forget the signals (start-up failed: the failure's exit code stands). */
+    dispose: unsubscribe,
+    /** After the first signal, runs `stop`: 0 once it is done, 1 if it failed or a second signal came. */
+    afterSignal: async (stop: () => Promise<void>): Promise<number> => {
+      const signal = await firstSignal;
+      logger.info({ signal }, `${signal}: ${what}`);
+      try {
+        return await new Promise<number>((resolve) => {
+          giveUp = () => resolve(EXIT.unexpected);
+          stop().then(
+            () => resolve(EXIT.ok),
+            (err) => {
+              logger.error({ err }, 'shutdown failed');
+              resolve(EXIT.unexpected);
+            },
+          );
+        });
+      } finally {
+        unsubscribe();
+      }
+    },
+  };
+}
+
+/** `stratctl serve`: the API with the embedded runner (or not), until SIGTERM/SIGINT. */
+export const serve: Action = async (flags, _args, ctx) => {
+  const env = ctx.io.env;
+  const settings = resolveServerSettings(flags, env);
+  const runnerSettings = resolveRunnerSettings(flags, env);
+  const store = resolveStoreSettings(flags, env);
+  const log = resolveLogSettings(flags, env, ctx.io.stderr.isTTY === true);
+  const logger = createLogger({ ...log, destination: ctx.io.stderr });
   const warning = bindWarning(settings);
   if (warning) logger.warn(warning);
 
-  let plane: Awaited<ReturnType<typeof startControlPlane>>;
+  const stopping = stopOnSignal(ctx, logger, 'finishing in-flight requests and writes, then stopping');
+  let serving: Serving;
   try {
-    const feed = settings.runner ? await openFeed(runnerSettings.feed) : undefined;
-    const admin = await resolveAdminToken(settings.runtimeDir, process.env.CONTROL_PLANE_TOKEN);
-    plane = await startControlPlane({
-      host: settings.host,
-      port: settings.port,
-      runtimeDir: settings.runtimeDir,
-      adminToken: admin.token,
-      production: settings.production,
-      readsRequireToken: settings.readsRequireToken,
-      runner: feed ? { feed, heartbeatMs: runnerSettings.heartbeatMs } : false,
-      security: { behindTlsProxy: settings.behindTlsProxy, authFailures: { failuresPerMinute: settings.authFailuresPerMinute } },
-      logger,
-    });
-    if (admin.source.kind === 'file') {
-      logger.info(`admin token ${admin.source.created ? 'generated and saved to' : 'read from'} ${admin.source.file}`);
-    } else {
-      logger.info('admin token taken from CONTROL_PLANE_TOKEN');
-    }
+    serving = await startServing(settings, store, runnerSettings, logger, ctx);
   } catch (err) {
-    if (err instanceof ConfigFileError) {
-      process.stderr.write(
-        `error: cannot start: ${err.message}\nThe file was left as it is: fix it (or move it away to start from defaults) and start again.\n`,
-      );
-      return EXIT.config;
-    }
-    if (err instanceof UsageError) throw err;
-    if (err instanceof FeedError) {
-      process.stderr.write(`error: cannot open the feed: ${err.message}\n`);
-      return EXIT.usage;
-    }
-    const code = (err as { code?: string }).code;
-    if (code === 'EADDRINUSE') {
-      process.stderr.write(
-        `error: cannot start: ${settings.host}:${settings.port} is already in use (another control plane running?). Pick another --port.\n`,
-      );
-      return EXIT.unexpected;
-    }
-    if (code === 'EACCES' || code === 'EROFS') {
-      process.stderr.write(`error: cannot start: ${(err as Error).message}\n`);
-      return EXIT.unexpected;
-    }
-    throw err;
+    stopping.dispose();
+    const failure = startFailure(err, settings);
+    logger.fatal({ exitCode: failure.code, ...(failure.unexpected && { err }) }, failure.message);
+    return failure.code;
   }
-
-  const { config } = plane.store.current();
-  // Printed on stdout, one line, so scripts and tests can find the address (port 0 picks one).
-  process.stdout.write(`strategy-control-plane listening on ${plane.url}\n`);
-  logger.info(
-    `active strategy ${config.activeStrategyKey}, config version ${config.version} (${plane.store.location})${settings.production ? ', production mode' : ''}`,
-  );
-
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        logger.warn(`${signal} again: exiting now`);
-        resolve(EXIT.unexpected);
-        return;
-      }
-      stopping = true;
-      logger.info(`${signal}: finishing in-flight requests and writes, then stopping`);
-      plane.close().then(
-        () => resolve(EXIT.ok),
-        (err) => {
-          logger.error('shutdown failed', err);
-          resolve(EXIT.unexpected);
-        },
-      );
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-}
+  announceListening(ctx, logger, log.format, serving.url);
+  logger.info(serving.summary);
+  return stopping.afterSignal(() => serving.stop());
+};

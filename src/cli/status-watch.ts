@@ -1,5 +1,5 @@
-import { ControlPlaneError, execute } from '../client/http.js';
-import { subscribe } from '../client/subscribe.js';
+import { execute } from '../client/http.js';
+import { watchSubscription } from '../client/subscribe.js';
 import { StatusChangedDocument, type StatusChangedSubscription, StatusDocument } from '../generated/graphql.js';
 import type { ClientCommandContext } from './client-command.js';
 import { EXIT } from './exit-codes.js';
@@ -21,14 +21,14 @@ function summary(status: StatusEvent): string {
 }
 
 /**
- * `stratctl status --watch`: the status now, then each change (statusChanged over SSE) until
- * Ctrl-C. With --json, one JSON object per line.
+ * `stratctl status --watch`: the status now, then each change (statusChanged over SSE, graphql-sse's
+ * client) until Ctrl-C. With --json, one JSON object per line. When the server goes away (a
+ * restart), it reconnects for up to `reconnectTimeoutMs` and re-reads the status it may have missed;
+ * past that, exit 5.
  */
-export async function watchStatus(ctx: ClientCommandContext): Promise<number> {
+export async function watchStatus(ctx: ClientCommandContext, reconnectTimeoutMs: number): Promise<number> {
   const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const unsubscribe = ctx.io.onStopSignal(() => controller.abort());
   let last = '';
   const emit = (status: StatusEvent) => {
     if (ctx.json) return ctx.print(JSON.stringify(status));
@@ -37,22 +37,18 @@ export async function watchStatus(ctx: ClientCommandContext): Promise<number> {
     last = text;
   };
   try {
-    const changes = subscribe(ctx.settings, StatusChangedDocument, {}, controller.signal);
-    const first = changes.next(); // opens the stream before the snapshot, so no change falls between
-    first.catch(() => {}); // its failure is reported when awaited below, not as an unhandled rejection
-    const { status } = await execute(ctx.settings, StatusDocument);
-    emit(status);
-    let next = await first;
-    while (!next.done) {
-      emit(next.value.statusChanged);
-      next = await changes.next();
+    const events = watchSubscription({ ...ctx.settings, reconnectTimeoutMs }, StatusChangedDocument, {}, controller.signal);
+    for await (const event of events) {
+      if (event.type === 'data') emit(event.data.statusChanged);
+      else if (event.type === 'lost') ctx.warn(`${event.reason}; reconnecting (for up to ${reconnectTimeoutMs} ms)`);
+      else {
+        // The stream is open: now read the status, so nothing that changed before (or while away) is missed.
+        if (event.reconnected) ctx.warn(`reconnected to ${ctx.settings.url}`);
+        emit((await execute(ctx.settings, StatusDocument)).status);
+      }
     }
-    // statusChanged never completes on its own: the server ended it (stopping).
-    if (!controller.signal.aborted)
-      throw new ControlPlaneError('unreachable', `${ctx.settings.url} ended the event stream (server stopping?)`);
     return EXIT.ok;
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    unsubscribe();
   }
 }

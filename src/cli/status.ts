@@ -1,34 +1,27 @@
-import { parseArgs } from 'node:util';
 import { execute } from '../client/http.js';
 import { StatusDocument } from '../generated/graphql.js';
-import { CLIENT_HELP, CLIENT_OPTIONS, noPositionals, printJson, runClientCommand } from './client-command.js';
-import { EXIT } from './exit-codes.js';
-import { watchStatus } from './status-watch.js';
+import { UsageError } from '../usage-error.js';
+import { printJson, runClientCommand } from './client-command.js';
+import { type Action, stringFlag } from './program.js';
 
-export const help = `Usage: stratctl status [options]
+const DEFAULT_RECONNECT_MS = 60_000;
 
-Shows the active strategy, the config version in force, any problem with the config file, and
-what the runner has applied (its state, version, last scan, error).
+function reconnectTimeout(raw: string | undefined, watch: boolean): number {
+  if (raw === undefined) return DEFAULT_RECONNECT_MS;
+  if (!watch) throw new UsageError('--reconnect-timeout-ms goes with --watch');
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) > 86_400_000)
+    throw new UsageError(`--reconnect-timeout-ms must be 0 to 86400000 milliseconds, not "${raw}"`);
+  return Number(raw);
+}
 
-  --watch               then one line per change (config, runner), until Ctrl-C; with --json,
-                        one JSON object per line
-
-${CLIENT_HELP}
-`;
-
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { ...CLIENT_OPTIONS, watch: { type: 'boolean' } },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    process.stdout.write(help);
-    return EXIT.ok;
+/** `stratctl status [--watch]`: what is active, the version in force, what the runner applied. */
+export const status: Action = async (flags, _args, ctx) => {
+  const reconnectMs = reconnectTimeout(stringFlag(flags, 'reconnect-timeout-ms'), flags.watch === true);
+  if (flags.watch === true) {
+    const { watchStatus } = await import('./status-watch.js'); // graphql-sse only when watching
+    return runClientCommand(flags, ctx, (ctx) => watchStatus(ctx, reconnectMs));
   }
-  noPositionals(positionals);
-  if (values.watch) return runClientCommand(values, watchStatus);
-  return runClientCommand(values, async (ctx) => {
+  return runClientCommand(flags, ctx, async (ctx) => {
     const { status, config } = await execute(ctx.settings, StatusDocument);
     if (ctx.json) return printJson(ctx, status);
     const lines: [string, string][] = [
@@ -52,4 +45,4 @@ export async function run(argv: string[]): Promise<number> {
     const width = Math.max(...lines.map(([k]) => k.length)) + 2;
     ctx.print(lines.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n'));
   });
-}
+};

@@ -1,31 +1,9 @@
-import { parseArgs } from 'node:util';
 import { execute } from '../client/http.js';
 import { type RiskLevel, StrategiesDocument, StrategyDocument, type TradingSession } from '../generated/graphql.js';
-import { UsageError } from '../settings.js';
-import {
-  CLIENT_HELP,
-  CLIENT_OPTIONS,
-  type ClientCommandContext,
-  noPositionals,
-  printJson,
-  runClientCommand,
-  table,
-} from './client-command.js';
+import { UsageError } from '../usage-error.js';
+import { type ClientCommandContext, printJson, runClientCommand, table } from './client-command.js';
 import { EXIT } from './exit-codes.js';
-
-export const help = `Usage: stratctl strategies [options]
-       stratctl strategies <key> [options]
-
-Lists the strategies the system ships; * marks the active one. With a key: that strategy, with
-its default tunables and the ones it runs with (defaults + the config's overrides).
-
-Filters (all given must match):
-  --instrument <name>   e.g. EUR_USD
-  --risk-level <level>  low | medium | high
-  --session <session>   any | london | ny | asia
-
-${CLIENT_HELP}
-`;
+import { type Action, stringFlag } from './program.js';
 
 const RISK_LEVELS = ['LOW', 'MEDIUM', 'HIGH'] as const satisfies RiskLevel[];
 const SESSIONS = ['ANY', 'LONDON', 'NY', 'ASIA'] as const satisfies TradingSession[];
@@ -37,28 +15,21 @@ function oneOf<T extends string>(flag: string, raw: string | undefined, allowed:
   return value;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { ...CLIENT_OPTIONS, instrument: { type: 'string' }, 'risk-level': { type: 'string' }, session: { type: 'string' } },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    process.stdout.write(help);
-    return EXIT.ok;
-  }
-  const [key, ...extra] = positionals;
+/** `stratctl strategies [key]`: the list (filtered), or one strategy with its tunables. */
+export const strategies: Action = async (flags, [key], ctx) => {
+  const instrument = stringFlag(flags, 'instrument');
+  const riskLevel = stringFlag(flags, 'risk-level');
+  const session = stringFlag(flags, 'session');
   if (key !== undefined) {
-    noPositionals(extra);
-    if (values.instrument ?? values['risk-level'] ?? values.session) throw new UsageError('filters go with the list, not with one key');
-    return runClientCommand(values, (ctx) => showOne(ctx, key));
+    if (instrument ?? riskLevel ?? session) throw new UsageError('filters go with the list, not with one key');
+    return runClientCommand(flags, ctx, (ctx) => showOne(ctx, key));
   }
   const variables = {
-    instrument: values.instrument,
-    riskLevel: oneOf('--risk-level', values['risk-level'], RISK_LEVELS),
-    sessionPreference: oneOf('--session', values.session, SESSIONS),
+    instrument,
+    riskLevel: oneOf('--risk-level', riskLevel, RISK_LEVELS),
+    sessionPreference: oneOf('--session', session, SESSIONS),
   };
-  return runClientCommand(values, async (ctx) => {
+  return runClientCommand(flags, ctx, async (ctx) => {
     const { strategies } = await execute(ctx.settings, StrategiesDocument, variables);
     if (ctx.json) return printJson(ctx, strategies);
     const rows = strategies.map((s) => [
@@ -71,12 +42,12 @@ export async function run(argv: string[]): Promise<number> {
     ]);
     ctx.print(table(['', 'KEY', 'NAME', 'RISK', 'SESSION', 'INSTRUMENTS'], rows));
   });
-}
+};
 
 async function showOne(ctx: ClientCommandContext, key: string): Promise<number | undefined> {
   const { strategy } = await execute(ctx.settings, StrategyDocument, { key });
   if (!strategy) {
-    process.stderr.write(`error: there is no strategy "${key}"\nRun "stratctl strategies" for the valid keys.\n`);
+    ctx.warn(`error: there is no strategy "${key}"\nRun "stratctl strategies" for the valid keys.`);
     return EXIT.usage;
   }
   if (ctx.json) return printJson(ctx, strategy);

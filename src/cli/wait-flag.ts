@@ -1,12 +1,10 @@
 import type { ClientOptions } from '../client/http.js';
-import { UsageError } from '../settings.js';
+import { UsageError } from '../usage-error.js';
 import { EXIT } from './exit-codes.js';
+import type { CommandContext } from './io.js';
+import { type Flags, stringFlag } from './program.js';
 
 /** `--wait [--timeout-ms <ms>]`: answer once the runner has applied the change (exit 6 if not in time). */
-export const WAIT_OPTIONS = { wait: { type: 'boolean' }, 'timeout-ms': { type: 'string' } } as const;
-
-export const WAIT_HELP = `  --wait                answer once the runner has applied the change (exit 6 if it has not in time)
-  --timeout-ms <ms>     how long --wait waits, 1 to 300000 (default 10000)`;
 
 const DEFAULT_WAIT_MS = 10_000;
 
@@ -15,9 +13,9 @@ export interface WaitRequest {
   timeoutMs: number | undefined;
 }
 
-export function parseWait(values: { wait?: boolean; 'timeout-ms'?: string }): WaitRequest {
-  const wait = values.wait ?? false;
-  const raw = values['timeout-ms'];
+export function parseWait(flags: Flags): WaitRequest {
+  const wait = flags.wait === true;
+  const raw = stringFlag(flags, 'timeout-ms');
   if (raw === undefined) return { waitForRunner: wait, timeoutMs: undefined };
   if (!wait) throw new UsageError('--timeout-ms goes with --wait');
   const ms = Number(raw);
@@ -42,11 +40,11 @@ export interface RunnerWait {
  * Tells the operator when the change is written but the runner has not applied it in time (exit 6);
  * null when there was nothing to wait for or the runner applied it.
  */
-export function reportUnappliedWait(what: string, wait: RunnerWait | null | undefined): number | null {
+export function reportUnappliedWait(ctx: CommandContext, what: string, wait: RunnerWait | null | undefined): number | null {
   if (!wait || wait.applied) return null;
-  process.stderr.write(
+  ctx.warn(
     `error: ${what}, but the runner has not applied it: ${wait.message}\n` +
-      `Runner state ${wait.runnerState}: check "stratctl status" (is the runner running?), or wait longer with --timeout-ms.\n`,
+      `Runner state ${wait.runnerState}: check "stratctl status" (is the runner running?), or wait longer with --timeout-ms.`,
   );
   return EXIT.waitTimeout;
 }

@@ -1,8 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ADMIN_TOKEN_FILE } from '../auth/tokens.js';
-import { UsageError } from '../settings.js';
+import { UsageError } from '../usage-error.js';
 import type { ClientOptions } from './http.js';
+
+/**
+ * `<runtime-dir>/admin.token` (DESIGN: client settings), the same name as auth/tokens.ts's
+ * ADMIN_TOKEN_FILE: importing that module would load the token store (yaml, zod) into every stratctl call.
+ */
+export const ADMIN_TOKEN_FILE = 'admin.token';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8787/graphql';
 

@@ -1,47 +1,132 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { type ClientOptions, ControlPlaneError, post, resultData } from './http.js';
+import { createClient, NetworkError } from 'graphql-sse';
+import { bodyData, type ClientOptions, ControlPlaneError, queryText, resultData } from './http.js';
+
+export interface WatchOptions extends ClientOptions {
+  /** How long to keep reconnecting after the stream is lost (the server restarting) before giving up; 0: give up at once. */
+  reconnectTimeoutMs: number;
+}
+
+/** What a watched subscription reports, in order. */
+export type WatchEvent<TResult> =
+  | { type: 'connected'; reconnected: boolean }
+  | { type: 'data'; data: TResult }
+  | { type: 'lost'; reason: string };
+
+const backoff = (retries: number) => Math.min(250 * 2 ** retries, 2_000);
 
 /**
- * Runs a typed subscription over yoga's GraphQL over SSE (the graphql-sse "distinct connections"
- * protocol: one POST, `event: next` per result, `event: complete` at the end) and yields each
- * result's data until `signal` aborts or the server completes. A dropped connection is `unreachable`.
+ * A typed subscription over yoga's GraphQL over SSE, through graphql-sse's client (distinct
+ * connections mode). When the stream is lost (the server stops or restarts), it reconnects for up
+ * to `reconnectTimeoutMs`, then throws ControlPlaneError('unreachable'). A refusal (bad token, bad
+ * document) is thrown at once. Every (re)connection is reported, so a caller can re-read the state
+ * it may have missed. Ends when `signal` aborts.
  */
-export async function* subscribe<TResult, TVariables>(
-  options: ClientOptions,
+export async function* watchSubscription<TResult, TVariables>(
+  options: WatchOptions,
   document: TypedDocumentNode<TResult, TVariables>,
   variables: TVariables | undefined,
   signal: AbortSignal,
-): AsyncGenerator<TResult> {
-  const response = await post(options, document, variables, { accept: 'text/event-stream', signal });
-  if (!response.ok || !response.headers.get('content-type')?.includes('text/event-stream') || !response.body) {
-    resultData(options.url, response.status, await response.text());
-    throw new ControlPlaneError('server', `${options.url} did not open an event stream (HTTP ${response.status})`, response.status);
-  }
-  const decoder = new TextDecoder();
-  let buffer = '';
-  try {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true }).replaceAll('\r\n', '\n');
-      let end = buffer.indexOf('\n\n');
-      while (end !== -1) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        end = buffer.indexOf('\n\n');
-        let event = 'message';
-        const data: string[] = [];
-        for (const line of block.split('\n')) {
-          if (line.startsWith('event:')) event = line.slice(6).trim();
-          else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+): AsyncGenerator<WatchEvent<TResult>> {
+  let lostAt: number | null = null;
+  let refusal: ControlPlaneError | null = null;
+  const giveUp = (why: string) =>
+    new ControlPlaneError('unreachable', `${why}, and it did not come back within ${options.reconnectTimeoutMs} ms`);
+  const client = createClient({
+    url: options.url,
+    headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+    // Retries are bounded in time by `retry` below, not by a count.
+    retryAttempts: Number.MAX_SAFE_INTEGER,
+    retry: async (retries) => {
+      if (refusal) throw refusal; // the server answered, and said no: retrying will not change that
+      lostAt ??= Date.now();
+      if (Date.now() - lostAt >= options.reconnectTimeoutMs) throw giveUp(`lost the event stream from ${options.url}`);
+      await new Promise((resolve) => setTimeout(resolve, backoff(retries)));
+    },
+    fetchFn: async (input: RequestInfo | URL, init?: RequestInit) => {
+      const response = await fetch(input, init);
+      refusal = null;
+      if (!response.ok && response.status < 500) {
+        try {
+          resultData(options.url, response.status, await response.clone().text());
+          refusal = new ControlPlaneError('server', `${options.url} refused the event stream (HTTP ${response.status})`, response.status);
+        } catch (err) {
+          refusal = err instanceof ControlPlaneError ? err : null;
         }
-        if (event === 'complete') return;
-        if (event === 'next' && data.length > 0) yield resultData<TResult>(options.url, 200, data.join('\n'));
       }
+      return response;
+    },
+  });
+
+  // graphql-sse pushes; this generator pulls: a small queue between them.
+  const queue: (WatchEvent<TResult> | { type: 'end'; error?: unknown })[] = [];
+  let wake: (() => void) | null = null;
+  const push = (item: (typeof queue)[number]) => {
+    queue.push(item);
+    wake?.();
+  };
+  let connections = 0;
+  let lossAnnounced = false;
+  const lost = (reason: string) => {
+    if (lossAnnounced) return;
+    lossAnnounced = true;
+    push({ type: 'lost', reason });
+  };
+  const subscribeOnce = () =>
+    client.subscribe<TResult>(
+      { query: queryText(document), variables: (variables ?? {}) as Record<string, unknown> },
+      {
+        next: (result) => {
+          try {
+            push({ type: 'data', data: bodyData(options.url, 200, result as never) });
+          } catch (err) {
+            push({ type: 'end', error: err });
+          }
+        },
+        error: (err) => push({ type: 'end', error: err }),
+        complete: () => push({ type: 'end' }),
+      },
+      {
+        // A broken connection is retried inside graphql-sse: `connecting(true)` says that is happening.
+        connecting: (reconnecting) => {
+          if (reconnecting) lost(`lost the event stream from ${options.url}`);
+        },
+        connected: () => {
+          lostAt = null;
+          lossAnnounced = false;
+          push({ type: 'connected', reconnected: connections++ > 0 });
+        },
+      },
+    );
+
+  let unsubscribe = subscribeOnce();
+  const abort = () => push({ type: 'end' });
+  signal.addEventListener('abort', abort, { once: true });
+  try {
+    for (;;) {
+      if (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+      const item = queue.shift();
+      if (!item) continue;
+      if (signal.aborted) return;
+      if (item.type !== 'end') {
+        yield item;
+        continue;
+      }
+      if (item.error instanceof ControlPlaneError) throw item.error;
+      if (item.error !== undefined && !(item.error instanceof NetworkError)) throw item.error;
+      // The server completed the stream (it is stopping) or the connection broke: subscribe again.
+      const reason =
+        item.error === undefined ? `${options.url} ended the event stream (server stopping?)` : `lost the event stream from ${options.url}`;
+      if (options.reconnectTimeoutMs <= 0) throw new ControlPlaneError('unreachable', reason);
+      lostAt ??= Date.now();
+      lost(reason);
+      unsubscribe();
+      unsubscribe = subscribeOnce();
     }
-  } catch (err) {
-    if (signal.aborted) return;
-    if (err instanceof ControlPlaneError) throw err;
-    throw new ControlPlaneError('unreachable', `lost the event stream from ${options.url} (${(err as Error).message})`);
+  } finally {
+    signal.removeEventListener('abort', abort);
+    unsubscribe();
+    client.dispose();
   }
-  if (signal.aborted) return;
-  throw new ControlPlaneError('unreachable', `${options.url} closed the event stream`);
 }

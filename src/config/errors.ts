@@ -8,13 +8,6 @@ export interface ConfigIssue {
   readonly message: string;
 }
 
-export class InvalidStrategyKeyError extends Error {
-  override name = 'InvalidStrategyKeyError';
-  constructor(readonly strategyKey: string) {
-    super(`Invalid strategy key: ${strategyKey}`);
-  }
-}
-
 export class ConfigValidationError extends Error {
   override name = 'ConfigValidationError';
   constructor(
@@ -66,15 +59,21 @@ export class ConfigFileError extends Error {
   }
 }
 
-/** A mutation was refused because the file on disk is currently invalid (a hand edit to fix first). */
+/** A mutation was refused because the stored config is currently invalid (a hand edit to fix first). */
 export class ConfigFileInvalidError extends Error {
   override name = 'ConfigFileInvalidError';
   constructor(readonly fileError: ConfigFileError) {
-    super(`The config file on disk is invalid; fix it before changing the config. ${fileError.publicMessage}`, { cause: fileError });
+    const first = fileError.problems[0];
+    const where = first?.line ? `line ${first.line}${first.column ? `, column ${first.column}` : ''}: ` : '';
+    super(`Config file is invalid: ${fileError.publicLocation}: ${where}${first?.message ?? 'invalid'}`, { cause: fileError });
   }
 }
 
-/** Writing the config failed (disk full, read-only, I/O error): nothing was changed. */
+/**
+ * Writing the change failed (disk full, read-only, I/O error): nothing was changed, the previous
+ * config is still in force. `step` says which step failed (open temp file, write, fsync, rename,
+ * audit append ...), `errno` the system's code.
+ */
 export class ConfigWriteError extends Error {
   override name = 'ConfigWriteError';
   constructor(
@@ -82,9 +81,17 @@ export class ConfigWriteError extends Error {
     readonly errno: string | undefined,
     options?: { cause?: unknown },
   ) {
-    super(
-      `Could not save the config (${step} failed${errno ? `: ${errno}` : ''}); the previous config is unchanged and still in force`,
-      options,
-    );
+    super('Config could not be written', options);
+  }
+}
+
+/** The store (etcd) could not be reached within its deadline: nothing was written; try again later. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+  constructor(
+    readonly retryAfterSeconds = 2,
+    options?: { cause?: unknown },
+  ) {
+    super('Config store unavailable', options);
   }
 }

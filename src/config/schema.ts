@@ -1,46 +1,77 @@
 import { z } from 'zod';
-import type { StrategyRegistry, TunableSpec, TunableValue } from '../registry/index.js';
+import { type StrategyRegistry, strategyKeySchema, type TunableSpec, type TunableValue } from '../registry/index.js';
+import { fromSnakeKeys, snakeCase } from './case.js';
 import type { ConfigIssue } from './errors.js';
 
-/** The runtime config as the rest of the system uses it. */
-export interface RuntimeConfig {
-  readonly activeStrategyKey: string;
-  readonly tradingEnabled: boolean;
-  readonly scanIntervalSeconds: number;
-  /** `{ <strategyKey>: { <tunable>: value } }` */
-  readonly tunableOverrides: Readonly<Record<string, Readonly<Record<string, TunableValue>>>>;
-  /** +1 on every change accepted through the API. */
-  readonly version: number;
-  /** ISO-8601 time of the last accepted change. */
-  readonly updatedAt: string;
-}
+export const SCAN_INTERVAL_LIMITS = { min: 1, max: 86_400 } as const;
+
+const required = (what: string) => (iss: { input?: unknown }) =>
+  iss.input === undefined ? 'is required' : `must be ${what}, got ${JSON.stringify(iss.input) ?? String(iss.input)}`;
+
+export const scanIntervalSchema = z
+  .number({ error: required('a whole number of seconds') })
+  .int({ error: 'must be a whole number of seconds' })
+  .min(SCAN_INTERVAL_LIMITS.min, { error: `must be at least ${SCAN_INTERVAL_LIMITS.min} second` })
+  .max(SCAN_INTERVAL_LIMITS.max, { error: `must be at most ${SCAN_INTERVAL_LIMITS.max} seconds (one day)` });
+
+const tunableValueSchema = z.union([z.number(), z.boolean()]);
+
+/**
+ * The runtime config's shape: the source of its type. Which strategies and tunables exist is the
+ * registry's to say; `configSchemaFor(registry)` adds those checks.
+ */
+export const runtimeConfigSchema = z
+  .object({
+    activeStrategyKey: z.string({ error: required('a strategy key') }).pipe(strategyKeySchema),
+    tradingEnabled: z.boolean({ error: required('true or false') }),
+    scanIntervalSeconds: scanIntervalSchema,
+    /** `{ <strategyKey>: { <tunable>: value } }` */
+    tunableOverrides: z.record(z.string(), z.record(z.string(), tunableValueSchema)),
+    /** +1 on every accepted change; never goes backwards. */
+    version: z
+      .number({ error: required('a positive whole number') })
+      .int({ error: 'must be a whole number' })
+      .min(1, { error: 'must be at least 1' }),
+    /** ISO-8601 time of the last accepted change. */
+    updatedAt: z.iso.datetime({
+      offset: true,
+      error: (iss) => (iss.input === undefined ? 'is required' : 'must be an ISO-8601 time, e.g. 2026-01-05T01:35:00Z'),
+    }),
+  })
+  .strict();
+
+export type RuntimeConfig = Readonly<z.output<typeof runtimeConfigSchema>>;
+export type RuntimeConfigField = keyof RuntimeConfig;
+export const CONFIG_FIELDS = Object.keys(runtimeConfigSchema.shape) as RuntimeConfigField[];
+/** The fields a change sets; `version` and `updatedAt` are the store's. */
+export const SETTABLE_FIELDS = ['activeStrategyKey', 'tradingEnabled', 'scanIntervalSeconds', 'tunableOverrides'] as const;
+export type SettableField = (typeof SETTABLE_FIELDS)[number];
 
 /** A partial update: absent fields are kept; in overrides, `null` removes (a tunable or a whole strategy's). */
-export interface ConfigUpdate {
+export const configUpdateSchema = z
+  .object({
+    activeStrategyKey: z.string({ error: required('a strategy key') }),
+    tradingEnabled: z.boolean({ error: required('true or false') }),
+    scanIntervalSeconds: scanIntervalSchema,
+    tunableOverrides: z.unknown(),
+  })
+  .partial()
+  .strict();
+
+export type ConfigUpdate = {
   activeStrategyKey?: string;
   tradingEnabled?: boolean;
   scanIntervalSeconds?: number;
   tunableOverrides?: Record<string, Record<string, TunableValue | null> | null>;
-}
+};
 
-/** File key <-> domain field. The file is snake_case, like the predecessor's. */
-export const FILE_KEYS = {
-  activeStrategyKey: 'active_strategy_key',
-  tradingEnabled: 'trading_enabled',
-  scanIntervalSeconds: 'scan_interval_seconds',
-  tunableOverrides: 'tunable_overrides',
-  version: 'version',
-  updatedAt: 'updated_at',
-} as const satisfies Record<keyof RuntimeConfig, string>;
-
-export const SCAN_INTERVAL_LIMITS = { min: 1, max: 86_400 } as const;
-
-export const DEFAULT_CONFIG = {
-  activeStrategyKey: 'momentum',
+/** The settings of a new config (the seed's defaults): the runner only reports signals; it sends no orders. */
+export const DEFAULT_SETTINGS = {
+  activeStrategyKey: strategyKeySchema.parse('momentum'),
   tradingEnabled: true,
   scanIntervalSeconds: 30,
   tunableOverrides: {},
-} as const;
+} as const satisfies Pick<RuntimeConfig, SettableField>;
 
 export function describeTunableSpec(spec: TunableSpec): string {
   return spec.type === 'boolean' ? 'a boolean' : `${spec.type === 'integer' ? 'an integer' : 'a number'} in [${spec.min}, ${spec.max}]`;
@@ -58,6 +89,7 @@ export function checkTunableValue(spec: TunableSpec, value: unknown): string | u
 
 type AddIssue = (path: (string | number)[], message: string) => void;
 
+/** Checks `{ <strategyKey>: { <tunable>: value } }` against the registry (null removes, in an update). */
 function checkOverrides(registry: StrategyRegistry, overrides: unknown, add: AddIssue, allowNull: boolean): void {
   if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) {
     add([], 'must be a map of strategy keys to { tunable: value } maps');
@@ -91,29 +123,6 @@ function checkOverrides(registry: StrategyRegistry, overrides: unknown, add: Add
   }
 }
 
-const required = (what: string) => (iss: { input?: unknown }) =>
-  iss.input === undefined ? 'is required' : `must be ${what}, got ${JSON.stringify(iss.input) ?? String(iss.input)}`;
-
-const scanIntervalSchema = z
-  .number({ error: required('a whole number of seconds') })
-  .int({ error: 'must be a whole number of seconds' })
-  .min(SCAN_INTERVAL_LIMITS.min, { error: `must be at least ${SCAN_INTERVAL_LIMITS.min} second` })
-  .max(SCAN_INTERVAL_LIMITS.max, { error: `must be at most ${SCAN_INTERVAL_LIMITS.max} seconds (one day)` });
-
-function strategyKeyField(registry: StrategyRegistry) {
-  return z
-    .string({ error: required('a strategy key') })
-    .refine((k) => registry.has(k), { error: (iss) => `Invalid strategy key: ${String(iss.input)}` });
-}
-
-function overridesField(registry: StrategyRegistry, allowNull: boolean) {
-  return z
-    .unknown()
-    .superRefine((overrides, ctx) =>
-      checkOverrides(registry, overrides, (path, message) => ctx.addIssue({ code: 'custom', path, message }), allowNull),
-    );
-}
-
 /** Builds a schema once per registry: building zod schemas costs more than using them (a hot path on every reload). */
 function memoized<T>(build: (registry: StrategyRegistry) => T): (registry: StrategyRegistry) => T {
   const cache = new WeakMap<StrategyRegistry, T>();
@@ -127,65 +136,75 @@ function memoized<T>(build: (registry: StrategyRegistry) => T): (registry: Strat
   };
 }
 
-/** The config file's schema (snake_case, strict: an unknown key is an error, not silently ignored). */
-export const configFileSchema = memoized(buildConfigFileSchema);
+const addTo =
+  (ctx: z.core.$RefinementCtx, prefix: (string | number)[]): AddIssue =>
+  (path, message) =>
+    ctx.addIssue({ code: 'custom', path: [...prefix, ...path], message });
 
-function buildConfigFileSchema(registry: StrategyRegistry) {
-  return z
+/**
+ * The whole config, checked against the strategies in force. The checks sit on the fields, so each
+ * is reported even when another field is missing or wrong.
+ */
+export const configSchemaFor = memoized((registry: StrategyRegistry) =>
+  z
     .object({
-      active_strategy_key: strategyKeyField(registry),
-      trading_enabled: z.boolean({ error: required('true or false') }),
-      scan_interval_seconds: scanIntervalSchema,
-      // `tunable_overrides:` left empty reads as null: the same as no overrides.
-      tunable_overrides: z
-        .preprocess((v) => v ?? {}, overridesField(registry, false))
-        .transform((v) => v as Record<string, Record<string, TunableValue>>),
-      version: z
-        .number({ error: required('a positive whole number') })
-        .int({ error: 'must be a whole number' })
-        .min(1, { error: 'must be at least 1' }),
-      updated_at: z.iso.datetime({
-        offset: true,
-        error: (iss) => (iss.input === undefined ? 'is required' : 'must be an ISO-8601 time, e.g. 2026-01-05T01:35:00Z'),
+      ...runtimeConfigSchema.shape,
+      activeStrategyKey: runtimeConfigSchema.shape.activeStrategyKey.refine((k) => registry.has(k), {
+        error: (iss) => `Invalid strategy key: ${String(iss.input)}`,
       }),
+      // `tunable_overrides:` left empty in the file reads as null: the same as no overrides.
+      tunableOverrides: z.preprocess(
+        (v) => v ?? {},
+        z.unknown().superRefine((overrides, ctx) => checkOverrides(registry, overrides, addTo(ctx, []), false)),
+      ),
     })
-    .strict();
-}
+    .strict()
+    .transform((config) => normalizeConfig(config as RuntimeConfig)),
+);
 
-export type ConfigFileShape = z.output<ReturnType<typeof buildConfigFileSchema>>;
-
-export function fromFileShape(file: ConfigFileShape): RuntimeConfig {
+/** Drops empty override maps, so two configs that mean the same compare (and digest) the same. */
+function normalizeConfig(config: RuntimeConfig): RuntimeConfig {
   const tunableOverrides: Record<string, Record<string, TunableValue>> = {};
-  for (const [key, tunables] of Object.entries(file.tunable_overrides)) {
+  for (const [key, tunables] of Object.entries(config.tunableOverrides)) {
     if (tunables && Object.keys(tunables).length > 0) tunableOverrides[key] = { ...tunables };
   }
-  return {
-    activeStrategyKey: file.active_strategy_key,
-    tradingEnabled: file.trading_enabled,
-    scanIntervalSeconds: file.scan_interval_seconds,
-    tunableOverrides,
-    version: file.version,
-    updatedAt: file.updated_at,
-  };
-}
-
-/** An update's schema: names, types and the registry's rules. Paths are the domain's field names. */
-const updateSchema = memoized(buildUpdateSchema);
-
-function buildUpdateSchema(registry: StrategyRegistry) {
-  return z
-    .object({
-      activeStrategyKey: strategyKeyField(registry),
-      tradingEnabled: z.boolean({ error: required('true or false') }),
-      scanIntervalSeconds: scanIntervalSchema,
-      tunableOverrides: overridesField(registry, true).transform((v) => v as Record<string, Record<string, TunableValue | null> | null>),
-    })
-    .partial()
-    .strict();
+  return { ...config, tunableOverrides };
 }
 
 function zodIssues(error: z.ZodError): ConfigIssue[] {
   return error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message }));
+}
+
+/**
+ * Parses the config as stored (snake_case keys, e.g. a YAML file's content) against the registry.
+ * Issues name the stored keys; an unknown key is reported with `unknownKey` set (for line numbers).
+ */
+export function parseStoredConfig(
+  registry: StrategyRegistry,
+  data: Readonly<Record<string, unknown>>,
+): { ok: true; config: RuntimeConfig } | { ok: false; issues: (ConfigIssue & { unknownKey?: string })[] } {
+  const { known, unknown } = fromSnakeKeys(data, CONFIG_FIELDS);
+  const issues: (ConfigIssue & { unknownKey?: string })[] = unknown.map((key) => ({
+    path: [],
+    message: `Unrecognized key: "${key}"`,
+    unknownKey: key,
+  }));
+  const parsed = configSchemaFor(registry).safeParse(known);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.map((p, i): string | number =>
+        typeof p === 'symbol' ? String(p) : i === 0 && typeof p === 'string' ? snakeCase(p) : p,
+      );
+      issues.push({ path, message: issue.message });
+    }
+  }
+  if (issues.length > 0 || !parsed.success) return { ok: false, issues };
+  return { ok: true, config: parsed.data };
+}
+
+/** What a change does to the config: the fields whose value differs (version and time aside). */
+export function changedFields(before: RuntimeConfig, after: RuntimeConfig): SettableField[] {
+  return SETTABLE_FIELDS.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
 }
 
 /**
@@ -196,10 +215,17 @@ export function mergeConfigUpdate(
   registry: StrategyRegistry,
   base: RuntimeConfig,
   update: unknown,
-): { ok: true; config: RuntimeConfig; changed: (keyof RuntimeConfig)[] } | { ok: false; issues: ConfigIssue[] } {
-  const parsed = updateSchema(registry).safeParse(update);
+): { ok: true; config: RuntimeConfig; changed: SettableField[] } | { ok: false; issues: ConfigIssue[] } {
+  const parsed = configUpdateSchema
+    .superRefine((u, ctx) => {
+      if (u.activeStrategyKey !== undefined && !registry.has(u.activeStrategyKey)) {
+        ctx.addIssue({ code: 'custom', path: ['activeStrategyKey'], message: `Invalid strategy key: ${u.activeStrategyKey}` });
+      }
+      if (u.tunableOverrides !== undefined) checkOverrides(registry, u.tunableOverrides, addTo(ctx, ['tunableOverrides']), true);
+    })
+    .safeParse(update);
   if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
-  const u = parsed.data;
+  const u = parsed.data as ConfigUpdate;
 
   const overrides: Record<string, Record<string, TunableValue>> = {};
   for (const [k, v] of Object.entries(base.tunableOverrides)) overrides[k] = { ...v };
@@ -218,13 +244,12 @@ export function mergeConfigUpdate(
   }
   const config: RuntimeConfig = {
     ...base,
-    ...(u.activeStrategyKey !== undefined && { activeStrategyKey: u.activeStrategyKey }),
+    ...(u.activeStrategyKey !== undefined && { activeStrategyKey: registry.parse(u.activeStrategyKey) }),
     ...(u.tradingEnabled !== undefined && { tradingEnabled: u.tradingEnabled }),
     ...(u.scanIntervalSeconds !== undefined && { scanIntervalSeconds: u.scanIntervalSeconds }),
     tunableOverrides: overrides,
   };
-  const changed = (Object.keys(FILE_KEYS) as (keyof RuntimeConfig)[]).filter((k) => JSON.stringify(config[k]) !== JSON.stringify(base[k]));
-  return { ok: true, config, changed };
+  return { ok: true, config, changed: changedFields(base, config) };
 }
 
 /** The tunables a strategy runs with: its defaults, then the config's overrides for it. */

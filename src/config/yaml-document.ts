@@ -1,7 +1,8 @@
 import { Document, isMap, isScalar, LineCounter, parseDocument, YAMLMap } from 'yaml';
 import type { StrategyRegistry } from '../registry/index.js';
+import { snakeCase, toSnakeKeys } from './case.js';
 import { ConfigFileError } from './errors.js';
-import { configFileSchema, FILE_KEYS, fromFileShape, type RuntimeConfig } from './schema.js';
+import { parseStoredConfig, type RuntimeConfig } from './schema.js';
 
 export interface ParsedConfigFile {
   readonly doc: Document;
@@ -43,18 +44,16 @@ export function parseConfigFile(registry: StrategyRegistry, file: string, text: 
       { line: 1, message: 'the config must be a YAML mapping of settings (active_strategy_key: ..., ...)' },
     ]);
   }
-  const parsed = configFileSchema(registry).safeParse(data);
-  if (!parsed.success) {
+  const parsed = parseStoredConfig(registry, data as Record<string, unknown>);
+  if (!parsed.ok) {
     throw new ConfigFileError(
       file,
-      parsed.error.issues.map((issue) => {
-        const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+      parsed.issues.map((issue) => {
+        const path = [...issue.path];
         // An unknown key is reported at the key itself; anything else at the deepest node that exists.
-        const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
         let node: unknown;
-        if (keys[0] !== undefined) {
-          const parent = path.length ? doc.getIn(path, true) : doc.contents;
-          if (isMap(parent)) node = parent.items.find((pair) => isScalar(pair.key) && pair.key.value === keys[0])?.key;
+        if (issue.unknownKey !== undefined && isMap(doc.contents)) {
+          node = doc.contents.items.find((pair) => isScalar(pair.key) && pair.key.value === issue.unknownKey)?.key;
         }
         for (let depth = path.length; node === undefined && depth > 0; depth--) node = doc.getIn(path.slice(0, depth), true) ?? undefined;
         const range = (node as { range?: [number, number, number] } | undefined)?.range;
@@ -63,7 +62,7 @@ export function parseConfigFile(registry: StrategyRegistry, file: string, text: 
       }),
     );
   }
-  return { doc, config: fromFileShape(parsed.data) };
+  return { doc, config: parsed.config };
 }
 
 /** Writes a scalar in place when one is there, so an inline comment on it survives. */
@@ -79,9 +78,9 @@ function setValue(doc: Document, path: string[], value: unknown): void {
  */
 export function applyConfigToDocument(doc: Document, before: RuntimeConfig, config: RuntimeConfig): void {
   for (const field of ['activeStrategyKey', 'tradingEnabled', 'scanIntervalSeconds', 'version', 'updatedAt'] as const) {
-    if (doc.get(FILE_KEYS[field]) === undefined || before[field] !== config[field]) setValue(doc, [FILE_KEYS[field]], config[field]);
+    if (doc.get(snakeCase(field)) === undefined || before[field] !== config[field]) setValue(doc, [snakeCase(field)], config[field]);
   }
-  const key = FILE_KEYS.tunableOverrides;
+  const key = snakeCase('tunableOverrides');
   let overrides = doc.get(key, true);
   if (!isMap(overrides)) {
     overrides = new YAMLMap();
@@ -107,16 +106,9 @@ const HEADER = [
 ].join('\n');
 
 export function renderNewConfigFile(config: RuntimeConfig): string {
-  const doc = new Document({
-    [FILE_KEYS.activeStrategyKey]: config.activeStrategyKey,
-    [FILE_KEYS.tradingEnabled]: config.tradingEnabled,
-    [FILE_KEYS.scanIntervalSeconds]: config.scanIntervalSeconds,
-    [FILE_KEYS.tunableOverrides]: config.tunableOverrides,
-    [FILE_KEYS.version]: config.version,
-    [FILE_KEYS.updatedAt]: config.updatedAt,
-  });
+  const doc = new Document(toSnakeKeys(config));
   if (isMap(doc.contents)) doc.contents.flow = false;
-  const overrides = doc.get(FILE_KEYS.tunableOverrides, true);
+  const overrides = doc.get(snakeCase('tunableOverrides'), true);
   if (isMap(overrides)) overrides.flow = overrides.items.length === 0;
   doc.commentBefore = HEADER;
   return doc.toString();

@@ -1,7 +1,9 @@
 import SchemaBuilder from '@pothos/core';
 import ScopeAuthPlugin, { type AuthFailure } from '@pothos/plugin-scope-auth';
+import ValidationPlugin from '@pothos/plugin-validation';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { AuthenticationError, ForbiddenError, type Scope } from '../auth/identity.js';
+import { ConfigValidationError } from '../config/errors.js';
 import type { GraphQLContext } from './context.js';
 
 export const builder = new SchemaBuilder<{
@@ -13,8 +15,21 @@ export const builder = new SchemaBuilder<{
   };
   DefaultFieldNullability: false;
 }>({
-  plugins: [ScopeAuthPlugin],
+  // Scope checks wrap validation: a caller without the right hears 401/403, not what was wrong with its input.
+  plugins: [ScopeAuthPlugin, ValidationPlugin],
   defaultFieldNullability: false,
+  validation: {
+    // Argument issues become the API's BAD_USER_INPUT with per-field issues, paths in the caller's terms.
+    validationError: (result) => {
+      const issues = result.issues.map((issue) => ({
+        path: (issue.path ?? []).map((p) => (typeof p === 'object' ? p.key : p)).map((p) => (typeof p === 'symbol' ? String(p) : p)),
+        message: issue.message,
+      }));
+      // UpdateConfigInput's fields are named as the config's fields, without the argument's name.
+      const named = issues.map((i) => (i.path[0] === 'input' ? { ...i, path: i.path.slice(1) } : i));
+      return new ConfigValidationError(named, argumentsMessage(issues));
+    },
+  },
   scopeAuth: {
     authorizeOnSubscribe: true,
     authScopes: (context) => ({
@@ -38,6 +53,22 @@ function requiredScope(failure: AuthFailure): Scope | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * One line for the refusal: an invalid strategy key as the seed words it; an UpdateConfigInput issue
+ * as `Invalid config: <field>: <problem>`; any other argument as `Invalid <argument>: <problem>`.
+ */
+function argumentsMessage(issues: readonly { path: readonly (string | number)[]; message: string }[]): string {
+  const badKey = issues.find((i) => i.message.startsWith('Invalid strategy key: '));
+  if (badKey) return badKey.message;
+  return issues
+    .map(({ path: [first, ...rest], message }) =>
+      first === 'input'
+        ? `Invalid config: ${rest.join('.') || '(input)'}: ${message}`
+        : `Invalid ${[first, ...rest].join('.')}: ${message}`,
+    )
+    .join('; ');
 }
 
 builder.addScalarType('JSON', JSONResolver);

@@ -1,26 +1,8 @@
-import type { AuditLog } from '../audit/audit-log.js';
-import type { ConfigHistory } from '../audit/history.js';
 import type { Credentials, Identity } from '../auth/identity.js';
-import type { ConfigStore } from '../config/store.js';
-import type { EventBus } from '../events/bus.js';
-import type { StrategyRegistry } from '../registry/index.js';
-import type { RunnerMonitor } from '../runner/monitor.js';
+import type { ControlPlaneServices } from '../control-plane.js';
+import type { RequestLogger } from './request-scope.js';
 
-/** Something a `statusChanged` subscriber should hear about. */
-export interface StatusEvent {
-  readonly source: 'config' | 'runner';
-}
-
-/** What resolvers reach through the context: the domain, never the file system. */
-export interface ControlPlaneServices {
-  readonly registry: StrategyRegistry;
-  readonly store: ConfigStore;
-  /** The runner as last published (embedded or a separate process). */
-  readonly runner: RunnerMonitor;
-  readonly events: EventBus<StatusEvent>;
-  readonly audit: AuditLog;
-  readonly history: ConfigHistory;
-}
+export type { ControlPlaneServices };
 
 export interface GraphQLContext {
   readonly services: ControlPlaneServices;
@@ -28,4 +10,10 @@ export interface GraphQLContext {
   readonly identity: Identity | null;
   /** False when reads need a token too (`--reads-require-token`). */
   readonly readsArePublic: boolean;
+  /** The HTTP request's id (`x-request-id`), also on every line of `log`. */
+  readonly requestId: string;
+  readonly log: RequestLogger;
 }
+
+/** Who asked, as the audit trail records it (the token's name). */
+export const requester = (ctx: GraphQLContext) => ({ actor: ctx.identity?.name ?? 'unknown' });

@@ -1,14 +1,16 @@
 import { GraphQLError } from 'graphql';
+import type { YogaLogger } from 'graphql-yoga';
 import { VersionNotInHistoryError } from '../audit/errors.js';
 import { AuthenticationError, ForbiddenError } from '../auth/identity.js';
 import {
   ConfigFileInvalidError,
   ConfigValidationError,
   ConfigWriteError,
-  InvalidStrategyKeyError,
+  StoreUnavailableError,
   VersionConflictError,
 } from '../config/errors.js';
 import type { Logger } from '../log.js';
+import { InvalidStrategyKeyError } from '../registry/index.js';
 
 export const UNAUTHENTICATED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="strategy-control-plane"' };
 
@@ -49,6 +51,9 @@ export function extensionsFor(error: unknown): Record<string, unknown> | undefin
   if (error instanceof ConfigFileInvalidError) {
     return { code: 'CONFIG_FILE_INVALID', http: { status: 409 }, problems: error.fileError.problems };
   }
+  if (error instanceof StoreUnavailableError) {
+    return { code: 'UNAVAILABLE', http: { status: 503, headers: { 'Retry-After': String(error.retryAfterSeconds) } } };
+  }
   if (error instanceof ConfigWriteError) {
     return { code: 'CONFIG_WRITE_FAILED', http: { status: 503 }, step: error.step, ...(error.errno && { errno: error.errno }) };
   }
@@ -71,17 +76,29 @@ export function isDocumentedRefusal(error: unknown): boolean {
  * refusal is routine (a typo in a strategy key, an expired token), so it goes to DEBUG as one
  * line, and the ERROR level stays for what an operator must look at. ConfigWriteError stays at ERROR: the disk failed.
  */
-export function refusalsAtDebug(logger: Logger): Logger {
+export function refusalsAtDebug(logger: Logger): YogaLogger {
+  // Yoga logs `(error)` or `(message, ...details)`; pino takes `({ err }, message)`.
+  const at =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (...args: unknown[]) => {
+      const [first, ...rest] = args;
+      // The root cause carries the stack worth reading (a GraphQLError only wraps it).
+      if (first instanceof Error) return logger[level]({ err: rootCause(first), path: (first as GraphQLError).path }, first.message);
+      logger[level]([first, ...rest].map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+    };
+  const error = at('error');
   return {
-    ...logger,
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
     error: (...args: unknown[]) => {
       const [first] = args;
       const cause = rootCause(first);
       if (args.length === 1 && isDocumentedRefusal(first) && !(cause instanceof ConfigWriteError)) {
-        logger.debug(`refused: ${(cause as Error).name}: ${(cause as Error).message}`);
+        logger.debug({ refusal: (cause as Error).name }, `refused: ${(cause as Error).name}: ${(cause as Error).message}`);
         return;
       }
-      logger.error(...args);
+      error(...args);
     },
   };
 }

@@ -5,9 +5,12 @@ import type { Authenticator } from '../auth/tokens.js';
 import type { Logger } from '../log.js';
 import type { ControlPlaneServices, GraphQLContext } from './context.js';
 import { maskError, refusalsAtDebug } from './errors.js';
-import { type SecurityOptions, securityPlugins } from './plugins/index.js';
-import { useRestCompat } from './rest-compat.js';
+import type { QueryLimits } from './plugins/armor.js';
+import { documentPolicyPlugins } from './plugins/index.js';
+import { requestLogPlugin } from './plugins/request-log.js';
+import type { RequestScope } from './request-scope.js';
 import { schema } from './schema/index.js';
+import { singleConnectionSsePlugin } from './sse.js';
 
 export const DEFAULT_PLAYGROUND_QUERY = `# strategy-control-plane. Reads are open; mutations need a token:
 # open the "Headers" tab below and enter {"Authorization": "Bearer <token>"}
@@ -45,48 +48,63 @@ export interface YogaOptions {
   /** Introspection, field suggestions and GraphiQL off. */
   production: boolean;
   readsRequireToken: boolean;
-  /** Abuse limits beyond the defaults (rate limiting, body size, query shape); see plugins/. */
-  security?: Omit<SecurityOptions, 'production'>;
+  /** Document limits beyond the defaults (plugins/armor.ts). */
+  queryLimits?: Partial<QueryLimits>;
+  /** More plugins, after the control plane's own (the HTTP adapter's, tests'). */
   plugins?: Plugin[];
 }
 
-export type ControlPlaneYoga = YogaServerInstance<Record<string, never>, GraphQLContext>;
+/** Yoga's server context is the request's scope, on its HTTP path and in process alike. */
+export type ControlPlaneYoga = YogaServerInstance<RequestScope, GraphQLContext>;
 
-/** The GraphQL server: policy lives here as yoga/envelop plugins, not in the HTTP adapter. */
+/**
+ * The GraphQL server. Its plugins are what runs around parse, validate and execute (request log,
+ * document limits, production mode, masking), so they hold however a request reached GraphQL:
+ * through yoga's HTTP handling or in process through `yoga.getEnveloped` (the REST routes, the
+ * fast lane). HTTP policy is the adapter's (src/http/).
+ */
 export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
   const { services, authenticator } = options;
-  const yoga: ControlPlaneYoga = createYoga<Record<string, never>, GraphQLContext>({
+  const requestLog = requestLogPlugin(options.logger);
+  const yogaLogger = refusalsAtDebug(options.logger);
+  return createYoga<RequestScope, GraphQLContext>({
     schema,
-    logging: refusalsAtDebug(options.logger),
+    // Errors are logged by the request-log plugin on the request's logger; yoga's own lines only for what it did not see.
+    logging: {
+      ...yogaLogger,
+      error: (...args: unknown[]) => (args.length === 1 && requestLog.wasLogged(args[0]) ? undefined : yogaLogger.error(...args)),
+    },
     landingPage: false,
     // Same-origin only: no cross-origin browser page may call the API (see README, Security).
     cors: false,
+    // Nothing reaches yoga over the adapter's limit; its own (25 MB) would only add a second count.
+    maxRequestBodySize: false,
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     graphiql: options.production
       ? false
       : { title: 'strategy-control-plane', defaultQuery: DEFAULT_PLAYGROUND_QUERY, shouldPersistHeaders: false },
     renderGraphiQL,
-    context: async ({ request }) => {
-      const credentials = await authenticator.authenticate(request.headers.get('authorization'));
+    context: async ({ requestId, log, authorization }) => {
+      const credentials = await authenticator.authenticate(authorization);
       // A token that was sent but is wrong is refused outright, even for a public read: a
       // script with a stale token should fail loudly, not half-work.
-      if (credentials.kind === 'invalid') throw maskError(new AuthenticationError('invalid'), 'Unexpected error.');
+      if (credentials.kind === 'invalid') throw new AuthenticationError('invalid');
       return {
         services,
         credentials,
         identity: credentials.kind === 'valid' ? credentials.identity : null,
         readsArePublic: !options.readsRequireToken,
+        requestId,
+        log,
       };
     },
     plugins: [
-      // Request policy first (limits, rate limiting, production mode): a locked-out client or an
-      // oversized body is refused before a REST route reads it, in that route's {"detail"} shape.
-      ...securityPlugins({ production: options.production, ...options.security }),
-      // The seed's REST routes; each executes its GraphQL operation through this same server, so the
-      // request policy applies to that inner request too (counted once: see auth-failure-limit.ts).
-      useRestCompat({ graphql: (request, serverContext) => yoga.fetch(request, serverContext as never), logger: options.logger }),
+      requestLog.plugin,
+      ...documentPolicyPlugins({ production: options.production, queryLimits: options.queryLimits }),
+      // graphql-sse's single-connection mode at /graphql/stream (the operator page: one SSE connection per
+      // tab for all its subscriptions); /graphql keeps yoga's own SSE.
+      singleConnectionSsePlugin({ authenticator, logger: options.logger }),
       ...(options.plugins ?? []),
     ],
   });
-  return yoga;
 }

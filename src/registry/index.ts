@@ -2,7 +2,8 @@ import { createStrategyRegistry, type StrategyRegistry } from './registry.js';
 import { STRATEGIES } from './strategies.js';
 import type { StrategyInfo } from './types.js';
 
-export { createStrategyRegistry, RegistryError, type StrategyRegistry } from './registry.js';
+export { InvalidStrategyKeyError, RegistryError } from './errors.js';
+export { createStrategyRegistry, registryOf, type StrategyRegistry } from './registry.js';
 export { STRATEGIES } from './strategies.js';
 export * from './types.js';
 

@@ -1,23 +1,29 @@
 import { z } from 'zod';
-import { type StrategyDefinition, type StrategyInfo, strategyDefinitionSchema, type TunableValue } from './types.js';
+import { InvalidStrategyKeyError, RegistryError } from './errors.js';
+import {
+  type StrategyDefinition,
+  type StrategyInfo,
+  type StrategyKey,
+  strategyDefinitionSchema,
+  strategyKeySchema,
+  type TunableValue,
+} from './types.js';
 
-export class RegistryError extends Error {
-  override name = 'RegistryError';
-}
-
-/** The set of strategies, computed once from definitions (later: definitions plus presets). */
+/** The set of strategies in force, as one value: the static ones (and, with presets, their variants). */
 export interface StrategyRegistry {
   /** Keys in registry order. */
-  readonly keys: readonly string[];
+  readonly keys: readonly StrategyKey[];
   /** A fresh object each call; its entries are frozen, so nothing a caller does reaches the registry. */
   all(): Record<string, StrategyInfo>;
   /** Frozen entries in registry order (no copy: for hot paths). */
   list(): readonly StrategyInfo[];
   get(key: string): StrategyInfo | undefined;
-  has(key: string): boolean;
+  has(key: string): key is StrategyKey;
+  /** The edge's parse: the key as a StrategyKey, or InvalidStrategyKeyError (`Invalid strategy key: <key>`). */
+  parse(key: string): StrategyKey;
 }
 
-function deepFreeze<T>(value: T): T {
+export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const inner of Object.values(value)) deepFreeze(inner);
@@ -46,6 +52,43 @@ function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
   return issues.map((i) => `  - ${i.path.length ? i.path.join('.') : '(registry)'}: ${i.message}`).join('\n');
 }
 
+/** A registry over entries already checked (static definitions, or static plus presets). */
+export function registryOf(entries: readonly StrategyInfo[]): StrategyRegistry {
+  const byKey = new Map<string, StrategyInfo>(entries.map((e) => [e.key, e]));
+  const keys = Object.freeze(entries.map((e) => e.key));
+  const list = Object.freeze([...entries]);
+  const has = (key: string): key is StrategyKey => byKey.has(key);
+  return {
+    keys,
+    all: () => Object.fromEntries(byKey),
+    list: () => list,
+    get: (key) => byKey.get(key),
+    has,
+    parse(key) {
+      if (!has(key)) throw new InvalidStrategyKeyError(key);
+      return key;
+    },
+  };
+}
+
+/** One static definition as a frozen registry entry (its tunables' defaults spelled out). */
+export function staticEntry(def: StrategyDefinition): StrategyInfo {
+  const tunables: Record<string, TunableValue> = {};
+  for (const [name, spec] of Object.entries(def.tunables)) tunables[name] = spec.default;
+  const { signal, ...metadata } = def;
+  const entry: StrategyInfo = deepFreeze({
+    ...metadata,
+    key: strategyKeySchema.parse(def.key),
+    instruments: [...def.instruments],
+    tunables,
+    tunableSpecs: structuredClone(def.tunables),
+    source: 'static' as const,
+    base: null,
+    signal,
+  });
+  return entry;
+}
+
 /**
  * Validates the definitions and builds the registry. Throws a RegistryError naming every problem:
  * a malformed registry must stop start-up, not surface as a strange runtime error later.
@@ -55,31 +98,5 @@ export function createStrategyRegistry(definitions: Readonly<Record<string, Stra
   if (!parsed.success) {
     throw new RegistryError(`Strategy registry is invalid:\n${formatIssues(parsed.error.issues)}`);
   }
-  const entries = new Map<string, StrategyInfo>();
-  for (const def of Object.values(parsed.data)) {
-    const tunables: Record<string, TunableValue> = {};
-    for (const [name, spec] of Object.entries(def.tunables)) tunables[name] = spec.default;
-    entries.set(
-      def.key,
-      deepFreeze({
-        key: def.key,
-        name: def.name,
-        description: def.description,
-        instruments: [...def.instruments],
-        tunables,
-        tunableSpecs: structuredClone(def.tunables),
-        riskLevel: def.riskLevel,
-        sessionPreference: def.sessionPreference,
-      }),
-    );
-  }
-  const keys = Object.freeze([...entries.keys()]);
-  const list = Object.freeze([...entries.values()]);
-  return {
-    keys,
-    all: () => Object.fromEntries(entries),
-    list: () => list,
-    get: (key) => entries.get(key),
-    has: (key) => entries.has(key),
-  };
+  return registryOf(Object.values(parsed.data).map(staticEntry));
 }

@@ -1,3 +1,8 @@
+import { eurUsd5mSafeSignal } from './signals/eur-usd-5m-safe.js';
+import { goldSignal } from './signals/gold.js';
+import { momentumSignal } from './signals/momentum.js';
+import { momentumV2Signal } from './signals/momentum-v2.js';
+import { rangeSignal } from './signals/range.js';
 import type { StrategyDefinition } from './types.js';
 
 /**
@@ -26,6 +31,7 @@ export const STRATEGIES: Readonly<Record<string, StrategyDefinition>> = {
     },
     riskLevel: 'medium',
     sessionPreference: 'london',
+    signal: momentumSignal,
   },
   gold: {
     key: 'gold',
@@ -48,6 +54,7 @@ export const STRATEGIES: Readonly<Record<string, StrategyDefinition>> = {
     },
     riskLevel: 'high',
     sessionPreference: 'ny',
+    signal: goldSignal,
   },
   range: {
     key: 'range',
@@ -63,6 +70,7 @@ export const STRATEGIES: Readonly<Record<string, StrategyDefinition>> = {
     },
     riskLevel: 'low',
     sessionPreference: 'asia',
+    signal: rangeSignal,
   },
   eur_usd_5m_safe: {
     key: 'eur_usd_5m_safe',
@@ -86,6 +94,7 @@ export const STRATEGIES: Readonly<Record<string, StrategyDefinition>> = {
     },
     riskLevel: 'low',
     sessionPreference: 'london',
+    signal: eurUsd5mSafeSignal,
   },
   momentum_v2: {
     key: 'momentum_v2',
@@ -115,5 +124,6 @@ export const STRATEGIES: Readonly<Record<string, StrategyDefinition>> = {
     },
     riskLevel: 'high',
     sessionPreference: 'any',
+    signal: momentumV2Signal,
   },
 };

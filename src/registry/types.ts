@@ -1,9 +1,20 @@
 import { z } from 'zod';
+import type { SignalFunction, TunableValue } from './signals/types.js';
+
+export type { TunableValue } from './signals/types.js';
 
 /** Broker instrument convention: `EUR_USD`, `XAU_USD`. */
 export const instrumentSchema = z.string().regex(/^[A-Z0-9]{3,6}_[A-Z0-9]{3,6}$/, 'instrument must look like EUR_USD');
 
-export const strategyKeySchema = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'strategy key must be lower snake_case');
+/** The form of a strategy key. Whether a key names a strategy in force is the registry's to say (`parse`). */
+export const strategyKeyFormat = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'strategy key must be lower snake_case');
+
+/**
+ * A key the registry has vouched for: parsed once at the edge (`StrategyRegistry.parse`), then
+ * trusted; checked again only inside a write, against the strategies in force when it commits.
+ */
+export const strategyKeySchema = strategyKeyFormat.brand<'StrategyKey'>();
+export type StrategyKey = z.output<typeof strategyKeySchema>;
 
 export const riskLevels = ['low', 'medium', 'high'] as const;
 export const tradingSessions = ['any', 'london', 'ny', 'asia'] as const;
@@ -38,11 +49,10 @@ export const tunableSpecSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('boolean'), default: z.boolean(), description: z.string().min(1) }).strict(),
 ]);
 export type TunableSpec = z.infer<typeof tunableSpecSchema>;
-export type TunableValue = number | boolean;
 
 export const strategyDefinitionSchema = z
   .object({
-    key: strategyKeySchema,
+    key: strategyKeyFormat,
     name: z.string().min(1),
     description: z.string().min(20, 'description must say what the strategy does'),
     instruments: z
@@ -54,15 +64,17 @@ export const strategyDefinitionSchema = z
       .refine((t) => Object.keys(t).length > 0, 'a strategy must declare its tunables'),
     riskLevel: z.enum(riskLevels),
     sessionPreference: z.enum(tradingSessions),
+    /** The strategy's logic: vetted code on the entry itself, never looked up by name elsewhere. */
+    signal: z.custom<SignalFunction>((fn) => typeof fn === 'function', 'a strategy must carry its signal function'),
   })
   .strict();
 
-/** A strategy as written in code: metadata plus the specs of its tunables. */
+/** A strategy as written in code: metadata, the specs of its tunables, and its signal function. */
 export type StrategyDefinition = z.infer<typeof strategyDefinitionSchema>;
 
 /** A strategy as the rest of the system sees it (deeply read-only). */
 export interface StrategyInfo {
-  readonly key: string;
+  readonly key: StrategyKey;
   readonly name: string;
   readonly description: string;
   readonly instruments: readonly string[];
@@ -71,4 +83,10 @@ export interface StrategyInfo {
   readonly tunableSpecs: Readonly<Record<string, TunableSpec>>;
   readonly riskLevel: RiskLevel;
   readonly sessionPreference: TradingSession;
+  /** STATIC: shipped in code. PRESET: a variant defined in strategies.yaml (same signal code as its base). */
+  readonly source: 'static' | 'preset';
+  /** The static strategy a preset is a variant of; null for a static strategy. */
+  readonly base: StrategyKey | null;
+  /** Pure and deterministic: the runner calls it with the effective tunables. */
+  readonly signal: SignalFunction;
 }

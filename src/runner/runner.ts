@@ -1,13 +1,15 @@
+import { hostname } from 'node:os';
 import { effectiveTunables } from '../config/schema.js';
-import type { ConfigSnapshot, ConfigStore } from '../config/store.js';
+import type { ConfigStore, StoreState } from '../config/store.js';
 import type { Logger } from '../log.js';
-import type { StrategyRegistry } from '../registry/index.js';
-import { getSignalFunction } from '../registry/signals/index.js';
 import type { CandleFeed } from './feed.js';
-import type { AppliedConfig, RunnerSignalRecord, RunnerState, RunnerStateChannel, RunnerStatePublisher } from './state.js';
+import type { AppliedConfig, RunnerSignalRecord, RunnerState, RunnerStatePublisher, RunnerStateSource } from './state.js';
 
 export interface RunnerOptions {
-  registry: StrategyRegistry;
+  /** Unique in a fleet; default `<host>:<pid>`. */
+  id?: string;
+  /** Scan only these instruments of the active strategy (a fleet splitting markets); default all. */
+  instruments?: readonly string[];
   /** The desired state. The runner re-reads it every scan (level-triggered) besides hearing its events. */
   store: ConfigStore;
   feed: CandleFeed;
@@ -27,12 +29,12 @@ export const DEFAULT_HEARTBEAT_MS = 2000;
  * `scan_interval_seconds` runs the active strategy's signal function over its instruments.
  * A config change is applied as soon as the store reports it, then scanned at once.
  */
-export class Runner implements RunnerStateChannel {
+export class Runner implements RunnerStateSource {
   private readonly listeners = new Set<(state: RunnerState) => void>();
   private readonly heartbeatMs: number;
   private readonly now: () => Date;
   private state: RunnerState;
-  private applied: { snapshot: ConfigSnapshot; record: AppliedConfig } | null = null;
+  private applied: { state: StoreState; record: AppliedConfig } | null = null;
   private unsubscribe: (() => void) | null = null;
   private heartbeat: NodeJS.Timeout | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
@@ -46,8 +48,12 @@ export class Runner implements RunnerStateChannel {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.now = options.now ?? (() => new Date());
     const at = this.now().toISOString();
+    const host = hostname();
     this.state = {
+      id: options.id ?? `${host}:${process.pid}`,
+      host,
       pid: process.pid,
+      instruments: options.instruments ? [...options.instruments] : null,
       feed: options.feed.description,
       startedAt: at,
       heartbeatAt: at,
@@ -72,6 +78,10 @@ export class Runner implements RunnerStateChannel {
     return this.state;
   }
 
+  list(): readonly RunnerState[] {
+    return [this.state];
+  }
+
   subscribe(listener: (state: RunnerState) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -87,15 +97,16 @@ export class Runner implements RunnerStateChannel {
   private reconcile(): void {
     if (this.stopped) return;
     const { store } = this.options;
-    const desired = store.current();
-    const fileError = store.fileError();
+    const state = store.state();
+    const desired = state.config;
+    const fileError = store.problem();
     const problems: string[] = [];
     if (fileError) problems.push(`config file invalid, keeping version ${desired.config.version}: ${fileError.publicMessage}`);
     let applied: AppliedConfig | undefined;
-    if (this.applied?.snapshot.digest !== desired.digest) {
+    if (this.applied?.state.config.digest !== desired.digest || this.applied.state.strategies !== state.strategies) {
       const key = desired.config.activeStrategyKey;
-      if (!getSignalFunction(key) || !this.options.registry.has(key)) {
-        problems.push(`strategy ${key} has no signal function in this build; keeping ${this.applied?.record.strategyKey ?? 'nothing'}`);
+      if (!state.strategies.has(key)) {
+        problems.push(`strategy ${key} is not in force; keeping ${this.applied?.record.strategyKey ?? 'nothing'}`);
       } else {
         applied = {
           configVersion: desired.config.version,
@@ -105,7 +116,7 @@ export class Runner implements RunnerStateChannel {
           tradingEnabled: desired.config.tradingEnabled,
           appliedAt: this.now().toISOString(),
         };
-        this.applied = { snapshot: desired, record: applied };
+        this.applied = { state, record: applied };
       }
     }
     this.problems.config = problems.length ? problems.join('\n') : null;
@@ -141,12 +152,12 @@ export class Runner implements RunnerStateChannel {
       this.rescan = false;
       const applied = this.applied;
       if (!applied) return;
-      const signals = await this.runStrategy(applied.snapshot);
+      const signals = await this.runStrategy(applied.state);
       const failed = signals.filter((s) => s.error);
       this.problems.scan = signals.length > 0 && failed.length === signals.length ? `scan failed: ${failed[0]!.error}` : null;
       this.update({ lastScanAt: this.now().toISOString(), lastSignals: signals, error: this.errorText() });
     } catch (err) {
-      this.options.logger?.error('runner scan failed', err);
+      this.options.logger?.error({ err }, 'runner scan failed');
       this.problems.scan = `scan failed: ${(err as Error).message}`;
       this.update({ lastScanAt: this.now().toISOString(), error: this.errorText() });
     } finally {
@@ -162,22 +173,29 @@ export class Runner implements RunnerStateChannel {
     }
   }
 
-  private async runStrategy(snapshot: ConfigSnapshot): Promise<RunnerSignalRecord[]> {
-    const { registry, feed } = this.options;
-    const strategyKey = snapshot.config.activeStrategyKey;
-    const info = registry.get(strategyKey)!;
-    const signalFunction = getSignalFunction(strategyKey)!;
-    const tunables = effectiveTunables(registry, snapshot.config, strategyKey);
+  /** The instruments this runner scans for a strategy: all of them, or its share (`--instruments`). */
+  private instrumentsOf(strategyInstruments: readonly string[]): readonly string[] {
+    const mine = this.options.instruments;
+    return mine ? strategyInstruments.filter((i) => mine.includes(i)) : strategyInstruments;
+  }
+
+  private async runStrategy(state: StoreState): Promise<RunnerSignalRecord[]> {
+    const { feed } = this.options;
+    const { config } = state.config;
+    const strategyKey = config.activeStrategyKey;
+    const info = state.strategies.get(strategyKey)!;
+    const tunables = effectiveTunables(state.strategies, config, strategyKey);
     const records: RunnerSignalRecord[] = [];
-    for (const instrument of info.instruments) {
+    for (const instrument of this.instrumentsOf(info.instruments)) {
       try {
         const candles = await feed.candles(instrument, this.options.lookbackCandles ?? 1200);
-        const signal = signalFunction({ instrument, candles, tunables });
+        const signal = info.signal({ instrument, candles, tunables });
         records.push({
           instrument,
           strategyKey,
           ...signal,
           values: { ...signal.values },
+          price: candles.at(-1)?.close ?? null,
           candleTime: candles.at(-1)?.time ?? null,
           error: null,
         });
@@ -189,6 +207,7 @@ export class Runner implements RunnerStateChannel {
           direction: 'FLAT',
           reason: `no data: ${message}`,
           values: {},
+          price: null,
           candleTime: null,
           error: message,
         });
@@ -213,6 +232,8 @@ export class Runner implements RunnerStateChannel {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // Never started (a start that failed before it): nothing ran, so nothing is published.
+    if (!this.unsubscribe) return;
     this.unsubscribe?.();
     clearInterval(this.heartbeat);
     clearTimeout(this.scanTimer);
@@ -220,6 +241,7 @@ export class Runner implements RunnerStateChannel {
     this.state = { ...this.state, stopped: true, heartbeatAt: this.now().toISOString() };
     for (const listener of this.listeners) listener(this.state);
     await this.options.publisher.publish(this.state);
+    await this.options.publisher.close();
   }
 
   close(): void {

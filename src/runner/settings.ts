@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { UsageError } from '../settings.js';
+import { UsageError } from '../usage-error.js';
 import { openCsvFeed } from './csv-feed.js';
 import type { CandleFeed } from './feed.js';
 import { DEFAULT_HEARTBEAT_MS } from './runner.js';

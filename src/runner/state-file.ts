@@ -1,39 +1,35 @@
-import { randomBytes } from 'node:crypto';
-import { type FSWatcher, watch } from 'node:fs';
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type RunnerState, type RunnerStateChannel, type RunnerStatePublisher, runnerStateSchema } from './state.js';
+import { removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
+import { watchFile } from '../fs/watch.js';
+import { type RunnerState, type RunnerStatePublisher, type RunnerStateSource, runnerStateSchema } from './state.js';
 
 export const RUNNER_STATE_FILE = 'runner-state.json';
 
 /**
  * Publishes runner state to `<runtimeDir>/runner-state.json` by write-then-rename, so a reader sees
- * a whole state or the previous one. No fsync: the state is rewritten every heartbeat, and after a
- * crash a stale heartbeat is exactly what a reader should see. Publishes are coalesced: the latest wins.
+ * a whole state or the previous one. Not fsync'd: the state is rewritten every heartbeat, and after
+ * a crash a stale heartbeat is exactly what a reader should see. Publishes are coalesced: the latest
+ * wins. The file store has one runner per runtime dir (the runner lock sees to that).
  */
 export function fileRunnerStatePublisher(runtimeDir: string): RunnerStatePublisher {
   const file = path.join(runtimeDir, RUNNER_STATE_FILE);
-  let draining = false;
+  let draining: Promise<void> | null = null;
   let pending: { state: RunnerState; waiters: (() => void)[] } | null = null;
+  // Temp files of a killed runner (a kill between write and rename) go before the first publish.
+  let cleaned: Promise<unknown> | null = null;
 
-  const writeOnce = async (state: RunnerState) => {
-    const temp = path.join(runtimeDir, `.${RUNNER_STATE_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    try {
-      await writeFile(temp, `${JSON.stringify(state)}\n`, { mode: 0o644 });
-      await rename(temp, file);
-    } catch {
-      // The runtime dir is unwritable or gone: readers will see the heartbeat go stale, which is the truth.
-      await unlink(temp).catch(() => {});
-    }
-  };
   const drain = async () => {
+    cleaned ??= removeStrayTempFiles(file).catch(() => []);
+    await cleaned;
     while (pending) {
       const { state, waiters } = pending;
       pending = null;
-      await writeOnce(state);
+      // The runtime dir unwritable or gone: readers will see the heartbeat go stale, which is the truth.
+      await writeFileAtomic(file, `${JSON.stringify(state)}\n`, { durable: false }).catch(() => {});
       for (const w of waiters) w();
     }
-    draining = false;
+    draining = null;
   };
   return {
     publish(state) {
@@ -42,11 +38,11 @@ export function fileRunnerStatePublisher(runtimeDir: string): RunnerStatePublish
           pending.state = state;
           pending.waiters.push(resolve);
         } else pending = { state, waiters: [resolve] };
-        if (!draining) {
-          draining = true;
-          void drain();
-        }
+        draining ??= drain();
       });
+    },
+    async close() {
+      await draining;
     },
   };
 }
@@ -62,22 +58,18 @@ export async function readRunnerStateFile(runtimeDir: string): Promise<RunnerSta
 }
 
 /**
- * Follows a runner's state file from another process: fs.watch on the directory is the fast path,
- * a periodic re-read catches missed events. Listeners hear every new state (heartbeats included).
+ * Follows the state file a runner in another process publishes (`stratctl runner`): fs.watch on the
+ * directory is the fast path, a periodic re-read catches missed events. Listeners hear every new
+ * state (heartbeats included).
  */
-export async function watchRunnerStateFile(runtimeDir: string, options: { pollMs?: number } = {}): Promise<RunnerStateChannel> {
-  const listeners = new Set<(state: RunnerState | null) => void>();
+export async function fileRunnerStateSource(runtimeDir: string, options: { pollMs?: number } = {}): Promise<RunnerStateSource> {
+  const listeners = new Set<() => void>();
   let latest = await readRunnerStateFile(runtimeDir);
   let lastText = JSON.stringify(latest);
-  let reading = false;
+  let reading: Promise<void> | null = null;
   let again = false;
   let closed = false;
   const reread = async () => {
-    if (reading) {
-      again = true;
-      return;
-    }
-    reading = true;
     do {
       again = false;
       const state = await readRunnerStateFile(runtimeDir);
@@ -85,35 +77,28 @@ export async function watchRunnerStateFile(runtimeDir: string, options: { pollMs
       if (text !== lastText && !closed) {
         lastText = text;
         latest = state;
-        for (const listener of listeners) listener(state);
+        for (const listener of listeners) listener();
       }
     } while (again);
-    reading = false;
+    reading = null;
   };
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(runtimeDir, { persistent: false }, (_event, name) => {
-      if (name === null || name === RUNNER_STATE_FILE) void reread();
-    });
-    watcher.on('error', () => {
-      watcher?.close();
-      watcher = undefined;
-    });
-  } catch {
-    watcher = undefined; // polling alone still converges
-  }
-  const timer = setInterval(() => void reread(), options.pollMs ?? 500);
-  timer.unref();
+  const watch = watchFile(
+    path.join(runtimeDir, RUNNER_STATE_FILE),
+    () => {
+      if (reading) again = true;
+      else reading = reread();
+    },
+    { pollMs: options.pollMs ?? 500 },
+  );
   return {
-    latest: () => latest,
+    list: () => (latest ? [latest] : []),
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     close() {
       closed = true;
-      clearInterval(timer);
-      watcher?.close();
+      watch.close();
       listeners.clear();
     },
   };

@@ -7,6 +7,8 @@ const signalRecordSchema = z.object({
   direction: z.enum(['LONG', 'SHORT', 'FLAT']),
   reason: z.string(),
   values: z.record(z.string(), z.number()),
+  /** The last close the signal was computed on (null: no data); a state from an older runner has none. */
+  price: z.number().nullable().default(null),
   /** Time of the last candle the signal was computed on (null: no data). */
   candleTime: z.string().nullable(),
   /** Why there is no real signal (the feed failed), or null. */
@@ -26,7 +28,12 @@ export type AppliedConfig = z.infer<typeof appliedSchema>;
 
 /** What a runner publishes about itself: the runner's side of the desired/applied split. */
 export const runnerStateSchema = z.object({
+  /** `--runner-id`, default `<host>:<pid>`: unique in a fleet. */
+  id: z.string().min(1),
+  host: z.string(),
   pid: z.number().int(),
+  /** The instruments this runner scans (a subset of the active strategy's; null: all of them). */
+  instruments: z.array(z.string()).nullable().default(null),
   feed: z.string(),
   startedAt: z.string(),
   heartbeatAt: z.string(),
@@ -54,14 +61,21 @@ export function runnerHealth(state: RunnerState | null, nowMs: number): RunnerHe
   return state.error ? 'ERROR' : 'RUNNING';
 }
 
-/** Where a runner publishes its state. First implementation: a file in the runtime dir; later: an etcd lease. */
+/**
+ * Where a runner publishes its state: `runner-state.json` in the runtime dir (file store), or a
+ * lease-backed `runners/<id>` key (etcd), which disappears when the runner's lease expires.
+ */
 export interface RunnerStatePublisher {
   publish(state: RunnerState): Promise<void>;
+  /** After the final (stopped) state: release what the publisher holds (a lease, a temp file). */
+  close(): Promise<void>;
 }
 
-/** Where the API reads a runner's state from (the file, or the embedded runner itself). */
-export interface RunnerStateChannel {
-  latest(): RunnerState | null;
-  subscribe(listener: (state: RunnerState | null) => void): () => void;
+/** Where the API reads every runner's last published state (the file, etcd, or the embedded runner). */
+export interface RunnerStateSource {
+  /** Every runner known now, in id order. */
+  list(): readonly RunnerState[];
+  /** Told whenever a runner's state changes (heartbeats included). */
+  subscribe(listener: () => void): () => void;
   close(): void;
 }

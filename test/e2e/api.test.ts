@@ -6,7 +6,7 @@ import { startTestServer } from '../helpers/server.js';
 
 const ACTIVATE = `mutation Activate($key: String!, $expectedVersion: Int) {
   activateStrategy(strategyKey: $key, expectedVersion: $expectedVersion) {
-    activeStrategyKey previousStrategyKey configVersion
+    activeStrategyKey previousStrategyKey configVersion changed
     status { activeStrategyKey configVersion }
   }
 }`;
@@ -147,6 +147,7 @@ describe('activateStrategy', () => {
       activeStrategyKey: 'gold',
       previousStrategyKey: 'momentum',
       configVersion: 2,
+      changed: true,
       status: { activeStrategyKey: 'gold', configVersion: 2 },
     });
     const onDisk = parse(await readFile(configPath(server.runtimeDir), 'utf8'));
@@ -193,13 +194,16 @@ describe('activateStrategy', () => {
     const sent = Array.from({ length: 50 }, (_, i) => keys[i % keys.length] as string);
     const results = await Promise.all(sent.map((key) => server.gql(ACTIVATE, { key })));
     expect(results.map((r) => r.status)).toEqual(sent.map(() => 200));
-    const versions = results.map((r) => r.body.data?.activateStrategy.configVersion).sort((a, b) => a - b);
-    expect(versions).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
+    // An activation of the key already in force (by the time it commits) is a no-op: no version used.
+    const changed = results.filter((r) => r.body.data?.activateStrategy.changed);
+    expect(changed.length).toBeGreaterThanOrEqual(40);
+    const versions = changed.map((r) => r.body.data?.activateStrategy.configVersion).sort((a, b) => a - b);
+    expect(versions).toEqual(Array.from({ length: changed.length }, (_, i) => i + 2));
     const onDisk = parse(await readFile(configPath(server.runtimeDir), 'utf8'));
-    expect(onDisk.version).toBe(51);
+    expect(onDisk.version).toBe(1 + changed.length);
     expect(sent).toContain(onDisk.active_strategy_key);
     const status = await server.gql('{ status { configVersion activeStrategyKey } }');
-    expect(status.body.data?.status).toEqual({ configVersion: 51, activeStrategyKey: onDisk.active_strategy_key });
+    expect(status.body.data?.status).toEqual({ configVersion: 1 + changed.length, activeStrategyKey: onDisk.active_strategy_key });
   });
 });
 
@@ -241,25 +245,34 @@ describe('updateConfig', () => {
   it('refuses invalid values with per-field issues and changes nothing', async () => {
     const server = await startTestServer();
     const before = await readFile(configPath(server.runtimeDir));
+    const issuesOf = (body: { errors?: { extensions?: { issues?: { path: string[]; message: string }[] } }[] }) =>
+      Object.fromEntries((body.errors?.[0]?.extensions?.issues ?? []).map((i) => [i.path.join('.'), i.message]));
+
+    // What is wrong with the input's shape and bounds is said at the edge, all at once.
+    const shape = await server.gql(UPDATE, {
+      input: { scanIntervalSeconds: 0, tunableOverrides: { momentum: { lookback_bars: 'twenty' } } },
+    });
+    expect(shape.status).toBe(400);
+    expect(shape.body.data).toBeNull();
+    expect(shape.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(shape.body.errors?.[0]?.message).toMatch(/^Invalid config: scanIntervalSeconds: must be at least 1 second/);
+    expect(issuesOf(shape.body)).toMatchObject({ scanIntervalSeconds: 'must be at least 1 second' });
+    expect(Object.keys(issuesOf(shape.body))).toContain('tunableOverrides.momentum.lookback_bars');
+
+    // A key that names no strategy is refused as the seed words it.
+    const key = await server.gql(UPDATE, { input: { activeStrategyKey: 'nope', tradingEnabled: false } });
+    expect(key.status).toBe(400);
+    expect(key.body.errors?.[0]?.message).toBe('Invalid strategy key: nope');
+
+    // What only the strategies in force can say (unknown strategy or tunable, a tunable's bounds), per field.
     const res = await server.gql(UPDATE, {
-      input: {
-        activeStrategyKey: 'nope',
-        scanIntervalSeconds: 0,
-        tunableOverrides: { momentum: { lookback_bars: 'twenty', made_up: 1 }, ghost: { x: 1 } },
-      },
+      input: { tunableOverrides: { momentum: { lookback_bars: 1000, made_up: 1 }, ghost: { x: 1 } } },
     });
     expect(res.status).toBe(400);
     expect(res.body.data).toBeNull();
-    const error = res.body.errors?.[0];
-    expect(error?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(error?.message).toBe('Invalid strategy key: nope');
-    const byPath = Object.fromEntries(
-      error?.extensions?.issues.map((i: { path: string[]; message: string }) => [i.path.join('.'), i.message]),
-    );
-    expect(byPath).toEqual({
-      activeStrategyKey: 'Invalid strategy key: nope',
-      scanIntervalSeconds: 'must be at least 1 second',
-      'tunableOverrides.momentum.lookback_bars': 'must be an integer in [2, 500], got "twenty"',
+    expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(issuesOf(res.body)).toEqual({
+      'tunableOverrides.momentum.lookback_bars': 'must be an integer in [2, 500], got 1000',
       'tunableOverrides.momentum.made_up': expect.stringMatching(/^unknown tunable "made_up" for strategy "momentum"/),
       'tunableOverrides.ghost': expect.stringMatching(/^unknown strategy "ghost"/),
     });
@@ -288,7 +301,8 @@ describe('hand edits', () => {
     await writeFile(file, good.replace('active_strategy_key: momentum', 'active_strategy_key: gold'));
     await server.store.refresh();
     let res = await server.gql('{ status { activeStrategyKey configVersion configError { message } } }');
-    expect(res.body.data?.status).toEqual({ activeStrategyKey: 'gold', configVersion: 1, configError: null });
+    // The file still says version 1; versions never go backwards, so the hand edit is in force as 2.
+    expect(res.body.data?.status).toEqual({ activeStrategyKey: 'gold', configVersion: 2, configError: null });
 
     await writeFile(file, good.replace('active_strategy_key: momentum', 'active_strategy_key: golld'));
     await server.store.refresh();
@@ -345,7 +359,7 @@ describe('HTTP', () => {
   it('masks unexpected errors', async () => {
     const server = await startTestServer();
     // A store that fails in an unexpected way: the client sees only the masked error.
-    server.store.current = () => {
+    server.store.state = () => {
       throw new Error('secret internal detail /etc/passwd');
     };
     const res = await server.gql('{ config { version } }');

@@ -20,5 +20,5 @@ describe('crash safety', () => {
       await checkHistoryAfterCrashes(runtimeDir, figures.finalVersion);
     },
     60_000 + KILLS * 20_000,
-  ); // each restart is a fresh tsx process: seconds apiece on a loaded machine
+  ); // each restart is a fresh server process: a second or more apiece on a loaded machine
 });

@@ -116,7 +116,7 @@ describe('history and rollback', () => {
     await first.gql(UPDATE, { i: { tunableOverrides: { gold: null } } }); // v3 does not
     await first.close();
     const { gold: _removed, ...rest } = STRATEGIES;
-    const server = await startTestServer({ runtimeDir: first.runtimeDir, registry: createStrategyRegistry(rest) });
+    const server = await startTestServer({ runtimeDir: first.runtimeDir, strategies: createStrategyRegistry(rest) });
     const before = await readFile(path.join(server.runtimeDir, 'config.yaml'));
     const res = await server.gql(ROLLBACK, { to: 2 });
     expect(res.status).toBe(400);

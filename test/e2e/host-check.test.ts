@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { hostnameOf } from '../../src/graphql/plugins/host-check.js';
+import { hostnameOf } from '../../src/http/steps/host-check.js';
 import { startTestServer } from '../helpers/server.js';
 
 /** A GET with a Host header of our choosing (fetch does not let a caller set it). */

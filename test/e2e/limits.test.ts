@@ -1,7 +1,7 @@
 import { getIntrospectionQuery } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { QUERY_LIMITS } from '../../src/graphql/plugins/armor.js';
-import { MAX_REQUEST_BODY_BYTES } from '../../src/graphql/plugins/body-limit.js';
+import { MAX_REQUEST_BODY_BYTES } from '../../src/http/steps/body-limit.js';
 import { gql } from '../helpers/http.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -66,7 +66,7 @@ describe('query shape limits (GraphQL Armor)', () => {
     const mutation = `mutation { ${Array.from({ length: 16 }, (_, i) => `a${i}: activateStrategy(strategyKey: "gold") { configVersion }`).join(' ')} }`;
     const res = await server.gql(mutation);
     expect(limitError(res)).toMatch(/Aliases limit/);
-    expect(server.store.current().config).toMatchObject({ activeStrategyKey: 'momentum', version: 1 });
+    expect(server.store.state().config.config).toMatchObject({ activeStrategyKey: 'momentum', version: 1 });
   });
 });
 

@@ -1,17 +1,30 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.js';
+import { createLogger, formatTextLine } from '../../src/log.js';
 import { faultyFileSystem } from '../helpers/faulty-fs.js';
 import { startTestServer } from '../helpers/server.js';
 
 const activate = (key: string) => `mutation { activateStrategy(strategyKey: "${key}") { configVersion } }`;
 
-/** A server whose log lines are kept, at debug level. */
-async function loggedServer(options: Parameters<typeof startTestServer>[0] = {}) {
-  const lines: string[] = [];
-  const server = await startTestServer({ ...options, logger: createLogger('debug', (line) => lines.push(line)) });
-  const at = (level: string) => lines.filter((l) => l.split(' ')[1] === level);
-  return { server, lines, at };
+interface LogLine {
+  level: number;
+  time: number;
+  msg: string;
+  err?: { type: string; message: string; stack: string };
+  [key: string]: unknown;
 }
+
+/** A server whose log lines (JSON, one per event) are kept, at debug level. */
+async function loggedServer(options: Parameters<typeof startTestServer>[0] = {}) {
+  const raw: string[] = [];
+  const logger = createLogger({ level: 'debug', format: 'json', destination: { write: (line) => raw.push(line) } });
+  const server = await startTestServer({ ...options, logger });
+  const lines = () => raw.map((l) => JSON.parse(l) as LogLine);
+  const at = (level: number) => lines().filter((l) => l.level === level);
+  return { server, raw, lines, at };
+}
+
+const DEBUG = 20;
+const ERROR = 50;
 
 describe('the server log', () => {
   it('keeps documented refusals out of ERROR: one DEBUG line each, no stack', async () => {
@@ -22,19 +35,48 @@ describe('the server log', () => {
     expect((await server.gql('mutation { activateStrategy(strategyKey: "gold", expectedVersion: 99) { configVersion } }')).status).toBe(
       409,
     );
-    expect(at('ERROR')).toEqual([]);
-    const refused = at('DEBUG').filter((l) => l.includes('refused: '));
-    expect(refused.some((l) => l.includes('refused: InvalidStrategyKeyError: Invalid strategy key: nope'))).toBe(true);
-    expect(refused.some((l) => l.includes('refused: VersionConflictError'))).toBe(true);
-    expect(refused.join('')).not.toMatch(/\n\s+at /);
+    expect(at(ERROR)).toEqual([]);
+    const refused = at(DEBUG).filter((l) => l.msg.startsWith('refused: '));
+    expect(refused.some((l) => l.msg === 'refused: InvalidStrategyKeyError: Invalid strategy key: nope')).toBe(true);
+    expect(refused.some((l) => l.msg.startsWith('refused: VersionConflictError'))).toBe(true);
+    expect(refused.every((l) => l.err === undefined)).toBe(true);
   });
 
-  it('logs a failed disk write at ERROR, with its detail, while the answer stays clear', async () => {
+  it('logs a failed disk write at ERROR, its stack inside the one JSON line, while the answer stays clear', async () => {
     const fs = faultyFileSystem();
-    const { server, at } = await loggedServer({ fs });
+    const { server, raw, at } = await loggedServer({ fs });
     fs.inject('rename', 'EIO');
     const res = await server.gql(activate('gold'));
     expect(res.status).toBe(503);
-    expect(at('ERROR').join('')).toContain('ConfigWriteError');
+    const errors = at(ERROR);
+    expect(errors.map((l) => l.err?.type)).toContain('ConfigWriteError');
+    expect(errors.find((l) => l.err?.type === 'ConfigWriteError')?.err?.stack).toMatch(/\n\s+at /);
+    for (const line of raw) expect(line.trimEnd()).not.toContain('\n');
+  });
+
+  it('redacts tokens and authorization headers, in both formats', () => {
+    const raw: string[] = [];
+    const json = createLogger({ destination: { write: (line) => raw.push(line) } });
+    const text = createLogger({ format: 'text', destination: { write: (line) => raw.push(line) } });
+    for (const logger of [json, text]) {
+      logger.info({ token: 'sekrit-token-1', headers: { authorization: 'Bearer sekrit-token-2' } }, 'request');
+      logger.info({ req: { headers: { authorization: 'Bearer sekrit-token-3' } }, adminToken: 'sekrit-token-4' }, 'start');
+    }
+    expect(raw).toHaveLength(4);
+    expect(raw.join('')).not.toContain('sekrit');
+    expect(raw.join('')).toContain('[redacted]');
+  });
+
+  it('text format: one readable line per event, stacks and multi-line messages escaped', () => {
+    const raw: string[] = [];
+    const logger = createLogger({ format: 'text', level: 'debug', destination: { write: (line) => raw.push(line) } });
+    logger.info({ url: 'http://127.0.0.1:8787/graphql' }, 'listening on http://127.0.0.1:8787/graphql');
+    logger.error({ err: new Error('disk on fire') }, 'write failed\nbadly');
+    expect(raw[0]).toMatch(
+      /^\d{4}-\d\d-\d\dT[\d:.]+Z INFO {2}listening on http:\/\/127\.0\.0\.1:8787\/graphql url=http:\/\/127\.0\.0\.1:8787\/graphql\n$/,
+    );
+    expect(raw[1]).toMatch(/^\S+ ERROR write failed\\nbadly err="Error: disk on fire\\n {4}at /);
+    for (const line of raw) expect(line.slice(0, -1)).not.toContain('\n');
+    expect(formatTextLine('not json\n')).toBe('not json\n');
   });
 });

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type FileSystem, nodeFileSystem } from '../../src/config/file-system.js';
+import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const ACTIVATE = 'mutation { activateStrategy(strategyKey: "gold") { configVersion } }';
@@ -53,7 +53,7 @@ describe('errors never leak paths, stack traces or tokens', () => {
     expect(configError.message).toMatch(/^config\.yaml: invalid config/);
     const refused = await server.gql(ACTIVATE);
     expect(refused.body.errors?.[0]?.extensions?.code).toBe('CONFIG_FILE_INVALID');
-    expect(refused.body.errors?.[0]?.message).toMatch(/config\.yaml: invalid config/);
+    expect(refused.body.errors?.[0]?.message).toMatch(/^Config file is invalid: config\.yaml: line \d+/);
     const ready = await fetch(`${server.origin}/ready`);
     expect(ready.status).toBe(503);
     for (const text of [JSON.stringify(status.body), JSON.stringify(refused.body), await ready.text()]) expectNothingInternal(server, text);

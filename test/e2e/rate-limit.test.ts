@@ -44,7 +44,7 @@ describe('failed authentication is slowed, then refused', () => {
     expect((await server.gql(activate, undefined, null)).status).toBe(401);
     expect((await server.gql(activate, undefined, null)).status).toBe(401);
     expect((await server.gql(activate)).status).toBe(429);
-    expect(server.store.current().config.activeStrategyKey).toBe('momentum');
+    expect(server.store.state().config.config.activeStrategyKey).toBe('momentum');
   });
 
   it('counts each failed REST call once, and refuses REST calls with {"detail"}, 429 and Retry-After once over', async () => {
@@ -63,7 +63,7 @@ describe('failed authentication is slowed, then refused', () => {
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(await refused.json()).toEqual({ detail: 'Too many failed authentication attempts' });
-    expect(server.store.current().config.activeStrategyKey).toBe('momentum');
+    expect(server.store.state().config.config.activeStrategyKey).toBe('momentum');
   });
 
   it('behind a TLS proxy, keys on the address the proxy forwarded: one client locked out does not lock out another', async () => {

@@ -30,7 +30,7 @@ describe('README: tokens, audit, history, expectedVersion', () => {
     ]
       .join('\n')
       .replaceAll('http://127.0.0.1:8787', origin)
-      .replaceAll('npx stratctl', `${process.execPath} --import tsx src/cli.ts`);
+      .replaceAll('npx stratctl', `${process.execPath} bin/stratctl.js`);
     const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], {
       cwd: ROOT,
       timeout: 30_000,
@@ -40,7 +40,8 @@ describe('README: tokens, audit, history, expectedVersion', () => {
     expect(stdout).toMatch(/^ci-deploy\toperate\t/m);
     expect(stdout).toContain('"operation":"baseline"');
     expect(stdout).toContain('"rolledBackTo":1');
-    expect(stdout).toContain('Config version conflict: expected 1, current 2');
+    expect(stdout).toContain('"changed":true');
+    expect(stdout).toContain('Config version conflict: expected 1, current 3');
     expect(stdout).toContain('HTTP 409');
   });
 });

@@ -52,6 +52,16 @@ describe('README', () => {
     expect(stdout).toContain('{"detail":"Invalid strategy key: invalid_strategy"}\nHTTP 400');
   });
 
+  it('its probe and HTTP examples run as written against a running server', async () => {
+    const stdout = await runSection('Probes and HTTP behaviour', ['--no-runner']);
+    expect(stdout).toContain('"status":"ok"');
+    expect(stdout).toContain('{"ready":true,"configVersion":1,"reasons":[]}\nHTTP 200');
+    expect(stdout).toMatch(/\{"version":"[^"]+","node":"v\d+\.\d+\.\d+","store":"file"\}/);
+    expect(stdout).toMatch(/x-request-id: deploy-42\r?$/im);
+    expect(stdout).toContain('"extensions":{"code":"MISDIRECTED_REQUEST"}}]}\nHTTP 421');
+    expect(stdout).toContain('{"data":{"status":{"configVersion":1}}}');
+  });
+
   it('its stratctl examples run as written against a running server', async () => {
     const dir = await tempRuntimeDir();
     const server = await spawnServer(dir); // with the runner, as `npm start`: the --wait example needs it

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { REST_BODY_LIMIT_BYTES } from '../../src/graphql/rest-compat.js';
+import { MAX_REQUEST_BODY_BYTES as REST_BODY_LIMIT_BYTES } from '../../src/http/steps/body-limit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const run = promisify(execFile);
@@ -158,6 +158,28 @@ describe("the seed note's REST endpoints", () => {
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual({ detail: 'Not Found' });
 
+    expect(await readConfig(server)).toBe(before);
+  });
+
+  it('takes only its own keys from a body: __proto__, toString and constructor never pass by prototype lookup', async () => {
+    const server = await startTestServer();
+    const post = (p: string, body: string) =>
+      fetch(`${server.origin}${p}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+        body,
+      });
+    const before = await readConfig(server);
+    for (const key of ['__proto__', 'toString', 'constructor', 'hasOwnProperty', 'valueOf']) {
+      const res = await post('/api/config', `{"${key}": {"scan_interval_seconds": 5}}`);
+      expect(res.status, key).toBe(400);
+      expect(await res.json()).toEqual({
+        detail: `Unknown config key: ${key} (allowed: active_strategy_key, trading_enabled, scan_interval_seconds, tunable_overrides)`,
+      });
+    }
+    const inherited = await post('/api/strategy/activate', '{"__proto__": {"strategy_key": "gold"}}');
+    expect(inherited.status).toBe(400);
+    expect(await inherited.json()).toEqual({ detail: 'strategy_key is required (a strategy key, e.g. "gold")' });
     expect(await readConfig(server)).toBe(before);
   });
 });

@@ -2,10 +2,12 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawnStratctl, startTestServer } from '../helpers/server.js';
+import { stratctl } from '../helpers/stratctl.js';
 
 const ACTIVATE = 'mutation($key: String!) { activateStrategy(strategyKey: $key) { configVersion } }';
 
-async function stratctl(args: string[]) {
+/** The built stratctl as a separate process: for what only separate processes show (the file lock between them). */
+async function stratctlProcess(args: string[]) {
   const child = spawnStratctl(args);
   const code = await child.exited;
   return { code, stdout: child.stdout(), stderr: child.stderr() };
@@ -72,12 +74,12 @@ describe('stratctl token', () => {
     expect(dup.stderr).toContain('exists');
   });
 
-  it('concurrent writers: six simultaneous creates all land (the lock serializes them)', async () => {
+  it('concurrent writers: six simultaneous creates, from six processes, all land (the lock serializes them)', async () => {
     const server = await startTestServer();
     const dir = server.runtimeDir;
     const names = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'];
     const results = await Promise.all(
-      names.map((n) => stratctl(['token', 'create', '--name', n, '--scope', 'read', '--runtime-dir', dir])),
+      names.map((n) => stratctlProcess(['token', 'create', '--name', n, '--scope', 'read', '--runtime-dir', dir])),
     );
     expect(results.map((r) => r.code)).toEqual(names.map(() => 0));
     const listed = await stratctl(['token', 'list', '--runtime-dir', dir]);

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'vitest';
+import { digestOf } from '../../src/config/file-store.js';
 import { parseConfigFile } from '../../src/config/yaml-document.js';
-import { digestOf } from '../../src/config/yaml-store.js';
 import { defaultRegistry } from '../../src/registry/index.js';
-import { ROOT } from './server.js';
+import { LISTENING, spawnStratctl } from './server.js';
 
 export interface CrashFigures {
   kills: number;
@@ -21,6 +20,10 @@ export interface CrashFigures {
   finalVersion: number;
 }
 
+const CRASH_TOKEN = 'crash-test-admin-token-0123456789';
+const KEYS = ['momentum', 'gold', 'range', 'eur_usd_5m_safe', 'momentum_v2'];
+const LOOPS = 4;
+
 interface Child {
   kill: () => Promise<void>;
   go: () => void;
@@ -28,43 +31,52 @@ interface Child {
   refused: () => number;
 }
 
+/**
+ * The built `stratctl serve` (API only) on the runtime dir; `go` starts LOOPS clients activating
+ * against it in a tight loop from this process. A version counts as answered once its HTTP 200
+ * answer (a change, not a no-op) has been read here, which is what a client of the real server
+ * could rely on.
+ */
 async function startChild(runtimeDir: string): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/helpers/crash-child.ts'), runtimeDir], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  proc.stdout.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-  });
-  proc.stderr.setEncoding('utf8').on('data', (d: string) => {
-    err += d;
-  });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`child did not start\n${out}\n${err}`)), 30_000);
-    const check = () => {
-      if (out.includes('ready\n')) {
-        clearTimeout(timer);
-        resolve();
+  const server = spawnStratctl(['serve', '--no-runner', '--port', '0', '--runtime-dir', runtimeDir], { CONTROL_PLANE_TOKEN: CRASH_TOKEN });
+  const [, url] = await server.waitFor(LISTENING, 30_000);
+  const answered: number[] = [];
+  let refused = 0;
+  let killed = false;
+  const loop = async (n: number) => {
+    for (let i = n; !killed; i++) {
+      try {
+        const res = await fetch(url as string, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${CRASH_TOKEN}` },
+          body: JSON.stringify({
+            query: `mutation { activateStrategy(strategyKey: "${KEYS[i % KEYS.length]}") { configVersion changed } }`,
+          }),
+        });
+        const body = (await res.json()) as { data?: { activateStrategy?: { configVersion: number; changed: boolean } } };
+        const result = body.data?.activateStrategy;
+        if (killed) return; // read after the kill was sent: not counted either way
+        // A no-op (the key was already active) wrote nothing: it names the version in force, not one of its own.
+        if (res.status === 200 && result?.configVersion) {
+          if (result.changed) answered.push(result.configVersion);
+        } else refused++;
+      } catch {
+        return; // the server is gone
       }
-    };
-    proc.stdout.on('data', check);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`child exited (${code}) before it was ready\n${out}\n${err}`));
-    });
-  });
-  const lines = () => out.split('\n').filter((l) => l.length > 0);
+    }
+  };
+  let loops: Promise<void>[] = [];
   return {
-    go: () => proc.stdin.write('go\n'),
-    kill: async () => {
-      proc.kill('SIGKILL');
-      await exited;
+    go: () => {
+      loops = Array.from({ length: LOOPS }, (_, n) => loop(n));
     },
-    answered: () => lines().flatMap((l) => (l.startsWith('ok ') ? [Number(l.slice(3))] : [])),
-    refused: () => lines().filter((l) => l.startsWith('refused ')).length,
+    kill: async () => {
+      await server.stop('SIGKILL');
+      killed = true;
+      await Promise.all(loops);
+    },
+    answered: () => [...answered],
+    refused: () => refused,
   };
 }
 

@@ -1,5 +1,5 @@
-import type { AuditFileSystem } from '../../src/audit/file-system.js';
-import { nodeAuditFileSystem } from '../../src/audit/file-system.js';
+import path from 'node:path';
+import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
 
 export type AuditStep = 'open' | 'append' | 'fsync';
 
@@ -10,18 +10,18 @@ function errnoError(code: string, step: string): NodeJS.ErrnoException {
 }
 
 /**
- * The real audit file system, with faults injected on demand at one step of the append. An
- * `append` fault writes half the line first, as a full disk does, so the cut-back is exercised.
+ * The real file system, with faults injected on demand at one step of an audit append (only
+ * `audit.log` is affected). An `append` fault writes half the line first, as a full disk does, so
+ * the cut-back is exercised.
  */
-export function faultyAuditFs() {
+export function faultyAuditFs(base: FileSystem = nodeFileSystem) {
   let fault: { step: AuditStep; code: string } | null = null;
-  const fs: AuditFileSystem = {
-    readFile: (file) => nodeAuditFileSystem.readFile(file),
-    truncate: (file, size) => nodeAuditFileSystem.truncate(file, size),
-    async open(file, flags) {
-      if (flags === 'a' && fault?.step === 'open') throw errnoError(fault.code, 'open');
-      const real = await nodeAuditFileSystem.open(file, flags);
-      if (flags !== 'a') return real;
+  const fs: FileSystem = {
+    ...base,
+    async open(file, flags, mode) {
+      if (flags !== 'a' || path.basename(file) !== 'audit.log') return base.open(file, flags, mode);
+      if (fault?.step === 'open') throw errnoError(fault.code, 'open');
+      const real = await base.open(file, flags, mode);
       return {
         write: async (data) => {
           if (fault?.step === 'append') {

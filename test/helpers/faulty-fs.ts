@@ -1,4 +1,4 @@
-import { type FileSystem, nodeFileSystem } from '../../src/config/file-system.js';
+import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
 
 /** The steps of an atomic config save, as the store's FileSystem seam sees them. */
 export const WRITE_STEPS = ['open', 'write', 'fsync', 'rename', 'syncDir'] as const;
@@ -37,11 +37,14 @@ export function faultyFileSystem(base: FileSystem = nodeFileSystem): FaultyFileS
   };
   return {
     readFile: (file) => base.readFile(file),
+    truncate: (file, size) => base.truncate(file, size),
     stat: (file) => base.stat(file),
     readdir: (dir) => base.readdir(dir),
     unlink: (file) => base.unlink(file),
     mkdir: (dir) => base.mkdir(dir),
     async open(file, flags, mode) {
+      // The config's own steps: the audit trail's appends have their own seam (faulty-audit-fs.ts).
+      if (flags === 'a') return base.open(file, flags, mode);
       check('open', 'open', file);
       const handle = await base.open(file, flags, mode);
       return {

@@ -1,22 +1,27 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
+import type { ConfigStore } from '../../src/config/store.js';
 import { createLogger } from '../../src/log.js';
-import { type ControlPlane, type ControlPlaneOptions, startControlPlane } from '../../src/server.js';
+import { type ControlPlaneOptions, type RunningControlPlane, startControlPlane } from '../../src/server.js';
 import { gql } from './http.js';
 import { tempRuntimeDir } from './runtime-dir.js';
+import { cliEnv } from './stratctl.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const TEST_TOKEN = 'test-admin-token-0123456789abcdef';
 
-export interface TestServer extends ControlPlane {
+export interface TestServer extends RunningControlPlane {
   runtimeDir: string;
+  /** The plane's config store (`services.store`). */
+  store: ConfigStore;
   token: string;
   /** Runs a GraphQL operation over HTTP; with the admin token unless `token` says otherwise (null: none). */
   gql: <T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string | null) => ReturnType<typeof gql<T>>;
 }
 
-const running: ControlPlane[] = [];
+const running: RunningControlPlane[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((p) => p.close()));
 });
@@ -29,13 +34,14 @@ export async function startTestServer(options: Partial<ControlPlaneOptions> = {}
     port: 0,
     runtimeDir,
     adminToken: TEST_TOKEN,
-    logger: createLogger(process.env.TEST_LOG === '1' ? 'debug' : 'silent'),
+    logger: createLogger({ level: process.env.TEST_LOG === '1' ? 'debug' : 'silent', format: 'text' }),
     configPollMs: 100,
     ...options,
   });
   running.push(plane);
   return Object.assign(plane, {
     runtimeDir,
+    store: plane.services.store,
     token: options.adminToken ?? TEST_TOKEN,
     gql: <T>(query: string, variables?: Record<string, unknown>, token: string | null = options.adminToken ?? TEST_TOKEN) =>
       gql<T>(plane.url, query, variables, token === null ? {} : { token }),
@@ -47,7 +53,7 @@ export interface SpawnedProcess {
   stdout: () => string;
   stderr: () => string;
   exited: Promise<number | null>;
-  /** Resolves with the first stdout match of `pattern`, or rejects when the process exits first. */
+  /** Resolves with the first match of `pattern` in stdout then stderr, or rejects when the process exits first. */
   waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>;
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
@@ -57,20 +63,22 @@ afterEach(async () => {
   await Promise.all(children.splice(0).map((c) => c.stop('SIGKILL')));
 });
 
-/** Runs `stratctl <args>` (src/cli.ts through tsx) as a separate process. */
-export function spawnStratctl(args: string[], env: Record<string, string | undefined> = {}): SpawnedProcess {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, CONTROL_PLANE_TOKEN: undefined, CONTROL_PLANE_LOG_LEVEL: undefined, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** The built CLI, as `npx stratctl` runs it (test/global-setup.ts keeps dist/ current). */
+export const STRATCTL_BIN = path.join(ROOT, 'bin/stratctl.js');
+
+/** Spawns a command with piped output, and helpers to wait on it; killed after the test. */
+export function spawnProcess(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): SpawnedProcess {
+  const proc = spawn(command, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
+  const changed = new Set<() => void>();
   proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
     out += d;
+    for (const check of changed) check();
   });
   proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
     err += d;
+    for (const check of changed) check();
   });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const child: SpawnedProcess = {
@@ -81,7 +89,7 @@ export function spawnStratctl(args: string[], env: Record<string, string | undef
     waitFor: (pattern, timeoutMs = 20_000) =>
       new Promise((resolve, reject) => {
         const check = () => {
-          const m = out.match(pattern);
+          const m = out.match(pattern) ?? err.match(pattern);
           if (m) {
             cleanup();
             resolve(m);
@@ -97,10 +105,10 @@ export function spawnStratctl(args: string[], env: Record<string, string | undef
         };
         const cleanup = () => {
           clearTimeout(timer);
-          proc.stdout?.off('data', check);
+          changed.delete(check);
           proc.off('exit', onExit);
         };
-        proc.stdout?.on('data', check);
+        changed.add(check);
         proc.once('exit', onExit);
         check();
       }),
@@ -113,9 +121,20 @@ export function spawnStratctl(args: string[], env: Record<string, string | undef
   return child;
 }
 
+/**
+ * Runs the built `stratctl <args>` as a separate process. Logs come in text format (as at a
+ * terminal) unless `env` says otherwise; no CONTROL_PLANE_* setting leaks in from the shell.
+ */
+export function spawnStratctl(args: string[], env: Record<string, string | undefined> = {}): SpawnedProcess {
+  return spawnProcess(process.execPath, [STRATCTL_BIN, ...args], { env: cliEnv({ CONTROL_PLANE_LOG_FORMAT: 'text', ...env }) });
+}
+
+/** The address a server announces: `listening on <url>` on stdout (text) or in a JSON log line (json). */
+export const LISTENING = /listening on (http:\/\/[^\s"]+)/;
+
 /** Starts `stratctl serve` on a random port and waits until it listens. */
 export async function spawnServer(runtimeDir: string, args: string[] = [], env: Record<string, string | undefined> = {}) {
   const child = spawnStratctl(['serve', '--port', '0', '--runtime-dir', runtimeDir, ...args], env);
-  const [, url] = await child.waitFor(/listening on (http:\/\/\S+)/);
+  const [, url] = await child.waitFor(LISTENING);
   return { ...child, url: url as string };
 }

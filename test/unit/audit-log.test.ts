@@ -1,8 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type AuditEntry, AuditLog } from '../../src/audit/audit-log.js';
-import { type AuditFileSystem, nodeAuditFileSystem } from '../../src/audit/file-system.js';
+import type { AuditEntry } from '../../src/config/audit-entry.js';
+import { AuditFile } from '../../src/config/audit-file.js';
+import { ConfigWriteError } from '../../src/config/errors.js';
+import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 
 const config = (version: number) => ({
@@ -17,19 +19,20 @@ const entry = (version: number): AuditEntry => ({
   time: '2026-11-28T10:00:00.000Z',
   actor: 'admin',
   operation: 'activateStrategy',
+  subject: 'CONFIG',
   version,
   digest: `sha256:${version}`,
   changes: {},
   config: config(version),
 });
 
-describe('AuditLog', () => {
+describe('AuditFile', () => {
   it('skips a line in the middle that is not an entry (with a warning) and keeps the rest', async () => {
     const dir = await tempRuntimeDir();
     await writeFile(path.join(dir, 'audit.log'), `${JSON.stringify(entry(1))}\nnot json\n{"version":2}\n${JSON.stringify(entry(3))}\n`);
     const warnings: string[] = [];
-    const log = await AuditLog.open({ runtimeDir: dir, warn: (m) => warnings.push(m) });
-    expect(log.last(10).map((e) => e.version)).toEqual([1, 3]);
+    const log = await AuditFile.open({ runtimeDir: dir, warn: (m) => warnings.push(m) });
+    expect(log.last(10).map((e) => e.version)).toEqual([3, 1]);
     expect(warnings).toEqual([
       expect.stringContaining('line 2 is not an audit entry'),
       expect.stringContaining('line 3 is not an audit entry'),
@@ -41,27 +44,28 @@ describe('AuditLog', () => {
     const dir = await tempRuntimeDir();
     const file = path.join(dir, 'audit.log');
     await writeFile(file, `${JSON.stringify(entry(1))}\n{"time":"2026`);
-    const noAside: AuditFileSystem = {
-      ...nodeAuditFileSystem,
-      open: (f, flags) =>
-        flags === 'wx' ? Promise.reject(Object.assign(new Error('EACCES'), { code: 'EACCES' })) : nodeAuditFileSystem.open(f, flags),
+    const noAside: FileSystem = {
+      ...nodeFileSystem,
+      open: (f, flags, mode) =>
+        flags === 'wx' ? Promise.reject(Object.assign(new Error('EACCES'), { code: 'EACCES' })) : nodeFileSystem.open(f, flags, mode),
     };
     const warnings: string[] = [];
-    const log = await AuditLog.open({ runtimeDir: dir, fs: noAside, warn: (m) => warnings.push(m) });
+    const log = await AuditFile.open({ runtimeDir: dir, fs: noAside, warn: (m) => warnings.push(m) });
+    await log.repair();
     expect(warnings[0]).toContain('could not be set aside (EACCES)');
-    await log.append(entry(2));
-    const reopened = await AuditLog.open({ runtimeDir: dir, warn: () => {} });
-    expect(reopened.last(10).map((e) => e.version)).toEqual([1, 2]);
+    await log.append([entry(2)]);
+    const reopened = await AuditFile.open({ runtimeDir: dir, warn: () => {} });
+    expect(reopened.last(10).map((e) => e.version)).toEqual([2, 1]);
     expect(await readFile(file, 'utf8')).toContain('{"time":"2026\n');
   });
 
   it('an append that fails half-way is cut back, so the file holds only complete lines', async () => {
     const dir = await tempRuntimeDir();
     let fail = true;
-    const flaky: AuditFileSystem = {
-      ...nodeAuditFileSystem,
-      async open(f, flags) {
-        const real = await nodeAuditFileSystem.open(f, flags);
+    const flaky: FileSystem = {
+      ...nodeFileSystem,
+      async open(f, flags, mode) {
+        const real = await nodeFileSystem.open(f, flags, mode);
         return {
           ...real,
           write: async (data) => {
@@ -72,11 +76,23 @@ describe('AuditLog', () => {
         };
       },
     };
-    const log = await AuditLog.open({ runtimeDir: dir, fs: flaky });
-    await expect(log.append(entry(1))).rejects.toThrow('Could not record the change in the audit log (append failed: ENOSPC)');
+    const log = await AuditFile.open({ runtimeDir: dir, fs: flaky });
+    const failed = await log.append([entry(1)]).catch((err: unknown) => err);
+    expect(failed).toBeInstanceOf(ConfigWriteError);
+    expect(failed).toMatchObject({ step: 'audit append', errno: 'ENOSPC' });
     expect(await readFile(path.join(dir, 'audit.log'), 'utf8')).toBe('');
     fail = false;
-    await log.append(entry(1));
-    expect((await AuditLog.open({ runtimeDir: dir })).last(5).map((e) => e.version)).toEqual([1]);
+    await log.append([entry(1)]);
+    expect((await AuditFile.open({ runtimeDir: dir })).last(5).map((e) => e.version)).toEqual([1]);
+  });
+
+  it('an append after someone else wrote a torn line starts on a new line, so no real entry is swallowed', async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'audit.log');
+    const log = await AuditFile.open({ runtimeDir: dir });
+    await log.append([entry(1)]);
+    await writeFile(file, `${await readFile(file, 'utf8')}{"torn":`); // another writer, mid-line
+    await log.append([entry(2)]);
+    expect((await AuditFile.open({ runtimeDir: dir, warn: () => {} })).last(5).map((e) => e.version)).toEqual([2, 1]);
   });
 });

@@ -1,10 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { ConfigValidationError } from '../../src/config/errors.js';
 import { mergeConfigUpdate, type RuntimeConfig } from '../../src/config/schema.js';
-import { defaultRegistry } from '../../src/registry/index.js';
+import { defaultRegistry, type StrategyKey } from '../../src/registry/index.js';
 
 const base: RuntimeConfig = {
-  activeStrategyKey: 'momentum',
+  activeStrategyKey: 'momentum' as StrategyKey,
   tradingEnabled: true,
   scanIntervalSeconds: 30,
   tunableOverrides: { momentum: { lookback_bars: 40 }, gold: { fast_ma_period: 10, slow_ma_period: 60 } },
@@ -23,13 +23,15 @@ describe('mergeConfigUpdate', () => {
     const r = merge({
       tunableOverrides: { momentum: { entry_threshold_pct: 0.3 }, gold: { fast_ma_period: null }, range: { exit_at_mean: false } },
     });
-    expect(r.ok && r.config.tunableOverrides).toEqual({
+    assert(r.ok, 'expected the update to be accepted');
+    expect(r.config.tunableOverrides).toEqual({
       momentum: { lookback_bars: 40, entry_threshold_pct: 0.3 },
       gold: { slow_ma_period: 60 },
       range: { exit_at_mean: false },
     });
     const removed = merge({ tunableOverrides: { gold: null, momentum: { lookback_bars: null } } });
-    expect(removed.ok && removed.config.tunableOverrides).toEqual({});
+    assert(removed.ok, 'expected the removal to be accepted');
+    expect(removed.config.tunableOverrides).toEqual({});
   });
 
   it.each([
@@ -59,8 +61,7 @@ describe('mergeConfigUpdate', () => {
     [{ version: 99 }, '', /Unrecognized key: "version"/],
   ])('refuses %j at %s', (update, path, message) => {
     const r = merge(update);
-    expect(r.ok).toBe(false);
-    if (r.ok) return;
+    assert(!r.ok, `expected a refusal of ${JSON.stringify(update)}`);
     expect(r.issues).toContainEqual({
       path: path === '' ? [] : path.split('.'),
       message: expect.stringMatching(
@@ -71,11 +72,10 @@ describe('mergeConfigUpdate', () => {
 
   it('summarizes issues in one message, leading with an invalid key as the seed did', () => {
     const bad = merge({ activeStrategyKey: 'x', scanIntervalSeconds: 0 });
-    expect(bad.ok).toBe(false);
-    if (bad.ok) return;
+    assert(!bad.ok, 'expected a refusal');
     expect(new ConfigValidationError(bad.issues).message).toBe('Invalid strategy key: x');
     const other = merge({ scanIntervalSeconds: 0 });
-    if (other.ok) return;
+    assert(!other.ok, 'expected a refusal');
     expect(new ConfigValidationError(other.issues).message).toBe('Invalid config: scanIntervalSeconds: must be at least 1 second');
   });
 });

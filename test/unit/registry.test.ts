@@ -56,7 +56,7 @@ describe('the registry', () => {
   });
 
   it('is not changed by mutating the definitions it was built from', () => {
-    const defs = { momentum: structuredClone(momentum) };
+    const defs = { momentum: { ...momentum, instruments: [...momentum.instruments] } };
     const registry = createStrategyRegistry(defs);
     defs.momentum.instruments.push('BTC_USD');
     expect(registry.get('momentum')?.instruments).toEqual(['EUR_USD', 'GBP_USD', 'USD_JPY']);

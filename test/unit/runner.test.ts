@@ -1,8 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FileSystem, nodeFileSystem } from '../../src/config/file-system.js';
-import { openYamlConfigStore } from '../../src/config/yaml-store.js';
+import { updateConfig } from '../../src/config/changes.js';
+import { openFileConfigStore } from '../../src/config/file-store.js';
+import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
 import { defaultRegistry } from '../../src/registry/index.js';
 import type { CandleFeed } from '../../src/runner/feed.js';
 import { Runner } from '../../src/runner/runner.js';
@@ -23,13 +24,14 @@ afterEach(async () => {
 async function start(options: { feed?: CandleFeed; fs?: FileSystem; key?: string } = {}) {
   const dir = await tempRuntimeDir();
   await writeFile(path.join(dir, 'config.yaml'), CONFIG(options.key ?? 'momentum'));
-  const store = await openYamlConfigStore({ registry: defaultRegistry, runtimeDir: dir, fs: options.fs, watch: false });
+  const store = await openFileConfigStore({ strategies: defaultRegistry, runtimeDir: dir, fs: options.fs, pollMs: 60_000 });
+  await store.start();
+  store.watch?.pause(); // only the runner's own per-scan re-read brings changes in
   const published: RunnerState[] = [];
   const runner = new Runner({
-    registry: defaultRegistry,
     store,
     feed: options.feed ?? createSimulatedFeed(),
-    publisher: { publish: async (s) => void published.push(s) },
+    publisher: { publish: async (s) => void published.push(s), close: async () => {} },
     heartbeatMs: 100,
   });
   runner.start();
@@ -70,7 +72,7 @@ describe('runner', () => {
     expect(failed.error).toBe('scan failed: broker down');
     expect(failed.lastSignals[0]).toMatchObject({ direction: 'FLAT', reason: 'no data: broker down', error: 'broker down' });
     expect(runnerHealth(failed, Date.now())).toBe('ERROR');
-    await store.save({ tradingEnabled: false }); // a config change must not hide the feed problem
+    await store.commit(updateConfig({ tradingEnabled: false }, { actor: 'test' })); // a config change must not hide the feed problem
     expect(runner.latest().applied?.configVersion).toBe(2);
     expect(runner.latest().error).toBe('scan failed: broker down');
     failing = false;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultRegistry } from '../../src/registry/index.js';
-import { type Candle, getSignalFunction, SIGNAL_FUNCTIONS } from '../../src/registry/signals/index.js';
+import type { Candle } from '../../src/registry/signals/index.js';
 
 /** Candles from closes: open at the previous close, high/low half a `wick` around the close. */
 function candles(closes: number[], options: { wick?: number; start?: string; stepMinutes?: number; spread?: number } = {}): Candle[] {
@@ -25,15 +25,16 @@ function fromReturns(returns: number[], start = 1.2): number[] {
 }
 
 function run(key: string, instrument: string, series: Candle[], overrides: Record<string, number | boolean> = {}) {
-  const fn = getSignalFunction(key)!;
+  const fn = defaultRegistry.get(key)!.signal;
   return fn({ instrument, candles: series, tunables: { ...defaultRegistry.get(key)!.tunables, ...overrides } });
 }
 
 describe('signal functions', () => {
-  it('exist for exactly the registry strategies', () => {
-    expect(Object.keys(SIGNAL_FUNCTIONS).sort()).toEqual([...defaultRegistry.keys].sort());
-    expect(getSignalFunction('nope')).toBeUndefined();
-    expect(getSignalFunction('toString')).toBeUndefined();
+  it('each registry entry carries its own signal function, and no key reaches a prototype member', () => {
+    for (const info of defaultRegistry.list()) expect(typeof info.signal).toBe('function');
+    expect(new Set(defaultRegistry.list().map((s) => s.signal)).size).toBe(defaultRegistry.keys.length);
+    expect(defaultRegistry.get('toString')).toBeUndefined();
+    expect(() => defaultRegistry.parse('toString')).toThrow('Invalid strategy key: toString');
   });
 
   describe('momentum (lookback 20, threshold 0.15%, ATR 14, stop 2 ATR, target 3 ATR)', () => {

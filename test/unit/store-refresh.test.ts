@@ -1,8 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type FileSystem, nodeFileSystem } from '../../src/config/file-system.js';
-import { openYamlConfigStore } from '../../src/config/yaml-store.js';
+import { activateStrategy } from '../../src/config/changes.js';
+import { openFileConfigStore } from '../../src/config/file-store.js';
+import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
 import { defaultRegistry } from '../../src/registry/index.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 
@@ -19,10 +20,12 @@ describe('store refresh under a storm of hints', () => {
       },
     };
     const dir = await tempRuntimeDir();
-    const store = await openYamlConfigStore({ registry: defaultRegistry, runtimeDir: dir, fs: slow });
+    const store = await openFileConfigStore({ strategies: defaultRegistry, runtimeDir: dir, fs: slow });
+    await store.start();
+    store.watch?.pause(); // only the hints below: not the watch's own reaction to the write
     reads = 0;
     const hints = Array.from({ length: 20 }, () => store.refresh());
-    const saved = store.save({ activeStrategyKey: 'gold' });
+    const saved = store.commit(activateStrategy('gold', { actor: 'test' }));
     await Promise.all([...hints, saved]);
     // One refresh for all twenty hints, one read for the save.
     expect(reads).toBe(2);
@@ -31,7 +34,7 @@ describe('store refresh under a storm of hints', () => {
     const file = path.join(dir, 'config.yaml');
     await writeFile(file, (await readFile(file, 'utf8')).replace('active_strategy_key: gold', 'active_strategy_key: range'));
     await Promise.all([store.refresh(), store.refresh()]);
-    expect(store.current().config.activeStrategyKey).toBe('range');
+    expect(store.state().config.config.activeStrategyKey).toBe('range');
     await store.close();
   });
 });

@@ -1,33 +1,19 @@
 import type { Plugin } from 'graphql-yoga';
 import { armorPlugin, type QueryLimits } from './armor.js';
-import { type AuthFailureLimitOptions, authFailureLimitPlugin, DEFAULT_AUTH_FAILURES_PER_MINUTE } from './auth-failure-limit.js';
-import { bodyLimitPlugin, MAX_REQUEST_BODY_BYTES } from './body-limit.js';
-import { hostCheckPlugin } from './host-check.js';
-import { parseErrorsPlugin } from './parse-errors.js';
 import { productionPlugin } from './production.js';
 
-export interface SecurityOptions {
+export interface DocumentPolicyOptions {
   production: boolean;
-  /** Acknowledged TLS proxy in front: rate limiting keys on the client address it forwards. */
-  behindTlsProxy?: boolean;
-  authFailures?: Partial<AuthFailureLimitOptions>;
-  maxRequestBodyBytes?: number;
   queryLimits?: Partial<QueryLimits>;
-  /** Host names the server answers to (DNS-rebinding guard); unset: any. */
-  allowedHostnames?: readonly string[];
 }
 
-/** The abuse limits, in the order a request meets them: who is refused, how big, what shape, what is revealed. */
-export function securityPlugins(options: SecurityOptions): Plugin[] {
+/**
+ * What runs around parse, validate and execute, the same on every path into GraphQL (yoga's HTTP
+ * handling or `getEnveloped`): the document's shape, then what production mode hides. HTTP
+ * policy (Host, failed-auth limit, body size) is the HTTP adapter's chain (src/http/).
+ */
+export function documentPolicyPlugins(options: DocumentPolicyOptions): Plugin[] {
   return [
-    ...(options.allowedHostnames ? [hostCheckPlugin(options.allowedHostnames)] : []),
-    authFailureLimitPlugin({
-      failuresPerMinute: DEFAULT_AUTH_FAILURES_PER_MINUTE,
-      trustProxy: options.behindTlsProxy ?? false,
-      ...options.authFailures,
-    }),
-    bodyLimitPlugin(options.maxRequestBodyBytes ?? MAX_REQUEST_BODY_BYTES),
-    parseErrorsPlugin(),
     armorPlugin({ production: options.production, limits: options.queryLimits }),
     ...(options.production ? [productionPlugin()] : []),
   ];

@@ -1,12 +1,13 @@
-import { InvalidStrategyKeyError } from '../../config/errors.js';
+import { activateStrategy } from '../../config/changes.js';
 import type { RuntimeConfig } from '../../config/schema.js';
 import { builder } from '../builder.js';
+import { requester } from '../context.js';
 import { RuntimeConfigType } from './config.js';
 import {
   RunnerWait,
   type RunnerWaitView,
-  runnerWaitTimeout,
   TIMEOUT_MS_DESCRIPTION,
+  timeoutMsSchema,
   WAIT_FOR_RUNNER_DESCRIPTION,
   waitForRunnerIfAsked,
 } from './runner-wait.js';
@@ -14,22 +15,24 @@ import { Status, statusView } from './status.js';
 
 interface Activation {
   config: RuntimeConfig;
-  activeStrategyKey: string;
+  changed: boolean;
   previousStrategyKey: string;
-  configVersion: number;
   runnerWait: RunnerWaitView | null;
 }
 
 const ActivateStrategyPayload = builder.objectRef<Activation>('ActivateStrategyPayload').implement({
   fields: (t) => ({
-    activeStrategyKey: t.exposeString('activeStrategyKey'),
+    activeStrategyKey: t.string({ resolve: (p) => p.config.activeStrategyKey }),
     previousStrategyKey: t.exposeString('previousStrategyKey'),
-    configVersion: t.exposeInt('configVersion', { description: 'The version this activation wrote.' }),
-    config: t.field({ type: RuntimeConfigType, description: 'The config as this activation wrote it.', resolve: (p) => p.config }),
+    configVersion: t.int({ description: 'The version in force after this activation.', resolve: (p) => p.config.version }),
+    changed: t.exposeBoolean('changed', {
+      description: 'False when the strategy was already active: nothing was written, no version used, no audit entry.',
+    }),
+    config: t.field({ type: RuntimeConfigType, description: 'The config in force after this activation.', resolve: (p) => p.config }),
     runnerWait: t.field({
       type: RunnerWait,
       nullable: true,
-      description: 'Set when `waitForRunner` was asked: whether the runner applied the change in time.',
+      description: 'Set when `waitForRunner` was asked: whether the runners applied the change in time.',
       resolve: (p) => p.runnerWait,
     }),
     status: t.field({ type: Status, resolve: (_p, _args, ctx) => statusView(ctx) }),
@@ -45,23 +48,19 @@ builder.mutationField('activateStrategy', (t) =>
       strategyKey: t.arg.string({ required: true }),
       expectedVersion: t.arg.int({ required: false, description: 'Refuse with CONFLICT unless the config is at this version.' }),
       waitForRunner: t.arg.boolean({ required: false, description: WAIT_FOR_RUNNER_DESCRIPTION }),
-      timeoutMs: t.arg.int({ required: false, description: TIMEOUT_MS_DESCRIPTION }),
+      timeoutMs: t.arg.int({ required: false, description: TIMEOUT_MS_DESCRIPTION, validate: timeoutMsSchema }),
+      runnerId: t.arg.string({ required: false, description: 'Wait for this runner only (default: every live runner).' }),
     },
-    resolve: async (_root, { strategyKey, expectedVersion, waitForRunner, timeoutMs }, ctx) => {
-      if (!ctx.services.registry.has(strategyKey)) throw new InvalidStrategyKeyError(strategyKey);
-      const timeout = runnerWaitTimeout(timeoutMs);
-      const change = await ctx.services.store.save(
-        { activeStrategyKey: strategyKey },
-        { expectedVersion: expectedVersion ?? undefined, actor: ctx.identity?.name, operation: 'activateStrategy' },
-      );
-      const { config } = change.current;
-      const runnerWait = await waitForRunnerIfAsked(ctx, change.current, waitForRunner, timeout);
+    resolve: async (_root, args, ctx) => {
+      const { store } = ctx.services;
+      // Parsed once here; checked again inside the write, against the strategies in force when it commits.
+      const key = store.state().strategies.parse(args.strategyKey);
+      const result = await store.commit(activateStrategy(key, requester(ctx)), { expectedVersion: args.expectedVersion ?? undefined });
       return {
-        config,
-        activeStrategyKey: config.activeStrategyKey,
-        previousStrategyKey: change.previous.config.activeStrategyKey,
-        configVersion: config.version,
-        runnerWait,
+        config: result.current.config,
+        changed: result.changed,
+        previousStrategyKey: result.previous.config.activeStrategyKey,
+        runnerWait: await waitForRunnerIfAsked(ctx, result.current, args),
       };
     },
   }),

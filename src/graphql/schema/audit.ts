@@ -1,7 +1,14 @@
-import type { AuditEntry } from '../../audit/audit-log.js';
-import { AUDIT_MEMORY } from '../../audit/audit-log.js';
+import { z } from 'zod';
+import type { AuditEntry } from '../../config/audit-entry.js';
+import { AUDIT_MEMORY } from '../../config/audit-file.js';
+import type { RuntimeConfig } from '../../config/schema.js';
 import { builder } from '../builder.js';
 import { RuntimeConfigType } from './config.js';
+
+const AuditSubject = builder.enumType('AuditSubject', {
+  description: 'What an audit entry records a change of: the config, or the preset set.',
+  values: ['CONFIG', 'PRESETS'] as const,
+});
 
 const FieldChange = builder.objectRef<{ field: string; before: unknown; after: unknown }>('ConfigFieldChange').implement({
   fields: (t) => ({
@@ -21,15 +28,20 @@ export const AuditEntryType = builder.objectRef<AuditEntry>('AuditEntry').implem
     operation: t.exposeString('operation', {
       description: 'activateStrategy, updateConfig, rollbackConfig; baseline, recovery or handEdit when no API call made it.',
     }),
-    version: t.exposeInt('version', { description: 'The config version this change produced.' }),
+    subject: t.field({ type: AuditSubject, resolve: (e) => e.subject }),
+    version: t.exposeInt('version', { description: 'The version this change produced (of the config, or of the preset set).' }),
     digest: t.exposeString('digest', { description: 'sha256 of the config file written.' }),
     changes: t.field({
       type: [FieldChange],
       description: 'Before → after of the fields that changed.',
-      resolve: (e) => Object.entries(e.changes).map(([field, c]) => ({ field, before: c.before, after: c.after })),
+      resolve: (e) => Object.entries(e.changes).map(([field, c]) => ({ field, before: c?.before, after: c?.after })),
     }),
     details: t.field({ type: 'JSON', nullable: true, resolve: (e) => e.details ?? null }),
-    config: t.field({ type: RuntimeConfigType, description: 'The whole config after the change.', resolve: (e) => e.config }),
+    config: t.field({
+      type: RuntimeConfigType,
+      description: 'The whole config after the change.',
+      resolve: (e) => e.config as RuntimeConfig,
+    }),
   }),
 });
 
@@ -38,11 +50,10 @@ builder.queryField('auditLog', (t) =>
     type: [AuditEntryType],
     description: `The most recent audit entries, newest first (at most ${AUDIT_MEMORY}). Needs scope \`read\`.`,
     authScopes: { scope: 'read' },
-    args: { last: t.arg.int({ required: false, defaultValue: 20 }) },
-    resolve: (_root, { last }, ctx) =>
-      ctx.services.audit
-        .last(Math.min(Math.max(last ?? 20, 0), AUDIT_MEMORY))
-        .slice()
-        .reverse(),
+    args: {
+      last: t.arg.int({ required: false, defaultValue: 20, validate: z.number().int().min(0).max(AUDIT_MEMORY).nullish() }),
+      subject: t.arg({ type: AuditSubject, required: false, description: 'Only entries about this subject.' }),
+    },
+    resolve: (_root, { last, subject }, ctx) => ctx.services.store.audit({ last: last ?? 20, subject: subject ?? undefined }),
   }),
 );

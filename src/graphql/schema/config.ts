@@ -1,18 +1,20 @@
-import { ConfigValidationError } from '../../config/errors.js';
-import type { ConfigUpdate, RuntimeConfig } from '../../config/schema.js';
+import { z } from 'zod';
+import { updateConfig } from '../../config/changes.js';
+import { type ConfigUpdate, type RuntimeConfig, scanIntervalSchema } from '../../config/schema.js';
 import { builder } from '../builder.js';
+import { requester } from '../context.js';
 import {
   RunnerWait,
   type RunnerWaitView,
-  runnerWaitTimeout,
   TIMEOUT_MS_DESCRIPTION,
+  timeoutMsSchema,
   WAIT_FOR_RUNNER_DESCRIPTION,
   waitForRunnerIfAsked,
 } from './runner-wait.js';
 import { Status, statusView } from './status.js';
 
 export const RuntimeConfigType = builder.objectRef<RuntimeConfig>('RuntimeConfig').implement({
-  description: 'The runtime config in force (`config.yaml`).',
+  description: 'The runtime config in force (`config.yaml`, or the etcd `config` key).',
   fields: (t) => ({
     activeStrategyKey: t.exposeString('activeStrategyKey'),
     tradingEnabled: t.exposeBoolean('tradingEnabled'),
@@ -27,42 +29,78 @@ export const RuntimeConfigType = builder.objectRef<RuntimeConfig>('RuntimeConfig
   }),
 });
 
-const UpdateConfigInput = builder.inputType('UpdateConfigInput', {
-  description: 'A partial update: only the fields given change.',
-  fields: (t) => ({
-    activeStrategyKey: t.string({ required: false }),
-    tradingEnabled: t.boolean({ required: false }),
-    scanIntervalSeconds: t.int({ required: false, description: 'Seconds between runner scans, 1 to 86400.' }),
-    tunableOverrides: t.field({
-      type: 'JSON',
-      required: false,
-      description:
-        '`{ <strategyKey>: { <tunable>: value } }`, merged per strategy and per tunable; `null` removes an override (or all of a strategy’s).',
+/** `{ <strategyKey>: { <tunable>: value | null } | null }`: the shape; which keys and values exist is checked at commit. */
+const overridesShape = z.record(
+  z.string(),
+  z
+    .record(
+      z.string(),
+      z.union([z.number(), z.boolean(), z.null()], {
+        error: (iss) => `must be a number or a boolean (null removes it), got ${JSON.stringify(iss.input)}`,
+      }),
+      {
+        error: 'must be a map of tunable names to values',
+      },
+    )
+    .nullable(),
+  { error: 'must be a map of strategy keys to { tunable: value } maps' },
+);
+
+const UpdateConfigInput = builder
+  .inputType('UpdateConfigInput', {
+    description: 'A partial update: only the fields given change.',
+    fields: (t) => ({
+      activeStrategyKey: t.string({ required: false }),
+      tradingEnabled: t.boolean({ required: false }),
+      scanIntervalSeconds: t.int({ required: false, description: 'Seconds between runner scans, 1 to 86400.' }),
+      tunableOverrides: t.field({
+        type: 'JSON',
+        required: false,
+        description:
+          '`{ <strategyKey>: { <tunable>: value } }`, merged per strategy and per tunable; `null` removes an override (or all of a strategy’s).',
+      }),
     }),
+  })
+  .validate(
+    z
+      .object({
+        activeStrategyKey: z.string().nullish(),
+        tradingEnabled: z.boolean().nullish(),
+        scanIntervalSeconds: scanIntervalSchema.nullish(),
+        tunableOverrides: overridesShape.nullish(),
+      })
+      .refine((input) => Object.values(input).some((v) => v != null), 'nothing to change: give at least one field'),
+  );
+
+interface UpdateResult {
+  config: RuntimeConfig;
+  changed: boolean;
+  changedFields: readonly string[];
+  runnerWait: RunnerWaitView | null;
+}
+
+const UpdateConfigPayload = builder.objectRef<UpdateResult>('UpdateConfigPayload').implement({
+  fields: (t) => ({
+    config: t.field({ type: RuntimeConfigType, resolve: (p) => p.config }),
+    changed: t.exposeBoolean('changed', {
+      description: 'False when the update matched the values in force: nothing was written, no version used, no audit entry.',
+    }),
+    changedFields: t.stringList({ description: 'Fields whose value changed.', resolve: (p) => [...p.changedFields] }),
+    runnerWait: t.field({
+      type: RunnerWait,
+      nullable: true,
+      description: 'Set when `waitForRunner` was asked: whether the runners applied the change in time.',
+      resolve: (p) => p.runnerWait,
+    }),
+    status: t.field({ type: Status, resolve: (_p, _args, ctx) => statusView(ctx) }),
   }),
 });
-
-const UpdateConfigPayload = builder
-  .objectRef<{ config: RuntimeConfig; changedFields: readonly string[]; runnerWait: RunnerWaitView | null }>('UpdateConfigPayload')
-  .implement({
-    fields: (t) => ({
-      config: t.field({ type: RuntimeConfigType, resolve: (p) => p.config }),
-      changedFields: t.stringList({ description: 'Fields whose value changed.', resolve: (p) => [...p.changedFields] }),
-      runnerWait: t.field({
-        type: RunnerWait,
-        nullable: true,
-        description: 'Set when `waitForRunner` was asked: whether the runner applied the change in time.',
-        resolve: (p) => p.runnerWait,
-      }),
-      status: t.field({ type: Status, resolve: (_p, _args, ctx) => statusView(ctx) }),
-    }),
-  });
 
 builder.queryField('config', (t) =>
   t.field({
     type: RuntimeConfigType,
     authScopes: { scope: 'read' },
-    resolve: (_root, _args, ctx) => ctx.services.store.current().config,
+    resolve: (_root, _args, ctx) => ctx.services.store.state().config.config,
   }),
 );
 
@@ -75,28 +113,25 @@ builder.mutationField('updateConfig', (t) =>
       input: t.arg({ type: UpdateConfigInput, required: true }),
       expectedVersion: t.arg.int({ required: false, description: 'Refuse with CONFLICT unless the config is at this version.' }),
       waitForRunner: t.arg.boolean({ required: false, description: WAIT_FOR_RUNNER_DESCRIPTION }),
-      timeoutMs: t.arg.int({ required: false, description: TIMEOUT_MS_DESCRIPTION }),
+      timeoutMs: t.arg.int({ required: false, description: TIMEOUT_MS_DESCRIPTION, validate: timeoutMsSchema }),
+      runnerId: t.arg.string({ required: false, description: 'Wait for this runner only (default: every live runner).' }),
     },
-    resolve: async (_root, { input, expectedVersion, waitForRunner, timeoutMs }, ctx) => {
-      const timeout = runnerWaitTimeout(timeoutMs);
+    resolve: async (_root, args, ctx) => {
+      const { store } = ctx.services;
+      const { input } = args;
       const update: ConfigUpdate = {};
-      if (input.activeStrategyKey != null) update.activeStrategyKey = input.activeStrategyKey;
+      // Parsed once here; checked again inside the write, against the strategies in force when it commits.
+      if (input.activeStrategyKey != null) update.activeStrategyKey = store.state().strategies.parse(input.activeStrategyKey);
       if (input.tradingEnabled != null) update.tradingEnabled = input.tradingEnabled;
       if (input.scanIntervalSeconds != null) update.scanIntervalSeconds = input.scanIntervalSeconds;
       if (input.tunableOverrides != null) update.tunableOverrides = input.tunableOverrides as ConfigUpdate['tunableOverrides'];
-      if (Object.keys(update).length === 0) {
-        throw new ConfigValidationError(
-          [{ path: [], message: 'nothing to change: give at least one field' }],
-          'Invalid config: nothing to change',
-        );
-      }
-      const change = await ctx.services.store.save(update, {
-        expectedVersion: expectedVersion ?? undefined,
-        actor: ctx.identity?.name,
-        operation: 'updateConfig',
-      });
-      const runnerWait = await waitForRunnerIfAsked(ctx, change.current, waitForRunner, timeout);
-      return { config: change.current.config, changedFields: change.changed, runnerWait };
+      const result = await store.commit(updateConfig(update, requester(ctx)), { expectedVersion: args.expectedVersion ?? undefined });
+      return {
+        config: result.current.config,
+        changed: result.changed,
+        changedFields: result.changedFields,
+        runnerWait: await waitForRunnerIfAsked(ctx, result.current, args),
+      };
     },
   }),
 );

@@ -1,6 +1,8 @@
-import { HISTORY_LIMIT, rollbackConfig } from '../../audit/history.js';
+import { z } from 'zod';
+import { configHistory, HISTORY_LIMIT, rollbackConfig } from '../../audit/history.js';
 import type { RuntimeConfig } from '../../config/schema.js';
 import { builder } from '../builder.js';
+import { requester } from '../context.js';
 import { AuditEntryType } from './audit.js';
 import { RuntimeConfigType } from './config.js';
 import { Status, statusView } from './status.js';
@@ -10,13 +12,15 @@ builder.queryField('configHistory', (t) =>
     type: [AuditEntryType],
     description: `Accepted config versions, newest first, one entry per version (the last ${HISTORY_LIMIT} are kept). Needs scope \`read\`.`,
     authScopes: { scope: 'read' },
-    args: { last: t.arg.int({ required: false, defaultValue: HISTORY_LIMIT }) },
-    resolve: (_root, { last }, ctx) => ctx.services.history.list(Math.max(last ?? HISTORY_LIMIT, 0)),
+    args: {
+      last: t.arg.int({ required: false, defaultValue: HISTORY_LIMIT, validate: z.number().int().min(0).max(HISTORY_LIMIT).nullish() }),
+    },
+    resolve: (_root, { last }, ctx) => configHistory(ctx.services.store, last ?? HISTORY_LIMIT),
   }),
 );
 
 const RollbackConfigPayload = builder
-  .objectRef<{ config: RuntimeConfig; changedFields: readonly string[]; rolledBackTo: number }>('RollbackConfigPayload')
+  .objectRef<{ config: RuntimeConfig; changed: boolean; changedFields: readonly string[]; rolledBackTo: number }>('RollbackConfigPayload')
   .implement({
     fields: (t) => ({
       config: t.field({
@@ -25,6 +29,9 @@ const RollbackConfigPayload = builder
         resolve: (p) => p.config,
       }),
       rolledBackTo: t.exposeInt('rolledBackTo', { description: 'The past version whose settings were re-applied.' }),
+      changed: t.exposeBoolean('changed', {
+        description: 'False when the settings of that version are the ones in force: nothing was written, no version used.',
+      }),
       changedFields: t.stringList({ description: 'Fields whose value changed.', resolve: (p) => [...p.changedFields] }),
       status: t.field({ type: Status, resolve: (_p, _args, ctx) => statusView(ctx) }),
     }),
@@ -41,11 +48,8 @@ builder.mutationField('rollbackConfig', (t) =>
       expectedVersion: t.arg.int({ required: false, description: 'Refuse with CONFLICT unless the config is at this version.' }),
     },
     resolve: async (_root, { toVersion, expectedVersion }, ctx) => {
-      const change = await rollbackConfig(ctx.services, toVersion, {
-        actor: ctx.identity?.name,
-        expectedVersion: expectedVersion ?? undefined,
-      });
-      return { config: change.current.config, changedFields: change.changed, rolledBackTo: toVersion };
+      const result = await rollbackConfig(ctx.services.store, toVersion, requester(ctx), { expectedVersion: expectedVersion ?? undefined });
+      return { config: result.current.config, changed: result.changed, changedFields: result.changedFields, rolledBackTo: toVersion };
     },
   }),
 );

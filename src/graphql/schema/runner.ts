@@ -1,4 +1,4 @@
-import type { RunnerView } from '../../runner/monitor.js';
+import type { RunnerView } from '../../runner/fleet.js';
 import { type RunnerSignalRecord, STALE_AFTER_HEARTBEATS } from '../../runner/state.js';
 import { builder } from '../builder.js';
 
@@ -10,13 +10,14 @@ export const RunnerStateEnum = builder.enumType('RunnerState', {
 
 const SignalDirection = builder.enumType('SignalDirection', { values: ['LONG', 'SHORT', 'FLAT'] as const });
 
-const RunnerSignal = builder.objectRef<RunnerSignalRecord>('RunnerSignal').implement({
+export const RunnerSignal = builder.objectRef<RunnerSignalRecord>('RunnerSignal').implement({
   description: 'What the active strategy said about one instrument on the last scan. Reported only: no orders are sent.',
   fields: (t) => ({
     instrument: t.exposeString('instrument'),
     strategyKey: t.exposeString('strategyKey'),
     direction: t.field({ type: SignalDirection, resolve: (s) => s.direction }),
     reason: t.exposeString('reason'),
+    price: t.float({ nullable: true, description: 'The last close the signal was computed on (null: no data).', resolve: (s) => s.price }),
     values: t.field({ type: 'JSON', description: 'The numbers behind the signal (returns, averages, stops).', resolve: (s) => s.values }),
     candleTime: t.field({ type: 'DateTime', nullable: true, description: 'Time of the last candle used.', resolve: (s) => s.candleTime }),
     error: t.string({ nullable: true, description: 'Why there is no real signal (the feed failed).', resolve: (s) => s.error }),
@@ -32,6 +33,17 @@ export interface RunnerStatusView {
 export const RunnerStatus = builder.objectRef<RunnerStatusView>('RunnerStatus').implement({
   description: 'What the runner has applied and is doing, as it last published (status, not spec).',
   fields: (t) => ({
+    id: t.string({
+      nullable: true,
+      description: '`--runner-id` (default `<host>:<pid>`); null when no runner has published.',
+      resolve: ({ view }) => view.state?.id ?? null,
+    }),
+    host: t.string({ nullable: true, resolve: ({ view }) => view.state?.host ?? null }),
+    instruments: t.stringList({
+      nullable: true,
+      description: 'The instruments this runner scans (its share of the active strategy’s); null: all of them.',
+      resolve: ({ view }) => view.state?.instruments ?? null,
+    }),
     state: t.field({ type: RunnerStateEnum, resolve: ({ view }) => view.health }),
     inSync: t.boolean({
       description: 'True when the runner has applied the config now in force (same content digest).',

@@ -1,6 +1,6 @@
 import type { ConfigFileError } from '../../config/errors.js';
-import type { ConfigSnapshot } from '../../config/store.js';
-import type { RunnerView } from '../../runner/monitor.js';
+import type { StoreInfo, StoreState } from '../../config/store.js';
+import type { RunnerView } from '../../runner/fleet.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import { RunnerStatus } from './runner.js';
@@ -8,14 +8,15 @@ import { Strategy } from './strategy.js';
 
 /** One consistent view: every field of a Status answers from the same snapshot. */
 export interface StatusView {
-  readonly snapshot: ConfigSnapshot;
-  readonly fileError: ConfigFileError | null;
-  readonly runner: RunnerView;
+  readonly state: StoreState;
+  readonly problem: ConfigFileError | null;
+  readonly runners: readonly RunnerView[];
+  readonly store: StoreInfo;
 }
 
 export function statusView(ctx: GraphQLContext): StatusView {
-  const { store, runner } = ctx.services;
-  return { snapshot: store.current(), fileError: store.fileError(), runner: runner.view() };
+  const { store, runners } = ctx.services;
+  return { state: store.state(), problem: store.problem(), runners: runners.views(), store: store.info() };
 }
 
 const ConfigProblem = builder.objectRef<ConfigFileError['problems'][number]>('ConfigProblem').implement({
@@ -34,7 +35,7 @@ interface ConfigErrorView {
 }
 
 const ConfigError = builder.objectRef<ConfigErrorView>('ConfigError').implement({
-  description: 'The config on disk is invalid (e.g. a hand edit with a typo); the last good config stays in force.',
+  description: 'The stored config is invalid (e.g. a hand edit with a typo); the last good config stays in force.',
   fields: (t) => ({
     location: t.exposeString('file'),
     message: t.exposeString('message'),
@@ -42,35 +43,56 @@ const ConfigError = builder.objectRef<ConfigErrorView>('ConfigError').implement(
   }),
 });
 
+const StoreKind = builder.enumType('StoreKind', { values: ['FILE', 'ETCD'] as const });
+
+const StoreStatus = builder.objectRef<StoreInfo>('StoreStatus').implement({
+  description: 'Where the config lives and whether this API process reaches it.',
+  fields: (t) => ({
+    kind: t.field({ type: StoreKind, resolve: (s) => s.kind }),
+    connected: t.exposeBoolean('connected'),
+    lastContactAt: t.field({ type: 'DateTime', nullable: true, resolve: (s) => s.lastContactAt }),
+  }),
+});
+
 export const Status = builder.objectRef<StatusView>('Status').implement({
   fields: (t) => ({
-    activeStrategyKey: t.string({ resolve: (s) => s.snapshot.config.activeStrategyKey }),
+    activeStrategyKey: t.string({ resolve: (s) => s.state.config.config.activeStrategyKey }),
     activeStrategy: t.field({
       type: Strategy,
-      resolve: (s, _args, ctx) => {
-        const info = ctx.services.registry.get(s.snapshot.config.activeStrategyKey);
-        if (!info) throw new Error(`active strategy ${s.snapshot.config.activeStrategyKey} is not in the registry`);
+      resolve: (s) => {
+        const info = s.state.strategies.get(s.state.config.config.activeStrategyKey);
+        if (!info) throw new Error(`active strategy ${s.state.config.config.activeStrategyKey} is not in force`);
         return info;
       },
     }),
-    configVersion: t.int({ description: '+1 on every accepted change.', resolve: (s) => s.snapshot.config.version }),
-    configUpdatedAt: t.field({ type: 'DateTime', resolve: (s) => s.snapshot.config.updatedAt }),
-    configDigest: t.string({
-      description: 'sha256 of the config file content in force: a hand edit changes it even when it leaves the version alone.',
-      resolve: (s) => s.snapshot.digest,
+    configVersion: t.int({
+      description: '+1 on every accepted change; never goes backwards.',
+      resolve: (s) => s.state.config.config.version,
     }),
-    tradingEnabled: t.boolean({ resolve: (s) => s.snapshot.config.tradingEnabled }),
+    configUpdatedAt: t.field({ type: 'DateTime', resolve: (s) => s.state.config.config.updatedAt }),
+    configDigest: t.string({
+      description: 'sha256 of the stored config content in force: a hand edit changes it even when it leaves the version alone.',
+      resolve: (s) => s.state.config.digest,
+    }),
+    tradingEnabled: t.boolean({ resolve: (s) => s.state.config.config.tradingEnabled }),
     configError: t.field({
       type: ConfigError,
       nullable: true,
-      description: 'Set while the config file on disk is invalid; the last good config (reported here) stays in force.',
-      resolve: ({ fileError: e }) => (e ? { file: e.publicLocation, message: e.publicMessage, problems: e.problems } : null),
+      description: 'Set while the stored config is invalid; the last good config (reported here) stays in force.',
+      resolve: ({ problem: e }) => (e ? { file: e.publicLocation, message: e.publicMessage, problems: e.problems } : null),
     }),
     runner: t.field({
       type: RunnerStatus,
-      description: 'What the runner has applied, when it last scanned, what it said, and any error it holds.',
-      resolve: (s) => ({ view: s.runner, configDigest: s.snapshot.digest }),
+      description:
+        'The runners in one view: the worst state (ERROR > STALE > STOPPED > RUNNING); the other fields come from the runner with the lowest applied version.',
+      resolve: (s, _args, ctx) => ({ view: ctx.services.runners.summary(s.runners), configDigest: s.state.config.digest }),
     }),
+    runners: t.field({
+      type: [RunnerStatus],
+      description: 'Every runner, in id order (the file store has at most one).',
+      resolve: (s) => s.runners.map((view) => ({ view, configDigest: s.state.config.digest })),
+    }),
+    store: t.field({ type: StoreStatus, resolve: (s) => s.store }),
   }),
 });
 

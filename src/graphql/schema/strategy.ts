@@ -48,11 +48,14 @@ export const Strategy = builder.objectRef<StrategyInfo>('Strategy').implement({
     effectiveTunables: t.field({
       type: 'JSON',
       description: 'The parameters it runs with: its defaults, then the config’s `tunableOverrides` for it.',
-      resolve: (s, _args, ctx) => effectiveTunables(ctx.services.registry, ctx.services.store.current().config, s.key),
+      resolve: (s, _args, ctx) => {
+        const { strategies, config } = ctx.services.store.state();
+        return effectiveTunables(strategies, config.config, s.key);
+      },
     }),
     riskLevel: t.field({ type: RiskLevel, resolve: (s) => s.riskLevel }),
     sessionPreference: t.field({ type: TradingSession, resolve: (s) => s.sessionPreference }),
-    isActive: t.boolean({ resolve: (s, _args, ctx) => ctx.services.store.current().config.activeStrategyKey === s.key }),
+    isActive: t.boolean({ resolve: (s, _args, ctx) => ctx.services.store.state().config.config.activeStrategyKey === s.key }),
   }),
 });
 
@@ -71,8 +74,9 @@ builder.queryFields((t) => ({
     },
     resolve: (_root, args, ctx) => {
       const instrument = args.instrument == null ? null : normalizeInstrument(args.instrument);
-      return ctx.services.registry
-        .list()
+      return ctx.services.store
+        .state()
+        .strategies.list()
         .filter(
           (s) =>
             (instrument === null || s.instruments.includes(instrument)) &&
@@ -87,6 +91,6 @@ builder.queryFields((t) => ({
     description: 'One strategy by key; null when there is no such strategy.',
     authScopes: { scope: 'read' },
     args: { key: t.arg.string({ required: true }) },
-    resolve: (_root, args, ctx) => ctx.services.registry.get(args.key) ?? null,
+    resolve: (_root, args, ctx) => ctx.services.store.state().strategies.get(args.key) ?? null,
   }),
 }));

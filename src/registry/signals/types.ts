@@ -1,4 +1,5 @@
-import type { TunableValue } from '../types.js';
+/** A tunable's value: a number (integer or real) or a boolean. */
+export type TunableValue = number | boolean;
 
 /** One bar of market data. Times are ISO-8601; prices in the instrument's quote currency. */
 export interface Candle {

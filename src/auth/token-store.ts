@@ -1,0 +1,26 @@
+import type { Scope } from './identity.js';
+
+/** One named token as stored: never the token, only its SHA-256 digest. */
+export interface StoredToken {
+  readonly name: string;
+  readonly scope: Scope;
+  /** hex SHA-256 of the token */
+  readonly sha256: string;
+  readonly createdAt: string;
+}
+
+/**
+ * Where named tokens live: `<runtime-dir>/tokens.yaml` (file store) or `tokens/<name>` keys (etcd),
+ * hashed in both. Every API replica reads the same set; a revocation that finished before a
+ * request arrived is seen by that request.
+ */
+export interface TokenStore {
+  list(): Promise<readonly StoredToken[]>;
+  /** Adds a named token and returns the token itself, which is shown once and never stored. */
+  create(name: string, scope: Scope): Promise<string>;
+  /** Removes a named token; false when there was none by that name. */
+  revoke(name: string): Promise<boolean>;
+  /** The token with this digest as the store holds it now, or undefined. */
+  find(sha256: string): Promise<StoredToken | undefined>;
+  close(): Promise<void>;
+}

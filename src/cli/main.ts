@@ -1,0 +1,92 @@
+import { type Command, CommanderError } from 'commander';
+import { UsageError } from '../usage-error.js';
+import { EXIT } from './exit-codes.js';
+import { type CliIo, commandContext, processIo } from './io.js';
+import { buildProgram } from './program.js';
+
+/** `stratctl serve`, `stratctl token create`: the words that name a command. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** One line saying what is wrong, one saying where to read more: never the whole help. */
+function usageError(io: CliIo, command: Command, message: string): number {
+  const path = commandPath(command);
+  io.stderr.write(`${path}: ${message}\nsee ${path} --help\n`);
+  return EXIT.usage;
+}
+
+/**
+ * Runs one stratctl command line (without `node` and the script) and resolves to its exit code.
+ * Nothing here touches the process: output, environment and stop signals come through `io`, so
+ * tests run commands in-process.
+ */
+export async function runCli(argv: readonly string[], ioOverrides: Partial<CliIo> = {}): Promise<number> {
+  const io: CliIo = { ...processIo(), ...ioOverrides };
+  let exitCode: number = EXIT.ok;
+  // Commander writes help to stderr when a group is called without its subcommand; held back, so a
+  // group can answer with one line instead (the top level shows it: `stratctl` alone lists commands).
+  let heldHelp = '';
+  let failedIn: Command | undefined;
+  const program = buildProgram(async (command, load, flags, args) => {
+    failedIn = command;
+    const action = await load();
+    exitCode = await action(flags, args, commandContext(io), command);
+  });
+  // Every command writes through io, reports parse errors in our words, and never exits the process.
+  const configure = (command: Command) => {
+    command
+      .exitOverride()
+      .configureOutput({
+        writeOut: (text) => io.stdout.write(text),
+        writeErr: (text) => {
+          heldHelp += text;
+        },
+        outputError: () => {}, // reported below, once, with the command's name
+      })
+      .configureHelp({ helpWidth: 100 });
+    // Commander reports a parse error from the command it occurred in; remember which that was.
+    if (command.commands.length > 0)
+      command.hook('preSubcommand', (_parent, sub) => {
+        failedIn = sub;
+      });
+    command.commands.forEach(configure);
+  };
+  configure(program);
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    const where = failedIn ?? program;
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
+      if (err.code === 'commander.help') {
+        // A group called without its subcommand: `stratctl` shows its help, `stratctl token` says what is missing.
+        if (where === program) io.stderr.write(heldHelp);
+        else
+          return usageError(
+            io,
+            where,
+            `a command is required: ${where.commands
+              .map((c) => c.name())
+              .filter((n) => n !== 'help')
+              .join(', ')}`,
+          );
+        return EXIT.usage;
+      }
+      return usageError(io, where, err.message.replace(/^error: /, ''));
+    }
+    if (err instanceof UsageError) return usageError(io, where, err.message);
+    io.stderr.write(`${commandPath(where)}: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+    return EXIT.unexpected;
+  }
+}
+
+/** The process entry (dist/cli.js, bin/stratctl.js): runs the command line, then exits with its code. */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<never> {
+  const code = await runCli(argv);
+  process.exit(code);
+}

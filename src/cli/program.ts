@@ -1,0 +1,271 @@
+import { createRequire } from 'node:module';
+import { Command, Option } from 'commander';
+import type { CommandContext } from './io.js';
+
+/**
+ * The stratctl command tree (commander): names, arguments, flags and help. Only this and commander
+ * load up front; each command's code is imported when it runs, so `stratctl status` never loads the
+ * server (yoga, Pothos) and `--help` loads nothing else at all.
+ */
+
+/** A command's flags as given on the command line, by their long names (`runtime-dir`, `no-runner`). */
+export type Flags = Record<string, string | boolean | undefined>;
+
+/** What an action gets: its flags, its positional arguments, the io; it returns the exit code. */
+export type Action = (flags: Flags, args: string[], ctx: CommandContext, command: Command) => Promise<number>;
+
+const CLIENT_HELP = `
+Connection (flags win over environment variables):
+  --url         CONTROL_PLANE_URL (http://127.0.0.1:8787/graphql)
+  --token       CONTROL_PLANE_TOKEN, else <runtime-dir>/admin.token
+  --runtime-dir CONTROL_PLANE_RUNTIME_DIR (./runtime)
+
+Exit codes: 0 ok, 1 unexpected, 2 invalid input or usage, 3 authentication or scope,
+4 version conflict, 5 server unreachable, 6 --wait timed out.`;
+
+export const PACKAGE_VERSION: string = createRequire(import.meta.url)('../../package.json').version;
+
+function clientOptions(command: Command): Command {
+  return command
+    .option('--url <url>', 'GraphQL endpoint')
+    .option('--token <token>', 'bearer token')
+    .option('--runtime-dir <dir>', 'where admin.token is')
+    .option('--json', 'machine-readable output on stdout')
+    .addHelpText('after', CLIENT_HELP);
+}
+
+function ifVersionOption(command: Command): Command {
+  return command.option('--if-version <n>', 'refuse (exit 4) unless the config is still at version n');
+}
+
+function waitOptions(command: Command): Command {
+  return command
+    .option('--wait', 'answer once the runner has applied the change (exit 6 if it has not in time)')
+    .option('--timeout-ms <ms>', 'how long --wait waits, 1 to 300000 (default 10000)');
+}
+
+function logOptions(command: Command): Command {
+  return command
+    .option('--log-format <format>', 'text | json   CONTROL_PLANE_LOG_FORMAT (text on a terminal, else json)')
+    .option('--log-level <level>', 'trace | debug | info | warn | error | fatal | silent   CONTROL_PLANE_LOG_LEVEL (info)');
+}
+
+function runnerOptions(command: Command): Command {
+  return command
+    .option(
+      '--feed <spec>',
+      'market data: sim, sim:<seed> (seeded random walk), or csv:<file> (replay time,instrument,open,high,low,close[,volume][,spread])   CONTROL_PLANE_FEED (sim)',
+    )
+    .option('--heartbeat-ms <n>', 'runner heartbeat; STALE after 3 missed   CONTROL_PLANE_RUNNER_HEARTBEAT_MS (2000)');
+}
+
+/** Where config, audit trail, tokens and runner states live (serve, runner, token). */
+function storeOptions(command: Command): Command {
+  return command
+    .option('--store <store>', 'file, or etcd://host:port[,host:port...]/<prefix>   CONTROL_PLANE_STORE (file)')
+    .option('--etcd-ca <pem>', "CA of the etcd members' certificates (turns TLS on)")
+    .option('--etcd-cert <pem>', 'client certificate for etcd, with --etcd-key')
+    .option('--etcd-key <pem>', 'its key')
+    .option(
+      '--audit-keep <n>',
+      'audit entries kept per subject in etcd (10000); etcd user: CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD',
+    );
+}
+
+/** The flags given on the command line (not defaults), under their long names, as the commands' settings resolvers take them. */
+function givenFlags(command: Command): Flags {
+  const flags: Flags = {};
+  for (const option of command.options) {
+    const key = option.attributeName();
+    if (command.getOptionValueSource(key) !== 'cli' || !option.long) continue;
+    flags[option.long.slice(2)] = option.negate ? true : (command.getOptionValue(key) as string | boolean);
+  }
+  return flags;
+}
+
+/** Builds the command tree; `run` is called with the chosen command's action, flags and arguments. */
+export function buildProgram(run: (command: Command, load: () => Promise<Action>, flags: Flags, args: string[]) => Promise<void>): Command {
+  const action = (load: () => Promise<Action>) =>
+    async function (this: Command) {
+      await run(this, load, givenFlags(this), this.args);
+    };
+
+  const program = new Command('stratctl')
+    .description('Operate the strategy control plane: its GraphQL API (serve), its runner, and the running system.')
+    .version(PACKAGE_VERSION, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'this help')
+    .showSuggestionAfterError(true);
+
+  logOptions(
+    runnerOptions(
+      storeOptions(
+        program
+          .command('serve')
+          .summary('run the GraphQL API (and the embedded runner)')
+          .description('Runs the GraphQL API (http://127.0.0.1:8787/graphql by default) with the runner embedded.')
+          .option('--host <addr>', 'bind address   CONTROL_PLANE_HOST (127.0.0.1)')
+          .option('--port <n>', 'port, 0 for any free   CONTROL_PLANE_PORT (8787)')
+          .option('--runtime-dir <dir>', 'config and token dir   CONTROL_PLANE_RUNTIME_DIR (./runtime)')
+          .option('--no-runner', 'API only   CONTROL_PLANE_RUNNER=off'),
+      ),
+    )
+      .option('--production', 'no introspection, field suggestions or GraphiQL   NODE_ENV=production')
+      .option('--reads-require-token', 'queries need a token too   CONTROL_PLANE_READS_REQUIRE_TOKEN=1')
+      .option(
+        '--auth-failures-per-minute <n>',
+        'failed authentications per client and minute before it is refused (429)   CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE (10)',
+      )
+      .option('--behind-tls-proxy', 'a TLS proxy is in front: no warning for a non-loopback --host   CONTROL_PLANE_BEHIND_TLS_PROXY=1'),
+  )
+    .addHelpText(
+      'after',
+      `
+The admin token is CONTROL_PLANE_TOKEN, or <runtime-dir>/admin.token (generated on first start).
+Named tokens with scopes: <runtime-dir>/tokens.yaml (stratctl token --help), re-read on change.
+Every accepted change is appended to <runtime-dir>/audit.log before it is answered.
+SIGTERM or SIGINT: in-flight requests finish (at most 10 s), then it exits 0.
+
+Exit codes: 0 stopped cleanly, 1 unexpected, 2 bad usage, 73 runtime dir not writable,
+75 runtime dir in use by another process (named), 78 config.yaml is invalid (the file is left
+as it is), 98 port in use.`,
+    )
+    .action(action(async () => (await import('./serve.js')).serve));
+
+  logOptions(
+    runnerOptions(
+      storeOptions(
+        program
+          .command('runner')
+          .summary('run the strategy runner alone (beside serve --no-runner)')
+          .description(
+            'Runs the strategy runner on its own, beside an API started with "stratctl serve --no-runner".\n' +
+              'The two share only the runtime directory: the runner follows config.yaml and publishes its state\n' +
+              'to runner-state.json, which the API reports as status.runner.',
+          )
+          .option('--runtime-dir <dir>', 'config and state dir   CONTROL_PLANE_RUNTIME_DIR (./runtime)')
+          .option('--runner-id <id>', "this runner's name in the fleet (default <host>:<pid>)")
+          .option('--instruments <list>', "scan only these of the active strategy's instruments, e.g. EUR_USD,XAU_USD"),
+      ),
+    ),
+  )
+    .addHelpText(
+      'after',
+      `
+An invalid config.yaml does not stop it: it reports the problem (status.runner.error) and starts
+as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 unexpected,
+2 bad usage or feed, 73 runtime dir not writable, 75 another runner holds the runtime dir (named).`,
+    )
+    .action(action(async () => (await import('./runner.js')).runner));
+
+  const token = program
+    .command('token')
+    .summary('create, list or revoke named API tokens (scopes read, operate, admin)')
+    .description(
+      'Named API tokens live in <runtime-dir>/tokens.yaml as SHA-256 digests (never the token). The server\n' +
+        're-reads the file when it changes: no restart. Scopes: read (queries), operate (activateStrategy;\n' +
+        'implies read), admin (updateConfig, rollbackConfig; implies both).',
+    );
+  const tokenLoad = async () => (await import('./token.js')).token;
+  const runtimeDirOption = (command: Command) =>
+    storeOptions(command.option('--runtime-dir <dir>', 'CONTROL_PLANE_RUNTIME_DIR (./runtime)'));
+  runtimeDirOption(
+    token
+      .command('create')
+      .description('create a token; prints it, once')
+      .requiredOption('--name <name>', 'its name (a-z 0-9 . _ -)')
+      .requiredOption('--scope <scope>', 'read | operate | admin'),
+  ).action(action(tokenLoad));
+  runtimeDirOption(token.command('list').description('names, scopes, creation times')).action(action(tokenLoad));
+  runtimeDirOption(token.command('revoke').description('refused from the next request on').argument('<name>', 'the token name')).action(
+    action(tokenLoad),
+  );
+
+  clientOptions(
+    program
+      .command('strategies')
+      .summary('list the strategies (* marks the active one)')
+      .description(
+        'Lists the strategies the system ships; * marks the active one. With a key: that strategy, with\n' +
+          "its default tunables and the ones it runs with (defaults + the config's overrides).\nFilters (all given must match) go with the list.",
+      )
+      .argument('[key]', 'one strategy')
+      .option('--instrument <name>', 'e.g. EUR_USD')
+      .option('--risk-level <level>', 'low | medium | high')
+      .option('--session <session>', 'any | london | ny | asia'),
+  ).action(action(async () => (await import('./strategies.js')).strategies));
+
+  clientOptions(
+    program
+      .command('status')
+      .summary('show the active strategy and the config version')
+      .description(
+        'Shows the active strategy, the config version in force, any problem with the config file, and\n' +
+          'what the runner has applied (its state, version, last scan, error).',
+      )
+      .option('--watch', 'then one line per change (config, runner), until Ctrl-C; with --json, one JSON object per line')
+      .option(
+        '--reconnect-timeout-ms <ms>',
+        'with --watch: how long to keep reconnecting when the server goes away before exiting 5 (default 60000; 0: exit at once)',
+      ),
+  ).action(action(async () => (await import('./status.js')).status));
+
+  clientOptions(
+    waitOptions(
+      ifVersionOption(
+        program
+          .command('activate')
+          .summary('make a strategy the active one')
+          .description(
+            'Makes a strategy the active one (needs a token with scope operate). The runner switches on its\n' +
+              'next scan, without a restart. "stratctl strategies" lists the keys.',
+          )
+          .argument('<strategy-key>', 'e.g. gold'),
+      ),
+    ),
+  ).action(action(async () => (await import('./activate.js')).activate));
+
+  const config = program
+    .command('config')
+    .summary('show (get) or change (set key=value ...) the runtime config')
+    .description('Shows or changes the runtime config.');
+  const hiddenSetOptions = (command: Command) => {
+    // Given to `get`, these are refused with a message that says where they belong.
+    for (const flag of ['--if-version <n>', '--wait', '--timeout-ms <ms>']) command.addOption(new Option(flag).hideHelp());
+    return command;
+  };
+  clientOptions(
+    hiddenSetOptions(
+      config.command('get').description("prints the runtime config in force, in the file's snake_case (--json: as the API names it)"),
+    ),
+  ).action(action(async () => (await import('./config.js')).configGet));
+  clientOptions(
+    waitOptions(
+      ifVersionOption(
+        config
+          .command('set')
+          .description(
+            'changes some settings in one validated write (needs a token with scope admin). Keys:\n' +
+              '  active_strategy_key, trading_enabled, scan_interval_seconds, tunable_overrides.<strategy>.<tunable>\n' +
+              'Values are YAML scalars (20, 0.5, true, gold); null removes an override.\n' +
+              'e.g. stratctl config set scan_interval_seconds=15 tunable_overrides.momentum.lookback_bars=20',
+          )
+          .argument('<key=value...>', 'the settings to change'),
+      ),
+    ),
+  ).action(action(async () => (await import('./config.js')).configSet));
+
+  program
+    .command('completion')
+    .summary('print a bash or zsh completion script')
+    .description('Prints a completion script. bash: source <(stratctl completion bash); zsh: source <(stratctl completion zsh).')
+    .argument('[shell]', 'bash | zsh', 'bash')
+    .action(action(async () => (await import('./completion.js')).completion));
+
+  return program;
+}
+
+/** A string flag's value, if it was given. */
+export function stringFlag(flags: Flags, name: string): string | undefined {
+  const value = flags[name];
+  return typeof value === 'string' ? value : undefined;
+}

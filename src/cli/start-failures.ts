@@ -1,0 +1,80 @@
+import { ConfigFileError, StoreUnavailableError } from '../config/errors.js';
+import { LockHeldError } from '../lock.js';
+import { FeedError } from '../runner/feed.js';
+import { RuntimeDirNotWritableError } from '../runtime-dir.js';
+import { UsageError } from '../usage-error.js';
+import { EXIT } from './exit-codes.js';
+
+/** What `serve` or `runner` was asked to use, for the messages. */
+export interface StartPlace {
+  host?: string;
+  port?: number;
+  runtimeDir: string;
+}
+
+export interface StartFailure {
+  code: number;
+  /** One line for the operator (the log line's msg). */
+  message: string;
+  /** Only for what nobody anticipated: the stack goes into the log line. */
+  unexpected: boolean;
+}
+
+const errno = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code;
+const syscall = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.syscall;
+const CANNOT_WRITE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'ENOSPC', 'EDQUOT']);
+
+/**
+ * Why a start failed -> DESIGN's serve exit code and what to tell the operator, in one table, first
+ * match wins: 2 usage, 73 runtime dir not writable, 75 runtime dir in use (the holder's pid), 78 invalid
+ * config, 98 port in use, 1 anything else.
+ */
+const RULES: { matches: (err: unknown) => boolean; code: number; message: (err: unknown, at: StartPlace) => string }[] = [
+  { matches: (err) => err instanceof UsageError, code: EXIT.usage, message: (err) => (err as Error).message },
+  { matches: (err) => err instanceof FeedError, code: EXIT.usage, message: (err) => `cannot open the feed: ${(err as Error).message}` },
+  {
+    // etcd unreachable at start: not a crash, but no DESIGN code either; the message says what to do.
+    matches: (err) => err instanceof StoreUnavailableError,
+    code: EXIT.unexpected,
+    message: (err) => {
+      const detail = (err as { detail?: string }).detail;
+      return `cannot start: ${(err as Error).message}${detail ? ` (${detail})` : ''}; check --store and that etcd is reachable, then start again`;
+    },
+  },
+  {
+    matches: (err) => err instanceof ConfigFileError,
+    code: EXIT.config,
+    message: (err) => {
+      const { file, problems } = err as ConfigFileError;
+      const where = problems.map((p) => `${p.line ? `line ${p.line}${p.column ? `, column ${p.column}` : ''}: ` : ''}${p.message}`);
+      return `cannot start: ${file} is invalid: ${where.join('; ')}. The file was left as it is: fix it (or move it away to start from defaults) and start again.`;
+    },
+  },
+  {
+    matches: (err) => err instanceof LockHeldError,
+    code: EXIT.runtimeDirInUse,
+    message: (err) => `cannot start: ${(err as Error).message}. Stop that process first, or use another --runtime-dir.`,
+  },
+  {
+    matches: (err) => err instanceof RuntimeDirNotWritableError,
+    code: EXIT.runtimeDirNotWritable,
+    message: (err) => `cannot start: ${(err as Error).message}. Give this user write access, or use another --runtime-dir.`,
+  },
+  {
+    matches: (err) => errno(err) === 'EADDRINUSE',
+    code: EXIT.portInUse,
+    message: (_err, at) => `cannot start: ${at.host}:${at.port} is already in use (another control plane running?). Pick another --port.`,
+  },
+  {
+    // A write under the runtime dir that the OS refused (today's start writes before it serves).
+    matches: (err) => CANNOT_WRITE.has(errno(err) ?? '') && syscall(err) !== 'listen' && syscall(err) !== 'bind',
+    code: EXIT.runtimeDirNotWritable,
+    message: (err, at) => `cannot start: the runtime directory ${at.runtimeDir} is not writable: ${(err as Error).message}`,
+  },
+];
+
+export function startFailure(err: unknown, at: StartPlace): StartFailure {
+  const rule = RULES.find((r) => r.matches(err));
+  if (rule) return { code: rule.code, message: rule.message(err, at), unexpected: false };
+  return { code: EXIT.unexpected, message: `cannot start: ${(err as Error)?.message ?? String(err)}`, unexpected: true };
+}

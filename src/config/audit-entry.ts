@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { runtimeConfigSchema } from './schema.js';
+
+/** What an audit entry records: the config, or (issue 12) the preset set. */
+export const AUDIT_SUBJECTS = ['CONFIG', 'PRESETS'] as const;
+export type AuditSubject = (typeof AUDIT_SUBJECTS)[number];
+
+/**
+ * One accepted change: who changed what, and the whole config in force after it (the history). The
+ * store writes it together with the change; `audit.log` holds one JSON line per entry.
+ */
+export const auditEntrySchema = z.object({
+  time: z.string(),
+  actor: z.string(),
+  /** activateStrategy | updateConfig | rollbackConfig | recovery | baseline | handEdit (| upsertPreset ...) */
+  operation: z.string(),
+  /** Entries written before subjects existed are about the config. */
+  subject: z.enum(AUDIT_SUBJECTS).default('CONFIG'),
+  /** The version this change produced (of the config, or of the preset set for PRESETS). */
+  version: z.number().int().min(1),
+  /** sha256 of the stored text the change produced. */
+  digest: z.string(),
+  /** Fields that changed: `{ field: { before, after } }`. */
+  changes: z.record(z.string(), z.object({ before: z.unknown(), after: z.unknown() })),
+  /** The config in force after the change. */
+  config: runtimeConfigSchema.extend({ activeStrategyKey: z.string() }),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type AuditEntry = z.output<typeof auditEntrySchema>;
+
+/** Parses one stored entry (a line of audit.log, a value of an etcd audit key); null when it is not one. */
+export function parseAuditEntry(text: string): AuditEntry | null {
+  try {
+    const parsed = auditEntrySchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `{ field: { before, after } }` for the settable fields that differ. */
+export function diffConfigs(before: AuditEntry['config'] | undefined, after: AuditEntry['config']): AuditEntry['changes'] {
+  const changes: Record<string, { before: unknown; after: unknown }> = {};
+  for (const key of ['activeStrategyKey', 'tradingEnabled', 'scanIntervalSeconds', 'tunableOverrides'] as const) {
+    const was = before?.[key] ?? null;
+    if (JSON.stringify(was) !== JSON.stringify(after[key])) changes[key] = { before: was, after: after[key] };
+  }
+  return changes;
+}
+
+/** Why an entry exists when no API call made it: the note it carries. */
+const SYSTEM_NOTES: Record<string, string> = {
+  recovery: 'this version was written but not audited (a crash between the two): who made it is unknown',
+  baseline: 'the config as found when the audit trail started',
+  handEdit: 'the config was edited by hand',
+};
+
+/** The entry for a config change made outside the API (a hand edit, a recovery at start, the first baseline). */
+export function systemAuditEntry(
+  operation: 'recovery' | 'baseline' | 'handEdit',
+  current: { config: AuditEntry['config']; digest: string },
+  last: AuditEntry | undefined,
+  time: Date,
+): AuditEntry {
+  return {
+    time: time.toISOString(),
+    actor: operation === 'handEdit' ? 'file' : 'system',
+    operation,
+    subject: 'CONFIG',
+    version: current.config.version,
+    digest: current.digest,
+    changes: diffConfigs(last?.config, current.config),
+    config: current.config,
+    details: { note: SYSTEM_NOTES[operation], ...(last && { previousAuditedVersion: last.version }) },
+  };
+}

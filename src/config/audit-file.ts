@@ -1,0 +1,147 @@
+import path from 'node:path';
+import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
+import { type AuditEntry, type AuditSubject, parseAuditEntry } from './audit-entry.js';
+import { ConfigWriteError } from './errors.js';
+
+export const AUDIT_FILE = 'audit.log';
+/** Entries kept in memory for `auditLog(last:)` and the history; the file keeps everything. */
+export const AUDIT_MEMORY = 1000;
+
+/**
+ * `<runtimeDir>/audit.log`: one JSON line per accepted change, fsync'd before the change is
+ * answered. Opening it sets aside a torn last line (a crash mid-append) instead of failing; an
+ * append always starts on a line boundary, even after something else wrote a torn line.
+ */
+export class AuditFile {
+  readonly file: string;
+  private entries: AuditEntry[] = [];
+  private readonly lastVersions: Record<AuditSubject, number> = { CONFIG: 0, PRESETS: 0 };
+  /** Bytes of complete lines in the file as this process wrote or read them: a failed append is cut back to this. */
+  private size = 0;
+  /** Where the torn tail found at open went, if there was one. */
+  setAside: string | null = null;
+
+  private constructor(
+    runtimeDir: string,
+    private readonly fs: FileSystem,
+    private readonly now: () => Date,
+    private readonly warn: (message: string) => void,
+  ) {
+    this.file = path.join(runtimeDir, AUDIT_FILE);
+  }
+
+  /** Reads the file (missing: empty). Writes only when it must set a torn tail aside (see `repair`). */
+  static async open(options: { runtimeDir: string; fs?: FileSystem; now?: () => Date; warn?: (m: string) => void }): Promise<AuditFile> {
+    const log = new AuditFile(
+      options.runtimeDir,
+      options.fs ?? nodeFileSystem,
+      options.now ?? (() => new Date()),
+      options.warn ?? (() => {}),
+    );
+    await log.load();
+    return log;
+  }
+
+  private tail: Buffer | null = null;
+
+  private async load(): Promise<void> {
+    let bytes: Buffer;
+    try {
+      bytes = await this.fs.readFile(this.file);
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return;
+      throw err;
+    }
+    const end = bytes.lastIndexOf(0x0a) + 1;
+    const lines = bytes.subarray(0, end).toString('utf8').split('\n');
+    lines.pop();
+    lines.forEach((line, i) => {
+      const parsed = line.trim() === '' ? null : parseAuditEntry(line);
+      if (parsed) this.remember(parsed);
+      else if (line.trim() !== '') this.warn(`${this.file}: line ${i + 1} is not an audit entry; skipped`);
+    });
+    this.size = end;
+    if (end < bytes.length) this.tail = bytes.subarray(end);
+  }
+
+  /** At start (allowed to write): a last line without its newline is an append a crash cut short; move it aside. */
+  async repair(): Promise<void> {
+    const tail = this.tail;
+    if (!tail) return;
+    this.tail = null;
+    const aside = `${this.file}.torn-${this.now().toISOString().replace(/[:.]/g, '-')}`;
+    try {
+      const handle = await this.fs.open(aside, 'wx', 0o600);
+      try {
+        await handle.write(tail.toString('utf8'));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await this.fs.truncate(this.file, this.size);
+      this.setAside = aside;
+      this.warn(`${this.file}: its last line was torn (a crash during an append); ${tail.length} bytes set aside in ${aside}`);
+    } catch (err) {
+      // Left in place: the next append sees the file longer than its complete lines and starts on a new line.
+      this.warn(`${this.file}: its last line is torn and could not be set aside (${errnoOf(err) ?? String(err)}); left in place`);
+    }
+  }
+
+  private remember(entry: AuditEntry): void {
+    this.entries.push(entry);
+    this.lastVersions[entry.subject] = Math.max(this.lastVersions[entry.subject], entry.version);
+    if (this.entries.length > AUDIT_MEMORY) this.entries.splice(0, this.entries.length - AUDIT_MEMORY);
+  }
+
+  /**
+   * Appends the entries as lines in one write and one fsync; on failure cuts the file back so no
+   * half line stays. Callers serialise appends (the store's write lock).
+   */
+  async append(entries: readonly AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    let text = entries.map((e) => `${JSON.stringify(e)}\n`).join('');
+    let step = 'open';
+    try {
+      // Someone else may have appended (a torn line without its newline): never glue our line to it.
+      const stat = await this.fs.stat(this.file).catch(() => null);
+      if (stat && stat.size !== this.size) {
+        if (stat.size > 0 && !(await this.endsWithNewline(stat.size))) text = `\n${text}`;
+        this.size = stat.size;
+      }
+      const handle = await this.fs.open(this.file, 'a', 0o600);
+      try {
+        step = 'append';
+        await handle.write(text);
+        step = 'fsync';
+        await handle.sync();
+      } finally {
+        await handle.close().catch(() => {});
+      }
+    } catch (err) {
+      await this.fs.truncate(this.file, this.size).catch(() => {});
+      throw new ConfigWriteError(`audit ${step}`, errnoOf(err), { cause: err });
+    }
+    this.size += Buffer.byteLength(text);
+    for (const entry of entries) this.remember(entry);
+  }
+
+  private async endsWithNewline(size: number): Promise<boolean> {
+    const bytes = await this.fs.readFile(this.file).catch(() => null);
+    return bytes === null || bytes.length === 0 || bytes[Math.min(size, bytes.length) - 1] === 0x0a;
+  }
+
+  /** The last `n` entries, newest first, of one subject or all. */
+  last(n: number, subject?: AuditSubject): AuditEntry[] {
+    const out: AuditEntry[] = [];
+    for (let i = this.entries.length - 1; i >= 0 && out.length < n; i--) {
+      const entry = this.entries[i] as AuditEntry;
+      if (!subject || entry.subject === subject) out.push(entry);
+    }
+    return out;
+  }
+
+  /** The highest version the trail has recorded for a subject (0: none). */
+  lastVersion(subject: AuditSubject): number {
+    return this.lastVersions[subject];
+  }
+}

@@ -1,0 +1,55 @@
+import type { AuditEntry } from './audit-entry.js';
+import { ConfigValidationError } from './errors.js';
+import { type ConfigUpdate, mergeConfigUpdate } from './schema.js';
+import type { ConfigChange, ConfigDraft, StoreState } from './store.js';
+
+/** Who asked and what for, as the audit trail records it. */
+export interface Requester {
+  readonly actor: string;
+}
+
+function draftOf(state: StoreState, update: ConfigUpdate): ConfigDraft {
+  const merged = mergeConfigUpdate(state.strategies, state.config.config, update);
+  if (!merged.ok) throw new ConfigValidationError(merged.issues);
+  const { version: _v, updatedAt: _t, ...draft } = merged.config;
+  return draft;
+}
+
+/** Makes `strategyKey` the active strategy (validated against the strategies in force at commit). */
+export function activateStrategy(strategyKey: string, by: Requester): ConfigChange {
+  return {
+    subject: 'CONFIG',
+    operation: 'activateStrategy',
+    actor: by.actor,
+    apply: (state) => draftOf(state, { activeStrategyKey: strategyKey }),
+  };
+}
+
+/** A partial update: only the fields given change; `null` in overrides removes one. */
+export function updateConfig(update: ConfigUpdate, by: Requester): ConfigChange {
+  return { subject: 'CONFIG', operation: 'updateConfig', actor: by.actor, apply: (state) => draftOf(state, update) };
+}
+
+/**
+ * Re-applies the settings a past version recorded, as a new version. Checked against the strategies
+ * in force at commit: a strategy or tunable that no longer exists is refused, never silently dropped.
+ */
+export function rollbackConfig(target: AuditEntry, by: Requester): ConfigChange {
+  return {
+    subject: 'CONFIG',
+    operation: 'rollbackConfig',
+    actor: by.actor,
+    details: { rolledBackTo: target.version },
+    apply: (state) => {
+      const { activeStrategyKey, tradingEnabled, scanIntervalSeconds, tunableOverrides } = target.config;
+      // Replace, not merge: what the current overrides have and the target lacks is removed.
+      const overrides: NonNullable<ConfigUpdate['tunableOverrides']> = {};
+      for (const [key, current] of Object.entries(state.config.config.tunableOverrides)) {
+        const wanted = tunableOverrides[key];
+        overrides[key] = wanted ? { ...Object.fromEntries(Object.keys(current).map((name) => [name, null])), ...wanted } : null;
+      }
+      for (const [key, wanted] of Object.entries(tunableOverrides)) overrides[key] ??= { ...wanted };
+      return draftOf(state, { activeStrategyKey, tradingEnabled, scanIntervalSeconds, tunableOverrides: overrides });
+    },
+  };
+}

@@ -1,0 +1,247 @@
+import { hostname } from 'node:os';
+import { fileTokenStore } from './auth/file-token-store.js';
+import type { TokenStore } from './auth/token-store.js';
+import { type AdminToken, type Authenticator, loadAdminToken, scopedAuthenticator } from './auth/tokens.js';
+import { ConfigFileError } from './config/errors.js';
+import { type FileConfigStore, openFileConfigStore } from './config/file-store.js';
+import type { ConfigStore } from './config/store.js';
+import { type ControlPlaneEvents, createEvents } from './events/events.js';
+import type { FileSystem } from './fs/file-system.js';
+import type { Logger } from './log.js';
+import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
+import type { CandleFeed } from './runner/feed.js';
+import { RunnerFleet } from './runner/fleet.js';
+import { Runner } from './runner/runner.js';
+import { recordPublishedScans, SignalHistory } from './runner/signal-history.js';
+import type { RunnerStatePublisher, RunnerStateSource } from './runner/state.js';
+import { fileRunnerStatePublisher, fileRunnerStateSource } from './runner/state-file.js';
+import { lockRuntimeDir } from './runtime-dir.js';
+import type { StoreSettings } from './store-settings.js';
+import { PACKAGE_VERSION } from './version.js';
+
+export interface RunnerSettings {
+  feed: CandleFeed;
+  heartbeatMs?: number;
+  /** Unique in a fleet; default `<host>:<pid>`. */
+  id?: string;
+  /** Scan only these instruments of the active strategy; default all. */
+  instruments?: readonly string[];
+}
+
+export interface ControlPlaneSettings {
+  runtimeDir: string;
+  /** Serve the API: holds `<runtime-dir>/.lock`. False for a runner-only process (`stratctl runner`). */
+  api?: boolean;
+  /** Run a runner in this process: holds `<runtime-dir>/.runner.lock`. */
+  runner: false | RunnerSettings;
+  /** CONTROL_PLANE_TOKEN; unset: `<runtime-dir>/admin.token`, generated on first start. */
+  adminToken?: string;
+  production?: boolean;
+  readsRequireToken?: boolean;
+  logger: Logger;
+  /** The file store in the runtime dir (default), or etcd (config, audit, tokens, runner states there). */
+  store?: StoreSettings;
+  /** The static strategies (tests give their own). */
+  strategies?: StrategyRegistry;
+  /** Test seams: the store's file system, how often files are re-checked besides fs.watch. */
+  fs?: FileSystem;
+  configPollMs?: number;
+  runnerPollMs?: number;
+  /**
+   * A runner-only process waits out an invalid config instead of failing: called with the problem
+   * (it reports it and waits a moment), then the config is read again, until it is valid or this
+   * answers 'stop' (then the ConfigFileError is thrown). Unset: an invalid config throws at once.
+   */
+  onInvalidConfig?: (error: ConfigFileError) => Promise<'retry' | 'stop'>;
+}
+
+/** What resolvers and adapters reach: the domain, never the file system. */
+export interface ControlPlaneServices {
+  readonly store: ConfigStore;
+  readonly runners: RunnerFleet;
+  readonly events: ControlPlaneEvents;
+  readonly tokens: TokenStore;
+  readonly authenticator: Authenticator;
+  /** The runners' recent signals, kept in memory by this process (the operator page's charts). */
+  readonly signals: SignalHistory;
+}
+
+export interface VersionInfo {
+  readonly version: string;
+  readonly node: string;
+  readonly store: 'file' | 'etcd';
+}
+
+export interface ControlPlane {
+  readonly settings: Readonly<ControlPlaneSettings> & { readonly production: boolean; readsRequireToken: boolean };
+  readonly services: ControlPlaneServices;
+  readonly logger: Logger;
+  /** When the plane was created (ms since the epoch): `/health` reports the uptime. */
+  readonly startedAt: number;
+  /** `/version`. */
+  versionInfo(): VersionInfo;
+  /** The runner in this process, if any. */
+  readonly runner: Runner | null;
+  /** Where the admin token came from (never the token). */
+  readonly adminTokenSource: AdminToken['source'] | null;
+  /** Why this process should not take traffic now (empty: ready). Only this process's own parts count. */
+  readiness(): { ready: boolean; configVersion: number; reasons: string[] };
+  /** Writes what is missing (default config, generated admin token, recovery audit entry), starts watching and the runner. */
+  start(): Promise<void>;
+  /** Stops the runner, ends subscriptions, closes the store and releases the locks. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds and owns everything a control-plane process runs: the store, tokens, events, the runner
+ * and the view of the fleet. In this order, and writing nothing but the lock files: the runtime
+ * directory's lock(s), the config read and validated. `start()` (after the HTTP port is bound)
+ * writes what is missing and starts the runner. Throws ConfigFileError (invalid config),
+ * LockHeldError (another process owns the directory), RuntimeDirNotWritableError.
+ */
+export async function createControlPlane(settings: ControlPlaneSettings): Promise<ControlPlane> {
+  const api = settings.api ?? true;
+  // etcd serves many processes at once (runner keys are leases): the runtime-dir locks are the file store's.
+  const fileStore = settings.store?.kind !== 'etcd';
+  const locks = await lockRuntimeDir(settings.runtimeDir, { serve: api && fileStore, runner: settings.runner !== false && fileStore });
+  try {
+    return await assemble(settings, api, () => locks.release());
+  } catch (err) {
+    await locks.release();
+    throw err;
+  }
+}
+
+/** The config store, read and validated (waiting out an invalid config when the settings say so). */
+async function openStore(settings: ControlPlaneSettings): Promise<FileConfigStore> {
+  for (;;) {
+    try {
+      return await openFileConfigStore({
+        strategies: settings.strategies ?? defaultRegistry,
+        runtimeDir: settings.runtimeDir,
+        fs: settings.fs,
+        pollMs: settings.configPollMs,
+        warn: (message) => settings.logger.warn(message),
+      });
+    } catch (err) {
+      if (!(err instanceof ConfigFileError) || !settings.onInvalidConfig || (await settings.onInvalidConfig(err)) === 'stop') throw err;
+    }
+  }
+}
+
+async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLocks: () => Promise<unknown>): Promise<ControlPlane> {
+  const { logger, runtimeDir } = settings;
+  const warn = (message: string) => logger.warn(message);
+  const etcd = settings.store?.kind === 'etcd' ? await openEtcd(settings, settings.store, warn) : null;
+  const store = etcd?.config ?? (await openStore(settings));
+  const admin = api ? await loadAdminToken(runtimeDir, settings.adminToken) : null;
+  const tokens = etcd?.tokens ?? fileTokenStore(runtimeDir, { warn });
+  const events = createEvents();
+
+  let runner: Runner | null = null;
+  let publisher: RunnerStatePublisher | null = null;
+  let source: RunnerStateSource;
+  if (settings.runner) {
+    const id = settings.runner.id ?? `${hostname()}:${process.pid}`;
+    publisher = etcd ? etcd.runnerPublisher(id) : fileRunnerStatePublisher(runtimeDir);
+    runner = new Runner({
+      store,
+      feed: settings.runner.feed,
+      publisher,
+      heartbeatMs: settings.runner.heartbeatMs,
+      id,
+      instruments: settings.runner.instruments,
+      logger,
+    });
+    // With etcd the fleet is every runner's key, this process's own included.
+    source = etcd?.runners ?? runner;
+  } else {
+    source = etcd?.runners ?? (await fileRunnerStateSource(runtimeDir, { pollMs: settings.runnerPollMs }));
+  }
+  const runners = new RunnerFleet(source);
+  const signals = new SignalHistory((scan) => events.publish('signals', scan));
+  const stopRecordingScans = recordPublishedScans(source, signals);
+  const unsubscribeStore = store.subscribe((event) => {
+    if (event.type === 'invalid')
+      logger.warn(
+        `config is invalid; keeping the last good config (version ${store.state().config.config.version}).\n${event.error.message}`,
+      );
+    if (event.type === 'changed' && event.source === 'handEdit')
+      logger.info(`config changed outside the API; now in force: version ${event.current.config.version} (${event.current.digest})`);
+    if (event.type === 'valid') logger.info('config is valid again');
+    events.publish('status');
+  });
+  const unsubscribeRunners = runners.subscribe(() => events.publish('status'));
+  const authenticator = scopedAuthenticator({ adminToken: admin?.token ?? '', tokens });
+
+  const production = settings.production ?? false;
+  const readsRequireToken = settings.readsRequireToken ?? false;
+  let started = false;
+  let stopping: Promise<void> | undefined;
+  return {
+    settings: { ...settings, production, readsRequireToken },
+    services: { store, runners, events, tokens, authenticator, signals },
+    logger,
+    runner,
+    startedAt: Date.now(),
+    versionInfo: () => ({ version: PACKAGE_VERSION, node: process.version, store: etcd ? 'etcd' : 'file' }),
+    adminTokenSource: admin?.source ?? null,
+    readiness() {
+      const reasons: string[] = [];
+      const problem = store.problem();
+      if (problem) reasons.push(`config invalid: ${problem.publicMessage}`);
+      if (!store.info().connected) reasons.push('config store unreachable');
+      if (runner) {
+        const [own] = runners.views();
+        if (own?.health === 'STALE') reasons.push(`runner is STALE: no heartbeat since ${own.state?.heartbeatAt}`);
+        if (own?.health === 'ERROR') reasons.push(`runner reports an error: ${own.state?.error}`);
+      }
+      return { ready: reasons.length === 0, configVersion: store.state().config.config.version, reasons };
+    },
+    async start() {
+      if (started) return;
+      started = true;
+      await store.start();
+      await admin?.save();
+      runner?.start();
+    },
+    stop() {
+      stopping ??= (async () => {
+        events.close(); // ends open subscriptions, so their responses finish
+        await runner?.stop();
+        unsubscribeRunners();
+        stopRecordingScans();
+        unsubscribeStore();
+        runners.close();
+        source.close();
+        await store.close(); // waits for a write in progress: no half-written file
+        await tokens.close();
+        await etcd?.close();
+        await releaseLocks();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/**
+ * The etcd stores, loaded only when asked for: the file store never pays for the etcd client. An
+ * API refuses to start on an invalid stored config (like config.yaml); a runner-only process keeps
+ * the last audited good config and reports the problem.
+ */
+async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & { kind: 'etcd' }, warn: (message: string) => void) {
+  const { openEtcdStores } = await import('./store-etcd/index.js');
+  const stores = await openEtcdStores(store.url, {
+    registry: settings.strategies ?? defaultRegistry,
+    tls: store.tls,
+    auth: store.auth,
+    auditKeep: store.auditKeep,
+    warn,
+  });
+  const problem = stores.config.problem();
+  if (problem && (settings.api ?? true)) {
+    await stores.close();
+    throw problem;
+  }
+  return stores;
+}

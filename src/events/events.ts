@@ -1,0 +1,47 @@
+import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
+import { Repeater, SlidingBuffer } from '@repeaterjs/repeater';
+import type { ScanSignals } from '../runner/signal-history.js';
+
+/**
+ * What subscribers can hear. Payloads are hints to look again (the state in force is read when
+ * the event is delivered), so a slow subscriber that misses some loses nothing.
+ */
+export type ControlPlaneTopics = {
+  /** The config, the store's health or a runner changed. */
+  status: [];
+  /** A runner finished a scan: its signals (signalsEmitted). */
+  signals: [ScanSignals];
+};
+
+export interface ControlPlaneEvents {
+  publish<T extends keyof ControlPlaneTopics>(topic: T, ...payload: ControlPlaneTopics[T]): void;
+  /** Ends when the caller stops iterating or the events close; a slow reader keeps the newest `buffer` events. */
+  subscribe<T extends keyof ControlPlaneTopics>(topic: T): AsyncIterableIterator<ControlPlaneTopics[T][0] | undefined>;
+  /** Ends every open subscription (so responses streaming them finish). */
+  close(): void;
+}
+
+export interface EventsOptions {
+  /** Where events travel: in-process by default; another EventTarget can carry them further. */
+  eventTarget?: EventTarget;
+  /** Events kept for a slow subscriber before the oldest are dropped (default 64). */
+  buffer?: number;
+}
+
+/** The control plane's events, on yoga's `createPubSub`. */
+export function createEvents(options: EventsOptions = {}): ControlPlaneEvents {
+  const pubsub: PubSub<ControlPlaneTopics> = createPubSub<ControlPlaneTopics>({
+    ...(options.eventTarget && { eventTarget: options.eventTarget as never }),
+    repeaterBuffer: new SlidingBuffer(options.buffer ?? 64) as never,
+  });
+  let close!: () => void;
+  const closed = new Promise<undefined>((resolve) => {
+    close = () => resolve(undefined);
+  });
+  return {
+    publish: (topic, ...payload) => (pubsub.publish as (t: string, ...p: unknown[]) => void)(topic, ...payload),
+    subscribe: (topic) =>
+      Repeater.race([(pubsub.subscribe as (t: string) => AsyncIterable<unknown>)(topic), closed]) as AsyncIterableIterator<never>,
+    close,
+  };
+}

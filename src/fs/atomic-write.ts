@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { errnoOf, type FileSystem, nodeFileSystem, type WritableFile } from './file-system.js';
+
+/** A write that failed before the new file was in place: the old file stands; `step` says where it failed. */
+export class AtomicWriteError extends Error {
+  override name = 'AtomicWriteError';
+  constructor(
+    readonly step: string,
+    readonly errno: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(`${step} failed${errno ? `: ${errno}` : ''}`, options);
+  }
+}
+
+export interface AtomicWriteOptions {
+  fs?: FileSystem;
+  mode?: number;
+  /**
+   * fsync the file and then its directory (default). Off for state rewritten every heartbeat, where
+   * after a crash the last state on disk is exactly what a reader should see.
+   */
+  durable?: boolean;
+}
+
+const tempPattern = (file: string) => new RegExp(`^\\.${path.basename(file).replace(/[.]/g, '\\.')}\\.(\\d+)\\.[0-9a-f]{12}\\.tmp$`);
+
+/**
+ * Replaces `file` with `content` so that a reader (or a crash) sees the old file or the new one,
+ * never a mix: temp file in the same directory, fsync, rename over, fsync the directory. On failure
+ * before the rename the temp file is removed, the old file stands, and AtomicWriteError names the
+ * step. Resolves to false when only the final directory fsync failed: the new file is in place and
+ * visible (so the change did happen), but its directory entry is not proven durable.
+ */
+export async function writeFileAtomic(file: string, content: string, options: AtomicWriteOptions = {}): Promise<boolean> {
+  const fs = options.fs ?? nodeFileSystem;
+  const durable = options.durable ?? true;
+  const dir = path.dirname(file);
+  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let step = 'open temp file';
+  let handle: WritableFile | undefined;
+  try {
+    handle = await fs.open(temp, 'wx', options.mode ?? 0o644);
+    step = 'write';
+    await handle.write(content);
+    if (durable) {
+      step = 'fsync';
+      await handle.sync();
+    }
+    step = 'close';
+    await handle.close();
+    handle = undefined;
+    step = 'rename';
+    await fs.rename(temp, file);
+  } catch (err) {
+    await handle?.close().catch(() => {});
+    await fs.unlink(temp).catch(() => {});
+    throw new AtomicWriteError(step, errnoOf(err), { cause: err });
+  }
+  if (!durable) return true;
+  try {
+    await fs.syncDir(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoOf(err) === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temp files a killed writer of `file` left behind (a crash between open and rename).
+ * A temp file is left alone while the process that made it runs and the file is young, so a live
+ * writer in another process (or this one) is never disturbed. Returns the names removed.
+ */
+export async function removeStrayTempFiles(file: string, options: { fs?: FileSystem; now?: number } = {}): Promise<string[]> {
+  const fs = options.fs ?? nodeFileSystem;
+  const now = options.now ?? Date.now();
+  const dir = path.dirname(file);
+  const pattern = tempPattern(file);
+  const removed: string[] = [];
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    const match = pattern.exec(name);
+    if (!match) continue;
+    const full = path.join(dir, name);
+    const stat = await fs.stat(full).catch(() => null);
+    if (!stat) continue;
+    const young = now - stat.mtimeMs < 10 * 60_000;
+    if (young && processIsAlive(Number(match[1]))) continue;
+    await fs.unlink(full).then(
+      () => removed.push(name),
+      () => {},
+    );
+  }
+  return removed;
+}

@@ -1,0 +1,58 @@
+import { type ExecutionResult, GraphQLError } from 'graphql';
+import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
+import { ConfigWriteError } from '../../config/errors.js';
+import type { Logger } from '../../log.js';
+import { isDocumentedRefusal } from '../errors.js';
+import type { RequestScope } from '../request-scope.js';
+
+function rootCause(error: unknown): unknown {
+  let current = error;
+  while (current instanceof GraphQLError && current.originalError) current = current.originalError;
+  return current;
+}
+
+/**
+ * Logs each GraphQL error once, on the request's own logger (its lines carry the request id), before
+ * masking hides it: a documented refusal (bad key, no token, conflict) as one DEBUG line, a GraphQL
+ * error the client caused (validation, variables) not at all, anything else (and a failed disk
+ * write) at ERROR with its stack. `wasLogged` lets yoga's own logger skip what was logged here.
+ */
+export function requestLogPlugin(fallback: Logger): { plugin: Plugin; wasLogged(error: unknown): boolean } {
+  const logged = new WeakSet<object>();
+  const log = (context: unknown, error: unknown) => {
+    const cause = rootCause(error);
+    if (cause === null || typeof cause !== 'object' || logged.has(cause)) return;
+    logged.add(cause);
+    const logger = (context as Partial<RequestScope> | undefined)?.log ?? fallback;
+    if (isDocumentedRefusal(error) && !(cause instanceof ConfigWriteError)) {
+      logger.debug(`refused: ${(cause as Error).name}: ${(cause as Error).message}`);
+    } else if (!(cause instanceof GraphQLError)) {
+      logger.error({ err: cause }, 'GraphQL operation failed; answered masked');
+    }
+  };
+  const logResult =
+    (context: unknown) =>
+    ({ result }: { result: ExecutionResult }) => {
+      for (const error of result.errors ?? []) log(context, error);
+    };
+  return {
+    wasLogged: (error) => {
+      const cause = rootCause(error);
+      return cause !== null && typeof cause === 'object' && logged.has(cause);
+    },
+    plugin: {
+      onPluginInit({ registerContextErrorHandler }) {
+        registerContextErrorHandler(({ context, error }) => log(context, error));
+      },
+      onExecute({ args }) {
+        return { onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, logResult(args.contextValue)) };
+      },
+      onSubscribe({ args }) {
+        return {
+          onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload, logResult(args.contextValue)),
+          onSubscribeError: ({ error }) => log(args.contextValue, error),
+        };
+      },
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import type { Logger } from '../log.js';
+
+/** A pino-style logger bound to one request: each of its lines carries the request id. */
+export type RequestLogger = Logger;
+
+/**
+ * What the HTTP adapter hands to GraphQL for one request, on every path (yoga's own HTTP handling
+ * and in-process execution through `yoga.getEnveloped`): yoga's server context, and the initial
+ * context the context factory builds on.
+ */
+export interface RequestScope {
+  readonly requestId: string;
+  readonly log: RequestLogger;
+  /** The Authorization header as sent (null: none). */
+  readonly authorization: string | null;
+}

@@ -1,0 +1,30 @@
+import { SIGNALS_KEPT_PER_INSTRUMENT } from '../../runner/signal-history.js';
+import { builder } from '../builder.js';
+import { RunnerSignal } from './runner.js';
+
+/** `eur/usd`, `eur_usd` and `EUR_USD` all name EUR_USD (as the strategies filter reads it). */
+const normalizeInstrument = (value: string) => value.trim().toUpperCase().replace('/', '_');
+
+builder.queryField('signals', (t) =>
+  t.field({
+    type: [RunnerSignal],
+    description: `Recent signals, newest first, as the runners published them since this API process started (at most ${SIGNALS_KEPT_PER_INSTRUMENT} per instrument are kept). Needs scope \`read\`.`,
+    authScopes: { scope: 'read' },
+    args: {
+      instrument: t.arg.string({ required: false, description: 'Only this instrument’s (e.g. `EUR_USD`); all instruments when absent.' }),
+      last: t.arg.int({ required: false, defaultValue: 100, description: `How many, 0 to ${SIGNALS_KEPT_PER_INSTRUMENT}.` }),
+    },
+    resolve: (_root, { instrument, last }, ctx) =>
+      ctx.services.signals.list({ instrument: instrument == null ? null : normalizeInstrument(instrument), last: last ?? 100 }),
+  }),
+);
+
+builder.subscriptionField('signalsEmitted', (t) =>
+  t.field({
+    type: [RunnerSignal],
+    description: 'The signals of each scan, as a runner publishes them (one event per scan). Over SSE (graphql-sse).',
+    authScopes: { scope: 'read' },
+    subscribe: (_root, _args, ctx) => ctx.services.events.subscribe('signals'),
+    resolve: (scan) => [...(scan?.signals ?? [])],
+  }),
+);

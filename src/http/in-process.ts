@@ -1,0 +1,73 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { type ExecutionResult, GraphQLError, print } from 'graphql';
+import type { RequestScope } from '../graphql/request-scope.js';
+import type { ControlPlaneYoga } from '../graphql/yoga.js';
+import type { Exchange } from './exchange.js';
+import { httpStatusOf } from './graphql-status.js';
+
+/** A GraphQL operation that answered errors (or no data), with the status and headers the error table gives it. */
+export class OperationFailed extends Error {
+  override name = 'OperationFailed';
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string>,
+  ) {
+    super(message);
+  }
+}
+
+/** The scope GraphQL gets for an exchange: the same on yoga's path and in-process. */
+export function requestScopeOf(exchange: Exchange): RequestScope {
+  return { requestId: exchange.requestId, log: exchange.log, authorization: exchange.req.headers.authorization ?? null };
+}
+
+export type OperationRunner = <R, V>(exchange: Exchange, document: TypedDocumentNode<R, V>, variables: V) => Promise<R>;
+
+/**
+ * Runs a typed document in this process through yoga's envelop orchestrator (parse, validate,
+ * context, execute: every envelop plugin, so limits, auth context and masking are GraphQL's own)
+ * with the outer request's scope (its credentials and request id). No second HTTP request.
+ */
+export function inProcessRunner(yoga: ControlPlaneYoga): OperationRunner {
+  const sources = new WeakMap<object, string>();
+  const sourceOf = (document: TypedDocumentNode<unknown, unknown>) => {
+    let source = sources.get(document);
+    if (source === undefined) {
+      source = print(document);
+      sources.set(document, source);
+    }
+    return source;
+  };
+
+  const run = async (exchange: Exchange, query: string, variables: unknown): Promise<ExecutionResult> => {
+    const { parse, validate, contextFactory, execute, schema } = yoga.getEnveloped({
+      ...requestScopeOf(exchange),
+      params: { query, variables: variables as Record<string, unknown> },
+    });
+    try {
+      const document = parse(query);
+      const errors = validate(schema, document);
+      if (errors.length > 0) return { errors };
+      const contextValue = await contextFactory();
+      const result = await execute({ schema, document, contextValue, variableValues: variables as Record<string, unknown> });
+      if (Symbol.asyncIterator in result) throw new Error('an in-process operation answered a stream');
+      return result;
+    } catch (err) {
+      // The context factory's refusals arrive masked (a GraphQLError with its status); anything else is a fault.
+      if (err instanceof GraphQLError) return { errors: [err] };
+      exchange.log.error({ err }, 'in-process GraphQL operation failed');
+      return { errors: [new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } } })] };
+    }
+  };
+
+  return async <R, V>(exchange: Exchange, document: TypedDocumentNode<R, V>, variables: V): Promise<R> => {
+    const result = await run(exchange, sourceOf(document as TypedDocumentNode<unknown, unknown>), variables);
+    if (result.errors?.length || !result.data) {
+      const errors = result.errors ?? [];
+      const { status, headers } = httpStatusOf(errors);
+      throw new OperationFailed(status, errors[0]?.message ?? 'Unexpected error.', headers);
+    }
+    return result.data as R;
+  };
+}

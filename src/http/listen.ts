@@ -1,0 +1,213 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Plugin } from 'graphql-yoga';
+import { endableSubscriptions } from '../graphql/plugins/end-subscriptions.js';
+import { GRAPHQL_SSE_PATH } from '../graphql/sse.js';
+import { type ControlPlaneYoga, createControlPlaneYoga } from '../graphql/yoga.js';
+import type { Logger } from '../log.js';
+import { clientKeyOf } from './client-key.js';
+import { compose, type Exchange, type Step } from './exchange.js';
+import { inProcessRunner } from './in-process.js';
+import { createOperatorPage, type OperatorPageOptions, pageRoutes } from './page.js';
+import type { HttpPlane, HttpSecurity } from './plane.js';
+import { probeRoutes } from './probes.js';
+import { type RefusalReason, refusalBody, refusals } from './refusal.js';
+import { restRoutes } from './rest.js';
+import { type Route, router } from './router.js';
+import { sendReply } from './send.js';
+import { authFailureLimitStep, DEFAULT_AUTH_FAILURES_PER_MINUTE } from './steps/auth-failure-limit.js';
+import { bodyLimitStep, MAX_REQUEST_BODY_BYTES } from './steps/body-limit.js';
+import { compressionStep } from './steps/compression.js';
+import { guardStep } from './steps/guard.js';
+import { hostCheckStep, isLoopbackAddress, LOOPBACK_HOSTNAMES } from './steps/host-check.js';
+import { requestIdStep } from './steps/request-id.js';
+import { yogaParseErrorsPlugin } from './yoga-parse-errors.js';
+import { yogaHandler } from './yoga-route.js';
+
+/** How long `close()` lets in-flight requests finish before it closes their connections. */
+export const DRAIN_MS = 10_000;
+
+export interface ListenOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** More yoga plugins, after the control plane's own (tests count what reaches yoga's HTTP handling). */
+  yogaPlugins?: Plugin[];
+  /** The clock the limits read (tests inject one). */
+  now?: () => number;
+  /** Told of every request refused before GraphQL, by reason (request metrics). */
+  onRefusal?: (reason: RefusalReason, status: number) => void;
+  /** How long `close()` waits for in-flight requests (default 10 s). */
+  drainMs?: number;
+  /** HTTP-level limits beyond the defaults. */
+  security?: HttpSecurity;
+  /** The operator page at `/` (default: the build in dist/page). */
+  page?: OperatorPageOptions;
+}
+
+export interface HttpServer {
+  /** `http://host:port/graphql` */
+  readonly url: string;
+  readonly origin: string;
+  readonly server: Server;
+  /** The GraphQL server the adapter built (tests run documents through its envelop orchestrator). */
+  readonly yoga: ControlPlaneYoga;
+  /** Stops accepting, ends subscriptions, waits for in-flight requests (at most 10 s), then closes every connection. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * What Node's own parser refuses (a bad request line, headers too large, a request over its time):
+ * answered as JSON too, then the connection closes; one DEBUG line (there is no request to name).
+ */
+function clientErrorHandler(logger: Logger) {
+  return (err: NodeJS.ErrnoException, socket: Socket): void => {
+    // Nothing can be said on a reset socket, or in the middle of another answer on it.
+    const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent ?? false;
+    if (!socket.writable || err.code === 'ECONNRESET' || answering) {
+      socket.destroy();
+      return;
+    }
+    const [status, text] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout']
+          : [400, 'Bad Request'];
+    logger.debug({ code: err.code, status }, `request refused by the HTTP parser: ${text}`);
+    const body = JSON.stringify(refusalBody('/', { code: 'BAD_REQUEST', message: text }));
+    socket.end(
+      `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  };
+}
+
+/**
+ * The node:http adapter. Every request passes one policy chain, once, in this order: request id,
+ * a guard that turns any failure into a JSON 500, Host and target check, failed-auth limit, body
+ * limit, response compression; then the route table. Yoga (built here from the plane) answers only
+ * /graphql; the REST routes run their documents in process through yoga's envelop orchestrator.
+ */
+export async function listenHttp(plane: HttpPlane, options: ListenOptions): Promise<HttpServer> {
+  const security = options.security ?? {};
+  const now = options.now ?? Date.now;
+  const subscriptions = endableSubscriptions();
+  const yoga = createControlPlaneYoga({
+    services: plane.services,
+    authenticator: plane.services.authenticator,
+    logger: plane.logger,
+    production: plane.settings.production,
+    readsRequireToken: plane.settings.readsRequireToken,
+    queryLimits: security.queryLimits,
+    plugins: [yogaParseErrorsPlugin(), subscriptions.plugin, ...(options.yogaPlugins ?? [])],
+  });
+  const refuse = refusals({ now, onRefusal: options.onRefusal });
+  let closing = false;
+
+  // One entry per route. Issue 10's fast lane goes in front of yoga as a `/graphql` entry that
+  // `accepts` plain JSON POSTs; /metrics and the operator page are entries like /version.
+  const routes: Route[] = [
+    ...probeRoutes(plane, now),
+    ...restRoutes(inProcessRunner(yoga)),
+    { path: '/graphql', handle: yogaHandler(yoga) },
+    // graphql-sse's single-connection mode (the operator page's one SSE connection per tab): yoga's HTTP handling.
+    { path: GRAPHQL_SSE_PATH, handle: yogaHandler(yoga) },
+    ...pageRoutes(createOperatorPage(options.page)),
+  ];
+  const allowedHostnames =
+    security.allowedHostnames ?? (isLoopbackAddress(options.host) ? [...LOOPBACK_HOSTNAMES, options.host] : undefined);
+  const chain: Step[] = [
+    requestIdStep(plane.logger),
+    guardStep(refuse),
+    hostCheckStep(refuse, { allowedHostnames }),
+    authFailureLimitStep(refuse, { failuresPerMinute: DEFAULT_AUTH_FAILURES_PER_MINUTE, now, ...security.authFailures }),
+    bodyLimitStep(refuse, security.maxRequestBodyBytes ?? MAX_REQUEST_BODY_BYTES),
+    compressionStep(),
+  ];
+  const handle = compose(chain, router(routes, refuse));
+
+  const inFlight = new Set<ServerResponse>();
+  let drained: (() => void) | undefined;
+  const serve = async (req: IncomingMessage, res: ServerResponse) => {
+    const controller = new AbortController();
+    inFlight.add(res);
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort(); // the client went away: streams end, work stops
+      inFlight.delete(res);
+      if (inFlight.size === 0) drained?.();
+    });
+    const target = req.url ?? '';
+    const exchange: Exchange = {
+      req,
+      res,
+      method: req.method ?? 'GET',
+      target,
+      path: target.split('?', 1)[0]!,
+      signal: controller.signal,
+      requestId: '',
+      log: plane.logger,
+      host: '',
+      clientKey: clientKeyOf(req, security.behindTlsProxy ?? false),
+      body: null,
+    };
+    try {
+      const reply = await handle(exchange);
+      await sendReply(exchange, reply, closing ? { connection: 'close' } : {});
+    } catch (err) {
+      exchange.log.error({ err }, 'the HTTP adapter could not answer');
+      if (res.headersSent) res.destroy();
+      else {
+        res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify(refusalBody(exchange.path, { code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' })));
+      }
+    }
+  };
+
+  const server = createServer((req, res) => void serve(req, res));
+  server.on('clientError', clientErrorHandler(plane.logger));
+  // Longer than a fronting proxy's idle timeout (nginx, ALB: 60 s), so neither side sends a request
+  // onto a connection the other is closing; with Node's 5 s, 500 busy clients saw resets (load soak).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const origin = `http://${hostForUrl}:${address.port}`;
+
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      closing = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Open subscriptions complete (their streams end in order); other requests run to their answer.
+      subscriptions.endAll();
+      if (inFlight.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => {
+            drained = resolve;
+          }),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, options.drainMs ?? DRAIN_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      server.closeAllConnections();
+      await stopped;
+      await yoga.dispose();
+    })();
+    return closed;
+  };
+
+  return { url: `${origin}/graphql`, origin, server, yoga, close };
+}

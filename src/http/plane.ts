@@ -1,0 +1,29 @@
+import type { ControlPlane } from '../control-plane.js';
+import type { QueryLimits } from '../graphql/plugins/armor.js';
+import type { AuthFailureLimitOptions } from './steps/auth-failure-limit.js';
+
+export type { VersionInfo } from '../control-plane.js';
+
+/** `/ready`: whether this process should take traffic, and why not. Extra fields are shown as they are. */
+export interface Readiness {
+  readonly ready: boolean;
+  readonly reasons: readonly string[];
+  readonly [detail: string]: unknown;
+}
+
+/** HTTP-level limits (the document limits are GraphQL's: `queryLimits`). */
+export interface HttpSecurity {
+  /** A TLS proxy in front: per-client limits key on the last `X-Forwarded-For` hop, the one it appended. */
+  behindTlsProxy?: boolean;
+  authFailures?: Partial<AuthFailureLimitOptions>;
+  maxRequestBodyBytes?: number;
+  /** Host names answered (DNS-rebinding guard). Default: the loopback names when bound to loopback, else any. */
+  allowedHostnames?: readonly string[];
+  queryLimits?: Partial<QueryLimits>;
+}
+
+/**
+ * What the HTTP adapter needs from the control plane. The adapter builds yoga from it and answers
+ * the probes from it; it wires nothing.
+ */
+export type HttpPlane = Pick<ControlPlane, 'services' | 'settings' | 'logger' | 'startedAt' | 'readiness' | 'versionInfo'>;

@@ -1,0 +1,73 @@
+import type { Exchange, Reply } from './exchange.js';
+import { jsonReply } from './exchange.js';
+
+/** Why a request was answered before any route ran its work (also the metrics label). */
+export type RefusalReason =
+  | 'bad-target'
+  | 'bad-host'
+  | 'foreign-host'
+  | 'rate-limited'
+  | 'body-too-large'
+  | 'unsupported-encoding'
+  | 'bad-body'
+  | 'not-found'
+  | 'method-not-allowed'
+  | 'internal';
+
+export interface Refusal {
+  readonly reason: RefusalReason;
+  readonly status: number;
+  /** GraphQL's `extensions.code`. */
+  readonly code: string;
+  /** Fixed wording: never a stack, a path or an internal message. */
+  readonly message: string;
+  readonly headers?: Record<string, string>;
+  /** For a failure of the server's own (5xx): the error, logged with its stack and never answered. */
+  readonly err?: unknown;
+}
+
+/** The seed's REST routes answer errors as `{"detail": ...}`; everything else in GraphQL's error shape. */
+export function refusalBody(path: string, refusal: Pick<Refusal, 'code' | 'message'>): unknown {
+  return path.startsWith('/api/')
+    ? { detail: refusal.message }
+    : { errors: [{ message: refusal.message, extensions: { code: refusal.code } }] };
+}
+
+export interface RefusalOptions {
+  /** Refusals logged at INFO per second; past that they go to DEBUG, so a flood cannot flood the log. */
+  infoPerSecond?: number;
+  now?: () => number;
+  /** Told of every refusal (request metrics by reason). */
+  onRefusal?: (reason: RefusalReason, status: number) => void;
+}
+
+export type Refuse = (exchange: Exchange, refusal: Refusal) => Reply;
+
+/**
+ * Answers a refusal (JSON, the path's error shape) and logs it once: a client's mistake at INFO
+ * (DEBUG past `infoPerSecond`), a server fault at ERROR with its stack.
+ */
+export function refusals(options: RefusalOptions = {}): Refuse {
+  const perSecond = options.infoPerSecond ?? 20;
+  const now = options.now ?? Date.now;
+  let windowStart = Number.NEGATIVE_INFINITY;
+  let loggedInWindow = 0;
+  return (exchange, refusal) => {
+    const at = now();
+    if (at - windowStart >= 1_000) {
+      windowStart = at;
+      loggedInWindow = 0;
+    }
+    const fields = { reason: refusal.reason, status: refusal.status, method: exchange.method, path: exchange.path.slice(0, 200) };
+    if (refusal.status >= 500) {
+      exchange.log.error({ ...fields, err: refusal.err }, `request failed: ${refusal.message}`);
+    } else if (loggedInWindow < perSecond) {
+      loggedInWindow += 1;
+      exchange.log.info(fields, `request refused: ${refusal.message}`);
+    } else {
+      exchange.log.debug(fields, `request refused: ${refusal.message}`);
+    }
+    options.onRefusal?.(refusal.reason, refusal.status);
+    return jsonReply(refusal.status, refusalBody(exchange.path, refusal), refusal.headers);
+  };
+}

@@ -1,0 +1,133 @@
+import { fromSnakeKeys, snakeCase, toSnakeKeys } from '../config/case.js';
+import { SETTABLE_FIELDS } from '../config/schema.js';
+import {
+  ActivateStrategyDocument,
+  StatusDocument,
+  StrategiesDocument,
+  UpdateConfigDocument,
+  type UpdateConfigInput,
+  type UpdateConfigMutation,
+} from '../generated/graphql.js';
+import { type Exchange, jsonReply, type Reply } from './exchange.js';
+import { OperationFailed, type OperationRunner } from './in-process.js';
+import type { Route } from './router.js';
+
+/** A refusal in the predecessor's shape: `{"detail": "<message>"}` with the status. */
+class RestError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Config = UpdateConfigMutation['updateConfig']['config'];
+/** The whole config in the file's snake_case keys, as the predecessor answered it. */
+const configBody = ({ __typename: _, ...c }: Config & { __typename?: string }) => toSnakeKeys(c);
+
+/** The body the body step read (already size-checked and decoded), as a JSON object. */
+function jsonObject(exchange: Exchange): Record<string, unknown> {
+  let body: unknown;
+  try {
+    body = JSON.parse((exchange.body ?? Buffer.alloc(0)).toString('utf8'));
+  } catch {
+    throw new RestError(400, 'Request body must be JSON (Content-Type: application/json)');
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new RestError(400, 'Request body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+/** An own property only (`__proto__`, `toString` and the like never answer by inheritance). */
+const own = (object: Record<string, unknown>, key: string): unknown => (Object.hasOwn(object, key) ? object[key] : undefined);
+
+type RestHandler = (exchange: Exchange, run: OperationRunner) => Promise<unknown>;
+
+const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = [
+  {
+    path: '/api/strategies',
+    method: 'GET',
+    handle: async (exchange, run) => {
+      const { strategies } = await run(exchange, StrategiesDocument, {});
+      return {
+        strategies: strategies.map((s) => ({
+          key: s.key,
+          name: s.name,
+          description: s.description,
+          instruments: s.instruments,
+          tunables: s.tunables,
+          risk_level: s.riskLevel.toLowerCase(),
+          session_preference: s.sessionPreference.toLowerCase(),
+        })),
+      };
+    },
+  },
+  {
+    path: '/api/status',
+    method: 'GET',
+    handle: async (exchange, run) => {
+      const { status } = await run(exchange, StatusDocument, {});
+      const { runner } = status;
+      return {
+        active_strategy_key: status.activeStrategyKey,
+        config_version: status.configVersion,
+        updated_at: status.configUpdatedAt,
+        runner: {
+          state: runner.state.toLowerCase(),
+          in_sync: runner.inSync,
+          applied_config_version: runner.appliedConfigVersion,
+          applied_strategy_key: runner.appliedStrategyKey,
+          applied_at: runner.appliedAt,
+          last_scan_at: runner.lastScanAt,
+          heartbeat_at: runner.heartbeatAt,
+          error: runner.error,
+        },
+      };
+    },
+  },
+  {
+    path: '/api/strategy/activate',
+    method: 'POST',
+    handle: async (exchange, run) => {
+      const strategyKey = own(jsonObject(exchange), 'strategy_key');
+      if (typeof strategyKey !== 'string') throw new RestError(400, 'strategy_key is required (a strategy key, e.g. "gold")');
+      const { activateStrategy: a } = await run(exchange, ActivateStrategyDocument, { strategyKey });
+      return { active_strategy_key: a.activeStrategyKey, previous_strategy_key: a.previousStrategyKey, config_version: a.configVersion };
+    },
+  },
+  {
+    path: '/api/config',
+    method: 'POST',
+    handle: async (exchange, run) => {
+      // The file's snake_case keys, as the predecessor's POST /api/config took them (own keys only).
+      const { known: input, unknown } = fromSnakeKeys(jsonObject(exchange), SETTABLE_FIELDS);
+      if (unknown[0] !== undefined) {
+        throw new RestError(400, `Unknown config key: ${unknown[0]} (allowed: ${SETTABLE_FIELDS.map(snakeCase).join(', ')})`);
+      }
+      const { updateConfig } = await run(exchange, UpdateConfigDocument, { input: input as UpdateConfigInput });
+      return configBody(updateConfig.config);
+    },
+  },
+];
+
+/**
+ * The predecessor's REST endpoints (seed note): thin routes that run the same typed GraphQL
+ * operations in process, with the outer request's credentials, so auth, limits and masking are the
+ * GraphQL path's own. Errors answer `{"detail": "<message>"}` with the error table's status and
+ * headers (WWW-Authenticate on 401, Retry-After on 429/503).
+ */
+export function restRoutes(run: OperationRunner): Route[] {
+  return ROUTES.map(({ path, method, handle }) => ({
+    path,
+    methods: [method],
+    handle: async (exchange): Promise<Reply> => {
+      try {
+        return jsonReply(200, await handle(exchange, run));
+      } catch (err) {
+        if (err instanceof OperationFailed) return jsonReply(err.status, { detail: err.message }, err.headers);
+        if (err instanceof RestError) return jsonReply(err.status, { detail: err.message });
+        throw err;
+      }
+    },
+  }));
+}

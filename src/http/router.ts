@@ -1,0 +1,42 @@
+import type { Exchange, Handler, Reply } from './exchange.js';
+import type { Refuse } from './refusal.js';
+
+export interface Route {
+  /** An exact path, or a prefix when it ends with `/` (`/assets/`); `/` itself is exact. */
+  readonly path: string;
+  /** Methods served; another method on this path gets 405 with `Allow`. Unset: every method. */
+  readonly methods?: readonly string[];
+  /**
+   * Takes only some requests on its path and method (e.g. the fast lane: plain JSON POSTs); the
+   * others go on to the next route for the same path.
+   */
+  readonly accepts?: (exchange: Exchange) => boolean;
+  readonly handle: Handler;
+}
+
+const matchesPath = (route: Route, path: string) =>
+  route.path.length > 1 && route.path.endsWith('/') ? path.startsWith(route.path) : path === route.path;
+
+/**
+ * The end of the chain: the first route whose path, method and `accepts` match answers. A known
+ * path with another method gets 405 (+ `Allow`), an unknown one 404, both as JSON.
+ */
+export function router(routes: readonly Route[], refuse: Refuse): Handler {
+  return async (exchange): Promise<Reply> => {
+    const onPath = routes.filter((route) => matchesPath(route, exchange.path));
+    for (const route of onPath) {
+      if (route.methods && !route.methods.includes(exchange.method)) continue;
+      if (route.accepts && !route.accepts(exchange)) continue;
+      return route.handle(exchange);
+    }
+    if (onPath.length === 0) return refuse(exchange, { reason: 'not-found', status: 404, code: 'NOT_FOUND', message: 'Not Found' });
+    const allow = [...new Set(onPath.flatMap((route) => route.methods ?? []))].join(', ');
+    return refuse(exchange, {
+      reason: 'method-not-allowed',
+      status: 405,
+      code: 'METHOD_NOT_ALLOWED',
+      message: 'Method Not Allowed',
+      headers: { allow },
+    });
+  };
+}

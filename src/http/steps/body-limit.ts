@@ -1,0 +1,81 @@
+import type { IncomingMessage } from 'node:http';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import type { Exchange, Step } from '../exchange.js';
+import type { Refuse } from '../refusal.js';
+
+/** 64 KiB: a hundred times the largest real request (an `updateConfig` with overrides). */
+export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
+
+/** The one wording of the refusal, for GraphQL and the REST routes alike. */
+export const bodyTooLargeMessage = (limit: number) => `Request body too large: the limit is ${limit} bytes`;
+
+const gunzipAsync = promisify(gunzip);
+
+/** The client went away while its body was being read: nobody is left to answer. */
+export class ClientGoneError extends Error {
+  override name = 'ClientGoneError';
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** Reads at most `limit` bytes; past that, reads the rest and drops it (so the client sees an answer, not a reset). */
+async function readAtMost(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.byteLength;
+      if (size <= limit) chunks.push(chunk);
+    }
+  } catch {
+    throw new ClientGoneError('the client closed the connection while sending its body');
+  }
+  if (!req.complete) throw new ClientGoneError('the client closed the connection while sending its body');
+  return size > limit ? 'too-large' : Buffer.concat(chunks, size);
+}
+
+/**
+ * Reads the request body once, for every route: at most `limit` bytes after decoding. A body
+ * sent with `Content-Encoding: gzip` is inflated, and the limit applies to what it inflates to
+ * (and to the bytes on the wire); any other coding is refused with 415. Over the limit, with or
+ * without Content-Length: 413, answered after the rest was read and dropped.
+ */
+export function bodyLimitStep(refuse: Refuse, limit: number = MAX_REQUEST_BODY_BYTES): Step {
+  const tooLarge = (exchange: Exchange) =>
+    refuse(exchange, { reason: 'body-too-large', status: 413, code: 'REQUEST_ENTITY_TOO_LARGE', message: bodyTooLargeMessage(limit) });
+  return async (exchange, next) => {
+    const { req } = exchange;
+    if (!hasBody(req)) {
+      exchange.body = null;
+      return next(exchange);
+    }
+    const coding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (coding !== 'identity' && coding !== 'gzip' && coding !== 'x-gzip') {
+      await readAtMost(req, 0);
+      return refuse(exchange, {
+        reason: 'unsupported-encoding',
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: 'Unsupported Content-Encoding: send the body as it is, or gzip-compressed',
+      });
+    }
+    const declared = Number(req.headers['content-length']);
+    const raw = await readAtMost(req, declared > limit ? 0 : limit);
+    if (raw === 'too-large') return tooLarge(exchange);
+    if (coding === 'identity') {
+      exchange.body = raw;
+      return next(exchange);
+    }
+    try {
+      exchange.body = await gunzipAsync(raw, { maxOutputLength: limit });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return tooLarge(exchange);
+      return refuse(exchange, { reason: 'bad-body', status: 400, code: 'BAD_REQUEST', message: 'Request body is not valid gzip data' });
+    }
+    return next(exchange);
+  };
+}

@@ -1,0 +1,23 @@
+import type { Step } from '../exchange.js';
+import { jsonReply } from '../exchange.js';
+import type { Refuse } from '../refusal.js';
+import { ClientGoneError } from './body-limit.js';
+
+/**
+ * Whatever fails further down (a step, a route, yoga) answers 500 `Unexpected error.` as JSON in the
+ * path's error shape, logged once at ERROR with the request id; the answer carries nothing internal.
+ * A client that went away mid-request is no fault of ours: one DEBUG line, nothing to answer.
+ */
+export function guardStep(refuse: Refuse): Step {
+  return async (exchange, next) => {
+    try {
+      return await next(exchange);
+    } catch (err) {
+      if (err instanceof ClientGoneError || exchange.res.destroyed) {
+        exchange.log.debug({ method: exchange.method, path: exchange.path.slice(0, 200) }, 'client went away before the answer');
+        return jsonReply(499, null);
+      }
+      return refuse(exchange, { reason: 'internal', status: 500, code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.', err });
+    }
+  };
+}

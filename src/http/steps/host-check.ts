@@ -1,0 +1,85 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import type { Step } from '../exchange.js';
+import type { Refuse } from '../refusal.js';
+
+/** The names a loopback-bound server answers to (plus the address it is bound to). */
+export const LOOPBACK_HOSTNAMES = ['localhost', '127.0.0.1', '::1'] as const;
+
+/** Addresses that keep the server on this machine. */
+export function isLoopbackAddress(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/i.test(host);
+}
+
+const REG_NAME = /^[a-z0-9._~-]+$/i;
+const WITH_PORT = /^(.*?)(?::(\d*))?$/;
+
+/**
+ * `Example.COM:8787` -> `example.com`; `[::1]:8787` -> `::1`. Null unless the header is a valid
+ * `host[:port]` (RFC 9110): a name or IPv4 address, or an IPv6 literal in brackets, and a port of at most 65535.
+ */
+export function hostnameOf(hostHeader: string): string | null {
+  let host: string;
+  let port: string | undefined;
+  if (hostHeader.startsWith('[')) {
+    const close = hostHeader.indexOf(']');
+    if (close < 0) return null;
+    host = hostHeader.slice(1, close);
+    const rest = hostHeader.slice(close + 1);
+    if (rest !== '' && !/^:\d*$/.test(rest)) return null;
+    port = rest.slice(1);
+    if (!isIPv6(host)) return null;
+  } else {
+    const match = WITH_PORT.exec(hostHeader);
+    host = match?.[1] ?? '';
+    port = match?.[2];
+    if (!REG_NAME.test(host)) return null;
+    if (/^[\d.]+$/.test(host) && !isIPv4(host)) return null; // `999.1.1.1`, `1..2`
+  }
+  if (port !== undefined && port !== '' && (port.length > 5 || Number(port) > 65_535)) return null;
+  return host.toLowerCase();
+}
+
+/** The request target must be origin-form (`/path?query`): not `*`, not an absolute URL. */
+export function isOriginForm(target: string): boolean {
+  return target.startsWith('/') && !target.startsWith('//');
+}
+
+export interface HostCheckOptions {
+  /** Host names answered; unset: any valid name (the server is not loopback-bound, names are the proxy's). */
+  allowedHostnames?: Iterable<string>;
+}
+
+/**
+ * Refuses what no route should see: a bad request target or a Host that is not a valid
+ * `host[:port]` (400), and, on a loopback-bound server, any name but a loopback one (421: the
+ * DNS-rebinding guard: a page on an attacker's name that resolves to 127.0.0.1 arrives with that name).
+ */
+export function hostCheckStep(refuse: Refuse, options: HostCheckOptions = {}): Step {
+  const allowed = options.allowedHostnames ? new Set([...options.allowedHostnames].map((n) => n.toLowerCase())) : null;
+  const served = allowed ? [...allowed].join(', ') : '';
+  return async (exchange, next) => {
+    if (!isOriginForm(exchange.target)) {
+      return refuse(exchange, {
+        reason: 'bad-target',
+        status: 400,
+        code: 'BAD_REQUEST',
+        message: 'Bad request target: expected a path such as /graphql',
+      });
+    }
+    const header = exchange.req.headers.host;
+    const hostname = header === undefined ? null : hostnameOf(header);
+    if (hostname === null) {
+      return refuse(exchange, { reason: 'bad-host', status: 400, code: 'BAD_REQUEST', message: 'Bad Host header: expected host[:port]' });
+    }
+    if (allowed && !allowed.has(hostname)) {
+      return refuse(exchange, {
+        reason: 'foreign-host',
+        status: 421,
+        code: 'MISDIRECTED_REQUEST',
+        message: `Host not served: this control plane answers to ${served}`,
+      });
+    }
+    exchange.host = header!;
+    return next(exchange);
+  };
+}

@@ -1,0 +1,46 @@
+import type { ControlPlaneYoga } from '../graphql/yoga.js';
+import type { ByteStream, Exchange, Reply } from './exchange.js';
+import { requestScopeOf } from './in-process.js';
+
+// The body step has read and decoded the body: yoga gets the bytes, without the headers that described the wire.
+const NOT_PASSED_ON = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive']);
+const STREAMED = /^(text\/event-stream|multipart\/mixed)/i;
+
+/**
+ * Yoga's own HTTP handling, for what only it serves: GET, GraphiQL, SSE subscriptions, every POST
+ * form. It gets a fetch Request built from the exchange (the Host and target checked, the body read
+ * once by the chain), with the request's scope as yoga's server context.
+ */
+export function yogaHandler(yoga: ControlPlaneYoga) {
+  const { Headers, Request } = yoga.fetchAPI;
+  return async (exchange: Exchange): Promise<Reply> => {
+    const { req } = exchange;
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value === undefined || NOT_PASSED_ON.has(name)) continue;
+      headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const withBody = exchange.body !== null && exchange.method !== 'GET' && exchange.method !== 'HEAD';
+    const request = new Request(`http://${exchange.host}${exchange.target}`, {
+      method: exchange.method,
+      headers,
+      signal: exchange.signal,
+      ...(withBody && { body: exchange.body as unknown as BodyInit }),
+    });
+    const response = await yoga.handleRequest(request, requestScopeOf(exchange));
+    const replyHeaders: Record<string, string> = {};
+    response.headers.forEach((value, name) => {
+      replyHeaders[name.toLowerCase()] = value;
+    });
+    const contentType = response.headers.get('content-type') ?? '';
+    let body: Reply['body'] = null;
+    if (response.body && STREAMED.test(contentType)) {
+      body = response.body as unknown as ByteStream;
+      // Yoga marks its event streams `Content-Encoding: none`, which is no content coding at all.
+      if (replyHeaders['content-encoding'] === 'none') delete replyHeaders['content-encoding'];
+    } else if (response.body) {
+      body = Buffer.from(await response.arrayBuffer());
+    }
+    return { status: response.status, headers: replyHeaders, body };
+  };
+}

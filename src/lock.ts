@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, unlinkSync } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { hostname } from 'node:os';
+
+/**
+ * A lock file: created exclusively with the holder's pid and host inside. A holder that is dead
+ * (same host, pid gone) is taken over; a live one (or one on another host, which cannot be
+ * checked) makes the newcomer fail with LockHeldError, or wait for it in wait mode.
+ */
+export class LockHeldError extends Error {
+  override name = 'LockHeldError';
+  constructor(
+    readonly file: string,
+    /** The holder's pid; 0 when the file could not be read. */
+    readonly pid: number,
+    readonly host: string,
+  ) {
+    super(`${file} is held by process ${pid || '?'} on ${host || '?'}`);
+  }
+}
+
+export interface LockHolder {
+  pid: number;
+  host: string;
+  /** Random, so a release never removes a lock that another process took over meanwhile. */
+  nonce: string;
+  acquiredAt: string;
+}
+
+export interface Lock {
+  readonly file: string;
+  /** Removes the lock file if it is still this one. Idempotent. */
+  release(): Promise<void>;
+}
+
+export interface LockOptions {
+  /** 0 (default): fail at once when the lock is held; otherwise retry that long, then fail. */
+  waitMs?: number;
+  /** Seams for tests. */
+  isAlive?: (pid: number) => boolean;
+  host?: string;
+}
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, but belongs to another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function parseHolder(text: string): LockHolder | undefined {
+  // A bare pid: the token file's lock before this helper (same host).
+  if (/^\d+\s*$/.test(text)) return { pid: Number(text), host: hostname(), nonce: '', acquiredAt: '' };
+  try {
+    const value = JSON.parse(text) as Partial<LockHolder>;
+    if (Number.isInteger(value.pid) && (value.pid as number) > 0 && typeof value.host === 'string') return value as LockHolder;
+  } catch {}
+  return undefined;
+}
+
+async function readHolder(file: string): Promise<LockHolder | undefined | null> {
+  try {
+    return parseHolder(await fsp.readFile(file, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null; // gone: try again
+    throw err;
+  }
+}
+
+/**
+ * Creates `file` holding `content`, or fails with EEXIST: written to a unique temp file first and
+ * linked into place, so nobody ever reads a half-written lock.
+ */
+async function createExclusive(file: string, content: string): Promise<void> {
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  await fsp.writeFile(temp, content, { mode: 0o600, flag: 'wx' });
+  try {
+    await fsp.link(temp, file);
+  } finally {
+    await fsp.unlink(temp).catch(() => {});
+  }
+}
+
+/**
+ * Removes the lock of a dead holder, under a short-lived guard file, so that of two processes that
+ * both saw the same dead holder, the second one cannot remove the lock the first has just taken.
+ */
+async function removeDeadHolder(file: string, dead: LockHolder, options: Required<Omit<LockOptions, 'waitMs'>>): Promise<void> {
+  const guard = `${file}.takeover`;
+  const me = JSON.stringify({ pid: process.pid, host: options.host, nonce: randomBytes(6).toString('hex'), acquiredAt: '' });
+  try {
+    await createExclusive(guard, me);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    // Another process is taking over right now (a few syscalls); unless it died doing so.
+    const other = await readHolder(guard);
+    if (other && other.host === options.host && !options.isAlive(other.pid)) await fsp.unlink(guard).catch(() => {});
+    return;
+  }
+  try {
+    const current = await readHolder(file);
+    if (current && current.nonce === dead.nonce && current.pid === dead.pid) await fsp.unlink(file).catch(() => {});
+  } finally {
+    await fsp.unlink(guard).catch(() => {});
+  }
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Takes the lock `file`; see LockHeldError. */
+export async function acquireLock(file: string, options: LockOptions = {}): Promise<Lock> {
+  const settings = { isAlive: options.isAlive ?? isProcessAlive, host: options.host ?? hostname() };
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  const holder: LockHolder = { pid: process.pid, host: settings.host, nonce: randomBytes(8).toString('hex'), acquiredAt: '' };
+  for (;;) {
+    holder.acquiredAt = new Date().toISOString();
+    const content = `${JSON.stringify(holder)}\n`;
+    try {
+      await createExclusive(file, content);
+      return heldLock(file, holder.nonce);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const current = await readHolder(file);
+    if (current === null) continue; // released between our attempt and the read
+    if (current && current.host === settings.host && !settings.isAlive(current.pid)) {
+      await removeDeadHolder(file, current, settings);
+      continue;
+    }
+    if (Date.now() >= deadline) throw new LockHeldError(file, current?.pid ?? 0, current?.host ?? '');
+    await pause(10 + Math.random() * 20);
+  }
+}
+
+const held = new Map<string, string>();
+let exitHookInstalled = false;
+
+/** Best effort on exit (a normal exit or process.exit; a SIGKILL leaves the file, which the next taker takes over). */
+function releaseAllSync(): void {
+  for (const [file, nonce] of held) {
+    try {
+      if (parseHolder(readFileSync(file, 'utf8'))?.nonce === nonce) unlinkSync(file);
+    } catch {}
+  }
+  held.clear();
+}
+
+function heldLock(file: string, nonce: string): Lock {
+  held.set(file, nonce);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', releaseAllSync);
+  }
+  let released: Promise<void> | undefined;
+  return {
+    file,
+    release: () => {
+      released ??= (async () => {
+        if (held.get(file) === nonce) held.delete(file);
+        const current = await readHolder(file).catch(() => undefined);
+        if (current?.nonce === nonce) await fsp.unlink(file).catch(() => {});
+      })();
+      return released;
+    },
+  };
+}
+
+/** Runs `task` holding the lock `file`, waiting up to `waitMs` (default 10 s) for it. */
+export async function withLock<T>(file: string, task: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+  const lock = await acquireLock(file, { waitMs: 10_000, ...options });
+  try {
+    return await task();
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,244 @@
+import {
+  ActivateStrategyDocument,
+  OperatorHistoryDocument,
+  OperatorOverviewDocument,
+  OperatorSignalsDocument,
+  OperatorSignalsEmittedDocument,
+  OperatorStatusChangedDocument,
+  type OperatorStatusFragment,
+  OperatorStrategiesDocument,
+  RollbackConfigDocument,
+  UpdateConfigDocument,
+} from '../generated/graphql.js';
+import { Api } from './api.js';
+import { Live } from './live.js';
+import type { Filters, PageActions, Signal, State } from './model.js';
+import { token } from './token.js';
+
+/** Signals kept per instrument in the page (the server keeps 1,000; a chart shows the recent ones). */
+export const SIGNALS_SHOWN = 300;
+
+const signalKey = (s: Signal) => `${s.candleTime}|${s.strategyKey}|${s.direction}|${s.price}`;
+
+/** Merges signals into an instrument's list: no duplicates, oldest first by candle time, the newest SIGNALS_SHOWN. */
+export function mergeSignals(into: readonly Signal[], more: readonly Signal[]): Signal[] {
+  const seen = new Set(into.map(signalKey));
+  const merged = [...into];
+  for (const s of more) {
+    const key = signalKey(s);
+    if (!seen.has(key)) {
+      seen.add(key);
+      merged.push(s);
+    }
+  }
+  merged.sort((a, b) => Date.parse(a.candleTime ?? '') - Date.parse(b.candleTime ?? '') || 0);
+  return merged.slice(-SIGNALS_SHOWN);
+}
+
+export interface AppView {
+  render(state: State): void;
+  notify(kind: 'success' | 'error' | 'info', text: string): void;
+}
+
+/**
+ * The page's data: loads every query through typed documents, keeps them fresh from the two
+ * subscriptions (one SSE connection), refetches whenever the subscriptions are (re)accepted, and
+ * sends changes with the version the operator saw.
+ */
+export class App implements PageActions {
+  readonly state: State = {
+    viewer: null,
+    status: null,
+    config: null,
+    strategies: null,
+    instruments: [],
+    filters: { instrument: '', riskLevel: '', sessionPreference: '' },
+    history: null,
+    signals: new Map(),
+    live: { kind: 'connecting' },
+    serverVersion: { loaded: null, now: null },
+    loadError: null,
+  };
+  /** Bumped by every live status: a query answer that started earlier must not overwrite a newer status. */
+  private statusSeq = 0;
+  /** Bumped by every strategies load: only the answer to the latest filters is shown. */
+  private strategiesSeq = 0;
+  private readonly api = new Api({ endpoint: '/graphql', token: () => token.get(), onUnauthorized: (m) => this.dropToken(m) });
+  private readonly live = new Live({
+    url: '/graphql/stream',
+    token: () => token.get(),
+    subscriptions: [
+      { document: OperatorStatusChangedDocument, onData: (d) => this.onStatus(d.statusChanged) },
+      { document: OperatorSignalsEmittedDocument, onData: (d) => this.onSignals(d.signalsEmitted) },
+    ],
+    onState: (live) => {
+      this.state.live = live;
+      this.render();
+    },
+    onOpen: (reopened) => {
+      void this.refresh();
+      if (reopened) void this.checkVersion();
+    },
+    onUnauthorized: (m) => this.dropToken(m),
+  });
+
+  constructor(private readonly view: AppView) {}
+
+  start(): void {
+    void this.fetchVersion().then((v) => {
+      this.state.serverVersion = { loaded: v, now: v };
+    });
+    void this.refresh();
+    this.live.start();
+  }
+
+  private render(): void {
+    this.view.render(this.state);
+  }
+
+  notify(kind: 'success' | 'error' | 'info', text: string): void {
+    this.view.notify(kind, text);
+  }
+
+  useToken(value: string): void {
+    token.set(value.trim());
+    this.live.restart();
+    void this.refresh();
+  }
+
+  forgetToken(): void {
+    token.clear();
+    this.state.viewer = null;
+    this.live.restart();
+    void this.refresh();
+  }
+
+  private dropToken(message: string): void {
+    if (!token.get()) return;
+    token.clear();
+    this.state.viewer = null;
+    this.notify('error', `The token was refused (${message}) and has been forgotten: the page is read-only until a valid one is entered.`);
+    this.live.restart();
+    void this.refresh();
+  }
+
+  async refresh(): Promise<void> {
+    await Promise.all([this.loadOverview(), this.loadStrategies(), this.loadHistory()]);
+    await this.loadSignals();
+  }
+
+  private async loadOverview(): Promise<void> {
+    const seq = this.statusSeq;
+    const result = await this.api.run(OperatorOverviewDocument, {});
+    if (!result.ok) {
+      this.state.loadError = result.errors.map((e) => e.message).join('; ');
+      this.render();
+      return;
+    }
+    this.state.loadError = null;
+    this.state.viewer = result.data.viewer;
+    this.state.config = result.data.config;
+    if (seq === this.statusSeq) this.state.status = result.data.status;
+    this.render();
+  }
+
+  private async loadStrategies(): Promise<void> {
+    const seq = ++this.strategiesSeq;
+    const f = this.state.filters;
+    const result = await this.api.run(OperatorStrategiesDocument, {
+      instrument: f.instrument || null,
+      riskLevel: f.riskLevel || null,
+      sessionPreference: f.sessionPreference || null,
+    });
+    if (seq !== this.strategiesSeq) return; // filters changed meanwhile: a newer answer is on its way
+    if (!result.ok) {
+      // A 401 is the token's (dropped and refetched, or reads need one: the status panel says so).
+      if (result.status !== 401) this.notify('error', `Cannot load the strategies: ${result.errors.map((e) => e.message).join('; ')}`);
+      return;
+    }
+    this.state.strategies = result.data.strategies;
+    const instruments = new Set(this.state.instruments);
+    for (const s of result.data.strategies) for (const i of s.instruments) instruments.add(i);
+    this.state.instruments = [...instruments].sort();
+    this.render();
+  }
+
+  private async loadHistory(): Promise<void> {
+    const result = await this.api.run(OperatorHistoryDocument, {});
+    if (!result.ok) return;
+    this.state.history = result.data.configHistory;
+    this.render();
+  }
+
+  private async loadSignals(): Promise<void> {
+    const instruments = this.state.status?.activeStrategy.instruments ?? [];
+    await Promise.all(
+      instruments.map(async (instrument) => {
+        const result = await this.api.run(OperatorSignalsDocument, { instrument });
+        if (!result.ok) return;
+        const recent = [...result.data.signals].reverse();
+        this.state.signals.set(instrument, mergeSignals(this.state.signals.get(instrument) ?? [], recent));
+      }),
+    );
+    this.render();
+  }
+
+  private onStatus(status: OperatorStatusFragment): void {
+    const before = this.state.status;
+    this.state.status = status;
+    this.statusSeq++;
+    this.render();
+    if (!before || before.configVersion !== status.configVersion || before.configDigest !== status.configDigest) {
+      void this.loadOverview();
+      void this.loadStrategies();
+      void this.loadHistory();
+    }
+    if (before?.activeStrategyKey !== status.activeStrategyKey) void this.loadSignals();
+  }
+
+  private onSignals(signals: readonly Signal[]): void {
+    const byInstrument = new Map<string, Signal[]>();
+    for (const s of signals) byInstrument.set(s.instrument, [...(byInstrument.get(s.instrument) ?? []), s]);
+    for (const [instrument, list] of byInstrument) {
+      this.state.signals.set(instrument, mergeSignals(this.state.signals.get(instrument) ?? [], list));
+    }
+    this.render();
+  }
+
+  setFilters(filters: Filters): void {
+    this.state.filters = filters;
+    void this.loadStrategies();
+  }
+
+  activate(strategyKey: string, expectedVersion: number) {
+    return this.api.run(ActivateStrategyDocument, { strategyKey, expectedVersion });
+  }
+
+  updateOverrides(strategyKey: string, overrides: Record<string, number | boolean | null>, expectedVersion: number) {
+    return this.api.run(UpdateConfigDocument, { input: { tunableOverrides: { [strategyKey]: overrides } }, expectedVersion });
+  }
+
+  rollback(toVersion: number, expectedVersion: number) {
+    return this.api.run(RollbackConfigDocument, { toVersion, expectedVersion });
+  }
+
+  private async fetchVersion(): Promise<string | null> {
+    try {
+      const response = await fetch('/version', { cache: 'no-store', credentials: 'omit' });
+      if (!response.ok) return null;
+      const body = (await response.json()) as { version?: unknown };
+      return typeof body.version === 'string' ? body.version : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** After a reconnect: is this still the server the page was loaded from? */
+  private async checkVersion(): Promise<void> {
+    const now = await this.fetchVersion();
+    if (now === null) return;
+    if (this.state.serverVersion.loaded === null) this.state.serverVersion.loaded = now;
+    this.state.serverVersion.now = now;
+    this.render();
+  }
+}

@@ -1,0 +1,86 @@
+/** Small DOM helpers. Data is only ever set as text or attribute values: never parsed as markup. */
+
+export type Child = Node | string | number | null | undefined | false | readonly Child[];
+type AttrValue = string | number | boolean | null | undefined;
+export type Attrs = Record<string, AttrValue | ((event: Event) => void)>;
+
+export function append(parent: Node, children: readonly Child[]): void {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(parent, child);
+    else
+      parent.appendChild(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : (child as Node));
+  }
+}
+
+/** `h('button', { type: 'button', onclick: f }, 'Activate')`: attributes as values, children as text or nodes. */
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (typeof value === 'function') {
+      if (!name.startsWith('on')) throw new Error(`a function for attribute ${name}`);
+      el.addEventListener(name.slice(2), value);
+    } else if (name.startsWith('on')) {
+      throw new Error(`refusing a string event handler (${name})`);
+    } else if (value === true) el.setAttribute(name, '');
+    else if (value !== false && value !== null && value !== undefined) el.setAttribute(name, String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+export function replace(parent: Element, ...children: Child[]): void {
+  parent.replaceChildren();
+  append(parent, children);
+}
+
+export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`#${id} is missing from the page`);
+  return el as T;
+}
+
+/** "12 s ago", "3 min ago", "2 h ago", "4 d ago". */
+export function ago(iso: string, nowMs = Date.now()): string {
+  const seconds = Math.round((nowMs - Date.parse(iso)) / 1000);
+  if (!Number.isFinite(seconds)) return 'at an unknown time';
+  if (seconds < 0) return 'just now';
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`;
+  return `${Math.floor(seconds / 86_400)} d ago`;
+}
+
+/** A <time> whose text says how long ago (kept fresh by `refreshTimes`, every second) and whose title gives the moment. */
+export function timeAgo(iso: string | null | undefined): HTMLElement {
+  if (!iso) return h('span', { class: 'muted' }, 'never');
+  return h('time', { datetime: iso, title: new Date(iso).toLocaleString(), 'data-ago': iso }, ago(iso));
+}
+
+export function refreshTimes(root: ParentNode = document): void {
+  for (const el of root.querySelectorAll<HTMLElement>('time[data-ago]')) {
+    const text = ago(el.dataset.ago ?? '');
+    if (el.textContent !== text) el.textContent = text;
+  }
+}
+
+/** A value from a JSON field (tunables, config changes) as a short text. */
+export function show(value: unknown): string {
+  if (value === null || value === undefined) return '—';
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
+}
+
+/**
+ * Replaces a container's content while keeping keyboard focus on the control with the same
+ * `data-focus` key, so a live update does not throw a keyboard user back to the top.
+ */
+export function rerender(container: Element, build: () => Child[]): void {
+  const active = document.activeElement as HTMLElement | null;
+  const key = active && container.contains(active) ? active.dataset.focus : undefined;
+  replace(container, ...build());
+  if (key) {
+    const again = [...container.querySelectorAll<HTMLElement>('[data-focus]')].find((el) => el.dataset.focus === key);
+    again?.focus();
+  }
+}

@@ -1,0 +1,155 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { type Client, createClient, type ExecutionResult } from 'graphql-sse';
+import { documentText } from './api.js';
+
+/** Where the live connection stands, as the page shows it. */
+export type LiveState = { kind: 'connecting' } | { kind: 'open' } | { kind: 'down'; reason: string; since: number; attempt: number };
+
+export interface LiveSubscription<R> {
+  readonly document: TypedDocumentNode<R, Record<string, never>>;
+  readonly onData: (data: R) => void;
+}
+
+export interface LiveOptions {
+  /** graphql-sse's single-connection endpoint. */
+  url: string;
+  token: () => string | null;
+  subscriptions: readonly LiveSubscription<any>[];
+  onState: (state: LiveState) => void;
+  /** Every subscription is accepted by the server (first time or again): refetch the queries now. */
+  onOpen: (reopened: boolean) => void;
+  /** The server refused the token (401). */
+  onUnauthorized: (message: string) => void;
+}
+
+/** A random operation id; getRandomValues, unlike randomUUID, also exists outside secure contexts (plain http to a LAN address). */
+function operationId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** 0.5 s, 1 s, 2 s, 4 s, then every 5 s: quick after a restart, gentle during an outage. */
+export const backoffMs = (attempt: number) => Math.min(500 * 2 ** attempt, 5000);
+
+/**
+ * All the page's subscriptions over ONE SSE connection (graphql-sse's single-connection mode).
+ * The page counts as live once the server has accepted every subscription (each POST answered
+ * 202): from then on no change can be missed, so that is when the queries are refetched. When
+ * the server goes away (stream broken, or the server ends the subscriptions as it stops) the
+ * page says so and keeps trying, forever, with a capped backoff.
+ */
+export class Live {
+  private client: Client<true> | null = null;
+  private generation = 0;
+  private accepted = new Set<string>();
+  private everOpen = false;
+  private state: LiveState = { kind: 'connecting' };
+  private downSince = 0;
+  private attempts = 0;
+
+  constructor(private readonly options: LiveOptions) {}
+
+  start(): void {
+    this.connect();
+  }
+
+  /** Starts over with the current token (the old connection and its subscriptions end). */
+  restart(): void {
+    this.client?.dispose();
+    this.client = null;
+    this.connect();
+  }
+
+  private setState(state: LiveState): void {
+    this.state = state;
+    this.options.onState(state);
+  }
+
+  /** `operation`: the one subscription that ended; none: the connection itself broke (all of them are re-sent). */
+  private down(reason: string, operation?: string): void {
+    if (this.state.kind !== 'down') this.downSince = Date.now();
+    if (operation === undefined) this.accepted.clear();
+    else this.accepted.delete(operation);
+    this.setState({ kind: 'down', reason, since: this.downSince, attempt: this.attempts });
+  }
+
+  private connect(): void {
+    const generation = ++this.generation;
+    this.accepted.clear();
+    this.setState({ kind: 'connecting' });
+    const client = createClient({
+      singleConnection: true,
+      url: this.options.url,
+      headers: (): Record<string, string> => {
+        const token = this.options.token();
+        return token ? { authorization: `Bearer ${token}` } : {};
+      },
+      retryAttempts: Number.POSITIVE_INFINITY,
+      retry: async (retries) => {
+        this.attempts = retries + 1;
+        if (generation === this.generation) this.down('The server cannot be reached');
+        await sleep(backoffMs(retries));
+      },
+      generateID: operationId,
+      fetchFn: (input: RequestInfo | URL, init?: RequestInit) => this.observe(input, init, generation),
+    });
+    this.client = client;
+    for (const subscription of this.options.subscriptions) this.subscribe(client, subscription, generation);
+  }
+
+  /** Sees the protocol's answers: a 202 to an operation's POST means the server now holds that subscription. */
+  private async observe(input: RequestInfo | URL, init: RequestInit | undefined, generation: number): Promise<Response> {
+    const response = await fetch(input, { ...init, cache: 'no-store', credentials: 'omit' });
+    if (generation !== this.generation) return response;
+    if (response.status === 401 && this.options.token()) {
+      const body = (await response
+        .clone()
+        .json()
+        .catch(() => null)) as { errors?: { message?: string }[] } | null;
+      this.options.onUnauthorized(body?.errors?.[0]?.message ?? 'Authentication required');
+    }
+    if (init?.method === 'POST' && response.status === 202 && typeof init.body === 'string') {
+      const name = (JSON.parse(init.body) as { operationName?: string }).operationName ?? '';
+      this.accepted.add(name);
+      if (this.accepted.size === this.options.subscriptions.length && this.state.kind !== 'open') {
+        const reopened = this.everOpen;
+        this.everOpen = true;
+        this.attempts = 0;
+        this.setState({ kind: 'open' });
+        this.options.onOpen(reopened);
+      }
+    }
+    return response;
+  }
+
+  private subscribe<R>(client: Client<true>, subscription: LiveSubscription<R>, generation: number): void {
+    const { query, operationName } = documentText(subscription.document);
+    /** The server's own words when it refused this subscription (shown as the reason). */
+    let refusal: string | null = null;
+    const again = (reason: string) => {
+      if (generation !== this.generation) return;
+      this.attempts++;
+      this.down(reason, operationName ?? '');
+      // The client retries a broken connection itself; an operation the server ended must be asked for again.
+      void sleep(backoffMs(this.attempts - 1)).then(() => {
+        if (generation === this.generation) this.subscribe(client, subscription, generation);
+      });
+    };
+    client.subscribe(
+      { query, operationName },
+      {
+        next: (result: ExecutionResult<Record<string, unknown>, unknown>) => {
+          if (generation !== this.generation) return;
+          if (result.data) subscription.onData(result.data as R);
+          if (result.errors?.length) refusal = result.errors.map((e) => e.message).join('; ');
+          // A token revoked while its stream is open is refused on the stream itself.
+          const refused = result.errors?.find((e) => (e.extensions as { code?: unknown } | undefined)?.code === 'UNAUTHENTICATED');
+          if (refused && this.options.token()) this.options.onUnauthorized(refused.message);
+        },
+        error: (error: unknown) => again(error instanceof Error ? error.message : 'The live connection failed'),
+        complete: () => again(refusal ? `Live updates refused: ${refusal}` : 'The server ended the live updates'),
+      },
+    );
+  }
+}

@@ -1,0 +1,93 @@
+import type {
+  ActivateStrategyMutation,
+  OperatorHistoryQuery,
+  OperatorOverviewQuery,
+  OperatorSignalFragment,
+  OperatorStatusFragment,
+  OperatorStrategiesQuery,
+  RiskLevel,
+  RollbackConfigMutation,
+  TokenScope,
+  TradingSession,
+  UpdateConfigMutation,
+} from '../generated/graphql.js';
+import type { ApiResult } from './api.js';
+import type { LiveState } from './live.js';
+
+export type Strategy = OperatorStrategiesQuery['strategies'][number];
+export type HistoryEntry = OperatorHistoryQuery['configHistory'][number];
+export type Runner = OperatorStatusFragment['runner'];
+export type Signal = OperatorSignalFragment;
+export type Viewer = NonNullable<OperatorOverviewQuery['viewer']>;
+
+export interface Filters {
+  instrument: string;
+  riskLevel: RiskLevel | '';
+  sessionPreference: TradingSession | '';
+}
+
+/** Everything the page shows; views render from it and nothing else. */
+export interface State {
+  viewer: Viewer | null;
+  status: OperatorStatusFragment | null;
+  config: OperatorOverviewQuery['config'] | null;
+  strategies: Strategy[] | null;
+  /** Every instrument seen in the registry, for the filter. */
+  instruments: string[];
+  filters: Filters;
+  history: HistoryEntry[] | null;
+  /** Per instrument, oldest first. */
+  signals: Map<string, Signal[]>;
+  live: LiveState;
+  /** The server's version when the page loaded, and now (GET /version). */
+  serverVersion: { loaded: string | null; now: string | null };
+  /** Why the last overview load failed (the server's words), or null. */
+  loadError: string | null;
+}
+
+/** Scopes are a ladder: ADMIN implies OPERATE implies READ. */
+const RANK: Record<TokenScope, number> = { READ: 1, OPERATE: 2, ADMIN: 3 };
+
+export function allows(viewer: Viewer | null, needed: TokenScope): boolean {
+  return viewer !== null && RANK[viewer.scope] >= RANK[needed];
+}
+
+export const RISK_WORDS: Record<RiskLevel, string> = { LOW: 'low risk', MEDIUM: 'medium risk', HIGH: 'high risk' };
+export const SESSION_WORDS: Record<TradingSession, string> = {
+  ANY: 'any session',
+  LONDON: 'London session',
+  NY: 'New York session',
+  ASIA: 'Asia session',
+};
+
+/** How the timeline names what made a version. */
+export function operationKind(operation: string): { kind: string; word: string } {
+  switch (operation) {
+    case 'activateStrategy':
+      return { kind: 'activation', word: 'activation' };
+    case 'updateConfig':
+      return { kind: 'update', word: 'update' };
+    case 'rollbackConfig':
+      return { kind: 'rollback', word: 'rollback' };
+    case 'handEdit':
+      return { kind: 'hand-edit', word: 'hand edit' };
+    default:
+      return { kind: 'other', word: operation };
+  }
+}
+
+/** What the dialogs may ask of the page: send a change (with `expectedVersion`), reload, tell the operator. */
+export interface PageActions {
+  readonly state: State;
+  activate(strategyKey: string, expectedVersion: number): Promise<ApiResult<ActivateStrategyMutation>>;
+  /** `null` removes an override. */
+  updateOverrides(
+    strategyKey: string,
+    overrides: Record<string, number | boolean | null>,
+    expectedVersion: number,
+  ): Promise<ApiResult<UpdateConfigMutation>>;
+  rollback(toVersion: number, expectedVersion: number): Promise<ApiResult<RollbackConfigMutation>>;
+  /** Reloads every query (after a change, or a refusal that says the state moved). */
+  refresh(): Promise<void>;
+  notify(kind: 'success' | 'error' | 'info', text: string): void;
+}

@@ -1,0 +1,112 @@
+import { h, show, timeAgo } from '../dom.js';
+import { operationKind, type PageActions, RISK_WORDS, SESSION_WORDS, type Strategy } from '../model.js';
+import { buttons, closeDialog, openDialog, refusalBox } from './dialog.js';
+
+function tunablesText(value: unknown): string {
+  if (!value || typeof value !== 'object') return show(value);
+  return Object.entries(value as Record<string, unknown>)
+    .map(([k, v]) => `${k}=${show(v)}`)
+    .join(', ');
+}
+
+/** The state after a refusal, in words: what is in force now, since when, by whom. */
+export function currentStateNote(app: PageActions): HTMLElement | null {
+  const status = app.state.status;
+  if (!status) return null;
+  const change = app.state.history?.find((e) => e.version === status.configVersion);
+  return h(
+    'p',
+    { 'data-testid': 'current-state' },
+    'Now in force: ',
+    h('code', {}, status.activeStrategyKey),
+    ` at version ${status.configVersion}`,
+    change
+      ? [', changed ', timeAgo(change.time), ' by ', h('strong', {}, change.actor), ` (${operationKind(change.operation).word})`]
+      : null,
+    '. Nothing was overwritten.',
+  );
+}
+
+/** Activate: shows what will change, sends the version it showed as `expectedVersion`. */
+export function openActivate(app: PageActions, target: Strategy): void {
+  const status = app.state.status;
+  if (!status) return;
+  const current = app.state.strategies?.find((s) => s.key === status.activeStrategyKey);
+  const expectedVersion = status.configVersion;
+  const rows: [string, string, string][] = [
+    ['Strategy', `${status.activeStrategy.name} (${status.activeStrategyKey})`, `${target.name} (${target.key})`],
+    ['Risk', RISK_WORDS[status.activeStrategy.riskLevel], RISK_WORDS[target.riskLevel]],
+    ['Session', SESSION_WORDS[status.activeStrategy.sessionPreference], SESSION_WORDS[target.sessionPreference]],
+    ['Instruments', status.activeStrategy.instruments.join(', '), target.instruments.join(', ')],
+    ['Parameters', current ? tunablesText(current.effectiveTunables) : '—', tunablesText(target.effectiveTunables)],
+    ['Config version', String(expectedVersion), String(expectedVersion + 1)],
+  ];
+  const outcome = h('div', { 'aria-live': 'polite' });
+  const confirm = h(
+    'button',
+    {
+      type: 'button',
+      autofocus: true,
+      'data-testid': 'confirm-activate',
+      onclick: async () => {
+        confirm.disabled = true;
+        confirm.textContent = 'Activating…';
+        const result = await app.activate(target.key, expectedVersion);
+        if (result.ok) {
+          const a = result.data.activateStrategy;
+          closeDialog();
+          app.notify('success', `Activated ${a.activeStrategyKey} (was ${a.previousStrategyKey}): config version ${a.configVersion}.`);
+          void app.refresh();
+          return;
+        }
+        const conflict = result.errors.some((e) => e.code === 'CONFLICT');
+        if (conflict) await app.refresh();
+        outcome.replaceChildren(
+          refusalBox(
+            result.errors,
+            conflict ? h('p', {}, 'Someone changed the config since this dialog opened; your activation was not applied.') : null,
+            conflict ? currentStateNote(app) : null,
+          ),
+        );
+        confirm.textContent = 'Refused';
+        cancel.textContent = 'Close';
+        if (conflict) {
+          const fresh = app.state.strategies?.find((s) => s.key === target.key);
+          if (fresh && !fresh.isActive)
+            outcome.append(buttons(h('button', { type: 'button', onclick: () => openActivate(app, fresh) }, 'Review again')));
+        }
+      },
+    },
+    `Activate ${target.key}`,
+  );
+  const cancel = h('button', { type: 'button', class: 'secondary', onclick: () => closeDialog() }, 'Cancel');
+  openDialog(
+    `Activate ${target.name}?`,
+    h('p', {}, 'What will change:'),
+    h(
+      'table',
+      { class: 'diff' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, ''), h('th', { scope: 'col' }, 'Now'), h('th', { scope: 'col' }, 'After'))),
+      h(
+        'tbody',
+        {},
+        ...rows.map(([label, before, after]) =>
+          h(
+            'tr',
+            { class: before === after ? null : 'changed' },
+            h('th', { scope: 'row' }, label),
+            h('td', {}, before),
+            h('td', {}, after),
+          ),
+        ),
+      ),
+    ),
+    h(
+      'p',
+      { class: 'muted' },
+      `Sent with expectedVersion ${expectedVersion}: if the config changes before it arrives, the server refuses it and nothing is overwritten. The runner switches on its next scan.`,
+    ),
+    outcome,
+    buttons(confirm, cancel),
+  );
+}

@@ -1,0 +1,112 @@
+import { h, rerender, timeAgo } from '../dom.js';
+import { type HistoryEntry, operationKind, RISK_WORDS, type Runner, SESSION_WORDS, type State } from '../model.js';
+
+const STATE_WORDS: Record<Runner['state'], string> = {
+  RUNNING: 'scanning on schedule',
+  STALE: 'no heartbeat: dead or stuck',
+  STOPPED: 'not running',
+  ERROR: 'running, but cannot do what the config asks',
+};
+
+function runnerItem(runner: Runner, configVersion: number, summary: boolean): HTMLElement {
+  const sync = runner.inSync
+    ? h('span', { class: 'badge ok' }, '✓ in sync')
+    : h('span', { class: 'badge warn' }, `✗ not in sync (wants v${configVersion})`);
+  return h(
+    'li',
+    { class: `runner state-${runner.state}`, 'data-testid': 'runner-state', 'data-runner-id': runner.id ?? '' },
+    h(
+      'p',
+      {},
+      h('span', { class: `badge state state-${runner.state}` }, runner.state),
+      ' ',
+      STATE_WORDS[runner.state],
+      summary ? null : ' ',
+      summary ? null : sync,
+    ),
+    h(
+      'dl',
+      { class: 'facts' },
+      h('dt', {}, 'Runner'),
+      h('dd', {}, summary ? 'none has reported yet' : `${runner.id ?? 'unknown'}${runner.pid ? ` (pid ${runner.pid})` : ''}`),
+      h('dt', {}, 'Applied'),
+      h(
+        'dd',
+        {},
+        runner.appliedConfigVersion === null
+          ? 'nothing yet'
+          : `version ${runner.appliedConfigVersion} · ${runner.appliedStrategyKey ?? '?'}`,
+      ),
+      h('dt', {}, 'Last scan'),
+      h('dd', {}, timeAgo(runner.lastScanAt)),
+    ),
+    runner.error ? h('p', { class: 'error-text', role: 'note' }, h('strong', {}, 'Error: '), runner.error) : null,
+  );
+}
+
+/** Who made the version in force, from the audit trail (when the timeline has reached it). */
+function lastChange(state: State): HistoryEntry | undefined {
+  return state.history?.find((e) => e.version === state.status?.configVersion);
+}
+
+export function renderGlance(container: HTMLElement, state: State): void {
+  const { status } = state;
+  if (!status) {
+    rerender(container, () => [h('p', { class: 'muted' }, state.loadError ? `Cannot load the status: ${state.loadError}` : 'Loading…')]);
+    return;
+  }
+  const active = status.activeStrategy;
+  const change = lastChange(state);
+  const runners = status.runners.length > 0 ? status.runners : [status.runner];
+  rerender(container, () => [
+    h(
+      'article',
+      { class: 'card', 'aria-labelledby': 'glance-active' },
+      h('h3', { id: 'glance-active' }, 'Active strategy'),
+      h('p', { class: 'big' }, active.name, ' ', h('code', { 'data-testid': 'active-strategy' }, active.key)),
+      h(
+        'p',
+        {},
+        h('span', { class: `badge risk-${active.riskLevel}` }, RISK_WORDS[active.riskLevel]),
+        ' ',
+        h('span', { class: 'badge neutral' }, SESSION_WORDS[active.sessionPreference]),
+      ),
+      h('p', { class: 'muted' }, `Trades ${active.instruments.join(', ')}`),
+    ),
+    h(
+      'article',
+      { class: 'card', 'aria-labelledby': 'glance-config' },
+      h('h3', { id: 'glance-config' }, 'Config'),
+      h('p', { class: 'big' }, 'Version ', h('strong', { 'data-testid': 'config-version' }, String(status.configVersion))),
+      h(
+        'p',
+        {},
+        'Changed ',
+        timeAgo(change?.time ?? status.configUpdatedAt),
+        change ? [' by ', h('strong', { class: 'actor' }, change.actor), ` (${operationKind(change.operation).word})`] : null,
+      ),
+      h(
+        'p',
+        {},
+        status.tradingEnabled
+          ? h('span', { class: 'badge ok' }, '● Trading enabled')
+          : h('span', { class: 'badge warn' }, '○ Trading disabled'),
+        state.config ? ` · scan every ${state.config.scanIntervalSeconds} s` : null,
+      ),
+      status.configError
+        ? h(
+            'div',
+            { class: 'error-box', role: 'alert' },
+            h('strong', {}, `${status.configError.location} on disk is invalid; the last good config stays in force. `),
+            status.configError.message,
+          )
+        : null,
+    ),
+    h(
+      'article',
+      { class: 'card', 'aria-labelledby': 'glance-runners' },
+      h('h3', { id: 'glance-runners' }, runners.length > 1 ? `Runners (${runners.length})` : 'Runner'),
+      h('ul', { class: 'runners' }, ...runners.map((r) => runnerItem(r, status.configVersion, status.runners.length === 0))),
+    ),
+  ]);
+}

@@ -1,0 +1,121 @@
+import { byId, h, replace } from '../dom.js';
+import type { State } from '../model.js';
+
+export interface HeaderActions {
+  useToken(value: string): void;
+  forgetToken(): void;
+}
+
+/** Wires the token form once: the token goes to sessionStorage (token.ts), never into the URL or a cookie. */
+export function setupHeader(actions: HeaderActions): void {
+  const form = byId<HTMLFormElement>('token-form');
+  const input = byId<HTMLInputElement>('token-input');
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (input.value.trim() === '') return;
+    actions.useToken(input.value);
+    input.value = '';
+  });
+  byId<HTMLButtonElement>('forget-token').addEventListener('click', () => actions.forgetToken());
+}
+
+function liveText(state: State): string {
+  switch (state.live.kind) {
+    case 'open':
+      return 'Live';
+    case 'connecting':
+      return 'Connecting…';
+    case 'down':
+      return 'Offline: reconnecting…';
+  }
+}
+
+export function renderHeader(state: State, hasToken: boolean): void {
+  const live = byId('live');
+  const connected = state.live.kind === 'open';
+  live.dataset.connected = String(connected);
+  live.className = `live live-${state.live.kind}`;
+  const text = liveText(state);
+  if (live.textContent !== text) live.textContent = text;
+
+  const who = byId('viewer');
+  const viewer = state.viewer;
+  const whoText = viewer ? `Token: ${viewer.name} (${viewer.scope})` : hasToken ? 'Checking the token…' : 'Read-only: no token';
+  if (who.textContent !== whoText) who.textContent = whoText;
+  who.className = viewer ? 'viewer signed-in' : 'viewer read-only';
+  byId('forget-token').hidden = !hasToken;
+  byId('token-form').hidden = hasToken;
+
+  const banners = byId('banners');
+  const items: HTMLElement[] = [];
+  if (state.live.kind === 'down') {
+    items.push(
+      h(
+        'p',
+        { class: 'banner error', 'data-testid': 'server-down' },
+        h('strong', {}, 'Live updates are off: '),
+        `${state.live.reason} (since ${new Date(state.live.since).toLocaleTimeString()}); reconnecting. What is shown may be out of date.`,
+      ),
+    );
+  }
+  const { loaded, now } = state.serverVersion;
+  if (loaded && now && loaded !== now) {
+    items.push(
+      h(
+        'p',
+        { class: 'banner warn', 'data-testid': 'version-changed' },
+        h('strong', {}, 'The server was upgraded: '),
+        `it now runs version ${now}; this page came from version ${loaded}. `,
+        h('button', { type: 'button', onclick: () => location.reload() }, 'Reload the page'),
+      ),
+    );
+  }
+  if (!viewer && !hasToken && !state.status && state.loadError?.includes('Authentication required')) {
+    items.push(
+      h(
+        'p',
+        { class: 'banner warn', 'data-testid': 'read-only' },
+        h('strong', {}, 'This server needs a token even to read. '),
+        'Enter one above to see the status (it is kept in this tab only).',
+      ),
+    );
+  } else if (!viewer && !hasToken) {
+    items.push(
+      h(
+        'p',
+        { class: 'banner info', 'data-testid': 'read-only' },
+        h('strong', {}, 'Read-only. '),
+        'Enter a token above to activate strategies, change tunables or roll back (it is kept in this tab only).',
+      ),
+    );
+  } else if (viewer && viewer.scope === 'READ') {
+    items.push(
+      h(
+        'p',
+        { class: 'banner info', 'data-testid': 'read-only' },
+        h('strong', {}, 'Read-only. '),
+        `The token ${viewer.name} may only read.`,
+      ),
+    );
+  }
+  const key = items.map((i) => i.textContent).join('|');
+  if (banners.dataset.key !== key) {
+    banners.dataset.key = key;
+    replace(banners, ...items);
+  }
+}
+
+/** A notice for the outcome of an action; errors stay until dismissed, the others for 15 s. */
+export function notify(kind: 'success' | 'error' | 'info', text: string): void {
+  const list = byId('notices');
+  const item = h(
+    'li',
+    { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+    h('span', {}, text),
+    ' ',
+    h('button', { type: 'button', class: 'link', 'aria-label': 'Dismiss', onclick: () => item.remove() }, '×'),
+  );
+  list.prepend(item);
+  while (list.children.length > 4) list.lastElementChild?.remove();
+  if (kind !== 'error') setTimeout(() => item.remove(), 15_000);
+}

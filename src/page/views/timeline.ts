@@ -1,0 +1,195 @@
+import uPlot from 'uplot';
+import { h, rerender, show, timeAgo } from '../dom.js';
+import { allows, type HistoryEntry, operationKind, type PageActions, type State } from '../model.js';
+import { currentStateNote } from './activate.js';
+import { buttons, closeDialog, openDialog, refusalBox } from './dialog.js';
+
+const KINDS = [
+  ['activation', 'activation', '#0969da'],
+  ['update', 'update', '#8250df'],
+  ['rollback', 'rollback', '#bc4c00'],
+  ['hand-edit', 'hand edit', '#cf222e'],
+  ['other', 'start / recovery', '#6e7781'],
+] as const;
+
+let plot: uPlot | null = null;
+let chartBox: HTMLElement | null = null;
+let lastKey = '';
+
+/** x: when; y: the version, once per kind of change so each kind has its colour and its word in the legend. */
+export function timelineData(history: readonly HistoryEntry[]): uPlot.AlignedData {
+  const entries = [...history].reverse();
+  const x = entries.map((e) => Date.parse(e.time) / 1000);
+  return [
+    x,
+    entries.map((e) => e.version),
+    ...KINDS.map(([kind]) => entries.map((e) => (operationKind(e.operation).kind === kind ? e.version : null))),
+  ];
+}
+
+function ensureChart(container: HTMLElement): uPlot {
+  if (plot && chartBox && container.contains(chartBox)) return plot;
+  plot?.destroy();
+  chartBox = h(
+    'figure',
+    { class: 'chart', 'data-testid': 'timeline-chart' },
+    h('figcaption', {}, 'Config version over time, by kind of change'),
+  );
+  const box = chartBox;
+  container.replaceChildren(box);
+  plot = new uPlot(
+    {
+      width: Math.max(260, container.clientWidth - 8),
+      height: 160,
+      scales: { x: { time: true } },
+      series: [
+        {},
+        { label: 'version', stroke: '#afb8c1', width: 1, points: { show: false } },
+        ...KINDS.map(
+          ([, word, colour]): uPlot.Series => ({
+            label: word,
+            stroke: colour,
+            width: 0,
+            paths: () => null,
+            points: { show: true, size: 9, stroke: colour, fill: colour },
+          }),
+        ),
+      ],
+      axes: [{}, { size: 50 }],
+      legend: { live: false },
+    },
+    [[], [], [], [], [], [], []],
+    (u, init) => {
+      box.append(u.root);
+      init();
+    },
+  );
+  const chart = plot;
+  new ResizeObserver(() => chart.setSize({ width: Math.max(260, box.clientWidth), height: 160 })).observe(container);
+  return plot;
+}
+
+function changesText(entry: HistoryEntry): string {
+  if (entry.changes.length === 0) return 'no field changed';
+  return entry.changes.map((c) => `${c.field}: ${show(c.before)} → ${show(c.after)}`).join('; ');
+}
+
+/** Rollback: what the past version's settings would change, sent with `expectedVersion`. */
+export function openRollback(app: PageActions, entry: HistoryEntry): void {
+  const status = app.state.status;
+  const config = app.state.config;
+  if (!status || !config) return;
+  const expectedVersion = status.configVersion;
+  const rows: [string, string, string][] = [
+    ['activeStrategyKey', status.activeStrategyKey, entry.config.activeStrategyKey],
+    ['tradingEnabled', show(status.tradingEnabled), show(entry.config.tradingEnabled)],
+    ['scanIntervalSeconds', show(config.scanIntervalSeconds), show(entry.config.scanIntervalSeconds)],
+    ['tunableOverrides', show(config.tunableOverrides), show(entry.config.tunableOverrides)],
+  ];
+  const outcome = h('div', { 'aria-live': 'polite' });
+  const confirm = h(
+    'button',
+    {
+      type: 'button',
+      autofocus: true,
+      'data-testid': 'confirm-rollback',
+      onclick: async () => {
+        confirm.disabled = true;
+        confirm.textContent = 'Rolling back…';
+        const result = await app.rollback(entry.version, expectedVersion);
+        if (result.ok) {
+          const r = result.data.rollbackConfig;
+          closeDialog();
+          app.notify('success', `Rolled back to the settings of version ${r.rolledBackTo}: config version ${r.config.version}.`);
+          void app.refresh();
+          return;
+        }
+        const conflict = result.errors.some((e) => e.code === 'CONFLICT');
+        if (conflict) await app.refresh();
+        outcome.replaceChildren(refusalBox(result.errors, conflict ? currentStateNote(app) : null));
+        confirm.textContent = 'Refused';
+      },
+    },
+    `Roll back to version ${entry.version}`,
+  );
+  openDialog(
+    `Roll back to version ${entry.version}?`,
+    h('p', {}, `Re-applies the settings of version ${entry.version} as a new version, ${expectedVersion + 1}:`),
+    h(
+      'table',
+      { class: 'diff' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, ''), h('th', { scope: 'col' }, 'Now'), h('th', { scope: 'col' }, 'After'))),
+      h(
+        'tbody',
+        {},
+        ...rows.map(([label, before, after]) =>
+          h(
+            'tr',
+            { class: before === after ? null : 'changed' },
+            h('th', { scope: 'row' }, label),
+            h('td', {}, before),
+            h('td', {}, after),
+          ),
+        ),
+      ),
+    ),
+    h('p', { class: 'muted' }, `Sent with expectedVersion ${expectedVersion}: a change made meanwhile is not overwritten.`),
+    outcome,
+    buttons(confirm, h('button', { type: 'button', class: 'secondary', onclick: () => closeDialog() }, 'Cancel')),
+  );
+}
+
+/** The timeline of config versions: a chart, then the list (newest first) with a rollback on each past version. */
+export function renderTimeline(container: HTMLElement, listBox: HTMLElement, state: State, app: PageActions): void {
+  const history = state.history;
+  const key = JSON.stringify([history, state.viewer, state.status?.configVersion]);
+  if (key === lastKey) return;
+  lastKey = key;
+  if (!history) {
+    rerender(listBox, () => [h('p', { class: 'muted' }, 'Loading…')]);
+    return;
+  }
+  ensureChart(container).setData(timelineData(history));
+  const canRollback = allows(state.viewer, 'ADMIN');
+  const current = state.status?.configVersion;
+  rerender(listBox, () => [
+    h(
+      'ol',
+      { class: 'timeline', reversed: true },
+      ...history.map((entry) => {
+        const { kind, word } = operationKind(entry.operation);
+        return h(
+          'li',
+          { class: `kind-${kind}`, 'data-version': entry.version },
+          h(
+            'p',
+            {},
+            h('strong', {}, `v${entry.version}`),
+            ' ',
+            h('span', { class: `badge kind-${kind}` }, word),
+            ' ',
+            timeAgo(entry.time),
+            ' by ',
+            h('strong', { class: 'actor' }, entry.actor),
+            entry.version === current ? [' ', h('span', { class: 'badge ok' }, 'in force')] : null,
+          ),
+          h('p', { class: 'changes' }, changesText(entry)),
+          entry.version === current
+            ? null
+            : h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'secondary',
+                  'data-focus': `rollback-${entry.version}`,
+                  disabled: !canRollback,
+                  title: canRollback ? null : 'Needs a token with scope admin',
+                  onclick: () => openRollback(app, entry),
+                },
+                `Roll back to v${entry.version}…`,
+              ),
+        );
+      }),
+    ),
+  ]);
+}

@@ -1,0 +1,117 @@
+import { h, show } from '../dom.js';
+import { allows, type PageActions, type Strategy } from '../model.js';
+import { bounds, overridesOf, parseTunable, type TunableDefinition, type TunableValue } from '../tunables.js';
+import { currentStateNote } from './activate.js';
+import { buttons, closeDialog, openDialog, refusalBox } from './dialog.js';
+
+function field(def: TunableDefinition, current: TunableValue | undefined, editable: boolean): { row: HTMLElement; read: () => string } {
+  const id = `tunable-${def.name}`;
+  const errorId = `${id}-error`;
+  const error = h('p', { class: 'field-error', id: errorId, 'aria-live': 'polite' });
+  let control: HTMLInputElement | HTMLSelectElement;
+  if (def.type === 'BOOLEAN') {
+    control = h(
+      'select',
+      { id, name: def.name, disabled: !editable, 'aria-describedby': `${id}-help ${errorId}` },
+      h('option', { value: '', selected: current === undefined || current === null }, `default (${show(def.default)})`),
+      h('option', { value: 'true', selected: current === true }, 'true'),
+      h('option', { value: 'false', selected: current === false }, 'false'),
+    );
+  } else {
+    control = h('input', {
+      id,
+      name: def.name,
+      type: 'text',
+      inputmode: def.type === 'INTEGER' ? 'numeric' : 'decimal',
+      value: current === undefined || current === null ? '' : String(current),
+      placeholder: `default ${show(def.default)}`,
+      disabled: !editable,
+      autocomplete: 'off',
+      'aria-describedby': `${id}-help ${errorId}`,
+    });
+  }
+  const check = () => {
+    const parsed = parseTunable(def, control.value);
+    error.textContent = parsed.ok ? '' : `${def.name} ${parsed.message}`;
+    control.setAttribute('aria-invalid', parsed.ok ? 'false' : 'true');
+  };
+  control.addEventListener('input', check);
+  control.addEventListener('change', check);
+  const row = h(
+    'div',
+    { class: 'tunable', 'data-tunable': def.name },
+    h('label', { for: id }, h('code', {}, def.name)),
+    control,
+    h('p', { class: 'help', id: `${id}-help` }, def.description, ' · ', `default ${show(def.default)}, range ${bounds(def)}`),
+    error,
+  );
+  return { row, read: () => control.value };
+}
+
+/** The overrides editor: bounds shown and checked, only the changed fields sent, with `expectedVersion`. */
+export function openTunables(app: PageActions, strategy: Strategy): void {
+  const status = app.state.status;
+  if (!status) return;
+  const editable = allows(app.state.viewer, 'ADMIN');
+  const expectedVersion = status.configVersion;
+  const overrides = overridesOf(app.state.config?.tunableOverrides, strategy.key);
+  const fields = strategy.tunableDefinitions.map((def) => ({ def, ...field(def, overrides[def.name], editable) }));
+  const outcome = h('div', { 'aria-live': 'polite' });
+
+  const save = h('button', { type: 'submit', 'data-testid': 'save-tunables', disabled: !editable }, 'Save overrides');
+  const form = h(
+    'form',
+    {
+      class: 'tunables',
+      novalidate: true,
+      onsubmit: async (event: Event) => {
+        event.preventDefault();
+        const patch: Record<string, TunableValue> = {};
+        const problems: string[] = [];
+        for (const { def, read } of fields) {
+          const parsed = parseTunable(def, read());
+          if (!parsed.ok) problems.push(`${def.name} ${parsed.message}`);
+          else if ((overrides[def.name] ?? null) !== parsed.value) patch[def.name] = parsed.value;
+        }
+        if (problems.length > 0) {
+          outcome.replaceChildren(h('div', { class: 'error-box', role: 'alert' }, ...problems.map((p) => h('p', {}, p))));
+          return;
+        }
+        if (Object.keys(patch).length === 0) {
+          outcome.replaceChildren(h('p', { class: 'muted' }, 'Nothing changed: nothing to send.'));
+          return;
+        }
+        save.disabled = true;
+        save.textContent = 'Saving…';
+        const result = await app.updateOverrides(strategy.key, patch, expectedVersion);
+        if (result.ok) {
+          closeDialog();
+          app.notify(
+            'success',
+            `Saved ${strategy.key}'s overrides (${Object.keys(patch).join(', ')}): config version ${result.data.updateConfig.config.version}.`,
+          );
+          void app.refresh();
+          return;
+        }
+        const conflict = result.errors.some((e) => e.code === 'CONFLICT');
+        if (conflict) await app.refresh();
+        outcome.replaceChildren(refusalBox(result.errors, conflict ? currentStateNote(app) : null));
+        save.textContent = 'Refused';
+      },
+    },
+    ...fields.map((f) => f.row),
+    outcome,
+    buttons(save, h('button', { type: 'button', class: 'secondary', onclick: () => closeDialog() }, editable ? 'Cancel' : 'Close')),
+  );
+  openDialog(
+    `Tunables of ${strategy.name}`,
+    h(
+      'p',
+      { class: 'muted' },
+      editable
+        ? `Overrides go into the config (tunable_overrides.${strategy.key}); leave a field empty for the default. Sent with expectedVersion ${expectedVersion}.`
+        : 'Read-only: changing overrides needs a token with scope admin.',
+    ),
+    form,
+  );
+}

@@ -1,0 +1,138 @@
+import { type RunnerHealth, type RunnerState, type RunnerStateSource, runnerHealth } from './state.js';
+
+/** A runner as the API reports it: its last published state and what that means now. */
+export interface RunnerView {
+  readonly health: RunnerHealth;
+  readonly state: RunnerState | null;
+}
+
+export interface RunnerWaitResult {
+  readonly applied: boolean;
+  readonly waitedMs: number;
+  /** The summary (or the one runner waited for) when the wait ended. */
+  readonly view: RunnerView;
+}
+
+/** Worst first: a summary shows the worst state of the fleet. */
+const SEVERITY: Record<RunnerHealth, number> = { ERROR: 3, STALE: 2, STOPPED: 1, RUNNING: 0 };
+
+/** The fields whose change is news for a dashboard (heartbeat-only updates are not). */
+const signature = (views: readonly RunnerView[]) =>
+  JSON.stringify(views.map(({ health, state: s }) => [health, s?.id, s?.pid, s?.stopped, s?.applied, s?.lastScanAt, s?.error]));
+
+/** Runners that are expected to act on a change: alive (RUNNING, or ERROR but heartbeating). */
+const isLive = (view: RunnerView) => view.health === 'RUNNING' || view.health === 'ERROR';
+
+/**
+ * The fleet of runners as the API sees it: classifies each published state (RUNNING / STALE /
+ * STOPPED / ERROR) as time passes, summarises them, tells listeners when something a reader cares
+ * about changed, and lets a caller wait until a given config is applied.
+ */
+export class RunnerFleet {
+  private readonly listeners = new Set<() => void>();
+  /** Each waiter re-checks on every state it hears; `end` settles it now (on close). */
+  private readonly waiters = new Map<() => void, () => void>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
+  private lastSignature: string;
+
+  constructor(
+    private readonly source: RunnerStateSource,
+    private readonly options: { tickMs?: number; now?: () => number } = {},
+  ) {
+    this.lastSignature = signature(this.views());
+    this.unsubscribe = source.subscribe(() => this.check());
+    // A runner that dies publishes nothing more: only the clock notices it going STALE.
+    this.timer = setInterval(() => this.check(), options.tickMs ?? 250);
+    this.timer.unref();
+  }
+
+  private nowMs(): number {
+    return this.options.now?.() ?? Date.now();
+  }
+
+  /** Every runner, in id order. */
+  views(): RunnerView[] {
+    const now = this.nowMs();
+    return [...this.source.list()].sort((a, b) => a.id.localeCompare(b.id)).map((state) => ({ state, health: runnerHealth(state, now) }));
+  }
+
+  /**
+   * The fleet in one view: the worst state (ERROR > STALE > STOPPED > RUNNING); its other fields
+   * come from the runner with the lowest applied version. No runner at all: STOPPED.
+   */
+  summary(views: readonly RunnerView[] = this.views()): RunnerView {
+    if (views.length === 0) return { health: 'STOPPED', state: null };
+    const worst = views.reduce((a, b) => (SEVERITY[b.health] > SEVERITY[a.health] ? b : a));
+    const behind = views.reduce((a, b) => ((b.state?.applied?.configVersion ?? 0) < (a.state?.applied?.configVersion ?? 0) ? b : a));
+    return { health: worst.health, state: behind.state };
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private check(): void {
+    for (const waiter of [...this.waiters.keys()]) waiter();
+    const sig = signature(this.views());
+    if (sig === this.lastSignature) return;
+    this.lastSignature = sig;
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own.
+      }
+    }
+  }
+
+  /**
+   * Resolves once every live runner (or the one named) reports `target` applied (the same content,
+   * or a later version), or after `timeoutMs` with `applied: false`. With no live runner the change
+   * is not applied by anyone: the wait runs out (a runner may start meanwhile).
+   */
+  waitForApplied(target: { version: number; digest: string }, timeoutMs: number, runnerId?: string): Promise<RunnerWaitResult> {
+    const started = performance.now();
+    const hasApplied = (view: RunnerView) => {
+      const applied = view.state?.applied;
+      return !!applied && (applied.configDigest === target.digest || applied.configVersion > target.version);
+    };
+    const waitedFor = (): RunnerView[] => {
+      const views = this.views();
+      return runnerId === undefined ? views.filter(isLive) : views.filter((v) => v.state?.id === runnerId);
+    };
+    const isApplied = () => {
+      const views = waitedFor();
+      return views.length > 0 && views.every(hasApplied);
+    };
+    const result = (applied: boolean): RunnerWaitResult => {
+      const views = waitedFor();
+      return {
+        applied,
+        waitedMs: Math.round(performance.now() - started),
+        view: runnerId !== undefined && views[0] ? views[0] : this.summary(),
+      };
+    };
+    if (isApplied()) return Promise.resolve(result(true));
+    return new Promise((resolve) => {
+      const done = (applied: boolean) => {
+        clearTimeout(timeout);
+        this.waiters.delete(waiter);
+        resolve(result(applied));
+      };
+      const waiter = () => {
+        if (isApplied()) done(true);
+      };
+      const timeout = setTimeout(() => done(false), timeoutMs);
+      this.waiters.set(waiter, () => done(isApplied()));
+    });
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.unsubscribe();
+    for (const end of [...this.waiters.values()]) end();
+    this.listeners.clear();
+  }
+}

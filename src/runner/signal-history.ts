@@ -1,0 +1,86 @@
+import type { RunnerSignalRecord, RunnerStateSource } from './state.js';
+
+/** Signals kept per instrument (DESIGN: the last 1,000 per instrument, in memory). */
+export const SIGNALS_KEPT_PER_INSTRUMENT = 1000;
+
+/** One scan's signals as a runner published them. */
+export interface ScanSignals {
+  readonly runnerId: string;
+  readonly scannedAt: string;
+  readonly signals: readonly RunnerSignalRecord[];
+}
+
+interface Kept {
+  /** Arrival order across instruments: newest first is highest first. */
+  readonly seq: number;
+  readonly signal: RunnerSignalRecord;
+}
+
+/**
+ * The recent signals for the charts. Runners publish only their last scan's signals; this keeps,
+ * per instrument, the last `perInstrument` of them as they arrive in this process (empty after a
+ * restart), and tells `onScan` about each new scan (signalsEmitted).
+ */
+export class SignalHistory {
+  private readonly byInstrument = new Map<string, Kept[]>();
+  /** The last scan recorded per runner, so a heartbeat that republishes the same scan adds nothing. */
+  private readonly lastScanByRunner = new Map<string, string>();
+  private seq = 0;
+
+  constructor(
+    private readonly onScan: (scan: ScanSignals) => void = () => {},
+    private readonly perInstrument = SIGNALS_KEPT_PER_INSTRUMENT,
+  ) {}
+
+  /** Records a scan once; false when it was already recorded (same runner, same scan time). */
+  record(scan: ScanSignals): boolean {
+    if (this.lastScanByRunner.get(scan.runnerId) === scan.scannedAt) return false;
+    this.lastScanByRunner.set(scan.runnerId, scan.scannedAt);
+    for (const signal of scan.signals) {
+      let kept = this.byInstrument.get(signal.instrument);
+      if (!kept) {
+        kept = [];
+        this.byInstrument.set(signal.instrument, kept);
+      }
+      kept.push({ seq: ++this.seq, signal });
+      // Amortised trimming: drop a block at a time rather than shift on every push.
+      if (kept.length >= this.perInstrument + Math.max(1, this.perInstrument >> 4)) kept.splice(0, kept.length - this.perInstrument);
+    }
+    this.onScan(scan);
+    return true;
+  }
+
+  /** Newest first: one instrument's (normalised like the registry's, `EUR_USD`), or all of them interleaved. */
+  list(options: { instrument?: string | null; last: number }): RunnerSignalRecord[] {
+    const last = Math.max(0, Math.min(options.last, this.perInstrument));
+    if (last === 0) return [];
+    if (options.instrument != null) {
+      const kept = this.byInstrument.get(options.instrument) ?? [];
+      return kept
+        .slice(-last)
+        .reverse()
+        .map((k) => k.signal);
+    }
+    const all: Kept[] = [];
+    for (const kept of this.byInstrument.values()) all.push(...kept.slice(-last));
+    return all
+      .sort((a, b) => b.seq - a.seq)
+      .slice(0, last)
+      .map((k) => k.signal);
+  }
+}
+
+/**
+ * Feeds `history` from what the runners publish (the embedded runner, a runner's state file, or
+ * etcd's runner keys): every new `lastScanAt` of a runner is a scan. Returns the unsubscribe function.
+ */
+export function recordPublishedScans(source: RunnerStateSource, history: SignalHistory): () => void {
+  const take = () => {
+    for (const state of source.list()) {
+      if (!state.lastScanAt || state.lastSignals.length === 0) continue;
+      history.record({ runnerId: state.id, scannedAt: state.lastScanAt, signals: state.lastSignals });
+    }
+  };
+  take();
+  return source.subscribe(take);
+}

@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import type { Document } from 'yaml';
+import { type AuditEntry, systemAuditEntry } from '../config/audit-entry.js';
+import { ConfigFileError } from '../config/errors.js';
+import { DEFAULT_SETTINGS, type RuntimeConfig } from '../config/schema.js';
+import type { ConfigSnapshot } from '../config/store.js';
+import { parseConfigFile } from '../config/yaml-document.js';
+import type { StrategyRegistry } from '../registry/index.js';
+
+/**
+ * What the etcd store concludes from the stored `config` text and the newest audit entry: pure
+ * functions, the same on every replica, so they all report the same version for the same keys.
+ */
+
+/** Who an audit entry names for a change of the key made outside the API (`etcdctl put`). */
+export const HAND_EDIT_ACTOR = 'etcd';
+
+export function digestOf(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+/** The config text as stored, parsed: valid (with its YAML document, to edit in place) or why not. */
+export type StoredConfig =
+  | { readonly ok: true; readonly text: string; readonly digest: string; readonly config: RuntimeConfig; readonly doc: Document }
+  | { readonly ok: false; readonly text: string; readonly digest: string; readonly error: ConfigFileError };
+
+export function parseStored(registry: StrategyRegistry, location: string, text: string): StoredConfig {
+  const digest = digestOf(text);
+  try {
+    const parsed = parseConfigFile(registry, location, text);
+    return { ok: true, text, digest, config: parsed.config, doc: parsed.doc };
+  } catch (err) {
+    if (err instanceof ConfigFileError) return { ok: false, text, digest, error: err };
+    throw err;
+  }
+}
+
+export function missingConfigError(location: string): ConfigFileError {
+  return new ConfigFileError(location, [{ message: 'the key is missing; the next change through the API writes it again' }]);
+}
+
+/** The config an audit entry recorded, as a snapshot (the last good config when the key is broken or gone). */
+export function snapshotOfEntry(entry: AuditEntry): ConfigSnapshot {
+  return { config: entry.config as RuntimeConfig, digest: entry.digest };
+}
+
+export function defaultSnapshot(now: Date): ConfigSnapshot {
+  const config: RuntimeConfig = { ...DEFAULT_SETTINGS, version: 1, updatedAt: now.toISOString() };
+  return { config, digest: 'sha256:none' };
+}
+
+/**
+ * The stored config as it is in force: an audited text takes its entry's version; a text nobody
+ * audited (a hand edit) is numbered like a hand edit of config.yaml, never backwards: its own
+ * `version` when that is above the last audited one, else last + 1.
+ */
+export function effectiveSnapshot(
+  stored: StoredConfig & { ok: true },
+  last: AuditEntry | null,
+): { snapshot: ConfigSnapshot; audited: boolean } {
+  if (last && last.digest === stored.digest)
+    return { snapshot: { config: { ...stored.config, version: last.version }, digest: stored.digest }, audited: true };
+  const version = !last || stored.config.version > last.version ? stored.config.version : last.version + 1;
+  return { snapshot: { config: { ...stored.config, version }, digest: stored.digest }, audited: false };
+}
+
+/** The entry for a stored text nobody audited: a hand edit (actor `etcd`), or the first config the trail sees. */
+export function handEditEntry(stored: StoredConfig & { ok: true }, last: AuditEntry | null, now: Date): AuditEntry {
+  const { snapshot } = effectiveSnapshot(stored, last);
+  if (!last) return systemAuditEntry('baseline', snapshot, undefined, now);
+  const entry = systemAuditEntry('handEdit', snapshot, last, now);
+  return { ...entry, actor: HAND_EDIT_ACTOR, details: { ...entry.details, note: 'the config key was put directly, not through the API' } };
+}

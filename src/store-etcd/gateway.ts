@@ -1,0 +1,156 @@
+import { ConsecutiveBreaker, ConstantBackoff, circuitBreaker, ExponentialBackoff, handleWhen, type IBackoff, retry } from 'cockatiel';
+import { Etcd3, isRecoverableError } from 'etcd3';
+import { EtcdUnavailableError } from './errors.js';
+import { type EtcdStoreUrl, endpointAddress } from './url.js';
+
+/** What each etcd call is given: gRPC's deadline. */
+export interface CallOptions {
+  readonly deadline: Date;
+}
+
+/** DESIGN: every store call gives up after 2 s. */
+export const STORE_CALL_TIMEOUT_MS = 2000;
+
+export interface EtcdTlsFiles {
+  /** `--etcd-ca`: the CA that signed the members' certificates (PEM). */
+  readonly ca?: Buffer;
+  /** `--etcd-cert` / `--etcd-key`: this client's certificate and key (PEM), for client-cert auth. */
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+}
+
+export interface EtcdConnectionOptions {
+  readonly url: EtcdStoreUrl;
+  /** TLS when given (any of the three files); plain gRPC otherwise. */
+  readonly tls?: EtcdTlsFiles;
+  /** etcd's user/password auth (`CONTROL_PLANE_ETCD_USER` / `CONTROL_PLANE_ETCD_PASSWORD`). */
+  readonly auth?: { readonly username: string; readonly password: string };
+  /** Per store call; DESIGN says 2 s (tests may shorten it). */
+  readonly callTimeoutMs?: number;
+}
+
+class CallTimeoutError extends Error {
+  override name = 'CallTimeoutError';
+}
+
+function buildClient(options: EtcdConnectionOptions): Etcd3 {
+  const tls = options.tls && (options.tls.ca || options.tls.cert || options.tls.key) ? options.tls : undefined;
+  if (tls && Boolean(tls.cert) !== Boolean(tls.key)) throw new Error('--etcd-cert and --etcd-key go together: give both or neither');
+  const scheme = tls ? 'https' : 'http';
+  const hosts = options.url.endpoints.map((e) => `${scheme}://${endpointAddress(e)}`);
+  return new Etcd3({
+    hosts,
+    ...(tls && {
+      // grpc-js takes null for "the system's roots"; etcd3's type insists on a Buffer.
+      credentials: { rootCertificate: (tls.ca ?? null) as Buffer, privateKey: tls.key, certChain: tls.cert },
+    }),
+    ...(options.auth && { auth: { username: options.auth.username, password: options.auth.password } }),
+    grpcOptions: {
+      // A member that comes back is dialled again within a second, not after gRPC's default 120 s backoff.
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
+      // Notices a silently dead connection (watch streams); etcd accepts pings every 5 s or slower.
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 3000,
+    },
+    faultHandling: {
+      // A member that refused three calls in a row is skipped for half a second, then tried again.
+      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 500, breaker: new ConsecutiveBreaker(3) }),
+      // Each retry goes to another member; the 2 s deadline bounds the whole call anyway.
+      global: retry(handleWhen(isRecoverableError), { maxAttempts: hosts.length + 1, backoff: new ConstantBackoff(25) }),
+      // etcd3 calls `.next()` on this (a backoff factory) though its type says IBackoff.
+      watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000 }) as unknown as IBackoff<unknown>,
+    },
+  });
+}
+
+/**
+ * The one etcd client of a process, with the store's call discipline: every call has a deadline
+ * (2 s), and its outcome says whether etcd is reachable (`connected`, `lastContactAt`). A failed or
+ * timed-out call becomes a StoreUnavailableError naming the operation.
+ */
+export class EtcdGateway {
+  readonly client: Etcd3;
+  readonly location: string;
+  readonly timeoutMs: number;
+  private isConnected = false;
+  private lastContact: Date | null = null;
+  private readonly listeners = new Set<(connected: boolean) => void>();
+
+  constructor(options: EtcdConnectionOptions) {
+    this.client = buildClient(options);
+    this.location = `etcd://${options.url.endpoints.map(endpointAddress).join(',')}${options.url.prefix}`;
+    this.timeoutMs = options.callTimeoutMs ?? STORE_CALL_TIMEOUT_MS;
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  get lastContactAt(): string | null {
+    return this.lastContact?.toISOString() ?? null;
+  }
+
+  /** Told when reachability changes (after a call succeeds or fails). */
+  onConnection(listener: (connected: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** A deadline `timeoutMs` from now, for an operation made of several calls. */
+  deadline(): number {
+    return Date.now() + this.timeoutMs;
+  }
+
+  /**
+   * Runs one etcd call with the deadline (gRPC's, and a timer in case the client queues it): its
+   * result, or a StoreUnavailableError. Only etcd calls belong in `fn`: any error it throws counts as
+   * the store being unavailable.
+   */
+  async call<T>(operation: string, fn: (options: CallOptions) => Promise<T>, deadline = this.deadline()): Promise<T> {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw this.lost(operation, new CallTimeoutError(`no answer within ${this.timeoutMs} ms`));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = await Promise.race([
+        fn({ deadline: new Date(deadline) }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new CallTimeoutError(`no answer within ${this.timeoutMs} ms`)), remaining);
+        }),
+      ]);
+      this.contact();
+      return result;
+    } catch (err) {
+      throw this.lost(operation, err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Something reached etcd (a call, a watch event). */
+  contact(): void {
+    this.lastContact = new Date();
+    if (!this.isConnected) this.setConnected(true);
+  }
+
+  private lost(operation: string, cause: unknown): EtcdUnavailableError {
+    if (this.isConnected) this.setConnected(false);
+    return new EtcdUnavailableError(this.location, operation, { cause });
+  }
+
+  private setConnected(connected: boolean): void {
+    this.isConnected = connected;
+    for (const listener of this.listeners) {
+      try {
+        listener(connected);
+      } catch {
+        // A listener's failure is its own.
+      }
+    }
+  }
+
+  close(): void {
+    this.listeners.clear();
+    this.client.close();
+  }
+}

@@ -1,0 +1,156 @@
+import { readFile } from 'node:fs/promises';
+import type { TokenStore } from '../auth/token-store.js';
+import type { ConfigStore } from '../config/store.js';
+import type { StrategyRegistry } from '../registry/index.js';
+import type { RunnerStatePublisher, RunnerStateSource } from '../runner/state.js';
+import { EtcdConfigStore } from './config-store.js';
+import { EtcdGateway, type EtcdTlsFiles } from './gateway.js';
+import { etcdKeys } from './keys.js';
+import { EtcdMirror } from './mirror.js';
+import { EtcdRunnerPublisher, EtcdRunnerSource } from './runners.js';
+import { EtcdTokenStore } from './tokens.js';
+import { parseEtcdStoreUrl } from './url.js';
+
+export { DEFAULT_AUDIT_KEEP } from './config-store.js';
+export { STORE_CALL_TIMEOUT_MS } from './gateway.js';
+export { runnerLeaseSeconds } from './runners.js';
+export { EtcdUrlError, isEtcdStoreUrl, parseEtcdStoreUrl } from './url.js';
+
+export interface EtcdStoreOptions {
+  /** The static strategies (with presets, the set the `strategies` key adds to them). */
+  readonly registry: StrategyRegistry;
+  /** `--etcd-ca`, `--etcd-cert`, `--etcd-key`: PEM files; any of them turns TLS on. */
+  readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
+  /** `CONTROL_PLANE_ETCD_USER` / `CONTROL_PLANE_ETCD_PASSWORD`. */
+  readonly auth?: { readonly username: string; readonly password: string };
+  /** `--audit-keep` (10,000). */
+  readonly auditKeep?: number;
+  /** 2 s unless a test says otherwise. */
+  readonly callTimeoutMs?: number;
+  /** How often reachability is probed (1 s). */
+  readonly probeIntervalMs?: number;
+  readonly now?: () => Date;
+  readonly warn?: (message: string) => void;
+}
+
+/** One process's view of one etcd deployment; each part is closed by its user, the client when all are. */
+export interface EtcdStores {
+  readonly config: ConfigStore;
+  readonly tokens: TokenStore;
+  readonly runners: RunnerStateSource;
+  runnerPublisher(id: string): RunnerStatePublisher;
+  /** Closes every part still open and the client. */
+  close(): Promise<void>;
+}
+
+async function readPem(flag: string, file: string | undefined): Promise<Buffer | undefined> {
+  if (file === undefined) return undefined;
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new Error(`${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/**
+ * Connects to the etcd store `url` (`etcd://host:port[,host:port...]/<prefix>`), reads its live keys
+ * and starts watching them. Writes nothing: `config.start()` does. Throws EtcdUrlError for a bad URL
+ * and StoreUnavailableError when etcd does not answer within the call timeout. An invalid stored
+ * config does not throw: `config.problem()` says so (the control plane refuses to start on it).
+ */
+export async function openEtcdStores(url: string, options: EtcdStoreOptions): Promise<EtcdStores> {
+  const parsed = parseEtcdStoreUrl(url);
+  const tls: EtcdTlsFiles = {
+    ca: await readPem('--etcd-ca', options.tls?.caFile),
+    cert: await readPem('--etcd-cert', options.tls?.certFile),
+    key: await readPem('--etcd-key', options.tls?.keyFile),
+  };
+  const gateway = new EtcdGateway({ url: parsed, tls, auth: options.auth, callTimeoutMs: options.callTimeoutMs });
+  const keys = etcdKeys(parsed.prefix);
+  const mirror = new EtcdMirror(gateway, keys, { probeIntervalMs: options.probeIntervalMs, warn: options.warn });
+  const config = new EtcdConfigStore(gateway, mirror, keys, {
+    registry: options.registry,
+    auditKeep: options.auditKeep,
+    now: options.now,
+    warn: options.warn,
+  });
+  try {
+    await mirror.open();
+  } catch (err) {
+    await mirror.close();
+    gateway.close();
+    throw err;
+  }
+  config.settle();
+
+  const open = new Set<string>(['config', 'tokens', 'runners']);
+  const publishers = new Set<EtcdRunnerPublisher>();
+  let shut: Promise<void> | null = null;
+  const shutdown = () => {
+    shut ??= mirror.close().then(() => gateway.close());
+    return shut;
+  };
+  const release = async (part: string) => {
+    open.delete(part);
+    if (open.size === 0 && publishers.size === 0) await shutdown();
+  };
+  const tokens = new EtcdTokenStore(gateway, mirror, keys, options.warn, options.now);
+  const runners = new EtcdRunnerSource(mirror, keys);
+
+  return {
+    config: {
+      info: () => config.info(),
+      state: () => config.state(),
+      problem: () => config.problem(),
+      commit: (change, commitOptions) => config.commit(change, commitOptions),
+      audit: (query) => config.audit(query),
+      refresh: () => config.refresh(),
+      subscribe: (listener) => config.subscribe(listener),
+      start: () => config.start(),
+      close: async () => {
+        await config.close();
+        await release('config');
+      },
+    },
+    tokens: {
+      list: () => tokens.list(),
+      create: (name, scope) => tokens.create(name, scope),
+      revoke: (name) => tokens.revoke(name),
+      find: (sha256) => tokens.find(sha256),
+      close: async () => {
+        await tokens.close();
+        await release('tokens');
+      },
+    },
+    runners: {
+      list: () => runners.list(),
+      subscribe: (listener) => runners.subscribe(listener),
+      close: () => {
+        runners.close();
+        void release('runners');
+      },
+    },
+    runnerPublisher(id) {
+      const publisher = new EtcdRunnerPublisher(gateway, keys, id, options.warn);
+      publishers.add(publisher);
+      return {
+        publish: (state) => publisher.publish(state),
+        close: async () => {
+          if (!publishers.delete(publisher)) return;
+          await publisher.close();
+          if (open.size === 0 && publishers.size === 0) await shutdown();
+        },
+      };
+    },
+    async close() {
+      // Publishers still open stop their keepalives: their keys expire like a dead runner's.
+      await Promise.all([...publishers].map((p) => p.close()));
+      publishers.clear();
+      await config.close();
+      await tokens.close();
+      runners.close();
+      open.clear();
+      await shutdown();
+    },
+  };
+}

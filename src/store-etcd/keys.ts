@@ -1,0 +1,46 @@
+import type { AuditSubject } from '../config/audit-entry.js';
+
+/** Versions are zero-padded to the width of Number.MAX_SAFE_INTEGER, so audit keys sort as numbers. */
+const VERSION_WIDTH = 16;
+
+/** The keys of one deployment under its prefix (DESIGN "Many instances"). */
+export interface EtcdKeys {
+  readonly prefix: string;
+  /** The config as YAML text: the same text as config.yaml. */
+  readonly config: string;
+  /** The presets file's text. */
+  readonly strategies: string;
+  auditPrefix(subject: AuditSubject): string;
+  audit(subject: AuditSubject, version: number): string;
+  readonly tokensPrefix: string;
+  token(name: string): string;
+  readonly runnersPrefix: string;
+  runner(id: string): string;
+}
+
+export function etcdKeys(prefix: string): EtcdKeys {
+  const auditPrefix = (subject: AuditSubject) => `${prefix}audit/${subject === 'CONFIG' ? 'config' : 'presets'}/`;
+  return {
+    prefix,
+    config: `${prefix}config`,
+    strategies: `${prefix}strategies`,
+    auditPrefix,
+    audit: (subject, version) => `${auditPrefix(subject)}${String(version).padStart(VERSION_WIDTH, '0')}`,
+    tokensPrefix: `${prefix}tokens/`,
+    token: (name) => `${prefix}tokens/${name}`,
+    runnersPrefix: `${prefix}runners/`,
+    runner: (id) => `${prefix}runners/${id}`,
+  };
+}
+
+/** The end of the range of every key starting with `prefix` (etcd's "prefix + 1"). */
+export function prefixEnd(prefix: string): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if ((end[i] as number) < 0xff) {
+      end[i] = (end[i] as number) + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}

@@ -1,0 +1,259 @@
+import type { IKeyValue, IRequestOp, IResponseOp, Watcher } from 'etcd3';
+import type { EtcdGateway } from './gateway.js';
+import { type EtcdKeys, prefixEnd } from './keys.js';
+
+export interface KeyValue {
+  readonly key: string;
+  readonly value: string;
+  readonly modRevision: number;
+}
+
+export type MirrorChange =
+  | { readonly type: 'put'; readonly kv: KeyValue }
+  | { readonly type: 'delete'; readonly key: string; readonly modRevision: number };
+
+/** Changes that took effect together: one etcd revision (watch), a full re-read, this process's own write, or what one of its reads saw first. */
+export interface MirrorBatch {
+  readonly revision: number;
+  readonly origin: 'watch' | 'resync' | 'local' | 'read';
+  readonly changes: readonly MirrorChange[];
+}
+
+export const toKeyValue = (kv: IKeyValue): KeyValue => ({
+  key: kv.key.toString(),
+  value: kv.value.toString(),
+  modRevision: Number(kv.mod_revision),
+});
+
+export const rangeOp = (key: string, more: Partial<NonNullable<IRequestOp['request_range']>> = {}): IRequestOp => ({
+  request_range: { key: Buffer.from(key), ...more },
+});
+export const prefixRangeOp = (prefix: string, more: Partial<NonNullable<IRequestOp['request_range']>> = {}): IRequestOp =>
+  rangeOp(prefix, { range_end: prefixEnd(prefix), ...more });
+/** The newest key under `prefix` (audit keys sort by version). */
+export const lastUnderOp = (prefix: string): IRequestOp => prefixRangeOp(prefix, { sort_order: 'Descend', sort_target: 'Key', limit: 1 });
+export const kvsOf = (response: IResponseOp | undefined): KeyValue[] => (response?.response_range?.kvs ?? []).map(toKeyValue);
+
+export interface MirrorOptions {
+  /** How often reachability is probed (and what the watch may have missed is checked). */
+  readonly probeIntervalMs?: number;
+  /** Told about a resync or watch failure it recovers from by itself (for the log). */
+  readonly warn?: (message: string) => void;
+}
+
+/**
+ * This process's copy of the deployment's live keys (config, strategies, tokens, runners), kept
+ * current by one watch on the prefix. Level-triggered: after any doubt (a broken watch, etcd away
+ * and back, a config revision the watch has not delivered) it re-reads everything at one revision
+ * and watches again from the next one. Audit keys pass through as changes but are not kept.
+ */
+export class EtcdMirror {
+  private readonly keys: EtcdKeys;
+  private readonly entries = new Map<string, KeyValue>();
+  /** Deleted keys and when: an older put delivered late (the watch behind a local write) must not revive them. */
+  private readonly tombstones = new Map<string, number>();
+  private readonly listeners = new Set<(batch: MirrorBatch) => void>();
+  private watchedRevision = 0;
+  private watcher: Watcher | null = null;
+  private generation = 0;
+  private needsResync = false;
+  private resyncing: Promise<void> | null = null;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
+  /** A config revision the probe saw that the watch had not delivered yet. */
+  private aheadSeen = 0;
+  private closed = false;
+
+  constructor(
+    private readonly gateway: EtcdGateway,
+    keys: EtcdKeys,
+    private readonly options: MirrorOptions = {},
+  ) {
+    this.keys = keys;
+  }
+
+  /** The first full read (StoreUnavailableError when etcd does not answer), then the watch and the probe. */
+  async open(): Promise<void> {
+    await this.resync();
+    const every = this.options.probeIntervalMs ?? 1000;
+    this.probeTimer = setInterval(() => void this.probe(), every);
+    this.probeTimer.unref();
+  }
+
+  get revision(): number {
+    return this.watchedRevision;
+  }
+
+  get(key: string): KeyValue | undefined {
+    return this.entries.get(key);
+  }
+
+  list(prefix: string): KeyValue[] {
+    const found: KeyValue[] = [];
+    for (const [key, kv] of this.entries) if (key.startsWith(prefix)) found.push(kv);
+    return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  onBatch(listener: (batch: MirrorBatch) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** This process's own committed write, applied at once (read-your-writes); the watch's copy of it is then skipped. */
+  applyLocal(revision: number, changes: readonly MirrorChange[]): void {
+    this.apply({ revision, origin: 'local', changes });
+  }
+
+  /** What a read of this process saw before the watch brought it (older news is dropped as usual). */
+  applyRead(revision: number, changes: readonly MirrorChange[]): void {
+    this.apply({ revision, origin: 'read', changes });
+  }
+
+  private isKept(key: string): boolean {
+    const k = this.keys;
+    return key === k.config || key === k.strategies || key.startsWith(k.tokensPrefix) || key.startsWith(k.runnersPrefix);
+  }
+
+  /** Applies what is newer than what is held; tells listeners what took effect. */
+  private apply(batch: MirrorBatch): void {
+    const applied: MirrorChange[] = [];
+    for (const change of batch.changes) {
+      const key = change.type === 'put' ? change.kv.key : change.key;
+      const revision = change.type === 'put' ? change.kv.modRevision : change.modRevision;
+      if (!this.isKept(key)) {
+        applied.push(change);
+        continue;
+      }
+      const held = this.entries.get(key)?.modRevision ?? this.tombstones.get(key) ?? 0;
+      if (revision <= held) continue;
+      if (change.type === 'put') {
+        this.entries.set(key, change.kv);
+        this.tombstones.delete(key);
+        applied.push(change);
+      } else if (this.entries.delete(key)) {
+        this.tombstones.set(key, revision);
+        applied.push(change);
+      }
+    }
+    if ((batch.origin === 'watch' || batch.origin === 'resync') && batch.revision > this.watchedRevision) {
+      this.watchedRevision = batch.revision;
+      for (const [key, at] of this.tombstones) if (at <= this.watchedRevision) this.tombstones.delete(key);
+    }
+    if (applied.length === 0) return;
+    const out: MirrorBatch = { ...batch, changes: applied };
+    for (const listener of this.listeners) {
+      try {
+        listener(out);
+      } catch (err) {
+        this.options.warn?.(`etcd store: a listener failed on revision ${batch.revision}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Re-reads every live key at one revision, then watches from the next. Concurrent calls share one read. */
+  resync(): Promise<void> {
+    this.resyncing ??= this.resyncOnce().finally(() => {
+      this.resyncing = null;
+    });
+    return this.resyncing;
+  }
+
+  private async resyncOnce(): Promise<void> {
+    const k = this.keys;
+    const read = await this.gateway.call('read state', (options) =>
+      this.gateway.client.kv.txn(
+        {
+          compare: [],
+          success: [
+            rangeOp(k.config),
+            rangeOp(k.strategies),
+            prefixRangeOp(k.tokensPrefix),
+            prefixRangeOp(k.runnersPrefix),
+            lastUnderOp(k.auditPrefix('CONFIG')),
+            lastUnderOp(k.auditPrefix('PRESETS')),
+          ],
+        },
+        options,
+      ),
+    );
+    const revision = Number(read.header.revision);
+    const found = read.responses.flatMap(kvsOf);
+    const present = new Set(found.map((kv) => kv.key));
+    const changes: MirrorChange[] = found.map((kv) => ({ type: 'put', kv }));
+    for (const key of this.entries.keys()) if (!present.has(key)) changes.push({ type: 'delete', key, modRevision: revision });
+    this.apply({ revision, origin: 'resync', changes });
+    this.needsResync = false;
+    this.aheadSeen = 0;
+    await this.watchFrom(revision + 1);
+  }
+
+  private async watchFrom(revision: number): Promise<void> {
+    const previous = this.watcher;
+    this.watcher = null;
+    const generation = ++this.generation;
+    if (previous) void previous.cancel().catch(() => {});
+    if (this.closed) return;
+    const watcher = this.gateway.client.watch().prefix(this.keys.prefix).startRevision(String(revision)).watcher();
+    this.watcher = watcher;
+    watcher.on('data', (res) => {
+      if (generation !== this.generation) return;
+      this.gateway.contact();
+      const byRevision = new Map<number, MirrorChange[]>();
+      for (const event of res.events) {
+        const kv = toKeyValue(event.kv);
+        const changes = byRevision.get(kv.modRevision) ?? [];
+        changes.push(event.type === 'Put' ? { type: 'put', kv } : { type: 'delete', key: kv.key, modRevision: kv.modRevision });
+        byRevision.set(kv.modRevision, changes);
+      }
+      for (const [rev, changes] of [...byRevision].sort((a, b) => a[0] - b[0])) this.apply({ revision: rev, origin: 'watch', changes });
+      const progress = Number(res.header.revision);
+      if (res.events.length === 0 && progress > this.watchedRevision) this.apply({ revision: progress, origin: 'watch', changes: [] });
+    });
+    const broken = (why: string) => {
+      if (generation !== this.generation || this.closed) return;
+      this.options.warn?.(`etcd store: the watch broke (${why}); re-reading when etcd answers`);
+      this.needsResync = true;
+      this.watcher = null;
+      this.generation++;
+      void watcher.cancel().catch(() => {});
+    };
+    watcher.on('disconnected', (err) => broken(err.message));
+    watcher.on('error', (err) => broken(err.message));
+  }
+
+  /** Reachability, and a level check on the config: one linearizable read per interval. */
+  private async probe(): Promise<void> {
+    if (this.probing || this.closed) return;
+    this.probing = true;
+    try {
+      const res = await this.gateway.call('probe', (options) =>
+        this.gateway.client.kv.range({ key: Buffer.from(this.keys.config), keys_only: true }, options),
+      );
+      const modRevision = Number(res.kvs[0]?.mod_revision ?? 0);
+      const held = this.entries.get(this.keys.config)?.modRevision ?? this.tombstones.get(this.keys.config) ?? 0;
+      // Newer than held on two probes running: the watch is not delivering. On one: it may be in flight.
+      let behind = false;
+      if (modRevision > held) {
+        behind = this.aheadSeen > held;
+        this.aheadSeen = modRevision;
+      } else this.aheadSeen = 0;
+      if (this.needsResync || !this.watcher || behind) await this.resync();
+    } catch {
+      // Unreachable: the gateway now says so; re-read everything once it answers again.
+      this.needsResync = true;
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.probeTimer);
+    this.generation++;
+    const watcher = this.watcher;
+    this.watcher = null;
+    await this.resyncing?.catch(() => {});
+    if (watcher) await Promise.race([watcher.cancel().catch(() => {}), new Promise((r) => setTimeout(r, 500))]);
+    this.listeners.clear();
+  }
+}

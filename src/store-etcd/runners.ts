@@ -1,0 +1,160 @@
+import type { Lease } from 'etcd3';
+import {
+  type RunnerState,
+  type RunnerStatePublisher,
+  type RunnerStateSource,
+  runnerStateSchema,
+  STALE_AFTER_HEARTBEATS,
+} from '../runner/state.js';
+import type { EtcdGateway } from './gateway.js';
+import type { EtcdKeys } from './keys.js';
+import type { EtcdMirror, KeyValue } from './mirror.js';
+
+/**
+ * The lease of a runner's key: long enough that a dead runner shows STALE (3 missed heartbeats)
+ * before its key expires and it drops out, at least etcd's 2 s minimum.
+ */
+export function runnerLeaseSeconds(heartbeatIntervalMs: number): number {
+  return Math.max(2, Math.ceil(((STALE_AFTER_HEARTBEATS + 2) * heartbeatIntervalMs) / 1000));
+}
+
+/**
+ * Publishes a runner's state to `runners/<id>` under a lease that etcd3 keeps alive while the
+ * process lives: a runner that dies (SIGKILL, lost host) drops out when the lease expires. Publishes
+ * are coalesced (the latest wins) and never reject: a heartbeat that cannot be written shows as a
+ * heartbeat going stale, which is the truth.
+ */
+export class EtcdRunnerPublisher implements RunnerStatePublisher {
+  private lease: Lease | null = null;
+  private draining = false;
+  private pending: { state: RunnerState; waiters: (() => void)[] } | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly gateway: EtcdGateway,
+    private readonly keys: EtcdKeys,
+    private readonly id: string,
+    private readonly warn?: (message: string) => void,
+  ) {
+    if (id === '' || id.includes('\0')) throw new Error('a runner id must be a non-empty string');
+  }
+
+  publish(state: RunnerState): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.pending) {
+        this.pending.state = state;
+        this.pending.waiters.push(resolve);
+      } else this.pending = { state, waiters: [resolve] };
+      if (!this.draining) {
+        this.draining = true;
+        void this.drain();
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending) {
+      const { state, waiters } = this.pending;
+      this.pending = null;
+      await this.writeOnce(state);
+      for (const w of waiters) w();
+    }
+    this.draining = false;
+  }
+
+  private currentLease(ttlSeconds: number): Lease {
+    if (!this.lease || this.lease.revoked()) {
+      const lease = this.gateway.client.lease(ttlSeconds);
+      lease.on('lost', () => {
+        // Expired while etcd was away: the next heartbeat takes a new one.
+        if (this.lease === lease) this.lease = null;
+      });
+      this.lease = lease;
+    }
+    return this.lease;
+  }
+
+  private async writeOnce(state: RunnerState): Promise<void> {
+    if (this.closed && !state.stopped) return;
+    const key = this.keys.runner(this.id);
+    try {
+      const lease = this.currentLease(runnerLeaseSeconds(state.heartbeatIntervalMs));
+      await this.gateway.call('runner heartbeat', async (options) => {
+        const id = await lease.grant();
+        await this.gateway.client.kv.put({ key: Buffer.from(key), value: Buffer.from(JSON.stringify(state)), lease: id }, options);
+      });
+    } catch (err) {
+      // A lease etcd no longer knows (it expired during an outage) is replaced on the next heartbeat.
+      if (this.lease) {
+        this.lease.release();
+        this.lease = null;
+      }
+      this.warn?.(`etcd store: runner ${this.id} could not publish its state: ${(err as Error).message}`);
+    }
+  }
+
+  /** Stops the keepalive: the final (stopped) state stays visible until the lease runs out. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.draining) await new Promise((r) => setTimeout(r, 5));
+    this.lease?.release();
+    this.lease = null;
+  }
+}
+
+/** Every runner's last published state, from the watch (`runners/` keys). */
+export class EtcdRunnerSource implements RunnerStateSource {
+  private readonly parsed = new Map<string, { modRevision: number; state: RunnerState | null }>();
+  private readonly listeners = new Set<() => void>();
+  private readonly off: () => void;
+
+  constructor(
+    private readonly mirror: EtcdMirror,
+    private readonly keys: EtcdKeys,
+  ) {
+    this.off = mirror.onBatch((batch) => {
+      const touched = batch.changes.some((c) => (c.type === 'put' ? c.kv.key : c.key).startsWith(keys.runnersPrefix));
+      if (!touched) return;
+      for (const listener of this.listeners) {
+        try {
+          listener();
+        } catch {
+          // A listener's failure is its own.
+        }
+      }
+    });
+  }
+
+  private stateOf(kv: KeyValue): RunnerState | null {
+    let cached = this.parsed.get(kv.key);
+    if (cached?.modRevision !== kv.modRevision) {
+      let state: RunnerState | null = null;
+      try {
+        const parsed = runnerStateSchema.safeParse(JSON.parse(kv.value));
+        state = parsed.success ? parsed.data : null;
+      } catch {
+        state = null;
+      }
+      cached = { modRevision: kv.modRevision, state };
+      this.parsed.set(kv.key, cached);
+    }
+    return cached.state;
+  }
+
+  list(): readonly RunnerState[] {
+    const kvs = this.mirror.list(this.keys.runnersPrefix);
+    const live = new Set(kvs.map((kv) => kv.key));
+    for (const key of this.parsed.keys()) if (!live.has(key)) this.parsed.delete(key);
+    return kvs.flatMap((kv) => this.stateOf(kv) ?? []).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    this.off();
+    this.listeners.clear();
+  }
+}

@@ -1,0 +1,160 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { SCOPES, type Scope } from '../auth/identity.js';
+import { checkTokenName, TokenFileError, tokenDigest } from '../auth/token-file.js';
+import type { StoredToken, TokenStore } from '../auth/token-store.js';
+import { HAND_EDIT_ACTOR } from './config-judge.js';
+import type { EtcdGateway } from './gateway.js';
+import { type EtcdKeys, prefixEnd } from './keys.js';
+import { type EtcdMirror, type KeyValue, type MirrorChange, toKeyValue } from './mirror.js';
+
+/** `tokens/<name>` holds this JSON (the fields of tokens.yaml): a digest, never the token. */
+const recordSchema = z
+  .object({
+    name: z.string(),
+    scope: z.enum(SCOPES),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    created_at: z.string(),
+  })
+  .strict();
+
+export function renderTokenRecord(token: StoredToken): string {
+  return JSON.stringify({ name: token.name, scope: token.scope, sha256: token.sha256, created_at: token.createdAt });
+}
+
+function parseRecord(kv: KeyValue, tokensPrefix: string): StoredToken | null {
+  try {
+    const r = recordSchema.parse(JSON.parse(kv.value));
+    // A record under another name's key is not trusted: the key is what `revoke` deletes.
+    if (`${tokensPrefix}${r.name}` !== kv.key) return null;
+    return { name: r.name, scope: r.scope, sha256: r.sha256, createdAt: r.created_at };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Named tokens as `tokens/<name>` keys. `find` must see a revocation (or a creation) that finished
+ * on any replica before the call began, which the watch alone cannot promise (it may lag by a few
+ * milliseconds). So each `find` waits for a linearizable read of `tokens/` that started after it
+ * was called; concurrent calls share one such read (read-index style: at most one in flight and one
+ * queued), so a burst of requests costs two reads, not one each. While etcd is unreachable, `find`
+ * answers from the watched set (a revocation cannot finish there meanwhile unless this replica is
+ * cut off from a quorum that still works).
+ */
+export class EtcdTokenStore implements TokenStore {
+  private readonly parsed = new Map<string, { modRevision: number; token: StoredToken | null }>();
+  private inFlight: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+
+  constructor(
+    private readonly gateway: EtcdGateway,
+    private readonly mirror: EtcdMirror,
+    private readonly keys: EtcdKeys,
+    private readonly warn?: (message: string) => void,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  private tokensOf(kvs: readonly KeyValue[]): StoredToken[] {
+    const tokens: StoredToken[] = [];
+    for (const kv of kvs) {
+      let cached = this.parsed.get(kv.key);
+      if (cached?.modRevision !== kv.modRevision) {
+        cached = { modRevision: kv.modRevision, token: parseRecord(kv, this.keys.tokensPrefix) };
+        if (!cached.token) this.warn?.(`etcd store: ${kv.key} is not a token record; that token is refused`);
+        this.parsed.set(kv.key, cached);
+      }
+      if (cached.token) tokens.push(cached.token);
+    }
+    return tokens;
+  }
+
+  /** Reads every token record (linearizable) and brings the mirror level with it. */
+  private async readAll(): Promise<StoredToken[]> {
+    const prefix = this.keys.tokensPrefix;
+    const res = await this.gateway.call('read tokens', (options) =>
+      this.gateway.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix) }, options),
+    );
+    const kvs = res.kvs.map(toKeyValue);
+    const revision = Number(res.header.revision);
+    const present = new Set(kvs.map((kv) => kv.key));
+    const changes: MirrorChange[] = kvs.map((kv) => ({ type: 'put', kv }));
+    for (const kv of this.mirror.list(this.keys.tokensPrefix))
+      if (!present.has(kv.key)) changes.push({ type: 'delete', key: kv.key, modRevision: revision });
+    this.mirror.applyRead(revision, changes);
+    return this.tokensOf(kvs);
+  }
+
+  async list(): Promise<readonly StoredToken[]> {
+    const tokens = await this.readAll();
+    return tokens.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.name < b.name ? -1 : 1));
+  }
+
+  async create(name: string, scope: Scope): Promise<string> {
+    const problem = checkTokenName(name) ?? (name === HAND_EDIT_ACTOR ? `token name "${name}" is reserved` : undefined);
+    if (problem) throw new TokenFileError(problem);
+    const token = randomBytes(32).toString('base64url');
+    const record: StoredToken = { name, scope, sha256: tokenDigest(token), createdAt: this.now().toISOString() };
+    const key = this.keys.token(name);
+    const value = renderTokenRecord(record);
+    const res = await this.gateway.call('token create', (options) =>
+      this.gateway.client.kv.txn(
+        {
+          compare: [{ key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0 }],
+          success: [{ request_put: { key: Buffer.from(key), value: Buffer.from(value) } }],
+        },
+        options,
+      ),
+    );
+    if (!res.succeeded) throw new TokenFileError(`a token named "${name}" exists; revoke it first to replace it`);
+    this.mirror.applyLocal(Number(res.header.revision), [{ type: 'put', kv: { key, value, modRevision: Number(res.header.revision) } }]);
+    return token;
+  }
+
+  async revoke(name: string): Promise<boolean> {
+    const key = this.keys.token(name);
+    const res = await this.gateway.call('token revoke', (options) =>
+      this.gateway.client.kv.deleteRange({ key: Buffer.from(key) }, options),
+    );
+    if (Number(res.deleted) === 0) return false;
+    this.mirror.applyLocal(Number(res.header.revision), [{ type: 'delete', key, modRevision: Number(res.header.revision) }]);
+    return true;
+  }
+
+  async find(sha256: string): Promise<StoredToken | undefined> {
+    if (this.gateway.connected) {
+      try {
+        await this.barrier();
+      } catch {
+        // Unreachable now (the gateway says so): the watched set is the best answer there is.
+      }
+    }
+    return this.tokensOf(this.mirror.list(this.keys.tokensPrefix)).find((t) => t.sha256 === sha256);
+  }
+
+  /** Resolves after a read that began after this call (joining one that has not begun yet). */
+  private barrier(): Promise<void> {
+    if (this.queued) return this.queued;
+    const run = (): Promise<void> => {
+      const read = this.readAll().then(() => undefined);
+      const settled: Promise<void> = read
+        .catch(() => {})
+        .then(() => {
+          if (this.inFlight === settled) this.inFlight = null;
+        });
+      this.inFlight = settled;
+      return read;
+    };
+    if (!this.inFlight) return run();
+    const queued = this.inFlight.then(() => {
+      this.queued = null;
+      return run();
+    });
+    this.queued = queued;
+    return queued;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.inFlight, this.queued]);
+  }
+}

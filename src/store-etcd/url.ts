@@ -1,0 +1,103 @@
+/**
+ * `--store etcd://host:port[,host:port...]/<prefix>`, parsed without loading the etcd client (the
+ * settings parser calls this for every start; only an etcd store pays for `etcd3`). TLS is chosen
+ * by the `--etcd-ca/--etcd-cert/--etcd-key` flags, not by the scheme.
+ */
+
+export interface EtcdEndpoint {
+  /** A host name, an IPv4 address, or an IPv6 address without brackets. */
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface EtcdStoreUrl {
+  readonly endpoints: readonly EtcdEndpoint[];
+  /** Every key of this deployment starts with it: `/<prefix>/` (leading and trailing slash). */
+  readonly prefix: string;
+}
+
+export class EtcdUrlError extends Error {
+  override name = 'EtcdUrlError';
+}
+
+export const DEFAULT_ETCD_PORT = 2379;
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const IPV6 = /^[0-9A-Fa-f:.]+$/;
+const PREFIX_SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+const usage = 'expected etcd://host:port[,host:port...]/<prefix>';
+
+/** `host:port`, `host` (port 2379), `[::1]:2379`. */
+function parseEndpoint(text: string): EtcdEndpoint {
+  let host: string;
+  let portText: string | undefined;
+  if (text.startsWith('[')) {
+    const close = text.indexOf(']');
+    if (close < 0) throw new EtcdUrlError(`"${text}": an IPv6 address needs its closing "]"`);
+    host = text.slice(1, close);
+    const rest = text.slice(close + 1);
+    if (rest !== '' && !rest.startsWith(':')) throw new EtcdUrlError(`"${text}": expected ":port" after "]"`);
+    portText = rest === '' ? undefined : rest.slice(1);
+    if (!IPV6.test(host) || !host.includes(':')) throw new EtcdUrlError(`"${text}": "${host}" is not an IPv6 address`);
+  } else {
+    const parts = text.split(':');
+    if (parts.length > 2) throw new EtcdUrlError(`"${text}": write an IPv6 address in brackets, e.g. [::1]:2379`);
+    host = parts[0] ?? '';
+    portText = parts[1];
+    if (!HOST_NAME.test(host)) throw new EtcdUrlError(`"${text}": "${host}" is not a host name or address`);
+  }
+  let port = DEFAULT_ETCD_PORT;
+  if (portText !== undefined) {
+    if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65_535) {
+      throw new EtcdUrlError(`"${text}": the port must be a number from 1 to 65535`);
+    }
+    port = Number(portText);
+  }
+  return { host, port };
+}
+
+export function isEtcdStoreUrl(store: string): boolean {
+  return store.startsWith('etcd://');
+}
+
+/** Parses an etcd store URL; throws EtcdUrlError saying what is wrong. */
+export function parseEtcdStoreUrl(url: string): EtcdStoreUrl {
+  if (!isEtcdStoreUrl(url)) {
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
+    throw new EtcdUrlError(
+      scheme && scheme !== 'etcd'
+        ? `"${url}": unknown scheme "${scheme}" (${usage}; TLS is chosen with --etcd-ca/--etcd-cert/--etcd-key)`
+        : `"${url}": ${usage}`,
+    );
+  }
+  const rest = url.slice('etcd://'.length);
+  if (/[?#%@\s]/.test(rest)) throw new EtcdUrlError(`"${url}": no user, query, fragment, escapes or spaces allowed (${usage})`);
+  const slash = rest.indexOf('/');
+  if (slash < 0) throw new EtcdUrlError(`"${url}": a key prefix is required (${usage})`);
+  const hostList = rest.slice(0, slash);
+  const path = rest.slice(slash + 1).replace(/\/+$/, '');
+  if (hostList === '') throw new EtcdUrlError(`"${url}": at least one host is required (${usage})`);
+  const endpoints = hostList.split(',').map((h) => {
+    if (h === '') throw new EtcdUrlError(`"${url}": an empty host in the list`);
+    return parseEndpoint(h);
+  });
+  const seen = new Set<string>();
+  for (const e of endpoints) {
+    const key = `${e.host.toLowerCase()}:${e.port}`;
+    if (seen.has(key)) throw new EtcdUrlError(`"${url}": ${key} is listed twice`);
+    seen.add(key);
+  }
+  if (path === '') throw new EtcdUrlError(`"${url}": a key prefix is required, e.g. etcd://127.0.0.1:2379/strategy-control-plane`);
+  const segments = path.split('/');
+  for (const segment of segments) {
+    if (!PREFIX_SEGMENT.test(segment) || segment === '.' || segment === '..') {
+      throw new EtcdUrlError(`"${url}": the prefix "${path}" may hold only A-Z a-z 0-9 . _ - between single slashes`);
+    }
+  }
+  return { endpoints, prefix: `/${segments.join('/')}/` };
+}
+
+/** `host:port` as gRPC wants it (IPv6 in brackets). */
+export function endpointAddress(endpoint: EtcdEndpoint): string {
+  return endpoint.host.includes(':') ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
+}

@@ -1,0 +1,57 @@
+import { EtcdUrlError, parseEtcdStoreUrl } from './store-etcd/url.js';
+import { UsageError } from './usage-error.js';
+
+/** Where config, audit trail, tokens and runner states live: the runtime directory, or etcd. */
+export type StoreSettings =
+  | { readonly kind: 'file' }
+  | {
+      readonly kind: 'etcd';
+      /** `etcd://host:port[,host:port...]/<prefix>` */
+      readonly url: string;
+      readonly tls: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
+      readonly auth?: { readonly username: string; readonly password: string };
+      readonly auditKeep?: number;
+    };
+
+export interface StoreFlags {
+  store?: string;
+  'etcd-ca'?: string;
+  'etcd-cert'?: string;
+  'etcd-key'?: string;
+  'audit-keep'?: string;
+}
+
+/** Flags win over the environment; the default is the file store. */
+export function resolveStoreSettings(flags: StoreFlags, env: NodeJS.ProcessEnv): StoreSettings {
+  const store = (flags.store ?? env.CONTROL_PLANE_STORE ?? 'file').trim();
+  const etcdOnly = (['etcd-ca', 'etcd-cert', 'etcd-key', 'audit-keep'] as const).filter((f) => flags[f] !== undefined);
+  if (store === 'file' || store === '') {
+    if (etcdOnly.length > 0) throw new UsageError(`--${etcdOnly[0]} applies only to an etcd store (--store etcd://...)`);
+    return { kind: 'file' };
+  }
+  try {
+    parseEtcdStoreUrl(store);
+  } catch (err) {
+    if (err instanceof EtcdUrlError) throw new UsageError(`--store: ${err.message}`);
+    throw err;
+  }
+  if (Boolean(flags['etcd-cert']) !== Boolean(flags['etcd-key'])) throw new UsageError('--etcd-cert and --etcd-key go together');
+  const user = env.CONTROL_PLANE_ETCD_USER;
+  const password = env.CONTROL_PLANE_ETCD_PASSWORD;
+  if ((user ?? '') !== '' && password === undefined)
+    throw new UsageError('CONTROL_PLANE_ETCD_USER is set but CONTROL_PLANE_ETCD_PASSWORD is not');
+  let auditKeep: number | undefined;
+  if (flags['audit-keep'] !== undefined) {
+    auditKeep = Number(flags['audit-keep']);
+    if (!Number.isInteger(auditKeep) || auditKeep < 1 || auditKeep > 1_000_000) {
+      throw new UsageError(`--audit-keep: "${flags['audit-keep']}" is not a whole number from 1 to 1000000`);
+    }
+  }
+  return {
+    kind: 'etcd',
+    url: store,
+    tls: { caFile: flags['etcd-ca'], certFile: flags['etcd-cert'], keyFile: flags['etcd-key'] },
+    ...(user && password !== undefined && { auth: { username: user, password } }),
+    ...(auditKeep !== undefined && { auditKeep }),
+  };
+}

@@ -1,0 +1,369 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createToken } from '../../src/auth/token-file.js';
+import { builtPage, closeOperatorPages, enterToken, openOperatorPage } from '../helpers/operator-page.js';
+import { CHROMIUM, chromiumInstalled, launchChromium } from '../helpers/playground.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { stratctl } from '../helpers/stratctl.js';
+
+const available = chromiumInstalled();
+const inCI = process.env.CI === 'true';
+
+if (!available) {
+  const notice = `\n${'!'.repeat(78)}\n!! BROWSER TEST SKIPPED: ${CHROMIUM} is missing (apt-get install -y chromium; .ci/run does it).\n${'!'.repeat(78)}\n`;
+  process.stderr.write(notice);
+}
+
+describe.runIf(!available && inCI)('the operator page in a real browser (CI)', () => {
+  it(`needs Chromium at ${CHROMIUM} under CI=true`, () => {
+    expect.fail(`${CHROMIUM} is missing and CI=true: the browser test must run in CI (.ci/run installs chromium)`);
+  });
+});
+
+const text = (page: Page, testId: string) => page.getByTestId(testId).first().textContent();
+const configOnDisk = (server: TestServer) => readFile(path.join(server.runtimeDir, 'config.yaml'), 'utf8');
+const row = (page: Page, key: string) => page.locator(`[data-testid="strategy-row"][data-key="${key}"]`);
+
+describe.skipIf(!available)('the operator page (GET /) in headless Chromium', () => {
+  let browser: Browser;
+  let dir: string;
+  beforeAll(async () => {
+    [browser, { outDir: dir }] = await Promise.all([launchChromium(), builtPage()]);
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+  afterEach(closeOperatorPages);
+
+  const serve = (options: Parameters<typeof startTestServer>[0] = {}) =>
+    startTestServer({ runner: { heartbeatMs: 200 }, page: { dir }, ...options });
+
+  it('loads from loopback only and shows the active strategy, the config version and the runner, live over one SSE connection', async () => {
+    const server = await serve();
+    const opened = await openOperatorPage(browser, server.origin);
+    const { page } = opened;
+    await expect.poll(() => text(page, 'active-strategy')).toBe('momentum');
+    expect(await text(page, 'config-version')).toBe('1');
+    const runners = page.getByTestId('runner-state');
+    await expect.poll(() => runners.first().textContent()).toContain('RUNNING');
+    expect(await runners.count()).toBe(1);
+    expect(await runners.first().getAttribute('data-runner-id')).toBe(`${hostname()}:${process.pid}`);
+    expect(await runners.first().textContent()).toContain('in sync');
+    expect(await page.getByTestId('strategy-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')))).toEqual([
+      'momentum',
+      'gold',
+      'range',
+      'eur_usd_5m_safe',
+      'momentum_v2',
+    ]);
+    expect(await page.getByTestId('live').getAttribute('data-connected')).toBe('true');
+    expect(await text(page, 'read-only')).toContain('Read-only');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
+    // One SSE connection for both subscriptions (graphql-sse's single-connection mode).
+    const streams = opened.requests.filter((r) => new URL(r.url()).pathname === '/graphql/stream' && r.method() === 'GET');
+    expect(streams).toHaveLength(1);
+    expect(
+      opened.requests
+        .filter((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/graphql/stream')
+        .map((r) => r.postDataJSON().operationName),
+    ).toEqual(['OperatorStatusChanged', 'OperatorSignalsEmitted']);
+    // Typed documents only: every GraphQL request names one of the operations in operations/.
+    const names = opened.requests
+      .filter((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/graphql')
+      .map((r) => r.postDataJSON().operationName);
+    expect(new Set(names)).toEqual(new Set(['OperatorOverview', 'OperatorStrategies', 'OperatorHistory', 'OperatorSignals']));
+    expect(opened.refused, 'requests beyond loopback').toEqual([]);
+    expect(await opened.problems()).toEqual([]);
+  }, 60_000);
+
+  it('weighs under 300 KB transferred and renders quickly: the figures', async () => {
+    const server = await serve({ runner: false });
+    const loads: { bytes: number; firstRenderMs: number; files: number }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { page, requests } = await openOperatorPage(browser, server.origin, { waitLive: false });
+      await page.getByTestId('active-strategy').waitFor();
+      const firstRenderMs = await page.evaluate(() => performance.getEntriesByName('first-render')[0]?.startTime ?? Number.NaN);
+      const pageFiles = requests.filter((r) =>
+        ['/', '/assets/'].some((p) => new URL(r.url()).pathname === p || new URL(r.url()).pathname.startsWith('/assets/')),
+      );
+      let bytes = 0;
+      for (const request of pageFiles) {
+        const response = await request.response();
+        expect(response?.status()).toBe(200);
+        expect(await response?.headerValue('content-encoding')).toMatch(/^(br|gzip)$/);
+        const sizes = await request.sizes();
+        bytes += sizes.responseBodySize + sizes.responseHeadersSize;
+      }
+      loads.push({ bytes, firstRenderMs, files: pageFiles.length });
+    }
+    process.stdout.write(
+      `operator page in Chromium: ${loads.map((l) => `${l.files} files, ${l.bytes} B transferred, first render ${l.firstRenderMs.toFixed(0)} ms`).join('; ')}\n`,
+    );
+    for (const load of loads) {
+      expect(load.files).toBe(3);
+      expect(load.bytes).toBeLessThanOrEqual(300 * 1024);
+      expect(load.firstRenderMs).toBeGreaterThan(0);
+    }
+  }, 60_000);
+
+  it('shows an activation made with stratctl within 2 s, without a reload', async () => {
+    const server = await serve();
+    const { page, problems } = await openOperatorPage(browser, server.origin);
+    await expect.poll(() => text(page, 'active-strategy')).toBe('momentum');
+    await page.evaluate(() => {
+      (window as unknown as { __sameDocument: boolean }).__sameDocument = true;
+    });
+    const done = await stratctl(['activate', 'gold', '--url', server.url, '--token', server.token]);
+    expect(done.code, done.stderr).toBe(0);
+    await expect.poll(() => text(page, 'active-strategy'), { timeout: 2000, interval: 50 }).toBe('gold');
+    expect(await text(page, 'config-version')).toBe('2');
+    expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+    await expect.poll(() => row(page, 'gold').textContent()).toContain('active');
+    await expect.poll(() => page.locator('.timeline li').first().textContent()).toMatch(/v2\s*activation.*by admin/);
+    expect(await problems()).toEqual([]);
+  }, 60_000);
+
+  it('without a token it is read-only: Activate is disabled, and forcing it open is refused by the server, word for word', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    await row(page, 'gold').waitFor();
+    const buttons = page.locator('[data-testid="strategy-row"] button[data-action="activate"]');
+    expect(await buttons.evaluateAll((all) => all.map((b) => (b as HTMLButtonElement).disabled))).toEqual([true, true, true, true, true]);
+    expect(await text(page, 'read-only')).toContain('Enter a token');
+    // Someone enables the button in devtools: the page sends the mutation without a token, the server refuses.
+    await row(page, 'gold')
+      .locator('button[data-action="activate"]')
+      .evaluate((b) => b.removeAttribute('disabled'));
+    await row(page, 'gold').locator('button[data-action="activate"]').click();
+    await page.getByTestId('confirm-activate').click();
+    await expect.poll(() => text(page, 'action-error')).toContain('Authentication required');
+    expect(await text(page, 'action-error')).toContain('UNAUTHENTICATED');
+    const onDisk = await configOnDisk(server);
+    expect(onDisk).toMatch(/^active_strategy_key: momentum$/m);
+    expect(onDisk).toMatch(/^version: 1$/m);
+  }, 60_000);
+
+  it('filters the strategies table as the API does', async () => {
+    const server = await serve({ runner: false });
+    const { page, requests } = await openOperatorPage(browser, server.origin);
+    await row(page, 'gold').waitFor();
+    const keys = () => page.getByTestId('strategy-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
+    await page.locator('#filter-risk').selectOption('HIGH');
+    await expect.poll(keys).toEqual(['gold', 'momentum_v2']);
+    await page.locator('#filter-instrument').selectOption('XAU_USD');
+    await expect.poll(keys).toEqual(['gold']);
+    await page.locator('#filter-session').selectOption('ASIA');
+    await expect.poll(() => page.locator('#strategies').textContent()).toContain('No strategy matches these filters.');
+    const last = requests.filter((r) => r.postDataJSON?.()?.operationName === 'OperatorStrategies').at(-1);
+    expect(last?.postDataJSON().variables).toEqual({ instrument: 'XAU_USD', riskLevel: 'HIGH', sessionPreference: 'ASIA' });
+  }, 60_000);
+
+  it('with a token it activates from the page: shows what will change and sends the version it showed', async () => {
+    const server = await serve({ runner: false });
+    const { page, requests, problems } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin \(ADMIN\)$/);
+    expect(await page.evaluate(() => [sessionStorage.length, localStorage.length, document.cookie])).toEqual([1, 0, '']);
+    expect(await page.locator('#token-form').isVisible()).toBe(false);
+    expect(await page.locator('#forget-token').isVisible()).toBe(true);
+    await expect.poll(() => row(page, 'gold').locator('button[data-action="activate"]').isEnabled()).toBe(true);
+    await row(page, 'gold').locator('button[data-action="activate"]').click();
+    const dialog = page.locator('dialog[open]');
+    await expect.poll(() => dialog.locator('table.diff').textContent()).toContain('Gold Trend (gold)');
+    const diff = await dialog.locator('table.diff').textContent();
+    expect(diff).toContain('Momentum (momentum)');
+    expect(diff).toMatch(/Config version\s*1\s*2/);
+    expect(diff).toContain('high risk');
+    await page.getByTestId('confirm-activate').click();
+    await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
+    expect(await text(page, 'config-version')).toBe('2');
+    expect(await page.locator('.notice.success').first().textContent()).toContain('Activated gold (was momentum): config version 2.');
+    const sent = requests.find((r) => r.method() === 'POST' && r.postDataJSON()?.operationName === 'ActivateStrategy');
+    expect(sent?.postDataJSON().variables).toEqual({ strategyKey: 'gold', expectedVersion: 1 });
+    expect(await sent?.headerValue('authorization')).toBe(`Bearer ${server.token}`);
+    expect(await configOnDisk(server)).toMatch(/^active_strategy_key: gold$/m);
+    expect(await problems()).toEqual([]);
+  }, 60_000);
+
+  it('a stale expectedVersion shows the conflict and the state that won; nothing is overwritten', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token);
+    await row(page, 'range').locator('button[data-action="activate"]').click();
+    await page.getByTestId('confirm-activate').waitFor();
+    // Someone else activates gold while the dialog (showing version 1) is open.
+    const other = await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    expect(other.body.data?.activateStrategy.configVersion).toBe(2);
+    await expect.poll(() => text(page, 'config-version')).toBe('2');
+    await page.getByTestId('confirm-activate').click();
+    await expect.poll(() => text(page, 'action-error')).toContain('Config version conflict: expected 1, current 2');
+    expect(await text(page, 'action-error')).toContain('CONFLICT');
+    await expect
+      .poll(() => text(page, 'current-state'))
+      .toMatch(/Now in force: gold at version 2, changed .* by admin \(activation\)\. Nothing was overwritten\./);
+    expect(await page.getByRole('button', { name: 'Review again' }).count()).toBe(1);
+    const onDisk = await configOnDisk(server);
+    expect(onDisk).toMatch(/^active_strategy_key: gold$/m);
+    expect(onDisk).toMatch(/^version: 2$/m);
+  }, 60_000);
+
+  it('draws each instrument’s prices with the signals marked, and adds points live, scan after scan', async () => {
+    const server = await serve();
+    const faster = await server.gql('mutation { updateConfig(input: { scanIntervalSeconds: 1 }) { config { version } } }');
+    expect(faster.body.errors).toBeUndefined();
+    const { page, problems } = await openOperatorPage(browser, server.origin);
+    const charts = page.getByTestId('signal-chart');
+    await expect
+      .poll(() => charts.evaluateAll((all) => all.map((c) => c.getAttribute('data-instrument'))))
+      .toEqual(['EUR_USD', 'GBP_USD', 'USD_JPY']);
+    const points = () => charts.evaluateAll((all) => all.map((c) => Number(c.getAttribute('data-points'))));
+    await expect.poll(points, { timeout: 15_000 }).toSatisfy((p: number[]) => p.every((n) => n >= 3));
+    const before = await points();
+    await expect.poll(points, { timeout: 15_000 }).toSatisfy((p: number[]) => p.every((n, i) => n >= before[i]! + 2));
+    // Drawn on a canvas, named in words beside the colours.
+    expect(await charts.first().locator('canvas').count()).toBe(1);
+    const legend = await charts.first().locator('.u-legend').textContent();
+    for (const word of ['Price', 'LONG', 'SHORT', 'FLAT']) expect(legend).toContain(word);
+    expect(await charts.first().locator('.signal-note').textContent()).toMatch(/Last: (LONG|SHORT|FLAT) at \d/);
+    expect(await problems()).toEqual([]);
+  }, 60_000);
+
+  it('drops a token the server refuses, says so, and stays read-only', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, 'not-the-token-0123456789', null);
+    await expect
+      .poll(() => page.locator('.notice.error').first().textContent())
+      .toContain('The token was refused (Authentication required)');
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await expect.poll(() => text(page, 'read-only')).toContain('Read-only');
+    expect(await page.locator('#viewer').textContent()).toBe('Read-only: no token');
+  }, 60_000);
+
+  it('on a server whose reads need a token, asks for one, then shows everything live with it', async () => {
+    const server = await serve({ runner: false, readsRequireToken: true });
+    const { page, problems } = await openOperatorPage(browser, server.origin, { waitLive: false });
+    await expect.poll(() => text(page, 'read-only')).toContain('This server needs a token even to read.');
+    expect(await page.getByTestId('active-strategy').count()).toBe(0);
+    const read = await createToken(server.runtimeDir, 'wallboard', 'read');
+    await enterToken(page, read, /^Token: wallboard \(READ\)$/);
+    await expect.poll(() => text(page, 'active-strategy')).toBe('momentum');
+    await expect.poll(() => page.getByTestId('live').getAttribute('data-connected'), { timeout: 15_000 }).toBe('true');
+    expect(await text(page, 'read-only')).toContain('The token wallboard may only read.');
+    expect(await row(page, 'gold').locator('button[data-action="activate"]').isDisabled()).toBe(true);
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
+    // The refused loads before the token (401s, which Chromium logs) are the only console errors.
+    expect((await problems()).filter((p) => !p.includes('status of 401'))).toEqual([]);
+  }, 60_000);
+
+  it('edits tunable overrides with their bounds shown and checked before anything is sent', async () => {
+    const server = await serve({ runner: false });
+    const { page, requests } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token);
+    await row(page, 'momentum').locator('button[data-action="tunables"]').click();
+    const field = page.locator('[data-tunable="lookback_bars"]');
+    expect(await field.textContent()).toContain('default 20, range 2 to 500, whole numbers');
+    await field.locator('input').fill('501');
+    expect(await field.locator('.field-error').textContent()).toBe(
+      'lookback_bars must be at most 500 (the range is 2 to 500, whole numbers)',
+    );
+    await field.locator('input').fill('2.5');
+    expect(await field.locator('.field-error').textContent()).toBe('lookback_bars must be a whole number');
+    await page.getByTestId('save-tunables').click();
+    await expect.poll(() => page.locator('dialog .error-box').textContent()).toContain('lookback_bars must be a whole number');
+    expect(requests.filter((r) => r.postDataJSON?.()?.operationName === 'UpdateConfig')).toHaveLength(0);
+    await field.locator('input').fill('40');
+    await page.getByTestId('save-tunables').click();
+    await expect.poll(() => page.locator('.notice.success').first().textContent()).toContain("Saved momentum's overrides (lookback_bars)");
+    const sent = requests.find((r) => r.postDataJSON?.()?.operationName === 'UpdateConfig');
+    expect(sent?.postDataJSON().variables).toEqual({
+      input: { tunableOverrides: { momentum: { lookback_bars: 40 } } },
+      expectedVersion: 1,
+    });
+    expect(await configOnDisk(server)).toMatch(/tunable_overrides:\n\s+momentum:\n\s+lookback_bars: 40/);
+  }, 60_000);
+
+  it('rolls back from the timeline, showing what the old version changes back', async () => {
+    const server = await serve({ runner: false });
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token);
+    await page.getByRole('button', { name: 'Roll back to v1…' }).click();
+    await expect.poll(() => page.locator('dialog[open] table.diff').textContent()).toMatch(/activeStrategyKey\s*gold\s*momentum/);
+    await page.getByTestId('confirm-rollback').click();
+    await expect.poll(() => text(page, 'active-strategy')).toBe('momentum');
+    expect(await text(page, 'config-version')).toBe('3');
+    await expect.poll(() => page.locator('.timeline li').first().textContent()).toMatch(/v3\s*rollback/);
+  }, 60_000);
+
+  it('says when the server goes away, reconnects when it is back, refetches, and notices a new server version', async () => {
+    const first = await serve({ runner: false });
+    const port = Number(new URL(first.origin).port);
+    const opened = await openOperatorPage(browser, first.origin);
+    const { page } = opened;
+    await expect.poll(() => text(page, 'active-strategy')).toBe('momentum');
+    await first.close();
+    await expect.poll(() => page.getByTestId('live').getAttribute('data-connected')).toBe('false');
+    await expect.poll(() => text(page, 'server-down')).toContain('The server cannot be reached');
+    // A new server (a newer version, as /version says) on the same address and runtime dir; a change
+    // lands before the page is back, so only the refetch on resubscribe can show it.
+    opened.serverVersion.version = '0.2.0';
+    const second = await serve({ runner: false, port, runtimeDir: first.runtimeDir });
+    await second.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+    await expect.poll(() => page.getByTestId('live').getAttribute('data-connected'), { timeout: 15_000 }).toBe('true');
+    await expect.poll(() => text(page, 'active-strategy')).toBe('range');
+    expect(await page.getByTestId('server-down').count()).toBe(0);
+    await expect.poll(() => text(page, 'version-changed')).toContain('it now runs version 0.2.0; this page came from version 0.1.0');
+  }, 60_000);
+
+  it('renders names and reasons from hand-edited files as text: markup stays text, nothing runs', async () => {
+    const server = await serve({ runner: false });
+    const { page, problems } = await openOperatorPage(browser, server.origin);
+    await expect.poll(() => text(page, 'active-strategy')).toBe('momentum');
+    const onDisk = await configOnDisk(server);
+    await writeFile(
+      path.join(server.runtimeDir, 'config.yaml'),
+      onDisk.replace('tunable_overrides: {}', 'tunable_overrides:\n  "<img src=x onerror=window.pwned=1>": {}'),
+    );
+    const error = page.locator('.error-box[role="alert"]');
+    await expect.poll(() => error.textContent(), { timeout: 10_000 }).toContain('unknown strategy "<img src=x onerror=window.pwned=1>"');
+    expect(await page.locator('main img').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await problems()).toEqual([]);
+  }, 60_000);
+
+  it('is usable at phone width and from the keyboard alone', async () => {
+    const server = await serve({ runner: false });
+    const operate = await createToken(server.runtimeDir, 'night-shift', 'operate');
+    const { page, problems } = await openOperatorPage(browser, server.origin, { viewport: { width: 390, height: 844 } });
+    await row(page, 'gold').waitFor();
+    // Nothing wider than the screen but the table, which scrolls in its own box.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    // Tab to the token field, type, Enter; then Tab to gold's Activate and press Enter; Escape closes.
+    const focused = () =>
+      page.evaluate(
+        () => (document.activeElement as HTMLElement | null)?.id || (document.activeElement as HTMLElement | null)?.dataset.focus || '',
+      );
+    for (let i = 0; i < 10 && (await focused()) !== 'token-input'; i++) await page.keyboard.press('Tab');
+    expect(await focused()).toBe('token-input');
+    await page.keyboard.type(operate);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('#viewer').textContent()).toBe('Token: night-shift (OPERATE)');
+    for (let i = 0; i < 40 && (await focused()) !== 'activate-gold'; i++) await page.keyboard.press('Tab');
+    expect(await focused()).toBe('activate-gold');
+    await page.keyboard.press('Enter');
+    await page.locator('dialog[open]').waitFor();
+    expect(await focused()).toBe('');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('confirm-activate');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
+    // An operate token may activate, not change tunables: the editor opens read-only.
+    await row(page, 'gold').locator('button[data-action="tunables"]').click();
+    expect(await page.locator('dialog[open] input').first().isDisabled()).toBe(true);
+    expect(await page.locator('dialog[open]').textContent()).toContain('Read-only: changing overrides needs a token with scope admin.');
+    expect(await problems()).toEqual([]);
+  }, 60_000);
+});

@@ -1,0 +1,168 @@
+import { createClient } from 'graphql-sse';
+import { expect, it } from 'vitest';
+import { describeWithEtcd, startEtcd, waitHealthy } from '../helpers/etcd.js';
+import { freshPrefix } from '../helpers/etcd-stores.js';
+import { gql } from '../helpers/http.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { spawnServer, spawnStratctl, TEST_TOKEN } from '../helpers/server.js';
+import { waitUntil } from '../helpers/wait.js';
+
+const RUNNERS = `{ status { configVersion runners { id state appliedConfigVersion instruments } store { kind connected } } }`;
+
+/** 2 API replicas (no embedded runner) and 3 `stratctl runner` processes on one etcd prefix. */
+async function startFleet() {
+  const cluster = await startEtcd();
+  const store = cluster.url(freshPrefix());
+  const env = { CONTROL_PLANE_TOKEN: TEST_TOKEN };
+  const replicas = await Promise.all([0, 1].map(async () => spawnServer(await tempRuntimeDir(), ['--no-runner', '--store', store], env)));
+  const runnerArgs = (id: string, ...more: string[]) => [
+    'runner',
+    '--store',
+    store,
+    '--runner-id',
+    id,
+    '--heartbeat-ms',
+    '200',
+    '--feed',
+    'sim:7',
+    ...more,
+  ];
+  const runners = await Promise.all(
+    [runnerArgs('r1'), runnerArgs('r2'), runnerArgs('r3', '--instruments', 'EUR_USD')].map(async (args) => {
+      const child = spawnStratctl([...args, '--runtime-dir', await tempRuntimeDir()], env);
+      await child.waitFor(/strategy runner started/);
+      return child;
+    }),
+  );
+  const [a, b] = replicas.map((r) => ({
+    ...r,
+    gql: <T = Record<string, any>>(query: string, variables?: Record<string, unknown>) =>
+      gql<T>(r.url, query, variables, { token: TEST_TOKEN }),
+  }));
+  if (!a || !b) throw new Error('two replicas');
+  const status = async (replica: typeof a) => (await replica.gql(RUNNERS)).body.data?.status;
+  await waitUntil(
+    () => status(a),
+    (s) => s?.runners.length === 3 && s.runners.every((r: { state: string }) => r.state === 'RUNNING'),
+    { what: 'three RUNNING runners' },
+  );
+  return { cluster, a, b, runners, status };
+}
+
+describeWithEtcd('2 API replicas + 3 runners on etcd, over HTTP', () => {
+  it('changes through either replica: no lost update, one winner per expectedVersion, every runner applies, every replica hears', async () => {
+    const { a, b, status } = await startFleet();
+    const start = (await status(a)).configVersion as number;
+    expect((await status(b)).store).toEqual({ kind: 'ETCD', connected: true });
+    expect(await (await fetch(new URL('/version', a.url))).json()).toMatchObject({ store: 'etcd' });
+
+    // A subscription on B sees a change made through A.
+    const client = createClient({ url: `${b.url}`, retryAttempts: 0, headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    const heard: Record<string, any>[] = [];
+    let onConnected!: () => void;
+    const connected = new Promise<void>((resolve) => {
+      onConnected = resolve;
+    });
+    const dispose = client.subscribe<Record<string, any>>(
+      { query: 'subscription { statusChanged { activeStrategyKey configVersion } }' },
+      { next: (r) => heard.push(r), error: () => {}, complete: () => {} },
+      { connected: () => onConnected() },
+    );
+    try {
+      await connected;
+      const activation = await a.gql(
+        'mutation { activateStrategy(strategyKey: "gold", waitForRunner: true, timeoutMs: 5000) { configVersion runnerWait { applied waitedMs } } }',
+      );
+      expect(activation.status).toBe(200);
+      const { configVersion, runnerWait } = activation.body.data?.activateStrategy ?? {};
+      expect(configVersion).toBe(start + 1);
+      expect(runnerWait.applied).toBe(true);
+      expect(runnerWait.waitedMs).toBeLessThan(2000);
+      await waitUntil(
+        async () => heard,
+        (h) => h.some((r) => r.data?.statusChanged.configVersion === start + 1),
+        { what: 'B hears the activation made through A' },
+      );
+      expect(heard.find((r) => r.data?.statusChanged.configVersion === start + 1)?.data.statusChanged.activeStrategyKey).toBe('gold');
+    } finally {
+      dispose();
+      client.dispose();
+    }
+    const fleet = await status(b);
+    expect(fleet.runners.map((r: { id: string; appliedConfigVersion: number }) => [r.id, r.appliedConfigVersion])).toEqual([
+      ['r1', start + 1],
+      ['r2', start + 1],
+      ['r3', start + 1],
+    ]);
+    expect(fleet.runners.map((r: { instruments: unknown }) => r.instruments)).toEqual([null, null, ['EUR_USD']]);
+
+    // 40 changes (none a no-op) split over both replicas.
+    const update = 'mutation($s: Int!) { updateConfig(input: { scanIntervalSeconds: $s }) { config { version } } }';
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? b : a).gql(update, { s: 100 + i })));
+    expect(answers.map((r) => r.status)).toEqual(Array(40).fill(200));
+    const versions = answers.map((r) => r.body.data?.updateConfig.config.version as number);
+    expect(new Set(versions).size).toBe(40);
+    expect(Math.max(...versions)).toBe(start + 41);
+    const audit = await b.gql('{ auditLog(last: 100) { version operation } }');
+    expect(audit.body.data?.auditLog.filter((e: { operation: string }) => e.operation === 'updateConfig')).toHaveLength(40);
+
+    // 10 with the same expectedVersion over both replicas: one accepted, nine 409.
+    const expected = start + 41;
+    const raced = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        (i % 2 ? b : a).gql(
+          'mutation($s: Int!, $v: Int!) { updateConfig(input: { scanIntervalSeconds: $s }, expectedVersion: $v) { config { version } } }',
+          {
+            s: 500 + i,
+            v: expected,
+          },
+        ),
+      ),
+    );
+    expect(raced.map((r) => r.status).sort()).toEqual([200, ...Array(9).fill(409)]);
+    for (const r of raced.filter((x) => x.status === 409)) expect(r.body.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+  });
+
+  it('a SIGKILLed runner goes STALE and drops out; etcd stopped: 503 UNAVAILABLE, reads answer, /ready 503; back: everything reconverges', async () => {
+    const { cluster, a, b, runners, status } = await startFleet();
+    await runners[1]?.stop('SIGKILL');
+    await waitUntil(
+      () => status(a),
+      (s) => s?.runners.some((r: { id: string; state: string }) => r.id === 'r2' && r.state === 'STALE'),
+      { what: 'r2 STALE' },
+    );
+    await waitUntil(
+      () => status(b),
+      (s) => s?.runners.length === 2,
+      { what: 'r2 dropped out (lease expired)' },
+    );
+
+    const before = await status(a);
+    await cluster.members[0]?.stop();
+    const refused = await a.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('2');
+    expect(refused.body.errors?.[0]).toMatchObject({ message: 'Config store unavailable', extensions: { code: 'UNAVAILABLE' } });
+    const read = await a.gql(RUNNERS);
+    expect(read.status).toBe(200);
+    expect(read.body.data?.status).toMatchObject({ configVersion: before.configVersion, store: { kind: 'ETCD', connected: false } });
+    expect((await fetch(new URL('/ready', a.url))).status).toBe(503);
+
+    await cluster.members[0]?.start();
+    await waitHealthy(cluster);
+    await waitUntil(
+      async () => (await fetch(new URL('/ready', b.url))).status,
+      (s) => s === 200,
+      { what: 'B ready again' },
+    );
+    const again = await b.gql(
+      'mutation { activateStrategy(strategyKey: "range", waitForRunner: true, timeoutMs: 10000) { configVersion runnerWait { applied } } }',
+    );
+    expect(again.body.data?.activateStrategy).toEqual({ configVersion: before.configVersion + 1, runnerWait: { applied: true } });
+    await waitUntil(
+      () => status(a),
+      (s) => s?.configVersion === before.configVersion + 1 && s.store.connected,
+      { what: 'A reconverged' },
+    );
+  });
+});

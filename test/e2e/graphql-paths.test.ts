@@ -1,0 +1,109 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { parse } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { adminAuthenticator } from '../../src/auth/tokens.js';
+import type { RequestScope } from '../../src/graphql/request-scope.js';
+import { createControlPlaneYoga } from '../../src/graphql/yoga.js';
+import type { Exchange } from '../../src/http/exchange.js';
+import { inProcessRunner, OperationFailed } from '../../src/http/in-process.js';
+import { createLogger } from '../../src/log.js';
+import { startTestServer, TEST_TOKEN } from '../helpers/server.js';
+
+const log = createLogger({ level: 'silent' });
+
+interface Outcome {
+  status: number;
+  messages: string[];
+  wwwAuthenticate: string | null;
+}
+
+/**
+ * The same document through both doors of the same yoga instance: its own HTTP handling
+ * (yoga.fetch) and in process through getEnveloped (what the REST routes and the fast lane use).
+ * The envelop plugins (limits, production mode, masking, auth context) must answer alike.
+ */
+async function bothPaths(production: boolean, query: string, variables: Record<string, unknown>, authorization: string | null) {
+  const server = await startTestServer();
+  const yoga = createControlPlaneYoga({
+    services: server.services,
+    authenticator: adminAuthenticator(TEST_TOKEN),
+    logger: log,
+    production,
+    readsRequireToken: false,
+  });
+  const scope: RequestScope = { requestId: 'parity', log, authorization };
+  const response = await yoga.fetch(
+    'http://127.0.0.1/graphql',
+    {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json',
+        ...(authorization && { authorization }),
+      },
+      body: JSON.stringify({ query, variables }),
+    },
+    scope,
+  );
+  const body = (await response.json()) as { errors?: { message: string }[] };
+  const overHttp: Outcome = {
+    status: response.status,
+    messages: (body.errors ?? []).map((e) => e.message),
+    wwwAuthenticate: response.headers.get('www-authenticate'),
+  };
+
+  const exchange = { requestId: 'parity', log, req: { headers: authorization ? { authorization } : {} } } as unknown as Exchange;
+  let inProcess: Outcome;
+  try {
+    await inProcessRunner(yoga)(exchange, parse(query) as TypedDocumentNode<unknown, Record<string, unknown>>, variables);
+    inProcess = { status: 200, messages: [], wwwAuthenticate: null };
+  } catch (err) {
+    if (!(err instanceof OperationFailed)) throw err;
+    inProcess = { status: err.status, messages: [err.message], wwwAuthenticate: err.headers['www-authenticate'] ?? null };
+  }
+  return { overHttp, inProcess };
+}
+
+describe('envelop plugins answer alike over yoga HTTP and in process (getEnveloped)', () => {
+  it.each([
+    ['introspection in production', true, '{ __schema { queryType { name } } }', {}, null, 400, /introspection has been disabled/],
+    [
+      'a query past the depth limit',
+      false,
+      `{ ${'... on Query { '.repeat(9)}status { configVersion }${' }'.repeat(9)} }`,
+      {},
+      null,
+      400,
+      /depth limit/,
+    ],
+    [
+      'an enum suggestion from variable coercion, production',
+      true,
+      'query($r: RiskLevel) { strategies(riskLevel: $r) { key } }',
+      { r: 'HIHG' },
+      null,
+      null,
+      /does not exist in "RiskLevel" enum\.$/,
+    ],
+    ['a wrong token', false, '{ status { configVersion } }', {}, 'Bearer wrong-token-0123456789abcdef', 401, /^Authentication required$/],
+    [
+      'an unknown strategy key',
+      false,
+      'mutation { activateStrategy(strategyKey: "nope") { configVersion } }',
+      {},
+      `Bearer ${TEST_TOKEN}`,
+      400,
+      /^Invalid strategy key: nope$/,
+    ],
+  ])('%s', async (_name, production, query, variables, authorization, status, message) => {
+    const { overHttp, inProcess } = await bothPaths(production, query, variables, authorization);
+    expect(overHttp.messages[0]).toMatch(message);
+    expect(inProcess.messages[0]).toBe(overHttp.messages[0]);
+    expect(overHttp.messages.join()).not.toMatch(/Did you mean/);
+    if (status !== null) {
+      expect(overHttp.status).toBe(status);
+      expect(inProcess.status).toBe(status);
+    }
+    expect(inProcess.wwwAuthenticate).toBe(overHttp.wwwAuthenticate);
+  });
+});

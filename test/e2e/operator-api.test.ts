@@ -1,0 +1,208 @@
+import { hostname } from 'node:os';
+import { createClient } from 'graphql-sse';
+import { describe, expect, it } from 'vitest';
+import { createToken } from '../../src/auth/token-file.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { waitUntil } from '../helpers/wait.js';
+
+const SIGNALS = '{ signals(instrument: "eur_usd", last: 3) { instrument strategyKey direction reason price candleTime error } }';
+
+/** Scans every second from now on (the runner rescans at once when the change is applied). */
+async function scanEverySecond(server: TestServer) {
+  const res = await server.gql('mutation { updateConfig(input: { scanIntervalSeconds: 1 }) { config { version } } }');
+  expect(res.body.errors).toBeUndefined();
+}
+
+describe('Query.viewer', () => {
+  it('is null without a token, names the token and its highest scope with one, and a wrong token is refused', async () => {
+    const server = await startTestServer({ runner: false });
+    const read = await createToken(server.runtimeDir, 'dashboard', 'read');
+    const operate = await createToken(server.runtimeDir, 'night-shift', 'operate');
+    const anonymous = await server.gql('{ viewer { name scope } }', undefined, null);
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.body).toEqual({ data: { viewer: null } });
+    expect((await server.gql('{ viewer { name scope } }')).body.data).toEqual({ viewer: { name: 'admin', scope: 'ADMIN' } });
+    expect((await server.gql('{ viewer { name scope } }', undefined, read)).body.data).toEqual({
+      viewer: { name: 'dashboard', scope: 'READ' },
+    });
+    expect((await server.gql('{ viewer { name scope } }', undefined, operate)).body.data).toEqual({
+      viewer: { name: 'night-shift', scope: 'OPERATE' },
+    });
+    const wrong = await server.gql('{ viewer { name } }', undefined, 'not-a-token-0123456789');
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.errors?.[0]).toMatchObject({ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } });
+  });
+});
+
+describe('status.runners (single-runner form)', () => {
+  it('lists the embedded runner with its id, host and pid; status.runner stays', async () => {
+    const server = await startTestServer({ runner: { heartbeatMs: 200 } });
+    const query = '{ status { runner { id state } runners { id host pid state inSync appliedConfigVersion } } }';
+    const { status } = (
+      await waitUntil(
+        () => server.gql(query),
+        (r) => r.body.data?.status.runner.state === 'RUNNING',
+      )
+    ).body.data!;
+    expect(status.runners).toEqual([
+      { id: `${hostname()}:${process.pid}`, host: hostname(), pid: process.pid, state: 'RUNNING', inSync: true, appliedConfigVersion: 1 },
+    ]);
+    expect(status.runner).toEqual({ id: `${hostname()}:${process.pid}`, state: 'RUNNING' });
+  });
+
+  it('is empty while no runner has reported (API only), while status.runner says STOPPED', async () => {
+    const server = await startTestServer({ runner: false });
+    const res = await server.gql('{ status { runner { id state } runners { id } } }');
+    expect(res.body.data?.status).toEqual({ runner: { id: null, state: 'STOPPED' }, runners: [] });
+  });
+});
+
+describe('Query.signals', () => {
+  it('starts empty, then holds what the runner published, newest first, with the price each signal used', async () => {
+    const server = await startTestServer({ runner: { heartbeatMs: 200 } });
+    // Before the first scan is published there may be nothing; after a few scans there are at least 3.
+    await scanEverySecond(server);
+    const res = await waitUntil(
+      () => server.gql(SIGNALS),
+      (r) => (r.body.data?.signals.length ?? 0) === 3,
+      { what: 'three EUR_USD signals' },
+    );
+    const signals = res.body.data!.signals as { instrument: string; price: number; candleTime: string; direction: string; error: null }[];
+    for (const s of signals) {
+      expect(s).toMatchObject({ instrument: 'EUR_USD', strategyKey: 'momentum', error: null });
+      expect(['LONG', 'SHORT', 'FLAT']).toContain(s.direction);
+      expect(s.price).toBeGreaterThan(0.5);
+      expect(s.price).toBeLessThan(2);
+    }
+    const times = signals.map((s) => Date.parse(s.candleTime));
+    expect(times).toEqual([...times].sort((a, b) => b - a)); // newest first
+    expect(new Set(times).size).toBe(3);
+    // The price is the close of the candle the runner used: the same as status.runner.lastSignals reports.
+    const both = await server.gql(
+      '{ status { runner { lastScanAt lastSignals { instrument price candleTime } } } signals(instrument: "EUR_USD", last: 1) { price candleTime } }',
+    );
+    // (one request: both answered from the same moment, so the newest kept signal is the runner's last)
+    const last = both.body.data!.status.runner.lastSignals.find((s: { instrument: string }) => s.instrument === 'EUR_USD');
+    expect(both.body.data!.signals[0]).toEqual({ price: last.price, candleTime: last.candleTime });
+
+    const all = await server.gql('{ signals(last: 6) { instrument } }');
+    expect(new Set(all.body.data!.signals.map((s: { instrument: string }) => s.instrument))).toEqual(
+      new Set(['EUR_USD', 'GBP_USD', 'USD_JPY']),
+    );
+    expect((await server.gql('{ signals(instrument: "XAU_USD") { price } }')).body.data).toEqual({ signals: [] });
+  });
+
+  it('is empty in a process that has seen no scan', async () => {
+    const server = await startTestServer({ runner: false });
+    expect((await server.gql('{ signals { instrument } }', undefined, null)).body).toEqual({ data: { signals: [] } });
+  });
+});
+
+describe('Subscription.signalsEmitted', () => {
+  it('fires after every scan with that scan’s signals, over yoga’s SSE and over graphql-sse’s single connection', async () => {
+    const server = await startTestServer({ runner: { heartbeatMs: 200 } });
+    const distinct = createClient({ url: server.url, retryAttempts: 0 });
+    const single = createClient({ url: `${server.origin}/graphql/stream`, singleConnection: true, retryAttempts: 0 });
+    const heard: { distinct: any[]; single: any[] } = { distinct: [], single: [] };
+    const errors: unknown[] = [];
+    const query = 'subscription { signalsEmitted { instrument strategyKey direction price candleTime } }';
+    const stops = (['distinct', 'single'] as const).map((mode) =>
+      (mode === 'distinct' ? distinct : single).subscribe(
+        { query },
+        { next: (r) => heard[mode].push(r), error: (e) => errors.push(e), complete: () => {} },
+      ),
+    );
+    try {
+      // Both streams are open once each has heard a scan; then activating gold makes the runner
+      // apply it and scan at once: one event with gold's one instrument.
+      await scanEverySecond(server);
+      await waitUntil(
+        async () => heard,
+        (h) => h.distinct.length > 0 && h.single.length > 0,
+        { what: 'a scan on both streams' },
+      );
+      const activated = await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+      expect(activated.body.data?.activateStrategy.configVersion).toBe(3);
+      for (const mode of ['distinct', 'single'] as const) {
+        const gold = await waitUntil(
+          async () => heard[mode],
+          (list) => list.some((r) => r.data?.signalsEmitted[0]?.strategyKey === 'gold'),
+          { what: `a gold scan over ${mode}` },
+        );
+        const event = gold.find((r) => r.data?.signalsEmitted[0]?.strategyKey === 'gold');
+        expect(event.errors).toBeUndefined();
+        expect(event.data.signalsEmitted).toHaveLength(1);
+        expect(event.data.signalsEmitted[0]).toMatchObject({ instrument: 'XAU_USD', strategyKey: 'gold' });
+        expect(event.data.signalsEmitted[0].price).toBeGreaterThan(100);
+      }
+      expect(errors).toEqual([]);
+    } finally {
+      for (const stop of stops) stop();
+      distinct.dispose();
+      single.dispose();
+    }
+  });
+});
+
+describe('graphql-sse single-connection endpoint (/graphql/stream)', () => {
+  it('refuses a wrong token with 401 as JSON, and answers a broken document as JSON: never a stack', async () => {
+    const server = await startTestServer({ runner: false });
+    const url = `${server.origin}/graphql/stream`;
+    const wrong = await fetch(url, { method: 'PUT', headers: { authorization: 'Bearer wrong-token-0123456789' } });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('www-authenticate')).toContain('Bearer');
+    expect(await wrong.json()).toEqual({ errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } }] });
+
+    const reserved = await fetch(url, { method: 'PUT' });
+    expect(reserved.status).toBe(201);
+    const streamToken = await reserved.text();
+    expect(streamToken).toMatch(/^[0-9a-f-]{36}$/);
+    const post = (query: string, token?: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-graphql-event-stream-token': streamToken,
+          ...(token && { authorization: `Bearer ${token}` }),
+        },
+        body: JSON.stringify({ query, extensions: { operationId: crypto.randomUUID() } }),
+      });
+    const broken = await post('subscription { signalsEmitted { ');
+    expect(broken.status).toBe(400);
+    expect(broken.headers.get('content-type')).toContain('application/json');
+    const body = await broken.text();
+    expect(JSON.parse(body).errors[0].message).toMatch(/^Syntax Error/);
+    expect(body).not.toMatch(/\bat \S+ \(|node_modules|\/src\//);
+
+    const refused = await post('subscription { signalsEmitted { instrument } }', 'wrong-token-0123456789');
+    expect(refused.status).toBe(401);
+    expect(await refused.text()).not.toMatch(/\bat \S+ \(|node_modules|\/src\//);
+    expect((await post('subscription { signalsEmitted { instrument } }')).status).toBe(202);
+  });
+
+  it('sends a subscription refused at its start (reads need a token) to the client as its error, then completes it', async () => {
+    const server = await startTestServer({ runner: false, readsRequireToken: true });
+    const client = createClient({ url: `${server.origin}/graphql/stream`, singleConnection: true, retryAttempts: 0 });
+    const outcome = await new Promise<{ results: any[]; end: string }>((resolve) => {
+      const results: any[] = [];
+      client.subscribe(
+        { query: 'subscription { signalsEmitted { instrument } }' },
+        {
+          next: (r) => results.push(r),
+          error: (e) => resolve({ results, end: `error ${String(e)}` }),
+          complete: () => resolve({ results, end: 'complete' }),
+        },
+      );
+    });
+    client.dispose();
+    expect(outcome.end).toBe('complete');
+    expect(outcome.results).toEqual([
+      {
+        data: null,
+        errors: [
+          expect.objectContaining({ message: 'Authentication required', extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) }),
+        ],
+      },
+    ]);
+  });
+});

@@ -1,0 +1,233 @@
+import { expect, it } from 'vitest';
+import { parseAuditEntry } from '../../src/config/audit-entry.js';
+import { ConfigFileInvalidError, VersionConflictError } from '../../src/config/errors.js';
+import { describeWithEtcd, type EtcdCluster, startEtcd } from '../helpers/etcd.js';
+import {
+  activate,
+  eventually,
+  freshPrefix,
+  keysUnder,
+  openReplica,
+  rawClient,
+  recordEvents,
+  setScanInterval,
+} from '../helpers/etcd-stores.js';
+
+// One single-member cluster for the file: each test has its own prefix (its own deployment).
+let shared: EtcdCluster | null = null;
+const cluster = async () => {
+  shared ??= await startEtcd({ lifetime: 'file' });
+  return shared;
+};
+
+async function twoReplicas(options: Parameters<typeof openReplica>[2] = {}) {
+  const c = await cluster();
+  const prefix = freshPrefix();
+  const a = await openReplica(c, prefix, options);
+  const b = await openReplica(c, prefix, options);
+  await a.config.start();
+  await b.config.start();
+  return { c, prefix, a, b, raw: rawClient(c) };
+}
+
+describeWithEtcd('etcd config store (real etcd, two replicas on one prefix)', () => {
+  it('writes nothing before start(); start() writes the default config with its baseline entry, once', async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    const raw = rawClient(c);
+    const a = await openReplica(c, prefix);
+    const b = await openReplica(c, prefix);
+    expect(await raw.getAll().prefix(`/${prefix}/`).keys()).toEqual([]);
+    expect(a.config.state().config.config.version).toBe(1);
+    await Promise.all([a.config.start(), b.config.start()]);
+    expect(await keysUnder(raw, prefix, 'audit/config/')).toEqual([`/${prefix}/audit/config/0000000000000001`]);
+    const text = await raw.get(`/${prefix}/config`).string();
+    expect(text).toContain('active_strategy_key: momentum');
+    expect(text).toContain('version: 1');
+    expect(a.config.info()).toMatchObject({ kind: 'ETCD', connected: true });
+    expect(a.config.problem()).toBeNull();
+  });
+
+  it('40 concurrent changes split over both replicas: version delta = accepted = audit entries, no version twice', async () => {
+    const { a, b, raw, prefix } = await twoReplicas();
+    const before = a.config.state().config.config.version;
+    await eventually('B at the start version', () => b.config.state().config.config.version === before);
+    const heardByA = recordEvents(a.config);
+    const heardByB = recordEvents(b.config);
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).config.commit(setScanInterval(100 + i, `writer-${i}`))),
+    );
+    const accepted = results.flatMap((r) => (r.status === 'fulfilled' && r.value.changed ? [r.value] : []));
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(accepted).toHaveLength(40);
+    const versions = accepted.map((r) => r.current.config.version);
+    expect(new Set(versions).size).toBe(40);
+    const after = Math.max(...versions);
+    expect(after - before).toBe(40);
+    const auditKeys = await keysUnder(raw, prefix, 'audit/config/');
+    expect(auditKeys).toHaveLength(41); // the baseline and the 40
+    const entries = (await a.config.audit({ last: 100, subject: 'CONFIG' })).filter((e) => e.operation === 'updateConfig');
+    expect(entries.map((e) => e.version).sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => before + 1 + i));
+    // Every entry's config is the one that version put in force: each writer's value is there exactly once.
+    expect(new Set(entries.map((e) => e.config.scanIntervalSeconds)).size).toBe(40);
+    await eventually('both replicas at the last version', () => [a, b].every((r) => r.config.state().config.config.version === after));
+    // Changes are written in groups, yet every replica hears every version once, in order.
+    for (const heard of [heardByA, heardByB]) {
+      const changes = heard.flatMap((e) => (e.type === 'changed' ? [e] : []));
+      expect(changes.map((e) => e.current.config.version)).toEqual(Array.from({ length: 40 }, (_, i) => before + 1 + i));
+      for (const e of changes) {
+        expect(e.previous.config.version).toBe(e.current.config.version - 1);
+        expect(e.audit?.version).toBe(e.current.config.version);
+      }
+    }
+    const sources = (heard: typeof heardByA) => heard.flatMap((e) => (e.type === 'changed' ? [`${e.audit?.actor}:${e.source}`] : []));
+    for (let i = 0; i < 40; i++) {
+      expect(sources(heardByA)).toContain(`writer-${i}:${i % 2 === 0 ? 'commit' : 'replica'}`);
+      expect(sources(heardByB)).toContain(`writer-${i}:${i % 2 === 0 ? 'replica' : 'commit'}`);
+    }
+  });
+
+  it('10 concurrent changes with the same expectedVersion over both replicas: exactly one accepted', async () => {
+    const { a, b } = await twoReplicas();
+    const expected = a.config.state().config.config.version;
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).config.commit(setScanInterval(200 + i), { expectedVersion: expected })),
+    );
+    const accepted = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+    expect(accepted).toHaveLength(1);
+    expect(refused).toHaveLength(9);
+    for (const err of refused) {
+      expect(err).toBeInstanceOf(VersionConflictError);
+      expect(err).toMatchObject({ expectedVersion: expected, currentVersion: expected + 1 });
+    }
+  });
+
+  it('a no-op writes nothing: same revision, no version, no audit entry; expectedVersion is still checked first', async () => {
+    const { a, raw, prefix } = await twoReplicas();
+    await a.config.commit(setScanInterval(77));
+    const revisionBefore = (await raw.get(`/${prefix}/config`).exec()).header.revision;
+    const version = a.config.state().config.config.version;
+    const noop = await a.config.commit(setScanInterval(77));
+    expect(noop).toMatchObject({ changed: false, audit: null, changedFields: [] });
+    expect(noop.current.config.version).toBe(version);
+    await expect(a.config.commit(setScanInterval(77), { expectedVersion: version - 1 })).rejects.toBeInstanceOf(VersionConflictError);
+    expect((await raw.get(`/${prefix}/config`).exec()).header.revision).toBe(revisionBefore);
+  });
+
+  it("a commit on A reaches B's subscribers as a replica change with its audit entry", async () => {
+    const { a, b } = await twoReplicas();
+    const seenByB = recordEvents(b.config);
+    const seenByA = recordEvents(a.config);
+    const result = await a.config.commit(activate('gold', 'alice'));
+    await eventually('B hears the change', () => seenByB.some((e) => e.type === 'changed'));
+    const event = seenByB.find((e) => e.type === 'changed');
+    expect(event).toMatchObject({ type: 'changed', source: 'replica', audit: { actor: 'alice', operation: 'activateStrategy' } });
+    expect(event?.type === 'changed' && event.current).toEqual(result.current);
+    expect(seenByA.filter((e) => e.type === 'changed')).toMatchObject([{ source: 'commit', current: result.current }]);
+    expect(b.config.state().config.config.activeStrategyKey).toBe('gold');
+  });
+
+  it('a valid put of the config key (etcdctl) is applied everywhere as a hand edit and audited exactly once', async () => {
+    const { a, b, raw, prefix } = await twoReplicas();
+    await a.config.commit(setScanInterval(60));
+    const last = a.config.state().config.config.version;
+    await eventually('B at the same version', () => b.config.state().config.config.version === last);
+    const eventsA = recordEvents(a.config);
+    const eventsB = recordEvents(b.config);
+    // A hand edit that does not bump `version`: applied, numbered last + 1 (never backwards).
+    const text = (await raw.get(`/${prefix}/config`).string())?.replace('scan_interval_seconds: 60', 'scan_interval_seconds: 15');
+    await raw.put(`/${prefix}/config`).value(text ?? '');
+    await eventually('both replicas apply it', () => [a, b].every((r) => r.config.state().config.config.scanIntervalSeconds === 15));
+    for (const events of [eventsA, eventsB]) expect(events.filter((e) => e.type === 'changed')).toMatchObject([{ source: 'handEdit' }]);
+    expect(a.config.state().config.config.version).toBe(last + 1);
+    expect(b.config.state().config.config.version).toBe(last + 1);
+    const entries = await waitForAudit(a, (es) => es[0]?.operation === 'handEdit');
+    expect(entries[0]).toMatchObject({
+      actor: 'etcd',
+      operation: 'handEdit',
+      version: last + 1,
+      changes: { scanIntervalSeconds: { before: 60, after: 15 } },
+    });
+    expect(entries.filter((e) => e.operation === 'handEdit')).toHaveLength(1);
+    // The stored text is left as the person wrote it.
+    expect(await raw.get(`/${prefix}/config`).string()).toBe(text);
+    // The next change builds on the hand edit.
+    const next = await b.config.commit(setScanInterval(16));
+    expect(next.previous.config.scanIntervalSeconds).toBe(15);
+    expect(next.current.config.version).toBe(last + 2);
+  });
+
+  it('an invalid put keeps the last good config, reports it, refuses commits; a fix makes it valid again', async () => {
+    const { a, b, raw, prefix } = await twoReplicas();
+    const good = a.config.state().config;
+    const events = recordEvents(b.config);
+    await raw.put(`/${prefix}/config`).value('active_strategy_key: nope\nbogus: [\n');
+    await eventually('B reports it', () => b.config.problem() !== null);
+    expect(events).toMatchObject([{ type: 'invalid' }]);
+    expect(b.config.problem()?.publicMessage).toMatch(/^config: invalid config/);
+    expect(b.config.state().config).toEqual(good);
+    await expect(a.config.commit(setScanInterval(90))).rejects.toBeInstanceOf(ConfigFileInvalidError);
+    const auditBefore = await keysUnder(raw, prefix, 'audit/config/');
+    await raw
+      .put(`/${prefix}/config`)
+      .value(
+        'active_strategy_key: range\ntrading_enabled: false\nscan_interval_seconds: 5\ntunable_overrides: {}\nversion: 1\nupdated_at: 2026-01-05T01:35:00Z\n',
+      );
+    await eventually('valid again on B', () => b.config.problem() === null && b.config.state().config.config.activeStrategyKey === 'range');
+    expect(events.map((e) => e.type)).toEqual(['invalid', 'valid', 'changed']);
+    expect(b.config.state().config.config.version).toBe(good.config.version + 1);
+    await waitForAudit(a, (es) => es[0]?.operation === 'handEdit');
+    expect(await keysUnder(raw, prefix, 'audit/config/')).toHaveLength(auditBefore.length + 1);
+  });
+
+  it('a hand edit whose version is above the last audited one keeps its own number; the next change follows it', async () => {
+    const { a, b, raw, prefix } = await twoReplicas();
+    const text = (await raw.get(`/${prefix}/config`).string()) ?? '';
+    await raw
+      .put(`/${prefix}/config`)
+      .value(text.replace(/^version: \d+$/m, 'version: 100').replace('trading_enabled: true', 'trading_enabled: false'));
+    await eventually('applied as version 100', () => [a, b].every((r) => r.config.state().config.config.version === 100));
+    const next = await a.config.commit(setScanInterval(61));
+    expect(next.current.config.version).toBe(101);
+    const entries = await a.config.audit({ last: 2, subject: 'CONFIG' });
+    expect(entries.map((e) => [e.version, e.operation])).toEqual([
+      [101, 'updateConfig'],
+      [100, 'handEdit'],
+    ]);
+  });
+
+  it('a deleted config key is reported; the next commit writes it again from the last good config', async () => {
+    const { a, b, raw, prefix } = await twoReplicas();
+    await a.config.commit(activate('range'));
+    await raw.delete().key(`/${prefix}/config`);
+    await eventually('reported missing', () => b.config.problem() !== null);
+    expect(b.config.problem()?.message).toMatch(/the key is missing/);
+    const result = await b.config.commit(setScanInterval(12));
+    expect(result.current.config).toMatchObject({ activeStrategyKey: 'range', scanIntervalSeconds: 12 });
+    await eventually('valid again', () => a.config.problem() === null);
+  });
+
+  it('keeps the last --audit-keep entries per subject, deleting older ones in the same transaction', async () => {
+    const { a, raw, prefix } = await twoReplicas({ auditKeep: 5 });
+    for (let i = 0; i < 8; i++) await a.config.commit(setScanInterval(300 + i));
+    const keys = await keysUnder(raw, prefix, 'audit/config/');
+    expect(keys.map((k) => Number(k.split('/').at(-1)))).toEqual([5, 6, 7, 8, 9]);
+    const stored = await raw.getAll().prefix(`/${prefix}/audit/config/`).strings();
+    for (const text of Object.values(stored)) expect(parseAuditEntry(text)).not.toBeNull();
+  });
+});
+
+async function waitForAudit(
+  r: Awaited<ReturnType<typeof openReplica>>,
+  accept: (entries: readonly import('../../src/config/audit-entry.js').AuditEntry[]) => boolean,
+) {
+  let entries = await r.config.audit({ last: 20, subject: 'CONFIG' });
+  const deadline = Date.now() + 5000;
+  while (!accept(entries)) {
+    if (Date.now() > deadline) throw new Error(`audit trail never matched: ${JSON.stringify(entries.slice(0, 3))}`);
+    await new Promise((res) => setTimeout(res, 20));
+    entries = await r.config.audit({ last: 20, subject: 'CONFIG' });
+  }
+  return entries;
+}

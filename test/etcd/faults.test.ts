@@ -1,0 +1,90 @@
+import { expect, it } from 'vitest';
+import { tokenDigest } from '../../src/auth/token-file.js';
+import { StoreUnavailableError } from '../../src/config/errors.js';
+import type { StoreEvent } from '../../src/config/store.js';
+import { defaultRegistry } from '../../src/registry/index.js';
+import { openEtcdStores } from '../../src/store-etcd/index.js';
+import { describeWithEtcd, freePort, startEtcd, waitHealthy } from '../helpers/etcd.js';
+import { eventually, freshPrefix, openReplica, recordEvents, setScanInterval } from '../helpers/etcd-stores.js';
+
+const connectionEvents = (events: StoreEvent[]) => events.flatMap((e) => (e.type === 'connection' ? [e.connected] : []));
+
+async function timed<T>(work: Promise<T>): Promise<{ ms: number; outcome: PromiseSettledResult<T> }> {
+  const started = Date.now();
+  const [outcome] = await Promise.allSettled([work]);
+  return { ms: Date.now() - started, outcome: outcome as PromiseSettledResult<T> };
+}
+
+describeWithEtcd('etcd store faults (real etcd members stopped and started)', () => {
+  it('opening a store nobody answers for fails within 2 s, naming it', async () => {
+    const port = await freePort();
+    const { ms, outcome } = await timed(openEtcdStores(`etcd://127.0.0.1:${port}/scp`, { registry: defaultRegistry }));
+    expect(outcome.status === 'rejected' && outcome.reason).toBeInstanceOf(StoreUnavailableError);
+    expect(outcome.status === 'rejected' && (outcome.reason as { detail: string }).detail).toContain(`etcd://127.0.0.1:${port}/scp/`);
+    expect(ms).toBeLessThan(3000);
+  });
+
+  it('etcd stopped: commits refuse within 2 s, reads answer from the watched state, connected is false; back: reconverges without a restart', async () => {
+    const cluster = await startEtcd();
+    const prefix = freshPrefix();
+    const a = await openReplica(cluster, prefix);
+    const b = await openReplica(cluster, prefix);
+    await a.config.start();
+    const token = await a.tokens.create('reader', 'read');
+    const before = (await a.config.commit(setScanInterval(41))).current;
+    await eventually('B current', () => b.config.state().config.config.version === before.config.version);
+    const events = recordEvents(a.config);
+
+    await cluster.members[0]?.stop();
+    const refused = await timed(a.config.commit(setScanInterval(42)));
+    expect(refused.outcome.status).toBe('rejected');
+    expect(refused.outcome.status === 'rejected' && refused.outcome.reason).toBeInstanceOf(StoreUnavailableError);
+    expect(refused.ms).toBeLessThan(3000);
+    expect(a.config.state().config).toEqual(before);
+    expect(a.config.info()).toMatchObject({ kind: 'ETCD', connected: false });
+    expect(a.config.info().lastContactAt).not.toBeNull();
+    expect(connectionEvents(events)).toEqual([false]);
+    await eventually('B notices too (its probe)', () => !b.config.info().connected);
+    expect((await timed(a.config.audit({ last: 5 }))).outcome.status).toBe('rejected');
+    // Named tokens still authenticate from the watched set.
+    expect(await a.tokens.find(tokenDigest(token))).toMatchObject({ name: 'reader' });
+
+    await cluster.members[0]?.start();
+    await waitHealthy(cluster);
+    await eventually('both reconnect', () => a.config.info().connected && b.config.info().connected);
+    expect(connectionEvents(events)).toEqual([false, true]);
+    const after = await b.config.commit(setScanInterval(43));
+    expect(after.current.config.version).toBe(before.config.version + 1);
+    await eventually('A hears B again (watch re-established)', () => a.config.state().config.config.scanIntervalSeconds === 43);
+    expect(events.filter((e) => e.type === 'changed')).toMatchObject([{ source: 'replica' }]);
+  });
+
+  it('a 3-member cluster keeps committing with one member down, refuses clearly with two down, and recovers', async () => {
+    const cluster = await startEtcd({ size: 3 });
+    const prefix = freshPrefix();
+    const a = await openReplica(cluster, prefix);
+    const b = await openReplica(cluster, prefix);
+    await a.config.start();
+    const [m0, m1] = cluster.members;
+
+    await m0?.kill();
+    const withOneDown = await Promise.all([a.config.commit(setScanInterval(51)), b.config.commit(setScanInterval(52))]);
+    expect(withOneDown.map((r) => r.changed)).toEqual([true, true]);
+    const version = Math.max(...withOneDown.map((r) => r.current.config.version));
+    await eventually('both replicas agree', () => [a, b].every((r) => r.config.state().config.config.version === version));
+
+    await m1?.kill();
+    const refused = await timed(a.config.commit(setScanInterval(53)));
+    expect(refused.outcome.status === 'rejected' && refused.outcome.reason).toBeInstanceOf(StoreUnavailableError);
+    expect(refused.ms).toBeLessThan(3000);
+    expect(a.config.state().config.config.version).toBe(version);
+    await eventually('quorum loss shows as not connected', () => !a.config.info().connected);
+
+    await m1?.start();
+    await waitHealthy(cluster);
+    await eventually('connected again', () => a.config.info().connected);
+    const recovered = await a.config.commit(setScanInterval(54));
+    expect(recovered.current.config.version).toBe(version + 1);
+    await eventually('B sees it', () => b.config.state().config.config.version === version + 1);
+  });
+});

@@ -1,0 +1,131 @@
+import { expect, it } from 'vitest';
+import { TokenFileError, tokenDigest } from '../../src/auth/token-file.js';
+import { type RunnerState, runnerHealth } from '../../src/runner/state.js';
+import { runnerLeaseSeconds } from '../../src/store-etcd/index.js';
+import { describeWithEtcd, type EtcdCluster, startEtcd } from '../helpers/etcd.js';
+import { eventually, freshPrefix, openReplica, rawClient } from '../helpers/etcd-stores.js';
+
+let shared: EtcdCluster | null = null;
+const cluster = async () => {
+  shared ??= await startEtcd({ lifetime: 'file' });
+  return shared;
+};
+
+function runnerState(id: string, patch: Partial<RunnerState> = {}): RunnerState {
+  const now = new Date().toISOString();
+  return {
+    id,
+    host: 'test-host',
+    pid: 4242,
+    instruments: null,
+    feed: 'sim',
+    startedAt: now,
+    heartbeatAt: now,
+    heartbeatIntervalMs: 200,
+    stopped: false,
+    applied: null,
+    lastScanAt: null,
+    lastSignals: [],
+    error: null,
+    ...patch,
+  };
+}
+
+describeWithEtcd('etcd tokens and runners (real etcd)', () => {
+  it('a token created on A is found on B at once; revoked on B, it is refused on A at once', async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    const a = await openReplica(c, prefix);
+    const b = await openReplica(c, prefix);
+    const token = await a.tokens.create('ci-bot', 'operate');
+    // No wait: B's watch may not have brought it yet, and find must still see it.
+    expect(await b.tokens.find(tokenDigest(token))).toMatchObject({ name: 'ci-bot', scope: 'operate' });
+    expect(await b.tokens.revoke('ci-bot')).toBe(true);
+    expect(await a.tokens.find(tokenDigest(token))).toBeUndefined();
+    expect(await a.tokens.revoke('ci-bot')).toBe(false);
+    // Only the digest is stored.
+    const stored = await rawClient(c).getAll().prefix(`/${prefix}/tokens/`).strings();
+    expect(JSON.stringify(stored)).not.toContain(token);
+  });
+
+  it('lists tokens, refuses a duplicate name and reserved names', async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    const a = await openReplica(c, prefix);
+    await a.tokens.create('reader', 'read');
+    await a.tokens.create('ops', 'admin');
+    expect((await a.tokens.list()).map((t) => [t.name, t.scope])).toEqual([
+      ['reader', 'read'],
+      ['ops', 'admin'],
+    ]);
+    await expect(a.tokens.create('reader', 'admin')).rejects.toThrow(/a token named "reader" exists/);
+    for (const name of ['admin', 'file', 'etcd', 'Bad Name'])
+      await expect(a.tokens.create(name, 'read')).rejects.toBeInstanceOf(TokenFileError);
+    const concurrent = await Promise.allSettled([a.tokens.create('race', 'read'), a.tokens.create('race', 'read')]);
+    expect(concurrent.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+  });
+
+  it('a token record put by hand under the wrong name is refused, not trusted', async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    const a = await openReplica(c, prefix);
+    const sha256 = tokenDigest('x'.repeat(40));
+    await rawClient(c)
+      .put(`/${prefix}/tokens/innocent`)
+      .value(JSON.stringify({ name: 'other', scope: 'admin', sha256, created_at: new Date().toISOString() }));
+    expect(await a.tokens.find(sha256)).toBeUndefined();
+  });
+
+  it('runners publish under leases: every replica lists them; a dead one goes STALE, then drops out when its lease expires', async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    const api = await openReplica(c, prefix);
+    const runnerProcess = await openReplica(c, prefix);
+    const seen: number[] = [];
+    api.runners.subscribe(() => seen.push(api.runners.list().length));
+    const r1 = runnerProcess.runnerPublisher('host-a:1');
+    const r2 = runnerProcess.runnerPublisher('host-b:2');
+    await r2.publish(runnerState('host-b:2', { instruments: ['XAU_USD'] }));
+    await r1.publish(runnerState('host-a:1'));
+    await eventually('both listed', () => api.runners.list().length === 2);
+    expect(api.runners.list().map((r) => [r.id, r.instruments])).toEqual([
+      ['host-a:1', null],
+      ['host-b:2', ['XAU_USD']],
+    ]);
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    const lease = await rawClient(c).get(`/${prefix}/runners/host-a:1`).exec();
+    expect(Number(lease.kvs[0]?.lease)).toBeGreaterThan(0);
+    expect(runnerLeaseSeconds(200)).toBe(2);
+
+    // The runner process dies: no clean stop, its connection (and so its keepalives) just end.
+    const diedAt = Date.now();
+    await runnerProcess.close();
+    let sawStale = false;
+    await eventually(
+      'the dead runners drop out',
+      () => {
+        const listed = api.runners.list();
+        if (listed.some((r) => runnerHealth(r, Date.now()) === 'STALE')) sawStale = true;
+        return listed.length === 0;
+      },
+      10_000,
+    );
+    expect(sawStale).toBe(true);
+    // Not before its lease could have run out (2 s TTL; etcd may round up but never down).
+    expect(Date.now() - diedAt).toBeGreaterThanOrEqual(1500);
+  });
+
+  it('a runner that stops cleanly stays listed as stopped until its lease runs out', async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    const api = await openReplica(c, prefix);
+    const runnerProcess = await openReplica(c, prefix);
+    const publisher = runnerProcess.runnerPublisher('clean:1');
+    await publisher.publish(runnerState('clean:1'));
+    await publisher.publish(runnerState('clean:1', { stopped: true }));
+    await publisher.close();
+    await eventually('stopped state seen', () => api.runners.list()[0]?.stopped === true);
+    expect(runnerHealth(api.runners.list()[0] ?? null, Date.now())).toBe('STOPPED');
+    await eventually('gone after the lease', () => api.runners.list().length === 0, 10_000);
+  });
+});

@@ -1,0 +1,71 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Etcd3, Range } from 'etcd3';
+import { afterEach, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../../src/config/errors.js';
+import { describeWithEtcd, makeTlsFiles, startEtcd } from '../helpers/etcd.js';
+import { freshPrefix, openReplica, setScanInterval } from '../helpers/etcd-stores.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+describeWithEtcd('etcd store over TLS with client certificates and etcd users', () => {
+  it('connects with --etcd-ca/--etcd-cert/--etcd-key and a user limited to its prefix; refuses clearly otherwise', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'scp-tls-'));
+    dirs.push(dir);
+    const tls = await makeTlsFiles(dir);
+    const cluster = await startEtcd({ tls });
+    const prefix = freshPrefix();
+    const files = { caFile: tls.caFile, certFile: tls.clientCertFile, keyFile: tls.clientKeyFile };
+
+    // What an operator does once: a root user, a user for the control plane with its prefix only, auth on.
+    const admin = new Etcd3({
+      hosts: cluster.hosts.map((h) => `https://${h}`),
+      credentials: {
+        rootCertificate: await readFile(tls.caFile),
+        certChain: await readFile(tls.clientCertFile),
+        privateKey: await readFile(tls.clientKeyFile),
+      },
+    });
+    try {
+      await admin.user('root').create('root-password');
+      await admin.user('root').addRole('root');
+      await admin.role('scp').create();
+      await admin.role('scp').grant({ permission: 'Readwrite', range: Range.prefix(`/${prefix}/`) });
+      await admin.user('scp').create('scp-password');
+      await admin.user('scp').addRole('scp');
+      await admin.auth.authEnable();
+    } finally {
+      admin.close();
+    }
+
+    const a = await openReplica(cluster, prefix, { tls: files, auth: { username: 'scp', password: 'scp-password' } });
+    await a.config.start();
+    expect((await a.config.commit(setScanInterval(33))).changed).toBe(true);
+    const token = await a.tokens.create('tls-bot', 'read');
+    expect(token.length).toBeGreaterThan(20);
+
+    await expect(openReplica(cluster, prefix, { tls: files, auth: { username: 'scp', password: 'wrong' } })).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
+    // A user without rights on the prefix cannot read it.
+    await expect(
+      openReplica(cluster, 'elsewhere', { tls: files, auth: { username: 'scp', password: 'scp-password' } }),
+    ).rejects.toMatchObject({
+      detail: expect.stringMatching(/permission denied/i),
+    });
+    // Plain gRPC to a TLS member does not connect.
+    await expect(
+      openReplica(cluster, prefix, { auth: { username: 'scp', password: 'scp-password' }, callTimeoutMs: 500 }),
+    ).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(openReplica(cluster, prefix, { tls: { ...files, caFile: path.join(dir, 'missing.crt') } })).rejects.toThrow(
+      /--etcd-ca .*missing\.crt: ENOENT/,
+    );
+    await expect(openReplica(cluster, prefix, { tls: { caFile: tls.caFile, certFile: tls.clientCertFile } })).rejects.toThrow(
+      /--etcd-cert and --etcd-key go together/,
+    );
+  });
+});

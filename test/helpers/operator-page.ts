@@ -1,0 +1,101 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, Page, Request as PwRequest } from 'playwright-core';
+import { afterAll, afterEach, expect } from 'vitest';
+import { type BuiltPage, buildPage } from '../../scripts/build-page.js';
+import { loopbackOnly } from './playground.js';
+
+let built: Promise<BuiltPage> | null = null;
+
+/**
+ * The operator page, built once per test file by the same script `npm ci` runs (into a temp dir,
+ * so a test never depends on, or disturbs, dist/). Removed after the file's tests.
+ */
+export function builtPage(): Promise<BuiltPage> {
+  built ??= mkdtemp(path.join(tmpdir(), 'scp-page-')).then((dir) => buildPage(dir));
+  return built;
+}
+
+afterAll(async () => {
+  if (built) await rm((await built).outDir, { recursive: true, force: true });
+  built = null;
+});
+
+export interface OperatorPage {
+  page: Page;
+  /** Requests the page tried beyond loopback (refused). */
+  refused: string[];
+  /** Every request the page made, in order. */
+  requests: PwRequest[];
+  /** What GET /version answers the page (the DESIGN shape); tests change it to play a server upgrade. */
+  serverVersion: { version: string };
+  /** Page errors, console errors and Content-Security-Policy violations seen so far. */
+  problems(): Promise<string[]>;
+}
+
+const opened: Page[] = [];
+
+/**
+ * Closes the pages opened since the last call. Call it in an `afterEach` inside the describe, so it
+ * runs before the servers close: a live page would otherwise reconnect to a draining server over a
+ * kept-alive connection and hold its drain open.
+ */
+export async function closeOperatorPages(): Promise<void> {
+  await Promise.all(opened.splice(0).map((p) => p.context().close()));
+}
+afterEach(closeOperatorPages);
+
+/**
+ * Opens the operator page in a fresh context (its own sessionStorage), loopback only, and waits
+ * until it is live (its subscriptions accepted). GET /version is answered here with DESIGN's
+ * shape, so a test can play a server upgrade (and the page never depends on which branch has it).
+ */
+export async function openOperatorPage(
+  browser: Browser,
+  origin: string,
+  options: { viewport?: { width: number; height: number }; waitLive?: boolean } = {},
+): Promise<OperatorPage> {
+  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  opened.push(page);
+  const refused = await loopbackOnly(page);
+  const serverVersion = { version: '0.1.0' };
+  await page.route('**/version', (route) =>
+    route.fulfill({
+      json: { version: serverVersion.version, node: process.version, store: 'file' },
+      headers: { 'cache-control': 'no-store' },
+    }),
+  );
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  const requests: PwRequest[] = [];
+  page.on('request', (r) => requests.push(r));
+  await page.addInitScript(() => {
+    const w = window as unknown as { __csp: string[] };
+    w.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.effectiveDirective} ${e.blockedURI}`));
+  });
+  await page.goto(`${origin}/`);
+  if (options.waitLive !== false) await page.locator('[data-testid="live"][data-connected="true"]').waitFor({ timeout: 15_000 });
+  return {
+    page,
+    refused,
+    requests,
+    serverVersion,
+    problems: async () => [
+      ...errors,
+      ...(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).map((v) => `csp: ${v}`),
+    ],
+  };
+}
+
+/** Types a token into the page's form, as a person would, and waits for the page to say whose it is. */
+export async function enterToken(page: Page, token: string, expectViewer: RegExp | null = /^Token: /): Promise<void> {
+  await page.locator('#token-input').fill(token);
+  await page.locator('#token-input').press('Enter');
+  if (expectViewer) await expect.poll(() => page.locator('#viewer').textContent()).toMatch(expectViewer);
+}

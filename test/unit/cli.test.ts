@@ -1,0 +1,124 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EXIT } from '../../src/cli/exit-codes.js';
+import { startFailure } from '../../src/cli/start-failures.js';
+import { ConfigFileError } from '../../src/config/errors.js';
+import { LockHeldError } from '../../src/lock.js';
+import { resolveLogSettings } from '../../src/log.js';
+import { FeedError } from '../../src/runner/feed.js';
+import { RuntimeDirInUseError, RuntimeDirNotWritableError } from '../../src/runtime-dir.js';
+import { UsageError } from '../../src/usage-error.js';
+import { ROOT } from '../helpers/server.js';
+import { stratctl } from '../helpers/stratctl.js';
+
+const errno = (code: string, syscall: string) => Object.assign(new Error(`${syscall} ${code}`), { code, syscall });
+const at = { host: '127.0.0.1', port: 8787, runtimeDir: '/srv/runtime' };
+
+describe('serve: why a start failed -> exit code (one table)', () => {
+  it.each([
+    ['a usage error', new UsageError('--port: bad'), EXIT.usage, /--port: bad/],
+    ['a feed that cannot be read', new FeedError('no such file'), EXIT.usage, /cannot open the feed: no such file/],
+    [
+      'an invalid config.yaml',
+      new ConfigFileError('/srv/runtime/config.yaml', [{ line: 2, column: 22, message: 'Invalid strategy key: golden' }]),
+      EXIT.config,
+      /\/srv\/runtime\/config\.yaml is invalid: line 2, column 22: Invalid strategy key: golden\. The file was left as it is/,
+    ],
+    [
+      'a live holder of the runtime dir',
+      new RuntimeDirInUseError('/srv/runtime', new LockHeldError('/srv/runtime/.lock', 4242, 'box'), 'serve'),
+      EXIT.runtimeDirInUse,
+      /process 4242 on box holds \/srv\/runtime\/\.lock/,
+    ],
+    ['a runtime dir that cannot be written', new RuntimeDirNotWritableError('/srv/runtime', 'EROFS'), EXIT.runtimeDirNotWritable, /EROFS/],
+    ['a write refused under the runtime dir', errno('EACCES', 'open'), EXIT.runtimeDirNotWritable, /not writable/],
+    ['the port in use', errno('EADDRINUSE', 'listen'), EXIT.portInUse, /127\.0\.0\.1:8787 is already in use/],
+    ['a port this user may not bind', errno('EACCES', 'listen'), EXIT.unexpected, /listen EACCES/],
+    ['anything else', new Error('surprise'), EXIT.unexpected, /cannot start: surprise/],
+  ])('%s', (_what, err, code, message) => {
+    const failure = startFailure(err, at);
+    expect(failure.code).toBe(code);
+    expect(failure.message).toMatch(message);
+    expect(failure.unexpected).toBe(code === EXIT.unexpected);
+  });
+});
+
+describe('log settings', () => {
+  it('text on a terminal, json otherwise; flags win over the environment; a bad value is a usage error', () => {
+    expect(resolveLogSettings({}, {}, true)).toEqual({ format: 'text', level: 'info' });
+    expect(resolveLogSettings({}, {}, false)).toEqual({ format: 'json', level: 'info' });
+    expect(resolveLogSettings({}, { CONTROL_PLANE_LOG_FORMAT: 'text', CONTROL_PLANE_LOG_LEVEL: 'DEBUG' }, false)).toEqual({
+      format: 'text',
+      level: 'debug',
+    });
+    expect(resolveLogSettings({ 'log-format': 'json' }, { CONTROL_PLANE_LOG_FORMAT: 'text' }, true).format).toBe('json');
+    expect(() => resolveLogSettings({ 'log-level': 'loud' }, {}, true)).toThrow(UsageError);
+    expect(() => resolveLogSettings({}, { CONTROL_PLANE_LOG_FORMAT: 'xml' }, true)).toThrow(
+      /CONTROL_PLANE_LOG_FORMAT must be one of text, json/,
+    );
+  });
+});
+
+describe('stratctl: help, version, usage errors, completion (in-process)', () => {
+  it('--version prints the package version', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    expect(await stratctl(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('--help lists every command; <command> --help shows its usage; `help <command>` too', async () => {
+    const top = await stratctl(['--help']);
+    expect(top.code).toBe(0);
+    for (const c of ['serve', 'runner', 'token', 'strategies', 'status', 'activate', 'config', 'completion'])
+      expect(top.stdout).toMatch(new RegExp(`^ {2}${c} `, 'm'));
+    for (const c of ['serve', 'runner', 'status', 'activate', 'strategies', 'token create', 'config set']) {
+      const help = await stratctl([...c.split(' '), '--help']);
+      expect(help.code, c).toBe(0);
+      expect(help.stdout).toContain(`Usage: stratctl ${c}`);
+    }
+    expect((await stratctl(['serve', '--help'])).stdout).toMatch(/--log-format <format>[\s\S]*CONTROL_PLANE_LOG_FORMAT/);
+    expect((await stratctl(['help', 'status'])).stdout).toContain('Usage: stratctl status');
+  });
+
+  it('usage errors: one line saying what is wrong, one pointing at --help, exit 2', async () => {
+    const cases: [string[], string][] = [
+      [['status', '--colour'], "stratctl status: unknown option '--colour'"],
+      [['activate'], "stratctl activate: missing required argument 'strategy-key'"],
+      [['activate', 'gold', 'range'], "stratctl activate: too many arguments for 'activate'. Expected 1 argument but got 2."],
+      [['token'], 'stratctl token: a command is required: create, list, revoke'],
+      [['token', 'create', '--name', 'x'], "stratctl token create: required option '--scope <scope>' not specified"],
+      [['config', 'get', '--wait'], 'stratctl config get: --wait goes with config set'],
+      [['status', '--reconnect-timeout-ms', '5'], 'stratctl status: --reconnect-timeout-ms goes with --watch'],
+      [['serve', '--log-format', 'xml'], 'stratctl serve: --log-format must be one of text, json, not "xml"'],
+    ];
+    for (const [args, line] of cases) {
+      const result = await stratctl(args);
+      const command = line.slice(0, line.indexOf(':'));
+      expect(result, args.join(' ')).toEqual({ code: 2, stdout: '', stderr: `${line}\nsee ${command} --help\n` });
+    }
+    const typo = await stratctl(['statu']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe("stratctl: unknown command 'statu'\n(Did you mean status?)\nsee stratctl --help\n");
+    const bare = await stratctl([]);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('Usage: stratctl [options] [command]');
+  });
+
+  it('completion bash: a script bash completes commands, subcommands, flags and flag values with', async () => {
+    const { code, stdout: script } = await stratctl(['completion', 'bash']);
+    expect(code).toBe(0);
+    const complete = (line: string) => {
+      const words = line.split(' ');
+      const probe = `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _stratctl; echo "\${COMPREPLY[*]}"`;
+      return execFileSync('bash', ['-c', probe], { encoding: 'utf8' }).trim();
+    };
+    expect(complete('stratctl st')).toBe('strategies status');
+    expect(complete('stratctl token ')).toBe('create list revoke');
+    expect(complete('stratctl serve --log-f')).toBe('--log-format');
+    expect(complete('stratctl serve --log-format ')).toBe('text json');
+    expect(complete('stratctl config set --w')).toBe('--wait');
+    expect((await stratctl(['completion', 'zsh'])).stdout).toMatch(/^autoload -U \+X bashcompinit && bashcompinit\n/);
+    expect((await stratctl(['completion', 'fish'])).code).toBe(2);
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { EtcdUrlError, endpointAddress, parseEtcdStoreUrl } from '../../src/store-etcd/url.js';
+
+describe('parseEtcdStoreUrl', () => {
+  it('reads one member and the prefix, with leading and trailing slash', () => {
+    expect(parseEtcdStoreUrl('etcd://127.0.0.1:2379/scp')).toEqual({ endpoints: [{ host: '127.0.0.1', port: 2379 }], prefix: '/scp/' });
+  });
+
+  it('reads several members, host names, IPv6 and a nested prefix', () => {
+    const url = parseEtcdStoreUrl('etcd://etcd-0.internal:2379,10.0.0.2:32379,[::1]:2380/prod/strategy-control-plane/');
+    expect(url.endpoints).toEqual([
+      { host: 'etcd-0.internal', port: 2379 },
+      { host: '10.0.0.2', port: 32379 },
+      { host: '::1', port: 2380 },
+    ]);
+    expect(url.prefix).toBe('/prod/strategy-control-plane/');
+    expect(url.endpoints.map(endpointAddress)).toEqual(['etcd-0.internal:2379', '10.0.0.2:32379', '[::1]:2380']);
+  });
+
+  it("takes etcd's client port when none is given", () => {
+    expect(parseEtcdStoreUrl('etcd://etcd/scp').endpoints).toEqual([{ host: 'etcd', port: 2379 }]);
+    expect(parseEtcdStoreUrl('etcd://[::1]/scp').endpoints).toEqual([{ host: '::1', port: 2379 }]);
+  });
+
+  it.each([
+    ['file', /etcd:\/\/host:port/],
+    ['etcds://127.0.0.1:2379/scp', /unknown scheme "etcds".*--etcd-ca/],
+    ['http://127.0.0.1:2379/scp', /unknown scheme "http"/],
+    ['etcd://127.0.0.1:2379', /a key prefix is required/],
+    ['etcd://127.0.0.1:2379/', /a key prefix is required/],
+    ['etcd:///scp', /at least one host/],
+    ['etcd://a:1,,b:2/scp', /an empty host/],
+    ['etcd://a:0/scp', /port must be a number from 1 to 65535/],
+    ['etcd://a:65536/scp', /port must be a number/],
+    ['etcd://a:x/scp', /port must be a number/],
+    ['etcd://::1:2379/scp', /IPv6 address in brackets/],
+    ['etcd://[::1/scp', /closing "\]"/],
+    ['etcd://[nothex]:1/scp', /not an IPv6 address/],
+    ['etcd://a_b:1/scp', /not a host name/],
+    ['etcd://user@a:1/scp', /no user, query/],
+    ['etcd://a:1/scp?x=1', /no user, query/],
+    ['etcd://a:1/s%2Fp', /no user, query/],
+    ['etcd://a:1/../x', /may hold only/],
+    ['etcd://a:1/a//b', /may hold only/],
+    ['etcd://a:1/sp ace', /no user, query/],
+    ['etcd://a:1,A:1/scp', /listed twice/],
+  ])('refuses %s', (url, message) => {
+    expect(() => parseEtcdStoreUrl(url)).toThrow(EtcdUrlError);
+    expect(() => parseEtcdStoreUrl(url)).toThrow(message);
+  });
+});

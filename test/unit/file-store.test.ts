@@ -1,0 +1,177 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { activateStrategy, updateConfig } from '../../src/config/changes.js';
+import { ConfigFileError, ConfigWriteError, VersionConflictError } from '../../src/config/errors.js';
+import { openFileConfigStore } from '../../src/config/file-store.js';
+import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
+import { defaultRegistry } from '../../src/registry/index.js';
+import { faultyAuditFs } from '../helpers/faulty-audit-fs.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+
+const by = { actor: 'test' };
+const open = async (runtimeDir: string, options: { fs?: FileSystem; now?: () => Date; warn?: (m: string) => void } = {}) => {
+  const store = await openFileConfigStore({ strategies: defaultRegistry, runtimeDir, ...options });
+  await store.start();
+  return store;
+};
+const auditLines = async (dir: string) =>
+  (await readFile(path.join(dir, 'audit.log'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+
+describe('file config store', () => {
+  it('writes nothing before start(): a missing config is served from defaults and written by start', async () => {
+    const dir = await tempRuntimeDir();
+    const store = await openFileConfigStore({ strategies: defaultRegistry, runtimeDir: dir });
+    expect(store.state().config.config).toMatchObject({ activeStrategyKey: 'momentum', version: 1 });
+    expect(await readdir(dir)).toEqual([]);
+    await store.start();
+    expect((await readdir(dir)).sort()).toEqual(['audit.log', 'config.yaml']);
+    expect((await auditLines(dir)).map((l) => l.operation)).toEqual(['baseline']);
+    await store.close();
+  });
+
+  it('writes atomically: no temp file left, one writer at a time, version +1 and updated_at per change, each audited', async () => {
+    const dir = await tempRuntimeDir();
+    let clock = Date.parse('2026-11-28T10:00:00.000Z');
+    const tick = () => {
+      clock += 1000;
+      return new Date(clock);
+    };
+    const store = await open(dir, { now: tick });
+    const results = await Promise.all([
+      store.commit(activateStrategy('gold', by)),
+      store.commit(updateConfig({ scanIntervalSeconds: 10 }, by)),
+    ]);
+    expect(results.map((r) => r.current.config.version)).toEqual([2, 3]);
+    expect(results[1]?.previous.config.version).toBe(2);
+    expect((await readdir(dir)).sort()).toEqual(['audit.log', 'config.yaml']);
+    const onDisk = parse(await readFile(path.join(dir, 'config.yaml'), 'utf8'));
+    expect(onDisk).toMatchObject({ active_strategy_key: 'gold', scan_interval_seconds: 10, version: 3 });
+    expect(onDisk.updated_at).toBe(results[1]?.current.config.updatedAt);
+    expect(Date.parse(onDisk.updated_at)).toBeGreaterThan(Date.parse(results[0]?.current.config.updatedAt ?? ''));
+    expect((await auditLines(dir)).map((l) => [l.version, l.operation, l.actor])).toEqual([
+      [1, 'baseline', 'system'],
+      [2, 'activateStrategy', 'test'],
+      [3, 'updateConfig', 'test'],
+    ]);
+    await store.close();
+  });
+
+  it('a change that changes nothing writes nothing: no version, no audit entry', async () => {
+    const dir = await tempRuntimeDir();
+    const store = await open(dir);
+    const before = await readFile(path.join(dir, 'config.yaml'));
+    const result = await store.commit(activateStrategy('momentum', by));
+    expect(result).toMatchObject({ changed: false, changedFields: [], audit: null });
+    expect(result.current.config.version).toBe(1);
+    expect(await readFile(path.join(dir, 'config.yaml'))).toEqual(before);
+    expect(await auditLines(dir)).toHaveLength(1);
+    // A no-op still answers a stale expectedVersion with a conflict: that check comes first.
+    await expect(store.commit(activateStrategy('momentum', by), { expectedVersion: 7 })).rejects.toBeInstanceOf(VersionConflictError);
+    await store.close();
+  });
+
+  it('builds on a hand edit made since the last load, keeping its comments and order; versions never go backwards', async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'config.yaml');
+    const store = await open(dir);
+    await store.commit(activateStrategy('gold', by)); // version 2
+    await writeFile(
+      file,
+      '# desk: keep it slow\nscan_interval_seconds: 120 # slow on purpose\nactive_strategy_key: range\ntrading_enabled: true\ntunable_overrides:\n  range:\n    band_std_dev: 2.5 # wider band this week\nversion: 1\nupdated_at: 2026-11-01T00:00:00Z\n',
+    );
+    const change = await store.commit(updateConfig({ tunableOverrides: { range: { band_period: 30 } } }, by));
+    // The hand edit said version 1, below the trail's 2: it was in force as 3, so this change is 4.
+    expect(change.previous.config).toMatchObject({ activeStrategyKey: 'range', scanIntervalSeconds: 120, version: 3 });
+    expect(await readFile(file, 'utf8')).toBe(
+      `# desk: keep it slow\nscan_interval_seconds: 120 # slow on purpose\nactive_strategy_key: range\ntrading_enabled: true\ntunable_overrides:\n  range:\n    band_std_dev: 2.5 # wider band this week\n    band_period: 30\nversion: 4\nupdated_at: ${change.current.config.updatedAt}\n`,
+    );
+    expect((await auditLines(dir)).map((l) => [l.version, l.operation])).toEqual([
+      [1, 'baseline'],
+      [2, 'activateStrategy'],
+      [3, 'handEdit'],
+      [4, 'updateConfig'],
+    ]);
+    await store.close();
+  });
+
+  it('reports an invalid file with line and problem, and refuses to open it without touching it', async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'config.yaml');
+    const content =
+      'active_strategy_key: gold\ntrading_enabled: true\nscan_interval_seconds: 30\nversion: 1\nupdated_at: 2026-11-01T00:00:00Z\nevil: !!python/object:os.system "rm -rf /"\n';
+    await writeFile(file, content);
+    const error = await open(dir).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigFileError);
+    expect((error as ConfigFileError).problems[0]).toMatchObject({ line: 6, message: expect.stringMatching(/Unresolved tag/) });
+    expect(await readFile(file, 'utf8')).toBe(content);
+    expect(await readdir(dir)).toEqual(['config.yaml']);
+  });
+
+  it('refuses YAML aliases and merge keys in the file', async () => {
+    const dir = await tempRuntimeDir();
+    await writeFile(
+      path.join(dir, 'config.yaml'),
+      'base: &b\n  lookback_bars: 10\nactive_strategy_key: momentum\ntrading_enabled: true\nscan_interval_seconds: 30\ntunable_overrides:\n  momentum:\n    <<: *b\nversion: 1\nupdated_at: 2026-11-01T00:00:00Z\n',
+    );
+    const error = (await open(dir).catch((e: unknown) => e)) as ConfigFileError;
+    expect(error).toBeInstanceOf(ConfigFileError);
+    expect(error.message).toMatch(/Unrecognized key: "base"|alias/i);
+  });
+
+  it('a failing write leaves the previous file and the served config as they were', async () => {
+    const dir = await tempRuntimeDir();
+    let failRename = false;
+    const fs: FileSystem = {
+      ...nodeFileSystem,
+      rename: async (from, to) => {
+        if (failRename) throw Object.assign(new Error('no space'), { code: 'ENOSPC' });
+        return nodeFileSystem.rename(from, to);
+      },
+    };
+    const store = await open(dir, { fs });
+    const before = await readFile(path.join(dir, 'config.yaml'), 'utf8');
+    failRename = true;
+    const error = await store.commit(activateStrategy('gold', by)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigWriteError);
+    expect(error).toMatchObject({ message: 'Config could not be written', step: 'rename', errno: 'ENOSPC' });
+    expect(await readFile(path.join(dir, 'config.yaml'), 'utf8')).toBe(before);
+    expect((await readdir(dir)).sort()).toEqual(['audit.log', 'config.yaml']);
+    expect(store.state().config.config).toMatchObject({ activeStrategyKey: 'momentum', version: 1 });
+    failRename = false;
+    expect((await store.commit(activateStrategy('gold', by))).current.config.version).toBe(2);
+    await store.close();
+  });
+
+  it('an audit append that fails puts the previous file back', async () => {
+    const dir = await tempRuntimeDir();
+    const faults = faultyAuditFs();
+    const store = await open(dir, { fs: faults.fs });
+    const before = await readFile(path.join(dir, 'config.yaml'), 'utf8');
+    faults.fail('fsync', 'EIO');
+    const error = await store.commit(activateStrategy('gold', by)).catch((e: unknown) => e);
+    expect(error).toMatchObject({ message: 'Config could not be written', step: 'audit fsync', errno: 'EIO' });
+    expect(await readFile(path.join(dir, 'config.yaml'), 'utf8')).toBe(before);
+    expect(store.state().config.config.version).toBe(1);
+    await store.close();
+  });
+
+  it('clears temp files a killed writer left, but not those of a live writer, nor other files', async () => {
+    const dir = await tempRuntimeDir();
+    const dead = '.config.yaml.999999999.0123456789ab.tmp'; // no such pid
+    const live = `.config.yaml.${process.pid}.ba9876543210.tmp`;
+    const other = '.tokens.yaml.999999999.0123456789ab.tmp';
+    for (const name of [dead, live, other]) await writeFile(path.join(dir, name), 'active_strategy_key: gol');
+    const warnings: string[] = [];
+    const store = await open(dir, { warn: (m) => warnings.push(m) });
+    const left = await readdir(dir);
+    expect(left).not.toContain(dead);
+    expect(left).toEqual(expect.arrayContaining([live, other, 'config.yaml']));
+    expect(warnings).toEqual([`removed 1 temp file(s) left by an interrupted write: ${dead}`]);
+    await store.close();
+  });
+});

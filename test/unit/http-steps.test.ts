@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import { compose, type Exchange, jsonReply, type Reply, type Step } from '../../src/http/exchange.js';
+import { type Refusal, refusals } from '../../src/http/refusal.js';
+import { router } from '../../src/http/router.js';
+import { authFailureLimitStep } from '../../src/http/steps/auth-failure-limit.js';
+import { negotiateEncoding } from '../../src/http/steps/compression.js';
+import { hostnameOf, isOriginForm } from '../../src/http/steps/host-check.js';
+import { acceptedRequestId, requestIdStep } from '../../src/http/steps/request-id.js';
+import { createLogger } from '../../src/log.js';
+
+const silent = createLogger({ level: 'silent' });
+
+function exchange(overrides: Partial<Exchange> & { headers?: Record<string, string> } = {}): Exchange {
+  const { headers = {}, ...rest } = overrides;
+  return {
+    req: { headers } as Exchange['req'],
+    res: {} as Exchange['res'],
+    method: 'GET',
+    target: '/graphql',
+    path: '/graphql',
+    signal: new AbortController().signal,
+    requestId: 'test',
+    log: silent,
+    host: '127.0.0.1',
+    clientKey: '192.0.2.1',
+    body: null,
+    ...rest,
+  };
+}
+
+const answer = (status: number) => async (): Promise<Reply> => jsonReply(status, {});
+
+describe('Host and request target parsing', () => {
+  it.each([
+    ['Example.COM:8787', 'example.com'],
+    ['[::1]:8787', '::1'],
+    ['[::1]', '::1'],
+    ['127.0.0.1', '127.0.0.1'],
+    ['localhost:', 'localhost'],
+    ['my_host.internal:65535', 'my_host.internal'],
+  ])('%j -> %j', (header, name) => expect(hostnameOf(header)).toBe(name));
+
+  it.each(['[', 'a b', 'x:99999', ':99999', '', '[::1', '[nothost]:80', '999.1.1.1', 'a:b', 'x:123456', 'host/path', 'user@host'])(
+    '%j is not a valid host[:port]',
+    (header) => expect(hostnameOf(header)).toBeNull(),
+  );
+
+  it('takes origin-form targets only', () => {
+    expect(isOriginForm('/graphql?query=x')).toBe(true);
+    for (const target of ['*', 'http://example.com/graphql', '//graphql', 'graphql', '']) expect(isOriginForm(target), target).toBe(false);
+  });
+});
+
+describe('Accept-Encoding negotiation', () => {
+  it.each([
+    [undefined, null],
+    ['', null],
+    ['gzip', 'gzip'],
+    ['gzip, br', 'br'],
+    ['br;q=0.5, gzip', 'gzip'],
+    ['br;q=0, gzip;q=0', null],
+    ['*', 'br'],
+    ['*;q=0, gzip', 'gzip'],
+    ['identity', null],
+    ['deflate', null],
+  ])('%j -> %j', (header, coding) => expect(negotiateEncoding(header)).toBe(coding));
+});
+
+describe('request ids', () => {
+  it('accepts short printable ids and nothing that could forge a log line', () => {
+    expect(acceptedRequestId('abc-123:x/y=')).toBe('abc-123:x/y=');
+    for (const bad of [undefined, '', 'a b', 'a\nb', 'x'.repeat(129), ['a', 'b']]) expect(acceptedRequestId(bad as never)).toBeNull();
+  });
+
+  it('sets the id before the next step runs and echoes it on the reply', async () => {
+    let seen = '';
+    const handle = compose([requestIdStep(silent, () => 'fixed-id')], async (ex) => {
+      seen = ex.requestId;
+      return jsonReply(200, {});
+    });
+    const reply = await handle(exchange());
+    expect(seen).toBe('fixed-id');
+    expect(reply.headers['x-request-id']).toBe('fixed-id');
+  });
+});
+
+describe('the chain', () => {
+  it('runs steps in list order, each once, and unwinds in reverse', async () => {
+    const order: string[] = [];
+    const step =
+      (name: string): Step =>
+      async (ex, next) => {
+        order.push(`>${name}`);
+        const reply = await next(ex);
+        order.push(`<${name}`);
+        return reply;
+      };
+    await compose([step('a'), step('b'), step('c')], answer(200))(exchange());
+    expect(order).toEqual(['>a', '>b', '>c', '<c', '<b', '<a']);
+  });
+
+  it('routes by path and method: 405 with Allow for a known path, 404 for an unknown one, `accepts` falls through', async () => {
+    const logged: Refusal[] = [];
+    const refuse = refusals({ onRefusal: (reason, status) => logged.push({ reason, status } as Refusal) });
+    const handle = router(
+      [
+        {
+          path: '/graphql',
+          methods: ['POST'],
+          accepts: (ex) => ex.req.headers['content-type'] === 'application/json',
+          handle: answer(201),
+        },
+        { path: '/graphql', handle: answer(200) },
+        { path: '/health', methods: ['GET', 'HEAD'], handle: answer(200) },
+        { path: '/assets/', methods: ['GET'], handle: answer(204) },
+      ],
+      refuse,
+    );
+    expect((await handle(exchange({ method: 'POST', headers: { 'content-type': 'application/json' } }))).status).toBe(201);
+    expect((await handle(exchange({ method: 'POST' }))).status).toBe(200);
+    expect((await handle(exchange({ path: '/assets/app.js' }))).status).toBe(204);
+    const wrongMethod = await handle(exchange({ method: 'DELETE', path: '/health' }));
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.allow).toBe('GET, HEAD');
+    expect((await handle(exchange({ path: '/api/nothing' }))).body).toBe('{"detail":"Not Found"}');
+    expect(logged.map((r) => r.reason)).toEqual(['method-not-allowed', 'not-found']);
+  });
+});
+
+describe('failed-auth limit (alone, injected clock)', () => {
+  it('counts each 401 once, slows past half the budget, locks out at it with Retry-After, and forgets after the lockout', async () => {
+    let now = 1_000_000;
+    const limit = authFailureLimitStep(refusals(), { failuresPerMinute: 4, lockoutMs: 30_000, slowdownStepMs: 0, now: () => now });
+    const wrongToken = (ex = exchange()) => limit(ex, answer(401));
+    for (let i = 0; i < 4; i++) expect((await wrongToken()).status).toBe(401);
+    const refused = await limit(exchange(), answer(200));
+    expect(refused.status).toBe(429);
+    expect(refused.headers['retry-after']).toBe('30');
+    expect(JSON.parse(refused.body as string)).toEqual({
+      errors: [{ message: 'Too many failed authentication attempts', extensions: { code: 'RATE_LIMITED' } }],
+    });
+    // Another client is not affected.
+    expect((await limit(exchange({ clientKey: '192.0.2.2' }), answer(200))).status).toBe(200);
+    now += 29_000;
+    expect((await limit(exchange(), answer(200))).headers['retry-after']).toBe('1');
+    now += 1_000;
+    expect((await limit(exchange(), answer(200))).status).toBe(200);
+  });
+
+  it('never counts an answer that is not a 401', async () => {
+    const limit = authFailureLimitStep(refusals(), { failuresPerMinute: 1, slowdownStepMs: 0 });
+    for (const status of [200, 400, 403, 409, 429, 500]) await limit(exchange(), answer(status));
+    expect((await limit(exchange(), answer(200))).status).toBe(200);
+  });
+});
+
+describe('refusals', () => {
+  it('log at INFO up to the per-second bound, then at DEBUG; each once', async () => {
+    const lines: string[] = [];
+    let now = 0;
+    const refuse = refusals({ infoPerSecond: 2, now: () => now });
+    const ex = exchange({
+      log: createLogger({ level: 'debug', format: 'text', destination: { write: (line: string) => lines.push(line) } }),
+    });
+    const refusal: Refusal = { reason: 'bad-host', status: 400, code: 'BAD_REQUEST', message: 'Bad Host header: expected host[:port]' };
+    for (let i = 0; i < 3; i++) refuse(ex, refusal);
+    now += 1_000;
+    refuse(ex, refusal);
+    expect(lines.map((l) => l.split(' ')[1])).toEqual(['INFO', 'INFO', 'DEBUG', 'INFO']);
+  });
+});

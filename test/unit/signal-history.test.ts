@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { recordPublishedScans, SIGNALS_KEPT_PER_INSTRUMENT, SignalHistory } from '../../src/runner/signal-history.js';
+import type { RunnerSignalRecord, RunnerState, RunnerStateSource } from '../../src/runner/state.js';
+
+const signal = (instrument: string, n: number, direction: RunnerSignalRecord['direction'] = 'FLAT'): RunnerSignalRecord => ({
+  instrument,
+  strategyKey: 'momentum',
+  direction,
+  reason: `scan ${n}`,
+  values: {},
+  price: 1 + n / 1000,
+  candleTime: new Date(Date.UTC(2026, 0, 5) + n * 300_000).toISOString(),
+  error: null,
+});
+
+const scan = (n: number, instruments = ['EUR_USD', 'GBP_USD']) => ({
+  runnerId: 'host:1',
+  scannedAt: new Date(Date.UTC(2026, 10, 29) + n * 1000).toISOString(),
+  signals: instruments.map((i) => signal(i, n)),
+});
+
+describe('SignalHistory', () => {
+  it('keeps the last 1,000 signals per instrument, newest first', () => {
+    const history = new SignalHistory();
+    for (let n = 1; n <= 1100; n++) history.record(scan(n));
+    const eur = history.list({ instrument: 'EUR_USD', last: 5000 });
+    expect(SIGNALS_KEPT_PER_INSTRUMENT).toBe(1000);
+    expect(eur).toHaveLength(1000);
+    expect(eur[0]?.reason).toBe('scan 1100');
+    expect(eur.at(-1)?.reason).toBe('scan 101');
+    expect(history.list({ instrument: 'EUR_USD', last: 3 }).map((s) => s.reason)).toEqual(['scan 1100', 'scan 1099', 'scan 1098']);
+    expect(history.list({ instrument: 'XAU_USD', last: 100 })).toEqual([]);
+    expect(history.list({ instrument: 'EUR_USD', last: 0 })).toEqual([]);
+  });
+
+  it('without an instrument: all of them interleaved, newest first', () => {
+    const history = new SignalHistory();
+    history.record(scan(1, ['EUR_USD']));
+    history.record(scan(2, ['GBP_USD', 'EUR_USD']));
+    expect(history.list({ last: 3 }).map((s) => `${s.instrument} ${s.reason}`)).toEqual([
+      'EUR_USD scan 2',
+      'GBP_USD scan 2',
+      'EUR_USD scan 1',
+    ]);
+  });
+
+  it('records a scan once, however often its state is republished (heartbeats), and tells listeners once', () => {
+    const heard: string[] = [];
+    const history = new SignalHistory((s) => heard.push(s.scannedAt));
+    expect(history.record(scan(1))).toBe(true);
+    expect(history.record(scan(1))).toBe(false);
+    expect(history.record(scan(2))).toBe(true);
+    expect(heard).toEqual([scan(1).scannedAt, scan(2).scannedAt]);
+    expect(history.list({ instrument: 'EUR_USD', last: 10 })).toHaveLength(2);
+  });
+
+  it('follows what a runner publishes: a new lastScanAt is a scan, a heartbeat is not', () => {
+    let listener: (() => void) | undefined;
+    const base: RunnerState = {
+      id: 'host:7',
+      host: 'host',
+      pid: 7,
+      instruments: null,
+      feed: 'sim:42',
+      startedAt: '2026-11-29T00:00:00.000Z',
+      heartbeatAt: '2026-11-29T00:00:00.000Z',
+      heartbeatIntervalMs: 2000,
+      stopped: false,
+      applied: null,
+      lastScanAt: null,
+      lastSignals: [],
+      error: null,
+    };
+    let published: RunnerState = base;
+    const source: RunnerStateSource = {
+      list: () => [published],
+      subscribe: (l) => {
+        listener = l;
+        return () => {
+          listener = undefined;
+        };
+      },
+      close: () => {},
+    };
+    const history = new SignalHistory();
+    const stop = recordPublishedScans(source, history);
+    const publish = (state: RunnerState) => {
+      published = state;
+      listener?.();
+    };
+    const scanned = { ...base, lastScanAt: '2026-11-29T00:00:01.000Z', lastSignals: [signal('EUR_USD', 1, 'LONG')] };
+    publish(scanned);
+    publish({ ...scanned, heartbeatAt: '2026-11-29T00:00:02.000Z' });
+    publish({ ...scanned, lastScanAt: '2026-11-29T00:00:03.000Z', lastSignals: [signal('EUR_USD', 2, 'SHORT')] });
+    expect(history.list({ instrument: 'EUR_USD', last: 10 }).map((s) => s.direction)).toEqual(['SHORT', 'LONG']);
+    stop();
+    expect(listener).toBeUndefined();
+  });
+});
