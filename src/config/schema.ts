@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type StrategyRegistry, strategyKeySchema, type TunableSpec, type TunableValue } from '../registry/index.js';
+import { checkTunableValue, type StrategyRegistry, strategyKeySchema, type TunableValue } from '../registry/index.js';
 import { fromSnakeKeys, snakeCase } from './case.js';
 import type { ConfigIssue } from './errors.js';
 
@@ -72,20 +72,6 @@ export const DEFAULT_SETTINGS = {
   scanIntervalSeconds: 30,
   tunableOverrides: {},
 } as const satisfies Pick<RuntimeConfig, SettableField>;
-
-export function describeTunableSpec(spec: TunableSpec): string {
-  return spec.type === 'boolean' ? 'a boolean' : `${spec.type === 'integer' ? 'an integer' : 'a number'} in [${spec.min}, ${spec.max}]`;
-}
-
-/** Why `value` is not acceptable for `spec`, or undefined when it is. */
-export function checkTunableValue(spec: TunableSpec, value: unknown): string | undefined {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  if (spec.type === 'boolean') return typeof value === 'boolean' ? undefined : `must be a boolean, got ${shown}`;
-  if (typeof value !== 'number' || !Number.isFinite(value)) return `must be ${describeTunableSpec(spec)}, got ${shown}`;
-  if (spec.type === 'integer' && !Number.isInteger(value)) return `must be ${describeTunableSpec(spec)}, got ${shown}`;
-  if (value < spec.min || value > spec.max) return `must be ${describeTunableSpec(spec)}, got ${shown}`;
-  return undefined;
-}
 
 type AddIssue = (path: (string | number)[], message: string) => void;
 
