@@ -243,3 +243,17 @@ export function effectiveTunables(registry: StrategyRegistry, config: RuntimeCon
   const info = registry.get(strategyKey);
   return { ...info?.tunables, ...config.tunableOverrides[strategyKey] };
 }
+
+/**
+ * Why `config` would not be valid against `strategies` (paths in the file's snake_case), or none:
+ * what a preset change must not cause (the active strategy or one in `tunable_overrides` removed,
+ * or a tunable override out of the strategy's bounds).
+ */
+export function configIssuesWith(strategies: StrategyRegistry, config: RuntimeConfig): ConfigIssue[] {
+  const parsed = configSchemaFor(strategies).safeParse(config);
+  if (parsed.success) return [];
+  return parsed.error.issues.map((issue) => ({
+    path: issue.path.map((p, i): string | number => (typeof p === 'symbol' ? String(p) : i === 0 && typeof p === 'string' ? snakeCase(p) : p)),
+    message: issue.message,
+  }));
+}

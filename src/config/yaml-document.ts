@@ -89,7 +89,7 @@ export function parseConfigFile(registry: StrategyRegistry, file: string, text: 
 }
 
 /** Writes a scalar in place when one is there, so an inline comment on it survives. */
-function setValue(doc: Document, path: string[], value: unknown): void {
+export function setValue(doc: Document, path: readonly string[], value: unknown): void {
   const node = doc.getIn(path, true);
   if (isScalar(node)) node.value = value;
   else doc.setIn(path, value);
