@@ -8,6 +8,8 @@ import { Repeater, SlidingBuffer } from '@repeaterjs/repeater';
 export type ControlPlaneTopics = {
   /** The config, the store's health or a runner changed. */
   status: [];
+  /** The set of strategies in force changed (a preset added, edited or removed). */
+  strategies: [];
 };
 
 export interface ControlPlaneEvents {

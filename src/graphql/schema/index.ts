@@ -6,6 +6,7 @@ import './activation.js';
 import './subscription.js';
 import './audit.js';
 import './history.js';
+import './presets.js';
 
 /** The whole schema. Each area registers its types and fields on the shared builder when imported. */
 export const schema = builder.toSchema({ sortSchema: false });
