@@ -234,6 +234,39 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
     ),
   ).action(action(async () => (await import('./config.js')).configSet));
 
+  const preset = program
+    .command('preset')
+    .summary('list, add, change or delete presets (variants of the static strategies)')
+    .description(
+      'Presets live in <runtime-dir>/strategies.yaml: variants of the static strategies (the same signal\n' +
+        'code, their own key, metadata and tunables), in force without a restart. Changing them needs a\n' +
+        'token with scope admin; --if-version takes the preset set\'s version (preset list shows it).',
+    );
+  const presetLoad = (name: 'presetList' | 'presetSet' | 'presetDelete') => async () => (await import('./preset.js'))[name];
+  clientOptions(preset.command('list').description('the presets in force (* marks the active one), as written')).action(
+    action(presetLoad('presetList')),
+  );
+  clientOptions(
+    preset
+      .command('set')
+      .description(
+        'adds a preset or changes some of its fields, in one validated write. Keys (as in strategies.yaml):\n' +
+          '  base, name, description, instruments, risk_level, session_preference, tunables.<tunable>\n' +
+          'A new preset needs base and name. Values are YAML (8, 0.5, true, [XAU_USD]); null puts a field back\n' +
+          "to the base's (or removes a tunable). e.g. stratctl preset set gold_fast base=gold name='Gold (fast)' tunables.fast_ma_period=8",
+      )
+      .argument('<key>', 'the preset key (lower snake_case)')
+      .argument('<key=value...>', 'the fields to set')
+      .option('--if-version <n>', 'refuse (exit 4) unless the preset set is still at version n'),
+  ).action(action(presetLoad('presetSet')));
+  clientOptions(
+    preset
+      .command('delete')
+      .description('deletes a preset; refused while the config uses it (active, or in tunable_overrides)')
+      .argument('<key>', 'the preset key')
+      .option('--if-version <n>', 'refuse (exit 4) unless the preset set is still at version n'),
+  ).action(action(presetLoad('presetDelete')));
+
   program
     .command('completion')
     .summary('print a bash or zsh completion script')
