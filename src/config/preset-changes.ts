@@ -26,7 +26,7 @@ export function assertConfigKeeps(state: StoreState, next: readonly PresetDefini
 
 /**
  * Creates the preset `input.key`, or replaces it (in place, keeping its position). Checked at commit
- * against the static strategies and the config in force. Without a description it takes its base's.
+ * against the static strategies and the config in force.
  */
 export function upsertPreset(input: PresetInput, by: Requester): PresetsChange {
   return {
@@ -37,9 +37,7 @@ export function upsertPreset(input: PresetInput, by: Requester): PresetsChange {
     details: { preset: input.key },
     apply: (state) => {
       const { key, ...fields } = input;
-      const base = typeof fields.base === 'string' ? state.strategies.get(fields.base) : undefined;
-      const description = fields.description ?? (base?.source === 'static' ? base.description : undefined);
-      const checked = checkPreset(state.strategies, key, { ...fields, description });
+      const checked = checkPreset(state.strategies, key, fields);
       if (!checked.ok) throw new PresetValidationError(checked.issues);
       const next = withPreset(state.presets.presets, checked.preset);
       assertConfigKeeps(state, next);

@@ -4,7 +4,7 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
-/** A whole preset (it replaces one with the same key). Fields left out follow the base: its instruments, risk level, session and tunable defaults; without a description it takes the base’s. */
+/** A whole preset (it replaces one with the same key). Fields left out follow the base: its description, instruments, risk level, session and tunable defaults. */
 export type PresetInput = {
   /** The static strategy whose signal code it runs. */
   base: string;
@@ -73,12 +73,12 @@ export type DeletePresetMutationVariables = Exact<{
 
 export type DeletePresetMutation = { deletePreset: { changed: boolean, presetsVersion: number, strategy: { key: string, base: string | null, name: string } } };
 
-export type PresetFieldsFragment = { key: string, base: string, name: string, description: string, instruments: Array<string> | null, riskLevel: RiskLevel | null, sessionPreference: TradingSession | null, tunables: unknown };
+export type PresetFieldsFragment = { key: string, base: string, name: string, description: string | null, instruments: Array<string> | null, riskLevel: RiskLevel | null, sessionPreference: TradingSession | null, tunables: unknown };
 
 export type PresetsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type PresetsQuery = { strategies: Array<{ key: string, isActive: boolean, instruments: Array<string>, tunables: unknown, preset: { key: string, base: string, name: string, description: string, instruments: Array<string> | null, riskLevel: RiskLevel | null, sessionPreference: TradingSession | null, tunables: unknown } | null }>, status: { presetsVersion: number, strategiesError: { location: string, message: string } | null } };
+export type PresetsQuery = { strategies: Array<{ key: string, isActive: boolean, instruments: Array<string>, tunables: unknown, preset: { key: string, base: string, name: string, description: string | null, instruments: Array<string> | null, riskLevel: RiskLevel | null, sessionPreference: TradingSession | null, tunables: unknown } | null }>, status: { presetsVersion: number, strategiesError: { location: string, message: string } | null } };
 
 export type ReloadStrategiesMutationVariables = Exact<{ [key: string]: never; }>;
 

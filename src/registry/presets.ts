@@ -46,7 +46,7 @@ const text = (what: string, max: number, oneLine: boolean) =>
 const FIELD_SCHEMAS: Record<PresetField, z.ZodType> = {
   base: z.string({ error: required('a static strategy key') }),
   name: text('text', PRESET_TEXT_LIMITS.name, true),
-  description: text('text', PRESET_TEXT_LIMITS.description, false),
+  description: optional(text('text', PRESET_TEXT_LIMITS.description, false)),
   instruments: optional(
     z
       .array(instrumentSchema, { error: (iss) => `must be a list of instruments, e.g. [XAU_USD], got ${shown(iss.input)}` })
@@ -163,7 +163,7 @@ export function presetEntry(base: StrategyInfo, preset: PresetDefinition): Strat
   return deepFreeze({
     key: preset.key,
     name: preset.name,
-    description: preset.description,
+    description: preset.description ?? base.description,
     instruments: [...(preset.instruments ?? base.instruments)],
     tunables: { ...base.tunables, ...preset.tunables },
     tunableSpecs: base.tunableSpecs,

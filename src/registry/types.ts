@@ -102,7 +102,8 @@ export interface PresetDefinition {
   /** The static strategy whose signal function it runs. */
   readonly base: StrategyKey;
   readonly name: string;
-  readonly description: string;
+  /** Absent: the base's. */
+  readonly description?: string;
   /** A subset of the base's; absent: all of them. */
   readonly instruments?: readonly string[];
   readonly riskLevel?: RiskLevel;

@@ -11,7 +11,7 @@ import { RiskLevel, Strategy, TradingSession } from './strategy.js';
 const PresetInput = builder
   .inputType('PresetInput', {
     description:
-      'A whole preset (it replaces one with the same key). Fields left out follow the base: its instruments, risk level, session and tunable defaults; without a description it takes the base’s.',
+      'A whole preset (it replaces one with the same key). Fields left out follow the base: its description, instruments, risk level, session and tunable defaults.',
     fields: (t) => ({
       key: t.string({ required: true, description: `Its own key: ${PRESET_KEY_PATTERN.source}, not a static strategy’s key.` }),
       base: t.string({ required: true, description: 'The static strategy whose signal code it runs.' }),
@@ -35,8 +35,8 @@ const PresetInput = builder
       name: z.string().min(1, 'must not be empty').max(PRESET_TEXT_LIMITS.name, `must be at most ${PRESET_TEXT_LIMITS.name} characters`),
       description: z.string().max(PRESET_TEXT_LIMITS.description, `must be at most ${PRESET_TEXT_LIMITS.description} characters`).nullish(),
       instruments: z.array(instrumentSchema).min(1, 'must name at least one instrument (leave it out for all of the base’s)').nullish(),
-      riskLevel: z.unknown(),
-      sessionPreference: z.unknown(),
+      riskLevel: z.string().nullish(),
+      sessionPreference: z.string().nullish(),
       tunables: z
         .record(
           z.string(),

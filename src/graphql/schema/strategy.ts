@@ -43,7 +43,7 @@ const Preset = builder.objectRef<PresetDefinition>('Preset').implement({
     key: t.exposeString('key'),
     base: t.exposeString('base'),
     name: t.exposeString('name'),
-    description: t.exposeString('description'),
+    description: t.string({ nullable: true, resolve: (p) => p.description ?? null }),
     instruments: t.stringList({ nullable: true, resolve: (p) => (p.instruments ? [...p.instruments] : null) }),
     riskLevel: t.field({ type: RiskLevel, nullable: true, resolve: (p) => p.riskLevel ?? null }),
     sessionPreference: t.field({ type: TradingSession, nullable: true, resolve: (p) => p.sessionPreference ?? null }),
