@@ -32,7 +32,8 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
       return 'The config file on the server is invalid (a hand edit?): fix it; "stratctl status" shows where.';
     case 'BAD_USER_INPUT':
       if (/strategy key/.test(error.message)) return 'Run "stratctl strategies" for the valid keys.';
-      if (/preset/i.test(error.message)) return 'Fix the values above and retry ("stratctl strategies <base>" shows a base’s tunables and bounds).';
+      if (/preset/i.test(error.message))
+        return 'Fix the values above and retry ("stratctl strategies <base>" shows a base’s tunables and bounds).';
       return 'Fix the values above and retry.';
     default:
       return 'See the server log for details.';

@@ -18,7 +18,8 @@ const tunablesText = (tunables: unknown) =>
 export const presetList: Action = async (flags, _args, ctx) =>
   runClientCommand(flags, ctx, async (ctx) => {
     const { strategies, status } = await execute(ctx.settings, PresetsDocument);
-    if (ctx.json) return printJson(ctx, { presetsVersion: status.presetsVersion, strategiesError: status.strategiesError, presets: strategies });
+    if (ctx.json)
+      return printJson(ctx, { presetsVersion: status.presetsVersion, strategiesError: status.strategiesError, presets: strategies });
     const rows = strategies.map((s) => [
       s.isActive ? '*' : '',
       s.key,
@@ -27,9 +28,7 @@ export const presetList: Action = async (flags, _args, ctx) =>
       s.instruments.join(','),
       tunablesText(s.preset?.tunables),
     ]);
-    ctx.print(
-      strategies.length > 0 ? table(['', 'KEY', 'BASE', 'NAME', 'INSTRUMENTS', 'TUNABLES (own)'], rows) : 'no presets',
-    );
+    ctx.print(strategies.length > 0 ? table(['', 'KEY', 'BASE', 'NAME', 'INSTRUMENTS', 'TUNABLES (own)'], rows) : 'no presets');
     ctx.print(`presets version ${status.presetsVersion}`);
     if (status.strategiesError) ctx.warn(`warning: ${status.strategiesError.message}`);
   });

@@ -240,7 +240,7 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
     .description(
       'Presets live in <runtime-dir>/strategies.yaml: variants of the static strategies (the same signal\n' +
         'code, their own key, metadata and tunables), in force without a restart. Changing them needs a\n' +
-        'token with scope admin; --if-version takes the preset set\'s version (preset list shows it).',
+        "token with scope admin; --if-version takes the preset set's version (preset list shows it).",
     );
   const presetLoad = (name: 'presetList' | 'presetSet' | 'presetDelete') => async () => (await import('./preset.js'))[name];
   clientOptions(preset.command('list').description('the presets in force (* marks the active one), as written')).action(

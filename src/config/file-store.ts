@@ -4,17 +4,11 @@ import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
 import { Mutex } from '../fs/mutex.js';
 import { readRuntimeFile } from '../fs/runtime-file.js';
 import { type FileWatch, watchFile } from '../fs/watch.js';
-import { samePresets, type StrategyRegistry, strategySetOf } from '../registry/index.js';
+import { type StrategyRegistry, samePresets, strategySetOf } from '../registry/index.js';
 import { type AuditEntry, diffConfigs, systemAuditEntry } from './audit-entry.js';
 import { AuditFile } from './audit-file.js';
 import { digestOf } from './digest.js';
-import {
-  ConfigFileError,
-  ConfigFileInvalidError,
-  ConfigWriteError,
-  PresetsVersionConflictError,
-  VersionConflictError,
-} from './errors.js';
+import { ConfigFileError, ConfigFileInvalidError, ConfigWriteError, PresetsVersionConflictError, VersionConflictError } from './errors.js';
 import { PRESETS_FILE_NAME, type PresetsContent, parsePresetsFile, renderPresetsText } from './presets-file.js';
 import {
   judgeContent,
@@ -120,7 +114,14 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
   }
   const parsed = parseConfigFile(strategies, file, text);
   const snapshot = inForce(parsed.config, digestOf(text), audit);
-  return new FileStore(options, fs, now, { file, audit, config: snapshot, missing: false, storedVersion: parsed.config.version, ...withPresets });
+  return new FileStore(options, fs, now, {
+    file,
+    audit,
+    config: snapshot,
+    missing: false,
+    storedVersion: parsed.config.version,
+    ...withPresets,
+  });
 }
 
 /**
@@ -269,7 +270,8 @@ class FileStore implements FileConfigStore {
     if (last?.digest !== current.digest) {
       const operation = operationFor(last, this.storedVersion);
       entries.push(systemAuditEntry(operation, current, last, this.now()));
-      if (operation !== 'baseline') this.warn(`config version ${current.config.version} had no audit entry; recorded now as "${operation}"`);
+      if (operation !== 'baseline')
+        this.warn(`config version ${current.config.version} had no audit entry; recorded now as "${operation}"`);
     }
     await this.auditLog.append(entries);
   }
@@ -466,9 +468,7 @@ class FileStore implements FileConfigStore {
 
   private async commitPresets(change: PresetsChange, options: CommitOptions): Promise<PresetsCommitResult> {
     // As for the config: built on the file as it is now, so a hand edit since the last load is kept.
-    const disk = this.started
-      ? await this.readDisk()
-      : { configText: null, presetsText: await readRuntimeFile(this.fs, this.presetsFile) };
+    const disk = this.started ? await this.readDisk() : { configText: null, presetsText: await readRuntimeFile(this.fs, this.presetsFile) };
     // A file that is invalid (or kept out) is a person's to fix: never written over. A missing one is written again.
     if (this.presetsInvalid && disk.presetsText !== null) throw new ConfigFileInvalidError(this.presetsInvalid.error);
     const previous = this.presets;
@@ -478,7 +478,15 @@ class FileStore implements FileConfigStore {
     }
     const next = change.apply(this.state());
     if (samePresets(previous.presets, next)) {
-      return { changed: false, previous, current: previous, previousStrategies, strategies: previousStrategies, changedFields: [], audit: null };
+      return {
+        changed: false,
+        previous,
+        current: previous,
+        previousStrategies,
+        strategies: previousStrategies,
+        changedFields: [],
+        audit: null,
+      };
     }
     const strategies = strategySetOf(this.options.strategies, next);
     const version = Math.max(previous.version, this.auditLog.lastVersion('PRESETS')) + 1;

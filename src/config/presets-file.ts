@@ -1,11 +1,5 @@
 import { Document, isMap, isScalar, isSeq, parseDocument, YAMLMap } from 'yaml';
-import {
-  checkPresets,
-  PRESET_FIELDS,
-  type PresetDefinition,
-  type PresetField,
-  type StrategyRegistry,
-} from '../registry/index.js';
+import { checkPresets, PRESET_FIELDS, type PresetDefinition, type PresetField, type StrategyRegistry } from '../registry/index.js';
 import { fromSnakeKeys, snakeCase } from './case.js';
 import { ConfigFileError } from './errors.js';
 import { parseYamlText, setValue } from './yaml-document.js';
@@ -80,7 +74,9 @@ export function parsePresetsFile(strategies: StrategyRegistry, file: string, tex
     for (const issue of checked.issues) {
       const [key, field, ...rest] = issue.path;
       const path = ['presets', String(key), ...(field === undefined ? [] : [snakeCase(String(field)), ...rest])];
-      at(path, `${path.join('.')}: ${issue.message}`);
+      // A problem with the key itself is reported at the key, not at its preset's first field.
+      if (field === undefined) at(['presets'], `${path.join('.')}: ${issue.message}`, String(key));
+      else at(path, `${path.join('.')}: ${issue.message}`);
     }
   }
   if (problems.length > 0) throw new ConfigFileError(file, problems, 'presets');

@@ -69,7 +69,12 @@ export function judgeContent(
  * content the trail recorded keeps the version recorded for it; new content whose `version` is not
  * above the last audited one counts as last + 1. No presets ever (nothing audited, none stored): 0.
  */
-export function presetsInForce(content: PresetsContent, digest: string, last: AuditEntry | undefined, lastVersion: number): PresetsSnapshot {
+export function presetsInForce(
+  content: PresetsContent,
+  digest: string,
+  last: AuditEntry | undefined,
+  lastVersion: number,
+): PresetsSnapshot {
   const { presets } = content;
   if (last?.digest === digest) return { version: last.version, digest, presets };
   if (!last && lastVersion === 0 && presets.length === 0 && content.version === 0) return { version: 0, digest, presets };

@@ -253,7 +253,9 @@ export function configIssuesWith(strategies: StrategyRegistry, config: RuntimeCo
   const parsed = configSchemaFor(strategies).safeParse(config);
   if (parsed.success) return [];
   return parsed.error.issues.map((issue) => ({
-    path: issue.path.map((p, i): string | number => (typeof p === 'symbol' ? String(p) : i === 0 && typeof p === 'string' ? snakeCase(p) : p)),
+    path: issue.path.map((p, i): string | number =>
+      typeof p === 'symbol' ? String(p) : i === 0 && typeof p === 'string' ? snakeCase(p) : p,
+    ),
     message: issue.message,
   }));
 }

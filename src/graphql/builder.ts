@@ -69,7 +69,10 @@ function inputSubject(args: Record<string, unknown>): 'config' | 'preset' {
  * as `Invalid config: <field>: <problem>` (PresetInput: `Invalid preset: ...`); any other argument
  * as `Invalid <argument>: <problem>`.
  */
-function argumentsMessage(issues: readonly { path: readonly (string | number)[]; message: string }[], subject: 'config' | 'preset'): string {
+function argumentsMessage(
+  issues: readonly { path: readonly (string | number)[]; message: string }[],
+  subject: 'config' | 'preset',
+): string {
   const badKey = issues.find((i) => i.message.startsWith('Invalid strategy key: '));
   if (badKey) return badKey.message;
   return issues

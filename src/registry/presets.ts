@@ -2,14 +2,7 @@ import { z } from 'zod';
 import type { PresetIssue } from './errors.js';
 import { deepFreeze, registryOf, type StrategyRegistry } from './registry.js';
 import { checkTunableValue } from './tunables.js';
-import {
-  instrumentSchema,
-  type PresetDefinition,
-  riskLevels,
-  type StrategyInfo,
-  tradingSessions,
-  type TunableValue,
-} from './types.js';
+import { instrumentSchema, type PresetDefinition, riskLevels, type StrategyInfo, type TunableValue, tradingSessions } from './types.js';
 
 /**
  * Presets: variants of the static strategies defined as data (strategies.yaml, or the etcd
@@ -33,7 +26,7 @@ const required =
 // A key written with no value (`risk_level:`) reads as null: the same as leaving it out.
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? undefined : v), schema.optional());
 // Names are shown in lists and tables: one line of printable text.
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = /\p{Cc}/u;
 
 const text = (what: string, max: number, oneLine: boolean) =>
   z
@@ -68,7 +61,8 @@ const staticKeys = (strategies: StrategyRegistry) =>
 
 /** Why `key` cannot name a preset, or undefined. */
 export function presetKeyProblem(strategies: StrategyRegistry, key: string): string | undefined {
-  if (!PRESET_KEY_PATTERN.test(key)) return `"${key}" is not a preset key: lower snake_case, 2 to 48 characters (${PRESET_KEY_PATTERN.source})`;
+  if (!PRESET_KEY_PATTERN.test(key))
+    return `"${key}" is not a preset key: lower snake_case, 2 to 48 characters (${PRESET_KEY_PATTERN.source})`;
   if (strategies.get(key)?.source === 'static') return `"${key}" is a static strategy's key; a preset needs a key of its own`;
   return undefined;
 }

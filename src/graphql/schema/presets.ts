@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { deletePreset, type PresetInput as PresetFields, upsertPreset } from '../../config/preset-changes.js';
 import type { ConfigFileError } from '../../config/errors.js';
+import { deletePreset, type PresetInput as PresetFields, upsertPreset } from '../../config/preset-changes.js';
 import type { PresetsCommitResult, StoreState } from '../../config/store.js';
 import { instrumentSchema, PRESET_KEY_PATTERN, PRESET_TEXT_LIMITS, type StrategyInfo, strategyKeyFormat } from '../../registry/index.js';
 import { builder } from '../builder.js';
@@ -54,13 +54,20 @@ interface PresetResult {
 
 const PresetPayload = builder.objectRef<PresetResult>('PresetPayload').implement({
   fields: (t) => ({
-    strategy: t.field({ type: Strategy, description: 'The preset as now in force (deletePreset: the entry deleted).', resolve: (p) => p.strategy }),
+    strategy: t.field({
+      type: Strategy,
+      description: 'The preset as now in force (deletePreset: the entry deleted).',
+      resolve: (p) => p.strategy,
+    }),
     presetsVersion: t.int({ description: 'The preset set’s version after this change.', resolve: (p) => p.result.current.version }),
     changed: t.boolean({
       description: 'False when the preset was already exactly so: nothing was written, no version used, no audit entry.',
       resolve: (p) => p.result.changed,
     }),
-    changedFields: t.stringList({ description: '`<key>.<field>` for each preset field that changed.', resolve: (p) => [...p.result.changedFields] }),
+    changedFields: t.stringList({
+      description: '`<key>.<field>` for each preset field that changed.',
+      resolve: (p) => [...p.result.changedFields],
+    }),
   }),
 });
 
@@ -103,7 +110,9 @@ builder.mutationFields((t) => ({
         ...(input.sessionPreference != null && { sessionPreference: input.sessionPreference }),
         ...(input.tunables != null && { tunables: input.tunables }),
       };
-      const result = await ctx.services.store.commit(upsertPreset(fields, requester(ctx)), { expectedVersion: expectedVersion ?? undefined });
+      const result = await ctx.services.store.commit(upsertPreset(fields, requester(ctx)), {
+        expectedVersion: expectedVersion ?? undefined,
+      });
       return { strategy: result.strategies.get(input.key) as StrategyInfo, result };
     },
   }),
@@ -137,7 +146,8 @@ builder.mutationFields((t) => ({
 builder.subscriptionField('strategiesChanged', (t) =>
   t.field({
     type: [Strategy],
-    description: 'The strategies in force, each time the set changes (a preset added, edited or removed, through the API or by hand). Over SSE.',
+    description:
+      'The strategies in force, each time the set changes (a preset added, edited or removed, through the API or by hand). Over SSE.',
     authScopes: { scope: 'read' },
     subscribe: (_root, _args, ctx) => ctx.services.events.subscribe('strategies'),
     resolve: (_event, _args, ctx) => ctx.services.store.state().strategies.list(),

@@ -81,7 +81,11 @@ export const Strategy = builder.objectRef<StrategyInfo>('Strategy').implement({
     sessionPreference: t.field({ type: TradingSession, resolve: (s) => s.sessionPreference }),
     isActive: t.boolean({ resolve: (s, _args, ctx) => ctx.services.store.state().config.config.activeStrategyKey === s.key }),
     source: t.field({ type: StrategySource, resolve: (s) => s.source }),
-    base: t.string({ nullable: true, description: 'The static strategy a preset is a variant of; null for a static one.', resolve: (s) => s.base }),
+    base: t.string({
+      nullable: true,
+      description: 'The static strategy a preset is a variant of; null for a static one.',
+      resolve: (s) => s.base,
+    }),
     preset: t.field({
       type: Preset,
       nullable: true,
