@@ -111,8 +111,8 @@ Every accepted change is appended to <runtime-dir>/audit.log before it is answer
 SIGTERM or SIGINT: in-flight requests finish (at most 10 s), then it exits 0.
 
 Exit codes: 0 stopped cleanly, 1 unexpected, 2 bad usage, 73 runtime dir not writable,
-75 runtime dir in use by another process (named), 78 config.yaml is invalid (the file is left
-as it is), 98 port in use.`,
+75 runtime dir in use by another process (named), 78 config.yaml or strategies.yaml is invalid
+(the file is left as it is), 98 port in use.`,
     )
     .action(action(async () => (await import('./serve.js')).serve));
 

@@ -1,7 +1,10 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { createClient } from 'graphql-sse';
 import { describe, expect, it } from 'vitest';
 import { handEditPresets, readPresetsFile, UPSERT } from '../helpers/presets.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { spawnStratctl, startTestServer, type TestServer } from '../helpers/server.js';
 import { stratctl } from '../helpers/stratctl.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -145,5 +148,37 @@ describe('presets over REST and subscriptions', () => {
       dispose();
       client.dispose();
     }
+  });
+});
+
+describe('presets across a restart', () => {
+  it('a preset (and its activation) survive a restart with the same versions and no new audit entries', async () => {
+    const first = await startTestServer();
+    await first.gql(UPSERT, { input: { key: 'gold_fast', base: 'gold', name: 'Gold fast', tunables: { fast_ma_period: 8 } } });
+    await first.gql('mutation { activateStrategy(strategyKey: "gold_fast") { configVersion } }');
+    const audit = '{ auditLog(last: 50) { subject version operation } }';
+    const trail = (await first.gql(audit)).body.data?.auditLog;
+    await first.close();
+    const second = await startTestServer({ runtimeDir: first.runtimeDir, runner: { heartbeatMs: 200 } });
+    const s = await waitUntil(
+      async () =>
+        (await second.gql('{ status { activeStrategyKey presetsVersion runner { appliedStrategyKey inSync } } }')).body.data?.status,
+      (st) => st.runner.inSync,
+      { what: 'the runner on the restarted server' },
+    );
+    expect(s).toEqual({ activeStrategyKey: 'gold_fast', presetsVersion: 1, runner: { appliedStrategyKey: 'gold_fast', inSync: true } });
+    expect((await second.gql(audit)).body.data?.auditLog).toEqual(trail);
+  });
+
+  it('serve refuses to start on an invalid strategies.yaml: exit 78, the file and line named, the file left as it is', async () => {
+    const dir = await tempRuntimeDir();
+    const text = 'version: 1\npresets:\n  gold_fast:\n    base: gold\n    name: Gold fast\n    tunables: { fast_ma_period: 0 }\n';
+    await writeFile(path.join(dir, 'strategies.yaml'), text);
+    const serve = spawnStratctl(['serve', '--port', '0', '--runtime-dir', dir, '--no-runner']);
+    expect(await serve.exited).toBe(78);
+    expect(serve.stdout() + serve.stderr()).toMatch(
+      /strategies\.yaml is invalid: line 6, column \d+: presets\.gold_fast\.tunables\.fast_ma_period: must be an integer in \[2, 200\], got 0/,
+    );
+    expect(await readFile(path.join(dir, 'strategies.yaml'), 'utf8')).toBe(text);
   });
 });
