@@ -34,7 +34,7 @@ describe('presets under a write storm', () => {
       const key = activationKeys[i % activationKeys.length] as string;
       const res = await server.gql(ACTIVATE, { key });
       if (res.status !== 200) return failures.push(res.body);
-      const { changed, configVersion } = res.body.data?.activateStrategy;
+      const { changed, configVersion } = res.body.data!.activateStrategy;
       if (changed) accepted.push({ subject: 'CONFIG', operation: 'activateStrategy', version: configVersion, key });
     });
     const upserts = Array.from({ length: 30 }, async (_, i) => {
@@ -43,7 +43,7 @@ describe('presets under a write storm', () => {
       const input = { key, base: 'momentum', name: key, tunables: { lookback_bars: 100 + i } };
       const res = await server.gql(UPSERT, { input });
       if (res.status !== 200) return failures.push(res.body);
-      const { changed, presetsVersion } = res.body.data?.upsertPreset;
+      const { changed, presetsVersion } = res.body.data!.upsertPreset;
       if (changed) accepted.push({ subject: 'PRESETS', operation: 'upsertPreset', version: presetsVersion, key });
     });
     const reloads = Array.from({ length: 20 }, async () => {
