@@ -113,6 +113,8 @@ async function openStore(settings: ControlPlaneSettings): Promise<FileConfigStor
         fs: settings.fs,
         pollMs: settings.configPollMs,
         warn: (message) => settings.logger.warn(message),
+        // A runner-only process reads what the API process beside it records.
+        auditHandEdits: settings.api ?? true,
       });
     } catch (err) {
       if (!(err instanceof ConfigFileError) || !settings.onInvalidConfig || (await settings.onInvalidConfig(err)) === 'stop') throw err;

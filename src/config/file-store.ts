@@ -53,6 +53,12 @@ export interface FileConfigStoreOptions {
   now?: () => Date;
   /** Told about what an operator should know but that fails nothing (a directory fsync, a torn audit tail). */
   warn?: (message: string) => void;
+  /**
+   * Record hand edits in the audit trail (default true). False for a runner-only process: the API
+   * process beside it reads the same files and records them; a second recorder, whose view of the
+   * trail is as old as its start, took every change the API made for a hand edit and recorded it again.
+   */
+  auditHandEdits?: boolean;
 }
 
 /** The file store with its watch exposed (tests pause it to simulate a missed event). */
@@ -345,15 +351,16 @@ class FileStore implements FileConfigStore {
     }
 
     // Audited together (one append), presets first: the config entry may name a preset they added.
+    const audits = this.options.auditHandEdits !== false;
     const lastPresets = this.auditLog.last(1, 'PRESETS')[0];
-    if (presetsChange && lastPresets?.digest !== presetsChange.current.digest) {
+    if (audits && presetsChange && lastPresets?.digest !== presetsChange.current.digest) {
       const { current, previous } = presetsChange;
       const entry = presetsSystemEntry('handEdit', current, previous.presets, lastPresets, this.snapshot.config, this.now());
       entries.push(entry);
       presetsChange = { ...presetsChange, audit: entry };
     }
     const lastConfig = this.auditLog.last(1, 'CONFIG')[0];
-    if (configChange && lastConfig?.digest !== configChange.current.digest) {
+    if (audits && configChange && lastConfig?.digest !== configChange.current.digest) {
       const entry = systemAuditEntry('handEdit', configChange.current, lastConfig, this.now());
       entries.push(entry);
       configChange = { ...configChange, audit: entry };

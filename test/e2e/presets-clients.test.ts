@@ -2,9 +2,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createClient } from 'graphql-sse';
 import { describe, expect, it } from 'vitest';
+import { gql } from '../helpers/http.js';
 import { handEditPresets, readPresetsFile, UPSERT } from '../helpers/presets.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
-import { spawnStratctl, startTestServer, type TestServer } from '../helpers/server.js';
+import { spawnServer, spawnStratctl, startTestServer, type TestServer } from '../helpers/server.js';
 import { stratctl } from '../helpers/stratctl.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -180,5 +181,40 @@ describe('presets across a restart', () => {
       /strategies\.yaml is invalid: line 6, column \d+: presets\.gold_fast\.tunables\.fast_ma_period: must be an integer in \[2, 200\], got 0/,
     );
     expect(await readFile(path.join(dir, 'strategies.yaml'), 'utf8')).toBe(text);
+  });
+});
+
+describe('presets with the runner in its own process', () => {
+  it('stratctl runner (beside serve --no-runner) reads strategies.yaml too: it runs a preset added through the API, and its edits', async () => {
+    const dir = await tempRuntimeDir();
+    const api = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: 'separate-presets-token-0123456789' });
+    const runner = spawnStratctl(['runner', '--runtime-dir', dir, '--heartbeat-ms', '500']);
+    await runner.waitFor(/strategy runner started/);
+    const call = (query: string, variables?: Record<string, unknown>) =>
+      gql(api.url, query, variables, { token: 'separate-presets-token-0123456789' });
+    // The simulated feed's direction is anyone's guess; the tunable shows in the signal's values.
+    const preset = { key: 'gold_fast', base: 'gold', name: 'Gold fast', tunables: { min_separation_pct: 0.01 } };
+    expect((await call(UPSERT, { input: preset })).body.errors).toBeUndefined();
+    const activated = await call(
+      'mutation { activateStrategy(strategyKey: "gold_fast", waitForRunner: true, timeoutMs: 15000) { runnerWait { applied } } }',
+    );
+    expect(activated.body.data?.activateStrategy.runnerWait).toEqual({ applied: true });
+    const status = async () =>
+      (await call('{ status { runner { inSync appliedPresetsVersion lastSignals { strategyKey values } } } }')).body.data?.status.runner;
+    await waitUntil(status, (r) => r.lastSignals[0]?.values.minSeparationPct === 0.01, { what: 'a scan of gold_fast' });
+    await call(UPSERT, { input: { ...preset, tunables: { min_separation_pct: 0.02 } } });
+    const edited = await waitUntil(status, (r) => r.lastSignals[0]?.values.minSeparationPct === 0.02, { what: 'the edit applied' });
+    expect(edited).toMatchObject({ inSync: true, appliedPresetsVersion: 2, lastSignals: [{ strategyKey: 'gold_fast' }] });
+    // Recorded once, by the API process: the runner process reads the same files and records nothing.
+    const trail = (await readFile(path.join(dir, 'audit.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { subject: string; operation: string; version: number });
+    expect(trail.map((e) => `${e.subject} ${e.version} ${e.operation}`)).toEqual([
+      'CONFIG 1 baseline',
+      'PRESETS 1 upsertPreset',
+      'CONFIG 2 activateStrategy',
+      'PRESETS 2 upsertPreset',
+    ]);
   });
 });
