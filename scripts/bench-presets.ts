@@ -109,6 +109,14 @@ for (const [row, samples] of Object.entries(rows)) {
     `${names[row as keyof typeof names].padEnd(width)}  ${fmt(q(sorted, 0.5))}${fmt(q(sorted, 0.95))}${fmt(q(sorted, 0.99))}${fmt(sorted.at(-1) as number)}`,
   );
 }
-const ratio = q([...rows.preset].sort((a, b) => a - b), 0.5) / q([...rows.static].sort((a, b) => a - b), 0.5);
+const ratio =
+  q(
+    [...rows.preset].sort((a, b) => a - b),
+    0.5,
+  ) /
+  q(
+    [...rows.static].sort((a, b) => a - b),
+    0.5,
+  );
 console.log(`\npreset / static, p50: ${ratio.toFixed(2)}x`);
 process.exit(0);

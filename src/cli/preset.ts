@@ -17,7 +17,8 @@ const tunablesText = (tunables: unknown) =>
 /** `stratctl preset list`: the presets in force, as written, with the set's version. */
 export const presetList: Action = async (flags, _args, ctx) =>
   runClientCommand(flags, ctx, async (ctx) => {
-    const { strategies, status } = await execute(ctx.settings, PresetsDocument);
+    const { strategies: all, status } = await execute(ctx.settings, PresetsDocument);
+    const strategies = all.filter((s) => s.preset !== null);
     if (ctx.json)
       return printJson(ctx, { presetsVersion: status.presetsVersion, strategiesError: status.strategiesError, presets: strategies });
     const rows = strategies.map((s) => [
@@ -35,7 +36,7 @@ export const presetList: Action = async (flags, _args, ctx) =>
 
 async function readPreset(ctx: ClientCommandContext, key: string) {
   const { strategies, status } = await execute(ctx.settings, PresetsDocument);
-  return { current: strategies.find((s) => s.key === key)?.preset ?? null, version: status.presetsVersion };
+  return { current: strategies.find((s) => s.key === key && s.preset !== null)?.preset ?? null, version: status.presetsVersion };
 }
 
 /**

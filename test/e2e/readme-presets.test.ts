@@ -34,7 +34,7 @@ describe('README: Presets', () => {
       '"upsertPreset":{"changed":true,"presetsVersion":1,"strategy":{"key":"gold_fast","source":"PRESET","base":"gold"',
     );
     expect(stdout).toContain(
-      '{"data":{"strategies":[{"key":"gold_fast","base":"gold","name":"Gold Trend (fast)"}],"status":{"presetsVersion":1}}}',
+      '{"data":{"strategies":[{"key":"gold","source":"STATIC","base":null},{"key":"momentum_v2","source":"STATIC","base":null},{"key":"gold_fast","source":"PRESET","base":"gold"}],"status":{"presetsVersion":1}}}',
     );
     expect(stdout).toContain('{"activeStrategyKey":"gold_fast","runnerWait":{"applied":true}}');
     expect(stdout).toMatch(/Invalid preset: tunables\.fast_ma_period: must be an integer in \[2, 200\], got 1000.*\nHTTP 400/);

@@ -107,7 +107,6 @@ builder.queryFields((t) => ({
       instrument: t.arg.string({ required: false, description: 'Only strategies that trade this instrument (e.g. `EUR_USD`).' }),
       riskLevel: t.arg({ type: RiskLevel, required: false }),
       sessionPreference: t.arg({ type: TradingSession, required: false }),
-      source: t.arg({ type: StrategySource, required: false, description: 'Only static strategies, or only presets.' }),
     },
     resolve: (_root, args, ctx) => {
       const instrument = args.instrument == null ? null : normalizeInstrument(args.instrument);
@@ -118,8 +117,7 @@ builder.queryFields((t) => ({
           (s) =>
             (instrument === null || s.instruments.includes(instrument)) &&
             (args.riskLevel == null || s.riskLevel === args.riskLevel) &&
-            (args.sessionPreference == null || s.sessionPreference === args.sessionPreference) &&
-            (args.source == null || s.source === args.source),
+            (args.sessionPreference == null || s.sessionPreference === args.sessionPreference),
         );
     },
   }),
