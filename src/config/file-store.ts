@@ -9,16 +9,9 @@ import { type AuditEntry, diffConfigs, systemAuditEntry } from './audit-entry.js
 import { AuditFile } from './audit-file.js';
 import { digestOf } from './digest.js';
 import { ConfigFileError, ConfigFileInvalidError, ConfigWriteError, PresetsVersionConflictError, VersionConflictError } from './errors.js';
-import { PRESETS_FILE_NAME, type PresetsContent, parsePresetsFile, renderPresetsText } from './presets-file.js';
-import {
-  judgeContent,
-  judgeStoredPresets,
-  NO_PRESETS_DIGEST,
-  type PresetsJudgement,
-  presetsAuditEntry,
-  presetsInForce,
-  presetsSystemEntry,
-} from './presets-judge.js';
+import { type DiskRead, judgeConfigRead, judgePresetsRead, type PresetsNotInForce } from './file-read.js';
+import { PRESETS_FILE_NAME, parsePresetsFile, renderPresetsText } from './presets-file.js';
+import { NO_PRESETS_DIGEST, presetsAuditEntry, presetsInForce, presetsSystemEntry } from './presets-judge.js';
 import { changedFields, DEFAULT_SETTINGS, type RuntimeConfig } from './schema.js';
 import type {
   AuditQuery,
@@ -67,12 +60,6 @@ export interface FileConfigStore extends ConfigStore {
   readonly presetsFile: string;
   readonly auditFile: string;
   readonly watch: FileWatch | undefined;
-}
-
-/** The texts one read of the runtime dir found (null: the file is missing). */
-interface DiskRead {
-  readonly configText: string | null;
-  readonly presetsText: string | null;
 }
 
 /** What the store was opened with. */
@@ -142,17 +129,6 @@ function inForce(config: RuntimeConfig, digest: string, audit: AuditFile): Confi
   return { config: config.version > lastVersion ? config : { ...config, version: lastVersion + 1 }, digest };
 }
 
-/** What one read concluded about config.yaml. */
-type ConfigStep =
-  | { readonly kind: 'same' }
-  | { readonly kind: 'missing' }
-  | { readonly kind: 'invalid'; readonly digest: string; readonly error: ConfigFileError }
-  | { readonly kind: 'valid' }
-  | { readonly kind: 'changed'; readonly digest: string; readonly config: RuntimeConfig };
-
-/** What one read concluded about strategies.yaml (null: nothing to do). */
-type PresetsStep = { readonly digest: string; readonly judgement: PresetsJudgement } | null;
-
 class FileStore implements FileConfigStore {
   private readonly mutex = new Mutex();
   private readonly listeners = new Set<(event: StoreEvent) => void>();
@@ -168,7 +144,7 @@ class FileStore implements FileConfigStore {
   private strategies: StrategyRegistry;
   private invalid: { digest: string; error: ConfigFileError } | null = null;
   /** The presets on disk are not in force: invalid (no content), or kept out (content that would break the config). */
-  private presetsInvalid: { digest: string; error: ConfigFileError; content?: PresetsContent } | null = null;
+  private presetsInvalid: PresetsNotInForce | null = null;
   private closed = false;
   private started = false;
   private queuedRefresh: Promise<void> | null = null;
@@ -308,9 +284,16 @@ class FileStore implements FileConfigStore {
     const presetsText = await readRuntimeFile(this.fs, this.presetsFile);
     const configText = await readRuntimeFile(this.fs, this.file);
     this.lastContactAt = this.now().toISOString();
-    const presetsStep = this.judgePresets(presetsText, configText);
+    const current = {
+      config: this.snapshot,
+      configInvalid: this.invalid !== null,
+      presets: this.presets,
+      presetsInvalid: this.presetsInvalid,
+    };
+    const files = { config: this.file, presets: this.presetsFile };
+    const presetsStep = judgePresetsRead(this.options.strategies, files, { configText, presetsText }, current);
     const strategies = presetsStep?.judgement.ok ? presetsStep.judgement.strategies : this.strategies;
-    const configStep = this.judgeConfig(configText, strategies);
+    const configStep = judgeConfigRead(this.file, configText, strategies, current);
 
     const events: StoreEvent[] = [];
     const entries: AuditEntry[] = [];
@@ -376,43 +359,6 @@ class FileStore implements FileConfigStore {
     if (configChange) events.push(configChange);
     for (const event of events) this.emit(event);
     return { configText, presetsText };
-  }
-
-  /** What the presets text means now; null when it is the set in force and nothing is wrong. */
-  private judgePresets(text: string | null, configText: string | null): PresetsStep {
-    const digest = text === null ? NO_PRESETS_DIGEST : digestOf(text);
-    if (digest === this.presets.digest && !this.presetsInvalid) return null;
-    // The config beside them: the one on disk when it is valid with these presets (both edited at once), else the one in force.
-    const configAfter = (strategies: StrategyRegistry): RuntimeConfig => {
-      if (configText === null) return this.snapshot.config;
-      try {
-        return parseConfigFile(strategies, this.file, configText).config;
-      } catch {
-        return this.snapshot.config;
-      }
-    };
-    const known = this.presetsInvalid?.digest === digest ? this.presetsInvalid : null;
-    if (known && !known.content) return { digest, judgement: { ok: false, error: known.error } }; // invalid text: not parsed again while unchanged
-    const judgement = known?.content
-      ? judgeContent(this.options.strategies, this.presetsFile, text, known.content, configAfter)
-      : judgeStoredPresets(this.options.strategies, this.presetsFile, text, configAfter);
-    return { digest, judgement };
-  }
-
-  /** What the config text means against `strategies` (the ones about to be in force). */
-  private judgeConfig(text: string | null, strategies: StrategyRegistry): ConfigStep {
-    if (text === null) return { kind: 'missing' };
-    const digest = digestOf(text);
-    // Unchanged and valid: still valid with new presets, which are only put in force when they keep it so.
-    if (digest === this.snapshot.digest && !this.invalid) return { kind: 'same' };
-    let config: RuntimeConfig;
-    try {
-      config = parseConfigFile(strategies, this.file, text).config;
-    } catch (err) {
-      if (!(err instanceof ConfigFileError)) throw err;
-      return { kind: 'invalid', digest, error: err };
-    }
-    return digest !== this.snapshot.digest ? { kind: 'changed', digest, config } : { kind: 'valid' };
   }
 
   commit(change: ConfigChange, options?: CommitOptions): Promise<CommitResult>;
