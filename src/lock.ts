@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { RuntimeFileRefusedError, readRuntimeFile, readSmallRuntimeFileSync } from './fs/runtime-file.js';
+import { RuntimeFileRefusedError, readRuntimeBytes, readSmallRuntimeFileSync } from './fs/runtime-file.js';
 
 /**
  * A lock file: created exclusively with the holder's pid and host inside. A holder that is dead
@@ -68,7 +68,7 @@ const LOCK_FILE_CHECKS = { maxBytes: 4096 } as const;
 
 async function readHolder(file: string): Promise<LockHolder | undefined | null> {
   try {
-    return parseHolder((await readRuntimeFile(file, LOCK_FILE_CHECKS)).bytes.toString('utf8'));
+    return parseHolder((await readRuntimeBytes(file, LOCK_FILE_CHECKS)).bytes.toString('utf8'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null; // gone: try again
     if (err instanceof RuntimeFileRefusedError) return undefined; // not a lock of ours (a FIFO, a directory): held by nobody we know

@@ -3,9 +3,9 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { MAX_RUNTIME_FILE_BYTES, readRuntimeFile } from '../fs/runtime-file.js';
+import { MAX_RUNTIME_FILE_BYTES, readRuntimeBytes } from '../fs/runtime-file.js';
 import { LockHeldError, withLock } from '../lock.js';
-import { parseYamlText, type YamlParseResult } from '../yaml/core.js';
+import { parseYaml, type YamlParseResult } from '../yaml/core.js';
 import { YamlDeadlineError, type YamlParser } from '../yaml/off-thread.js';
 import { SCOPES, type Scope } from './identity.js';
 
@@ -56,7 +56,7 @@ export function checkTokenName(name: string): string | undefined {
 
 /** Parses tokens.yaml; throws TokenFileError saying what is wrong. */
 export function parseTokenFile(file: string, text: string): StoredToken[] {
-  return tokensFromYaml(file, parseYamlText(text));
+  return tokensFromYaml(file, parseYaml(text));
 }
 
 /** The schema stage of tokens.yaml, from the YAML stage's result (in process or from the parse worker). */
@@ -106,7 +106,7 @@ export async function readTokenFile(
   let text: string;
   try {
     const checks = { ...TOKEN_FILE_CHECKS, maxBytes: options.maxBytes ?? TOKEN_FILE_CHECKS.maxBytes, runtimeDir: path.dirname(file) };
-    text = (await readRuntimeFile(file, checks)).bytes.toString('utf8');
+    text = (await readRuntimeBytes(file, checks)).bytes.toString('utf8');
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT') return [];
     throw err;

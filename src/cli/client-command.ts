@@ -29,11 +29,16 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
     case 'UNAVAILABLE':
       return 'The config store is unreachable from the server: nothing was changed; retry shortly.';
     case 'CONFLICT':
+      if (error.message.startsWith('Presets version conflict'))
+        return `The presets are now at version ${String(first?.extensions?.currentVersion)}: check them with "stratctl preset list", then retry with --if-version ${String(first?.extensions?.currentVersion)}.`;
       return `The config is now at version ${String(first?.extensions?.currentVersion)}: check it with "stratctl status", then retry with --if-version ${String(first?.extensions?.currentVersion)}.`;
     case 'CONFIG_FILE_INVALID':
       return 'The config file on the server is invalid (a hand edit?): fix it; "stratctl status" shows where.';
     case 'BAD_USER_INPUT':
-      return /strategy key/.test(error.message) ? 'Run "stratctl strategies" for the valid keys.' : 'Fix the values above and retry.';
+      if (/strategy key/.test(error.message)) return 'Run "stratctl strategies" for the valid keys.';
+      if (/preset/i.test(error.message))
+        return 'Fix the values above and retry ("stratctl strategies <base>" shows a base’s tunables and bounds).';
+      return 'Fix the values above and retry.';
     default:
       return 'See the server log for details.';
   }

@@ -137,8 +137,8 @@ Every accepted change is appended to <runtime-dir>/audit.log before it is answer
 SIGTERM or SIGINT: in-flight requests finish (at most 10 s), then it exits 0.
 
 Exit codes: 0 stopped cleanly, 1 unexpected, 2 bad usage, 73 runtime dir not writable,
-75 runtime dir in use by another process (named), 78 config.yaml is invalid (the file is left
-as it is), 98 port in use.`,
+75 runtime dir in use by another process (named), 78 config.yaml or strategies.yaml is invalid
+(the file is left as it is), 98 port in use.`,
     )
     .action(action(async () => (await import('./serve.js')).serve));
 
@@ -302,6 +302,39 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
       ),
     ),
   ).action(action(async () => (await import('./config.js')).configSet));
+
+  const preset = program
+    .command('preset')
+    .summary('list, add, change or delete presets (variants of the static strategies)')
+    .description(
+      'Presets live in <runtime-dir>/strategies.yaml: variants of the static strategies (the same signal\n' +
+        'code, their own key, metadata and tunables), in force without a restart. Changing them needs a\n' +
+        "token with scope admin; --if-version takes the preset set's version (preset list shows it).",
+    );
+  const presetLoad = (name: 'presetList' | 'presetSet' | 'presetDelete') => async () => (await import('./preset.js'))[name];
+  clientOptions(preset.command('list').description('the presets in force (* marks the active one), as written')).action(
+    action(presetLoad('presetList')),
+  );
+  clientOptions(
+    preset
+      .command('set')
+      .description(
+        'adds a preset or changes some of its fields, in one validated write. Keys (as in strategies.yaml):\n' +
+          '  base, name, description, instruments, risk_level, session_preference, tunables.<tunable>\n' +
+          'A new preset needs base and name. Values are YAML (8, 0.5, true, [XAU_USD]); null puts a field back\n' +
+          "to the base's (or removes a tunable). e.g. stratctl preset set gold_fast base=gold name='Gold (fast)' tunables.fast_ma_period=8",
+      )
+      .argument('<key>', 'the preset key (lower snake_case)')
+      .argument('<key=value...>', 'the fields to set')
+      .option('--if-version <n>', 'refuse (exit 4) unless the preset set is still at version n'),
+  ).action(action(presetLoad('presetSet')));
+  clientOptions(
+    preset
+      .command('delete')
+      .description('deletes a preset; refused while the config uses it (active, or in tunable_overrides)')
+      .argument('<key>', 'the preset key')
+      .option('--if-version <n>', 'refuse (exit 4) unless the preset set is still at version n'),
+  ).action(action(presetLoad('presetDelete')));
 
   program
     .command('completion')

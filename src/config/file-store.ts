@@ -1,100 +1,157 @@
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { AtomicWriteError, removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
 import { Mutex } from '../fs/mutex.js';
-import { MAX_RUNTIME_FILE_BYTES, type RuntimeFileChecks, RuntimeFileRefusedError } from '../fs/runtime-file.js';
+import { MAX_RUNTIME_FILE_BYTES, type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
 import { type FileWatch, watchFile } from '../fs/watch.js';
-import type { StrategyRegistry } from '../registry/index.js';
-import { sharedYamlParser, type YamlDeadlineError, type YamlParser } from '../yaml/off-thread.js';
+import { type StrategyRegistry, samePresets, strategySetOf } from '../registry/index.js';
+import { sharedYamlParser, YamlDeadlineError, type YamlParser } from '../yaml/off-thread.js';
 import { type AuditEntry, diffConfigs, systemAuditEntry } from './audit-entry.js';
 import { AuditFile } from './audit-file.js';
-import { ConfigFileError, ConfigFileInvalidError, ConfigWriteError, VersionConflictError } from './errors.js';
+import { digestOf } from './digest.js';
+import { ConfigFileError, ConfigFileInvalidError, ConfigWriteError, PresetsVersionConflictError, VersionConflictError } from './errors.js';
+import { type DiskRead, judgeConfigRead, judgePresetsRead, type PresetsNotInForce } from './file-read.js';
+import { PRESETS_FILE_NAME, parsePresetsFile, renderPresetsText } from './presets-file.js';
+import { NO_PRESETS_DIGEST, presetsAuditEntry, presetsInForce, presetsSystemEntry } from './presets-judge.js';
 import { changedFields, DEFAULT_SETTINGS, type RuntimeConfig } from './schema.js';
 import type {
   AuditQuery,
   Change,
   CommitOptions,
   CommitResult,
+  ConfigChange,
   ConfigSnapshot,
   ConfigStore,
+  PresetsChange,
+  PresetsCommitResult,
+  PresetsSnapshot,
   StoreEvent,
   StoreInfo,
   StoreState,
 } from './store.js';
-import { configEdits, parseConfigText, renderNewConfigFile } from './yaml-document.js';
+import { configEdits, parseConfigFile, parseOffThread, renderNewConfigFile } from './yaml-document.js';
+
+export { digestOf } from './digest.js';
 
 export const CONFIG_FILE_NAME = 'config.yaml';
 
 export interface FileConfigStoreOptions {
+  /** The static strategies; presets from `strategies.yaml` are added to them. */
   strategies: StrategyRegistry;
-  /** The runtime directory: `config.yaml` and `audit.log` live in it. */
+  /** The runtime directory: `config.yaml`, `strategies.yaml` and `audit.log` live in it. */
   runtimeDir: string;
   /** The file-system seam (fault injection in tests). */
   fs?: FileSystem;
-  /** How often the file is re-checked for hand edits besides fs.watch (default 1000 ms). */
+  /** How often the files are re-checked for hand edits besides fs.watch (default 1000 ms). */
   pollMs?: number;
   now?: () => Date;
   /** Told about what an operator should know but that fails nothing (a directory fsync, a torn audit tail). */
   warn?: (message: string) => void;
+  /**
+   * Record hand edits in the audit trail (default true). False for a runner-only process: the API
+   * process beside it reads the same files and records them; a second recorder, whose view of the
+   * trail is as old as its start, took every change the API made for a hand edit and recorded it again.
+   */
+  auditHandEdits?: boolean;
   /** Where YAML is parsed (default: the process's parse worker). */
   yaml?: YamlParser;
-  /** How long one parse of the file may take (default 2 s); past it the file is reported invalid. */
+  /** How long one parse of a file may take (default 2 s); past it the file is reported invalid. */
   parseDeadlineMs?: number;
-  /** The largest config file read (default 1 MiB); a larger one is refused like an invalid file. */
+  /** The largest config or presets file read (default 1 MiB); a larger one is refused like an invalid file. */
   maxFileBytes?: number;
 }
 
-export function digestOf(text: string): string {
-  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+/** How the store's files are checked before they are read (src/fs/runtime-file.ts). */
+function fileChecks(options: FileConfigStoreOptions): RuntimeFileChecks {
+  return { runtimeDir: options.runtimeDir, maxBytes: options.maxFileBytes ?? MAX_RUNTIME_FILE_BYTES };
+}
+
+/** A file refused before it was read (a directory, a FIFO, a link, too large) is reported like an invalid one. */
+function refusedFile(file: string, err: RuntimeFileRefusedError, subject: 'config' | 'presets'): ConfigFileError {
+  return new ConfigFileError(file, [{ message: err.message }], subject);
+}
+
+/** Reads a runtime file of the store: its text, null when missing, or the refusal (reported, never read). */
+async function readStoreFile(
+  fs: FileSystem,
+  file: string,
+  options: FileConfigStoreOptions,
+): Promise<string | null | RuntimeFileRefusedError> {
+  try {
+    return await readRuntimeFile(fs, file, fileChecks(options));
+  } catch (err) {
+    if (err instanceof RuntimeFileRefusedError) return err;
+    throw err;
+  }
 }
 
 /** The file store with its watch exposed (tests pause it to simulate a missed event). */
 export interface FileConfigStore extends ConfigStore {
   readonly file: string;
+  readonly presetsFile: string;
   readonly auditFile: string;
   readonly watch: FileWatch | undefined;
 }
 
-/** What the store found on disk: a valid file (its text), none, or one refused or invalid (reported, not used). */
-type DiskRead = { readonly kind: 'valid'; readonly text: string } | { readonly kind: 'missing' } | { readonly kind: 'invalid' };
-
-/** A file refused before it was read (a directory, a FIFO, a link, too large) is reported like an invalid one. */
-function refusedFile(file: string, err: RuntimeFileRefusedError): ConfigFileError {
-  return new ConfigFileError(file, [{ message: err.message }]);
+/** What the store was opened with. */
+interface Opened {
+  readonly file: string;
+  readonly presetsFile: string;
+  readonly audit: AuditFile;
+  readonly config: ConfigSnapshot;
+  /** config.yaml was missing: start() writes it. */
+  readonly missing: boolean;
+  /** The `version` config.yaml itself said (the version in force may be higher: see inForce). */
+  readonly storedVersion: number;
+  readonly presets: PresetsSnapshot;
+  /** The `version` strategies.yaml itself said (0 when there is none). */
+  readonly presetsStoredVersion: number;
+  readonly strategies: StrategyRegistry;
 }
 
 /**
- * Reads `<runtimeDir>/config.yaml` and `audit.log` and returns the store. Writes nothing: a missing
- * file is served from defaults and written by `start()`. Throws ConfigFileError when the file
- * exists but is invalid (it is left exactly as it is).
+ * Reads `<runtimeDir>/strategies.yaml`, `config.yaml` and `audit.log` and returns the store. Writes
+ * nothing: a missing config is served from defaults and written by `start()`; a missing presets
+ * file means no presets (it is written with the first preset change). Throws ConfigFileError when
+ * either file exists but is invalid (it is left exactly as it is).
  */
 export async function openFileConfigStore(options: FileConfigStoreOptions): Promise<FileConfigStore> {
   const fs = options.fs ?? nodeFileSystem;
   const now = options.now ?? (() => new Date());
   const file = path.join(options.runtimeDir, CONFIG_FILE_NAME);
+  const presetsFile = path.join(options.runtimeDir, PRESETS_FILE_NAME);
   const audit = await AuditFile.open({ runtimeDir: options.runtimeDir, fs, now, warn: options.warn });
+
   const yaml = options.yaml ?? sharedYamlParser();
-  let text: string | null;
-  try {
-    text = (await fs.readFile(file, fileChecks(options))).toString('utf8');
-  } catch (err) {
-    if (err instanceof RuntimeFileRefusedError) throw refusedFile(file, err);
-    if (errnoOf(err) !== 'ENOENT') throw err;
-    text = null;
-  }
+  const presetsRead = await readStoreFile(fs, presetsFile, options);
+  if (presetsRead instanceof RuntimeFileRefusedError) throw refusedFile(presetsFile, presetsRead, 'presets');
+  const presetsText = presetsRead;
+  if (presetsText !== null) await parseOffThread(presetsText, yaml, options.parseDeadlineMs);
+  const content = parsePresetsFile(options.strategies, presetsFile, presetsText);
+  const presetsDigest = presetsText === null ? NO_PRESETS_DIGEST : digestOf(presetsText);
+  const presets = presetsInForce(content, presetsDigest, audit.last(1, 'PRESETS')[0], audit.lastVersion('PRESETS'));
+  const strategies = strategySetOf(options.strategies, content.presets);
+  const withPresets = { presetsFile, presets, presetsStoredVersion: content.version, strategies };
+
+  const text = await readStoreFile(fs, file, options);
+  if (text instanceof RuntimeFileRefusedError) throw refusedFile(file, text, 'config');
   if (text === null) {
     const version = audit.lastVersion('CONFIG') + 1;
     const config: RuntimeConfig = { ...DEFAULT_SETTINGS, version, updatedAt: now().toISOString() };
     const snapshot = { config, digest: digestOf(renderNewConfigFile(config)) };
-    return new FileStore(options, fs, yaml, file, audit, now, snapshot, true, version);
+    return new FileStore(options, fs, yaml, now, { file, audit, config: snapshot, missing: true, storedVersion: version, ...withPresets });
   }
-  const config = await parseConfigText(options.strategies, file, text, yaml, options.parseDeadlineMs);
-  return new FileStore(options, fs, yaml, file, audit, now, inForce(config, digestOf(text), audit), false, config.version);
-}
-
-function fileChecks(options: FileConfigStoreOptions): RuntimeFileChecks {
-  return { runtimeDir: options.runtimeDir, maxBytes: options.maxFileBytes ?? MAX_RUNTIME_FILE_BYTES };
+  await parseOffThread(text, yaml, options.parseDeadlineMs);
+  const parsed = parseConfigFile(strategies, file, text);
+  const snapshot = inForce(parsed.config, digestOf(text), audit);
+  return new FileStore(options, fs, yaml, now, {
+    file,
+    audit,
+    config: snapshot,
+    missing: false,
+    storedVersion: parsed.config.version,
+    ...withPresets,
+  });
 }
 
 /**
@@ -113,7 +170,18 @@ class FileStore implements FileConfigStore {
   private readonly mutex = new Mutex();
   private readonly listeners = new Set<(event: StoreEvent) => void>();
   watch: FileWatch | undefined;
+  readonly file: string;
+  readonly presetsFile: string;
+  private readonly auditLog: AuditFile;
+  private snapshot: ConfigSnapshot;
+  private missing: boolean;
+  private readonly storedVersion: number;
+  private presets: PresetsSnapshot;
+  private readonly presetsStoredVersion: number;
+  private strategies: StrategyRegistry;
   private invalid: { digest: string; error: ConfigFileError } | null = null;
+  /** The presets on disk are not in force: invalid (no content), or kept out (content that would break the config). */
+  private presetsInvalid: PresetsNotInForce | null = null;
   private closed = false;
   private started = false;
   private queuedRefresh: Promise<void> | null = null;
@@ -123,14 +191,18 @@ class FileStore implements FileConfigStore {
     private readonly options: FileConfigStoreOptions,
     private readonly fs: FileSystem,
     private readonly yaml: YamlParser,
-    readonly file: string,
-    private readonly auditLog: AuditFile,
     private readonly now: () => Date,
-    private snapshot: ConfigSnapshot,
-    private missing: boolean,
-    /** The `version` the file itself said when opened (the version in force may be higher: see inForce). */
-    private readonly storedVersion: number,
+    opened: Opened,
   ) {
+    this.file = opened.file;
+    this.presetsFile = opened.presetsFile;
+    this.auditLog = opened.audit;
+    this.snapshot = opened.config;
+    this.missing = opened.missing;
+    this.storedVersion = opened.storedVersion;
+    this.presets = opened.presets;
+    this.presetsStoredVersion = opened.presetsStoredVersion;
+    this.strategies = opened.strategies;
     this.lastContactAt = now().toISOString();
   }
 
@@ -141,11 +213,15 @@ class FileStore implements FileConfigStore {
   readonly info = (): StoreInfo => ({ kind: 'FILE', location: this.file, connected: true, lastContactAt: this.lastContactAt });
 
   state(): StoreState {
-    return { config: this.snapshot, strategies: this.options.strategies };
+    return { config: this.snapshot, strategies: this.strategies, presets: this.presets };
   }
 
   problem(): ConfigFileError | null {
     return this.invalid?.error ?? null;
+  }
+
+  strategiesProblem(): ConfigFileError | null {
+    return this.presetsInvalid?.error ?? null;
   }
 
   subscribe(listener: (event: StoreEvent) => void): () => void {
@@ -171,11 +247,13 @@ class FileStore implements FileConfigStore {
     if (this.started) return;
     this.started = true;
     await this.mutex.run(async () => {
-      const stray = await removeStrayTempFiles(this.file, { fs: this.fs });
-      if (stray.length > 0) this.warn(`removed ${stray.length} temp file(s) left by an interrupted write: ${stray.join(', ')}`);
+      for (const file of [this.file, this.presetsFile]) {
+        const stray = await removeStrayTempFiles(file, { fs: this.fs });
+        if (stray.length > 0) this.warn(`removed ${stray.length} temp file(s) left by an interrupted write: ${stray.join(', ')}`);
+      }
       await this.auditLog.repair();
       if (this.missing) {
-        await this.writeConfig(renderNewConfigFile(this.snapshot.config), 0o644);
+        await this.writeRuntimeFile(this.file, renderNewConfigFile(this.snapshot.config), 0o644);
         this.missing = false;
       }
       // Serving changes that cannot be audited would break the trail's promise: refuse to start.
@@ -188,22 +266,36 @@ class FileStore implements FileConfigStore {
     });
     // The parse worker starts now, not on the first hand edit (which it would then delay).
     void this.yaml.parse('').catch(() => {});
-    this.watch = watchFile(this.file, () => void this.refresh().catch(() => {}), { pollMs: this.options.pollMs ?? 1000 });
+    this.watch = watchFile([this.file, this.presetsFile], () => void this.refresh().catch(() => {}), {
+      pollMs: this.options.pollMs ?? 1000,
+    });
   }
 
   /**
-   * At start: a config the trail has no entry for (a crash between the config write and its audit
-   * line, or a hand edit while stopped) gets one now, so the trail's last entry matches the file.
+   * At start: a config (or preset set) the trail has no entry for (a crash between the write and
+   * its audit line, or a hand edit while stopped) gets one now, so the trail's last entry matches the file.
    */
   private async reconcileAudit(): Promise<void> {
-    const last = this.auditLog.last(1, 'CONFIG')[0];
-    const current = this.snapshot;
-    if (last?.digest === current.digest) return;
     // A version above the trail's was written by the API (or someone who bumped it): a crash came
     // between the write and its audit line. One at or below it is a hand edit made while stopped.
-    const operation = !last ? 'baseline' : this.storedVersion > last.version ? 'recovery' : 'handEdit';
-    await this.auditLog.append([systemAuditEntry(operation, current, last, this.now())]);
-    if (operation !== 'baseline') this.warn(`config version ${current.config.version} had no audit entry; recorded now as "${operation}"`);
+    const operationFor = (last: AuditEntry | undefined, stored: number) =>
+      !last ? 'baseline' : stored > last.version ? 'recovery' : 'handEdit';
+    const entries: AuditEntry[] = [];
+    const lastPresets = this.auditLog.last(1, 'PRESETS')[0];
+    if (lastPresets?.digest !== this.presets.digest && (lastPresets || this.presets.version > 0)) {
+      const operation = operationFor(lastPresets, this.presetsStoredVersion);
+      entries.push(presetsSystemEntry(operation, this.presets, null, lastPresets, this.snapshot.config, this.now()));
+      if (operation !== 'baseline') this.warn(`presets version ${this.presets.version} had no audit entry; recorded now as "${operation}"`);
+    }
+    const last = this.auditLog.last(1, 'CONFIG')[0];
+    const current = this.snapshot;
+    if (last?.digest !== current.digest) {
+      const operation = operationFor(last, this.storedVersion);
+      entries.push(systemAuditEntry(operation, current, last, this.now()));
+      if (operation !== 'baseline')
+        this.warn(`config version ${current.config.version} had no audit entry; recorded now as "${operation}"`);
+    }
+    await this.auditLog.append(entries);
   }
 
   async audit(query: AuditQuery): Promise<readonly AuditEntry[]> {
@@ -223,77 +315,129 @@ class FileStore implements FileConfigStore {
   }
 
   /**
-   * Reads the file and brings the state in force level with it (a hand edit is applied and audited).
-   * Content is parsed once per change (by digest): an invalid file is not parsed again until it
-   * changes, and a file refused before reading (a directory, a FIFO...) is never read at all.
+   * Reads both files and brings the state in force level with them: a valid hand edit is applied
+   * as it stands and audited; an invalid one (or presets that would break the config) is reported
+   * and the last good state stays. Presets first: the config is judged against the strategies
+   * they make, and both are put in force together, so readers never see one without the other.
    */
   private async readDisk(): Promise<DiskRead> {
-    let text: string;
-    try {
-      text = (await this.fs.readFile(this.file, fileChecks(this.options))).toString('utf8');
-    } catch (err) {
-      if (err instanceof RuntimeFileRefusedError) {
-        this.markInvalid(`refused:${err.message}`, refusedFile(this.file, err));
-        return { kind: 'invalid' };
-      }
-      if (errnoOf(err) !== 'ENOENT') throw err;
-      this.markInvalid(
-        'missing',
-        new ConfigFileError(this.file, [{ message: 'the file is missing; the next change through the API writes it again' }]),
-      );
-      return { kind: 'missing' };
-    }
+    // A file refused before it was read (a FIFO, a directory, a link, too large) is never read: reported like an invalid one.
+    const presetsRead = await readStoreFile(this.fs, this.presetsFile, this.options);
+    const configRead = await readStoreFile(this.fs, this.file, this.options);
+    const presetsRefused = presetsRead instanceof RuntimeFileRefusedError ? presetsRead : null;
+    const configRefused = configRead instanceof RuntimeFileRefusedError ? configRead : null;
+    const presetsText = presetsRefused ? null : (presetsRead as string | null);
+    const configText = configRefused ? null : (configRead as string | null);
     this.lastContactAt = this.now().toISOString();
-    const digest = digestOf(text);
-    if (digest === this.snapshot.digest && !this.invalid) return { kind: 'valid', text };
-    if (this.invalid?.digest === digest) return { kind: 'invalid' };
-    let config: RuntimeConfig;
-    try {
-      config = await parseConfigText(this.options.strategies, this.file, text, this.yaml, this.options.parseDeadlineMs);
-    } catch (err) {
-      if (!(err instanceof ConfigFileError)) throw err;
-      this.markInvalid(digest, err);
-      return { kind: 'invalid' };
+    const current = {
+      config: this.snapshot,
+      configInvalid: this.invalid !== null,
+      knownInvalidConfig: this.invalid,
+      strategies: this.strategies,
+      presets: this.presets,
+      presetsInvalid: this.presetsInvalid,
+    };
+    // New content is parsed in the parse worker first; what is judged below takes its result.
+    const fresh = (text: string | null, inForceDigest: string, invalidDigest: string | undefined) =>
+      text !== null && digestOf(text) !== inForceDigest && digestOf(text) !== invalidDigest;
+    if (fresh(presetsText, this.presets.digest, this.presetsInvalid?.digest)) {
+      await parseOffThread(presetsText as string, this.yaml, this.options.parseDeadlineMs);
     }
-    const wasInvalid = this.invalid !== null;
-    this.invalid = null;
-    if (digest !== this.snapshot.digest) await this.applyHandEdit(config, digest);
-    else if (wasInvalid) this.emit({ type: 'valid' });
-    return { kind: 'valid', text };
-  }
+    if (configText !== null && (fresh(configText, this.snapshot.digest, this.invalid?.digest) || presetsText !== null)) {
+      await parseOffThread(configText, this.yaml, this.options.parseDeadlineMs);
+    }
+    const files = { config: this.file, presets: this.presetsFile };
+    const presetsStep = presetsRefused
+      ? {
+          digest: `refused:${presetsRefused.message}`,
+          judgement: { ok: false as const, error: refusedFile(this.presetsFile, presetsRefused, 'presets') },
+        }
+      : judgePresetsRead(this.options.strategies, files, { configText, presetsText }, current);
+    const strategies = presetsStep?.judgement.ok ? presetsStep.judgement.strategies : this.strategies;
+    const configStep: ReturnType<typeof judgeConfigRead> = configRefused
+      ? { kind: 'invalid', digest: `refused:${configRefused.message}`, error: refusedFile(this.file, configRefused, 'config') }
+      : judgeConfigRead(this.file, configText, strategies, current);
 
-  /** A valid hand edit is applied as it stands (never rewritten), numbered so versions never go backwards, and audited. */
-  private async applyHandEdit(config: RuntimeConfig, digest: string): Promise<void> {
-    const previous = this.snapshot;
-    const current = inForce(config, digest, this.auditLog);
-    this.snapshot = current;
-    let entry: AuditEntry | null = null;
-    const last = this.auditLog.last(1, 'CONFIG')[0];
-    if (last?.digest !== digest) {
-      entry = systemAuditEntry('handEdit', current, last, this.now());
-      await this.auditLog.append([entry]).catch((err: unknown) => {
-        entry = null;
+    const events: StoreEvent[] = [];
+    const entries: AuditEntry[] = [];
+    let presetsChange: Extract<StoreEvent, { type: 'presetsChanged' }> | null = null;
+    let configChange: Extract<StoreEvent, { type: 'changed' }> | null = null;
+    if (presetsStep && !presetsStep.judgement.ok) {
+      const { error, content } = presetsStep.judgement;
+      const same = this.presetsInvalid?.digest === presetsStep.digest && this.presetsInvalid.error.message === error.message;
+      this.presetsInvalid = { digest: presetsStep.digest, error, ...(content && { content }) };
+      if (!same) events.push({ type: 'presetsInvalid', error });
+    } else if (presetsStep?.judgement.ok) {
+      const wasInvalid = this.presetsInvalid !== null;
+      this.presetsInvalid = null;
+      if (presetsStep.digest !== this.presets.digest) {
+        const previous = this.presets;
+        const last = this.auditLog.last(1, 'PRESETS')[0];
+        const current = presetsInForce(presetsStep.judgement.content, presetsStep.digest, last, this.auditLog.lastVersion('PRESETS'));
+        this.presets = current;
+        this.strategies = presetsStep.judgement.strategies;
+        presetsChange = { type: 'presetsChanged', previous, current, audit: null, source: 'handEdit' };
+      } else if (wasInvalid) events.push({ type: 'presetsValid' });
+    }
+    if (configStep.kind === 'missing') {
+      const error = new ConfigFileError(this.file, [{ message: 'the file is missing; the next change through the API writes it again' }]);
+      if (this.invalid?.digest !== 'missing') events.push({ type: 'invalid', error });
+      this.invalid = { digest: 'missing', error };
+    } else if (configStep.kind === 'invalid') {
+      if (this.invalid?.digest !== configStep.digest) events.push({ type: 'invalid', error: configStep.error });
+      this.invalid = { digest: configStep.digest, error: configStep.error };
+    } else if (configStep.kind === 'valid') {
+      this.invalid = null;
+      events.push({ type: 'valid' });
+    } else if (configStep.kind === 'changed') {
+      this.invalid = null;
+      const previous = this.snapshot;
+      this.snapshot = inForce(configStep.config, configStep.digest, this.auditLog);
+      configChange = { type: 'changed', previous, current: this.snapshot, audit: null, source: 'handEdit' };
+    }
+
+    // Audited together (one append), presets first: the config entry may name a preset they added.
+    const audits = this.options.auditHandEdits !== false;
+    const lastPresets = this.auditLog.last(1, 'PRESETS')[0];
+    if (audits && presetsChange && lastPresets?.digest !== presetsChange.current.digest) {
+      const { current, previous } = presetsChange;
+      const entry = presetsSystemEntry('handEdit', current, previous.presets, lastPresets, this.snapshot.config, this.now());
+      entries.push(entry);
+      presetsChange = { ...presetsChange, audit: entry };
+    }
+    const lastConfig = this.auditLog.last(1, 'CONFIG')[0];
+    if (audits && configChange && lastConfig?.digest !== configChange.current.digest) {
+      const entry = systemAuditEntry('handEdit', configChange.current, lastConfig, this.now());
+      entries.push(entry);
+      configChange = { ...configChange, audit: entry };
+    }
+    if (entries.length > 0) {
+      await this.auditLog.append(entries).catch((err: unknown) => {
+        presetsChange &&= { ...presetsChange, audit: null };
+        configChange &&= { ...configChange, audit: null };
         this.warn(`could not record a hand edit in the audit trail: ${(err as Error).message}`);
       });
     }
-    this.emit({ type: 'changed', previous, current, audit: entry, source: 'handEdit' });
+    if (presetsChange) events.unshift(presetsChange);
+    if (configChange) events.push(configChange);
+    for (const event of events) this.emit(event);
+    return { configText, presetsText, configRefused: configRefused !== null, presetsRefused: presetsRefused !== null };
   }
 
-  private markInvalid(digest: string, error: ConfigFileError): void {
-    if (this.invalid?.digest === digest) return;
-    this.invalid = { digest, error };
-    this.emit({ type: 'invalid', error });
-  }
-
-  commit(change: Change, options: CommitOptions = {}): Promise<CommitResult> {
+  commit(change: ConfigChange, options?: CommitOptions): Promise<CommitResult>;
+  commit(change: PresetsChange, options?: CommitOptions): Promise<PresetsCommitResult>;
+  commit(change: Change, options?: CommitOptions): Promise<CommitResult | PresetsCommitResult>;
+  commit(change: Change, options: CommitOptions = {}): Promise<CommitResult | PresetsCommitResult> {
     if (this.closed) return Promise.reject(new Error('config store is closed'));
-    return this.mutex.run(() => this.commitLocked(change, options));
+    return this.mutex.run<CommitResult | PresetsCommitResult>(() =>
+      change.subject === 'PRESETS' ? this.commitPresets(change, options) : this.commitConfig(change, options),
+    );
   }
 
-  private async commitLocked(change: Change, options: CommitOptions): Promise<CommitResult> {
-    // The file on disk is the base: a hand edit made since the last load is built upon, not lost.
-    const disk: DiskRead = this.started ? await this.readDisk() : { kind: 'missing' };
-    if (disk.kind === 'invalid' && this.invalid) throw new ConfigFileInvalidError(this.invalid.error);
+  private async commitConfig(change: ConfigChange, options: CommitOptions): Promise<CommitResult> {
+    // The files on disk are the base: a hand edit made since the last load is built upon, not lost.
+    const disk: DiskRead = this.started ? await this.readDisk() : { configText: null, presetsText: null };
+    if (this.invalid && (disk.configText !== null || disk.configRefused)) throw new ConfigFileInvalidError(this.invalid.error);
     const previous = this.snapshot;
     if (options.expectedVersion !== undefined && options.expectedVersion !== previous.config.version) {
       throw new VersionConflictError(options.expectedVersion, previous.config.version);
@@ -304,13 +448,8 @@ class FileStore implements FileConfigStore {
     const fields = changedFields(previous.config, config);
     if (fields.length === 0) return { changed: false, previous, current: previous, changedFields: [], audit: null };
 
-    const previousText = disk.kind === 'valid' ? disk.text : null;
-    const text = previousText === null ? renderNewConfigFile(config) : await this.editInWorker(previousText, previous.config, config);
-    const mode = await this.fs.stat(this.file).then(
-      (s) => s.mode & 0o777,
-      () => 0o644,
-    );
-    await this.writeConfig(text, mode);
+    const text = disk.configText === null ? renderNewConfigFile(config) : await this.editInWorker(disk.configText, previous.config, config);
+    await this.writeRuntimeFile(this.file, text, await this.modeOf(this.file));
     const current: ConfigSnapshot = { config, digest: digestOf(text) };
     const entry: AuditEntry = {
       time: config.updatedAt,
@@ -326,7 +465,7 @@ class FileStore implements FileConfigStore {
     try {
       await this.auditLog.append([entry]);
     } catch (err) {
-      await this.restore(previousText, err);
+      await this.restore(this.file, disk.configText, err);
     }
     this.snapshot = current;
     this.invalid = null;
@@ -336,37 +475,99 @@ class FileStore implements FileConfigStore {
     return result;
   }
 
-  /** The change written into the file's own text (comments and order kept), off the event loop. */
+  private async commitPresets(change: PresetsChange, options: CommitOptions): Promise<PresetsCommitResult> {
+    // As for the config: built on the file as it is now, so a hand edit since the last load is kept.
+    const disk: DiskRead = this.started
+      ? await this.readDisk()
+      : { configText: null, presetsText: await readRuntimeFile(this.fs, this.presetsFile, fileChecks(this.options)) };
+    // A file that is invalid (or kept out, or refused) is a person's to fix: never written over. A missing one is written again.
+    if (this.presetsInvalid && (disk.presetsText !== null || disk.presetsRefused))
+      throw new ConfigFileInvalidError(this.presetsInvalid.error);
+    const previous = this.presets;
+    const previousStrategies = this.strategies;
+    if (options.expectedVersion !== undefined && options.expectedVersion !== previous.version) {
+      throw new PresetsVersionConflictError(options.expectedVersion, previous.version);
+    }
+    const next = change.apply(this.state());
+    if (samePresets(previous.presets, next)) {
+      return {
+        changed: false,
+        previous,
+        current: previous,
+        previousStrategies,
+        strategies: previousStrategies,
+        changedFields: [],
+        audit: null,
+      };
+    }
+    const strategies = strategySetOf(this.options.strategies, next);
+    const version = Math.max(previous.version, this.auditLog.lastVersion('PRESETS')) + 1;
+    const text = renderPresetsText(disk.presetsText, { version, presets: next });
+    await this.writeRuntimeFile(this.presetsFile, text, await this.modeOf(this.presetsFile));
+    const current: PresetsSnapshot = { version, digest: digestOf(text), presets: next };
+    const entry = presetsAuditEntry({
+      time: this.now(),
+      actor: change.actor,
+      operation: change.operation,
+      current,
+      before: previous.presets,
+      config: this.snapshot.config,
+      details: change.details,
+    });
+    try {
+      await this.auditLog.append([entry]);
+    } catch (err) {
+      await this.restore(this.presetsFile, disk.presetsText, err);
+    }
+    const wasInvalid = this.presetsInvalid !== null;
+    this.presets = current;
+    this.strategies = strategies;
+    this.presetsInvalid = null;
+    if (wasInvalid) this.emit({ type: 'presetsValid' });
+    this.emit({ type: 'presetsChanged', previous, current, audit: entry, source: 'commit' });
+    return { changed: true, previous, current, previousStrategies, strategies, changedFields: Object.keys(entry.changes), audit: entry };
+  }
+
+  /** The change written into the file's own text (comments and order kept), in the parse worker. */
   private async editInWorker(text: string, before: RuntimeConfig, after: RuntimeConfig): Promise<string> {
     try {
       return await this.yaml.edit(text, configEdits(before, after), { deadlineMs: this.options.parseDeadlineMs });
     } catch (err) {
-      if ((err as YamlDeadlineError).name !== 'YamlDeadlineError') throw err;
-      throw new ConfigFileInvalidError(new ConfigFileError(this.file, [{ message: `the file ${(err as Error).message}` }]));
+      if (!(err instanceof YamlDeadlineError)) throw err;
+      throw new ConfigFileInvalidError(new ConfigFileError(this.file, [{ message: `the file ${err.message}` }]));
     }
   }
 
-  /** Durable atomic write of the config file; a failure leaves the old file and says which step failed. */
-  private async writeConfig(text: string, mode: number): Promise<void> {
+  /** The file's permission bits, to keep them across the rewrite (new files: 0644). */
+  private modeOf(file: string): Promise<number> {
+    return this.fs.stat(file).then(
+      (s) => s.mode & 0o777,
+      () => 0o644,
+    );
+  }
+
+  /** Durable atomic write of a runtime file; a failure leaves the old file and says which step failed. */
+  private async writeRuntimeFile(file: string, text: string, mode: number): Promise<void> {
     let durable: boolean;
     try {
-      durable = await writeFileAtomic(this.file, text, { fs: this.fs, mode });
+      durable = await writeFileAtomic(file, text, { fs: this.fs, mode });
     } catch (err) {
       if (err instanceof AtomicWriteError) throw new ConfigWriteError(err.step, err.errno, { cause: err });
       throw err;
     }
     this.lastContactAt = this.now().toISOString();
     // The renamed file is already visible (the runner may act on it): report the change, warn about durability.
-    if (!durable) this.warn(`config saved, but fsync of ${path.dirname(this.file)} failed: the rename may not survive a power loss`);
+    const what = file === this.file ? 'config' : 'presets';
+    if (!durable) this.warn(`${what} saved, but fsync of ${path.dirname(file)} failed: the rename may not survive a power loss`);
   }
 
   /** The audit entry could not be written: put the previous file back so nothing unrecorded stays in force. */
-  private async restore(previousText: string | null, cause: unknown): Promise<never> {
+  private async restore(file: string, previousText: string | null, cause: unknown): Promise<never> {
     try {
-      if (previousText !== null) await writeFileAtomic(this.file, previousText, { fs: this.fs });
-      else await this.fs.unlink(this.file);
+      if (previousText !== null) await writeFileAtomic(file, previousText, { fs: this.fs });
+      else await this.fs.unlink(file);
     } catch (restoreError) {
-      // Could not put it back: the new config is on disk, and the next read reports it truthfully.
+      // Could not put it back: the new file is on disk, and the next read reports it truthfully.
       throw new ConfigWriteError('restore after failed audit append', errnoOf(restoreError), { cause: restoreError });
     }
     if (cause instanceof ConfigWriteError) throw cause;

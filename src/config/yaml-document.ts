@@ -1,72 +1,123 @@
-import { Document, isMap, parseDocument } from 'yaml';
+import { Document, isMap, isScalar, parseDocument } from 'yaml';
 import type { StrategyRegistry } from '../registry/index.js';
-import { applyYamlEdits, MAX_PROBLEMS, PARSE_OPTIONS, parseYamlText, type YamlEdit, type YamlParseResult } from '../yaml/core.js';
+import { applyYamlEdits, PARSE_OPTIONS, parseYaml, type YamlEdit, type YamlParseResult } from '../yaml/core.js';
 import { YamlDeadlineError, type YamlParser } from '../yaml/off-thread.js';
 import { snakeCase, toSnakeKeys } from './case.js';
+import { digestOf } from './digest.js';
 import { ConfigFileError } from './errors.js';
 import { parseStoredConfig, type RuntimeConfig } from './schema.js';
 
 export interface ParsedConfigFile {
+  /** The document, for editing in this thread (parsed when first asked for: the file store edits in the parse worker). */
   readonly doc: Document;
   readonly config: RuntimeConfig;
 }
 
-/** The schema stage: plain data from the YAML stage, validated against the strategies in force, problems at their lines. */
-export function configFromYaml(registry: StrategyRegistry, file: string, result: YamlParseResult): RuntimeConfig {
-  if (!result.ok) throw new ConfigFileError(file, result.problems);
-  const { data, locations } = result;
+/** A YAML text parsed for one of the runtime files: its plain value, where each node is, and (on demand) its document. */
+export interface YamlText {
+  /** Parsed in this thread when first asked for: the file store never asks (it edits in the parse worker). */
+  readonly doc: Document;
+  readonly data: unknown;
+  /**
+   * The line (and column) to report an issue at: an unknown key at the key itself; anything else at
+   * the deepest node of `path` that exists.
+   */
+  locate(path: readonly (string | number)[], unknownKey?: string): { line?: number; column?: number };
+  /** The keys of the mapping at `path` in the document's order; null when there is no mapping there. */
+  keysOf(path: readonly (string | number)[]): readonly string[] | null;
+}
+
+/**
+ * What the parse worker made of texts, by content digest. A store has a text parsed there first
+ * (`parseOffThread`), then judges it here with `parseYamlText`, which takes the worker's result:
+ * the YAML of a runtime file is never parsed on the event loop, and a text is parsed once.
+ */
+const offThread = new Map<string, YamlParseResult | YamlDeadlineError>();
+const OFF_THREAD_KEPT = 8;
+
+/** Parses `text` in the parse worker (within its deadline) for the next `parseYamlText` of the same text. */
+export async function parseOffThread(text: string, yaml: YamlParser, deadlineMs?: number): Promise<void> {
+  const digest = digestOf(text);
+  if (offThread.has(digest)) return;
+  let result: YamlParseResult | YamlDeadlineError;
+  try {
+    result = await yaml.parse(text, { deadlineMs });
+  } catch (err) {
+    if (!(err instanceof YamlDeadlineError)) throw err;
+    result = err;
+  }
+  offThread.set(digest, result);
+  for (const oldest of offThread.keys()) {
+    if (offThread.size <= OFF_THREAD_KEPT) break;
+    offThread.delete(oldest);
+  }
+}
+
+/**
+ * Parses YAML text for a runtime file: the parse worker's result when the text went there first,
+ * else in this thread (tests, the etcd store's small texts). Throws ConfigFileError (naming
+ * `subject`) for bad YAML (syntax, duplicate keys, aliases, a parse past its deadline), with lines.
+ */
+export function parseYamlText(file: string, text: string, subject: 'config' | 'presets' = 'config'): YamlText {
+  const result = offThread.get(digestOf(text)) ?? parseYaml(text);
+  if (result instanceof YamlDeadlineError) throw new ConfigFileError(file, [{ message: `the file ${result.message}` }], subject);
+  if (!result.ok) throw new ConfigFileError(file, result.problems, subject);
+  const { keys, values, maps } = result.locations;
+  const locate = (path: readonly (string | number)[], unknownKey?: string) => {
+    let at = unknownKey !== undefined ? keys[JSON.stringify([...path, unknownKey])] : undefined;
+    for (let depth = path.length; at === undefined && depth > 0; depth--) at = values[JSON.stringify(path.slice(0, depth))];
+    return at ? { line: at.line, column: at.column } : {};
+  };
+  let doc: Document | undefined;
+  return {
+    get doc() {
+      doc ??= parseDocument(text, PARSE_OPTIONS);
+      return doc;
+    },
+    data: result.data,
+    locate,
+    keysOf: (path) => maps[JSON.stringify(path)] ?? null,
+  };
+}
+
+/** Parses and validates config text. Throws ConfigFileError naming line and problem. */
+export function parseConfigFile(registry: StrategyRegistry, file: string, text: string): ParsedConfigFile {
+  const yaml = parseYamlText(file, text);
+  const { data, locate } = yaml;
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigFileError(file, [
       { line: 1, message: 'the config must be a YAML mapping of settings (active_strategy_key: ..., ...)' },
     ]);
   }
   const parsed = parseStoredConfig(registry, data as Record<string, unknown>);
-  if (parsed.ok) return parsed.config;
-  const problems = parsed.issues.map((issue) => {
-    const path = [...issue.path];
-    // An unknown key is reported at the key itself; anything else at the deepest node that exists.
-    let at = issue.unknownKey !== undefined ? locations.keys[JSON.stringify([issue.unknownKey])] : undefined;
-    for (let depth = path.length; at === undefined && depth > 0; depth--) at = locations.values[JSON.stringify(path.slice(0, depth))];
-    const where = path.length ? `${path.join('.')}: ` : '';
-    return { ...(at && { line: at.line, column: at.column }), message: `${where}${issue.message}` };
-  });
-  throw new ConfigFileError(
-    file,
-    problems.length > MAX_PROBLEMS
-      ? [...problems.slice(0, MAX_PROBLEMS), { message: `... and ${problems.length - MAX_PROBLEMS} more problems` }]
-      : problems,
-  );
-}
-
-/**
- * Parses and validates config text in this thread (tests, small texts already trusted). Throws
- * ConfigFileError naming line and problem. The file store parses off the event loop instead
- * (`parseConfigText`).
- */
-export function parseConfigFile(registry: StrategyRegistry, file: string, text: string): ParsedConfigFile {
-  const config = configFromYaml(registry, file, parseYamlText(text));
-  return { doc: parseDocument(text, PARSE_OPTIONS), config };
-}
-
-/**
- * Parses and validates config text with the YAML stage in the parse worker (never on the event
- * loop, given up after its deadline: reported as the file's problem).
- */
-export async function parseConfigText(
-  registry: StrategyRegistry,
-  file: string,
-  text: string,
-  yaml: YamlParser,
-  deadlineMs?: number,
-): Promise<RuntimeConfig> {
-  let result: YamlParseResult;
-  try {
-    result = await yaml.parse(text, { deadlineMs });
-  } catch (err) {
-    if (err instanceof YamlDeadlineError) throw new ConfigFileError(file, [{ message: `the file ${err.message}` }]);
-    throw err;
+  if (!parsed.ok) {
+    const problems = parsed.issues.map((issue) => {
+      const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+      return { ...locate(issue.path, issue.unknownKey), message: `${where}${issue.message}` };
+    });
+    throw new ConfigFileError(file, capped(problems));
   }
-  return configFromYaml(registry, file, result);
+  const config = parsed.config;
+  return {
+    get doc() {
+      return yaml.doc;
+    },
+    config,
+  };
+}
+
+/** Problems reported for one file: enough to fix it, never a megabyte of them. */
+const MAX_PROBLEMS = 20;
+function capped<T extends { message: string }>(problems: T[]): (T | { message: string })[] {
+  if (problems.length <= MAX_PROBLEMS) return problems;
+  return [...problems.slice(0, MAX_PROBLEMS), { message: `... and ${problems.length - MAX_PROBLEMS} more problems` }];
+}
+
+/** Writes a scalar in place when one is there, so an inline comment on it survives. */
+export function setValue(doc: Document, path: readonly string[], value: unknown): void {
+  const node = doc.getIn(path, true);
+  if (isScalar(node)) node.value = value;
+  else doc.setIn(path, value);
 }
 
 /**
@@ -96,7 +147,7 @@ export function configEdits(before: RuntimeConfig, config: RuntimeConfig): YamlE
   return edits;
 }
 
-/** `configEdits` applied to a parsed document in this thread. */
+/** `configEdits` applied to a document in this thread (the etcd store); the file store applies them in the parse worker. */
 export function applyConfigToDocument(doc: Document, before: RuntimeConfig, config: RuntimeConfig): void {
   applyYamlEdits(doc, configEdits(before, config));
 }

@@ -1,5 +1,5 @@
 import * as fsp from 'node:fs/promises';
-import { openRuntimeFileForAppend, type RuntimeFileChecks, readRuntimeFile } from './runtime-file.js';
+import { openRuntimeFileForAppend, type RuntimeFileChecks, readRuntimeBytes } from './runtime-file.js';
 
 /**
  * The file-system operations the stores use, and nothing else: the seam through which tests inject
@@ -28,7 +28,7 @@ export interface WritableFile {
 }
 
 export const nodeFileSystem: FileSystem = {
-  readFile: async (file, checks) => (await readRuntimeFile(file, checks)).bytes,
+  readFile: async (file, checks) => (await readRuntimeBytes(file, checks)).bytes,
   async open(file, flags, mode) {
     const handle = flags === 'a' ? await openRuntimeFileForAppend(file, mode ?? 0o600) : await fsp.open(file, flags, mode);
     return {

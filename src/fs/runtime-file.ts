@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
+import type { FileSystem } from './file-system.js';
 
 /** The largest config, presets or tokens file read (DESIGN "Limits": 1 MiB). */
 export const MAX_RUNTIME_FILE_BYTES = 1024 * 1024;
@@ -107,7 +108,7 @@ async function check(file: string, handle: fsp.FileHandle, checks: RuntimeFileCh
  * runtime dir by realpath, and only then read (never past the limit, even if the file grows).
  * Throws RuntimeFileRefusedError saying what the file is; a missing file throws ENOENT as fs does.
  */
-export async function readRuntimeFile(file: string, checks: RuntimeFileChecks = {}): Promise<{ bytes: Buffer; stat: RuntimeFileStat }> {
+export async function readRuntimeBytes(file: string, checks: RuntimeFileChecks = {}): Promise<{ bytes: Buffer; stat: RuntimeFileStat }> {
   const handle = await openChecked(file, READ_FLAGS, undefined);
   try {
     const stat = await check(file, handle, checks);
@@ -128,6 +129,21 @@ export async function readRuntimeFile(file: string, checks: RuntimeFileChecks = 
     return { bytes: Buffer.concat(chunks, total), stat };
   } finally {
     await handle.close().catch(() => {});
+  }
+}
+
+/**
+ * A runtime file the stores serve from (config.yaml, strategies.yaml) as text, through the stores'
+ * file-system seam (which reads with `readRuntimeBytes`); null when it is missing. Throws
+ * RuntimeFileRefusedError for a file that is not what it should be (the store reports it like an
+ * invalid file).
+ */
+export async function readRuntimeFile(fs: FileSystem, file: string, checks: RuntimeFileChecks = {}): Promise<string | null> {
+  try {
+    return (await fs.readFile(file, checks)).toString('utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') return null;
+    throw err;
   }
 }
 

@@ -58,6 +58,9 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = 
           tunables: s.tunables,
           risk_level: s.riskLevel.toLowerCase(),
           session_preference: s.sessionPreference.toLowerCase(),
+          // Presets list after the static strategies; `base` names the static strategy a preset varies.
+          source: s.source.toLowerCase(),
+          base: s.base,
         })),
       };
     },

@@ -115,6 +115,8 @@ export class Runner implements RunnerStateSource {
           scanIntervalSeconds: desired.config.scanIntervalSeconds,
           tradingEnabled: desired.config.tradingEnabled,
           appliedAt: this.now().toISOString(),
+          presetsVersion: state.presets.version,
+          presetsDigest: state.presets.digest,
         };
         this.applied = { state, record: applied };
       }
@@ -124,7 +126,7 @@ export class Runner implements RunnerStateSource {
     if (applied) {
       this.update({ applied, error });
       this.options.logger?.info(
-        `runner applied config version ${applied.configVersion} (${applied.configDigest.slice(0, 19)}): ${applied.strategyKey}`,
+        `runner applied config version ${applied.configVersion} (${applied.configDigest.slice(0, 19)}), presets version ${applied.presetsVersion}: ${applied.strategyKey}`,
       );
       this.requestScan(); // with the new config now, not a whole interval later
     } else if (error !== this.state.error) {

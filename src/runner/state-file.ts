@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
-import { RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
+import { RuntimeFileRefusedError, readRuntimeBytes } from '../fs/runtime-file.js';
 import { watchFile } from '../fs/watch.js';
 import { type RunnerState, type RunnerStatePublisher, type RunnerStateSource, runnerStateSchema } from './state.js';
 
@@ -58,7 +58,7 @@ export async function readRunnerStateFile(runtimeDir: string): Promise<RunnerSta
 /** The state, null when there is none, or 'refused' when what is there is not a runner's state file (a FIFO, a directory, too large). */
 async function readState(runtimeDir: string): Promise<RunnerState | null | 'refused'> {
   try {
-    const { bytes } = await readRuntimeFile(path.join(runtimeDir, RUNNER_STATE_FILE), { runtimeDir, maxBytes: MAX_RUNNER_STATE_BYTES });
+    const { bytes } = await readRuntimeBytes(path.join(runtimeDir, RUNNER_STATE_FILE), { runtimeDir, maxBytes: MAX_RUNNER_STATE_BYTES });
     const parsed = runnerStateSchema.safeParse(JSON.parse(bytes.toString('utf8')));
     return parsed.success ? parsed.data : null;
   } catch (err) {

@@ -23,6 +23,9 @@ const appliedSchema = z.object({
   scanIntervalSeconds: z.number(),
   tradingEnabled: z.boolean(),
   appliedAt: z.string(),
+  /** The preset set the strategies came from (absent in states published before presets existed). */
+  presetsVersion: z.number().int().optional(),
+  presetsDigest: z.string().optional(),
 });
 export type AppliedConfig = z.infer<typeof appliedSchema>;
 

@@ -19,6 +19,8 @@ export interface YamlLocations {
   readonly keys: Readonly<Record<string, { line: number; column: number }>>;
   /** Where each value (map value or sequence item) starts. */
   readonly values: Readonly<Record<string, { line: number; column: number }>>;
+  /** The keys of each mapping, in the document's order (an object's own order puts integer-like keys first). */
+  readonly maps: Readonly<Record<string, readonly string[]>>;
 }
 
 export type YamlParseResult =
@@ -73,6 +75,7 @@ function capped(problems: YamlProblem[]): YamlProblem[] {
 function locationsOf(doc: Document, counter: LineCounter): YamlLocations {
   const keys: Record<string, { line: number; column: number }> = {};
   const values: Record<string, { line: number; column: number }> = {};
+  const maps: Record<string, string[]> = {};
   let count = 0;
   const at = (node: unknown) => {
     const offset = (node as { range?: [number, number, number] } | null)?.range?.[0];
@@ -81,17 +84,23 @@ function locationsOf(doc: Document, counter: LineCounter): YamlLocations {
     return { line: pos.line, column: pos.col };
   };
   const walk = (node: unknown, path: (string | number)[]) => {
-    if (path.length >= LOCATION_DEPTH || count >= MAX_LOCATIONS) return;
+    if (path.length >= LOCATION_DEPTH) return;
     if (isMap(node)) {
+      // Every key, in order (what the file means); lines only for the first MAX_LOCATIONS nodes (what reports need).
+      const order: string[] = [];
+      maps[JSON.stringify(path)] = order;
       for (const pair of node.items) {
-        if (!isScalar(pair.key) || count >= MAX_LOCATIONS) continue;
-        const child = [...path, String(pair.key.value)];
-        const id = JSON.stringify(child);
-        const keyAt = at(pair.key);
-        const valueAt = at(pair.value);
-        if (keyAt) keys[id] = keyAt;
-        if (valueAt) values[id] = valueAt;
-        count += 1;
+        const name = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        order.push(name);
+        const child = [...path, name];
+        if (count < MAX_LOCATIONS) {
+          const id = JSON.stringify(child);
+          const keyAt = at(pair.key);
+          const valueAt = at(pair.value);
+          if (keyAt) keys[id] = keyAt;
+          if (valueAt) values[id] = valueAt;
+          count += 1;
+        }
         walk(pair.value, child);
       }
     } else if (isSeq(node)) {
@@ -106,11 +115,11 @@ function locationsOf(doc: Document, counter: LineCounter): YamlLocations {
     }
   };
   walk(doc.contents, []);
-  return { keys, values };
+  return { keys, values, maps };
 }
 
 /** Parses YAML text into plain data, or says what is wrong and where (at most MAX_PROBLEMS problems). */
-export function parseYamlText(text: string): YamlParseResult {
+export function parseYaml(text: string): YamlParseResult {
   const counter = new LineCounter();
   const doc = parseDocument(text, { ...PARSE_OPTIONS, lineCounter: counter });
   const problems: YamlProblem[] = [...doc.errors, ...doc.warnings].map((e) => ({
@@ -121,7 +130,7 @@ export function parseYamlText(text: string): YamlParseResult {
   for (const key of duplicateKeys(doc)) {
     const offset = (key as { range?: [number, number, number] }).range?.[0];
     const pos = offset === undefined ? undefined : counter.linePos(offset);
-    problems.push({ line: pos?.line, column: pos?.col, message: `Map keys must be unique: ${String((key as { value?: unknown }).value)}` });
+    problems.push({ line: pos?.line, column: pos?.col, message: 'Map keys must be unique' });
   }
   if (problems.length > 0) return { ok: false, problems: capped(problems) };
   let data: unknown;

@@ -4,8 +4,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { tokenDigest } from '../../src/auth/token-file.js';
-import { openFileConfigStore } from '../../src/config/file-store.js';
-import { RuntimeFileRefusedError, readRuntimeFile } from '../../src/fs/runtime-file.js';
+import { type FileConfigStore, openFileConfigStore } from '../../src/config/file-store.js';
+import { RuntimeFileRefusedError, readRuntimeBytes } from '../../src/fs/runtime-file.js';
 import { defaultRegistry } from '../../src/registry/index.js';
 import { fileRunnerStateSource } from '../../src/runner/state-file.js';
 import { sharedYamlParser, type YamlParser } from '../../src/yaml/off-thread.js';
@@ -146,15 +146,15 @@ describe('runtime files are checked before they are read (issue 14, finding 5: a
     const outside = await tempRuntimeDir();
     await writeFile(path.join(outside, 'config.yaml'), VALID('gold', 3));
     await symlink(path.join(outside, 'config.yaml'), path.join(dir, 'config.yaml'));
-    await expect(readRuntimeFile(path.join(dir, 'config.yaml'), { runtimeDir: dir })).rejects.toMatchObject({
+    await expect(readRuntimeBytes(path.join(dir, 'config.yaml'), { runtimeDir: dir })).rejects.toMatchObject({
       message: 'config.yaml is a symbolic link',
     });
     const big = path.join(dir, 'big.yaml');
     await writeFile(big, Buffer.alloc(50 * 1024 * 1024, 0x20));
-    await expect(readRuntimeFile(big, { runtimeDir: dir })).rejects.toMatchObject({
+    await expect(readRuntimeBytes(big, { runtimeDir: dir })).rejects.toMatchObject({
       message: 'big.yaml is 52428800 bytes, over the limit of 1048576 bytes',
     });
-    await expect(readRuntimeFile(path.join(outside, 'config.yaml'), { runtimeDir: dir })).rejects.toMatchObject({
+    await expect(readRuntimeBytes(path.join(outside, 'config.yaml'), { runtimeDir: dir })).rejects.toMatchObject({
       message: 'config.yaml is outside the runtime directory',
     });
   });
@@ -201,6 +201,33 @@ describe('runtime files are checked before they are read (issue 14, finding 5: a
     );
     expect((await fetch(`${server.origin}/health`)).status).toBe(200);
   }, 120_000);
+});
+
+describe('strategies.yaml (presets) is checked the same way', () => {
+  it('a FIFO, then a directory in its place: reported in strategiesError, preset changes refused (409), the set in force kept', async () => {
+    const server = await startTestServer();
+    const UPSERT = 'mutation($k: String!) { upsertPreset(input: { key: $k, base: "gold", name: "Gold probe" }) { presetsVersion } }';
+    expect((await server.gql(UPSERT, { k: 'gold_probe' })).status).toBe(200);
+    const file = path.join(server.runtimeDir, 'strategies.yaml');
+    for (const [make, what] of [
+      [() => mkfifo(file), 'a named pipe (FIFO)'],
+      [() => mkdir(file), 'a directory'],
+    ] as const) {
+      // Replaced while the store looks away: a moment with no file at all would mean no presets (a real change).
+      const { watch } = server.store as FileConfigStore;
+      watch?.pause();
+      await rm(file, { recursive: true, force: true });
+      await make();
+      watch?.resume();
+      await server.store.refresh();
+      const status = (await server.gql('{ status { strategiesError { message } } strategies { key } }')).body.data;
+      expect(status?.status.strategiesError.message).toContain(`strategies.yaml is ${what}`);
+      expect(status?.strategies.map((s: { key: string }) => s.key)).toContain('gold_probe');
+      const refused = await server.gql(UPSERT, { k: 'gold_other' });
+      expect(refused.status).toBe(409);
+      expect(refused.body.errors?.[0]?.extensions?.code).toBe('CONFIG_FILE_INVALID');
+    }
+  });
 });
 
 describe('runner-state.json (read by an API without an embedded runner)', () => {
@@ -261,7 +288,7 @@ describe('invalid files are parsed once per content change (finding 4: re-parsed
     await writeFile(file, invalid);
     for (let i = 0; i < 5; i++) await store.refresh();
     expect(parses.filter((t) => t === invalid)).toHaveLength(1);
-    expect(store.problem()?.problems[0]?.message).toBe('Map keys must be unique: k1');
+    expect(store.problem()?.problems[0]).toMatchObject({ line: 10_001, message: 'Map keys must be unique' });
     await appendFile(file, '# touched\n');
     for (let i = 0; i < 5; i++) await store.refresh();
     expect(parses.filter((t) => t.startsWith('k0: 0'))).toHaveLength(2);
@@ -331,10 +358,10 @@ describe('tokens.yaml and admin.token must be the server user’s own (finding 3
   it('the one read function refuses a FIFO without blocking, and says what each kind of file is', async () => {
     const dir = await tempRuntimeDir();
     mkfifo(path.join(dir, 'tokens.yaml'));
-    const err = await readRuntimeFile(path.join(dir, 'tokens.yaml'), { runtimeDir: dir, secret: true }).catch((e: unknown) => e);
+    const err = await readRuntimeBytes(path.join(dir, 'tokens.yaml'), { runtimeDir: dir, secret: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RuntimeFileRefusedError);
     expect((err as Error).message).toBe('tokens.yaml is a named pipe (FIFO)');
     await rename(path.join(dir, 'tokens.yaml'), path.join(dir, 'pipe'));
-    await expect(readRuntimeFile('/dev/null', {})).rejects.toMatchObject({ message: 'null is a character device' });
+    await expect(readRuntimeBytes('/dev/null', {})).rejects.toMatchObject({ message: 'null is a character device' });
   });
 });
