@@ -68,6 +68,7 @@ describe(`hostile-input probe (${SIZE})`, () => {
         violations: [],
         notes: {},
       };
+      const after: AttackStats = { ...baseline, attack: 'none (after the attacks)', violations: [], notes: {} };
       const results: AttackStats[] = [baseline];
       try {
         await prober.take();
@@ -81,6 +82,11 @@ describe(`hostile-input probe (${SIZE})`, () => {
           process.stdout.write(`${stats.attack}: ${JSON.stringify(stats)}\n`);
           if (!target.alive()) break;
         }
+        // The machine again with no attack: its neighbours may have got busier during the run.
+        await prober.take();
+        await sleep(Math.min(size.durationMs, 5_000));
+        after.health = await prober.take();
+        results.push(after);
       } finally {
         await prober.stop();
       }
@@ -88,10 +94,11 @@ describe(`hostile-input probe (${SIZE})`, () => {
 
       // The bound is the server's; where the machine's own noise already takes much of it (other
       // processes starving this one: the baseline), the probe says so and asserts no stall instead.
-      const quiet = (baseline.health?.p99 ?? 0) <= QUIET_BASELINE_P99_MS;
+      const noise = Math.max(baseline.health?.p99 ?? 0, after.health?.p99 ?? 0);
+      const quiet = noise <= QUIET_BASELINE_P99_MS;
       if (!quiet) {
         process.stdout.write(
-          `\n*** /health p99 with no attack is ${baseline.health?.p99} ms here (${load()}): too busy a machine to hold ` +
+          `\n*** /health p99 with no attack is up to ${noise} ms here (${load()}): too busy a machine to hold ` +
             `the server to ${HEALTH_P99_MS} ms; asserting no stall (max < ${STALL_MS} ms) instead ***\n`,
         );
       }

@@ -421,7 +421,9 @@ export async function connectionFlood(target: Target, size: AttackSize): Promise
         sockets.push(socket);
       }
     })();
+    // Writes go on through the flood, at an operator's pace: they check the server still works, they are not the attack.
     const traffic = forDuration(size.durationMs, 2, async (loop, i) => {
+      await sleep(100);
       const answer = await send(target.origin, {
         localAddress: attackerAddress(5, 10 + loop),
         method: 'POST',
