@@ -338,8 +338,10 @@ class FileStore implements FileConfigStore {
       presetsInvalid: this.presetsInvalid,
     };
     // New content is parsed in the parse worker first; what is judged below takes its result.
-    const fresh = (text: string | null, inForceDigest: string, invalidDigest: string | undefined) =>
-      text !== null && digestOf(text) !== inForceDigest && digestOf(text) !== invalidDigest;
+    const fresh = (text: string | null, inForceDigest: string, invalidDigest: string | undefined) => {
+      const digest = text === null ? null : digestOf(text);
+      return digest !== null && digest !== inForceDigest && digest !== invalidDigest;
+    };
     if (fresh(presetsText, this.presets.digest, this.presetsInvalid?.digest)) {
       await parseOffThread(presetsText as string, this.yaml, this.options.parseDeadlineMs);
     }

@@ -91,11 +91,12 @@ export function parseConfigFile(registry: StrategyRegistry, file: string, text: 
   }
   const parsed = parseStoredConfig(registry, data as Record<string, unknown>);
   if (!parsed.ok) {
-    const problems = parsed.issues.map((issue) => {
+    // Only what is reported is located (a file of 10,000 unknown keys has 10,000 issues).
+    const problems = parsed.issues.slice(0, MAX_PROBLEMS + 1).map((issue) => {
       const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
       return { ...locate(issue.path, issue.unknownKey), message: `${where}${issue.message}` };
     });
-    throw new ConfigFileError(file, capped(problems));
+    throw new ConfigFileError(file, capped(problems, parsed.issues.length));
   }
   const config = parsed.config;
   return {
@@ -108,9 +109,9 @@ export function parseConfigFile(registry: StrategyRegistry, file: string, text: 
 
 /** Problems reported for one file: enough to fix it, never a megabyte of them. */
 const MAX_PROBLEMS = 20;
-function capped<T extends { message: string }>(problems: T[]): (T | { message: string })[] {
-  if (problems.length <= MAX_PROBLEMS) return problems;
-  return [...problems.slice(0, MAX_PROBLEMS), { message: `... and ${problems.length - MAX_PROBLEMS} more problems` }];
+function capped<T extends { message: string }>(problems: T[], total = problems.length): (T | { message: string })[] {
+  if (total <= MAX_PROBLEMS) return problems;
+  return [...problems.slice(0, MAX_PROBLEMS), { message: `... and ${total - MAX_PROBLEMS} more problems` }];
 }
 
 /** Writes a scalar in place when one is there, so an inline comment on it survives. */

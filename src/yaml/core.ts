@@ -31,7 +31,7 @@ export type YamlParseResult =
 export const MAX_PROBLEMS = 20;
 /** Paths deeper than this get no line of their own (every runtime file's schema is shallower). */
 const LOCATION_DEPTH = 4;
-const MAX_LOCATIONS = 10_000;
+const MAX_LOCATIONS = 1_000;
 
 // uniqueKeys is ours (linear); the library's own check compares every pair of keys in a map.
 export const PARSE_OPTIONS = { prettyErrors: true, uniqueKeys: false, merge: false, strict: true, schema: 'core' } as const;

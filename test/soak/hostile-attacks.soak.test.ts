@@ -92,14 +92,17 @@ describe(`hostile-input probe (${SIZE})`, () => {
       }
       process.stdout.write(`\nhostile-input probe (${SIZE}, ${size.durationMs / 1000} s per attack, ${load()}):\n${table(results)}\n`);
 
-      // The bound is the server's; where the machine's own noise already takes much of it (other
-      // processes starving this one: the baseline), the probe says so and asserts no stall instead.
+      // The bound is the server's, held over 30 s per attack (npm run soak); a 6 s CI run is too short a
+      // sample to hold a p99 on a shared machine, so it reports the figures and asserts no stall. Where
+      // the machine's own noise already takes much of the bound (other processes starving this one: the
+      // runs with no attack), the probe says so and asserts no stall instead.
       const noise = Math.max(baseline.health?.p99 ?? 0, after.health?.p99 ?? 0);
       const quiet = noise <= QUIET_BASELINE_P99_MS;
-      if (!quiet) {
+      const holdToBound = quiet && SIZE === 'full';
+      if (!holdToBound) {
         process.stdout.write(
-          `\n*** /health p99 with no attack is up to ${noise} ms here (${load()}): too busy a machine to hold ` +
-            `the server to ${HEALTH_P99_MS} ms; asserting no stall (max < ${STALL_MS} ms) instead ***\n`,
+          `\n*** ${quiet ? `${SIZE} size` : `/health p99 with no attack is up to ${noise} ms here (${load()}), too busy a machine`}: ` +
+            `the ${HEALTH_P99_MS} ms bound is reported above, and no stall (max < ${STALL_MS} ms) asserted ***\n`,
         );
       }
       for (const r of results) {
@@ -107,7 +110,7 @@ describe(`hostile-input probe (${SIZE})`, () => {
         expect(r.crashes, r.attack).toBe(0);
         expect(r.server5xx, r.attack).toBe(0);
         expect(r.health?.failures, r.attack).toBe(0);
-        if (quiet) expect(r.health?.p99, r.attack).toBeLessThanOrEqual(HEALTH_P99_MS);
+        if (holdToBound) expect(r.health?.p99, r.attack).toBeLessThanOrEqual(HEALTH_P99_MS);
         else expect(r.health?.max, r.attack).toBeLessThan(STALL_MS);
       }
       // Still serving, and it stops cleanly.
