@@ -237,8 +237,9 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
 
 /**
  * The etcd stores, loaded only when asked for: the file store never pays for the etcd client. An
- * API refuses to start on an invalid stored config (like config.yaml); a runner-only process keeps
- * the last audited good config and reports the problem.
+ * API refuses to start on an invalid stored config or presets (like config.yaml and strategies.yaml:
+ * a replica starting now has no last good set to keep); a runner-only process keeps the last
+ * audited good config and reports the problem.
  */
 async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & { kind: 'etcd' }, warn: (message: string) => void) {
   const { openEtcdStores } = await import('./store-etcd/index.js');
@@ -249,7 +250,7 @@ async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & {
     auditKeep: store.auditKeep,
     warn,
   });
-  const problem = stores.config.problem();
+  const problem = stores.config.problem() ?? stores.config.strategiesProblem();
   if (problem && (settings.api ?? true)) {
     await stores.close();
     throw problem;
