@@ -2,7 +2,7 @@ import { type AuditEntry, diffConfigs } from '../config/audit-entry.js';
 import { digestOf } from '../config/digest.js';
 import { ConfigFileInvalidError, ConfigValidationError, PresetsVersionConflictError, VersionConflictError } from '../config/errors.js';
 import { parsePresetsFile, renderPresetsText } from '../config/presets-file.js';
-import { presetsAuditEntry } from '../config/presets-judge.js';
+import { NO_PRESETS_DIGEST, presetsAuditEntry } from '../config/presets-judge.js';
 import { changedFields, type RuntimeConfig } from '../config/schema.js';
 import type {
   Change,
@@ -52,6 +52,8 @@ export interface GroupContext {
   readonly inForce: StoreState;
   /** The preset set stored under `digest`, when this process had it in force (null: not seen). */
   readonly presetsSeen: (digest: string) => readonly PresetDefinition[] | null;
+  /** start(): a set found with an empty trail is its baseline (later, it is a hand edit). */
+  readonly starting?: boolean;
 }
 
 /**
@@ -66,8 +68,8 @@ export function baseState(base: WriteBase, context: GroupContext): { state: Stor
   const presets = base.presets.ok ? presetsSnapshotOf(base.presets, base.lastPresets) : context.inForce.presets;
   const pending: AuditEntry[] = [];
   if (base.presets.ok && presetsUnaudited(presets, base.lastPresets)) {
-    const before = base.lastPresets ? context.presetsSeen(base.lastPresets.digest) : null;
-    pending.push(presetsHandEditEntry(presets, before, base.lastPresets, config, context.now));
+    const before = context.presetsSeen(base.lastPresets?.digest ?? NO_PRESETS_DIGEST);
+    pending.push(presetsHandEditEntry(presets, before, base.lastPresets, config, context.now, context.starting === true));
   }
   if (stored && !(base.last && base.last.digest === stored.digest)) pending.push(handEditEntry(stored, base.last, context.now));
   return { state: { config, strategies: base.strategies, presets }, pending };

@@ -364,7 +364,7 @@ export class EtcdConfigStore implements ConfigStore {
       this.started = true;
       const deadline = this.gateway.deadline();
       const base = await this.io.readBase(deadline);
-      const { pending } = baseState(base, this.groupContext());
+      const { pending } = baseState(base, { ...this.groupContext(), starting: true });
       let configText: string | null = null;
       if (base.stored === null && base.last === null) {
         configText = renderNewConfigFile(this.snapshot.config);

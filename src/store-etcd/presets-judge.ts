@@ -118,9 +118,10 @@ export function presetsUnaudited(current: PresetsSnapshot, last: AuditEntry | nu
 }
 
 /**
- * The entry for stored presets nobody audited: a direct put of the key (actor `etcd`), or the first
- * set the trail sees (a baseline). `before` is the set the trail last recorded, when this process
- * knows it (null: unknown, as for a put made while no replica ran).
+ * The entry for stored presets nobody audited: a direct put of the key (actor `etcd`), or, at start
+ * with an empty trail, the first set the trail sees (a baseline). `before` is the set the trail last
+ * recorded (or none, before any), when this process knows it (null: unknown, as for a put made while
+ * no replica ran).
  */
 export function presetsHandEditEntry(
   current: PresetsSnapshot,
@@ -128,9 +129,10 @@ export function presetsHandEditEntry(
   last: AuditEntry | null,
   config: ConfigSnapshot,
   now: Date,
+  starting: boolean,
 ): AuditEntry {
-  if (!last) return presetsSystemEntry('baseline', current, null, undefined, config.config, now);
-  const entry = presetsSystemEntry('handEdit', current, before, last, config.config, now);
+  if (!last && starting) return presetsSystemEntry('baseline', current, null, undefined, config.config, now);
+  const entry = presetsSystemEntry('handEdit', current, before, last ?? undefined, config.config, now);
   const note =
     before === null
       ? 'the strategies key was put directly, not through the API; what changed is not known (the set before it was not seen by this replica)'
