@@ -60,8 +60,8 @@ export class EtcdMirror {
   private resyncing: Promise<void> | null = null;
   private probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
-  /** A config revision the probe saw that the watch had not delivered yet. */
-  private aheadSeen = 0;
+  /** Revisions of `config` and `strategies` the probe saw that the watch had not delivered yet, by key. */
+  private readonly aheadSeen = new Map<string, number>();
   private closed = false;
 
   constructor(
@@ -183,7 +183,7 @@ export class EtcdMirror {
     for (const key of this.entries.keys()) if (!present.has(key)) changes.push({ type: 'delete', key, modRevision: revision });
     this.apply({ revision, origin: 'resync', changes });
     this.needsResync = false;
-    this.aheadSeen = 0;
+    this.aheadSeen.clear();
     await this.watchFrom(revision + 1);
   }
 
@@ -221,22 +221,25 @@ export class EtcdMirror {
     watcher.on('error', (err) => broken(err.message));
   }
 
-  /** Reachability, and a level check on the config: one linearizable read per interval. */
+  /** Reachability, and a level check on the config and the presets: one linearizable read per interval. */
   private async probe(): Promise<void> {
     if (this.probing || this.closed) return;
     this.probing = true;
     try {
+      const probed = [this.keys.config, this.keys.strategies];
       const res = await this.gateway.call('probe', (options) =>
-        this.gateway.client.kv.range({ key: Buffer.from(this.keys.config), keys_only: true }, options),
+        this.gateway.client.kv.txn({ compare: [], success: probed.map((key) => rangeOp(key, { keys_only: true })) }, options),
       );
-      const modRevision = Number(res.kvs[0]?.mod_revision ?? 0);
-      const held = this.entries.get(this.keys.config)?.modRevision ?? this.tombstones.get(this.keys.config) ?? 0;
       // Newer than held on two probes running: the watch is not delivering. On one: it may be in flight.
       let behind = false;
-      if (modRevision > held) {
-        behind = this.aheadSeen > held;
-        this.aheadSeen = modRevision;
-      } else this.aheadSeen = 0;
+      probed.forEach((key, i) => {
+        const modRevision = kvsOf(res.responses[i])[0]?.modRevision ?? 0;
+        const held = this.entries.get(key)?.modRevision ?? this.tombstones.get(key) ?? 0;
+        if (modRevision > held) {
+          behind ||= (this.aheadSeen.get(key) ?? 0) > held;
+          this.aheadSeen.set(key, modRevision);
+        } else this.aheadSeen.delete(key);
+      });
       if (this.needsResync || !this.watcher || behind) await this.resync();
     } catch {
       // Unreachable: the gateway now says so; re-read everything once it answers again.
