@@ -56,7 +56,8 @@ async function readPem(flag: string, file: string | undefined): Promise<Buffer |
  * Connects to the etcd store `url` (`etcd://host:port[,host:port...]/<prefix>`), reads its live keys
  * and starts watching them. Writes nothing: `config.start()` does. Throws EtcdUrlError for a bad URL
  * and StoreUnavailableError when etcd does not answer within the call timeout. An invalid stored
- * config does not throw: `config.problem()` says so (the control plane refuses to start on it).
+ * config or preset set does not throw: `config.problem()` / `config.strategiesProblem()` say so (the
+ * control plane's API refuses to start on either).
  */
 export async function openEtcdStores(url: string, options: EtcdStoreOptions): Promise<EtcdStores> {
   const parsed = parseEtcdStoreUrl(url);
