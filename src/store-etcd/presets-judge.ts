@@ -43,11 +43,12 @@ export interface StoredPair {
 
 /**
  * Judges stored texts. Presets text is parsed once per content (digest): a replica that sees the
- * same invalid or kept-out text again (every read of a commit, every watch event) does not parse
- * it again; kept-out content is judged again against the config, which may have moved.
+ * same text again (every read of a commit, every watch event) does not parse it again; kept-out
+ * content is judged again against the config, which may have moved.
  */
 export class PresetsJudge {
-  private parsed: { readonly digest: string; readonly result: PresetsContent | ConfigFileError } | null = null;
+  /** The last few texts parsed, by digest (the set in force, and an invalid or kept-out one beside it). */
+  private readonly parsed = new Map<string, PresetsContent | ConfigFileError>();
 
   constructor(
     /** The static strategies. */
@@ -57,7 +58,8 @@ export class PresetsJudge {
   ) {}
 
   private parse(text: string | null, digest: string): PresetsContent | ConfigFileError {
-    if (this.parsed?.digest === digest) return this.parsed.result;
+    const known = this.parsed.get(digest);
+    if (known) return known;
     let result: PresetsContent | ConfigFileError;
     try {
       result = parsePresetsFile(this.registry, this.location, text);
@@ -65,15 +67,17 @@ export class PresetsJudge {
       if (!(err instanceof ConfigFileError)) throw err;
       result = err;
     }
-    this.parsed = { digest, result };
+    if (this.parsed.size >= 4) this.parsed.delete(this.parsed.keys().next().value as string);
+    this.parsed.set(digest, result);
     return result;
   }
 
   /**
    * The stored presets, then the stored config, judged against what is in force: the presets must
    * parse and keep the config valid, the config they would stand beside being the stored one when it
-   * is valid with them (both put at once), else the one in force. The strategies of a set already
-   * in force are the very object in force (runners compare them by identity).
+   * is valid with them (both put at once), else the one in force. The set in force is not judged
+   * again (the config in force was checked against it), and keeps its very strategies object
+   * (runners compare it by identity).
    */
   judgePair(configText: string | null, presetsText: string | null, inForce: StoreState): StoredPair {
     const digest = presetsText === null ? NO_PRESETS_DIGEST : digestOf(presetsText);
@@ -95,12 +99,13 @@ export class PresetsJudge {
     let presets: StoredPresets;
     if (content instanceof ConfigFileError) {
       presets = { ok: false, text: presetsText, digest, error: content };
+    } else if (digest === inForce.presets.digest) {
+      presets = { ok: true, text: presetsText, digest, content, strategies: inForce.strategies };
     } else {
       const judged = judgeContent(this.registry, this.location, presetsText, content, configAfter);
-      if (judged.ok) {
-        const strategies = digest === inForce.presets.digest ? inForce.strategies : judged.strategies;
-        presets = { ok: true, text: presetsText, digest, content, strategies };
-      } else presets = { ok: false, text: presetsText, digest, error: judged.error, ...(judged.content && { content: judged.content }) };
+      presets = judged.ok
+        ? { ok: true, text: presetsText, digest, content, strategies: judged.strategies }
+        : { ok: false, text: presetsText, digest, error: judged.error, ...(judged.content && { content: judged.content }) };
     }
     const strategies = presets.ok ? presets.strategies : inForce.strategies;
     return { presets, strategies, config: configWith(strategies) };
