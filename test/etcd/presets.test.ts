@@ -156,6 +156,37 @@ describeWithEtcd('etcd store presets (real etcd, two replicas on one prefix)', (
     for (const e of presetsTrail) expect(e.config).toEqual(configs.get(e.config.version));
   });
 
+  it('a delete on A racing an activation of the same preset on B: never both, and the config never names a preset that is gone', async () => {
+    const { a, b } = await twoReplicas();
+    const outcomes: string[] = [];
+    for (let round = 0; round < 8; round++) {
+      const k = `race_${round}`;
+      await a.config.commit(upsertPreset({ key: k, base: 'range', name: k }, by('setup')));
+      await eventually(`B has ${k}`, () => b.config.state().strategies.has(k));
+      const [deleted, activated] = await Promise.allSettled([
+        a.config.commit(deletePreset(k, by('deleter'))),
+        b.config.commit(activateStrategy(k, by('activator'))),
+      ]);
+      expect([deleted.status, activated.status].sort()).toEqual(['fulfilled', 'rejected']);
+      outcomes.push(deleted.status === 'fulfilled' ? 'delete' : 'activate');
+      if (deleted.status === 'fulfilled') {
+        expect(activated.status === 'rejected' && activated.reason.message).toMatch(new RegExp(`Invalid strategy key: ${k}`));
+      } else {
+        expect(deleted.reason).toBeInstanceOf(PresetInUseError);
+        await b.config.commit(activateStrategy('momentum', by('setup')));
+      }
+      for (const r of [a, b]) {
+        const { config, strategies } = r.config.state();
+        expect(strategies.has(config.config.activeStrategyKey)).toBe(true);
+      }
+    }
+    // Both outcomes are possible; whichever, the trail has one entry per accepted change.
+    const presetsTrail = await trail(a.config, 'PRESETS');
+    expect(presetsTrail.filter((e) => e.operation === 'deletePreset')).toHaveLength(outcomes.filter((o) => o === 'delete').length);
+    const configTrail = await trail(a.config, 'CONFIG');
+    expect(configTrail.filter((e) => e.actor === 'activator')).toHaveLength(outcomes.filter((o) => o === 'activate').length);
+  });
+
   it('10 upserts with the same expectedVersion over both replicas: exactly one accepted, the rest PresetsVersionConflictError', async () => {
     const { a, b } = await twoReplicas();
     await a.config.commit(upsertPreset(GOLD_FAST, by('setup')));
