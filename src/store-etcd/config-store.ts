@@ -243,8 +243,9 @@ export class EtcdConfigStore implements ConfigStore {
     return entries.slice(0, query.last);
   }
 
+  /** Level-triggered: brings the state in force level with what is stored now (one read; the watch stays). */
   async refresh(): Promise<void> {
-    await this.mirror.resync();
+    await this.mirror.check();
   }
 
   /** Writes what is missing: the default config (with its baseline entry), or the entry of an unaudited config. */
