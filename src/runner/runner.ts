@@ -218,6 +218,9 @@ export class Runner implements RunnerStateSource {
 
   private update(patch: Partial<RunnerState>): void {
     this.state = { ...this.state, ...patch, heartbeatAt: this.now().toISOString() };
+    // Every publish is a heartbeat: the next one is due a whole interval from now, not sooner. While
+    // changes come fast the timer's own publishes stay out of their way (fewer writes to the store).
+    this.heartbeat?.refresh();
     for (const listener of this.listeners) {
       try {
         listener(this.state);
