@@ -51,7 +51,7 @@ describeWithEtcd('etcd fleet figures', () => {
     const observer = new Etcd3({ hosts: cluster.hosts.map((h) => `http://${h}`) });
     const observed = new Map<number, Observed>();
     const at = (version: number) => {
-      const o = observed.get(version) ?? { runners: new Map() };
+      const o: Observed = observed.get(version) ?? { runners: new Map() };
       observed.set(version, o);
       return o;
     };
