@@ -14,6 +14,17 @@ const fmt = (values: number[]) => {
   const s = sortedCopy(values);
   return `p50 ${percentile(s, 50).toFixed(1)} ms, p99 ${percentile(s, 99).toFixed(1)} ms`;
 };
+/** etcd's own WAL fsync histogram (its /metrics): how much of a put is the disk. */
+async function etcdDiskMetrics(host: string): Promise<{ count: number; sum: number; over8ms: number }> {
+  const text = await (await fetch(`http://${host}/metrics`)).text();
+  const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+  const count = value(/^etcd_disk_wal_fsync_duration_seconds_count (\S+)$/m);
+  return {
+    count,
+    sum: value(/^etcd_disk_wal_fsync_duration_seconds_sum (\S+)$/m),
+    over8ms: count - value(/^etcd_disk_wal_fsync_duration_seconds_bucket\{le="0\.008"\} (\S+)$/m),
+  };
+}
 /** Wall-clock ms with sub-ms precision: the runners' `appliedAt` is wall-clock too (same host). */
 const wallNow = () => performance.timeOrigin + performance.now();
 
@@ -71,6 +82,7 @@ describeWithEtcd('etcd fleet figures', () => {
       }
     });
 
+    const fsyncBefore = await etcdDiskMetrics(cluster.hosts[0] as string);
     const waited: number[] = [];
     const roundTrip: number[] = [];
     const stages = { commit: [] as number[], react: [] as number[], publish: [] as number[], notice: [] as number[] };
@@ -97,6 +109,10 @@ describeWithEtcd('etcd fleet figures', () => {
     }
     await watcher.cancel();
     observer.close();
+    const fsyncAfter = await etcdDiskMetrics(cluster.hosts[0] as string);
+    const fsyncs = fsyncAfter.count - fsyncBefore.count;
+    const fsyncMean = ((fsyncAfter.sum - fsyncBefore.sum) / Math.max(1, fsyncs)) * 1000;
+    const fsyncSlow = fsyncAfter.over8ms - fsyncBefore.over8ms;
     const waitedSorted = sortedCopy(waited);
     // Every activation's stages were seen by the bystander (or nearly: a watch may coalesce).
     expect(stages.commit.length).toBeGreaterThan(150);
@@ -108,7 +124,8 @@ describeWithEtcd('etcd fleet figures', () => {
         `    request sent -> config put seen:             ${fmt(stages.commit)}\n` +
         `    config put seen -> last runner's appliedAt:   ${fmt(stages.react)}\n` +
         `    appliedAt -> its runner key seen (slowest):   ${fmt(stages.publish)}\n` +
-        `    last runner key seen -> answer received:      ${fmt(stages.notice)}\n`,
+        `    last runner key seen -> answer received:      ${fmt(stages.notice)}\n` +
+        `  etcd WAL fsyncs meanwhile: ${fsyncs}, mean ${fsyncMean.toFixed(1)} ms, ${fsyncSlow} over 8 ms\n`,
     );
 
     const total = 600;
