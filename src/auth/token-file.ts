@@ -69,7 +69,7 @@ export function parseTokenFile(file: string, text: string): StoredToken[] {
   return tokens;
 }
 
-function renderTokenFile(tokens: readonly StoredToken[]): string {
+export function renderTokenFile(tokens: readonly StoredToken[]): string {
   const lines = [
     '# Named API tokens of strategy-control-plane. Only SHA-256 digests are stored, never a token.',
     '# Manage with `stratctl token create | list | revoke`.',

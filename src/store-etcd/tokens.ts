@@ -22,7 +22,8 @@ export function renderTokenRecord(token: StoredToken): string {
   return JSON.stringify({ name: token.name, scope: token.scope, sha256: token.sha256, created_at: token.createdAt });
 }
 
-function parseRecord(kv: KeyValue, tokensPrefix: string): StoredToken | null {
+/** The token a `tokens/<name>` key holds, or null when it is not a sound record (under its own name). */
+export function parseTokenRecord(kv: KeyValue, tokensPrefix: string): StoredToken | null {
   try {
     const r = recordSchema.parse(JSON.parse(kv.value));
     // A record under another name's key is not trusted: the key is what `revoke` deletes.
@@ -60,7 +61,7 @@ export class EtcdTokenStore implements TokenStore {
     for (const kv of kvs) {
       let cached = this.parsed.get(kv.key);
       if (cached?.modRevision !== kv.modRevision) {
-        cached = { modRevision: kv.modRevision, token: parseRecord(kv, this.keys.tokensPrefix) };
+        cached = { modRevision: kv.modRevision, token: parseTokenRecord(kv, this.keys.tokensPrefix) };
         if (!cached.token) this.warn?.(`etcd store: ${kv.key} is not a token record; that token is refused`);
         this.parsed.set(kv.key, cached);
       }
