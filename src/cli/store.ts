@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { TokenFileError } from '../auth/token-file.js';
+import { TokenRefusedError } from '../auth/token-store.js';
 import { DumpInvalidError, MigrateRaceError } from '../config/dump.js';
 import { StoreUnavailableError } from '../config/errors.js';
 import { AtomicWriteError } from '../fs/atomic-write.js';
@@ -94,10 +94,9 @@ export const storeMigrate: Action = async (flags, _args, ctx) => {
     if (err instanceof MigrateUsageError || err instanceof MigrateSourceError || err instanceof MigrateTargetNotEmptyError)
       return fail(EXIT.usage, err.message);
     if (err instanceof DumpInvalidError) return fail(EXIT.usage, `${err.message}\nnothing was written`);
-    if (err instanceof TokenFileError) return fail(EXIT.usage, `${err.message}; nothing was written`);
+    if (err instanceof TokenRefusedError) return fail(EXIT.usage, `${err.message}; nothing was written`);
     if (err instanceof StoreUnavailableError) {
-      const detail = (err as { detail?: string }).detail;
-      return fail(EXIT.tryLater, `${err.message}${detail ? ` (${detail})` : ''}; try again later`);
+      return fail(EXIT.tryLater, `${err.message}${err.detail ? ` (${err.detail})` : ''}; try again later`);
     }
     if (err instanceof LockHeldError) return fail(EXIT.runtimeDirInUse, `${err.message}; stop it first`);
     if (err instanceof RuntimeDirNotWritableError) return fail(EXIT.runtimeDirNotWritable, err.message);

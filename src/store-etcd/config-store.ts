@@ -17,7 +17,6 @@ import type { StrategyRegistry } from '../registry/index.js';
 import { judgeGroup, type QueuedCommit } from './config-group.js';
 import { ConfigIo, entryId } from './config-io.js';
 import { defaultSnapshot, effectiveSnapshot, handEditEntry, missingConfigError, parseStored, snapshotOfEntry } from './config-judge.js';
-import { EtcdUnavailableError } from './errors.js';
 import type { EtcdGateway } from './gateway.js';
 import type { EtcdKeys } from './keys.js';
 import { type EtcdMirror, type KeyValue, kvsOf, type MirrorBatch, type MirrorChange, prefixRangeOp } from './mirror.js';
@@ -198,7 +197,7 @@ export class EtcdConfigStore implements ConfigStore {
     for (;;) {
       const expired = group.filter((q) => Date.now() >= q.deadline);
       for (const q of expired) {
-        q.reject(new EtcdUnavailableError(this.gateway.location, 'commit', { cause: new Error('no commit within the deadline') }));
+        q.reject(this.gateway.unavailable('commit', new Error('no commit within the deadline')));
       }
       group = group.filter((q) => !expired.includes(q));
       if (group.length === 0) return;

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { SCOPES, type Scope } from '../auth/identity.js';
-import { checkTokenName, TokenFileError, tokenDigest } from '../auth/token-file.js';
-import type { StoredToken, TokenStore } from '../auth/token-store.js';
-import { HAND_EDIT_ACTOR } from './config-judge.js';
+import { checkTokenName, tokenDigest } from '../auth/token-file.js';
+import { type StoredToken, TokenRefusedError, type TokenStore } from '../auth/token-store.js';
 import type { EtcdGateway } from './gateway.js';
 import { type EtcdKeys, prefixEnd } from './keys.js';
 import { type EtcdMirror, type KeyValue, type MirrorChange, toKeyValue } from './mirror.js';
@@ -92,8 +91,8 @@ export class EtcdTokenStore implements TokenStore {
   }
 
   async create(name: string, scope: Scope): Promise<string> {
-    const problem = checkTokenName(name) ?? (name === HAND_EDIT_ACTOR ? `token name "${name}" is reserved` : undefined);
-    if (problem) throw new TokenFileError(problem);
+    const problem = checkTokenName(name);
+    if (problem) throw new TokenRefusedError(problem);
     const token = randomBytes(32).toString('base64url');
     const record: StoredToken = { name, scope, sha256: tokenDigest(token), createdAt: this.now().toISOString() };
     const key = this.keys.token(name);
@@ -107,7 +106,7 @@ export class EtcdTokenStore implements TokenStore {
         options,
       ),
     );
-    if (!res.succeeded) throw new TokenFileError(`a token named "${name}" exists; revoke it first to replace it`);
+    if (!res.succeeded) throw new TokenRefusedError(`a token named "${name}" exists; revoke it first to replace it`);
     this.mirror.applyLocal(Number(res.header.revision), [{ type: 'put', kv: { key, value, modRevision: Number(res.header.revision) } }]);
     return token;
   }

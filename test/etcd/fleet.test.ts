@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { TokenFileError, tokenDigest } from '../../src/auth/token-file.js';
+import { tokenDigest } from '../../src/auth/token-file.js';
+import { TokenRefusedError } from '../../src/auth/token-store.js';
 import { type RunnerState, runnerHealth } from '../../src/runner/state.js';
 import { runnerLeaseSeconds } from '../../src/store-etcd/index.js';
 import { describeWithEtcd, type EtcdCluster, startEtcd } from '../helpers/etcd.js';
@@ -60,7 +61,7 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     ]);
     await expect(a.tokens.create('reader', 'admin')).rejects.toThrow(/a token named "reader" exists/);
     for (const name of ['admin', 'file', 'etcd', 'Bad Name'])
-      await expect(a.tokens.create(name, 'read')).rejects.toBeInstanceOf(TokenFileError);
+      await expect(a.tokens.create(name, 'read')).rejects.toBeInstanceOf(TokenRefusedError);
     const concurrent = await Promise.allSettled([a.tokens.create('race', 'read'), a.tokens.create('race', 'read')]);
     expect(concurrent.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
   });
