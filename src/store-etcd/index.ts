@@ -97,7 +97,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
     if (open.size === 0 && publishers.size === 0) await shutdown();
   };
   const tokens = new EtcdTokenStore(gateway, mirror, keys, options.warn, options.now);
-  const runners = new EtcdRunnerSource(mirror, keys);
+  const runners = new EtcdRunnerSource(mirror, keys, () => (options.now?.() ?? new Date()).getTime());
 
   return {
     config: {
@@ -127,6 +127,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
     runners: {
       list: () => runners.list(),
       subscribe: (listener) => runners.subscribe(listener),
+      receivedAt: (id) => runners.receivedAt(id),
       close: () => {
         runners.close();
         void release('runners');
