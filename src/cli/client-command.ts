@@ -9,6 +9,7 @@ const EXIT_BY_KIND: Record<FailureKind, number> = {
   auth: EXIT.auth,
   input: EXIT.usage,
   conflict: EXIT.conflict,
+  later: EXIT.tryLater,
   server: EXIT.unexpected,
 };
 

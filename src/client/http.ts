@@ -10,7 +10,7 @@ export interface GraphQLErrorBody {
 }
 
 /** Why a request failed, in the terms a caller acts on; stratctl maps each kind to an exit code. */
-export type FailureKind = 'unreachable' | 'auth' | 'input' | 'conflict' | 'server';
+export type FailureKind = 'unreachable' | 'auth' | 'input' | 'conflict' | 'later' | 'server';
 
 export class ControlPlaneError extends Error {
   override name = 'ControlPlaneError';
@@ -40,7 +40,9 @@ export interface ClientOptions {
 const KIND_BY_CODE: Record<string, FailureKind> = {
   UNAUTHENTICATED: 'auth',
   FORBIDDEN: 'auth',
-  RATE_LIMITED: 'auth',
+  // Try again later (stratctl exit 7): the refusal says nothing about the request itself.
+  RATE_LIMITED: 'later',
+  UNAVAILABLE: 'later',
   BAD_USER_INPUT: 'input',
   CONFLICT: 'conflict',
 };

@@ -67,7 +67,12 @@ export class Runner implements RunnerStateSource {
   }
 
   start(): void {
-    this.unsubscribe = this.options.store.subscribe(() => this.reconcile());
+    this.unsubscribe = this.options.store.subscribe((event) => {
+      // The store is reachable again (etcd back): re-read now rather than at the next scan, which may
+      // be a whole scan interval away, so a "cannot read the config" error does not outlive its cause.
+      if (event.type === 'connection' && event.connected && this.problems.read) void this.recheckRead();
+      else this.reconcile();
+    });
     this.heartbeat = setInterval(() => this.update({}), this.heartbeatMs);
     this.heartbeat.unref();
     this.reconcile();
@@ -132,6 +137,20 @@ export class Runner implements RunnerStateSource {
     }
   }
 
+  /** Re-reads the desired state (level-triggered) and says whether that worked, without a scan. */
+  private async readDesired(): Promise<void> {
+    this.problems.read = await this.options.store.refresh().then(
+      () => null,
+      // The errno, not the message: API clients are not told where the server keeps its files.
+      (err: Error) => `cannot read the config (${(err as { code?: string }).code ?? err.name}), keeping what was applied`,
+    );
+  }
+
+  private async recheckRead(): Promise<void> {
+    await this.readDesired();
+    this.reconcile();
+  }
+
   /** Scans now, or right after the scan in progress. */
   private requestScan(): void {
     if (this.stopped) return;
@@ -143,11 +162,7 @@ export class Runner implements RunnerStateSource {
   private async scan(): Promise<void> {
     try {
       // Level-triggered: re-read the desired state whatever events were (or were not) seen.
-      this.problems.read = await this.options.store.refresh().then(
-        () => null,
-        // The errno, not the message: API clients are not told where the server keeps its files.
-        (err: Error) => `cannot read the config (${(err as { code?: string }).code ?? err.name}), keeping what was applied`,
-      );
+      await this.readDesired();
       this.reconcile();
       this.rescan = false;
       const applied = this.applied;
