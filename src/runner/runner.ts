@@ -40,6 +40,8 @@ export class Runner implements RunnerStateSource {
   private scanTimer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | null = null;
   private rescan = false;
+  /** Whether the next scan re-reads the store first (a periodic scan does; one for a change just heard need not). */
+  private rereadNext = true;
   private stopped = false;
   /** What keeps the runner from converging, by source; published joined as `error`. */
   private readonly problems: { config: string | null; read: string | null; scan: string | null } = { config: null, read: null, scan: null };
@@ -131,7 +133,10 @@ export class Runner implements RunnerStateSource {
       this.options.logger?.info(
         `runner applied config version ${applied.configVersion} (${applied.configDigest.slice(0, 19)}): ${applied.strategyKey}`,
       );
-      this.requestScan(); // with the new config now, not a whole interval later
+      // With the new config now, not a whole interval later; the store has just handed it over, so
+      // this scan does not read it again (with etcd that read went to the store in the very moment
+      // every runner publishes that it applied the change).
+      this.requestScan(false);
     } else if (error !== this.state.error) {
       this.update({ error });
     }
@@ -151,10 +156,11 @@ export class Runner implements RunnerStateSource {
     this.reconcile();
   }
 
-  /** Scans now, or right after the scan in progress. */
-  private requestScan(): void {
+  /** Scans now, or right after the scan in progress; `reread`: re-read the store first (level-triggered). */
+  private requestScan(reread = true): void {
     if (this.stopped) return;
     clearTimeout(this.scanTimer);
+    this.rereadNext ||= reread;
     if (this.scanning) this.rescan = true;
     else this.scanning = this.scan();
   }
@@ -162,7 +168,9 @@ export class Runner implements RunnerStateSource {
   private async scan(): Promise<void> {
     try {
       // Level-triggered: re-read the desired state whatever events were (or were not) seen.
-      await this.readDesired();
+      const reread = this.rereadNext;
+      this.rereadNext = false;
+      if (reread) await this.readDesired();
       this.reconcile();
       this.rescan = false;
       const applied = this.applied;
@@ -178,7 +186,8 @@ export class Runner implements RunnerStateSource {
     } finally {
       this.scanning = null;
       if (!this.stopped) {
-        if (this.rescan) this.requestScan();
+        // rereadNext already says whether one of the requests meanwhile wanted a re-read.
+        if (this.rescan) this.requestScan(false);
         else {
           const seconds = this.applied?.record.scanIntervalSeconds ?? 1;
           this.scanTimer = setTimeout(() => this.requestScan(), seconds * 1000);
