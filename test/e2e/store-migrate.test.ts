@@ -142,6 +142,33 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(await state(onFile)).toEqual(before);
   });
 
+  it('an etcd target keeps --audit-keep entries per subject: the oldest are left behind, and it says so', async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    const { dir, before } = await fileDeployment();
+    const prefix = freshPrefix();
+    const moved = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix), '--audit-keep', '2']);
+    expect(moved.code).toBe(0);
+    expect(moved.stdout).toContain('audit entries: 2 config, 0 presets');
+    expect(moved.stderr).toContain('the 2 oldest CONFIG audit entries were not copied: the target keeps 2 (--audit-keep)');
+    expect(await keysUnder(rawClient(cluster), prefix, 'audit/config/')).toEqual(
+      [3, 4].map((v) => `/${prefix}/audit/config/${String(v).padStart(16, '0')}`),
+    );
+    const onEtcd = await startTestServer({ runtimeDir: await tempRuntimeDir(), store: etcdStore(cluster, prefix), runner: false });
+    expect((await state(onEtcd)).status).toEqual(before.status);
+    const misplaced = await stratctl([
+      'store',
+      'migrate',
+      '--from',
+      cluster.url(prefix),
+      '--to',
+      `file:${await tempRuntimeDir()}`,
+      '--audit-keep',
+      '2',
+    ]);
+    expect(misplaced.code).toBe(2);
+    expect(misplaced.stderr).toContain('--audit-keep applies only to an etcd target');
+  });
+
   it('an invalid source is refused before anything is written; a store in use, etcd away and bad usage get their exit codes', async () => {
     const cluster = await startEtcd({ lifetime: 'file' });
     const client = rawClient(cluster);
