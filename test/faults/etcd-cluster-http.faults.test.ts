@@ -88,7 +88,11 @@ describeWithEtcd('a 3-member etcd under 2 API replicas and 2 runners, over HTTP'
     expect(after.body.data?.activateStrategy).toEqual({ configVersion: start + 3, runnerWait: { applied: true } });
     const seen = await waitUntil(
       async () => (await a.gql(STATUS)).body.data?.status,
-      (s) => s?.configVersion === start + 3 && s.store.connected,
+      // B answered once both runners had applied it; A hears their keys through its own watch, a moment apart.
+      (s) =>
+        s?.configVersion === start + 3 &&
+        s.store.connected &&
+        s.runners.every((r: { appliedConfigVersion: number }) => r.appliedConfigVersion === start + 3),
       { what: 'A reconverged' },
     );
     expect(seen.activeStrategyKey).toBe('momentum');
