@@ -166,6 +166,10 @@ export class Runner implements RunnerStateSource {
   }
 
   private async scan(): Promise<void> {
+    // Let I/O run first: the state just published (a change applied) is still in the client's
+    // buffers, and a scan never yields to I/O by itself (the feeds answer from memory), so the
+    // "applied" put would otherwise leave only after the whole scan had run.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     try {
       // Level-triggered: re-read the desired state whatever events were (or were not) seen.
       const reread = this.rereadNext;
