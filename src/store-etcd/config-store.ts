@@ -21,7 +21,6 @@ import type { StrategyRegistry } from '../registry/index.js';
 import { judgeGroup, NO_PRESETS, type QueuedCommit } from './config-group.js';
 import { ConfigIo, entryId } from './config-io.js';
 import { defaultSnapshot, effectiveSnapshot, handEditEntry, missingConfigError, parseStored, snapshotOfEntry } from './config-judge.js';
-import { EtcdUnavailableError } from './errors.js';
 import type { EtcdGateway } from './gateway.js';
 import type { EtcdKeys } from './keys.js';
 import { type EtcdMirror, type KeyValue, kvsOf, type MirrorBatch, type MirrorChange, prefixRangeOp } from './mirror.js';
@@ -215,7 +214,7 @@ export class EtcdConfigStore implements ConfigStore {
     for (;;) {
       const expired = group.filter((q) => Date.now() >= q.deadline);
       for (const q of expired) {
-        q.reject(new EtcdUnavailableError(this.gateway.location, 'commit', { cause: new Error('no commit within the deadline') }));
+        q.reject(this.gateway.unavailable('commit', new Error('no commit within the deadline')));
       }
       group = group.filter((q) => !expired.includes(q));
       if (group.length === 0) return;
@@ -260,8 +259,9 @@ export class EtcdConfigStore implements ConfigStore {
     return entries.slice(0, query.last);
   }
 
+  /** Level-triggered: brings the state in force level with what is stored now (one read; the watch stays). */
   async refresh(): Promise<void> {
-    await this.mirror.resync();
+    await this.mirror.check();
   }
 
   /** Writes what is missing: the default config (with its baseline entry), or the entry of an unaudited config. */
