@@ -201,6 +201,7 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
     .requiredOption('--from <store>', 'where the deployment is now')
     .requiredOption('--to <store>', 'where it goes')
     .option('--force', 'replace what the target holds (its config, presets, tokens and audit trail)')
+    .option('--json', 'the report as one JSON object on stdout (a failure as {"error":{"code","message"}})')
     .option('--runtime-dir <dir>', 'the directory `file` means   CONTROL_PLANE_RUNTIME_DIR (./runtime)')
     .option('--etcd-ca <pem>', "CA of the etcd members' certificates (turns TLS on)")
     .option('--etcd-cert <pem>', 'client certificate for etcd, with --etcd-key')

@@ -17,9 +17,20 @@ import {
 import { resolveStoreSettings, type StoreFlags } from '../store-settings.js';
 import { UsageError } from '../usage-error.js';
 import { EXIT } from './exit-codes.js';
+import { printJsonError } from './json-output.js';
 import { type Action, stringFlag } from './program.js';
 
 const ETCD_FLAGS = ['etcd-ca', 'etcd-cert', 'etcd-key'] as const;
+
+/** Under --json, a failure's code by its exit code. */
+const JSON_CODES: Record<number, string> = {
+  [EXIT.usage]: 'USAGE',
+  [EXIT.tryLater]: 'UNAVAILABLE',
+  [EXIT.conflict]: 'CONFLICT',
+  [EXIT.runtimeDirInUse]: 'RUNTIME_DIR_IN_USE',
+  [EXIT.runtimeDirNotWritable]: 'RUNTIME_DIR_NOT_WRITABLE',
+  [EXIT.unexpected]: 'WRITE_FAILED',
+};
 
 /** `file` (the runtime dir: --runtime-dir, CONTROL_PLANE_RUNTIME_DIR, ./runtime), `file:<dir>`, or `etcd://...`. */
 function migrateEnd(flag: '--from' | '--to', spec: string, flags: StoreFlags, runtimeDir: string, env: NodeJS.ProcessEnv): MigrateEnd {
@@ -60,6 +71,7 @@ function describe(report: MigrateReport): string[] {
 /** `stratctl store migrate --from <store> --to <store> [--force]`. */
 export const storeMigrate: Action = async (flags, _args, ctx) => {
   const env = ctx.io.env;
+  const json = flags.json === true;
   const runtimeDir = path.resolve(stringFlag(flags, 'runtime-dir') ?? env.CONTROL_PLANE_RUNTIME_DIR ?? 'runtime');
   const storeFlags = flags as StoreFlags;
   const from = migrateEnd('--from', stringFlag(flags, 'from') as string, storeFlags, runtimeDir, env);
@@ -74,7 +86,8 @@ export const storeMigrate: Action = async (flags, _args, ctx) => {
   }
   try {
     const report = await migrateStore({ from, to, force: flags.force === true, auditKeep, strategiesFor: () => defaultRegistry });
-    for (const line of describe(report)) ctx.print(line);
+    if (json) ctx.print(JSON.stringify(report, null, 2));
+    else for (const line of describe(report)) ctx.print(line);
     if (report.skippedAudit.length > 0)
       ctx.warn(
         `stratctl store migrate: left behind ${report.skippedAudit.length} record(s) that are not audit entries: ${report.skippedAudit.join(', ')}`,
@@ -88,6 +101,7 @@ export const storeMigrate: Action = async (flags, _args, ctx) => {
     return EXIT.ok;
   } catch (err) {
     const fail = (code: number, message: string) => {
+      if (json) printJsonError(ctx.io, JSON_CODES[code] ?? 'INTERNAL_ERROR', message);
       ctx.warn(`stratctl store migrate: ${message}`);
       return code;
     };

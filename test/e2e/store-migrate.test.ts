@@ -34,6 +34,7 @@ async function fileDeployment() {
   await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
   const token = await createToken(dir, 'ci-bot', 'operate');
   await writeFile(path.join(dir, 'strategies.yaml'), PRESETS_TEXT);
+  await server.store.refresh(); // the hand-written presets are in force and audited (one PRESETS entry)
   const before = await state(server);
   await server.close();
   return { dir, token, before };
@@ -54,7 +55,7 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(toEtcd.stdout).toContain(`copied file:${dir} -> ${cluster.url(prefix)}/`);
     expect(toEtcd.stdout).toContain(`config: version 4 (${before.status.configDigest})\n`);
     expect(toEtcd.stdout).toContain('tokens: 1');
-    expect(toEtcd.stdout).toContain('audit entries: 4 config, 0 presets');
+    expect(toEtcd.stdout).toContain('audit entries: 4 config, 1 presets');
 
     // As stored: the same texts (so the same digests), the same token digest, one key per audit entry.
     const client = rawClient(cluster);
@@ -82,7 +83,7 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     const toFile = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${back}`]);
     expect(toFile.stderr).toBe('');
     expect(toFile.code).toBe(0);
-    expect(toFile.stdout).toContain('audit entries: 5 config, 0 presets');
+    expect(toFile.stdout).toContain('audit entries: 5 config, 1 presets');
     expect(await files(back)).toEqual(['audit.log', 'config.yaml', 'strategies.yaml', 'tokens.yaml']);
     expect(await readFile(path.join(back, 'config.yaml'), 'utf8')).toBe(await client.get(`/${prefix}/config`).string());
     expect(await readFile(path.join(back, 'strategies.yaml'), 'utf8')).toBe(PRESETS_TEXT);
@@ -112,6 +113,10 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('is not empty (config, 1 tokens/ keys, 7 audit/ keys); nothing was written. Give --force');
     expect(refused.stdout).toBe('');
+    // Under --json the refusal is one JSON object on stdout, the exit code the same.
+    const refusedJson = await stratctl(['store', 'migrate', '--json', '--from', `file:${dir}`, '--to', cluster.url(prefix)]);
+    expect(refusedJson.code).toBe(2);
+    expect(JSON.parse(refusedJson.stdout)).toEqual({ error: { code: 'USAGE', message: expect.stringContaining('is not empty') } });
     expect(await client.getAll().prefix(`/${prefix}/`).strings()).toEqual(keysBefore);
     expect(theirs.status.configVersion).toBe(7);
 
@@ -120,7 +125,7 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(forced.code).toBe(0);
     expect(forced.stdout).toContain('replaced (--force): config, 1 tokens/ keys, 7 audit/ keys');
     // Versions 5..7 of the old history are gone with it: the trail is the source's, whole.
-    expect(await keysUnder(client, prefix, 'audit/')).toHaveLength(4);
+    expect(await keysUnder(client, prefix, 'audit/')).toHaveLength(5);
     expect(await keysUnder(client, prefix, 'tokens/')).toEqual([`/${prefix}/tokens/ci-bot`]);
     const onEtcd = await startTestServer({ runtimeDir: await tempRuntimeDir(), store: etcdStore(cluster, prefix), runner: false });
     expect(await state(onEtcd)).toEqual(before);
@@ -148,7 +153,7 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     const prefix = freshPrefix();
     const moved = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix), '--audit-keep', '2']);
     expect(moved.code).toBe(0);
-    expect(moved.stdout).toContain('audit entries: 2 config, 0 presets');
+    expect(moved.stdout).toContain('audit entries: 2 config, 1 presets');
     expect(moved.stderr).toContain('the 2 oldest CONFIG audit entries were not copied: the target keeps 2 (--audit-keep)');
     expect(await keysUnder(rawClient(cluster), prefix, 'audit/config/')).toEqual(
       [3, 4].map((v) => `/${prefix}/audit/config/${String(v).padStart(16, '0')}`),
