@@ -23,7 +23,6 @@ import { type PresetDefinition, type StrategyRegistry, samePresets } from '../re
 import { baseState, type GroupContext, judgeGroup, type QueuedCommit } from './config-group.js';
 import { ConfigIo, entryId } from './config-io.js';
 import { defaultSnapshot, effectiveSnapshot, handEditEntry, missingConfigError, parseStored, snapshotOfEntry } from './config-judge.js';
-import { EtcdUnavailableError } from './errors.js';
 import type { EtcdGateway } from './gateway.js';
 import type { EtcdKeys } from './keys.js';
 import { type EtcdMirror, type KeyValue, kvsOf, type MirrorBatch, type MirrorChange, prefixRangeOp } from './mirror.js';
@@ -296,7 +295,7 @@ export class EtcdConfigStore implements ConfigStore {
     for (;;) {
       const expired = group.filter((q) => Date.now() >= q.deadline);
       for (const q of expired) {
-        q.reject(new EtcdUnavailableError(this.gateway.location, 'commit', { cause: new Error('no commit within the deadline') }));
+        q.reject(this.gateway.unavailable('commit', new Error('no commit within the deadline')));
       }
       group = group.filter((q) => !expired.includes(q));
       if (group.length === 0) return;
@@ -337,8 +336,9 @@ export class EtcdConfigStore implements ConfigStore {
     return entries.slice(0, query.last);
   }
 
+  /** Level-triggered: brings the state in force level with what is stored now (one read; the watch stays). */
   async refresh(): Promise<void> {
-    await this.mirror.resync();
+    await this.mirror.check();
   }
 
   /** What a group is judged with: the static strategies, the keys, and what this process has in force. */

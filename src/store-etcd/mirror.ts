@@ -58,6 +58,7 @@ export class EtcdMirror {
   private generation = 0;
   private needsResync = false;
   private resyncing: Promise<void> | null = null;
+  private checking: Promise<void> | null = null;
   private probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
   /** Revisions of `config` and `strategies` the probe saw that the watch had not delivered yet, by key. */
@@ -148,6 +149,42 @@ export class EtcdMirror {
         this.options.warn?.(`etcd store: a listener failed on revision ${batch.revision}: ${(err as Error).message}`);
       }
     }
+  }
+
+  /**
+   * What a caller that must act on what is stored now (the runner, every scan) asks for: one
+   * linearizable read of `config`, `strategies` and the newest audit entries, applied like any read
+   * (older news is dropped). The watch is kept: re-making it on every scan cost each runner a watch
+   * that starts behind etcd's head, and etcd delivers such a watch's events only on its next
+   * catch-up pass (every 100 ms), so a change arriving meanwhile waited up to 100 ms. A watch known
+   * to be broken is re-made (a full resync). Concurrent calls share one read.
+   */
+  check(): Promise<void> {
+    if (this.needsResync || !this.watcher) return this.resync();
+    this.checking ??= this.checkOnce().finally(() => {
+      this.checking = null;
+    });
+    return this.checking;
+  }
+
+  private async checkOnce(): Promise<void> {
+    const k = this.keys;
+    const read = await this.gateway.call('read config', (options) =>
+      this.gateway.client.kv.txn(
+        {
+          compare: [],
+          success: [rangeOp(k.config), rangeOp(k.strategies), lastUnderOp(k.auditPrefix('CONFIG')), lastUnderOp(k.auditPrefix('PRESETS'))],
+        },
+        options,
+      ),
+    );
+    const revision = Number(read.header.revision);
+    const found = read.responses.flatMap(kvsOf);
+    const changes: MirrorChange[] = found.map((kv) => ({ type: 'put', kv }));
+    for (const key of [k.config, k.strategies]) {
+      if (this.entries.has(key) && !found.some((kv) => kv.key === key)) changes.push({ type: 'delete', key, modRevision: revision });
+    }
+    this.apply({ revision, origin: 'read', changes });
   }
 
   /** Re-reads every live key at one revision, then watches from the next. Concurrent calls share one read. */
@@ -256,6 +293,7 @@ export class EtcdMirror {
     const watcher = this.watcher;
     this.watcher = null;
     await this.resyncing?.catch(() => {});
+    await this.checking?.catch(() => {});
     if (watcher) await Promise.race([watcher.cancel().catch(() => {}), new Promise((r) => setTimeout(r, 500))]);
     this.listeners.clear();
   }
