@@ -10,7 +10,8 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { stratctl } from '../helpers/stratctl.js';
 
 const STATE = `{
-  status { activeStrategyKey configVersion configDigest }
+  status { activeStrategyKey configVersion configDigest presetsVersion strategiesError { message } }
+  strategies { key source base }
   configHistory(last: 100) { version digest operation actor config { activeStrategyKey scanIntervalSeconds version } }
   auditLog(last: 100) { subject version digest operation }
 }`;
@@ -47,6 +48,9 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     const cluster = await startEtcd({ lifetime: 'file' });
     const { dir, token, before } = await fileDeployment();
     expect(before.status.configVersion).toBe(4);
+    // The presets are in force before the move, so the states compared below include them.
+    expect(before.status).toMatchObject({ presetsVersion: 2, strategiesError: null });
+    expect(before.strategies.at(-1)).toEqual({ key: 'gold_fast', source: 'PRESET', base: 'gold' });
     const prefix = freshPrefix();
 
     const toEtcd = await stratctl(['store', 'migrate', '--from', 'file', '--runtime-dir', dir, '--to', cluster.url(prefix)]);
@@ -75,6 +79,13 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(viewer.body.data?.viewer).toEqual({ name: 'ci-bot', scope: 'OPERATE' });
     const rolled = await onEtcd.gql(ROLLBACK, { to: 3 });
     expect(rolled.body.data?.rollbackConfig).toEqual({ rolledBackTo: 3, config: { activeStrategyKey: 'gold', version: 5 } });
+    // A preset changed on etcd (the stored text edited in place, comment kept) moves back with its entry.
+    const renamed = await onEtcd.gql(
+      'mutation { upsertPreset(input: { key: "gold_fast", base: "gold", name: "Gold (faster)" }, expectedVersion: 2) { presetsVersion } }',
+    );
+    expect(renamed.body.data?.upsertPreset).toEqual({ presetsVersion: 3 });
+    const presetsOnEtcd = await client.get(`/${prefix}/strategies`).string();
+    expect(presetsOnEtcd).toBe(PRESETS_TEXT.replace('version: 2', 'version: 3').replace('Gold (fast)', 'Gold (faster)'));
     const afterEtcd = await state(onEtcd);
     await onEtcd.close();
 
@@ -83,10 +94,10 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     const toFile = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${back}`]);
     expect(toFile.stderr).toBe('');
     expect(toFile.code).toBe(0);
-    expect(toFile.stdout).toContain('audit entries: 5 config, 1 presets');
+    expect(toFile.stdout).toContain('audit entries: 5 config, 2 presets');
     expect(await files(back)).toEqual(['audit.log', 'config.yaml', 'strategies.yaml', 'tokens.yaml']);
     expect(await readFile(path.join(back, 'config.yaml'), 'utf8')).toBe(await client.get(`/${prefix}/config`).string());
-    expect(await readFile(path.join(back, 'strategies.yaml'), 'utf8')).toBe(PRESETS_TEXT);
+    expect(await readFile(path.join(back, 'strategies.yaml'), 'utf8')).toBe(presetsOnEtcd);
     expect(await readFile(path.join(back, 'tokens.yaml'), 'utf8')).toContain(`sha256: ${record.sha256}`);
     const onFile = await startTestServer({ runtimeDir: back, runner: false });
     expect(await state(onFile)).toEqual(afterEtcd);
