@@ -14,7 +14,7 @@ import type { CandleFeed } from './runner/feed.js';
 import { RunnerFleet } from './runner/fleet.js';
 import { Runner } from './runner/runner.js';
 import { recordPublishedScans, SignalHistory } from './runner/signal-history.js';
-import type { RunnerStatePublisher, RunnerStateSource } from './runner/state.js';
+import { type RunnerStatePublisher, type RunnerStateSource, runnerHealth } from './runner/state.js';
 import { fileRunnerStatePublisher, fileRunnerStateSource } from './runner/state-file.js';
 import { lockRuntimeDir } from './runtime-dir.js';
 import type { StoreSettings } from './store-settings.js';
@@ -166,8 +166,9 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       instruments: settings.runner.instruments,
       logger,
     });
-    // With etcd the fleet is every runner's key, this process's own included.
-    source = etcd?.runners ?? runner;
+    // With etcd an API's fleet is every runner's key, this process's own included. A runner-only
+    // process serves no fleet: it follows its own state, and does no work for other runners' keys.
+    source = api ? (etcd?.runners ?? runner) : runner;
   } else {
     source = etcd?.runners ?? (await fileRunnerStateSource(runtimeDir, { pollMs: settings.runnerPollMs }));
   }
@@ -214,9 +215,11 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       if (presetsProblem) reasons.push(`presets not in force: ${presetsProblem.publicMessage}`);
       if (!store.info().connected) reasons.push('config store unreachable');
       if (runner) {
-        const [own] = runners.views();
-        if (own?.health === 'STALE') reasons.push(`runner is STALE: no heartbeat since ${own.state?.heartbeatAt}`);
-        if (own?.health === 'ERROR') reasons.push(`runner reports an error: ${own.state?.error}`);
+        // This process's own runner (with etcd the fleet lists every runner; another one's state is not ours).
+        const own = runner.latest();
+        const health = runnerHealth(own, Date.now());
+        if (health === 'STALE') reasons.push(`runner is STALE: no heartbeat since ${own.heartbeatAt}`);
+        if (health === 'ERROR') reasons.push(`runner reports an error: ${own.error}`);
       }
       return { ready: reasons.length === 0, configVersion: store.state().config.config.version, reasons };
     },
@@ -248,8 +251,9 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
 
 /**
  * The etcd stores, loaded only when asked for: the file store never pays for the etcd client. An
- * API refuses to start on an invalid stored config (like config.yaml); a runner-only process keeps
- * the last audited good config and reports the problem.
+ * API refuses to start on an invalid stored config or presets (like config.yaml and strategies.yaml:
+ * a replica starting now has no last good set to keep); a runner-only process keeps the last
+ * audited good config and reports the problem.
  */
 async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & { kind: 'etcd' }, warn: (message: string) => void) {
   const { openEtcdStores } = await import('./store-etcd/index.js');
@@ -260,7 +264,7 @@ async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & {
     auditKeep: store.auditKeep,
     warn,
   });
-  const problem = stores.config.problem();
+  const problem = stores.config.problem() ?? stores.config.strategiesProblem();
   if (problem && (settings.api ?? true)) {
     await stores.close();
     throw problem;

@@ -8,10 +8,15 @@ import { LockHeldError, withLock } from '../lock.js';
 import { parseYaml, type YamlParseResult } from '../yaml/core.js';
 import { YamlDeadlineError, type YamlParser } from '../yaml/off-thread.js';
 import { SCOPES, type Scope } from './identity.js';
+import { TokenRefusedError } from './token-store.js';
 
 export const TOKENS_FILE = 'tokens.yaml';
-/** Names an audit line may carry for the system itself; a named token cannot take them. */
-export const RESERVED_TOKEN_NAMES = ['admin', 'system', 'file', 'unknown'] as const;
+/**
+ * Names an audit line may carry for the system itself (`etcd`: a hand edit of the etcd store's
+ * config key); a named token cannot take them, in either store, so a token moved between stores
+ * never collides with them.
+ */
+export const RESERVED_TOKEN_NAMES = ['admin', 'system', 'file', 'etcd', 'unknown'] as const;
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 /** One named token as stored: never the token, only its SHA-256 digest. */
@@ -23,7 +28,8 @@ export interface StoredToken {
   readonly createdAt: string;
 }
 
-export class TokenFileError extends Error {
+/** tokens.yaml is invalid, or the file store refused a change (a TokenRefusedError). */
+export class TokenFileError extends TokenRefusedError {
   override name = 'TokenFileError';
 }
 
@@ -79,7 +85,7 @@ export function tokensFromYaml(file: string, result: YamlParseResult): StoredTok
   return tokens;
 }
 
-function renderTokenFile(tokens: readonly StoredToken[]): string {
+export function renderTokenFile(tokens: readonly StoredToken[]): string {
   const lines = [
     '# Named API tokens of strategy-control-plane. Only SHA-256 digests are stored, never a token.',
     '# Manage with `stratctl token create | list | revoke`.',

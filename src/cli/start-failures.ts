@@ -38,7 +38,7 @@ const RULES: { matches: (err: unknown) => boolean; code: number; message: (err: 
     matches: (err) => err instanceof StoreUnavailableError,
     code: EXIT.unexpected,
     message: (err) => {
-      const detail = (err as { detail?: string }).detail;
+      const { detail } = err as StoreUnavailableError;
       return `cannot start: ${(err as Error).message}${detail ? ` (${detail})` : ''}; check --store and that etcd is reachable, then start again`;
     },
   },
