@@ -1,4 +1,14 @@
-import { ConsecutiveBreaker, ConstantBackoff, circuitBreaker, ExponentialBackoff, handleWhen, type IBackoff, retry } from 'cockatiel';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ConsecutiveBreaker,
+  ConstantBackoff,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  type IBackoff,
+  isBrokenCircuitError,
+  retry,
+} from 'cockatiel';
 import { Etcd3, isRecoverableError } from 'etcd3';
 import { StoreUnavailableError } from '../config/errors.js';
 import { type EtcdStoreUrl, endpointAddress } from './url.js';
@@ -7,6 +17,13 @@ import { type EtcdStoreUrl, endpointAddress } from './url.js';
 export interface CallOptions {
   readonly deadline: Date;
 }
+
+/**
+ * How long a call waits before trying again when every member's circuit is open (nothing was sent:
+ * each member failed three calls in a row, or is being probed half-open). Members that come back
+ * are tried again after 500 ms, so a call within its deadline reaches them instead of failing.
+ */
+const OPEN_CIRCUIT_RETRY_MS = 100;
 
 /** DESIGN: every store call gives up after 2 s. */
 export const STORE_CALL_TIMEOUT_MS = 2000;
@@ -108,22 +125,29 @@ export class EtcdGateway {
    * the store being unavailable.
    */
   async call<T>(operation: string, fn: (options: CallOptions) => Promise<T>, deadline = this.deadline()): Promise<T> {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) throw this.lost(operation, new CallTimeoutError(`no answer within ${this.timeoutMs} ms`));
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const result = await Promise.race([
-        fn({ deadline: new Date(deadline) }),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new CallTimeoutError(`no answer within ${this.timeoutMs} ms`)), remaining);
-        }),
-      ]);
-      this.contact();
-      return result;
-    } catch (err) {
-      throw this.lost(operation, err);
-    } finally {
-      clearTimeout(timer);
+    for (;;) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw this.lost(operation, new CallTimeoutError(`no answer within ${this.timeoutMs} ms`));
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const result = await Promise.race([
+          fn({ deadline: new Date(deadline) }),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new CallTimeoutError(`no answer within ${this.timeoutMs} ms`)), remaining);
+          }),
+        ]);
+        this.contact();
+        return result;
+      } catch (err) {
+        // Every member's circuit open: the call never left this process, so it is safe to send again.
+        if (isBrokenCircuitError(err) && deadline - Date.now() > OPEN_CIRCUIT_RETRY_MS) {
+          await sleep(OPEN_CIRCUIT_RETRY_MS);
+          continue;
+        }
+        throw this.lost(operation, err);
+      } finally {
+        clearTimeout(timer);
+      }
     }
   }
 

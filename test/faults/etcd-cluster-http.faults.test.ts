@@ -85,6 +85,7 @@ describeWithEtcd('a 3-member etcd under 2 API replicas and 2 runners, over HTTP'
     expect(runnersBack.map((r: { appliedConfigVersion: number }) => r.appliedConfigVersion)).toEqual([start + 2, start + 2]);
     // waitForRunner waits for every live runner: both, now.
     const after = await b.gql(activate('momentum'));
+    expect(after.body.errors).toBeUndefined();
     expect(after.body.data?.activateStrategy).toEqual({ configVersion: start + 3, runnerWait: { applied: true } });
     const seen = await waitUntil(
       async () => (await a.gql(STATUS)).body.data?.status,
