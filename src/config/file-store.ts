@@ -6,10 +6,11 @@ import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
 import { Mutex } from '../fs/mutex.js';
 import { type FileWatch, watchFile } from '../fs/watch.js';
 import type { StrategyRegistry } from '../registry/index.js';
-import { type AuditEntry, diffConfigs, systemAuditEntry } from './audit-entry.js';
+import { type AuditEntry, systemAuditEntry } from './audit-entry.js';
 import { AuditFile } from './audit-file.js';
-import { ConfigFileError, ConfigFileInvalidError, ConfigWriteError, VersionConflictError } from './errors.js';
-import { changedFields, DEFAULT_SETTINGS, type RuntimeConfig } from './schema.js';
+import { judgeGroup, MAX_GROUP, type QueuedCommit } from './commit-group.js';
+import { ConfigFileError, ConfigFileInvalidError, ConfigWriteError } from './errors.js';
+import { DEFAULT_SETTINGS, type RuntimeConfig } from './schema.js';
 import type {
   AuditQuery,
   Change,
@@ -21,7 +22,7 @@ import type {
   StoreInfo,
   StoreState,
 } from './store.js';
-import { applyConfigToDocument, parseConfigFile, renderNewConfigFile } from './yaml-document.js';
+import { parseConfigFile, renderNewConfigFile } from './yaml-document.js';
 
 export const CONFIG_FILE_NAME = 'config.yaml';
 
@@ -103,6 +104,11 @@ class FileStore implements FileConfigStore {
   private started = false;
   private queuedRefresh: Promise<void> | null = null;
   private lastContactAt: string | null;
+  /** Commits waiting for the next group write (group commit: one config write and one audit append for all of them). */
+  private readonly queue: QueuedCommit[] = [];
+  private draining = false;
+  /** The parsed document of the text this store last wrote: the next group edits it instead of parsing the file again. */
+  private written: { digest: string; doc: Document } | null = null;
 
   constructor(
     private readonly options: FileConfigStoreOptions,
@@ -220,7 +226,9 @@ class FileStore implements FileConfigStore {
     this.lastContactAt = this.now().toISOString();
     const digest = digestOf(text);
     if (digest === this.snapshot.digest && !this.invalid) {
-      return needDoc ? { text, doc: parseConfigFile(this.options.strategies, this.file, text).doc } : { text };
+      if (!needDoc) return { text };
+      const doc = this.written?.digest === digest ? this.written.doc : parseConfigFile(this.options.strategies, this.file, text).doc;
+      return { text, doc };
     }
     let parsed: ReturnType<typeof parseConfigFile>;
     try {
@@ -260,60 +268,79 @@ class FileStore implements FileConfigStore {
     this.emit({ type: 'invalid', error });
   }
 
+  /**
+   * Group commit: a change waits for the write in progress (if any), then goes out with every
+   * change queued meanwhile: one durable config write and one fsync'd audit append for the group,
+   * each change still judged in order with its own version and audit line, and nobody answered
+   * before the whole group is durable.
+   */
   commit(change: Change, options: CommitOptions = {}): Promise<CommitResult> {
     if (this.closed) return Promise.reject(new Error('config store is closed'));
-    return this.mutex.run(() => this.commitLocked(change, options));
+    return new Promise<CommitResult>((resolve, reject) => {
+      this.queue.push({ change, options, resolve, reject });
+      if (this.draining) return;
+      this.draining = true;
+      void this.mutex.run(async () => {
+        try {
+          while (this.queue.length > 0) await this.commitGroupLocked(this.queue.splice(0, MAX_GROUP));
+        } finally {
+          this.draining = false;
+        }
+      });
+    });
   }
 
-  private async commitLocked(change: Change, options: CommitOptions): Promise<CommitResult> {
-    // The file on disk is the base: a hand edit made since the last load is built upon, not lost.
-    const disk = this.started ? await this.readDisk(true) : { text: null };
-    if (this.invalid && disk.text !== null) throw new ConfigFileInvalidError(this.invalid.error);
-    const previous = this.snapshot;
-    if (options.expectedVersion !== undefined && options.expectedVersion !== previous.config.version) {
-      throw new VersionConflictError(options.expectedVersion, previous.config.version);
-    }
-    const draft = change.apply(this.state());
-    const version = Math.max(previous.config.version, this.auditLog.lastVersion('CONFIG')) + 1;
-    const config: RuntimeConfig = { ...draft, version, updatedAt: this.now().toISOString() };
-    const fields = changedFields(previous.config, config);
-    if (fields.length === 0) return { changed: false, previous, current: previous, changedFields: [], audit: null };
-
-    let text: string;
-    if (disk.doc) {
-      applyConfigToDocument(disk.doc, previous.config, config);
-      text = disk.doc.toString();
-    } else {
-      text = renderNewConfigFile(config);
-    }
-    const mode = await this.fs.stat(this.file).then(
-      (s) => s.mode & 0o777,
-      () => 0o644,
-    );
-    await this.writeConfig(text, mode);
-    const current: ConfigSnapshot = { config, digest: digestOf(text) };
-    const entry: AuditEntry = {
-      time: config.updatedAt,
-      actor: change.actor,
-      operation: change.operation,
-      subject: 'CONFIG',
-      version,
-      digest: current.digest,
-      changes: diffConfigs(previous.config, config),
-      config,
-      ...(change.details && { details: change.details }),
+  private async commitGroupLocked(group: QueuedCommit[]): Promise<void> {
+    const refuseAll = (err: unknown) => {
+      for (const queued of group) queued.reject(err);
     };
+    let disk: DiskRead;
     try {
-      await this.auditLog.append([entry]);
+      // The file on disk is the base: a hand edit made since the last load is built upon, not lost.
+      disk = this.started ? await this.readDisk(true) : { text: null };
     } catch (err) {
-      await this.restore(disk.text, err);
+      return refuseAll(err);
     }
-    this.snapshot = current;
+    if (this.invalid && disk.text !== null) return refuseAll(new ConfigFileInvalidError(this.invalid.error));
+    let judged: ReturnType<typeof judgeGroup>;
+    try {
+      judged = judgeGroup(group, {
+        inForce: this.snapshot,
+        strategies: this.options.strategies,
+        lastAuditedVersion: this.auditLog.lastVersion('CONFIG'),
+        doc: disk.doc ?? null,
+        now: this.now,
+        digestOf,
+      });
+    } catch (err) {
+      this.written = null; // the document may be half edited
+      return refuseAll(err);
+    }
+    if (judged.text === null) return judged.settle();
+
+    try {
+      const mode = await this.fs.stat(this.file).then(
+        (s) => s.mode & 0o777,
+        () => 0o644,
+      );
+      await this.writeConfig(judged.text, mode);
+      try {
+        await this.auditLog.append(judged.entries);
+      } catch (err) {
+        await this.restore(disk.text, err);
+      }
+    } catch (err) {
+      // Nothing of the group stays: every writer hears the failure (their judgements built on each other).
+      this.written = null;
+      return refuseAll(err);
+    }
+    this.snapshot = judged.final;
+    this.written = disk.doc ? { digest: judged.final.digest, doc: disk.doc } : null;
     this.invalid = null;
     this.missing = false;
-    const result: CommitResult = { changed: true, previous, current, changedFields: fields, audit: entry };
-    this.emit({ type: 'changed', previous, current, audit: entry, source: 'commit' });
-    return result;
+    // One event per version (readers see the final state: the file as it is now), then the answers.
+    for (const step of judged.steps) this.emit({ type: 'changed', ...step, source: 'commit' });
+    judged.settle();
   }
 
   /** Durable atomic write of the config file; a failure leaves the old file and says which step failed. */
