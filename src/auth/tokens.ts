@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { bearerToken, type Credentials, type Identity } from './identity.js';
@@ -57,7 +57,8 @@ export async function loadAdminToken(runtimeDir: string, envToken: string | unde
   return { token, source: { kind: 'file', file, created: true }, save };
 }
 
-const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+// One-shot hashing: this runs on every request that presents a token.
+const digest = (value: string) => hash('sha256', value, 'buffer') as unknown as Buffer;
 
 /** Resolves bearer tokens to identities. Comparison is constant-time (over fixed-length digests). */
 export interface Authenticator {

@@ -84,8 +84,8 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
       ? false
       : { title: 'strategy-control-plane', defaultQuery: DEFAULT_PLAYGROUND_QUERY, shouldPersistHeaders: false },
     renderGraphiQL,
-    context: async ({ requestId, log, authorization }) => {
-      const credentials = await authenticator.authenticate(authorization);
+    context: async ({ requestId, log, authorization, credentials: known }) => {
+      const credentials = known ?? (await authenticator.authenticate(authorization));
       // A token that was sent but is wrong is refused outright, even for a public read: a
       // script with a stale token should fail loudly, not half-work.
       if (credentials.kind === 'invalid') throw new AuthenticationError('invalid');

@@ -1,12 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
+import { jitExecutionPlugin } from '../graphql/jit.js';
 import { endableSubscriptions } from '../graphql/plugins/end-subscriptions.js';
 import { GRAPHQL_SSE_PATH } from '../graphql/sse.js';
 import { type ControlPlaneYoga, createControlPlaneYoga } from '../graphql/yoga.js';
 import type { Logger } from '../log.js';
 import { clientKeyOf } from './client-key.js';
 import { compose, type Exchange, type Step } from './exchange.js';
+import { type FastLaneOptions, fastLaneRoute } from './fast-lane/route.js';
 import { inProcessRunner } from './in-process.js';
 import { createOperatorPage, type OperatorPageOptions, pageRoutes } from './page.js';
 import type { HttpPlane, HttpSecurity } from './plane.js';
@@ -43,6 +45,8 @@ export interface ListenOptions {
   security?: HttpSecurity;
   /** The operator page at `/` (default: the build in dist/page). */
   page?: OperatorPageOptions;
+  /** The `/graphql` fast lane in front of yoga, its JIT and response cache (all on by default). */
+  fastLane?: FastLaneOptions;
 }
 
 export interface HttpServer {
@@ -99,17 +103,23 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     production: plane.settings.production,
     readsRequireToken: plane.settings.readsRequireToken,
     queryLimits: security.queryLimits,
-    plugins: [yogaParseErrorsPlugin(), subscriptions.plugin, ...(options.yogaPlugins ?? [])],
+    plugins: [yogaParseErrorsPlugin(), subscriptions.plugin, jitExecutionPlugin(), ...(options.yogaPlugins ?? [])],
   });
   const refuse = refusals({ now, onRefusal: options.onRefusal });
   let closing = false;
 
-  // One entry per route. Issue 10's fast lane goes in front of yoga as a `/graphql` entry that
-  // `accepts` plain JSON POSTs; /metrics and the operator page are entries like /version.
+  const yogaRoute = yogaHandler(yoga);
+  const lane =
+    (options.fastLane?.enabled ?? true)
+      ? fastLaneRoute(yoga, plane.services, plane.services.authenticator, yogaRoute, options.fastLane)
+      : null;
+  // One entry per route. The fast lane goes in front of yoga as a `/graphql` entry that `accepts`
+  // plain JSON POSTs; /metrics and the operator page are entries like /version.
   const routes: Route[] = [
     ...probeRoutes(plane, now),
     ...restRoutes(inProcessRunner(yoga)),
-    { path: '/graphql', handle: yogaHandler(yoga) },
+    ...(lane ? [lane] : []),
+    { path: '/graphql', handle: yogaRoute },
     // graphql-sse's single-connection mode (the operator page's one SSE connection per tab): yoga's HTTP handling.
     { path: GRAPHQL_SSE_PATH, handle: yogaHandler(yoga) },
     ...pageRoutes(createOperatorPage(options.page)),
@@ -129,10 +139,11 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   const inFlight = new Set<ServerResponse>();
   let drained: (() => void) | undefined;
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
-    const controller = new AbortController();
+    // Made when a route asks for it (yoga's path, streams): most answers never need one.
+    let controller: AbortController | undefined;
     inFlight.add(res);
     res.once('close', () => {
-      if (!res.writableFinished) controller.abort(); // the client went away: streams end, work stops
+      if (!res.writableFinished) controller?.abort(); // the client went away: streams end, work stops
       inFlight.delete(res);
       if (inFlight.size === 0) drained?.();
     });
@@ -143,7 +154,13 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
       method: req.method ?? 'GET',
       target,
       path: target.split('?', 1)[0]!,
-      signal: controller.signal,
+      get signal() {
+        if (!controller) {
+          controller = new AbortController();
+          if (res.closed && !res.writableFinished) controller.abort();
+        }
+        return controller.signal;
+      },
       requestId: '',
       log: plane.logger,
       host: '',
@@ -204,6 +221,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
       }
       server.closeAllConnections();
       await stopped;
+      lane?.close();
       await yoga.dispose();
     })();
     return closed;

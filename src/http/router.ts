@@ -14,6 +14,8 @@ export interface Route {
   readonly handle: Handler;
 }
 
+const NONE: readonly Route[] = [];
+
 const matchesPath = (route: Route, path: string) =>
   route.path.length > 1 && route.path.endsWith('/') ? path.startsWith(route.path) : path === route.path;
 
@@ -22,8 +24,18 @@ const matchesPath = (route: Route, path: string) =>
  * path with another method gets 405 (+ `Allow`), an unknown one 404, both as JSON.
  */
 export function router(routes: readonly Route[], refuse: Refuse): Handler {
+  // Exact paths looked up once; prefix routes (`/assets/`) are matched per request.
+  const exact = new Map<string, Route[]>();
+  const prefixed = routes.filter((route) => route.path.length > 1 && route.path.endsWith('/'));
+  for (const route of routes) {
+    if (prefixed.includes(route)) continue;
+    exact.set(route.path, [...(exact.get(route.path) ?? []), route]);
+  }
   return async (exchange): Promise<Reply> => {
-    const onPath = routes.filter((route) => matchesPath(route, exchange.path));
+    const exactOnPath = exact.get(exchange.path) ?? NONE;
+    const onPath = prefixed.some((route) => matchesPath(route, exchange.path))
+      ? routes.filter((route) => matchesPath(route, exchange.path))
+      : exactOnPath;
     for (const route of onPath) {
       if (route.methods && !route.methods.includes(exchange.method)) continue;
       if (route.accepts && !route.accepts(exchange)) continue;

@@ -41,8 +41,10 @@ async function pipeStream(res: ServerResponse, stream: ByteStream, signal: Abort
 export async function sendReply(exchange: Exchange, reply: Reply, extraHeaders: Record<string, string> = {}): Promise<void> {
   const { res } = exchange;
   if (res.headersSent || res.destroyed) return;
-  const headers: Record<string, string | number> = { ...reply.headers, ...extraHeaders };
-  for (const name of HOP_BY_HOP) if (!(name in extraHeaders)) delete headers[name];
+  // The reply is this request's own: its headers are sent as they are (no copy on the way out).
+  const headers: Record<string, string | number> = reply.headers;
+  for (const name of HOP_BY_HOP) if (name in headers && !(name in extraHeaders)) delete headers[name];
+  for (const name in extraHeaders) headers[name] = extraHeaders[name]!;
   const { body } = reply;
   if (isStream(body)) {
     res.writeHead(reply.status, headers);

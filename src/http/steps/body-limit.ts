@@ -23,19 +23,39 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 /** Reads at most `limit` bytes; past that, reads the rest and drops it (so the client sees an answer, not a reset). */
-async function readAtMost(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
+function readAtMost(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+  // Plain events rather than an async iterator: this runs for every request with a body.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const gone = () => {
+      cleanup();
+      reject(new ClientGoneError('the client closed the connection while sending its body'));
+    };
+    const onData = (chunk: Buffer) => {
       size += chunk.byteLength;
       if (size <= limit) chunks.push(chunk);
-    }
-  } catch {
-    throw new ClientGoneError('the client closed the connection while sending its body');
-  }
-  if (!req.complete) throw new ClientGoneError('the client closed the connection while sending its body');
-  return size > limit ? 'too-large' : Buffer.concat(chunks, size);
+    };
+    const onEnd = () => {
+      cleanup();
+      if (!req.complete) return gone();
+      resolve(size > limit ? 'too-large' : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onClose = () => {
+      if (!req.complete) gone();
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', gone);
+      req.off('close', onClose);
+    };
+    if (req.destroyed && !req.complete) return gone();
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', gone);
+    req.once('close', onClose);
+  });
 }
 
 /**

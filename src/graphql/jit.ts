@@ -1,0 +1,64 @@
+import { type DocumentNode, type GraphQLSchema, getOperationAST, getVariableValues, type OperationDefinitionNode } from 'graphql';
+import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
+import type { Plugin } from 'graphql-yoga';
+
+/** Set on an execution's initial context to ask for graphql-jit (the fast lane does, when its switch is on). */
+export const JIT_EXECUTION = Symbol.for('strategy-control-plane.jit');
+
+/** Executions of a document before it is compiled: compiling costs milliseconds, so only repeated documents pay it. */
+export const JIT_AFTER_EXECUTIONS = 2;
+
+interface Compiled {
+  runs: number;
+  query: CompiledQuery | null;
+}
+
+/**
+ * Executes with graphql-jit where that is correct, else leaves yoga's own executor in place:
+ * queries and mutations only (subscriptions never reach here), a document jit can compile, and
+ * variables that coerce (a variable error is answered by the reference executor, word for word).
+ * It only swaps the execute function: every plugin's onExecute hooks (limits, cost, masking,
+ * logging, metrics) run around it as they do around the default executor.
+ */
+export function jitExecutionPlugin(): Plugin {
+  const compiled = new WeakMap<DocumentNode, Map<string, Compiled>>();
+
+  const compiledFor = (schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): Compiled => {
+    let byName = compiled.get(document);
+    if (!byName) {
+      byName = new Map();
+      compiled.set(document, byName);
+    }
+    const key = operationName ?? '';
+    let entry = byName.get(key);
+    if (!entry) {
+      entry = { runs: 0, query: null };
+      if (byName.size < 16) byName.set(key, entry);
+    }
+    entry.runs += 1;
+    if (entry.query === null && entry.runs === JIT_AFTER_EXECUTIONS) {
+      const result = compileQuery(schema, document, operationName);
+      entry.query = isCompiledQuery(result) ? result : null;
+    }
+    return entry;
+  };
+
+  const variablesCoerce = (schema: GraphQLSchema, operation: OperationDefinitionNode, inputs: unknown): boolean => {
+    const definitions = operation.variableDefinitions ?? [];
+    if (definitions.length === 0) return true;
+    const coerced = getVariableValues(schema, definitions, (inputs ?? {}) as Record<string, unknown>, { maxErrors: 1 });
+    return coerced.errors === undefined;
+  };
+
+  return {
+    onExecute({ args, setExecuteFn }) {
+      if (!(args.contextValue as unknown as Record<symbol, unknown> | undefined)?.[JIT_EXECUTION]) return;
+      const operationName = args.operationName ?? undefined;
+      const operation = getOperationAST(args.document, operationName);
+      if (!operation || operation.operation === 'subscription') return;
+      const { query } = compiledFor(args.schema, args.document, operationName);
+      if (!query || !variablesCoerce(args.schema, operation, args.variableValues)) return;
+      setExecuteFn((a) => query.query(a.rootValue, a.contextValue, a.variableValues ?? {}));
+    },
+  };
+}

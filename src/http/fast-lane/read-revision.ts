@@ -1,0 +1,43 @@
+import type { ControlPlaneServices } from '../../control-plane.js';
+
+export interface ReadRevision {
+  /** A number that changes whenever anything a cacheable read answers from changes (see `readRevision`). */
+  current(): number;
+  close(): void;
+}
+
+/**
+ * A revision of "everything a cached read answered from": the store's state in force (each value
+ * by identity: config, strategies, and whatever else a store puts there, presets included), its
+ * problem and connectivity (`status.configError`, `status.store`), every store event (any kind: a
+ * file that went invalid, presets kept out ...), and each runner's published state (by identity)
+ * with its health now (RUNNING turns STALE by the clock alone). Stores and runners replace these
+ * objects on every change, so an unchanged revision means an unchanged answer. Each call compares
+ * what it reads with what the previous call saw and moves the revision on at any difference.
+ */
+export function readRevision(services: Pick<ControlPlaneServices, 'store' | 'runners'>): ReadRevision {
+  let revision = 0;
+  let seen: unknown[] = [];
+  const off = services.store.subscribe(() => {
+    revision += 1;
+  });
+  return {
+    current() {
+      const { store, runners } = services;
+      const now: unknown[] = [];
+      const state = store.state() as unknown as Record<string, unknown>;
+      for (const key in state) now.push(state[key]);
+      const info = store.info();
+      now.push(store.problem(), info.connected, info.lastContactAt);
+      for (const view of runners.views()) now.push(view.state, view.health);
+      let same = now.length === seen.length;
+      for (let i = 0; same && i < now.length; i++) same = now[i] === seen[i];
+      if (!same) {
+        revision += 1;
+        seen = now;
+      }
+      return revision;
+    },
+    close: off,
+  };
+}
