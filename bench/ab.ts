@@ -25,11 +25,18 @@ for (const t of targets) await runLoad({ url: t.url, connections: 50, duration: 
 const ratios: Record<string, number[]> = { mercurius: [], plain: [] };
 for (let r = 0; r < rounds; r++) {
   const rps: Record<string, number> = {};
-  for (const t of r % 2 ? [...targets].reverse() : targets) rps[t.name] = (await runLoad({ url: t.url, connections: 50, duration: seconds, body })).rps;
+  for (const t of r % 2 ? [...targets].reverse() : targets)
+    rps[t.name] = (await runLoad({ url: t.url, connections: 50, duration: seconds, body })).rps;
   for (const peer of ['mercurius', 'plain']) ratios[peer]!.push(rps.ours! / rps[peer]!);
-  process.stdout.write(`round ${r + 1}: ${Object.entries(rps).map(([n, v]) => `${n} ${v.toFixed(0)}`).join(', ')}\n`);
+  process.stdout.write(
+    `round ${r + 1}: ${Object.entries(rps)
+      .map(([n, v]) => `${n} ${v.toFixed(0)}`)
+      .join(', ')}\n`,
+  );
 }
-process.stdout.write(`${which}: ours/mercurius median ${median(ratios.mercurius!).toFixed(2)}x, ours/plain median ${median(ratios.plain!).toFixed(2)}x\n`);
+process.stdout.write(
+  `${which}: ours/mercurius median ${median(ratios.mercurius!).toFixed(2)}x, ours/plain median ${median(ratios.plain!).toFixed(2)}x\n`,
+);
 for (const p of peers) await stop(p.child);
 await stop(ours.child);
 await rm(tmp, { recursive: true, force: true });

@@ -122,6 +122,8 @@ async function openStore(settings: ControlPlaneSettings): Promise<FileConfigStor
         fs: settings.fs,
         pollMs: settings.configPollMs,
         warn: (message) => settings.logger.warn(message),
+        // A runner-only process reads what the API process beside it records.
+        auditHandEdits: settings.api ?? true,
       });
     } catch (err) {
       if (!(err instanceof ConfigFileError) || !settings.onInvalidConfig || (await settings.onInvalidConfig(err)) === 'stop') throw err;
@@ -169,6 +171,13 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     if (event.type === 'changed' && event.source === 'handEdit')
       logger.info(`config changed outside the API; now in force: version ${event.current.config.version} (${event.current.digest})`);
     if (event.type === 'valid') logger.info('config is valid again');
+    if (event.type === 'presetsInvalid')
+      logger.warn(`presets are not in force; keeping version ${store.state().presets.version} of the set.\n${event.error.message}`);
+    if (event.type === 'presetsChanged') {
+      if (event.source === 'handEdit') logger.info(`presets changed outside the API; now in force: version ${event.current.version}`);
+      events.publish('strategies');
+    }
+    if (event.type === 'presetsValid') logger.info('presets are in force again');
     events.publish('status');
   });
   const unsubscribeRunners = runners.subscribe(() => events.publish('status'));
@@ -190,6 +199,8 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       const reasons: string[] = [];
       const problem = store.problem();
       if (problem) reasons.push(`config invalid: ${problem.publicMessage}`);
+      const presetsProblem = store.strategiesProblem();
+      if (presetsProblem) reasons.push(`presets not in force: ${presetsProblem.publicMessage}`);
       if (!store.info().connected) reasons.push('config store unreachable');
       if (runner) {
         const [own] = runners.views();

@@ -22,5 +22,7 @@ describe('schema.graphql', () => {
     expect(signature('Query', 'config')).toBe('config(): RuntimeConfig!');
     expect(signature('Mutation', 'activateStrategy')).toMatch(/^activateStrategy\(strategyKey: String!.*\): ActivateStrategyPayload!$/);
     expect(signature('Mutation', 'updateConfig')).toMatch(/^updateConfig\(input: UpdateConfigInput!.*\): UpdateConfigPayload!$/);
+    expect(signature('Mutation', 'upsertPreset')).toBe('upsertPreset(input: PresetInput!, expectedVersion: Int): PresetPayload!');
+    expect(signature('Mutation', 'deletePreset')).toBe('deletePreset(key: String!, expectedVersion: Int): PresetPayload!');
   });
 });

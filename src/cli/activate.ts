@@ -5,7 +5,7 @@ import { EXIT } from './exit-codes.js';
 import type { Action } from './program.js';
 import { stringFlag } from './program.js';
 import { parseIfVersion } from './version-flag.js';
-import { parseWait, reportUnappliedWait, settingsForWait } from './wait-flag.js';
+import { jsonWithWait, parseWait, reportUnappliedWait, settingsForWait } from './wait-flag.js';
 
 /** `stratctl activate <strategy-key>`: makes a strategy the active one. */
 export const activate: Action = async (flags, [strategyKey], ctx) => {
@@ -20,7 +20,7 @@ export const activate: Action = async (flags, [strategyKey], ctx) => {
       result.runnerWait,
     );
     if (ctx.json) {
-      printJson(ctx, result);
+      printJson(ctx, jsonWithWait(result));
       return unapplied ?? EXIT.ok;
     }
     if (unapplied !== null) return unapplied;

@@ -1,7 +1,8 @@
-import { ControlPlaneError, type FailureKind } from '../client/http.js';
+import { ControlPlaneError, type FailureKind, newSession } from '../client/http.js';
 import { type ClientSettings, resolveClientSettings } from '../client/settings.js';
 import { EXIT } from './exit-codes.js';
 import type { CommandContext } from './io.js';
+import { printJsonError } from './json-output.js';
 import { type Flags, stringFlag } from './program.js';
 
 const EXIT_BY_KIND: Record<FailureKind, number> = {
@@ -9,6 +10,7 @@ const EXIT_BY_KIND: Record<FailureKind, number> = {
   auth: EXIT.auth,
   input: EXIT.usage,
   conflict: EXIT.conflict,
+  later: EXIT.tryLater,
   server: EXIT.unexpected,
 };
 
@@ -23,16 +25,30 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
     case 'FORBIDDEN':
       return `Use a token with scope ${String(first?.extensions?.requiredScope ?? 'that scope')}.`;
     case 'RATE_LIMITED':
-      return 'Too many wrong tokens from here: wait a minute, then retry with the right token.';
+      return 'Too many wrong tokens from this address: retry with the right token (it is never refused), or wait a minute.';
+    case 'UNAVAILABLE':
+      return 'The config store is unreachable from the server: nothing was changed; retry shortly.';
     case 'CONFLICT':
+      if (error.message.startsWith('Presets version conflict'))
+        return `The presets are now at version ${String(first?.extensions?.currentVersion)}: check them with "stratctl preset list", then retry with --if-version ${String(first?.extensions?.currentVersion)}.`;
       return `The config is now at version ${String(first?.extensions?.currentVersion)}: check it with "stratctl status", then retry with --if-version ${String(first?.extensions?.currentVersion)}.`;
     case 'CONFIG_FILE_INVALID':
       return 'The config file on the server is invalid (a hand edit?): fix it; "stratctl status" shows where.';
     case 'BAD_USER_INPUT':
-      return /strategy key/.test(error.message) ? 'Run "stratctl strategies" for the valid keys.' : 'Fix the values above and retry.';
+      if (/strategy key/.test(error.message)) return 'Run "stratctl strategies" for the valid keys.';
+      if (/preset/i.test(error.message))
+        return 'Fix the values above and retry ("stratctl strategies <base>" shows a base’s tunables and bounds).';
+      return 'Fix the values above and retry.';
     default:
       return 'See the server log for details.';
   }
+}
+
+/** The API's code for a refusal; for a failure on this side, what happened. */
+function errorCode(error: ControlPlaneError): string {
+  if (error.code) return error.code;
+  if (error.kind === 'unreachable') return 'UNREACHABLE';
+  return error.status !== undefined && error.status < 500 ? 'BAD_RESPONSE' : 'INTERNAL_SERVER_ERROR';
 }
 
 function describe(error: ControlPlaneError): string {
@@ -61,10 +77,13 @@ export async function runClientCommand(
     { url: stringFlag(flags, 'url'), token: stringFlag(flags, 'token'), 'runtime-dir': stringFlag(flags, 'runtime-dir') },
     ctx.io.env,
   );
+  settings.session = newSession();
+  settings.notice = (line) => ctx.warn(`stratctl: ${line}`);
   try {
     return (await body({ ...ctx, settings, json: flags.json === true })) ?? EXIT.ok;
   } catch (err) {
     if (!(err instanceof ControlPlaneError)) throw err;
+    if (flags.json === true) printJsonError(ctx.io, errorCode(err), err.message);
     ctx.warn(`error: ${describe(err)}\n${nextStep(err, settings)}`);
     return EXIT_BY_KIND[err.kind];
   }

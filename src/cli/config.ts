@@ -8,7 +8,7 @@ import { parseAssignments } from './config-assignments.js';
 import { EXIT } from './exit-codes.js';
 import { type Action, stringFlag } from './program.js';
 import { parseIfVersion } from './version-flag.js';
-import { parseWait, reportUnappliedWait, settingsForWait } from './wait-flag.js';
+import { jsonWithWait, parseWait, reportUnappliedWait, settingsForWait } from './wait-flag.js';
 
 type Config = UpdateConfigMutation['updateConfig']['config'];
 
@@ -42,7 +42,7 @@ export const configSet: Action = async (flags, assignments, ctx) => {
     });
     const unapplied = reportUnappliedWait(ctx, `config saved as version ${updateConfig.config.version}`, updateConfig.runnerWait);
     if (ctx.json) {
-      printJson(ctx, updateConfig);
+      printJson(ctx, jsonWithWait(updateConfig));
       return unapplied ?? EXIT.ok;
     }
     if (unapplied !== null) return unapplied;

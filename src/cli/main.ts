@@ -2,6 +2,7 @@ import { type Command, CommanderError } from 'commander';
 import { UsageError } from '../usage-error.js';
 import { EXIT } from './exit-codes.js';
 import { type CliIo, commandContext, processIo } from './io.js';
+import { printJsonError, wantsJson } from './json-output.js';
 import { buildProgram } from './program.js';
 
 /** `stratctl serve`, `stratctl token create`: the words that name a command. */
@@ -11,9 +12,10 @@ function commandPath(command: Command): string {
   return names.join(' ');
 }
 
-/** One line saying what is wrong, one saying where to read more: never the whole help. */
-function usageError(io: CliIo, command: Command, message: string): number {
+/** One line saying what is wrong, one saying where to read more: never the whole help (under --json, also as JSON on stdout). */
+function usageError(io: CliIo, command: Command, message: string, json: boolean): number {
   const path = commandPath(command);
+  if (json) printJsonError(io, 'USAGE', `${path}: ${message}`);
   io.stderr.write(`${path}: ${message}\nsee ${path} --help\n`);
   return EXIT.usage;
 }
@@ -56,6 +58,7 @@ export async function runCli(argv: readonly string[], ioOverrides: Partial<CliIo
   };
   configure(program);
 
+  const json = wantsJson(argv);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
@@ -74,12 +77,14 @@ export async function runCli(argv: readonly string[], ioOverrides: Partial<CliIo
               .map((c) => c.name())
               .filter((n) => n !== 'help')
               .join(', ')}`,
+            json,
           );
         return EXIT.usage;
       }
-      return usageError(io, where, err.message.replace(/^error: /, ''));
+      return usageError(io, where, err.message.replace(/^error: /, ''), json);
     }
-    if (err instanceof UsageError) return usageError(io, where, err.message);
+    if (err instanceof UsageError) return usageError(io, where, err.message, json);
+    if (json) printJsonError(io, 'INTERNAL_ERROR', `${commandPath(where)}: unexpected error: ${(err as Error).message}`);
     io.stderr.write(`${commandPath(where)}: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
     return EXIT.unexpected;
   }

@@ -19,9 +19,12 @@ Connection (flags win over environment variables):
   --url         CONTROL_PLANE_URL (http://127.0.0.1:8787/graphql)
   --token       CONTROL_PLANE_TOKEN, else <runtime-dir>/admin.token
   --runtime-dir CONTROL_PLANE_RUNTIME_DIR (./runtime)
+A token goes with changes only (and with reads where the server answers 401 without one);
+<runtime-dir>/admin.token only to a loopback URL (localhost, 127.0.0.0/8, [::1]).
 
 Exit codes: 0 ok, 1 unexpected, 2 invalid input or usage, 3 authentication or scope,
-4 version conflict, 5 server unreachable, 6 --wait timed out.`;
+4 version conflict, 5 server unreachable, 6 --wait timed out, 7 try again later (rate limited,
+config store unavailable).`;
 
 export const PACKAGE_VERSION: string = createRequire(import.meta.url)('../../package.json').version;
 
@@ -113,7 +116,7 @@ export function buildProgram(run: (command: Command, load: () => Promise<Action>
       .option('--reads-require-token', 'queries need a token too   CONTROL_PLANE_READS_REQUIRE_TOKEN=1')
       .option(
         '--auth-failures-per-minute <n>',
-        'failed authentications per client and minute before it is refused (429)   CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE (10)',
+        'wrong tokens per client per minute; more are refused (429), never a valid token or none   CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE (10)',
       )
       .option('--behind-tls-proxy', 'a TLS proxy is in front: no warning for a non-loopback --host   CONTROL_PLANE_BEHIND_TLS_PROXY=1'),
   )
@@ -126,8 +129,8 @@ Every accepted change is appended to <runtime-dir>/audit.log before it is answer
 SIGTERM or SIGINT: in-flight requests finish (at most 10 s), then it exits 0.
 
 Exit codes: 0 stopped cleanly, 1 unexpected, 2 bad usage, 73 runtime dir not writable,
-75 runtime dir in use by another process (named), 78 config.yaml is invalid (the file is left
-as it is), 98 port in use.`,
+75 runtime dir in use by another process (named), 78 config.yaml or strategies.yaml is invalid
+(the file is left as it is), 98 port in use.`,
     )
     .action(action(async () => (await import('./serve.js')).serve));
 
@@ -167,7 +170,9 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
     );
   const tokenLoad = async () => (await import('./token.js')).token;
   const runtimeDirOption = (command: Command) =>
-    storeOptions(command.option('--runtime-dir <dir>', 'CONTROL_PLANE_RUNTIME_DIR (./runtime)'));
+    storeOptions(
+      command.option('--runtime-dir <dir>', 'CONTROL_PLANE_RUNTIME_DIR (./runtime)').option('--json', 'machine-readable output on stdout'),
+    );
   runtimeDirOption(
     token
       .command('create')
@@ -224,6 +229,42 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
     ),
   ).action(action(async () => (await import('./activate.js')).activate));
 
+  clientOptions(
+    program
+      .command('history')
+      .summary('list the accepted config versions, newest first')
+      .description(
+        'Lists the accepted config versions, newest first (the last 100 are kept), with who made each change\n' +
+          'and what it changed. "stratctl rollback <version>" re-applies one.',
+      )
+      .option('--last <n>', 'at most n versions, 1 to 100 (default 20)'),
+  ).action(action(async () => (await import('./history.js')).history));
+
+  clientOptions(
+    program
+      .command('audit')
+      .summary('show the audit trail, newest first')
+      .description('Shows the most recent audit entries, newest first: every accepted change, hand edits and recoveries.')
+      .option('--last <n>', 'at most n entries, 1 to 1000 (default 20)')
+      .option('--subject <subject>', 'config | presets'),
+  ).action(action(async () => (await import('./history.js')).audit));
+
+  clientOptions(
+    waitOptions(
+      ifVersionOption(
+        program
+          .command('rollback')
+          .summary("re-apply a past version's settings as a new version")
+          .description(
+            'Re-applies the settings of a past config version (see "stratctl history") as a new version,\n' +
+              'validated and audited like any change (needs a token with scope admin). Rolling back to the\n' +
+              'settings in force writes nothing.',
+          )
+          .argument('<version>', 'a version listed by stratctl history'),
+      ),
+    ),
+  ).action(action(async () => (await import('./rollback.js')).rollback));
+
   const config = program
     .command('config')
     .summary('show (get) or change (set key=value ...) the runtime config')
@@ -253,6 +294,39 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
       ),
     ),
   ).action(action(async () => (await import('./config.js')).configSet));
+
+  const preset = program
+    .command('preset')
+    .summary('list, add, change or delete presets (variants of the static strategies)')
+    .description(
+      'Presets live in <runtime-dir>/strategies.yaml: variants of the static strategies (the same signal\n' +
+        'code, their own key, metadata and tunables), in force without a restart. Changing them needs a\n' +
+        "token with scope admin; --if-version takes the preset set's version (preset list shows it).",
+    );
+  const presetLoad = (name: 'presetList' | 'presetSet' | 'presetDelete') => async () => (await import('./preset.js'))[name];
+  clientOptions(preset.command('list').description('the presets in force (* marks the active one), as written')).action(
+    action(presetLoad('presetList')),
+  );
+  clientOptions(
+    preset
+      .command('set')
+      .description(
+        'adds a preset or changes some of its fields, in one validated write. Keys (as in strategies.yaml):\n' +
+          '  base, name, description, instruments, risk_level, session_preference, tunables.<tunable>\n' +
+          'A new preset needs base and name. Values are YAML (8, 0.5, true, [XAU_USD]); null puts a field back\n' +
+          "to the base's (or removes a tunable). e.g. stratctl preset set gold_fast base=gold name='Gold (fast)' tunables.fast_ma_period=8",
+      )
+      .argument('<key>', 'the preset key (lower snake_case)')
+      .argument('<key=value...>', 'the fields to set')
+      .option('--if-version <n>', 'refuse (exit 4) unless the preset set is still at version n'),
+  ).action(action(presetLoad('presetSet')));
+  clientOptions(
+    preset
+      .command('delete')
+      .description('deletes a preset; refused while the config uses it (active, or in tunable_overrides)')
+      .argument('<key>', 'the preset key')
+      .option('--if-version <n>', 'refuse (exit 4) unless the preset set is still at version n'),
+  ).action(action(presetLoad('presetDelete')));
 
   program
     .command('completion')

@@ -15,8 +15,10 @@ function summary(status: StatusEvent): string {
     `active ${status.activeStrategyKey}`,
     `config v${status.configVersion}`,
     `runner ${runner.state} ${runner.inSync ? 'in sync' : 'NOT in sync'} (${applied})`,
+    `presets v${status.presetsVersion}`,
     ...(runner.error ? [`RUNNER ERROR: ${runner.error}`] : []),
     ...(status.configError ? [`CONFIG FILE INVALID: ${status.configError.message}`] : []),
+    ...(status.strategiesError ? [`PRESETS NOT IN FORCE: ${status.strategiesError.message}`] : []),
   ].join('  ');
 }
 

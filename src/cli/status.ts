@@ -31,6 +31,7 @@ export const status: Action = async (flags, _args, ctx) => {
       ['trading enabled', String(status.tradingEnabled)],
       ['scan interval', `${config.scanIntervalSeconds}s`],
       ['config digest', status.configDigest],
+      ['presets version', String(status.presetsVersion)],
     ];
     const { runner } = status;
     const applied =
@@ -42,6 +43,9 @@ export const status: Action = async (flags, _args, ctx) => {
     if (runner.heartbeatAt) lines.push(['heartbeat', runner.heartbeatAt]);
     if (runner.error) lines.push(['RUNNER ERROR', runner.error]);
     if (status.configError) lines.push(['CONFIG FILE INVALID', `${status.configError.location}: ${status.configError.message}`]);
+    if (status.strategiesError) {
+      lines.push(['PRESETS NOT IN FORCE', `${status.strategiesError.location}: ${status.strategiesError.message}`]);
+    }
     const width = Math.max(...lines.map(([k]) => k.length)) + 2;
     ctx.print(lines.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n'));
   });

@@ -3,6 +3,7 @@ import { type RiskLevel, StrategiesDocument, StrategyDocument, type TradingSessi
 import { UsageError } from '../usage-error.js';
 import { type ClientCommandContext, printJson, runClientCommand, table } from './client-command.js';
 import { EXIT } from './exit-codes.js';
+import { printJsonError } from './json-output.js';
 import { type Action, stringFlag } from './program.js';
 
 const RISK_LEVELS = ['LOW', 'MEDIUM', 'HIGH'] as const satisfies RiskLevel[];
@@ -47,6 +48,7 @@ export const strategies: Action = async (flags, [key], ctx) => {
 async function showOne(ctx: ClientCommandContext, key: string): Promise<number | undefined> {
   const { strategy } = await execute(ctx.settings, StrategyDocument, { key });
   if (!strategy) {
+    if (ctx.json) printJsonError(ctx.io, 'NOT_FOUND', `there is no strategy "${key}"`);
     ctx.warn(`error: there is no strategy "${key}"\nRun "stratctl strategies" for the valid keys.`);
     return EXIT.usage;
   }

@@ -8,6 +8,7 @@ import { defaultRegistry } from '../registry/index.js';
 import { resolveStoreSettings, type StoreFlags, type StoreSettings } from '../store-settings.js';
 import { UsageError } from '../usage-error.js';
 import { EXIT } from './exit-codes.js';
+import { printJsonError } from './json-output.js';
 import { type Action, stringFlag } from './program.js';
 
 /** The token store a command works on: tokens.yaml in the runtime dir, or etcd's tokens/ keys. */
@@ -21,6 +22,8 @@ async function openTokens(runtimeDir: string, store: StoreSettings): Promise<Tok
 /** `stratctl token create | list | revoke`: named tokens in <runtime-dir>/tokens.yaml, or in etcd with --store. */
 export const token: Action = async (flags, args, ctx, command) => {
   const runtimeDir = path.resolve(stringFlag(flags, 'runtime-dir') ?? ctx.io.env.CONTROL_PLANE_RUNTIME_DIR ?? 'runtime');
+  const json = flags.json === true;
+  const printJson = (value: unknown) => ctx.print(JSON.stringify(value, null, 2));
   let tokens: TokenStore | undefined;
   try {
     tokens = await openTokens(runtimeDir, resolveStoreSettings(flags as StoreFlags, ctx.io.env));
@@ -30,12 +33,17 @@ export const token: Action = async (flags, args, ctx, command) => {
         const scope = stringFlag(flags, 'scope') as string;
         if (!isScope(scope)) throw new UsageError('--scope must be read, operate or admin');
         const created = await tokens.create(name, scope);
-        ctx.print(created);
+        if (json) printJson({ name, scope, token: created });
+        else ctx.print(created);
         ctx.warn(`token "${name}" (scope ${scope}) created; it is shown only this once: store it now.`);
         return EXIT.ok;
       }
       case 'list': {
         const list = await tokens.list();
+        if (json) {
+          printJson(list.map((t) => ({ name: t.name, scope: t.scope, createdAt: t.createdAt })));
+          return EXIT.ok;
+        }
         if (list.length === 0) ctx.warn('no named tokens (the admin token is admin.token or CONTROL_PLANE_TOKEN)');
         for (const t of list) ctx.print(`${t.name}\t${t.scope}\t${t.createdAt}`);
         return EXIT.ok;
@@ -43,19 +51,23 @@ export const token: Action = async (flags, args, ctx, command) => {
       default: {
         const [name] = args as [string];
         if (!(await tokens.revoke(name))) {
+          if (json) printJsonError(ctx.io, 'NOT_FOUND', `no token named "${name}"`);
           ctx.warn(`stratctl token: no token named "${name}"`);
           return EXIT.usage;
         }
+        if (json) printJson({ revoked: name });
         ctx.warn(`token "${name}" revoked; the server refuses it from the next request on`);
         return EXIT.ok;
       }
     }
   } catch (err) {
     if (err instanceof TokenFileError) {
+      if (json) printJsonError(ctx.io, 'BAD_USER_INPUT', err.message);
       ctx.warn(`stratctl token: ${err.message}`);
       return EXIT.usage;
     }
     if (err instanceof StoreUnavailableError) {
+      if (json) printJsonError(ctx.io, 'UNAVAILABLE', err.message);
       ctx.warn(`stratctl token: ${err.message}; try again later`);
       return EXIT.tryLater;
     }

@@ -48,3 +48,15 @@ export function reportUnappliedWait(ctx: CommandContext, what: string, wait: Run
   );
   return EXIT.waitTimeout;
 }
+
+/**
+ * What `--json` prints for a change made with `--wait`: the payload, and when the runner has not
+ * applied it in time (exit 6) also `error: {code: "WAIT_TIMEOUT", message}`, as every failing
+ * command answers under --json; the change itself stands, so the payload stays.
+ */
+export function jsonWithWait<T extends { runnerWait?: RunnerWait | null }>(
+  result: T,
+): T | (T & { error: { code: string; message: string } }) {
+  const wait = result.runnerWait;
+  return wait && !wait.applied ? { ...result, error: { code: 'WAIT_TIMEOUT', message: wait.message } } : result;
+}

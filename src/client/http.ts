@@ -10,7 +10,7 @@ export interface GraphQLErrorBody {
 }
 
 /** Why a request failed, in the terms a caller acts on; stratctl maps each kind to an exit code. */
-export type FailureKind = 'unreachable' | 'auth' | 'input' | 'conflict' | 'server';
+export type FailureKind = 'unreachable' | 'auth' | 'input' | 'conflict' | 'later' | 'server';
 
 export class ControlPlaneError extends Error {
   override name = 'ControlPlaneError';
@@ -31,16 +31,50 @@ export class ControlPlaneError extends Error {
 export interface ClientOptions {
   /** The GraphQL endpoint, e.g. http://127.0.0.1:8787/graphql */
   url: string;
-  /** Sent as `Authorization: Bearer <token>` when set. */
+  /**
+   * Sent as `Authorization: Bearer <token>` only when needed: with a mutation, and with reads once
+   * the server has answered 401 to one sent without it (it requires a token for reads).
+   */
   token?: string;
+  /** Why a token was held back (the runtime dir's admin token, a non-loopback URL): told once, when one is needed. */
+  withheldToken?: string;
+  /** Where that one line goes (stratctl: stderr). */
+  notice?: (line: string) => void;
+  /** What the requests of one command learned: whether reads need the token; whether the notice was given. */
+  session?: ClientSession;
   /** Per request; a server that does not answer in time counts as unreachable. */
   timeoutMs?: number;
+}
+
+export interface ClientSession {
+  readsNeedToken: boolean;
+  noticeGiven: boolean;
+}
+
+export const newSession = (): ClientSession => ({ readsNeedToken: false, noticeGiven: false });
+
+/** Whether an operation needs the caller's token whatever the server's read policy: mutations do. */
+export function needsToken(document: TypedDocumentNode<any, any>): boolean {
+  return document.definitions.some((d) => d.kind === 'OperationDefinition' && d.operation === 'mutation');
+}
+
+/** The token to send with a request that `needed` one, telling once when it is held back. */
+export function tokenFor(options: ClientOptions, needed: boolean): string | undefined {
+  if (!needed) return undefined;
+  if (options.token) return options.token;
+  if (options.withheldToken && !options.session?.noticeGiven) {
+    if (options.session) options.session.noticeGiven = true;
+    options.notice?.(options.withheldToken);
+  }
+  return undefined;
 }
 
 const KIND_BY_CODE: Record<string, FailureKind> = {
   UNAUTHENTICATED: 'auth',
   FORBIDDEN: 'auth',
-  RATE_LIMITED: 'auth',
+  // Try again later (stratctl exit 7): the refusal says nothing about the request itself.
+  RATE_LIMITED: 'later',
+  UNAVAILABLE: 'later',
   BAD_USER_INPUT: 'input',
   CONFLICT: 'conflict',
 };
@@ -55,12 +89,35 @@ export function queryText(document: TypedDocumentNode<any, any>): string {
   return text;
 }
 
-/** POSTs one operation; a network failure or no answer in time is `unreachable`. */
+/**
+ * POSTs one operation; a network failure or no answer in time is `unreachable`. The token goes
+ * with a mutation; a read goes without it, and once more with it if the server answers 401 (reads
+ * require a token there), after which the command's further reads carry it from the start.
+ */
 export async function post(
   options: ClientOptions,
   document: TypedDocumentNode<any, any>,
   variables: unknown,
   init: { accept: string; signal?: AbortSignal },
+): Promise<Response> {
+  options.session ??= newSession();
+  const session = options.session;
+  const needed = needsToken(document) || session.readsNeedToken;
+  const response = await postOnce(options, document, variables, init, tokenFor(options, needed));
+  if (needed || response.status !== 401 || !(options.token || options.withheldToken)) return response;
+  session.readsNeedToken = true;
+  const token = tokenFor(options, true);
+  if (token === undefined) return response;
+  await response.body?.cancel();
+  return postOnce(options, document, variables, init, token);
+}
+
+async function postOnce(
+  options: ClientOptions,
+  document: TypedDocumentNode<any, any>,
+  variables: unknown,
+  init: { accept: string; signal?: AbortSignal },
+  token: string | undefined,
 ): Promise<Response> {
   try {
     return await fetch(options.url, {
@@ -68,7 +125,7 @@ export async function post(
       headers: {
         'content-type': 'application/json',
         accept: init.accept,
-        ...(options.token && { authorization: `Bearer ${options.token}` }),
+        ...(token && { authorization: `Bearer ${token}` }),
       },
       body: JSON.stringify({ query: queryText(document), variables: variables ?? {} }),
       signal: init.signal ?? AbortSignal.timeout(options.timeoutMs ?? 30_000),

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../usage-error.js';
 import type { ClientOptions } from './http.js';
+import { isLoopbackUrl } from './loopback.js';
 
 /**
  * `<runtime-dir>/admin.token` (DESIGN: client settings), the same name as auth/tokens.ts's
@@ -25,6 +26,9 @@ export interface ClientSettings extends ClientOptions {
 /**
  * DESIGN.md's client settings: `--url`/CONTROL_PLANE_URL; `--token`/CONTROL_PLANE_TOKEN, else
  * `<runtime-dir>/admin.token` (`--runtime-dir`/CONTROL_PLANE_RUNTIME_DIR, ./runtime) when readable.
+ * The runtime dir's admin token belongs to the server on this machine: to a URL that is not
+ * loopback it is never sent (`withheldToken` says why, once one is needed); a token given with
+ * `--token` or CONTROL_PLANE_TOKEN is sent wherever `--url` points.
  */
 export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.ProcessEnv): Promise<ClientSettings> {
   const url = flags.url ?? env.CONTROL_PLANE_URL ?? DEFAULT_URL;
@@ -42,6 +46,13 @@ export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.Proc
   const file = path.join(path.resolve(flags['runtime-dir'] ?? env.CONTROL_PLANE_RUNTIME_DIR ?? 'runtime'), ADMIN_TOKEN_FILE);
   try {
     const token = (await readFile(file, 'utf8')).trim();
+    if (token && !isLoopbackUrl(url)) {
+      return {
+        url,
+        tokenSource: `none (${file} is not sent to a non-loopback URL)`,
+        withheldToken: `not sending the admin token from ${file} to ${new URL(url).host}, which is not a loopback address; pass --token or set CONTROL_PLANE_TOKEN to send one`,
+      };
+    }
     if (token) return { url, token, tokenSource: file };
   } catch (err) {
     const code = (err as { code?: string }).code;

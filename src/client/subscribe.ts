@@ -1,6 +1,6 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { createClient, NetworkError } from 'graphql-sse';
-import { bodyData, type ClientOptions, ControlPlaneError, queryText, resultData } from './http.js';
+import { bodyData, type ClientOptions, ControlPlaneError, newSession, queryText, resultData, tokenFor } from './http.js';
 
 export interface WatchOptions extends ClientOptions {
   /** How long to keep reconnecting after the stream is lost (the server restarting) before giving up; 0: give up at once. */
@@ -32,9 +32,17 @@ export async function* watchSubscription<TResult, TVariables>(
   let refusal: ControlPlaneError | null = null;
   const giveUp = (why: string) =>
     new ControlPlaneError('unreachable', `${why}, and it did not come back within ${options.reconnectTimeoutMs} ms`);
+  options.session ??= newSession();
+  const session = options.session;
+  // The token as for a read (src/client/http.ts): sent once the server has asked for it on reads.
+  const withToken = (init: RequestInit | undefined, token: string | undefined): RequestInit | undefined => {
+    if (!token) return init;
+    const headers = new Headers(init?.headers);
+    headers.set('authorization', `Bearer ${token}`);
+    return { ...init, headers };
+  };
   const client = createClient({
     url: options.url,
-    headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
     // Retries are bounded in time by `retry` below, not by a count.
     retryAttempts: Number.MAX_SAFE_INTEGER,
     retry: async (retries) => {
@@ -44,7 +52,15 @@ export async function* watchSubscription<TResult, TVariables>(
       await new Promise((resolve) => setTimeout(resolve, backoff(retries)));
     },
     fetchFn: async (input: RequestInfo | URL, init?: RequestInit) => {
-      const response = await fetch(input, init);
+      let response = await fetch(input, withToken(init, tokenFor(options, session.readsNeedToken)));
+      if (response.status === 401 && !session.readsNeedToken && (options.token || options.withheldToken)) {
+        session.readsNeedToken = true;
+        const token = tokenFor(options, true);
+        if (token) {
+          await response.body?.cancel();
+          response = await fetch(input, withToken(init, token));
+        }
+      }
       refusal = null;
       if (!response.ok && response.status < 500) {
         try {

@@ -34,15 +34,43 @@ export class VersionConflictError extends Error {
   }
 }
 
-/** The config file on disk is not a valid config: where, and what is wrong. */
+/** A preset change named a preset-set version (`expectedVersion`) that is no longer the one in force. */
+export class PresetsVersionConflictError extends Error {
+  override name = 'PresetsVersionConflictError';
+  constructor(
+    readonly expectedVersion: number,
+    readonly currentVersion: number,
+  ) {
+    super(`Presets version conflict: expected ${expectedVersion}, current ${currentVersion}`);
+  }
+}
+
+/**
+ * A preset change (or a hand edit of the presets) would remove or invalidate a strategy the config
+ * in force uses: the active one, or one named in `tunable_overrides`. Refused; nothing changes.
+ */
+export class PresetInUseError extends Error {
+  override name = 'PresetInUseError';
+  constructor(readonly issues: readonly ConfigIssue[]) {
+    super(
+      `Refused: the config in force uses what this would remove or invalidate (${issues
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')}). Activate another strategy or remove those tunable_overrides first.`,
+    );
+  }
+}
+
+/** A stored file (config.yaml, strategies.yaml, or their etcd keys) is not valid: where, and what is wrong. */
 export class ConfigFileError extends Error {
   override name = 'ConfigFileError';
   constructor(
     readonly file: string,
     readonly problems: readonly { line?: number; column?: number; message: string }[],
+    /** What the file holds: the runtime config, or the preset set. */
+    readonly subject: 'config' | 'presets' = 'config',
   ) {
     super(
-      `${file}: invalid config\n${problems
+      `${file}: invalid ${subject}\n${problems
         .map((p) => `  ${p.line ? `line ${p.line}${p.column ? `, column ${p.column}` : ''}: ` : ''}${p.message}`)
         .join('\n')}`,
     );

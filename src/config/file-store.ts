@@ -1,86 +1,122 @@
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Document } from 'yaml';
 import { AtomicWriteError, removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
 import { Mutex } from '../fs/mutex.js';
+import { readRuntimeFile } from '../fs/runtime-file.js';
 import { type FileWatch, watchFile } from '../fs/watch.js';
-import type { StrategyRegistry } from '../registry/index.js';
+import { type StrategyRegistry, strategySetOf } from '../registry/index.js';
 import { type AuditEntry, systemAuditEntry } from './audit-entry.js';
 import { AuditFile } from './audit-file.js';
 import { judgeGroup, MAX_GROUP, type QueuedCommit } from './commit-group.js';
-import { ConfigFileError, ConfigFileInvalidError, ConfigWriteError } from './errors.js';
+import { digestOf } from './digest.js';
+import { ConfigFileError, ConfigWriteError } from './errors.js';
+import { type DiskRead, judgeConfigRead, judgePresetsRead, type PresetsNotInForce } from './file-read.js';
+import { PRESETS_FILE_NAME, parsePresetsFile } from './presets-file.js';
+import { NO_PRESETS_DIGEST, presetsInForce, presetsSystemEntry } from './presets-judge.js';
 import { DEFAULT_SETTINGS, type RuntimeConfig } from './schema.js';
 import type {
   AuditQuery,
   Change,
   CommitOptions,
   CommitResult,
+  ConfigChange,
   ConfigSnapshot,
   ConfigStore,
+  PresetsChange,
+  PresetsCommitResult,
+  PresetsSnapshot,
   StoreEvent,
   StoreInfo,
   StoreState,
 } from './store.js';
 import { parseConfigFile, renderNewConfigFile } from './yaml-document.js';
 
+export { digestOf } from './digest.js';
+
 export const CONFIG_FILE_NAME = 'config.yaml';
 
 export interface FileConfigStoreOptions {
+  /** The static strategies; presets from `strategies.yaml` are added to them. */
   strategies: StrategyRegistry;
-  /** The runtime directory: `config.yaml` and `audit.log` live in it. */
+  /** The runtime directory: `config.yaml`, `strategies.yaml` and `audit.log` live in it. */
   runtimeDir: string;
   /** The file-system seam (fault injection in tests). */
   fs?: FileSystem;
-  /** How often the file is re-checked for hand edits besides fs.watch (default 1000 ms). */
+  /** How often the files are re-checked for hand edits besides fs.watch (default 1000 ms). */
   pollMs?: number;
   now?: () => Date;
   /** Told about what an operator should know but that fails nothing (a directory fsync, a torn audit tail). */
   warn?: (message: string) => void;
-}
-
-export function digestOf(text: string): string {
-  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+  /**
+   * Record hand edits in the audit trail (default true). False for a runner-only process: the API
+   * process beside it reads the same files and records them; a second recorder, whose view of the
+   * trail is as old as its start, took every change the API made for a hand edit and recorded it again.
+   */
+  auditHandEdits?: boolean;
 }
 
 /** The file store with its watch exposed (tests pause it to simulate a missed event). */
 export interface FileConfigStore extends ConfigStore {
   readonly file: string;
+  readonly presetsFile: string;
   readonly auditFile: string;
   readonly watch: FileWatch | undefined;
 }
 
-interface DiskRead {
-  /** The file's text; null when the file is missing. */
-  readonly text: string | null;
-  readonly doc?: Document;
+/** What the store was opened with. */
+interface Opened {
+  readonly file: string;
+  readonly presetsFile: string;
+  readonly audit: AuditFile;
+  readonly config: ConfigSnapshot;
+  /** config.yaml was missing: start() writes it. */
+  readonly missing: boolean;
+  /** The `version` config.yaml itself said (the version in force may be higher: see inForce). */
+  readonly storedVersion: number;
+  readonly presets: PresetsSnapshot;
+  /** The `version` strategies.yaml itself said (0 when there is none). */
+  readonly presetsStoredVersion: number;
+  readonly strategies: StrategyRegistry;
 }
 
 /**
- * Reads `<runtimeDir>/config.yaml` and `audit.log` and returns the store. Writes nothing: a missing
- * file is served from defaults and written by `start()`. Throws ConfigFileError when the file
- * exists but is invalid (it is left exactly as it is).
+ * Reads `<runtimeDir>/strategies.yaml`, `config.yaml` and `audit.log` and returns the store. Writes
+ * nothing: a missing config is served from defaults and written by `start()`; a missing presets
+ * file means no presets (it is written with the first preset change). Throws ConfigFileError when
+ * either file exists but is invalid (it is left exactly as it is).
  */
 export async function openFileConfigStore(options: FileConfigStoreOptions): Promise<FileConfigStore> {
   const fs = options.fs ?? nodeFileSystem;
   const now = options.now ?? (() => new Date());
   const file = path.join(options.runtimeDir, CONFIG_FILE_NAME);
+  const presetsFile = path.join(options.runtimeDir, PRESETS_FILE_NAME);
   const audit = await AuditFile.open({ runtimeDir: options.runtimeDir, fs, now, warn: options.warn });
-  let text: string | null;
-  try {
-    text = (await fs.readFile(file)).toString('utf8');
-  } catch (err) {
-    if (errnoOf(err) !== 'ENOENT') throw err;
-    text = null;
-  }
+
+  const presetsText = await readRuntimeFile(fs, presetsFile);
+  const content = parsePresetsFile(options.strategies, presetsFile, presetsText);
+  const presetsDigest = presetsText === null ? NO_PRESETS_DIGEST : digestOf(presetsText);
+  const presets = presetsInForce(content, presetsDigest, audit.last(1, 'PRESETS')[0], audit.lastVersion('PRESETS'));
+  const strategies = strategySetOf(options.strategies, content.presets);
+  const withPresets = { presetsFile, presets, presetsStoredVersion: content.version, strategies };
+
+  const text = await readRuntimeFile(fs, file);
   if (text === null) {
     const version = audit.lastVersion('CONFIG') + 1;
     const config: RuntimeConfig = { ...DEFAULT_SETTINGS, version, updatedAt: now().toISOString() };
     const snapshot = { config, digest: digestOf(renderNewConfigFile(config)) };
-    return new FileStore(options, fs, file, audit, now, snapshot, true, version);
+    return new FileStore(options, fs, now, { file, audit, config: snapshot, missing: true, storedVersion: version, ...withPresets });
   }
-  const parsed = parseConfigFile(options.strategies, file, text);
-  return new FileStore(options, fs, file, audit, now, inForce(parsed.config, digestOf(text), audit), false, parsed.config.version);
+  const parsed = parseConfigFile(strategies, file, text);
+  const snapshot = inForce(parsed.config, digestOf(text), audit);
+  return new FileStore(options, fs, now, {
+    file,
+    audit,
+    config: snapshot,
+    missing: false,
+    storedVersion: parsed.config.version,
+    ...withPresets,
+  });
 }
 
 /**
@@ -99,28 +135,43 @@ class FileStore implements FileConfigStore {
   private readonly mutex = new Mutex();
   private readonly listeners = new Set<(event: StoreEvent) => void>();
   watch: FileWatch | undefined;
+  readonly file: string;
+  readonly presetsFile: string;
+  private readonly auditLog: AuditFile;
+  private snapshot: ConfigSnapshot;
+  private missing: boolean;
+  private readonly storedVersion: number;
+  private presets: PresetsSnapshot;
+  private readonly presetsStoredVersion: number;
+  private strategies: StrategyRegistry;
   private invalid: { digest: string; error: ConfigFileError } | null = null;
+  /** The presets on disk are not in force: invalid (no content), or kept out (content that would break the config). */
+  private presetsInvalid: PresetsNotInForce | null = null;
   private closed = false;
   private started = false;
   private queuedRefresh: Promise<void> | null = null;
   private lastContactAt: string | null;
-  /** Commits waiting for the next group write (group commit: one config write and one audit append for all of them). */
+  /** Commits waiting for the next group write (group commit: one write per file and one audit append for all of them). */
   private readonly queue: QueuedCommit[] = [];
   private draining = false;
-  /** The parsed document of the text this store last wrote: the next group edits it instead of parsing the file again. */
+  /** The parsed document of the config text this store last wrote: the next group edits it instead of parsing the file again. */
   private written: { digest: string; doc: Document } | null = null;
 
   constructor(
     private readonly options: FileConfigStoreOptions,
     private readonly fs: FileSystem,
-    readonly file: string,
-    private readonly auditLog: AuditFile,
     private readonly now: () => Date,
-    private snapshot: ConfigSnapshot,
-    private missing: boolean,
-    /** The `version` the file itself said when opened (the version in force may be higher: see inForce). */
-    private readonly storedVersion: number,
+    opened: Opened,
   ) {
+    this.file = opened.file;
+    this.presetsFile = opened.presetsFile;
+    this.auditLog = opened.audit;
+    this.snapshot = opened.config;
+    this.missing = opened.missing;
+    this.storedVersion = opened.storedVersion;
+    this.presets = opened.presets;
+    this.presetsStoredVersion = opened.presetsStoredVersion;
+    this.strategies = opened.strategies;
     this.lastContactAt = now().toISOString();
   }
 
@@ -131,11 +182,15 @@ class FileStore implements FileConfigStore {
   readonly info = (): StoreInfo => ({ kind: 'FILE', location: this.file, connected: true, lastContactAt: this.lastContactAt });
 
   state(): StoreState {
-    return { config: this.snapshot, strategies: this.options.strategies };
+    return { config: this.snapshot, strategies: this.strategies, presets: this.presets };
   }
 
   problem(): ConfigFileError | null {
     return this.invalid?.error ?? null;
+  }
+
+  strategiesProblem(): ConfigFileError | null {
+    return this.presetsInvalid?.error ?? null;
   }
 
   subscribe(listener: (event: StoreEvent) => void): () => void {
@@ -161,11 +216,13 @@ class FileStore implements FileConfigStore {
     if (this.started) return;
     this.started = true;
     await this.mutex.run(async () => {
-      const stray = await removeStrayTempFiles(this.file, { fs: this.fs });
-      if (stray.length > 0) this.warn(`removed ${stray.length} temp file(s) left by an interrupted write: ${stray.join(', ')}`);
+      for (const file of [this.file, this.presetsFile]) {
+        const stray = await removeStrayTempFiles(file, { fs: this.fs });
+        if (stray.length > 0) this.warn(`removed ${stray.length} temp file(s) left by an interrupted write: ${stray.join(', ')}`);
+      }
       await this.auditLog.repair();
       if (this.missing) {
-        await this.writeConfig(renderNewConfigFile(this.snapshot.config), 0o644);
+        await this.writeRuntimeFile(this.file, renderNewConfigFile(this.snapshot.config), 0o644);
         this.missing = false;
       }
       // Serving changes that cannot be audited would break the trail's promise: refuse to start.
@@ -176,22 +233,36 @@ class FileStore implements FileConfigStore {
         });
       });
     });
-    this.watch = watchFile(this.file, () => void this.refresh().catch(() => {}), { pollMs: this.options.pollMs ?? 1000 });
+    this.watch = watchFile([this.file, this.presetsFile], () => void this.refresh().catch(() => {}), {
+      pollMs: this.options.pollMs ?? 1000,
+    });
   }
 
   /**
-   * At start: a config the trail has no entry for (a crash between the config write and its audit
-   * line, or a hand edit while stopped) gets one now, so the trail's last entry matches the file.
+   * At start: a config (or preset set) the trail has no entry for (a crash between the write and
+   * its audit line, or a hand edit while stopped) gets one now, so the trail's last entry matches the file.
    */
   private async reconcileAudit(): Promise<void> {
-    const last = this.auditLog.last(1, 'CONFIG')[0];
-    const current = this.snapshot;
-    if (last?.digest === current.digest) return;
     // A version above the trail's was written by the API (or someone who bumped it): a crash came
     // between the write and its audit line. One at or below it is a hand edit made while stopped.
-    const operation = !last ? 'baseline' : this.storedVersion > last.version ? 'recovery' : 'handEdit';
-    await this.auditLog.append([systemAuditEntry(operation, current, last, this.now())]);
-    if (operation !== 'baseline') this.warn(`config version ${current.config.version} had no audit entry; recorded now as "${operation}"`);
+    const operationFor = (last: AuditEntry | undefined, stored: number) =>
+      !last ? 'baseline' : stored > last.version ? 'recovery' : 'handEdit';
+    const entries: AuditEntry[] = [];
+    const lastPresets = this.auditLog.last(1, 'PRESETS')[0];
+    if (lastPresets?.digest !== this.presets.digest && (lastPresets || this.presets.version > 0)) {
+      const operation = operationFor(lastPresets, this.presetsStoredVersion);
+      entries.push(presetsSystemEntry(operation, this.presets, null, lastPresets, this.snapshot.config, this.now()));
+      if (operation !== 'baseline') this.warn(`presets version ${this.presets.version} had no audit entry; recorded now as "${operation}"`);
+    }
+    const last = this.auditLog.last(1, 'CONFIG')[0];
+    const current = this.snapshot;
+    if (last?.digest !== current.digest) {
+      const operation = operationFor(last, this.storedVersion);
+      entries.push(systemAuditEntry(operation, current, last, this.now()));
+      if (operation !== 'baseline')
+        this.warn(`config version ${current.config.version} had no audit entry; recorded now as "${operation}"`);
+    }
+    await this.auditLog.append(entries);
   }
 
   async audit(query: AuditQuery): Promise<readonly AuditEntry[]> {
@@ -205,78 +276,110 @@ class FileStore implements FileConfigStore {
     // faster than they ran, and a save waited behind all of them (seconds, in the load test).
     this.queuedRefresh ??= this.mutex.run(async () => {
       this.queuedRefresh = null;
-      await this.readDisk(false);
+      await this.readDisk();
     });
     return this.queuedRefresh;
   }
 
-  /** Reads the file and brings the state in force level with it (a hand edit is applied and audited). */
-  private async readDisk(needDoc: boolean): Promise<DiskRead> {
-    let text: string;
-    try {
-      text = (await this.fs.readFile(this.file)).toString('utf8');
-    } catch (err) {
-      if (errnoOf(err) !== 'ENOENT') throw err;
-      this.markInvalid(
-        'missing',
-        new ConfigFileError(this.file, [{ message: 'the file is missing; the next change through the API writes it again' }]),
-      );
-      return { text: null };
-    }
+  /**
+   * Reads both files and brings the state in force level with them: a valid hand edit is applied
+   * as it stands and audited; an invalid one (or presets that would break the config) is reported
+   * and the last good state stays. Presets first: the config is judged against the strategies
+   * they make, and both are put in force together, so readers never see one without the other.
+   */
+  private async readDisk(): Promise<DiskRead> {
+    const presetsText = await readRuntimeFile(this.fs, this.presetsFile);
+    const configText = await readRuntimeFile(this.fs, this.file);
     this.lastContactAt = this.now().toISOString();
-    const digest = digestOf(text);
-    if (digest === this.snapshot.digest && !this.invalid) {
-      if (!needDoc) return { text };
-      const doc = this.written?.digest === digest ? this.written.doc : parseConfigFile(this.options.strategies, this.file, text).doc;
-      return { text, doc };
-    }
-    let parsed: ReturnType<typeof parseConfigFile>;
-    try {
-      parsed = parseConfigFile(this.options.strategies, this.file, text);
-    } catch (err) {
-      if (!(err instanceof ConfigFileError)) throw err;
-      this.markInvalid(digest, err);
-      return { text };
-    }
-    const wasInvalid = this.invalid !== null;
-    this.invalid = null;
-    if (digest !== this.snapshot.digest) await this.applyHandEdit(parsed.config, digest);
-    else if (wasInvalid) this.emit({ type: 'valid' });
-    return { text, doc: parsed.doc };
-  }
+    const current = {
+      config: this.snapshot,
+      configInvalid: this.invalid !== null,
+      presets: this.presets,
+      presetsInvalid: this.presetsInvalid,
+    };
+    const files = { config: this.file, presets: this.presetsFile };
+    const presetsStep = judgePresetsRead(this.options.strategies, files, { configText, presetsText }, current);
+    const strategies = presetsStep?.judgement.ok ? presetsStep.judgement.strategies : this.strategies;
+    const configStep = judgeConfigRead(this.file, configText, strategies, current);
 
-  /** A valid hand edit is applied as it stands (never rewritten), numbered so versions never go backwards, and audited. */
-  private async applyHandEdit(config: RuntimeConfig, digest: string): Promise<void> {
-    const previous = this.snapshot;
-    const current = inForce(config, digest, this.auditLog);
-    this.snapshot = current;
-    let entry: AuditEntry | null = null;
-    const last = this.auditLog.last(1, 'CONFIG')[0];
-    if (last?.digest !== digest) {
-      entry = systemAuditEntry('handEdit', current, last, this.now());
-      await this.auditLog.append([entry]).catch((err: unknown) => {
-        entry = null;
+    const events: StoreEvent[] = [];
+    const entries: AuditEntry[] = [];
+    let presetsChange: Extract<StoreEvent, { type: 'presetsChanged' }> | null = null;
+    let configChange: Extract<StoreEvent, { type: 'changed' }> | null = null;
+    if (presetsStep && !presetsStep.judgement.ok) {
+      const { error, content } = presetsStep.judgement;
+      const same = this.presetsInvalid?.digest === presetsStep.digest && this.presetsInvalid.error.message === error.message;
+      this.presetsInvalid = { digest: presetsStep.digest, error, ...(content && { content }) };
+      if (!same) events.push({ type: 'presetsInvalid', error });
+    } else if (presetsStep?.judgement.ok) {
+      const wasInvalid = this.presetsInvalid !== null;
+      this.presetsInvalid = null;
+      if (presetsStep.digest !== this.presets.digest) {
+        const previous = this.presets;
+        const last = this.auditLog.last(1, 'PRESETS')[0];
+        const current = presetsInForce(presetsStep.judgement.content, presetsStep.digest, last, this.auditLog.lastVersion('PRESETS'));
+        this.presets = current;
+        this.strategies = presetsStep.judgement.strategies;
+        presetsChange = { type: 'presetsChanged', previous, current, audit: null, source: 'handEdit' };
+      } else if (wasInvalid) events.push({ type: 'presetsValid' });
+    }
+    if (configStep.kind === 'missing') {
+      const error = new ConfigFileError(this.file, [{ message: 'the file is missing; the next change through the API writes it again' }]);
+      if (this.invalid?.digest !== 'missing') events.push({ type: 'invalid', error });
+      this.invalid = { digest: 'missing', error };
+    } else if (configStep.kind === 'invalid') {
+      if (this.invalid?.digest !== configStep.digest) events.push({ type: 'invalid', error: configStep.error });
+      this.invalid = { digest: configStep.digest, error: configStep.error };
+    } else if (configStep.kind === 'valid') {
+      this.invalid = null;
+      events.push({ type: 'valid' });
+    } else if (configStep.kind === 'changed') {
+      this.invalid = null;
+      const previous = this.snapshot;
+      this.snapshot = inForce(configStep.config, configStep.digest, this.auditLog);
+      configChange = { type: 'changed', previous, current: this.snapshot, audit: null, source: 'handEdit' };
+    }
+
+    // Audited together (one append), presets first: the config entry may name a preset they added.
+    const audits = this.options.auditHandEdits !== false;
+    const lastPresets = this.auditLog.last(1, 'PRESETS')[0];
+    if (audits && presetsChange && lastPresets?.digest !== presetsChange.current.digest) {
+      const { current, previous } = presetsChange;
+      const entry = presetsSystemEntry('handEdit', current, previous.presets, lastPresets, this.snapshot.config, this.now());
+      entries.push(entry);
+      presetsChange = { ...presetsChange, audit: entry };
+    }
+    const lastConfig = this.auditLog.last(1, 'CONFIG')[0];
+    if (audits && configChange && lastConfig?.digest !== configChange.current.digest) {
+      const entry = systemAuditEntry('handEdit', configChange.current, lastConfig, this.now());
+      entries.push(entry);
+      configChange = { ...configChange, audit: entry };
+    }
+    if (entries.length > 0) {
+      await this.auditLog.append(entries).catch((err: unknown) => {
+        presetsChange &&= { ...presetsChange, audit: null };
+        configChange &&= { ...configChange, audit: null };
         this.warn(`could not record a hand edit in the audit trail: ${(err as Error).message}`);
       });
     }
-    this.emit({ type: 'changed', previous, current, audit: entry, source: 'handEdit' });
+    if (presetsChange) events.unshift(presetsChange);
+    if (configChange) events.push(configChange);
+    for (const event of events) this.emit(event);
+    return { configText, presetsText };
   }
 
-  private markInvalid(digest: string, error: ConfigFileError): void {
-    if (this.invalid?.digest === digest) return;
-    this.invalid = { digest, error };
-    this.emit({ type: 'invalid', error });
-  }
-
+  commit(change: ConfigChange, options?: CommitOptions): Promise<CommitResult>;
+  commit(change: PresetsChange, options?: CommitOptions): Promise<PresetsCommitResult>;
+  commit(change: Change, options?: CommitOptions): Promise<CommitResult | PresetsCommitResult>;
   /**
    * Group commit: a change waits for the write in progress (if any), then goes out with every
-   * change queued meanwhile: one durable config write and one fsync'd audit append for the group,
-   * each change still judged in order with its own version and audit line, and nobody answered
-   * before the whole group is durable.
+   * change queued meanwhile (config and presets alike): at most one durable write per file and one
+   * fsync'd audit append for the group, each change still judged in order with its own version and
+   * audit line, and nobody answered before the whole group is durable.
    */
-  commit(change: Change, options: CommitOptions = {}): Promise<CommitResult> {
+  commit(change: Change, options: CommitOptions = {}): Promise<CommitResult | PresetsCommitResult> {
     if (this.closed) return Promise.reject(new Error('config store is closed'));
-    return new Promise<CommitResult>((resolve, reject) => {
+    return new Promise<CommitResult | PresetsCommitResult>((resolve, reject) => {
       this.queue.push({ change, options, resolve, reject });
       if (this.draining) return;
       this.draining = true;
@@ -296,19 +399,34 @@ class FileStore implements FileConfigStore {
     };
     let disk: DiskRead;
     try {
-      // The file on disk is the base: a hand edit made since the last load is built upon, not lost.
-      disk = this.started ? await this.readDisk(true) : { text: null };
+      // The files on disk are the base: a hand edit made since the last load is built upon, not lost.
+      disk = this.started
+        ? await this.readDisk()
+        : {
+            configText: null,
+            presetsText: group.some((q) => q.change.subject === 'PRESETS') ? await readRuntimeFile(this.fs, this.presetsFile) : null,
+          };
     } catch (err) {
       return refuseAll(err);
     }
-    if (this.invalid && disk.text !== null) return refuseAll(new ConfigFileInvalidError(this.invalid.error));
+    let usedDoc: Document | null = null;
+    const configDoc = () => {
+      if (disk.configText === null) return null;
+      const digest = digestOf(disk.configText);
+      usedDoc = this.written?.digest === digest ? this.written.doc : parseConfigFile(this.strategies, this.file, disk.configText).doc;
+      return usedDoc;
+    };
     let judged: ReturnType<typeof judgeGroup>;
     try {
       judged = judgeGroup(group, {
-        inForce: this.snapshot,
-        strategies: this.options.strategies,
-        lastAuditedVersion: this.auditLog.lastVersion('CONFIG'),
-        doc: disk.doc ?? null,
+        inForce: this.state(),
+        staticStrategies: this.options.strategies,
+        lastAudited: { CONFIG: this.auditLog.lastVersion('CONFIG'), PRESETS: this.auditLog.lastVersion('PRESETS') },
+        // A file that is invalid (or kept out) is a person's to fix: never written over. A missing one is written again.
+        configInvalid: this.invalid && disk.configText !== null ? this.invalid.error : null,
+        presetsInvalid: this.presetsInvalid && disk.presetsText !== null ? this.presetsInvalid.error : null,
+        configDoc,
+        presetsText: disk.presetsText,
         now: this.now,
         digestOf,
       });
@@ -316,55 +434,81 @@ class FileStore implements FileConfigStore {
       this.written = null; // the document may be half edited
       return refuseAll(err);
     }
-    if (judged.text === null) return judged.settle();
+    if (judged.entries.length === 0) return judged.settle();
 
+    // Presets first (a config change may name a preset they add), then the config, then the trail.
+    const writes = [
+      ...(judged.presetsText !== null ? [{ file: this.presetsFile, text: judged.presetsText, previous: disk.presetsText }] : []),
+      ...(judged.configText !== null ? [{ file: this.file, text: judged.configText, previous: disk.configText }] : []),
+    ];
+    const done: typeof writes = [];
     try {
-      const mode = await this.fs.stat(this.file).then(
-        (s) => s.mode & 0o777,
-        () => 0o644,
-      );
-      await this.writeConfig(judged.text, mode);
       try {
+        for (const write of writes) {
+          await this.writeRuntimeFile(write.file, write.text, await this.modeOf(write.file));
+          done.push(write);
+        }
         await this.auditLog.append(judged.entries);
       } catch (err) {
-        await this.restore(disk.text, err);
+        await this.restore(done, err);
       }
     } catch (err) {
       // Nothing of the group stays: every writer hears the failure (their judgements built on each other).
       this.written = null;
       return refuseAll(err);
     }
-    this.snapshot = judged.final;
-    this.written = disk.doc ? { digest: judged.final.digest, doc: disk.doc } : null;
-    this.invalid = null;
-    this.missing = false;
-    // One event per version (readers see the final state: the file as it is now), then the answers.
-    for (const step of judged.steps) this.emit({ type: 'changed', ...step, source: 'commit' });
+    const wasPresetsInvalid = this.presetsInvalid !== null && judged.presetsText !== null;
+    this.snapshot = judged.final.config;
+    this.presets = judged.final.presets;
+    this.strategies = judged.final.strategies;
+    if (judged.configText !== null) {
+      this.written = usedDoc ? { digest: judged.final.config.digest, doc: usedDoc } : null;
+      this.invalid = null;
+      this.missing = false;
+    }
+    if (judged.presetsText !== null) this.presetsInvalid = null;
+    if (wasPresetsInvalid) this.emit({ type: 'presetsValid' });
+    // One event per version (readers see the final state: the files as they are now), then the answers.
+    for (const event of judged.events) this.emit(event);
     judged.settle();
   }
 
-  /** Durable atomic write of the config file; a failure leaves the old file and says which step failed. */
-  private async writeConfig(text: string, mode: number): Promise<void> {
+  /** The file's permission bits, to keep them across the rewrite (new files: 0644). */
+  private modeOf(file: string): Promise<number> {
+    return this.fs.stat(file).then(
+      (s) => s.mode & 0o777,
+      () => 0o644,
+    );
+  }
+
+  /** Durable atomic write of a runtime file; a failure leaves the old file and says which step failed. */
+  private async writeRuntimeFile(file: string, text: string, mode: number): Promise<void> {
     let durable: boolean;
     try {
-      durable = await writeFileAtomic(this.file, text, { fs: this.fs, mode });
+      durable = await writeFileAtomic(file, text, { fs: this.fs, mode });
     } catch (err) {
       if (err instanceof AtomicWriteError) throw new ConfigWriteError(err.step, err.errno, { cause: err });
       throw err;
     }
     this.lastContactAt = this.now().toISOString();
     // The renamed file is already visible (the runner may act on it): report the change, warn about durability.
-    if (!durable) this.warn(`config saved, but fsync of ${path.dirname(this.file)} failed: the rename may not survive a power loss`);
+    const what = file === this.file ? 'config' : 'presets';
+    if (!durable) this.warn(`${what} saved, but fsync of ${path.dirname(file)} failed: the rename may not survive a power loss`);
   }
 
-  /** The audit entry could not be written: put the previous file back so nothing unrecorded stays in force. */
-  private async restore(previousText: string | null, cause: unknown): Promise<never> {
-    try {
-      if (previousText !== null) await writeFileAtomic(this.file, previousText, { fs: this.fs });
-      else await this.fs.unlink(this.file);
-    } catch (restoreError) {
-      // Could not put it back: the new config is on disk, and the next read reports it truthfully.
-      throw new ConfigWriteError('restore after failed audit append', errnoOf(restoreError), { cause: restoreError });
+  /**
+   * A write or the audit append failed: put back the files this group already replaced (newest
+   * first), so nothing unrecorded stays in force, then throw the failure as ConfigWriteError.
+   */
+  private async restore(written: readonly { file: string; previous: string | null }[], cause: unknown): Promise<never> {
+    for (const { file, previous } of [...written].reverse()) {
+      try {
+        if (previous !== null) await writeFileAtomic(file, previous, { fs: this.fs });
+        else await this.fs.unlink(file);
+      } catch (restoreError) {
+        // Could not put it back: the new file is on disk, and the next read reports it truthfully.
+        throw new ConfigWriteError('restore after failed audit append', errnoOf(restoreError), { cause: restoreError });
+      }
     }
     if (cause instanceof ConfigWriteError) throw cause;
     throw new ConfigWriteError('audit append', errnoOf(cause), { cause });

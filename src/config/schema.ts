@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type StrategyRegistry, strategyKeySchema, type TunableSpec, type TunableValue } from '../registry/index.js';
+import { checkTunableValue, type StrategyRegistry, strategyKeySchema, type TunableValue } from '../registry/index.js';
 import { fromSnakeKeys, snakeCase } from './case.js';
 import type { ConfigIssue } from './errors.js';
 
@@ -72,20 +72,6 @@ export const DEFAULT_SETTINGS = {
   scanIntervalSeconds: 30,
   tunableOverrides: {},
 } as const satisfies Pick<RuntimeConfig, SettableField>;
-
-export function describeTunableSpec(spec: TunableSpec): string {
-  return spec.type === 'boolean' ? 'a boolean' : `${spec.type === 'integer' ? 'an integer' : 'a number'} in [${spec.min}, ${spec.max}]`;
-}
-
-/** Why `value` is not acceptable for `spec`, or undefined when it is. */
-export function checkTunableValue(spec: TunableSpec, value: unknown): string | undefined {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  if (spec.type === 'boolean') return typeof value === 'boolean' ? undefined : `must be a boolean, got ${shown}`;
-  if (typeof value !== 'number' || !Number.isFinite(value)) return `must be ${describeTunableSpec(spec)}, got ${shown}`;
-  if (spec.type === 'integer' && !Number.isInteger(value)) return `must be ${describeTunableSpec(spec)}, got ${shown}`;
-  if (value < spec.min || value > spec.max) return `must be ${describeTunableSpec(spec)}, got ${shown}`;
-  return undefined;
-}
 
 type AddIssue = (path: (string | number)[], message: string) => void;
 
@@ -259,4 +245,20 @@ export function mergeConfigUpdate(
 export function effectiveTunables(registry: StrategyRegistry, config: RuntimeConfig, strategyKey: string): Record<string, TunableValue> {
   const info = registry.get(strategyKey);
   return { ...info?.tunables, ...config.tunableOverrides[strategyKey] };
+}
+
+/**
+ * Why `config` would not be valid against `strategies` (paths in the file's snake_case), or none:
+ * what a preset change must not cause (the active strategy or one in `tunable_overrides` removed,
+ * or a tunable override out of the strategy's bounds).
+ */
+export function configIssuesWith(strategies: StrategyRegistry, config: RuntimeConfig): ConfigIssue[] {
+  const parsed = configSchemaFor(strategies).safeParse(config);
+  if (parsed.success) return [];
+  return parsed.error.issues.map((issue) => ({
+    path: issue.path.map((p, i): string | number =>
+      typeof p === 'symbol' ? String(p) : i === 0 && typeof p === 'string' ? snakeCase(p) : p,
+    ),
+    message: issue.message,
+  }));
 }

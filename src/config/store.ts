@@ -1,4 +1,4 @@
-import type { StrategyRegistry } from '../registry/index.js';
+import type { PresetDefinition, StrategyRegistry } from '../registry/index.js';
 import type { AuditEntry, AuditSubject } from './audit-entry.js';
 import type { ConfigFileError } from './errors.js';
 import type { RuntimeConfig, SettableField } from './schema.js';
@@ -10,11 +10,23 @@ export interface ConfigSnapshot {
   readonly digest: string;
 }
 
+/** The preset set as loaded: its own version (never goes backwards) and the digest of the stored text. */
+export interface PresetsSnapshot {
+  /** +1 on every accepted change of the set; 0 while there has never been a presets file. */
+  readonly version: number;
+  /** `sha256:<hex>` of the stored text (of the empty text when there is none). */
+  readonly digest: string;
+  /** In file order. */
+  readonly presets: readonly PresetDefinition[];
+}
+
 /** Everything a change is judged against, as one consistent value. */
 export interface StoreState {
   readonly config: ConfigSnapshot;
-  /** The strategies in force (static; with presets, static + presets). */
+  /** The strategies in force: the static ones, then the presets (`strategySetOf`). */
   readonly strategies: StrategyRegistry;
+  /** The preset set in force (the presets of `strategies`, with its version and digest). */
+  readonly presets: PresetsSnapshot;
 }
 
 /** The next config a change asks for (the store sets `version` and `updatedAt`). */
@@ -25,7 +37,7 @@ export type ConfigDraft = Omit<RuntimeConfig, 'version' | 'updatedAt'>;
  * change commits (not when it was asked for) and returns the config it wants, or throws a domain
  * error (ConfigValidationError, InvalidStrategyKeyError, VersionNotInHistoryError ...) to refuse.
  * The store decides whether it is a no-op (nothing differs), numbers it and writes it with its
- * audit entry. Issue 12 adds a `PRESETS` subject beside `CONFIG`.
+ * audit entry.
  */
 export interface ConfigChange {
   readonly subject: 'CONFIG';
@@ -38,10 +50,31 @@ export interface ConfigChange {
   apply(state: StoreState): ConfigDraft;
 }
 
-export type Change = ConfigChange;
+/**
+ * A change of the preset set (src/config/preset-changes.ts). `apply` returns the next set, in file
+ * order, every preset checked against the static strategies, and refuses (PresetValidationError,
+ * PresetInUseError) a set that would remove or invalidate a strategy the config in force uses.
+ * The store judges a no-op (`samePresets`), numbers the set's own version and writes it with a
+ * `PRESETS` audit entry.
+ */
+export interface PresetsChange {
+  readonly subject: 'PRESETS';
+  /** upsertPreset | deletePreset */
+  readonly operation: string;
+  readonly actor: string;
+  /** The preset it is about. */
+  readonly presetKey: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+  apply(state: StoreState): readonly PresetDefinition[];
+}
+
+export type Change = ConfigChange | PresetsChange;
 
 export interface CommitOptions {
-  /** Refuse with VersionConflictError unless the subject's version in force is this one (checked first). */
+  /**
+   * Refuse unless the subject's version in force is this one (checked first): the config's version
+   * (VersionConflictError), or the preset set's own (PresetsVersionConflictError).
+   */
   readonly expectedVersion?: number;
 }
 
@@ -53,6 +86,20 @@ export interface CommitResult {
   readonly current: ConfigSnapshot;
   readonly changedFields: readonly SettableField[];
   /** The entry written with the change (null for a no-op). */
+  readonly audit: AuditEntry | null;
+}
+
+export interface PresetsCommitResult {
+  /** False for a no-op (an identical upsert): nothing written, no version used, no audit entry. */
+  readonly changed: boolean;
+  readonly previous: PresetsSnapshot;
+  /** In force after the commit (the same as `previous` for a no-op). */
+  readonly current: PresetsSnapshot;
+  /** The strategies in force before and after (a deleted preset's entry is in `previousStrategies`). */
+  readonly previousStrategies: StrategyRegistry;
+  readonly strategies: StrategyRegistry;
+  /** `<presetKey>.<field>` for each preset field that changed. */
+  readonly changedFields: readonly string[];
   readonly audit: AuditEntry | null;
 }
 
@@ -70,6 +117,21 @@ export type StoreEvent =
   | { readonly type: 'invalid'; readonly error: ConfigFileError }
   /** What is stored is valid again. */
   | { readonly type: 'valid' }
+  /** The preset set in force changed: a commit, another replica, or a hand edit (`state().strategies` has it). */
+  | {
+      readonly type: 'presetsChanged';
+      readonly previous: PresetsSnapshot;
+      readonly current: PresetsSnapshot;
+      readonly audit: AuditEntry | null;
+      readonly source: 'commit' | 'handEdit' | 'replica';
+    }
+  /**
+   * The stored presets are invalid, or would remove or invalidate a strategy the config uses: the
+   * last good set stays in force (see `strategiesProblem()`).
+   */
+  | { readonly type: 'presetsInvalid'; readonly error: ConfigFileError }
+  /** The stored presets are in force again. */
+  | { readonly type: 'presetsValid' }
   /** Reachability of the store changed (etcd). */
   | { readonly type: 'connection'; readonly connected: boolean };
 
@@ -100,15 +162,19 @@ export interface ConfigStore {
   state(): StoreState;
   /** Why the stored config is currently unusable (a broken hand edit), or null. */
   problem(): ConfigFileError | null;
+  /** Why the stored presets are not in force (invalid, or kept out: they would break the config), or null. */
+  strategiesProblem(): ConfigFileError | null;
   /**
    * Validates `change` against the state in force at commit, refuses a stale `expectedVersion`,
    * skips a no-op, and otherwise writes the change and its audit entry together, durable before it
    * resolves. Concurrent commits are serialised (the file store may write several in one group).
    */
-  commit(change: Change, options?: CommitOptions): Promise<CommitResult>;
+  commit(change: ConfigChange, options?: CommitOptions): Promise<CommitResult>;
+  commit(change: PresetsChange, options?: CommitOptions): Promise<PresetsCommitResult>;
+  commit(change: Change, options?: CommitOptions): Promise<CommitResult | PresetsCommitResult>;
   /** The audit trail, newest first. */
   audit(query: AuditQuery): Promise<readonly AuditEntry[]>;
-  /** Re-reads the stored config now (level-triggered: safe to call at any time, any number of times). */
+  /** Re-reads the stored config and presets now (level-triggered: safe to call at any time, any number of times). */
   refresh(): Promise<void>;
   subscribe(listener: (event: StoreEvent) => void): () => void;
   /**

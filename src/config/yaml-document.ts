@@ -9,7 +9,7 @@ export interface ParsedConfigFile {
   readonly config: RuntimeConfig;
 }
 
-// Anchors, aliases, merge keys and custom tags have no place in this file: refuse rather than expand them.
+// Anchors, aliases, merge keys and custom tags have no place in these files: refuse rather than expand them.
 const PARSE_OPTIONS = { prettyErrors: true, uniqueKeys: true, merge: false, strict: true, schema: 'core' } as const;
 
 function lineOf(counter: LineCounter, offset: number | undefined) {
@@ -18,8 +18,22 @@ function lineOf(counter: LineCounter, offset: number | undefined) {
   return { line: pos.line, column: pos.col };
 }
 
-/** Parses and validates config text. Throws ConfigFileError naming line and problem. */
-export function parseConfigFile(registry: StrategyRegistry, file: string, text: string): ParsedConfigFile {
+/** A YAML text parsed for one of the runtime files: its document, its plain value, and where each node is. */
+export interface YamlText {
+  readonly doc: Document;
+  readonly data: unknown;
+  /**
+   * The line (and column) to report an issue at: an unknown key at the key itself; anything else at
+   * the deepest node of `path` that exists.
+   */
+  locate(path: readonly (string | number)[], unknownKey?: string): { line?: number; column?: number };
+}
+
+/**
+ * Parses YAML text for a runtime file. Throws ConfigFileError (naming `subject`) for bad YAML
+ * (syntax, duplicate keys, aliases), with lines.
+ */
+export function parseYamlText(file: string, text: string, subject: 'config' | 'presets' = 'config'): YamlText {
   const counter = new LineCounter();
   const doc = parseDocument(text, { ...PARSE_OPTIONS, lineCounter: counter });
   const yamlProblems = [...doc.errors, ...doc.warnings];
@@ -31,14 +45,31 @@ export function parseConfigFile(registry: StrategyRegistry, file: string, text: 
         column: e.linePos?.[0]?.col,
         message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
       })),
+      subject,
     );
   }
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 0 });
   } catch (err) {
-    throw new ConfigFileError(file, [{ message: `YAML aliases are not allowed here (${(err as Error).message})` }]);
+    throw new ConfigFileError(file, [{ message: `YAML aliases are not allowed here (${(err as Error).message})` }], subject);
   }
+  const locate = (path: readonly (string | number)[], unknownKey?: string) => {
+    let node: unknown;
+    if (unknownKey !== undefined) {
+      const parent = path.length ? doc.getIn(path, true) : doc.contents;
+      if (isMap(parent)) node = parent.items.find((pair) => isScalar(pair.key) && pair.key.value === unknownKey)?.key;
+    }
+    for (let depth = path.length; node === undefined && depth > 0; depth--) node = doc.getIn(path.slice(0, depth), true) ?? undefined;
+    const range = (node as { range?: [number, number, number] } | undefined)?.range;
+    return lineOf(counter, range?.[0]);
+  };
+  return { doc, data, locate };
+}
+
+/** Parses and validates config text. Throws ConfigFileError naming line and problem. */
+export function parseConfigFile(registry: StrategyRegistry, file: string, text: string): ParsedConfigFile {
+  const { doc, data, locate } = parseYamlText(file, text);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigFileError(file, [
       { line: 1, message: 'the config must be a YAML mapping of settings (active_strategy_key: ..., ...)' },
@@ -49,16 +80,8 @@ export function parseConfigFile(registry: StrategyRegistry, file: string, text: 
     throw new ConfigFileError(
       file,
       parsed.issues.map((issue) => {
-        const path = [...issue.path];
-        // An unknown key is reported at the key itself; anything else at the deepest node that exists.
-        let node: unknown;
-        if (issue.unknownKey !== undefined && isMap(doc.contents)) {
-          node = doc.contents.items.find((pair) => isScalar(pair.key) && pair.key.value === issue.unknownKey)?.key;
-        }
-        for (let depth = path.length; node === undefined && depth > 0; depth--) node = doc.getIn(path.slice(0, depth), true) ?? undefined;
-        const range = (node as { range?: [number, number, number] } | undefined)?.range;
-        const where = path.length ? `${path.join('.')}: ` : '';
-        return { ...lineOf(counter, range?.[0]), message: `${where}${issue.message}` };
+        const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+        return { ...locate(issue.path, issue.unknownKey), message: `${where}${issue.message}` };
       }),
     );
   }
@@ -66,7 +89,7 @@ export function parseConfigFile(registry: StrategyRegistry, file: string, text: 
 }
 
 /** Writes a scalar in place when one is there, so an inline comment on it survives. */
-function setValue(doc: Document, path: string[], value: unknown): void {
+export function setValue(doc: Document, path: readonly string[], value: unknown): void {
   const node = doc.getIn(path, true);
   if (isScalar(node)) node.value = value;
   else doc.setIn(path, value);

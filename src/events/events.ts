@@ -11,6 +11,8 @@ export type ControlPlaneTopics = {
   status: [];
   /** A runner finished a scan: its signals (signalsEmitted). */
   signals: [ScanSignals];
+  /** The set of strategies in force changed (a preset added, edited or removed). */
+  strategies: [];
 };
 
 export interface ControlPlaneEvents {

@@ -9,13 +9,15 @@ export interface FileWatch {
 }
 
 /**
- * Calls `onHint` when `file` may have changed: on fs.watch events for its directory (so an atomic
- * rename over it is seen) and on a timer, so a missed event is never a missed change. A hint is
- * only a hint; the receiver re-reads and compares (level-triggered).
+ * Calls `onHint` when `file` (or any of `files`, all in one directory) may have changed: on
+ * fs.watch events for the directory (so an atomic rename over it is seen) and on a timer, so a
+ * missed event is never a missed change. A hint is only a hint; the receiver re-reads and compares
+ * (level-triggered).
  */
-export function watchFile(file: string, onHint: () => void, options: { pollMs: number }): FileWatch {
-  const dir = path.dirname(file);
-  const base = path.basename(file);
+export function watchFile(file: string | readonly string[], onHint: () => void, options: { pollMs: number }): FileWatch {
+  const files = typeof file === 'string' ? [file] : file;
+  const dir = path.dirname(files[0] ?? '.');
+  const names = new Set(files.map((f) => path.basename(f)));
   let paused = false;
   let watcher: FSWatcher | undefined;
   const hint = () => {
@@ -23,7 +25,7 @@ export function watchFile(file: string, onHint: () => void, options: { pollMs: n
   };
   try {
     watcher = watch(dir, { persistent: false }, (_event, name) => {
-      if (name === null || name === base) hint();
+      if (name === null || names.has(name)) hint();
     });
     watcher.on('error', () => {
       // The directory went away or the watch broke: the timer below still converges.

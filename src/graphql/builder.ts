@@ -20,14 +20,14 @@ export const builder = new SchemaBuilder<{
   defaultFieldNullability: false,
   validation: {
     // Argument issues become the API's BAD_USER_INPUT with per-field issues, paths in the caller's terms.
-    validationError: (result) => {
+    validationError: (result, args) => {
       const issues = result.issues.map((issue) => ({
         path: (issue.path ?? []).map((p) => (typeof p === 'object' ? p.key : p)).map((p) => (typeof p === 'symbol' ? String(p) : p)),
         message: issue.message,
       }));
       // UpdateConfigInput's fields are named as the config's fields, without the argument's name.
       const named = issues.map((i) => (i.path[0] === 'input' ? { ...i, path: i.path.slice(1) } : i));
-      return new ConfigValidationError(named, argumentsMessage(issues));
+      return new ConfigValidationError(named, argumentsMessage(issues, inputSubject(args)));
     },
   },
   scopeAuth: {
@@ -56,16 +56,29 @@ function requiredScope(failure: AuthFailure): Scope | undefined {
 }
 
 /**
- * One line for the refusal: an invalid strategy key as the seed words it; an UpdateConfigInput issue
- * as `Invalid config: <field>: <problem>`; any other argument as `Invalid <argument>: <problem>`.
+ * What an `input` argument describes. Two input types exist: PresetInput always carries `base`
+ * (required), UpdateConfigInput never has it.
  */
-function argumentsMessage(issues: readonly { path: readonly (string | number)[]; message: string }[]): string {
+function inputSubject(args: Record<string, unknown>): 'config' | 'preset' {
+  const input = args.input;
+  return input !== null && typeof input === 'object' && Object.hasOwn(input, 'base') ? 'preset' : 'config';
+}
+
+/**
+ * One line for the refusal: an invalid strategy key as the seed words it; an UpdateConfigInput issue
+ * as `Invalid config: <field>: <problem>` (PresetInput: `Invalid preset: ...`); any other argument
+ * as `Invalid <argument>: <problem>`.
+ */
+function argumentsMessage(
+  issues: readonly { path: readonly (string | number)[]; message: string }[],
+  subject: 'config' | 'preset',
+): string {
   const badKey = issues.find((i) => i.message.startsWith('Invalid strategy key: '));
   if (badKey) return badKey.message;
   return issues
     .map(({ path: [first, ...rest], message }) =>
       first === 'input'
-        ? `Invalid config: ${rest.join('.') || '(input)'}: ${message}`
+        ? `Invalid ${subject}: ${rest.join('.') || '(input)'}: ${message}`
         : `Invalid ${[first, ...rest].join('.')}: ${message}`,
     )
     .join('; ');

@@ -6,11 +6,13 @@ import {
   ConfigFileInvalidError,
   ConfigValidationError,
   ConfigWriteError,
+  PresetInUseError,
+  PresetsVersionConflictError,
   StoreUnavailableError,
   VersionConflictError,
 } from '../config/errors.js';
 import type { Logger } from '../log.js';
-import { InvalidStrategyKeyError } from '../registry/index.js';
+import { InvalidStrategyKeyError, PresetValidationError } from '../registry/index.js';
 
 export const UNAUTHENTICATED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="strategy-control-plane"' };
 
@@ -19,7 +21,7 @@ export function extensionsFor(error: unknown): Record<string, unknown> | undefin
   if (error instanceof InvalidStrategyKeyError) {
     return { code: 'BAD_USER_INPUT', http: { status: 400 }, issues: [{ path: ['strategyKey'], message: error.message }] };
   }
-  if (error instanceof ConfigValidationError) {
+  if (error instanceof ConfigValidationError || error instanceof PresetValidationError || error instanceof PresetInUseError) {
     return { code: 'BAD_USER_INPUT', http: { status: 400 }, issues: error.issues };
   }
   if (error instanceof AuthenticationError) {
@@ -37,7 +39,7 @@ export function extensionsFor(error: unknown): Record<string, unknown> | undefin
   if (error instanceof ForbiddenError) {
     return { code: 'FORBIDDEN', http: { status: 403 }, requiredScope: error.scope };
   }
-  if (error instanceof VersionConflictError) {
+  if (error instanceof VersionConflictError || error instanceof PresetsVersionConflictError) {
     return { code: 'CONFLICT', http: { status: 409 }, currentVersion: error.currentVersion, expectedVersion: error.expectedVersion };
   }
   if (error instanceof VersionNotInHistoryError) {

@@ -41,6 +41,13 @@ query Overview {
 # }
 `;
 
+/** GraphiQL's options (the HTTP adapter serves the page, pre-rendered: src/http/graphiql-route.ts). */
+export const PLAYGROUND_OPTIONS = {
+  title: 'strategy-control-plane',
+  defaultQuery: DEFAULT_PLAYGROUND_QUERY,
+  shouldPersistHeaders: false,
+} as const;
+
 export interface YogaOptions {
   services: ControlPlaneServices;
   authenticator: Authenticator;
@@ -80,9 +87,7 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
     // Nothing reaches yoga over the adapter's limit; its own (25 MB) would only add a second count.
     maxRequestBodySize: false,
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
-    graphiql: options.production
-      ? false
-      : { title: 'strategy-control-plane', defaultQuery: DEFAULT_PLAYGROUND_QUERY, shouldPersistHeaders: false },
+    graphiql: options.production ? false : PLAYGROUND_OPTIONS,
     renderGraphiQL,
     context: async ({ requestId, log, authorization, credentials: known }) => {
       const credentials = known ?? (await authenticator.authenticate(authorization));

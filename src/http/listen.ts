@@ -1,15 +1,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
+import { Registry } from 'prom-client';
 import { jitExecutionPlugin } from '../graphql/jit.js';
 import { endableSubscriptions } from '../graphql/plugins/end-subscriptions.js';
 import { GRAPHQL_SSE_PATH } from '../graphql/sse.js';
-import { type ControlPlaneYoga, createControlPlaneYoga } from '../graphql/yoga.js';
+import { type ControlPlaneYoga, createControlPlaneYoga, PLAYGROUND_OPTIONS } from '../graphql/yoga.js';
 import type { Logger } from '../log.js';
+import { createControlPlaneMetrics } from '../metrics/control-plane-metrics.js';
+import { graphqlMetricsPlugin } from '../metrics/graphql-metrics.js';
+import { processRegistry } from '../metrics/process-metrics.js';
 import { clientKeyOf } from './client-key.js';
 import { compose, type Exchange, type Step } from './exchange.js';
 import { type FastLaneOptions, fastLaneRoute } from './fast-lane/route.js';
+import { graphiqlRoute } from './graphiql-route.js';
 import { inProcessRunner } from './in-process.js';
+import { metricsRoute } from './metrics-route.js';
 import { createOperatorPage, type OperatorPageOptions, pageRoutes } from './page.js';
 import type { HttpPlane, HttpSecurity } from './plane.js';
 import { probeRoutes } from './probes.js';
@@ -23,6 +29,7 @@ import { compressionStep } from './steps/compression.js';
 import { guardStep } from './steps/guard.js';
 import { hostCheckStep, isLoopbackAddress, LOOPBACK_HOSTNAMES } from './steps/host-check.js';
 import { requestIdStep } from './steps/request-id.js';
+import { requestMetricsStep } from './steps/request-metrics.js';
 import { yogaParseErrorsPlugin } from './yoga-parse-errors.js';
 import { yogaHandler } from './yoga-route.js';
 
@@ -88,14 +95,17 @@ function clientErrorHandler(logger: Logger) {
 
 /**
  * The node:http adapter. Every request passes one policy chain, once, in this order: request id,
- * a guard that turns any failure into a JSON 500, Host and target check, failed-auth limit, body
- * limit, response compression; then the route table. Yoga (built here from the plane) answers only
+ * request metrics, a guard that turns any failure into a JSON 500, Host and target check, failed-auth
+ * limit, body limit, response compression; then the route table. Yoga (built here from the plane) answers only
  * /graphql; the REST routes run their documents in process through yoga's envelop orchestrator.
  */
 export async function listenHttp(plane: HttpPlane, options: ListenOptions): Promise<HttpServer> {
   const security = options.security ?? {};
   const now = options.now ?? Date.now;
   const subscriptions = endableSubscriptions();
+  // One registry per server (tests run many in one process): GraphQL and control-plane metrics; /metrics adds the process's.
+  const registry = new Registry();
+  const metrics = createControlPlaneMetrics(plane.services, registry);
   const yoga = createControlPlaneYoga({
     services: plane.services,
     authenticator: plane.services.authenticator,
@@ -103,9 +113,21 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     production: plane.settings.production,
     readsRequireToken: plane.settings.readsRequireToken,
     queryLimits: security.queryLimits,
-    plugins: [yogaParseErrorsPlugin(), subscriptions.plugin, jitExecutionPlugin(), ...(options.yogaPlugins ?? [])],
+    plugins: [
+      yogaParseErrorsPlugin(),
+      subscriptions.plugin,
+      graphqlMetricsPlugin(registry),
+      jitExecutionPlugin(),
+      ...(options.yogaPlugins ?? []),
+    ],
   });
-  const refuse = refusals({ now, onRefusal: options.onRefusal });
+  const refuse = refusals({
+    now,
+    onRefusal: (reason, status) => {
+      metrics.refusal(reason, status);
+      options.onRefusal?.(reason, status);
+    },
+  });
   let closing = false;
 
   const yogaRoute = yogaHandler(yoga);
@@ -114,11 +136,14 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
       ? fastLaneRoute(yoga, plane.services, plane.services.authenticator, yogaRoute, options.fastLane)
       : null;
   // One entry per route. The fast lane goes in front of yoga as a `/graphql` entry that `accepts`
-  // plain JSON POSTs; /metrics and the operator page are entries like /version.
+  // plain JSON POSTs; the operator page is an entry like /version.
   const routes: Route[] = [
     ...probeRoutes(plane, now),
+    metricsRoute(plane, [processRegistry(), registry]),
     ...restRoutes(inProcessRunner(yoga)),
     ...(lane ? [lane] : []),
+    // GraphiQL (not in production mode): a browser's GET; yoga answers the rest of /graphql.
+    ...(plane.settings.production ? [] : [graphiqlRoute(PLAYGROUND_OPTIONS)]),
     { path: '/graphql', handle: yogaRoute },
     // graphql-sse's single-connection mode (the operator page's one SSE connection per tab): yoga's HTTP handling.
     { path: GRAPHQL_SSE_PATH, handle: yogaHandler(yoga) },
@@ -128,9 +153,14 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     security.allowedHostnames ?? (isLoopbackAddress(options.host) ? [...LOOPBACK_HOSTNAMES, options.host] : undefined);
   const chain: Step[] = [
     requestIdStep(plane.logger),
+    requestMetricsStep({ routes: routes.map((r) => r.path), record: metrics.request }),
     guardStep(refuse),
     hostCheckStep(refuse, { allowedHostnames }),
-    authFailureLimitStep(refuse, { failuresPerMinute: DEFAULT_AUTH_FAILURES_PER_MINUTE, now, ...security.authFailures }),
+    authFailureLimitStep(refuse, {
+      failuresPerMinute: security.authFailures?.failuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE,
+      authenticator: plane.services.authenticator,
+      onFailure: () => metrics.authFailure(),
+    }),
     bodyLimitStep(refuse, security.maxRequestBodyBytes ?? MAX_REQUEST_BODY_BYTES),
     compressionStep(),
   ];
@@ -222,6 +252,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
       server.closeAllConnections();
       await stopped;
       lane?.close();
+      metrics.close();
       await yoga.dispose();
     })();
     return closed;

@@ -15,7 +15,7 @@ export interface Readiness {
 export interface HttpSecurity {
   /** A TLS proxy in front: per-client limits key on the last `X-Forwarded-For` hop, the one it appended. */
   behindTlsProxy?: boolean;
-  authFailures?: Partial<AuthFailureLimitOptions>;
+  authFailures?: Partial<Pick<AuthFailureLimitOptions, 'failuresPerMinute'>>;
   maxRequestBodyBytes?: number;
   /** Host names answered (DNS-rebinding guard). Default: the loopback names when bound to loopback, else any. */
   allowedHostnames?: readonly string[];

@@ -58,6 +58,9 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = 
           tunables: s.tunables,
           risk_level: s.riskLevel.toLowerCase(),
           session_preference: s.sessionPreference.toLowerCase(),
+          // Presets list after the static strategies; `base` names the static strategy a preset varies.
+          source: s.source.toLowerCase(),
+          base: s.base,
         })),
       };
     },
@@ -92,7 +95,12 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = 
       const strategyKey = own(jsonObject(exchange), 'strategy_key');
       if (typeof strategyKey !== 'string') throw new RestError(400, 'strategy_key is required (a strategy key, e.g. "gold")');
       const { activateStrategy: a } = await run(exchange, ActivateStrategyDocument, { strategyKey });
-      return { active_strategy_key: a.activeStrategyKey, previous_strategy_key: a.previousStrategyKey, config_version: a.configVersion };
+      return {
+        active_strategy_key: a.activeStrategyKey,
+        previous_strategy_key: a.previousStrategyKey,
+        config_version: a.configVersion,
+        changed: a.changed,
+      };
     },
   },
   {
@@ -105,7 +113,7 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = 
         throw new RestError(400, `Unknown config key: ${unknown[0]} (allowed: ${SETTABLE_FIELDS.map(snakeCase).join(', ')})`);
       }
       const { updateConfig } = await run(exchange, UpdateConfigDocument, { input: input as UpdateConfigInput });
-      return configBody(updateConfig.config);
+      return { ...configBody(updateConfig.config), changed: updateConfig.changed };
     },
   },
 ];

@@ -16,8 +16,11 @@ export interface Route {
 
 const NONE: readonly Route[] = [];
 
-const matchesPath = (route: Route, path: string) =>
-  route.path.length > 1 && route.path.endsWith('/') ? path.startsWith(route.path) : path === route.path;
+/** A route's path matches: exact, or as a prefix when it ends with `/` (but `/` alone is exact). */
+export const pathMatches = (routePath: string, path: string) =>
+  routePath.length > 1 && routePath.endsWith('/') ? path.startsWith(routePath) : path === routePath;
+
+const matchesPath = (route: Route, path: string) => pathMatches(route.path, path);
 
 /**
  * The end of the chain: the first route whose path, method and `accepts` match answers. A known

@@ -11,3 +11,20 @@ export class InvalidStrategyKeyError extends Error {
     super(`Invalid strategy key: ${strategyKey}`);
   }
 }
+
+/** One thing wrong with a preset: where (fields in the caller's terms) and what. */
+export interface PresetIssue {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+/** A preset that cannot be: an unknown base, a tunable out of bounds, a key taken by a static strategy ... */
+export class PresetValidationError extends Error {
+  override name = 'PresetValidationError';
+  constructor(
+    readonly issues: readonly PresetIssue[],
+    message = `Invalid preset: ${issues.map((i) => `${i.path.join('.') || 'key'}: ${i.message}`).join('; ')}`,
+  ) {
+    super(message);
+  }
+}

@@ -2,9 +2,11 @@ import { createStrategyRegistry, type StrategyRegistry } from './registry.js';
 import { STRATEGIES } from './strategies.js';
 import type { StrategyInfo } from './types.js';
 
-export { InvalidStrategyKeyError, RegistryError } from './errors.js';
+export { InvalidStrategyKeyError, type PresetIssue, PresetValidationError, RegistryError } from './errors.js';
+export * from './presets.js';
 export { createStrategyRegistry, registryOf, type StrategyRegistry } from './registry.js';
 export { STRATEGIES } from './strategies.js';
+export * from './tunables.js';
 export * from './types.js';
 
 /** Checked when this module loads: a malformed entry stops start-up with a clear message. */

@@ -89,4 +89,25 @@ export interface StrategyInfo {
   readonly base: StrategyKey | null;
   /** Pure and deterministic: the runner calls it with the effective tunables. */
   readonly signal: SignalFunction;
+  /** A preset's definition as written in strategies.yaml (absent for a static strategy). */
+  readonly preset?: PresetDefinition;
+}
+
+/**
+ * A preset as written (strategies.yaml, or `upsertPreset`): a variant of a static strategy, the same
+ * signal code with its own key, metadata and tunables. Fields left out follow the base.
+ */
+export interface PresetDefinition {
+  readonly key: StrategyKey;
+  /** The static strategy whose signal function it runs. */
+  readonly base: StrategyKey;
+  readonly name: string;
+  /** Absent: the base's. */
+  readonly description?: string;
+  /** A subset of the base's; absent: all of them. */
+  readonly instruments?: readonly string[];
+  readonly riskLevel?: RiskLevel;
+  readonly sessionPreference?: TradingSession;
+  /** Only the tunables it sets; the base's defaults fill in the rest. */
+  readonly tunables?: Readonly<Record<string, TunableValue>>;
 }

@@ -18,7 +18,9 @@ const SEVERITY: Record<RunnerHealth, number> = { ERROR: 3, STALE: 2, STOPPED: 1,
 
 /** The fields whose change is news for a dashboard (heartbeat-only updates are not). */
 const signature = (views: readonly RunnerView[]) =>
-  JSON.stringify(views.map(({ health, state: s }) => [health, s?.id, s?.pid, s?.stopped, s?.applied, s?.lastScanAt, s?.error]));
+  JSON.stringify(
+    views.map(({ health, state: s }) => [health, s?.id, s?.pid, s?.stopped, s?.applied, s?.lastScanAt, s?.scanCount, s?.error]),
+  );
 
 /** Runners that are expected to act on a change: alive (RUNNING, or ERROR but heartbeating). */
 const isLive = (view: RunnerView) => view.health === 'RUNNING' || view.health === 'ERROR';

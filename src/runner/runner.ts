@@ -115,6 +115,8 @@ export class Runner implements RunnerStateSource {
           scanIntervalSeconds: desired.config.scanIntervalSeconds,
           tradingEnabled: desired.config.tradingEnabled,
           appliedAt: this.now().toISOString(),
+          presetsVersion: state.presets.version,
+          presetsDigest: state.presets.digest,
         };
         this.applied = { state, record: applied };
       }
@@ -124,7 +126,7 @@ export class Runner implements RunnerStateSource {
     if (applied) {
       this.update({ applied, error });
       this.options.logger?.info(
-        `runner applied config version ${applied.configVersion} (${applied.configDigest.slice(0, 19)}): ${applied.strategyKey}`,
+        `runner applied config version ${applied.configVersion} (${applied.configDigest.slice(0, 19)}), presets version ${applied.presetsVersion}: ${applied.strategyKey}`,
       );
       this.requestScan(); // with the new config now, not a whole interval later
     } else if (error !== this.state.error) {
@@ -141,6 +143,12 @@ export class Runner implements RunnerStateSource {
   }
 
   private async scan(): Promise<void> {
+    const started = performance.now();
+    const finished = () => ({
+      lastScanAt: this.now().toISOString(),
+      scanCount: (this.state.scanCount ?? 0) + 1,
+      lastScanMs: Math.round((performance.now() - started) * 1000) / 1000,
+    });
     try {
       // Level-triggered: re-read the desired state whatever events were (or were not) seen.
       this.problems.read = await this.options.store.refresh().then(
@@ -155,11 +163,11 @@ export class Runner implements RunnerStateSource {
       const signals = await this.runStrategy(applied.state);
       const failed = signals.filter((s) => s.error);
       this.problems.scan = signals.length > 0 && failed.length === signals.length ? `scan failed: ${failed[0]!.error}` : null;
-      this.update({ lastScanAt: this.now().toISOString(), lastSignals: signals, error: this.errorText() });
+      this.update({ ...finished(), lastSignals: signals, error: this.errorText() });
     } catch (err) {
       this.options.logger?.error({ err }, 'runner scan failed');
       this.problems.scan = `scan failed: ${(err as Error).message}`;
-      this.update({ lastScanAt: this.now().toISOString(), error: this.errorText() });
+      this.update({ ...finished(), error: this.errorText() });
     } finally {
       this.scanning = null;
       if (!this.stopped) {

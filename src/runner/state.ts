@@ -23,6 +23,9 @@ const appliedSchema = z.object({
   scanIntervalSeconds: z.number(),
   tradingEnabled: z.boolean(),
   appliedAt: z.string(),
+  /** The preset set the strategies came from (absent in states published before presets existed). */
+  presetsVersion: z.number().int().optional(),
+  presetsDigest: z.string().optional(),
 });
 export type AppliedConfig = z.infer<typeof appliedSchema>;
 
@@ -43,6 +46,10 @@ export const runnerStateSchema = z.object({
   stopped: z.boolean(),
   applied: appliedSchema.nullable(),
   lastScanAt: z.string().nullable(),
+  /** Scans finished since this runner started (metrics count new ones from it); absent from a state published before any. */
+  scanCount: z.number().int().nonnegative().optional(),
+  /** How long the last scan took, in ms. */
+  lastScanMs: z.number().nonnegative().optional(),
   lastSignals: z.array(signalRecordSchema),
   /** What keeps the runner from doing what the config asks (invalid file, failing feed), or null. */
   error: z.string().nullable(),

@@ -1,7 +1,12 @@
 import { type AuditEntry, diffConfigs } from '../config/audit-entry.js';
 import { ConfigValidationError, VersionConflictError } from '../config/errors.js';
+import { NO_PRESETS_DIGEST } from '../config/presets-judge.js';
 import { changedFields, type RuntimeConfig } from '../config/schema.js';
-import type { Change, CommitOptions, CommitResult, ConfigSnapshot } from '../config/store.js';
+import type { CommitOptions, CommitResult, ConfigChange, ConfigSnapshot, PresetsSnapshot } from '../config/store.js';
+
+/** The etcd store does not read the `strategies` key yet: no presets are in force. */
+export const NO_PRESETS: PresetsSnapshot = { version: 0, digest: NO_PRESETS_DIGEST, presets: [] };
+
 import { applyConfigToDocument, renderNewConfigFile } from '../config/yaml-document.js';
 import type { StrategyRegistry } from '../registry/index.js';
 import type { WriteBase } from './config-io.js';
@@ -9,7 +14,7 @@ import { effectiveSnapshot, handEditEntry, parseStored, snapshotOfEntry } from '
 
 /** A commit waiting for its group's transaction. */
 export interface QueuedCommit {
-  readonly change: Change;
+  readonly change: ConfigChange;
   readonly options: CommitOptions;
   /** When the caller's 2 s are up (counted from the call, the wait in the queue included). */
   readonly deadline: number;
@@ -60,7 +65,7 @@ export function judgeGroup(
       continue;
     }
     try {
-      const draft = change.apply({ config: working, strategies: context.registry });
+      const draft = change.apply({ config: working, strategies: context.registry, presets: NO_PRESETS });
       const time = context.now.toISOString();
       const wanted: RuntimeConfig = { ...draft, version: working.config.version + 1, updatedAt: time };
       const fields = changedFields(working.config, wanted);

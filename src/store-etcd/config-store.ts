@@ -1,20 +1,24 @@
 import { type AuditEntry, type AuditSubject, parseAuditEntry } from '../config/audit-entry.js';
-import { type ConfigFileError, ConfigFileInvalidError } from '../config/errors.js';
+import { type ConfigFileError, ConfigFileInvalidError, ConfigValidationError } from '../config/errors.js';
 import type {
   AuditQuery,
   Change,
   CommitOptions,
   CommitResult,
+  ConfigChange,
   ConfigSnapshot,
   ConfigStore,
+  PresetsChange,
+  PresetsCommitResult,
   StoreEvent,
   StoreInfo,
   StoreState,
 } from '../config/store.js';
+
 import { renderNewConfigFile } from '../config/yaml-document.js';
 import { Mutex } from '../fs/mutex.js';
 import type { StrategyRegistry } from '../registry/index.js';
-import { judgeGroup, type QueuedCommit } from './config-group.js';
+import { judgeGroup, NO_PRESETS, type QueuedCommit } from './config-group.js';
 import { ConfigIo, entryId } from './config-io.js';
 import { defaultSnapshot, effectiveSnapshot, handEditEntry, missingConfigError, parseStored, snapshotOfEntry } from './config-judge.js';
 import { EtcdUnavailableError } from './errors.js';
@@ -85,7 +89,12 @@ export class EtcdConfigStore implements ConfigStore {
   }
 
   state(): StoreState {
-    return { config: this.snapshot, strategies: this.options.registry };
+    return { config: this.snapshot, strategies: this.options.registry, presets: NO_PRESETS };
+  }
+
+  /** The etcd store does not keep presets yet (the `strategies` key is not read): never a problem with them. */
+  strategiesProblem(): ConfigFileError | null {
+    return null;
   }
 
   problem(): ConfigFileError | null {
@@ -176,11 +185,19 @@ export class EtcdConfigStore implements ConfigStore {
       });
   }
 
-  commit(change: Change, options: CommitOptions = {}): Promise<CommitResult> {
+  commit(change: ConfigChange, options?: CommitOptions): Promise<CommitResult>;
+  commit(change: PresetsChange, options?: CommitOptions): Promise<PresetsCommitResult>;
+  commit(change: Change, options?: CommitOptions): Promise<CommitResult | PresetsCommitResult>;
+  commit(change: Change, options: CommitOptions = {}): Promise<CommitResult | PresetsCommitResult> {
     if (this.closed) return Promise.reject(new Error('config store is closed'));
+    if (change.subject === 'PRESETS') {
+      const message = 'Presets are not available with the etcd store yet';
+      return Promise.reject(new ConfigValidationError([{ path: [], message }], message));
+    }
+    const configChange: ConfigChange = change;
     const deadline = this.gateway.deadline();
     return new Promise<CommitResult>((resolve, reject) => {
-      this.queue.push({ change, options, deadline, resolve, reject });
+      this.queue.push({ change: configChange, options, deadline, resolve, reject });
       if (this.draining) return;
       this.draining = true;
       void this.mutex.run(async () => {

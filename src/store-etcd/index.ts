@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { TokenStore } from '../auth/token-store.js';
-import type { ConfigStore } from '../config/store.js';
+import type { Change, CommitOptions, ConfigStore } from '../config/store.js';
 import type { StrategyRegistry } from '../registry/index.js';
 import type { RunnerStatePublisher, RunnerStateSource } from '../runner/state.js';
 import { EtcdConfigStore } from './config-store.js';
@@ -102,7 +102,8 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
       info: () => config.info(),
       state: () => config.state(),
       problem: () => config.problem(),
-      commit: (change, commitOptions) => config.commit(change, commitOptions),
+      strategiesProblem: () => config.strategiesProblem(),
+      commit: ((change: Change, commitOptions?: CommitOptions) => config.commit(change, commitOptions)) as ConfigStore['commit'],
       audit: (query) => config.audit(query),
       refresh: () => config.refresh(),
       subscribe: (listener) => config.subscribe(listener),

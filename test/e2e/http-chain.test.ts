@@ -188,13 +188,15 @@ describe('routes behind the chain', () => {
     // A plain JSON POST to /graphql takes the fast lane (in process too); a GET goes through yoga's HTTP handling once.
     expect((await server.gql('{ status { configVersion } }')).body.data).toEqual({ status: { configVersion: 2 } });
     expect(seen).toEqual({ httpRequests: 0, executions: 4 });
-    const get = await fetch(`${server.url}?query=${encodeURIComponent('{ config { version } }')}`, { headers: { accept: 'application/json' } });
+    const get = await fetch(`${server.url}?query=${encodeURIComponent('{ config { version } }')}`, {
+      headers: { accept: 'application/json' },
+    });
     expect(await get.json()).toEqual({ data: { config: { version: 2 } } });
     expect(seen).toEqual({ httpRequests: 1, executions: 5 });
   });
 
   it('REST refusals keep the error table: 401 with WWW-Authenticate, 429 with Retry-After, counted once per call', async () => {
-    const server = await startTestServer({ security: { authFailures: { failuresPerMinute: 2, slowdownStepMs: 1 } } });
+    const server = await startTestServer({ security: { authFailures: { failuresPerMinute: 2 } } });
     const status = () => fetch(`${server.origin}/api/status`, { headers: { authorization: 'Bearer wrong-token-0123456789abcdef' } });
     const first = await status();
     expect(first.status).toBe(401);

@@ -79,7 +79,22 @@ describe('README', () => {
     expect(stdout).toContain('activated range (was gold)');
     expect(stdout).toMatch(/the runner applied it \(\d+ ms\)/);
     expect(stdout).toContain('"activeStrategyKey": "range"');
+    expect(stdout).toMatch(/^VERSION\s+TIME\s+ACTOR\s+OPERATION\s+STRATEGY\s+CHANGES\n5\s/m);
+    expect(stdout).toMatch(/^TIME\s+SUBJECT\s+VERSION\s+ACTOR\s+OPERATION\s+CHANGES$/m);
+    expect(stdout).toContain("rolled back to version 2's settings: config version 6");
+    expect(stdout).toContain('{"error":{"code":"BAD_USER_INPUT","message":"Invalid strategy key: nope"}}\nexit 2');
   }, 180_000);
+
+  it('its Errors examples run as written: the status a typo gets depends on Accept', async () => {
+    const stdout = await runSection('Errors', ['--no-runner']);
+    expect(stdout).toBe('HTTP 200\nHTTP 400\n');
+  });
+
+  it('its metrics examples run as written against a running server', async () => {
+    const stdout = await runSection('Metrics', []);
+    expect(stdout).toMatch(/^control_plane_config_version 1$/m);
+    expect(stdout).toMatch(/^graphql_envelop_phase_execute_count\{operationType="query"\} 1$/m);
+  });
 
   it('its Runner examples run as written against a server with the embedded runner', async () => {
     const stdout = await runSection('Runner', []);

@@ -29,9 +29,10 @@ describe("the seed note's REST endpoints", () => {
     expect(registry.status).toBe(200);
     const gold = registry.body.strategies.find((s: { key: string }) => s.key === 'gold');
     expect(Object.keys(gold).sort()).toEqual(
-      ['description', 'instruments', 'key', 'name', 'risk_level', 'session_preference', 'tunables'].sort(),
+      // The seed's fields, and (presets) which kind of strategy it is.
+      ['description', 'instruments', 'key', 'name', 'risk_level', 'session_preference', 'tunables', 'source', 'base'].sort(),
     );
-    expect(gold).toMatchObject({ instruments: ['XAU_USD'], risk_level: 'high', session_preference: 'ny' });
+    expect(gold).toMatchObject({ instruments: ['XAU_USD'], risk_level: 'high', session_preference: 'ny', source: 'static', base: null });
     expect(registry.body.strategies.map((s: { key: string }) => s.key)).toEqual([
       'momentum',
       'gold',
@@ -59,7 +60,7 @@ describe("the seed note's REST endpoints", () => {
       '{"strategy_key": "gold"}',
     ]);
     expect(activated.status).toBe(200);
-    expect(activated.body).toEqual({ active_strategy_key: 'gold', previous_strategy_key: 'momentum', config_version: 2 });
+    expect(activated.body).toEqual({ active_strategy_key: 'gold', previous_strategy_key: 'momentum', config_version: 2, changed: true });
 
     // Verify activation
     const after = await curl([`${base}/api/status`]);

@@ -66,6 +66,33 @@ const OPERATIONS: {
     requires: 'admin',
     allowed: ['admin', 'adminToken'],
   },
+  {
+    name: 'upsertPreset',
+    document: 'mutation { upsertPreset(input: { key: "gold_probe", base: "gold", name: "Probe" }) { presetsVersion } }',
+    requires: 'admin',
+    allowed: ['admin', 'adminToken'],
+  },
+  {
+    name: 'deletePreset',
+    // Made in the same request, so each allowed caller has one to delete.
+    document:
+      'mutation { upsertPreset(input: { key: "gold_gone", base: "gold", name: "Gone" }) { changed } deletePreset(key: "gold_gone") { presetsVersion } }',
+    requires: 'admin',
+    allowed: ['admin', 'adminToken'],
+  },
+  {
+    name: 'reloadStrategies',
+    document: 'mutation { reloadStrategies { presetsVersion } }',
+    requires: 'admin',
+    allowed: ['admin', 'adminToken'],
+  },
+  {
+    name: 'strategiesChanged',
+    document: 'subscription { strategiesChanged { key } }',
+    requires: 'read',
+    allowed: ['anonymous', ...TOKENED],
+    sse: true,
+  },
 ];
 
 it('the table covers every query, mutation and subscription in the schema (add a row for a new one)', () => {

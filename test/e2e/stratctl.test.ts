@@ -76,6 +76,7 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
       activeStrategyKey: 'range',
       previousStrategyKey: 'gold',
       configVersion: 3,
+      changed: true,
       runnerWait: null,
     });
   });
@@ -244,8 +245,9 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
 
   it('exit 3 without a token or with a wrong one; the message says where tokens come from', async () => {
     const server = await startTestServer();
-    const [none, wrong] = await Promise.all([
+    const [none, wrong, read] = await Promise.all([
       stratctl(['activate', 'gold'], envFor(server)),
+      stratctl(['activate', 'gold', '--token', 'not-the-token-0123456789'], envFor(server)),
       stratctl(['status', '--token', 'not-the-token-0123456789'], envFor(server)),
     ]);
     expect(none.code).toBe(3);
@@ -253,6 +255,8 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(none.stderr).toContain('--token');
     expect(none.stderr).toContain(path.join(server.runtimeDir, 'admin.token'));
     expect(wrong.code).toBe(3);
+    // A public read needs no token, so none is sent (test/e2e/stratctl-tokens.test.ts).
+    expect(read.code, read.stderr).toBe(0);
   });
 
   it('exit 5 when nothing listens, exit 1 for an answer that is not GraphQL or a broken config file', async () => {

@@ -1,6 +1,6 @@
 import { Etcd3 } from 'etcd3';
 import { afterEach } from 'vitest';
-import type { Change, ConfigStore, StoreEvent, StoreState } from '../../src/config/store.js';
+import type { ConfigChange, ConfigStore, StoreEvent, StoreState } from '../../src/config/store.js';
 import { defaultRegistry } from '../../src/registry/index.js';
 import { type EtcdStoreOptions, type EtcdStores, openEtcdStores } from '../../src/store-etcd/index.js';
 import type { EtcdCluster } from './etcd.js';
@@ -37,11 +37,11 @@ const draftOf = (state: StoreState) => {
 };
 
 /** updateConfig of scanIntervalSeconds: a change that is never a no-op when the value is new. */
-export function setScanInterval(seconds: number, actor = 'tester'): Change {
+export function setScanInterval(seconds: number, actor = 'tester'): ConfigChange {
   return { subject: 'CONFIG', operation: 'updateConfig', actor, apply: (state) => ({ ...draftOf(state), scanIntervalSeconds: seconds }) };
 }
 
-export function activate(key: string, actor = 'tester'): Change {
+export function activate(key: string, actor = 'tester'): ConfigChange {
   return {
     subject: 'CONFIG',
     operation: 'activateStrategy',

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { activateStrategy, updateConfig } from '../../src/config/changes.js';
 import { ConfigValidationError, ConfigWriteError, VersionConflictError } from '../../src/config/errors.js';
 import { openFileConfigStore } from '../../src/config/file-store.js';
+import { deletePreset, upsertPreset } from '../../src/config/preset-changes.js';
 import type { CommitResult } from '../../src/config/store.js';
 import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
 import { defaultRegistry } from '../../src/registry/index.js';
@@ -35,7 +36,10 @@ const auditLines = (dir: string) =>
   readFileSync(path.join(dir, 'audit.log'), 'utf8')
     .trim()
     .split('\n')
-    .map((l) => JSON.parse(l) as { version: number; operation: string; digest: string; config: { activeStrategyKey: string } });
+    .map(
+      (l) =>
+        JSON.parse(l) as { version: number; operation: string; subject: string; digest: string; config: { activeStrategyKey: string } },
+    );
 
 async function openStore(dir: string, fs: FileSystem) {
   const store = await openFileConfigStore({ strategies: defaultRegistry, runtimeDir: dir, fs });
@@ -164,6 +168,60 @@ describe('file store: group commit', () => {
       await store.close();
     },
   );
+
+  it('presets and config changes share a group: a preset added earlier in the group can be activated, one write per file', async () => {
+    const dir = await tempRuntimeDir();
+    const { fs, counts } = countingFs();
+    const store = await openStore(dir, fs);
+    counts.configWrites = 0;
+    counts.auditAppends = 0;
+    const results = await Promise.all([
+      store.commit(upsertPreset({ key: 'gold_fast', base: 'gold', name: 'Gold fast', tunables: { fast_ma_period: 8 } }, by)),
+      store.commit(activateStrategy('gold_fast', by)),
+      store.commit(upsertPreset({ key: 'gold_fast', base: 'gold', name: 'Gold fast', tunables: { fast_ma_period: 8 } }, by)), // no-op
+      store.commit(deletePreset('gold_fast', by)).catch((e: Error) => e), // in use by the config the group left: refused alone
+      store.commit(upsertPreset({ key: 'range_wide', base: 'range', name: 'Range wide' }, by), { expectedVersion: 1 }),
+    ]);
+    expect(
+      results.map((r) => (r instanceof Error ? r.name : [r.changed, 'config' in r.current ? r.current.config.version : r.current.version])),
+    ).toEqual([[true, 1], [true, 2], [false, 1], 'PresetInUseError', [true, 2]]);
+    expect(counts).toEqual({ configWrites: 1, auditAppends: 1 });
+    expect(auditLines(dir).map((l) => [l.subject, l.version, l.operation])).toEqual([
+      ['CONFIG', 1, 'baseline'],
+      ['PRESETS', 1, 'upsertPreset'],
+      ['CONFIG', 2, 'activateStrategy'],
+      ['PRESETS', 2, 'upsertPreset'],
+    ]);
+    expect(await readFile(path.join(dir, 'strategies.yaml'), 'utf8')).toMatch(/^version: 2\n/m);
+    expect(store.state().config.config.activeStrategyKey).toBe('gold_fast');
+    expect(store.state().strategies.has('range_wide')).toBe(true);
+    await store.close();
+  });
+
+  it('a config write failing after the presets file was written puts the presets file back too', async () => {
+    const dir = await tempRuntimeDir();
+    let failConfigRename = false;
+    const fs: FileSystem = {
+      ...nodeFileSystem,
+      rename: async (from, to) => {
+        if (failConfigRename && path.basename(to) === 'config.yaml') throw Object.assign(new Error('no space'), { code: 'ENOSPC' });
+        return nodeFileSystem.rename(from, to);
+      },
+    };
+    const store = await openStore(dir, fs);
+    const before = auditLines(dir);
+    failConfigRename = true;
+    const results = await Promise.all([
+      store.commit(upsertPreset({ key: 'gold_fast', base: 'gold', name: 'Gold fast' }, by)).catch((e: unknown) => e),
+      store.commit(activateStrategy('gold_fast', by)).catch((e: unknown) => e),
+    ]);
+    for (const r of results) expect(r).toMatchObject({ message: 'Config could not be written', step: 'rename', errno: 'ENOSPC' });
+    await expect(readFile(path.join(dir, 'strategies.yaml'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(auditLines(dir)).toEqual(before);
+    expect(store.state().strategies.has('gold_fast')).toBe(false);
+    expect(store.state().presets.version).toBe(0);
+    await store.close();
+  });
 
   it('subscribers hear every version of a group, in order; state() is the last', async () => {
     const dir = await tempRuntimeDir();

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { adminAuthenticator } from '../../src/auth/tokens.js';
 import { compose, type Exchange, jsonReply, type Reply, type Step } from '../../src/http/exchange.js';
 import { type Refusal, refusals } from '../../src/http/refusal.js';
 import { router } from '../../src/http/router.js';
@@ -127,30 +128,43 @@ describe('the chain', () => {
   });
 });
 
-describe('failed-auth limit (alone, injected clock)', () => {
-  it('counts each 401 once, slows past half the budget, locks out at it with Retry-After, and forgets after the lockout', async () => {
-    let now = 1_000_000;
-    const limit = authFailureLimitStep(refusals(), { failuresPerMinute: 4, lockoutMs: 30_000, slowdownStepMs: 0, now: () => now });
-    const wrongToken = (ex = exchange()) => limit(ex, answer(401));
-    for (let i = 0; i < 4; i++) expect((await wrongToken()).status).toBe(401);
-    const refused = await limit(exchange(), answer(200));
+describe('failed-auth limit (alone, fake clock)', () => {
+  const RIGHT = 'right-token-0123456789abcdef';
+  const authenticator = adminAuthenticator(RIGHT);
+  const withToken = (token: string | undefined, clientKey = '192.0.2.1') =>
+    exchange({ clientKey, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('counts 401s to requests with a token; past the budget refuses wrong tokens only, until the minute is over', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    let failures = 0;
+    const limit = authFailureLimitStep(refusals(), { failuresPerMinute: 4, authenticator, onFailure: () => failures++ });
+    for (let i = 0; i < 4; i++) expect((await limit(withToken('wrong-token-0000000000'), answer(401))).status).toBe(401);
+    const refused = await limit(withToken('wrong-token-0000000000'), answer(401));
     expect(refused.status).toBe(429);
-    expect(refused.headers['retry-after']).toBe('30');
+    expect(refused.headers['retry-after']).toBe('60');
     expect(JSON.parse(refused.body as string)).toEqual({
       errors: [{ message: 'Too many failed authentication attempts', extensions: { code: 'RATE_LIMITED' } }],
     });
-    // Another client is not affected.
-    expect((await limit(exchange({ clientKey: '192.0.2.2' }), answer(200))).status).toBe(200);
-    now += 29_000;
-    expect((await limit(exchange(), answer(200))).headers['retry-after']).toBe('1');
-    now += 1_000;
-    expect((await limit(exchange(), answer(200))).status).toBe(200);
+    expect(failures).toBe(5);
+    // The right token and no token at all pass, from the same client; another client is not affected.
+    expect((await limit(withToken(RIGHT), answer(200))).status).toBe(200);
+    expect((await limit(withToken(undefined), answer(200))).status).toBe(200);
+    expect((await limit(withToken('wrong-token-0000000000', '192.0.2.2'), answer(401))).status).toBe(401);
+    vi.advanceTimersByTime(59_000);
+    expect((await limit(withToken('wrong-token-0000000000'), answer(401))).headers['retry-after']).toBe('1');
+    vi.advanceTimersByTime(1_000);
+    expect((await limit(withToken('wrong-token-0000000000'), answer(401))).status).toBe(401);
   });
 
-  it('never counts an answer that is not a 401', async () => {
-    const limit = authFailureLimitStep(refusals(), { failuresPerMinute: 1, slowdownStepMs: 0 });
-    for (const status of [200, 400, 403, 409, 429, 500]) await limit(exchange(), answer(status));
-    expect((await limit(exchange(), answer(200))).status).toBe(200);
+  it('never counts a request without a token, nor an answer that is not a 401', async () => {
+    const limit = authFailureLimitStep(refusals(), { failuresPerMinute: 1, authenticator });
+    for (let i = 0; i < 5; i++) expect((await limit(withToken(undefined), answer(401))).status).toBe(401);
+    for (const status of [200, 400, 403, 409, 429, 500]) await limit(withToken('wrong-token-0000000000'), answer(status));
+    expect((await limit(withToken('wrong-token-0000000000'), answer(401))).status).toBe(401);
+    expect((await limit(withToken('wrong-token-0000000000'), answer(401))).status).toBe(429);
   });
 });
 

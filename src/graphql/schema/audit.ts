@@ -12,7 +12,10 @@ const AuditSubject = builder.enumType('AuditSubject', {
 
 const FieldChange = builder.objectRef<{ field: string; before: unknown; after: unknown }>('ConfigFieldChange').implement({
   fields: (t) => ({
-    field: t.exposeString('field', { description: 'The config field (GraphQL name), e.g. `activeStrategyKey`.' }),
+    field: t.exposeString('field', {
+      description:
+        'The config field (GraphQL name), e.g. `activeStrategyKey`; for PRESETS `<presetKey>.<field>`, e.g. `gold_fast.tunables`.',
+    }),
     before: t.field({ type: 'JSON', nullable: true, resolve: (c) => c.before ?? null }),
     after: t.field({ type: 'JSON', nullable: true, resolve: (c) => c.after ?? null }),
   }),
@@ -26,11 +29,12 @@ export const AuditEntryType = builder.objectRef<AuditEntry>('AuditEntry').implem
       description: 'The token name (`admin` for the admin token; `system`/`file` for recovery and hand edits).',
     }),
     operation: t.exposeString('operation', {
-      description: 'activateStrategy, updateConfig, rollbackConfig; baseline, recovery or handEdit when no API call made it.',
+      description:
+        'activateStrategy, updateConfig, rollbackConfig, upsertPreset, deletePreset; baseline, recovery or handEdit when no API call made it.',
     }),
     subject: t.field({ type: AuditSubject, resolve: (e) => e.subject }),
     version: t.exposeInt('version', { description: 'The version this change produced (of the config, or of the preset set).' }),
-    digest: t.exposeString('digest', { description: 'sha256 of the config file written.' }),
+    digest: t.exposeString('digest', { description: 'sha256 of the file written (config.yaml, or strategies.yaml for PRESETS).' }),
     changes: t.field({
       type: [FieldChange],
       description: 'Before → after of the fields that changed.',
@@ -39,7 +43,7 @@ export const AuditEntryType = builder.objectRef<AuditEntry>('AuditEntry').implem
     details: t.field({ type: 'JSON', nullable: true, resolve: (e) => e.details ?? null }),
     config: t.field({
       type: RuntimeConfigType,
-      description: 'The whole config after the change.',
+      description: 'The whole config after the change (for PRESETS: the config in force).',
       resolve: (e) => e.config as RuntimeConfig,
     }),
   }),

@@ -5,6 +5,14 @@ import { builder } from '../builder.js';
 import { requester } from '../context.js';
 import { AuditEntryType } from './audit.js';
 import { RuntimeConfigType } from './config.js';
+import {
+  RunnerWait,
+  type RunnerWaitView,
+  TIMEOUT_MS_DESCRIPTION,
+  timeoutMsSchema,
+  WAIT_FOR_RUNNER_DESCRIPTION,
+  waitForRunnerIfAsked,
+} from './runner-wait.js';
 import { Status, statusView } from './status.js';
 
 builder.queryField('configHistory', (t) =>
@@ -20,7 +28,13 @@ builder.queryField('configHistory', (t) =>
 );
 
 const RollbackConfigPayload = builder
-  .objectRef<{ config: RuntimeConfig; changed: boolean; changedFields: readonly string[]; rolledBackTo: number }>('RollbackConfigPayload')
+  .objectRef<{
+    config: RuntimeConfig;
+    changed: boolean;
+    changedFields: readonly string[];
+    rolledBackTo: number;
+    runnerWait: RunnerWaitView | null;
+  }>('RollbackConfigPayload')
   .implement({
     fields: (t) => ({
       config: t.field({
@@ -33,6 +47,12 @@ const RollbackConfigPayload = builder
         description: 'False when the settings of that version are the ones in force: nothing was written, no version used.',
       }),
       changedFields: t.stringList({ description: 'Fields whose value changed.', resolve: (p) => [...p.changedFields] }),
+      runnerWait: t.field({
+        type: RunnerWait,
+        nullable: true,
+        description: 'Set when `waitForRunner` was asked: whether the runners applied the change in time.',
+        resolve: (p) => p.runnerWait,
+      }),
       status: t.field({ type: Status, resolve: (_p, _args, ctx) => statusView(ctx) }),
     }),
   });
@@ -46,10 +66,20 @@ builder.mutationField('rollbackConfig', (t) =>
     args: {
       toVersion: t.arg.int({ required: true }),
       expectedVersion: t.arg.int({ required: false, description: 'Refuse with CONFLICT unless the config is at this version.' }),
+      waitForRunner: t.arg.boolean({ required: false, description: WAIT_FOR_RUNNER_DESCRIPTION }),
+      timeoutMs: t.arg.int({ required: false, description: TIMEOUT_MS_DESCRIPTION, validate: timeoutMsSchema }),
+      runnerId: t.arg.string({ required: false, description: 'Wait for this runner only (default: every live runner).' }),
     },
-    resolve: async (_root, { toVersion, expectedVersion }, ctx) => {
+    resolve: async (_root, args, ctx) => {
+      const { toVersion, expectedVersion } = args;
       const result = await rollbackConfig(ctx.services.store, toVersion, requester(ctx), { expectedVersion: expectedVersion ?? undefined });
-      return { config: result.current.config, changed: result.changed, changedFields: result.changedFields, rolledBackTo: toVersion };
+      return {
+        config: result.current.config,
+        changed: result.changed,
+        changedFields: result.changedFields,
+        rolledBackTo: toVersion,
+        runnerWait: await waitForRunnerIfAsked(ctx, result.current, args),
+      };
     },
   }),
 );

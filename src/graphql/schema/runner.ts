@@ -24,10 +24,11 @@ export const RunnerSignal = builder.objectRef<RunnerSignalRecord>('RunnerSignal'
   }),
 });
 
-/** The runner's published state, beside the digest of the config in force (to say whether it is in sync). */
+/** The runner's published state, beside the digests of the config and presets in force (to say whether it is in sync). */
 export interface RunnerStatusView {
   readonly view: RunnerView;
   readonly configDigest: string;
+  readonly presetsDigest: string;
 }
 
 export const RunnerStatus = builder.objectRef<RunnerStatusView>('RunnerStatus').implement({
@@ -46,12 +47,21 @@ export const RunnerStatus = builder.objectRef<RunnerStatusView>('RunnerStatus').
     }),
     state: t.field({ type: RunnerStateEnum, resolve: ({ view }) => view.health }),
     inSync: t.boolean({
-      description: 'True when the runner has applied the config now in force (same content digest).',
-      resolve: ({ view, configDigest }) => view.state?.applied?.configDigest === configDigest,
+      description: 'True when the runner has applied the config and the presets now in force (same content digests).',
+      resolve: ({ view, configDigest, presetsDigest }) => {
+        const applied = view.state?.applied;
+        // A runner that predates presets reports no presets digest: judged on the config alone.
+        return applied?.configDigest === configDigest && (applied.presetsDigest === undefined || applied.presetsDigest === presetsDigest);
+      },
     }),
     appliedConfigVersion: t.int({ nullable: true, resolve: ({ view }) => view.state?.applied?.configVersion ?? null }),
     appliedConfigDigest: t.string({ nullable: true, resolve: ({ view }) => view.state?.applied?.configDigest ?? null }),
     appliedStrategyKey: t.string({ nullable: true, resolve: ({ view }) => view.state?.applied?.strategyKey ?? null }),
+    appliedPresetsVersion: t.int({
+      nullable: true,
+      description: 'The version of the preset set the runner’s strategies come from.',
+      resolve: ({ view }) => view.state?.applied?.presetsVersion ?? null,
+    }),
     appliedAt: t.field({ type: 'DateTime', nullable: true, resolve: ({ view }) => view.state?.applied?.appliedAt ?? null }),
     lastScanAt: t.field({ type: 'DateTime', nullable: true, resolve: ({ view }) => view.state?.lastScanAt ?? null }),
     lastSignals: t.field({ type: [RunnerSignal], resolve: ({ view }) => view.state?.lastSignals ?? [] }),

@@ -10,13 +10,20 @@ import { Strategy } from './strategy.js';
 export interface StatusView {
   readonly state: StoreState;
   readonly problem: ConfigFileError | null;
+  readonly strategiesProblem: ConfigFileError | null;
   readonly runners: readonly RunnerView[];
   readonly store: StoreInfo;
 }
 
 export function statusView(ctx: GraphQLContext): StatusView {
   const { store, runners } = ctx.services;
-  return { state: store.state(), problem: store.problem(), runners: runners.views(), store: store.info() };
+  return {
+    state: store.state(),
+    problem: store.problem(),
+    strategiesProblem: store.strategiesProblem(),
+    runners: runners.views(),
+    store: store.info(),
+  };
 }
 
 const ConfigProblem = builder.objectRef<ConfigFileError['problems'][number]>('ConfigProblem').implement({
@@ -34,8 +41,12 @@ interface ConfigErrorView {
   problems: ConfigFileError['problems'];
 }
 
-const ConfigError = builder.objectRef<ConfigErrorView>('ConfigError').implement({
-  description: 'The stored config is invalid (e.g. a hand edit with a typo); the last good config stays in force.',
+export const errorView = (e: ConfigFileError | null): ConfigErrorView | null =>
+  e ? { file: e.publicLocation, message: e.publicMessage, problems: e.problems } : null;
+
+export const ConfigError = builder.objectRef<ConfigErrorView>('ConfigError').implement({
+  description:
+    'A stored file is invalid (e.g. a hand edit with a typo), or (presets) would break the config; the last good state stays in force.',
   fields: (t) => ({
     location: t.exposeString('file'),
     message: t.exposeString('message'),
@@ -79,18 +90,33 @@ export const Status = builder.objectRef<StatusView>('Status').implement({
       type: ConfigError,
       nullable: true,
       description: 'Set while the stored config is invalid; the last good config (reported here) stays in force.',
-      resolve: ({ problem: e }) => (e ? { file: e.publicLocation, message: e.publicMessage, problems: e.problems } : null),
+      resolve: ({ problem }) => errorView(problem),
+    }),
+    presetsVersion: t.int({
+      description: 'Version of the preset set in force (strategies.yaml): +1 on every accepted change; 0 before the first preset.',
+      resolve: (s) => s.state.presets.version,
+    }),
+    strategiesError: t.field({
+      type: ConfigError,
+      nullable: true,
+      description:
+        'Set while the stored presets are not in force: invalid, or they would remove or invalidate a strategy the config uses. The last good set stays in force.',
+      resolve: ({ strategiesProblem }) => errorView(strategiesProblem),
     }),
     runner: t.field({
       type: RunnerStatus,
       description:
         'The runners in one view: the worst state (ERROR > STALE > STOPPED > RUNNING); the other fields come from the runner with the lowest applied version.',
-      resolve: (s, _args, ctx) => ({ view: ctx.services.runners.summary(s.runners), configDigest: s.state.config.digest }),
+      resolve: (s, _args, ctx) => ({
+        view: ctx.services.runners.summary(s.runners),
+        configDigest: s.state.config.digest,
+        presetsDigest: s.state.presets.digest,
+      }),
     }),
     runners: t.field({
       type: [RunnerStatus],
       description: 'Every runner, in id order (the file store has at most one).',
-      resolve: (s) => s.runners.map((view) => ({ view, configDigest: s.state.config.digest })),
+      resolve: (s) => s.runners.map((view) => ({ view, configDigest: s.state.config.digest, presetsDigest: s.state.presets.digest })),
     }),
     store: t.field({ type: StoreStatus, resolve: (s) => s.store }),
   }),

@@ -1,5 +1,5 @@
 import { effectiveTunables } from '../../config/schema.js';
-import { riskLevels, type StrategyInfo, type TunableSpec, tradingSessions } from '../../registry/index.js';
+import { type PresetDefinition, riskLevels, type StrategyInfo, type TunableSpec, tradingSessions } from '../../registry/index.js';
 import { builder } from '../builder.js';
 
 export const RiskLevel = builder.enumType('RiskLevel', {
@@ -18,6 +18,11 @@ export const TradingSession = builder.enumType('TradingSession', {
   >,
 });
 
+export const StrategySource = builder.enumType('StrategySource', {
+  description: 'STATIC: shipped in code. PRESET: a variant of a static strategy defined in strategies.yaml (the same signal code).',
+  values: { STATIC: { value: 'static' }, PRESET: { value: 'preset' } } as const,
+});
+
 const TunableType = builder.enumType('TunableType', { values: ['INTEGER', 'NUMBER', 'BOOLEAN'] as const });
 
 const TunableDefinition = builder.objectRef<{ name: string; spec: TunableSpec }>('TunableDefinition').implement({
@@ -32,14 +37,33 @@ const TunableDefinition = builder.objectRef<{ name: string; spec: TunableSpec }>
   }),
 });
 
+const Preset = builder.objectRef<PresetDefinition>('Preset').implement({
+  description: 'A preset as written in strategies.yaml: what it sets itself (null: it follows its base).',
+  fields: (t) => ({
+    key: t.exposeString('key'),
+    base: t.exposeString('base'),
+    name: t.exposeString('name'),
+    description: t.string({ nullable: true, resolve: (p) => p.description ?? null }),
+    instruments: t.stringList({ nullable: true, resolve: (p) => (p.instruments ? [...p.instruments] : null) }),
+    riskLevel: t.field({ type: RiskLevel, nullable: true, resolve: (p) => p.riskLevel ?? null }),
+    sessionPreference: t.field({ type: TradingSession, nullable: true, resolve: (p) => p.sessionPreference ?? null }),
+    tunables: t.field({ type: 'JSON', nullable: true, description: 'Only the tunables it sets.', resolve: (p) => p.tunables ?? null }),
+  }),
+});
+
 export const Strategy = builder.objectRef<StrategyInfo>('Strategy').implement({
-  description: 'A strategy the system ships: static, vetted code. Activating one is a config change.',
+  description:
+    'A strategy in force: static (vetted code) or a preset (a variant of a static one: the same signal code, its own metadata and tunables). Activating one is a config change.',
   fields: (t) => ({
     key: t.exposeString('key'),
     name: t.exposeString('name'),
     description: t.exposeString('description'),
     instruments: t.field({ type: ['String'], resolve: (s) => [...s.instruments] }),
-    tunables: t.field({ type: 'JSON', description: 'Default parameters, `{ name: value }`.', resolve: (s) => s.tunables }),
+    tunables: t.field({
+      type: 'JSON',
+      description: 'Default parameters, `{ name: value }` (a preset: its base’s defaults, then its own).',
+      resolve: (s) => s.tunables,
+    }),
     tunableDefinitions: t.field({
       type: [TunableDefinition],
       description: 'Type, default and bounds of each tunable.',
@@ -56,6 +80,18 @@ export const Strategy = builder.objectRef<StrategyInfo>('Strategy').implement({
     riskLevel: t.field({ type: RiskLevel, resolve: (s) => s.riskLevel }),
     sessionPreference: t.field({ type: TradingSession, resolve: (s) => s.sessionPreference }),
     isActive: t.boolean({ resolve: (s, _args, ctx) => ctx.services.store.state().config.config.activeStrategyKey === s.key }),
+    source: t.field({ type: StrategySource, resolve: (s) => s.source }),
+    base: t.string({
+      nullable: true,
+      description: 'The static strategy a preset is a variant of; null for a static one.',
+      resolve: (s) => s.base,
+    }),
+    preset: t.field({
+      type: Preset,
+      nullable: true,
+      description: 'A preset’s definition as written (null for a static strategy).',
+      resolve: (s) => s.preset ?? null,
+    }),
   }),
 });
 
@@ -65,7 +101,7 @@ const normalizeInstrument = (value: string) => value.trim().toUpperCase().replac
 builder.queryFields((t) => ({
   strategies: t.field({
     type: [Strategy],
-    description: 'The strategies in the registry, in registry order; every filter given must match.',
+    description: 'The strategies in force: the static ones, then the presets in file order; every filter given must match.',
     authScopes: { scope: 'read' },
     args: {
       instrument: t.arg.string({ required: false, description: 'Only strategies that trade this instrument (e.g. `EUR_USD`).' }),

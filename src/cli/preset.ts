@@ -1,0 +1,79 @@
+import { ControlPlaneError, execute } from '../client/http.js';
+import { DeletePresetDocument, type PresetInput, PresetsDocument, UpsertPresetDocument } from '../generated/graphql.js';
+import { type ClientCommandContext, printJson, runClientCommand, table } from './client-command.js';
+import { EXIT } from './exit-codes.js';
+import { applyPresetEdit, parsePresetAssignments } from './preset-assignments.js';
+import { type Action, stringFlag } from './program.js';
+import { parseIfVersion } from './version-flag.js';
+
+/** Conflicts `preset set` retries on its own (it re-reads and re-applies the edit) when no --if-version pinned the version. */
+const SET_ATTEMPTS = 3;
+
+const tunablesText = (tunables: unknown) =>
+  Object.entries((tunables as Record<string, unknown> | null) ?? {})
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(',');
+
+/** `stratctl preset list`: the presets in force, as written, with the set's version. */
+export const presetList: Action = async (flags, _args, ctx) =>
+  runClientCommand(flags, ctx, async (ctx) => {
+    const { strategies: all, status } = await execute(ctx.settings, PresetsDocument);
+    const strategies = all.filter((s) => s.preset !== null);
+    if (ctx.json)
+      return printJson(ctx, { presetsVersion: status.presetsVersion, strategiesError: status.strategiesError, presets: strategies });
+    const rows = strategies.map((s) => [
+      s.isActive ? '*' : '',
+      s.key,
+      s.preset?.base ?? '',
+      s.preset?.name ?? '',
+      s.instruments.join(','),
+      tunablesText(s.preset?.tunables),
+    ]);
+    ctx.print(strategies.length > 0 ? table(['', 'KEY', 'BASE', 'NAME', 'INSTRUMENTS', 'TUNABLES (own)'], rows) : 'no presets');
+    ctx.print(`presets version ${status.presetsVersion}`);
+    if (status.strategiesError) ctx.warn(`warning: ${status.strategiesError.message}`);
+  });
+
+async function readPreset(ctx: ClientCommandContext, key: string) {
+  const { strategies, status } = await execute(ctx.settings, PresetsDocument);
+  return { current: strategies.find((s) => s.key === key && s.preset !== null)?.preset ?? null, version: status.presetsVersion };
+}
+
+/**
+ * `stratctl preset set <key> key=value ...`: edits the preset (or creates it) in one validated
+ * write. The server takes whole presets, so this reads the preset, applies the edit and writes it
+ * back on the version it read: a change made meanwhile is never overwritten (it retries, or with
+ * --if-version exits 4).
+ */
+export const presetSet: Action = async (flags, [key, ...assignments], ctx) => {
+  const edit = parsePresetAssignments(assignments);
+  const pinned = parseIfVersion(stringFlag(flags, 'if-version'), 'presets');
+  return runClientCommand(flags, ctx, async (ctx) => {
+    for (let attempt = 1; ; attempt++) {
+      const { current, version } = await readPreset(ctx, key as string);
+      const input: PresetInput = applyPresetEdit(key as string, current, edit);
+      try {
+        const { upsertPreset: result } = await execute(ctx.settings, UpsertPresetDocument, { input, expectedVersion: pinned ?? version });
+        if (ctx.json) return printJson(ctx, result);
+        ctx.print(
+          result.changed
+            ? `${current ? 'changed' : 'added'} preset ${result.strategy.key} (${result.changedFields.join(', ')}); presets version ${result.presetsVersion}`
+            : `nothing changed; presets version ${result.presetsVersion}`,
+        );
+        return EXIT.ok;
+      } catch (err) {
+        if (pinned !== undefined || attempt >= SET_ATTEMPTS || !(err instanceof ControlPlaneError) || err.kind !== 'conflict') throw err;
+      }
+    }
+  });
+};
+
+/** `stratctl preset delete <key>`: removes a preset (refused while the config uses it). */
+export const presetDelete: Action = async (flags, [key], ctx) => {
+  const expectedVersion = parseIfVersion(stringFlag(flags, 'if-version'), 'presets');
+  return runClientCommand(flags, ctx, async (ctx) => {
+    const { deletePreset: result } = await execute(ctx.settings, DeletePresetDocument, { key: key as string, expectedVersion });
+    if (ctx.json) return printJson(ctx, result);
+    ctx.print(`deleted preset ${result.strategy.key} (${result.strategy.name}); presets version ${result.presetsVersion}`);
+  });
+};

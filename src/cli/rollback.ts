@@ -1,0 +1,40 @@
+import { execute } from '../client/http.js';
+import { RollbackConfigDocument } from '../generated/graphql.js';
+import { UsageError } from '../usage-error.js';
+import { printJson, runClientCommand } from './client-command.js';
+import { EXIT } from './exit-codes.js';
+import { type Action, stringFlag } from './program.js';
+import { parseIfVersion } from './version-flag.js';
+import { jsonWithWait, parseWait, reportUnappliedWait, settingsForWait } from './wait-flag.js';
+
+/** `stratctl rollback <version>`: re-applies the settings of a past version as a new version. */
+export const rollback: Action = async (flags, [raw], ctx) => {
+  if (!/^\d+$/.test((raw ?? '').trim()) || Number(raw) < 1)
+    throw new UsageError(`<version> must be a config version from "stratctl history" (a whole number), not "${raw}"`);
+  const toVersion = Number(raw);
+  const expectedVersion = parseIfVersion(stringFlag(flags, 'if-version'));
+  const wait = parseWait(flags);
+  return runClientCommand(flags, ctx, async (ctx) => {
+    const { rollbackConfig: result } = await execute(settingsForWait(ctx.settings, wait), RollbackConfigDocument, {
+      toVersion,
+      expectedVersion,
+      ...wait,
+    });
+    const unapplied = reportUnappliedWait(
+      ctx,
+      `rolled back to version ${toVersion}'s settings (config version ${result.config.version})`,
+      result.runnerWait,
+    );
+    if (ctx.json) {
+      printJson(ctx, jsonWithWait(result));
+      return unapplied ?? EXIT.ok;
+    }
+    if (unapplied !== null) return unapplied;
+    ctx.print(
+      result.changed
+        ? `rolled back to version ${toVersion}'s settings: config version ${result.config.version} (changed ${result.changedFields.join(', ')})`
+        : `version ${toVersion}'s settings are already in force (config version ${result.config.version}): nothing written`,
+    );
+    if (result.runnerWait) ctx.print(`the runner applied it (${result.runnerWait.waitedMs} ms)`);
+  });
+};

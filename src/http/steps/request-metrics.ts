@@ -1,0 +1,26 @@
+import type { Step } from '../exchange.js';
+import { pathMatches } from '../router.js';
+
+/** Methods kept as labels; anything else is `other` (the method is the client's to choose). */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
+
+export interface RequestMetricsOptions {
+  /** The route table's paths (`/assets/` a prefix): the label for a request; anything else is `other`. */
+  routes: readonly string[];
+  record(route: string, method: string, status: number, seconds: number): void;
+}
+
+/**
+ * Counts every answered request and times it to its answer, by route, method and status. Labels
+ * come from the route table, never from the raw path, so a scan of random paths adds no series.
+ */
+export function requestMetricsStep(options: RequestMetricsOptions): Step {
+  const routeOf = (path: string) => options.routes.find((route) => pathMatches(route, path)) ?? 'other';
+  return async (exchange, next) => {
+    const started = performance.now();
+    const reply = await next(exchange);
+    const method = METHODS.has(exchange.method) ? exchange.method : 'other';
+    options.record(routeOf(exchange.path), method, reply.status, (performance.now() - started) / 1000);
+    return reply;
+  };
+}

@@ -1,0 +1,198 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { ConfigStore, StoreEvent } from '../config/store.js';
+import type { RunnerFleet } from '../runner/fleet.js';
+import type { RunnerState } from '../runner/state.js';
+
+/** What the domain metrics are read from: the plane's store and its view of the runners. */
+export interface MetricsSources {
+  readonly store: Pick<ConfigStore, 'state' | 'subscribe'>;
+  readonly runners: Pick<RunnerFleet, 'views' | 'subscribe'>;
+}
+
+export interface ControlPlaneMetrics {
+  /** A wrong token (answered 401, or 429 past the failed-auth limit). */
+  authFailure(): void;
+  /** A request the HTTP adapter refused before any route ran its work, by reason. */
+  refusal(reason: string, status: number): void;
+  /** One answered request: its route (a known path, or `other`), method, status and time to the answer's head. */
+  request(route: string, method: string, status: number, seconds: number): void;
+  /** Stops listening to the store and the runners. */
+  close(): void;
+}
+
+/** Seconds from a change accepted to a runner applying it: sub-second on one machine, minutes when a runner is behind. */
+const RELOAD_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+const SCAN_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Accepted changes waiting for runners to apply them; older ones are dropped (a runner that never applies them). */
+const PENDING_LIMIT = 64;
+const PENDING_MAX_AGE_MS = 15 * 60_000;
+
+interface Accepted {
+  readonly at: number;
+  /** Runners already observed applying it. */
+  readonly appliedBy: Set<string>;
+}
+
+interface SeenRunner {
+  readonly startedAt: string;
+  scanCount: number;
+}
+
+/**
+ * The control plane's own metrics, fed by subscribing to the store and the runner fleet: the domain
+ * folders know nothing of Prometheus. Counters count what this process observed; a runner in
+ * another process publishes a cumulative `scanCount`, so scans between two observations are still
+ * counted (their signals and durations are those of the last scan seen).
+ */
+export function createControlPlaneMetrics(sources: MetricsSources, registry: Registry, now: () => number = Date.now): ControlPlaneMetrics {
+  const registers = [registry];
+  const createdAt = now();
+  const { store, runners } = sources;
+
+  new Gauge({
+    name: 'control_plane_config_version',
+    help: 'The config version in force (+1 on every accepted change).',
+    registers,
+    collect() {
+      this.set(store.state().config.config.version);
+    },
+  });
+  new Gauge({
+    name: 'control_plane_runner_applied_config_version',
+    help: 'The config version each runner last reported applied.',
+    labelNames: ['runner'],
+    registers,
+    collect() {
+      this.reset();
+      for (const { state } of runners.views()) {
+        if (state?.applied) this.set({ runner: state.id }, state.applied.configVersion);
+      }
+    },
+  });
+  const scans = new Counter({
+    name: 'control_plane_runner_scans_total',
+    help: 'Scans the runners finished, as this process observed them.',
+    labelNames: ['runner'],
+    registers,
+  });
+  const scanSeconds = new Histogram({
+    name: 'control_plane_runner_scan_seconds',
+    help: 'How long a runner scan took (signal functions over the active strategy instruments).',
+    buckets: SCAN_BUCKETS,
+    registers,
+  });
+  const reloadSeconds = new Histogram({
+    name: 'control_plane_reload_seconds',
+    help: 'Seconds from a config change accepted to a runner reporting it applied (one observation per runner).',
+    buckets: RELOAD_BUCKETS,
+    registers,
+  });
+  const configErrors = new Counter({
+    name: 'control_plane_config_errors_total',
+    help: 'Times the stored config became invalid (a broken hand edit); the last good config stays in force.',
+    registers,
+  });
+  const authFailures = new Counter({
+    name: 'control_plane_auth_failures_total',
+    help: 'Requests with a wrong token (answered 401, or 429 past the failed-auth limit).',
+    registers,
+  });
+  const signals = new Counter({
+    name: 'control_plane_signals_total',
+    help: 'Signals the runners reported, by strategy and direction (reported only: no orders are sent).',
+    labelNames: ['strategy', 'direction'],
+    registers,
+  });
+  const refusals = new Counter({
+    name: 'control_plane_http_refusals_total',
+    help: 'Requests the HTTP adapter answered before any route ran its work, by reason and status.',
+    labelNames: ['reason', 'status'],
+    registers,
+  });
+  const requests = new Counter({
+    name: 'control_plane_http_requests_total',
+    help: 'HTTP requests answered, by route, method and status (every route: GraphQL, REST, probes, metrics).',
+    labelNames: ['route', 'method', 'status'],
+    registers,
+  });
+  const requestSeconds = new Histogram({
+    name: 'control_plane_http_request_seconds',
+    help: 'Seconds from a request arriving to its answer starting (a stream: its head), by route.',
+    labelNames: ['route'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers,
+  });
+  // Labelled series exist from the start at 0, so rate() and dashboards see them before the first event.
+  configErrors.inc(0);
+  authFailures.inc(0);
+
+  const accepted = new Map<string, Accepted>();
+  const seenRunners = new Map<string, SeenRunner>();
+
+  const observeApplied = (state: RunnerState) => {
+    const applied = state.applied;
+    const change = applied ? accepted.get(applied.configDigest) : undefined;
+    if (!applied || !change || change.appliedBy.has(state.id)) return;
+    change.appliedBy.add(state.id);
+    // The runner's own time of applying; a runner elsewhere may be a little ahead of this clock.
+    const appliedAt = Date.parse(applied.appliedAt);
+    reloadSeconds.observe(Math.max(0, (Number.isFinite(appliedAt) ? appliedAt : now()) - change.at) / 1000);
+  };
+
+  const observeScans = (state: RunnerState) => {
+    const count = state.scanCount ?? 0;
+    let seen = seenRunners.get(state.id);
+    if (seen?.startedAt !== state.startedAt) {
+      // A new runner (or a restart): scans it made before this process started are not counted here.
+      seen = { startedAt: state.startedAt, scanCount: Date.parse(state.startedAt) >= createdAt ? 0 : count };
+      seenRunners.set(state.id, seen);
+    }
+    if (count <= seen.scanCount) return;
+    scans.inc({ runner: state.id }, count - seen.scanCount);
+    seen.scanCount = count;
+    if (state.lastScanMs !== undefined) scanSeconds.observe(state.lastScanMs / 1000);
+    for (const signal of state.lastSignals) {
+      if (!signal.error) signals.inc({ strategy: signal.strategyKey, direction: signal.direction });
+    }
+  };
+
+  const onRunners = () => {
+    for (const { state } of runners.views()) {
+      if (!state) continue;
+      observeScans(state);
+      observeApplied(state);
+    }
+  };
+
+  const onStore = (event: StoreEvent) => {
+    if (event.type === 'invalid') configErrors.inc();
+    if (event.type !== 'changed') return;
+    const at = now();
+    const recorded = event.audit ? Date.parse(event.audit.time) : Number.NaN;
+    accepted.delete(event.current.digest); // the same content again (a rollback): a new change, at the end
+    accepted.set(event.current.digest, { at: Number.isFinite(recorded) ? Math.min(recorded, at) : at, appliedBy: new Set() });
+    for (const [digest, change] of accepted) {
+      if (accepted.size <= PENDING_LIMIT && at - change.at <= PENDING_MAX_AGE_MS) break;
+      accepted.delete(digest);
+    }
+    // A runner in another process may have applied it before this process heard of it.
+    onRunners();
+  };
+
+  const unsubscribeStore = store.subscribe(onStore);
+  const unsubscribeRunners = runners.subscribe(onRunners);
+  onRunners();
+
+  return {
+    authFailure: () => authFailures.inc(),
+    refusal: (reason, status) => refusals.inc({ reason, status: String(status) }),
+    request(route, method, status, seconds) {
+      requests.inc({ route, method, status: String(status) });
+      requestSeconds.observe({ route }, seconds);
+    },
+    close() {
+      unsubscribeStore();
+      unsubscribeRunners();
+    },
+  };
+}

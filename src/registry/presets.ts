@@ -1,0 +1,253 @@
+import { z } from 'zod';
+import type { PresetIssue } from './errors.js';
+import { deepFreeze, registryOf, type StrategyRegistry } from './registry.js';
+import { checkTunableValue } from './tunables.js';
+import { instrumentSchema, type PresetDefinition, riskLevels, type StrategyInfo, type TunableValue, tradingSessions } from './types.js';
+
+/**
+ * Presets: variants of the static strategies defined as data (strategies.yaml, or the etcd
+ * `strategies` key). Pure functions only: values in, values or issues out, so the file store and
+ * the etcd store judge a preset the same way. Which strategies are static is read off the registry
+ * passed in (`source: 'static'`), so the static registry and a registry with presets both serve.
+ */
+
+export const PRESET_KEY_PATTERN = /^[a-z][a-z0-9_]{1,47}$/;
+export const PRESET_TEXT_LIMITS = { name: 100, description: 2000 } as const;
+
+/** A preset's fields, in the order they are written and compared. */
+export const PRESET_FIELDS = ['base', 'name', 'description', 'instruments', 'riskLevel', 'sessionPreference', 'tunables'] as const;
+export type PresetField = (typeof PRESET_FIELDS)[number];
+
+const shown = (value: unknown) => JSON.stringify(value) ?? String(value);
+const required =
+  (what: string) =>
+  (iss: { input?: unknown }): string =>
+    iss.input === undefined || iss.input === null ? 'is required' : `must be ${what}, got ${shown(iss.input)}`;
+// A key written with no value (`risk_level:`) reads as null: the same as leaving it out.
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? undefined : v), schema.optional());
+// Names are shown in lists and tables: one line of printable text.
+const CONTROL = /\p{Cc}/u;
+
+const text = (what: string, max: number, oneLine: boolean) =>
+  z
+    .string({ error: required(what) })
+    .refine((s) => s.trim().length > 0, 'must not be blank')
+    .refine((s) => s.length <= max, `must be at most ${max} characters`)
+    .refine((s) => !oneLine || !CONTROL.test(s), 'must be one line of text, without control characters');
+
+/** Each field's shape alone; what depends on the base is checked after (see checkPreset). */
+const FIELD_SCHEMAS: Record<PresetField, z.ZodType> = {
+  base: z.string({ error: required('a static strategy key') }),
+  name: text('text', PRESET_TEXT_LIMITS.name, true),
+  description: optional(text('text', PRESET_TEXT_LIMITS.description, false)),
+  instruments: optional(
+    z
+      .array(instrumentSchema, { error: (iss) => `must be a list of instruments, e.g. [XAU_USD], got ${shown(iss.input)}` })
+      .min(1, 'must name at least one instrument (leave it out to trade all of the base’s)')
+      .refine((list) => new Set(list).size === list.length, 'instruments must not repeat'),
+  ),
+  riskLevel: optional(z.enum(riskLevels, { error: (iss) => `must be one of ${riskLevels.join(', ')}, got ${shown(iss.input)}` })),
+  sessionPreference: optional(
+    z.enum(tradingSessions, { error: (iss) => `must be one of ${tradingSessions.join(', ')}, got ${shown(iss.input)}` }),
+  ),
+  tunables: optional(z.record(z.string(), z.unknown(), { error: 'must be a map of tunable names to values' })),
+};
+
+const staticKeys = (strategies: StrategyRegistry) =>
+  strategies
+    .list()
+    .filter((s) => s.source === 'static')
+    .map((s) => s.key);
+
+/** Why `key` cannot name a preset, or undefined. */
+export function presetKeyProblem(strategies: StrategyRegistry, key: string): string | undefined {
+  if (!PRESET_KEY_PATTERN.test(key))
+    return `"${key}" is not a preset key: lower snake_case, 2 to 48 characters (${PRESET_KEY_PATTERN.source})`;
+  if (strategies.get(key)?.source === 'static') return `"${key}" is a static strategy's key; a preset needs a key of its own`;
+  return undefined;
+}
+
+/**
+ * Checks one preset against the static strategies: its key, each field's shape, a static `base`,
+ * instruments among the base's, tunables the base has and within their bounds. Issue paths name the
+ * fields (camelCase) under the preset; an empty path is the key itself. Returns the preset in its
+ * canonical form (fields in PRESET_FIELDS order, absent ones left out).
+ */
+export function checkPreset(
+  strategies: StrategyRegistry,
+  key: string,
+  fields: Readonly<Partial<Record<PresetField, unknown>>>,
+): { ok: true; preset: PresetDefinition } | { ok: false; issues: PresetIssue[] } {
+  const issues: PresetIssue[] = [];
+  const keyProblem = presetKeyProblem(strategies, key);
+  if (keyProblem) issues.push({ path: [], message: keyProblem });
+  const values: Partial<Record<PresetField, unknown>> = {};
+  for (const field of PRESET_FIELDS) {
+    const parsed = FIELD_SCHEMAS[field].safeParse(Object.hasOwn(fields, field) ? fields[field] : undefined);
+    if (parsed.success) values[field] = parsed.data;
+    else for (const issue of parsed.error.issues) issues.push({ path: [field, ...issue.path.map(pathPart)], message: issue.message });
+  }
+  const base = typeof values.base === 'string' ? strategies.get(values.base) : undefined;
+  if (typeof values.base === 'string' && base?.source !== 'static') {
+    const why = base ? `"${values.base}" is a preset; a preset's base must be a static strategy` : `unknown strategy "${values.base}"`;
+    issues.push({ path: ['base'], message: `${why} (static strategies: ${staticKeys(strategies).join(', ')})` });
+  }
+  if (base?.source === 'static') issues.push(...checkAgainstBase(base, values));
+  if (issues.length > 0) return { ok: false, issues };
+  const preset: Record<string, unknown> = { key };
+  for (const field of PRESET_FIELDS) if (values[field] !== undefined) preset[field] = values[field];
+  // An empty tunables map sets nothing: the same preset as none.
+  if (preset.tunables && Object.keys(preset.tunables).length === 0) delete preset.tunables;
+  return { ok: true, preset: deepFreeze(preset as unknown as PresetDefinition) };
+}
+
+const pathPart = (p: PropertyKey): string | number => (typeof p === 'symbol' ? String(p) : p);
+
+function checkAgainstBase(base: StrategyInfo, values: Partial<Record<PresetField, unknown>>): PresetIssue[] {
+  const issues: PresetIssue[] = [];
+  const instruments = values.instruments as readonly string[] | undefined;
+  instruments?.forEach((instrument, i) => {
+    if (!base.instruments.includes(instrument)) {
+      issues.push({
+        path: ['instruments', i],
+        message: `${instrument} is not traded by ${base.key} (its instruments: ${base.instruments.join(', ')})`,
+      });
+    }
+  });
+  const tunables = values.tunables as Readonly<Record<string, unknown>> | undefined;
+  for (const [name, value] of Object.entries(tunables ?? {})) {
+    // Own keys only: `constructor` or `toString` must not find Object.prototype's members.
+    const spec = Object.hasOwn(base.tunableSpecs, name) ? base.tunableSpecs[name] : undefined;
+    if (!spec) {
+      issues.push({
+        path: ['tunables', name],
+        message: `unknown tunable "${name}" for ${base.key} (its tunables: ${Object.keys(base.tunableSpecs).join(', ')})`,
+      });
+      continue;
+    }
+    const problem = checkTunableValue(spec, value);
+    if (problem) issues.push({ path: ['tunables', name], message: problem });
+  }
+  return issues;
+}
+
+/**
+ * Checks a whole preset set, in order: each preset as checkPreset does, and keys unique. Issue
+ * paths start with the preset's key.
+ */
+export function checkPresets(
+  strategies: StrategyRegistry,
+  entries: readonly (readonly [string, Readonly<Partial<Record<PresetField, unknown>>>])[],
+): { ok: true; presets: readonly PresetDefinition[] } | { ok: false; issues: PresetIssue[] } {
+  const issues: PresetIssue[] = [];
+  const presets: PresetDefinition[] = [];
+  const seen = new Set<string>();
+  for (const [key, fields] of entries) {
+    if (seen.has(key)) issues.push({ path: [key], message: `duplicate preset key "${key}"` });
+    seen.add(key);
+    const checked = checkPreset(strategies, key, fields);
+    if (checked.ok) presets.push(checked.preset);
+    else for (const issue of checked.issues) issues.push({ path: [key, ...issue.path], message: issue.message });
+  }
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, presets: Object.freeze(presets) };
+}
+
+/** The registry entry of a preset: its base's signal and tunable specs, its own metadata, tunables = base defaults then its own. */
+export function presetEntry(base: StrategyInfo, preset: PresetDefinition): StrategyInfo {
+  return deepFreeze({
+    key: preset.key,
+    name: preset.name,
+    description: preset.description ?? base.description,
+    instruments: [...(preset.instruments ?? base.instruments)],
+    tunables: { ...base.tunables, ...preset.tunables },
+    tunableSpecs: base.tunableSpecs,
+    riskLevel: preset.riskLevel ?? base.riskLevel,
+    sessionPreference: preset.sessionPreference ?? base.sessionPreference,
+    source: 'preset' as const,
+    base: base.key,
+    signal: base.signal,
+    preset,
+  });
+}
+
+/**
+ * The strategies in force: the static ones of `strategies`, then the presets in the order given.
+ * The presets must have been checked (checkPresets) against the same static strategies.
+ */
+export function strategySetOf(strategies: StrategyRegistry, presets: readonly PresetDefinition[]): StrategyRegistry {
+  const statics = strategies.list().filter((s) => s.source === 'static');
+  const byKey = new Map(statics.map((s) => [s.key as string, s]));
+  return registryOf([
+    ...statics,
+    ...presets.map((preset) => {
+      const base = byKey.get(preset.base);
+      if (!base) throw new Error(`preset ${preset.key}: base ${preset.base} is not a static strategy (presets must be checked first)`);
+      return presetEntry(base, preset);
+    }),
+  ]);
+}
+
+/** The presets of a registry, in order. */
+export function presetsOf(strategies: StrategyRegistry): PresetDefinition[] {
+  return strategies.list().flatMap((s) => (s.preset ? [s.preset] : []));
+}
+
+function sameTunables(a: Readonly<Record<string, TunableValue>> = {}, b: Readonly<Record<string, TunableValue>> = {}): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
+/** Whether two presets say the same (tunables compared as a map: their order in the file means nothing). */
+export function samePreset(a: PresetDefinition, b: PresetDefinition): boolean {
+  return (
+    a.key === b.key &&
+    a.base === b.base &&
+    a.name === b.name &&
+    a.description === b.description &&
+    JSON.stringify(a.instruments ?? null) === JSON.stringify(b.instruments ?? null) &&
+    a.riskLevel === b.riskLevel &&
+    a.sessionPreference === b.sessionPreference &&
+    sameTunables(a.tunables, b.tunables)
+  );
+}
+
+/** Whether two preset sets are the same presets in the same order. */
+export function samePresets(a: readonly PresetDefinition[], b: readonly PresetDefinition[]): boolean {
+  return a.length === b.length && a.every((preset, i) => samePreset(preset, b[i] as PresetDefinition));
+}
+
+/**
+ * What changed from one set to the next, for the audit trail: `{ "<key>.<field>": { before, after } }`
+ * (null for a field absent on that side). An added preset lists its fields with `before: null`, a
+ * removed one with `after: null`.
+ */
+export function presetChanges(
+  before: readonly PresetDefinition[],
+  after: readonly PresetDefinition[],
+): Record<string, { before: unknown; after: unknown }> {
+  const changes: Record<string, { before: unknown; after: unknown }> = {};
+  const was = new Map(before.map((p) => [p.key as string, p]));
+  const now = new Map(after.map((p) => [p.key as string, p]));
+  for (const key of new Set([...was.keys(), ...now.keys()])) {
+    const a = was.get(key);
+    const b = now.get(key);
+    for (const field of PRESET_FIELDS) {
+      const x = a?.[field] ?? null;
+      const y = b?.[field] ?? null;
+      const same = field === 'tunables' && x && y ? sameTunables(x as never, y as never) : JSON.stringify(x) === JSON.stringify(y);
+      if (!same) changes[`${key}.${field}`] = { before: x, after: y };
+    }
+  }
+  return changes;
+}
+
+/** The preset set with `preset` added (at the end) or replacing the one with its key (in place). */
+export function withPreset(presets: readonly PresetDefinition[], preset: PresetDefinition): PresetDefinition[] {
+  const at = presets.findIndex((p) => p.key === preset.key);
+  return at === -1 ? [...presets, preset] : presets.map((p, i) => (i === at ? preset : p));
+}
+
+/** The preset set without `key`. */
+export function withoutPreset(presets: readonly PresetDefinition[], key: string): PresetDefinition[] {
+  return presets.filter((p) => p.key !== key);
+}

@@ -1,0 +1,73 @@
+import { request } from 'node:http';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { startTestServer } from '../helpers/server.js';
+
+interface Raw {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The bytes as they crossed the wire (not decoded). */
+  body: Buffer;
+}
+
+/** A GET whose body is read as sent: fetch would decode it and hide the size on the wire. */
+function get(url: string, headers: Record<string, string>): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const BROWSER = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+const MB = 1024 * 1024;
+
+describe('GraphiQL page: compressed and cacheable', { timeout: 60_000 }, () => {
+  it('br and gzip cut the 9 MB page to under 2.5 MB on the wire; an ETag revalidation transfers nothing', async () => {
+    const server = await startTestServer();
+    const plain = await get(server.url, BROWSER);
+    expect(plain.status).toBe(200);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body.byteLength).toBeGreaterThan(8 * MB);
+    expect(plain.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(plain.headers['cache-control']).toBe('no-cache');
+    const etag = plain.headers.etag as string;
+    expect(etag).toMatch(/^"[\w-]{32}"$/);
+
+    const br = await get(server.url, { ...BROWSER, 'accept-encoding': 'gzip, deflate, br' });
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(br.body.byteLength).toBeLessThan(2.5 * MB);
+    expect(Number(br.headers['content-length'])).toBe(br.body.byteLength);
+    expect(brotliDecompressSync(br.body).equals(plain.body)).toBe(true);
+    expect(br.headers.etag).toBe(etag);
+    expect(br.headers.vary).toContain('Accept-Encoding');
+
+    const gzip = await get(server.url, { ...BROWSER, 'accept-encoding': 'gzip' });
+    expect(gzip.headers['content-encoding']).toBe('gzip');
+    expect(gzip.body.byteLength).toBeLessThan(2.5 * MB);
+    expect(gunzipSync(gzip.body).equals(plain.body)).toBe(true);
+
+    const again = await get(server.url, { ...BROWSER, 'accept-encoding': 'gzip, deflate, br', 'if-none-match': etag });
+    expect(again.status).toBe(304);
+    expect(again.body.byteLength).toBe(0);
+    expect(again.headers.etag).toBe(etag);
+    console.log(
+      `GraphiQL page on the wire: ${(plain.body.byteLength / MB).toFixed(2)} MB plain, ${(br.body.byteLength / MB).toFixed(2)} MB br, ${(gzip.body.byteLength / MB).toFixed(2)} MB gzip, 0 B revalidated (304)`,
+    );
+
+    // GraphQL over GET is still yoga's: no HTML without text/html in Accept.
+    const query = await get(`${server.url}?query=${encodeURIComponent('{ status { configVersion } }')}`, { accept: 'application/json' });
+    expect(JSON.parse(query.body.toString('utf8'))).toEqual({ data: { status: { configVersion: 1 } } });
+  });
+
+  it('production mode serves no GraphiQL page', async () => {
+    const server = await startTestServer({ production: true });
+    const res = await get(server.url, BROWSER);
+    expect(res.headers['content-type']).not.toMatch(/text\/html/);
+    expect(res.headers.etag).toBeUndefined();
+  });
+});

@@ -1,0 +1,164 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-prometheus-text-format';
+import { describe, expect, it } from 'vitest';
+import { rawRequest } from '../helpers/raw-http.js';
+import { ROOT, startTestServer, type TestServer } from '../helpers/server.js';
+import { stratctl } from '../helpers/stratctl.js';
+
+/** Every name DESIGN's metrics row promises (yoga's plugin: request, parse, validate, execute). */
+const DESIGN_NAMES = [
+  'graphql_envelop_request_duration',
+  'graphql_envelop_phase_parse',
+  'graphql_envelop_phase_validate',
+  'graphql_envelop_phase_execute',
+  'control_plane_config_version',
+  'control_plane_runner_applied_config_version',
+  'control_plane_runner_scans_total',
+  'control_plane_runner_scan_seconds',
+  'control_plane_reload_seconds',
+  'control_plane_config_errors_total',
+  'control_plane_auth_failures_total',
+  'control_plane_signals_total',
+];
+
+type Scrape = Map<string, PrometheusFamily> & { text: string };
+
+async function scrape(server: TestServer, token?: string): Promise<Scrape> {
+  const res = await fetch(`${server.origin}/metrics`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  const text = await res.text();
+  const families = parsePrometheusTextFormat(text); // throws on a line that is not Prometheus text
+  return Object.assign(new Map(families.map((f) => [f.name, f])), { text });
+}
+
+/** The one sample of a family whose labels include `labels` (histograms: count and sum as numbers). */
+function sample(families: Map<string, PrometheusFamily>, name: string, labels: Record<string, string> = {}) {
+  const family = families.get(name);
+  const found = family?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
+  return found && { value: Number(found.value), count: Number(found.count), sum: Number(found.sum), labels: found.labels };
+}
+
+/**
+ * Observations of a histogram over all its label sets: the `<name>_count` samples added up. (The
+ * parser folds a labelled histogram's series into one bucket map, so the counts are read per line.)
+ */
+const histogramCount = (scraped: Scrape, name: string) =>
+  scraped.text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}_count`))
+    .reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+
+describe('GET /metrics', { timeout: 30_000 }, () => {
+  it('parses as Prometheus text with every name in DESIGN; reload seconds observed after an activation', async () => {
+    const server = await startTestServer({ runner: { heartbeatMs: 200 } });
+    await expect.poll(() => server.services.runners.views()[0]?.state?.scanCount ?? 0).toBeGreaterThanOrEqual(1);
+    const before = await scrape(server);
+    expect(sample(before, 'control_plane_reload_seconds')?.count ?? 0).toBe(0);
+
+    const activated = await server.gql(
+      'mutation { activateStrategy(strategyKey: "gold", waitForRunner: true, timeoutMs: 20000) { configVersion runnerWait { applied } } }',
+    );
+    expect(activated.body.data?.activateStrategy).toEqual({ configVersion: 2, runnerWait: { applied: true } });
+    await expect.poll(() => server.services.runners.views()[0]?.state?.lastSignals.some((s) => s.strategyKey === 'gold')).toBe(true);
+    // A wrong token and a broken hand edit, so those counters have something to show.
+    expect((await server.gql('{ status { configVersion } }', undefined, 'wrong-token-0123456789abcdef')).status).toBe(401);
+    await writeFile(path.join(server.runtimeDir, 'config.yaml'), 'active_strategy_key: [broken\n');
+    await expect.poll(() => server.services.store.problem()).not.toBeNull();
+
+    const families = await scrape(server);
+    const missing = DESIGN_NAMES.filter((name) => !families.has(name));
+    expect(missing).toEqual([]);
+    const reload = sample(families, 'control_plane_reload_seconds');
+    expect(reload?.count).toBe(1);
+    expect(reload?.sum).toBeGreaterThanOrEqual(0);
+    expect(reload?.sum).toBeLessThan(20);
+    expect(sample(families, 'control_plane_config_version')?.value).toBe(2);
+    const runnerId = server.services.runners.views()[0]!.state!.id;
+    expect(sample(families, 'control_plane_runner_applied_config_version', { runner: runnerId })?.value).toBe(2);
+    expect(sample(families, 'control_plane_runner_scans_total', { runner: runnerId })?.value).toBeGreaterThanOrEqual(2);
+    expect(sample(families, 'control_plane_runner_scan_seconds')?.count).toBeGreaterThanOrEqual(2);
+    expect(sample(families, 'control_plane_signals_total', { strategy: 'gold' })?.value).toBeGreaterThanOrEqual(1);
+    expect(sample(families, 'control_plane_auth_failures_total')?.value).toBe(1);
+    expect(sample(families, 'control_plane_config_errors_total')?.value).toBe(1);
+    expect(histogramCount(families, 'graphql_envelop_phase_execute')).toBeGreaterThanOrEqual(1);
+    expect(families.get('graphql_yoga_http_duration')?.type).toBe('HISTOGRAM');
+    expect(families.get('process_resident_memory_bytes')?.type).toBe('GAUGE');
+    // Bounded labels: the operation type, never a client-chosen name or URL.
+    const requestSeries = families.text.split('\n').filter((l) => l.startsWith('graphql_envelop_request_duration_count'));
+    expect(requestSeries.length).toBeGreaterThanOrEqual(1);
+    for (const line of requestSeries)
+      expect(line).toMatch(/^graphql_envelop_request_duration_count\{operationType="(query|mutation)"\} \d+$/);
+    const httpSeries = families.text.split('\n').filter((l) => l.startsWith('graphql_yoga_http_duration_count'));
+    for (const line of httpSeries) expect(line).not.toMatch(/url=|operationName=/);
+  });
+
+  it('GraphQL phases are measured for REST calls run in process too (yoga HTTP duration only for yoga)', async () => {
+    const server = await startTestServer();
+    const before = await scrape(server);
+    expect((await fetch(`${server.origin}/api/status`)).status).toBe(200);
+    expect((await fetch(`${server.origin}/api/strategies`)).status).toBe(200);
+    const after = await scrape(server);
+    for (const name of [
+      'graphql_envelop_phase_parse',
+      'graphql_envelop_phase_validate',
+      'graphql_envelop_phase_execute',
+      'graphql_envelop_request_duration',
+    ]) {
+      expect(histogramCount(after, name) - histogramCount(before, name), name).toBe(2);
+    }
+    expect(histogramCount(after, 'graphql_yoga_http_duration')).toBe(histogramCount(before, 'graphql_yoga_http_duration'));
+    expect(sample(after, 'control_plane_http_requests_total', { route: '/api/status', method: 'GET', status: '200' })?.value).toBe(1);
+  });
+
+  it('counts refusals by reason and every request by route (unknown paths under one label)', async () => {
+    const server = await startTestServer();
+    const badHost = await rawRequest(server.origin, 'GET /health HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n');
+    expect(badHost.status).toBe(400);
+    for (const p of ['/nope-1', '/nope-2', '/wp-admin']) expect((await fetch(`${server.origin}${p}`)).status).toBe(404);
+    const families = await scrape(server);
+    expect(sample(families, 'control_plane_http_refusals_total', { reason: 'bad-host', status: '400' })?.value).toBe(1);
+    expect(sample(families, 'control_plane_http_refusals_total', { reason: 'not-found', status: '404' })?.value).toBe(3);
+    expect(sample(families, 'control_plane_http_requests_total', { route: 'other', method: 'GET', status: '404' })?.value).toBe(3);
+    expect((families.get('control_plane_http_requests_total')?.metrics ?? []).map((m) => m.labels?.route)).not.toContain('/wp-admin');
+  });
+
+  it('needs a token with scope read when reads need one; a wrong token is refused (and counted) either way', async () => {
+    const server = await startTestServer({ readsRequireToken: true });
+    const anonymous = await fetch(`${server.origin}/metrics`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer realm=/);
+    expect(await anonymous.json()).toEqual({ errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } }] });
+    const created = await stratctl(['token', 'create', '--name', 'prometheus', '--scope', 'read'], {
+      CONTROL_PLANE_RUNTIME_DIR: server.runtimeDir,
+    });
+    const readToken = created.stdout.trim();
+    await expect
+      .poll(async () => (await fetch(`${server.origin}/metrics`, { headers: { authorization: `Bearer ${readToken}` } })).status)
+      .toBe(200);
+    const wrong = await fetch(`${server.origin}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789abcdef' } });
+    expect(wrong.status).toBe(401);
+    const families = await scrape(server, readToken);
+    expect(sample(families, 'control_plane_auth_failures_total')?.value).toBe(1);
+
+    const open = await startTestServer();
+    expect((await fetch(`${open.origin}/metrics`)).status).toBe(200);
+    expect((await fetch(`${open.origin}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789abcdef' } })).status).toBe(401);
+  });
+
+  it('the Grafana dashboard in docs/ queries only metrics the server exports, and every name in DESIGN', async () => {
+    const dashboard = JSON.parse(await readFile(path.join(ROOT, 'docs/grafana-dashboard.json'), 'utf8')) as {
+      panels: { type: string; targets?: { expr: string }[] }[];
+    };
+    const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    const used = new Set(exprs.flatMap((e) => e.match(/\b(control_plane|graphql|process|nodejs)_[a-z0-9_]+/g) ?? []));
+    const server = await startTestServer({ runner: { heartbeatMs: 200 } });
+    await server.gql('{ status { configVersion } }');
+    const exported = await scrape(server);
+    const family = (name: string) => name.replace(/_(bucket|sum|count)$/, '');
+    expect([...used].filter((name) => !exported.has(name) && !exported.has(family(name)))).toEqual([]);
+    const usedFamilies = new Set([...used].map(family));
+    expect(DESIGN_NAMES.filter((name) => !usedFamilies.has(name) && ![...used].some((u) => u.startsWith(name)))).toEqual([]);
+  });
+});

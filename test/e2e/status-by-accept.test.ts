@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const post = (server: TestServer, query: string, accept: string | null, token: string | null = server.token) =>
+  fetch(server.url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(accept !== null && { accept }),
+      ...(token && { authorization: `Bearer ${token}` }),
+    },
+    body: JSON.stringify({ query }),
+  });
+
+const ACCEPTS = ['*/*', 'application/json', 'application/graphql-response+json', null] as const;
+
+describe('HTTP status by Accept (README: Errors)', { timeout: 30_000 }, () => {
+  it("the error table's statuses hold whatever Accept says: curl -f fails on them", async () => {
+    const server = await startTestServer();
+    for (const accept of ACCEPTS) {
+      expect((await post(server, 'mutation { activateStrategy(strategyKey: "nope") { configVersion } }', accept)).status, `${accept}`).toBe(
+        400,
+      );
+      expect(
+        (await post(server, 'mutation { activateStrategy(strategyKey: "gold") { configVersion } }', accept, null)).status,
+        `${accept}`,
+      ).toBe(401);
+      expect(
+        (await post(server, 'mutation { activateStrategy(strategyKey: "gold", expectedVersion: 9) { configVersion } }', accept)).status,
+      ).toBe(409);
+    }
+  });
+
+  it('a parse or validation error: 400 under application/graphql-response+json, 200 with errors under application/json, */* or none', async () => {
+    const server = await startTestServer();
+    const expected = { '*/*': 200, 'application/json': 200, 'application/graphql-response+json': 400, none: 200 } as const;
+    for (const accept of ACCEPTS) {
+      for (const query of ['{ statuz { configVersion } }', '{ status ']) {
+        const res = await post(server, query, accept);
+        expect(res.status, `${accept} ${query}`).toBe(expected[accept ?? 'none']);
+        const body = await res.json();
+        expect(body.data).toBeUndefined();
+        expect(body.errors[0].extensions.code).toMatch(/^GRAPHQL_(VALIDATION|PARSE)_FAILED$/);
+      }
+    }
+    const notJson = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":' });
+    expect(notJson.status).toBe(400);
+  });
+});

@@ -1,0 +1,252 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { buildProgram } from '../../src/cli/program.js';
+import { recordingListener } from '../helpers/recording-listener.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
+import { startStratctl, stratctl } from '../helpers/stratctl.js';
+
+const envFor = (server: TestServer, extra: Record<string, string | undefined> = {}) => ({
+  CONTROL_PLANE_URL: server.url,
+  CONTROL_PLANE_TOKEN: server.token,
+  ...extra,
+});
+const auditLog = (server: TestServer) => readFile(path.join(server.runtimeDir, 'audit.log'), 'utf8');
+const configFile = (server: TestServer) => readFile(path.join(server.runtimeDir, 'config.yaml'), 'utf8');
+/** `{"error":{"code","message"}}` on stdout, as every command answers a failure under --json. */
+const jsonError = (stdout: string) => JSON.parse(stdout) as { error: { code: string; message: string } };
+
+/** Three versions: 1 (baseline, momentum), 2 (gold), 3 (scan interval 15). */
+async function withHistory() {
+  const server = await startTestServer();
+  expect((await stratctl(['activate', 'gold'], envFor(server))).code).toBe(0);
+  expect((await stratctl(['config', 'set', 'scan_interval_seconds=15'], envFor(server))).code).toBe(0);
+  return server;
+}
+
+describe('stratctl covers the API', { timeout: 60_000 }, () => {
+  it('history: every accepted version newest first, what changed and who; --last; --json', async () => {
+    const server = await withHistory();
+    const human = await stratctl(['history'], envFor(server));
+    expect(human.code, human.stderr).toBe(0);
+    const lines = human.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^VERSION\s+TIME\s+ACTOR\s+OPERATION\s+STRATEGY\s+CHANGES$/);
+    expect(lines[1]).toMatch(/^3\s+\S+Z\s+admin\s+updateConfig\s+gold\s+scanIntervalSeconds: 30 -> 15$/);
+    expect(lines[2]).toMatch(/^2\s+\S+Z\s+admin\s+activateStrategy\s+gold\s+activeStrategyKey: momentum -> gold$/);
+    expect(lines[3]).toMatch(/^1\s+\S+Z\s+system\s+baseline\s+momentum\s+/);
+    const json = await stratctl(['history', '--json', '--last', '2'], envFor(server));
+    expect(json.code).toBe(0);
+    const versions = JSON.parse(json.stdout) as { version: number; config: { activeStrategyKey: string; scanIntervalSeconds: number } }[];
+    expect(versions.map((v) => [v.version, v.config.activeStrategyKey, v.config.scanIntervalSeconds])).toEqual([
+      [3, 'gold', 15],
+      [2, 'gold', 30],
+    ]);
+    const bad = await stratctl(['history', '--last', '0', '--json'], envFor(server));
+    expect(bad.code).toBe(2);
+    expect(jsonError(bad.stdout).error).toEqual({ code: 'USAGE', message: 'stratctl history: --last must be 1 to 100, not "0"' });
+  });
+
+  it('audit: the trail newest first, --subject and --last; --json', async () => {
+    const server = await withHistory();
+    const human = await stratctl(['audit', '--last', '2'], envFor(server));
+    expect(human.code, human.stderr).toBe(0);
+    const lines = human.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^TIME\s+SUBJECT\s+VERSION\s+ACTOR\s+OPERATION\s+CHANGES$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(1, 5))).toEqual([
+      ['config', '3', 'admin', 'updateConfig'],
+      ['config', '2', 'admin', 'activateStrategy'],
+    ]);
+    const json = await stratctl(['audit', '--json', '--subject', 'config'], envFor(server));
+    expect(JSON.parse(json.stdout).map((e: { version: number; subject: string }) => `${e.subject}:${e.version}`)).toEqual([
+      'CONFIG:3',
+      'CONFIG:2',
+      'CONFIG:1',
+    ]);
+    const bad = await stratctl(['audit', '--subject', 'tokens'], envFor(server));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--subject must be config or presets');
+  });
+
+  it('rollback <version>: a new version with the old settings; --if-version guards; a rollback to what is in force writes nothing', async () => {
+    const server = await withHistory();
+    const stale = await stratctl(['rollback', '1', '--if-version', '2', '--json'], envFor(server));
+    expect(stale.code).toBe(4);
+    expect(jsonError(stale.stdout).error).toEqual({ code: 'CONFLICT', message: 'Config version conflict: expected 2, current 3' });
+
+    const done = await stratctl(['rollback', '1', '--if-version', '3'], envFor(server));
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toBe("rolled back to version 1's settings: config version 4 (changed activeStrategyKey, scanIntervalSeconds)\n");
+    expect(server.store.state().config.config).toMatchObject({ version: 4, activeStrategyKey: 'momentum', scanIntervalSeconds: 30 });
+
+    const [trail, file] = [await auditLog(server), await configFile(server)];
+    const again = await stratctl(['rollback', '1', '--json'], envFor(server));
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ rolledBackTo: 1, changed: false, changedFields: [], config: { version: 4 } });
+    const human = await stratctl(['rollback', '4'], envFor(server));
+    expect(human.stdout).toBe("version 4's settings are already in force (config version 4): nothing written\n");
+    expect(await auditLog(server)).toBe(trail);
+    expect(await configFile(server)).toBe(file);
+
+    const unknown = await stratctl(['rollback', '99', '--json'], envFor(server));
+    expect(unknown.code).toBe(2);
+    expect(jsonError(unknown.stdout).error.code).toBe('BAD_USER_INPUT');
+    expect((await stratctl(['rollback', 'latest'], envFor(server))).code).toBe(2);
+    const noToken = await stratctl(['rollback', '2', '--json'], {
+      CONTROL_PLANE_URL: server.url,
+      CONTROL_PLANE_RUNTIME_DIR: await tempRuntimeDir(),
+    });
+    expect(noToken.code).toBe(3);
+    expect(jsonError(noToken.stdout).error).toEqual({ code: 'UNAUTHENTICATED', message: 'Authentication required' });
+  });
+
+  it('rollback --wait: exit 0 once the runner applied it, exit 6 when it did not in time', async () => {
+    const server = await startTestServer({ runner: { heartbeatMs: 200 } });
+    expect((await stratctl(['activate', 'gold'], envFor(server))).code).toBe(0);
+    const waited = await stratctl(['rollback', '1', '--wait', '--timeout-ms', '20000', '--json'], envFor(server));
+    expect(waited.code, waited.stderr).toBe(0);
+    expect(JSON.parse(waited.stdout)).toMatchObject({
+      config: { version: 3, activeStrategyKey: 'momentum' },
+      runnerWait: { applied: true },
+    });
+
+    const apiOnly = await startTestServer();
+    expect((await stratctl(['activate', 'gold'], envFor(apiOnly))).code).toBe(0);
+    const timedOut = await stratctl(['rollback', '1', '--wait', '--timeout-ms', '50'], envFor(apiOnly));
+    expect(timedOut.code).toBe(6);
+    expect(timedOut.stderr).toContain('the runner has not applied it');
+    expect(apiOnly.store.state().config.config.version).toBe(3);
+    // Under --json: the payload (the change stands) and the error every failing command carries.
+    const json = await stratctl(['activate', 'range', '--wait', '--timeout-ms', '50', '--json'], envFor(apiOnly));
+    expect(json.code).toBe(6);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      configVersion: 4,
+      runnerWait: { applied: false },
+      error: { code: 'WAIT_TIMEOUT', message: expect.stringContaining('timed out after 50 ms') },
+    });
+  });
+
+  it('token create/list/revoke --json; errors as JSON', async () => {
+    const runtimeDir = await tempRuntimeDir();
+    const env = { CONTROL_PLANE_RUNTIME_DIR: runtimeDir };
+    const created = await stratctl(['token', 'create', '--name', 'grafana', '--scope', 'read', '--json'], env);
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ name: 'grafana', scope: 'read', token: expect.stringMatching(/^[\w-]{40,}$/) });
+    const listed = await stratctl(['token', 'list', '--json'], env);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toEqual([{ name: 'grafana', scope: 'read', createdAt: expect.stringMatching(/Z$/) }]);
+    expect(listed.stdout).not.toContain(JSON.parse(created.stdout).token);
+    const twice = await stratctl(['token', 'create', '--name', 'grafana', '--scope', 'read', '--json'], env);
+    expect(twice.code).toBe(2);
+    expect(jsonError(twice.stdout).error.code).toBe('BAD_USER_INPUT');
+    expect(JSON.parse((await stratctl(['token', 'revoke', 'grafana', '--json'], env)).stdout)).toEqual({ revoked: 'grafana' });
+    const gone = await stratctl(['token', 'revoke', 'grafana', '--json'], env);
+    expect(gone.code).toBe(2);
+    expect(jsonError(gone.stdout).error).toEqual({ code: 'NOT_FOUND', message: 'no token named "grafana"' });
+    expect(JSON.parse((await stratctl(['token', 'list', '--json'], env)).stdout)).toEqual([]);
+  });
+
+  it('--json on every command that talks to the API or the token file', () => {
+    const program = buildProgram(async () => {});
+    const leaves: Command[] = [];
+    const walk = (command: Command) => {
+      if (command.commands.length === 0) leaves.push(command);
+      command.commands.forEach(walk);
+    };
+    walk(program);
+    // serve and runner log (--log-format json); completion prints a shell script.
+    const exempt = ['serve', 'runner', 'completion'];
+    const missing = leaves.filter((c) => !exempt.includes(c.name()) && !c.options.some((o) => o.long === '--json')).map((c) => c.name());
+    expect(leaves.length).toBeGreaterThanOrEqual(12);
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('stratctl exit codes, and errors as JSON on stdout under --json', { timeout: 60_000 }, () => {
+  it.each([
+    ['2: a usage error', ['status', '--colour', '--json'], 2, 'USAGE'],
+    ['2: an unknown strategy', ['strategies', 'nope', '--json'], 2, 'NOT_FOUND'],
+    ['2: an invalid key to activate', ['activate', 'nope', '--json'], 2, 'BAD_USER_INPUT'],
+    ['2: an invalid config value', ['config', 'set', 'scan_interval_seconds=0', '--json'], 2, 'BAD_USER_INPUT'],
+    ['3: a wrong token', ['activate', 'gold', '--token', 'wrong-token-0123456789abc', '--json'], 3, 'UNAUTHENTICATED'],
+    ['4: a stale --if-version', ['activate', 'gold', '--if-version', '7', '--json'], 4, 'CONFLICT'],
+  ] as const)('exit %s', async (_name, args, code, errorCode) => {
+    const server = await startTestServer();
+    const result = await stratctl([...args], envFor(server));
+    expect(result.code, result.stderr).toBe(code);
+    expect(jsonError(result.stdout).error.code).toBe(errorCode);
+    expect(jsonError(result.stdout).error.message.length).toBeGreaterThan(0);
+    expect(server.store.state().config.config.version).toBe(1);
+  });
+
+  it('exit 3: a token without the scope (FORBIDDEN)', async () => {
+    const server = await startTestServer();
+    const created = await stratctl(['token', 'create', '--name', 'viewer', '--scope', 'read'], {
+      CONTROL_PLANE_RUNTIME_DIR: server.runtimeDir,
+    });
+    const token = created.stdout.trim();
+    await expect.poll(async () => (await server.gql('{ status { configVersion } }', undefined, token)).status).toBe(200);
+    const result = await stratctl(['activate', 'gold', '--json'], { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_TOKEN: token });
+    expect(result.code).toBe(3);
+    expect(jsonError(result.stdout).error).toEqual({ code: 'FORBIDDEN', message: 'Forbidden: requires scope operate' });
+  });
+
+  it('exit 5: nothing listens (UNREACHABLE)', async () => {
+    const closed = await startTestServer();
+    const url = closed.url;
+    await closed.close();
+    const result = await stratctl(['history', '--json'], { CONTROL_PLANE_URL: url });
+    expect(result.code).toBe(5);
+    expect(jsonError(result.stdout).error.code).toBe('UNREACHABLE');
+  });
+
+  it('exit 7 for 503 UNAVAILABLE (try again later); exit 1 for 503 CONFIG_WRITE_FAILED (a failed write)', async () => {
+    const unavailable = await recordingListener('127.0.0.1', {
+      answer: {
+        status: 503,
+        headers: { 'retry-after': '2' },
+        body: { data: null, errors: [{ message: 'Config store unavailable', extensions: { code: 'UNAVAILABLE' } }] },
+      },
+    });
+    const later = await stratctl(['activate', 'gold', '--json'], {
+      CONTROL_PLANE_URL: `${unavailable.origin}/graphql`,
+      CONTROL_PLANE_TOKEN: TEST_TOKEN,
+    });
+    expect(later.code).toBe(7);
+    expect(jsonError(later.stdout).error).toEqual({ code: 'UNAVAILABLE', message: 'Config store unavailable' });
+    expect(later.stderr).toContain('retry shortly');
+
+    const writeFailed = await recordingListener('127.0.0.1', {
+      answer: {
+        status: 503,
+        body: { data: null, errors: [{ message: 'Config could not be written', extensions: { code: 'CONFIG_WRITE_FAILED' } }] },
+      },
+    });
+    const failed = await stratctl(['activate', 'gold', '--json'], {
+      CONTROL_PLANE_URL: `${writeFailed.origin}/graphql`,
+      CONTROL_PLANE_TOKEN: TEST_TOKEN,
+    });
+    expect(failed.code).toBe(1);
+    expect(jsonError(failed.stdout).error.code).toBe('CONFIG_WRITE_FAILED');
+  });
+
+  it('exit 1: an answer that is not GraphQL', async () => {
+    const notGraphql = await recordingListener('127.0.0.1', { answer: { status: 200, body: 'a web page' } });
+    const result = await stratctl(['status', '--json', '--url', `${notGraphql.origin}/graphql`]);
+    expect(result.code).toBe(1);
+    expect(jsonError(result.stdout).error.code).toBe('BAD_RESPONSE');
+  });
+
+  it('status --watch where reads require a token: the stream and the reads carry the token after the first 401', async () => {
+    const server = await startTestServer({ readsRequireToken: true });
+    const dir = await tempRuntimeDir();
+    await writeFile(path.join(dir, 'admin.token'), `${TEST_TOKEN}\n`, { mode: 0o600 });
+    const watch = startStratctl(['status', '--watch', '--json'], { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: dir });
+    await watch.waitFor(/"configVersion":1/);
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    await watch.waitFor(/"configVersion":2/);
+    watch.signal('SIGINT');
+    expect(await watch.exited).toBe(0);
+  });
+});

@@ -1,0 +1,114 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isLoopbackUrl } from '../../src/client/loopback.js';
+import { ownNonLoopbackAddress, recordingListener } from '../helpers/recording-listener.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { startTestServer, TEST_TOKEN } from '../helpers/server.js';
+import { stratctl } from '../helpers/stratctl.js';
+
+const ADMIN = 'runtime-dir-admin-token-0123456789';
+
+/** A checkout's runtime dir with an admin token in it (the one stratctl would pick up). */
+async function runtimeWithAdminToken(token = ADMIN): Promise<string> {
+  const dir = await tempRuntimeDir();
+  await writeFile(path.join(dir, 'admin.token'), `${token}\n`, { mode: 0o600 });
+  return dir;
+}
+
+describe('loopback, as DESIGN defines it for the token rule', () => {
+  it.each([
+    ['http://localhost:8787/graphql', true],
+    ['http://LOCALHOST/graphql', true],
+    ['http://127.0.0.1:8787/graphql', true],
+    ['http://127.8.9.10/graphql', true],
+    ['http://127.1/graphql', true],
+    ['http://[::1]:8787/graphql', true],
+    ['http://0.0.0.0:8787/graphql', false],
+    ['http://192.0.2.10:8787/graphql', false],
+    ['https://control-plane.example/graphql', false],
+    ['http://localhost.example/graphql', false],
+    ['http://[::ffff:127.0.0.1]/graphql', false],
+    ['http://128.0.0.1/graphql', false],
+  ])('%s -> %s', (url, loopback) => {
+    expect(isLoopbackUrl(url)).toBe(loopback);
+  });
+});
+
+describe("stratctl never sends the runtime dir's admin token off this machine", { timeout: 30_000 }, () => {
+  const targets: { name: string; bind: string; nameAs?: string }[] = [
+    // 0.0.0.0 names no machine (DESIGN: not loopback); Linux connects it to this one.
+    { name: '0.0.0.0', bind: '127.0.0.1', nameAs: '0.0.0.0' },
+  ];
+  const own = ownNonLoopbackAddress();
+  if (own) targets.push({ name: `this machine's own address ${own}`, bind: own });
+  else console.warn('stratctl-tokens: no non-loopback IPv4 address on this machine; testing 0.0.0.0 only');
+
+  for (const target of targets) {
+    it(`to ${target.name}: a mutation and a read go without Authorization, and one line says so`, async () => {
+      const listener = await recordingListener(target.bind, { nameAs: target.nameAs });
+      const env = { CONTROL_PLANE_URL: `${listener.origin}/graphql`, CONTROL_PLANE_RUNTIME_DIR: await runtimeWithAdminToken() };
+      const activate = await stratctl(['activate', 'gold'], env);
+      expect(activate.code).toBe(3);
+      const notices = activate.stderr.split('\n').filter((l) => l.includes('not sending the admin token'));
+      expect(notices).toHaveLength(1);
+      expect(notices[0]).toMatch(
+        /^stratctl: not sending the admin token from .*admin\.token to .*, which is not a loopback address; pass --token/,
+      );
+      const status = await stratctl(['status', '--json'], env);
+      expect(status.code).toBe(3);
+      expect(JSON.parse(status.stdout)).toEqual({ error: { code: 'UNAUTHENTICATED', message: 'Authentication required' } });
+      expect(listener.seen.length).toBeGreaterThanOrEqual(2);
+      expect(listener.seen.map((r) => r.authorization)).toEqual(listener.seen.map(() => undefined));
+      expect(listener.seen.map((r) => r.body).join('\n')).toContain('activateStrategy');
+    });
+  }
+
+  it('--token and CONTROL_PLANE_TOKEN are sent as given, to any URL', async () => {
+    const listener = await recordingListener('127.0.0.1', { nameAs: '0.0.0.0' });
+    const url = `${listener.origin}/graphql`;
+    await stratctl(['activate', 'gold', '--url', url, '--token', 'given-on-the-command-line-0123']);
+    await stratctl(['activate', 'gold'], { CONTROL_PLANE_URL: url, CONTROL_PLANE_TOKEN: 'given-in-the-environment-0123' });
+    expect(listener.seen.map((r) => r.authorization)).toEqual([
+      'Bearer given-on-the-command-line-0123',
+      'Bearer given-in-the-environment-0123',
+    ]);
+  });
+});
+
+describe('stratctl sends a token only when the operation needs one', { timeout: 30_000 }, () => {
+  it("reads go without a token: another server's admin.token in the checkout does not fail them (nor count as failures)", async () => {
+    const server = await startTestServer({ security: { authFailures: { failuresPerMinute: 1 } } });
+    const env = {
+      CONTROL_PLANE_URL: server.url,
+      CONTROL_PLANE_RUNTIME_DIR: await runtimeWithAdminToken('another-servers-token-0123456789'),
+    };
+    for (const args of [['status'], ['strategies'], ['config', 'get'], ['history'], ['audit']]) {
+      const read = await stratctl(args, env);
+      expect(read.code, `${args.join(' ')}: ${read.stderr}`).toBe(0);
+    }
+    // The mutation needs the token: that one is sent, and refused.
+    expect((await stratctl(['activate', 'gold'], env)).code).toBe(3);
+    expect(server.store.state().config.config.activeStrategyKey).toBe('momentum');
+  });
+
+  it('where reads require a token: the first read goes without, gets 401, and is sent again with it; later reads carry it', async () => {
+    const server = await startTestServer({ readsRequireToken: true });
+    const recorder = await recordingListener('127.0.0.1', { forwardTo: server.origin });
+    const env = { CONTROL_PLANE_URL: `${recorder.origin}/graphql`, CONTROL_PLANE_RUNTIME_DIR: await runtimeWithAdminToken(TEST_TOKEN) };
+    const status = await stratctl(['status'], env);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^active strategy:\s+momentum$/m);
+    expect(recorder.seen.map((r) => r.authorization)).toEqual([undefined, `Bearer ${TEST_TOKEN}`]);
+
+    recorder.seen.length = 0;
+    const activate = await stratctl(['activate', 'gold'], env);
+    expect(activate.code, activate.stderr).toBe(0);
+    expect(recorder.seen.map((r) => r.authorization)).toEqual([`Bearer ${TEST_TOKEN}`]);
+
+    // Without any token the read fails as before: exit 3, and the message says what to pass.
+    const none = await stratctl(['status'], { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: await tempRuntimeDir() });
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain('Pass --token');
+  });
+});

@@ -1,0 +1,116 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import type { ConfigSnapshot, StoreEvent } from '../../src/config/store.js';
+import { createControlPlaneMetrics } from '../../src/metrics/control-plane-metrics.js';
+import type { RunnerView } from '../../src/runner/fleet.js';
+import type { RunnerState } from '../../src/runner/state.js';
+
+const T0 = Date.parse('2030-01-01T00:00:00.000Z');
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function fakePlane() {
+  const storeListeners = new Set<(e: StoreEvent) => void>();
+  const runnerListeners = new Set<() => void>();
+  let views: RunnerView[] = [];
+  const config = (version: number, digest: string): ConfigSnapshot =>
+    ({
+      config: {
+        activeStrategyKey: 'gold',
+        tradingEnabled: true,
+        scanIntervalSeconds: 30,
+        tunableOverrides: {},
+        version,
+        updatedAt: iso(T0),
+      },
+      digest,
+    }) as never;
+  let current = config(1, 'sha256:one');
+  return {
+    store: {
+      state: () => ({ config: current }) as never,
+      subscribe: (l: (e: StoreEvent) => void) => {
+        storeListeners.add(l);
+        return () => storeListeners.delete(l);
+      },
+    },
+    runners: {
+      views: () => views,
+      subscribe: (l: () => void) => {
+        runnerListeners.add(l);
+        return () => runnerListeners.delete(l);
+      },
+    },
+    commit(version: number, digest: string, at: number) {
+      const previous = current;
+      current = config(version, digest);
+      const audit = { time: iso(at) } as never;
+      for (const l of storeListeners) l({ type: 'changed', previous, current, audit, source: 'commit' });
+    },
+    publish(states: Partial<RunnerState>[]) {
+      views = states.map((s) => ({
+        health: 'RUNNING',
+        state: { id: 'r1', startedAt: iso(T0), lastSignals: [], applied: null, ...s } as RunnerState,
+      }));
+      for (const l of runnerListeners) l();
+    },
+  };
+}
+
+const value = async (registry: Registry, name: string) =>
+  ((await registry.getSingleMetric(name)?.get())?.values ?? []) as { labels: object; value: number; metricName?: string }[];
+
+describe('control-plane metrics (alone, fake store and fleet)', () => {
+  it('reload seconds: accepted -> applied once per runner, whichever the process heard first', async () => {
+    const plane = fakePlane();
+    const registry = new Registry();
+    createControlPlaneMetrics(plane, registry, () => T0 + 10_000);
+    plane.commit(2, 'sha256:two', T0 + 1_000);
+    const applied = (version: number, digest: string, at: number) => ({
+      configVersion: version,
+      configDigest: digest,
+      strategyKey: 'gold',
+      scanIntervalSeconds: 30,
+      tradingEnabled: true,
+      appliedAt: iso(at),
+    });
+    plane.publish([{ applied: applied(2, 'sha256:two', T0 + 1_250) }]);
+    plane.publish([{ applied: applied(2, 'sha256:two', T0 + 1_250) }]); // the same state again: no second observation
+    // A runner elsewhere applied v3 before this process heard of the change.
+    plane.publish([{ applied: applied(3, 'sha256:three', T0 + 2_100) }]);
+    plane.commit(3, 'sha256:three', T0 + 2_000);
+    const reload = await value(registry, 'control_plane_reload_seconds');
+    expect(reload.find((v) => v.metricName === 'control_plane_reload_seconds_count')?.value).toBe(2);
+    expect(reload.find((v) => v.metricName === 'control_plane_reload_seconds_sum')?.value).toBeCloseTo(0.35, 6);
+  });
+
+  it('scans: counted from the cumulative scanCount (scans between two looks included), none from before this process', async () => {
+    const plane = fakePlane();
+    plane.publish([{ id: 'old', startedAt: iso(T0 - 60_000), scanCount: 500, lastScanMs: 3 }]);
+    const registry = new Registry();
+    createControlPlaneMetrics(plane, registry, () => T0);
+    plane.publish([
+      {
+        id: 'old',
+        startedAt: iso(T0 - 60_000),
+        scanCount: 503,
+        lastScanMs: 4,
+        lastSignals: [
+          {
+            instrument: 'XAU_USD',
+            strategyKey: 'gold',
+            direction: 'LONG',
+            reason: '',
+            values: {},
+            price: null,
+            candleTime: null,
+            error: null,
+          },
+        ],
+      },
+    ]);
+    plane.publish([{ id: 'old', startedAt: iso(T0 + 5_000), scanCount: 2, lastScanMs: 4 }]); // restarted
+    const scans = await value(registry, 'control_plane_runner_scans_total');
+    expect(scans).toEqual([{ labels: { runner: 'old' }, value: 5 }]);
+    expect(await value(registry, 'control_plane_signals_total')).toEqual([{ labels: { strategy: 'gold', direction: 'LONG' }, value: 1 }]);
+  });
+});

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DRAIN_MS } from '../../src/http/listen.js';
+import { ROOT } from '../helpers/server.js';
+
+// What the image and the unit promise, read from the files as written. `npm run image:dry-run`
+// (scripts/image-dry-run.sh) runs the Dockerfile's steps, CMD and HEALTHCHECK for real.
+const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+const unit = readFileSync(path.join(ROOT, 'docs/strategy-control-plane.service'), 'utf8');
+const instructions = dockerfile
+  .replace(/\\\n\s*/g, ' ')
+  .split('\n')
+  .filter((l) => /^[A-Z]+ /.test(l));
+const stage = (name: string) => {
+  const start = instructions.findIndex((l) => l.startsWith('FROM ') && l.endsWith(` AS ${name}`));
+  const end = instructions.findIndex((l, i) => i > start && l.startsWith('FROM '));
+  return instructions.slice(start, end === -1 ? undefined : end);
+};
+
+describe('Dockerfile', () => {
+  it('builds in one stage (npm ci runs prepare) and runs production dependencies only, without install scripts, in another', () => {
+    const build = stage('build');
+    const runtime = stage('runtime');
+    expect(build.length).toBeGreaterThan(0);
+    expect(build.some((l) => /^RUN .*npm ci(?! .*--omit)/.test(l))).toBe(true);
+    expect(runtime.some((l) => /^RUN .*npm ci .*--omit=dev.*--ignore-scripts/.test(l))).toBe(true);
+    expect(runtime).toContain('COPY --from=build /src/dist ./dist');
+  });
+
+  it('runs as a non-root user, the runtime directory a volume, a HEALTHCHECK on /health, SIGTERM, serve on all interfaces', () => {
+    const runtime = stage('runtime');
+    const user = runtime.findIndex((l) => l.startsWith('USER '));
+    expect(runtime[user]).toBe('USER node');
+    const dir = /CONTROL_PLANE_RUNTIME_DIR=(\S+)/.exec(runtime.find((l) => l.startsWith('ENV ')) ?? '')?.[1];
+    expect(dir).toBe('/var/lib/strategy-control-plane');
+    expect(runtime).toContain(`VOLUME ["${dir}"]`);
+    expect(runtime.find((l) => l.startsWith('HEALTHCHECK '))).toMatch(/CMD \[.*http:\/\/127\.0\.0\.1:8787\/health/);
+    expect(runtime).toContain('EXPOSE 8787');
+    expect(runtime).toContain('STOPSIGNAL SIGTERM');
+    expect(runtime.at(-1)).toBe('CMD ["node", "dist/cli.js", "serve", "--host", "0.0.0.0"]');
+    expect(runtime.findIndex((l) => l.startsWith('CMD '))).toBeGreaterThan(user);
+    expect(dockerfile).toMatch(/--stop-timeout 15/); // more than the 10 s drain
+  });
+});
+
+describe('systemd unit (docs/)', () => {
+  const setting = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(unit)?.[1];
+  it('simple service, restarted on failure, stopped with SIGTERM and more time than the drain', () => {
+    expect(['simple', 'notify']).toContain(setting('Type'));
+    expect(setting('Restart')).toBe('on-failure');
+    expect(setting('KillSignal')).toBe('SIGTERM');
+    expect(Number(setting('TimeoutStopSec'))).toBeGreaterThan(DRAIN_MS / 1000);
+    expect(setting('ExecStart')).toMatch(/node \S+\/dist\/cli\.js serve$/);
+    expect(setting('StateDirectory')).toBe('strategy-control-plane');
+    expect(unit).toContain('Environment=CONTROL_PLANE_RUNTIME_DIR=/var/lib/strategy-control-plane');
+    expect(setting('User')).not.toBe('root');
+  });
+});
