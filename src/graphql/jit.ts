@@ -1,4 +1,13 @@
-import { type DocumentNode, type GraphQLSchema, getOperationAST, getVariableValues, type OperationDefinitionNode } from 'graphql';
+import {
+  type DocumentNode,
+  type ExecutionResult,
+  GraphQLError,
+  type GraphQLSchema,
+  getOperationAST,
+  getVariableValues,
+  type OperationDefinitionNode,
+  type Source,
+} from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 
@@ -58,7 +67,41 @@ export function jitExecutionPlugin(): Plugin {
       if (!operation || operation.operation === 'subscription') return;
       const { query } = compiledFor(args.schema, args.document, operationName);
       if (!query || !variablesCoerce(args.schema, operation, args.variableValues)) return;
-      setExecuteFn((a) => query.query(a.rootValue, a.contextValue, a.variableValues ?? {}));
+      const source = args.document.loc?.source;
+      setExecuteFn(function jitExecute(a) {
+        const result = query.query(a.rootValue, a.contextValue, a.variableValues ?? {});
+        return result instanceof Promise ? result.then((r) => asGraphqlJsWould(r, source)) : asGraphqlJsWould(result, source);
+      });
     },
   };
+}
+
+/**
+ * graphql-jit's errors carry `locations` but not the source positions graphql-js's do, and yoga
+ * rebuilds every error from those when it answers (masking, then its serializer): they are given
+ * back here, so an error reads the same whichever executor ran. Errors first, as graphql-js orders them.
+ */
+function asGraphqlJsWould(result: ExecutionResult, source: Source | undefined): ExecutionResult {
+  if (!result.errors?.length) return result;
+  const lineStarts = source ? lineStartsOf(source.body) : [];
+  const errors = result.errors.map((error) => {
+    if (!source || error.positions || !error.locations?.length) return error;
+    const positions = error.locations.map(({ line, column }) => (lineStarts[line - 1] ?? 0) + column - 1);
+    return new GraphQLError(error.message, {
+      source,
+      positions,
+      path: error.path,
+      originalError: error.originalError,
+      extensions: error.extensions,
+    });
+  });
+  const { data, extensions } = result;
+  return { errors, data, ...(extensions && { extensions }) };
+}
+
+/** Where each line starts, counting lines as graphql-js does (\r\n, \n or \r). */
+function lineStartsOf(text: string): number[] {
+  const starts = [0];
+  for (const match of text.matchAll(/\r\n|[\n\r]/g)) starts.push(match.index + match[0].length);
+  return starts;
 }
