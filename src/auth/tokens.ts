@@ -85,14 +85,18 @@ export function adminAuthenticator(adminToken: string): Authenticator {
  */
 export function scopedAuthenticator(options: { adminToken: string; tokens: TokenStore }): Authenticator {
   const admin = adminAuthenticator(options.adminToken);
+  const named = async (token: string): Promise<Credentials> => {
+    const stored = await options.tokens.find(tokenDigest(token));
+    return stored ? { kind: 'valid', identity: { name: stored.name, scopes: impliedScopes([stored.scope]) } } : { kind: 'invalid' };
+  };
   return {
-    async authenticate(header) {
+    // Synchronous unless the token store must be asked (no token, or the admin token: answered at once).
+    authenticate(header) {
       const first = admin.authenticate(header) as Credentials;
       if (first.kind !== 'invalid') return first;
       const token = bearerToken(header);
       if (!token) return first;
-      const stored = await options.tokens.find(tokenDigest(token));
-      return stored ? { kind: 'valid', identity: { name: stored.name, scopes: impliedScopes([stored.scope]) } } : { kind: 'invalid' };
+      return named(token);
     },
   };
 }

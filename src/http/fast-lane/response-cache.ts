@@ -57,8 +57,8 @@ export function callerKey(credentials: Credentials): string | null {
   return key;
 }
 
-/** Answers kept per request body, one per caller and media type. */
-const VARIANTS_PER_BODY = 16;
+/** Callers whose answers are kept per request body (each with one answer per media type). */
+const CALLERS_PER_BODY = 16;
 
 interface Variant {
   readonly revision: number;
@@ -70,28 +70,31 @@ interface Variant {
  * for byte (query, variables, operation name), the caller, the media type answered and the read
  * revision they were computed at (an answer from another revision is never returned). Only
  * complete answers (200, no errors) are kept. Bounded (entries and bytes, second-chance LRU).
+ * Lookups go body -> caller -> media type, so a hit builds no key string.
  */
 export class ResponseCache {
-  private readonly entries = new Lru<string, Map<string, Variant>>(RESPONSE_CACHE_ENTRIES, RESPONSE_CACHE_BYTES);
+  private readonly entries = new Lru<string, Map<string, Map<string, Variant>>>(RESPONSE_CACHE_ENTRIES, RESPONSE_CACHE_BYTES);
   private readonly cacheable = new WeakMap<OperationDefinitionNode, boolean>();
 
-  get(body: string, variant: string, revision: number): CachedAnswer | undefined {
-    const found = this.entries.get(body)?.get(variant);
+  get(body: string, caller: string, mediaType: string, revision: number): CachedAnswer | undefined {
+    const found = this.entries.get(body)?.get(caller)?.get(mediaType);
     return found?.revision === revision ? found.answer : undefined;
   }
 
-  set(body: string, variant: string, revision: number, answer: CachedAnswer): void {
+  set(body: string, caller: string, mediaType: string, revision: number, answer: CachedAnswer): void {
     if (answer.body.byteLength > MAX_CACHED_ANSWER_BYTES) return;
-    const variants = this.entries.get(body) ?? new Map<string, Variant>();
-    variants.delete(variant);
-    variants.set(variant, { revision, answer });
-    for (const oldest of variants.keys()) {
-      if (variants.size <= VARIANTS_PER_BODY) break;
-      variants.delete(oldest);
+    const callers = this.entries.get(body) ?? new Map<string, Map<string, Variant>>();
+    const byType = callers.get(caller) ?? new Map<string, Variant>();
+    byType.set(mediaType, { revision, answer });
+    callers.delete(caller);
+    callers.set(caller, byType);
+    for (const oldest of callers.keys()) {
+      if (callers.size <= CALLERS_PER_BODY) break;
+      callers.delete(oldest);
     }
     let size = body.length;
-    for (const [name, { answer: a }] of variants) size += name.length + a.body.byteLength;
-    this.entries.set(body, variants, size);
+    for (const [name, types] of callers) for (const { answer: a } of types.values()) size += name.length + a.body.byteLength;
+    this.entries.set(body, callers, size);
   }
 
   isCacheable(document: DocumentNode, operation: OperationDefinitionNode): boolean {

@@ -119,14 +119,14 @@ export function fastLaneRoute(
 
   const handle = async (exchange: Exchange): Promise<Reply> => {
     const mediaType = regularMediaType(exchange.req.headers.accept);
-    const credentials = await authenticator.authenticate(exchange.req.headers.authorization ?? null);
+    const authenticated = authenticator.authenticate(exchange.req.headers.authorization ?? null);
+    const credentials = authenticated instanceof Promise ? await authenticated : authenticated;
     const caller = callerKey(credentials);
     // A refused token is answered by yoga's own path (401, WWW-Authenticate), like any refusal before execution.
     if (mediaType === null || caller === null) return fallback(exchange);
     const body = (exchange.body as Buffer).toString('utf8');
-    const variant = `${caller}\n${mediaType}`;
     const readAt = cache ? revision.current() : 0;
-    const hit = cache?.get(body, variant, readAt);
+    const hit = cache?.get(body, caller, mediaType, readAt);
     if (hit) return answerOf(hit);
 
     const params = plainParams(body);
@@ -176,7 +176,7 @@ export function fastLaneRoute(
         contentType: reply.headers['content-type'] ?? `${mediaType}; charset=utf-8`,
         body: Buffer.from(reply.body as string),
       };
-      cache.set(body, variant, readAt, answer);
+      cache.set(body, caller, mediaType, readAt, answer);
       return answerOf(answer);
     }
     return reply;

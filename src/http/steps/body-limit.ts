@@ -23,7 +23,18 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 /** Reads at most `limit` bytes; past that, reads the rest and drops it (so the client sees an answer, not a reset). */
-function readAtMost(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+function readAtMost(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> | Buffer | 'too-large' {
+  // A small body usually arrives with its headers: whole and buffered by the time the chain gets
+  // here. Then it is taken as it is, without waiting for stream events.
+  if (req.complete && !req.readableFlowing) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for (let chunk = req.read() as Buffer | null; chunk !== null; chunk = req.read() as Buffer | null) {
+      size += chunk.byteLength;
+      if (size <= limit) chunks.push(chunk);
+    }
+    return size > limit ? 'too-large' : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  }
   // Plain events rather than an async iterator: this runs for every request with a body.
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

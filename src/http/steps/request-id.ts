@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log.js';
 import type { Step } from '../exchange.js';
-import { childLogger } from '../log.js';
+import { lazyChildLogger } from '../log.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -19,7 +19,7 @@ export function acceptedRequestId(header: string | string[] | undefined): string
 export function requestIdStep(logger: Logger, newId: () => string = randomUUID): Step {
   return async (exchange, next) => {
     exchange.requestId = acceptedRequestId(exchange.req.headers[REQUEST_ID_HEADER]) ?? newId();
-    exchange.log = childLogger(logger, { reqId: exchange.requestId });
+    exchange.log = lazyChildLogger(logger, { reqId: exchange.requestId });
     const reply = await next(exchange);
     reply.headers[REQUEST_ID_HEADER] = exchange.requestId;
     return reply;
