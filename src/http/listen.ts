@@ -33,6 +33,9 @@ import { requestMetricsStep } from './steps/request-metrics.js';
 import { yogaParseErrorsPlugin } from './yoga-parse-errors.js';
 import { yogaHandler } from './yoga-route.js';
 
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const CLOSE_CONNECTION: Record<string, string> = Object.freeze({ connection: 'close' }) as Record<string, string>;
+
 /** How long `close()` lets in-flight requests finish before it closes their connections. */
 export const DRAIN_MS = 10_000;
 
@@ -220,8 +223,11 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
       if (inFlight.size === 0) drained?.();
     });
     try {
-      const reply = await handle(exchange);
-      await sendReply(exchange, reply, closing ? { connection: 'close' } : {});
+      // Awaited only when something waits: a cached read is answered in the same turn.
+      const pending = handle(exchange);
+      const reply = pending instanceof Promise ? await pending : pending;
+      const sent = sendReply(exchange, reply, closing ? CLOSE_CONNECTION : NO_HEADERS);
+      if (sent instanceof Promise) await sent;
     } catch (err) {
       exchange.log.error({ err }, 'the HTTP adapter could not answer');
       if (res.headersSent) res.destroy();

@@ -1,4 +1,4 @@
-import type { Exchange, Handler, Reply } from './exchange.js';
+import type { Exchange, Handler, MaybePromise, Reply } from './exchange.js';
 import type { Refuse } from './refusal.js';
 
 export interface Route {
@@ -34,7 +34,7 @@ export function router(routes: readonly Route[], refuse: Refuse): Handler {
     if (prefixed.includes(route)) continue;
     exact.set(route.path, [...(exact.get(route.path) ?? []), route]);
   }
-  return async (exchange): Promise<Reply> => {
+  return (exchange): MaybePromise<Reply> => {
     const exactOnPath = exact.get(exchange.path) ?? NONE;
     const onPath = prefixed.some((route) => matchesPath(route, exchange.path))
       ? routes.filter((route) => matchesPath(route, exchange.path))

@@ -37,8 +37,8 @@ async function pipeStream(res: ServerResponse, stream: ByteStream, signal: Abort
   }
 }
 
-/** Writes a reply: the only place an answer reaches the socket. */
-export async function sendReply(exchange: Exchange, reply: Reply, extraHeaders: Record<string, string> = {}): Promise<void> {
+/** Writes a reply: the only place an answer reaches the socket. Synchronous unless the body is a stream. */
+export function sendReply(exchange: Exchange, reply: Reply, extraHeaders: Record<string, string> = {}): void | Promise<void> {
   const { res } = exchange;
   if (res.headersSent || res.destroyed) return;
   // The reply is this request's own: its headers are sent as they are (no copy on the way out).
@@ -46,15 +46,17 @@ export async function sendReply(exchange: Exchange, reply: Reply, extraHeaders: 
   for (const name of HOP_BY_HOP) if (name in headers && !(name in extraHeaders)) delete headers[name];
   for (const name in extraHeaders) headers[name] = extraHeaders[name]!;
   const { body } = reply;
-  if (isStream(body)) {
-    res.writeHead(reply.status, headers);
-    res.flushHeaders();
-    await pipeStream(res, body, exchange.signal);
-    if (!res.destroyed) res.end();
-    return;
-  }
+  if (isStream(body)) return sendStream(exchange, reply.status, headers, body);
   const bytes = body === null ? null : typeof body === 'string' ? Buffer.from(body) : body;
   if (bytes !== null) headers['content-length'] = bytes.byteLength;
   res.writeHead(reply.status, headers);
   res.end(bytes !== null && exchange.method !== 'HEAD' ? bytes : undefined);
+}
+
+async function sendStream(exchange: Exchange, status: number, headers: Record<string, string | number>, body: ByteStream): Promise<void> {
+  const { res } = exchange;
+  res.writeHead(status, headers);
+  res.flushHeaders();
+  await pipeStream(res, body, exchange.signal);
+  if (!res.destroyed) res.end();
 }

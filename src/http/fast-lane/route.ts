@@ -1,12 +1,13 @@
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import { processRegularResult } from 'graphql-yoga';
+import type { Credentials } from '../../auth/identity.js';
 import type { Authenticator } from '../../auth/tokens.js';
 import type { ControlPlaneServices } from '../../control-plane.js';
 import { DocumentCache } from '../../graphql/document-cache.js';
 import { maskError } from '../../graphql/errors.js';
 import { JIT_EXECUTION } from '../../graphql/jit.js';
 import type { ControlPlaneYoga } from '../../graphql/yoga.js';
-import type { Exchange, Handler, Reply } from '../exchange.js';
+import type { Exchange, Handler, MaybePromise, Reply } from '../exchange.js';
 import { requestScopeOf } from '../in-process.js';
 import type { Route } from '../router.js';
 import { isJsonContentType, type RegularMediaType, regularMediaType } from './media-type.js';
@@ -117,18 +118,35 @@ export function fastLaneRoute(
   const cache = (options.responseCache ?? true) ? new ResponseCache() : null;
   const revision = readRevision(services);
 
-  const handle = async (exchange: Exchange): Promise<Reply> => {
+  // Synchronous up to a cache hit (a cached read costs no promise); execution is `execute` below.
+  const handle = (exchange: Exchange): MaybePromise<Reply> => {
     const mediaType = regularMediaType(exchange.req.headers.accept);
+    if (mediaType === null) return fallback(exchange);
     const authenticated = authenticator.authenticate(exchange.req.headers.authorization ?? null);
-    const credentials = authenticated instanceof Promise ? await authenticated : authenticated;
+    return authenticated instanceof Promise
+      ? authenticated.then((credentials) => answer(exchange, mediaType, credentials))
+      : answer(exchange, mediaType, authenticated);
+  };
+
+  const answer = (exchange: Exchange, mediaType: RegularMediaType, credentials: Credentials): MaybePromise<Reply> => {
     const caller = callerKey(credentials);
     // A refused token is answered by yoga's own path (401, WWW-Authenticate), like any refusal before execution.
-    if (mediaType === null || caller === null) return fallback(exchange);
+    if (caller === null) return fallback(exchange);
     const body = (exchange.body as Buffer).toString('utf8');
     const readAt = cache ? revision.current() : 0;
     const hit = cache?.get(body, caller, mediaType, readAt);
     if (hit) return answerOf(hit);
+    return execute(exchange, mediaType, credentials, caller, body, readAt);
+  };
 
+  const execute = async (
+    exchange: Exchange,
+    mediaType: RegularMediaType,
+    credentials: Credentials,
+    caller: string,
+    body: string,
+    readAt: number,
+  ): Promise<Reply> => {
     const params = plainParams(body);
     if (!params) return fallback(exchange);
     const initialContext = { ...requestScopeOf(exchange), credentials, params, ...(jit && { [JIT_EXECUTION]: true }) };
