@@ -17,25 +17,40 @@ export interface ReadRevision {
  */
 export function readRevision(services: Pick<ControlPlaneServices, 'store' | 'runners'>): ReadRevision {
   let revision = 0;
-  let seen: unknown[] = [];
+  // What the previous call read, compared in place (no array per call).
+  const seen: unknown[] = [];
+  let length = 0;
+  let changed = false;
+  const see = (value: unknown) => {
+    if (seen[length] !== value) {
+      seen[length] = value;
+      changed = true;
+    }
+    length += 1;
+  };
   const off = services.store.subscribe(() => {
     revision += 1;
   });
   return {
     current() {
       const { store, runners } = services;
-      const now: unknown[] = [];
+      length = 0;
+      changed = false;
       const state = store.state() as unknown as Record<string, unknown>;
-      for (const key in state) now.push(state[key]);
+      for (const key in state) see(state[key]);
       const info = store.info();
-      now.push(store.problem(), info.connected, info.lastContactAt);
-      for (const view of runners.views()) now.push(view.state, view.health);
-      let same = now.length === seen.length;
-      for (let i = 0; same && i < now.length; i++) same = now[i] === seen[i];
-      if (!same) {
-        revision += 1;
-        seen = now;
+      see(store.problem());
+      see(info.connected);
+      see(info.lastContactAt);
+      for (const view of runners.views()) {
+        see(view.state);
+        see(view.health);
       }
+      if (seen.length !== length) {
+        seen.length = length;
+        changed = true;
+      }
+      if (changed) revision += 1;
       return revision;
     },
     close: off,
