@@ -99,35 +99,23 @@ export class AuditFile {
    */
   async append(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    let text = entries.map((e) => `${JSON.stringify(e)}\n`).join('');
-    let step = 'open';
-    try {
-      // Someone else may have appended (a torn line without its newline): never glue our line to it.
-      const stat = await this.fs.stat(this.file).catch(() => null);
-      if (stat && stat.size !== this.size) {
-        if (stat.size > 0 && !(await this.endsWithNewline(stat.size))) text = `\n${text}`;
-        this.size = stat.size;
-      }
-      const handle = await this.fs.open(this.file, 'a', 0o600);
-      try {
-        step = 'append';
-        await handle.write(text);
-        step = 'fsync';
-        await handle.sync();
-      } finally {
-        await handle.close().catch(() => {});
-      }
-    } catch (err) {
-      await this.fs.truncate(this.file, this.size).catch(() => {});
-      throw new ConfigWriteError(`audit ${step}`, errnoOf(err), { cause: err });
-    }
-    this.size += Buffer.byteLength(text);
-    for (const entry of entries) this.remember(entry);
+    this.appended(entries, await appendAuditText(this.fs, this.file, AuditFile.textOf(entries), this.size));
   }
 
-  private async endsWithNewline(size: number): Promise<boolean> {
-    const bytes = await this.fs.readFile(this.file).catch(() => null);
-    return bytes === null || bytes.length === 0 || bytes[Math.min(size, bytes.length) - 1] === 0x0a;
+  /** The lines `entries` are appended as. */
+  static textOf(entries: readonly AuditEntry[]): string {
+    return entries.map((e) => `${JSON.stringify(e)}\n`).join('');
+  }
+
+  /** Bytes of complete lines this process knows the file to have (what an append starts from). */
+  get knownSize(): number {
+    return this.size;
+  }
+
+  /** Records entries appended elsewhere (the store's I/O worker) with `appendAuditText`, and the file's size after them. */
+  appended(entries: readonly AuditEntry[], size: number): void {
+    this.size = size;
+    for (const entry of entries) this.remember(entry);
   }
 
   /** The last `n` entries, newest first, of one subject or all. */
@@ -144,4 +132,42 @@ export class AuditFile {
   lastVersion(subject: AuditSubject): number {
     return this.lastVersions[subject];
   }
+}
+
+/**
+ * Appends `text` (whole lines) to the audit file in one write and one fsync, starting on a line
+ * boundary even when something else appended a torn line since `knownSize`; on failure cuts the
+ * file back to the size it had, so no half line stays. Returns the file's size after the append.
+ * Shared by the store and its I/O worker, so both append alike.
+ */
+export async function appendAuditText(fs: FileSystem, file: string, text: string, knownSize: number): Promise<number> {
+  let size = knownSize;
+  let lines = text;
+  let step = 'open';
+  try {
+    // Someone else may have appended (a torn line without its newline): never glue our line to it.
+    const stat = await fs.stat(file).catch(() => null);
+    if (stat && stat.size !== size) {
+      if (stat.size > 0 && !(await endsWithNewline(fs, file, stat.size))) lines = `\n${lines}`;
+      size = stat.size;
+    }
+    const handle = await fs.open(file, 'a', 0o600);
+    try {
+      step = 'append';
+      await handle.write(lines);
+      step = 'fsync';
+      await handle.sync();
+    } finally {
+      await handle.close().catch(() => {});
+    }
+  } catch (err) {
+    await fs.truncate(file, size).catch(() => {});
+    throw new ConfigWriteError(`audit ${step}`, errnoOf(err), { cause: err });
+  }
+  return size + Buffer.byteLength(lines);
+}
+
+async function endsWithNewline(fs: FileSystem, file: string, size: number): Promise<boolean> {
+  const bytes = await fs.readFile(file).catch(() => null);
+  return bytes === null || bytes.length === 0 || bytes[Math.min(size, bytes.length) - 1] === 0x0a;
 }

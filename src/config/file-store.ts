@@ -11,6 +11,7 @@ import { AuditFile } from './audit-file.js';
 import { judgeGroup, MAX_GROUP, type QueuedCommit } from './commit-group.js';
 import { digestOf } from './digest.js';
 import { ConfigFileError, ConfigWriteError } from './errors.js';
+import { inProcessIo, type RuntimeFilesIo, workerIo } from './file-io.js';
 import { type DiskRead, judgeConfigRead, judgePresetsRead, type PresetsNotInForce } from './file-read.js';
 import { PRESETS_FILE_NAME, parsePresetsFile } from './presets-file.js';
 import { NO_PRESETS_DIGEST, presetsInForce, presetsSystemEntry } from './presets-judge.js';
@@ -49,6 +50,11 @@ export interface FileConfigStoreOptions {
   /** Told about what an operator should know but that fails nothing (a directory fsync, a torn audit tail). */
   warn?: (message: string) => void;
   /**
+   * Reads and group writes on a worker thread (default: yes, unless `fs` is given): under a read
+   * storm each file-system call made in process waited behind the requests in the event loop.
+   */
+  ioWorker?: boolean;
+  /**
    * Record hand edits in the audit trail (default true). False for a runner-only process: the API
    * process beside it reads the same files and records them; a second recorder, whose view of the
    * trail is as old as its start, took every change the API made for a hand edit and recorded it again.
@@ -62,6 +68,8 @@ export interface FileConfigStore extends ConfigStore {
   readonly presetsFile: string;
   readonly auditFile: string;
   readonly watch: FileWatch | undefined;
+  /** Where reads and group writes run (diagnostics, tests): the I/O worker once started, else in process. */
+  readonly ioKind: 'worker' | 'in-process';
 }
 
 /** What the store was opened with. */
@@ -156,6 +164,8 @@ class FileStore implements FileConfigStore {
   private draining = false;
   /** The parsed document of the config text this store last wrote: the next group edits it instead of parsing the file again. */
   private written: { digest: string; doc: Document } | null = null;
+  /** Where reads and group writes run: in process until start() moves them to the worker. */
+  private io: RuntimeFilesIo;
 
   constructor(
     private readonly options: FileConfigStoreOptions,
@@ -173,6 +183,11 @@ class FileStore implements FileConfigStore {
     this.presetsStoredVersion = opened.presetsStoredVersion;
     this.strategies = opened.strategies;
     this.lastContactAt = now().toISOString();
+    this.io = inProcessIo(fs);
+  }
+
+  get ioKind(): 'worker' | 'in-process' {
+    return this.io.kind;
   }
 
   get auditFile(): string {
@@ -233,6 +248,7 @@ class FileStore implements FileConfigStore {
         });
       });
     });
+    if (this.options.ioWorker ?? this.options.fs === undefined) this.io = workerIo(this.io);
     this.watch = watchFile([this.file, this.presetsFile], () => void this.refresh().catch(() => {}), {
       pollMs: this.options.pollMs ?? 1000,
     });
@@ -288,8 +304,7 @@ class FileStore implements FileConfigStore {
    * they make, and both are put in force together, so readers never see one without the other.
    */
   private async readDisk(): Promise<DiskRead> {
-    const presetsText = await readRuntimeFile(this.fs, this.presetsFile);
-    const configText = await readRuntimeFile(this.fs, this.file);
+    const [presetsText = null, configText = null] = await this.io.read([this.presetsFile, this.file]);
     this.lastContactAt = this.now().toISOString();
     const current = {
       config: this.snapshot,
@@ -441,16 +456,17 @@ class FileStore implements FileConfigStore {
       ...(judged.presetsText !== null ? [{ file: this.presetsFile, text: judged.presetsText, previous: disk.presetsText }] : []),
       ...(judged.configText !== null ? [{ file: this.file, text: judged.configText, previous: disk.configText }] : []),
     ];
-    const done: typeof writes = [];
     try {
-      try {
-        for (const write of writes) {
-          await this.writeRuntimeFile(write.file, write.text, await this.modeOf(write.file));
-          done.push(write);
-        }
-        await this.auditLog.append(judged.entries);
-      } catch (err) {
-        await this.restore(done, err);
+      const done = await this.io.writeGroup({
+        writes,
+        audit: { file: this.auditLog.file, text: AuditFile.textOf(judged.entries), knownSize: this.auditLog.knownSize },
+      });
+      this.auditLog.appended(judged.entries, done.auditSize);
+      this.lastContactAt = this.now().toISOString();
+      // The renamed file is already visible (the runner may act on it): report the change, warn about durability.
+      for (const file of done.notDurable) {
+        const what = file === this.file ? 'config' : 'presets';
+        this.warn(`${what} saved, but fsync of ${path.dirname(file)} failed: the rename may not survive a power loss`);
       }
     } catch (err) {
       // Nothing of the group stays: every writer hears the failure (their judgements built on each other).
@@ -473,14 +489,6 @@ class FileStore implements FileConfigStore {
     judged.settle();
   }
 
-  /** The file's permission bits, to keep them across the rewrite (new files: 0644). */
-  private modeOf(file: string): Promise<number> {
-    return this.fs.stat(file).then(
-      (s) => s.mode & 0o777,
-      () => 0o644,
-    );
-  }
-
   /** Durable atomic write of a runtime file; a failure leaves the old file and says which step failed. */
   private async writeRuntimeFile(file: string, text: string, mode: number): Promise<void> {
     let durable: boolean;
@@ -496,28 +504,11 @@ class FileStore implements FileConfigStore {
     if (!durable) this.warn(`${what} saved, but fsync of ${path.dirname(file)} failed: the rename may not survive a power loss`);
   }
 
-  /**
-   * A write or the audit append failed: put back the files this group already replaced (newest
-   * first), so nothing unrecorded stays in force, then throw the failure as ConfigWriteError.
-   */
-  private async restore(written: readonly { file: string; previous: string | null }[], cause: unknown): Promise<never> {
-    for (const { file, previous } of [...written].reverse()) {
-      try {
-        if (previous !== null) await writeFileAtomic(file, previous, { fs: this.fs });
-        else await this.fs.unlink(file);
-      } catch (restoreError) {
-        // Could not put it back: the new file is on disk, and the next read reports it truthfully.
-        throw new ConfigWriteError('restore after failed audit append', errnoOf(restoreError), { cause: restoreError });
-      }
-    }
-    if (cause instanceof ConfigWriteError) throw cause;
-    throw new ConfigWriteError('audit append', errnoOf(cause), { cause });
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     this.watch?.close();
     await this.mutex.idle();
+    await this.io.close();
     this.listeners.clear();
   }
 }

@@ -65,7 +65,8 @@ function parseAsYogaDoes<T>(parse: (source: string) => T, source: string): T {
     if (err instanceof GraphQLError) {
       const extensions = err.extensions as Record<string, unknown>;
       extensions.code ||= 'GRAPHQL_PARSE_FAILED';
-      const http = (extensions.http ||= {}) as { spec?: boolean; status?: number };
+      extensions.http ||= {};
+      const http = extensions.http as { spec?: boolean; status?: number };
       http.spec ||= true;
       http.status ||= 400;
     }
