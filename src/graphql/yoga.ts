@@ -1,4 +1,3 @@
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { AuthenticationError } from '../auth/identity.js';
 import type { Authenticator } from '../auth/tokens.js';
@@ -88,7 +87,8 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
     maxRequestBodySize: false,
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     graphiql: options.production ? false : PLAYGROUND_OPTIONS,
-    renderGraphiQL,
+    // Loaded when a page is first rendered: the bundled GraphiQL is ~30 MB of heap, and production never shows it.
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     context: async ({ requestId, log, authorization, credentials: known }) => {
       const credentials = known ?? (await authenticator.authenticate(authorization));
       // A token that was sent but is wrong is refused outright, even for a public read: a
