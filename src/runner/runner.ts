@@ -40,6 +40,8 @@ export class Runner implements RunnerStateSource {
   private scanTimer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | null = null;
   private rescan = false;
+  /** The next scan may take the state in force as it is (see requestScan). */
+  private skipRefresh = false;
   private stopped = false;
   /** What keeps the runner from converging, by source; published joined as `error`. */
   private readonly problems: { config: string | null; read: string | null; scan: string | null } = { config: null, read: null, scan: null };
@@ -128,15 +130,22 @@ export class Runner implements RunnerStateSource {
       this.options.logger?.info(
         `runner applied config version ${applied.configVersion} (${applied.configDigest.slice(0, 19)}), presets version ${applied.presetsVersion}: ${applied.strategyKey}`,
       );
-      this.requestScan(); // with the new config now, not a whole interval later
+      // With the new config now, not a whole interval later; the store has just read it, so no re-read.
+      this.requestScan(true);
     } else if (error !== this.state.error) {
       this.update({ error });
     }
   }
 
-  /** Scans now, or right after the scan in progress. */
-  private requestScan(): void {
+  /**
+   * Scans now, or right after the scan in progress. `fresh`: the store has just delivered the state
+   * (an applied change), so the scan takes it as it is; a scan on the timer re-reads the store first.
+   */
+  private requestScan(fresh = false): void {
     if (this.stopped) return;
+    // Requests coalesce into the next scan: it skips the re-read only if every one of them was fresh.
+    const alreadyPending = this.scanning !== null && this.rescan;
+    this.skipRefresh = alreadyPending ? this.skipRefresh && fresh : fresh;
     clearTimeout(this.scanTimer);
     if (this.scanning) this.rescan = true;
     else this.scanning = this.scan();
@@ -150,12 +159,17 @@ export class Runner implements RunnerStateSource {
       lastScanMs: Math.round((performance.now() - started) * 1000) / 1000,
     });
     try {
-      // Level-triggered: re-read the desired state whatever events were (or were not) seen.
-      this.problems.read = await this.options.store.refresh().then(
-        () => null,
-        // The errno, not the message: API clients are not told where the server keeps its files.
-        (err: Error) => `cannot read the config (${(err as { code?: string }).code ?? err.name}), keeping what was applied`,
-      );
+      // Level-triggered: re-read the desired state whatever events were (or were not) seen, unless the
+      // store has just delivered it (a re-read then only queues behind the next commit for nothing).
+      const fresh = this.skipRefresh;
+      this.skipRefresh = false;
+      if (!fresh) {
+        this.problems.read = await this.options.store.refresh().then(
+          () => null,
+          // The errno, not the message: API clients are not told where the server keeps its files.
+          (err: Error) => `cannot read the config (${(err as { code?: string }).code ?? err.name}), keeping what was applied`,
+        );
+      }
       this.reconcile();
       this.rescan = false;
       const applied = this.applied;
