@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { AtomicWriteError, writeFileAtomic } from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem } from '../fs/file-system.js';
 import { readRuntimeFile } from '../fs/runtime-file.js';
-import { appendAuditText } from './audit-file.js';
+import { appendAuditText } from './audit-append.js';
 import { ConfigWriteError } from './errors.js';
 
 /** One runtime file a group replaces, with the text it had (to put back if the group fails). */
