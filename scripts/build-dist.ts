@@ -3,7 +3,7 @@
 // ~300 modules tsc emitted plus the node_modules they import (cold start: module loading was most of
 // it). What is imported lazily stays lazy (chunks loaded on first use: each stratctl command, the
 // etcd store, GraphiQL). Type checking is `npm run typecheck` (tsc --noEmit).
-import { rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -13,8 +13,11 @@ const outdir = path.join(root, 'dist');
 
 /** Builds dist/ (the page, dist/page, is build-page.ts's and left alone). Returns the files written. */
 export async function buildDist(): Promise<string[]> {
-  for (const stale of ['chunks', 'cli.js', 'cli.js.map', 'file-io-worker.js', 'file-io-worker.js.map']) {
-    await rm(path.join(outdir, stale), { recursive: true, force: true });
+  // What an earlier build wrote (chunk names carry content hashes, so old ones would pile up).
+  const previous = await readdir(outdir).catch(() => [] as string[]);
+  for (const name of previous) {
+    if (name === 'page' || name.startsWith('.')) continue;
+    await rm(path.join(outdir, name), { recursive: true, force: true });
   }
   const result = await build({
     absWorkingDir: root,
@@ -32,7 +35,10 @@ export async function buildDist(): Promise<string[]> {
     // Beside the entries (not in a subfolder): file-io.ts finds the worker next to its own code.
     chunkNames: 'chunk-[hash]',
     sourcemap: true,
-    // Class and function names stay (error names in logs, Pothos and yoga use them).
+    // Whitespace and syntax only: V8 keeps every module's source in memory (for lazy compilation),
+    // so a smaller bundle is a smaller heap; names stay as written (logs, stacks, Pothos and yoga use them).
+    minifyWhitespace: true,
+    minifySyntax: true,
     keepNames: true,
     // graphql ships CJS and ESM side by side; every importer must get the same one (one realm).
     mainFields: ['main', 'module'],

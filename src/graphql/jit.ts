@@ -8,7 +8,7 @@ import {
   type OperationDefinitionNode,
   type Source,
 } from 'graphql';
-import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
+import type { CompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 
 /** Set on an execution's initial context to ask for graphql-jit (the fast lane does, when its switch is on). */
@@ -22,6 +22,14 @@ interface Compiled {
   query: CompiledQuery | null;
 }
 
+type Jit = typeof import('graphql-jit');
+let jit: Promise<Jit> | undefined;
+/** graphql-jit (and the JSON-schema compiler it brings) is loaded when a first document is compiled: most processes never do. */
+const loadJit = () => {
+  jit ??= import('graphql-jit');
+  return jit;
+};
+
 /**
  * Executes with graphql-jit where that is correct, else leaves yoga's own executor in place:
  * queries and mutations only (subscriptions never reach here), a document jit can compile, and
@@ -32,7 +40,7 @@ interface Compiled {
 export function jitExecutionPlugin(): Plugin {
   const compiled = new WeakMap<DocumentNode, Map<string, Compiled>>();
 
-  const compiledFor = (schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): Compiled => {
+  const compiledFor = async (schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): Promise<Compiled> => {
     let byName = compiled.get(document);
     if (!byName) {
       byName = new Map();
@@ -46,6 +54,7 @@ export function jitExecutionPlugin(): Plugin {
     }
     entry.runs += 1;
     if (entry.query === null && entry.runs === JIT_AFTER_EXECUTIONS) {
+      const { compileQuery, isCompiledQuery } = await loadJit();
       const result = compileQuery(schema, document, operationName);
       entry.query = isCompiledQuery(result) ? result : null;
     }
@@ -60,12 +69,12 @@ export function jitExecutionPlugin(): Plugin {
   };
 
   return {
-    onExecute({ args, setExecuteFn }) {
+    async onExecute({ args, setExecuteFn }) {
       if (!(args.contextValue as unknown as Record<symbol, unknown> | undefined)?.[JIT_EXECUTION]) return;
       const operationName = args.operationName ?? undefined;
       const operation = getOperationAST(args.document, operationName);
       if (!operation || operation.operation === 'subscription') return;
-      const { query } = compiledFor(args.schema, args.document, operationName);
+      const { query } = await compiledFor(args.schema, args.document, operationName);
       if (!query || !variablesCoerce(args.schema, operation, args.variableValues)) return;
       const source = args.document.loc?.source;
       setExecuteFn(function jitExecute(a) {
