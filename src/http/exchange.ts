@@ -38,6 +38,11 @@ export interface Exchange {
   clientKey: string;
   /** The request body, read, decoded and size-checked by the body step (null: none sent). */
   body: Buffer | null;
+  /**
+   * The raw body, when the adapter had it read before the chain ran (a declared length within the
+   * body limit): the chain then answers in one turn. The body step still judges it (encoding, size).
+   */
+  prefetched?: Buffer;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import type { Exchange, Step } from '../exchange.js';
+import type { Exchange, Handler, Reply, Step } from '../exchange.js';
 import type { Refuse } from '../refusal.js';
 
 /** 64 KiB: a hundred times the largest real request (an `updateConfig` with overrides). */
@@ -78,15 +78,11 @@ function readAtMost(req: IncomingMessage, limit: number): Promise<Buffer | 'too-
 export function bodyLimitStep(refuse: Refuse, limit: number = MAX_REQUEST_BODY_BYTES): Step {
   const tooLarge = (exchange: Exchange) =>
     refuse(exchange, { reason: 'body-too-large', status: 413, code: 'REQUEST_ENTITY_TOO_LARGE', message: bodyTooLargeMessage(limit) });
-  return async (exchange, next) => {
+
+  const judged = async (exchange: Exchange, next: Handler, coding: string): Promise<Reply> => {
     const { req } = exchange;
-    if (!hasBody(req)) {
-      exchange.body = null;
-      return next(exchange);
-    }
-    const coding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     if (coding !== 'identity' && coding !== 'gzip' && coding !== 'x-gzip') {
-      await readAtMost(req, 0);
+      if (exchange.prefetched === undefined) await readAtMost(req, 0);
       return refuse(exchange, {
         reason: 'unsupported-encoding',
         status: 415,
@@ -95,8 +91,8 @@ export function bodyLimitStep(refuse: Refuse, limit: number = MAX_REQUEST_BODY_B
       });
     }
     const declared = Number(req.headers['content-length']);
-    const raw = await readAtMost(req, declared > limit ? 0 : limit);
-    if (raw === 'too-large') return tooLarge(exchange);
+    const raw = exchange.prefetched ?? (await readAtMost(req, declared > limit ? 0 : limit));
+    if (raw === 'too-large' || raw.byteLength > limit) return tooLarge(exchange);
     if (coding === 'identity') {
       exchange.body = raw;
       return next(exchange);
@@ -108,5 +104,21 @@ export function bodyLimitStep(refuse: Refuse, limit: number = MAX_REQUEST_BODY_B
       return refuse(exchange, { reason: 'bad-body', status: 400, code: 'BAD_REQUEST', message: 'Request body is not valid gzip data' });
     }
     return next(exchange);
+  };
+
+  return (exchange, next) => {
+    const { req } = exchange;
+    if (!hasBody(req)) {
+      exchange.body = null;
+      return next(exchange);
+    }
+    const coding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    // Already read by the adapter, sent as it is: judged here and now, the rest of the chain in the same turn.
+    if (coding === 'identity' && exchange.prefetched !== undefined) {
+      if (exchange.prefetched.byteLength > limit) return tooLarge(exchange);
+      exchange.body = exchange.prefetched;
+      return next(exchange);
+    }
+    return judged(exchange, next, coding);
   };
 }
