@@ -9,8 +9,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Builds dist/ when src/ changed: spawned CLIs run the built JavaScript.
     globalSetup: ['test/global-setup.ts'],
-    // Heavy runs live in test/soak and run with `npm run soak` (vitest.soak.config.ts).
-    exclude: ['**/node_modules/**', 'test/soak/**'],
+    // Heavy runs live in test/soak (`npm run soak`), slow fault scenarios in test/faults (`npm run test:faults`).
+    exclude: ['**/node_modules/**', 'test/soak/**', 'test/faults/**'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -25,6 +25,8 @@ export async function buildDist(): Promise<string[]> {
       cli: 'src/cli.ts',
       // The file store's I/O thread: file-io.ts starts it from beside its own (bundled) code.
       'file-io-worker': 'src/config/file-io-worker.ts',
+      // The YAML parse thread (src/yaml/off-thread.ts starts it the same way).
+      'yaml-worker': 'src/yaml/worker.ts',
     },
     outdir,
     bundle: true,
@@ -32,7 +34,7 @@ export async function buildDist(): Promise<string[]> {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    // Beside the entries (not in a subfolder): file-io.ts finds the worker next to its own code.
+    // Beside the entries (not in a subfolder): file-io.ts and off-thread.ts find their workers next to their own code.
     chunkNames: 'chunk-[hash]',
     sourcemap: true,
     // Whitespace and syntax only: V8 keeps every module's source in memory (for lazy compilation),

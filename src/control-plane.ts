@@ -7,13 +7,14 @@ import { type FileConfigStore, openFileConfigStore } from './config/file-store.j
 import type { ConfigStore } from './config/store.js';
 import { type ControlPlaneEvents, createEvents } from './events/events.js';
 import type { FileSystem } from './fs/file-system.js';
+import type { RuntimeFileLimits } from './limit-settings.js';
 import type { Logger } from './log.js';
 import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
 import type { CandleFeed } from './runner/feed.js';
 import { RunnerFleet } from './runner/fleet.js';
 import { Runner } from './runner/runner.js';
 import { recordPublishedScans, SignalHistory } from './runner/signal-history.js';
-import type { RunnerStatePublisher, RunnerStateSource } from './runner/state.js';
+import { type RunnerStatePublisher, type RunnerStateSource, runnerHealth } from './runner/state.js';
 import { fileRunnerStatePublisher, fileRunnerStateSource } from './runner/state-file.js';
 import { lockRuntimeDir } from './runtime-dir.js';
 import type { StoreSettings } from './store-settings.js';
@@ -43,6 +44,8 @@ export interface ControlPlaneSettings {
   store?: StoreSettings;
   /** The static strategies (tests give their own). */
   strategies?: StrategyRegistry;
+  /** Limits on the runtime files read (default: 1 MiB, a 2 s parse deadline). */
+  fileLimits?: Partial<RuntimeFileLimits>;
   /** Test seams: the store's file system, how often files are re-checked besides fs.watch. */
   fs?: FileSystem;
   configPollMs?: number;
@@ -121,6 +124,8 @@ async function openStore(settings: ControlPlaneSettings): Promise<FileConfigStor
         runtimeDir: settings.runtimeDir,
         fs: settings.fs,
         pollMs: settings.configPollMs,
+        maxFileBytes: settings.fileLimits?.maxRuntimeFileBytes,
+        parseDeadlineMs: settings.fileLimits?.parseDeadlineMs,
         warn: (message) => settings.logger.warn(message),
         // A runner-only process reads what the API process beside it records.
         auditHandEdits: settings.api ?? true,
@@ -137,7 +142,13 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   const etcd = settings.store?.kind === 'etcd' ? await openEtcd(settings, settings.store, warn) : null;
   const store = etcd?.config ?? (await openStore(settings));
   const admin = api ? await loadAdminToken(runtimeDir, settings.adminToken) : null;
-  const tokens = etcd?.tokens ?? fileTokenStore(runtimeDir, { warn });
+  const tokens =
+    etcd?.tokens ??
+    fileTokenStore(runtimeDir, {
+      warn,
+      maxBytes: settings.fileLimits?.maxRuntimeFileBytes,
+      parseDeadlineMs: settings.fileLimits?.parseDeadlineMs,
+    });
   const events = createEvents();
 
   let runner: Runner | null = null;
@@ -155,8 +166,9 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       instruments: settings.runner.instruments,
       logger,
     });
-    // With etcd the fleet is every runner's key, this process's own included.
-    source = etcd?.runners ?? runner;
+    // With etcd an API's fleet is every runner's key, this process's own included. A runner-only
+    // process serves no fleet: it follows its own state, and does no work for other runners' keys.
+    source = api ? (etcd?.runners ?? runner) : runner;
   } else {
     source = etcd?.runners ?? (await fileRunnerStateSource(runtimeDir, { pollMs: settings.runnerPollMs }));
   }
@@ -203,9 +215,11 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       if (presetsProblem) reasons.push(`presets not in force: ${presetsProblem.publicMessage}`);
       if (!store.info().connected) reasons.push('config store unreachable');
       if (runner) {
-        const [own] = runners.views();
-        if (own?.health === 'STALE') reasons.push(`runner is STALE: no heartbeat since ${own.state?.heartbeatAt}`);
-        if (own?.health === 'ERROR') reasons.push(`runner reports an error: ${own.state?.error}`);
+        // This process's own runner (with etcd the fleet lists every runner; another one's state is not ours).
+        const own = runner.latest();
+        const health = runnerHealth(own, Date.now());
+        if (health === 'STALE') reasons.push(`runner is STALE: no heartbeat since ${own.heartbeatAt}`);
+        if (health === 'ERROR') reasons.push(`runner reports an error: ${own.error}`);
       }
       return { ready: reasons.length === 0, configVersion: store.state().config.config.version, reasons };
     },
@@ -237,8 +251,9 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
 
 /**
  * The etcd stores, loaded only when asked for: the file store never pays for the etcd client. An
- * API refuses to start on an invalid stored config (like config.yaml); a runner-only process keeps
- * the last audited good config and reports the problem.
+ * API refuses to start on an invalid stored config or presets (like config.yaml and strategies.yaml:
+ * a replica starting now has no last good set to keep); a runner-only process keeps the last
+ * audited good config and reports the problem.
  */
 async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & { kind: 'etcd' }, warn: (message: string) => void) {
   const { openEtcdStores } = await import('./store-etcd/index.js');
@@ -249,7 +264,7 @@ async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & {
     auditKeep: store.auditKeep,
     warn,
   });
-  const problem = stores.config.problem();
+  const problem = stores.config.problem() ?? stores.config.strategiesProblem();
   if (problem && (settings.api ?? true)) {
     await stores.close();
     throw problem;

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { RuntimeFileRefusedError, readRuntimeBytes, readSmallRuntimeFileSync } from './fs/runtime-file.js';
 
 /**
  * A lock file: created exclusively with the holder's pid and host inside. A holder that is dead
@@ -62,11 +63,15 @@ function parseHolder(text: string): LockHolder | undefined {
   return undefined;
 }
 
+/** A lock file holds one short JSON line. */
+const LOCK_FILE_CHECKS = { maxBytes: 4096 } as const;
+
 async function readHolder(file: string): Promise<LockHolder | undefined | null> {
   try {
-    return parseHolder(await fsp.readFile(file, 'utf8'));
+    return parseHolder((await readRuntimeBytes(file, LOCK_FILE_CHECKS)).bytes.toString('utf8'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null; // gone: try again
+    if (err instanceof RuntimeFileRefusedError) return undefined; // not a lock of ours (a FIFO, a directory): held by nobody we know
     throw err;
   }
 }
@@ -143,7 +148,7 @@ let exitHookInstalled = false;
 function releaseAllSync(): void {
   for (const [file, nonce] of held) {
     try {
-      if (parseHolder(readFileSync(file, 'utf8'))?.nonce === nonce) unlinkSync(file);
+      if (parseHolder(readSmallRuntimeFileSync(file, LOCK_FILE_CHECKS.maxBytes))?.nonce === nonce) unlinkSync(file);
     } catch {}
   }
   held.clear();

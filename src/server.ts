@@ -24,7 +24,8 @@ export interface ControlPlaneOptions extends Omit<ControlPlaneSettings, 'logger'
   fastLane?: FastLaneOptions;
 }
 
-export type RunningControlPlane = ControlPlane & Pick<HttpServer, 'url' | 'origin' | 'server' | 'yoga'> & { close(): Promise<void> };
+export type RunningControlPlane = ControlPlane &
+  Pick<HttpServer, 'url' | 'origin' | 'server' | 'yoga' | 'refusals' | 'connections'> & { close(): Promise<void> };
 
 /**
  * A whole control-plane process in DESIGN's start order: the plane (locks, config validated,
@@ -54,6 +55,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     origin: server.origin,
     server: server.server,
     yoga: server.yoga,
+    refusals: server.refusals,
+    connections: server.connections,
     close: () => {
       closing ??= server.close().then(() => plane.stop());
       return closing;

@@ -1,5 +1,6 @@
-import * as fsp from 'node:fs/promises';
 import path from 'node:path';
+import { lstatRuntimeFile } from '../fs/runtime-file.js';
+import { sharedYamlParser, type YamlParser } from '../yaml/off-thread.js';
 import { createToken, readTokenFile, revokeToken, TOKENS_FILE } from './token-file.js';
 import type { StoredToken, TokenStore } from './token-store.js';
 
@@ -8,22 +9,29 @@ import type { StoredToken, TokenStore } from './token-store.js';
  * re-reads it when it changed, so `stratctl token revoke` takes effect on the next request. An
  * invalid file refuses every named token (fail closed) and is reported through `warn`.
  */
-export function fileTokenStore(runtimeDir: string, options: { warn?: (message: string) => void } = {}): TokenStore {
+export function fileTokenStore(
+  runtimeDir: string,
+  options: { warn?: (message: string) => void; yaml?: YamlParser; maxBytes?: number; parseDeadlineMs?: number } = {},
+): TokenStore {
   const file = path.join(runtimeDir, TOKENS_FILE);
+  const read = { yaml: options.yaml ?? sharedYamlParser(), maxBytes: options.maxBytes, deadlineMs: options.parseDeadlineMs };
   let seen = '';
   let byDigest = new Map<string, StoredToken>();
   let loading: Promise<void> | undefined;
 
+  // lstat is the cheap "has it changed?" on every request; a chmod or chown changes ctime, so the
+  // owner and mode are checked again (by readTokenFile) whenever they could have changed.
   const reload = async () => {
-    const stat = await fsp.stat(file).then(
-      (s) => `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`,
-      (err: { code?: string }) => (err.code === 'ENOENT' ? 'missing' : `error:${err.code}`),
+    const stat = await lstatRuntimeFile(file).then(
+      (s) => (s ? `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.mode}:${s.uid}` : 'missing'),
+      (err: { code?: string }) => `error:${err.code}`,
     );
     if (stat === seen) return;
     try {
-      const tokens = stat === 'missing' ? [] : await readTokenFile(file);
+      const tokens = stat === 'missing' ? [] : await readTokenFile(file, read);
       byDigest = new Map(tokens.map((t) => [t.sha256, t]));
     } catch (err) {
+      // Fail closed: a file that cannot be trusted or read grants nothing (the admin token still works).
       byDigest = new Map();
       options.warn?.(`named tokens refused until ${file} is fixed: ${(err as Error).message}`);
     }
@@ -31,7 +39,7 @@ export function fileTokenStore(runtimeDir: string, options: { warn?: (message: s
   };
 
   return {
-    list: () => readTokenFile(file),
+    list: () => readTokenFile(file, read),
     create: (name, scope) => createToken(runtimeDir, name, scope),
     revoke: (name) => revokeToken(runtimeDir, name),
     async find(sha256) {

@@ -1,15 +1,22 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { writeFileAtomic } from '../fs/atomic-write.js';
+import { MAX_RUNTIME_FILE_BYTES, readRuntimeBytes } from '../fs/runtime-file.js';
 import { LockHeldError, withLock } from '../lock.js';
+import { parseYaml, type YamlParseResult } from '../yaml/core.js';
+import { YamlDeadlineError, type YamlParser } from '../yaml/off-thread.js';
 import { SCOPES, type Scope } from './identity.js';
+import { TokenRefusedError } from './token-store.js';
 
 export const TOKENS_FILE = 'tokens.yaml';
-/** Names an audit line may carry for the system itself; a named token cannot take them. */
-export const RESERVED_TOKEN_NAMES = ['admin', 'system', 'file', 'unknown'] as const;
+/**
+ * Names an audit line may carry for the system itself (`etcd`: a hand edit of the etcd store's
+ * config key); a named token cannot take them, in either store, so a token moved between stores
+ * never collides with them.
+ */
+export const RESERVED_TOKEN_NAMES = ['admin', 'system', 'file', 'etcd', 'unknown'] as const;
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 /** One named token as stored: never the token, only its SHA-256 digest. */
@@ -21,7 +28,8 @@ export interface StoredToken {
   readonly createdAt: string;
 }
 
-export class TokenFileError extends Error {
+/** tokens.yaml is invalid, or the file store refused a change (a TokenRefusedError). */
+export class TokenFileError extends TokenRefusedError {
   override name = 'TokenFileError';
 }
 
@@ -54,9 +62,16 @@ export function checkTokenName(name: string): string | undefined {
 
 /** Parses tokens.yaml; throws TokenFileError saying what is wrong. */
 export function parseTokenFile(file: string, text: string): StoredToken[] {
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new TokenFileError(`${file}: ${doc.errors[0]?.message}`);
-  const parsed = fileSchema.safeParse(doc.toJS() ?? {});
+  return tokensFromYaml(file, parseYaml(text));
+}
+
+/** The schema stage of tokens.yaml, from the YAML stage's result (in process or from the parse worker). */
+export function tokensFromYaml(file: string, result: YamlParseResult): StoredToken[] {
+  if (!result.ok) {
+    const first = result.problems[0];
+    throw new TokenFileError(`${file}: ${first?.line ? `line ${first.line}: ` : ''}${first?.message ?? 'invalid YAML'}`);
+  }
+  const parsed = fileSchema.safeParse(result.data ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new TokenFileError(`${file}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
@@ -70,7 +85,7 @@ export function parseTokenFile(file: string, text: string): StoredToken[] {
   return tokens;
 }
 
-function renderTokenFile(tokens: readonly StoredToken[]): string {
+export function renderTokenFile(tokens: readonly StoredToken[]): string {
   const lines = [
     '# Named API tokens of strategy-control-plane. Only SHA-256 digests are stored, never a token.',
     '# Manage with `stratctl token create | list | revoke`.',
@@ -83,15 +98,32 @@ function renderTokenFile(tokens: readonly StoredToken[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function readTokenFile(file: string): Promise<StoredToken[]> {
+/** What tokens.yaml must be before it is read: it grants access, so only its owner (or root) may write it. */
+export const TOKEN_FILE_CHECKS = { secret: true, maxBytes: MAX_RUNTIME_FILE_BYTES } as const;
+
+/**
+ * Reads tokens.yaml (missing: no tokens) the runtime-file way, refusing one that others could have
+ * written (RuntimeFileRefusedError). With `yaml`, the YAML is parsed in the parse worker.
+ */
+export async function readTokenFile(
+  file: string,
+  options: { yaml?: YamlParser; maxBytes?: number; deadlineMs?: number } = {},
+): Promise<StoredToken[]> {
   let text: string;
   try {
-    text = await fsp.readFile(file, 'utf8');
+    const checks = { ...TOKEN_FILE_CHECKS, maxBytes: options.maxBytes ?? TOKEN_FILE_CHECKS.maxBytes, runtimeDir: path.dirname(file) };
+    text = (await readRuntimeBytes(file, checks)).bytes.toString('utf8');
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT') return [];
     throw err;
   }
-  return parseTokenFile(file, text);
+  if (!options.yaml) return parseTokenFile(file, text);
+  try {
+    return tokensFromYaml(file, await options.yaml.parse(text, { deadlineMs: options.deadlineMs }));
+  } catch (err) {
+    if (err instanceof YamlDeadlineError) throw new TokenFileError(`${file}: ${err.message}`);
+    throw err;
+  }
 }
 
 /**

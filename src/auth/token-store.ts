@@ -10,6 +10,14 @@ export interface StoredToken {
 }
 
 /**
+ * The store refused a token operation: a name that is not allowed or reserved, a name in use, an
+ * unreadable token file. Store-neutral (the file store's TokenFileError is one); the CLI exits 2.
+ */
+export class TokenRefusedError extends Error {
+  override name = 'TokenRefusedError';
+}
+
+/**
  * Where named tokens live: `<runtime-dir>/tokens.yaml` (file store) or `tokens/<name>` keys (etcd),
  * hashed in both. Every API replica reads the same set; a revocation that finished before a
  * request arrived is seen by that request.

@@ -1,6 +1,7 @@
 import { hash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
+import { readRuntimeBytes } from '../fs/runtime-file.js';
 import { bearerToken, type Credentials, type Identity } from './identity.js';
 import { impliedScopes } from './scopes.js';
 import { tokenDigest } from './token-file.js';
@@ -36,7 +37,8 @@ export async function loadAdminToken(runtimeDir: string, envToken: string | unde
   }
   const file = path.join(runtimeDir, ADMIN_TOKEN_FILE);
   try {
-    const token = (await fsp.readFile(file, 'utf8')).trim();
+    // Whoever can write this file can become admin: only this user (or root) may, checked before it is read.
+    const token = (await readRuntimeBytes(file, { secret: true, runtimeDir })).bytes.toString('utf8').trim();
     if (bearerToken(`Bearer ${token}`) !== token || token.length < MIN_TOKEN_LENGTH) {
       throw new Error(`${file} does not hold a usable token; delete it to have a new one generated`);
     }

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { LIMIT_SETTINGS } from '../limit-settings.js';
 import { PACKAGE_VERSION } from '../version.js';
 import type { CommandContext } from './io.js';
 
@@ -75,6 +76,12 @@ function storeOptions(command: Command): Command {
     );
 }
 
+/** Every limit of DESIGN "Limits and hostile input" (src/limit-settings.ts), each with its environment variable and default. */
+function limitOptions(command: Command): Command {
+  for (const limit of LIMIT_SETTINGS) command.option(`--${limit.flag} <n>`, `${limit.describe}   ${limit.env} (${limit.defaultValue})`);
+  return command;
+}
+
 /** The flags given on the command line (not defaults), under their long names, as the commands' settings resolvers take them. */
 function givenFlags(command: Command): Flags {
   const flags: Flags = {};
@@ -99,7 +106,7 @@ export function buildProgram(run: (command: Command, load: () => Promise<Action>
     .helpOption('-h, --help', 'this help')
     .showSuggestionAfterError(true);
 
-  logOptions(
+  const serve = logOptions(
     runnerOptions(
       storeOptions(
         program
@@ -119,7 +126,8 @@ export function buildProgram(run: (command: Command, load: () => Promise<Action>
         'wrong tokens per client per minute; more are refused (429), never a valid token or none   CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE (10)',
       )
       .option('--behind-tls-proxy', 'a TLS proxy is in front: no warning for a non-loopback --host   CONTROL_PLANE_BEHIND_TLS_PROXY=1'),
-  )
+  );
+  limitOptions(serve)
     .addHelpText(
       'after',
       `
@@ -184,6 +192,40 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
   runtimeDirOption(token.command('revoke').description('refused from the next request on').argument('<name>', 'the token name')).action(
     action(tokenLoad),
   );
+
+  const store = program
+    .command('store')
+    .summary('move a deployment between stores (file, etcd)')
+    .description('Moves config, presets, tokens and the audit trail from one store to another.');
+  store
+    .command('migrate')
+    .description(
+      'Copies config, presets (strategies), tokens (hashed, as they are) and the audit trail from one store to\n' +
+        'another, as stored: versions and digests stay, so history and rollback work the same after the move.\n' +
+        'The source is checked and the target found empty before anything is written; a runtime directory is\n' +
+        'locked meanwhile (stop its server first). Stores: file (the --runtime-dir), file:<dir>, etcd://host:port[,...]/<prefix>.\n' +
+        'e.g. stratctl store migrate --from file --to etcd://10.0.0.5:2379/trading',
+    )
+    .requiredOption('--from <store>', 'where the deployment is now')
+    .requiredOption('--to <store>', 'where it goes')
+    .option('--force', 'replace what the target holds (its config, presets, tokens and audit trail)')
+    .option('--json', 'the report as one JSON object on stdout (a failure as {"error":{"code","message"}})')
+    .option('--runtime-dir <dir>', 'the directory `file` means   CONTROL_PLANE_RUNTIME_DIR (./runtime)')
+    .option('--etcd-ca <pem>', "CA of the etcd members' certificates (turns TLS on)")
+    .option('--etcd-cert <pem>', 'client certificate for etcd, with --etcd-key')
+    .option('--etcd-key <pem>', 'its key')
+    .option('--audit-keep <n>', 'audit entries per subject an etcd target keeps (10000): older ones are not copied')
+    .addHelpText(
+      'after',
+      `
+etcd user: CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD. Not moved: the admin token (each
+host's CONTROL_PLANE_TOKEN or admin.token) and runner heartbeats.
+
+Exit codes: 0 copied, 1 unexpected, 2 usage, an invalid source or a non-empty target (nothing written),
+4 the target changed while it was written, 7 etcd unreachable (try again later), 73 the target
+directory is not writable, 75 a runtime directory is in use by a running server or runner (named).`,
+    )
+    .action(action(async () => (await import('./store.js')).storeMigrate));
 
   clientOptions(
     program

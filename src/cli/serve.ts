@@ -1,3 +1,4 @@
+import { type LimitSettings, resolveLimitSettings } from '../limit-settings.js';
 import { createLogger, type Logger, resolveLogSettings } from '../log.js';
 import { openFeed, type RunnerSettings, resolveRunnerSettings } from '../runner/settings.js';
 import { startControlPlane } from '../server.js';
@@ -23,6 +24,7 @@ interface Serving {
  */
 async function startServing(
   settings: ServerSettings,
+  limits: LimitSettings,
   store: StoreSettings,
   runnerSettings: RunnerSettings,
   logger: Logger,
@@ -38,7 +40,12 @@ async function startServing(
     production: settings.production,
     readsRequireToken: settings.readsRequireToken,
     runner: feed ? { feed, heartbeatMs: runnerSettings.heartbeatMs } : false,
-    security: { behindTlsProxy: settings.behindTlsProxy, authFailures: { failuresPerMinute: settings.authFailuresPerMinute } },
+    security: {
+      ...limits.security,
+      behindTlsProxy: settings.behindTlsProxy,
+      authFailures: { failuresPerMinute: settings.authFailuresPerMinute },
+    },
+    fileLimits: limits.files,
     logger,
   });
   const source = plane.adminTokenSource;
@@ -113,6 +120,7 @@ export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string) 
 export const serve: Action = async (flags, _args, ctx) => {
   const env = ctx.io.env;
   const settings = resolveServerSettings(flags, env);
+  const limits = resolveLimitSettings(flags, env);
   const runnerSettings = resolveRunnerSettings(flags, env);
   const store = resolveStoreSettings(flags, env);
   const log = resolveLogSettings(flags, env, ctx.io.stderr.isTTY === true);
@@ -123,7 +131,7 @@ export const serve: Action = async (flags, _args, ctx) => {
   const stopping = stopOnSignal(ctx, logger, 'finishing in-flight requests and writes, then stopping');
   let serving: Serving;
   try {
-    serving = await startServing(settings, store, runnerSettings, logger, ctx);
+    serving = await startServing(settings, limits, store, runnerSettings, logger, ctx);
   } catch (err) {
     stopping.dispose();
     const failure = startFailure(err, settings);

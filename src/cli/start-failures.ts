@@ -1,4 +1,5 @@
 import { ConfigFileError, StoreUnavailableError } from '../config/errors.js';
+import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { LockHeldError } from '../lock.js';
 import { FeedError } from '../runner/feed.js';
 import { RuntimeDirNotWritableError } from '../runtime-dir.js';
@@ -37,7 +38,7 @@ const RULES: { matches: (err: unknown) => boolean; code: number; message: (err: 
     matches: (err) => err instanceof StoreUnavailableError,
     code: EXIT.unexpected,
     message: (err) => {
-      const detail = (err as { detail?: string }).detail;
+      const { detail } = err as StoreUnavailableError;
       return `cannot start: ${(err as Error).message}${detail ? ` (${detail})` : ''}; check --store and that etcd is reachable, then start again`;
     },
   },
@@ -49,6 +50,12 @@ const RULES: { matches: (err: unknown) => boolean; code: number; message: (err: 
       const where = problems.map((p) => `${p.line ? `line ${p.line}${p.column ? `, column ${p.column}` : ''}: ` : ''}${p.message}`);
       return `cannot start: ${file} is invalid: ${where.join('; ')}. The file was left as it is: fix it (or move it away to start from defaults) and start again.`;
     },
+  },
+  {
+    // A runtime file that is not what it should be (a directory, a FIFO, a link, too large, writable by others).
+    matches: (err) => err instanceof RuntimeFileRefusedError,
+    code: EXIT.config,
+    message: (err) => `cannot start: ${(err as RuntimeFileRefusedError).file}: ${(err as Error).message}. Fix it and start again.`,
   },
   {
     matches: (err) => err instanceof LockHeldError,

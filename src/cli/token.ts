@@ -1,8 +1,7 @@
 import path from 'node:path';
 import { fileTokenStore } from '../auth/file-token-store.js';
 import { isScope } from '../auth/scopes.js';
-import { TokenFileError } from '../auth/token-file.js';
-import type { TokenStore } from '../auth/token-store.js';
+import { TokenRefusedError, type TokenStore } from '../auth/token-store.js';
 import { StoreUnavailableError } from '../config/errors.js';
 import { defaultRegistry } from '../registry/index.js';
 import { resolveStoreSettings, type StoreFlags, type StoreSettings } from '../store-settings.js';
@@ -61,7 +60,7 @@ export const token: Action = async (flags, args, ctx, command) => {
       }
     }
   } catch (err) {
-    if (err instanceof TokenFileError) {
+    if (err instanceof TokenRefusedError) {
       if (json) printJsonError(ctx.io, 'BAD_USER_INPUT', err.message);
       ctx.warn(`stratctl token: ${err.message}`);
       return EXIT.usage;

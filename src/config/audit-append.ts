@@ -1,4 +1,5 @@
 import { errnoOf, type FileSystem } from '../fs/file-system.js';
+import type { RuntimeFileChecks } from '../fs/runtime-file.js';
 import { ConfigWriteError } from './errors.js';
 
 // Apart from audit-file.ts (which parses entries with zod): the store's I/O worker appends with
@@ -10,7 +11,13 @@ import { ConfigWriteError } from './errors.js';
  * file back to the size it had, so no half line stays. Returns the file's size after the append.
  * Shared by the store and its I/O worker, so both append alike.
  */
-export async function appendAuditText(fs: FileSystem, file: string, text: string, knownSize: number): Promise<number> {
+export async function appendAuditText(
+  fs: FileSystem,
+  file: string,
+  text: string,
+  knownSize: number,
+  checks: RuntimeFileChecks = { maxBytes: Number.POSITIVE_INFINITY },
+): Promise<number> {
   let size = knownSize;
   let lines = text;
   let step = 'open';
@@ -18,7 +25,7 @@ export async function appendAuditText(fs: FileSystem, file: string, text: string
     // Someone else may have appended (a torn line without its newline): never glue our line to it.
     const stat = await fs.stat(file).catch(() => null);
     if (stat && stat.size !== size) {
-      if (stat.size > 0 && !(await endsWithNewline(fs, file, stat.size))) lines = `\n${lines}`;
+      if (stat.size > 0 && !(await endsWithNewline(fs, file, stat.size, checks))) lines = `\n${lines}`;
       size = stat.size;
     }
     const handle = await fs.open(file, 'a', 0o600);
@@ -37,7 +44,8 @@ export async function appendAuditText(fs: FileSystem, file: string, text: string
   return size + Buffer.byteLength(lines);
 }
 
-async function endsWithNewline(fs: FileSystem, file: string, size: number): Promise<boolean> {
-  const bytes = await fs.readFile(file).catch(() => null);
+async function endsWithNewline(fs: FileSystem, file: string, size: number, checks: RuntimeFileChecks): Promise<boolean> {
+  // The audit log has no size limit (it is the server's own, append-only).
+  const bytes = await fs.readFile(file, checks).catch(() => null);
   return bytes === null || bytes.length === 0 || bytes[Math.min(size, bytes.length) - 1] === 0x0a;
 }

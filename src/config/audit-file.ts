@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
+import type { RuntimeFileChecks } from '../fs/runtime-file.js';
 import { appendAuditText } from './audit-append.js';
 import { type AuditEntry, type AuditSubject, parseAuditEntry } from './audit-entry.js';
 
@@ -21,6 +22,9 @@ export class AuditFile {
   /** Where the torn tail found at open went, if there was one. */
   setAside: string | null = null;
 
+  /** The server's own append-only log: no size cap, but opened like every runtime file (no link, no FIFO). */
+  private readonly checks: RuntimeFileChecks;
+
   private constructor(
     runtimeDir: string,
     private readonly fs: FileSystem,
@@ -28,6 +32,7 @@ export class AuditFile {
     private readonly warn: (message: string) => void,
   ) {
     this.file = path.join(runtimeDir, AUDIT_FILE);
+    this.checks = { runtimeDir, maxBytes: Number.POSITIVE_INFINITY };
   }
 
   /** Reads the file (missing: empty). Writes only when it must set a torn tail aside (see `repair`). */
@@ -47,7 +52,7 @@ export class AuditFile {
   private async load(): Promise<void> {
     let bytes: Buffer;
     try {
-      bytes = await this.fs.readFile(this.file);
+      bytes = await this.fs.readFile(this.file, this.checks);
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') return;
       throw err;
@@ -99,7 +104,7 @@ export class AuditFile {
    */
   async append(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    this.appended(entries, await appendAuditText(this.fs, this.file, AuditFile.textOf(entries), this.size));
+    this.appended(entries, await appendAuditText(this.fs, this.file, AuditFile.textOf(entries), this.size, this.checks));
   }
 
   /** The lines `entries` are appended as. */

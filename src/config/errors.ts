@@ -113,13 +113,21 @@ export class ConfigWriteError extends Error {
   }
 }
 
-/** The store (etcd) could not be reached within its deadline: nothing was written; try again later. */
+/**
+ * The store (etcd) could not be reached within its deadline: nothing was written; try again later.
+ * `detail` says which store and operation, and why (`commit on etcd://.../ failed (no answer within
+ * 2000 ms)`): for logs and the operator's terminal, never for API clients. A commit that timed out
+ * after its transaction was sent may still have landed (atomically, whole): the watch shows it
+ * either way, and a retry with `expectedVersion` cannot apply it twice.
+ */
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';
+  readonly detail: string | undefined;
   constructor(
     readonly retryAfterSeconds = 2,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; detail?: string },
   ) {
     super('Config store unavailable', options);
+    this.detail = options?.detail;
   }
 }

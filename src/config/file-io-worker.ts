@@ -2,9 +2,8 @@
 // same functions the store uses in process.
 import { parentPort } from 'node:worker_threads';
 import { nodeFileSystem } from '../fs/file-system.js';
-import { readRuntimeFile } from '../fs/runtime-file.js';
 import { ConfigWriteError } from './errors.js';
-import { type IoReply, type IoRequest, type SentError, writeGroup } from './file-io.js';
+import { type IoReply, type IoRequest, readStoreFiles, type SentError, sentRead, writeGroup } from './file-io.js';
 
 const sent = (err: unknown): SentError => {
   const e = err as Partial<ConfigWriteError> & { code?: unknown; name?: string; message?: string };
@@ -19,7 +18,7 @@ const sent = (err: unknown): SentError => {
 parentPort?.on('message', (request: IoRequest) => {
   const work =
     request.op === 'read'
-      ? Promise.all(request.files.map((file) => readRuntimeFile(nodeFileSystem, file)))
+      ? readStoreFiles(nodeFileSystem, request.files, request.checks).then((reads) => reads.map(sentRead))
       : writeGroup(nodeFileSystem, request.plan);
   work.then(
     (value) => parentPort?.postMessage({ id: request.id, value } satisfies IoReply),

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { AtomicWriteError, writeFileAtomic } from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem } from '../fs/file-system.js';
-import { readRuntimeFile } from '../fs/runtime-file.js';
+import { type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
 import { appendAuditText } from './audit-append.js';
 import { ConfigWriteError } from './errors.js';
 
@@ -12,10 +12,27 @@ export interface FileWrite {
   readonly previous: string | null;
 }
 
+/** A runtime file as read: its text, null when missing, or the refusal (a FIFO, a directory, a link, too large: never read). */
+export type FileRead = string | null | RuntimeFileRefusedError;
+
+/** Reads the store's files under `checks`; a refusal is a value (reported like an invalid file), any other failure throws. */
+export function readStoreFiles(fs: FileSystem, files: readonly string[], checks: RuntimeFileChecks): Promise<FileRead[]> {
+  return Promise.all(
+    files.map(async (file) => {
+      try {
+        return await readRuntimeFile(fs, file, checks);
+      } catch (err) {
+        if (err instanceof RuntimeFileRefusedError) return err;
+        throw err;
+      }
+    }),
+  );
+}
+
 /** Everything a group commit writes: its files (presets first, then config), then its audit lines. */
 export interface GroupWritePlan {
   readonly writes: readonly FileWrite[];
-  readonly audit: { readonly file: string; readonly text: string; readonly knownSize: number };
+  readonly audit: { readonly file: string; readonly text: string; readonly knownSize: number; readonly checks?: RuntimeFileChecks };
 }
 
 export interface GroupWritten {
@@ -49,7 +66,7 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
       if (!durable) notDurable.push(write.file);
       done.push(write);
     }
-    const auditSize = await appendAuditText(fs, plan.audit.file, plan.audit.text, plan.audit.knownSize);
+    const auditSize = await appendAuditText(fs, plan.audit.file, plan.audit.text, plan.audit.knownSize, plan.audit.checks);
     return { auditSize, notDurable };
   } catch (err) {
     return restore(fs, done, err);
@@ -80,7 +97,7 @@ async function restore(fs: FileSystem, written: readonly FileWrite[], cause: unk
 export interface RuntimeFilesIo {
   /** Where the work runs now: the worker thread, or in process (a worker that stopped falls back). */
   readonly kind: 'worker' | 'in-process';
-  read(files: readonly string[]): Promise<(string | null)[]>;
+  read(files: readonly string[], checks: RuntimeFileChecks): Promise<FileRead[]>;
   writeGroup(plan: GroupWritePlan): Promise<GroupWritten>;
   close(): Promise<void>;
 }
@@ -88,7 +105,7 @@ export interface RuntimeFilesIo {
 export function inProcessIo(fs: FileSystem): RuntimeFilesIo {
   return {
     kind: 'in-process',
-    read: (files) => Promise.all(files.map((file) => readRuntimeFile(fs, file))),
+    read: (files, checks) => readStoreFiles(fs, files, checks),
     writeGroup: (plan) => writeGroup(fs, plan),
     close: async () => {},
   };
@@ -103,7 +120,23 @@ export interface SentError {
   readonly code?: string;
 }
 
-type IoAsk = { readonly op: 'read'; readonly files: readonly string[] } | { readonly op: 'write'; readonly plan: GroupWritePlan };
+type IoAsk =
+  | { readonly op: 'read'; readonly files: readonly string[]; readonly checks: RuntimeFileChecks }
+  | { readonly op: 'write'; readonly plan: GroupWritePlan };
+
+/** A file read as it crosses the thread boundary (a refusal as its parts). */
+export type SentRead =
+  | string
+  | null
+  | { readonly refused: { readonly file: string; readonly problem: RuntimeFileRefusedError['problem']; readonly detail: string } };
+
+export const sentRead = (read: FileRead): SentRead =>
+  read instanceof RuntimeFileRefusedError ? { refused: { file: read.file, problem: read.problem, detail: read.detail } } : read;
+
+const receivedRead = (read: SentRead): FileRead =>
+  read !== null && typeof read === 'object'
+    ? new RuntimeFileRefusedError(read.refused.file, read.refused.problem, read.refused.detail)
+    : read;
 
 export type IoRequest = IoAsk & { readonly id: number };
 
@@ -144,12 +177,12 @@ export function workerIo(fallback: RuntimeFilesIo): RuntimeFilesIo {
     get kind() {
       return worker ? 'worker' : 'in-process';
     },
-    async read(files) {
-      if (!worker) return fallback.read(files);
+    async read(files, checks) {
+      if (!worker) return fallback.read(files, checks);
       try {
-        return (await ask({ op: 'read', files })) as (string | null)[];
+        return ((await ask({ op: 'read', files, checks })) as SentRead[]).map(receivedRead);
       } catch {
-        return fallback.read(files);
+        return fallback.read(files, checks);
       }
     },
     async writeGroup(plan) {

@@ -13,6 +13,9 @@ import { parseConfigFile } from './yaml-document.js';
 export interface DiskRead {
   readonly configText: string | null;
   readonly presetsText: string | null;
+  /** The file is there but was refused before it was read (a FIFO, a directory, a link, too large): not missing. */
+  readonly configRefused?: boolean;
+  readonly presetsRefused?: boolean;
 }
 
 /** The presets on disk that are not in force: invalid (no content), or kept out (content that would break the config). */
@@ -25,6 +28,10 @@ export interface PresetsNotInForce {
 export interface InForce {
   readonly config: ConfigSnapshot;
   readonly configInvalid: boolean;
+  /** The invalid config content last judged: the same text again is not parsed again. */
+  readonly knownInvalidConfig?: { readonly digest: string; readonly error: ConfigFileError } | null;
+  /** The strategies in force (the config was judged against them). */
+  readonly strategies?: StrategyRegistry;
   readonly presets: PresetsSnapshot;
   readonly presetsInvalid: PresetsNotInForce | null;
 }
@@ -73,6 +80,9 @@ export function judgeConfigRead(file: string, text: string | null, strategies: S
   const digest = digestOf(text);
   // Unchanged and valid: still valid with new presets, which are only put in force when they keep it so.
   if (digest === inForce.config.digest && !inForce.configInvalid) return { kind: 'same' };
+  // Invalid and unchanged: not parsed again (the presets it was judged against may have changed: then it is).
+  const known = inForce.knownInvalidConfig;
+  if (known?.digest === digest && strategies === inForce.strategies) return { kind: 'invalid', digest, error: known.error };
   let config: RuntimeConfig;
   try {
     config = parseConfigFile(strategies, file, text).config;

@@ -3,9 +3,10 @@ import type { Document } from 'yaml';
 import { AtomicWriteError, removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
 import { Mutex } from '../fs/mutex.js';
-import { readRuntimeFile } from '../fs/runtime-file.js';
+import { MAX_RUNTIME_FILE_BYTES, type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
 import { type FileWatch, watchFile } from '../fs/watch.js';
 import { type StrategyRegistry, strategySetOf } from '../registry/index.js';
+import { sharedYamlParser, type YamlParser } from '../yaml/off-thread.js';
 import { type AuditEntry, systemAuditEntry } from './audit-entry.js';
 import { AuditFile } from './audit-file.js';
 import { judgeGroup, MAX_GROUP, type QueuedCommit } from './commit-group.js';
@@ -31,7 +32,7 @@ import type {
   StoreInfo,
   StoreState,
 } from './store.js';
-import { parseConfigFile, renderNewConfigFile } from './yaml-document.js';
+import { parseConfigFile, parseOffThread, renderNewConfigFile } from './yaml-document.js';
 
 export { digestOf } from './digest.js';
 
@@ -60,6 +61,36 @@ export interface FileConfigStoreOptions {
    * trail is as old as its start, took every change the API made for a hand edit and recorded it again.
    */
   auditHandEdits?: boolean;
+  /** Where YAML is parsed (default: the process's parse worker). */
+  yaml?: YamlParser;
+  /** How long one parse of a file may take (default 2 s); past it the file is reported invalid. */
+  parseDeadlineMs?: number;
+  /** The largest config or presets file read (default 1 MiB); a larger one is refused like an invalid file. */
+  maxFileBytes?: number;
+}
+
+/** How the store's files are checked before they are read (src/fs/runtime-file.ts). */
+function fileChecks(options: FileConfigStoreOptions): RuntimeFileChecks {
+  return { runtimeDir: options.runtimeDir, maxBytes: options.maxFileBytes ?? MAX_RUNTIME_FILE_BYTES };
+}
+
+/** A file refused before it was read (a directory, a FIFO, a link, too large) is reported like an invalid one. */
+function refusedFile(file: string, err: RuntimeFileRefusedError, subject: 'config' | 'presets'): ConfigFileError {
+  return new ConfigFileError(file, [{ message: err.message }], subject);
+}
+
+/** Reads a runtime file of the store: its text, null when missing, or the refusal (reported, never read). */
+async function readStoreFile(
+  fs: FileSystem,
+  file: string,
+  options: FileConfigStoreOptions,
+): Promise<string | null | RuntimeFileRefusedError> {
+  try {
+    return await readRuntimeFile(fs, file, fileChecks(options));
+  } catch (err) {
+    if (err instanceof RuntimeFileRefusedError) return err;
+    throw err;
+  }
 }
 
 /** The file store with its watch exposed (tests pause it to simulate a missed event). */
@@ -101,23 +132,29 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
   const presetsFile = path.join(options.runtimeDir, PRESETS_FILE_NAME);
   const audit = await AuditFile.open({ runtimeDir: options.runtimeDir, fs, now, warn: options.warn });
 
-  const presetsText = await readRuntimeFile(fs, presetsFile);
+  const yaml = options.yaml ?? sharedYamlParser();
+  const presetsRead = await readStoreFile(fs, presetsFile, options);
+  if (presetsRead instanceof RuntimeFileRefusedError) throw refusedFile(presetsFile, presetsRead, 'presets');
+  const presetsText = presetsRead;
+  if (presetsText !== null) await parseOffThread(presetsText, yaml, options.parseDeadlineMs);
   const content = parsePresetsFile(options.strategies, presetsFile, presetsText);
   const presetsDigest = presetsText === null ? NO_PRESETS_DIGEST : digestOf(presetsText);
   const presets = presetsInForce(content, presetsDigest, audit.last(1, 'PRESETS')[0], audit.lastVersion('PRESETS'));
   const strategies = strategySetOf(options.strategies, content.presets);
   const withPresets = { presetsFile, presets, presetsStoredVersion: content.version, strategies };
 
-  const text = await readRuntimeFile(fs, file);
+  const text = await readStoreFile(fs, file, options);
+  if (text instanceof RuntimeFileRefusedError) throw refusedFile(file, text, 'config');
   if (text === null) {
     const version = audit.lastVersion('CONFIG') + 1;
     const config: RuntimeConfig = { ...DEFAULT_SETTINGS, version, updatedAt: now().toISOString() };
     const snapshot = { config, digest: digestOf(renderNewConfigFile(config)) };
-    return new FileStore(options, fs, now, { file, audit, config: snapshot, missing: true, storedVersion: version, ...withPresets });
+    return new FileStore(options, fs, yaml, now, { file, audit, config: snapshot, missing: true, storedVersion: version, ...withPresets });
   }
+  await parseOffThread(text, yaml, options.parseDeadlineMs);
   const parsed = parseConfigFile(strategies, file, text);
   const snapshot = inForce(parsed.config, digestOf(text), audit);
-  return new FileStore(options, fs, now, {
+  return new FileStore(options, fs, yaml, now, {
     file,
     audit,
     config: snapshot,
@@ -170,6 +207,7 @@ class FileStore implements FileConfigStore {
   constructor(
     private readonly options: FileConfigStoreOptions,
     private readonly fs: FileSystem,
+    private readonly yaml: YamlParser,
     private readonly now: () => Date,
     opened: Opened,
   ) {
@@ -249,6 +287,8 @@ class FileStore implements FileConfigStore {
       });
     });
     if (this.options.ioWorker ?? this.options.fs === undefined) this.io = workerIo(this.io);
+    // The parse worker starts now, not on the first hand edit (which it would then delay).
+    void this.yaml.parse('').catch(() => {});
     this.watch = watchFile([this.file, this.presetsFile], () => void this.refresh().catch(() => {}), {
       pollMs: this.options.pollMs ?? 1000,
     });
@@ -304,18 +344,43 @@ class FileStore implements FileConfigStore {
    * they make, and both are put in force together, so readers never see one without the other.
    */
   private async readDisk(): Promise<DiskRead> {
-    const [presetsText = null, configText = null] = await this.io.read([this.presetsFile, this.file]);
+    // A file refused before it was read (a FIFO, a directory, a link, too large) is never read: reported like an invalid one.
+    const [presetsRead = null, configRead = null] = await this.io.read([this.presetsFile, this.file], fileChecks(this.options));
+    const presetsRefused = presetsRead instanceof RuntimeFileRefusedError ? presetsRead : null;
+    const configRefused = configRead instanceof RuntimeFileRefusedError ? configRead : null;
+    const presetsText = presetsRefused ? null : (presetsRead as string | null);
+    const configText = configRefused ? null : (configRead as string | null);
     this.lastContactAt = this.now().toISOString();
     const current = {
       config: this.snapshot,
       configInvalid: this.invalid !== null,
+      knownInvalidConfig: this.invalid,
+      strategies: this.strategies,
       presets: this.presets,
       presetsInvalid: this.presetsInvalid,
     };
+    // New content is parsed in the parse worker first; what is judged below takes its result.
+    const fresh = (text: string | null, inForceDigest: string, invalidDigest: string | undefined) => {
+      const digest = text === null ? null : digestOf(text);
+      return digest !== null && digest !== inForceDigest && digest !== invalidDigest;
+    };
+    if (fresh(presetsText, this.presets.digest, this.presetsInvalid?.digest)) {
+      await parseOffThread(presetsText as string, this.yaml, this.options.parseDeadlineMs);
+    }
+    if (configText !== null && (fresh(configText, this.snapshot.digest, this.invalid?.digest) || presetsText !== null)) {
+      await parseOffThread(configText, this.yaml, this.options.parseDeadlineMs);
+    }
     const files = { config: this.file, presets: this.presetsFile };
-    const presetsStep = judgePresetsRead(this.options.strategies, files, { configText, presetsText }, current);
+    const presetsStep = presetsRefused
+      ? {
+          digest: `refused:${presetsRefused.message}`,
+          judgement: { ok: false as const, error: refusedFile(this.presetsFile, presetsRefused, 'presets') },
+        }
+      : judgePresetsRead(this.options.strategies, files, { configText, presetsText }, current);
     const strategies = presetsStep?.judgement.ok ? presetsStep.judgement.strategies : this.strategies;
-    const configStep = judgeConfigRead(this.file, configText, strategies, current);
+    const configStep: ReturnType<typeof judgeConfigRead> = configRefused
+      ? { kind: 'invalid', digest: `refused:${configRefused.message}`, error: refusedFile(this.file, configRefused, 'config') }
+      : judgeConfigRead(this.file, configText, strategies, current);
 
     const events: StoreEvent[] = [];
     const entries: AuditEntry[] = [];
@@ -380,7 +445,7 @@ class FileStore implements FileConfigStore {
     if (presetsChange) events.unshift(presetsChange);
     if (configChange) events.push(configChange);
     for (const event of events) this.emit(event);
-    return { configText, presetsText };
+    return { configText, presetsText, configRefused: configRefused !== null, presetsRefused: presetsRefused !== null };
   }
 
   commit(change: ConfigChange, options?: CommitOptions): Promise<CommitResult>;
@@ -419,7 +484,9 @@ class FileStore implements FileConfigStore {
         ? await this.readDisk()
         : {
             configText: null,
-            presetsText: group.some((q) => q.change.subject === 'PRESETS') ? await readRuntimeFile(this.fs, this.presetsFile) : null,
+            presetsText: group.some((q) => q.change.subject === 'PRESETS')
+              ? await readRuntimeFile(this.fs, this.presetsFile, fileChecks(this.options))
+              : null,
           };
     } catch (err) {
       return refuseAll(err);
@@ -438,8 +505,8 @@ class FileStore implements FileConfigStore {
         staticStrategies: this.options.strategies,
         lastAudited: { CONFIG: this.auditLog.lastVersion('CONFIG'), PRESETS: this.auditLog.lastVersion('PRESETS') },
         // A file that is invalid (or kept out) is a person's to fix: never written over. A missing one is written again.
-        configInvalid: this.invalid && disk.configText !== null ? this.invalid.error : null,
-        presetsInvalid: this.presetsInvalid && disk.presetsText !== null ? this.presetsInvalid.error : null,
+        configInvalid: this.invalid && (disk.configText !== null || disk.configRefused) ? this.invalid.error : null,
+        presetsInvalid: this.presetsInvalid && (disk.presetsText !== null || disk.presetsRefused) ? this.presetsInvalid.error : null,
         configDoc,
         presetsText: disk.presetsText,
         now: this.now,
@@ -459,7 +526,13 @@ class FileStore implements FileConfigStore {
     try {
       const done = await this.io.writeGroup({
         writes,
-        audit: { file: this.auditLog.file, text: AuditFile.textOf(judged.entries), knownSize: this.auditLog.knownSize },
+        audit: {
+          file: this.auditLog.file,
+          text: AuditFile.textOf(judged.entries),
+          knownSize: this.auditLog.knownSize,
+          // The audit log is the server's own and append-only: no size limit, but the same containment.
+          checks: { runtimeDir: this.options.runtimeDir, maxBytes: Number.POSITIVE_INFINITY },
+        },
       });
       this.auditLog.appended(judged.entries, done.auditSize);
       this.lastContactAt = this.now().toISOString();

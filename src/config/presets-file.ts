@@ -31,7 +31,7 @@ type Problem = { line?: number; column?: number; message: string };
  */
 export function parsePresetsFile(strategies: StrategyRegistry, file: string, text: string | null): PresetsContent {
   if (text === null) return { version: 0, presets: [] };
-  const { doc, data, locate } = parseYamlText(file, text, 'presets');
+  const { data, locate, keysOf } = parseYamlText(file, text, 'presets');
   if (data === null || data === undefined) return { version: 0, presets: [] };
   if (typeof data !== 'object' || Array.isArray(data)) throw new ConfigFileError(file, [{ line: 1, message: SHAPE }], 'presets');
   const top = data as Record<string, unknown>;
@@ -48,16 +48,15 @@ export function parsePresetsFile(strategies: StrategyRegistry, file: string, tex
     at(['version'], `version: must be a whole number, 0 or more, got ${JSON.stringify(version)}`);
 
   const entries: [string, Partial<Record<PresetField, unknown>>][] = [];
-  const presetsNode = doc.get('presets', true);
+  const presetKeys = keysOf(['presets']);
   // `presets:` left empty (or left out) is no presets.
-  if (top.presets !== undefined && top.presets !== null && !isMap(presetsNode)) {
+  if (top.presets !== undefined && top.presets !== null && presetKeys === null) {
     at(['presets'], 'presets: must be a mapping of preset keys to presets ({} for none)');
-  } else if (isMap(presetsNode)) {
+  } else if (presetKeys !== null) {
     const raw = top.presets as Record<string, unknown>;
     // The document's order, not Object.keys' (which would move integer-like keys first).
-    for (const pair of presetsNode.items) {
-      const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
-      const value = raw[key];
+    for (const key of presetKeys) {
+      const value = Object.hasOwn(raw, key) ? raw[key] : undefined;
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
         at(['presets', key], `presets.${key}: must be a mapping (base: ..., name: ..., description: ...)`);
         continue;

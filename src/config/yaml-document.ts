@@ -1,25 +1,21 @@
-import { Document, isMap, isScalar, LineCounter, parseDocument, YAMLMap } from 'yaml';
+import { Document, isMap, isScalar, parseDocument } from 'yaml';
 import type { StrategyRegistry } from '../registry/index.js';
+import { applyYamlEdits, PARSE_OPTIONS, parseYaml, type YamlEdit, type YamlParseResult } from '../yaml/core.js';
+import { YamlDeadlineError, type YamlParser } from '../yaml/off-thread.js';
 import { snakeCase, toSnakeKeys } from './case.js';
+import { digestOf } from './digest.js';
 import { ConfigFileError } from './errors.js';
 import { parseStoredConfig, type RuntimeConfig } from './schema.js';
 
 export interface ParsedConfigFile {
+  /** The document, for editing in this thread (parsed when first asked for: the file store edits in the parse worker). */
   readonly doc: Document;
   readonly config: RuntimeConfig;
 }
 
-// Anchors, aliases, merge keys and custom tags have no place in these files: refuse rather than expand them.
-const PARSE_OPTIONS = { prettyErrors: true, uniqueKeys: true, merge: false, strict: true, schema: 'core' } as const;
-
-function lineOf(counter: LineCounter, offset: number | undefined) {
-  if (offset === undefined) return {};
-  const pos = counter.linePos(offset);
-  return { line: pos.line, column: pos.col };
-}
-
-/** A YAML text parsed for one of the runtime files: its document, its plain value, and where each node is. */
+/** A YAML text parsed for one of the runtime files: its plain value, where each node is, and (on demand) its document. */
 export interface YamlText {
+  /** Parsed in this thread when first asked for: the file store never asks (it edits in the parse worker). */
   readonly doc: Document;
   readonly data: unknown;
   /**
@@ -27,49 +23,67 @@ export interface YamlText {
    * the deepest node of `path` that exists.
    */
   locate(path: readonly (string | number)[], unknownKey?: string): { line?: number; column?: number };
+  /** The keys of the mapping at `path` in the document's order; null when there is no mapping there. */
+  keysOf(path: readonly (string | number)[]): readonly string[] | null;
 }
 
 /**
- * Parses YAML text for a runtime file. Throws ConfigFileError (naming `subject`) for bad YAML
- * (syntax, duplicate keys, aliases), with lines.
+ * What the parse worker made of texts, by content digest. A store has a text parsed there first
+ * (`parseOffThread`), then judges it here with `parseYamlText`, which takes the worker's result:
+ * the YAML of a runtime file is never parsed on the event loop, and a text is parsed once.
+ */
+const offThread = new Map<string, YamlParseResult | YamlDeadlineError>();
+const OFF_THREAD_KEPT = 8;
+
+/** Parses `text` in the parse worker (within its deadline) for the next `parseYamlText` of the same text. */
+export async function parseOffThread(text: string, yaml: YamlParser, deadlineMs?: number): Promise<void> {
+  const digest = digestOf(text);
+  if (offThread.has(digest)) return;
+  let result: YamlParseResult | YamlDeadlineError;
+  try {
+    result = await yaml.parse(text, { deadlineMs });
+  } catch (err) {
+    if (!(err instanceof YamlDeadlineError)) throw err;
+    result = err;
+  }
+  offThread.set(digest, result);
+  for (const oldest of offThread.keys()) {
+    if (offThread.size <= OFF_THREAD_KEPT) break;
+    offThread.delete(oldest);
+  }
+}
+
+/**
+ * Parses YAML text for a runtime file: the parse worker's result when the text went there first,
+ * else in this thread (tests, the etcd store's small texts). Throws ConfigFileError (naming
+ * `subject`) for bad YAML (syntax, duplicate keys, aliases, a parse past its deadline), with lines.
  */
 export function parseYamlText(file: string, text: string, subject: 'config' | 'presets' = 'config'): YamlText {
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { ...PARSE_OPTIONS, lineCounter: counter });
-  const yamlProblems = [...doc.errors, ...doc.warnings];
-  if (yamlProblems.length > 0) {
-    throw new ConfigFileError(
-      file,
-      yamlProblems.map((e) => ({
-        line: e.linePos?.[0]?.line,
-        column: e.linePos?.[0]?.col,
-        message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
-      })),
-      subject,
-    );
-  }
-  let data: unknown;
-  try {
-    data = doc.toJS({ maxAliasCount: 0 });
-  } catch (err) {
-    throw new ConfigFileError(file, [{ message: `YAML aliases are not allowed here (${(err as Error).message})` }], subject);
-  }
+  const result = offThread.get(digestOf(text)) ?? parseYaml(text);
+  if (result instanceof YamlDeadlineError) throw new ConfigFileError(file, [{ message: `the file ${result.message}` }], subject);
+  if (!result.ok) throw new ConfigFileError(file, result.problems, subject);
+  const { keys, values, maps } = result.locations;
   const locate = (path: readonly (string | number)[], unknownKey?: string) => {
-    let node: unknown;
-    if (unknownKey !== undefined) {
-      const parent = path.length ? doc.getIn(path, true) : doc.contents;
-      if (isMap(parent)) node = parent.items.find((pair) => isScalar(pair.key) && pair.key.value === unknownKey)?.key;
-    }
-    for (let depth = path.length; node === undefined && depth > 0; depth--) node = doc.getIn(path.slice(0, depth), true) ?? undefined;
-    const range = (node as { range?: [number, number, number] } | undefined)?.range;
-    return lineOf(counter, range?.[0]);
+    let at = unknownKey !== undefined ? keys[JSON.stringify([...path, unknownKey])] : undefined;
+    for (let depth = path.length; at === undefined && depth > 0; depth--) at = values[JSON.stringify(path.slice(0, depth))];
+    return at ? { line: at.line, column: at.column } : {};
   };
-  return { doc, data, locate };
+  let doc: Document | undefined;
+  return {
+    get doc() {
+      doc ??= parseDocument(text, PARSE_OPTIONS);
+      return doc;
+    },
+    data: result.data,
+    locate,
+    keysOf: (path) => maps[JSON.stringify(path)] ?? null,
+  };
 }
 
 /** Parses and validates config text. Throws ConfigFileError naming line and problem. */
 export function parseConfigFile(registry: StrategyRegistry, file: string, text: string): ParsedConfigFile {
-  const { doc, data, locate } = parseYamlText(file, text);
+  const yaml = parseYamlText(file, text);
+  const { data, locate } = yaml;
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigFileError(file, [
       { line: 1, message: 'the config must be a YAML mapping of settings (active_strategy_key: ..., ...)' },
@@ -77,15 +91,27 @@ export function parseConfigFile(registry: StrategyRegistry, file: string, text: 
   }
   const parsed = parseStoredConfig(registry, data as Record<string, unknown>);
   if (!parsed.ok) {
-    throw new ConfigFileError(
-      file,
-      parsed.issues.map((issue) => {
-        const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
-        return { ...locate(issue.path, issue.unknownKey), message: `${where}${issue.message}` };
-      }),
-    );
+    // Only what is reported is located (a file of 10,000 unknown keys has 10,000 issues).
+    const problems = parsed.issues.slice(0, MAX_PROBLEMS + 1).map((issue) => {
+      const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+      return { ...locate(issue.path, issue.unknownKey), message: `${where}${issue.message}` };
+    });
+    throw new ConfigFileError(file, capped(problems, parsed.issues.length));
   }
-  return { doc, config: parsed.config };
+  const config = parsed.config;
+  return {
+    get doc() {
+      return yaml.doc;
+    },
+    config,
+  };
+}
+
+/** Problems reported for one file: enough to fix it, never a megabyte of them. */
+const MAX_PROBLEMS = 20;
+function capped<T extends { message: string }>(problems: T[], total = problems.length): (T | { message: string })[] {
+  if (total <= MAX_PROBLEMS) return problems;
+  return [...problems.slice(0, MAX_PROBLEMS), { message: `... and ${total - MAX_PROBLEMS} more problems` }];
 }
 
 /** Writes a scalar in place when one is there, so an inline comment on it survives. */
@@ -96,30 +122,35 @@ export function setValue(doc: Document, path: readonly string[], value: unknown)
 }
 
 /**
- * Applies `config` to an existing document, touching only what differs: comments, key order and
- * formatting an operator put in the file by hand survive.
+ * The edits that turn a document holding `before` into one holding `config`, touching only what
+ * differs: comments, key order and formatting an operator put in the file by hand survive.
  */
-export function applyConfigToDocument(doc: Document, before: RuntimeConfig, config: RuntimeConfig): void {
+export function configEdits(before: RuntimeConfig, config: RuntimeConfig): YamlEdit[] {
+  const edits: YamlEdit[] = [];
   for (const field of ['activeStrategyKey', 'tradingEnabled', 'scanIntervalSeconds', 'version', 'updatedAt'] as const) {
-    if (doc.get(snakeCase(field)) === undefined || before[field] !== config[field]) setValue(doc, [snakeCase(field)], config[field]);
+    const path = [snakeCase(field)];
+    edits.push(
+      before[field] !== config[field] ? { op: 'set', path, value: config[field] } : { op: 'setIfMissing', path, value: config[field] },
+    );
   }
   const key = snakeCase('tunableOverrides');
-  let overrides = doc.get(key, true);
-  if (!isMap(overrides)) {
-    overrides = new YAMLMap();
-    doc.set(key, overrides);
-  }
-  const map = overrides as YAMLMap;
+  edits.push({ op: 'ensureMap', path: [key] });
   for (const strategyKey of Object.keys(before.tunableOverrides)) {
-    if (!(strategyKey in config.tunableOverrides)) map.delete(strategyKey);
+    if (!(strategyKey in config.tunableOverrides)) edits.push({ op: 'delete', path: [key, strategyKey] });
   }
   for (const [strategyKey, tunables] of Object.entries(config.tunableOverrides)) {
     const old = before.tunableOverrides[strategyKey] ?? {};
-    for (const name of Object.keys(old)) if (!(name in tunables)) doc.deleteIn([key, strategyKey, name]);
-    for (const [name, value] of Object.entries(tunables)) if (old[name] !== value) setValue(doc, [key, strategyKey, name], value);
+    for (const name of Object.keys(old)) if (!(name in tunables)) edits.push({ op: 'delete', path: [key, strategyKey, name] });
+    for (const [name, value] of Object.entries(tunables))
+      if (old[name] !== value) edits.push({ op: 'set', path: [key, strategyKey, name], value });
   }
-  for (const pair of map.items) if (isMap(pair.value)) pair.value.flow = false;
-  map.flow = map.items.length === 0;
+  edits.push({ op: 'blockChildren', path: [key] }, { op: 'flowIfEmpty', path: [key] });
+  return edits;
+}
+
+/** `configEdits` applied to a document in this thread (the etcd store); the file store applies them in the parse worker. */
+export function applyConfigToDocument(doc: Document, before: RuntimeConfig, config: RuntimeConfig): void {
+  applyYamlEdits(doc, configEdits(before, config));
 }
 
 const HEADER = [

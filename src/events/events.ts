@@ -1,6 +1,7 @@
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { Repeater, SlidingBuffer } from '@repeaterjs/repeater';
 import type { ScanSignals } from '../runner/signal-history.js';
+import { turns } from './turns.js';
 
 /**
  * What subscribers can hear. Payloads are hints to look again (the state in force is read when
@@ -30,12 +31,28 @@ export interface EventsOptions {
   buffer?: number;
 }
 
+/**
+ * `source`, each event delivered in a loop turn of its own: one change fans out to every open
+ * subscription, each delivery a GraphQL execution, and taking turns keeps a fan-out to hundreds of
+ * streams from holding the event loop (and `/health`) for all of them at once.
+ */
+function takingTurns<T>(source: AsyncIterableIterator<T>, nextTurn: () => Promise<void>): AsyncIterableIterator<T> {
+  const iterator: AsyncIterableIterator<T> = {
+    next: () => source.next().then((step) => (step.done ? step : nextTurn().then(() => step))),
+    return: (value?: unknown) => source.return?.(value) ?? Promise.resolve({ done: true, value: undefined }),
+    throw: (error?: unknown) => source.throw?.(error) ?? Promise.reject(error),
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
+
 /** The control plane's events, on yoga's `createPubSub`. */
 export function createEvents(options: EventsOptions = {}): ControlPlaneEvents {
   const pubsub: PubSub<ControlPlaneTopics> = createPubSub<ControlPlaneTopics>({
     ...(options.eventTarget && { eventTarget: options.eventTarget as never }),
     repeaterBuffer: new SlidingBuffer(options.buffer ?? 64) as never,
   });
+  const nextTurn = turns();
   let close!: () => void;
   const closed = new Promise<undefined>((resolve) => {
     close = () => resolve(undefined);
@@ -43,7 +60,10 @@ export function createEvents(options: EventsOptions = {}): ControlPlaneEvents {
   return {
     publish: (topic, ...payload) => (pubsub.publish as (t: string, ...p: unknown[]) => void)(topic, ...payload),
     subscribe: (topic) =>
-      Repeater.race([(pubsub.subscribe as (t: string) => AsyncIterable<unknown>)(topic), closed]) as AsyncIterableIterator<never>,
+      takingTurns(
+        Repeater.race([(pubsub.subscribe as (t: string) => AsyncIterable<unknown>)(topic), closed]) as AsyncIterableIterator<never>,
+        nextTurn,
+      ),
     close,
   };
 }

@@ -1,12 +1,14 @@
 import * as fsp from 'node:fs/promises';
+import { openRuntimeFileForAppend, type RuntimeFileChecks, readRuntimeBytes } from './runtime-file.js';
 
 /**
  * The file-system operations the stores use, and nothing else: the seam through which tests inject
  * faults (ENOSPC on write, EIO on fsync, EACCES on rename, a torn audit append, ...).
  */
 export interface FileSystem {
-  readFile(file: string): Promise<Buffer>;
-  /** flags as for fs.open: 'wx' (new file), 'a' (append, created when missing) ... */
+  /** A runtime file, read the one safe way (src/fs/runtime-file.ts): no link followed, no FIFO, checked before read. */
+  readFile(file: string, checks?: RuntimeFileChecks): Promise<Buffer>;
+  /** flags as for fs.open: 'wx' (new file), 'a' (append, created when missing; opened as a runtime file) ... */
   open(file: string, flags: string, mode?: number): Promise<WritableFile>;
   rename(from: string, to: string): Promise<void>;
   unlink(file: string): Promise<void>;
@@ -26,9 +28,9 @@ export interface WritableFile {
 }
 
 export const nodeFileSystem: FileSystem = {
-  readFile: (file) => fsp.readFile(file),
+  readFile: async (file, checks) => (await readRuntimeBytes(file, checks)).bytes,
   async open(file, flags, mode) {
-    const handle = await fsp.open(file, flags, mode);
+    const handle = flags === 'a' ? await openRuntimeFileForAppend(file, mode ?? 0o600) : await fsp.open(file, flags, mode);
     return {
       write: async (data) => {
         await handle.writeFile(data, 'utf8');

@@ -1,15 +1,193 @@
-import { errnoOf, type FileSystem } from './file-system.js';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { FileSystem } from './file-system.js';
+
+/** The largest config, presets or tokens file read (DESIGN "Limits": 1 MiB). */
+export const MAX_RUNTIME_FILE_BYTES = 1024 * 1024;
+
+/** What a runtime file must be before a byte of it is read. */
+export interface RuntimeFileChecks {
+  /** The file must be inside this directory by realpath (unset: no containment check). */
+  readonly runtimeDir?: string;
+  /** Refused when larger (default 1 MiB); `Infinity` for the server's own append-only audit log. */
+  readonly maxBytes?: number;
+  /** Holds credentials (tokens.yaml, admin.token): owned by this process's user or root, not group- or world-writable. */
+  readonly secret?: boolean;
+}
+
+export type RuntimeFileProblem = 'not-a-file' | 'symlink' | 'too-large' | 'outside' | 'writable-by-others' | 'foreign-owner';
 
 /**
- * Reads a runtime file the stores serve from (config.yaml, strategies.yaml) as text; null when it
- * is missing. The one place they are opened for reading: how a runtime file is opened and checked
- * before it is read (O_NOFOLLOW, fstat, a size cap) changes here, for both.
+ * A runtime file refused before it was read. The message names the file by its base name and says
+ * what it is (`config.yaml is a directory`): it is shown to API clients like an invalid file's problem.
  */
-export async function readRuntimeFile(fs: FileSystem, file: string): Promise<string | null> {
+export class RuntimeFileRefusedError extends Error {
+  override name = 'RuntimeFileRefusedError';
+  readonly code = 'ERUNTIMEFILE';
+  constructor(
+    /** The full path (for the server log only). */
+    readonly file: string,
+    readonly problem: RuntimeFileProblem,
+    /** What the file is, after its name (`is a directory`). */
+    readonly detail: string,
+  ) {
+    super(`${path.basename(file)} ${detail}`);
+  }
+}
+
+/** Metadata of the file as read, from the same descriptor (no race between the check and the read). */
+export interface RuntimeFileStat {
+  readonly size: number;
+  readonly mode: number;
+  readonly uid: number;
+  readonly ino: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+}
+
+const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
+const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOFOLLOW;
+
+function kindOf(stat: import('node:fs').Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a named pipe (FIFO)';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isSymbolicLink()) return 'a symbolic link';
+  return 'not a regular file';
+}
+
+async function openChecked(file: string, flags: number, mode: number | undefined): Promise<fsp.FileHandle> {
   try {
-    return (await fs.readFile(file)).toString('utf8');
+    return await fsp.open(file, flags, mode);
   } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return null;
+    // O_NOFOLLOW: the last component is a symbolic link.
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new RuntimeFileRefusedError(file, 'symlink', 'is a symbolic link');
+    // O_NONBLOCK on a FIFO opened for writing with no reader.
+    if ((err as NodeJS.ErrnoException).code === 'ENXIO') throw new RuntimeFileRefusedError(file, 'not-a-file', 'is a named pipe (FIFO)');
     throw err;
+  }
+}
+
+async function check(file: string, handle: fsp.FileHandle, checks: RuntimeFileChecks): Promise<RuntimeFileStat> {
+  const stat = await handle.stat();
+  if (!stat.isFile()) throw new RuntimeFileRefusedError(file, 'not-a-file', `is ${kindOf(stat)}`);
+  const maxBytes = checks.maxBytes ?? MAX_RUNTIME_FILE_BYTES;
+  if (stat.size > maxBytes) {
+    throw new RuntimeFileRefusedError(file, 'too-large', `is ${stat.size} bytes, over the limit of ${maxBytes} bytes`);
+  }
+  if (checks.secret) {
+    if ((stat.mode & 0o022) !== 0) {
+      const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
+      throw new RuntimeFileRefusedError(file, 'writable-by-others', `is group- or world-writable (mode ${mode}); chmod go-w it`);
+    }
+    const uid = process.getuid?.();
+    if (uid !== undefined && stat.uid !== uid && stat.uid !== 0) {
+      throw new RuntimeFileRefusedError(
+        file,
+        'foreign-owner',
+        `belongs to uid ${stat.uid}, not to this server's user (uid ${uid}) or root`,
+      );
+    }
+  }
+  if (checks.runtimeDir !== undefined) {
+    const [dir, inside] = await Promise.all([fsp.realpath(checks.runtimeDir), fsp.realpath(path.dirname(file))]);
+    if (inside !== dir && !inside.startsWith(dir + path.sep)) {
+      throw new RuntimeFileRefusedError(file, 'outside', 'is outside the runtime directory');
+    }
+  }
+  return { size: stat.size, mode: stat.mode, uid: stat.uid, ino: stat.ino, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs };
+}
+
+/**
+ * Reads a file of the runtime directory, the one way every one of them is read (config, presets,
+ * tokens, the admin token, the audit log, runner state, lock files): opened with `O_NONBLOCK |
+ * O_NOFOLLOW` (a FIFO never blocks, a symbolic link is refused), checked with `fstat` on that
+ * descriptor (a regular file, at most `maxBytes`, for a secret its owner and mode), inside the
+ * runtime dir by realpath, and only then read (never past the limit, even if the file grows).
+ * Throws RuntimeFileRefusedError saying what the file is; a missing file throws ENOENT as fs does.
+ */
+export async function readRuntimeBytes(file: string, checks: RuntimeFileChecks = {}): Promise<{ bytes: Buffer; stat: RuntimeFileStat }> {
+  const handle = await openChecked(file, READ_FLAGS, undefined);
+  try {
+    const stat = await check(file, handle, checks);
+    const maxBytes = checks.maxBytes ?? MAX_RUNTIME_FILE_BYTES;
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const want = Math.max(1, Math.min(64 * 1024, maxBytes - total + 1));
+      const buffer = Buffer.allocUnsafe(Number.isFinite(want) ? want : 64 * 1024);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(buffer.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > maxBytes) {
+        throw new RuntimeFileRefusedError(file, 'too-large', `is over the limit of ${maxBytes} bytes`);
+      }
+    }
+    return { bytes: Buffer.concat(chunks, total), stat };
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
+/**
+ * A runtime file the stores serve from (config.yaml, strategies.yaml) as text, through the stores'
+ * file-system seam (which reads with `readRuntimeBytes`); null when it is missing. Throws
+ * RuntimeFileRefusedError for a file that is not what it should be (the store reports it like an
+ * invalid file).
+ */
+export async function readRuntimeFile(fs: FileSystem, file: string, checks: RuntimeFileChecks = {}): Promise<string | null> {
+  try {
+    return (await fs.readFile(file, checks)).toString('utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/**
+ * Opens a runtime file for appending (the audit log) under the same rules: no link followed, no
+ * blocking on a FIFO, a regular file checked on the descriptor before anything is written.
+ */
+export async function openRuntimeFileForAppend(file: string, mode: number, checks: RuntimeFileChecks = {}): Promise<fsp.FileHandle> {
+  const handle = await openChecked(file, APPEND_FLAGS, mode);
+  try {
+    await check(file, handle, { ...checks, maxBytes: checks.maxBytes ?? Number.POSITIVE_INFINITY });
+    return handle;
+  } catch (err) {
+    await handle.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** The file's metadata without following a link (a cheap "has it changed?" key), or null when missing. */
+export async function lstatRuntimeFile(file: string): Promise<RuntimeFileStat | null> {
+  try {
+    const s = await fsp.lstat(file);
+    return { size: s.size, mode: s.mode, uid: s.uid, ino: s.ino, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/**
+ * The same rules, synchronously, for a few bytes (a lock file read in an exit handler, where nothing
+ * asynchronous runs): no link followed, never blocks on a FIFO, a regular file of at most `maxBytes`.
+ */
+export function readSmallRuntimeFileSync(file: string, maxBytes: number): string {
+  const fd = openSync(file, READ_FLAGS);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new RuntimeFileRefusedError(file, 'not-a-file', `is ${kindOf(stat)}`);
+    const buffer = Buffer.alloc(maxBytes + 1);
+    const read = readSync(fd, buffer, 0, buffer.length, 0);
+    if (read > maxBytes) throw new RuntimeFileRefusedError(file, 'too-large', `is over the limit of ${maxBytes} bytes`);
+    return buffer.subarray(0, read).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }

@@ -16,4 +16,6 @@ export interface RequestScope {
   readonly authorization: string | null;
   /** That header already authenticated for this request (the fast lane does it first); unset: the context does it. */
   readonly credentials?: Credentials;
+  /** Who is asking, for per-client limits (open subscriptions): the address, or the proxy's forwarded hop. */
+  readonly clientKey: string;
 }

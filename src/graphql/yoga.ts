@@ -5,8 +5,12 @@ import type { Logger } from '../log.js';
 import type { ControlPlaneServices, GraphQLContext } from './context.js';
 import { maskError, refusalsAtDebug } from './errors.js';
 import type { QueryLimits } from './plugins/armor.js';
+import type { CostLimits } from './plugins/cost.js';
 import { documentPolicyPlugins } from './plugins/index.js';
+import type { OnDocumentRefusal } from './plugins/refusal.js';
 import { requestLogPlugin } from './plugins/request-log.js';
+import { subscriptionLimitPlugin } from './plugins/subscription-limit.js';
+import { tokenRecheckPlugin } from './plugins/token-recheck.js';
 import type { RequestScope } from './request-scope.js';
 import { schema } from './schema/index.js';
 import { singleConnectionSsePlugin } from './sse.js';
@@ -56,6 +60,16 @@ export interface YogaOptions {
   readsRequireToken: boolean;
   /** Document limits beyond the defaults (plugins/armor.ts). */
   queryLimits?: Partial<QueryLimits>;
+  /** Per-request cost and list-size limits beyond the defaults (plugins/cost.ts). */
+  costLimits?: Partial<CostLimits>;
+  /** A query result or subscription event over this many bytes is refused (plugins/response-size.ts; default 1 MiB). */
+  maxResponseBytes?: number;
+  /** Open subscriptions per client (default 16). */
+  maxSubscriptionsPerClient?: number;
+  /** How often open subscriptions' tokens are checked again (default 500 ms). */
+  tokenRecheckMs?: number;
+  /** Told of each request a per-request limit refused (metrics). */
+  onDocumentRefusal?: OnDocumentRefusal;
   /** More plugins, after the control plane's own (the HTTP adapter's, tests'). */
   plugins?: Plugin[];
 }
@@ -105,7 +119,15 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
     },
     plugins: [
       requestLog.plugin,
-      ...documentPolicyPlugins({ production: options.production, queryLimits: options.queryLimits }),
+      ...documentPolicyPlugins({
+        production: options.production,
+        queryLimits: options.queryLimits,
+        costLimits: options.costLimits,
+        maxResponseBytes: options.maxResponseBytes,
+        onRefusal: options.onDocumentRefusal,
+      }),
+      subscriptionLimitPlugin({ perClient: options.maxSubscriptionsPerClient, onRefusal: options.onDocumentRefusal }),
+      tokenRecheckPlugin({ authenticator, intervalMs: options.tokenRecheckMs }),
       // graphql-sse's single-connection mode at /graphql/stream (the operator page: one SSE connection per
       // tab for all its subscriptions); /graphql keeps yoga's own SSE.
       singleConnectionSsePlugin({ authenticator, logger: options.logger }),

@@ -19,7 +19,12 @@ export class OperationFailed extends Error {
 
 /** The scope GraphQL gets for an exchange: the same on yoga's path and in-process. */
 export function requestScopeOf(exchange: Exchange): RequestScope {
-  return { requestId: exchange.requestId, log: exchange.log, authorization: exchange.req.headers.authorization ?? null };
+  return {
+    requestId: exchange.requestId,
+    log: exchange.log,
+    authorization: exchange.req.headers.authorization ?? null,
+    clientKey: exchange.clientKey,
+  };
 }
 
 export type OperationRunner = <R, V>(exchange: Exchange, document: TypedDocumentNode<R, V>, variables: V) => Promise<R>;

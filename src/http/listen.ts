@@ -11,18 +11,20 @@ import { createControlPlaneMetrics } from '../metrics/control-plane-metrics.js';
 import { graphqlMetricsPlugin } from '../metrics/graphql-metrics.js';
 import { processRegistry } from '../metrics/process-metrics.js';
 import { clientKeyOf } from './client-key.js';
+import { CHECK_INTERVAL_MS, CONNECTION_LIMITS, guardConnections } from './connections.js';
 import { compose, type Exchange, type Step } from './exchange.js';
 import { type FastLaneOptions, fastLaneRoute } from './fast-lane/route.js';
 import { graphiqlRoute } from './graphiql-route.js';
 import { inProcessRunner } from './in-process.js';
+import { type LimitReason, limitCounter } from './limit-counter.js';
 import { metricsRoute } from './metrics-route.js';
 import { createOperatorPage, type OperatorPageOptions, pageRoutes } from './page.js';
 import type { HttpPlane, HttpSecurity } from './plane.js';
 import { probeRoutes } from './probes.js';
-import { type RefusalReason, refusalBody, refusals } from './refusal.js';
+import { refusalBody, refusals } from './refusal.js';
 import { restRoutes } from './rest.js';
 import { type Route, router } from './router.js';
-import { sendReply } from './send.js';
+import { type StreamOptions, sendReply } from './send.js';
 import { authFailureLimitStep, DEFAULT_AUTH_FAILURES_PER_MINUTE } from './steps/auth-failure-limit.js';
 import { bodyLimitStep, MAX_REQUEST_BODY_BYTES } from './steps/body-limit.js';
 import { compressionStep } from './steps/compression.js';
@@ -47,8 +49,12 @@ export interface ListenOptions {
   yogaPlugins?: Plugin[];
   /** The clock the limits read (tests inject one). */
   now?: () => number;
-  /** Told of every request refused before GraphQL, by reason (request metrics). */
-  onRefusal?: (reason: RefusalReason, status: number) => void;
+  /**
+   * Told of everything a limit refused or ended, by reason (request metrics): requests refused before
+   * GraphQL, GraphQL's per-request limits, connections closed at a cap, streams of slow readers.
+   * `status` is the HTTP status answered (0: a connection or stream closed without an answer).
+   */
+  onRefusal?: (reason: LimitReason, status: number) => void;
   /** How long `close()` waits for in-flight requests (default 10 s). */
   drainMs?: number;
   /** HTTP-level limits beyond the defaults. */
@@ -68,6 +74,10 @@ export interface HttpServer {
   readonly yoga: ControlPlaneYoga;
   /** Stops accepting, ends subscriptions, waits for in-flight requests (at most 10 s), then closes every connection. Idempotent. */
   close(): Promise<void>;
+  /** What the limits refused so far, by reason (for `/metrics`: `control_plane_refusals_total{reason}`). */
+  refusals(): Readonly<Record<string, number>>;
+  /** Open connections now. */
+  connections(): number;
 }
 
 /**
@@ -183,6 +193,12 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   // One registry per server (tests run many in one process): GraphQL and control-plane metrics; /metrics adds the process's.
   const registry = new Registry();
   const metrics = createControlPlaneMetrics(plane.services, registry);
+  // Everything a limit refuses or ends: counted by reason (the metric, and refusals() for tests), logged at a bounded rate.
+  const limits = limitCounter({ logger: plane.logger, now });
+  const counted = (reason: LimitReason, status: number) => {
+    metrics.refusal(reason, status);
+    options.onRefusal?.(reason, status);
+  };
   const yoga = createControlPlaneYoga({
     services: plane.services,
     authenticator: plane.services.authenticator,
@@ -190,6 +206,14 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     production: plane.settings.production,
     readsRequireToken: plane.settings.readsRequireToken,
     queryLimits: security.queryLimits,
+    onDocumentRefusal: (reason) => {
+      limits.add(reason, `request refused: ${reason}`);
+      counted(reason, reason === 'subscriptions-per-client' ? 429 : 400);
+    },
+    costLimits: security.costLimits,
+    maxResponseBytes: security.maxResponseBytes,
+    maxSubscriptionsPerClient: security.maxSubscriptionsPerClient,
+    tokenRecheckMs: security.tokenRecheckMs,
     plugins: [
       yogaParseErrorsPlugin(),
       subscriptions.plugin,
@@ -201,8 +225,8 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   const refuse = refusals({
     now,
     onRefusal: (reason, status) => {
-      metrics.refusal(reason, status);
-      options.onRefusal?.(reason, status);
+      limits.add(reason);
+      counted(reason, status);
     },
   });
   let closing = false;
@@ -265,13 +289,21 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     } else void run(exchange);
   };
 
+  const streamOptions: StreamOptions = {
+    maxBufferedBytes: security.maxStreamBufferBytes,
+    onSlowReader: (buffered, exchange) => {
+      limits.add('slow-reader', 'stream ended: its reader fell too far behind', { buffered }, exchange.log);
+      counted('slow-reader', 0);
+    },
+  };
+
   const run = async (exchange: HttpExchange) => {
     const { res } = exchange;
     try {
       // Awaited only when something waits: a cached read is answered in the same turn.
       const pending = handle(exchange);
       const reply = pending instanceof Promise ? await pending : pending;
-      const sent = sendReply(exchange, reply, closing ? CLOSE_CONNECTION : NO_HEADERS);
+      const sent = sendReply(exchange, reply, closing ? CLOSE_CONNECTION : NO_HEADERS, streamOptions);
       if (sent instanceof Promise) await sent;
     } catch (err) {
       exchange.log.error({ err }, 'the HTTP adapter could not answer');
@@ -283,13 +315,30 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     }
   };
 
-  const server = createServer(serve);
+  const connectionLimits = { ...CONNECTION_LIMITS, ...security.connections };
+  const server = createServer(
+    {
+      // Headers and request time are checked every second (Node's default: every 30 s).
+      connectionsCheckingInterval: CHECK_INTERVAL_MS,
+      headersTimeout: connectionLimits.headersTimeoutMs,
+      requestTimeout: connectionLimits.requestTimeoutMs,
+      // Longer than a fronting proxy's idle timeout (nginx, ALB: 60 s), so neither side sends a request
+      // onto a connection the other is closing; with Node's 5 s, 500 busy clients saw resets (load soak).
+      keepAliveTimeout: connectionLimits.keepAliveTimeoutMs,
+    },
+    serve,
+  );
   server.on('clientError', clientErrorHandler(plane.logger));
-  // Longer than a fronting proxy's idle timeout (nginx, ALB: 60 s), so neither side sends a request
-  // onto a connection the other is closing; with Node's 5 s, 500 busy clients saw resets (load soak).
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  // Behind a TLS proxy every connection is the proxy's: only the total is capped.
+  const guard = guardConnections(server, {
+    limits: connectionLimits,
+    perClient: !(security.behindTlsProxy ?? false),
+    now,
+    onClose: (reason, client) => {
+      limits.add(reason, `connection closed: ${reason}`, { client });
+      counted(reason, 0);
+    },
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -306,6 +355,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   const close = () => {
     closed ??= (async () => {
       closing = true;
+      guard.close();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Open subscriptions complete (their streams end in order); other requests run to their answer.
@@ -331,5 +381,13 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     return closed;
   };
 
-  return { url: `${origin}/graphql`, origin, server, yoga, close };
+  return {
+    url: `${origin}/graphql`,
+    origin,
+    server,
+    yoga,
+    close,
+    refusals: () => limits.counts(),
+    connections: () => guard.size,
+  };
 }

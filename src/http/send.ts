@@ -1,26 +1,28 @@
-import type { ServerResponse } from 'node:http';
 import type { ByteStream, Exchange, Reply } from './exchange.js';
 import { isStream } from './exchange.js';
 
 /** Headers that describe the connection or the wire: the writer sets them from what it sends. */
 const HOP_BY_HOP = ['content-length', 'transfer-encoding', 'connection', 'keep-alive'];
 
-function waitForDrain(res: ServerResponse, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    res.once('drain', done);
-    res.once('close', done);
-    signal.addEventListener('abort', done, { once: true });
-  });
+/** DESIGN "Limits": what a stream may have waiting for a slow reader before it is ended. */
+export const MAX_STREAM_BUFFER_BYTES = 1024 * 1024;
+
+export interface StreamOptions {
+  /** Bytes a reader may leave unread (in the server's buffers) before its stream is ended. */
+  maxBufferedBytes?: number;
+  /** Told when a reader fell that far behind (metrics, log). */
+  onSlowReader?: (buffered: number, exchange: Exchange) => void;
 }
 
-/** Sends a stream chunk by chunk until it ends, the client goes away or the server closes (then it is cancelled). */
-async function pipeStream(res: ServerResponse, stream: ByteStream, signal: AbortSignal): Promise<void> {
+/**
+ * Sends a stream chunk by chunk as the source produces it, until it ends, the client goes away or
+ * the server closes (then it is cancelled). A reader that does not keep up is not waited for: once
+ * what it left unread passes `maxBufferedBytes`, its stream ends and the connection is closed,
+ * so a stalled reader holds neither memory nor a subscription.
+ */
+async function pipeStream(exchange: Exchange, stream: ByteStream, options: StreamOptions): Promise<void> {
+  const { res, signal } = exchange;
+  const maxBuffered = options.maxBufferedBytes ?? MAX_STREAM_BUFFER_BYTES;
   const reader = stream.getReader();
   const stopped = new Promise<'stopped'>((resolve) => {
     if (signal.aborted) resolve('stopped');
@@ -30,7 +32,13 @@ async function pipeStream(res: ServerResponse, stream: ByteStream, signal: Abort
     while (!signal.aborted && !res.destroyed) {
       const next = await Promise.race([reader.read(), stopped]);
       if (next === 'stopped' || next.done) break;
-      if (next.value && !res.write(next.value)) await waitForDrain(res, signal);
+      if (!next.value) continue;
+      res.write(next.value);
+      if (res.writableLength > maxBuffered) {
+        options.onSlowReader?.(res.writableLength, exchange);
+        res.destroy();
+        break;
+      }
     }
   } finally {
     await reader.cancel().catch(() => {});
@@ -38,7 +46,12 @@ async function pipeStream(res: ServerResponse, stream: ByteStream, signal: Abort
 }
 
 /** Writes a reply: the only place an answer reaches the socket. Synchronous unless the body is a stream. */
-export function sendReply(exchange: Exchange, reply: Reply, extraHeaders: Record<string, string> = {}): void | Promise<void> {
+export function sendReply(
+  exchange: Exchange,
+  reply: Reply,
+  extraHeaders: Record<string, string> = {},
+  streamOptions: StreamOptions = {},
+): void | Promise<void> {
   const { res } = exchange;
   if (res.headersSent || res.destroyed) return;
   // The reply is this request's own: its headers are sent as they are (no copy on the way out).
@@ -46,17 +59,23 @@ export function sendReply(exchange: Exchange, reply: Reply, extraHeaders: Record
   for (const name of HOP_BY_HOP) if (name in headers && !(name in extraHeaders)) delete headers[name];
   for (const name in extraHeaders) headers[name] = extraHeaders[name]!;
   const { body } = reply;
-  if (isStream(body)) return sendStream(exchange, reply.status, headers, body);
+  if (isStream(body)) return sendStream(exchange, reply.status, headers, body, streamOptions);
   const bytes = body === null ? null : typeof body === 'string' ? Buffer.from(body) : body;
   if (bytes !== null) headers['content-length'] = bytes.byteLength;
   res.writeHead(reply.status, headers);
   res.end(bytes !== null && exchange.method !== 'HEAD' ? bytes : undefined);
 }
 
-async function sendStream(exchange: Exchange, status: number, headers: Record<string, string | number>, body: ByteStream): Promise<void> {
+async function sendStream(
+  exchange: Exchange,
+  status: number,
+  headers: Record<string, string | number>,
+  body: ByteStream,
+  options: StreamOptions,
+): Promise<void> {
   const { res } = exchange;
   res.writeHead(status, headers);
   res.flushHeaders();
-  await pipeStream(res, body, exchange.signal);
+  await pipeStream(exchange, body, options);
   if (!res.destroyed) res.end();
 }

@@ -1,9 +1,12 @@
+import { GraphQLError } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 
 /**
  * For yoga's own HTTP handling (the fallback route): its GET parser calls JSON.parse on `variables`
  * and `extensions` unguarded, so a malformed value surfaced as a masked 500. A request the client
- * got wrong is a 400 (found by the hostile-input test).
+ * got wrong is a 400 (found by the hostile-input test). Its POST parser puts the JSON error into
+ * `extensions.originalError`, whose message quotes the body: a parse error is answered with its
+ * message, code and status only (issue 14, finding 12).
  */
 export function yogaParseErrorsPlugin(): Plugin {
   return {
@@ -14,6 +17,16 @@ export function yogaParseErrorsPlugin(): Plugin {
         try {
           return await parse(request);
         } catch (err) {
+          if (err instanceof GraphQLError) {
+            // A body that does not parse is a bad request whatever the client accepts: 400, as yoga answered it before.
+            const { code, http } = err.extensions as { code?: unknown; http?: { status?: number; headers?: unknown } };
+            throw createGraphQLError(err.message, {
+              extensions: {
+                code,
+                ...(http && { http: { status: http.status ?? 400, ...(http.headers ? { headers: http.headers } : {}) } }),
+              },
+            });
+          }
           if (!(err instanceof SyntaxError)) throw err;
           throw createGraphQLError('Request parameters sent invalid JSON.', {
             extensions: { code: 'BAD_REQUEST', http: { spec: true, status: 400 } },

@@ -1,5 +1,6 @@
+import { STATUS_CODES } from 'node:http';
 import type { ControlPlaneYoga } from '../graphql/yoga.js';
-import type { ByteStream, Exchange, Reply } from './exchange.js';
+import { type ByteStream, type Exchange, jsonReply, type Reply } from './exchange.js';
 import { requestScopeOf } from './in-process.js';
 
 // The body step has read and decoded the body: yoga gets the bytes, without the headers that described the wire.
@@ -40,6 +41,16 @@ export function yogaHandler(yoga: ControlPlaneYoga) {
       if (replyHeaders['content-encoding'] === 'none') delete replyHeaders['content-encoding'];
     } else if (response.body) {
       body = Buffer.from(await response.arrayBuffer());
+    }
+    // Yoga answers some refusals (415, 406) with no body: every refusal here is JSON, in GraphQL's error shape.
+    if (response.status >= 400 && (body === null || (Buffer.isBuffer(body) && body.length === 0))) {
+      return jsonReply(
+        response.status,
+        { errors: [{ message: STATUS_CODES[response.status] ?? 'Error', extensions: { code: 'BAD_REQUEST' } }] },
+        {
+          ...(replyHeaders.allow && { allow: replyHeaders.allow }),
+        },
+      );
     }
     return { status: response.status, headers: replyHeaders, body };
   };

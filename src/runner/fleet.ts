@@ -56,7 +56,9 @@ export class RunnerFleet {
   /** Every runner, in id order. */
   views(): RunnerView[] {
     const now = this.nowMs();
-    return [...this.source.list()].sort((a, b) => a.id.localeCompare(b.id)).map((state) => ({ state, health: runnerHealth(state, now) }));
+    return [...this.source.list()]
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((state) => ({ state, health: runnerHealth(state, now, this.source.receivedAt?.(state.id)) }));
   }
 
   /**

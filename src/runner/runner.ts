@@ -40,8 +40,8 @@ export class Runner implements RunnerStateSource {
   private scanTimer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | null = null;
   private rescan = false;
-  /** The next scan may take the state in force as it is (see requestScan). */
-  private skipRefresh = false;
+  /** Whether the next scan re-reads the store first (a periodic scan does; one for a change just heard need not). */
+  private rereadNext = true;
   private stopped = false;
   /** What keeps the runner from converging, by source; published joined as `error`. */
   private readonly problems: { config: string | null; read: string | null; scan: string | null } = { config: null, read: null, scan: null };
@@ -69,7 +69,12 @@ export class Runner implements RunnerStateSource {
   }
 
   start(): void {
-    this.unsubscribe = this.options.store.subscribe(() => this.reconcile());
+    this.unsubscribe = this.options.store.subscribe((event) => {
+      // The store is reachable again (etcd back): re-read now rather than at the next scan, which may
+      // be a whole scan interval away, so a "cannot read the config" error does not outlive its cause.
+      if (event.type === 'connection' && event.connected && this.problems.read) void this.recheckRead();
+      else this.reconcile();
+    });
     this.heartbeat = setInterval(() => this.update({}), this.heartbeatMs);
     this.heartbeat.unref();
     this.reconcile();
@@ -130,28 +135,43 @@ export class Runner implements RunnerStateSource {
       this.options.logger?.info(
         `runner applied config version ${applied.configVersion} (${applied.configDigest.slice(0, 19)}), presets version ${applied.presetsVersion}: ${applied.strategyKey}`,
       );
-      // With the new config now, not a whole interval later; the store has just read it, so no re-read.
-      this.requestScan(true);
+      // With the new config now, not a whole interval later; the store has just handed it over, so
+      // this scan does not read it again (with etcd that read went to the store in the very moment
+      // every runner publishes that it applied the change).
+      this.requestScan(false);
     } else if (error !== this.state.error) {
       this.update({ error });
     }
   }
 
-  /**
-   * Scans now, or right after the scan in progress. `fresh`: the store has just delivered the state
-   * (an applied change), so the scan takes it as it is; a scan on the timer re-reads the store first.
-   */
-  private requestScan(fresh = false): void {
+  /** Re-reads the desired state (level-triggered) and says whether that worked, without a scan. */
+  private async readDesired(): Promise<void> {
+    this.problems.read = await this.options.store.refresh().then(
+      () => null,
+      // The errno, not the message: API clients are not told where the server keeps its files.
+      (err: Error) => `cannot read the config (${(err as { code?: string }).code ?? err.name}), keeping what was applied`,
+    );
+  }
+
+  private async recheckRead(): Promise<void> {
+    await this.readDesired();
+    this.reconcile();
+  }
+
+  /** Scans now, or right after the scan in progress; `reread`: re-read the store first (level-triggered). */
+  private requestScan(reread = true): void {
     if (this.stopped) return;
-    // Requests coalesce into the next scan: it skips the re-read only if every one of them was fresh.
-    const alreadyPending = this.scanning !== null && this.rescan;
-    this.skipRefresh = alreadyPending ? this.skipRefresh && fresh : fresh;
     clearTimeout(this.scanTimer);
+    this.rereadNext ||= reread;
     if (this.scanning) this.rescan = true;
     else this.scanning = this.scan();
   }
 
   private async scan(): Promise<void> {
+    // Let I/O run first: the state just published (a change applied) is still in the client's
+    // buffers, and a scan never yields to I/O by itself (the feeds answer from memory), so the
+    // "applied" put would otherwise leave only after the whole scan had run.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const started = performance.now();
     const finished = () => ({
       lastScanAt: this.now().toISOString(),
@@ -159,17 +179,10 @@ export class Runner implements RunnerStateSource {
       lastScanMs: Math.round((performance.now() - started) * 1000) / 1000,
     });
     try {
-      // Level-triggered: re-read the desired state whatever events were (or were not) seen, unless the
-      // store has just delivered it (a re-read then only queues behind the next commit for nothing).
-      const fresh = this.skipRefresh;
-      this.skipRefresh = false;
-      if (!fresh) {
-        this.problems.read = await this.options.store.refresh().then(
-          () => null,
-          // The errno, not the message: API clients are not told where the server keeps its files.
-          (err: Error) => `cannot read the config (${(err as { code?: string }).code ?? err.name}), keeping what was applied`,
-        );
-      }
+      // Level-triggered: re-read the desired state whatever events were (or were not) seen.
+      const reread = this.rereadNext;
+      this.rereadNext = false;
+      if (reread) await this.readDesired();
       this.reconcile();
       this.rescan = false;
       const applied = this.applied;
@@ -185,7 +198,8 @@ export class Runner implements RunnerStateSource {
     } finally {
       this.scanning = null;
       if (!this.stopped) {
-        if (this.rescan) this.requestScan();
+        // rereadNext already says whether one of the requests meanwhile wanted a re-read.
+        if (this.rescan) this.requestScan(false);
         else {
           const seconds = this.applied?.record.scanIntervalSeconds ?? 1;
           this.scanTimer = setTimeout(() => this.requestScan(), seconds * 1000);
@@ -240,6 +254,9 @@ export class Runner implements RunnerStateSource {
 
   private update(patch: Partial<RunnerState>): void {
     this.state = { ...this.state, ...patch, heartbeatAt: this.now().toISOString() };
+    // Every publish is a heartbeat: the next one is due a whole interval from now, not sooner. While
+    // changes come fast the timer's own publishes stay out of their way (fewer writes to the store).
+    this.heartbeat?.refresh();
     for (const listener of this.listeners) {
       try {
         listener(this.state);

@@ -1,10 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
+import { RuntimeFileRefusedError, readRuntimeBytes } from '../fs/runtime-file.js';
 import { watchFile } from '../fs/watch.js';
 import { type RunnerState, type RunnerStatePublisher, type RunnerStateSource, runnerStateSchema } from './state.js';
 
 export const RUNNER_STATE_FILE = 'runner-state.json';
+/** A runner's state is a few KiB; anything far larger is not one (and is not parsed). */
+const MAX_RUNNER_STATE_BYTES = 256 * 1024;
 
 /**
  * Publishes runner state to `<runtimeDir>/runner-state.json` by write-then-rename, so a reader sees
@@ -49,11 +51,18 @@ export function fileRunnerStatePublisher(runtimeDir: string): RunnerStatePublish
 
 /** Reads a state file; null when it is missing or unreadable (a reader treats both as no runner). */
 export async function readRunnerStateFile(runtimeDir: string): Promise<RunnerState | null> {
+  const read = await readState(runtimeDir);
+  return read === 'refused' ? null : read;
+}
+
+/** The state, null when there is none, or 'refused' when what is there is not a runner's state file (a FIFO, a directory, too large). */
+async function readState(runtimeDir: string): Promise<RunnerState | null | 'refused'> {
   try {
-    const parsed = runnerStateSchema.safeParse(JSON.parse(await readFile(path.join(runtimeDir, RUNNER_STATE_FILE), 'utf8')));
+    const { bytes } = await readRuntimeBytes(path.join(runtimeDir, RUNNER_STATE_FILE), { runtimeDir, maxBytes: MAX_RUNNER_STATE_BYTES });
+    const parsed = runnerStateSchema.safeParse(JSON.parse(bytes.toString('utf8')));
     return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
+  } catch (err) {
+    return err instanceof RuntimeFileRefusedError ? 'refused' : null;
   }
 }
 
@@ -72,7 +81,9 @@ export async function fileRunnerStateSource(runtimeDir: string, options: { pollM
   const reread = async () => {
     do {
       again = false;
-      const state = await readRunnerStateFile(runtimeDir);
+      const read = await readState(runtimeDir);
+      // A file refused before it was read changes nothing: the last state seen stays.
+      const state = read === 'refused' ? latest : read;
       const text = JSON.stringify(state);
       if (text !== lastText && !closed) {
         lastText = text;

@@ -61,10 +61,16 @@ export const STALE_AFTER_HEARTBEATS = 3;
 
 export type RunnerHealth = 'RUNNING' | 'STALE' | 'STOPPED' | 'ERROR';
 
-/** Classifies a published state at time `nowMs` (null: no runner has published anything). */
-export function runnerHealth(state: RunnerState | null, nowMs: number): RunnerHealth {
+/**
+ * Classifies a published state at time `nowMs` (null: no runner has published anything). The
+ * heartbeat's age is counted from `receivedAtMs`, when this process received the state (its own
+ * clock), when the source knows it; else from the state's `heartbeatAt` (the runner's clock: the
+ * same one only when the runner runs on this host).
+ */
+export function runnerHealth(state: RunnerState | null, nowMs: number, receivedAtMs?: number): RunnerHealth {
   if (!state || state.stopped) return 'STOPPED';
-  if (nowMs - Date.parse(state.heartbeatAt) > STALE_AFTER_HEARTBEATS * state.heartbeatIntervalMs) return 'STALE';
+  const heardAt = receivedAtMs ?? Date.parse(state.heartbeatAt);
+  if (nowMs - heardAt > STALE_AFTER_HEARTBEATS * state.heartbeatIntervalMs) return 'STALE';
   return state.error ? 'ERROR' : 'RUNNING';
 }
 
@@ -84,5 +90,11 @@ export interface RunnerStateSource {
   list(): readonly RunnerState[];
   /** Told whenever a runner's state changes (heartbeats included). */
   subscribe(listener: () => void): () => void;
+  /**
+   * When this process received runner `id`'s current state, on this process's clock (ms). Sources
+   * of runners on other hosts give it, so that a skew between the hosts' clocks never shows a live
+   * runner STALE (or a dead one RUNNING); without it the state's own `heartbeatAt` is judged.
+   */
+  receivedAt?(id: string): number | undefined;
   close(): void;
 }

@@ -1,114 +1,210 @@
 import { type AuditEntry, diffConfigs } from '../config/audit-entry.js';
-import { ConfigValidationError, VersionConflictError } from '../config/errors.js';
-import { NO_PRESETS_DIGEST } from '../config/presets-judge.js';
+import { digestOf } from '../config/digest.js';
+import { ConfigFileInvalidError, ConfigValidationError, PresetsVersionConflictError, VersionConflictError } from '../config/errors.js';
+import { parsePresetsFile, renderPresetsText } from '../config/presets-file.js';
+import { NO_PRESETS_DIGEST, presetsAuditEntry } from '../config/presets-judge.js';
 import { changedFields, type RuntimeConfig } from '../config/schema.js';
-import type { CommitOptions, CommitResult, ConfigChange, ConfigSnapshot, PresetsSnapshot } from '../config/store.js';
-
-/** The etcd store does not read the `strategies` key yet: no presets are in force. */
-export const NO_PRESETS: PresetsSnapshot = { version: 0, digest: NO_PRESETS_DIGEST, presets: [] };
-
+import type {
+  Change,
+  CommitOptions,
+  CommitResult,
+  ConfigChange,
+  PresetsChange,
+  PresetsCommitResult,
+  PresetsSnapshot,
+  StoreState,
+} from '../config/store.js';
 import { applyConfigToDocument, renderNewConfigFile } from '../config/yaml-document.js';
-import type { StrategyRegistry } from '../registry/index.js';
+import { type PresetDefinition, type StrategyRegistry, samePresets, strategySetOf } from '../registry/index.js';
 import type { WriteBase } from './config-io.js';
 import { effectiveSnapshot, handEditEntry, parseStored, snapshotOfEntry } from './config-judge.js';
+import { presetsHandEditEntry, presetsSnapshotOf, presetsUnaudited } from './presets-judge.js';
 
 /** A commit waiting for its group's transaction. */
 export interface QueuedCommit {
-  readonly change: ConfigChange;
+  readonly change: Change;
   readonly options: CommitOptions;
   /** When the caller's 2 s are up (counted from the call, the wait in the queue included). */
   readonly deadline: number;
-  resolve(result: CommitResult): void;
+  resolve(result: CommitResult | PresetsCommitResult): void;
   reject(error: unknown): void;
 }
 
 export interface JudgedGroup {
-  /** The entries to write in order: an unaudited hand edit found by the read first, then each accepted change. */
+  /** The entries to write in order: unaudited hand edits found by the read first, then each accepted change. */
   readonly entries: readonly AuditEntry[];
-  /** The config text after the last change; null when nothing is to be written (all no-ops or refusals). */
-  readonly text: string | null;
+  /** The config text after the last config change; null when no config change is to be written. */
+  readonly configText: string | null;
+  /** The presets text after the last preset change; null when no preset change is to be written. */
+  readonly presetsText: string | null;
   /** Answers every caller (after the transaction, when there is one). */
   settle(): void;
 }
 
+export interface GroupContext {
+  /** The static strategies. */
+  readonly registry: StrategyRegistry;
+  /** The config key and the strategies key (for messages). */
+  readonly location: string;
+  readonly presetsLocation: string;
+  readonly now: Date;
+  /** What this process has in force (used where the read has nothing better: no config key, presets not in force). */
+  readonly inForce: StoreState;
+  /** The preset set stored under `digest`, when this process had it in force (null: not seen). */
+  readonly presetsSeen: (digest: string) => readonly PresetDefinition[] | null;
+  /** start(): a set found with an empty trail is its baseline (later, it is a hand edit). */
+  readonly starting?: boolean;
+}
+
+/**
+ * What one read says is in force (the state changes are judged against), and the entries owed for
+ * what nobody audited yet: a direct put of `strategies` or `config`, or sets a migration brought
+ * without entries. Presets first: the config's entry may name a preset they added.
+ */
+export function baseState(base: WriteBase, context: GroupContext): { state: StoreState; pending: AuditEntry[] } {
+  const stored = base.stored?.ok ? base.stored : null;
+  // With no key and no entry (before start() on an empty prefix), the defaults this process holds.
+  const config = stored ? effectiveSnapshot(stored, base.last).snapshot : base.last ? snapshotOfEntry(base.last) : context.inForce.config;
+  const presets = base.presets.ok ? presetsSnapshotOf(base.presets, base.lastPresets) : context.inForce.presets;
+  const pending: AuditEntry[] = [];
+  if (base.presets.ok && presetsUnaudited(presets, base.lastPresets)) {
+    const before = context.presetsSeen(base.lastPresets?.digest ?? NO_PRESETS_DIGEST);
+    pending.push(presetsHandEditEntry(presets, before, base.lastPresets, config, context.now, context.starting === true));
+  }
+  if (stored && !(base.last && base.last.digest === stored.digest)) pending.push(handEditEntry(stored, base.last, context.now));
+  return { state: { config, strategies: base.strategies, presets }, pending };
+}
+
 /**
  * Judges a group of changes against one read, in order, each against the state the ones before it
- * left (so a no-op is judged against the latest accepted state, the group's included), checking each
- * `expectedVersion` first. Pure apart from the callers' `apply`: nothing is written here.
+ * left (so a no-op is judged against the latest accepted state, the group's included, and a config
+ * change may name a preset added earlier in the group), checking each `expectedVersion` first.
+ * Pure apart from the callers' `apply`: nothing is written here.
  */
-export function judgeGroup(
-  base: WriteBase,
-  group: readonly QueuedCommit[],
-  context: { registry: StrategyRegistry; location: string; now: Date; inForce: ConfigSnapshot },
-): JudgedGroup {
+export function judgeGroup(base: WriteBase, group: readonly QueuedCommit[], context: GroupContext): JudgedGroup {
+  const { state, pending } = baseState(base, context);
+  let { config: working, strategies, presets } = state;
   const stored = base.stored?.ok ? base.stored : null;
-  const pending = stored && !(base.last && base.last.digest === stored.digest) ? handEditEntry(stored, base.last, context.now) : null;
-  // With no key and no entry (before start() on an empty prefix), the defaults this process holds.
-  let working: ConfigSnapshot = stored
-    ? effectiveSnapshot(stored, base.last).snapshot
-    : base.last
-      ? snapshotOfEntry(base.last)
-      : context.inForce;
-  // The text to edit: the stored one (comments and order kept), or a fresh rendering when the key is gone.
+  // The texts to edit: the stored ones (comments and order kept), or fresh renderings when a key is gone.
   let text: string | null = stored?.text ?? null;
   let textConfig: RuntimeConfig | null = stored?.config ?? null;
-  const entries: AuditEntry[] = pending ? [pending] : [];
+  let presetsText: string | null = base.strategiesKv?.value ?? null;
+  const entries: AuditEntry[] = [...pending];
   const outcomes: (() => void)[] = [];
-  let accepted = 0;
+  let configWritten = false;
+  let presetsWritten = false;
+
+  const commitConfig = (queued: QueuedCommit, change: ConfigChange) => {
+    // An invalid stored config is a person's to fix: never written over (a missing key is written again).
+    if (base.stored && !base.stored.ok) throw new ConfigFileInvalidError(base.stored.error);
+    const expected = queued.options.expectedVersion;
+    if (expected !== undefined && expected !== working.config.version) throw new VersionConflictError(expected, working.config.version);
+    const draft = change.apply({ config: working, strategies, presets });
+    const time = context.now.toISOString();
+    const wanted: RuntimeConfig = { ...draft, version: working.config.version + 1, updatedAt: time };
+    const fields = changedFields(working.config, wanted);
+    const previous = working;
+    if (fields.length === 0) {
+      outcomes.push(() => queued.resolve({ changed: false, previous, current: previous, changedFields: [], audit: null }));
+      return;
+    }
+    let nextText: string;
+    if (text !== null && textConfig !== null) {
+      const doc = parseStored(strategies, context.location, text);
+      if (!doc.ok) throw doc.error;
+      applyConfigToDocument(doc.doc, textConfig, wanted);
+      nextText = doc.doc.toString();
+    } else nextText = renderNewConfigFile(wanted);
+    const written = parseStored(strategies, context.location, nextText);
+    if (!written.ok) throw new ConfigValidationError(written.error.problems.map((p) => ({ path: [], message: p.message })));
+    const entry: AuditEntry = {
+      time,
+      actor: change.actor,
+      operation: change.operation,
+      subject: 'CONFIG',
+      version: written.config.version,
+      digest: written.digest,
+      changes: diffConfigs(previous.config, written.config),
+      config: written.config,
+      ...(change.details && { details: { ...change.details } }),
+    };
+    entries.push(entry);
+    configWritten = true;
+    working = snapshotOfEntry(entry);
+    text = nextText;
+    textConfig = written.config;
+    outcomes.push(() => queued.resolve({ changed: true, previous, current: snapshotOfEntry(entry), changedFields: fields, audit: entry }));
+  };
+
+  const commitPresets = (queued: QueuedCommit, change: PresetsChange) => {
+    // Stored presets that are invalid (or kept out) are a person's to fix: never written over. A missing key is written again.
+    if (!base.presets.ok && base.presets.text !== null) throw new ConfigFileInvalidError(base.presets.error);
+    const expected = queued.options.expectedVersion;
+    if (expected !== undefined && expected !== presets.version) throw new PresetsVersionConflictError(expected, presets.version);
+    const next = change.apply({ config: working, strategies, presets });
+    const previous = presets;
+    const previousStrategies = strategies;
+    if (samePresets(previous.presets, next)) {
+      const result: PresetsCommitResult = {
+        changed: false,
+        previous,
+        current: previous,
+        previousStrategies,
+        strategies: previousStrategies,
+        changedFields: [],
+        audit: null,
+      };
+      outcomes.push(() => queued.resolve(result));
+      return;
+    }
+    // Never backwards: above both the set in force and the last audited one (a hand edit may have numbered itself lower).
+    const version = Math.max(previous.version, base.lastPresets?.version ?? 0) + 1;
+    const nextText = renderPresetsText(presetsText, { version, presets: next });
+    // What every replica will read back: the same presets, or this is a bug to stop at, not to store.
+    const written = parsePresetsFile(context.registry, context.presetsLocation, nextText);
+    if (written.version !== version || !samePresets(written.presets, next)) {
+      throw new Error(`presets rendered for version ${version} do not read back as written`);
+    }
+    const current: PresetsSnapshot = { version, digest: digestOf(nextText), presets: written.presets };
+    const nextStrategies = strategySetOf(context.registry, written.presets);
+    const entry = presetsAuditEntry({
+      time: context.now,
+      actor: change.actor,
+      operation: change.operation,
+      current,
+      before: previous.presets,
+      config: working.config,
+      details: change.details,
+    });
+    entries.push(entry);
+    presetsWritten = true;
+    presets = current;
+    strategies = nextStrategies;
+    presetsText = nextText;
+    const result: PresetsCommitResult = {
+      changed: true,
+      previous,
+      current,
+      previousStrategies,
+      strategies: nextStrategies,
+      changedFields: Object.keys(entry.changes),
+      audit: entry,
+    };
+    outcomes.push(() => queued.resolve(result));
+  };
 
   for (const queued of group) {
-    const { change, options } = queued;
-    const expected = options.expectedVersion;
-    if (expected !== undefined && expected !== working.config.version) {
-      const error = new VersionConflictError(expected, working.config.version);
-      outcomes.push(() => queued.reject(error));
-      continue;
-    }
     try {
-      const draft = change.apply({ config: working, strategies: context.registry, presets: NO_PRESETS });
-      const time = context.now.toISOString();
-      const wanted: RuntimeConfig = { ...draft, version: working.config.version + 1, updatedAt: time };
-      const fields = changedFields(working.config, wanted);
-      const previous = working;
-      if (fields.length === 0) {
-        outcomes.push(() => queued.resolve({ changed: false, previous, current: previous, changedFields: [], audit: null }));
-        continue;
-      }
-      let nextText: string;
-      if (text !== null && textConfig !== null) {
-        const doc = parseStored(context.registry, context.location, text);
-        if (!doc.ok) throw doc.error;
-        applyConfigToDocument(doc.doc, textConfig, wanted);
-        nextText = doc.doc.toString();
-      } else nextText = renderNewConfigFile(wanted);
-      const written = parseStored(context.registry, context.location, nextText);
-      if (!written.ok) throw new ConfigValidationError(written.error.problems.map((p) => ({ path: [], message: p.message })));
-      const entry: AuditEntry = {
-        time,
-        actor: change.actor,
-        operation: change.operation,
-        subject: 'CONFIG',
-        version: written.config.version,
-        digest: written.digest,
-        changes: diffConfigs(previous.config, written.config),
-        config: written.config,
-        ...(change.details && { details: { ...change.details } }),
-      };
-      entries.push(entry);
-      accepted++;
-      working = snapshotOfEntry(entry);
-      text = nextText;
-      textConfig = written.config;
-      outcomes.push(() =>
-        queued.resolve({ changed: true, previous, current: snapshotOfEntry(entry), changedFields: fields, audit: entry }),
-      );
+      if (queued.change.subject === 'PRESETS') commitPresets(queued, queued.change);
+      else commitConfig(queued, queued.change);
     } catch (err) {
       outcomes.push(() => queued.reject(err));
     }
   }
   return {
     entries,
-    text: accepted > 0 ? text : null,
+    configText: configWritten ? text : null,
+    presetsText: presetsWritten ? presetsText : null,
     settle: () => {
       for (const outcome of outcomes) outcome();
     },

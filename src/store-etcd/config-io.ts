@@ -1,21 +1,43 @@
 import type { ICompare, IRequestOp } from 'etcd3';
-import { type AuditEntry, parseAuditEntry } from '../config/audit-entry.js';
+import { AUDIT_SUBJECTS, type AuditEntry, type AuditSubject, parseAuditEntry } from '../config/audit-entry.js';
 import type { StrategyRegistry } from '../registry/index.js';
-import { parseStored, type StoredConfig } from './config-judge.js';
+import type { StoredConfig } from './config-judge.js';
 import type { EtcdGateway } from './gateway.js';
 import { type EtcdKeys, prefixEnd } from './keys.js';
 import { type EtcdMirror, type KeyValue, kvsOf, lastUnderOp, type MirrorChange, prefixRangeOp, rangeOp } from './mirror.js';
+import type { StoredPair, StoredPresets } from './presets-judge.js';
+
+/** One subject's audit trail as a read saw it: its newest entry, and what retention needs. */
+export interface AuditTail {
+  readonly last: AuditEntry | null;
+  readonly count: number;
+  /** The oldest audit keys (ascending), for retention. */
+  readonly oldest: readonly string[];
+}
 
 /** What a write is judged against: the keys as one read saw them. */
 export interface WriteBase {
   readonly revision: number;
   readonly configKv: KeyValue | null;
+  /** The config text, parsed against `strategies`. */
   readonly stored: StoredConfig | null;
+  readonly strategiesKv: KeyValue | null;
+  /** The `strategies` text, judged beside the stored config. */
+  readonly presets: StoredPresets;
+  /** The strategies in force beside the stored config (the stored presets' when valid, else the ones in force). */
+  readonly strategies: StrategyRegistry;
   readonly strategiesModRevision: number;
+  /** The newest CONFIG entry. */
   readonly last: AuditEntry | null;
-  readonly auditCount: number;
-  /** The oldest audit keys (ascending), for retention. */
-  readonly oldest: readonly string[];
+  /** The newest PRESETS entry. */
+  readonly lastPresets: AuditEntry | null;
+  readonly tails: Readonly<Record<AuditSubject, AuditTail>>;
+}
+
+/** The texts a write puts (null or absent: that key is left as it is). */
+export interface WriteTexts {
+  readonly config?: string | null;
+  readonly presets?: string | null;
 }
 
 const put = (key: string, value: string): IRequestOp => ({ request_put: { key: Buffer.from(key), value: Buffer.from(value) } });
@@ -27,9 +49,9 @@ const modIs = (key: string, revision: number): ICompare => ({
 });
 const absent = (key: string): ICompare => ({ key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0 });
 
-export const entryId = (e: AuditEntry) => `${e.version}|${e.digest}|${e.time}|${e.actor}`;
+export const entryId = (e: AuditEntry) => `${e.subject}|${e.version}|${e.digest}|${e.time}|${e.actor}`;
 
-/** The etcd side of config writes: one consistent read, one compare-and-put transaction. */
+/** The etcd side of config and presets writes: one consistent read, one compare-and-put transaction. */
 export class ConfigIo {
   /** Entries of this process's commits in flight: the watch may bring one before the transaction's answer does. */
   readonly ownInFlight = new Set<string>();
@@ -38,94 +60,93 @@ export class ConfigIo {
     private readonly gateway: EtcdGateway,
     private readonly mirror: EtcdMirror,
     private readonly keys: EtcdKeys,
-    private readonly registry: StrategyRegistry,
+    /** Judges both stored texts against what is in force (the store's state after this read). */
+    private readonly judge: (configText: string | null, presetsText: string | null) => StoredPair,
     private readonly keep: number,
   ) {}
 
-  /** One consistent read of what a write depends on; what it saw first is passed to the mirror. */
+  /**
+   * One consistent read of what a write depends on: both keys with their values, and each subject's
+   * audit tail. What it saw is passed to the mirror first, so the state in force is at least as new
+   * as this read when the texts are judged against it.
+   */
   async readBase(deadline: number): Promise<WriteBase> {
     const k = this.keys;
-    const auditPrefix = k.auditPrefix('CONFIG');
+    const tailOps = (subject: AuditSubject) => {
+      const prefix = k.auditPrefix(subject);
+      return [
+        lastUnderOp(prefix),
+        prefixRangeOp(prefix, { count_only: true }),
+        prefixRangeOp(prefix, { keys_only: true, sort_order: 'Ascend', sort_target: 'Key', limit: 4 }),
+      ];
+    };
     const res = await this.gateway.call(
       'read config',
       (options) =>
         this.gateway.client.kv.txn(
-          {
-            compare: [],
-            success: [
-              rangeOp(k.config),
-              rangeOp(k.strategies, { keys_only: true }),
-              lastUnderOp(auditPrefix),
-              prefixRangeOp(auditPrefix, { count_only: true }),
-              prefixRangeOp(auditPrefix, { keys_only: true, sort_order: 'Ascend', sort_target: 'Key', limit: 4 }),
-            ],
-          },
+          { compare: [], success: [rangeOp(k.config), rangeOp(k.strategies), ...AUDIT_SUBJECTS.flatMap(tailOps)] },
           options,
         ),
       deadline,
     );
-    const [config, strategies, last, count, oldest] = res.responses;
+    const [config, strategies, ...tailResponses] = res.responses;
     const configKv = kvsOf(config)[0] ?? null;
-    const lastKv = kvsOf(last)[0];
-    const base: WriteBase = {
-      revision: Number(res.header.revision),
-      configKv,
-      stored: configKv ? parseStored(this.registry, k.config, configKv.value) : null,
-      strategiesModRevision: kvsOf(strategies)[0]?.modRevision ?? 0,
-      last: lastKv ? parseAuditEntry(lastKv.value) : null,
-      auditCount: Number(count?.response_range?.count ?? 0),
-      oldest: kvsOf(oldest).map((kv) => kv.key),
-    };
+    const strategiesKv = kvsOf(strategies)[0] ?? null;
     const seen: MirrorChange[] = [];
-    if (lastKv) seen.push({ type: 'put', kv: lastKv });
+    const tails = {} as Record<AuditSubject, AuditTail>;
+    AUDIT_SUBJECTS.forEach((subject, i) => {
+      const [last, count, oldest] = tailResponses.slice(i * 3, i * 3 + 3);
+      const lastKv = kvsOf(last)[0];
+      if (lastKv) seen.push({ type: 'put', kv: lastKv });
+      tails[subject] = {
+        last: lastKv ? parseAuditEntry(lastKv.value) : null,
+        count: Number(count?.response_range?.count ?? 0),
+        oldest: kvsOf(oldest).map((kv) => kv.key),
+      };
+    });
+    if (strategiesKv) seen.push({ type: 'put', kv: strategiesKv });
     if (configKv) seen.push({ type: 'put', kv: configKv });
-    if (seen.length > 0) this.mirror.applyRead(base.revision, seen);
-    return base;
+    const revision = Number(res.header.revision);
+    if (seen.length > 0) this.mirror.applyRead(revision, seen);
+    const pair = this.judge(configKv?.value ?? null, strategiesKv?.value ?? null);
+    return {
+      revision,
+      configKv,
+      stored: pair.config,
+      strategiesKv,
+      presets: pair.presets,
+      strategies: pair.strategies,
+      strategiesModRevision: strategiesKv?.modRevision ?? 0,
+      last: tails.CONFIG.last,
+      lastPresets: tails.PRESETS.last,
+      tails,
+    };
   }
 
   /**
-   * Puts `entries` (and the config text, when given) if neither `config` nor `strategies` changed
-   * since `base` was read, trimming the audit trail to `keep` in the same transaction. Every config
-   * names at least its active strategy, so every config write compares `strategies` too: a preset
-   * deleted meanwhile cannot leave a config naming it. The revision it committed at, or null.
+   * Puts `entries` (each under its subject) and the texts given if neither `config` nor `strategies`
+   * changed since `base` was read and no entry's key exists yet, trimming each subject's trail to
+   * `keep` in the same transaction. Every write compares both keys: a config names at least its
+   * active strategy, and a preset change is judged against the config. The revision it committed
+   * at, or null.
    */
-  async write(base: WriteBase, entries: readonly AuditEntry[], configText: string | null, deadline: number): Promise<number | null> {
+  async write(base: WriteBase, entries: readonly AuditEntry[], texts: WriteTexts, deadline: number): Promise<number | null> {
     const k = this.keys;
-    const auditPrefix = k.auditPrefix('CONFIG');
+    const configText = texts.config ?? null;
+    const presetsText = texts.presets ?? null;
     const compare = [modIs(k.config, base.configKv?.modRevision ?? 0), modIs(k.strategies, base.strategiesModRevision)];
-    const success: IRequestOp[] = configText === null ? [] : [put(k.config, configText)];
+    const success: IRequestOp[] = [];
+    if (configText !== null) success.push(put(k.config, configText));
+    if (presetsText !== null) success.push(put(k.strategies, presetsText));
     for (const entry of entries) {
-      compare.push(absent(k.audit('CONFIG', entry.version)));
-      success.push(put(k.audit('CONFIG', entry.version), JSON.stringify(entry)));
+      compare.push(absent(k.audit(entry.subject, entry.version)));
+      success.push(put(k.audit(entry.subject, entry.version), JSON.stringify(entry)));
     }
-    const excess = Math.min(base.auditCount, base.auditCount + entries.length - this.keep);
-    if (excess > 0) {
-      let oldest = base.oldest;
-      if (oldest.length < excess) {
-        const more = await this.gateway.call(
-          'read audit',
-          (options) =>
-            this.gateway.client.kv.range(
-              {
-                key: Buffer.from(auditPrefix),
-                range_end: prefixEnd(auditPrefix),
-                keys_only: true,
-                sort_order: 'Ascend',
-                sort_target: 'Key',
-                limit: excess,
-              },
-              options,
-            ),
-          deadline,
-        );
-        oldest = more.kvs.map((kv) => kv.key.toString());
-      }
-      const lastDeleted = oldest[Math.min(excess, oldest.length) - 1];
-      if (lastDeleted !== undefined) {
-        success.push({ request_delete_range: { key: Buffer.from(auditPrefix), range_end: Buffer.from(`${lastDeleted}\0`) } });
-      }
+    for (const subject of AUDIT_SUBJECTS) {
+      const added = entries.filter((e) => e.subject === subject).length;
+      if (added > 0) success.push(...(await this.retention(subject, base.tails[subject], added, deadline)));
     }
-    const own = configText === null ? [] : entries.map(entryId);
+    const own = configText === null && presetsText === null ? [] : entries.map(entryId);
     for (const id of own) this.ownInFlight.add(id);
     try {
       const res = await this.gateway.call('commit', (options) => this.gateway.client.kv.txn({ compare, success }, options), deadline);
@@ -133,13 +154,44 @@ export class ConfigIo {
       const revision = Number(res.header.revision);
       const changes: MirrorChange[] = entries.map((entry) => ({
         type: 'put',
-        kv: { key: k.audit('CONFIG', entry.version), value: JSON.stringify(entry), modRevision: revision },
+        kv: { key: k.audit(entry.subject, entry.version), value: JSON.stringify(entry), modRevision: revision },
       }));
+      if (presetsText !== null) changes.push({ type: 'put', kv: { key: k.strategies, value: presetsText, modRevision: revision } });
       if (configText !== null) changes.push({ type: 'put', kv: { key: k.config, value: configText, modRevision: revision } });
       this.mirror.applyLocal(revision, changes);
       return revision;
     } finally {
       for (const id of own) this.ownInFlight.delete(id);
     }
+  }
+
+  /** The delete that keeps `keep` entries of `subject` once `added` more are put (none when under the limit). */
+  private async retention(subject: AuditSubject, tail: AuditTail, added: number, deadline: number): Promise<IRequestOp[]> {
+    const auditPrefix = this.keys.auditPrefix(subject);
+    const excess = Math.min(tail.count, tail.count + added - this.keep);
+    if (excess <= 0) return [];
+    let oldest = tail.oldest;
+    if (oldest.length < excess) {
+      const more = await this.gateway.call(
+        'read audit',
+        (options) =>
+          this.gateway.client.kv.range(
+            {
+              key: Buffer.from(auditPrefix),
+              range_end: prefixEnd(auditPrefix),
+              keys_only: true,
+              sort_order: 'Ascend',
+              sort_target: 'Key',
+              limit: excess,
+            },
+            options,
+          ),
+        deadline,
+      );
+      oldest = more.kvs.map((kv) => kv.key.toString());
+    }
+    const lastDeleted = oldest[Math.min(excess, oldest.length) - 1];
+    if (lastDeleted === undefined) return [];
+    return [{ request_delete_range: { key: Buffer.from(auditPrefix), range_end: Buffer.from(`${lastDeleted}\0`) } }];
   }
 }

@@ -1,5 +1,6 @@
 import { type AuditEntry, type AuditSubject, parseAuditEntry } from '../config/audit-entry.js';
-import { type ConfigFileError, ConfigFileInvalidError, ConfigValidationError } from '../config/errors.js';
+import type { ConfigFileError } from '../config/errors.js';
+import type { PresetsNotInForce } from '../config/file-read.js';
 import type {
   AuditQuery,
   Change,
@@ -10,6 +11,7 @@ import type {
   ConfigStore,
   PresetsChange,
   PresetsCommitResult,
+  PresetsSnapshot,
   StoreEvent,
   StoreInfo,
   StoreState,
@@ -17,20 +19,21 @@ import type {
 
 import { renderNewConfigFile } from '../config/yaml-document.js';
 import { Mutex } from '../fs/mutex.js';
-import type { StrategyRegistry } from '../registry/index.js';
-import { judgeGroup, NO_PRESETS, type QueuedCommit } from './config-group.js';
+import { type PresetDefinition, type StrategyRegistry, samePresets } from '../registry/index.js';
+import { baseState, type GroupContext, judgeGroup, type QueuedCommit } from './config-group.js';
 import { ConfigIo, entryId } from './config-io.js';
 import { defaultSnapshot, effectiveSnapshot, handEditEntry, missingConfigError, parseStored, snapshotOfEntry } from './config-judge.js';
-import { EtcdUnavailableError } from './errors.js';
 import type { EtcdGateway } from './gateway.js';
 import type { EtcdKeys } from './keys.js';
 import { type EtcdMirror, type KeyValue, kvsOf, type MirrorBatch, type MirrorChange, prefixRangeOp } from './mirror.js';
+import { PresetsJudge, presetsSnapshotOf } from './presets-judge.js';
 
 export const DEFAULT_AUDIT_KEEP = 10_000;
 /** Changes written in one transaction at most (etcd allows 128 operations and 128 compares). */
 const MAX_GROUP = 50;
 
 export interface EtcdConfigStoreOptions {
+  /** The static strategies; the presets under the `strategies` key are added to them. */
   readonly registry: StrategyRegistry;
   /** Audit entries kept per subject (`--audit-keep`); older ones go in the transaction that adds one. */
   readonly auditKeep?: number;
@@ -39,12 +42,14 @@ export interface EtcdConfigStoreOptions {
 }
 
 /**
- * The ConfigStore on etcd. State comes from the mirror (one watch per process). Commits queue and
- * are written in groups: one read, each change judged against the state the ones before it left,
- * then one transaction that compares the revisions of `config` and `strategies` as the read saw
- * them and puts the config with every change's audit entry. A failed compare means another replica
- * got there first: read again and judge the group against what is in force now. So no writer on any
- * replica loses an update, and a version exists exactly when its audit entry does.
+ * The ConfigStore on etcd. State comes from the mirror (one watch per process): the `strategies`
+ * key (presets) judged first, the `config` key against the strategies they leave in force, as the
+ * file store judges its two files. Commits of either subject queue and are written in groups: one
+ * read, each change judged against the state the ones before it left, then one transaction that
+ * compares the revisions of `config` and `strategies` as the read saw them and puts what changed
+ * with every change's audit entry. A failed compare means another replica got there first: read
+ * again and judge the group against what is in force now. So no writer on any replica loses an
+ * update, and a version exists exactly when its audit entry does.
  */
 export class EtcdConfigStore implements ConfigStore {
   private readonly mutex = new Mutex();
@@ -55,6 +60,17 @@ export class EtcdConfigStore implements ConfigStore {
   private snapshot: ConfigSnapshot;
   private last: AuditEntry | null = null;
   private invalid: { digest: string; error: ConfigFileError } | null = null;
+  /** The preset set in force ("unjudged" until the mirror's first read is judged, even when the key is absent). */
+  private presets: PresetsSnapshot = { version: 0, digest: 'unjudged', presets: [] };
+  /** The strategies in force: the static ones, then the presets; replaced only when the set changes. */
+  private strategies: StrategyRegistry;
+  private lastPresets: AuditEntry | null = null;
+  /** The stored presets that are not in force: invalid, or kept out (content that would break the config). */
+  private presetsInvalid: PresetsNotInForce | null = null;
+  /** Sets recently in force, by digest: what a hand edit's audit entry compares against. */
+  private readonly presetsByDigest = new Map<string, readonly PresetDefinition[]>();
+  private readonly presetsJudge: PresetsJudge;
+  private started = false;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly queue: QueuedCommit[] = [];
   private draining = false;
@@ -69,14 +85,25 @@ export class EtcdConfigStore implements ConfigStore {
   ) {
     this.location = keys.config;
     this.now = options.now ?? (() => new Date());
-    this.io = new ConfigIo(gateway, mirror, keys, options.registry, Math.max(1, options.auditKeep ?? DEFAULT_AUDIT_KEEP));
+    this.strategies = options.registry;
+    this.presetsJudge = new PresetsJudge(options.registry, keys.strategies, keys.config);
+    const judge = (configText: string | null, presetsText: string | null) =>
+      this.presetsJudge.judgePair(configText, presetsText, this.state());
+    this.io = new ConfigIo(gateway, mirror, keys, judge, Math.max(1, options.auditKeep ?? DEFAULT_AUDIT_KEEP));
     this.snapshot = defaultSnapshot(this.now());
     this.unsubscribe.push(mirror.onBatch((batch) => this.onBatch(batch)));
     this.unsubscribe.push(gateway.onConnection((connected) => this.emit({ type: 'connection', connected })));
   }
 
-  /** After the mirror's first read: with no config key, the last audited config (or the defaults) is in force. */
+  /**
+   * After the mirror's first read: the presets judged even when their key is absent (a set deleted
+   * while no replica ran is still a change); with no config key, the last audited config (or the
+   * defaults) is in force.
+   */
   settle(): void {
+    if (this.presets.digest === 'unjudged') this.judgePresets('resync');
+    // Stored presets that are not valid when this process starts: none of theirs is in force (nothing stored is).
+    if (this.presets.digest === 'unjudged') this.presets = { version: this.lastPresets?.version ?? 0, digest: 'sha256:none', presets: [] };
     if (this.mirror.get(this.keys.config)) return;
     if (this.last) {
       this.snapshot = snapshotOfEntry(this.last);
@@ -89,12 +116,11 @@ export class EtcdConfigStore implements ConfigStore {
   }
 
   state(): StoreState {
-    return { config: this.snapshot, strategies: this.options.registry, presets: NO_PRESETS };
+    return { config: this.snapshot, strategies: this.strategies, presets: this.presets };
   }
 
-  /** The etcd store does not keep presets yet (the `strategies` key is not read): never a problem with them. */
   strategiesProblem(): ConfigFileError | null {
-    return null;
+    return this.presetsInvalid?.error ?? null;
   }
 
   problem(): ConfigFileError | null {
@@ -119,23 +145,79 @@ export class EtcdConfigStore implements ConfigStore {
   /** Every change the mirror takes in, in revision order: audit entries first, then the config they record. */
   private onBatch(batch: MirrorBatch): void {
     const auditPrefix = this.keys.auditPrefix('CONFIG');
+    const presetsAuditPrefix = this.keys.auditPrefix('PRESETS');
     const fresh: AuditEntry[] = [];
     let config: MirrorChange | undefined;
+    let presetsTouched = false;
     for (const change of batch.changes) {
-      if (change.type === 'put' && change.kv.key.startsWith(auditPrefix)) {
+      const key = change.type === 'put' ? change.kv.key : change.key;
+      if (change.type === 'put' && key.startsWith(auditPrefix)) {
         const entry = parseAuditEntry(change.kv.value);
         if (entry && (!this.last || entry.version > this.last.version)) fresh.push(entry);
-      } else if ((change.type === 'put' ? change.kv.key : change.key) === this.keys.config) config = change;
+      } else if (change.type === 'put' && key.startsWith(presetsAuditPrefix)) {
+        const entry = parseAuditEntry(change.kv.value);
+        if (entry && (!this.lastPresets || entry.version > this.lastPresets.version)) this.lastPresets = entry;
+      } else if (key === this.keys.config) config = change;
+      else if (key === this.keys.strategies) presetsTouched = true;
     }
     fresh.sort((a, b) => a.version - b.version);
     if (fresh.length > 0) this.last = fresh.at(-1) ?? this.last;
+    // Presets first: the config is judged against the strategies they leave in force. A kept-out set
+    // is judged again when the config moves (it may no longer use what the set removes).
+    const strategiesBefore = this.strategies;
+    if (presetsTouched || (config && this.presetsInvalid?.content)) this.judgePresets(batch.origin);
     if (config?.type === 'put') this.judge(config.kv, batch.origin, fresh);
     else if (config?.type === 'delete') this.markInvalid('missing', missingConfigError(this.location));
+    else if (this.strategies !== strategiesBefore && this.invalid && this.invalid.digest !== 'missing') {
+      // A config that named a preset not yet in force may be valid with the new set.
+      const kv = this.mirror.get(this.keys.config);
+      if (kv) this.judge(kv, batch.origin, []);
+    }
+  }
+
+  /**
+   * Brings the preset set in force level with the stored `strategies` text (no key: no presets),
+   * judged beside the stored config: valid sets go in force as they stand; an invalid or kept-out
+   * one leaves the set in force and is reported. A set nobody audited (a direct put) is audited once.
+   */
+  private judgePresets(origin: MirrorBatch['origin']): void {
+    const judged = this.presetsJudge.judgePair(
+      this.mirror.get(this.keys.config)?.value ?? null,
+      this.mirror.get(this.keys.strategies)?.value ?? null,
+      this.state(),
+    ).presets;
+    if (!judged.ok) {
+      const same = this.presetsInvalid?.digest === judged.digest && this.presetsInvalid.error.message === judged.error.message;
+      this.presetsInvalid = { digest: judged.digest, error: judged.error, ...(judged.content && { content: judged.content }) };
+      if (!same) this.emit({ type: 'presetsInvalid', error: judged.error });
+      return;
+    }
+    const wasInvalid = this.presetsInvalid !== null;
+    this.presetsInvalid = null;
+    if (wasInvalid) this.emit({ type: 'presetsValid' });
+    if (judged.digest === this.presets.digest) return;
+    const previous = this.presets;
+    const current = presetsSnapshotOf(judged, this.lastPresets);
+    this.presets = current;
+    // The same presets (a comment edited, say) keep the very strategies object: runners compare it by identity.
+    if (!samePresets(previous.presets, current.presets)) this.strategies = judged.strategies;
+    this.presetsByDigest.delete(current.digest);
+    this.presetsByDigest.set(current.digest, current.presets);
+    for (const digest of this.presetsByDigest.keys()) {
+      if (this.presetsByDigest.size <= 8) break;
+      this.presetsByDigest.delete(digest);
+    }
+    const entry = this.lastPresets?.digest === current.digest ? this.lastPresets : null;
+    const own = entry !== null && (origin === 'local' || this.io.ownInFlight.has(entryId(entry)));
+    const source = !entry || entry.operation === 'handEdit' ? 'handEdit' : own ? 'commit' : 'replica';
+    // The first judgement of a process is not a change anyone made: there is no previous set to compare.
+    if (previous.digest !== 'unjudged') this.emit({ type: 'presetsChanged', previous, current, audit: entry, source });
+    if (!entry) this.queueHandEditAudit();
   }
 
   /** Brings the state level with a stored config text, and says what happened: one event per version. */
   private judge(kv: KeyValue, origin: MirrorBatch['origin'], fresh: readonly AuditEntry[]): void {
-    const stored = parseStored(this.options.registry, this.location, kv.value);
+    const stored = parseStored(this.strategies, this.location, kv.value);
     if (!stored.ok) {
       this.markInvalid(stored.digest, stored.error);
       return;
@@ -167,17 +249,20 @@ export class EtcdConfigStore implements ConfigStore {
     this.emit({ type: 'invalid', error });
   }
 
-  /** A valid hand edit is audited once: every replica tries, the transaction lets exactly one through. */
+  /**
+   * A valid hand edit (of `config` or `strategies`) is audited once: every replica tries, the
+   * transaction lets exactly one through. Not before start(), which audits what it finds.
+   */
   private queueHandEditAudit(): void {
-    if (this.handEditQueued || this.closed) return;
+    if (this.handEditQueued || this.closed || !this.started) return;
     this.handEditQueued = true;
     void this.mutex
       .run(async () => {
         this.handEditQueued = false;
         const deadline = this.gateway.deadline();
         const base = await this.io.readBase(deadline);
-        if (!base.stored?.ok || (base.last && base.last.digest === base.stored.digest)) return;
-        await this.io.write(base, [handEditEntry(base.stored, base.last, this.now())], null, deadline);
+        const { pending } = baseState(base, this.groupContext());
+        if (pending.length > 0) await this.io.write(base, pending, {}, deadline);
       })
       .catch((err) => {
         this.handEditQueued = false;
@@ -190,14 +275,9 @@ export class EtcdConfigStore implements ConfigStore {
   commit(change: Change, options?: CommitOptions): Promise<CommitResult | PresetsCommitResult>;
   commit(change: Change, options: CommitOptions = {}): Promise<CommitResult | PresetsCommitResult> {
     if (this.closed) return Promise.reject(new Error('config store is closed'));
-    if (change.subject === 'PRESETS') {
-      const message = 'Presets are not available with the etcd store yet';
-      return Promise.reject(new ConfigValidationError([{ path: [], message }], message));
-    }
-    const configChange: ConfigChange = change;
     const deadline = this.gateway.deadline();
-    return new Promise<CommitResult>((resolve, reject) => {
-      this.queue.push({ change: configChange, options, deadline, resolve, reject });
+    return new Promise<CommitResult | PresetsCommitResult>((resolve, reject) => {
+      this.queue.push({ change, options, deadline, resolve, reject });
       if (this.draining) return;
       this.draining = true;
       void this.mutex.run(async () => {
@@ -215,7 +295,7 @@ export class EtcdConfigStore implements ConfigStore {
     for (;;) {
       const expired = group.filter((q) => Date.now() >= q.deadline);
       for (const q of expired) {
-        q.reject(new EtcdUnavailableError(this.gateway.location, 'commit', { cause: new Error('no commit within the deadline') }));
+        q.reject(this.gateway.unavailable('commit', new Error('no commit within the deadline')));
       }
       group = group.filter((q) => !expired.includes(q));
       if (group.length === 0) return;
@@ -224,16 +304,12 @@ export class EtcdConfigStore implements ConfigStore {
         const base = await this.io.readBase(deadline);
         const lastWritten = attempt?.entries.at(-1);
         // A retried transaction that had in fact landed is ours, not a conflict.
-        if (attempt && lastWritten && base.last && entryId(base.last) === entryId(lastWritten)) return attempt.settle();
-        if (base.stored && !base.stored.ok) throw new ConfigFileInvalidError(base.stored.error);
-        attempt = judgeGroup(base, group, {
-          registry: this.options.registry,
-          location: this.location,
-          now: this.now(),
-          inForce: this.snapshot,
-        });
-        if (attempt.text === null) return attempt.settle();
-        if ((await this.io.write(base, attempt.entries, attempt.text, deadline)) !== null) return attempt.settle();
+        const lastStored = lastWritten && base.tails[lastWritten.subject].last;
+        if (attempt && lastWritten && lastStored && entryId(lastStored) === entryId(lastWritten)) return attempt.settle();
+        attempt = judgeGroup(base, group, this.groupContext());
+        if (attempt.configText === null && attempt.presetsText === null) return attempt.settle();
+        const texts = { config: attempt.configText, presets: attempt.presetsText };
+        if ((await this.io.write(base, attempt.entries, texts, deadline)) !== null) return attempt.settle();
       } catch (err) {
         for (const q of group) q.reject(err);
         return;
@@ -260,23 +336,43 @@ export class EtcdConfigStore implements ConfigStore {
     return entries.slice(0, query.last);
   }
 
+  /** Level-triggered: brings the state in force level with what is stored now (one read; the watch stays). */
   async refresh(): Promise<void> {
-    await this.mirror.resync();
+    await this.mirror.check();
   }
 
-  /** Writes what is missing: the default config (with its baseline entry), or the entry of an unaudited config. */
+  /** What a group is judged with: the static strategies, the keys, and what this process has in force. */
+  private groupContext(): GroupContext {
+    return {
+      registry: this.options.registry,
+      location: this.location,
+      presetsLocation: this.keys.strategies,
+      now: this.now(),
+      inForce: this.state(),
+      presetsSeen: (digest) => this.presetsByDigest.get(digest) ?? null,
+    };
+  }
+
+  /**
+   * Writes what is missing: the default config (with its baseline entry), or the entries of an
+   * unaudited config or preset set (a direct put, or keys a migration brought). Nothing for
+   * presets that never existed (no key, no entry).
+   */
   start(): Promise<void> {
     return this.mutex.run(async () => {
+      // From now on hand edits are audited as they come (queued behind this read and write).
+      this.started = true;
       const deadline = this.gateway.deadline();
       const base = await this.io.readBase(deadline);
+      const { pending } = baseState(base, { ...this.groupContext(), starting: true });
+      let configText: string | null = null;
       if (base.stored === null && base.last === null) {
-        const text = renderNewConfigFile(this.snapshot.config);
-        const stored = parseStored(this.options.registry, this.location, text);
+        configText = renderNewConfigFile(this.snapshot.config);
+        const stored = parseStored(base.strategies, this.location, configText);
         if (!stored.ok) throw stored.error;
-        await this.io.write(base, [handEditEntry(stored, null, this.now())], text, deadline);
-      } else if (base.stored?.ok && !(base.last && base.last.digest === base.stored.digest)) {
-        await this.io.write(base, [handEditEntry(base.stored, base.last, this.now())], null, deadline);
+        pending.push(handEditEntry(stored, null, this.now()));
       }
+      if (pending.length > 0) await this.io.write(base, pending, { config: configText }, deadline);
     });
   }
 

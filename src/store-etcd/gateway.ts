@@ -1,6 +1,6 @@
 import { ConsecutiveBreaker, ConstantBackoff, circuitBreaker, ExponentialBackoff, handleWhen, type IBackoff, retry } from 'cockatiel';
 import { Etcd3, isRecoverableError } from 'etcd3';
-import { EtcdUnavailableError } from './errors.js';
+import { StoreUnavailableError } from '../config/errors.js';
 import { type EtcdStoreUrl, endpointAddress } from './url.js';
 
 /** What each etcd call is given: gRPC's deadline. */
@@ -133,9 +133,15 @@ export class EtcdGateway {
     if (!this.isConnected) this.setConnected(true);
   }
 
-  private lost(operation: string, cause: unknown): EtcdUnavailableError {
+  private lost(operation: string, cause: unknown): StoreUnavailableError {
     if (this.isConnected) this.setConnected(false);
-    return new EtcdUnavailableError(this.location, operation, { cause });
+    return this.unavailable(operation, cause);
+  }
+
+  /** `<operation> on <location> failed (<cause>)` as a StoreUnavailableError (the API's 503). */
+  unavailable(operation: string, cause: unknown): StoreUnavailableError {
+    const why = cause instanceof Error ? cause.message : cause === undefined ? 'no answer' : String(cause);
+    return new StoreUnavailableError(2, { cause, detail: `${operation} on ${this.location} failed (${why})` });
   }
 
   private setConnected(connected: boolean): void {

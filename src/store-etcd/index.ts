@@ -4,6 +4,7 @@ import type { Change, CommitOptions, ConfigStore } from '../config/store.js';
 import type { StrategyRegistry } from '../registry/index.js';
 import type { RunnerStatePublisher, RunnerStateSource } from '../runner/state.js';
 import { EtcdConfigStore } from './config-store.js';
+import { EtcdDumpSide } from './dump.js';
 import { EtcdGateway, type EtcdTlsFiles } from './gateway.js';
 import { etcdKeys } from './keys.js';
 import { EtcdMirror } from './mirror.js';
@@ -12,6 +13,7 @@ import { EtcdTokenStore } from './tokens.js';
 import { parseEtcdStoreUrl } from './url.js';
 
 export { DEFAULT_AUDIT_KEEP } from './config-store.js';
+export type { EtcdDumpSide } from './dump.js';
 export { STORE_CALL_TIMEOUT_MS } from './gateway.js';
 export { runnerLeaseSeconds } from './runners.js';
 export { EtcdUrlError, isEtcdStoreUrl, parseEtcdStoreUrl } from './url.js';
@@ -56,7 +58,8 @@ async function readPem(flag: string, file: string | undefined): Promise<Buffer |
  * Connects to the etcd store `url` (`etcd://host:port[,host:port...]/<prefix>`), reads its live keys
  * and starts watching them. Writes nothing: `config.start()` does. Throws EtcdUrlError for a bad URL
  * and StoreUnavailableError when etcd does not answer within the call timeout. An invalid stored
- * config does not throw: `config.problem()` says so (the control plane refuses to start on it).
+ * config or preset set does not throw: `config.problem()` / `config.strategiesProblem()` say so (the
+ * control plane's API refuses to start on either).
  */
 export async function openEtcdStores(url: string, options: EtcdStoreOptions): Promise<EtcdStores> {
   const parsed = parseEtcdStoreUrl(url);
@@ -95,7 +98,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
     if (open.size === 0 && publishers.size === 0) await shutdown();
   };
   const tokens = new EtcdTokenStore(gateway, mirror, keys, options.warn, options.now);
-  const runners = new EtcdRunnerSource(mirror, keys);
+  const runners = new EtcdRunnerSource(mirror, keys, () => (options.now?.() ?? new Date()).getTime());
 
   return {
     config: {
@@ -126,6 +129,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
     runners: {
       list: () => runners.list(),
       subscribe: (listener) => runners.subscribe(listener),
+      receivedAt: (id) => runners.receivedAt(id),
       close: () => {
         runners.close();
         void release('runners');
@@ -154,4 +158,22 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
       await shutdown();
     },
   };
+}
+
+/**
+ * An etcd prefix as one side of `stratctl store migrate`: no watch, no state kept; only the reads
+ * and writes of a move. Connects lazily: the first call says whether etcd answers.
+ */
+export async function openEtcdDumpSide(
+  url: string,
+  options: Pick<EtcdStoreOptions, 'tls' | 'auth' | 'callTimeoutMs'>,
+): Promise<{ side: EtcdDumpSide; close(): void }> {
+  const parsed = parseEtcdStoreUrl(url);
+  const tls: EtcdTlsFiles = {
+    ca: await readPem('--etcd-ca', options.tls?.caFile),
+    cert: await readPem('--etcd-cert', options.tls?.certFile),
+    key: await readPem('--etcd-key', options.tls?.keyFile),
+  };
+  const gateway = new EtcdGateway({ url: parsed, tls, auth: options.auth, callTimeoutMs: options.callTimeoutMs });
+  return { side: new EtcdDumpSide(gateway, etcdKeys(parsed.prefix)), close: () => gateway.close() };
 }

@@ -58,10 +58,11 @@ export class EtcdMirror {
   private generation = 0;
   private needsResync = false;
   private resyncing: Promise<void> | null = null;
+  private checking: Promise<void> | null = null;
   private probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
-  /** A config revision the probe saw that the watch had not delivered yet. */
-  private aheadSeen = 0;
+  /** Revisions of `config` and `strategies` the probe saw that the watch had not delivered yet, by key. */
+  private readonly aheadSeen = new Map<string, number>();
   private closed = false;
 
   constructor(
@@ -150,6 +151,42 @@ export class EtcdMirror {
     }
   }
 
+  /**
+   * What a caller that must act on what is stored now (the runner, every scan) asks for: one
+   * linearizable read of `config`, `strategies` and the newest audit entries, applied like any read
+   * (older news is dropped). The watch is kept: re-making it on every scan cost each runner a watch
+   * that starts behind etcd's head, and etcd delivers such a watch's events only on its next
+   * catch-up pass (every 100 ms), so a change arriving meanwhile waited up to 100 ms. A watch known
+   * to be broken is re-made (a full resync). Concurrent calls share one read.
+   */
+  check(): Promise<void> {
+    if (this.needsResync || !this.watcher) return this.resync();
+    this.checking ??= this.checkOnce().finally(() => {
+      this.checking = null;
+    });
+    return this.checking;
+  }
+
+  private async checkOnce(): Promise<void> {
+    const k = this.keys;
+    const read = await this.gateway.call('read config', (options) =>
+      this.gateway.client.kv.txn(
+        {
+          compare: [],
+          success: [rangeOp(k.config), rangeOp(k.strategies), lastUnderOp(k.auditPrefix('CONFIG')), lastUnderOp(k.auditPrefix('PRESETS'))],
+        },
+        options,
+      ),
+    );
+    const revision = Number(read.header.revision);
+    const found = read.responses.flatMap(kvsOf);
+    const changes: MirrorChange[] = found.map((kv) => ({ type: 'put', kv }));
+    for (const key of [k.config, k.strategies]) {
+      if (this.entries.has(key) && !found.some((kv) => kv.key === key)) changes.push({ type: 'delete', key, modRevision: revision });
+    }
+    this.apply({ revision, origin: 'read', changes });
+  }
+
   /** Re-reads every live key at one revision, then watches from the next. Concurrent calls share one read. */
   resync(): Promise<void> {
     this.resyncing ??= this.resyncOnce().finally(() => {
@@ -183,7 +220,7 @@ export class EtcdMirror {
     for (const key of this.entries.keys()) if (!present.has(key)) changes.push({ type: 'delete', key, modRevision: revision });
     this.apply({ revision, origin: 'resync', changes });
     this.needsResync = false;
-    this.aheadSeen = 0;
+    this.aheadSeen.clear();
     await this.watchFrom(revision + 1);
   }
 
@@ -221,22 +258,25 @@ export class EtcdMirror {
     watcher.on('error', (err) => broken(err.message));
   }
 
-  /** Reachability, and a level check on the config: one linearizable read per interval. */
+  /** Reachability, and a level check on the config and the presets: one linearizable read per interval. */
   private async probe(): Promise<void> {
     if (this.probing || this.closed) return;
     this.probing = true;
     try {
+      const probed = [this.keys.config, this.keys.strategies];
       const res = await this.gateway.call('probe', (options) =>
-        this.gateway.client.kv.range({ key: Buffer.from(this.keys.config), keys_only: true }, options),
+        this.gateway.client.kv.txn({ compare: [], success: probed.map((key) => rangeOp(key, { keys_only: true })) }, options),
       );
-      const modRevision = Number(res.kvs[0]?.mod_revision ?? 0);
-      const held = this.entries.get(this.keys.config)?.modRevision ?? this.tombstones.get(this.keys.config) ?? 0;
       // Newer than held on two probes running: the watch is not delivering. On one: it may be in flight.
       let behind = false;
-      if (modRevision > held) {
-        behind = this.aheadSeen > held;
-        this.aheadSeen = modRevision;
-      } else this.aheadSeen = 0;
+      probed.forEach((key, i) => {
+        const modRevision = kvsOf(res.responses[i])[0]?.modRevision ?? 0;
+        const held = this.entries.get(key)?.modRevision ?? this.tombstones.get(key) ?? 0;
+        if (modRevision > held) {
+          behind ||= (this.aheadSeen.get(key) ?? 0) > held;
+          this.aheadSeen.set(key, modRevision);
+        } else this.aheadSeen.delete(key);
+      });
       if (this.needsResync || !this.watcher || behind) await this.resync();
     } catch {
       // Unreachable: the gateway now says so; re-read everything once it answers again.
@@ -253,6 +293,7 @@ export class EtcdMirror {
     const watcher = this.watcher;
     this.watcher = null;
     await this.resyncing?.catch(() => {});
+    await this.checking?.catch(() => {});
     if (watcher) await Promise.race([watcher.cancel().catch(() => {}), new Promise((r) => setTimeout(r, 500))]);
     this.listeners.clear();
   }

@@ -102,18 +102,32 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
   }
 }
 
-/** Every runner's last published state, from the watch (`runners/` keys). */
+/**
+ * Every runner's last published state, from the watch (`runners/` keys), with when this process
+ * received it: runners run on other hosts, whose clocks may differ from this one's.
+ */
 export class EtcdRunnerSource implements RunnerStateSource {
   private readonly parsed = new Map<string, { modRevision: number; state: RunnerState | null }>();
+  /** Per key: the revision of the state held and when it arrived (this process's clock). */
+  private readonly received = new Map<string, { modRevision: number; at: number }>();
   private readonly listeners = new Set<() => void>();
   private readonly off: () => void;
 
   constructor(
     private readonly mirror: EtcdMirror,
     private readonly keys: EtcdKeys,
+    private readonly now: () => number = Date.now,
   ) {
     this.off = mirror.onBatch((batch) => {
-      const touched = batch.changes.some((c) => (c.type === 'put' ? c.kv.key : c.key).startsWith(keys.runnersPrefix));
+      let touched = false;
+      for (const change of batch.changes) {
+        if (change.type !== 'put' || !change.kv.key.startsWith(keys.runnersPrefix)) {
+          touched ||= change.type === 'delete' && change.key.startsWith(keys.runnersPrefix);
+          continue;
+        }
+        touched = true;
+        this.received.set(change.kv.key, { modRevision: change.kv.modRevision, at: this.now() });
+      }
       if (!touched) return;
       for (const listener of this.listeners) {
         try {
@@ -145,7 +159,20 @@ export class EtcdRunnerSource implements RunnerStateSource {
     const kvs = this.mirror.list(this.keys.runnersPrefix);
     const live = new Set(kvs.map((kv) => kv.key));
     for (const key of this.parsed.keys()) if (!live.has(key)) this.parsed.delete(key);
+    for (const key of this.received.keys()) if (!live.has(key)) this.received.delete(key);
     return kvs.flatMap((kv) => this.stateOf(kv) ?? []).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** When the runner's current state reached this process (a state already there when it started: when first looked at). */
+  receivedAt(id: string): number | undefined {
+    const kv = this.mirror.get(this.keys.runner(id));
+    if (!kv) return undefined;
+    let held = this.received.get(kv.key);
+    if (held?.modRevision !== kv.modRevision) {
+      held = { modRevision: kv.modRevision, at: this.now() };
+      this.received.set(kv.key, held);
+    }
+    return held.at;
   }
 
   subscribe(listener: () => void): () => void {

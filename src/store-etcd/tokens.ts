@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { SCOPES, type Scope } from '../auth/identity.js';
-import { checkTokenName, TokenFileError, tokenDigest } from '../auth/token-file.js';
-import type { StoredToken, TokenStore } from '../auth/token-store.js';
-import { HAND_EDIT_ACTOR } from './config-judge.js';
+import { checkTokenName, tokenDigest } from '../auth/token-file.js';
+import { type StoredToken, TokenRefusedError, type TokenStore } from '../auth/token-store.js';
 import type { EtcdGateway } from './gateway.js';
 import { type EtcdKeys, prefixEnd } from './keys.js';
 import { type EtcdMirror, type KeyValue, type MirrorChange, toKeyValue } from './mirror.js';
@@ -22,7 +21,8 @@ export function renderTokenRecord(token: StoredToken): string {
   return JSON.stringify({ name: token.name, scope: token.scope, sha256: token.sha256, created_at: token.createdAt });
 }
 
-function parseRecord(kv: KeyValue, tokensPrefix: string): StoredToken | null {
+/** The token a `tokens/<name>` key holds, or null when it is not a sound record (under its own name). */
+export function parseTokenRecord(kv: KeyValue, tokensPrefix: string): StoredToken | null {
   try {
     const r = recordSchema.parse(JSON.parse(kv.value));
     // A record under another name's key is not trusted: the key is what `revoke` deletes.
@@ -60,7 +60,7 @@ export class EtcdTokenStore implements TokenStore {
     for (const kv of kvs) {
       let cached = this.parsed.get(kv.key);
       if (cached?.modRevision !== kv.modRevision) {
-        cached = { modRevision: kv.modRevision, token: parseRecord(kv, this.keys.tokensPrefix) };
+        cached = { modRevision: kv.modRevision, token: parseTokenRecord(kv, this.keys.tokensPrefix) };
         if (!cached.token) this.warn?.(`etcd store: ${kv.key} is not a token record; that token is refused`);
         this.parsed.set(kv.key, cached);
       }
@@ -91,8 +91,8 @@ export class EtcdTokenStore implements TokenStore {
   }
 
   async create(name: string, scope: Scope): Promise<string> {
-    const problem = checkTokenName(name) ?? (name === HAND_EDIT_ACTOR ? `token name "${name}" is reserved` : undefined);
-    if (problem) throw new TokenFileError(problem);
+    const problem = checkTokenName(name);
+    if (problem) throw new TokenRefusedError(problem);
     const token = randomBytes(32).toString('base64url');
     const record: StoredToken = { name, scope, sha256: tokenDigest(token), createdAt: this.now().toISOString() };
     const key = this.keys.token(name);
@@ -106,7 +106,7 @@ export class EtcdTokenStore implements TokenStore {
         options,
       ),
     );
-    if (!res.succeeded) throw new TokenFileError(`a token named "${name}" exists; revoke it first to replace it`);
+    if (!res.succeeded) throw new TokenRefusedError(`a token named "${name}" exists; revoke it first to replace it`);
     this.mirror.applyLocal(Number(res.header.revision), [{ type: 'put', kv: { key, value, modRevision: Number(res.header.revision) } }]);
     return token;
   }

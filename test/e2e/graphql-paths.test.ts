@@ -32,7 +32,7 @@ async function bothPaths(production: boolean, query: string, variables: Record<s
     production,
     readsRequireToken: false,
   });
-  const scope: RequestScope = { requestId: 'parity', log, authorization };
+  const scope: RequestScope = { requestId: 'parity', log, authorization, clientKey: '127.0.0.1' };
   const response = await yoga.fetch(
     'http://127.0.0.1/graphql',
     {

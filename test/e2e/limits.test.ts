@@ -8,13 +8,6 @@ import { startTestServer } from '../helpers/server.js';
 /** A valid document nested `levels` deep in inline fragments: depth grows, nothing else does. */
 const nestedFragments = (levels: number) => `{ ${'... on Query { '.repeat(levels)}status { configVersion }${' }'.repeat(levels)} }`;
 
-/** Each named fragment spreads the one below it `fanOut` times: a small document with an exponential cost. */
-function fragmentBomb(levels: number, fanOut: number): string {
-  const fragments = ['fragment F0 on Query { status { configVersion activeStrategy { key } } }'];
-  for (let i = 1; i <= levels; i++) fragments.push(`fragment F${i} on Query { ${`...F${i - 1} `.repeat(fanOut)}}`);
-  return `{ ...F${levels} }\n${fragments.join('\n')}`;
-}
-
 const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: status { configVersion }`).join(' ')} }`;
 const directives = (n: number) => `{ status { ${'... @include(if: true) { configVersion } '.repeat(n)}} }`;
 const tokens = (n: number) => `{ status { ${'configVersion '.repeat(n)}} }`;
@@ -26,7 +19,7 @@ function limitError(res: { body: { data?: unknown; errors?: { message: string; e
   return error!.message;
 }
 
-describe('query shape limits (GraphQL Armor)', () => {
+describe('query shape limits (GraphQL Armor; cost is per request: cost.test.ts)', () => {
   it.each([
     // depth = fragments + status + configVersion
     ['depth', nestedFragments(QUERY_LIMITS.maxDepth - 2), nestedFragments(QUERY_LIMITS.maxDepth - 1), /depth limit of 10 exceeded/],
@@ -34,7 +27,6 @@ describe('query shape limits (GraphQL Armor)', () => {
     ['directives', directives(QUERY_LIMITS.maxDirectives), directives(QUERY_LIMITS.maxDirectives + 1), /Directives limit of 20 exceeded/],
     // (graphql-js itself aborts validating ~1,000 same-name fields, so the allowed one stays smaller)
     ['tokens', tokens(QUERY_LIMITS.maxTokens - 300), tokens(QUERY_LIMITS.maxTokens - 3), /Token limit of 1000 exceeded/],
-    ['cost', fragmentBomb(2, 5), fragmentBomb(3, 3), /Cost limit of 5000 exceeded/],
   ])('%s: a document within the limit runs, one just past it is refused before execution', async (_name, allowed, refused, message) => {
     const server = await startTestServer();
     const ok = await server.gql(allowed);

@@ -3,9 +3,10 @@ import path from 'node:path';
 import { createClient } from 'graphql-sse';
 import { describe, expect, it } from 'vitest';
 import { gql } from '../helpers/http.js';
-import { handEditPresets, readPresetsFile, UPSERT } from '../helpers/presets.js';
+import { UPSERT } from '../helpers/presets.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { spawnServer, spawnStratctl, startTestServer, type TestServer } from '../helpers/server.js';
+import { STORE_BACKENDS } from '../helpers/store-backends.js';
 import { stratctl } from '../helpers/stratctl.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -15,69 +16,141 @@ const envFor = (server: TestServer, extra: Record<string, string | undefined> = 
   ...extra,
 });
 
-describe('presets through stratctl', { timeout: 60_000 }, () => {
-  it('preset set adds and edits (only the fields given), list shows them, delete removes; exit codes per DESIGN', async () => {
-    const server = await startTestServer();
-    const env = envFor(server);
-    const added = await stratctl(
-      ['preset', 'set', 'gold_fast', 'base=gold', 'name=Gold Trend (fast)', 'tunables.fast_ma_period=8', 'tunables.slow_ma_period=21'],
-      env,
-    );
-    expect(added.code, added.stderr).toBe(0);
-    expect(added.stdout).toBe('added preset gold_fast (gold_fast.base, gold_fast.name, gold_fast.tunables); presets version 1\n');
+for (const backend of STORE_BACKENDS) {
+  backend.describe(`presets through stratctl (${backend.name} store)`, () => {
+    it('preset set adds and edits (only the fields given), list shows them, delete removes; exit codes per DESIGN', {
+      timeout: 60_000,
+    }, async () => {
+      const server = await backend.start();
+      const env = envFor(server);
+      const added = await stratctl(
+        ['preset', 'set', 'gold_fast', 'base=gold', 'name=Gold Trend (fast)', 'tunables.fast_ma_period=8', 'tunables.slow_ma_period=21'],
+        env,
+      );
+      expect(added.code, added.stderr).toBe(0);
+      expect(added.stdout).toBe('added preset gold_fast (gold_fast.base, gold_fast.name, gold_fast.tunables); presets version 1\n');
 
-    // Only what is given changes: the name and the other tunable stay; null puts a field back to the base's.
-    const edited = await stratctl(
-      ['preset', 'set', 'gold_fast', 'tunables.fast_ma_period=9', 'risk_level=medium', 'instruments=[XAU_USD]'],
-      env,
-    );
-    expect(edited.code, edited.stderr).toBe(0);
-    expect(edited.stdout).toBe(
-      'changed preset gold_fast (gold_fast.instruments, gold_fast.riskLevel, gold_fast.tunables); presets version 2\n',
-    );
-    const text = await readPresetsFile(server);
-    expect(text).toMatch(/name: Gold Trend \(fast\)/);
-    expect(text).toMatch(/fast_ma_period: 9\n\s+slow_ma_period: 21/);
-    const back = await stratctl(['preset', 'set', 'gold_fast', 'risk_level=null', '--json'], env);
-    expect(JSON.parse(back.stdout)).toMatchObject({ changed: true, presetsVersion: 3, strategy: { riskLevel: 'HIGH' } });
-    const same = await stratctl(['preset', 'set', 'gold_fast', 'tunables.fast_ma_period=9'], env);
-    expect(same.stdout).toBe('nothing changed; presets version 3\n');
+      // Only what is given changes: the name and the other tunable stay; null puts a field back to the base's.
+      const edited = await stratctl(
+        ['preset', 'set', 'gold_fast', 'tunables.fast_ma_period=9', 'risk_level=medium', 'instruments=[XAU_USD]'],
+        env,
+      );
+      expect(edited.code, edited.stderr).toBe(0);
+      expect(edited.stdout).toBe(
+        'changed preset gold_fast (gold_fast.instruments, gold_fast.riskLevel, gold_fast.tunables); presets version 2\n',
+      );
+      const text = (await server.readPresets()) ?? '';
+      expect(text).toMatch(/name: Gold Trend \(fast\)/);
+      expect(text).toMatch(/fast_ma_period: 9\n\s+slow_ma_period: 21/);
+      const back = await stratctl(['preset', 'set', 'gold_fast', 'risk_level=null', '--json'], env);
+      expect(JSON.parse(back.stdout)).toMatchObject({ changed: true, presetsVersion: 3, strategy: { riskLevel: 'HIGH' } });
+      const same = await stratctl(['preset', 'set', 'gold_fast', 'tunables.fast_ma_period=9'], env);
+      expect(same.stdout).toBe('nothing changed; presets version 3\n');
 
-    await stratctl(['activate', 'gold_fast'], env);
-    const list = await stratctl(['preset', 'list'], env);
-    expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(/^\s+KEY\s+BASE\s+NAME\s+INSTRUMENTS\s+TUNABLES \(own\)$/m);
-    expect(list.stdout).toMatch(/^\*\s+gold_fast\s+gold\s+Gold Trend \(fast\)\s+XAU_USD\s+fast_ma_period=9,slow_ma_period=21$/m);
-    expect(list.stdout).toMatch(/^presets version 3$/m);
-    const strategies = await stratctl(['strategies', '--json'], env);
-    expect(JSON.parse(strategies.stdout).at(-1)).toMatchObject({ key: 'gold_fast', source: 'PRESET', base: 'gold', isActive: true });
+      await stratctl(['activate', 'gold_fast'], env);
+      const list = await stratctl(['preset', 'list'], env);
+      expect(list.code).toBe(0);
+      expect(list.stdout).toMatch(/^\s+KEY\s+BASE\s+NAME\s+INSTRUMENTS\s+TUNABLES \(own\)$/m);
+      expect(list.stdout).toMatch(/^\*\s+gold_fast\s+gold\s+Gold Trend \(fast\)\s+XAU_USD\s+fast_ma_period=9,slow_ma_period=21$/m);
+      expect(list.stdout).toMatch(/^presets version 3$/m);
+      const strategies = await stratctl(['strategies', '--json'], env);
+      expect(JSON.parse(strategies.stdout).at(-1)).toMatchObject({ key: 'gold_fast', source: 'PRESET', base: 'gold', isActive: true });
 
-    // Refusals: in use (2), out of bounds (2), a new preset without base (2, before any request), stale --if-version (4), no token (3).
-    const inUse = await stratctl(['preset', 'delete', 'gold_fast'], env);
-    expect(inUse.code).toBe(2);
-    expect(inUse.stderr).toMatch(/^error: Refused: the config in force uses/);
-    const bounds = await stratctl(['preset', 'set', 'gold_fast', 'tunables.fast_ma_period=0'], env);
-    expect(bounds.code).toBe(2);
-    expect(bounds.stderr).toMatch(/tunables\.fast_ma_period: must be an integer in \[2, 200\], got 0/);
-    const noBase = await stratctl(['preset', 'set', 'new_one', 'name=New'], env);
-    expect(noBase.code).toBe(2);
-    expect(noBase.stderr).toMatch(/a new one needs base=<static strategy> and name=<text>/);
-    const badKey = await stratctl(['preset', 'set', 'gold_fast', 'colour=red'], env);
-    expect(badKey.code).toBe(2);
-    expect(badKey.stderr).toMatch(/unknown key "colour"/);
-    const stale = await stratctl(['preset', 'set', 'gold_fast', 'name=X', '--if-version', '1'], env);
-    expect(stale.code).toBe(4);
-    expect(stale.stderr).toMatch(/Presets version conflict: expected 1, current 3\n.*retry with --if-version 3/);
-    const noToken = await stratctl(['preset', 'delete', 'gold_fast'], { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_TOKEN: '' });
-    expect(noToken.code).toBe(3);
+      // Refusals: in use (2), out of bounds (2), a new preset without base (2, before any request), stale --if-version (4), no token (3).
+      const inUse = await stratctl(['preset', 'delete', 'gold_fast'], env);
+      expect(inUse.code).toBe(2);
+      expect(inUse.stderr).toMatch(/^error: Refused: the config in force uses/);
+      const bounds = await stratctl(['preset', 'set', 'gold_fast', 'tunables.fast_ma_period=0'], env);
+      expect(bounds.code).toBe(2);
+      expect(bounds.stderr).toMatch(/tunables\.fast_ma_period: must be an integer in \[2, 200\], got 0/);
+      const noBase = await stratctl(['preset', 'set', 'new_one', 'name=New'], env);
+      expect(noBase.code).toBe(2);
+      expect(noBase.stderr).toMatch(/a new one needs base=<static strategy> and name=<text>/);
+      const badKey = await stratctl(['preset', 'set', 'gold_fast', 'colour=red'], env);
+      expect(badKey.code).toBe(2);
+      expect(badKey.stderr).toMatch(/unknown key "colour"/);
+      const stale = await stratctl(['preset', 'set', 'gold_fast', 'name=X', '--if-version', '1'], env);
+      expect(stale.code).toBe(4);
+      expect(stale.stderr).toMatch(/Presets version conflict: expected 1, current 3\n.*retry with --if-version 3/);
+      const noToken = await stratctl(['preset', 'delete', 'gold_fast'], { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_TOKEN: '' });
+      expect(noToken.code).toBe(3);
 
-    await stratctl(['activate', 'gold'], env);
-    const deleted = await stratctl(['preset', 'delete', 'gold_fast', '--if-version', '3'], env);
-    expect(deleted.code, deleted.stderr).toBe(0);
-    expect(deleted.stdout).toBe('deleted preset gold_fast (Gold Trend (fast)); presets version 4\n');
-    expect((await stratctl(['preset', 'list'], env)).stdout).toBe('no presets\npresets version 4\n');
+      await stratctl(['activate', 'gold'], env);
+      const deleted = await stratctl(['preset', 'delete', 'gold_fast', '--if-version', '3'], env);
+      expect(deleted.code, deleted.stderr).toBe(0);
+      expect(deleted.stdout).toBe('deleted preset gold_fast (Gold Trend (fast)); presets version 4\n');
+      expect((await stratctl(['preset', 'list'], env)).stdout).toBe('no presets\npresets version 4\n');
+    });
   });
 
+  backend.describe(`presets over REST and subscriptions (${backend.name} store)`, () => {
+    it('GET /api/strategies lists presets after the static ones; POST /api/strategy/activate takes a preset key', async () => {
+      const server = await backend.start();
+      await server.gql(UPSERT, { input: { key: 'gold_fast', base: 'gold', name: 'Gold fast', tunables: { fast_ma_period: 8 } } });
+      const list = await fetch(`${server.origin}/api/strategies`);
+      const { strategies } = (await list.json()) as { strategies: Record<string, unknown>[] };
+      expect(strategies.at(-1)).toMatchObject({
+        key: 'gold_fast',
+        name: 'Gold fast',
+        source: 'preset',
+        base: 'gold',
+        instruments: ['XAU_USD'],
+        risk_level: 'high',
+        tunables: { fast_ma_period: 8, slow_ma_period: 50 },
+      });
+      expect(strategies[0]).toMatchObject({ key: 'momentum', source: 'static', base: null });
+      const activate = await fetch(`${server.origin}/api/strategy/activate`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ strategy_key: 'gold_fast' }),
+      });
+      expect(activate.status).toBe(200);
+      expect(await activate.json()).toMatchObject({ active_strategy_key: 'gold_fast', previous_strategy_key: 'momentum' });
+    });
+
+    it('strategiesChanged fires when the set changes, through the API and by hand', async () => {
+      const server = await backend.start();
+      const client = createClient({ url: server.url, retryAttempts: 0 });
+      const received: string[][] = [];
+      const errors: unknown[] = [];
+      let onConnected!: () => void;
+      const connected = new Promise<void>((resolve) => {
+        onConnected = resolve;
+      });
+      const dispose = client.subscribe<{ strategiesChanged: { key: string }[] }>(
+        { query: 'subscription { strategiesChanged { key source } }' },
+        {
+          next: (r) => received.push((r.data?.strategiesChanged ?? []).map((s) => s.key)),
+          error: (e) => errors.push(e),
+          complete: () => {},
+        },
+        { connected: () => onConnected() },
+      );
+      try {
+        await connected;
+        await server.gql(UPSERT, { input: { key: 'gold_fast', base: 'gold', name: 'Gold fast' } });
+        await waitUntil(
+          async () => received,
+          (r) => r.some((keys) => keys.includes('gold_fast')),
+          { what: 'the upsert heard' },
+        );
+        await server.editPresets((t) => `${t}  range_wide:\n    base: range\n    name: Range (wide)\n`);
+        await waitUntil(
+          async () => received,
+          (r) => r.some((keys) => keys.at(-1) === 'range_wide'),
+          { what: 'the hand edit heard' },
+        );
+        expect(received.at(-1)).toEqual(['momentum', 'gold', 'range', 'eur_usd_5m_safe', 'momentum_v2', 'gold_fast', 'range_wide']);
+        expect(errors).toEqual([]);
+      } finally {
+        dispose();
+        client.dispose();
+      }
+    });
+  });
+}
+
+describe('presets through stratctl', { timeout: 60_000 }, () => {
   it('preset set re-reads and retries when the set moved on between its read and its write', async () => {
     const server = await startTestServer();
     await server.gql(UPSERT, { input: { key: 'calm', base: 'range', name: 'Calm' } });
@@ -87,68 +160,6 @@ describe('presets through stratctl', { timeout: 60_000 }, () => {
     expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
     const own = (await server.gql('{ strategy(key: "calm") { preset { tunables } } }')).body.data?.strategy.preset.tunables;
     expect(own).toEqual({ band_period: 30, band_std_dev: 2.5, stop_loss_pips: 20 });
-  });
-});
-
-describe('presets over REST and subscriptions', () => {
-  it('GET /api/strategies lists presets after the static ones; POST /api/strategy/activate takes a preset key', async () => {
-    const server = await startTestServer();
-    await server.gql(UPSERT, { input: { key: 'gold_fast', base: 'gold', name: 'Gold fast', tunables: { fast_ma_period: 8 } } });
-    const list = await fetch(`${server.origin}/api/strategies`);
-    const { strategies } = (await list.json()) as { strategies: Record<string, unknown>[] };
-    expect(strategies.at(-1)).toMatchObject({
-      key: 'gold_fast',
-      name: 'Gold fast',
-      source: 'preset',
-      base: 'gold',
-      instruments: ['XAU_USD'],
-      risk_level: 'high',
-      tunables: { fast_ma_period: 8, slow_ma_period: 50 },
-    });
-    expect(strategies[0]).toMatchObject({ key: 'momentum', source: 'static', base: null });
-    const activate = await fetch(`${server.origin}/api/strategy/activate`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ strategy_key: 'gold_fast' }),
-    });
-    expect(activate.status).toBe(200);
-    expect(await activate.json()).toMatchObject({ active_strategy_key: 'gold_fast', previous_strategy_key: 'momentum' });
-  });
-
-  it('strategiesChanged fires when the set changes, through the API and by hand', async () => {
-    const server = await startTestServer();
-    const client = createClient({ url: server.url, retryAttempts: 0 });
-    const received: string[][] = [];
-    const errors: unknown[] = [];
-    let onConnected!: () => void;
-    const connected = new Promise<void>((resolve) => {
-      onConnected = resolve;
-    });
-    const dispose = client.subscribe<{ strategiesChanged: { key: string }[] }>(
-      { query: 'subscription { strategiesChanged { key source } }' },
-      { next: (r) => received.push((r.data?.strategiesChanged ?? []).map((s) => s.key)), error: (e) => errors.push(e), complete: () => {} },
-      { connected: () => onConnected() },
-    );
-    try {
-      await connected;
-      await server.gql(UPSERT, { input: { key: 'gold_fast', base: 'gold', name: 'Gold fast' } });
-      await waitUntil(
-        async () => received,
-        (r) => r.some((keys) => keys.includes('gold_fast')),
-        { what: 'the upsert heard' },
-      );
-      await handEditPresets(server, (t) => `${t}  range_wide:\n    base: range\n    name: Range (wide)\n`);
-      await waitUntil(
-        async () => received,
-        (r) => r.some((keys) => keys.at(-1) === 'range_wide'),
-        { what: 'the hand edit heard' },
-      );
-      expect(received.at(-1)).toEqual(['momentum', 'gold', 'range', 'eur_usd_5m_safe', 'momentum_v2', 'gold_fast', 'range_wide']);
-      expect(errors).toEqual([]);
-    } finally {
-      dispose();
-      client.dispose();
-    }
   });
 });
 

@@ -20,7 +20,12 @@ interface Accepted {
 describe('presets under a write storm', () => {
   it('reloads during concurrent activations, upserts and hand edits lose nothing: every accepted change audited once, versions consistent, state = files', async () => {
     // A short poll: the store re-reads the files all through the storm, besides the reloads asked for.
-    const server = await startTestServer({ runner: { heartbeatMs: 200 }, configPollMs: 20 });
+    // 80 requests at once, all from 127.0.0.1: more connections than one client address may hold (64).
+    const server = await startTestServer({
+      runner: { heartbeatMs: 200 },
+      configPollMs: 20,
+      security: { connections: { maxConnectionsPerClient: 1_000 } },
+    });
     // Presets that every version of the file keeps (activations use them, so no edit below can be kept out).
     for (const key of ['storm_a', 'storm_b']) {
       const res = await server.gql(UPSERT, { input: { key, base: 'momentum', name: key } });

@@ -1,5 +1,3 @@
-import { readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FileConfigStore } from '../../src/config/file-store.js';
 import {
@@ -8,16 +6,14 @@ import {
   fixedFeed,
   fixedGoldCandles,
   handEditPresets,
-  readPresetsFile,
   STATIC_KEYS,
   status,
   strategyKeys,
   UPSERT,
 } from '../helpers/presets.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { STORE_BACKENDS } from '../helpers/store-backends.js';
 import { waitUntil } from '../helpers/wait.js';
-
-const withRunner = () => startTestServer({ runner: { heartbeatMs: 200, feed: fixedFeed(fixedGoldCandles()) } });
 
 const GOLD_FAST = { key: 'gold_fast', base: 'gold', name: 'Gold Trend (fast)', tunables: { fast_ma_period: 3, slow_ma_period: 5 } };
 
@@ -40,190 +36,191 @@ const signalOf = async (server: TestServer, strategyKey: string, also: (reason: 
     )
   ).runner.lastSignals[0];
 
-describe('presets through the API, while the runner runs', () => {
-  it('add, activate, edit and remove a preset: listed after the static ones, run by the runner with its tunables, audited', async () => {
-    const server = await withRunner();
-    const added = await server.gql(UPSERT, { input: GOLD_FAST });
-    expect(added.body.errors).toBeUndefined();
-    expect(added.body.data?.upsertPreset).toMatchObject({
-      changed: true,
-      presetsVersion: 1,
-      changedFields: ['gold_fast.base', 'gold_fast.name', 'gold_fast.tunables'],
-      strategy: { key: 'gold_fast', source: 'PRESET', base: 'gold', instruments: ['XAU_USD'], riskLevel: 'HIGH' },
+for (const backend of STORE_BACKENDS) {
+  backend.describe(`presets through the API (${backend.name} store), while the runner runs`, () => {
+    it('add, activate, edit and remove a preset: listed after the static ones, run by the runner with its tunables, audited', async () => {
+      const server = await backend.start({ runner: { heartbeatMs: 200, feed: fixedFeed(fixedGoldCandles()) } });
+      const added = await server.gql(UPSERT, { input: GOLD_FAST });
+      expect(added.body.errors).toBeUndefined();
+      expect(added.body.data?.upsertPreset).toMatchObject({
+        changed: true,
+        presetsVersion: 1,
+        changedFields: ['gold_fast.base', 'gold_fast.name', 'gold_fast.tunables'],
+        strategy: { key: 'gold_fast', source: 'PRESET', base: 'gold', instruments: ['XAU_USD'], riskLevel: 'HIGH' },
+      });
+      expect(added.body.data?.upsertPreset.strategy.tunables).toMatchObject({ fast_ma_period: 3, slow_ma_period: 5, atr_period: 14 });
+      expect(await strategyKeys(server)).toEqual([...STATIC_KEYS, 'gold_fast']);
+      expect(await server.readPresets()).toMatch(/^version: 1$/m);
+
+      const activated = await server.gql(ACTIVATE, { key: 'gold_fast', wait: true });
+      expect(activated.body.data?.activateStrategy).toEqual({ configVersion: 2, runnerWait: { applied: true } });
+      expect((await signalOf(server, 'gold_fast')).reason).toMatch(/^fast MA\(3\) above slow MA\(5\)/);
+
+      // Edited while active: the runner re-applies (presets version 2) and scans with the new tunables at once.
+      const edited = await server.gql(UPSERT, { input: { ...GOLD_FAST, tunables: { fast_ma_period: 4, slow_ma_period: 5 } } });
+      expect(edited.body.data?.upsertPreset).toMatchObject({ changed: true, presetsVersion: 2, changedFields: ['gold_fast.tunables'] });
+      const reapplied = await waitUntil(
+        () => status(server),
+        (s) => s.runner.appliedPresetsVersion === 2 && /^fast MA\(4\)/.test(s.runner.lastSignals[0]?.reason ?? ''),
+        { what: 'the runner on presets version 2' },
+      );
+      expect(reapplied.runner).toMatchObject({ state: 'RUNNING', inSync: true, appliedStrategyKey: 'gold_fast', appliedConfigVersion: 2 });
+
+      await server.gql(ACTIVATE, { key: 'gold', wait: true });
+      const deleted = await server.gql(DELETE, { key: 'gold_fast' });
+      expect(deleted.body.data?.deletePreset).toEqual({
+        changed: true,
+        presetsVersion: 3,
+        strategy: { key: 'gold_fast', source: 'PRESET', base: 'gold', name: 'Gold Trend (fast)' },
+      });
+      expect(await strategyKeys(server)).toEqual(STATIC_KEYS);
+      expect((await server.gql('{ strategy(key: "gold_fast") { key } }')).body.data?.strategy).toBeNull();
+
+      const trail = await auditOf(server, 'PRESETS');
+      expect(trail.map((e) => [e.operation, e.actor, e.version])).toEqual([
+        ['deletePreset', 'admin', 3],
+        ['upsertPreset', 'admin', 2],
+        ['upsertPreset', 'admin', 1],
+      ]);
+      expect(trail[1]?.changes).toEqual([
+        {
+          field: 'gold_fast.tunables',
+          before: { fast_ma_period: 3, slow_ma_period: 5 },
+          after: { fast_ma_period: 4, slow_ma_period: 5 },
+        },
+      ]);
+      // The config trail is the config's alone: versions 1 (baseline), 2 (gold_fast), 3 (gold).
+      expect((await auditOf(server, 'CONFIG')).map((e) => e.version)).toEqual([3, 2, 1]);
     });
-    expect(added.body.data?.upsertPreset.strategy.tunables).toMatchObject({ fast_ma_period: 3, slow_ma_period: 5, atr_period: 14 });
-    expect(await strategyKeys(server)).toEqual([...STATIC_KEYS, 'gold_fast']);
-    expect(await readPresetsFile(server)).toMatch(/^version: 1$/m);
 
-    const activated = await server.gql(ACTIVATE, { key: 'gold_fast', wait: true });
-    expect(activated.body.data?.activateStrategy).toEqual({ configVersion: 2, runnerWait: { applied: true } });
-    expect((await signalOf(server, 'gold_fast')).reason).toMatch(/^fast MA\(3\) above slow MA\(5\)/);
-
-    // Edited while active: the runner re-applies (presets version 2) and scans with the new tunables at once.
-    const edited = await server.gql(UPSERT, { input: { ...GOLD_FAST, tunables: { fast_ma_period: 4, slow_ma_period: 5 } } });
-    expect(edited.body.data?.upsertPreset).toMatchObject({ changed: true, presetsVersion: 2, changedFields: ['gold_fast.tunables'] });
-    const reapplied = await waitUntil(
-      () => status(server),
-      (s) => s.runner.appliedPresetsVersion === 2 && /^fast MA\(4\)/.test(s.runner.lastSignals[0]?.reason ?? ''),
-      { what: 'the runner on presets version 2' },
-    );
-    expect(reapplied.runner).toMatchObject({ state: 'RUNNING', inSync: true, appliedStrategyKey: 'gold_fast', appliedConfigVersion: 2 });
-
-    await server.gql(ACTIVATE, { key: 'gold', wait: true });
-    const deleted = await server.gql(DELETE, { key: 'gold_fast' });
-    expect(deleted.body.data?.deletePreset).toEqual({
-      changed: true,
-      presetsVersion: 3,
-      strategy: { key: 'gold_fast', source: 'PRESET', base: 'gold', name: 'Gold Trend (fast)' },
+    it('known answer: on fixed candles the preset’s signal differs from its base’s as its tunables say', async () => {
+      const server = await backend.start({ runner: { heartbeatMs: 200, feed: fixedFeed(fixedGoldCandles()) } });
+      await server.gql(UPSERT, { input: GOLD_FAST });
+      await server.gql(ACTIVATE, { key: 'gold', wait: true });
+      const base = await signalOf(server, 'gold');
+      expect(base).toEqual({
+        instrument: 'XAU_USD',
+        strategyKey: 'gold',
+        direction: 'SHORT',
+        reason: 'fast MA(20) below slow MA(50) by -0.6014%',
+        values: expect.objectContaining({ close: 2070, fastMa: 2054.75, slowMa: 2067.2, separationPct: -0.6014 }),
+      });
+      await server.gql(ACTIVATE, { key: 'gold_fast', wait: true });
+      const preset = await signalOf(server, 'gold_fast');
+      expect(preset).toEqual({
+        instrument: 'XAU_USD',
+        strategyKey: 'gold_fast',
+        direction: 'LONG',
+        reason: 'fast MA(3) above slow MA(5) by 0.2415%',
+        values: expect.objectContaining({ close: 2070, fastMa: 2065, slowMa: 2060, separationPct: 0.2415 }),
+      });
+      // tunable_overrides go on top of the preset's tunables.
+      await server.gql('mutation { updateConfig(input: { tunableOverrides: { gold_fast: { slow_ma_period: 10 } } }) { changed } }');
+      const overridden = await signalOf(server, 'gold_fast', (reason) => reason.includes('slow MA(10)'));
+      expect(overridden.values).toMatchObject({ fastMa: 2065, slowMa: 2054 });
+      expect(overridden.direction).toBe('LONG');
     });
-    expect(await strategyKeys(server)).toEqual(STATIC_KEYS);
-    expect((await server.gql('{ strategy(key: "gold_fast") { key } }')).body.data?.strategy).toBeNull();
 
-    const trail = await auditOf(server, 'PRESETS');
-    expect(trail.map((e) => [e.operation, e.actor, e.version])).toEqual([
-      ['deletePreset', 'admin', 3],
-      ['upsertPreset', 'admin', 2],
-      ['upsertPreset', 'admin', 1],
-    ]);
-    expect(trail[1]?.changes).toEqual([
-      {
-        field: 'gold_fast.tunables',
-        before: { fast_ma_period: 3, slow_ma_period: 5 },
-        after: { fast_ma_period: 4, slow_ma_period: 5 },
-      },
-    ]);
-    // The config trail is the config's alone: versions 1 (baseline), 2 (gold_fast), 3 (gold).
-    expect((await auditOf(server, 'CONFIG')).map((e) => e.version)).toEqual([3, 2, 1]);
-  });
-
-  it('known answer: on fixed candles the preset’s signal differs from its base’s as its tunables say', async () => {
-    const server = await withRunner();
-    await server.gql(UPSERT, { input: GOLD_FAST });
-    await server.gql(ACTIVATE, { key: 'gold', wait: true });
-    const base = await signalOf(server, 'gold');
-    expect(base).toEqual({
-      instrument: 'XAU_USD',
-      strategyKey: 'gold',
-      direction: 'SHORT',
-      reason: 'fast MA(20) below slow MA(50) by -0.6014%',
-      values: expect.objectContaining({ close: 2070, fastMa: 2054.75, slowMa: 2067.2, separationPct: -0.6014 }),
+    it('refuses an unknown base, an out-of-bounds tunable, a static key, a bad key; nothing is written', async () => {
+      const server = await backend.start();
+      const refusal = async (input: Record<string, unknown>) => {
+        const res = await server.gql(UPSERT, { input });
+        expect(res.status).toBe(400);
+        expect(res.body.data).toBeNull();
+        expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+        return res.body.errors?.[0];
+      };
+      expect((await refusal({ ...GOLD_FAST, base: 'golden' }))?.message).toBe(
+        'Invalid preset: base: unknown strategy "golden" (static strategies: momentum, gold, range, eur_usd_5m_safe, momentum_v2)',
+      );
+      const bounds = await refusal({ ...GOLD_FAST, tunables: { fast_ma_period: 1000 } });
+      expect(bounds?.message).toBe('Invalid preset: tunables.fast_ma_period: must be an integer in [2, 200], got 1000');
+      expect(bounds?.extensions?.issues).toEqual([
+        { path: ['tunables', 'fast_ma_period'], message: 'must be an integer in [2, 200], got 1000' },
+      ]);
+      expect((await refusal({ ...GOLD_FAST, tunables: { lookback_bars: 10 } }))?.message).toMatch(
+        /unknown tunable "lookback_bars" for gold/,
+      );
+      expect((await refusal({ ...GOLD_FAST, instruments: ['EUR_USD'] }))?.message).toMatch(/EUR_USD is not traded by gold/);
+      expect((await refusal({ ...GOLD_FAST, key: 'gold' }))?.message).toMatch(/"gold" is a static strategy's key/);
+      expect((await refusal({ ...GOLD_FAST, key: 'Gold-Fast' }))?.message).toMatch(/^Invalid preset: key: must be lower snake_case/);
+      expect(await server.readPresets()).toBeNull();
+      expect(await auditOf(server, 'PRESETS')).toEqual([]);
+      expect((await status(server)).presetsVersion).toBe(0);
+      // Without a token: 401, as for every mutation.
+      expect((await server.gql(UPSERT, { input: GOLD_FAST }, null)).status).toBe(401);
     });
-    await server.gql(ACTIVATE, { key: 'gold_fast', wait: true });
-    const preset = await signalOf(server, 'gold_fast');
-    expect(preset).toEqual({
-      instrument: 'XAU_USD',
-      strategyKey: 'gold_fast',
-      direction: 'LONG',
-      reason: 'fast MA(3) above slow MA(5) by 0.2415%',
-      values: expect.objectContaining({ close: 2070, fastMa: 2065, slowMa: 2060, separationPct: 0.2415 }),
+
+    it('refuses to delete (or invalidate) a preset the config uses, active or in tunable_overrides; deleting an unknown key is BAD_USER_INPUT', async () => {
+      const server = await backend.start();
+      await server.gql(UPSERT, { input: GOLD_FAST });
+      await server.gql(ACTIVATE, { key: 'gold_fast' });
+      const before = await server.readPresets();
+      const active = await server.gql(DELETE, { key: 'gold_fast' });
+      expect(active.status).toBe(400);
+      expect(active.body.errors?.[0]).toMatchObject({
+        message: expect.stringMatching(/^Refused: the config in force uses .*active_strategy_key: Invalid strategy key: gold_fast/),
+        extensions: { code: 'BAD_USER_INPUT' },
+      });
+      // Moving it to a base whose tunables its override does not have: invalidates the override.
+      await server.gql(ACTIVATE, { key: 'gold' });
+      await server.gql('mutation { updateConfig(input: { tunableOverrides: { gold_fast: { fast_ma_period: 6 } } }) { changed } }');
+      const rebase = await server.gql(UPSERT, { input: { key: 'gold_fast', base: 'momentum', name: 'Now momentum' } });
+      expect(rebase.status).toBe(400);
+      expect(rebase.body.errors?.[0]?.message).toMatch(/tunable_overrides\.gold_fast\.fast_ma_period: unknown tunable/);
+      const overridden = await server.gql(DELETE, { key: 'gold_fast' });
+      expect(overridden.body.errors?.[0]?.message).toMatch(/tunable_overrides\.gold_fast: unknown strategy "gold_fast"/);
+      expect(await server.readPresets()).toBe(before);
+
+      const unknown = await server.gql(DELETE, { key: 'nope' });
+      expect(unknown.status).toBe(400);
+      expect(unknown.body.errors?.[0]).toMatchObject({ message: 'Invalid preset key: unknown preset "nope" (presets: gold_fast)' });
+      expect((await server.gql(DELETE, { key: 'gold' })).body.errors?.[0]?.message).toBe(
+        'Invalid preset key: gold is a static strategy; only presets can be deleted',
+      );
+      expect((await status(server)).presetsVersion).toBe(1);
     });
-    // tunable_overrides go on top of the preset's tunables.
-    await server.gql('mutation { updateConfig(input: { tunableOverrides: { gold_fast: { slow_ma_period: 10 } } }) { changed } }');
-    const overridden = await signalOf(server, 'gold_fast', (reason) => reason.includes('slow MA(10)'));
-    expect(overridden.values).toMatchObject({ fastMa: 2065, slowMa: 2054 });
-    expect(overridden.direction).toBe('LONG');
-  });
 
-  it('refuses an unknown base, an out-of-bounds tunable, a static key, a bad key; nothing is written', async () => {
-    const server = await startTestServer();
-    const refusal = async (input: Record<string, unknown>) => {
-      const res = await server.gql(UPSERT, { input });
-      expect(res.status).toBe(400);
-      expect(res.body.data).toBeNull();
-      expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-      return res.body.errors?.[0];
-    };
-    expect((await refusal({ ...GOLD_FAST, base: 'golden' }))?.message).toBe(
-      'Invalid preset: base: unknown strategy "golden" (static strategies: momentum, gold, range, eur_usd_5m_safe, momentum_v2)',
-    );
-    const bounds = await refusal({ ...GOLD_FAST, tunables: { fast_ma_period: 1000 } });
-    expect(bounds?.message).toBe('Invalid preset: tunables.fast_ma_period: must be an integer in [2, 200], got 1000');
-    expect(bounds?.extensions?.issues).toEqual([
-      { path: ['tunables', 'fast_ma_period'], message: 'must be an integer in [2, 200], got 1000' },
-    ]);
-    expect((await refusal({ ...GOLD_FAST, tunables: { lookback_bars: 10 } }))?.message).toMatch(/unknown tunable "lookback_bars" for gold/);
-    expect((await refusal({ ...GOLD_FAST, instruments: ['EUR_USD'] }))?.message).toMatch(/EUR_USD is not traded by gold/);
-    expect((await refusal({ ...GOLD_FAST, key: 'gold' }))?.message).toMatch(/"gold" is a static strategy's key/);
-    expect((await refusal({ ...GOLD_FAST, key: 'Gold-Fast' }))?.message).toMatch(/^Invalid preset: key: must be lower snake_case/);
-    await expect(stat(path.join(server.runtimeDir, 'strategies.yaml'))).rejects.toThrow(/ENOENT/);
-    expect(await auditOf(server, 'PRESETS')).toEqual([]);
-    expect((await status(server)).presetsVersion).toBe(0);
-    // Without a token: 401, as for every mutation.
-    expect((await server.gql(UPSERT, { input: GOLD_FAST }, null)).status).toBe(401);
-  });
-
-  it('refuses to delete (or invalidate) a preset the config uses, active or in tunable_overrides; deleting an unknown key is BAD_USER_INPUT', async () => {
-    const server = await startTestServer();
-    await server.gql(UPSERT, { input: GOLD_FAST });
-    await server.gql(ACTIVATE, { key: 'gold_fast' });
-    const before = await readPresetsFile(server);
-    const active = await server.gql(DELETE, { key: 'gold_fast' });
-    expect(active.status).toBe(400);
-    expect(active.body.errors?.[0]).toMatchObject({
-      message: expect.stringMatching(/^Refused: the config in force uses .*active_strategy_key: Invalid strategy key: gold_fast/),
-      extensions: { code: 'BAD_USER_INPUT' },
+    it('expectedVersion is the preset set’s own version: a stale one is a 409 CONFLICT and writes nothing', async () => {
+      const server = await backend.start();
+      const first = await server.gql(UPSERT, { input: GOLD_FAST, v: 0 });
+      expect(first.body.data?.upsertPreset.presetsVersion).toBe(1);
+      // The config's version (1) is not what counts.
+      await server.gql(ACTIVATE, { key: 'range' });
+      const stale = await server.gql(UPSERT, { input: { ...GOLD_FAST, name: 'Renamed' }, v: 0 });
+      expect(stale.status).toBe(409);
+      expect(stale.body.errors?.[0]).toMatchObject({
+        message: 'Presets version conflict: expected 0, current 1',
+        extensions: { code: 'CONFLICT', currentVersion: 1, expectedVersion: 0 },
+      });
+      expect((await server.gql(DELETE, { key: 'gold_fast', v: 2 })).body.errors?.[0]?.message).toBe(
+        'Presets version conflict: expected 2, current 1',
+      );
+      const fresh = await server.gql(UPSERT, { input: { ...GOLD_FAST, name: 'Renamed' }, v: 1 });
+      expect(fresh.body.data?.upsertPreset).toMatchObject({ changed: true, presetsVersion: 2, strategy: { name: 'Renamed' } });
     });
-    // Moving it to a base whose tunables its override does not have: invalidates the override.
-    await server.gql(ACTIVATE, { key: 'gold' });
-    await server.gql('mutation { updateConfig(input: { tunableOverrides: { gold_fast: { fast_ma_period: 6 } } }) { changed } }');
-    const rebase = await server.gql(UPSERT, { input: { key: 'gold_fast', base: 'momentum', name: 'Now momentum' } });
-    expect(rebase.status).toBe(400);
-    expect(rebase.body.errors?.[0]?.message).toMatch(/tunable_overrides\.gold_fast\.fast_ma_period: unknown tunable/);
-    const overridden = await server.gql(DELETE, { key: 'gold_fast' });
-    expect(overridden.body.errors?.[0]?.message).toMatch(/tunable_overrides\.gold_fast: unknown strategy "gold_fast"/);
-    expect(await readPresetsFile(server)).toBe(before);
 
-    const unknown = await server.gql(DELETE, { key: 'nope' });
-    expect(unknown.status).toBe(400);
-    expect(unknown.body.errors?.[0]).toMatchObject({ message: 'Invalid preset key: unknown preset "nope" (presets: gold_fast)' });
-    expect((await server.gql(DELETE, { key: 'gold' })).body.errors?.[0]?.message).toBe(
-      'Invalid preset key: gold is a static strategy; only presets can be deleted',
-    );
-    expect((await status(server)).presetsVersion).toBe(1);
-  });
-
-  it('expectedVersion is the preset set’s own version: a stale one is a 409 CONFLICT and writes nothing', async () => {
-    const server = await startTestServer();
-    const first = await server.gql(UPSERT, { input: GOLD_FAST, v: 0 });
-    expect(first.body.data?.upsertPreset.presetsVersion).toBe(1);
-    // The config's version (1) is not what counts.
-    await server.gql(ACTIVATE, { key: 'range' });
-    const stale = await server.gql(UPSERT, { input: { ...GOLD_FAST, name: 'Renamed' }, v: 0 });
-    expect(stale.status).toBe(409);
-    expect(stale.body.errors?.[0]).toMatchObject({
-      message: 'Presets version conflict: expected 0, current 1',
-      extensions: { code: 'CONFLICT', currentVersion: 1, expectedVersion: 0 },
+    it('an upsert of the preset as it is writes nothing: changed false, same version, no audit entry, stored text untouched', async () => {
+      const server = await backend.start();
+      await server.gql(UPSERT, { input: GOLD_FAST });
+      const [text, stamp] = await Promise.all([server.readPresets(), server.presetsStamp()]);
+      // The same preset, its tunables in another order.
+      const again = await server.gql(UPSERT, { input: { ...GOLD_FAST, tunables: { slow_ma_period: 5, fast_ma_period: 3 } }, v: 1 });
+      expect(again.body.data?.upsertPreset).toMatchObject({
+        changed: false,
+        presetsVersion: 1,
+        changedFields: [],
+        strategy: { key: 'gold_fast' },
+      });
+      expect(await server.readPresets()).toBe(text);
+      expect(await server.presetsStamp()).toBe(stamp);
+      expect((await auditOf(server, 'PRESETS')).length).toBe(1);
     });
-    expect((await server.gql(DELETE, { key: 'gold_fast', v: 2 })).body.errors?.[0]?.message).toBe(
-      'Presets version conflict: expected 2, current 1',
-    );
-    const fresh = await server.gql(UPSERT, { input: { ...GOLD_FAST, name: 'Renamed' }, v: 1 });
-    expect(fresh.body.data?.upsertPreset).toMatchObject({ changed: true, presetsVersion: 2, strategy: { name: 'Renamed' } });
-  });
 
-  it('an upsert of the preset as it is writes nothing: changed false, same version, no audit entry, file untouched', async () => {
-    const server = await startTestServer();
-    await server.gql(UPSERT, { input: GOLD_FAST });
-    const file = path.join(server.runtimeDir, 'strategies.yaml');
-    const [text, { mtimeMs }] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
-    // The same preset, its tunables in another order.
-    const again = await server.gql(UPSERT, { input: { ...GOLD_FAST, tunables: { slow_ma_period: 5, fast_ma_period: 3 } }, v: 1 });
-    expect(again.body.data?.upsertPreset).toMatchObject({
-      changed: false,
-      presetsVersion: 1,
-      changedFields: [],
-      strategy: { key: 'gold_fast' },
-    });
-    expect(await readFile(file, 'utf8')).toBe(text);
-    expect((await stat(file)).mtimeMs).toBe(mtimeMs);
-    expect((await auditOf(server, 'PRESETS')).length).toBe(1);
-  });
-
-  it('keeps comments and order a person put in strategies.yaml', async () => {
-    const server = await startTestServer();
-    await handEditPresets(
-      server,
-      `# Desk presets: ask Sam before changing gold_*.
+    it('keeps comments and order a person put in the stored presets', async () => {
+      const server = await backend.start();
+      await server.editPresets(
+        `# Desk presets: ask Sam before changing gold_*.
 version: 1
 presets:
   gold_calm: # for quiet days
@@ -232,141 +229,149 @@ presets:
     tunables:
       min_separation_pct: 0.2 # wider gap
 `,
-    );
-    await waitUntil(
-      () => strategyKeys(server),
-      (keys) => keys.includes('gold_calm'),
-      { what: 'gold_calm by hand' },
-    );
-    await server.gql(UPSERT, { input: GOLD_FAST });
-    await server.gql(UPSERT, { input: { key: 'gold_calm', base: 'gold', name: 'Gold (calm)', tunables: { min_separation_pct: 0.3 } } });
-    const text = await readPresetsFile(server);
-    expect(text).toContain('# Desk presets: ask Sam before changing gold_*.');
-    expect(text).toContain('# for quiet days');
-    expect(text).toContain('min_separation_pct: 0.3 # wider gap');
-    expect(text.indexOf('gold_calm')).toBeLessThan(text.indexOf('gold_fast'));
-    expect(text).toMatch(/^version: 3$/m);
-  });
-});
-
-describe('presets by hand edit, while the runner runs', () => {
-  it('add, edit and remove by hand: picked up by the watch, applied as they stand, audited, versions never go backwards', async () => {
-    const server = await withRunner();
-    await handEditPresets(
-      server,
-      'version: 1\npresets:\n  gold_quick:\n    base: gold\n    name: Gold quick\n    tunables: { fast_ma_period: 3, slow_ma_period: 5 }\n',
-    );
-    await waitUntil(
-      () => strategyKeys(server),
-      (keys) => keys.at(-1) === 'gold_quick',
-      { what: 'gold_quick picked up' },
-    );
-    expect((await status(server)).presetsVersion).toBe(1);
-    await server.gql(ACTIVATE, { key: 'gold_quick', wait: true });
-    expect((await signalOf(server, 'gold_quick')).reason).toMatch(/^fast MA\(3\)/);
-
-    // Edited, version left alone: in force as version 2; the runner runs the new tunables.
-    await handEditPresets(server, (t) => t.replace('fast_ma_period: 3', 'fast_ma_period: 4'));
-    const edited = await waitUntil(
-      () => status(server),
-      (s) => s.runner.appliedPresetsVersion === 2 && /^fast MA\(4\)/.test(s.runner.lastSignals[0]?.reason ?? ''),
-      { what: 'the hand edit applied by the runner' },
-    );
-    expect(edited).toMatchObject({ presetsVersion: 2, strategiesError: null, runner: { inSync: true } });
-    expect(await readPresetsFile(server)).toMatch(/^version: 1$/m); // applied as it stands, never rewritten
-
-    await server.gql(ACTIVATE, { key: 'gold', wait: true });
-    await handEditPresets(server, 'version: 7\npresets: {}\n');
-    await waitUntil(
-      () => strategyKeys(server),
-      (keys) => !keys.includes('gold_quick'),
-      { what: 'gold_quick gone' },
-    );
-    expect((await status(server)).presetsVersion).toBe(7); // a version above the trail's is taken as it is
-    // The edit is in force once read; its audit line follows it (the file is already there).
-    const trail = await waitUntil(
-      () => auditOf(server, 'PRESETS'),
-      (t) => t.length === 3,
-      { what: 'three audit entries' },
-    );
-    expect(trail.map((e) => [e.operation, e.actor, e.version])).toEqual([
-      ['handEdit', 'file', 7],
-      ['handEdit', 'file', 2],
-      ['handEdit', 'file', 1],
-    ]);
-    expect(trail[0]?.changes.map((c: { field: string }) => c.field)).toEqual(['gold_quick.base', 'gold_quick.name', 'gold_quick.tunables']);
-  });
-
-  it('an invalid file keeps the previous set, is reported with its line (status, /ready 503, writes refused), until it is valid again', async () => {
-    const server = await withRunner();
-    await server.gql(UPSERT, { input: GOLD_FAST });
-    await server.gql(ACTIVATE, { key: 'gold_fast', wait: true });
-    expect((await ready(server)).status).toBe(200);
-
-    await handEditPresets(server, (t) => t.replace('fast_ma_period: 3', 'fast_ma_period: 1'));
-    const line = (await readPresetsFile(server)).split('\n').findIndex((l) => l.includes('fast_ma_period: 1')) + 1;
-    const broken = await waitUntil(
-      () => status(server),
-      (s) => s.strategiesError !== null,
-      { what: 'strategiesError' },
-    );
-    expect(broken.strategiesError).toMatchObject({
-      location: 'strategies.yaml',
-      problems: [{ line, column: 23, message: 'presets.gold_fast.tunables.fast_ma_period: must be an integer in [2, 200], got 1' }],
+      );
+      await waitUntil(
+        () => strategyKeys(server),
+        (keys) => keys.includes('gold_calm'),
+        { what: 'gold_calm by hand' },
+      );
+      await server.gql(UPSERT, { input: GOLD_FAST });
+      await server.gql(UPSERT, { input: { key: 'gold_calm', base: 'gold', name: 'Gold (calm)', tunables: { min_separation_pct: 0.3 } } });
+      const text = (await server.readPresets()) ?? '';
+      expect(text).toContain('# Desk presets: ask Sam before changing gold_*.');
+      expect(text).toContain('# for quiet days');
+      expect(text).toContain('min_separation_pct: 0.3 # wider gap');
+      expect(text.indexOf('gold_calm')).toBeLessThan(text.indexOf('gold_fast'));
+      expect(text).toMatch(/^version: 3$/m);
     });
-    expect(broken.strategiesError.message).not.toContain(server.runtimeDir); // clients are not told server paths
-    expect(broken.presetsVersion).toBe(1);
-    const kept = (await server.gql('{ strategy(key: "gold_fast") { tunables } }')).body.data?.strategy.tunables;
-    expect(kept).toMatchObject({ fast_ma_period: 3 });
-    expect(broken.runner).toMatchObject({ state: 'RUNNING', appliedStrategyKey: 'gold_fast', appliedPresetsVersion: 1 });
-    const notReady = await ready(server);
-    expect(notReady.status).toBe(503);
-    expect(notReady.body.reasons.join('\n')).toMatch(/^presets not in force: strategies.yaml: invalid presets/m);
-    const refused = await server.gql(UPSERT, { input: { ...GOLD_FAST, name: 'Other' } });
-    expect(refused.status).toBe(409);
-    expect(refused.body.errors?.[0]).toMatchObject({
-      message: `Config file is invalid: strategies.yaml: line ${line}, column 23: presets.gold_fast.tunables.fast_ma_period: must be an integer in [2, 200], got 1`,
-      extensions: { code: 'CONFIG_FILE_INVALID' },
+  });
+
+  backend.describe(`presets by hand edit (${backend.name} store), while the runner runs`, () => {
+    it('add, edit and remove by hand: picked up by the watch, applied as they stand, audited, versions never go backwards', async () => {
+      const server = await backend.start({ runner: { heartbeatMs: 200, feed: fixedFeed(fixedGoldCandles()) } });
+      await server.editPresets(
+        'version: 1\npresets:\n  gold_quick:\n    base: gold\n    name: Gold quick\n    tunables: { fast_ma_period: 3, slow_ma_period: 5 }\n',
+      );
+      await waitUntil(
+        () => strategyKeys(server),
+        (keys) => keys.at(-1) === 'gold_quick',
+        { what: 'gold_quick picked up' },
+      );
+      expect((await status(server)).presetsVersion).toBe(1);
+      await server.gql(ACTIVATE, { key: 'gold_quick', wait: true });
+      expect((await signalOf(server, 'gold_quick')).reason).toMatch(/^fast MA\(3\)/);
+
+      // Edited, version left alone: in force as version 2; the runner runs the new tunables.
+      await server.editPresets((t) => t.replace('fast_ma_period: 3', 'fast_ma_period: 4'));
+      const edited = await waitUntil(
+        () => status(server),
+        (s) => s.runner.appliedPresetsVersion === 2 && /^fast MA\(4\)/.test(s.runner.lastSignals[0]?.reason ?? ''),
+        { what: 'the hand edit applied by the runner' },
+      );
+      expect(edited).toMatchObject({ presetsVersion: 2, strategiesError: null, runner: { inSync: true } });
+      expect(await server.readPresets()).toMatch(/^version: 1$/m); // applied as it stands, never rewritten
+
+      await server.gql(ACTIVATE, { key: 'gold', wait: true });
+      await server.editPresets('version: 7\npresets: {}\n');
+      await waitUntil(
+        () => strategyKeys(server),
+        (keys) => !keys.includes('gold_quick'),
+        { what: 'gold_quick gone' },
+      );
+      expect((await status(server)).presetsVersion).toBe(7); // a version above the trail's is taken as it is
+      // The edit is in force once read; its audit line follows it (the file is already there).
+      const trail = await waitUntil(
+        () => auditOf(server, 'PRESETS'),
+        (t) => t.length === 3,
+        { what: 'three audit entries' },
+      );
+      expect(trail.map((e) => [e.operation, e.actor, e.version])).toEqual([
+        ['handEdit', backend.handEditActor, 7],
+        ['handEdit', backend.handEditActor, 2],
+        ['handEdit', backend.handEditActor, 1],
+      ]);
+      expect(trail[0]?.changes.map((c: { field: string }) => c.field)).toEqual([
+        'gold_quick.base',
+        'gold_quick.name',
+        'gold_quick.tunables',
+      ]);
     });
 
-    await handEditPresets(server, (t) => t.replace('fast_ma_period: 1', 'fast_ma_period: 2'));
-    const fixed = await waitUntil(
-      () => status(server),
-      (s) => s.strategiesError === null,
-      { what: 'valid again' },
-    );
-    expect(fixed.presetsVersion).toBe(2);
-    expect((await ready(server)).status).toBe(200);
+    it('an invalid file keeps the previous set, is reported with its line (status, /ready 503, writes refused), until it is valid again', async () => {
+      const server = await backend.start({ runner: { heartbeatMs: 200, feed: fixedFeed(fixedGoldCandles()) } });
+      await server.gql(UPSERT, { input: GOLD_FAST });
+      await server.gql(ACTIVATE, { key: 'gold_fast', wait: true });
+      expect((await ready(server)).status).toBe(200);
+
+      await server.editPresets((t) => t.replace('fast_ma_period: 3', 'fast_ma_period: 1'));
+      const line = ((await server.readPresets()) ?? '').split('\n').findIndex((l) => l.includes('fast_ma_period: 1')) + 1;
+      const broken = await waitUntil(
+        () => status(server),
+        (s) => s.strategiesError !== null,
+        { what: 'strategiesError' },
+      );
+      expect(broken.strategiesError).toMatchObject({
+        location: backend.presetsLocation,
+        problems: [{ line, column: 23, message: 'presets.gold_fast.tunables.fast_ma_period: must be an integer in [2, 200], got 1' }],
+      });
+      expect(broken.strategiesError.message).not.toContain(server.storeLocation); // clients are not told server paths
+      expect(broken.presetsVersion).toBe(1);
+      const kept = (await server.gql('{ strategy(key: "gold_fast") { tunables } }')).body.data?.strategy.tunables;
+      expect(kept).toMatchObject({ fast_ma_period: 3 });
+      expect(broken.runner).toMatchObject({ state: 'RUNNING', appliedStrategyKey: 'gold_fast', appliedPresetsVersion: 1 });
+      const notReady = await ready(server);
+      expect(notReady.status).toBe(503);
+      expect(notReady.body.reasons.join('\n')).toMatch(
+        new RegExp(`^presets not in force: ${backend.presetsLocation}: invalid presets`, 'm'),
+      );
+      const refused = await server.gql(UPSERT, { input: { ...GOLD_FAST, name: 'Other' } });
+      expect(refused.status).toBe(409);
+      expect(refused.body.errors?.[0]).toMatchObject({
+        message: `Config file is invalid: ${backend.presetsLocation}: line ${line}, column 23: presets.gold_fast.tunables.fast_ma_period: must be an integer in [2, 200], got 1`,
+        extensions: { code: 'CONFIG_FILE_INVALID' },
+      });
+
+      await server.editPresets((t) => t.replace('fast_ma_period: 1', 'fast_ma_period: 2'));
+      const fixed = await waitUntil(
+        () => status(server),
+        (s) => s.strategiesError === null,
+        { what: 'valid again' },
+      );
+      expect(fixed.presetsVersion).toBe(2);
+      expect((await ready(server)).status).toBe(200);
+    });
+
+    it('a hand edit that removes the active preset is kept out (reported, runner unchanged) and goes in once nothing uses it', async () => {
+      const server = await backend.start({ runner: { heartbeatMs: 200, feed: fixedFeed(fixedGoldCandles()) } });
+      await server.gql(UPSERT, { input: GOLD_FAST });
+      await server.gql(ACTIVATE, { key: 'gold_fast', wait: true });
+      await server.editPresets('version: 2\npresets: {}\n');
+      const keptOut = await waitUntil(
+        () => status(server),
+        (s) => s.strategiesError !== null,
+        { what: 'kept out' },
+      );
+      expect(keptOut.strategiesError.problems[0].message).toMatch(
+        /^kept out: this version of the presets would leave the config invalid \(active_strategy_key: Invalid strategy key: gold_fast\)/,
+      );
+      expect(await strategyKeys(server)).toContain('gold_fast');
+      expect(keptOut).toMatchObject({ presetsVersion: 1, runner: { state: 'RUNNING', appliedStrategyKey: 'gold_fast' } });
+      expect((await ready(server)).status).toBe(503);
+
+      await server.gql(ACTIVATE, { key: 'gold', wait: true });
+      const inForce = await waitUntil(
+        () => status(server),
+        (s) => s.strategiesError === null,
+        { what: 'the edit in force' },
+      );
+      expect(inForce.presetsVersion).toBe(2);
+      expect(await strategyKeys(server)).toEqual(STATIC_KEYS);
+      expect((await ready(server)).status).toBe(200);
+    });
   });
+}
 
-  it('a hand edit that removes the active preset is kept out (reported, runner unchanged) and goes in once nothing uses it', async () => {
-    const server = await withRunner();
-    await server.gql(UPSERT, { input: GOLD_FAST });
-    await server.gql(ACTIVATE, { key: 'gold_fast', wait: true });
-    await handEditPresets(server, 'version: 2\npresets: {}\n');
-    const keptOut = await waitUntil(
-      () => status(server),
-      (s) => s.strategiesError !== null,
-      { what: 'kept out' },
-    );
-    expect(keptOut.strategiesError.problems[0].message).toMatch(
-      /^kept out: this version of the presets would leave the config invalid \(active_strategy_key: Invalid strategy key: gold_fast\)/,
-    );
-    expect(await strategyKeys(server)).toContain('gold_fast');
-    expect(keptOut).toMatchObject({ presetsVersion: 1, runner: { state: 'RUNNING', appliedStrategyKey: 'gold_fast' } });
-    expect((await ready(server)).status).toBe(503);
-
-    await server.gql(ACTIVATE, { key: 'gold', wait: true });
-    const inForce = await waitUntil(
-      () => status(server),
-      (s) => s.strategiesError === null,
-      { what: 'the edit in force' },
-    );
-    expect(inForce.presetsVersion).toBe(2);
-    expect(await strategyKeys(server)).toEqual(STATIC_KEYS);
-    expect((await ready(server)).status).toBe(200);
-  });
-
+describe('presets by hand edit (file store)', () => {
   it('reloadStrategies reads the file now (no watch event needed) and answers what is in force', async () => {
     const server = await startTestServer({ configPollMs: 60_000 });
     (server.store as FileConfigStore).watch!.pause(); // only reloadStrategies can see the edit

@@ -80,7 +80,8 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
     const good = await waitUntil(status, (s) => s.runner.state === 'RUNNING', { what: 'runner up' });
     const file = path.join(dir, 'config.yaml');
     await writeFile(file, 'active_strategy_key: momentum\ntrading_enabled: maybe\n');
-    const broken = await waitUntil(status, (s) => s.runner.state === 'ERROR', { what: 'ERROR' });
+    // Two processes notice the edit, each on its own schedule: the runner (ERROR) and the API (configError).
+    const broken = await waitUntil(status, (s) => s.runner.state === 'ERROR' && s.configError !== null, { what: 'ERROR' });
     expect(broken.runner.error).toMatch(/config file invalid, keeping version 1/);
     expect(broken.runner.appliedConfigDigest).toBe(good.runner.appliedConfigDigest);
     expect(broken.configError).not.toBeNull();

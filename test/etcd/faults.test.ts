@@ -20,7 +20,7 @@ describeWithEtcd('etcd store faults (real etcd members stopped and started)', ()
     const port = await freePort();
     const { ms, outcome } = await timed(openEtcdStores(`etcd://127.0.0.1:${port}/scp`, { registry: defaultRegistry }));
     expect(outcome.status === 'rejected' && outcome.reason).toBeInstanceOf(StoreUnavailableError);
-    expect(outcome.status === 'rejected' && (outcome.reason as { detail: string }).detail).toContain(`etcd://127.0.0.1:${port}/scp/`);
+    expect(outcome.status === 'rejected' && (outcome.reason as StoreUnavailableError).detail).toContain(`etcd://127.0.0.1:${port}/scp/`);
     expect(ms).toBeLessThan(3000);
   });
 

@@ -1,5 +1,7 @@
 import { expect, it } from 'vitest';
-import { TokenFileError, tokenDigest } from '../../src/auth/token-file.js';
+import { tokenDigest } from '../../src/auth/token-file.js';
+import { TokenRefusedError } from '../../src/auth/token-store.js';
+import { RunnerFleet } from '../../src/runner/fleet.js';
 import { type RunnerState, runnerHealth } from '../../src/runner/state.js';
 import { runnerLeaseSeconds } from '../../src/store-etcd/index.js';
 import { describeWithEtcd, type EtcdCluster, startEtcd } from '../helpers/etcd.js';
@@ -60,7 +62,7 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     ]);
     await expect(a.tokens.create('reader', 'admin')).rejects.toThrow(/a token named "reader" exists/);
     for (const name of ['admin', 'file', 'etcd', 'Bad Name'])
-      await expect(a.tokens.create(name, 'read')).rejects.toBeInstanceOf(TokenFileError);
+      await expect(a.tokens.create(name, 'read')).rejects.toBeInstanceOf(TokenRefusedError);
     const concurrent = await Promise.allSettled([a.tokens.create('race', 'read'), a.tokens.create('race', 'read')]);
     expect(concurrent.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
   });
@@ -113,6 +115,44 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     expect(sawStale).toBe(true);
     // Not before its lease could have run out (2 s TTL; etcd may round up but never down).
     expect(Date.now() - diedAt).toBeGreaterThanOrEqual(1500);
+  });
+
+  it("a runner's health is judged by when this replica received its state, not by the runner host's clock", async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    // This replica's clock, moved by the test.
+    let clock = Date.now();
+    const api = await openReplica(c, prefix, { now: () => new Date(clock) });
+    const fleet = new RunnerFleet(api.runners, { tickMs: 60_000, now: () => clock });
+    try {
+      const runnerProcess = await openReplica(c, prefix);
+      // Runners on hosts whose clocks are an hour behind and an hour ahead of this one (STALE after 3 x 200 ms).
+      const hour = 3_600_000;
+      await runnerProcess
+        .runnerPublisher('behind:1')
+        .publish(runnerState('behind:1', { heartbeatAt: new Date(Date.now() - hour).toISOString() }));
+      await runnerProcess
+        .runnerPublisher('ahead:1')
+        .publish(runnerState('ahead:1', { heartbeatAt: new Date(Date.now() + hour).toISOString() }));
+      await eventually('both listed', () => fleet.views().length === 2);
+      const health = () => fleet.views().map((v) => [v.state?.id, v.health]);
+      // Judged by heartbeatAt, "behind" would be STALE for an hour already.
+      clock += 500;
+      expect(health()).toEqual([
+        ['ahead:1', 'RUNNING'],
+        ['behind:1', 'RUNNING'],
+      ]);
+      // Nothing heard for longer than 3 heartbeats: judged by heartbeatAt, "ahead" would look alive for an hour.
+      clock += 200;
+      expect(health()).toEqual([
+        ['ahead:1', 'STALE'],
+        ['behind:1', 'STALE'],
+      ]);
+      const ahead = api.runners.list().find((r) => r.id === 'ahead:1');
+      expect(ahead && runnerHealth(ahead, clock)).toBe('RUNNING');
+    } finally {
+      fleet.close();
+    }
   });
 
   it('a runner that stops cleanly stays listed as stopped until its lease runs out', async () => {

@@ -36,7 +36,7 @@ export function faultyFileSystem(base: FileSystem = nodeFileSystem): FaultyFileS
     throw fsError(fault.errno, syscall, file);
   };
   return {
-    readFile: (file) => base.readFile(file),
+    readFile: (file, checks) => base.readFile(file, checks),
     truncate: (file, size) => base.truncate(file, size),
     stat: (file) => base.stat(file),
     readdir: (dir) => base.readdir(dir),

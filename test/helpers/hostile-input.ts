@@ -59,8 +59,9 @@ export async function sendHostile(server: TestServer, req: HostileRequest, stats
   try {
     answer = JSON.parse(text);
   } catch {
-    if (res.status !== 406 && res.status !== 415) throw new Error(`not JSON: ${where}`);
+    throw new Error(`not JSON: ${where}`);
   }
+  if (text.includes('originalError')) throw new Error(`originalError echoed: ${where}`);
   if (res.status >= 500) {
     const masked =
       JSON.stringify(answer?.errors) ===

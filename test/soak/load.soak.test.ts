@@ -8,7 +8,8 @@ const TOKEN = 'load-soak-token-0123456789abcdef';
 describe('load with writers soak', () => {
   it('500 concurrent readers while 20 writers activate for 10 s, against `stratctl serve` in its own process', async () => {
     const runtimeDir = await tempRuntimeDir();
-    const server = await spawnServer(runtimeDir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TOKEN });
+    // 520 clients, all from 127.0.0.1 here: lift the per-address connection cap (64) that real clients each have.
+    const server = await spawnServer(runtimeDir, ['--no-runner', '--max-connections-per-client', '1024'], { CONTROL_PLANE_TOKEN: TOKEN });
     const r = await runLoadWithWriters({ url: server.url, token: TOKEN, runtimeDir, readers: 500, writers: 20, durationMs: 10_000 });
     console.log(`load soak: ${JSON.stringify(r)}`);
     expect(r.firstFailures).toEqual([]);

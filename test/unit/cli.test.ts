@@ -113,7 +113,8 @@ describe('stratctl: help, version, usage errors, completion (in-process)', () =>
       const probe = `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _stratctl; echo "\${COMPREPLY[*]}"`;
       return execFileSync('bash', ['-c', probe], { encoding: 'utf8' }).trim();
     };
-    expect(complete('stratctl st')).toBe('strategies status');
+    expect(complete('stratctl st')).toBe('store strategies status');
+    expect(complete('stratctl store ')).toBe('migrate');
     expect(complete('stratctl token ')).toBe('create list revoke');
     expect(complete('stratctl serve --log-f')).toBe('--log-format');
     expect(complete('stratctl serve --log-format ')).toBe('text json');

@@ -2,7 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { updateConfig } from '../../src/config/changes.js';
+import { StoreUnavailableError } from '../../src/config/errors.js';
 import { openFileConfigStore } from '../../src/config/file-store.js';
+import type { Change, CommitOptions, ConfigStore, StoreEvent } from '../../src/config/store.js';
 import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
 import { defaultRegistry } from '../../src/registry/index.js';
 import type { CandleFeed } from '../../src/runner/feed.js';
@@ -126,6 +128,52 @@ describe('runner', () => {
       { what: 'converged', timeoutMs: 10_000 },
     );
     expect(fixed.error).toBeNull();
+  });
+
+  it('clears a read error as soon as the store says it is reachable again, not a scan interval later', async () => {
+    const dir = await tempRuntimeDir();
+    await writeFile(path.join(dir, 'config.yaml'), CONFIG('momentum').replace('scan_interval_seconds: 1', 'scan_interval_seconds: 3600'));
+    const files = await openFileConfigStore({ strategies: defaultRegistry, runtimeDir: dir, pollMs: 60_000 });
+    await files.start();
+    // The store as a runner on etcd sees it: reads fail while etcd is away, and a connection event says it is back.
+    let away = true;
+    const listeners = new Set<(event: StoreEvent) => void>();
+    const store: ConfigStore = {
+      info: files.info,
+      commit: ((change: Change, options?: CommitOptions) => files.commit(change, options)) as ConfigStore['commit'],
+      audit: (query) => files.audit(query),
+      strategiesProblem: () => files.strategiesProblem(),
+      start: () => files.start(),
+      close: () => files.close(),
+      state: () => files.state(),
+      problem: () => files.problem(),
+      refresh: () => (away ? Promise.reject(new StoreUnavailableError()) : files.refresh()),
+      subscribe: (listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    };
+    const runner = new Runner({ store, feed: createSimulatedFeed(), publisher: { publish: async () => {}, close: async () => {} } });
+    runner.start();
+    cleanups.push(async () => {
+      await runner.stop();
+      await files.close();
+    });
+    const failing = await waitUntil(
+      async () => runner.latest(),
+      (s) => s.error !== null,
+      { what: 'the read error' },
+    );
+    expect(failing.error).toBe('cannot read the config (StoreUnavailableError), keeping what was applied');
+    away = false;
+    for (const listener of listeners) listener({ type: 'connection', connected: true });
+    const cleared = await waitUntil(
+      async () => runner.latest(),
+      (s) => s.error === null,
+      { what: 'the error cleared' },
+    );
+    // Not by a scan: the next one is an hour away.
+    expect(cleared.lastScanAt).toBe(failing.lastScanAt);
   });
 
   it('publishes a final STOPPED state on stop and then nothing more', async () => {

@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LIMIT_SETTINGS, resolveLimitSettings } from '../../src/limit-settings.js';
 import { bindWarning, isLoopback, resolveServerSettings, UsageError } from '../../src/settings.js';
+import { ROOT } from '../helpers/server.js';
 
 describe('security settings', () => {
   it('CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE: default 10, env, flag wins, nonsense refused', () => {
@@ -28,6 +32,29 @@ describe('security settings', () => {
     for (const host of ['0.0.0.0', '::', '10.0.0.5', 'control.example.com']) {
       expect(bindWarning({ host, behindTlsProxy: false })).toMatch(new RegExp(`binding ${host}:.*clear text.*--behind-tls-proxy`));
       expect(bindWarning({ host, behindTlsProxy: true })).toBeNull();
+    }
+  });
+});
+
+describe('limit settings (DESIGN "Limits and hostile input")', () => {
+  it('every limit: its default, the environment, the flag winning, nonsense refused naming where it came from', () => {
+    const defaults = resolveLimitSettings({}, {});
+    expect(defaults.security).toEqual({});
+    expect(defaults.files).toEqual({ maxRuntimeFileBytes: 1024 * 1024, parseDeadlineMs: 2_000 });
+    const fromEnv = resolveLimitSettings({}, { CONTROL_PLANE_MAX_CONNECTIONS: '2048', CONTROL_PLANE_MAX_COST: '900' });
+    expect(fromEnv.security).toEqual({ connections: { maxConnections: 2048 }, costLimits: { maxCost: 900 } });
+    const flagWins = resolveLimitSettings({ 'max-connections': '10' }, { CONTROL_PLANE_MAX_CONNECTIONS: '2048' });
+    expect(flagWins.security.connections?.maxConnections).toBe(10);
+    expect(() => resolveLimitSettings({ 'max-connections': '0' }, {})).toThrow(/^--max-connections: "0" is not a whole number from 1/);
+    expect(() => resolveLimitSettings({}, { CONTROL_PLANE_PARSE_DEADLINE_MS: 'soon' })).toThrow(/^CONTROL_PLANE_PARSE_DEADLINE_MS:/);
+    expect(() => resolveLimitSettings({}, { CONTROL_PLANE_MAX_RESPONSE_BYTES: '1.5' })).toThrow(UsageError);
+  });
+
+  it('the README’s Security section lists each one: flag, environment variable and default', () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const security = readme.slice(readme.indexOf('## Security'), readme.indexOf('\n## ', readme.indexOf('## Security') + 1));
+    for (const limit of LIMIT_SETTINGS) {
+      expect(security).toContain(`| \`--${limit.flag}\` | \`${limit.env}\` | ${limit.defaultValue} |`);
     }
   });
 });

@@ -10,8 +10,6 @@ import type { Plugin } from 'graphql-yoga';
 export const QUERY_LIMITS = {
   /** Nesting of fields and fragments. */
   maxDepth: 10,
-  /** Armor's cost: 2 per object, 1 per scalar, x1.5 per level of depth. */
-  maxCost: 5_000,
   /** Aliased fields in one operation (an alias repeats a field's work). */
   maxAliases: 15,
   /** Lexical tokens in the document (bounds parse work before anything else runs). */
@@ -20,11 +18,11 @@ export const QUERY_LIMITS = {
   maxDirectives: 20,
 } as const;
 
-export type QueryLimits = { [K in keyof typeof QUERY_LIMITS]: number };
+export type QueryLimits = { -readonly [K in keyof typeof QUERY_LIMITS]: number };
 
 /**
- * GraphQL Armor: refuses oversized documents at parse (tokens) and validation (depth, cost,
- * aliases, directives) time, before any resolver runs. Field suggestions are blocked in production.
+ * GraphQL Armor: refuses oversized documents at parse (tokens) and validation (depth, aliases,
+ * directives) time, before any resolver runs. Field suggestions are blocked in production.
  */
 export function armorPlugin(options: { production: boolean; limits?: Partial<QueryLimits> }): Plugin {
   const limits = { ...QUERY_LIMITS, ...options.limits };
@@ -36,7 +34,8 @@ export function armorPlugin(options: { production: boolean; limits?: Partial<Que
   ];
   return EnvelopArmorPlugin({
     maxDepth: { n: limits.maxDepth, flattenFragments: false, onReject },
-    costLimit: { maxCost: limits.maxCost, onReject },
+    // Cost depends on variables (list sizes), so it is checked per execution (cost.ts), never in validation, which may be cached.
+    costLimit: { enabled: false },
     maxAliases: { n: limits.maxAliases, onReject },
     maxTokens: { n: limits.maxTokens, onReject },
     maxDirectives: { n: limits.maxDirectives, onReject },

@@ -1,10 +1,18 @@
 import type { Plugin } from 'graphql-yoga';
 import { armorPlugin, type QueryLimits } from './armor.js';
+import { type CostLimits, costPlugin } from './cost.js';
 import { productionPlugin } from './production.js';
+import type { OnDocumentRefusal } from './refusal.js';
+import { responseSizePlugin } from './response-size.js';
 
 export interface DocumentPolicyOptions {
   production: boolean;
   queryLimits?: Partial<QueryLimits>;
+  costLimits?: Partial<CostLimits>;
+  /** A query result or subscription event over this many bytes is refused (default 1 MiB). */
+  maxResponseBytes?: number;
+  /** Told of each request refused by a per-request limit (metrics). */
+  onRefusal?: OnDocumentRefusal;
 }
 
 /**
@@ -15,6 +23,8 @@ export interface DocumentPolicyOptions {
 export function documentPolicyPlugins(options: DocumentPolicyOptions): Plugin[] {
   return [
     armorPlugin({ production: options.production, limits: options.queryLimits }),
+    costPlugin({ limits: options.costLimits, onRefusal: options.onRefusal }),
+    responseSizePlugin({ maxBytes: options.maxResponseBytes, onRefusal: options.onRefusal }),
     ...(options.production ? [productionPlugin()] : []),
   ];
 }

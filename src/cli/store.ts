@@ -1,0 +1,121 @@
+import path from 'node:path';
+import { TokenRefusedError } from '../auth/token-store.js';
+import { DumpInvalidError, MigrateRaceError } from '../config/dump.js';
+import { StoreUnavailableError } from '../config/errors.js';
+import { AtomicWriteError } from '../fs/atomic-write.js';
+import { LockHeldError } from '../lock.js';
+import { defaultRegistry } from '../registry/index.js';
+import { RuntimeDirNotWritableError } from '../runtime-dir.js';
+import { MigrateSourceError } from '../store-migrate/file-side.js';
+import {
+  type MigrateEnd,
+  type MigrateReport,
+  MigrateTargetNotEmptyError,
+  MigrateUsageError,
+  migrateStore,
+} from '../store-migrate/migrate.js';
+import { resolveStoreSettings, type StoreFlags } from '../store-settings.js';
+import { UsageError } from '../usage-error.js';
+import { EXIT } from './exit-codes.js';
+import { printJsonError } from './json-output.js';
+import { type Action, stringFlag } from './program.js';
+
+const ETCD_FLAGS = ['etcd-ca', 'etcd-cert', 'etcd-key'] as const;
+
+/** Under --json, a failure's code by its exit code. */
+const JSON_CODES: Record<number, string> = {
+  [EXIT.usage]: 'USAGE',
+  [EXIT.tryLater]: 'UNAVAILABLE',
+  [EXIT.conflict]: 'CONFLICT',
+  [EXIT.runtimeDirInUse]: 'RUNTIME_DIR_IN_USE',
+  [EXIT.runtimeDirNotWritable]: 'RUNTIME_DIR_NOT_WRITABLE',
+  [EXIT.unexpected]: 'WRITE_FAILED',
+};
+
+/** `file` (the runtime dir: --runtime-dir, CONTROL_PLANE_RUNTIME_DIR, ./runtime), `file:<dir>`, or `etcd://...`. */
+function migrateEnd(flag: '--from' | '--to', spec: string, flags: StoreFlags, runtimeDir: string, env: NodeJS.ProcessEnv): MigrateEnd {
+  if (spec === 'file') return { kind: 'file', dir: runtimeDir };
+  if (spec.startsWith('file:')) {
+    const dir = spec.slice('file:'.length);
+    if (dir === '') throw new UsageError(`${flag}: "file:" needs a directory, e.g. file:./runtime`);
+    return { kind: 'file', dir: path.resolve(dir) };
+  }
+  let settings: ReturnType<typeof resolveStoreSettings>;
+  try {
+    settings = resolveStoreSettings({ ...flags, 'audit-keep': undefined, store: spec }, env);
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError(`${flag}: ${err.message.replace(/^--store: /, '')}`);
+    throw err;
+  }
+  if (settings.kind !== 'etcd') throw new UsageError(`${flag}: expected file, file:<dir> or etcd://host:port[,host:port...]/<prefix>`);
+  return settings;
+}
+
+function describe(report: MigrateReport): string[] {
+  const { summary } = report;
+  const lines = [
+    `copied ${report.from} -> ${report.to}`,
+    `  config: version ${summary.configVersion} (${summary.configDigest})${
+      summary.configAudited ? '' : ', not audited yet: the first server on the target records it as a hand edit'
+    }`,
+    `  presets: ${summary.strategiesBytes === null ? 'none' : `strategies text (${summary.strategiesBytes} bytes)`}`,
+    `  tokens: ${summary.tokens} (hashed records, as they were)`,
+    `  audit entries: ${summary.auditEntries.CONFIG - report.droppedAudit.CONFIG} config, ${
+      summary.auditEntries.PRESETS - report.droppedAudit.PRESETS
+    } presets`,
+  ];
+  if (report.replaced.length > 0) lines.push(`  replaced (--force): ${report.replaced.join(', ')}`);
+  return lines;
+}
+
+/** `stratctl store migrate --from <store> --to <store> [--force]`. */
+export const storeMigrate: Action = async (flags, _args, ctx) => {
+  const env = ctx.io.env;
+  const json = flags.json === true;
+  const runtimeDir = path.resolve(stringFlag(flags, 'runtime-dir') ?? env.CONTROL_PLANE_RUNTIME_DIR ?? 'runtime');
+  const storeFlags = flags as StoreFlags;
+  const from = migrateEnd('--from', stringFlag(flags, 'from') as string, storeFlags, runtimeDir, env);
+  const to = migrateEnd('--to', stringFlag(flags, 'to') as string, storeFlags, runtimeDir, env);
+  const given = ETCD_FLAGS.find((f) => flags[f] !== undefined);
+  if (given && from.kind !== 'etcd' && to.kind !== 'etcd') throw new UsageError(`--${given} applies only to an etcd store (etcd://...)`);
+  let auditKeep = 10_000;
+  if (flags['audit-keep'] !== undefined) {
+    if (to.kind !== 'etcd') throw new UsageError('--audit-keep applies only to an etcd target (--to etcd://...)');
+    const settings = resolveStoreSettings({ store: to.url, 'audit-keep': stringFlag(flags, 'audit-keep') }, env);
+    auditKeep = (settings.kind === 'etcd' && settings.auditKeep) || auditKeep;
+  }
+  try {
+    const report = await migrateStore({ from, to, force: flags.force === true, auditKeep, strategiesFor: () => defaultRegistry });
+    if (json) ctx.print(JSON.stringify(report, null, 2));
+    else for (const line of describe(report)) ctx.print(line);
+    if (report.skippedAudit.length > 0)
+      ctx.warn(
+        `stratctl store migrate: left behind ${report.skippedAudit.length} record(s) that are not audit entries: ${report.skippedAudit.join(', ')}`,
+      );
+    for (const subject of ['CONFIG', 'PRESETS'] as const) {
+      if (report.droppedAudit[subject] > 0)
+        ctx.warn(
+          `stratctl store migrate: the ${report.droppedAudit[subject]} oldest ${subject} audit entries were not copied: the target keeps ${auditKeep} (--audit-keep)`,
+        );
+    }
+    return EXIT.ok;
+  } catch (err) {
+    const fail = (code: number, message: string) => {
+      if (json) printJsonError(ctx.io, JSON_CODES[code] ?? 'INTERNAL_ERROR', message);
+      ctx.warn(`stratctl store migrate: ${message}`);
+      return code;
+    };
+    if (err instanceof MigrateUsageError || err instanceof MigrateSourceError || err instanceof MigrateTargetNotEmptyError)
+      return fail(EXIT.usage, err.message);
+    if (err instanceof DumpInvalidError) return fail(EXIT.usage, `${err.message}\nnothing was written`);
+    if (err instanceof TokenRefusedError) return fail(EXIT.usage, `${err.message}; nothing was written`);
+    if (err instanceof StoreUnavailableError) {
+      return fail(EXIT.tryLater, `${err.message}${err.detail ? ` (${err.detail})` : ''}; try again later`);
+    }
+    if (err instanceof LockHeldError) return fail(EXIT.runtimeDirInUse, `${err.message}; stop it first`);
+    if (err instanceof RuntimeDirNotWritableError) return fail(EXIT.runtimeDirNotWritable, err.message);
+    if (err instanceof AtomicWriteError) return fail(EXIT.unexpected, `the target could not be written (${err.message})`);
+    if (err instanceof MigrateRaceError) return fail(EXIT.conflict, err.message);
+    throw err;
+  }
+};

@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import { RESERVED_TOKEN_NAMES, type StoredToken } from '../auth/token-file.js';
+import { type StrategyRegistry, strategySetOf } from '../registry/index.js';
+import { type AuditEntry, type AuditSubject, parseAuditEntry } from './audit-entry.js';
+import { ConfigFileError } from './errors.js';
+import { parsePresetsFile } from './presets-file.js';
+import { parseConfigFile } from './yaml-document.js';
+
+/**
+ * Everything a store holds that `stratctl store migrate` moves, as stored: the config text (so its
+ * digest stays the same), the presets text, the tokens' hashed records, and every audit entry with
+ * its version and digest (so history and rollback work the same after the move). Runner states
+ * (heartbeats) and the per-host admin token are not store data and are not moved.
+ */
+export interface StoreDump {
+  /** config.yaml, or the `config` key: the text exactly as stored (null: none). */
+  readonly config: string | null;
+  /** strategies.yaml, or the `strategies` key: the presets file's text exactly as stored (null: none). */
+  readonly strategies: string | null;
+  readonly tokens: readonly StoredToken[];
+  /** Oldest first (the order audit.log has them in). */
+  readonly audit: readonly DumpAuditEntry[];
+  /** Stored audit records that are not audit entries: left behind, and said so. */
+  readonly skippedAudit: readonly string[];
+}
+
+export interface DumpAuditEntry {
+  readonly entry: AuditEntry;
+  /** The stored JSON object on one line, every field kept (fields this version does not know too). */
+  readonly json: string;
+}
+
+/** A stored audit record (a line of audit.log, the value of an audit key) as a dump entry, or null. */
+export function dumpAuditEntry(text: string): DumpAuditEntry | null {
+  const entry = parseAuditEntry(text);
+  if (!entry) return null;
+  return { entry, json: JSON.stringify(JSON.parse(text)) };
+}
+
+/** The order audit.log keeps: by time, then (one group commit shares a time) by subject and version. */
+export function auditOrder(a: DumpAuditEntry, b: DumpAuditEntry): number {
+  if (a.entry.time !== b.entry.time) return a.entry.time < b.entry.time ? -1 : 1;
+  if (a.entry.subject !== b.entry.subject) return a.entry.subject === 'CONFIG' ? -1 : 1;
+  return a.entry.version - b.entry.version;
+}
+
+export const sha256Digest = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+
+/** What a valid dump amounts to, for the summary and for the checks. */
+export interface DumpSummary {
+  /** The config version in force after the move (the audited version of the stored text, like every store judges it). */
+  readonly configVersion: number;
+  readonly configDigest: string;
+  /** False when the stored config has no audit entry yet (a hand edit): the target's first start records one. */
+  readonly configAudited: boolean;
+  readonly strategiesBytes: number | null;
+  readonly tokens: number;
+  readonly auditEntries: Readonly<Record<AuditSubject, number>>;
+}
+
+/** The target changed while a move wrote it (someone else writes there): the move stopped, saying what it left. */
+export class MigrateRaceError extends Error {
+  override name = 'MigrateRaceError';
+}
+
+export class DumpInvalidError extends Error {
+  override name = 'DumpInvalidError';
+  constructor(
+    readonly source: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${source} cannot be moved as it is:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+/**
+ * Checks a dump before anything is written anywhere: the config is a valid config (the strategies
+ * it names in force), the presets text is YAML, the token records are sound and none takes a name
+ * the audit trail reserves, and each subject's audit versions are unique. Throws DumpInvalidError
+ * listing every problem; returns the summary otherwise.
+ *
+ * `strategies` is the set a server would have in force for this dump. Until presets land (issue 12)
+ * that is the static set, as for every server on this version; with presets it is the static set
+ * plus the dump's presets, so a config naming a preset is judged as the target will judge it.
+ */
+export function checkDump(dump: StoreDump, source: string, strategies: StrategyRegistry): DumpSummary {
+  const problems: string[] = [];
+  let configVersion = 0;
+  let configDigest = '';
+  let configAudited = false;
+  // The presets first: the config may name one of them.
+  let inForce = strategies;
+  if (dump.strategies !== null) {
+    try {
+      inForce = strategySetOf(strategies, parsePresetsFile(strategies, 'strategies', dump.strategies).presets);
+    } catch (err) {
+      if (!(err instanceof ConfigFileError)) throw err;
+      problems.push(...err.problems.map((p) => `strategies: ${p.line ? `line ${p.line}: ` : ''}${p.message}`));
+    }
+  }
+  if (dump.config === null) problems.push('it holds no config (nothing to move)');
+  else {
+    try {
+      const { config } = parseConfigFile(inForce, 'config', dump.config);
+      configDigest = sha256Digest(dump.config);
+      const last = dump.audit.filter((a) => a.entry.subject === 'CONFIG').at(-1)?.entry;
+      configAudited = last?.digest === configDigest;
+      configVersion = last && configAudited ? last.version : !last || config.version > last.version ? config.version : last.version + 1;
+    } catch (err) {
+      if (!(err instanceof ConfigFileError)) throw err;
+      problems.push(...err.problems.map((p) => `config: ${p.line ? `line ${p.line}: ` : ''}${p.message}`));
+    }
+  }
+  const names = new Set<string>();
+  for (const token of dump.tokens) {
+    if ((RESERVED_TOKEN_NAMES as readonly string[]).includes(token.name))
+      problems.push(`token "${token.name}": the name is reserved for the audit trail; revoke it and create it under another name first`);
+    if (names.has(token.name)) problems.push(`token "${token.name}" appears twice`);
+    names.add(token.name);
+  }
+  const counts: Record<AuditSubject, number> = { CONFIG: 0, PRESETS: 0 };
+  const seen = new Set<string>();
+  for (const { entry } of dump.audit) {
+    const id = `${entry.subject} ${entry.version}`;
+    if (seen.has(id)) problems.push(`audit: two ${entry.subject} entries for version ${entry.version}`);
+    seen.add(id);
+    counts[entry.subject]++;
+  }
+  if (problems.length > 0) throw new DumpInvalidError(source, problems);
+  return {
+    configVersion,
+    configDigest,
+    configAudited,
+    strategiesBytes: dump.strategies === null ? null : Buffer.byteLength(dump.strategies),
+    tokens: dump.tokens.length,
+    auditEntries: counts,
+  };
+}

@@ -1,0 +1,42 @@
+import { type ExecutionResult, GraphQLError, getOperationAST } from 'graphql';
+import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
+import type { OnDocumentRefusal } from './refusal.js';
+
+/** DESIGN "Limits": 1 MiB for a query result and for each subscription event. */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+export const RESPONSE_TOO_LARGE = 'Response too large';
+
+function tooLarge(maxBytes: number): ExecutionResult {
+  return {
+    errors: [
+      new GraphQLError(RESPONSE_TOO_LARGE, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 }, maxResponseBytes: maxBytes } }),
+    ],
+  };
+}
+
+/** The result as it will be sent, in bytes (what the client would receive before compression). */
+const sizeOf = (result: ExecutionResult) => Buffer.byteLength(JSON.stringify(result));
+
+/**
+ * Refuses a query result or a subscription event over `maxBytes` before it is sent: the client gets
+ * `Response too large` (BAD_USER_INPUT, 400) instead of the data. A mutation's answer is never
+ * refused: it is bounded by the document's cost, and what it changed is already committed.
+ */
+export function responseSizePlugin(options: { maxBytes?: number; onRefusal?: OnDocumentRefusal } = {}): Plugin {
+  const maxBytes = options.maxBytes ?? MAX_RESPONSE_BYTES;
+  const cap = ({ result, setResult }: { result: ExecutionResult; setResult: (r: ExecutionResult) => void }) => {
+    if (sizeOf(result) <= maxBytes) return;
+    options.onRefusal?.('response-too-large');
+    setResult(tooLarge(maxBytes));
+  };
+  return {
+    onExecute({ args }) {
+      if (getOperationAST(args.document, args.operationName ?? undefined)?.operation === 'mutation') return;
+      return { onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, cap) };
+    },
+    onSubscribe() {
+      return { onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload, cap) };
+    },
+  };
+}

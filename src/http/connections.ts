@@ -1,0 +1,137 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** DESIGN "Limits": connections. */
+export const CONNECTION_LIMITS = {
+  /** Open connections at once (`--max-connections`). */
+  maxConnections: 1_024,
+  /** Open connections per client address (not applied behind a TLS proxy: every connection is the proxy's). */
+  maxConnectionsPerClient: 64,
+  /** A request's headers must have arrived within this, counted from the connection (or the previous answer). */
+  headersTimeoutMs: 10_000,
+  /** A whole request (headers and body) must have arrived within this. */
+  requestTimeoutMs: 30_000,
+  /** An idle keep-alive connection is kept this long (longer than common proxies' 60 s). */
+  keepAliveTimeoutMs: 65_000,
+} as const;
+
+/** How often the timeouts are checked. */
+export const CHECK_INTERVAL_MS = 1_000;
+
+export type ConnectionLimits = { -readonly [K in keyof typeof CONNECTION_LIMITS]: number };
+
+/** Why the guard closed a connection (the metrics label). */
+export type ConnectionClosure = 'connection-limit' | 'client-connection-limit' | 'idle-without-request';
+
+interface Tracked {
+  readonly client: string;
+  /** Requests on it whose answer is not finished. */
+  active: number;
+  readonly connectedAt: number;
+}
+
+export interface ConnectionGuard {
+  /** Open connections now. */
+  readonly size: number;
+  close(): void;
+}
+
+/**
+ * Caps the server's connections. At `maxConnections` a new connection makes room by closing the
+ * one idle longest with no request in progress (a keep-alive between requests, or one that never
+ * sent a request);
+ * when every connection is busy the newcomer is closed instead. The same per client address at
+ * `maxConnectionsPerClient`. Every second, a connection that has not sent a byte within
+ * `headersTimeoutMs` of connecting is closed: Node's own headers timeout starts only with the
+ * first byte. Node checks partial headers and the request time on the same second.
+ */
+export function guardConnections(
+  server: Server,
+  options: {
+    limits: ConnectionLimits;
+    perClient: boolean;
+    now?: () => number;
+    onClose?: (reason: ConnectionClosure, client: string) => void;
+  },
+): ConnectionGuard {
+  const { limits } = options;
+  const now = options.now ?? Date.now;
+  // Least recently active first: a connection moves to the end when its last answer finishes, so the
+  // one closed to make room is the one idle longest (one just used is the likeliest to be reused now).
+  const sockets = new Map<Socket, Tracked>();
+  const byClient = new Map<string, Set<Socket>>();
+
+  const drop = (socket: Socket, reason: ConnectionClosure) => {
+    const tracked = sockets.get(socket);
+    options.onClose?.(reason, tracked?.client ?? socket.remoteAddress ?? 'unknown');
+    socket.destroy();
+  };
+  const oldestIdle = (client?: string): Socket | undefined => {
+    for (const [socket, tracked] of sockets) if (tracked.active === 0 && (client === undefined || tracked.client === client)) return socket;
+    return undefined;
+  };
+
+  const onConnection = (socket: Socket) => {
+    const client = socket.remoteAddress ?? 'unknown';
+    if (sockets.size >= limits.maxConnections) {
+      const victim = oldestIdle();
+      if (!victim) return drop(socket, 'connection-limit');
+      drop(victim, 'connection-limit');
+    }
+    if (options.perClient) {
+      const mine = byClient.get(client);
+      if (mine && mine.size >= limits.maxConnectionsPerClient) {
+        const victim = oldestIdle(client);
+        if (!victim) return drop(socket, 'client-connection-limit');
+        drop(victim, 'client-connection-limit');
+      }
+    }
+    sockets.set(socket, { client, active: 0, connectedAt: now() });
+    let mine = byClient.get(client);
+    if (!mine) {
+      mine = new Set();
+      byClient.set(client, mine);
+    }
+    mine.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      const set = byClient.get(client);
+      set?.delete(socket);
+      if (set?.size === 0) byClient.delete(client);
+    });
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const tracked = sockets.get(req.socket);
+    if (!tracked) return;
+    tracked.active += 1;
+    res.once('close', () => {
+      tracked.active -= 1;
+      if (tracked.active === 0 && sockets.delete(req.socket)) sockets.set(req.socket, tracked);
+    });
+  };
+
+  server.on('connection', onConnection);
+  server.on('request', onRequest);
+  const timer = setInterval(() => {
+    const cutoff = now() - limits.headersTimeoutMs;
+    for (const [socket, tracked] of sockets) {
+      // Not a byte since it connected. (Partial headers are Node's headersTimeout; an idle keep-alive its keepAliveTimeout.)
+      if (tracked.active === 0 && socket.bytesRead === 0 && tracked.connectedAt <= cutoff) {
+        drop(socket, 'idle-without-request');
+      }
+    }
+  }, CHECK_INTERVAL_MS);
+  timer.unref();
+
+  return {
+    get size() {
+      return sockets.size;
+    },
+    close() {
+      clearInterval(timer);
+      server.off('connection', onConnection);
+      server.off('request', onRequest);
+    },
+  };
+}

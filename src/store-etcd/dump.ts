@@ -1,0 +1,173 @@
+import type { ICompare, IRequestOp } from 'etcd3';
+import type { AuditSubject } from '../config/audit-entry.js';
+import { auditOrder, type DumpAuditEntry, DumpInvalidError, dumpAuditEntry, MigrateRaceError, type StoreDump } from '../config/dump.js';
+import type { EtcdGateway } from './gateway.js';
+import { type EtcdKeys, prefixEnd } from './keys.js';
+import { kvsOf, prefixRangeOp, rangeOp, toKeyValue } from './mirror.js';
+import { parseTokenRecord, renderTokenRecord } from './tokens.js';
+
+/** etcd refuses a transaction with more than 128 operations (or compares) by default, and a request over 1.5 MiB. */
+const OPS_PER_TXN = 100;
+const BYTES_PER_TXN = 512 * 1024;
+/** Audit keys read per range call. */
+const PAGE = 500;
+
+const put = (key: string, value: string): IRequestOp => ({ request_put: { key: Buffer.from(key), value: Buffer.from(value) } });
+const absent = (key: string): ICompare => ({ key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0 });
+const deletePrefix = (prefix: string): IRequestOp => ({
+  request_delete_range: { key: Buffer.from(prefix), range_end: prefixEnd(prefix) },
+});
+
+/**
+ * One etcd prefix as a side of a migration: a consistent read (everything at one revision) and a
+ * write in transactions that each compare what they put is still absent, the config last in a
+ * transaction of its own: replicas watching the prefix see the audit trail and tokens first and the
+ * config they belong to last, never a config without its history.
+ */
+export class EtcdDumpSide {
+  constructor(
+    private readonly gateway: EtcdGateway,
+    private readonly keys: EtcdKeys,
+  ) {}
+
+  get description(): string {
+    return this.gateway.location;
+  }
+
+  async read(): Promise<StoreDump> {
+    const k = this.keys;
+    const head = await this.gateway.call('read store', (options) =>
+      this.gateway.client.kv.txn(
+        { compare: [], success: [rangeOp(k.config), rangeOp(k.strategies), prefixRangeOp(k.tokensPrefix)] },
+        options,
+      ),
+    );
+    const revision = head.header.revision;
+    const [config, strategies, tokens] = head.responses.map(kvsOf);
+    const skippedAudit: string[] = [];
+    const badTokens = (tokens ?? []).filter((kv) => !parseTokenRecord(kv, k.tokensPrefix)).map((kv) => kv.key);
+    if (badTokens.length > 0)
+      throw new DumpInvalidError(
+        this.description,
+        badTokens.map((key) => `${key}: not a token record (fix or delete it first)`),
+      );
+    const audit: DumpAuditEntry[] = [];
+    for (const subject of ['CONFIG', 'PRESETS'] as AuditSubject[]) {
+      const prefix = k.auditPrefix(subject);
+      let from = Buffer.from(prefix);
+      for (;;) {
+        const page = await this.gateway.call('read audit', (options) =>
+          this.gateway.client.kv.range({ key: from, range_end: prefixEnd(prefix), revision, limit: PAGE }, options),
+        );
+        for (const kv of page.kvs.map(toKeyValue)) {
+          const entry = dumpAuditEntry(kv.value);
+          if (entry && entry.entry.subject === subject && kv.key === k.audit(subject, entry.entry.version)) audit.push(entry);
+          else skippedAudit.push(kv.key);
+        }
+        const last = page.kvs.at(-1);
+        if (!page.more || !last) break;
+        from = Buffer.concat([last.key, Buffer.from([0])]);
+      }
+    }
+    return {
+      config: config?.[0]?.value ?? null,
+      strategies: strategies?.[0]?.value ?? null,
+      tokens: (tokens ?? []).flatMap((kv) => parseTokenRecord(kv, k.tokensPrefix) ?? []),
+      audit: audit.sort(auditOrder),
+      skippedAudit,
+    };
+  }
+
+  /** The data keys present (config, strategies, tokens/, audit/; runner heartbeats do not count). Also the config's mod revision. */
+  async dataKeys(): Promise<{ present: string[]; configModRevision: number }> {
+    const k = this.keys;
+    const res = await this.gateway.call('read store', (options) =>
+      this.gateway.client.kv.txn(
+        {
+          compare: [],
+          success: [
+            rangeOp(k.config, { keys_only: true }),
+            rangeOp(k.strategies, { keys_only: true }),
+            prefixRangeOp(k.tokensPrefix, { count_only: true }),
+            prefixRangeOp(`${k.prefix}audit/`, { count_only: true }),
+          ],
+        },
+        options,
+      ),
+    );
+    const [config, strategies, tokens, audit] = res.responses;
+    const present: string[] = [];
+    const configKv = kvsOf(config)[0];
+    if (configKv) present.push('config');
+    if (kvsOf(strategies).length > 0) present.push('strategies');
+    const tokenCount = Number(tokens?.response_range?.count ?? 0);
+    if (tokenCount > 0) present.push(`${tokenCount} tokens/ keys`);
+    const auditCount = Number(audit?.response_range?.count ?? 0);
+    if (auditCount > 0) present.push(`${auditCount} audit/ keys`);
+    return { present, configModRevision: configKv?.modRevision ?? 0 };
+  }
+
+  /**
+   * Writes the dump. `replace` (--force) first deletes the prefix's audit trail, tokens and presets.
+   * `configModRevision` is the config key's revision when the target was checked: the final
+   * transaction refuses (MigrateRaceError) if anyone wrote the config meanwhile. At most `keep`
+   * audit entries per subject are written (the newest), as the store would trim the rest anyway.
+   */
+  async write(dump: StoreDump, options: { replace: boolean; configModRevision: number; keep: number }): Promise<void> {
+    const k = this.keys;
+    if (options.replace) {
+      const ops = [deletePrefix(`${k.prefix}audit/`), deletePrefix(k.tokensPrefix)];
+      if (dump.strategies === null) ops.push({ request_delete_range: { key: Buffer.from(k.strategies) } });
+      await this.gateway.call('clear target', (o) => this.gateway.client.kv.txn({ compare: [], success: ops }, o));
+    }
+    const records: { key: string; value: string }[] = [];
+    for (const subject of ['CONFIG', 'PRESETS'] as AuditSubject[]) {
+      const entries = dump.audit.filter((a) => a.entry.subject === subject).slice(-options.keep);
+      for (const { entry, json } of entries) records.push({ key: k.audit(subject, entry.version), value: json });
+    }
+    for (const token of dump.tokens) records.push({ key: k.token(token.name), value: renderTokenRecord(token) });
+    for (const batch of batches(records)) {
+      const res = await this.gateway.call('write target', (o) =>
+        this.gateway.client.kv.txn({ compare: batch.map((r) => absent(r.key)), success: batch.map((r) => put(r.key, r.value)) }, o),
+      );
+      if (!res.succeeded)
+        throw new MigrateRaceError(`${this.description}: keys appeared while they were being written (someone else writes here)`);
+    }
+    const final: IRequestOp[] = [];
+    if (dump.strategies !== null) final.push(put(k.strategies, dump.strategies));
+    if (dump.config !== null) final.push(put(k.config, dump.config));
+    const res = await this.gateway.call('write target', (o) =>
+      this.gateway.client.kv.txn(
+        {
+          compare: [{ key: Buffer.from(k.config), target: 'Mod', result: 'Equal', mod_revision: options.configModRevision }],
+          success: final,
+        },
+        o,
+      ),
+    );
+    if (!res.succeeded) {
+      throw new MigrateRaceError(
+        `${this.description}: its config was changed while the audit trail and tokens were being written; the config was not replaced`,
+      );
+    }
+  }
+}
+
+/** Records in transactions of at most OPS_PER_TXN puts and about BYTES_PER_TXN bytes. */
+function batches(records: readonly { key: string; value: string }[]): { key: string; value: string }[][] {
+  const out: { key: string; value: string }[][] = [];
+  let current: { key: string; value: string }[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = Buffer.byteLength(record.key) + Buffer.byteLength(record.value);
+    if (current.length > 0 && (current.length >= OPS_PER_TXN || bytes + size > BYTES_PER_TXN)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(record);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}

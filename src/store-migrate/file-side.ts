@@ -1,0 +1,103 @@
+import * as fsp from 'node:fs/promises';
+import path from 'node:path';
+import { readTokenFile, renderTokenFile, TOKENS_FILE } from '../auth/token-file.js';
+import { AUDIT_FILE } from '../config/audit-file.js';
+import { auditOrder, type DumpAuditEntry, dumpAuditEntry, type StoreDump } from '../config/dump.js';
+import { CONFIG_FILE_NAME } from '../config/file-store.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { lockRuntimeDir, type RuntimeDirLocks } from '../runtime-dir.js';
+
+/** The presets file (issue 12): moved as text. */
+export const PRESETS_FILE_NAME = 'strategies.yaml';
+
+/** The files of a runtime directory that hold store data (admin.token and runner-state.json do not). */
+const DATA_FILES = [CONFIG_FILE_NAME, PRESETS_FILE_NAME, TOKENS_FILE, AUDIT_FILE] as const;
+
+export class MigrateSourceError extends Error {
+  override name = 'MigrateSourceError';
+}
+
+async function readText(file: string): Promise<string | null> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/**
+ * One runtime directory as a side of a migration. It is locked like a running server would lock
+ * it (`.lock` and `.runner.lock`) for the whole move: a server still running there would make
+ * changes the copy misses (source) or overwrite it (target), so it is refused (exit 75, naming it).
+ */
+export class FileSide {
+  private locks: RuntimeDirLocks | null = null;
+
+  constructor(readonly dir: string) {}
+
+  get description(): string {
+    return `file:${this.dir}`;
+  }
+
+  /** Takes the directory's locks (a source must exist; a target is created when missing). */
+  async open(role: 'source' | 'target'): Promise<void> {
+    if (role === 'source') {
+      const stat = await fsp.stat(this.dir).catch(() => null);
+      if (!stat?.isDirectory()) throw new MigrateSourceError(`${this.description}: no such runtime directory`);
+    }
+    this.locks = await lockRuntimeDir(this.dir, { serve: true, runner: true });
+  }
+
+  async close(): Promise<void> {
+    await this.locks?.release();
+    this.locks = null;
+  }
+
+  /** The directory's store data as stored. A torn last audit line (a crash mid-append) is left behind like the store leaves it. */
+  async read(): Promise<StoreDump> {
+    const [config, strategies, tokens, auditBytes] = await Promise.all([
+      readText(path.join(this.dir, CONFIG_FILE_NAME)),
+      readText(path.join(this.dir, PRESETS_FILE_NAME)),
+      readTokenFile(path.join(this.dir, TOKENS_FILE)),
+      fsp.readFile(path.join(this.dir, AUDIT_FILE)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return Buffer.alloc(0);
+        throw err;
+      }),
+    ]);
+    const complete = auditBytes.subarray(0, auditBytes.lastIndexOf(0x0a) + 1).toString('utf8');
+    const audit: DumpAuditEntry[] = [];
+    const skippedAudit: string[] = [];
+    complete.split('\n').forEach((line, i) => {
+      if (line.trim() === '') return;
+      const entry = dumpAuditEntry(line);
+      if (entry) audit.push(entry);
+      else skippedAudit.push(`${AUDIT_FILE} line ${i + 1}`);
+    });
+    if (complete.length < auditBytes.length) skippedAudit.push(`${AUDIT_FILE}: a torn last line (no newline)`);
+    return { config, strategies, tokens, audit, skippedAudit };
+  }
+
+  /** The data files present (empty: a fresh target). */
+  async dataFiles(): Promise<string[]> {
+    const present: string[] = [];
+    for (const name of DATA_FILES) if ((await fsp.stat(path.join(this.dir, name)).catch(() => null)) !== null) present.push(name);
+    return present;
+  }
+
+  /**
+   * Writes the dump, each file atomically and durably, the config last: a server that starts on a
+   * half-written directory finds no config (defaults) rather than a config without its trail. Data
+   * files the dump does not have are removed (with --force, the target becomes a copy of the source).
+   */
+  async write(dump: StoreDump): Promise<void> {
+    const file = (name: string) => path.join(this.dir, name);
+    const audit = [...dump.audit].sort(auditOrder);
+    await writeFileAtomic(file(AUDIT_FILE), audit.map((a) => `${a.json}\n`).join(''), { mode: 0o600 });
+    if (dump.tokens.length > 0) await writeFileAtomic(file(TOKENS_FILE), renderTokenFile(dump.tokens), { mode: 0o600 });
+    else await fsp.rm(file(TOKENS_FILE), { force: true });
+    if (dump.strategies !== null) await writeFileAtomic(file(PRESETS_FILE_NAME), dump.strategies, { mode: 0o644 });
+    else await fsp.rm(file(PRESETS_FILE_NAME), { force: true });
+    if (dump.config !== null) await writeFileAtomic(file(CONFIG_FILE_NAME), dump.config, { mode: 0o644 });
+  }
+}

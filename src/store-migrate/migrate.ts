@@ -1,0 +1,123 @@
+import path from 'node:path';
+import type { AuditSubject } from '../config/audit-entry.js';
+import { checkDump, type DumpSummary, type StoreDump } from '../config/dump.js';
+import type { StrategyRegistry } from '../registry/index.js';
+import { parseEtcdStoreUrl } from '../store-etcd/url.js';
+import type { StoreSettings } from '../store-settings.js';
+import { FileSide } from './file-side.js';
+
+/** One end of a move: a runtime directory, or an etcd prefix (with its TLS and auth settings). */
+export type MigrateEnd = { readonly kind: 'file'; readonly dir: string } | (StoreSettings & { readonly kind: 'etcd' });
+
+/** The target holds store data and --force was not given: nothing was written. */
+export class MigrateTargetNotEmptyError extends Error {
+  override name = 'MigrateTargetNotEmptyError';
+  constructor(
+    readonly target: string,
+    readonly present: readonly string[],
+  ) {
+    super(`${target} is not empty (${present.join(', ')}); nothing was written. Give --force to replace what is there.`);
+  }
+}
+
+export class MigrateUsageError extends Error {
+  override name = 'MigrateUsageError';
+}
+
+export interface MigrateReport {
+  readonly from: string;
+  readonly to: string;
+  readonly summary: DumpSummary;
+  /** What the target held before (replaced with --force). */
+  readonly replaced: readonly string[];
+  /** Stored audit records that were not audit entries (left behind). */
+  readonly skippedAudit: readonly string[];
+  /** The oldest entries per subject not copied: more than the etcd target keeps (--audit-keep). */
+  readonly droppedAudit: Readonly<Record<AuditSubject, number>>;
+}
+
+interface Side {
+  readonly description: string;
+  read(): Promise<StoreDump>;
+  present(): Promise<{ present: string[]; configModRevision: number }>;
+  write(dump: StoreDump, replace: boolean, configModRevision: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+function sameEnd(a: MigrateEnd, b: MigrateEnd): boolean {
+  if (a.kind === 'file' && b.kind === 'file') return path.resolve(a.dir) === path.resolve(b.dir);
+  if (a.kind === 'etcd' && b.kind === 'etcd') {
+    const [x, y] = [parseEtcdStoreUrl(a.url), parseEtcdStoreUrl(b.url)];
+    const hosts = (u: typeof x) => new Set(u.endpoints.map((e) => `${e.host.toLowerCase()}:${e.port}`));
+    const hx = hosts(x);
+    return x.prefix === y.prefix && [...hosts(y)].some((h) => hx.has(h));
+  }
+  return false;
+}
+
+async function openSide(end: MigrateEnd, role: 'source' | 'target', auditKeep: number): Promise<Side> {
+  if (end.kind === 'file') {
+    const side = new FileSide(path.resolve(end.dir));
+    await side.open(role);
+    return {
+      description: side.description,
+      read: () => side.read(),
+      present: async () => ({ present: await side.dataFiles(), configModRevision: 0 }),
+      write: (dump) => side.write(dump),
+      close: () => side.close(),
+    };
+  }
+  // Loaded only when an etcd end is named: a file-to-file copy never pays for the etcd client.
+  const { openEtcdDumpSide } = await import('../store-etcd/index.js');
+  const { side, close } = await openEtcdDumpSide(end.url, { tls: end.tls, auth: end.auth });
+  return {
+    description: side.description,
+    read: () => side.read(),
+    present: () => side.dataKeys(),
+    write: (dump, replace, configModRevision) => side.write(dump, { replace, configModRevision, keep: auditKeep }),
+    close: async () => close(),
+  };
+}
+
+/**
+ * Copies a deployment's config, presets, tokens and audit trail from one store to another, as
+ * stored (texts, digests, versions): history and rollback read the same after the move. Checks the
+ * source's data and the target's emptiness before writing anything: an invalid source (DumpInvalidError)
+ * or a non-empty target without `force` (MigrateTargetNotEmptyError) writes nothing. Etcd
+ * unreachable: StoreUnavailableError; a runtime directory in use by a server: RuntimeDirInUseError.
+ */
+export async function migrateStore(options: {
+  from: MigrateEnd;
+  to: MigrateEnd;
+  force: boolean;
+  /** Audit entries kept per subject by an etcd target (--audit-keep, 10,000). */
+  auditKeep: number;
+  /** The strategies a server of this version has in force for the dump (static; with presets, plus the dump's). */
+  strategiesFor: (dump: StoreDump) => StrategyRegistry;
+}): Promise<MigrateReport> {
+  const { from, to } = options;
+  if (sameEnd(from, to)) throw new MigrateUsageError('--from and --to name the same store');
+  const sides: Side[] = [];
+  try {
+    const source = await openSide(from, 'source', options.auditKeep);
+    sides.push(source);
+    const dump = await source.read();
+    const summary = checkDump(dump, source.description, options.strategiesFor(dump));
+    const target = await openSide(to, 'target', options.auditKeep);
+    sides.push(target);
+    const { present, configModRevision } = await target.present();
+    if (present.length > 0 && !options.force) throw new MigrateTargetNotEmptyError(target.description, present);
+    await target.write(dump, present.length > 0, configModRevision);
+    const dropped = (subject: AuditSubject) => (to.kind === 'etcd' ? Math.max(0, summary.auditEntries[subject] - options.auditKeep) : 0);
+    return {
+      from: source.description,
+      to: target.description,
+      summary,
+      replaced: present,
+      skippedAudit: dump.skippedAudit,
+      droppedAudit: { CONFIG: dropped('CONFIG'), PRESETS: dropped('PRESETS') },
+    };
+  } finally {
+    for (const side of sides.reverse()) await side.close().catch(() => {});
+  }
+}

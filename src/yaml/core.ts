@@ -1,0 +1,198 @@
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, YAMLMap } from 'yaml';
+
+/**
+ * The YAML stage of reading a runtime file (config, presets, tokens), the same in the parse worker
+ * and in process: a YAML 1.2 core-schema document, no anchors, aliases, merge keys or custom tags,
+ * keys unique (checked in linear time), turned into plain data. Pure functions of the text.
+ */
+
+/** One problem, where it is. */
+export interface YamlProblem {
+  readonly line?: number;
+  readonly column?: number;
+  readonly message: string;
+}
+
+/** Positions by path (`JSON.stringify(path)`), for reporting a schema problem at its line. */
+export interface YamlLocations {
+  /** Where each mapping key is. */
+  readonly keys: Readonly<Record<string, { line: number; column: number }>>;
+  /** Where each value (map value or sequence item) starts. */
+  readonly values: Readonly<Record<string, { line: number; column: number }>>;
+  /** The keys of each mapping, in the document's order (an object's own order puts integer-like keys first). */
+  readonly maps: Readonly<Record<string, readonly string[]>>;
+}
+
+export type YamlParseResult =
+  | { readonly ok: true; readonly data: unknown; readonly locations: YamlLocations }
+  | { readonly ok: false; readonly problems: readonly YamlProblem[] };
+
+/** Problems reported for one file: enough to fix it, never a megabyte of them. */
+export const MAX_PROBLEMS = 20;
+/** Paths deeper than this get no line of their own (every runtime file's schema is shallower). */
+const LOCATION_DEPTH = 4;
+const MAX_LOCATIONS = 1_000;
+
+// uniqueKeys is ours (linear); the library's own check compares every pair of keys in a map.
+export const PARSE_OPTIONS = { prettyErrors: true, uniqueKeys: false, merge: false, strict: true, schema: 'core' } as const;
+
+const keyOf = (node: unknown): string | null => {
+  if (!isScalar(node)) return null;
+  const value = node.value;
+  return `${typeof value}:${String(value)}`;
+};
+
+/** Mapping keys that repeat, in one pass over the document: O(nodes). */
+export function duplicateKeys(doc: Document): Node[] {
+  const duplicates: Node[] = [];
+  const stack: unknown[] = [doc.contents];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        const key = keyOf(pair.key);
+        if (key !== null) {
+          if (seen.has(key)) duplicates.push(pair.key as Node);
+          else seen.add(key);
+        }
+        stack.push(pair.value);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) stack.push(isPair(item) ? item.value : item);
+    }
+  }
+  return duplicates;
+}
+
+const firstLine = (message: string) => (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+
+function capped(problems: YamlProblem[]): YamlProblem[] {
+  if (problems.length <= MAX_PROBLEMS) return problems;
+  return [...problems.slice(0, MAX_PROBLEMS), { message: `... and ${problems.length - MAX_PROBLEMS} more problems` }];
+}
+
+function locationsOf(doc: Document, counter: LineCounter): YamlLocations {
+  const keys: Record<string, { line: number; column: number }> = {};
+  const values: Record<string, { line: number; column: number }> = {};
+  const maps: Record<string, string[]> = {};
+  let count = 0;
+  const at = (node: unknown) => {
+    const offset = (node as { range?: [number, number, number] } | null)?.range?.[0];
+    if (offset === undefined) return undefined;
+    const pos = counter.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  };
+  const walk = (node: unknown, path: (string | number)[]) => {
+    if (path.length >= LOCATION_DEPTH) return;
+    if (isMap(node)) {
+      // Every key, in order (what the file means); lines only for the first MAX_LOCATIONS nodes (what reports need).
+      const order: string[] = [];
+      maps[JSON.stringify(path)] = order;
+      for (const pair of node.items) {
+        const name = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        order.push(name);
+        const child = [...path, name];
+        if (count < MAX_LOCATIONS) {
+          const id = JSON.stringify(child);
+          const keyAt = at(pair.key);
+          const valueAt = at(pair.value);
+          if (keyAt) keys[id] = keyAt;
+          if (valueAt) values[id] = valueAt;
+          count += 1;
+        }
+        walk(pair.value, child);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        if (count >= MAX_LOCATIONS) return;
+        const child = [...path, i];
+        const valueAt = at(item);
+        if (valueAt) values[JSON.stringify(child)] = valueAt;
+        count += 1;
+        walk(item, child);
+      });
+    }
+  };
+  walk(doc.contents, []);
+  return { keys, values, maps };
+}
+
+/** Parses YAML text into plain data, or says what is wrong and where (at most MAX_PROBLEMS problems). */
+export function parseYaml(text: string): YamlParseResult {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { ...PARSE_OPTIONS, lineCounter: counter });
+  const problems: YamlProblem[] = [...doc.errors, ...doc.warnings].map((e) => ({
+    line: e.linePos?.[0]?.line,
+    column: e.linePos?.[0]?.col,
+    message: firstLine(e.message),
+  }));
+  for (const key of duplicateKeys(doc)) {
+    const offset = (key as { range?: [number, number, number] }).range?.[0];
+    const pos = offset === undefined ? undefined : counter.linePos(offset);
+    problems.push({ line: pos?.line, column: pos?.col, message: 'Map keys must be unique' });
+  }
+  if (problems.length > 0) return { ok: false, problems: capped(problems) };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 0 });
+  } catch (err) {
+    return { ok: false, problems: [{ message: `YAML aliases are not allowed here (${(err as Error).message})` }] };
+  }
+  return { ok: true, data, locations: locationsOf(doc, counter) };
+}
+
+/**
+ * One edit of a document that keeps what a person wrote around it (comments, key order, quoting).
+ * `set` writes a scalar in place when one is there (its inline comment survives); `setIfMissing`
+ * only adds; `ensureMap` replaces a non-map with an empty map; `block`/`flowIfEmpty` set the style.
+ */
+export type YamlEdit =
+  | { readonly op: 'set'; readonly path: readonly (string | number)[]; readonly value: unknown }
+  | { readonly op: 'setIfMissing'; readonly path: readonly (string | number)[]; readonly value: unknown }
+  | { readonly op: 'delete'; readonly path: readonly (string | number)[] }
+  | { readonly op: 'ensureMap'; readonly path: readonly (string | number)[] }
+  | { readonly op: 'blockChildren'; readonly path: readonly (string | number)[] }
+  | { readonly op: 'flowIfEmpty'; readonly path: readonly (string | number)[] };
+
+/** Applies edits to a parsed document, in order. */
+export function applyYamlEdits(doc: Document, edits: readonly YamlEdit[]): void {
+  for (const edit of edits) {
+    const path = [...edit.path];
+    switch (edit.op) {
+      case 'set': {
+        const node = doc.getIn(path, true);
+        if (isScalar(node)) node.value = edit.value;
+        else doc.setIn(path, edit.value);
+        break;
+      }
+      case 'setIfMissing':
+        if (doc.getIn(path) === undefined) doc.setIn(path, edit.value);
+        break;
+      case 'delete':
+        doc.deleteIn(path);
+        break;
+      case 'ensureMap':
+        if (!isMap(doc.getIn(path, true))) doc.setIn(path, new YAMLMap());
+        break;
+      case 'blockChildren': {
+        const map = doc.getIn(path, true);
+        if (isMap(map)) for (const pair of map.items) if (isMap(pair.value)) pair.value.flow = false;
+        break;
+      }
+      case 'flowIfEmpty': {
+        const map = doc.getIn(path, true);
+        if (isMap(map)) map.flow = map.items.length === 0;
+        break;
+      }
+    }
+  }
+}
+
+/** Applies edits to YAML text (which parses: it was read and validated before). */
+export function editYamlText(text: string, edits: readonly YamlEdit[]): string {
+  const doc = parseDocument(text, PARSE_OPTIONS);
+  if (doc.errors.length > 0) throw new Error(`cannot edit YAML that does not parse: ${firstLine(doc.errors[0]!.message)}`);
+  applyYamlEdits(doc, edits);
+  return doc.toString();
+}

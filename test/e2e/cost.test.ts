@@ -1,0 +1,115 @@
+import fc from 'fast-check';
+import { parse } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { COST_LIMITS, operationCost } from '../../src/graphql/plugins/cost.js';
+import { schema } from '../../src/graphql/schema/index.js';
+import { startTestServer } from '../helpers/server.js';
+
+const ENTRY =
+  '{ time actor operation version digest changes { field before after } config { activeStrategyKey tunableOverrides version } }';
+/** The probe's query: 15 aliases of `auditLog(last: $n)` (about 6 MB per 3 KB request, anonymously, before). */
+const PROBE = `query Q($n: Int) { ${Array.from({ length: 15 }, (_, i) => `a${i}: auditLog(last: $n) ${ENTRY}`).join(' ')} }`;
+const PROBE_LITERAL = PROBE.replace('query Q($n: Int)', 'query Q').replaceAll('$n', '1000');
+
+const costOf = (query: string, variables: Record<string, unknown> = {}, unknownListSize = 100) =>
+  operationCost(schema, parse(query), { variables, unknownListSize }).cost;
+
+describe('document cost, per request with its variables (issue 14, finding 1: the limit was bypassed by a variable)', () => {
+  it('the reproduction: `last: $n` with {"n": 1000} is refused like the literal, anonymously and with a token', async () => {
+    const server = await startTestServer();
+    for (const [query, variables] of [
+      [PROBE_LITERAL, undefined],
+      [PROBE, { n: 1000 }],
+    ] as const) {
+      const anonymous = await server.gql(query, variables, null);
+      expect(anonymous.status).toBe(400);
+      expect(anonymous.body.data ?? null).toBeNull();
+      expect(anonymous.body.errors?.[0]).toMatchObject({
+        message: 'Invalid last: at most 100 (1000 with a token), got 1000',
+        extensions: { code: 'BAD_USER_INPUT' },
+      });
+      const withToken = await server.gql(query, variables);
+      expect(withToken.status).toBe(400);
+      expect(withToken.body.errors?.[0]?.message).toMatch(/^Query cost \d+ is over the limit of 20000$/);
+    }
+  });
+
+  it('counts list sizes from a literal, a variable, the variable’s default and the argument’s default alike', () => {
+    const fields = '{ version actor }';
+    const literal = costOf(`{ auditLog(last: 20) ${fields} }`);
+    expect(costOf(`{ auditLog ${fields} }`)).toBe(literal); // the schema's default: 20
+    expect(costOf(`query($n: Int) { auditLog(last: $n) ${fields} }`, { n: 20 })).toBe(literal);
+    expect(costOf(`query($n: Int = 20) { auditLog(last: $n) ${fields} }`)).toBe(literal);
+    expect(costOf(`query($n: Int) { auditLog(last: $n) ${fields} }`)).toBe(literal); // left out: the argument's default
+    expect(costOf(`{ auditLog(last: 1000) ${fields} }`)).toBe(50 * literal);
+    // Fields merge in execution, and so in the cost: a fragment spread five times costs what it runs once.
+    const once = costOf('{ ...F } fragment F on Query { status { configVersion activeStrategy { key } } }');
+    expect(costOf('{ ...F ...F ...F ...F ...F } fragment F on Query { status { configVersion activeStrategy { key } } }')).toBe(once);
+    // @skip(if: $s) is decided by the variable too.
+    expect(costOf(`query($s: Boolean!) { auditLog(last: 100) @skip(if: $s) ${fields} status { configVersion } }`, { s: true })).toBe(
+      costOf('{ status { configVersion } }'),
+    );
+  });
+
+  it('generated: refused exactly when a list is over its limit or the cost (aliases x size x 5) over the caller’s, however the size is given', async () => {
+    const server = await startTestServer({ security: { authFailures: { failuresPerMinute: 1_000_000 } } });
+    const sizeForm = fc.constantFrom('literal', 'variable', 'variable-default', 'argument-default');
+    const seen = { ok: 0, list: 0, cost: 0 };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 15 }),
+        fc.oneof(fc.integer({ min: 0, max: 120 }), fc.integer({ min: 0, max: 1_200 })),
+        sizeForm,
+        fc.boolean(),
+        async (aliases, size, form, withToken) => {
+          const n = form === 'argument-default' ? 20 : size;
+          const arg = form === 'literal' ? `(last: ${n})` : form === 'argument-default' ? '' : '(last: $n)';
+          const header = form === 'variable' ? 'query Q($n: Int)' : form === 'variable-default' ? `query Q($n: Int = ${n})` : 'query Q';
+          const query = `${header} { ${Array.from({ length: aliases }, (_, i) => `a${i}: auditLog${arg} { version actor }`).join(' ')} }`;
+          const res = await server.gql(query, form === 'variable' ? { n } : undefined, withToken ? server.token : null);
+          const maxList = withToken ? COST_LIMITS.maxListSizeWithToken : COST_LIMITS.maxListSize;
+          const maxCost = withToken ? COST_LIMITS.maxCostWithToken : COST_LIMITS.maxCost;
+          const expected = n > maxList ? 'list' : aliases * n * 5 > maxCost ? 'cost' : 'ok';
+          seen[expected] += 1;
+          if (expected === 'ok') {
+            expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(200);
+            expect(res.body.errors).toBeUndefined();
+          } else {
+            expect(res.status).toBe(400);
+            expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+            expect(res.body.errors?.[0]?.message).toMatch(expected === 'list' ? /^Invalid last: at most/ : /^Query cost \d+ is over/);
+          }
+        },
+      ),
+      { numRuns: 40, seed: 1401 },
+    );
+    expect(Math.min(seen.ok, seen.list, seen.cost)).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('mutations and subscriptions are costed per request too: refused before anything runs or is written', async () => {
+    const server = await startTestServer({ security: { costLimits: { maxCostWithToken: 10 } } });
+    const mutation = await server.gql(
+      'mutation { activateStrategy(strategyKey: "gold") { status { activeStrategy { key name description instruments } } } }',
+    );
+    expect(mutation.status).toBe(400);
+    expect(mutation.body.errors?.[0]?.message).toMatch(/^Query cost \d+ is over the limit of 10$/);
+    expect(server.store.state().config.config).toMatchObject({ activeStrategyKey: 'momentum', version: 1 });
+    const subscription = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${server.token}` },
+      body: JSON.stringify({ query: 'subscription { statusChanged { activeStrategy { key name description instruments tunables } } }' }),
+    });
+    const text = await subscription.text();
+    expect(text).toMatch(/Query cost \d+ is over the limit of 10/);
+    expect(text).not.toMatch(/"activeStrategy"/);
+  });
+
+  it('the REST routes run their documents through the same check', async () => {
+    const server = await startTestServer({ security: { costLimits: { maxCost: 3 } } });
+    const res = await fetch(`${server.origin}/api/strategies`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      detail: expect.stringMatching(/^Query cost \d+ is over the limit of 3 without a token \(20000 with one\)$/),
+    });
+  });
+});

@@ -1,0 +1,367 @@
+import { execFileSync } from 'node:child_process';
+import { appendFile, chmod, chown, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it, vi } from 'vitest';
+import { tokenDigest } from '../../src/auth/token-file.js';
+import { type FileConfigStore, openFileConfigStore } from '../../src/config/file-store.js';
+import { RuntimeFileRefusedError, readRuntimeBytes } from '../../src/fs/runtime-file.js';
+import { defaultRegistry } from '../../src/registry/index.js';
+import { fileRunnerStateSource } from '../../src/runner/state-file.js';
+import { sharedYamlParser, type YamlParser } from '../../src/yaml/off-thread.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { spawnServer, startTestServer, type TestServer } from '../helpers/server.js';
+import { stratctl } from '../helpers/stratctl.js';
+
+const ACTIVATE = 'mutation($key: String!) { activateStrategy(strategyKey: $key) { configVersion } }';
+const STATUS = '{ status { configVersion activeStrategyKey configError { location message } } }';
+const VALID = (key: string, version: number) =>
+  `active_strategy_key: ${key}\ntrading_enabled: true\nscan_interval_seconds: 30\ntunable_overrides: {}\nversion: ${version}\nupdated_at: 2026-11-28T00:00:00Z\n`;
+
+const mkfifo = (file: string) => execFileSync('mkfifo', [file]);
+
+/** Replaces `config.yaml` with something else: what a hostile or careless hand can put there. */
+type Replacement =
+  | 'fifo'
+  | 'directory'
+  | 'symlink-to-valid'
+  | 'symlink-outside'
+  | 'oversize'
+  | 'many-keys'
+  | 'duplicate-keys'
+  | 'invalid'
+  | 'valid';
+
+async function replaceConfig(server: TestServer, kind: Replacement, n: number): Promise<void> {
+  const file = path.join(server.runtimeDir, 'config.yaml');
+  await rm(file, { recursive: true, force: true });
+  switch (kind) {
+    case 'fifo':
+      return void mkfifo(file);
+    case 'directory':
+      return mkdir(file);
+    case 'symlink-to-valid': {
+      const target = path.join(server.runtimeDir, `elsewhere-${n}.yaml`);
+      await writeFile(target, VALID('gold', 50 + n));
+      return symlink(target, file);
+    }
+    case 'symlink-outside':
+      return symlink('/etc/passwd', file);
+    case 'oversize':
+      return writeFile(file, `${VALID('range', 60 + n)}# ${'x'.repeat(1024 * 1024)}\n`);
+    case 'many-keys':
+      return writeFile(file, Array.from({ length: 10_000 }, (_, i) => `k${i}: ${i}`).join('\n'));
+    case 'duplicate-keys':
+      return writeFile(file, `${VALID('gold', 70 + n)}active_strategy_key: range\n`);
+    case 'invalid':
+      return writeFile(file, `active_strategy_key: [unclosed\n# ${n}\n`);
+    case 'valid':
+      return writeFile(file, VALID(n % 2 ? 'gold' : 'range', 1_000 + n));
+  }
+}
+
+const EXPECTED_PROBLEM: Record<Exclude<Replacement, 'valid'>, RegExp> = {
+  fifo: /^config\.yaml is a named pipe \(FIFO\)$/,
+  directory: /^config\.yaml is a directory$/,
+  'symlink-to-valid': /^config\.yaml is a symbolic link$/,
+  'symlink-outside': /^config\.yaml is a symbolic link$/,
+  oversize: /^config\.yaml is \d+ bytes, over the limit of 1048576 bytes$/,
+  'many-keys': /Unrecognized key/,
+  'duplicate-keys': /Map keys must be unique/,
+  invalid: /.+/,
+};
+
+describe('runtime files are checked before they are read (issue 14, finding 5: a FIFO wedged the store)', () => {
+  it('a FIFO in place of config.yaml: reported, mutations refused at once (not hung), a good file brings it back', async () => {
+    const server = await startTestServer();
+    const file = path.join(server.runtimeDir, 'config.yaml');
+    await rm(file);
+    mkfifo(file);
+    await server.store.refresh();
+    const status = await server.gql(STATUS);
+    expect(status.body.data?.status).toMatchObject({
+      configVersion: 1,
+      activeStrategyKey: 'momentum',
+      configError: { location: 'config.yaml', message: 'config.yaml: invalid config\n  config.yaml is a named pipe (FIFO)' },
+    });
+    const refused = await server.gql(ACTIVATE, { key: 'gold' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.errors?.[0]).toMatchObject({
+      message: 'Config file is invalid: config.yaml: config.yaml is a named pipe (FIFO)',
+      extensions: { code: 'CONFIG_FILE_INVALID' },
+    });
+    expect((await fetch(`${server.origin}/ready`)).status).toBe(503);
+
+    await rm(file);
+    await writeFile(file, VALID('momentum', 1));
+    await server.store.refresh();
+    // The good file is a hand edit: applied and numbered above the last audited version (2), then the activation (3).
+    expect((await server.gql(STATUS)).body.data?.status).toMatchObject({ configVersion: 2, configError: null });
+    const accepted = await server.gql(ACTIVATE, { key: 'gold' });
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.data?.activateStrategy.configVersion).toBe(3);
+  });
+
+  it('a directory in place of config.yaml: 409 naming it, never a 500, and the configError is current', async () => {
+    const server = await startTestServer();
+    const file = path.join(server.runtimeDir, 'config.yaml');
+    await rm(file);
+    await mkdir(file);
+    await server.store.refresh();
+    const refused = await server.gql(ACTIVATE, { key: 'gold' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.errors?.[0]?.message).toBe('Config file is invalid: config.yaml: config.yaml is a directory');
+    expect((await server.gql(STATUS)).body.data?.status.configError.message).toContain('config.yaml is a directory');
+    await rm(file, { recursive: true });
+    await writeFile(file, VALID('range', 1));
+    await server.store.refresh();
+    expect((await server.gql(STATUS)).body.data?.status).toMatchObject({ activeStrategyKey: 'range', configError: null });
+  });
+
+  it('SIGTERM stops a server whose config.yaml became a FIFO (exit 0); one that starts on a FIFO exits 78 naming it', async () => {
+    const dir = await tempRuntimeDir();
+    const server = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: 'a-token-of-at-least-16-chars' });
+    const file = path.join(dir, 'config.yaml');
+    await rm(file);
+    mkfifo(file);
+    const refused = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer a-token-of-at-least-16-chars' },
+      body: JSON.stringify({ query: ACTIVATE, variables: { key: 'gold' } }),
+    });
+    expect(refused.status).toBe(409);
+    expect(await server.stop('SIGTERM')).toBe(0);
+
+    const again = await import('../helpers/server.js').then((m) =>
+      m.spawnStratctl(['serve', '--port', '0', '--runtime-dir', dir, '--no-runner'], {
+        CONTROL_PLANE_TOKEN: 'a-token-of-at-least-16-chars',
+      }),
+    );
+    expect(await again.exited).toBe(78);
+    expect(again.stderr()).toContain('config.yaml is a named pipe (FIFO)');
+  });
+
+  it('a symlink, an oversize file (a valid 50 MB one was accepted before) and one outside the runtime dir are refused', async () => {
+    const dir = await tempRuntimeDir();
+    const outside = await tempRuntimeDir();
+    await writeFile(path.join(outside, 'config.yaml'), VALID('gold', 3));
+    await symlink(path.join(outside, 'config.yaml'), path.join(dir, 'config.yaml'));
+    await expect(readRuntimeBytes(path.join(dir, 'config.yaml'), { runtimeDir: dir })).rejects.toMatchObject({
+      message: 'config.yaml is a symbolic link',
+    });
+    const big = path.join(dir, 'big.yaml');
+    await writeFile(big, Buffer.alloc(50 * 1024 * 1024, 0x20));
+    await expect(readRuntimeBytes(big, { runtimeDir: dir })).rejects.toMatchObject({
+      message: 'big.yaml is 52428800 bytes, over the limit of 1048576 bytes',
+    });
+    await expect(readRuntimeBytes(path.join(outside, 'config.yaml'), { runtimeDir: dir })).rejects.toMatchObject({
+      message: 'config.yaml is outside the runtime directory',
+    });
+  });
+
+  it('generated: whatever replaces config.yaml, answers stay 200/409 (never 5xx, never hung), the last good config stays in force until a valid file, which is applied', async () => {
+    const server = await startTestServer();
+    const kinds: Replacement[] = [
+      'fifo',
+      'directory',
+      'symlink-to-valid',
+      'symlink-outside',
+      'oversize',
+      'many-keys',
+      'duplicate-keys',
+      'invalid',
+      'valid',
+    ];
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.constantFrom(...kinds), { minLength: 1, maxLength: 4 }), async (sequence) => {
+        for (const kind of sequence) {
+          n += 1;
+          const before = (await server.gql(STATUS)).body.data?.status;
+          await replaceConfig(server, kind, n);
+          await server.store.refresh();
+          const status = (await server.gql(STATUS)).body.data?.status;
+          const write = await server.gql(ACTIVATE, { key: 'eur_usd_5m_safe' });
+          if (kind === 'valid') {
+            expect(status.configError).toBeNull();
+            expect(status.activeStrategyKey).toBe(n % 2 ? 'gold' : 'range');
+            expect(write.status).toBe(200);
+          } else {
+            expect(status.configError?.message).toMatch(/^config\.yaml: invalid config\n/);
+            expect(status.configError.message.split('\n')[1]?.trim()).toMatch(EXPECTED_PROBLEM[kind]);
+            // The last good config stays in force, as it was.
+            expect(status.activeStrategyKey).toBe(before.activeStrategyKey);
+            expect(status.configVersion).toBe(before.configVersion);
+            expect(write.status).toBe(409);
+            expect(write.body.errors?.[0]?.extensions?.code).toBe('CONFIG_FILE_INVALID');
+          }
+        }
+      }),
+      { numRuns: 6, seed: 14 },
+    );
+    expect((await fetch(`${server.origin}/health`)).status).toBe(200);
+  }, 120_000);
+});
+
+describe('strategies.yaml (presets) is checked the same way', () => {
+  it('a FIFO, then a directory in its place: reported in strategiesError, preset changes refused (409), the set in force kept', async () => {
+    const server = await startTestServer();
+    const UPSERT = 'mutation($k: String!) { upsertPreset(input: { key: $k, base: "gold", name: "Gold probe" }) { presetsVersion } }';
+    expect((await server.gql(UPSERT, { k: 'gold_probe' })).status).toBe(200);
+    const file = path.join(server.runtimeDir, 'strategies.yaml');
+    for (const [make, what] of [
+      [() => mkfifo(file), 'a named pipe (FIFO)'],
+      [() => mkdir(file), 'a directory'],
+    ] as const) {
+      // Replaced while the store looks away: a moment with no file at all would mean no presets (a real change).
+      const { watch } = server.store as FileConfigStore;
+      watch?.pause();
+      await rm(file, { recursive: true, force: true });
+      await make();
+      watch?.resume();
+      await server.store.refresh();
+      const status = (await server.gql('{ status { strategiesError { message } } strategies { key } }')).body.data;
+      expect(status?.status.strategiesError.message).toContain(`strategies.yaml is ${what}`);
+      expect(status?.strategies.map((s: { key: string }) => s.key)).toContain('gold_probe');
+      const refused = await server.gql(UPSERT, { k: 'gold_other' });
+      expect(refused.status).toBe(409);
+      expect(refused.body.errors?.[0]?.extensions?.code).toBe('CONFIG_FILE_INVALID');
+    }
+  });
+});
+
+describe('runner-state.json (read by an API without an embedded runner)', () => {
+  it('a FIFO in its place changes nothing: the last state stays until a real one comes', async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'runner-state.json');
+    const state = (id: string) =>
+      JSON.stringify({
+        id,
+        host: 'h',
+        pid: 1,
+        instruments: null,
+        feed: 'sim',
+        startedAt: '2026-11-28T00:00:00Z',
+        heartbeatAt: '2026-11-28T00:00:00Z',
+        heartbeatIntervalMs: 2000,
+        stopped: false,
+        applied: null,
+        lastScanAt: null,
+        lastSignals: [],
+        error: null,
+      });
+    await writeFile(file, state('first'));
+    const source = await fileRunnerStateSource(dir, { pollMs: 20 });
+    expect(source.list()[0]?.id).toBe('first');
+    let heard = 0;
+    source.subscribe(() => {
+      heard += 1;
+    });
+    mkfifo(`${file}.fifo`);
+    await rename(`${file}.fifo`, file); // in one step: never missing in between
+    await new Promise((r) => setTimeout(r, 200)); // ten polls
+    expect(heard).toBe(0);
+    expect(source.list()[0]?.id).toBe('first');
+    await rm(file);
+    await writeFile(file, state('second'));
+    await vi.waitFor(() => expect(source.list()[0]?.id).toBe('second'));
+    source.close();
+  });
+});
+
+describe('invalid files are parsed once per content change (finding 4: re-parsed every second, synchronously)', () => {
+  it('an invalid config is not parsed again while it is unchanged; a change is parsed once', async () => {
+    const dir = await tempRuntimeDir();
+    const worker = sharedYamlParser();
+    const parses: string[] = [];
+    const counting: YamlParser = {
+      ...worker,
+      parse: (text, options) => {
+        parses.push(text);
+        return worker.parse(text, options);
+      },
+    };
+    const store = await openFileConfigStore({ strategies: defaultRegistry, runtimeDir: dir, yaml: counting });
+    await store.start();
+    const file = path.join(dir, 'config.yaml');
+    const invalid = `${Array.from({ length: 10_000 }, (_, i) => `k${i}: ${i}`).join('\n')}\nk1: again\n`;
+    await writeFile(file, invalid);
+    for (let i = 0; i < 5; i++) await store.refresh();
+    expect(parses.filter((t) => t === invalid)).toHaveLength(1);
+    expect(store.problem()?.problems[0]).toMatchObject({ line: 10_001, message: 'Map keys must be unique' });
+    await appendFile(file, '# touched\n');
+    for (let i = 0; i < 5; i++) await store.refresh();
+    expect(parses.filter((t) => t.startsWith('k0: 0'))).toHaveLength(2);
+    await store.close();
+  });
+});
+
+describe('tokens.yaml and admin.token must be the server user’s own (finding 3: a world-writable tokens.yaml was trusted)', () => {
+  async function withNamedToken() {
+    // Refused tokens are 401s: the failed-auth limit would step in after ten, which is not what these tests look at.
+    const server = await startTestServer({ security: { authFailures: { failuresPerMinute: 1_000 } } });
+    const created = await stratctl(['token', 'create', '--name', 'desk', '--scope', 'operate', '--runtime-dir', server.runtimeDir]);
+    expect(created.code).toBe(0);
+    return { server, token: created.stdout.trim(), file: path.join(server.runtimeDir, 'tokens.yaml') };
+  }
+  const intruderEntry = (token: string) =>
+    `  - name: intruder\n    scope: admin\n    sha256: ${tokenDigest(token)}\n    created_at: "2026-11-28T00:00:00Z"\n`;
+
+  it('the reproduction: made world-writable and given an admin entry by another user, the file grants nothing', async () => {
+    const { server, token, file } = await withNamedToken();
+    expect((await server.gql(STATUS, undefined, token)).status).toBe(200);
+    await chmod(file, 0o666);
+    const intruder = 'intruder-token-0123456789abcdef';
+    await appendFile(file, intruderEntry(intruder));
+    const forged = await server.gql(ACTIVATE, { key: 'gold' }, intruder);
+    expect(forged.status).toBe(401);
+    // Fail closed: the named tokens in a file others could write are refused too; the admin token is not.
+    expect((await server.gql(STATUS, undefined, token)).status).toBe(401);
+    expect((await server.gql(ACTIVATE, { key: 'gold' })).status).toBe(200);
+    const audit = await readFile(path.join(server.runtimeDir, 'audit.log'), 'utf8');
+    expect(audit).not.toContain('intruder');
+    // Put right by its owner: the named token works again (the check is made again on every change).
+    await chmod(file, 0o600);
+    expect((await server.gql(STATUS, undefined, token)).status).toBe(200);
+  });
+
+  it('a tokens.yaml owned by another user is refused', async () => {
+    const { server, token, file } = await withNamedToken();
+    await chown(file, 65534, 65534);
+    expect((await server.gql(STATUS, undefined, token)).status).toBe(401);
+    await chown(file, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+    expect((await server.gql(STATUS, undefined, token)).status).toBe(200);
+  });
+
+  it('generated: any mode; the named token is honoured exactly when neither group nor others may write the file', async () => {
+    const { server, token, file } = await withNamedToken();
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0o400, max: 0o777 }), async (mode) => {
+        await chmod(file, mode);
+        const res = await server.gql(STATUS, undefined, token);
+        expect(res.status).toBe((mode & 0o022) === 0 ? 200 : 401);
+      }),
+      { numRuns: 25, seed: 3 },
+    );
+  });
+
+  it('a group- or world-writable admin.token stops the start (exit 78, naming it and its mode)', async () => {
+    const dir = await tempRuntimeDir();
+    await writeFile(path.join(dir, 'admin.token'), 'a-token-of-at-least-16-chars\n', { mode: 0o600 });
+    await chmod(path.join(dir, 'admin.token'), 0o620);
+    const { spawnStratctl } = await import('../helpers/server.js');
+    const child = spawnStratctl(['serve', '--port', '0', '--runtime-dir', dir, '--no-runner']);
+    expect(await child.exited).toBe(78);
+    expect(child.stderr()).toContain('admin.token is group- or world-writable (mode 0620)');
+  });
+
+  it('the one read function refuses a FIFO without blocking, and says what each kind of file is', async () => {
+    const dir = await tempRuntimeDir();
+    mkfifo(path.join(dir, 'tokens.yaml'));
+    const err = await readRuntimeBytes(path.join(dir, 'tokens.yaml'), { runtimeDir: dir, secret: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RuntimeFileRefusedError);
+    expect((err as Error).message).toBe('tokens.yaml is a named pipe (FIFO)');
+    await rename(path.join(dir, 'tokens.yaml'), path.join(dir, 'pipe'));
+    await expect(readRuntimeBytes('/dev/null', {})).rejects.toMatchObject({ message: 'null is a character device' });
+  });
+});

@@ -1,0 +1,235 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { createToken } from '../../src/auth/token-file.js';
+import type { StoreSettings } from '../../src/store-settings.js';
+import { describeWithEtcd, type EtcdCluster, freePort, startEtcd } from '../helpers/etcd.js';
+import { freshPrefix, keysUnder, rawClient } from '../helpers/etcd-stores.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { stratctl } from '../helpers/stratctl.js';
+
+const STATE = `{
+  status { activeStrategyKey configVersion configDigest presetsVersion strategiesError { message } }
+  strategies { key source base }
+  configHistory(last: 100) { version digest operation actor config { activeStrategyKey scanIntervalSeconds version } }
+  auditLog(last: 100) { subject version digest operation }
+}`;
+const ROLLBACK = 'mutation($to: Int!) { rollbackConfig(toVersion: $to) { rolledBackTo config { activeStrategyKey version } } }';
+const PRESETS_TEXT = '# presets, moved as text\nversion: 2\npresets:\n  gold_fast:\n    base: gold\n    name: Gold (fast)\n';
+
+const etcdStore = (cluster: EtcdCluster, prefix: string): StoreSettings => ({ kind: 'etcd', url: cluster.url(prefix), tls: {} });
+
+async function state(server: TestServer) {
+  const res = await server.gql(STATE);
+  expect(res.body.errors).toBeUndefined();
+  return res.body.data as Record<string, any>;
+}
+
+/** A file deployment with some history: three changes, a named token, a presets file; its server stopped. */
+async function fileDeployment() {
+  const dir = await tempRuntimeDir();
+  const server = await startTestServer({ runtimeDir: dir, runner: false });
+  await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+  await server.gql('mutation { updateConfig(input: { scanIntervalSeconds: 15 }) { config { version } } }');
+  await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+  const token = await createToken(dir, 'ci-bot', 'operate');
+  await writeFile(path.join(dir, 'strategies.yaml'), PRESETS_TEXT);
+  await server.store.refresh(); // the hand-written presets are in force and audited (one PRESETS entry)
+  const before = await state(server);
+  await server.close();
+  return { dir, token, before };
+}
+
+const files = async (dir: string) => (await readdir(dir)).filter((f) => !f.startsWith('.')).sort();
+
+describeWithEtcd('stratctl store migrate (real etcd)', () => {
+  it('file -> etcd -> file: config text, presets text, hashed tokens and the audit trail move as stored; history and rollback work after each move', async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    const { dir, token, before } = await fileDeployment();
+    expect(before.status.configVersion).toBe(4);
+    // The presets are in force before the move, so the states compared below include them.
+    expect(before.status).toMatchObject({ presetsVersion: 2, strategiesError: null });
+    expect(before.strategies.at(-1)).toEqual({ key: 'gold_fast', source: 'PRESET', base: 'gold' });
+    const prefix = freshPrefix();
+
+    const toEtcd = await stratctl(['store', 'migrate', '--from', 'file', '--runtime-dir', dir, '--to', cluster.url(prefix)]);
+    expect(toEtcd.stderr).toBe('');
+    expect(toEtcd.code).toBe(0);
+    expect(toEtcd.stdout).toContain(`copied file:${dir} -> ${cluster.url(prefix)}/`);
+    expect(toEtcd.stdout).toContain(`config: version 4 (${before.status.configDigest})\n`);
+    expect(toEtcd.stdout).toContain('tokens: 1');
+    expect(toEtcd.stdout).toContain('audit entries: 4 config, 1 presets');
+
+    // As stored: the same texts (so the same digests), the same token digest, one key per audit entry.
+    const client = rawClient(cluster);
+    expect(await client.get(`/${prefix}/config`).string()).toBe(await readFile(path.join(dir, 'config.yaml'), 'utf8'));
+    expect(await client.get(`/${prefix}/strategies`).string()).toBe(PRESETS_TEXT);
+    const tokenFile = await readFile(path.join(dir, 'tokens.yaml'), 'utf8');
+    const record = JSON.parse((await client.get(`/${prefix}/tokens/ci-bot`).string()) ?? '{}');
+    expect(tokenFile).toContain(`sha256: ${record.sha256}`);
+    expect(await keysUnder(client, prefix, 'audit/config/')).toEqual(
+      [1, 2, 3, 4].map((v) => `/${prefix}/audit/config/${String(v).padStart(16, '0')}`),
+    );
+
+    // A replica on etcd reports what the file server did: version, digest, history, trail; the token works.
+    const onEtcd = await startTestServer({ runtimeDir: await tempRuntimeDir(), store: etcdStore(cluster, prefix), runner: false });
+    expect(await state(onEtcd)).toEqual(before);
+    const viewer = await onEtcd.gql('{ viewer { name scope } }', undefined, token);
+    expect(viewer.body.data?.viewer).toEqual({ name: 'ci-bot', scope: 'OPERATE' });
+    const rolled = await onEtcd.gql(ROLLBACK, { to: 3 });
+    expect(rolled.body.data?.rollbackConfig).toEqual({ rolledBackTo: 3, config: { activeStrategyKey: 'gold', version: 5 } });
+    // A preset changed on etcd (the stored text edited in place, comment kept) moves back with its entry.
+    const renamed = await onEtcd.gql(
+      'mutation { upsertPreset(input: { key: "gold_fast", base: "gold", name: "Gold (faster)" }, expectedVersion: 2) { presetsVersion } }',
+    );
+    expect(renamed.body.data?.upsertPreset).toEqual({ presetsVersion: 3 });
+    const presetsOnEtcd = await client.get(`/${prefix}/strategies`).string();
+    expect(presetsOnEtcd).toBe(PRESETS_TEXT.replace('version: 2', 'version: 3').replace('Gold (fast)', 'Gold (faster)'));
+    const afterEtcd = await state(onEtcd);
+    await onEtcd.close();
+
+    // And back, into a fresh directory: the etcd deployment's state, rollback included.
+    const back = await tempRuntimeDir();
+    const toFile = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${back}`]);
+    expect(toFile.stderr).toBe('');
+    expect(toFile.code).toBe(0);
+    expect(toFile.stdout).toContain('audit entries: 5 config, 2 presets');
+    expect(await files(back)).toEqual(['audit.log', 'config.yaml', 'strategies.yaml', 'tokens.yaml']);
+    expect(await readFile(path.join(back, 'config.yaml'), 'utf8')).toBe(await client.get(`/${prefix}/config`).string());
+    expect(await readFile(path.join(back, 'strategies.yaml'), 'utf8')).toBe(presetsOnEtcd);
+    expect(await readFile(path.join(back, 'tokens.yaml'), 'utf8')).toContain(`sha256: ${record.sha256}`);
+    const onFile = await startTestServer({ runtimeDir: back, runner: false });
+    expect(await state(onFile)).toEqual(afterEtcd);
+    expect((await onFile.gql('{ viewer { name } }', undefined, token)).body.data?.viewer).toEqual({ name: 'ci-bot' });
+    const again = await onFile.gql(ROLLBACK, { to: 2 });
+    expect(again.body.data?.rollbackConfig).toEqual({ rolledBackTo: 2, config: { activeStrategyKey: 'gold', version: 6 } });
+  });
+
+  it('refuses a non-empty target (exit 2, nothing written) unless --force, which replaces what is there', async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    const { dir, before } = await fileDeployment();
+    const prefix = freshPrefix();
+    // The target already holds a longer history of its own, and a token.
+    const other = await startTestServer({ runtimeDir: await tempRuntimeDir(), store: etcdStore(cluster, prefix), runner: false });
+    for (const s of [11, 12, 13, 14, 15, 16])
+      await other.gql('mutation($s: Int!) { updateConfig(input: { scanIntervalSeconds: $s }) { config { version } } }', { s });
+    await other.services.tokens.create('old-bot', 'read');
+    const theirs = await state(other);
+    await other.close();
+    const client = rawClient(cluster);
+    const keysBefore = await client.getAll().prefix(`/${prefix}/`).strings();
+
+    const refused = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix)]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('is not empty (config, 1 tokens/ keys, 7 audit/ keys); nothing was written. Give --force');
+    expect(refused.stdout).toBe('');
+    // Under --json the refusal is one JSON object on stdout, the exit code the same.
+    const refusedJson = await stratctl(['store', 'migrate', '--json', '--from', `file:${dir}`, '--to', cluster.url(prefix)]);
+    expect(refusedJson.code).toBe(2);
+    expect(JSON.parse(refusedJson.stdout)).toEqual({ error: { code: 'USAGE', message: expect.stringContaining('is not empty') } });
+    expect(await client.getAll().prefix(`/${prefix}/`).strings()).toEqual(keysBefore);
+    expect(theirs.status.configVersion).toBe(7);
+
+    const forced = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix), '--force']);
+    expect(forced.stderr).toBe('');
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain('replaced (--force): config, 1 tokens/ keys, 7 audit/ keys');
+    // Versions 5..7 of the old history are gone with it: the trail is the source's, whole.
+    expect(await keysUnder(client, prefix, 'audit/')).toHaveLength(5);
+    expect(await keysUnder(client, prefix, 'tokens/')).toEqual([`/${prefix}/tokens/ci-bot`]);
+    const onEtcd = await startTestServer({ runtimeDir: await tempRuntimeDir(), store: etcdStore(cluster, prefix), runner: false });
+    expect(await state(onEtcd)).toEqual(before);
+    await onEtcd.close();
+
+    // The same for a file target: refused without --force, replaced with it.
+    const target = await tempRuntimeDir();
+    const local = await startTestServer({ runtimeDir: target, runner: false });
+    await local.gql('mutation { activateStrategy(strategyKey: "momentum_v2") { configVersion } }');
+    await local.close();
+    const configBefore = await readFile(path.join(target, 'config.yaml'), 'utf8');
+    const refusedFile = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${target}`]);
+    expect(refusedFile.code).toBe(2);
+    expect(refusedFile.stderr).toContain('is not empty (config.yaml, audit.log)');
+    expect(await readFile(path.join(target, 'config.yaml'), 'utf8')).toBe(configBefore);
+    const forcedFile = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${target}`, '--force']);
+    expect(forcedFile.code).toBe(0);
+    const onFile = await startTestServer({ runtimeDir: target, runner: false });
+    expect(await state(onFile)).toEqual(before);
+  });
+
+  it('an etcd target keeps --audit-keep entries per subject: the oldest are left behind, and it says so', async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    const { dir, before } = await fileDeployment();
+    const prefix = freshPrefix();
+    const moved = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix), '--audit-keep', '2']);
+    expect(moved.code).toBe(0);
+    expect(moved.stdout).toContain('audit entries: 2 config, 1 presets');
+    expect(moved.stderr).toContain('the 2 oldest CONFIG audit entries were not copied: the target keeps 2 (--audit-keep)');
+    expect(await keysUnder(rawClient(cluster), prefix, 'audit/config/')).toEqual(
+      [3, 4].map((v) => `/${prefix}/audit/config/${String(v).padStart(16, '0')}`),
+    );
+    const onEtcd = await startTestServer({ runtimeDir: await tempRuntimeDir(), store: etcdStore(cluster, prefix), runner: false });
+    expect((await state(onEtcd)).status).toEqual(before.status);
+    const misplaced = await stratctl([
+      'store',
+      'migrate',
+      '--from',
+      cluster.url(prefix),
+      '--to',
+      `file:${await tempRuntimeDir()}`,
+      '--audit-keep',
+      '2',
+    ]);
+    expect(misplaced.code).toBe(2);
+    expect(misplaced.stderr).toContain('--audit-keep applies only to an etcd target');
+  });
+
+  it('an invalid source is refused before anything is written; a store in use, etcd away and bad usage get their exit codes', async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    const client = rawClient(cluster);
+    const prefix = freshPrefix();
+    await client.put(`/${prefix}/config`).value('active_strategy_key: no_such_strategy\n');
+    const target = await tempRuntimeDir();
+    const invalid = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${target}`]);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toContain('cannot be moved as it is');
+    expect(invalid.stderr).toContain('Invalid strategy key: no_such_strategy');
+    expect(invalid.stderr).toContain('nothing was written');
+    expect(await files(target)).toEqual([]);
+
+    const broken = await tempRuntimeDir();
+    await writeFile(path.join(broken, 'config.yaml'), 'scan_interval_seconds: [\n');
+    const emptyPrefix = freshPrefix();
+    const invalidFile = await stratctl(['store', 'migrate', '--from', `file:${broken}`, '--to', cluster.url(emptyPrefix)]);
+    expect(invalidFile.code).toBe(2);
+    expect(invalidFile.stderr).toContain('config: line');
+    expect(await client.getAll().prefix(`/${emptyPrefix}/`).keys()).toEqual([]);
+
+    const nothing = await stratctl(['store', 'migrate', '--from', `file:${await tempRuntimeDir()}`, '--to', cluster.url(emptyPrefix)]);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain('it holds no config (nothing to move)');
+
+    // A runtime directory a server runs on is not copied from (its later changes would be lost).
+    const { dir } = await fileDeployment();
+    const running = await startTestServer({ runtimeDir: dir, runner: false });
+    const inUse = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(emptyPrefix)]);
+    expect(inUse.code).toBe(75);
+    expect(inUse.stderr).toContain(`process ${process.pid}`);
+    await running.close();
+
+    const away = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', `etcd://127.0.0.1:${await freePort()}/scp`]);
+    expect(away.code).toBe(7);
+    expect(away.stderr).toContain('Config store unavailable');
+
+    const same = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', `file:${dir}/`]);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toContain('--from and --to name the same store');
+    const badUrl = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', 'etcd://127.0.0.1:2379']);
+    expect(badUrl.code).toBe(2);
+    expect(badUrl.stderr).toContain('--to: ');
+    const missing = await stratctl(['store', 'migrate', '--from', `file:${dir}`]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("required option '--to <store>' not specified");
+  });
+});

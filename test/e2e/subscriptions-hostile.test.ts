@@ -1,0 +1,142 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createToken, revokeToken } from '../../src/auth/token-file.js';
+import { MAX_SUBSCRIPTIONS_PER_CLIENT } from '../../src/graphql/plugins/subscription-limit.js';
+import { TOKEN_RECHECK_MS } from '../../src/graphql/plugins/token-recheck.js';
+import { startTestServer } from '../helpers/server.js';
+import { openSse, type SseStream } from '../helpers/sse.js';
+
+const SUBSCRIPTION = 'subscription { statusChanged { configVersion } }';
+const UNAUTHENTICATED = { errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } }] };
+
+describe('subscriptions re-check their token (issue 14, finding 8: revoking a token did not end its streams)', () => {
+  it(`checks every ${TOKEN_RECHECK_MS} ms, so a revoked token's streams end within a second`, () => {
+    expect(TOKEN_RECHECK_MS * 2).toBeLessThanOrEqual(1_000);
+  });
+
+  it('the reproduction (--reads-require-token): the revoked token’s stream gets UNAUTHENTICATED and completes; the others go on', async () => {
+    const server = await startTestServer({ readsRequireToken: true });
+    const desk = await createToken(server.runtimeDir, 'desk', 'read');
+    const other = await createToken(server.runtimeDir, 'other', 'read');
+    const revoked = await openSse(server.url, SUBSCRIPTION, { token: desk });
+    const kept = await openSse(server.url, SUBSCRIPTION, { token: other });
+    const admin = await openSse(server.url, SUBSCRIPTION, { token: server.token });
+    await Promise.all([revoked.ready, kept.ready, admin.ready]);
+    expect(revoked.response.status).toBe(200);
+
+    const start = Date.now();
+    expect(await revokeToken(server.runtimeDir, 'desk')).toBe(true);
+    const events = await revoked.ended;
+    const elapsed = Date.now() - start;
+    expect(events.map((e) => [e.event, e.data])).toEqual([
+      ['next', UNAUTHENTICATED],
+      ['complete', null],
+    ]);
+    process.stdout.write(`revoked token's stream ended ${elapsed} ms after the revocation\n`);
+
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    expect((await kept.take(1)).map((e) => e.data)).toEqual([{ data: { statusChanged: { configVersion: 2 } } }]);
+    expect((await admin.take(1)).map((e) => e.data)).toEqual([{ data: { statusChanged: { configVersion: 2 } } }]);
+    kept.close();
+    admin.close();
+  });
+
+  it('generated (public reads): whichever named tokens are revoked, exactly their streams end; anonymous and other streams keep hearing changes', async () => {
+    const server = await startTestServer();
+    const names = ['t0', 't1', 't2', 't3'];
+    let round = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...names, 'anonymous'), { minLength: 1, maxLength: 6 }),
+        fc.subarray(names),
+        async (holders, toRevoke) => {
+          round += 1;
+          const tokens: Record<string, string> = {};
+          for (const name of names) tokens[name] = await createToken(server.runtimeDir, `${name}-r${round}`, 'read');
+          const streams: { holder: string; stream: SseStream }[] = [];
+          for (const holder of holders) {
+            const token = holder === 'anonymous' ? undefined : tokens[holder];
+            streams.push({ holder, stream: await openSse(server.url, SUBSCRIPTION, { token }) });
+          }
+          await Promise.all(streams.map((s) => s.stream.ready));
+          for (const name of toRevoke) await revokeToken(server.runtimeDir, `${name}-r${round}`);
+          for (const { holder, stream } of streams) {
+            if (!toRevoke.includes(holder)) continue;
+            expect((await stream.ended).map((e) => e.data)).toEqual([UNAUTHENTICATED, null]);
+          }
+          const version = (await server.gql('mutation { updateConfig(input: { tradingEnabled: false }) { config { version } } }')).body.data
+            ?.updateConfig.config.version;
+          await server.gql('mutation { updateConfig(input: { tradingEnabled: true }) { config { version } } }');
+          for (const { holder, stream } of streams) {
+            if (toRevoke.includes(holder)) continue;
+            const [first] = await stream.take(1);
+            expect(first?.data).toEqual({ data: { statusChanged: { configVersion: version } } });
+            stream.close();
+          }
+          for (const name of names) if (!toRevoke.includes(name)) await revokeToken(server.runtimeDir, `${name}-r${round}`);
+        },
+      ),
+      { numRuns: 6, seed: 8 },
+    );
+  }, 60_000);
+});
+
+describe(`open subscriptions per client: at most ${MAX_SUBSCRIPTIONS_PER_CLIENT}`, () => {
+  it('one more is refused at once (429 RATE_LIMITED, Retry-After); a slot frees when a stream ends', async () => {
+    const server = await startTestServer();
+    const streams: SseStream[] = [];
+    for (let i = 0; i < MAX_SUBSCRIPTIONS_PER_CLIENT; i++) streams.push(await openSse(server.url, SUBSCRIPTION));
+    await Promise.all(streams.map((s) => s.ready));
+    expect(streams.every((s) => s.response.status === 200)).toBe(true);
+
+    const refused = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: SUBSCRIPTION }),
+    });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(await refused.text()).toContain('Too many open subscriptions: at most 16 per client');
+    // Queries are not subscriptions: they still answer.
+    expect((await server.gql('{ status { configVersion } }', undefined, null)).status).toBe(200);
+
+    streams.pop()?.close();
+    const again = await waitForSlot(server.url);
+    expect(again.response.status).toBe(200);
+    again.close();
+    for (const s of streams) s.close();
+  });
+
+  it('generated: any sequence of opens and closes: refused at once at the limit, accepted below it (once the server has seen the closes)', async () => {
+    const server = await startTestServer({ security: { maxSubscriptionsPerClient: 3 } });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.boolean(), { minLength: 1, maxLength: 12 }), async (ops) => {
+        const open: SseStream[] = [];
+        for (const opening of ops) {
+          if (opening && open.length < 3) {
+            const stream = await waitForSlot(server.url);
+            await stream.ready;
+            open.push(stream);
+          } else if (opening) {
+            // The server may still count a stream the client closed, never one fewer than are open.
+            expect((await openSse(server.url, SUBSCRIPTION)).response.status).toBe(429);
+          } else if (open.length > 0) {
+            open.shift()!.close();
+          }
+        }
+        for (const s of open) s.close();
+      }),
+      { numRuns: 10, seed: 16 },
+    );
+  }, 60_000);
+});
+
+/** A closed stream frees its slot once the server has seen the close: retry until it has. */
+async function waitForSlot(url: string): Promise<SseStream> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const stream = await openSse(url, SUBSCRIPTION);
+    if (stream.response.status === 200) return stream;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('no subscription slot came free');
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { checkDump, DumpInvalidError, type StoreDump } from '../../src/config/dump.js';
+import { defaultRegistry } from '../../src/registry/index.js';
+
+const PRESETS = `version: 1
+presets:
+  gold_fast:
+    base: gold
+    name: Gold Trend (fast)
+    tunables:
+      fast_ma_period: 8
+      slow_ma_period: 21
+`;
+const config = (key: string) =>
+  `active_strategy_key: ${key}\ntrading_enabled: true\nscan_interval_seconds: 30\ntunable_overrides: {}\nversion: 3\nupdated_at: 2026-11-29T00:00:00Z\n`;
+const dump = (over: Partial<StoreDump>): StoreDump => ({
+  config: config('momentum'),
+  strategies: null,
+  tokens: [],
+  audit: [],
+  skippedAudit: [],
+  ...over,
+});
+
+describe('checkDump (stratctl store migrate checks the source before writing anything)', () => {
+  it('judges the config against the strategies the dump itself defines: a preset may be the active strategy', () => {
+    expect(checkDump(dump({ config: config('gold_fast'), strategies: PRESETS }), 'src', defaultRegistry)).toMatchObject({
+      configVersion: 3,
+    });
+  });
+
+  it('refuses a config naming a preset the dump does not define, and presets that are invalid, with their line', () => {
+    const problemsOf = (d: StoreDump) => {
+      try {
+        checkDump(d, 'src', defaultRegistry);
+      } catch (err) {
+        expect(err).toBeInstanceOf(DumpInvalidError);
+        return (err as DumpInvalidError).problems;
+      }
+      return [];
+    };
+    expect(problemsOf(dump({ config: config('gold_fast') }))).toEqual([
+      expect.stringMatching(/^config: line 1: .*Invalid strategy key: gold_fast/),
+    ]);
+    expect(problemsOf(dump({ strategies: PRESETS.replace('base: gold', 'base: silver') }))).toEqual([
+      expect.stringMatching(/^strategies: line \d+: .*silver/),
+    ]);
+  });
+});
