@@ -16,7 +16,8 @@ ARG NODE_VERSION=20.19
 # Build: every dependency (TypeScript included); `npm ci` runs `prepare`, which builds dist/.
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /src
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json tsconfig.json ./
+COPY scripts ./scripts
 COPY src ./src
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 

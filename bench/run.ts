@@ -161,7 +161,7 @@ const command = `npm run bench${values.only || quick ? ` -- ${[values.only && `-
 const machine = [
   `- command: \`${command}\` (${Math.round((Date.now() - startedAt.getTime()) / 1000)} s), ${startedAt.toISOString()}`,
   `- machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB memory, Linux ${release()}, Node ${process.version}`,
-  `- load average (1, 5, 15 min): ${loadAtStart} at start, ${loadAtEnd} at end${maxLoad > 2 ? ' — above 2: the machine was shared and busy, so these figures are noisy' : ''}`,
+  `- load average (1, 5, 15 min): ${loadAtStart} at start, ${loadAtEnd} at end${maxLoad > 2 ? ' — above 2: the machine was shared with other sessions and busy, so these figures are noisy; where a ratio to a peer measured in the same run is the target, trust the ratio over the absolute figures' : ''}`,
   `- code: ${commit}, this server run as \`${controlPlaneCommand(['serve']).label} serve --production\``,
 ];
 const method = [

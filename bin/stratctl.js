@@ -1,11 +1,9 @@
 #!/usr/bin/env node
-// The stratctl command: the built JavaScript (dist/, built by `npm ci` through `prepare`), run by plain node.
-let cli;
+// The stratctl command: the built JavaScript (dist/cli.js, built by `npm ci` through `prepare`), run by plain node.
 try {
-  cli = await import('../dist/cli/main.js');
+  await import('../dist/cli.js');
 } catch (err) {
-  if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('dist/cli/main.js')) throw err;
-  process.stderr.write('stratctl: dist/ is not built: run `npm run build` (npm ci does it) in the package directory\n');
+  if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('dist/cli.js')) throw err;
+  process.stderr.write('stratctl: dist/ is not built: run `npm run build` in the package directory (npm ci does it)\n');
   process.exit(1);
 }
-await cli.main();

@@ -19,9 +19,10 @@ json_argv() { node -e 'for (const a of JSON.parse(process.argv[1])) process.stdo
 # The runtime stage's `RUN [--mount=...] npm ci ...` as written, without the build-time mount option.
 runtime_run() { awk '/^FROM .* AS runtime/{r=1} r && /^RUN (--mount=[^ ]+ )?npm ci/{sub(/^RUN (--mount=[^ ]+ )?/,""); print}' "$DOCKERFILE"; }
 
-echo "== build stage: COPY package files, tsconfig, src; RUN npm ci (prepare: tsc -> dist/)"
+echo "== build stage: COPY package files, tsconfig, scripts, src; RUN npm ci (prepare: esbuild -> dist/)"
 mkdir -p "$WORK/src"
-cp "$ROOT/package.json" "$ROOT/package-lock.json" "$ROOT/tsconfig.json" "$ROOT/tsconfig.build.json" "$WORK/src/"
+cp "$ROOT/package.json" "$ROOT/package-lock.json" "$ROOT/tsconfig.json" "$WORK/src/"
+cp -R "$ROOT/scripts" "$WORK/src/scripts"
 cp -R "$ROOT/src" "$WORK/src/src"
 (cd "$WORK/src" && npm ci --no-audit --no-fund >"$WORK/build.log" 2>&1) || { cat "$WORK/build.log"; exit 1; }
 test -f "$WORK/src/dist/cli.js"

@@ -1,5 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import { type ControlPlane, type ControlPlaneSettings, createControlPlane, type RunnerSettings } from './control-plane.js';
+import type { FastLaneOptions } from './http/fast-lane/route.js';
 import { type HttpServer, listenHttp } from './http/listen.js';
 import type { OperatorPageOptions } from './http/page.js';
 import type { HttpSecurity } from './http/plane.js';
@@ -19,6 +20,8 @@ export interface ControlPlaneOptions extends Omit<ControlPlaneSettings, 'logger'
   yogaPlugins?: Plugin[];
   /** The operator page at `/` (default: the build in dist/page). */
   page?: OperatorPageOptions;
+  /** The `/graphql` fast lane, its JIT and response cache (all on by default; tests run each way). */
+  fastLane?: FastLaneOptions;
 }
 
 export type RunningControlPlane = ControlPlane &
@@ -30,7 +33,7 @@ export type RunningControlPlane = ControlPlane &
  * drains HTTP, then stops the plane.
  */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<RunningControlPlane> {
-  const { host, port, security, yogaPlugins, page, ...settings } = options;
+  const { host, port, security, yogaPlugins, page, fastLane, ...settings } = options;
   const plane = await createControlPlane({
     ...settings,
     logger: options.logger ?? createLogger(),
@@ -38,7 +41,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   });
   let http: HttpServer | undefined;
   try {
-    http = await listenHttp(plane, { host, port, security, yogaPlugins, page });
+    http = await listenHttp(plane, { host, port, security, yogaPlugins, page, fastLane });
     await plane.start();
   } catch (err) {
     await http?.close();

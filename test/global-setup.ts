@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync, utimesSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const BUILD_INFO = path.join(ROOT, 'dist/.tsbuildinfo');
+/** Written by scripts/build-dist.ts at the end of every build. */
+const BUILD_STAMP = path.join(ROOT, 'dist/.build-stamp');
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -17,24 +18,15 @@ function newestMtime(dir: string): number {
 
 /**
  * Tests that spawn the CLI run the built JavaScript (dist/), as `npm start` and `npx stratctl` do:
- * rebuild it (incrementally) when a source is newer than the last build, so a test never runs stale code.
+ * rebuild it (the esbuild bundle, a few seconds) when a source is newer than the last build, so a
+ * test never runs stale code. Type errors are `npm run typecheck`'s to report.
  */
 export default function buildDist(): void {
   let built = 0;
   try {
-    built = statSync(BUILD_INFO).mtimeMs;
+    built = statSync(BUILD_STAMP).mtimeMs;
   } catch {}
-  const sources = Math.max(newestMtime(path.join(ROOT, 'src')), statSync(path.join(ROOT, 'tsconfig.build.json')).mtimeMs);
+  const sources = Math.max(newestMtime(path.join(ROOT, 'src')), statSync(path.join(ROOT, 'scripts/build-dist.ts')).mtimeMs);
   if (sources <= built) return;
-  try {
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-      cwd: ROOT,
-      stdio: 'inherit',
-    });
-  } catch {
-    // tsc still emits on type errors, which `npm run typecheck` reports; the tests run on what was emitted.
-    console.warn('global-setup: tsc reported type errors (above); dist/ was emitted anyway');
-  }
-  const now = new Date();
-  utimesSync(BUILD_INFO, now, now); // tsc leaves it alone when nothing changed
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/build-dist.ts')], { cwd: ROOT, stdio: 'inherit' });
 }

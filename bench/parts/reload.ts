@@ -17,6 +17,8 @@ import { formatMs, type Summary, summarize } from '../lib/stats.js';
 export interface ReloadFigures {
   applied: Summary;
   noWait: Summary;
+  /** The server's own `runnerWait.waitedMs` (whole ms): from the commit answered by the store to the runner applying it. */
+  waited: Summary;
 }
 
 async function measure(server: RunningServer, n: number): Promise<ReloadFigures> {
@@ -24,6 +26,7 @@ async function measure(server: RunningServer, n: number): Promise<ReloadFigures>
   const next = keyCycle();
   const applied: number[] = [];
   const noWait: number[] = [];
+  const waited: number[] = [];
   const warmup = 20;
   try {
     for (let i = 0; i < warmup + 2 * n; i++) {
@@ -39,11 +42,12 @@ async function measure(server: RunningServer, n: number): Promise<ReloadFigures>
         throw new Error(`runner did not apply within 5 s: ${answer.text}`);
       if (i < warmup) continue;
       (wait ? applied : noWait).push(answer.ms);
+      if (wait) waited.push(answer.body.data.activateStrategy.runnerWait.waitedMs);
     }
   } finally {
     agent.destroy();
   }
-  return { applied: summarize(applied), noWait: summarize(noWait) };
+  return { applied: summarize(applied), noWait: summarize(noWait), waited: summarize(waited) };
 }
 
 export async function reloadEmbedded(tmp: string, n: number): Promise<ReloadFigures> {
@@ -109,7 +113,8 @@ const fig = (s: Summary) => `p50 ${formatMs(s.p50)} / p99 ${formatMs(s.p99)} ms`
 export function reloadRows(r: { embedded?: ReloadFigures; separate?: ReloadFigures; floor?: Summary }): Row[] {
   const rows: Row[] = [];
   const detail = (f: ReloadFigures) =>
-    `${fig(f.applied)}, max ${formatMs(f.applied.max)} (n=${f.applied.n}; interleaved plain activations, no wait: ${fig(f.noWait)})`;
+    `${fig(f.applied)}, max ${formatMs(f.applied.max)} (n=${f.applied.n}; interleaved plain activations, no wait: ${fig(f.noWait)}; ` +
+    `of the round trip, commit -> applied as the server reports it (runnerWait.waitedMs, whole ms): p50 ${f.waited.p50} / p99 ${f.waited.p99})`;
   if (r.embedded)
     rows.push({
       figure: 'activation -> runner applied, in-process (waitForRunner round trip)',

@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import { LIMIT_SETTINGS } from '../limit-settings.js';
+import { PACKAGE_VERSION } from '../version.js';
 import type { CommandContext } from './io.js';
 
 /**
@@ -27,7 +27,7 @@ Exit codes: 0 ok, 1 unexpected, 2 invalid input or usage, 3 authentication or sc
 4 version conflict, 5 server unreachable, 6 --wait timed out, 7 try again later (rate limited,
 config store unavailable).`;
 
-export const PACKAGE_VERSION: string = createRequire(import.meta.url)('../../package.json').version;
+export { PACKAGE_VERSION };
 
 function clientOptions(command: Command): Command {
   return command

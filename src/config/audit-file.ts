@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
 import type { RuntimeFileChecks } from '../fs/runtime-file.js';
+import { appendAuditText } from './audit-append.js';
 import { type AuditEntry, type AuditSubject, parseAuditEntry } from './audit-entry.js';
-import { ConfigWriteError } from './errors.js';
 
 export const AUDIT_FILE = 'audit.log';
 /** Entries kept in memory for `auditLog(last:)` and the history; the file keeps everything. */
@@ -104,35 +104,23 @@ export class AuditFile {
    */
   async append(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    let text = entries.map((e) => `${JSON.stringify(e)}\n`).join('');
-    let step = 'open';
-    try {
-      // Someone else may have appended (a torn line without its newline): never glue our line to it.
-      const stat = await this.fs.stat(this.file).catch(() => null);
-      if (stat && stat.size !== this.size) {
-        if (stat.size > 0 && !(await this.endsWithNewline(stat.size))) text = `\n${text}`;
-        this.size = stat.size;
-      }
-      const handle = await this.fs.open(this.file, 'a', 0o600);
-      try {
-        step = 'append';
-        await handle.write(text);
-        step = 'fsync';
-        await handle.sync();
-      } finally {
-        await handle.close().catch(() => {});
-      }
-    } catch (err) {
-      await this.fs.truncate(this.file, this.size).catch(() => {});
-      throw new ConfigWriteError(`audit ${step}`, errnoOf(err), { cause: err });
-    }
-    this.size += Buffer.byteLength(text);
-    for (const entry of entries) this.remember(entry);
+    this.appended(entries, await appendAuditText(this.fs, this.file, AuditFile.textOf(entries), this.size, this.checks));
   }
 
-  private async endsWithNewline(size: number): Promise<boolean> {
-    const bytes = await this.fs.readFile(this.file, this.checks).catch(() => null);
-    return bytes === null || bytes.length === 0 || bytes[Math.min(size, bytes.length) - 1] === 0x0a;
+  /** The lines `entries` are appended as. */
+  static textOf(entries: readonly AuditEntry[]): string {
+    return entries.map((e) => `${JSON.stringify(e)}\n`).join('');
+  }
+
+  /** Bytes of complete lines this process knows the file to have (what an append starts from). */
+  get knownSize(): number {
+    return this.size;
+  }
+
+  /** Records entries appended elsewhere (the store's I/O worker) with `appendAuditText`, and the file's size after them. */
+  appended(entries: readonly AuditEntry[], size: number): void {
+    this.size = size;
+    for (const entry of entries) this.remember(entry);
   }
 
   /** The last `n` entries, newest first, of one subject or all. */

@@ -1,19 +1,22 @@
 import path from 'node:path';
+import type { Document } from 'yaml';
 import { AtomicWriteError, removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
 import { Mutex } from '../fs/mutex.js';
 import { MAX_RUNTIME_FILE_BYTES, type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
 import { type FileWatch, watchFile } from '../fs/watch.js';
-import { type StrategyRegistry, samePresets, strategySetOf } from '../registry/index.js';
-import { sharedYamlParser, YamlDeadlineError, type YamlParser } from '../yaml/off-thread.js';
-import { type AuditEntry, diffConfigs, systemAuditEntry } from './audit-entry.js';
+import { type StrategyRegistry, strategySetOf } from '../registry/index.js';
+import { sharedYamlParser, type YamlParser } from '../yaml/off-thread.js';
+import { type AuditEntry, systemAuditEntry } from './audit-entry.js';
 import { AuditFile } from './audit-file.js';
+import { judgeGroup, MAX_GROUP, type QueuedCommit } from './commit-group.js';
 import { digestOf } from './digest.js';
-import { ConfigFileError, ConfigFileInvalidError, ConfigWriteError, PresetsVersionConflictError, VersionConflictError } from './errors.js';
+import { ConfigFileError, ConfigWriteError } from './errors.js';
+import { inProcessIo, type RuntimeFilesIo, workerIo } from './file-io.js';
 import { type DiskRead, judgeConfigRead, judgePresetsRead, type PresetsNotInForce } from './file-read.js';
-import { PRESETS_FILE_NAME, parsePresetsFile, renderPresetsText } from './presets-file.js';
-import { NO_PRESETS_DIGEST, presetsAuditEntry, presetsInForce, presetsSystemEntry } from './presets-judge.js';
-import { changedFields, DEFAULT_SETTINGS, type RuntimeConfig } from './schema.js';
+import { PRESETS_FILE_NAME, parsePresetsFile } from './presets-file.js';
+import { NO_PRESETS_DIGEST, presetsInForce, presetsSystemEntry } from './presets-judge.js';
+import { DEFAULT_SETTINGS, type RuntimeConfig } from './schema.js';
 import type {
   AuditQuery,
   Change,
@@ -29,7 +32,7 @@ import type {
   StoreInfo,
   StoreState,
 } from './store.js';
-import { configEdits, parseConfigFile, parseOffThread, renderNewConfigFile } from './yaml-document.js';
+import { parseConfigFile, parseOffThread, renderNewConfigFile } from './yaml-document.js';
 
 export { digestOf } from './digest.js';
 
@@ -47,6 +50,11 @@ export interface FileConfigStoreOptions {
   now?: () => Date;
   /** Told about what an operator should know but that fails nothing (a directory fsync, a torn audit tail). */
   warn?: (message: string) => void;
+  /**
+   * Reads and group writes on a worker thread (default: yes, unless `fs` is given): under a read
+   * storm each file-system call made in process waited behind the requests in the event loop.
+   */
+  ioWorker?: boolean;
   /**
    * Record hand edits in the audit trail (default true). False for a runner-only process: the API
    * process beside it reads the same files and records them; a second recorder, whose view of the
@@ -91,6 +99,8 @@ export interface FileConfigStore extends ConfigStore {
   readonly presetsFile: string;
   readonly auditFile: string;
   readonly watch: FileWatch | undefined;
+  /** Where reads and group writes run (diagnostics, tests): the I/O worker once started, else in process. */
+  readonly ioKind: 'worker' | 'in-process';
 }
 
 /** What the store was opened with. */
@@ -186,6 +196,13 @@ class FileStore implements FileConfigStore {
   private started = false;
   private queuedRefresh: Promise<void> | null = null;
   private lastContactAt: string | null;
+  /** Commits waiting for the next group write (group commit: one write per file and one audit append for all of them). */
+  private readonly queue: QueuedCommit[] = [];
+  private draining = false;
+  /** The parsed document of the config text this store last wrote: the next group edits it instead of parsing the file again. */
+  private written: { digest: string; doc: Document } | null = null;
+  /** Where reads and group writes run: in process until start() moves them to the worker. */
+  private io: RuntimeFilesIo;
 
   constructor(
     private readonly options: FileConfigStoreOptions,
@@ -204,6 +221,11 @@ class FileStore implements FileConfigStore {
     this.presetsStoredVersion = opened.presetsStoredVersion;
     this.strategies = opened.strategies;
     this.lastContactAt = now().toISOString();
+    this.io = inProcessIo(fs);
+  }
+
+  get ioKind(): 'worker' | 'in-process' {
+    return this.io.kind;
   }
 
   get auditFile(): string {
@@ -264,6 +286,7 @@ class FileStore implements FileConfigStore {
         });
       });
     });
+    if (this.options.ioWorker ?? this.options.fs === undefined) this.io = workerIo(this.io);
     // The parse worker starts now, not on the first hand edit (which it would then delay).
     void this.yaml.parse('').catch(() => {});
     this.watch = watchFile([this.file, this.presetsFile], () => void this.refresh().catch(() => {}), {
@@ -322,8 +345,7 @@ class FileStore implements FileConfigStore {
    */
   private async readDisk(): Promise<DiskRead> {
     // A file refused before it was read (a FIFO, a directory, a link, too large) is never read: reported like an invalid one.
-    const presetsRead = await readStoreFile(this.fs, this.presetsFile, this.options);
-    const configRead = await readStoreFile(this.fs, this.file, this.options);
+    const [presetsRead = null, configRead = null] = await this.io.read([this.presetsFile, this.file], fileChecks(this.options));
     const presetsRefused = presetsRead instanceof RuntimeFileRefusedError ? presetsRead : null;
     const configRefused = configRead instanceof RuntimeFileRefusedError ? configRead : null;
     const presetsText = presetsRefused ? null : (presetsRead as string | null);
@@ -429,123 +451,115 @@ class FileStore implements FileConfigStore {
   commit(change: ConfigChange, options?: CommitOptions): Promise<CommitResult>;
   commit(change: PresetsChange, options?: CommitOptions): Promise<PresetsCommitResult>;
   commit(change: Change, options?: CommitOptions): Promise<CommitResult | PresetsCommitResult>;
+  /**
+   * Group commit: a change waits for the write in progress (if any), then goes out with every
+   * change queued meanwhile (config and presets alike): at most one durable write per file and one
+   * fsync'd audit append for the group, each change still judged in order with its own version and
+   * audit line, and nobody answered before the whole group is durable.
+   */
   commit(change: Change, options: CommitOptions = {}): Promise<CommitResult | PresetsCommitResult> {
     if (this.closed) return Promise.reject(new Error('config store is closed'));
-    return this.mutex.run<CommitResult | PresetsCommitResult>(() =>
-      change.subject === 'PRESETS' ? this.commitPresets(change, options) : this.commitConfig(change, options),
-    );
-  }
-
-  private async commitConfig(change: ConfigChange, options: CommitOptions): Promise<CommitResult> {
-    // The files on disk are the base: a hand edit made since the last load is built upon, not lost.
-    const disk: DiskRead = this.started ? await this.readDisk() : { configText: null, presetsText: null };
-    if (this.invalid && (disk.configText !== null || disk.configRefused)) throw new ConfigFileInvalidError(this.invalid.error);
-    const previous = this.snapshot;
-    if (options.expectedVersion !== undefined && options.expectedVersion !== previous.config.version) {
-      throw new VersionConflictError(options.expectedVersion, previous.config.version);
-    }
-    const draft = change.apply(this.state());
-    const version = Math.max(previous.config.version, this.auditLog.lastVersion('CONFIG')) + 1;
-    const config: RuntimeConfig = { ...draft, version, updatedAt: this.now().toISOString() };
-    const fields = changedFields(previous.config, config);
-    if (fields.length === 0) return { changed: false, previous, current: previous, changedFields: [], audit: null };
-
-    const text = disk.configText === null ? renderNewConfigFile(config) : await this.editInWorker(disk.configText, previous.config, config);
-    await this.writeRuntimeFile(this.file, text, await this.modeOf(this.file));
-    const current: ConfigSnapshot = { config, digest: digestOf(text) };
-    const entry: AuditEntry = {
-      time: config.updatedAt,
-      actor: change.actor,
-      operation: change.operation,
-      subject: 'CONFIG',
-      version,
-      digest: current.digest,
-      changes: diffConfigs(previous.config, config),
-      config,
-      ...(change.details && { details: change.details }),
-    };
-    try {
-      await this.auditLog.append([entry]);
-    } catch (err) {
-      await this.restore(this.file, disk.configText, err);
-    }
-    this.snapshot = current;
-    this.invalid = null;
-    this.missing = false;
-    const result: CommitResult = { changed: true, previous, current, changedFields: fields, audit: entry };
-    this.emit({ type: 'changed', previous, current, audit: entry, source: 'commit' });
-    return result;
-  }
-
-  private async commitPresets(change: PresetsChange, options: CommitOptions): Promise<PresetsCommitResult> {
-    // As for the config: built on the file as it is now, so a hand edit since the last load is kept.
-    const disk: DiskRead = this.started
-      ? await this.readDisk()
-      : { configText: null, presetsText: await readRuntimeFile(this.fs, this.presetsFile, fileChecks(this.options)) };
-    // A file that is invalid (or kept out, or refused) is a person's to fix: never written over. A missing one is written again.
-    if (this.presetsInvalid && (disk.presetsText !== null || disk.presetsRefused))
-      throw new ConfigFileInvalidError(this.presetsInvalid.error);
-    const previous = this.presets;
-    const previousStrategies = this.strategies;
-    if (options.expectedVersion !== undefined && options.expectedVersion !== previous.version) {
-      throw new PresetsVersionConflictError(options.expectedVersion, previous.version);
-    }
-    const next = change.apply(this.state());
-    if (samePresets(previous.presets, next)) {
-      return {
-        changed: false,
-        previous,
-        current: previous,
-        previousStrategies,
-        strategies: previousStrategies,
-        changedFields: [],
-        audit: null,
-      };
-    }
-    const strategies = strategySetOf(this.options.strategies, next);
-    const version = Math.max(previous.version, this.auditLog.lastVersion('PRESETS')) + 1;
-    const text = renderPresetsText(disk.presetsText, { version, presets: next });
-    await this.writeRuntimeFile(this.presetsFile, text, await this.modeOf(this.presetsFile));
-    const current: PresetsSnapshot = { version, digest: digestOf(text), presets: next };
-    const entry = presetsAuditEntry({
-      time: this.now(),
-      actor: change.actor,
-      operation: change.operation,
-      current,
-      before: previous.presets,
-      config: this.snapshot.config,
-      details: change.details,
+    return new Promise<CommitResult | PresetsCommitResult>((resolve, reject) => {
+      this.queue.push({ change, options, resolve, reject });
+      if (this.draining) return;
+      this.draining = true;
+      void this.mutex.run(async () => {
+        try {
+          while (this.queue.length > 0) await this.commitGroupLocked(this.queue.splice(0, MAX_GROUP));
+        } finally {
+          this.draining = false;
+        }
+      });
     });
-    try {
-      await this.auditLog.append([entry]);
-    } catch (err) {
-      await this.restore(this.presetsFile, disk.presetsText, err);
-    }
-    const wasInvalid = this.presetsInvalid !== null;
-    this.presets = current;
-    this.strategies = strategies;
-    this.presetsInvalid = null;
-    if (wasInvalid) this.emit({ type: 'presetsValid' });
-    this.emit({ type: 'presetsChanged', previous, current, audit: entry, source: 'commit' });
-    return { changed: true, previous, current, previousStrategies, strategies, changedFields: Object.keys(entry.changes), audit: entry };
   }
 
-  /** The change written into the file's own text (comments and order kept), in the parse worker. */
-  private async editInWorker(text: string, before: RuntimeConfig, after: RuntimeConfig): Promise<string> {
+  private async commitGroupLocked(group: QueuedCommit[]): Promise<void> {
+    const refuseAll = (err: unknown) => {
+      for (const queued of group) queued.reject(err);
+    };
+    let disk: DiskRead;
     try {
-      return await this.yaml.edit(text, configEdits(before, after), { deadlineMs: this.options.parseDeadlineMs });
+      // The files on disk are the base: a hand edit made since the last load is built upon, not lost.
+      disk = this.started
+        ? await this.readDisk()
+        : {
+            configText: null,
+            presetsText: group.some((q) => q.change.subject === 'PRESETS')
+              ? await readRuntimeFile(this.fs, this.presetsFile, fileChecks(this.options))
+              : null,
+          };
     } catch (err) {
-      if (!(err instanceof YamlDeadlineError)) throw err;
-      throw new ConfigFileInvalidError(new ConfigFileError(this.file, [{ message: `the file ${err.message}` }]));
+      return refuseAll(err);
     }
-  }
+    let usedDoc: Document | null = null;
+    const configDoc = () => {
+      if (disk.configText === null) return null;
+      const digest = digestOf(disk.configText);
+      usedDoc = this.written?.digest === digest ? this.written.doc : parseConfigFile(this.strategies, this.file, disk.configText).doc;
+      return usedDoc;
+    };
+    let judged: ReturnType<typeof judgeGroup>;
+    try {
+      judged = judgeGroup(group, {
+        inForce: this.state(),
+        staticStrategies: this.options.strategies,
+        lastAudited: { CONFIG: this.auditLog.lastVersion('CONFIG'), PRESETS: this.auditLog.lastVersion('PRESETS') },
+        // A file that is invalid (or kept out) is a person's to fix: never written over. A missing one is written again.
+        configInvalid: this.invalid && (disk.configText !== null || disk.configRefused) ? this.invalid.error : null,
+        presetsInvalid: this.presetsInvalid && (disk.presetsText !== null || disk.presetsRefused) ? this.presetsInvalid.error : null,
+        configDoc,
+        presetsText: disk.presetsText,
+        now: this.now,
+        digestOf,
+      });
+    } catch (err) {
+      this.written = null; // the document may be half edited
+      return refuseAll(err);
+    }
+    if (judged.entries.length === 0) return judged.settle();
 
-  /** The file's permission bits, to keep them across the rewrite (new files: 0644). */
-  private modeOf(file: string): Promise<number> {
-    return this.fs.stat(file).then(
-      (s) => s.mode & 0o777,
-      () => 0o644,
-    );
+    // Presets first (a config change may name a preset they add), then the config, then the trail.
+    const writes = [
+      ...(judged.presetsText !== null ? [{ file: this.presetsFile, text: judged.presetsText, previous: disk.presetsText }] : []),
+      ...(judged.configText !== null ? [{ file: this.file, text: judged.configText, previous: disk.configText }] : []),
+    ];
+    try {
+      const done = await this.io.writeGroup({
+        writes,
+        audit: {
+          file: this.auditLog.file,
+          text: AuditFile.textOf(judged.entries),
+          knownSize: this.auditLog.knownSize,
+          // The audit log is the server's own and append-only: no size limit, but the same containment.
+          checks: { runtimeDir: this.options.runtimeDir, maxBytes: Number.POSITIVE_INFINITY },
+        },
+      });
+      this.auditLog.appended(judged.entries, done.auditSize);
+      this.lastContactAt = this.now().toISOString();
+      // The renamed file is already visible (the runner may act on it): report the change, warn about durability.
+      for (const file of done.notDurable) {
+        const what = file === this.file ? 'config' : 'presets';
+        this.warn(`${what} saved, but fsync of ${path.dirname(file)} failed: the rename may not survive a power loss`);
+      }
+    } catch (err) {
+      // Nothing of the group stays: every writer hears the failure (their judgements built on each other).
+      this.written = null;
+      return refuseAll(err);
+    }
+    const wasPresetsInvalid = this.presetsInvalid !== null && judged.presetsText !== null;
+    this.snapshot = judged.final.config;
+    this.presets = judged.final.presets;
+    this.strategies = judged.final.strategies;
+    if (judged.configText !== null) {
+      this.written = usedDoc ? { digest: judged.final.config.digest, doc: usedDoc } : null;
+      this.invalid = null;
+      this.missing = false;
+    }
+    if (judged.presetsText !== null) this.presetsInvalid = null;
+    if (wasPresetsInvalid) this.emit({ type: 'presetsValid' });
+    // One event per version (readers see the final state: the files as they are now), then the answers.
+    for (const event of judged.events) this.emit(event);
+    judged.settle();
   }
 
   /** Durable atomic write of a runtime file; a failure leaves the old file and says which step failed. */
@@ -563,23 +577,11 @@ class FileStore implements FileConfigStore {
     if (!durable) this.warn(`${what} saved, but fsync of ${path.dirname(file)} failed: the rename may not survive a power loss`);
   }
 
-  /** The audit entry could not be written: put the previous file back so nothing unrecorded stays in force. */
-  private async restore(file: string, previousText: string | null, cause: unknown): Promise<never> {
-    try {
-      if (previousText !== null) await writeFileAtomic(file, previousText, { fs: this.fs });
-      else await this.fs.unlink(file);
-    } catch (restoreError) {
-      // Could not put it back: the new file is on disk, and the next read reports it truthfully.
-      throw new ConfigWriteError('restore after failed audit append', errnoOf(restoreError), { cause: restoreError });
-    }
-    if (cause instanceof ConfigWriteError) throw cause;
-    throw new ConfigWriteError('audit append', errnoOf(cause), { cause });
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     this.watch?.close();
     await this.mutex.idle();
+    await this.io.close();
     this.listeners.clear();
   }
 }

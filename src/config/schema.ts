@@ -193,6 +193,16 @@ export function changedFields(before: RuntimeConfig, after: RuntimeConfig): Sett
   return SETTABLE_FIELDS.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
 }
 
+/** The update's schema with the registry's checks; built once per registry (zod compiles each new schema on first use). */
+const updateSchemaFor = memoized((registry: StrategyRegistry) =>
+  configUpdateSchema.superRefine((u, ctx) => {
+    if (u.activeStrategyKey !== undefined && !registry.has(u.activeStrategyKey)) {
+      ctx.addIssue({ code: 'custom', path: ['activeStrategyKey'], message: `Invalid strategy key: ${u.activeStrategyKey}` });
+    }
+    if (u.tunableOverrides !== undefined) checkOverrides(registry, u.tunableOverrides, addTo(ctx, ['tunableOverrides']), true);
+  }),
+);
+
 /**
  * Merges `update` into `base` and validates the result against the registry. Returns the new config
  * (version and time not yet bumped) or the issues, with paths in the update's terms.
@@ -202,14 +212,7 @@ export function mergeConfigUpdate(
   base: RuntimeConfig,
   update: unknown,
 ): { ok: true; config: RuntimeConfig; changed: SettableField[] } | { ok: false; issues: ConfigIssue[] } {
-  const parsed = configUpdateSchema
-    .superRefine((u, ctx) => {
-      if (u.activeStrategyKey !== undefined && !registry.has(u.activeStrategyKey)) {
-        ctx.addIssue({ code: 'custom', path: ['activeStrategyKey'], message: `Invalid strategy key: ${u.activeStrategyKey}` });
-      }
-      if (u.tunableOverrides !== undefined) checkOverrides(registry, u.tunableOverrides, addTo(ctx, ['tunableOverrides']), true);
-    })
-    .safeParse(update);
+  const parsed = updateSchemaFor(registry).safeParse(update);
   if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
   const u = parsed.data as ConfigUpdate;
 

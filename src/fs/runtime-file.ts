@@ -29,7 +29,8 @@ export class RuntimeFileRefusedError extends Error {
     /** The full path (for the server log only). */
     readonly file: string,
     readonly problem: RuntimeFileProblem,
-    detail: string,
+    /** What the file is, after its name (`is a directory`). */
+    readonly detail: string,
   ) {
     super(`${path.basename(file)} ${detail}`);
   }

@@ -1,3 +1,4 @@
+import type { Credentials } from '../auth/identity.js';
 import type { Logger } from '../log.js';
 
 /** A pino-style logger bound to one request: each of its lines carries the request id. */
@@ -13,6 +14,8 @@ export interface RequestScope {
   readonly log: RequestLogger;
   /** The Authorization header as sent (null: none). */
   readonly authorization: string | null;
+  /** That header already authenticated for this request (the fast lane does it first); unset: the context does it. */
+  readonly credentials?: Credentials;
   /** Who is asking, for per-client limits (open subscriptions): the address, or the proxy's forwarded hop. */
   readonly clientKey: string;
 }

@@ -1,4 +1,3 @@
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { AuthenticationError } from '../auth/identity.js';
 import type { Authenticator } from '../auth/tokens.js';
@@ -102,9 +101,10 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
     maxRequestBodySize: false,
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     graphiql: options.production ? false : PLAYGROUND_OPTIONS,
-    renderGraphiQL,
-    context: async ({ requestId, log, authorization }) => {
-      const credentials = await authenticator.authenticate(authorization);
+    // Loaded when a page is first rendered: the bundled GraphiQL is ~30 MB of heap, and production never shows it.
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
+    context: async ({ requestId, log, authorization, credentials: known }) => {
+      const credentials = known ?? (await authenticator.authenticate(authorization));
       // A token that was sent but is wrong is refused outright, even for a public read: a
       // script with a stale token should fail loudly, not half-work.
       if (credentials.kind === 'invalid') throw new AuthenticationError('invalid');

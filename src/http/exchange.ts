@@ -38,11 +38,28 @@ export interface Exchange {
   clientKey: string;
   /** The request body, read, decoded and size-checked by the body step (null: none sent). */
   body: Buffer | null;
+  /**
+   * The raw body, when the adapter had it read before the chain ran (a declared length within the
+   * body limit): the chain then answers in one turn. The body step still judges it (encoding, size).
+   */
+  prefetched?: Buffer;
 }
 
-export type Handler = (exchange: Exchange) => Promise<Reply>;
+/**
+ * A reply now, or later. Handlers and steps answer synchronously when they can (a cached read
+ * passes the whole chain without one promise: each async step cost a promise and a microtask on
+ * every request); anything that waits returns a promise, and an `async` function is always fine.
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
+export type Handler = (exchange: Exchange) => MaybePromise<Reply>;
 /** One policy step: answers by itself (a refusal) or calls `next` and may adjust its reply. */
-export type Step = (exchange: Exchange, next: Handler) => Promise<Reply>;
+export type Step = (exchange: Exchange, next: Handler) => MaybePromise<Reply>;
+
+/** `f(value)` now when `value` is here, else once it is (a rejection passes through). */
+export function whenReady<T, R>(value: MaybePromise<T>, f: (value: T) => MaybePromise<R>): MaybePromise<R> {
+  return value instanceof Promise ? value.then(f) : f(value);
+}
 
 /** `steps[0]` runs first; the last one calls `terminal`. Each step is a plain function, testable alone. */
 export function compose(steps: readonly Step[], terminal: Handler): Handler {

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { Exchange, Reply } from './exchange.js';
 import type { Route } from './router.js';
 import { type Coding, negotiateEncoding } from './steps/compression.js';
@@ -37,7 +36,9 @@ function matches(ifNoneMatch: string | undefined, etag: string): boolean {
 export function graphiqlRoute(options: Record<string, unknown>): Route {
   // Rendered on first use (a server that never shows it never holds it).
   let rendered: { page: Buffer; headers: Record<string, string> } | undefined;
-  const render = () => {
+  const render = async () => {
+    // Imported on first use too: the bundled GraphiQL is ~30 MB of heap.
+    const { renderGraphiQL } = await import('@graphql-yoga/render-graphiql');
     const page = Buffer.from(renderGraphiQL(options));
     const etag = `"${createHash('sha256').update(page).digest('base64url').slice(0, 32)}"`;
     return {
@@ -51,7 +52,7 @@ export function graphiqlRoute(options: Record<string, unknown>): Route {
     methods: ['GET', 'HEAD'],
     accepts: wantsPage,
     handle: async (exchange): Promise<Reply> => {
-      rendered ??= render();
+      rendered ??= await render();
       const { page, headers } = rendered;
       if (matches(exchange.req.headers['if-none-match'], headers.etag as string))
         return { status: 304, headers: { ...headers }, body: null };

@@ -1,4 +1,4 @@
-import type { Exchange, Handler, Reply } from './exchange.js';
+import type { Exchange, Handler, MaybePromise, Reply } from './exchange.js';
 import type { Refuse } from './refusal.js';
 
 export interface Route {
@@ -14,6 +14,8 @@ export interface Route {
   readonly handle: Handler;
 }
 
+const NONE: readonly Route[] = [];
+
 /** A route's path matches: exact, or as a prefix when it ends with `/` (but `/` alone is exact). */
 export const pathMatches = (routePath: string, path: string) =>
   routePath.length > 1 && routePath.endsWith('/') ? path.startsWith(routePath) : path === routePath;
@@ -25,8 +27,18 @@ const matchesPath = (route: Route, path: string) => pathMatches(route.path, path
  * path with another method gets 405 (+ `Allow`), an unknown one 404, both as JSON.
  */
 export function router(routes: readonly Route[], refuse: Refuse): Handler {
-  return async (exchange): Promise<Reply> => {
-    const onPath = routes.filter((route) => matchesPath(route, exchange.path));
+  // Exact paths looked up once; prefix routes (`/assets/`) are matched per request.
+  const exact = new Map<string, Route[]>();
+  const prefixed = routes.filter((route) => route.path.length > 1 && route.path.endsWith('/'));
+  for (const route of routes) {
+    if (prefixed.includes(route)) continue;
+    exact.set(route.path, [...(exact.get(route.path) ?? []), route]);
+  }
+  return (exchange): MaybePromise<Reply> => {
+    const exactOnPath = exact.get(exchange.path) ?? NONE;
+    const onPath = prefixed.some((route) => matchesPath(route, exchange.path))
+      ? routes.filter((route) => matchesPath(route, exchange.path))
+      : exactOnPath;
     for (const route of onPath) {
       if (route.methods && !route.methods.includes(exchange.method)) continue;
       if (route.accepts && !route.accepts(exchange)) continue;

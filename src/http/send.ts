@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import type { ByteStream, Exchange, Reply } from './exchange.js';
 import { isStream } from './exchange.js';
 
@@ -12,7 +11,7 @@ export interface StreamOptions {
   /** Bytes a reader may leave unread (in the server's buffers) before its stream is ended. */
   maxBufferedBytes?: number;
   /** Told when a reader fell that far behind (metrics, log). */
-  onSlowReader?: (buffered: number) => void;
+  onSlowReader?: (buffered: number, exchange: Exchange) => void;
 }
 
 /**
@@ -21,7 +20,8 @@ export interface StreamOptions {
  * what it left unread passes `maxBufferedBytes`, its stream ends and the connection is closed,
  * so a stalled reader holds neither memory nor a subscription.
  */
-async function pipeStream(res: ServerResponse, stream: ByteStream, signal: AbortSignal, options: StreamOptions): Promise<void> {
+async function pipeStream(exchange: Exchange, stream: ByteStream, options: StreamOptions): Promise<void> {
+  const { res, signal } = exchange;
   const maxBuffered = options.maxBufferedBytes ?? MAX_STREAM_BUFFER_BYTES;
   const reader = stream.getReader();
   const stopped = new Promise<'stopped'>((resolve) => {
@@ -35,7 +35,7 @@ async function pipeStream(res: ServerResponse, stream: ByteStream, signal: Abort
       if (!next.value) continue;
       res.write(next.value);
       if (res.writableLength > maxBuffered) {
-        options.onSlowReader?.(res.writableLength);
+        options.onSlowReader?.(res.writableLength, exchange);
         res.destroy();
         break;
       }
@@ -45,27 +45,37 @@ async function pipeStream(res: ServerResponse, stream: ByteStream, signal: Abort
   }
 }
 
-/** Writes a reply: the only place an answer reaches the socket. */
-export async function sendReply(
+/** Writes a reply: the only place an answer reaches the socket. Synchronous unless the body is a stream. */
+export function sendReply(
   exchange: Exchange,
   reply: Reply,
   extraHeaders: Record<string, string> = {},
   streamOptions: StreamOptions = {},
-): Promise<void> {
+): void | Promise<void> {
   const { res } = exchange;
   if (res.headersSent || res.destroyed) return;
-  const headers: Record<string, string | number> = { ...reply.headers, ...extraHeaders };
-  for (const name of HOP_BY_HOP) if (!(name in extraHeaders)) delete headers[name];
+  // The reply is this request's own: its headers are sent as they are (no copy on the way out).
+  const headers: Record<string, string | number> = reply.headers;
+  for (const name of HOP_BY_HOP) if (name in headers && !(name in extraHeaders)) delete headers[name];
+  for (const name in extraHeaders) headers[name] = extraHeaders[name]!;
   const { body } = reply;
-  if (isStream(body)) {
-    res.writeHead(reply.status, headers);
-    res.flushHeaders();
-    await pipeStream(res, body, exchange.signal, streamOptions);
-    if (!res.destroyed) res.end();
-    return;
-  }
+  if (isStream(body)) return sendStream(exchange, reply.status, headers, body, streamOptions);
   const bytes = body === null ? null : typeof body === 'string' ? Buffer.from(body) : body;
   if (bytes !== null) headers['content-length'] = bytes.byteLength;
   res.writeHead(reply.status, headers);
   res.end(bytes !== null && exchange.method !== 'HEAD' ? bytes : undefined);
+}
+
+async function sendStream(
+  exchange: Exchange,
+  status: number,
+  headers: Record<string, string | number>,
+  body: ByteStream,
+  options: StreamOptions,
+): Promise<void> {
+  const { res } = exchange;
+  res.writeHead(status, headers);
+  res.flushHeaders();
+  await pipeStream(exchange, body, options);
+  if (!res.destroyed) res.end();
 }

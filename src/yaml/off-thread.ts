@@ -25,10 +25,13 @@ export interface YamlParser {
   close(): Promise<void>;
 }
 
-/** Run from TypeScript sources (tests): the worker registers tsx first; built JavaScript loads worker.js as it is. */
+/**
+ * Run from TypeScript sources (tests): the worker registers tsx first. Built (dist/, an esbuild
+ * bundle): yaml-worker.js, an entry of its own beside the bundle's chunks (scripts/build-dist.ts).
+ */
 function startWorker(): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
-  if (!fromSources) return new Worker(new URL('./worker.js', import.meta.url));
+  if (!fromSources) return new Worker(new URL('./yaml-worker.js', import.meta.url));
   // tsx's ESM entry (its `import` export): require.resolve gives the CommonJS twin beside it.
   const tsx = pathToFileURL(
     createRequire(import.meta.url)

@@ -7,6 +7,7 @@ import { createControlPlaneYoga } from '../../src/graphql/yoga.js';
 import type { Exchange } from '../../src/http/exchange.js';
 import { inProcessRunner, OperationFailed } from '../../src/http/in-process.js';
 import { createLogger } from '../../src/log.js';
+import { GRAPHQL_PATHS } from '../helpers/graphql-paths.js';
 import { startTestServer, TEST_TOKEN } from '../helpers/server.js';
 
 const log = createLogger({ level: 'silent' });
@@ -61,10 +62,33 @@ async function bothPaths(production: boolean, query: string, variables: Record<s
     if (!(err instanceof OperationFailed)) throw err;
     inProcess = { status: err.status, messages: [err.message], wwwAuthenticate: err.headers['www-authenticate'] ?? null };
   }
-  return { overHttp, inProcess };
+  // And over real HTTP through the adapter, on each path a JSON POST can take (yoga, the lane with and without jit), twice (caches).
+  const adapter: Record<string, Outcome[]> = {};
+  for (const { name, fastLane } of GRAPHQL_PATHS) {
+    const laneServer = await startTestServer({ production, fastLane, security: { authFailures: { failuresPerMinute: 100_000 } } });
+    adapter[name] = [];
+    for (let round = 0; round < 2; round++) {
+      const res = await fetch(laneServer.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json',
+          ...(authorization && { authorization }),
+        },
+        body: JSON.stringify({ query, variables }),
+      });
+      const answer = (await res.json()) as { errors?: { message: string }[] };
+      adapter[name].push({
+        status: res.status,
+        messages: (answer.errors ?? []).map((e) => e.message),
+        wwwAuthenticate: res.headers.get('www-authenticate'),
+      });
+    }
+  }
+  return { overHttp, inProcess, adapter };
 }
 
-describe('envelop plugins answer alike over yoga HTTP and in process (getEnveloped)', () => {
+describe('envelop plugins answer alike over yoga HTTP, in process (getEnveloped) and through the adapter on each path', () => {
   it.each([
     ['introspection in production', true, '{ __schema { queryType { name } } }', {}, null, 400, /introspection has been disabled/],
     [
@@ -96,7 +120,10 @@ describe('envelop plugins answer alike over yoga HTTP and in process (getEnvelop
       /^Invalid strategy key: nope$/,
     ],
   ])('%s', async (_name, production, query, variables, authorization, status, message) => {
-    const { overHttp, inProcess } = await bothPaths(production, query, variables, authorization);
+    const { overHttp, inProcess, adapter } = await bothPaths(production, query, variables, authorization);
+    for (const [name, outcomes] of Object.entries(adapter)) {
+      for (const outcome of outcomes) expect({ ...outcome, name }).toEqual({ ...overHttp, name });
+    }
     expect(overHttp.messages[0]).toMatch(message);
     expect(inProcess.messages[0]).toBe(overHttp.messages[0]);
     expect(overHttp.messages.join()).not.toMatch(/Did you mean/);

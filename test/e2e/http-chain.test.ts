@@ -185,8 +185,14 @@ describe('routes behind the chain', () => {
     // The probes do no GraphQL at all; /graphql goes through yoga once.
     for (const path of ['/health', '/ready', '/version']) await fetch(`${server.origin}${path}`);
     expect(seen).toEqual({ httpRequests: 0, executions: 3 });
+    // A plain JSON POST to /graphql takes the fast lane (in process too); a GET goes through yoga's HTTP handling once.
     expect((await server.gql('{ status { configVersion } }')).body.data).toEqual({ status: { configVersion: 2 } });
-    expect(seen).toEqual({ httpRequests: 1, executions: 4 });
+    expect(seen).toEqual({ httpRequests: 0, executions: 4 });
+    const get = await fetch(`${server.url}?query=${encodeURIComponent('{ config { version } }')}`, {
+      headers: { accept: 'application/json' },
+    });
+    expect(await get.json()).toEqual({ data: { config: { version: 2 } } });
+    expect(seen).toEqual({ httpRequests: 1, executions: 5 });
   });
 
   it('REST refusals keep the error table: 401 with WWW-Authenticate, 429 with Retry-After, counted once per call', async () => {

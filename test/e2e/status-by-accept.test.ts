@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { GRAPHQL_PATHS } from '../helpers/graphql-paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const post = (server: TestServer, query: string, accept: string | null, token: string | null = server.token) =>
@@ -14,9 +15,9 @@ const post = (server: TestServer, query: string, accept: string | null, token: s
 
 const ACCEPTS = ['*/*', 'application/json', 'application/graphql-response+json', null] as const;
 
-describe('HTTP status by Accept (README: Errors)', { timeout: 30_000 }, () => {
+describe.each(GRAPHQL_PATHS)('HTTP status by Accept (README: Errors), answered by $name', { timeout: 30_000 }, ({ fastLane }) => {
   it("the error table's statuses hold whatever Accept says: curl -f fails on them", async () => {
-    const server = await startTestServer();
+    const server = await startTestServer({ fastLane });
     for (const accept of ACCEPTS) {
       expect((await post(server, 'mutation { activateStrategy(strategyKey: "nope") { configVersion } }', accept)).status, `${accept}`).toBe(
         400,
@@ -32,7 +33,7 @@ describe('HTTP status by Accept (README: Errors)', { timeout: 30_000 }, () => {
   });
 
   it('a parse or validation error: 400 under application/graphql-response+json, 200 with errors under application/json, */* or none', async () => {
-    const server = await startTestServer();
+    const server = await startTestServer({ fastLane });
     const expected = { '*/*': 200, 'application/json': 200, 'application/graphql-response+json': 400, none: 200 } as const;
     for (const accept of ACCEPTS) {
       for (const query of ['{ statuz { configVersion } }', '{ status ']) {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { defaultRegistry } from '../../src/registry/index.js';
 
 const READ = '{ status { activeStrategyKey configVersion activeStrategy { key } } }';
-const ACTIVATE = 'mutation($k: String!) { activateStrategy(strategyKey: $k) { activeStrategyKey configVersion } }';
+const ACTIVATE = 'mutation($k: String!) { activateStrategy(strategyKey: $k) { activeStrategyKey configVersion changed } }';
 
 export interface LoadOptions {
   url: string;
@@ -31,6 +31,11 @@ export interface LoadResult {
   failedWrites: number;
   /** Versions answered to writers that were answered twice (must be 0: each accepted write gets its own). */
   duplicateWriteVersions: number;
+  /**
+   * Activations of the strategy already in force (two writers asking for the same key in a row, or in
+   * one group commit): answered `changed: false` with the version in force, nothing written (DESIGN: no-ops).
+   */
+  noOpWrites: number;
   versionBefore: number;
   versionAfter: number;
   /** New lines in <runtime-dir>/audit.log, or null when there is no audit log. */
@@ -108,6 +113,7 @@ export async function runLoadWithWriters(options: LoadOptions): Promise<LoadResu
     acceptedWrites: 0,
     failedWrites: 0,
     duplicateWriteVersions: 0,
+    noOpWrites: 0,
     versionBefore: 0,
     versionAfter: 0,
     auditLinesAdded: null,
@@ -179,7 +185,9 @@ export async function runLoadWithWriters(options: LoadOptions): Promise<LoadResu
         const { status, body } = await post(ACTIVATE, { k: keys[i % keys.length] }, options.token);
         result.maxWriteMs = Math.max(result.maxWriteMs, Math.round(performance.now() - started));
         const version = body.data?.activateStrategy?.configVersion;
-        if (status === 200 && !body.errors && typeof version === 'number') {
+        if (status === 200 && !body.errors && typeof version === 'number' && body.data?.activateStrategy?.changed === false) {
+          result.noOpWrites += 1;
+        } else if (status === 200 && !body.errors && typeof version === 'number') {
           result.acceptedWrites += 1;
           if (writeVersions.has(version)) result.duplicateWriteVersions += 1;
           writeVersions.add(version);

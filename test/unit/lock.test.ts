@@ -83,13 +83,15 @@ describe('lock files (src/lock.ts)', () => {
     const dir = await tempRuntimeDir();
     const file = path.join(dir, '.lock');
     await writeFile(file, JSON.stringify({ pid: await deadPid(), host: hostname(), nonce: 'old', acquiredAt: '' }));
-    const lockModule = pathToFileURL(path.join(ROOT, 'dist/lock.js')).href;
+    const lockModule = pathToFileURL(path.join(ROOT, 'src/lock.ts')).href;
     // Each child tries once, reports, and holds what it got until told to exit (stdin closes).
     const script = `
       const { acquireLock } = await import(${JSON.stringify(lockModule)});
       try { await acquireLock(${JSON.stringify(file)}); console.log('won'); } catch (e) { console.log(e.name); }
       process.stdin.resume(); process.stdin.on('end', () => process.exit(0));`;
-    const children = Array.from({ length: 6 }, () => spawn(process.execPath, ['--input-type=module', '-e', script]));
+    const children = Array.from({ length: 6 }, () =>
+      spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT }),
+    );
     const outcomes = await Promise.all(
       children.map(
         (child) =>

@@ -1,6 +1,6 @@
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Authenticator } from '../../auth/tokens.js';
-import type { Step } from '../exchange.js';
+import type { Exchange, Handler, Reply, Step } from '../exchange.js';
 import type { Refuse } from '../refusal.js';
 
 export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 10;
@@ -31,10 +31,42 @@ const presentsToken = (header: string | undefined): header is string => header !
 export function authFailureLimitStep(refuse: Refuse, options: AuthFailureLimitOptions): Step {
   const limit = options.failuresPerMinute;
   const failures = new RateLimiterMemory({ points: limit, duration: WINDOW_SECONDS, keyPrefix: 'auth-failures' });
+  // Clients with a failure in a window that may still be open: only they are looked up in the
+  // limiter (an async call), so a request from a client that never failed passes at once.
+  const failedRecently = new Map<string, number>();
+  const MAX_TRACKED = 10_000;
 
-  return async (exchange, next) => {
+  const counted = async (exchange: Exchange, reply: Reply): Promise<Reply> => {
+    // penalty() counts without refusing: the refusal is decided before, where the token is known to be wrong.
+    await failures.penalty(exchange.clientKey);
+    failedRecently.delete(exchange.clientKey);
+    if (failedRecently.size >= MAX_TRACKED) failedRecently.delete(failedRecently.keys().next().value as string);
+    failedRecently.set(exchange.clientKey, Date.now() + WINDOW_SECONDS * 1000);
+    options.onFailure?.();
+    return reply;
+  };
+  const answer = (exchange: Exchange, next: Handler) => {
+    const reply = next(exchange);
+    return reply instanceof Promise
+      ? reply.then((r) => (r.status === 401 ? counted(exchange, r) : r))
+      : reply.status === 401
+        ? counted(exchange, reply)
+        : reply;
+  };
+
+  return (exchange, next) => {
     const authorization = exchange.req.headers.authorization;
     if (!presentsToken(authorization)) return next(exchange);
+    const until = failedRecently.get(exchange.clientKey);
+    if (until === undefined) return answer(exchange, next);
+    if (until <= Date.now()) {
+      failedRecently.delete(exchange.clientKey);
+      return answer(exchange, next);
+    }
+    return limited(exchange, next, authorization);
+  };
+
+  async function limited(exchange: Exchange, next: Handler, authorization: string): Promise<Reply> {
     const seen = await failures.get(exchange.clientKey);
     if (seen && seen.consumedPoints >= limit) {
       const credentials = await options.authenticator.authenticate(authorization);
@@ -49,12 +81,6 @@ export function authFailureLimitStep(refuse: Refuse, options: AuthFailureLimitOp
         });
       }
     }
-    const reply = await next(exchange);
-    if (reply.status === 401) {
-      // penalty() counts without refusing: the refusal is decided above, where the token is known to be wrong.
-      await failures.penalty(exchange.clientKey);
-      options.onFailure?.();
-    }
-    return reply;
-  };
+    return answer(exchange, next);
+  }
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import type { Exchange, Step } from '../exchange.js';
+import type { Exchange, Handler, Reply, Step } from '../exchange.js';
 import type { Refuse } from '../refusal.js';
 
 /** 64 KiB: a hundred times the largest real request (an `updateConfig` with overrides). */
@@ -23,19 +23,50 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 /** Reads at most `limit` bytes; past that, reads the rest and drops it (so the client sees an answer, not a reset). */
-async function readAtMost(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
+function readAtMost(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> | Buffer | 'too-large' {
+  // A small body usually arrives with its headers: whole and buffered by the time the chain gets
+  // here. Then it is taken as it is, without waiting for stream events.
+  if (req.complete && !req.readableFlowing) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for (let chunk = req.read() as Buffer | null; chunk !== null; chunk = req.read() as Buffer | null) {
       size += chunk.byteLength;
       if (size <= limit) chunks.push(chunk);
     }
-  } catch {
-    throw new ClientGoneError('the client closed the connection while sending its body');
+    return size > limit ? 'too-large' : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
   }
-  if (!req.complete) throw new ClientGoneError('the client closed the connection while sending its body');
-  return size > limit ? 'too-large' : Buffer.concat(chunks, size);
+  // Plain events rather than an async iterator: this runs for every request with a body.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const gone = () => {
+      cleanup();
+      reject(new ClientGoneError('the client closed the connection while sending its body'));
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size <= limit) chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      if (!req.complete) return gone();
+      resolve(size > limit ? 'too-large' : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onClose = () => {
+      if (!req.complete) gone();
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', gone);
+      req.off('close', onClose);
+    };
+    if (req.destroyed && !req.complete) return gone();
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', gone);
+    req.once('close', onClose);
+  });
 }
 
 /**
@@ -47,15 +78,11 @@ async function readAtMost(req: IncomingMessage, limit: number): Promise<Buffer |
 export function bodyLimitStep(refuse: Refuse, limit: number = MAX_REQUEST_BODY_BYTES): Step {
   const tooLarge = (exchange: Exchange) =>
     refuse(exchange, { reason: 'body-too-large', status: 413, code: 'REQUEST_ENTITY_TOO_LARGE', message: bodyTooLargeMessage(limit) });
-  return async (exchange, next) => {
+
+  const judged = async (exchange: Exchange, next: Handler, coding: string): Promise<Reply> => {
     const { req } = exchange;
-    if (!hasBody(req)) {
-      exchange.body = null;
-      return next(exchange);
-    }
-    const coding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     if (coding !== 'identity' && coding !== 'gzip' && coding !== 'x-gzip') {
-      await readAtMost(req, 0);
+      if (exchange.prefetched === undefined) await readAtMost(req, 0);
       return refuse(exchange, {
         reason: 'unsupported-encoding',
         status: 415,
@@ -64,8 +91,8 @@ export function bodyLimitStep(refuse: Refuse, limit: number = MAX_REQUEST_BODY_B
       });
     }
     const declared = Number(req.headers['content-length']);
-    const raw = await readAtMost(req, declared > limit ? 0 : limit);
-    if (raw === 'too-large') return tooLarge(exchange);
+    const raw = exchange.prefetched ?? (await readAtMost(req, declared > limit ? 0 : limit));
+    if (raw === 'too-large' || raw.byteLength > limit) return tooLarge(exchange);
     if (coding === 'identity') {
       exchange.body = raw;
       return next(exchange);
@@ -77,5 +104,21 @@ export function bodyLimitStep(refuse: Refuse, limit: number = MAX_REQUEST_BODY_B
       return refuse(exchange, { reason: 'bad-body', status: 400, code: 'BAD_REQUEST', message: 'Request body is not valid gzip data' });
     }
     return next(exchange);
+  };
+
+  return (exchange, next) => {
+    const { req } = exchange;
+    if (!hasBody(req)) {
+      exchange.body = null;
+      return next(exchange);
+    }
+    const coding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    // Already read by the adapter, sent as it is: judged here and now, the rest of the chain in the same turn.
+    if (coding === 'identity' && exchange.prefetched !== undefined) {
+      if (exchange.prefetched.byteLength > limit) return tooLarge(exchange);
+      exchange.body = exchange.prefetched;
+      return next(exchange);
+    }
+    return judged(exchange, next, coding);
   };
 }

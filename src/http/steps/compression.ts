@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
-import { isStream, type Step } from '../exchange.js';
+import { isStream, type Reply, type Step, whenReady } from '../exchange.js';
 
 /** Smaller bodies gain less than the compression costs. */
 export const COMPRESSION_THRESHOLD_BYTES = 1024;
@@ -60,18 +60,20 @@ export function negotiateEncoding(acceptEncoding: string | undefined): Coding | 
  */
 export function compressionStep(threshold = COMPRESSION_THRESHOLD_BYTES): Step {
   const compress = compressor();
-  return async (exchange, next) => {
-    const reply = await next(exchange);
-    const { body } = reply;
-    if (body === null || isStream(body) || reply.headers['content-encoding'] !== undefined) return reply;
-    if (!COMPRESSIBLE.test(reply.headers['content-type'] ?? '')) return reply;
-    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    if (bytes.byteLength < threshold) return reply;
-    reply.headers.vary = reply.headers.vary ? `${reply.headers.vary}, Accept-Encoding` : 'Accept-Encoding';
-    const coding = negotiateEncoding(exchange.req.headers['accept-encoding']);
-    if (!coding) return reply;
-    reply.body = await compress(coding, bytes);
-    reply.headers['content-encoding'] = coding;
-    return reply;
-  };
+  return (exchange, next) =>
+    whenReady(next(exchange), (reply): Reply | Promise<Reply> => {
+      const { body } = reply;
+      if (body === null || isStream(body) || reply.headers['content-encoding'] !== undefined) return reply;
+      if (!COMPRESSIBLE.test(reply.headers['content-type'] ?? '')) return reply;
+      const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+      if (bytes.byteLength < threshold) return reply;
+      reply.headers.vary = reply.headers.vary ? `${reply.headers.vary}, Accept-Encoding` : 'Accept-Encoding';
+      const coding = negotiateEncoding(exchange.req.headers['accept-encoding']);
+      if (!coding) return reply;
+      return compress(coding, bytes).then((compressed) => {
+        reply.body = compressed;
+        reply.headers['content-encoding'] = coding;
+        return reply;
+      });
+    });
 }

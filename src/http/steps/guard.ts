@@ -1,4 +1,4 @@
-import type { Step } from '../exchange.js';
+import type { Exchange, Reply, Step } from '../exchange.js';
 import { jsonReply } from '../exchange.js';
 import type { Refuse } from '../refusal.js';
 import { ClientGoneError } from './body-limit.js';
@@ -9,15 +9,19 @@ import { ClientGoneError } from './body-limit.js';
  * A client that went away mid-request is no fault of ours: one DEBUG line, nothing to answer.
  */
 export function guardStep(refuse: Refuse): Step {
-  return async (exchange, next) => {
+  const failed = (exchange: Exchange, err: unknown): Reply => {
+    if (err instanceof ClientGoneError || exchange.res.destroyed) {
+      exchange.log.debug({ method: exchange.method, path: exchange.path.slice(0, 200) }, 'client went away before the answer');
+      return jsonReply(499, null);
+    }
+    return refuse(exchange, { reason: 'internal', status: 500, code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.', err });
+  };
+  return (exchange, next) => {
     try {
-      return await next(exchange);
+      const reply = next(exchange);
+      return reply instanceof Promise ? reply.catch((err: unknown) => failed(exchange, err)) : reply;
     } catch (err) {
-      if (err instanceof ClientGoneError || exchange.res.destroyed) {
-        exchange.log.debug({ method: exchange.method, path: exchange.path.slice(0, 200) }, 'client went away before the answer');
-        return jsonReply(499, null);
-      }
-      return refuse(exchange, { reason: 'internal', status: 500, code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.', err });
+      return failed(exchange, err);
     }
   };
 }

@@ -57,7 +57,18 @@ export interface HostCheckOptions {
 export function hostCheckStep(refuse: Refuse, options: HostCheckOptions = {}): Step {
   const allowed = options.allowedHostnames ? new Set([...options.allowedHostnames].map((n) => n.toLowerCase())) : null;
   const served = allowed ? [...allowed].join(', ') : '';
-  return async (exchange, next) => {
+  // Hosts seen recently, checked once each (a client sends the same Host on every request).
+  const checked = new Map<string, string | null>();
+  const hostnameOfCached = (header: string) => {
+    let hostname = checked.get(header);
+    if (hostname === undefined) {
+      hostname = hostnameOf(header);
+      if (checked.size >= 256) checked.clear();
+      checked.set(header, hostname);
+    }
+    return hostname;
+  };
+  return (exchange, next) => {
     if (!isOriginForm(exchange.target)) {
       return refuse(exchange, {
         reason: 'bad-target',
@@ -67,7 +78,7 @@ export function hostCheckStep(refuse: Refuse, options: HostCheckOptions = {}): S
       });
     }
     const header = exchange.req.headers.host;
-    const hostname = header === undefined ? null : hostnameOf(header);
+    const hostname = header === undefined ? null : hostnameOfCached(header);
     if (hostname === null) {
       return refuse(exchange, { reason: 'bad-host', status: 400, code: 'BAD_REQUEST', message: 'Bad Host header: expected host[:port]' });
     }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log.js';
-import type { Step } from '../exchange.js';
-import { childLogger } from '../log.js';
+import { type Step, whenReady } from '../exchange.js';
+import { lazyChildLogger } from '../log.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -17,11 +17,13 @@ export function acceptedRequestId(header: string | string[] | undefined): string
  * every log line of the request (a child logger), into the GraphQL context, and back in the answer.
  */
 export function requestIdStep(logger: Logger, newId: () => string = randomUUID): Step {
-  return async (exchange, next) => {
-    exchange.requestId = acceptedRequestId(exchange.req.headers[REQUEST_ID_HEADER]) ?? newId();
-    exchange.log = childLogger(logger, { reqId: exchange.requestId });
-    const reply = await next(exchange);
-    reply.headers[REQUEST_ID_HEADER] = exchange.requestId;
-    return reply;
+  return (exchange, next) => {
+    const requestId = acceptedRequestId(exchange.req.headers[REQUEST_ID_HEADER]) ?? newId();
+    exchange.requestId = requestId;
+    exchange.log = lazyChildLogger(logger, { reqId: requestId });
+    return whenReady(next(exchange), (reply) => {
+      reply.headers[REQUEST_ID_HEADER] = requestId;
+      return reply;
+    });
   };
 }

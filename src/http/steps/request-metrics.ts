@@ -1,4 +1,4 @@
-import type { Step } from '../exchange.js';
+import { type Step, whenReady } from '../exchange.js';
 import { pathMatches } from '../router.js';
 
 /** Methods kept as labels; anything else is `other` (the method is the client's to choose). */
@@ -15,12 +15,14 @@ export interface RequestMetricsOptions {
  * come from the route table, never from the raw path, so a scan of random paths adds no series.
  */
 export function requestMetricsStep(options: RequestMetricsOptions): Step {
-  const routeOf = (path: string) => options.routes.find((route) => pathMatches(route, path)) ?? 'other';
-  return async (exchange, next) => {
+  const exact = new Set(options.routes);
+  const routeOf = (path: string) => (exact.has(path) ? path : (options.routes.find((route) => pathMatches(route, path)) ?? 'other'));
+  return (exchange, next) => {
     const started = performance.now();
-    const reply = await next(exchange);
-    const method = METHODS.has(exchange.method) ? exchange.method : 'other';
-    options.record(routeOf(exchange.path), method, reply.status, (performance.now() - started) / 1000);
-    return reply;
+    return whenReady(next(exchange), (reply) => {
+      const method = METHODS.has(exchange.method) ? exchange.method : 'other';
+      options.record(routeOf(exchange.path), method, reply.status, (performance.now() - started) / 1000);
+      return reply;
+    });
   };
 }

@@ -1,0 +1,43 @@
+/**
+ * Quick A/B for iteration (not part of `npm run bench`): this server against plain node:http (and
+ * mercurius) on one read, many short interleaved rounds, the median of the per-round ratios.
+ * `node --import tsx bench/ab.ts [strategies|status] [rounds] [seconds]`
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startServer } from './lib/control-plane.js';
+import { runLoad } from './lib/load.js';
+import { endChildrenOnExit, stop } from './lib/processes.js';
+import { median } from './lib/stats.js';
+import { READ_BODIES, startPeers } from './parts/peers.js';
+
+const which = (process.argv[2] ?? 'strategies') as keyof typeof READ_BODIES;
+const rounds = Number(process.argv[3] ?? 6);
+const seconds = Number(process.argv[4] ?? 3);
+endChildrenOnExit();
+const tmp = await mkdtemp(path.join(tmpdir(), 'scp-ab-'));
+const ours = await startServer(tmp, 'ours');
+const peers = await startPeers(tmp, ours, []);
+const targets = [{ name: 'ours', url: ours.url }, ...peers.filter((p) => p.name !== 'yoga').map((p) => ({ name: p.name, url: p.url }))];
+const body = READ_BODIES[which];
+for (const t of targets) await runLoad({ url: t.url, connections: 50, duration: 1, body });
+const ratios: Record<string, number[]> = { mercurius: [], plain: [] };
+for (let r = 0; r < rounds; r++) {
+  const rps: Record<string, number> = {};
+  for (const t of r % 2 ? [...targets].reverse() : targets)
+    rps[t.name] = (await runLoad({ url: t.url, connections: 50, duration: seconds, body })).rps;
+  for (const peer of ['mercurius', 'plain']) ratios[peer]!.push(rps.ours! / rps[peer]!);
+  process.stdout.write(
+    `round ${r + 1}: ${Object.entries(rps)
+      .map(([n, v]) => `${n} ${v.toFixed(0)}`)
+      .join(', ')}\n`,
+  );
+}
+process.stdout.write(
+  `${which}: ours/mercurius median ${median(ratios.mercurius!).toFixed(2)}x, ours/plain median ${median(ratios.plain!).toFixed(2)}x\n`,
+);
+for (const p of peers) await stop(p.child);
+await stop(ours.child);
+await rm(tmp, { recursive: true, force: true });
+process.exit(0);

@@ -1,0 +1,51 @@
+import { errnoOf, type FileSystem } from '../fs/file-system.js';
+import type { RuntimeFileChecks } from '../fs/runtime-file.js';
+import { ConfigWriteError } from './errors.js';
+
+// Apart from audit-file.ts (which parses entries with zod): the store's I/O worker appends with
+// this alone, and a worker thread loads only what it imports.
+
+/**
+ * Appends `text` (whole lines) to the audit file in one write and one fsync, starting on a line
+ * boundary even when something else appended a torn line since `knownSize`; on failure cuts the
+ * file back to the size it had, so no half line stays. Returns the file's size after the append.
+ * Shared by the store and its I/O worker, so both append alike.
+ */
+export async function appendAuditText(
+  fs: FileSystem,
+  file: string,
+  text: string,
+  knownSize: number,
+  checks: RuntimeFileChecks = { maxBytes: Number.POSITIVE_INFINITY },
+): Promise<number> {
+  let size = knownSize;
+  let lines = text;
+  let step = 'open';
+  try {
+    // Someone else may have appended (a torn line without its newline): never glue our line to it.
+    const stat = await fs.stat(file).catch(() => null);
+    if (stat && stat.size !== size) {
+      if (stat.size > 0 && !(await endsWithNewline(fs, file, stat.size, checks))) lines = `\n${lines}`;
+      size = stat.size;
+    }
+    const handle = await fs.open(file, 'a', 0o600);
+    try {
+      step = 'append';
+      await handle.write(lines);
+      step = 'fsync';
+      await handle.sync();
+    } finally {
+      await handle.close().catch(() => {});
+    }
+  } catch (err) {
+    await fs.truncate(file, size).catch(() => {});
+    throw new ConfigWriteError(`audit ${step}`, errnoOf(err), { cause: err });
+  }
+  return size + Buffer.byteLength(lines);
+}
+
+async function endsWithNewline(fs: FileSystem, file: string, size: number, checks: RuntimeFileChecks): Promise<boolean> {
+  // The audit log has no size limit (it is the server's own, append-only).
+  const bytes = await fs.readFile(file, checks).catch(() => null);
+  return bytes === null || bytes.length === 0 || bytes[Math.min(size, bytes.length) - 1] === 0x0a;
+}

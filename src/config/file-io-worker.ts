@@ -1,0 +1,27 @@
+// The file store's I/O thread (file-io.ts): reads and group writes on its own event loop, with the
+// same functions the store uses in process.
+import { parentPort } from 'node:worker_threads';
+import { nodeFileSystem } from '../fs/file-system.js';
+import { ConfigWriteError } from './errors.js';
+import { type IoReply, type IoRequest, readStoreFiles, type SentError, sentRead, writeGroup } from './file-io.js';
+
+const sent = (err: unknown): SentError => {
+  const e = err as Partial<ConfigWriteError> & { code?: unknown; name?: string; message?: string };
+  return {
+    name: err instanceof ConfigWriteError ? 'ConfigWriteError' : (e.name ?? 'Error'),
+    message: e.message ?? String(err),
+    ...(err instanceof ConfigWriteError && { step: err.step, errno: err.errno }),
+    ...(typeof e.code === 'string' && { code: e.code }),
+  };
+};
+
+parentPort?.on('message', (request: IoRequest) => {
+  const work =
+    request.op === 'read'
+      ? readStoreFiles(nodeFileSystem, request.files, request.checks).then((reads) => reads.map(sentRead))
+      : writeGroup(nodeFileSystem, request.plan);
+  work.then(
+    (value) => parentPort?.postMessage({ id: request.id, value } satisfies IoReply),
+    (err: unknown) => parentPort?.postMessage({ id: request.id, error: sent(err) } satisfies IoReply),
+  );
+});

@@ -1,0 +1,213 @@
+import { Worker } from 'node:worker_threads';
+import { AtomicWriteError, writeFileAtomic } from '../fs/atomic-write.js';
+import { errnoOf, type FileSystem } from '../fs/file-system.js';
+import { type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
+import { appendAuditText } from './audit-append.js';
+import { ConfigWriteError } from './errors.js';
+
+/** One runtime file a group replaces, with the text it had (to put back if the group fails). */
+export interface FileWrite {
+  readonly file: string;
+  readonly text: string;
+  readonly previous: string | null;
+}
+
+/** A runtime file as read: its text, null when missing, or the refusal (a FIFO, a directory, a link, too large: never read). */
+export type FileRead = string | null | RuntimeFileRefusedError;
+
+/** Reads the store's files under `checks`; a refusal is a value (reported like an invalid file), any other failure throws. */
+export function readStoreFiles(fs: FileSystem, files: readonly string[], checks: RuntimeFileChecks): Promise<FileRead[]> {
+  return Promise.all(
+    files.map(async (file) => {
+      try {
+        return await readRuntimeFile(fs, file, checks);
+      } catch (err) {
+        if (err instanceof RuntimeFileRefusedError) return err;
+        throw err;
+      }
+    }),
+  );
+}
+
+/** Everything a group commit writes: its files (presets first, then config), then its audit lines. */
+export interface GroupWritePlan {
+  readonly writes: readonly FileWrite[];
+  readonly audit: { readonly file: string; readonly text: string; readonly knownSize: number; readonly checks?: RuntimeFileChecks };
+}
+
+export interface GroupWritten {
+  /** The audit file's size after the append. */
+  readonly auditSize: number;
+  /** Files whose directory fsync failed: in place and in force, but the rename may not survive a power loss. */
+  readonly notDurable: readonly string[];
+}
+
+/**
+ * Writes a group durably: each file atomically (temp, fsync, rename, directory fsync, keeping its
+ * mode), then the audit lines (one write, one fsync). A failure puts back every file already
+ * replaced (so nothing unrecorded stays in force) and throws ConfigWriteError naming the step.
+ */
+export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<GroupWritten> {
+  const done: FileWrite[] = [];
+  const notDurable: string[] = [];
+  try {
+    for (const write of plan.writes) {
+      const mode = await fs.stat(write.file).then(
+        (s) => s.mode & 0o777,
+        () => 0o644,
+      );
+      let durable: boolean;
+      try {
+        durable = await writeFileAtomic(write.file, write.text, { fs, mode });
+      } catch (err) {
+        if (err instanceof AtomicWriteError) throw new ConfigWriteError(err.step, err.errno, { cause: err });
+        throw err;
+      }
+      if (!durable) notDurable.push(write.file);
+      done.push(write);
+    }
+    const auditSize = await appendAuditText(fs, plan.audit.file, plan.audit.text, plan.audit.knownSize, plan.audit.checks);
+    return { auditSize, notDurable };
+  } catch (err) {
+    return restore(fs, done, err);
+  }
+}
+
+/** Puts back the files a failed group replaced (newest first), then throws the failure as ConfigWriteError. */
+async function restore(fs: FileSystem, written: readonly FileWrite[], cause: unknown): Promise<never> {
+  for (const { file, previous } of [...written].reverse()) {
+    try {
+      if (previous !== null) await writeFileAtomic(file, previous, { fs });
+      else await fs.unlink(file);
+    } catch (restoreError) {
+      // Could not put it back: the new file is on disk, and the next read reports it truthfully.
+      throw new ConfigWriteError('restore after failed audit append', errnoOf(restoreError), { cause: restoreError });
+    }
+  }
+  if (cause instanceof ConfigWriteError) throw cause;
+  throw new ConfigWriteError('audit append', errnoOf(cause), { cause });
+}
+
+/**
+ * Where the file store's reads and group writes run. In process, each file-system call is a trip
+ * through the event loop, and under a read storm each trip waits behind hundreds of requests (a
+ * write took ~25 of them: 130 ms). The worker runs the same functions on its own event loop, so a
+ * group read or write is one trip for the store, however busy the server is.
+ */
+export interface RuntimeFilesIo {
+  /** Where the work runs now: the worker thread, or in process (a worker that stopped falls back). */
+  readonly kind: 'worker' | 'in-process';
+  read(files: readonly string[], checks: RuntimeFileChecks): Promise<FileRead[]>;
+  writeGroup(plan: GroupWritePlan): Promise<GroupWritten>;
+  close(): Promise<void>;
+}
+
+export function inProcessIo(fs: FileSystem): RuntimeFilesIo {
+  return {
+    kind: 'in-process',
+    read: (files, checks) => readStoreFiles(fs, files, checks),
+    writeGroup: (plan) => writeGroup(fs, plan),
+    close: async () => {},
+  };
+}
+
+/** A failure as it crosses the thread boundary. */
+export interface SentError {
+  readonly name: string;
+  readonly message: string;
+  readonly step?: string;
+  readonly errno?: string;
+  readonly code?: string;
+}
+
+type IoAsk =
+  | { readonly op: 'read'; readonly files: readonly string[]; readonly checks: RuntimeFileChecks }
+  | { readonly op: 'write'; readonly plan: GroupWritePlan };
+
+/** A file read as it crosses the thread boundary (a refusal as its parts). */
+export type SentRead =
+  | string
+  | null
+  | { readonly refused: { readonly file: string; readonly problem: RuntimeFileRefusedError['problem']; readonly detail: string } };
+
+export const sentRead = (read: FileRead): SentRead =>
+  read instanceof RuntimeFileRefusedError ? { refused: { file: read.file, problem: read.problem, detail: read.detail } } : read;
+
+const receivedRead = (read: SentRead): FileRead =>
+  read !== null && typeof read === 'object'
+    ? new RuntimeFileRefusedError(read.refused.file, read.refused.problem, read.refused.detail)
+    : read;
+
+export type IoRequest = IoAsk & { readonly id: number };
+
+export type IoReply = { readonly id: number; readonly value: unknown } | { readonly id: number; readonly error: SentError };
+
+/**
+ * The worker-backed I/O: one worker thread, requests answered in order. Reads that fail are done
+ * again in process (their errors keep their classes and messages); a write failure arrives as the
+ * ConfigWriteError it was. If the worker is gone, everything runs in process.
+ */
+export function workerIo(fallback: RuntimeFilesIo): RuntimeFilesIo {
+  let worker: Worker | null = startWorker();
+  worker.unref();
+  let nextId = 0;
+  const pending = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
+  const lost = () => {
+    worker = null;
+    for (const { reject } of pending.values()) reject(new Error('the file I/O worker stopped'));
+    pending.clear();
+  };
+  worker.on('message', (reply: IoReply) => {
+    const waiting = pending.get(reply.id);
+    pending.delete(reply.id);
+    if (!waiting) return;
+    if ('error' in reply) waiting.reject(reply.error);
+    else waiting.resolve(reply.value);
+  });
+  worker.on('error', lost);
+  worker.on('exit', lost);
+  const ask = (request: IoAsk) =>
+    new Promise<unknown>((resolve, reject) => {
+      if (!worker) return reject(new Error('the file I/O worker stopped'));
+      nextId += 1;
+      pending.set(nextId, { resolve, reject });
+      worker.postMessage({ ...request, id: nextId });
+    });
+  return {
+    get kind() {
+      return worker ? 'worker' : 'in-process';
+    },
+    async read(files, checks) {
+      if (!worker) return fallback.read(files, checks);
+      try {
+        return ((await ask({ op: 'read', files, checks })) as SentRead[]).map(receivedRead);
+      } catch {
+        return fallback.read(files, checks);
+      }
+    },
+    async writeGroup(plan) {
+      if (!worker) return fallback.writeGroup(plan);
+      try {
+        return (await ask({ op: 'write', plan })) as GroupWritten;
+      } catch (sent) {
+        const error = sent as SentError;
+        if (error.name === 'ConfigWriteError') throw new ConfigWriteError(error.step ?? 'write', error.errno);
+        throw Object.assign(new Error(error.message), { code: error.code });
+      }
+    },
+    async close() {
+      const stopping = worker;
+      worker = null;
+      await stopping?.terminate();
+    },
+  };
+}
+
+/** Built (dist/): the .js beside this module. From source (the tests): the .ts, through tsx's loader, registered in the worker first. */
+function startWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./file-io-worker.js', import.meta.url));
+  const source = new URL('./file-io-worker.ts', import.meta.url).href;
+  return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(source)}); });`, {
+    eval: true,
+  });
+}

@@ -1,0 +1,65 @@
+import { type DocumentNode, type GraphQLSchema, getOperationAST, type OperationDefinitionNode } from 'graphql';
+import { Lru } from './lru.js';
+
+/** A document as parse and validation left it: valid (with its operations), or refused. */
+export type CheckedDocument = { readonly valid: true; readonly document: DocumentNode } | { readonly valid: false };
+
+/** What checks a document: the envelop orchestrator's parse and validate (every plugin's rules). */
+export interface DocumentChecker {
+  readonly schema: GraphQLSchema;
+  parse(source: string): DocumentNode;
+  validate(schema: GraphQLSchema, document: DocumentNode): readonly unknown[];
+}
+
+export const DOCUMENT_CACHE_ENTRIES = 1_000;
+/** Longer documents are checked every time: they are not what a client repeats, and the cache stays small. */
+export const DOCUMENT_CACHE_MAX_CHARS = 16 * 1024;
+
+/**
+ * Parse and validation results by document text, bounded (LRU). Only what is the same for every
+ * request is kept: the parsed document and whether it passed validation, whose rules are fixed when
+ * the server starts (document limits, production mode). What depends on the request (variables,
+ * credentials: the document's cost, scopes, list sizes) runs in execution, for every request, never
+ * here: this cache is parse and validate only, so a rule moved out of validation stays per request.
+ */
+export class DocumentCache {
+  private readonly entries: Lru<string, CheckedDocument>;
+  private readonly operations = new WeakMap<DocumentNode, Map<string, OperationDefinitionNode | null>>();
+
+  constructor(maxEntries = DOCUMENT_CACHE_ENTRIES) {
+    this.entries = new Lru(maxEntries);
+  }
+
+  /** The document for `source`, checked by `checker` on a miss (its hooks run then, as on any request). */
+  check(source: string, checker: () => DocumentChecker): CheckedDocument {
+    const cached = this.entries.get(source);
+    if (cached) return cached;
+    const { schema, parse, validate } = checker();
+    let checked: CheckedDocument;
+    try {
+      const document = parse(source);
+      checked = validate(schema, document).length === 0 ? { valid: true, document } : { valid: false };
+    } catch {
+      checked = { valid: false };
+    }
+    if (source.length <= DOCUMENT_CACHE_MAX_CHARS) this.entries.set(source, checked);
+    return checked;
+  }
+
+  /** The operation a request names (or the only one), null when there is no such single operation. */
+  operation(document: DocumentNode, operationName: string | undefined): OperationDefinitionNode | null {
+    let byName = this.operations.get(document);
+    if (!byName) {
+      byName = new Map();
+      this.operations.set(document, byName);
+    }
+    const key = operationName ?? '';
+    let operation = byName.get(key);
+    if (operation === undefined) {
+      operation = getOperationAST(document, operationName) ?? null;
+      // Names come from clients: only a few per document are remembered.
+      if (byName.size < 16) byName.set(key, operation);
+    }
+    return operation;
+  }
+}

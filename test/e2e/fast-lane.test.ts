@@ -1,0 +1,376 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createToken } from '../../src/auth/token-file.js';
+import { createLogger } from '../../src/log.js';
+import { type RunningControlPlane, startControlPlane } from '../../src/server.js';
+import { GRAPHQL_PATHS as PATHS } from '../helpers/graphql-paths.js';
+import { gql } from '../helpers/http.js';
+import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
+
+/** Counts what reaches yoga's own HTTP handling, and which execute function ran each execution. */
+function observer() {
+  const seen = { httpRequests: 0, executors: [] as string[] };
+  const plugin: Plugin = {
+    onRequest() {
+      seen.httpRequests += 1;
+    },
+    onExecute({ executeFn }) {
+      seen.executors.push(executeFn.name);
+    },
+  };
+  return { seen, plugin };
+}
+
+interface Answer {
+  status: number;
+  contentType: string | null;
+  wwwAuthenticate: string | null;
+  body: unknown;
+}
+
+async function send(
+  server: Pick<TestServer, 'url'>,
+  body: string,
+  headers: Record<string, string> = {},
+  token: string | null = TEST_TOKEN,
+): Promise<Answer> {
+  const res = await fetch(server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }), ...headers },
+    body,
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // compared as text
+  }
+  return {
+    status: res.status,
+    contentType: res.headers.get('content-type'),
+    wwwAuthenticate: res.headers.get('www-authenticate'),
+    body: parsed,
+  };
+}
+
+const json = (query: string, extra: Record<string, unknown> = {}) => JSON.stringify({ query, ...extra });
+const GRAPHQL_RESPONSE = { accept: 'application/graphql-response+json' };
+
+/** [case, body, headers, token ('admin' | 'read' | 'none' | 'wrong')] */
+const CASES: [string, string, Record<string, string>, 'admin' | 'read' | 'none' | 'wrong'][] = [
+  ['a query', json('{ strategies { key name instruments riskLevel } }'), {}, 'admin'],
+  ['a query, graphql-response+json', json('{ strategies { key } }'), GRAPHQL_RESPONSE, 'admin'],
+  ['a query, charset in the content type', json('{ config { version } }'), { 'content-type': 'application/json; charset=utf-8' }, 'none'],
+  ['status', json('{ status { activeStrategyKey configVersion runner { state } store { kind connected } } }'), {}, 'admin'],
+  ['__typename', json('{ __typename }'), {}, 'none'],
+  ['viewer, read token', json('{ viewer { name scope } }'), {}, 'read'],
+  ['viewer, no token', json('{ viewer { name scope } }'), {}, 'none'],
+  [
+    'variables',
+    json('query Q($r: RiskLevel) { strategies(riskLevel: $r) { key } }', { variables: { r: 'HIGH' } }),
+    GRAPHQL_RESPONSE,
+    'admin',
+  ],
+  [
+    'a variable that does not coerce',
+    json('query Q($r: RiskLevel) { strategies(riskLevel: $r) { key } }', { variables: { r: 'HIHG' } }),
+    {},
+    'admin',
+  ],
+  [
+    'a variable that does not coerce, graphql-response+json',
+    json('query Q($r: RiskLevel) { strategies(riskLevel: $r) { key } }', { variables: { r: 7 } }),
+    GRAPHQL_RESPONSE,
+    'admin',
+  ],
+  ['a required variable missing', json('query Q($k: String!) { strategy(key: $k) { key } }'), {}, 'admin'],
+  ['a parse error', json('{ status '), {}, 'admin'],
+  ['a parse error, graphql-response+json', json('{ status '), GRAPHQL_RESPONSE, 'admin'],
+  ['a validation error', json('{ statuz { configVersion } }'), GRAPHQL_RESPONSE, 'admin'],
+  ['two operations, no operationName', json('query A { config { version } } query B { status { configVersion } }'), {}, 'admin'],
+  [
+    'two operations, one named',
+    json('query A { config { version } } query B { status { configVersion } }', { operationName: 'B' }),
+    {},
+    'admin',
+  ],
+  ['an unknown operationName', json('query A { config { version } }', { operationName: 'Z' }), {}, 'admin'],
+  ['an unknown strategy key', json('mutation { activateStrategy(strategyKey: "nope") { configVersion } }'), {}, 'admin'],
+  ['a mutation without a token', json('mutation { activateStrategy(strategyKey: "gold") { configVersion } }'), {}, 'none'],
+  ['a mutation with a read token', json('mutation { activateStrategy(strategyKey: "gold") { configVersion } }'), {}, 'read'],
+  [
+    'a stale expectedVersion',
+    json('mutation { activateStrategy(strategyKey: "gold", expectedVersion: 99) { configVersion } }'),
+    GRAPHQL_RESPONSE,
+    'admin',
+  ],
+  ['a wrong token on a read', json('{ config { version } }'), {}, 'wrong'],
+  ['a batch', JSON.stringify([{ query: '{ config { version } }' }]), {}, 'admin'],
+  ['extensions', json('{ config { version } }', { extensions: { persistedQuery: { version: 1, sha256Hash: 'x' } } }), {}, 'admin'],
+  ['query is not a string', JSON.stringify({ query: 1 }), {}, 'admin'],
+  ['no query', JSON.stringify({ variables: {} }), {}, 'admin'],
+  ['an unexpected parameter', JSON.stringify({ query: '{ config { version } }', other: 1 }), {}, 'admin'],
+  ['bad JSON', '{"query":', {}, 'admin'],
+  ['an Accept nothing answers', json('{ config { version } }'), { accept: 'application/xml' }, 'admin'],
+];
+
+describe('the fast lane answers as yoga does (GraphQL-over-HTTP, the error table)', () => {
+  // One server per path for the whole table (the per-test helpers would stop them after the first case).
+  const servers: { name: string; server: RunningControlPlane; runtimeDir: string; seen: ReturnType<typeof observer>['seen'] }[] = [];
+  const tokens: Record<string, string> = {};
+  beforeAll(async () => {
+    for (const { name, fastLane } of PATHS) {
+      const { seen, plugin } = observer();
+      const runtimeDir = await mkdtemp(path.join(tmpdir(), 'scp-lane-'));
+      const server = await startControlPlane({
+        host: '127.0.0.1',
+        port: 0,
+        runtimeDir,
+        adminToken: TEST_TOKEN,
+        logger: createLogger({ level: 'silent' }),
+        fastLane,
+        yogaPlugins: [plugin],
+        // The table sends refused tokens on purpose; the failed-auth limiter has its own tests.
+        security: { authFailures: { failuresPerMinute: 100_000 } },
+      });
+      tokens[name] = await createToken(runtimeDir, 'reader', 'read');
+      servers.push({ name, server, runtimeDir, seen });
+    }
+  });
+  afterAll(async () => {
+    for (const { server, runtimeDir } of servers) {
+      await server.close();
+      await rm(runtimeDir, { recursive: true, force: true });
+    }
+  });
+
+  const tokenFor = (name: string, kind: string) =>
+    kind === 'admin' ? TEST_TOKEN : kind === 'read' ? tokens[name]! : kind === 'wrong' ? 'wrong-token-0123456789abcdef' : null;
+
+  it.each(CASES)('%s', async (_case, body, headers, token) => {
+    const answers = [];
+    // Twice each: the second answer may come from the lane's caches (documents, answers).
+    for (let round = 0; round < 2; round++) {
+      for (const { name, server } of servers) answers.push({ name, answer: await send(server, body, headers, tokenFor(name, token)) });
+    }
+    const [reference, ...others] = answers;
+    for (const other of others) expect({ ...other.answer, path: other.name }).toEqual({ ...reference!.answer, path: other.name });
+  });
+
+  it('a successful mutation answers alike, and plain JSON POSTs never reached yoga on the lane', async () => {
+    const mutation = json(
+      'mutation { activateStrategy(strategyKey: "gold") { activeStrategyKey previousStrategyKey configVersion changed } }',
+    );
+    const answers = [];
+    for (const { server } of servers) answers.push(await send(server, mutation));
+    expect(answers[0]).toMatchObject({ status: 200, body: { data: { activateStrategy: { configVersion: 2, changed: true } } } });
+    for (const answer of answers.slice(1)) expect(answer).toEqual(answers[0]);
+    const [yoga, ...lanes] = servers;
+    const before = lanes.map(({ seen }) => seen.httpRequests);
+    for (const { server } of lanes) {
+      expect((await send(server, json('{ config { version } }'))).status).toBe(200);
+      expect((await send(server, mutation)).status).toBe(200);
+    }
+    expect(lanes.map(({ seen }) => seen.httpRequests)).toEqual(before);
+    expect(yoga!.seen.httpRequests).toBeGreaterThan(CASES.length);
+  });
+});
+
+describe('execution on the lane', () => {
+  it('graphql-jit executes a document from its second run when the switch is on; yoga executor otherwise; mutations too', async () => {
+    for (const jit of [true, false]) {
+      const { seen, plugin } = observer();
+      const server = await startTestServer({ fastLane: { jit, responseCache: false }, yogaPlugins: [plugin] });
+      const query = 'query Q($k: String!) { strategy(key: $k) { key isActive effectiveTunables riskLevel } }';
+      for (const k of ['gold', 'range', 'nope']) {
+        const res = await server.gql(query, { k });
+        expect(res.body.errors).toBeUndefined();
+        expect(res.body.data?.strategy?.key ?? null).toBe(k === 'nope' ? null : k);
+      }
+      const activations = [];
+      for (const k of ['gold', 'range', 'gold']) {
+        activations.push(
+          (await server.gql('mutation A($k: String!) { activateStrategy(strategyKey: $k) { configVersion changed } }', { k })).body,
+        );
+      }
+      expect(activations.map((a) => a.data?.activateStrategy)).toEqual([
+        { configVersion: 2, changed: true },
+        { configVersion: 3, changed: true },
+        { configVersion: 4, changed: true },
+      ]);
+      const jitRuns = seen.executors.filter((name) => name === 'jitExecute').length;
+      expect(jitRuns).toBe(jit ? 4 : 0); // the 2nd and 3rd run of each document
+      await server.close();
+    }
+  });
+
+  it('a cached, validated document still runs every per-request rule: onExecute hooks see each request with its variables', async () => {
+    const refusals: string[] = [];
+    const perRequestRule: Plugin = {
+      onExecute({ args, setResultAndStopExecution }) {
+        const k = (args.variableValues as { k?: string } | undefined)?.k;
+        if (k !== 'range') return;
+        refusals.push(k);
+        setResultAndStopExecution({
+          errors: [new GraphQLError('refused per request', { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } })],
+        });
+      },
+    };
+    const server = await startTestServer({ yogaPlugins: [perRequestRule] });
+    const query = 'query Q($k: String!) { strategy(key: $k) { key } }';
+    const outcomes = [];
+    for (const k of ['gold', 'range', 'gold', 'range', 'range']) {
+      const res = await server.gql(query, { k });
+      outcomes.push(res.status === 200 ? res.body.data?.strategy?.key : res.body.errors?.[0]?.message);
+    }
+    expect(outcomes).toEqual(['gold', 'refused per request', 'gold', 'refused per request', 'refused per request']);
+    expect(refusals).toEqual(['range', 'range', 'range']);
+  });
+});
+
+describe('reads are never stale (the lane caches whole answers)', () => {
+  const STATUS = '{ status { activeStrategyKey configVersion } }';
+  const KEYS = ['gold', 'range', 'momentum', 'eur_usd_5m_safe'];
+
+  it('sequentially: each read after an answered write sees it', async () => {
+    const server = await startTestServer();
+    for (let i = 0; i < 12; i++) {
+      const before = await server.gql(STATUS);
+      expect(await server.gql(STATUS)).toMatchObject({ body: before.body }); // the same answer, from the cache
+      const key = KEYS[i % KEYS.length]!;
+      const write = await server.gql('mutation A($k: String!) { activateStrategy(strategyKey: $k) { configVersion } }', { k: key });
+      const version = write.body.data?.activateStrategy.configVersion;
+      expect((await server.gql(STATUS)).body.data?.status).toEqual({ activeStrategyKey: key, configVersion: version });
+    }
+  });
+
+  it('concurrently: every read sent after a write was answered sees that write (or a later one)', async () => {
+    const server = await startTestServer();
+    const answered: { at: number; version: number }[] = [];
+    const reads: { sentAt: number; version: number }[] = [];
+    let writing = true;
+    const readers = Array.from({ length: 8 }, async () => {
+      while (writing) {
+        const sentAt = performance.now();
+        const res = await server.gql(STATUS);
+        reads.push({ sentAt, version: res.body.data?.status.configVersion });
+      }
+    });
+    for (let i = 0; i < 15; i++) {
+      const res = await server.gql('mutation A($k: String!) { activateStrategy(strategyKey: $k) { configVersion } }', {
+        k: KEYS[i % KEYS.length],
+      });
+      answered.push({ at: performance.now(), version: res.body.data?.activateStrategy.configVersion });
+    }
+    writing = false;
+    await Promise.all(readers);
+    expect(answered.map((a) => a.version)).toEqual(Array.from({ length: 15 }, (_, i) => i + 2));
+    expect(reads.length).toBeGreaterThan(15);
+    for (const read of reads) {
+      const newestBefore = answered.filter((w) => w.at <= read.sentAt).at(-1)?.version ?? 1;
+      expect(read.version, `read sent at ${read.sentAt.toFixed(1)} ms`).toBeGreaterThanOrEqual(newestBefore);
+    }
+  });
+
+  it('callers with different identities and scopes never share an answer', async () => {
+    const server = await startTestServer();
+    const reader = await createToken(server.runtimeDir, 'reader', 'read');
+    const operator = await createToken(server.runtimeDir, 'operator', 'operate');
+    const viewer = '{ viewer { name scope } status { configVersion } }';
+    for (let round = 0; round < 3; round++) {
+      expect((await server.gql(viewer)).body.data?.viewer).toEqual({ name: 'admin', scope: 'ADMIN' });
+      expect((await server.gql(viewer, undefined, reader)).body.data?.viewer).toEqual({ name: 'reader', scope: 'READ' });
+      expect((await server.gql(viewer, undefined, operator)).body.data?.viewer).toEqual({ name: 'operator', scope: 'OPERATE' });
+      expect((await server.gql(viewer, undefined, null)).body.data?.viewer).toBeNull();
+    }
+  });
+
+  it('with reads requiring a token: an anonymous read is refused even after a token holder read the same document', async () => {
+    const server = await startTestServer({ readsRequireToken: true });
+    expect((await server.gql(STATUS)).status).toBe(200);
+    const anonymous = await server.gql(STATUS, undefined, null);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('a change without a commit (a hand edit that breaks the file) shows in a cached status, and its repair too', async () => {
+    const server = await startTestServer();
+    const configError = '{ status { configError { message } configVersion } }';
+    expect((await server.gql(configError)).body.data?.status.configError).toBeNull();
+    expect((await server.gql(configError)).body.data?.status.configError).toBeNull();
+    const file = path.join(server.runtimeDir, 'config.yaml');
+    await writeFile(file, 'active_strategy_key: [\n');
+    const deadline = Date.now() + 10_000;
+    let answer = await server.gql(configError);
+    while (answer.body.data?.status.configError === null && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+      answer = await server.gql(configError);
+    }
+    expect(answer.body.data?.status.configError?.message).toMatch(/config\.yaml/);
+    await writeFile(
+      file,
+      'active_strategy_key: range\ntrading_enabled: true\nscan_interval_seconds: 30\nversion: 7\nupdated_at: 2026-11-01T00:00:00Z\n',
+    );
+    while (answer.body.data?.status.configError !== null && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+      answer = await server.gql(configError);
+    }
+    expect(answer.body.data?.status).toEqual({ configError: null, configVersion: 7 });
+  });
+
+  it('the runner applying a change shows in a cached status at once', async () => {
+    const server = await startTestServer({ runner: {} });
+    const runner = '{ status { runner { appliedConfigVersion appliedStrategyKey } } }';
+    for (const k of ['gold', 'range', 'momentum']) {
+      await server.gql(runner);
+      const write = await server.gql(
+        'mutation A($k: String!) { activateStrategy(strategyKey: $k, waitForRunner: true, timeoutMs: 10000) { configVersion runnerWait { applied } } }',
+        { k },
+      );
+      expect(write.body.data?.activateStrategy.runnerWait).toEqual({ applied: true });
+      expect((await server.gql(runner)).body.data?.status.runner).toEqual({
+        appliedConfigVersion: write.body.data?.activateStrategy.configVersion,
+        appliedStrategyKey: k,
+      });
+    }
+  });
+
+  it('the audit trail (never cached) shows each write', async () => {
+    const server = await startTestServer();
+    for (const k of ['gold', 'range']) {
+      await server.gql('{ auditLog(last: 1) { version } }');
+      const write = await server.gql('mutation A($k: String!) { activateStrategy(strategyKey: $k) { configVersion } }', { k });
+      expect((await server.gql('{ auditLog(last: 1) { version } }')).body.data?.auditLog).toEqual([
+        { version: write.body.data?.activateStrategy.configVersion },
+      ]);
+    }
+  });
+
+  it('answers with errors are never cached', async () => {
+    const server = await startTestServer();
+    const query = 'query Q($r: RiskLevel) { strategies(riskLevel: $r) { key } }';
+    for (let i = 0; i < 2; i++) expect((await server.gql(query, { r: 'NOPE' })).body.errors?.length).toBe(1);
+    expect((await server.gql(query, { r: 'LOW' })).body.data?.strategies.length).toBeGreaterThan(0);
+  });
+});
+
+describe('the cacheable root fields', () => {
+  it('every root query field is classified: cached (the read revision covers it) or never cached (add new fields to one list)', async () => {
+    const { CACHEABLE_ROOT_FIELDS, UNCACHED_ROOT_FIELDS } = await import('../../src/http/fast-lane/response-cache.js');
+    const { schema } = await import('../../src/graphql/schema/index.js');
+    const fields = Object.keys(schema.getQueryType()?.getFields() ?? {});
+    const classified = [...CACHEABLE_ROOT_FIELDS, ...UNCACHED_ROOT_FIELDS].filter((f) => !f.startsWith('__'));
+    expect(classified.sort()).toEqual(fields.sort());
+  });
+});
+
+it('gql helper sanity: the lane serves what the helper sends (graphql-response+json first)', async () => {
+  const server = await startTestServer();
+  const res = await gql(server.url, '{ config { version } }');
+  expect(res.headers.get('content-type')).toBe('application/graphql-response+json; charset=utf-8');
+});

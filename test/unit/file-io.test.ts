@@ -1,0 +1,74 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { activateStrategy } from '../../src/config/changes.js';
+import { ConfigWriteError } from '../../src/config/errors.js';
+import { openFileConfigStore } from '../../src/config/file-store.js';
+import { defaultRegistry } from '../../src/registry/index.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+
+const by = { actor: 'io-test' };
+const KEYS = ['gold', 'range', 'momentum', 'eur_usd_5m_safe'];
+const auditVersions = async (dir: string) =>
+  (await readFile(path.join(dir, 'audit.log'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { version: number }).version);
+
+describe('the file store I/O worker', () => {
+  it('serves reads and group writes once started (the default file system), with the same results', async () => {
+    const dir = await tempRuntimeDir();
+    const store = await openFileConfigStore({ strategies: defaultRegistry, runtimeDir: dir });
+    expect(store.ioKind).toBe('in-process'); // nothing written before start(), and start's own writes in process
+    await store.start();
+    expect(store.ioKind).toBe('worker');
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => store.commit(activateStrategy(KEYS[i % KEYS.length]!, by))));
+    expect(results.map((r) => r.current.config.version)).toEqual(Array.from({ length: 12 }, (_, i) => i + 2));
+    expect(await auditVersions(dir)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
+    expect(await readFile(path.join(dir, 'config.yaml'), 'utf8')).toContain('version: 13\n');
+    // A hand edit is read through the worker too.
+    await writeFile(
+      path.join(dir, 'config.yaml'),
+      'active_strategy_key: range\ntrading_enabled: false\nscan_interval_seconds: 30\nversion: 40\nupdated_at: 2026-11-01T00:00:00Z\n',
+    );
+    await store.refresh();
+    expect(store.state().config.config).toMatchObject({ activeStrategyKey: 'range', tradingEnabled: false, version: 40 });
+    expect(store.ioKind).toBe('worker');
+    await store.close();
+  });
+
+  it('a failure in the worker refuses the group, puts the config back and names the step', async () => {
+    const dir = await tempRuntimeDir();
+    const store = await openFileConfigStore({ strategies: defaultRegistry, runtimeDir: dir });
+    await store.start();
+    expect(store.ioKind).toBe('worker');
+    const before = await readFile(path.join(dir, 'config.yaml'), 'utf8');
+    const audit = path.join(dir, 'audit.log');
+    const trail = await readFile(audit);
+    // The trail cannot be appended to (a directory where the file was): the config written first must go back.
+    await rm(audit);
+    await mkdir(audit);
+    const results = await Promise.all(['gold', 'range'].map((k) => store.commit(activateStrategy(k, by)).catch((e: unknown) => e)));
+    for (const r of results) {
+      expect(r).toBeInstanceOf(ConfigWriteError);
+      expect(r).toMatchObject({ step: 'audit open', errno: 'EISDIR' });
+    }
+    expect(await readFile(path.join(dir, 'config.yaml'), 'utf8')).toBe(before);
+    expect(store.state().config.config.version).toBe(1);
+    await rm(audit, { recursive: true });
+    await writeFile(audit, trail);
+    expect((await store.commit(activateStrategy('gold', by))).current.config.version).toBe(2);
+    expect(await auditVersions(dir)).toEqual([1, 2]);
+    await store.close();
+  });
+
+  it('an injected file system (fault tests) keeps everything in process', async () => {
+    const dir = await tempRuntimeDir();
+    const { nodeFileSystem } = await import('../../src/fs/file-system.js');
+    const store = await openFileConfigStore({ strategies: defaultRegistry, runtimeDir: dir, fs: { ...nodeFileSystem } });
+    await store.start();
+    expect(store.ioKind).toBe('in-process');
+    expect((await store.commit(activateStrategy('gold', by))).current.config.version).toBe(2);
+    await store.close();
+  });
+});
