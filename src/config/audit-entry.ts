@@ -56,6 +56,16 @@ const SYSTEM_NOTES: Record<string, string> = {
   handEdit: 'the config was edited by hand',
 };
 
+/**
+ * The versions between the last audited one and the recovered one, which appear nowhere: a group
+ * commit cut short by a crash after its config write and before its audit append gives each of its
+ * changes a version but writes only the last one's config (nobody in the group was answered); or a
+ * hand edit raised `version` by more than one while the server was stopped.
+ */
+function skipped(lastAudited: number, recovered: number): string {
+  return recovered - lastAudited === 2 ? `${lastAudited + 1}` : `${lastAudited + 1}-${recovered - 1}`;
+}
+
 /** The entry for a config change made outside the API (a hand edit, a recovery at start, the first baseline). */
 export function systemAuditEntry(
   operation: 'recovery' | 'baseline' | 'handEdit',
@@ -72,6 +82,12 @@ export function systemAuditEntry(
     digest: current.digest,
     changes: diffConfigs(last?.config, current.config),
     config: current.config,
-    details: { note: SYSTEM_NOTES[operation], ...(last && { previousAuditedVersion: last.version }) },
+    details: {
+      note: SYSTEM_NOTES[operation],
+      ...(last && { previousAuditedVersion: last.version }),
+      ...(operation === 'recovery' &&
+        last &&
+        current.config.version - last.version > 1 && { skippedVersions: skipped(last.version, current.config.version) }),
+    },
   };
 }

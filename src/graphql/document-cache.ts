@@ -12,6 +12,9 @@ export interface DocumentChecker {
 }
 
 export const DOCUMENT_CACHE_ENTRIES = 1_000;
+
+/** The key of "no operationName given" among the names a document is asked for. */
+const NO_OPERATION_NAME = Symbol('no operationName');
 /** Longer documents are checked every time: they are not what a client repeats, and the cache stays small. */
 export const DOCUMENT_CACHE_MAX_CHARS = 16 * 1024;
 
@@ -24,7 +27,7 @@ export const DOCUMENT_CACHE_MAX_CHARS = 16 * 1024;
  */
 export class DocumentCache {
   private readonly entries: Lru<string, CheckedDocument>;
-  private readonly operations = new WeakMap<DocumentNode, Map<string, OperationDefinitionNode | null>>();
+  private readonly operations = new WeakMap<DocumentNode, Map<string | symbol, OperationDefinitionNode | null>>();
 
   constructor(maxEntries = DOCUMENT_CACHE_ENTRIES) {
     this.entries = new Lru(maxEntries);
@@ -53,7 +56,8 @@ export class DocumentCache {
       byName = new Map();
       this.operations.set(document, byName);
     }
-    const key = operationName ?? '';
+    // No name (the only operation) is not the empty name (which names none): keys kept apart.
+    const key = operationName === undefined ? NO_OPERATION_NAME : operationName;
     let operation = byName.get(key);
     if (operation === undefined) {
       operation = getOperationAST(document, operationName) ?? null;

@@ -109,6 +109,31 @@ describe('audit trail', () => {
     expect((await auditLines(again.runtimeDir)).length).toBe(lines.length);
   });
 
+  it('a group of three cut short after its config write: the recovery line names the two versions nobody was answered for', async () => {
+    const first = await startTestServer();
+    await first.gql(ACTIVATE, { key: 'gold' });
+    await first.close();
+    // A group commit gives versions 3, 4 and 5 and writes only the last config; the kill came before the audit append.
+    const config = path.join(first.runtimeDir, 'config.yaml');
+    await writeFile(
+      config,
+      (await readFile(config, 'utf8'))
+        .replace('active_strategy_key: gold', 'active_strategy_key: range')
+        .replace('version: 2', 'version: 5'),
+    );
+
+    const server = await startTestServer({ runtimeDir: first.runtimeDir });
+    const lines = await auditLines(server.runtimeDir);
+    expect(lines.map((l) => l.version)).toEqual([1, 2, 5]);
+    expect(lines.at(-1)).toMatchObject({
+      operation: 'recovery',
+      version: 5,
+      details: { previousAuditedVersion: 2, skippedVersions: '3-4' },
+    });
+    expect((await server.gql(ACTIVATE, { key: 'gold' })).body.data).toBeDefined();
+    expect((await auditLines(server.runtimeDir)).at(-1)).toMatchObject({ operation: 'activateStrategy', version: 6 });
+  });
+
   it('a hand edit while running is recorded as handEdit by actor "file"', async () => {
     const server = await startTestServer();
     const file = path.join(server.runtimeDir, 'config.yaml');

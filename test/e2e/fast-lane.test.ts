@@ -99,6 +99,21 @@ const CASES: [string, string, Record<string, string>, 'admin' | 'read' | 'none' 
     {},
     'admin',
   ],
+  // The same document first without an operationName, then with an empty one (which names no operation).
+  ['one operation, no operationName', json('{ config { scanIntervalSeconds } }'), {}, 'admin'],
+  ['the same document, an empty operationName', json('{ config { scanIntervalSeconds } }', { operationName: '' }), {}, 'admin'],
+  [
+    'a mutation, no operationName',
+    json('mutation M($k: String!) { activateStrategy(strategyKey: $k) { changed } }', { variables: { k: 'momentum' } }),
+    {},
+    'admin',
+  ],
+  [
+    'the same mutation, an empty operationName',
+    json('mutation M($k: String!) { activateStrategy(strategyKey: $k) { changed } }', { variables: { k: 'momentum' }, operationName: '' }),
+    {},
+    'admin',
+  ],
   ['an unknown operationName', json('query A { config { version } }', { operationName: 'Z' }), {}, 'admin'],
   ['an unknown strategy key', json('mutation { activateStrategy(strategyKey: "nope") { configVersion } }'), {}, 'admin'],
   ['a mutation without a token', json('mutation { activateStrategy(strategyKey: "gold") { configVersion } }'), {}, 'none'],
