@@ -7,7 +7,7 @@ import { type FileConfigStore, openFileConfigStore } from './config/file-store.j
 import type { ConfigStore } from './config/store.js';
 import { type ControlPlaneEvents, createEvents } from './events/events.js';
 import type { FileSystem } from './fs/file-system.js';
-import type { RuntimeFileLimits } from './limit-settings.js';
+import type { RuntimeFileLimits } from './fs/runtime-file.js';
 import type { Logger } from './log.js';
 import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
 import type { CandleFeed } from './runner/feed.js';

@@ -1,4 +1,4 @@
-import { MAX_RUNTIME_FILE_BYTES } from './fs/runtime-file.js';
+import { MAX_RUNTIME_FILE_BYTES, type RuntimeFileLimits } from './fs/runtime-file.js';
 import { QUERY_LIMITS } from './graphql/plugins/armor.js';
 import { COST_LIMITS } from './graphql/plugins/cost.js';
 import { MAX_RESPONSE_BYTES } from './graphql/plugins/response-size.js';
@@ -9,14 +9,6 @@ import { MAX_STREAM_BUFFER_BYTES } from './http/send.js';
 import { MAX_REQUEST_BODY_BYTES } from './http/steps/body-limit.js';
 import { UsageError } from './usage-error.js';
 import { DEFAULT_PARSE_DEADLINE_MS } from './yaml/off-thread.js';
-
-/** Limits on what the server reads from its runtime directory (the store's, not HTTP's). */
-export interface RuntimeFileLimits {
-  /** config.yaml, strategies.yaml, tokens.yaml: refused when larger. */
-  maxRuntimeFileBytes: number;
-  /** How long one parse of such a file may take in the parse worker. */
-  parseDeadlineMs: number;
-}
 
 export interface LimitSettings {
   security: HttpSecurity;

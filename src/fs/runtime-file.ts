@@ -6,6 +6,14 @@ import type { FileSystem } from './file-system.js';
 /** The largest config, presets or tokens file read (DESIGN "Limits": 1 MiB). */
 export const MAX_RUNTIME_FILE_BYTES = 1024 * 1024;
 
+/** Limits on what the server reads from its runtime directory (the store's, not HTTP's). */
+export interface RuntimeFileLimits {
+  /** config.yaml, strategies.yaml, tokens.yaml: refused when larger. */
+  maxRuntimeFileBytes: number;
+  /** How long one parse of such a file may take in the parse worker. */
+  parseDeadlineMs: number;
+}
+
 /** What a runtime file must be before a byte of it is read. */
 export interface RuntimeFileChecks {
   /** The file must be inside this directory by realpath (unset: no containment check). */

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-prometheus-text-format';
 import { describe, expect, it } from 'vitest';
@@ -64,7 +64,10 @@ describe('GET /metrics', { timeout: 30_000 }, () => {
     await expect.poll(() => server.services.runners.views()[0]?.state?.lastSignals.some((s) => s.strategyKey === 'gold')).toBe(true);
     // A wrong token and a broken hand edit, so those counters have something to show.
     expect((await server.gql('{ status { configVersion } }', undefined, 'wrong-token-0123456789abcdef')).status).toBe(401);
-    await writeFile(path.join(server.runtimeDir, 'config.yaml'), 'active_strategy_key: [broken\n');
+    // Written whole (temp + rename): a writeFile in place can be read empty first, a second invalid state.
+    const broken = path.join(server.runtimeDir, 'config.yaml.broken');
+    await writeFile(broken, 'active_strategy_key: [broken\n');
+    await rename(broken, path.join(server.runtimeDir, 'config.yaml'));
     await expect.poll(() => server.services.store.problem()).not.toBeNull();
 
     const families = await scrape(server);
