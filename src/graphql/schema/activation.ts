@@ -4,14 +4,13 @@ import { builder } from '../builder.js';
 import { requester } from '../context.js';
 import { RuntimeConfigType } from './config.js';
 import {
-  RunnerWait,
   type RunnerWaitView,
   TIMEOUT_MS_DESCRIPTION,
   timeoutMsSchema,
   WAIT_FOR_RUNNER_DESCRIPTION,
   waitForRunnerIfAsked,
 } from './runner-wait.js';
-import { Status, statusView } from './status.js';
+import { writeOutcomeFields } from './write-payload.js';
 
 interface Activation {
   config: RuntimeConfig;
@@ -29,13 +28,7 @@ const ActivateStrategyPayload = builder.objectRef<Activation>('ActivateStrategyP
       description: 'False when the strategy was already active: nothing was written, no version used, no audit entry.',
     }),
     config: t.field({ type: RuntimeConfigType, description: 'The config in force after this activation.', resolve: (p) => p.config }),
-    runnerWait: t.field({
-      type: RunnerWait,
-      nullable: true,
-      description: 'Set when `waitForRunner` was asked: whether the runners applied the change in time.',
-      resolve: (p) => p.runnerWait,
-    }),
-    status: t.field({ type: Status, resolve: (_p, _args, ctx) => statusView(ctx) }),
+    ...writeOutcomeFields(t),
   }),
 });
 

@@ -4,14 +4,13 @@ import { type ConfigUpdate, type RuntimeConfig, scanIntervalSchema } from '../..
 import { builder } from '../builder.js';
 import { requester } from '../context.js';
 import {
-  RunnerWait,
   type RunnerWaitView,
   TIMEOUT_MS_DESCRIPTION,
   timeoutMsSchema,
   WAIT_FOR_RUNNER_DESCRIPTION,
   waitForRunnerIfAsked,
 } from './runner-wait.js';
-import { Status, statusView } from './status.js';
+import { writeOutcomeFields } from './write-payload.js';
 
 export const RuntimeConfigType = builder.objectRef<RuntimeConfig>('RuntimeConfig').implement({
   description: 'The runtime config in force (`config.yaml`, or the etcd `config` key).',
@@ -86,13 +85,7 @@ const UpdateConfigPayload = builder.objectRef<UpdateResult>('UpdateConfigPayload
       description: 'False when the update matched the values in force: nothing was written, no version used, no audit entry.',
     }),
     changedFields: t.stringList({ description: 'Fields whose value changed.', resolve: (p) => [...p.changedFields] }),
-    runnerWait: t.field({
-      type: RunnerWait,
-      nullable: true,
-      description: 'Set when `waitForRunner` was asked: whether the runners applied the change in time.',
-      resolve: (p) => p.runnerWait,
-    }),
-    status: t.field({ type: Status, resolve: (_p, _args, ctx) => statusView(ctx) }),
+    ...writeOutcomeFields(t),
   }),
 });
 

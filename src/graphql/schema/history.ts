@@ -6,14 +6,13 @@ import { requester } from '../context.js';
 import { AuditEntryType } from './audit.js';
 import { RuntimeConfigType } from './config.js';
 import {
-  RunnerWait,
   type RunnerWaitView,
   TIMEOUT_MS_DESCRIPTION,
   timeoutMsSchema,
   WAIT_FOR_RUNNER_DESCRIPTION,
   waitForRunnerIfAsked,
 } from './runner-wait.js';
-import { Status, statusView } from './status.js';
+import { writeOutcomeFields } from './write-payload.js';
 
 builder.queryField('configHistory', (t) =>
   t.field({
@@ -47,13 +46,7 @@ const RollbackConfigPayload = builder
         description: 'False when the settings of that version are the ones in force: nothing was written, no version used.',
       }),
       changedFields: t.stringList({ description: 'Fields whose value changed.', resolve: (p) => [...p.changedFields] }),
-      runnerWait: t.field({
-        type: RunnerWait,
-        nullable: true,
-        description: 'Set when `waitForRunner` was asked: whether the runners applied the change in time.',
-        resolve: (p) => p.runnerWait,
-      }),
-      status: t.field({ type: Status, resolve: (_p, _args, ctx) => statusView(ctx) }),
+      ...writeOutcomeFields(t),
     }),
   });
 
