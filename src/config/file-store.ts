@@ -5,6 +5,7 @@ import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
 import { Mutex } from '../fs/mutex.js';
 import { MAX_RUNTIME_FILE_BYTES, type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
 import { type FileWatch, watchFile } from '../fs/watch.js';
+import { Listeners } from '../listeners.js';
 import { type StrategyRegistry, strategySetOf } from '../registry/index.js';
 import { sharedYamlParser, type YamlParser } from '../yaml/off-thread.js';
 import { type AuditEntry, systemAuditEntry } from './audit-entry.js';
@@ -178,7 +179,7 @@ function inForce(config: RuntimeConfig, digest: string, audit: AuditFile): Confi
 
 class FileStore implements FileConfigStore {
   private readonly mutex = new Mutex();
-  private readonly listeners = new Set<(event: StoreEvent) => void>();
+  private readonly listeners = new Listeners<StoreEvent>();
   watch: FileWatch | undefined;
   readonly file: string;
   readonly presetsFile: string;
@@ -247,18 +248,11 @@ class FileStore implements FileConfigStore {
   }
 
   subscribe(listener: (event: StoreEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   private emit(event: StoreEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch {
-        // A listener's failure is its own; the store's state is already settled.
-      }
-    }
+    this.listeners.emit(event);
   }
 
   private warn(message: string): void {

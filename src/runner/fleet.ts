@@ -1,3 +1,4 @@
+import { Listeners } from '../listeners.js';
 import { type RunnerHealth, type RunnerState, type RunnerStateSource, runnerHealth } from './state.js';
 
 /** A runner as the API reports it: its last published state and what that means now. */
@@ -31,7 +32,7 @@ const isLive = (view: RunnerView) => view.health === 'RUNNING' || view.health ==
  * about changed, and lets a caller wait until a given config is applied.
  */
 export class RunnerFleet {
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Listeners();
   /** Each waiter re-checks on every state it hears; `end` settles it now (on close). */
   private readonly waiters = new Map<() => void, () => void>();
   private readonly timer: NodeJS.Timeout;
@@ -73,8 +74,7 @@ export class RunnerFleet {
   }
 
   subscribe(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   private check(): void {
@@ -82,13 +82,7 @@ export class RunnerFleet {
     const sig = signature(this.views());
     if (sig === this.lastSignature) return;
     this.lastSignature = sig;
-    for (const listener of this.listeners) {
-      try {
-        listener();
-      } catch {
-        // A listener's failure is its own.
-      }
-    }
+    this.listeners.emit();
   }
 
   /**

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { effectiveTunables } from '../config/schema.js';
 import type { ConfigStore, StoreState } from '../config/store.js';
+import { Listeners } from '../listeners.js';
 import type { Logger } from '../log.js';
 import type { CandleFeed } from './feed.js';
 import type { AppliedConfig, RunnerSignalRecord, RunnerState, RunnerStatePublisher, RunnerStateSource } from './state.js';
@@ -30,7 +31,7 @@ export const DEFAULT_HEARTBEAT_MS = 2000;
  * A config change is applied as soon as the store reports it, then scanned at once.
  */
 export class Runner implements RunnerStateSource {
-  private readonly listeners = new Set<(state: RunnerState) => void>();
+  private readonly listeners = new Listeners<RunnerState>();
   private readonly heartbeatMs: number;
   private readonly now: () => Date;
   private state: RunnerState;
@@ -90,8 +91,7 @@ export class Runner implements RunnerStateSource {
   }
 
   subscribe(listener: (state: RunnerState) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   private errorText(): string | null {
@@ -257,13 +257,7 @@ export class Runner implements RunnerStateSource {
     // Every publish is a heartbeat: the next one is due a whole interval from now, not sooner. While
     // changes come fast the timer's own publishes stay out of their way (fewer writes to the store).
     this.heartbeat?.refresh();
-    for (const listener of this.listeners) {
-      try {
-        listener(this.state);
-      } catch {
-        // A listener's failure is its own.
-      }
-    }
+    this.listeners.emit(this.state);
     void this.options.publisher.publish(this.state);
   }
 
@@ -278,7 +272,7 @@ export class Runner implements RunnerStateSource {
     clearTimeout(this.scanTimer);
     await this.scanning;
     this.state = { ...this.state, stopped: true, heartbeatAt: this.now().toISOString() };
-    for (const listener of this.listeners) listener(this.state);
+    this.listeners.emit(this.state);
     await this.options.publisher.publish(this.state);
     await this.options.publisher.close();
   }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
 import { RuntimeFileRefusedError, readRuntimeBytes } from '../fs/runtime-file.js';
 import { watchFile } from '../fs/watch.js';
+import { Listeners } from '../listeners.js';
 import { type RunnerState, type RunnerStatePublisher, type RunnerStateSource, runnerStateSchema } from './state.js';
 
 export const RUNNER_STATE_FILE = 'runner-state.json';
@@ -72,7 +73,7 @@ async function readState(runtimeDir: string): Promise<RunnerState | null | 'refu
  * state (heartbeats included).
  */
 export async function fileRunnerStateSource(runtimeDir: string, options: { pollMs?: number } = {}): Promise<RunnerStateSource> {
-  const listeners = new Set<() => void>();
+  const listeners = new Listeners();
   let latest = await readRunnerStateFile(runtimeDir);
   let lastText = JSON.stringify(latest);
   let reading: Promise<void> | null = null;
@@ -88,7 +89,7 @@ export async function fileRunnerStateSource(runtimeDir: string, options: { pollM
       if (text !== lastText && !closed) {
         lastText = text;
         latest = state;
-        for (const listener of listeners) listener();
+        listeners.emit();
       }
     } while (again);
     reading = null;
@@ -104,8 +105,7 @@ export async function fileRunnerStateSource(runtimeDir: string, options: { pollM
   return {
     list: () => (latest ? [latest] : []),
     subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
+      return listeners.add(listener);
     },
     close() {
       closed = true;

@@ -19,6 +19,7 @@ import type {
 
 import { renderNewConfigFile } from '../config/yaml-document.js';
 import { Mutex } from '../fs/mutex.js';
+import { Listeners } from '../listeners.js';
 import { type PresetDefinition, type StrategyRegistry, samePresets } from '../registry/index.js';
 import { baseState, type GroupContext, judgeGroup, type QueuedCommit } from './config-group.js';
 import { ConfigIo, entryId } from './config-io.js';
@@ -53,7 +54,7 @@ export interface EtcdConfigStoreOptions {
  */
 export class EtcdConfigStore implements ConfigStore {
   private readonly mutex = new Mutex();
-  private readonly listeners = new Set<(event: StoreEvent) => void>();
+  private readonly listeners = new Listeners<StoreEvent>();
   private readonly io: ConfigIo;
   private readonly location: string;
   private readonly now: () => Date;
@@ -128,18 +129,11 @@ export class EtcdConfigStore implements ConfigStore {
   }
 
   subscribe(listener: (event: StoreEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   private emit(event: StoreEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch {
-        // A listener's failure is its own; the store's state is already settled.
-      }
-    }
+    this.listeners.emit(event);
   }
 
   /** Every change the mirror takes in, in revision order: audit entries first, then the config they record. */

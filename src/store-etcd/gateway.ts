@@ -11,6 +11,7 @@ import {
 } from 'cockatiel';
 import { Etcd3, isRecoverableError } from 'etcd3';
 import { StoreUnavailableError } from '../config/errors.js';
+import { Listeners } from '../listeners.js';
 import { type EtcdStoreUrl, endpointAddress } from './url.js';
 
 /** What each etcd call is given: gRPC's deadline. */
@@ -92,7 +93,7 @@ export class EtcdGateway {
   readonly timeoutMs: number;
   private isConnected = false;
   private lastContact: Date | null = null;
-  private readonly listeners = new Set<(connected: boolean) => void>();
+  private readonly listeners = new Listeners<boolean>();
 
   constructor(options: EtcdConnectionOptions) {
     this.client = buildClient(options);
@@ -110,8 +111,7 @@ export class EtcdGateway {
 
   /** Told when reachability changes (after a call succeeds or fails). */
   onConnection(listener: (connected: boolean) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   /** A deadline `timeoutMs` from now, for an operation made of several calls. */
@@ -170,13 +170,7 @@ export class EtcdGateway {
 
   private setConnected(connected: boolean): void {
     this.isConnected = connected;
-    for (const listener of this.listeners) {
-      try {
-        listener(connected);
-      } catch {
-        // A listener's failure is its own.
-      }
-    }
+    this.listeners.emit(connected);
   }
 
   close(): void {

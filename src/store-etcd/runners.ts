@@ -1,4 +1,5 @@
 import type { Lease } from 'etcd3';
+import { Listeners } from '../listeners.js';
 import {
   type RunnerState,
   type RunnerStatePublisher,
@@ -110,7 +111,7 @@ export class EtcdRunnerSource implements RunnerStateSource {
   private readonly parsed = new Map<string, { modRevision: number; state: RunnerState | null }>();
   /** Per key: the revision of the state held and when it arrived (this process's clock). */
   private readonly received = new Map<string, { modRevision: number; at: number }>();
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Listeners();
   private readonly off: () => void;
 
   constructor(
@@ -129,13 +130,7 @@ export class EtcdRunnerSource implements RunnerStateSource {
         this.received.set(change.kv.key, { modRevision: change.kv.modRevision, at: this.now() });
       }
       if (!touched) return;
-      for (const listener of this.listeners) {
-        try {
-          listener();
-        } catch {
-          // A listener's failure is its own.
-        }
-      }
+      this.listeners.emit();
     });
   }
 
@@ -176,8 +171,7 @@ export class EtcdRunnerSource implements RunnerStateSource {
   }
 
   subscribe(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   close(): void {
