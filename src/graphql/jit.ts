@@ -17,9 +17,24 @@ export const JIT_EXECUTION = Symbol.for('strategy-control-plane.jit');
 /** Executions of a document before it is compiled: compiling costs milliseconds, so only repeated documents pay it. */
 export const JIT_AFTER_EXECUTIONS = 2;
 
+/**
+ * Compilations a second at most (default 20), each costing milliseconds of the event loop: a client
+ * that repeats its documents gets them compiled at once, and a fuzzer sending every new document
+ * twice cannot buy more than this much compile time; the rest runs on the reference executor.
+ */
+export interface JitCompileBudget {
+  readonly perSecond?: number;
+  readonly now?: () => number;
+}
+
+/** The key of "no operationName given" (not the empty name, which names no operation). */
+const NO_OPERATION_NAME = Symbol('no operationName');
+
 interface Compiled {
   runs: number;
   query: CompiledQuery | null;
+  /** graphql-jit could not compile it: never tried again. */
+  failed?: boolean;
 }
 
 type Jit = typeof import('graphql-jit');
@@ -37,8 +52,21 @@ const loadJit = () => {
  * It only swaps the execute function: every plugin's onExecute hooks (limits, cost, masking,
  * logging, metrics) run around it as they do around the default executor.
  */
-export function jitExecutionPlugin(): Plugin {
-  const compiled = new WeakMap<DocumentNode, Map<string, Compiled>>();
+export function jitExecutionPlugin(budget: JitCompileBudget = {}): Plugin {
+  const compiled = new WeakMap<DocumentNode, Map<string | symbol, Compiled>>();
+  const perSecond = budget.perSecond ?? 20;
+  const now = budget.now ?? Date.now;
+  // A token bucket: up to `perSecond` compilations at once, refilled at that rate.
+  let tokens = perSecond;
+  let filledAt = now();
+  const mayCompile = (): boolean => {
+    const at = now();
+    tokens = Math.min(perSecond, tokens + ((at - filledAt) / 1000) * perSecond);
+    filledAt = at;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
 
   const compiledFor = async (schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): Promise<Compiled> => {
     let byName = compiled.get(document);
@@ -46,17 +74,18 @@ export function jitExecutionPlugin(): Plugin {
       byName = new Map();
       compiled.set(document, byName);
     }
-    const key = operationName ?? '';
+    const key = operationName === undefined ? NO_OPERATION_NAME : operationName;
     let entry = byName.get(key);
     if (!entry) {
       entry = { runs: 0, query: null };
       if (byName.size < 16) byName.set(key, entry);
     }
     entry.runs += 1;
-    if (entry.query === null && entry.runs === JIT_AFTER_EXECUTIONS) {
+    if (entry.query === null && !entry.failed && entry.runs >= JIT_AFTER_EXECUTIONS && mayCompile()) {
       const { compileQuery, isCompiledQuery } = await loadJit();
       const result = compileQuery(schema, document, operationName);
       entry.query = isCompiledQuery(result) ? result : null;
+      entry.failed = entry.query === null;
     }
     return entry;
   };

@@ -218,7 +218,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
       yogaParseErrorsPlugin(),
       subscriptions.plugin,
       graphqlMetricsPlugin(registry),
-      jitExecutionPlugin(),
+      jitExecutionPlugin(options.fastLane?.jitCompiles),
       ...(options.yogaPlugins ?? []),
     ],
   });

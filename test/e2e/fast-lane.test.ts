@@ -224,6 +224,27 @@ describe('execution on the lane', () => {
     }
   });
 
+  it('compiles at most its budget of documents a second; the others run on the reference executor, correctly, until it refills', async () => {
+    let clock = 1_000_000;
+    const { seen, plugin } = observer();
+    const server = await startTestServer({
+      fastLane: { responseCache: false, jitCompiles: { perSecond: 2, now: () => clock } },
+      yogaPlugins: [plugin],
+    });
+    // Five different documents, three runs each, within one instant: only two get compiled.
+    const documents = ['key', 'name', 'riskLevel', 'isActive', 'instruments'].map((field) => `{ strategy(key: "gold") { key ${field} } }`);
+    for (let run = 0; run < 3; run++) {
+      for (const query of documents) expect((await server.gql(query)).body.data?.strategy?.key).toBe('gold');
+    }
+    const jitRuns = () => seen.executors.filter((name) => name === 'jitExecute').length;
+    expect(jitRuns()).toBe(4); // the 2nd and 3rd run of the first two documents
+    // A second later the bucket holds two again: the next two documents waiting are compiled on their next run.
+    clock += 1000;
+    for (const query of documents) expect((await server.gql(query)).body.data?.strategy?.key).toBe('gold');
+    expect(jitRuns()).toBe(4 + 2 + 2);
+    await server.close();
+  });
+
   it('a cached, validated document still runs every per-request rule: onExecute hooks see each request with its variables', async () => {
     const refusals: string[] = [];
     const perRequestRule: Plugin = {

@@ -5,7 +5,7 @@ import type { Authenticator } from '../../auth/tokens.js';
 import type { ControlPlaneServices } from '../../control-plane.js';
 import { DocumentCache } from '../../graphql/document-cache.js';
 import { maskError } from '../../graphql/errors.js';
-import { JIT_EXECUTION } from '../../graphql/jit.js';
+import { JIT_EXECUTION, type JitCompileBudget } from '../../graphql/jit.js';
 import type { ControlPlaneYoga } from '../../graphql/yoga.js';
 import type { Exchange, Handler, MaybePromise, Reply } from '../exchange.js';
 import { requestScopeOf } from '../in-process.js';
@@ -19,6 +19,8 @@ export interface FastLaneOptions {
   enabled?: boolean;
   /** Execute with graphql-jit where that is correct (default true); off, yoga's own executor. */
   jit?: boolean;
+  /** How many documents graphql-jit may compile a second (default 20; see JitCompileBudget). */
+  jitCompiles?: JitCompileBudget;
   /** Cache whole answers to cacheable queries (default true). */
   responseCache?: boolean;
 }
