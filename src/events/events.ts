@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { Repeater, SlidingBuffer } from '@repeaterjs/repeater';
 import type { ScanSignals } from '../runner/signal-history.js';
@@ -48,8 +49,13 @@ function takingTurns<T>(source: AsyncIterableIterator<T>, nextTurn: () => Promis
 
 /** The control plane's events, on yoga's `createPubSub`. */
 export function createEvents(options: EventsOptions = {}): ControlPlaneEvents {
+  const eventTarget = options.eventTarget ?? new EventTarget();
+  // One listener per open subscription: Node warns of a "possible memory leak" past 10, which here
+  // is just an eleventh subscriber. Their number is bounded by the connection caps and the
+  // subscriptions-per-client limit instead.
+  setMaxListeners(0, eventTarget);
   const pubsub: PubSub<ControlPlaneTopics> = createPubSub<ControlPlaneTopics>({
-    ...(options.eventTarget && { eventTarget: options.eventTarget as never }),
+    eventTarget: eventTarget as never,
     repeaterBuffer: new SlidingBuffer(options.buffer ?? 64) as never,
   });
   const nextTurn = turns();
