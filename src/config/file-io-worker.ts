@@ -1,8 +1,7 @@
 // The file store's I/O thread (file-io.ts): reads and group writes on its own event loop, with the
-// same functions the store uses in process, with synchronous file-system calls (this thread has
-// nothing else to do; see syncNodeFileSystem).
+// same functions the store uses in process.
 import { parentPort } from 'node:worker_threads';
-import { syncNodeFileSystem } from '../fs/file-system.js';
+import { nodeFileSystem } from '../fs/file-system.js';
 import { ConfigWriteError } from './errors.js';
 import { type IoReply, type IoRequest, readStoreFiles, type SentError, sentRead, writeGroup } from './file-io.js';
 
@@ -19,8 +18,8 @@ const sent = (err: unknown): SentError => {
 parentPort?.on('message', (request: IoRequest) => {
   const work =
     request.op === 'read'
-      ? readStoreFiles(syncNodeFileSystem, request.files, request.checks).then((reads) => reads.map(sentRead))
-      : writeGroup(syncNodeFileSystem, request.plan);
+      ? readStoreFiles(nodeFileSystem, request.files, request.checks).then((reads) => reads.map(sentRead))
+      : writeGroup(nodeFileSystem, request.plan);
   work.then(
     (value) => parentPort?.postMessage({ id: request.id, value } satisfies IoReply),
     (err: unknown) => parentPort?.postMessage({ id: request.id, error: sent(err) } satisfies IoReply),
