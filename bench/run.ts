@@ -16,7 +16,7 @@ import { formatMb } from './lib/stats.js';
 import { compare, comparisonProblems, comparisonRows, type Plan } from './parts/compare.js';
 import { type Peer, READ_BODIES, startPeers } from './parts/peers.js';
 import { profileReads } from './parts/profile.js';
-import { reloadEmbedded, reloadRows, reloadSeparate, watchFloor } from './parts/reload.js';
+import { groupWriteFloor, reloadEmbedded, reloadRows, reloadSeparate, watchFloor } from './parts/reload.js';
 import { coldStarts, startRows, stratctlRows, stratctlStatus } from './parts/start.js';
 import { activationUnderStorm, stormRows } from './parts/storm.js';
 import { durableWrites, writeRows } from './parts/writes.js';
@@ -130,7 +130,8 @@ try {
     const embedded = await reloadEmbedded(tmp, sizes.reloadN);
     const separate = await reloadSeparate(tmp, sizes.reloadN);
     const floor = await watchFloor(tmp, sizes.reloadN);
-    rows.push(...reloadRows({ embedded, separate, floor }));
+    const groupFloor = await groupWriteFloor(tmp, sizes.reloadN);
+    rows.push(...reloadRows({ embedded, separate, floor, groupFloor }));
   }
   if (parts.has('start')) {
     progress('cold starts');
@@ -169,7 +170,7 @@ const method = [
   '- peers, each in its own process: stock graphql-yoga 5 (`createSchema` from the printed `schema.graphql`, no plugins), fastify 5 + mercurius 16 (`jit: 1`) on the same SDL, plain `node:http` answering each read with the exact bytes this server answered (looked up by the request body). Their data is captured from this server at the start and checked equal before any load. The mutation on the peers is a trivial in-memory swap (nothing durable), so its ratios show the cost of durability plus the pipeline, not a like-for-like.',
   `- durable writes: N writers, each looping real \`activateStrategy\` mutations on its own keep-alive connection for ${sizes.writeSeconds} s, keys alternating; "verified" = the config version grew by exactly the number of distinct versions answered, and audit.log by as many lines, with no refusal.`,
   `- storm: ${STORM.activations} activations on a new connection each (like \`stratctl activate\`) and ${STORM.activations} on one keep-alive connection opened before, alternating, one after another, while a separate process holds ${STORM.connections} autocannon connections reading \`strategies\`; the same on the quiet server first.`,
-  `- activation -> applied: ${sizes.reloadN} \`activateStrategy(waitForRunner: true)\` round trips (the answer comes once the runner reports the version applied), interleaved with ${sizes.reloadN} plain activations, on a fresh embedded-runner server and on \`serve --no-runner\` + \`stratctl runner\`; round trips include HTTP and the durable write.`,
+  `- activation -> applied: ${sizes.reloadN} \`activateStrategy(waitForRunner: true)\` round trips (the answer comes once the runner reports the version applied), interleaved with ${sizes.reloadN} plain activations, on a fresh embedded-runner server and on \`serve --no-runner\` + \`stratctl runner\`; round trips include HTTP and the durable write; a cached \`status\` read is interleaved on the same connection (HTTP without disk), and the floor rows time the disk work alone in the bench process.`,
   `- cold start: spawn -> first \`/health\` 200 (polled every 2 ms), fresh runtime dir each time, direct and \`npm start\` interleaved, ${sizes.starts} each. \`stratctl status\`: \`node bin/stratctl.js status\` spawn -> exit, ${sizes.stratctl} times. RSS: VmRSS from /proc after the load parts.`,
 ];
 const table = tableMarkdown(rows);

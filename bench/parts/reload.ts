@@ -19,6 +19,8 @@ export interface ReloadFigures {
   noWait: Summary;
   /** The server's own `runnerWait.waitedMs` (whole ms): from the commit answered by the store to the runner applying it. */
   waited: Summary;
+  /** A read on the same connection, interleaved (answered from the response cache): HTTP and the event loop, no disk. */
+  read: Summary;
 }
 
 async function measure(server: RunningServer, n: number): Promise<ReloadFigures> {
@@ -27,9 +29,15 @@ async function measure(server: RunningServer, n: number): Promise<ReloadFigures>
   const applied: number[] = [];
   const noWait: number[] = [];
   const waited: number[] = [];
+  const read: number[] = [];
   const warmup = 20;
   try {
     for (let i = 0; i < warmup + 2 * n; i++) {
+      if (i % 2 === 1) {
+        const r = await postGraphQL(server.url, { query: QUERIES.status }, agent);
+        if (r.status !== 200) throw new Error(`status read failed: HTTP ${r.status}`);
+        if (i >= warmup) read.push(r.ms);
+      }
       const wait = i % 2 === 0;
       const answer = await postGraphQL(
         server.url,
@@ -47,7 +55,7 @@ async function measure(server: RunningServer, n: number): Promise<ReloadFigures>
   } finally {
     agent.destroy();
   }
-  return { applied: summarize(applied), noWait: summarize(noWait), waited: summarize(waited) };
+  return { applied: summarize(applied), noWait: summarize(noWait), waited: summarize(waited), read: summarize(read) };
 }
 
 export async function reloadEmbedded(tmp: string, n: number): Promise<ReloadFigures> {
@@ -108,13 +116,43 @@ export async function watchFloor(tmp: string, n: number): Promise<Summary> {
   return summarize(samples);
 }
 
+/**
+ * What one group commit costs the disk, alone, in this process: the store's sequence (temp file
+ * written and fsync'd, renamed over config.yaml, directory fsync'd, then one audit line appended
+ * and fsync'd), nothing else: the floor of an activation's round trip.
+ */
+export async function groupWriteFloor(tmp: string, n: number): Promise<Summary> {
+  const dir = await mkdtemp(path.join(tmp, 'group-floor-'));
+  const target = path.join(dir, 'config.yaml');
+  const samples: number[] = [];
+  for (let i = 0; i < n + 20; i++) {
+    const t0 = performance.now();
+    const tmpFile = `${target}.${i}.tmp`;
+    const fh = await open(tmpFile, 'wx', 0o644);
+    await fh.writeFile(`active_strategy_key: gold\nversion: ${i}\n`);
+    await fh.sync();
+    await fh.close();
+    await rename(tmpFile, target);
+    const d = await open(dir, 'r');
+    await d.sync();
+    await d.close();
+    const audit = await open(path.join(dir, 'audit.log'), 'a', 0o600);
+    await audit.writeFile(`{"version":${i},"operation":"activateStrategy"}\n`);
+    await audit.sync();
+    await audit.close();
+    if (i >= 20) samples.push(performance.now() - t0);
+  }
+  return summarize(samples);
+}
+
 const fig = (s: Summary) => `p50 ${formatMs(s.p50)} / p99 ${formatMs(s.p99)} ms`;
 
-export function reloadRows(r: { embedded?: ReloadFigures; separate?: ReloadFigures; floor?: Summary }): Row[] {
+export function reloadRows(r: { embedded?: ReloadFigures; separate?: ReloadFigures; floor?: Summary; groupFloor?: Summary }): Row[] {
   const rows: Row[] = [];
   const detail = (f: ReloadFigures) =>
     `${fig(f.applied)}, max ${formatMs(f.applied.max)} (n=${f.applied.n}; interleaved plain activations, no wait: ${fig(f.noWait)}; ` +
-    `of the round trip, commit -> applied as the server reports it (runnerWait.waitedMs, whole ms): p50 ${f.waited.p50} / p99 ${f.waited.p99})`;
+    `of the round trip, commit -> applied as the server reports it (runnerWait.waitedMs, whole ms): p50 ${f.waited.p50} / p99 ${f.waited.p99}; ` +
+    `interleaved cached reads on the same connection, no disk: ${fig(f.read)})`;
   if (r.embedded)
     rows.push({
       figure: 'activation -> runner applied, in-process (waitForRunner round trip)',
@@ -126,6 +164,12 @@ export function reloadRows(r: { embedded?: ReloadFigures; separate?: ReloadFigur
     rows.push({
       figure: 'activation -> runner applied, separate `stratctl runner`',
       ours: detail(r.separate),
+      verdict: 'no target',
+    });
+  if (r.groupFloor)
+    rows.push({
+      figure: "floor: one group commit's disk work alone (temp + fsync, rename, directory fsync, audit append + fsync; this disk)",
+      ours: `${fig(r.groupFloor)}, max ${formatMs(r.groupFloor.max)} (n=${r.groupFloor.n})`,
       verdict: 'no target',
     });
   if (r.floor)

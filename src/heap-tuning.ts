@@ -1,0 +1,58 @@
+import { PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+
+/**
+ * V8's heap sizing for a long-running control-plane process (issue 10: RSS after load <= 100 MB).
+ *
+ * Left alone, V8 sizes the heap for throughput on a machine with plenty of memory: the young
+ * generation grows to two 16 MB semi-spaces (32 MB resident under any load), and after each full
+ * GC the old generation may grow to up to ~4x what survived. Under the write load, requests live
+ * across their fsync and are promoted, so the old generation filled with garbage to ~110 MB before
+ * a full GC ran, and the server sat at ~250 MB resident after a burst (`npm run bench`, rss part).
+ *
+ * Node 20 reads `--max-semi-space-size` only when the isolate is created (from the command line or
+ * NODE_OPTIONS: setting it from here changes nothing, measured), and the bench, `npm start` and
+ * operators start `node dist/cli.js` directly. Two flags V8 does read at every GC can be set by the
+ * program itself, so these are the ones used:
+ * - `--heap-growing-percent`: the old generation may grow to (1 + p/100) x what survived the last
+ *   full GC, instead of up to 4x;
+ * - `--semi-space-growth-factor`: how the young generation grows after a scavenge. It starts at two
+ *   1 MB semi-spaces and doubles while much survives; once it has reached the cap, the factor is set
+ *   to 1 (no more growth), and back to 2 if V8 shrank it (after an idle period), so it settles at
+ *   the cap under load. The check runs after each GC (a `gc` performance entry), not per request.
+ * The flags are process-wide: the worker thread (the file store's I/O) reads them too.
+ */
+export const HEAP_TUNING = {
+  /** Each semi-space at most this large (V8's default on 64-bit: 16 MB). */
+  semiSpaceMb: 4,
+  heapGrowingPercent: 25,
+} as const;
+
+const MB = 1024 * 1024;
+let installed = false;
+
+/** Sets the flags above for this process (once; later calls do nothing). */
+export function tuneHeap(tuning: { semiSpaceMb: number; heapGrowingPercent: number } = HEAP_TUNING): void {
+  if (installed) return;
+  installed = true;
+  // A semi-space's capacity: what the young generation holds between scavenges (used + available,
+  // a few pages' headers short of the round figure), or half its committed size once both halves
+  // are committed. Frozen near the cap; let grow again only once V8 has clearly shrunk it (to half
+  // the cap or less), so a reading taken mid-scavenge cannot flip it back and forth.
+  const full = tuning.semiSpaceMb * MB;
+  let frozen = false;
+  const check = () => {
+    const young = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+    if (young) {
+      const semi = Math.max(young.space_used_size + young.space_available_size, young.space_size / 2);
+      frozen = frozen ? semi > full / 2 : semi >= 0.9 * full;
+    }
+    // Set again after every GC (~5 µs), not only on a change: starting a worker thread puts V8's
+    // flags back to the process's command line (measured on Node 20: the file store's I/O worker
+    // undid them), and a flag V8 reads at each GC is only as good as its last setting.
+    setFlagsFromString(`--semi-space-growth-factor=${frozen ? 1 : 2}`);
+    setFlagsFromString(`--heap-growing-percent=${tuning.heapGrowingPercent}`);
+  };
+  check();
+  new PerformanceObserver(check).observe({ entryTypes: ['gc'] });
+}
