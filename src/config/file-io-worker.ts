@@ -1,7 +1,8 @@
 // The file store's I/O thread (file-io.ts): reads and group writes on its own event loop, with the
-// same functions the store uses in process.
+// same functions the store uses in process, with synchronous file-system calls (this thread has
+// nothing else to do; see syncNodeFileSystem).
 import { parentPort } from 'node:worker_threads';
-import { nodeFileSystem } from '../fs/file-system.js';
+import { syncNodeFileSystem } from '../fs/file-system.js';
 import { ConfigWriteError } from './errors.js';
 import { type IoReply, type IoRequest, readStoreFiles, type SentError, sentRead, writeGroup } from './file-io.js';
 
@@ -18,8 +19,8 @@ const sent = (err: unknown): SentError => {
 parentPort?.on('message', (request: IoRequest) => {
   const work =
     request.op === 'read'
-      ? readStoreFiles(nodeFileSystem, request.files, request.checks).then((reads) => reads.map(sentRead))
-      : writeGroup(nodeFileSystem, request.plan);
+      ? readStoreFiles(syncNodeFileSystem, request.files, request.checks).then((reads) => reads.map(sentRead))
+      : writeGroup(syncNodeFileSystem, request.plan);
   work.then(
     (value) => parentPort?.postMessage({ id: request.id, value } satisfies IoReply),
     (err: unknown) => parentPort?.postMessage({ id: request.id, error: sent(err) } satisfies IoReply),

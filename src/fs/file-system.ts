@@ -1,5 +1,17 @@
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { openRuntimeFileForAppend, type RuntimeFileChecks, readRuntimeBytes } from './runtime-file.js';
+import { openRuntimeFileForAppend, openRuntimeFileForAppendSync, type RuntimeFileChecks, readRuntimeBytes } from './runtime-file.js';
 
 /**
  * The file-system operations the stores use, and nothing else: the seam through which tests inject
@@ -55,6 +67,42 @@ export const nodeFileSystem: FileSystem = {
   },
   stat: (file) => fsp.stat(file),
   readdir: (dir) => fsp.readdir(dir),
+};
+
+/**
+ * The same operations with node's synchronous calls, for a thread that does nothing but file I/O
+ * (the file store's I/O worker, config/file-io-worker.ts). Through the promise API each of a group
+ * write's ~14 calls is a trip to libuv's thread pool and back; on a busy 2-core machine each of
+ * those wake-ups may wait for a core, and they made most of an activation's round trip and its
+ * tail. Same calls, same order, same errors (a failed call rejects with node's error); reads stay
+ * asynchronous (not on a write's path).
+ */
+export const syncNodeFileSystem: FileSystem = {
+  readFile: nodeFileSystem.readFile,
+  async open(file, flags, mode) {
+    const fd = flags === 'a' ? openRuntimeFileForAppendSync(file, mode ?? 0o600) : openSync(file, flags, mode);
+    return {
+      write: async (data) => writeFileSync(fd, data, 'utf8'),
+      sync: async () => fsyncSync(fd),
+      close: async () => closeSync(fd),
+    };
+  },
+  rename: async (from, to) => renameSync(from, to),
+  unlink: async (file) => unlinkSync(file),
+  truncate: async (file, size) => truncateSync(file, size),
+  mkdir: async (dir) => {
+    mkdirSync(dir, { recursive: true });
+  },
+  async syncDir(dir) {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  },
+  stat: async (file) => statSync(file),
+  readdir: async (dir) => readdirSync(dir),
 };
 
 export function errnoOf(err: unknown): string | undefined {

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { FileSystem } from './file-system.js';
@@ -79,8 +79,19 @@ async function openChecked(file: string, flags: number, mode: number | undefined
   }
 }
 
-async function check(file: string, handle: fsp.FileHandle, checks: RuntimeFileChecks): Promise<RuntimeFileStat> {
-  const stat = await handle.stat();
+/** openChecked's errors for a synchronous open. */
+function openCheckedSync(file: string, flags: number, mode: number | undefined): number {
+  try {
+    return openSync(file, flags, mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new RuntimeFileRefusedError(file, 'symlink', 'is a symbolic link');
+    if ((err as NodeJS.ErrnoException).code === 'ENXIO') throw new RuntimeFileRefusedError(file, 'not-a-file', 'is a named pipe (FIFO)');
+    throw err;
+  }
+}
+
+/** The checks a descriptor's own stat answers (kind, size, for a secret its owner and mode). */
+function checkStat(file: string, stat: import('node:fs').Stats, checks: RuntimeFileChecks): RuntimeFileStat {
   if (!stat.isFile()) throw new RuntimeFileRefusedError(file, 'not-a-file', `is ${kindOf(stat)}`);
   const maxBytes = checks.maxBytes ?? MAX_RUNTIME_FILE_BYTES;
   if (stat.size > maxBytes) {
@@ -100,13 +111,22 @@ async function check(file: string, handle: fsp.FileHandle, checks: RuntimeFileCh
       );
     }
   }
+  return { size: stat.size, mode: stat.mode, uid: stat.uid, ino: stat.ino, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs };
+}
+
+function checkInside(file: string, dir: string, inside: string): void {
+  if (inside !== dir && !inside.startsWith(dir + path.sep)) {
+    throw new RuntimeFileRefusedError(file, 'outside', 'is outside the runtime directory');
+  }
+}
+
+async function check(file: string, handle: fsp.FileHandle, checks: RuntimeFileChecks): Promise<RuntimeFileStat> {
+  const stat = checkStat(file, await handle.stat(), checks);
   if (checks.runtimeDir !== undefined) {
     const [dir, inside] = await Promise.all([fsp.realpath(checks.runtimeDir), fsp.realpath(path.dirname(file))]);
-    if (inside !== dir && !inside.startsWith(dir + path.sep)) {
-      throw new RuntimeFileRefusedError(file, 'outside', 'is outside the runtime directory');
-    }
+    checkInside(file, dir, inside);
   }
-  return { size: stat.size, mode: stat.mode, uid: stat.uid, ino: stat.ino, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs };
+  return stat;
 }
 
 /**
@@ -197,5 +217,21 @@ export function readSmallRuntimeFileSync(file: string, maxBytes: number): string
     return buffer.subarray(0, read).toString('utf8');
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * openRuntimeFileForAppend, synchronously, for a thread whose only work is file I/O (the file
+ * store's I/O worker): the same flags and checks; returns the descriptor.
+ */
+export function openRuntimeFileForAppendSync(file: string, mode: number, checks: RuntimeFileChecks = {}): number {
+  const fd = openCheckedSync(file, APPEND_FLAGS, mode);
+  try {
+    checkStat(file, fstatSync(fd), { ...checks, maxBytes: checks.maxBytes ?? Number.POSITIVE_INFINITY });
+    if (checks.runtimeDir !== undefined) checkInside(file, realpathSync(checks.runtimeDir), realpathSync(path.dirname(file)));
+    return fd;
+  } catch (err) {
+    closeSync(fd);
+    throw err;
   }
 }
