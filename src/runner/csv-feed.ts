@@ -44,7 +44,7 @@ export function parseCandleCsv(text: string, source = 'csv'): Map<string, Candle
     byInstrument.set(instrument, list);
     list.push({ ...candle, ...extra });
   }
-  for (const list of byInstrument.values()) list.sort((a, b) => a.time.localeCompare(b.time));
+  for (const list of byInstrument.values()) list.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
   return byInstrument;
 }
 

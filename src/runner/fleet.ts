@@ -57,9 +57,12 @@ export class RunnerFleet {
   /** Every runner, in id order. */
   views(): RunnerView[] {
     const now = this.nowMs();
-    return [...this.source.list()]
-      .sort((a, b) => a.id.localeCompare(b.id))
-      .map((state) => ({ state, health: runnerHealth(state, now, this.source.receivedAt?.(state.id)) }));
+    return (
+      [...this.source.list()]
+        // Code-unit order, not localeCompare: as stable, and no collation data (~3 MB of ICU) loaded for it.
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .map((state) => ({ state, health: runnerHealth(state, now, this.source.receivedAt?.(state.id)) }))
+    );
   }
 
   /**
