@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../log.js';
-import { type Step, whenReady } from '../exchange.js';
+import type { Reply, Step } from '../exchange.js';
 import { lazyChildLogger } from '../log.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -35,6 +35,11 @@ export function requestIds(): () => string {
   };
 }
 
+const named = (reply: Reply, requestId: string): Reply => {
+  reply.headers[REQUEST_ID_HEADER] = requestId;
+  return reply;
+};
+
 /**
  * Names the request: the incoming `x-request-id` when it is sane, else a new UUID. The id goes on
  * every log line of the request (a child logger), into the GraphQL context, and back in the answer.
@@ -44,9 +49,9 @@ export function requestIdStep(logger: Logger, newId: () => string = requestIds()
     const requestId = acceptedRequestId(exchange.req.headers[REQUEST_ID_HEADER]) ?? newId();
     exchange.requestId = requestId;
     exchange.log = lazyChildLogger(logger, { reqId: requestId });
-    return whenReady(next(exchange), (reply) => {
-      reply.headers[REQUEST_ID_HEADER] = requestId;
-      return reply;
-    });
+    const reply = next(exchange);
+    // A reply here now is named here now: no closure for whenReady on a cached read.
+    if (reply instanceof Promise) return reply.then((r) => named(r, requestId));
+    return named(reply, requestId);
   };
 }
