@@ -3,13 +3,12 @@
  * mercurius) on one read, many short interleaved rounds, the median of the per-round ratios.
  * `node --import tsx bench/ab.ts [strategies|status] [rounds] [seconds]`
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer } from './lib/control-plane.js';
 import { runLoad } from './lib/load.js';
-import { endChildrenOnExit, stop } from './lib/processes.js';
+import { cpuMsOf, endChildrenOnExit, stop } from './lib/processes.js';
 import { median } from './lib/stats.js';
 import { READ_BODIES, startPeers } from './parts/peers.js';
 
@@ -24,11 +23,6 @@ const targets = [
   { name: 'ours', url: ours.url, pid: ours.child.pid },
   ...peers.filter((p) => p.name !== 'yoga').map((p) => ({ name: p.name, url: p.url, pid: p.child.pid })),
 ];
-/** The process's CPU time so far (user + system, clock ticks of 10 ms), from /proc. */
-const cpuTicks = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-};
 const cpuPerRequest: Record<string, number[]> = {};
 const body = READ_BODIES[which];
 for (const t of targets) await runLoad({ url: t.url, connections: 50, duration: 1, body });
@@ -36,10 +30,10 @@ const ratios: Record<string, number[]> = { mercurius: [], plain: [] };
 for (let r = 0; r < rounds; r++) {
   const rps: Record<string, number> = {};
   for (const t of r % 2 ? [...targets].reverse() : targets) {
-    const before = cpuTicks(t.pid);
+    const before = cpuMsOf(t.pid);
     const result = await runLoad({ url: t.url, connections: 50, duration: seconds, body });
     rps[t.name] = result.rps;
-    const cpu = ((cpuTicks(t.pid) - before) * 10_000) / (result.ok + result.non2xx);
+    const cpu = ((cpuMsOf(t.pid) - before) * 1000) / (result.ok + result.non2xx);
     cpuPerRequest[t.name] = [...(cpuPerRequest[t.name] ?? []), cpu];
   }
   for (const peer of ['mercurius', 'plain']) ratios[peer]!.push(rps.ours! / rps[peer]!);
