@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer } from './lib/control-plane.js';
 import { runLoad } from './lib/load.js';
-import { endChildrenOnExit, stop } from './lib/processes.js';
+import { cpuMsOf, endChildrenOnExit, stop } from './lib/processes.js';
 import { median } from './lib/stats.js';
 import { READ_BODIES, startPeers } from './parts/peers.js';
 
@@ -19,14 +19,23 @@ endChildrenOnExit();
 const tmp = await mkdtemp(path.join(tmpdir(), 'scp-ab-'));
 const ours = await startServer(tmp, 'ours');
 const peers = await startPeers(tmp, ours, []);
-const targets = [{ name: 'ours', url: ours.url }, ...peers.filter((p) => p.name !== 'yoga').map((p) => ({ name: p.name, url: p.url }))];
+const targets = [
+  { name: 'ours', url: ours.url, pid: ours.child.pid },
+  ...peers.filter((p) => p.name !== 'yoga').map((p) => ({ name: p.name, url: p.url, pid: p.child.pid })),
+];
+const cpuPerRequest: Record<string, number[]> = {};
 const body = READ_BODIES[which];
 for (const t of targets) await runLoad({ url: t.url, connections: 50, duration: 1, body });
 const ratios: Record<string, number[]> = { mercurius: [], plain: [] };
 for (let r = 0; r < rounds; r++) {
   const rps: Record<string, number> = {};
-  for (const t of r % 2 ? [...targets].reverse() : targets)
-    rps[t.name] = (await runLoad({ url: t.url, connections: 50, duration: seconds, body })).rps;
+  for (const t of r % 2 ? [...targets].reverse() : targets) {
+    const before = cpuMsOf(t.pid);
+    const result = await runLoad({ url: t.url, connections: 50, duration: seconds, body });
+    rps[t.name] = result.rps;
+    const cpu = ((cpuMsOf(t.pid) - before) * 1000) / (result.ok + result.non2xx);
+    cpuPerRequest[t.name] = [...(cpuPerRequest[t.name] ?? []), cpu];
+  }
   for (const peer of ['mercurius', 'plain']) ratios[peer]!.push(rps.ours! / rps[peer]!);
   process.stdout.write(
     `round ${r + 1}: ${Object.entries(rps)
@@ -36,6 +45,12 @@ for (let r = 0; r < rounds; r++) {
 }
 process.stdout.write(
   `${which}: ours/mercurius median ${median(ratios.mercurius!).toFixed(2)}x, ours/plain median ${median(ratios.plain!).toFixed(2)}x\n`,
+);
+// The server's own CPU per answer: less sensitive to a shared machine than req/s (the load generator competes for the same cores).
+process.stdout.write(
+  `server CPU per request (median of rounds): ${Object.entries(cpuPerRequest)
+    .map(([n, v]) => `${n} ${median(v).toFixed(1)} us`)
+    .join(', ')}\n`,
 );
 for (const p of peers) await stop(p.child);
 await stop(ours.child);

@@ -77,7 +77,10 @@ try {
   const loaded: string[] = [];
   if (ours && (parts.has('reads') || parts.has('mutation'))) {
     peers = await startPeers(tmp, ours, notes);
-    const targets = [{ name: 'ours' as const, url: ours.url }, ...peers.map((p) => ({ name: p.name, url: p.url }))];
+    const targets = [
+      { name: 'ours' as const, url: ours.url, pid: ours.child.pid },
+      ...peers.map((p) => ({ name: p.name, url: p.url, pid: p.child.pid })),
+    ];
     if (parts.has('reads')) {
       for (const name of ['strategies', 'status'] as const) {
         progress(`reads: ${name}`);
@@ -166,7 +169,7 @@ const machine = [
   `- code: ${commit}, this server run as \`${controlPlaneCommand(['serve']).label} serve --production\``,
 ];
 const method = [
-  `- reads and the mutation: autocannon (as a library, in the bench process), ${plan.connections} connections, ${plan.warmup} s unrecorded warm-up per target, then ${plan.rounds} round(s) of ${plan.duration} s, targets interleaved and the first one rotated each round; the median round (by req/s) is kept with its own p50/p99 (from every response time, not autocannon's whole-ms histogram). req/s counts 2xx answers only.`,
+  `- reads and the mutation: autocannon (as a library, in the bench process), ${plan.connections} connections, ${plan.warmup} s unrecorded warm-up per target, then ${plan.rounds} round(s) of ${plan.duration} s, targets interleaved and the first one rotated each round; the median round (by req/s) is kept with its own p50/p99 (from every response time, not autocannon's whole-ms histogram). req/s counts 2xx answers only. "server CPU per answer": each server process's own CPU time (user + system, from /proc) over a round divided by the answers it gave, the median of its rounds: steadier than req/s on a shared machine, since the load generator competes for the same cores.`,
   '- peers, each in its own process: stock graphql-yoga 5 (`createSchema` from the printed `schema.graphql`, no plugins), fastify 5 + mercurius 16 (`jit: 1`) on the same SDL, plain `node:http` answering each read with the exact bytes this server answered (looked up by the request body). Their data is captured from this server at the start and checked equal before any load. The mutation on the peers is a trivial in-memory swap (nothing durable), so its ratios show the cost of durability plus the pipeline, not a like-for-like.',
   `- durable writes: N writers, each looping real \`activateStrategy\` mutations on its own keep-alive connection for ${sizes.writeSeconds} s, keys alternating; "verified" = the config version grew by exactly the number of distinct versions answered, and audit.log by as many lines, with no refusal.`,
   `- storm: ${STORM.activations} activations on a new connection each (like \`stratctl activate\`) and ${STORM.activations} on one keep-alive connection opened before, alternating, one after another, while a separate process holds ${STORM.connections} autocannon connections reading \`strategies\`; the same on the quiet server first.`,

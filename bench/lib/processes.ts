@@ -139,6 +139,12 @@ export function memoryOf(pid: number): { rss: number; peak: number } {
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
 }
 
+/** CPU time a live process used so far, user + system, in ms (from /proc; clock ticks of 10 ms). */
+export function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** A port free right now (bound then released), for a process whose port must be known before it prints it. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,7 +1,8 @@
 /** Side-by-side load on this server and its peers: short rounds, interleaved, the median round kept. */
 import { type LoadResult, runLoad } from '../lib/load.js';
+import { cpuMsOf } from '../lib/processes.js';
 import { allOf, atLeast, type Row } from '../lib/report.js';
-import { formatCount, formatMs, formatRatio, medianBy, ratio } from '../lib/stats.js';
+import { formatCount, formatMs, formatRatio, median, medianBy, ratio } from '../lib/stats.js';
 import type { Target } from './peers.js';
 
 export interface Plan {
@@ -18,31 +19,47 @@ export interface Scenario {
   body: string | (() => string);
 }
 
-export type Comparison = { scenario: string; kept: Partial<Record<Target, LoadResult>>; rounds: Partial<Record<Target, LoadResult[]>> };
+export type Comparison = {
+  scenario: string;
+  kept: Partial<Record<Target, LoadResult>>;
+  rounds: Partial<Record<Target, LoadResult[]>>;
+  /** Each target's own CPU (user + system) per answer in µs, one per round (when its pid is known). */
+  cpu: Partial<Record<Target, number[]>>;
+};
 
 export async function compare(
-  targets: readonly { name: Target; url: string }[],
+  targets: readonly { name: Target; url: string; pid?: number }[],
   scenario: Scenario,
   plan: Plan,
   progress: (line: string) => void,
 ): Promise<Comparison> {
   const rounds: Partial<Record<Target, LoadResult[]>> = Object.fromEntries(targets.map((t) => [t.name, []]));
+  const cpu: Partial<Record<Target, number[]>> = {};
   for (const t of targets) await runLoad({ url: t.url, connections: plan.connections, duration: plan.warmup, body: scenario.body });
   for (let r = 0; r < plan.rounds; r++) {
     // Rotate who goes first, so a slow patch of the shared machine does not always land on the same target.
     const order = targets.map((_, i) => targets[(i + r) % targets.length]!);
     for (const t of order) {
+      const cpuBefore = t.pid === undefined ? 0 : cpuMsOf(t.pid);
       const result = await runLoad({ url: t.url, connections: plan.connections, duration: plan.duration, body: scenario.body });
       rounds[t.name]!.push(result);
+      const answers = result.ok + result.non2xx;
+      if (t.pid !== undefined && answers > 0) cpu[t.name] = [...(cpu[t.name] ?? []), ((cpuMsOf(t.pid) - cpuBefore) * 1000) / answers];
       progress(`  ${scenario.name} round ${r + 1}/${plan.rounds}: ${t.name.padEnd(9)} ${formatCount(result.rps).padStart(7)} req/s`);
     }
   }
   const kept: Partial<Record<Target, LoadResult>> = {};
   for (const [name, results] of Object.entries(rounds)) kept[name as Target] = medianBy(results, (x) => x.rps);
-  return { scenario: scenario.name, kept, rounds };
+  return { scenario: scenario.name, kept, rounds, cpu };
 }
 
-/** Three rows per comparison: req/s, p50/p99, and ours divided by each peer. */
+/** A server's own CPU per answer, the median of its rounds: steadier than req/s when other sessions share the cores. */
+const cpuCell = (c: Comparison, t: Target) => {
+  const samples = c.cpu[t];
+  return samples?.length ? `${median(samples).toFixed(1)} µs` : 'n/a';
+};
+
+/** Four rows per comparison: req/s, p50/p99, ours divided by each peer, and each server's CPU per answer. */
 export function comparisonRows(c: Comparison, label: string, kind: 'read' | 'mutation'): Row[] {
   const rps = (t: Target) => (c.kept[t] ? formatCount(c.kept[t]!.rps) : 'n/a');
   const lat = (t: Target) => (c.kept[t] ? `${formatMs(c.kept[t]!.p50)} / ${formatMs(c.kept[t]!.p99)}` : 'n/a');
@@ -65,6 +82,14 @@ export function comparisonRows(c: Comparison, label: string, kind: 'read' | 'mut
       yoga: formatRatio(r('yoga')),
       mercurius: formatRatio(r('mercurius')),
       plain: formatRatio(r('plain')),
+      verdict: 'no target',
+    },
+    {
+      figure: `${label}: server CPU per answer`,
+      ours: cpuCell(c, 'ours'),
+      yoga: cpuCell(c, 'yoga'),
+      mercurius: cpuCell(c, 'mercurius'),
+      plain: cpuCell(c, 'plain'),
       verdict: 'no target',
     },
   ];

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 
 /** DESIGN "Limits": connections. */
@@ -30,9 +30,18 @@ interface Tracked {
   readonly connectedAt: number;
 }
 
+/** A request the guard counts on its connection until `requestEnded` is called with this. */
+export type TrackedRequest = object;
+
 export interface ConnectionGuard {
   /** Open connections now. */
   readonly size: number;
+  /**
+   * The adapter tells the guard of each request as it starts, and of its answer finishing (its
+   * response's `close`, which the adapter listens to anyway): one listener per request, not two.
+   */
+  requestStarted(req: IncomingMessage): TrackedRequest | undefined;
+  requestEnded(tracked: TrackedRequest, req: IncomingMessage): void;
   close(): void;
 }
 
@@ -101,18 +110,18 @@ export function guardConnections(
     });
   };
 
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+  const requestStarted = (req: IncomingMessage): Tracked | undefined => {
     const tracked = sockets.get(req.socket);
-    if (!tracked) return;
-    tracked.active += 1;
-    res.once('close', () => {
-      tracked.active -= 1;
-      if (tracked.active === 0 && sockets.delete(req.socket)) sockets.set(req.socket, tracked);
-    });
+    if (tracked) tracked.active += 1;
+    return tracked;
+  };
+  const requestEnded = (tracked: TrackedRequest, req: IncomingMessage) => {
+    const t = tracked as Tracked;
+    t.active -= 1;
+    if (t.active === 0 && sockets.delete(req.socket)) sockets.set(req.socket, t);
   };
 
   server.on('connection', onConnection);
-  server.on('request', onRequest);
   const timer = setInterval(() => {
     const cutoff = now() - limits.headersTimeoutMs;
     for (const [socket, tracked] of sockets) {
@@ -128,10 +137,11 @@ export function guardConnections(
     get size() {
       return sockets.size;
     },
+    requestStarted,
+    requestEnded,
     close() {
       clearInterval(timer);
       server.off('connection', onConnection);
-      server.off('request', onRequest);
     },
   };
 }

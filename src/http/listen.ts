@@ -11,8 +11,8 @@ import { createControlPlaneMetrics } from '../metrics/control-plane-metrics.js';
 import { graphqlMetricsPlugin } from '../metrics/graphql-metrics.js';
 import { processRegistry } from '../metrics/process-metrics.js';
 import { clientKeyOf } from './client-key.js';
-import { CHECK_INTERVAL_MS, CONNECTION_LIMITS, guardConnections } from './connections.js';
-import { compose, type Exchange, type Step } from './exchange.js';
+import { CHECK_INTERVAL_MS, CONNECTION_LIMITS, guardConnections, type TrackedRequest } from './connections.js';
+import { compose, type Exchange, type MaybePromise, type Reply, type Step } from './exchange.js';
 import { type FastLaneOptions, fastLaneRoute } from './fast-lane/route.js';
 import { graphiqlRoute } from './graphiql-route.js';
 import { inProcessRunner } from './in-process.js';
@@ -106,40 +106,33 @@ function clientErrorHandler(logger: Logger) {
   };
 }
 
-/**
- * Reads a request's whole body, then calls `done` with it, or with nothing when the client went
- * away first (the body step then finds the request gone, as it would have).
- */
-function prefetch(req: IncomingMessage, done: (body: Buffer | null) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let settled = false;
-  const finish = (body: Buffer | null) => {
-    if (settled) return;
-    settled = true;
-    req.off('data', onData);
-    req.off('end', onEnd);
-    req.off('error', onGone);
-    req.off('close', onGone);
-    done(body);
-  };
-  const onData = (chunk: Buffer) => {
-    chunks.push(chunk);
-    size += chunk.byteLength;
-  };
-  // Node's parser holds a body to its Content-Length, so an ended body is whole (the step still checks its size).
-  const onEnd = () => finish(req.complete ? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)) : null);
-  const onGone = () => finish(null);
-  req.on('data', onData);
-  req.once('end', onEnd);
-  req.once('error', onGone);
-  req.once('close', onGone);
+/** Where the adapter's shared listeners find a request's exchange (one function per event for every request, no closures). */
+const EXCHANGE = Symbol('exchange');
+type Carrier = { [EXCHANGE]?: HttpExchange };
+
+/** What an exchange reports back to its server: its body is here (run the chain), its answer finished or the client went away. */
+interface ExchangeOwner {
+  run(exchange: HttpExchange): void;
+  ended(exchange: HttpExchange): void;
+}
+
+function onBodyData(this: IncomingMessage, chunk: Buffer): void {
+  (this as IncomingMessage & Carrier)[EXCHANGE]?.bodyChunk(chunk);
+}
+function onBodyEnd(this: IncomingMessage): void {
+  (this as IncomingMessage & Carrier)[EXCHANGE]?.bodyRead(this.complete);
+}
+function onResponseClose(this: ServerResponse): void {
+  (this as ServerResponse & Carrier)[EXCHANGE]?.closed();
 }
 
 /**
  * One request's exchange. A class, so every exchange has the same shape (an object literal with a
  * getter got a new hidden class per request: every step touching it went megamorphic, ~9 us a
  * request). The AbortSignal is made when a route asks for it (yoga's path, streams): most never do.
+ * Its events (the body's chunks and end, the response's close) reach it through listeners shared
+ * by every request, so a request costs no closures (each was an allocation, and esbuild's
+ * keepNames adds a defineProperty call to every named one).
  */
 class HttpExchange implements Exchange {
   readonly method: string;
@@ -149,20 +142,30 @@ class HttpExchange implements Exchange {
   host = '';
   body: Buffer | null = null;
   prefetched: Buffer | undefined = undefined;
+  /** The connection guard's record of this request. */
+  tracked: TrackedRequest | undefined = undefined;
   private controller: AbortController | null = null;
   private gone = false;
+  /** The body being read before the chain runs (`prefetch`): its first chunk, and any more. */
+  private reading = false;
+  private firstChunk: Buffer | null = null;
+  private moreChunks: Buffer[] | null = null;
+  private bodySize = 0;
 
   constructor(
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
     public log: Logger,
     readonly clientKey: string,
+    private readonly owner: ExchangeOwner,
   ) {
     const target = req.url ?? '';
     this.method = req.method ?? 'GET';
     this.target = target;
     const query = target.indexOf('?');
     this.path = query === -1 ? target : target.slice(0, query);
+    (res as ServerResponse & Carrier)[EXCHANGE] = this;
+    res.on('close', onResponseClose);
   }
 
   get signal(): AbortSignal {
@@ -177,6 +180,51 @@ class HttpExchange implements Exchange {
   abort(): void {
     this.gone = true;
     this.controller?.abort();
+  }
+
+  /**
+   * Reads the whole body, then runs the chain with it as `prefetched`; or without it, when the
+   * client went away first (the body step then finds the request gone, as it would have).
+   */
+  prefetch(): void {
+    this.reading = true;
+    const req = this.req as IncomingMessage & Carrier;
+    req[EXCHANGE] = this;
+    req.on('data', onBodyData);
+    req.on('end', onBodyEnd);
+  }
+
+  bodyChunk(chunk: Buffer): void {
+    if (!this.reading) return;
+    if (this.firstChunk === null) this.firstChunk = chunk;
+    else if (this.moreChunks === null) this.moreChunks = [this.firstChunk, chunk];
+    else this.moreChunks.push(chunk);
+    this.bodySize += chunk.byteLength;
+  }
+
+  /** Node's parser holds a body to its Content-Length, so an ended body is whole (the step still checks its size). */
+  bodyRead(complete: boolean): void {
+    if (!this.reading) return;
+    this.reading = false;
+    if (complete && this.firstChunk !== null) {
+      this.prefetched = this.moreChunks !== null ? Buffer.concat(this.moreChunks, this.bodySize) : this.firstChunk;
+    }
+    this.firstChunk = null;
+    this.moreChunks = null;
+    this.owner.run(this);
+  }
+
+  /** The response's `close`: its answer finished, or the client went away (then streams end, work stops). */
+  closed(): void {
+    if (!this.res.writableFinished) this.abort();
+    // Gone while its body was still arriving: the chain runs without it, and finds the request gone.
+    if (this.reading) {
+      this.reading = false;
+      this.firstChunk = null;
+      this.moreChunks = null;
+      this.owner.run(this);
+    }
+    this.owner.ended(this);
   }
 }
 
@@ -267,26 +315,28 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   ];
   const handle = compose(chain, router(routes, refuse));
 
-  const inFlight = new Set<ServerResponse>();
+  // Requests whose answer is not finished (close() waits for them).
+  let inFlight = 0;
   let drained: (() => void) | undefined;
   const bodyLimit = security.maxRequestBodyBytes ?? MAX_REQUEST_BODY_BYTES;
+  const behindTlsProxy = security.behindTlsProxy ?? false;
+  const owner: ExchangeOwner = {
+    run: (exchange) => run(exchange),
+    ended(exchange) {
+      if (exchange.tracked !== undefined) guard.requestEnded(exchange.tracked, exchange.req);
+      inFlight -= 1;
+      if (inFlight === 0) drained?.();
+    },
+  };
   const serve = (req: IncomingMessage, res: ServerResponse) => {
-    const exchange = new HttpExchange(req, res, plane.logger, clientKeyOf(req, security.behindTlsProxy ?? false));
-    inFlight.add(res);
-    res.once('close', () => {
-      if (!res.writableFinished) exchange.abort(); // the client went away: streams end, work stops
-      inFlight.delete(res);
-      if (inFlight.size === 0) drained?.();
-    });
+    const exchange = new HttpExchange(req, res, plane.logger, clientKeyOf(req, behindTlsProxy), owner);
+    exchange.tracked = guard.requestStarted(req);
+    inFlight += 1;
     // A body of a declared length within the limit is read first (what the body step would read
     // anyway), so the chain runs once it is here and answers in that turn instead of waiting inside.
     const declared = Number(req.headers['content-length']);
-    if (declared > 0 && declared <= bodyLimit && req.headers['transfer-encoding'] === undefined) {
-      prefetch(req, (body) => {
-        if (body) exchange.prefetched = body;
-        void run(exchange);
-      });
-    } else void run(exchange);
+    if (declared > 0 && declared <= bodyLimit && req.headers['transfer-encoding'] === undefined) exchange.prefetch();
+    else run(exchange);
   };
 
   const streamOptions: StreamOptions = {
@@ -297,22 +347,38 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     },
   };
 
-  const run = async (exchange: HttpExchange) => {
+  const failed = (exchange: HttpExchange, err: unknown) => {
     const { res } = exchange;
-    try {
-      // Awaited only when something waits: a cached read is answered in the same turn.
-      const pending = handle(exchange);
-      const reply = pending instanceof Promise ? await pending : pending;
-      const sent = sendReply(exchange, reply, closing ? CLOSE_CONNECTION : NO_HEADERS, streamOptions);
-      if (sent instanceof Promise) await sent;
-    } catch (err) {
-      exchange.log.error({ err }, 'the HTTP adapter could not answer');
-      if (res.headersSent) res.destroy();
-      else {
-        res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify(refusalBody(exchange.path, { code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' })));
-      }
+    exchange.log.error({ err }, 'the HTTP adapter could not answer');
+    if (res.headersSent) res.destroy();
+    else {
+      res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify(refusalBody(exchange.path, { code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' })));
     }
+  };
+  const deliver = (exchange: HttpExchange, reply: Reply) => {
+    try {
+      const sent = sendReply(exchange, reply, closing ? CLOSE_CONNECTION : NO_HEADERS, streamOptions);
+      if (sent instanceof Promise) sent.catch((err: unknown) => failed(exchange, err));
+    } catch (err) {
+      failed(exchange, err);
+    }
+  };
+  // Not an async function: a cached read passes the chain and is written in the same turn, without a promise.
+  const run = (exchange: HttpExchange): void => {
+    let pending: MaybePromise<Reply>;
+    try {
+      pending = handle(exchange);
+    } catch (err) {
+      failed(exchange, err);
+      return;
+    }
+    if (pending instanceof Promise) {
+      pending.then(
+        (reply) => deliver(exchange, reply),
+        (err: unknown) => failed(exchange, err),
+      );
+    } else deliver(exchange, pending);
   };
 
   const connectionLimits = { ...CONNECTION_LIMITS, ...security.connections };
@@ -360,7 +426,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
       server.closeIdleConnections();
       // Open subscriptions complete (their streams end in order); other requests run to their answer.
       subscriptions.endAll();
-      if (inFlight.size > 0) {
+      if (inFlight > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
           new Promise<void>((resolve) => {

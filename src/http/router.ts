@@ -34,11 +34,13 @@ export function router(routes: readonly Route[], refuse: Refuse): Handler {
     if (prefixed.includes(route)) continue;
     exact.set(route.path, [...(exact.get(route.path) ?? []), route]);
   }
+  const prefixes = prefixed.map((route) => route.path);
   return (exchange): MaybePromise<Reply> => {
-    const exactOnPath = exact.get(exchange.path) ?? NONE;
-    const onPath = prefixed.some((route) => matchesPath(route, exchange.path))
-      ? routes.filter((route) => matchesPath(route, exchange.path))
-      : exactOnPath;
+    const { path } = exchange;
+    const exactOnPath = exact.get(path) ?? NONE;
+    let underPrefix = false;
+    for (const prefix of prefixes) if (path.startsWith(prefix)) underPrefix = true;
+    const onPath = underPrefix ? routes.filter((route) => matchesPath(route, exchange.path)) : exactOnPath;
     for (const route of onPath) {
       if (route.methods && !route.methods.includes(exchange.method)) continue;
       if (route.accepts && !route.accepts(exchange)) continue;

@@ -1,4 +1,4 @@
-import { type Step, whenReady } from '../exchange.js';
+import type { Exchange, Reply, Step } from '../exchange.js';
 import { pathMatches } from '../router.js';
 
 /** Methods kept as labels; anything else is `other` (the method is the client's to choose). */
@@ -17,12 +17,15 @@ export interface RequestMetricsOptions {
 export function requestMetricsStep(options: RequestMetricsOptions): Step {
   const exact = new Set(options.routes);
   const routeOf = (path: string) => (exact.has(path) ? path : (options.routes.find((route) => pathMatches(route, path)) ?? 'other'));
+  const recorded = (exchange: Exchange, reply: Reply, started: number): Reply => {
+    const method = METHODS.has(exchange.method) ? exchange.method : 'other';
+    options.record(routeOf(exchange.path), method, reply.status, (performance.now() - started) / 1000);
+    return reply;
+  };
   return (exchange, next) => {
     const started = performance.now();
-    return whenReady(next(exchange), (reply) => {
-      const method = METHODS.has(exchange.method) ? exchange.method : 'other';
-      options.record(routeOf(exchange.path), method, reply.status, (performance.now() - started) / 1000);
-      return reply;
-    });
+    const reply = next(exchange);
+    // Recorded now when the reply is here now: no closure on a cached read.
+    return reply instanceof Promise ? reply.then((r) => recorded(exchange, r, started)) : recorded(exchange, reply, started);
   };
 }
