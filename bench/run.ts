@@ -71,7 +71,9 @@ let peers: Peer[] = [];
 try {
   const needsMain = ['reads', 'mutation', 'writes', 'storm', 'rss', 'cli'].some((p) => parts.has(p as Part));
   if (needsMain) {
-    ours = await startServer(tmp, 'ours');
+    // The storm is 200 clients' connections, but all come from 127.0.0.1: the per-address cap (64,
+    // DESIGN "Limits") would close most of them, and the activation's own connection with them.
+    ours = await startServer(tmp, 'ours', { serveArgs: ['--max-connections-per-client', '1024'] });
     progress(`this server: ${ours.label} serve --production at ${ours.url} (pid ${ours.child.pid})`);
   }
   const loaded: string[] = [];
