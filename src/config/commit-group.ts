@@ -3,7 +3,7 @@ import { type StrategyRegistry, samePresets, strategySetOf } from '../registry/i
 import { type AuditEntry, diffConfigs } from './audit-entry.js';
 import { type ConfigFileError, ConfigFileInvalidError, PresetsVersionConflictError, VersionConflictError } from './errors.js';
 import { renderPresetsText } from './presets-file.js';
-import { presetsAuditEntry } from './presets-judge.js';
+import { presetsAuditEntry, unchangedPresets } from './presets-judge.js';
 import { changedFields, type RuntimeConfig } from './schema.js';
 import type {
   Change,
@@ -151,15 +151,7 @@ export function judgeGroup(group: readonly QueuedCommit[], context: GroupContext
       continue;
     }
     if (samePresets(previous.presets, next)) {
-      const result: PresetsCommitResult = {
-        changed: false,
-        previous,
-        current: previous,
-        previousStrategies,
-        strategies: previousStrategies,
-        changedFields: [],
-        audit: null,
-      };
+      const result = unchangedPresets(previous, previousStrategies);
       outcomes.push(() => queued.resolve(result));
       continue;
     }

@@ -4,7 +4,7 @@ import { digestOf } from './digest.js';
 import { ConfigFileError } from './errors.js';
 import { type PresetsContent, parsePresetsFile } from './presets-file.js';
 import { configIssuesWith, type RuntimeConfig } from './schema.js';
-import type { PresetsSnapshot } from './store.js';
+import type { PresetsCommitResult, PresetsSnapshot } from './store.js';
 
 /**
  * What a store concludes from stored presets text: pure functions, so the file store and the etcd
@@ -136,4 +136,9 @@ export function presetsSystemEntry(
     config,
     details: { note, ...(last && { previousAuditedVersion: last.version }) },
   });
+}
+
+/** The answer to a preset change that changes nothing: no version used, nothing written, no audit entry. */
+export function unchangedPresets(previous: PresetsSnapshot, strategies: StrategyRegistry): PresetsCommitResult {
+  return { changed: false, previous, current: previous, previousStrategies: strategies, strategies, changedFields: [], audit: null };
 }

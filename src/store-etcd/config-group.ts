@@ -2,7 +2,7 @@ import { type AuditEntry, diffConfigs } from '../config/audit-entry.js';
 import { digestOf } from '../config/digest.js';
 import { ConfigFileInvalidError, ConfigValidationError, PresetsVersionConflictError, VersionConflictError } from '../config/errors.js';
 import { parsePresetsFile, renderPresetsText } from '../config/presets-file.js';
-import { NO_PRESETS_DIGEST, presetsAuditEntry } from '../config/presets-judge.js';
+import { NO_PRESETS_DIGEST, presetsAuditEntry, unchangedPresets } from '../config/presets-judge.js';
 import { changedFields, type RuntimeConfig } from '../config/schema.js';
 import type {
   Change,
@@ -145,15 +145,7 @@ export function judgeGroup(base: WriteBase, group: readonly QueuedCommit[], cont
     const previous = presets;
     const previousStrategies = strategies;
     if (samePresets(previous.presets, next)) {
-      const result: PresetsCommitResult = {
-        changed: false,
-        previous,
-        current: previous,
-        previousStrategies,
-        strategies: previousStrategies,
-        changedFields: [],
-        audit: null,
-      };
+      const result = unchangedPresets(previous, previousStrategies);
       outcomes.push(() => queued.resolve(result));
       return;
     }
