@@ -4,7 +4,7 @@
 import { parentPort } from 'node:worker_threads';
 import { syncNodeFileSystem } from '../fs/file-system.js';
 import { ConfigWriteError } from './errors.js';
-import { type IoReply, type IoRequest, readStoreFiles, type SentError, sentRead, writeGroup } from './file-io.js';
+import { FileChangedError, type IoReply, type IoRequest, readStoreFiles, type SentError, sentRead, writeGroup } from './file-io.js';
 
 const sent = (err: unknown): SentError => {
   const e = err as Partial<ConfigWriteError> & { code?: unknown; name?: string; message?: string };
@@ -13,6 +13,7 @@ const sent = (err: unknown): SentError => {
     message: e.message ?? String(err),
     ...(err instanceof ConfigWriteError && { step: err.step, errno: err.errno }),
     ...(typeof e.code === 'string' && { code: e.code }),
+    ...(err instanceof FileChangedError && { file: err.file }),
   };
 };
 

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AtomicWriteError, writeFileAtomic } from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem } from '../fs/file-system.js';
@@ -10,6 +11,8 @@ export interface FileWrite {
   readonly file: string;
   readonly text: string;
   readonly previous: string | null;
+  /** Check just before the rename that the file still holds `previous` (the text the change was judged on). */
+  readonly unlessChanged?: boolean;
 }
 
 /** A runtime file as read: its text, null when missing, or the refusal (a FIFO, a directory, a link, too large: never read). */
@@ -29,10 +32,24 @@ export function readStoreFiles(fs: FileSystem, files: readonly string[], checks:
   );
 }
 
+/**
+ * A file the group was about to replace is no longer the text the group was judged on (a hand edit
+ * landed between the read and the rename): nothing of the group stays, and the store judges it
+ * again on the file as it is now.
+ */
+export class FileChangedError extends Error {
+  override name = 'FileChangedError';
+  constructor(readonly file: string) {
+    super(`${path.basename(file)} changed while a write to it was being prepared`);
+  }
+}
+
 /** Everything a group commit writes: its files (presets first, then config), then its audit lines. */
 export interface GroupWritePlan {
   readonly writes: readonly FileWrite[];
   readonly audit: { readonly file: string; readonly text: string; readonly knownSize: number; readonly checks?: RuntimeFileChecks };
+  /** How the files written are read for the check before each rename (the store's own checks). */
+  readonly checks: RuntimeFileChecks;
 }
 
 export interface GroupWritten {
@@ -58,8 +75,19 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
       );
       let durable: boolean;
       try {
-        durable = await writeFileAtomic(write.file, write.text, { fs, mode });
+        durable = await writeFileAtomic(write.file, write.text, {
+          fs,
+          mode,
+          // Still the text this group was judged on? A hand edit since is not renamed over.
+          beforeRename: !write.unlessChanged
+            ? undefined
+            : async () => {
+                const now = await readStoreFiles(fs, [write.file], plan.checks).then(([read]) => (typeof read === 'string' ? read : null));
+                if (now !== write.previous) throw new FileChangedError(write.file);
+              },
+        });
       } catch (err) {
+        if (err instanceof AtomicWriteError && err.cause instanceof FileChangedError) throw err.cause;
         if (err instanceof AtomicWriteError) throw new ConfigWriteError(err.step, err.errno, { cause: err });
         throw err;
       }
@@ -84,7 +112,7 @@ async function restore(fs: FileSystem, written: readonly FileWrite[], cause: unk
       throw new ConfigWriteError('restore after failed audit append', errnoOf(restoreError), { cause: restoreError });
     }
   }
-  if (cause instanceof ConfigWriteError) throw cause;
+  if (cause instanceof ConfigWriteError || cause instanceof FileChangedError) throw cause;
   throw new ConfigWriteError('audit append', errnoOf(cause), { cause });
 }
 
@@ -118,6 +146,7 @@ export interface SentError {
   readonly step?: string;
   readonly errno?: string;
   readonly code?: string;
+  readonly file?: string;
 }
 
 type IoAsk =
@@ -192,6 +221,7 @@ export function workerIo(fallback: RuntimeFilesIo): RuntimeFilesIo {
       } catch (sent) {
         const error = sent as SentError;
         if (error.name === 'ConfigWriteError') throw new ConfigWriteError(error.step ?? 'write', error.errno);
+        if (error.name === 'FileChangedError') throw new FileChangedError(error.file ?? '');
         throw Object.assign(new Error(error.message), { code: error.code });
       }
     },

@@ -13,7 +13,7 @@ import { AuditFile } from './audit-file.js';
 import { judgeGroup, MAX_GROUP, type QueuedCommit } from './commit-group.js';
 import { digestOf } from './digest.js';
 import { ConfigFileError, ConfigWriteError } from './errors.js';
-import { inProcessIo, type RuntimeFilesIo, workerIo } from './file-io.js';
+import { FileChangedError, inProcessIo, type RuntimeFilesIo, workerIo } from './file-io.js';
 import { type DiskRead, judgeConfigRead, judgePresetsRead, type PresetsNotInForce } from './file-read.js';
 import { PRESETS_FILE_NAME, parsePresetsFile } from './presets-file.js';
 import { NO_PRESETS_DIGEST, presetsInForce, presetsSystemEntry } from './presets-judge.js';
@@ -38,6 +38,9 @@ import { parseConfigFile, parseOffThread, renderNewConfigFile } from './yaml-doc
 export { digestOf } from './digest.js';
 
 export const CONFIG_FILE_NAME = 'config.yaml';
+
+/** Times a group is judged and written when hand edits keep landing under it, before its writers hear the last one's error. */
+const MAX_ATTEMPTS = 3;
 
 export interface FileConfigStoreOptions {
   /** The static strategies; presets from `strategies.yaml` are added to them. */
@@ -467,7 +470,7 @@ class FileStore implements FileConfigStore {
     });
   }
 
-  private async commitGroupLocked(group: QueuedCommit[]): Promise<void> {
+  private async commitGroupLocked(group: QueuedCommit[], attempt = 1): Promise<void> {
     const refuseAll = (err: unknown) => {
       for (const queued of group) queued.reject(err);
     };
@@ -514,12 +517,17 @@ class FileStore implements FileConfigStore {
 
     // Presets first (a config change may name a preset they add), then the config, then the trail.
     const writes = [
-      ...(judged.presetsText !== null ? [{ file: this.presetsFile, text: judged.presetsText, previous: disk.presetsText }] : []),
-      ...(judged.configText !== null ? [{ file: this.file, text: judged.configText, previous: disk.configText }] : []),
+      ...(judged.presetsText !== null
+        ? [{ file: this.presetsFile, text: judged.presetsText, previous: disk.presetsText, unlessChanged: this.started }]
+        : []),
+      ...(judged.configText !== null
+        ? [{ file: this.file, text: judged.configText, previous: disk.configText, unlessChanged: this.started }]
+        : []),
     ];
     try {
       const done = await this.io.writeGroup({
         writes,
+        checks: fileChecks(this.options),
         audit: {
           file: this.auditLog.file,
           text: AuditFile.textOf(judged.entries),
@@ -536,9 +544,16 @@ class FileStore implements FileConfigStore {
         this.warn(`${what} saved, but fsync of ${path.dirname(file)} failed: the rename may not survive a power loss`);
       }
     } catch (err) {
-      // Nothing of the group stays: every writer hears the failure (their judgements built on each other).
       this.written = null;
-      return refuseAll(err);
+      // A hand edit landed between the read and the rename: nothing of the group was written; judge
+      // it again on the file as it is now (the edit is applied and audited first, then built upon).
+      if (err instanceof FileChangedError && attempt < MAX_ATTEMPTS) return this.commitGroupLocked(group, attempt + 1);
+      // Nothing of the group stays: every writer hears the failure (their judgements built on each other).
+      return refuseAll(
+        err instanceof FileChangedError
+          ? new ConfigWriteError('check before rename: the file kept changing', undefined, { cause: err })
+          : err,
+      );
     }
     const wasPresetsInvalid = this.presetsInvalid !== null && judged.presetsText !== null;
     this.snapshot = judged.final.config;

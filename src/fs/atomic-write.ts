@@ -22,6 +22,12 @@ export interface AtomicWriteOptions {
    * after a crash the last state on disk is exactly what a reader should see.
    */
   durable?: boolean;
+  /**
+   * Called after the temp file is complete, just before the rename: throwing stops the write (the
+   * temp file is removed, the old file stands). The config store checks here that nobody replaced
+   * the file since it read it, so a hand edit made meanwhile is not renamed over.
+   */
+  beforeRename?: () => Promise<void>;
 }
 
 const tempPattern = (file: string) => new RegExp(`^\\.${path.basename(file).replace(/[.]/g, '\\.')}\\.(\\d+)\\.[0-9a-f]{12}\\.tmp$`);
@@ -51,6 +57,10 @@ export async function writeFileAtomic(file: string, content: string, options: At
     step = 'close';
     await handle.close();
     handle = undefined;
+    if (options.beforeRename) {
+      step = 'check before rename';
+      await options.beforeRename();
+    }
     step = 'rename';
     await fs.rename(temp, file);
   } catch (err) {

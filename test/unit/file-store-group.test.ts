@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { activateStrategy, updateConfig } from '../../src/config/changes.js';
@@ -220,6 +220,48 @@ describe('file store: group commit', () => {
     expect(auditLines(dir)).toEqual(before);
     expect(store.state().strategies.has('gold_fast')).toBe(false);
     expect(store.state().presets.version).toBe(0);
+    await store.close();
+  });
+
+  it('a hand edit landing while a change is being written is not renamed over: applied and audited first, the change built on it', async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'config.yaml');
+    let edits = 0;
+    let armed = false;
+    // The hand edit lands once, as the change's temp file is fsync'd (after the read, before the rename).
+    const fs: FileSystem = {
+      ...nodeFileSystem,
+      async open(target, flags, mode) {
+        const handle = await nodeFileSystem.open(target, flags, mode);
+        if (!armed || flags !== 'wx' || !path.basename(target).startsWith('.config.yaml.') || edits > 0) return handle;
+        return {
+          ...handle,
+          sync: async () => {
+            await handle.sync();
+            edits += 1;
+            const text = (await readFile(file, 'utf8')).replace('scan_interval_seconds: 30', 'scan_interval_seconds: 45');
+            await writeFile(`${file}.edit`, text);
+            await rename(`${file}.edit`, file);
+          },
+        };
+      },
+    };
+    const store = await openStore(dir, fs);
+    armed = true;
+    const result = await store.commit(activateStrategy('gold', by));
+    expect(edits).toBe(1);
+    expect(result.changed).toBe(true);
+    // Both are in force and on disk: the person's edit and the change.
+    expect(store.state().config.config).toMatchObject({ activeStrategyKey: 'gold', scanIntervalSeconds: 45 });
+    const text = await readFile(file, 'utf8');
+    expect(text).toContain('scan_interval_seconds: 45');
+    expect(text).toContain('active_strategy_key: gold');
+    // The trail says what happened, in order: the hand edit, then the activation on top of it.
+    expect(auditLines(dir).map((l) => [l.operation, l.version])).toEqual([
+      ['baseline', 1],
+      ['handEdit', 2],
+      ['activateStrategy', 3],
+    ]);
     await store.close();
   });
 
