@@ -39,8 +39,11 @@ export { digestOf } from './digest.js';
 
 export const CONFIG_FILE_NAME = 'config.yaml';
 
-/** Times a group is judged and written when hand edits keep landing under it, before its writers hear the last one's error. */
-const MAX_ATTEMPTS = 3;
+/**
+ * Times a group is judged and written when hand edits keep landing under it (each is applied and
+ * audited in between), before its writers hear that the file kept changing.
+ */
+const MAX_ATTEMPTS = 20;
 
 export interface FileConfigStoreOptions {
   /** The static strategies; presets from `strategies.yaml` are added to them. */
