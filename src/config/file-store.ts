@@ -13,7 +13,7 @@ import { AuditFile } from './audit-file.js';
 import { judgeGroup, MAX_GROUP, type QueuedCommit } from './commit-group.js';
 import { digestOf } from './digest.js';
 import { ConfigFileError, ConfigWriteError } from './errors.js';
-import { FileChangedError, inProcessIo, type RuntimeFilesIo, workerIo } from './file-io.js';
+import { FileChangedError, inProcessIo, type RuntimeFilesIo, readStoreFiles, workerIo } from './file-io.js';
 import { type DiskRead, judgeConfigRead, judgePresetsRead, type PresetsNotInForce } from './file-read.js';
 import { PRESETS_FILE_NAME, parsePresetsFile } from './presets-file.js';
 import { NO_PRESETS_DIGEST, presetsInForce, presetsSystemEntry } from './presets-judge.js';
@@ -86,18 +86,16 @@ function refusedFile(file: string, err: RuntimeFileRefusedError, subject: 'confi
   return new ConfigFileError(file, [{ message: err.message }], subject);
 }
 
-/** Reads a runtime file of the store: its text, null when missing, or the refusal (reported, never read). */
-async function readStoreFile(
+/** A store file as `openFileConfigStore` reads it: its text, or null when missing; a refused one fails the open like an invalid one. */
+async function readAtOpen(
   fs: FileSystem,
   file: string,
   options: FileConfigStoreOptions,
-): Promise<string | null | RuntimeFileRefusedError> {
-  try {
-    return await readRuntimeFile(fs, file, fileChecks(options));
-  } catch (err) {
-    if (err instanceof RuntimeFileRefusedError) return err;
-    throw err;
-  }
+  subject: 'config' | 'presets',
+): Promise<string | null> {
+  const [read = null] = await readStoreFiles(fs, [file], fileChecks(options));
+  if (read instanceof RuntimeFileRefusedError) throw refusedFile(file, read, subject);
+  return read;
 }
 
 /** The file store with its watch exposed (tests pause it to simulate a missed event). */
@@ -140,9 +138,7 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
   const audit = await AuditFile.open({ runtimeDir: options.runtimeDir, fs, now, warn: options.warn });
 
   const yaml = options.yaml ?? sharedYamlParser();
-  const presetsRead = await readStoreFile(fs, presetsFile, options);
-  if (presetsRead instanceof RuntimeFileRefusedError) throw refusedFile(presetsFile, presetsRead, 'presets');
-  const presetsText = presetsRead;
+  const presetsText = await readAtOpen(fs, presetsFile, options, 'presets');
   if (presetsText !== null) await parseOffThread(presetsText, yaml, options.parseDeadlineMs);
   const content = parsePresetsFile(options.strategies, presetsFile, presetsText);
   const presetsDigest = presetsText === null ? NO_PRESETS_DIGEST : digestOf(presetsText);
@@ -150,8 +146,7 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
   const strategies = strategySetOf(options.strategies, content.presets);
   const withPresets = { presetsFile, presets, presetsStoredVersion: content.version, strategies };
 
-  const text = await readStoreFile(fs, file, options);
-  if (text instanceof RuntimeFileRefusedError) throw refusedFile(file, text, 'config');
+  const text = await readAtOpen(fs, file, options, 'config');
   if (text === null) {
     const version = audit.lastVersion('CONFIG') + 1;
     const config: RuntimeConfig = { ...DEFAULT_SETTINGS, version, updatedAt: now().toISOString() };

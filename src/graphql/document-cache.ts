@@ -13,8 +13,11 @@ export interface DocumentChecker {
 
 export const DOCUMENT_CACHE_ENTRIES = 1_000;
 
-/** The key of "no operationName given" among the names a document is asked for. */
 const NO_OPERATION_NAME = Symbol('no operationName');
+
+/** The key of a request's operationName among those a document is asked for: no name (the only operation) is not the empty name (which names none). */
+export const operationKey = (operationName: string | undefined): string | symbol =>
+  operationName === undefined ? NO_OPERATION_NAME : operationName;
 /** Longer documents are checked every time: they are not what a client repeats, and the cache stays small. */
 export const DOCUMENT_CACHE_MAX_CHARS = 16 * 1024;
 
@@ -56,8 +59,7 @@ export class DocumentCache {
       byName = new Map();
       this.operations.set(document, byName);
     }
-    // No name (the only operation) is not the empty name (which names none): keys kept apart.
-    const key = operationName === undefined ? NO_OPERATION_NAME : operationName;
+    const key = operationKey(operationName);
     let operation = byName.get(key);
     if (operation === undefined) {
       operation = getOperationAST(document, operationName) ?? null;

@@ -10,6 +10,7 @@ import {
 } from 'graphql';
 import type { CompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
+import { operationKey } from './document-cache.js';
 
 /** Set on an execution's initial context to ask for graphql-jit (the fast lane does, when its switch is on). */
 export const JIT_EXECUTION = Symbol.for('strategy-control-plane.jit');
@@ -26,9 +27,6 @@ export interface JitCompileBudget {
   readonly perSecond?: number;
   readonly now?: () => number;
 }
-
-/** The key of "no operationName given" (not the empty name, which names no operation). */
-const NO_OPERATION_NAME = Symbol('no operationName');
 
 interface Compiled {
   runs: number;
@@ -74,7 +72,7 @@ export function jitExecutionPlugin(budget: JitCompileBudget = {}): Plugin {
       byName = new Map();
       compiled.set(document, byName);
     }
-    const key = operationName === undefined ? NO_OPERATION_NAME : operationName;
+    const key = operationKey(operationName);
     let entry = byName.get(key);
     if (!entry) {
       entry = { runs: 0, query: null };
