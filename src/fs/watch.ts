@@ -2,7 +2,10 @@ import { type FSWatcher, watch } from 'node:fs';
 import path from 'node:path';
 
 export interface FileWatch {
-  /** Ignore events (the periodic check too) until resumed: used by tests to simulate a missed event. */
+  /**
+   * Ignore events (the periodic check too) until resumed: used by tests to simulate a missed event.
+   * A hint delivered before the pause may still have work queued (a store refresh): settle it first.
+   */
   pause(): void;
   resume(): void;
   close(): void;

@@ -375,6 +375,7 @@ describe('presets by hand edit (file store)', () => {
   it('reloadStrategies reads the file now (no watch event needed) and answers what is in force', async () => {
     const server = await startTestServer({ configPollMs: 60_000 });
     (server.store as FileConfigStore).watch!.pause(); // only reloadStrategies can see the edit
+    await server.store.refresh(); // a refresh a hint queued before the pause runs now, before the edit
     await handEditPresets(
       server,
       'version: 1\npresets:\n  range_wide:\n    base: range\n    name: Range (wide)\n    tunables: { band_std_dev: 3 }\n',

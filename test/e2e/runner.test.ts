@@ -137,6 +137,7 @@ describe('embedded runner', () => {
       { what: 'interval applied' },
     );
     (server.store as FileConfigStore).watch!.pause(); // no fs.watch hint and no store poll: only the runner's per-scan check is left
+    await server.store.refresh(); // a refresh a hint queued before the pause runs now, before the edit
     await handEdit(server.runtimeDir, (t) => t.replace('active_strategy_key: momentum', 'active_strategy_key: momentum_v2'));
     // The store's watch and poll are paused, so only the runner's per-scan check can see the edit: the
     // wait failing (its timeout, several 1 s scan intervals) is what catches a runner that never looks.

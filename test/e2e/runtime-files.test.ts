@@ -216,6 +216,8 @@ describe('strategies.yaml (presets) is checked the same way', () => {
       // Replaced while the store looks away: a moment with no file at all would mean no presets (a real change).
       const { watch } = server.store as FileConfigStore;
       watch?.pause();
+      // A refresh a watch hint queued before the pause would read the disk mid-replacement: let it run now.
+      await server.store.refresh();
       await rm(file, { recursive: true, force: true });
       await make();
       watch?.resume();
