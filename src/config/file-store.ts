@@ -282,8 +282,6 @@ class FileStore implements FileConfigStore {
       });
     });
     if (this.options.ioWorker ?? this.options.fs === undefined) this.io = workerIo(this.io);
-    // The parse worker starts now, not on the first hand edit (which it would then delay).
-    void this.yaml.parse('').catch(() => {});
     this.watch = watchFile([this.file, this.presetsFile], () => void this.refresh().catch(() => {}), {
       pollMs: this.options.pollMs ?? 1000,
     });

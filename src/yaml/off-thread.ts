@@ -23,7 +23,16 @@ export interface YamlParser {
   edit(text: string, edits: readonly YamlEdit[], options?: { deadlineMs?: number }): Promise<string>;
   /** Stops the worker (a later call starts a new one). */
   close(): Promise<void>;
+  /** Whether a worker thread is up now (diagnostics, tests). */
+  readonly running: boolean;
 }
+
+/**
+ * An idle worker is stopped after this long: YAML work comes only with a hand edit, a token file
+ * change or a start, and a worker thread holds about 9 MB resident (its own V8 isolate) for
+ * nothing in between. The next file starts a fresh one (tens of ms, measured: see the README).
+ */
+export const DEFAULT_IDLE_MS = 10_000;
 
 /**
  * Run from TypeScript sources (tests): the worker registers tsx first. Built (dist/, an esbuild
@@ -56,12 +65,16 @@ interface Running {
  * A worker thread for YAML, started on first use and unref'd (it never keeps the process alive).
  * One request at a time, each with its deadline counted from when the worker takes it: past it the
  * worker is terminated, the request fails with YamlDeadlineError, and the next request starts a
- * fresh worker.
+ * fresh worker. A worker with nothing to do for `idleMs` is stopped too.
  */
-export function yamlWorker(defaults: { deadlineMs?: number } = {}): YamlParser {
+export function yamlWorker(defaults: { deadlineMs?: number; idleMs?: number } = {}): YamlParser {
   let running: Running | null = null;
   let queue: Promise<unknown> = Promise.resolve();
   let nextId = 1;
+  /** Requests queued or in the worker: the idle timer runs only while there are none. */
+  let busy = 0;
+  let idleTimer: NodeJS.Timeout | undefined;
+  const idleMs = defaults.idleMs ?? DEFAULT_IDLE_MS;
 
   const stop = (run: Running, reason: Error) => {
     if (running === run) running = null;
@@ -127,8 +140,18 @@ export function yamlWorker(defaults: { deadlineMs?: number } = {}): YamlParser {
         run.worker.postMessage({ ...request, id } as WorkerRequest);
       });
     };
+    clearTimeout(idleTimer);
+    busy += 1;
     const result = queue.then(task, task);
     queue = result.catch(() => {});
+    void queue.then(() => {
+      busy -= 1;
+      if (busy > 0) return;
+      idleTimer = setTimeout(() => {
+        if (busy === 0 && running) stop(running, new Error('the YAML parse worker was stopped while idle'));
+      }, idleMs);
+      idleTimer.unref();
+    });
     return result;
   };
 
@@ -138,8 +161,12 @@ export function yamlWorker(defaults: { deadlineMs?: number } = {}): YamlParser {
     edit: (text, edits, options) =>
       call<string>({ op: 'edit', text, edits: [...edits] }, options?.deadlineMs ?? defaults.deadlineMs ?? DEFAULT_PARSE_DEADLINE_MS),
     async close() {
+      clearTimeout(idleTimer);
       const run = running;
       if (run) stop(run, new Error('the YAML parse worker was closed'));
+    },
+    get running() {
+      return running !== null;
     },
   };
 }

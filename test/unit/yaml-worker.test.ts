@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseDocument } from 'yaml';
 import { duplicateKeys, MAX_PROBLEMS, PARSE_OPTIONS, parseYaml } from '../../src/yaml/core.js';
 import { YamlDeadlineError, yamlWorker } from '../../src/yaml/off-thread.js';
@@ -65,6 +65,30 @@ describe('the parse worker', () => {
       expect(await yaml.parse('b: [1, 2]')).toMatchObject({ ok: true, data: { b: [1, 2] } });
       expect(await yaml.edit('# kept\nb: 1 # also kept\n', [{ op: 'set', path: ['b'], value: 2 }])).toBe('# kept\nb: 2 # also kept\n');
     } finally {
+      await yaml.close();
+    }
+  });
+
+  it('stops its thread once idle for idleMs (a worker holds ~9 MB for nothing), and starts a fresh one for the next file', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const yaml = yamlWorker({ idleMs: 1_000 });
+    try {
+      expect(yaml.running).toBe(false);
+      const first = yaml.parse('a: 1');
+      const second = yaml.parse('b: 2');
+      expect(await first).toMatchObject({ ok: true, data: { a: 1 } });
+      vi.advanceTimersByTime(5_000); // still busy with the second: no idle timer runs yet
+      expect(await second).toMatchObject({ ok: true, data: { b: 2 } });
+      await new Promise((resolve) => setImmediate(resolve)); // the queue's bookkeeping after the answer (microtasks)
+      expect(yaml.running).toBe(true);
+      vi.advanceTimersByTime(999);
+      expect(yaml.running).toBe(true);
+      vi.advanceTimersByTime(1);
+      expect(yaml.running).toBe(false);
+      expect(await yaml.parse('c: [1]')).toMatchObject({ ok: true, data: { c: [1] } });
+      expect(yaml.running).toBe(true);
+    } finally {
+      vi.useRealTimers();
       await yaml.close();
     }
   });
