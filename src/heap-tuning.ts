@@ -101,8 +101,8 @@ export class IdleCollection {
  * way Jest's leak detection takes it (the flag, then a fresh context): `globalThis.gc` stays unset.
  */
 function collectWhenIdle(): void {
-  const gc = v8Collector();
-  if (!gc) return;
+  // Taken when first due, not at start: a short command (`stratctl status`) never pays for the context.
+  let gc: (() => void) | undefined | null = null;
   const due = new IdleCollection();
   let last = performance.eventLoopUtilization();
   setInterval(() => {
@@ -110,6 +110,8 @@ function collectWhenIdle(): void {
     const { utilization } = performance.eventLoopUtilization(now, last);
     last = now;
     if (!due.tick(utilization)) return;
+    gc ??= v8Collector();
+    if (!gc) return;
     setFlagsFromString('--compact-on-every-full-gc');
     gc();
     setFlagsFromString('--no-compact-on-every-full-gc');
