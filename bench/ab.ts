@@ -2,6 +2,8 @@
  * Quick A/B for iteration (not part of `npm run bench`): this server against plain node:http (and
  * mercurius) on one read, many short interleaved rounds, the median of the per-round ratios.
  * `node --import tsx bench/ab.ts [strategies|status] [rounds] [seconds]`
+ * `AB_BASELINE=<another checkout, built> node --import tsx bench/ab.ts ...` adds that checkout's
+ * server as "baseline", interleaved with the rest: a change measured against the code before it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,14 +21,17 @@ endChildrenOnExit();
 const tmp = await mkdtemp(path.join(tmpdir(), 'scp-ab-'));
 const ours = await startServer(tmp, 'ours');
 const peers = await startPeers(tmp, ours, []);
+const baselineRoot = process.env.AB_BASELINE;
+const baseline = baselineRoot ? await startServer(tmp, 'baseline', { root: path.resolve(baselineRoot) }) : undefined;
 const targets = [
   { name: 'ours', url: ours.url, pid: ours.child.pid },
+  ...(baseline ? [{ name: 'baseline', url: baseline.url, pid: baseline.child.pid }] : []),
   ...peers.filter((p) => p.name !== 'yoga').map((p) => ({ name: p.name, url: p.url, pid: p.child.pid })),
 ];
 const cpuPerRequest: Record<string, number[]> = {};
 const body = READ_BODIES[which];
 for (const t of targets) await runLoad({ url: t.url, connections: 50, duration: 1, body });
-const ratios: Record<string, number[]> = { mercurius: [], plain: [] };
+const ratios: Record<string, number[]> = { mercurius: [], plain: [], ...(baseline && { baseline: [] }) };
 for (let r = 0; r < rounds; r++) {
   const rps: Record<string, number> = {};
   for (const t of r % 2 ? [...targets].reverse() : targets) {
@@ -36,7 +41,7 @@ for (let r = 0; r < rounds; r++) {
     const cpu = ((cpuMsOf(t.pid) - before) * 1000) / (result.ok + result.non2xx);
     cpuPerRequest[t.name] = [...(cpuPerRequest[t.name] ?? []), cpu];
   }
-  for (const peer of ['mercurius', 'plain']) ratios[peer]!.push(rps.ours! / rps[peer]!);
+  for (const peer of Object.keys(ratios)) ratios[peer]!.push(rps.ours! / rps[peer]!);
   process.stdout.write(
     `round ${r + 1}: ${Object.entries(rps)
       .map(([n, v]) => `${n} ${v.toFixed(0)}`)
@@ -44,7 +49,9 @@ for (let r = 0; r < rounds; r++) {
   );
 }
 process.stdout.write(
-  `${which}: ours/mercurius median ${median(ratios.mercurius!).toFixed(2)}x, ours/plain median ${median(ratios.plain!).toFixed(2)}x\n`,
+  `${which}: ${Object.entries(ratios)
+    .map(([peer, r]) => `ours/${peer} median ${median(r).toFixed(2)}x`)
+    .join(', ')}\n`,
 );
 // The server's own CPU per answer: less sensitive to a shared machine than req/s (the load generator competes for the same cores).
 process.stdout.write(
@@ -54,5 +61,6 @@ process.stdout.write(
 );
 for (const p of peers) await stop(p.child);
 await stop(ours.child);
+if (baseline) await stop(baseline.child);
 await rm(tmp, { recursive: true, force: true });
 process.exit(0);

@@ -17,12 +17,13 @@ export interface RunningServer {
 export async function startServer(
   tmp: string,
   name: string,
-  options: { serveArgs?: string[]; nodeFlags?: string[] } = {},
+  options: { serveArgs?: string[]; nodeFlags?: string[]; root?: string } = {},
 ): Promise<RunningServer> {
   const runtimeDir = await mkdtemp(path.join(tmp, `${name}-runtime-`));
   const cmd = controlPlaneCommand(
     ['serve', '--production', '--port', '0', '--runtime-dir', runtimeDir, ...(options.serveArgs ?? [])],
     options.nodeFlags,
+    options.root,
   );
   const child = spawnLogged(cmd.file, cmd.args, { log: path.join(tmp, `${name}.log`), env: { CONTROL_PLANE_TOKEN: TOKEN } });
   const url = listeningUrl(await waitForLog(child, LISTENING));

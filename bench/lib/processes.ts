@@ -13,9 +13,14 @@ export const TOKEN = 'bench-admin-token-0123456789abcdef';
  * The built JavaScript when there is a dist/, else the TypeScript through tsx's loader; either way
  * `node` itself is the spawned process, so its pid is the server's (RSS, --cpu-prof).
  */
-export function controlPlaneCommand(cliArgs: string[], nodeFlags: string[] = []): { file: string; args: string[]; label: string } {
-  if (existsSync(path.join(ROOT, 'dist/cli.js'))) {
-    return { file: process.execPath, args: [...nodeFlags, 'dist/cli.js', ...cliArgs], label: 'node dist/cli.js' };
+export function controlPlaneCommand(
+  cliArgs: string[],
+  nodeFlags: string[] = [],
+  root = ROOT,
+): { file: string; args: string[]; label: string } {
+  if (existsSync(path.join(root, 'dist/cli.js'))) {
+    const cli = root === ROOT ? 'dist/cli.js' : path.join(root, 'dist/cli.js');
+    return { file: process.execPath, args: [...nodeFlags, cli, ...cliArgs], label: `node ${cli}` };
   }
   return {
     file: process.execPath,

@@ -61,6 +61,17 @@ export const STALE_AFTER_HEARTBEATS = 3;
 
 export type RunnerHealth = 'RUNNING' | 'STALE' | 'STOPPED' | 'ERROR';
 
+/** `heartbeatAt` in ms, parsed once per state (states are immutable; the API classifies one on every status read). */
+const heartbeats = new WeakMap<RunnerState, number>();
+function heartbeatMs(state: RunnerState): number {
+  let ms = heartbeats.get(state);
+  if (ms === undefined) {
+    ms = Date.parse(state.heartbeatAt);
+    heartbeats.set(state, ms);
+  }
+  return ms;
+}
+
 /**
  * Classifies a published state at time `nowMs` (null: no runner has published anything). The
  * heartbeat's age is counted from `receivedAtMs`, when this process received the state (its own
@@ -69,7 +80,7 @@ export type RunnerHealth = 'RUNNING' | 'STALE' | 'STOPPED' | 'ERROR';
  */
 export function runnerHealth(state: RunnerState | null, nowMs: number, receivedAtMs?: number): RunnerHealth {
   if (!state || state.stopped) return 'STOPPED';
-  const heardAt = receivedAtMs ?? Date.parse(state.heartbeatAt);
+  const heardAt = receivedAtMs ?? heartbeatMs(state);
   if (nowMs - heardAt > STALE_AFTER_HEARTBEATS * state.heartbeatIntervalMs) return 'STALE';
   return state.error ? 'ERROR' : 'RUNNING';
 }
