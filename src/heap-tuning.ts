@@ -102,7 +102,7 @@ export class IdleCollection {
  */
 function collectWhenIdle(): void {
   // Taken when first due, not at start: a short command (`stratctl status`) never pays for the context.
-  let gc: (() => void) | undefined | null = null;
+  let gc: (() => void) | undefined;
   const due = new IdleCollection();
   let last = performance.eventLoopUtilization();
   setInterval(() => {

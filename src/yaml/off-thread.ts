@@ -32,7 +32,7 @@ export interface YamlParser {
  * change or a start, and a worker thread holds about 9 MB resident (its own V8 isolate) for
  * nothing in between. The next file starts a fresh one (tens of ms, measured: see the README).
  */
-export const DEFAULT_IDLE_MS = 10_000;
+const DEFAULT_IDLE_MS = 10_000;
 
 /**
  * Run from TypeScript sources (tests): the worker registers tsx first. Built (dist/, an esbuild
