@@ -23,7 +23,7 @@ export class AuditFile {
   setAside: string | null = null;
 
   /** The server's own append-only log: no size cap, but opened like every runtime file (no link, no FIFO). */
-  private readonly checks: RuntimeFileChecks;
+  readonly checks: RuntimeFileChecks;
 
   private constructor(
     runtimeDir: string,

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { RESERVED_TOKEN_NAMES, type StoredToken } from '../auth/token-file.js';
 import { type StrategyRegistry, strategySetOf } from '../registry/index.js';
 import { type AuditEntry, type AuditSubject, parseAuditEntry } from './audit-entry.js';
+import { digestOf } from './digest.js';
 import { ConfigFileError } from './errors.js';
 import { parsePresetsFile } from './presets-file.js';
 import { parseConfigFile } from './yaml-document.js';
@@ -43,8 +43,6 @@ export function auditOrder(a: DumpAuditEntry, b: DumpAuditEntry): number {
   if (a.entry.subject !== b.entry.subject) return a.entry.subject === 'CONFIG' ? -1 : 1;
   return a.entry.version - b.entry.version;
 }
-
-export const sha256Digest = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
 
 /** What a valid dump amounts to, for the summary and for the checks. */
 export interface DumpSummary {
@@ -102,7 +100,7 @@ export function checkDump(dump: StoreDump, source: string, strategies: StrategyR
   else {
     try {
       const { config } = parseConfigFile(inForce, 'config', dump.config);
-      configDigest = sha256Digest(dump.config);
+      configDigest = digestOf(dump.config);
       const last = dump.audit.filter((a) => a.entry.subject === 'CONFIG').at(-1)?.entry;
       configAudited = last?.digest === configDigest;
       configVersion = last && configAudited ? last.version : !last || config.version > last.version ? config.version : last.version + 1;

@@ -528,8 +528,7 @@ class FileStore implements FileConfigStore {
           file: this.auditLog.file,
           text: AuditFile.textOf(judged.entries),
           knownSize: this.auditLog.knownSize,
-          // The audit log is the server's own and append-only: no size limit, but the same containment.
-          checks: { runtimeDir: this.options.runtimeDir, maxBytes: Number.POSITIVE_INFINITY },
+          checks: this.auditLog.checks,
         },
       });
       this.auditLog.appended(judged.entries, done.auditSize);

@@ -67,26 +67,28 @@ function kindOf(stat: import('node:fs').Stats): string {
   return 'not a regular file';
 }
 
+/** An open's error as a refusal where it means one (else as it was). */
+function openRefusal(file: string, err: unknown): unknown {
+  // O_NOFOLLOW: the last component is a symbolic link.
+  if ((err as NodeJS.ErrnoException).code === 'ELOOP') return new RuntimeFileRefusedError(file, 'symlink', 'is a symbolic link');
+  // O_NONBLOCK on a FIFO opened for writing with no reader.
+  if ((err as NodeJS.ErrnoException).code === 'ENXIO') return new RuntimeFileRefusedError(file, 'not-a-file', 'is a named pipe (FIFO)');
+  return err;
+}
+
 async function openChecked(file: string, flags: number, mode: number | undefined): Promise<fsp.FileHandle> {
   try {
     return await fsp.open(file, flags, mode);
   } catch (err) {
-    // O_NOFOLLOW: the last component is a symbolic link.
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new RuntimeFileRefusedError(file, 'symlink', 'is a symbolic link');
-    // O_NONBLOCK on a FIFO opened for writing with no reader.
-    if ((err as NodeJS.ErrnoException).code === 'ENXIO') throw new RuntimeFileRefusedError(file, 'not-a-file', 'is a named pipe (FIFO)');
-    throw err;
+    throw openRefusal(file, err);
   }
 }
 
-/** openChecked's errors for a synchronous open. */
 function openCheckedSync(file: string, flags: number, mode: number | undefined): number {
   try {
     return openSync(file, flags, mode);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new RuntimeFileRefusedError(file, 'symlink', 'is a symbolic link');
-    if ((err as NodeJS.ErrnoException).code === 'ENXIO') throw new RuntimeFileRefusedError(file, 'not-a-file', 'is a named pipe (FIFO)');
-    throw err;
+    throw openRefusal(file, err);
   }
 }
 

@@ -56,11 +56,6 @@ export type Handler = (exchange: Exchange) => MaybePromise<Reply>;
 /** One policy step: answers by itself (a refusal) or calls `next` and may adjust its reply. */
 export type Step = (exchange: Exchange, next: Handler) => MaybePromise<Reply>;
 
-/** `f(value)` now when `value` is here, else once it is (a rejection passes through). */
-export function whenReady<T, R>(value: MaybePromise<T>, f: (value: T) => MaybePromise<R>): MaybePromise<R> {
-  return value instanceof Promise ? value.then(f) : f(value);
-}
-
 /** `steps[0]` runs first; the last one calls `terminal`. Each step is a plain function, testable alone. */
 export function compose(steps: readonly Step[], terminal: Handler): Handler {
   return steps.reduceRight<Handler>((next, step) => (exchange) => step(exchange, next), terminal);

@@ -1,6 +1,7 @@
 import type { DocumentRefusalReason } from '../graphql/plugins/refusal.js';
 import type { Logger } from '../log.js';
 import type { ConnectionClosure } from './connections.js';
+import { infoAllowance } from './log.js';
 import type { RefusalReason } from './refusal.js';
 
 /** Every reason a limit refused or ended something: the chain's refusals, GraphQL's per-request limits, connections, slow readers. */
@@ -13,26 +14,14 @@ export type LimitReason = RefusalReason | DocumentRefusalReason | ConnectionClos
  */
 export function limitCounter(options: { logger: Logger; infoPerSecond?: number; now?: () => number }) {
   const counts = new Map<LimitReason, number>();
-  const perSecond = options.infoPerSecond ?? 20;
-  const now = options.now ?? Date.now;
-  let windowStart = Number.NEGATIVE_INFINITY;
-  let loggedInWindow = 0;
+  const mayLogInfo = infoAllowance(options.infoPerSecond ?? 20, options.now ?? Date.now);
   return {
     /** Counts one; logs it (bounded) when `message` is given (the chain's refusals log themselves). */
     add(reason: LimitReason, message?: string, fields: Record<string, unknown> = {}, log: Logger = options.logger): void {
       counts.set(reason, (counts.get(reason) ?? 0) + 1);
       if (message === undefined) return;
-      const at = now();
-      if (at - windowStart >= 1_000) {
-        windowStart = at;
-        loggedInWindow = 0;
-      }
-      if (loggedInWindow < perSecond) {
-        loggedInWindow += 1;
-        log.info({ reason, ...fields }, message);
-      } else {
-        log.debug({ reason, ...fields }, message);
-      }
+      if (mayLogInfo()) log.info({ reason, ...fields }, message);
+      else log.debug({ reason, ...fields }, message);
     },
     /** Refusals by reason so far. */
     counts(): Readonly<Record<string, number>> {

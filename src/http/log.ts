@@ -35,3 +35,22 @@ const LAZY: ProxyHandler<Pending> = {
   set: (pending, property, value) => Reflect.set(childOf(pending), property, value),
   has: (pending, property) => property in childOf(pending),
 };
+
+/**
+ * Whether one more line may go out at INFO now: up to `perSecond` in each one-second window, so a
+ * flood of refusals cannot flood the log (the rest go to DEBUG).
+ */
+export function infoAllowance(perSecond: number, now: () => number): () => boolean {
+  let windowStart = Number.NEGATIVE_INFINITY;
+  let loggedInWindow = 0;
+  return () => {
+    const at = now();
+    if (at - windowStart >= 1_000) {
+      windowStart = at;
+      loggedInWindow = 0;
+    }
+    if (loggedInWindow >= perSecond) return false;
+    loggedInWindow += 1;
+    return true;
+  };
+}

@@ -1,5 +1,6 @@
 import type { Exchange, Reply } from './exchange.js';
 import { jsonReply } from './exchange.js';
+import { infoAllowance } from './log.js';
 
 /** Why a request was answered before any route ran its work (also the metrics label). */
 export type RefusalReason =
@@ -48,21 +49,12 @@ export type Refuse = (exchange: Exchange, refusal: Refusal) => Reply;
  * (DEBUG past `infoPerSecond`), a server fault at ERROR with its stack.
  */
 export function refusals(options: RefusalOptions = {}): Refuse {
-  const perSecond = options.infoPerSecond ?? 20;
-  const now = options.now ?? Date.now;
-  let windowStart = Number.NEGATIVE_INFINITY;
-  let loggedInWindow = 0;
+  const mayLogInfo = infoAllowance(options.infoPerSecond ?? 20, options.now ?? Date.now);
   return (exchange, refusal) => {
-    const at = now();
-    if (at - windowStart >= 1_000) {
-      windowStart = at;
-      loggedInWindow = 0;
-    }
     const fields = { reason: refusal.reason, status: refusal.status, method: exchange.method, path: exchange.path.slice(0, 200) };
     if (refusal.status >= 500) {
       exchange.log.error({ ...fields, err: refusal.err }, `request failed: ${refusal.message}`);
-    } else if (loggedInWindow < perSecond) {
-      loggedInWindow += 1;
+    } else if (mayLogInfo()) {
       exchange.log.info(fields, `request refused: ${refusal.message}`);
     } else {
       exchange.log.debug(fields, `request refused: ${refusal.message}`);

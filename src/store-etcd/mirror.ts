@@ -1,4 +1,5 @@
 import type { IKeyValue, IRequestOp, IResponseOp, Watcher } from 'etcd3';
+import { Listeners } from '../listeners.js';
 import type { EtcdGateway } from './gateway.js';
 import { type EtcdKeys, prefixEnd } from './keys.js';
 
@@ -52,7 +53,9 @@ export class EtcdMirror {
   private readonly entries = new Map<string, KeyValue>();
   /** Deleted keys and when: an older put delivered late (the watch behind a local write) must not revive them. */
   private readonly tombstones = new Map<string, number>();
-  private readonly listeners = new Set<(batch: MirrorBatch) => void>();
+  private readonly listeners = new Listeners<MirrorBatch>((err, batch) =>
+    this.options.warn?.(`etcd store: a listener failed on revision ${batch.revision}: ${(err as Error).message}`),
+  );
   private watchedRevision = 0;
   private watcher: Watcher | null = null;
   private generation = 0;
@@ -96,8 +99,7 @@ export class EtcdMirror {
   }
 
   onBatch(listener: (batch: MirrorBatch) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   /** This process's own committed write, applied at once (read-your-writes); the watch's copy of it is then skipped. */
@@ -142,13 +144,7 @@ export class EtcdMirror {
     }
     if (applied.length === 0) return;
     const out: MirrorBatch = { ...batch, changes: applied };
-    for (const listener of this.listeners) {
-      try {
-        listener(out);
-      } catch (err) {
-        this.options.warn?.(`etcd store: a listener failed on revision ${batch.revision}: ${(err as Error).message}`);
-      }
-    }
+    this.listeners.emit(out);
   }
 
   /**

@@ -26,7 +26,7 @@ const revoked = (): ExecutionResult => ({
  * of one that no longer is get an UNAUTHENTICATED error and complete. A stream opened without a
  * token (public reads) has nothing to lose. The timer runs only while there is something to check.
  */
-export function tokenRecheckPlugin(options: { authenticator: Authenticator; intervalMs?: number }): Plugin & { close(): void } {
+export function tokenRecheckPlugin(options: { authenticator: Authenticator; intervalMs?: number }): Plugin {
   const open = new Map<string, Set<Interruptible<ExecutionResult>>>();
   let timer: NodeJS.Timeout | null = null;
   let checking = false;
@@ -80,10 +80,6 @@ export function tokenRecheckPlugin(options: { authenticator: Authenticator; inte
           setResult(stream);
         },
       };
-    },
-    close() {
-      if (timer) clearInterval(timer);
-      timer = null;
     },
   };
 }

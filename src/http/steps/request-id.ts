@@ -50,7 +50,7 @@ export function requestIdStep(logger: Logger, newId: () => string = requestIds()
     exchange.requestId = requestId;
     exchange.log = lazyChildLogger(logger, { reqId: requestId });
     const reply = next(exchange);
-    // A reply here now is named here now: no closure for whenReady on a cached read.
+    // A reply here now is named here now: no closure on a cached read.
     if (reply instanceof Promise) return reply.then((r) => named(r, requestId));
     return named(reply, requestId);
   };
