@@ -11,7 +11,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { openRuntimeFileForAppend, openRuntimeFileForAppendSync, type RuntimeFileChecks, readRuntimeBytes } from './runtime-file.js';
+import {
+  openRuntimeFileForAppend,
+  openRuntimeFileForAppendSync,
+  type RuntimeFileChecks,
+  readRuntimeBytes,
+  readRuntimeBytesSync,
+} from './runtime-file.js';
 
 /**
  * The file-system operations the stores use, and nothing else: the seam through which tests inject
@@ -74,11 +80,11 @@ export const nodeFileSystem: FileSystem = {
  * (the file store's I/O worker, config/file-io-worker.ts). Through the promise API each of a group
  * write's ~14 calls is a trip to libuv's thread pool and back; on a busy 2-core machine each of
  * those wake-ups may wait for a core, and they made most of an activation's round trip and its
- * tail. Same calls, same order, same errors (a failed call rejects with node's error); reads stay
- * asynchronous (not on a write's path).
+ * tail. Same calls, same order, same errors (a failed call rejects with node's error). Reads too: a
+ * group reads both files before it judges, and each file again just before its rename.
  */
 export const syncNodeFileSystem: FileSystem = {
-  readFile: nodeFileSystem.readFile,
+  readFile: async (file, checks) => readRuntimeBytesSync(file, checks).bytes,
   async open(file, flags, mode) {
     const fd = flags === 'a' ? openRuntimeFileForAppendSync(file, mode ?? 0o600) : openSync(file, flags, mode);
     return {

@@ -143,32 +143,65 @@ export async function readRuntimeBytes(file: string, checks: RuntimeFileChecks =
   const handle = await openChecked(file, READ_FLAGS, undefined);
   try {
     const stat = await check(file, handle, checks);
-    const maxBytes = checks.maxBytes ?? MAX_RUNTIME_FILE_BYTES;
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const want = Math.max(1, Math.min(64 * 1024, maxBytes - total + 1));
-      const buffer = Buffer.allocUnsafe(Number.isFinite(want) ? want : 64 * 1024);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(buffer.subarray(0, bytesRead));
-      total += bytesRead;
-      if (total > maxBytes) {
-        throw new RuntimeFileRefusedError(file, 'too-large', `is over the limit of ${maxBytes} bytes`);
-      }
+    const reading = boundedRead(file, checks);
+    while (!reading.done) {
+      const buffer = reading.next();
+      reading.took(buffer, (await handle.read(buffer, 0, buffer.length, null)).bytesRead);
     }
-    return { bytes: Buffer.concat(chunks, total), stat };
+    return { bytes: reading.bytes(), stat };
   } finally {
     await handle.close().catch(() => {});
   }
 }
 
 /**
- * A runtime file the stores serve from (config.yaml, strategies.yaml) as text, through the stores'
- * file-system seam (which reads with `readRuntimeBytes`); null when it is missing. Throws
- * RuntimeFileRefusedError for a file that is not what it should be (the store reports it like an
- * invalid file).
+ * readRuntimeBytes with synchronous calls, the same checks in the same order: for the file store's
+ * I/O thread, where each of the async version's ~7 calls per file was a trip to libuv's thread pool
+ * (a group's read of two files took 0.3-0.7 ms, and it sits on every activation's path).
  */
+export function readRuntimeBytesSync(file: string, checks: RuntimeFileChecks = {}): { bytes: Buffer; stat: RuntimeFileStat } {
+  const fd = openCheckedSync(file, READ_FLAGS, undefined);
+  try {
+    const stat = checkStat(file, fstatSync(fd), checks);
+    if (checks.runtimeDir !== undefined) checkInside(file, realpathSync(checks.runtimeDir), realpathSync(path.dirname(file)));
+    const reading = boundedRead(file, checks);
+    while (!reading.done) {
+      const buffer = reading.next();
+      reading.took(buffer, readSync(fd, buffer, 0, buffer.length, null));
+    }
+    return { bytes: reading.bytes(), stat };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The read loop of both versions: chunks of at most 64 KiB, never past `maxBytes` + 1, refused once over it. */
+function boundedRead(file: string, checks: RuntimeFileChecks) {
+  const maxBytes = checks.maxBytes ?? MAX_RUNTIME_FILE_BYTES;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let done = false;
+  return {
+    get done() {
+      return done;
+    },
+    next(): Buffer {
+      const want = Math.max(1, Math.min(64 * 1024, maxBytes - total + 1));
+      return Buffer.allocUnsafe(Number.isFinite(want) ? want : 64 * 1024);
+    },
+    took(buffer: Buffer, bytesRead: number): void {
+      if (bytesRead === 0) {
+        done = true;
+        return;
+      }
+      chunks.push(buffer.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > maxBytes) throw new RuntimeFileRefusedError(file, 'too-large', `is over the limit of ${maxBytes} bytes`);
+    },
+    bytes: () => Buffer.concat(chunks, total),
+  };
+}
+
 export async function readRuntimeFile(fs: FileSystem, file: string, checks: RuntimeFileChecks = {}): Promise<string | null> {
   try {
     return (await fs.readFile(file, checks)).toString('utf8');
