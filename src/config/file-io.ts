@@ -47,6 +47,8 @@ export class FileChangedError extends Error {
 /** Everything a group commit writes: its files (presets first, then config), then its audit lines. */
 export interface GroupWritePlan {
   readonly writes: readonly FileWrite[];
+  /** Files the group was judged on but does not replace: checked first to still hold `text` (null: missing). */
+  readonly unchanged?: readonly { readonly file: string; readonly text: string | null }[];
   readonly audit: { readonly file: string; readonly text: string; readonly knownSize: number; readonly checks?: RuntimeFileChecks };
   /** How the files written are read for the check before each rename (the store's own checks). */
   readonly checks: RuntimeFileChecks;
@@ -67,7 +69,9 @@ export interface GroupWritten {
 export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<GroupWritten> {
   const done: FileWrite[] = [];
   const notDurable: string[] = [];
+  const holds = async (file: string) => readStoreFiles(fs, [file], plan.checks).then(([read]) => (typeof read === 'string' ? read : null));
   try {
+    for (const { file, text } of plan.unchanged ?? []) if ((await holds(file)) !== text) throw new FileChangedError(file);
     for (const write of plan.writes) {
       const mode = await fs.stat(write.file).then(
         (s) => s.mode & 0o777,
@@ -82,8 +86,7 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
           beforeRename: !write.unlessChanged
             ? undefined
             : async () => {
-                const now = await readStoreFiles(fs, [write.file], plan.checks).then(([read]) => (typeof read === 'string' ? read : null));
-                if (now !== write.previous) throw new FileChangedError(write.file);
+                if ((await holds(write.file)) !== write.previous) throw new FileChangedError(write.file);
               },
         });
       } catch (err) {

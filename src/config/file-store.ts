@@ -203,6 +203,13 @@ class FileStore implements FileConfigStore {
   private draining = false;
   /** The parsed document of the config text this store last wrote: the next group edits it instead of parsing the file again. */
   private written: { digest: string; doc: Document } | null = null;
+  /**
+   * Both files as this store last read or wrote them, while exactly what they hold is in force (null:
+   * not known, e.g. a file invalid, refused or missing, or a write that failed). A group is judged on
+   * these texts without reading the disk first; its write checks, just before the rename, that each
+   * file still holds them, so a hand edit made since is caught there, then read, applied and built upon.
+   */
+  private known: DiskRead | null = null;
   /** Where reads and group writes run: in process until start() moves them to the worker. */
   private io: RuntimeFilesIo;
 
@@ -337,6 +344,7 @@ class FileStore implements FileConfigStore {
    * they make, and both are put in force together, so readers never see one without the other.
    */
   private async readDisk(): Promise<DiskRead> {
+    this.known = null;
     // A file refused before it was read (a FIFO, a directory, a link, too large) is never read: reported like an invalid one.
     const [presetsRead = null, configRead = null] = await this.io.read([this.presetsFile, this.file], fileChecks(this.options));
     const presetsRefused = presetsRead instanceof RuntimeFileRefusedError ? presetsRead : null;
@@ -438,7 +446,15 @@ class FileStore implements FileConfigStore {
     if (presetsChange) events.unshift(presetsChange);
     if (configChange) events.push(configChange);
     for (const event of events) this.emit(event);
-    return { configText, presetsText, configRefused: configRefused !== null, presetsRefused: presetsRefused !== null };
+    const read = { configText, presetsText, configRefused: configRefused !== null, presetsRefused: presetsRefused !== null };
+    this.know(read);
+    return read;
+  }
+
+  /** Records the files' texts as known when what they hold is exactly what is in force (see `known`). */
+  private know(read: DiskRead): void {
+    const inForce = !read.configRefused && !read.presetsRefused && read.configText !== null && !this.invalid && !this.presetsInvalid;
+    this.known = inForce ? read : null;
   }
 
   commit(change: ConfigChange, options?: CommitOptions): Promise<CommitResult>;
@@ -471,16 +487,18 @@ class FileStore implements FileConfigStore {
       for (const queued of group) queued.reject(err);
     };
     let disk: DiskRead;
+    // The first attempt is judged on the files as last known (no read); a retry reads them.
+    const known = attempt === 1 ? this.known : null;
     try {
       // The files on disk are the base: a hand edit made since the last load is built upon, not lost.
-      disk = this.started
-        ? await this.readDisk()
-        : {
+      disk = !this.started
+        ? {
             configText: null,
             presetsText: group.some((q) => q.change.subject === 'PRESETS')
               ? await readRuntimeFile(this.fs, this.presetsFile, fileChecks(this.options))
               : null,
-          };
+          }
+        : (known ?? (await this.readDisk()));
     } catch (err) {
       return refuseAll(err);
     }
@@ -509,7 +527,11 @@ class FileStore implements FileConfigStore {
       this.written = null; // the document may be half edited
       return refuseAll(err);
     }
-    if (judged.entries.length === 0) return judged.settle();
+    if (judged.entries.length === 0) {
+      // Nothing to write, so nothing checks the files: a no-op or a refusal judged on known texts is judged again on the disk.
+      if (known) return this.commitGroupLocked(group, attempt + 1);
+      return judged.settle();
+    }
 
     // Presets first (a config change may name a preset they add), then the config, then the trail.
     const writes = [
@@ -520,9 +542,17 @@ class FileStore implements FileConfigStore {
         ? [{ file: this.file, text: judged.configText, previous: disk.configText, unlessChanged: this.started }]
         : []),
     ];
+    // A file the group judged on but does not replace must still hold what it was judged on.
+    const unchanged = this.started
+      ? [
+          ...(judged.presetsText === null ? [{ file: this.presetsFile, text: disk.presetsText }] : []),
+          ...(judged.configText === null ? [{ file: this.file, text: disk.configText }] : []),
+        ]
+      : [];
     try {
       const done = await this.io.writeGroup({
         writes,
+        unchanged,
         checks: fileChecks(this.options),
         audit: {
           file: this.auditLog.file,
@@ -540,6 +570,7 @@ class FileStore implements FileConfigStore {
       }
     } catch (err) {
       this.written = null;
+      this.known = null;
       // A hand edit landed between the read and the rename: nothing of the group was written; judge
       // it again on the file as it is now (the edit is applied and audited first, then built upon).
       if (err instanceof FileChangedError && attempt < MAX_ATTEMPTS) return this.commitGroupLocked(group, attempt + 1);
@@ -560,6 +591,7 @@ class FileStore implements FileConfigStore {
       this.missing = false;
     }
     if (judged.presetsText !== null) this.presetsInvalid = null;
+    this.know({ configText: judged.configText ?? disk.configText, presetsText: judged.presetsText ?? disk.presetsText });
     if (wasPresetsInvalid) this.emit({ type: 'presetsValid' });
     // One event per version (readers see the final state: the files as they are now), then the answers.
     for (const event of judged.events) this.emit(event);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { activateStrategy, updateConfig } from '../../src/config/changes.js';
@@ -261,6 +261,60 @@ describe('file store: group commit', () => {
       ['baseline', 1],
       ['handEdit', 2],
       ['activateStrategy', 3],
+    ]);
+    await store.close();
+  });
+
+  it('a group is judged on the files as last known (no read first); a hand edit not seen yet is caught before the rename, applied, and judged on', async () => {
+    const dir = await tempRuntimeDir();
+    let reads = 0;
+    const fs: FileSystem = {
+      ...nodeFileSystem,
+      readFile: async (file, checks) => {
+        reads += 1;
+        return nodeFileSystem.readFile(file, checks);
+      },
+    };
+    const store = await openStore(dir, fs);
+    store.watch?.pause(); // the store learns of the edit below only through its own writes' checks
+    await store.refresh();
+    await store.commit(upsertPreset({ key: 'gold_fast', base: 'gold', name: 'Gold fast' }, by));
+    reads = 0;
+    await store.commit(activateStrategy('gold', by));
+    // No read before judging: strategies.yaml checked unchanged, config.yaml checked just before its rename.
+    expect(reads).toBe(2);
+
+    // Someone removes the presets file (no presets: a real change) and the store has not seen it.
+    await rm(path.join(dir, 'strategies.yaml'));
+    await expect(store.commit(activateStrategy('gold_fast', by))).rejects.toThrow(/gold_fast/);
+    expect(store.state().strategies.has('gold_fast')).toBe(false);
+    expect(await readFile(path.join(dir, 'config.yaml'), 'utf8')).toContain('active_strategy_key: gold\n');
+    expect(auditLines(dir).map((l) => [l.subject, l.operation])).toEqual([
+      ['CONFIG', 'baseline'],
+      ['PRESETS', 'upsertPreset'],
+      ['CONFIG', 'activateStrategy'],
+      ['PRESETS', 'handEdit'],
+    ]);
+    await store.close();
+  });
+
+  it('a no-op judged on known texts is judged again on the disk: an unseen hand edit can make it a change', async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'config.yaml');
+    const store = await openStore(dir, nodeFileSystem);
+    store.watch?.pause();
+    await store.refresh();
+    await store.commit(activateStrategy('gold', by));
+    await writeFile(file, (await readFile(file, 'utf8')).replace('active_strategy_key: gold', 'active_strategy_key: range'));
+    // In force (as last known): gold. On disk: range. Activating gold is a change, not a no-op.
+    const result = await store.commit(activateStrategy('gold', by));
+    expect(result).toMatchObject({ changed: true, previous: { config: { activeStrategyKey: 'range' } } });
+    expect(await readFile(file, 'utf8')).toContain('active_strategy_key: gold\n');
+    expect(auditLines(dir).map((l) => [l.operation, l.config.activeStrategyKey])).toEqual([
+      ['baseline', 'momentum'],
+      ['activateStrategy', 'gold'],
+      ['handEdit', 'range'],
+      ['activateStrategy', 'gold'],
     ]);
     await store.close();
   });
