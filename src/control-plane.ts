@@ -12,7 +12,7 @@ import type { Logger } from './log.js';
 import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
 import type { CandleFeed } from './runner/feed.js';
 import { RunnerFleet } from './runner/fleet.js';
-import { Runner } from './runner/runner.js';
+import { DEFAULT_HEARTBEAT_MS, Runner } from './runner/runner.js';
 import { recordPublishedScans, SignalHistory } from './runner/signal-history.js';
 import { type RunnerStatePublisher, type RunnerStateSource, runnerHealth } from './runner/state.js';
 import { fileRunnerStatePublisher, fileRunnerStateSource } from './runner/state-file.js';
@@ -156,7 +156,10 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   let source: RunnerStateSource;
   if (settings.runner) {
     const id = settings.runner.id ?? `${hostname()}:${process.pid}`;
-    publisher = etcd ? etcd.runnerPublisher(id) : fileRunnerStatePublisher(runtimeDir);
+    // Beside an API the state is read in process; the file is then a record, written at heartbeat pace.
+    publisher = etcd
+      ? etcd.runnerPublisher(id)
+      : fileRunnerStatePublisher(runtimeDir, { minIntervalMs: api ? (settings.runner.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) : 0 });
     runner = new Runner({
       store,
       feed: settings.runner.feed,

@@ -9,27 +9,61 @@ export const RUNNER_STATE_FILE = 'runner-state.json';
 /** A runner's state is a few KiB; anything far larger is not one (and is not parsed). */
 const MAX_RUNNER_STATE_BYTES = 256 * 1024;
 
+export interface FileRunnerStatePublisherOptions {
+  /**
+   * At most one write per this many ms: the first state after a quiet spell is written at once,
+   * later ones wait for the interval and only the latest of them is written (default 0: every
+   * state as it comes). For a runner inside the API process, whose readers are in process: the
+   * file is a record for people and tools there, not the channel, and two writes per activation
+   * (applied, then the scan) were a fifth of the server's CPU on an activation's path.
+   */
+  minIntervalMs?: number;
+}
+
 /**
  * Publishes runner state to `<runtimeDir>/runner-state.json` by write-then-rename, so a reader sees
  * a whole state or the previous one. Not fsync'd: the state is rewritten every heartbeat, and after
  * a crash a stale heartbeat is exactly what a reader should see. Publishes are coalesced: the latest
- * wins. The file store has one runner per runtime dir (the runner lock sees to that).
+ * wins. The file store has one runner per runtime dir (the runner lock sees to that). `close()`, or
+ * a stopped state, writes what still waits for its interval at once.
  */
-export function fileRunnerStatePublisher(runtimeDir: string): RunnerStatePublisher {
+export function fileRunnerStatePublisher(runtimeDir: string, options: FileRunnerStatePublisherOptions = {}): RunnerStatePublisher {
   const file = path.join(runtimeDir, RUNNER_STATE_FILE);
+  const minIntervalMs = options.minIntervalMs ?? 0;
   let draining: Promise<void> | null = null;
   let pending: { state: RunnerState; waiters: (() => void)[] } | null = null;
   // Temp files of a killed runner (a kill between write and rename) go before the first publish.
   let cleaned: Promise<unknown> | null = null;
+  let lastWriteAt = Number.NEGATIVE_INFINITY;
+  let closing = false;
+  let wake: (() => void) | null = null;
+
+  const interval = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        wake = null;
+        resolve();
+      }, ms);
+      timer.unref();
+      wake = () => {
+        clearTimeout(timer);
+        wake = null;
+        resolve();
+      };
+    });
 
   const drain = async () => {
     cleaned ??= removeStrayTempFiles(file).catch(() => []);
     await cleaned;
     while (pending) {
+      const wait = lastWriteAt + minIntervalMs - Date.now();
+      // The final state (stopped) never waits: the runner publishes it, then closes.
+      if (wait > 0 && !closing && !pending.state.stopped) await interval(wait);
       const { state, waiters } = pending;
       pending = null;
       // The runtime dir unwritable or gone: readers will see the heartbeat go stale, which is the truth.
       await writeFileAtomic(file, `${JSON.stringify(state)}\n`, { durable: false }).catch(() => {});
+      lastWriteAt = Date.now();
       for (const w of waiters) w();
     }
     draining = null;
@@ -41,10 +75,13 @@ export function fileRunnerStatePublisher(runtimeDir: string): RunnerStatePublish
           pending.state = state;
           pending.waiters.push(resolve);
         } else pending = { state, waiters: [resolve] };
+        if (state.stopped) wake?.();
         draining ??= drain();
       });
     },
     async close() {
+      closing = true;
+      wake?.();
       await draining;
     },
   };

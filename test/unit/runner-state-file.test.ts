@@ -1,0 +1,87 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { RunnerState } from '../../src/runner/state.js';
+import { fileRunnerStatePublisher, RUNNER_STATE_FILE } from '../../src/runner/state-file.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+
+const state = (scanCount: number, stopped = false) => ({ id: 'test', scanCount, stopped }) as unknown as RunnerState;
+
+const onDisk = async (dir: string) => ({
+  state: JSON.parse(await readFile(path.join(dir, RUNNER_STATE_FILE), 'utf8')) as { scanCount: number; stopped: boolean },
+  // Each write is a new file renamed into place: a new inode per write.
+  ino: (await stat(path.join(dir, RUNNER_STATE_FILE))).ino,
+  temps: (await readdir(dir)).filter((n) => n.endsWith('.tmp')),
+});
+
+/** Lets real file-system work (not timers) finish: several round trips through libuv. */
+const settle = async () => {
+  for (let i = 0; i < 5; i++) await readdir('/');
+};
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('runner state file beside an API: written at most once per interval, the latest state wins', () => {
+  it('the first state goes at once; states within the interval wait for it and only the latest is written', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const dir = await tempRuntimeDir();
+    const publisher = fileRunnerStatePublisher(dir, { minIntervalMs: 2000 });
+    await publisher.publish(state(1));
+    const first = await onDisk(dir);
+    expect(first.state.scanCount).toBe(1);
+
+    let written = 0;
+    const second = publisher.publish(state(2)).then(() => written++);
+    const third = publisher.publish(state(3)).then(() => written++);
+    await settle();
+    await vi.advanceTimersByTimeAsync(1999);
+    await settle();
+    // Not yet: the file is still the first state, the same file (no write since), nobody answered.
+    expect(await onDisk(dir)).toEqual(first);
+    expect(written).toBe(0);
+
+    await vi.advanceTimersByTimeAsync(1);
+    await Promise.all([second, third]);
+    const after = await onDisk(dir);
+    expect(after.state.scanCount).toBe(3);
+    expect(after.temps).toEqual([]);
+    expect(written).toBe(2);
+    await publisher.close();
+  });
+
+  it('a stopped state, or close(), does not wait for the interval', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const dir = await tempRuntimeDir();
+    const publisher = fileRunnerStatePublisher(dir, { minIntervalMs: 60_000 });
+    await publisher.publish(state(1));
+    const waiting = publisher.publish(state(2));
+    await settle();
+    expect((await onDisk(dir)).state.scanCount).toBe(1);
+    // The runner's stop: its final state, then close(); no timer is advanced.
+    await publisher.publish(state(3, true));
+    await waiting;
+    expect((await onDisk(dir)).state).toEqual({ id: 'test', scanCount: 3, stopped: true });
+
+    const again = fileRunnerStatePublisher(dir, { minIntervalMs: 60_000 });
+    await again.publish(state(4));
+    const pending = again.publish(state(5));
+    await settle();
+    await again.close();
+    await pending;
+    expect((await onDisk(dir)).state.scanCount).toBe(5);
+  });
+
+  it('without an interval (a runner in its own process: the file is how the API hears it) every state is written as it comes', async () => {
+    const dir = await tempRuntimeDir();
+    const publisher = fileRunnerStatePublisher(dir);
+    await publisher.publish(state(1));
+    const first = await onDisk(dir);
+    await publisher.publish(state(2));
+    const second = await onDisk(dir);
+    expect(second.state.scanCount).toBe(2);
+    expect(second.ino).not.toBe(first.ino);
+    await publisher.close();
+  });
+});
