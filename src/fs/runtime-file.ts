@@ -122,6 +122,11 @@ function checkInside(file: string, dir: string, inside: string): void {
   }
 }
 
+/** checkInside with the synchronous calls; realpath(3) itself, where node's realpathSync walks the path with an lstat per component in JS. */
+function checkInsideSync(file: string, runtimeDir: string): void {
+  checkInside(file, realpathSync.native(runtimeDir), realpathSync.native(path.dirname(file)));
+}
+
 async function check(file: string, handle: fsp.FileHandle, checks: RuntimeFileChecks): Promise<RuntimeFileStat> {
   const stat = checkStat(file, await handle.stat(), checks);
   if (checks.runtimeDir !== undefined) {
@@ -163,7 +168,7 @@ export function readRuntimeBytesSync(file: string, checks: RuntimeFileChecks = {
   const fd = openCheckedSync(file, READ_FLAGS, undefined);
   try {
     const stat = checkStat(file, fstatSync(fd), checks);
-    if (checks.runtimeDir !== undefined) checkInside(file, realpathSync(checks.runtimeDir), realpathSync(path.dirname(file)));
+    if (checks.runtimeDir !== undefined) checkInsideSync(file, checks.runtimeDir);
     const reading = boundedRead(file, checks);
     while (!reading.done) {
       const buffer = reading.next();
@@ -263,7 +268,7 @@ export function openRuntimeFileForAppendSync(file: string, mode: number, checks:
   const fd = openCheckedSync(file, APPEND_FLAGS, mode);
   try {
     checkStat(file, fstatSync(fd), { ...checks, maxBytes: checks.maxBytes ?? Number.POSITIVE_INFINITY });
-    if (checks.runtimeDir !== undefined) checkInside(file, realpathSync(checks.runtimeDir), realpathSync(path.dirname(file)));
+    if (checks.runtimeDir !== undefined) checkInsideSync(file, checks.runtimeDir);
     return fd;
   } catch (err) {
     closeSync(fd);
