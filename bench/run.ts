@@ -17,7 +17,7 @@ import { formatMb } from './lib/stats.js';
 import { compare, comparisonProblems, comparisonRows, type Plan } from './parts/compare.js';
 import { type Peer, READ_BODIES, startPeers } from './parts/peers.js';
 import { profileReads } from './parts/profile.js';
-import { groupWriteFloor, reloadEmbedded, reloadRows, reloadSeparate, watchFloor } from './parts/reload.js';
+import { groupWriteFloor, groupWriteWorkerFloor, reloadEmbedded, reloadRows, reloadSeparate, watchFloor } from './parts/reload.js';
 import { coldStarts, startRows, stratctlRows, stratctlStatus } from './parts/start.js';
 import { activationUnderStorm, stormRows } from './parts/storm.js';
 import { durableWrites, writeRows } from './parts/writes.js';
@@ -155,7 +155,8 @@ try {
     const separate = await reloadSeparate(tmp, sizes.reloadN);
     const floor = await watchFloor(tmp, sizes.reloadN);
     const groupFloor = await groupWriteFloor(tmp, sizes.reloadN);
-    rows.push(...reloadRows({ embedded, separate, floor, groupFloor }));
+    const groupWorkerFloor = await groupWriteWorkerFloor(tmp, sizes.reloadN);
+    rows.push(...reloadRows({ embedded, separate, floor, groupFloor, groupWorkerFloor }));
   }
   if (parts.has('start')) {
     progress('cold starts');

@@ -5,9 +5,12 @@
  * through the config file). Plain activations are interleaved with them, so the part the runner
  * adds shows beside the rest. The floor: a durable write of a small file -> its fs.watch event.
  */
-import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, statSync, watch, writeFileSync } from 'node:fs';
+
+import { once } from 'node:events';
+import fs, { watch, writeFileSync } from 'node:fs';
 import { mkdtemp, open, rename } from 'node:fs/promises';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { type RunningServer, startRunner, startServer, waitForRunnerRunning } from '../lib/control-plane.js';
 import { activationOf, keepAlive, keyCycle, postGraphQL, QUERIES } from '../lib/http.js';
 import { stop } from '../lib/processes.js';
@@ -117,43 +120,87 @@ export async function watchFloor(tmp: string, n: number): Promise<Summary> {
 }
 
 /**
- * What one group commit costs the disk, alone, in this process, with the calls the server's I/O
- * thread makes (synchronous, in the same order): the config's mode read, a temp file written and
- * fsync'd, the file read back just before the rename (the hand-edit check), the rename, the
- * directory fsync'd, then one audit line appended and fsync'd; nothing else: the floor of an
- * activation's round trip.
+ * One group commit's disk work, with the calls the server's I/O thread makes (synchronous, in the
+ * same order): the config's mode read, a temp file written and fsync'd, the file read back just
+ * before the rename (the hand-edit check), the rename, the directory fsync'd, then one audit line
+ * appended and fsync'd. Self-contained (node:fs passed in, paths joined by hand): it also runs, as
+ * its source text, in a worker thread.
  */
+function groupWriteOnce(fs: typeof import('node:fs'), dir: string, i: number): void {
+  const target = `${dir}/config.yaml`;
+  const mode = fs.statSync(target).mode & 0o777;
+  const tmpFile = `${target}.${i}.tmp`;
+  const fd = fs.openSync(tmpFile, 'wx', mode);
+  fs.writeFileSync(fd, `active_strategy_key: gold\nversion: ${i}\n`);
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  fs.readFileSync(target, 'utf8');
+  fs.renameSync(tmpFile, target);
+  const d = fs.openSync(dir, 'r');
+  fs.fsyncSync(d);
+  fs.closeSync(d);
+  const audit = fs.openSync(`${dir}/audit.log`, 'a', 0o600);
+  fs.fstatSync(audit);
+  fs.writeFileSync(audit, `{"version":${i},"operation":"activateStrategy"}\n`);
+  fs.fsyncSync(audit);
+  fs.closeSync(audit);
+}
+
+async function groupFloorDir(tmp: string, name: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmp, name));
+  writeFileSync(path.join(dir, 'config.yaml'), 'active_strategy_key: gold\nversion: 0\n');
+  return dir;
+}
+
+/** What one group commit costs the disk, alone, in this process: the floor of an activation's round trip. */
 export async function groupWriteFloor(tmp: string, n: number): Promise<Summary> {
-  const dir = await mkdtemp(path.join(tmp, 'group-floor-'));
-  const target = path.join(dir, 'config.yaml');
-  writeFileSync(target, 'active_strategy_key: gold\nversion: 0\n');
+  const dir = await groupFloorDir(tmp, 'group-floor-');
   const samples: number[] = [];
   for (let i = 0; i < n + 20; i++) {
     const t0 = performance.now();
-    const mode = statSync(target).mode & 0o777;
-    const tmpFile = `${target}.${i}.tmp`;
-    const fd = openSync(tmpFile, 'wx', mode);
-    writeFileSync(fd, `active_strategy_key: gold\nversion: ${i}\n`);
-    fsyncSync(fd);
-    closeSync(fd);
-    readFileSync(target, 'utf8');
-    renameSync(tmpFile, target);
-    const d = openSync(dir, 'r');
-    fsyncSync(d);
-    closeSync(d);
-    const audit = openSync(path.join(dir, 'audit.log'), 'a', 0o600);
-    fstatSync(audit);
-    writeFileSync(audit, `{"version":${i},"operation":"activateStrategy"}\n`);
-    fsyncSync(audit);
-    closeSync(audit);
+    groupWriteOnce(fs, dir, i);
     if (i >= 20) samples.push(performance.now() - t0);
+  }
+  return summarize(samples);
+}
+
+/**
+ * The same disk work on a worker thread, asked for and answered by message, as the server's file
+ * store does it (its I/O thread keeps writes out of the event loop's queue under a read storm):
+ * the floor plus two thread hand-offs, the wake-up of a sleeping thread among them.
+ */
+export async function groupWriteWorkerFloor(tmp: string, n: number): Promise<Summary> {
+  const dir = await groupFloorDir(tmp, 'group-worker-floor-');
+  const worker = new Worker(
+    `const fs = require('node:fs'); const { parentPort } = require('node:worker_threads');
+     const once = ${groupWriteOnce.toString()};
+     parentPort.on('message', (i) => { once(fs, ${JSON.stringify(dir)}, i); parentPort.postMessage(i); });`,
+    { eval: true },
+  );
+  const samples: number[] = [];
+  try {
+    for (let i = 0; i < n + 20; i++) {
+      const answered = once(worker, 'message');
+      const t0 = performance.now();
+      worker.postMessage(i);
+      await answered;
+      if (i >= 20) samples.push(performance.now() - t0);
+    }
+  } finally {
+    await worker.terminate();
   }
   return summarize(samples);
 }
 
 const fig = (s: Summary) => `p50 ${formatMs(s.p50)} / p99 ${formatMs(s.p99)} ms`;
 
-export function reloadRows(r: { embedded?: ReloadFigures; separate?: ReloadFigures; floor?: Summary; groupFloor?: Summary }): Row[] {
+export function reloadRows(r: {
+  embedded?: ReloadFigures;
+  separate?: ReloadFigures;
+  floor?: Summary;
+  groupFloor?: Summary;
+  groupWorkerFloor?: Summary;
+}): Row[] {
   const rows: Row[] = [];
   const detail = (f: ReloadFigures) =>
     `${fig(f.applied)}, max ${formatMs(f.applied.max)} (n=${f.applied.n}; interleaved plain activations, no wait: ${fig(f.noWait)}; ` +
@@ -177,6 +224,12 @@ export function reloadRows(r: { embedded?: ReloadFigures; separate?: ReloadFigur
       figure:
         "floor: one group commit's disk work alone, the server's calls (mode stat, temp + fsync, check read, rename, directory fsync, audit append + fsync; this disk)",
       ours: `${fig(r.groupFloor)}, max ${formatMs(r.groupFloor.max)} (n=${r.groupFloor.n})`,
+      verdict: 'no target',
+    });
+  if (r.groupWorkerFloor)
+    rows.push({
+      figure: 'floor: the same disk work on a worker thread, asked and answered by message (as the file store does it)',
+      ours: `${fig(r.groupWorkerFloor)}, max ${formatMs(r.groupWorkerFloor.max)} (n=${r.groupWorkerFloor.n})`,
       verdict: 'no target',
     });
   if (r.floor)
