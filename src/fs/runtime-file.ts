@@ -148,7 +148,7 @@ export async function readRuntimeBytes(file: string, checks: RuntimeFileChecks =
   const handle = await openChecked(file, READ_FLAGS, undefined);
   try {
     const stat = await check(file, handle, checks);
-    const reading = boundedRead(file, checks);
+    const reading = boundedRead(file, checks, stat.size);
     while (!reading.done) {
       const buffer = reading.next();
       reading.took(buffer, (await handle.read(buffer, 0, buffer.length, null)).bytesRead);
@@ -169,7 +169,7 @@ export function readRuntimeBytesSync(file: string, checks: RuntimeFileChecks = {
   try {
     const stat = checkStat(file, fstatSync(fd), checks);
     if (checks.runtimeDir !== undefined) checkInsideSync(file, checks.runtimeDir);
-    const reading = boundedRead(file, checks);
+    const reading = boundedRead(file, checks, stat.size);
     while (!reading.done) {
       const buffer = reading.next();
       reading.took(buffer, readSync(fd, buffer, 0, buffer.length, null));
@@ -180,8 +180,14 @@ export function readRuntimeBytesSync(file: string, checks: RuntimeFileChecks = {
   }
 }
 
-/** The read loop of both versions: chunks of at most 64 KiB, never past `maxBytes` + 1, refused once over it. */
-function boundedRead(file: string, checks: RuntimeFileChecks) {
+/**
+ * The read loop of both versions: the first read sized to the file as fstat saw it (plus one byte,
+ * to see it grew), further ones in chunks of at most 64 KiB, never past `maxBytes` + 1, refused
+ * once over it. A short read of a regular file is its end. A config file is a few hundred bytes:
+ * its read takes a slice of node's buffer pool, where a 64 KiB buffer per read was a malloc each
+ * (on the I/O thread, two reads per group: its arena held them after the write bench).
+ */
+function boundedRead(file: string, checks: RuntimeFileChecks, size: number) {
   const maxBytes = checks.maxBytes ?? MAX_RUNTIME_FILE_BYTES;
   const chunks: Buffer[] = [];
   let total = 0;
@@ -191,19 +197,17 @@ function boundedRead(file: string, checks: RuntimeFileChecks) {
       return done;
     },
     next(): Buffer {
-      const want = Math.max(1, Math.min(64 * 1024, maxBytes - total + 1));
+      const chunk = chunks.length === 0 ? size + 1 : 64 * 1024;
+      const want = Math.max(1, Math.min(chunk, 64 * 1024, maxBytes - total + 1));
       return Buffer.allocUnsafe(Number.isFinite(want) ? want : 64 * 1024);
     },
     took(buffer: Buffer, bytesRead: number): void {
-      if (bytesRead === 0) {
-        done = true;
-        return;
-      }
-      chunks.push(buffer.subarray(0, bytesRead));
+      if (bytesRead > 0) chunks.push(buffer.subarray(0, bytesRead));
       total += bytesRead;
       if (total > maxBytes) throw new RuntimeFileRefusedError(file, 'too-large', `is over the limit of ${maxBytes} bytes`);
+      if (bytesRead < buffer.length) done = true;
     },
-    bytes: () => Buffer.concat(chunks, total),
+    bytes: () => (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)),
   };
 }
 
