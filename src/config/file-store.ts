@@ -591,7 +591,8 @@ class FileStore implements FileConfigStore {
       this.missing = false;
     }
     if (judged.presetsText !== null) this.presetsInvalid = null;
-    this.know({ configText: judged.configText ?? disk.configText, presetsText: judged.presetsText ?? disk.presetsText });
+    // Before start() a group reads only what it changes: the files are known once the store has read them.
+    if (this.started) this.know({ configText: judged.configText ?? disk.configText, presetsText: judged.presetsText ?? disk.presetsText });
     if (wasPresetsInvalid) this.emit({ type: 'presetsValid' });
     // One event per version (readers see the final state: the files as they are now), then the answers.
     for (const event of judged.events) this.emit(event);
