@@ -3,6 +3,7 @@
 // nothing else to do; see syncNodeFileSystem).
 import { parentPort } from 'node:worker_threads';
 import { syncNodeFileSystem } from '../fs/file-system.js';
+import { collectWhenIdle } from '../heap-tuning.js';
 import { ConfigWriteError } from './errors.js';
 import { FileChangedError, type IoReply, type IoRequest, readStoreFiles, type SentError, sentRead, writeGroup } from './file-io.js';
 
@@ -16,6 +17,9 @@ const sent = (err: unknown): SentError => {
     ...(err instanceof FileChangedError && { file: err.file }),
   };
 };
+
+// This thread's heap, grown under a burst of writes, is given back once the burst is over.
+collectWhenIdle();
 
 parentPort?.on('message', (request: IoRequest) => {
   const work =
