@@ -84,6 +84,7 @@ export function comparisonRows(c: Comparison, label: string, kind: 'read' | 'mut
       plain: formatRatio(r('plain')),
       verdict: 'no target',
     },
+    ...(kind === 'read' ? [targetCeilingRow(c, label)] : []),
     {
       figure: `${label}: server CPU per answer`,
       ours: cpuCell(c, 'ours'),
@@ -93,6 +94,21 @@ export function comparisonRows(c: Comparison, label: string, kind: 'read' | 'mut
       verdict: 'no target',
     },
   ];
+}
+
+/**
+ * The read target's two halves side by side: what 1.3x mercurius is in plain node:http's terms in
+ * this run. Plain node:http returning the bytes is the ceiling of any server on node:http (the
+ * issue's fast lane must be one); when 1.3x mercurius is above 0.8x of it the first half is the
+ * binding one, and above 1x no server on node:http can meet it in this run.
+ */
+function targetCeilingRow(c: Comparison, label: string): Row {
+  const mercurius = c.kept.mercurius?.rps;
+  const plain = c.kept.plain?.rps;
+  const needed = mercurius !== undefined && plain ? (1.3 * mercurius) / plain : null;
+  const note =
+    needed === null ? 'n/a' : `${formatRatio(needed)} of plain node:http${needed > 1 ? ': above the node:http ceiling in this run' : ''}`;
+  return { figure: `${label}: 1.3x mercurius, as a share of plain node:http`, ours: note, verdict: 'no target' };
 }
 
 /** Anything that was not a 2xx answer, so a fast figure made of errors cannot pass unseen. */
