@@ -56,14 +56,14 @@ export function fileRunnerStatePublisher(runtimeDir: string, options: FileRunner
     cleaned ??= removeStrayTempFiles(file).catch(() => []);
     await cleaned;
     while (pending) {
-      const wait = lastWriteAt + minIntervalMs - Date.now();
+      const wait = lastWriteAt + minIntervalMs - performance.now();
       // The final state (stopped) never waits: the runner publishes it, then closes.
       if (wait > 0 && !closing && !pending.state.stopped) await interval(wait);
       const { state, waiters } = pending;
       pending = null;
       // The runtime dir unwritable or gone: readers will see the heartbeat go stale, which is the truth.
       await writeFileAtomic(file, `${JSON.stringify(state)}\n`, { durable: false }).catch(() => {});
-      lastWriteAt = Date.now();
+      lastWriteAt = performance.now();
       for (const w of waiters) w();
     }
     draining = null;

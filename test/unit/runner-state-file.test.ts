@@ -25,7 +25,7 @@ afterEach(() => {
 
 describe('runner state file beside an API: written at most once per interval, the latest state wins', () => {
   it('the first state goes at once; states within the interval wait for it and only the latest is written', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
     const dir = await tempRuntimeDir();
     const publisher = fileRunnerStatePublisher(dir, { minIntervalMs: 2000 });
     await publisher.publish(state(1));
@@ -52,7 +52,7 @@ describe('runner state file beside an API: written at most once per interval, th
   });
 
   it('a stopped state, or close(), does not wait for the interval', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
     const dir = await tempRuntimeDir();
     const publisher = fileRunnerStatePublisher(dir, { minIntervalMs: 60_000 });
     await publisher.publish(state(1));
