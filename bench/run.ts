@@ -53,7 +53,7 @@ const out = path.resolve(values.out ?? path.join(ROOT, full ? 'bench/results.md'
 const plan: Plan = quick ? { connections: 50, duration: 2, rounds: 1, warmup: 1 } : { connections: 50, duration: 5, rounds: 3, warmup: 2 };
 const sizes = quick
   ? { writeSeconds: 2, reloadN: 50, starts: 3, stratctl: 3, profileSeconds: 5 }
-  : { writeSeconds: 5, reloadN: 200, starts: 5, stratctl: 5, profileSeconds: 10 };
+  : { writeSeconds: 5, reloadN: 1000, starts: 5, stratctl: 5, profileSeconds: 10 };
 const STORM = { activations: 30, connections: 200 };
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
