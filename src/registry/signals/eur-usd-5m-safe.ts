@@ -15,37 +15,47 @@ export const eurUsd5mSafeSignal: SignalFunction = ({ instrument, candles, tunabl
   if (short) return short;
   const pip = pipSize(instrument);
   let position: SignalDirection = 'FLAT';
+  // A candle time whose first 10 characters are the UTC day being counted (compared in place: no string per bar).
   let day = '';
   let entriesToday = 0;
-  let reason = '';
+  // Each bar decides a reason; only the last bar's is reported, so it is written out once, after the replay.
+  let why: 'within' | 'holding' | 'spread' | 'cap' | 'enter' = 'within';
   let returnPct = 0;
+  let spreadPips = 0;
   for (let end = lookback + 1; end <= candles.length; end++) {
     const candle = candles[end - 1]!;
-    const candleDay = candle.time.slice(0, 10);
-    if (candleDay !== day) {
-      day = candleDay;
+    if (!sameDay(candle.time, day)) {
+      day = candle.time;
       entriesToday = 0;
     }
     returnPct = lookbackReturnPct(candles, lookback, end);
     const wanted = thresholdDirection(returnPct, threshold);
-    const spreadPips = candle.spread === undefined ? 0 : candle.spread / pip;
+    spreadPips = candle.spread === undefined ? 0 : candle.spread / pip;
     if (wanted === 'FLAT') {
       position = 'FLAT';
-      reason = `return over ${lookback} bars ${round(returnPct, 4)}% within ±${threshold}%`;
+      why = 'within';
     } else if (wanted === position) {
-      reason = `holding ${position}: return over ${lookback} bars ${round(returnPct, 4)}%`;
+      why = 'holding';
     } else if (spreadPips > maxSpreadPips) {
       position = 'FLAT';
-      reason = `no entry: spread ${round(spreadPips, 2)} pips wider than ${maxSpreadPips}`;
+      why = 'spread';
     } else if (entriesToday >= cap) {
       position = 'FLAT';
-      reason = `no entry: daily cap of ${cap} trades reached`;
+      why = 'cap';
     } else {
       position = wanted;
       entriesToday++;
-      reason = `enter ${wanted}: return over ${lookback} bars ${round(returnPct, 4)}% beyond ±${threshold}%`;
+      why = 'enter';
     }
   }
+  const reasons = {
+    within: () => `return over ${lookback} bars ${round(returnPct, 4)}% within ±${threshold}%`,
+    holding: () => `holding ${position}: return over ${lookback} bars ${round(returnPct, 4)}%`,
+    spread: () => `no entry: spread ${round(spreadPips, 2)} pips wider than ${maxSpreadPips}`,
+    cap: () => `no entry: daily cap of ${cap} trades reached`,
+    enter: () => `enter ${position}: return over ${lookback} bars ${round(returnPct, 4)}% beyond ±${threshold}%`,
+  };
+  const reason = reasons[why]();
   const close = candles.at(-1)!.close;
   const values: Record<string, number> = { close, returnPct: round(returnPct, 4), thresholdPct: threshold, entriesToday };
   if (position !== 'FLAT') {
@@ -55,3 +65,11 @@ export const eurUsd5mSafeSignal: SignalFunction = ({ instrument, candles, tunabl
   }
   return { direction: position, reason, values };
 };
+
+/** `a.slice(0, 10) === b.slice(0, 10)`, without the two strings. */
+function sameDay(a: string, b: string): boolean {
+  const n = Math.min(a.length, 10);
+  if (n !== Math.min(b.length, 10)) return false;
+  for (let i = 0; i < n; i++) if (a.charCodeAt(i) !== b.charCodeAt(i)) return false;
+  return true;
+}

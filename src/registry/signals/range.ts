@@ -6,6 +6,9 @@ import type { SignalDirection, SignalFunction } from './types.js';
  * position is replayed bar by bar over the series, so it holds until the mean (exit_at_mean) or the
  * opposite band: the answer depends only on the candles.
  */
+/** The replay's mark for "holding the position" (its reason names the position: written after the replay). */
+const HOLDING = 'holding';
+
 export const rangeSignal: SignalFunction = ({ instrument, candles, tunables }) => {
   const period = Number(tunables.band_period);
   const width = Number(tunables.band_std_dev);
@@ -31,11 +34,14 @@ export const rangeSignal: SignalFunction = ({ instrument, candles, tunables }) =
       position = 'FLAT';
       reason = 'price returned to the band centre: exit';
     } else if (position !== 'FLAT') {
-      reason = exitAtMean ? `holding ${position} until price returns to the band centre` : `holding ${position} until the opposite band`;
+      reason = HOLDING;
     } else {
       reason = 'close inside the band';
     }
   }
+  // Only the last bar's reason is reported: the one that names the position is written out once, here.
+  if (reason === HOLDING)
+    reason = exitAtMean ? `holding ${position} until price returns to the band centre` : `holding ${position} until the opposite band`;
   const close = closes.at(-1)!;
   const values: Record<string, number> = {
     close,
