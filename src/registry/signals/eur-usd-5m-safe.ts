@@ -48,14 +48,16 @@ export const eurUsd5mSafeSignal: SignalFunction = ({ instrument, candles, tunabl
       why = 'enter';
     }
   }
-  const reasons = {
-    within: () => `return over ${lookback} bars ${round(returnPct, 4)}% within ±${threshold}%`,
-    holding: () => `holding ${position}: return over ${lookback} bars ${round(returnPct, 4)}%`,
-    spread: () => `no entry: spread ${round(spreadPips, 2)} pips wider than ${maxSpreadPips}`,
-    cap: () => `no entry: daily cap of ${cap} trades reached`,
-    enter: () => `enter ${position}: return over ${lookback} bars ${round(returnPct, 4)}% beyond ±${threshold}%`,
-  };
-  const reason = reasons[why]();
+  const reason =
+    why === 'within'
+      ? `return over ${lookback} bars ${round(returnPct, 4)}% within ±${threshold}%`
+      : why === 'holding'
+        ? `holding ${position}: return over ${lookback} bars ${round(returnPct, 4)}%`
+        : why === 'spread'
+          ? `no entry: spread ${round(spreadPips, 2)} pips wider than ${maxSpreadPips}`
+          : why === 'cap'
+            ? `no entry: daily cap of ${cap} trades reached`
+            : `enter ${position}: return over ${lookback} bars ${round(returnPct, 4)}% beyond ±${threshold}%`;
   const close = candles.at(-1)!.close;
   const values: Record<string, number> = { close, returnPct: round(returnPct, 4), thresholdPct: threshold, entriesToday };
   if (position !== 'FLAT') {
