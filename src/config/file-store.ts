@@ -534,21 +534,15 @@ class FileStore implements FileConfigStore {
     }
 
     // Presets first (a config change may name a preset they add), then the config, then the trail.
-    const writes = [
-      ...(judged.presetsText !== null
-        ? [{ file: this.presetsFile, text: judged.presetsText, previous: disk.presetsText, unlessChanged: this.started }]
-        : []),
-      ...(judged.configText !== null
-        ? [{ file: this.file, text: judged.configText, previous: disk.configText, unlessChanged: this.started }]
-        : []),
-    ];
     // A file the group judged on but does not replace must still hold what it was judged on.
-    const unchanged = this.started
-      ? [
-          ...(judged.presetsText === null ? [{ file: this.presetsFile, text: disk.presetsText }] : []),
-          ...(judged.configText === null ? [{ file: this.file, text: disk.configText }] : []),
-        ]
-      : [];
+    const files = [
+      { file: this.presetsFile, text: judged.presetsText, previous: disk.presetsText },
+      { file: this.file, text: judged.configText, previous: disk.configText },
+    ];
+    const writes = files.flatMap(({ file, text, previous }) =>
+      text === null ? [] : [{ file, text, previous, unlessChanged: this.started }],
+    );
+    const unchanged = this.started ? files.filter((f) => f.text === null).map(({ file, previous }) => ({ file, text: previous })) : [];
     try {
       const done = await this.io.writeGroup({
         writes,

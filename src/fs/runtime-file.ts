@@ -198,8 +198,7 @@ function boundedRead(file: string, checks: RuntimeFileChecks, size: number) {
     },
     next(): Buffer {
       const chunk = chunks.length === 0 ? size + 1 : 64 * 1024;
-      const want = Math.max(1, Math.min(chunk, 64 * 1024, maxBytes - total + 1));
-      return Buffer.allocUnsafe(Number.isFinite(want) ? want : 64 * 1024);
+      return Buffer.allocUnsafe(Math.max(1, Math.min(chunk, 64 * 1024, maxBytes - total + 1)));
     },
     took(buffer: Buffer, bytesRead: number): void {
       if (bytesRead > 0) chunks.push(buffer.subarray(0, bytesRead));
@@ -211,6 +210,12 @@ function boundedRead(file: string, checks: RuntimeFileChecks, size: number) {
   };
 }
 
+/**
+ * A runtime file the stores serve from (config.yaml, strategies.yaml) as text, through the stores'
+ * file-system seam (which reads with `readRuntimeBytes`, or its synchronous twin on the I/O
+ * thread); null when it is missing. Throws RuntimeFileRefusedError for a file that is not what it
+ * should be (the store reports it like an invalid file).
+ */
 export async function readRuntimeFile(fs: FileSystem, file: string, checks: RuntimeFileChecks = {}): Promise<string | null> {
   try {
     return (await fs.readFile(file, checks)).toString('utf8');
