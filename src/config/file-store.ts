@@ -33,6 +33,7 @@ import type {
   StoreInfo,
   StoreState,
 } from './store.js';
+import { StoreAnswers } from './store.js';
 import { parseConfigFile, parseOffThread, renderNewConfigFile } from './yaml-document.js';
 
 export { digestOf } from './digest.js';
@@ -241,10 +242,12 @@ class FileStore implements FileConfigStore {
     return this.auditLog.file;
   }
 
-  readonly info = (): StoreInfo => ({ kind: 'FILE', location: this.file, connected: true, lastContactAt: this.lastContactAt });
+  private readonly answers = new StoreAnswers();
+
+  readonly info = (): StoreInfo => this.answers.info('FILE', this.file, true, this.lastContactAt);
 
   state(): StoreState {
-    return { config: this.snapshot, strategies: this.strategies, presets: this.presets };
+    return this.answers.state(this.snapshot, this.strategies, this.presets);
   }
 
   problem(): ConfigFileError | null {

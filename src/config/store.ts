@@ -144,6 +144,31 @@ export interface StoreInfo {
   readonly lastContactAt: string | null;
 }
 
+/**
+ * A store's `state()` and `info()` answers, made again only when a value in them changed (compared
+ * by identity): a cached read asks for both on every request (its revision), and a new object each
+ * time was garbage.
+ */
+export class StoreAnswers {
+  private lastState: StoreState | undefined;
+  private lastInfo: StoreInfo | undefined;
+
+  state(config: ConfigSnapshot, strategies: StrategyRegistry, presets: PresetsSnapshot): StoreState {
+    const last = this.lastState;
+    if (last?.config === config && last.strategies === strategies && last.presets === presets) return last;
+    this.lastState = { config, strategies, presets };
+    return this.lastState;
+  }
+
+  info(kind: StoreInfo['kind'], location: string, connected: boolean, lastContactAt: string | null): StoreInfo {
+    const last = this.lastInfo;
+    if (last?.kind === kind && last.location === location && last.connected === connected && last.lastContactAt === lastContactAt)
+      return last;
+    this.lastInfo = { kind, location, connected, lastContactAt };
+    return this.lastInfo;
+  }
+}
+
 export interface AuditQuery {
   /** Entries to return at most, newest first. */
   readonly last: number;

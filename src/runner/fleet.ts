@@ -66,6 +66,16 @@ export class RunnerFleet {
   }
 
   /**
+   * Each runner's published state and its health now, in the source's order, with nothing made
+   * per call: what a cached read's revision compares on every request (`views()` sorts and builds
+   * a view per runner).
+   */
+  forEach(visit: (state: RunnerState, health: RunnerHealth) => void): void {
+    const now = this.nowMs();
+    for (const state of this.source.list()) visit(state, runnerHealth(state, now, this.source.receivedAt?.(state.id)));
+  }
+
+  /**
    * The fleet in one view: the worst state (ERROR > STALE > STOPPED > RUNNING); its other fields
    * come from the runner with the lowest applied version. No runner at all: STOPPED.
    */

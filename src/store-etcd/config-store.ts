@@ -16,6 +16,7 @@ import type {
   StoreInfo,
   StoreState,
 } from '../config/store.js';
+import { StoreAnswers } from '../config/store.js';
 
 import { renderNewConfigFile } from '../config/yaml-document.js';
 import { Mutex } from '../fs/mutex.js';
@@ -112,12 +113,14 @@ export class EtcdConfigStore implements ConfigStore {
     }
   }
 
+  private readonly answers = new StoreAnswers();
+
   info(): StoreInfo {
-    return { kind: 'ETCD', location: this.gateway.location, connected: this.gateway.connected, lastContactAt: this.gateway.lastContactAt };
+    return this.answers.info('ETCD', this.gateway.location, this.gateway.connected, this.gateway.lastContactAt);
   }
 
   state(): StoreState {
-    return { config: this.snapshot, strategies: this.strategies, presets: this.presets };
+    return this.answers.state(this.snapshot, this.strategies, this.presets);
   }
 
   strategiesProblem(): ConfigFileError | null {

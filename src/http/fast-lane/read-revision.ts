@@ -28,6 +28,10 @@ export function readRevision(services: Pick<ControlPlaneServices, 'store' | 'run
     }
     length += 1;
   };
+  const seeRunner = (state: unknown, health: unknown) => {
+    see(state);
+    see(health);
+  };
   const off = services.store.subscribe(() => {
     revision += 1;
   });
@@ -42,10 +46,7 @@ export function readRevision(services: Pick<ControlPlaneServices, 'store' | 'run
       see(store.problem());
       see(info.connected);
       see(info.lastContactAt);
-      for (const view of runners.views()) {
-        see(view.state);
-        see(view.health);
-      }
+      runners.forEach(seeRunner);
       if (seen.length !== length) {
         seen.length = length;
         changed = true;
