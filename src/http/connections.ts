@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { clientOfAddress } from './client-key.js';
 
 /** DESIGN "Limits": connections. */
 export const CONNECTION_LIMITS = {
@@ -72,7 +73,7 @@ export function guardConnections(
 
   const drop = (socket: Socket, reason: ConnectionClosure) => {
     const tracked = sockets.get(socket);
-    options.onClose?.(reason, tracked?.client ?? socket.remoteAddress ?? 'unknown');
+    options.onClose?.(reason, tracked?.client ?? clientOfAddress(socket.remoteAddress));
     socket.destroy();
   };
   const oldestIdle = (client?: string): Socket | undefined => {
@@ -81,7 +82,8 @@ export function guardConnections(
   };
 
   const onConnection = (socket: Socket) => {
-    const client = socket.remoteAddress ?? 'unknown';
+    // An IPv6 client is its /64 (clientOfAddress): one host cannot spread its connections over its addresses.
+    const client = clientOfAddress(socket.remoteAddress);
     if (sockets.size >= limits.maxConnections) {
       const victim = oldestIdle();
       if (!victim) return drop(socket, 'connection-limit');

@@ -103,4 +103,20 @@ describe('the failed-auth limit never locks out the operator', () => {
     expect((await from('198.51.100.1', server.token)).status).toBe(200);
     expect((await from('198.51.100.2', WRONG)).status).toBe(401);
   });
+
+  it('an IPv6 client counts as its /64: a new address within it for each wrong token does not get past the limit', async () => {
+    const server = await startTestServer({ security: { behindTlsProxy: true, authFailures: { failuresPerMinute: 2 } } });
+    const from = (address: string, token: string | undefined) =>
+      gql(server.url, STATUS, undefined, { ...(token && { token }), headers: { 'x-forwarded-for': address } });
+    expect((await from('2001:db8:a:b::1', WRONG)).status).toBe(401);
+    expect((await from('2001:db8:a:b::2', WRONG)).status).toBe(401);
+    expect((await from('2001:db8:a:b:ffff::3', WRONG)).status).toBe(429);
+    // The right token from the same /64 is never refused; another /64 has its own count.
+    expect((await from('2001:db8:a:b::4', server.token)).status).toBe(200);
+    expect((await from('2001:db8:a:c::1', WRONG)).status).toBe(401);
+    // An IPv4 client is the same client when its address arrives mapped into IPv6.
+    expect((await from('198.51.100.7', WRONG)).status).toBe(401);
+    expect((await from('::ffff:198.51.100.7', WRONG)).status).toBe(401);
+    expect((await from('198.51.100.7', WRONG)).status).toBe(429);
+  });
 });
