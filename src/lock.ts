@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { RuntimeFileRefusedError, readRuntimeBytes, readSmallRuntimeFileSync } from './fs/runtime-file.js';
 
 /**
- * A lock file: created exclusively with the holder's pid and host inside. A holder that is dead
- * (same host, pid gone) is taken over; a live one (or one on another host, which cannot be
- * checked) makes the newcomer fail with LockHeldError, or wait for it in wait mode.
+ * A lock file: created exclusively with the holder's pid and host inside (and, on Linux, when that
+ * process started). A holder that is dead is taken over; a live one (or one on another host, which
+ * cannot be checked) makes the newcomer fail with LockHeldError, or wait for it in wait mode. Dead,
+ * on the same host: its pid is gone; or the pid is this process's own and the lock is not one this
+ * process took (a container restarted after a kill: the new server has the old one's pid, often 1);
+ * or the process with that pid started at another time than the holder (the pid was reused).
  */
 export class LockHeldError extends Error {
   override name = 'LockHeldError';
@@ -27,6 +30,8 @@ export interface LockHolder {
   /** Random, so a release never removes a lock that another process took over meanwhile. */
   nonce: string;
   acquiredAt: string;
+  /** When the holder process started (`processStart`); absent where it cannot be told, and in older lock files. */
+  started?: string;
 }
 
 export interface Lock {
@@ -40,6 +45,8 @@ export interface LockOptions {
   waitMs?: number;
   /** Seams for tests. */
   isAlive?: (pid: number) => boolean;
+  /** When process `pid` started (see `processStart`). */
+  startOf?: (pid: number) => string | undefined;
   host?: string;
 }
 
@@ -51,6 +58,38 @@ export function isProcessAlive(pid: number): boolean {
     // EPERM: it exists, but belongs to another user.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * When process `pid` started, as a text that differs between any two processes that had that pid on
+ * this host: the boot's id and the start time in clock ticks since boot (Linux `/proc`). Undefined
+ * where there is no `/proc`, or the process is gone.
+ */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22, counted after the command name (field 2, in parentheses, may hold spaces and parentheses).
+    const ticks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return ticks && /^\d+$/.test(ticks) ? `${boot}:${ticks}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Nonces of the locks this process holds or is taking now: a lock file naming this pid with another nonce is a previous process's. */
+const ownNonces = new Set<string>();
+
+type Judge = Required<Omit<LockOptions, 'waitMs'>>;
+
+/** Whether `holder` may still hold its lock (see the top of this file). */
+function holderAlive(holder: LockHolder, judge: Judge): boolean {
+  if (holder.host !== judge.host) return true; // another host: its pid means nothing here
+  if (holder.pid === process.pid) return ownNonces.has(holder.nonce);
+  if (!judge.isAlive(holder.pid)) return false;
+  const recorded = typeof holder.started === 'string' ? holder.started : undefined;
+  const now = recorded === undefined ? undefined : judge.startOf(holder.pid);
+  return now === undefined || now === recorded;
 }
 
 function parseHolder(text: string): LockHolder | undefined {
@@ -94,16 +133,19 @@ async function createExclusive(file: string, content: string): Promise<void> {
  * Removes the lock of a dead holder, under a short-lived guard file, so that of two processes that
  * both saw the same dead holder, the second one cannot remove the lock the first has just taken.
  */
-async function removeDeadHolder(file: string, dead: LockHolder, options: Required<Omit<LockOptions, 'waitMs'>>): Promise<void> {
+async function removeDeadHolder(file: string, dead: LockHolder, judge: Judge): Promise<void> {
   const guard = `${file}.takeover`;
-  const me = JSON.stringify({ pid: process.pid, host: options.host, nonce: randomBytes(6).toString('hex'), acquiredAt: '' });
+  const nonce = randomBytes(6).toString('hex');
+  const me = JSON.stringify({ pid: process.pid, host: judge.host, nonce, acquiredAt: '', started: judge.startOf(process.pid) });
+  ownNonces.add(nonce);
   try {
     await createExclusive(guard, me);
   } catch (err) {
+    ownNonces.delete(nonce);
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     // Another process is taking over right now (a few syscalls); unless it died doing so.
     const other = await readHolder(guard);
-    if (other && other.host === options.host && !options.isAlive(other.pid)) await fsp.unlink(guard).catch(() => {});
+    if (other && !holderAlive(other, judge)) await fsp.unlink(guard).catch(() => {});
     return;
   }
   try {
@@ -111,6 +153,7 @@ async function removeDeadHolder(file: string, dead: LockHolder, options: Require
     if (current && current.nonce === dead.nonce && current.pid === dead.pid) await fsp.unlink(file).catch(() => {});
   } finally {
     await fsp.unlink(guard).catch(() => {});
+    ownNonces.delete(nonce);
   }
 }
 
@@ -118,22 +161,36 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Takes the lock `file`; see LockHeldError. */
 export async function acquireLock(file: string, options: LockOptions = {}): Promise<Lock> {
-  const settings = { isAlive: options.isAlive ?? isProcessAlive, host: options.host ?? hostname() };
+  const judge: Judge = {
+    isAlive: options.isAlive ?? isProcessAlive,
+    startOf: options.startOf ?? processStart,
+    host: options.host ?? hostname(),
+  };
   const deadline = Date.now() + (options.waitMs ?? 0);
-  const holder: LockHolder = { pid: process.pid, host: settings.host, nonce: randomBytes(8).toString('hex'), acquiredAt: '' };
+  const started = judge.startOf(process.pid);
+  const holder: LockHolder = {
+    pid: process.pid,
+    host: judge.host,
+    nonce: randomBytes(8).toString('hex'),
+    acquiredAt: '',
+    ...(started !== undefined && { started }),
+  };
   for (;;) {
     holder.acquiredAt = new Date().toISOString();
     const content = `${JSON.stringify(holder)}\n`;
+    // Ours from before the file can exist: another acquirer in this process reading it meanwhile must see a live holder.
+    ownNonces.add(holder.nonce);
     try {
       await createExclusive(file, content);
       return heldLock(file, holder.nonce);
     } catch (err) {
+      ownNonces.delete(holder.nonce);
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const current = await readHolder(file);
     if (current === null) continue; // released between our attempt and the read
-    if (current && current.host === settings.host && !settings.isAlive(current.pid)) {
-      await removeDeadHolder(file, current, settings);
+    if (current && !holderAlive(current, judge)) {
+      await removeDeadHolder(file, current, judge);
       continue;
     }
     if (Date.now() >= deadline) throw new LockHeldError(file, current?.pid ?? 0, current?.host ?? '');
@@ -168,6 +225,7 @@ function heldLock(file: string, nonce: string): Lock {
         if (held.get(file) === nonce) held.delete(file);
         const current = await readHolder(file).catch(() => undefined);
         if (current?.nonce === nonce) await fsp.unlink(file).catch(() => {});
+        ownNonces.delete(nonce);
       })();
       return released;
     },

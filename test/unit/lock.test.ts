@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { acquireLock, LockHeldError, withLock } from '../../src/lock.js';
+import { acquireLock, LockHeldError, processStart, withLock } from '../../src/lock.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { ROOT } from '../helpers/server.js';
 
@@ -53,6 +53,44 @@ describe('lock files (src/lock.ts)', () => {
     await expect(acquireLock(remote)).rejects.toMatchObject({ name: 'LockHeldError', host: 'elsewhere.example' });
     expect((await holderOf(live)).pid).toBe(process.ppid);
   });
+
+  it("a lock naming this process's own pid that this process did not take is a previous process's (a restarted container): taken over", async () => {
+    const file = path.join(await tempRuntimeDir(), '.lock');
+    // A server killed in its container left this; the restarted one got the same pid (often 1).
+    await writeFile(file, `${JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'before-the-restart', acquiredAt: '' })}\n`);
+    const lock = await acquireLock(file);
+    expect(await holderOf(file)).toMatchObject({ pid: process.pid });
+    expect((await holderOf(file)) as unknown).not.toMatchObject({ nonce: 'before-the-restart' });
+    // Its own lock, though, is live: a second taker in this process is refused.
+    await expect(acquireLock(file)).rejects.toMatchObject({ name: 'LockHeldError', pid: process.pid });
+    await lock.release();
+    // The bare-pid format of older token-file locks, naming this pid: the same.
+    await writeFile(file, `${process.pid}\n`);
+    await (await acquireLock(file)).release();
+    expect(await readdir(path.dirname(file))).toEqual([]);
+  });
+
+  it.runIf(process.platform === 'linux')(
+    'a live pid whose process started at another time than the holder (the pid was reused) is taken over; the holder itself is refused',
+    async () => {
+      const dir = await tempRuntimeDir();
+      const parentStart = processStart(process.ppid);
+      expect(parentStart).toMatch(/^[0-9a-f-]{36}:\d+$/);
+      expect(processStart(process.pid)).not.toBe(parentStart);
+      const reused = path.join(dir, 'reused.lock');
+      await writeFile(
+        reused,
+        JSON.stringify({ pid: process.ppid, host: hostname(), nonce: 'x', acquiredAt: '', started: `${parentStart}0` }),
+      );
+      const taken = await acquireLock(reused);
+      expect(await holderOf(reused)).toMatchObject({ pid: process.pid, started: processStart(process.pid) });
+      await taken.release();
+      const live = path.join(dir, 'live.lock');
+      await writeFile(live, JSON.stringify({ pid: process.ppid, host: hostname(), nonce: 'x', acquiredAt: '', started: parentStart }));
+      await expect(acquireLock(live)).rejects.toMatchObject({ name: 'LockHeldError', pid: process.ppid });
+      expect(processStart(await deadPid())).toBeUndefined();
+    },
+  );
 
   it('wait mode: waits for the holder to release, and gives up with LockHeldError after waitMs', async () => {
     const file = path.join(await tempRuntimeDir(), '.lock');
