@@ -1,4 +1,5 @@
 import * as fsp from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { acquireLock, type Lock, LockHeldError } from './lock.js';
 
@@ -28,9 +29,13 @@ export class RuntimeDirInUseError extends LockHeldError {
     readonly role: 'serve' | 'runner',
   ) {
     super(held.file, held.pid, held.host);
+    // A holder on another host cannot be checked from here: a lock its host left (a crashed machine,
+    // a rescheduled pod on a shared volume) stays until someone who knows removes it.
+    const elsewhere = held.host !== '' && held.host !== hostname();
     this.message =
       `the runtime directory ${dir} is in use: process ${held.pid || '?'} on ${held.host || '?'} holds ${held.file}` +
-      ` (${role === 'serve' ? 'another stratctl serve' : 'a runner'} is running there)`;
+      ` (${role === 'serve' ? 'another stratctl serve' : 'a runner'} is running there)` +
+      (elsewhere ? `; it is another host's, which cannot be checked from here: if nothing runs there any more, remove ${held.file}` : '');
   }
 }
 

@@ -82,6 +82,64 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     expect(JSON.parse(await readFile(path.join(dir, '.lock'), 'utf8')).pid).toBe(next.proc.pid);
   });
 
+  it('75 for a lock left by another host, with what to do about it (its process cannot be checked from here)', async () => {
+    const dir = await tempRuntimeDir();
+    const lock = path.join(dir, '.lock');
+    await writeFile(lock, `${JSON.stringify({ pid: 4242, host: 'node-gone.example', nonce: 'x', acquiredAt: '' })}\n`);
+    const refused = spawnStratctl(['serve', '--port', '0', '--runtime-dir', dir], { CONTROL_PLANE_TOKEN: TOKEN });
+    expect(await refused.exited).toBe(75);
+    expect(refused.stderr()).toContain(`process 4242 on node-gone.example holds ${lock}`);
+    expect(refused.stderr()).toContain(`if nothing runs there any more, remove ${lock}`);
+    expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject({ pid: 4242, host: 'node-gone.example' });
+  });
+
+  // A container: `unshare` gives the server a fresh pid namespace, in which it is pid 1, as `node` is
+  // in this project's image; the host name stays (a restarted container keeps its own).
+  const inPidNamespace = spawnSync('unshare', ['-rpf', '--mount-proc', process.execPath, '-e', 'process.exit(process.pid === 1 ? 0 : 1)']);
+  it.runIf(inPidNamespace.status === 0)(
+    'a server killed as pid 1 in its container comes back: the restarted one (pid 1 again) takes its old lock over',
+    async () => {
+      const dir = await tempRuntimeDir();
+      const lockOf = async () => JSON.parse(await readFile(path.join(dir, '.lock'), 'utf8')) as { pid: number; nonce: string };
+      // --kill-child: the server gets SIGKILL when unshare itself is killed.
+      const container = () =>
+        spawnProcess(
+          'unshare',
+          ['-rpf', '--mount-proc', '--kill-child', process.execPath, STRATCTL_BIN, 'serve', '--port', '0', '--runtime-dir', dir],
+          {
+            env: cliEnv({ CONTROL_PLANE_LOG_FORMAT: 'text', CONTROL_PLANE_TOKEN: TOKEN }),
+          },
+        );
+      const first = container();
+      const [, firstUrl] = await first.waitFor(LISTENING);
+      const killed = await lockOf();
+      expect(killed.pid).toBe(1);
+      first.proc.kill('SIGKILL');
+      await first.exited;
+      // The server is gone (its port refuses), and its lock stayed behind.
+      await expect
+        .poll(
+          () =>
+            fetch(`${new URL(firstUrl as string).origin}/health`).then(
+              () => 'up',
+              () => 'gone',
+            ),
+          { timeout: 10_000 },
+        )
+        .toBe('gone');
+      expect(await lockOf()).toEqual(killed);
+
+      const restarted = container();
+      const [, url] = await restarted.waitFor(LISTENING);
+      expect((await gql(url as string, '{ status { configVersion } }')).status).toBe(200);
+      const taken = await lockOf();
+      expect(taken.pid).toBe(1);
+      expect(taken.nonce).not.toBe(killed.nonce);
+      restarted.proc.kill('SIGKILL');
+      await restarted.exited;
+    },
+  );
+
   it('98: the port is taken (a plain TCP server holds it); the message names host and port', async () => {
     const port = await holdPort();
     const child = spawnStratctl(['serve', '--port', String(port), '--runtime-dir', await tempRuntimeDir()], { CONTROL_PLANE_TOKEN: TOKEN });
