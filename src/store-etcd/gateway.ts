@@ -14,6 +14,17 @@ import { StoreUnavailableError } from '../config/errors.js';
 import { Listeners } from '../listeners.js';
 import { type EtcdStoreUrl, endpointAddress } from './url.js';
 
+/**
+ * A call gRPC failed at once because the member's connection was down (a member coming back, its
+ * channel still in reconnect backoff): nothing was sent. etcd3 retries it on another member a few
+ * times, 25 ms apart; when those are down or their circuits open too (right after a quorum came
+ * back), it gives up with this error rather than the open circuit's, so the gateway waits and
+ * sends it again within the call's deadline, as it does for open circuits.
+ */
+function neverSent(err: unknown): boolean {
+  return err instanceof Error && err.message.includes('No connection established');
+}
+
 /** What each etcd call is given: gRPC's deadline. */
 export interface CallOptions {
   readonly deadline: Date;
@@ -139,8 +150,9 @@ export class EtcdGateway {
         this.contact();
         return result;
       } catch (err) {
-        // Every member's circuit open: the call never left this process, so it is safe to send again.
-        if (isBrokenCircuitError(err) && deadline - Date.now() > OPEN_CIRCUIT_RETRY_MS) {
+        // The call never left this process, so it is safe to send again (a write too): every member's
+        // circuit was open, or the member it went to had no connection yet.
+        if ((isBrokenCircuitError(err) || neverSent(err)) && deadline - Date.now() > OPEN_CIRCUIT_RETRY_MS) {
           await sleep(OPEN_CIRCUIT_RETRY_MS);
           continue;
         }

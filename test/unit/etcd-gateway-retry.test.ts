@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../../src/config/errors.js';
+import { EtcdGateway } from '../../src/store-etcd/gateway.js';
+import { parseEtcdStoreUrl } from '../../src/store-etcd/url.js';
+
+// No etcd here: the calls below never reach the client; they only give the gateway their outcomes.
+const gatewayFor = () => new EtcdGateway({ url: parseEtcdStoreUrl('etcd://127.0.0.1:1/unit'), callTimeoutMs: 2000 });
+
+describe('etcd gateway: which failed calls are sent again within the deadline', () => {
+  it('a call gRPC failed before sending it (no connection to the member yet) is sent again, and then answers', async () => {
+    const gateway = gatewayFor();
+    let attempts = 0;
+    try {
+      const answer = await gateway.call('read', async () => {
+        attempts += 1;
+        if (attempts < 3) throw new Error('14 UNAVAILABLE: No connection established. Last error: null. Resolution note: ');
+        return 'value';
+      });
+      expect(answer).toBe('value');
+      expect(attempts).toBe(3);
+      expect(gateway.connected).toBe(true);
+    } finally {
+      gateway.close();
+    }
+  });
+
+  it('a call that may have reached etcd (the connection dropped in flight) is not sent again: 503 at once', async () => {
+    const gateway = gatewayFor();
+    let attempts = 0;
+    try {
+      const failed = await gateway
+        .call('commit', async () => {
+          attempts += 1;
+          throw new Error('14 UNAVAILABLE: Connection dropped');
+        })
+        .catch((err: unknown) => err);
+      expect(failed).toBeInstanceOf(StoreUnavailableError);
+      expect((failed as StoreUnavailableError).detail).toContain(
+        'commit on etcd://127.0.0.1:1/unit/ failed (14 UNAVAILABLE: Connection dropped)',
+      );
+      expect(attempts).toBe(1);
+    } finally {
+      gateway.close();
+    }
+  });
+
+  it('one that never gets a connection fails when its deadline is spent, not before', async () => {
+    const gateway = gatewayFor();
+    let attempts = 0;
+    const started = performance.now();
+    try {
+      const failed = await gateway
+        .call(
+          'read',
+          async () => {
+            attempts += 1;
+            throw new Error('14 UNAVAILABLE: No connection established. Last error: null');
+          },
+          Date.now() + 450,
+        )
+        .catch((err: unknown) => err);
+      expect(failed).toBeInstanceOf(StoreUnavailableError);
+      expect(attempts).toBeGreaterThan(1);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(300);
+    } finally {
+      gateway.close();
+    }
+  });
+});
