@@ -52,6 +52,13 @@ describeWithEtcd('a 3-member etcd under 2 API replicas and 2 runners, over HTTP'
     expect(viaB.status).toBe(200);
     expect(viaB.body.data?.activateStrategy).toEqual({ configVersion: start + 2, runnerWait: { applied: true } });
     expect(await a.ready()).toBe(200);
+    // A hears B's write through its own watch, a moment after B answered (B waited for the runners,
+    // not for A): only then is it the state A must keep answering with once the quorum is gone.
+    await waitUntil(
+      async () => (await a.gql(STATUS)).body.data?.status.configVersion,
+      (version) => version === start + 2,
+      { what: "A heard B's write" },
+    );
 
     // Two down: no quorum. Every write is refused clearly; nothing changes; reads answer from the watched state.
     await m1.kill();
