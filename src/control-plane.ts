@@ -8,6 +8,7 @@ import type { ConfigStore } from './config/store.js';
 import { type ControlPlaneEvents, createEvents } from './events/events.js';
 import type { FileSystem } from './fs/file-system.js';
 import type { RuntimeFileLimits } from './fs/runtime-file.js';
+import { LOCK_STALE_MS } from './lock.js';
 import type { Logger } from './log.js';
 import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
 import type { CandleFeed } from './runner/feed.js';
@@ -106,7 +107,14 @@ export async function createControlPlane(settings: ControlPlaneSettings): Promis
   const api = settings.api ?? true;
   // etcd serves many processes at once (runner keys are leases): the runtime-dir locks are the file store's.
   const fileStore = settings.store?.kind !== 'etcd';
-  const locks = await lockRuntimeDir(settings.runtimeDir, { serve: api && fileStore, runner: settings.runner !== false && fileStore });
+  const locks = await lockRuntimeDir(
+    settings.runtimeDir,
+    { serve: api && fileStore, runner: settings.runner !== false && fileStore },
+    (file, holder, touchedAgoMs) =>
+      settings.logger.warn(
+        `${file} is held by process ${holder.pid} on ${holder.host}, another host's or another container's, which cannot be checked by its pid: waiting for it to touch the lock (last ${(touchedAgoMs / 1000).toFixed(1)} s ago); untouched for ${LOCK_STALE_MS / 1000} s, it is taken over`,
+      ),
+  );
   try {
     return await assemble(settings, api, () => locks.release());
   } catch (err) {

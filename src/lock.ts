@@ -1,16 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, unlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync, unlinkSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { RuntimeFileRefusedError, readRuntimeBytes, readSmallRuntimeFileSync } from './fs/runtime-file.js';
 
 /**
- * A lock file: created exclusively with the holder's pid and host inside (and, on Linux, when that
- * process started). A holder that is dead is taken over; a live one (or one on another host, which
- * cannot be checked) makes the newcomer fail with LockHeldError, or wait for it in wait mode. Dead,
- * on the same host: its pid is gone; or the pid is this process's own and the lock is not one this
- * process took (a container restarted after a kill: the new server has the old one's pid, often 1);
- * or the process with that pid started at another time than the holder (the pid was reused).
+ * A lock file: created exclusively with the holder's pid and host inside (and, on Linux, its pid
+ * namespace and when the process started), and touched every LOCK_REFRESH_MS while held. A holder
+ * that is dead is taken over; a live one makes the newcomer fail with LockHeldError, or wait for it
+ * in wait mode.
+ * - A holder on this host in this pid namespace is checked by its pid: dead when the pid is gone;
+ *   when the pid is this process's own and the lock is not one this process took; or when the
+ *   process with that pid started at another time than the holder (the pid was reused).
+ * - Any other holder (another host; another container, which has its own pid namespace and whose
+ *   pid 1 is not ours) cannot be checked from here: it is dead once its lock has gone
+ *   LOCK_STALE_MS without being touched. With `waitForStale`, the newcomer waits for that (a
+ *   container restarted after a kill takes its old lock over within LOCK_STALE_MS), unless it sees
+ *   the lock touched meanwhile: its holder is alive.
  */
 export class LockHeldError extends Error {
   override name = 'LockHeldError';
@@ -19,6 +25,8 @@ export class LockHeldError extends Error {
     /** The holder's pid; 0 when the file could not be read. */
     readonly pid: number,
     readonly host: string,
+    /** For a holder that cannot be checked by its pid: how long ago its lock was last touched (ms). */
+    readonly touchedAgoMs?: number,
   ) {
     super(`${file} is held by process ${pid || '?'} on ${host || '?'}`);
   }
@@ -32,7 +40,14 @@ export interface LockHolder {
   acquiredAt: string;
   /** When the holder process started (`processStart`); absent where it cannot be told, and in older lock files. */
   started?: string;
+  /** The holder's pid namespace (`pidNamespace`): its pid means something only in the same one. */
+  pidns?: string;
 }
+
+/** How often a held lock file is touched (its mtime set to now). */
+export const LOCK_REFRESH_MS = 2000;
+/** A lock this process cannot check by pid is dead once it has not been touched for this long. */
+export const LOCK_STALE_MS = 10_000;
 
 export interface Lock {
   readonly file: string;
@@ -43,11 +58,18 @@ export interface Lock {
 export interface LockOptions {
   /** 0 (default): fail at once when the lock is held; otherwise retry that long, then fail. */
   waitMs?: number;
+  /** A holder that cannot be checked by its pid: wait until its lock is stale (then take it over), unless it is touched meanwhile. */
+  waitForStale?: boolean;
+  /** Told once when that wait starts: the holder, and how long ago its lock was touched (ms). */
+  onWaitForStale?: (holder: LockHolder, touchedAgoMs: number) => void;
   /** Seams for tests. */
   isAlive?: (pid: number) => boolean;
   /** When process `pid` started (see `processStart`). */
   startOf?: (pid: number) => string | undefined;
   host?: string;
+  /** This process's pid namespace (see `pidNamespace`). */
+  pidns?: string | undefined;
+  now?: () => number;
 }
 
 export function isProcessAlive(pid: number): boolean {
@@ -77,19 +99,58 @@ export function processStart(pid: number): string | undefined {
   }
 }
 
+/** This process's pid namespace (Linux: `pid:[4026531836]`); undefined where it cannot be told. */
+export function pidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined;
+  }
+}
+
 /** Nonces of the locks this process holds or is taking now: a lock file naming this pid with another nonce is a previous process's. */
 const ownNonces = new Set<string>();
 
-type Judge = Required<Omit<LockOptions, 'waitMs'>>;
+interface Judge {
+  isAlive(pid: number): boolean;
+  startOf(pid: number): string | undefined;
+  host: string;
+  pidns: string | undefined;
+  now(): number;
+}
 
-/** Whether `holder` may still hold its lock (see the top of this file). */
-function holderAlive(holder: LockHolder, judge: Judge): boolean {
-  if (holder.host !== judge.host) return true; // another host: its pid means nothing here
-  if (holder.pid === process.pid) return ownNonces.has(holder.nonce);
-  if (!judge.isAlive(holder.pid)) return false;
+/**
+ * What this process can tell of `holder` (see the top of this file): alive or dead by its pid, or
+ * `unverifiable` (another host or pid namespace: only the lock's age can tell).
+ */
+function judgeHolder(holder: LockHolder, judge: Judge): 'alive' | 'dead' | 'unverifiable' {
+  if (holder.host !== judge.host) return 'unverifiable';
+  const pidns = typeof holder.pidns === 'string' ? holder.pidns : undefined;
+  if (pidns !== undefined && judge.pidns !== undefined && pidns !== judge.pidns) return 'unverifiable';
+  if (holder.pid === process.pid) return ownNonces.has(holder.nonce) ? 'alive' : 'dead';
+  if (!judge.isAlive(holder.pid)) return 'dead';
   const recorded = typeof holder.started === 'string' ? holder.started : undefined;
   const now = recorded === undefined ? undefined : judge.startOf(holder.pid);
-  return now === undefined || now === recorded;
+  return now === undefined || now === recorded ? 'alive' : 'dead';
+}
+
+/** When `file` was last touched (ms), or null if it is gone. */
+async function touchedAt(file: string): Promise<number | null> {
+  return fsp.lstat(file).then(
+    (s) => s.mtimeMs,
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw err;
+    },
+  );
+}
+
+/** Whether `holder` of `file` may still hold it, judging an unverifiable one by the lock's age. */
+async function holderAlive(file: string, holder: LockHolder, judge: Judge): Promise<boolean> {
+  const verdict = judgeHolder(holder, judge);
+  if (verdict !== 'unverifiable') return verdict === 'alive';
+  const at = await touchedAt(file);
+  return at !== null && judge.now() - at < LOCK_STALE_MS;
 }
 
 function parseHolder(text: string): LockHolder | undefined {
@@ -136,7 +197,14 @@ async function createExclusive(file: string, content: string): Promise<void> {
 async function removeDeadHolder(file: string, dead: LockHolder, judge: Judge): Promise<void> {
   const guard = `${file}.takeover`;
   const nonce = randomBytes(6).toString('hex');
-  const me = JSON.stringify({ pid: process.pid, host: judge.host, nonce, acquiredAt: '', started: judge.startOf(process.pid) });
+  const me = JSON.stringify({
+    pid: process.pid,
+    host: judge.host,
+    nonce,
+    acquiredAt: '',
+    started: judge.startOf(process.pid),
+    pidns: judge.pidns,
+  });
   ownNonces.add(nonce);
   try {
     await createExclusive(guard, me);
@@ -145,7 +213,7 @@ async function removeDeadHolder(file: string, dead: LockHolder, judge: Judge): P
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     // Another process is taking over right now (a few syscalls); unless it died doing so.
     const other = await readHolder(guard);
-    if (other && !holderAlive(other, judge)) await fsp.unlink(guard).catch(() => {});
+    if (other && !(await holderAlive(guard, other, judge))) await fsp.unlink(guard).catch(() => {});
     return;
   }
   try {
@@ -165,6 +233,8 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
     isAlive: options.isAlive ?? isProcessAlive,
     startOf: options.startOf ?? processStart,
     host: options.host ?? hostname(),
+    pidns: 'pidns' in options ? options.pidns : pidNamespace(),
+    now: options.now ?? Date.now,
   };
   const deadline = Date.now() + (options.waitMs ?? 0);
   const started = judge.startOf(process.pid);
@@ -174,7 +244,10 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
     nonce: randomBytes(8).toString('hex'),
     acquiredAt: '',
     ...(started !== undefined && { started }),
+    ...(judge.pidns !== undefined && { pidns: judge.pidns }),
   };
+  // An unverifiable holder being waited for (`waitForStale`): its nonce and when its lock was touched when first seen.
+  let watched: { nonce: string; touched: number } | undefined;
   for (;;) {
     holder.acquiredAt = new Date().toISOString();
     const content = `${JSON.stringify(holder)}\n`;
@@ -189,11 +262,30 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
     }
     const current = await readHolder(file);
     if (current === null) continue; // released between our attempt and the read
-    if (current && !holderAlive(current, judge)) {
+    const verdict = current ? judgeHolder(current, judge) : 'alive';
+    const touched = current && verdict === 'unverifiable' ? await touchedAt(file) : null;
+    if (current && (verdict === 'dead' || (verdict === 'unverifiable' && (touched === null || judge.now() - touched >= LOCK_STALE_MS)))) {
       await removeDeadHolder(file, current, judge);
       continue;
     }
-    if (Date.now() >= deadline) throw new LockHeldError(file, current?.pid ?? 0, current?.host ?? '');
+    // Waiting for an unverifiable holder's lock to go stale, as long as nobody touches it.
+    if (current && touched !== null && options.waitForStale) {
+      if (watched?.nonce !== current.nonce) {
+        watched = { nonce: current.nonce, touched };
+        options.onWaitForStale?.(current, Math.max(0, judge.now() - touched));
+      }
+      if (touched === watched.touched) {
+        await pause(Math.min(250, LOCK_STALE_MS - (judge.now() - touched)));
+        continue;
+      }
+    }
+    if (Date.now() >= deadline)
+      throw new LockHeldError(
+        file,
+        current?.pid ?? 0,
+        current?.host ?? '',
+        touched === null ? undefined : Math.max(0, judge.now() - touched),
+      );
     await pause(10 + Math.random() * 20);
   }
 }
@@ -217,10 +309,17 @@ function heldLock(file: string, nonce: string): Lock {
     exitHookInstalled = true;
     process.once('exit', releaseAllSync);
   }
+  // Touched while held: what tells a process that cannot check this one's pid that it is alive.
+  const touch = setInterval(() => {
+    const now = new Date();
+    void fsp.utimes(file, now, now).catch(() => {});
+  }, LOCK_REFRESH_MS);
+  touch.unref();
   let released: Promise<void> | undefined;
   return {
     file,
     release: () => {
+      clearInterval(touch);
       released ??= (async () => {
         if (held.get(file) === nonce) held.delete(file);
         const current = await readHolder(file).catch(() => undefined);

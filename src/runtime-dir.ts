@@ -1,7 +1,6 @@
 import * as fsp from 'node:fs/promises';
-import { hostname } from 'node:os';
 import path from 'node:path';
-import { acquireLock, type Lock, LockHeldError } from './lock.js';
+import { acquireLock, LOCK_STALE_MS, type Lock, LockHeldError, type LockHolder } from './lock.js';
 
 /** `<runtime-dir>/.lock`: held by the process that serves the directory (DESIGN: runtime-dir lock). */
 export const SERVE_LOCK_FILE = '.lock';
@@ -28,22 +27,29 @@ export class RuntimeDirInUseError extends LockHeldError {
     held: LockHeldError,
     readonly role: 'serve' | 'runner',
   ) {
-    super(held.file, held.pid, held.host);
-    // A holder on another host cannot be checked from here: a lock its host left (a crashed machine,
-    // a rescheduled pod on a shared volume) stays until someone who knows removes it.
-    const elsewhere = held.host !== '' && held.host !== hostname();
+    super(held.file, held.pid, held.host, held.touchedAgoMs);
+    // Another host's or another container's holder is not checked by its pid: it touched its lock
+    // while this process waited, so it is running.
+    const touched =
+      held.touchedAgoMs === undefined
+        ? ''
+        : `; it is another host's or another container's, which cannot be checked by its pid, and it touched the lock ${(held.touchedAgoMs / 1000).toFixed(1)} s ago (a lock untouched for ${LOCK_STALE_MS / 1000} s is taken over)`;
     this.message =
       `the runtime directory ${dir} is in use: process ${held.pid || '?'} on ${held.host || '?'} holds ${held.file}` +
-      ` (${role === 'serve' ? 'another stratctl serve' : 'a runner'} is running there)` +
-      (elsewhere ? `; it is another host's, which cannot be checked from here: if nothing runs there any more, remove ${held.file}` : '');
+      ` (${role === 'serve' ? 'another stratctl serve' : 'a runner'} is running there)${touched}`;
   }
 }
 
 const NOT_WRITABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'ENOSPC', 'EDQUOT']);
 
-async function lockOne(dir: string, name: string, role: 'serve' | 'runner'): Promise<Lock> {
+async function lockOne(dir: string, name: string, role: 'serve' | 'runner', onWait?: LockWaitListener): Promise<Lock> {
   try {
-    return await acquireLock(path.join(dir, name));
+    // A holder this process cannot check by its pid (a container killed and restarted: a new pid
+    // namespace) is waited for until its lock is stale, unless it shows it is alive meanwhile.
+    return await acquireLock(path.join(dir, name), {
+      waitForStale: true,
+      onWaitForStale: (holder, touchedAgoMs) => onWait?.(path.join(dir, name), holder, touchedAgoMs),
+    });
   } catch (err) {
     if (err instanceof LockHeldError) throw new RuntimeDirInUseError(dir, err, role);
     const errno = (err as NodeJS.ErrnoException).code;
@@ -61,7 +67,14 @@ export interface RuntimeDirLocks {
  * when this process runs the runner. Writes nothing else. Throws RuntimeDirNotWritableError or
  * RuntimeDirInUseError; on failure, whatever it took is released.
  */
-export async function lockRuntimeDir(dir: string, roles: { serve: boolean; runner: boolean }): Promise<RuntimeDirLocks> {
+/** Told when taking a lock waits for a holder that cannot be checked by its pid (a line in the log). */
+export type LockWaitListener = (file: string, holder: LockHolder, touchedAgoMs: number) => void;
+
+export async function lockRuntimeDir(
+  dir: string,
+  roles: { serve: boolean; runner: boolean },
+  onWait?: LockWaitListener,
+): Promise<RuntimeDirLocks> {
   try {
     await fsp.mkdir(dir, { recursive: true });
   } catch (err) {
@@ -73,8 +86,8 @@ export async function lockRuntimeDir(dir: string, roles: { serve: boolean; runne
     await Promise.all(locks.splice(0).map((l) => l.release()));
   };
   try {
-    if (roles.serve) locks.push(await lockOne(dir, SERVE_LOCK_FILE, 'serve'));
-    if (roles.runner) locks.push(await lockOne(dir, RUNNER_LOCK_FILE, 'runner'));
+    if (roles.serve) locks.push(await lockOne(dir, SERVE_LOCK_FILE, 'serve', onWait));
+    if (roles.runner) locks.push(await lockOne(dir, RUNNER_LOCK_FILE, 'runner', onWait));
   } catch (err) {
     await release();
     throw err;

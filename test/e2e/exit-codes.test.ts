@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LOCK_STALE_MS } from '../../src/lock.js';
 import { gql } from '../helpers/http.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { LISTENING, ROOT, STRATCTL_BIN, spawnProcess, spawnServer, spawnStratctl } from '../helpers/server.js';
@@ -82,37 +83,56 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     expect(JSON.parse(await readFile(path.join(dir, '.lock'), 'utf8')).pid).toBe(next.proc.pid);
   });
 
-  it('75 for a lock left by another host, with what to do about it (its process cannot be checked from here)', async () => {
+  it('a lock another host left, untouched for LOCK_STALE_MS, is taken over; one its holder keeps touching is refused (75), saying so', async () => {
     const dir = await tempRuntimeDir();
     const lock = path.join(dir, '.lock');
-    await writeFile(lock, `${JSON.stringify({ pid: 4242, host: 'node-gone.example', nonce: 'x', acquiredAt: '' })}\n`);
-    const refused = spawnStratctl(['serve', '--port', '0', '--runtime-dir', dir], { CONTROL_PLANE_TOKEN: TOKEN });
-    expect(await refused.exited).toBe(75);
-    expect(refused.stderr()).toContain(`process 4242 on node-gone.example holds ${lock}`);
-    expect(refused.stderr()).toContain(`if nothing runs there any more, remove ${lock}`);
-    expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject({ pid: 4242, host: 'node-gone.example' });
+    const elsewhere = { pid: 4242, host: 'node-gone.example', nonce: 'x', acquiredAt: '' };
+    await writeFile(lock, `${JSON.stringify(elsewhere)}\n`);
+    const long = new Date(Date.now() - LOCK_STALE_MS - 5000);
+    await utimes(lock, long, long);
+    const started = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TOKEN });
+    expect(JSON.parse(await readFile(lock, 'utf8')).pid).toBe(started.proc.pid);
+    expect(await started.stop('SIGTERM')).toBe(0);
+
+    // A holder on another host that is alive touches its lock (every LOCK_REFRESH_MS; here more often).
+    await writeFile(lock, `${JSON.stringify(elsewhere)}\n`);
+    const touching = setInterval(() => void utimes(lock, new Date(), new Date()).catch(() => {}), 300);
+    try {
+      const refused = spawnStratctl(['serve', '--port', '0', '--runtime-dir', dir], { CONTROL_PLANE_TOKEN: TOKEN });
+      expect(await refused.exited).toBe(75);
+      expect(refused.stderr()).toContain(`process 4242 on node-gone.example holds ${lock}`);
+      expect(refused.stderr()).toMatch(
+        /it is another host's or another container's, which cannot be checked by its pid, and it touched the lock \d+\.\d s ago/,
+      );
+      expect(refused.stdout() + refused.stderr()).toContain('waiting for it to touch the lock');
+    } finally {
+      clearInterval(touching);
+    }
+    expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject(elsewhere);
   });
 
   // A container: `unshare` gives the server a fresh pid namespace, in which it is pid 1, as `node` is
   // in this project's image; the host name stays (a restarted container keeps its own).
   const inPidNamespace = spawnSync('unshare', ['-rpf', '--mount-proc', process.execPath, '-e', 'process.exit(process.pid === 1 ? 0 : 1)']);
+  const container = (dir: string) =>
+    // --kill-child: the server gets SIGKILL when unshare itself is killed.
+    spawnProcess(
+      'unshare',
+      ['-rpf', '--mount-proc', '--kill-child', process.execPath, STRATCTL_BIN, 'serve', '--port', '0', '--runtime-dir', dir],
+      {
+        env: cliEnv({ CONTROL_PLANE_LOG_FORMAT: 'text', CONTROL_PLANE_TOKEN: TOKEN }),
+      },
+    );
+  const lockOf = async (dir: string) =>
+    JSON.parse(await readFile(path.join(dir, '.lock'), 'utf8')) as { pid: number; nonce: string; pidns: string };
+
   it.runIf(inPidNamespace.status === 0)(
-    'a server killed as pid 1 in its container comes back: the restarted one (pid 1 again) takes its old lock over',
+    'a server killed as pid 1 in its container comes back: the restarted one (pid 1 again) takes the old lock over once it is stale',
     async () => {
       const dir = await tempRuntimeDir();
-      const lockOf = async () => JSON.parse(await readFile(path.join(dir, '.lock'), 'utf8')) as { pid: number; nonce: string };
-      // --kill-child: the server gets SIGKILL when unshare itself is killed.
-      const container = () =>
-        spawnProcess(
-          'unshare',
-          ['-rpf', '--mount-proc', '--kill-child', process.execPath, STRATCTL_BIN, 'serve', '--port', '0', '--runtime-dir', dir],
-          {
-            env: cliEnv({ CONTROL_PLANE_LOG_FORMAT: 'text', CONTROL_PLANE_TOKEN: TOKEN }),
-          },
-        );
-      const first = container();
+      const first = container(dir);
       const [, firstUrl] = await first.waitFor(LISTENING);
-      const killed = await lockOf();
+      const killed = await lockOf(dir);
       expect(killed.pid).toBe(1);
       first.proc.kill('SIGKILL');
       await first.exited;
@@ -127,16 +147,41 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
           { timeout: 10_000 },
         )
         .toBe('gone');
-      expect(await lockOf()).toEqual(killed);
+      expect(await lockOf(dir)).toEqual(killed);
+      // LOCK_STALE_MS later (the clock moved on the file instead of the test sleeping): the restart takes it.
+      const stale = new Date(Date.now() - LOCK_STALE_MS - 1000);
+      for (const name of ['.lock', '.runner.lock']) await utimes(path.join(dir, name), stale, stale);
 
-      const restarted = container();
+      const restarted = container(dir);
       const [, url] = await restarted.waitFor(LISTENING);
       expect((await gql(url as string, '{ status { configVersion } }')).status).toBe(200);
-      const taken = await lockOf();
+      const taken = await lockOf(dir);
       expect(taken.pid).toBe(1);
       expect(taken.nonce).not.toBe(killed.nonce);
+      expect(taken.pidns).not.toBe(killed.pidns);
       restarted.proc.kill('SIGKILL');
       await restarted.exited;
+    },
+  );
+
+  it.runIf(inPidNamespace.status === 0)(
+    'two containers on one runtime dir and one host name, each pid 1: the second waits, sees the first touch its lock, and exits 75',
+    async () => {
+      const dir = await tempRuntimeDir();
+      const first = container(dir);
+      const [, url] = await first.waitFor(LISTENING);
+      const held = await lockOf(dir);
+      const second = container(dir);
+      try {
+        expect(await second.exited).toBe(75);
+        expect(second.stderr()).toContain('process 1 on');
+        expect(second.stderr()).toContain('touched the lock');
+        expect(await lockOf(dir)).toEqual(held);
+        expect((await gql(url as string, '{ status { configVersion } }')).status).toBe(200);
+      } finally {
+        first.proc.kill('SIGKILL');
+        await first.exited;
+      }
     },
   );
 

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
-import { acquireLock, LockHeldError, processStart, withLock } from '../../src/lock.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { acquireLock, LOCK_REFRESH_MS, LOCK_STALE_MS, LockHeldError, pidNamespace, processStart, withLock } from '../../src/lock.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { ROOT } from '../helpers/server.js';
 
@@ -91,6 +91,81 @@ describe('lock files (src/lock.ts)', () => {
       expect(processStart(await deadPid())).toBeUndefined();
     },
   );
+
+  describe('a holder that cannot be checked by its pid (another host, or another pid namespace: a container)', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+    const backdate = (file: string, ms: number) => utimes(file, new Date(Date.now() - ms), new Date(Date.now() - ms));
+    const otherNamespace = (pid: number) => ({ pid, host: hostname(), nonce: 'other-container', acquiredAt: '', pidns: 'pid:[1]' });
+
+    it('is alive while its lock was touched within LOCK_STALE_MS, and dead after', async () => {
+      const dir = await tempRuntimeDir();
+      expect(pidNamespace()).toMatch(/^pid:\[\d+\]$/);
+      for (const holder of [otherNamespace(process.pid), { ...otherNamespace(4242), host: 'elsewhere.example' }]) {
+        const file = path.join(dir, `${holder.host}.lock`);
+        await writeFile(file, JSON.stringify(holder));
+        await backdate(file, LOCK_STALE_MS - 3000);
+        const refused = await acquireLock(file).catch((err: unknown) => err);
+        expect(refused).toBeInstanceOf(LockHeldError);
+        expect((refused as LockHeldError).touchedAgoMs).toBeGreaterThanOrEqual(LOCK_STALE_MS - 3000);
+        expect((refused as LockHeldError).touchedAgoMs).toBeLessThan(LOCK_STALE_MS);
+        await backdate(file, LOCK_STALE_MS + 1000);
+        const taken = await acquireLock(file);
+        expect(await holderOf(file)).toMatchObject({ pid: process.pid, pidns: pidNamespace() });
+        await taken.release();
+      }
+    });
+
+    it('waitForStale: waits while nobody touches the lock, then takes it over', async () => {
+      const file = path.join(await tempRuntimeDir(), '.lock');
+      await writeFile(file, JSON.stringify(otherNamespace(1)));
+      let offset = 0;
+      const waits: number[] = [];
+      const lock = await acquireLock(file, {
+        waitForStale: true,
+        now: () => Date.now() + offset,
+        // The clock jumps past the stale mark once the wait starts (instead of sleeping 10 s).
+        onWaitForStale: (holder, touchedAgoMs) => {
+          expect(holder).toMatchObject({ pid: 1, nonce: 'other-container' });
+          waits.push(touchedAgoMs);
+          offset = LOCK_STALE_MS;
+        },
+      });
+      expect(waits).toHaveLength(1);
+      expect(waits[0]).toBeLessThan(LOCK_STALE_MS);
+      expect(await holderOf(file)).toMatchObject({ pid: process.pid });
+      await lock.release();
+    });
+
+    it('waitForStale: a lock touched while it waits is alive: refused, saying how long ago it was touched', async () => {
+      const file = path.join(await tempRuntimeDir(), '.lock');
+      await writeFile(file, JSON.stringify(otherNamespace(1)));
+      await backdate(file, 5000);
+      const refused = await acquireLock(file, {
+        waitForStale: true,
+        onWaitForStale: () => void utimes(file, new Date(), new Date()),
+      }).catch((err: unknown) => err);
+      expect(refused).toBeInstanceOf(LockHeldError);
+      expect((refused as LockHeldError).touchedAgoMs).toBeLessThan(2000);
+      expect(await holderOf(file)).toMatchObject({ pid: 1, nonce: 'other-container' });
+    });
+
+    it('a held lock is touched every LOCK_REFRESH_MS, and no more once released', async () => {
+      const file = path.join(await tempRuntimeDir(), '.lock');
+      vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+      const lock = await acquireLock(file);
+      expect(vi.getTimerCount()).toBe(1);
+      await backdate(file, 60_000);
+      const before = (await stat(file)).mtimeMs;
+      vi.advanceTimersByTime(LOCK_REFRESH_MS);
+      await expect.poll(async () => (await stat(file)).mtimeMs).toBeGreaterThan(before + 50_000);
+      expect(vi.getTimerCount()).toBe(1);
+      await lock.release();
+      // Its timer is gone with it: nothing touches a lock file that is no longer this process's.
+      expect(vi.getTimerCount()).toBe(0);
+    });
+  });
 
   it('wait mode: waits for the holder to release, and gives up with LockHeldError after waitMs', async () => {
     const file = path.join(await tempRuntimeDir(), '.lock');
