@@ -8,7 +8,7 @@ import type { ConfigStore } from './config/store.js';
 import { type ControlPlaneEvents, createEvents } from './events/events.js';
 import type { FileSystem } from './fs/file-system.js';
 import type { RuntimeFileLimits } from './fs/runtime-file.js';
-import { LOCK_STALE_MS } from './lock.js';
+import { LOCK_STALE_MS, type LockHolder } from './lock.js';
 import type { Logger } from './log.js';
 import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
 import type { CandleFeed } from './runner/feed.js';
@@ -57,6 +57,11 @@ export interface ControlPlaneSettings {
    * answers 'stop' (then the ConfigFileError is thrown). Unset: an invalid config throws at once.
    */
   onInvalidConfig?: (error: ConfigFileError) => Promise<'retry' | 'stop'>;
+  /**
+   * A runtime-dir lock this process holds is another process's now (it took the lock over after this
+   * one stalled, or the file was replaced): this process no longer owns the directory and must stop.
+   */
+  onLockLost?: (file: string, holder: LockHolder | null) => void;
 }
 
 /** What resolvers and adapters reach: the domain, never the file system. */
@@ -110,10 +115,13 @@ export async function createControlPlane(settings: ControlPlaneSettings): Promis
   const locks = await lockRuntimeDir(
     settings.runtimeDir,
     { serve: api && fileStore, runner: settings.runner !== false && fileStore },
-    (file, holder, touchedAgoMs) =>
-      settings.logger.warn(
-        `${file} is held by process ${holder.pid} on ${holder.host}, another host's or another container's, which cannot be checked by its pid: waiting for it to touch the lock (last ${(touchedAgoMs / 1000).toFixed(1)} s ago); untouched for ${LOCK_STALE_MS / 1000} s, it is taken over`,
-      ),
+    {
+      onWait: (file, holder, touchedAgoMs) =>
+        settings.logger.warn(
+          `${file} is held by process ${holder.pid} on ${holder.host}, another host's or another container's, which cannot be checked by its pid: waiting for it to touch the lock (last ${(touchedAgoMs / 1000).toFixed(1)} s ago); untouched for ${LOCK_STALE_MS / 1000} s, it is taken over`,
+        ),
+      onLost: (file, holder) => settings.onLockLost?.(file, holder),
+    },
   );
   try {
     return await assemble(settings, api, () => locks.release());

@@ -62,6 +62,13 @@ export interface LockOptions {
   waitForStale?: boolean;
   /** Told once when that wait starts: the holder, and how long ago its lock was touched (ms). */
   onWaitForStale?: (holder: LockHolder, touchedAgoMs: number) => void;
+  /**
+   * Told once if, while held, the lock file turns out to be another's (taken over after this
+   * process stalled past LOCK_STALE_MS, or replaced by hand): the holder now in it, or null if it
+   * is unreadable. The lock is no longer this process's and is not touched again. (A lock file
+   * merely removed is created again.)
+   */
+  onLost?: (holder: LockHolder | null) => void;
   /** Seams for tests. */
   isAlive?: (pid: number) => boolean;
   /** When process `pid` started (see `processStart`). */
@@ -255,7 +262,7 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
     ownNonces.add(holder.nonce);
     try {
       await createExclusive(file, content);
-      return heldLock(file, holder.nonce);
+      return heldLock(file, holder.nonce, content, options.onLost);
     } catch (err) {
       ownNonces.delete(holder.nonce);
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -303,19 +310,49 @@ function releaseAllSync(): void {
   held.clear();
 }
 
-function heldLock(file: string, nonce: string): Lock {
+function heldLock(file: string, nonce: string, content: string, onLost?: (holder: LockHolder | null) => void): Lock {
   held.set(file, nonce);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once('exit', releaseAllSync);
   }
-  // Touched while held: what tells a process that cannot check this one's pid that it is alive.
+  let released: Promise<void> | undefined;
+  // Touched while held: what tells a process that cannot check this one's pid that it is alive. Each
+  // touch first checks the file is still this lock: one that is another's now is lost (told once).
+  let touching = false;
   const touch = setInterval(() => {
-    const now = new Date();
-    void fsp.utimes(file, now, now).catch(() => {});
+    if (touching) return;
+    touching = true;
+    void keep()
+      .catch(() => {})
+      .finally(() => {
+        touching = false;
+      });
   }, LOCK_REFRESH_MS);
   touch.unref();
-  let released: Promise<void> | undefined;
+  const keep = async () => {
+    let current = await readHolder(file);
+    if (current === null) {
+      // Removed (by hand): this process still holds the directory, so the lock is put back.
+      try {
+        await createExclusive(file, content);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return;
+        current = await readHolder(file);
+      }
+    }
+    if (released) return;
+    if (current?.nonce === nonce) {
+      const now = new Date();
+      await fsp.utimes(file, now, now);
+      return;
+    }
+    clearInterval(touch);
+    if (held.get(file) === nonce) held.delete(file);
+    ownNonces.delete(nonce);
+    onLost?.(current ?? null);
+  };
   return {
     file,
     release: () => {

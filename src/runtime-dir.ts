@@ -42,13 +42,15 @@ export class RuntimeDirInUseError extends LockHeldError {
 
 const NOT_WRITABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'ENOSPC', 'EDQUOT']);
 
-async function lockOne(dir: string, name: string, role: 'serve' | 'runner', onWait?: LockWaitListener): Promise<Lock> {
+async function lockOne(dir: string, name: string, role: 'serve' | 'runner', listeners: RuntimeDirLockListeners): Promise<Lock> {
+  const file = path.join(dir, name);
   try {
     // A holder this process cannot check by its pid (a container killed and restarted: a new pid
     // namespace) is waited for until its lock is stale, unless it shows it is alive meanwhile.
-    return await acquireLock(path.join(dir, name), {
+    return await acquireLock(file, {
       waitForStale: true,
-      onWaitForStale: (holder, touchedAgoMs) => onWait?.(path.join(dir, name), holder, touchedAgoMs),
+      onWaitForStale: (holder, touchedAgoMs) => listeners.onWait?.(file, holder, touchedAgoMs),
+      onLost: (holder) => listeners.onLost?.(file, holder),
     });
   } catch (err) {
     if (err instanceof LockHeldError) throw new RuntimeDirInUseError(dir, err, role);
@@ -67,13 +69,17 @@ export interface RuntimeDirLocks {
  * when this process runs the runner. Writes nothing else. Throws RuntimeDirNotWritableError or
  * RuntimeDirInUseError; on failure, whatever it took is released.
  */
-/** Told when taking a lock waits for a holder that cannot be checked by its pid (a line in the log). */
-export type LockWaitListener = (file: string, holder: LockHolder, touchedAgoMs: number) => void;
+export interface RuntimeDirLockListeners {
+  /** Taking a lock waits for a holder that cannot be checked by its pid (a line in the log). */
+  onWait?: (file: string, holder: LockHolder, touchedAgoMs: number) => void;
+  /** A lock held is another's now (see LockOptions.onLost): this process must stop. */
+  onLost?: (file: string, holder: LockHolder | null) => void;
+}
 
 export async function lockRuntimeDir(
   dir: string,
   roles: { serve: boolean; runner: boolean },
-  onWait?: LockWaitListener,
+  listeners: RuntimeDirLockListeners = {},
 ): Promise<RuntimeDirLocks> {
   try {
     await fsp.mkdir(dir, { recursive: true });
@@ -86,8 +92,8 @@ export async function lockRuntimeDir(
     await Promise.all(locks.splice(0).map((l) => l.release()));
   };
   try {
-    if (roles.serve) locks.push(await lockOne(dir, SERVE_LOCK_FILE, 'serve', onWait));
-    if (roles.runner) locks.push(await lockOne(dir, RUNNER_LOCK_FILE, 'runner', onWait));
+    if (roles.serve) locks.push(await lockOne(dir, SERVE_LOCK_FILE, 'serve', listeners));
+    if (roles.runner) locks.push(await lockOne(dir, RUNNER_LOCK_FILE, 'runner', listeners));
   } catch (err) {
     await release();
     throw err;

@@ -9,8 +9,9 @@ import { fileRunnerStatePublisher } from '../runner/state-file.js';
 import { resolveServerSettings } from '../settings.js';
 import { resolveStoreSettings, type StoreFlags } from '../store-settings.js';
 import { UsageError } from '../usage-error.js';
+import { EXIT } from './exit-codes.js';
 import { type Action, stringFlag } from './program.js';
-import { stopOnSignal } from './serve.js';
+import { lockLostReason, stopOnSignal } from './serve.js';
 import { startFailure } from './start-failures.js';
 
 /**
@@ -88,6 +89,7 @@ export const runner: Action = async (flags, _args, ctx) => {
       runner: { feed, heartbeatMs: settings.heartbeatMs, id, instruments },
       logger,
       onInvalidConfig: reportWhileInvalid(runtimeDir, feed, settings.heartbeatMs, logger, () => stopRequested),
+      onLockLost: (file, holder) => stopping.stopBecause(lockLostReason(file, holder), EXIT.runtimeDirInUse),
     });
   } catch (err) {
     if (stopRequested && err instanceof ConfigFileError) return stopped;

@@ -1,4 +1,5 @@
 import { type LimitSettings, resolveLimitSettings } from '../limit-settings.js';
+import type { LockHolder } from '../lock.js';
 import { createLogger, type Logger, resolveLogSettings } from '../log.js';
 import { openFeed, type RunnerSettings, resolveRunnerSettings } from '../runner/settings.js';
 import { startControlPlane } from '../server.js';
@@ -29,6 +30,7 @@ async function startServing(
   runnerSettings: RunnerSettings,
   logger: Logger,
   ctx: CommandContext,
+  onLockLost: (file: string, holder: LockHolder | null) => void,
 ): Promise<Serving> {
   const feed = settings.runner ? await openFeed(runnerSettings.feed) : undefined;
   const plane = await startControlPlane({
@@ -47,6 +49,7 @@ async function startServing(
     },
     fileLimits: limits.files,
     logger,
+    onLockLost,
   });
   const source = plane.adminTokenSource;
   if (source?.kind === 'file') {
@@ -60,6 +63,12 @@ async function startServing(
     summary: `active strategy ${config.activeStrategyKey}, config version ${config.version} (${plane.services.store.info().location})${settings.production ? ', production mode' : ''}`,
     stop: () => plane.close(),
   };
+}
+
+/** Why a process that lost its runtime-dir lock stops (it exits 75, as a second process refused at start does). */
+export function lockLostReason(file: string, holder: LockHolder | null): string {
+  const now = holder ? `process ${holder.pid} on ${holder.host} holds it now` : 'it is not a lock file any more';
+  return `lost ${file}: ${now}, so this process no longer owns the runtime directory`;
 }
 
 /**
@@ -77,15 +86,16 @@ export function announceListening(ctx: CommandContext, logger: Logger, format: '
  * handler). The first signal calls `stop`; a second one while stopping gives up (exit 1).
  */
 export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string) {
-  let requested: (signal: NodeJS.Signals) => void = () => {};
-  const firstSignal = new Promise<NodeJS.Signals>((resolve) => {
+  type Request = { signal: NodeJS.Signals } | { reason: string; code: number };
+  let requested: (request: Request) => void = () => {};
+  const first = new Promise<Request>((resolve) => {
     requested = resolve;
   });
   let signals = 0;
   let giveUp: () => void = () => {};
   const unsubscribe = ctx.io.onStopSignal((signal) => {
     signals += 1;
-    if (signals === 1) requested(signal);
+    if (signals === 1) requested({ signal });
     else {
       logger.warn(`${signal} again: exiting now`);
       giveUp();
@@ -94,15 +104,22 @@ export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string) 
   return {
     /** Forget the signals (start-up failed: the failure's exit code stands). */
     dispose: unsubscribe,
-    /** After the first signal, runs `stop`: 0 once it is done, 1 if it failed or a second signal came. */
+    /** Stops as the first signal would, for a reason of this process's own; it then exits `code`. (Once stopping, nothing.) */
+    stopBecause: (reason: string, code: number) => requested({ reason, code }),
+    /**
+     * After the first signal (or `stopBecause`), runs `stop`: 0 once it is done (or the code given to
+     * `stopBecause`), 1 if it failed or a second signal came.
+     */
     afterSignal: async (stop: () => Promise<void>): Promise<number> => {
-      const signal = await firstSignal;
-      logger.info({ signal }, `${signal}: ${what}`);
+      const request = await first;
+      if ('signal' in request) logger.info({ signal: request.signal }, `${request.signal}: ${what}`);
+      else logger.error({ exitCode: request.code }, `${request.reason}: ${what}`);
+      const done = 'code' in request ? request.code : EXIT.ok;
       try {
         return await new Promise<number>((resolve) => {
           giveUp = () => resolve(EXIT.unexpected);
           stop().then(
-            () => resolve(EXIT.ok),
+            () => resolve(done),
             (err) => {
               logger.error({ err }, 'shutdown failed');
               resolve(EXIT.unexpected);
@@ -131,7 +148,9 @@ export const serve: Action = async (flags, _args, ctx) => {
   const stopping = stopOnSignal(ctx, logger, 'finishing in-flight requests and writes, then stopping');
   let serving: Serving;
   try {
-    serving = await startServing(settings, limits, store, runnerSettings, logger, ctx);
+    serving = await startServing(settings, limits, store, runnerSettings, logger, ctx, (file, holder) =>
+      stopping.stopBecause(lockLostReason(file, holder), EXIT.runtimeDirInUse),
+    );
   } catch (err) {
     stopping.dispose();
     const failure = startFailure(err, settings);

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -81,6 +81,25 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     expect(JSON.parse(await readFile(path.join(dir, '.lock'), 'utf8')).pid).toBe(killed.proc.pid);
     const next = await spawnServer(dir, [], { CONTROL_PLANE_TOKEN: TOKEN });
     expect(JSON.parse(await readFile(path.join(dir, '.lock'), 'utf8')).pid).toBe(next.proc.pid);
+  });
+
+  it('75 at run time when its lock becomes another process’s (taken over after a stall): it stops, and leaves that lock alone', async () => {
+    const dir = await tempRuntimeDir();
+    const lock = path.join(dir, '.lock');
+    const server = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TOKEN });
+    // Removed by hand: put back, and the server goes on.
+    const mine = await readFile(lock, 'utf8');
+    await rm(lock);
+    await expect.poll(() => readFile(lock, 'utf8').catch(() => null), { timeout: 10_000 }).toBe(mine);
+    expect((await gql(server.url, '{ status { configVersion } }')).status).toBe(200);
+    // Another process's now: this one no longer owns the directory.
+    const other = { pid: 4242, host: 'elsewhere.example', nonce: 'took-over', acquiredAt: '' };
+    await writeFile(lock, `${JSON.stringify(other)}\n`);
+    expect(await server.exited).toBe(75);
+    expect(server.stderr()).toContain(
+      `lost ${lock}: process 4242 on elsewhere.example holds it now, so this process no longer owns the runtime directory`,
+    );
+    expect(JSON.parse(await readFile(lock, 'utf8'))).toEqual(other);
   });
 
   it('a lock another host left, untouched for LOCK_STALE_MS, is taken over; one its holder keeps touching is refused (75), saying so', async () => {

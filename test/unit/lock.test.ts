@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -149,6 +149,32 @@ describe('lock files (src/lock.ts)', () => {
       expect(refused).toBeInstanceOf(LockHeldError);
       expect((refused as LockHeldError).touchedAgoMs).toBeLessThan(2000);
       expect(await holderOf(file)).toMatchObject({ pid: 1, nonce: 'other-container' });
+    });
+
+    it('a held lock that turns out to be another holder’s is lost: told once, never touched again; one removed is put back', async () => {
+      const file = path.join(await tempRuntimeDir(), '.lock');
+      vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+      const lost: unknown[] = [];
+      const lock = await acquireLock(file, { onLost: (holder) => lost.push(holder) });
+      const mine = await holderOf(file);
+      // Removed by hand: put back as it was (this process still owns the directory).
+      await rm(file);
+      vi.advanceTimersByTime(LOCK_REFRESH_MS);
+      await expect.poll(() => readFile(file, 'utf8').then(JSON.parse, () => null)).toEqual(mine);
+      expect(lost).toEqual([]);
+      // Taken over (this process stalled past LOCK_STALE_MS): another holder is in the file now.
+      const other = { pid: 4242, host: 'elsewhere.example', nonce: 'took-over', acquiredAt: '' };
+      await writeFile(file, JSON.stringify(other));
+      const before = (await stat(file)).mtimeMs;
+      vi.advanceTimersByTime(LOCK_REFRESH_MS);
+      await expect.poll(() => lost).toEqual([other]);
+      expect(vi.getTimerCount()).toBe(0);
+      vi.advanceTimersByTime(3 * LOCK_REFRESH_MS);
+      // Its release leaves the other's lock alone.
+      await lock.release();
+      expect(await holderOf(file)).toEqual(other);
+      expect((await stat(file)).mtimeMs).toBe(before);
+      expect(lost).toHaveLength(1);
     });
 
     it('a held lock is touched every LOCK_REFRESH_MS, and no more once released', async () => {
