@@ -15,8 +15,18 @@ function tooLarge(maxBytes: number): ExecutionResult {
   };
 }
 
-/** The result as it will be sent, in bytes (what the client would receive before compression). */
-const sizeOf = (result: ExecutionResult) => Buffer.byteLength(JSON.stringify(result));
+/**
+ * A result that carries its own JSON text. yoga's result processors send `result.stringify(result)`
+ * when a result has one (graphql-jit's compiled serialisers use the same hook), so an answer that
+ * has been measured is not serialised a second time. The text is given only for this very object:
+ * a copy (another plugin's `setResult`, or yoga leaving out error internals) is serialised afresh.
+ */
+type WithText = ExecutionResult & { stringify?: (result: ExecutionResult) => string };
+
+function carrying(result: ExecutionResult, text: string): WithText {
+  const withText: WithText = { ...result, stringify: (r) => (r === withText ? text : JSON.stringify(r)) };
+  return withText;
+}
 
 /**
  * Refuses a query result or a subscription event over `maxBytes` before it is sent: the client gets
@@ -26,7 +36,13 @@ const sizeOf = (result: ExecutionResult) => Buffer.byteLength(JSON.stringify(res
 export function responseSizePlugin(options: { maxBytes?: number; onRefusal?: OnDocumentRefusal } = {}): Plugin {
   const maxBytes = options.maxBytes ?? MAX_RESPONSE_BYTES;
   const cap = ({ result, setResult }: { result: ExecutionResult; setResult: (r: ExecutionResult) => void }) => {
-    if (sizeOf(result) <= maxBytes) return;
+    // The result as it will be sent, in bytes (what the client would receive before compression).
+    const text = JSON.stringify(result);
+    if (Buffer.byteLength(text) <= maxBytes) {
+      // With errors, yoga sends a copy without their internals: nothing to keep.
+      if (!result.errors?.length) setResult(carrying(result, text));
+      return;
+    }
     options.onRefusal?.('response-too-large');
     setResult(tooLarge(maxBytes));
   };
