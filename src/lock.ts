@@ -319,20 +319,18 @@ function heldLock(file: string, nonce: string, content: string, onLost?: (holder
   let released: Promise<void> | undefined;
   // Touched while held: what tells a process that cannot check this one's pid that it is alive. Each
   // touch first checks the file is still this lock: one that is another's now is lost (told once).
-  let touching = false;
+  let touching: Promise<void> | undefined;
   const touch = setInterval(() => {
-    if (touching) return;
-    touching = true;
-    void keep()
+    touching ??= keep()
       .catch(() => {})
       .finally(() => {
-        touching = false;
+        touching = undefined;
       });
   }, LOCK_REFRESH_MS);
   touch.unref();
   const keep = async () => {
     let current = await readHolder(file);
-    if (current === null) {
+    if (current === null && !released) {
       // Removed (by hand): this process still holds the directory, so the lock is put back.
       try {
         await createExclusive(file, content);
@@ -358,6 +356,8 @@ function heldLock(file: string, nonce: string, content: string, onLost?: (holder
     release: () => {
       clearInterval(touch);
       released ??= (async () => {
+        // A touch under way first (it could put back a lock this release has just removed).
+        await touching;
         if (held.get(file) === nonce) held.delete(file);
         const current = await readHolder(file).catch(() => undefined);
         if (current?.nonce === nonce) await fsp.unlink(file).catch(() => {});

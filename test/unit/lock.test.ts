@@ -177,6 +177,19 @@ describe('lock files (src/lock.ts)', () => {
       expect(lost).toHaveLength(1);
     });
 
+    it('a release while a touch is under way leaves no lock behind (the touch does not put back what the release removed)', async () => {
+      const dir = await tempRuntimeDir();
+      const file = path.join(dir, '.lock');
+      vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+      for (let round = 0; round < 5; round++) {
+        const lock = await acquireLock(file);
+        await rm(file); // the touch below finds it gone and would put it back
+        vi.advanceTimersByTime(LOCK_REFRESH_MS);
+        await lock.release();
+        expect(await readdir(dir)).toEqual([]);
+      }
+    });
+
     it('a held lock is touched every LOCK_REFRESH_MS, and no more once released', async () => {
       const file = path.join(await tempRuntimeDir(), '.lock');
       vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
