@@ -152,12 +152,16 @@ async function touchedAt(file: string): Promise<number | null> {
   );
 }
 
-/** Whether `holder` of `file` may still hold it, judging an unverifiable one by the lock's age. */
-async function holderAlive(file: string, holder: LockHolder, judge: Judge): Promise<boolean> {
+/**
+ * Whether `holder` of `file` may still hold it, an unverifiable one judged by its lock's age; for an
+ * unverifiable holder still alive, `touched` is when its lock was last touched (else null).
+ */
+async function assess(file: string, holder: LockHolder, judge: Judge): Promise<{ alive: boolean; touched: number | null }> {
   const verdict = judgeHolder(holder, judge);
-  if (verdict !== 'unverifiable') return verdict === 'alive';
-  const at = await touchedAt(file);
-  return at !== null && judge.now() - at < LOCK_STALE_MS;
+  if (verdict !== 'unverifiable') return { alive: verdict === 'alive', touched: null };
+  const touched = await touchedAt(file);
+  const alive = touched !== null && judge.now() - touched < LOCK_STALE_MS;
+  return { alive, touched: alive ? touched : null };
 }
 
 function parseHolder(text: string): LockHolder | undefined {
@@ -220,7 +224,7 @@ async function removeDeadHolder(file: string, dead: LockHolder, judge: Judge): P
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     // Another process is taking over right now (a few syscalls); unless it died doing so.
     const other = await readHolder(guard);
-    if (other && !(await holderAlive(guard, other, judge))) await fsp.unlink(guard).catch(() => {});
+    if (other && !(await assess(guard, other, judge)).alive) await fsp.unlink(guard).catch(() => {});
     return;
   }
   try {
@@ -269,9 +273,9 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
     }
     const current = await readHolder(file);
     if (current === null) continue; // released between our attempt and the read
-    const verdict = current ? judgeHolder(current, judge) : 'alive';
-    const touched = current && verdict === 'unverifiable' ? await touchedAt(file) : null;
-    if (current && (verdict === 'dead' || (verdict === 'unverifiable' && (touched === null || judge.now() - touched >= LOCK_STALE_MS)))) {
+    // Not a lock of ours (undefined: a FIFO, a directory): held by nobody we can judge.
+    const { alive, touched } = current ? await assess(file, current, judge) : { alive: true, touched: null };
+    if (current && !alive) {
       await removeDeadHolder(file, current, judge);
       continue;
     }
