@@ -9,9 +9,8 @@ export function sma(values: readonly number[], period: number, end = values.leng
   return sum / period;
 }
 
-/** Population standard deviation of the `period` values ending before `end`. */
-export function stdDev(values: readonly number[], period: number, end = values.length): number {
-  const mean = sma(values, period, end);
+/** Population standard deviation of the `period` values ending before `end` (`mean`: their SMA, when the caller has it). */
+export function stdDev(values: readonly number[], period: number, end = values.length, mean = sma(values, period, end)): number {
   let sq = 0;
   for (let i = end - period; i < end; i++) sq += (values[i]! - mean) ** 2;
   return Math.sqrt(sq / period);

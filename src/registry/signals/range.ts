@@ -22,7 +22,8 @@ export const rangeSignal: SignalFunction = ({ instrument, candles, tunables }) =
   let reason = '';
   for (let end = period; end <= closes.length; end++) {
     mean = sma(closes, period, end);
-    deviation = stdDev(closes, period, end);
+    // The window's mean, once: the deviation is about it (the same numbers as stdDev computing it again).
+    deviation = stdDev(closes, period, end, mean);
     const close = closes[end - 1]!;
     if (close > mean + width * deviation) {
       position = 'SHORT';
