@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { LIMIT_SETTINGS } from '../limit-settings.js';
+import { UsageError } from '../usage-error.js';
 import { PACKAGE_VERSION } from '../version.js';
 import type { CommandContext } from './io.js';
 
@@ -93,10 +94,77 @@ function givenFlags(command: Command): Flags {
   return flags;
 }
 
+/** The flags of the commands under a group (their long names, as they are written), minus any two commands write differently. */
+function descendantFlags(group: Command): Option[] {
+  const byName = new Map<string, Option | null>();
+  const visit = (command: Command) => {
+    for (const sub of command.commands) {
+      for (const option of sub.options) {
+        if (!option.long) continue;
+        const seen = byName.get(option.long);
+        if (seen === undefined) byName.set(option.long, option);
+        // `--last <n>` and `--last` would parse the words after them differently: such a flag goes after its command only.
+        else if (
+          seen !== null &&
+          (seen.required !== option.required || seen.optional !== option.optional || seen.variadic !== option.variadic)
+        )
+          byName.set(option.long, null);
+      }
+      visit(sub);
+    }
+  };
+  visit(group);
+  return [...byName.values()].filter((o): o is Option => o !== null);
+}
+
+/**
+ * Lets a command's flags come before it (`stratctl --url U status`, `stratctl --runtime-dir D token
+ * list`), as in git or kubectl. Each group (the program, `token`, ...) accepts, unlisted in its help,
+ * every flag of the commands under it, and hands the ones given to the command named next, as if
+ * written after it; a flag that command does not have is refused in its name (`requireKnownLeadingFlags`).
+ */
+function forwardLeadingFlags(group: Command): void {
+  for (const option of descendantFlags(group)) {
+    if (!group.options.some((o) => o.long === option.long)) group.addOption(new Option(option.flags).hideHelp());
+  }
+  group.hook('preSubcommand', (parent, sub) => {
+    for (const option of parent.options) {
+      const key = option.attributeName();
+      if (!option.hidden || parent.getOptionValueSource(key) !== 'cli') continue;
+      const own = sub.options.find((o) => o.long === option.long);
+      // Written after the command too: that one wins, as the later of two for one flag does.
+      if (own) sub.setOptionValueWithSource(own.attributeName(), parent.getOptionValue(key), 'cli');
+    }
+  });
+  for (const sub of group.commands) if (sub.commands.length > 0) forwardLeadingFlags(sub);
+}
+
+/** `stratctl status --version` prints the version too, as it did while the program read its flags anywhere (unlisted: `stratctl --version` is the documented one). */
+function versionEverywhere(group: Command): void {
+  for (const sub of group.commands) {
+    if (sub.commands.length > 0) versionEverywhere(sub);
+    else {
+      sub.version(PACKAGE_VERSION, '-V, --version');
+      sub.options.find((o) => o.long === '--version')?.hideHelp();
+    }
+  }
+}
+
+/** A flag given before a command that does not have it: refused as if it had been written after it. */
+function requireKnownLeadingFlags(command: Command): void {
+  for (let group = command.parent; group; group = group.parent) {
+    for (const option of group.options) {
+      if (!option.hidden || group.getOptionValueSource(option.attributeName()) !== 'cli') continue;
+      if (!command.options.some((o) => o.long === option.long)) throw new UsageError(`unknown option '${option.long}'`);
+    }
+  }
+}
+
 /** Builds the command tree; `run` is called with the chosen command's action, flags and arguments. */
 export function buildProgram(run: (command: Command, load: () => Promise<Action>, flags: Flags, args: string[]) => Promise<void>): Command {
   const action = (load: () => Promise<Action>) =>
     async function (this: Command) {
+      requireKnownLeadingFlags(this);
       await run(this, load, givenFlags(this), this.args);
     };
 
@@ -104,7 +172,10 @@ export function buildProgram(run: (command: Command, load: () => Promise<Action>
     .description('Operate the strategy control plane: its GraphQL API (serve), its runner, and the running system.')
     .version(PACKAGE_VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'this help')
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    // A group's flags are read before the command it names, that command's after it (forwardLeadingFlags).
+    .enablePositionalOptions()
+    .addHelpText('after', "\nA command's flags may also come before it: stratctl --url http://host:8787/graphql status");
 
   const serve = logOptions(
     runnerOptions(
@@ -377,6 +448,8 @@ directory is not writable, 75 a runtime directory is in use by a running server 
     .argument('[shell]', 'bash | zsh', 'bash')
     .action(action(async () => (await import('./completion.js')).completion));
 
+  forwardLeadingFlags(program);
+  versionEverywhere(program);
   return program;
 }
 

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
@@ -103,6 +105,59 @@ describe('stratctl: help, version, usage errors, completion (in-process)', () =>
     const bare = await stratctl([]);
     expect(bare.code).toBe(2);
     expect(bare.stderr).toContain('Usage: stratctl [options] [command]');
+  });
+
+  it("a command's flags may come before it (and before its group); one it does not have is refused in its name", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'scp-cli-lead-'));
+    try {
+      const created = await stratctl(['--runtime-dir', dir, 'token', 'create', '--name', 'lead-bot', '--scope', 'read']);
+      expect(created.code, created.stderr).toBe(0);
+      expect(readFileSync(path.join(dir, 'tokens.yaml'), 'utf8')).toContain('lead-bot');
+      for (const args of [
+        ['token', '--runtime-dir', dir, 'list', '--json'],
+        ['--json', 'token', 'list', '--runtime-dir', dir],
+        [`--runtime-dir=${dir}`, 'token', 'list', '--json'],
+      ]) {
+        const listed = await stratctl(args);
+        expect(listed.code, args.join(' ')).toBe(0);
+        expect(JSON.parse(listed.stdout).map((t: { name: string }) => t.name)).toEqual(['lead-bot']);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // A port nothing listens on: the command says which URL it could not reach.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const url = (p: number) => `http://127.0.0.1:${p}/graphql`;
+    const before = await stratctl(['--url', url(port), 'status']);
+    expect(before.code).toBe(EXIT.unreachable);
+    expect(before.stderr).toContain(`cannot reach ${url(port)}`);
+    // Given before and after: the later one, as for a flag given twice after the command.
+    const both = await stratctl(['--url', url(1), 'status', '--url', url(port)]);
+    expect(both.code).toBe(EXIT.unreachable);
+    expect(both.stderr).toContain(`cannot reach ${url(port)}`);
+    for (const [args, line] of [
+      [['--no-runner', 'status'], "stratctl status: unknown option '--no-runner'"],
+      [['--last', '3', 'status'], "stratctl status: unknown option '--last'"],
+      [['--wait', 'config', 'get'], 'stratctl config get: --wait goes with config set'],
+      [['--bogus', 'status'], "stratctl: unknown option '--bogus'"],
+    ] as const) {
+      const result = await stratctl([...args]);
+      const command = line.slice(0, line.indexOf(':'));
+      expect(result, args.join(' ')).toEqual({ code: 2, stdout: '', stderr: `${line}\nsee ${command} --help\n` });
+    }
+    const json = await stratctl(['--json', 'serve']);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toEqual({ error: { code: 'USAGE', message: "stratctl serve: unknown option '--json'" } });
+    // The leading flags are not listed among the program's options (the help says they may come first);
+    // `--version` after a command still prints the version.
+    const help = (await stratctl(['--help'])).stdout;
+    expect(help).not.toMatch(/^ +--url/m);
+    expect(help).toContain("A command's flags may also come before it");
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    expect(await stratctl(['status', '--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
   });
 
   it('completion bash: a script bash completes commands, subcommands, flags and flag values with', async () => {
