@@ -6,20 +6,14 @@
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const outdir = path.join(root, 'dist');
 
-/** Builds dist/ (the page, dist/page, is build-page.ts's and left alone). Returns the files written. */
-export async function buildDist(): Promise<string[]> {
-  // What an earlier build wrote (chunk names carry content hashes, so old ones would pile up).
-  const previous = await readdir(outdir).catch(() => [] as string[]);
-  for (const name of previous) {
-    if (name === 'page' || name.startsWith('.')) continue;
-    await rm(path.join(outdir, name), { recursive: true, force: true });
-  }
-  const result = await build({
+/** The bundle's options (a test builds it in memory with them, to see what each command loads). */
+export function distBuildOptions(outdir: string) {
+  return {
     absWorkingDir: root,
     entryPoints: {
       cli: 'src/cli.ts',
@@ -52,7 +46,18 @@ export async function buildDist(): Promise<string[]> {
     legalComments: 'none',
     logLevel: 'warning',
     metafile: true,
-  });
+  } satisfies BuildOptions;
+}
+
+/** Builds dist/ (the page, dist/page, is build-page.ts's and left alone). Returns the files written. */
+export async function buildDist(): Promise<string[]> {
+  // What an earlier build wrote (chunk names carry content hashes, so old ones would pile up).
+  const previous = await readdir(outdir).catch(() => [] as string[]);
+  for (const name of previous) {
+    if (name === 'page' || name.startsWith('.')) continue;
+    await rm(path.join(outdir, name), { recursive: true, force: true });
+  }
+  const result = await build(distBuildOptions(outdir));
   const files = Object.keys(result.metafile.outputs);
   // The mark test/global-setup.ts compares source times against.
   await writeFile(path.join(outdir, '.build-stamp'), `${new Date().toISOString()}\n`);

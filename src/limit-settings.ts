@@ -1,14 +1,17 @@
-import { MAX_RUNTIME_FILE_BYTES, type RuntimeFileLimits } from './fs/runtime-file.js';
-import { QUERY_LIMITS } from './graphql/plugins/armor.js';
-import { COST_LIMITS } from './graphql/plugins/cost.js';
-import { MAX_RESPONSE_BYTES } from './graphql/plugins/response-size.js';
-import { MAX_SUBSCRIPTIONS_PER_CLIENT } from './graphql/plugins/subscription-limit.js';
-import { CONNECTION_LIMITS } from './http/connections.js';
+import type { RuntimeFileLimits } from './fs/runtime-file.js';
 import type { HttpSecurity } from './http/plane.js';
-import { MAX_STREAM_BUFFER_BYTES } from './http/send.js';
-import { MAX_REQUEST_BODY_BYTES } from './http/steps/body-limit.js';
+import {
+  CONNECTION_LIMITS,
+  COST_LIMITS,
+  DEFAULT_PARSE_DEADLINE_MS,
+  MAX_REQUEST_BODY_BYTES,
+  MAX_RESPONSE_BYTES,
+  MAX_RUNTIME_FILE_BYTES,
+  MAX_STREAM_BUFFER_BYTES,
+  MAX_SUBSCRIPTIONS_PER_CLIENT,
+  QUERY_LIMITS,
+} from './limit-defaults.js';
 import { UsageError } from './usage-error.js';
-import { DEFAULT_PARSE_DEADLINE_MS } from './yaml/off-thread.js';
 
 export interface LimitSettings {
   security: HttpSecurity;

@@ -1,10 +1,11 @@
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
+import { MAX_RUNTIME_FILE_BYTES } from '../limit-defaults.js';
 import type { FileSystem } from './file-system.js';
 
-/** The largest config, presets or tokens file read (DESIGN "Limits": 1 MiB). */
-export const MAX_RUNTIME_FILE_BYTES = 1024 * 1024;
+// Defined with the other limits' defaults (nothing to import there: stratctl lists them without loading this).
+export { MAX_RUNTIME_FILE_BYTES };
 
 /** Limits on what the server reads from its runtime directory (the store's, not HTTP's). */
 export interface RuntimeFileLimits {

@@ -1,20 +1,10 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { CONNECTION_LIMITS } from '../limit-defaults.js';
 import { clientOfAddress } from './client-key.js';
 
-/** DESIGN "Limits": connections. */
-export const CONNECTION_LIMITS = {
-  /** Open connections at once (`--max-connections`). */
-  maxConnections: 1_024,
-  /** Open connections per client address (not applied behind a TLS proxy: every connection is the proxy's). */
-  maxConnectionsPerClient: 64,
-  /** A request's headers must have arrived within this, counted from the connection (or the previous answer). */
-  headersTimeoutMs: 10_000,
-  /** A whole request (headers and body) must have arrived within this. */
-  requestTimeoutMs: 30_000,
-  /** An idle keep-alive connection is kept this long (longer than common proxies' 60 s). */
-  keepAliveTimeoutMs: 65_000,
-} as const;
+// Defined with the other limits' defaults (nothing to import there: stratctl lists them without loading this).
+export { CONNECTION_LIMITS };
 
 /** How often the timeouts are checked. */
 export const CHECK_INTERVAL_MS = 1_000;

@@ -1,11 +1,12 @@
+import { MAX_STREAM_BUFFER_BYTES } from '../limit-defaults.js';
 import type { ByteStream, Exchange, Reply } from './exchange.js';
 import { isStream } from './exchange.js';
 
+// Defined with the other limits' defaults (nothing to import there: stratctl lists them without loading this).
+export { MAX_STREAM_BUFFER_BYTES };
+
 /** Headers that describe the connection or the wire: the writer sets them from what it sends. */
 const HOP_BY_HOP = ['content-length', 'transfer-encoding', 'connection', 'keep-alive'];
-
-/** DESIGN "Limits": what a stream may have waiting for a slow reader before it is ended. */
-export const MAX_STREAM_BUFFER_BYTES = 1024 * 1024;
 
 export interface StreamOptions {
   /** Bytes a reader may leave unread (in the server's buffers) before its stream is ended. */

@@ -1,11 +1,13 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { DEFAULT_PARSE_DEADLINE_MS } from '../limit-defaults.js';
 import type { YamlEdit, YamlParseResult } from './core.js';
 import type { WorkerAnswer, WorkerRequest } from './worker.js';
 
-/** How long one parse (or edit) of a runtime file may take before it is given up (DESIGN: a deadline). */
-export const DEFAULT_PARSE_DEADLINE_MS = 2_000;
+// Defined with the other limits' defaults (nothing to import there: stratctl lists them without loading this).
+export { DEFAULT_PARSE_DEADLINE_MS };
+
 /** Starting the worker is not the file's fault: it gets its own, longer, allowance. */
 const START_DEADLINE_MS = 30_000;
 

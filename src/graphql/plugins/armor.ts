@@ -1,22 +1,10 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { QUERY_LIMITS } from '../../limit-defaults.js';
 
-/**
- * Query-shape limits, generous for every operation this schema serves (its deepest real selection,
- * a mutation payload's `status.activeStrategy.tunableDefinitions.name`, is depth 5) and tight
- * enough that no document can make the server do much work. The README's Security section lists them.
- */
-export const QUERY_LIMITS = {
-  /** Nesting of fields and fragments. */
-  maxDepth: 10,
-  /** Aliased fields in one operation (an alias repeats a field's work). */
-  maxAliases: 15,
-  /** Lexical tokens in the document (bounds parse work before anything else runs). */
-  maxTokens: 1_000,
-  /** Directives in one operation (`@include`, `@skip`, ...). */
-  maxDirectives: 20,
-} as const;
+// Defined with the other limits' defaults (nothing to import there: stratctl lists them without loading this).
+export { QUERY_LIMITS };
 
 export type QueryLimits = { -readonly [K in keyof typeof QUERY_LIMITS]: number };
 

@@ -18,19 +18,11 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { COST_LIMITS } from '../../limit-defaults.js';
 import type { OnDocumentRefusal } from './refusal.js';
 
-/** DESIGN "Limits": the defaults of the per-request document limits. */
-export const COST_LIMITS = {
-  /** Cost of one operation without a token. */
-  maxCost: 5_000,
-  /** Cost of one operation with a valid token. */
-  maxCostWithToken: 20_000,
-  /** Largest `first`/`last` without a token. */
-  maxListSize: 100,
-  /** Largest `first`/`last` with a valid token. */
-  maxListSizeWithToken: 1_000,
-} as const;
+// Defined with the other limits' defaults (nothing to import there: stratctl lists them without loading this).
+export { COST_LIMITS };
 
 export type CostLimits = { -readonly [K in keyof typeof COST_LIMITS]: number };
 

@@ -1,9 +1,10 @@
 import { type ExecutionResult, GraphQLError, getOperationAST } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
+import { MAX_RESPONSE_BYTES } from '../../limit-defaults.js';
 import type { OnDocumentRefusal } from './refusal.js';
 
-/** DESIGN "Limits": 1 MiB for a query result and for each subscription event. */
-export const MAX_RESPONSE_BYTES = 1024 * 1024;
+// Defined with the other limits' defaults (nothing to import there: stratctl lists them without loading this).
+export { MAX_RESPONSE_BYTES };
 
 export const RESPONSE_TOO_LARGE = 'Response too large';
 

@@ -1,10 +1,11 @@
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { MAX_SUBSCRIPTIONS_PER_CLIENT } from '../../limit-defaults.js';
 import { interruptible } from './interruptible.js';
 import type { OnDocumentRefusal } from './refusal.js';
 
-/** DESIGN "Limits": open subscriptions per client address. */
-export const MAX_SUBSCRIPTIONS_PER_CLIENT = 16;
+// Defined with the other limits' defaults (nothing to import there: stratctl lists them without loading this).
+export { MAX_SUBSCRIPTIONS_PER_CLIENT };
 
 interface ClientContext {
   /** Who is asking (the HTTP adapter's client key: the address, or the proxy's forwarded hop). */

@@ -1,11 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
+import { MAX_REQUEST_BODY_BYTES } from '../../limit-defaults.js';
 import type { Exchange, Handler, Reply, Step } from '../exchange.js';
 import type { Refuse } from '../refusal.js';
 
-/** 64 KiB: a hundred times the largest real request (an `updateConfig` with overrides). */
-export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
+// Defined with the other limits' defaults (nothing to import there: stratctl lists them without loading this).
+export { MAX_REQUEST_BODY_BYTES };
 
 /** The one wording of the refusal, for GraphQL and the REST routes alike. */
 export const bodyTooLargeMessage = (limit: number) => `Request body too large: the limit is ${limit} bytes`;
