@@ -42,10 +42,9 @@ export const status: Action = async (flags, _args, ctx) => {
     if (runner.lastScanAt) lines.push(['last scan', runner.lastScanAt]);
     if (runner.heartbeatAt) lines.push(['heartbeat', runner.heartbeatAt]);
     if (runner.error) lines.push(['RUNNER ERROR', runner.error]);
-    if (status.configError) lines.push(['CONFIG FILE INVALID', `${status.configError.location}: ${status.configError.message}`]);
-    if (status.strategiesError) {
-      lines.push(['PRESETS NOT IN FORCE', `${status.strategiesError.location}: ${status.strategiesError.message}`]);
-    }
+    // The message names the file already ("config.yaml: invalid config", then a line per problem).
+    if (status.configError) lines.push(['CONFIG FILE INVALID', status.configError.message]);
+    if (status.strategiesError) lines.push(['PRESETS NOT IN FORCE', status.strategiesError.message]);
     const width = Math.max(...lines.map(([k]) => k.length)) + 2;
     ctx.print(lines.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n'));
   });

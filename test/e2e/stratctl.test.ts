@@ -280,5 +280,10 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     const refused = await stratctl(['activate', 'gold', '--token', TEST_TOKEN], envFor(server));
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('config file on the server is invalid');
+    // status says so once, naming the file once (the API's message already begins with it).
+    const status = await stratctl(['status'], envFor(server));
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^CONFIG FILE INVALID:\s+config\.yaml: invalid config$/m);
+    expect(status.stdout).toMatch(/^\s+line \d+, column \d+: Flow sequence/m);
   });
 });
