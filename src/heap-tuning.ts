@@ -73,6 +73,11 @@ export class IdleCollection {
     private readonly thresholds: { busy: number; quiet: number; quietTicks: number } = { busy: 0.05, quiet: 0.01, quietTicks: 6 },
   ) {}
 
+  /** In a burst: a busy second was seen, and the collection that ends the burst has not run yet. */
+  get inBurst(): boolean {
+    return this.busy;
+  }
+
   /** The event loop's utilization over the last second (0..1): true when a collection should run now. */
   tick(utilization: number): boolean {
     if (utilization >= this.thresholds.busy) {
@@ -87,6 +92,24 @@ export class IdleCollection {
     }
     return false;
   }
+}
+
+/** Told when this thread's load begins (its first busy second) and when the burst is over (just before its collection). */
+export interface LoadListener {
+  readonly begun?: () => void;
+  readonly over?: () => void;
+}
+
+const loadListeners = new Set<LoadListener>();
+
+/**
+ * Follows this thread's load as `collectWhenIdle` judges it (IdleCollection's busy and quiet
+ * seconds); nothing is told in a thread where it does not run (a test, a short command). Returns
+ * the unsubscribe.
+ */
+export function followLoad(listener: LoadListener): () => void {
+  loadListeners.add(listener);
+  return () => loadListeners.delete(listener);
 }
 
 /**
@@ -111,7 +134,12 @@ export function collectWhenIdle(): void {
     const now = performance.eventLoopUtilization();
     const { utilization } = performance.eventLoopUtilization(now, last);
     last = now;
-    if (!due.tick(utilization)) return;
+    const wasInBurst = due.inBurst;
+    const collect = due.tick(utilization);
+    if (!wasInBurst && due.inBurst) for (const listener of loadListeners) listener.begun?.();
+    if (!collect) return;
+    // Before the collection: what the listeners let go of (the file store's I/O thread) is gone by then.
+    for (const listener of loadListeners) listener.over?.();
     gc ??= v8Collector();
     if (!gc) return;
     setFlagsFromString('--compact-on-every-full-gc');

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { AtomicWriteError, writeFileAtomic } from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem } from '../fs/file-system.js';
 import { type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
+import type { LoadListener } from '../heap-tuning.js';
 import { appendAuditText } from './audit-append.js';
 import { ConfigWriteError } from './errors.js';
 
@@ -128,6 +129,8 @@ async function restore(fs: FileSystem, written: readonly FileWrite[], cause: unk
 export interface RuntimeFilesIo {
   /** Where the work runs now: the worker thread, or in process (a worker that stopped falls back). */
   readonly kind: 'worker' | 'in-process';
+  /** A worker thread exists now (one let go while the process is quiet is started again by the next read or write). */
+  readonly threadRunning: boolean;
   read(files: readonly string[], checks: RuntimeFileChecks): Promise<FileRead[]>;
   writeGroup(plan: GroupWritePlan): Promise<GroupWritten>;
   close(): Promise<void>;
@@ -136,6 +139,7 @@ export interface RuntimeFilesIo {
 export function inProcessIo(fs: FileSystem): RuntimeFilesIo {
   return {
     kind: 'in-process',
+    threadRunning: false,
     read: (files, checks) => readStoreFiles(fs, files, checks),
     writeGroup: (plan) => writeGroup(fs, plan),
     close: async () => {},
@@ -174,43 +178,88 @@ export type IoRequest = IoAsk & { readonly id: number };
 
 export type IoReply = { readonly id: number; readonly value: unknown } | { readonly id: number; readonly error: SentError };
 
+/** How the worker-backed I/O hears of the process's load (heap-tuning's followLoad). */
+export type FollowLoad = (listener: LoadListener) => () => void;
+
 /**
  * The worker-backed I/O: one worker thread, requests answered in order. Reads that fail are done
  * again in process (their errors keep their classes and messages); a write failure arrives as the
- * ConfigWriteError it was. If the worker is gone, everything runs in process.
+ * ConfigWriteError it was. If the worker is gone (it failed), everything runs in process.
+ *
+ * The thread is let go once a burst of load is over (`followLoad`: the same quiet seconds after
+ * which the heap is compacted), with nothing waiting on it: an idle isolate holds ~10 MB resident,
+ * a tenth of what the whole server may hold between bursts (issue 10). Meanwhile reads run in
+ * process. It is started again when load begins (the first busy second), so a read storm's writes
+ * find it running, or by the next write, which then waits for its start (tens of ms, once, on a
+ * quiet server).
  */
-export function workerIo(fallback: RuntimeFilesIo): RuntimeFilesIo {
-  let worker: Worker | null = startWorker();
-  worker.unref();
+export function workerIo(fallback: RuntimeFilesIo, options: { followLoad?: FollowLoad } = {}): RuntimeFilesIo {
+  let worker: Worker | null = null;
+  /** It failed (or the store closed): everything runs in process from then on. */
+  let gone = false;
   let nextId = 0;
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
-  const lost = () => {
+  const lost = (which: Worker) => {
+    // A worker let go on purpose exits too: only the current one's end is a loss.
+    if (which !== worker) return;
     worker = null;
+    gone = true;
     for (const { reject } of pending.values()) reject(new Error('the file I/O worker stopped'));
     pending.clear();
   };
-  worker.on('message', (reply: IoReply) => {
-    const waiting = pending.get(reply.id);
-    pending.delete(reply.id);
-    if (!waiting) return;
-    if ('error' in reply) waiting.reject(reply.error);
-    else waiting.resolve(reply.value);
+  const started = (): Worker => {
+    const fresh = startWorker();
+    fresh.unref();
+    fresh.on('message', (reply: IoReply) => {
+      const waiting = pending.get(reply.id);
+      pending.delete(reply.id);
+      if (!waiting) return;
+      if ('error' in reply) waiting.reject(reply.error);
+      else waiting.resolve(reply.value);
+    });
+    fresh.on('error', () => lost(fresh));
+    fresh.on('exit', () => lost(fresh));
+    return fresh;
+  };
+  worker = started();
+  /** A thread being let go: the next ask waits for its end (its exit handled) before starting another. */
+  let stopping: Promise<unknown> | null = null;
+  const letGo = () => {
+    if (!worker || pending.size > 0) return;
+    const idle = worker;
+    worker = null;
+    const ended: Promise<unknown> = idle.terminate().finally(() => {
+      if (stopping === ended) stopping = null;
+    });
+    stopping = ended;
+  };
+  const unfollow = options.followLoad?.({
+    begun: () => {
+      if (!gone && !worker && !stopping) worker = started();
+    },
+    over: letGo,
   });
-  worker.on('error', lost);
-  worker.on('exit', lost);
-  const ask = (request: IoAsk) =>
-    new Promise<unknown>((resolve, reject) => {
-      if (!worker) return reject(new Error('the file I/O worker stopped'));
+  const ask = async (request: IoAsk): Promise<unknown> => {
+    if (stopping) await stopping;
+    return new Promise<unknown>((resolve, reject) => {
+      if (gone) return reject(new Error('the file I/O worker stopped'));
+      worker ??= started();
       nextId += 1;
       pending.set(nextId, { resolve, reject });
       worker.postMessage({ ...request, id: nextId });
     });
+  };
   return {
     get kind() {
-      return worker ? 'worker' : 'in-process';
+      return gone ? 'in-process' : 'worker';
+    },
+    get threadRunning() {
+      return worker !== null;
     },
     async read(files, checks) {
-      if (!worker) return fallback.read(files, checks);
+      // Let go (a quiet process): reads stay in process, where nothing waits in the event loop now;
+      // the store's once-a-second check for hand edits would otherwise start the thread again at once.
+      if (gone || !worker) return fallback.read(files, checks);
       try {
         return ((await ask({ op: 'read', files, checks })) as SentRead[]).map(receivedRead);
       } catch {
@@ -218,7 +267,7 @@ export function workerIo(fallback: RuntimeFilesIo): RuntimeFilesIo {
       }
     },
     async writeGroup(plan) {
-      if (!worker) return fallback.writeGroup(plan);
+      if (gone) return fallback.writeGroup(plan);
       try {
         return (await ask({ op: 'write', plan })) as GroupWritten;
       } catch (sent) {
@@ -229,9 +278,11 @@ export function workerIo(fallback: RuntimeFilesIo): RuntimeFilesIo {
       }
     },
     async close() {
-      const stopping = worker;
+      unfollow?.();
+      gone = true;
+      const last = worker;
       worker = null;
-      await stopping?.terminate();
+      await Promise.all([last?.terminate(), stopping]);
     },
   };
 }

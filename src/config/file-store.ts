@@ -5,6 +5,7 @@ import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
 import { Mutex } from '../fs/mutex.js';
 import { MAX_RUNTIME_FILE_BYTES, type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
 import { type FileWatch, watchFile } from '../fs/watch.js';
+import { followLoad } from '../heap-tuning.js';
 import { Listeners } from '../listeners.js';
 import { type StrategyRegistry, strategySetOf } from '../registry/index.js';
 import { sharedYamlParser, type YamlParser } from '../yaml/off-thread.js';
@@ -13,7 +14,7 @@ import { AuditFile } from './audit-file.js';
 import { judgeGroup, MAX_GROUP, type QueuedCommit } from './commit-group.js';
 import { digestOf } from './digest.js';
 import { ConfigFileError, ConfigWriteError } from './errors.js';
-import { FileChangedError, inProcessIo, type RuntimeFilesIo, readStoreFiles, workerIo } from './file-io.js';
+import { FileChangedError, type FollowLoad, inProcessIo, type RuntimeFilesIo, readStoreFiles, workerIo } from './file-io.js';
 import { type DiskRead, judgeConfigRead, judgePresetsRead, type PresetsNotInForce } from './file-read.js';
 import { PRESETS_FILE_NAME, parsePresetsFile } from './presets-file.js';
 import { NO_PRESETS_DIGEST, presetsInForce, presetsSystemEntry } from './presets-judge.js';
@@ -63,6 +64,8 @@ export interface FileConfigStoreOptions {
    * storm each file-system call made in process waited behind the requests in the event loop.
    */
   ioWorker?: boolean;
+  /** How the I/O worker hears of the process's load, to be let go between bursts (default: heap-tuning's followLoad; tests inject one). */
+  followLoad?: FollowLoad;
   /**
    * Record hand edits in the audit trail (default true). False for a runner-only process: the API
    * process beside it reads the same files and records them; a second recorder, whose view of the
@@ -291,7 +294,8 @@ class FileStore implements FileConfigStore {
         });
       });
     });
-    if (this.options.ioWorker ?? this.options.fs === undefined) this.io = workerIo(this.io);
+    if (this.options.ioWorker ?? this.options.fs === undefined)
+      this.io = workerIo(this.io, { followLoad: this.options.followLoad ?? followLoad });
     this.watch = watchFile([this.file, this.presetsFile], () => void this.refresh().catch(() => {}), {
       pollMs: this.options.pollMs ?? 1000,
     });

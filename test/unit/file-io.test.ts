@@ -3,7 +3,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { activateStrategy } from '../../src/config/changes.js';
 import { ConfigWriteError } from '../../src/config/errors.js';
+import { inProcessIo, workerIo } from '../../src/config/file-io.js';
 import { openFileConfigStore } from '../../src/config/file-store.js';
+import { nodeFileSystem } from '../../src/fs/file-system.js';
+import type { LoadListener } from '../../src/heap-tuning.js';
 import { defaultRegistry } from '../../src/registry/index.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 
@@ -62,9 +65,63 @@ describe('the file store I/O worker', () => {
     await store.close();
   });
 
+  it('its thread is let go once a burst is over, with nothing waiting on it; reads then run in process, and load or the next write starts it again', async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'config.yaml');
+    const audit = path.join(dir, 'audit.log');
+    await writeFile(file, 'version: 1\n');
+    let listener: LoadListener | undefined;
+    const followLoad = (l: LoadListener) => {
+      listener = l;
+      return () => {
+        listener = undefined;
+      };
+    };
+    const io = workerIo(inProcessIo(nodeFileSystem), { followLoad });
+    const load = () => listener ?? expect.unreachable('workerIo follows the load');
+    const write = (version: number) =>
+      io.writeGroup({
+        writes: [{ file, text: `version: ${version}\n`, previous: `version: ${version - 1}\n` }],
+        audit: { file: audit, text: `{"version":${version}}\n`, knownSize: 0 },
+        checks: {},
+      });
+    expect(io.threadRunning).toBe(true);
+    // A read in flight keeps the thread: nothing waiting on it is dropped.
+    const inFlight = io.read([file], {});
+    load().over?.();
+    expect(io.threadRunning).toBe(true);
+    expect(await inFlight).toEqual(['version: 1\n']);
+    load().over?.();
+    expect(io.threadRunning).toBe(false);
+    expect(io.kind).toBe('worker');
+    // Reads (the store's check for hand edits, every second) run in process and leave it let go.
+    expect(await io.read([file], {})).toEqual(['version: 1\n']);
+    expect(io.threadRunning).toBe(false);
+    // The next write starts it again, once the one let go has ended (its exit is no failure).
+    await write(2);
+    expect(io.threadRunning).toBe(true);
+    expect(io.kind).toBe('worker');
+    expect(await readFile(file, 'utf8')).toBe('version: 2\n');
+    expect(await readFile(audit, 'utf8')).toBe('{"version":2}\n');
+    // Load beginning starts it before any write needs it (once the one let go has ended).
+    load().over?.();
+    expect(io.threadRunning).toBe(false);
+    await expect
+      .poll(() => {
+        load().begun?.();
+        return io.threadRunning;
+      })
+      .toBe(true);
+    await write(3);
+    expect(io.kind).toBe('worker');
+    await io.close();
+    expect(listener).toBeUndefined();
+    expect(io.kind).toBe('in-process');
+    expect(io.threadRunning).toBe(false);
+  });
+
   it('an injected file system (fault tests) keeps everything in process', async () => {
     const dir = await tempRuntimeDir();
-    const { nodeFileSystem } = await import('../../src/fs/file-system.js');
     const store = await openFileConfigStore({ strategies: defaultRegistry, runtimeDir: dir, fs: { ...nodeFileSystem } });
     await store.start();
     expect(store.ioKind).toBe('in-process');

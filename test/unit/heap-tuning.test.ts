@@ -27,6 +27,16 @@ describe('the collection after a burst (IdleCollection)', () => {
     expect(due([...burst, 0, 0, 0, ...burst])).toEqual([7, 17]);
   });
 
+  it('is in a burst from its first busy second until the collection that ends it (what followLoad tells as begun and over)', () => {
+    const collection = new IdleCollection();
+    const seen = [0.003, 0.9, 0.5, 0, 0, 0, 0, 0, 0, 0, 0.7].map((u) => {
+      const before = collection.inBurst;
+      const collect = collection.tick(u);
+      return !before && collection.inBurst ? 'begun' : collect ? 'over' : '-';
+    });
+    expect(seen).toEqual(['-', 'begun', '-', '-', '-', '-', '-', '-', 'over', '-', 'begun']);
+  });
+
   it('takes its thresholds', () => {
     expect(due([0.2, 0.04, 0.04], { busy: 0.1, quiet: 0.05, quietTicks: 2 })).toEqual([3]);
   });
