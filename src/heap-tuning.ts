@@ -128,24 +128,40 @@ export function followLoad(listener: LoadListener): () => void {
 export function collectWhenIdle(): void {
   // Taken when first due, not at start: a short command (`stratctl status`) never pays for the context.
   let gc: (() => void) | undefined;
-  const due = new IdleCollection();
-  let last = performance.eventLoopUtilization();
-  setInterval(() => {
-    const now = performance.eventLoopUtilization();
-    const { utilization } = performance.eventLoopUtilization(now, last);
-    last = now;
-    const wasInBurst = due.inBurst;
-    const collect = due.tick(utilization);
-    if (!wasInBurst && due.inBurst) for (const listener of loadListeners) listener.begun?.();
-    if (!collect) return;
-    // Before the collection: what the listeners let go of (the file store's I/O thread) is gone by then.
-    for (const listener of loadListeners) listener.over?.();
+  const tick = loadTicker(performance.eventLoopUtilization, (): void => {
     gc ??= v8Collector();
     if (!gc) return;
     setFlagsFromString('--compact-on-every-full-gc');
     gc();
     setFlagsFromString('--no-compact-on-every-full-gc');
-  }, 1000).unref();
+  });
+  setInterval(tick, 1000).unref();
+}
+
+type Utilization = ReturnType<typeof performance.eventLoopUtilization>;
+
+/**
+ * One second's judgement of this thread's load (`sample`: performance.eventLoopUtilization): tells
+ * the load listeners when a burst begins and when it is over, and collects then (`collect`).
+ */
+export function loadTicker(sample: (now?: Utilization, before?: Utilization) => Utilization, collect: () => void): () => void {
+  const due = new IdleCollection();
+  let last = sample();
+  return () => {
+    const now = sample();
+    const { utilization } = sample(now, last);
+    last = now;
+    const wasInBurst = due.inBurst;
+    const collectNow = due.tick(utilization);
+    if (!wasInBurst && due.inBurst) for (const listener of loadListeners) listener.begun?.();
+    if (!collectNow) return;
+    // Before the collection: what the listeners let go of (the file store's I/O thread) is gone by then.
+    for (const listener of loadListeners) listener.over?.();
+    collect();
+    // The collection's own pause (tens of ms) is not load: counted, it made the next second busy,
+    // and that "began" a burst again, which started the I/O thread the collection had let go.
+    last = sample();
+  };
 }
 
 /** V8's `gc` function, without exposing it as `globalThis.gc`; undefined if this V8 will not give it. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IdleCollection, v8Collector } from '../../src/heap-tuning.js';
+import { followLoad, IdleCollection, loadTicker, v8Collector } from '../../src/heap-tuning.js';
 
 /** Feeds one utilization per second; returns the seconds (1-based) at which a collection was due. */
 const due = (utilizations: readonly number[], thresholds?: ConstructorParameters<typeof IdleCollection>[0]) => {
@@ -39,6 +39,37 @@ describe('the collection after a burst (IdleCollection)', () => {
 
   it('takes its thresholds', () => {
     expect(due([0.2, 0.04, 0.04], { busy: 0.1, quiet: 0.05, quietTicks: 2 })).toEqual([3]);
+  });
+});
+
+describe('the load ticker (what collectWhenIdle runs each second)', () => {
+  it('tells a burst begun and over, collects once at its end, and does not take its own collection for load', () => {
+    // A fake event loop: active and idle milliseconds so far, as performance.eventLoopUtilization counts them.
+    let active = 0;
+    let idle = 0;
+    type Sample = { active: number; idle: number; utilization: number };
+    const sample = (now?: Sample, before?: Sample): Sample =>
+      now && before
+        ? { active: 0, idle: 0, utilization: (now.active - before.active) / (now.active + now.idle - before.active - before.idle) }
+        : { active, idle, utilization: 0 };
+    const events: string[] = [];
+    const stop = followLoad({ begun: () => events.push('begun'), over: () => events.push('over') });
+    try {
+      // The collection pauses the loop for 80 ms (a large heap): that second would read 7% busy.
+      const tick = loadTicker(sample as never, () => {
+        events.push('collect');
+        active += 80;
+      });
+      for (const busyMs of [600, 300, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 400]) {
+        active += busyMs;
+        idle += 1000 - busyMs;
+        tick();
+        events.push('|');
+      }
+    } finally {
+      stop();
+    }
+    expect(events.join(' ')).toBe('begun | | | | | | | over collect | | | | | | begun |');
   });
 });
 
