@@ -129,7 +129,7 @@ async function restore(fs: FileSystem, written: readonly FileWrite[], cause: unk
 export interface RuntimeFilesIo {
   /** Where the work runs now: the worker thread, or in process (a worker that stopped falls back). */
   readonly kind: 'worker' | 'in-process';
-  /** A worker thread exists now (one let go while the process is quiet is started again by the next read or write). */
+  /** A worker thread exists now (one let go while the process is quiet is started again by load or the next write). */
   readonly threadRunning: boolean;
   read(files: readonly string[], checks: RuntimeFileChecks): Promise<FileRead[]>;
   writeGroup(plan: GroupWritePlan): Promise<GroupWritten>;
