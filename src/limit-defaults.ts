@@ -2,7 +2,7 @@
  * The default of every limit (DESIGN "Limits and hostile input"), in a module that imports nothing.
  * stratctl's command tree lists them in `serve --help` (src/limit-settings.ts) and must not load the
  * server to do it: taken from the modules that enforce them, these constants brought graphql, yoga
- * and their plugins into every stratctl command's start. Those modules re-export theirs.
+ * and their plugins into every stratctl command's start. Everything that needs a default takes it from here.
  */
 
 /** DESIGN "Limits": connections. */

@@ -2,8 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type DocumentNode, Kind, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { COST_LIMITS, operationCost } from '../src/graphql/plugins/cost.js';
+import { operationCost } from '../src/graphql/plugins/cost.js';
 import { schema } from '../src/graphql/schema/index.js';
+import { COST_LIMITS } from '../src/limit-defaults.js';
 import { ROOT } from './helpers/server.js';
 
 const dir = path.join(ROOT, 'operations');

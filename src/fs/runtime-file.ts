@@ -4,9 +4,6 @@ import path from 'node:path';
 import { MAX_RUNTIME_FILE_BYTES } from '../limit-defaults.js';
 import type { FileSystem } from './file-system.js';
 
-// Defined with the other limits' defaults (nothing to import there: stratctl lists them without loading this).
-export { MAX_RUNTIME_FILE_BYTES };
-
 /** Limits on what the server reads from its runtime directory (the store's, not HTTP's). */
 export interface RuntimeFileLimits {
   /** config.yaml, strategies.yaml, tokens.yaml: refused when larger. */

@@ -1,10 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { CONNECTION_LIMITS } from '../limit-defaults.js';
+import type { CONNECTION_LIMITS } from '../limit-defaults.js';
 import { clientOfAddress } from './client-key.js';
-
-// Defined with the other limits' defaults (nothing to import there: stratctl lists them without loading this).
-export { CONNECTION_LIMITS };
 
 /** How often the timeouts are checked. */
 export const CHECK_INTERVAL_MS = 1_000;

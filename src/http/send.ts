@@ -2,9 +2,6 @@ import { MAX_STREAM_BUFFER_BYTES } from '../limit-defaults.js';
 import type { ByteStream, Exchange, Reply } from './exchange.js';
 import { isStream } from './exchange.js';
 
-// Defined with the other limits' defaults (nothing to import there: stratctl lists them without loading this).
-export { MAX_STREAM_BUFFER_BYTES };
-
 /** Headers that describe the connection or the wire: the writer sets them from what it sends. */
 const HOP_BY_HOP = ['content-length', 'transfer-encoding', 'connection', 'keep-alive'];
 

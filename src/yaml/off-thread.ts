@@ -5,9 +5,6 @@ import { DEFAULT_PARSE_DEADLINE_MS } from '../limit-defaults.js';
 import type { YamlEdit, YamlParseResult } from './core.js';
 import type { WorkerAnswer, WorkerRequest } from './worker.js';
 
-// Defined with the other limits' defaults (nothing to import there: stratctl lists them without loading this).
-export { DEFAULT_PARSE_DEADLINE_MS };
-
 /** Starting the worker is not the file's fault: it gets its own, longer, allowance. */
 const START_DEADLINE_MS = 30_000;
 

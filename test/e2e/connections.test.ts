@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CONNECTION_LIMITS } from '../../src/http/connections.js';
+import { CONNECTION_LIMITS } from '../../src/limit-defaults.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { openSse } from '../helpers/sse.js';

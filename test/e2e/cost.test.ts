@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { COST_LIMITS, operationCost } from '../../src/graphql/plugins/cost.js';
+import { operationCost } from '../../src/graphql/plugins/cost.js';
 import { schema } from '../../src/graphql/schema/index.js';
+import { COST_LIMITS } from '../../src/limit-defaults.js';
 import { startTestServer } from '../helpers/server.js';
 
 const ENTRY =

@@ -1,7 +1,6 @@
 import { getIntrospectionQuery } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { QUERY_LIMITS } from '../../src/graphql/plugins/armor.js';
-import { MAX_REQUEST_BODY_BYTES } from '../../src/http/steps/body-limit.js';
+import { MAX_REQUEST_BODY_BYTES, QUERY_LIMITS } from '../../src/limit-defaults.js';
 import { gql } from '../helpers/http.js';
 import { startTestServer } from '../helpers/server.js';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_RESPONSE_BYTES } from '../../src/graphql/plugins/response-size.js';
+import { MAX_RESPONSE_BYTES } from '../../src/limit-defaults.js';
 import { startTestServer } from '../helpers/server.js';
 import { openSse } from '../helpers/sse.js';
 

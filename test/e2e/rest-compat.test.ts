@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { MAX_REQUEST_BODY_BYTES as REST_BODY_LIMIT_BYTES } from '../../src/http/steps/body-limit.js';
+import { MAX_REQUEST_BODY_BYTES as REST_BODY_LIMIT_BYTES } from '../../src/limit-defaults.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const run = promisify(execFile);

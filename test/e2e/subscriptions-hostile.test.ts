@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createToken, revokeToken } from '../../src/auth/token-file.js';
-import { MAX_SUBSCRIPTIONS_PER_CLIENT } from '../../src/graphql/plugins/subscription-limit.js';
 import { TOKEN_RECHECK_MS } from '../../src/graphql/plugins/token-recheck.js';
+import { MAX_SUBSCRIPTIONS_PER_CLIENT } from '../../src/limit-defaults.js';
 import { startTestServer } from '../helpers/server.js';
 import { openSse, type SseStream } from '../helpers/sse.js';
 

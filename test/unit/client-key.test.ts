@@ -3,7 +3,8 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { clientOfAddress } from '../../src/http/client-key.js';
-import { CONNECTION_LIMITS, type ConnectionClosure, guardConnections } from '../../src/http/connections.js';
+import { type ConnectionClosure, guardConnections } from '../../src/http/connections.js';
+import { CONNECTION_LIMITS } from '../../src/limit-defaults.js';
 
 describe('clientOfAddress: who a per-client limit counts', () => {
   it('an IPv4 address is itself; one mapped into IPv6 (a dual-stack listener) is the same IPv4 client', () => {

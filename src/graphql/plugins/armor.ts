@@ -3,9 +3,6 @@ import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { QUERY_LIMITS } from '../../limit-defaults.js';
 
-// Defined with the other limits' defaults (nothing to import there: stratctl lists them without loading this).
-export { QUERY_LIMITS };
-
 export type QueryLimits = { -readonly [K in keyof typeof QUERY_LIMITS]: number };
 
 /**

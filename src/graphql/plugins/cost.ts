@@ -21,9 +21,6 @@ import type { Plugin } from 'graphql-yoga';
 import { COST_LIMITS } from '../../limit-defaults.js';
 import type { OnDocumentRefusal } from './refusal.js';
 
-// Defined with the other limits' defaults (nothing to import there: stratctl lists them without loading this).
-export { COST_LIMITS };
-
 export type CostLimits = { -readonly [K in keyof typeof COST_LIMITS]: number };
 
 /** 2 per object, 1 per scalar, x1.5 per level (GraphQL Armor's weights, which the README documented). */

@@ -3,9 +3,6 @@ import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import { MAX_RESPONSE_BYTES } from '../../limit-defaults.js';
 import type { OnDocumentRefusal } from './refusal.js';
 
-// Defined with the other limits' defaults (nothing to import there: stratctl lists them without loading this).
-export { MAX_RESPONSE_BYTES };
-
 export const RESPONSE_TOO_LARGE = 'Response too large';
 
 function tooLarge(maxBytes: number): ExecutionResult {

@@ -4,9 +4,6 @@ import { MAX_SUBSCRIPTIONS_PER_CLIENT } from '../../limit-defaults.js';
 import { interruptible } from './interruptible.js';
 import type { OnDocumentRefusal } from './refusal.js';
 
-// Defined with the other limits' defaults (nothing to import there: stratctl lists them without loading this).
-export { MAX_SUBSCRIPTIONS_PER_CLIENT };
-
 interface ClientContext {
   /** Who is asking (the HTTP adapter's client key: the address, or the proxy's forwarded hop). */
   readonly clientKey?: string;

@@ -5,9 +5,6 @@ import { MAX_REQUEST_BODY_BYTES } from '../../limit-defaults.js';
 import type { Exchange, Handler, Reply, Step } from '../exchange.js';
 import type { Refuse } from '../refusal.js';
 
-// Defined with the other limits' defaults (nothing to import there: stratctl lists them without loading this).
-export { MAX_REQUEST_BODY_BYTES };
-
 /** The one wording of the refusal, for GraphQL and the REST routes alike. */
 export const bodyTooLargeMessage = (limit: number) => `Request body too large: the limit is ${limit} bytes`;
 
