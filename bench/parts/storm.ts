@@ -9,7 +9,7 @@ import type { Agent } from 'node:http';
 import path from 'node:path';
 import type { RunningServer } from '../lib/control-plane.js';
 import { activationOf, keepAlive, keyCycle, postGraphQL, QUERIES } from '../lib/http.js';
-import { spawnLogged, stop, waitForLog } from '../lib/processes.js';
+import { type Child, spawnLogged, stop, waitForLog } from '../lib/processes.js';
 import { allOf, atMost, type Row } from '../lib/report.js';
 import { formatCount, formatMs, median } from '../lib/stats.js';
 import { READ_BODIES } from './peers.js';
@@ -27,18 +27,45 @@ export interface StormResult {
   readErrors: number;
 }
 
+/** One activation on `agent` (false: a new connection); its round trip in ms, or null with the failure recorded. */
+async function timedActivation(url: string, agent: Agent | false, k: string, failures: string[]): Promise<number | null> {
+  const answer = await postGraphQL(url, { query: QUERIES.activate, variables: { k } }, agent).catch((err: Error) => err);
+  if (answer instanceof Error) failures.push(answer.message);
+  else if (!activationOf(answer).ok) failures.push(`HTTP ${answer.status} ${answer.text.slice(0, 200)}`);
+  else return answer.ms;
+  return null;
+}
+
 async function activations(url: string, count: number, pooled: Agent, next: () => string, failures: string[]): Promise<Series> {
   const series: Series = { fresh: [], pooled: [] };
   for (let i = 0; i < 2 * count; i++) {
     const kind = i % 2 === 0 ? 'fresh' : 'pooled';
-    const answer = await postGraphQL(url, { query: QUERIES.activate, variables: { k: next() } }, kind === 'fresh' ? false : pooled).catch(
-      (err: Error) => err,
-    );
-    if (answer instanceof Error) failures.push(answer.message);
-    else if (!activationOf(answer).ok) failures.push(`HTTP ${answer.status} ${answer.text.slice(0, 200)}`);
-    else series[kind].push(answer.ms);
+    const ms = await timedActivation(url, kind === 'fresh' ? false : pooled, next(), failures);
+    if (ms !== null) series[kind].push(ms);
   }
   return series;
+}
+
+/** A read storm in its own process (`load-child.ts`), started: its autocannon has begun opening its connections. */
+async function startStorm(tmp: string, url: string, connections: number, log: string): Promise<Child> {
+  const spec = { url, connections, duration: 120, body: READ_BODIES.strategies };
+  const storm = spawnLogged(process.execPath, ['--import', 'tsx', 'bench/load-child.ts', JSON.stringify(spec)], {
+    log: path.join(tmp, log),
+  });
+  try {
+    await waitForLog(storm, /storm started/);
+  } catch (err) {
+    await stop(storm);
+    throw err;
+  }
+  return storm;
+}
+
+/** Stops the storm; its reads per second and errors, from the line it prints as it ends. */
+async function endStorm(storm: Child): Promise<{ rps: number; errors: number; non2xx: number }> {
+  await stop(storm);
+  const line = (await waitForLog(storm, /RESULT (\{.*\})/, 1_000).catch(() => null))?.[1];
+  return line ? (JSON.parse(line) as { rps: number; errors: number; non2xx: number }) : { rps: Number.NaN, errors: Number.NaN, non2xx: 0 };
 }
 
 export async function activationUnderStorm(tmp: string, ours: RunningServer, count: number, connections: number): Promise<StormResult> {
@@ -46,24 +73,57 @@ export async function activationUnderStorm(tmp: string, ours: RunningServer, cou
   const failures: string[] = [];
   const pooled = keepAlive(1);
   const quiet = await activations(ours.url, count, pooled, next, failures);
-  const spec = { url: ours.url, connections, duration: 120, body: READ_BODIES.strategies };
-  const storm = spawnLogged(process.execPath, ['--import', 'tsx', 'bench/load-child.ts', JSON.stringify(spec)], {
-    log: path.join(tmp, 'storm.log'),
-  });
   let stormed: Series = { fresh: [], pooled: [] };
+  let reads = { rps: Number.NaN, errors: Number.NaN, non2xx: 0 };
+  const storm = await startStorm(tmp, ours.url, connections, 'storm.log');
   try {
-    await waitForLog(storm, /storm started/);
     await new Promise((r) => setTimeout(r, 1_000)); // every connection open and busy
     stormed = await activations(ours.url, count, pooled, next, failures);
   } finally {
     pooled.destroy();
-    await stop(storm);
+    reads = await endStorm(storm);
   }
-  const line = (await waitForLog(storm, /RESULT (\{.*\})/, 1_000).catch(() => null))?.[1];
-  const reads = line
-    ? (JSON.parse(line) as { rps: number; errors: number; non2xx: number })
-    : { rps: Number.NaN, errors: Number.NaN, non2xx: 0 };
   return { quiet, storm: stormed, failures, readsPerSecond: reads.rps, readErrors: reads.errors + reads.non2xx };
+}
+
+export interface StormStartResult extends Series {
+  failures: string[];
+}
+
+/**
+ * One activation 100 ms into each of `rounds` read storms, on a new connection and on a keep-alive
+ * connection opened before (alternating): the storm's connections are still arriving then. Node
+ * 20's libuv accepts one connection per turn of the event loop, and every reader accepted makes the
+ * next turn longer, so a new connection waits in the kernel's accept queue behind the storm's own;
+ * a connection opened before does not. No target: item 4's figure is taken from 1 s in.
+ */
+export async function activationAtStormStart(
+  tmp: string,
+  ours: RunningServer,
+  rounds: number,
+  connections: number,
+): Promise<StormStartResult> {
+  const next = keyCycle(2);
+  const result: StormStartResult = { fresh: [], pooled: [], failures: [] };
+  const pooled = keepAlive(1);
+  try {
+    await postGraphQL(ours.url, { query: QUERIES.status }, pooled); // the kept connection, opened before any storm
+    for (let round = 0; round < rounds; round++) {
+      const kind = round % 2 === 0 ? 'fresh' : 'pooled';
+      const storm = await startStorm(tmp, ours.url, connections, `storm-start-${round}.log`);
+      try {
+        await new Promise((r) => setTimeout(r, 100));
+        const ms = await timedActivation(ours.url, kind === 'fresh' ? false : pooled, next(), result.failures);
+        if (ms !== null) result[kind].push(ms);
+      } finally {
+        await endStorm(storm);
+      }
+      await new Promise((r) => setTimeout(r, 1_000)); // the storm's connections closed, the server quiet again
+    }
+  } finally {
+    pooled.destroy();
+  }
+  return result;
 }
 
 const worst = (xs: number[]) => (xs.length ? Math.max(...xs) : Number.NaN);
@@ -80,4 +140,23 @@ export function stormRows(r: StormResult, connections: number): Row[] {
     verdict: r.failures.length ? 'failed' : allOf(atMost(worst(r.storm[kind]), 50)),
   });
   return [row('fresh', 'new connection each'), row('pooled', 'one keep-alive connection')];
+}
+
+/** Every figure, smallest first: a handful of storms, so the spread is the finding. */
+const each = (xs: number[]) =>
+  [...xs]
+    .sort((a, b) => a - b)
+    .map(formatMs)
+    .join(', ') || 'none';
+
+export function stormStartRows(r: StormStartResult, connections: number): Row[] {
+  const refused = r.failures.length ? `; ${r.failures.length} activations REFUSED: ${r.failures[0]}` : '';
+  return [
+    {
+      figure: `activation 100 ms into a ${connections}-connection read storm's start (${r.fresh.length} + ${r.pooled.length} storms)`,
+      ours: `new connection: ${each(r.fresh)} ms; keep-alive connection opened before: ${each(r.pooled)} ms${refused}`,
+      target: 'no target (see the notes)',
+      verdict: r.failures.length ? 'failed' : 'no target',
+    },
+  ];
 }

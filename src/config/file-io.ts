@@ -191,8 +191,9 @@ export type FollowLoad = (listener: LoadListener) => () => void;
  * a tenth of what the whole server may hold between bursts (issue 10). Meanwhile reads run in
  * process. It is started again when load begins (the first busy second: a read storm's writes
  * after that find it running), or by the next write, which then waits for its start (tens of ms on
- * a quiet server; in a storm's first second, the thread boots cold beside the storm, measured at
- * 52-140 ms for the write after it, against 9-42 with a kept thread).
+ * a quiet server; in a storm's first second, the thread boots cold beside the storm: the write
+ * after it took a median of 80 ms against 50 with a kept thread, most of both being the wait of a
+ * new connection in the accept queue at a connection burst, README "New connections").
  */
 export function workerIo(fallback: RuntimeFilesIo, options: { followLoad?: FollowLoad } = {}): RuntimeFilesIo {
   let worker: Worker | null = null;
