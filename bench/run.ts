@@ -19,7 +19,7 @@ import { type Peer, READ_BODIES, startPeers } from './parts/peers.js';
 import { profileReads } from './parts/profile.js';
 import { groupWriteFloor, groupWriteWorkerFloor, reloadEmbedded, reloadRows, reloadSeparate, watchFloor } from './parts/reload.js';
 import { coldStarts, startRows, stratctlRows, stratctlStatus } from './parts/start.js';
-import { activationAtStormStart, activationUnderStorm, stormRows, stormStartRows } from './parts/storm.js';
+import { activationAtStormStart, activationUnderStorm, STORM_START_OFFSETS_MS, stormRows, stormStartRows } from './parts/storm.js';
 import { durableWrites, writeRows } from './parts/writes.js';
 
 /** When RSS is read again after the load, in seconds of idle. */
@@ -54,7 +54,7 @@ const plan: Plan = quick ? { connections: 50, duration: 2, rounds: 1, warmup: 1 
 const sizes = quick
   ? { writeSeconds: 2, reloadN: 50, starts: 3, stratctl: 3, profileSeconds: 5 }
   : { writeSeconds: 5, reloadN: 1000, starts: 5, stratctl: 5, profileSeconds: 10 };
-const STORM = { activations: 30, connections: 200, startRounds: 10 };
+const STORM = { activations: 30, connections: 200, startRounds: 6 };
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const load = () =>
@@ -196,7 +196,7 @@ const method = [
   `- reads and the mutation: autocannon (as a library, in the bench process), ${plan.connections} connections, ${plan.warmup} s unrecorded warm-up per target, then ${plan.rounds} round(s) of ${plan.duration} s, targets interleaved and the first one rotated each round; the median round (by req/s) is kept with its own p50/p99 (from every response time, not autocannon's whole-ms histogram). req/s counts 2xx answers only. "server CPU per answer": each server process's own CPU time (user + system, from /proc) over a round divided by the answers it gave, the median of its rounds: steadier than req/s on a shared machine, since the load generator competes for the same cores.`,
   '- peers, each in its own process: stock graphql-yoga 5 (`createSchema` from the printed `schema.graphql`, no plugins), fastify 5 + mercurius 16 (`jit: 1`) on the same SDL, plain `node:http` answering each read with the exact bytes this server answered (looked up by the request body). Their data is captured from this server at the start and checked equal before any load. The mutation on the peers is a trivial in-memory swap (nothing durable), so its ratios show the cost of durability plus the pipeline, not a like-for-like.',
   `- durable writes: N writers, each looping real \`activateStrategy\` mutations on its own keep-alive connection for ${sizes.writeSeconds} s, keys alternating; "verified" = the config version grew by exactly the number of distinct versions answered, and audit.log by as many lines, with no refusal.`,
-  `- storm: ${STORM.activations} activations on a new connection each (like \`stratctl activate\`) and ${STORM.activations} on one keep-alive connection opened before, alternating, one after another, while a separate process holds ${STORM.connections} autocannon connections reading \`strategies\`; the same on the quiet server first. Then ${STORM.startRounds} storms, each started anew (${STORM.connections} connections opened at once, 1 s apart): one activation 100 ms in, alternately on a new connection and on a keep-alive connection opened before. No target: this figure is the accept queue, see bench/README.md.`,
+  `- storm: ${STORM.activations} activations on a new connection each (like \`stratctl activate\`) and ${STORM.activations} on one keep-alive connection opened before, alternating, one after another, while a separate process holds ${STORM.connections} autocannon connections reading \`strategies\`; the same on the quiet server first. Then ${STORM.startRounds} storms, each started anew (${STORM.connections} connections opened at once, 1 s apart): in each, activations on new connections ${STORM_START_OFFSETS_MS.join(', ')} ms after the storm's start (concurrently) and one on a keep-alive connection opened before, ${STORM_START_OFFSETS_MS[2]} ms in. No target: this figure is the accept queue, see bench/README.md.`,
   `- activation -> applied: ${sizes.reloadN} \`activateStrategy(waitForRunner: true)\` round trips (the answer comes once the runner reports the version applied), interleaved with ${sizes.reloadN} plain activations, on a fresh embedded-runner server and on \`serve --no-runner\` + \`stratctl runner\`; round trips include HTTP and the durable write; a cached \`status\` read is interleaved on the same connection (HTTP without disk), and the floor rows time the disk work alone in the bench process.`,
   `- cold start: spawn -> first \`/health\` 200 (polled every 2 ms), fresh runtime dir each time, direct and \`npm start\` interleaved, ${sizes.starts} each. \`stratctl status\`: \`node bin/stratctl.js status\` spawn -> exit, ${sizes.stratctl} times. RSS: VmRSS from /proc right after the load parts, then after ${RSS_SETTLE_SECONDS.join(', ')} s with no load (the \`stratctl status\` runs come first); the target is judged on the last, the figure a server holds between bursts (it gives back the young generation and old-generation slack grown under load with one compacting collection after six quiet seconds; its YAML worker thread stops after 10 s idle). VmHWM is the peak.`,
 ];
