@@ -194,6 +194,37 @@ async function rawSubscription(origin: string): Promise<RawStream> {
   };
 }
 
+describe('a burst of new connections (issue 10, item 4: libuv accepts one connection per turn of the event loop)', () => {
+  it('200 connections at once, each with a read, and an activation behind them: all answered, and the reads waited for short turns', async () => {
+    const server = await startTestServer({ security: { connections: { maxConnectionsPerClient: 1_000 } } });
+    const post = (body: string) =>
+      rawRequest(
+        server.origin,
+        `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer ${server.token}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`,
+        body,
+      );
+    // Opened in one turn of this process's loop (the server's too): every connection is in the
+    // kernel's accept queue, its request sent, before the server accepts the first.
+    const reads = Array.from({ length: 200 }, () => post(JSON.stringify({ query: '{ status { configVersion } }' })));
+    const write = post(JSON.stringify({ query: 'mutation { activateStrategy(strategyKey: "gold") { configVersion } }' }));
+    for (const answer of await Promise.all(reads)) {
+      expect(answer.status).toBe(200);
+      expect([1, 2]).toContain(JSON.parse(answer.body.toString()).data.status.configVersion);
+    }
+    const written = await write;
+    expect(written.status).toBe(200);
+    expect(JSON.parse(written.body.toString())).toEqual({ data: { activateStrategy: { configVersion: 2 } } });
+    expect((await server.gql('{ status { configVersion activeStrategyKey } }')).body.data).toEqual({
+      status: { configVersion: 2, activeStrategyKey: 'gold' },
+    });
+    const metrics = await (await fetch(`${server.origin}/metrics`, { headers: { authorization: `Bearer ${server.token}` } })).text();
+    const waited = Number(/^control_plane_http_burst_waits_total (\d+)$/m.exec(metrics)?.[1]);
+    // Without the short turns nothing waits (0); with them, the reads of connections accepted while others queued did.
+    expect(waited).toBeGreaterThan(0);
+    expect(waited).toBeLessThanOrEqual(201);
+  });
+});
+
 describe('a slow SSE reader', () => {
   it('its stream ends once it leaves more than the cap unread; other readers are not held up', async () => {
     const server = await startTestServer({ security: { maxStreamBufferBytes: 64 * 1024 } });
