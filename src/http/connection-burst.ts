@@ -9,10 +9,11 @@
  * readers' connections, while its own path took 5-46 ms once accepted.
  *
  * So while connections arrive in consecutive turns (the accept queue is not empty), the requests
- * read meanwhile wait in arrival order and run `perTurn` a turn, and each turn stays short: the
- * queue of connections drains in a few ms per hundred instead of hundreds. The first turn in
- * which no connection arrives (the accept queue is empty) runs every waiting request and ends the
- * burst. Outside a burst a request runs at once: the cost is one comparison.
+ * read meanwhile wait in arrival order and run `perTurn` a turn, and each turn stays short: at a
+ * 200-connection storm's start the accept queue drained in 10-137 ms (median 59) where it took
+ * 11-465 ms (median 293). The first turn in which no connection arrives (the accept queue is
+ * empty) runs every waiting request and ends the burst. Outside a burst a request runs at once:
+ * the cost is one comparison.
  */
 export class ConnectionBurst {
   private state: 'idle' | 'watching' | 'burst' = 'idle';
