@@ -28,6 +28,14 @@ function loop(perTurn = 4) {
     get ticking() {
       return scheduled.length > 0;
     },
+    /** Connections in two consecutive turns: the accept queue was not empty, a burst begins. */
+    startBurst() {
+      for (let turn = 0; turn < 2; turn++) {
+        this.connect();
+        this.endTurn();
+      }
+      expect(burst.inBurst).toBe(true);
+    },
   };
 }
 
@@ -69,10 +77,7 @@ describe('ConnectionBurst: requests in short batches while connections keep arri
 
   it('the first turn without a new connection runs every waiting request and ends the burst', () => {
     const l = loop(1);
-    l.connect();
-    l.endTurn();
-    l.connect();
-    l.endTurn();
+    l.startBurst();
     for (const name of ['a', 'b', 'c']) l.request(name);
     l.endTurn(); // the accept queue is empty
     expect(l.ran).toEqual(['a', 'b', 'c']);
@@ -84,10 +89,7 @@ describe('ConnectionBurst: requests in short batches while connections keep arri
 
   it('flush (the server closing) runs every waiting request at once', () => {
     const l = loop(1);
-    l.connect();
-    l.endTurn();
-    l.connect();
-    l.endTurn();
+    l.startBurst();
     l.request('a');
     l.request('b');
     l.burst.flush();
@@ -99,10 +101,7 @@ describe('ConnectionBurst: requests in short batches while connections keep arri
 
   it('a waiting request that throws is reported and does not strand the others', () => {
     const l = loop(4);
-    l.connect();
-    l.endTurn();
-    l.connect();
-    l.endTurn();
+    l.startBurst();
     l.request('a');
     l.burst.admit(() => {
       throw new Error('boom');
