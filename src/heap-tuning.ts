@@ -59,6 +59,9 @@ export function tuneHeap(tuning: { semiSpaceMb: number; heapGrowingPercent: numb
   collectWhenIdle();
 }
 
+/** A second in which the event loop was at work at least this share of the time is a busy one. */
+export const BUSY_SHARE = 0.05;
+
 /**
  * When a collection is due: after a busy stretch (a second in which the event loop was busy at
  * least `busy` of the time), once `quietTicks` seconds in a row were quiet (busy less than
@@ -70,7 +73,7 @@ export class IdleCollection {
   private busy = false;
   private quietTicks = 0;
   constructor(
-    private readonly thresholds: { busy: number; quiet: number; quietTicks: number } = { busy: 0.05, quiet: 0.01, quietTicks: 6 },
+    private readonly thresholds: { busy: number; quiet: number; quietTicks: number } = { busy: BUSY_SHARE, quiet: 0.01, quietTicks: 6 },
   ) {}
 
   /** In a burst: a busy second was seen, and the collection that ends the burst has not run yet. */
@@ -135,7 +138,41 @@ export function collectWhenIdle(): void {
     gc();
     setFlagsFromString('--no-compact-on-every-full-gc');
   });
-  setInterval(tick, 1000).unref();
+  let tickedAt = performance.eventLoopUtilization();
+  recent = { second: performance.eventLoopUtilization(tickedAt, tickedAt), tickedAt };
+  setInterval(() => {
+    // The second before this tick, without the tick's own collection (its pause is not load).
+    const second = performance.eventLoopUtilization(performance.eventLoopUtilization(), tickedAt);
+    tick();
+    tickedAt = performance.eventLoopUtilization();
+    recent = { second, tickedAt };
+  }, 1000).unref();
+}
+
+/** This thread's event loop over its last one-second tick, and where that tick left it (null: no tick runs here). */
+let recent: { second: Utilization; tickedAt: Utilization } | null = null;
+
+/**
+ * Whether this thread's event loop is busy now, by the measure the ticks use (a share of the time
+ * at work at least `BUSY_SHARE`), over the last tick's second and the time since: a quiet server's
+ * work, an operator's activation on code gone cold included, is 1-4% of it; 100 ms into a read
+ * storm it is 10% and rising. False where no tick runs (a test, a short command). What a write
+ * weighs when the file store's I/O thread is not there to take it (file-io.ts).
+ */
+export function loopBusyNow(): boolean {
+  if (!recent) return false;
+  return busyOver(recent.second, performance.eventLoopUtilization(performance.eventLoopUtilization(), recent.tickedAt));
+}
+
+/** Busy over a stretch made of `spans` (event-loop utilization deltas): at work at least `BUSY_SHARE` of it. */
+export function busyOver(...spans: readonly Pick<Utilization, 'active' | 'idle'>[]): boolean {
+  let active = 0;
+  let total = 0;
+  for (const span of spans) {
+    active += span.active;
+    total += span.active + span.idle;
+  }
+  return total > 0 && active / total >= BUSY_SHARE;
 }
 
 type Utilization = ReturnType<typeof performance.eventLoopUtilization>;

@@ -31,3 +31,4 @@ parentPort?.on('message', (request: IoRequest) => {
     (err: unknown) => parentPort?.postMessage({ id: request.id, error: sent(err) } satisfies IoReply),
   );
 });
+parentPort?.postMessage({ listening: true } satisfies IoReply);

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { AtomicWriteError, writeFileAtomic } from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem } from '../fs/file-system.js';
 import { type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
-import type { LoadListener } from '../heap-tuning.js';
+import { type LoadListener, loopBusyNow } from '../heap-tuning.js';
 import { appendAuditText } from './audit-append.js';
 import { ConfigWriteError } from './errors.js';
 
@@ -176,10 +176,17 @@ const receivedRead = (read: SentRead): FileRead =>
 
 export type IoRequest = IoAsk & { readonly id: number };
 
-export type IoReply = { readonly id: number; readonly value: unknown } | { readonly id: number; readonly error: SentError };
+export type IoReply =
+  | { readonly id: number; readonly value: unknown }
+  | { readonly id: number; readonly error: SentError }
+  /** The worker's first message: it has loaded and listens. */
+  | { readonly listening: true };
 
 /** How the worker-backed I/O hears of the process's load (heap-tuning's followLoad). */
 export type FollowLoad = (listener: LoadListener) => () => void;
+
+/** How long after a write made in process (no thread ready, a quiet loop) a let-go thread is started again. */
+export const RESTART_AFTER_WRITE_MS = 100;
 
 /**
  * The worker-backed I/O: one worker thread, requests answered in order. Reads that fail are done
@@ -189,14 +196,19 @@ export type FollowLoad = (listener: LoadListener) => () => void;
  * The thread is let go once a burst of load is over (`followLoad`: the same quiet seconds after
  * which the heap is compacted), with nothing waiting on it: an idle isolate holds ~10 MB resident,
  * a tenth of what the whole server may hold between bursts (issue 10). Meanwhile reads run in
- * process. It is started again when load begins (the first busy second: a read storm's writes
- * after that find it running), or by the next write, which then waits for its start (tens of ms on
- * a quiet server; in a storm's first second, the thread boots cold beside the storm: the write
- * after it took a median of 80 ms against 50 with a kept thread, most of both being the wait of a
- * new connection in the accept queue at a connection burst, README "New connections").
+ * process, and so do writes while the event loop is quiet (`loopBusy`, heap-tuning's
+ * `loopBusyNow`): the promise API, where nothing waits in a quiet loop and nothing blocks it. The
+ * first write after a quiet spell is typically an operator's, and the thread's start made it
+ * 35-52 ms where in process it takes 8-10. The thread is started again a little after such a
+ * write, for the writes that may follow; when load begins (the first busy second); or by a write
+ * that finds the loop busy, which then waits for its start: in process, each of the write's ~15
+ * file-system calls would wait its turn behind the load (100 ms into a read storm, a write took
+ * 186-241 ms so, against 28-109 with the thread running: 6 storms, and four runs of 5-6).
  */
-export function workerIo(fallback: RuntimeFilesIo, options: { followLoad?: FollowLoad } = {}): RuntimeFilesIo {
+export function workerIo(fallback: RuntimeFilesIo, options: { followLoad?: FollowLoad; loopBusy?: () => boolean } = {}): RuntimeFilesIo {
   let worker: Worker | null = null;
+  /** The worker that has said it listens: until then (a thread starting: ~25 ms) work may run in process instead of waiting. */
+  let listening: Worker | null = null;
   /** It failed (or the store closed): everything runs in process from then on. */
   let gone = false;
   let nextId = 0;
@@ -213,6 +225,10 @@ export function workerIo(fallback: RuntimeFilesIo, options: { followLoad?: Follo
     const fresh = startWorker();
     fresh.unref();
     fresh.on('message', (reply: IoReply) => {
+      if ('listening' in reply) {
+        listening = fresh;
+        return;
+      }
       const waiting = pending.get(reply.id);
       pending.delete(reply.id);
       if (!waiting) return;
@@ -224,7 +240,7 @@ export function workerIo(fallback: RuntimeFilesIo, options: { followLoad?: Follo
     return fresh;
   };
   worker = started();
-  /** A thread being let go: the next ask waits for its end (its exit handled) before starting another. */
+  /** A thread being let go: load that begins meanwhile starts another once its exit is handled. */
   let stopping: Promise<unknown> | null = null;
   const letGo = () => {
     if (!worker || pending.size > 0) return;
@@ -235,22 +251,25 @@ export function workerIo(fallback: RuntimeFilesIo, options: { followLoad?: Follo
     });
     stopping = ended;
   };
-  const unfollow = options.followLoad?.({
-    begun: () => {
-      if (!gone && !worker && !stopping) worker = started();
-    },
-    over: letGo,
-  });
-  const ask = async (request: IoAsk): Promise<unknown> => {
-    if (stopping) await stopping;
-    return new Promise<unknown>((resolve, reject) => {
-      if (gone) return reject(new Error('the file I/O worker stopped'));
-      worker ??= started();
+  const start = () => {
+    if (!gone && !worker) worker = started();
+  };
+  const startSoon = () => {
+    if (stopping) void stopping.then(start);
+    else start();
+  };
+  const unfollow = options.followLoad?.({ begun: startSoon, over: letGo });
+  /** A start due after a write made in process. */
+  let restart: NodeJS.Timeout | undefined;
+  /** The thread, if it is there and listens. */
+  const ready = () => (worker !== null && worker === listening ? worker : null);
+  const loopBusy = options.loopBusy ?? loopBusyNow;
+  const ask = (thread: Worker, request: IoAsk): Promise<unknown> =>
+    new Promise<unknown>((resolve, reject) => {
       nextId += 1;
       pending.set(nextId, { resolve, reject });
-      worker.postMessage({ ...request, id: nextId });
+      thread.postMessage({ ...request, id: nextId });
     });
-  };
   return {
     get kind() {
       return gone ? 'in-process' : 'worker';
@@ -259,19 +278,41 @@ export function workerIo(fallback: RuntimeFilesIo, options: { followLoad?: Follo
       return worker !== null;
     },
     async read(files, checks) {
-      // Let go (a quiet process): reads stay in process, where nothing waits in the event loop now;
-      // the store's once-a-second check for hand edits would otherwise start the thread again at once.
-      if (gone || !worker) return fallback.read(files, checks);
+      // Let go (a quiet process) or still starting: in process. A read is a few calls; the store's
+      // check for hand edits, once a second, would otherwise start the thread again at once.
+      const thread = ready();
+      if (gone || !thread) return fallback.read(files, checks);
       try {
-        return ((await ask({ op: 'read', files, checks })) as SentRead[]).map(receivedRead);
+        return ((await ask(thread, { op: 'read', files, checks })) as SentRead[]).map(receivedRead);
       } catch {
         return fallback.read(files, checks);
       }
     },
     async writeGroup(plan) {
       if (gone) return fallback.writeGroup(plan);
+      if (!ready() && !loopBusy()) {
+        // No thread ready (let go, or still starting) and a quiet loop: in process, with nothing to
+        // wait behind. A let-go thread is started a little after it, for the writes that may follow
+        // (a read storm's among them), as a write used to start it; they run in process until it
+        // listens. Not at once: its start (~25 ms of a core) slowed this write's answer and the
+        // next write of a script 2-5x.
+        try {
+          return await fallback.writeGroup(plan);
+        } finally {
+          restart ??= setTimeout(() => {
+            restart = undefined;
+            startSoon();
+          }, RESTART_AFTER_WRITE_MS).unref();
+        }
+      }
+      // On a busy loop each call in process would wait its turn behind the load: the thread is
+      // started if it was let go, and waited for.
+      if (stopping) await stopping;
+      start();
+      const thread = worker;
+      if (gone || !thread) return fallback.writeGroup(plan);
       try {
-        return (await ask({ op: 'write', plan })) as GroupWritten;
+        return (await ask(thread, { op: 'write', plan })) as GroupWritten;
       } catch (sent) {
         const error = sent as SentError;
         if (error.name === 'ConfigWriteError') throw new ConfigWriteError(error.step ?? 'write', error.errno);
@@ -281,6 +322,7 @@ export function workerIo(fallback: RuntimeFilesIo, options: { followLoad?: Follo
     },
     async close() {
       unfollow?.();
+      clearTimeout(restart);
       gone = true;
       const last = worker;
       worker = null;

@@ -65,7 +65,7 @@ describe('the file store I/O worker', () => {
     await store.close();
   });
 
-  it('its thread is let go once a burst is over, with nothing waiting on it; reads then run in process, and load or the next write starts it again', async () => {
+  it('its thread is let go once a burst is over, with nothing waiting on it; reads then run in process, writes too while the loop is quiet, and load or a write starts it again', async () => {
     const dir = await tempRuntimeDir();
     const file = path.join(dir, 'config.yaml');
     const audit = path.join(dir, 'audit.log');
@@ -77,43 +77,79 @@ describe('the file store I/O worker', () => {
         listener = undefined;
       };
     };
-    const io = workerIo(inProcessIo(nodeFileSystem), { followLoad });
+    // The in-process I/O, counting the writes it makes; the loop's load as the test says.
+    const inProcess = inProcessIo(nodeFileSystem);
+    let writesInProcess = 0;
+    const fallback = {
+      ...inProcess,
+      writeGroup: (plan: Parameters<typeof inProcess.writeGroup>[0]) => {
+        writesInProcess += 1;
+        return inProcess.writeGroup(plan);
+      },
+    };
+    let busy = false;
+    const io = workerIo(fallback, { followLoad, loopBusy: () => busy });
     const load = () => listener ?? expect.unreachable('workerIo follows the load');
-    const write = (version: number) =>
-      io.writeGroup({
+    let version = 1;
+    const write = async () => {
+      version += 1;
+      await io.writeGroup({
         writes: [{ file, text: `version: ${version}\n`, previous: `version: ${version - 1}\n` }],
         audit: { file: audit, text: `{"version":${version}}\n`, knownSize: 0 },
         checks: {},
       });
+      expect(await readFile(file, 'utf8')).toBe(`version: ${version}\n`);
+    };
+    // Until the thread says it listens, writes on a quiet loop run in process: then they go to it.
+    const listening = () =>
+      expect
+        .poll(
+          async () => {
+            const before = writesInProcess;
+            await write();
+            return writesInProcess === before;
+          },
+          { timeout: 10_000 },
+        )
+        .toBe(true);
+
     expect(io.threadRunning).toBe(true);
+    // A write while the thread is still starting, on a quiet loop, does not wait for it.
+    await write();
+    expect(writesInProcess).toBe(1);
+    await listening();
     // A read in flight keeps the thread: nothing waiting on it is dropped.
     const inFlight = io.read([file], {});
     load().over?.();
     expect(io.threadRunning).toBe(true);
-    expect(await inFlight).toEqual(['version: 1\n']);
+    expect(await inFlight).toEqual([`version: ${version}\n`]);
     load().over?.();
     expect(io.threadRunning).toBe(false);
     expect(io.kind).toBe('worker');
     // Reads (the store's check for hand edits, every second) run in process and leave it let go.
-    expect(await io.read([file], {})).toEqual(['version: 1\n']);
+    expect(await io.read([file], {})).toEqual([`version: ${version}\n`]);
     expect(io.threadRunning).toBe(false);
-    // The next write starts it again, once the one let go has ended (its exit is no failure).
-    await write(2);
-    expect(io.threadRunning).toBe(true);
-    expect(io.kind).toBe('worker');
-    expect(await readFile(file, 'utf8')).toBe('version: 2\n');
-    expect(await readFile(audit, 'utf8')).toBe('{"version":2}\n');
-    // Load beginning starts it before any write needs it (once the one let go has ended).
+    // A write on a quiet loop runs in process at once; the thread is started a little after it.
+    const inProcessBefore = writesInProcess;
+    await write();
+    expect(writesInProcess).toBe(inProcessBefore + 1);
+    expect(io.threadRunning).toBe(false);
+    await expect.poll(() => io.threadRunning).toBe(true);
+    await listening();
+    // A write on a busy loop starts a let-go thread and waits for it (in process it would wait behind the load).
     load().over?.();
     expect(io.threadRunning).toBe(false);
-    await expect
-      .poll(() => {
-        load().begun?.();
-        return io.threadRunning;
-      })
-      .toBe(true);
-    await write(3);
-    expect(io.kind).toBe('worker');
+    busy = true;
+    const inProcessThen = writesInProcess;
+    await write();
+    expect(writesInProcess).toBe(inProcessThen);
+    expect(io.threadRunning).toBe(true);
+    // Load beginning starts it before any write needs it (here while the one let go is still ending: once it has).
+    load().over?.();
+    expect(io.threadRunning).toBe(false);
+    busy = false;
+    load().begun?.();
+    await expect.poll(() => io.threadRunning).toBe(true);
     await io.close();
     expect(listener).toBeUndefined();
     expect(io.kind).toBe('in-process');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { followLoad, IdleCollection, loadTicker, v8Collector } from '../../src/heap-tuning.js';
+import { BUSY_SHARE, busyOver, followLoad, IdleCollection, loadTicker, v8Collector } from '../../src/heap-tuning.js';
 
 /** Feeds one utilization per second; returns the seconds (1-based) at which a collection was due. */
 const due = (utilizations: readonly number[], thresholds?: ConstructorParameters<typeof IdleCollection>[0]) => {
@@ -70,6 +70,27 @@ describe('the load ticker (what collectWhenIdle runs each second)', () => {
       stop();
     }
     expect(events.join(' ')).toBe('begun | | | | | | | over collect | | | | | | begun |');
+  });
+});
+
+describe("whether the event loop is busy now (busyOver: the last tick's second and the time since)", () => {
+  const span = (active: number, idle: number) => ({ active, idle });
+  it("is the ticks' measure: a share of the time at work, at least BUSY_SHARE", () => {
+    expect(BUSY_SHARE).toBe(0.05);
+    expect(busyOver(span(49, 951))).toBe(false);
+    expect(busyOver(span(50, 950))).toBe(true);
+  });
+  it("over the whole stretch: a quiet second and an operator's activation on cold code are quiet, a read storm 100 ms old is busy", () => {
+    // Measured on a quiet server: 20-60 ms at work over the 1.6 s before a write, the activation's own included.
+    expect(busyOver(span(12, 988), span(20, 600))).toBe(false);
+    // A tick just past: the time since is mostly the request itself, but the second before weighs it.
+    expect(busyOver(span(5, 995), span(3, 1))).toBe(false);
+    expect(busyOver(span(5, 995), span(100, 5))).toBe(true);
+    expect(busyOver(span(1000, 0), span(0, 10))).toBe(true);
+  });
+  it('nothing measured is not busy', () => {
+    expect(busyOver()).toBe(false);
+    expect(busyOver(span(0, 0))).toBe(false);
   });
 });
 
