@@ -17,6 +17,7 @@ import { formatMb } from './lib/stats.js';
 import { compare, comparisonProblems, comparisonRows, type Plan } from './parts/compare.js';
 import { type Peer, READ_BODIES, startPeers } from './parts/peers.js';
 import { profileReads } from './parts/profile.js';
+import { activationAfterQuiet, QUIET, quietRows } from './parts/quiet.js';
 import { groupWriteFloor, groupWriteWorkerFloor, reloadEmbedded, reloadRows, reloadSeparate, watchFloor } from './parts/reload.js';
 import { coldStarts, startRows, stratctlRows, stratctlStatus } from './parts/start.js';
 import { activationAtStormStart, activationUnderStorm, STORM_START_OFFSETS_MS, stormRows, stormStartRows } from './parts/storm.js';
@@ -24,7 +25,7 @@ import { durableWrites, writeRows } from './parts/writes.js';
 
 /** When RSS is read again after the load, in seconds of idle. */
 const RSS_SETTLE_SECONDS = [5, 10, 15] as const;
-const PARTS = ['reads', 'mutation', 'writes', 'storm', 'rss', 'cli', 'reload', 'start', 'profile'] as const;
+const PARTS = ['reads', 'mutation', 'writes', 'storm', 'rss', 'cli', 'reload', 'quiet', 'start', 'profile'] as const;
 type Part = (typeof PARTS)[number];
 const DEFAULT_PARTS = PARTS.filter((p) => p !== 'profile');
 
@@ -52,8 +53,8 @@ const out = path.resolve(values.out ?? path.join(ROOT, full ? 'bench/results.md'
 
 const plan: Plan = quick ? { connections: 50, duration: 2, rounds: 1, warmup: 1 } : { connections: 50, duration: 5, rounds: 3, warmup: 2 };
 const sizes = quick
-  ? { writeSeconds: 2, reloadN: 50, starts: 3, stratctl: 3, profileSeconds: 5 }
-  : { writeSeconds: 5, reloadN: 1000, starts: 5, stratctl: 5, profileSeconds: 10 };
+  ? { writeSeconds: 2, reloadN: 50, starts: 3, stratctl: 3, profileSeconds: 5, quietSpells: 1 }
+  : { writeSeconds: 5, reloadN: 1000, starts: 5, stratctl: 5, profileSeconds: 10, quietSpells: 3 };
 const STORM = { activations: 30, connections: 200, startRounds: 6 };
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -160,6 +161,10 @@ try {
     const groupWorkerFloor = await groupWriteWorkerFloor(tmp, sizes.reloadN);
     rows.push(...reloadRows({ embedded, separate, floor, groupFloor, groupWorkerFloor }));
   }
+  if (parts.has('quiet')) {
+    progress('activation after a quiet spell');
+    rows.push(...quietRows(await activationAfterQuiet(tmp, sizes.quietSpells)));
+  }
   if (parts.has('start')) {
     progress('cold starts');
     rows.push(...startRows(await coldStarts(tmp, sizes.starts, progress)));
@@ -198,6 +203,7 @@ const method = [
   `- durable writes: N writers, each looping real \`activateStrategy\` mutations on its own keep-alive connection for ${sizes.writeSeconds} s, keys alternating; "verified" = the config version grew by exactly the number of distinct versions answered, and audit.log by as many lines, with no refusal.`,
   `- storm: ${STORM.activations} activations on a new connection each (like \`stratctl activate\`) and ${STORM.activations} on one keep-alive connection opened before, alternating, one after another, while a separate process holds ${STORM.connections} autocannon connections reading \`strategies\`; the same on the quiet server first. Then ${STORM.startRounds} storms, each started anew (${STORM.connections} connections opened at once, 1 s apart): in each, activations on new connections ${STORM_START_OFFSETS_MS.join(', ')} ms after the storm's start (concurrently) and one on a keep-alive connection opened before, ${STORM_START_OFFSETS_MS[2]} ms in. No target: this figure is the accept queue, see bench/README.md.`,
   `- activation -> applied: ${sizes.reloadN} \`activateStrategy(waitForRunner: true)\` round trips (the answer comes once the runner reports the version applied), interleaved with ${sizes.reloadN} plain activations, on a fresh embedded-runner server and on \`serve --no-runner\` + \`stratctl runner\`; round trips include HTTP and the durable write; a cached \`status\` read is interleaved on the same connection (HTTP without disk), and the floor rows time the disk work alone in the bench process.`,
+  `- activation after a quiet spell: a fresh server, ${sizes.quietSpells} times ${QUIET.burstSeconds} s of \`strategies\` reads (50 connections), then ${QUIET.quietSeconds} s with no request (the server gives memory back six quiet seconds after a busy one: a compacting collection, the file store's I/O thread let go), then two activations, each on a new connection; no target (the operator's case: one activation by hand on a server that has been quiet).`,
   `- cold start: spawn -> first \`/health\` 200 (polled every 2 ms), fresh runtime dir each time, direct and \`npm start\` interleaved, ${sizes.starts} each. \`stratctl status\`: \`node bin/stratctl.js status\` spawn -> exit, ${sizes.stratctl} times. RSS: VmRSS from /proc right after the load parts, then after ${RSS_SETTLE_SECONDS.join(', ')} s with no load (the \`stratctl status\` runs come first); the target is judged on the last, the figure a server holds between bursts (it gives back the young generation and old-generation slack grown under load with one compacting collection after six quiet seconds; its YAML worker thread stops after 10 s idle). VmHWM is the peak.`,
 ];
 const table = tableMarkdown(rows);
