@@ -199,7 +199,7 @@ export const RESTART_AFTER_WRITE_MS = 100;
  * process, and so do writes while the event loop is quiet (`loopBusy`, heap-tuning's
  * `loopBusyNow`): the promise API, where nothing waits in a quiet loop and nothing blocks it. The
  * first write after a quiet spell is typically an operator's, and the thread's start made it
- * 35-52 ms where in process it takes 8-10. The thread is started again a little after such a
+ * 36-53 ms where in process it takes 8-13. The thread is started again a little after such a
  * write, for the writes that may follow; when load begins (the first busy second); or by a write
  * that finds the loop busy, which then waits for its start: in process, each of the write's ~15
  * file-system calls would wait its turn behind the load (100 ms into a read storm, a write took
