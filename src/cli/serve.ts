@@ -80,23 +80,37 @@ export function announceListening(ctx: CommandContext, logger: Logger, format: '
   else logger.info({ url }, `listening on ${url}`);
 }
 
+/** A stop signal this soon after the first is the same stop, delivered twice (see stopOnSignal). */
+export const SAME_STOP_MS = 1000;
+
 /**
  * Hears SIGTERM/SIGINT from the moment a long-running command starts: with no listener, the default
  * action would kill the process at once (a signal during start-up, or between "listening" and the
- * handler). The first signal calls `stop`; a second one while stopping gives up (exit 1).
+ * handler). The first signal calls `stop`; a second one while stopping gives up (exit 1), unless it
+ * comes within `SAME_STOP_MS` of the first: then it is the same stop delivered twice. Under
+ * `npm start`, Ctrl-C in a terminal (and a service manager stopping the whole process group, as
+ * systemd does by default) signals npm and this process both, and npm passes its own on: the
+ * second signal came 1 ms after the first, and the server exited without finishing its in-flight
+ * requests and writes.
  */
-export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string) {
+export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string, now: () => number = () => performance.now()) {
   type Request = { signal: NodeJS.Signals } | { reason: string; code: number };
   let requested: (request: Request) => void = () => {};
   const first = new Promise<Request>((resolve) => {
     requested = resolve;
   });
-  let signals = 0;
+  let firstAt: number | undefined;
   let giveUp: () => void = () => {};
   const unsubscribe = ctx.io.onStopSignal((signal) => {
-    signals += 1;
-    if (signals === 1) requested({ signal });
-    else {
+    const at = now();
+    if (firstAt === undefined) {
+      firstAt = at;
+      requested({ signal });
+    } else if (at - firstAt < SAME_STOP_MS) {
+      logger.info(
+        `${signal} again within ${SAME_STOP_MS} ms: the same stop (npm start passes its signals on); another one after that exits now`,
+      );
+    } else {
       logger.warn(`${signal} again: exiting now`);
       giveUp();
     }

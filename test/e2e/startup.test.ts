@@ -1,9 +1,10 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gql } from '../helpers/http.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
-import { spawnServer, spawnStratctl } from '../helpers/server.js';
+import { LISTENING, spawnProcess, spawnServer, spawnStratctl } from '../helpers/server.js';
+import { cliEnv } from '../helpers/stratctl.js';
 
 const VALID = `# hand-written
 active_strategy_key: gold
@@ -92,6 +93,21 @@ describe('start-up', () => {
     const badEnv = spawnStratctl(['serve', '--runtime-dir', dir], { CONTROL_PLANE_PORT: '99999' });
     expect(await badEnv.exited).toBe(2);
     expect(badEnv.stderr()).toMatch(/CONTROL_PLANE_PORT/);
+  });
+
+  it('Ctrl-C on `npm start` (SIGINT to the whole process group, and npm passes its own on) is one clean stop: exit 0, nothing left behind', async () => {
+    const dir = await tempRuntimeDir();
+    const npm = spawnProcess('npm', ['start', '--', '--port', '0', '--runtime-dir', dir, '--no-runner'], {
+      env: cliEnv({ CONTROL_PLANE_LOG_FORMAT: 'text' }),
+      group: true,
+    });
+    await npm.waitFor(LISTENING);
+    // As a terminal does: the signal goes to every process of the foreground job.
+    const code = await npm.stop('SIGINT');
+    expect(npm.stderr()).toContain('SIGINT: finishing in-flight requests and writes');
+    expect(npm.stderr()).not.toContain('exiting now');
+    expect(code).toBe(0);
+    expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
   it('stops cleanly on SIGTERM while writes are in flight: exit 0, config valid, every answered write on disk', async () => {

@@ -67,8 +67,21 @@ afterEach(async () => {
 export const STRATCTL_BIN = path.join(ROOT, 'bin/stratctl.js');
 
 /** Spawns a command with piped output, and helpers to wait on it; killed after the test. */
-export function spawnProcess(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): SpawnedProcess {
-  const proc = spawn(command, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnProcess(
+  command: string,
+  args: string[],
+  options: {
+    env?: NodeJS.ProcessEnv;
+    cwd?: string /** Its own process group (as a terminal's job): `stop` signals the whole group. */;
+    group?: boolean;
+  } = {},
+): SpawnedProcess {
+  const proc = spawn(command, args, {
+    cwd: options.cwd ?? ROOT,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.group ?? false,
+  });
   let out = '';
   let err = '';
   const changed = new Set<() => void>();
@@ -113,7 +126,10 @@ export function spawnProcess(command: string, args: string[], options: { env?: N
         check();
       }),
     stop: async (signal = 'SIGTERM') => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      if (proc.exitCode === null && proc.signalCode === null) {
+        if (options.group && proc.pid !== undefined) process.kill(-proc.pid, signal);
+        else proc.kill(signal);
+      }
       return exited;
     },
   };
