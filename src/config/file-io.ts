@@ -129,7 +129,7 @@ async function restore(fs: FileSystem, written: readonly FileWrite[], cause: unk
 export interface RuntimeFilesIo {
   /** Where the work runs now: the worker thread, or in process (a worker that stopped falls back). */
   readonly kind: 'worker' | 'in-process';
-  /** A worker thread exists now (one let go while the process is quiet is started again by load or the next write). */
+  /** A worker thread exists now (one let go while the process is quiet is started again by load, a write on a busy loop, or 100 ms after a write made in process). */
   readonly threadRunning: boolean;
   read(files: readonly string[], checks: RuntimeFileChecks): Promise<FileRead[]>;
   writeGroup(plan: GroupWritePlan): Promise<GroupWritten>;
@@ -186,7 +186,7 @@ export type IoReply =
 export type FollowLoad = (listener: LoadListener) => () => void;
 
 /** How long after a write made in process (no thread ready, a quiet loop) a let-go thread is started again. */
-export const RESTART_AFTER_WRITE_MS = 100;
+const RESTART_AFTER_WRITE_MS = 100;
 
 /**
  * The worker-backed I/O: one worker thread, requests answered in order. Reads that fail are done
