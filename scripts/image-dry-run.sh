@@ -18,6 +18,8 @@ DOCKERFILE="$ROOT/Dockerfile"
 json_argv() { node -e 'for (const a of JSON.parse(process.argv[1])) process.stdout.write(a + "\0")' "$1"; }
 # The runtime stage's `RUN [--mount=...] npm ci ...` as written, without the build-time mount option.
 runtime_run() { awk '/^FROM .* AS runtime/{r=1} r && /^RUN (--mount=[^ ]+ )?npm ci/{sub(/^RUN (--mount=[^ ]+ )?/,""); print}' "$DOCKERFILE"; }
+# The runtime stage's `ENV` as written (continuation lines joined): one NAME=value a line (no value holds a space).
+runtime_env() { awk '/^FROM .* AS runtime/{r=1} r' "$DOCKERFILE" | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' | sed -n 's/^ENV //p' | tr -s ' ' '\n'; }
 
 echo "== build stage: COPY package files, tsconfig, scripts, src; RUN npm ci (prepare: esbuild -> dist/)"
 mkdir -p "$WORK/src"
@@ -43,7 +45,9 @@ CMD_JSON="$(sed -n 's/^CMD \(\[.*\]\)$/\1/p' "$DOCKERFILE")"
 mapfile -d '' CMD < <(json_argv "$CMD_JSON")
 echo "== CMD ${CMD[*]} --port 0"
 cd "$WORK/app"
-NODE_ENV=production CONTROL_PLANE_RUNTIME_DIR="$WORK/runtime" CONTROL_PLANE_LOG_FORMAT=json \
+mapfile -t IMAGE_ENV < <(runtime_env)
+echo "   ENV ${IMAGE_ENV[*]} (the runtime dir: a temp dir here)"
+env "${IMAGE_ENV[@]}" CONTROL_PLANE_RUNTIME_DIR="$WORK/runtime" \
   "${CMD[@]}" --port 0 >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 PORT=""

@@ -2,7 +2,7 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getStatus, postGraphQL, QUERIES } from './http.js';
-import { type Child, controlPlaneCommand, LISTENING, listeningUrl, spawnLogged, TOKEN, waitForLog } from './processes.js';
+import { type Child, controlPlaneCommand, LISTENING, listeningUrl, SERVER_ENV, spawnLogged, TOKEN, waitForLog } from './processes.js';
 
 export interface RunningServer {
   child: Child;
@@ -25,7 +25,7 @@ export async function startServer(
     options.nodeFlags,
     options.root,
   );
-  const child = spawnLogged(cmd.file, cmd.args, { log: path.join(tmp, `${name}.log`), env: { CONTROL_PLANE_TOKEN: TOKEN } });
+  const child = spawnLogged(cmd.file, cmd.args, { log: path.join(tmp, `${name}.log`), env: { ...SERVER_ENV, CONTROL_PLANE_TOKEN: TOKEN } });
   const url = listeningUrl(await waitForLog(child, LISTENING));
   const origin = new URL(url).origin;
   const deadline = Date.now() + 10_000;
@@ -39,7 +39,7 @@ export async function startServer(
 /** Starts `stratctl runner` (through the same launcher as the server) on a runtime dir. */
 export function startRunner(tmp: string, name: string, runtimeDir: string): Child {
   const cmd = controlPlaneCommand(['runner', '--runtime-dir', runtimeDir]);
-  return spawnLogged(cmd.file, cmd.args, { log: path.join(tmp, `${name}.log`), env: { CONTROL_PLANE_TOKEN: TOKEN } });
+  return spawnLogged(cmd.file, cmd.args, { log: path.join(tmp, `${name}.log`), env: { ...SERVER_ENV, CONTROL_PLANE_TOKEN: TOKEN } });
 }
 
 export interface StatusFigures {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { RunningServer } from '../lib/control-plane.js';
 import { postGraphQL, QUERIES } from '../lib/http.js';
-import { type Child, spawnLogged, waitForLog } from '../lib/processes.js';
+import { type Child, SERVER_ENV, spawnLogged, waitForLog } from '../lib/processes.js';
 import type { PeerData } from '../peers/common.js';
 
 export const PEERS = ['yoga', 'mercurius', 'plain'] as const;
@@ -40,6 +40,7 @@ export async function startPeers(tmp: string, ours: RunningServer, notes: string
     PEERS.map(async (name) => {
       const child = spawnLogged(process.execPath, ['--import', 'tsx', `bench/peers/${name}.ts`, file], {
         log: path.join(tmp, `peer-${name}.log`),
+        env: SERVER_ENV,
       });
       const match = await waitForLog(child, /peer listening on (http:\/\/\S+)/);
       return { name, child, url: match[1]! };

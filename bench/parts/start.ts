@@ -2,7 +2,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import { getStatus } from '../lib/http.js';
-import { type Child, controlPlaneCommand, freePort, ROOT, spawnLogged, stop, TOKEN } from '../lib/processes.js';
+import { type Child, controlPlaneCommand, freePort, ROOT, SERVER_ENV, spawnLogged, stop, TOKEN } from '../lib/processes.js';
 import { atMost, type Row } from '../lib/report.js';
 import { formatMs, median } from '../lib/stats.js';
 
@@ -33,6 +33,7 @@ export interface StartFigures {
 }
 
 export async function coldStarts(tmp: string, times: number, progress: (l: string) => void): Promise<StartFigures> {
+  // npm start sets the allocator itself (its script); the direct start gets what the image and the unit set.
   const env = { CONTROL_PLANE_TOKEN: TOKEN };
   const serveArgs = (port: number, dir: string) => ['--production', '--port', String(port), '--runtime-dir', dir];
   const label = controlPlaneCommand(['serve']).label;
@@ -43,7 +44,7 @@ export async function coldStarts(tmp: string, times: number, progress: (l: strin
     direct.push(
       await timeToHealthy(tmp, `start-direct-${i}`, (port, dir, log) => {
         const cmd = controlPlaneCommand(['serve', ...serveArgs(port, dir)]);
-        return spawnLogged(cmd.file, cmd.args, { log, env });
+        return spawnLogged(cmd.file, cmd.args, { log, env: { ...SERVER_ENV, ...env } });
       }),
     );
     npm.push(
