@@ -25,11 +25,12 @@ RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 # dependency, is not there), so scripts are skipped: nothing at run time needs an install script.
 # npm's cache is a build cache mount, never a layer of the image.
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
-# MALLOC_ARENA_MAX=2: glibc's malloc gives every thread that allocates an arena of its own (up to 8
-# per core) and keeps what they held; two arenas keep ~7 MB less resident after a burst of load,
-# at no cost in throughput (README, "Memory").
+# MALLOC_MMAP_THRESHOLD_: glibc's malloc serves blocks of 128 KiB and more with mmap, and gives them
+# back when freed; left to itself it raises that threshold after the first such free, and the big
+# blocks then stay in its arenas. Fixed, the server keeps 5-10 MB less resident after load (README,
+# "Memory").
 ENV NODE_ENV=production \
-    MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072 \
     CONTROL_PLANE_RUNTIME_DIR=/var/lib/strategy-control-plane \
     CONTROL_PLANE_LOG_FORMAT=json
 WORKDIR /app

@@ -10,11 +10,11 @@ export const TOKEN = 'bench-admin-token-0123456789abcdef';
 
 /**
  * The environment every server the bench starts gets (this one and its runner, the peers): the
- * allocator setting `npm start`, the image and the systemd unit run this server with (two glibc
- * malloc arenas, not one per thread; README, "Memory"). Peers get it too, so the comparison stays
- * like for like. An operator's own value wins there, and here: the bench's environment is kept.
+ * allocator setting `npm start`, the image and the systemd unit run this server with (glibc's mmap
+ * threshold fixed at 128 KiB; README, "Memory"). Peers get it too, so the comparison stays like
+ * for like. An operator's own value wins there, and here: the bench's environment is kept.
  */
-export const SERVER_ENV: NodeJS.ProcessEnv = { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
+export const SERVER_ENV: NodeJS.ProcessEnv = { MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072' };
 
 /**
  * How "this server" (and its CLI) is started: the ONE place to change when the build changes.

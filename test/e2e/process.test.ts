@@ -26,16 +26,16 @@ describe('the server process', () => {
   it('SIGTERM to `npm start` (npm itself): the port is free and no process of the tree is left', async () => {
     const dir = await tempRuntimeDir();
     // Started without an allocator setting of its own: the script's default applies.
-    const { MALLOC_ARENA_MAX: _, ...env } = cliEnv({ CONTROL_PLANE_PORT: '0', CONTROL_PLANE_RUNTIME_DIR: dir });
+    const { MALLOC_MMAP_THRESHOLD_: _, ...env } = cliEnv({ CONTROL_PLANE_PORT: '0', CONTROL_PLANE_RUNTIME_DIR: dir });
     const npm = spawnProcess('npm', ['start'], { env });
     const [, url] = await npm.waitFor(LISTENING, 30_000);
     const port = Number(new URL(url as string).port);
     const tree = processTree(npm.proc.pid as number);
     // npm, and node in place of `sh -c` (the script `exec`s): a tree of two.
     expect(tree).toHaveLength(2);
-    // The script's allocator setting reached node (README, "Memory"): two malloc arenas.
+    // The script's allocator setting reached node (README, "Memory"): malloc's mmap threshold, fixed.
     const environ = readFileSync(`/proc/${tree[1]}/environ`, 'utf8').split('\0');
-    expect(environ).toContain('MALLOC_ARENA_MAX=2');
+    expect(environ).toContain('MALLOC_MMAP_THRESHOLD_=131072');
     expect((await gql(url as string, '{ status { configVersion } }')).body.data?.status.configVersion).toBe(1);
     const { left } = await stopAndWatch(npm.proc.pid as number, 'SIGTERM', port, tree);
     expect(left).toEqual([]);

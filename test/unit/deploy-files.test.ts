@@ -59,21 +59,21 @@ describe('systemd unit (docs/)', () => {
 });
 
 describe('the allocator setting (README, "Memory")', () => {
-  // glibc reads MALLOC_ARENA_MAX only at process start, so every way of starting the server in
+  // glibc reads MALLOC_MMAP_THRESHOLD_ only at process start, so every way of starting the server in
   // production sets it, and the bench measures the server as they run it.
   const runtimeEnv = stage('runtime').find((l) => l.startsWith('ENV ')) ?? '';
 
-  it('the image, the unit and `npm start` run the server with two malloc arenas; an operator may set another', () => {
-    expect(runtimeEnv).toMatch(/ MALLOC_ARENA_MAX=2( |$)/);
-    expect(unit).toMatch(/^Environment=MALLOC_ARENA_MAX=2$/m);
+  it("the image, the unit and `npm start` fix malloc's mmap threshold at 128 KiB; an operator may set another", () => {
+    expect(runtimeEnv).toMatch(/ MALLOC_MMAP_THRESHOLD_=131072( |$)/);
+    expect(unit).toMatch(/^Environment=MALLOC_MMAP_THRESHOLD_=131072$/m);
     // The unit's EnvironmentFile comes after, so an operator's value there wins.
-    expect(unit.indexOf('EnvironmentFile=')).toBeGreaterThan(unit.indexOf('Environment=MALLOC_ARENA_MAX'));
+    expect(unit.indexOf('EnvironmentFile=')).toBeGreaterThan(unit.indexOf('Environment=MALLOC_MMAP_THRESHOLD_'));
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.start).toMatch(/^MALLOC_ARENA_MAX=\$\{MALLOC_ARENA_MAX:-2\} exec node dist\/cli\.js serve$/);
+    expect(pkg.scripts.start).toMatch(/^MALLOC_MMAP_THRESHOLD_=\$\{MALLOC_MMAP_THRESHOLD_:-131072\} exec node dist\/cli\.js serve$/);
   });
 
   it('the bench starts its servers with the same setting', async () => {
     const { SERVER_ENV } = await import('../../bench/lib/processes.js');
-    expect(SERVER_ENV.MALLOC_ARENA_MAX).toBe(process.env.MALLOC_ARENA_MAX ?? '2');
+    expect(SERVER_ENV.MALLOC_MMAP_THRESHOLD_).toBe(process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072');
   });
 });
