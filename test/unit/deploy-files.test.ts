@@ -66,8 +66,8 @@ describe('the allocator setting (README, "Memory")', () => {
   it("the image, the unit and `npm start` fix malloc's mmap threshold at 128 KiB; an operator may set another", () => {
     expect(runtimeEnv).toMatch(/ MALLOC_MMAP_THRESHOLD_=131072( |$)/);
     expect(unit).toMatch(/^Environment=MALLOC_MMAP_THRESHOLD_=131072$/m);
-    // The unit's EnvironmentFile comes after, so an operator's value there wins.
-    expect(unit.indexOf('EnvironmentFile=')).toBeGreaterThan(unit.indexOf('Environment=MALLOC_MMAP_THRESHOLD_'));
+    // An operator's value wins: systemd lets EnvironmentFile= settings override Environment=.
+    expect(unit).toMatch(/^EnvironmentFile=-\/etc\/strategy-control-plane\/env$/m);
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     expect(pkg.scripts.start).toMatch(/^MALLOC_MMAP_THRESHOLD_=\$\{MALLOC_MMAP_THRESHOLD_:-131072\} exec node dist\/cli\.js serve$/);
   });
