@@ -72,7 +72,8 @@ export function spawnProcess(
   args: string[],
   options: {
     env?: NodeJS.ProcessEnv;
-    cwd?: string /** Its own process group (as a terminal's job): `stop` signals the whole group. */;
+    cwd?: string;
+    /** Its own process group (as a terminal's job): `stop` signals the whole group. */
     group?: boolean;
   } = {},
 ): SpawnedProcess {
