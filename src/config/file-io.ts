@@ -205,7 +205,15 @@ const RESTART_AFTER_WRITE_MS = 100;
  * file-system calls would wait its turn behind the load (100 ms into a read storm, a write took
  * 186-241 ms so, against 28-109 with the thread running: 6 storms, and four runs of 5-6).
  */
-export function workerIo(fallback: RuntimeFilesIo, options: { followLoad?: FollowLoad; loopBusy?: () => boolean } = {}): RuntimeFilesIo {
+export function workerIo(
+  fallback: RuntimeFilesIo,
+  options: {
+    followLoad?: FollowLoad;
+    loopBusy?: () => boolean;
+    /** Runs `start` after `ms` (the restart after a write made in process); returns its cancel. The tests fire it themselves. */
+    later?: (start: () => void, ms: number) => () => void;
+  } = {},
+): RuntimeFilesIo {
   let worker: Worker | null = null;
   /** The worker that has said it listens: until then (a thread starting: ~25 ms) work may run in process instead of waiting. */
   let listening: Worker | null = null;
@@ -259,8 +267,9 @@ export function workerIo(fallback: RuntimeFilesIo, options: { followLoad?: Follo
     else start();
   };
   const unfollow = options.followLoad?.({ begun: startSoon, over: letGo });
-  /** A start due after a write made in process. */
-  let restart: NodeJS.Timeout | undefined;
+  /** A start due after a write made in process: its cancel. */
+  let restart: (() => void) | undefined;
+  const later = options.later ?? unrefTimeout;
   /** The thread, if it is there and listens. */
   const ready = () => (worker !== null && worker === listening ? worker : null);
   const loopBusy = options.loopBusy ?? loopBusyNow;
@@ -299,10 +308,10 @@ export function workerIo(fallback: RuntimeFilesIo, options: { followLoad?: Follo
         try {
           return await fallback.writeGroup(plan);
         } finally {
-          restart ??= setTimeout(() => {
+          restart ??= later(() => {
             restart = undefined;
             startSoon();
-          }, RESTART_AFTER_WRITE_MS).unref();
+          }, RESTART_AFTER_WRITE_MS);
         }
       }
       // On a busy loop each call in process would wait its turn behind the load: the thread is
@@ -322,13 +331,20 @@ export function workerIo(fallback: RuntimeFilesIo, options: { followLoad?: Follo
     },
     async close() {
       unfollow?.();
-      clearTimeout(restart);
+      restart?.();
+      restart = undefined;
       gone = true;
       const last = worker;
       worker = null;
       await Promise.all([last?.terminate(), stopping]);
     },
   };
+}
+
+/** setTimeout that does not keep the process alive; returns its cancel. */
+function unrefTimeout(run: () => void, ms: number): () => void {
+  const timer = setTimeout(run, ms).unref();
+  return () => clearTimeout(timer);
 }
 
 /**

@@ -88,7 +88,20 @@ describe('the file store I/O worker', () => {
       },
     };
     let busy = false;
-    const io = workerIo(fallback, { followLoad, loopBusy: () => busy });
+    // The restart after a write made in process, on the test's clock: it fires when the test says.
+    const restarts: { start: () => void; ms: number }[] = [];
+    const later = (start: () => void, ms: number) => {
+      const due = { start, ms };
+      restarts.push(due);
+      return () => {
+        const at = restarts.indexOf(due);
+        if (at >= 0) restarts.splice(at, 1);
+      };
+    };
+    const fireRestarts = () => {
+      for (const due of restarts.splice(0)) due.start();
+    };
+    const io = workerIo(fallback, { followLoad, loopBusy: () => busy, later });
     const load = () => listener ?? expect.unreachable('workerIo follows the load');
     let version = 1;
     const write = async () => {
@@ -117,7 +130,10 @@ describe('the file store I/O worker', () => {
     // A write while the thread is still starting, on a quiet loop, does not wait for it.
     await write();
     expect(writesInProcess).toBe(1);
+    expect(restarts.map((due) => due.ms)).toEqual([100]);
+    fireRestarts();
     await listening();
+    fireRestarts();
     // A read in flight keeps the thread: nothing waiting on it is dropped.
     const inFlight = io.read([file], {});
     load().over?.();
@@ -134,8 +150,11 @@ describe('the file store I/O worker', () => {
     await write();
     expect(writesInProcess).toBe(inProcessBefore + 1);
     expect(io.threadRunning).toBe(false);
+    expect(restarts.map((due) => due.ms)).toEqual([100]);
+    fireRestarts();
     await expect.poll(() => io.threadRunning).toBe(true);
     await listening();
+    fireRestarts();
     // A write on a busy loop starts a let-go thread and waits for it (in process it would wait behind the load).
     load().over?.();
     expect(io.threadRunning).toBe(false);
@@ -150,7 +169,12 @@ describe('the file store I/O worker', () => {
     busy = false;
     load().begun?.();
     await expect.poll(() => io.threadRunning).toBe(true);
+    // A restart still due when the store closes is cancelled.
+    load().over?.();
+    await write();
+    expect(restarts).toHaveLength(1);
     await io.close();
+    expect(restarts).toHaveLength(0);
     expect(listener).toBeUndefined();
     expect(io.kind).toBe('in-process');
     expect(io.threadRunning).toBe(false);
