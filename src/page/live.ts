@@ -100,6 +100,11 @@ export class Live {
 
   /** Sees the protocol's answers: a 202 to an operation's POST means the server now holds that subscription. */
   private async observe(input: RequestInfo | URL, init: RequestInit | undefined, generation: number): Promise<Response> {
+    // A connection being replaced (a new token) ends with its stream, and the server ends every
+    // operation on a stream when it closes. graphql-sse's client still sends a DELETE per operation
+    // as it is disposed, racing that close: when the close wins, the server no longer knows the
+    // stream and answers 404, which the browser logs as an error. They are answered here instead.
+    if (generation !== this.generation && init?.method === 'DELETE') return new Response(null, { status: 200 });
     const response = await fetch(input, { ...init, cache: 'no-store', credentials: 'omit' });
     if (generation !== this.generation) return response;
     if (response.status === 401 && this.options.token()) {

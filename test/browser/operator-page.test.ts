@@ -335,6 +335,62 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await problems()).toEqual([]);
   }, 60_000);
 
+  it('starts the live connection over for a new token with nothing left behind: the old subscriptions end with their stream, and no request races its close', async () => {
+    const server = await serve({ runner: false });
+    // The subscriptions the server holds open, counted where the resolvers open them.
+    let open = 0;
+    const events = server.services.events;
+    const subscribe = events.subscribe.bind(events);
+    events.subscribe = ((topic: Parameters<typeof subscribe>[0]) => {
+      const source = subscribe(topic);
+      open += 1;
+      let ended = false;
+      const end = () => {
+        if (!ended) open -= 1;
+        ended = true;
+      };
+      // An iterator, not an async generator: a generator's return() would wait for the pending next().
+      const counted: typeof source = {
+        next: async () => {
+          const step = await source.next();
+          if (step.done) end();
+          return step;
+        },
+        return: (value?: unknown) => {
+          end();
+          return source.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined });
+        },
+        throw: (error?: unknown) => {
+          end();
+          return source.throw?.(error) ?? Promise.reject(error);
+        },
+        [Symbol.asyncIterator]: () => counted,
+      };
+      return counted;
+    }) as typeof events.subscribe;
+    const operate = await createToken(server.runtimeDir, 'night-shift', 'operate');
+    const { page, requests, problems } = await openOperatorPage(browser, server.origin);
+    expect(open).toBe(2);
+    const live = page.locator('[data-testid="live"][data-connected="true"]');
+    for (let i = 0; i < 3; i++) {
+      await enterToken(page, operate);
+      await live.waitFor({ timeout: 15_000 });
+      await expect.poll(() => open).toBe(2);
+      await page.locator('#forget-token').click();
+      await expect.poll(() => page.locator('#viewer').textContent()).toBe('Read-only: no token');
+      await live.waitFor({ timeout: 15_000 });
+      await expect.poll(() => open).toBe(2);
+    }
+    // Each start over was a new stream (PUT), and no operation was deleted on one being closed.
+    const stream = requests.filter((r) => new URL(r.url()).pathname === '/graphql/stream');
+    expect(stream.filter((r) => r.method() === 'PUT')).toHaveLength(7);
+    expect(stream.filter((r) => r.method() === 'DELETE').map((r) => r.url())).toEqual([]);
+    // Still live: a change reaches the page over the last stream.
+    await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+    await expect.poll(() => text(page, 'active-strategy')).toBe('range');
+    expect(await problems()).toEqual([]);
+  }, 60_000);
+
   it('is usable at phone width and from the keyboard alone', async () => {
     const server = await serve({ runner: false });
     const operate = await createToken(server.runtimeDir, 'night-shift', 'operate');
