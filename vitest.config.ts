@@ -14,6 +14,10 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // expect.poll waits for something that happens eventually (a page's next render, a thread's
+    // start): 1 s, its default, is tight for a browser round trip on a loaded 2-core CI machine.
+    // A poll is never a timing bound here; one that must bound a time says so with its own timeout.
+    expect: { poll: { timeout: 5_000 } },
     // Spawned servers and runners are real processes; keep a shared 2-core machine from thrashing.
     maxWorkers: 2,
   },
