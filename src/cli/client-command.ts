@@ -1,5 +1,5 @@
-import { ControlPlaneError, type FailureKind, newSession } from '../client/http.js';
-import { type ClientSettings, resolveClientSettings } from '../client/settings.js';
+import { ControlPlaneError, type FailureKind, newSession, notAnEndpoint } from '../client/http.js';
+import { type ClientSettings, DEFAULT_URL, resolveClientSettings } from '../client/settings.js';
 import { EXIT } from './exit-codes.js';
 import type { CommandContext } from './io.js';
 import { printJsonError } from './json-output.js';
@@ -16,6 +16,8 @@ const EXIT_BY_KIND: Record<FailureKind, number> = {
 
 /** What to do next, for each way a request can fail. */
 function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
+  if (error.kind === 'input' && error.status !== undefined && notAnEndpoint(error.status))
+    return `--url / CONTROL_PLANE_URL must be the GraphQL endpoint itself, e.g. ${DEFAULT_URL} (now ${settings.url}).`;
   const first = error.errors[0];
   switch (error.code ?? error.kind) {
     case 'unreachable':

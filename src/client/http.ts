@@ -137,12 +137,28 @@ async function postOnce(
   }
 }
 
+/**
+ * 404 or 405 to a GraphQL request: no GraphQL endpoint answers so, so `url` points elsewhere (the
+ * server's root, /health, a typo). A usage error (stratctl exit 2), not the server's fault.
+ */
+export const notAnEndpoint = (status: number) => status === 404 || status === 405;
+
+function notAnEndpointError(url: string, status: number, errors: GraphQLErrorBody[], reason: string | undefined): ControlPlaneError {
+  return new ControlPlaneError(
+    'input',
+    `${url} is not a GraphQL endpoint: it answered HTTP ${status}${reason ? ` (${reason})` : ''}`,
+    status,
+    errors,
+  );
+}
+
 /** One GraphQL result (`{data, errors}` as text) -> its data, or the ControlPlaneError it carries. */
 export function resultData<TResult>(url: string, status: number, text: string): TResult {
   let body: GraphQLResultBody<TResult>;
   try {
     body = JSON.parse(text);
   } catch {
+    if (notAnEndpoint(status)) throw notAnEndpointError(url, status, [], undefined);
     throw new ControlPlaneError('server', `${url} answered HTTP ${status} with something other than GraphQL JSON`, status);
   }
   return bodyData(url, status, body);
@@ -156,6 +172,7 @@ export interface GraphQLResultBody<TResult> {
 /** One parsed GraphQL result -> its data, or the ControlPlaneError it carries. */
 export function bodyData<TResult>(url: string, status: number, body: GraphQLResultBody<TResult>): TResult {
   const errors = Array.isArray(body?.errors) ? body.errors : [];
+  if (notAnEndpoint(status)) throw notAnEndpointError(url, status, [...errors], errors[0]?.message);
   if (errors.length > 0) {
     const first = errors[0] as GraphQLErrorBody;
     const kind = KIND_BY_CODE[first.extensions?.code ?? ''] ?? (status === 401 || status === 403 ? 'auth' : 'server');

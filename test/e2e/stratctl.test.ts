@@ -1,4 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
@@ -259,19 +261,51 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(read.code, read.stderr).toBe(0);
   });
 
+  it('exit 2 when --url is not the GraphQL endpoint (the server answers 404 or 405), saying what --url must be', async () => {
+    const server = await startTestServer();
+    const [root, health, typo, json] = await Promise.all([
+      stratctl(['status', '--url', `${server.origin}/`]),
+      stratctl(['status', '--url', `${server.origin}/health`]),
+      stratctl(['activate', 'gold', '--url', `${server.origin}/graphq`, '--token', TEST_TOKEN]),
+      stratctl(['status', '--json', '--url', server.origin]),
+    ]);
+    expect(root.code, root.stderr).toBe(2);
+    expect(root.stderr).toBe(
+      `error: ${server.origin}/ is not a GraphQL endpoint: it answered HTTP 405 (Method Not Allowed)\n` +
+        `--url / CONTROL_PLANE_URL must be the GraphQL endpoint itself, e.g. http://127.0.0.1:8787/graphql (now ${server.origin}/).\n`,
+    );
+    expect(health.code).toBe(2);
+    expect(health.stderr).toContain(`${server.origin}/health is not a GraphQL endpoint: it answered HTTP 405`);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain(`${server.origin}/graphq is not a GraphQL endpoint: it answered HTTP 404 (Not Found)`);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: {
+        code: 'METHOD_NOT_ALLOWED',
+        message: `${server.origin} is not a GraphQL endpoint: it answered HTTP 405 (Method Not Allowed)`,
+      },
+    });
+    expect(await readConfig(server)).not.toContain('gold');
+  });
+
   it('exit 5 when nothing listens, exit 1 for an answer that is not GraphQL or a broken config file', async () => {
     const server = await startTestServer();
     const closed = await startTestServer();
     const closedUrl = closed.url;
     await closed.close();
+    // Something that answers 200 with a web page (a proxy's, a wrong service's), not GraphQL.
+    const page = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>hello</html>'));
+    await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
+    const pageUrl = `http://127.0.0.1:${(page.address() as AddressInfo).port}/graphql`;
     const [unreachable, notGraphql] = await Promise.all([
       stratctl(['status'], { CONTROL_PLANE_URL: closedUrl }),
-      stratctl(['status', '--url', `${server.origin}/health`]),
+      stratctl(['status', '--url', pageUrl]).finally(() => page.close()),
     ]);
     expect(unreachable.code).toBe(5);
     expect(unreachable.stderr).toContain(`cannot reach ${closedUrl}`);
     expect(unreachable.stderr).toContain('Is the control plane running');
     expect(notGraphql.code).toBe(1);
+    expect(notGraphql.stderr).toContain(`${pageUrl} answered HTTP 200 with something other than GraphQL JSON`);
 
     await writeFile(path.join(server.runtimeDir, 'config.yaml'), 'active_strategy_key: [oops\n');
     await expect
