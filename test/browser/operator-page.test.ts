@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
+import { interruptible } from '../../src/graphql/plugins/interruptible.js';
 import { builtPage, closeOperatorPages, enterToken, openOperatorPage } from '../helpers/operator-page.js';
 import { CHROMIUM, chromiumInstalled, launchChromium } from '../helpers/playground.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -342,31 +343,11 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     const events = server.services.events;
     const subscribe = events.subscribe.bind(events);
     events.subscribe = ((topic: Parameters<typeof subscribe>[0]) => {
-      const source = subscribe(topic);
       open += 1;
-      let ended = false;
-      const end = () => {
-        if (!ended) open -= 1;
-        ended = true;
-      };
-      // An iterator, not an async generator: a generator's return() would wait for the pending next().
-      const counted: typeof source = {
-        next: async () => {
-          const step = await source.next();
-          if (step.done) end();
-          return step;
-        },
-        return: (value?: unknown) => {
-          end();
-          return source.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined });
-        },
-        throw: (error?: unknown) => {
-          end();
-          return source.throw?.(error) ?? Promise.reject(error);
-        },
-        [Symbol.asyncIterator]: () => counted,
-      };
-      return counted;
+      // interruptible's onEnd runs once, however the stream ends.
+      return interruptible(subscribe(topic), () => {
+        open -= 1;
+      });
     }) as typeof events.subscribe;
     const operate = await createToken(server.runtimeDir, 'night-shift', 'operate');
     const { page, requests, problems } = await openOperatorPage(browser, server.origin);
