@@ -1,7 +1,7 @@
 // The file store's I/O thread (file-io.ts): reads and group writes on its own event loop, with the
 // same functions the store uses in process, with synchronous file-system calls (this thread has
 // nothing else to do; see syncNodeFileSystem).
-import { parentPort } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { syncNodeFileSystem } from '../fs/file-system.js';
 import { collectWhenIdle } from '../heap-tuning.js';
 import { ConfigWriteError } from './errors.js';
@@ -21,14 +21,17 @@ const sent = (err: unknown): SentError => {
 // This thread's heap, grown under a burst of writes, is given back once the burst is over.
 collectWhenIdle();
 
+// Replies go on the port the store gave (it can take them between two requests of a long turn:
+// turn-polls.ts); requests come on the thread's own port.
+const replies = (workerData as { replies: MessagePort }).replies;
 parentPort?.on('message', (request: IoRequest) => {
   const work =
     request.op === 'read'
       ? readStoreFiles(syncNodeFileSystem, request.files, request.checks).then((reads) => reads.map(sentRead))
       : writeGroup(syncNodeFileSystem, request.plan);
   work.then(
-    (value) => parentPort?.postMessage({ id: request.id, value } satisfies IoReply),
-    (err: unknown) => parentPort?.postMessage({ id: request.id, error: sent(err) } satisfies IoReply),
+    (value) => replies.postMessage({ id: request.id, value } satisfies IoReply),
+    (err: unknown) => replies.postMessage({ id: request.id, error: sent(err) } satisfies IoReply),
   );
 });
-parentPort?.postMessage({ listening: true } satisfies IoReply);
+replies.postMessage({ listening: true } satisfies IoReply);

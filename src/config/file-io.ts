@@ -1,9 +1,10 @@
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { AtomicWriteError, writeFileAtomic } from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem } from '../fs/file-system.js';
 import { type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
 import { type LoadListener, loopBusyNow } from '../heap-tuning.js';
+import { pollEachRequest } from '../turn-polls.js';
 import { appendAuditText } from './audit-append.js';
 import { ConfigWriteError } from './errors.js';
 
@@ -221,6 +222,13 @@ export function workerIo(
   let gone = false;
   let nextId = 0;
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
+  /** While a reply is due: its stop (the HTTP adapter polls for it as each request arrives, turn-polls.ts). */
+  let stopPolling: (() => void) | undefined;
+  const settled = () => {
+    if (pending.size > 0) return;
+    stopPolling?.();
+    stopPolling = undefined;
+  };
   const lost = (which: Worker) => {
     // A worker let go on purpose exits too: only the current one's end is a loss.
     if (which !== worker) return;
@@ -228,23 +236,44 @@ export function workerIo(
     gone = true;
     for (const { reject } of pending.values()) reject(new Error('the file I/O worker stopped'));
     pending.clear();
+    settled();
+  };
+  const receive = (from: Worker, reply: IoReply) => {
+    if ('listening' in reply) {
+      listening = from;
+      return;
+    }
+    const waiting = pending.get(reply.id);
+    pending.delete(reply.id);
+    settled();
+    if (!waiting) return;
+    if ('error' in reply) waiting.reject(reply.error);
+    else waiting.resolve(reply.value);
+  };
+  /** The current worker's replies: delivered by the event loop, or taken by a poll between two requests. */
+  let replies: { from: Worker; port: MessagePort } | null = null;
+  const poll = () => {
+    if (replies === null) return;
+    const { from, port } = replies;
+    for (let taken = receiveMessageOnPort(port); taken !== undefined; taken = receiveMessageOnPort(port)) {
+      receive(from, taken.message as IoReply);
+    }
   };
   const started = (): Worker => {
-    const fresh = startWorker();
+    const channel = new MessageChannel();
+    const fresh = startWorker(channel.port2);
     fresh.unref();
-    fresh.on('message', (reply: IoReply) => {
-      if ('listening' in reply) {
-        listening = fresh;
-        return;
-      }
-      const waiting = pending.get(reply.id);
-      pending.delete(reply.id);
-      if (!waiting) return;
-      if ('error' in reply) waiting.reject(reply.error);
-      else waiting.resolve(reply.value);
-    });
-    fresh.on('error', () => lost(fresh));
-    fresh.on('exit', () => lost(fresh));
+    const port = channel.port1;
+    port.on('message', (reply: IoReply) => receive(fresh, reply));
+    port.unref();
+    replies = { from: fresh, port };
+    const ended = () => {
+      if (replies?.from === fresh) replies = null;
+      port.close();
+      lost(fresh);
+    };
+    fresh.on('error', ended);
+    fresh.on('exit', ended);
     return fresh;
   };
   worker = started();
@@ -277,6 +306,7 @@ export function workerIo(
     new Promise<unknown>((resolve, reject) => {
       nextId += 1;
       pending.set(nextId, { resolve, reject });
+      stopPolling ??= pollEachRequest(poll);
       thread.postMessage({ ...request, id: nextId });
     });
   return {
@@ -336,6 +366,8 @@ export function workerIo(
       gone = true;
       const last = worker;
       worker = null;
+      stopPolling?.();
+      stopPolling = undefined;
       await Promise.all([last?.terminate(), stopping]);
     },
   };
@@ -355,12 +387,13 @@ function unrefTimeout(run: () => void, ms: number): () => void {
 const IO_WORKER_LIMITS = { maxYoungGenerationSizeMb: 3 } as const;
 
 /** Built (dist/): the .js beside this module. From source (the tests): the .ts, through tsx's loader, registered in the worker first. */
-function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts'))
-    return new Worker(new URL('./file-io-worker.js', import.meta.url), { resourceLimits: IO_WORKER_LIMITS });
+/** Starts the I/O thread; it answers on `replies` (workerData), which the caller keeps the other end of. */
+function startWorker(replies: MessagePort): Worker {
+  const options = { resourceLimits: IO_WORKER_LIMITS, workerData: { replies }, transferList: [replies] };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./file-io-worker.js', import.meta.url), options);
   const source = new URL('./file-io-worker.ts', import.meta.url).href;
   return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(source)}); });`, {
+    ...options,
     eval: true,
-    resourceLimits: IO_WORKER_LIMITS,
   });
 }

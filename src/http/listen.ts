@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import { createControlPlaneMetrics } from '../metrics/control-plane-metrics.js';
 import { graphqlMetricsPlugin } from '../metrics/graphql-metrics.js';
 import { processRegistry } from '../metrics/process-metrics.js';
+import { runTurnPolls, turnPollsDue } from '../turn-polls.js';
 import { clientKeyOf } from './client-key.js';
 import { ConnectionBurst } from './connection-burst.js';
 import { CHECK_INTERVAL_MS, guardConnections, type TrackedRequest } from './connections.js';
@@ -339,6 +340,9 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     },
   };
   const serve = (req: IncomingMessage, res: ServerResponse) => {
+    // A reply due from another thread (a write's, from the file store's I/O thread) is taken now,
+    // between two requests, instead of after the rest of this turn and the next (turn-polls.ts).
+    if (turnPollsDue()) runTurnPolls();
     const exchange = new HttpExchange(req, res, plane.logger, clientKeyOf(req, behindTlsProxy), owner);
     exchange.tracked = guard.requestStarted(req);
     inFlight += 1;

@@ -8,6 +8,7 @@ import { openFileConfigStore } from '../../src/config/file-store.js';
 import { nodeFileSystem } from '../../src/fs/file-system.js';
 import type { LoadListener } from '../../src/heap-tuning.js';
 import { defaultRegistry } from '../../src/registry/index.js';
+import { runTurnPolls, turnPollsDue } from '../../src/turn-polls.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 
 const by = { actor: 'io-test' };
@@ -178,6 +179,49 @@ describe('the file store I/O worker', () => {
     expect(listener).toBeUndefined();
     expect(io.kind).toBe('in-process');
     expect(io.threadRunning).toBe(false);
+  });
+
+  it("takes a write's reply between two requests of the same turn when the adapter polls for it, not only on the event loop's next turn", async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'config.yaml');
+    const audit = path.join(dir, 'audit.log');
+    await writeFile(file, 'version: 1\n');
+    const io = workerIo(inProcessIo(nodeFileSystem), { loopBusy: () => true });
+    let version = 1;
+    const plan = () => {
+      version += 1;
+      return {
+        writes: [{ file, text: `version: ${version}\n`, previous: `version: ${version - 1}\n` }],
+        audit: { file: audit, text: `{"version":${version}}\n`, knownSize: 0 },
+        checks: {},
+      };
+    };
+    // The first write on a busy loop waits for the thread to listen: after it, replies come on the thread's port.
+    await io.writeGroup(plan());
+    expect(turnPollsDue()).toBe(false);
+    let answered = false;
+    const written = io.writeGroup(plan()).then((done) => {
+      answered = true;
+      return done;
+    });
+    // A reply is due: the adapter polls for it as each request arrives.
+    expect(turnPollsDue()).toBe(true);
+    // One long turn: the test never yields to the event loop, and polls as the adapter would between requests.
+    const deadline = Date.now() + 10_000;
+    while (turnPollsDue() && Date.now() < deadline) runTurnPolls();
+    // Taken by a poll within the turn (the event loop has not run since): nothing is due any more.
+    expect(turnPollsDue()).toBe(false);
+    expect(answered).toBe(false); // its promise settles as the turn's callback returns (the microtasks)
+    await expect(written).resolves.toMatchObject({ auditSize: expect.any(Number) });
+    expect(answered).toBe(true);
+    expect(await readFile(file, 'utf8')).toBe(`version: ${version}\n`);
+    // The poll is gone with the thread.
+    const last = io.writeGroup(plan());
+    expect(turnPollsDue()).toBe(true);
+    await last;
+    expect(turnPollsDue()).toBe(false);
+    await io.close();
+    expect(turnPollsDue()).toBe(false);
   });
 
   it('an injected file system (fault tests) keeps everything in process', async () => {
