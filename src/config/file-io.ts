@@ -386,8 +386,11 @@ function unrefTimeout(run: () => void, ms: number): () => void {
  */
 const IO_WORKER_LIMITS = { maxYoungGenerationSizeMb: 3 } as const;
 
-/** Built (dist/): the .js beside this module. From source (the tests): the .ts, through tsx's loader, registered in the worker first. */
-/** Starts the I/O thread; it answers on `replies` (workerData), which the caller keeps the other end of. */
+/**
+ * Starts the I/O thread; it answers on `replies` (workerData), whose other end the caller keeps.
+ * Built (dist/): the .js beside this module. From source (the tests): the .ts, through tsx's
+ * loader, registered in the worker first.
+ */
 function startWorker(replies: MessagePort): Worker {
   const options = { resourceLimits: IO_WORKER_LIMITS, workerData: { replies }, transferList: [replies] };
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./file-io-worker.js', import.meta.url), options);
