@@ -97,6 +97,31 @@ describe('GET /metrics', { timeout: 30_000 }, () => {
     for (const line of httpSeries) expect(line).not.toMatch(/url=|operationName=/);
   });
 
+  it('every operation the fast lane executes is counted, a document seen before included (its parse and validation cached)', async () => {
+    const server = await startTestServer();
+    const executed = (families: Scrape, operationType: string) =>
+      Number(
+        new RegExp(`^graphql_envelop_request_duration_count\\{operationType="${operationType}"\\} (\\d+)$`, 'm').exec(families.text)?.[1] ??
+          0,
+      );
+    const before = await scrape(server);
+    // One document, five times, with different variables: one parse and validation, five executions.
+    const keys = ['gold', 'range', 'momentum', 'gold', 'range'];
+    for (const key of keys) {
+      const answer = await server.gql('mutation Activate($k: String!) { activateStrategy(strategyKey: $k) { configVersion } }', { k: key });
+      expect(answer.body.errors).toBeUndefined();
+      // A read after each change: the answer cache cannot hold it (the config moved), so it is executed too.
+      expect((await server.gql('{ status { configVersion } }')).body.data?.status.configVersion).toBeGreaterThan(1);
+    }
+    const after = await scrape(server);
+    expect(executed(after, 'mutation') - executed(before, 'mutation')).toBe(keys.length);
+    expect(histogramCount(after, 'graphql_envelop_phase_execute') - histogramCount(before, 'graphql_envelop_phase_execute')).toBe(
+      executed(after, 'mutation') - executed(before, 'mutation') + executed(after, 'query') - executed(before, 'query'),
+    );
+    // Each read after a change is executed (more, if the runner's reports moved the state between them).
+    expect(executed(after, 'query') - executed(before, 'query')).toBeGreaterThanOrEqual(keys.length);
+  });
+
   it('GraphQL phases are measured for REST calls run in process too (yoga HTTP duration only for yoga)', async () => {
     const server = await startTestServer();
     const before = await scrape(server);
