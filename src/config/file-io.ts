@@ -224,10 +224,14 @@ export function workerIo(
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
   /** While a reply is due: its stop (the HTTP adapter polls for it as each request arrives, turn-polls.ts). */
   let stopPolling: (() => void) | undefined;
+  /** The port a reply is due on, kept ref'd meanwhile: a process stopping waits for it (an unref'd one let the event loop end first). */
+  let awaited: MessagePort | null = null;
   const settled = () => {
     if (pending.size > 0) return;
     stopPolling?.();
     stopPolling = undefined;
+    awaited?.unref();
+    awaited = null;
   };
   const lost = (which: Worker) => {
     // A worker let go on purpose exits too: only the current one's end is a loss.
@@ -307,6 +311,10 @@ export function workerIo(
       nextId += 1;
       pending.set(nextId, { resolve, reject });
       stopPolling ??= pollEachRequest(poll);
+      if (awaited === null && replies !== null) {
+        awaited = replies.port;
+        awaited.ref();
+      }
       thread.postMessage({ ...request, id: nextId });
     });
   return {
@@ -368,6 +376,8 @@ export function workerIo(
       worker = null;
       stopPolling?.();
       stopPolling = undefined;
+      awaited?.unref();
+      awaited = null;
       await Promise.all([last?.terminate(), stopping]);
     },
   };

@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { activateStrategy } from '../../src/config/changes.js';
 import { ConfigWriteError } from '../../src/config/errors.js';
@@ -10,6 +12,7 @@ import type { LoadListener } from '../../src/heap-tuning.js';
 import { defaultRegistry } from '../../src/registry/index.js';
 import { runTurnPolls, turnPollsDue } from '../../src/turn-polls.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { ROOT } from '../helpers/server.js';
 
 const by = { actor: 'io-test' };
 const KEYS = ['gold', 'range', 'momentum', 'eur_usd_5m_safe'];
@@ -222,6 +225,37 @@ describe('the file store I/O worker', () => {
     expect(turnPollsDue()).toBe(false);
     await io.close();
     expect(turnPollsDue()).toBe(false);
+  });
+
+  it('a write waiting for the thread keeps the process alive (nothing else does while a server stops)', async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'config.yaml');
+    await writeFile(file, 'version: 1\n');
+    const module = (name: string) => JSON.stringify(pathToFileURL(path.join(ROOT, name)).href);
+    // The thread and its ports are unref'd; the write is all that is left. Were the reply port not
+    // ref'd while it is due, the event loop would end first: exit 13, the top-level await unsettled.
+    const script = `
+      const { inProcessIo, workerIo } = await import(${module('src/config/file-io.ts')});
+      const { nodeFileSystem } = await import(${module('src/fs/file-system.ts')});
+      const io = workerIo(inProcessIo(nodeFileSystem), { loopBusy: () => true });
+      const done = await io.writeGroup({
+        writes: [{ file: ${JSON.stringify(file)}, text: 'version: 2\\n', previous: 'version: 1\\n' }],
+        audit: { file: ${JSON.stringify(path.join(dir, 'audit.log'))}, text: '{"version":2}\\n', knownSize: 0 },
+        checks: {},
+      });
+      console.log('written', done.auditSize);
+      await io.close();`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect({ code, out: out.trim() }).toEqual({ code: 0, out: 'written 14' });
+    expect(await readFile(file, 'utf8')).toBe('version: 2\n');
   });
 
   it('an injected file system (fault tests) keeps everything in process', async () => {
