@@ -272,6 +272,11 @@ export function workerIo(
     port.unref();
     replies = { from: fresh, port };
     const ended = () => {
+      // As Node does for a thread's own port before its 'exit': replies it sent before it ended
+      // are delivered (a write it finished is answered as done, not refused as lost).
+      for (let taken = receiveMessageOnPort(port); taken !== undefined; taken = receiveMessageOnPort(port)) {
+        receive(fresh, taken.message as IoReply);
+      }
       if (replies?.from === fresh) replies = null;
       port.close();
       lost(fresh);
