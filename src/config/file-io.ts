@@ -222,16 +222,25 @@ export function workerIo(
   let gone = false;
   let nextId = 0;
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
-  /** While a reply is due: its stop (the HTTP adapter polls for it as each request arrives, turn-polls.ts). */
-  let stopPolling: (() => void) | undefined;
-  /** The port a reply is due on, kept ref'd meanwhile: a process stopping waits for it (an unref'd one let the event loop end first). */
-  let awaited: MessagePort | null = null;
+  /**
+   * While a reply is due: its end. Meanwhile the HTTP adapter polls for it as each request arrives
+   * (turn-polls.ts), and its port is ref'd, so a process stopping waits for it (an unref'd one let
+   * the event loop end first).
+   */
+  let due: (() => void) | null = null;
+  const awaitReplies = (): (() => void) => {
+    const port = replies?.port;
+    port?.ref();
+    const stopPolling = pollEachRequest(poll);
+    return () => {
+      stopPolling();
+      port?.unref();
+    };
+  };
   const settled = () => {
     if (pending.size > 0) return;
-    stopPolling?.();
-    stopPolling = undefined;
-    awaited?.unref();
-    awaited = null;
+    due?.();
+    due = null;
   };
   const lost = (which: Worker) => {
     // A worker let go on purpose exits too: only the current one's end is a loss.
@@ -254,14 +263,16 @@ export function workerIo(
     if ('error' in reply) waiting.reject(reply.error);
     else waiting.resolve(reply.value);
   };
-  /** The current worker's replies: delivered by the event loop, or taken by a poll between two requests. */
-  let replies: { from: Worker; port: MessagePort } | null = null;
-  const poll = () => {
-    if (replies === null) return;
-    const { from, port } = replies;
+  /** Every reply `from` has sent that the event loop has not delivered yet, taken now. */
+  const drain = (from: Worker, port: MessagePort) => {
     for (let taken = receiveMessageOnPort(port); taken !== undefined; taken = receiveMessageOnPort(port)) {
       receive(from, taken.message as IoReply);
     }
+  };
+  /** The current worker's replies: delivered by the event loop, or taken by a poll between two requests. */
+  let replies: { from: Worker; port: MessagePort } | null = null;
+  const poll = () => {
+    if (replies !== null) drain(replies.from, replies.port);
   };
   const started = (): Worker => {
     const channel = new MessageChannel();
@@ -274,9 +285,7 @@ export function workerIo(
     const ended = () => {
       // As Node does for a thread's own port before its 'exit': replies it sent before it ended
       // are delivered (a write it finished is answered as done, not refused as lost).
-      for (let taken = receiveMessageOnPort(port); taken !== undefined; taken = receiveMessageOnPort(port)) {
-        receive(fresh, taken.message as IoReply);
-      }
+      drain(fresh, port);
       if (replies?.from === fresh) replies = null;
       port.close();
       lost(fresh);
@@ -315,11 +324,7 @@ export function workerIo(
     new Promise<unknown>((resolve, reject) => {
       nextId += 1;
       pending.set(nextId, { resolve, reject });
-      stopPolling ??= pollEachRequest(poll);
-      if (awaited === null && replies !== null) {
-        awaited = replies.port;
-        awaited.ref();
-      }
+      due ??= awaitReplies();
       thread.postMessage({ ...request, id: nextId });
     });
   return {
@@ -379,10 +384,8 @@ export function workerIo(
       gone = true;
       const last = worker;
       worker = null;
-      stopPolling?.();
-      stopPolling = undefined;
-      awaited?.unref();
-      awaited = null;
+      due?.();
+      due = null;
       await Promise.all([last?.terminate(), stopping]);
     },
   };
