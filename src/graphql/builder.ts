@@ -4,6 +4,7 @@ import ValidationPlugin from '@pothos/plugin-validation';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { AuthenticationError, ForbiddenError, type Scope } from '../auth/identity.js';
 import { ConfigValidationError } from '../config/errors.js';
+import ArgsAfterAuthPlugin from './args-after-auth.js';
 import type { GraphQLContext } from './context.js';
 
 export const builder = new SchemaBuilder<{
@@ -15,8 +16,10 @@ export const builder = new SchemaBuilder<{
   };
   DefaultFieldNullability: false;
 }>({
-  // Scope checks wrap validation: a caller without the right hears 401/403, not what was wrong with its input.
-  plugins: [ScopeAuthPlugin, ValidationPlugin],
+  // Scope checks wrap validation: a caller without the right hears 401/403, not what was wrong with
+  // its input. Pothos alone runs argument validation before any resolver wrapper; ArgsAfterAuthPlugin
+  // moves it inside the scope check (args-after-auth.ts: why the order is this one).
+  plugins: [ScopeAuthPlugin, ArgsAfterAuthPlugin, ValidationPlugin],
   defaultFieldNullability: false,
   validation: {
     // Argument issues become the API's BAD_USER_INPUT with per-field issues, paths in the caller's terms.

@@ -1,6 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
 import { armorPlugin, type QueryLimits } from './armor.js';
 import { type CostLimits, costPlugin } from './cost.js';
+import { oneMutationPlugin } from './one-mutation.js';
 import { productionPlugin } from './production.js';
 import type { OnDocumentRefusal } from './refusal.js';
 import { responseSizePlugin } from './response-size.js';
@@ -23,6 +24,7 @@ export interface DocumentPolicyOptions {
 export function documentPolicyPlugins(options: DocumentPolicyOptions): Plugin[] {
   return [
     armorPlugin({ production: options.production, limits: options.queryLimits }),
+    oneMutationPlugin(),
     costPlugin({ limits: options.costLimits, onRefusal: options.onRefusal }),
     responseSizePlugin({ maxBytes: options.maxResponseBytes, onRefusal: options.onRefusal }),
     ...(options.production ? [productionPlugin()] : []),
