@@ -1,5 +1,12 @@
 import { Document, isMap, isScalar, isSeq, parseDocument, YAMLMap } from 'yaml';
-import { checkPresets, PRESET_FIELDS, type PresetDefinition, type PresetField, type StrategyRegistry } from '../registry/index.js';
+import {
+  checkPresets,
+  PRESET_FIELDS,
+  type PresetDefinition,
+  type PresetField,
+  type StrategyRegistry,
+  shownValue,
+} from '../registry/index.js';
 import { fromSnakeKeys, snakeCase } from './case.js';
 import { ConfigFileError } from './errors.js';
 import { parseYamlText, setValue } from './yaml-document.js';
@@ -45,7 +52,7 @@ export function parsePresetsFile(strategies: StrategyRegistry, file: string, tex
   const version = top.version;
   if (version === undefined || version === null) at([], 'version: is required (a whole number, 0 or more)');
   else if (typeof version !== 'number' || !Number.isInteger(version) || version < 0)
-    at(['version'], `version: must be a whole number, 0 or more, got ${JSON.stringify(version)}`);
+    at(['version'], `version: must be a whole number, 0 or more, got ${shownValue(version)}`);
 
   const entries: [string, Partial<Record<PresetField, unknown>>][] = [];
   const presetKeys = keysOf(['presets']);

@@ -1,12 +1,19 @@
 import { z } from 'zod';
-import { checkTunableValue, type StrategyRegistry, strategyKeySchema, type TunableValue } from '../registry/index.js';
+import {
+  checkTunableValue,
+  ownKeysOnly,
+  type StrategyRegistry,
+  shownValue,
+  strategyKeySchema,
+  type TunableValue,
+} from '../registry/index.js';
 import { fromSnakeKeys, snakeCase } from './case.js';
 import type { ConfigIssue } from './errors.js';
 
 export const SCAN_INTERVAL_LIMITS = { min: 1, max: 86_400 } as const;
 
 const required = (what: string) => (iss: { input?: unknown }) =>
-  iss.input === undefined ? 'is required' : `must be ${what}, got ${JSON.stringify(iss.input) ?? String(iss.input)}`;
+  iss.input === undefined ? 'is required' : `must be ${what}, got ${shownValue(iss.input)}`;
 
 export const scanIntervalSchema = z
   .number({ error: required('a whole number of seconds') })
@@ -26,7 +33,7 @@ export const runtimeConfigSchema = z
     tradingEnabled: z.boolean({ error: required('true or false') }),
     scanIntervalSeconds: scanIntervalSchema,
     /** `{ <strategyKey>: { <tunable>: value } }` */
-    tunableOverrides: z.record(z.string(), z.record(z.string(), tunableValueSchema)),
+    tunableOverrides: ownKeysOnly(z.record(z.string(), ownKeysOnly(z.record(z.string(), tunableValueSchema)))),
     /** +1 on every accepted change; never goes backwards. */
     version: z
       .number({ error: required('a positive whole number') })
@@ -136,7 +143,7 @@ export const configSchemaFor = memoized((registry: StrategyRegistry) =>
     .object({
       ...runtimeConfigSchema.shape,
       activeStrategyKey: runtimeConfigSchema.shape.activeStrategyKey.refine((k) => registry.has(k), {
-        error: (iss) => `Invalid strategy key: ${String(iss.input)}`,
+        error: (iss) => `Invalid strategy key: ${typeof iss.input === 'string' ? iss.input : shownValue(iss.input)}`,
       }),
       // `tunable_overrides:` left empty in the file reads as null: the same as no overrides.
       tunableOverrides: z.preprocess(

@@ -3,8 +3,10 @@ import { STRATEGIES } from './strategies.js';
 import type { StrategyInfo } from './types.js';
 
 export { InvalidStrategyKeyError, type PresetIssue, PresetValidationError, RegistryError } from './errors.js';
+export { ownKeysOnly } from './own-keys.js';
 export * from './presets.js';
 export { createStrategyRegistry, registryOf, type StrategyRegistry } from './registry.js';
+export { shownValue } from './shown-value.js';
 export { STRATEGIES } from './strategies.js';
 export * from './tunables.js';
 export * from './types.js';

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { PresetIssue } from './errors.js';
+import { ownKeysOnly } from './own-keys.js';
 import { deepFreeze, registryOf, type StrategyRegistry } from './registry.js';
+import { shownValue as shown } from './shown-value.js';
 import { checkTunableValue } from './tunables.js';
 import { instrumentSchema, type PresetDefinition, riskLevels, type StrategyInfo, type TunableValue, tradingSessions } from './types.js';
 
@@ -18,7 +20,6 @@ export const PRESET_TEXT_LIMITS = { name: 100, description: 2000 } as const;
 export const PRESET_FIELDS = ['base', 'name', 'description', 'instruments', 'riskLevel', 'sessionPreference', 'tunables'] as const;
 export type PresetField = (typeof PRESET_FIELDS)[number];
 
-const shown = (value: unknown) => JSON.stringify(value) ?? String(value);
 const required =
   (what: string) =>
   (iss: { input?: unknown }): string =>
@@ -50,7 +51,7 @@ const FIELD_SCHEMAS: Record<PresetField, z.ZodType> = {
   sessionPreference: optional(
     z.enum(tradingSessions, { error: (iss) => `must be one of ${tradingSessions.join(', ')}, got ${shown(iss.input)}` }),
   ),
-  tunables: optional(z.record(z.string(), z.unknown(), { error: 'must be a map of tunable names to values' })),
+  tunables: optional(ownKeysOnly(z.record(z.string(), z.unknown(), { error: 'must be a map of tunable names to values' }))),
 };
 
 const staticKeys = (strategies: StrategyRegistry) =>

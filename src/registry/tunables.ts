@@ -1,3 +1,4 @@
+import { shownValue } from './shown-value.js';
 import type { TunableSpec } from './types.js';
 
 /** `an integer in [2, 200]`, `a number in [0, 5]`, `a boolean`. */
@@ -7,7 +8,7 @@ export function describeTunableSpec(spec: TunableSpec): string {
 
 /** Why `value` is not acceptable for `spec`, or undefined when it is. */
 export function checkTunableValue(spec: TunableSpec, value: unknown): string | undefined {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  const shown = shownValue(value);
   if (spec.type === 'boolean') return typeof value === 'boolean' ? undefined : `must be a boolean, got ${shown}`;
   if (typeof value !== 'number' || !Number.isFinite(value)) return `must be ${describeTunableSpec(spec)}, got ${shown}`;
   if (spec.type === 'integer' && !Number.isInteger(value)) return `must be ${describeTunableSpec(spec)}, got ${shown}`;

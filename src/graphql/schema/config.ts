@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { updateConfig } from '../../config/changes.js';
 import { type ConfigUpdate, type RuntimeConfig, scanIntervalSchema } from '../../config/schema.js';
+import { ownKeysOnly, shownValue } from '../../registry/index.js';
 import { builder } from '../builder.js';
 import { requester } from '../context.js';
 import {
@@ -29,20 +30,22 @@ export const RuntimeConfigType = builder.objectRef<RuntimeConfig>('RuntimeConfig
 });
 
 /** `{ <strategyKey>: { <tunable>: value | null } | null }`: the shape; which keys and values exist is checked at commit. */
-const overridesShape = z.record(
-  z.string(),
-  z
-    .record(
-      z.string(),
-      z.union([z.number(), z.boolean(), z.null()], {
-        error: (iss) => `must be a number or a boolean (null removes it), got ${JSON.stringify(iss.input)}`,
-      }),
-      {
-        error: 'must be a map of tunable names to values',
-      },
-    )
-    .nullable(),
-  { error: 'must be a map of strategy keys to { tunable: value } maps' },
+const overridesShape = ownKeysOnly(
+  z.record(
+    z.string(),
+    ownKeysOnly(
+      z.record(
+        z.string(),
+        z.union([z.number(), z.boolean(), z.null()], {
+          error: (iss) => `must be a number or a boolean (null removes it), got ${shownValue(iss.input)}`,
+        }),
+        {
+          error: 'must be a map of tunable names to values',
+        },
+      ),
+    ).nullable(),
+    { error: 'must be a map of strategy keys to { tunable: value } maps' },
+  ),
 );
 
 const UpdateConfigInput = builder

@@ -2,7 +2,15 @@ import { z } from 'zod';
 import type { ConfigFileError } from '../../config/errors.js';
 import { deletePreset, type PresetInput as PresetFields, upsertPreset } from '../../config/preset-changes.js';
 import type { PresetsCommitResult, StoreState } from '../../config/store.js';
-import { instrumentSchema, PRESET_KEY_PATTERN, PRESET_TEXT_LIMITS, type StrategyInfo, strategyKeyFormat } from '../../registry/index.js';
+import {
+  instrumentSchema,
+  ownKeysOnly,
+  PRESET_KEY_PATTERN,
+  PRESET_TEXT_LIMITS,
+  type StrategyInfo,
+  shownValue,
+  strategyKeyFormat,
+} from '../../registry/index.js';
 import { builder } from '../builder.js';
 import { requester } from '../context.js';
 import { ConfigError, errorView, Status, statusView } from './status.js';
@@ -37,13 +45,13 @@ const PresetInput = builder
       instruments: z.array(instrumentSchema).min(1, 'must name at least one instrument (leave it out for all of the base’s)').nullish(),
       riskLevel: z.string().nullish(),
       sessionPreference: z.string().nullish(),
-      tunables: z
-        .record(
+      tunables: ownKeysOnly(
+        z.record(
           z.string(),
-          z.union([z.number(), z.boolean()], { error: (iss) => `must be a number or a boolean, got ${JSON.stringify(iss.input)}` }),
+          z.union([z.number(), z.boolean()], { error: (iss) => `must be a number or a boolean, got ${shownValue(iss.input)}` }),
           { error: 'must be a map of tunable names to values' },
-        )
-        .nullish(),
+        ),
+      ).nullish(),
     }),
   );
 

@@ -1,0 +1,40 @@
+/** At most this many characters of a value go into a message. */
+const MAX_SHOWN = 60;
+/** Levels of arrays and objects spelled out; deeper ones read `[…]` / `{…}`. */
+const MAX_LEVELS = 3;
+/** Items or keys spelled out per array or object. */
+const MAX_ITEMS = 5;
+
+const clip = (text: string) => (text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN - 1)}…` : text);
+
+function render(value: unknown, levels: number): string {
+  if (value === null) return 'null';
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'a number out of range';
+  if (typeof value === 'string') return JSON.stringify(value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN)}…` : value);
+  if (typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) {
+    if (levels === 0) return value.length === 0 ? '[]' : '[…]';
+    const items = value.slice(0, MAX_ITEMS).map((item) => render(item, levels - 1));
+    return `[${items.join(',')}${value.length > MAX_ITEMS ? ',…' : ''}]`;
+  }
+  if (typeof value === 'object') {
+    const keys = Object.keys(value);
+    if (levels === 0) return keys.length === 0 ? '{}' : '{…}';
+    const entries = keys
+      .slice(0, MAX_ITEMS)
+      .map((key) => `${render(key, 0)}:${render((value as Record<string, unknown>)[key], levels - 1)}`);
+    return `{${entries.join(',')}${keys.length > MAX_ITEMS ? ',…' : ''}}`;
+  }
+  return typeof value;
+}
+
+/**
+ * A value a client sent, for an error message ("must be a number, got …"): JSON-like, at most
+ * MAX_SHOWN characters, arrays and objects spelled out a few levels deep. Bounded whatever comes
+ * in: `JSON.stringify` of a value nested 5,000 levels deep threw a RangeError (stack overflow),
+ * which was answered as a 500; a 6 KB value came back whole in the message. A number JSON cannot
+ * hold (1e400 parses as Infinity) is named as such, where JSON.stringify printed `null`.
+ */
+export function shownValue(value: unknown): string {
+  return value === undefined ? 'nothing' : clip(render(value, MAX_LEVELS));
+}

@@ -1,0 +1,200 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createToken } from '../../src/auth/token-file.js';
+import { GRAPHQL_PATHS } from '../helpers/graphql-paths.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+/**
+ * Stop 27's exploratory testing of the GraphQL API, as a client sees it: each finding's
+ * reproduction, on every path a plain POST can take. A refused request changes nothing on disk;
+ * no input gets a 500; a caller without the right hears 401/403 before anything about its input.
+ */
+
+const UPDATE = 'mutation($i: UpdateConfigInput!) { updateConfig(input: $i) { changed } }';
+const UPSERT = 'mutation($t: JSON) { upsertPreset(input: { key: "gold_x", base: "gold", name: "X", tunables: $t }) { changed } }';
+
+const onDisk = async (server: TestServer) => ({
+  config: await readFile(path.join(server.runtimeDir, 'config.yaml'), 'utf8'),
+  audit: await readFile(path.join(server.runtimeDir, 'audit.log'), 'utf8').catch(() => ''),
+});
+
+/** A JSON request body with `value` (JSON text) nested `depth` arrays deep at `fast_ma_period`. */
+const deeplyNested = (query: string, variables: (value: string) => string, depth: number) =>
+  `{"query":${JSON.stringify(query)},"variables":${variables(`${'['.repeat(depth)}1${']'.repeat(depth)}`)}}`;
+
+const post = async (url: string, body: string, token?: string) => {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+    body,
+  });
+  return {
+    status: res.status,
+    body: (await res.json()) as { errors?: { message: string; extensions?: { code?: string } }[]; detail?: string },
+  };
+};
+
+for (const { name, fastLane } of GRAPHQL_PATHS) {
+  describe(`answered by ${name}`, () => {
+    describe('two mutation fields in one request committed the first while the request was answered as refused', () => {
+      it('the reproduction (activate, then an update the token may not make): refused before anything runs, nothing written', async () => {
+        const server = await startTestServer({ fastLane });
+        const operate = await createToken(server.runtimeDir, 'ops', 'operate');
+        const before = await onDisk(server);
+        const res = await server.gql(
+          'mutation { a: activateStrategy(strategyKey: "momentum") { configVersion } b: updateConfig(input: { scanIntervalSeconds: 20 }) { changed } }',
+          undefined,
+          operate,
+        );
+        expect(res.status).toBe(400);
+        expect(res.body.data ?? null).toBeNull();
+        expect(res.body.errors).toHaveLength(1);
+        expect(res.body.errors?.[0]).toMatchObject({
+          message:
+            'A mutation request may hold only one mutation field, and this one holds 2 (a: activateStrategy, b: updateConfig): send each change in its own request, so that a refused one changes nothing.',
+          extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+        });
+        expect(await onDisk(server)).toEqual(before);
+      });
+
+      it('the same with a stale expectedVersion on the second, and with fields spread from fragments', async () => {
+        const server = await startTestServer({ fastLane });
+        const before = await onDisk(server);
+        for (const document of [
+          'mutation { a: activateStrategy(strategyKey: "momentum", expectedVersion: 1) { configVersion } b: activateStrategy(strategyKey: "range", expectedVersion: 1) { configVersion } }',
+          'mutation { ...A ... on Mutation { reloadStrategies { presetsVersion } } } fragment A on Mutation { activateStrategy(strategyKey: "range") { configVersion } }',
+        ]) {
+          const res = await server.gql(document);
+          expect(res.status, document).toBe(400);
+          expect(res.body.errors?.[0]?.message, document).toMatch(
+            /^A mutation request may hold only one mutation field, and this one holds 2 /,
+          );
+        }
+        expect(await onDisk(server)).toEqual(before);
+      });
+
+      it('one mutation field (with __typename beside it) still runs', async () => {
+        const server = await startTestServer({ fastLane });
+        const res = await server.gql('mutation { __typename activateStrategy(strategyKey: "range") { configVersion } }');
+        expect(res.status).toBe(200);
+        expect(res.body.data).toMatchObject({ __typename: 'Mutation', activateStrategy: { configVersion: 2 } });
+      });
+    });
+
+    describe('argument validation answered before the scope check: 400 with the input’s details to a caller with no right', () => {
+      const cases = [
+        { document: 'mutation { updateConfig(input: {}) { changed } }', requires: 'admin' },
+        { document: 'mutation { updateConfig(input: { scanIntervalSeconds: 0 }) { changed } }', requires: 'admin' },
+        { document: 'mutation { upsertPreset(input: { key: "X", base: "gold", name: "P" }) { changed } }', requires: 'admin' },
+        { document: 'mutation { activateStrategy(strategyKey: "gold", timeoutMs: 0) { configVersion } }', requires: 'operate' },
+        { document: '{ auditLog(last: -1) { version } }', requires: 'read' },
+        { document: '{ configHistory(last: -1) { version } }', requires: 'read' },
+      ] as const;
+
+      it('no token: 401; a token without the scope: 403; the right scope: 400 naming what is wrong', async () => {
+        const server = await startTestServer({
+          fastLane,
+          readsRequireToken: true,
+          security: { authFailures: { failuresPerMinute: 100_000 } },
+        });
+        const tokens = {
+          read: await createToken(server.runtimeDir, 'reader', 'read'),
+          operate: await createToken(server.runtimeDir, 'ops', 'operate'),
+        };
+        const before = await onDisk(server);
+        for (const { document, requires } of cases) {
+          const anonymous = await server.gql(document, undefined, null);
+          expect(anonymous.status, document).toBe(401);
+          expect(anonymous.body.errors?.[0]?.extensions?.code, document).toBe('UNAUTHENTICATED');
+          const below = requires === 'admin' ? tokens.operate : requires === 'operate' ? tokens.read : null;
+          if (below) {
+            const refused = await server.gql(document, undefined, below);
+            expect(refused.status, document).toBe(403);
+            expect(refused.body.errors?.[0]?.message, document).toBe(`Forbidden: requires scope ${requires}`);
+          }
+          const allowed = await server.gql(document);
+          expect(allowed.status, document).toBe(400);
+          expect(allowed.body.errors?.[0]?.extensions?.code, document).toBe('BAD_USER_INPUT');
+        }
+        expect(await onDisk(server)).toEqual(before);
+      });
+    });
+
+    describe('a value nested thousands of levels deep was answered 500 (its message overflowed the stack)', () => {
+      it('the reproduction (updateConfig, upsertPreset; no token, then the admin token): 401, then 400 with a short message; nothing written', async () => {
+        const server = await startTestServer({ fastLane });
+        const before = await onDisk(server);
+        const update = deeplyNested(UPDATE, (v) => `{"i":{"tunableOverrides":{"gold":{"fast_ma_period":${v}}}}}`, 6000);
+        const upsert = deeplyNested(UPSERT, (v) => `{"t":{"fast_ma_period":${v}}}`, 6000);
+        expect((await post(server.url, update)).status).toBe(401);
+        for (const [body, message] of [
+          [update, 'Invalid config: tunableOverrides.gold.fast_ma_period: must be a number or a boolean (null removes it), got [[[[…]]]]'],
+          [upsert, 'Invalid preset: tunables.fast_ma_period: must be a number or a boolean, got [[[[…]]]]'],
+        ] as const) {
+          const res = await post(server.url, body, server.token);
+          expect(res.status).toBe(400);
+          expect(res.body.errors?.[0]).toMatchObject({ message, extensions: { code: 'BAD_USER_INPUT' } });
+        }
+        expect(await onDisk(server)).toEqual(before);
+      });
+
+      it('the same through REST (/api/config), and a long string is not echoed whole', async () => {
+        const server = await startTestServer({ fastLane });
+        const rest = `${server.origin}/api/config`;
+        const deep = await post(
+          rest,
+          `{"tunable_overrides":{"gold":{"fast_ma_period":${'['.repeat(6000)}1${']'.repeat(6000)}}}}`,
+          server.token,
+        );
+        expect(deep.status).toBe(400);
+        expect(deep.body.detail).toMatch(/got \[\[\[\[…\]\]\]\]$/);
+        const long = await server.gql(UPDATE, { i: { tunableOverrides: { gold: { fast_ma_period: 'x'.repeat(6000) } } } });
+        expect(long.status).toBe(400);
+        expect(long.body.errors?.[0]?.message.length).toBeLessThan(200);
+        expect(long.body.errors?.[0]?.message).toMatch(/got "x{58}…$/);
+      });
+
+      it('1e400 (Infinity once parsed) is named a number out of range, not "got null"', async () => {
+        const server = await startTestServer({ fastLane });
+        const res = await post(
+          server.url,
+          `{"query":${JSON.stringify(UPDATE)},"variables":{"i":{"tunableOverrides":{"gold":{"fast_ma_period":1e400}}}}}`,
+          server.token,
+        );
+        expect(res.status).toBe(400);
+        expect(res.body.errors?.[0]?.message).toBe(
+          'Invalid config: tunableOverrides.gold.fast_ma_period: must be a number or a boolean (null removes it), got a number out of range',
+        );
+      });
+    });
+
+    describe('a __proto__ key was dropped without a word (answered changed: false) where any other unknown key is refused', () => {
+      it('as a strategy key, as a tunable name, as a preset tunable, and through REST: refused with its path, nothing written', async () => {
+        const server = await startTestServer({ fastLane });
+        const before = await onDisk(server);
+        const cases = [
+          [`{"i":{"tunableOverrides":{"__proto__":{"gold":{"fast_ma_period":12}}}}}`, 'tunableOverrides.__proto__'],
+          [`{"i":{"tunableOverrides":{"gold":{"__proto__":5}}}}`, 'tunableOverrides.gold.__proto__'],
+          [`{"i":{"tunableOverrides":{"__proto__":null}}}`, 'tunableOverrides.__proto__'],
+        ] as const;
+        for (const [variables, at] of cases) {
+          const res = await post(server.url, `{"query":${JSON.stringify(UPDATE)},"variables":${variables}}`, server.token);
+          expect(res.status, variables).toBe(400);
+          expect(res.body.errors?.[0]?.message, variables).toBe(`Invalid config: ${at}: __proto__ is never accepted as a key`);
+        }
+        const preset = await post(
+          server.url,
+          `{"query":${JSON.stringify(UPSERT)},"variables":{"t":{"__proto__":{"fast_ma_period":12}}}}`,
+          server.token,
+        );
+        expect(preset.status).toBe(400);
+        expect(preset.body.errors?.[0]?.message).toBe('Invalid preset: tunables.__proto__: __proto__ is never accepted as a key');
+        const rest = await post(`${server.origin}/api/config`, '{"tunable_overrides":{"gold":{"__proto__":{"x":1}}}}', server.token);
+        expect(rest.status).toBe(400);
+        expect(rest.body.detail).toBe('Invalid config: tunableOverrides.gold.__proto__: __proto__ is never accepted as a key');
+        expect(await onDisk(server)).toEqual(before);
+      });
+    });
+  });
+}

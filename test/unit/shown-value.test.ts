@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ownKeysOnly } from '../../src/registry/own-keys.js';
+import { shownValue } from '../../src/registry/shown-value.js';
+
+describe('shownValue: a client value in an error message, bounded whatever comes in', () => {
+  it('spells out small values as JSON does', () => {
+    expect(shownValue('gold')).toBe('"gold"');
+    expect(shownValue(12.5)).toBe('12.5');
+    expect(shownValue(null)).toBe('null');
+    expect(shownValue(true)).toBe('true');
+    expect(shownValue([1, 'a'])).toBe('[1,"a"]');
+    expect(shownValue({ a: [1] })).toBe('{"a":[1]}');
+    expect(shownValue(undefined)).toBe('nothing');
+  });
+
+  it('names a number JSON cannot hold (1e400 parses as Infinity; JSON.stringify printed null)', () => {
+    expect(shownValue(JSON.parse('1e400'))).toBe('a number out of range');
+    expect(shownValue(Number.NaN)).toBe('a number out of range');
+  });
+
+  it('cuts deep, wide and long values short: 100,000 levels, 10,000 keys, a 1 MB string', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(() => JSON.stringify(deep)).toThrow(RangeError);
+    expect(shownValue(deep)).toBe('[[[[…]]]]');
+    const wide = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`k${i}`, i]));
+    expect(shownValue(wide)).toBe('{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,…}');
+    const long = shownValue('x'.repeat(1_000_000));
+    expect(long.length).toBe(60);
+    expect(long.endsWith('…')).toBe(true);
+  });
+});
+
+describe('ownKeysOnly: a map whose own __proto__ key is refused, not dropped', () => {
+  const map = ownKeysOnly(z.record(z.string(), z.number()));
+  it('zod alone drops it without a word (why the wrapper exists)', () => {
+    expect(z.record(z.string(), z.number()).parse(JSON.parse('{"__proto__": 5, "a": 1}'))).toEqual({ a: 1 });
+  });
+  it('refused with its path; other maps pass as they were', () => {
+    const refused = map.safeParse(JSON.parse('{"__proto__": 5, "a": 1}'));
+    expect(refused.success).toBe(false);
+    expect(refused.error?.issues.map((i) => [i.path, i.message])).toEqual([[['__proto__'], '__proto__ is never accepted as a key']]);
+    expect(map.parse({ a: 1, constructor: 2 })).toEqual({ a: 1, constructor: 2 });
+  });
+});
