@@ -7,6 +7,16 @@ type Scalar = string | number | boolean | null;
 /** The config file's snake_case keys that `config set` takes (DESIGN.md). */
 export const SETTABLE_KEYS = ['active_strategy_key', 'trading_enabled', 'scan_interval_seconds', 'tunable_overrides.<strategy>.<tunable>'];
 
+/**
+ * Refused before YAML reads them, because YAML reads them as a removal: nothing after "=" (an unset
+ * shell variable, `lookback=$LB`) is YAML's null, and `.nan`, `.inf` or 1e400 became null on the
+ * way to the server (JSON has no such numbers). Either one deleted a live override, exit 0.
+ */
+export function checkedAssignment(key: string, raw: string, value?: unknown): void {
+  if (raw === '') throw new UsageError(`${key}: no value after "="${key.includes('.') ? ' (to remove it, write null)' : ''}`);
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new UsageError(`${key}: "${raw}" is not a finite number`);
+}
+
 function yamlScalar(assignment: string, raw: string): Scalar {
   let value: unknown;
   try {
@@ -15,6 +25,7 @@ function yamlScalar(assignment: string, raw: string): Scalar {
     throw new UsageError(`${assignment}: "${raw}" is not a YAML scalar (${(err as Error).message.split('\n')[0]})`);
   }
   if (value !== null && typeof value === 'object') throw new UsageError(`${assignment}: give one value, not a list or a map`);
+  checkedAssignment(assignment.slice(0, assignment.indexOf('=')).trim(), raw, value);
   return value as Scalar;
 }
 
@@ -32,6 +43,7 @@ export function parseAssignments(assignments: string[]): UpdateConfigInput {
     if (eq <= 0) throw new UsageError(`"${assignment}" is not key=value (e.g. scan_interval_seconds=15)`);
     const key = assignment.slice(0, eq).trim();
     const raw = assignment.slice(eq + 1).trim();
+    checkedAssignment(key, raw);
     const value = yamlScalar(assignment, raw);
     const [head, strategy, tunable, ...rest] = key.split('.');
     if (head === 'tunable_overrides') {

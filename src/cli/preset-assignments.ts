@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { PresetFieldsFragment, PresetInput, RiskLevel, TradingSession } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
+import { checkedAssignment } from './config-assignments.js';
 
 type Scalar = string | number | boolean | null;
 
@@ -24,11 +25,16 @@ export interface PresetEdit {
 }
 
 function yamlValue(assignment: string, raw: string): unknown {
+  const key = assignment.slice(0, assignment.indexOf('=')).trim();
+  checkedAssignment(key, raw);
+  let value: unknown;
   try {
-    return parseYaml(raw);
+    value = parseYaml(raw);
   } catch (err) {
     throw new UsageError(`${assignment}: "${raw}" is not a YAML value (${(err as Error).message.split('\n')[0]})`);
   }
+  checkedAssignment(key, raw, value);
+  return value;
 }
 
 function oneOf<T extends string>(key: string, raw: string, value: unknown, allowed: string[]): T | null {

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { parsePresetAssignments } from '../../src/cli/preset-assignments.js';
+
+describe('preset set: values that YAML or JSON would have turned into a removal', () => {
+  it('null, written out, still removes a tunable or puts a field back to the base’s', () => {
+    expect(parsePresetAssignments(['tunables.fast_ma_period=null', 'risk_level=null'])).toEqual({
+      fields: { riskLevel: null },
+      tunables: { fast_ma_period: null },
+    });
+    expect(parsePresetAssignments(['tunables.fast_ma_period=8']).tunables).toEqual({ fast_ma_period: 8 });
+  });
+
+  it.each([
+    [['tunables.fast_ma_period='], /tunables.fast_ma_period: no value after "=" \(to remove it, write null\)/],
+    [['tunables.fast_ma_period=.nan'], /"\.nan" is not a finite number/],
+    [['tunables.fast_ma_period=1e400'], /"1e400" is not a finite number/],
+    [['risk_level='], /risk_level: no value after "="$/],
+    [['session_preference='], /session_preference: no value after "="$/],
+  ])('refuses %j (it removed the value, exit 0)', (args, message) => {
+    expect(() => parsePresetAssignments(args)).toThrow(message);
+  });
+});
