@@ -10,9 +10,15 @@ export interface RunnerView {
 export interface RunnerWaitResult {
   readonly applied: boolean;
   readonly waitedMs: number;
-  /** The summary (or the one runner waited for) when the wait ended. */
+  /**
+   * The summary (or the one runner waited for) when the wait ended. A runner asked for by id that
+   * has never reported reads STOPPED with no state: not the summary of the others, which may have
+   * applied the change long before.
+   */
   readonly view: RunnerView;
 }
+
+const NEVER_REPORTED: RunnerView = Object.freeze({ health: 'STOPPED', state: null });
 
 /** Worst first: a summary shows the worst state of the fleet. */
 const SEVERITY: Record<RunnerHealth, number> = { ERROR: 3, STALE: 2, STOPPED: 1, RUNNING: 0 };
@@ -122,7 +128,7 @@ export class RunnerFleet {
       return {
         applied,
         waitedMs: Math.round(performance.now() - started),
-        view: runnerId !== undefined && views[0] ? views[0] : this.summary(),
+        view: runnerId === undefined ? this.summary() : (views[0] ?? NEVER_REPORTED),
       };
     };
     if (isApplied()) return Promise.resolve(result(true));

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
 import { GRAPHQL_PATHS } from '../helpers/graphql-paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -166,6 +166,27 @@ for (const { name, fastLane } of GRAPHQL_PATHS) {
         expect(res.body.errors?.[0]?.message).toBe(
           'Invalid config: tunableOverrides.gold.fast_ma_period: must be a number or a boolean (null removes it), got a number out of range',
         );
+      });
+    });
+
+    describe('waitForRunner for a runner id nobody has: the answer showed another runner’s state', () => {
+      it('runnerState STOPPED and a message that names the missing runner; the change itself is saved', async () => {
+        const server = await startTestServer({ fastLane, runner: {} });
+        // The server's own runner is up: the answer must not show its state as the missing one's.
+        await vi.waitFor(() => expect(server.services.runners.views().some((v) => v.health === 'RUNNING')).toBe(true), { timeout: 10_000 });
+        const res = await server.gql(
+          'mutation { activateStrategy(strategyKey: "range", waitForRunner: true, runnerId: "nope", timeoutMs: 200) { configVersion runnerWait { applied runnerState message } } }',
+        );
+        expect(res.status).toBe(200);
+        expect(res.body.data?.activateStrategy).toEqual({
+          configVersion: 2,
+          runnerWait: {
+            applied: false,
+            runnerState: 'STOPPED',
+            message:
+              'timed out after 200 ms: no runner "nope" has reported; the change is saved, and a runner of that id will apply it when it reads the config',
+          },
+        });
       });
     });
 

@@ -7,7 +7,7 @@ import { RunnerStateEnum } from './runner.js';
 
 export const RUNNER_WAIT_LIMITS = { defaultMs: 10_000, maxMs: 300_000 } as const;
 
-export type RunnerWaitView = RunnerWaitResult & { timeoutMs: number };
+export type RunnerWaitView = RunnerWaitResult & { timeoutMs: number; runnerId?: string };
 
 export const RunnerWait = builder.objectRef<RunnerWaitView>('RunnerWait').implement({
   description: 'The outcome of waiting for the runners to apply a change (`waitForRunner: true`).',
@@ -22,7 +22,9 @@ export const RunnerWait = builder.objectRef<RunnerWaitView>('RunnerWait').implem
       resolve: (w) =>
         w.applied
           ? `runner applied it in ${w.waitedMs} ms`
-          : `timed out after ${w.timeoutMs} ms waiting for the runner (state ${w.view.health}); the change is saved and the runner will apply it when it next reads the config`,
+          : w.runnerId !== undefined && w.view.state === null
+            ? `timed out after ${w.timeoutMs} ms: no runner "${w.runnerId}" has reported; the change is saved, and a runner of that id will apply it when it reads the config`
+            : `timed out after ${w.timeoutMs} ms waiting for the runner (state ${w.view.health}); the change is saved and the runner will apply it when it next reads the config`,
     }),
   }),
 });
@@ -50,5 +52,5 @@ export async function waitForRunnerIfAsked(
     timeoutMs,
     wait.runnerId ?? undefined,
   );
-  return { ...result, timeoutMs };
+  return { ...result, timeoutMs, ...(wait.runnerId != null && { runnerId: wait.runnerId }) };
 }
