@@ -37,7 +37,10 @@ function yamlScalar(assignment: string, raw: string): Scalar {
 export function parseAssignments(assignments: string[]): UpdateConfigInput {
   if (assignments.length === 0) throw new UsageError(`nothing to set: give key=value, with key one of ${SETTABLE_KEYS.join(', ')}`);
   const input: UpdateConfigInput = {};
-  const overrides: Record<string, Record<string, Scalar> | null> = {};
+  // Maps without a prototype: a strategy or tunable named `constructor` or `__proto__` is a key like
+  // any other (sent, and refused by the server), where `{}` gave back Object's own and the value
+  // went onto Object itself (`__proto__.x=1` set x on every object in this process).
+  const overrides: Record<string, Record<string, Scalar> | null> = Object.create(null);
   for (const assignment of assignments) {
     const eq = assignment.indexOf('=');
     if (eq <= 0) throw new UsageError(`"${assignment}" is not key=value (e.g. scan_interval_seconds=15)`);
@@ -54,7 +57,7 @@ export function parseAssignments(assignments: string[]): UpdateConfigInput {
         continue;
       }
       if (!tunable) throw new UsageError(`${key}: the tunable name is empty`);
-      const forStrategy = overrides[strategy] ?? {};
+      const forStrategy = overrides[strategy] ?? (Object.create(null) as Record<string, Scalar>);
       forStrategy[tunable] = value;
       overrides[strategy] = forStrategy;
       continue;

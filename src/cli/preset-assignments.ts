@@ -54,7 +54,8 @@ function oneOf<T extends string>(key: string, raw: string, value: unknown, allow
 export function parsePresetAssignments(assignments: string[]): PresetEdit {
   if (assignments.length === 0) throw new UsageError(`nothing to set: give key=value, with key one of ${PRESET_KEYS.join(', ')}`);
   const fields: PresetEdit['fields'] = {};
-  const tunables: PresetEdit['tunables'] = {};
+  // No prototype: a tunable named `__proto__` or `constructor` is a key like any other (config-assignments.ts).
+  const tunables: PresetEdit['tunables'] = Object.create(null);
   for (const assignment of assignments) {
     const eq = assignment.indexOf('=');
     if (eq <= 0) throw new UsageError(`"${assignment}" is not key=value (e.g. tunables.fast_ma_period=8)`);
@@ -115,7 +116,7 @@ export function applyPresetEdit(key: string, current: PresetFieldsFragment | nul
   }
   const pick = <T>(given: T | null | undefined, was: T | null | undefined): T | undefined =>
     given === null ? undefined : given !== undefined ? given : (was ?? undefined);
-  const tunables: Record<string, number | boolean> = { ...((current?.tunables as Record<string, number | boolean> | null) ?? {}) };
+  const tunables: Record<string, number | boolean> = Object.assign(Object.create(null), current?.tunables ?? {});
   for (const [tunable, value] of Object.entries(edit.tunables)) {
     if (value === null) delete tunables[tunable];
     else tunables[tunable] = value;

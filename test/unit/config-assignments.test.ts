@@ -27,6 +27,16 @@ describe('config set key=value parsing', () => {
     });
   });
 
+  it('a strategy or tunable named constructor or __proto__ is sent as a key (the server refuses it), and sets nothing on Object', () => {
+    const named = parseAssignments(['tunable_overrides.constructor.x=1']).tunableOverrides as Record<string, unknown>;
+    expect(Object.hasOwn(named, 'constructor')).toBe(true);
+    expect(JSON.parse(JSON.stringify(named))).toEqual({ constructor: { x: 1 } });
+    const proto = parseAssignments(['tunable_overrides.__proto__.polluted=1', 'tunable_overrides.gold.__proto__=2']).tunableOverrides;
+    expect(JSON.stringify(proto)).toBe('{"__proto__":{"polluted":1},"gold":{"__proto__":2}}');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((Object as unknown as Record<string, unknown>).x).toBeUndefined();
+  });
+
   it.each([
     [[], /nothing to set/],
     [['scan_interval_seconds'], /not key=value/],

@@ -19,4 +19,8 @@ describe('preset set: values that YAML or JSON would have turned into a removal'
   ])('refuses %j (it removed the value, exit 0)', (args, message) => {
     expect(() => parsePresetAssignments(args)).toThrow(message);
   });
+
+  it('a tunable named __proto__ is sent as a key (the server refuses it)', () => {
+    expect(JSON.stringify(parsePresetAssignments(['tunables.__proto__=5']).tunables)).toBe('{"__proto__":5}');
+  });
 });
