@@ -39,7 +39,16 @@ export interface CommandContext {
   warn: (text: string) => void;
 }
 
-const line = (text: string) => (text.endsWith('\n') ? text : `${text}\n`);
+/**
+ * Control characters a terminal would act on (escape sequences, carriage return, backspace, the C1
+ * set) and the bidirectional overrides that reorder what is shown, written as `\u001b` instead.
+ * What the server sends back can hold them: a hand-edited key in a config file problem, a runner's
+ * error text. Newline and tab stay. The escape is valid inside a JSON string too.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const visible = (text: string) => text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const line = (text: string) => visible(text.endsWith('\n') ? text : `${text}\n`);
 
 export function commandContext(io: CliIo): CommandContext {
   return { io, print: (text) => io.stdout.write(line(text)), warn: (text) => io.stderr.write(line(text)) };
