@@ -66,7 +66,9 @@ export function parseAssignments(assignments: string[]): UpdateConfigInput {
     switch (head) {
       case 'active_strategy_key':
         if (raw === '' || value === null) throw new UsageError(`${key}: give a strategy key (stratctl strategies lists them)`);
-        input.activeStrategyKey = raw;
+        // Read as YAML like every other value ("range" and 'range' are range), a key YAML reads as
+        // something else (a number, true) as typed: the server judges it.
+        input.activeStrategyKey = typeof value === 'string' ? value : raw;
         break;
       case 'trading_enabled':
         if (typeof value !== 'boolean') throw new UsageError(`${key}: expected true or false, not "${raw}"`);

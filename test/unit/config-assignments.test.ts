@@ -27,6 +27,12 @@ describe('config set key=value parsing', () => {
     });
   });
 
+  it('a quoted strategy key is the key (the quotes were sent as part of it)', () => {
+    expect(parseAssignments(['active_strategy_key="range"'])).toEqual({ activeStrategyKey: 'range' });
+    expect(parseAssignments(["active_strategy_key='gold'"])).toEqual({ activeStrategyKey: 'gold' });
+    expect(parseAssignments(['active_strategy_key=momentum_v2'])).toEqual({ activeStrategyKey: 'momentum_v2' });
+  });
+
   it('a strategy or tunable named constructor or __proto__ is sent as a key (the server refuses it), and sets nothing on Object', () => {
     const named = parseAssignments(['tunable_overrides.constructor.x=1']).tunableOverrides as Record<string, unknown>;
     expect(Object.hasOwn(named, 'constructor')).toBe(true);
