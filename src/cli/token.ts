@@ -1,14 +1,24 @@
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { fileTokenStore } from '../auth/file-token-store.js';
 import { isScope } from '../auth/scopes.js';
 import { TokenRefusedError, type TokenStore } from '../auth/token-store.js';
 import { StoreUnavailableError } from '../config/errors.js';
+import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { defaultRegistry } from '../registry/index.js';
 import { resolveStoreSettings, type StoreFlags, type StoreSettings } from '../store-settings.js';
 import { UsageError } from '../usage-error.js';
 import { EXIT } from './exit-codes.js';
 import { printJsonError } from './json-output.js';
 import { type Action, stringFlag } from './program.js';
+
+const isDirectory = (dir: string) => {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+};
 
 /** The token store a command works on: tokens.yaml in the runtime dir, or etcd's tokens/ keys. */
 async function openTokens(runtimeDir: string, store: StoreSettings): Promise<TokenStore> {
@@ -25,7 +35,14 @@ export const token: Action = async (flags, args, ctx, command) => {
   const printJson = (value: unknown) => ctx.print(JSON.stringify(value, null, 2));
   let tokens: TokenStore | undefined;
   try {
-    tokens = await openTokens(runtimeDir, resolveStoreSettings(flags as StoreFlags, ctx.io.env));
+    const store = resolveStoreSettings(flags as StoreFlags, ctx.io.env);
+    // A mistyped --runtime-dir made a new directory and a token no server reads (or listed none).
+    if (store.kind === 'file' && !isDirectory(runtimeDir)) {
+      throw new UsageError(
+        `${runtimeDir} is not a runtime directory (no such directory): check --runtime-dir / CONTROL_PLANE_RUNTIME_DIR, or create it first to prepare tokens before the server's first start`,
+      );
+    }
+    tokens = await openTokens(runtimeDir, store);
     switch (command.name()) {
       case 'create': {
         const name = stringFlag(flags, 'name') as string;
@@ -64,6 +81,12 @@ export const token: Action = async (flags, args, ctx, command) => {
       if (json) printJsonError(ctx.io, 'BAD_USER_INPUT', err.message);
       ctx.warn(`stratctl token: ${err.message}`);
       return EXIT.usage;
+    }
+    if (err instanceof RuntimeFileRefusedError) {
+      // tokens.yaml that anyone may write (or a link, or too large) is refused: say so, and how to fix it.
+      if (json) printJsonError(ctx.io, 'CONFIG_FILE_INVALID', err.message);
+      ctx.warn(`stratctl token: ${err.message}`);
+      return EXIT.config;
     }
     if (err instanceof StoreUnavailableError) {
       if (json) printJsonError(ctx.io, 'UNAVAILABLE', err.message);

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { chmod, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isLoopbackUrl } from '../../src/client/loopback.js';
@@ -110,5 +110,28 @@ describe('stratctl sends a token only when the operation needs one', { timeout: 
     const none = await stratctl(['status'], { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: await tempRuntimeDir() });
     expect(none.code).toBe(3);
     expect(none.stderr).toContain('Pass --token');
+  });
+});
+
+describe('stratctl token on a runtime dir it cannot use says so (exploratory testing, stop 27)', { timeout: 30_000 }, () => {
+  it('a mistyped --runtime-dir: exit 2 naming it, and no directory or token is made', async () => {
+    const missing = path.join(await tempRuntimeDir(), 'runtiem');
+    const created = await stratctl(['token', 'create', '--name', 'ci', '--scope', 'read', '--runtime-dir', missing]);
+    expect(created.code).toBe(2);
+    expect(created.stdout).toBe('');
+    expect(created.stderr).toContain(`${missing} is not a runtime directory (no such directory)`);
+    await expect(stat(missing)).rejects.toMatchObject({ code: 'ENOENT' });
+    const listed = await stratctl(['token', 'list', '--runtime-dir', missing]);
+    expect(listed.code).toBe(2);
+    expect(listed.stderr).toContain('is not a runtime directory');
+  });
+
+  it('a tokens.yaml anyone may write: exit 78 with the fix in one line, no stack', async () => {
+    const dir = await tempRuntimeDir();
+    expect((await stratctl(['token', 'create', '--name', 'ci', '--scope', 'read', '--runtime-dir', dir])).code).toBe(0);
+    await chmod(path.join(dir, 'tokens.yaml'), 0o666);
+    const listed = await stratctl(['token', 'list', '--runtime-dir', dir]);
+    expect(listed.code).toBe(78);
+    expect(listed.stderr.trim()).toBe('stratctl token: tokens.yaml is group- or world-writable (mode 0666); chmod go-w it');
   });
 });
