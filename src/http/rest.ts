@@ -41,6 +41,16 @@ function jsonObject(exchange: Exchange): Record<string, unknown> {
 /** An own property only (`__proto__`, `toString` and the like never answer by inheritance). */
 const own = (object: Record<string, unknown>, key: string): unknown => (Object.hasOwn(object, key) ? object[key] : undefined);
 
+/**
+ * Refuses a body with a key the route does not take. A key that is ignored is worse than a refusal:
+ * a script that sends `expected_version` believes it made a conflict-safe write and would silently
+ * overwrite someone else's change.
+ */
+function onlyKeys(body: Record<string, unknown>, allowed: readonly string[]): void {
+  const unknown = Object.keys(body).find((key) => !allowed.includes(key));
+  if (unknown !== undefined) throw new RestError(400, `Unknown key: ${unknown} (allowed: ${allowed.join(', ')})`);
+}
+
 type RestHandler = (exchange: Exchange, run: OperationRunner) => Promise<unknown>;
 
 const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = [
@@ -92,7 +102,9 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = 
     path: '/api/strategy/activate',
     method: 'POST',
     handle: async (exchange, run) => {
-      const strategyKey = own(jsonObject(exchange), 'strategy_key');
+      const body = jsonObject(exchange);
+      onlyKeys(body, ['strategy_key']);
+      const strategyKey = own(body, 'strategy_key');
       if (typeof strategyKey !== 'string') throw new RestError(400, 'strategy_key is required (a strategy key, e.g. "gold")');
       const { activateStrategy: a } = await run(exchange, ActivateStrategyDocument, { strategyKey });
       return {

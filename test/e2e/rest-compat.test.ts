@@ -180,7 +180,31 @@ describe("the seed note's REST endpoints", () => {
     }
     const inherited = await post('/api/strategy/activate', '{"__proto__": {"strategy_key": "gold"}}');
     expect(inherited.status).toBe(400);
-    expect(await inherited.json()).toEqual({ detail: 'strategy_key is required (a strategy key, e.g. "gold")' });
+    expect(await inherited.json()).toEqual({ detail: 'Unknown key: __proto__ (allowed: strategy_key)' });
     expect(await readConfig(server)).toBe(before);
+  });
+
+  it('refuses a key a route does not take, on every body route: a script sending expected_version is not silently overwriting', async () => {
+    const server = await startTestServer();
+    const post = (p: string, body: object) =>
+      fetch(`${server.origin}${p}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+        body: JSON.stringify(body),
+      });
+    const before = await readConfig(server);
+    for (const extra of [{ expected_version: 1 }, { expectedVersion: 1 }, { extra: 1 }]) {
+      const [key] = Object.keys(extra);
+      const activate = await post('/api/strategy/activate', { strategy_key: 'range', ...extra });
+      expect(activate.status, key).toBe(400);
+      expect(await activate.json()).toEqual({ detail: `Unknown key: ${key} (allowed: strategy_key)` });
+      const config = await post('/api/config', { scan_interval_seconds: 20, ...extra });
+      expect(config.status, key).toBe(400);
+      expect(await config.json()).toEqual({
+        detail: `Unknown config key: ${key} (allowed: active_strategy_key, trading_enabled, scan_interval_seconds, tunable_overrides)`,
+      });
+    }
+    expect(await readConfig(server)).toBe(before);
+    expect((await server.gql('{ status { configVersion } }')).body.data).toEqual({ status: { configVersion: 1 } });
   });
 });
