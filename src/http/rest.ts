@@ -1,5 +1,5 @@
 import { fromSnakeKeys, snakeCase, toSnakeKeys } from '../config/case.js';
-import { SETTABLE_FIELDS } from '../config/schema.js';
+import { configUpdateSchema, SETTABLE_FIELDS, type SettableField } from '../config/schema.js';
 import {
   ActivateStrategyDocument,
   StatusDocument,
@@ -49,6 +49,29 @@ const own = (object: Record<string, unknown>, key: string): unknown => (Object.h
 function onlyKeys(body: Record<string, unknown>, allowed: readonly string[]): void {
   const unknown = Object.keys(body).find((key) => !allowed.includes(key));
   if (unknown !== undefined) throw new RestError(400, `Unknown key: ${unknown} (allowed: ${allowed.join(', ')})`);
+}
+
+/** What GraphQL's input type takes for each settable field (`null` is GraphQL's and the domain's to judge). */
+const GRAPHQL_TAKES: Record<SettableField, (value: unknown) => boolean> = {
+  activeStrategyKey: (v) => v === null || typeof v === 'string',
+  tradingEnabled: (v) => v === null || typeof v === 'boolean',
+  // GraphQL's Int is 32-bit: 3000000000 would be refused before the domain's bounds are checked.
+  scanIntervalSeconds: (v) => v === null || (Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31),
+  tunableOverrides: () => true,
+};
+
+/**
+ * Refuses a value GraphQL's input type would refuse, in REST's terms: GraphQL's own message names
+ * `$input` and the camelCase field, which a snake_case API never showed. The words are the config
+ * schema's, as a value that passed GraphQL but not the domain would hear them.
+ */
+function checkTypes(input: Partial<Record<SettableField, unknown>>): void {
+  for (const field of SETTABLE_FIELDS) {
+    const value = input[field];
+    if (value === undefined || GRAPHQL_TAKES[field](value)) continue;
+    const issue = configUpdateSchema.shape[field].safeParse(value).error?.issues[0]?.message;
+    throw new RestError(400, `${snakeCase(field)}: ${issue ?? 'has the wrong type'}`);
+  }
 }
 
 type RestHandler = (exchange: Exchange, run: OperationRunner) => Promise<unknown>;
@@ -124,6 +147,7 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = 
       if (unknown[0] !== undefined) {
         throw new RestError(400, `Unknown config key: ${unknown[0]} (allowed: ${SETTABLE_FIELDS.map(snakeCase).join(', ')})`);
       }
+      checkTypes(input);
       const { updateConfig } = await run(exchange, UpdateConfigDocument, { input: input as UpdateConfigInput });
       return { ...configBody(updateConfig.config), changed: updateConfig.changed };
     },

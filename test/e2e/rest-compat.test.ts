@@ -184,6 +184,30 @@ describe("the seed note's REST endpoints", () => {
     expect(await readConfig(server)).toBe(before);
   });
 
+  it("answers a value of the wrong type in its own snake_case terms, not GraphQL's variable wording", async () => {
+    const server = await startTestServer();
+    const post = (body: object) =>
+      fetch(`${server.origin}/api/config`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+        body: JSON.stringify(body),
+      });
+    const before = await readConfig(server);
+    const cases: [object, string][] = [
+      [{ scan_interval_seconds: '15' }, 'scan_interval_seconds: must be a whole number of seconds, got "15"'],
+      [{ scan_interval_seconds: 1.5 }, 'scan_interval_seconds: must be a whole number of seconds'],
+      [{ scan_interval_seconds: 3_000_000_000 }, 'scan_interval_seconds: must be at most 86400 seconds (one day)'],
+      [{ trading_enabled: 'yes' }, 'trading_enabled: must be true or false, got "yes"'],
+      [{ active_strategy_key: 5 }, 'active_strategy_key: must be a strategy key, got 5'],
+    ];
+    for (const [body, detail] of cases) {
+      const res = await post(body);
+      expect(res.status, detail).toBe(400);
+      expect(await res.json()).toEqual({ detail });
+    }
+    expect(await readConfig(server)).toBe(before);
+  });
+
   it('refuses a key a route does not take, on every body route: a script sending expected_version is not silently overwriting', async () => {
     const server = await startTestServer();
     const post = (p: string, body: object) =>
