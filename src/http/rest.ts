@@ -158,7 +158,8 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = 
  * The predecessor's REST endpoints (seed note): thin routes that run the same typed GraphQL
  * operations in process, with the outer request's credentials, so auth, limits and masking are the
  * GraphQL path's own. Errors answer `{"detail": "<message>"}` with the error table's status and
- * headers (WWW-Authenticate on 401, Retry-After on 429/503).
+ * headers (WWW-Authenticate on 401, Retry-After on 429 and on 503 UNAVAILABLE; a failed write has
+ * none, as on /graphql).
  */
 export function restRoutes(run: OperationRunner): Route[] {
   return ROUTES.map(({ path, method, handle }) => ({

@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { MAX_REQUEST_BODY_BYTES as REST_BODY_LIMIT_BYTES } from '../../src/limit-defaults.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { faultyAuditFs } from '../helpers/faulty-audit-fs.js';
+import { faultyFileSystem } from '../helpers/faulty-fs.js';
+import { ROOT, startTestServer, type TestServer } from '../helpers/server.js';
 
 const run = promisify(execFile);
 
@@ -230,5 +233,43 @@ describe("the seed note's REST endpoints", () => {
     }
     expect(await readConfig(server)).toBe(before);
     expect((await server.gql('{ status { configVersion } }')).body.data).toEqual({ status: { configVersion: 1 } });
+  });
+
+  it('a failed write answers as on /graphql (503, no Retry-After: a disk needs an operator), in the words README quotes', async () => {
+    const disk = faultyFileSystem();
+    const audit = faultyAuditFs(disk);
+    const server = await startTestServer({ fs: audit.fs });
+    const before = await readConfig(server);
+    const activate = () =>
+      fetch(`${server.origin}/api/strategy/activate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+        body: '{"strategy_key": "gold"}',
+      });
+    const answers = [];
+    disk.inject('rename', 'ENOSPC');
+    answers.push({ rest: await activate(), graphql: await server.gql('mutation { activateStrategy(strategyKey: "gold") { changed } }') });
+    disk.heal();
+    audit.fail('append', 'EIO');
+    answers.push({ rest: await activate(), graphql: await server.gql('mutation { activateStrategy(strategyKey: "gold") { changed } }') });
+    for (const { rest, graphql } of answers) {
+      expect(graphql.status).toBe(503);
+      expect(graphql.headers.get('retry-after')).toBeNull();
+      expect(rest.status).toBe(503);
+      expect(rest.headers.get('retry-after')).toBeNull();
+      expect(await rest.json()).toEqual({ detail: graphql.body.errors?.[0]?.message });
+    }
+    expect(await readConfig(server)).toBe(before);
+
+    // README quotes what the server says (DESIGN's table), not a message no code sends.
+    const message = answers[0]?.graphql.body.errors?.[0]?.message;
+    expect(message).toBe('Config could not be written');
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const rows = readme.split('\n').filter((line) => line.startsWith('|') && line.includes('`CONFIG_WRITE_FAILED`'));
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row).toContain(`\`${message}\``);
+    const auditSection = readme.slice(readme.indexOf('## Audit trail'), readme.indexOf('## History and rollback'));
+    expect(auditSection.replaceAll('\n', ' ')).toContain(`\`${message}\`, \`CONFIG_WRITE_FAILED\` (HTTP 503)`);
+    expect(readme).not.toMatch(/Could not (save the config|record the change)/);
   });
 });
