@@ -1,5 +1,5 @@
 import { fromSnakeKeys, snakeCase, toSnakeKeys } from '../config/case.js';
-import { SETTABLE_FIELDS } from '../config/schema.js';
+import { configUpdateSchema, SETTABLE_FIELDS, type SettableField } from '../config/schema.js';
 import {
   ActivateStrategyDocument,
   StatusDocument,
@@ -40,6 +40,39 @@ function jsonObject(exchange: Exchange): Record<string, unknown> {
 
 /** An own property only (`__proto__`, `toString` and the like never answer by inheritance). */
 const own = (object: Record<string, unknown>, key: string): unknown => (Object.hasOwn(object, key) ? object[key] : undefined);
+
+/**
+ * Refuses a body with a key the route does not take. A key that is ignored is worse than a refusal:
+ * a script that sends `expected_version` believes it made a conflict-safe write and would silently
+ * overwrite someone else's change.
+ */
+function onlyKeys(body: Record<string, unknown>, allowed: readonly string[]): void {
+  const unknown = Object.keys(body).find((key) => !allowed.includes(key));
+  if (unknown !== undefined) throw new RestError(400, `Unknown key: ${unknown} (allowed: ${allowed.join(', ')})`);
+}
+
+/** What GraphQL's input type takes for each settable field (`null` is GraphQL's and the domain's to judge). */
+const GRAPHQL_TAKES: Record<SettableField, (value: unknown) => boolean> = {
+  activeStrategyKey: (v) => v === null || typeof v === 'string',
+  tradingEnabled: (v) => v === null || typeof v === 'boolean',
+  // GraphQL's Int is 32-bit: 3000000000 would be refused before the domain's bounds are checked.
+  scanIntervalSeconds: (v) => v === null || (Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31),
+  tunableOverrides: () => true,
+};
+
+/**
+ * Refuses a value GraphQL's input type would refuse, in REST's terms: GraphQL's own message names
+ * `$input` and the camelCase field, which a snake_case API never showed. The words are the config
+ * schema's, as a value that passed GraphQL but not the domain would hear them.
+ */
+function checkTypes(input: Partial<Record<SettableField, unknown>>): void {
+  for (const field of SETTABLE_FIELDS) {
+    const value = input[field];
+    if (value === undefined || GRAPHQL_TAKES[field](value)) continue;
+    const issue = configUpdateSchema.shape[field].safeParse(value).error?.issues[0]?.message;
+    throw new RestError(400, `${snakeCase(field)}: ${issue ?? 'has the wrong type'}`);
+  }
+}
 
 type RestHandler = (exchange: Exchange, run: OperationRunner) => Promise<unknown>;
 
@@ -92,7 +125,9 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = 
     path: '/api/strategy/activate',
     method: 'POST',
     handle: async (exchange, run) => {
-      const strategyKey = own(jsonObject(exchange), 'strategy_key');
+      const body = jsonObject(exchange);
+      onlyKeys(body, ['strategy_key']);
+      const strategyKey = own(body, 'strategy_key');
       if (typeof strategyKey !== 'string') throw new RestError(400, 'strategy_key is required (a strategy key, e.g. "gold")');
       const { activateStrategy: a } = await run(exchange, ActivateStrategyDocument, { strategyKey });
       return {
@@ -112,6 +147,7 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = 
       if (unknown[0] !== undefined) {
         throw new RestError(400, `Unknown config key: ${unknown[0]} (allowed: ${SETTABLE_FIELDS.map(snakeCase).join(', ')})`);
       }
+      checkTypes(input);
       const { updateConfig } = await run(exchange, UpdateConfigDocument, { input: input as UpdateConfigInput });
       return { ...configBody(updateConfig.config), changed: updateConfig.changed };
     },
@@ -122,7 +158,8 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = 
  * The predecessor's REST endpoints (seed note): thin routes that run the same typed GraphQL
  * operations in process, with the outer request's credentials, so auth, limits and masking are the
  * GraphQL path's own. Errors answer `{"detail": "<message>"}` with the error table's status and
- * headers (WWW-Authenticate on 401, Retry-After on 429/503).
+ * headers (WWW-Authenticate on 401, Retry-After on 429 and on 503 UNAVAILABLE; a failed write has
+ * none, as on /graphql).
  */
 export function restRoutes(run: OperationRunner): Route[] {
   return ROUTES.map(({ path, method, handle }) => ({

@@ -26,15 +26,20 @@ const required =
     iss.input === undefined || iss.input === null ? 'is required' : `must be ${what}, got ${shown(iss.input)}`;
 // A key written with no value (`risk_level:`) reads as null: the same as leaving it out.
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? undefined : v), schema.optional());
-// Names are shown in lists and tables: one line of printable text.
-const CONTROL = /\p{Cc}/u;
+// Names are shown in lists and tables: one line of printable text. U+2028 and U+2029 (Zl, Zp) break
+// a line as surely as \n does, where they are honoured (YAML 1.1, editors, JavaScript source).
+const CONTROL = /[\p{Cc}\p{Zl}\p{Zp}]/u;
+// Bidirectional embeddings, overrides and isolates reorder the text around them: a name or
+// description that shows one thing and holds another (a preset that looks like another's).
+const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;
 
 const text = (what: string, max: number, oneLine: boolean) =>
   z
     .string({ error: required(what) })
     .refine((s) => s.trim().length > 0, 'must not be blank')
     .refine((s) => s.length <= max, `must be at most ${max} characters`)
-    .refine((s) => !oneLine || !CONTROL.test(s), 'must be one line of text, without control characters');
+    .refine((s) => !oneLine || !CONTROL.test(s), 'must be one line of text, without control characters')
+    .refine((s) => !BIDI_CONTROL.test(s), 'must not contain bidirectional control characters (U+202A to U+202E, U+2066 to U+2069)');
 
 /** Each field's shape alone; what depends on the base is checked after (see checkPreset). */
 const FIELD_SCHEMAS: Record<PresetField, z.ZodType> = {

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { createClient } from 'graphql-sse';
 import { describe, expect, it } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
+import { GRAPHQL_PATHS } from '../helpers/graphql-paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -95,6 +96,29 @@ describe('Query.signals', () => {
   it('is empty in a process that has seen no scan', async () => {
     const server = await startTestServer({ runner: false });
     expect((await server.gql('{ signals { instrument } }', undefined, null)).body).toEqual({ data: { signals: [] } });
+  });
+});
+
+describe.each(GRAPHQL_PATHS)('`last` on every list, answered by $name', ({ fastLane }) => {
+  it("is refused outside 0 to its maximum, as BAD_USER_INPUT in the API's words: signals no longer answers [] for -1", async () => {
+    const server = await startTestServer({ runner: false, fastLane });
+    for (const [field, max, selection] of [
+      ['signals', 1000, 'instrument'],
+      ['auditLog', 1000, 'version'],
+      ['configHistory', 100, 'version'],
+    ] as const) {
+      // Over the list-size limit (1,000 with a token) the cost check answers first, in its own words.
+      for (const last of max < 1000 ? [-1, max + 1] : [-1]) {
+        const res = await server.gql(`{ ${field}(last: ${last}) { ${selection} } }`);
+        expect(res.status, `${field}(last: ${last})`).toBe(400);
+        expect(res.body.data ?? null).toBeNull();
+        expect(res.body.errors?.[0]).toMatchObject({
+          message: `Invalid last: must be 0 to ${max}`,
+          extensions: { code: 'BAD_USER_INPUT', issues: [{ path: ['last'], message: `must be 0 to ${max}` }] },
+        });
+      }
+      expect((await server.gql(`{ ${field}(last: 0) { ${selection} } }`)).body).toEqual({ data: { [field]: [] } });
+    }
   });
 });
 

@@ -397,3 +397,29 @@ describe('presets by hand edit (file store)', () => {
     expect((await server.gql(reload, {}, null)).status).toBe(401);
   });
 });
+
+describe('preset text (file store)', () => {
+  it('a name is one line (no U+2028/U+2029 either) and no name or description holds bidirectional controls; nothing is written', async () => {
+    const server = await startTestServer();
+    const refused = async (input: Record<string, unknown>) => {
+      const res = await server.gql(UPSERT, { input });
+      expect(res.status, JSON.stringify(input)).toBe(400);
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      return res.body.errors?.[0]?.message;
+    };
+    for (const breaker of ['\n', '\u2028', '\u2029']) {
+      expect(await refused({ ...GOLD_FAST, name: `Gold${breaker}Trend` })).toBe(
+        'Invalid preset: name: must be one line of text, without control characters',
+      );
+    }
+    const bidi = 'must not contain bidirectional control characters (U+202A to U+202E, U+2066 to U+2069)';
+    for (const control of ['\u202A', '\u202E', '\u2066', '\u2069']) {
+      expect(await refused({ ...GOLD_FAST, name: `Gold ${control}tsaf` })).toBe(`Invalid preset: name: ${bidi}`);
+      expect(await refused({ ...GOLD_FAST, description: `Quiet days ${control}only` })).toBe(`Invalid preset: description: ${bidi}`);
+    }
+    expect((await status(server)).presetsVersion).toBe(0);
+    // A description may still run over several lines.
+    const ok = await server.gql(UPSERT, { input: { ...GOLD_FAST, description: 'Faster crossover.\nFor quiet days.' } });
+    expect(ok.body.data?.upsertPreset.strategy.description).toBe('Faster crossover.\nFor quiet days.');
+  });
+});

@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { MAX_REQUEST_BODY_BYTES as REST_BODY_LIMIT_BYTES } from '../../src/limit-defaults.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { faultyAuditFs } from '../helpers/faulty-audit-fs.js';
+import { faultyFileSystem } from '../helpers/faulty-fs.js';
+import { ROOT, startTestServer, type TestServer } from '../helpers/server.js';
 
 const run = promisify(execFile);
 
@@ -180,7 +183,93 @@ describe("the seed note's REST endpoints", () => {
     }
     const inherited = await post('/api/strategy/activate', '{"__proto__": {"strategy_key": "gold"}}');
     expect(inherited.status).toBe(400);
-    expect(await inherited.json()).toEqual({ detail: 'strategy_key is required (a strategy key, e.g. "gold")' });
+    expect(await inherited.json()).toEqual({ detail: 'Unknown key: __proto__ (allowed: strategy_key)' });
     expect(await readConfig(server)).toBe(before);
+  });
+
+  it("answers a value of the wrong type in its own snake_case terms, not GraphQL's variable wording", async () => {
+    const server = await startTestServer();
+    const post = (body: object) =>
+      fetch(`${server.origin}/api/config`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+        body: JSON.stringify(body),
+      });
+    const before = await readConfig(server);
+    const cases: [object, string][] = [
+      [{ scan_interval_seconds: '15' }, 'scan_interval_seconds: must be a whole number of seconds, got "15"'],
+      [{ scan_interval_seconds: 1.5 }, 'scan_interval_seconds: must be a whole number of seconds'],
+      [{ scan_interval_seconds: 3_000_000_000 }, 'scan_interval_seconds: must be at most 86400 seconds (one day)'],
+      [{ trading_enabled: 'yes' }, 'trading_enabled: must be true or false, got "yes"'],
+      [{ active_strategy_key: 5 }, 'active_strategy_key: must be a strategy key, got 5'],
+    ];
+    for (const [body, detail] of cases) {
+      const res = await post(body);
+      expect(res.status, detail).toBe(400);
+      expect(await res.json()).toEqual({ detail });
+    }
+    expect(await readConfig(server)).toBe(before);
+  });
+
+  it('refuses a key a route does not take, on every body route: a script sending expected_version is not silently overwriting', async () => {
+    const server = await startTestServer();
+    const post = (p: string, body: object) =>
+      fetch(`${server.origin}${p}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+        body: JSON.stringify(body),
+      });
+    const before = await readConfig(server);
+    for (const extra of [{ expected_version: 1 }, { expectedVersion: 1 }, { extra: 1 }]) {
+      const [key] = Object.keys(extra);
+      const activate = await post('/api/strategy/activate', { strategy_key: 'range', ...extra });
+      expect(activate.status, key).toBe(400);
+      expect(await activate.json()).toEqual({ detail: `Unknown key: ${key} (allowed: strategy_key)` });
+      const config = await post('/api/config', { scan_interval_seconds: 20, ...extra });
+      expect(config.status, key).toBe(400);
+      expect(await config.json()).toEqual({
+        detail: `Unknown config key: ${key} (allowed: active_strategy_key, trading_enabled, scan_interval_seconds, tunable_overrides)`,
+      });
+    }
+    expect(await readConfig(server)).toBe(before);
+    expect((await server.gql('{ status { configVersion } }')).body.data).toEqual({ status: { configVersion: 1 } });
+  });
+
+  it('a failed write answers as on /graphql (503, no Retry-After: a disk needs an operator), in the words README quotes', async () => {
+    const disk = faultyFileSystem();
+    const audit = faultyAuditFs(disk);
+    const server = await startTestServer({ fs: audit.fs });
+    const before = await readConfig(server);
+    const activate = () =>
+      fetch(`${server.origin}/api/strategy/activate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+        body: '{"strategy_key": "gold"}',
+      });
+    const answers = [];
+    disk.inject('rename', 'ENOSPC');
+    answers.push({ rest: await activate(), graphql: await server.gql('mutation { activateStrategy(strategyKey: "gold") { changed } }') });
+    disk.heal();
+    audit.fail('append', 'EIO');
+    answers.push({ rest: await activate(), graphql: await server.gql('mutation { activateStrategy(strategyKey: "gold") { changed } }') });
+    for (const { rest, graphql } of answers) {
+      expect(graphql.status).toBe(503);
+      expect(graphql.headers.get('retry-after')).toBeNull();
+      expect(rest.status).toBe(503);
+      expect(rest.headers.get('retry-after')).toBeNull();
+      expect(await rest.json()).toEqual({ detail: graphql.body.errors?.[0]?.message });
+    }
+    expect(await readConfig(server)).toBe(before);
+
+    // README quotes what the server says (DESIGN's table), not a message no code sends.
+    const message = answers[0]?.graphql.body.errors?.[0]?.message;
+    expect(message).toBe('Config could not be written');
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const rows = readme.split('\n').filter((line) => line.startsWith('|') && line.includes('`CONFIG_WRITE_FAILED`'));
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row).toContain(`\`${message}\``);
+    const auditSection = readme.slice(readme.indexOf('## Audit trail'), readme.indexOf('## History and rollback'));
+    expect(auditSection.replaceAll('\n', ' ')).toContain(`\`${message}\`, \`CONFIG_WRITE_FAILED\` (HTTP 503)`);
+    expect(readme).not.toMatch(/Could not (save the config|record the change)/);
   });
 });

@@ -219,9 +219,11 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     const server = await startTestServer();
     const env = envFor(server, { CONTROL_PLANE_TOKEN: TEST_TOKEN });
     const before = await readConfig(server);
-    const [badKey, badRange, unknownKey, notScalar, noKey, badFlag, badVersion] = await Promise.all([
+    const [badKey, badRange, notInt32, unknownKey, notScalar, noKey, badFlag, badVersion] = await Promise.all([
       stratctl(['activate', 'invalid_strategy'], env),
       stratctl(['config', 'set', 'scan_interval_seconds=0'], env),
+      // Over GraphQL's 32-bit Int: refused as a variable, before the domain's bounds (BAD_USER_INPUT, not BAD_RESPONSE).
+      stratctl(['config', 'set', 'scan_interval_seconds=3000000000', '--json'], env),
       stratctl(['config', 'set', 'scan_every=3'], env),
       stratctl(['config', 'set', 'trading_enabled=maybe'], env),
       stratctl(['activate'], env),
@@ -233,6 +235,9 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(badKey.stderr).toContain('stratctl strategies');
     expect(badRange.code).toBe(2);
     expect(badRange.stderr).toContain('scanIntervalSeconds');
+    expect(notInt32.code, notInt32.stderr).toBe(2);
+    expect(JSON.parse(notInt32.stdout).error.code).toBe('BAD_USER_INPUT');
+    expect(notInt32.stderr).toContain('Fix the values above and retry.');
     expect(unknownKey.code).toBe(2);
     expect(unknownKey.stderr).toContain('unknown key "scan_every"');
     expect(notScalar.code).toBe(2);

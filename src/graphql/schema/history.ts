@@ -1,10 +1,10 @@
-import { z } from 'zod';
 import { configHistory, HISTORY_LIMIT, rollbackConfig } from '../../audit/history.js';
 import type { RuntimeConfig } from '../../config/schema.js';
 import { builder } from '../builder.js';
 import { requester } from '../context.js';
 import { AuditEntryType } from './audit.js';
 import { RuntimeConfigType } from './config.js';
+import { lastArgSchema } from './list-args.js';
 import {
   type RunnerWaitView,
   TIMEOUT_MS_DESCRIPTION,
@@ -20,7 +20,7 @@ builder.queryField('configHistory', (t) =>
     description: `Accepted config versions, newest first, one entry per version (the last ${HISTORY_LIMIT} are kept). Needs scope \`read\`.`,
     authScopes: { scope: 'read' },
     args: {
-      last: t.arg.int({ required: false, defaultValue: HISTORY_LIMIT, validate: z.number().int().min(0).max(HISTORY_LIMIT).nullish() }),
+      last: t.arg.int({ required: false, defaultValue: HISTORY_LIMIT, validate: lastArgSchema(HISTORY_LIMIT) }),
     },
     resolve: (_root, { last }, ctx) => configHistory(ctx.services.store, last ?? HISTORY_LIMIT),
   }),

@@ -1,5 +1,6 @@
 import { SIGNALS_KEPT_PER_INSTRUMENT } from '../../runner/signal-history.js';
 import { builder } from '../builder.js';
+import { lastArgSchema } from './list-args.js';
 import { RunnerSignal } from './runner.js';
 
 /** `eur/usd`, `eur_usd` and `EUR_USD` all name EUR_USD (as the strategies filter reads it). */
@@ -12,7 +13,12 @@ builder.queryField('signals', (t) =>
     authScopes: { scope: 'read' },
     args: {
       instrument: t.arg.string({ required: false, description: 'Only this instrument’s (e.g. `EUR_USD`); all instruments when absent.' }),
-      last: t.arg.int({ required: false, defaultValue: 100, description: `How many, 0 to ${SIGNALS_KEPT_PER_INSTRUMENT}.` }),
+      last: t.arg.int({
+        required: false,
+        defaultValue: 100,
+        description: `How many, 0 to ${SIGNALS_KEPT_PER_INSTRUMENT}.`,
+        validate: lastArgSchema(SIGNALS_KEPT_PER_INSTRUMENT),
+      }),
     },
     resolve: (_root, { instrument, last }, ctx) =>
       ctx.services.signals.list({ instrument: instrument == null ? null : normalizeInstrument(instrument), last: last ?? 100 }),

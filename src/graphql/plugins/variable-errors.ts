@@ -1,0 +1,43 @@
+import { type ExecutionResult, GraphQLError, Kind } from 'graphql';
+import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
+
+/**
+ * A variable that does not coerce to its type (missing, a string for an Int, 1.5 or 3000000000 for
+ * an Int, an unknown input field or enum value). GraphQL raises these from the variable's
+ * definition before anything executes; the executor gives them HTTP 400 but no code.
+ */
+const isVariableError = (error: GraphQLError): boolean =>
+  error.extensions?.code === undefined && error.nodes?.[0]?.kind === Kind.VARIABLE_DEFINITION;
+
+/** The same error with the error table's code and status: what the client sent is wrong, not the server. */
+const asBadUserInput = (error: GraphQLError): GraphQLError =>
+  new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code: 'BAD_USER_INPUT', http: { status: 400 } },
+  });
+
+const codeVariableErrors = ({ result, setResult }: { result: ExecutionResult; setResult: (r: ExecutionResult) => void }) => {
+  if (!result.errors?.some(isVariableError)) return;
+  setResult({ ...result, errors: result.errors.map((e) => (isVariableError(e) ? asBadUserInput(e) : e)) });
+};
+
+/**
+ * Every error carries `extensions.code` (README, Errors): variable errors get `BAD_USER_INPUT` and
+ * 400 whatever the client accepts, like any other invalid input (a script with `curl -f` fails on
+ * them, and stratctl exits 2). An envelop hook, so yoga's path, the fast lane (whose graphql-jit
+ * leaves a variable error to the reference executor) and the REST routes answer alike.
+ */
+export function variableErrorsPlugin(): Plugin {
+  return {
+    onExecute() {
+      return { onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, codeVariableErrors) };
+    },
+    onSubscribe() {
+      return { onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload, codeVariableErrors) };
+    },
+  };
+}
