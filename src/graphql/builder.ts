@@ -5,7 +5,7 @@ import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { AuthenticationError, ForbiddenError, type Scope } from '../auth/identity.js';
 import { ConfigValidationError } from '../config/errors.js';
 import ArgsAfterAuthPlugin from './args-after-auth.js';
-import type { GraphQLContext } from './context.js';
+import { callerHasScope, type GraphQLContext } from './context.js';
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
@@ -36,7 +36,7 @@ export const builder = new SchemaBuilder<{
   scopeAuth: {
     authorizeOnSubscribe: true,
     authScopes: (context) => ({
-      scope: (scope) => (scope === 'read' && context.readsArePublic) || (context.identity?.scopes.has(scope) ?? false),
+      scope: (scope) => callerHasScope(context, scope),
     }),
     // No identity: 401 (authenticate first). An identity without the scope: 403 naming the scope.
     unauthorizedError: (_parent, context, _info, result) => {

@@ -1,4 +1,4 @@
-import type { Credentials, Identity } from '../auth/identity.js';
+import type { Credentials, Identity, Scope } from '../auth/identity.js';
 import type { ControlPlaneServices } from '../control-plane.js';
 import type { RequestLogger } from './request-scope.js';
 
@@ -17,3 +17,7 @@ export interface GraphQLContext {
 
 /** Who asked, as the audit trail records it (the token's name). */
 export const requester = (ctx: GraphQLContext) => ({ actor: ctx.identity?.name ?? 'unknown' });
+
+/** Whether the caller holds `scope` (a read is anyone's while reads are public): the one rule scope-auth and the root check share. */
+export const callerHasScope = (ctx: Pick<GraphQLContext, 'identity' | 'readsArePublic'>, scope: Scope): boolean =>
+  (scope === 'read' && ctx.readsArePublic) || (ctx.identity?.scopes.has(scope) ?? false);

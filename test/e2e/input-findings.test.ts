@@ -121,6 +121,26 @@ for (const { name, fastLane } of GRAPHQL_PATHS) {
       });
     });
 
+    describe('variables judged before the token: a bad variable got 400 and its details where 401/403 was due', () => {
+      it('no token: 401; an operate token on an admin mutation: 403; the admin token: 400 BAD_USER_INPUT', async () => {
+        const server = await startTestServer({ fastLane, security: { authFailures: { failuresPerMinute: 100_000 } } });
+        const operate = await createToken(server.runtimeDir, 'ops', 'operate');
+        const before = await onDisk(server);
+        for (const variables of [{ i: { scanIntervalSeconds: 1.5 } }, {}, { i: { nope: 1 } }]) {
+          const anonymous = await server.gql(UPDATE, variables, null);
+          expect(anonymous.status, JSON.stringify(variables)).toBe(401);
+          expect(anonymous.body.errors?.[0]).toMatchObject({ message: 'Authentication required', path: ['updateConfig'] });
+          const below = await server.gql(UPDATE, variables, operate);
+          expect(below.status, JSON.stringify(variables)).toBe(403);
+          expect(below.body.errors?.[0]?.message).toBe('Forbidden: requires scope admin');
+          const admin = await server.gql(UPDATE, variables);
+          expect(admin.status, JSON.stringify(variables)).toBe(400);
+          expect(admin.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+        }
+        expect(await onDisk(server)).toEqual(before);
+      });
+    });
+
     describe('a value nested thousands of levels deep was answered 500 (its message overflowed the stack)', () => {
       it('the reproduction (updateConfig, upsertPreset; no token, then the admin token): 401, then 400 with a short message; nothing written', async () => {
         const server = await startTestServer({ fastLane });

@@ -5,6 +5,7 @@ import { oneMutationPlugin } from './one-mutation.js';
 import { productionPlugin } from './production.js';
 import type { OnDocumentRefusal } from './refusal.js';
 import { responseSizePlugin } from './response-size.js';
+import { rootScopesPlugin } from './root-scopes.js';
 import { variableErrorsPlugin } from './variable-errors.js';
 
 export interface DocumentPolicyOptions {
@@ -26,6 +27,7 @@ export function documentPolicyPlugins(options: DocumentPolicyOptions): Plugin[] 
   return [
     armorPlugin({ production: options.production, limits: options.queryLimits }),
     oneMutationPlugin(),
+    rootScopesPlugin(),
     costPlugin({ limits: options.costLimits, onRefusal: options.onRefusal }),
     variableErrorsPlugin(),
     responseSizePlugin({ maxBytes: options.maxResponseBytes, onRefusal: options.onRefusal }),
