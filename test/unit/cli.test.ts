@@ -36,6 +36,13 @@ describe('serve: why a start failed -> exit code (one table)', () => {
     ],
     ['a runtime dir that cannot be written', new RuntimeDirNotWritableError('/srv/runtime', 'EROFS'), EXIT.runtimeDirNotWritable, /EROFS/],
     ['a write refused under the runtime dir', errno('EACCES', 'open'), EXIT.runtimeDirNotWritable, /not writable/],
+    ['a host that does not resolve', errno('ENOTFOUND', 'getaddrinfo'), EXIT.usage, /--host 127\.0\.0\.1 does not resolve/],
+    [
+      'an address this machine does not have',
+      errno('EADDRNOTAVAIL', 'listen'),
+      EXIT.usage,
+      /--host 127\.0\.0\.1 is not an address of this machine/,
+    ],
     ['the port in use', errno('EADDRINUSE', 'listen'), EXIT.portInUse, /127\.0\.0\.1:8787 is already in use/],
     ['a port this user may not bind', errno('EACCES', 'listen'), EXIT.unexpected, /listen EACCES/],
     ['anything else', new Error('surprise'), EXIT.unexpected, /cannot start: surprise/],
