@@ -36,6 +36,12 @@ export interface ClientOptions {
    * the server has answered 401 to one sent without it (it requires a token for reads).
    */
   token?: string;
+  /**
+   * The user gave `token` (`--token`, CONTROL_PLANE_TOKEN): it goes with reads too, so a read may ask
+   * what only a token may (`audit --last 1000`), and a wrong one fails loudly. The runtime dir's
+   * admin.token may be another server's, so reads go without it until a 401 asks for it.
+   */
+  tokenGiven?: boolean;
   /** Why a token was held back (the runtime dir's admin token, a non-loopback URL): told once, when one is needed. */
   withheldToken?: string;
   /** Where that one line goes (stratctl: stderr). */
@@ -56,6 +62,11 @@ export const newSession = (): ClientSession => ({ readsNeedToken: false, noticeG
 /** Whether an operation needs the caller's token whatever the server's read policy: mutations do. */
 export function needsToken(document: TypedDocumentNode<any, any>): boolean {
   return document.definitions.some((d) => d.kind === 'OperationDefinition' && d.operation === 'mutation');
+}
+
+/** Whether a read sends the token from the start: one the user gave, or the server asked for it (401) before. */
+export function readsSendToken(options: ClientOptions, session: ClientSession): boolean {
+  return options.tokenGiven === true || session.readsNeedToken;
 }
 
 /** The token to send with a request that `needed` one, telling once when it is held back. */
@@ -91,8 +102,9 @@ export function queryText(document: TypedDocumentNode<any, any>): string {
 
 /**
  * POSTs one operation; a network failure or no answer in time is `unreachable`. The token goes
- * with a mutation; a read goes without it, and once more with it if the server answers 401 (reads
- * require a token there), after which the command's further reads carry it from the start.
+ * with a mutation, and with a read when the user gave it; otherwise a read goes without it, and
+ * once more with it if the server answers 401 (reads require a token there), after which the
+ * command's further reads carry it from the start.
  */
 export async function post(
   options: ClientOptions,
@@ -102,7 +114,7 @@ export async function post(
 ): Promise<Response> {
   options.session ??= newSession();
   const session = options.session;
-  const needed = needsToken(document) || session.readsNeedToken;
+  const needed = needsToken(document) || readsSendToken(options, session);
   const response = await postOnce(options, document, variables, init, tokenFor(options, needed));
   if (needed || response.status !== 401 || !(options.token || options.withheldToken)) return response;
   session.readsNeedToken = true;

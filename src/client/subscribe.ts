@@ -1,6 +1,6 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { createClient, NetworkError } from 'graphql-sse';
-import { bodyData, type ClientOptions, ControlPlaneError, newSession, queryText, resultData, tokenFor } from './http.js';
+import { bodyData, type ClientOptions, ControlPlaneError, newSession, queryText, readsSendToken, resultData, tokenFor } from './http.js';
 
 export interface WatchOptions extends ClientOptions {
   /** How long to keep reconnecting after the stream is lost (the server restarting) before giving up; 0: give up at once. */
@@ -34,7 +34,7 @@ export async function* watchSubscription<TResult, TVariables>(
     new ControlPlaneError('unreachable', `${why}, and it did not come back within ${options.reconnectTimeoutMs} ms`);
   options.session ??= newSession();
   const session = options.session;
-  // The token as for a read (src/client/http.ts): sent once the server has asked for it on reads.
+  // The token as for a read (src/client/http.ts): sent when the user gave it, or once the server has asked for it on reads.
   const withToken = (init: RequestInit | undefined, token: string | undefined): RequestInit | undefined => {
     if (!token) return init;
     const headers = new Headers(init?.headers);
@@ -52,8 +52,8 @@ export async function* watchSubscription<TResult, TVariables>(
       await new Promise((resolve) => setTimeout(resolve, backoff(retries)));
     },
     fetchFn: async (input: RequestInfo | URL, init?: RequestInit) => {
-      let response = await fetch(input, withToken(init, tokenFor(options, session.readsNeedToken)));
-      if (response.status === 401 && !session.readsNeedToken && (options.token || options.withheldToken)) {
+      let response = await fetch(input, withToken(init, tokenFor(options, readsSendToken(options, session))));
+      if (response.status === 401 && !readsSendToken(options, session) && (options.token || options.withheldToken)) {
         session.readsNeedToken = true;
         const token = tokenFor(options, true);
         if (token) {

@@ -92,6 +92,27 @@ describe('stratctl sends a token only when the operation needs one', { timeout: 
     expect(server.store.state().config.config.activeStrategyKey).toBe('momentum');
   });
 
+  it('a token the user gave (--token, CONTROL_PLANE_TOKEN) goes with reads too: audit --last over 100 needs one', async () => {
+    const server = await startTestServer();
+    const recorder = await recordingListener('127.0.0.1', { forwardTo: server.origin });
+    const env = { CONTROL_PLANE_URL: `${recorder.origin}/graphql`, CONTROL_PLANE_RUNTIME_DIR: await tempRuntimeDir() };
+    // Without a token the server caps `last` at 100: the help's "1 to 1000" holds only with one.
+    const anonymous = await stratctl(['audit', '--last', '101'], env);
+    expect(anonymous.code).toBe(2);
+    const [flag, environment] = await Promise.all([
+      stratctl(['audit', '--last', '500', '--token', TEST_TOKEN], env),
+      stratctl(['audit', '--last', '101', '--json'], { ...env, CONTROL_PLANE_TOKEN: TEST_TOKEN }),
+    ]);
+    expect(flag.code, flag.stderr).toBe(0);
+    expect(environment.code, environment.stderr).toBe(0);
+    expect(JSON.parse(environment.stdout)).toEqual(expect.any(Array));
+    expect(recorder.seen.map((r) => r.authorization)).toEqual([undefined, `Bearer ${TEST_TOKEN}`, `Bearer ${TEST_TOKEN}`]);
+    // A stale token fails loudly on a read too (exit 3), as the README's Errors section says.
+    const stale = await stratctl(['status', '--token', 'not-the-token-0123456789'], env);
+    expect(stale.code).toBe(3);
+    expect(stale.stderr).toContain('Authentication required');
+  });
+
   it('where reads require a token: the first read goes without, gets 401, and is sent again with it; later reads carry it', async () => {
     const server = await startTestServer({ readsRequireToken: true });
     const recorder = await recordingListener('127.0.0.1', { forwardTo: server.origin });

@@ -257,8 +257,9 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(none.stderr).toContain('--token');
     expect(none.stderr).toContain(path.join(server.runtimeDir, 'admin.token'));
     expect(wrong.code).toBe(3);
-    // A public read needs no token, so none is sent (test/e2e/stratctl-tokens.test.ts).
-    expect(read.code, read.stderr).toBe(0);
+    // A token the user gave goes with reads too, so a wrong one fails a read loudly (test/e2e/stratctl-tokens.test.ts).
+    expect(read.code).toBe(3);
+    expect(read.stderr).toContain('Authentication required');
   });
 
   it('exit 2 when --url is not the GraphQL endpoint (the server answers 404 or 405), saying what --url must be', async () => {
