@@ -42,7 +42,10 @@ export interface ClientOptions {
    * admin.token may be another server's, so reads go without it until a 401 asks for it.
    */
   tokenGiven?: boolean;
-  /** Why a token was held back (the runtime dir's admin token, a non-loopback URL): told once, when one is needed. */
+  /**
+   * Why there is no token to send (the runtime dir's admin token to a non-loopback URL, or an
+   * admin.token that cannot be read): told once, when one is needed.
+   */
   withheldToken?: string;
   /** Where that one line goes (stratctl: stderr). */
   notice?: (line: string) => void;

@@ -56,7 +56,16 @@ export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.Proc
     if (token) return { url, token, tokenSource: file };
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new UsageError(`cannot read the token file ${file}: ${(err as Error).message}`);
+    // Used "when readable": a file this user may not read (another user's 0600 token) or a directory
+    // in its place must not stop reads, which need no token. One that needs a token is told why it had none.
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+      const why = `cannot read the token file ${file} (${(err as Error).message})`;
+      return {
+        url,
+        tokenSource: `none (${why})`,
+        withheldToken: `no token sent: ${why}; pass --token or set CONTROL_PLANE_TOKEN`,
+      };
+    }
   }
   return { url, tokenSource: `none (no --token, no CONTROL_PLANE_TOKEN, no ${file})` };
 }
