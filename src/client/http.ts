@@ -167,6 +167,9 @@ function notAnEndpointError(url: string, status: number, errors: GraphQLErrorBod
   );
 }
 
+const authError = (status: number, message: string, code: string) =>
+  new ControlPlaneError('auth', message, status, [{ message, extensions: { code } }]);
+
 /** One GraphQL result (`{data, errors}` as text) -> its data, or the ControlPlaneError it carries. */
 export function resultData<TResult>(url: string, status: number, text: string): TResult {
   let body: GraphQLResultBody<TResult>;
@@ -174,6 +177,9 @@ export function resultData<TResult>(url: string, status: number, text: string): 
     body = JSON.parse(text);
   } catch {
     if (notAnEndpoint(status)) throw notAnEndpointError(url, status, [], undefined);
+    // 401 and 403 say what went wrong whatever the body holds (a proxy's page): authentication or scope, exit 3.
+    if (status === 401) throw authError(status, 'Authentication required', 'UNAUTHENTICATED');
+    if (status === 403) throw authError(status, 'Forbidden', 'FORBIDDEN');
     throw new ControlPlaneError('server', `${url} answered HTTP ${status} with something other than GraphQL JSON`, status);
   }
   return bodyData(url, status, body);

@@ -13,6 +13,23 @@ export type WatchEvent<TResult> =
   | { type: 'data'; data: TResult }
   | { type: 'lost'; reason: string };
 
+/**
+ * The GraphQL result in a refused stream's body. Yoga answers a refused subscription (401, 403) in
+ * the stream's own media type: the error is the data of its first `next` event, not a JSON body.
+ */
+export function refusalBody(contentType: string | null, text: string): string {
+  if (!contentType?.toLowerCase().startsWith('text/event-stream')) return text;
+  for (const block of text.split(/\r?\n\r?\n/)) {
+    const lines = block.split(/\r?\n/);
+    if (!lines.some((l) => /^event:\s*next\s*$/.test(l))) continue;
+    return lines
+      .filter((l) => l.startsWith('data:'))
+      .map((l) => l.slice(5).replace(/^ /, ''))
+      .join('\n');
+  }
+  return text;
+}
+
 const backoff = (retries: number) => Math.min(250 * 2 ** retries, 2_000);
 
 /**
@@ -64,7 +81,7 @@ export async function* watchSubscription<TResult, TVariables>(
       refusal = null;
       if (!response.ok && response.status < 500) {
         try {
-          resultData(options.url, response.status, await response.clone().text());
+          resultData(options.url, response.status, refusalBody(response.headers.get('content-type'), await response.clone().text()));
           refusal = new ControlPlaneError('server', `${options.url} refused the event stream (HTTP ${response.status})`, response.status);
         } catch (err) {
           refusal = err instanceof ControlPlaneError ? err : null;

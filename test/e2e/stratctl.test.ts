@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
 import { startStratctl, stratctl } from '../helpers/stratctl.js';
 
@@ -184,6 +185,24 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     await server.close();
     expect(await watch.exited).toBe(5);
     expect(watch.stderr()).toMatch(/did not come back within 300 ms/);
+  });
+
+  it('status --watch exits 3 with no token or a wrong one where reads need a token, as plain status does', async () => {
+    const server = await startTestServer({ readsRequireToken: true });
+    // No admin.token in this runtime dir: no token at all.
+    const env = { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: await tempRuntimeDir() };
+    // The server refuses the stream in its own media type (text/event-stream), not JSON.
+    const [plain, none, wrong] = await Promise.all([
+      stratctl(['status'], env),
+      stratctl(['status', '--watch', '--reconnect-timeout-ms', '0'], env),
+      stratctl(['status', '--watch', '--json', '--token', 'not-the-token-0123456789'], env),
+    ]);
+    expect(plain.code).toBe(3);
+    expect(none.code, none.stderr).toBe(3);
+    expect(none.stderr).toBe(plain.stderr);
+    expect(none.stderr).toMatch(/^error: Authentication required\nPass --token/);
+    expect(wrong.code, wrong.stderr).toBe(3);
+    expect(JSON.parse(wrong.stdout)).toEqual({ error: { code: 'UNAUTHENTICATED', message: 'Authentication required' } });
   });
 
   it('config get prints the file keys; config set takes them, dotted overrides, YAML scalars', async () => {
