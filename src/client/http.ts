@@ -20,6 +20,8 @@ export class ControlPlaneError extends Error {
     /** The HTTP status, when there was an answer. */
     readonly status?: number,
     readonly errors: GraphQLErrorBody[] = [],
+    /** A change was sent and no answer came: it may or may not have been applied. */
+    readonly answerLost = false,
   ) {
     super(message);
   }
@@ -146,8 +148,21 @@ async function postOnce(
       signal: init.signal ?? AbortSignal.timeout(options.timeoutMs ?? 30_000),
     });
   } catch (err) {
+    const timedOut = (err as Error).name === 'TimeoutError';
+    // A change that reached the server may have been committed though its answer never came (a
+    // proxy that forwards and then stalls): saying "cannot reach" would invite a blind retry.
+    // (A connection that never opens fails before this timeout, with its own cause.)
+    if (timedOut && needsToken(document)) {
+      throw new ControlPlaneError(
+        'unreachable',
+        `no answer from ${options.url} within ${options.timeoutMs ?? 30_000} ms after the change was sent: it may or may not have been applied`,
+        undefined,
+        [],
+        true,
+      );
+    }
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = (err as Error).name === 'TimeoutError' ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
+    const why = timedOut ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
     throw new ControlPlaneError('unreachable', `cannot reach ${options.url} (${why})`);
   }
 }
