@@ -6,8 +6,21 @@ import { UsageError } from './usage-error.js';
 
 export { UsageError };
 
-const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
-const falsy = (v: string | undefined) => v !== undefined && /^(0|false|no|off)$/i.test(v.trim());
+const TRUE = /^(1|true|yes|on)$/i;
+const FALSE = /^(0|false|no|off)$/i;
+
+/**
+ * A boolean environment setting: a true or false spelling, or unset (absent or empty). Anything else
+ * is refused: quietly reading a typo (`enabled`) as off would leave reads public with
+ * CONTROL_PLANE_READS_REQUIRE_TOKEN set, and nobody would know.
+ */
+export function envBoolean(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (TRUE.test(raw.trim())) return true;
+  if (FALSE.test(raw.trim())) return false;
+  throw new UsageError(`${name} must be 1, true, yes or on (or 0, false, no, off), not "${raw}"`);
+}
 
 export const portSchema = z.coerce
   .number({ error: 'must be a number' })
@@ -65,24 +78,24 @@ export function resolveServerSettings(flags: ServerFlags, env: NodeJS.ProcessEnv
         ? parsePort(env.CONTROL_PLANE_PORT, 'CONTROL_PLANE_PORT')
         : 8787;
   const runtimeDir = path.resolve(flags['runtime-dir'] ?? env.CONTROL_PLANE_RUNTIME_DIR ?? 'runtime');
-  const runnerEnv = env.CONTROL_PLANE_RUNNER;
-  if (runnerEnv !== undefined && runnerEnv !== '' && !truthy(runnerEnv) && !falsy(runnerEnv)) {
-    throw new UsageError(`CONTROL_PLANE_RUNNER must be "on" or "off", not "${runnerEnv}"`);
-  }
+  // Every boolean setting is checked, whatever the flags say: a typo is refused even where a flag wins.
+  const runnerEnv = envBoolean(env, 'CONTROL_PLANE_RUNNER');
+  const readsRequireTokenEnv = envBoolean(env, 'CONTROL_PLANE_READS_REQUIRE_TOKEN');
+  const behindTlsProxyEnv = envBoolean(env, 'CONTROL_PLANE_BEHIND_TLS_PROXY');
   return {
     host,
     port,
     runtimeDir,
-    runner: !(flags['no-runner'] ?? falsy(runnerEnv)),
+    runner: !(flags['no-runner'] ?? runnerEnv === false),
     production: (flags.production ?? false) || env.NODE_ENV === 'production',
-    readsRequireToken: (flags['reads-require-token'] ?? false) || truthy(env.CONTROL_PLANE_READS_REQUIRE_TOKEN),
+    readsRequireToken: (flags['reads-require-token'] ?? false) || readsRequireTokenEnv === true,
     authFailuresPerMinute:
       flags['auth-failures-per-minute'] !== undefined
         ? parseAuthFailures(flags['auth-failures-per-minute'], '--auth-failures-per-minute')
         : env.CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE
           ? parseAuthFailures(env.CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE, 'CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE')
           : DEFAULT_AUTH_FAILURES_PER_MINUTE,
-    behindTlsProxy: (flags['behind-tls-proxy'] ?? false) || truthy(env.CONTROL_PLANE_BEHIND_TLS_PROXY),
+    behindTlsProxy: (flags['behind-tls-proxy'] ?? false) || behindTlsProxyEnv === true,
   };
 }
 

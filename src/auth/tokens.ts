@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { readRuntimeBytes } from '../fs/runtime-file.js';
+import { UsageError } from '../usage-error.js';
 import { bearerToken, type Credentials, type Identity } from './identity.js';
 import { impliedScopes } from './scopes.js';
 import { tokenDigest } from './token-file.js';
@@ -31,7 +32,8 @@ const nothingToSave = async () => {};
 export async function loadAdminToken(runtimeDir: string, envToken: string | undefined): Promise<AdminToken> {
   if (envToken !== undefined && envToken !== '') {
     if (bearerToken(`Bearer ${envToken}`) !== envToken || envToken.length < MIN_TOKEN_LENGTH) {
-      throw new Error(`CONTROL_PLANE_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters of A-Z a-z 0-9 - . _ ~ + /`);
+      // A setting the operator typed: a usage error (serve exits 2, which a service manager does not restart).
+      throw new UsageError(`CONTROL_PLANE_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters of A-Z a-z 0-9 - . _ ~ + /`);
     }
     return { token: envToken, source: { kind: 'env' }, save: nothingToSave };
   }

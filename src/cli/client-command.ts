@@ -21,6 +21,8 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
   const first = error.errors[0];
   switch (error.code ?? error.kind) {
     case 'unreachable':
+      if (error.answerLost)
+        return 'Check with "stratctl status" or "stratctl history" whether it was applied before trying again (--if-version makes a retry safe).';
       return `Is the control plane running (npm start, or stratctl serve)? Check --url / CONTROL_PLANE_URL (now ${settings.url}).`;
     case 'UNAUTHENTICATED':
       return `Pass --token, set CONTROL_PLANE_TOKEN, or point --runtime-dir at the server's runtime directory (its admin.token). Token used: ${settings.tokenSource}.`;

@@ -68,6 +68,15 @@ const RULES: { matches: (err: unknown) => boolean; code: number; message: (err: 
     message: (err) => `cannot start: ${(err as Error).message}. Give this user write access, or use another --runtime-dir.`,
   },
   {
+    // A host that does not resolve, or an address this machine does not have: a bad setting, which a
+    // restart would not fix (a service manager restarts on 1, not on 2). EAI_AGAIN (DNS away for now) stays 1.
+    matches: (err) =>
+      ['getaddrinfo', 'listen', 'bind'].includes(syscall(err) ?? '') && ['ENOTFOUND', 'EADDRNOTAVAIL'].includes(errno(err) ?? ''),
+    code: EXIT.usage,
+    message: (err, at) =>
+      `cannot start: --host ${at.host} ${errno(err) === 'ENOTFOUND' ? 'does not resolve to an address' : 'is not an address of this machine'} (--host / CONTROL_PLANE_HOST)`,
+  },
+  {
     matches: (err) => errno(err) === 'EADDRINUSE',
     code: EXIT.portInUse,
     message: (_err, at) => `cannot start: ${at.host}:${at.port} is already in use (another control plane running?). Pick another --port.`,

@@ -20,6 +20,8 @@ export class ControlPlaneError extends Error {
     /** The HTTP status, when there was an answer. */
     readonly status?: number,
     readonly errors: GraphQLErrorBody[] = [],
+    /** A change was sent and no answer came: it may or may not have been applied. */
+    readonly answerLost = false,
   ) {
     super(message);
   }
@@ -36,7 +38,16 @@ export interface ClientOptions {
    * the server has answered 401 to one sent without it (it requires a token for reads).
    */
   token?: string;
-  /** Why a token was held back (the runtime dir's admin token, a non-loopback URL): told once, when one is needed. */
+  /**
+   * The user gave `token` (`--token`, CONTROL_PLANE_TOKEN): it goes with reads too, so a read may ask
+   * what only a token may (`audit --last 1000`), and a wrong one fails loudly. The runtime dir's
+   * admin.token may be another server's, so reads go without it until a 401 asks for it.
+   */
+  tokenGiven?: boolean;
+  /**
+   * Why there is no token to send (the runtime dir's admin token to a non-loopback URL, or an
+   * admin.token that cannot be read): told once, when one is needed.
+   */
   withheldToken?: string;
   /** Where that one line goes (stratctl: stderr). */
   notice?: (line: string) => void;
@@ -56,6 +67,11 @@ export const newSession = (): ClientSession => ({ readsNeedToken: false, noticeG
 /** Whether an operation needs the caller's token whatever the server's read policy: mutations do. */
 export function needsToken(document: TypedDocumentNode<any, any>): boolean {
   return document.definitions.some((d) => d.kind === 'OperationDefinition' && d.operation === 'mutation');
+}
+
+/** Whether a read sends the token from the start: one the user gave, or the server asked for it (401) before. */
+export function readsSendToken(options: ClientOptions, session: ClientSession): boolean {
+  return options.tokenGiven === true || session.readsNeedToken;
 }
 
 /** The token to send with a request that `needed` one, telling once when it is held back. */
@@ -91,8 +107,9 @@ export function queryText(document: TypedDocumentNode<any, any>): string {
 
 /**
  * POSTs one operation; a network failure or no answer in time is `unreachable`. The token goes
- * with a mutation; a read goes without it, and once more with it if the server answers 401 (reads
- * require a token there), after which the command's further reads carry it from the start.
+ * with a mutation, and with a read when the user gave it; otherwise a read goes without it, and
+ * once more with it if the server answers 401 (reads require a token there), after which the
+ * command's further reads carry it from the start.
  */
 export async function post(
   options: ClientOptions,
@@ -102,7 +119,7 @@ export async function post(
 ): Promise<Response> {
   options.session ??= newSession();
   const session = options.session;
-  const needed = needsToken(document) || session.readsNeedToken;
+  const needed = needsToken(document) || readsSendToken(options, session);
   const response = await postOnce(options, document, variables, init, tokenFor(options, needed));
   if (needed || response.status !== 401 || !(options.token || options.withheldToken)) return response;
   session.readsNeedToken = true;
@@ -131,8 +148,21 @@ async function postOnce(
       signal: init.signal ?? AbortSignal.timeout(options.timeoutMs ?? 30_000),
     });
   } catch (err) {
+    const timedOut = (err as Error).name === 'TimeoutError';
+    // A change that reached the server may have been committed though its answer never came (a
+    // proxy that forwards and then stalls): saying "cannot reach" would invite a blind retry.
+    // (A connection that never opens fails before this timeout, with its own cause.)
+    if (timedOut && needsToken(document)) {
+      throw new ControlPlaneError(
+        'unreachable',
+        `no answer from ${options.url} within ${options.timeoutMs ?? 30_000} ms after the change was sent: it may or may not have been applied`,
+        undefined,
+        [],
+        true,
+      );
+    }
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = (err as Error).name === 'TimeoutError' ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
+    const why = timedOut ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
     throw new ControlPlaneError('unreachable', `cannot reach ${options.url} (${why})`);
   }
 }
@@ -152,6 +182,9 @@ function notAnEndpointError(url: string, status: number, errors: GraphQLErrorBod
   );
 }
 
+const authError = (status: number, message: string, code: string) =>
+  new ControlPlaneError('auth', message, status, [{ message, extensions: { code } }]);
+
 /** One GraphQL result (`{data, errors}` as text) -> its data, or the ControlPlaneError it carries. */
 export function resultData<TResult>(url: string, status: number, text: string): TResult {
   let body: GraphQLResultBody<TResult>;
@@ -159,6 +192,9 @@ export function resultData<TResult>(url: string, status: number, text: string): 
     body = JSON.parse(text);
   } catch {
     if (notAnEndpoint(status)) throw notAnEndpointError(url, status, [], undefined);
+    // 401 and 403 say what went wrong whatever the body holds (a proxy's page): authentication or scope, exit 3.
+    if (status === 401) throw authError(status, 'Authentication required', 'UNAUTHENTICATED');
+    if (status === 403) throw authError(status, 'Forbidden', 'FORBIDDEN');
     throw new ControlPlaneError('server', `${url} answered HTTP ${status} with something other than GraphQL JSON`, status);
   }
   return bodyData(url, status, body);

@@ -28,7 +28,7 @@ export interface ClientSettings extends ClientOptions {
  * `<runtime-dir>/admin.token` (`--runtime-dir`/CONTROL_PLANE_RUNTIME_DIR, ./runtime) when readable.
  * The runtime dir's admin token belongs to the server on this machine: to a URL that is not
  * loopback it is never sent (`withheldToken` says why, once one is needed); a token given with
- * `--token` or CONTROL_PLANE_TOKEN is sent wherever `--url` points.
+ * `--token` or CONTROL_PLANE_TOKEN is sent wherever `--url` points, with reads too (`tokenGiven`).
  */
 export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.ProcessEnv): Promise<ClientSettings> {
   const url = flags.url ?? env.CONTROL_PLANE_URL ?? DEFAULT_URL;
@@ -40,9 +40,9 @@ export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.Proc
   }
   if (flags.token !== undefined) {
     if (flags.token.trim() === '') throw new UsageError('--token must not be empty');
-    return { url, token: flags.token.trim(), tokenSource: '--token' };
+    return { url, token: flags.token.trim(), tokenGiven: true, tokenSource: '--token' };
   }
-  if (env.CONTROL_PLANE_TOKEN) return { url, token: env.CONTROL_PLANE_TOKEN.trim(), tokenSource: 'CONTROL_PLANE_TOKEN' };
+  if (env.CONTROL_PLANE_TOKEN) return { url, token: env.CONTROL_PLANE_TOKEN.trim(), tokenGiven: true, tokenSource: 'CONTROL_PLANE_TOKEN' };
   const file = path.join(path.resolve(flags['runtime-dir'] ?? env.CONTROL_PLANE_RUNTIME_DIR ?? 'runtime'), ADMIN_TOKEN_FILE);
   try {
     const token = (await readFile(file, 'utf8')).trim();
@@ -56,7 +56,16 @@ export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.Proc
     if (token) return { url, token, tokenSource: file };
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new UsageError(`cannot read the token file ${file}: ${(err as Error).message}`);
+    // Used "when readable": a file this user may not read (another user's 0600 token) or a directory
+    // in its place must not stop reads, which need no token. One that needs a token is told why it had none.
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+      const why = `cannot read the token file ${file} (${(err as Error).message})`;
+      return {
+        url,
+        tokenSource: `none (${why})`,
+        withheldToken: `no token sent: ${why}; pass --token or set CONTROL_PLANE_TOKEN`,
+      };
+    }
   }
   return { url, tokenSource: `none (no --token, no CONTROL_PLANE_TOKEN, no ${file})` };
 }

@@ -1,6 +1,6 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { createClient, NetworkError } from 'graphql-sse';
-import { bodyData, type ClientOptions, ControlPlaneError, newSession, queryText, resultData, tokenFor } from './http.js';
+import { bodyData, type ClientOptions, ControlPlaneError, newSession, queryText, readsSendToken, resultData, tokenFor } from './http.js';
 
 export interface WatchOptions extends ClientOptions {
   /** How long to keep reconnecting after the stream is lost (the server restarting) before giving up; 0: give up at once. */
@@ -12,6 +12,23 @@ export type WatchEvent<TResult> =
   | { type: 'connected'; reconnected: boolean }
   | { type: 'data'; data: TResult }
   | { type: 'lost'; reason: string };
+
+/**
+ * The GraphQL result in a refused stream's body. Yoga answers a refused subscription (401, 403) in
+ * the stream's own media type: the error is the data of its first `next` event, not a JSON body.
+ */
+export function refusalBody(contentType: string | null, text: string): string {
+  if (!contentType?.toLowerCase().startsWith('text/event-stream')) return text;
+  for (const block of text.split(/\r?\n\r?\n/)) {
+    const lines = block.split(/\r?\n/);
+    if (!lines.some((l) => /^event:\s*next\s*$/.test(l))) continue;
+    return lines
+      .filter((l) => l.startsWith('data:'))
+      .map((l) => l.slice(5).replace(/^ /, ''))
+      .join('\n');
+  }
+  return text;
+}
 
 const backoff = (retries: number) => Math.min(250 * 2 ** retries, 2_000);
 
@@ -34,7 +51,7 @@ export async function* watchSubscription<TResult, TVariables>(
     new ControlPlaneError('unreachable', `${why}, and it did not come back within ${options.reconnectTimeoutMs} ms`);
   options.session ??= newSession();
   const session = options.session;
-  // The token as for a read (src/client/http.ts): sent once the server has asked for it on reads.
+  // The token as for a read (src/client/http.ts): sent when the user gave it, or once the server has asked for it on reads.
   const withToken = (init: RequestInit | undefined, token: string | undefined): RequestInit | undefined => {
     if (!token) return init;
     const headers = new Headers(init?.headers);
@@ -52,8 +69,8 @@ export async function* watchSubscription<TResult, TVariables>(
       await new Promise((resolve) => setTimeout(resolve, backoff(retries)));
     },
     fetchFn: async (input: RequestInfo | URL, init?: RequestInit) => {
-      let response = await fetch(input, withToken(init, tokenFor(options, session.readsNeedToken)));
-      if (response.status === 401 && !session.readsNeedToken && (options.token || options.withheldToken)) {
+      let response = await fetch(input, withToken(init, tokenFor(options, readsSendToken(options, session))));
+      if (response.status === 401 && !readsSendToken(options, session) && (options.token || options.withheldToken)) {
         session.readsNeedToken = true;
         const token = tokenFor(options, true);
         if (token) {
@@ -64,7 +81,7 @@ export async function* watchSubscription<TResult, TVariables>(
       refusal = null;
       if (!response.ok && response.status < 500) {
         try {
-          resultData(options.url, response.status, await response.clone().text());
+          resultData(options.url, response.status, refusalBody(response.headers.get('content-type'), await response.clone().text()));
           refusal = new ControlPlaneError('server', `${options.url} refused the event stream (HTTP ${response.status})`, response.status);
         } catch (err) {
           refusal = err instanceof ControlPlaneError ? err : null;

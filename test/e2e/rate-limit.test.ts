@@ -28,7 +28,7 @@ describe('the failed-auth limit never locks out the operator', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(60);
     // stratctl: try again later (7), not an authentication failure (3); the right token still works.
-    // (A mutation: stratctl sends no token with a public read, so a read would not be refused.)
+    // A token the user gave goes with reads too (README: stratctl), so a read with it is refused alike.
     const env = { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_TOKEN: WRONG };
     const limited = await stratctl(['activate', 'gold'], env);
     expect(limited.code).toBe(7);
@@ -36,7 +36,9 @@ describe('the failed-auth limit never locks out the operator', () => {
     const json = await stratctl(['activate', 'gold', '--json'], env);
     expect(json.code).toBe(7);
     expect(JSON.parse(json.stdout)).toEqual({ error: { code: 'RATE_LIMITED', message: 'Too many failed authentication attempts' } });
-    expect((await stratctl(['status'], env)).code).toBe(0);
+    expect((await stratctl(['status'], env)).code).toBe(7);
+    // A public read without a token is answered from the same address.
+    expect((await stratctl(['status'], { CONTROL_PLANE_URL: server.url })).code).toBe(0);
     expect((await stratctl(['activate', 'gold'], { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_TOKEN: server.token })).code).toBe(0);
   });
 

@@ -95,6 +95,33 @@ describe('start-up', () => {
     expect(badEnv.stderr()).toMatch(/CONTROL_PLANE_PORT/);
   });
 
+  // 2 is what the systemd unit does not restart on: a mistyped setting must not become a restart loop.
+  it.each([
+    ['a short CONTROL_PLANE_TOKEN', [], { CONTROL_PLANE_TOKEN: 'short' }, /CONTROL_PLANE_TOKEN must be at least 16 characters/],
+    [
+      'a mistyped CONTROL_PLANE_READS_REQUIRE_TOKEN',
+      [],
+      { CONTROL_PLANE_READS_REQUIRE_TOKEN: 'enabled' },
+      /CONTROL_PLANE_READS_REQUIRE_TOKEN must be/,
+    ],
+    ['a --host that does not resolve', ['--host', '999.1.1.1'], {}, /--host 999\.1\.1\.1 does not resolve/],
+  ])('exits 2 on %s: one line naming the setting, no stack', async (_what, flags, env, message) => {
+    const dir = await tempRuntimeDir();
+    const child = spawnStratctl(['serve', '--port', '0', '--runtime-dir', dir, '--no-runner', ...flags], {
+      CONTROL_PLANE_LOG_FORMAT: 'text',
+      CONTROL_PLANE_BEHIND_TLS_PROXY: '1',
+      ...env,
+    });
+    expect(await child.exited).toBe(2);
+    // The line that says which (a flag's or variable's own check adds `see stratctl serve --help`).
+    const [first, ...rest] = child.stderr().trim().split('\n');
+    expect(first).toMatch(message);
+    expect(rest.join('\n')).toMatch(/^(see stratctl serve --help)?$/);
+    expect(child.stderr()).not.toMatch(/err=|\.js:\d+/);
+    expect(child.stdout()).not.toMatch(LISTENING);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('Ctrl-C on `npm start` (SIGINT to the whole process group, and npm passes its own on) is one clean stop: exit 0, nothing left behind', async () => {
     const dir = await tempRuntimeDir();
     const npm = spawnProcess('npm', ['start', '--', '--port', '0', '--runtime-dir', dir, '--no-runner'], {

@@ -1,4 +1,4 @@
-import { chmod, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isLoopbackUrl } from '../../src/client/loopback.js';
@@ -89,6 +89,58 @@ describe('stratctl sends a token only when the operation needs one', { timeout: 
     }
     // The mutation needs the token: that one is sent, and refused.
     expect((await stratctl(['activate', 'gold'], env)).code).toBe(3);
+    expect(server.store.state().config.config.activeStrategyKey).toBe('momentum');
+  });
+
+  it('a token the user gave (--token, CONTROL_PLANE_TOKEN) goes with reads too: audit --last over 100 needs one', async () => {
+    const server = await startTestServer();
+    const recorder = await recordingListener('127.0.0.1', { forwardTo: server.origin });
+    const env = { CONTROL_PLANE_URL: `${recorder.origin}/graphql`, CONTROL_PLANE_RUNTIME_DIR: await tempRuntimeDir() };
+    // Without a token the server caps `last` at 100: the help's "1 to 1000" holds only with one.
+    const anonymous = await stratctl(['audit', '--last', '101'], env);
+    expect(anonymous.code).toBe(2);
+    const [flag, environment] = await Promise.all([
+      stratctl(['audit', '--last', '500', '--token', TEST_TOKEN], env),
+      stratctl(['audit', '--last', '101', '--json'], { ...env, CONTROL_PLANE_TOKEN: TEST_TOKEN }),
+    ]);
+    expect(flag.code, flag.stderr).toBe(0);
+    expect(environment.code, environment.stderr).toBe(0);
+    expect(JSON.parse(environment.stdout)).toEqual(expect.any(Array));
+    expect(recorder.seen.map((r) => r.authorization)).toEqual([undefined, `Bearer ${TEST_TOKEN}`, `Bearer ${TEST_TOKEN}`]);
+    // A stale token fails loudly on a read too (exit 3), as the README's Errors section says.
+    const stale = await stratctl(['status', '--token', 'not-the-token-0123456789'], env);
+    expect(stale.code).toBe(3);
+    expect(stale.stderr).toContain('Authentication required');
+  });
+
+  // README: the runtime dir's admin.token is used "when readable". A directory in its place is
+  // unreadable for root too; a 0600 file of another user (here: mode 000) only when not root.
+  const unreadable: [string, (file: string) => Promise<void>][] = [['a directory named admin.token', (file) => mkdir(file)]];
+  if (process.getuid?.() !== 0)
+    unreadable.push([
+      'an admin.token this user may not read',
+      async (file) => {
+        await writeFile(file, `${TEST_TOKEN}\n`);
+        await chmod(file, 0o000);
+      },
+    ]);
+  it.each(unreadable)('%s: reads go on without it; a write says no token could be read, and why', async (_what, make) => {
+    const server = await startTestServer();
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'admin.token');
+    await make(file);
+    const env = { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: dir };
+    for (const args of [['status'], ['strategies'], ['config', 'get'], ['history'], ['audit']]) {
+      const read = await stratctl(args, env);
+      expect(read.code, `${args.join(' ')}: ${read.stderr}`).toBe(0);
+      expect(read.stderr).toBe('');
+    }
+    const write = await stratctl(['activate', 'gold'], env);
+    expect(write.code).toBe(3);
+    const notice = write.stderr.split('\n').filter((l) => l.includes('no token sent'));
+    expect(notice).toHaveLength(1);
+    expect(notice[0]).toMatch(new RegExp(`^stratctl: no token sent: cannot read the token file ${file} \\((EISDIR|EACCES)`));
+    expect(write.stderr).toContain('Authentication required');
     expect(server.store.state().config.config.activeStrategyKey).toBe('momentum');
   });
 

@@ -3,8 +3,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runClientCommand } from '../../src/cli/client-command.js';
+import { type CliIo, commandContext } from '../../src/cli/io.js';
+import { execute } from '../../src/client/http.js';
+import type { ClientSettings } from '../../src/client/settings.js';
+import { ActivateStrategyDocument, StatusDocument } from '../../src/generated/graphql.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
-import { startStratctl, stratctl } from '../helpers/stratctl.js';
+import { cliEnv, startStratctl, stratctl } from '../helpers/stratctl.js';
 
 /** The client settings a script would export, pointing at the test server. */
 function envFor(server: TestServer, extra: Record<string, string | undefined> = {}) {
@@ -186,6 +192,72 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(watch.stderr()).toMatch(/did not come back within 300 ms/);
   });
 
+  it('status --watch exits 3 with no token or a wrong one where reads need a token, as plain status does', async () => {
+    const server = await startTestServer({ readsRequireToken: true });
+    // No admin.token in this runtime dir: no token at all.
+    const env = { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: await tempRuntimeDir() };
+    // The server refuses the stream in its own media type (text/event-stream), not JSON.
+    const [plain, none, wrong] = await Promise.all([
+      stratctl(['status'], env),
+      stratctl(['status', '--watch', '--reconnect-timeout-ms', '0'], env),
+      stratctl(['status', '--watch', '--json', '--token', 'not-the-token-0123456789'], env),
+    ]);
+    expect(plain.code).toBe(3);
+    expect(none.code, none.stderr).toBe(3);
+    expect(none.stderr).toBe(plain.stderr);
+    expect(none.stderr).toMatch(/^error: Authentication required\nPass --token/);
+    expect(wrong.code, wrong.stderr).toBe(3);
+    expect(JSON.parse(wrong.stdout)).toEqual({ error: { code: 'UNAUTHENTICATED', message: 'Authentication required' } });
+  });
+
+  it('a change whose answer is lost (sent, never answered): exit 5, saying it may or may not have been applied', async () => {
+    const server = await startTestServer();
+    // A proxy that forwards each request to the server and never answers.
+    const forwarded: Promise<Response>[] = [];
+    const proxy = createServer(async (req) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const headers = { 'content-type': 'application/json', authorization: req.headers.authorization ?? '' };
+      forwarded.push(fetch(server.url, { method: 'POST', headers, body: Buffer.concat(chunks) }));
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/graphql`;
+    // What `stratctl activate` / `status` run, with the request timeout (30 s) cut to 1 s.
+    const run = async (body: (settings: ClientSettings) => Promise<unknown>) => {
+      let stderr = '';
+      const io: CliIo = {
+        stdout: { write: () => true },
+        stderr: { write: (t: string) => (stderr += t) },
+        env: cliEnv(),
+        onStopSignal: () => () => {},
+      };
+      const code = await runClientCommand({ url, token: TEST_TOKEN }, commandContext(io), async (ctx) => {
+        await body({ ...ctx.settings, timeoutMs: 1000 });
+        return undefined;
+      });
+      return { code, stderr };
+    };
+    try {
+      const [write, read] = await Promise.all([
+        run((settings) => execute(settings, ActivateStrategyDocument, { strategyKey: 'gold' })),
+        run((settings) => execute(settings, StatusDocument)),
+      ]);
+      expect(write.code).toBe(5);
+      expect(write.stderr).toContain(`no answer from ${url} within 1000 ms after the change was sent: it may or may not have been applied`);
+      expect(write.stderr).toContain('Check with "stratctl status" or "stratctl history" whether it was applied');
+      expect(write.stderr).not.toContain('Is the control plane running');
+      await Promise.all(forwarded);
+      // It was: the server committed the change whose answer never came.
+      expect(server.store.state().config.config.activeStrategyKey).toBe('gold');
+      // A read that gets no answer changed nothing: it stays "cannot reach".
+      expect(read.code).toBe(5);
+      expect(read.stderr).toContain(`cannot reach ${url} (no answer in time)`);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
+  });
+
   it('config get prints the file keys; config set takes them, dotted overrides, YAML scalars', async () => {
     const server = await startTestServer();
     const env = envFor(server, { CONTROL_PLANE_TOKEN: TEST_TOKEN });
@@ -262,8 +334,9 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(none.stderr).toContain('--token');
     expect(none.stderr).toContain(path.join(server.runtimeDir, 'admin.token'));
     expect(wrong.code).toBe(3);
-    // A public read needs no token, so none is sent (test/e2e/stratctl-tokens.test.ts).
-    expect(read.code, read.stderr).toBe(0);
+    // A token the user gave goes with reads too, so a wrong one fails a read loudly (test/e2e/stratctl-tokens.test.ts).
+    expect(read.code).toBe(3);
+    expect(read.stderr).toContain('Authentication required');
   });
 
   it('exit 2 when --url is not the GraphQL endpoint (the server answers 404 or 405), saying what --url must be', async () => {

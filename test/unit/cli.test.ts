@@ -6,6 +6,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { startFailure } from '../../src/cli/start-failures.js';
+import { ControlPlaneError, resultData } from '../../src/client/http.js';
+import { refusalBody } from '../../src/client/subscribe.js';
 import { ConfigFileError } from '../../src/config/errors.js';
 import { LockHeldError } from '../../src/lock.js';
 import { resolveLogSettings } from '../../src/log.js';
@@ -36,6 +38,13 @@ describe('serve: why a start failed -> exit code (one table)', () => {
     ],
     ['a runtime dir that cannot be written', new RuntimeDirNotWritableError('/srv/runtime', 'EROFS'), EXIT.runtimeDirNotWritable, /EROFS/],
     ['a write refused under the runtime dir', errno('EACCES', 'open'), EXIT.runtimeDirNotWritable, /not writable/],
+    ['a host that does not resolve', errno('ENOTFOUND', 'getaddrinfo'), EXIT.usage, /--host 127\.0\.0\.1 does not resolve/],
+    [
+      'an address this machine does not have',
+      errno('EADDRNOTAVAIL', 'listen'),
+      EXIT.usage,
+      /--host 127\.0\.0\.1 is not an address of this machine/,
+    ],
     ['the port in use', errno('EADDRINUSE', 'listen'), EXIT.portInUse, /127\.0\.0\.1:8787 is already in use/],
     ['a port this user may not bind', errno('EACCES', 'listen'), EXIT.unexpected, /listen EACCES/],
     ['anything else', new Error('surprise'), EXIT.unexpected, /cannot start: surprise/],
@@ -176,5 +185,28 @@ describe('stratctl: help, version, usage errors, completion (in-process)', () =>
     expect(complete('stratctl config set --w')).toBe('--wait');
     expect((await stratctl(['completion', 'zsh'])).stdout).toMatch(/^autoload -U \+X bashcompinit && bashcompinit\n/);
     expect((await stratctl(['completion', 'fish'])).code).toBe(2);
+  });
+});
+
+describe('stratctl: a 401 or 403 is authentication or scope (exit 3), whatever its body', () => {
+  it.each([
+    [401, 'Authentication required', 'UNAUTHENTICATED'],
+    [403, 'Forbidden', 'FORBIDDEN'],
+  ])('HTTP %i with a page that is not GraphQL JSON (a proxy in front)', (status, message, code) => {
+    const error = (() => {
+      try {
+        resultData('http://cp.example/graphql', status, '<html>no</html>');
+      } catch (err) {
+        return err as ControlPlaneError;
+      }
+    })();
+    expect(error).toBeInstanceOf(ControlPlaneError);
+    expect({ kind: error?.kind, message: error?.message, code: error?.code }).toEqual({ kind: 'auth', message, code });
+  });
+
+  it("a refused event stream's error is its first `next` event's data", () => {
+    const body = ':\n\nevent: next\ndata: {"errors":[{"message":"Authentication required"}]}\n\nevent: complete\ndata:\n\n';
+    expect(refusalBody('text/event-stream; charset=utf-8', body)).toBe('{"errors":[{"message":"Authentication required"}]}');
+    expect(refusalBody('application/json', '{"errors":[]}')).toBe('{"errors":[]}');
   });
 });

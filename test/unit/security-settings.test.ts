@@ -24,6 +24,29 @@ describe('security settings', () => {
     expect(resolveServerSettings({ 'behind-tls-proxy': true }, {}).behindTlsProxy).toBe(true);
   });
 
+  // A typo in a security setting must fail loudly: `enabled` used to leave reads public without a word.
+  it.each(['CONTROL_PLANE_READS_REQUIRE_TOKEN', 'CONTROL_PLANE_BEHIND_TLS_PROXY', 'CONTROL_PLANE_RUNNER'])(
+    '%s: a true or false spelling (or empty: unset); anything else is a usage error naming it',
+    (name) => {
+      const read = (value: string) => {
+        const s = resolveServerSettings({}, { [name]: value });
+        return { READS_REQUIRE_TOKEN: s.readsRequireToken, BEHIND_TLS_PROXY: s.behindTlsProxy, RUNNER: s.runner }[
+          name.replace('CONTROL_PLANE_', '') as 'RUNNER'
+        ];
+      };
+      const unset = read('');
+      for (const value of ['1', 'true', 'YES', ' on ']) expect(read(value), value).toBe(true);
+      for (const value of ['0', 'false', 'No', 'off']) expect(read(value), value).toBe(false);
+      expect(unset).toBe(name === 'CONTROL_PLANE_RUNNER');
+      for (const value of ['enabled', 'y', '2', 'treu']) {
+        expect(() => resolveServerSettings({}, { [name]: value })).toThrow(UsageError);
+        expect(() => resolveServerSettings({}, { [name]: value })).toThrow(
+          `${name} must be 1, true, yes or on (or 0, false, no, off), not "${value}"`,
+        );
+      }
+    },
+  );
+
   it('warns for a bind beyond this machine unless a TLS proxy is acknowledged', () => {
     for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '::ffff:127.0.0.1']) {
       expect(isLoopback(host)).toBe(true);
