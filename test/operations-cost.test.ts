@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type DocumentNode, Kind, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
+import { AUDIT_MAX_LAST } from '../src/cli/history.js';
 import { operationCost } from '../src/graphql/plugins/cost.js';
 import { schema } from '../src/graphql/schema/index.js';
 import { COST_LIMITS } from '../src/limit-defaults.js';
@@ -30,5 +31,11 @@ describe('operations/*.graphql', () => {
     process.stdout.write(`operation costs at their defaults: ${JSON.stringify(costs)}\n`);
     expect(operations).toEqual(expect.arrayContaining(['Status', 'StatusChanged', 'ActivateStrategy', 'UpdateConfig', 'OperatorSignals']));
     for (const [name, cost] of Object.entries(costs)) expect(cost, name).toBeLessThanOrEqual(COST_LIMITS.maxCost);
+  });
+
+  it('stratctl audit --last at its most fits the cost limit with a token (at the list limit, 1,000, it would not)', () => {
+    const cost = (last: number) => operationCost(schema, all, { operationName: 'AuditLog', variables: { last }, unknownListSize: 1 }).cost;
+    expect(cost(AUDIT_MAX_LAST)).toBeLessThanOrEqual(COST_LIMITS.maxCostWithToken);
+    expect(cost(COST_LIMITS.maxListSizeWithToken)).toBeGreaterThan(COST_LIMITS.maxCostWithToken);
   });
 });

@@ -44,9 +44,16 @@ export const history: Action = async (flags, _args, ctx) => {
   });
 };
 
+/**
+ * The most entries `stratctl audit` asks for: what its query (AuditEntryFields, ~22 cost units an
+ * entry) fits into the server's cost limit with a token (20,000; DESIGN "Limits"). The list limit
+ * alone would allow 1,000, but 1,000 such entries cost 22,250 and were refused (test/operations-cost).
+ */
+export const AUDIT_MAX_LAST = 800;
+
 /** `stratctl audit [--last n] [--subject config|presets]`: the audit trail, newest first. */
 export const audit: Action = async (flags, _args, ctx) => {
-  const last = parseLast(stringFlag(flags, 'last'), 1000);
+  const last = parseLast(stringFlag(flags, 'last'), AUDIT_MAX_LAST);
   const subject = parseSubject(stringFlag(flags, 'subject'));
   return runClientCommand(flags, ctx, async (ctx) => {
     const { auditLog } = await execute(ctx.settings, AuditLogDocument, { last, subject });

@@ -358,7 +358,7 @@ directory is not writable, 75 a runtime directory is in use by a running server 
       .command('audit')
       .summary('show the audit trail, newest first')
       .description('Shows the most recent audit entries, newest first: every accepted change, hand edits and recoveries.')
-      .option('--last <n>', 'at most n entries, 1 to 1000 (over 100 with a token: --token or CONTROL_PLANE_TOKEN; default 20)')
+      .option('--last <n>', 'at most n entries, 1 to 800 (over 100 with a token: --token or CONTROL_PLANE_TOKEN; default 20)')
       .option('--subject <subject>', 'config | presets'),
   ).action(action(async () => (await import('./history.js')).audit));
 
