@@ -16,6 +16,8 @@ function summary(status: StatusEvent): string {
     `config v${status.configVersion}`,
     `runner ${runner.state} ${runner.inSync ? 'in sync' : 'NOT in sync'} (${applied})`,
     `presets v${status.presetsVersion}`,
+    // The kill switch: a change to it alone is a line of its own.
+    status.tradingEnabled ? 'trading on' : 'TRADING OFF',
     ...(runner.error ? [`RUNNER ERROR: ${runner.error}`] : []),
     ...(status.configError ? [`CONFIG FILE INVALID: ${status.configError.message}`] : []),
     ...(status.strategiesError ? [`PRESETS NOT IN FORCE: ${status.strategiesError.message}`] : []),

@@ -162,15 +162,28 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(lines[0]).toMatchObject({ activeStrategyKey: 'momentum', configVersion: 1 });
+    // One shape on every line (the first comes from a query, the rest from the subscription).
+    for (const line of lines) expect(Object.keys(line).sort()).toEqual(Object.keys(lines[0]).sort());
+    expect(lines.at(-1)).toMatchObject({ tradingEnabled: true, configUpdatedAt: expect.any(String) });
     watch.signal('SIGINT');
     expect(await watch.exited).toBe(0);
+  });
+
+  it('status --watch shows the kill switch: turning trading off is a line of its own', async () => {
+    const server = await startTestServer({ runner: { heartbeatMs: 200 } });
+    const human = startStratctl(['status', '--watch'], envFor(server));
+    await human.waitFor(/active momentum .* trading on/);
+    expect((await server.gql('mutation { updateConfig(input: { tradingEnabled: false }) { changed } }')).body.errors).toBeUndefined();
+    await human.waitFor(/active momentum {2}config v2 .* TRADING OFF/);
+    human.signal('SIGINT');
+    expect(await human.exited).toBe(0);
   });
 
   it('status --watch reconnects when the server restarts, and prints the state it finds', async () => {
     const server = await startTestServer({ runner: { heartbeatMs: 200 } });
     const port = Number(new URL(server.url).port);
     const human = startStratctl(['status', '--watch'], envFor(server));
-    await human.waitFor(/active momentum {2}config v1 {2}runner RUNNING in sync \(applied v1 momentum\)/);
+    await human.waitFor(/active momentum {2}config v1 {2}runner RUNNING in sync \(applied v1 momentum\) {2}presets v0 {2}trading on/);
     await server.close();
     // While it is down, the config changes on disk: the watcher must show it once the server is back.
     const file = path.join(server.runtimeDir, 'config.yaml');
