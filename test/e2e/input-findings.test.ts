@@ -141,6 +141,24 @@ for (const { name, fastLane } of GRAPHQL_PATHS) {
       });
     });
 
+    describe('with --reads-require-token, introspection answered anyone', () => {
+      it('__schema and __type without a token: 401; with a read token: answered; __typename and viewer stay open', async () => {
+        const server = await startTestServer({ fastLane, readsRequireToken: true });
+        const read = await createToken(server.runtimeDir, 'reader', 'read');
+        for (const document of ['{ __schema { queryType { name } } }', '{ __type(name: "Query") { name } }']) {
+          const anonymous = await server.gql(document, undefined, null);
+          expect(anonymous.status, document).toBe(401);
+          expect(anonymous.body.errors?.[0]?.extensions?.code, document).toBe('UNAUTHENTICATED');
+          const reader = await server.gql(document, undefined, read);
+          expect(reader.status, document).toBe(200);
+          expect(reader.body.errors, document).toBeUndefined();
+        }
+        const open = await server.gql('{ __typename viewer { name } }', undefined, null);
+        expect(open.status).toBe(200);
+        expect(open.body.data).toEqual({ __typename: 'Query', viewer: null });
+      });
+    });
+
     describe('a value nested thousands of levels deep was answered 500 (its message overflowed the stack)', () => {
       it('the reproduction (updateConfig, upsertPreset; no token, then the admin token): 401, then 400 with a short message; nothing written', async () => {
         const server = await startTestServer({ fastLane });

@@ -51,7 +51,9 @@ function refusal(args: ExecutionArgs): Refusal | null {
   }
   const fields = root.getFields();
   for (const node of rootFields(operation.selectionSet, fragments, new Set(), [])) {
-    const scope = requiredScope(fields[node.name.value]?.extensions);
+    const name = node.name.value;
+    // Introspection is a read like any other: with --reads-require-token it needs a token too.
+    const scope = name === '__schema' || name === '__type' ? 'read' : requiredScope(fields[name]?.extensions);
     if (scope !== undefined && !callerHasScope(context, scope)) {
       return { error: context.identity ? new ForbiddenError(scope) : new AuthenticationError('missing'), node };
     }
@@ -78,6 +80,8 @@ const refused = ({ error, node }: Refusal) => ({
  * with no token who sent `scanIntervalSeconds: 1.5` heard 400 and what was wrong with it, not 401.
  * This checks the operation's root fields' scopes (the same rule, `callerHasScope`) before
  * execution starts and answers as scope-auth would; scope-auth still checks every field as before.
+ * Introspection (`__schema`, `__type`) counts as a read: with --reads-require-token it answered
+ * anyone.
  */
 export function rootScopesPlugin(): Plugin {
   return {
