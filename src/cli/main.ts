@@ -67,6 +67,12 @@ export async function runCli(argv: readonly string[], ioOverrides: Partial<CliIo
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
       if (err.code === 'commander.help') {
+        // `stratctl help <command>`: the help asked for, written to stdout.
+        if (err.exitCode === 0) return EXIT.ok;
+        // `stratctl help <no such command>` printed the general help and exit 2 without saying why.
+        if (where === program && argv[0] === 'help' && argv[1] !== undefined) {
+          return usageError(io, program, `unknown command '${argv[1]}'`, json);
+        }
         // A group called without its subcommand: `stratctl` shows its help, `stratctl token` says what is missing.
         if (where === program) io.stderr.write(heldHelp);
         else

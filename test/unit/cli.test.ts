@@ -89,7 +89,15 @@ describe('stratctl: help, version, usage errors, completion (in-process)', () =>
       expect(help.stdout).toContain(`Usage: stratctl ${c}`);
     }
     expect((await stratctl(['serve', '--help'])).stdout).toMatch(/--log-format <format>[\s\S]*CONTROL_PLANE_LOG_FORMAT/);
-    expect((await stratctl(['help', 'status'])).stdout).toContain('Usage: stratctl status');
+    const helpStatus = await stratctl(['help', 'status']);
+    expect(helpStatus.stdout).toContain('Usage: stratctl status');
+    // The help asked for is no error (it exited 2); a command that does not exist says so (it printed the general help).
+    expect(helpStatus.code).toBe(0);
+    expect(await stratctl(['help', 'nosuch'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "stratctl: unknown command 'nosuch'\nsee stratctl --help\n",
+    });
   });
 
   it('usage errors: one line saying what is wrong, one pointing at --help, exit 2', async () => {
