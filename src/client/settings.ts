@@ -31,7 +31,10 @@ export interface ClientSettings extends ClientOptions {
  * `--token` or CONTROL_PLANE_TOKEN is sent wherever `--url` points, with reads too (`tokenGiven`).
  */
 export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.ProcessEnv): Promise<ClientSettings> {
-  const url = flags.url ?? env.CONTROL_PLANE_URL ?? DEFAULT_URL;
+  // An empty (or blank) variable is an unset one, as for the server's settings: `CONTROL_PLANE_URL=`
+  // was refused as the URL "", and a blank CONTROL_PLANE_TOKEN was "used" while nothing was sent.
+  const setting = (name: string) => env[name]?.trim() || undefined;
+  const url = flags.url ?? setting('CONTROL_PLANE_URL') ?? DEFAULT_URL;
   try {
     const parsed = new URL(url);
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http(s)');
@@ -42,8 +45,9 @@ export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.Proc
     if (flags.token.trim() === '') throw new UsageError('--token must not be empty');
     return { url, token: flags.token.trim(), tokenGiven: true, tokenSource: '--token' };
   }
-  if (env.CONTROL_PLANE_TOKEN) return { url, token: env.CONTROL_PLANE_TOKEN.trim(), tokenGiven: true, tokenSource: 'CONTROL_PLANE_TOKEN' };
-  const file = path.join(path.resolve(flags['runtime-dir'] ?? env.CONTROL_PLANE_RUNTIME_DIR ?? 'runtime'), ADMIN_TOKEN_FILE);
+  const envToken = setting('CONTROL_PLANE_TOKEN');
+  if (envToken) return { url, token: envToken, tokenGiven: true, tokenSource: 'CONTROL_PLANE_TOKEN' };
+  const file = path.join(path.resolve(flags['runtime-dir'] ?? setting('CONTROL_PLANE_RUNTIME_DIR') ?? 'runtime'), ADMIN_TOKEN_FILE);
   try {
     const token = (await readFile(file, 'utf8')).trim();
     if (token && !isLoopbackUrl(url)) {

@@ -1,0 +1,25 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveClientSettings } from '../../src/client/settings.js';
+
+describe('stratctl client settings: an empty or blank variable is an unset one', () => {
+  it('CONTROL_PLANE_URL= falls back to the default URL (it was refused as the URL "")', async () => {
+    const settings = await resolveClientSettings({ 'runtime-dir': '/nonexistent' }, { CONTROL_PLANE_URL: '' });
+    expect(settings.url).toBe('http://127.0.0.1:8787/graphql');
+  });
+
+  it('a blank CONTROL_PLANE_TOKEN is no token: the runtime dir’s admin.token is used, and the source says so', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'scp-client-'));
+    await writeFile(path.join(dir, 'admin.token'), 'file-token-0123456789abcdef\n');
+    const settings = await resolveClientSettings({}, { CONTROL_PLANE_TOKEN: '   ', CONTROL_PLANE_RUNTIME_DIR: dir });
+    expect(settings).toMatchObject({ token: 'file-token-0123456789abcdef', tokenSource: path.join(dir, 'admin.token') });
+    expect(settings.tokenGiven).toBeUndefined();
+  });
+
+  it('a set CONTROL_PLANE_TOKEN is sent as given (trimmed)', async () => {
+    const settings = await resolveClientSettings({}, { CONTROL_PLANE_TOKEN: ' env-token-0123456789 \n' });
+    expect(settings).toMatchObject({ token: 'env-token-0123456789', tokenGiven: true, tokenSource: 'CONTROL_PLANE_TOKEN' });
+  });
+});
