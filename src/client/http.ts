@@ -129,6 +129,21 @@ export async function post(
   return postOnce(options, document, variables, init, token);
 }
 
+/** Failures before a request could be sent: the connection never opened. */
+const NEVER_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_HAS_EXPIRED',
+]);
+
 async function postOnce(
   options: ClientOptions,
   document: TypedDocumentNode<any, any>,
@@ -149,19 +164,23 @@ async function postOnce(
     });
   } catch (err) {
     const timedOut = (err as Error).name === 'TimeoutError';
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     // A change that reached the server may have been committed though its answer never came (a
-    // proxy that forwards and then stalls): saying "cannot reach" would invite a blind retry.
-    // (A connection that never opens fails before this timeout, with its own cause.)
-    if (timedOut && needsToken(document)) {
+    // proxy that forwards and then stalls, or a connection that ends while the server works):
+    // saying "cannot reach" would invite a blind retry. A connection that never opened fails with
+    // its own cause (refused, no such host, no route), and nothing was sent.
+    if (needsToken(document) && (timedOut || (cause?.code !== undefined && !NEVER_SENT.has(cause.code)))) {
+      const what = timedOut
+        ? `no answer from ${options.url} within ${options.timeoutMs ?? 30_000} ms`
+        : `the connection to ${options.url} ended without an answer (${cause?.code})`;
       throw new ControlPlaneError(
         'unreachable',
-        `no answer from ${options.url} within ${options.timeoutMs ?? 30_000} ms after the change was sent: it may or may not have been applied`,
+        `${what} after the change was sent: it may or may not have been applied`,
         undefined,
         [],
         true,
       );
     }
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const why = timedOut ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
     throw new ControlPlaneError('unreachable', `cannot reach ${options.url} (${why})`);
   }

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runClientCommand } from '../../src/cli/client-command.js';
@@ -269,6 +269,50 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
       proxy.closeAllConnections();
       proxy.close();
     }
+  });
+
+  it('a change whose connection ends after it was sent: exit 5, it may or may not have been applied; a refused connection: cannot reach', async () => {
+    // A server that reads the whole request, then drops the connection without a word.
+    let requests = 0;
+    const dropper = createNetServer((socket) => {
+      socket.once('data', () => {
+        requests += 1;
+        socket.destroy();
+      });
+    });
+    await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(dropper.address() as AddressInfo).port}/graphql`;
+    const run = async (target: string) => {
+      let stderr = '';
+      const io: CliIo = {
+        stdout: { write: () => true },
+        stderr: { write: (t: string) => (stderr += t) },
+        env: cliEnv(),
+        onStopSignal: () => () => {},
+      };
+      const code = await runClientCommand({ url: target, token: TEST_TOKEN }, commandContext(io), async (ctx) => {
+        await execute(ctx.settings, ActivateStrategyDocument, { strategyKey: 'gold' });
+        return undefined;
+      });
+      return { code, stderr };
+    };
+    try {
+      const dropped = await run(url);
+      expect(requests).toBeGreaterThan(0);
+      expect(dropped.code).toBe(5);
+      expect(dropped.stderr).toMatch(
+        new RegExp(
+          `the connection to ${url.replace(/[.]/g, '\\.')} ended without an answer \\(\\w+\\) after the change was sent: it may or may not have been applied`,
+        ),
+      );
+      expect(dropped.stderr).not.toContain('Is the control plane running');
+    } finally {
+      dropper.close();
+    }
+    // The same port, closed now: the connection is refused, nothing was sent.
+    const refused = await run(url);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toContain(`cannot reach ${url} (ECONNREFUSED)`);
   });
 
   it('config get prints the file keys; config set takes them, dotted overrides, YAML scalars', async () => {
