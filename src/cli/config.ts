@@ -23,7 +23,12 @@ export const configGet: Action = async (flags, _args, ctx) => {
   for (const flag of ['if-version', 'wait', 'timeout-ms'] as const)
     if (flags[flag] !== undefined) throw new UsageError(`--${flag} goes with config set`);
   return runClientCommand(flags, ctx, async (ctx) => {
-    const { config } = await execute(ctx.settings, StatusDocument);
+    const { config, status } = await execute(ctx.settings, StatusDocument);
+    // What is printed is the config in force; a broken hand edit on disk is not it, and says so
+    // (on stderr, so the printed config can still be piped or diffed as before).
+    if (status.configError) {
+      ctx.warn(`the config file on disk is invalid; this is the last good config, still in force:\n${status.configError.message}`);
+    }
     if (ctx.json) return printJson(ctx, config);
     ctx.print(asFile(config));
   });

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { runClientCommand } from '../../src/cli/client-command.js';
 import { type CliIo, commandContext } from '../../src/cli/io.js';
 import { execute } from '../../src/client/http.js';
@@ -313,6 +313,21 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     const refused = await run(url);
     expect(refused.code).toBe(5);
     expect(refused.stderr).toContain(`cannot reach ${url} (ECONNREFUSED)`);
+  });
+
+  it('config get while the file on disk is a broken hand edit: the config in force on stdout, and a line saying the file is not it', async () => {
+    const server = await startTestServer();
+    await writeFile(path.join(server.runtimeDir, 'config.yaml'), 'active_strategy_key: [unclosed\n');
+    await vi.waitFor(
+      async () => expect((await server.gql('{ status { configError { message } } }')).body.data?.status.configError).not.toBeNull(),
+      {
+        timeout: 10_000,
+      },
+    );
+    const get = await stratctl(['config', 'get'], envFor(server));
+    expect(get.code, get.stderr).toBe(0);
+    expect(get.stdout).toMatch(/^active_strategy_key: momentum\n/);
+    expect(get.stderr).toMatch(/^the config file on disk is invalid; this is the last good config, still in force:\nconfig\.yaml: invalid config\n {2}line 2, column 1: /);
   });
 
   it('config get prints the file keys; config set takes them, dotted overrides, YAML scalars', async () => {
