@@ -8,6 +8,7 @@ import {
   type UpdateConfigInput,
   type UpdateConfigMutation,
 } from '../generated/graphql.js';
+import { shownValue } from '../registry/index.js';
 import { type Exchange, jsonReply, type Reply } from './exchange.js';
 import { OperationFailed, type OperationRunner } from './in-process.js';
 import type { Route } from './router.js';
@@ -128,7 +129,10 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = 
       const body = jsonObject(exchange);
       onlyKeys(body, ['strategy_key']);
       const strategyKey = own(body, 'strategy_key');
-      if (typeof strategyKey !== 'string') throw new RestError(400, 'strategy_key is required (a strategy key, e.g. "gold")');
+      if (strategyKey === undefined) throw new RestError(400, 'strategy_key is required (a strategy key, e.g. "gold")');
+      if (typeof strategyKey !== 'string') {
+        throw new RestError(400, `strategy_key must be a strategy key as text (e.g. "gold"), got ${shownValue(strategyKey)}`);
+      }
       const { activateStrategy: a } = await run(exchange, ActivateStrategyDocument, { strategyKey });
       return {
         active_strategy_key: a.activeStrategyKey,

@@ -208,6 +208,14 @@ describe("the seed note's REST endpoints", () => {
       expect(res.status, detail).toBe(400);
       expect(await res.json()).toEqual({ detail });
     }
+    // The activate route too: a key of the wrong type was answered "strategy_key is required".
+    const activate = await fetch(`${server.origin}/api/strategy/activate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+      body: JSON.stringify({ strategy_key: 5 }),
+    });
+    expect(activate.status).toBe(400);
+    expect(await activate.json()).toEqual({ detail: 'strategy_key must be a strategy key as text (e.g. "gold"), got 5' });
     expect(await readConfig(server)).toBe(before);
   });
 
