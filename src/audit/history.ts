@@ -24,6 +24,30 @@ export async function configHistory(store: ConfigStore, max = HISTORY_LIMIT): Pr
   return versions;
 }
 
+/**
+ * `versions 1 to 40, 88 to 100`: the kept versions as runs. One range would name versions that are
+ * not kept (a hand edit whose version jumped ahead leaves a gap), and an unknown version inside it
+ * read as a contradiction ("Unknown config version: 58 (kept: versions 1 to 88)").
+ */
+export function keptRanges(versions: readonly number[]): string {
+  if (versions.length === 0) return 'none';
+  const sorted = [...new Set(versions)].sort((a, b) => a - b);
+  const runs: string[] = [];
+  let start = sorted[0]!;
+  let end = start;
+  for (const v of [...sorted.slice(1), Number.NaN]) {
+    if (v === end + 1) {
+      end = v;
+      continue;
+    }
+    runs.push(start === end ? `${start}` : `${start} to ${end}`);
+    start = v;
+    end = v;
+  }
+  const shown = runs.length > 6 ? [...runs.slice(0, 3), '…', ...runs.slice(-2)] : runs;
+  return `version${sorted.length === 1 ? '' : 's'} ${shown.join(', ')}`;
+}
+
 /** The recorded config of `version`; VersionNotInHistoryError when it is not (or no longer) kept. */
 export async function findVersion(store: ConfigStore, version: number): Promise<AuditEntry> {
   const kept = await configHistory(store);
@@ -33,7 +57,7 @@ export async function findVersion(store: ConfigStore, version: number): Promise<
   const oldest = versions.length ? Math.min(...versions) : undefined;
   const newest = versions.length ? Math.max(...versions) : undefined;
   const expired = oldest !== undefined && version >= 1 && version < oldest;
-  throw new VersionNotInHistoryError(version, expired ? 'expired' : 'unknown', oldest, newest);
+  throw new VersionNotInHistoryError(version, expired ? 'expired' : 'unknown', oldest, newest, keptRanges(versions));
 }
 
 /** Re-applies a past version as a new version: validated against the strategies in force, audited. */
