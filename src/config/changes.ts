@@ -42,6 +42,12 @@ export function rollbackConfig(target: AuditEntry, by: Requester): ConfigChange 
     details: { rolledBackTo: target.version },
     apply: (state) => {
       const { activeStrategyKey, tradingEnabled, scanIntervalSeconds, tunableOverrides } = target.config;
+      // Said in the rollback's terms: a bare "Invalid strategy key: range_wide" left the operator to
+      // work out that version's strategy (a preset, most likely) is gone since.
+      if (!state.strategies.has(activeStrategyKey)) {
+        const message = `Cannot roll back to version ${target.version}: its active strategy ${activeStrategyKey} is not a strategy now (a preset deleted since?); restore it first, or roll back to another version`;
+        throw new ConfigValidationError([{ path: ['toVersion'], message }], message);
+      }
       // Replace, not merge: what the current overrides have and the target lacks is removed.
       const overrides: NonNullable<ConfigUpdate['tunableOverrides']> = {};
       for (const [key, current] of Object.entries(state.config.config.tunableOverrides)) {

@@ -124,4 +124,22 @@ describe('history and rollback', () => {
     expect(res.body.errors?.[0]?.message).toContain('unknown strategy "gold"');
     expect(await readFile(path.join(server.runtimeDir, 'config.yaml'))).toEqual(before);
   });
+
+  it('a version whose active strategy (a preset) was deleted since: refused in the rollback’s terms, not as a bare bad key', async () => {
+    const server = await startTestServer();
+    const preset = (q: string) => server.gql(q).then((r) => expect(r.body.errors).toBeUndefined());
+    await preset('mutation { upsertPreset(input: { key: "range_wide", base: "range", name: "Range wide" }) { changed } }');
+    await preset('mutation { activateStrategy(strategyKey: "range_wide") { configVersion } }'); // v2
+    await preset('mutation { activateStrategy(strategyKey: "gold") { configVersion } }'); // v3
+    await preset('mutation { deletePreset(key: "range_wide") { changed } }');
+    const before = await readFile(path.join(server.runtimeDir, 'config.yaml'));
+    const res = await server.gql(ROLLBACK, { to: 2 });
+    expect(res.status).toBe(400);
+    expect(res.body.errors?.[0]).toMatchObject({
+      message:
+        'Cannot roll back to version 2: its active strategy range_wide is not a strategy now (a preset deleted since?); restore it first, or roll back to another version',
+      extensions: { code: 'BAD_USER_INPUT', issues: [{ path: ['toVersion'] }] },
+    });
+    expect(await readFile(path.join(server.runtimeDir, 'config.yaml'))).toEqual(before);
+  });
 });
