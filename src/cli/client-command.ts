@@ -86,6 +86,14 @@ export async function runClientCommand(
   try {
     return (await body({ ...ctx, settings, json: flags.json === true })) ?? EXIT.ok;
   } catch (err) {
+    // An answer without the fields stratctl reads (a proxy's own JSON, another service, another
+    // version of the API): one line that says so, not a stack trace.
+    if (err instanceof TypeError) {
+      const message = `the answer from ${settings.url} is not what stratctl expects (${err.message})`;
+      if (flags.json === true) printJsonError(ctx.io, 'BAD_RESPONSE', message);
+      ctx.warn(`error: ${message}\nIs --url / CONTROL_PLANE_URL this control plane's GraphQL endpoint, of the version of this stratctl?`);
+      return EXIT.unexpected;
+    }
     if (!(err instanceof ControlPlaneError)) throw err;
     if (flags.json === true) printJsonError(ctx.io, errorCode(err), err.message);
     ctx.warn(`error: ${describe(err)}\n${nextStep(err, settings)}`);

@@ -327,7 +327,28 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     const get = await stratctl(['config', 'get'], envFor(server));
     expect(get.code, get.stderr).toBe(0);
     expect(get.stdout).toMatch(/^active_strategy_key: momentum\n/);
-    expect(get.stderr).toMatch(/^the config file on disk is invalid; this is the last good config, still in force:\nconfig\.yaml: invalid config\n {2}line 2, column 1: /);
+    expect(get.stderr).toMatch(
+      /^the config file on disk is invalid; this is the last good config, still in force:\nconfig\.yaml: invalid config\n {2}line 2, column 1: /,
+    );
+  });
+
+  it('an answer without the fields stratctl reads (another service at --url): one line saying so, exit 1, no stack', async () => {
+    const other = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ data: { status: { activeStrategyKey: 'gold' } } }));
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}/graphql`;
+    try {
+      const status = await stratctl(['status', '--url', url]);
+      expect(status.code).toBe(1);
+      expect(status.stderr).toMatch(
+        new RegExp(`^error: the answer from ${url.replace(/[.]/g, '\\.')} is not what stratctl expects \\(.+\\)\\n`),
+      );
+      expect(status.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      other.close();
+    }
   });
 
   it('config get prints the file keys; config set takes them, dotted overrides, YAML scalars', async () => {
