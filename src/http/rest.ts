@@ -52,12 +52,12 @@ function onlyKeys(body: Record<string, unknown>, allowed: readonly string[]): vo
   if (unknown !== undefined) throw new RestError(400, `Unknown key: ${unknown} (allowed: ${allowed.join(', ')})`);
 }
 
-/** What GraphQL's input type takes for each settable field (`null` is GraphQL's and the domain's to judge). */
+/** What GraphQL's input type takes for each settable field (null is refused before: leave a field out to keep it). */
 const GRAPHQL_TAKES: Record<SettableField, (value: unknown) => boolean> = {
-  activeStrategyKey: (v) => v === null || typeof v === 'string',
-  tradingEnabled: (v) => v === null || typeof v === 'boolean',
+  activeStrategyKey: (v) => typeof v === 'string',
+  tradingEnabled: (v) => typeof v === 'boolean',
   // GraphQL's Int is 32-bit: 3000000000 would be refused before the domain's bounds are checked.
-  scanIntervalSeconds: (v) => v === null || (Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31),
+  scanIntervalSeconds: (v) => Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31,
   tunableOverrides: () => true,
 };
 
@@ -69,6 +69,7 @@ const GRAPHQL_TAKES: Record<SettableField, (value: unknown) => boolean> = {
 function checkTypes(input: Partial<Record<SettableField, unknown>>): void {
   for (const field of SETTABLE_FIELDS) {
     const value = input[field];
+    if (value === null) throw new RestError(400, `${snakeCase(field)}: cannot be null: leave it out to keep its value`);
     if (value === undefined || GRAPHQL_TAKES[field](value)) continue;
     const issue = configUpdateSchema.shape[field].safeParse(value).error?.issues[0]?.message;
     throw new RestError(400, `${snakeCase(field)}: ${issue ?? 'has the wrong type'}`);

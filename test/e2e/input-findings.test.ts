@@ -159,6 +159,30 @@ for (const { name, fastLane } of GRAPHQL_PATHS) {
       });
     });
 
+    describe('updateConfig took an explicit null for "left out": alone "nothing to change", beside another field ignored', () => {
+      it('null on any field is refused with a hint (GraphQL and REST), nothing written; left out still keeps a value', async () => {
+        const server = await startTestServer({ fastLane });
+        const before = await onDisk(server);
+        for (const [field, hint] of [
+          ['scanIntervalSeconds', ''],
+          ['activeStrategyKey', ''],
+          ['tradingEnabled', ''],
+          ['tunableOverrides', ' (a strategy’s overrides are removed with { <strategy>: null })'],
+        ] as const) {
+          const res = await server.gql(UPDATE, { i: { [field]: null, ...(field !== 'tradingEnabled' && { tradingEnabled: false }) } });
+          expect(res.status, field).toBe(400);
+          expect(res.body.errors?.[0]?.message, field).toBe(
+            `Invalid config: ${field}: cannot be null: leave it out to keep its value${hint}`,
+          );
+        }
+        const rest = await post(`${server.origin}/api/config`, '{"scan_interval_seconds":null,"trading_enabled":false}', server.token);
+        expect(rest).toEqual({ status: 400, body: { detail: 'scan_interval_seconds: cannot be null: leave it out to keep its value' } });
+        expect(await onDisk(server)).toEqual(before);
+        const kept = await server.gql(UPDATE, { i: { tradingEnabled: false } });
+        expect(kept.body.data?.updateConfig).toEqual({ changed: true });
+      });
+    });
+
     describe('a value nested thousands of levels deep was answered 500 (its message overflowed the stack)', () => {
       it('the reproduction (updateConfig, upsertPreset; no token, then the admin token): 401, then 400 with a short message; nothing written', async () => {
         const server = await startTestServer({ fastLane });

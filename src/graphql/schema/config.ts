@@ -48,6 +48,17 @@ const overridesShape = ownKeysOnly(
   ),
 );
 
+/**
+ * A field given a value, or left out; an explicit null is refused. Null was taken for "left out":
+ * `scanIntervalSeconds: null` beside another field changed only the other, and alone answered
+ * "nothing to change", where a caller may well have meant "back to the default".
+ */
+const givenOrLeftOut = <T extends z.ZodType>(schema: T, hint = '') =>
+  z.preprocess((value, ctx) => {
+    if (value === null) ctx.addIssue({ code: 'custom', message: `cannot be null: leave it out to keep its value${hint}`, input: value });
+    return value;
+  }, schema.optional());
+
 const UpdateConfigInput = builder
   .inputType('UpdateConfigInput', {
     description: 'A partial update: only the fields given change.',
@@ -66,12 +77,12 @@ const UpdateConfigInput = builder
   .validate(
     z
       .object({
-        activeStrategyKey: z.string().nullish(),
-        tradingEnabled: z.boolean().nullish(),
-        scanIntervalSeconds: scanIntervalSchema.nullish(),
-        tunableOverrides: overridesShape.nullish(),
+        activeStrategyKey: givenOrLeftOut(z.string()),
+        tradingEnabled: givenOrLeftOut(z.boolean()),
+        scanIntervalSeconds: givenOrLeftOut(scanIntervalSchema),
+        tunableOverrides: givenOrLeftOut(overridesShape, ' (a strategy’s overrides are removed with { <strategy>: null })'),
       })
-      .refine((input) => Object.values(input).some((v) => v != null), 'nothing to change: give at least one field'),
+      .refine((input) => Object.values(input).some((v) => v !== undefined), 'nothing to change: give at least one field'),
   );
 
 interface UpdateResult {
