@@ -21,6 +21,23 @@ const readConfig = (server: TestServer) => readFile(path.join(server.runtimeDir,
 
 // Commands run in-process (runCli) against a real server over HTTP; test/e2e/stratctl-process.test.ts
 // runs the built CLI as a separate process.
+
+/** Runs `body` as a client command runs (its failure turned into stderr and an exit code), in this process. */
+async function clientRun(url: string, body: (settings: ClientSettings) => Promise<unknown>) {
+  let stderr = '';
+  const io: CliIo = {
+    stdout: { write: () => true },
+    stderr: { write: (t: string) => (stderr += t) },
+    env: cliEnv(),
+    onStopSignal: () => () => {},
+  };
+  const code = await runClientCommand({ url, token: TEST_TOKEN }, commandContext(io), async (ctx) => {
+    await body(ctx.settings);
+    return undefined;
+  });
+  return { code, stderr };
+}
+
 describe('stratctl against a real server', { timeout: 60_000 }, () => {
   it('strategies: a table by default, JSON with --json, filters', async () => {
     const server = await startTestServer();
@@ -236,20 +253,8 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/graphql`;
     // What `stratctl activate` / `status` run, with the request timeout (30 s) cut to 1 s.
-    const run = async (body: (settings: ClientSettings) => Promise<unknown>) => {
-      let stderr = '';
-      const io: CliIo = {
-        stdout: { write: () => true },
-        stderr: { write: (t: string) => (stderr += t) },
-        env: cliEnv(),
-        onStopSignal: () => () => {},
-      };
-      const code = await runClientCommand({ url, token: TEST_TOKEN }, commandContext(io), async (ctx) => {
-        await body({ ...ctx.settings, timeoutMs: 1000 });
-        return undefined;
-      });
-      return { code, stderr };
-    };
+    const run = (body: (settings: ClientSettings) => Promise<unknown>) =>
+      clientRun(url, (settings) => body({ ...settings, timeoutMs: 1000 }));
     try {
       const [write, read] = await Promise.all([
         run((settings) => execute(settings, ActivateStrategyDocument, { strategyKey: 'gold' })),
@@ -282,20 +287,7 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     });
     await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(dropper.address() as AddressInfo).port}/graphql`;
-    const run = async (target: string) => {
-      let stderr = '';
-      const io: CliIo = {
-        stdout: { write: () => true },
-        stderr: { write: (t: string) => (stderr += t) },
-        env: cliEnv(),
-        onStopSignal: () => () => {},
-      };
-      const code = await runClientCommand({ url: target, token: TEST_TOKEN }, commandContext(io), async (ctx) => {
-        await execute(ctx.settings, ActivateStrategyDocument, { strategyKey: 'gold' });
-        return undefined;
-      });
-      return { code, stderr };
-    };
+    const run = (target: string) => clientRun(target, (settings) => execute(settings, ActivateStrategyDocument, { strategyKey: 'gold' }));
     try {
       const dropped = await run(url);
       expect(requests).toBeGreaterThan(0);
