@@ -28,8 +28,10 @@ export function yogaParseErrorsPlugin(): Plugin {
             });
           }
           if (!(err instanceof SyntaxError)) throw err;
+          // 400 whatever the client accepts, as for a POST body that does not parse: the request is
+          // not well-formed (under `application/json` it was answered 200, like a validation error).
           throw createGraphQLError('Request parameters sent invalid JSON.', {
-            extensions: { code: 'BAD_REQUEST', http: { spec: true, status: 400 } },
+            extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
           });
         }
       });
