@@ -111,7 +111,7 @@ function applyPreset(doc: Document, node: YAMLMap, preset: PresetDefinition): vo
   const wanted = fileValue(preset);
   for (const pair of [...node.items]) {
     const name = String(isScalar(pair.key) ? pair.key.value : pair.key);
-    if (!(name in wanted)) node.delete(pair.key);
+    if (!Object.hasOwn(wanted, name)) node.delete(pair.key);
   }
   for (const [name, value] of Object.entries(wanted)) {
     const current = node.get(name, true);

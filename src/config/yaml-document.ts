@@ -135,12 +135,14 @@ export function configEdits(before: RuntimeConfig, config: RuntimeConfig): YamlE
   }
   const key = snakeCase('tunableOverrides');
   edits.push({ op: 'ensureMap', path: [key] });
+  // Own keys only: a strategy (a preset) or a tunable may be named `constructor` or `toString`, which
+  // `in` finds on every object; the removal of such an override was answered and audited, not written.
   for (const strategyKey of Object.keys(before.tunableOverrides)) {
-    if (!(strategyKey in config.tunableOverrides)) edits.push({ op: 'delete', path: [key, strategyKey] });
+    if (!Object.hasOwn(config.tunableOverrides, strategyKey)) edits.push({ op: 'delete', path: [key, strategyKey] });
   }
   for (const [strategyKey, tunables] of Object.entries(config.tunableOverrides)) {
-    const old = before.tunableOverrides[strategyKey] ?? {};
-    for (const name of Object.keys(old)) if (!(name in tunables)) edits.push({ op: 'delete', path: [key, strategyKey, name] });
+    const old = Object.hasOwn(before.tunableOverrides, strategyKey) ? before.tunableOverrides[strategyKey]! : {};
+    for (const name of Object.keys(old)) if (!Object.hasOwn(tunables, name)) edits.push({ op: 'delete', path: [key, strategyKey, name] });
     for (const [name, value] of Object.entries(tunables))
       if (old[name] !== value) edits.push({ op: 'set', path: [key, strategyKey, name], value });
   }
