@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { envSetting } from './env-setting.js';
 import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './http/steps/auth-failure-limit.js';
-
 import { UsageError } from './usage-error.js';
 
 export { UsageError };
@@ -69,7 +69,7 @@ function parsePort(raw: string, source: string): number {
 
 /** Flags win over the environment, which wins over the defaults. */
 export function resolveServerSettings(flags: ServerFlags, env: NodeJS.ProcessEnv): ServerSettings {
-  const host = flags.host ?? env.CONTROL_PLANE_HOST ?? '127.0.0.1';
+  const host = flags.host ?? envSetting(env, 'CONTROL_PLANE_HOST') ?? '127.0.0.1';
   if (host.trim() === '') throw new UsageError('--host must not be empty');
   const port =
     flags.port !== undefined
@@ -77,7 +77,7 @@ export function resolveServerSettings(flags: ServerFlags, env: NodeJS.ProcessEnv
       : env.CONTROL_PLANE_PORT
         ? parsePort(env.CONTROL_PLANE_PORT, 'CONTROL_PLANE_PORT')
         : 8787;
-  const runtimeDir = path.resolve(flags['runtime-dir'] ?? env.CONTROL_PLANE_RUNTIME_DIR ?? 'runtime');
+  const runtimeDir = path.resolve(flags['runtime-dir'] ?? envSetting(env, 'CONTROL_PLANE_RUNTIME_DIR') ?? 'runtime');
   // Every boolean setting is checked, whatever the flags say: a typo is refused even where a flag wins.
   const runnerEnv = envBoolean(env, 'CONTROL_PLANE_RUNNER');
   const readsRequireTokenEnv = envBoolean(env, 'CONTROL_PLANE_READS_REQUIRE_TOKEN');

@@ -1,3 +1,4 @@
+import { envSetting } from './env-setting.js';
 import { EtcdUrlError, parseEtcdStoreUrl } from './store-etcd/url.js';
 import { UsageError } from './usage-error.js';
 
@@ -23,7 +24,7 @@ export interface StoreFlags {
 
 /** Flags win over the environment; the default is the file store. */
 export function resolveStoreSettings(flags: StoreFlags, env: NodeJS.ProcessEnv): StoreSettings {
-  const store = (flags.store ?? env.CONTROL_PLANE_STORE ?? 'file').trim();
+  const store = (flags.store ?? envSetting(env, 'CONTROL_PLANE_STORE') ?? 'file').trim();
   const etcdOnly = (['etcd-ca', 'etcd-cert', 'etcd-key', 'audit-keep'] as const).filter((f) => flags[f] !== undefined);
   if (store === 'file' || store === '') {
     if (etcdOnly.length > 0) throw new UsageError(`--${etcdOnly[0]} applies only to an etcd store (--store etcd://...)`);

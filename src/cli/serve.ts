@@ -1,3 +1,4 @@
+import { envSetting } from '../env-setting.js';
 import { type LimitSettings, resolveLimitSettings } from '../limit-settings.js';
 import type { LockHolder } from '../lock.js';
 import { createLogger, type Logger, resolveLogSettings } from '../log.js';
@@ -38,7 +39,7 @@ async function startServing(
     port: settings.port,
     runtimeDir: settings.runtimeDir,
     store,
-    adminToken: ctx.io.env.CONTROL_PLANE_TOKEN,
+    adminToken: envSetting(ctx.io.env, 'CONTROL_PLANE_TOKEN'),
     production: settings.production,
     readsRequireToken: settings.readsRequireToken,
     runner: feed ? { feed, heartbeatMs: runnerSettings.heartbeatMs } : false,

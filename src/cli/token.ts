@@ -4,6 +4,7 @@ import { fileTokenStore } from '../auth/file-token-store.js';
 import { isScope } from '../auth/scopes.js';
 import { TokenRefusedError, type TokenStore } from '../auth/token-store.js';
 import { StoreUnavailableError } from '../config/errors.js';
+import { envSetting } from '../env-setting.js';
 import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { defaultRegistry } from '../registry/index.js';
 import { resolveStoreSettings, type StoreFlags, type StoreSettings } from '../store-settings.js';
@@ -30,7 +31,7 @@ async function openTokens(runtimeDir: string, store: StoreSettings): Promise<Tok
 
 /** `stratctl token create | list | revoke`: named tokens in <runtime-dir>/tokens.yaml, or in etcd with --store. */
 export const token: Action = async (flags, args, ctx, command) => {
-  const runtimeDir = path.resolve(stringFlag(flags, 'runtime-dir') ?? ctx.io.env.CONTROL_PLANE_RUNTIME_DIR ?? 'runtime');
+  const runtimeDir = path.resolve(stringFlag(flags, 'runtime-dir') ?? envSetting(ctx.io.env, 'CONTROL_PLANE_RUNTIME_DIR') ?? 'runtime');
   const json = flags.json === true;
   const printJson = (value: unknown) => ctx.print(JSON.stringify(value, null, 2));
   let tokens: TokenStore | undefined;

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { envSetting } from '../env-setting.js';
 import { UsageError } from '../usage-error.js';
 import type { ClientOptions } from './http.js';
 import { isLoopbackUrl } from './loopback.js';
@@ -33,7 +34,7 @@ export interface ClientSettings extends ClientOptions {
 export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.ProcessEnv): Promise<ClientSettings> {
   // An empty (or blank) variable is an unset one, as for the server's settings: `CONTROL_PLANE_URL=`
   // was refused as the URL "", and a blank CONTROL_PLANE_TOKEN was "used" while nothing was sent.
-  const setting = (name: string) => env[name]?.trim() || undefined;
+  const setting = (name: string) => envSetting(env, name);
   const url = flags.url ?? setting('CONTROL_PLANE_URL') ?? DEFAULT_URL;
   try {
     const parsed = new URL(url);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { envSetting } from '../env-setting.js';
 import { UsageError } from '../usage-error.js';
 import { openCsvFeed } from './csv-feed.js';
 import type { CandleFeed } from './feed.js';
@@ -18,9 +19,9 @@ export interface RunnerFlags {
 
 /** Flags win over the environment (CONTROL_PLANE_FEED, CONTROL_PLANE_RUNNER_HEARTBEAT_MS), which wins over the defaults. */
 export function resolveRunnerSettings(flags: RunnerFlags, env: NodeJS.ProcessEnv): RunnerSettings {
-  const feed = flags.feed ?? env.CONTROL_PLANE_FEED ?? 'sim';
+  const feed = flags.feed ?? envSetting(env, 'CONTROL_PLANE_FEED') ?? 'sim';
   if (!/^(sim(:\d+)?|csv:.+)$/.test(feed)) throw new UsageError(`--feed must be sim, sim:<seed> or csv:<file>, not "${feed}"`);
-  const rawBeat = flags['heartbeat-ms'] ?? env.CONTROL_PLANE_RUNNER_HEARTBEAT_MS;
+  const rawBeat = flags['heartbeat-ms'] ?? envSetting(env, 'CONTROL_PLANE_RUNNER_HEARTBEAT_MS');
   const heartbeatMs = rawBeat === undefined || rawBeat === '' ? DEFAULT_HEARTBEAT_MS : Number(rawBeat);
   if (!Number.isInteger(heartbeatMs) || heartbeatMs < 50 || heartbeatMs > 60_000) {
     throw new UsageError(`--heartbeat-ms must be a whole number of milliseconds from 50 to 60000, not "${rawBeat}"`);
