@@ -1,5 +1,8 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { type ExecutionResult, GraphQLError, print } from 'graphql';
+import { AuthenticationError, ForbiddenError, type Scope } from '../auth/identity.js';
+import { callerHasScope, type GraphQLContext } from '../graphql/context.js';
+import { extensionsFor } from '../graphql/errors.js';
 import type { RequestScope } from '../graphql/request-scope.js';
 import type { ControlPlaneYoga } from '../graphql/yoga.js';
 import type { Exchange } from './exchange.js';
@@ -68,11 +71,37 @@ export function inProcessRunner(yoga: ControlPlaneYoga): OperationRunner {
 
   return async <R, V>(exchange: Exchange, document: TypedDocumentNode<R, V>, variables: V): Promise<R> => {
     const result = await run(exchange, sourceOf(document as TypedDocumentNode<unknown, unknown>), variables);
-    if (result.errors?.length || !result.data) {
-      const errors = result.errors ?? [];
-      const { status, headers } = httpStatusOf(errors);
-      throw new OperationFailed(status, errors[0]?.message ?? 'Unexpected error.', headers);
-    }
+    if (result.errors?.length || !result.data) throw failed(result.errors ?? []);
     return result.data as R;
+  };
+}
+
+const failed = (errors: readonly GraphQLError[]) => {
+  const { status, headers } = httpStatusOf(errors);
+  return new OperationFailed(status, errors[0]?.message ?? 'Unexpected error.', headers);
+};
+
+/** Refuses (OperationFailed: 401 or 403, as GraphQL answers them) a caller without `scope`. */
+export type Authorizer = (exchange: Exchange, scope: Scope) => Promise<void>;
+
+/**
+ * The caller's scope checked before anything about its request is judged, as on /graphql: a REST
+ * route checks its body itself (keys, types), and a caller with no token heard what was wrong with
+ * the body instead of 401. The context is GraphQL's own (the same credentials, a wrong token refused
+ * the same way) and the rule is scope-auth's (`callerHasScope`).
+ */
+export function inProcessAuthorizer(yoga: ControlPlaneYoga): Authorizer {
+  return async (exchange, scope) => {
+    const { contextFactory } = yoga.getEnveloped({ ...requestScopeOf(exchange), params: { query: '' } });
+    let context: GraphQLContext;
+    try {
+      context = (await contextFactory()) as unknown as GraphQLContext;
+    } catch (err) {
+      if (err instanceof GraphQLError) throw failed([err]);
+      throw err;
+    }
+    if (callerHasScope(context, scope)) return;
+    const refusal = context.identity ? new ForbiddenError(scope) : new AuthenticationError('missing');
+    throw failed([new GraphQLError(refusal.message, { originalError: refusal, extensions: extensionsFor(refusal) })]);
   };
 }

@@ -18,7 +18,7 @@ import { CHECK_INTERVAL_MS, guardConnections, type TrackedRequest } from './conn
 import { compose, type Exchange, type MaybePromise, type Reply, type Step } from './exchange.js';
 import { type FastLaneOptions, fastLaneRoute } from './fast-lane/route.js';
 import { graphiqlRoute } from './graphiql-route.js';
-import { inProcessRunner } from './in-process.js';
+import { inProcessAuthorizer, inProcessRunner } from './in-process.js';
 import { type LimitReason, limitCounter } from './limit-counter.js';
 import { metricsRoute } from './metrics-route.js';
 import { createOperatorPage, type OperatorPageOptions, pageRoutes } from './page.js';
@@ -300,7 +300,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   const routes: Route[] = [
     ...probeRoutes(plane, now),
     metricsRoute(plane, [processRegistry(), registry]),
-    ...restRoutes(inProcessRunner(yoga)),
+    ...restRoutes(inProcessRunner(yoga), inProcessAuthorizer(yoga)),
     ...(lane ? [lane] : []),
     // GraphiQL (not in production mode): a browser's GET; yoga answers the rest of /graphql.
     ...(plane.settings.production ? [] : [graphiqlRoute(PLAYGROUND_OPTIONS)]),

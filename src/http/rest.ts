@@ -1,3 +1,4 @@
+import type { Scope } from '../auth/identity.js';
 import { fromSnakeKeys, snakeCase, toSnakeKeys } from '../config/case.js';
 import { configUpdateSchema, SETTABLE_FIELDS, type SettableField } from '../config/schema.js';
 import {
@@ -10,7 +11,7 @@ import {
 } from '../generated/graphql.js';
 import { shownValue } from '../registry/index.js';
 import { type Exchange, jsonReply, type Reply } from './exchange.js';
-import { OperationFailed, type OperationRunner } from './in-process.js';
+import { type Authorizer, OperationFailed, type OperationRunner } from './in-process.js';
 import type { Route } from './router.js';
 
 /** A refusal in the predecessor's shape: `{"detail": "<message>"}` with the status. */
@@ -78,10 +79,11 @@ function checkTypes(input: Partial<Record<SettableField, unknown>>): void {
 
 type RestHandler = (exchange: Exchange, run: OperationRunner) => Promise<unknown>;
 
-const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = [
+const ROUTES: { path: string; method: 'GET' | 'POST'; scope: Scope; handle: RestHandler }[] = [
   {
     path: '/api/strategies',
     method: 'GET',
+    scope: 'read',
     handle: async (exchange, run) => {
       const { strategies } = await run(exchange, StrategiesDocument, {});
       return {
@@ -103,6 +105,7 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = 
   {
     path: '/api/status',
     method: 'GET',
+    scope: 'read',
     handle: async (exchange, run) => {
       const { status } = await run(exchange, StatusDocument, {});
       const { runner } = status;
@@ -126,6 +129,7 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = 
   {
     path: '/api/strategy/activate',
     method: 'POST',
+    scope: 'operate',
     handle: async (exchange, run) => {
       const body = jsonObject(exchange);
       onlyKeys(body, ['strategy_key']);
@@ -146,6 +150,7 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = 
   {
     path: '/api/config',
     method: 'POST',
+    scope: 'admin',
     handle: async (exchange, run) => {
       // The file's snake_case keys, as the predecessor's POST /api/config took them (own keys only).
       const { known: input, unknown } = fromSnakeKeys(jsonObject(exchange), SETTABLE_FIELDS);
@@ -166,12 +171,14 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; handle: RestHandler }[] = 
  * headers (WWW-Authenticate on 401, Retry-After on 429 and on 503 UNAVAILABLE; a failed write has
  * none, as on /graphql).
  */
-export function restRoutes(run: OperationRunner): Route[] {
-  return ROUTES.map(({ path, method, handle }) => ({
+export function restRoutes(run: OperationRunner, authorize: Authorizer): Route[] {
+  return ROUTES.map(({ path, method, scope, handle }) => ({
     path,
     methods: [method],
     handle: async (exchange): Promise<Reply> => {
       try {
+        // The token and its scope first: a caller without the right hears 401/403, not what was wrong with its body.
+        await authorize(exchange, scope);
         return jsonReply(200, await handle(exchange, run));
       } catch (err) {
         if (err instanceof OperationFailed) return jsonReply(err.status, { detail: err.message }, err.headers);

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { createToken } from '../../src/auth/token-file.js';
 import { MAX_REQUEST_BODY_BYTES as REST_BODY_LIMIT_BYTES } from '../../src/limit-defaults.js';
 import { faultyAuditFs } from '../helpers/faulty-audit-fs.js';
 import { faultyFileSystem } from '../helpers/faulty-fs.js';
@@ -184,6 +185,40 @@ describe("the seed note's REST endpoints", () => {
     const inherited = await post('/api/strategy/activate', '{"__proto__": {"strategy_key": "gold"}}');
     expect(inherited.status).toBe(400);
     expect(await inherited.json()).toEqual({ detail: 'Unknown key: __proto__ (allowed: strategy_key)' });
+    expect(await readConfig(server)).toBe(before);
+  });
+
+  it('checks the token and its scope before the body: 401/403 to a caller without the right, whatever its body holds', async () => {
+    const server = await startTestServer({ security: { authFailures: { failuresPerMinute: 100_000 } } });
+    const tokens = {
+      read: await createToken(server.runtimeDir, 'reader', 'read'),
+      operate: await createToken(server.runtimeDir, 'ops', 'operate'),
+    };
+    const post = (route: string, body: string, token?: string) =>
+      fetch(`${server.origin}${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+        body,
+      });
+    const before = await readConfig(server);
+    const cases: [route: string, body: string, below: string][] = [
+      ['/api/config', '{"scan_interval_seconds":1.5}', tokens.operate],
+      ['/api/config', '{"bogus":1}', tokens.operate],
+      ['/api/config', '[]', tokens.operate],
+      ['/api/strategy/activate', '{"strategy_key":5}', tokens.read],
+      ['/api/strategy/activate', '{}', tokens.read],
+    ];
+    for (const [route, body, below] of cases) {
+      const anonymous = await post(route, body);
+      expect(anonymous.status, `${route} ${body}`).toBe(401);
+      expect(anonymous.headers.get('www-authenticate'), route).toMatch(/^Bearer /);
+      expect(await anonymous.json()).toEqual({ detail: 'Authentication required' });
+      const refused = await post(route, body, below);
+      expect(refused.status, `${route} ${body}`).toBe(403);
+      expect((await refused.json()).detail).toMatch(/^Forbidden: requires scope (admin|operate)$/);
+      const allowed = await post(route, body, server.token);
+      expect(allowed.status, `${route} ${body}`).toBe(400);
+    }
     expect(await readConfig(server)).toBe(before);
   });
 
