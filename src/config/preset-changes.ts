@@ -4,6 +4,7 @@ import {
   type PresetField,
   PresetValidationError,
   type StrategyRegistry,
+  shownName,
   strategySetOf,
   withoutPreset,
   withPreset,
@@ -60,7 +61,7 @@ export function deletePreset(key: string, by: Requester): PresetsChange {
         const message =
           state.strategies.get(key)?.source === 'static'
             ? `${key} is a static strategy; only presets can be deleted`
-            : `unknown preset "${key}" (presets: ${known})`;
+            : `unknown preset "${shownName(key)}" (presets: ${known})`;
         throw new PresetValidationError([{ path: ['key'], message }], `Invalid preset key: ${message}`);
       }
       const next = withoutPreset(state.presets.presets, key);

@@ -3,6 +3,7 @@ import {
   checkTunableValue,
   ownKeysOnly,
   type StrategyRegistry,
+  shownName,
   shownValue,
   strategyKeySchema,
   type TunableValue,
@@ -91,7 +92,7 @@ function checkOverrides(registry: StrategyRegistry, overrides: unknown, add: Add
   for (const [strategyKey, tunables] of Object.entries(overrides)) {
     const info = registry.get(strategyKey);
     if (!info) {
-      add([strategyKey], `unknown strategy "${strategyKey}" (known: ${registry.keys.join(', ')})`);
+      add([strategyKey], `unknown strategy "${shownName(strategyKey)}" (known: ${registry.keys.join(', ')})`);
       continue;
     }
     if (tunables === null && allowNull) continue; // removes all of that strategy's overrides
@@ -105,7 +106,7 @@ function checkOverrides(registry: StrategyRegistry, overrides: unknown, add: Add
       if (!spec) {
         add(
           [strategyKey, name],
-          `unknown tunable "${name}" for strategy "${strategyKey}" (known: ${Object.keys(info.tunableSpecs).join(', ')})`,
+          `unknown tunable "${shownName(name)}" for strategy "${shownName(strategyKey)}" (known: ${Object.keys(info.tunableSpecs).join(', ')})`,
         );
         continue;
       }
@@ -143,7 +144,7 @@ export const configSchemaFor = memoized((registry: StrategyRegistry) =>
     .object({
       ...runtimeConfigSchema.shape,
       activeStrategyKey: runtimeConfigSchema.shape.activeStrategyKey.refine((k) => registry.has(k), {
-        error: (iss) => `Invalid strategy key: ${typeof iss.input === 'string' ? iss.input : shownValue(iss.input)}`,
+        error: (iss) => `Invalid strategy key: ${typeof iss.input === 'string' ? shownName(iss.input) : shownValue(iss.input)}`,
       }),
       // `tunable_overrides:` left empty in the file reads as null: the same as no overrides.
       tunableOverrides: z.preprocess(
@@ -179,7 +180,7 @@ export function parseStoredConfig(
   const { known, unknown } = fromSnakeKeys(data, CONFIG_FIELDS);
   const issues: (ConfigIssue & { unknownKey?: string })[] = unknown.map((key) => ({
     path: [],
-    message: `Unrecognized key: "${key}"`,
+    message: `Unrecognized key: "${shownName(key)}"`,
     unknownKey: key,
   }));
   const parsed = configSchemaFor(registry).safeParse(known);
@@ -204,7 +205,7 @@ export function changedFields(before: RuntimeConfig, after: RuntimeConfig): Sett
 const updateSchemaFor = memoized((registry: StrategyRegistry) =>
   configUpdateSchema.superRefine((u, ctx) => {
     if (u.activeStrategyKey !== undefined && !registry.has(u.activeStrategyKey)) {
-      ctx.addIssue({ code: 'custom', path: ['activeStrategyKey'], message: `Invalid strategy key: ${u.activeStrategyKey}` });
+      ctx.addIssue({ code: 'custom', path: ['activeStrategyKey'], message: `Invalid strategy key: ${shownName(u.activeStrategyKey)}` });
     }
     if (u.tunableOverrides !== undefined) checkOverrides(registry, u.tunableOverrides, addTo(ctx, ['tunableOverrides']), true);
   }),

@@ -12,17 +12,24 @@ import {
   VersionConflictError,
 } from '../config/errors.js';
 import type { Logger } from '../log.js';
-import { InvalidStrategyKeyError, PresetValidationError } from '../registry/index.js';
+import { clippedMessage, InvalidStrategyKeyError, PresetValidationError, shownName } from '../registry/index.js';
 
 export const UNAUTHENTICATED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="strategy-control-plane"' };
+
+/** An issue as an answer carries it: a key in its path and its message cut short (a client's key can be 60 KB). */
+const boundedIssue = (issue: { path: readonly (string | number)[]; message: string }) => ({
+  ...issue,
+  path: issue.path.map((p) => (typeof p === 'string' ? shownName(p) : p)),
+  message: clippedMessage(issue.message),
+});
 
 /** Extensions for a known domain error: the code, the HTTP status (yoga honours `http`), details. */
 export function extensionsFor(error: unknown): Record<string, unknown> | undefined {
   if (error instanceof InvalidStrategyKeyError) {
-    return { code: 'BAD_USER_INPUT', http: { status: 400 }, issues: [{ path: ['strategyKey'], message: error.message }] };
+    return { code: 'BAD_USER_INPUT', http: { status: 400 }, issues: [{ path: ['strategyKey'], message: clippedMessage(error.message) }] };
   }
   if (error instanceof ConfigValidationError || error instanceof PresetValidationError || error instanceof PresetInUseError) {
-    return { code: 'BAD_USER_INPUT', http: { status: 400 }, issues: error.issues };
+    return { code: 'BAD_USER_INPUT', http: { status: 400 }, issues: error.issues.map(boundedIssue) };
   }
   if (error instanceof AuthenticationError) {
     return {
@@ -114,7 +121,7 @@ export function maskError(error: unknown, message: string): Error {
   const located = error instanceof GraphQLError ? error : undefined;
   const extensions = extensionsFor(cause);
   if (extensions) {
-    return new GraphQLError((cause as Error).message, {
+    return new GraphQLError(clippedMessage((cause as Error).message), {
       nodes: located?.nodes,
       source: located?.source,
       positions: located?.positions,
@@ -122,7 +129,18 @@ export function maskError(error: unknown, message: string): Error {
       extensions,
     });
   }
-  if (cause instanceof GraphQLError) return error as Error;
+  if (cause instanceof GraphQLError) {
+    // graphql-js's own messages quote values and names whole ("Variable "$r" got invalid value ..."): cut short.
+    const message = clippedMessage(cause.message);
+    if (message === cause.message) return error as Error;
+    return new GraphQLError(message, {
+      nodes: cause.nodes,
+      source: cause.source,
+      positions: cause.positions,
+      path: cause.path,
+      extensions: cause.extensions,
+    });
+  }
   return new GraphQLError(message, {
     nodes: located?.nodes,
     source: located?.source,

@@ -1,3 +1,5 @@
+import { shownName } from './shown-value.js';
+
 /** Errors of the strategy registry. They know nothing of GraphQL; the API maps them to codes. */
 
 export class RegistryError extends Error {
@@ -8,7 +10,7 @@ export class RegistryError extends Error {
 export class InvalidStrategyKeyError extends Error {
   override name = 'InvalidStrategyKeyError';
   constructor(readonly strategyKey: string) {
-    super(`Invalid strategy key: ${strategyKey}`);
+    super(`Invalid strategy key: ${shownName(strategyKey)}`);
   }
 }
 

@@ -6,7 +6,7 @@ export { InvalidStrategyKeyError, type PresetIssue, PresetValidationError, Regis
 export { ownKeysOnly } from './own-keys.js';
 export * from './presets.js';
 export { createStrategyRegistry, registryOf, type StrategyRegistry } from './registry.js';
-export { shownValue } from './shown-value.js';
+export { clippedMessage, MAX_MESSAGE, shownName, shownValue } from './shown-value.js';
 export { STRATEGIES } from './strategies.js';
 export * from './tunables.js';
 export * from './types.js';

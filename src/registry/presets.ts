@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { PresetIssue } from './errors.js';
 import { ownKeysOnly } from './own-keys.js';
 import { deepFreeze, registryOf, type StrategyRegistry } from './registry.js';
-import { shownValue as shown } from './shown-value.js';
+import { shownValue as shown, shownName } from './shown-value.js';
 import { checkTunableValue } from './tunables.js';
 import { instrumentSchema, type PresetDefinition, riskLevels, type StrategyInfo, type TunableValue, tradingSessions } from './types.js';
 
@@ -68,8 +68,8 @@ const staticKeys = (strategies: StrategyRegistry) =>
 /** Why `key` cannot name a preset, or undefined. */
 export function presetKeyProblem(strategies: StrategyRegistry, key: string): string | undefined {
   if (!PRESET_KEY_PATTERN.test(key))
-    return `"${key}" is not a preset key: lower snake_case, 2 to 48 characters (${PRESET_KEY_PATTERN.source})`;
-  if (strategies.get(key)?.source === 'static') return `"${key}" is a static strategy's key; a preset needs a key of its own`;
+    return `"${shownName(key)}" is not a preset key: lower snake_case, 2 to 48 characters (${PRESET_KEY_PATTERN.source})`;
+  if (strategies.get(key)?.source === 'static') return `"${shownName(key)}" is a static strategy's key; a preset needs a key of its own`;
   return undefined;
 }
 
@@ -95,7 +95,9 @@ export function checkPreset(
   }
   const base = typeof values.base === 'string' ? strategies.get(values.base) : undefined;
   if (typeof values.base === 'string' && base?.source !== 'static') {
-    const why = base ? `"${values.base}" is a preset; a preset's base must be a static strategy` : `unknown strategy "${values.base}"`;
+    const why = base
+      ? `"${shownName(String(values.base))}" is a preset; a preset's base must be a static strategy`
+      : `unknown strategy "${shownName(String(values.base))}"`;
     issues.push({ path: ['base'], message: `${why} (static strategies: ${staticKeys(strategies).join(', ')})` });
   }
   if (base?.source === 'static') issues.push(...checkAgainstBase(base, values));
@@ -127,7 +129,7 @@ function checkAgainstBase(base: StrategyInfo, values: Partial<Record<PresetField
     if (!spec) {
       issues.push({
         path: ['tunables', name],
-        message: `unknown tunable "${name}" for ${base.key} (its tunables: ${Object.keys(base.tunableSpecs).join(', ')})`,
+        message: `unknown tunable "${shownName(name)}" for ${base.key} (its tunables: ${Object.keys(base.tunableSpecs).join(', ')})`,
       });
       continue;
     }
@@ -149,7 +151,7 @@ export function checkPresets(
   const presets: PresetDefinition[] = [];
   const seen = new Set<string>();
   for (const [key, fields] of entries) {
-    if (seen.has(key)) issues.push({ path: [key], message: `duplicate preset key "${key}"` });
+    if (seen.has(key)) issues.push({ path: [key], message: `duplicate preset key "${shownName(key)}"` });
     seen.add(key);
     const checked = checkPreset(strategies, key, fields);
     if (checked.ok) presets.push(checked.preset);

@@ -38,3 +38,20 @@ function render(value: unknown, levels: number): string {
 export function shownValue(value: unknown): string {
   return value === undefined ? 'nothing' : clip(render(value, MAX_LEVELS));
 }
+
+/**
+ * A name or key a client sent (a strategy key, a tunable, a runner id), for a message: as typed, or
+ * cut to MAX_SHOWN characters. A 5,000-character key came back whole, two to four times over, in
+ * one answer.
+ */
+export function shownName(name: string): string {
+  return clip(name);
+}
+
+/** At most this many characters of any error message an answer carries (the last guard: `clippedMessage`). */
+export const MAX_MESSAGE = 500;
+
+/** A message cut to MAX_MESSAGE characters, whatever it quotes (graphql-js quotes values and names whole). */
+export function clippedMessage(message: string): string {
+  return message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message;
+}

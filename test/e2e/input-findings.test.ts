@@ -183,6 +183,38 @@ for (const { name, fastLane } of GRAPHQL_PATHS) {
       });
     });
 
+    describe('a 5,000-character key or name came back whole (up to four times in one answer)', () => {
+      it('keys, names and graphql-js’s own messages are cut short: every message ≤ 500 characters, every answer under 2 KB', async () => {
+        const server = await startTestServer({ fastLane });
+        const K = 'k'.repeat(5000);
+        const cases: [string, Record<string, unknown>?][] = [
+          [`mutation { activateStrategy(strategyKey: "${K}") { configVersion } }`],
+          [`mutation { deletePreset(key: "${K}") { changed } }`],
+          [UPDATE, { i: { tunableOverrides: { gold: { [K]: 1 } } } }],
+          [UPDATE, { i: { tunableOverrides: { [K]: { a: 1 } } } }],
+          [UPDATE, { i: { activeStrategyKey: K } }],
+          ['query($r: Int) { auditLog(last: $r) { version } }', { r: K }],
+          [`{ ${'x'.repeat(3000)} }`],
+        ];
+        for (const [query, variables] of cases) {
+          const res = await fetch(server.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+            body: JSON.stringify({ query, variables }),
+          });
+          const text = await res.text();
+          expect(text.length, query.slice(0, 40)).toBeLessThan(2000);
+          const { errors } = JSON.parse(text) as { errors?: { message: string }[] };
+          expect(errors?.length, query.slice(0, 40)).toBeGreaterThan(0);
+          for (const { message } of errors ?? []) expect(message.length).toBeLessThanOrEqual(500);
+        }
+        const invalid = await server.gql(`mutation { activateStrategy(strategyKey: "${K}") { configVersion } }`);
+        expect(invalid.body.errors?.[0]?.message).toBe(`Invalid strategy key: ${'k'.repeat(59)}…`);
+        const rest = await post(`${server.origin}/api/strategy/activate`, JSON.stringify({ strategy_key: K }), server.token);
+        expect(rest).toEqual({ status: 400, body: { detail: `Invalid strategy key: ${'k'.repeat(59)}…` } });
+      });
+    });
+
     describe('a value nested thousands of levels deep was answered 500 (its message overflowed the stack)', () => {
       it('the reproduction (updateConfig, upsertPreset; no token, then the admin token): 401, then 400 with a short message; nothing written', async () => {
         const server = await startTestServer({ fastLane });

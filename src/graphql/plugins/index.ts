@@ -1,5 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import { armorPlugin, type QueryLimits } from './armor.js';
+import { boundedMessagesPlugin } from './bounded-messages.js';
 import { type CostLimits, costPlugin } from './cost.js';
 import { oneMutationPlugin } from './one-mutation.js';
 import { productionPlugin } from './production.js';
@@ -27,6 +28,7 @@ export function documentPolicyPlugins(options: DocumentPolicyOptions): Plugin[] 
   return [
     armorPlugin({ production: options.production, limits: options.queryLimits }),
     oneMutationPlugin(),
+    boundedMessagesPlugin(),
     rootScopesPlugin(),
     costPlugin({ limits: options.costLimits, onRefusal: options.onRefusal }),
     variableErrorsPlugin(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ConfigSnapshot } from '../../config/store.js';
+import { shownName } from '../../registry/index.js';
 import type { RunnerWaitResult } from '../../runner/fleet.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
@@ -23,7 +24,7 @@ export const RunnerWait = builder.objectRef<RunnerWaitView>('RunnerWait').implem
         w.applied
           ? `runner applied it in ${w.waitedMs} ms`
           : w.runnerId !== undefined && w.view.state === null
-            ? `timed out after ${w.timeoutMs} ms: no runner "${w.runnerId}" has reported; the change is saved, and a runner of that id will apply it when it reads the config`
+            ? `timed out after ${w.timeoutMs} ms: no runner "${shownName(w.runnerId)}" has reported; the change is saved, and a runner of that id will apply it when it reads the config`
             : `timed out after ${w.timeoutMs} ms waiting for the runner (state ${w.view.health}); the change is saved and the runner will apply it when it next reads the config`,
     }),
   }),

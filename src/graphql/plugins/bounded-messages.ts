@@ -1,0 +1,30 @@
+import { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { clippedMessage, MAX_MESSAGE } from '../../registry/index.js';
+
+const clipped = (error: Error) =>
+  error.message.length <= MAX_MESSAGE || !(error instanceof GraphQLError)
+    ? error
+    : new GraphQLError(clippedMessage(error.message), {
+        nodes: error.nodes,
+        source: error.source,
+        positions: error.positions,
+        path: error.path,
+        originalError: error.originalError,
+        extensions: error.extensions,
+      });
+
+/**
+ * Validation errors cut to MAX_MESSAGE characters: graphql-js quotes a field, argument or type name
+ * whole ("Cannot query field "xxx…" on type "Query"."), so a 60 KB name came back in the answer.
+ * Errors from execution are cut where they are masked (errors.ts, `maskError`).
+ */
+export function boundedMessagesPlugin(): Plugin {
+  return {
+    onValidate() {
+      return ({ result, setResult }) => {
+        if (result.some((error) => error.message.length > MAX_MESSAGE)) setResult(result.map(clipped));
+      };
+    },
+  };
+}
