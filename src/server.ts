@@ -58,7 +58,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     refusals: server.refusals,
     connections: server.connections,
     close: () => {
-      closing ??= server.close().then(() => plane.stop());
+      if (!closing) {
+        // Waits for the runner end first (answered with what is applied so far), so their answers go
+        // out while HTTP drains instead of being cut when the drain runs out.
+        plane.services.runners.endWaits();
+        closing = server.close().then(() => plane.stop());
+      }
       return closing;
     },
   });

@@ -16,6 +16,8 @@ export interface RunnerWaitResult {
    * applied the change long before.
    */
   readonly view: RunnerView;
+  /** The wait was cut short because the server is stopping (`endWaits`), not by its timeout. */
+  readonly stopping?: true;
 }
 
 const NEVER_REPORTED: RunnerView = Object.freeze({ health: 'STOPPED', state: null });
@@ -123,33 +125,43 @@ export class RunnerFleet {
       const views = waitedFor();
       return views.length > 0 && views.every(hasApplied);
     };
-    const result = (applied: boolean): RunnerWaitResult => {
+    const result = (applied: boolean, stopping = false): RunnerWaitResult => {
       const views = waitedFor();
       return {
         applied,
         waitedMs: Math.round(performance.now() - started),
         view: runnerId === undefined ? this.summary() : (views[0] ?? NEVER_REPORTED),
+        ...(stopping && !applied && { stopping: true as const }),
       };
     };
     if (isApplied()) return Promise.resolve(result(true));
     return new Promise((resolve) => {
-      const done = (applied: boolean) => {
+      const done = (applied: boolean, stopping = false) => {
         clearTimeout(timeout);
         this.waiters.delete(waiter);
-        resolve(result(applied));
+        resolve(result(applied, stopping));
       };
       const waiter = () => {
         if (isApplied()) done(true);
       };
       const timeout = setTimeout(() => done(false), timeoutMs);
-      this.waiters.set(waiter, () => done(isApplied()));
+      this.waiters.set(waiter, () => done(isApplied(), true));
     });
+  }
+
+  /**
+   * Settles every wait now, with what is applied so far: the server is stopping. Its answers can
+   * then go out while the HTTP adapter drains; a wait for up to 300 s outlived the drain (10 s), its
+   * connection was closed, and the client never heard that its change had been saved.
+   */
+  endWaits(): void {
+    for (const end of [...this.waiters.values()]) end();
   }
 
   close(): void {
     clearInterval(this.timer);
     this.unsubscribe();
-    for (const end of [...this.waiters.values()]) end();
+    this.endWaits();
     this.listeners.clear();
   }
 }

@@ -284,6 +284,24 @@ for (const { name, fastLane } of GRAPHQL_PATHS) {
       });
     });
 
+    describe('stopping the server during a waitForRunner: the change was saved, and the client never heard', () => {
+      it('the wait is answered as the stop begins (applied false, saying why), before the connections close', async () => {
+        const server = await startTestServer({ fastLane, runner: false });
+        const pending = server.gql(
+          'mutation { activateStrategy(strategyKey: "range", waitForRunner: true, timeoutMs: 60000) { configVersion runnerWait { applied message } } }',
+        );
+        await vi.waitFor(() => expect(server.store.state().config.config.version).toBe(2), { timeout: 10_000 });
+        const closed = server.close();
+        const res = await pending;
+        expect(res.status).toBe(200);
+        expect(res.body.data?.activateStrategy).toMatchObject({ configVersion: 2, runnerWait: { applied: false } });
+        expect(res.body.data?.activateStrategy.runnerWait.message).toMatch(
+          /^the server is stopping: it stopped waiting after \d+ ms \(runner state \w+\); the change is saved/,
+        );
+        await closed;
+      });
+    });
+
     describe('a __proto__ key was dropped without a word (answered changed: false) where any other unknown key is refused', () => {
       it('as a strategy key, as a tunable name, as a preset tunable, and through REST: refused with its path, nothing written', async () => {
         const server = await startTestServer({ fastLane });

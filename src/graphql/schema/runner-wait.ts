@@ -23,9 +23,11 @@ export const RunnerWait = builder.objectRef<RunnerWaitView>('RunnerWait').implem
       resolve: (w) =>
         w.applied
           ? `runner applied it in ${w.waitedMs} ms`
-          : w.runnerId !== undefined && w.view.state === null
-            ? `timed out after ${w.timeoutMs} ms: no runner "${shownName(w.runnerId)}" has reported; the change is saved, and a runner of that id will apply it when it reads the config`
-            : `timed out after ${w.timeoutMs} ms waiting for the runner (state ${w.view.health}); the change is saved and the runner will apply it when it next reads the config`,
+          : w.stopping
+            ? `the server is stopping: it stopped waiting after ${w.waitedMs} ms (runner state ${w.view.health}); the change is saved and the runner will apply it when it next reads the config`
+            : w.runnerId !== undefined && w.view.state === null
+              ? `timed out after ${w.timeoutMs} ms: no runner "${shownName(w.runnerId)}" has reported; the change is saved, and a runner of that id will apply it when it reads the config`
+              : `timed out after ${w.timeoutMs} ms waiting for the runner (state ${w.view.health}); the change is saved and the runner will apply it when it next reads the config`,
     }),
   }),
 });
