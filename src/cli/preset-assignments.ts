@@ -77,6 +77,10 @@ export function parsePresetAssignments(assignments: string[]): PresetEdit {
       case 'name':
         // Text as typed: a name like "Gold 2" or "true" stays text.
         if (raw === '') throw new UsageError(`${key}: give a value (${head === 'base' ? 'a static strategy key' : 'a name'})`);
+        // null puts the other fields back to the base's; a preset has no base's name or base to go back to
+        // (`name=null` was stored as the name "null").
+        if (raw === 'null' || raw === '~')
+          throw new UsageError(`${key}: a preset needs ${head === 'base' ? 'a base' : 'a name of its own'}; null cannot put it back`);
         fields[head] = raw;
         break;
       case 'description':

@@ -16,6 +16,8 @@ describe('preset set: values that YAML or JSON would have turned into a removal'
     [['tunables.fast_ma_period=1e400'], /"1e400" is not a finite number/],
     [['risk_level='], /risk_level: no value after "="$/],
     [['session_preference='], /session_preference: no value after "="$/],
+    [['name=null'], /name: a preset needs a name of its own; null cannot put it back/],
+    [['base=~'], /base: a preset needs a base; null cannot put it back/],
   ])('refuses %j (it removed the value, exit 0)', (args, message) => {
     expect(() => parsePresetAssignments(args)).toThrow(message);
   });
