@@ -9,6 +9,7 @@ import { fileRunnerStatePublisher } from '../runner/state-file.js';
 import { resolveServerSettings } from '../settings.js';
 import { resolveStoreSettings, type StoreFlags } from '../store-settings.js';
 import { UsageError } from '../usage-error.js';
+import { requireExistingRuntimeDir } from './existing-runtime-dir.js';
 import { EXIT } from './exit-codes.js';
 import { type Action, stringFlag } from './program.js';
 import { lockLostReason, stopOnSignal } from './serve.js';
@@ -54,6 +55,7 @@ export const runner: Action = async (flags, _args, ctx) => {
   const { runtimeDir } = resolveServerSettings({ 'runtime-dir': flags['runtime-dir'] as string | undefined }, env);
   const settings = resolveRunnerSettings(flags, env);
   const store = resolveStoreSettings(flags as StoreFlags, env);
+  if (store.kind === 'file') requireExistingRuntimeDir(runtimeDir, 'the runtime directory of the server whose config this runner applies');
   const id = stringFlag(flags, 'runner-id');
   if (id !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/.test(id)) {
     throw new UsageError(`--runner-id "${id}": up to 128 characters of A-Z a-z 0-9 . _ : @ -`);

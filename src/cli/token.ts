@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import path from 'node:path';
 import { fileTokenStore } from '../auth/file-token-store.js';
 import { isScope } from '../auth/scopes.js';
@@ -9,17 +8,10 @@ import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { defaultRegistry } from '../registry/index.js';
 import { resolveStoreSettings, type StoreFlags, type StoreSettings } from '../store-settings.js';
 import { UsageError } from '../usage-error.js';
+import { requireExistingRuntimeDir } from './existing-runtime-dir.js';
 import { EXIT } from './exit-codes.js';
 import { printJsonError } from './json-output.js';
 import { type Action, stringFlag } from './program.js';
-
-const isDirectory = (dir: string) => {
-  try {
-    return statSync(dir).isDirectory();
-  } catch {
-    return false;
-  }
-};
 
 /** The token store a command works on: tokens.yaml in the runtime dir, or etcd's tokens/ keys. */
 async function openTokens(runtimeDir: string, store: StoreSettings): Promise<TokenStore> {
@@ -38,11 +30,8 @@ export const token: Action = async (flags, args, ctx, command) => {
   try {
     const store = resolveStoreSettings(flags as StoreFlags, ctx.io.env);
     // A mistyped --runtime-dir made a new directory and a token no server reads (or listed none).
-    if (store.kind === 'file' && !isDirectory(runtimeDir)) {
-      throw new UsageError(
-        `${runtimeDir} is not a runtime directory (no such directory): check --runtime-dir / CONTROL_PLANE_RUNTIME_DIR, or create it first to prepare tokens before the server's first start`,
-      );
-    }
+    if (store.kind === 'file')
+      requireExistingRuntimeDir(runtimeDir, "or create it first to prepare tokens before the server's first start");
     tokens = await openTokens(runtimeDir, store);
     switch (command.name()) {
       case 'create': {

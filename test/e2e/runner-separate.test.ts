@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRunnerStateFile } from '../../src/runner/state-file.js';
@@ -126,6 +126,14 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
     const runner = spawnStratctl(['runner', '--runtime-dir', dir, '--feed', `csv:${path.join(dir, 'missing.csv')}`]);
     expect(await runner.exited).toBe(2);
     expect(runner.stderr()).toMatch(/cannot open the feed: cannot read .*missing\.csv/);
+  });
+
+  it('refuses a runtime directory that does not exist (a typo): exit 2, and nothing is made there', async () => {
+    const missing = path.join(await tempRuntimeDir(), 'runtiem');
+    const runner = spawnStratctl(['runner', '--runtime-dir', missing]);
+    expect(await runner.exited).toBe(2);
+    expect(runner.stderr()).toContain(`${missing} is not a runtime directory (no such directory)`);
+    await expect(stat(missing)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('starts on an invalid config.yaml: reports it in its state, and starts scanning once the file is fixed', async () => {
