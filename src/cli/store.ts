@@ -11,6 +11,7 @@ import { MigrateSourceError } from '../store-migrate/file-side.js';
 import {
   type MigrateEnd,
   type MigrateReport,
+  MigrateTargetInUseError,
   MigrateTargetNotEmptyError,
   MigrateUsageError,
   migrateStore,
@@ -114,6 +115,7 @@ export const storeMigrate: Action = async (flags, _args, ctx) => {
       return fail(EXIT.tryLater, `${err.message}${err.detail ? ` (${err.detail})` : ''}; try again later`);
     }
     if (err instanceof LockHeldError) return fail(EXIT.runtimeDirInUse, `${err.message}; stop it first`);
+    if (err instanceof MigrateTargetInUseError) return fail(EXIT.runtimeDirInUse, err.message);
     if (err instanceof RuntimeDirNotWritableError) return fail(EXIT.runtimeDirNotWritable, err.message);
     if (err instanceof AtomicWriteError) return fail(EXIT.unexpected, `the target could not be written (${err.message})`);
     if (err instanceof MigrateRaceError) return fail(EXIT.conflict, err.message);

@@ -78,8 +78,12 @@ export class EtcdDumpSide {
     };
   }
 
-  /** The data keys present (config, strategies, tokens/, audit/; runner heartbeats do not count). Also the config's mod revision. */
-  async dataKeys(): Promise<{ present: string[]; configModRevision: number }> {
+  /**
+   * The data keys present (config, strategies, tokens/, audit/; runner heartbeats do not count), the
+   * config's mod revision, and the runners that publish a live state here (not stopped): a
+   * deployment still running on this prefix.
+   */
+  async dataKeys(): Promise<{ present: string[]; configModRevision: number; liveRunners: string[] }> {
     const k = this.keys;
     const res = await this.gateway.call('read store', (options) =>
       this.gateway.client.kv.txn(
@@ -90,12 +94,13 @@ export class EtcdDumpSide {
             rangeOp(k.strategies, { keys_only: true }),
             prefixRangeOp(k.tokensPrefix, { count_only: true }),
             prefixRangeOp(`${k.prefix}audit/`, { count_only: true }),
+            prefixRangeOp(k.runnersPrefix),
           ],
         },
         options,
       ),
     );
-    const [config, strategies, tokens, audit] = res.responses;
+    const [config, strategies, tokens, audit, runners] = res.responses;
     const present: string[] = [];
     const configKv = kvsOf(config)[0];
     if (configKv) present.push('config');
@@ -104,7 +109,16 @@ export class EtcdDumpSide {
     if (tokenCount > 0) present.push(`${tokenCount} tokens/ keys`);
     const auditCount = Number(audit?.response_range?.count ?? 0);
     if (auditCount > 0) present.push(`${auditCount} audit/ keys`);
-    return { present, configModRevision: configKv?.modRevision ?? 0 };
+    const liveRunners: string[] = [];
+    for (const kv of kvsOf(runners)) {
+      const key = Buffer.from(kv.key).toString('utf8').slice(k.runnersPrefix.length);
+      try {
+        if ((JSON.parse(Buffer.from(kv.value).toString('utf8')) as { stopped?: unknown }).stopped !== true) liveRunners.push(key);
+      } catch {
+        liveRunners.push(key);
+      }
+    }
+    return { present, configModRevision: configKv?.modRevision ?? 0, liveRunners };
   }
 
   /**

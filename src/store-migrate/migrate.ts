@@ -9,6 +9,16 @@ import { FileSide } from './file-side.js';
 /** One end of a move: a runtime directory, or an etcd prefix (with its TLS and auth settings). */
 export type MigrateEnd = { readonly kind: 'file'; readonly dir: string } | (StoreSettings & { readonly kind: 'etcd' });
 
+/** --force onto a deployment that still runs (its runners publish live states there): nothing was written. */
+export class MigrateTargetInUseError extends Error {
+  override name = 'MigrateTargetInUseError';
+  constructor(target: string, runners: readonly string[]) {
+    super(
+      `${target} is in use: ${runners.length} runner(s) still run on it (${runners.slice(0, 5).join(', ')}${runners.length > 5 ? ', …' : ''}); nothing was written. Stop its runners and API replicas first: a process left running keeps the versions it had read, and writes after them.`,
+    );
+  }
+}
+
 /** The target holds store data and --force was not given: nothing was written. */
 export class MigrateTargetNotEmptyError extends Error {
   override name = 'MigrateTargetNotEmptyError';
@@ -39,7 +49,7 @@ export interface MigrateReport {
 interface Side {
   readonly description: string;
   read(): Promise<StoreDump>;
-  present(): Promise<{ present: string[]; configModRevision: number }>;
+  present(): Promise<{ present: string[]; configModRevision: number; liveRunners?: string[] }>;
   write(dump: StoreDump, replace: boolean, configModRevision: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -105,8 +115,11 @@ export async function migrateStore(options: {
     const summary = checkDump(dump, source.description, options.strategiesFor(dump));
     const target = await openSide(to, 'target', options.auditKeep);
     sides.push(target);
-    const { present, configModRevision } = await target.present();
+    const { present, configModRevision, liveRunners = [] } = await target.present();
     if (present.length > 0 && !options.force) throw new MigrateTargetNotEmptyError(target.description, present);
+    // Replacing a live deployment's data left its replicas and runners on versions the store no
+    // longer held: the next writes went back to the copied version, and expectedVersion failed.
+    if (present.length > 0 && liveRunners.length > 0) throw new MigrateTargetInUseError(target.description, liveRunners);
     await target.write(dump, present.length > 0, configModRevision);
     const dropped = (subject: AuditSubject) => (to.kind === 'etcd' ? Math.max(0, summary.auditEntries[subject] - options.auditKeep) : 0);
     return {

@@ -1,6 +1,6 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
 import type { StoreSettings } from '../../src/store-settings.js';
 import { describeWithEtcd, type EtcdCluster, freePort, startEtcd } from '../helpers/etcd.js';
@@ -156,6 +156,29 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(forcedFile.code).toBe(0);
     const onFile = await startTestServer({ runtimeDir: target, runner: false });
     expect(await state(onFile)).toEqual(before);
+  });
+
+  it('--force onto a deployment that still runs (a live runner on the prefix) is refused, exit 75, nothing written; once stopped it goes', async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    const { dir } = await fileDeployment();
+    const prefix = freshPrefix();
+    // A live deployment on the target: a server with its runner, publishing under a lease.
+    const live = await startTestServer({ runtimeDir: await tempRuntimeDir(), store: etcdStore(cluster, prefix), runner: {} });
+    await vi.waitFor(() => expect(live.services.runners.views().some((v) => v.health === 'RUNNING')).toBe(true), { timeout: 10_000 });
+    const client = rawClient(cluster);
+    const config = async () => (await client.get(`/${prefix}/config`).string()) ?? '';
+    const configBefore = await config();
+    const refused = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix), '--force']);
+    expect(refused.code).toBe(75);
+    expect(refused.stderr).toMatch(
+      /is in use: 1 runner\(s\) still run on it \(.+\); nothing was written\. Stop its runners and API replicas first/,
+    );
+    expect(await config()).toBe(configBefore);
+    // Stopped cleanly, its state says so (listed until its lease runs out): the move goes.
+    await live.close();
+    const forced = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix), '--force']);
+    expect(forced.stderr).toBe('');
+    expect(forced.code).toBe(0);
   });
 
   it('an etcd target keeps --audit-keep entries per subject: the oldest are left behind, and it says so', async () => {
