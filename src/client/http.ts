@@ -163,27 +163,35 @@ async function postOnce(
       signal: init.signal ?? AbortSignal.timeout(options.timeoutMs ?? 30_000),
     });
   } catch (err) {
-    const timedOut = (err as Error).name === 'TimeoutError';
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    // A change that reached the server may have been committed though its answer never came (a
-    // proxy that forwards and then stalls, or a connection that ends while the server works):
-    // saying "cannot reach" would invite a blind retry. A connection that never opened fails with
-    // its own cause (refused, no such host, no route), and nothing was sent.
-    if (needsToken(document) && (timedOut || (cause?.code !== undefined && !NEVER_SENT.has(cause.code)))) {
-      const what = timedOut
-        ? `no answer from ${options.url} within ${options.timeoutMs ?? 30_000} ms`
-        : `the connection to ${options.url} ended without an answer (${cause?.code})`;
-      throw new ControlPlaneError(
-        'unreachable',
-        `${what} after the change was sent: it may or may not have been applied`,
-        undefined,
-        [],
-        true,
-      );
-    }
-    const why = timedOut ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
-    throw new ControlPlaneError('unreachable', `cannot reach ${options.url} (${why})`);
+    throw lostRequest(err, document, options, false);
   }
+}
+
+/**
+ * What a failed exchange means for the operator. A change that reached the server may have been
+ * committed though its answer never came (a proxy that forwards and then stalls, a connection that
+ * ends while the server works, an answer cut off halfway): saying "cannot reach" would invite a
+ * blind retry. A connection that never opened fails with its own cause (refused, no such host, no
+ * route), and nothing was sent. `answering`: the answer had begun (its headers were read).
+ */
+function lostRequest(err: unknown, document: TypedDocumentNode<any, any>, options: ClientOptions, answering: boolean): ControlPlaneError {
+  const timedOut = (err as Error).name === 'TimeoutError';
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const why = timedOut ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
+  if (needsToken(document) && (answering || timedOut || (cause?.code !== undefined && !NEVER_SENT.has(cause.code)))) {
+    const what = timedOut
+      ? `no answer from ${options.url} within ${options.timeoutMs ?? 30_000} ms`
+      : `the connection to ${options.url} ended without ${answering ? 'the whole answer' : 'an answer'} (${why})`;
+    return new ControlPlaneError(
+      'unreachable',
+      `${what} after the change was sent: it may or may not have been applied`,
+      undefined,
+      [],
+      true,
+    );
+  }
+  if (answering) return new ControlPlaneError('unreachable', `the answer from ${options.url} was cut off (${why})`);
+  return new ControlPlaneError('unreachable', `cannot reach ${options.url} (${why})`);
 }
 
 /**
@@ -249,5 +257,11 @@ export async function execute<TResult, TVariables>(
   variables?: TVariables,
 ): Promise<TResult> {
   const response = await post(options, document, variables, { accept: 'application/graphql-response+json, application/json' });
-  return resultData<TResult>(options.url, response.status, await response.text());
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (err) {
+    throw lostRequest(err, document, options, true);
+  }
+  return resultData<TResult>(options.url, response.status, text);
 }

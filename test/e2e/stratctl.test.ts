@@ -307,6 +307,28 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(refused.stderr).toContain(`cannot reach ${url} (ECONNREFUSED)`);
   });
 
+  it('an answer cut off halfway: a change may or may not have been applied (it said "not what stratctl expects"); a read says it was cut off', async () => {
+    const halfway = createNetServer((socket) => {
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n{"data":{"activ');
+        setTimeout(() => socket.destroy(), 50);
+      });
+    });
+    await new Promise<void>((resolve) => halfway.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(halfway.address() as AddressInfo).port}/graphql`;
+    try {
+      const write = await clientRun(url, (settings) => execute(settings, ActivateStrategyDocument, { strategyKey: 'gold' }));
+      expect(write.code).toBe(5);
+      expect(write.stderr).toContain(`the connection to ${url} ended without the whole answer`);
+      expect(write.stderr).toContain('after the change was sent: it may or may not have been applied');
+      const read = await clientRun(url, (settings) => execute(settings, StatusDocument));
+      expect(read.code).toBe(5);
+      expect(read.stderr).toContain(`the answer from ${url} was cut off`);
+    } finally {
+      halfway.close();
+    }
+  });
+
   it('config get while the file on disk is a broken hand edit: the config in force on stdout, and a line saying the file is not it', async () => {
     const server = await startTestServer();
     await writeFile(path.join(server.runtimeDir, 'config.yaml'), 'active_strategy_key: [unclosed\n');
