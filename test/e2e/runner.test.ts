@@ -17,7 +17,7 @@ const status = async (server: TestServer): Promise<Status> => (await server.gql(
 
 const ACTIVATE = `mutation($key: String!, $wait: Boolean, $timeoutMs: Int) {
   activateStrategy(strategyKey: $key, waitForRunner: $wait, timeoutMs: $timeoutMs) {
-    configVersion activeStrategyKey
+    configVersion activeStrategyKey changed
     runnerWait { applied timedOut waitedMs runnerState message }
     status { configVersion runner { state inSync appliedConfigVersion appliedStrategyKey } }
   }
@@ -158,7 +158,15 @@ describe('embedded runner', () => {
     expect(payload.configVersion).toBe(2);
     expect(payload.runnerWait).toMatchObject({ applied: false, timedOut: true, runnerState: 'STOPPED' });
     expect(payload.runnerWait.waitedMs).toBeGreaterThanOrEqual(140);
-    expect(payload.runnerWait.message).toMatch(/timed out after 150 ms waiting for the runner \(state STOPPED\)/);
+    expect(payload.runnerWait.message).toBe(
+      'timed out after 150 ms waiting for the runner (state STOPPED); the change is saved, and the runner will apply it when it next reads the config',
+    );
+    // The same activation again is a no-op: nothing was written, and the wait must not say a change was saved.
+    const again = (await server.gql(ACTIVATE, { key: 'range', wait: true, timeoutMs: 50 })).body.data?.activateStrategy;
+    expect(again).toMatchObject({ configVersion: 2, changed: false });
+    expect(again.runnerWait.message).toBe(
+      'timed out after 50 ms waiting for the runner (state STOPPED); nothing changed (version 2 was already in force), and the runner will apply it when it next reads the config',
+    );
     const bad = await server.gql(ACTIVATE, { key: 'gold', wait: true, timeoutMs: 0 });
     expect(bad.status).toBe(400);
     expect(bad.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');

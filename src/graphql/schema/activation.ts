@@ -53,7 +53,7 @@ builder.mutationField('activateStrategy', (t) =>
         config: result.current.config,
         changed: result.changed,
         previousStrategyKey: result.previous.config.activeStrategyKey,
-        runnerWait: await waitForRunnerIfAsked(ctx, result.current, args),
+        runnerWait: await waitForRunnerIfAsked(ctx, result.current, args, result.changed),
       };
     },
   }),

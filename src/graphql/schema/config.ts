@@ -137,7 +137,7 @@ builder.mutationField('updateConfig', (t) =>
         config: result.current.config,
         changed: result.changed,
         changedFields: result.changedFields,
-        runnerWait: await waitForRunnerIfAsked(ctx, result.current, args),
+        runnerWait: await waitForRunnerIfAsked(ctx, result.current, args, result.changed),
       };
     },
   }),

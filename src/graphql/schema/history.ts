@@ -71,7 +71,7 @@ builder.mutationField('rollbackConfig', (t) =>
         changed: result.changed,
         changedFields: result.changedFields,
         rolledBackTo: toVersion,
-        runnerWait: await waitForRunnerIfAsked(ctx, result.current, args),
+        runnerWait: await waitForRunnerIfAsked(ctx, result.current, args, result.changed),
       };
     },
   }),

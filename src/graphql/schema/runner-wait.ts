@@ -8,7 +8,27 @@ import { RunnerStateEnum } from './runner.js';
 
 export const RUNNER_WAIT_LIMITS = { defaultMs: 10_000, maxMs: 300_000 } as const;
 
-export type RunnerWaitView = RunnerWaitResult & { timeoutMs: number; runnerId?: string };
+export type RunnerWaitView = RunnerWaitResult & {
+  timeoutMs: number;
+  runnerId?: string;
+  /** Whether the write changed anything, and the version in force after it (a no-op saves nothing). */
+  changed: boolean;
+  version: number;
+};
+
+/** What the wait's outcome means, in one sentence: applied, or what happens next and why. */
+function waitMessage(w: RunnerWaitView): string {
+  if (w.applied) return `runner applied it in ${w.waitedMs} ms`;
+  // A no-op wrote nothing: "the change is saved" was said of a write that never happened.
+  const saved = w.changed ? 'the change is saved' : `nothing changed (version ${w.version} was already in force)`;
+  if (w.stopping) {
+    return `the server is stopping: it stopped waiting after ${w.waitedMs} ms (runner state ${w.view.health}); ${saved}, and the runner will apply it when it next reads the config`;
+  }
+  if (w.runnerId !== undefined && w.view.state === null) {
+    return `timed out after ${w.timeoutMs} ms: no runner "${shownName(w.runnerId)}" has reported; ${saved}, and a runner of that id will apply it when it reads the config`;
+  }
+  return `timed out after ${w.timeoutMs} ms waiting for the runner (state ${w.view.health}); ${saved}, and the runner will apply it when it next reads the config`;
+}
 
 export const RunnerWait = builder.objectRef<RunnerWaitView>('RunnerWait').implement({
   description: 'The outcome of waiting for the runners to apply a change (`waitForRunner: true`).',
@@ -19,16 +39,7 @@ export const RunnerWait = builder.objectRef<RunnerWaitView>('RunnerWait').implem
     timedOut: t.boolean({ resolve: (w) => !w.applied }),
     waitedMs: t.exposeInt('waitedMs'),
     runnerState: t.field({ type: RunnerStateEnum, description: 'The runner state when the wait ended.', resolve: (w) => w.view.health }),
-    message: t.string({
-      resolve: (w) =>
-        w.applied
-          ? `runner applied it in ${w.waitedMs} ms`
-          : w.stopping
-            ? `the server is stopping: it stopped waiting after ${w.waitedMs} ms (runner state ${w.view.health}); the change is saved and the runner will apply it when it next reads the config`
-            : w.runnerId !== undefined && w.view.state === null
-              ? `timed out after ${w.timeoutMs} ms: no runner "${shownName(w.runnerId)}" has reported; the change is saved, and a runner of that id will apply it when it reads the config`
-              : `timed out after ${w.timeoutMs} ms waiting for the runner (state ${w.view.health}); the change is saved and the runner will apply it when it next reads the config`,
-    }),
+    message: t.string({ resolve: waitMessage }),
   }),
 });
 
@@ -47,6 +58,7 @@ export async function waitForRunnerIfAsked(
   ctx: GraphQLContext,
   written: ConfigSnapshot,
   wait: { waitForRunner?: boolean | null; timeoutMs?: number | null; runnerId?: string | null },
+  changed: boolean,
 ): Promise<RunnerWaitView | null> {
   if (!wait.waitForRunner) return null;
   const timeoutMs = wait.timeoutMs ?? RUNNER_WAIT_LIMITS.defaultMs;
@@ -55,5 +67,5 @@ export async function waitForRunnerIfAsked(
     timeoutMs,
     wait.runnerId ?? undefined,
   );
-  return { ...result, timeoutMs, ...(wait.runnerId != null && { runnerId: wait.runnerId }) };
+  return { ...result, timeoutMs, changed, version: written.config.version, ...(wait.runnerId != null && { runnerId: wait.runnerId }) };
 }
