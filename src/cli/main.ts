@@ -70,6 +70,10 @@ export async function runCli(argv: readonly string[], ioOverrides: Partial<CliIo
         // `stratctl help <command>`: the help asked for, written to stdout.
         if (err.exitCode === 0) return EXIT.ok;
         // `stratctl help <no such command>` printed the general help and exit 2 without saying why.
+        if (where === program && argv[0] === 'help' && argv[1] === 'help') {
+          io.stdout.write(program.helpInformation());
+          return EXIT.ok;
+        }
         if (where === program && argv[0] === 'help' && argv[1] !== undefined) {
           return usageError(io, program, `unknown command '${argv[1]}'`, json);
         }
