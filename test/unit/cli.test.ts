@@ -98,6 +98,9 @@ describe('stratctl: help, version, usage errors, completion (in-process)', () =>
       stdout: '',
       stderr: "stratctl: unknown command 'nosuch'\nsee stratctl --help\n",
     });
+    const helpHelp = await stratctl(['help', 'help']);
+    expect(helpHelp.code).toBe(0);
+    expect(helpHelp.stdout).toContain('Usage: stratctl [options] [command]');
   });
 
   it('usage errors: one line saying what is wrong, one pointing at --help, exit 2', async () => {
