@@ -8,24 +8,27 @@ type Scalar = string | number | boolean | null;
 export const SETTABLE_KEYS = ['active_strategy_key', 'trading_enabled', 'scan_interval_seconds', 'tunable_overrides.<strategy>.<tunable>'];
 
 /**
- * Refused before YAML reads them, because YAML reads them as a removal: nothing after "=" (an unset
- * shell variable, `lookback=$LB`) is YAML's null, and `.nan`, `.inf` or 1e400 became null on the
- * way to the server (JSON has no such numbers). Either one deleted a live override, exit 0.
+ * The value of `key=raw` read as YAML (`config set`, `preset set`; `noun` names what the command
+ * takes in its message). Two spellings are refused because they arrived as a removal: nothing after
+ * "=" (an unset shell variable, `lookback=$LB`) is YAML's null, and `.nan`, `.inf` or 1e400 became
+ * null on the way to the server (JSON has no such numbers). Either one deleted a live override, exit 0.
  */
-export function checkedAssignment(key: string, raw: string, value?: unknown): void {
+export function yamlAssignment(assignment: string, raw: string, noun: 'scalar' | 'value'): unknown {
+  const key = assignment.slice(0, assignment.indexOf('=')).trim();
   if (raw === '') throw new UsageError(`${key}: no value after "="${key.includes('.') ? ' (to remove it, write null)' : ''}`);
-  if (typeof value === 'number' && !Number.isFinite(value)) throw new UsageError(`${key}: "${raw}" is not a finite number`);
-}
-
-function yamlScalar(assignment: string, raw: string): Scalar {
   let value: unknown;
   try {
     value = parseYaml(raw);
   } catch (err) {
-    throw new UsageError(`${assignment}: "${raw}" is not a YAML scalar (${(err as Error).message.split('\n')[0]})`);
+    throw new UsageError(`${assignment}: "${raw}" is not a YAML ${noun} (${(err as Error).message.split('\n')[0]})`);
   }
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new UsageError(`${key}: "${raw}" is not a finite number`);
+  return value;
+}
+
+function yamlScalar(assignment: string, raw: string): Scalar {
+  const value = yamlAssignment(assignment, raw, 'scalar');
   if (value !== null && typeof value === 'object') throw new UsageError(`${assignment}: give one value, not a list or a map`);
-  checkedAssignment(assignment.slice(0, assignment.indexOf('=')).trim(), raw, value);
   return value as Scalar;
 }
 
@@ -46,7 +49,6 @@ export function parseAssignments(assignments: string[]): UpdateConfigInput {
     if (eq <= 0) throw new UsageError(`"${assignment}" is not key=value (e.g. scan_interval_seconds=15)`);
     const key = assignment.slice(0, eq).trim();
     const raw = assignment.slice(eq + 1).trim();
-    checkedAssignment(key, raw);
     const value = yamlScalar(assignment, raw);
     const [head, strategy, tunable, ...rest] = key.split('.');
     if (head === 'tunable_overrides') {

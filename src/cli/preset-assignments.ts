@@ -1,7 +1,6 @@
-import { parse as parseYaml } from 'yaml';
 import type { PresetFieldsFragment, PresetInput, RiskLevel, TradingSession } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
-import { checkedAssignment } from './config-assignments.js';
+import { yamlAssignment } from './config-assignments.js';
 
 type Scalar = string | number | boolean | null;
 
@@ -24,18 +23,7 @@ export interface PresetEdit {
   readonly tunables: Record<string, number | boolean | null>;
 }
 
-function yamlValue(assignment: string, raw: string): unknown {
-  const key = assignment.slice(0, assignment.indexOf('=')).trim();
-  checkedAssignment(key, raw);
-  let value: unknown;
-  try {
-    value = parseYaml(raw);
-  } catch (err) {
-    throw new UsageError(`${assignment}: "${raw}" is not a YAML value (${(err as Error).message.split('\n')[0]})`);
-  }
-  checkedAssignment(key, raw, value);
-  return value;
-}
+const yamlValue = (assignment: string, raw: string): unknown => yamlAssignment(assignment, raw, 'value');
 
 function oneOf<T extends string>(key: string, raw: string, value: unknown, allowed: string[]): T | null {
   if (value === null) return null;
