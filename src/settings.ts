@@ -15,11 +15,11 @@ const FALSE = /^(0|false|no|off)$/i;
  * CONTROL_PLANE_READS_REQUIRE_TOKEN set, and nobody would know.
  */
 export function envBoolean(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return undefined;
-  if (TRUE.test(raw.trim())) return true;
-  if (FALSE.test(raw.trim())) return false;
-  throw new UsageError(`${name} must be 1, true, yes or on (or 0, false, no, off), not "${raw}"`);
+  const value = envSetting(env, name);
+  if (value === undefined) return undefined;
+  if (TRUE.test(value)) return true;
+  if (FALSE.test(value)) return false;
+  throw new UsageError(`${name} must be 1, true, yes or on (or 0, false, no, off), not "${env[name]}"`);
 }
 
 export const portSchema = z.coerce

@@ -1,4 +1,4 @@
-import type { Credentials, Identity, Scope } from '../auth/identity.js';
+import { AuthenticationError, type Credentials, ForbiddenError, type Identity, type Scope } from '../auth/identity.js';
 import type { ControlPlaneServices } from '../control-plane.js';
 import type { RequestLogger } from './request-scope.js';
 
@@ -21,3 +21,10 @@ export const requester = (ctx: GraphQLContext) => ({ actor: ctx.identity?.name ?
 /** Whether the caller holds `scope` (a read is anyone's while reads are public): the one rule scope-auth and the root check share. */
 export const callerHasScope = (ctx: Pick<GraphQLContext, 'identity' | 'readsArePublic'>, scope: Scope): boolean =>
   (scope === 'read' && ctx.readsArePublic) || (ctx.identity?.scopes.has(scope) ?? false);
+
+/** What scope-auth answers a caller without `scope`: 401 with no identity, 403 naming the scope; null when it has it. */
+export const scopeRefusal = (
+  ctx: Pick<GraphQLContext, 'identity' | 'readsArePublic'>,
+  scope: Scope,
+): AuthenticationError | ForbiddenError | null =>
+  callerHasScope(ctx, scope) ? null : ctx.identity ? new ForbiddenError(scope) : new AuthenticationError('missing');

@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLErrorExtensions, type GraphQLErrorOptions } from 'graphql';
 import type { YogaLogger } from 'graphql-yoga';
 import { VersionNotInHistoryError } from '../audit/errors.js';
 import { AuthenticationError, ForbiddenError } from '../auth/identity.js';
@@ -120,32 +120,36 @@ export function maskError(error: unknown, message: string): Error {
   const cause = rootCause(error);
   const located = error instanceof GraphQLError ? error : undefined;
   const extensions = extensionsFor(cause);
-  if (extensions) {
-    return new GraphQLError(clippedMessage((cause as Error).message), {
-      nodes: located?.nodes,
-      source: located?.source,
-      positions: located?.positions,
-      path: located?.path,
-      extensions,
-    });
-  }
+  if (extensions) return errorAt(located, clippedMessage((cause as Error).message), extensions);
   if (cause instanceof GraphQLError) {
     // graphql-js's own messages quote values and names whole ("Variable "$r" got invalid value ..."): cut short.
-    const message = clippedMessage(cause.message);
-    if (message === cause.message) return error as Error;
-    return new GraphQLError(message, {
-      nodes: cause.nodes,
-      source: cause.source,
-      positions: cause.positions,
-      path: cause.path,
-      extensions: cause.extensions,
-    });
+    const clipped = clippedMessage(cause.message);
+    return clipped === cause.message ? (error as Error) : errorAt(cause, clipped, cause.extensions);
   }
+  return errorAt(located, message, { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } });
+}
+
+/**
+ * A GraphQLError at `at`'s place (its nodes, source, positions and path), with this message and
+ * these extensions: how a plugin re-words or re-codes an error it passes on.
+ */
+export function errorAt(
+  at: GraphQLError | undefined,
+  message: string,
+  extensions: GraphQLErrorExtensions | undefined,
+  originalError?: Error,
+): GraphQLError {
   return new GraphQLError(message, {
-    nodes: located?.nodes,
-    source: located?.source,
-    positions: located?.positions,
-    path: located?.path,
-    extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } },
+    nodes: at?.nodes,
+    source: at?.source,
+    positions: at?.positions,
+    path: at?.path,
+    originalError,
+    extensions,
   });
+}
+
+/** A 401/403 as scope-auth answers it (message, code, status, headers), optionally at a field. */
+export function refusalError(refusal: AuthenticationError | ForbiddenError, options: GraphQLErrorOptions = {}): GraphQLError {
+  return new GraphQLError(refusal.message, { ...options, originalError: refusal, extensions: extensionsFor(refusal) });
 }

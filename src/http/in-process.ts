@@ -1,8 +1,8 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { type ExecutionResult, GraphQLError, print } from 'graphql';
-import { AuthenticationError, ForbiddenError, type Scope } from '../auth/identity.js';
-import { callerHasScope, type GraphQLContext } from '../graphql/context.js';
-import { extensionsFor } from '../graphql/errors.js';
+import type { Scope } from '../auth/identity.js';
+import { type GraphQLContext, scopeRefusal } from '../graphql/context.js';
+import { refusalError } from '../graphql/errors.js';
 import type { RequestScope } from '../graphql/request-scope.js';
 import type { ControlPlaneYoga } from '../graphql/yoga.js';
 import type { Exchange } from './exchange.js';
@@ -100,8 +100,7 @@ export function inProcessAuthorizer(yoga: ControlPlaneYoga): Authorizer {
       if (err instanceof GraphQLError) throw failed([err]);
       throw err;
     }
-    if (callerHasScope(context, scope)) return;
-    const refusal = context.identity ? new ForbiddenError(scope) : new AuthenticationError('missing');
-    throw failed([new GraphQLError(refusal.message, { originalError: refusal, extensions: extensionsFor(refusal) })]);
+    const refusal = scopeRefusal(context, scope);
+    if (refusal) throw failed([refusalError(refusal)]);
   };
 }

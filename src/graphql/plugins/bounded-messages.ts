@@ -1,18 +1,12 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { clippedMessage, MAX_MESSAGE } from '../../registry/index.js';
+import { errorAt } from '../errors.js';
 
 const clipped = (error: Error) =>
   error.message.length <= MAX_MESSAGE || !(error instanceof GraphQLError)
     ? error
-    : new GraphQLError(clippedMessage(error.message), {
-        nodes: error.nodes,
-        source: error.source,
-        positions: error.positions,
-        path: error.path,
-        originalError: error.originalError,
-        extensions: error.extensions,
-      });
+    : errorAt(error, clippedMessage(error.message), error.extensions, error.originalError ?? undefined);
 
 /**
  * Validation errors cut to MAX_MESSAGE characters: graphql-js quotes a field, argument or type name

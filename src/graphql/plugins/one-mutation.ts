@@ -1,21 +1,6 @@
-import { type ASTVisitor, type FieldNode, GraphQLError, Kind, type SelectionSetNode, type ValidationContext } from 'graphql';
+import { type ASTVisitor, GraphQLError, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-
-/** The mutation fields a selection set on Mutation holds, through fragments (`__typename` is no change). */
-function mutationFields(set: SelectionSetNode, context: ValidationContext, seen: Set<string>, into: FieldNode[]): FieldNode[] {
-  for (const selection of set.selections) {
-    if (selection.kind === Kind.FIELD) {
-      if (selection.name.value !== '__typename') into.push(selection);
-    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      mutationFields(selection.selectionSet, context, seen, into);
-    } else if (!seen.has(selection.name.value)) {
-      seen.add(selection.name.value);
-      const fragment = context.getFragment(selection.name.value);
-      if (fragment) mutationFields(fragment.selectionSet, context, seen, into);
-    }
-  }
-  return into;
-}
+import { rootFieldNodes } from '../root-fields.js';
 
 /**
  * One mutation field per operation. Mutation fields run one after another, each committed on its
@@ -29,7 +14,10 @@ export function oneMutationFieldRule(context: ValidationContext): ASTVisitor {
   return {
     OperationDefinition(operation) {
       if (operation.operation !== 'mutation') return false;
-      const fields = mutationFields(operation.selectionSet, context, new Set(), []);
+      // `__typename` beside a mutation changes nothing.
+      const fields = rootFieldNodes(operation.selectionSet, (name) => context.getFragment(name)).filter(
+        (f) => f.name.value !== '__typename',
+      );
       if (fields.length > 1) {
         const names = fields.map((f) => (f.alias ? `${f.alias.value}: ${f.name.value}` : f.name.value)).join(', ');
         context.reportError(

@@ -1,34 +1,9 @@
-import {
-  type ExecutionArgs,
-  type FieldNode,
-  type FragmentDefinitionNode,
-  GraphQLError,
-  getOperationAST,
-  Kind,
-  type SelectionSetNode,
-} from 'graphql';
+import { type ExecutionArgs, type FieldNode, type FragmentDefinitionNode, getOperationAST, Kind } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { AuthenticationError, ForbiddenError, type Scope } from '../../auth/identity.js';
-import { callerHasScope, type GraphQLContext } from '../context.js';
-import { extensionsFor } from '../errors.js';
-
-function rootFields(
-  set: SelectionSetNode,
-  fragments: Map<string, FragmentDefinitionNode>,
-  seen: Set<string>,
-  into: FieldNode[],
-): FieldNode[] {
-  for (const selection of set.selections) {
-    if (selection.kind === Kind.FIELD) into.push(selection);
-    else if (selection.kind === Kind.INLINE_FRAGMENT) rootFields(selection.selectionSet, fragments, seen, into);
-    else if (!seen.has(selection.name.value)) {
-      seen.add(selection.name.value);
-      const fragment = fragments.get(selection.name.value);
-      if (fragment) rootFields(fragment.selectionSet, fragments, seen, into);
-    }
-  }
-  return into;
-}
+import type { AuthenticationError, ForbiddenError, Scope } from '../../auth/identity.js';
+import { type GraphQLContext, scopeRefusal } from '../context.js';
+import { refusalError } from '../errors.js';
+import { rootFieldNodes } from '../root-fields.js';
 
 /** The scope a root field's `authScopes` names (`{ scope: 'admin' }`), as the schema was built with it. */
 function requiredScope(extensions: Readonly<Record<string, unknown>> | undefined | null): Scope | undefined {
@@ -50,13 +25,12 @@ function refusal(args: ExecutionArgs): Refusal | null {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
   const fields = root.getFields();
-  for (const node of rootFields(operation.selectionSet, fragments, new Set(), [])) {
+  for (const node of rootFieldNodes(operation.selectionSet, (name) => fragments.get(name))) {
     const name = node.name.value;
     // Introspection is a read like any other: with --reads-require-token it needs a token too.
     const scope = name === '__schema' || name === '__type' ? 'read' : requiredScope(fields[name]?.extensions);
-    if (scope !== undefined && !callerHasScope(context, scope)) {
-      return { error: context.identity ? new ForbiddenError(scope) : new AuthenticationError('missing'), node };
-    }
+    const error = scope === undefined ? null : scopeRefusal(context, scope);
+    if (error) return { error, node };
   }
   return null;
 }
@@ -64,14 +38,7 @@ function refusal(args: ExecutionArgs): Refusal | null {
 // The error as scope-auth raises it on that field: its message, code, status, location and path.
 const refused = ({ error, node }: Refusal) => ({
   data: null,
-  errors: [
-    new GraphQLError(error.message, {
-      nodes: [node],
-      path: [(node.alias ?? node.name).value],
-      originalError: error,
-      extensions: extensionsFor(error),
-    }),
-  ],
+  errors: [refusalError(error, { nodes: [node], path: [(node.alias ?? node.name).value] })],
 });
 
 /**

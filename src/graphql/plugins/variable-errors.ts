@@ -1,5 +1,6 @@
-import { type ExecutionResult, GraphQLError, Kind } from 'graphql';
+import { type ExecutionResult, type GraphQLError, Kind } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
+import { errorAt } from '../errors.js';
 
 /**
  * A variable that does not coerce to its type (missing, a string for an Int, 1.5 or 3000000000 for
@@ -11,14 +12,7 @@ const isVariableError = (error: GraphQLError): boolean =>
 
 /** The same error with the error table's code and status: what the client sent is wrong, not the server. */
 const asBadUserInput = (error: GraphQLError): GraphQLError =>
-  new GraphQLError(error.message, {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    path: error.path,
-    originalError: error.originalError,
-    extensions: { ...error.extensions, code: 'BAD_USER_INPUT', http: { status: 400 } },
-  });
+  errorAt(error, error.message, { ...error.extensions, code: 'BAD_USER_INPUT', http: { status: 400 } }, error.originalError ?? undefined);
 
 const codeVariableErrors = ({ result, setResult }: { result: ExecutionResult; setResult: (r: ExecutionResult) => void }) => {
   if (!result.errors?.some(isVariableError)) return;
