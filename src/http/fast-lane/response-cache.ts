@@ -1,6 +1,7 @@
-import { type DocumentNode, Kind, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import { type DocumentNode, type FragmentDefinitionNode, Kind, type OperationDefinitionNode } from 'graphql';
 import type { Credentials } from '../../auth/identity.js';
 import { Lru } from '../../graphql/lru.js';
+import { rootFieldNodes } from '../../graphql/root-fields.js';
 
 /**
  * Root query fields whose answers are a function of the read revision (store state, store
@@ -24,22 +25,14 @@ export interface CachedAnswer {
 /** True when every root field the query selects (through fragments too) is in CACHEABLE_ROOT_FIELDS. */
 export function isCacheableQuery(document: DocumentNode, operation: OperationDefinitionNode): boolean {
   if (operation.operation !== 'query') return false;
-  const fragments = new Map<string, SelectionSetNode>();
+  const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition.selectionSet);
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
-  const seen = new Set<string>();
-  const rootsCacheable = (set: SelectionSetNode): boolean =>
-    set.selections.every((selection) => {
-      if (selection.kind === Kind.FIELD) return CACHEABLE_ROOT_FIELDS.has(selection.name.value);
-      if (selection.kind === Kind.INLINE_FRAGMENT) return rootsCacheable(selection.selectionSet);
-      const name = selection.name.value;
-      if (seen.has(name)) return true;
-      seen.add(name);
-      const fragment = fragments.get(name);
-      return fragment !== undefined && rootsCacheable(fragment);
-    });
-  return rootsCacheable(operation.selectionSet);
+  // Only validated documents get here: every fragment spread names a fragment.
+  return rootFieldNodes(operation.selectionSet, (name) => fragments.get(name)).every((field) =>
+    CACHEABLE_ROOT_FIELDS.has(field.name.value),
+  );
 }
 
 /** Who is asking, as far as an answer can differ: no token, or the token's name and scopes (never shared across identities). */
