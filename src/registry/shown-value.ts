@@ -5,7 +5,9 @@ const MAX_LEVELS = 3;
 /** Items or keys spelled out per array or object. */
 const MAX_ITEMS = 5;
 
-const clip = (text: string) => (text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN - 1)}…` : text);
+/** `text`, or its first `max - 1` characters and an ellipsis. */
+const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+const clip = (text: string) => cut(text, MAX_SHOWN);
 
 function render(value: unknown, levels: number): string {
   if (value === null) return 'null';
@@ -53,5 +55,5 @@ export const MAX_MESSAGE = 500;
 
 /** A message cut to MAX_MESSAGE characters, whatever it quotes (graphql-js quotes values and names whole). */
 export function clippedMessage(message: string): string {
-  return message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message;
+  return cut(message, MAX_MESSAGE);
 }

@@ -1,6 +1,7 @@
 import type { ICompare, IRequestOp } from 'etcd3';
 import type { AuditSubject } from '../config/audit-entry.js';
 import { auditOrder, type DumpAuditEntry, DumpInvalidError, dumpAuditEntry, MigrateRaceError, type StoreDump } from '../config/dump.js';
+import { runnerStateSchema } from '../runner/state.js';
 import type { EtcdGateway } from './gateway.js';
 import { type EtcdKeys, prefixEnd } from './keys.js';
 import { kvsOf, prefixRangeOp, rangeOp, toKeyValue } from './mirror.js';
@@ -112,11 +113,14 @@ export class EtcdDumpSide {
     const liveRunners: string[] = [];
     for (const kv of kvsOf(runners)) {
       const key = Buffer.from(kv.key).toString('utf8').slice(k.runnersPrefix.length);
+      // Read as the fleet reads it; a state that does not read counts as live (nothing is replaced under it).
+      let state: ReturnType<typeof runnerStateSchema.safeParse> | undefined;
       try {
-        if ((JSON.parse(Buffer.from(kv.value).toString('utf8')) as { stopped?: unknown }).stopped !== true) liveRunners.push(key);
+        state = runnerStateSchema.safeParse(JSON.parse(Buffer.from(kv.value).toString('utf8')));
       } catch {
-        liveRunners.push(key);
+        state = undefined;
       }
+      if (!state?.success || !state.data.stopped) liveRunners.push(key);
     }
     return { present, configModRevision: configKv?.modRevision ?? 0, liveRunners };
   }
