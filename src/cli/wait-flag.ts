@@ -1,4 +1,4 @@
-import type { ClientOptions } from '../client/http.js';
+import { type ClientOptions, REQUEST_TIMEOUT_MS } from '../client/http.js';
 import { UsageError } from '../usage-error.js';
 import { EXIT } from './exit-codes.js';
 import type { CommandContext } from './io.js';
@@ -26,7 +26,7 @@ export function parseWait(flags: Flags): WaitRequest {
 
 /** The server holds the answer while it waits for the runner: give the request that long and more. */
 export function settingsForWait<S extends ClientOptions>(settings: S, wait: WaitRequest): S {
-  return wait.waitForRunner ? { ...settings, timeoutMs: (wait.timeoutMs ?? DEFAULT_WAIT_MS) + 30_000 } : settings;
+  return wait.waitForRunner ? { ...settings, timeoutMs: (wait.timeoutMs ?? DEFAULT_WAIT_MS) + REQUEST_TIMEOUT_MS } : settings;
 }
 
 export interface RunnerWait {

@@ -129,6 +129,9 @@ export async function post(
   return postOnce(options, document, variables, init, token);
 }
 
+/** How long a request waits for its whole answer (with `--wait`, the wait's time is added: wait-flag.ts). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 /** Failures before a request could be sent: the connection never opened. */
 const NEVER_SENT = new Set([
   'ECONNREFUSED',
@@ -160,7 +163,7 @@ async function postOnce(
         ...(token && { authorization: `Bearer ${token}` }),
       },
       body: JSON.stringify({ query: queryText(document), variables: variables ?? {} }),
-      signal: init.signal ?? AbortSignal.timeout(options.timeoutMs ?? 30_000),
+      signal: init.signal ?? AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS),
     });
   } catch (err) {
     throw lostRequest(err, document, options, false);
@@ -180,7 +183,7 @@ function lostRequest(err: unknown, document: TypedDocumentNode<any, any>, option
   const why = timedOut ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
   if (needsToken(document) && (answering || timedOut || (cause?.code !== undefined && !NEVER_SENT.has(cause.code)))) {
     const what = timedOut
-      ? `no answer from ${options.url} within ${options.timeoutMs ?? 30_000} ms`
+      ? `no answer from ${options.url} within ${options.timeoutMs ?? REQUEST_TIMEOUT_MS} ms`
       : `the connection to ${options.url} ended without ${answering ? 'the whole answer' : 'an answer'} (${why})`;
     return new ControlPlaneError(
       'unreachable',
