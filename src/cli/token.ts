@@ -67,16 +67,12 @@ export const token: Action = async (flags, args, ctx, command) => {
       }
     }
   } catch (err) {
-    if (err instanceof TokenRefusedError) {
+    // A bad name or scope, or a tokens.yaml refused as it stands (anyone may write it, a link, too
+    // large: the message says how to fix it): this command's input, exit 2 (DESIGN's stratctl codes).
+    if (err instanceof TokenRefusedError || err instanceof RuntimeFileRefusedError) {
       if (json) printJsonError(ctx.io, 'BAD_USER_INPUT', err.message);
       ctx.warn(`stratctl token: ${err.message}`);
       return EXIT.usage;
-    }
-    if (err instanceof RuntimeFileRefusedError) {
-      // tokens.yaml that anyone may write (or a link, or too large) is refused: say so, and how to fix it.
-      if (json) printJsonError(ctx.io, 'CONFIG_FILE_INVALID', err.message);
-      ctx.warn(`stratctl token: ${err.message}`);
-      return EXIT.config;
     }
     if (err instanceof StoreUnavailableError) {
       if (json) printJsonError(ctx.io, 'UNAVAILABLE', err.message);

@@ -178,12 +178,12 @@ describe('stratctl token on a runtime dir it cannot use says so (exploratory tes
     expect(listed.stderr).toContain('is not a runtime directory');
   });
 
-  it('a tokens.yaml anyone may write: exit 78 with the fix in one line, no stack', async () => {
+  it('a tokens.yaml anyone may write: exit 2 with the fix in one line, no stack', async () => {
     const dir = await tempRuntimeDir();
     expect((await stratctl(['token', 'create', '--name', 'ci', '--scope', 'read', '--runtime-dir', dir])).code).toBe(0);
     await chmod(path.join(dir, 'tokens.yaml'), 0o666);
     const listed = await stratctl(['token', 'list', '--runtime-dir', dir]);
-    expect(listed.code).toBe(78);
+    expect(listed.code).toBe(2);
     expect(listed.stderr.trim()).toBe('stratctl token: tokens.yaml is group- or world-writable (mode 0666); chmod go-w it');
   });
 });
