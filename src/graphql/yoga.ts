@@ -10,6 +10,7 @@ import { documentPolicyPlugins } from './plugins/index.js';
 import type { OnDocumentRefusal } from './plugins/refusal.js';
 import { requestLogPlugin } from './plugins/request-log.js';
 import { subscriptionLimitPlugin } from './plugins/subscription-limit.js';
+import { tokenFirstPlugin } from './plugins/token-first.js';
 import { tokenRecheckPlugin } from './plugins/token-recheck.js';
 import type { RequestScope } from './request-scope.js';
 import { schema } from './schema/index.js';
@@ -119,6 +120,7 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
     },
     plugins: [
       requestLog.plugin,
+      tokenFirstPlugin({ authenticator, readsRequireToken: options.readsRequireToken }),
       ...documentPolicyPlugins({
         production: options.production,
         queryLimits: options.queryLimits,
