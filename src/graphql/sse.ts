@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
-import { GraphQLError } from 'graphql';
-import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from 'graphql-sse';
+import { type ExecutionArgs, GraphQLError, getOperationAST } from 'graphql';
+import { type OperationResult, TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from 'graphql-sse';
+import { createHandler } from 'graphql-sse/lib/use/fetch';
 import type { Plugin } from 'graphql-yoga';
 import type { Authenticator } from '../auth/tokens.js';
 import type { Logger } from '../log.js';
 import { UNAUTHENTICATED_HEADERS } from './errors.js';
+import type { RequestScope } from './request-scope.js';
 
 /** Where graphql-sse's single-connection mode is served (the operator page's one SSE connection per tab). */
 export const GRAPHQL_SSE_PATH = '/graphql/stream';
@@ -23,35 +24,81 @@ function refusal(fetchAPI: { Response: typeof Response }, status: number, error:
 const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
   typeof (value as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] === 'function';
 
+/** An error as /graphql sends it: yoga's `extensions.http` (status, headers) is for the server, not the client. */
+function asSent(error: GraphQLError) {
+  const { http: _http, ...extensions } = error.extensions ?? {};
+  return { ...error.toJSON(), extensions };
+}
+
+type SseResponse = [body: string, init: { status: number; statusText: string; headers: Record<string, string> }];
+
+const UNAUTHENTICATED_BODY = JSON.stringify({ errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } }] });
+const unauthenticated = (challenge: string): SseResponse => [
+  UNAUTHENTICATED_BODY,
+  { status: 401, statusText: 'Unauthorized', headers: { ...JSON_HEADERS, 'WWW-Authenticate': challenge } },
+];
+
 /**
- * Yoga's graphql-sse plugin, for the single-connection mode, with three things it lacks here:
+ * graphql-sse's single-connection mode at /graphql/stream, through yoga's envelop orchestrator
+ * (every plugin: limits, scopes, masking, logging). Yoga's `@graphql-yoga/plugin-graphql-sse` did
+ * this in 40 lines, with what this adds:
  * - a wrong token is refused at once (401, as on /graphql) on every request of the protocol, and
  *   the stream token that ties the requests together is random (crypto), not Math.random's;
+ * - a document that does not validate is answered 400 with its errors, as JSON (graphql-sse's own
+ *   answer): the yoga plugin returned `{ errors }` from `onSubscribe`, which graphql-sse 2.6 does
+ *   not take for a result (it wants `data`), and every validation error read 400 "Unable to detect
+ *   operation AST". With reads requiring a token, a caller with no token hears 401 instead (as on
+ *   /graphql: tokenFirstPlugin);
  * - an error the handler did not expect (a syntax error, a refusing context) is answered as JSON,
  *   masked, instead of yoga's plain-text 500 with a stack;
  * - a subscription refused when it starts (no token where reads need one) reaches the client as
- *   its error and a completion: graphql-sse 2.6 takes a result with `errors` but no `data` for
- *   something else and answers 400 "Unable to detect operation AST".
+ *   its error and a completion: a result with `errors` but no `data` is the same puzzle for
+ *   graphql-sse as the validation errors above.
  */
-export function singleConnectionSsePlugin(options: { authenticator: Authenticator; logger: Logger }): Plugin {
-  const sse = useGraphQLSSE({
-    endpoint: GRAPHQL_SSE_PATH,
-    authenticate: async (req) => {
-      const credentials = await options.authenticator.authenticate(req.headers.get('authorization'));
-      if (credentials.kind === 'invalid') {
-        const body = { errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } }] };
-        return [
-          JSON.stringify(body),
-          { status: 401, statusText: 'Unauthorized', headers: { ...JSON_HEADERS, ...UNAUTHENTICATED_HEADERS } },
-        ];
-      }
-      const presented = req.headers.get(TOKEN_HEADER_KEY) || new URL(req.url ?? '', 'http://localhost/').searchParams.get(TOKEN_QUERY_KEY);
-      return presented || randomUUID();
-    },
-  });
-  const handle = sse.onRequest!;
+export function singleConnectionSsePlugin(options: { authenticator: Authenticator; logger: Logger; readsRequireToken: boolean }): Plugin {
+  const scopes = new WeakMap<Request, RequestScope>();
+  let handler: (request: Request) => Promise<Response>;
   return {
-    ...sse,
+    onYogaInit({ yoga }) {
+      handler = createHandler(
+        {
+          authenticate: async (req) => {
+            const credentials = await options.authenticator.authenticate(req.headers.get('authorization'));
+            if (credentials.kind === 'invalid')
+              return unauthenticated(`${UNAUTHENTICATED_HEADERS['WWW-Authenticate']}, error="invalid_token"`);
+            const presented =
+              req.headers.get(TOKEN_HEADER_KEY) || new URL(req.url ?? '', 'http://localhost/').searchParams.get(TOKEN_QUERY_KEY);
+            return presented || randomUUID();
+          },
+          onSubscribe: async (req, params) => {
+            const scope = scopes.get(req.raw);
+            const enveloped = yoga.getEnveloped({ ...scope, request: req.raw, params });
+            const document = enveloped.parse(params.query);
+            const errors = enveloped.validate(enveloped.schema, document);
+            if (errors.length > 0) {
+              if (options.readsRequireToken) {
+                const credentials = await options.authenticator.authenticate(req.headers.get('authorization'));
+                if (credentials.kind === 'none') return unauthenticated(UNAUTHENTICATED_HEADERS['WWW-Authenticate']);
+              }
+              return [
+                JSON.stringify({ errors: errors.map(asSent) }),
+                { status: 400, statusText: 'Bad Request', headers: JSON_HEADERS },
+              ] satisfies SseResponse;
+            }
+            const args: ExecutionArgs = {
+              schema: enveloped.schema,
+              document,
+              contextValue: await enveloped.contextFactory(),
+              variableValues: params.variables,
+              operationName: params.operationName,
+            };
+            const isSubscription = getOperationAST(document, params.operationName)?.operation === 'subscription';
+            return (await (isSubscription ? enveloped.subscribe(args) : enveloped.execute(args))) as OperationResult;
+          },
+        },
+        yoga.fetchAPI,
+      );
+    },
     onSubscribe({ args }) {
       const request = (args.contextValue as { request?: Request }).request;
       if (!request || !new URL(request.url).pathname.endsWith(GRAPHQL_SSE_PATH)) return;
@@ -61,20 +108,22 @@ export function singleConnectionSsePlugin(options: { authenticator: Authenticato
         },
       };
     },
-    onRequest(payload) {
-      return Promise.resolve(handle(payload)).catch((error: unknown) => {
+    onRequest({ request, serverContext, endResponse, fetchAPI }) {
+      if (!new URL(request.url).pathname.endsWith(GRAPHQL_SSE_PATH)) return;
+      scopes.set(request, serverContext as unknown as RequestScope);
+      return handler(request).then(endResponse, (error: unknown) => {
         const status = error instanceof GraphQLError ? Number((error.extensions?.http as { status?: number } | undefined)?.status) : NaN;
         if (error instanceof GraphQLError && status >= 400 && status < 500) {
           const code = String(error.extensions?.code ?? 'BAD_REQUEST');
-          payload.endResponse(refusal(payload.fetchAPI, status, { message: error.message, code }));
+          endResponse(refusal(fetchAPI, status, { message: error.message, code }));
           return;
         }
         if (error instanceof GraphQLError && error.message.startsWith('Syntax Error')) {
-          payload.endResponse(refusal(payload.fetchAPI, 400, { message: error.message, code: 'GRAPHQL_PARSE_FAILED' }));
+          endResponse(refusal(fetchAPI, 400, { message: error.message, code: 'GRAPHQL_PARSE_FAILED' }));
           return;
         }
         options.logger.error({ err: error }, 'graphql-sse request failed');
-        payload.endResponse(refusal(payload.fetchAPI, 500, { message: 'Unexpected error.', code: 'INTERNAL_SERVER_ERROR' }));
+        endResponse(refusal(fetchAPI, 500, { message: 'Unexpected error.', code: 'INTERNAL_SERVER_ERROR' }));
       });
     },
   };

@@ -204,6 +204,59 @@ describe('graphql-sse single-connection endpoint (/graphql/stream)', () => {
     expect((await post('subscription { signalsEmitted { instrument } }')).status).toBe(202);
   });
 
+  it('answers a document that does not validate 400 with its errors, as /graphql does (not "Unable to detect operation AST")', async () => {
+    const server = await startTestServer({ runner: false });
+    const url = `${server.origin}/graphql/stream`;
+    const streamToken = await (await fetch(url, { method: 'PUT' })).text();
+    const post = (query: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-graphql-event-stream-token': streamToken },
+        body: JSON.stringify({ query, extensions: { operationId: crypto.randomUUID() } }),
+      });
+    const unknownField = await post('subscription { nope }');
+    expect(unknownField.status).toBe(400);
+    expect(unknownField.headers.get('content-type')).toContain('application/json');
+    expect(await unknownField.json()).toEqual({
+      errors: [
+        {
+          message: 'Cannot query field "nope" on type "Subscription".',
+          locations: [{ line: 1, column: 16 }],
+          extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+        },
+      ],
+    });
+    const badArgument = await post('subscription { signalsEmitted(secret: 1) { instrument } }');
+    expect(badArgument.status).toBe(400);
+    expect((await badArgument.json()).errors[0]).toMatchObject({
+      message: 'Unknown argument "secret" on field "Subscription.signalsEmitted".',
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+    });
+  });
+
+  it('with reads requiring a token, a caller with no token hears 401 for a bad document, not what is wrong with it', async () => {
+    const server = await startTestServer({ runner: false, readsRequireToken: true });
+    const url = `${server.origin}/graphql/stream`;
+    const streamToken = await (await fetch(url, { method: 'PUT' })).text();
+    const post = (token?: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-graphql-event-stream-token': streamToken,
+          ...(token && { authorization: `Bearer ${token}` }),
+        },
+        body: JSON.stringify({ query: 'subscription { nope }', extensions: { operationId: crypto.randomUUID() } }),
+      });
+    const anonymous = await post();
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer realm="strategy-control-plane"');
+    expect(await anonymous.json()).toEqual({ errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } }] });
+    const withToken = await post(server.token);
+    expect(withToken.status).toBe(400);
+    expect((await withToken.json()).errors[0].message).toBe('Cannot query field "nope" on type "Subscription".');
+  });
+
   it('sends a subscription refused at its start (reads need a token) to the client as its error, then completes it', async () => {
     const server = await startTestServer({ runner: false, readsRequireToken: true });
     const client = createClient({ url: `${server.origin}/graphql/stream`, singleConnection: true, retryAttempts: 0 });
