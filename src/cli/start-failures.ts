@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { ConfigFileError, StoreUnavailableError } from '../config/errors.js';
 import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { LockHeldError } from '../lock.js';
@@ -26,6 +27,19 @@ const syscall = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.sy
 const CANNOT_WRITE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'ENOSPC', 'EDQUOT']);
 
 /**
+ * A config that names a strategy the start does not know: most often a preset that a hand edit of
+ * the presets removed while the server ran (the edit was kept out then, and the config kept using
+ * the preset). The config is what fails to load, so the message named only it.
+ */
+function unknownKeyHint(file: string, problems: readonly { message: string }[]): string {
+  const key = problems.map((p) => /Invalid strategy key: (\S+)/.exec(p.message)?.[1]).find((k) => k !== undefined);
+  if (key === undefined) return '';
+  const presets =
+    path.basename(file) === 'config.yaml' ? path.join(path.dirname(file), 'strategies.yaml') : "the store's presets (its strategies key)";
+  return ` ${key} is neither a static strategy nor a preset in ${presets}: if a change to the presets removed it, put it back there, or name another strategy here.`;
+}
+
+/**
  * Why a start failed -> DESIGN's serve exit code and what to tell the operator, in one table, first
  * match wins: 2 usage, 73 runtime dir not writable, 75 runtime dir in use (the holder's pid), 78 invalid
  * config, 98 port in use, 1 anything else.
@@ -46,9 +60,9 @@ const RULES: { matches: (err: unknown) => boolean; code: number; message: (err: 
     matches: (err) => err instanceof ConfigFileError,
     code: EXIT.config,
     message: (err) => {
-      const { file, problems } = err as ConfigFileError;
+      const { file, problems, subject } = err as ConfigFileError;
       const where = problems.map((p) => `${p.line ? `line ${p.line}${p.column ? `, column ${p.column}` : ''}: ` : ''}${p.message}`);
-      return `cannot start: ${file} is invalid: ${where.join('; ')}. The file was left as it is: fix it (or move it away to start from defaults) and start again.`;
+      return `cannot start: ${file} is invalid: ${where.join('; ')}.${subject === 'config' ? unknownKeyHint(file, problems) : ''} The file was left as it is: fix it (or move it away to start from defaults) and start again.`;
     },
   },
   {

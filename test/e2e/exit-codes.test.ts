@@ -241,6 +241,26 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     expect(await readFile(path.join(dir, 'config.yaml'), 'utf8')).toBe(INVALID_CONFIG);
   });
 
+  it('78 after a kept-out presets edit removed the active preset: the message names strategies.yaml and the preset, not only config.yaml', async () => {
+    const dir = await tempRuntimeDir();
+    const server = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TOKEN });
+    const upsert = 'mutation { upsertPreset(input: { key: "gold_x", base: "gold", name: "X" }) { changed } }';
+    expect((await gql(server.url, upsert, undefined, { token: TOKEN })).body.data).toEqual({ upsertPreset: { changed: true } });
+    const activate = 'mutation { activateStrategy(strategyKey: "gold_x") { activeStrategyKey } }';
+    expect((await gql(server.url, activate, undefined, { token: TOKEN })).body.errors).toBeUndefined();
+    // The hand edit that removes the preset in use: kept out while the server runs.
+    await writeFile(path.join(dir, 'strategies.yaml'), 'version: 1\npresets: {}\n');
+    const reload = await gql(server.url, 'mutation { reloadStrategies { strategiesError { message } } }', undefined, { token: TOKEN });
+    expect(reload.body.data?.reloadStrategies.strategiesError.message).toContain('kept out');
+    expect(await server.stop()).toBe(0);
+
+    const child = spawnStratctl(['serve', '--port', '0', '--runtime-dir', dir], { CONTROL_PLANE_TOKEN: TOKEN });
+    expect(await child.exited).toBe(78);
+    expect(child.stderr()).toContain(
+      `gold_x is neither a static strategy nor a preset in ${path.join(dir, 'strategies.yaml')}: if a change to the presets removed it, put it back there, or name another strategy here.`,
+    );
+  });
+
   it('2: bad usage, in one line and a pointer to --help', async () => {
     const child = spawnStratctl(['serve', '--port', 'eighty']);
     expect(await child.exited).toBe(2);

@@ -28,7 +28,7 @@ describe('serve: why a start failed -> exit code (one table)', () => {
       'an invalid config.yaml',
       new ConfigFileError('/srv/runtime/config.yaml', [{ line: 2, column: 22, message: 'Invalid strategy key: golden' }]),
       EXIT.config,
-      /\/srv\/runtime\/config\.yaml is invalid: line 2, column 22: Invalid strategy key: golden\. The file was left as it is/,
+      /\/srv\/runtime\/config\.yaml is invalid: line 2, column 22: Invalid strategy key: golden\. golden is neither a static strategy nor a preset in \/srv\/runtime\/strategies\.yaml: .*name another strategy here\. The file was left as it is/,
     ],
     [
       'a live holder of the runtime dir',
