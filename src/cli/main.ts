@@ -59,6 +59,18 @@ export async function runCli(argv: readonly string[], ioOverrides: Partial<CliIo
   configure(program);
 
   const json = wantsJson(argv);
+  // `stratctl help config get`: commander's help takes one command name and ignored the rest, so
+  // `help config nope` printed config's help, exit 0. The words are walked down the command tree.
+  if (argv[0] === 'help' && argv.length > 2) {
+    let at: Command = program;
+    for (const name of argv.slice(1)) {
+      const next = at.commands.find((c) => c.name() === name || c.aliases().includes(name));
+      if (!next) return usageError(io, at, `unknown command '${name}'`, json);
+      at = next;
+    }
+    io.stdout.write(at.helpInformation());
+    return EXIT.ok;
+  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;

@@ -101,6 +101,15 @@ describe('stratctl: help, version, usage errors, completion (in-process)', () =>
     const helpHelp = await stratctl(['help', 'help']);
     expect(helpHelp.code).toBe(0);
     expect(helpHelp.stdout).toContain('Usage: stratctl [options] [command]');
+    // Deeper: the words name a subcommand (commander's help took one word and ignored the rest).
+    expect(await stratctl(['help', 'config', 'nope'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "stratctl config: unknown command 'nope'\nsee stratctl config --help\n",
+    });
+    const helpConfigGet = await stratctl(['help', 'config', 'get']);
+    expect(helpConfigGet.code).toBe(0);
+    expect(helpConfigGet.stdout).toContain('Usage: stratctl config get');
   });
 
   it('usage errors: one line saying what is wrong, one pointing at --help, exit 2', async () => {
