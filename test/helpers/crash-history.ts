@@ -15,11 +15,14 @@ export async function checkHistoryAfterCrashes(runtimeDir: string, finalVersion:
   type Entry = { version: number; operation: string; details: { skippedVersions?: string } | null };
   const history: Entry[] = res.body.data?.configHistory;
   expect(history[0]?.version).toBe(finalVersion);
-  expect(history.length).toBe(Math.min(100, finalVersion));
   const steps = history.slice(1).map((entry, i) => {
     const above = history[i] as Entry;
     return { from: above.version, to: entry.version, above: above.operation, said: above.details?.skippedVersions };
   });
+  // Every version is there but those a recovery line says were skipped (it asserted finalVersion
+  // entries, which a kill inside a group's window made 87 of 90, with the 3 skips explained below).
+  const skipped = steps.reduce((n, s) => n + Math.max(0, s.from - s.to - 1), 0);
+  expect(history.length).toBe(Math.min(100, finalVersion - skipped));
   // Every step down is by one, or a skip right below a recovery line that names the versions skipped.
   const range = (from: number, to: number) => (from - to === 2 ? `${to + 1}` : `${to + 1}-${from - 1}`);
   const unexplained = steps.filter(
