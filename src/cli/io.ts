@@ -5,6 +5,11 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   /** Calls `listener` on SIGINT/SIGTERM (or a test's equivalent); returns the unsubscribe. */
   onStopSignal: (listener: (signal: NodeJS.Signals) => void) => () => void;
+  /**
+   * Calls `listener` when stdout's reader goes away (EPIPE: `stratctl status --watch | head -1`),
+   * which a shell's SIGPIPE would have stopped; returns the unsubscribe. Absent: never.
+   */
+  onOutputClosed?: (listener: () => void) => () => void;
 }
 
 export interface OutputStream {
@@ -26,6 +31,14 @@ export function processIo(): CliIo {
         process.off('SIGINT', listener);
         process.off('SIGTERM', listener);
       };
+    },
+    onOutputClosed: (listener) => {
+      // Node ignores SIGPIPE and reports EPIPE on the stream instead.
+      const readerGone = (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EPIPE') listener();
+      };
+      process.stdout.on('error', readerGone);
+      return () => process.stdout.off('error', readerGone);
     },
   };
 }

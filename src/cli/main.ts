@@ -112,8 +112,24 @@ export async function runCli(argv: readonly string[], ioOverrides: Partial<CliIo
   }
 }
 
-/** The process entry (dist/cli.js, bin/stratctl.js): runs the command line, then exits with its code. */
+/** Resolves once everything written to `stream` so far has gone out (or the stream failed). */
+const flushed = (stream: NodeJS.WriteStream) =>
+  new Promise<void>((resolve) => (stream.writableLength === 0 || stream.destroyed ? resolve() : stream.write('', () => resolve())));
+
+/**
+ * The process entry (dist/cli.js, bin/stratctl.js): runs the command line, then exits with its code
+ * once its output has gone out. `process.exit` right after a large write dropped what a pipe had not
+ * yet taken: `stratctl history --last 100 --json | jq` read 64 KiB of JSON, cut off, and stratctl
+ * exited 0. A reader that goes away (EPIPE) is not a crash: the write is dropped, and a command that
+ * runs until stopped (`status --watch | head -1`) hears it as a stop (processIo).
+ */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<never> {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
   const code = await runCli(argv);
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   process.exit(code);
 }

@@ -33,12 +33,15 @@ function summary(status: StatusEvent): string {
 export async function watchStatus(ctx: ClientCommandContext, reconnectTimeoutMs: number): Promise<number> {
   const controller = new AbortController();
   const unsubscribe = ctx.io.onStopSignal(() => controller.abort());
+  // The reader went away (`| head -1`, `| jq ... | head -1`): done, exit 0, as after Ctrl-C.
+  const unsubscribeOutput = ctx.io.onOutputClosed?.(() => controller.abort());
   let last = '';
   const emit = (status: StatusEvent) => {
-    if (ctx.json) return ctx.print(JSON.stringify(status));
-    const text = summary(status);
-    if (text !== last) ctx.print(`${new Date().toISOString()}  ${text}`);
+    // One line per change: the status read after (re)connecting, or an event that says nothing new, repeats the last.
+    const text = ctx.json ? JSON.stringify(status) : summary(status);
+    if (text === last) return;
     last = text;
+    ctx.print(ctx.json ? text : `${new Date().toISOString()}  ${text}`);
   };
   try {
     const events = watchSubscription({ ...ctx.settings, reconnectTimeoutMs }, StatusChangedDocument, {}, controller.signal);
@@ -54,5 +57,6 @@ export async function watchStatus(ctx: ClientCommandContext, reconnectTimeoutMs:
     return EXIT.ok;
   } finally {
     unsubscribe();
+    unsubscribeOutput?.();
   }
 }

@@ -46,6 +46,49 @@ describe('statusChanged subscription (GraphQL over SSE)', () => {
     }
   });
 
+  it('never sends the same event twice in a row: one activation is one event for a client that selected the version', async () => {
+    const server = await startTestServer({ runner: { heartbeatMs: 200 } });
+    const client = createClient({ url: server.url, retryAttempts: 0 });
+    const received: string[] = [];
+    let onConnected!: () => void;
+    const connected = new Promise<void>((resolve) => {
+      onConnected = resolve;
+    });
+    const dispose = client.subscribe<Record<string, any>>(
+      { query: 'subscription { statusChanged { configVersion } }' },
+      { next: (result) => received.push(JSON.stringify(result)), error: () => {}, complete: () => {} },
+      { connected: () => onConnected() },
+    );
+    try {
+      await connected;
+      // Each activation raises several hints (the write, the runner applying it, its scans): each
+      // read the same configVersion.
+      for (const key of ['range', 'gold', 'range']) {
+        const version = (await server.gql(`mutation { activateStrategy(strategyKey: "${key}") { configVersion } }`)).body.data
+          ?.activateStrategy.configVersion;
+        await waitUntil(
+          () => server.gql('{ status { runner { appliedConfigVersion } } }'),
+          (res) => res.body.data?.status.runner.appliedConfigVersion === version,
+          { what: `the runner applying version ${version}` },
+        );
+      }
+      await waitUntil(
+        async () => received,
+        (list) => list.at(-1)?.includes('"configVersion":4') ?? false,
+        { what: 'the last version heard' },
+      );
+      const repeats = received.filter((event, i) => i > 0 && event === received[i - 1]);
+      expect(repeats).toEqual([]);
+      // A scan before the first activation may be heard as version 1; after it, one event per version.
+      const versions = received.map((e) => JSON.parse(e).data.statusChanged.configVersion);
+      expect(versions.filter((v) => v > 1)).toEqual([2, 3, 4]);
+      expect(versions.filter((v) => v === 1).length).toBeLessThanOrEqual(1);
+    } finally {
+      dispose();
+      client.dispose();
+    }
+  });
+
   it('refuses a subscription without a token when reads require one', async () => {
     const server = await startTestServer({ readsRequireToken: true });
     const client = createClient({ url: server.url, retryAttempts: 0 });

@@ -1,8 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { ROOT, spawnStratctl, startTestServer, TEST_TOKEN } from '../helpers/server.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { ROOT, STRATCTL_BIN, spawnStratctl, startTestServer, TEST_TOKEN } from '../helpers/server.js';
+import { cliEnv } from '../helpers/stratctl.js';
 
 /** Runs the built `stratctl` (bin/stratctl.js -> dist/) as a script would, to completion. */
 async function run(args: string[], env: Record<string, string | undefined> = {}) {
@@ -38,5 +42,67 @@ describe('the built stratctl, as a process', () => {
     const watch = spawnStratctl(['status', '--watch', '--json'], { CONTROL_PLANE_URL: server.url });
     await watch.waitFor(/"activeStrategyKey":"momentum"/);
     expect(await watch.stop('SIGINT')).toBe(0);
+  });
+
+  it('--json over 64 KiB into a pipe that is read late: all of it arrives, and stratctl waits for it before exiting', async () => {
+    const server = await startTestServer({ runner: false });
+    for (let i = 0; i < 300; i++) {
+      const key = i % 2 === 0 ? 'gold' : 'range';
+      expect((await server.gql(`mutation { activateStrategy(strategyKey: "${key}") { configVersion } }`)).body.errors).toBeUndefined();
+    }
+    // A shell pipe (64 KiB; node's own stdio pipes are socket pairs, which hold more) whose reader
+    // starts reading only when told to. Over 100 entries takes a token.
+    const dir = server.runtimeDir;
+    const script = `( "$0" "$1" audit --last 300 --json; echo $? > "$2/rc" ) | ( while [ ! -e "$2/go" ]; do sleep 0.02; done; cat > "$2/out" )`;
+    const shell = spawn('sh', ['-c', script, process.execPath, STRATCTL_BIN, dir], {
+      env: cliEnv({ CONTROL_PLANE_URL: server.url, CONTROL_PLANE_TOKEN: TEST_TOKEN }),
+      stdio: 'ignore',
+    });
+    onTestFinished(() => {
+      shell.kill('SIGKILL');
+    });
+    const done = once(shell, 'exit');
+    // With the pipe full and unread, stratctl must still be there: process.exit dropped the rest (it
+    // exited 0 with 64 KiB written). The 2 s cannot make this pass wrongly: a stratctl that waits
+    // for its reader never exits before the reader reads.
+    let early: 'exited' | 'waiting' = 'waiting';
+    for (let waited = 0; waited < 2_000; waited += 50) {
+      if (existsSync(path.join(dir, 'rc'))) {
+        early = 'exited';
+        break;
+      }
+      await delay(50);
+    }
+    await writeFile(path.join(dir, 'go'), '');
+    await done;
+    expect(early).toBe('waiting');
+    expect((await readFile(path.join(dir, 'rc'), 'utf8')).trim()).toBe('0');
+    const text = await readFile(path.join(dir, 'out'), 'utf8');
+    expect(text.length).toBeGreaterThan(64 * 1024);
+    expect(JSON.parse(text)).toHaveLength(300);
+  });
+
+  it('status --watch | head -1: the reader going away ends the watch with exit 0, no EPIPE stack', async () => {
+    const server = await startTestServer({ runner: false });
+    const child = spawn(process.execPath, [STRATCTL_BIN, 'status', '--watch', '--json'], {
+      env: cliEnv({ CONTROL_PLANE_URL: server.url }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    onTestFinished(() => {
+      child.kill('SIGKILL');
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const exited = once(child, 'exit').then(([code]) => code as number | null);
+    // As head does: read the first line, then close the pipe.
+    const [first] = (await once(child.stdout, 'data')) as [Buffer];
+    expect(JSON.parse(first.toString('utf8').split('\n')[0] as string).activeStrategyKey).toBe('momentum');
+    child.stdout.destroy();
+    // The next change makes the watch write into the closed pipe.
+    expect((await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }')).body.errors).toBeUndefined();
+    expect(await exited).toBe(0);
+    expect(stderr).not.toMatch(/EPIPE|node:events|Unhandled/);
   });
 });

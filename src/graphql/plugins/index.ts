@@ -2,6 +2,7 @@ import type { Plugin } from 'graphql-yoga';
 import { armorPlugin, type QueryLimits } from './armor.js';
 import { boundedMessagesPlugin } from './bounded-messages.js';
 import { type CostLimits, costPlugin } from './cost.js';
+import { noRepeatedEventsPlugin } from './no-repeated-events.js';
 import { oneMutationPlugin } from './one-mutation.js';
 import { productionPlugin } from './production.js';
 import type { OnDocumentRefusal } from './refusal.js';
@@ -32,6 +33,7 @@ export function documentPolicyPlugins(options: DocumentPolicyOptions): Plugin[] 
     rootScopesPlugin(),
     costPlugin({ limits: options.costLimits, onRefusal: options.onRefusal }),
     variableErrorsPlugin(),
+    noRepeatedEventsPlugin(),
     responseSizePlugin({ maxBytes: options.maxResponseBytes, onRefusal: options.onRefusal }),
     ...(options.production ? [productionPlugin()] : []),
   ];
