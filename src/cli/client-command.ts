@@ -23,6 +23,8 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
     case 'unreachable':
       if (error.answerLost)
         return 'Check with "stratctl status" or "stratctl history" whether it was applied before trying again (--if-version makes a retry safe).';
+      if (error.status !== undefined)
+        return `Check the control plane behind it (stratctl status against it directly, its log), then retry. --url / CONTROL_PLANE_URL is ${settings.url}.`;
       return `Is the control plane running (npm start, or stratctl serve)? Check --url / CONTROL_PLANE_URL (now ${settings.url}).`;
     case 'UNAUTHENTICATED':
       return `Pass --token, set CONTROL_PLANE_TOKEN, or point --runtime-dir at the server's runtime directory (its admin.token). Token used: ${settings.tokenSource}.`;
@@ -38,6 +40,8 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
       return `The config is now at version ${String(first?.extensions?.currentVersion)}: check it with "stratctl status", then retry with --if-version ${String(first?.extensions?.currentVersion)}.`;
     case 'CONFIG_FILE_INVALID':
       return 'The config file on the server is invalid (a hand edit?): fix it; "stratctl status" shows where.';
+    case 'REQUEST_ENTITY_TOO_LARGE':
+      return 'The request is over the server’s body limit: send less (a shorter value).';
     case 'BAD_USER_INPUT':
       if (/strategy key/.test(error.message)) return 'Run "stratctl strategies" for the valid keys.';
       if (/preset/i.test(error.message))

@@ -92,8 +92,25 @@ const KIND_BY_CODE: Record<string, FailureKind> = {
   RATE_LIMITED: 'later',
   UNAVAILABLE: 'later',
   BAD_USER_INPUT: 'input',
+  // The request is over the server's body limit: the input is too large (exit 2), not a server fault.
+  REQUEST_ENTITY_TOO_LARGE: 'input',
   CONFLICT: 'conflict',
 };
+
+/** What a proxy answers when the server behind it is down, restarting or slow. */
+const GATEWAY_STATUSES = new Set([502, 503, 504]);
+
+/**
+ * The control plane answers every failure with GraphQL errors: a 502/503/504 without them (a page, a
+ * load balancer's own JSON) is a proxy in front saying the server behind it is down, restarting or
+ * slow. Unreachable (stratctl exit 5), not a server bug (1).
+ */
+const gatewayError = (url: string, status: number) =>
+  new ControlPlaneError(
+    'unreachable',
+    `${url} answered HTTP ${status} from something in front of the control plane (a proxy?), not from the control plane: it is down, restarting or slow behind it${status === 504 ? ' (a change sent may or may not have been applied)' : ''}`,
+    status,
+  );
 
 const printed = new WeakMap<object, string>();
 export function queryText(document: TypedDocumentNode<any, any>): string {
@@ -225,6 +242,7 @@ export function resultData<TResult>(url: string, status: number, text: string): 
     // 401 and 403 say what went wrong whatever the body holds (a proxy's page): authentication or scope, exit 3.
     if (status === 401) throw authError(status, 'Authentication required', 'UNAUTHENTICATED');
     if (status === 403) throw authError(status, 'Forbidden', 'FORBIDDEN');
+    if (GATEWAY_STATUSES.has(status)) throw gatewayError(url, status);
     throw new ControlPlaneError('server', `${url} answered HTTP ${status} with something other than GraphQL JSON`, status);
   }
   return bodyData(url, status, body);
@@ -244,6 +262,7 @@ export function bodyData<TResult>(url: string, status: number, body: GraphQLResu
     const kind = KIND_BY_CODE[first.extensions?.code ?? ''] ?? (status === 401 || status === 403 ? 'auth' : 'server');
     throw new ControlPlaneError(kind, first.message, status, [...errors]);
   }
+  if (GATEWAY_STATUSES.has(status)) throw gatewayError(url, status);
   if (status >= 400 || body?.data === undefined || body.data === null) {
     throw new ControlPlaneError('server', `${url} answered HTTP ${status} without GraphQL data`, status);
   }

@@ -238,6 +238,34 @@ describe('stratctl exit codes, and errors as JSON on stdout under --json', { tim
     expect(jsonError(result.stdout).error.code).toBe('BAD_RESPONSE');
   });
 
+  it('exit 5: a proxy in front answers 502/503/504 (the control plane behind it is down or restarting), not exit 1', async () => {
+    for (const status of [502, 503, 504]) {
+      const proxy = await recordingListener('127.0.0.1', {
+        answer: { status, headers: { 'content-type': 'text/html', 'retry-after': '5' }, body: '<html>Bad Gateway</html>' },
+      });
+      const url = `${proxy.origin}/graphql`;
+      const result = await stratctl(['status', '--json', '--url', url]);
+      expect(result.code, `HTTP ${status}`).toBe(5);
+      expect(jsonError(result.stdout).error.code).toBe('UNREACHABLE');
+      expect(result.stderr).toContain(`${url} answered HTTP ${status} from something in front of the control plane (a proxy?)`);
+      expect(result.stderr).toContain('Check the control plane behind it');
+      if (status === 504) expect(result.stderr).toContain('a change sent may or may not have been applied');
+    }
+  });
+
+  it('exit 2: a request over the server’s body limit is the input’s fault, and says so', async () => {
+    const server = await startTestServer();
+    const description = 'a'.repeat(70_000);
+    const result = await stratctl(['preset', 'set', 'big_one', 'base=gold', 'name=x', `description=${description}`, '--json'], {
+      ...envFor(server),
+      CONTROL_PLANE_TOKEN: TEST_TOKEN,
+    });
+    expect(result.code).toBe(2);
+    expect(jsonError(result.stdout).error.code).toBe('REQUEST_ENTITY_TOO_LARGE');
+    expect(result.stderr).toContain('over the server’s body limit');
+    expect(result.stderr).not.toContain('See the server log');
+  });
+
   it('status --watch where reads require a token: the stream and the reads carry the token after the first 401', async () => {
     const server = await startTestServer({ readsRequireToken: true });
     const dir = await tempRuntimeDir();
