@@ -33,6 +33,7 @@ export function graphqlMetricsPlugin(registry: Registry): Plugin {
       graphql_envelop_schema_change: false,
       graphql_envelop_execute_resolver: false,
     },
-    labels: { operationName: false, url: false },
+    // A failed field's path is its response key: an alias the client chose (one series per alias, never freed).
+    labels: { operationName: false, url: false, path: false },
   });
 }

@@ -97,6 +97,20 @@ describe('GET /metrics', { timeout: 30_000 }, () => {
     for (const line of httpSeries) expect(line).not.toMatch(/url=|operationName=/);
   });
 
+  it('a failed field is counted without its path: a client-chosen alias never becomes a label', async () => {
+    const server = await startTestServer({ runner: false });
+    for (let i = 0; i < 20; i++) {
+      const res = await server.gql(`mutation { alias_${i}_x: activateStrategy(strategyKey: "nope") { configVersion } }`);
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    }
+    const families = await scrape(server);
+    expect(families.text).not.toMatch(/alias_\d+_x/);
+    const errorSeries = families.text.split('\n').filter((l) => l.startsWith('graphql_envelop_error_result{'));
+    // One series for the 20 errors (its labels are the operation type, the phase, the field and its type).
+    expect(errorSeries).toHaveLength(1);
+    expect(errorSeries[0]).toMatch(/ 20$/);
+  });
+
   it('every operation the fast lane executes is counted, a document seen before included (its parse and validation cached)', async () => {
     const server = await startTestServer();
     const executed = (families: Scrape, operationType: string) =>
