@@ -3,7 +3,7 @@ export interface CliIo {
   stdout: OutputStream;
   stderr: OutputStream;
   env: NodeJS.ProcessEnv;
-  /** Calls `listener` on SIGINT/SIGTERM (or a test's equivalent); returns the unsubscribe. */
+  /** Calls `listener` on SIGINT/SIGTERM/SIGHUP (or a test's equivalent); returns the unsubscribe. */
   onStopSignal: (listener: (signal: NodeJS.Signals) => void) => () => void;
   /**
    * Calls `listener` when stdout's reader goes away (EPIPE: `stratctl status --watch | head -1`),
@@ -18,6 +18,8 @@ export interface OutputStream {
   isTTY?: boolean;
 }
 
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /** The real process's streams, environment and signals. */
 export function processIo(): CliIo {
   return {
@@ -25,11 +27,12 @@ export function processIo(): CliIo {
     stderr: process.stderr,
     env: process.env,
     onStopSignal: (listener) => {
-      process.on('SIGINT', listener);
-      process.on('SIGTERM', listener);
+      // SIGHUP too: the terminal closing (an SSH session running `npm start`) or a `kill -HUP` meant
+      // as "reload" killed serve at once (exit 129), with no drain and its lock files left behind.
+      // It is a stop like the others (a reload is never needed: changes are picked up live).
+      for (const signal of STOP_SIGNALS) process.on(signal, listener);
       return () => {
-        process.off('SIGINT', listener);
-        process.off('SIGTERM', listener);
+        for (const signal of STOP_SIGNALS) process.off(signal, listener);
       };
     },
     onOutputClosed: (listener) => {

@@ -205,7 +205,7 @@ export function buildProgram(run: (command: Command, load: () => Promise<Action>
 The admin token is CONTROL_PLANE_TOKEN, or <runtime-dir>/admin.token (generated on first start).
 Named tokens with scopes: <runtime-dir>/tokens.yaml (stratctl token --help), re-read on change.
 Every accepted change is appended to <runtime-dir>/audit.log before it is answered.
-SIGTERM or SIGINT: in-flight requests finish (at most 10 s), then it exits 0.
+SIGTERM, SIGINT or SIGHUP: in-flight requests finish (at most 10 s), then it exits 0.
 
 Exit codes: 0 stopped cleanly, 1 unexpected, 2 bad usage, 73 runtime dir not writable,
 75 runtime dir in use by another process (named), 78 config.yaml or strategies.yaml is invalid

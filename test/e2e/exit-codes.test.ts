@@ -35,6 +35,14 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
+  it('0 on SIGHUP too (a closed terminal, a kill -HUP meant as reload): drained, lock files gone, not killed with 129', async () => {
+    const dir = await tempRuntimeDir();
+    const server = await spawnServer(dir, [], { CONTROL_PLANE_TOKEN: TOKEN, CONTROL_PLANE_LOG_FORMAT: 'json' });
+    expect(await server.stop('SIGHUP')).toBe(0);
+    expect(server.stderr()).toContain('SIGHUP: ');
+    expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
   it('75: a second serve on a served runtime dir is refused, naming the pid that holds it; the first keeps serving', async () => {
     const dir = await tempRuntimeDir();
     const first = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TOKEN });
