@@ -14,6 +14,9 @@ const EXIT_BY_KIND: Record<FailureKind, number> = {
   server: EXIT.unexpected,
 };
 
+/** How `preset set`'s refusal begins when other writers won each of its attempts. */
+export const BUSY_PRESETS = 'the presets changed';
+
 /** What to do next, for each way a request can fail. */
 function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
   if (error.kind === 'input' && error.status !== undefined && notAnEndpoint(error.status))
@@ -35,6 +38,7 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
     case 'UNAVAILABLE':
       return 'The config store is unreachable from the server: nothing was changed; retry shortly.';
     case 'CONFLICT':
+      if (error.message.startsWith(BUSY_PRESETS)) return 'Other changes to the presets won each time: run the same command again.';
       if (error.message.startsWith('Presets version conflict'))
         return `The presets are now at version ${String(first?.extensions?.currentVersion)}: check them with "stratctl preset list", then retry with --if-version ${String(first?.extensions?.currentVersion)}.`;
       return `The config is now at version ${String(first?.extensions?.currentVersion)}: check it with "stratctl status", then retry with --if-version ${String(first?.extensions?.currentVersion)}.`;

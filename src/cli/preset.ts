@@ -1,6 +1,6 @@
 import { ControlPlaneError, execute } from '../client/http.js';
 import { DeletePresetDocument, type PresetInput, PresetsDocument, UpsertPresetDocument } from '../generated/graphql.js';
-import { type ClientCommandContext, printJson, runClientCommand, table } from './client-command.js';
+import { BUSY_PRESETS, type ClientCommandContext, printJson, runClientCommand, table } from './client-command.js';
 import { EXIT } from './exit-codes.js';
 import { applyPresetEdit, parsePresetAssignments } from './preset-assignments.js';
 import { type Action, stringFlag } from './program.js';
@@ -62,7 +62,16 @@ export const presetSet: Action = async (flags, [key, ...assignments], ctx) => {
         );
         return EXIT.ok;
       } catch (err) {
-        if (pinned !== undefined || attempt >= SET_ATTEMPTS || !(err instanceof ControlPlaneError) || err.kind !== 'conflict') throw err;
+        if (pinned !== undefined || !(err instanceof ControlPlaneError) || err.kind !== 'conflict') throw err;
+        // Without --if-version the version was this command's own choice: "retry with --if-version N"
+        // told a user who never gave one to pin a version; say what happened instead.
+        if (attempt >= SET_ATTEMPTS)
+          throw new ControlPlaneError(
+            'conflict',
+            `${BUSY_PRESETS} ${SET_ATTEMPTS} times while this was being set (between reading the preset and writing it back): nothing was written`,
+            err.status,
+            err.errors,
+          );
       }
     }
   });

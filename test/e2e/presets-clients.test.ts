@@ -1,6 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { GraphQLError, print } from 'graphql';
 import { createClient } from 'graphql-sse';
+import type { Plugin } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
 import { gql } from '../helpers/http.js';
 import { UPSERT } from '../helpers/presets.js';
@@ -160,6 +162,31 @@ describe('presets through stratctl', { timeout: 60_000 }, () => {
     expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
     const own = (await server.gql('{ strategy(key: "calm") { preset { tunables } } }')).body.data?.strategy.preset.tunables;
     expect(own).toEqual({ band_period: 30, band_std_dev: 2.5, stop_loss_pips: 20 });
+  });
+
+  it('preset set that loses every attempt to other writers says so (exit 4), not "retry with --if-version"', async () => {
+    let upserts = 0;
+    // Another writer wins each time: every upsert is answered as the server answers a stale version.
+    const busy: Plugin = {
+      onExecute({ args, setResultAndStopExecution }) {
+        if (!print(args.document).includes('upsertPreset')) return;
+        upserts += 1;
+        const conflict = { code: 'CONFLICT', http: { status: 409 }, currentVersion: upserts + 1, expectedVersion: upserts };
+        setResultAndStopExecution({
+          data: null,
+          errors: [new GraphQLError(`Presets version conflict: expected ${upserts}, current ${upserts + 1}`, { extensions: conflict })],
+        });
+      },
+    };
+    const server = await startTestServer({ yogaPlugins: [busy] });
+    const result = await stratctl(['preset', 'set', 'calm', 'base=range', 'name=Calm'], envFor(server));
+    expect(result.code).toBe(4);
+    expect(upserts).toBe(3);
+    expect(result.stderr).toContain(
+      'error: the presets changed 3 times while this was being set (between reading the preset and writing it back): nothing was written',
+    );
+    expect(result.stderr).toContain('Other changes to the presets won each time: run the same command again.');
+    expect(result.stderr).not.toContain('--if-version');
   });
 });
 
