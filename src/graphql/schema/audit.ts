@@ -3,7 +3,7 @@ import { AUDIT_MEMORY } from '../../config/audit-file.js';
 import type { RuntimeConfig } from '../../config/schema.js';
 import { builder } from '../builder.js';
 import { RuntimeConfigType } from './config.js';
-import { lastArgSchema } from './list-args.js';
+import { lastArgDescription, lastArgSchema } from './list-args.js';
 
 const AuditSubject = builder.enumType('AuditSubject', {
   description: 'What an audit entry records a change of: the config, or the preset set.',
@@ -55,7 +55,12 @@ builder.queryField('auditLog', (t) =>
     description: `The most recent audit entries, newest first (at most ${AUDIT_MEMORY}). Needs scope \`read\`.`,
     authScopes: { scope: 'read' },
     args: {
-      last: t.arg.int({ required: false, defaultValue: 20, validate: lastArgSchema(AUDIT_MEMORY) }),
+      last: t.arg.int({
+        required: false,
+        defaultValue: 20,
+        description: lastArgDescription('entries', AUDIT_MEMORY),
+        validate: lastArgSchema(AUDIT_MEMORY),
+      }),
       subject: t.arg({ type: AuditSubject, required: false, description: 'Only entries about this subject.' }),
     },
     resolve: (_root, { last, subject }, ctx) => ctx.services.store.audit({ last: last ?? 20, subject: subject ?? undefined }),

@@ -106,6 +106,8 @@ const UpdateConfigPayload = builder.objectRef<UpdateResult>('UpdateConfigPayload
 builder.queryField('config', (t) =>
   t.field({
     type: RuntimeConfigType,
+    description:
+      'The runtime config in force: while the stored file is invalid, the last good one (see `status.configError`). Needs scope `read`.',
     authScopes: { scope: 'read' },
     resolve: (_root, _args, ctx) => ctx.services.store.state().config.config,
   }),

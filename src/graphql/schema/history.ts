@@ -4,7 +4,7 @@ import { builder } from '../builder.js';
 import { requester } from '../context.js';
 import { AuditEntryType } from './audit.js';
 import { RuntimeConfigType } from './config.js';
-import { lastArgSchema } from './list-args.js';
+import { lastArgDescription, lastArgSchema } from './list-args.js';
 import {
   type RunnerWaitView,
   TIMEOUT_MS_DESCRIPTION,
@@ -20,7 +20,12 @@ builder.queryField('configHistory', (t) =>
     description: `Accepted config versions, newest first, one entry per version (the last ${HISTORY_LIMIT} are kept). Needs scope \`read\`.`,
     authScopes: { scope: 'read' },
     args: {
-      last: t.arg.int({ required: false, defaultValue: HISTORY_LIMIT, validate: lastArgSchema(HISTORY_LIMIT) }),
+      last: t.arg.int({
+        required: false,
+        defaultValue: HISTORY_LIMIT,
+        description: lastArgDescription('versions', HISTORY_LIMIT),
+        validate: lastArgSchema(HISTORY_LIMIT),
+      }),
     },
     resolve: (_root, { last }, ctx) => configHistory(ctx.services.store, last ?? HISTORY_LIMIT),
   }),

@@ -125,6 +125,7 @@ export const Status = builder.objectRef<StatusView>('Status').implement({
 builder.queryField('status', (t) =>
   t.field({
     type: Status,
+    description: 'The system now: the config in force (desired), the runners (applied), the preset set and the store. Needs scope `read`.',
     authScopes: { scope: 'read' },
     resolve: (_root, _args, ctx) => statusView(ctx),
   }),

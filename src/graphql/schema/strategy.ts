@@ -105,8 +105,12 @@ builder.queryFields((t) => ({
     authScopes: { scope: 'read' },
     args: {
       instrument: t.arg.string({ required: false, description: 'Only strategies that trade this instrument (e.g. `EUR_USD`).' }),
-      riskLevel: t.arg({ type: RiskLevel, required: false }),
-      sessionPreference: t.arg({ type: TradingSession, required: false }),
+      riskLevel: t.arg({ type: RiskLevel, required: false, description: 'Only strategies of this risk level.' }),
+      sessionPreference: t.arg({
+        type: TradingSession,
+        required: false,
+        description: 'Only strategies built for this session (ANY matches only those whose preference is ANY).',
+      }),
     },
     resolve: (_root, args, ctx) => {
       const instrument = args.instrument == null ? null : normalizeInstrument(args.instrument);
@@ -126,7 +130,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'One strategy by key; null when there is no such strategy.',
     authScopes: { scope: 'read' },
-    args: { key: t.arg.string({ required: true }) },
+    args: { key: t.arg.string({ required: true, description: 'The key exactly as listed, e.g. `momentum` or a preset’s key.' }) },
     resolve: (_root, args, ctx) => ctx.services.store.state().strategies.get(args.key) ?? null,
   }),
 }));
