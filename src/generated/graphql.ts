@@ -66,13 +66,15 @@ export type TunableType =
   | 'INTEGER'
   | 'NUMBER';
 
-/** A partial update: only the fields given change. */
+/** A partial update: only the fields given change, and at least one must be given. No field may be null: leave it out to keep its value. */
 export type UpdateConfigInput = {
+  /** The strategy to make active (a static or preset key). Null is refused: leave it out to keep the active one. */
   activeStrategyKey?: string | null | undefined;
-  /** Seconds between runner scans, 1 to 86400. */
+  /** Seconds between runner scans, 1 to 86400. Null is refused: leave it out to keep its value. */
   scanIntervalSeconds?: number | null | undefined;
+  /** Trading on or off (see `RuntimeConfig.tradingEnabled`). Null is refused: leave it out to keep its value. */
   tradingEnabled?: boolean | null | undefined;
-  /** `{ <strategyKey>: { <tunable>: value } }`, merged per strategy and per tunable; `null` removes an override (or all of a strategy’s). */
+  /** `{ <strategyKey>: { <tunable>: value } }`, merged per strategy and per tunable: a null tunable value removes that override, a null strategy all of its overrides. Null for the whole field is refused: leave it out. */
   tunableOverrides?: unknown;
 };
 

@@ -38,7 +38,10 @@ builder.mutationField('activateStrategy', (t) =>
     description: 'Makes a strategy the active one; the runner switches on its next scan, without a restart. Needs scope `operate`.',
     authScopes: { scope: 'operate' },
     args: {
-      strategyKey: t.arg.string({ required: true }),
+      strategyKey: t.arg.string({
+        required: true,
+        description: 'The strategy to make active (a static or preset key); an unknown key is refused: `Invalid strategy key: <key>`.',
+      }),
       expectedVersion: t.arg.int({ required: false, description: 'Refuse with CONFLICT unless the config is at this version.' }),
       waitForRunner: t.arg.boolean({ required: false, description: WAIT_FOR_RUNNER_DESCRIPTION }),
       timeoutMs: t.arg.int({ required: false, description: TIMEOUT_MS_DESCRIPTION, validate: timeoutMsSchema }),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { updateConfig } from '../../config/changes.js';
-import { type ConfigUpdate, type RuntimeConfig, scanIntervalSchema } from '../../config/schema.js';
+import { type ConfigUpdate, type RuntimeConfig, SCAN_INTERVAL_LIMITS, scanIntervalSchema } from '../../config/schema.js';
 import { ownKeysOnly, shownValue } from '../../registry/index.js';
 import { builder } from '../builder.js';
 import { requester } from '../context.js';
@@ -61,16 +61,26 @@ const givenOrLeftOut = <T extends z.ZodType>(schema: T, hint = '') =>
 
 const UpdateConfigInput = builder
   .inputType('UpdateConfigInput', {
-    description: 'A partial update: only the fields given change.',
+    description:
+      'A partial update: only the fields given change, and at least one must be given. No field may be null: leave it out to keep its value.',
     fields: (t) => ({
-      activeStrategyKey: t.string({ required: false }),
-      tradingEnabled: t.boolean({ required: false }),
-      scanIntervalSeconds: t.int({ required: false, description: 'Seconds between runner scans, 1 to 86400.' }),
+      activeStrategyKey: t.string({
+        required: false,
+        description: 'The strategy to make active (a static or preset key). Null is refused: leave it out to keep the active one.',
+      }),
+      tradingEnabled: t.boolean({
+        required: false,
+        description: 'Trading on or off (see `RuntimeConfig.tradingEnabled`). Null is refused: leave it out to keep its value.',
+      }),
+      scanIntervalSeconds: t.int({
+        required: false,
+        description: `Seconds between runner scans, ${SCAN_INTERVAL_LIMITS.min} to ${SCAN_INTERVAL_LIMITS.max}. Null is refused: leave it out to keep its value.`,
+      }),
       tunableOverrides: t.field({
         type: 'JSON',
         required: false,
         description:
-          '`{ <strategyKey>: { <tunable>: value } }`, merged per strategy and per tunable; `null` removes an override (or all of a strategy’s).',
+          '`{ <strategyKey>: { <tunable>: value } }`, merged per strategy and per tunable: a null tunable value removes that override, a null strategy all of its overrides. Null for the whole field is refused: leave it out.',
       }),
     }),
   })
@@ -119,7 +129,7 @@ builder.mutationField('updateConfig', (t) =>
     description: 'Changes runtime settings (partial update), validated before anything is written. Needs scope `admin`.',
     authScopes: { scope: 'admin' },
     args: {
-      input: t.arg({ type: UpdateConfigInput, required: true }),
+      input: t.arg({ type: UpdateConfigInput, required: true, description: 'The fields to change; those left out keep their value.' }),
       expectedVersion: t.arg.int({ required: false, description: 'Refuse with CONFLICT unless the config is at this version.' }),
       waitForRunner: t.arg.boolean({ required: false, description: WAIT_FOR_RUNNER_DESCRIPTION }),
       timeoutMs: t.arg.int({ required: false, description: TIMEOUT_MS_DESCRIPTION, validate: timeoutMsSchema }),

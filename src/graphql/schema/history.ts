@@ -62,7 +62,10 @@ builder.mutationField('rollbackConfig', (t) =>
       'Re-applies the settings of a past version (see configHistory) as a new version, validated against today’s registry and audited. Needs scope `admin`.',
     authScopes: { scope: 'admin' },
     args: {
-      toVersion: t.arg.int({ required: true }),
+      toVersion: t.arg.int({
+        required: true,
+        description: `The config version whose settings to re-apply: one of the last ${HISTORY_LIMIT} (an older or unknown one is refused).`,
+      }),
       expectedVersion: t.arg.int({ required: false, description: 'Refuse with CONFLICT unless the config is at this version.' }),
       waitForRunner: t.arg.boolean({ required: false, description: WAIT_FOR_RUNNER_DESCRIPTION }),
       timeoutMs: t.arg.int({ required: false, description: TIMEOUT_MS_DESCRIPTION, validate: timeoutMsSchema }),

@@ -104,7 +104,7 @@ builder.mutationFields((t) => ({
       'Adds a preset, or replaces the one with this key, in strategies.yaml (comments kept); validated before anything is written, audited, in force without a restart. Needs scope `admin`.',
     authScopes: { scope: 'admin' },
     args: {
-      input: t.arg({ type: PresetInput, required: true }),
+      input: t.arg({ type: PresetInput, required: true, description: 'The whole preset; it replaces the one with the same key.' }),
       expectedVersion: t.arg.int({ required: false, description: EXPECTED_VERSION }),
     },
     resolve: async (_root, { input, expectedVersion }, ctx) => {
@@ -130,7 +130,7 @@ builder.mutationFields((t) => ({
       'Removes a preset from strategies.yaml; refused while the config uses it (active, or in tunable_overrides). Audited. Needs scope `admin`.',
     authScopes: { scope: 'admin' },
     args: {
-      key: t.arg.string({ required: true }),
+      key: t.arg.string({ required: true, description: 'The preset’s key; an unknown key (or a static strategy’s) is refused.' }),
       expectedVersion: t.arg.int({ required: false, description: EXPECTED_VERSION }),
     },
     resolve: async (_root, { key, expectedVersion }, ctx) => {
