@@ -13,13 +13,17 @@ export type AuditSubject =
 export type PresetInput = {
   /** The static strategy whose signal code it runs. */
   base: string;
+  /** At most 2000 characters; left out or null: the base’s. */
   description?: string | null | undefined;
   /** A subset of the base’s instruments. */
   instruments?: Array<string> | null | undefined;
   /** Its own key: ^[a-z][a-z0-9_]{1,47}$, not a static strategy’s key. */
   key: string;
+  /** Its name: one line, 1 to 100 characters. */
   name: string;
+  /** Left out or null: the base’s. */
   riskLevel?: RiskLevel | null | undefined;
+  /** Left out or null: the base’s. */
   sessionPreference?: TradingSession | null | undefined;
   /** `{ <tunable>: value }`: some of the base’s tunables, within their bounds. */
   tunables?: unknown;
@@ -27,8 +31,11 @@ export type PresetInput = {
 
 /** How much a strategy can lose on a bad day, relative to the others. */
 export type RiskLevel =
+  /** Can lose the most on a bad day. */
   | 'HIGH'
+  /** Loses the least on a bad day. */
   | 'LOW'
+  /** Between LOW and HIGH. */
   | 'MEDIUM';
 
 /** RUNNING: heartbeat fresh, no error. STALE: no heartbeat for 3 intervals (dead or stuck). STOPPED: none running. ERROR: running but cannot do what the config asks. */
@@ -45,7 +52,9 @@ export type SignalDirection =
 
 /** STATIC: shipped in code. PRESET: a variant of a static strategy defined in strategies.yaml (the same signal code). */
 export type StrategySource =
+  /** Defined in strategies.yaml as a variant of a static strategy; changed without a restart. */
   | 'PRESET'
+  /** Shipped in code (the static registry); changing it needs a restart. */
   | 'STATIC';
 
 /** What a token may do: READ queries; OPERATE also activates strategies; ADMIN also changes settings and rolls back. */
@@ -56,14 +65,22 @@ export type TokenScope =
 
 /** The market session a strategy is built for. */
 export type TradingSession =
+  /** No session preferred. */
   | 'ANY'
+  /** The Asian session (Tokyo, Sydney). */
   | 'ASIA'
+  /** The London (European) session. */
   | 'LONDON'
+  /** The New York session. */
   | 'NY';
 
+/** The kind of value a tunable takes. */
 export type TunableType =
+  /** true or false (no `min` or `max`). */
   | 'BOOLEAN'
+  /** A whole number from `min` to `max`. */
   | 'INTEGER'
+  /** A number, fractions allowed, from `min` to `max`. */
   | 'NUMBER';
 
 /** A partial update: only the fields given change, and at least one must be given. No field may be null: leave it out to keep its value. */
