@@ -40,14 +40,22 @@ export type RiskLevel =
 
 /** RUNNING: heartbeat fresh, no error. STALE: no heartbeat for 3 intervals (dead or stuck). STOPPED: none running. ERROR: running but cannot do what the config asks. */
 export type RunnerState =
+  /** Running, but cannot do what the config asks (an invalid file, a failing feed): see `error`. */
   | 'ERROR'
+  /** Heartbeat fresh, no error. */
   | 'RUNNING'
+  /** No heartbeat for 3 heartbeat intervals: dead or stuck. */
   | 'STALE'
+  /** Stopped cleanly, or no runner has reported. */
   | 'STOPPED';
 
+/** What a signal says to hold in an instrument. Reported only: no orders are sent. */
 export type SignalDirection =
+  /** Hold nothing; also what a scan reports for an instrument whose feed failed (with `error`). */
   | 'FLAT'
+  /** Be long (bought). */
   | 'LONG'
+  /** Be short (sold). */
   | 'SHORT';
 
 /** STATIC: shipped in code. PRESET: a variant of a static strategy defined in strategies.yaml (the same signal code). */
