@@ -6,7 +6,9 @@ export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' |
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 /** What an audit entry records a change of: the config, or the preset set. */
 export type AuditSubject =
+  /** The runtime config (`config.yaml`). */
   | 'CONFIG'
+  /** The preset set (`strategies.yaml`). */
   | 'PRESETS';
 
 /** A whole preset (it replaces one with the same key). Fields left out follow the base: its description, instruments, risk level, session and tunable defaults. */
@@ -67,8 +69,11 @@ export type StrategySource =
 
 /** What a token may do: READ queries; OPERATE also activates strategies; ADMIN also changes settings and rolls back. */
 export type TokenScope =
+  /** Everything: OPERATE, and settings, rollbacks and presets. */
   | 'ADMIN'
+  /** READ, and `activateStrategy`. */
   | 'OPERATE'
+  /** Queries and subscriptions (every caller has it unless reads require a token). */
   | 'READ';
 
 /** The market session a strategy is built for. */

@@ -20,9 +20,12 @@ interface Activation {
 }
 
 const ActivateStrategyPayload = builder.objectRef<Activation>('ActivateStrategyPayload').implement({
+  description: 'What `activateStrategy` answers.',
   fields: (t) => ({
-    activeStrategyKey: t.string({ resolve: (p) => p.config.activeStrategyKey }),
-    previousStrategyKey: t.exposeString('previousStrategyKey'),
+    activeStrategyKey: t.string({ description: 'The active strategy now: the one asked for.', resolve: (p) => p.config.activeStrategyKey }),
+    previousStrategyKey: t.exposeString('previousStrategyKey', {
+      description: 'The strategy active before (the same key when it was already active).',
+    }),
     configVersion: t.int({ description: 'The version in force after this activation.', resolve: (p) => p.config.version }),
     changed: t.exposeBoolean('changed', {
       description: 'False when the strategy was already active: nothing was written, no version used, no audit entry.',

@@ -16,16 +16,27 @@ import { writeOutcomeFields } from './write-payload.js';
 export const RuntimeConfigType = builder.objectRef<RuntimeConfig>('RuntimeConfig').implement({
   description: 'The runtime config in force (`config.yaml`, or the etcd `config` key).',
   fields: (t) => ({
-    activeStrategyKey: t.exposeString('activeStrategyKey'),
-    tradingEnabled: t.exposeBoolean('tradingEnabled'),
-    scanIntervalSeconds: t.exposeInt('scanIntervalSeconds'),
+    activeStrategyKey: t.exposeString('activeStrategyKey', { description: 'The strategy the runner is to run (a static or preset key).' }),
+    tradingEnabled: t.exposeBoolean('tradingEnabled', {
+      description: 'The trading switch (true by default). The runner records it with what it applied; it sends no orders either way.',
+    }),
+    scanIntervalSeconds: t.exposeInt('scanIntervalSeconds', {
+      description: `Seconds between the runner’s scans, ${SCAN_INTERVAL_LIMITS.min} to ${SCAN_INTERVAL_LIMITS.max} (30 by default).`,
+    }),
     tunableOverrides: t.field({
       type: 'JSON',
       description: '`{ <strategyKey>: { <tunable>: value } }`: what differs from each strategy’s defaults.',
       resolve: (c) => c.tunableOverrides,
     }),
-    version: t.exposeInt('version'),
-    updatedAt: t.field({ type: 'DateTime', resolve: (c) => c.updatedAt }),
+    version: t.exposeInt('version', {
+      description:
+        '+1 on every accepted change; never goes backwards (a hand edit that did not raise it counts as the last audited version + 1).',
+    }),
+    updatedAt: t.field({
+      type: 'DateTime',
+      description: 'When the change in force was accepted (`updated_at` as stored; a hand edit keeps what it wrote).',
+      resolve: (c) => c.updatedAt,
+    }),
   }),
 });
 
@@ -103,8 +114,9 @@ interface UpdateResult {
 }
 
 const UpdateConfigPayload = builder.objectRef<UpdateResult>('UpdateConfigPayload').implement({
+  description: 'What `updateConfig` answers.',
   fields: (t) => ({
-    config: t.field({ type: RuntimeConfigType, resolve: (p) => p.config }),
+    config: t.field({ type: RuntimeConfigType, description: 'The config in force after the update.', resolve: (p) => p.config }),
     changed: t.exposeBoolean('changed', {
       description: 'False when the update matched the values in force: nothing was written, no version used, no audit entry.',
     }),

@@ -40,6 +40,7 @@ const RollbackConfigPayload = builder
     runnerWait: RunnerWaitView | null;
   }>('RollbackConfigPayload')
   .implement({
+    description: 'What `rollbackConfig` answers.',
     fields: (t) => ({
       config: t.field({
         type: RuntimeConfigType,
