@@ -6,20 +6,26 @@ export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' |
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 /** What an audit entry records a change of: the config, or the preset set. */
 export type AuditSubject =
+  /** The runtime config (`config.yaml`). */
   | 'CONFIG'
+  /** The preset set (`strategies.yaml`). */
   | 'PRESETS';
 
 /** A whole preset (it replaces one with the same key). Fields left out follow the base: its description, instruments, risk level, session and tunable defaults. */
 export type PresetInput = {
   /** The static strategy whose signal code it runs. */
   base: string;
+  /** At most 2000 characters; left out or null: the base’s. */
   description?: string | null | undefined;
   /** A subset of the base’s instruments. */
   instruments?: Array<string> | null | undefined;
   /** Its own key: ^[a-z][a-z0-9_]{1,47}$, not a static strategy’s key. */
   key: string;
+  /** Its name: one line, 1 to 100 characters. */
   name: string;
+  /** Left out or null: the base’s. */
   riskLevel?: RiskLevel | null | undefined;
+  /** Left out or null: the base’s. */
   sessionPreference?: TradingSession | null | undefined;
   /** `{ <tunable>: value }`: some of the base’s tunables, within their bounds. */
   tunables?: unknown;
@@ -27,52 +33,78 @@ export type PresetInput = {
 
 /** How much a strategy can lose on a bad day, relative to the others. */
 export type RiskLevel =
+  /** Can lose the most on a bad day. */
   | 'HIGH'
+  /** Loses the least on a bad day. */
   | 'LOW'
+  /** Between LOW and HIGH. */
   | 'MEDIUM';
 
 /** RUNNING: heartbeat fresh, no error. STALE: no heartbeat for 3 intervals (dead or stuck). STOPPED: none running. ERROR: running but cannot do what the config asks. */
 export type RunnerState =
+  /** Running, but cannot do what the config asks (an invalid file, a failing feed): see `error`. */
   | 'ERROR'
+  /** Heartbeat fresh, no error. */
   | 'RUNNING'
+  /** No heartbeat for 3 heartbeat intervals: dead or stuck. */
   | 'STALE'
+  /** Stopped cleanly, or no runner has reported. */
   | 'STOPPED';
 
+/** What a signal says to hold in an instrument. Reported only: no orders are sent. */
 export type SignalDirection =
+  /** Hold nothing; also what a scan reports for an instrument whose feed failed (with `error`). */
   | 'FLAT'
+  /** Be long (bought). */
   | 'LONG'
+  /** Be short (sold). */
   | 'SHORT';
 
 /** STATIC: shipped in code. PRESET: a variant of a static strategy defined in strategies.yaml (the same signal code). */
 export type StrategySource =
+  /** Defined in strategies.yaml as a variant of a static strategy; changed without a restart. */
   | 'PRESET'
+  /** Shipped in code (the static registry); changing it needs a restart. */
   | 'STATIC';
 
 /** What a token may do: READ queries; OPERATE also activates strategies; ADMIN also changes settings and rolls back. */
 export type TokenScope =
+  /** Everything: OPERATE, and settings, rollbacks and presets. */
   | 'ADMIN'
+  /** READ, and `activateStrategy`. */
   | 'OPERATE'
+  /** Queries and subscriptions (every caller has it unless reads require a token). */
   | 'READ';
 
 /** The market session a strategy is built for. */
 export type TradingSession =
+  /** No session preferred. */
   | 'ANY'
+  /** The Asian session (Tokyo, Sydney). */
   | 'ASIA'
+  /** The London (European) session. */
   | 'LONDON'
+  /** The New York session. */
   | 'NY';
 
+/** The kind of value a tunable takes. */
 export type TunableType =
+  /** true or false (no `min` or `max`). */
   | 'BOOLEAN'
+  /** A whole number from `min` to `max`. */
   | 'INTEGER'
+  /** A number, fractions allowed, from `min` to `max`. */
   | 'NUMBER';
 
-/** A partial update: only the fields given change. */
+/** A partial update: only the fields given change, and at least one must be given. No field may be null: leave it out to keep its value. */
 export type UpdateConfigInput = {
+  /** The strategy to make active (a static or preset key). Null is refused: leave it out to keep the active one. */
   activeStrategyKey?: string | null | undefined;
-  /** Seconds between runner scans, 1 to 86400. */
+  /** Seconds between runner scans, 1 to 86400. Null is refused: leave it out to keep its value. */
   scanIntervalSeconds?: number | null | undefined;
+  /** Trading on or off (see `RuntimeConfig.tradingEnabled`). Null is refused: leave it out to keep its value. */
   tradingEnabled?: boolean | null | undefined;
-  /** `{ <strategyKey>: { <tunable>: value } }`, merged per strategy and per tunable; `null` removes an override (or all of a strategy’s). */
+  /** `{ <strategyKey>: { <tunable>: value } }`, merged per strategy and per tunable: a null tunable value removes that override, a null strategy all of its overrides. Null for the whole field is refused: leave it out. */
   tunableOverrides?: unknown;
 };
 

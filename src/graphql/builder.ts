@@ -4,6 +4,7 @@ import ValidationPlugin from '@pothos/plugin-validation';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { AuthenticationError, ForbiddenError, type Scope } from '../auth/identity.js';
 import { ConfigValidationError } from '../config/errors.js';
+import { COST_LIMITS } from '../limit-defaults.js';
 import ArgsAfterAuthPlugin from './args-after-auth.js';
 import { callerHasScope, type GraphQLContext } from './context.js';
 
@@ -89,6 +90,16 @@ function argumentsMessage(
 
 builder.addScalarType('JSON', JSONResolver);
 builder.addScalarType('DateTime', DateTimeResolver);
-builder.queryType({});
-builder.mutationType({});
-builder.subscriptionType({});
+builder.queryType({
+  description:
+    'Reads. Each needs scope `read`, which every caller has unless the server runs with `--reads-require-token` (`viewer` needs none). ' +
+    `A document may cost at most ${COST_LIMITS.maxCost} without a token and ${COST_LIMITS.maxCostWithToken} with one (server defaults; a list's selection counts \`last\` times).`,
+});
+builder.mutationType({
+  description:
+    'Changes. Each needs a token (`Authorization: Bearer <token>`) with the scope it names. A request may hold only one mutation field; a refused change writes nothing.',
+});
+builder.subscriptionType({
+  description:
+    'Live updates over SSE (graphql-sse). Each needs scope `read`, as queries do; the streams of a token revoked meanwhile end with UNAUTHENTICATED.',
+});

@@ -20,9 +20,12 @@ interface Activation {
 }
 
 const ActivateStrategyPayload = builder.objectRef<Activation>('ActivateStrategyPayload').implement({
+  description: 'What `activateStrategy` answers.',
   fields: (t) => ({
-    activeStrategyKey: t.string({ resolve: (p) => p.config.activeStrategyKey }),
-    previousStrategyKey: t.exposeString('previousStrategyKey'),
+    activeStrategyKey: t.string({ description: 'The active strategy now: the one asked for.', resolve: (p) => p.config.activeStrategyKey }),
+    previousStrategyKey: t.exposeString('previousStrategyKey', {
+      description: 'The strategy active before (the same key when it was already active).',
+    }),
     configVersion: t.int({ description: 'The version in force after this activation.', resolve: (p) => p.config.version }),
     changed: t.exposeBoolean('changed', {
       description: 'False when the strategy was already active: nothing was written, no version used, no audit entry.',
@@ -38,7 +41,10 @@ builder.mutationField('activateStrategy', (t) =>
     description: 'Makes a strategy the active one; the runner switches on its next scan, without a restart. Needs scope `operate`.',
     authScopes: { scope: 'operate' },
     args: {
-      strategyKey: t.arg.string({ required: true }),
+      strategyKey: t.arg.string({
+        required: true,
+        description: 'The strategy to make active (a static or preset key); an unknown key is refused: `Invalid strategy key: <key>`.',
+      }),
       expectedVersion: t.arg.int({ required: false, description: 'Refuse with CONFLICT unless the config is at this version.' }),
       waitForRunner: t.arg.boolean({ required: false, description: WAIT_FOR_RUNNER_DESCRIPTION }),
       timeoutMs: t.arg.int({ required: false, description: TIMEOUT_MS_DESCRIPTION, validate: timeoutMsSchema }),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { updateConfig } from '../../config/changes.js';
-import { type ConfigUpdate, type RuntimeConfig, scanIntervalSchema } from '../../config/schema.js';
+import { type ConfigUpdate, type RuntimeConfig, SCAN_INTERVAL_LIMITS, scanIntervalSchema } from '../../config/schema.js';
 import { ownKeysOnly, shownValue } from '../../registry/index.js';
 import { builder } from '../builder.js';
 import { requester } from '../context.js';
@@ -16,16 +16,27 @@ import { writeOutcomeFields } from './write-payload.js';
 export const RuntimeConfigType = builder.objectRef<RuntimeConfig>('RuntimeConfig').implement({
   description: 'The runtime config in force (`config.yaml`, or the etcd `config` key).',
   fields: (t) => ({
-    activeStrategyKey: t.exposeString('activeStrategyKey'),
-    tradingEnabled: t.exposeBoolean('tradingEnabled'),
-    scanIntervalSeconds: t.exposeInt('scanIntervalSeconds'),
+    activeStrategyKey: t.exposeString('activeStrategyKey', { description: 'The strategy the runner is to run (a static or preset key).' }),
+    tradingEnabled: t.exposeBoolean('tradingEnabled', {
+      description: 'The trading switch (true by default). The runner records it with what it applied; it sends no orders either way.',
+    }),
+    scanIntervalSeconds: t.exposeInt('scanIntervalSeconds', {
+      description: `Seconds between the runner’s scans, ${SCAN_INTERVAL_LIMITS.min} to ${SCAN_INTERVAL_LIMITS.max} (30 by default).`,
+    }),
     tunableOverrides: t.field({
       type: 'JSON',
       description: '`{ <strategyKey>: { <tunable>: value } }`: what differs from each strategy’s defaults.',
       resolve: (c) => c.tunableOverrides,
     }),
-    version: t.exposeInt('version'),
-    updatedAt: t.field({ type: 'DateTime', resolve: (c) => c.updatedAt }),
+    version: t.exposeInt('version', {
+      description:
+        '+1 on every accepted change; never goes backwards (a hand edit that did not raise it counts as the last audited version + 1).',
+    }),
+    updatedAt: t.field({
+      type: 'DateTime',
+      description: 'When the change in force was accepted (`updated_at` as stored; a hand edit keeps what it wrote).',
+      resolve: (c) => c.updatedAt,
+    }),
   }),
 });
 
@@ -61,16 +72,26 @@ const givenOrLeftOut = <T extends z.ZodType>(schema: T, hint = '') =>
 
 const UpdateConfigInput = builder
   .inputType('UpdateConfigInput', {
-    description: 'A partial update: only the fields given change.',
+    description:
+      'A partial update: only the fields given change, and at least one must be given. No field may be null: leave it out to keep its value.',
     fields: (t) => ({
-      activeStrategyKey: t.string({ required: false }),
-      tradingEnabled: t.boolean({ required: false }),
-      scanIntervalSeconds: t.int({ required: false, description: 'Seconds between runner scans, 1 to 86400.' }),
+      activeStrategyKey: t.string({
+        required: false,
+        description: 'The strategy to make active (a static or preset key). Null is refused: leave it out to keep the active one.',
+      }),
+      tradingEnabled: t.boolean({
+        required: false,
+        description: 'Trading on or off (see `RuntimeConfig.tradingEnabled`). Null is refused: leave it out to keep its value.',
+      }),
+      scanIntervalSeconds: t.int({
+        required: false,
+        description: `Seconds between runner scans, ${SCAN_INTERVAL_LIMITS.min} to ${SCAN_INTERVAL_LIMITS.max}. Null is refused: leave it out to keep its value.`,
+      }),
       tunableOverrides: t.field({
         type: 'JSON',
         required: false,
         description:
-          '`{ <strategyKey>: { <tunable>: value } }`, merged per strategy and per tunable; `null` removes an override (or all of a strategy’s).',
+          '`{ <strategyKey>: { <tunable>: value } }`, merged per strategy and per tunable: a null tunable value removes that override, a null strategy all of its overrides. Null for the whole field is refused: leave it out.',
       }),
     }),
   })
@@ -93,8 +114,9 @@ interface UpdateResult {
 }
 
 const UpdateConfigPayload = builder.objectRef<UpdateResult>('UpdateConfigPayload').implement({
+  description: 'What `updateConfig` answers.',
   fields: (t) => ({
-    config: t.field({ type: RuntimeConfigType, resolve: (p) => p.config }),
+    config: t.field({ type: RuntimeConfigType, description: 'The config in force after the update.', resolve: (p) => p.config }),
     changed: t.exposeBoolean('changed', {
       description: 'False when the update matched the values in force: nothing was written, no version used, no audit entry.',
     }),
@@ -106,6 +128,8 @@ const UpdateConfigPayload = builder.objectRef<UpdateResult>('UpdateConfigPayload
 builder.queryField('config', (t) =>
   t.field({
     type: RuntimeConfigType,
+    description:
+      'The runtime config in force: while the stored file is invalid, the last good one (see `status.configError`). Needs scope `read`.',
     authScopes: { scope: 'read' },
     resolve: (_root, _args, ctx) => ctx.services.store.state().config.config,
   }),
@@ -117,7 +141,7 @@ builder.mutationField('updateConfig', (t) =>
     description: 'Changes runtime settings (partial update), validated before anything is written. Needs scope `admin`.',
     authScopes: { scope: 'admin' },
     args: {
-      input: t.arg({ type: UpdateConfigInput, required: true }),
+      input: t.arg({ type: UpdateConfigInput, required: true, description: 'The fields to change; those left out keep their value.' }),
       expectedVersion: t.arg.int({ required: false, description: 'Refuse with CONFLICT unless the config is at this version.' }),
       waitForRunner: t.arg.boolean({ required: false, description: WAIT_FOR_RUNNER_DESCRIPTION }),
       timeoutMs: t.arg.int({ required: false, description: TIMEOUT_MS_DESCRIPTION, validate: timeoutMsSchema }),

@@ -4,7 +4,7 @@ import { builder } from '../builder.js';
 import { requester } from '../context.js';
 import { AuditEntryType } from './audit.js';
 import { RuntimeConfigType } from './config.js';
-import { lastArgSchema } from './list-args.js';
+import { lastArgDescription, lastArgSchema } from './list-args.js';
 import {
   type RunnerWaitView,
   TIMEOUT_MS_DESCRIPTION,
@@ -20,7 +20,12 @@ builder.queryField('configHistory', (t) =>
     description: `Accepted config versions, newest first, one entry per version (the last ${HISTORY_LIMIT} are kept). Needs scope \`read\`.`,
     authScopes: { scope: 'read' },
     args: {
-      last: t.arg.int({ required: false, defaultValue: HISTORY_LIMIT, validate: lastArgSchema(HISTORY_LIMIT) }),
+      last: t.arg.int({
+        required: false,
+        defaultValue: HISTORY_LIMIT,
+        description: lastArgDescription('versions', HISTORY_LIMIT),
+        validate: lastArgSchema(HISTORY_LIMIT),
+      }),
     },
     resolve: (_root, { last }, ctx) => configHistory(ctx.services.store, last ?? HISTORY_LIMIT),
   }),
@@ -35,6 +40,7 @@ const RollbackConfigPayload = builder
     runnerWait: RunnerWaitView | null;
   }>('RollbackConfigPayload')
   .implement({
+    description: 'What `rollbackConfig` answers.',
     fields: (t) => ({
       config: t.field({
         type: RuntimeConfigType,
@@ -57,7 +63,10 @@ builder.mutationField('rollbackConfig', (t) =>
       'Re-applies the settings of a past version (see configHistory) as a new version, validated against today’s registry and audited. Needs scope `admin`.',
     authScopes: { scope: 'admin' },
     args: {
-      toVersion: t.arg.int({ required: true }),
+      toVersion: t.arg.int({
+        required: true,
+        description: `The config version whose settings to re-apply: one of the last ${HISTORY_LIMIT} (an older or unknown one is refused).`,
+      }),
       expectedVersion: t.arg.int({ required: false, description: 'Refuse with CONFLICT unless the config is at this version.' }),
       waitForRunner: t.arg.boolean({ required: false, description: WAIT_FOR_RUNNER_DESCRIPTION }),
       timeoutMs: t.arg.int({ required: false, description: TIMEOUT_MS_DESCRIPTION, validate: timeoutMsSchema }),

@@ -23,11 +23,14 @@ const PresetInput = builder
     fields: (t) => ({
       key: t.string({ required: true, description: `Its own key: ${PRESET_KEY_PATTERN.source}, not a static strategy’s key.` }),
       base: t.string({ required: true, description: 'The static strategy whose signal code it runs.' }),
-      name: t.string({ required: true }),
-      description: t.string({ required: false }),
+      name: t.string({ required: true, description: `Its name: one line, 1 to ${PRESET_TEXT_LIMITS.name} characters.` }),
+      description: t.string({
+        required: false,
+        description: `At most ${PRESET_TEXT_LIMITS.description} characters; left out or null: the base’s.`,
+      }),
       instruments: t.stringList({ required: false, description: 'A subset of the base’s instruments.' }),
-      riskLevel: t.field({ type: RiskLevel, required: false }),
-      sessionPreference: t.field({ type: TradingSession, required: false }),
+      riskLevel: t.field({ type: RiskLevel, required: false, description: 'Left out or null: the base’s.' }),
+      sessionPreference: t.field({ type: TradingSession, required: false, description: 'Left out or null: the base’s.' }),
       tunables: t.field({
         type: 'JSON',
         required: false,
@@ -61,6 +64,7 @@ interface PresetResult {
 }
 
 const PresetPayload = builder.objectRef<PresetResult>('PresetPayload').implement({
+  description: 'What `upsertPreset` and `deletePreset` answer.',
   fields: (t) => ({
     strategy: t.field({
       type: Strategy,
@@ -82,16 +86,24 @@ const PresetPayload = builder.objectRef<PresetResult>('PresetPayload').implement
 const ReloadStrategiesPayload = builder
   .objectRef<{ state: StoreState; problem: ConfigFileError | null }>('ReloadStrategiesPayload')
   .implement({
+    description: 'What `reloadStrategies` answers: what is in force after reading the stored files again.',
     fields: (t) => ({
-      presetsVersion: t.int({ resolve: (p) => p.state.presets.version }),
-      strategies: t.field({ type: [Strategy], resolve: (p) => p.state.strategies.list() }),
+      presetsVersion: t.int({
+        description: 'Version of the preset set in force; 0 before the first preset.',
+        resolve: (p) => p.state.presets.version,
+      }),
+      strategies: t.field({
+        type: [Strategy],
+        description: 'The strategies in force: the static ones, then the presets in file order.',
+        resolve: (p) => p.state.strategies.list(),
+      }),
       strategiesError: t.field({
         type: ConfigError,
         nullable: true,
         description: 'Why the presets on disk are not in force (the last good set is), or null.',
         resolve: (p) => errorView(p.problem),
       }),
-      status: t.field({ type: Status, resolve: (_p, _args, ctx) => statusView(ctx) }),
+      status: t.field({ type: Status, description: 'The status after the reload.', resolve: (_p, _args, ctx) => statusView(ctx) }),
     }),
   });
 
@@ -104,7 +116,7 @@ builder.mutationFields((t) => ({
       'Adds a preset, or replaces the one with this key, in strategies.yaml (comments kept); validated before anything is written, audited, in force without a restart. Needs scope `admin`.',
     authScopes: { scope: 'admin' },
     args: {
-      input: t.arg({ type: PresetInput, required: true }),
+      input: t.arg({ type: PresetInput, required: true, description: 'The whole preset; it replaces the one with the same key.' }),
       expectedVersion: t.arg.int({ required: false, description: EXPECTED_VERSION }),
     },
     resolve: async (_root, { input, expectedVersion }, ctx) => {
@@ -130,7 +142,7 @@ builder.mutationFields((t) => ({
       'Removes a preset from strategies.yaml; refused while the config uses it (active, or in tunable_overrides). Audited. Needs scope `admin`.',
     authScopes: { scope: 'admin' },
     args: {
-      key: t.arg.string({ required: true }),
+      key: t.arg.string({ required: true, description: 'The preset’s key; an unknown key (or a static strategy’s) is refused.' }),
       expectedVersion: t.arg.int({ required: false, description: EXPECTED_VERSION }),
     },
     resolve: async (_root, { key, expectedVersion }, ctx) => {

@@ -36,10 +36,16 @@ export const RunnerWait = builder.objectRef<RunnerWaitView>('RunnerWait').implem
     applied: t.exposeBoolean('applied', {
       description: 'Every live runner (or the one asked for) reported this version (or a later one) applied.',
     }),
-    timedOut: t.boolean({ resolve: (w) => !w.applied }),
-    waitedMs: t.exposeInt('waitedMs'),
+    timedOut: t.boolean({
+      description: 'The opposite of `applied`: the wait ended (timeout, or the server stopping) first. A change is saved all the same.',
+      resolve: (w) => !w.applied,
+    }),
+    waitedMs: t.exposeInt('waitedMs', { description: 'How long it waited, in milliseconds.' }),
     runnerState: t.field({ type: RunnerStateEnum, description: 'The runner state when the wait ended.', resolve: (w) => w.view.health }),
-    message: t.string({ resolve: waitMessage }),
+    message: t.string({
+      description: 'What happened, in one sentence: how long the runner took, or why the wait ended and what happens next.',
+      resolve: waitMessage,
+    }),
   }),
 });
 

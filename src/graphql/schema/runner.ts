@@ -5,18 +5,30 @@ import { builder } from '../builder.js';
 export const RunnerStateEnum = builder.enumType('RunnerState', {
   description:
     'RUNNING: heartbeat fresh, no error. STALE: no heartbeat for 3 intervals (dead or stuck). STOPPED: none running. ERROR: running but cannot do what the config asks.',
-  values: ['RUNNING', 'STALE', 'STOPPED', 'ERROR'] as const,
+  values: {
+    RUNNING: { description: 'Heartbeat fresh, no error.' },
+    STALE: { description: `No heartbeat for ${STALE_AFTER_HEARTBEATS} heartbeat intervals: dead or stuck.` },
+    STOPPED: { description: 'Stopped cleanly, or no runner has reported.' },
+    ERROR: { description: 'Running, but cannot do what the config asks (an invalid file, a failing feed): see `error`.' },
+  } as const,
 });
 
-const SignalDirection = builder.enumType('SignalDirection', { values: ['LONG', 'SHORT', 'FLAT'] as const });
+const SignalDirection = builder.enumType('SignalDirection', {
+  description: 'What a signal says to hold in an instrument. Reported only: no orders are sent.',
+  values: {
+    LONG: { description: 'Be long (bought).' },
+    SHORT: { description: 'Be short (sold).' },
+    FLAT: { description: 'Hold nothing; also what a scan reports for an instrument whose feed failed (with `error`).' },
+  } as const,
+});
 
 export const RunnerSignal = builder.objectRef<RunnerSignalRecord>('RunnerSignal').implement({
   description: 'What the active strategy said about one instrument on the last scan. Reported only: no orders are sent.',
   fields: (t) => ({
-    instrument: t.exposeString('instrument'),
-    strategyKey: t.exposeString('strategyKey'),
-    direction: t.field({ type: SignalDirection, resolve: (s) => s.direction }),
-    reason: t.exposeString('reason'),
+    instrument: t.exposeString('instrument', { description: 'The instrument, in the broker’s convention (`EUR_USD`).' }),
+    strategyKey: t.exposeString('strategyKey', { description: 'The strategy that computed it (the one active for that scan).' }),
+    direction: t.field({ type: SignalDirection, description: 'What the strategy says to hold.', resolve: (s) => s.direction }),
+    reason: t.exposeString('reason', { description: 'Why, in the strategy’s words (`no data: ...` when the feed failed).' }),
     price: t.float({ nullable: true, description: 'The last close the signal was computed on (null: no data).', resolve: (s) => s.price }),
     values: t.field({ type: 'JSON', description: 'The numbers behind the signal (returns, averages, stops).', resolve: (s) => s.values }),
     candleTime: t.field({ type: 'DateTime', nullable: true, description: 'Time of the last candle used.', resolve: (s) => s.candleTime }),
@@ -39,13 +51,21 @@ export const RunnerStatus = builder.objectRef<RunnerStatusView>('RunnerStatus').
       description: '`--runner-id` (default `<host>:<pid>`); null when no runner has published.',
       resolve: ({ view }) => view.state?.id ?? null,
     }),
-    host: t.string({ nullable: true, resolve: ({ view }) => view.state?.host ?? null }),
+    host: t.string({
+      nullable: true,
+      description: 'The host it runs on; null when no runner has published.',
+      resolve: ({ view }) => view.state?.host ?? null,
+    }),
     instruments: t.stringList({
       nullable: true,
       description: 'The instruments this runner scans (its share of the active strategy’s); null: all of them.',
       resolve: ({ view }) => view.state?.instruments ?? null,
     }),
-    state: t.field({ type: RunnerStateEnum, resolve: ({ view }) => view.health }),
+    state: t.field({
+      type: RunnerStateEnum,
+      description: 'RUNNING, STALE, STOPPED or ERROR, judged by this API process from the heartbeat and the error.',
+      resolve: ({ view }) => view.health,
+    }),
     inSync: t.boolean({
       description: 'True when the runner has applied the config and the presets now in force (same content digests).',
       resolve: ({ view, configDigest, presetsDigest }) => {
@@ -54,25 +74,65 @@ export const RunnerStatus = builder.objectRef<RunnerStatusView>('RunnerStatus').
         return applied?.configDigest === configDigest && (applied.presetsDigest === undefined || applied.presetsDigest === presetsDigest);
       },
     }),
-    appliedConfigVersion: t.int({ nullable: true, resolve: ({ view }) => view.state?.applied?.configVersion ?? null }),
-    appliedConfigDigest: t.string({ nullable: true, resolve: ({ view }) => view.state?.applied?.configDigest ?? null }),
-    appliedStrategyKey: t.string({ nullable: true, resolve: ({ view }) => view.state?.applied?.strategyKey ?? null }),
+    appliedConfigVersion: t.int({
+      nullable: true,
+      description: 'The config version it runs with; null until it has applied a config.',
+      resolve: ({ view }) => view.state?.applied?.configVersion ?? null,
+    }),
+    appliedConfigDigest: t.string({
+      nullable: true,
+      description: 'sha256 of the config content it applied (compare `status.configDigest`); null until it has applied a config.',
+      resolve: ({ view }) => view.state?.applied?.configDigest ?? null,
+    }),
+    appliedStrategyKey: t.string({
+      nullable: true,
+      description: 'The strategy it runs; null until it has applied a config.',
+      resolve: ({ view }) => view.state?.applied?.strategyKey ?? null,
+    }),
     appliedPresetsVersion: t.int({
       nullable: true,
       description: 'The version of the preset set the runner’s strategies come from.',
       resolve: ({ view }) => view.state?.applied?.presetsVersion ?? null,
     }),
-    appliedAt: t.field({ type: 'DateTime', nullable: true, resolve: ({ view }) => view.state?.applied?.appliedAt ?? null }),
-    lastScanAt: t.field({ type: 'DateTime', nullable: true, resolve: ({ view }) => view.state?.lastScanAt ?? null }),
-    lastSignals: t.field({ type: [RunnerSignal], resolve: ({ view }) => view.state?.lastSignals ?? [] }),
-    error: t.string({ nullable: true, resolve: ({ view }) => view.state?.error ?? null }),
-    heartbeatAt: t.field({ type: 'DateTime', nullable: true, resolve: ({ view }) => view.state?.heartbeatAt ?? null }),
+    appliedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it applied that config; null until it has applied one.',
+      resolve: ({ view }) => view.state?.applied?.appliedAt ?? null,
+    }),
+    lastScanAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When its last scan ended; null before its first scan.',
+      resolve: ({ view }) => view.state?.lastScanAt ?? null,
+    }),
+    lastSignals: t.field({
+      type: [RunnerSignal],
+      description: 'Its last scan’s signals, one per instrument it scans; empty before its first scan.',
+      resolve: ({ view }) => view.state?.lastSignals ?? [],
+    }),
+    error: t.string({
+      nullable: true,
+      description:
+        'What keeps it from doing what the config asks (an invalid or unreadable config, a strategy not in force, a failed scan), or null.',
+      resolve: ({ view }) => view.state?.error ?? null,
+    }),
+    heartbeatAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'Its last heartbeat (every `--heartbeat-ms`); null when no runner has published.',
+      resolve: ({ view }) => view.state?.heartbeatAt ?? null,
+    }),
     staleAfterMs: t.int({
       nullable: true,
       description: `The runner is STALE when its heartbeat is older than this (${STALE_AFTER_HEARTBEATS} heartbeat intervals).`,
       resolve: ({ view }) => (view.state ? STALE_AFTER_HEARTBEATS * view.state.heartbeatIntervalMs : null),
     }),
-    pid: t.int({ nullable: true, resolve: ({ view }) => view.state?.pid ?? null }),
+    pid: t.int({
+      nullable: true,
+      description: 'Its process id on `host`; null when no runner has published.',
+      resolve: ({ view }) => view.state?.pid ?? null,
+    }),
     feed: t.string({
       nullable: true,
       description: 'Where its candles come from (`sim:<seed>`, `csv:<file>`).',

@@ -1,6 +1,6 @@
 import { SIGNALS_KEPT_PER_INSTRUMENT } from '../../runner/signal-history.js';
 import { builder } from '../builder.js';
-import { lastArgSchema } from './list-args.js';
+import { lastArgDescription, lastArgSchema } from './list-args.js';
 import { RunnerSignal } from './runner.js';
 
 /** `eur/usd`, `eur_usd` and `EUR_USD` all name EUR_USD (as the strategies filter reads it). */
@@ -16,7 +16,7 @@ builder.queryField('signals', (t) =>
       last: t.arg.int({
         required: false,
         defaultValue: 100,
-        description: `How many, 0 to ${SIGNALS_KEPT_PER_INSTRUMENT}.`,
+        description: lastArgDescription('signals', SIGNALS_KEPT_PER_INSTRUMENT),
         validate: lastArgSchema(SIGNALS_KEPT_PER_INSTRUMENT),
       }),
     },

@@ -27,10 +27,15 @@ export function statusView(ctx: GraphQLContext): StatusView {
 }
 
 const ConfigProblem = builder.objectRef<ConfigFileError['problems'][number]>('ConfigProblem').implement({
+  description: 'One thing wrong with a stored file, and where.',
   fields: (t) => ({
-    line: t.int({ nullable: true, resolve: (p) => p.line ?? null }),
-    column: t.int({ nullable: true, resolve: (p) => p.column ?? null }),
-    message: t.exposeString('message'),
+    line: t.int({
+      nullable: true,
+      description: 'The line it is on, from 1; null when it has no place in the file (e.g. the file is missing).',
+      resolve: (p) => p.line ?? null,
+    }),
+    column: t.int({ nullable: true, description: 'The column, from 1; null when not known.', resolve: (p) => p.column ?? null }),
+    message: t.exposeString('message', { description: 'What is wrong.' }),
   }),
 });
 
@@ -48,28 +53,54 @@ export const ConfigError = builder.objectRef<ConfigErrorView>('ConfigError').imp
   description:
     'A stored file is invalid (e.g. a hand edit with a typo), or (presets) would break the config; the last good state stays in force.',
   fields: (t) => ({
-    location: t.exposeString('file'),
-    message: t.exposeString('message'),
-    problems: t.field({ type: [ConfigProblem], resolve: (e) => [...e.problems] }),
+    location: t.exposeString('file', {
+      description: 'The stored file, by name only: `config.yaml` or `strategies.yaml` (with etcd, the key).',
+    }),
+    message: t.exposeString('message', { description: 'The whole report: the file, then each problem with its line.' }),
+    problems: t.field({
+      type: [ConfigProblem],
+      description: 'Each problem on its own, with its line and column where known.',
+      resolve: (e) => [...e.problems],
+    }),
   }),
 });
 
-const StoreKind = builder.enumType('StoreKind', { values: ['FILE', 'ETCD'] as const });
+const StoreKind = builder.enumType('StoreKind', {
+  description: 'Where the config, presets, audit trail and tokens are stored (`--store`).',
+  values: {
+    FILE: { description: 'Files in the runtime directory (the default).' },
+    ETCD: { description: 'An etcd cluster (`--store etcd://...`), shared by API replicas and runners.' },
+  } as const,
+});
 
 const StoreStatus = builder.objectRef<StoreInfo>('StoreStatus').implement({
   description: 'Where the config lives and whether this API process reaches it.',
   fields: (t) => ({
-    kind: t.field({ type: StoreKind, resolve: (s) => s.kind }),
-    connected: t.exposeBoolean('connected'),
-    lastContactAt: t.field({ type: 'DateTime', nullable: true, resolve: (s) => s.lastContactAt }),
+    kind: t.field({ type: StoreKind, description: 'FILE or ETCD.', resolve: (s) => s.kind }),
+    connected: t.exposeBoolean('connected', {
+      description:
+        'Whether this API process reaches the store now; always true for FILE. While false, changes are refused (UNAVAILABLE) and reads answer from the last state seen.',
+    }),
+    lastContactAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'The last successful read or write of the store; null before the first.',
+      resolve: (s) => s.lastContactAt,
+    }),
   }),
 });
 
 export const Status = builder.objectRef<StatusView>('Status').implement({
+  description:
+    'The system at one moment: the config in force (what is asked), the runners (what is applied), the preset set and the store, all from one snapshot.',
   fields: (t) => ({
-    activeStrategyKey: t.string({ resolve: (s) => s.state.config.config.activeStrategyKey }),
+    activeStrategyKey: t.string({
+      description: 'The strategy the config in force names active; `runner.appliedStrategyKey` is the one running.',
+      resolve: (s) => s.state.config.config.activeStrategyKey,
+    }),
     activeStrategy: t.field({
       type: Strategy,
+      description: 'The active strategy itself.',
       resolve: (s) => {
         const info = s.state.strategies.get(s.state.config.config.activeStrategyKey);
         if (!info) throw new Error(`active strategy ${s.state.config.config.activeStrategyKey} is not in force`);
@@ -80,12 +111,19 @@ export const Status = builder.objectRef<StatusView>('Status').implement({
       description: '+1 on every accepted change; never goes backwards.',
       resolve: (s) => s.state.config.config.version,
     }),
-    configUpdatedAt: t.field({ type: 'DateTime', resolve: (s) => s.state.config.config.updatedAt }),
+    configUpdatedAt: t.field({
+      type: 'DateTime',
+      description: 'The config’s `updatedAt`: when the change in force was accepted.',
+      resolve: (s) => s.state.config.config.updatedAt,
+    }),
     configDigest: t.string({
       description: 'sha256 of the stored config content in force: a hand edit changes it even when it leaves the version alone.',
       resolve: (s) => s.state.config.digest,
     }),
-    tradingEnabled: t.boolean({ resolve: (s) => s.state.config.config.tradingEnabled }),
+    tradingEnabled: t.boolean({
+      description: 'The config’s `tradingEnabled` (see RuntimeConfig).',
+      resolve: (s) => s.state.config.config.tradingEnabled,
+    }),
     configError: t.field({
       type: ConfigError,
       nullable: true,
@@ -118,13 +156,18 @@ export const Status = builder.objectRef<StatusView>('Status').implement({
       description: 'Every runner, in id order (the file store has at most one).',
       resolve: (s) => s.runners.map((view) => ({ view, configDigest: s.state.config.digest, presetsDigest: s.state.presets.digest })),
     }),
-    store: t.field({ type: StoreStatus, resolve: (s) => s.store }),
+    store: t.field({
+      type: StoreStatus,
+      description: 'Which store this API process uses and whether it reaches it.',
+      resolve: (s) => s.store,
+    }),
   }),
 });
 
 builder.queryField('status', (t) =>
   t.field({
     type: Status,
+    description: 'The system now: the config in force (desired), the runners (applied), the preset set and the store. Needs scope `read`.',
     authScopes: { scope: 'read' },
     resolve: (_root, _args, ctx) => statusView(ctx),
   }),

@@ -6,7 +6,11 @@ const LADDER: readonly Scope[] = ['admin', 'operate', 'read'];
 
 const TokenScope = builder.enumType('TokenScope', {
   description: 'What a token may do: READ queries; OPERATE also activates strategies; ADMIN also changes settings and rolls back.',
-  values: { READ: { value: 'read' }, OPERATE: { value: 'operate' }, ADMIN: { value: 'admin' } } as const,
+  values: {
+    READ: { value: 'read', description: 'Queries and subscriptions (every caller has it unless reads require a token).' },
+    OPERATE: { value: 'operate', description: 'READ, and `activateStrategy`.' },
+    ADMIN: { value: 'admin', description: 'Everything: OPERATE, and settings, rollbacks and presets.' },
+  } as const,
 });
 
 const Viewer = builder.objectRef<Identity>('Viewer').implement({

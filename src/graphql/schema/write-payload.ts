@@ -22,6 +22,10 @@ export function writeOutcomeFields<P extends WriteOutcome>(t: PothosSchemaTypes.
       description: 'Set when `waitForRunner` was asked: whether the runners applied the change in time.',
       resolve: (p) => p.runnerWait,
     }),
-    status: t.field({ type: Status, resolve: (_p, _args, ctx) => statusView(ctx) }),
+    status: t.field({
+      type: Status,
+      description: 'The status after the write (`status.runner.inSync` says whether the runner has applied it yet).',
+      resolve: (_p, _args, ctx) => statusView(ctx),
+    }),
   };
 }
