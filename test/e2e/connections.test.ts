@@ -274,8 +274,11 @@ describe('a slow SSE reader', () => {
     const fast = await openSse(server.url, 'subscription { statusChanged { configVersion } }');
     await fast.ready;
     let published = 0;
+    // Each event must read differently (an event that reads as the one before is not sent): the
+    // active strategy alternates, and the fat selection reads its description and tunables.
     while (!server.refusals()['slow-reader'] && published < 20_000) {
-      server.services.events.publish('status');
+      const key = published % 2 === 0 ? 'gold' : 'range';
+      expect((await server.gql(`mutation { activateStrategy(strategyKey: "${key}") { configVersion } }`)).status).toBe(200);
       published += 1;
       await yieldToLoop();
     }

@@ -168,6 +168,18 @@ describe('Subscription.signalsEmitted', () => {
   });
 });
 
+/** One request of graphql-sse's single-connection protocol: an operation on the stream `streamToken` reserved. */
+const postToStream = (url: string, streamToken: string, query: string, token?: string) =>
+  fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-graphql-event-stream-token': streamToken,
+      ...(token && { authorization: `Bearer ${token}` }),
+    },
+    body: JSON.stringify({ query, extensions: { operationId: crypto.randomUUID() } }),
+  });
+
 describe('graphql-sse single-connection endpoint (/graphql/stream)', () => {
   it('refuses a wrong token with 401 as JSON, and answers a broken document as JSON: never a stack', async () => {
     const server = await startTestServer({ runner: false });
@@ -181,16 +193,7 @@ describe('graphql-sse single-connection endpoint (/graphql/stream)', () => {
     expect(reserved.status).toBe(201);
     const streamToken = await reserved.text();
     expect(streamToken).toMatch(/^[0-9a-f-]{36}$/);
-    const post = (query: string, token?: string) =>
-      fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-graphql-event-stream-token': streamToken,
-          ...(token && { authorization: `Bearer ${token}` }),
-        },
-        body: JSON.stringify({ query, extensions: { operationId: crypto.randomUUID() } }),
-      });
+    const post = (query: string, token?: string) => postToStream(url, streamToken, query, token);
     const broken = await post('subscription { signalsEmitted { ');
     expect(broken.status).toBe(400);
     expect(broken.headers.get('content-type')).toContain('application/json');
@@ -208,12 +211,7 @@ describe('graphql-sse single-connection endpoint (/graphql/stream)', () => {
     const server = await startTestServer({ runner: false });
     const url = `${server.origin}/graphql/stream`;
     const streamToken = await (await fetch(url, { method: 'PUT' })).text();
-    const post = (query: string) =>
-      fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-graphql-event-stream-token': streamToken },
-        body: JSON.stringify({ query, extensions: { operationId: crypto.randomUUID() } }),
-      });
+    const post = (query: string) => postToStream(url, streamToken, query);
     const unknownField = await post('subscription { nope }');
     expect(unknownField.status).toBe(400);
     expect(unknownField.headers.get('content-type')).toContain('application/json');
@@ -238,16 +236,7 @@ describe('graphql-sse single-connection endpoint (/graphql/stream)', () => {
     const server = await startTestServer({ runner: false, readsRequireToken: true });
     const url = `${server.origin}/graphql/stream`;
     const streamToken = await (await fetch(url, { method: 'PUT' })).text();
-    const post = (token?: string) =>
-      fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-graphql-event-stream-token': streamToken,
-          ...(token && { authorization: `Bearer ${token}` }),
-        },
-        body: JSON.stringify({ query: 'subscription { nope }', extensions: { operationId: crypto.randomUUID() } }),
-      });
+    const post = (token?: string) => postToStream(url, streamToken, 'subscription { nope }', token);
     const anonymous = await post();
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toBe('Bearer realm="strategy-control-plane"');
