@@ -29,6 +29,25 @@ function operationId(): string {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** While live, the page asks the server's /health this often... */
+export const PROBE_EVERY_MS = 10_000;
+/** ...and takes no answer within this long (or a request of the protocol unanswered this long) as a server gone quiet. */
+export const NO_ANSWER_MS = 5_000;
+
+/** `fetch`, refused once `ms` pass without the response's headers (the body, a stream, may then run on). */
+async function fetchAnswered(input: RequestInfo | URL, init: RequestInit, ms: number): Promise<Response> {
+  const controller = new AbortController();
+  const outer = init.signal;
+  if (outer?.aborted) controller.abort(outer.reason);
+  else outer?.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
+  const timer = setTimeout(() => controller.abort(new Error(`no answer from the server within ${ms / 1000} s`)), ms);
+  try {
+    return await fetch(input, { ...init, signal: controller.signal });
+  } finally {
+    clearTimeout(timer);
+  }
+}
 /** 0.5 s, 1 s, 2 s, 4 s, then every 5 s: quick after a restart, gentle during an outage. */
 export const backoffMs = (attempt: number) => Math.min(500 * 2 ** attempt, 5000);
 
@@ -52,6 +71,30 @@ export class Live {
 
   start(): void {
     this.connect();
+    setInterval(() => void this.probe(), PROBE_EVERY_MS);
+  }
+
+  /**
+   * An SSE stream can hang without an error: a server stopped (SIGSTOP, a paused VM) or a network
+   * path that silently drops packets leaves the socket open, and the page went on saying "Live"
+   * (and the runner "scanning on schedule", its last scan a minute old) over data nobody was
+   * updating. While live, the page asks /health every PROBE_EVERY_MS; no answer within NO_ANSWER_MS
+   * and it says so, drops the connection and starts over (refetching once the server accepts the
+   * subscriptions again).
+   */
+  private async probe(): Promise<void> {
+    if (this.state.kind !== 'open') return;
+    const generation = this.generation;
+    let answered = false;
+    try {
+      answered = (await fetchAnswered('/health', { cache: 'no-store', credentials: 'omit' }, NO_ANSWER_MS)).ok;
+    } catch {
+      answered = false;
+    }
+    if (answered || generation !== this.generation || this.state.kind !== 'open') return;
+    this.client?.dispose();
+    this.client = null;
+    this.connect(`No answer from the server within ${NO_ANSWER_MS / 1000} s`);
   }
 
   /** Starts over with the current token (the old connection and its subscriptions end). */
@@ -74,10 +117,12 @@ export class Live {
     this.setState({ kind: 'down', reason, since: this.downSince, attempt: this.attempts });
   }
 
-  private connect(): void {
+  /** `downBecause`: the old connection was dropped for this reason (the page says it is down until the new one is accepted). */
+  private connect(downBecause?: string): void {
     const generation = ++this.generation;
     this.accepted.clear();
-    this.setState({ kind: 'connecting' });
+    if (downBecause === undefined) this.setState({ kind: 'connecting' });
+    else this.down(downBecause);
     const client = createClient({
       singleConnection: true,
       url: this.options.url,
@@ -105,7 +150,9 @@ export class Live {
     // as it is disposed, racing that close: when the close wins, the server no longer knows the
     // stream and answers 404, which the browser logs as an error. They are answered here instead.
     if (generation !== this.generation && init?.method === 'DELETE') return new Response(null, { status: 200 });
-    const response = await fetch(input, { ...init, cache: 'no-store', credentials: 'omit' });
+    // A request of the protocol that gets no answer (a server gone quiet) fails after NO_ANSWER_MS, and
+    // the client retries: unbounded, the page waited on it forever, even once the server was back.
+    const response = await fetchAnswered(input, { ...init, cache: 'no-store', credentials: 'omit' }, NO_ANSWER_MS);
     if (generation !== this.generation) return response;
     if (response.status === 401 && this.options.token()) {
       const body = (await response

@@ -1,10 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
 import { interruptible } from '../../src/graphql/plugins/interruptible.js';
+import { NO_ANSWER_MS, PROBE_EVERY_MS } from '../../src/page/live.js';
 import { builtPage, closeOperatorPages, enterToken, openOperatorPage } from '../helpers/operator-page.js';
 import { CHROMIUM, chromiumInstalled, launchChromium } from '../helpers/playground.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -318,6 +319,40 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await expect.poll(() => text(page, 'active-strategy')).toBe('range');
     expect(await page.getByTestId('server-down').count()).toBe(0);
     await expect.poll(() => text(page, 'version-changed')).toContain('it now runs version 0.2.0; this page came from version 0.1.0');
+  }, 60_000);
+
+  it('says so when the server goes quiet with the stream still open (a frozen process, a dropped path), and recovers', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin, { fakeClock: true });
+    await expect.poll(() => text(page, 'active-strategy')).toBe('momentum');
+    // Nothing answers any more, and nothing is closed: the open stream stays open, new requests hang.
+    const held: Route[] = [];
+    const hold = (route: Route) => {
+      held.push(route);
+    };
+    await page.route('**/health', hold);
+    await page.route('**/graphql/stream*', hold);
+    await page.clock.fastForward(PROBE_EVERY_MS);
+    await expect.poll(() => held.length).toBeGreaterThan(0); // the page asked /health
+    expect(await page.getByTestId('live').getAttribute('data-connected')).toBe('true'); // not yet judged
+    await page.clock.fastForward(NO_ANSWER_MS);
+    await expect.poll(() => page.getByTestId('live').getAttribute('data-connected')).toBe('false');
+    await expect.poll(() => text(page, 'server-down')).toContain('No answer from the server within 5 s');
+    // A change while the page could not hear it; then the server answers again.
+    await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+    await page.unroute('**/health');
+    await page.unroute('**/graphql/stream*');
+    await expect
+      .poll(
+        async () => {
+          await page.clock.fastForward(NO_ANSWER_MS); // the hung requests give up, the client retries
+          return page.getByTestId('live').getAttribute('data-connected');
+        },
+        { timeout: 20_000 },
+      )
+      .toBe('true');
+    await expect.poll(() => text(page, 'active-strategy')).toBe('range');
+    expect(await page.getByTestId('server-down').count()).toBe(0);
   }, 60_000);
 
   it('renders names and reasons from hand-edited files as text: markup stays text, nothing runs', async () => {

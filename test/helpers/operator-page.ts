@@ -54,7 +54,7 @@ afterEach(closeOperatorPages);
 export async function openOperatorPage(
   browser: Browser,
   origin: string,
-  options: { viewport?: { width: number; height: number }; waitLive?: boolean } = {},
+  options: { viewport?: { width: number; height: number }; waitLive?: boolean; fakeClock?: boolean } = {},
 ): Promise<OperatorPage> {
   const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 900 } });
   const page = await context.newPage();
@@ -79,6 +79,8 @@ export async function openOperatorPage(
     w.__csp = [];
     document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.effectiveDirective} ${e.blockedURI}`));
   });
+  // Playwright's clock: time flows as usual, and a test moves it on (fastForward) instead of waiting.
+  if (options.fakeClock) await page.clock.install();
   await page.goto(`${origin}/`);
   if (options.waitLive !== false) await page.locator('[data-testid="live"][data-connected="true"]').waitFor({ timeout: 15_000 });
   return {
