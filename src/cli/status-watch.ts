@@ -3,6 +3,7 @@ import { watchSubscription } from '../client/subscribe.js';
 import { StatusChangedDocument, type StatusChangedSubscription, StatusDocument } from '../generated/graphql.js';
 import type { ClientCommandContext } from './client-command.js';
 import { EXIT } from './exit-codes.js';
+import { storeAway } from './status.js';
 
 type StatusEvent = StatusChangedSubscription['statusChanged'];
 
@@ -18,6 +19,7 @@ function summary(status: StatusEvent): string {
     `presets v${status.presetsVersion}`,
     // The kill switch: a change to it alone is a line of its own.
     status.tradingEnabled ? 'trading on' : 'TRADING OFF',
+    ...(status.store.connected ? [] : [`STORE UNREACHABLE: ${storeAway(status.store)}`]),
     ...(runner.error ? [`RUNNER ERROR: ${runner.error}`] : []),
     ...(status.configError ? [`CONFIG FILE INVALID: ${status.configError.message}`] : []),
     ...(status.strategiesError ? [`PRESETS NOT IN FORCE: ${status.strategiesError.message}`] : []),

@@ -14,6 +14,10 @@ function reconnectTimeout(raw: string | undefined, watch: boolean): number {
   return Number(raw);
 }
 
+/** What the server says of a store it cannot reach (etcd without quorum, say). */
+export const storeAway = (store: { kind: string; lastContactAt?: string | null }) =>
+  `the server cannot reach its ${store.kind.toLowerCase()} store (last contact ${store.lastContactAt ?? 'never'}): what it shows is the state it last saw, and changes are refused until the store is back`;
+
 /** `stratctl status [--watch]`: what is active, the version in force, what the runner applied. */
 export const status: Action = async (flags, _args, ctx) => {
   const reconnectMs = reconnectTimeout(stringFlag(flags, 'reconnect-timeout-ms'), flags.watch === true);
@@ -25,6 +29,7 @@ export const status: Action = async (flags, _args, ctx) => {
     const { status, config } = await execute(ctx.settings, StatusDocument);
     if (ctx.json) return printJson(ctx, status);
     const lines: [string, string][] = [
+      ['store', status.store.kind.toLowerCase()],
       ['active strategy', status.activeStrategyKey],
       ['config version', String(status.configVersion)],
       ['updated at', status.configUpdatedAt],
@@ -42,6 +47,8 @@ export const status: Action = async (flags, _args, ctx) => {
     if (runner.lastScanAt) lines.push(['last scan', runner.lastScanAt]);
     if (runner.heartbeatAt) lines.push(['heartbeat', runner.heartbeatAt]);
     if (runner.error) lines.push(['RUNNER ERROR', runner.error]);
+    // With the store away, runners read STALE and changes are refused: say why, first.
+    if (!status.store.connected) lines.push(['STORE UNREACHABLE', storeAway(status.store)]);
     // The message names the file already ("config.yaml: invalid config", then a line per problem).
     if (status.configError) lines.push(['CONFIG FILE INVALID', status.configError.message]);
     if (status.strategiesError) lines.push(['PRESETS NOT IN FORCE', status.strategiesError.message]);

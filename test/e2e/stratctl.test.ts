@@ -121,6 +121,27 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(JSON.parse(statusJson.stdout).runner).toMatchObject({ inSync: true, appliedConfigVersion: 2, appliedStrategyKey: 'gold' });
   });
 
+  it('status says when the server cannot reach its store, in text, --json and --watch', async () => {
+    const server = await startTestServer({ runner: false });
+    const healthy = await stratctl(['status'], envFor(server));
+    expect(healthy.stdout).toMatch(/^store:\s+file$/m);
+    expect(healthy.stdout).not.toContain('STORE UNREACHABLE');
+    // The store as it reads with etcd's quorum gone: connected false, its last contact kept.
+    const store = server.services.store;
+    const info = store.info.bind(store);
+    vi.spyOn(store, 'info').mockImplementation(() => ({ ...info(), connected: false, lastContactAt: '2026-11-30T03:00:00.000Z' }));
+    const [text, json] = await Promise.all([stratctl(['status'], envFor(server)), stratctl(['status', '--json'], envFor(server))]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      /^STORE UNREACHABLE:\s+the server cannot reach its file store \(last contact 2026-11-30T03:00:00\.000Z\): what it shows is the state it last saw, and changes are refused until the store is back$/m,
+    );
+    expect(JSON.parse(json.stdout).store).toEqual({ kind: 'FILE', connected: false, lastContactAt: '2026-11-30T03:00:00.000Z' });
+    const watch = startStratctl(['status', '--watch'], envFor(server));
+    await watch.waitFor(/STORE UNREACHABLE: the server cannot reach its file store/);
+    watch.signal('SIGINT');
+    expect(await watch.exited).toBe(0);
+  });
+
   it('activate --wait: exit 6 when the runner has not applied it in time; the change itself stands', async () => {
     const server = await startTestServer({ runner: false });
     const env = envFor(server, { CONTROL_PLANE_TOKEN: TEST_TOKEN });
