@@ -64,6 +64,9 @@ export async function* watchSubscription<TResult, TVariables>(
     retryAttempts: Number.MAX_SAFE_INTEGER,
     retry: async (retries) => {
       if (refusal) throw refusal; // the server answered, and said no: retrying will not change that
+      // Never connected: nothing was lost. A server that is not there at the start is "cannot reach"
+      // at once (exit 5, as for a one-shot read), not a minute of "lost the event stream; reconnecting".
+      if (connections === 0) throw new ControlPlaneError('unreachable', `cannot reach ${options.url}`);
       lostAt ??= Date.now();
       if (Date.now() - lostAt >= options.reconnectTimeoutMs) throw giveUp(`lost the event stream from ${options.url}`);
       await new Promise((resolve) => setTimeout(resolve, backoff(retries)));

@@ -234,6 +234,19 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(await human.exited).toBe(0);
   });
 
+  it('status --watch exits 5 at once when nothing listens at the start: nothing was lost, nothing to wait for', async () => {
+    const closed = await startTestServer();
+    await closed.close();
+    // The default reconnect window is 60 s: an exit well inside it is the refusal, not the window running out.
+    const watch = startStratctl(['status', '--watch'], envFor(closed));
+    const code = await Promise.race([watch.exited, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 30_000))]);
+    if (code !== 5) watch.signal('SIGINT'); // not left running past the test
+    expect(code).toBe(5);
+    expect(watch.stderr()).toContain(`cannot reach ${closed.url}`);
+    expect(watch.stderr()).toContain('Is the control plane running');
+    expect(watch.stderr()).not.toContain('lost the event stream');
+  });
+
   it('status --watch exits 5 when the server stays away past --reconnect-timeout-ms', async () => {
     const server = await startTestServer();
     const watch = startStratctl(['status', '--watch', '--reconnect-timeout-ms', '300'], envFor(server));
