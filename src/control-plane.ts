@@ -175,7 +175,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     // Beside an API the state is read in process; the file is then a record, written at heartbeat pace.
     publisher = etcd
       ? etcd.runnerPublisher(id)
-      : fileRunnerStatePublisher(runtimeDir, { minIntervalMs: api ? (settings.runner.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) : 0 });
+      : fileRunnerStatePublisher(runtimeDir, { minIntervalMs: api ? (settings.runner.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) : 0, warn });
     runner = new Runner({
       store,
       feed: settings.runner.feed,

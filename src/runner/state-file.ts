@@ -18,6 +18,12 @@ export interface FileRunnerStatePublisherOptions {
    * (applied, then the scan) were a fifth of the server's CPU on an activation's path.
    */
   minIntervalMs?: number;
+  /**
+   * Told when a write fails (once, until one succeeds again) and when writing works again. Readers
+   * then see the heartbeat go stale, which is the truth; without a line in the runner's log, the one
+   * running the runner (which scans on, fine) had nothing to say why.
+   */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -36,6 +42,7 @@ export function fileRunnerStatePublisher(runtimeDir: string, options: FileRunner
   let cleaned: Promise<unknown> | null = null;
   let lastWriteAt = Number.NEGATIVE_INFINITY;
   let closing = false;
+  let failing = false;
   let wake: (() => void) | null = null;
 
   const interval = (ms: number) =>
@@ -62,7 +69,17 @@ export function fileRunnerStatePublisher(runtimeDir: string, options: FileRunner
       const { state, waiters } = pending;
       pending = null;
       // The runtime dir unwritable or gone: readers will see the heartbeat go stale, which is the truth.
-      await writeFileAtomic(file, `${JSON.stringify(state)}\n`, { durable: false }).catch(() => {});
+      try {
+        await writeFileAtomic(file, `${JSON.stringify(state)}\n`, { durable: false });
+        if (failing) options.warn?.(`runner state is written to ${file} again`);
+        failing = false;
+      } catch (err) {
+        if (!failing)
+          options.warn?.(
+            `runner state could not be written to ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): the API will show this runner STALE until it can; the runner scans on`,
+          );
+        failing = true;
+      }
       lastWriteAt = performance.now();
       for (const w of waiters) w();
     }

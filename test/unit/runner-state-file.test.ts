@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RunnerState } from '../../src/runner/state.js';
@@ -82,6 +82,29 @@ describe('runner state file beside an API: written at most once per interval, th
     const second = await onDisk(dir);
     expect(second.state.scanCount).toBe(2);
     expect(second.ino).not.toBe(first.ino);
+    await publisher.close();
+  });
+});
+
+describe('runner state file that cannot be written', () => {
+  it('says so once (not every heartbeat), and again when it is written once more; publishing never fails', async () => {
+    const parent = await tempRuntimeDir();
+    const dir = path.join(parent, 'rt');
+    await writeFile(dir, 'a file where the runtime dir should be'); // ENOTDIR for every write under it (root ignores modes)
+    const warnings: string[] = [];
+    const publisher = fileRunnerStatePublisher(dir, { warn: (m) => warnings.push(m) });
+    await publisher.publish(state(1));
+    await publisher.publish(state(2));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^runner state could not be written to .*\/rt\/runner-state\.json \(.*ENOTDIR\): the API will show this runner STALE until it can; the runner scans on$/,
+    );
+    await rm(dir);
+    await mkdir(dir);
+    await publisher.publish(state(3));
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]).toBe(`runner state is written to ${path.join(dir, RUNNER_STATE_FILE)} again`);
+    expect((await onDisk(dir)).state.scanCount).toBe(3);
     await publisher.close();
   });
 });
