@@ -176,6 +176,12 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     publisher = etcd
       ? etcd.runnerPublisher(id)
       : fileRunnerStatePublisher(runtimeDir, { minIntervalMs: api ? (settings.runner.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) : 0, warn });
+    try {
+      await publisher.claim?.({ host: hostname(), pid: process.pid });
+    } catch (err) {
+      await etcd?.close();
+      throw err;
+    }
     runner = new Runner({
       store,
       feed: settings.runner.feed,

@@ -4,6 +4,7 @@ import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { LockHeldError } from '../lock.js';
 import { FeedError } from '../runner/feed.js';
 import { RuntimeDirNotWritableError } from '../runtime-dir.js';
+import { RunnerIdInUseError } from '../store-etcd/runners.js';
 import { UsageError } from '../usage-error.js';
 import { EXIT } from './exit-codes.js';
 
@@ -70,6 +71,11 @@ const RULES: { matches: (err: unknown) => boolean; code: number; message: (err: 
     matches: (err) => err instanceof RuntimeFileRefusedError,
     code: EXIT.config,
     message: (err) => `cannot start: ${(err as RuntimeFileRefusedError).file}: ${(err as Error).message}. Fix it and start again.`,
+  },
+  {
+    matches: (err) => err instanceof RunnerIdInUseError,
+    code: EXIT.runtimeDirInUse,
+    message: (err) => `cannot start: ${(err as Error).message}. Stop it first, or give this runner another --runner-id.`,
   },
   {
     matches: (err) => err instanceof LockHeldError,

@@ -140,6 +140,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
       publishers.add(publisher);
       return {
         publish: (state) => publisher.publish(state),
+        claim: (self) => publisher.claim(self),
         close: async () => {
           if (!publishers.delete(publisher)) return;
           await publisher.close();

@@ -11,6 +11,18 @@ import type { EtcdGateway } from './gateway.js';
 import type { EtcdKeys } from './keys.js';
 import type { EtcdMirror, KeyValue } from './mirror.js';
 
+/** Another running runner publishes under this id (etcd: ids are the fleet's, not a runtime dir's). */
+export class RunnerIdInUseError extends Error {
+  override name = 'RunnerIdInUseError';
+  constructor(
+    readonly id: string,
+    readonly pid: number,
+    readonly host: string,
+  ) {
+    super(`runner id ${id} is in use by process ${pid} on ${host}, which is running (it published a heartbeat just now)`);
+  }
+}
+
 /**
  * The lease of a runner's key: long enough that a dead runner shows STALE (3 missed heartbeats)
  * before its key expires and it drops out, at least etcd's 2 s minimum.
@@ -91,6 +103,44 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
         this.lease = null;
       }
       this.warn?.(`etcd store: runner ${this.id} could not publish its state: ${(err as Error).message}`);
+    }
+  }
+
+  /** The state under this runner's key now (null: none, or not a runner's state). */
+  private async published(): Promise<RunnerState | null> {
+    const key = Buffer.from(this.keys.runner(this.id));
+    const res = await this.gateway.call('read runner', (options) => this.gateway.client.kv.range({ key }, options));
+    const value = res.kvs[0]?.value;
+    if (!value) return null;
+    try {
+      return runnerStateSchema.parse(JSON.parse(value.toString('utf8')));
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Before the first publish: refuses an id another live runner holds. The file store has a lock
+   * per runtime dir; on etcd a second `stratctl runner --runner-id acct-fx` (a pod left over after a
+   * redeploy) was accepted silently: both scanned the same markets under one key, its pid flipping
+   * between them. Another process's state under the key, not stopped, is watched for up to
+   * STALE_AFTER_HEARTBEATS of its heartbeats: a new heartbeat means it runs (RunnerIdInUseError);
+   * none, or the key gone, means it died (a crash whose lease has not run out yet) and the id is free.
+   */
+  async claim(self: { host: string; pid: number }, pollMs = 250): Promise<void> {
+    const other = (state: RunnerState | null) =>
+      state && !state.stopped && (state.host !== self.host || state.pid !== self.pid) ? state : null;
+    const first = other(await this.published());
+    if (!first) return;
+    this.warn?.(
+      `etcd store: runner id ${this.id} is published by process ${first.pid} on ${first.host}; waiting up to ${STALE_AFTER_HEARTBEATS} heartbeats to see whether it still runs`,
+    );
+    const until = Date.now() + STALE_AFTER_HEARTBEATS * first.heartbeatIntervalMs;
+    while (Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      const now = other(await this.published());
+      if (!now) return;
+      if (now.heartbeatAt !== first.heartbeatAt || now.pid !== first.pid) throw new RunnerIdInUseError(this.id, now.pid, now.host);
     }
   }
 

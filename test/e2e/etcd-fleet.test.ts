@@ -166,3 +166,43 @@ describeWithEtcd('2 API replicas + 3 runners on etcd, over HTTP', () => {
     );
   });
 });
+
+describeWithEtcd("a runner id is the fleet's: one running runner per id on etcd", () => {
+  it("a second runner with a running runner's id is refused (75); after a crash the id is free again", async () => {
+    const cluster = await startEtcd();
+    const store = cluster.url(freshPrefix());
+    const args = async () => [
+      'runner',
+      '--store',
+      store,
+      '--runner-id',
+      'acct-fx',
+      '--heartbeat-ms',
+      '200',
+      '--feed',
+      'sim:7',
+      '--runtime-dir',
+      await tempRuntimeDir(),
+    ];
+    const api = await spawnServer(await tempRuntimeDir(), ['--no-runner', '--store', store], { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    const first = spawnStratctl(await args(), { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    await first.waitFor(/strategy runner started/);
+    const second = spawnStratctl(await args(), { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    // Refused within the few heartbeats it watches (a bound, so a runner that starts anyway fails here, not at the test's timeout).
+    const code = await Promise.race([second.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 20_000))]);
+    expect(code).toBe(75);
+    expect(second.stderr()).toContain(`runner id acct-fx is in use by process ${first.proc.pid}`);
+    expect(second.stderr()).toContain('give this runner another --runner-id');
+    // The first one never stopped scanning, and is the only acct-fx.
+    const runners = async () => (await gql(api.url, '{ status { runners { id pid state } } }')).body.data?.status.runners;
+    expect(await runners()).toEqual([{ id: 'acct-fx', pid: first.proc.pid, state: 'RUNNING' }]);
+
+    // A crash leaves its key until the lease runs out: the next one waits out a few heartbeats, then runs.
+    await first.stop('SIGKILL');
+    const next = spawnStratctl(await args(), { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    await next.waitFor(/strategy runner started/);
+    await waitUntil(runners, (list) => list?.length === 1 && list[0].pid === next.proc.pid && list[0].state === 'RUNNING', {
+      what: 'the new acct-fx running',
+    });
+  }, 60_000);
+});
