@@ -63,6 +63,17 @@ function errorCode(error: ControlPlaneError): string {
   return error.status !== undefined && error.status < 500 ? 'BAD_RESPONSE' : 'INTERNAL_SERVER_ERROR';
 }
 
+/**
+ * A conflict's versions, for a script that retries: the version that won is what `--if-version`
+ * takes next (it had to read the message, or ask `status` again).
+ */
+function conflictVersions(error: ControlPlaneError): Record<string, unknown> {
+  const extensions = error.errors[0]?.extensions;
+  if (error.code !== 'CONFLICT' || !extensions) return {};
+  const { currentVersion, expectedVersion } = extensions as { currentVersion?: unknown; expectedVersion?: unknown };
+  return { ...(currentVersion !== undefined && { currentVersion }), ...(expectedVersion !== undefined && { expectedVersion }) };
+}
+
 function describe(error: ControlPlaneError): string {
   const issues = (error.errors[0]?.extensions?.issues ?? []) as { path?: unknown[]; message: string }[];
   const lines = issues
@@ -103,7 +114,7 @@ export async function runClientCommand(
       return EXIT.unexpected;
     }
     if (!(err instanceof ControlPlaneError)) throw err;
-    if (flags.json === true) printJsonError(ctx.io, errorCode(err), err.message);
+    if (flags.json === true) printJsonError(ctx.io, errorCode(err), err.message, conflictVersions(err));
     ctx.warn(`error: ${describe(err)}\n${nextStep(err, settings)}`);
     return EXIT_BY_KIND[err.kind];
   }

@@ -73,7 +73,13 @@ describe('stratctl covers the API', { timeout: 60_000 }, () => {
     const server = await withHistory();
     const stale = await stratctl(['rollback', '1', '--if-version', '2', '--json'], envFor(server));
     expect(stale.code).toBe(4);
-    expect(jsonError(stale.stdout).error).toEqual({ code: 'CONFLICT', message: 'Config version conflict: expected 2, current 3' });
+    // The versions too, so a script can retry with --if-version <currentVersion> without reading the message.
+    expect(jsonError(stale.stdout).error).toEqual({
+      code: 'CONFLICT',
+      message: 'Config version conflict: expected 2, current 3',
+      currentVersion: 3,
+      expectedVersion: 2,
+    });
 
     const done = await stratctl(['rollback', '1', '--if-version', '3'], envFor(server));
     expect(done.code, done.stderr).toBe(0);
