@@ -1,4 +1,4 @@
-import { ControlPlaneError, type FailureKind, newSession, notAnEndpoint } from '../client/http.js';
+import { ControlPlaneError, type FailureKind, newSession, notAnEndpoint, TLS_NOT_TRUSTED_MESSAGE } from '../client/http.js';
 import { type ClientSettings, DEFAULT_URL, resolveClientSettings } from '../client/settings.js';
 import { EXIT } from './exit-codes.js';
 import type { CommandContext } from './io.js';
@@ -26,6 +26,8 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
     case 'unreachable':
       if (error.answerLost)
         return 'Check with "stratctl status" or "stratctl history" whether it was applied before trying again (--if-version makes a retry safe).';
+      if (error.message.includes(TLS_NOT_TRUSTED_MESSAGE))
+        return 'Retrying will not help. If the certificate is signed by your own CA (a TLS proxy in front), give it to Node: NODE_EXTRA_CA_CERTS=/path/to/ca.pem; if it names another host or has expired, fix the certificate or --url.';
       if (error.status !== undefined)
         return `Check the control plane behind it (stratctl status against it directly, its log), then retry. --url / CONTROL_PLANE_URL is ${settings.url}.`;
       return `Is the control plane running (npm start, or stratctl serve)? Check --url / CONTROL_PLANE_URL (now ${settings.url}).`;

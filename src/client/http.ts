@@ -160,9 +160,23 @@ const NEVER_SENT = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'ERR_TLS_CERT_ALTNAME_INVALID',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'CERT_HAS_EXPIRED',
 ]);
+
+/** A TLS certificate this client does not accept: a retry never helps (a cron loop retried forever). */
+const TLS_NOT_TRUSTED = new Set([
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_HAS_EXPIRED',
+]);
+/** How the message of a refused certificate reads (stratctl's next step keys on it). */
+export const TLS_NOT_TRUSTED_MESSAGE = 'its TLS certificate is not accepted';
 
 async function postOnce(
   options: ClientOptions,
@@ -210,6 +224,8 @@ function lostRequest(err: unknown, document: TypedDocumentNode<any, any>, option
       true,
     );
   }
+  if (cause?.code !== undefined && TLS_NOT_TRUSTED.has(cause.code))
+    return new ControlPlaneError('unreachable', `cannot reach ${options.url}: ${TLS_NOT_TRUSTED_MESSAGE} (${cause.code})`);
   if (answering) return new ControlPlaneError('unreachable', `the answer from ${options.url} was cut off (${why})`);
   return new ControlPlaneError('unreachable', `cannot reach ${options.url} (${why})`);
 }

@@ -1,8 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
+import { makeTlsFiles } from '../helpers/etcd.js';
 import { recordingListener } from '../helpers/recording-listener.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
@@ -257,6 +260,24 @@ describe('stratctl exit codes, and errors as JSON on stdout under --json', { tim
       expect(result.stderr).toContain('Check the control plane behind it');
       if (status === 504) expect(result.stderr).toContain('a change sent may or may not have been applied');
     }
+  });
+
+  it('exit 5 with what to do when the URL’s TLS certificate is not trusted (a TLS proxy with its own CA): retrying will not help', async () => {
+    const tls = await makeTlsFiles(await tempRuntimeDir());
+    const proxy = createHttpsServer({ cert: await readFile(tls.serverCertFile), key: await readFile(tls.serverKeyFile) }, (_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":null}'),
+    );
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => proxy.close(() => resolve())));
+    const url = `https://127.0.0.1:${(proxy.address() as AddressInfo).port}/graphql`;
+    const result = await stratctl(['status', '--url', url]);
+    expect(result.code).toBe(5);
+    expect(result.stderr).toMatch(
+      new RegExp(`^error: cannot reach ${url.replace(/[.]/g, '\\.')}: its TLS certificate is not accepted \\([A-Z_]+\\)$`, 'm'),
+    );
+    expect(result.stderr).toContain('Retrying will not help');
+    expect(result.stderr).toContain('NODE_EXTRA_CA_CERTS=/path/to/ca.pem');
+    expect(result.stderr).not.toContain('Is the control plane running');
   });
 
   it('exit 2: a request over the server’s body limit is the input’s fault, and says so', async () => {
