@@ -149,23 +149,6 @@ export async function post(
 /** How long a request waits for its whole answer (with `--wait`, the wait's time is added: wait-flag.ts). */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
-/** Failures before a request could be sent: the connection never opened. */
-const NEVER_SENT = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'CERT_HAS_EXPIRED',
-]);
-
 /** A TLS certificate this client does not accept: a retry never helps (a cron loop retried forever). */
 const TLS_NOT_TRUSTED = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
@@ -175,6 +158,19 @@ const TLS_NOT_TRUSTED = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'CERT_HAS_EXPIRED',
 ]);
+
+/** Failures before the request went out (no connection, or a certificate refused): nothing was sent. */
+const NEVER_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  ...TLS_NOT_TRUSTED,
+]);
+
 /** How the message of a refused certificate reads (stratctl's next step keys on it). */
 export const TLS_NOT_TRUSTED_MESSAGE = 'its TLS certificate is not accepted';
 

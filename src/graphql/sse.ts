@@ -3,9 +3,10 @@ import { type ExecutionArgs, GraphQLError, getOperationAST } from 'graphql';
 import { type OperationResult, TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from 'graphql-sse';
 import { createHandler } from 'graphql-sse/lib/use/fetch';
 import type { Plugin } from 'graphql-yoga';
+import { AuthenticationError } from '../auth/identity.js';
 import type { Authenticator } from '../auth/tokens.js';
 import type { Logger } from '../log.js';
-import { UNAUTHENTICATED_HEADERS } from './errors.js';
+import { extensionsFor } from './errors.js';
 import type { RequestScope } from './request-scope.js';
 
 /** Where graphql-sse's single-connection mode is served (the operator page's one SSE connection per tab). */
@@ -33,10 +34,12 @@ function asSent(error: GraphQLError) {
 type SseResponse = [body: string, init: { status: number; statusText: string; headers: Record<string, string> }];
 
 const UNAUTHENTICATED_BODY = JSON.stringify({ errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } }] });
-const unauthenticated = (challenge: string): SseResponse => [
-  UNAUTHENTICATED_BODY,
-  { status: 401, statusText: 'Unauthorized', headers: { ...JSON_HEADERS, 'WWW-Authenticate': challenge } },
-];
+/** 401 as /graphql answers it: the same body, and the challenge extensionsFor gives (`invalid_token` for a wrong one). */
+const unauthenticated = (reason: 'missing' | 'invalid'): SseResponse => {
+  const { http } = extensionsFor(new AuthenticationError(reason)) as { http: { headers: Record<string, string> } };
+  const headers = http.headers;
+  return [UNAUTHENTICATED_BODY, { status: 401, statusText: 'Unauthorized', headers: { ...JSON_HEADERS, ...headers } }];
+};
 
 /**
  * graphql-sse's single-connection mode at /graphql/stream, through yoga's envelop orchestrator
@@ -64,8 +67,7 @@ export function singleConnectionSsePlugin(options: { authenticator: Authenticato
         {
           authenticate: async (req) => {
             const credentials = await options.authenticator.authenticate(req.headers.get('authorization'));
-            if (credentials.kind === 'invalid')
-              return unauthenticated(`${UNAUTHENTICATED_HEADERS['WWW-Authenticate']}, error="invalid_token"`);
+            if (credentials.kind === 'invalid') return unauthenticated('invalid');
             const presented =
               req.headers.get(TOKEN_HEADER_KEY) || new URL(req.url ?? '', 'http://localhost/').searchParams.get(TOKEN_QUERY_KEY);
             return presented || randomUUID();
@@ -78,7 +80,7 @@ export function singleConnectionSsePlugin(options: { authenticator: Authenticato
             if (errors.length > 0) {
               if (options.readsRequireToken) {
                 const credentials = await options.authenticator.authenticate(req.headers.get('authorization'));
-                if (credentials.kind === 'none') return unauthenticated(UNAUTHENTICATED_HEADERS['WWW-Authenticate']);
+                if (credentials.kind === 'none') return unauthenticated('missing');
               }
               return [
                 JSON.stringify({ errors: errors.map(asSent) }),
