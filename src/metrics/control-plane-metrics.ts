@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ConfigStore, StoreEvent } from '../config/store.js';
 import type { RunnerFleet } from '../runner/fleet.js';
-import type { RunnerState } from '../runner/state.js';
+import type { RunnerHealth, RunnerState } from '../runner/state.js';
 
 /** What the domain metrics are read from: the plane's store and its view of the runners. */
 export interface MetricsSources {
@@ -67,6 +67,27 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
       for (const { state } of runners.views()) {
         if (state?.applied) this.set({ runner: state.id }, state.applied.configVersion);
       }
+    },
+  });
+  new Gauge({
+    name: 'control_plane_runners',
+    help: 'Runners by state, as status.runners lists them (STALE: no heartbeat for 3 intervals; on etcd a dead runner stays STALE for 10 minutes, then leaves the list).',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const counts: Record<RunnerHealth, number> = { RUNNING: 0, STALE: 0, STOPPED: 0, ERROR: 0 };
+      for (const { health } of runners.views()) counts[health] += 1;
+      for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
+    },
+  });
+  new Gauge({
+    name: 'control_plane_runner_state',
+    help: 'Each listed runner, with its state now as a label (value 1): which runner is STALE or in ERROR.',
+    labelNames: ['runner', 'state'],
+    registers,
+    collect() {
+      this.reset();
+      for (const { state, health } of runners.views()) if (state) this.set({ runner: state.id, state: health }, 1);
     },
   });
   const scans = new Counter({

@@ -15,7 +15,7 @@ import { parseEtcdStoreUrl } from './url.js';
 export { DEFAULT_AUDIT_KEEP } from './config-store.js';
 export type { EtcdDumpSide } from './dump.js';
 export { STORE_CALL_TIMEOUT_MS } from './gateway.js';
-export { runnerLeaseSeconds } from './runners.js';
+export { DEAD_RUNNER_RETENTION_SECONDS, liveRunnerLeaseSeconds, runnerLeaseSeconds } from './runners.js';
 export { EtcdUrlError, isEtcdStoreUrl, parseEtcdStoreUrl } from './url.js';
 
 export interface EtcdStoreOptions {
@@ -29,6 +29,8 @@ export interface EtcdStoreOptions {
   readonly auditKeep?: number;
   /** 2 s unless a test says otherwise. */
   readonly callTimeoutMs?: number;
+  /** How long a dead runner's key stays (STALE) before it expires: DEAD_RUNNER_RETENTION_SECONDS unless a test says otherwise. */
+  readonly deadRunnerRetentionSeconds?: number;
   /** How often reachability is probed (1 s). */
   readonly probeIntervalMs?: number;
   readonly now?: () => Date;
@@ -136,7 +138,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
       },
     },
     runnerPublisher(id) {
-      const publisher = new EtcdRunnerPublisher(gateway, keys, id, options.warn);
+      const publisher = new EtcdRunnerPublisher(gateway, keys, id, options.warn, options.deadRunnerRetentionSeconds);
       publishers.add(publisher);
       return {
         publish: (state) => publisher.publish(state),

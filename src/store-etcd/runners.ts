@@ -24,18 +24,33 @@ export class RunnerIdInUseError extends Error {
 }
 
 /**
- * The lease of a runner's key: long enough that a dead runner shows STALE (3 missed heartbeats)
- * before its key expires and it drops out, at least etcd's 2 s minimum.
+ * How long a runner that died without stopping cleanly (SIGKILL, a lost host) stays listed, STALE,
+ * before its key expires: long enough for a person to see it and for any scrape interval to catch
+ * it in `control_plane_runners{state="STALE"}`. A runner restarted under the same `--runner-id`
+ * takes its key over sooner (`claim`).
+ */
+export const DEAD_RUNNER_RETENTION_SECONDS = 600;
+
+/**
+ * The lease of a stopped runner's key: long enough for a reader to see STOPPED (3 + 2 heartbeats),
+ * at least etcd's 2 s minimum; then it drops out (a rolling restart does not leave the fleet's
+ * summary STOPPED for long).
  */
 export function runnerLeaseSeconds(heartbeatIntervalMs: number): number {
   return Math.max(2, Math.ceil(((STALE_AFTER_HEARTBEATS + 2) * heartbeatIntervalMs) / 1000));
 }
 
+/** The lease of a live runner's key: what a crash leaves behind, STALE, for `retentionSeconds`. */
+export function liveRunnerLeaseSeconds(heartbeatIntervalMs: number, retentionSeconds = DEAD_RUNNER_RETENTION_SECONDS): number {
+  return Math.max(runnerLeaseSeconds(heartbeatIntervalMs), Math.ceil(retentionSeconds));
+}
+
 /**
  * Publishes a runner's state to `runners/<id>` under a lease that etcd3 keeps alive while the
- * process lives: a runner that dies (SIGKILL, lost host) drops out when the lease expires. Publishes
- * are coalesced (the latest wins) and never reject: a heartbeat that cannot be written shows as a
- * heartbeat going stale, which is the truth.
+ * process lives: a runner that dies (SIGKILL, lost host) shows STALE until the lease expires
+ * (`DEAD_RUNNER_RETENTION_SECONDS`), then drops out. The final (stopped) state is put under a short
+ * lease of its own. Publishes are coalesced (the latest wins) and never reject: a heartbeat that
+ * cannot be written shows as a heartbeat going stale, which is the truth.
  */
 export class EtcdRunnerPublisher implements RunnerStatePublisher {
   private lease: Lease | null = null;
@@ -48,6 +63,7 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
     private readonly keys: EtcdKeys,
     private readonly id: string,
     private readonly warn?: (message: string) => void,
+    private readonly retentionSeconds = DEAD_RUNNER_RETENTION_SECONDS,
   ) {
     if (id === '' || id.includes('\0')) throw new Error('a runner id must be a non-empty string');
   }
@@ -89,12 +105,29 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
 
   private async writeOnce(state: RunnerState): Promise<void> {
     if (this.closed && !state.stopped) return;
-    const key = this.keys.runner(this.id);
+    const key = Buffer.from(this.keys.runner(this.id));
+    const value = Buffer.from(JSON.stringify(state));
     try {
-      const lease = this.currentLease(runnerLeaseSeconds(state.heartbeatIntervalMs));
+      if (state.stopped) {
+        // A short lease of its own, not kept alive: STOPPED is shown for a few heartbeats, then the
+        // key goes. The live lease (which would keep a stopped runner listed for the whole
+        // retention) is revoked once the key no longer belongs to it.
+        await this.gateway.call('runner stopped', async (options) => {
+          const short = this.gateway.client.lease(runnerLeaseSeconds(state.heartbeatIntervalMs), { autoKeepAlive: false });
+          await this.gateway.client.kv.put({ key, value, lease: await short.grant() }, options);
+        });
+        const live = this.lease;
+        this.lease = null;
+        if (live) {
+          // A revoke that fails leaves the old lease to expire with no key under it.
+          await this.gateway.call('revoke runner lease', (options) => live.revoke(options)).catch(() => live.release());
+        }
+        return;
+      }
+      const lease = this.currentLease(liveRunnerLeaseSeconds(state.heartbeatIntervalMs, this.retentionSeconds));
       await this.gateway.call('runner heartbeat', async (options) => {
         const id = await lease.grant();
-        await this.gateway.client.kv.put({ key: Buffer.from(key), value: Buffer.from(JSON.stringify(state)), lease: id }, options);
+        await this.gateway.client.kv.put({ key, value, lease: id }, options);
       });
     } catch (err) {
       // A lease etcd no longer knows (it expired during an outage) is replaced on the next heartbeat.
@@ -144,7 +177,7 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
     }
   }
 
-  /** Stops the keepalive: the final (stopped) state stays visible until the lease runs out. */
+  /** Stops the keepalive: the final (stopped) state stays visible until its short lease runs out. */
   async close(): Promise<void> {
     this.closed = true;
     while (this.draining) await new Promise((r) => setTimeout(r, 5));

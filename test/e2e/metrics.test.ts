@@ -81,6 +81,15 @@ describe('GET /metrics', { timeout: 30_000 }, () => {
     const runnerId = server.services.runners.views()[0]!.state!.id;
     expect(sample(families, 'control_plane_runner_applied_config_version', { runner: runnerId })?.value).toBe(2);
     expect(sample(families, 'control_plane_runner_scans_total', { runner: runnerId })?.value).toBeGreaterThanOrEqual(2);
+    // The one runner, by state: the count and the runner named (RUNNING, or ERROR once the broken edit reached it).
+    const runnerSeries = families.get('control_plane_runner_state')?.metrics ?? [];
+    expect(runnerSeries.map((m) => [m.labels?.runner, m.value])).toEqual([[runnerId, '1']]);
+    const runnerHealth = runnerSeries[0]?.labels?.state ?? '';
+    expect(['RUNNING', 'ERROR']).toContain(runnerHealth);
+    const byState = Object.fromEntries(
+      (families.get('control_plane_runners')?.metrics ?? []).map((m) => [m.labels?.state, Number(m.value)]),
+    );
+    expect(byState).toEqual({ RUNNING: 0, STALE: 0, STOPPED: 0, ERROR: 0, [runnerHealth]: 1 });
     expect(sample(families, 'control_plane_runner_scan_seconds')?.count).toBeGreaterThanOrEqual(2);
     expect(sample(families, 'control_plane_signals_total', { strategy: 'gold' })?.value).toBeGreaterThanOrEqual(1);
     expect(sample(families, 'control_plane_auth_failures_total')?.value).toBe(1);

@@ -3,9 +3,9 @@ import { tokenDigest } from '../../src/auth/token-file.js';
 import { TokenRefusedError } from '../../src/auth/token-store.js';
 import { RunnerFleet } from '../../src/runner/fleet.js';
 import { type RunnerState, runnerHealth } from '../../src/runner/state.js';
-import { runnerLeaseSeconds } from '../../src/store-etcd/index.js';
+import { DEAD_RUNNER_RETENTION_SECONDS, liveRunnerLeaseSeconds, runnerLeaseSeconds } from '../../src/store-etcd/index.js';
 import { describeWithEtcd, type EtcdCluster, startEtcd } from '../helpers/etcd.js';
-import { eventually, freshPrefix, openReplica, rawClient } from '../helpers/etcd-stores.js';
+import { eventually, freshPrefix, grantedTtl, openReplica, rawClient } from '../helpers/etcd-stores.js';
 
 let shared: EtcdCluster | null = null;
 const cluster = async () => {
@@ -78,11 +78,12 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     expect(await a.tokens.find(sha256)).toBeUndefined();
   });
 
-  it('runners publish under leases: every replica lists them; a dead one goes STALE, then drops out when its lease expires', async () => {
+  it('runners publish under leases: every replica lists them; a dead one stays listed STALE for the retention, then drops out', async () => {
     const c = await cluster();
     const prefix = freshPrefix();
     const api = await openReplica(c, prefix);
-    const runnerProcess = await openReplica(c, prefix);
+    // A 4 s retention instead of 10 min: twice the 2 s a stopped runner's lease has at 200 ms heartbeats.
+    const runnerProcess = await openReplica(c, prefix, { deadRunnerRetentionSeconds: 4 });
     const seen: number[] = [];
     api.runners.subscribe(() => seen.push(api.runners.list().length));
     const r1 = runnerProcess.runnerPublisher('host-a:1');
@@ -95,26 +96,47 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
       ['host-b:2', ['XAU_USD']],
     ]);
     expect(seen.length).toBeGreaterThanOrEqual(2);
-    const lease = await rawClient(c).get(`/${prefix}/runners/host-a:1`).exec();
-    expect(Number(lease.kvs[0]?.lease)).toBeGreaterThan(0);
+    expect(await grantedTtl(c, `/${prefix}/runners/host-a:1`)).toBe(4);
     expect(runnerLeaseSeconds(200)).toBe(2);
 
     // The runner process dies: no clean stop, its connection (and so its keepalives) just end.
     const diedAt = Date.now();
     await runnerProcess.close();
-    let sawStale = false;
+    let staleAt = 0;
     await eventually(
       'the dead runners drop out',
       () => {
         const listed = api.runners.list();
-        if (listed.some((r) => runnerHealth(r, Date.now()) === 'STALE')) sawStale = true;
+        if (!staleAt && listed.length === 2 && listed.every((r) => runnerHealth(r, Date.now()) === 'STALE')) staleAt = Date.now();
         return listed.length === 0;
       },
-      10_000,
+      15_000,
     );
-    expect(sawStale).toBe(true);
-    // Not before its lease could have run out (2 s TTL; etcd may round up but never down).
-    expect(Date.now() - diedAt).toBeGreaterThanOrEqual(1500);
+    expect(staleAt).toBeGreaterThan(0);
+    // Listed, STALE, until the retention ran out (etcd may round a TTL up, never down): not at a
+    // stopped runner's 2 s.
+    expect(Date.now() - diedAt).toBeGreaterThanOrEqual(3500);
+  });
+
+  it("a live runner's key lives as long as the retention (10 min by default), a stopped runner's only a few heartbeats", async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    const runnerProcess = await openReplica(c, prefix);
+    const key = `/${prefix}/runners/prod:1`;
+    const publisher = runnerProcess.runnerPublisher('prod:1');
+    await publisher.publish(runnerState('prod:1', { heartbeatIntervalMs: 2000 }));
+    expect(DEAD_RUNNER_RETENTION_SECONDS).toBe(600);
+    expect(liveRunnerLeaseSeconds(2000)).toBe(600);
+    expect(await grantedTtl(c, key)).toBe(600);
+    await publisher.publish(runnerState('prod:1', { heartbeatIntervalMs: 2000, stopped: true }));
+    expect(await grantedTtl(c, key)).toBe(runnerLeaseSeconds(2000));
+    expect(runnerLeaseSeconds(2000)).toBe(10);
+    await publisher.close();
+    // The live lease was revoked (a stopped runner holds no 10-minute lease), and the key kept.
+    const leases = await rawClient(c).leaseClient.leaseLeases({});
+    const granted = await Promise.all(leases.leases.map((l) => rawClient(c).leaseClient.leaseTimeToLive({ ID: l.ID })));
+    expect(granted.filter((l) => Number(l.grantedTTL) === 600 && Number(l.TTL) > 0)).toEqual([]);
+    expect((await rawClient(c).get(key).json()) as RunnerState).toMatchObject({ id: 'prod:1', stopped: true });
   });
 
   it("a runner's health is judged by when this replica received its state, not by the runner host's clock", async () => {

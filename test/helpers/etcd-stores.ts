@@ -31,6 +31,14 @@ export function rawClient(cluster: EtcdCluster): Etcd3 {
   return client;
 }
 
+/** The TTL etcd granted the lease `key` is under (0: the key has no lease, or is absent). */
+export async function grantedTtl(cluster: EtcdCluster, key: string): Promise<number> {
+  const res = await rawClient(cluster).get(key).exec();
+  const lease = res.kvs[0]?.lease;
+  if (!lease || lease === '0') return 0;
+  return Number((await rawClient(cluster).leaseClient.leaseTimeToLive({ ID: lease })).grantedTTL);
+}
+
 const draftOf = (state: StoreState) => {
   const { version: _v, updatedAt: _u, ...draft } = state.config.config;
   return draft;

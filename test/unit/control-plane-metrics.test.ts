@@ -46,6 +46,10 @@ function fakePlane() {
       const audit = { time: iso(at) } as never;
       for (const l of storeListeners) l({ type: 'changed', previous, current, audit, source: 'commit' });
     },
+    show(fleet: RunnerView[]) {
+      views = fleet;
+      for (const l of runnerListeners) l();
+    },
     publish(states: Partial<RunnerState>[]) {
       views = states.map((s) => ({
         health: 'RUNNING',
@@ -60,6 +64,39 @@ const value = async (registry: Registry, name: string) =>
   ((await registry.getSingleMetric(name)?.get())?.values ?? []) as { labels: object; value: number; metricName?: string }[];
 
 describe('control-plane metrics (alone, fake store and fleet)', () => {
+  it('runners by state, every state present from the start, and each runner with its state now', async () => {
+    const plane = fakePlane();
+    const registry = new Registry();
+    createControlPlaneMetrics(plane, registry, () => T0);
+    const counts = async () =>
+      Object.fromEntries((await value(registry, 'control_plane_runners')).map((v) => [(v.labels as { state: string }).state, v.value]));
+    const states = async () => (await value(registry, 'control_plane_runner_state')).map((v) => [v.labels, v.value]);
+    expect(await counts()).toEqual({ RUNNING: 0, STALE: 0, STOPPED: 0, ERROR: 0 });
+    expect(await states()).toEqual([]);
+    const runner = (id: string) => ({ id, startedAt: iso(T0), lastSignals: [], applied: null }) as unknown as RunnerState;
+    plane.show([
+      { health: 'RUNNING', state: runner('acct-fx') },
+      { health: 'STALE', state: runner('acct-metals') },
+      { health: 'RUNNING', state: runner('acct-rates') },
+    ]);
+    expect(await counts()).toEqual({ RUNNING: 2, STALE: 1, STOPPED: 0, ERROR: 0 });
+    expect(await states()).toEqual([
+      [{ runner: 'acct-fx', state: 'RUNNING' }, 1],
+      [{ runner: 'acct-metals', state: 'STALE' }, 1],
+      [{ runner: 'acct-rates', state: 'RUNNING' }, 1],
+    ]);
+    // The dead one gone from the list: so are its series; the count says so.
+    plane.show([
+      { health: 'ERROR', state: runner('acct-fx') },
+      { health: 'RUNNING', state: runner('acct-rates') },
+    ]);
+    expect(await counts()).toEqual({ RUNNING: 1, STALE: 0, STOPPED: 0, ERROR: 1 });
+    expect(await states()).toEqual([
+      [{ runner: 'acct-fx', state: 'ERROR' }, 1],
+      [{ runner: 'acct-rates', state: 'RUNNING' }, 1],
+    ]);
+  });
+
   it('reload seconds: accepted -> applied once per runner, whichever the process heard first', async () => {
     const plane = fakePlane();
     const registry = new Registry();
