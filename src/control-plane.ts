@@ -62,6 +62,11 @@ export interface ControlPlaneSettings {
    * one stalled, or the file was replaced): this process no longer owns the directory and must stop.
    */
   onLockLost?: (file: string, holder: LockHolder | null) => void;
+  /**
+   * etcd: this process's runner id was taken over by another process (a runner started under the
+   * id while this one was not heard from: frozen, or cut off from etcd): this runner must stop.
+   */
+  onRunnerIdTakenOver?: (id: string, holder: { pid: number; host: string }) => void;
 }
 
 /** What resolvers and adapters reach: the domain, never the file system. */
@@ -174,7 +179,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     const id = settings.runner.id ?? `${hostname()}:${process.pid}`;
     // Beside an API the state is read in process; the file is then a record, written at heartbeat pace.
     publisher = etcd
-      ? etcd.runnerPublisher(id)
+      ? etcd.runnerPublisher(id, (holder) => settings.onRunnerIdTakenOver?.(id, holder))
       : fileRunnerStatePublisher(runtimeDir, { minIntervalMs: api ? (settings.runner.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) : 0, warn });
     try {
       await publisher.claim?.({ host: hostname(), pid: process.pid });

@@ -12,7 +12,7 @@ import { UsageError } from '../usage-error.js';
 import { requireExistingRuntimeDir } from './existing-runtime-dir.js';
 import { EXIT } from './exit-codes.js';
 import { type Action, stringFlag } from './program.js';
-import { lockLostReason, stopOnSignal } from './serve.js';
+import { lockLostReason, runnerIdLostReason, stopOnSignal } from './serve.js';
 import { startFailure } from './start-failures.js';
 
 /**
@@ -92,6 +92,7 @@ export const runner: Action = async (flags, _args, ctx) => {
       logger,
       onInvalidConfig: reportWhileInvalid(runtimeDir, feed, settings.heartbeatMs, logger, () => stopRequested),
       onLockLost: (file, holder) => stopping.stopBecause(lockLostReason(file, holder), EXIT.runtimeDirInUse),
+      onRunnerIdTakenOver: (runnerId, holder) => stopping.stopBecause(runnerIdLostReason(runnerId, holder), EXIT.runtimeDirInUse),
     });
   } catch (err) {
     if (stopRequested && err instanceof ConfigFileError) return stopped;

@@ -31,7 +31,7 @@ async function startServing(
   runnerSettings: RunnerSettings,
   logger: Logger,
   ctx: CommandContext,
-  onLockLost: (file: string, holder: LockHolder | null) => void,
+  onLost: (reason: string) => void,
 ): Promise<Serving> {
   const feed = settings.runner ? await openFeed(runnerSettings.feed) : undefined;
   const plane = await startControlPlane({
@@ -50,7 +50,8 @@ async function startServing(
     },
     fileLimits: limits.files,
     logger,
-    onLockLost,
+    onLockLost: (file, holder) => onLost(lockLostReason(file, holder)),
+    onRunnerIdTakenOver: (id, holder) => onLost(runnerIdLostReason(id, holder)),
   });
   const source = plane.adminTokenSource;
   if (source?.kind === 'file') {
@@ -70,6 +71,11 @@ async function startServing(
 export function lockLostReason(file: string, holder: LockHolder | null): string {
   const now = holder ? `process ${holder.pid} on ${holder.host} holds it now` : 'it is not a lock file any more';
   return `lost ${file}: ${now}, so this process no longer owns the runtime directory`;
+}
+
+/** Why a runner whose etcd runner id another process took over stops (exit 75, as at a refused start). */
+export function runnerIdLostReason(id: string, holder: { pid: number; host: string }): string {
+  return `runner id ${id} was taken over by process ${holder.pid} on ${holder.host} while this runner was not heard from (stopped, frozen, or cut off from etcd for 3 heartbeats), so this runner stops: two runners never run under one id`;
 }
 
 /**
@@ -163,8 +169,8 @@ export const serve: Action = async (flags, _args, ctx) => {
   const stopping = stopOnSignal(ctx, logger, 'finishing in-flight requests and writes, then stopping');
   let serving: Serving;
   try {
-    serving = await startServing(settings, limits, store, runnerSettings, logger, ctx, (file, holder) =>
-      stopping.stopBecause(lockLostReason(file, holder), EXIT.runtimeDirInUse),
+    serving = await startServing(settings, limits, store, runnerSettings, logger, ctx, (reason) =>
+      stopping.stopBecause(reason, EXIT.runtimeDirInUse),
     );
   } catch (err) {
     stopping.dispose();

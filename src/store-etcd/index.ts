@@ -42,7 +42,8 @@ export interface EtcdStores {
   readonly config: ConfigStore;
   readonly tokens: TokenStore;
   readonly runners: RunnerStateSource;
-  runnerPublisher(id: string): RunnerStatePublisher;
+  /** `onTakenOver`: another process published under the id over this one's state (see EtcdRunnerPublisher). */
+  runnerPublisher(id: string, onTakenOver?: (holder: { pid: number; host: string }) => void): RunnerStatePublisher;
   /** Closes every part still open and the client. */
   close(): Promise<void>;
 }
@@ -137,8 +138,8 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
         void release('runners');
       },
     },
-    runnerPublisher(id) {
-      const publisher = new EtcdRunnerPublisher(gateway, keys, id, options.warn, options.deadRunnerRetentionSeconds);
+    runnerPublisher(id, onTakenOver) {
+      const publisher = new EtcdRunnerPublisher(gateway, keys, id, options.warn, options.deadRunnerRetentionSeconds, onTakenOver);
       publishers.add(publisher);
       return {
         publish: (state) => publisher.publish(state),

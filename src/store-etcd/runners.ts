@@ -1,4 +1,4 @@
-import type { Lease } from 'etcd3';
+import type { ICompare, Lease } from 'etcd3';
 import { Listeners } from '../listeners.js';
 import {
   type RunnerState,
@@ -20,6 +20,15 @@ export class RunnerIdInUseError extends Error {
     readonly host: string,
   ) {
     super(`runner id ${id} is in use by process ${pid} on ${host}, which is running (it published a heartbeat just now)`);
+  }
+}
+
+/** A runner's state from its key's value (null: not one). */
+function parseRunnerState(value: Buffer): RunnerState | null {
+  try {
+    return runnerStateSchema.parse(JSON.parse(value.toString('utf8')));
+  } catch {
+    return null;
   }
 }
 
@@ -54,6 +63,13 @@ export function liveRunnerLeaseSeconds(heartbeatIntervalMs: number, retentionSec
  */
 export class EtcdRunnerPublisher implements RunnerStatePublisher {
   private lease: Lease | null = null;
+  /**
+   * The mod_revision of this runner's last write of its key: null before the first (which is
+   * unconditional, after \`claim\`), 0 when the key is known to be gone.
+   */
+  private ownRevision: number | null = null;
+  /** The id was taken over by another process: nothing more is written. */
+  private lost = false;
   private draining = false;
   private pending: { state: RunnerState; waiters: (() => void)[] } | null = null;
   private closed = false;
@@ -64,6 +80,7 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
     private readonly id: string,
     private readonly warn?: (message: string) => void,
     private readonly retentionSeconds = DEAD_RUNNER_RETENTION_SECONDS,
+    private readonly onTakenOver?: (holder: { pid: number; host: string }) => void,
   ) {
     if (id === '' || id.includes('\0')) throw new Error('a runner id must be a non-empty string');
   }
@@ -104,18 +121,14 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
   }
 
   private async writeOnce(state: RunnerState): Promise<void> {
-    if (this.closed && !state.stopped) return;
-    const key = Buffer.from(this.keys.runner(this.id));
-    const value = Buffer.from(JSON.stringify(state));
+    if (this.lost || (this.closed && !state.stopped)) return;
     try {
       if (state.stopped) {
         // A short lease of its own, not kept alive: STOPPED is shown for a few heartbeats, then the
         // key goes. The live lease (which would keep a stopped runner listed for the whole
         // retention) is revoked once the key no longer belongs to it.
-        await this.gateway.call('runner stopped', async (options) => {
-          const short = this.gateway.client.lease(runnerLeaseSeconds(state.heartbeatIntervalMs), { autoKeepAlive: false });
-          await this.gateway.client.kv.put({ key, value, lease: await short.grant() }, options);
-        });
+        const short = this.gateway.client.lease(runnerLeaseSeconds(state.heartbeatIntervalMs), { autoKeepAlive: false });
+        if (!(await this.putOwn('runner stopped', state, short))) return;
         const live = this.lease;
         this.lease = null;
         if (live) {
@@ -124,11 +137,11 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
         }
         return;
       }
-      const lease = this.currentLease(liveRunnerLeaseSeconds(state.heartbeatIntervalMs, this.retentionSeconds));
-      await this.gateway.call('runner heartbeat', async (options) => {
-        const id = await lease.grant();
-        await this.gateway.client.kv.put({ key, value, lease: id }, options);
-      });
+      await this.putOwn(
+        'runner heartbeat',
+        state,
+        this.currentLease(liveRunnerLeaseSeconds(state.heartbeatIntervalMs, this.retentionSeconds)),
+      );
     } catch (err) {
       // A lease etcd no longer knows (it expired during an outage) is replaced on the next heartbeat.
       if (this.lease) {
@@ -139,17 +152,61 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
     }
   }
 
+  /**
+   * Puts this runner's state, only over its own last write: a compare-and-put on the key's
+   * mod_revision. The first put (after \`claim\`) is unconditional. When the key has moved on:
+   * - it is gone (its lease ran out while this process was frozen or cut off): put again;
+   * - it is this process's own state (same pid and host: a write whose answer was lost), or not a
+   *   runner's state at all: adopt it, put again;
+   * - it is another process's: the id was taken over while this runner was not heard from (a
+   *   SIGSTOP, a VM pause, a partition): write nothing more, and tell the owner (\`onTakenOver\`),
+   *   which stops the runner. Two runners never publish, and trade, as one.
+   * False when nothing was written because the id is another's.
+   */
+  private async putOwn(step: string, state: RunnerState, lease: Lease): Promise<boolean> {
+    const key = Buffer.from(this.keys.runner(this.id));
+    const value = Buffer.from(JSON.stringify(state));
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const res = await this.gateway.call(step, async (options) => {
+        const request_put = { key, value, lease: await lease.grant() };
+        const compare: ICompare[] =
+          this.ownRevision === null
+            ? []
+            : this.ownRevision === 0
+              ? [{ key, target: 'Create', result: 'Equal', create_revision: 0 }]
+              : [{ key, target: 'Mod', result: 'Equal', mod_revision: this.ownRevision }];
+        return this.gateway.client.kv.txn({ compare, success: [{ request_put }], failure: [{ request_range: { key } }] }, options);
+      });
+      if (res.succeeded) {
+        this.ownRevision = Number(res.header.revision);
+        return true;
+      }
+      const current = res.responses[0]?.response_range?.kvs[0];
+      if (!current) {
+        this.ownRevision = 0;
+        continue;
+      }
+      const holder = parseRunnerState(current.value);
+      if (!holder || (holder.pid === state.pid && holder.host === state.host)) {
+        // Not a runner's state (put there by hand: as \`claim\` does, not a holder), or our own.
+        this.ownRevision = Number(current.mod_revision);
+        continue;
+      }
+      this.lost = true;
+      this.lease?.release();
+      this.lease = null;
+      this.onTakenOver?.({ pid: holder.pid, host: holder.host });
+      return false;
+    }
+    throw new Error(`runner ${this.id}: its key changed under every attempt to write it`);
+  }
+
   /** The state under this runner's key now (null: none, or not a runner's state). */
   private async published(): Promise<RunnerState | null> {
     const key = Buffer.from(this.keys.runner(this.id));
     const res = await this.gateway.call('read runner', (options) => this.gateway.client.kv.range({ key }, options));
     const value = res.kvs[0]?.value;
-    if (!value) return null;
-    try {
-      return runnerStateSchema.parse(JSON.parse(value.toString('utf8')));
-    } catch {
-      return null;
-    }
+    return value ? parseRunnerState(value) : null;
   }
 
   /**

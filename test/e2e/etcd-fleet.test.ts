@@ -169,7 +169,7 @@ describeWithEtcd('2 API replicas + 3 runners on etcd, over HTTP', () => {
 });
 
 describeWithEtcd("a runner id is the fleet's: one running runner per id on etcd", () => {
-  it("a second runner with a running runner's id is refused (75); after a crash the id is free again", async () => {
+  it("a second runner with a running runner's id is refused (75); after a crash the id is free again; a frozen one taken over stops when it resumes", async () => {
     const cluster = await startEtcd();
     const store = cluster.url(freshPrefix());
     const args = async () => [
@@ -205,5 +205,20 @@ describeWithEtcd("a runner id is the fleet's: one running runner per id on etcd"
     await waitUntil(runners, (list) => list?.length === 1 && list[0].pid === next.proc.pid && list[0].state === 'RUNNING', {
       what: 'the new acct-fx running',
     });
+
+    // Frozen, not dead (SIGSTOP: a paused VM, a debugger): taken over once it has gone STALE...
+    next.proc.kill('SIGSTOP');
+    await waitUntil(runners, (list) => list?.[0]?.state === 'STALE', { what: 'the frozen acct-fx STALE' });
+    const third = spawnStratctl(await args(), { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    await third.waitFor(/strategy runner started/);
+    await waitUntil(runners, (list) => list?.length === 1 && list[0].pid === third.proc.pid && list[0].state === 'RUNNING', {
+      what: 'the third acct-fx running',
+    });
+    // ...and when it resumes it stops (75) instead of publishing, and scanning, beside the new one.
+    next.proc.kill('SIGCONT');
+    const resumed = await Promise.race([next.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 20_000))]);
+    expect(resumed).toBe(75);
+    expect(next.stderr()).toContain(`runner id acct-fx was taken over by process ${third.proc.pid}`);
+    expect(await runners()).toEqual([{ id: 'acct-fx', pid: third.proc.pid, state: 'RUNNING' }]);
   }, 60_000);
 });

@@ -139,6 +139,40 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     expect((await rawClient(c).get(key).json()) as RunnerState).toMatchObject({ id: 'prod:1', stopped: true });
   });
 
+  it('a runner whose id another process took over while it was not heard from writes nothing more, and is told by whom', async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    const key = `/${prefix}/runners/acct-fx`;
+    const stored = async () => (await rawClient(c).get(key).json()) as RunnerState | null;
+    const told: { pid: number; host: string }[] = [];
+    const first = (await openReplica(c, prefix)).runnerPublisher('acct-fx', (holder) => told.push(holder));
+    const mine = (patch: Partial<RunnerState> = {}) => runnerState('acct-fx', { pid: 1, host: 'host-a', ...patch });
+    await first.publish(mine());
+    await first.publish(mine({ scanCount: 1 })); // its own heartbeats: each over its own last write
+    // The key gone (its lease ran out in a long freeze, or an etcdctl del): written again, not a takeover.
+    await rawClient(c).delete().key(key);
+    await first.publish(mine({ scanCount: 2 }));
+    expect(await stored()).toMatchObject({ pid: 1, scanCount: 2 });
+    // Junk put there by hand is no runner: written over.
+    await rawClient(c).put(key).value('not a runner state');
+    await first.publish(mine({ scanCount: 3 }));
+    expect(await stored()).toMatchObject({ pid: 1, scanCount: 3 });
+    expect(told).toEqual([]);
+
+    // Another process takes the id over (as claim lets it after 3 silent heartbeats)...
+    const second = (await openReplica(c, prefix)).runnerPublisher('acct-fx');
+    await second.publish(runnerState('acct-fx', { pid: 2, host: 'host-b' }));
+    // ...and the first one, frozen meanwhile, resumes: it must not publish over the new one.
+    await first.publish(mine({ scanCount: 4 }));
+    expect(told).toEqual([{ pid: 2, host: 'host-b' }]);
+    expect(await stored()).toMatchObject({ pid: 2, host: 'host-b', stopped: false });
+    // Nor does its final state: the id is the other one's.
+    await first.publish(mine({ scanCount: 4, stopped: true }));
+    await first.close();
+    expect(await stored()).toMatchObject({ pid: 2, host: 'host-b', stopped: false });
+    expect(told).toHaveLength(1);
+  });
+
   it("a runner's health is judged by when this replica received its state, not by the runner host's clock", async () => {
     const c = await cluster();
     const prefix = freshPrefix();
