@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
 import type { RuntimeFileChecks } from '../fs/runtime-file.js';
-import { appendAuditText } from './audit-append.js';
+import { type AuditAppended, appendAuditText } from './audit-append.js';
 import { type AuditEntry, type AuditSubject, parseAuditEntry } from './audit-entry.js';
 
 export const AUDIT_FILE = 'audit.log';
@@ -104,7 +104,8 @@ export class AuditFile {
    */
   async append(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    this.appended(entries, await appendAuditText(this.fs, this.file, AuditFile.textOf(entries), this.size, this.checks));
+    const done = await appendAuditText(this.fs, this.file, AuditFile.textOf(entries), this.size, this.checks);
+    this.appended(entries, done.size, done.lost);
   }
 
   /** The lines `entries` are appended as. */
@@ -117,8 +118,21 @@ export class AuditFile {
     return this.size;
   }
 
-  /** Records entries appended elsewhere (the store's I/O worker) with `appendAuditText`, and the file's size after them. */
-  appended(entries: readonly AuditEntry[], size: number): void {
+  /**
+   * Records entries appended elsewhere (the store's I/O worker) with `appendAuditText`, and the
+   * file's size after them. Lines written before that had gone are worth a warning: the file is
+   * the history, and nothing else keeps it.
+   */
+  appended(entries: readonly AuditEntry[], size: number, lost: AuditAppended['lost'] = null): void {
+    if (lost) {
+      const what =
+        lost === 'missing'
+          ? 'was missing (removed or rotated away since this process last wrote it): a new one was started'
+          : 'was shorter than this process had written it (truncated, or replaced by another file): appended to what is there';
+      this.warn(
+        `${this.file} ${what}. The changes recorded in the lines that went are gone from the file; history and rollback answer from the entries this process still holds in memory until it restarts. Keep a copy of an audit log you rotate.`,
+      );
+    }
     this.size = size;
     for (const entry of entries) this.remember(entry);
   }

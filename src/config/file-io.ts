@@ -5,7 +5,7 @@ import { errnoOf, type FileSystem } from '../fs/file-system.js';
 import { type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
 import { type LoadListener, loopBusyNow } from '../heap-tuning.js';
 import { pollEachRequest } from '../turn-polls.js';
-import { appendAuditText } from './audit-append.js';
+import { type AuditAppended, appendAuditText } from './audit-append.js';
 import { ConfigWriteError } from './errors.js';
 
 /** One runtime file a group replaces, with the text it had (to put back if the group fails). */
@@ -59,6 +59,8 @@ export interface GroupWritePlan {
 export interface GroupWritten {
   /** The audit file's size after the append. */
   readonly auditSize: number;
+  /** Lines this process had written were gone before the append (see AuditAppended). */
+  readonly auditLost: AuditAppended['lost'];
   /** Files whose directory fsync failed: in place and in force, but the rename may not survive a power loss. */
   readonly notDurable: readonly string[];
 }
@@ -99,8 +101,8 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
       if (!durable) notDurable.push(write.file);
       done.push(write);
     }
-    const auditSize = await appendAuditText(fs, plan.audit.file, plan.audit.text, plan.audit.knownSize, plan.audit.checks);
-    return { auditSize, notDurable };
+    const audit = await appendAuditText(fs, plan.audit.file, plan.audit.text, plan.audit.knownSize, plan.audit.checks);
+    return { auditSize: audit.size, auditLost: audit.lost, notDurable };
   } catch (err) {
     return restore(fs, done, err);
   }

@@ -563,7 +563,7 @@ class FileStore implements FileConfigStore {
           checks: this.auditLog.checks,
         },
       });
-      this.auditLog.appended(judged.entries, done.auditSize);
+      this.auditLog.appended(judged.entries, done.auditSize, done.auditLost);
       this.lastContactAt = this.now().toISOString();
       // The renamed file is already visible (the runner may act on it): report the change, warn about durability.
       for (const file of done.notDurable) {

@@ -1,10 +1,11 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
 import { faultyAuditFs } from '../helpers/faulty-audit-fs.js';
+import { gql } from '../helpers/http.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
-import { startTestServer } from '../helpers/server.js';
+import { spawnServer, startTestServer, TEST_TOKEN } from '../helpers/server.js';
 
 const ACTIVATE = 'mutation($key: String!) { activateStrategy(strategyKey: $key) { configVersion } }';
 const AUDIT = '{ auditLog(last: 10) { time actor operation version digest changes { field before after } details } }';
@@ -77,6 +78,21 @@ describe('audit trail', () => {
     expect((await server.gql(ACTIVATE, { key: 'range' })).status).toBe(200);
     expect((await auditLines(server.runtimeDir)).map((l) => l.version)).toEqual([1, 2, 3]);
     expect((await readdir(server.runtimeDir)).filter((f) => f.startsWith('audit.log.torn-'))).toHaveLength(1);
+  });
+
+  it('audit.log removed while the server runs: the next change starts a new one, and the log says what was lost', async () => {
+    const dir = await tempRuntimeDir();
+    const server = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    const activate = (key: string) => gql(server.url, ACTIVATE, { key }, { token: TEST_TOKEN });
+    expect((await activate('gold')).status).toBe(200);
+    await rm(path.join(dir, 'audit.log'));
+    expect((await activate('range')).body.data?.activateStrategy).toEqual({ configVersion: 3 });
+    await server.waitFor(/audit\.log was missing/);
+    expect(server.stderr()).toContain('a new one was started');
+    expect((await auditLines(dir)).map((l) => [l.operation, l.version])).toEqual([['activateStrategy', 3]]);
+    // The history this process holds in memory still answers.
+    const history = await gql(server.url, '{ auditLog(last: 5) { version } }', undefined, { token: TEST_TOKEN });
+    expect(history.body.data?.auditLog).toEqual([{ version: 3 }, { version: 2 }, { version: 1 }]);
   });
 
   it('a version written but never audited (crash between the two) gets a recovery line at start', async () => {

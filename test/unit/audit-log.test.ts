@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../src/config/audit-entry.js';
@@ -84,6 +84,67 @@ describe('AuditFile', () => {
     fail = false;
     await log.append([entry(1)]);
     expect((await AuditFile.open({ runtimeDir: dir })).last(5).map((e) => e.version)).toEqual([1]);
+  });
+
+  it('an audit log removed or cut short since this process wrote it is warned about, once per loss, and appended to cleanly', async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'audit.log');
+    const warnings: string[] = [];
+    const log = await AuditFile.open({ runtimeDir: dir, warn: (m) => warnings.push(m) });
+    await log.append([entry(1), entry(2)]);
+    await log.append([entry(3)]);
+    expect(warnings).toEqual([]);
+
+    await rm(file); // an operator's rm, a rotation that moves it away
+    await log.append([entry(4)]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`${file} was missing (removed or rotated away since this process last wrote it): a new one was started`);
+    expect(warnings[0]).toContain('history and rollback answer from the entries this process still holds in memory');
+    expect(
+      (await readFile(file, 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).version),
+    ).toEqual([4]);
+    await log.append([entry(5)]);
+    expect(warnings).toHaveLength(1);
+
+    await truncate(file, 0); // a copytruncate rotation
+    await log.append([entry(6)]);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]).toContain('was shorter than this process had written it (truncated, or replaced by another file)');
+    expect((await AuditFile.open({ runtimeDir: dir })).last(10).map((e) => e.version)).toEqual([6]);
+    // In memory, the history this process saw stays.
+    expect(log.last(10).map((e) => e.version)).toEqual([6, 5, 4, 3, 2, 1]);
+  });
+
+  it('an append that fails after the file was removed cuts the new file back to nothing, not to the old size (no NUL padding)', async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'audit.log');
+    let fail = false;
+    const flaky: FileSystem = {
+      ...nodeFileSystem,
+      async open(f, flags, mode) {
+        const real = await nodeFileSystem.open(f, flags, mode);
+        return {
+          ...real,
+          sync: async () => {
+            if (fail) throw Object.assign(new Error('EIO'), { code: 'EIO' });
+            return real.sync();
+          },
+        };
+      },
+    };
+    const log = await AuditFile.open({ runtimeDir: dir, fs: flaky, warn: () => {} });
+    await log.append([entry(1), entry(2), entry(3)]);
+    await rm(file);
+    fail = true;
+    await expect(log.append([entry(4)])).rejects.toMatchObject({ step: 'audit fsync', errno: 'EIO' });
+    // Cut back to the 0 bytes the new file had, not extended with zeros to the old file's size.
+    expect(await readFile(file, 'utf8')).toBe('');
+    fail = false;
+    await log.append([entry(4)]);
+    expect((await AuditFile.open({ runtimeDir: dir })).last(10).map((e) => e.version)).toEqual([4]);
   });
 
   it('an append after someone else wrote a torn line starts on a new line, so no real entry is swallowed', async () => {
