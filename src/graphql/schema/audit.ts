@@ -44,7 +44,8 @@ export const AuditEntryType = builder.objectRef<AuditEntry>('AuditEntry').implem
       resolve: (e) => e.time,
     }),
     actor: t.exposeString('actor', {
-      description: 'The token name (`admin` for the admin token; `system`/`file` for recovery and hand edits).',
+      description:
+        'The token name (`admin` for the admin token); `system` for baseline and recovery lines; `file` for a hand edit of config.yaml or strategies.yaml, `etcd` for a hand edit of the etcd keys.',
     }),
     operation: t.exposeString('operation', {
       description:
