@@ -48,6 +48,14 @@ function textValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** An error's own fields beyond its stack (a failed write's `step` and `errno`), as `err.step=rename`. */
+function errorDetails(key: string, value: unknown): string[] {
+  if (value === null || typeof value !== 'object' || typeof (value as { stack?: unknown }).stack !== 'string') return [];
+  return Object.entries(value)
+    .filter(([field, v]) => !['type', 'message', 'stack', 'cause'].includes(field) && v !== undefined)
+    .map(([field, v]) => `${key}.${field}=${textValue(v)}`);
+}
+
 /** One pino JSON line -> `2026-01-01T10:00:00.000Z INFO  message key=value ...`, still one line. */
 export function formatTextLine(json: string): string {
   let entry: Record<string, unknown>;
@@ -61,7 +69,7 @@ export function formatTextLine(json: string): string {
   const msg = String(entry.msg ?? '').replaceAll('\n', '\\n');
   const fields = Object.entries(entry)
     .filter(([key]) => !OMITTED.has(key))
-    .map(([key, value]) => `${key}=${textValue(value)}`);
+    .flatMap(([key, value]) => [`${key}=${textValue(value)}`, ...errorDetails(key, value)]);
   return `${[time, level, msg, ...fields].filter((part) => part !== '').join(' ')}\n`;
 }
 

@@ -50,7 +50,12 @@ describe('the server log', () => {
     expect(res.status).toBe(503);
     const errors = at(ERROR);
     expect(errors.map((l) => l.err?.type)).toContain('ConfigWriteError');
-    expect(errors.find((l) => l.err?.type === 'ConfigWriteError')?.err?.stack).toMatch(/\n\s+at /);
+    const failed = errors.find((l) => l.err?.type === 'ConfigWriteError');
+    expect(failed?.err?.stack).toMatch(/\n\s+at /);
+    // What failed and how, on the line itself; not "masked": the client was told (503, step, errno).
+    expect(failed).toMatchObject({ step: 'rename', errno: 'EIO' });
+    expect(failed?.msg).toBe('config could not be written (rename: EIO); answered 503 CONFIG_WRITE_FAILED, nothing changed');
+    expect(res.body.errors?.[0]?.extensions).toMatchObject({ code: 'CONFIG_WRITE_FAILED', step: 'rename', errno: 'EIO' });
     for (const line of raw) expect(line.trimEnd()).not.toContain('\n');
   });
 
@@ -76,6 +81,9 @@ describe('the server log', () => {
       /^\d{4}-\d\d-\d\dT[\d:.]+Z INFO {2}listening on http:\/\/127\.0\.0\.1:8787\/graphql url=http:\/\/127\.0\.0\.1:8787\/graphql\n$/,
     );
     expect(raw[1]).toMatch(/^\S+ ERROR write failed\\nbadly err="Error: disk on fire\\n {4}at /);
+    // An error's own fields (a failed write's step and errno) are kept after its stack.
+    logger.error({ err: Object.assign(new Error('Config could not be written'), { step: 'audit fsync', errno: 'EIO' }) }, 'write failed');
+    expect(raw[2]).toMatch(/ err="Error: Config could not be written\\n {4}at [^"]*" err\.step="audit fsync" err\.errno=EIO\n$/);
     for (const line of raw) expect(line.slice(0, -1)).not.toContain('\n');
     expect(formatTextLine('not json\n')).toBe('not json\n');
   });

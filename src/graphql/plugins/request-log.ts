@@ -24,7 +24,13 @@ export function requestLogPlugin(fallback: Logger): { plugin: Plugin; wasLogged(
     if (cause === null || typeof cause !== 'object' || logged.has(cause)) return;
     logged.add(cause);
     const logger = (context as Partial<RequestScope> | undefined)?.log ?? fallback;
-    if (isDocumentedRefusal(error) && !(cause instanceof ConfigWriteError)) {
+    if (cause instanceof ConfigWriteError) {
+      // Documented, not masked: the client heard 503 CONFIG_WRITE_FAILED with the step and errno.
+      logger.error(
+        { err: cause, step: cause.step, errno: cause.errno },
+        `config could not be written (${cause.step}${cause.errno ? `: ${cause.errno}` : ''}); answered 503 CONFIG_WRITE_FAILED, nothing changed`,
+      );
+    } else if (isDocumentedRefusal(error)) {
       logger.debug(`refused: ${(cause as Error).name}: ${(cause as Error).message}`);
     } else if (!(cause instanceof GraphQLError)) {
       logger.error({ err: cause }, 'GraphQL operation failed; answered masked');
