@@ -193,8 +193,9 @@ async function readHolder(file: string): Promise<LockHolder | undefined | null> 
  */
 async function createExclusive(file: string, content: string): Promise<void> {
   const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  await fsp.writeFile(temp, content, { mode: 0o600, flag: 'wx' });
   try {
+    // A full disk fails the write after the file was made: it goes too (the finally), not left behind.
+    await fsp.writeFile(temp, content, { mode: 0o600, flag: 'wx' });
     await fsp.link(temp, file);
   } finally {
     await fsp.unlink(temp).catch(() => {});
