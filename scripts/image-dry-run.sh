@@ -60,10 +60,10 @@ done
 [ -n "$PORT" ] || { echo "the server never said where it listens" >&2; cat "$WORK/server.log"; exit 1; }
 echo "   listening on port $PORT; every log line is JSON: $(node -e 'const fs=require("fs");for(const l of fs.readFileSync(process.argv[1],"utf8").trim().split("\n"))JSON.parse(l);console.log("yes")' "$WORK/server.log")"
 
-HEALTH_JSON="$(sed -n 's/^  CMD \(\[.*\]\)$/\1/p' "$DOCKERFILE" | sed "s/127.0.0.1:8787/127.0.0.1:$PORT/")"
+HEALTH_JSON="$(sed -n 's/^  CMD \(\[.*\]\)$/\1/p' "$DOCKERFILE")"
 mapfile -d '' HEALTH < <(json_argv "$HEALTH_JSON")
-echo "== HEALTHCHECK ${HEALTH[*]}"
-"${HEALTH[@]}" && echo "   healthy (exit 0)"
+echo "== HEALTHCHECK ${HEALTH[*]} (as written; CONTROL_PLANE_PORT=$PORT names the port, as -e would in the image)"
+env "${IMAGE_ENV[@]}" CONTROL_PLANE_PORT="$PORT" "${HEALTH[@]}" && echo "   healthy (exit 0)"
 echo "   stratctl --version: $(node bin/stratctl.js --version); /version: $(node -e "fetch('http://127.0.0.1:$PORT/version').then(r=>r.text()).then(console.log)")"
 
 echo "== STOPSIGNAL SIGTERM"

@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DRAIN_MS } from '../../src/http/listen.js';
-import { ROOT } from '../helpers/server.js';
+import { ROOT, startTestServer } from '../helpers/server.js';
 
 // What the image and the unit promise, read from the files as written. `npm run image:dry-run`
 // (scripts/image-dry-run.sh) runs the Dockerfile's steps, CMD and HEALTHCHECK for real.
@@ -35,12 +36,37 @@ describe('Dockerfile', () => {
     const dir = /CONTROL_PLANE_RUNTIME_DIR=(\S+)/.exec(runtime.find((l) => l.startsWith('ENV ')) ?? '')?.[1];
     expect(dir).toBe('/var/lib/strategy-control-plane');
     expect(runtime).toContain(`VOLUME ["${dir}"]`);
-    expect(runtime.find((l) => l.startsWith('HEALTHCHECK '))).toMatch(/CMD \[.*http:\/\/127\.0\.0\.1:8787\/health/);
+    expect(runtime.find((l) => l.startsWith('HEALTHCHECK '))).toMatch(
+      /CMD \[.*http:\/\/127\.0\.0\.1:' \+ \(process\.env\.CONTROL_PLANE_PORT \|\| 8787\) \+ '\/health/,
+    );
     expect(runtime).toContain('EXPOSE 8787');
     expect(runtime).toContain('STOPSIGNAL SIGTERM');
     expect(runtime.at(-1)).toBe('CMD ["node", "dist/cli.js", "serve", "--host", "0.0.0.0"]');
     expect(runtime.findIndex((l) => l.startsWith('CMD '))).toBeGreaterThan(user);
     expect(dockerfile).toMatch(/--stop-timeout 15/); // more than the 10 s drain
+  });
+});
+
+describe('Dockerfile HEALTHCHECK, run as written', () => {
+  const healthcheck = (): string[] => {
+    const line = stage('runtime').find((l) => l.startsWith('HEALTHCHECK ')) ?? '';
+    return JSON.parse(line.slice(line.indexOf('CMD [') + 4)) as string[];
+  };
+  const run = (env: Record<string, string>) =>
+    new Promise<number | null>((resolve) => {
+      const [command = '', ...args] = healthcheck();
+      const child = spawn(command === 'node' ? process.execPath : command, args, { env: { ...process.env, ...env }, stdio: 'ignore' });
+      child.once('exit', resolve);
+    });
+
+  it('asks /health on the port serve listens on (CONTROL_PLANE_PORT), not always on 8787', async () => {
+    const server = await startTestServer();
+    const port = new URL(server.origin).port;
+    expect(port).not.toBe('8787');
+    expect(await run({ CONTROL_PLANE_PORT: port })).toBe(0);
+    // Nothing listens there any more: unhealthy.
+    await server.close();
+    expect(await run({ CONTROL_PLANE_PORT: port })).toBe(1);
   });
 });
 
