@@ -294,6 +294,15 @@ async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & {
     auditKeep: store.auditKeep,
     warn,
   });
+  // A migration into the prefix cut short: refused by serve and by runners (which wait for it to be finished).
+  const unfinished = await stores.unfinishedMigration().catch(async (err: unknown) => {
+    await stores.close();
+    throw err;
+  });
+  if (unfinished) {
+    await stores.close();
+    throw unfinished;
+  }
   const problem = stores.config.problem() ?? stores.config.strategiesProblem();
   if (problem && (settings.api ?? true)) {
     await stores.close();

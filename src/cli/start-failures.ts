@@ -5,6 +5,7 @@ import { LockHeldError } from '../lock.js';
 import { FeedError } from '../runner/feed.js';
 import { RuntimeDirNotWritableError } from '../runtime-dir.js';
 import { RunnerIdInUseError } from '../store-etcd/runners.js';
+import { isEtcdStoreUrl } from '../store-etcd/url.js';
 import { UsageError } from '../usage-error.js';
 import { EXIT } from './exit-codes.js';
 
@@ -63,7 +64,10 @@ const RULES: { matches: (err: unknown) => boolean; code: number; message: (err: 
     message: (err) => {
       const { file, problems, subject } = err as ConfigFileError;
       const where = problems.map((p) => `${p.line ? `line ${p.line}${p.column ? `, column ${p.column}` : ''}: ` : ''}${p.message}`);
-      return `cannot start: ${file} is invalid: ${where.join('; ')}.${subject === 'config' ? unknownKeyHint(file, problems) : ''} The file was left as it is: fix it (or move it away to start from defaults) and start again.`;
+      const what = `cannot start: ${file} is invalid: ${where.join('; ')}.${subject === 'config' ? unknownKeyHint(file, problems) : ''}`;
+      if (isEtcdStoreUrl(file))
+        return `${what} The store was left as it is: if a \`stratctl store migrate\` into it was cut short, run it again with --force; otherwise put a valid value back (etcdctl put) and start again.`;
+      return `${what} The file was left as it is: fix it (or move it away to start from defaults) and start again.`;
     },
   },
   {

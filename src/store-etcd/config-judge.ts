@@ -39,6 +39,11 @@ export function missingConfigError(location: string): ConfigFileError {
   return new ConfigFileError(location, [{ message: 'the key is missing; the next change through the API writes it again' }]);
 }
 
+/** At start: no config key, but an audit trail (a migration cut short after clearing, or a delete by hand). */
+export function missingConfigAtStartError(location: string): ConfigFileError {
+  return new ConfigFileError(location, [{ message: 'the key is missing, but its audit trail is there' }]);
+}
+
 /** The config an audit entry recorded, as a snapshot (the last good config when the key is broken or gone). */
 export function snapshotOfEntry(entry: AuditEntry): ConfigSnapshot {
   return { config: entry.config as RuntimeConfig, digest: entry.digest };

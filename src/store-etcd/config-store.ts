@@ -24,7 +24,15 @@ import { Listeners } from '../listeners.js';
 import { type PresetDefinition, type StrategyRegistry, samePresets } from '../registry/index.js';
 import { baseState, type GroupContext, judgeGroup, type QueuedCommit } from './config-group.js';
 import { ConfigIo, entryId } from './config-io.js';
-import { defaultSnapshot, effectiveSnapshot, handEditEntry, missingConfigError, parseStored, snapshotOfEntry } from './config-judge.js';
+import {
+  defaultSnapshot,
+  effectiveSnapshot,
+  handEditEntry,
+  missingConfigAtStartError,
+  missingConfigError,
+  parseStored,
+  snapshotOfEntry,
+} from './config-judge.js';
 import type { EtcdGateway } from './gateway.js';
 import type { EtcdKeys } from './keys.js';
 import { type EtcdMirror, type KeyValue, kvsOf, type MirrorBatch, type MirrorChange, prefixRangeOp } from './mirror.js';
@@ -109,7 +117,7 @@ export class EtcdConfigStore implements ConfigStore {
     if (this.mirror.get(this.keys.config)) return;
     if (this.last) {
       this.snapshot = snapshotOfEntry(this.last);
-      this.invalid = { digest: 'missing', error: missingConfigError(this.location) };
+      this.invalid = { digest: 'missing', error: missingConfigAtStartError(this.location) };
     }
   }
 

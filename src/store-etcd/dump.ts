@@ -23,7 +23,8 @@ const deletePrefix = (prefix: string): IRequestOp => ({
  * One etcd prefix as a side of a migration: a consistent read (everything at one revision) and a
  * write in transactions that each compare what they put is still absent, the config last in a
  * transaction of its own: replicas watching the prefix see the audit trail and tokens first and the
- * config they belong to last, never a config without its history.
+ * config they belong to last, never a config without its history. A write cut short leaves no
+ * config (serve refuses to start on it, exit 78), never an old config over part of a new trail.
  */
 export class EtcdDumpSide {
   constructor(
@@ -33,6 +34,15 @@ export class EtcdDumpSide {
 
   get description(): string {
     return this.gateway.location;
+  }
+
+  /** The mark of a migration into this prefix that did not finish (its source and start), or null. */
+  async unfinishedMigration(): Promise<string | null> {
+    const res = await this.gateway.call('read store', (options) =>
+      this.gateway.client.kv.range({ key: Buffer.from(this.keys.migrating) }, options),
+    );
+    const value = res.kvs[0]?.value;
+    return value ? value.toString('utf8') : null;
   }
 
   async read(): Promise<StoreDump> {
@@ -96,13 +106,15 @@ export class EtcdDumpSide {
             prefixRangeOp(k.tokensPrefix, { count_only: true }),
             prefixRangeOp(`${k.prefix}audit/`, { count_only: true }),
             prefixRangeOp(k.runnersPrefix),
+            rangeOp(k.migrating, { keys_only: true }),
           ],
         },
         options,
       ),
     );
-    const [config, strategies, tokens, audit, runners] = res.responses;
+    const [config, strategies, tokens, audit, runners, migrating] = res.responses;
     const present: string[] = [];
+    if (kvsOf(migrating).length > 0) present.push('a migration that did not finish');
     const configKv = kvsOf(config)[0];
     if (configKv) present.push('config');
     if (kvsOf(strategies).length > 0) present.push('strategies');
@@ -126,18 +138,39 @@ export class EtcdDumpSide {
   }
 
   /**
-   * Writes the dump. `replace` (--force) first deletes the prefix's audit trail, tokens and presets.
+   * Writes the dump. `replace` (--force) first deletes the prefix's config, audit trail, tokens and
+   * presets in one transaction.
    * `configModRevision` is the config key's revision when the target was checked: the final
    * transaction refuses (MigrateRaceError) if anyone wrote the config meanwhile. At most `keep`
    * audit entries per subject are written (the newest), as the store would trim the rest anyway.
    */
-  async write(dump: StoreDump, options: { replace: boolean; configModRevision: number; keep: number }): Promise<void> {
+  async write(dump: StoreDump, options: { replace: boolean; configModRevision: number; keep: number; from: string }): Promise<void> {
     const k = this.keys;
-    if (options.replace) {
-      const ops = [deletePrefix(`${k.prefix}audit/`), deletePrefix(k.tokensPrefix)];
-      if (dump.strategies === null) ops.push({ request_delete_range: { key: Buffer.from(k.strategies) } });
-      await this.gateway.call('clear target', (o) => this.gateway.client.kv.txn({ compare: [], success: ops }, o));
-    }
+    const configUnchanged = (modRevision: number): ICompare => ({
+      key: Buffer.from(k.config),
+      target: 'Mod',
+      result: 'Equal',
+      mod_revision: modRevision,
+    });
+    // The first transaction marks the prefix (and with --force clears it, the config included); the
+    // last one removes the mark. A migration cut short (killed, etcd lost) leaves the mark, and serve
+    // and runners refuse the prefix until a migration finishes (exit 78): never the old config over
+    // part of the new trail, served as if whole, nor an emptied prefix started afresh from defaults.
+    const mark = put(k.migrating, JSON.stringify({ from: options.from, startedAt: new Date().toISOString() }));
+    const ops: IRequestOp[] = options.replace
+      ? [
+          deletePrefix(`${k.prefix}audit/`),
+          deletePrefix(k.tokensPrefix),
+          { request_delete_range: { key: Buffer.from(k.strategies) } },
+          { request_delete_range: { key: Buffer.from(k.config) } },
+          mark,
+        ]
+      : [mark];
+    const started = await this.gateway.call(options.replace ? 'clear target' : 'mark target', (o) =>
+      this.gateway.client.kv.txn({ compare: [configUnchanged(options.configModRevision)], success: ops }, o),
+    );
+    if (!started.succeeded)
+      throw new MigrateRaceError(`${this.description}: its config was changed after it was checked; nothing was written`);
     const records: { key: string; value: string }[] = [];
     for (const subject of ['CONFIG', 'PRESETS'] as AuditSubject[]) {
       const entries = dump.audit.filter((a) => a.entry.subject === subject).slice(-options.keep);
@@ -151,15 +184,13 @@ export class EtcdDumpSide {
       if (!res.succeeded)
         throw new MigrateRaceError(`${this.description}: keys appeared while they were being written (someone else writes here)`);
     }
-    const final: IRequestOp[] = [];
+    const final: IRequestOp[] = [{ request_delete_range: { key: Buffer.from(k.migrating) } }];
     if (dump.strategies !== null) final.push(put(k.strategies, dump.strategies));
     if (dump.config !== null) final.push(put(k.config, dump.config));
     const res = await this.gateway.call('write target', (o) =>
       this.gateway.client.kv.txn(
-        {
-          compare: [{ key: Buffer.from(k.config), target: 'Mod', result: 'Equal', mod_revision: options.configModRevision }],
-          success: final,
-        },
+        // Cleared above: absent (mod revision 0) unless someone wrote it since.
+        { compare: [configUnchanged(options.replace ? 0 : options.configModRevision)], success: final },
         o,
       ),
     );

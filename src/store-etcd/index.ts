@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { TokenStore } from '../auth/token-store.js';
+import { ConfigFileError } from '../config/errors.js';
 import type { Change, CommitOptions, ConfigStore } from '../config/store.js';
 import type { StrategyRegistry } from '../registry/index.js';
 import type { RunnerStatePublisher, RunnerStateSource } from '../runner/state.js';
@@ -44,6 +45,11 @@ export interface EtcdStores {
   readonly runners: RunnerStateSource;
   /** `onTakenOver`: another process published under the id over this one's state (see EtcdRunnerPublisher). */
   runnerPublisher(id: string, onTakenOver?: (holder: { pid: number; host: string }) => void): RunnerStatePublisher;
+  /**
+   * A \`stratctl store migrate\` into this prefix that did not finish (its mark is there): what to
+   * say, or null. serve and runners refuse such a prefix.
+   */
+  unfinishedMigration(): Promise<ConfigFileError | null>;
   /** Closes every part still open and the client. */
   close(): Promise<void>;
 }
@@ -137,6 +143,20 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
         runners.close();
         void release('runners');
       },
+    },
+    async unfinishedMigration() {
+      const mark = await new EtcdDumpSide(gateway, keys).unfinishedMigration();
+      if (mark === null) return null;
+      let from = 'another store';
+      let startedAt = 'an unknown time';
+      try {
+        const parsed = JSON.parse(mark) as { from?: unknown; startedAt?: unknown };
+        if (typeof parsed.from === 'string') from = parsed.from;
+        if (typeof parsed.startedAt === 'string') startedAt = parsed.startedAt;
+      } catch {}
+      return new ConfigFileError(`${gateway.location}`, [
+        { message: `a \`stratctl store migrate\` into it from ${from}, started at ${startedAt}, did not finish (key ${keys.migrating})` },
+      ]);
     },
     runnerPublisher(id, onTakenOver) {
       const publisher = new EtcdRunnerPublisher(gateway, keys, id, options.warn, options.deadRunnerRetentionSeconds, onTakenOver);

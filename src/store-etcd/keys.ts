@@ -16,6 +16,8 @@ export interface EtcdKeys {
   token(name: string): string;
   readonly runnersPrefix: string;
   runner(id: string): string;
+  /** Put while `stratctl store migrate` writes into this prefix, deleted with its last transaction. */
+  readonly migrating: string;
 }
 
 export function etcdKeys(prefix: string): EtcdKeys {
@@ -30,6 +32,7 @@ export function etcdKeys(prefix: string): EtcdKeys {
     token: (name) => `${prefix}tokens/${name}`,
     runnersPrefix: `${prefix}runners/`,
     runner: (id) => `${prefix}runners/${id}`,
+    migrating: `${prefix}migrating`,
   };
 }
 

@@ -24,6 +24,8 @@ export const DEFAULT_ETCD_PORT = 2379;
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const IPV6 = /^[0-9A-Fa-f:.]+$/;
 const PREFIX_SEGMENT = /^[A-Za-z0-9._-]+$/;
+/** The key folders of a deployment (keys.ts): no other deployment's prefix may run through them. */
+const NESTED_PARTS = ['audit', 'tokens', 'runners'];
 
 const usage = 'expected etcd://host:port[,host:port...]/<prefix>';
 
@@ -93,6 +95,16 @@ export function parseEtcdStoreUrl(url: string): EtcdStoreUrl {
     if (!PREFIX_SEGMENT.test(segment) || segment === '.' || segment === '..') {
       throw new EtcdUrlError(`"${url}": the prefix "${path}" may hold only A-Z a-z 0-9 . _ - between single slashes`);
     }
+  }
+  // A deployment reads every key under its prefix's audit/, tokens/ and runners/: a prefix that goes
+  // on through one of them (trading/audit/config) lies inside the deployment at "trading", whose
+  // history and tokens it would fill with foreign keys (its writes then failed as "unavailable").
+  const nested = segments.findIndex((segment, i) => i > 0 && NESTED_PARTS.includes(segment));
+  if (nested > 0) {
+    const outer = segments.slice(0, nested).join('/');
+    throw new EtcdUrlError(
+      `"${url}": the prefix "${path}" lies inside the ${segments[nested]}/ keys of a deployment at "${outer}"; choose a prefix with no "audit", "tokens" or "runners" part after the first (e.g. "${outer}-${segments.slice(nested).join('-')}")`,
+    );
   }
   return { endpoints, prefix: `/${segments.join('/')}/` };
 }

@@ -50,7 +50,7 @@ interface Side {
   readonly description: string;
   read(): Promise<StoreDump>;
   present(): Promise<{ present: string[]; configModRevision: number; liveRunners?: string[] }>;
-  write(dump: StoreDump, replace: boolean, configModRevision: number): Promise<void>;
+  write(dump: StoreDump, replace: boolean, configModRevision: number, from: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -84,7 +84,7 @@ async function openSide(end: MigrateEnd, role: 'source' | 'target', auditKeep: n
     description: side.description,
     read: () => side.read(),
     present: () => side.dataKeys(),
-    write: (dump, replace, configModRevision) => side.write(dump, { replace, configModRevision, keep: auditKeep }),
+    write: (dump, replace, configModRevision, from) => side.write(dump, { replace, configModRevision, keep: auditKeep, from }),
     close: async () => close(),
   };
 }
@@ -120,7 +120,7 @@ export async function migrateStore(options: {
     // Replacing a live deployment's data left its replicas and runners on versions the store no
     // longer held: the next writes went back to the copied version, and expectedVersion failed.
     if (present.length > 0 && liveRunners.length > 0) throw new MigrateTargetInUseError(target.description, liveRunners);
-    await target.write(dump, present.length > 0, configModRevision);
+    await target.write(dump, present.length > 0, configModRevision, source.description);
     const dropped = (subject: AuditSubject) => (to.kind === 'etcd' ? Math.max(0, summary.auditEntries[subject] - options.auditKeep) : 0);
     return {
       from: source.description,

@@ -6,7 +6,7 @@ import type { StoreSettings } from '../../src/store-settings.js';
 import { describeWithEtcd, type EtcdCluster, freePort, startEtcd } from '../helpers/etcd.js';
 import { freshPrefix, keysUnder, rawClient } from '../helpers/etcd-stores.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { spawnServer, startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
 import { stratctl } from '../helpers/stratctl.js';
 
 const STATE = `{
@@ -156,6 +156,37 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(forcedFile.code).toBe(0);
     const onFile = await startTestServer({ runtimeDir: target, runner: false });
     expect(await state(onFile)).toEqual(before);
+  });
+
+  it('--force cut short after clearing leaves the prefix marked: serve refuses it (78) and says to migrate again, never serves the old config over part of the new trail nor starts it afresh', async () => {
+    // etcd refuses any request over 32 KiB: the clearing transaction passes, the first batch of the trail does not.
+    const cluster = await startEtcd({ extraArgs: ['--max-request-bytes=32768'] });
+    const prefix = freshPrefix();
+    const old = await startTestServer({ runtimeDir: await tempRuntimeDir(), store: etcdStore(cluster, prefix), runner: false });
+    await old.gql('mutation { activateStrategy(strategyKey: "momentum_v2") { configVersion } }');
+    await old.close();
+    const dir = await tempRuntimeDir();
+    const source = await startTestServer({ runtimeDir: dir, runner: false });
+    for (let s = 10; s < 80; s++)
+      await source.gql('mutation($s: Int!) { updateConfig(input: { scanIntervalSeconds: $s }) { config { version } } }', { s });
+    await source.close();
+
+    const cut = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix), '--force']);
+    expect(cut.code).not.toBe(0);
+    const client = rawClient(cluster);
+    // The old deployment's config went with the clearing, in the same transaction as its trail and tokens.
+    expect(await client.get(`/${prefix}/config`).string()).toBeNull();
+    const serve = spawnServer(await tempRuntimeDir(), ['--no-runner', '--store', cluster.url(prefix)], { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    await expect(serve).rejects.toThrow(/process exited \(78\)/);
+    const message = await serve.catch((err: Error) => err.message);
+    expect(message).toContain('a `stratctl store migrate` into it from');
+    expect(message).toContain('did not finish');
+    expect(message).toContain('if a `stratctl store migrate` into it was cut short, run it again with --force');
+    // Without --force the target is not empty: the unfinished migration is named among what is there.
+    const again = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix)]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('a migration that did not finish');
+    expect(message).not.toContain('The file was left as it is');
   });
 
   it('--force onto a deployment that still runs (a live runner on the prefix) is refused, exit 75, nothing written; once stopped it goes', async () => {

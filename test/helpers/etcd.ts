@@ -136,7 +136,14 @@ async function waitForExit(child: ChildProcess): Promise<void> {
  * 'file'`, after the test file: tests then share it, each under its own prefix). Elections are fast
  * (50 ms heartbeats, 500 ms election timeout) so fault tests do not wait on defaults.
  */
-export async function startEtcd(options: { size?: 1 | 3; tls?: EtcdTlsSetup; lifetime?: 'test' | 'file' } = {}): Promise<EtcdCluster> {
+export async function startEtcd(
+  options: {
+    size?: 1 | 3;
+    tls?: EtcdTlsSetup;
+    lifetime?: 'test' | 'file' /** More etcd flags, e.g. a smaller --max-request-bytes. */;
+    extraArgs?: string[];
+  } = {},
+): Promise<EtcdCluster> {
   const size = options.size ?? 1;
   const tls = options.tls;
   const scheme = tls ? 'https' : 'http';
@@ -163,6 +170,7 @@ export async function startEtcd(options: { size?: 1 | 3; tls?: EtcdTlsSetup; lif
       ...(tls
         ? [`--cert-file=${tls.serverCertFile}`, `--key-file=${tls.serverKeyFile}`, `--trusted-ca-file=${tls.caFile}`, '--client-cert-auth']
         : []),
+      ...(options.extraArgs ?? []),
     ];
     const member: EtcdMember = {
       ...spec,

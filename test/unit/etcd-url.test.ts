@@ -17,6 +17,20 @@ describe('parseEtcdStoreUrl', () => {
     expect(url.endpoints.map(endpointAddress)).toEqual(['etcd-0.internal:2379', '10.0.0.2:32379', '[::1]:2380']);
   });
 
+  it("refuses a prefix inside another deployment's audit/, tokens/ or runners/ keys, and names a way out", () => {
+    expect(() => parseEtcdStoreUrl('etcd://h:1/trading/audit/config')).toThrow(
+      /the prefix "trading\/audit\/config" lies inside the audit\/ keys of a deployment at "trading".*e\.g\. "trading-audit-config"/,
+    );
+    expect(() => parseEtcdStoreUrl('etcd://h:1/prod/trading/tokens')).toThrow(
+      /inside the tokens\/ keys of a deployment at "prod\/trading"/,
+    );
+    expect(() => parseEtcdStoreUrl('etcd://h:1/a/runners/x')).toThrow(/inside the runners\/ keys of a deployment at "a"/);
+    // As a first part it is inside nothing; and config, strategies, migrating are single keys, not folders.
+    expect(parseEtcdStoreUrl('etcd://h:1/audit').prefix).toBe('/audit/');
+    expect(parseEtcdStoreUrl('etcd://h:1/trading/config/eu').prefix).toBe('/trading/config/eu/');
+    expect(parseEtcdStoreUrl('etcd://h:1/trading/auditors').prefix).toBe('/trading/auditors/');
+  });
+
   it("takes etcd's client port when none is given", () => {
     expect(parseEtcdStoreUrl('etcd://etcd/scp').endpoints).toEqual([{ host: 'etcd', port: 2379 }]);
     expect(parseEtcdStoreUrl('etcd://[::1]/scp').endpoints).toEqual([{ host: '::1', port: 2379 }]);
