@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type ExecutionArgs, GraphQLError, getOperationAST } from 'graphql';
+import { type ExecutionArgs, type ExecutionResult, GraphQLError, getOperationAST } from 'graphql';
 import { type OperationResult, TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from 'graphql-sse';
 import { createHandler } from 'graphql-sse/lib/use/fetch';
 import type { Plugin } from 'graphql-yoga';
@@ -40,6 +40,17 @@ const unauthenticated = (reason: 'missing' | 'invalid'): SseResponse => {
   const headers = http.headers;
   return [UNAUTHENTICATED_BODY, { status: 401, statusText: 'Unauthorized', headers: { ...JSON_HEADERS, ...headers } }];
 };
+
+/**
+ * A rate-limit refusal's HTTP status (429) and headers (`Retry-After`), from `extensions.http` as
+ * yoga honours it on /graphql. Other refusals at start (a scope) stay the subscription's own error.
+ */
+function httpOf(error: unknown): { status: number; headers: Record<string, string> } | undefined {
+  const extensions = (error as { extensions?: { code?: unknown; http?: { status?: unknown; headers?: unknown } } } | undefined)?.extensions;
+  const status = Number(extensions?.http?.status);
+  if (extensions?.code !== 'RATE_LIMITED' || status !== 429) return undefined;
+  return { status, headers: (extensions.http?.headers ?? {}) as Record<string, string> };
+}
 
 /**
  * graphql-sse's single-connection mode at /graphql/stream, through yoga's envelop orchestrator
@@ -95,7 +106,19 @@ export function singleConnectionSsePlugin(options: { authenticator: Authenticato
               operationName: params.operationName,
             };
             const isSubscription = getOperationAST(document, params.operationName)?.operation === 'subscription';
-            return (await (isSubscription ? enveloped.subscribe(args) : enveloped.execute(args))) as OperationResult;
+            const result = (await (isSubscription ? enveloped.subscribe(args) : enveloped.execute(args))) as OperationResult;
+            // Refused before it started by the subscriptions-per-client limit: answered 429 with
+            // Retry-After, as on /graphql. As a result with no data graphql-sse read it as 400
+            // "Unable to detect operation AST", and the page said the server could not be reached.
+            const single = isAsyncIterable(result) ? undefined : (result as ExecutionResult);
+            const refusedWith = single && single.data == null ? httpOf(single.errors?.[0]) : undefined;
+            if (single && refusedWith) {
+              return [
+                JSON.stringify({ errors: single.errors?.map(asSent) }),
+                { status: 429, statusText: 'Too Many Requests', headers: { ...JSON_HEADERS, ...refusedWith.headers } },
+              ] satisfies SseResponse;
+            }
+            return result;
           },
         },
         yoga.fetchAPI,

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { createClient } from 'graphql-sse';
 import { describe, expect, it } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
+import { MAX_SUBSCRIPTIONS_PER_CLIENT } from '../../src/limit-defaults.js';
 import { GRAPHQL_PATHS } from '../helpers/graphql-paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -205,6 +206,31 @@ describe('graphql-sse single-connection endpoint (/graphql/stream)', () => {
     expect(refused.status).toBe(401);
     expect(await refused.text()).not.toMatch(/\bat \S+ \(|node_modules|\/src\//);
     expect((await post('subscription { signalsEmitted { instrument } }')).status).toBe(202);
+  });
+
+  it('answers a subscription over the per-client limit 429 with Retry-After, as /graphql does (not 400 "Unable to detect operation AST")', async () => {
+    const server = await startTestServer({ runner: false });
+    const url = `${server.origin}/graphql/stream`;
+    const streamToken = await (await fetch(url, { method: 'PUT' })).text();
+    // The stream itself, open (as the page holds it), so that accepted subscriptions stay open.
+    const stream = await fetch(`${url}?token=${streamToken}`, { headers: { accept: 'text/event-stream' } });
+    expect(stream.status).toBe(200);
+    const accepted: number[] = [];
+    for (let i = 0; i < MAX_SUBSCRIPTIONS_PER_CLIENT; i++)
+      accepted.push((await postToStream(url, streamToken, 'subscription { statusChanged { configVersion } }')).status);
+    expect(accepted).toEqual(Array(MAX_SUBSCRIPTIONS_PER_CLIENT).fill(202));
+    const refused = await postToStream(url, streamToken, 'subscription { statusChanged { configVersion } }');
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(await refused.json()).toEqual({
+      errors: [
+        {
+          message: `Too many open subscriptions: at most ${MAX_SUBSCRIPTIONS_PER_CLIENT} per client`,
+          extensions: { code: 'RATE_LIMITED' },
+        },
+      ],
+    });
+    await stream.body?.cancel();
   });
 
   it('answers a document that does not validate 400 with its errors, as /graphql does (not "Unable to detect operation AST")', async () => {
