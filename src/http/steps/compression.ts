@@ -54,6 +54,12 @@ export function negotiateEncoding(acceptEncoding: string | undefined): Coding | 
   return weight(best) > 0 ? best : null;
 }
 
+/** `Vary` with Accept-Encoding, once: a route may list it already (GraphiQL's page does). */
+function withVaryOnEncoding(vary: string | undefined): string {
+  if (!vary) return 'Accept-Encoding';
+  return vary.split(',').some((name) => name.trim().toLowerCase() === 'accept-encoding') ? vary : `${vary}, Accept-Encoding`;
+}
+
 /**
  * Compresses answers over `threshold` bytes with br or gzip, as the client's Accept-Encoding
  * allows. Streams (SSE, multipart) pass as they are: each event must reach the client when sent.
@@ -67,7 +73,7 @@ export function compressionStep(threshold = COMPRESSION_THRESHOLD_BYTES): Step {
     if ((typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength) < threshold) return reply;
     if (!COMPRESSIBLE.test(reply.headers['content-type'] ?? '')) return reply;
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    reply.headers.vary = reply.headers.vary ? `${reply.headers.vary}, Accept-Encoding` : 'Accept-Encoding';
+    reply.headers.vary = withVaryOnEncoding(reply.headers.vary);
     const coding = negotiateEncoding(exchange.req.headers['accept-encoding']);
     if (!coding) return reply;
     return compress(coding, bytes).then((compressed) => {
