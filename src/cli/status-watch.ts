@@ -3,7 +3,7 @@ import { watchSubscription } from '../client/subscribe.js';
 import { StatusChangedDocument, type StatusChangedSubscription, StatusDocument } from '../generated/graphql.js';
 import type { ClientCommandContext } from './client-command.js';
 import { EXIT } from './exit-codes.js';
-import { storeAway } from './status.js';
+import { runnersAtFault, storeAway } from './status.js';
 
 type StatusEvent = StatusChangedSubscription['statusChanged'];
 
@@ -16,6 +16,7 @@ function summary(status: StatusEvent): string {
     `active ${status.activeStrategyKey}`,
     `config v${status.configVersion}`,
     `runner ${runner.state} ${runner.inSync ? 'in sync' : 'NOT in sync'} (${applied})`,
+    ...(runnersAtFault(status.runners) ? [`(${runnersAtFault(status.runners)})`] : []),
     `presets v${status.presetsVersion}`,
     // The kill switch: a change to it alone is a line of its own.
     status.tradingEnabled ? 'trading on' : 'TRADING OFF',

@@ -18,6 +18,26 @@ function reconnectTimeout(raw: string | undefined, watch: boolean): number {
 export const storeAway = (store: { kind: string; lastContactAt?: string | null }) =>
   `the server cannot reach its ${store.kind.toLowerCase()} store (last contact ${store.lastContactAt ?? 'never'}): what it shows is the state it last saw, and changes are refused until the store is back`;
 
+type RunnerLine = { state: string; inSync: boolean; appliedConfigVersion?: number | null; appliedStrategyKey?: string | null };
+
+/** `RUNNING, in sync (applied version 3, gold)`: one runner, or the fleet's summary. */
+export function runnerSummary(runner: RunnerLine): string {
+  const applied =
+    runner.appliedConfigVersion == null
+      ? 'nothing applied yet'
+      : `applied version ${runner.appliedConfigVersion}, ${runner.appliedStrategyKey}`;
+  return `${runner.state}, ${runner.inSync ? 'in sync' : 'NOT in sync'} (${applied})`;
+}
+
+/** The runners of a fleet that are not RUNNING, as `r2 STALE, r3 ERROR` (empty with one runner: its state says it). */
+export function runnersAtFault(runners: readonly { id?: string | null; state: string }[]): string {
+  if (runners.length <= 1) return '';
+  return runners
+    .filter((r) => r.state !== 'RUNNING')
+    .map((r) => `${r.id ?? '?'} ${r.state}`)
+    .join(', ');
+}
+
 /** `stratctl status [--watch]`: what is active, the version in force, what the runner applied. */
 export const status: Action = async (flags, _args, ctx) => {
   const reconnectMs = reconnectTimeout(stringFlag(flags, 'reconnect-timeout-ms'), flags.watch === true);
@@ -38,15 +58,21 @@ export const status: Action = async (flags, _args, ctx) => {
       ['config digest', status.configDigest],
       ['presets version', String(status.presetsVersion)],
     ];
-    const { runner } = status;
-    const applied =
-      runner.appliedConfigVersion === null
-        ? 'nothing applied yet'
-        : `applied version ${runner.appliedConfigVersion}, ${runner.appliedStrategyKey}`;
-    lines.push(['runner', `${runner.state}, ${runner.inSync ? 'in sync' : 'NOT in sync'} (${applied})`]);
-    if (runner.lastScanAt) lines.push(['last scan', runner.lastScanAt]);
-    if (runner.heartbeatAt) lines.push(['heartbeat', runner.heartbeatAt]);
-    if (runner.error) lines.push(['RUNNER ERROR', runner.error]);
+    const { runner, runners } = status;
+    if (runners.length <= 1) {
+      // One runner (or none): its line, its id, its times.
+      lines.push(['runner', `${runnerSummary(runner)}${runner.id ? ` [${runner.id}]` : ''}`]);
+      if (runner.lastScanAt) lines.push(['last scan', runner.lastScanAt]);
+      if (runner.heartbeatAt) lines.push(['heartbeat', runner.heartbeatAt]);
+      if (runner.error) lines.push(['RUNNER ERROR', runner.error]);
+    } else {
+      // A fleet: the worst state first, then each runner by id, so the one at fault is named.
+      lines.push(['runners', `${runners.length}, worst ${runner.state}${runner.inSync ? '' : ', NOT all in sync'}`]);
+      for (const r of runners) {
+        lines.push([`  ${r.id ?? '?'}`, `${runnerSummary(r)}${r.heartbeatAt ? `, heartbeat ${r.heartbeatAt}` : ''}`]);
+        if (r.error) lines.push([`  ${r.id ?? '?'} ERROR`, r.error]);
+      }
+    }
     // With the store away, runners read STALE and changes are refused: say why, first.
     if (!status.store.connected) lines.push(['STORE UNREACHABLE', storeAway(status.store)]);
     // The message names the file already ("config.yaml: invalid config", then a line per problem).

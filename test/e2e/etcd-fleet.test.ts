@@ -5,9 +5,13 @@ import { freshPrefix, grantedTtl } from '../helpers/etcd-stores.js';
 import { gql } from '../helpers/http.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { spawnServer, spawnStratctl, TEST_TOKEN } from '../helpers/server.js';
+import { stratctl } from '../helpers/stratctl.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const RUNNERS = `{ status { configVersion runners { id state appliedConfigVersion instruments } store { kind connected } } }`;
+
+/** stratctl (the built CLI) against one replica. */
+const stratctlAt = (url: string, args: string[]) => stratctl(args, { CONTROL_PLANE_URL: url, CONTROL_PLANE_TOKEN: TEST_TOKEN });
 
 /** 2 API replicas (no embedded runner) and 3 `stratctl runner` processes on one etcd prefix. */
 async function startFleet() {
@@ -134,6 +138,19 @@ describeWithEtcd('2 API replicas + 3 runners on etcd, over HTTP', () => {
     // Its key stays (STALE on every replica) for the 10-minute retention, not the few heartbeats a
     // clean stop keeps: at 200 ms heartbeats a 2 s lease dropped a crashed runner before a scrape saw it.
     expect(await grantedTtl(cluster, `/${prefix}/runners/r2`)).toBe(600);
+    // stratctl status names the runner at fault: a line per runner, r2 STALE among them; --json lists them.
+    const text = await stratctlAt(b.url, ['status']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^runners:\s+3, worst STALE/m);
+    expect(text.stdout).toMatch(/^ {2}r1:\s+RUNNING, in sync/m);
+    expect(text.stdout).toMatch(/^ {2}r2:\s+STALE, /m);
+    expect(text.stdout).toMatch(/^ {2}r3:\s+RUNNING, in sync/m);
+    const json = JSON.parse((await stratctlAt(b.url, ['status', '--json'])).stdout);
+    expect(json.runners.map((r: { id: string; state: string }) => [r.id, r.state])).toEqual([
+      ['r1', 'RUNNING'],
+      ['r2', 'STALE'],
+      ['r3', 'RUNNING'],
+    ]);
     const metrics = await (await fetch(new URL('/metrics', b.url))).text();
     expect(metrics).toContain('control_plane_runner_state{runner="r2",state="STALE"} 1');
     expect(metrics).toContain('control_plane_runners{state="STALE"} 1');

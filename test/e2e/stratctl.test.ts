@@ -116,7 +116,13 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(applied.stdout).toMatch(/^activated gold \(was momentum\); config version 2\nthe runner applied it \(\d+ ms\)\n$/);
 
     const [status, statusJson] = await Promise.all([stratctl(['status'], envFor(server)), stratctl(['status', '--json'], envFor(server))]);
-    expect(status.stdout).toMatch(/^runner:\s+RUNNING, in sync \(applied version 2, gold\)$/m);
+    const runnerId = server.services.runners.views()[0]?.state?.id as string;
+    expect(
+      status.stdout
+        .split('\n')
+        .find((l) => l.startsWith('runner:'))
+        ?.replace(/\s+/, ' '),
+    ).toBe(`runner: RUNNING, in sync (applied version 2, gold) [${runnerId}]`);
     expect(status.stdout).toMatch(/^last scan:\s+\d{4}-/m);
     expect(JSON.parse(statusJson.stdout).runner).toMatchObject({ inSync: true, appliedConfigVersion: 2, appliedStrategyKey: 'gold' });
   });
