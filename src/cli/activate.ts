@@ -5,7 +5,7 @@ import { EXIT } from './exit-codes.js';
 import type { Action } from './program.js';
 import { stringFlag } from './program.js';
 import { parseIfVersion } from './version-flag.js';
-import { jsonWithWait, parseWait, reportUnappliedWait, settingsForWait } from './wait-flag.js';
+import { jsonWithWait, parseWait, printApplied, reportUnappliedWait, settingsForWait } from './wait-flag.js';
 
 /** `stratctl activate <strategy-key>`: makes a strategy the active one. */
 export const activate: Action = async (flags, [strategyKey], ctx) => {
@@ -29,6 +29,6 @@ export const activate: Action = async (flags, [strategyKey], ctx) => {
         ? `${result.activeStrategyKey} was already active (config version ${result.configVersion})`
         : `activated ${result.activeStrategyKey} (was ${result.previousStrategyKey}); config version ${result.configVersion}`,
     );
-    if (result.runnerWait) ctx.print(`the runner applied it (${result.runnerWait.waitedMs} ms)`);
+    printApplied(ctx, result.runnerWait);
   });
 };

@@ -8,7 +8,7 @@ import { parseAssignments } from './config-assignments.js';
 import { EXIT } from './exit-codes.js';
 import { type Action, stringFlag } from './program.js';
 import { parseIfVersion } from './version-flag.js';
-import { jsonWithWait, parseWait, reportUnappliedWait, settingsForWait } from './wait-flag.js';
+import { jsonWithWait, parseWait, printApplied, reportUnappliedWait, settingsForWait } from './wait-flag.js';
 
 type Config = UpdateConfigMutation['updateConfig']['config'];
 
@@ -53,6 +53,6 @@ export const configSet: Action = async (flags, assignments, ctx) => {
     if (unapplied !== null) return unapplied;
     const changed = updateConfig.changedFields.length > 0 ? `changed ${updateConfig.changedFields.join(', ')}` : 'nothing changed';
     ctx.print(`${changed}; config version ${updateConfig.config.version}\n${asFile(updateConfig.config)}`);
-    if (updateConfig.runnerWait) ctx.print(`the runner applied it (${updateConfig.runnerWait.waitedMs} ms)`);
+    printApplied(ctx, updateConfig.runnerWait);
   });
 };

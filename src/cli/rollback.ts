@@ -5,7 +5,7 @@ import { printJson, runClientCommand } from './client-command.js';
 import { EXIT } from './exit-codes.js';
 import { type Action, stringFlag } from './program.js';
 import { parseIfVersion } from './version-flag.js';
-import { jsonWithWait, parseWait, reportUnappliedWait, settingsForWait } from './wait-flag.js';
+import { jsonWithWait, parseWait, printApplied, reportUnappliedWait, settingsForWait } from './wait-flag.js';
 
 /** `stratctl rollback <version>`: re-applies the settings of a past version as a new version. */
 export const rollback: Action = async (flags, [raw], ctx) => {
@@ -35,6 +35,6 @@ export const rollback: Action = async (flags, [raw], ctx) => {
         ? `rolled back to version ${toVersion}'s settings: config version ${result.config.version} (changed ${result.changedFields.join(', ')})`
         : `version ${toVersion}'s settings are already in force (config version ${result.config.version}): nothing written`,
     );
-    if (result.runnerWait) ctx.print(`the runner applied it (${result.runnerWait.waitedMs} ms)`);
+    printApplied(ctx, result.runnerWait);
   });
 };

@@ -33,7 +33,18 @@ export interface RunnerWait {
   applied: boolean;
   waitedMs: number;
   runnerState: string;
+  notWaitedFor: readonly string[];
   message: string;
+}
+
+/**
+ * Prints that the runners applied the change, and which listed runners were not waited for (STALE,
+ * STOPPED): a script gating on --wait hears that a dead runner's markets may be uncovered.
+ */
+export function printApplied(ctx: CommandContext, wait: RunnerWait | null | undefined): void {
+  if (!wait) return;
+  ctx.print(`the runner applied it (${wait.waitedMs} ms)`);
+  if (wait.notWaitedFor.length > 0) ctx.print(`not waited for, not running: ${wait.notWaitedFor.join(', ')} (see stratctl status)`);
 }
 
 /**

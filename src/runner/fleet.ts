@@ -18,6 +18,10 @@ export interface RunnerWaitResult {
   readonly view: RunnerView;
   /** The wait was cut short because the server is stopping (`endWaits`), not by its timeout. */
   readonly stopping?: true;
+  /** The runners waited for (every live one, or the one asked for), by id. */
+  readonly waitedFor: readonly string[];
+  /** Listed runners not waited for, not being live (STALE, STOPPED): a dead runner's markets may be uncovered. */
+  readonly notWaitedFor: readonly { readonly id: string; readonly health: RunnerHealth }[];
 }
 
 const NEVER_REPORTED: RunnerView = Object.freeze({ health: 'STOPPED', state: null });
@@ -132,6 +136,9 @@ export class RunnerFleet {
         waitedMs: Math.round(performance.now() - started),
         view: runnerId === undefined ? this.summary() : (views[0] ?? NEVER_REPORTED),
         ...(stopping && !applied && { stopping: true as const }),
+        waitedFor: views.flatMap((v) => v.state?.id ?? []),
+        notWaitedFor:
+          runnerId === undefined ? this.views().flatMap((v) => (!isLive(v) && v.state ? [{ id: v.state.id, health: v.health }] : [])) : [],
       };
     };
     if (isApplied()) return Promise.resolve(result(true));

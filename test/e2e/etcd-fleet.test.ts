@@ -154,6 +154,16 @@ describeWithEtcd('2 API replicas + 3 runners on etcd, over HTTP', () => {
     const metrics = await (await fetch(new URL('/metrics', b.url))).text();
     expect(metrics).toContain('control_plane_runner_state{runner="r2",state="STALE"} 1');
     expect(metrics).toContain('control_plane_runners{state="STALE"} 1');
+    // --wait waits for the live runners, and says which listed one it did not wait for.
+    const waited = await stratctlAt(a.url, ['activate', 'range', '--wait', '--json']);
+    expect(waited.code).toBe(0);
+    expect(JSON.parse(waited.stdout).runnerWait).toMatchObject({
+      applied: true,
+      notWaitedFor: ['r2 STALE'],
+      message: expect.stringMatching(/^2 runners \(r1, r3\) applied it in \d+ ms; not waited for, not running: r2 STALE$/),
+    });
+    const waitedText = await stratctlAt(a.url, ['activate', 'momentum', '--wait']);
+    expect(waitedText.stdout).toMatch(/\nthe runner applied it \(\d+ ms\)\nnot waited for, not running: r2 STALE \(see stratctl status\)\n$/);
 
     const before = await status(a);
     await cluster.members[0]?.stop();

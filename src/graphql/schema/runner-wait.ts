@@ -18,7 +18,12 @@ export type RunnerWaitView = RunnerWaitResult & {
 
 /** What the wait's outcome means, in one sentence: applied, or what happens next and why. */
 function waitMessage(w: RunnerWaitView): string {
-  if (w.applied) return `runner applied it in ${w.waitedMs} ms`;
+  if (w.applied) {
+    const skipped = w.notWaitedFor.map((r) => `${shownName(r.id)} ${r.health}`).join(', ');
+    if (w.waitedFor.length <= 1 && !skipped) return `runner applied it in ${w.waitedMs} ms`;
+    const who = `${w.waitedFor.length} runner${w.waitedFor.length === 1 ? '' : 's'} (${w.waitedFor.map(shownName).join(', ')})`;
+    return `${who} applied it in ${w.waitedMs} ms${skipped ? `; not waited for, not running: ${skipped}` : ''}`;
+  }
   // A no-op wrote nothing: "the change is saved" was said of a write that never happened.
   const saved = w.changed ? 'the change is saved' : `nothing changed (version ${w.version} was already in force)`;
   if (w.stopping) {
@@ -42,6 +47,11 @@ export const RunnerWait = builder.objectRef<RunnerWaitView>('RunnerWait').implem
     }),
     waitedMs: t.exposeInt('waitedMs', { description: 'How long it waited, in milliseconds.' }),
     runnerState: t.field({ type: RunnerStateEnum, description: 'The runner state when the wait ended.', resolve: (w) => w.view.health }),
+    notWaitedFor: t.stringList({
+      description:
+        'Runners listed but not waited for, not being live, as `<id> <STATE>` (e.g. `acct-metals STALE`): their markets may be uncovered. Empty when a `runnerId` was asked for.',
+      resolve: (w) => w.notWaitedFor.map((r) => `${r.id} ${r.health}`),
+    }),
     message: t.string({
       description: 'What happened, in one sentence: how long the runner took, or why the wait ended and what happens next.',
       resolve: waitMessage,
