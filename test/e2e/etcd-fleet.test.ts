@@ -163,7 +163,9 @@ describeWithEtcd('2 API replicas + 3 runners on etcd, over HTTP', () => {
       message: expect.stringMatching(/^2 runners \(r1, r3\) applied it in \d+ ms; not waited for, not running: r2 STALE$/),
     });
     const waitedText = await stratctlAt(a.url, ['activate', 'momentum', '--wait']);
-    expect(waitedText.stdout).toMatch(/\nthe runner applied it \(\d+ ms\)\nnot waited for, not running: r2 STALE \(see stratctl status\)\n$/);
+    expect(waitedText.stdout).toMatch(
+      /\nthe runner applied it \(\d+ ms\)\nnot waited for, not running: r2 STALE \(see stratctl status\)\n$/,
+    );
 
     const before = await status(a);
     await cluster.members[0]?.stop();
