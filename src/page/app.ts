@@ -192,6 +192,13 @@ export class App implements PageActions {
       void this.loadOverview();
       void this.loadStrategies();
       void this.loadHistory();
+    } else if (
+      before.presetsVersion !== status.presetsVersion ||
+      (before.strategiesError?.message ?? null) !== (status.strategiesError?.message ?? null)
+    ) {
+      // A preset added, changed or removed (stratctl preset, a hand edit of strategies.yaml): the
+      // strategies table shows the set in force.
+      void this.loadStrategies();
     }
     if (before?.activeStrategyKey !== status.activeStrategyKey) void this.loadSignals();
   }

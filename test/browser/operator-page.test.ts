@@ -43,6 +43,27 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
   const serve = (options: Parameters<typeof startTestServer>[0] = {}) =>
     startTestServer({ runner: { heartbeatMs: 200 }, page: { dir }, ...options });
 
+  it('follows the presets live: a preset added shows without a reload, and a strategies.yaml kept out is said', async () => {
+    const server = await serve();
+    const { page } = await openOperatorPage(browser, server.origin);
+    await expect.poll(() => text(page, 'active-strategy')).toBe('momentum');
+    expect(await row(page, 'gold_fast').count()).toBe(0);
+    const added = await server.gql('mutation { upsertPreset(input: { key: "gold_fast", base: "gold", name: "Gold (fast)" }) { changed } }');
+    expect(added.body.data).toEqual({ upsertPreset: { changed: true } });
+    // No config change came with it: before, the table waited for one (or a reload).
+    await expect.poll(() => row(page, 'gold_fast').count()).toBe(1);
+    expect(await page.getByTestId('strategies-error').count()).toBe(0);
+
+    await writeFile(path.join(server.runtimeDir, 'strategies.yaml'), 'version: 1\npresets: [broken\n');
+    await server.store.refresh();
+    await expect.poll(() => page.getByTestId('strategies-error').count()).toBe(1);
+    expect(await text(page, 'strategies-error')).toContain(
+      'strategies.yaml is not in force; the presets before it stay in force until it is fixed.',
+    );
+    // The set before it stays, and so does its row.
+    expect(await row(page, 'gold_fast').count()).toBe(1);
+  });
+
   it('loads from loopback only and shows the active strategy, the config version and the runner, live over one SSE connection', async () => {
     const server = await serve();
     const opened = await openOperatorPage(browser, server.origin);

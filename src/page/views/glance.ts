@@ -101,6 +101,14 @@ export function renderGlance(container: HTMLElement, state: State): void {
             status.configError.message,
           )
         : null,
+      status.strategiesError
+        ? h(
+            'div',
+            { class: 'error-box', role: 'alert', 'data-testid': 'strategies-error' },
+            h('strong', {}, `${status.strategiesError.location} is not in force; the presets before it stay in force until it is fixed. `),
+            status.strategiesError.message,
+          )
+        : null,
     ),
     h(
       'article',
