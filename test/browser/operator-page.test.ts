@@ -64,6 +64,30 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await row(page, 'gold_fast').count()).toBe(1);
   });
 
+  it('a preset name of 100 characters with no space wraps: the table stays within the page, its buttons in sight, the active card holds it', async () => {
+    const server = await serve();
+    const long = `Gold${'x'.repeat(96)}`;
+    const key = 'gold_long_name_preset_with_a_key_of_48_chars_ab';
+    const added = await server.gql('mutation($input: PresetInput!) { upsertPreset(input: $input) { changed } }', {
+      input: { key, base: 'gold', name: long },
+    });
+    expect(added.body.data).toEqual({ upsertPreset: { changed: true } });
+    expect((await server.gql(`mutation { activateStrategy(strategyKey: "${key}") { configVersion } }`)).status).toBe(200);
+    const { page } = await openOperatorPage(browser, server.origin, { viewport: { width: 1280, height: 900 } });
+    await expect.poll(() => text(page, 'active-strategy')).toBe(key);
+    await expect.poll(() => row(page, key).count()).toBe(1);
+    // Nothing wider than the page (the table was 2,292 px, the page 1,815 px).
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
+    const scroller = page.locator('.table-scroll');
+    expect(await scroller.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+    // The long row's last cell (its actions) is in sight.
+    const lastCell = await row(page, key).locator('td').last().boundingBox();
+    expect(lastCell && lastCell.x + lastCell.width).toBeLessThanOrEqual(1280);
+    // The active strategy's card holds the name: it does not run under the next card.
+    const card = page.locator('article.card').first();
+    expect(await card.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+  });
+
   it('loads from loopback only and shows the active strategy, the config version and the runner, live over one SSE connection', async () => {
     const server = await serve();
     const opened = await openOperatorPage(browser, server.origin);
