@@ -47,9 +47,17 @@ export interface ApiOptions {
 export class Api {
   constructor(private readonly options: ApiOptions) {}
 
-  async run<R, V extends Record<string, unknown>>(document: TypedDocumentNode<R, V>, variables: V): Promise<ApiResult<R>> {
+  /**
+   * Runs `document`; with `candidate`, with that token instead of the page's (a token being
+   * checked before it is used: a refusal of it is the caller's to report, not onUnauthorized's).
+   */
+  async run<R, V extends Record<string, unknown>>(
+    document: TypedDocumentNode<R, V>,
+    variables: V,
+    candidate?: string,
+  ): Promise<ApiResult<R>> {
     const { query, operationName } = documentText(document);
-    const token = this.options.token();
+    const token = candidate ?? this.options.token();
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: 'application/graphql-response+json, application/json',
@@ -74,7 +82,10 @@ export class Api {
       body = null;
     }
     const errors = errorsOf(body);
-    if (response.status === 401 && token) this.options.onUnauthorized(errors[0]?.message ?? 'Authentication required');
+    // A 429 RATE_LIMITED on a request with a token is the failed-auth limit refusing a token it
+    // did not check (a right one is never refused): as good as a 401 for this token.
+    const refusedToken = response.status === 401 || (response.status === 429 && errors[0]?.code === 'RATE_LIMITED');
+    if (refusedToken && token && candidate === undefined) this.options.onUnauthorized(errors[0]?.message ?? 'Authentication required');
     const data = (body as { data?: R | null } | null)?.data;
     if (errors.length > 0 || data === null || data === undefined) {
       return {

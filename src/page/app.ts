@@ -100,8 +100,25 @@ export class App implements PageActions {
     this.view.notify(kind, text);
   }
 
-  useToken(value: string): void {
-    token.set(value.trim());
+  /**
+   * Checks the token with one request before the page uses it: a mistyped token then costs one
+   * failed attempt, not one per panel and per stream request (3 or 4: three typos reached the
+   * failed-auth limit, and the page went dark retrying the refused token).
+   */
+  async useToken(value: string): Promise<void> {
+    const candidate = value.trim();
+    const check = await this.api.run(OperatorOverviewDocument, {}, candidate);
+    if (!check.ok && (check.status === 401 || check.status === 429)) {
+      const message = check.errors[0]?.message ?? 'Authentication required';
+      this.notify(
+        'error',
+        check.status === 429
+          ? `${message}: this address sent too many wrong tokens. The right token is still accepted at once; the page stays read-only until one is entered.`
+          : `The token was refused (${message}): the page stays read-only until a valid one is entered.`,
+      );
+      return;
+    }
+    token.set(candidate);
     this.live.restart();
     void this.refresh();
   }

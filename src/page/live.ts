@@ -154,7 +154,8 @@ export class Live {
     // the client retries: unbounded, the page waited on it forever, even once the server was back.
     const response = await fetchAnswered(input, { ...init, cache: 'no-store', credentials: 'omit' }, NO_ANSWER_MS);
     if (generation !== this.generation) return response;
-    if (response.status === 401 && this.options.token()) {
+    // 429 from the failed-auth limit: a token it refused without checking (see Api.run).
+    if ((response.status === 401 || response.status === 429) && this.options.token()) {
       const body = (await response
         .clone()
         .json()

@@ -289,6 +289,31 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await page.locator('#viewer').textContent()).toBe('Read-only: no token');
   }, 60_000);
 
+  it('a mistyped token costs one failed attempt, not one per panel; past the limit the page says so and stays read-only, and the right token works at once', async () => {
+    const server = await serve({ runner: false, security: { authFailures: { failuresPerMinute: 3 } } });
+    const { page, requests } = await openOperatorPage(browser, server.origin);
+    const withToken = () => requests.filter((r) => r.headers().authorization?.startsWith('Bearer typo-')).length;
+    for (const n of [1, 2, 3]) {
+      await enterToken(page, `typo-token-${n}-0123456789`, null);
+      await expect.poll(() => page.locator('.notice.error').count()).toBe(n);
+    }
+    // One request each (the check), nothing else sent with a refused token: three typos, three attempts.
+    expect(withToken()).toBe(3);
+    await enterToken(page, 'typo-token-4-0123456789', null);
+    await expect.poll(() => page.locator('.notice.error').count()).toBe(4);
+    // Newest first.
+    expect((await page.locator('.notice.error').allTextContents())[0]).toContain(
+      'Too many failed authentication attempts: this address sent too many wrong tokens. The right token is still accepted at once',
+    );
+    expect(withToken()).toBe(4);
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    // The public view goes on: live, read-only.
+    expect(await page.getByTestId('live').getAttribute('data-connected')).toBe('true');
+    expect(await page.locator('#viewer').textContent()).toBe('Read-only: no token');
+    // The right token is accepted at once (the limit never refuses one that authenticates).
+    await enterToken(page, server.token, /^Token: admin/);
+  }, 60_000);
+
   it('on a server whose reads need a token, asks for one, then shows everything live with it', async () => {
     const server = await serve({ runner: false, readsRequireToken: true });
     const { page, problems } = await openOperatorPage(browser, server.origin, { waitLive: false });

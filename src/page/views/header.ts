@@ -2,7 +2,7 @@ import { byId, h, replace } from '../dom.js';
 import type { State } from '../model.js';
 
 export interface HeaderActions {
-  useToken(value: string): void;
+  useToken(value: string): Promise<void>;
   forgetToken(): void;
 }
 
@@ -13,7 +13,7 @@ export function setupHeader(actions: HeaderActions): void {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     if (input.value.trim() === '') return;
-    actions.useToken(input.value);
+    void actions.useToken(input.value);
     input.value = '';
   });
   byId<HTMLButtonElement>('forget-token').addEventListener('click', () => actions.forgetToken());
