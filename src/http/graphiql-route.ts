@@ -13,6 +13,20 @@ const ENCODE: Record<Coding, (bytes: Buffer) => Promise<Buffer>> = {
   gzip: (bytes) => gzipAsync(bytes, { level: 9 }),
 };
 
+/**
+ * The playground's own protections, as far as GraphiQL allows: it runs inline scripts and blob
+ * workers, so no script policy as strict as the operator page's; but no other site may frame it
+ * (a page that frames it could trick a click into a mutation with a pasted token), nothing is
+ * sniffed, and no Referer leaves it.
+ */
+export const PLAYGROUND_SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy': "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+};
+
 /** Yoga's rule: a GET (here also HEAD) that accepts HTML gets the page; everything else is GraphQL. */
 const wantsPage = (exchange: Exchange) =>
   (exchange.method === 'GET' || exchange.method === 'HEAD') && (exchange.req.headers.accept ?? '').includes('text/html');
@@ -43,7 +57,13 @@ export function graphiqlRoute(options: Record<string, unknown>): Route {
     const etag = `"${createHash('sha256').update(page).digest('base64url').slice(0, 32)}"`;
     return {
       page,
-      headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', etag, vary: 'Accept, Accept-Encoding' },
+      headers: {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-cache',
+        etag,
+        vary: 'Accept, Accept-Encoding',
+        ...PLAYGROUND_SECURITY_HEADERS,
+      },
     };
   };
   const encoded = new Map<Coding, Promise<Buffer>>();

@@ -47,6 +47,13 @@ describe('GraphiQL page: compressed and cacheable', { timeout: 60_000 }, () => {
     // Once, though the route lists it and the compression step adds it too.
     expect(br.headers.vary).toBe('Accept, Accept-Encoding');
     expect(plain.headers.vary).toBe('Accept, Accept-Encoding');
+    // Never framed by another site; nothing sniffed; no Referer.
+    for (const answer of [plain, br]) {
+      expect(answer.headers['content-security-policy']).toBe("frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+      expect(answer.headers['x-frame-options']).toBe('DENY');
+      expect(answer.headers['x-content-type-options']).toBe('nosniff');
+      expect(answer.headers['referrer-policy']).toBe('no-referrer');
+    }
 
     const gzip = await get(server.url, { ...BROWSER, 'accept-encoding': 'gzip' });
     expect(gzip.headers['content-encoding']).toBe('gzip');
