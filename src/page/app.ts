@@ -76,6 +76,10 @@ export class App implements PageActions {
       this.render();
     },
     onOpen: (reopened) => {
+      // After a reconnect the server's signals are the truth, not a merge with what the page held:
+      // a restarted server's feed starts its candle times again, so its new signals sorted before
+      // the old ones (and "Last:" stayed on a signal from before the restart).
+      if (reopened) this.state.signals = new Map();
       void this.refresh();
       if (reopened) void this.checkVersion();
     },

@@ -277,6 +277,28 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await problems()).toEqual([]);
   }, 60_000);
 
+  it('after the server restarts, the charts show its signals, not a merge with the ones from before (whose candle times ran later)', async () => {
+    const first = await serve();
+    await first.gql('mutation { updateConfig(input: { scanIntervalSeconds: 1 }) { config { version } } }');
+    const { page } = await openOperatorPage(browser, first.origin);
+    const chart = page.locator('[data-testid="signal-chart"][data-instrument="EUR_USD"]');
+    const points = async () => Number(await chart.getAttribute('data-points'));
+    // A long first run: its candles run 15 bars past where the next run starts.
+    await expect.poll(points, { timeout: 30_000 }).toBeGreaterThanOrEqual(15);
+    await first.close();
+    // The same runtime dir (scans every second) on the same port: the feed's candles start again.
+    const second = await serve({ runtimeDir: first.runtimeDir, port: Number(new URL(first.origin).port) });
+    await expect.poll(() => page.getByTestId('live').getAttribute('data-connected'), { timeout: 20_000 }).toBe('true');
+    const served = async () =>
+      (await second.gql('{ signals(instrument: "EUR_USD", last: 1000) { candleTime } }')).body.data?.signals.length;
+    // What the page holds is what the new server has (give or take a scan arriving between the two
+    // reads), well before its run could catch up with the first one's 15 bars: merged, the page
+    // kept the first run's points, and "Last:" one of them.
+    await expect.poll(async () => (await points()) <= (await served()) + 1, { timeout: 5_000 }).toBe(true);
+    const latest = (await second.gql('{ signals(instrument: "EUR_USD", last: 1) { direction price } }')).body.data?.signals[0];
+    await expect.poll(() => chart.locator('.signal-note').textContent()).toContain(`Last: ${latest.direction} at ${latest.price}`);
+  }, 90_000);
+
   it('drops a token the server refuses, says so, and stays read-only', async () => {
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin);
