@@ -8,7 +8,7 @@ import { interruptible } from '../../src/graphql/plugins/interruptible.js';
 import { NO_ANSWER_MS, PROBE_EVERY_MS } from '../../src/page/live.js';
 import { builtPage, closeOperatorPages, enterToken, openOperatorPage } from '../helpers/operator-page.js';
 import { CHROMIUM, chromiumInstalled, launchChromium } from '../helpers/playground.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { spawnStratctl, startTestServer, type TestServer } from '../helpers/server.js';
 import { stratctl } from '../helpers/stratctl.js';
 
 const available = chromiumInstalled();
@@ -298,6 +298,19 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     const latest = (await second.gql('{ signals(instrument: "EUR_USD", last: 1) { direction price } }')).body.data?.signals[0];
     await expect.poll(() => chart.locator('.signal-note').textContent()).toContain(`Last: ${latest.direction} at ${latest.price}`);
   }, 90_000);
+
+  it('a runner that died shows STALE with what it last applied, never a green "in sync"', async () => {
+    const server = await serve({ runner: false });
+    const runner = spawnStratctl(['runner', '--runtime-dir', server.runtimeDir, '--heartbeat-ms', '200', '--feed', 'sim:7']);
+    await runner.waitFor(/strategy runner started/);
+    const { page } = await openOperatorPage(browser, server.origin);
+    const item = page.getByTestId('runner-state').first();
+    await expect.poll(() => item.textContent()).toContain('✓ in sync');
+    await runner.stop('SIGKILL');
+    await expect.poll(() => item.textContent(), { timeout: 15_000 }).toContain('STALE');
+    expect(await item.textContent()).not.toContain('in sync');
+    expect(await item.getByTestId('runner-last-applied').textContent()).toBe('last applied v1');
+  }, 60_000);
 
   it('drops a token the server refuses, says so, and stays read-only', async () => {
     const server = await serve({ runner: false });

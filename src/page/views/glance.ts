@@ -9,9 +9,14 @@ const STATE_WORDS: Record<Runner['state'], string> = {
 };
 
 function runnerItem(runner: Runner, configVersion: number, summary: boolean): HTMLElement {
-  const sync = runner.inSync
-    ? h('span', { class: 'badge ok' }, '✓ in sync')
-    : h('span', { class: 'badge warn' }, `✗ not in sync (wants v${configVersion})`);
+  // In sync is good news only from a runner that runs: a dead or stopped one applied it once, and
+  // scans nothing now (a green tick beside STALE read as all well).
+  const alive = runner.state === 'RUNNING' || runner.state === 'ERROR';
+  const sync = !runner.inSync
+    ? h('span', { class: 'badge warn' }, `✗ not in sync (wants v${configVersion})`)
+    : alive
+      ? h('span', { class: 'badge ok' }, '✓ in sync')
+      : h('span', { class: 'badge neutral', 'data-testid': 'runner-last-applied' }, `last applied v${runner.appliedConfigVersion}`);
   return h(
     'li',
     { class: `runner state-${runner.state}`, 'data-testid': 'runner-state', 'data-runner-id': runner.id ?? '' },
