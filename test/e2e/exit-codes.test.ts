@@ -219,6 +219,21 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     expect(child.stderr()).toContain(`127.0.0.1:${port} is already in use`);
   });
 
+  it("1 with what to check when no etcd member answers at start, in words (not the fault-handling library's)", async () => {
+    // A port nothing listens on: held, then let go (etcd's own port would do as well).
+    const port = await holdPort();
+    await new Promise<void>((resolve) => holders.pop()?.close(() => resolve()));
+    const store = `etcd://127.0.0.1:${port}/scp`;
+    for (const args of [['serve', '--port', '0'], ['runner']]) {
+      const child = spawnStratctl([...args, '--store', store, '--runtime-dir', await tempRuntimeDir()], { CONTROL_PLANE_TOKEN: TOKEN });
+      expect(await child.exited).toBe(1);
+      expect(child.stderr()).toContain(
+        `cannot start: Config store unavailable (read state on ${store}/ failed (no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall))); check --store and that etcd is reachable, then start again`,
+      );
+      expect(child.stderr()).not.toContain('circuit breaker');
+    }
+  });
+
   it('73: the runtime dir cannot be created (its parent is a regular file: ENOTDIR)', async () => {
     const parent = path.join(await tempRuntimeDir(), 'not-a-dir');
     await writeFile(parent, 'a file\n');
