@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { StoreUnavailableError } from '../config/errors.js';
 import { effectiveTunables } from '../config/schema.js';
 import type { ConfigStore, StoreState } from '../config/store.js';
 import { Listeners } from '../listeners.js';
@@ -72,8 +73,8 @@ export class Runner implements RunnerStateSource {
   start(): void {
     this.unsubscribe = this.options.store.subscribe((event) => {
       // The store is reachable again (etcd back): re-read now rather than at the next scan, which may
-      // be a whole scan interval away, so a "cannot read the config" error does not outlive its cause.
-      if (event.type === 'connection' && event.connected && this.problems.read) void this.recheckRead();
+      // be a whole scan interval away: a change made while it was away is applied at once.
+      if (event.type === 'connection' && event.connected) void this.recheckRead();
       else this.reconcile();
     });
     this.heartbeat = setInterval(() => this.update({}), this.heartbeatMs);
@@ -148,8 +149,15 @@ export class Runner implements RunnerStateSource {
   private async readDesired(): Promise<void> {
     this.problems.read = await this.options.store.refresh().then(
       () => null,
-      // The errno, not the message: API clients are not told where the server keeps its files.
-      (err: Error) => `cannot read the config (${(err as { code?: string }).code ?? err.name}), keeping what was applied`,
+      (err: Error) =>
+        // The store away (etcd without quorum) is the store's state, not this runner's: it runs the
+        // last good config, its heartbeats cannot be published meanwhile (the API shows it STALE, and
+        // status.store says why), and it re-reads when the store is back. Reported as ERROR, it
+        // flashed ERROR on every runner for the moment between etcd's return and that re-read.
+        err instanceof StoreUnavailableError
+          ? null
+          : // The errno, not the message: API clients are not told where the server keeps its files.
+            `cannot read the config (${(err as { code?: string }).code ?? err.name}), keeping what was applied`,
     );
   }
 
