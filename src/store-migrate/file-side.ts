@@ -45,6 +45,12 @@ export class FileSide {
     if (role === 'source') {
       const stat = await fsp.stat(this.dir).catch(() => null);
       if (!stat?.isDirectory()) throw new MigrateSourceError(`${this.description}: no such runtime directory`);
+    } else if (!(await fsp.stat(this.dir).catch(() => null))) {
+      // A new target directory is made, but not a whole new path: `--to file:/srv/straegy/runtime`
+      // (a typo) made /srv/straegy and reported success, where token and runner refuse a mistyped dir.
+      const parent = path.dirname(path.resolve(this.dir));
+      if (!(await fsp.stat(parent).catch(() => null))?.isDirectory())
+        throw new MigrateSourceError(`${this.description}: its parent directory ${parent} does not exist (a typo?); create it first`);
     }
     this.locks = await lockRuntimeDir(this.dir, { serve: true, runner: true });
   }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect, it, vi } from 'vitest';
@@ -264,8 +265,17 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(nothing.code).toBe(2);
     expect(nothing.stderr).toContain('it holds no config (nothing to move)');
 
-    // A runtime directory a server runs on is not copied from (its later changes would be lost).
+    // A mistyped file target: a new directory is made, not a whole new path.
     const { dir } = await fileDeployment();
+    const typo = path.join(await tempRuntimeDir(), 'straegy', 'runtime');
+    const mistyped = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', `file:${typo}`]);
+    expect(mistyped.code).toBe(2);
+    expect(mistyped.stderr).toContain(`its parent directory ${path.dirname(typo)} does not exist (a typo?); create it first`);
+    expect(existsSync(path.dirname(typo))).toBe(false);
+    const made = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', `file:${path.dirname(typo)}`]);
+    expect(made.code).toBe(0);
+
+    // A runtime directory a server runs on is not copied from (its later changes would be lost).
     const running = await startTestServer({ runtimeDir: dir, runner: false });
     const inUse = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(emptyPrefix)]);
     expect(inUse.code).toBe(75);
