@@ -26,6 +26,17 @@ const entry = (version: number): AuditEntry => ({
   config: config(version),
 });
 
+type Handle = Awaited<ReturnType<FileSystem['open']>>;
+
+/** The real file system, its opened files' calls replaced by `patch` (a disk that fails on cue). */
+const withHandles = (patch: (real: Handle) => Partial<Handle>): FileSystem => ({
+  ...nodeFileSystem,
+  async open(f, flags, mode) {
+    const real = await nodeFileSystem.open(f, flags, mode);
+    return { ...real, ...patch(real) };
+  },
+});
+
 describe('AuditFile', () => {
   it('skips a line in the middle that is not an entry (with a warning) and keeps the rest', async () => {
     const dir = await tempRuntimeDir();
@@ -62,20 +73,13 @@ describe('AuditFile', () => {
   it('an append that fails half-way is cut back, so the file holds only complete lines', async () => {
     const dir = await tempRuntimeDir();
     let fail = true;
-    const flaky: FileSystem = {
-      ...nodeFileSystem,
-      async open(f, flags, mode) {
-        const real = await nodeFileSystem.open(f, flags, mode);
-        return {
-          ...real,
-          write: async (data) => {
-            if (!fail) return real.write(data);
-            await real.write(data.slice(0, 10));
-            throw Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' });
-          },
-        };
+    const flaky = withHandles((real) => ({
+      write: async (data) => {
+        if (!fail) return real.write(data);
+        await real.write(data.slice(0, 10));
+        throw Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' });
       },
-    };
+    }));
     const log = await AuditFile.open({ runtimeDir: dir, fs: flaky });
     const failed = await log.append([entry(1)]).catch((err: unknown) => err);
     expect(failed).toBeInstanceOf(ConfigWriteError);
@@ -122,19 +126,12 @@ describe('AuditFile', () => {
     const dir = await tempRuntimeDir();
     const file = path.join(dir, 'audit.log');
     let fail = false;
-    const flaky: FileSystem = {
-      ...nodeFileSystem,
-      async open(f, flags, mode) {
-        const real = await nodeFileSystem.open(f, flags, mode);
-        return {
-          ...real,
-          sync: async () => {
-            if (fail) throw Object.assign(new Error('EIO'), { code: 'EIO' });
-            return real.sync();
-          },
-        };
+    const flaky = withHandles((real) => ({
+      sync: async () => {
+        if (fail) throw Object.assign(new Error('EIO'), { code: 'EIO' });
+        return real.sync();
       },
-    };
+    }));
     const log = await AuditFile.open({ runtimeDir: dir, fs: flaky, warn: () => {} });
     await log.append([entry(1), entry(2), entry(3)]);
     await rm(file);
