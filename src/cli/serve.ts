@@ -56,6 +56,12 @@ async function startServing(
   const source = plane.adminTokenSource;
   if (source?.kind === 'file') {
     logger.info({ file: source.file }, `admin token ${source.created ? 'generated and saved to' : 'read from'} ${source.file}`);
+    // On etcd every replica serves one deployment, but an admin token from a file is this host's
+    // own: each replica would answer to a different one.
+    if (store.kind === 'etcd')
+      logger.warn(
+        `CONTROL_PLANE_TOKEN is not set: this replica's admin token is ${source.file}, its own; other replicas of this etcd deployment have theirs. Set the same CONTROL_PLANE_TOKEN on every replica (named tokens, in etcd, work on all of them)`,
+      );
   } else {
     logger.info('admin token taken from CONTROL_PLANE_TOKEN');
   }

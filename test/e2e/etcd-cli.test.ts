@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { describeWithEtcd, freePort, startEtcd } from '../helpers/etcd.js';
 import { freshPrefix } from '../helpers/etcd-stores.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
-import { spawnStratctl } from '../helpers/server.js';
+import { spawnServer, spawnStratctl, TEST_TOKEN } from '../helpers/server.js';
 
 async function stratctl(args: string[]) {
   const child = spawnStratctl(args);
@@ -30,6 +30,17 @@ describeWithEtcd('stratctl with --store etcd://', () => {
     const away = await stratctl(['token', 'list', '--store', nobody]);
     expect(away.code).toBe(7);
     expect(away.stderr).toContain('Config store unavailable');
+  });
+
+  it('serve on etcd without CONTROL_PLANE_TOKEN warns that its admin token is its own; with it, says nothing of the kind', async () => {
+    const cluster = await startEtcd();
+    const store = cluster.url(freshPrefix());
+    const own = await spawnServer(await tempRuntimeDir(), ['--no-runner', '--store', store]);
+    await own.waitFor(/CONTROL_PLANE_TOKEN is not set: this replica/);
+    expect(own.stderr()).toContain('Set the same CONTROL_PLANE_TOKEN on every replica');
+    const shared = await spawnServer(await tempRuntimeDir(), ['--no-runner', '--store', store], { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    await shared.waitFor(/admin token taken from CONTROL_PLANE_TOKEN/);
+    expect(shared.stderr()).not.toContain('CONTROL_PLANE_TOKEN is not set');
   });
 
   it('refuses a bad --store with exit 2, naming what is wrong', async () => {
