@@ -3,8 +3,8 @@ import { AUDIT_SUBJECTS, type AuditEntry, type AuditSubject, parseAuditEntry } f
 import type { StrategyRegistry } from '../registry/index.js';
 import type { StoredConfig } from './config-judge.js';
 import type { EtcdGateway } from './gateway.js';
-import { type EtcdKeys, prefixEnd } from './keys.js';
-import { type EtcdMirror, type KeyValue, kvsOf, lastUnderOp, type MirrorChange, prefixRangeOp, rangeOp } from './mirror.js';
+import type { EtcdKeys } from './keys.js';
+import { auditRangeOp, type EtcdMirror, type KeyValue, kvsOf, lastUnderOp, type MirrorChange, rangeOp } from './mirror.js';
 import type { StoredPair, StoredPresets } from './presets-judge.js';
 
 /** One subject's audit trail as a read saw it: its newest entry, and what retention needs. */
@@ -76,8 +76,8 @@ export class ConfigIo {
       const prefix = k.auditPrefix(subject);
       return [
         lastUnderOp(prefix),
-        prefixRangeOp(prefix, { count_only: true }),
-        prefixRangeOp(prefix, { keys_only: true, sort_order: 'Ascend', sort_target: 'Key', limit: 4 }),
+        auditRangeOp(prefix, { count_only: true }),
+        auditRangeOp(prefix, { keys_only: true, sort_order: 'Ascend', sort_target: 'Key', limit: 4 }),
       ];
     };
     const res = await this.gateway.call(
@@ -177,8 +177,8 @@ export class ConfigIo {
         (options) =>
           this.gateway.client.kv.range(
             {
-              key: Buffer.from(auditPrefix),
-              range_end: prefixEnd(auditPrefix),
+              key: Buffer.from(`${auditPrefix}0`),
+              range_end: Buffer.from(`${auditPrefix}:`),
               keys_only: true,
               sort_order: 'Ascend',
               sort_target: 'Key',
@@ -192,6 +192,6 @@ export class ConfigIo {
     }
     const lastDeleted = oldest[Math.min(excess, oldest.length) - 1];
     if (lastDeleted === undefined) return [];
-    return [{ request_delete_range: { key: Buffer.from(auditPrefix), range_end: Buffer.from(`${lastDeleted}\0`) } }];
+    return [{ request_delete_range: { key: Buffer.from(`${auditPrefix}0`), range_end: Buffer.from(`${lastDeleted}\0`) } }];
   }
 }

@@ -35,7 +35,7 @@ import {
 } from './config-judge.js';
 import type { EtcdGateway } from './gateway.js';
 import type { EtcdKeys } from './keys.js';
-import { type EtcdMirror, type KeyValue, kvsOf, type MirrorBatch, type MirrorChange, prefixRangeOp } from './mirror.js';
+import { auditRangeOp, type EtcdMirror, type KeyValue, kvsOf, type MirrorBatch, type MirrorChange } from './mirror.js';
 import { PresetsJudge, presetsSnapshotOf } from './presets-judge.js';
 
 export const DEFAULT_AUDIT_KEEP = 10_000;
@@ -330,7 +330,7 @@ export class EtcdConfigStore implements ConfigStore {
         {
           compare: [],
           success: subjects.map((s) =>
-            prefixRangeOp(this.keys.auditPrefix(s), { sort_order: 'Descend', sort_target: 'Key', limit: query.last }),
+            auditRangeOp(this.keys.auditPrefix(s), { sort_order: 'Descend', sort_target: 'Key', limit: query.last }),
           ),
         },
         options,

@@ -31,8 +31,15 @@ export const rangeOp = (key: string, more: Partial<NonNullable<IRequestOp['reque
 });
 export const prefixRangeOp = (prefix: string, more: Partial<NonNullable<IRequestOp['request_range']>> = {}): IRequestOp =>
   rangeOp(prefix, { range_end: prefixEnd(prefix), ...more });
-/** The newest key under `prefix` (audit keys sort by version). */
-export const lastUnderOp = (prefix: string): IRequestOp => prefixRangeOp(prefix, { sort_order: 'Descend', sort_target: 'Key', limit: 1 });
+/**
+ * The audit keys under `prefix` (`<prefix><16 digits>`): the range of keys that start with a digit,
+ * so a key put there by hand (`audit/config/notes`, sorting after every version) is never taken for
+ * the newest entry, nor counted, nor trimmed.
+ */
+export const auditRangeOp = (prefix: string, more: Partial<NonNullable<IRequestOp['request_range']>> = {}): IRequestOp =>
+  rangeOp(`${prefix}0`, { range_end: Buffer.from(`${prefix}:`), ...more });
+/** The newest audit key under `prefix` (audit keys sort by version). */
+export const lastUnderOp = (prefix: string): IRequestOp => auditRangeOp(prefix, { sort_order: 'Descend', sort_target: 'Key', limit: 1 });
 export const kvsOf = (response: IResponseOp | undefined): KeyValue[] => (response?.response_range?.kvs ?? []).map(toKeyValue);
 
 export interface MirrorOptions {

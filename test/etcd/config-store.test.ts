@@ -208,6 +208,23 @@ describeWithEtcd('etcd config store (real etcd, two replicas on one prefix)', ()
     await eventually('valid again', () => a.config.problem() === null);
   });
 
+  it('a key put by hand under audit/ (not a version) is never taken for the newest entry: commits and history go on, the key is left alone', async () => {
+    const { a, b, raw, prefix } = await twoReplicas({ auditKeep: 3 });
+    await a.config.commit(setScanInterval(41));
+    // Sorts after every zero-padded version: it was read as the newest entry, and every write failed.
+    await raw.put(`/${prefix}/audit/config/notes`).value('{"written":"by hand"}');
+    await raw.put(`/${prefix}/audit/config/-draft`).value('also by hand');
+    for (const seconds of [42, 43, 44, 45]) await b.config.commit(setScanInterval(seconds));
+    const history = await a.config.audit({ last: 10, subject: 'CONFIG' });
+    expect(history.map((e) => e.config.scanIntervalSeconds)).toEqual([45, 44, 43]);
+    expect(history.map((e) => e.version)).toEqual([6, 5, 4]);
+    // Trimmed to --audit-keep among the versions only; the hand-put keys stay as they were.
+    const keys = await keysUnder(raw, prefix, 'audit/config/');
+    expect(keys.filter((k) => /\/\d{16}$/.test(k)).map((k) => Number(k.split('/').at(-1)))).toEqual([4, 5, 6]);
+    expect(await raw.get(`/${prefix}/audit/config/notes`).string()).toBe('{"written":"by hand"}');
+    expect(await raw.get(`/${prefix}/audit/config/-draft`).string()).toBe('also by hand');
+  });
+
   it('keeps the last --audit-keep entries per subject, deleting older ones in the same transaction', async () => {
     const { a, raw, prefix } = await twoReplicas({ auditKeep: 5 });
     for (let i = 0; i < 8; i++) await a.config.commit(setScanInterval(300 + i));
