@@ -1,6 +1,9 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { type DocumentNode, Kind, print } from 'graphql';
 
+/** The failed-auth limit's refusal (src/http/steps/auth-failure-limit.ts, RATE_LIMITED_MESSAGE): a 429 that is the token's. */
+export const FAILED_AUTH_LIMITED = 'Too many failed authentication attempts';
+
 /** One refusal as the API gave it: its message is shown as is. */
 export interface ApiError {
   readonly message: string;
@@ -84,7 +87,7 @@ export class Api {
     const errors = errorsOf(body);
     // A 429 RATE_LIMITED on a request with a token is the failed-auth limit refusing a token it
     // did not check (a right one is never refused): as good as a 401 for this token.
-    const refusedToken = response.status === 401 || (response.status === 429 && errors[0]?.code === 'RATE_LIMITED');
+    const refusedToken = response.status === 401 || (response.status === 429 && errors[0]?.message === FAILED_AUTH_LIMITED);
     if (refusedToken && token && candidate === undefined) this.options.onUnauthorized(errors[0]?.message ?? 'Authentication required');
     const data = (body as { data?: R | null } | null)?.data;
     if (errors.length > 0 || data === null || data === undefined) {

@@ -1,6 +1,6 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { type Client, createClient, type ExecutionResult } from 'graphql-sse';
-import { documentText } from './api.js';
+import { documentText, FAILED_AUTH_LIMITED } from './api.js';
 
 /** Where the live connection stands, as the page shows it. */
 export type LiveState = { kind: 'connecting' } | { kind: 'open' } | { kind: 'down'; reason: string; since: number; attempt: number };
@@ -154,13 +154,15 @@ export class Live {
     // the client retries: unbounded, the page waited on it forever, even once the server was back.
     const response = await fetchAnswered(input, { ...init, cache: 'no-store', credentials: 'omit' }, NO_ANSWER_MS);
     if (generation !== this.generation) return response;
-    // 429 from the failed-auth limit: a token it refused without checking (see Api.run).
     if ((response.status === 401 || response.status === 429) && this.options.token()) {
       const body = (await response
         .clone()
         .json()
         .catch(() => null)) as { errors?: { message?: string }[] } | null;
-      this.options.onUnauthorized(body?.errors?.[0]?.message ?? 'Authentication required');
+      const message = body?.errors?.[0]?.message;
+      // A 429 is the token's only from the failed-auth limit (a token it refused without checking,
+      // see Api.run); the subscriptions-per-client limit answers 429 too, and is no news of the token.
+      if (response.status === 401 || message === FAILED_AUTH_LIMITED) this.options.onUnauthorized(message ?? 'Authentication required');
     }
     if (init?.method === 'POST' && response.status === 202 && typeof init.body === 'string') {
       const name = (JSON.parse(init.body) as { operationName?: string }).operationName ?? '';

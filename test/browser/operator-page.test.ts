@@ -349,6 +349,22 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await enterToken(page, server.token, /^Token: admin/);
   }, 60_000);
 
+  it("the subscription limit's 429 is no news of the token: a tab over it keeps its token", async () => {
+    // Two subscriptions per address: the first tab (anonymous) holds both.
+    const server = await serve({ runner: false, security: { maxSubscriptionsPerClient: 2 } });
+    await openOperatorPage(browser, server.origin);
+    const second = await openOperatorPage(browser, server.origin, { waitLive: false });
+    const refused = second.page.waitForResponse(
+      (r) => new URL(r.url()).pathname === '/graphql/stream' && r.request().method() === 'POST' && r.status() === 429,
+    );
+    await enterToken(second.page, server.token);
+    expect((await refused).headers()['retry-after']).toBe('5');
+    // Kept: the refusal was the subscriptions', not the token's (the failed-auth limit's 429 is).
+    expect(await second.page.evaluate(() => sessionStorage.length)).toBe(1);
+    expect(await second.page.locator('#viewer').textContent()).toMatch(/^Token: admin/);
+    expect(await second.page.locator('.notice.error', { hasText: 'was refused' }).count()).toBe(0);
+  }, 60_000);
+
   it('on a server whose reads need a token, asks for one, then shows everything live with it', async () => {
     const server = await serve({ runner: false, readsRequireToken: true });
     const { page, problems } = await openOperatorPage(browser, server.origin, { waitLive: false });
