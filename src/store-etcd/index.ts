@@ -46,7 +46,7 @@ export interface EtcdStores {
   /** `onTakenOver`: another process published under the id over this one's state (see EtcdRunnerPublisher). */
   runnerPublisher(id: string, onTakenOver?: (holder: { pid: number; host: string }) => void): RunnerStatePublisher;
   /**
-   * A \`stratctl store migrate\` into this prefix that did not finish (its mark is there): what to
+   * A `stratctl store migrate` into this prefix that did not finish (its mark is there): what to
    * say, or null. serve and runners refuse such a prefix.
    */
   unfinishedMigration(): Promise<ConfigFileError | null>;

@@ -65,7 +65,7 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
   private lease: Lease | null = null;
   /**
    * The mod_revision of this runner's last write of its key: null before the first (which is
-   * unconditional, after \`claim\`), 0 when the key is known to be gone.
+   * unconditional, after `claim`), 0 when the key is known to be gone.
    */
   private ownRevision: number | null = null;
   /** The id was taken over by another process: nothing more is written. */
@@ -154,12 +154,12 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
 
   /**
    * Puts this runner's state, only over its own last write: a compare-and-put on the key's
-   * mod_revision. The first put (after \`claim\`) is unconditional. When the key has moved on:
+   * mod_revision. The first put (after `claim`) is unconditional. When the key has moved on:
    * - it is gone (its lease ran out while this process was frozen or cut off): put again;
    * - it is this process's own state (same pid and host: a write whose answer was lost), or not a
    *   runner's state at all: adopt it, put again;
    * - it is another process's: the id was taken over while this runner was not heard from (a
-   *   SIGSTOP, a VM pause, a partition): write nothing more, and tell the owner (\`onTakenOver\`),
+   *   SIGSTOP, a VM pause, a partition): write nothing more, and tell the owner (`onTakenOver`),
    *   which stops the runner. Two runners never publish, and trade, as one.
    * False when nothing was written because the id is another's.
    */
@@ -188,7 +188,7 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
       }
       const holder = parseRunnerState(current.value);
       if (!holder || (holder.pid === state.pid && holder.host === state.host)) {
-        // Not a runner's state (put there by hand: as \`claim\` does, not a holder), or our own.
+        // Not a runner's state (put there by hand: as `claim` does, not a holder), or our own.
         this.ownRevision = Number(current.mod_revision);
         continue;
       }
