@@ -66,6 +66,8 @@ export class Live {
   private state: LiveState = { kind: 'connecting' };
   private downSince = 0;
   private attempts = 0;
+  /** The server's words when it refused a subscription with 429 (its per-address limit), until one is accepted. */
+  private refusedBy: string | null = null;
 
   constructor(private readonly options: LiveOptions) {}
 
@@ -104,6 +106,16 @@ export class Live {
     this.connect();
   }
 
+  /**
+   * Why the live connection is down: the server's refusal when it answered 429 (the 17th
+   * subscription from one address: each tab holds 2), which is not "cannot be reached".
+   */
+  private unreachable(): string {
+    return this.refusedBy
+      ? `${this.refusedBy}: this address has too many live connections open (each tab of this page holds 2); close other tabs of this page`
+      : 'The server cannot be reached';
+  }
+
   private setState(state: LiveState): void {
     this.state = state;
     this.options.onState(state);
@@ -133,7 +145,7 @@ export class Live {
       retryAttempts: Number.POSITIVE_INFINITY,
       retry: async (retries) => {
         this.attempts = retries + 1;
-        if (generation === this.generation) this.down('The server cannot be reached');
+        if (generation === this.generation) this.down(this.unreachable());
         await sleep(backoffMs(retries));
       },
       generateID: operationId,
@@ -164,6 +176,15 @@ export class Live {
       // see Api.run); the subscriptions-per-client limit answers 429 too, and is no news of the token.
       if (response.status === 401 || message === FAILED_AUTH_LIMITED) this.options.onUnauthorized(message ?? 'Authentication required');
     }
+    if (response.status === 429) {
+      const body = (await response
+        .clone()
+        .json()
+        .catch(() => null)) as { errors?: { message?: string }[] } | null;
+      const message = body?.errors?.[0]?.message;
+      if (message !== FAILED_AUTH_LIMITED) this.refusedBy = message ?? 'Too many requests';
+    }
+    if (response.status === 202) this.refusedBy = null;
     if (init?.method === 'POST' && response.status === 202 && typeof init.body === 'string') {
       const name = (JSON.parse(init.body) as { operationName?: string }).operationName ?? '';
       this.accepted.add(name);
@@ -202,7 +223,8 @@ export class Live {
           const refused = result.errors?.find((e) => (e.extensions as { code?: unknown } | undefined)?.code === 'UNAUTHENTICATED');
           if (refused && this.options.token()) this.options.onUnauthorized(refused.message);
         },
-        error: (error: unknown) => again(error instanceof Error ? error.message : 'The live connection failed'),
+        error: (error: unknown) =>
+          again(this.refusedBy ? this.unreachable() : error instanceof Error ? error.message : 'The live connection failed'),
         complete: () => again(refusal ? `Live updates refused: ${refusal}` : 'The server ended the live updates'),
       },
     );

@@ -363,6 +363,10 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await second.page.evaluate(() => sessionStorage.length)).toBe(1);
     expect(await second.page.locator('#viewer').textContent()).toMatch(/^Token: admin/);
     expect(await second.page.locator('.notice.error', { hasText: 'was refused' }).count()).toBe(0);
+    // And it says why it is not live: the server's refusal, not "cannot be reached".
+    await expect
+      .poll(() => text(second.page, 'server-down'))
+      .toContain('Too many open subscriptions: at most 2 per client: this address has too many live connections open');
   }, 60_000);
 
   it('on a server whose reads need a token, asks for one, then shows everything live with it', async () => {
