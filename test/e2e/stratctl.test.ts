@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import path from 'node:path';
@@ -371,7 +371,11 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
 
   it('config get while the file on disk is a broken hand edit: the config in force on stdout, and a line saying the file is not it', async () => {
     const server = await startTestServer();
-    await writeFile(path.join(server.runtimeDir, 'config.yaml'), 'active_strategy_key: [unclosed\n');
+    // Written whole (temp + rename): written in place, the file can be read empty first, a different
+    // invalid state ("must be a YAML mapping", line 1) that the wait below then takes for this one.
+    const broken = path.join(server.runtimeDir, 'config.yaml.broken');
+    await writeFile(broken, 'active_strategy_key: [unclosed\n');
+    await rename(broken, path.join(server.runtimeDir, 'config.yaml'));
     await vi.waitFor(
       async () => expect((await server.gql('{ status { configError { message } } }')).body.data?.status.configError).not.toBeNull(),
       {
