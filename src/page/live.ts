@@ -166,7 +166,7 @@ export class Live {
     // the client retries: unbounded, the page waited on it forever, even once the server was back.
     const response = await fetchAnswered(input, { ...init, cache: 'no-store', credentials: 'omit' }, NO_ANSWER_MS);
     if (generation !== this.generation) return response;
-    if ((response.status === 401 || response.status === 429) && this.options.token()) {
+    if (response.status === 401 || response.status === 429) {
       const body = (await response
         .clone()
         .json()
@@ -174,15 +174,9 @@ export class Live {
       const message = body?.errors?.[0]?.message;
       // A 429 is the token's only from the failed-auth limit (a token it refused without checking,
       // see Api.run); the subscriptions-per-client limit answers 429 too, and is no news of the token.
-      if (response.status === 401 || message === FAILED_AUTH_LIMITED) this.options.onUnauthorized(message ?? 'Authentication required');
-    }
-    if (response.status === 429) {
-      const body = (await response
-        .clone()
-        .json()
-        .catch(() => null)) as { errors?: { message?: string }[] } | null;
-      const message = body?.errors?.[0]?.message;
-      if (message !== FAILED_AUTH_LIMITED) this.refusedBy = message ?? 'Too many requests';
+      const tokens = response.status === 401 || message === FAILED_AUTH_LIMITED;
+      if (tokens && this.options.token()) this.options.onUnauthorized(message ?? 'Authentication required');
+      if (!tokens) this.refusedBy = message ?? 'Too many requests';
     }
     if (response.status === 202) this.refusedBy = null;
     if (init?.method === 'POST' && response.status === 202 && typeof init.body === 'string') {
