@@ -6,14 +6,15 @@ import { isIPv6 } from 'node:net';
  * client arrives through) the last `X-Forwarded-For` hop, the one that proxy appended. As a
  * client, see `clientOfAddress`: an IPv6 address counts as its /64.
  */
-export function clientKeyOf(req: IncomingMessage, behindTlsProxy: boolean): string {
+export function clientKeyOf(req: IncomingMessage, behindTlsProxy: boolean, connectionClient?: string): string {
   if (behindTlsProxy) {
     const forwarded = req.headers['x-forwarded-for'];
     const hops = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded)?.split(',');
     const last = hops?.[hops.length - 1]?.trim();
     if (last) return clientOfAddress(last);
   }
-  return clientOfAddress(req.socket.remoteAddress);
+  // The connection's client, when the connection guard has worked it out already (once per connection, not per request).
+  return connectionClient ?? clientOfAddress(req.socket.remoteAddress);
 }
 
 /** The groups of an IPv6 address, 8 numbers; undefined if it is not one (a zone index `%eth0` is dropped). */
@@ -42,6 +43,8 @@ function ipv6Groups(address: string): number[] | undefined {
  */
 export function clientOfAddress(address: string | undefined): string {
   if (address === undefined) return 'unknown';
+  // An IPv4 address (no colon) is itself: no IPv6 parsing for the common case.
+  if (!address.includes(':')) return address;
   const groups = ipv6Groups(address);
   if (!groups) return address;
   if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {

@@ -19,7 +19,10 @@ interface Tracked {
 }
 
 /** A request the guard counts on its connection until `requestEnded` is called with this. */
-export type TrackedRequest = object;
+export interface TrackedRequest {
+  /** The connection's client (`clientOfAddress` of its address), worked out once when it connected. */
+  readonly client: string;
+}
 
 export interface ConnectionGuard {
   /** Open connections now. */

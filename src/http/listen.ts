@@ -343,8 +343,9 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     // A reply due from another thread (a write's, from the file store's I/O thread) is taken now,
     // between two requests, instead of after the rest of this turn and the next (turn-polls.ts).
     if (turnPollsDue()) runTurnPolls();
-    const exchange = new HttpExchange(req, res, plane.logger, clientKeyOf(req, behindTlsProxy), owner);
-    exchange.tracked = guard.requestStarted(req);
+    const tracked = guard.requestStarted(req);
+    const exchange = new HttpExchange(req, res, plane.logger, clientKeyOf(req, behindTlsProxy, tracked?.client), owner);
+    exchange.tracked = tracked;
     inFlight += 1;
     // A body of a declared length within the limit is read first (what the body step would read
     // anyway), so the chain runs once it is here and answers in that turn instead of waiting inside.

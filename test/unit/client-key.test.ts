@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { clientOfAddress } from '../../src/http/client-key.js';
+import { clientKeyOf, clientOfAddress } from '../../src/http/client-key.js';
 import { type ConnectionClosure, guardConnections } from '../../src/http/connections.js';
 import { CONNECTION_LIMITS } from '../../src/limit-defaults.js';
 
@@ -28,6 +28,23 @@ describe('clientOfAddress: who a per-client limit counts', () => {
     expect(clientOfAddress(undefined)).toBe('unknown');
     expect(clientOfAddress('proxy-said-this')).toBe('proxy-said-this');
     expect(clientOfAddress('2001:db8::g')).toBe('2001:db8::g');
+  });
+});
+
+describe('clientKeyOf: the client a request counts as', () => {
+  const request = (remoteAddress: string, forwarded?: string) =>
+    ({ socket: { remoteAddress }, headers: forwarded === undefined ? {} : { 'x-forwarded-for': forwarded } }) as unknown as IncomingMessage;
+
+  it("is its connection's client, worked out when it connected, or else its socket's address", () => {
+    expect(clientKeyOf(request('2001:db8:a:b::1'), false, '2001:db8:a:b::/64')).toBe('2001:db8:a:b::/64');
+    expect(clientKeyOf(request('2001:db8:a:b::1'), false)).toBe('2001:db8:a:b::/64');
+    expect(clientKeyOf(request('::ffff:192.0.2.7'), false)).toBe('192.0.2.7');
+  });
+
+  it("behind a TLS proxy, is the hop the proxy appended, not the proxy's own connection", () => {
+    expect(clientKeyOf(request('10.0.0.2', '198.51.100.1, 2001:db8:a:b::9'), true, '10.0.0.2')).toBe('2001:db8:a:b::/64');
+    expect(clientKeyOf(request('10.0.0.2', '198.51.100.1'), false, '10.0.0.2')).toBe('10.0.0.2');
+    expect(clientKeyOf(request('10.0.0.2'), true, '10.0.0.2')).toBe('10.0.0.2');
   });
 });
 
