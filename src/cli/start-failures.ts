@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { ConfigFileError, StoreUnavailableError } from '../config/errors.js';
+import { EtcdAuthenticationFailedError, EtcdPermissionDeniedError, EtcdRoleNotGrantedError } from 'etcd3';
+import { ConfigFileError, StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
 import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { LockHeldError } from '../lock.js';
 import { FeedError } from '../runner/feed.js';
@@ -41,6 +42,12 @@ function unknownKeyHint(file: string, problems: readonly { message: string }[]):
   return ` ${key} is neither a static strategy nor a preset in ${presets}: if a change to the presets removed it, put it back there, or name another strategy here.`;
 }
 
+/** etcd refused this client: its user or password, or the user's rights on the prefix. */
+function isAccessRefusal(err: unknown): boolean {
+  const cause = (err as Error).cause;
+  return [EtcdAuthenticationFailedError, EtcdPermissionDeniedError, EtcdRoleNotGrantedError].some((kind) => cause instanceof kind);
+}
+
 /**
  * Why a start failed -> DESIGN's serve exit code and what to tell the operator, in one table, first
  * match wins: 2 usage, 73 runtime dir not writable, 75 runtime dir in use (the holder's pid), 78 invalid
@@ -56,6 +63,20 @@ const RULES: { matches: (err: unknown) => boolean; code: number; message: (err: 
     message: (err) => {
       const { detail } = err as StoreUnavailableError;
       return `cannot start: ${(err as Error).message}${detail ? ` (${detail})` : ''}; check --store and that etcd is reachable, then start again`;
+    },
+  },
+  {
+    // etcd answered no: wrong credentials or no rights on the prefix (a setting: a restart would not
+    // fix it, so 2, which a service manager does not restart on), or a call etcd judged invalid (1).
+    matches: (err) => err instanceof StoreRefusedError,
+    code: EXIT.usage,
+    message: (err) => {
+      const { detail } = err as StoreRefusedError;
+      return `cannot start: etcd refused the request (${detail}); ${
+        isAccessRefusal(err)
+          ? "check CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD and that user's role on the store's prefix"
+          : 'a retry would be refused the same way'
+      }`;
     },
   },
   {
@@ -115,6 +136,10 @@ const RULES: { matches: (err: unknown) => boolean; code: number; message: (err: 
 
 export function startFailure(err: unknown, at: StartPlace): StartFailure {
   const rule = RULES.find((r) => r.matches(err));
-  if (rule) return { code: rule.code, message: rule.message(err, at), unexpected: false };
+  if (rule) {
+    // Of etcd's refusals, only a refused user or right is a setting (2); any other was not anticipated (1, with its stack).
+    const unanticipated = err instanceof StoreRefusedError && !isAccessRefusal(err);
+    return { code: unanticipated ? EXIT.unexpected : rule.code, message: rule.message(err, at), unexpected: unanticipated };
+  }
   return { code: EXIT.unexpected, message: `cannot start: ${(err as Error)?.message ?? String(err)}`, unexpected: true };
 }

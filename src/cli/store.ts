@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { TokenRefusedError } from '../auth/token-store.js';
 import { DumpInvalidError, MigrateRaceError } from '../config/dump.js';
-import { StoreUnavailableError } from '../config/errors.js';
+import { StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
 import { envSetting } from '../env-setting.js';
 import { AtomicWriteError } from '../fs/atomic-write.js';
 import { LockHeldError } from '../lock.js';
@@ -114,6 +114,8 @@ export const storeMigrate: Action = async (flags, _args, ctx) => {
     if (err instanceof StoreUnavailableError) {
       return fail(EXIT.tryLater, `${err.message}${err.detail ? ` (${err.detail})` : ''}; try again later`);
     }
+    // etcd answered no (credentials, rights, a call it judged invalid): trying again would not help.
+    if (err instanceof StoreRefusedError) return fail(EXIT.unexpected, `${err.message}; nothing was written by this call`);
     if (err instanceof LockHeldError) return fail(EXIT.runtimeDirInUse, `${err.message}; stop it first`);
     if (err instanceof MigrateTargetInUseError) return fail(EXIT.runtimeDirInUse, err.message);
     if (err instanceof RuntimeDirNotWritableError) return fail(EXIT.runtimeDirNotWritable, err.message);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileTokenStore } from '../auth/file-token-store.js';
 import { isScope } from '../auth/scopes.js';
 import { TokenRefusedError, type TokenStore } from '../auth/token-store.js';
-import { StoreUnavailableError } from '../config/errors.js';
+import { StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
 import { envSetting } from '../env-setting.js';
 import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { defaultRegistry } from '../registry/index.js';
@@ -78,6 +78,11 @@ export const token: Action = async (flags, args, ctx, command) => {
       if (json) printJsonError(ctx.io, 'UNAVAILABLE', err.message);
       ctx.warn(`stratctl token: ${err.message}; try again later`);
       return EXIT.tryLater;
+    }
+    if (err instanceof StoreRefusedError) {
+      if (json) printJsonError(ctx.io, 'INTERNAL_ERROR', err.message);
+      ctx.warn(`stratctl token: ${err.message}`);
+      return EXIT.unexpected;
     }
     throw err;
   } finally {

@@ -120,6 +120,21 @@ export class ConfigWriteError extends Error {
  * after its transaction was sent may still have landed (atomically, whole): the watch shows it
  * either way, and a retry with `expectedVersion` cannot apply it twice.
  */
+/**
+ * etcd answered, and refused the call as it was made (an invalid argument, a failed precondition,
+ * permission denied ...): not unavailability, so not "try again later". Retrying cannot help; the
+ * API answers it as anything unexpected (500, the detail only in the log), the CLI exits 1.
+ */
+export class StoreRefusedError extends Error {
+  override name = 'StoreRefusedError';
+  constructor(
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Config store refused the request: ${detail}`, options);
+  }
+}
+
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';
   readonly detail: string | undefined;

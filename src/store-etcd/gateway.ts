@@ -9,8 +9,19 @@ import {
   isBrokenCircuitError,
   retry,
 } from 'cockatiel';
-import { Etcd3, isRecoverableError } from 'etcd3';
-import { StoreUnavailableError } from '../config/errors.js';
+import {
+  Etcd3,
+  EtcdAuthenticationFailedError,
+  EtcdPermissionDeniedError,
+  EtcdRoleNotGrantedError,
+  GRPCAlreadyExistsError,
+  GRPCFailedPreconditionError,
+  GRPCInvalidArgumentError,
+  GRPCNotImplementedError,
+  GRPCOutOfRangeError,
+  isRecoverableError,
+} from 'etcd3';
+import { StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
 import { Listeners } from '../listeners.js';
 import { type EtcdStoreUrl, endpointAddress } from './url.js';
 
@@ -23,6 +34,26 @@ import { type EtcdStoreUrl, endpointAddress } from './url.js';
  */
 function neverSent(err: unknown): boolean {
   return err instanceof Error && err.message.includes('No connection established');
+}
+
+/**
+ * etcd's answers that refuse a call as it was made: it reached a member and was judged, so etcd is
+ * reachable, and the same call would be refused again (unlike UNAVAILABLE, a deadline, a dropped
+ * connection or an unknown outcome, which are the store being away).
+ */
+const REFUSALS = [
+  GRPCInvalidArgumentError,
+  GRPCFailedPreconditionError,
+  GRPCOutOfRangeError,
+  GRPCNotImplementedError,
+  GRPCAlreadyExistsError,
+  EtcdPermissionDeniedError,
+  EtcdAuthenticationFailedError,
+  EtcdRoleNotGrantedError,
+];
+
+function refusedByEtcd(err: unknown): err is Error {
+  return REFUSALS.some((kind) => err instanceof kind);
 }
 
 /** What each etcd call is given: gRPC's deadline. */
@@ -96,7 +127,8 @@ function buildClient(options: EtcdConnectionOptions): Etcd3 {
 /**
  * The one etcd client of a process, with the store's call discipline: every call has a deadline
  * (2 s), and its outcome says whether etcd is reachable (`connected`, `lastContactAt`). A failed or
- * timed-out call becomes a StoreUnavailableError naming the operation.
+ * timed-out call becomes a StoreUnavailableError naming the operation; one etcd answered with a
+ * refusal (an invalid argument, permission denied ...) a StoreRefusedError.
  */
 export class EtcdGateway {
   readonly client: Etcd3;
@@ -132,8 +164,8 @@ export class EtcdGateway {
 
   /**
    * Runs one etcd call with the deadline (gRPC's, and a timer in case the client queues it): its
-   * result, or a StoreUnavailableError. Only etcd calls belong in `fn`: any error it throws counts as
-   * the store being unavailable.
+   * result, a StoreRefusedError (etcd answered no), or a StoreUnavailableError. Only etcd calls belong
+   * in `fn`: any other error it throws counts as the store being unavailable.
    */
   async call<T>(operation: string, fn: (options: CallOptions) => Promise<T>, deadline = this.deadline()): Promise<T> {
     for (;;) {
@@ -155,6 +187,11 @@ export class EtcdGateway {
         if ((isBrokenCircuitError(err) || neverSent(err)) && deadline - Date.now() > OPEN_CIRCUIT_RETRY_MS) {
           await sleep(OPEN_CIRCUIT_RETRY_MS);
           continue;
+        }
+        if (refusedByEtcd(err)) {
+          // etcd answered: it is reachable, and this call is wrong as it stands (not "try again later").
+          this.contact();
+          throw new StoreRefusedError(`${operation} on ${this.location}: ${err.message}`, { cause: err });
         }
         throw this.lost(operation, err);
       } finally {

@@ -1,11 +1,34 @@
 import { expect, it } from 'vitest';
-import { StoreUnavailableError } from '../../src/config/errors.js';
+import { StoreRefusedError, StoreUnavailableError } from '../../src/config/errors.js';
 import { EtcdGateway } from '../../src/store-etcd/gateway.js';
 import { parseEtcdStoreUrl } from '../../src/store-etcd/url.js';
 import { describeWithEtcd, startEtcd } from '../helpers/etcd.js';
 import { freshPrefix } from '../helpers/etcd-stores.js';
 
 describeWithEtcd('etcd gateway (real etcd)', () => {
+  it("a call etcd refuses as invalid is named as etcd's refusal, not as the store being away (no 503, no exit 7)", async () => {
+    const cluster = await startEtcd();
+    const gateway = new EtcdGateway({ url: parseEtcdStoreUrl(cluster.url(freshPrefix())) });
+    try {
+      // One transaction putting the same key twice: etcd answers INVALID_ARGUMENT, whatever is retried.
+      const failed = await gateway
+        .call('commit', (options) =>
+          gateway.client
+            .if('probe', 'Version', '==', 0)
+            .then(gateway.client.put('probe').value('a'), gateway.client.put('probe').value('b'))
+            .options(options)
+            .commit(),
+        )
+        .catch((err: unknown) => err);
+      expect(failed).toBeInstanceOf(StoreRefusedError);
+      expect((failed as StoreRefusedError).detail).toMatch(/^commit on etcd:\/\/.*: .*duplicate key given in txn request/);
+      expect(gateway.connected).toBe(true);
+      expect(await gateway.call('read', (options) => gateway.client.get('probe').options(options).string())).toBeNull();
+    } finally {
+      gateway.close();
+    }
+  });
+
   it('calls made while a member comes back (its circuit open, half-open, open again) wait for it within their deadline instead of failing at once', async () => {
     const cluster = await startEtcd();
     const [member] = cluster.members;

@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Etcd3, Range } from 'etcd3';
 import { afterEach, expect, it } from 'vitest';
-import { StoreUnavailableError } from '../../src/config/errors.js';
+import { StoreRefusedError, StoreUnavailableError } from '../../src/config/errors.js';
 import { describeWithEtcd, makeTlsFiles, startEtcd } from '../helpers/etcd.js';
 import { freshPrefix, openReplica, setScanInterval } from '../helpers/etcd-stores.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { spawnStratctl } from '../helpers/server.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -48,15 +50,39 @@ describeWithEtcd('etcd store over TLS with client certificates and etcd users', 
     const token = await a.tokens.create('tls-bot', 'read');
     expect(token.length).toBeGreaterThan(20);
 
-    await expect(openReplica(cluster, prefix, { tls: files, auth: { username: 'scp', password: 'wrong' } })).rejects.toBeInstanceOf(
-      StoreUnavailableError,
+    // A wrong password and a user without rights on the prefix: etcd's refusals, named as such (not "unavailable, try later").
+    const wrongPassword = await openReplica(cluster, prefix, { tls: files, auth: { username: 'scp', password: 'wrong' } }).catch(
+      (err: unknown) => err,
     );
-    // A user without rights on the prefix cannot read it.
-    await expect(
-      openReplica(cluster, 'elsewhere', { tls: files, auth: { username: 'scp', password: 'scp-password' } }),
-    ).rejects.toMatchObject({
-      detail: expect.stringMatching(/permission denied/i),
-    });
+    expect(wrongPassword).toBeInstanceOf(StoreRefusedError);
+    expect((wrongPassword as StoreRefusedError).detail).toMatch(/authentication failed/i);
+    const noRights = await openReplica(cluster, 'elsewhere', { tls: files, auth: { username: 'scp', password: 'scp-password' } }).catch(
+      (err: unknown) => err,
+    );
+    expect(noRights).toBeInstanceOf(StoreRefusedError);
+    expect((noRights as StoreRefusedError).detail).toMatch(/permission denied/i);
+    // serve with the wrong password: exit 2 (a setting; a service manager does not restart on it), saying what to check.
+    const serve = spawnStratctl(
+      [
+        'serve',
+        '--port',
+        '0',
+        '--runtime-dir',
+        await tempRuntimeDir(),
+        '--store',
+        cluster.url(prefix),
+        '--etcd-ca',
+        tls.caFile,
+        '--etcd-cert',
+        tls.clientCertFile,
+        '--etcd-key',
+        tls.clientKeyFile,
+      ],
+      { CONTROL_PLANE_TOKEN: 'a-token-long-enough-for-the-server', CONTROL_PLANE_ETCD_USER: 'scp', CONTROL_PLANE_ETCD_PASSWORD: 'wrong' },
+    );
+    expect(await serve.exited).toBe(2);
+    expect(serve.stderr()).toMatch(/cannot start: etcd refused the request \(.*authentication failed.*\); check CONTROL_PLANE_ETCD_USER/);
+    expect(serve.stderr()).not.toMatch(/unavailable|try again/i);
     // Plain gRPC to a TLS member does not connect.
     await expect(
       openReplica(cluster, prefix, { auth: { username: 'scp', password: 'scp-password' }, callTimeoutMs: 500 }),

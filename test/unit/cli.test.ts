@@ -3,12 +3,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { EtcdAuthenticationFailedError, EtcdPermissionDeniedError, GRPCInvalidArgumentError } from 'etcd3';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { startFailure } from '../../src/cli/start-failures.js';
 import { ControlPlaneError, resultData } from '../../src/client/http.js';
 import { refusalBody } from '../../src/client/subscribe.js';
-import { ConfigFileError } from '../../src/config/errors.js';
+import { ConfigFileError, StoreRefusedError } from '../../src/config/errors.js';
 import { LockHeldError } from '../../src/lock.js';
 import { resolveLogSettings } from '../../src/log.js';
 import { FeedError } from '../../src/runner/feed.js';
@@ -47,6 +48,30 @@ describe('serve: why a start failed -> exit code (one table)', () => {
     ],
     ['the port in use', errno('EADDRINUSE', 'listen'), EXIT.portInUse, /127\.0\.0\.1:8787 is already in use/],
     ['a port this user may not bind', errno('EACCES', 'listen'), EXIT.unexpected, /listen EACCES/],
+    [
+      'etcd refusing the user or password (a setting, not "try again")',
+      new StoreRefusedError('read state on etcd://h:2379/scp/: etcdserver: authentication failed', {
+        cause: new EtcdAuthenticationFailedError('etcdserver: authentication failed, invalid user ID or password'),
+      }),
+      EXIT.usage,
+      /cannot start: etcd refused the request \(read state on etcd:\/\/h:2379\/scp\/: .*authentication failed\); check CONTROL_PLANE_ETCD_USER/,
+    ],
+    [
+      "etcd refusing the user's rights on the prefix",
+      new StoreRefusedError('read state on etcd://h:2379/scp/: etcdserver: permission denied', {
+        cause: new EtcdPermissionDeniedError('etcdserver: permission denied'),
+      }),
+      EXIT.usage,
+      /permission denied\); check .* role on the store's prefix/,
+    ],
+    [
+      'etcd refusing a call as invalid (not anticipated: 1, with its stack)',
+      new StoreRefusedError('commit on etcd://h:2379/scp/: duplicate key given in txn request', {
+        cause: new GRPCInvalidArgumentError('3 INVALID_ARGUMENT: etcdserver: duplicate key given in txn request'),
+      }),
+      EXIT.unexpected,
+      /cannot start: etcd refused the request \(commit .*duplicate key given in txn request\); a retry would be refused the same way/,
+    ],
     ['anything else', new Error('surprise'), EXIT.unexpected, /cannot start: surprise/],
   ])('%s', (_what, err, code, message) => {
     const failure = startFailure(err, at);

@@ -1,5 +1,6 @@
+import { EtcdPermissionDeniedError, GRPCInvalidArgumentError } from 'etcd3';
 import { describe, expect, it } from 'vitest';
-import { StoreUnavailableError } from '../../src/config/errors.js';
+import { StoreRefusedError, StoreUnavailableError } from '../../src/config/errors.js';
 import { EtcdGateway } from '../../src/store-etcd/gateway.js';
 import { parseEtcdStoreUrl } from '../../src/store-etcd/url.js';
 
@@ -19,6 +20,35 @@ describe('etcd gateway: which failed calls are sent again within the deadline', 
       expect(answer).toBe('value');
       expect(attempts).toBe(3);
       expect(gateway.connected).toBe(true);
+    } finally {
+      gateway.close();
+    }
+  });
+
+  it('a call etcd answered with a refusal (invalid argument, permission denied) is not unavailability: named, not retried, still connected', async () => {
+    const gateway = gatewayFor();
+    let attempts = 0;
+    const disconnects: boolean[] = [];
+    gateway.onConnection((connected) => disconnects.push(connected));
+    try {
+      for (const refusal of [
+        new GRPCInvalidArgumentError('3 INVALID_ARGUMENT: etcdserver: duplicate key given in txn request'),
+        new EtcdPermissionDeniedError('etcdserver: permission denied'),
+      ]) {
+        const failed = await gateway
+          .call('commit', async () => {
+            attempts += 1;
+            throw refusal;
+          })
+          .catch((err: unknown) => err);
+        expect(failed).toBeInstanceOf(StoreRefusedError);
+        expect(failed).not.toBeInstanceOf(StoreUnavailableError);
+        expect((failed as StoreRefusedError).detail).toBe(`commit on etcd://127.0.0.1:1/unit/: ${refusal.message}`);
+        expect((failed as StoreRefusedError).cause).toBe(refusal);
+      }
+      expect(attempts).toBe(2);
+      expect(gateway.connected).toBe(true);
+      expect(disconnects).toEqual([true]);
     } finally {
       gateway.close();
     }
