@@ -10,6 +10,8 @@ export interface GraphQLContext {
   readonly identity: Identity | null;
   /** False when reads need a token too (`--reads-require-token`). */
   readonly readsArePublic: boolean;
+  /** The caller's list limit (`--max-list-size`; `--max-list-size-with-token` with a token): the most a left-out `last` gives. */
+  readonly maxListSize: number;
   /** The HTTP request's id (`x-request-id`), also on every line of `log`. */
   readonly requestId: string;
   readonly log: RequestLogger;

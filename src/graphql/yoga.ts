@@ -1,6 +1,7 @@
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { AuthenticationError } from '../auth/identity.js';
 import type { Authenticator } from '../auth/tokens.js';
+import { COST_LIMITS } from '../limit-defaults.js';
 import type { Logger } from '../log.js';
 import type { ControlPlaneServices, GraphQLContext } from './context.js';
 import { maskError, refusalsAtDebug } from './errors.js';
@@ -88,6 +89,8 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
   const { services, authenticator } = options;
   const requestLog = requestLogPlugin(options.logger);
   const yogaLogger = refusalsAtDebug(options.logger);
+  // The cost plugin's list limits, which also cap a list whose `last` a request leaves out (list-args.ts `lastOf`).
+  const listLimits = { ...COST_LIMITS, ...options.costLimits };
   return createYoga<RequestScope, GraphQLContext>({
     schema,
     // Errors are logged by the request-log plugin on the request's logger; yoga's own lines only for what it did not see.
@@ -114,6 +117,7 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
         credentials,
         identity: credentials.kind === 'valid' ? credentials.identity : null,
         readsArePublic: !options.readsRequireToken,
+        maxListSize: credentials.kind === 'valid' ? listLimits.maxListSizeWithToken : listLimits.maxListSize,
         requestId,
         log,
       };

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { operationCost } from '../../src/graphql/plugins/cost.js';
 import { schema } from '../../src/graphql/schema/index.js';
 import { COST_LIMITS } from '../../src/limit-defaults.js';
+import { GRAPHQL_PATHS } from '../helpers/graphql-paths.js';
 import { startTestServer } from '../helpers/server.js';
 
 const ENTRY =
@@ -51,6 +52,52 @@ describe('document cost, per request with its variables (issue 14, finding 1: th
       costOf('{ status { configVersion } }'),
     );
   });
+
+  it('a `last` left out counts as the default at most the caller’s list limit, not as the default itself', () => {
+    const fields = '{ version actor }';
+    // --max-list-size 10: `{ auditLog }` (default 20) is costed, and checked, as `last: 10`; one given is as given.
+    expect(costOf(`{ auditLog ${fields} }`, {}, 10)).toBe(costOf(`{ auditLog(last: 10) ${fields} }`, {}, 10));
+    expect(costOf(`query($n: Int) { auditLog(last: $n) ${fields} }`, {}, 10)).toBe(costOf(`{ auditLog(last: 10) ${fields} }`, {}, 10));
+    expect(costOf(`{ auditLog(last: 20) ${fields} }`, {}, 10)).toBe(2 * costOf(`{ auditLog(last: 10) ${fields} }`, {}, 10));
+    const lists = operationCost(schema, parse(`{ configHistory ${fields} signals { instrument } }`), { unknownListSize: 10 }).lists;
+    expect(lists.map((l) => l.size)).toEqual([10, 10]);
+  });
+
+  for (const { name, fastLane } of GRAPHQL_PATHS) {
+    it(`${name}: with --max-list-size under a list's default, a request that gives no \`last\` gets the limit's worth, not a refusal`, async () => {
+      const server = await startTestServer({
+        fastLane,
+        security: { costLimits: { maxListSize: 10, maxListSizeWithToken: 15 } },
+      });
+      for (let i = 0; i < 18; i++) {
+        const res = await server.gql('mutation($k: String!) { activateStrategy(strategyKey: $k) { config { version } } }', {
+          k: i % 2 === 0 ? 'gold' : 'momentum',
+        });
+        expect(res.body.errors).toBeUndefined();
+      }
+      const lengths = async (token: string | null) => {
+        const res = await server.gql<{ auditLog: unknown[]; configHistory: unknown[]; signals: unknown[] }>(
+          '{ auditLog { version } configHistory { version } signals { instrument } }',
+          undefined,
+          token,
+        );
+        expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(200);
+        expect(res.body.errors).toBeUndefined();
+        const data = res.body.data!;
+        expect(data.signals.length).toBeLessThanOrEqual(token ? 15 : 10);
+        return [data.auditLog.length, data.configHistory.length];
+      };
+      // Defaults 20 (auditLog) and 100 (configHistory), at most 10 anonymously and 15 with a token.
+      expect(await lengths(null)).toEqual([10, 10]);
+      expect(await lengths(server.token)).toEqual([15, 15]);
+      // A `last` the request gives is as given: within the limit answered, over it refused.
+      const given = await server.gql<{ auditLog: unknown[] }>('query($n: Int) { auditLog(last: $n) { version } }', { n: 3 }, null);
+      expect(given.body.data?.auditLog).toHaveLength(3);
+      const over = await server.gql('{ auditLog(last: 11) { version } }', undefined, null);
+      expect(over.status).toBe(400);
+      expect(over.body.errors?.[0]?.message).toBe('Invalid last: at most 10 (15 with a token), got 11');
+    });
+  }
 
   it('generated: refused exactly when a list is over its limit or the cost (aliases x size x 5) over the caller’s, however the size is given', async () => {
     const server = await startTestServer({ security: { authFailures: { failuresPerMinute: 1_000_000 } } });

@@ -19,6 +19,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { COST_LIMITS } from '../../limit-defaults.js';
+import { argumentGiven } from '../schema/list-args.js';
 import type { OnDocumentRefusal } from './refusal.js';
 
 export type CostLimits = { -readonly [K in keyof typeof COST_LIMITS]: number };
@@ -46,7 +47,8 @@ export interface OperationCost {
 /**
  * The cost of one operation as it will execute: fields collected the way execution collects them
  * (fragments merged by response key, `@skip`/`@include` applied), each list field's cost multiplied
- * by its `first`/`last` as coerced from the literal, the variable or the argument's default. Pure:
+ * by its `first`/`last` as coerced from the literal or the variable, or left out, the argument's default
+ * at most the caller's list limit (as the resolvers apply it: list-args.ts `lastOf`). Pure:
  * the same rule for the server's per-request check and for the test over `operations/`.
  */
 export function operationCost(
@@ -56,7 +58,7 @@ export function operationCost(
     operationName?: string | null;
     /** Coerced variable values (a variable left out falls back to its default, as in execution). */
     variables?: Readonly<Record<string, unknown>>;
-    /** The multiplier for a list whose size nothing gives. */
+    /** The caller's list limit: the multiplier for a list whose size nothing gives, and the most a left-out size counts as. */
     unknownListSize: number;
   },
 ): OperationCost {
@@ -115,7 +117,13 @@ export function operationCost(
       let size: number | null = null;
       try {
         const value = getArgumentValues(definition, nodes[0]!, variables)[name];
-        size = typeof value === 'number' ? value : typeof argument.defaultValue === 'number' ? argument.defaultValue : null;
+        // Left out, a list's size is its default at most the caller's limit (list-args.ts `lastOf`, as the resolvers apply it).
+        size =
+          typeof value === 'number' && argumentGiven(nodes[0]!, name, variables)
+            ? value
+            : typeof argument.defaultValue === 'number'
+              ? Math.min(argument.defaultValue, options.unknownListSize)
+              : null;
       } catch {
         size = null; // a value execution will refuse anyway
       }

@@ -3,7 +3,7 @@ import { AUDIT_MEMORY } from '../../config/audit-file.js';
 import type { RuntimeConfig } from '../../config/schema.js';
 import { builder } from '../builder.js';
 import { RuntimeConfigType } from './config.js';
-import { lastArgDescription, lastArgSchema } from './list-args.js';
+import { lastArgDescription, lastArgSchema, lastOf } from './list-args.js';
 
 const AuditSubject = builder.enumType('AuditSubject', {
   description: 'What an audit entry records a change of: the config, or the preset set.',
@@ -92,6 +92,7 @@ builder.queryField('auditLog', (t) =>
       }),
       subject: t.arg({ type: AuditSubject, required: false, description: 'Only entries about this subject.' }),
     },
-    resolve: (_root, { last, subject }, ctx) => ctx.services.store.audit({ last: last ?? 20, subject: subject ?? undefined }),
+    resolve: (_root, { last, subject }, ctx, info) =>
+      ctx.services.store.audit({ last: lastOf(last, 20, info, ctx), subject: subject ?? undefined }),
   }),
 );

@@ -4,7 +4,7 @@ import { builder } from '../builder.js';
 import { requester } from '../context.js';
 import { AuditEntryType } from './audit.js';
 import { RuntimeConfigType } from './config.js';
-import { lastArgDescription, lastArgSchema } from './list-args.js';
+import { lastArgDescription, lastArgSchema, lastOf } from './list-args.js';
 import {
   type RunnerWaitView,
   TIMEOUT_MS_DESCRIPTION,
@@ -27,7 +27,7 @@ builder.queryField('configHistory', (t) =>
         validate: lastArgSchema(HISTORY_LIMIT),
       }),
     },
-    resolve: (_root, { last }, ctx) => configHistory(ctx.services.store, last ?? HISTORY_LIMIT),
+    resolve: (_root, { last }, ctx, info) => configHistory(ctx.services.store, lastOf(last, HISTORY_LIMIT, info, ctx)),
   }),
 );
 

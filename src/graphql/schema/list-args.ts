@@ -1,3 +1,4 @@
+import { type FieldNode, type GraphQLResolveInfo, Kind } from 'graphql';
 import { z } from 'zod';
 import { COST_LIMITS } from '../../limit-defaults.js';
 
@@ -20,5 +21,34 @@ export function lastArgDescription(what: string, max: number): string {
     anonymous === withToken
       ? `0 to ${max}`
       : `0 to ${anonymous} without a token, 0 to ${withToken} with one (server defaults: \`--max-list-size\`, \`--max-list-size-with-token\`)`;
-  return `How many ${what}: ${range}; more is refused with BAD_USER_INPUT.`;
+  return `How many ${what}: ${range}; more is refused with BAD_USER_INPUT. Left out: the default, at most the caller's limit.`;
+}
+
+/**
+ * Whether the request itself gave the field's argument `name` a value (a literal, or a variable it
+ * sent or whose definition has a default), as opposed to leaving it to the argument's default.
+ * `null`, written or sent, counts as left out.
+ */
+export function argumentGiven(field: FieldNode, name: string, variables: Readonly<Record<string, unknown>>): boolean {
+  const node = field.arguments?.find((a) => a.name.value === name);
+  if (!node) return false;
+  if (node.value.kind === Kind.VARIABLE) return variables[node.value.name.value] != null;
+  return node.value.kind !== Kind.NULL;
+}
+
+/** The caller's list limit (`--max-list-size`, or `--max-list-size-with-token` with a token), from the context. */
+export interface ListLimitContext {
+  readonly maxListSize: number;
+}
+
+/**
+ * The `last` a list resolver applies: the one the request gave, or when it gave none, the list's
+ * default at most the caller's list limit. An operator who lowers `--max-list-size` under a
+ * default (100) gets shorter lists for requests without `last`, not refusals of them; a `last`
+ * the request does give over the limit is refused by the cost plugin, before any resolver runs.
+ */
+export function lastOf(last: number | null | undefined, fallback: number, info: GraphQLResolveInfo, ctx: ListLimitContext): number {
+  const field = info.fieldNodes[0];
+  if (last != null && field && argumentGiven(field, 'last', info.variableValues)) return last;
+  return Math.min(fallback, ctx.maxListSize);
 }

@@ -1,6 +1,6 @@
 import { SIGNALS_KEPT_PER_INSTRUMENT } from '../../runner/signal-history.js';
 import { builder } from '../builder.js';
-import { lastArgDescription, lastArgSchema } from './list-args.js';
+import { lastArgDescription, lastArgSchema, lastOf } from './list-args.js';
 import { RunnerSignal } from './runner.js';
 
 /** `eur/usd`, `eur_usd` and `EUR_USD` all name EUR_USD (as the strategies filter reads it). */
@@ -20,8 +20,11 @@ builder.queryField('signals', (t) =>
         validate: lastArgSchema(SIGNALS_KEPT_PER_INSTRUMENT),
       }),
     },
-    resolve: (_root, { instrument, last }, ctx) =>
-      ctx.services.signals.list({ instrument: instrument == null ? null : normalizeInstrument(instrument), last: last ?? 100 }),
+    resolve: (_root, { instrument, last }, ctx, info) =>
+      ctx.services.signals.list({
+        instrument: instrument == null ? null : normalizeInstrument(instrument),
+        last: lastOf(last, 100, info, ctx),
+      }),
   }),
 );
 
