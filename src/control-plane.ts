@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { fileTokenStore } from './auth/file-token-store.js';
 import type { TokenStore } from './auth/token-store.js';
@@ -229,6 +230,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   const readsRequireToken = settings.readsRequireToken ?? false;
   let started = false;
   let stopping: Promise<void> | undefined;
+  let unregisterReplica: (() => Promise<void>) | undefined;
   return {
     settings: { ...settings, production, readsRequireToken },
     services: { store, runners, events, tokens, authenticator, signals },
@@ -258,11 +260,20 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       started = true;
       await store.start();
       await admin?.save();
+      // An API on etcd says it serves the prefix (`store migrate --force` refuses a prefix still served).
+      if (api && etcd) {
+        unregisterReplica = await etcd.registerReplica(`${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, {
+          host: hostname(),
+          pid: process.pid,
+          startedAt: new Date().toISOString(),
+        });
+      }
       runner?.start();
     },
     stop() {
       stopping ??= (async () => {
         events.close(); // ends open subscriptions, so their responses finish
+        await unregisterReplica?.();
         await runner?.stop();
         unsubscribeRunners();
         stopRecordingScans();

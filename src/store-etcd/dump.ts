@@ -91,10 +91,10 @@ export class EtcdDumpSide {
 
   /**
    * The data keys present (config, strategies, tokens/, audit/; runner heartbeats do not count), the
-   * config's mod revision, and the runners that publish a live state here (not stopped): a
-   * deployment still running on this prefix.
+   * config's mod revision, the runners that publish a live state here (not stopped) and the API
+   * replicas registered here (replicas.ts): a deployment still running on this prefix.
    */
-  async dataKeys(): Promise<{ present: string[]; configModRevision: number; liveRunners: string[] }> {
+  async dataKeys(): Promise<{ present: string[]; configModRevision: number; liveRunners: string[]; liveReplicas: string[] }> {
     const k = this.keys;
     const res = await this.gateway.call('read store', (options) =>
       this.gateway.client.kv.txn(
@@ -107,12 +107,13 @@ export class EtcdDumpSide {
             prefixRangeOp(`${k.prefix}audit/`, { count_only: true }),
             prefixRangeOp(k.runnersPrefix),
             rangeOp(k.migrating, { keys_only: true }),
+            prefixRangeOp(k.replicasPrefix, { keys_only: true }),
           ],
         },
         options,
       ),
     );
-    const [config, strategies, tokens, audit, runners, migrating] = res.responses;
+    const [config, strategies, tokens, audit, runners, migrating, replicas] = res.responses;
     const present: string[] = [];
     if (kvsOf(migrating).length > 0) present.push('a migration that did not finish');
     const configKv = kvsOf(config)[0];
@@ -134,7 +135,8 @@ export class EtcdDumpSide {
       }
       if (!state?.success || !state.data.stopped) liveRunners.push(key);
     }
-    return { present, configModRevision: configKv?.modRevision ?? 0, liveRunners };
+    const liveReplicas = kvsOf(replicas).map((kv) => Buffer.from(kv.key).toString('utf8').slice(k.replicasPrefix.length));
+    return { present, configModRevision: configKv?.modRevision ?? 0, liveRunners, liveReplicas };
   }
 
   /**

@@ -9,6 +9,7 @@ import { EtcdDumpSide } from './dump.js';
 import { EtcdGateway, type EtcdTlsFiles } from './gateway.js';
 import { etcdKeys } from './keys.js';
 import { EtcdMirror } from './mirror.js';
+import { EtcdReplicaPresence, type ReplicaRecord } from './replicas.js';
 import { EtcdRunnerPublisher, EtcdRunnerSource } from './runners.js';
 import { EtcdTokenStore } from './tokens.js';
 import { parseEtcdStoreUrl } from './url.js';
@@ -50,6 +51,11 @@ export interface EtcdStores {
    * say, or null. serve and runners refuse such a prefix.
    */
   unfinishedMigration(): Promise<ConfigFileError | null>;
+  /**
+   * Registers this process as an API replica of the prefix (`replicas/<id>`, under a lease) until
+   * the returned function is called or the stores close: what `store migrate --force` checks.
+   */
+  registerReplica(id: string, record: ReplicaRecord): Promise<() => Promise<void>>;
   /** Closes every part still open and the client. */
   close(): Promise<void>;
 }
@@ -97,6 +103,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
 
   const open = new Set<string>(['config', 'tokens', 'runners']);
   const publishers = new Set<EtcdRunnerPublisher>();
+  const replicas = new Set<EtcdReplicaPresence>();
   let shut: Promise<void> | null = null;
   const shutdown = () => {
     shut ??= mirror.close().then(() => gateway.close());
@@ -171,7 +178,18 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
         },
       };
     },
+    async registerReplica(id, record) {
+      const presence = new EtcdReplicaPresence(gateway, keys, id, record, options.warn);
+      replicas.add(presence);
+      await presence.start();
+      return async () => {
+        if (replicas.delete(presence)) await presence.close();
+      };
+    },
     async close() {
+      // A clean stop: this replica's key goes at once (not when its lease would run out).
+      await Promise.all([...replicas].map((r) => r.close()));
+      replicas.clear();
       // Publishers still open stop their keepalives: their keys expire like a dead runner's.
       await Promise.all([...publishers].map((p) => p.close()));
       publishers.clear();

@@ -16,6 +16,9 @@ export interface EtcdKeys {
   token(name: string): string;
   readonly runnersPrefix: string;
   runner(id: string): string;
+  /** API replicas serving the prefix, each under a lease (replicas.ts). */
+  readonly replicasPrefix: string;
+  replica(id: string): string;
   /** Put while `stratctl store migrate` writes into this prefix, deleted with its last transaction. */
   readonly migrating: string;
 }
@@ -32,6 +35,8 @@ export function etcdKeys(prefix: string): EtcdKeys {
     token: (name) => `${prefix}tokens/${name}`,
     runnersPrefix: `${prefix}runners/`,
     runner: (id) => `${prefix}runners/${id}`,
+    replicasPrefix: `${prefix}replicas/`,
+    replica: (id) => `${prefix}replicas/${id}`,
     migrating: `${prefix}migrating`,
   };
 }

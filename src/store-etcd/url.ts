@@ -25,7 +25,7 @@ const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[
 const IPV6 = /^[0-9A-Fa-f:.]+$/;
 const PREFIX_SEGMENT = /^[A-Za-z0-9._-]+$/;
 /** The key folders of a deployment (keys.ts): no other deployment's prefix may run through them. */
-const NESTED_PARTS = ['audit', 'tokens', 'runners'];
+const NESTED_PARTS = ['audit', 'tokens', 'runners', 'replicas'];
 
 const usage = 'expected etcd://host:port[,host:port...]/<prefix>';
 

@@ -9,12 +9,18 @@ import { FileSide } from './file-side.js';
 /** One end of a move: a runtime directory, or an etcd prefix (with its TLS and auth settings). */
 export type MigrateEnd = { readonly kind: 'file'; readonly dir: string } | (StoreSettings & { readonly kind: 'etcd' });
 
-/** --force onto a deployment that still runs (its runners publish live states there): nothing was written. */
+const someOf = (ids: readonly string[]) => `${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`;
+
+/** --force onto a deployment that still runs (its runners publish live states there, its API replicas are registered): nothing was written. */
 export class MigrateTargetInUseError extends Error {
   override name = 'MigrateTargetInUseError';
-  constructor(target: string, runners: readonly string[]) {
+  constructor(target: string, runners: readonly string[], replicas: readonly string[] = []) {
+    const who = [
+      ...(runners.length > 0 ? [`${runners.length} runner(s) still run on it (${someOf(runners)})`] : []),
+      ...(replicas.length > 0 ? [`${replicas.length} API replica(s) still serve it (${someOf(replicas)})`] : []),
+    ];
     super(
-      `${target} is in use: ${runners.length} runner(s) still run on it (${runners.slice(0, 5).join(', ')}${runners.length > 5 ? ', …' : ''}); nothing was written. Stop its runners and API replicas first: a process left running keeps the versions it had read, and writes after them.`,
+      `${target} is in use: ${who.join(' and ')}; nothing was written. Stop its runners and API replicas first: a process left running keeps the versions it had read, and writes after them.`,
     );
   }
 }
@@ -49,7 +55,7 @@ export interface MigrateReport {
 interface Side {
   readonly description: string;
   read(): Promise<StoreDump>;
-  present(): Promise<{ present: string[]; configModRevision: number; liveRunners?: string[] }>;
+  present(): Promise<{ present: string[]; configModRevision: number; liveRunners?: string[]; liveReplicas?: string[] }>;
   write(dump: StoreDump, replace: boolean, configModRevision: number, from: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -115,11 +121,12 @@ export async function migrateStore(options: {
     const summary = checkDump(dump, source.description, options.strategiesFor(dump));
     const target = await openSide(to, 'target', options.auditKeep);
     sides.push(target);
-    const { present, configModRevision, liveRunners = [] } = await target.present();
+    const { present, configModRevision, liveRunners = [], liveReplicas = [] } = await target.present();
     if (present.length > 0 && !options.force) throw new MigrateTargetNotEmptyError(target.description, present);
     // Replacing a live deployment's data left its replicas and runners on versions the store no
     // longer held: the next writes went back to the copied version, and expectedVersion failed.
-    if (present.length > 0 && liveRunners.length > 0) throw new MigrateTargetInUseError(target.description, liveRunners);
+    if (present.length > 0 && (liveRunners.length > 0 || liveReplicas.length > 0))
+      throw new MigrateTargetInUseError(target.description, liveRunners, liveReplicas);
     await target.write(dump, present.length > 0, configModRevision, source.description);
     const dropped = (subject: AuditSubject) => (to.kind === 'etcd' ? Math.max(0, summary.auditEntries[subject] - options.auditKeep) : 0);
     return {

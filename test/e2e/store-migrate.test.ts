@@ -213,6 +213,29 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(forced.code).toBe(0);
   });
 
+  it('--force onto a prefix an API replica still serves (no runner) is refused, exit 75, naming it; once it stops, the move goes', async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    const { dir } = await fileDeployment();
+    const prefix = freshPrefix();
+    const replica = await startTestServer({ runtimeDir: await tempRuntimeDir(), store: etcdStore(cluster, prefix), runner: false });
+    const client = rawClient(cluster);
+    const registered = await keysUnder(client, prefix, 'replicas/');
+    expect(registered).toHaveLength(1);
+    expect(registered[0]).toMatch(new RegExp(`^/${prefix}/replicas/.+:${process.pid}:[0-9a-f]{8}$`));
+    const configBefore = await client.get(`/${prefix}/config`).string();
+    const refused = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix), '--force']);
+    expect(refused.code).toBe(75);
+    expect(refused.stderr).toContain(`is in use: 1 API replica(s) still serve it (${registered[0]!.slice(`/${prefix}/replicas/`.length)})`);
+    expect(refused.stderr).toContain('nothing was written. Stop its runners and API replicas first');
+    expect(await client.get(`/${prefix}/config`).string()).toBe(configBefore);
+    // A clean stop deletes its key at once (not when its lease would run out): the move goes.
+    await replica.close();
+    expect(await keysUnder(client, prefix, 'replicas/')).toEqual([]);
+    const forced = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix), '--force']);
+    expect(forced.stderr).toBe('');
+    expect(forced.code).toBe(0);
+  });
+
   it('an etcd target keeps --audit-keep entries per subject: the oldest are left behind, and it says so', async () => {
     const cluster = await startEtcd({ lifetime: 'file' });
     const { dir, before } = await fileDeployment();

@@ -25,6 +25,7 @@ describe('parseEtcdStoreUrl', () => {
       /inside the tokens\/ keys of a deployment at "prod\/trading"/,
     );
     expect(() => parseEtcdStoreUrl('etcd://h:1/a/runners/x')).toThrow(/inside the runners\/ keys of a deployment at "a"/);
+    expect(() => parseEtcdStoreUrl('etcd://h:1/a/replicas/x')).toThrow(/inside the replicas\/ keys of a deployment at "a"/);
     // As a first part it is inside nothing; and config, strategies, migrating are single keys, not folders.
     expect(parseEtcdStoreUrl('etcd://h:1/audit').prefix).toBe('/audit/');
     expect(parseEtcdStoreUrl('etcd://h:1/trading/config/eu').prefix).toBe('/trading/config/eu/');
