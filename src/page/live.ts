@@ -3,7 +3,12 @@ import { type Client, createClient, type ExecutionResult } from 'graphql-sse';
 import { documentText, FAILED_AUTH_LIMITED } from './api.js';
 
 /** Where the live connection stands, as the page shows it. */
-export type LiveState = { kind: 'connecting' } | { kind: 'open' } | { kind: 'down'; reason: string; since: number; attempt: number };
+export type LiveState =
+  | { kind: 'connecting' }
+  | { kind: 'open' }
+  | { kind: 'down'; reason: string; since: number; attempt: number }
+  /** The server needs a token even to read, and the page has none: not retried until one is entered (`restart`). */
+  | { kind: 'needsToken' };
 
 export interface LiveSubscription<R> {
   readonly document: TypedDocumentNode<R, Record<string, never>>;
@@ -99,6 +104,17 @@ export class Live {
     this.connect(`No answer from the server within ${NO_ANSWER_MS / 1000} s`);
   }
 
+  /** Stops trying until `restart`: what is pending of this connection is dropped (its generation is over). */
+  private park(): void {
+    this.generation++;
+    queueMicrotask(() => {
+      this.client?.dispose();
+      this.client = null;
+    });
+    this.accepted.clear();
+    this.setState({ kind: 'needsToken' });
+  }
+
   /** Starts over with the current token (the old connection and its subscriptions end). */
   restart(): void {
     this.client?.dispose();
@@ -176,6 +192,8 @@ export class Live {
       // see Api.run); the subscriptions-per-client limit answers 429 too, and is no news of the token.
       const tokens = response.status === 401 || message === FAILED_AUTH_LIMITED;
       if (tokens && this.options.token()) this.options.onUnauthorized(message ?? 'Authentication required');
+      // No token, and reads need one: retrying cannot help (it asked every 5 s for ever); a token entered restarts it.
+      else if (response.status === 401) this.park();
       if (!tokens) this.refusedBy = message ?? 'Too many requests';
     }
     if (response.status === 202) this.refusedBy = null;
@@ -216,6 +234,8 @@ export class Live {
           // A token revoked while its stream is open is refused on the stream itself.
           const refused = result.errors?.find((e) => (e.extensions as { code?: unknown } | undefined)?.code === 'UNAUTHENTICATED');
           if (refused && this.options.token()) this.options.onUnauthorized(refused.message);
+          // No token, and reads need one: asking again cannot help; a token entered restarts it.
+          else if (refused) this.park();
         },
         error: (error: unknown) =>
           again(this.refusedBy ? this.unreachable() : error instanceof Error ? error.message : 'The live connection failed'),

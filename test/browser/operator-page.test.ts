@@ -371,9 +371,17 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
 
   it('on a server whose reads need a token, asks for one, then shows everything live with it', async () => {
     const server = await serve({ runner: false, readsRequireToken: true });
-    const { page, problems } = await openOperatorPage(browser, server.origin, { waitLive: false });
+    const { page, problems, requests } = await openOperatorPage(browser, server.origin, { waitLive: false });
     await expect.poll(() => text(page, 'read-only')).toContain('This server needs a token even to read.');
     expect(await page.getByTestId('active-strategy').count()).toBe(0);
+    // The live connection stops at the server's 401 instead of asking again every few seconds for ever.
+    await expect.poll(() => page.getByTestId('live').textContent()).toBe('Not live: needs a token');
+    expect(await page.getByTestId('server-down').count()).toBe(0);
+    const streamRequests = () => requests.filter((r) => new URL(r.url()).pathname === '/graphql/stream').length;
+    const parkedAt = streamRequests();
+    // The client's retries come 0.5, 1, 2 and 4 s apart: in 3 s at least one would have been sent.
+    await page.waitForTimeout(3000);
+    expect(streamRequests()).toBe(parkedAt);
     const read = await createToken(server.runtimeDir, 'wallboard', 'read');
     await enterToken(page, read, /^Token: wallboard \(READ\)$/);
     await expect.poll(() => text(page, 'active-strategy')).toBe('momentum');

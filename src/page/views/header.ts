@@ -27,6 +27,8 @@ function liveText(state: State): string {
       return 'Connecting…';
     case 'down':
       return 'Offline: reconnecting…';
+    case 'needsToken':
+      return 'Not live: needs a token';
   }
 }
 
