@@ -88,3 +88,41 @@ export function graphiqlRoute(options: Record<string, unknown>): Route {
     },
   };
 }
+
+/** What a browser opening /graphql is shown in production mode (no script, nothing loaded). */
+const PRODUCTION_NOTICE = Buffer.from(`<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>strategy-control-plane: GraphQL endpoint</title></head>
+<body>
+<h1>GraphQL endpoint</h1>
+<p>The GraphQL playground (GraphiQL) is off: this server runs in production mode (<code>--production</code>).</p>
+<p>Send GraphQL here as <code>POST</code> with <code>Content-Type: application/json</code>, for example:</p>
+<pre>curl -s -H 'content-type: application/json' -d '{"query":"{ status { activeStrategyKey configVersion } }"}' &lt;this URL&gt;</pre>
+<p>The operator page is at <a href="/">/</a>; <code>stratctl</code> talks to this endpoint too.</p>
+</body>
+</html>
+`);
+
+/**
+ * Production mode: a browser that opens /graphql (a GET or HEAD that accepts HTML and asks no
+ * query) is told why there is no playground and where to go, instead of yoga's "Must provide
+ * query string." as JSON. A GET with a query is still GraphQL.
+ */
+export function productionPlaygroundNotice(): Route {
+  return {
+    path: '/graphql',
+    methods: ['GET', 'HEAD'],
+    accepts: (exchange) => wantsPage(exchange) && !new URLSearchParams(exchange.target.slice(exchange.path.length + 1)).has('query'),
+    handle: (): Reply => ({
+      status: 200,
+      headers: {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-cache',
+        vary: 'Accept',
+        ...PLAYGROUND_SECURITY_HEADERS,
+        'content-security-policy': "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      },
+      body: PRODUCTION_NOTICE,
+    }),
+  };
+}

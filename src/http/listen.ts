@@ -17,7 +17,7 @@ import { ConnectionBurst } from './connection-burst.js';
 import { CHECK_INTERVAL_MS, guardConnections, type TrackedRequest } from './connections.js';
 import { compose, type Exchange, type MaybePromise, type Reply, type Step } from './exchange.js';
 import { type FastLaneOptions, fastLaneRoute } from './fast-lane/route.js';
-import { graphiqlRoute } from './graphiql-route.js';
+import { graphiqlRoute, productionPlaygroundNotice } from './graphiql-route.js';
 import { inProcessAuthorizer, inProcessRunner } from './in-process.js';
 import { type LimitReason, limitCounter } from './limit-counter.js';
 import { metricsRoute } from './metrics-route.js';
@@ -303,7 +303,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     ...restRoutes(inProcessRunner(yoga), inProcessAuthorizer(yoga)),
     ...(lane ? [lane] : []),
     // GraphiQL (not in production mode): a browser's GET; yoga answers the rest of /graphql.
-    ...(plane.settings.production ? [] : [graphiqlRoute(PLAYGROUND_OPTIONS)]),
+    ...(plane.settings.production ? [productionPlaygroundNotice()] : [graphiqlRoute(PLAYGROUND_OPTIONS)]),
     { path: '/graphql', handle: yogaRoute },
     // graphql-sse's single-connection mode (the operator page's one SSE connection per tab): yoga's HTTP handling.
     { path: GRAPHQL_SSE_PATH, handle: yogaHandler(yoga) },

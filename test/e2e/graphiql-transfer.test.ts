@@ -73,10 +73,24 @@ describe('GraphiQL page: compressed and cacheable', { timeout: 60_000 }, () => {
     expect(JSON.parse(query.body.toString('utf8'))).toEqual({ data: { status: { configVersion: 1 } } });
   });
 
-  it('production mode serves no GraphiQL page', async () => {
+  it('production mode serves no GraphiQL page: a browser is told why and where to go; a GET with a query is still GraphQL', async () => {
     const server = await startTestServer({ production: true });
     const res = await get(server.url, BROWSER);
-    expect(res.headers['content-type']).not.toMatch(/text\/html/);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(res.headers.etag).toBeUndefined();
+    expect(res.body.byteLength).toBeLessThan(2048);
+    const html = res.body.toString('utf8');
+    expect(html).toContain('The GraphQL playground (GraphiQL) is off: this server runs in production mode (<code>--production</code>).');
+    expect(html).toContain('<a href="/">/</a>');
+    expect(html).not.toContain('<script');
+    expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(res.headers['x-frame-options']).toBe('DENY');
+    const query = await get(`${server.url}?query=${encodeURIComponent('{ status { configVersion } }')}`, BROWSER);
+    expect(query.headers['content-type']).toMatch(/^application\/(graphql-response\+)?json/);
+    expect(JSON.parse(query.body.toString('utf8'))).toEqual({ data: { status: { configVersion: 1 } } });
+    // A client that does not ask for HTML still gets GraphQL's own answer.
+    const api = await get(server.url, { accept: 'application/json' });
+    expect(api.headers['content-type']).toMatch(/^application\/json/);
   });
 });

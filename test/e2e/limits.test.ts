@@ -132,8 +132,11 @@ describe('production mode', () => {
     expect(viaVariable.body.errors?.[0]?.message).toMatch(/does not exist in "RiskLevel" enum\.$/);
     expect(JSON.stringify(viaVariable.body)).not.toMatch(/Did you mean|HIGH/);
 
-    const page = await fetch(server.url, { headers: { accept: 'text/html' } });
-    expect(await page.text()).not.toMatch(/graphiql/i);
+    // No playground: a browser gets a short page saying it is off (no script), not GraphiQL's 9 MB.
+    const page = await (await fetch(server.url, { headers: { accept: 'text/html' } })).text();
+    expect(page).toContain('The GraphQL playground (GraphiQL) is off');
+    expect(page).not.toMatch(/<script/i);
+    expect(page.length).toBeLessThan(2048);
     expect((await server.gql('{ __typename status { configVersion } }')).body).toEqual({
       data: { __typename: 'Query', status: { configVersion: 1 } },
     });

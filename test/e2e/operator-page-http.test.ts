@@ -114,7 +114,8 @@ describe('GET / (the operator page)', () => {
     expect(res.headers['content-security-policy']).toBe(PAGE_CSP);
     expect(decode(res)).toContain('data-testid="live"');
     const graphiql = await get(`${server.origin}/graphql`, { accept: 'text/html' });
-    expect(graphiql.body.toString('utf8')).not.toContain('GraphiQL');
+    expect(graphiql.body.toString('utf8')).toContain('The GraphQL playground (GraphiQL) is off');
+    expect(graphiql.body.toString('utf8')).not.toMatch(/<script/i);
   });
 
   it('refuses a foreign Host on a loopback-bound server (421), like the API', async () => {
