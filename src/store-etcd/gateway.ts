@@ -215,13 +215,15 @@ export class EtcdGateway {
   unavailable(operation: string, cause: unknown): StoreUnavailableError {
     // An open circuit means every member was tried and none took the connection: say that, not the
     // fault-handling library's words ("Execution prevented because the circuit breaker is open").
-    const why = isBrokenCircuitError(cause)
-      ? 'no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall)'
-      : cause instanceof Error
-        ? cause.message
-        : cause === undefined
-          ? 'no answer'
-          : String(cause);
+    // gRPC's "No connection established" (every member's channel down) is the same news in other words.
+    const why =
+      isBrokenCircuitError(cause) || neverSent(cause)
+        ? 'no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall)'
+        : cause instanceof Error
+          ? cause.message
+          : cause === undefined
+            ? 'no answer'
+            : String(cause);
     return new StoreUnavailableError(2, { cause, detail: `${operation} on ${this.location} failed (${why})` });
   }
 
