@@ -4,6 +4,12 @@ import type { ConfigFileError } from './errors.js';
 import type { RuntimeConfig, SettableField } from './schema.js';
 
 /** A config as loaded, with the digest of the stored text it came from (a hand edit changes the digest). */
+/**
+ * The digest of a stand-in config that no store holds (the defaults, before anything valid was ever
+ * read): a runner never applies it while the store reports its config invalid.
+ */
+export const STAND_IN_DIGEST = 'sha256:none';
+
 export interface ConfigSnapshot {
   readonly config: RuntimeConfig;
   /** `sha256:<hex>` of the stored text. */

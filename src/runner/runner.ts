@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { StoreUnavailableError } from '../config/errors.js';
 import { effectiveTunables } from '../config/schema.js';
-import type { ConfigStore, StoreState } from '../config/store.js';
+import { type ConfigStore, STAND_IN_DIGEST, type StoreState } from '../config/store.js';
 import { Listeners } from '../listeners.js';
 import type { Logger } from '../log.js';
 import type { CandleFeed } from './feed.js';
@@ -109,9 +109,12 @@ export class Runner implements RunnerStateSource {
     const desired = state.config;
     const fileError = store.problem();
     const problems: string[] = [];
-    if (fileError) problems.push(`config file invalid, keeping version ${desired.config.version}: ${fileError.publicMessage}`);
+    // No good config was ever in force here (the store's stand-in defaults): wait for one, scan nothing.
+    const waiting = fileError !== null && desired.digest === STAND_IN_DIGEST;
+    if (waiting) problems.push(`config file invalid: ${fileError.publicMessage}; waiting for a valid one before the first scan`);
+    else if (fileError) problems.push(`config file invalid, keeping version ${desired.config.version}: ${fileError.publicMessage}`);
     let applied: AppliedConfig | undefined;
-    if (this.applied?.state.config.digest !== desired.digest || this.applied.state.strategies !== state.strategies) {
+    if (!waiting && (this.applied?.state.config.digest !== desired.digest || this.applied.state.strategies !== state.strategies)) {
       const key = desired.config.activeStrategyKey;
       if (!state.strategies.has(key)) {
         problems.push(`strategy ${key} is not in force; keeping ${this.applied?.record.strategyKey ?? 'nothing'}`);

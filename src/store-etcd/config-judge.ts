@@ -3,7 +3,7 @@ import type { Document } from 'yaml';
 import { type AuditEntry, systemAuditEntry } from '../config/audit-entry.js';
 import { ConfigFileError } from '../config/errors.js';
 import { DEFAULT_SETTINGS, type RuntimeConfig } from '../config/schema.js';
-import type { ConfigSnapshot } from '../config/store.js';
+import { type ConfigSnapshot, STAND_IN_DIGEST } from '../config/store.js';
 import { parseConfigFile } from '../config/yaml-document.js';
 import type { StrategyRegistry } from '../registry/index.js';
 
@@ -51,7 +51,7 @@ export function snapshotOfEntry(entry: AuditEntry): ConfigSnapshot {
 
 export function defaultSnapshot(now: Date): ConfigSnapshot {
   const config: RuntimeConfig = { ...DEFAULT_SETTINGS, version: 1, updatedAt: now.toISOString() };
-  return { config, digest: 'sha256:none' };
+  return { config, digest: STAND_IN_DIGEST };
 }
 
 /**

@@ -16,7 +16,7 @@ import type {
   StoreInfo,
   StoreState,
 } from '../config/store.js';
-import { StoreAnswers } from '../config/store.js';
+import { STAND_IN_DIGEST, StoreAnswers } from '../config/store.js';
 
 import { renderNewConfigFile } from '../config/yaml-document.js';
 import { Mutex } from '../fs/mutex.js';
@@ -113,8 +113,14 @@ export class EtcdConfigStore implements ConfigStore {
   settle(): void {
     if (this.presets.digest === 'unjudged') this.judgePresets('resync');
     // Stored presets that are not valid when this process starts: none of theirs is in force (nothing stored is).
-    if (this.presets.digest === 'unjudged') this.presets = { version: this.lastPresets?.version ?? 0, digest: 'sha256:none', presets: [] };
-    if (this.mirror.get(this.keys.config)) return;
+    if (this.presets.digest === 'unjudged')
+      this.presets = { version: this.lastPresets?.version ?? 0, digest: STAND_IN_DIGEST, presets: [] };
+    if (this.mirror.get(this.keys.config)) {
+      // Invalid when this process starts (a runner: an API refuses to start on it): the last audited
+      // config is the last good one, not the defaults, which nobody activated.
+      if (this.invalid && this.last && this.snapshot.digest === STAND_IN_DIGEST) this.snapshot = snapshotOfEntry(this.last);
+      return;
+    }
     if (this.last) {
       this.snapshot = snapshotOfEntry(this.last);
       this.invalid = { digest: 'missing', error: missingConfigAtStartError(this.location) };
@@ -230,7 +236,6 @@ export class EtcdConfigStore implements ConfigStore {
     const wasInvalid = this.invalid !== null;
     this.invalid = null;
     const { snapshot, audited } = effectiveSnapshot(stored, this.last);
-    if (wasInvalid) this.emit({ type: 'valid' });
     // A group commit brings several entries with one config: each is a version subscribers hear of.
     const steps: { current: ConfigSnapshot; audit: AuditEntry | null }[] = audited
       ? fresh.map((entry, i) => ({ current: i === fresh.length - 1 ? snapshot : snapshotOfEntry(entry), audit: entry }))
@@ -245,6 +250,9 @@ export class EtcdConfigStore implements ConfigStore {
       const source = !entry || entry.operation === 'handEdit' ? 'handEdit' : own ? 'commit' : 'replica';
       this.emit({ type: 'changed', previous, current: step.current, audit: entry, source });
     }
+    // Told once the valid config is in force (not before: a listener that acts on "valid" would see
+    // the state it had while invalid, the stand-in defaults at worst, which a runner then applied).
+    if (wasInvalid) this.emit({ type: 'valid' });
     if (!audited) this.queueHandEditAudit();
   }
 
