@@ -1,11 +1,13 @@
 import {
   checkPreset,
+  MAX_PRESETS,
   type PresetDefinition,
   type PresetField,
   PresetValidationError,
   type StrategyRegistry,
   shownName,
   strategySetOf,
+  tooManyPresets,
   withoutPreset,
   withPreset,
 } from '../registry/index.js';
@@ -41,6 +43,10 @@ export function upsertPreset(input: PresetInput, by: Requester): PresetsChange {
       const checked = checkPreset(state.strategies, key, fields);
       if (!checked.ok) throw new PresetValidationError(checked.issues);
       const next = withPreset(state.presets.presets, checked.preset);
+      if (next.length > MAX_PRESETS) {
+        const message = `the preset set is full: ${tooManyPresets(next.length)}; delete one first`;
+        throw new PresetValidationError([{ path: ['key'], message }], `Invalid preset: ${message}`);
+      }
       assertConfigKeeps(state, next);
       return next;
     },

@@ -1,11 +1,13 @@
 import { Document, isMap, isScalar, isSeq, parseDocument, YAMLMap } from 'yaml';
 import {
   checkPresets,
+  MAX_PRESETS,
   PRESET_FIELDS,
   type PresetDefinition,
   type PresetField,
   type StrategyRegistry,
   shownValue,
+  tooManyPresets,
 } from '../registry/index.js';
 import { fromSnakeKeys, snakeCase } from './case.js';
 import { ConfigFileError } from './errors.js';
@@ -75,6 +77,7 @@ export function parsePresetsFile(strategies: StrategyRegistry, file: string, tex
       entries.push([key, known]);
     }
   }
+  if (entries.length > MAX_PRESETS) at(['presets'], `presets: ${tooManyPresets(entries.length)}`);
   const checked = checkPresets(strategies, entries);
   if (!checked.ok) {
     for (const issue of checked.issues) {

@@ -16,6 +16,15 @@ import { instrumentSchema, type PresetDefinition, riskLevels, type StrategyInfo,
 export const PRESET_KEY_PATTERN = /^[a-z][a-z0-9_]{1,47}$/;
 export const PRESET_TEXT_LIMITS = { name: 100, description: 2000 } as const;
 
+/**
+ * At most this many presets in a set: a listing of every strategy (GraphQL `strategies`, `GET
+ * /api/strategies`, `stratctl strategies`), which has no paging, stays under the response limit
+ * (1 MiB) even with every name and description at its longest.
+ */
+export const MAX_PRESETS = 200;
+export const tooManyPresets = (count: number) =>
+  `at most ${MAX_PRESETS} presets (so that a listing of every strategy stays under the response limit), got ${count}`;
+
 /** A preset's fields, in the order they are written and compared. */
 export const PRESET_FIELDS = ['base', 'name', 'description', 'instruments', 'riskLevel', 'sessionPreference', 'tunables'] as const;
 export type PresetField = (typeof PRESET_FIELDS)[number];

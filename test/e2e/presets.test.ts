@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FileConfigStore } from '../../src/config/file-store.js';
+import { MAX_PRESETS, PRESET_TEXT_LIMITS } from '../../src/registry/index.js';
 import {
   ACTIVATE,
   DELETE,
@@ -396,6 +397,49 @@ describe('presets by hand edit (file store)', () => {
     // Scope admin: an operator's token is not enough (here: no token at all).
     expect((await server.gql(reload, {}, null)).status).toBe(401);
   });
+});
+
+describe('the size of a preset set (file store)', () => {
+  it(`a full set (${MAX_PRESETS} presets, every name and description at its longest) still lists everywhere; one more is refused, by hand and through the API`, async () => {
+    const server = await startTestServer({ configPollMs: 60_000, runner: false });
+    (server.store as FileConfigStore).watch!.pause();
+    const name = (i: number) => `Preset ${i} `.padEnd(PRESET_TEXT_LIMITS.name, 'n');
+    const description = 'é'.repeat(PRESET_TEXT_LIMITS.description);
+    const entry = (i: number) => `  p_${i}:\n    base: momentum\n    name: ${name(i)}\n    description: ${description}\n`;
+    const file = (count: number) => `version: 1\npresets:\n${Array.from({ length: count }, (_, i) => entry(i)).join('')}`;
+    const reload = 'mutation { reloadStrategies { presetsVersion strategiesError { message problems { line message } } } }';
+
+    await handEditPresets(server, file(MAX_PRESETS + 1));
+    const refused = (await server.gql(reload)).body.data?.reloadStrategies;
+    expect(refused.presetsVersion).toBe(0);
+    expect(refused.strategiesError.problems).toEqual([
+      {
+        line: 3,
+        message: `presets: at most ${MAX_PRESETS} presets (so that a listing of every strategy stays under the response limit), got ${MAX_PRESETS + 1}`,
+      },
+    ]);
+
+    await handEditPresets(server, file(MAX_PRESETS));
+    expect((await server.gql(reload)).body.data?.reloadStrategies).toMatchObject({ presetsVersion: 1, strategiesError: null });
+    const listed = await server.gql<{ strategies: { key: string; description: string }[] }>(
+      '{ strategies { key name description instruments } }',
+    );
+    expect(listed.status).toBe(200);
+    expect(listed.body.data?.strategies).toHaveLength(STATIC_KEYS.length + MAX_PRESETS);
+    const rest = await fetch(`${server.origin}/api/strategies`);
+    expect(rest.status).toBe(200);
+    expect(((await rest.json()) as { strategies: unknown[] }).strategies.length).toBe(STATIC_KEYS.length + MAX_PRESETS);
+
+    const full = await server.gql(UPSERT, { input: { key: 'one_more', base: 'gold', name: 'One more' } });
+    expect(full.status).toBe(400);
+    expect(full.body.errors?.[0]?.message).toBe(
+      `Invalid preset: the preset set is full: at most ${MAX_PRESETS} presets (so that a listing of every strategy stays under the response limit), got ${MAX_PRESETS + 1}; delete one first`,
+    );
+    // Replacing one that is there is not growing the set.
+    const edit = await server.gql(UPSERT, { input: { key: 'p_0', base: 'momentum', name: 'Edited' } });
+    expect(edit.body.errors).toBeUndefined();
+    expect(edit.body.data?.upsertPreset.presetsVersion).toBe(2);
+  }, 30_000);
 });
 
 describe('preset text (file store)', () => {
