@@ -206,18 +206,21 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   const runners = new RunnerFleet(source);
   const signals = new SignalHistory((scan) => events.publish('signals', scan));
   const stopRecordingScans = recordPublishedScans(source, signals);
+  // A runner-only process on the file store cannot tell the API's writes from hand edits (it does not
+  // read the audit log): it says a change came, not where from.
+  const fromOutside = api || etcd !== null ? ' outside the API' : '';
   const unsubscribeStore = store.subscribe((event) => {
     if (event.type === 'invalid')
       logger.warn(
         `config is invalid; keeping the last good config (version ${store.state().config.config.version}).\n${event.error.message}`,
       );
     if (event.type === 'changed' && event.source === 'handEdit')
-      logger.info(`config changed outside the API; now in force: version ${event.current.config.version} (${event.current.digest})`);
+      logger.info(`config changed${fromOutside}; now in force: version ${event.current.config.version} (${event.current.digest})`);
     if (event.type === 'valid') logger.info('config is valid again');
     if (event.type === 'presetsInvalid')
       logger.warn(`presets are not in force; keeping version ${store.state().presets.version} of the set.\n${event.error.message}`);
     if (event.type === 'presetsChanged') {
-      if (event.source === 'handEdit') logger.info(`presets changed outside the API; now in force: version ${event.current.version}`);
+      if (event.source === 'handEdit') logger.info(`presets changed${fromOutside}; now in force: version ${event.current.version}`);
       events.publish('strategies');
     }
     if (event.type === 'presetsValid') logger.info('presets are in force again');

@@ -44,6 +44,9 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
     expect(after.runner.appliedConfigDigest).toBe(after.configDigest);
     const scanned = await waitUntil(status, (s) => s.runner.lastSignals[0]?.strategyKey === 'eur_usd_5m_safe', { what: 'rescan' });
     expect(scanned.runner.lastSignals.map((s: { instrument: string }) => s.instrument)).toEqual(['EUR_USD']);
+    // The runner cannot tell an API write from a hand edit: it does not claim the change came from outside the API.
+    await runner.waitFor(/config changed; now in force: version 2 /);
+    expect(runner.stdout() + runner.stderr()).not.toContain('outside the API');
   });
 
   it('goes STALE within the documented time (3 heartbeats) when the runner is killed; the API’s /ready stays 200', async () => {
