@@ -69,6 +69,37 @@ export class AuditFile {
     if (end < bytes.length) this.tail = bytes.subarray(end);
   }
 
+  /**
+   * Takes in what another process appended since this one last read or wrote the file (a runner
+   * beside the API reads the versions the API gave hand edits): complete lines only. A file shorter
+   * than known (rotated, truncated) is read again whole. Nothing new: one stat, no read.
+   */
+  async follow(): Promise<void> {
+    let size: number;
+    try {
+      size = (await this.fs.stat(this.file)).size;
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return;
+      throw err;
+    }
+    if (size === this.size && this.tail === null) return;
+    const bytes = await this.fs.readFile(this.file, this.checks);
+    const from = bytes.length < this.size ? 0 : this.size;
+    if (from === 0) {
+      this.entries = [];
+      this.lastVersions.CONFIG = 0;
+      this.lastVersions.PRESETS = 0;
+    }
+    const end = bytes.lastIndexOf(0x0a) + 1;
+    if (end <= from) return;
+    for (const line of bytes.subarray(from, end).toString('utf8').split('\n')) {
+      const parsed = line.trim() === '' ? null : parseAuditEntry(line);
+      if (parsed) this.remember(parsed);
+    }
+    this.size = end;
+    this.tail = end < bytes.length ? bytes.subarray(end) : null;
+  }
+
   /** At start (allowed to write): a last line without its newline is an append a crash cut short; move it aside. */
   async repair(): Promise<void> {
     const tail = this.tail;

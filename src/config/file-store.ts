@@ -345,6 +345,11 @@ class FileStore implements FileConfigStore {
     return this.queuedRefresh;
   }
 
+  /** The API's audit lines since the last look; one that cannot be read leaves the numbering to what is known. */
+  private async followAudit(): Promise<void> {
+    await this.auditLog.follow().catch((err: unknown) => this.warn(`could not read ${this.auditLog.file}: ${(err as Error).message}`));
+  }
+
   /**
    * Reads both files and brings the state in force level with them: a valid hand edit is applied
    * as it stands and audited; an invalid one (or presets that would break the config) is reported
@@ -405,6 +410,8 @@ class FileStore implements FileConfigStore {
       this.presetsInvalid = null;
       if (presetsStep.digest !== this.presets.digest) {
         const previous = this.presets;
+        // A process that does not audit (a runner beside the API) numbers a hand edit as the API did: from its audit lines.
+        if (this.options.auditHandEdits === false) await this.followAudit();
         const last = this.auditLog.last(1, 'PRESETS')[0];
         const current = presetsInForce(presetsStep.judgement.content, presetsStep.digest, last, this.auditLog.lastVersion('PRESETS'));
         this.presets = current;
@@ -425,6 +432,7 @@ class FileStore implements FileConfigStore {
     } else if (configStep.kind === 'changed') {
       this.invalid = null;
       const previous = this.snapshot;
+      if (this.options.auditHandEdits === false) await this.followAudit();
       this.snapshot = inForce(configStep.config, configStep.digest, this.auditLog);
       configChange = { type: 'changed', previous, current: this.snapshot, audit: null, source: 'handEdit' };
     }

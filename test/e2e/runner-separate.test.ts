@@ -1,4 +1,4 @@
-import { stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRunnerStateFile } from '../../src/runner/state-file.js';
@@ -76,6 +76,43 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
     await waitUntil(status, (s) => s.runner.state === 'RUNNING', { what: 'runner up' });
     expect(await runner.stop('SIGTERM')).toBe(0);
     await waitUntil(status, (s) => s.runner.state === 'STOPPED', { what: 'STOPPED', timeoutMs: 5_000 });
+  });
+
+  it('numbers a hand edit that leaves `version` alone as the API does (last audited + 1), for the config and the presets', async () => {
+    const { dir, api, status } = await startSeparate();
+    await waitUntil(status, (s) => s.runner.state === 'RUNNING', { what: 'runner up' });
+    const write = (query: string, variables?: Record<string, unknown>) => gql(api.url, query, variables, { token: TOKEN });
+    for (const key of ['gold', 'range']) {
+      expect(
+        (await write('mutation($k: String!) { activateStrategy(strategyKey: $k) { configVersion } }', { k: key })).body.errors,
+      ).toBeUndefined();
+    }
+    const upsert = await write(
+      'mutation { upsertPreset(input: { key: "gold_fast", base: "gold", name: "Gold fast" }) { presetsVersion } }',
+    );
+    expect(upsert.body.data?.upsertPreset.presetsVersion).toBe(1);
+    const VERSIONS =
+      '{ status { configVersion configDigest presetsVersion runner { appliedConfigVersion appliedConfigDigest appliedPresetsVersion } } }';
+    const versions = async () => (await gql(api.url, VERSIONS)).body.data?.status;
+    await waitUntil(versions, (s) => s.runner.appliedConfigVersion === 3 && s.runner.appliedPresetsVersion === 1, {
+      what: 'runner at 3 and 1',
+    });
+
+    // Hand edits that keep the file's `version` (3; presets 1): the API audits them as 4 and 2, and so must the runner.
+    const config = path.join(dir, 'config.yaml');
+    await writeFile(config, (await readFile(config, 'utf8')).replace(/scan_interval_seconds: \d+/, 'scan_interval_seconds: 21'));
+    const presets = path.join(dir, 'strategies.yaml');
+    await writeFile(presets, (await readFile(presets, 'utf8')).replace('name: Gold fast', 'name: Gold faster'));
+    const after = await waitUntil(
+      versions,
+      (s) => s.configVersion === 4 && s.presetsVersion === 2 && s.runner.appliedConfigDigest === s.configDigest,
+      {
+        what: 'both edits in force on both sides',
+      },
+    );
+    await waitUntil(versions, (s) => s.runner.appliedPresetsVersion === 2, { what: 'the runner at presets 2' }).catch(() => undefined);
+    const final = await versions();
+    expect(final.runner).toEqual({ appliedConfigVersion: 4, appliedConfigDigest: after.configDigest, appliedPresetsVersion: 2 });
   });
 
   it('keeps scanning the last good config through an invalid hand edit, reports it, and recovers', async () => {

@@ -38,6 +38,28 @@ const withHandles = (patch: (real: Handle) => Partial<Handle>): FileSystem => ({
 });
 
 describe('AuditFile', () => {
+  it('follow() takes in the complete lines another process appended, and reads a file rotated under it again', async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'audit.log');
+    await writeFile(file, `${JSON.stringify(entry(1))}\n`);
+    const reader = await AuditFile.open({ runtimeDir: dir });
+    const writer = await AuditFile.open({ runtimeDir: dir });
+    await writer.append([entry(2), entry(3)]);
+    expect(reader.lastVersion('CONFIG')).toBe(1);
+    await reader.follow();
+    expect(reader.lastVersion('CONFIG')).toBe(3);
+    expect(reader.last(5).map((e) => e.version)).toEqual([3, 2, 1]);
+    // A line still being written (no newline yet) waits for its newline.
+    await writeFile(file, `${await readFile(file, 'utf8')}${JSON.stringify(entry(4)).slice(0, 20)}`);
+    await reader.follow();
+    expect(reader.lastVersion('CONFIG')).toBe(3);
+    // Rotated: a shorter file is read again from its start.
+    await writeFile(file, `${JSON.stringify(entry(7))}\n`);
+    await reader.follow();
+    expect(reader.last(5).map((e) => e.version)).toEqual([7]);
+    expect(reader.lastVersion('CONFIG')).toBe(7);
+  });
+
   it('skips a line in the middle that is not an entry (with a warning) and keeps the rest', async () => {
     const dir = await tempRuntimeDir();
     await writeFile(path.join(dir, 'audit.log'), `${JSON.stringify(entry(1))}\nnot json\n{"version":2}\n${JSON.stringify(entry(3))}\n`);
