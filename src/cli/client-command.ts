@@ -49,13 +49,25 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
     case 'REQUEST_ENTITY_TOO_LARGE':
       return 'The request is over the server’s body limit: send less (a shorter value).';
     case 'BAD_USER_INPUT':
-      if (/strategy key/.test(error.message)) return 'Run "stratctl strategies" for the valid keys.';
-      if (/preset/i.test(error.message))
-        return 'Fix the values above and retry ("stratctl strategies <base>" shows a base’s tunables and bounds).';
-      return 'Fix the values above and retry.';
+      return badInputHint(error.message);
     default:
       return 'See the server log for details.';
   }
+}
+
+/**
+ * What to do about a BAD_USER_INPUT refusal, by what it refused: only a refusal of values the command
+ * was given says to fix them; one whose message already says what to do adds nothing but that nothing changed.
+ */
+function badInputHint(message: string): string {
+  if (message.startsWith('Response too large'))
+    return 'The answer is over the server’s response limit (--max-response-bytes): ask for less (a filter, a smaller --last), or raise the limit.';
+  // These say what to do themselves (activate another strategy, restore the preset, roll back elsewhere).
+  if (message.startsWith('Refused: the config in force uses') || message.startsWith('Cannot roll back')) return 'Nothing was changed.';
+  if (/unknown preset|only presets can be deleted/.test(message)) return 'Nothing was changed. "stratctl preset list" lists the presets.';
+  if (/strategy key/.test(message)) return 'Run "stratctl strategies" for the valid keys.';
+  if (/tunable/i.test(message)) return 'Fix the values above and retry ("stratctl strategies <base>" shows a base’s tunables and bounds).';
+  return 'Fix the values above and retry.';
 }
 
 /** The API's code for a refusal; for a failure on this side, what happened. */

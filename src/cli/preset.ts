@@ -1,5 +1,6 @@
 import { ControlPlaneError, execute } from '../client/http.js';
 import { DeletePresetDocument, type PresetInput, PresetsDocument, UpsertPresetDocument } from '../generated/graphql.js';
+import { UsageError } from '../usage-error.js';
 import { BUSY_PRESETS, type ClientCommandContext, printJson, runClientCommand, table } from './client-command.js';
 import { EXIT } from './exit-codes.js';
 import { applyPresetEdit, parsePresetAssignments } from './preset-assignments.js';
@@ -36,7 +37,12 @@ export const presetList: Action = async (flags, _args, ctx) =>
 
 async function readPreset(ctx: ClientCommandContext, key: string) {
   const { strategies, status } = await execute(ctx.settings, PresetsDocument);
-  return { current: strategies.find((s) => s.key === key && s.preset !== null)?.preset ?? null, version: status.presetsVersion };
+  const found = strategies.find((s) => s.key === key);
+  // A static strategy's key is not a preset to edit, nor free for a new one: say so before "a new one needs base and name".
+  if (found && found.preset === null) {
+    throw new UsageError(`${key} is a static strategy, not a preset: a preset needs a key of its own, e.g. ${key}_custom with base=${key}`);
+  }
+  return { current: found?.preset ?? null, version: status.presetsVersion };
 }
 
 /**

@@ -62,6 +62,16 @@ for (const backend of STORE_BACKENDS) {
       const inUse = await stratctl(['preset', 'delete', 'gold_fast'], env);
       expect(inUse.code).toBe(2);
       expect(inUse.stderr).toMatch(/^error: Refused: the config in force uses/);
+      // The message says what to do; the hint adds no "fix the values" (none were given) and no other command.
+      expect(inUse.stderr).toMatch(/\nNothing was changed\.\n$/);
+      const unknown = await stratctl(['preset', 'delete', 'no_such'], env);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toMatch(/unknown preset "no_such" .*\nNothing was changed\. "stratctl preset list" lists the presets\.\n$/);
+      const staticKey = await stratctl(['preset', 'set', 'momentum_v2', 'name=X'], env);
+      expect(staticKey.code).toBe(2);
+      expect(staticKey.stderr).toMatch(
+        /momentum_v2 is a static strategy, not a preset: a preset needs a key of its own, e\.g\. momentum_v2_custom with base=momentum_v2/,
+      );
       const bounds = await stratctl(['preset', 'set', 'gold_fast', 'tunables.fast_ma_period=0'], env);
       expect(bounds.code).toBe(2);
       expect(bounds.stderr).toMatch(/tunables\.fast_ma_period: must be an integer in \[2, 200\], got 0/);
@@ -82,6 +92,16 @@ for (const backend of STORE_BACKENDS) {
       expect(deleted.code, deleted.stderr).toBe(0);
       expect(deleted.stdout).toBe('deleted preset gold_fast (Gold Trend (fast)); presets version 4\n');
       expect((await stratctl(['preset', 'list'], env)).stdout).toBe('no presets\npresets version 4\n');
+      // A rollback to a version whose active preset is gone: the message says what to do; nothing to "fix above".
+      const history = await server.gql<{ configHistory: { version: number; config: { activeStrategyKey: string } }[] }>(
+        '{ configHistory { version config { activeStrategyKey } } }',
+      );
+      const withPreset = history.body.data?.configHistory.find((e) => e.config.activeStrategyKey === 'gold_fast')?.version;
+      const rollback = await stratctl(['rollback', String(withPreset)], env);
+      expect(rollback.code).toBe(2);
+      expect(rollback.stderr).toMatch(
+        /^error: Cannot roll back to version \d+: its active strategy gold_fast is not a strategy now.*\nNothing was changed\.\n$/s,
+      );
     });
   });
 
