@@ -25,6 +25,24 @@ export interface ClientSettings extends ClientOptions {
 }
 
 /**
+ * A token as an `Authorization` header can carry it: visible ASCII only. One with a line break, a
+ * control or a non-ASCII character (two token files pasted together, a secret with a newline) is
+ * refused here, as usage, without echoing it: sent, fetch refused it with the whole token in its
+ * message, which read as "server unreachable" (exit 5).
+ */
+function headerSafeToken(token: string, source: string): string {
+  const chars = [...token];
+  const bad = chars.findIndex((c) => c < '!' || c > '~');
+  if (bad >= 0) {
+    const code = chars[bad]?.codePointAt(0) ?? 0;
+    throw new UsageError(
+      `${source} holds a character a token cannot have (U+${code.toString(16).toUpperCase().padStart(4, '0')} at position ${bad + 1} of ${chars.length}): a token is one line of visible ASCII; check where it came from`,
+    );
+  }
+  return token;
+}
+
+/**
  * DESIGN.md's client settings: `--url`/CONTROL_PLANE_URL; `--token`/CONTROL_PLANE_TOKEN, else
  * `<runtime-dir>/admin.token` (`--runtime-dir`/CONTROL_PLANE_RUNTIME_DIR, ./runtime) when readable.
  * The runtime dir's admin token belongs to the server on this machine: to a URL that is not
@@ -36,18 +54,26 @@ export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.Proc
   // was refused as the URL "", and a blank CONTROL_PLANE_TOKEN was "used" while nothing was sent.
   const setting = (name: string) => envSetting(env, name);
   const url = flags.url ?? setting('CONTROL_PLANE_URL') ?? DEFAULT_URL;
+  let parsed: URL | null = null;
   try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http(s)');
-  } catch {
+    parsed = new URL(url);
+  } catch {}
+  if (parsed === null || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
     throw new UsageError(`--url "${url}" is not an http(s) URL (e.g. ${DEFAULT_URL})`);
+  }
+  // fetch refuses a URL with credentials, which read as "server unreachable" (exit 5) with the password in the message.
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw new UsageError(
+      `--url holds a user name or password (user:password@${parsed.host}): credentials in a URL are not sent; give the URL without them (the token goes in --token or CONTROL_PLANE_TOKEN)`,
+    );
   }
   if (flags.token !== undefined) {
     if (flags.token.trim() === '') throw new UsageError('--token must not be empty');
-    return { url, token: flags.token.trim(), tokenGiven: true, tokenSource: '--token' };
+    return { url, token: headerSafeToken(flags.token.trim(), '--token'), tokenGiven: true, tokenSource: '--token' };
   }
   const envToken = setting('CONTROL_PLANE_TOKEN');
-  if (envToken) return { url, token: envToken, tokenGiven: true, tokenSource: 'CONTROL_PLANE_TOKEN' };
+  if (envToken)
+    return { url, token: headerSafeToken(envToken, 'CONTROL_PLANE_TOKEN'), tokenGiven: true, tokenSource: 'CONTROL_PLANE_TOKEN' };
   const file = path.join(path.resolve(flags['runtime-dir'] ?? setting('CONTROL_PLANE_RUNTIME_DIR') ?? 'runtime'), ADMIN_TOKEN_FILE);
   try {
     const token = (await readFile(file, 'utf8')).trim();

@@ -189,6 +189,37 @@ describe('stratctl exit codes, and errors as JSON on stdout under --json', { tim
     expect(server.store.state().config.config.version).toBe(1);
   });
 
+  it('exit 2, and no secret echoed: a URL with user:password@, a token a header cannot carry (were exit 5 with the secret in the message)', async () => {
+    const server = await startTestServer();
+    const withCredentials = server.url.replace('http://', 'http://user:s3cretpass@');
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [
+        ['status', '--json'],
+        { CONTROL_PLANE_URL: withCredentials },
+        /^stratctl status: --url holds a user name or password \(user:password@127\.0\.0\.1:\d+\)/,
+      ],
+      [
+        ['activate', 'gold', '--json', '--token', 'SECRETabc\ndef1234567890'],
+        { CONTROL_PLANE_URL: server.url },
+        /--token holds a character a token cannot have \(U\+000A at position 10 of 23\)/,
+      ],
+      [
+        ['status', '--json'],
+        { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_TOKEN: 'SECRET€token1234567890' },
+        /CONTROL_PLANE_TOKEN holds a character a token cannot have \(U\+20AC at position 7 of 22\)/,
+      ],
+    ];
+    for (const [args, env, message] of cases) {
+      const result = await stratctl(args, env);
+      expect(result.code, result.stderr).toBe(2);
+      const error = jsonError(result.stdout).error;
+      expect(error.code).toBe('USAGE');
+      expect(error.message).toMatch(message);
+      expect(result.stdout + result.stderr).not.toMatch(/s3cretpass|SECRET/);
+    }
+    expect(server.store.state().config.config.version).toBe(1);
+  });
+
   it('exit 3: a token without the scope (FORBIDDEN)', async () => {
     const server = await startTestServer();
     const created = await stratctl(['token', 'create', '--name', 'viewer', '--scope', 'read'], {
