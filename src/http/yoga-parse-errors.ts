@@ -6,7 +6,7 @@ import { createGraphQLError, type Plugin } from 'graphql-yoga';
  * and `extensions` unguarded, so a malformed value surfaced as a masked 500. A request the client
  * got wrong is a 400 (found by the hostile-input test). Its POST parser puts the JSON error into
  * `extensions.originalError`, whose message quotes the body: a parse error is answered with its
- * message, code and status only (issue 14, finding 12).
+ * message, code and status only (issue 14, finding 12). A request without a query is a 400 too.
  */
 export function yogaParseErrorsPlugin(): Plugin {
   return {
@@ -14,8 +14,9 @@ export function yogaParseErrorsPlugin(): Plugin {
       if (!requestParser) return;
       const parse = requestParser;
       setRequestParser(async (request) => {
+        let params: Awaited<ReturnType<typeof parse>>;
         try {
-          return await parse(request);
+          params = await parse(request);
         } catch (err) {
           if (err instanceof GraphQLError) {
             // A body that does not parse is a bad request whatever the client accepts: 400, as yoga answered it before.
@@ -34,6 +35,22 @@ export function yogaParseErrorsPlugin(): Plugin {
             extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
           });
         }
+        // No query at all is not a well-formed request: 400 whatever the client accepts (yoga's own
+        // "Must provide query string." is 200 under `application/json`, so `curl -f -d '{...}'`, which
+        // sends a form, not JSON, "succeeded" and changed nothing).
+        if (params instanceof Response) return params;
+        for (const one of Array.isArray(params) ? params : [params]) {
+          if (one?.query == null) {
+            const form = (request.headers.get('content-type') ?? '').includes('application/x-www-form-urlencoded');
+            throw createGraphQLError(
+              form
+                ? 'Must provide query string: the body came as a form (application/x-www-form-urlencoded, what curl -d sends); send JSON with Content-Type: application/json.'
+                : 'Must provide query string.',
+              { extensions: { code: 'BAD_REQUEST', http: { status: 400, headers: { Allow: 'GET, POST' } } } },
+            );
+          }
+        }
+        return params;
       });
     },
   };

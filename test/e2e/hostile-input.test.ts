@@ -39,4 +39,29 @@ describe('malformed requests found by the property test', () => {
       }
     },
   );
+
+  it('a request with no query is a 400 whatever the client accepts; a form body (curl -d without a content type) is told to send JSON', async () => {
+    const server = await startTestServer();
+    const mutation = JSON.stringify({ query: 'mutation { activateStrategy(strategyKey: "gold") { configVersion } }' });
+    for (const accept of ['application/graphql-response+json', 'application/json', '*/*']) {
+      // What `curl -sf -d '{...}'` sends: the JSON as a form. It was a 200 under application/json, so curl -f "succeeded".
+      const form = await fetch(server.url, {
+        method: 'POST',
+        headers: { accept, authorization: `Bearer ${server.token}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: mutation,
+      });
+      expect(form.status, accept).toBe(400);
+      expect(((await form.json()) as { errors: { message: string }[] }).errors[0]?.message).toBe(
+        'Must provide query string: the body came as a form (application/x-www-form-urlencoded, what curl -d sends); send JSON with Content-Type: application/json.',
+      );
+      for (const res of [
+        await fetch(server.url, { method: 'POST', headers: { accept, 'content-type': 'application/json' }, body: '{"extensions":{}}' }),
+        await fetch(server.url, { headers: { accept } }),
+      ]) {
+        expect(res.status, accept).toBe(400);
+        expect(await res.json()).toEqual({ errors: [{ message: 'Must provide query string.', extensions: { code: 'BAD_REQUEST' } }] });
+      }
+    }
+    expect(server.store.state().config.config.version).toBe(1);
+  });
 });
