@@ -5,6 +5,74 @@ import { bodyData, type ClientOptions, ControlPlaneError, newSession, queryText,
 export interface WatchOptions extends ClientOptions {
   /** How long to keep reconnecting after the stream is lost (the server restarting) before giving up; 0: give up at once. */
   reconnectTimeoutMs: number;
+  /**
+   * How long a request may go without an answer, and an open stream without a byte, before it
+   * counts as lost (STREAM_STALL_MS): the server pings every 12 s, so silence means a frozen server
+   * or a path that drops packets, which would otherwise hold the watch for ever.
+   */
+  stallMs?: number;
+}
+
+/** 2.5 of the server's 12 s SSE pings. */
+export const STREAM_STALL_MS = 30_000;
+
+/** The watchdog's reason: no answer, or silence on an open stream. */
+class StallError extends Error {
+  override name = 'StallError';
+}
+
+/**
+ * `fetch` with a watchdog: aborted when the response's headers do not come within `stallMs`, or an
+ * event stream's body then goes `stallMs` without a byte. The abort reaches graphql-sse as a broken
+ * connection, which is retried (and bounded by the reconnect timeout) like any other.
+ */
+async function fetchWatched(
+  input: RequestInfo | URL,
+  init: RequestInit | undefined,
+  stallMs: number,
+  onStall: (why: string) => void,
+): Promise<Response> {
+  const watchdog = new AbortController();
+  const outer = init?.signal;
+  if (outer?.aborted) watchdog.abort(outer.reason);
+  else outer?.addEventListener('abort', () => watchdog.abort(outer.reason), { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (why: string) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      onStall(why);
+      watchdog.abort(new StallError(why));
+    }, stallMs);
+    timer.unref();
+  };
+  const seconds = `${stallMs / 1000} s`;
+  arm(`no answer within ${seconds}`);
+  let response: Response;
+  try {
+    response = await fetch(input, { ...init, signal: watchdog.signal });
+  } catch (err) {
+    clearTimeout(timer);
+    throw watchdog.signal.reason instanceof StallError ? watchdog.signal.reason : err;
+  }
+  const body = response.body;
+  if (!body || !(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+    clearTimeout(timer);
+    return response;
+  }
+  const silence = `nothing for ${seconds} (a frozen server, or a network path that drops packets)`;
+  arm(silence);
+  const watched = body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        arm(silence);
+        controller.enqueue(chunk);
+      },
+      flush() {
+        clearTimeout(timer);
+      },
+    }),
+  );
+  return new Response(watched, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 /** What a watched subscription reports, in order. */
@@ -46,6 +114,9 @@ export async function* watchSubscription<TResult, TVariables>(
   signal: AbortSignal,
 ): AsyncGenerator<WatchEvent<TResult>> {
   let lostAt: number | null = null;
+  /** Why the last request failed, when the watchdog said (no answer, or silence on the stream). */
+  let lastFailure: string | null = null;
+  const lostReason = () => `lost the event stream from ${options.url}${lastFailure ? ` (${lastFailure})` : ''}`;
   let refusal: ControlPlaneError | null = null;
   const giveUp = (why: string) =>
     new ControlPlaneError('unreachable', `${why}, and it did not come back within ${options.reconnectTimeoutMs} ms`);
@@ -66,12 +137,17 @@ export async function* watchSubscription<TResult, TVariables>(
       if (refusal) throw refusal; // the server answered, and said no: retrying will not change that
       // Never connected: nothing was lost. A server that is not there at the start is "cannot reach"
       // at once (exit 5, as for a one-shot read), not a minute of "lost the event stream; reconnecting".
-      if (connections === 0) throw new ControlPlaneError('unreachable', `cannot reach ${options.url}`);
+      if (connections === 0)
+        throw new ControlPlaneError('unreachable', `cannot reach ${options.url}${lastFailure ? ` (${lastFailure})` : ''}`);
       lostAt ??= Date.now();
-      if (Date.now() - lostAt >= options.reconnectTimeoutMs) throw giveUp(`lost the event stream from ${options.url}`);
+      if (Date.now() - lostAt >= options.reconnectTimeoutMs) throw giveUp(lostReason());
       await new Promise((resolve) => setTimeout(resolve, backoff(retries)));
     },
     fetchFn: async (input: RequestInfo | URL, init?: RequestInit) => {
+      const fetch = (what: RequestInfo | URL, how?: RequestInit) =>
+        fetchWatched(what, how, options.stallMs ?? STREAM_STALL_MS, (why) => {
+          lastFailure = why;
+        });
       let response = await fetch(input, withToken(init, tokenFor(options, readsSendToken(options, session))));
       if (response.status === 401 && !readsSendToken(options, session) && (options.token || options.withheldToken)) {
         session.readsNeedToken = true;
@@ -125,10 +201,11 @@ export async function* watchSubscription<TResult, TVariables>(
       {
         // A broken connection is retried inside graphql-sse: `connecting(true)` says that is happening.
         connecting: (reconnecting) => {
-          if (reconnecting) lost(`lost the event stream from ${options.url}`);
+          if (reconnecting) lost(lostReason());
         },
         connected: () => {
           lostAt = null;
+          lastFailure = null;
           lossAnnounced = false;
           push({ type: 'connected', reconnected: connections++ > 0 });
         },
@@ -152,8 +229,7 @@ export async function* watchSubscription<TResult, TVariables>(
       if (item.error instanceof ControlPlaneError) throw item.error;
       if (item.error !== undefined && !(item.error instanceof NetworkError)) throw item.error;
       // The server completed the stream (it is stopping) or the connection broke: subscribe again.
-      const reason =
-        item.error === undefined ? `${options.url} ended the event stream (server stopping?)` : `lost the event stream from ${options.url}`;
+      const reason = item.error === undefined ? `${options.url} ended the event stream (server stopping?)` : lostReason();
       if (options.reconnectTimeoutMs <= 0) throw new ControlPlaneError('unreachable', reason);
       lostAt ??= Date.now();
       lost(reason);
