@@ -1,4 +1,5 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRunnerStateFile } from '../../src/runner/state-file.js';
@@ -72,10 +73,23 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
   });
 
   it('reports STOPPED after a clean stop (SIGTERM)', async () => {
-    const { runner, status } = await startSeparate();
+    const { api, runner, status } = await startSeparate();
     await waitUntil(status, (s) => s.runner.state === 'RUNNING', { what: 'runner up' });
     expect(await runner.stop('SIGTERM')).toBe(0);
     await waitUntil(status, (s) => s.runner.state === 'STOPPED', { what: 'STOPPED', timeoutMs: 5_000 });
+    // A wait with no runner running waits for one to start: the answer says so, and names the stopped one.
+    const res = await gql(
+      api.url,
+      'mutation { activateStrategy(strategyKey: "gold", waitForRunner: true, timeoutMs: 300) { runnerWait { applied notWaitedFor message } } }',
+      undefined,
+      { token: TOKEN },
+    );
+    const id = `${hostname()}:${runner.proc.pid}`;
+    expect(res.body.data?.activateStrategy.runnerWait).toEqual({
+      applied: false,
+      notWaitedFor: [`${id} STOPPED`],
+      message: `timed out after 300 ms: no runner is running to apply it (${id} STOPPED); the change is saved, and a runner applies it when one starts`,
+    });
   });
 
   it('numbers a hand edit that leaves `version` alone as the API does (last audited + 1), for the config and the presets', async () => {

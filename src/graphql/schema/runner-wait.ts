@@ -29,6 +29,11 @@ function waitMessage(w: RunnerWaitView): string {
   if (w.stopping) {
     return `the server is stopping: it stopped waiting after ${w.waitedMs} ms (runner state ${w.view.health}); ${saved}, and the runner will apply it when it next reads the config`;
   }
+  if (w.runnerId === undefined && w.waitedFor.length === 0) {
+    // None was running: it waited for one to start, not for the ones listed (which is what notWaitedFor says).
+    const listed = w.notWaitedFor.map((r) => `${shownName(r.id)} ${r.health}`).join(', ');
+    return `timed out after ${w.timeoutMs} ms: no runner is running to apply it${listed ? ` (${listed})` : ''}; ${saved}, and a runner applies it when one starts`;
+  }
   if (w.runnerId !== undefined && w.view.state === null) {
     return `timed out after ${w.timeoutMs} ms: no runner "${shownName(w.runnerId)}" has reported; ${saved}, and a runner of that id will apply it when it reads the config`;
   }
