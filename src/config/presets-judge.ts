@@ -53,7 +53,7 @@ export function judgeContent(
   const next = strategySetOf(strategies, content.presets);
   const issues = configIssuesWith(next, configAfter(next));
   if (issues.length === 0) return { ok: true, content, strategies: next };
-  const what = text === null ? 'the presets are gone (no file)' : 'this version of the presets';
+  const what = text === null ? 'removing the presets (the file or key is gone)' : 'this version of the presets';
   const error = new ConfigFileError(
     location,
     issues.map((issue) => ({

@@ -14,6 +14,7 @@ import {
 } from '../helpers/presets.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { STORE_BACKENDS } from '../helpers/store-backends.js';
+import { stratctl } from '../helpers/stratctl.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const GOLD_FAST = { key: 'gold_fast', base: 'gold', name: 'Gold Trend (fast)', tunables: { fast_ma_period: 3, slow_ma_period: 5 } };
@@ -358,6 +359,15 @@ presets:
       expect(await strategyKeys(server)).toContain('gold_fast');
       expect(keptOut).toMatchObject({ presetsVersion: 1, runner: { state: 'RUNNING', appliedStrategyKey: 'gold_fast' } });
       expect((await ready(server)).status).toBe(503);
+      // A preset write meanwhile is refused; stratctl says the edit is held back and what unblocks it (not "fix the file").
+      const held = await stratctl(['preset', 'set', 'gold_fast', 'description=x'], {
+        CONTROL_PLANE_URL: server.url,
+        CONTROL_PLANE_TOKEN: server.token,
+      });
+      expect(held.code).toBe(1);
+      expect(held.stderr).toContain('kept out: this version of the presets would leave the config invalid');
+      expect(held.stderr).toContain('so the change is held back: put the preset back, or activate another strategy');
+      expect(held.stderr).not.toContain('fix it');
 
       await server.gql(ACTIVATE, { key: 'gold', wait: true });
       const inForce = await waitUntil(

@@ -252,6 +252,11 @@ describe('judging stored presets (both stores)', () => {
     expect(!gone.ok && gone.error.problems[0]?.message).toMatch(
       /^kept out: this version of the presets would leave the config invalid \(active_strategy_key: Invalid strategy key: gold_fast\)/,
     );
+    // The file deleted: said as a removal, in words that read (it read "the presets are gone (no file) would leave ...").
+    const deleted = judgeStoredPresets(defaultRegistry, FILE, null, () => onGoldFast);
+    expect(!deleted.ok && deleted.error.problems[0]?.message).toMatch(
+      /^kept out: removing the presets \(the file or key is gone\) would leave the config invalid \(active_strategy_key: Invalid strategy key: gold_fast\)/,
+    );
 
     const overridden = config({ tunableOverrides: { calm: { lookback_bars: 40 } } });
     const rebased = 'version: 2\npresets:\n  calm:\n    base: gold\n    name: Calm\n';
