@@ -5,7 +5,7 @@ import type { RunnerHealth, RunnerState } from '../runner/state.js';
 
 /** What the domain metrics are read from: the plane's store and its view of the runners. */
 export interface MetricsSources {
-  readonly store: Pick<ConfigStore, 'state' | 'subscribe'>;
+  readonly store: Pick<ConfigStore, 'state' | 'subscribe' | 'problem' | 'strategiesProblem'>;
   readonly runners: Pick<RunnerFleet, 'views' | 'subscribe'>;
 }
 
@@ -55,6 +55,24 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
     registers,
     collect() {
       this.set(store.state().config.config.version);
+    },
+  });
+  new Gauge({
+    name: 'control_plane_presets_version',
+    help: 'The preset set version in force (+1 on every accepted change; 0 before the first preset).',
+    registers,
+    collect() {
+      this.set(store.state().presets.version);
+    },
+  });
+  new Gauge({
+    name: 'control_plane_store_problem',
+    help: '1 while the stored config (subject="config") or presets (subject="presets") are not in force: invalid, or presets kept out because they would break the config. The last good state stays; status.configError / status.strategiesError say why.',
+    labelNames: ['subject'],
+    registers,
+    collect() {
+      this.set({ subject: 'config' }, store.problem() ? 1 : 0);
+      this.set({ subject: 'presets' }, store.strategiesProblem() ? 1 : 0);
     },
   });
   new Gauge({
@@ -113,6 +131,11 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
     help: 'Times the stored config became invalid (a broken hand edit); the last good config stays in force.',
     registers,
   });
+  const presetsErrors = new Counter({
+    name: 'control_plane_presets_errors_total',
+    help: 'Times the stored presets stopped being in force (invalid, or kept out: they would break the config); the last good set stays in force.',
+    registers,
+  });
   const authFailures = new Counter({
     name: 'control_plane_auth_failures_total',
     help: 'Requests with a wrong token (answered 401, or 429 past the failed-auth limit).',
@@ -148,6 +171,7 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
   const pendingRequests = requestBuffer(requests, requestSeconds);
   // Labelled series exist from the start at 0, so rate() and dashboards see them before the first event.
   configErrors.inc(0);
+  presetsErrors.inc(0);
   authFailures.inc(0);
 
   const accepted = new Map<string, Accepted>();
@@ -190,6 +214,7 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
 
   const onStore = (event: StoreEvent) => {
     if (event.type === 'invalid') configErrors.inc();
+    if (event.type === 'presetsInvalid') presetsErrors.inc();
     if (event.type !== 'changed') return;
     const at = now();
     const recorded = event.audit ? Date.parse(event.audit.time) : Number.NaN;

@@ -25,9 +25,13 @@ function fakePlane() {
       digest,
     }) as never;
   let current = config(1, 'sha256:one');
+  let presetsVersion = 0;
+  let problems: { config: unknown; presets: unknown } = { config: null, presets: null };
   return {
     store: {
-      state: () => ({ config: current }) as never,
+      state: () => ({ config: current, presets: { version: presetsVersion, digest: 'sha256:p', presets: [] } }) as never,
+      problem: () => problems.config as never,
+      strategiesProblem: () => problems.presets as never,
       subscribe: (l: (e: StoreEvent) => void) => {
         storeListeners.add(l);
         return () => storeListeners.delete(l);
@@ -45,6 +49,16 @@ function fakePlane() {
       current = config(version, digest);
       const audit = { time: iso(at) } as never;
       for (const l of storeListeners) l({ type: 'changed', previous, current, audit, source: 'commit' });
+    },
+    /** The stored presets kept out (or back in force), as the store reports it. */
+    presets(version: number, problem: unknown) {
+      presetsVersion = version;
+      problems = { ...problems, presets: problem };
+      if (problem) for (const l of storeListeners) l({ type: 'presetsInvalid', error: problem as never });
+    },
+    configProblem(problem: unknown) {
+      problems = { ...problems, config: problem };
+      if (problem) for (const l of storeListeners) l({ type: 'invalid', error: problem as never });
     },
     show(fleet: RunnerView[]) {
       views = fleet;
@@ -64,6 +78,32 @@ const value = async (registry: Registry, name: string) =>
   ((await registry.getSingleMetric(name)?.get())?.values ?? []) as { labels: object; value: number; metricName?: string }[];
 
 describe('control-plane metrics (alone, fake store and fleet)', () => {
+  it('the presets version, and the config or presets not in force, as levels an alert can watch (and counted as events)', async () => {
+    const plane = fakePlane();
+    const registry = new Registry();
+    createControlPlaneMetrics(plane, registry, () => T0);
+    const problems = async () =>
+      Object.fromEntries(
+        (await value(registry, 'control_plane_store_problem')).map((v) => [(v.labels as { subject: string }).subject, v.value]),
+      );
+    expect(await problems()).toEqual({ config: 0, presets: 0 });
+    expect((await value(registry, 'control_plane_presets_version'))[0]?.value).toBe(0);
+    expect((await value(registry, 'control_plane_presets_errors_total'))[0]?.value).toBe(0);
+
+    plane.presets(3, new Error('kept out: ...'));
+    expect(await problems()).toEqual({ config: 0, presets: 1 });
+    expect((await value(registry, 'control_plane_presets_version'))[0]?.value).toBe(3);
+    expect((await value(registry, 'control_plane_presets_errors_total'))[0]?.value).toBe(1);
+    plane.configProblem(new Error('invalid'));
+    expect(await problems()).toEqual({ config: 1, presets: 1 });
+    expect((await value(registry, 'control_plane_config_errors_total'))[0]?.value).toBe(1);
+
+    plane.presets(4, null);
+    plane.configProblem(null);
+    expect(await problems()).toEqual({ config: 0, presets: 0 });
+    expect((await value(registry, 'control_plane_presets_version'))[0]?.value).toBe(4);
+  });
+
   it('runners by state, every state present from the start, and each runner with its state now', async () => {
     const plane = fakePlane();
     const registry = new Registry();
