@@ -1,4 +1,4 @@
-import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, YAMLMap } from 'yaml';
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit, YAMLMap } from 'yaml';
 
 /**
  * The YAML stage of reading a runtime file (config, presets, tokens), the same in the parse worker
@@ -137,7 +137,20 @@ export function parseYaml(text: string): YamlParseResult {
   try {
     data = doc.toJS({ maxAliasCount: 0 });
   } catch (err) {
-    return { ok: false, problems: [{ message: `YAML aliases are not allowed here (${(err as Error).message})` }] };
+    // Where: each alias (`*name`, `<<: *name`), so a large file need not be searched by hand.
+    const aliases: YamlProblem[] = [];
+    visit(doc, {
+      Alias(_key, node) {
+        const pos = node.range ? counter.linePos(node.range[0]) : undefined;
+        aliases.push({
+          line: pos?.line,
+          column: pos?.col,
+          message: `YAML aliases are not allowed here (*${node.source}): write the value out (${(err as Error).message})`,
+        });
+      },
+    });
+    if (aliases.length === 0) aliases.push({ message: `YAML aliases are not allowed here (${(err as Error).message})` });
+    return { ok: false, problems: capped(aliases) };
   }
   return { ok: true, data, locations: locationsOf(doc, counter) };
 }
