@@ -17,8 +17,8 @@ import { digestOf } from './digest.js';
 import { ConfigFileError, ConfigWriteError } from './errors.js';
 import { FileChangedError, type FollowLoad, inProcessIo, type RuntimeFilesIo, readStoreFiles, workerIo } from './file-io.js';
 import { type DiskRead, judgeConfigRead, judgePresetsRead, type PresetsNotInForce } from './file-read.js';
-import { PRESETS_FILE_NAME, parsePresetsFile } from './presets-file.js';
-import { NO_PRESETS_DIGEST, presetsInForce, presetsSystemEntry } from './presets-judge.js';
+import { PRESETS_FILE_NAME, type PresetsContent, parsePresetsFile } from './presets-file.js';
+import { judgeContent, NO_PRESETS_DIGEST, presetsInForce, presetsSystemEntry } from './presets-judge.js';
 import { DEFAULT_SETTINGS, type RuntimeConfig } from './schema.js';
 import type {
   AuditQuery,
@@ -127,6 +127,10 @@ interface Opened {
   /** The `version` strategies.yaml itself said (0 when there is none). */
   readonly presetsStoredVersion: number;
   readonly strategies: StrategyRegistry;
+  /** The text of the presets in force (null: none stored). */
+  readonly presetsText: string | null;
+  /** strategies.yaml kept out at open (the kept presets are in force), or null. */
+  readonly presetsInvalid: PresetsNotInForce | null;
 }
 
 /**
@@ -156,10 +160,40 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
     const version = audit.lastVersion('CONFIG') + 1;
     const config: RuntimeConfig = { ...DEFAULT_SETTINGS, version, updatedAt: now().toISOString() };
     const snapshot = { config, digest: digestOf(renderNewConfigFile(config)) };
-    return new FileStore(options, fs, yaml, now, { file, audit, config: snapshot, missing: true, storedVersion: version, ...withPresets });
+    return new FileStore(options, fs, yaml, now, {
+      file,
+      audit,
+      config: snapshot,
+      missing: true,
+      storedVersion: version,
+      presetsText,
+      presetsInvalid: null,
+      ...withPresets,
+    });
   }
   await parseOffThread(text, yaml, options.parseDeadlineMs);
-  const parsed = parseConfigFile(strategies, file, text);
+  let parsed: ReturnType<typeof parseConfigFile>;
+  try {
+    parsed = parseConfigFile(strategies, file, text);
+  } catch (err) {
+    // The config names what only the presets kept out before the restart have: those stay in force.
+    const kept =
+      err instanceof ConfigFileError ? await keptPresetsAtOpen(options, fs, audit, presetsFile, presetsText, content, text) : null;
+    if (!kept) throw err;
+    return new FileStore(options, fs, yaml, now, {
+      file,
+      audit,
+      config: inForce(kept.parsed.config, digestOf(text), audit),
+      missing: false,
+      storedVersion: kept.parsed.config.version,
+      presetsFile,
+      presets: kept.presets,
+      presetsStoredVersion: kept.presetsStoredVersion,
+      strategies: kept.strategies,
+      presetsText: kept.text,
+      presetsInvalid: kept.presetsInvalid,
+    });
+  }
   const snapshot = inForce(parsed.config, digestOf(text), audit);
   return new FileStore(options, fs, yaml, now, {
     file,
@@ -167,8 +201,61 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
     config: snapshot,
     missing: false,
     storedVersion: parsed.config.version,
+    presetsText,
+    presetsInvalid: null,
     ...withPresets,
   });
+}
+
+/**
+ * The presets in force when a hand edit of strategies.yaml was kept out (it would break the config),
+ * saved beside it so that a restart keeps them in force too: kept out only in memory, the edit made
+ * the next start fail (serve: exit 78; a runner: "config invalid", never scanning). Written by the
+ * API process when an edit is kept out, removed once strategies.yaml is in force again.
+ */
+export const KEPT_PRESETS_FILE = '.strategies.kept.yaml';
+
+/** At open, with config.yaml invalid against strategies.yaml: the kept presets, if they make it valid. */
+async function keptPresetsAtOpen(
+  options: FileConfigStoreOptions,
+  fs: FileSystem,
+  audit: AuditFile,
+  presetsFile: string,
+  presetsText: string | null,
+  content: PresetsContent,
+  configText: string,
+) {
+  const keptFile = path.join(options.runtimeDir, KEPT_PRESETS_FILE);
+  let text: string | null;
+  try {
+    text = await readAtOpen(fs, keptFile, options, 'presets');
+  } catch {
+    return null;
+  }
+  if (text === null) return null;
+  // Only the set last in force: the one the trail recorded last (a kept-out edit is not audited).
+  if (audit.last(1, 'PRESETS')[0]?.digest !== digestOf(text)) return null;
+  try {
+    const kept = parsePresetsFile(options.strategies, keptFile, text);
+    const strategies = strategySetOf(options.strategies, kept.presets);
+    const parsed = parseConfigFile(strategies, path.join(options.runtimeDir, CONFIG_FILE_NAME), configText);
+    const digest = digestOf(text);
+    const presets = presetsInForce(kept, digest, audit.last(1, 'PRESETS')[0], audit.lastVersion('PRESETS'));
+    // strategies.yaml as the running process saw it: kept out, with the same words.
+    const judged = judgeContent(options.strategies, presetsFile, presetsText, content, () => parsed.config);
+    if (judged.ok) return null;
+    const presetsInvalid: PresetsNotInForce = {
+      digest: presetsText === null ? NO_PRESETS_DIGEST : digestOf(presetsText),
+      error: judged.error,
+      content,
+    };
+    options.warn?.(
+      `${presetsFile} is kept out (it would leave the config invalid); the presets kept in ${keptFile} stay in force until the config stops using what the edit removes`,
+    );
+    return { parsed, presets, presetsStoredVersion: kept.version, strategies, text, presetsInvalid };
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -199,6 +286,10 @@ class FileStore implements FileConfigStore {
   private invalid: { digest: string; error: ConfigFileError } | null = null;
   /** The presets on disk are not in force: invalid (no content), or kept out (content that would break the config). */
   private presetsInvalid: PresetsNotInForce | null = null;
+  /** The text of the presets in force (null: none stored), what KEPT_PRESETS_FILE holds while an edit is kept out. */
+  private presetsText: string | null;
+  /** The digest KEPT_PRESETS_FILE was written with (null: there is none, as far as this process knows). */
+  private keptWritten: string | null = null;
   private closed = false;
   private started = false;
   private queuedRefresh: Promise<void> | null = null;
@@ -232,6 +323,8 @@ class FileStore implements FileConfigStore {
     this.missing = opened.missing;
     this.storedVersion = opened.storedVersion;
     this.presets = opened.presets;
+    this.presetsText = opened.presetsText;
+    this.presetsInvalid = opened.presetsInvalid;
     this.presetsStoredVersion = opened.presetsStoredVersion;
     this.strategies = opened.strategies;
     this.lastContactAt = now().toISOString();
@@ -345,6 +438,31 @@ class FileStore implements FileConfigStore {
     return this.queuedRefresh;
   }
 
+  /**
+   * Saves the presets in force to KEPT_PRESETS_FILE (an API process only: the one that audits), once
+   * per set: openFileConfigStore takes them from there when strategies.yaml, kept out, would
+   * otherwise fail the start. A save that fails is a warning: the running state is unchanged.
+   */
+  private async saveKeptPresets(): Promise<void> {
+    if (this.options.auditHandEdits === false || this.presetsText === null || this.keptWritten === this.presets.digest) return;
+    const kept = path.join(this.options.runtimeDir, KEPT_PRESETS_FILE);
+    try {
+      await writeFileAtomic(kept, this.presetsText, { fs: this.fs, mode: 0o600 });
+      this.keptWritten = this.presets.digest;
+    } catch (err) {
+      this.warn(`could not save the presets in force to ${kept} (a restart would not keep them): ${(err as Error).message}`);
+    }
+  }
+
+  /** strategies.yaml is in force again: the kept presets go (there may be some from before this process started). */
+  private async dropKeptPresets(): Promise<void> {
+    if (this.options.auditHandEdits === false) return;
+    this.keptWritten = null;
+    await this.fs.unlink(path.join(this.options.runtimeDir, KEPT_PRESETS_FILE)).catch((err: unknown) => {
+      if (errnoOf(err) !== 'ENOENT') this.warn(`could not remove ${KEPT_PRESETS_FILE}: ${(err as Error).message}`);
+    });
+  }
+
   /** The API's audit lines since the last look; one that cannot be read leaves the numbering to what is known. */
   private async followAudit(): Promise<void> {
     await this.auditLog.follow().catch((err: unknown) => this.warn(`could not read ${this.auditLog.file}: ${(err as Error).message}`));
@@ -405,9 +523,13 @@ class FileStore implements FileConfigStore {
       const same = this.presetsInvalid?.digest === presetsStep.digest && this.presetsInvalid.error.message === error.message;
       this.presetsInvalid = { digest: presetsStep.digest, error, ...(content && { content }) };
       if (!same) events.push({ type: 'presetsInvalid', error });
+      // Kept out (valid, but it would break the config): the set in force is saved, so a restart keeps it too.
+      if (content) await this.saveKeptPresets();
     } else if (presetsStep?.judgement.ok) {
       const wasInvalid = this.presetsInvalid !== null;
       this.presetsInvalid = null;
+      this.presetsText = presetsText;
+      await this.dropKeptPresets();
       if (presetsStep.digest !== this.presets.digest) {
         const previous = this.presets;
         // A process that does not audit (a runner beside the API) numbers a hand edit as the API did: from its audit lines.
@@ -600,7 +722,11 @@ class FileStore implements FileConfigStore {
       this.invalid = null;
       this.missing = false;
     }
-    if (judged.presetsText !== null) this.presetsInvalid = null;
+    if (judged.presetsText !== null) {
+      this.presetsInvalid = null;
+      this.presetsText = judged.presetsText;
+      await this.dropKeptPresets();
+    }
     // Before start() a group reads only what it changes: the files are known once the store has read them.
     if (this.started) this.know({ configText: judged.configText ?? disk.configText, presetsText: judged.presetsText ?? disk.presetsText });
     if (wasPresetsInvalid) this.emit({ type: 'presetsValid' });

@@ -264,7 +264,7 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     expect(await readFile(path.join(dir, 'config.yaml'), 'utf8')).toBe(INVALID_CONFIG);
   });
 
-  it('78 after a kept-out presets edit removed the active preset: the message names strategies.yaml and the preset, not only config.yaml', async () => {
+  it('after a kept-out presets edit removed the active preset, serve starts on the kept set; without it, 78 naming strategies.yaml and the preset', async () => {
     const dir = await tempRuntimeDir();
     const server = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TOKEN });
     const upsert = 'mutation { upsertPreset(input: { key: "gold_x", base: "gold", name: "X" }) { changed } }';
@@ -277,6 +277,15 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     expect(reload.body.data?.reloadStrategies.strategiesError.message).toContain('kept out');
     expect(await server.stop()).toBe(0);
 
+    // The set in force was kept beside the edit: the restart serves it, the edit still kept out.
+    const again = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TOKEN });
+    const status = await gql(again.url, '{ status { activeStrategyKey strategiesError { message } } }');
+    expect(status.body.data?.status.activeStrategyKey).toBe('gold_x');
+    expect(status.body.data?.status.strategiesError.message).toContain('kept out');
+    expect(await again.stop()).toBe(0);
+
+    // Without the kept set (removed by hand), the start cannot serve the config: 78, saying what to do.
+    await rm(path.join(dir, '.strategies.kept.yaml'));
     const child = spawnStratctl(['serve', '--port', '0', '--runtime-dir', dir], { CONTROL_PLANE_TOKEN: TOKEN });
     expect(await child.exited).toBe(78);
     expect(child.stderr()).toContain(

@@ -1,5 +1,7 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { FileConfigStore } from '../../src/config/file-store.js';
+import { type FileConfigStore, KEPT_PRESETS_FILE } from '../../src/config/file-store.js';
 import { MAX_PRESETS, PRESET_TEXT_LIMITS } from '../../src/registry/index.js';
 import {
   ACTIVATE,
@@ -7,6 +9,7 @@ import {
   fixedFeed,
   fixedGoldCandles,
   handEditPresets,
+  presetsFile,
   STATIC_KEYS,
   status,
   strategyKeys,
@@ -383,6 +386,50 @@ presets:
 }
 
 describe('presets by hand edit (file store)', () => {
+  it('a kept-out edit survives a restart: the presets in force are kept beside it, so serve starts and runs them (it exited 78)', async () => {
+    const runner = { heartbeatMs: 200, feed: fixedFeed(fixedGoldCandles()) };
+    const first = await startTestServer({ runner });
+    await first.gql(UPSERT, { input: GOLD_FAST });
+    await first.gql(ACTIVATE, { key: 'gold_fast', wait: true });
+    const inForceText = await readFile(presetsFile(first), 'utf8');
+    await handEditPresets(first, 'version: 2\npresets: {}\n');
+    await waitUntil(
+      () => status(first),
+      (s) => s.strategiesError !== null,
+      { what: 'kept out' },
+    );
+    const kept = path.join(first.runtimeDir, KEPT_PRESETS_FILE);
+    await waitUntil(
+      () => readFile(kept, 'utf8').catch(() => null),
+      (text) => text === inForceText,
+      { what: 'the presets in force saved' },
+    );
+    await first.close();
+
+    // Restarted on the same directory: the kept presets are in force, the edit is still kept out, the runner runs gold_fast.
+    const second = await startTestServer({ runtimeDir: first.runtimeDir, runner });
+    const after = await waitUntil(
+      () => status(second),
+      (s) => s.runner.state === 'RUNNING' && s.runner.appliedStrategyKey === 'gold_fast',
+      { what: 'the runner on the kept presets' },
+    );
+    expect(after).toMatchObject({ activeStrategyKey: 'gold_fast', presetsVersion: 1 });
+    expect(after.strategiesError.problems[0].message).toMatch(/^kept out: this version of the presets would leave the config invalid/);
+    expect(await strategyKeys(second)).toContain('gold_fast');
+    expect(await readFile(presetsFile(second), 'utf8')).toBe('version: 2\npresets: {}\n');
+
+    // Once the config stops using it, the edit goes in, and the kept copy goes.
+    await second.gql(ACTIVATE, { key: 'gold', wait: true });
+    const inForce = await waitUntil(
+      () => status(second),
+      (s) => s.strategiesError === null,
+      { what: 'the edit in force' },
+    );
+    expect(inForce.presetsVersion).toBe(2);
+    expect(await strategyKeys(second)).toEqual(STATIC_KEYS);
+    await expect(stat(kept)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('reloadStrategies reads the file now (no watch event needed) and answers what is in force', async () => {
     const server = await startTestServer({ configPollMs: 60_000 });
     (server.store as FileConfigStore).watch!.pause(); // only reloadStrategies can see the edit
