@@ -516,6 +516,8 @@ class FileStore implements FileConfigStore {
 
     const events: StoreEvent[] = [];
     const entries: AuditEntry[] = [];
+    // Done once the state is whole (an await in the middle let readers see half of it).
+    let keptPresets: 'save' | 'drop' | null = null;
     let presetsChange: Extract<StoreEvent, { type: 'presetsChanged' }> | null = null;
     let configChange: Extract<StoreEvent, { type: 'changed' }> | null = null;
     if (presetsStep && !presetsStep.judgement.ok) {
@@ -524,12 +526,12 @@ class FileStore implements FileConfigStore {
       this.presetsInvalid = { digest: presetsStep.digest, error, ...(content && { content }) };
       if (!same) events.push({ type: 'presetsInvalid', error });
       // Kept out (valid, but it would break the config): the set in force is saved, so a restart keeps it too.
-      if (content) await this.saveKeptPresets();
+      if (content) keptPresets = 'save';
     } else if (presetsStep?.judgement.ok) {
       const wasInvalid = this.presetsInvalid !== null;
       this.presetsInvalid = null;
       this.presetsText = presetsText;
-      await this.dropKeptPresets();
+      keptPresets = 'drop';
       if (presetsStep.digest !== this.presets.digest) {
         const previous = this.presets;
         // A process that does not audit (a runner beside the API) numbers a hand edit as the API did: from its audit lines.
@@ -584,6 +586,8 @@ class FileStore implements FileConfigStore {
     if (presetsChange) events.unshift(presetsChange);
     if (configChange) events.push(configChange);
     for (const event of events) this.emit(event);
+    if (keptPresets === 'save') await this.saveKeptPresets();
+    if (keptPresets === 'drop') await this.dropKeptPresets();
     const read = { configText, presetsText, configRefused: configRefused !== null, presetsRefused: presetsRefused !== null };
     this.know(read);
     return read;
@@ -725,7 +729,6 @@ class FileStore implements FileConfigStore {
     if (judged.presetsText !== null) {
       this.presetsInvalid = null;
       this.presetsText = judged.presetsText;
-      await this.dropKeptPresets();
     }
     // Before start() a group reads only what it changes: the files are known once the store has read them.
     if (this.started) this.know({ configText: judged.configText ?? disk.configText, presetsText: judged.presetsText ?? disk.presetsText });
@@ -733,6 +736,7 @@ class FileStore implements FileConfigStore {
     // One event per version (readers see the final state: the files as they are now), then the answers.
     for (const event of judged.events) this.emit(event);
     judged.settle();
+    if (judged.presetsText !== null) await this.dropKeptPresets();
   }
 
   /** Durable atomic write of a runtime file; a failure leaves the old file and says which step failed. */
