@@ -31,6 +31,18 @@ const ready = async (server: TestServer) => {
   return { status: res.status, body: (await res.json()) as { ready: boolean; reasons: string[] } };
 };
 
+/** Activating gold lets a kept-out edit that emptied the presets (version 2) in: only the static strategies are left. */
+async function letTheEditIn(server: TestServer): Promise<void> {
+  await server.gql(ACTIVATE, { key: 'gold', wait: true });
+  const inForce = await waitUntil(
+    () => status(server),
+    (s) => s.strategiesError === null,
+    { what: 'the edit in force' },
+  );
+  expect(inForce.presetsVersion).toBe(2);
+  expect(await strategyKeys(server)).toEqual(STATIC_KEYS);
+}
+
 /** The runner's last signal once it comes from `strategyKey` (and passes `also`). */
 const signalOf = async (server: TestServer, strategyKey: string, also: (reason: string) => boolean = () => true) =>
   (
@@ -372,14 +384,7 @@ presets:
       expect(held.stderr).toContain('so the change is held back: put the preset back, or activate another strategy');
       expect(held.stderr).not.toContain('fix it');
 
-      await server.gql(ACTIVATE, { key: 'gold', wait: true });
-      const inForce = await waitUntil(
-        () => status(server),
-        (s) => s.strategiesError === null,
-        { what: 'the edit in force' },
-      );
-      expect(inForce.presetsVersion).toBe(2);
-      expect(await strategyKeys(server)).toEqual(STATIC_KEYS);
+      await letTheEditIn(server);
       expect((await ready(server)).status).toBe(200);
     });
   });
@@ -419,14 +424,7 @@ describe('presets by hand edit (file store)', () => {
     expect(await readFile(presetsFile(second), 'utf8')).toBe('version: 2\npresets: {}\n');
 
     // Once the config stops using it, the edit goes in, and the kept copy goes.
-    await second.gql(ACTIVATE, { key: 'gold', wait: true });
-    const inForce = await waitUntil(
-      () => status(second),
-      (s) => s.strategiesError === null,
-      { what: 'the edit in force' },
-    );
-    expect(inForce.presetsVersion).toBe(2);
-    expect(await strategyKeys(second)).toEqual(STATIC_KEYS);
+    await letTheEditIn(second);
     await expect(stat(kept)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
