@@ -53,7 +53,13 @@ function isAccessRefusal(err: unknown): boolean {
  * match wins: 2 usage, 73 runtime dir not writable, 75 runtime dir in use (the holder's pid), 78 invalid
  * config, 98 port in use, 1 anything else.
  */
-const RULES: { matches: (err: unknown) => boolean; code: number; message: (err: unknown, at: StartPlace) => string }[] = [
+const RULES: {
+  matches: (err: unknown) => boolean;
+  code: number;
+  /** Not anticipated: the stack goes into the log line. */
+  unexpected?: boolean;
+  message: (err: unknown, at: StartPlace) => string;
+}[] = [
   { matches: (err) => err instanceof UsageError, code: EXIT.usage, message: (err) => (err as Error).message },
   { matches: (err) => err instanceof FeedError, code: EXIT.usage, message: (err) => `cannot open the feed: ${(err as Error).message}` },
   {
@@ -66,18 +72,20 @@ const RULES: { matches: (err: unknown) => boolean; code: number; message: (err: 
     },
   },
   {
-    // etcd answered no: wrong credentials or no rights on the prefix (a setting: a restart would not
-    // fix it, so 2, which a service manager does not restart on), or a call etcd judged invalid (1).
-    matches: (err) => err instanceof StoreRefusedError,
+    // etcd refused the user, password or rights: a setting (a restart would not fix it, so 2, which a
+    // service manager does not restart on).
+    matches: (err) => err instanceof StoreRefusedError && isAccessRefusal(err),
     code: EXIT.usage,
-    message: (err) => {
-      const { detail } = err as StoreRefusedError;
-      return `cannot start: etcd refused the request (${detail}); ${
-        isAccessRefusal(err)
-          ? "check CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD and that user's role on the store's prefix"
-          : 'a retry would be refused the same way'
-      }`;
-    },
+    message: (err) =>
+      `cannot start: etcd refused the request (${(err as StoreRefusedError).detail}); check CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD and that user's role on the store's prefix`,
+  },
+  {
+    // Any other refusal (a call etcd judged invalid) was not anticipated: 1, with its stack.
+    matches: (err) => err instanceof StoreRefusedError,
+    code: EXIT.unexpected,
+    unexpected: true,
+    message: (err) =>
+      `cannot start: etcd refused the request (${(err as StoreRefusedError).detail}); a retry would be refused the same way`,
   },
   {
     matches: (err) => err instanceof ConfigFileError,
@@ -136,10 +144,6 @@ const RULES: { matches: (err: unknown) => boolean; code: number; message: (err: 
 
 export function startFailure(err: unknown, at: StartPlace): StartFailure {
   const rule = RULES.find((r) => r.matches(err));
-  if (rule) {
-    // Of etcd's refusals, only a refused user or right is a setting (2); any other was not anticipated (1, with its stack).
-    const unanticipated = err instanceof StoreRefusedError && !isAccessRefusal(err);
-    return { code: unanticipated ? EXIT.unexpected : rule.code, message: rule.message(err, at), unexpected: unanticipated };
-  }
+  if (rule) return { code: rule.code, message: rule.message(err, at), unexpected: rule.unexpected ?? false };
   return { code: EXIT.unexpected, message: `cannot start: ${(err as Error)?.message ?? String(err)}`, unexpected: true };
 }

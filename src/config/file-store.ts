@@ -290,6 +290,8 @@ class FileStore implements FileConfigStore {
   private presetsText: string | null;
   /** The digest KEPT_PRESETS_FILE was written with (null: there is none, as far as this process knows). */
   private keptWritten: string | null = null;
+  /** Whether KEPT_PRESETS_FILE may be there: unknown at open (one from before this process), then only after a save. */
+  private keptMayExist = true;
   private closed = false;
   private started = false;
   private queuedRefresh: Promise<void> | null = null;
@@ -447,6 +449,7 @@ class FileStore implements FileConfigStore {
     if (this.options.auditHandEdits === false || this.presetsText === null || this.keptWritten === this.presets.digest) return;
     const kept = path.join(this.options.runtimeDir, KEPT_PRESETS_FILE);
     try {
+      this.keptMayExist = true;
       await writeFileAtomic(kept, this.presetsText, { fs: this.fs, mode: 0o600 });
       this.keptWritten = this.presets.digest;
     } catch (err) {
@@ -456,7 +459,9 @@ class FileStore implements FileConfigStore {
 
   /** strategies.yaml is in force again: the kept presets go (there may be some from before this process started). */
   private async dropKeptPresets(): Promise<void> {
-    if (this.options.auditHandEdits === false) return;
+    // Once gone, not asked again on every later presets change (a write path).
+    if (this.options.auditHandEdits === false || !this.keptMayExist) return;
+    this.keptMayExist = false;
     this.keptWritten = null;
     await this.fs.unlink(path.join(this.options.runtimeDir, KEPT_PRESETS_FILE)).catch((err: unknown) => {
       if (errnoOf(err) !== 'ENOENT') this.warn(`could not remove ${KEPT_PRESETS_FILE}: ${(err as Error).message}`);
