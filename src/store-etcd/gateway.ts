@@ -168,9 +168,13 @@ export class EtcdGateway {
    * in `fn`: any other error it throws counts as the store being unavailable.
    */
   async call<T>(operation: string, fn: (options: CallOptions) => Promise<T>, deadline = this.deadline()): Promise<T> {
+    // Set once a try never left this process: if the deadline then ends the call (the last try still
+    // waiting for a connection, or no time left for another), the news is that no member answered,
+    // not a bare timeout. Which of the two ends it depends only on timing.
+    let unsent: unknown;
     for (;;) {
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw this.lost(operation, new CallTimeoutError(`no answer within ${this.timeoutMs} ms`));
+      if (remaining <= 0) throw this.lost(operation, unsent ?? new CallTimeoutError(`no answer within ${this.timeoutMs} ms`));
       let timer: NodeJS.Timeout | undefined;
       try {
         const result = await Promise.race([
@@ -184,10 +188,14 @@ export class EtcdGateway {
       } catch (err) {
         // The call never left this process, so it is safe to send again (a write too): every member's
         // circuit was open, or the member it went to had no connection yet.
-        if ((isBrokenCircuitError(err) || neverSent(err)) && deadline - Date.now() > OPEN_CIRCUIT_RETRY_MS) {
-          await sleep(OPEN_CIRCUIT_RETRY_MS);
-          continue;
+        if (isBrokenCircuitError(err) || neverSent(err)) {
+          unsent = err;
+          if (deadline - Date.now() > OPEN_CIRCUIT_RETRY_MS) {
+            await sleep(OPEN_CIRCUIT_RETRY_MS);
+            continue;
+          }
         }
+        if (err instanceof CallTimeoutError && unsent !== undefined) throw this.lost(operation, unsent);
         if (refusedByEtcd(err)) {
           // etcd answered: it is reachable, and this call is wrong as it stands (not "try again later").
           this.contact();

@@ -100,4 +100,42 @@ describe('etcd gateway: which failed calls are sent again within the deadline', 
       gateway.close();
     }
   });
+
+  it('one whose last try is still waiting for a connection when the deadline ends is "no member answered", not a bare timeout', async () => {
+    const gateway = gatewayFor();
+    let attempts = 0;
+    try {
+      const failed = await gateway
+        .call(
+          'read',
+          (options) => {
+            attempts += 1;
+            if (attempts === 1) return Promise.reject(new Error('14 UNAVAILABLE: No connection established. Last error: null'));
+            // gRPC still connecting: this try never settles before the deadline.
+            expect(options.deadline).toBeInstanceOf(Date);
+            return new Promise<never>(() => {});
+          },
+          Date.now() + 400,
+        )
+        .catch((err: unknown) => err);
+      expect(failed).toBeInstanceOf(StoreUnavailableError);
+      expect((failed as StoreUnavailableError).detail).toBe(
+        'read on etcd://127.0.0.1:1/unit/ failed (no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall))',
+      );
+      expect(attempts).toBe(2);
+    } finally {
+      gateway.close();
+    }
+  });
+
+  it('one that was sent and is never answered is a timeout in those words', async () => {
+    const gateway = gatewayFor();
+    try {
+      const failed = await gateway.call('read', () => new Promise<never>(() => {}), Date.now() + 200).catch((err: unknown) => err);
+      expect(failed).toBeInstanceOf(StoreUnavailableError);
+      expect((failed as StoreUnavailableError).detail).toBe('read on etcd://127.0.0.1:1/unit/ failed (no answer within 2000 ms)');
+    } finally {
+      gateway.close();
+    }
+  });
 });
