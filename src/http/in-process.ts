@@ -15,6 +15,8 @@ export class OperationFailed extends Error {
     readonly status: number,
     message: string,
     readonly headers: Record<string, string>,
+    /** A refused input's issues (BAD_USER_INPUT), paths in GraphQL's field names. */
+    readonly issues: readonly { path: readonly (string | number)[]; message: string }[] = [],
   ) {
     super(message);
   }
@@ -78,7 +80,8 @@ export function inProcessRunner(yoga: ControlPlaneYoga): OperationRunner {
 
 const failed = (errors: readonly GraphQLError[]) => {
   const { status, headers } = httpStatusOf(errors);
-  return new OperationFailed(status, errors[0]?.message ?? 'Unexpected error.', headers);
+  const issues = errors[0]?.extensions.issues;
+  return new OperationFailed(status, errors[0]?.message ?? 'Unexpected error.', headers, Array.isArray(issues) ? issues : []);
 };
 
 /** Refuses (OperationFailed: 401 or 403, as GraphQL answers them) a caller without `scope`. */

@@ -165,6 +165,21 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; scope: Scope; handle: Rest
 ];
 
 /**
+ * A refusal's words in the body's terms: an invalid config's fields named as the body spells them
+ * (`scan_interval_seconds`, `tunable_overrides.gold.lookback`), not GraphQL's camelCase, so a script
+ * matching on the field meets one spelling whichever check refused it.
+ */
+function detailOf(err: OperationFailed): string {
+  const prefix = 'Invalid config: ';
+  if (err.issues.length === 0 || !err.message.startsWith(prefix)) return err.message;
+  const shown = err.issues.map(({ path: [field, ...rest], message }) => {
+    const where = field === undefined ? '(root)' : [typeof field === 'string' ? snakeCase(field) : field, ...rest].join('.');
+    return `${where}: ${message}`;
+  });
+  return `${prefix}${shown.join('; ')}`;
+}
+
+/**
  * The predecessor's REST endpoints (seed note): thin routes that run the same typed GraphQL
  * operations in process, with the outer request's credentials, so auth, limits and masking are the
  * GraphQL path's own. Errors answer `{"detail": "<message>"}` with the error table's status and
@@ -181,7 +196,7 @@ export function restRoutes(run: OperationRunner, authorize: Authorizer): Route[]
         await authorize(exchange, scope);
         return jsonReply(200, await handle(exchange, run));
       } catch (err) {
-        if (err instanceof OperationFailed) return jsonReply(err.status, { detail: err.message }, err.headers);
+        if (err instanceof OperationFailed) return jsonReply(err.status, { detail: detailOf(err) }, err.headers);
         if (err instanceof RestError) return jsonReply(err.status, { detail: err.message });
         throw err;
       }

@@ -144,7 +144,7 @@ describe("the seed note's REST endpoints", () => {
 
     const badValue = await post('/api/config', '{"scan_interval_seconds": 0}');
     expect(badValue.status).toBe(400);
-    expect((await badValue.json()).detail).toContain('scanIntervalSeconds');
+    expect(await badValue.json()).toEqual({ detail: 'Invalid config: scan_interval_seconds: must be at least 1 second' });
     const unknownKey = await post('/api/config', '{"scan_every": 3}');
     expect(unknownKey.status).toBe(400);
     expect((await unknownKey.json()).detail).toContain('Unknown config key: scan_every');
@@ -237,6 +237,12 @@ describe("the seed note's REST endpoints", () => {
       [{ scan_interval_seconds: 3_000_000_000 }, 'scan_interval_seconds: must be at most 86400 seconds (one day)'],
       [{ trading_enabled: 'yes' }, 'trading_enabled: must be true or false, got "yes"'],
       [{ active_strategy_key: 5 }, 'active_strategy_key: must be a strategy key, got 5'],
+      // The domain's checks too (GraphQL names these fields in camelCase): one spelling whichever check refused.
+      [{ scan_interval_seconds: 0 }, 'Invalid config: scan_interval_seconds: must be at least 1 second'],
+      [
+        { tunable_overrides: { gold: { nope: 1 } } },
+        'Invalid config: tunable_overrides.gold.nope: unknown tunable "nope" for strategy "gold" (known: fast_ma_period, slow_ma_period, min_separation_pct, atr_period, stop_loss_atr)',
+      ],
     ];
     for (const [body, detail] of cases) {
       const res = await post(body);
