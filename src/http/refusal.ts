@@ -27,9 +27,12 @@ export interface Refusal {
   readonly err?: unknown;
 }
 
-/** The seed's REST routes answer errors as `{"detail": ...}`; everything else in GraphQL's error shape. */
+/**
+ * The seed's REST routes answer errors as `{"detail": ...}`; everything else in GraphQL's error
+ * shape. `//api/status` (a script joining `$BASE/` and `/api/status`) is a REST caller too.
+ */
 export function refusalBody(path: string, refusal: Pick<Refusal, 'code' | 'message'>): unknown {
-  return path.startsWith('/api/')
+  return /^\/+api\//.test(path)
     ? { detail: refusal.message }
     : { errors: [{ message: refusal.message, extensions: { code: refusal.code } }] };
 }

@@ -9,7 +9,7 @@ import {
   type UpdateConfigInput,
   type UpdateConfigMutation,
 } from '../generated/graphql.js';
-import { shownValue } from '../registry/index.js';
+import { shownName, shownValue } from '../registry/index.js';
 import { type Exchange, jsonReply, type Reply } from './exchange.js';
 import { type Authorizer, OperationFailed, type OperationRunner } from './in-process.js';
 import type { Route } from './router.js';
@@ -28,8 +28,21 @@ type Config = UpdateConfigMutation['updateConfig']['config'];
 /** The whole config in the file's snake_case keys, as the predecessor answered it. */
 const configBody = ({ __typename: _, ...c }: Config & { __typename?: string }) => toSnakeKeys(c);
 
+/**
+ * A body said to be something else is refused (415), as the predecessor (FastAPI) refused it and as
+ * /graphql does: curl's `-d` without a content type sends a form, and `text/plain` is what a page on
+ * another origin may send without asking first. No content type (or an empty one) is read as JSON.
+ */
+function checkContentType(exchange: Exchange): void {
+  const contentType = exchange.req.headers['content-type'];
+  const mediaType = contentType?.split(';', 1)[0]?.trim().toLowerCase() ?? '';
+  if (mediaType === '' || mediaType === 'application/json' || /^application\/[^/]*\+json$/.test(mediaType)) return;
+  throw new RestError(415, `Content-Type must be application/json, got ${shownName(mediaType)}`);
+}
+
 /** The body the body step read (already size-checked and decoded), as a JSON object. */
 function jsonObject(exchange: Exchange): Record<string, unknown> {
+  checkContentType(exchange);
   let body: unknown;
   try {
     body = JSON.parse((exchange.body ?? Buffer.alloc(0)).toString('utf8'));
@@ -189,7 +202,8 @@ function detailOf(err: OperationFailed): string {
 export function restRoutes(run: OperationRunner, authorize: Authorizer): Route[] {
   return ROUTES.map(({ path, method, scope, handle }) => ({
     path,
-    methods: [method],
+    // HEAD as GET without the body (uptime checkers use it); it runs the same read.
+    methods: method === 'GET' ? ['GET', 'HEAD'] : [method],
     handle: async (exchange): Promise<Reply> => {
       try {
         // The token and its scope first: a caller without the right hears 401/403, not what was wrong with its body.

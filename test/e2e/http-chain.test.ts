@@ -70,17 +70,26 @@ describe('one policy chain, every route', () => {
     expect(seen).toEqual({ httpRequests: 0, executions: 0 });
   });
 
+  const DOUBLE_SLASH = 'Bad request target: the path begins with "//": join the base URL and the path with one slash (e.g. /api/status)';
   it.each([
-    ['*', 'OPTIONS'],
-    ['http://127.0.0.1/health', 'GET'],
-    ['//graphql', 'GET'],
-  ])('request target %j: 400 with a JSON body', async (target, method) => {
+    [
+      '*',
+      'OPTIONS',
+      { errors: [{ message: 'Bad request target: expected a path such as /graphql', extensions: { code: 'BAD_REQUEST' } }] },
+    ],
+    [
+      'http://127.0.0.1/health',
+      'GET',
+      { errors: [{ message: 'Bad request target: expected a path such as /graphql', extensions: { code: 'BAD_REQUEST' } }] },
+    ],
+    ['//graphql', 'GET', { errors: [{ message: DOUBLE_SLASH, extensions: { code: 'BAD_REQUEST' } }] }],
+    // A script joining `$BASE/` and `/api/status`: told why, in the REST shape it reads.
+    ['//api/status', 'GET', { detail: DOUBLE_SLASH }],
+  ])('request target %j: 400 with a JSON body', async (target, method, body) => {
     const server = await startTestServer();
     const res = await rawRequest(server.origin, `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
     expect(res.status).toBe(400);
-    expect(json(res)).toEqual({
-      errors: [{ message: 'Bad request target: expected a path such as /graphql', extensions: { code: 'BAD_REQUEST' } }],
-    });
+    expect(json(res)).toEqual(body);
   });
 
   it("what Node's own parser refuses is answered as JSON too", async () => {

@@ -157,13 +157,53 @@ describe("the seed note's REST endpoints", () => {
 
     const wrongMethod = await fetch(url('/api/strategies'), { method: 'POST' });
     expect(wrongMethod.status).toBe(405);
-    expect(wrongMethod.headers.get('allow')).toBe('GET');
+    expect(wrongMethod.headers.get('allow')).toBe('GET, HEAD');
     expect((await fetch(url('/api/strategy/activate'))).status).toBe(405);
     const unknown = await fetch(url('/api/strategies/reload'), { method: 'POST' });
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual({ detail: 'Not Found' });
 
     expect(await readConfig(server)).toBe(before);
+  });
+
+  it('HEAD on the read routes answers as GET without the body; a body said to be something else than JSON is 415, written nowhere', async () => {
+    const server = await startTestServer();
+    for (const path of ['/api/status', '/api/strategies']) {
+      const get = await fetch(`${server.origin}${path}`);
+      const head = await fetch(`${server.origin}${path}`, { method: 'HEAD' });
+      expect(head.status, path).toBe(200);
+      expect(head.headers.get('content-type'), path).toBe(get.headers.get('content-type'));
+      expect(head.headers.get('content-length'), path).toMatch(/^[1-9][0-9]*$/);
+      expect(head.headers.get('content-length'), path).toBe(get.headers.get('content-length'));
+      expect(head.headers.get('content-encoding'), path).toBe(get.headers.get('content-encoding'));
+      expect((await get.json()) as object, path).not.toEqual({});
+      expect((await head.arrayBuffer()).byteLength, path).toBe(0);
+    }
+    const before = await readConfig(server);
+    const post = (contentType: string | null, body: string) =>
+      fetch(`${server.origin}/api/strategy/activate`, {
+        method: 'POST',
+        // fetch adds text/plain to a string body unless told otherwise: a Blob without a type sends none.
+        headers: { authorization: `Bearer ${server.token}`, ...(contentType !== null && { 'content-type': contentType }) },
+        body: contentType === null ? new Blob([body]) : body,
+      });
+    for (const [contentType, got] of [
+      ['text/plain', 'text/plain'],
+      ['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded'],
+      ['TEXT/PLAIN; charset=utf-8', 'text/plain'],
+    ]) {
+      const res = await post(contentType as string, '{"strategy_key":"gold"}');
+      expect(res.status, contentType).toBe(415);
+      expect(await res.json()).toEqual({ detail: `Content-Type must be application/json, got ${got}` });
+    }
+    expect(await readConfig(server)).toBe(before);
+    // JSON by name (any case, with parameters, a +json type) or no content type at all is read as JSON.
+    for (const contentType of ['Application/JSON; charset=utf-8', 'application/vnd.api+json', null]) {
+      const key = contentType === null ? 'momentum' : 'gold';
+      const res = await post(contentType, JSON.stringify({ strategy_key: key }));
+      expect(res.status, String(contentType)).toBe(200);
+      expect((await res.json()).active_strategy_key).toBe(key);
+    }
   });
 
   it('takes only its own keys from a body: __proto__, toString and constructor never pass by prototype lookup', async () => {

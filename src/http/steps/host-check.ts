@@ -74,7 +74,11 @@ export function hostCheckStep(refuse: Refuse, options: HostCheckOptions = {}): S
         reason: 'bad-target',
         status: 400,
         code: 'BAD_REQUEST',
-        message: 'Bad request target: expected a path such as /graphql',
+        // `//` is refused (it would be read as a host by URL parsers), but it is nearly always a
+        // script joining a base URL that ends in `/` with a path that begins with one: say so.
+        message: exchange.target.startsWith('//')
+          ? 'Bad request target: the path begins with "//": join the base URL and the path with one slash (e.g. /api/status)'
+          : 'Bad request target: expected a path such as /graphql',
       });
     }
     const header = exchange.req.headers.host;
