@@ -19,7 +19,7 @@ export const BUSY_PRESETS = 'the presets changed';
 
 /** What to do next, for each way a request can fail. */
 function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
-  if (error.kind === 'input' && error.status !== undefined && notAnEndpoint(error.status))
+  if (error.kind === 'input' && error.status !== undefined && (notAnEndpoint(error.status) || (error.status >= 300 && error.status < 400)))
     return `--url / CONTROL_PLANE_URL must be the GraphQL endpoint itself, e.g. ${DEFAULT_URL} (now ${settings.url}).`;
   const first = error.errors[0];
   switch (error.code ?? error.kind) {
@@ -31,6 +31,8 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
       if (error.status !== undefined)
         return `Check the control plane behind it (stratctl status against it directly, its log), then retry. --url / CONTROL_PLANE_URL is ${settings.url}.`;
       return `Is the control plane running (npm start, or stratctl serve)? Check --url / CONTROL_PLANE_URL (now ${settings.url}).`;
+    case 'MISDIRECTED_REQUEST':
+      return `Use one of the host names above in --url / CONTROL_PLANE_URL (now ${settings.url}); the server answers to no other (it guards against DNS rebinding).`;
     case 'UNAUTHENTICATED':
       return `Pass --token, set CONTROL_PLANE_TOKEN, or point --runtime-dir at the server's runtime directory (its admin.token). Token used: ${settings.tokenSource}.`;
     case 'FORBIDDEN':

@@ -92,6 +92,8 @@ const KIND_BY_CODE: Record<string, FailureKind> = {
   RATE_LIMITED: 'later',
   UNAVAILABLE: 'later',
   BAD_USER_INPUT: 'input',
+  // The URL names a host the server does not answer to (`--url http://0.0.0.0:8787/...`): fix the URL.
+  MISDIRECTED_REQUEST: 'input',
   // The request is over the server's body limit: the input is too large (exit 2), not a server fault.
   REQUEST_ENTITY_TOO_LARGE: 'input',
   CONFLICT: 'conflict',
@@ -181,8 +183,9 @@ async function postOnce(
   init: { accept: string; signal?: AbortSignal },
   token: string | undefined,
 ): Promise<Response> {
+  let response: Response;
   try {
-    return await fetch(options.url, {
+    response = await fetch(options.url, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -191,10 +194,12 @@ async function postOnce(
       },
       body: JSON.stringify({ query: queryText(document), variables: variables ?? {} }),
       signal: init.signal ?? AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS),
+      redirect: 'manual',
     });
   } catch (err) {
     throw lostRequest(err, document, options, false);
   }
+  return refuseRedirect(options.url, response);
 }
 
 /**
@@ -224,6 +229,28 @@ function lostRequest(err: unknown, document: TypedDocumentNode<any, any>, option
     return new ControlPlaneError('unreachable', `cannot reach ${options.url}: ${TLS_NOT_TRUSTED_MESSAGE} (${cause.code})`);
   if (answering) return new ControlPlaneError('unreachable', `the answer from ${options.url} was cut off (${why})`);
   return new ControlPlaneError('unreachable', `cannot reach ${options.url} (${why})`);
+}
+
+/**
+ * A redirect is never followed: fetch would turn the POST into a GET (302: "Must provide query
+ * string."), or re-send the body, and the token with it, to another URL than the one named. The
+ * answer names where it points, and the fix is the URL (stratctl exit 2).
+ */
+export async function refuseRedirect(url: string, response: Response): Promise<Response> {
+  if (response.status < 300 || response.status > 399) return response;
+  await response.body?.cancel();
+  const location = response.headers.get('location');
+  let target: string | null = null;
+  try {
+    target = location === null ? null : new URL(location, url).href;
+  } catch {
+    target = null;
+  }
+  throw new ControlPlaneError(
+    'input',
+    `${url} is not a GraphQL endpoint: it answered HTTP ${response.status}, a redirect${target ? ` to ${target}` : ''} (redirects are not followed, so a token never goes to a URL you did not name)`,
+    response.status,
+  );
 }
 
 /**

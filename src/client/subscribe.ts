@@ -1,6 +1,16 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { createClient, NetworkError } from 'graphql-sse';
-import { bodyData, type ClientOptions, ControlPlaneError, newSession, queryText, readsSendToken, resultData, tokenFor } from './http.js';
+import {
+  bodyData,
+  type ClientOptions,
+  ControlPlaneError,
+  newSession,
+  queryText,
+  readsSendToken,
+  refuseRedirect,
+  resultData,
+  tokenFor,
+} from './http.js';
 
 export interface WatchOptions extends ClientOptions {
   /** How long to keep reconnecting after the stream is lost (the server restarting) before giving up; 0: give up at once. */
@@ -49,7 +59,8 @@ async function fetchWatched(
   arm(`no answer within ${seconds}`);
   let response: Response;
   try {
-    response = await fetch(input, { ...init, signal: watchdog.signal });
+    // Redirects are not followed (http.ts: refuseRedirect): the caller sees the 3xx.
+    response = await fetch(input, { ...init, redirect: 'manual', signal: watchdog.signal });
   } catch (err) {
     clearTimeout(timer);
     throw watchdog.signal.reason instanceof StallError ? watchdog.signal.reason : err;
@@ -158,6 +169,13 @@ export async function* watchSubscription<TResult, TVariables>(
         }
       }
       refusal = null;
+      if (response.status >= 300 && response.status < 400) {
+        refusal = await refuseRedirect(options.url, response).then(
+          () => null,
+          (err: ControlPlaneError) => err,
+        );
+        return new Response(null, { status: response.status });
+      }
       if (!response.ok && response.status < 500) {
         try {
           resultData(options.url, response.status, refusalBody(response.headers.get('content-type'), await response.clone().text()));

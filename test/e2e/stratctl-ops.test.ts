@@ -271,6 +271,37 @@ describe('stratctl exit codes, and errors as JSON on stdout under --json', { tim
     expect(jsonError(failed.stdout).error.code).toBe('CONFIG_WRITE_FAILED');
   });
 
+  it('exit 2 with the fix: a --url whose host the server does not answer to (421), or one that redirects (never followed)', async () => {
+    const server = await startTestServer();
+    const misnamed = server.url.replace('127.0.0.1', '0.0.0.0');
+    const refused = await stratctl(['status', '--json', '--url', misnamed]);
+    expect(refused.code).toBe(2);
+    expect(jsonError(refused.stdout).error).toEqual({
+      code: 'MISDIRECTED_REQUEST',
+      message: 'Host not served: this control plane answers to localhost, 127.0.0.1, ::1',
+    });
+    expect(refused.stderr).toContain(`Use one of the host names above in --url / CONTROL_PLANE_URL (now ${misnamed})`);
+
+    // Where a redirect would take the request (and, on a 307, the body and the token with it).
+    const elsewhere = await recordingListener('127.0.0.1', { answer: { status: 200, body: { data: { status: null } } } });
+    for (const status of [302, 307]) {
+      const redirecting = await recordingListener('127.0.0.1', {
+        answer: { status, headers: { location: `${elsewhere.origin}/graphql` }, body: 'moved' },
+      });
+      const url = `${redirecting.origin}/graphql`;
+      for (const args of [['status', '--json'], ['activate', 'gold', '--json'], ['status', '--watch', '--json']]) {
+        const result = await stratctl([...args, '--url', url], { CONTROL_PLANE_TOKEN: server.token });
+        expect(result.code, `${status} ${args.join(' ')}`).toBe(2);
+        expect(jsonError(result.stdout).error.message).toBe(
+          `${url} is not a GraphQL endpoint: it answered HTTP ${status}, a redirect to ${elsewhere.origin}/graphql (redirects are not followed, so a token never goes to a URL you did not name)`,
+        );
+        expect(result.stderr).toContain('--url / CONTROL_PLANE_URL must be the GraphQL endpoint itself');
+      }
+      expect(redirecting.seen.length).toBe(3);
+    }
+    expect(elsewhere.seen).toEqual([]);
+  });
+
   it('exit 1: an answer that is not GraphQL', async () => {
     const notGraphql = await recordingListener('127.0.0.1', { answer: { status: 200, body: 'a web page' } });
     const result = await stratctl(['status', '--json', '--url', `${notGraphql.origin}/graphql`]);
