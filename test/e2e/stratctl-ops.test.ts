@@ -289,7 +289,11 @@ describe('stratctl exit codes, and errors as JSON on stdout under --json', { tim
         answer: { status, headers: { location: `${elsewhere.origin}/graphql` }, body: 'moved' },
       });
       const url = `${redirecting.origin}/graphql`;
-      for (const args of [['status', '--json'], ['activate', 'gold', '--json'], ['status', '--watch', '--json']]) {
+      for (const args of [
+        ['status', '--json'],
+        ['activate', 'gold', '--json'],
+        ['status', '--watch', '--json'],
+      ]) {
         const result = await stratctl([...args, '--url', url], { CONTROL_PLANE_TOKEN: server.token });
         expect(result.code, `${status} ${args.join(' ')}`).toBe(2);
         expect(jsonError(result.stdout).error.message).toBe(
