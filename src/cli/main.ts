@@ -90,8 +90,11 @@ export async function runCli(argv: readonly string[], ioOverrides: Partial<CliIo
           return usageError(io, program, `unknown command '${argv[1]}'`, json);
         }
         // A group called without its subcommand: `stratctl` shows its help, `stratctl token` says what is missing.
-        if (where === program) io.stderr.write(heldHelp);
-        else
+        if (where === program) {
+          // Under --json a failure is one object on stdout, here too (`stratctl --json`).
+          if (json) printJsonError(io, 'USAGE', 'stratctl: a command is required (stratctl --help lists them)');
+          io.stderr.write(heldHelp);
+        } else
           return usageError(
             io,
             where,

@@ -205,6 +205,16 @@ describe('stratctl: help, version, usage errors, completion (in-process)', () =>
     const json = await stratctl(['--json', 'serve']);
     expect(json.code).toBe(2);
     expect(JSON.parse(json.stdout)).toEqual({ error: { code: 'USAGE', message: "stratctl serve: unknown option '--json'" } });
+    // No command at all: the help on stderr, and under --json the failure as one object on stdout too.
+    for (const args of [['--json'], ['--url', url(port), '--json']]) {
+      const none = await stratctl(args);
+      expect(none.code, args.join(' ')).toBe(2);
+      expect(JSON.parse(none.stdout)).toEqual({
+        error: { code: 'USAGE', message: 'stratctl: a command is required (stratctl --help lists them)' },
+      });
+      expect(none.stderr).toContain('Usage: stratctl [options] [command]');
+    }
+    expect((await stratctl([])).stdout).toBe('');
     // The leading flags are not listed among the program's options (the help says they may come first);
     // `--version` after a command still prints the version.
     const help = (await stratctl(['--help'])).stdout;
