@@ -53,6 +53,11 @@ export interface SpawnedProcess {
   stdout: () => string;
   stderr: () => string;
   exited: Promise<number | null>;
+  /**
+   * Resolves once the process exited and its output pipes closed: stdout() and stderr() are then
+   * whole (at 'exit' the last lines may still be in the pipe, and a child it left may hold it open).
+   */
+  closed: Promise<void>;
   /** Resolves with the first match of `pattern` in stdout then stderr, or rejects when the process exits first. */
   waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>;
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
@@ -95,11 +100,13 @@ export function spawnProcess(
     for (const check of changed) check();
   });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const closed = new Promise<void>((resolve) => proc.once('close', () => resolve()));
   const child: SpawnedProcess = {
     proc,
     stdout: () => out,
     stderr: () => err,
     exited,
+    closed,
     waitFor: (pattern, timeoutMs = 20_000) =>
       new Promise((resolve, reject) => {
         const check = () => {
