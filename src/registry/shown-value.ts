@@ -14,6 +14,12 @@ function render(value: unknown, levels: number): string {
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'a number out of range';
   if (typeof value === 'string') return JSON.stringify(value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN)}…` : value);
   if (typeof value === 'boolean') return String(value);
+  // What YAML's tags make of a file's text (`!!timestamp 2001-12-14`, `!!binary aGVsbG8=`): named as
+  // such, not as the object's keys (`{}`, `{"0":104,...}`), which is not what the file says.
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid date' : `a date (${value.toISOString()})`;
+  if (value instanceof Uint8Array) return `binary data (${value.byteLength} bytes)`;
+  if (typeof value === 'bigint') return `${value} (a bigint)`;
+  if (value instanceof Map || value instanceof Set) return `a YAML ${value instanceof Map ? 'map' : 'set'} of ${value.size}`;
   if (Array.isArray(value)) {
     if (levels === 0) return value.length === 0 ? '[]' : '[…]';
     const items = value.slice(0, MAX_ITEMS).map((item) => render(item, levels - 1));

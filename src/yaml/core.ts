@@ -34,6 +34,10 @@ const LOCATION_DEPTH = 4;
 const MAX_LOCATIONS = 1_000;
 
 // uniqueKeys is ours (linear); the library's own check compares every pair of keys in a map.
+const YAML_TAG_PREFIX = 'tag:yaml.org,2002:';
+/** YAML 1.1 types the parser still resolves when a file names them explicitly. */
+const NOT_PLAIN_TAGS = new Set(['binary', 'timestamp', 'set', 'omap', 'pairs'].map((t) => `${YAML_TAG_PREFIX}${t}`));
+
 export const PARSE_OPTIONS = { prettyErrors: true, uniqueKeys: false, merge: false, strict: true, schema: 'core' } as const;
 
 const keyOf = (node: unknown): string | null => {
@@ -127,6 +131,21 @@ export function parseYaml(text: string): YamlParseResult {
     column: e.linePos?.[0]?.col,
     message: firstLine(e.message),
   }));
+  // Tags that make something other than plain data (a Buffer, a Date, a Set, a Map): the files hold
+  // text, numbers, booleans, lists and maps only, and such a value was refused as `{}` later.
+  visit(doc, {
+    Node(_key, node) {
+      const tag = (node as { tag?: string }).tag;
+      if (tag === undefined || !NOT_PLAIN_TAGS.has(tag)) return;
+      const offset = (node as { range?: [number, number, number] }).range?.[0];
+      const pos = offset === undefined ? undefined : counter.linePos(offset);
+      problems.push({
+        line: pos?.line,
+        column: pos?.col,
+        message: `YAML tag !!${tag.slice(YAML_TAG_PREFIX.length)} is not allowed here: write the value as plain text, a number, true or false, a list or a map`,
+      });
+    },
+  });
   for (const key of duplicateKeys(doc)) {
     const offset = (key as { range?: [number, number, number] }).range?.[0];
     const pos = offset === undefined ? undefined : counter.linePos(offset);

@@ -14,6 +14,16 @@ describe('shownValue: a client value in an error message, bounded whatever comes
     expect(shownValue(undefined)).toBe('nothing');
   });
 
+  it('names what is not plain data as such, not by its keys ({} for a date, {"0":104,...} for bytes)', () => {
+    expect(shownValue(new Date('2001-12-14T00:00:00Z'))).toBe('a date (2001-12-14T00:00:00.000Z)');
+    expect(shownValue(new Date(Number.NaN))).toBe('an invalid date');
+    expect(shownValue(Buffer.from('hello'))).toBe('binary data (5 bytes)');
+    expect(shownValue(new Set(['a', 'b']))).toBe('a YAML set of 2');
+    expect(shownValue(new Map([['a', 1]]))).toBe('a YAML map of 1');
+    expect(shownValue(10n)).toBe('10 (a bigint)');
+    expect(shownValue({ at: new Date(0) })).toBe('{"at":a date (1970-01-01T00:00:00.000Z)}');
+  });
+
   it('names a number JSON cannot hold (1e400 parses as Infinity; JSON.stringify printed null)', () => {
     expect(shownValue(JSON.parse('1e400'))).toBe('a number out of range');
     expect(shownValue(Number.NaN)).toBe('a number out of range');

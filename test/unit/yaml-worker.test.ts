@@ -57,6 +57,24 @@ describe('duplicate keys', () => {
   });
 });
 
+describe('tags that make something other than plain data', () => {
+  it('are refused at their line (they were quoted back as {} and {"0":104,...}); plain and core-tagged values pass', () => {
+    const text =
+      'name: !!binary aGVsbG8=\nwhen: !!timestamp 2001-12-14\nkeys: !!set {a, b}\nordered: !!omap [{a: 1}]\npairs: !!pairs [{a: 1}]\n';
+    const result = parseYaml(text);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.problems.map((p) => [p.line, p.message.slice(0, p.message.indexOf(':'))])).toEqual([
+      [1, 'YAML tag !!binary is not allowed here'],
+      [2, 'YAML tag !!timestamp is not allowed here'],
+      [3, 'YAML tag !!set is not allowed here'],
+      [4, 'YAML tag !!omap is not allowed here'],
+      [5, 'YAML tag !!pairs is not allowed here'],
+    ]);
+    const plain = parseYaml('name: !!str 2001-12-14\nn: !!int 3\nm: !!map {a: 1}\ns: !!seq [1]\nt: 2001-12-14\n');
+    expect(plain.ok && plain.data).toEqual({ name: '2001-12-14', n: 3, m: { a: 1 }, s: [1], t: '2001-12-14' });
+  });
+});
+
 describe('the parse worker', () => {
   it('parses off the event loop, and gives up a parse past its deadline; the next one gets a fresh worker', async () => {
     const yaml = yamlWorker();
