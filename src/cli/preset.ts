@@ -7,8 +7,15 @@ import { applyPresetEdit, parsePresetAssignments } from './preset-assignments.js
 import { type Action, stringFlag } from './program.js';
 import { parseIfVersion } from './version-flag.js';
 
-/** Conflicts `preset set` retries on its own (it re-reads and re-applies the edit) when no --if-version pinned the version. */
-const SET_ATTEMPTS = 3;
+/**
+ * Attempts `preset set` makes on its own (it re-reads and re-applies the edit) when no --if-version
+ * pinned the version. Each conflict means another writer won a round, so N scripts adding presets at
+ * once need up to N attempts: with 3, 7 of 12 parallel `preset set`s of different presets failed.
+ */
+export const SET_ATTEMPTS = 25;
+
+/** A short random pause after a lost round, so writers that lost together do not retry in step. */
+const afterConflict = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 5 * 2 ** attempt)));
 
 const tunablesText = (tunables: unknown) =>
   Object.entries((tunables as Record<string, unknown> | null) ?? {})
@@ -78,6 +85,7 @@ export const presetSet: Action = async (flags, [key, ...assignments], ctx) => {
             err.status,
             err.errors,
           );
+        await afterConflict(attempt);
       }
     }
   });

@@ -4,6 +4,7 @@ import { GraphQLError, print } from 'graphql';
 import { createClient } from 'graphql-sse';
 import type { Plugin } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
+import { SET_ATTEMPTS } from '../../src/cli/preset.js';
 import { gql } from '../helpers/http.js';
 import { UPSERT } from '../helpers/presets.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
@@ -184,6 +185,23 @@ describe('presets through stratctl', { timeout: 60_000 }, () => {
     expect(own).toEqual({ band_period: 30, band_std_dev: 2.5, stop_loss_pips: 20 });
   });
 
+  it('12 scripts adding different presets at once all succeed (with 3 attempts, 7 of 12 exited 4)', async () => {
+    const server = await startTestServer();
+    const keys = Array.from({ length: 12 }, (_, i) => `batch_${i}`);
+    const results = await Promise.all(
+      keys.map((key) => stratctl(['preset', 'set', key, 'base=gold', `name=Batch ${key}`], envFor(server))),
+    );
+    expect(results.map((r) => [r.code, r.stderr])).toEqual(keys.map(() => [0, '']));
+    const { strategies, status } = (await server.gql('{ strategies { key } status { presetsVersion } }')).body.data ?? {};
+    expect(
+      strategies
+        .map((s: { key: string }) => s.key)
+        .filter((k: string) => k.startsWith('batch_'))
+        .sort(),
+    ).toEqual([...keys].sort());
+    expect(status.presetsVersion).toBe(12);
+  });
+
   it('preset set that loses every attempt to other writers says so (exit 4), not "retry with --if-version"', async () => {
     let upserts = 0;
     // Another writer wins each time: every upsert is answered as the server answers a stale version.
@@ -201,9 +219,9 @@ describe('presets through stratctl', { timeout: 60_000 }, () => {
     const server = await startTestServer({ yogaPlugins: [busy] });
     const result = await stratctl(['preset', 'set', 'calm', 'base=range', 'name=Calm'], envFor(server));
     expect(result.code).toBe(4);
-    expect(upserts).toBe(3);
+    expect(upserts).toBe(SET_ATTEMPTS);
     expect(result.stderr).toContain(
-      'error: the presets changed 3 times while this was being set (between reading the preset and writing it back): nothing was written',
+      `error: the presets changed ${SET_ATTEMPTS} times while this was being set (between reading the preset and writing it back): nothing was written`,
     );
     expect(result.stderr).toContain('Other changes to the presets won each time: run the same command again.');
     expect(result.stderr).not.toContain('--if-version');
