@@ -325,7 +325,7 @@ for (const { name, fastLane } of GRAPHQL_PATHS) {
         expect(preset.body.errors?.[0]?.message).toBe('Invalid preset: tunables.__proto__: __proto__ is never accepted as a key');
         const rest = await post(`${server.origin}/api/config`, '{"tunable_overrides":{"gold":{"__proto__":{"x":1}}}}', server.token);
         expect(rest.status).toBe(400);
-        expect(rest.body.detail).toBe('Invalid config: tunableOverrides.gold.__proto__: __proto__ is never accepted as a key');
+        expect(rest.body.detail).toBe('Invalid config: tunable_overrides.gold.__proto__: __proto__ is never accepted as a key');
         expect(await onDisk(server)).toEqual(before);
       });
     });
