@@ -1,6 +1,10 @@
+import type { ICompare, IRequestOp } from 'etcd3';
 import { type AuditEntry, type AuditSubject, parseAuditEntry } from '../config/audit-entry.js';
+import { digestOf } from '../config/digest.js';
 import type { ConfigFileError } from '../config/errors.js';
 import type { PresetsNotInForce } from '../config/file-read.js';
+import { type PresetsContent, parsePresetsFile } from '../config/presets-file.js';
+import { presetsInForce } from '../config/presets-judge.js';
 import type {
   AuditQuery,
   Change,
@@ -17,11 +21,10 @@ import type {
   StoreState,
 } from '../config/store.js';
 import { STAND_IN_DIGEST, StoreAnswers } from '../config/store.js';
-
 import { renderNewConfigFile } from '../config/yaml-document.js';
 import { Mutex } from '../fs/mutex.js';
 import { Listeners } from '../listeners.js';
-import { type PresetDefinition, type StrategyRegistry, samePresets } from '../registry/index.js';
+import { type PresetDefinition, type StrategyRegistry, samePresets, strategySetOf } from '../registry/index.js';
 import { baseState, type GroupContext, judgeGroup, type QueuedCommit } from './config-group.js';
 import { ConfigIo, entryId } from './config-io.js';
 import {
@@ -77,6 +80,8 @@ export class EtcdConfigStore implements ConfigStore {
   private lastPresets: AuditEntry | null = null;
   /** The stored presets that are not in force: invalid, or kept out (content that would break the config). */
   private presetsInvalid: PresetsNotInForce | null = null;
+  /** The text of the presets in force (null: none stored), what `strategiesKept` holds while a put is kept out. */
+  private presetsText: string | null = null;
   /** Sets recently in force, by digest: what a hand edit's audit entry compares against. */
   private readonly presetsByDigest = new Map<string, readonly PresetDefinition[]>();
   private readonly presetsJudge: PresetsJudge;
@@ -116,6 +121,7 @@ export class EtcdConfigStore implements ConfigStore {
     if (this.presets.digest === 'unjudged')
       this.presets = { version: this.lastPresets?.version ?? 0, digest: STAND_IN_DIGEST, presets: [] };
     if (this.mirror.get(this.keys.config)) {
+      this.takeKeptPresets();
       // Invalid when this process starts (a runner: an API refuses to start on it): the last audited
       // config is the last good one, not the defaults, which nobody activated.
       if (this.invalid && this.last && this.snapshot.digest === STAND_IN_DIGEST) this.snapshot = snapshotOfEntry(this.last);
@@ -125,6 +131,68 @@ export class EtcdConfigStore implements ConfigStore {
       this.snapshot = snapshotOfEntry(this.last);
       this.invalid = { digest: 'missing', error: missingConfigAtStartError(this.location) };
     }
+  }
+
+  /**
+   * At start, with the stored config invalid beside the stored presets: the presets kept while a put
+   * of `strategies` was kept out (saveKeptPresets), if they are the set the trail recorded last and
+   * the config is valid with them. They go in force and the stored set stays kept out, as it was
+   * before the restart: without them every replica refused to start and a runner never scanned.
+   */
+  private takeKeptPresets(): void {
+    const config = this.mirror.get(this.keys.config);
+    const kept = this.mirror.get(this.keys.strategiesKept);
+    if (!config || !kept || !this.invalid || this.invalid.digest === 'missing') return;
+    const digest = digestOf(kept.value);
+    if (!this.lastPresets || this.lastPresets.digest !== digest || digest === this.presets.digest) return;
+    let content: PresetsContent;
+    try {
+      content = parsePresetsFile(this.options.registry, this.keys.strategiesKept, kept.value);
+    } catch {
+      return;
+    }
+    const strategies = strategySetOf(this.options.registry, content.presets);
+    if (!parseStored(strategies, this.location, config.value).ok) return;
+    this.presets = presetsInForce(content, digest, this.lastPresets, this.lastPresets.version);
+    this.strategies = strategies;
+    this.presetsText = kept.value;
+    this.presetsByDigest.set(digest, content.presets);
+    // The config first (valid with the kept set), then the stored presets judged beside it: kept out.
+    this.judge(config, 'resync', []);
+    this.judgePresets('resync');
+    this.options.warn?.(
+      `${this.keys.strategies} is kept out (it would leave the config invalid); the presets kept in ${this.keys.strategiesKept} stay in force until the config stops using what it removes`,
+    );
+  }
+
+  /**
+   * While the stored `strategies` are kept out, the set in force is saved to `strategiesKept` (an
+   * API replica: the process that audits), so a restart keeps it in force (takeKeptPresets). Each
+   * write compares the `strategies` key's revision with the one judged: a replica behind never
+   * writes over what a newer judgement decided. A failure is a warning; the running state stands.
+   */
+  private saveKeptPresets(): void {
+    if (!this.started || this.closed || this.presetsText === null || this.presets.digest === STAND_IN_DIGEST) return;
+    if (this.mirror.get(this.keys.strategiesKept)?.value === this.presetsText) return;
+    this.writeKept([{ request_put: { key: Buffer.from(this.keys.strategiesKept), value: Buffer.from(this.presetsText) } }], 'save');
+  }
+
+  /** The stored `strategies` are in force again: the kept copy goes. */
+  private dropKeptPresets(): void {
+    if (!this.started || this.closed || !this.mirror.get(this.keys.strategiesKept)) return;
+    this.writeKept([{ request_delete_range: { key: Buffer.from(this.keys.strategiesKept) } }], 'remove');
+  }
+
+  private writeKept(success: IRequestOp[], what: 'save' | 'remove'): void {
+    const judged = this.mirror.get(this.keys.strategies)?.modRevision ?? 0;
+    const compare: ICompare[] = [{ key: Buffer.from(this.keys.strategies), target: 'Mod', result: 'Equal', mod_revision: judged }];
+    void this.gateway
+      .call(`${what} the kept presets`, (options) => this.gateway.client.kv.txn({ compare, success }, options))
+      .catch((err: unknown) =>
+        this.options.warn?.(
+          `etcd store: could not ${what} the presets in force at ${this.keys.strategiesKept} (a restart ${what === 'save' ? 'would not keep them' : 'keeps them until it is removed'}): ${(err as Error).message}`,
+        ),
+      );
   }
 
   private readonly answers = new StoreAnswers();
@@ -160,6 +228,7 @@ export class EtcdConfigStore implements ConfigStore {
     const fresh: AuditEntry[] = [];
     let config: MirrorChange | undefined;
     let presetsTouched = false;
+    let keptTouched = false;
     for (const change of batch.changes) {
       const key = change.type === 'put' ? change.kv.key : change.key;
       if (change.type === 'put' && key.startsWith(auditPrefix)) {
@@ -170,6 +239,7 @@ export class EtcdConfigStore implements ConfigStore {
         if (entry && (!this.lastPresets || entry.version > this.lastPresets.version)) this.lastPresets = entry;
       } else if (key === this.keys.config) config = change;
       else if (key === this.keys.strategies) presetsTouched = true;
+      else if (key === this.keys.strategiesKept) keptTouched = true;
     }
     fresh.sort((a, b) => a.version - b.version);
     if (fresh.length > 0) this.last = fresh.at(-1) ?? this.last;
@@ -184,6 +254,8 @@ export class EtcdConfigStore implements ConfigStore {
       const kv = this.mirror.get(this.keys.config);
       if (kv) this.judge(kv, batch.origin, []);
     }
+    // The kept copy removed or changed by another replica (one behind, or by hand) while a put is still kept out: saved again.
+    if (keptTouched && this.presetsInvalid?.content) this.saveKeptPresets();
   }
 
   /**
@@ -201,10 +273,14 @@ export class EtcdConfigStore implements ConfigStore {
       const same = this.presetsInvalid?.digest === judged.digest && this.presetsInvalid.error.message === judged.error.message;
       this.presetsInvalid = { digest: judged.digest, error: judged.error, ...(judged.content && { content: judged.content }) };
       if (!same) this.emit({ type: 'presetsInvalid', error: judged.error });
+      // Kept out (valid, but it would break the config): the set in force is saved, so a restart keeps it too.
+      if (judged.content) this.saveKeptPresets();
       return;
     }
     const wasInvalid = this.presetsInvalid !== null;
     this.presetsInvalid = null;
+    this.presetsText = judged.text;
+    this.dropKeptPresets();
     if (wasInvalid) this.emit({ type: 'presetsValid' });
     if (judged.digest === this.presets.digest) return;
     const previous = this.presets;
@@ -375,6 +451,8 @@ export class EtcdConfigStore implements ConfigStore {
     return this.mutex.run(async () => {
       // From now on hand edits are audited as they come (queued behind this read and write).
       this.started = true;
+      // A kept copy left from before, with the stored presets in force now: it goes.
+      if (this.presetsInvalid === null) this.dropKeptPresets();
       const deadline = this.gateway.deadline();
       const base = await this.io.readBase(deadline);
       const { pending } = baseState(base, { ...this.groupContext(), starting: true });

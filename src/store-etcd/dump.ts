@@ -164,6 +164,8 @@ export class EtcdDumpSide {
           deletePrefix(`${k.prefix}audit/`),
           deletePrefix(k.tokensPrefix),
           { request_delete_range: { key: Buffer.from(k.strategies) } },
+          // The previous deployment's kept presets (config-store.ts) belong to the trail being replaced.
+          { request_delete_range: { key: Buffer.from(k.strategiesKept) } },
           { request_delete_range: { key: Buffer.from(k.config) } },
           mark,
         ]

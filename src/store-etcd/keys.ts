@@ -10,6 +10,11 @@ export interface EtcdKeys {
   readonly config: string;
   /** The presets file's text. */
   readonly strategies: string;
+  /**
+   * The presets in force while the `strategies` key is kept out (a put that would break the config),
+   * so that a restart keeps them in force too; deleted once `strategies` is in force again.
+   */
+  readonly strategiesKept: string;
   auditPrefix(subject: AuditSubject): string;
   audit(subject: AuditSubject, version: number): string;
   readonly tokensPrefix: string;
@@ -29,6 +34,7 @@ export function etcdKeys(prefix: string): EtcdKeys {
     prefix,
     config: `${prefix}config`,
     strategies: `${prefix}strategies`,
+    strategiesKept: `${prefix}strategies.kept`,
     auditPrefix,
     audit: (subject, version) => `${auditPrefix(subject)}${String(version).padStart(VERSION_WIDTH, '0')}`,
     tokensPrefix: `${prefix}tokens/`,

@@ -121,7 +121,13 @@ export class EtcdMirror {
 
   private isKept(key: string): boolean {
     const k = this.keys;
-    return key === k.config || key === k.strategies || key.startsWith(k.tokensPrefix) || key.startsWith(k.runnersPrefix);
+    return (
+      key === k.config ||
+      key === k.strategies ||
+      key === k.strategiesKept ||
+      key.startsWith(k.tokensPrefix) ||
+      key.startsWith(k.runnersPrefix)
+    );
   }
 
   /** Applies what is newer than what is held; tells listeners what took effect. */
@@ -207,6 +213,7 @@ export class EtcdMirror {
           success: [
             rangeOp(k.config),
             rangeOp(k.strategies),
+            rangeOp(k.strategiesKept),
             prefixRangeOp(k.tokensPrefix),
             prefixRangeOp(k.runnersPrefix),
             lastUnderOp(k.auditPrefix('CONFIG')),

@@ -6,6 +6,7 @@ import { deletePreset, type PresetInput, upsertPreset } from '../../src/config/p
 import type { ConfigStore, StoreEvent } from '../../src/config/store.js';
 import { describeWithEtcd, type EtcdCluster, startEtcd } from '../helpers/etcd.js';
 import { eventually, freshPrefix, keysUnder, openReplica, rawClient, recordEvents, setScanInterval } from '../helpers/etcd-stores.js';
+import { waitUntil } from '../helpers/wait.js';
 
 // One single-member cluster for the file: each test has its own prefix (its own deployment).
 let shared: EtcdCluster | null = null;
@@ -381,6 +382,49 @@ describeWithEtcd('etcd store presets (real etcd, two replicas on one prefix)', (
       [1, 'upsertPreset', 'setup'],
     ]);
     expect(entries[0]?.config.activeStrategyKey).toBe('gold');
+  });
+
+  it('a kept-out put survives a restart of every replica: the set in force is kept at strategies.kept, used only if the trail recorded it last, removed once the stored set is in force', async () => {
+    const { c, prefix, a, b, raw, key } = await twoReplicas();
+    await a.config.commit(upsertPreset(GOLD_FAST, by('setup')));
+    await a.config.commit(activateStrategy('gold_fast', by('setup')));
+    const inForceText = await raw.get(key('strategies')).string();
+    const kept = () => raw.get(key('strategies.kept')).string();
+    await raw.put(key('strategies')).value('version: 2\npresets: {}\n');
+    await eventually('kept out on both', () => [a, b].every((r) => r.config.strategiesProblem() !== null));
+    await waitUntil(kept, (text) => text === inForceText, { what: 'the set in force kept' });
+    await a.close();
+    await b.close();
+
+    // A copy that is not the set the trail recorded last is never used: the start fails as it did before.
+    await raw.put(key('strategies.kept')).value('version: 1\npresets: {}\n');
+    const stale = await openReplica(c, prefix);
+    expect(stale.config.problem()?.message).toMatch(/gold_fast/);
+    await stale.close();
+    await raw.put(key('strategies.kept')).value(inForceText as string);
+
+    // A runner-only open, then an API replica: both start on the kept set, the put still kept out.
+    const runner = await openReplica(c, prefix);
+    const api = await openReplica(c, prefix);
+    await api.config.start();
+    for (const r of [runner, api]) {
+      expect(r.config.problem()).toBeNull();
+      expect(r.config.strategiesProblem()?.problems[0]?.message).toMatch(
+        /^kept out: this version of the presets would leave the config invalid/,
+      );
+      expect(r.config.state()).toMatchObject({ presets: { version: 1 }, config: { config: { activeStrategyKey: 'gold_fast' } } });
+      expect(r.config.state().strategies.has('gold_fast')).toBe(true);
+    }
+    expect((await trail(api.config, 'PRESETS')).map((e) => [e.version, e.operation])).toEqual([[1, 'upsertPreset']]);
+    // Removed by hand while still kept out: the API replica saves it again.
+    await raw.delete().key(key('strategies.kept'));
+    await waitUntil(kept, (text) => text === inForceText, { what: 'saved again' });
+
+    // The config stops using the preset: the put goes in, and the kept copy goes.
+    await api.config.commit(activateStrategy('gold', by('x')));
+    await eventually('in force', () => api.config.strategiesProblem() === null && api.config.state().presets.version === 2);
+    await waitUntil(kept, (text) => text === null, { what: 'the kept copy removed' });
+    await eventually('the runner follows', () => runner.config.state().presets.version === 2);
   });
 
   it('at start: an unaudited stored set is audited (baseline), a deleted key is a change; a config naming a preset is valid with it', async () => {
