@@ -1,5 +1,6 @@
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from './fs/atomic-write.js';
 import { acquireLock, LOCK_STALE_MS, type Lock, LockHeldError, type LockHolder } from './lock.js';
 
 /** `<runtime-dir>/.lock`: held by the process that serves the directory (DESIGN: runtime-dir lock). */
@@ -99,4 +100,61 @@ export async function lockRuntimeDir(
     throw err;
   }
   return { release };
+}
+
+/**
+ * `<runtime-dir>/moved.json`: written by `stratctl store migrate` into the directory it moved a
+ * deployment out of. A server or runner started on the old directory afterwards (a unit left
+ * enabled, a restart on the old host) served the old config, and its runner traded on it, beside
+ * the deployment's new home: they refuse it, naming where it went. Moving a deployment back into the
+ * directory removes it; so may a person who means to serve this copy as it is.
+ */
+export const MOVED_FILE = 'moved.json';
+
+/** serve, runners and `stratctl token` refuse a runtime directory a deployment was moved out of (exit 78). */
+export class RuntimeDirMovedError extends Error {
+  override name = 'RuntimeDirMovedError';
+  constructor(
+    readonly dir: string,
+    readonly to: string,
+    readonly at: string,
+  ) {
+    super(
+      `the deployment in ${dir} was moved to ${to} by stratctl store migrate at ${at}: run against that store (--store), or remove ${path.join(dir, MOVED_FILE)} to serve this directory's copy as it is`,
+    );
+  }
+}
+
+/** Throws RuntimeDirMovedError when `dir` holds the mark of a move out (a mark that cannot be read counts: it names no store). */
+export async function refuseMovedRuntimeDir(dir: string): Promise<void> {
+  let text: string;
+  try {
+    text = await fsp.readFile(path.join(dir, MOVED_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  let mark: { to?: unknown; at?: unknown } = {};
+  try {
+    mark = JSON.parse(text) as typeof mark;
+  } catch {
+    // A damaged mark still means the directory was moved out.
+  }
+  throw new RuntimeDirMovedError(
+    dir,
+    typeof mark.to === 'string' ? mark.to : 'another store (the mark does not say which)',
+    typeof mark.at === 'string' ? mark.at : 'an unknown time',
+  );
+}
+
+/** The mark of a move out of `dir` to `to` (atomic and durable, like the store's own files). */
+export async function markRuntimeDirMoved(dir: string, to: string, at: Date): Promise<void> {
+  await writeFileAtomic(path.join(dir, MOVED_FILE), `${JSON.stringify({ to, at: at.toISOString(), by: 'stratctl store migrate' })}\n`, {
+    mode: 0o644,
+  });
+}
+
+/** A deployment moved (back) into `dir`: the mark of an earlier move out goes. */
+export async function clearRuntimeDirMoved(dir: string): Promise<void> {
+  await fsp.rm(path.join(dir, MOVED_FILE), { force: true });
 }

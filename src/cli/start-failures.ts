@@ -4,7 +4,7 @@ import { ConfigFileError, StoreRefusedError, StoreUnavailableError } from '../co
 import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { LockHeldError } from '../lock.js';
 import { FeedError } from '../runner/feed.js';
-import { RuntimeDirNotWritableError } from '../runtime-dir.js';
+import { RuntimeDirMovedError, RuntimeDirNotWritableError } from '../runtime-dir.js';
 import { RunnerIdInUseError } from '../store-etcd/runners.js';
 import { isEtcdStoreUrl } from '../store-etcd/url.js';
 import { UsageError } from '../usage-error.js';
@@ -104,6 +104,12 @@ const RULES: {
     matches: (err) => err instanceof RuntimeFileRefusedError,
     code: EXIT.config,
     message: (err) => `cannot start: ${(err as RuntimeFileRefusedError).file}: ${(err as Error).message}. Fix it and start again.`,
+  },
+  {
+    // Not restarted by the unit (78): the live copy is elsewhere, and this one would run beside it.
+    matches: (err) => err instanceof RuntimeDirMovedError,
+    code: EXIT.config,
+    message: (err) => `cannot start: ${(err as Error).message}.`,
   },
   {
     matches: (err) => err instanceof RunnerIdInUseError,

@@ -67,6 +67,8 @@ function describe(report: MigrateReport): string[] {
     } presets`,
   ];
   if (report.replaced.length > 0) lines.push(`  replaced (--force): ${report.replaced.join(', ')}`);
+  if (report.markedMoved)
+    lines.push(`  marked the source as moved (${report.markedMoved}): serve, runners and stratctl token refuse it from now on`);
   return lines;
 }
 

@@ -6,6 +6,7 @@ import { StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
 import { envSetting } from '../env-setting.js';
 import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { defaultRegistry } from '../registry/index.js';
+import { RuntimeDirMovedError, refuseMovedRuntimeDir } from '../runtime-dir.js';
 import { resolveStoreSettings, type StoreFlags, type StoreSettings } from '../store-settings.js';
 import { UsageError } from '../usage-error.js';
 import { requireExistingRuntimeDir } from './existing-runtime-dir.js';
@@ -30,8 +31,11 @@ export const token: Action = async (flags, args, ctx, command) => {
   try {
     const store = resolveStoreSettings(flags as StoreFlags, ctx.io.env);
     // A mistyped --runtime-dir made a new directory and a token no server reads (or listed none).
-    if (store.kind === 'file')
+    if (store.kind === 'file') {
       requireExistingRuntimeDir(runtimeDir, "or create it first to prepare tokens before the server's first start");
+      // A token made in a directory the deployment moved out of is one no server reads.
+      await refuseMovedRuntimeDir(runtimeDir);
+    }
     tokens = await openTokens(runtimeDir, store);
     switch (command.name()) {
       case 'create': {
@@ -69,7 +73,7 @@ export const token: Action = async (flags, args, ctx, command) => {
   } catch (err) {
     // A bad name or scope, or a tokens.yaml refused as it stands (anyone may write it, a link, too
     // large: the message says how to fix it): this command's input, exit 2 (DESIGN's stratctl codes).
-    if (err instanceof TokenRefusedError || err instanceof RuntimeFileRefusedError) {
+    if (err instanceof TokenRefusedError || err instanceof RuntimeFileRefusedError || err instanceof RuntimeDirMovedError) {
       if (json) printJsonError(ctx.io, 'BAD_USER_INPUT', err.message);
       ctx.warn(`stratctl token: ${err.message}`);
       return EXIT.usage;

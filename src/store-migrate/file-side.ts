@@ -5,7 +5,7 @@ import { AUDIT_FILE } from '../config/audit-file.js';
 import { auditOrder, type DumpAuditEntry, dumpAuditEntry, type StoreDump } from '../config/dump.js';
 import { CONFIG_FILE_NAME } from '../config/file-store.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { lockRuntimeDir, type RuntimeDirLocks } from '../runtime-dir.js';
+import { clearRuntimeDirMoved, lockRuntimeDir, markRuntimeDirMoved, type RuntimeDirLocks } from '../runtime-dir.js';
 
 /** The presets file (issue 12): moved as text. */
 export const PRESETS_FILE_NAME = 'strategies.yaml';
@@ -105,5 +105,12 @@ export class FileSide {
     if (dump.strategies !== null) await writeFileAtomic(file(PRESETS_FILE_NAME), dump.strategies, { mode: 0o644 });
     else await fsp.rm(file(PRESETS_FILE_NAME), { force: true });
     if (dump.config !== null) await writeFileAtomic(file(CONFIG_FILE_NAME), dump.config, { mode: 0o644 });
+    // The deployment lives here (again): the mark of an earlier move out goes, last.
+    await clearRuntimeDirMoved(this.dir);
+  }
+
+  /** This directory's deployment now lives at `to`: serve, runners and `stratctl token` refuse it from now on. */
+  async markMoved(to: string): Promise<void> {
+    await markRuntimeDirMoved(this.dir, to, new Date());
   }
 }

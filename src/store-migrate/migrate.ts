@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { AuditSubject } from '../config/audit-entry.js';
 import { checkDump, type DumpSummary, type StoreDump } from '../config/dump.js';
 import type { StrategyRegistry } from '../registry/index.js';
+import { MOVED_FILE } from '../runtime-dir.js';
 import { parseEtcdStoreUrl } from '../store-etcd/url.js';
 import type { StoreSettings } from '../store-settings.js';
 import { FileSide } from './file-side.js';
@@ -46,6 +47,8 @@ export interface MigrateReport {
   readonly summary: DumpSummary;
   /** What the target held before (replaced with --force). */
   readonly replaced: readonly string[];
+  /** The source directory marked as moved out (`moved.json`), or null (an etcd source). */
+  readonly markedMoved: string | null;
   /** Stored audit records that were not audit entries (left behind). */
   readonly skippedAudit: readonly string[];
   /** The oldest entries per subject not copied: more than the etcd target keeps (--audit-keep). */
@@ -57,6 +60,8 @@ interface Side {
   read(): Promise<StoreDump>;
   present(): Promise<{ present: string[]; configModRevision: number; liveRunners?: string[]; liveReplicas?: string[] }>;
   write(dump: StoreDump, replace: boolean, configModRevision: number, from: string): Promise<void>;
+  /** A source directory: its deployment now lives at `to` (an etcd prefix keeps no such mark). */
+  markMoved?(to: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -80,6 +85,7 @@ async function openSide(end: MigrateEnd, role: 'source' | 'target', auditKeep: n
       read: () => side.read(),
       present: async () => ({ present: await side.dataFiles(), configModRevision: 0 }),
       write: (dump) => side.write(dump),
+      markMoved: (to) => side.markMoved(to),
       close: () => side.close(),
     };
   }
@@ -128,12 +134,15 @@ export async function migrateStore(options: {
     if (present.length > 0 && (liveRunners.length > 0 || liveReplicas.length > 0))
       throw new MigrateTargetInUseError(target.description, liveRunners, liveReplicas);
     await target.write(dump, present.length > 0, configModRevision, source.description);
+    // Still under the source's locks: no server started there in between.
+    await source.markMoved?.(target.description);
     const dropped = (subject: AuditSubject) => (to.kind === 'etcd' ? Math.max(0, summary.auditEntries[subject] - options.auditKeep) : 0);
     return {
       from: source.description,
       to: target.description,
       summary,
       replaced: present,
+      markedMoved: from.kind === 'file' ? path.join(path.resolve(from.dir), MOVED_FILE) : null,
       skippedAudit: dump.skippedAudit,
       droppedAudit: { CONFIG: dropped('CONFIG'), PRESETS: dropped('PRESETS') },
     };

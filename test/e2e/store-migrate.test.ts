@@ -7,7 +7,7 @@ import type { StoreSettings } from '../../src/store-settings.js';
 import { describeWithEtcd, type EtcdCluster, freePort, startEtcd } from '../helpers/etcd.js';
 import { freshPrefix, keysUnder, rawClient } from '../helpers/etcd-stores.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
-import { spawnServer, startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
+import { spawnServer, spawnStratctl, startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
 import { stratctl } from '../helpers/stratctl.js';
 
 const STATE = `{
@@ -105,6 +105,36 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect((await onFile.gql('{ viewer { name } }', undefined, token)).body.data?.viewer).toEqual({ name: 'ci-bot' });
     const again = await onFile.gql(ROLLBACK, { to: 2 });
     expect(again.body.data?.rollbackConfig).toEqual({ rolledBackTo: 2, config: { activeStrategyKey: 'gold', version: 6 } });
+  });
+
+  it('the directory moved out of is marked: serve, a runner and stratctl token refuse it, naming where it went; moving back in clears the mark', async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    const { dir, before } = await fileDeployment();
+    const prefix = freshPrefix();
+    const moved = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix)]);
+    expect(moved.code, moved.stderr).toBe(0);
+    const mark = path.join(dir, 'moved.json');
+    expect(moved.stdout).toContain(`marked the source as moved (${mark}): serve, runners and stratctl token refuse it from now on`);
+    expect(JSON.parse(await readFile(mark, 'utf8'))).toMatchObject({ to: `${cluster.url(prefix)}/`, by: 'stratctl store migrate' });
+    const why = `the deployment in ${dir} was moved to ${cluster.url(prefix)}/ by stratctl store migrate at `;
+    // A unit left enabled on the old host: it would serve the old config, and its runner trade on it.
+    for (const args of [['serve', '--port', '0'], ['runner']]) {
+      const child = spawnStratctl([...args, '--runtime-dir', dir], { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+      expect(await child.exited, args[0]).toBe(78);
+      expect(child.stderr()).toContain(`cannot start: ${why}`);
+      expect(child.stderr()).toContain(`or remove ${mark} to serve this directory's copy as it is.`);
+    }
+    const token = await stratctl(['token', 'create', '--name', 'late', '--scope', 'read', '--runtime-dir', dir]);
+    expect(token.code).toBe(2);
+    expect(token.stderr).toContain(why);
+    expect(await readFile(path.join(dir, 'tokens.yaml'), 'utf8')).not.toContain('late');
+
+    // Moved back in (the directory is not empty: --force): the mark goes, and the directory serves again.
+    const back = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${dir}`, '--force']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(existsSync(mark)).toBe(false);
+    const server = await startTestServer({ runtimeDir: dir, runner: false });
+    expect(await state(server)).toEqual(before);
   });
 
   it('refuses a non-empty target (exit 2, nothing written) unless --force, which replaces what is there', async () => {
@@ -299,8 +329,10 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(made.code).toBe(0);
 
     // A runtime directory a server runs on is not copied from (its later changes would be lost).
-    const running = await startTestServer({ runtimeDir: dir, runner: false });
-    const inUse = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(emptyPrefix)]);
+    // (`dir` was moved out of above, and is marked so: a server runs on a fresh deployment here.)
+    const live = await fileDeployment();
+    const running = await startTestServer({ runtimeDir: live.dir, runner: false });
+    const inUse = await stratctl(['store', 'migrate', '--from', `file:${live.dir}`, '--to', cluster.url(emptyPrefix)]);
     expect(inUse.code).toBe(75);
     expect(inUse.stderr).toContain(`process ${process.pid}`);
     await running.close();
