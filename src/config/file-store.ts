@@ -215,6 +215,14 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
  */
 export const KEPT_PRESETS_FILE = '.strategies.kept.yaml';
 
+/**
+ * How long a runner beside the API holds back new content no audit line records (holdBackUnaudited):
+ * far longer than the API takes to undo a write whose audit append failed, short beside a scan.
+ */
+export const UNAUDITED_GRACE_MS = 2000;
+/** Audit lines looked through for new content's digest (a group commit's lines end with the file's). */
+const AUDITED_LOOKBACK = 8;
+
 /** At open, with config.yaml invalid against strategies.yaml: the kept presets, if they make it valid. */
 async function keptPresetsAtOpen(
   options: FileConfigStoreOptions,
@@ -292,6 +300,8 @@ class FileStore implements FileConfigStore {
   private keptWritten: string | null = null;
   /** Whether KEPT_PRESETS_FILE may be there: unknown at open (one from before this process), then only after a save. */
   private keptMayExist = true;
+  /** New content held back until the trail records it (holdBackUnaudited): its digests, since when, the re-check. */
+  private held: { key: string; since: number; timer: NodeJS.Timeout } | null = null;
   private closed = false;
   private started = false;
   private queuedRefresh: Promise<void> | null = null;
@@ -392,9 +402,52 @@ class FileStore implements FileConfigStore {
     });
     if (this.options.ioWorker ?? this.options.fs === undefined)
       this.io = workerIo(this.io, { followLoad: this.options.followLoad ?? followLoad });
-    this.watch = watchFile([this.file, this.presetsFile], () => void this.refresh().catch(() => {}), {
+    // A runner beside the API also watches the trail: a change held back until its audit line comes
+    // (holdBackUnaudited) goes in force as soon as the line is there.
+    const watched =
+      this.options.auditHandEdits === false ? [this.file, this.presetsFile, this.auditLog.file] : [this.file, this.presetsFile];
+    this.watch = watchFile(watched, () => void this.refresh().catch(() => {}), {
       pollMs: this.options.pollMs ?? 1000,
     });
+  }
+
+  /**
+   * A process that does not audit (a runner beside the API) holds back new content that has no audit
+   * line yet. The API renames a change into place before it appends the change's audit line, and
+   * undoes the rename when the append fails (a full disk): that change was refused ("nothing
+   * changed"), yet a runner reading the file in between applied it and scanned with it. So content
+   * goes in force here once the trail records it, or, when nothing records it within
+   * UNAUDITED_GRACE_MS (a hand edit with no API running, an invalid file), as it stands. True: held back.
+   */
+  private async holdBackUnaudited(configText: string | null, presetsText: string | null): Promise<boolean> {
+    const configDigest = configText === null ? null : digestOf(configText);
+    const presetsDigest = presetsText === null ? NO_PRESETS_DIGEST : digestOf(presetsText);
+    const configNew = configDigest !== null && configDigest !== this.snapshot.digest && configDigest !== this.invalid?.digest;
+    const presetsNew = presetsDigest !== this.presets.digest && presetsDigest !== this.presetsInvalid?.digest;
+    if (configNew || presetsNew) await this.followAudit();
+    const audited = (subject: 'CONFIG' | 'PRESETS', digest: string | null) =>
+      this.auditLog.last(AUDITED_LOOKBACK, subject).some((entry) => entry.digest === digest);
+    if ((!configNew || audited('CONFIG', configDigest)) && (!presetsNew || audited('PRESETS', presetsDigest))) {
+      this.releaseHold();
+      return false;
+    }
+    const key = `${configDigest}|${presetsDigest}`;
+    const now = this.now().getTime();
+    if (this.held?.key !== key) {
+      this.releaseHold();
+      const timer = setTimeout(() => void this.refresh().catch(() => {}), UNAUDITED_GRACE_MS);
+      timer.unref();
+      this.held = { key, since: now, timer };
+      return true;
+    }
+    if (now - this.held.since < UNAUDITED_GRACE_MS) return true;
+    this.releaseHold();
+    return false;
+  }
+
+  private releaseHold(): void {
+    if (this.held) clearTimeout(this.held.timer);
+    this.held = null;
   }
 
   /**
@@ -487,6 +540,9 @@ class FileStore implements FileConfigStore {
     const configRefused = configRead instanceof RuntimeFileRefusedError ? configRead : null;
     const presetsText = presetsRefused ? null : (presetsRead as string | null);
     const configText = configRefused ? null : (configRead as string | null);
+    if (this.options.auditHandEdits === false && (await this.holdBackUnaudited(configText, presetsText))) {
+      return { configText, presetsText, configRefused: configRefused !== null, presetsRefused: presetsRefused !== null };
+    }
     this.lastContactAt = this.now().toISOString();
     const current = {
       config: this.snapshot,
@@ -761,6 +817,7 @@ class FileStore implements FileConfigStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.releaseHold();
     this.watch?.close();
     await this.mutex.idle();
     await this.io.close();

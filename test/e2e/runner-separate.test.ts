@@ -3,9 +3,10 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRunnerStateFile } from '../../src/runner/state-file.js';
+import { faultyAuditFs } from '../helpers/faulty-audit-fs.js';
 import { gql } from '../helpers/http.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
-import { spawnServer, spawnStratctl } from '../helpers/server.js';
+import { spawnServer, spawnStratctl, startTestServer } from '../helpers/server.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const TOKEN = 'separate-runner-token-0123456789';
@@ -90,6 +91,33 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
       notWaitedFor: [`${id} STOPPED`],
       message: `timed out after 300 ms: no runner is running to apply it (${id} STOPPED); the change is saved, and a runner applies it when one starts`,
     });
+  });
+
+  it('never applies a change the API refused because its audit line could not be written (renamed into place, then undone)', async () => {
+    const faults = faultyAuditFs();
+    const dir = await tempRuntimeDir();
+    const api = await startTestServer({ runtimeDir: dir, runner: false, fs: faults.fs });
+    const runner = spawnStratctl(['runner', '--runtime-dir', dir, '--heartbeat-ms', String(HEARTBEAT_MS)]);
+    await runner.waitFor(/strategy runner started/);
+    const activate = (key: string) => api.gql(`mutation { activateStrategy(strategyKey: "${key}") { configVersion } }`);
+    expect((await activate('gold')).body.data?.activateStrategy.configVersion).toBe(2);
+    await runner.waitFor(/runner applied config version 2 .*: gold/);
+    // The audit append fails after 400 ms: the refused config sits in config.yaml that long, then is undone.
+    faults.fail('append', 'ENOSPC', 400);
+    for (const key of ['range', 'momentum_v2']) {
+      const refused = await activate(key);
+      expect(refused.status).toBe(503);
+      expect(refused.body.errors?.[0]?.extensions?.code).toBe('CONFIG_WRITE_FAILED');
+    }
+    faults.heal();
+    expect((await activate('eur_usd_5m_safe')).body.data?.activateStrategy.configVersion).toBe(3);
+    await runner.waitFor(/runner applied config version 3 .*: eur_usd_5m_safe/);
+    const applied = runner.stderr().match(/runner applied config version \d+ \([^)]*\), presets version \d+: \w+/g);
+    expect(applied?.map((line) => line.replace(/ \(.*\)/, ''))).toEqual([
+      'runner applied config version 1, presets version 0: momentum',
+      'runner applied config version 2, presets version 0: gold',
+      'runner applied config version 3, presets version 0: eur_usd_5m_safe',
+    ]);
   });
 
   it('numbers a hand edit that leaves `version` alone as the API does (last audited + 1), for the config and the presets', async () => {

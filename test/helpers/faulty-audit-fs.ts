@@ -15,23 +15,32 @@ function errnoError(code: string, step: string): NodeJS.ErrnoException {
  * the cut-back is exercised.
  */
 export function faultyAuditFs(base: FileSystem = nodeFileSystem) {
-  let fault: { step: AuditStep; code: string } | null = null;
+  let fault: { step: AuditStep; code: string; delayMs: number } | null = null;
+  const failing = async (step: AuditStep) => {
+    if (fault?.step !== step) return null;
+    const { code, delayMs } = fault;
+    // A slow failure (a disk that takes its time to say it is full): the renamed file stays on disk meanwhile.
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    return errnoError(code, step);
+  };
   const fs: FileSystem = {
     ...base,
     async open(file, flags, mode) {
       if (flags !== 'a' || path.basename(file) !== 'audit.log') return base.open(file, flags, mode);
-      if (fault?.step === 'open') throw errnoError(fault.code, 'open');
+      const opening = await failing('open');
+      if (opening) throw opening;
       const real = await base.open(file, flags, mode);
       return {
         write: async (data) => {
           if (fault?.step === 'append') {
             await real.write(data.slice(0, Math.floor(data.length / 2)));
-            throw errnoError(fault.code, 'append');
+            throw await failing('append');
           }
           await real.write(data);
         },
         sync: async () => {
-          if (fault?.step === 'fsync') throw errnoError(fault.code, 'fsync');
+          const syncing = await failing('fsync');
+          if (syncing) throw syncing;
           await real.sync();
         },
         close: () => real.close(),
@@ -40,9 +49,9 @@ export function faultyAuditFs(base: FileSystem = nodeFileSystem) {
   };
   return {
     fs,
-    /** Every audit append fails at `step` with `code` until `heal()`. */
-    fail(step: AuditStep, code: string) {
-      fault = { step, code };
+    /** Every audit append fails at `step` with `code` (after `delayMs`) until `heal()`. */
+    fail(step: AuditStep, code: string, delayMs = 0) {
+      fault = { step, code, delayMs };
     },
     heal() {
       fault = null;
