@@ -125,26 +125,75 @@ export class RuntimeDirMovedError extends Error {
   }
 }
 
-/** Throws RuntimeDirMovedError when `dir` holds the mark of a move out (a mark that cannot be read counts: it names no store). */
-export async function refuseMovedRuntimeDir(dir: string): Promise<void> {
+/**
+ * `<runtime-dir>/migrating.json`: written by `stratctl store migrate` into a target directory before
+ * anything else, removed after its last file. A move cut short (killed, a full disk) left some files
+ * and no config.yaml, and a server started there began afresh from the defaults (trading on again)
+ * over the moved trail: it is refused until a migration into it finishes (as an etcd prefix's mark).
+ */
+export const MIGRATING_FILE = 'migrating.json';
+
+/** A migration into the directory did not finish (serve and runners exit 78). */
+export class RuntimeDirMigratingError extends Error {
+  override name = 'RuntimeDirMigratingError';
+  constructor(
+    readonly dir: string,
+    readonly from: string,
+    readonly at: string,
+  ) {
+    super(
+      `a stratctl store migrate into ${dir} from ${from}, started at ${at}, did not finish: run it again with --force to complete it (removing ${path.join(dir, MIGRATING_FILE)} serves what is there as it is)`,
+    );
+  }
+}
+
+async function readMark(file: string): Promise<Record<string, unknown> | null> {
   let text: string;
   try {
-    text = await fsp.readFile(path.join(dir, MOVED_FILE), 'utf8');
+    text = await fsp.readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-  let mark: { to?: unknown; at?: unknown } = {};
   try {
-    mark = JSON.parse(text) as typeof mark;
+    const mark = JSON.parse(text) as unknown;
+    return mark !== null && typeof mark === 'object' ? (mark as Record<string, unknown>) : {};
   } catch {
-    // A damaged mark still means the directory was moved out.
+    return {}; // A damaged mark still marks the directory.
   }
-  throw new RuntimeDirMovedError(
-    dir,
-    typeof mark.to === 'string' ? mark.to : 'another store (the mark does not say which)',
-    typeof mark.at === 'string' ? mark.at : 'an unknown time',
+}
+
+const said = (value: unknown, otherwise: string) => (typeof value === 'string' ? value : otherwise);
+
+/**
+ * Throws RuntimeDirMigratingError or RuntimeDirMovedError when `dir` holds the mark of a migration
+ * into it that did not finish, or of a move out of it (a mark that cannot be read counts).
+ */
+export async function refuseMovedRuntimeDir(dir: string): Promise<void> {
+  const migrating = await readMark(path.join(dir, MIGRATING_FILE));
+  if (migrating) {
+    throw new RuntimeDirMigratingError(dir, said(migrating.from, 'a store the mark does not name'), said(migrating.at, 'an unknown time'));
+  }
+  const moved = await readMark(path.join(dir, MOVED_FILE));
+  if (moved) {
+    throw new RuntimeDirMovedError(dir, said(moved.to, 'another store (the mark does not say which)'), said(moved.at, 'an unknown time'));
+  }
+}
+
+/** Marks `dir` as the target of a migration from `from` in progress (atomic and durable). */
+export async function markRuntimeDirMigrating(dir: string, from: string, at: Date): Promise<void> {
+  await writeFileAtomic(
+    path.join(dir, MIGRATING_FILE),
+    `${JSON.stringify({ from, at: at.toISOString(), by: 'stratctl store migrate' })}\n`,
+    {
+      mode: 0o644,
+    },
   );
+}
+
+/** The migration into `dir` finished (its last file written). */
+export async function clearRuntimeDirMigrating(dir: string): Promise<void> {
+  await fsp.rm(path.join(dir, MIGRATING_FILE), { force: true });
 }
 
 /** The mark of a move out of `dir` to `to` (atomic and durable, like the store's own files). */

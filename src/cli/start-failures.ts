@@ -4,7 +4,7 @@ import { ConfigFileError, StoreRefusedError, StoreUnavailableError } from '../co
 import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { LockHeldError } from '../lock.js';
 import { FeedError } from '../runner/feed.js';
-import { RuntimeDirMovedError, RuntimeDirNotWritableError } from '../runtime-dir.js';
+import { RuntimeDirMigratingError, RuntimeDirMovedError, RuntimeDirNotWritableError } from '../runtime-dir.js';
 import { RunnerIdInUseError } from '../store-etcd/runners.js';
 import { isEtcdStoreUrl } from '../store-etcd/url.js';
 import { UsageError } from '../usage-error.js';
@@ -107,7 +107,7 @@ const RULES: {
   },
   {
     // Not restarted by the unit (78): the live copy is elsewhere, and this one would run beside it.
-    matches: (err) => err instanceof RuntimeDirMovedError,
+    matches: (err) => err instanceof RuntimeDirMovedError || err instanceof RuntimeDirMigratingError,
     code: EXIT.config,
     message: (err) => `cannot start: ${(err as Error).message}.`,
   },

@@ -6,7 +6,7 @@ import { StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
 import { envSetting } from '../env-setting.js';
 import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { defaultRegistry } from '../registry/index.js';
-import { RuntimeDirMovedError, refuseMovedRuntimeDir } from '../runtime-dir.js';
+import { RuntimeDirMigratingError, RuntimeDirMovedError, refuseMovedRuntimeDir } from '../runtime-dir.js';
 import { resolveStoreSettings, type StoreFlags, type StoreSettings } from '../store-settings.js';
 import { UsageError } from '../usage-error.js';
 import { requireExistingRuntimeDir } from './existing-runtime-dir.js';
@@ -73,7 +73,12 @@ export const token: Action = async (flags, args, ctx, command) => {
   } catch (err) {
     // A bad name or scope, or a tokens.yaml refused as it stands (anyone may write it, a link, too
     // large: the message says how to fix it): this command's input, exit 2 (DESIGN's stratctl codes).
-    if (err instanceof TokenRefusedError || err instanceof RuntimeFileRefusedError || err instanceof RuntimeDirMovedError) {
+    if (
+      err instanceof TokenRefusedError ||
+      err instanceof RuntimeFileRefusedError ||
+      err instanceof RuntimeDirMovedError ||
+      err instanceof RuntimeDirMigratingError
+    ) {
       if (json) printJsonError(ctx.io, 'BAD_USER_INPUT', err.message);
       ctx.warn(`stratctl token: ${err.message}`);
       return EXIT.usage;

@@ -5,7 +5,15 @@ import { AUDIT_FILE } from '../config/audit-file.js';
 import { auditOrder, type DumpAuditEntry, dumpAuditEntry, type StoreDump } from '../config/dump.js';
 import { CONFIG_FILE_NAME } from '../config/file-store.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { clearRuntimeDirMoved, lockRuntimeDir, markRuntimeDirMoved, type RuntimeDirLocks } from '../runtime-dir.js';
+import {
+  clearRuntimeDirMigrating,
+  clearRuntimeDirMoved,
+  lockRuntimeDir,
+  MIGRATING_FILE,
+  markRuntimeDirMigrating,
+  markRuntimeDirMoved,
+  type RuntimeDirLocks,
+} from '../runtime-dir.js';
 
 /** The presets file (issue 12): moved as text. */
 export const PRESETS_FILE_NAME = 'strategies.yaml';
@@ -87,6 +95,7 @@ export class FileSide {
   /** The data files present (empty: a fresh target). */
   async dataFiles(): Promise<string[]> {
     const present: string[] = [];
+    if ((await fsp.stat(path.join(this.dir, MIGRATING_FILE)).catch(() => null)) !== null) present.push('a migration that did not finish');
     for (const name of DATA_FILES) if ((await fsp.stat(path.join(this.dir, name)).catch(() => null)) !== null) present.push(name);
     return present;
   }
@@ -96,8 +105,10 @@ export class FileSide {
    * half-written directory finds no config (defaults) rather than a config without its trail. Data
    * files the dump does not have are removed (with --force, the target becomes a copy of the source).
    */
-  async write(dump: StoreDump): Promise<void> {
+  async write(dump: StoreDump, from: string): Promise<void> {
     const file = (name: string) => path.join(this.dir, name);
+    // First: a move cut short from here on leaves the directory marked, refused until one finishes.
+    await markRuntimeDirMigrating(this.dir, from, new Date());
     const audit = [...dump.audit].sort(auditOrder);
     await writeFileAtomic(file(AUDIT_FILE), audit.map((a) => `${a.json}\n`).join(''), { mode: 0o600 });
     if (dump.tokens.length > 0) await writeFileAtomic(file(TOKENS_FILE), renderTokenFile(dump.tokens), { mode: 0o600 });
@@ -105,8 +116,9 @@ export class FileSide {
     if (dump.strategies !== null) await writeFileAtomic(file(PRESETS_FILE_NAME), dump.strategies, { mode: 0o644 });
     else await fsp.rm(file(PRESETS_FILE_NAME), { force: true });
     if (dump.config !== null) await writeFileAtomic(file(CONFIG_FILE_NAME), dump.config, { mode: 0o644 });
-    // The deployment lives here (again): the mark of an earlier move out goes, last.
+    // The deployment lives here (again): the mark of an earlier move out goes, then the move's own, last.
     await clearRuntimeDirMoved(this.dir);
+    await clearRuntimeDirMigrating(this.dir);
   }
 
   /** This directory's deployment now lives at `to`: serve, runners and `stratctl token` refuse it from now on. */

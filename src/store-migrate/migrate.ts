@@ -84,7 +84,7 @@ async function openSide(end: MigrateEnd, role: 'source' | 'target', auditKeep: n
       description: side.description,
       read: () => side.read(),
       present: async () => ({ present: await side.dataFiles(), configModRevision: 0 }),
-      write: (dump) => side.write(dump),
+      write: (dump, _replace, _configModRevision, from) => side.write(dump, from),
       markMoved: (to) => side.markMoved(to),
       close: () => side.close(),
     };

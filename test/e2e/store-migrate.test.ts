@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect, it, vi } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
@@ -134,6 +134,36 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(back.code, back.stderr).toBe(0);
     expect(existsSync(mark)).toBe(false);
     const server = await startTestServer({ runtimeDir: dir, runner: false });
+    expect(await state(server)).toEqual(before);
+  });
+
+  it('a move into a directory cut short leaves it marked: serve refuses it (78) instead of starting afresh from the defaults; a re-run with --force completes it', async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    const { dir, before } = await fileDeployment();
+    const prefix = freshPrefix();
+    expect((await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix)])).code).toBe(0);
+    // A target whose config.yaml cannot be written (here a directory stands in its place): the move
+    // stops after the trail and the presets, before the config, as a kill or a full disk would.
+    const target = await tempRuntimeDir();
+    await mkdir(path.join(target, 'config.yaml'));
+    const cut = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${target}`, '--force']);
+    expect(cut.code).toBe(1);
+    expect(await files(target)).toEqual(['audit.log', 'config.yaml', 'migrating.json', 'strategies.yaml', 'tokens.yaml']);
+    await rm(path.join(target, 'config.yaml'), { recursive: true });
+
+    const serve = spawnStratctl(['serve', '--port', '0', '--runtime-dir', target], { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    expect(await serve.exited).toBe(78);
+    expect(serve.stderr()).toContain(`cannot start: a stratctl store migrate into ${target} from ${cluster.url(prefix)}/, started at `);
+    expect(serve.stderr()).toContain('did not finish: run it again with --force to complete it');
+    expect(await files(target)).not.toContain('config.yaml');
+
+    const again = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${target}`]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`file:${target} is not empty (a migration that did not finish, strategies.yaml, tokens.yaml, audit.log); nothing was written`);
+    const done = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${target}`, '--force']);
+    expect(done.code, done.stderr).toBe(0);
+    expect(await files(target)).toEqual(['audit.log', 'config.yaml', 'strategies.yaml', 'tokens.yaml']);
+    const server = await startTestServer({ runtimeDir: target, runner: false });
     expect(await state(server)).toEqual(before);
   });
 
