@@ -159,7 +159,9 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
 
     const again = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${target}`]);
     expect(again.code).toBe(2);
-    expect(again.stderr).toContain(`file:${target} is not empty (a migration that did not finish, strategies.yaml, tokens.yaml, audit.log); nothing was written`);
+    expect(again.stderr).toContain(
+      `file:${target} is not empty (a migration that did not finish, strategies.yaml, tokens.yaml, audit.log); nothing was written`,
+    );
     const done = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${target}`, '--force']);
     expect(done.code, done.stderr).toBe(0);
     expect(await files(target)).toEqual(['audit.log', 'config.yaml', 'strategies.yaml', 'tokens.yaml']);
