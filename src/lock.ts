@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync, unlinkSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -177,9 +177,24 @@ function parseHolder(text: string): LockHolder | undefined {
 /** A lock file holds one short JSON line. */
 const LOCK_FILE_CHECKS = { maxBytes: 4096 } as const;
 
+/**
+ * A lock file that names no process (empty, or damaged): what a power loss can leave of one, since
+ * a lock is never seen half-written otherwise (createExclusive). Nobody's pid can be checked, so it
+ * is judged by its age like another host's (a live holder touches its lock every LOCK_REFRESH_MS):
+ * an empty `.lock` made every start fail with "process ? holds it", for ever.
+ */
+const unnamedHolder = (bytes: Buffer): LockHolder => ({
+  pid: 0,
+  host: '',
+  // The same bytes read again (under the takeover guard) are the same holder.
+  nonce: `unnamed:${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`,
+  acquiredAt: '',
+});
+
 async function readHolder(file: string): Promise<LockHolder | undefined | null> {
   try {
-    return parseHolder((await readRuntimeBytes(file, LOCK_FILE_CHECKS)).bytes.toString('utf8'));
+    const { bytes } = await readRuntimeBytes(file, LOCK_FILE_CHECKS);
+    return parseHolder(bytes.toString('utf8')) ?? unnamedHolder(bytes);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null; // gone: try again
     if (err instanceof RuntimeFileRefusedError) return undefined; // not a lock of ours (a FIFO, a directory): held by nobody we know

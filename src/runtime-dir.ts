@@ -36,8 +36,10 @@ export class RuntimeDirInUseError extends LockHeldError {
         ? ''
         : `; it is another host's or another container's, which cannot be checked by its pid, and it touched the lock ${(held.touchedAgoMs / 1000).toFixed(1)} s ago (a lock untouched for ${LOCK_STALE_MS / 1000} s is taken over)`;
     this.message =
-      `the runtime directory ${dir} is in use: process ${held.pid || '?'} on ${held.host || '?'} holds ${held.file}` +
-      ` (${role === 'serve' ? 'another stratctl serve' : 'a runner'} is running there)${touched}`;
+      held.pid === 0 && held.host === ''
+        ? `the runtime directory ${dir} may be in use: ${held.file} names no process (empty or damaged, as a power loss can leave it) and was touched ${((held.touchedAgoMs ?? 0) / 1000).toFixed(1)} s ago; a lock untouched for ${LOCK_STALE_MS / 1000} s is taken over`
+        : `the runtime directory ${dir} is in use: process ${held.pid || '?'} on ${held.host || '?'} holds ${held.file}` +
+          ` (${role === 'serve' ? 'another stratctl serve' : 'a runner'} is running there)${touched}`;
   }
 }
 

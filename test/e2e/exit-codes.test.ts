@@ -43,6 +43,18 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
+  it('an empty .lock and .runner.lock (what a power loss can leave) untouched for longer than a live holder allows: taken over, serve starts', async () => {
+    const dir = await tempRuntimeDir();
+    const long = new Date(Date.now() - LOCK_STALE_MS - 5000);
+    for (const name of ['.lock', '.runner.lock']) {
+      await writeFile(path.join(dir, name), '');
+      await utimes(path.join(dir, name), long, long);
+    }
+    const server = await spawnServer(dir, [], { CONTROL_PLANE_TOKEN: TOKEN });
+    expect((await gql(server.url, '{ status { configVersion } }')).status).toBe(200);
+    expect(JSON.parse(await readFile(path.join(dir, '.lock'), 'utf8'))).toMatchObject({ pid: server.proc.pid });
+  });
+
   it('75: a second serve on a served runtime dir is refused, naming the pid that holds it; the first keeps serving', async () => {
     const dir = await tempRuntimeDir();
     const first = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TOKEN });

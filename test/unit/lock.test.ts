@@ -117,6 +117,26 @@ describe('lock files (src/lock.ts)', () => {
       }
     });
 
+    it('a lock that names no process (empty or damaged: what a power loss can leave) is judged by its age: refused while fresh, taken over once stale', async () => {
+      const dir = await tempRuntimeDir();
+      for (const [name, bytes] of [
+        ['empty.lock', ''],
+        ['damaged.lock', '{"pid": 12'],
+        ['zeros.lock', '\0\0\0\0'],
+      ]) {
+        const file = path.join(dir, name as string);
+        await writeFile(file, bytes as string);
+        const refused = await acquireLock(file).catch((err: unknown) => err);
+        expect(refused, name).toBeInstanceOf(LockHeldError);
+        expect((refused as LockHeldError).pid).toBe(0);
+        expect((refused as LockHeldError).touchedAgoMs).toBeLessThan(LOCK_STALE_MS);
+        await backdate(file, LOCK_STALE_MS + 1000);
+        const taken = await acquireLock(file);
+        expect(await holderOf(file), name).toMatchObject({ pid: process.pid, host: hostname() });
+        await taken.release();
+      }
+    });
+
     it('waitForStale: waits while nobody touches the lock, then takes it over', async () => {
       const file = path.join(await tempRuntimeDir(), '.lock');
       await writeFile(file, JSON.stringify(otherNamespace(1)));
