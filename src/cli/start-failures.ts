@@ -96,7 +96,7 @@ const RULES: {
       const what = `cannot start: ${file} is invalid: ${where.join('; ')}.${subject === 'config' ? unknownKeyHint(file, problems) : ''}`;
       if (isEtcdStoreUrl(file))
         return `${what} The store was left as it is: if a \`stratctl store migrate\` into it was cut short, run it again with --force; otherwise put a valid value back (etcdctl put) and start again.`;
-      return `${what} The file was left as it is: fix it (or move it away to start from defaults) and start again.`;
+      return `${what} The file was left as it is: fix it (or move it away: the server then starts from the last config the audit trail recorded, or from the defaults without one) and start again.`;
     },
   },
   {

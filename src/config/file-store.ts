@@ -121,6 +121,8 @@ interface Opened {
   readonly config: ConfigSnapshot;
   /** config.yaml was missing: start() writes it. */
   readonly missing: boolean;
+  /** Missing, with an audit trail: what the config in force was made from (the audit line says so). */
+  readonly missingNote?: string;
   /** The `version` config.yaml itself said (the version in force may be higher: see inForce). */
   readonly storedVersion: number;
   readonly presets: PresetsSnapshot;
@@ -158,13 +160,25 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
   const text = await readAtOpen(fs, file, options, 'config');
   if (text === null) {
     const version = audit.lastVersion('CONFIG') + 1;
-    const config: RuntimeConfig = { ...DEFAULT_SETTINGS, version, updatedAt: now().toISOString() };
+    // With a trail, config.yaml was lost (deleted, moved away): the last config it recorded comes
+    // back, as the etcd store brings back a missing key's; the defaults would turn trading back on
+    // and drop the overrides. No trail (a first start), or a recorded config no longer valid: the defaults.
+    const last = audit.last(1, 'CONFIG')[0];
+    const restored = last ? restorableConfig(last.config, strategies, file) : null;
+    const config: RuntimeConfig = { ...(restored ?? DEFAULT_SETTINGS), version, updatedAt: now().toISOString() };
     const snapshot = { config, digest: digestOf(renderNewConfigFile(config)) };
+    const missingNote = !last
+      ? undefined
+      : restored
+        ? `config.yaml was missing at start: written again from the audit trail's last config (version ${last.version})`
+        : `config.yaml was missing at start, and the audit trail's last config (version ${last.version}) is not valid with the strategies in force: written with the defaults`;
+    if (missingNote) options.warn?.(`${file}: ${missingNote}`);
     return new FileStore(options, fs, yaml, now, {
       file,
       audit,
       config: snapshot,
       missing: true,
+      ...(missingNote && { missingNote }),
       storedVersion: version,
       presetsText,
       presetsInvalid: null,
@@ -205,6 +219,25 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
     presetsInvalid: null,
     ...withPresets,
   });
+}
+
+/** An audited config's settings, if they are still valid with `strategies` (a preset it names may be gone). */
+function restorableConfig(
+  config: AuditEntry['config'],
+  strategies: StrategyRegistry,
+  file: string,
+): Omit<RuntimeConfig, 'version' | 'updatedAt'> | null {
+  try {
+    // Rendered and read back as the file would be: the same checks as any config.yaml.
+    const {
+      version: _version,
+      updatedAt: _updatedAt,
+      ...settings
+    } = parseConfigFile(strategies, file, renderNewConfigFile(config as RuntimeConfig)).config;
+    return settings;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -302,6 +335,8 @@ class FileStore implements FileConfigStore {
   private keptMayExist = true;
   /** New content held back until the trail records it (holdBackUnaudited): its digests, since when, the re-check. */
   private held: { key: string; since: number; timer: NodeJS.Timeout } | null = null;
+  /** config.yaml was missing at open, with a trail: what was written instead (the recovery line's note). */
+  private readonly missingNote: string | null;
   private closed = false;
   private started = false;
   private queuedRefresh: Promise<void> | null = null;
@@ -333,6 +368,7 @@ class FileStore implements FileConfigStore {
     this.auditLog = opened.audit;
     this.snapshot = opened.config;
     this.missing = opened.missing;
+    this.missingNote = opened.missingNote ?? null;
     this.storedVersion = opened.storedVersion;
     this.presets = opened.presets;
     this.presetsText = opened.presetsText;
@@ -470,8 +506,10 @@ class FileStore implements FileConfigStore {
     const current = this.snapshot;
     if (last?.digest !== current.digest) {
       const operation = operationFor(last, this.storedVersion);
-      entries.push(systemAuditEntry(operation, current, last, this.now()));
-      if (operation !== 'baseline')
+      const entry = systemAuditEntry(operation, current, last, this.now());
+      // Not "a crash between the two": the file was gone, and this is what was written in its place.
+      entries.push(this.missingNote ? { ...entry, details: { ...entry.details, note: this.missingNote } } : entry);
+      if (operation !== 'baseline' && !this.missingNote)
         this.warn(`config version ${current.config.version} had no audit entry; recorded now as "${operation}"`);
     }
     await this.auditLog.append(entries);

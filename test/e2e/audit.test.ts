@@ -165,6 +165,51 @@ describe('audit trail', () => {
   });
 });
 
+describe('config.yaml missing at start', () => {
+  const CONFIG = '{ status { activeStrategyKey configVersion } config { tradingEnabled scanIntervalSeconds tunableOverrides } }';
+
+  it('with a trail: its last config is written again (not the defaults: trading stays off), as a new version whose recovery line says so', async () => {
+    const runtimeDir = await tempRuntimeDir();
+    const first = await startTestServer({ runtimeDir, runner: false });
+    await first.gql(
+      'mutation { updateConfig(input: { activeStrategyKey: "gold", tradingEnabled: false, scanIntervalSeconds: 45, tunableOverrides: { gold: { fast_ma_period: 12 } } }) { config { version } } }',
+    );
+    const before = (await first.gql(CONFIG)).body.data as { status: unknown };
+    expect(before.status).toEqual({ activeStrategyKey: 'gold', configVersion: 2 });
+    await first.close();
+    await rm(path.join(runtimeDir, 'config.yaml'));
+
+    const second = await startTestServer({ runtimeDir, runner: false });
+    const after = (await second.gql(CONFIG)).body.data;
+    expect(after).toEqual({ ...before, status: { activeStrategyKey: 'gold', configVersion: 3 } });
+    const last = (await auditLines(runtimeDir)).at(-1);
+    expect(last).toMatchObject({
+      operation: 'recovery',
+      version: 3,
+      changes: {},
+      details: { note: "config.yaml was missing at start: written again from the audit trail's last config (version 2)" },
+    });
+    expect(await readFile(path.join(runtimeDir, 'config.yaml'), 'utf8')).toContain('trading_enabled: false');
+  });
+
+  it('with a trail whose last config is no longer valid (it names a preset that is gone): the defaults, and the line says why', async () => {
+    const runtimeDir = await tempRuntimeDir();
+    const first = await startTestServer({ runtimeDir, runner: false });
+    await first.gql('mutation { upsertPreset(input: { key: "gold_fast", base: "gold", name: "Gold fast" }) { presetsVersion } }');
+    await first.gql(ACTIVATE, { key: 'gold_fast' });
+    await first.close();
+    await rm(path.join(runtimeDir, 'config.yaml'));
+    await rm(path.join(runtimeDir, 'strategies.yaml'));
+
+    const second = await startTestServer({ runtimeDir, runner: false });
+    expect((await second.gql(CONFIG)).body.data?.status).toEqual({ activeStrategyKey: 'momentum', configVersion: 3 });
+    const last = (await auditLines(runtimeDir)).filter((l) => l.subject === 'CONFIG').at(-1);
+    expect(last.details.note).toBe(
+      "config.yaml was missing at start, and the audit trail's last config (version 2) is not valid with the strategies in force: written with the defaults",
+    );
+  });
+});
+
 describe('audit append faults', () => {
   for (const [step, code] of [
     ['append', 'ENOSPC'],
