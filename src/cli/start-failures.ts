@@ -124,7 +124,19 @@ const RULES: {
   {
     matches: (err) => err instanceof RuntimeDirNotWritableError,
     code: EXIT.runtimeDirNotWritable,
-    message: (err) => `cannot start: ${(err as Error).message}. Give this user write access, or use another --runtime-dir.`,
+    message: (err) => {
+      const { errno } = err as RuntimeDirNotWritableError;
+      // The advice by cause: a full disk or quota is not fixed by permissions.
+      const fix =
+        errno === 'ENOSPC' || errno === 'EDQUOT'
+          ? `The disk (or this user's quota) is full: free space there`
+          : errno === 'EROFS'
+            ? 'The file system is read-only: remount it read-write'
+            : errno === 'ENOTDIR'
+              ? 'Part of its path is a file, not a directory: fix the path'
+              : 'Give this user write access';
+      return `cannot start: ${(err as Error).message}. ${fix}, or use another --runtime-dir.`;
+    },
   },
   {
     // A host that does not resolve, or an address this machine does not have: a bad setting, which a

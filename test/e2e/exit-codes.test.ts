@@ -252,6 +252,7 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     const child = spawnStratctl(['serve', '--port', '0', '--runtime-dir', path.join(parent, 'runtime')], { CONTROL_PLANE_TOKEN: TOKEN });
     expect(await child.exited).toBe(73);
     expect(child.stderr()).toMatch(/runtime directory .*not-a-dir\/runtime is not writable \(ENOTDIR\)/);
+    expect(child.stderr()).toContain('Part of its path is a file, not a directory: fix the path, or use another --runtime-dir.');
   });
 
   // Root ignores permission bits, so a read-only runtime dir needs a read-only file system: a tmpfs
@@ -265,6 +266,19 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     });
     expect(await child.exited, child.stderr()).toBe(73);
     expect(child.stderr()).toMatch(/is not writable \(EROFS\)/);
+    expect(child.stderr()).toContain('The file system is read-only: remount it read-write, or use another --runtime-dir.');
+  });
+
+  it.skipIf(!canMountReadOnly)('73: the runtime dir is on a full disk (ENOSPC): the advice is to free space, not permissions', async () => {
+    const mountPoint = await tempRuntimeDir();
+    // A 64 KiB tmpfs filled to the last block before serve starts on it.
+    const script = `mount -t tmpfs -o size=64k tmpfs "$0" && (dd if=/dev/zero of="$0/fill" bs=4k 2>/dev/null; true) && exec "$1" "$2" serve --port 0 --runtime-dir "$0"`;
+    const child = spawnProcess('unshare', ['-m', 'sh', '-c', script, mountPoint, process.execPath, STRATCTL_BIN], {
+      env: cliEnv({ CONTROL_PLANE_LOG_FORMAT: 'text' }),
+    });
+    expect(await child.exited, child.stderr()).toBe(73);
+    expect(child.stderr()).toMatch(/is not writable \(ENOSPC\)/);
+    expect(child.stderr()).toContain("The disk (or this user's quota) is full: free space there, or use another --runtime-dir.");
   });
 
   it('78: config.yaml is invalid; the file is left as it is', async () => {
