@@ -1,6 +1,9 @@
+import { rename, symlink } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLogger, formatTextLine } from '../../src/log.js';
 import { faultyFileSystem } from '../helpers/faulty-fs.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { startTestServer } from '../helpers/server.js';
 
 const activate = (key: string) => `mutation { activateStrategy(strategyKey: "${key}") { configVersion } }`;
@@ -57,6 +60,21 @@ describe('the server log', () => {
     expect(failed?.msg).toBe('config could not be written (rename: EIO); answered 503 CONFIG_WRITE_FAILED, nothing changed');
     expect(res.body.errors?.[0]?.extensions).toMatchObject({ code: 'CONFIG_WRITE_FAILED', step: 'rename', errno: 'EIO' });
     for (const line of raw) expect(line.trimEnd()).not.toContain('\n');
+  });
+
+  it('a write refused because a runtime file is not what it should be (audit.log a symbolic link) names the file and what it is', async () => {
+    const { server, at } = await loggedServer();
+    const audit = path.join(server.runtimeDir, 'audit.log');
+    const elsewhere = path.join(await tempRuntimeDir(), 'outside.log');
+    await rename(audit, elsewhere);
+    await symlink(elsewhere, audit);
+    const res = await server.gql(activate('gold'));
+    expect(res.status).toBe(503);
+    expect(res.body.errors?.[0]?.extensions).toMatchObject({ code: 'CONFIG_WRITE_FAILED', step: 'audit open', errno: 'ERUNTIMEFILE' });
+    const failed = at(ERROR).find((l) => l.err?.type === 'ConfigWriteError');
+    expect(failed?.msg).toMatch(
+      /^config could not be written \(audit open: ERUNTIMEFILE: audit\.log is a symbolic link[^)]*\); answered 503 CONFIG_WRITE_FAILED, nothing changed$/,
+    );
   });
 
   it('redacts tokens and authorization headers, in both formats', () => {

@@ -1,6 +1,7 @@
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import { ConfigWriteError } from '../../config/errors.js';
+import { RuntimeFileRefusedError } from '../../fs/runtime-file.js';
 import type { Logger } from '../../log.js';
 import { isDocumentedRefusal } from '../errors.js';
 import type { RequestScope } from '../request-scope.js';
@@ -26,9 +27,12 @@ export function requestLogPlugin(fallback: Logger): { plugin: Plugin; wasLogged(
     const logger = (context as Partial<RequestScope> | undefined)?.log ?? fallback;
     if (cause instanceof ConfigWriteError) {
       // Documented, not masked: the client heard 503 CONFIG_WRITE_FAILED with the step and errno.
+      // The file and what is wrong with it, for the operator: a refused runtime file's errno alone
+      // (ERUNTIMEFILE) named neither ("audit.log is a symbolic link ...").
+      const why = cause.cause instanceof RuntimeFileRefusedError ? `: ${cause.cause.message}` : '';
       logger.error(
         { err: cause, step: cause.step, errno: cause.errno },
-        `config could not be written (${cause.step}${cause.errno ? `: ${cause.errno}` : ''}); answered 503 CONFIG_WRITE_FAILED, nothing changed`,
+        `config could not be written (${cause.step}${cause.errno ? `: ${cause.errno}` : ''}${why}); answered 503 CONFIG_WRITE_FAILED, nothing changed`,
       );
     } else if (isDocumentedRefusal(error)) {
       logger.debug(`refused: ${(cause as Error).name}: ${(cause as Error).message}`);
