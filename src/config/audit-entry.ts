@@ -62,7 +62,8 @@ const SYSTEM_NOTES: Record<string, string> = {
  * changes a version but writes only the last one's config (nobody in the group was answered); or a
  * hand edit raised `version` by more than one while the server was stopped.
  */
-function skipped(lastAudited: number, recovered: number): string {
+/** The versions between the last audited one and a recovered one (written, never audited: a crash or an undone write). */
+export function skipped(lastAudited: number, recovered: number): string {
   return recovered - lastAudited === 2 ? `${lastAudited + 1}` : `${lastAudited + 1}-${recovered - 1}`;
 }
 

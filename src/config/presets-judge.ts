@@ -1,5 +1,5 @@
 import { type PresetDefinition, presetChanges, type StrategyRegistry, strategySetOf } from '../registry/index.js';
-import type { AuditEntry } from './audit-entry.js';
+import { type AuditEntry, skipped } from './audit-entry.js';
 import { digestOf } from './digest.js';
 import { ConfigFileError } from './errors.js';
 import { type PresetsContent, parsePresetsFile } from './presets-file.js';
@@ -123,10 +123,14 @@ export function presetsSystemEntry(
   config: RuntimeConfig,
   time: Date,
 ): AuditEntry {
+  // What is not known, and why: a recovery's set before it is not recorded (the crash came before its
+  // audit line); a hand edit with no set before it was made while no server ran.
   const note =
-    before === null && operation !== 'baseline'
-      ? `${SYSTEM_NOTES[operation]}; changed while no server was running, so what changed is not known`
-      : SYSTEM_NOTES[operation];
+    before !== null || operation === 'baseline'
+      ? SYSTEM_NOTES[operation]
+      : operation === 'recovery'
+        ? `${SYSTEM_NOTES[operation]}; what changed is not known (the set before it was not recorded)`
+        : `${SYSTEM_NOTES[operation]}; changed while no server was running, so what changed is not known`;
   return presetsAuditEntry({
     time,
     actor: operation === 'handEdit' ? 'file' : 'system',
@@ -134,7 +138,14 @@ export function presetsSystemEntry(
     current,
     before: operation === 'baseline' ? [] : before,
     config,
-    details: { note, ...(last && { previousAuditedVersion: last.version }) },
+    details: {
+      note,
+      ...(last && { previousAuditedVersion: last.version }),
+      // As the config's recovery line says them: the versions written and never audited.
+      ...(operation === 'recovery' &&
+        last &&
+        current.version - last.version > 1 && { skippedVersions: skipped(last.version, current.version) }),
+    },
   });
 }
 

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type FileConfigStore, KEPT_PRESETS_FILE } from '../../src/config/file-store.js';
@@ -391,6 +391,30 @@ presets:
 }
 
 describe('presets by hand edit (file store)', () => {
+  it('a set written and never audited (a crash between the two) gets a recovery line that names the skipped versions and says what is not known', async () => {
+    const first = await startTestServer({ runner: false });
+    await first.gql(UPSERT, { input: GOLD_FAST });
+    await first.close();
+    // What a crash leaves: the file at a later version than the trail's last entry (1), no line for it.
+    const text = await readFile(presetsFile(first), 'utf8');
+    await writeFile(presetsFile(first), text.replace('version: 1', 'version: 3').replace('Gold Trend (fast)', 'Gold Trend (faster)'));
+    const second = await startTestServer({ runtimeDir: first.runtimeDir, runner: false });
+    const lines = (await readFile(path.join(first.runtimeDir, 'audit.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.subject === 'PRESETS').at(-1)).toMatchObject({
+      operation: 'recovery',
+      version: 3,
+      details: {
+        note: 'this presets version was written but not audited (a crash between the two): who made it is unknown; what changed is not known (the set before it was not recorded)',
+        previousAuditedVersion: 1,
+        skippedVersions: '2',
+      },
+    });
+    expect((await second.gql('{ status { presetsVersion } }')).body.data?.status.presetsVersion).toBe(3);
+  });
+
   it('a kept-out edit survives a restart: the presets in force are kept beside it, so serve starts and runs them (it exited 78)', async () => {
     const runner = { heartbeatMs: 200, feed: fixedFeed(fixedGoldCandles()) };
     const first = await startTestServer({ runner });
