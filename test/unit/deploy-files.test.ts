@@ -29,6 +29,31 @@ describe('Dockerfile', () => {
     expect(runtime).toContain('COPY --from=build /src/dist ./dist');
   });
 
+  it('every file a COPY takes from the build context is in the context (.dockerignore does not leave it out)', () => {
+    // .dockerignore's patterns as written here: names at the root, and `*.ext`.
+    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    const excludes = (source: string) =>
+      ignored.some((p) => (p.startsWith('*.') ? source.endsWith(p.slice(1)) : source === p || source.startsWith(`${p}/`)));
+    const sources = instructions
+      .filter((l) => l.startsWith('COPY ') && !l.startsWith('COPY --from='))
+      .flatMap((l) => l.split(/\s+/).slice(1, -1));
+    expect(sources).toEqual([
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'scripts',
+      'src',
+      'package.json',
+      'package-lock.json',
+      'bin',
+    ]);
+    // `COPY scripts` failed the build ("/scripts": not found) while .dockerignore still excluded it.
+    expect(sources.filter(excludes)).toEqual([]);
+  });
+
   it('runs as a non-root user, the runtime directory a volume, a HEALTHCHECK on /health, SIGTERM, serve on all interfaces', () => {
     const runtime = stage('runtime');
     const user = runtime.findIndex((l) => l.startsWith('USER '));
