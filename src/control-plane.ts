@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { fileTokenStore } from './auth/file-token-store.js';
 import type { TokenStore } from './auth/token-store.js';
 import { type AdminToken, type Authenticator, loadAdminToken, scopedAuthenticator } from './auth/tokens.js';
+import type { AuditEntry } from './config/audit-entry.js';
 import { ConfigFileError } from './config/errors.js';
 import { type FileConfigStore, openFileConfigStore } from './config/file-store.js';
 import type { ConfigStore } from './config/store.js';
@@ -11,7 +12,7 @@ import type { FileSystem } from './fs/file-system.js';
 import type { RuntimeFileLimits } from './fs/runtime-file.js';
 import { LOCK_STALE_MS, type LockHolder } from './lock.js';
 import type { Logger } from './log.js';
-import { defaultRegistry, type StrategyRegistry } from './registry/index.js';
+import { defaultRegistry, type StrategyRegistry, shownValue } from './registry/index.js';
 import type { CandleFeed } from './runner/feed.js';
 import { RunnerFleet } from './runner/fleet.js';
 import { DEFAULT_HEARTBEAT_MS, Runner } from './runner/runner.js';
@@ -105,6 +106,21 @@ export interface ControlPlane {
   start(): Promise<void>;
   /** Stops the runner, ends subscriptions, closes the store and releases the locks. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** `config version 5: activateStrategy by ci-deploy (activeStrategyKey: "momentum" -> "gold")`, for the process log. */
+function acceptedChangeLine(entry: AuditEntry, source: 'commit' | 'replica'): string {
+  const fields = Object.entries(entry.changes ?? {});
+  const shown = fields
+    .slice(0, 3)
+    .map(([field, change]) => {
+      const { before, after } = (change ?? {}) as { before?: unknown; after?: unknown };
+      return `${field}: ${shownValue(before)} -> ${shownValue(after)}`;
+    })
+    .join('; ');
+  const more = fields.length > 3 ? `; and ${fields.length - 3} more` : '';
+  const where = source === 'replica' ? ', through another replica' : '';
+  return `${entry.subject === 'PRESETS' ? 'presets' : 'config'} version ${entry.version}: ${entry.operation} by ${entry.actor}${where}${fields.length > 0 ? ` (${shown}${more})` : ''}`;
 }
 
 /**
@@ -218,6 +234,9 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       );
     if (event.type === 'changed' && event.source === 'handEdit')
       logger.info(`config changed${fromOutside}; now in force: version ${event.current.config.version} (${event.current.digest})`);
+    // Who changed what, in the process log too (journald, docker logs), not only in the audit trail.
+    if (api && (event.type === 'changed' || event.type === 'presetsChanged') && event.source !== 'handEdit' && event.audit)
+      logger.info(acceptedChangeLine(event.audit, event.source));
     if (event.type === 'valid') logger.info('config is valid again');
     if (event.type === 'presetsInvalid')
       logger.warn(`presets are not in force; keeping version ${store.state().presets.version} of the set.\n${event.error.message}`);

@@ -97,7 +97,9 @@ export function refusalsAtDebug(logger: Logger): YogaLogger {
     };
   const error = at('error');
   return {
-    debug: at('debug'),
+    // Yoga's own DEBUG lines ("Parsing request to extract GraphQL parameters") name no request and
+    // say nothing of it: the adapter's access line (request id, status, ms) says what happened.
+    debug: () => {},
     info: at('info'),
     warn: at('warn'),
     error: (...args: unknown[]) => {

@@ -313,7 +313,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     security.allowedHostnames ?? (isLoopbackAddress(options.host) ? [...LOOPBACK_HOSTNAMES, options.host] : undefined);
   const chain: Step[] = [
     requestIdStep(plane.logger),
-    requestMetricsStep({ routes: routes.map((r) => r.path), record: metrics.request }),
+    requestMetricsStep({ routes: routes.map((r) => r.path), record: metrics.request, accessLog: plane.logger.isLevelEnabled('debug') }),
     guardStep(refuse),
     hostCheckStep(refuse, { allowedHostnames }),
     authFailureLimitStep(refuse, {

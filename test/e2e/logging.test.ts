@@ -77,6 +77,25 @@ describe('the server log', () => {
     );
   });
 
+  it("one DEBUG access line per request, with the caller's request id; an accepted change at INFO, who and what; no yoga line without a request id", async () => {
+    const { server, lines } = await loggedServer();
+    const res = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}`, 'x-request-id': 'deploy-42' },
+      body: JSON.stringify({ query: activate('gold') }),
+    });
+    expect(res.status).toBe(200);
+    const mine = lines().filter((l) => l.reqId === 'deploy-42');
+    expect(mine.find((l) => l.msg === 'POST /graphql 200')).toMatchObject({ level: DEBUG, method: 'POST', path: '/graphql', status: 200 });
+    expect(mine.find((l) => l.msg === 'POST /graphql 200')?.ms).toEqual(expect.any(Number));
+    expect(lines().find((l) => l.msg.startsWith('config version 2:'))).toMatchObject({
+      level: 30,
+      msg: 'config version 2: activateStrategy by admin (activeStrategyKey: "momentum" -> "gold")',
+    });
+    // Every line about a request carries its id: yoga's own debug lines did not.
+    expect(lines().filter((l) => /Parsing request|Processing GraphQL Parameters/.test(l.msg))).toEqual([]);
+  });
+
   it('redacts tokens and authorization headers, in both formats', () => {
     const raw: string[] = [];
     const json = createLogger({ destination: { write: (line) => raw.push(line) } });
