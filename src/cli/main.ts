@@ -12,10 +12,29 @@ function commandPath(command: Command): string {
   return names.join(' ');
 }
 
+/**
+ * Whether `serve` or `runner` would log in JSON (its --log-format, else CONTROL_PLANE_LOG_FORMAT,
+ * else json off a terminal): its usage errors are then log lines too, so the one line that says why
+ * the service does not start reaches a log shipper parsing the journal as JSON.
+ */
+function logsInJson(argv: readonly string[], io: CliIo): boolean {
+  let flag: string | undefined;
+  argv.forEach((arg, i) => {
+    if (arg === '--log-format') flag = argv[i + 1];
+    else if (arg.startsWith('--log-format=')) flag = arg.slice('--log-format='.length);
+  });
+  const format = (flag ?? (io.env.CONTROL_PLANE_LOG_FORMAT || undefined))?.trim().toLowerCase();
+  return format === undefined ? io.stderr.isTTY !== true : format === 'json';
+}
+
 /** One line saying what is wrong, one saying where to read more: never the whole help (under --json, also as JSON on stdout). */
-function usageError(io: CliIo, command: Command, message: string, json: boolean): number {
+function usageError(io: CliIo, command: Command, message: string, json: boolean, argv: readonly string[] = []): number {
   const path = commandPath(command);
   if (json) printJsonError(io, 'USAGE', `${path}: ${message}`);
+  if (['stratctl serve', 'stratctl runner'].includes(path) && logsInJson(argv, io)) {
+    io.stderr.write(`${JSON.stringify({ level: 60, time: Date.now(), exitCode: EXIT.usage, msg: `${path}: ${message} (see ${path} --help)` })}\n`);
+    return EXIT.usage;
+  }
   io.stderr.write(`${path}: ${message}\nsee ${path} --help\n`);
   return EXIT.usage;
 }
@@ -106,9 +125,9 @@ export async function runCli(argv: readonly string[], ioOverrides: Partial<CliIo
           );
         return EXIT.usage;
       }
-      return usageError(io, where, err.message.replace(/^error: /, ''), json);
+      return usageError(io, where, err.message.replace(/^error: /, ''), json, argv);
     }
-    if (err instanceof UsageError) return usageError(io, where, err.message, json);
+    if (err instanceof UsageError) return usageError(io, where, err.message, json, argv);
     if (json) printJsonError(io, 'INTERNAL_ERROR', `${commandPath(where)}: unexpected error: ${(err as Error).message}`);
     io.stderr.write(`${commandPath(where)}: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
     return EXIT.unexpected;

@@ -62,8 +62,22 @@ export function isEtcdStoreUrl(store: string): boolean {
   return store.startsWith('etcd://');
 }
 
-/** Parses an etcd store URL; throws EtcdUrlError saying what is wrong. */
-export function parseEtcdStoreUrl(url: string): EtcdStoreUrl {
+/**
+ * A store URL as a message may quote it: credentials someone put in it (`etcd://user:pw@host/...`)
+ * are left out, so they never reach a log or a terminal. (They are refused: see --etcd-user.)
+ */
+export function shownStoreUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, '$1<credentials removed>@');
+}
+
+/** Parses an etcd store URL; throws EtcdUrlError saying what is wrong (never quoting credentials). */
+export function parseEtcdStoreUrl(text: string): EtcdStoreUrl {
+  const url = shownStoreUrl(text);
+  if (url !== text) {
+    throw new EtcdUrlError(
+      `"${url}": credentials do not go in the URL (it is logged and shown): give them with CONTROL_PLANE_ETCD_USER and CONTROL_PLANE_ETCD_PASSWORD`,
+    );
+  }
   if (!isEtcdStoreUrl(url)) {
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
     throw new EtcdUrlError(

@@ -324,6 +324,22 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     expect(await child.exited).toBe(2);
     expect(child.stderr()).toBe('stratctl serve: --port: "eighty" is not a port (must be a number)\nsee stratctl serve --help\n');
   });
+
+  it('2 under json logs (the unit and the image): the usage error is a JSON log line too, and a store URL is never quoted with its credentials', async () => {
+    for (const [args, env] of [
+      [['serve', '--port', 'eighty', '--log-format', 'json'], {}],
+      [['runner', '--store', 'etcd://scp:hunter2secret@127.0.0.1:2379/scp'], { CONTROL_PLANE_LOG_FORMAT: 'json' }],
+    ] as const) {
+      const child = spawnStratctl([...args], env);
+      expect(await child.exited).toBe(2);
+      const lines = child.stderr().trimEnd().split('\n');
+      expect(lines).toHaveLength(1);
+      const line = JSON.parse(lines[0] as string);
+      expect(line).toMatchObject({ level: 60, exitCode: 2, time: expect.any(Number) });
+      expect(line.msg).toMatch(new RegExp(`^stratctl ${args[0]}: .* \\(see stratctl ${args[0]} --help\\)$`));
+      expect(child.stderr()).not.toContain('hunter2secret');
+    }
+  });
 });
 
 // DESIGN's start order (locks, config, port; only then files): createControlPlane brings it (the

@@ -52,7 +52,7 @@ describe('parseEtcdStoreUrl', () => {
     ['etcd://[::1/scp', /closing "\]"/],
     ['etcd://[nothex]:1/scp', /not an IPv6 address/],
     ['etcd://a_b:1/scp', /not a host name/],
-    ['etcd://user@a:1/scp', /no user, query/],
+    ['etcd://user@a:1/scp', /credentials do not go in the URL/],
     ['etcd://a:1/scp?x=1', /no user, query/],
     ['etcd://a:1/s%2Fp', /no user, query/],
     ['etcd://a:1/../x', /may hold only/],
@@ -62,5 +62,23 @@ describe('parseEtcdStoreUrl', () => {
   ])('refuses %s', (url, message) => {
     expect(() => parseEtcdStoreUrl(url)).toThrow(EtcdUrlError);
     expect(() => parseEtcdStoreUrl(url)).toThrow(message);
+  });
+
+  it.each([
+    'etcd://user:hunter2secret@127.0.0.1:2379/scp',
+    'etcd://hunter2secret@a:1/scp',
+    'https://user:hunter2secret@a:1/scp',
+    'etcd://u:hunter2secret@a:1,b:2/scp?x=1',
+  ])('never quotes credentials put in the URL: %s', (url) => {
+    const message = (() => {
+      try {
+        parseEtcdStoreUrl(url);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'accepted';
+    })();
+    expect(message).toContain('<credentials removed>@');
+    expect(message).not.toContain('hunter2secret');
   });
 });
