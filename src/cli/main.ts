@@ -32,7 +32,9 @@ function usageError(io: CliIo, command: Command, message: string, json: boolean,
   const path = commandPath(command);
   if (json) printJsonError(io, 'USAGE', `${path}: ${message}`);
   if (['stratctl serve', 'stratctl runner'].includes(path) && logsInJson(argv, io)) {
-    io.stderr.write(`${JSON.stringify({ level: 60, time: Date.now(), exitCode: EXIT.usage, msg: `${path}: ${message} (see ${path} --help)` })}\n`);
+    io.stderr.write(
+      `${JSON.stringify({ level: 60, time: Date.now(), exitCode: EXIT.usage, msg: `${path}: ${message} (see ${path} --help)` })}\n`,
+    );
     return EXIT.usage;
   }
   io.stderr.write(`${path}: ${message}\nsee ${path} --help\n`);
