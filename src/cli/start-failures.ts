@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { EtcdAuthenticationFailedError, EtcdPermissionDeniedError, EtcdRoleNotGrantedError } from 'etcd3';
 import { ConfigFileError, StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
 import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { LockHeldError } from '../lock.js';
 import { FeedError } from '../runner/feed.js';
 import { RuntimeDirMigratingError, RuntimeDirMovedError, RuntimeDirNotWritableError } from '../runtime-dir.js';
+import { isAccessRefusal } from '../store-etcd/gateway.js';
 import { RunnerIdInUseError } from '../store-etcd/runners.js';
 import { isEtcdStoreUrl } from '../store-etcd/url.js';
 import { UsageError } from '../usage-error.js';
@@ -42,12 +42,6 @@ function unknownKeyHint(file: string, problems: readonly { message: string }[]):
   return ` ${key} is neither a static strategy nor a preset in ${presets}: if a change to the presets removed it, put it back there, or name another strategy here.`;
 }
 
-/** etcd refused this client: its user or password, or the user's rights on the prefix. */
-function isAccessRefusal(err: unknown): boolean {
-  const cause = (err as Error).cause;
-  return [EtcdAuthenticationFailedError, EtcdPermissionDeniedError, EtcdRoleNotGrantedError].some((kind) => cause instanceof kind);
-}
-
 /**
  * Why a start failed -> DESIGN's serve exit code and what to tell the operator, in one table, first
  * match wins: 2 usage, 73 runtime dir not writable, 75 runtime dir in use (the holder's pid), 78 invalid
@@ -63,6 +57,14 @@ const RULES: {
   { matches: (err) => err instanceof UsageError, code: EXIT.usage, message: (err) => (err as Error).message },
   { matches: (err) => err instanceof FeedError, code: EXIT.usage, message: (err) => `cannot open the feed: ${(err as Error).message}` },
   {
+    // etcd refused the user, password or rights: a setting (a restart would not fix it, so 2, which a
+    // service manager does not restart on).
+    matches: (err) => (err instanceof StoreUnavailableError || err instanceof StoreRefusedError) && isAccessRefusal((err as Error).cause),
+    code: EXIT.usage,
+    message: (err) =>
+      `cannot start: etcd refused the request (${(err as StoreUnavailableError).detail}); check CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD and that user's role on the store's prefix (its keys begin with "/<prefix>/")`,
+  },
+  {
     // etcd unreachable at start: not a crash, but no DESIGN code either; the message says what to do.
     matches: (err) => err instanceof StoreUnavailableError,
     code: EXIT.unexpected,
@@ -70,14 +72,6 @@ const RULES: {
       const { detail } = err as StoreUnavailableError;
       return `cannot start: ${(err as Error).message}${detail ? ` (${detail})` : ''}; check --store and that etcd is reachable, then start again`;
     },
-  },
-  {
-    // etcd refused the user, password or rights: a setting (a restart would not fix it, so 2, which a
-    // service manager does not restart on).
-    matches: (err) => err instanceof StoreRefusedError && isAccessRefusal(err),
-    code: EXIT.usage,
-    message: (err) =>
-      `cannot start: etcd refused the request (${(err as StoreRefusedError).detail}); check CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD and that user's role on the store's prefix`,
   },
   {
     // Any other refusal (a call etcd judged invalid) was not anticipated: 1, with its stack.

@@ -12,8 +12,10 @@ import {
 import {
   Etcd3,
   EtcdAuthenticationFailedError,
+  EtcdInvalidAuthTokenError,
   EtcdPermissionDeniedError,
   EtcdRoleNotGrantedError,
+  EtcdUserNotFoundError,
   GRPCAlreadyExistsError,
   GRPCFailedPreconditionError,
   GRPCInvalidArgumentError,
@@ -54,6 +56,27 @@ const REFUSALS = [
 
 function refusedByEtcd(err: unknown): err is Error {
   return REFUSALS.some((kind) => err instanceof kind);
+}
+
+/**
+ * etcd refused this process's credentials or rights: a wrong user or password (a password rotated
+ * under a running replica), auth switched on with no user given ("user name is empty"), a role
+ * revoked. At start that is a setting to fix (serve exits 2); at run time the replica can no longer
+ * use its store: it counts as unavailable (503 UNAVAILABLE, /ready 503, out of the load balancer),
+ * not as an unexpected 500 that left it "ready" while every write failed.
+ */
+export function isAccessRefusal(err: unknown): boolean {
+  if (
+    [
+      EtcdAuthenticationFailedError,
+      EtcdPermissionDeniedError,
+      EtcdRoleNotGrantedError,
+      EtcdUserNotFoundError,
+      EtcdInvalidAuthTokenError,
+    ].some((kind) => err instanceof kind)
+  )
+    return true;
+  return err instanceof GRPCInvalidArgumentError && /user name is empty|auth/.test(err.message);
 }
 
 /** What each etcd call is given: gRPC's deadline. */
@@ -196,6 +219,7 @@ export class EtcdGateway {
           }
         }
         if (err instanceof CallTimeoutError && unsent !== undefined) throw this.lost(operation, unsent);
+        if (isAccessRefusal(err)) throw this.lost(operation, err);
         if (refusedByEtcd(err)) {
           // etcd answered: it is reachable, and this call is wrong as it stands (not "try again later").
           this.contact();
@@ -227,11 +251,13 @@ export class EtcdGateway {
     const why =
       isBrokenCircuitError(cause) || neverSent(cause)
         ? 'no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall)'
-        : cause instanceof Error
-          ? cause.message
-          : cause === undefined
-            ? 'no answer'
-            : String(cause);
+        : isAccessRefusal(cause)
+          ? `etcd refused this process's credentials or rights: ${(cause as Error).message}`
+          : cause instanceof Error
+            ? cause.message
+            : cause === undefined
+              ? 'no answer'
+              : String(cause);
     return new StoreUnavailableError(2, { cause, detail: `${operation} on ${this.location} failed (${why})` });
   }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Etcd3, Range } from 'etcd3';
 import { afterEach, expect, it } from 'vitest';
-import { StoreRefusedError, StoreUnavailableError } from '../../src/config/errors.js';
+import { StoreUnavailableError } from '../../src/config/errors.js';
 import { describeWithEtcd, makeTlsFiles, startEtcd } from '../helpers/etcd.js';
 import { freshPrefix, openReplica, setScanInterval } from '../helpers/etcd-stores.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
@@ -54,13 +54,16 @@ describeWithEtcd('etcd store over TLS with client certificates and etcd users', 
     const wrongPassword = await openReplica(cluster, prefix, { tls: files, auth: { username: 'scp', password: 'wrong' } }).catch(
       (err: unknown) => err,
     );
-    expect(wrongPassword).toBeInstanceOf(StoreRefusedError);
-    expect((wrongPassword as StoreRefusedError).detail).toMatch(/authentication failed/i);
+    // The replica cannot use its store: unavailable (503, /ready 503), in words that say why.
+    expect(wrongPassword).toBeInstanceOf(StoreUnavailableError);
+    expect((wrongPassword as StoreUnavailableError).detail).toMatch(
+      /etcd refused this process's credentials or rights: .*authentication failed/i,
+    );
     const noRights = await openReplica(cluster, 'elsewhere', { tls: files, auth: { username: 'scp', password: 'scp-password' } }).catch(
       (err: unknown) => err,
     );
-    expect(noRights).toBeInstanceOf(StoreRefusedError);
-    expect((noRights as StoreRefusedError).detail).toMatch(/permission denied/i);
+    expect(noRights).toBeInstanceOf(StoreUnavailableError);
+    expect((noRights as StoreUnavailableError).detail).toMatch(/etcd refused this process's credentials or rights: .*permission denied/i);
     // serve with the wrong password: exit 2 (a setting; a service manager does not restart on it), saying what to check.
     const serve = spawnStratctl(
       [
@@ -83,6 +86,26 @@ describeWithEtcd('etcd store over TLS with client certificates and etcd users', 
     expect(await serve.exited).toBe(2);
     expect(serve.stderr()).toMatch(/cannot start: etcd refused the request \(.*authentication failed.*\); check CONTROL_PLANE_ETCD_USER/);
     expect(serve.stderr()).not.toMatch(/unavailable|try again/i);
+    // The password rotated under the running replica (as root): its writes are unavailable (the API's
+    // 503, not a 500 that left it ready), and it counts as disconnected (/ready 503) until restarted with it.
+    const root = new Etcd3({
+      hosts: cluster.hosts.map((h) => `https://${h}`),
+      credentials: {
+        rootCertificate: await readFile(tls.caFile),
+        certChain: await readFile(tls.clientCertFile),
+        privateKey: await readFile(tls.clientKeyFile),
+      },
+      auth: { username: 'root', password: 'root-password' },
+    });
+    try {
+      await root.user('scp').setPassword('rotated-password');
+    } finally {
+      root.close();
+    }
+    const rotated = await a.config.commit(setScanInterval(34)).catch((err: unknown) => err);
+    expect(rotated).toBeInstanceOf(StoreUnavailableError);
+    expect((rotated as StoreUnavailableError).detail).toMatch(/etcd refused this process's credentials or rights/);
+    expect(a.config.info().connected).toBe(false);
     // Plain gRPC to a TLS member does not connect.
     await expect(
       openReplica(cluster, prefix, { auth: { username: 'scp', password: 'scp-password' }, callTimeoutMs: 500 }),

@@ -1,4 +1,4 @@
-import { EtcdPermissionDeniedError, GRPCInvalidArgumentError } from 'etcd3';
+import { EtcdAuthenticationFailedError, EtcdPermissionDeniedError, GRPCFailedPreconditionError, GRPCInvalidArgumentError } from 'etcd3';
 import { describe, expect, it } from 'vitest';
 import { StoreRefusedError, StoreUnavailableError } from '../../src/config/errors.js';
 import { EtcdGateway } from '../../src/store-etcd/gateway.js';
@@ -25,7 +25,34 @@ describe('etcd gateway: which failed calls are sent again within the deadline', 
     }
   });
 
-  it('a call etcd answered with a refusal (invalid argument, permission denied) is not unavailability: named, not retried, still connected', async () => {
+  it("a refusal of this process's credentials or rights is unavailability (the replica cannot use its store): 503, disconnected, not retried", async () => {
+    const gateway = gatewayFor();
+    let attempts = 0;
+    try {
+      for (const refusal of [
+        new EtcdPermissionDeniedError('etcdserver: permission denied'),
+        new EtcdAuthenticationFailedError('etcdserver: authentication failed, invalid user ID or password'),
+        new GRPCInvalidArgumentError('3 INVALID_ARGUMENT: etcdserver: user name is empty'),
+      ]) {
+        const failed = await gateway
+          .call('commit', async () => {
+            attempts += 1;
+            throw refusal;
+          })
+          .catch((err: unknown) => err);
+        expect(failed).toBeInstanceOf(StoreUnavailableError);
+        expect((failed as StoreUnavailableError).detail).toBe(
+          `commit on etcd://127.0.0.1:1/unit/ failed (etcd refused this process's credentials or rights: ${refusal.message})`,
+        );
+        expect(gateway.connected).toBe(false);
+      }
+      expect(attempts).toBe(3);
+    } finally {
+      gateway.close();
+    }
+  });
+
+  it('a call etcd answered with a refusal (invalid argument, failed precondition) is not unavailability: named, not retried, still connected', async () => {
     const gateway = gatewayFor();
     let attempts = 0;
     const disconnects: boolean[] = [];
@@ -33,7 +60,7 @@ describe('etcd gateway: which failed calls are sent again within the deadline', 
     try {
       for (const refusal of [
         new GRPCInvalidArgumentError('3 INVALID_ARGUMENT: etcdserver: duplicate key given in txn request'),
-        new EtcdPermissionDeniedError('etcdserver: permission denied'),
+        new GRPCFailedPreconditionError('9 FAILED_PRECONDITION: etcdserver: requested lease not found'),
       ]) {
         const failed = await gateway
           .call('commit', async () => {
