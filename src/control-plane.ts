@@ -238,6 +238,11 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     if (api && (event.type === 'changed' || event.type === 'presetsChanged') && event.source !== 'handEdit' && event.audit)
       logger.info(acceptedChangeLine(event.audit, event.source));
     if (event.type === 'valid') logger.info('config is valid again');
+    // The outage's start and end in the log (status.store and /ready say it while it lasts).
+    if (event.type === 'connection') {
+      if (event.connected) logger.info(`config store reachable again (${store.info().location})`);
+      else logger.warn(`config store unreachable (${store.info().location}): writes are refused until it answers again`);
+    }
     if (event.type === 'presetsInvalid')
       logger.warn(`presets are not in force; keeping version ${store.state().presets.version} of the set.\n${event.error.message}`);
     if (event.type === 'presetsChanged') {

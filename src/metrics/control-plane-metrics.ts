@@ -5,7 +5,7 @@ import type { RunnerHealth, RunnerState } from '../runner/state.js';
 
 /** What the domain metrics are read from: the plane's store and its view of the runners. */
 export interface MetricsSources {
-  readonly store: Pick<ConfigStore, 'state' | 'subscribe' | 'problem' | 'strategiesProblem'>;
+  readonly store: Pick<ConfigStore, 'state' | 'subscribe' | 'problem' | 'strategiesProblem' | 'info'>;
   readonly runners: Pick<RunnerFleet, 'views' | 'subscribe'>;
 }
 
@@ -73,6 +73,14 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
     collect() {
       this.set({ subject: 'config' }, store.problem() ? 1 : 0);
       this.set({ subject: 'presets' }, store.strategiesProblem() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'control_plane_store_connected',
+    help: '1 while this process reaches its config store (the file store: always 1); 0 through an etcd outage, or while etcd refuses its credentials. Alert on 0: writes are refused meanwhile.',
+    registers,
+    collect() {
+      this.set(store.info().connected ? 1 : 0);
     },
   });
   new Gauge({

@@ -27,11 +27,13 @@ function fakePlane() {
   let current = config(1, 'sha256:one');
   let presetsVersion = 0;
   let problems: { config: unknown; presets: unknown } = { config: null, presets: null };
+  let connected = true;
   return {
     store: {
       state: () => ({ config: current, presets: { version: presetsVersion, digest: 'sha256:p', presets: [] } }) as never,
       problem: () => problems.config as never,
       strategiesProblem: () => problems.presets as never,
+      info: () => ({ kind: 'ETCD' as const, location: 'etcd://a:1/p/', connected, lastContactAt: null }),
       subscribe: (l: (e: StoreEvent) => void) => {
         storeListeners.add(l);
         return () => storeListeners.delete(l);
@@ -55,6 +57,10 @@ function fakePlane() {
       presetsVersion = version;
       problems = { ...problems, presets: problem };
       if (problem) for (const l of storeListeners) l({ type: 'presetsInvalid', error: problem as never });
+    },
+    /** The store reachable or not (etcd away, or its credentials refused). */
+    reach(reachable: boolean) {
+      connected = reachable;
     },
     configProblem(problem: unknown) {
       problems = { ...problems, config: problem };
@@ -87,6 +93,11 @@ describe('control-plane metrics (alone, fake store and fleet)', () => {
         (await value(registry, 'control_plane_store_problem')).map((v) => [(v.labels as { subject: string }).subject, v.value]),
       );
     expect(await problems()).toEqual({ config: 0, presets: 0 });
+    expect((await value(registry, 'control_plane_store_connected'))[0]?.value).toBe(1);
+    plane.reach(false);
+    expect((await value(registry, 'control_plane_store_connected'))[0]?.value).toBe(0);
+    plane.reach(true);
+    expect((await value(registry, 'control_plane_store_connected'))[0]?.value).toBe(1);
     expect((await value(registry, 'control_plane_presets_version'))[0]?.value).toBe(0);
     expect((await value(registry, 'control_plane_presets_errors_total'))[0]?.value).toBe(0);
 
@@ -101,6 +112,11 @@ describe('control-plane metrics (alone, fake store and fleet)', () => {
     plane.presets(4, null);
     plane.configProblem(null);
     expect(await problems()).toEqual({ config: 0, presets: 0 });
+    expect((await value(registry, 'control_plane_store_connected'))[0]?.value).toBe(1);
+    plane.reach(false);
+    expect((await value(registry, 'control_plane_store_connected'))[0]?.value).toBe(0);
+    plane.reach(true);
+    expect((await value(registry, 'control_plane_store_connected'))[0]?.value).toBe(1);
     expect((await value(registry, 'control_plane_presets_version'))[0]?.value).toBe(4);
   });
 
