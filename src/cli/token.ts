@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { fileTokenStore } from '../auth/file-token-store.js';
 import { isScope } from '../auth/scopes.js';
@@ -11,6 +12,7 @@ import { resolveStoreSettings, type StoreFlags, type StoreSettings } from '../st
 import { UsageError } from '../usage-error.js';
 import { requireExistingRuntimeDir } from './existing-runtime-dir.js';
 import { EXIT } from './exit-codes.js';
+import type { CommandContext } from './io.js';
 import { printJsonError } from './json-output.js';
 import { type Action, stringFlag } from './program.js';
 
@@ -20,6 +22,23 @@ async function openTokens(runtimeDir: string, store: StoreSettings): Promise<Tok
   const { openEtcdStores } = await import('../store-etcd/index.js');
   const stores = await openEtcdStores(store.url, { registry: defaultRegistry, tls: store.tls, auth: store.auth });
   return { ...stores.tokens, close: () => stores.close() };
+}
+
+/**
+ * `sudo stratctl token create` in the runtime directory of a service that runs as its own user wrote
+ * tokens.yaml as root, mode 0600: the service could not read it, and every named token was refused
+ * while the command said "created". Run as root on a directory another user owns, the command acts
+ * as that user (its uid and gid), so what it writes is the service's, and the service's files pass
+ * the ownership check (a secret must be the reader's own).
+ */
+function actAsRuntimeDirOwner(runtimeDir: string, ctx: CommandContext): void {
+  if (process.getuid?.() !== 0 || !process.setuid || !process.setgid) return;
+  const { uid, gid } = statSync(runtimeDir);
+  if (uid === 0) return;
+  process.setgroups?.([gid]);
+  process.setgid(gid);
+  process.setuid(uid);
+  ctx.warn(`stratctl token: running as the owner of ${runtimeDir} (uid ${uid}), so the server can read what this writes`);
 }
 
 /** `stratctl token create | list | revoke`: named tokens in <runtime-dir>/tokens.yaml, or in etcd with --store. */
@@ -35,6 +54,7 @@ export const token: Action = async (flags, args, ctx, command) => {
       requireExistingRuntimeDir(runtimeDir, "or create it first to prepare tokens before the server's first start");
       // A token made in a directory the deployment moved out of is one no server reads.
       await refuseMovedRuntimeDir(runtimeDir);
+      actAsRuntimeDirOwner(runtimeDir, ctx);
     }
     tokens = await openTokens(runtimeDir, store);
     switch (command.name()) {

@@ -1,6 +1,7 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { chown, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { spawnStratctl, startTestServer } from '../helpers/server.js';
 import { stratctl } from '../helpers/stratctl.js';
 
@@ -93,6 +94,26 @@ describe('stratctl token', () => {
     ).toEqual(names);
     for (const r of results) expect((await server.gql('{ status { configVersion } }', undefined, r.stdout.trim())).status).toBe(200);
   });
+});
+
+describe('stratctl token run as root', () => {
+  it.skipIf(process.getuid?.() !== 0)(
+    "on a runtime directory the service's own user owns: acts as that user, so tokens.yaml is the service's (root's, mode 0600, locked every named token out)",
+    async () => {
+      const dir = await tempRuntimeDir();
+      const service = 65534; // nobody: a service user that is not root
+      await chown(dir, service, service);
+      const created = await stratctlProcess(['token', 'create', '--name', 'svc', '--scope', 'read', '--runtime-dir', dir]);
+      expect(created.code, created.stderr).toBe(0);
+      expect(created.stderr).toContain(`running as the owner of ${dir} (uid ${service})`);
+      const file = await stat(path.join(dir, 'tokens.yaml'));
+      expect({ uid: file.uid, gid: file.gid, mode: file.mode & 0o777 }).toEqual({ uid: service, gid: service, mode: 0o600 });
+      // And again, on the file the service owns: root was refused ("belongs to uid 65534").
+      const listed = await stratctlProcess(['token', 'list', '--runtime-dir', dir]);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout).toMatch(/^svc\tread\t/);
+    },
+  );
 });
 
 describe('tokens.yaml', () => {
