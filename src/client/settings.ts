@@ -53,7 +53,12 @@ export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.Proc
   // An empty (or blank) variable is an unset one, as for the server's settings: `CONTROL_PLANE_URL=`
   // was refused as the URL "", and a blank CONTROL_PLANE_TOKEN was "used" while nothing was sent.
   const setting = (name: string) => envSetting(env, name);
-  const url = flags.url ?? setting('CONTROL_PLANE_URL') ?? DEFAULT_URL;
+  // No URL given: the server on this machine, at the port its own CONTROL_PLANE_PORT names when that
+  // is set here (`docker exec ... stratctl status` in a container started with -e CONTROL_PLANE_PORT).
+  const port = setting('CONTROL_PLANE_PORT');
+  const portNumber = port !== undefined && /^\d{1,5}$/.test(port.trim()) ? Number(port) : 0;
+  const local = portNumber >= 1 && portNumber <= 65535 ? `http://127.0.0.1:${portNumber}/graphql` : DEFAULT_URL;
+  const url = flags.url ?? setting('CONTROL_PLANE_URL') ?? local;
   let parsed: URL | null = null;
   try {
     parsed = new URL(url);

@@ -10,6 +10,18 @@ describe('stratctl client settings: an empty or blank variable is an unset one',
     expect(settings.url).toBe('http://127.0.0.1:8787/graphql');
   });
 
+  it('no URL given: the local server at CONTROL_PLANE_PORT when that is set (stratctl inside the container); the URL or --url still win', async () => {
+    const at = async (flags: { url?: string }, env: NodeJS.ProcessEnv) =>
+      (await resolveClientSettings({ 'runtime-dir': '/nonexistent', ...flags }, env)).url;
+    expect(await at({}, { CONTROL_PLANE_PORT: '9000' })).toBe('http://127.0.0.1:9000/graphql');
+    expect(await at({}, { CONTROL_PLANE_PORT: 'nine' })).toBe('http://127.0.0.1:8787/graphql');
+    expect(await at({}, { CONTROL_PLANE_PORT: '0' })).toBe('http://127.0.0.1:8787/graphql'); // "any free port": not one to call
+    expect(await at({}, { CONTROL_PLANE_PORT: '9000', CONTROL_PLANE_URL: 'http://127.0.0.1:7000/graphql' })).toBe(
+      'http://127.0.0.1:7000/graphql',
+    );
+    expect(await at({ url: 'http://127.0.0.1:6000/graphql' }, { CONTROL_PLANE_PORT: '9000' })).toBe('http://127.0.0.1:6000/graphql');
+  });
+
   it('a blank CONTROL_PLANE_TOKEN is no token: the runtime dir’s admin.token is used, and the source says so', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'scp-client-'));
     await writeFile(path.join(dir, 'admin.token'), 'file-token-0123456789abcdef\n');
