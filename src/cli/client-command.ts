@@ -55,6 +55,9 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
       return 'The request is over the server’s body limit: send less (a shorter value).';
     case 'BAD_USER_INPUT':
       return badInputHint(error.message);
+    case 'GRAPHQL_VALIDATION_FAILED':
+      // stratctl sends only documents it was built with: refused ones mean the server's API is another version's.
+      return `The server runs another version of the API than this stratctl (GET ${new URL('/version', settings.url).href} says which): use the stratctl that came with the server, or upgrade the server.`;
     default:
       return 'See the server log for details.';
   }

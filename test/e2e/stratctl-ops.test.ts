@@ -306,6 +306,26 @@ describe('stratctl exit codes, and errors as JSON on stdout under --json', { tim
     expect(elsewhere.seen).toEqual([]);
   });
 
+  it('exit 1 with what to do when the server is of another version (its API refuses a field this stratctl asks for)', async () => {
+    // An older server: GraphQL's own validation refusal, as yoga answers it.
+    const older = await recordingListener('127.0.0.1', {
+      answer: {
+        status: 400,
+        body: {
+          errors: [
+            { message: 'Cannot query field "notWaitedFor" on type "RunnerWait".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } },
+          ],
+        },
+      },
+    });
+    const result = await stratctl(['activate', 'gold', '--url', `${older.origin}/graphql`, '--token', TEST_TOKEN]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Cannot query field "notWaitedFor"');
+    expect(result.stderr).toContain(
+      `The server runs another version of the API than this stratctl (GET ${older.origin}/version says which): use the stratctl that came with the server, or upgrade the server.`,
+    );
+  });
+
   it('exit 1: an answer that is not GraphQL', async () => {
     const notGraphql = await recordingListener('127.0.0.1', { answer: { status: 200, body: 'a web page' } });
     const result = await stratctl(['status', '--json', '--url', `${notGraphql.origin}/graphql`]);
