@@ -213,10 +213,19 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
   };
 
   const onRunners = () => {
+    const listed = new Set<string>();
     for (const { state } of runners.views()) {
       if (!state) continue;
+      listed.add(state.id);
       observeScans(state);
       observeApplied(state);
+    }
+    // A runner the fleet no longer lists (stopped or stale past its retention) loses its series:
+    // each restart of a runner named <host>:<pid> left one more, for ever (a crash loop, without bound).
+    for (const id of seenRunners.keys()) {
+      if (listed.has(id)) continue;
+      seenRunners.delete(id);
+      scans.remove({ runner: id });
     }
   };
 

@@ -206,4 +206,17 @@ describe('control-plane metrics (alone, fake store and fleet)', () => {
     expect(scans).toEqual([{ labels: { runner: 'old' }, value: 5 }]);
     expect(await value(registry, 'control_plane_signals_total')).toEqual([{ labels: { strategy: 'gold', direction: 'LONG' }, value: 1 }]);
   });
+
+  it('scans: a runner the fleet no longer lists loses its series (a runner restarting as <host>:<pid> added one each time, for ever)', async () => {
+    const plane = fakePlane();
+    const registry = new Registry();
+    createControlPlaneMetrics(plane, registry, () => T0);
+    for (let pid = 1; pid <= 5; pid++) {
+      // Each restart is a new runner id; the fleet drops the one before once its retention ends.
+      plane.publish([{ id: `host:${pid}`, startedAt: iso(T0 + pid * 1_000), scanCount: 3, lastScanMs: 1 }]);
+    }
+    expect(await value(registry, 'control_plane_runner_scans_total')).toEqual([{ labels: { runner: 'host:5' }, value: 3 }]);
+    plane.publish([]);
+    expect(await value(registry, 'control_plane_runner_scans_total')).toEqual([]);
+  });
 });
