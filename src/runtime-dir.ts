@@ -182,30 +182,22 @@ export async function refuseMovedRuntimeDir(dir: string): Promise<void> {
   }
 }
 
-/** Marks `dir` as the target of a migration from `from` in progress (atomic and durable). */
-export async function markRuntimeDirMigrating(dir: string, from: string, at: Date): Promise<void> {
-  await writeFileAtomic(
-    path.join(dir, MIGRATING_FILE),
-    `${JSON.stringify({ from, at: at.toISOString(), by: 'stratctl store migrate' })}\n`,
-    {
-      mode: 0o644,
-    },
-  );
+/** A mark of `stratctl store migrate` in `dir` (atomic and durable, like the store's own files). */
+async function writeMark(dir: string, name: string, fields: Record<string, string>, at: Date): Promise<void> {
+  const text = `${JSON.stringify({ ...fields, at: at.toISOString(), by: 'stratctl store migrate' })}\n`;
+  await writeFileAtomic(path.join(dir, name), text, { mode: 0o644 });
 }
+
+const removeMark = (dir: string, name: string) => fsp.rm(path.join(dir, name), { force: true });
+
+/** Marks `dir` as the target of a migration from `from` in progress. */
+export const markRuntimeDirMigrating = (dir: string, from: string, at: Date) => writeMark(dir, MIGRATING_FILE, { from }, at);
 
 /** The migration into `dir` finished (its last file written). */
-export async function clearRuntimeDirMigrating(dir: string): Promise<void> {
-  await fsp.rm(path.join(dir, MIGRATING_FILE), { force: true });
-}
+export const clearRuntimeDirMigrating = (dir: string) => removeMark(dir, MIGRATING_FILE);
 
-/** The mark of a move out of `dir` to `to` (atomic and durable, like the store's own files). */
-export async function markRuntimeDirMoved(dir: string, to: string, at: Date): Promise<void> {
-  await writeFileAtomic(path.join(dir, MOVED_FILE), `${JSON.stringify({ to, at: at.toISOString(), by: 'stratctl store migrate' })}\n`, {
-    mode: 0o644,
-  });
-}
+/** The mark of a move out of `dir` to `to`. */
+export const markRuntimeDirMoved = (dir: string, to: string, at: Date) => writeMark(dir, MOVED_FILE, { to }, at);
 
 /** A deployment moved (back) into `dir`: the mark of an earlier move out goes. */
-export async function clearRuntimeDirMoved(dir: string): Promise<void> {
-  await fsp.rm(path.join(dir, MOVED_FILE), { force: true });
-}
+export const clearRuntimeDirMoved = (dir: string) => removeMark(dir, MOVED_FILE);

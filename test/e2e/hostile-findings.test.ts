@@ -7,6 +7,7 @@ import { parseAuditEntry } from '../../src/config/audit-entry.js';
 import { createLogger } from '../../src/log.js';
 import type { RunnerState } from '../../src/runner/state.js';
 import { fileRunnerStatePublisher } from '../../src/runner/state-file.js';
+import { eventLines } from '../helpers/http.js';
 import { chunked, json, rawRequest } from '../helpers/raw-http.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { spawnStratctl, startTestServer, type TestServer } from '../helpers/server.js';
@@ -252,8 +253,8 @@ describe('finding 11: REST routes reset the connection on a chunked body over 64
       'POST /api/strategy/activate HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: probe-abort\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{"strategy_key":',
     );
     socket.destroy();
-    await vi.waitFor(() => expect(lines.filter((l) => l.includes('probe-abort'))).toHaveLength(1));
-    expect(lines.find((l) => l.includes('probe-abort'))).toMatch(/ DEBUG .*client went away/);
+    await vi.waitFor(() => expect(eventLines(lines, 'probe-abort')).toHaveLength(1));
+    expect(eventLines(lines, 'probe-abort')[0]).toMatch(/ DEBUG .*client went away/);
     expect(lines.filter((l) => / ERROR /.test(l))).toEqual([]);
   });
 });

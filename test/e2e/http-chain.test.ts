@@ -5,7 +5,7 @@ import type { Plugin } from 'graphql-yoga';
 import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { faultyFileSystem } from '../helpers/faulty-fs.js';
-import { gql } from '../helpers/http.js';
+import { ACCESS_LINE, eventLines, gql } from '../helpers/http.js';
 import { chunked, json, rawRequest } from '../helpers/raw-http.js';
 import { ROOT, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -122,7 +122,7 @@ describe('one policy chain, every route', () => {
       'GET /api/status HTTP/1.1\r\nHost: attacker.example\r\nX-Request-Id: probe-421\r\nConnection: close\r\n\r\n',
     );
     expect(res.status).toBe(421);
-    const refusal = lines.filter((l) => l.includes('probe-421'));
+    const refusal = eventLines(lines, 'probe-421');
     expect(refusal).toHaveLength(1); // logged once
     expect(refusal[0]).toMatch(/ INFO .*request refused: Host not served.*foreign-host|foreign-host.*request refused: Host not served/);
 
@@ -131,7 +131,7 @@ describe('one policy chain, every route', () => {
       headers: { 'x-request-id': 'probe-bad-key' },
     });
     expect(activate.status).toBe(400);
-    const graphqlLines = lines.filter((l) => l.includes('probe-bad-key'));
+    const graphqlLines = eventLines(lines, 'probe-bad-key');
     expect(graphqlLines).toHaveLength(1);
     expect(graphqlLines[0]).toMatch(/ DEBUG .*refused: InvalidStrategyKeyError: Invalid strategy key: nope/);
 
@@ -141,7 +141,17 @@ describe('one policy chain, every route', () => {
       body: '{"strategy_key":"nope"}',
     });
     expect(rest.status).toBe(400);
-    expect(lines.filter((l) => l.includes('probe-rest'))).toEqual([expect.stringMatching(/refused: InvalidStrategyKeyError/)]);
+    expect(eventLines(lines, 'probe-rest')).toEqual([expect.stringMatching(/refused: InvalidStrategyKeyError/)]);
+    // And each request's access line (debug), with its status.
+    for (const [id, status] of [
+      ['probe-421', 421],
+      ['probe-bad-key', 400],
+      ['probe-rest', 400],
+    ] as const)
+      expect(
+        lines.filter((l) => l.includes(`reqId=${id}`) && ACCESS_LINE.test(l)),
+        id,
+      ).toEqual([expect.stringContaining(`status=${status}`)]);
   });
 
   it('an adapter failure: 500 `Unexpected error.` as JSON, logged once at ERROR with the request id, nothing internal answered', async () => {
@@ -152,7 +162,7 @@ describe('one policy chain, every route', () => {
     const ready = await fetch(`${server.origin}/ready`, { headers: { 'x-request-id': 'probe-500' } });
     expect(ready.status).toBe(500);
     expect(await ready.json()).toEqual({ errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
-    const logged = lines.filter((l) => l.includes('probe-500'));
+    const logged = eventLines(lines, 'probe-500');
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatch(/ ERROR .*request failed: Unexpected error\.[\s\S]*EACCES/);
   });
@@ -351,8 +361,8 @@ describe('logging, once per request', () => {
     await new Promise((resolve) => socket.once('connect', resolve));
     socket.write('POST /api/config HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: probe-gone\r\nContent-Length: 1000\r\n\r\n{"scan_');
     socket.destroy();
-    await vi.waitFor(() => expect(lines.filter((l) => l.includes('probe-gone'))).toHaveLength(1));
-    expect(lines.find((l) => l.includes('probe-gone'))).toMatch(/ DEBUG .*client went away/);
+    await vi.waitFor(() => expect(eventLines(lines, 'probe-gone')).toHaveLength(1));
+    expect(eventLines(lines, 'probe-gone')[0]).toMatch(/ DEBUG .*client went away/);
     expect(lines.filter((l) => / ERROR /.test(l))).toEqual([]);
   });
 });

@@ -23,15 +23,19 @@ describeWithEtcd('etcd store over TLS with client certificates and etcd users', 
     const prefix = freshPrefix();
     const files = { caFile: tls.caFile, certFile: tls.clientCertFile, keyFile: tls.clientKeyFile };
 
+    /** A plain etcd client over TLS with this test's client certificate (what etcdctl would be). */
+    const tlsClient = async (auth?: { username: string; password: string }) =>
+      new Etcd3({
+        hosts: cluster.hosts.map((h) => `https://${h}`),
+        credentials: {
+          rootCertificate: await readFile(tls.caFile),
+          certChain: await readFile(tls.clientCertFile),
+          privateKey: await readFile(tls.clientKeyFile),
+        },
+        ...(auth && { auth }),
+      });
     // What an operator does once: a root user, a user for the control plane with its prefix only, auth on.
-    const admin = new Etcd3({
-      hosts: cluster.hosts.map((h) => `https://${h}`),
-      credentials: {
-        rootCertificate: await readFile(tls.caFile),
-        certChain: await readFile(tls.clientCertFile),
-        privateKey: await readFile(tls.clientKeyFile),
-      },
-    });
+    const admin = await tlsClient();
     try {
       await admin.user('root').create('root-password');
       await admin.user('root').addRole('root');
@@ -88,15 +92,7 @@ describeWithEtcd('etcd store over TLS with client certificates and etcd users', 
     expect(serve.stderr()).not.toMatch(/unavailable|try again/i);
     // The password rotated under the running replica (as root): its writes are unavailable (the API's
     // 503, not a 500 that left it ready), and it counts as disconnected (/ready 503) until restarted with it.
-    const root = new Etcd3({
-      hosts: cluster.hosts.map((h) => `https://${h}`),
-      credentials: {
-        rootCertificate: await readFile(tls.caFile),
-        certChain: await readFile(tls.clientCertFile),
-        privateKey: await readFile(tls.clientKeyFile),
-      },
-      auth: { username: 'root', password: 'root-password' },
-    });
+    const root = await tlsClient({ username: 'root', password: 'root-password' });
     try {
       await root.user('scp').setPassword('rotated-password');
     } finally {

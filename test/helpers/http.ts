@@ -30,3 +30,9 @@ export async function gql<T = Record<string, any>>(
   }
   return { status: res.status, headers: res.headers, body };
 }
+
+/** A text-format access line (`... DEBUG POST /graphql 200 reqId=...`): one per answered request at debug. */
+export const ACCESS_LINE = / DEBUG [A-Z]+ \/\S* \d{3} reqId=/;
+
+/** The log lines of request `id` that tell an event (a refusal, a failure), not the request's access line. */
+export const eventLines = (lines: readonly string[], id: string) => lines.filter((l) => l.includes(id) && !ACCESS_LINE.test(l));
