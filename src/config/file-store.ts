@@ -809,12 +809,14 @@ class FileStore implements FileConfigStore {
       // A hand edit landed between the read and the rename: nothing of the group was written; judge
       // it again on the file as it is now (the edit is applied and audited first, then built upon).
       if (err instanceof FileChangedError && attempt < MAX_ATTEMPTS) return this.commitGroupLocked(group, attempt + 1);
-      // Nothing of the group stays: every writer hears the failure (their judgements built on each other).
-      return refuseAll(
+      const failure =
         err instanceof FileChangedError
           ? new ConfigWriteError('check before rename: the file kept changing', undefined, { cause: err })
-          : err,
-      );
+          : err;
+      // Counted (control_plane_config_write_failures_total): a disk that refuses every write is seen, not only answered.
+      if (failure instanceof ConfigWriteError) this.emit({ type: 'writeFailed', step: failure.step });
+      // Nothing of the group stays: every writer hears the failure (their judgements built on each other).
+      return refuseAll(failure);
     }
     const wasPresetsInvalid = this.presetsInvalid !== null && judged.presetsText !== null;
     this.snapshot = judged.final.config;

@@ -123,6 +123,8 @@ export type StoreEvent =
   | { readonly type: 'invalid'; readonly error: ConfigFileError }
   /** What is stored is valid again. */
   | { readonly type: 'valid' }
+  /** A commit could not be written (a full or read-only disk, a refused file): refused, nothing changed. */
+  | { readonly type: 'writeFailed'; readonly step: string }
   /** The preset set in force changed: a commit, another replica, or a hand edit (`state().strategies` has it). */
   | {
       readonly type: 'presetsChanged';

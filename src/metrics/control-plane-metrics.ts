@@ -116,6 +116,12 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
       for (const { state, health } of runners.views()) if (state) this.set({ runner: state.id, state: health }, 1);
     },
   });
+  const writeFailures = new Counter({
+    name: 'control_plane_config_write_failures_total',
+    help: 'Commits the file store could not write (a full or read-only disk, a refused runtime file), by the step that failed: each refused with 503 CONFIG_WRITE_FAILED, nothing changed.',
+    labelNames: ['step'],
+    registers,
+  });
   const scans = new Counter({
     name: 'control_plane_runner_scans_total',
     help: 'Scans the runners finished, as this process observed them.',
@@ -230,6 +236,7 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
   };
 
   const onStore = (event: StoreEvent) => {
+    if (event.type === 'writeFailed') writeFailures.inc({ step: event.step });
     if (event.type === 'invalid') configErrors.inc();
     if (event.type === 'presetsInvalid') presetsErrors.inc();
     if (event.type !== 'changed') return;

@@ -2,6 +2,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-prometheus-text-format';
 import { describe, expect, it } from 'vitest';
+import { faultyAuditFs } from '../helpers/faulty-audit-fs.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { ROOT, startTestServer, type TestServer } from '../helpers/server.js';
 import { stratctl } from '../helpers/stratctl.js';
@@ -104,6 +105,20 @@ describe('GET /metrics', { timeout: 30_000 }, () => {
       expect(line).toMatch(/^graphql_envelop_request_duration_count\{operationType="(query|mutation)"\} \d+$/);
     const httpSeries = families.text.split('\n').filter((l) => l.startsWith('graphql_yoga_http_duration_count'));
     for (const line of httpSeries) expect(line).not.toMatch(/url=|operationName=/);
+  });
+
+  it('a commit the disk refuses is counted by the step that failed (it was seen only in the answer and the log)', async () => {
+    const faults = faultyAuditFs();
+    const server = await startTestServer({ runner: false, fs: faults.fs });
+    expect(sample(await scrape(server), 'control_plane_config_write_failures_total')).toBeUndefined();
+    faults.fail('append', 'ENOSPC');
+    for (const key of ['gold', 'range']) {
+      const refused = await server.gql('mutation($key: String!) { activateStrategy(strategyKey: $key) { configVersion } }', { key });
+      expect(refused.status).toBe(503);
+    }
+    faults.heal();
+    expect((await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }')).status).toBe(200);
+    expect(sample(await scrape(server), 'control_plane_config_write_failures_total', { step: 'audit append' })?.value).toBe(2);
   });
 
   it('a failed field is counted without its path: a client-chosen alias never becomes a label', async () => {
