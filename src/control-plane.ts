@@ -19,7 +19,7 @@ import { DEFAULT_HEARTBEAT_MS, Runner } from './runner/runner.js';
 import { recordPublishedScans, SignalHistory } from './runner/signal-history.js';
 import { type RunnerStatePublisher, type RunnerStateSource, runnerHealth } from './runner/state.js';
 import { fileRunnerStatePublisher, fileRunnerStateSource } from './runner/state-file.js';
-import { lockRuntimeDir, refuseMovedRuntimeDir } from './runtime-dir.js';
+import { lockRuntimeDir, refuseMarkedRuntimeDir } from './runtime-dir.js';
 import type { StoreSettings } from './store-settings.js';
 import { PACKAGE_VERSION } from './version.js';
 
@@ -147,7 +147,7 @@ export async function createControlPlane(settings: ControlPlaneSettings): Promis
   );
   try {
     // A directory a deployment was moved out of (stratctl store migrate): its copy is not the live one.
-    if (fileStore) await refuseMovedRuntimeDir(settings.runtimeDir);
+    if (fileStore) await refuseMarkedRuntimeDir(settings.runtimeDir);
     return await assemble(settings, api, () => locks.release());
   } catch (err) {
     await locks.release();

@@ -171,7 +171,7 @@ const said = (value: unknown, otherwise: string) => (typeof value === 'string' ?
  * Throws RuntimeDirMigratingError or RuntimeDirMovedError when `dir` holds the mark of a migration
  * into it that did not finish, or of a move out of it (a mark that cannot be read counts).
  */
-export async function refuseMovedRuntimeDir(dir: string): Promise<void> {
+export async function refuseMarkedRuntimeDir(dir: string): Promise<void> {
   const migrating = await readMark(path.join(dir, MIGRATING_FILE));
   if (migrating) {
     throw new RuntimeDirMigratingError(dir, said(migrating.from, 'a store the mark does not name'), said(migrating.at, 'an unknown time'));

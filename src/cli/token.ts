@@ -7,7 +7,7 @@ import { StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
 import { envSetting } from '../env-setting.js';
 import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { defaultRegistry } from '../registry/index.js';
-import { RuntimeDirMigratingError, RuntimeDirMovedError, refuseMovedRuntimeDir } from '../runtime-dir.js';
+import { RuntimeDirMigratingError, RuntimeDirMovedError, refuseMarkedRuntimeDir } from '../runtime-dir.js';
 import { resolveStoreSettings, type StoreFlags, type StoreSettings } from '../store-settings.js';
 import { UsageError } from '../usage-error.js';
 import { requireExistingRuntimeDir } from './existing-runtime-dir.js';
@@ -53,7 +53,7 @@ export const token: Action = async (flags, args, ctx, command) => {
     if (store.kind === 'file') {
       requireExistingRuntimeDir(runtimeDir, "or create it first to prepare tokens before the server's first start");
       // A token made in a directory the deployment moved out of is one no server reads.
-      await refuseMovedRuntimeDir(runtimeDir);
+      await refuseMarkedRuntimeDir(runtimeDir);
       actAsRuntimeDirOwner(runtimeDir, ctx);
     }
     tokens = await openTokens(runtimeDir, store);

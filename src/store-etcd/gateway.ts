@@ -39,7 +39,8 @@ function neverSent(err: unknown): boolean {
 }
 
 /**
- * etcd's answers that refuse a call as it was made: it reached a member and was judged, so etcd is
+ * etcd's answers that refuse a call as it was made (refusals of this process's credentials or rights
+ * are isAccessRefusal's, judged first): it reached a member and was judged, so etcd is
  * reachable, and the same call would be refused again (unlike UNAVAILABLE, a deadline, a dropped
  * connection or an unknown outcome, which are the store being away).
  */
@@ -49,9 +50,6 @@ const REFUSALS = [
   GRPCOutOfRangeError,
   GRPCNotImplementedError,
   GRPCAlreadyExistsError,
-  EtcdPermissionDeniedError,
-  EtcdAuthenticationFailedError,
-  EtcdRoleNotGrantedError,
 ];
 
 function refusedByEtcd(err: unknown): err is Error {
