@@ -1,21 +1,45 @@
 import path from 'node:path';
 import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
-import type { RuntimeFileChecks } from '../fs/runtime-file.js';
+import type { ReadableRuntimeFile, RuntimeFileChecks } from '../fs/runtime-file.js';
 import { type AuditAppended, appendAuditText } from './audit-append.js';
-import { type AuditEntry, type AuditSubject, parseAuditEntry } from './audit-entry.js';
+import { AUDIT_SUBJECTS, type AuditEntry, type AuditSubject, parseAuditEntry } from './audit-entry.js';
 
 export const AUDIT_FILE = 'audit.log';
-/** Entries kept in memory for `auditLog(last:)` and the history; the file keeps everything. */
+/**
+ * Entries of each subject kept in memory for `auditLog(last:)`, the history and rollback; the file
+ * keeps everything. Each subject has its own: a thousand activations do not push the last preset change out.
+ */
 export const AUDIT_MEMORY = 1000;
+/** Bytes read at a time when the file is read from its end. */
+const READ_CHUNK = 256 * 1024;
+/** How a line of each subject reads (as `JSON.stringify` writes it): a whole part of the file without one is skipped unparsed. */
+const SUBJECT_TEXT: Record<AuditSubject, Buffer> = {
+  CONFIG: Buffer.from('"subject":"CONFIG"'),
+  PRESETS: Buffer.from('"subject":"PRESETS"'),
+};
+/** Lines named one by one in the warning about lines that are not entries; the rest are counted. */
+const BAD_LINES_NAMED = 10;
+
+/** An entry kept in memory, with its place in the file's order (across subjects). */
+interface Kept {
+  readonly entry: AuditEntry;
+  readonly seq: number;
+}
 
 /**
  * `<runtimeDir>/audit.log`: one JSON line per accepted change, fsync'd before the change is
  * answered. Opening it sets aside a torn last line (a crash mid-append) instead of failing; an
  * append always starts on a line boundary, even after something else wrote a torn line.
+ *
+ * The file grows for ever (a line per change), so it is read from its end: only as far back as the
+ * newest AUDIT_MEMORY entries of each subject, and the newest entry of each, reach. A start takes
+ * the same time and memory with a trail of a hundred lines or of a million.
  */
 export class AuditFile {
   readonly file: string;
-  private entries: AuditEntry[] = [];
+  private kept: Record<AuditSubject, Kept[]> = { CONFIG: [], PRESETS: [] };
+  /** The next entry's place in the file's order. */
+  private seq = 0;
   private readonly lastVersions: Record<AuditSubject, number> = { CONFIG: 0, PRESETS: 0 };
   /** Bytes of complete lines in the file as this process wrote or read them: a failed append is cut back to this. */
   private size = 0;
@@ -30,49 +54,126 @@ export class AuditFile {
     private readonly fs: FileSystem,
     private readonly now: () => Date,
     private readonly warn: (message: string) => void,
+    /** Bytes read at a time (tests make it smaller than a line). */
+    private readonly chunk: number,
   ) {
     this.file = path.join(runtimeDir, AUDIT_FILE);
     this.checks = { runtimeDir, maxBytes: Number.POSITIVE_INFINITY };
   }
 
   /** Reads the file (missing: empty). Writes only when it must set a torn tail aside (see `repair`). */
-  static async open(options: { runtimeDir: string; fs?: FileSystem; now?: () => Date; warn?: (m: string) => void }): Promise<AuditFile> {
+  static async open(options: {
+    runtimeDir: string;
+    fs?: FileSystem;
+    now?: () => Date;
+    warn?: (m: string) => void;
+    readChunk?: number;
+  }): Promise<AuditFile> {
     const log = new AuditFile(
       options.runtimeDir,
       options.fs ?? nodeFileSystem,
       options.now ?? (() => new Date()),
       options.warn ?? (() => {}),
+      options.readChunk ?? READ_CHUNK,
     );
-    await log.load();
+    const file = await log.openFile();
+    if (file) {
+      try {
+        await log.load(file);
+      } finally {
+        await file.close();
+      }
+    }
     return log;
   }
 
   private tail: Buffer | null = null;
 
-  private async load(): Promise<void> {
-    let bytes: Buffer;
+  /** The file opened for reading; null when it is missing. */
+  private async openFile(): Promise<ReadableRuntimeFile | null> {
     try {
-      bytes = await this.fs.readFile(this.file, this.checks);
+      return await this.fs.openRead(this.file, this.checks);
     } catch (err) {
-      if (errnoOf(err) === 'ENOENT') return;
+      if (errnoOf(err) === 'ENOENT') return null;
       throw err;
     }
-    const end = bytes.lastIndexOf(0x0a) + 1;
-    const lines = bytes.subarray(0, end).toString('utf8').split('\n');
-    lines.pop();
-    lines.forEach((line, i) => {
-      const parsed = line.trim() === '' ? null : parseAuditEntry(line);
-      if (parsed) this.remember(parsed);
-      else if (line.trim() !== '') this.warn(`${this.file}: line ${i + 1} is not an audit entry; skipped`);
-    });
+  }
+
+  /** Takes in the file from its end: the torn tail, if any, then the complete lines, newest first, as far back as needed. */
+  private async load(file: ReadableRuntimeFile): Promise<void> {
+    this.kept = { CONFIG: [], PRESETS: [] };
+    this.lastVersions.CONFIG = 0;
+    this.lastVersions.PRESETS = 0;
+    const end = await completeLinesEnd(file, this.chunk);
     this.size = end;
-    if (end < bytes.length) this.tail = bytes.subarray(end);
+    this.tail = end < file.size ? await file.read(end, file.size - end) : null;
+    const found: Record<AuditSubject, Kept[]> = { CONFIG: [], PRESETS: [] };
+    const full = (subject: AuditSubject) => found[subject].length >= AUDIT_MEMORY;
+    const bad: number[] = [];
+    const take = (line: Buffer, at: number) => {
+      const presets = line.includes(SUBJECT_TEXT.PRESETS);
+      // Skipped unparsed: a line of a subject already full (a line without a subject is a config one).
+      if (presets ? full('PRESETS') : full('CONFIG')) return;
+      const text = line.toString('utf8');
+      if (text.trim() === '') return;
+      const entry = parseAuditEntry(text);
+      if (!entry) bad.push(at);
+      else if (!full(entry.subject)) found[entry.subject].push({ entry, seq: at });
+    };
+    // Lines from the last backwards; `carry` is the rest of a line that began in an earlier part (read next).
+    let position = end;
+    let carry = Buffer.alloc(0);
+    while (position > 0 && !(full('CONFIG') && full('PRESETS'))) {
+      const from = Math.max(0, position - this.chunk);
+      const part = Buffer.concat([await file.read(from, position - from), carry]);
+      position = from;
+      // The first line of a part is whole only at the file's start.
+      const first = from === 0 ? -1 : part.indexOf(0x0a);
+      carry = first === -1 && from > 0 ? part : part.subarray(0, first + 1);
+      if (first === -1 && from > 0) continue;
+      const whole = part.subarray(first + 1);
+      if (full('CONFIG') && !whole.includes(SUBJECT_TEXT.PRESETS)) continue;
+      let lineEnd = whole.length;
+      while (lineEnd > 0) {
+        // (A negative offset would count from the end: the first line starts at 0.)
+        const lineStart = lineEnd < 2 ? 0 : whole.lastIndexOf(0x0a, lineEnd - 2) + 1;
+        take(whole.subarray(lineStart, lineEnd - 1), from + first + 1 + lineStart);
+        lineEnd = lineStart;
+      }
+    }
+    for (const subject of AUDIT_SUBJECTS) {
+      this.kept[subject] = found[subject].reverse();
+      for (const { entry } of this.kept[subject]) this.lastVersions[subject] = Math.max(this.lastVersions[subject], entry.version);
+    }
+    this.seq = end;
+    if (bad.length > 0) await this.warnBadLines(file, bad);
+  }
+
+  /** Names the lines that are not entries by their line numbers (counted in one pass, only when there are some). */
+  private async warnBadLines(file: ReadableRuntimeFile, offsets: number[]): Promise<void> {
+    offsets.sort((a, b) => a - b);
+    const named = offsets.slice(0, BAD_LINES_NAMED);
+    const numbers: number[] = [];
+    let line = 1;
+    let position = 0;
+    for (const offset of named) {
+      while (position < offset) {
+        const part = await file.read(position, Math.min(this.chunk, offset - position));
+        for (let i = part.indexOf(0x0a); i !== -1; i = part.indexOf(0x0a, i + 1)) line += 1;
+        position += part.length;
+        if (part.length === 0) break;
+      }
+      numbers.push(line);
+    }
+    for (const n of numbers) this.warn(`${this.file}: line ${n} is not an audit entry; skipped`);
+    if (offsets.length > named.length)
+      this.warn(`${this.file}: ${offsets.length - named.length} more lines are not audit entries; skipped`);
   }
 
   /**
    * Takes in what another process appended since this one last read or wrote the file (a runner
    * beside the API reads the versions the API gave hand edits): complete lines only. A file shorter
-   * than known (rotated, truncated) is read again whole. Nothing new: one stat, no read.
+   * than known (rotated, truncated) is read again from its end. Nothing new: one stat, no read.
    */
   async follow(): Promise<void> {
     let size: number;
@@ -83,21 +184,22 @@ export class AuditFile {
       throw err;
     }
     if (size === this.size && this.tail === null) return;
-    const bytes = await this.fs.readFile(this.file, this.checks);
-    const from = bytes.length < this.size ? 0 : this.size;
-    if (from === 0) {
-      this.entries = [];
-      this.lastVersions.CONFIG = 0;
-      this.lastVersions.PRESETS = 0;
+    const file = await this.openFile();
+    if (!file) return;
+    try {
+      if (file.size < this.size) return await this.load(file);
+      const bytes = await file.read(this.size, file.size - this.size);
+      const end = bytes.lastIndexOf(0x0a) + 1;
+      if (end === 0) return;
+      for (const line of bytes.subarray(0, end).toString('utf8').split('\n')) {
+        const parsed = line.trim() === '' ? null : parseAuditEntry(line);
+        if (parsed) this.remember(parsed);
+      }
+      this.size += end;
+      this.tail = end < bytes.length ? bytes.subarray(end) : null;
+    } finally {
+      await file.close();
     }
-    const end = bytes.lastIndexOf(0x0a) + 1;
-    if (end <= from) return;
-    for (const line of bytes.subarray(from, end).toString('utf8').split('\n')) {
-      const parsed = line.trim() === '' ? null : parseAuditEntry(line);
-      if (parsed) this.remember(parsed);
-    }
-    this.size = end;
-    this.tail = end < bytes.length ? bytes.subarray(end) : null;
   }
 
   /** At start (allowed to write): a last line without its newline is an append a crash cut short; move it aside. */
@@ -124,9 +226,10 @@ export class AuditFile {
   }
 
   private remember(entry: AuditEntry): void {
-    this.entries.push(entry);
+    const kept = this.kept[entry.subject];
+    kept.push({ entry, seq: this.seq++ });
     this.lastVersions[entry.subject] = Math.max(this.lastVersions[entry.subject], entry.version);
-    if (this.entries.length > AUDIT_MEMORY) this.entries.splice(0, this.entries.length - AUDIT_MEMORY);
+    if (kept.length > AUDIT_MEMORY) kept.splice(0, kept.length - AUDIT_MEMORY);
   }
 
   /**
@@ -168,12 +271,16 @@ export class AuditFile {
     for (const entry of entries) this.remember(entry);
   }
 
-  /** The last `n` entries, newest first, of one subject or all. */
+  /** The last `n` entries, newest first, of one subject or all (at most AUDIT_MEMORY of each subject). */
   last(n: number, subject?: AuditSubject): AuditEntry[] {
     const out: AuditEntry[] = [];
-    for (let i = this.entries.length - 1; i >= 0 && out.length < n; i--) {
-      const entry = this.entries[i] as AuditEntry;
-      if (!subject || entry.subject === subject) out.push(entry);
+    const config = subject === 'PRESETS' ? [] : this.kept.CONFIG;
+    const presets = subject === 'CONFIG' ? [] : this.kept.PRESETS;
+    let c = config.length - 1;
+    let p = presets.length - 1;
+    while (out.length < n && (c >= 0 || p >= 0)) {
+      const fromConfig = p < 0 || (c >= 0 && (config[c] as Kept).seq > (presets[p] as Kept).seq);
+      out.push(fromConfig ? (config[c--] as Kept).entry : (presets[p--] as Kept).entry);
     }
     return out;
   }
@@ -182,4 +289,16 @@ export class AuditFile {
   lastVersion(subject: AuditSubject): number {
     return this.lastVersions[subject];
   }
+}
+
+/** Where the file's complete lines end: just after its last newline (0: none), found by reading back from its end. */
+async function completeLinesEnd(file: ReadableRuntimeFile, chunk: number): Promise<number> {
+  let position = file.size;
+  while (position > 0) {
+    const from = Math.max(0, position - chunk);
+    const newline = (await file.read(from, position - from)).lastIndexOf(0x0a);
+    if (newline !== -1) return from + newline + 1;
+    position = from;
+  }
+  return 0;
 }

@@ -14,6 +14,9 @@ import * as fsp from 'node:fs/promises';
 import {
   openRuntimeFileForAppend,
   openRuntimeFileForAppendSync,
+  openRuntimeFileForRead,
+  openRuntimeFileForReadSync,
+  type ReadableRuntimeFile,
   type RuntimeFileChecks,
   readRuntimeBytes,
   readRuntimeBytesSync,
@@ -26,6 +29,8 @@ import {
 export interface FileSystem {
   /** A runtime file, read the one safe way (src/fs/runtime-file.ts): no link followed, no FIFO, checked before read. */
   readFile(file: string, checks?: RuntimeFileChecks): Promise<Buffer>;
+  /** A runtime file opened (and checked) once to read parts of it: the audit log, read from its end and followed. */
+  openRead(file: string, checks?: RuntimeFileChecks): Promise<ReadableRuntimeFile>;
   /** flags as for fs.open: 'wx' (new file), 'a' (append, created when missing; opened as a runtime file) ... */
   open(file: string, flags: string, mode?: number): Promise<WritableFile>;
   rename(from: string, to: string): Promise<void>;
@@ -47,6 +52,7 @@ export interface WritableFile {
 
 export const nodeFileSystem: FileSystem = {
   readFile: async (file, checks) => (await readRuntimeBytes(file, checks)).bytes,
+  openRead: (file, checks) => openRuntimeFileForRead(file, checks),
   async open(file, flags, mode) {
     const handle = flags === 'a' ? await openRuntimeFileForAppend(file, mode ?? 0o600) : await fsp.open(file, flags, mode);
     return {
@@ -85,6 +91,7 @@ export const nodeFileSystem: FileSystem = {
  */
 export const syncNodeFileSystem: FileSystem = {
   readFile: async (file, checks) => readRuntimeBytesSync(file, checks).bytes,
+  openRead: async (file, checks) => openRuntimeFileForReadSync(file, checks),
   async open(file, flags, mode) {
     const fd = flags === 'a' ? openRuntimeFileForAppendSync(file, mode ?? 0o600) : openSync(file, flags, mode);
     return {

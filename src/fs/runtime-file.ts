@@ -157,6 +157,52 @@ export async function readRuntimeBytes(file: string, checks: RuntimeFileChecks =
   }
 }
 
+/** A runtime file opened for reading parts of it (the audit log, read from its end): checked once, at open. */
+export interface ReadableRuntimeFile {
+  /** Its size as fstat saw it at open. */
+  readonly size: number;
+  /** Up to `length` bytes from byte `position` (fewer at its end). */
+  read(position: number, length: number): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+/** `length` bytes from `position` read with `readAt` (node's positioned read), fewer at the file's end. */
+async function readPart(
+  position: number,
+  length: number,
+  readAt: (buffer: Buffer, offset: number, length: number, position: number) => Promise<number> | number,
+): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(Math.max(0, length));
+  let got = 0;
+  while (got < buffer.length) {
+    const n = await readAt(buffer, got, buffer.length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buffer.subarray(0, got);
+}
+
+/**
+ * Opens a runtime file to read parts of it, under the rules of `readRuntimeBytes` (no link
+ * followed, no FIFO, a regular file within `maxBytes`, inside the runtime dir), checked once on the
+ * descriptor, so every part read is of the same file.
+ */
+export async function openRuntimeFileForRead(file: string, checks: RuntimeFileChecks = {}): Promise<ReadableRuntimeFile> {
+  const handle = await openChecked(file, READ_FLAGS, undefined);
+  try {
+    const stat = await check(file, handle, checks);
+    return {
+      size: stat.size,
+      read: (position, length) =>
+        readPart(position, length, async (buffer, offset, n, at) => (await handle.read(buffer, offset, n, at)).bytesRead),
+      close: () => handle.close(),
+    };
+  } catch (err) {
+    await handle.close().catch(() => {});
+    throw err;
+  }
+}
+
 /**
  * readRuntimeBytes with synchronous calls, the same checks in the same order: for the file store's
  * I/O thread, where each of the async version's ~7 calls per file was a trip to libuv's thread pool
@@ -175,6 +221,23 @@ export function readRuntimeBytesSync(file: string, checks: RuntimeFileChecks = {
     return { bytes: reading.bytes(), stat };
   } finally {
     closeSync(fd);
+  }
+}
+
+/** openRuntimeFileForRead with synchronous calls (for the store's I/O thread), the same checks in the same order. */
+export function openRuntimeFileForReadSync(file: string, checks: RuntimeFileChecks = {}): ReadableRuntimeFile {
+  const fd = openCheckedSync(file, READ_FLAGS, undefined);
+  try {
+    const stat = checkStat(file, fstatSync(fd), checks);
+    if (checks.runtimeDir !== undefined) checkInsideSync(file, checks.runtimeDir);
+    return {
+      size: stat.size,
+      read: (position, length) => readPart(position, length, (buffer, offset, n, at) => readSync(fd, buffer, offset, n, at)),
+      close: async () => closeSync(fd),
+    };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
   }
 }
 

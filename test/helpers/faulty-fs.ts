@@ -37,6 +37,7 @@ export function faultyFileSystem(base: FileSystem = nodeFileSystem): FaultyFileS
   };
   return {
     readFile: (file, checks) => base.readFile(file, checks),
+    openRead: (file, checks) => base.openRead(file, checks),
     truncate: (file, size) => base.truncate(file, size),
     stat: (file) => base.stat(file),
     readdir: (dir) => base.readdir(dir),
