@@ -27,6 +27,7 @@ async function loggedServer(options: Parameters<typeof startTestServer>[0] = {})
 }
 
 const DEBUG = 20;
+const WARN = 40;
 const ERROR = 50;
 
 describe('the server log', () => {
@@ -43,6 +44,29 @@ describe('the server log', () => {
     expect(refused.some((l) => l.msg === 'refused: InvalidStrategyKeyError: Invalid strategy key: nope')).toBe(true);
     expect(refused.some((l) => l.msg.startsWith('refused: VersionConflictError'))).toBe(true);
     expect(refused.every((l) => l.err === undefined)).toBe(true);
+  });
+
+  it('a wrong token is a WARN line naming the client and its request id, never the token (the right one is not logged)', async () => {
+    const { server, at } = await loggedServer();
+    const wrong = 'wrong-token-0123456789abcdef';
+    const refused = await fetch(`${server.origin}/api/strategy/activate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${wrong}`, 'x-request-id': 'wrong-token-probe' },
+      body: JSON.stringify({ strategy_key: 'gold' }),
+    });
+    expect(refused.status).toBe(401);
+    expect((await server.gql(activate('gold'))).status).toBe(200);
+    expect(at(WARN)).toEqual([
+      expect.objectContaining({
+        reqId: 'wrong-token-probe',
+        client: '127.0.0.1',
+        method: 'POST',
+        path: '/api/strategy/activate',
+        status: 401,
+        msg: `wrong token from 127.0.0.1: answered 401 (its next ones within the minute are counted, not logged, up to the limit of 10)`,
+      }),
+    ]);
+    expect(JSON.stringify(at(WARN))).not.toContain(wrong);
   });
 
   it('logs a failed disk write at ERROR, its stack inside the one JSON line, while the answer stays clear', async () => {

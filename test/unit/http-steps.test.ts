@@ -159,6 +159,37 @@ describe('failed-auth limit (alone, fake clock)', () => {
     expect((await limit(withToken('wrong-token-0000000000'), answer(401))).status).toBe(401);
   });
 
+  it("logs a WARN line for a client's first wrong token in its minute and for the one that reaches the limit, never the token; at most 60 a minute for all clients", async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'], now: new Date('2026-12-01T10:00:00.000Z') });
+    const lines: string[] = [];
+    const log = createLogger({ level: 'debug', format: 'text', destination: { write: (line: string) => lines.push(line) } });
+    const limit = authFailureLimitStep(refusals(), { failuresPerMinute: 4, authenticator });
+    const wrong = (clientKey: string) =>
+      limit(exchange({ clientKey, log, path: '/graphql', headers: { authorization: 'Bearer wrong-token-0000000000' } }), answer(401));
+    for (let i = 0; i < 6; i++) await wrong('192.0.2.1');
+    const warns = () => lines.filter((l) => l.split(' ')[1] === 'WARN');
+    expect(warns()).toEqual([
+      expect.stringContaining(
+        'wrong token from 192.0.2.1: answered 401 (its next ones within the minute are counted, not logged, up to the limit of 4)',
+      ),
+      expect.stringContaining(
+        '192.0.2.1 sent 4 wrong tokens within a minute: its next wrong tokens are refused with 429 until 2026-12-01T10:01:00.000Z (the right token is still accepted)',
+      ),
+    ]);
+    expect(lines.join('\n')).not.toContain('wrong-token-0000000000');
+    // A spray from many addresses: 60 lines, the rest counted and said with the first line after the minute.
+    lines.length = 0;
+    vi.advanceTimersByTime(60_000);
+    for (let i = 0; i < 70; i++) await wrong(`198.51.100.${i}`);
+    expect(warns()).toHaveLength(60);
+    vi.advanceTimersByTime(60_000);
+    await wrong('203.0.113.9');
+    expect(warns().slice(60)).toEqual([
+      expect.stringContaining('10 wrong-token lines left out of the log in the last minute (over 60 a minute)'),
+      expect.stringContaining('wrong token from 203.0.113.9: answered 401'),
+    ]);
+  });
+
   it('never counts a request without a token, nor an answer that is not a 401', async () => {
     const limit = authFailureLimitStep(refusals(), { failuresPerMinute: 1, authenticator });
     for (let i = 0; i < 5; i++) expect((await limit(withToken(undefined), answer(401))).status).toBe(401);

@@ -14,7 +14,12 @@ export interface AuthFailureLimitOptions {
   authenticator: Authenticator;
   /** Told of every wrong token: answered 401, or 429 once its client is over the limit (metrics). */
   onFailure?: () => void;
+  /** The clock the log's line budget runs on (tests move it). */
+  now?: () => number;
 }
+
+/** Wrong-token log lines at most per minute, all clients together: a spray from many addresses cannot flood the log. */
+export const AUTH_LOG_LINES_PER_MINUTE = 60;
 
 /** `Authorization` sent and not empty: only such requests are counted or refused. */
 const presentsToken = (header: string | undefined): header is string => header !== undefined && header.trim() !== '';
@@ -36,9 +41,45 @@ export function authFailureLimitStep(refuse: Refuse, options: AuthFailureLimitOp
   const failedRecently = new Map<string, number>();
   const MAX_TRACKED = 10_000;
 
+  const now = options.now ?? (() => Date.now());
+  // WARN lines for wrong tokens: a client's first in its window and the one that reaches the limit,
+  // within a budget per minute for all clients; what the budget leaves out is counted and said after.
+  let budget = { from: now(), lines: 0, leftOut: 0 };
+  const warn = (exchange: Exchange, fields: Record<string, unknown>, message: string) => {
+    if (now() - budget.from >= WINDOW_SECONDS * 1000) {
+      if (budget.leftOut > 0) {
+        exchange.log.warn(
+          { leftOut: budget.leftOut },
+          `${budget.leftOut} wrong-token lines left out of the log in the last minute (over ${AUTH_LOG_LINES_PER_MINUTE} a minute); control_plane_auth_failures_total counts every wrong token`,
+        );
+      }
+      budget = { from: now(), lines: 0, leftOut: 0 };
+    }
+    if (budget.lines >= AUTH_LOG_LINES_PER_MINUTE) {
+      budget.leftOut += 1;
+      return;
+    }
+    budget.lines += 1;
+    exchange.log.warn({ client: exchange.clientKey, method: exchange.method, path: exchange.path.slice(0, 200), ...fields }, message);
+  };
+
   const counted = async (exchange: Exchange, reply: Reply): Promise<Reply> => {
     // penalty() counts without refusing: the refusal is decided before, where the token is known to be wrong.
-    await failures.penalty(exchange.clientKey);
+    const seen = await failures.penalty(exchange.clientKey);
+    if (seen.consumedPoints === 1) {
+      warn(
+        exchange,
+        { status: 401 },
+        `wrong token from ${exchange.clientKey}: answered 401 (its next ones within the minute are counted, not logged, up to the limit of ${limit})`,
+      );
+    } else if (seen.consumedPoints === limit) {
+      const until = new Date(Date.now() + seen.msBeforeNext).toISOString();
+      warn(
+        exchange,
+        { status: 401, failures: limit, until },
+        `${exchange.clientKey} sent ${limit} wrong tokens within a minute: its next wrong tokens are refused with 429 until ${until} (the right token is still accepted)`,
+      );
+    }
     failedRecently.delete(exchange.clientKey);
     if (failedRecently.size >= MAX_TRACKED) failedRecently.delete(failedRecently.keys().next().value as string);
     failedRecently.set(exchange.clientKey, Date.now() + WINDOW_SECONDS * 1000);
