@@ -8,7 +8,9 @@ export type LiveState =
   | { kind: 'open' }
   | { kind: 'down'; reason: string; since: number; attempt: number }
   /** The server needs a token even to read, and the page has none: not retried until one is entered (`restart`). */
-  | { kind: 'needsToken' };
+  | { kind: 'needsToken' }
+  /** The tab has been hidden for HIDDEN_PAUSE_MS: its connection is closed until it is shown again. */
+  | { kind: 'paused' };
 
 export interface LiveSubscription<R> {
   readonly document: TypedDocumentNode<R, Record<string, never>>;
@@ -53,6 +55,14 @@ async function fetchAnswered(input: RequestInfo | URL, init: RequestInit, ms: nu
     clearTimeout(timer);
   }
 }
+/**
+ * A tab hidden this long closes its live connection, and opens it again (refetching) when shown.
+ * Browsers give a server 6 HTTP/1.1 connections, shared by all tabs: each tab's SSE stream held
+ * one for good, so a sixth tab of the page waited for ever (and its requests with it). Now only
+ * the tabs someone can see hold one.
+ */
+export const HIDDEN_PAUSE_MS = 10_000;
+
 /** 0.5 s, 1 s, 2 s, 4 s, then every 5 s: quick after a restart, gentle during an outage. */
 export const backoffMs = (attempt: number) => Math.min(500 * 2 ** attempt, 5000);
 
@@ -76,9 +86,38 @@ export class Live {
 
   constructor(private readonly options: LiveOptions) {}
 
+  private pauseTimer: ReturnType<typeof setTimeout> | null = null;
+
   start(): void {
-    this.connect();
+    document.addEventListener('visibilitychange', () => this.visibilityChanged());
+    // A tab opened in the background connects once it is first shown.
+    if (document.hidden) this.pause();
+    else this.connect();
     setInterval(() => void this.probe(), PROBE_EVERY_MS);
+  }
+
+  /** Hidden: the connection closes after HIDDEN_PAUSE_MS (a quick look at another tab keeps it). Shown: a paused one opens again. */
+  private visibilityChanged(): void {
+    if (document.hidden) {
+      if (this.pauseTimer !== null || this.state.kind === 'paused' || this.state.kind === 'needsToken') return;
+      this.pauseTimer = setTimeout(() => {
+        this.pauseTimer = null;
+        if (document.hidden && this.state.kind !== 'needsToken') this.pause();
+      }, HIDDEN_PAUSE_MS);
+      return;
+    }
+    if (this.pauseTimer !== null) clearTimeout(this.pauseTimer);
+    this.pauseTimer = null;
+    if (this.state.kind === 'paused') this.connect();
+  }
+
+  /** Closes the connection (its subscriptions end on the server) until the tab is shown. */
+  private pause(): void {
+    this.generation++;
+    this.client?.dispose();
+    this.client = null;
+    this.accepted.clear();
+    this.setState({ kind: 'paused' });
   }
 
   /**
@@ -119,7 +158,9 @@ export class Live {
   restart(): void {
     this.client?.dispose();
     this.client = null;
-    this.connect();
+    // Hidden (a token dropped by a refusal in a background tab): the new token is used once the tab is shown.
+    if (document.hidden) this.pause();
+    else this.connect();
   }
 
   /**

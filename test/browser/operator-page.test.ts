@@ -5,7 +5,7 @@ import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
 import { interruptible } from '../../src/graphql/plugins/interruptible.js';
-import { NO_ANSWER_MS, PROBE_EVERY_MS } from '../../src/page/live.js';
+import { HIDDEN_PAUSE_MS, NO_ANSWER_MS, PROBE_EVERY_MS } from '../../src/page/live.js';
 import { builtPage, closeOperatorPages, enterToken, openOperatorPage } from '../helpers/operator-page.js';
 import { CHROMIUM, chromiumInstalled, launchChromium } from '../helpers/playground.js';
 import { spawnStratctl, startTestServer, type TestServer } from '../helpers/server.js';
@@ -368,6 +368,43 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       .poll(() => text(second.page, 'server-down'))
       .toContain('Too many open subscriptions: at most 2 per client: this address has too many live connections open');
   }, 60_000);
+
+  it('eight tabs of the page in one browser all work: a tab hidden for a while lets its connection go, and takes it up again, refetched, when shown', async () => {
+    const server = await serve({ runner: false });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    /** What a browser does when another tab is brought to the front (headless tabs are all "visible"). */
+    const setHidden = (page: Page, hidden: boolean) =>
+      page.evaluate((h) => {
+        Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, hidden);
+    const tabs: Page[] = [];
+    for (let i = 0; i < 7; i++) {
+      // Each tab goes live (a sixth waited for ever: five streams and its own took the browser's 6 connections).
+      const { page } = await openOperatorPage(browser, server.origin, { context, fakeClock: true });
+      await setHidden(page, true);
+      // A quick look at another tab keeps the connection...
+      await page.clock.fastForward(HIDDEN_PAUSE_MS - 1_000);
+      expect(await page.getByTestId('live').getAttribute('data-connected')).toBe('true');
+      // ...a tab left hidden lets it go.
+      await page.clock.fastForward(2_000);
+      await expect.poll(() => text(page, 'live')).toBe('Paused while the tab is hidden');
+      tabs.push(page);
+    }
+    const { page: eighth } = await openOperatorPage(browser, server.origin, { context });
+    await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+    await expect.poll(() => text(eighth, 'active-strategy')).toBe('range');
+    // The first tab, shown again: live, with what changed while it was hidden.
+    const first = tabs[0] as Page;
+    expect(await text(first, 'active-strategy')).toBe('momentum');
+    await setHidden(first, false);
+    await expect.poll(() => first.getByTestId('live').getAttribute('data-connected')).toBe('true');
+    await expect.poll(() => text(first, 'active-strategy')).toBe('range');
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    await expect.poll(() => text(first, 'active-strategy')).toBe('gold');
+    await expect.poll(() => text(eighth, 'active-strategy')).toBe('gold');
+  }, 120_000);
 
   it('on a server whose reads need a token, asks for one, then shows everything live with it', async () => {
     const server = await serve({ runner: false, readsRequireToken: true });

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, Page, Request as PwRequest } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Request as PwRequest } from 'playwright-core';
 import { afterAll, afterEach, expect } from 'vitest';
 import { type BuiltPage, buildPage } from '../../scripts/build-page.js';
 import { loopbackOnly } from './playground.js';
@@ -42,7 +42,7 @@ const opened: Page[] = [];
  * kept-alive connection and hold its drain open.
  */
 export async function closeOperatorPages(): Promise<void> {
-  await Promise.all(opened.splice(0).map((p) => p.context().close()));
+  await Promise.all([...new Set(opened.splice(0).map((p) => p.context()))].map((c) => c.close()));
 }
 afterEach(closeOperatorPages);
 
@@ -54,9 +54,15 @@ afterEach(closeOperatorPages);
 export async function openOperatorPage(
   browser: Browser,
   origin: string,
-  options: { viewport?: { width: number; height: number }; waitLive?: boolean; fakeClock?: boolean } = {},
+  options: {
+    viewport?: { width: number; height: number };
+    waitLive?: boolean;
+    fakeClock?: boolean;
+    /** Another tab of this browser context (its pages share 6 connections per server); default: a context of its own. */
+    context?: BrowserContext;
+  } = {},
 ): Promise<OperatorPage> {
-  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 900 } });
+  const context = options.context ?? (await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 900 } }));
   const page = await context.newPage();
   opened.push(page);
   const refused = await loopbackOnly(page);

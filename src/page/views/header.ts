@@ -29,6 +29,8 @@ function liveText(state: State): string {
       return 'Offline: reconnecting…';
     case 'needsToken':
       return 'Not live: needs a token';
+    case 'paused':
+      return 'Paused while the tab is hidden';
   }
 }
 
