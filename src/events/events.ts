@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
-import { Repeater, SlidingBuffer } from '@repeaterjs/repeater';
+import { SlidingBuffer } from '@repeaterjs/repeater';
 import type { ScanSignals } from '../runner/signal-history.js';
 import { turns } from './turns.js';
 
@@ -59,17 +59,34 @@ export function createEvents(options: EventsOptions = {}): ControlPlaneEvents {
     repeaterBuffer: new SlidingBuffer(options.buffer ?? 64) as never,
   });
   const nextTurn = turns();
-  let close!: () => void;
-  const closed = new Promise<undefined>((resolve) => {
-    close = () => resolve(undefined);
-  });
+  // The subscriptions open now, so close() can end them. (Each raced a process-long "closed"
+  // promise before: Repeater.race queued a request on it for every event delivered, and kept
+  // every subscription ever opened, until shutdown.)
+  const open = new Set<AsyncIterator<unknown>>();
+  let closed = false;
+  const ended = (): Promise<IteratorResult<never>> => Promise.resolve({ done: true, value: undefined });
   return {
     publish: (topic, ...payload) => (pubsub.publish as (t: string, ...p: unknown[]) => void)(topic, ...payload),
-    subscribe: (topic) =>
-      takingTurns(
-        Repeater.race([(pubsub.subscribe as (t: string) => AsyncIterable<unknown>)(topic), closed]) as AsyncIterableIterator<never>,
-        nextTurn,
-      ),
-    close,
+    subscribe: (topic) => {
+      const source = (pubsub.subscribe as (t: string) => AsyncIterable<never>)(topic)[Symbol.asyncIterator]();
+      const subscription: AsyncIterableIterator<never> = {
+        next: () => (closed ? ended() : source.next()),
+        return: (value?: unknown) => {
+          open.delete(subscription);
+          return source.return?.(value) ?? ended();
+        },
+        throw: (error?: unknown) => {
+          open.delete(subscription);
+          return source.throw?.(error) ?? Promise.reject(error);
+        },
+        [Symbol.asyncIterator]: () => subscription,
+      };
+      if (!closed) open.add(subscription);
+      return takingTurns(subscription, nextTurn);
+    },
+    close: () => {
+      closed = true;
+      for (const subscription of [...open]) void subscription.return?.();
+    },
   };
 }

@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { expect, it } from 'vitest';
 import { createEvents } from '../../src/events/events.js';
 
@@ -21,3 +23,49 @@ it('twenty subscribers to one topic: each hears the event, and Node prints no "p
     process.off('warning', onWarning);
   }
 });
+
+it('close() ends every open subscription: a reader waiting for the next event hears the end, and a new one ends at once', async () => {
+  const events = createEvents();
+  const open = events.subscribe('status');
+  const waiting = open.next();
+  await new Promise((resolve) => setImmediate(resolve));
+  events.close();
+  expect(await waiting).toEqual({ done: true, value: undefined });
+  expect(await events.subscribe('signals').next()).toMatchObject({ done: true });
+});
+
+it('keeps nothing of a subscription once it ends, nor of the events it heard: heap flat over 20,000 events and 3,000 subscriptions', async () => {
+  // A forced collection, so the heap read is what is still reachable (not garbage waiting).
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const heap = () => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const events = createEvents();
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+  try {
+    const one = events.subscribe('status');
+    await tick();
+    const before = heap();
+    for (let i = 0; i < 20_000; i++) {
+      const next = one.next();
+      if (i === 0) await tick();
+      events.publish('status');
+      expect((await next).done).toBe(false);
+    }
+    for (let i = 0; i < 3_000; i++) {
+      const subscription = events.subscribe('status');
+      const next = subscription.next();
+      await tick();
+      events.publish('status');
+      await next;
+      await subscription.return?.();
+    }
+    // Before: ~0.8 KB per event heard and ~5 KB per subscription stayed until close(): ~30 MB here.
+    expect(heap() - before).toBeLessThan(4 * 1024 * 1024);
+  } finally {
+    events.close();
+  }
+}, 60_000);
