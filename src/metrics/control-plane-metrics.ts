@@ -190,6 +190,8 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
 
   const accepted = new Map<string, Accepted>();
   const seenRunners = new Map<string, SeenRunner>();
+  /** The label values control_plane_signals_total has: strategy -> directions. */
+  const signalSeries = new Map<string, Set<string>>();
 
   const observeApplied = (state: RunnerState) => {
     const applied = state.applied;
@@ -214,7 +216,10 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
     seen.scanCount = count;
     if (state.lastScanMs !== undefined) scanSeconds.observe(state.lastScanMs / 1000);
     for (const signal of state.lastSignals) {
-      if (!signal.error) signals.inc({ strategy: signal.strategyKey, direction: signal.direction });
+      if (signal.error) continue;
+      signals.inc({ strategy: signal.strategyKey, direction: signal.direction });
+      const directions = signalSeries.get(signal.strategyKey) ?? new Set();
+      signalSeries.set(signal.strategyKey, directions.add(signal.direction));
     }
   };
 
@@ -239,6 +244,15 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
     if (event.type === 'writeFailed') writeFailures.inc({ step: event.step });
     if (event.type === 'invalid') configErrors.inc();
     if (event.type === 'presetsInvalid') presetsErrors.inc();
+    // A preset removed loses its signal series: each preset ever run left up to three, for ever.
+    if (event.type === 'presetsChanged') {
+      const strategies = store.state().strategies;
+      for (const [strategy, directions] of signalSeries) {
+        if (strategies.has(strategy)) continue;
+        for (const direction of directions) signals.remove({ strategy, direction });
+        signalSeries.delete(strategy);
+      }
+    }
     if (event.type !== 'changed') return;
     const at = now();
     const recorded = event.audit ? Date.parse(event.audit.time) : Number.NaN;

@@ -28,9 +28,10 @@ function fakePlane() {
   let presetsVersion = 0;
   let problems: { config: unknown; presets: unknown } = { config: null, presets: null };
   let connected = true;
+  let strategies = new Set(['gold', 'range', 'momentum']);
   return {
     store: {
-      state: () => ({ config: current, presets: { version: presetsVersion, digest: 'sha256:p', presets: [] } }) as never,
+      state: () => ({ config: current, presets: { version: presetsVersion, digest: 'sha256:p', presets: [] }, strategies }) as never,
       problem: () => problems.config as never,
       strategiesProblem: () => problems.presets as never,
       info: () => ({ kind: 'ETCD' as const, location: 'etcd://a:1/p/', connected, lastContactAt: null }),
@@ -57,6 +58,11 @@ function fakePlane() {
       presetsVersion = version;
       problems = { ...problems, presets: problem };
       if (problem) for (const l of storeListeners) l({ type: 'presetsInvalid', error: problem as never });
+    },
+    /** A new preset set in force: the strategies are these keys. */
+    presetsChanged(keys: string[]) {
+      strategies = new Set(keys);
+      for (const l of storeListeners) l({ type: 'presetsChanged' } as never);
     },
     /** The store reachable or not (etcd away, or its credentials refused). */
     reach(reachable: boolean) {
@@ -204,6 +210,33 @@ describe('control-plane metrics (alone, fake store and fleet)', () => {
     plane.publish([{ id: 'old', startedAt: iso(T0 + 5_000), scanCount: 2, lastScanMs: 4 }]); // restarted
     const scans = await value(registry, 'control_plane_runner_scans_total');
     expect(scans).toEqual([{ labels: { runner: 'old' }, value: 5 }]);
+    expect(await value(registry, 'control_plane_signals_total')).toEqual([{ labels: { strategy: 'gold', direction: 'LONG' }, value: 1 }]);
+  });
+
+  it('signals: a preset removed loses its series (each preset ever run left up to three, for ever)', async () => {
+    const plane = fakePlane();
+    const registry = new Registry();
+    createControlPlaneMetrics(plane, registry, () => T0);
+    const signal = (strategyKey: string, direction: string) => ({
+      instrument: 'XAU_USD',
+      strategyKey,
+      direction,
+      reason: '',
+      values: {},
+      price: null,
+      candleTime: null,
+      error: null,
+    });
+    plane.presetsChanged(['gold', 'gold_fast']);
+    plane.publish([{ id: 'r1', scanCount: 1, lastSignals: [signal('gold_fast', 'LONG')] as never }]);
+    plane.publish([{ id: 'r1', scanCount: 2, lastSignals: [signal('gold_fast', 'SHORT')] as never }]);
+    plane.publish([{ id: 'r1', scanCount: 3, lastSignals: [signal('gold', 'LONG')] as never }]);
+    expect((await value(registry, 'control_plane_signals_total')).map((v) => v.labels)).toEqual([
+      { strategy: 'gold_fast', direction: 'LONG' },
+      { strategy: 'gold_fast', direction: 'SHORT' },
+      { strategy: 'gold', direction: 'LONG' },
+    ]);
+    plane.presetsChanged(['gold']);
     expect(await value(registry, 'control_plane_signals_total')).toEqual([{ labels: { strategy: 'gold', direction: 'LONG' }, value: 1 }]);
   });
 
