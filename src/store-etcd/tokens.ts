@@ -55,6 +55,12 @@ export class EtcdTokenStore implements TokenStore {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  /** Token records parsed and kept (for tests: at most the tokens there are). */
+  get parsedRecords(): number {
+    return this.parsed.size;
+  }
+
+  /** `kvs`: every token record there is (the parsed ones of tokens gone are let go: each name ever used stayed). */
   private tokensOf(kvs: readonly KeyValue[]): StoredToken[] {
     const tokens: StoredToken[] = [];
     for (const kv of kvs) {
@@ -65,6 +71,11 @@ export class EtcdTokenStore implements TokenStore {
         this.parsed.set(kv.key, cached);
       }
       if (cached.token) tokens.push(cached.token);
+    }
+    // Every key of `kvs` is in `parsed` now: more entries there are tokens gone.
+    if (this.parsed.size > kvs.length) {
+      const present = new Set(kvs.map((kv) => kv.key));
+      for (const key of this.parsed.keys()) if (!present.has(key)) this.parsed.delete(key);
     }
     return tokens;
   }
