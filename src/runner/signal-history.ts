@@ -16,6 +16,9 @@ interface Kept {
   readonly signal: RunnerSignalRecord;
 }
 
+/** Runners whose last scan is remembered (far more than a fleet has at once). */
+export const RUNNERS_REMEMBERED = 1024;
+
 /**
  * The recent signals for the charts. Runners publish only their last scan's signals; this keeps,
  * per instrument, the last `perInstrument` of them as they arrive in this process (empty after a
@@ -23,7 +26,11 @@ interface Kept {
  */
 export class SignalHistory {
   private readonly byInstrument = new Map<string, Kept[]>();
-  /** The last scan recorded per runner, so a heartbeat that republishes the same scan adds nothing. */
+  /**
+   * The last scan recorded per runner, so a heartbeat that republishes the same scan adds nothing;
+   * the RUNNERS_REMEMBERED that scanned last (a runner named <host>:<pid> is a new one at each
+   * restart: they were all kept, for ever).
+   */
   private readonly lastScanByRunner = new Map<string, string>();
   private seq = 0;
 
@@ -35,7 +42,10 @@ export class SignalHistory {
   /** Records a scan once; false when it was already recorded (same runner, same scan time). */
   record(scan: ScanSignals): boolean {
     if (this.lastScanByRunner.get(scan.runnerId) === scan.scannedAt) return false;
+    // Moved to the end (the Map's order is the order runners last scanned in), the oldest let go.
+    this.lastScanByRunner.delete(scan.runnerId);
     this.lastScanByRunner.set(scan.runnerId, scan.scannedAt);
+    if (this.lastScanByRunner.size > RUNNERS_REMEMBERED) this.lastScanByRunner.delete(this.lastScanByRunner.keys().next().value as string);
     for (const signal of scan.signals) {
       let kept = this.byInstrument.get(signal.instrument);
       if (!kept) {

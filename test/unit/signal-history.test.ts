@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { recordPublishedScans, SIGNALS_KEPT_PER_INSTRUMENT, SignalHistory } from '../../src/runner/signal-history.js';
+import { RUNNERS_REMEMBERED, recordPublishedScans, SIGNALS_KEPT_PER_INSTRUMENT, SignalHistory } from '../../src/runner/signal-history.js';
 import type { RunnerSignalRecord, RunnerState, RunnerStateSource } from '../../src/runner/state.js';
 
 const signal = (instrument: string, n: number, direction: RunnerSignalRecord['direction'] = 'FLAT'): RunnerSignalRecord => ({
@@ -52,6 +52,24 @@ describe('SignalHistory', () => {
     expect(history.record(scan(2))).toBe(true);
     expect(heard).toEqual([scan(1).scannedAt, scan(2).scannedAt]);
     expect(history.list({ instrument: 'EUR_USD', last: 10 })).toHaveLength(2);
+  });
+
+  it('remembers the last scan of the runners that scanned last, not of every runner id ever seen (<host>:<pid> is new at each restart)', () => {
+    const history = new SignalHistory();
+    const live = scan(1);
+    expect(history.record(live)).toBe(true);
+    // A crash loop: a new runner id each time, one scan each; the live runner scans on between them.
+    for (let pid = 2; pid < RUNNERS_REMEMBERED + 50; pid++) {
+      expect(history.record({ ...scan(pid), runnerId: `host:${pid}` })).toBe(true);
+      if (pid % 100 === 0) expect(history.record({ ...live, scannedAt: scan(pid).scannedAt })).toBe(true);
+    }
+    const lastLive = Math.floor((RUNNERS_REMEMBERED + 49) / 100) * 100;
+    expect(history.record({ ...live, scannedAt: scan(lastLive).scannedAt })).toBe(false);
+    // The first restarted runners are forgotten: a republished old scan of theirs counts again, theirs being long gone.
+    expect(history.record({ ...scan(2), runnerId: 'host:2' })).toBe(true);
+    // The last ones are remembered.
+    const recent = RUNNERS_REMEMBERED + 49;
+    expect(history.record({ ...scan(recent), runnerId: `host:${recent}` })).toBe(false);
   });
 
   it('follows what a runner publishes: a new lastScanAt is a scan, a heartbeat is not', () => {
