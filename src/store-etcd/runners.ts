@@ -73,6 +73,8 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
   private draining = false;
   private pending: { state: RunnerState; waiters: (() => void)[] } | null = null;
   private closed = false;
+  /** The last heartbeat failed: its warning was said, and is not said again until one succeeds. */
+  private failing = false;
 
   constructor(
     private readonly gateway: EtcdGateway,
@@ -142,13 +144,21 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
         state,
         this.currentLease(liveRunnerLeaseSeconds(state.heartbeatIntervalMs, this.retentionSeconds)),
       );
+      if (this.failing) this.warn?.(`etcd store: runner ${this.id} publishes its state again`);
+      this.failing = false;
     } catch (err) {
       // A lease etcd no longer knows (it expired during an outage) is replaced on the next heartbeat.
       if (this.lease) {
         this.lease.release();
         this.lease = null;
       }
-      this.warn?.(`etcd store: runner ${this.id} could not publish its state: ${(err as Error).message}`);
+      // Said once until it works again (one line per heartbeat was ~1,800 an hour through an outage).
+      if (!this.failing) {
+        this.warn?.(
+          `etcd store: runner ${this.id} could not publish its state: ${(err as Error).message}; the API shows it STALE until it can (said again once it does); the runner scans on`,
+        );
+      }
+      this.failing = true;
     }
   }
 

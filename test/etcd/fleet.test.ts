@@ -4,8 +4,9 @@ import { TokenRefusedError } from '../../src/auth/token-store.js';
 import { RunnerFleet } from '../../src/runner/fleet.js';
 import { type RunnerState, runnerHealth } from '../../src/runner/state.js';
 import { DEAD_RUNNER_RETENTION_SECONDS, liveRunnerLeaseSeconds, runnerLeaseSeconds } from '../../src/store-etcd/index.js';
-import { describeWithEtcd, type EtcdCluster, startEtcd } from '../helpers/etcd.js';
+import { describeWithEtcd, type EtcdCluster, startEtcd, waitHealthy } from '../helpers/etcd.js';
 import { eventually, freshPrefix, grantedTtl, openReplica, rawClient } from '../helpers/etcd-stores.js';
+import { waitUntil } from '../helpers/wait.js';
 
 let shared: EtcdCluster | null = null;
 const cluster = async () => {
@@ -117,6 +118,40 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     // stopped runner's 2 s.
     expect(Date.now() - diedAt).toBeGreaterThanOrEqual(3500);
   });
+
+  it('a runner that cannot publish through an etcd outage says so once, and once when it publishes again (not once per heartbeat)', async () => {
+    const own = await startEtcd();
+    const warnings: string[] = [];
+    const runnerProcess = await openReplica(own, freshPrefix(), { callTimeoutMs: 300, warn: (m) => warnings.push(m) });
+    const publisher = runnerProcess.runnerPublisher('r-outage');
+    const heartbeat = () => publisher.publish(runnerState('r-outage'));
+    await heartbeat();
+    await own.members[0]?.stop();
+    // Each heartbeat waits for its attempt (failed at the 300 ms deadline): eight of them in the outage.
+    for (let i = 0; i < 8; i++) await heartbeat();
+    const failed = warnings.filter((w) => w.includes('could not publish its state'));
+    expect(failed).toEqual([
+      expect.stringMatching(
+        /^etcd store: runner r-outage could not publish its state: .*; the API shows it STALE until it can \(said again once it does\); the runner scans on$/,
+      ),
+    ]);
+    await own.members[0]?.start();
+    await waitHealthy(own);
+    await waitUntil(
+      async () => {
+        await heartbeat();
+        return warnings.filter((w) => w.includes('publishes its state again'));
+      },
+      (again) => again.length > 0,
+      { what: 'a heartbeat published again' },
+    );
+    expect(warnings.filter((w) => w.includes('publishes its state again'))).toEqual([
+      'etcd store: runner r-outage publishes its state again',
+    ]);
+    for (let i = 0; i < 3; i++) await heartbeat();
+    expect(warnings.filter((w) => w.includes('could not publish its state'))).toHaveLength(1);
+    expect(warnings.filter((w) => w.includes('publishes its state again'))).toHaveLength(1);
+  }, 60_000);
 
   it("a live runner's key lives as long as the retention (10 min by default), a stopped runner's only a few heartbeats", async () => {
     const c = await cluster();
