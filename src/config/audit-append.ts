@@ -61,8 +61,14 @@ export async function appendAuditText(
   return { size: size + Buffer.byteLength(lines), lost };
 }
 
+/** Whether the file's last byte (of the `size` it had) is a newline: one byte read, however long the trail. */
 async function endsWithNewline(fs: FileSystem, file: string, size: number, checks: RuntimeFileChecks): Promise<boolean> {
-  // The audit log has no size limit (it is the server's own, append-only).
-  const bytes = await fs.readFile(file, checks).catch(() => null);
-  return bytes === null || bytes.length === 0 || bytes[Math.min(size, bytes.length) - 1] === 0x0a;
+  const opened = await fs.openRead(file, checks).catch(() => null);
+  if (opened === null) return true;
+  try {
+    const end = Math.min(size, opened.size);
+    return end === 0 || (await opened.read(end - 1, 1))[0] === 0x0a;
+  } finally {
+    await opened.close();
+  }
 }

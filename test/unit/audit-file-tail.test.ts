@@ -46,11 +46,16 @@ function readWhole(text: string, n: number, subject?: AuditSubject): number[] {
     .map((e) => e.version);
 }
 
-/** The real file system, counting the bytes read through openRead. */
+/** The real file system, counting the bytes read (whole files and parts). */
 function countingFs() {
   const counted = { bytes: 0 };
   const fs: FileSystem = {
     ...nodeFileSystem,
+    async readFile(file, checks) {
+      const bytes = await nodeFileSystem.readFile(file, checks);
+      counted.bytes += bytes.length;
+      return bytes;
+    },
     async openRead(file, checks) {
       const real = await nodeFileSystem.openRead(file, checks);
       return {
@@ -149,6 +154,20 @@ describe('AuditFile read from its end', () => {
     expect(log.setAside).not.toBeNull();
     expect(await readFile(log.setAside as string, 'utf8')).toBe(torn);
     expect((await readFile(file, 'utf8')).endsWith(line(entry('CONFIG', 2)))).toBe(true);
+  });
+
+  it('an append after another writer reads one byte to know it starts on a new line, however long the trail', async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'audit.log');
+    await writeFile(file, Array.from({ length: 2_000 }, (_, i) => line(entry('CONFIG', i + 1))).join(''));
+    const counting = countingFs();
+    const log = await AuditFile.open({ runtimeDir: dir, fs: counting.fs });
+    // Someone else appends a torn line (no newline), then this process appends.
+    await writeFile(file, `${await readFile(file, 'utf8')}{"torn":`);
+    counting.counted.bytes = 0;
+    await log.append([entry('CONFIG', 2_001)]);
+    expect(counting.counted.bytes).toBe(1);
+    expect((await readFile(file, 'utf8')).endsWith(`{"torn":\n${line(entry('CONFIG', 2_001))}`)).toBe(true);
   });
 
   it('follow() reads only what was appended, and a file cut short is read again from its end', async () => {
