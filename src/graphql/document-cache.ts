@@ -69,3 +69,25 @@ export class DocumentCache {
     return operation;
   }
 }
+
+/** Characters of document text yoga's own parse caches hold at most, all entries together. */
+export const PARSE_CACHE_MAX_CHARS = 2 * 1024 * 1024;
+
+/**
+ * A cache for yoga's parser (its `parserAndValidationCache`: parsed documents, and parse errors),
+ * bounded like the fast lane's: documents over DOCUMENT_CACHE_MAX_CHARS are not kept, and the text
+ * kept is at most PARSE_CACHE_MAX_CHARS. yoga's default kept 1,024 of any size for an hour: distinct
+ * 64 KiB documents from a client without a token pinned ~130 MB of heap.
+ */
+export function boundedParseCache<V>(): { get(key: string): V | undefined; set(key: string, value: V): void; readonly size: number } {
+  const lru = new Lru<string, V>(DOCUMENT_CACHE_ENTRIES, PARSE_CACHE_MAX_CHARS);
+  return {
+    get: (key) => lru.get(key),
+    set: (key, value) => {
+      if (key.length <= DOCUMENT_CACHE_MAX_CHARS) lru.set(key, value, key.length);
+    },
+    get size() {
+      return lru.size;
+    },
+  };
+}

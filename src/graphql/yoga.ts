@@ -4,6 +4,7 @@ import type { Authenticator } from '../auth/tokens.js';
 import { COST_LIMITS } from '../limit-defaults.js';
 import type { Logger } from '../log.js';
 import type { ControlPlaneServices, GraphQLContext } from './context.js';
+import { boundedParseCache } from './document-cache.js';
 import { maskError, refusalsAtDebug } from './errors.js';
 import type { QueryLimits } from './plugins/armor.js';
 import type { CostLimits } from './plugins/cost.js';
@@ -99,6 +100,8 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
       error: (...args: unknown[]) => (args.length === 1 && requestLog.wasLogged(args[0]) ? undefined : yogaLogger.error(...args)),
     },
     landingPage: false,
+    // Bounded by size as the fast lane's cache is (document-cache.ts): yoga's default kept 1,024 documents of any size.
+    parserAndValidationCache: { documentCache: boundedParseCache(), errorCache: boundedParseCache() },
     // Same-origin only: no cross-origin browser page may call the API (see README, Security).
     cors: false,
     // Nothing reaches yoga over the adapter's limit; its own (25 MB) would only add a second count.
