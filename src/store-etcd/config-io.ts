@@ -75,7 +75,7 @@ export class ConfigIo {
     const tailOps = (subject: AuditSubject) => {
       const prefix = k.auditPrefix(subject);
       return [
-        lastUnderOp(prefix),
+        this.mirror.auditTailOp(prefix),
         auditRangeOp(prefix, { count_only: true }),
         auditRangeOp(prefix, { keys_only: true, sort_order: 'Ascend', sort_target: 'Key', limit: 4 }),
       ];
@@ -94,16 +94,29 @@ export class ConfigIo {
     const strategiesKv = kvsOf(strategies)[0] ?? null;
     const seen: MirrorChange[] = [];
     const tails = {} as Record<AuditSubject, AuditTail>;
+    const missed: AuditSubject[] = [];
     AUDIT_SUBJECTS.forEach((subject, i) => {
       const [last, count, oldest] = tailResponses.slice(i * 3, i * 3 + 3);
-      const lastKv = kvsOf(last)[0];
+      const lastKv = kvsOf(last).at(-1);
       if (lastKv) seen.push({ type: 'put', kv: lastKv });
       tails[subject] = {
         last: lastKv ? parseAuditEntry(lastKv.value) : null,
         count: Number(count?.response_range?.count ?? 0),
         oldest: kvsOf(oldest).map((kv) => kv.key),
       };
+      // Entries there, none from the newest key known: that key was deleted (by hand). Read it sorted.
+      if (!lastKv && tails[subject].count > 0) missed.push(subject);
     });
+    for (const subject of missed) {
+      const sorted = await this.gateway.call(
+        'read audit',
+        (options) => this.gateway.client.kv.txn({ compare: [], success: [lastUnderOp(k.auditPrefix(subject))] }, options),
+        deadline,
+      );
+      const lastKv = kvsOf(sorted.responses[0]).at(-1);
+      if (lastKv) seen.push({ type: 'put', kv: lastKv });
+      tails[subject] = { ...tails[subject], last: lastKv ? parseAuditEntry(lastKv.value) : null };
+    }
     if (strategiesKv) seen.push({ type: 'put', kv: strategiesKv });
     if (configKv) seen.push({ type: 'put', kv: configKv });
     const revision = Number(res.header.revision);

@@ -38,8 +38,20 @@ export const prefixRangeOp = (prefix: string, more: Partial<NonNullable<IRequest
  */
 export const auditRangeOp = (prefix: string, more: Partial<NonNullable<IRequestOp['request_range']>> = {}): IRequestOp =>
   rangeOp(`${prefix}0`, { range_end: Buffer.from(`${prefix}:`), ...more });
-/** The newest audit key under `prefix` (audit keys sort by version). */
+/**
+ * The newest audit key under `prefix` (audit keys sort by version). A sorted range costs etcd a read
+ * of every key and value in it (the limit applies after the sort): 40 ms over 10,000 entries, on
+ * every runner scan and every write. `EtcdMirror.auditTailOp` asks only from the newest key it knows.
+ */
 export const lastUnderOp = (prefix: string): IRequestOp => auditRangeOp(prefix, { sort_order: 'Descend', sort_target: 'Key', limit: 1 });
+/** An audit key's prefix (`.../audit/config/`), or null for a key that is not an audit entry's. */
+const auditPrefixOf = (key: string, prefixes: readonly string[]): string | null => {
+  for (const prefix of prefixes) {
+    const next = key.charCodeAt(prefix.length);
+    if (key.startsWith(prefix) && next >= 48 && next <= 57) return prefix;
+  }
+  return null;
+};
 export const kvsOf = (response: IResponseOp | undefined): KeyValue[] => (response?.response_range?.kvs ?? []).map(toKeyValue);
 
 export interface MirrorOptions {
@@ -73,6 +85,9 @@ export class EtcdMirror {
   private probing = false;
   /** Revisions of `config` and `strategies` the probe saw that the watch had not delivered yet, by key. */
   private readonly aheadSeen = new Map<string, number>();
+  /** The newest audit key seen per subject's prefix: the start of the next read of the trail's tail. */
+  private readonly newestAudit = new Map<string, string>();
+  private readonly auditPrefixes: readonly string[];
   private closed = false;
 
   constructor(
@@ -81,6 +96,18 @@ export class EtcdMirror {
     private readonly options: MirrorOptions = {},
   ) {
     this.keys = keys;
+    this.auditPrefixes = [keys.auditPrefix('CONFIG'), keys.auditPrefix('PRESETS')];
+  }
+
+  /**
+   * A read of the newest audit entry under `prefix`: from the newest key this process has seen
+   * (that key, and any newer: unsorted, a key or two), or, knowing none, the sorted read. Its
+   * newest is the last key it returns (`newestOf`). Empty from a known key means that key was
+   * deleted (by hand: trimming never deletes the newest); the next resync reads sorted.
+   */
+  auditTailOp(prefix: string): IRequestOp {
+    const known = this.newestAudit.get(prefix);
+    return known === undefined ? lastUnderOp(prefix) : rangeOp(known, { range_end: Buffer.from(`${prefix}:`) });
   }
 
   /** The first full read (StoreUnavailableError when etcd does not answer), then the watch and the probe. */
@@ -136,6 +163,12 @@ export class EtcdMirror {
     for (const change of batch.changes) {
       const key = change.type === 'put' ? change.kv.key : change.key;
       const revision = change.type === 'put' ? change.kv.modRevision : change.modRevision;
+      const auditPrefix = auditPrefixOf(key, this.auditPrefixes);
+      if (auditPrefix !== null) {
+        const known = this.newestAudit.get(auditPrefix);
+        if (change.type === 'put' && (known === undefined || key > known)) this.newestAudit.set(auditPrefix, key);
+        if (change.type === 'delete' && key === known) this.newestAudit.delete(auditPrefix);
+      }
       if (!this.isKept(key)) {
         applied.push(change);
         continue;
@@ -182,13 +215,19 @@ export class EtcdMirror {
       this.gateway.client.kv.txn(
         {
           compare: [],
-          success: [rangeOp(k.config), rangeOp(k.strategies), lastUnderOp(k.auditPrefix('CONFIG')), lastUnderOp(k.auditPrefix('PRESETS'))],
+          success: [
+            rangeOp(k.config),
+            rangeOp(k.strategies),
+            this.auditTailOp(k.auditPrefix('CONFIG')),
+            this.auditTailOp(k.auditPrefix('PRESETS')),
+          ],
         },
         options,
       ),
     );
     const revision = Number(read.header.revision);
-    const found = read.responses.flatMap(kvsOf);
+    // Of each audit tail, only its newest entry (as the sorted read with limit 1 gave).
+    const found = read.responses.flatMap((response, i) => (i < 2 ? kvsOf(response) : kvsOf(response).slice(-1)));
     const changes: MirrorChange[] = found.map((kv) => ({ type: 'put', kv }));
     for (const key of [k.config, k.strategies]) {
       if (this.entries.has(key) && !found.some((kv) => kv.key === key)) changes.push({ type: 'delete', key, modRevision: revision });
@@ -206,6 +245,8 @@ export class EtcdMirror {
 
   private async resyncOnce(): Promise<void> {
     const k = this.keys;
+    // After any doubt, the newest audit keys are read sorted (the one known may be gone).
+    this.newestAudit.clear();
     const read = await this.gateway.call('read state', (options) =>
       this.gateway.client.kv.txn(
         {

@@ -226,6 +226,26 @@ describeWithEtcd('etcd config store (real etcd, two replicas on one prefix)', ()
     expect(await raw.get(`/${prefix}/audit/config/-draft`).string()).toBe('also by hand');
   });
 
+  it('the newest audit entry deleted by hand: the next write reads the one before it (sorted) and goes on, as it did before the tail was read from the newest key', async () => {
+    const { a, b, raw, prefix } = await twoReplicas();
+    await a.config.commit(setScanInterval(41));
+    await a.config.commit(setScanInterval(42));
+    await b.config.commit(setScanInterval(43)); // version 4: both replicas have seen entry 4 as the newest
+    await eventually('A sees version 4', () => a.config.state().config.config.version === 4);
+    await raw.delete().key(`/${prefix}/audit/config/${String(4).padStart(16, '0')}`);
+    const next = await a.config.commit(setScanInterval(44));
+    expect(next.current.config.version).toBe(5);
+    const history = await b.config.audit({ last: 10, subject: 'CONFIG' });
+    // As with the sorted read before: version 4 is in force without its entry, so it is audited once, as an edit of etcd's.
+    expect(history.map((e) => [e.version, e.operation, e.actor, e.config.scanIntervalSeconds])).toEqual([
+      [5, 'updateConfig', 'tester', 44],
+      [4, 'handEdit', 'etcd', 43],
+      [3, 'updateConfig', 'tester', 42],
+      [2, 'updateConfig', 'tester', 41],
+      [1, 'baseline', 'system', 30],
+    ]);
+  });
+
   it('keeps the last --audit-keep entries per subject, deleting older ones in the same transaction', async () => {
     const { a, raw, prefix } = await twoReplicas({ auditKeep: 5 });
     for (let i = 0; i < 8; i++) await a.config.commit(setScanInterval(300 + i));

@@ -37,4 +37,37 @@ describeWithEtcd('etcd mirror (real etcd)', () => {
       gateway.close();
     }
   });
+
+  it('reads the audit tail from the newest key it has seen, not sorted over the whole trail; a newest key deleted by hand is read sorted again', async () => {
+    const cluster = await startEtcd();
+    const url = parseEtcdStoreUrl(cluster.url(freshPrefix()));
+    const gateway = new EtcdGateway({ url });
+    const keys = etcdKeys(url.prefix);
+    const mirror = new EtcdMirror(gateway, keys, { probeIntervalMs: 60_000 });
+    const prefix = keys.auditPrefix('CONFIG');
+    const range = () => mirror.auditTailOp(prefix).request_range;
+    try {
+      await mirror.open();
+      // Nothing seen yet: the sorted read, limit 1.
+      expect(range()).toMatchObject({ sort_order: 'Descend', sort_target: 'Key', limit: 1 });
+      const raw = rawClient(cluster);
+      for (let v = 1; v <= 300; v++) await raw.put(keys.audit('CONFIG', v)).value(JSON.stringify({ version: v }));
+      await raw.put(`${prefix}notes`).value('a key put by hand, not an entry');
+      await eventually('the watch brings the newest entry', () => range()?.key?.toString() === keys.audit('CONFIG', 300));
+      expect(range()).toMatchObject({ range_end: Buffer.from(`${prefix}:`) });
+      expect(range()?.sort_order).toBeUndefined();
+      expect(range()?.limit).toBeUndefined();
+      // What etcd answers to it: the newest entry alone (not 300 values).
+      const answer = await gateway.client.kv.range(range()!);
+      expect(answer.kvs.map((kv) => kv.key.toString())).toEqual([keys.audit('CONFIG', 300)]);
+      // The newest deleted by hand: forgotten, so the next read is the sorted one (it finds 299).
+      await raw.delete().key(keys.audit('CONFIG', 300));
+      await eventually('the delete is seen', () => range()?.sort_order === 'Descend');
+      const sorted = await gateway.client.kv.range(range()!);
+      expect(sorted.kvs.map((kv) => kv.key.toString())).toEqual([keys.audit('CONFIG', 299)]);
+    } finally {
+      await mirror.close();
+      gateway.close();
+    }
+  });
 });
