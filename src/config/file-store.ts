@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Document } from 'yaml';
+import { TOKENS_FILE } from '../auth/token-file.js';
 import { AtomicWriteError, removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
 import { Mutex } from '../fs/mutex.js';
@@ -419,7 +420,9 @@ class FileStore implements FileConfigStore {
     if (this.started) return;
     this.started = true;
     await this.mutex.run(async () => {
-      for (const file of [this.file, this.presetsFile]) {
+      // Every file of the runtime dir written by rename: a kill mid-write leaves its temp file (tokens.yaml's holds token digests).
+      const dir = this.options.runtimeDir;
+      for (const file of [this.file, this.presetsFile, path.join(dir, KEPT_PRESETS_FILE), path.join(dir, TOKENS_FILE)]) {
         const stray = await removeStrayTempFiles(file, { fs: this.fs });
         if (stray.length > 0) this.warn(`removed ${stray.length} temp file(s) left by an interrupted write: ${stray.join(', ')}`);
       }

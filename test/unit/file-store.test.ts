@@ -160,18 +160,24 @@ describe('file config store', () => {
     await store.close();
   });
 
-  it('clears temp files a killed writer left, but not those of a live writer, nor other files', async () => {
+  it('clears temp files a killed writer left (config, presets, the kept presets, tokens), but not those of a live writer, nor other files', async () => {
     const dir = await tempRuntimeDir();
     const dead = '.config.yaml.999999999.0123456789ab.tmp'; // no such pid
     const live = `.config.yaml.${process.pid}.ba9876543210.tmp`;
-    const other = '.tokens.yaml.999999999.0123456789ab.tmp';
-    for (const name of [dead, live, other]) await writeFile(path.join(dir, name), 'active_strategy_key: gol');
+    const tokens = '.tokens.yaml.999999999.0123456789ab.tmp'; // token digests: a kill during `stratctl token create`
+    const kept = '..strategies.kept.yaml.999999999.0123456789ab.tmp';
+    const other = '.notes.txt.999999999.0123456789ab.tmp';
+    for (const name of [dead, live, tokens, kept, other]) await writeFile(path.join(dir, name), 'active_strategy_key: gol');
     const warnings: string[] = [];
     const store = await open(dir, { warn: (m) => warnings.push(m) });
     const left = await readdir(dir);
-    expect(left).not.toContain(dead);
+    for (const gone of [dead, tokens, kept]) expect(left).not.toContain(gone);
     expect(left).toEqual(expect.arrayContaining([live, other, 'config.yaml']));
-    expect(warnings).toEqual([`removed 1 temp file(s) left by an interrupted write: ${dead}`]);
+    expect(warnings).toEqual([
+      `removed 1 temp file(s) left by an interrupted write: ${dead}`,
+      `removed 1 temp file(s) left by an interrupted write: ${kept}`,
+      `removed 1 temp file(s) left by an interrupted write: ${tokens}`,
+    ]);
     await store.close();
   });
 });
