@@ -38,7 +38,7 @@ import {
 } from './config-judge.js';
 import type { EtcdGateway } from './gateway.js';
 import type { EtcdKeys } from './keys.js';
-import { auditRangeOp, type EtcdMirror, type KeyValue, kvsOf, type MirrorBatch, type MirrorChange } from './mirror.js';
+import { auditRangeOp, type EtcdMirror, type KeyValue, kvsOf, type MirrorBatch, type MirrorChange, rangeOp } from './mirror.js';
 import { PresetsJudge, presetsSnapshotOf } from './presets-judge.js';
 
 export const DEFAULT_AUDIT_KEEP = 10_000;
@@ -409,18 +409,38 @@ export class EtcdConfigStore implements ConfigStore {
   async audit(query: AuditQuery): Promise<readonly AuditEntry[]> {
     if (query.last <= 0) return [];
     const subjects: AuditSubject[] = query.subject ? [query.subject] : ['CONFIG', 'PRESETS'];
-    const res = await this.gateway.call('read audit', (options) =>
-      this.gateway.client.kv.txn(
-        {
-          compare: [],
-          success: subjects.map((s) =>
-            auditRangeOp(this.keys.auditPrefix(s), { sort_order: 'Descend', sort_target: 'Key', limit: query.last }),
-          ),
-        },
-        options,
-      ),
+    const sorted = (s: AuditSubject) =>
+      auditRangeOp(this.keys.auditPrefix(s), { sort_order: 'Descend', sort_target: 'Key', limit: query.last });
+    // From the `last`-th version below the newest this process has seen, unsorted: a sorted range
+    // reads every entry of the trail (up to --audit-keep) to return `last` of them.
+    const from = (s: AuditSubject) => {
+      const newest = this.mirror.newestAuditVersion(this.keys.auditPrefix(s));
+      return newest === undefined || newest - query.last < 1 ? null : newest - query.last + 1;
+    };
+    const read = (ops: IRequestOp[]) =>
+      this.gateway.call('read audit', (options) => this.gateway.client.kv.txn({ compare: [], success: ops }, options));
+    const starts = subjects.map(from);
+    const res = await read(
+      subjects.map((s, i) => {
+        const start = starts[i];
+        return start == null ? sorted(s) : rangeOp(this.keys.audit(s, start), { range_end: Buffer.from(`${this.keys.auditPrefix(s)}:`) });
+      }),
     );
-    const entries = res.responses.flatMap(kvsOf).flatMap((kv) => parseAuditEntry(kv.value) ?? []);
+    const kvs = res.responses.map(kvsOf);
+    // Fewer than `last` from a start (versions skipped: a hand edit that set its own): the sorted read after all.
+    const short = subjects.filter((_, i) => starts[i] != null && (kvs[i]?.length ?? 0) < query.last);
+    if (short.length > 0) {
+      const again = await read(short.map(sorted));
+      short.forEach((s, j) => {
+        kvs[subjects.indexOf(s)] = kvsOf(again.responses[j]);
+      });
+    }
+    const entries = kvs.flatMap((list) =>
+      list
+        .flatMap((kv) => parseAuditEntry(kv.value) ?? [])
+        .sort((a, b) => b.version - a.version)
+        .slice(0, query.last),
+    );
     if (subjects.length > 1) entries.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : b.version - a.version));
     return entries.slice(0, query.last);
   }

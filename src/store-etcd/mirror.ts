@@ -105,6 +105,12 @@ export class EtcdMirror {
    * newest is the last key it returns (`newestOf`). Empty from a known key means that key was
    * deleted (by hand: trimming never deletes the newest); the next resync reads sorted.
    */
+  /** The version of the newest audit entry seen under `prefix` (undefined: none seen since the last resync). */
+  newestAuditVersion(prefix: string): number | undefined {
+    const known = this.newestAudit.get(prefix);
+    return known === undefined ? undefined : Number(known.slice(prefix.length));
+  }
+
   auditTailOp(prefix: string): IRequestOp {
     const known = this.newestAudit.get(prefix);
     return known === undefined ? lastUnderOp(prefix) : rangeOp(known, { range_end: Buffer.from(`${prefix}:`) });

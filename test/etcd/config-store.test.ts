@@ -198,6 +198,22 @@ describeWithEtcd('etcd config store (real etcd, two replicas on one prefix)', ()
     ]);
   });
 
+  it('history reads the last entries from the newest version seen, and the sorted trail when versions were skipped: the same answers', async () => {
+    const { a, b, raw, prefix } = await twoReplicas();
+    for (let seconds = 31; seconds <= 42; seconds++) await a.config.commit(setScanInterval(seconds)); // versions 2-13
+    await eventually('B sees version 13', () => b.config.state().config.config.version === 13);
+    const versions = async (last: number, subject?: 'CONFIG') => (await b.config.audit({ last, subject })).map((e) => e.version);
+    expect(await versions(5, 'CONFIG')).toEqual([13, 12, 11, 10, 9]);
+    expect(await versions(20, 'CONFIG')).toEqual([13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    expect(await versions(3)).toEqual([13, 12, 11]);
+    // A hand edit that sets its own version (100): versions 14-99 are skipped, so 5 back from 100 is short.
+    const text = (await raw.get(`/${prefix}/config`).string()) ?? '';
+    await raw.put(`/${prefix}/config`).value(text.replace(/^version: \d+$/m, 'version: 100'));
+    await eventually('applied as version 100', () => [a, b].every((r) => r.config.state().config.config.version === 100));
+    await eventually('B has seen its entry', () => b.config.state().config.config.version === 100);
+    expect(await versions(5, 'CONFIG')).toEqual([100, 13, 12, 11, 10]);
+  });
+
   it('a deleted config key is reported; the next commit writes it again from the last good config', async () => {
     const { a, b, raw, prefix } = await twoReplicas();
     await a.config.commit(activate('range'));
