@@ -1,7 +1,6 @@
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { boundedParseCache, DOCUMENT_CACHE_MAX_CHARS, PARSE_CACHE_MAX_CHARS } from '../../src/graphql/document-cache.js';
+import { heapAfterGc } from '../helpers/heap.js';
 import { startTestServer } from '../helpers/server.js';
 
 describe("yoga's parse cache", () => {
@@ -17,22 +16,15 @@ describe("yoga's parse cache", () => {
   });
 
   it('a client without a token sending distinct 60 KB documents pins nothing: heap flat after 300 of them', async () => {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
-    const heap = () => {
-      gc();
-      gc();
-      return process.memoryUsage().heapUsed;
-    };
     const server = await startTestServer({ runner: false });
     const send = async (i: number) => {
       const answer = await server.gql(`{ __typename } # ${i} ${'x'.repeat(60_000)}`, undefined, null);
       expect(answer.body.data).toEqual({ __typename: 'Query' });
     };
     for (let i = 0; i < 20; i++) await send(i); // warm: every lazy part of the pipeline loaded
-    const before = heap();
+    const before = heapAfterGc();
     for (let i = 20; i < 320; i++) await send(i);
     // yoga's default cache kept them all (18 MB of text, twice: the key and the AST's source).
-    expect(heap() - before).toBeLessThan(8 * 1024 * 1024);
+    expect(heapAfterGc() - before).toBeLessThan(8 * 1024 * 1024);
   }, 60_000);
 });

@@ -4,26 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { type AuditEntry, type AuditSubject, parseAuditEntry } from '../../src/config/audit-entry.js';
 import { AUDIT_MEMORY, AuditFile } from '../../src/config/audit-file.js';
 import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
+import { auditEntry } from '../helpers/audit-entries.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 
-const config = (version: number) => ({
-  activeStrategyKey: 'gold',
-  tradingEnabled: true,
-  scanIntervalSeconds: 30,
-  tunableOverrides: {},
-  version,
-  updatedAt: '2026-11-28T10:00:00.000Z',
-});
-const entry = (subject: AuditSubject, version: number): AuditEntry => ({
-  time: '2026-11-28T10:00:00.000Z',
-  actor: 'admin',
-  operation: subject === 'CONFIG' ? 'activateStrategy' : 'upsertPreset',
-  subject,
-  version,
-  digest: `sha256:${subject}-${version}`,
-  changes: {},
-  config: config(version),
-});
+const entry = (subject: AuditSubject, version: number): AuditEntry => auditEntry(version, subject);
 const line = (e: AuditEntry) => `${JSON.stringify(e)}\n`;
 /** A line written before entries had subjects: read as a config entry. */
 const legacyLine = (version: number) => {

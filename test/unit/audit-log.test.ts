@@ -1,30 +1,13 @@
 import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AuditEntry } from '../../src/config/audit-entry.js';
 import { AuditFile } from '../../src/config/audit-file.js';
 import { ConfigWriteError } from '../../src/config/errors.js';
 import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
+import { auditEntry } from '../helpers/audit-entries.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 
-const config = (version: number) => ({
-  activeStrategyKey: 'gold',
-  tradingEnabled: true,
-  scanIntervalSeconds: 30,
-  tunableOverrides: {},
-  version,
-  updatedAt: '2026-11-28T10:00:00.000Z',
-});
-const entry = (version: number): AuditEntry => ({
-  time: '2026-11-28T10:00:00.000Z',
-  actor: 'admin',
-  operation: 'activateStrategy',
-  subject: 'CONFIG',
-  version,
-  digest: `sha256:${version}`,
-  changes: {},
-  config: config(version),
-});
+const entry = (version: number) => auditEntry(version);
 
 type Handle = Awaited<ReturnType<FileSystem['open']>>;
 

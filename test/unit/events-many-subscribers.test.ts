@@ -1,7 +1,6 @@
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { expect, it } from 'vitest';
 import { createEvents } from '../../src/events/events.js';
+import { heapAfterGc } from '../helpers/heap.js';
 
 it('twenty subscribers to one topic: each hears the event, and Node prints no "possible memory leak" warning', async () => {
   const warnings: string[] = [];
@@ -35,20 +34,12 @@ it('close() ends every open subscription: a reader waiting for the next event he
 });
 
 it('keeps nothing of a subscription once it ends, nor of the events it heard: heap flat over 20,000 events and 3,000 subscriptions', async () => {
-  // A forced collection, so the heap read is what is still reachable (not garbage waiting).
-  v8.setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  const heap = () => {
-    gc();
-    gc();
-    return process.memoryUsage().heapUsed;
-  };
   const events = createEvents();
   const tick = () => new Promise((resolve) => setImmediate(resolve));
   try {
     const one = events.subscribe('status');
     await tick();
-    const before = heap();
+    const before = heapAfterGc();
     for (let i = 0; i < 20_000; i++) {
       const next = one.next();
       if (i === 0) await tick();
@@ -64,7 +55,7 @@ it('keeps nothing of a subscription once it ends, nor of the events it heard: he
       await subscription.return?.();
     }
     // Before: ~0.8 KB per event heard and ~5 KB per subscription stayed until close(): ~30 MB here.
-    expect(heap() - before).toBeLessThan(4 * 1024 * 1024);
+    expect(heapAfterGc() - before).toBeLessThan(4 * 1024 * 1024);
   } finally {
     events.close();
   }
