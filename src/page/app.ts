@@ -37,7 +37,9 @@ export function mergeSignals(into: readonly Signal[], more: readonly Signal[]): 
 
 export interface AppView {
   render(state: State): void;
-  notify(kind: 'success' | 'error' | 'info', text: string): void;
+  notify(kind: 'success' | 'error' | 'info', text: string, topic?: string): void;
+  /** Takes away the notices about `topic`. */
+  clearNotices(topic: string): void;
 }
 
 /**
@@ -100,8 +102,8 @@ export class App implements PageActions {
     this.view.render(this.state);
   }
 
-  notify(kind: 'success' | 'error' | 'info', text: string): void {
-    this.view.notify(kind, text);
+  notify(kind: 'success' | 'error' | 'info', text: string, topic?: string): void {
+    this.view.notify(kind, text, topic);
   }
 
   /**
@@ -119,9 +121,12 @@ export class App implements PageActions {
         check.status === 429
           ? `${message}: this address sent too many wrong tokens. The right token is still accepted at once; the page stays read-only until one is entered.`
           : `The token was refused (${message}): the page stays read-only until a valid one is entered.`,
+        'token',
       );
       return;
     }
+    // Accepted: what was said of a refused one no longer holds.
+    this.view.clearNotices('token');
     token.set(candidate);
     this.live.restart();
     void this.refresh();
@@ -138,7 +143,11 @@ export class App implements PageActions {
     if (!token.get()) return;
     token.clear();
     this.state.viewer = null;
-    this.notify('error', `The token was refused (${message}) and has been forgotten: the page is read-only until a valid one is entered.`);
+    this.notify(
+      'error',
+      `The token was refused (${message}) and has been forgotten: the page is read-only until a valid one is entered.`,
+      'token',
+    );
     this.live.restart();
     void this.refresh();
   }

@@ -5,7 +5,7 @@ import type { State } from './model.js';
 import { token } from './token.js';
 import { openActivate } from './views/activate.js';
 import { renderGlance } from './views/glance.js';
-import { notify, renderHeader, setupHeader } from './views/header.js';
+import { clearNotices, notify, renderHeader, setupHeader } from './views/header.js';
 import { renderSignals } from './views/signals.js';
 import { renderStrategies } from './views/strategies.js';
 import { renderTimeline } from './views/timeline.js';
@@ -42,7 +42,7 @@ function render(state: State): void {
   });
 }
 
-const app = new App({ render, notify });
+const app = new App({ render, notify, clearNotices });
 setupHeader(app);
 app.start();
 setInterval(() => refreshTimes(), 1000);

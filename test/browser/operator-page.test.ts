@@ -324,7 +324,7 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await page.locator('#viewer').textContent()).toBe('Read-only: no token');
   }, 60_000);
 
-  it('a mistyped token costs one failed attempt, not one per panel; past the limit the page says so and stays read-only, and the right token works at once', async () => {
+  it('a mistyped token costs one failed attempt, not one per panel; past the limit the page says so and stays read-only, and the right token works at once and clears those notices', async () => {
     const server = await serve({ runner: false, security: { authFailures: { failuresPerMinute: 3 } } });
     const { page, requests } = await openOperatorPage(browser, server.origin);
     const withToken = () => requests.filter((r) => r.headers().authorization?.startsWith('Bearer typo-')).length;
@@ -345,8 +345,10 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     // The public view goes on: live, read-only.
     expect(await page.getByTestId('live').getAttribute('data-connected')).toBe('true');
     expect(await page.locator('#viewer').textContent()).toBe('Read-only: no token');
-    // The right token is accepted at once (the limit never refuses one that authenticates).
+    // The right token is accepted at once (the limit never refuses one that authenticates), and
+    // what was said of the refused ones goes: a red "read-only" beside "Token: admin" misled.
     await enterToken(page, server.token, /^Token: admin/);
+    expect(await page.locator('.notice.error').count()).toBe(0);
   }, 60_000);
 
   it("the subscription limit's 429 is no news of the token: a tab over it keeps its token", async () => {

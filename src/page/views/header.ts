@@ -109,12 +109,15 @@ export function renderHeader(state: State, hasToken: boolean): void {
   }
 }
 
-/** A notice for the outcome of an action; errors stay until dismissed, the others for 15 s. */
-export function notify(kind: 'success' | 'error' | 'info', text: string): void {
+/**
+ * A notice for the outcome of an action; errors stay until dismissed, the others for 15 s. `topic`:
+ * what it is about, so news that settles it can take it away (`clearNotices`).
+ */
+export function notify(kind: 'success' | 'error' | 'info', text: string, topic?: string): void {
   const list = byId('notices');
   const item = h(
     'li',
-    { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+    { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status', ...(topic && { 'data-topic': topic }) },
     h('span', {}, text),
     ' ',
     h('button', { type: 'button', class: 'link', 'aria-label': 'Dismiss', onclick: () => item.remove() }, '×'),
@@ -122,4 +125,9 @@ export function notify(kind: 'success' | 'error' | 'info', text: string): void {
   list.prepend(item);
   while (list.children.length > 4) list.lastElementChild?.remove();
   if (kind !== 'error') setTimeout(() => item.remove(), 15_000);
+}
+
+/** Takes away the notices about `topic` (a token refused, once a token is accepted). */
+export function clearNotices(topic: string): void {
+  for (const item of byId('notices').querySelectorAll(`[data-topic="${topic}"]`)) item.remove();
 }
