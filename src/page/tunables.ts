@@ -3,6 +3,8 @@ import type { Strategy } from './model.js';
 export type TunableDefinition = Strategy['tunableDefinitions'][number];
 export type TunableValue = number | boolean | null;
 
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)$/;
+
 /**
  * What an override field holds, checked against the tunable's type and bounds as the server will
  * check it (so a mistake is shown before anything is sent; the server still has the last word).
@@ -16,6 +18,8 @@ export function parseTunable(def: TunableDefinition, raw: string): { ok: true; v
     if (text === 'false') return { ok: true, value: false };
     return { ok: false, message: 'must be true or false' };
   }
+  // Plain decimals only: Number() also reads 0x10 (16), 1e2 (100) and 0b11, a surprise in a live trading parameter.
+  if (!DECIMAL.test(text)) return { ok: false, message: 'must be a number (digits, an optional sign and decimal point)' };
   const value = Number(text);
   if (!Number.isFinite(value)) return { ok: false, message: 'must be a number' };
   if (def.type === 'INTEGER' && !Number.isInteger(value)) return { ok: false, message: 'must be a whole number' };
