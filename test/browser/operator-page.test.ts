@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
 import { interruptible } from '../../src/graphql/plugins/interruptible.js';
 import { HIDDEN_PAUSE_MS, NO_ANSWER_MS, PROBE_EVERY_MS } from '../../src/page/live.js';
+import { UNANSWERED_MS } from '../../src/page/views/dialog.js';
 import { builtPage, closeOperatorPages, enterToken, openOperatorPage } from '../helpers/operator-page.js';
 import { CHROMIUM, chromiumInstalled, launchChromium } from '../helpers/playground.js';
 import { spawnStratctl, startTestServer, type TestServer } from '../helpers/server.js';
@@ -232,6 +233,46 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await sent?.headerValue('authorization')).toBe(`Bearer ${server.token}`);
     expect(await configOnDisk(server)).toMatch(/^active_strategy_key: gold$/m);
     expect(await problems()).toEqual([]);
+  }, 60_000);
+
+  it('a change the server has not answered: the dialog says so, closing it says it is not cancelled, and the late answer is told', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin, { fakeClock: true });
+    await enterToken(page, server.token, /^Token: admin/);
+    // The activation hangs on its way (a server that stopped answering), until the test lets it go.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route('**/graphql', async (route) => {
+      if (route.request().postDataJSON()?.operationName === 'ActivateStrategy') await held;
+      await route.continue();
+    });
+    await row(page, 'gold').locator('button[data-action="activate"]').click();
+    // No runner runs here: the dialog says so instead of promising a switch on the next scan.
+    expect(await page.getByTestId('no-runner').textContent()).toBe(
+      'No runner is reporting: the change is saved, but nothing trades it until a runner starts.',
+    );
+    await page.getByTestId('confirm-activate').click();
+    await page.clock.fastForward(UNANSWERED_MS + 1_000);
+    await expect
+      .poll(() => page.getByTestId('in-flight').textContent())
+      .toMatch(
+        /^No answer from the server for \d+ s\. The change was sent: it may still be applied when the server answers\. Closing this dialog does not cancel it\.$/,
+      );
+    const close = page.locator('dialog[open] button.secondary');
+    expect(await close.textContent()).toBe('Close (does not cancel)');
+    await close.click();
+    expect(await page.locator('dialog[open]').count()).toBe(0);
+    expect(await page.locator('.notice.info').first().textContent()).toMatch(
+      /^The activation of gold was sent at .+ and had no answer when its dialog was closed: closing does not cancel it, and it may still be applied\./,
+    );
+    release();
+    // Applied when the server answered, and said so.
+    await expect
+      .poll(() => page.locator('.notice.success').first().textContent())
+      .toContain('Activated gold (was momentum): config version 2.');
+    await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
   }, 60_000);
 
   it('a stale expectedVersion shows the conflict and the state that won; nothing is overwritten', async () => {

@@ -1,6 +1,6 @@
 import { h, show, timeAgo } from '../dom.js';
 import { operationKind, type PageActions, RISK_WORDS, SESSION_WORDS, type Strategy } from '../model.js';
-import { buttons, closeDialog, openDialog, refusalBox } from './dialog.js';
+import { buttons, closeDialog, openDialog, outcomeNotice, refusalBox, sendFromDialog, unconfirmed } from './dialog.js';
 
 function tunablesText(value: unknown): string {
   if (!value || typeof value !== 'object') return show(value);
@@ -33,6 +33,7 @@ export function openActivate(app: PageActions, target: Strategy): void {
   if (!status) return;
   const current = app.state.strategies?.find((s) => s.key === status.activeStrategyKey);
   const expectedVersion = status.configVersion;
+  const running = status.runners.filter((r) => r.state === 'RUNNING').length;
   const rows: [string, string, string][] = [
     ['Strategy', `${status.activeStrategy.name} (${status.activeStrategyKey})`, `${target.name} (${target.key})`],
     ['Risk', RISK_WORDS[status.activeStrategy.riskLevel], RISK_WORDS[target.riskLevel]],
@@ -49,27 +50,28 @@ export function openActivate(app: PageActions, target: Strategy): void {
       autofocus: true,
       'data-testid': 'confirm-activate',
       onclick: async () => {
-        confirm.disabled = true;
-        confirm.textContent = 'Activating…';
-        const result = await app.activate(target.key, expectedVersion);
+        const sending = { confirm, busy: 'Activating…', outcome, cancel, what: `The activation of ${target.key}` };
+        const { result, open } = await sendFromDialog(app, sending, () => app.activate(target.key, expectedVersion));
         if (result.ok) {
           const a = result.data.activateStrategy;
-          closeDialog();
+          if (open) closeDialog();
           app.notify('success', `Activated ${a.activeStrategyKey} (was ${a.previousStrategyKey}): config version ${a.configVersion}.`);
           void app.refresh();
           return;
         }
         const conflict = result.errors.some((e) => e.code === 'CONFLICT');
         if (conflict) await app.refresh();
+        if (!open) return outcomeNotice(app, sending.what, result.errors);
+        const network = result.errors.some((e) => e.code === 'NETWORK');
         outcome.replaceChildren(
           refusalBox(
             result.errors,
             conflict ? h('p', {}, 'Someone changed the config since this dialog opened; your activation was not applied.') : null,
             conflict ? currentStateNote(app) : null,
+            network ? unconfirmed(sending, expectedVersion) : null,
           ),
         );
-        confirm.textContent = 'Refused';
-        cancel.textContent = 'Close';
+        if (!network) confirm.textContent = 'Refused';
         if (conflict) {
           const fresh = app.state.strategies?.find((s) => s.key === target.key);
           if (fresh && !fresh.isActive)
@@ -79,7 +81,7 @@ export function openActivate(app: PageActions, target: Strategy): void {
     },
     `Activate ${target.key}`,
   );
-  const cancel = h('button', { type: 'button', class: 'secondary', onclick: () => closeDialog() }, 'Cancel');
+  const cancel = h('button', { type: 'button', class: 'secondary', onclick: () => closeDialog() }, 'Cancel') as HTMLButtonElement;
   openDialog(
     `Activate ${target.name}?`,
     h('p', {}, 'What will change:'),
@@ -104,8 +106,18 @@ export function openActivate(app: PageActions, target: Strategy): void {
     h(
       'p',
       { class: 'muted' },
-      `Sent with expectedVersion ${expectedVersion}: if the config changes before it arrives, the server refuses it and nothing is overwritten. The runner switches on its next scan.`,
+      `Sent with expectedVersion ${expectedVersion}: if the config changes before it arrives, the server refuses it and nothing is overwritten.`,
+      running > 0 ? ` ${running === 1 ? 'The runner switches' : `The ${running} runners switch`} on their next scan.` : null,
     ),
+    running > 0
+      ? null
+      : h(
+          'p',
+          { class: 'warn-box', 'data-testid': 'no-runner' },
+          status.runners.length === 0
+            ? 'No runner is reporting: the change is saved, but nothing trades it until a runner starts.'
+            : `No runner is running (${status.runners.map((r) => `${r.id} ${r.state}`).join(', ')}): the change is saved, but nothing trades it until a runner runs again.`,
+        ),
     outcome,
     buttons(confirm, cancel),
   );

@@ -1,4 +1,4 @@
-import type { ApiError } from '../api.js';
+import type { ApiError, ApiResult } from '../api.js';
 import { byId, type Child, h, replace } from '../dom.js';
 
 /** The page's one modal dialog (native <dialog>: focus kept inside, Escape closes). */
@@ -32,4 +32,100 @@ export function refusalBox(errors: readonly ApiError[], ...more: Child[]): HTMLE
 
 export function buttons(...children: Child[]): HTMLElement {
   return h('div', { class: 'actions' }, ...children);
+}
+
+/** How long a change may go unanswered before its dialog says the server has not answered. */
+export const UNANSWERED_MS = 5_000;
+
+export interface Sending {
+  /** The dialog's confirm button: disabled while the change is in flight. */
+  readonly confirm: HTMLButtonElement;
+  /** Its text meanwhile (`Activating…`). */
+  readonly busy: string;
+  /** Where the dialog tells what became of it. */
+  readonly outcome: HTMLElement;
+  /** The dialog's Cancel button: it can no longer cancel anything once the change is sent. */
+  readonly cancel: HTMLButtonElement;
+  /** The change in words, as a notice's subject (`The activation of range`). */
+  readonly what: string;
+}
+
+/**
+ * Sends a change from the open dialog and says what a closed dialog cannot undo: once sent, it may
+ * be applied whatever becomes of the dialog (a server that hangs, then answers, applies it then).
+ * While it has no answer the dialog counts the seconds, and after UNANSWERED_MS says the server has
+ * not answered and the change may still be applied; closing the dialog does not cancel it, and the
+ * page says so in a notice. `open`: the dialog is still the one that sent it (the caller shows the
+ * outcome there, else in a notice: `outcomeNotice`).
+ */
+export async function sendFromDialog<T>(
+  app: { notify(kind: 'success' | 'error' | 'info', text: string): void },
+  sending: Sending,
+  send: () => Promise<ApiResult<T>>,
+): Promise<{ result: ApiResult<T>; open: boolean }> {
+  const el = dialog();
+  const sentAt = Date.now();
+  let open = true;
+  const onClose = () => {
+    open = false;
+    app.notify(
+      'info',
+      `${sending.what} was sent at ${new Date(sentAt).toLocaleTimeString()} and had no answer when its dialog was closed: closing does not cancel it, and it may still be applied. This page says what became of it when the server answers.`,
+    );
+  };
+  el.addEventListener('close', onClose, { once: true });
+  sending.confirm.disabled = true;
+  sending.confirm.textContent = sending.busy;
+  sending.cancel.textContent = 'Close (does not cancel)';
+  const waiting = h('p', { class: 'muted', role: 'status', 'data-testid': 'in-flight' });
+  sending.outcome.replaceChildren(waiting);
+  const tick = () => {
+    const ms = Date.now() - sentAt;
+    const seconds = Math.round(ms / 1000);
+    waiting.textContent =
+      ms < 1_000
+        ? ''
+        : ms < UNANSWERED_MS
+          ? `Sent ${seconds} s ago; waiting for the answer…`
+          : `No answer from the server for ${seconds} s. The change was sent: it may still be applied when the server answers. Closing this dialog does not cancel it.`;
+    waiting.className = ms < UNANSWERED_MS ? 'muted' : 'warn-box';
+  };
+  const timer = setInterval(tick, 1_000);
+  try {
+    return { result: await send(), open };
+  } finally {
+    clearInterval(timer);
+    el.removeEventListener('close', onClose);
+    waiting.remove();
+    if (open) sending.cancel.textContent = 'Close';
+  }
+}
+
+/** A refusal (or no answer) of a change whose dialog was closed, as a notice. */
+export function outcomeNotice(
+  app: { notify(kind: 'success' | 'error' | 'info', text: string): void },
+  what: string,
+  errors: readonly ApiError[],
+): void {
+  const words = errors.map((e) => e.message).join('; ');
+  app.notify(
+    'error',
+    errors.some((e) => e.code === 'NETWORK')
+      ? `${what} was not confirmed: ${words} It may or may not have been applied: the timeline shows it if it was.`
+      : `${what} was refused: ${words} Nothing was changed.`,
+  );
+}
+
+/**
+ * The server could not be reached: the change may or may not have arrived. Sending it again is
+ * safe, since it carries the version it was made against (refused if the first one was applied).
+ */
+export function unconfirmed(sending: Sending, expectedVersion: number): HTMLElement {
+  sending.confirm.disabled = false;
+  sending.confirm.textContent = 'Send again';
+  return h(
+    'p',
+    {},
+    `Not confirmed: the change may or may not have reached the server. Sending it again is safe: it carries expectedVersion ${expectedVersion}, so the server refuses it if the first one was applied.`,
+  );
 }

@@ -2,7 +2,7 @@ import uPlot from 'uplot';
 import { h, rerender, show, timeAgo } from '../dom.js';
 import { allows, type HistoryEntry, operationKind, type PageActions, type State } from '../model.js';
 import { currentStateNote } from './activate.js';
-import { buttons, closeDialog, openDialog, refusalBox } from './dialog.js';
+import { buttons, closeDialog, openDialog, outcomeNotice, refusalBox, sendFromDialog, unconfirmed } from './dialog.js';
 
 const KINDS = [
   ['activation', 'activation', '#0969da'],
@@ -87,6 +87,7 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
     ['tunableOverrides', show(config.tunableOverrides), show(entry.config.tunableOverrides)],
   ];
   const outcome = h('div', { 'aria-live': 'polite' });
+  const cancel = h('button', { type: 'button', class: 'secondary', onclick: () => closeDialog() }, 'Cancel') as HTMLButtonElement;
   const confirm = h(
     'button',
     {
@@ -94,20 +95,23 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
       autofocus: true,
       'data-testid': 'confirm-rollback',
       onclick: async () => {
-        confirm.disabled = true;
-        confirm.textContent = 'Rolling back…';
-        const result = await app.rollback(entry.version, expectedVersion);
+        const sending = { confirm, busy: 'Rolling back…', outcome, cancel, what: `The roll back to version ${entry.version}` };
+        const { result, open } = await sendFromDialog(app, sending, () => app.rollback(entry.version, expectedVersion));
         if (result.ok) {
           const r = result.data.rollbackConfig;
-          closeDialog();
+          if (open) closeDialog();
           app.notify('success', `Rolled back to the settings of version ${r.rolledBackTo}: config version ${r.config.version}.`);
           void app.refresh();
           return;
         }
         const conflict = result.errors.some((e) => e.code === 'CONFLICT');
         if (conflict) await app.refresh();
-        outcome.replaceChildren(refusalBox(result.errors, conflict ? currentStateNote(app) : null));
-        confirm.textContent = 'Refused';
+        if (!open) return outcomeNotice(app, sending.what, result.errors);
+        const network = result.errors.some((e) => e.code === 'NETWORK');
+        outcome.replaceChildren(
+          refusalBox(result.errors, conflict ? currentStateNote(app) : null, network ? unconfirmed(sending, expectedVersion) : null),
+        );
+        if (!network) confirm.textContent = 'Refused';
       },
     },
     `Roll back to version ${entry.version}`,
@@ -135,7 +139,7 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
     ),
     h('p', { class: 'muted' }, `Sent with expectedVersion ${expectedVersion}: a change made meanwhile is not overwritten.`),
     outcome,
-    buttons(confirm, h('button', { type: 'button', class: 'secondary', onclick: () => closeDialog() }, 'Cancel')),
+    buttons(confirm, cancel),
   );
 }
 

@@ -2,7 +2,7 @@ import { h, show } from '../dom.js';
 import { allows, type PageActions, type Strategy } from '../model.js';
 import { bounds, overridesOf, parseTunable, type TunableDefinition, type TunableValue } from '../tunables.js';
 import { currentStateNote } from './activate.js';
-import { buttons, closeDialog, openDialog, refusalBox } from './dialog.js';
+import { buttons, closeDialog, openDialog, outcomeNotice, refusalBox, sendFromDialog, unconfirmed } from './dialog.js';
 
 function field(def: TunableDefinition, current: TunableValue | undefined, editable: boolean): { row: HTMLElement; read: () => string } {
   const id = `tunable-${def.name}`;
@@ -59,6 +59,11 @@ export function openTunables(app: PageActions, strategy: Strategy): void {
   const outcome = h('div', { 'aria-live': 'polite' });
 
   const save = h('button', { type: 'submit', 'data-testid': 'save-tunables', disabled: !editable }, 'Save overrides');
+  const cancel = h(
+    'button',
+    { type: 'button', class: 'secondary', onclick: () => closeDialog() },
+    editable ? 'Cancel' : 'Close',
+  ) as HTMLButtonElement;
   const form = h(
     'form',
     {
@@ -81,11 +86,10 @@ export function openTunables(app: PageActions, strategy: Strategy): void {
           outcome.replaceChildren(h('p', { class: 'muted' }, 'Nothing changed: nothing to send.'));
           return;
         }
-        save.disabled = true;
-        save.textContent = 'Saving…';
-        const result = await app.updateOverrides(strategy.key, patch, expectedVersion);
+        const sending = { confirm: save, busy: 'Saving…', outcome, cancel, what: `The change of ${strategy.key}'s overrides` };
+        const { result, open } = await sendFromDialog(app, sending, () => app.updateOverrides(strategy.key, patch, expectedVersion));
         if (result.ok) {
-          closeDialog();
+          if (open) closeDialog();
           app.notify(
             'success',
             `Saved ${strategy.key}'s overrides (${Object.keys(patch).join(', ')}): config version ${result.data.updateConfig.config.version}.`,
@@ -95,13 +99,17 @@ export function openTunables(app: PageActions, strategy: Strategy): void {
         }
         const conflict = result.errors.some((e) => e.code === 'CONFLICT');
         if (conflict) await app.refresh();
-        outcome.replaceChildren(refusalBox(result.errors, conflict ? currentStateNote(app) : null));
-        save.textContent = 'Refused';
+        if (!open) return outcomeNotice(app, sending.what, result.errors);
+        const network = result.errors.some((e) => e.code === 'NETWORK');
+        outcome.replaceChildren(
+          refusalBox(result.errors, conflict ? currentStateNote(app) : null, network ? unconfirmed(sending, expectedVersion) : null),
+        );
+        if (!network) save.textContent = 'Refused';
       },
     },
     ...fields.map((f) => f.row),
     outcome,
-    buttons(save, h('button', { type: 'button', class: 'secondary', onclick: () => closeDialog() }, editable ? 'Cancel' : 'Close')),
+    buttons(save, cancel),
   );
   openDialog(
     `Tunables of ${strategy.name}`,
