@@ -534,6 +534,28 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await expect.poll(() => text(page, 'version-changed')).toContain('it now runs version 0.2.0; this page came from version 0.1.0');
   }, 60_000);
 
+  it('while the server is away: the live state stays in sight however far down the page, and the runner card says it is the last heard', async () => {
+    const server = await serve();
+    const { page } = await openOperatorPage(browser, server.origin, { viewport: { width: 1280, height: 700 } });
+    const card = page.getByTestId('runner-state').first();
+    await expect.poll(() => card.textContent()).toContain('RUNNING scanning on schedule');
+    expect(await card.textContent()).toContain('✓ in sync');
+    await page.getByTestId('strategy-row').last().scrollIntoViewIfNeeded();
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await server.close();
+    await expect.poll(() => page.getByTestId('live').getAttribute('data-connected')).toBe('false');
+    // The header stays at the top of the viewport, with its "Offline" pill.
+    const live = await page.getByTestId('live').boundingBox();
+    expect(live?.y).toBeGreaterThanOrEqual(0);
+    expect(live?.y).toBeLessThan(100);
+    expect(await page.getByTestId('live').isVisible()).toBe(true);
+    await expect
+      .poll(() => card.textContent())
+      .toContain('last heard: scanning on schedule; live updates are off, so this may have changed');
+    expect(await card.textContent()).not.toContain('✓ in sync');
+    expect(await card.getAttribute('class')).toContain('unheard');
+  }, 60_000);
+
   it('says so when the server goes quiet with the stream still open (a frozen process, a dropped path), and recovers', async () => {
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin, { fakeClock: true });

@@ -8,24 +8,33 @@ const STATE_WORDS: Record<Runner['state'], string> = {
   ERROR: 'running, but cannot do what the config asks',
 };
 
-function runnerItem(runner: Runner, configVersion: number, summary: boolean): HTMLElement {
+/**
+ * `unheard`: the live updates are off (the server away or silent): what the card says is the last
+ * the page heard, not the state now, so it loses its colours and says so (a green "scanning on
+ * schedule" beside a last scan a minute old, on a 2 s schedule, read as all well).
+ */
+function runnerItem(runner: Runner, configVersion: number, summary: boolean, unheard: boolean): HTMLElement {
   // In sync is good news only from a runner that runs: a dead or stopped one applied it once, and
   // scans nothing now (a green tick beside STALE read as all well).
   const alive = runner.state === 'RUNNING' || runner.state === 'ERROR';
   const sync = !runner.inSync
     ? h('span', { class: 'badge warn' }, `✗ not in sync (wants v${configVersion})`)
-    : alive
+    : alive && !unheard
       ? h('span', { class: 'badge ok' }, '✓ in sync')
       : h('span', { class: 'badge neutral', 'data-testid': 'runner-last-applied' }, `last applied v${runner.appliedConfigVersion}`);
   return h(
     'li',
-    { class: `runner state-${runner.state}`, 'data-testid': 'runner-state', 'data-runner-id': runner.id ?? '' },
+    {
+      class: `runner state-${runner.state}${unheard ? ' unheard' : ''}`,
+      'data-testid': 'runner-state',
+      'data-runner-id': runner.id ?? '',
+    },
     h(
       'p',
       {},
-      h('span', { class: `badge state state-${runner.state}` }, runner.state),
+      h('span', { class: `badge state ${unheard ? 'neutral' : `state-${runner.state}`}` }, runner.state),
       ' ',
-      STATE_WORDS[runner.state],
+      unheard ? `last heard: ${STATE_WORDS[runner.state]}; live updates are off, so this may have changed` : STATE_WORDS[runner.state],
       summary ? null : ' ',
       summary ? null : sync,
     ),
@@ -119,7 +128,11 @@ export function renderGlance(container: HTMLElement, state: State): void {
       'article',
       { class: 'card', 'aria-labelledby': 'glance-runners' },
       h('h3', { id: 'glance-runners' }, runners.length > 1 ? `Runners (${runners.length})` : 'Runner'),
-      h('ul', { class: 'runners' }, ...runners.map((r) => runnerItem(r, status.configVersion, status.runners.length === 0))),
+      h(
+        'ul',
+        { class: 'runners' },
+        ...runners.map((r) => runnerItem(r, status.configVersion, status.runners.length === 0, state.live.kind === 'down')),
+      ),
     ),
   ]);
 }
