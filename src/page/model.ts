@@ -91,3 +91,10 @@ export interface PageActions {
   refresh(): Promise<void>;
   notify(kind: 'success' | 'error' | 'info', text: string): void;
 }
+
+/** A chart's time tick: the time in UTC, with the date on the first tick and at midnight (candle times are market times, in UTC). */
+export function utcTick(seconds: number, first: boolean): string {
+  const iso = new Date(seconds * 1000).toISOString();
+  const time = iso.slice(11, 16);
+  return first || time === '00:00' ? `${iso.slice(5, 10)} ${time}` : time;
+}

@@ -1,6 +1,6 @@
 import uPlot from 'uplot';
 import { h, replace } from '../dom.js';
-import type { Signal, State } from '../model.js';
+import { type Signal, type State, utcTick } from '../model.js';
 
 const COLOURS = { LONG: '#1a7f37', SHORT: '#cf222e', FLAT: '#6e7781', price: '#0969da' } as const;
 const HEIGHT = 200;
@@ -16,15 +16,49 @@ const charts = new Map<string, Chart>();
 let instrumentsKey = '';
 let resizer: ResizeObserver | null = null;
 
-const marker = (direction: keyof typeof COLOURS, label: string): uPlot.Series => ({
+/** Marker size in CSS pixels. */
+const MARKER = 10;
+
+/**
+ * Each direction drawn in its own shape, as the legend shows them (▲ LONG, ▼ SHORT, ● FLAT): a
+ * colour alone told LONG from SHORT only to those who see red and green apart.
+ */
+const shaped =
+  (shape: 'up' | 'down' | 'circle'): uPlot.Series.Points.PathBuilder =>
+  (u, seriesIdx, idx0, idx1) => {
+    const path = new Path2D();
+    const r = (MARKER / 2) * uPlot.pxRatio;
+    const xs = u.data[0];
+    const ys = u.data[seriesIdx] as (number | null | undefined)[];
+    const scale = u.series[seriesIdx]?.scale ?? 'y';
+    for (let i = idx0; i <= idx1; i++) {
+      const y = ys[i];
+      const x = xs[i];
+      if (y == null || x == null) continue;
+      const cx = u.valToPos(x, 'x', true);
+      const cy = u.valToPos(y, scale, true);
+      if (shape === 'circle') {
+        path.moveTo(cx + r * 0.8, cy);
+        path.arc(cx, cy, r * 0.8, 0, 2 * Math.PI);
+        continue;
+      }
+      const tip = shape === 'up' ? -r : r;
+      path.moveTo(cx, cy + tip);
+      path.lineTo(cx + r, cy - tip);
+      path.lineTo(cx - r, cy - tip);
+      path.closePath();
+    }
+    return { stroke: path, fill: path };
+  };
+
+const marker = (direction: 'LONG' | 'SHORT' | 'FLAT', label: string, shape: 'up' | 'down' | 'circle'): uPlot.Series => ({
   label,
   stroke: COLOURS[direction],
   width: 0,
   paths: () => null,
-  points: { show: true, size: 9, width: 1, stroke: COLOURS[direction], fill: COLOURS[direction] },
+  points: { show: true, size: MARKER, width: 1, stroke: COLOURS[direction], fill: COLOURS[direction], paths: shaped(shape) },
 });
 
-/** x: candle times (s); the price line; then the price again where the signal was LONG / SHORT / FLAT (null elsewhere). */
 export function chartData(signals: readonly Signal[]): uPlot.AlignedData {
   const points = signals.filter((s) => s.price !== null && s.candleTime !== null);
   const x = points.map((s) => Date.parse(s.candleTime!) / 1000);
@@ -38,7 +72,7 @@ function createChart(instrument: string, width: number): Chart {
   const figure = h(
     'figure',
     { class: 'chart', 'data-testid': 'signal-chart', 'data-instrument': instrument, 'data-points': '0' },
-    h('figcaption', {}, h('strong', {}, instrument), ' · price at each scan, with the signal marked'),
+    h('figcaption', {}, h('strong', {}, instrument), ' · price at each scan, with the signal marked; candle times in UTC'),
     note,
   );
   const plot = new uPlot(
@@ -46,14 +80,16 @@ function createChart(instrument: string, width: number): Chart {
       width,
       height: HEIGHT,
       scales: { x: { time: true } },
+      // Ticks on round UTC times, labelled in UTC, as the caption's candle time is (the browser's zone was 5 h off it in New York).
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       series: [
         {},
         { label: 'Price', stroke: COLOURS.price, width: 1.5, points: { show: false } },
-        marker('LONG', 'LONG ▲'),
-        marker('SHORT', 'SHORT ▼'),
-        marker('FLAT', 'FLAT ●'),
+        marker('LONG', 'LONG ▲', 'up'),
+        marker('SHORT', 'SHORT ▼', 'down'),
+        marker('FLAT', 'FLAT ●', 'circle'),
       ],
-      axes: [{}, { size: 70 }],
+      axes: [{ space: 90, values: (_u, splits) => splits.map((ts, i) => utcTick(ts, i === 0)) }, { size: 70 }],
       legend: { live: false },
     },
     [[], [], [], [], []],
