@@ -315,6 +315,12 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     const legend = await charts.first().locator('.u-legend').textContent();
     for (const word of ['Price', 'LONG', 'SHORT', 'FLAT']) expect(legend).toContain(word);
     expect(await charts.first().locator('.signal-note').textContent()).toMatch(/Last: (LONG|SHORT|FLAT) at \d/);
+    // Another strategy on the same instrument: its chart holds its signals only, not the ones before the switch.
+    const eurUsd = page.locator('[data-testid="signal-chart"][data-instrument="EUR_USD"]');
+    const pointsBefore = Number(await eurUsd.getAttribute('data-points'));
+    expect((await server.gql('mutation { activateStrategy(strategyKey: "momentum_v2") { configVersion } }')).status).toBe(200);
+    await expect.poll(() => eurUsd.locator('.signal-note').textContent(), { timeout: 15_000 }).toMatch(/ · momentum_v2 · /);
+    expect(Number(await eurUsd.getAttribute('data-points'))).toBeLessThan(pointsBefore);
     expect(await problems()).toEqual([]);
   }, 60_000);
 
@@ -664,8 +670,14 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await focused()).toBe('activate-gold');
     await page.keyboard.press('Enter');
     await page.locator('dialog[open]').waitFor();
-    expect(await focused()).toBe('');
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('confirm-activate');
+    // Focus starts on Cancel (Enter twice on Activate… switched the live strategy unseen), the dialog at its top.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+    expect((await page.locator('#dialog-title').boundingBox())?.y).toBeGreaterThanOrEqual(0);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
+    expect(server.store.state().config.config).toMatchObject({ activeStrategyKey: 'momentum', version: 1 });
+    await page.keyboard.press('Enter');
+    await page.locator('dialog[open]').waitFor();
     await page.keyboard.press('Escape');
     await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
     // An operate token may activate, not change tunables: the editor opens read-only.

@@ -9,6 +9,11 @@ function tunablesText(value: unknown): string {
     .join(', ');
 }
 
+/** A cell of the diff: parameters one per line, each never broken inside (`0.0`⏎`5` read as two values). */
+function cell(text: string): HTMLElement {
+  return h('td', {}, ...text.split(', ').map((part) => h('span', { class: 'unbroken' }, part)));
+}
+
 /** The state after a refusal, in words: what is in force now, since when, by whom. */
 export function currentStateNote(app: PageActions): HTMLElement | null {
   const status = app.state.status;
@@ -47,7 +52,6 @@ export function openActivate(app: PageActions, target: Strategy): void {
     'button',
     {
       type: 'button',
-      autofocus: true,
       'data-testid': 'confirm-activate',
       onclick: async () => {
         const sending = { confirm, busy: 'Activating…', outcome, cancel, what: `The activation of ${target.key}` };
@@ -81,7 +85,12 @@ export function openActivate(app: PageActions, target: Strategy): void {
     },
     `Activate ${target.key}`,
   );
-  const cancel = h('button', { type: 'button', class: 'secondary', onclick: () => closeDialog() }, 'Cancel') as HTMLButtonElement;
+  // Focus starts on Cancel: Enter twice on *Activate…* switched the live strategy without a look at the diff.
+  const cancel = h(
+    'button',
+    { type: 'button', class: 'secondary', autofocus: true, onclick: () => closeDialog() },
+    'Cancel',
+  ) as HTMLButtonElement;
   openDialog(
     `Activate ${target.name}?`,
     h('p', {}, 'What will change:'),
@@ -97,8 +106,9 @@ export function openActivate(app: PageActions, target: Strategy): void {
             'tr',
             { class: before === after ? null : 'changed' },
             h('th', { scope: 'row' }, label),
-            h('td', {}, before),
-            h('td', {}, after),
+            ...(label === 'Parameters' || label === 'Instruments'
+              ? [cell(before), cell(after)]
+              : [h('td', {}, before), h('td', {}, after)]),
           ),
         ),
       ),

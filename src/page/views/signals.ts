@@ -136,10 +136,12 @@ export function renderSignals(container: HTMLElement, state: State): void {
     });
     resizer.observe(container);
   }
+  // The active strategy's signals only: after a switch the one before's stayed on the chart, read as the new one's.
+  const active = state.status?.activeStrategyKey;
   for (const [instrument, chart] of charts) {
-    const signals = state.signals.get(instrument) ?? [];
+    const signals = (state.signals.get(instrument) ?? []).filter((s) => s.strategyKey === active);
     const last = signals.at(-1);
-    const lastKey = `${signals.length}:${last?.candleTime}:${last?.price}:${last?.direction}`;
+    const lastKey = `${active}:${signals.length}:${last?.candleTime}:${last?.price}:${last?.direction}`;
     if (lastKey === chart.lastKey) continue;
     chart.lastKey = lastKey;
     const data = chartData(signals);

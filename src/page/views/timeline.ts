@@ -87,12 +87,16 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
     ['tunableOverrides', show(config.tunableOverrides), show(entry.config.tunableOverrides)],
   ];
   const outcome = h('div', { 'aria-live': 'polite' });
-  const cancel = h('button', { type: 'button', class: 'secondary', onclick: () => closeDialog() }, 'Cancel') as HTMLButtonElement;
+  // Focus starts on Cancel, as in Activate: Enter twice must not change the live config.
+  const cancel = h(
+    'button',
+    { type: 'button', class: 'secondary', autofocus: true, onclick: () => closeDialog() },
+    'Cancel',
+  ) as HTMLButtonElement;
   const confirm = h(
     'button',
     {
       type: 'button',
-      autofocus: true,
       'data-testid': 'confirm-rollback',
       onclick: async () => {
         const sending = { confirm, busy: 'Rolling back…', outcome, cancel, what: `The roll back to version ${entry.version}` };
