@@ -51,10 +51,13 @@ export function ago(iso: string, nowMs = Date.now()): string {
   return `${Math.floor(seconds / 86_400)} d ago`;
 }
 
+/** Absolute times on the page name their zone (the browser's): the charts' are UTC, the logs' UTC, a colleague's another. */
+export const ZONED: Intl.DateTimeFormatOptions = { timeZoneName: 'short' };
+
 /** A <time> whose text says how long ago (kept fresh by `refreshTimes`, every second) and whose title gives the moment. */
 export function timeAgo(iso: string | null | undefined): HTMLElement {
   if (!iso) return h('span', { class: 'muted' }, 'never');
-  return h('time', { datetime: iso, title: new Date(iso).toLocaleString(), 'data-ago': iso }, ago(iso));
+  return h('time', { datetime: iso, title: new Date(iso).toLocaleString(undefined, ZONED), 'data-ago': iso }, ago(iso));
 }
 
 export function refreshTimes(root: ParentNode = document): void {

@@ -1,5 +1,5 @@
 import type { ApiError, ApiResult } from '../api.js';
-import { byId, type Child, h, replace } from '../dom.js';
+import { byId, type Child, h, replace, ZONED } from '../dom.js';
 
 /** The page's one modal dialog (native <dialog>: focus kept inside, Escape closes). */
 export function dialog(): HTMLDialogElement {
@@ -70,7 +70,7 @@ export async function sendFromDialog<T>(
     open = false;
     app.notify(
       'info',
-      `${sending.what} was sent at ${new Date(sentAt).toLocaleTimeString()} and had no answer when its dialog was closed: closing does not cancel it, and it may still be applied. This page says what became of it when the server answers.`,
+      `${sending.what} was sent at ${new Date(sentAt).toLocaleTimeString(undefined, ZONED)} and had no answer when its dialog was closed: closing does not cancel it, and it may still be applied. This page says what became of it when the server answers.`,
     );
   };
   el.addEventListener('close', onClose, { once: true });

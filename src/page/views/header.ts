@@ -1,4 +1,4 @@
-import { byId, h, replace } from '../dom.js';
+import { byId, h, replace, ZONED } from '../dom.js';
 import type { State } from '../model.js';
 
 export interface HeaderActions {
@@ -58,7 +58,7 @@ export function renderHeader(state: State, hasToken: boolean): void {
         'p',
         { class: 'banner error', 'data-testid': 'server-down' },
         h('strong', {}, 'Live updates are off: '),
-        `${state.live.reason} (since ${new Date(state.live.since).toLocaleTimeString()}); reconnecting. What is shown may be out of date.`,
+        `${state.live.reason} (since ${new Date(state.live.since).toLocaleTimeString(undefined, ZONED)}); reconnecting. What is shown may be out of date.`,
       ),
     );
   }
