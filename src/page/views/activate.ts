@@ -1,6 +1,15 @@
 import { h, show, timeAgo } from '../dom.js';
 import { operationKind, type PageActions, RISK_WORDS, SESSION_WORDS, type Strategy } from '../model.js';
-import { buttons, closeDialog, openDialog, outcomeNotice, refusalBox, sendFromDialog, unconfirmed } from './dialog.js';
+import {
+  buttons,
+  closeDialog,
+  openDialog,
+  outcomeNotice,
+  refusalBox,
+  sendFromDialog,
+  unconfirmed,
+  warnWhenVersionMoves,
+} from './dialog.js';
 
 function tunablesText(value: unknown): string {
   if (!value || typeof value !== 'object') return show(value);
@@ -48,12 +57,16 @@ export function openActivate(app: PageActions, target: Strategy): void {
     ['Config version', String(expectedVersion), String(expectedVersion + 1)],
   ];
   const outcome = h('div', { 'aria-live': 'polite' });
+  const moved = h('div', {});
+  let stopWatching = () => {};
   const confirm = h(
     'button',
     {
       type: 'button',
       'data-testid': 'confirm-activate',
       onclick: async () => {
+        stopWatching();
+        moved.replaceChildren();
         const sending = { confirm, busy: 'Activating…', outcome, cancel, what: `The activation of ${target.key}` };
         const { result, open } = await sendFromDialog(app, sending, () => app.activate(target.key, expectedVersion));
         if (result.ok) {
@@ -128,7 +141,13 @@ export function openActivate(app: PageActions, target: Strategy): void {
             ? 'No runner is reporting: the change is saved, but nothing trades it until a runner starts.'
             : `No runner is running (${status.runners.map((r) => `${r.id} ${r.state}`).join(', ')}): the change is saved, but nothing trades it until a runner runs again.`,
         ),
+    moved,
     outcome,
     buttons(confirm, cancel),
   );
+  stopWatching = warnWhenVersionMoves(app, expectedVersion, moved, () => {
+    const fresh = app.state.strategies?.find((s) => s.key === target.key);
+    if (fresh && !fresh.isActive) openActivate(app, fresh);
+    else closeDialog();
+  });
 }

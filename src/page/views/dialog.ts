@@ -129,3 +129,40 @@ export function unconfirmed(sending: Sending, expectedVersion: number): HTMLElem
     `Not confirmed: the change may or may not have reached the server. Sending it again is safe: it carries expectedVersion ${expectedVersion}, so the server refuses it if the first one was applied.`,
   );
 }
+
+/**
+ * Watches the config version while a dialog made against `expectedVersion` is open: once the live
+ * status says it moved on (someone else changed the config), the dialog says so before anything is
+ * sent, and offers `review` (the dialog again, against what is in force now). Ends with the dialog,
+ * or when the returned function is called (the change is being sent: its own new version is no news).
+ */
+export function warnWhenVersionMoves(
+  app: { readonly state: { readonly status: { readonly configVersion: number; readonly activeStrategyKey: string } | null } },
+  expectedVersion: number,
+  where: HTMLElement,
+  review: () => void,
+): () => void {
+  const el = dialog();
+  let shown = false;
+  const check = () => {
+    const now = app.state.status;
+    if (shown || !now || now.configVersion === expectedVersion) return;
+    shown = true;
+    where.replaceChildren(
+      h(
+        'div',
+        { class: 'warn-box', role: 'alert', 'data-testid': 'version-moved' },
+        h(
+          'p',
+          {},
+          `The config changed since this dialog opened: it is at version ${now.configVersion} now (${now.activeStrategyKey} active), not ${expectedVersion}. What this dialog shows is out of date, and sending it would be refused.`,
+        ),
+        buttons(h('button', { type: 'button', onclick: review }, 'Review again')),
+      ),
+    );
+  };
+  const timer = setInterval(check, 500);
+  const stop = () => clearInterval(timer);
+  el.addEventListener('close', stop, { once: true });
+  return stop;
+}

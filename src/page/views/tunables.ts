@@ -4,7 +4,14 @@ import { bounds, overridesOf, parseTunable, type TunableDefinition, type Tunable
 import { currentStateNote } from './activate.js';
 import { buttons, closeDialog, openDialog, outcomeNotice, refusalBox, sendFromDialog, unconfirmed } from './dialog.js';
 
-function field(def: TunableDefinition, current: TunableValue | undefined, editable: boolean): { row: HTMLElement; read: () => string } {
+/** `typed`: what the operator had typed in a dialog the server refused (kept on *Review again*), shown beside what is in force now. */
+function field(
+  def: TunableDefinition,
+  current: TunableValue | undefined,
+  editable: boolean,
+  typed?: string,
+): { row: HTMLElement; read: () => string } {
+  const inForce = current === undefined || current === null ? '' : String(current);
   const id = `tunable-${def.name}`;
   const errorId = `${id}-error`;
   const error = h('p', { class: 'field-error', id: errorId, 'aria-live': 'polite' });
@@ -13,9 +20,9 @@ function field(def: TunableDefinition, current: TunableValue | undefined, editab
     control = h(
       'select',
       { id, name: def.name, disabled: !editable, 'aria-describedby': `${id}-help ${errorId}` },
-      h('option', { value: '', selected: current === undefined || current === null }, `default (${show(def.default)})`),
-      h('option', { value: 'true', selected: current === true }, 'true'),
-      h('option', { value: 'false', selected: current === false }, 'false'),
+      h('option', { value: '', selected: (typed ?? inForce) === '' }, `default (${show(def.default)})`),
+      h('option', { value: 'true', selected: (typed ?? inForce) === 'true' }, 'true'),
+      h('option', { value: 'false', selected: (typed ?? inForce) === 'false' }, 'false'),
     );
   } else {
     control = h('input', {
@@ -23,7 +30,7 @@ function field(def: TunableDefinition, current: TunableValue | undefined, editab
       name: def.name,
       type: 'text',
       inputmode: def.type === 'INTEGER' ? 'numeric' : 'decimal',
-      value: current === undefined || current === null ? '' : String(current),
+      value: typed ?? inForce,
       placeholder: `default ${show(def.default)}`,
       disabled: !editable,
       autocomplete: 'off',
@@ -42,20 +49,33 @@ function field(def: TunableDefinition, current: TunableValue | undefined, editab
     { class: 'tunable', 'data-tunable': def.name },
     h('label', { for: id }, h('code', {}, def.name)),
     control,
-    h('p', { class: 'help', id: `${id}-help` }, def.description, ' · ', `default ${show(def.default)}, range ${bounds(def)}`),
+    h(
+      'p',
+      { class: 'help', id: `${id}-help` },
+      def.description,
+      ' · ',
+      `default ${show(def.default)}, range ${bounds(def)}`,
+      typed !== undefined && typed.trim() !== inForce
+        ? h(
+            'strong',
+            { 'data-testid': 'in-force-now' },
+            ` · in force now: ${inForce === '' ? `the default (${show(def.default)})` : inForce}`,
+          )
+        : null,
+    ),
     error,
   );
   return { row, read: () => control.value };
 }
 
 /** The overrides editor: bounds shown and checked, only the changed fields sent, with `expectedVersion`. */
-export function openTunables(app: PageActions, strategy: Strategy): void {
+export function openTunables(app: PageActions, strategy: Strategy, typed?: Record<string, string>): void {
   const status = app.state.status;
   if (!status) return;
   const editable = allows(app.state.viewer, 'ADMIN');
   const expectedVersion = status.configVersion;
   const overrides = overridesOf(app.state.config?.tunableOverrides, strategy.key);
-  const fields = strategy.tunableDefinitions.map((def) => ({ def, ...field(def, overrides[def.name], editable) }));
+  const fields = strategy.tunableDefinitions.map((def) => ({ def, ...field(def, overrides[def.name], editable, typed?.[def.name]) }));
   const outcome = h('div', { 'aria-live': 'polite' });
 
   const save = h('button', { type: 'submit', 'data-testid': 'save-tunables', disabled: !editable }, 'Save overrides');
@@ -101,8 +121,20 @@ export function openTunables(app: PageActions, strategy: Strategy): void {
         if (conflict) await app.refresh();
         if (!open) return outcomeNotice(app, sending.what, result.errors);
         const network = result.errors.some((e) => e.code === 'NETWORK');
+        // Review again: the dialog against what is in force now, with what was typed kept (and what is in force beside it).
+        const review = () =>
+          openTunables(
+            app,
+            app.state.strategies?.find((s) => s.key === strategy.key) ?? strategy,
+            Object.fromEntries(fields.map((f) => [f.def.name, f.read()])),
+          );
         outcome.replaceChildren(
-          refusalBox(result.errors, conflict ? currentStateNote(app) : null, network ? unconfirmed(sending, expectedVersion) : null),
+          refusalBox(
+            result.errors,
+            conflict ? currentStateNote(app) : null,
+            network ? unconfirmed(sending, expectedVersion) : null,
+            conflict ? buttons(h('button', { type: 'button', onclick: review }, 'Review again')) : null,
+          ),
         );
         if (!network) save.textContent = 'Refused';
       },
