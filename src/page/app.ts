@@ -162,6 +162,15 @@ export class App implements PageActions {
     const result = await this.api.run(OperatorOverviewDocument, {});
     if (!result.ok) {
       this.state.loadError = result.errors.map((e) => e.message).join('; ');
+      // Reads need a token and this page has none (any more): what it showed is no longer known.
+      // Kept, it went on looking current, its "changed 39 s ago" ticking, beside a read-only banner.
+      if (result.status === 401) {
+        this.state.status = null;
+        this.state.config = null;
+        this.state.history = null;
+        this.state.strategies = null;
+        this.state.signals = new Map();
+      }
       this.render();
       return;
     }

@@ -98,3 +98,22 @@ export function utcTick(seconds: number, first: boolean): string {
   const time = iso.slice(11, 16);
   return first || time === '00:00' ? `${iso.slice(5, 10)} ${time}` : time;
 }
+
+/** A value as the timeline shows it. */
+const shown = (value: unknown): string =>
+  value === null || value === undefined ? '—' : typeof value === 'string' ? value : JSON.stringify(value);
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A change in words, down to the values that changed: `tunableOverrides.range.band_period: 100 → 40`,
+ * not the whole overrides map twice (the changed value had to be found by eye in two JSON blobs).
+ */
+export function changedLeaves(field: string, before: unknown, after: unknown): string[] {
+  if (!isRecord(before) && !isRecord(after))
+    return JSON.stringify(before) === JSON.stringify(after) ? [] : [`${field}: ${shown(before)} → ${shown(after)}`];
+  const b = isRecord(before) ? before : {};
+  const a = isRecord(after) ? after : {};
+  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])];
+  return keys.flatMap((key) => changedLeaves(`${field}.${key}`, b[key], a[key]));
+}

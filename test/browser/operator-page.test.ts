@@ -285,6 +285,10 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     const other = await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
     expect(other.body.data?.activateStrategy.configVersion).toBe(2);
     await expect.poll(() => text(page, 'config-version')).toBe('2');
+    // The dialog says so before anything is sent (it showed version 1's "Now").
+    await expect
+      .poll(() => text(page, 'version-moved'))
+      .toContain('The config changed since this dialog opened: it is at version 2 now (gold active), not 1.');
     await page.getByTestId('confirm-activate').click();
     await expect.poll(() => text(page, 'action-error')).toContain('Config version conflict: expected 1, current 2');
     expect(await text(page, 'action-error')).toContain('CONFLICT');
@@ -476,6 +480,12 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await row(page, 'gold').locator('button[data-action="activate"]').isDisabled()).toBe(true);
     await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
     await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
+    // The token forgotten: what it showed is no longer known, so it goes (it stayed, looking current).
+    await page.locator('#forget-token').click();
+    await expect.poll(() => text(page, 'read-only')).toContain('This server needs a token even to read.');
+    expect(await page.getByTestId('active-strategy').count()).toBe(0);
+    expect(await page.getByTestId('strategy-row').count()).toBe(0);
+    expect(await page.locator('#timeline-list').textContent()).toContain('Not loaded: Authentication required');
     // The refused loads before the token (401s, which Chromium logs) are the only console errors.
     expect((await problems()).filter((p) => !p.includes('status of 401'))).toEqual([]);
   }, 60_000);
@@ -505,6 +515,34 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       expectedVersion: 1,
     });
     expect(await configOnDisk(server)).toMatch(/tunable_overrides:\n\s+momentum:\n\s+lookback_bars: 40/);
+    // The timeline names the one value that changed.
+    await expect
+      .poll(() => page.locator('.timeline li').first().locator('.changes').textContent())
+      .toBe('tunableOverrides.momentum.lookback_bars: — → 40');
+  }, 60_000);
+
+  it('tunables refused by a change made meanwhile: Review again keeps what was typed and shows what is in force now', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token);
+    await row(page, 'momentum').locator('button[data-action="tunables"]').click();
+    const input = page.locator('[data-tunable="lookback_bars"] input');
+    await input.fill('40');
+    const other = await server.gql(
+      'mutation { updateConfig(input: { tunableOverrides: { momentum: { lookback_bars: 30 } } }) { config { version } } }',
+    );
+    expect(other.body.data?.updateConfig.config.version).toBe(2);
+    await expect.poll(() => text(page, 'config-version')).toBe('2');
+    await page.getByTestId('save-tunables').click();
+    await expect.poll(() => text(page, 'action-error')).toContain('Config version conflict: expected 1, current 2');
+    await page.getByRole('button', { name: 'Review again' }).click();
+    expect(await page.locator('[data-tunable="lookback_bars"] input').inputValue()).toBe('40');
+    expect(await text(page, 'in-force-now')).toBe(' · in force now: 30');
+    await page.getByTestId('save-tunables').click();
+    await expect
+      .poll(() => page.locator('.notice.success').first().textContent())
+      .toContain("Saved momentum's overrides (lookback_bars): config version 3.");
+    expect(await configOnDisk(server)).toMatch(/lookback_bars: 40/);
   }, 60_000);
 
   it('rolls back from the timeline, showing what the old version changes back', async () => {

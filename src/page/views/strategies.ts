@@ -83,13 +83,13 @@ function row(strategy: Strategy, state: State, actions: StrategiesActions): HTML
 let lastKey = '';
 
 export function renderStrategies(container: HTMLElement, state: State, actions: StrategiesActions): void {
-  const key = JSON.stringify([state.strategies, state.filters, state.instruments, state.viewer]);
+  const key = JSON.stringify([state.strategies, state.filters, state.instruments, state.viewer, state.loadError]);
   if (key === lastKey) return;
   lastKey = key;
   rerender(container, () => [
     filtersForm(state, actions),
     state.strategies === null
-      ? h('p', { class: 'muted' }, 'Loading…')
+      ? h('p', { class: 'muted' }, state.loadError ? `Not loaded: ${state.loadError}` : 'Loading…')
       : state.strategies.length === 0
         ? h('p', { class: 'muted' }, 'No strategy matches these filters.')
         : h(

@@ -1,6 +1,6 @@
 import uPlot from 'uplot';
 import { h, rerender, show, timeAgo } from '../dom.js';
-import { allows, type HistoryEntry, operationKind, type PageActions, type State } from '../model.js';
+import { allows, changedLeaves, type HistoryEntry, operationKind, type PageActions, type State } from '../model.js';
 import { currentStateNote } from './activate.js';
 import { buttons, closeDialog, openDialog, outcomeNotice, refusalBox, sendFromDialog, unconfirmed } from './dialog.js';
 
@@ -69,9 +69,9 @@ function ensureChart(container: HTMLElement): uPlot {
   return plot;
 }
 
-function changesText(entry: HistoryEntry): string {
-  if (entry.changes.length === 0) return 'no field changed';
-  return entry.changes.map((c) => `${c.field}: ${show(c.before)} → ${show(c.after)}`).join('; ');
+export function changesText(entry: HistoryEntry): string {
+  const parts = entry.changes.flatMap((c) => changedLeaves(c.field, c.before, c.after));
+  return parts.length === 0 ? 'no field changed' : parts.join('; ');
 }
 
 /** Rollback: what the past version's settings would change, sent with `expectedVersion`. */
@@ -150,11 +150,11 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
 /** The timeline of config versions: a chart, then the list (newest first) with a rollback on each past version. */
 export function renderTimeline(container: HTMLElement, listBox: HTMLElement, state: State, app: PageActions): void {
   const history = state.history;
-  const key = JSON.stringify([history, state.viewer, state.status?.configVersion]);
+  const key = JSON.stringify([history, state.viewer, state.status?.configVersion, state.loadError]);
   if (key === lastKey) return;
   lastKey = key;
   if (!history) {
-    rerender(listBox, () => [h('p', { class: 'muted' }, 'Loading…')]);
+    rerender(listBox, () => [h('p', { class: 'muted' }, state.loadError ? `Not loaded: ${state.loadError}` : 'Loading…')]);
     return;
   }
   ensureChart(container).setData(timelineData(history));
