@@ -53,6 +53,9 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(added.body.data).toEqual({ upsertPreset: { changed: true } });
     // No config change came with it: before, the table waited for one (or a reload).
     await expect.poll(() => row(page, 'gold_fast').count()).toBe(1);
+    // Marked as a preset of its base (its name and risk words are its author's).
+    expect(await row(page, 'gold_fast').getByTestId('preset-of').textContent()).toBe('preset of gold');
+    expect(await row(page, 'gold').getByTestId('preset-of').count()).toBe(0);
     expect(await page.getByTestId('strategies-error').count()).toBe(0);
 
     await writeFile(path.join(server.runtimeDir, 'strategies.yaml'), 'version: 1\npresets: [broken\n');
@@ -381,12 +384,14 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     const withToken = () => requests.filter((r) => r.headers().authorization?.startsWith('Bearer typo-')).length;
     for (const n of [1, 2, 3]) {
       await enterToken(page, `typo-token-${n}-0123456789`, null);
-      await expect.poll(() => page.locator('.notice.error').count()).toBe(n);
+      await expect.poll(withToken).toBe(n);
+      // The same refusal again replaces its notice: one, not a pile of copies.
+      await expect.poll(() => page.locator('.notice.error').count()).toBe(1);
     }
     // One request each (the check), nothing else sent with a refused token: three typos, three attempts.
     expect(withToken()).toBe(3);
     await enterToken(page, 'typo-token-4-0123456789', null);
-    await expect.poll(() => page.locator('.notice.error').count()).toBe(4);
+    await expect.poll(() => page.locator('.notice.error').count()).toBe(2);
     // Newest first.
     expect((await page.locator('.notice.error').allTextContents())[0]).toContain(
       'Too many failed authentication attempts: this address sent too many wrong tokens. The right token is still accepted at once',

@@ -122,6 +122,8 @@ export function notify(kind: 'success' | 'error' | 'info', text: string, topic?:
     ' ',
     h('button', { type: 'button', class: 'link', 'aria-label': 'Dismiss', onclick: () => item.remove() }, '×'),
   );
+  // The same words again replace the older notice: four copies of one refusal pushed the page down.
+  for (const old of [...list.children]) if (old.firstElementChild?.textContent === text) old.remove();
   list.prepend(item);
   while (list.children.length > 4) list.lastElementChild?.remove();
   if (kind !== 'error') setTimeout(() => item.remove(), 15_000);

@@ -44,7 +44,17 @@ function row(strategy: Strategy, state: State, actions: StrategiesActions): HTML
   return h(
     'tr',
     { 'data-testid': 'strategy-row', 'data-key': strategy.key, class: strategy.isActive ? 'active' : null },
-    h('th', { scope: 'row' }, h('span', { class: 'name' }, strategy.name), h('br'), h('code', {}, strategy.key)),
+    h(
+      'th',
+      { scope: 'row' },
+      h('span', { class: 'name' }, strategy.name),
+      h('br'),
+      h('code', {}, strategy.key),
+      // A preset's name and risk words are its author's: it says what it is a variant of.
+      strategy.base
+        ? [h('br'), h('span', { class: 'muted', 'data-testid': 'preset-of' }, 'preset of ', h('code', {}, strategy.base))]
+        : null,
+    ),
     h('td', {}, h('span', { class: `badge risk-${strategy.riskLevel}` }, RISK_WORDS[strategy.riskLevel])),
     h('td', {}, SESSION_WORDS[strategy.sessionPreference]),
     h('td', {}, strategy.instruments.join(', ')),
