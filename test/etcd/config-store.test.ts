@@ -12,6 +12,7 @@ import {
   recordEvents,
   setScanInterval,
 } from '../helpers/etcd-stores.js';
+import { waitUntil } from '../helpers/wait.js';
 
 // One single-member cluster for the file: each test has its own prefix (its own deployment).
 let shared: EtcdCluster | null = null;
@@ -210,7 +211,13 @@ describeWithEtcd('etcd config store (real etcd, two replicas on one prefix)', ()
     const text = (await raw.get(`/${prefix}/config`).string()) ?? '';
     await raw.put(`/${prefix}/config`).value(text.replace(/^version: \d+$/m, 'version: 100'));
     await eventually('applied as version 100', () => [a, b].every((r) => r.config.state().config.config.version === 100));
-    await eventually('B has seen its entry', () => b.config.state().config.config.version === 100);
+    // Its entry is written by whichever replica audits it, after both apply the edit: wait for it in etcd.
+    const entry100 = `/${prefix}/audit/config/${String(100).padStart(16, '0')}`;
+    await waitUntil(
+      () => raw.get(entry100).string(),
+      (value) => value !== null,
+      { what: 'the hand edit audited' },
+    );
     expect(await versions(5, 'CONFIG')).toEqual([100, 13, 12, 11, 10]);
   });
 
