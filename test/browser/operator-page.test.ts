@@ -7,6 +7,7 @@ import { createToken } from '../../src/auth/token-file.js';
 import { interruptible } from '../../src/graphql/plugins/interruptible.js';
 import { HIDDEN_PAUSE_MS, NO_ANSWER_MS, PROBE_EVERY_MS } from '../../src/page/live.js';
 import { UNANSWERED_MS } from '../../src/page/views/dialog.js';
+import { TIMELINE_VERSIONS } from '../../src/page/views/timeline.js';
 import { builtPage, closeOperatorPages, enterToken, openOperatorPage } from '../helpers/operator-page.js';
 import { CHROMIUM, chromiumInstalled, launchChromium } from '../helpers/playground.js';
 import { spawnStratctl, startTestServer, type TestServer } from '../helpers/server.js';
@@ -561,6 +562,21 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await expect.poll(() => text(page, 'active-strategy')).toBe('momentum');
     expect(await text(page, 'config-version')).toBe('3');
     await expect.poll(() => page.locator('.timeline li').first().textContent()).toMatch(/v3\s*rollback/);
+    // Three versions: nothing older to point to.
+    expect(await page.getByTestId('older-versions').count()).toBe(0);
+  }, 60_000);
+
+  it('past the 50 versions the timeline shows, says where the older ones are', async () => {
+    const server = await serve({ runner: false });
+    for (let i = 0; i < 55; i++) {
+      const answer = await server.gql(`mutation { activateStrategy(strategyKey: "${i % 2 === 0 ? 'gold' : 'range'}") { configVersion } }`);
+      expect(answer.status).toBe(200);
+    }
+    const { page } = await openOperatorPage(browser, server.origin);
+    await expect.poll(() => page.locator('.timeline li').count()).toBe(TIMELINE_VERSIONS);
+    expect(await text(page, 'older-versions')).toBe(
+      'The last 50 versions shown; for older ones (before v7): stratctl history --last 100, or the API’s configHistory (up to 1,000 with a token).',
+    );
   }, 60_000);
 
   it('says when the server goes away, reconnects when it is back, refetches, and notices a new server version', async () => {

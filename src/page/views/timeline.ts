@@ -12,6 +12,9 @@ const KINDS = [
   ['other', 'start / recovery', '#6e7781'],
 ] as const;
 
+/** Versions the timeline asks for (operations/operatorHistory.graphql's default `last`). */
+export const TIMELINE_VERSIONS = 50;
+
 let plot: uPlot | null = null;
 let chartBox: HTMLElement | null = null;
 let lastKey = '';
@@ -199,5 +202,15 @@ export function renderTimeline(container: HTMLElement, listBox: HTMLElement, sta
         );
       }),
     ),
+    // The page asks for the last TIMELINE_VERSIONS: say so when there may be older ones (it stopped there without a word).
+    history.length >= TIMELINE_VERSIONS && (history.at(-1)?.version ?? 1) > 1
+      ? h(
+          'p',
+          { class: 'muted', 'data-testid': 'older-versions' },
+          `The last ${TIMELINE_VERSIONS} versions shown; for older ones (before v${history.at(-1)?.version}): `,
+          h('code', {}, 'stratctl history --last 100'),
+          ', or the API’s configHistory (up to 1,000 with a token).',
+        )
+      : null,
   ]);
 }
