@@ -12,6 +12,7 @@ import type {
   UpdateConfigMutation,
 } from '../generated/graphql.js';
 import type { ApiResult } from './api.js';
+import { show } from './dom.js';
 import type { LiveState } from './live.js';
 
 export type Strategy = OperatorStrategiesQuery['strategies'][number];
@@ -99,10 +100,6 @@ export function utcTick(seconds: number, first: boolean): string {
   return first || time === '00:00' ? `${iso.slice(5, 10)} ${time}` : time;
 }
 
-/** A value as the timeline shows it. */
-const shown = (value: unknown): string =>
-  value === null || value === undefined ? '—' : typeof value === 'string' ? value : JSON.stringify(value);
-
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
@@ -111,7 +108,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  */
 export function changedLeaves(field: string, before: unknown, after: unknown): string[] {
   if (!isRecord(before) && !isRecord(after))
-    return JSON.stringify(before) === JSON.stringify(after) ? [] : [`${field}: ${shown(before)} → ${shown(after)}`];
+    return JSON.stringify(before) === JSON.stringify(after) ? [] : [`${field}: ${show(before)} → ${show(after)}`];
   const b = isRecord(before) ? before : {};
   const a = isRecord(after) ? after : {};
   const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])];

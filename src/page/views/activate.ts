@@ -1,15 +1,6 @@
 import { h, show, timeAgo } from '../dom.js';
 import { operationKind, type PageActions, RISK_WORDS, SESSION_WORDS, type Strategy } from '../model.js';
-import {
-  buttons,
-  closeDialog,
-  openDialog,
-  outcomeNotice,
-  refusalBox,
-  sendFromDialog,
-  unconfirmed,
-  warnWhenVersionMoves,
-} from './dialog.js';
+import { buttons, closeDialog, openDialog, sendFromDialog, showNotApplied, warnWhenVersionMoves } from './dialog.js';
 
 function tunablesText(value: unknown): string {
   if (!value || typeof value !== 'object') return show(value);
@@ -76,24 +67,19 @@ export function openActivate(app: PageActions, target: Strategy): void {
           void app.refresh();
           return;
         }
-        const conflict = result.errors.some((e) => e.code === 'CONFLICT');
-        if (conflict) await app.refresh();
-        if (!open) return outcomeNotice(app, sending.what, result.errors);
-        const network = result.errors.some((e) => e.code === 'NETWORK');
-        outcome.replaceChildren(
-          refusalBox(
-            result.errors,
-            conflict ? h('p', {}, 'Someone changed the config since this dialog opened; your activation was not applied.') : null,
-            conflict ? currentStateNote(app) : null,
-            network ? unconfirmed(sending, expectedVersion) : null,
-          ),
-        );
-        if (!network) confirm.textContent = 'Refused';
-        if (conflict) {
+        await showNotApplied(app, sending, result.errors, open, expectedVersion, () => {
           const fresh = app.state.strategies?.find((s) => s.key === target.key);
-          if (fresh && !fresh.isActive)
-            outcome.append(buttons(h('button', { type: 'button', onclick: () => openActivate(app, fresh) }, 'Review again')));
-        }
+          return {
+            notes: [
+              h('p', {}, 'Someone changed the config since this dialog opened; your activation was not applied.'),
+              currentStateNote(app),
+            ],
+            after:
+              fresh && !fresh.isActive
+                ? buttons(h('button', { type: 'button', onclick: () => openActivate(app, fresh) }, 'Review again'))
+                : undefined,
+          };
+        });
       },
     },
     `Activate ${target.key}`,

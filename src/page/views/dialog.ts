@@ -21,7 +21,7 @@ export function closeDialog(): void {
 }
 
 /** The API's refusal, word for word (its message is the contract: DESIGN's error table). */
-export function refusalBox(errors: readonly ApiError[], ...more: Child[]): HTMLElement {
+function refusalBox(errors: readonly ApiError[], ...more: Child[]): HTMLElement {
   return h(
     'div',
     { class: 'error-box', role: 'alert', 'data-testid': 'action-error' },
@@ -102,7 +102,7 @@ export async function sendFromDialog<T>(
 }
 
 /** A refusal (or no answer) of a change whose dialog was closed, as a notice. */
-export function outcomeNotice(
+function outcomeNotice(
   app: { notify(kind: 'success' | 'error' | 'info', text: string): void },
   what: string,
   errors: readonly ApiError[],
@@ -117,10 +117,34 @@ export function outcomeNotice(
 }
 
 /**
+ * A change that was not applied, told where it can be seen: after a conflict the page reloads
+ * first (what `onConflict` shows is then what is in force); a closed dialog gets a notice; an
+ * open one the API's words, what `onConflict` adds inside the box and after it, or *Send again*
+ * when the server could not be reached.
+ */
+export async function showNotApplied(
+  app: { notify(kind: 'success' | 'error' | 'info', text: string): void; refresh(): Promise<void> },
+  sending: Sending,
+  errors: readonly ApiError[],
+  open: boolean,
+  expectedVersion: number,
+  onConflict: () => { notes: Child[]; after?: HTMLElement } = () => ({ notes: [] }),
+): Promise<void> {
+  const conflict = errors.some((e) => e.code === 'CONFLICT');
+  if (conflict) await app.refresh();
+  if (!open) return outcomeNotice(app, sending.what, errors);
+  const network = errors.some((e) => e.code === 'NETWORK');
+  const added = conflict ? onConflict() : { notes: [] };
+  sending.outcome.replaceChildren(refusalBox(errors, ...added.notes, network ? unconfirmed(sending, expectedVersion) : null));
+  if (added.after) sending.outcome.append(added.after);
+  if (!network) sending.confirm.textContent = 'Refused';
+}
+
+/**
  * The server could not be reached: the change may or may not have arrived. Sending it again is
  * safe, since it carries the version it was made against (refused if the first one was applied).
  */
-export function unconfirmed(sending: Sending, expectedVersion: number): HTMLElement {
+function unconfirmed(sending: Sending, expectedVersion: number): HTMLElement {
   sending.confirm.disabled = false;
   sending.confirm.textContent = 'Send again';
   return h(

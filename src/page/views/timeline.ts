@@ -2,7 +2,7 @@ import uPlot from 'uplot';
 import { h, rerender, show, timeAgo } from '../dom.js';
 import { allows, changedLeaves, type HistoryEntry, operationKind, type PageActions, type State } from '../model.js';
 import { currentStateNote } from './activate.js';
-import { buttons, closeDialog, openDialog, outcomeNotice, refusalBox, sendFromDialog, unconfirmed } from './dialog.js';
+import { buttons, closeDialog, openDialog, sendFromDialog, showNotApplied } from './dialog.js';
 
 const KINDS = [
   ['activation', 'activation', '#0969da'],
@@ -111,14 +111,7 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
           void app.refresh();
           return;
         }
-        const conflict = result.errors.some((e) => e.code === 'CONFLICT');
-        if (conflict) await app.refresh();
-        if (!open) return outcomeNotice(app, sending.what, result.errors);
-        const network = result.errors.some((e) => e.code === 'NETWORK');
-        outcome.replaceChildren(
-          refusalBox(result.errors, conflict ? currentStateNote(app) : null, network ? unconfirmed(sending, expectedVersion) : null),
-        );
-        if (!network) confirm.textContent = 'Refused';
+        await showNotApplied(app, sending, result.errors, open, expectedVersion, () => ({ notes: [currentStateNote(app)] }));
       },
     },
     `Roll back to version ${entry.version}`,

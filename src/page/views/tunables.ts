@@ -2,7 +2,7 @@ import { h, show } from '../dom.js';
 import { allows, type PageActions, type Strategy } from '../model.js';
 import { bounds, overridesOf, parseTunable, type TunableDefinition, type TunableValue } from '../tunables.js';
 import { currentStateNote } from './activate.js';
-import { buttons, closeDialog, openDialog, outcomeNotice, refusalBox, sendFromDialog, unconfirmed } from './dialog.js';
+import { buttons, closeDialog, openDialog, sendFromDialog, showNotApplied } from './dialog.js';
 
 /** `typed`: what the operator had typed in a dialog the server refused (kept on *Review again*), shown beside what is in force now. */
 function field(
@@ -117,10 +117,6 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
           void app.refresh();
           return;
         }
-        const conflict = result.errors.some((e) => e.code === 'CONFLICT');
-        if (conflict) await app.refresh();
-        if (!open) return outcomeNotice(app, sending.what, result.errors);
-        const network = result.errors.some((e) => e.code === 'NETWORK');
         // Review again: the dialog against what is in force now, with what was typed kept (and what is in force beside it).
         const review = () =>
           openTunables(
@@ -128,15 +124,9 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
             app.state.strategies?.find((s) => s.key === strategy.key) ?? strategy,
             Object.fromEntries(fields.map((f) => [f.def.name, f.read()])),
           );
-        outcome.replaceChildren(
-          refusalBox(
-            result.errors,
-            conflict ? currentStateNote(app) : null,
-            network ? unconfirmed(sending, expectedVersion) : null,
-            conflict ? buttons(h('button', { type: 'button', onclick: review }, 'Review again')) : null,
-          ),
-        );
-        if (!network) save.textContent = 'Refused';
+        await showNotApplied(app, sending, result.errors, open, expectedVersion, () => ({
+          notes: [currentStateNote(app), buttons(h('button', { type: 'button', onclick: review }, 'Review again'))],
+        }));
       },
     },
     ...fields.map((f) => f.row),
