@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  brokenTunableRules,
   checkTunableValue,
   ownKeysOnly,
   type StrategyRegistry,
@@ -100,6 +101,7 @@ function checkOverrides(registry: StrategyRegistry, overrides: unknown, add: Add
       add([strategyKey], 'must be a map of tunable names to values');
       continue;
     }
+    let invalid = false;
     for (const [name, value] of Object.entries(tunables)) {
       // Own keys only: `constructor` or `toString` must not find Object.prototype's members.
       const spec = Object.hasOwn(info.tunableSpecs, name) ? info.tunableSpecs[name] : undefined;
@@ -108,11 +110,24 @@ function checkOverrides(registry: StrategyRegistry, overrides: unknown, add: Add
           [strategyKey, name],
           `unknown tunable "${shownName(name)}" for strategy "${shownName(strategyKey)}" (known: ${Object.keys(info.tunableSpecs).join(', ')})`,
         );
+        invalid = true;
         continue;
       }
       if (value === null && allowNull) continue; // removes this override
       const problem = checkTunableValue(spec, value);
       if (problem) add([strategyKey, name], problem);
+      if (problem) invalid = true;
+    }
+    // Each value within its bounds: then together, as the strategy would run (its tunables, these on top).
+    // An update's are checked once merged into the config (mergeConfigUpdate): a null there means the default.
+    if (!allowNull && !invalid) {
+      for (const broken of brokenTunableRules(
+        info.tunableRules,
+        { ...info.tunables, ...(tunables as Record<string, TunableValue>) },
+        tunables,
+      )) {
+        add([strategyKey, broken.tunable], broken.message);
+      }
     }
   }
 }
@@ -246,6 +261,15 @@ export function mergeConfigUpdate(
     ...(u.scanIntervalSeconds !== undefined && { scanIntervalSeconds: u.scanIntervalSeconds }),
     tunableOverrides: overrides,
   };
+  // The strategies the update touches, as they would run once it is merged (what it leaves stands as it was).
+  const issues: ConfigIssue[] = [];
+  for (const [strategyKey, tunables] of Object.entries(u.tunableOverrides ?? {})) {
+    const info = registry.get(strategyKey)!;
+    for (const broken of brokenTunableRules(info.tunableRules, { ...info.tunables, ...overrides[strategyKey] }, tunables ?? {})) {
+      issues.push({ path: ['tunableOverrides', strategyKey, broken.tunable], message: broken.message });
+    }
+  }
+  if (issues.length > 0) return { ok: false, issues };
   return { ok: true, config, changed: changedFields(base, config) };
 }
 

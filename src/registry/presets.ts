@@ -3,7 +3,7 @@ import type { PresetIssue } from './errors.js';
 import { ownKeysOnly } from './own-keys.js';
 import { deepFreeze, registryOf, type StrategyRegistry } from './registry.js';
 import { shownValue as shown, shownName } from './shown-value.js';
-import { checkTunableValue } from './tunables.js';
+import { brokenTunableRules, checkTunableValue } from './tunables.js';
 import { instrumentSchema, type PresetDefinition, riskLevels, type StrategyInfo, type TunableValue, tradingSessions } from './types.js';
 
 /**
@@ -145,6 +145,16 @@ function checkAgainstBase(base: StrategyInfo, values: Partial<Record<PresetField
     const problem = checkTunableValue(spec, value);
     if (problem) issues.push({ path: ['tunables', name], message: problem });
   }
+  // Each value within its bounds: then together, as the preset would run (the base's defaults, then its own).
+  if (issues.length === 0 && tunables) {
+    for (const broken of brokenTunableRules(
+      base.tunableRules,
+      { ...base.tunables, ...(tunables as Record<string, TunableValue>) },
+      tunables,
+    )) {
+      issues.push({ path: ['tunables', broken.tunable], message: broken.message });
+    }
+  }
   return issues;
 }
 
@@ -178,6 +188,7 @@ export function presetEntry(base: StrategyInfo, preset: PresetDefinition): Strat
     instruments: [...(preset.instruments ?? base.instruments)],
     tunables: { ...base.tunables, ...preset.tunables },
     tunableSpecs: base.tunableSpecs,
+    tunableRules: base.tunableRules,
     riskLevel: preset.riskLevel ?? base.riskLevel,
     sessionPreference: preset.sessionPreference ?? base.sessionPreference,
     source: 'preset' as const,

@@ -75,13 +75,14 @@ export function registryOf(entries: readonly StrategyInfo[]): StrategyRegistry {
 export function staticEntry(def: StrategyDefinition): StrategyInfo {
   const tunables: Record<string, TunableValue> = {};
   for (const [name, spec] of Object.entries(def.tunables)) tunables[name] = spec.default;
-  const { signal, ...metadata } = def;
+  const { signal, rules, ...metadata } = def;
   const entry: StrategyInfo = deepFreeze({
     ...metadata,
     key: strategyKeySchema.parse(def.key),
     instruments: [...def.instruments],
     tunables,
     tunableSpecs: structuredClone(def.tunables),
+    tunableRules: [...(rules ?? [])],
     source: 'static' as const,
     base: null,
     signal,

@@ -3,6 +3,7 @@ import { goldSignal } from './signals/gold.js';
 import { momentumSignal } from './signals/momentum.js';
 import { momentumV2Signal } from './signals/momentum-v2.js';
 import { rangeSignal } from './signals/range.js';
+import { lessThan } from './tunables.js';
 import type { StrategyDefinition } from './types.js';
 
 /**
@@ -52,6 +53,9 @@ export const STRATEGIES: Readonly<Record<string, StrategyDefinition>> = {
       atr_period: { type: 'integer', default: 14, min: 2, max: 200, description: 'Average True Range period used for stops.' },
       stop_loss_atr: { type: 'number', default: 2.5, min: 0.1, max: 20, description: 'Stop distance in multiples of ATR.' },
     },
+    rules: [
+      lessThan('fast_ma_period', 'slow_ma_period', 'the fast average must be the shorter one, or the crossover signals are inverted'),
+    ],
     riskLevel: 'high',
     sessionPreference: 'ny',
     signal: goldSignal,

@@ -1,5 +1,5 @@
 import { shownValue } from './shown-value.js';
-import type { TunableSpec } from './types.js';
+import type { TunableRule, TunableSpec, TunableValue } from './types.js';
 
 /** `an integer in [2, 200]`, `a number in [0, 5]`, `a boolean`. */
 export function describeTunableSpec(spec: TunableSpec): string {
@@ -14,4 +14,32 @@ export function checkTunableValue(spec: TunableSpec, value: unknown): string | u
   if (spec.type === 'integer' && !Number.isInteger(value)) return `must be ${describeTunableSpec(spec)}, got ${shown}`;
   if (value < spec.min || value > spec.max) return `must be ${describeTunableSpec(spec)}, got ${shown}`;
   return undefined;
+}
+
+/** `a` must stay below `b` (the fast period below the slow one), with `why` said after the values. */
+export function lessThan(a: string, b: string, why: string): TunableRule {
+  return {
+    tunables: [a, b],
+    check: (values) => {
+      const [x, y] = [values[a], values[b]];
+      return typeof x === 'number' && typeof y === 'number' && !(x < y) ? `${a} (${x}) must be less than ${b} (${y}): ${why}` : undefined;
+    },
+  };
+}
+
+/**
+ * The rules `values` (what the strategy would run with) break, each on the tunable to name: the
+ * first of the rule's tunables that `set` (the change's own values) sets, else the rule's first.
+ */
+export function brokenTunableRules(
+  rules: readonly TunableRule[],
+  values: Readonly<Record<string, TunableValue>>,
+  set: Readonly<Record<string, unknown>>,
+): { tunable: string; message: string }[] {
+  const broken: { tunable: string; message: string }[] = [];
+  for (const rule of rules) {
+    const message = rule.check(values);
+    if (message) broken.push({ tunable: rule.tunables.find((name) => Object.hasOwn(set, name)) ?? rule.tunables[0]!, message });
+  }
+  return broken;
 }

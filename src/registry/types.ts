@@ -50,6 +50,28 @@ export const tunableSpecSchema = z.discriminatedUnion('type', [
 ]);
 export type TunableSpec = z.infer<typeof tunableSpecSchema>;
 
+/**
+ * A rule across a strategy's tunables: each may lie within its own bounds while together they make
+ * no sense (a "fast" moving average longer than the "slow" one inverts a crossover's signals).
+ * Checked wherever tunables are set (overrides, presets, hand edits) on the values the strategy
+ * would run with.
+ */
+export interface TunableRule {
+  /** The tunables it reads: an issue is reported on the first of them that a change sets. */
+  readonly tunables: readonly string[];
+  /** Why these values are refused, or undefined when they are acceptable. */
+  readonly check: (values: Readonly<Record<string, TunableValue>>) => string | undefined;
+}
+
+const tunableRuleSchema = z.custom<TunableRule>(
+  (rule) =>
+    typeof rule === 'object' &&
+    rule !== null &&
+    Array.isArray((rule as TunableRule).tunables) &&
+    typeof (rule as TunableRule).check === 'function',
+  'a tunable rule names its tunables and carries its check',
+);
+
 export const strategyDefinitionSchema = z
   .object({
     key: strategyKeyFormat,
@@ -62,12 +84,30 @@ export const strategyDefinitionSchema = z
     tunables: z
       .record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'tunable names are lower snake_case'), tunableSpecSchema)
       .refine((t) => Object.keys(t).length > 0, 'a strategy must declare its tunables'),
+    /** Rules across its tunables (optional); its defaults must keep them. */
+    rules: z.array(tunableRuleSchema).optional(),
     riskLevel: z.enum(riskLevels),
     sessionPreference: z.enum(tradingSessions),
     /** The strategy's logic: vetted code on the entry itself, never looked up by name elsewhere. */
     signal: z.custom<SignalFunction>((fn) => typeof fn === 'function', 'a strategy must carry its signal function'),
   })
-  .strict();
+  .strict()
+  .superRefine((def, ctx) => {
+    const defaults = Object.fromEntries(Object.entries(def.tunables).map(([name, spec]) => [name, spec.default]));
+    def.rules?.forEach((rule, i) => {
+      const unknown = rule.tunables.filter((name) => !Object.hasOwn(def.tunables, name));
+      if (unknown.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', i],
+          message: `names tunables the strategy does not declare: ${unknown.join(', ')}`,
+        });
+        return;
+      }
+      const problem = rule.check(defaults);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['rules', i], message: `the defaults break it: ${problem}` });
+    });
+  });
 
 /** A strategy as written in code: metadata, the specs of its tunables, and its signal function. */
 export type StrategyDefinition = z.infer<typeof strategyDefinitionSchema>;
@@ -81,6 +121,8 @@ export interface StrategyInfo {
   /** Default parameters, `{ name: value }`. */
   readonly tunables: Readonly<Record<string, TunableValue>>;
   readonly tunableSpecs: Readonly<Record<string, TunableSpec>>;
+  /** Rules across its tunables (a preset's are its base's). */
+  readonly tunableRules: readonly TunableRule[];
   readonly riskLevel: RiskLevel;
   readonly sessionPreference: TradingSession;
   /** STATIC: shipped in code. PRESET: a variant defined in strategies.yaml (same signal code as its base). */

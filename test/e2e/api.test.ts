@@ -276,7 +276,19 @@ describe('updateConfig', () => {
       'tunableOverrides.momentum.made_up': expect.stringMatching(/^unknown tunable "made_up" for strategy "momentum"/),
       'tunableOverrides.ghost': expect.stringMatching(/^unknown strategy "ghost"/),
     });
+
+    // Each value within its bounds, but together nonsense: gold's fast average longer than its slow one
+    // (50 by default) would invert its crossover signals.
+    const rule = await server.gql(UPDATE, { input: { tunableOverrides: { gold: { fast_ma_period: 60 } } } });
+    expect(rule.status).toBe(400);
+    expect(rule.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(issuesOf(rule.body)).toEqual({
+      'tunableOverrides.gold.fast_ma_period': expect.stringMatching(/^fast_ma_period \(60\) must be less than slow_ma_period \(50\): /),
+    });
     expect(await readFile(configPath(server.runtimeDir))).toEqual(before);
+    // Both moved together are fine.
+    const both = await server.gql(UPDATE, { input: { tunableOverrides: { gold: { fast_ma_period: 60, slow_ma_period: 120 } } } });
+    expect(both.body.errors).toBeUndefined();
   });
 
   it('refuses an empty update', async () => {

@@ -1,6 +1,6 @@
 import { assert, describe, expect, it } from 'vitest';
 import { ConfigValidationError } from '../../src/config/errors.js';
-import { mergeConfigUpdate, type RuntimeConfig } from '../../src/config/schema.js';
+import { mergeConfigUpdate, parseStoredConfig, type RuntimeConfig } from '../../src/config/schema.js';
 import { defaultRegistry, type StrategyKey } from '../../src/registry/index.js';
 
 const base: RuntimeConfig = {
@@ -58,6 +58,22 @@ describe('mergeConfigUpdate', () => {
     [{ tunableOverrides: { momentum: { constructor: 5 } } }, 'tunableOverrides.momentum.constructor', /^unknown tunable "constructor"/],
     [{ tunableOverrides: { momentum: { toString: 1 } } }, 'tunableOverrides.momentum.toString', /^unknown tunable "toString"/],
     [{ tunableOverrides: ['x'] }, 'tunableOverrides', /must be a map/],
+    // Across tunables, on what gold would run with once merged (the config's slow_ma_period is 60; its default 50).
+    [
+      { tunableOverrides: { gold: { fast_ma_period: 70 } } },
+      'tunableOverrides.gold.fast_ma_period',
+      /^fast_ma_period \(70\) must be less than slow_ma_period \(60\): the fast average must be the shorter one/,
+    ],
+    [
+      { tunableOverrides: { gold: { slow_ma_period: 10 } } },
+      'tunableOverrides.gold.slow_ma_period',
+      /^fast_ma_period \(10\) must be less than slow_ma_period \(10\)/,
+    ],
+    [
+      { tunableOverrides: { gold: { fast_ma_period: 55, slow_ma_period: null } } },
+      'tunableOverrides.gold.fast_ma_period',
+      /^fast_ma_period \(55\) must be less than slow_ma_period \(50\)/,
+    ],
     [{ version: 99 }, '', /Unrecognized key: "version"/],
   ])('refuses %j at %s', (update, path, message) => {
     const r = merge(update);
@@ -68,6 +84,33 @@ describe('mergeConfigUpdate', () => {
         typeof message === 'string' ? new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : message,
       ),
     });
+  });
+
+  it('takes tunables that keep the rules across them together, and leaves a strategy the update does not touch alone', () => {
+    const both = merge({ tunableOverrides: { gold: { fast_ma_period: 70, slow_ma_period: 90 } } });
+    assert(both.ok, 'expected the update to be accepted');
+    expect(both.config.tunableOverrides.gold).toEqual({ fast_ma_period: 70, slow_ma_period: 90 });
+    // A config whose gold overrides break the rule (a hand edit before the rule existed) still takes other changes.
+    const broken = { ...base, tunableOverrides: { gold: { fast_ma_period: 60 } } };
+    expect(mergeConfigUpdate(defaultRegistry, broken, { tunableOverrides: { momentum: { lookback_bars: 30 } } }).ok).toBe(true);
+  });
+
+  it('reads a stored config whose overrides break a rule across tunables as invalid, naming the tunable it sets', () => {
+    const parsed = parseStoredConfig(defaultRegistry, {
+      active_strategy_key: 'gold',
+      trading_enabled: true,
+      scan_interval_seconds: 30,
+      tunable_overrides: { gold: { slow_ma_period: 15 } },
+      version: 2,
+      updated_at: '2026-11-01T10:00:00.000Z',
+    });
+    assert(!parsed.ok, 'expected the config to be refused');
+    expect(parsed.issues).toEqual([
+      {
+        path: ['tunable_overrides', 'gold', 'slow_ma_period'],
+        message: expect.stringMatching(/^fast_ma_period \(20\) must be less than slow_ma_period \(15\)/),
+      },
+    ]);
   });
 
   it('summarizes issues in one message, leading with an invalid key as the seed did', () => {

@@ -100,6 +100,26 @@ describe('strategies.yaml: parsing and checks against the static strategies', ()
     ]);
   });
 
+  it('refuses tunables that together break a rule of the base, at the line of the one it sets', () => {
+    // Each within its bounds; with the base's slow_ma_period (50), or its own, the fast average would be the longer.
+    expect(problems(preset('    base: gold\n    name: X\n    tunables:\n      fast_ma_period: 60\n'))).toEqual([
+      expect.stringMatching(
+        /^7: presets\.my_preset\.tunables\.fast_ma_period: fast_ma_period \(60\) must be less than slow_ma_period \(50\): /,
+      ),
+    ]);
+    expect(problems(preset('    base: gold\n    name: X\n    tunables:\n      slow_ma_period: 12\n'))).toEqual([
+      expect.stringMatching(
+        /^7: presets\.my_preset\.tunables\.slow_ma_period: fast_ma_period \(20\) must be less than slow_ma_period \(12\)/,
+      ),
+    ]);
+    const both = checkPreset(defaultRegistry, 'gold_slow', {
+      base: 'gold',
+      name: 'X',
+      tunables: { fast_ma_period: 60, slow_ma_period: 100 },
+    });
+    expect(both.ok).toBe(true);
+  });
+
   it('refuses instruments the base does not trade, and repeats', () => {
     expect(problems(preset('    base: gold\n    name: X\n    instruments: [XAU_USD, EUR_USD]\n'))).toEqual([
       '6: presets.my_preset.instruments.1: EUR_USD is not traded by gold (its instruments: XAU_USD)',
@@ -267,6 +287,14 @@ describe('judging stored presets (both stores)', () => {
     const judged = judgeStoredPresets(defaultRegistry, FILE, rebased, () => overridden);
     expect(!judged.ok && judged.error.problems[0]?.message).toMatch(
       /tunable_overrides\.calm\.lookback_bars: unknown tunable "lookback_bars"/,
+    );
+
+    // A preset valid alone, with the config's overrides for it on top, breaks a rule across its tunables.
+    const slowOverride = config({ tunableOverrides: { calm: { slow_ma_period: 25 } } });
+    const quickCalm = 'version: 2\npresets:\n  calm:\n    base: gold\n    name: Calm\n    tunables:\n      fast_ma_period: 30\n';
+    const crossed = judgeStoredPresets(defaultRegistry, FILE, quickCalm, () => slowOverride);
+    expect(!crossed.ok && crossed.error.problems[0]?.message).toMatch(
+      /tunable_overrides\.calm\.slow_ma_period: fast_ma_period \(30\) must be less than slow_ma_period \(25\)/,
     );
 
     const fine = judgeStoredPresets(defaultRegistry, FILE, GOLD_FAST, () => config({}));

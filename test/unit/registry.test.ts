@@ -3,6 +3,7 @@ import {
   createStrategyRegistry,
   getStrategyInfo,
   getStrategyRegistry,
+  lessThan,
   RegistryError,
   STRATEGIES,
   type StrategyDefinition,
@@ -102,6 +103,17 @@ describe('registry validation at load', () => {
     expect(message).toMatch(/momentum\.riskLevel/);
     expect(message).toMatch(/momentum\.sessionPreference/);
     expect(message).toMatch(/momentum\.tunables\.lookback_bars.*default must lie within \[min, max\]/);
+  });
+
+  it('refuses a rule across tunables that names one the strategy lacks, or that its own defaults break', () => {
+    expect(build({ momentum: { ...momentum, rules: [lessThan('lookback_bars', 'lookahead_bars', 'x')] } })).toThrow(
+      /momentum\.rules\.0: names tunables the strategy does not declare: lookahead_bars/,
+    );
+    // momentum's defaults: atr_period 14, lookback_bars 20.
+    expect(build({ momentum: { ...momentum, rules: [lessThan('lookback_bars', 'atr_period', 'x')] } })).toThrow(
+      /momentum\.rules\.0: the defaults break it: lookback_bars \(20\) must be less than atr_period \(14\): x/,
+    );
+    expect(build({ momentum: { ...momentum, rules: [lessThan('atr_period', 'lookback_bars', 'x')] } })).not.toThrow();
   });
 
   it('refuses an empty registry', () => {
