@@ -4,7 +4,6 @@ import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { LockHeldError } from '../lock.js';
 import { FeedError } from '../runner/feed.js';
 import { RuntimeDirMigratingError, RuntimeDirMovedError, RuntimeDirNotWritableError } from '../runtime-dir.js';
-import { isAccessRefusal } from '../store-etcd/gateway.js';
 import { RunnerIdInUseError } from '../store-etcd/runners.js';
 import { isEtcdStoreUrl } from '../store-etcd/url.js';
 import { UsageError } from '../usage-error.js';
@@ -59,7 +58,7 @@ const RULES: {
   {
     // etcd refused the user, password or rights: a setting (a restart would not fix it, so 2, which a
     // service manager does not restart on).
-    matches: (err) => (err instanceof StoreUnavailableError || err instanceof StoreRefusedError) && isAccessRefusal((err as Error).cause),
+    matches: (err) => err instanceof StoreUnavailableError && err.accessRefused,
     code: EXIT.usage,
     message: (err) =>
       `cannot start: etcd refused the request (${(err as StoreUnavailableError).detail}); check CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD and that user's role on the store's prefix (its keys begin with "/<prefix>/")`,

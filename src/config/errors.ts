@@ -138,11 +138,17 @@ export class StoreRefusedError extends Error {
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';
   readonly detail: string | undefined;
+  /**
+   * The store refused this process's credentials or rights (etcd's auth errors): a setting, which a
+   * retry does not fix. Said by the store, so what reads it need not load the store's client library.
+   */
+  readonly accessRefused: boolean;
   constructor(
     readonly retryAfterSeconds = 2,
-    options?: { cause?: unknown; detail?: string },
+    options?: { cause?: unknown; detail?: string; accessRefused?: boolean },
   ) {
     super('Config store unavailable', options);
     this.detail = options?.detail;
+    this.accessRefused = options?.accessRefused ?? false;
   }
 }

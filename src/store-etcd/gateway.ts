@@ -246,17 +246,18 @@ export class EtcdGateway {
     // An open circuit means every member was tried and none took the connection: say that, not the
     // fault-handling library's words ("Execution prevented because the circuit breaker is open").
     // gRPC's "No connection established" (every member's channel down) is the same news in other words.
+    const accessRefused = isAccessRefusal(cause);
     const why =
       isBrokenCircuitError(cause) || neverSent(cause)
         ? 'no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall)'
-        : isAccessRefusal(cause)
+        : accessRefused
           ? `etcd refused this process's credentials or rights: ${(cause as Error).message}`
           : cause instanceof Error
             ? cause.message
             : cause === undefined
               ? 'no answer'
               : String(cause);
-    return new StoreUnavailableError(2, { cause, detail: `${operation} on ${this.location} failed (${why})` });
+    return new StoreUnavailableError(2, { cause, accessRefused, detail: `${operation} on ${this.location} failed (${why})` });
   }
 
   private setConnected(connected: boolean): void {

@@ -9,7 +9,7 @@ import { EXIT } from '../../src/cli/exit-codes.js';
 import { startFailure } from '../../src/cli/start-failures.js';
 import { ControlPlaneError, resultData } from '../../src/client/http.js';
 import { refusalBody } from '../../src/client/subscribe.js';
-import { ConfigFileError, StoreRefusedError } from '../../src/config/errors.js';
+import { ConfigFileError, StoreRefusedError, StoreUnavailableError } from '../../src/config/errors.js';
 import { LockHeldError } from '../../src/lock.js';
 import { resolveLogSettings } from '../../src/log.js';
 import { FeedError } from '../../src/runner/feed.js';
@@ -49,20 +49,25 @@ describe('serve: why a start failed -> exit code (one table)', () => {
     ['the port in use', errno('EADDRINUSE', 'listen'), EXIT.portInUse, /127\.0\.0\.1:8787 is already in use/],
     ['a port this user may not bind', errno('EACCES', 'listen'), EXIT.unexpected, /listen EACCES/],
     [
+      // As the etcd gateway reports them (EtcdGateway.unavailable): the store says it was refused access.
       'etcd refusing the user or password (a setting, not "try again")',
-      new StoreRefusedError('read state on etcd://h:2379/scp/: etcdserver: authentication failed', {
+      new StoreUnavailableError(2, {
         cause: new EtcdAuthenticationFailedError('etcdserver: authentication failed, invalid user ID or password'),
+        accessRefused: true,
+        detail: 'read state on etcd://h:2379/scp/ failed (etcdserver: authentication failed, invalid user ID or password)',
       }),
       EXIT.usage,
-      /cannot start: etcd refused the request \(read state on etcd:\/\/h:2379\/scp\/: .*authentication failed\); check CONTROL_PLANE_ETCD_USER/,
+      /cannot start: etcd refused the request \(read state on etcd:\/\/h:2379\/scp\/ failed .*authentication failed.*\); check CONTROL_PLANE_ETCD_USER/,
     ],
     [
       "etcd refusing the user's rights on the prefix",
-      new StoreRefusedError('read state on etcd://h:2379/scp/: etcdserver: permission denied', {
+      new StoreUnavailableError(2, {
         cause: new EtcdPermissionDeniedError('etcdserver: permission denied'),
+        accessRefused: true,
+        detail: 'read state on etcd://h:2379/scp/ failed (etcdserver: permission denied)',
       }),
       EXIT.usage,
-      /permission denied\); check .* role on the store's prefix/,
+      /permission denied\)\); check .* role on the store's prefix/,
     ],
     [
       'etcd refusing a call as invalid (not anticipated: 1, with its stack)',
