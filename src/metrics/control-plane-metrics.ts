@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ConfigStore, StoreEvent } from '../config/store.js';
 import type { RunnerFleet } from '../runner/fleet.js';
 import type { RunnerHealth, RunnerState } from '../runner/state.js';
+import { RouteHistogram } from './route-histogram.js';
 
 /** What the domain metrics are read from: the plane's store and its view of the runners. */
 export interface MetricsSources {
@@ -174,14 +175,12 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
     registers,
     collect: () => pendingRequests.flush(),
   });
-  const requestSeconds = new Histogram({
-    name: 'control_plane_http_request_seconds',
-    help: 'Seconds from a request arriving to its answer starting (a stream: its head), by route.',
-    labelNames: ['route'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+  const requestSeconds = new RouteHistogram(
+    'control_plane_http_request_seconds',
+    'Seconds from a request arriving to its answer starting (a stream: its head), by route.',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers,
-    collect: () => pendingRequests.flush(),
-  });
+  );
   const pendingRequests = requestBuffer(requests, requestSeconds);
   // Labelled series exist from the start at 0, so rate() and dashboards see them before the first event.
   configErrors.inc(0);
@@ -281,19 +280,14 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
   };
 }
 
-/** Requests recorded before they go to prom-client: at most this many, then they are passed on at once. */
-const REQUEST_BUFFER = 4096;
-
 /**
- * Per-request metrics kept in plain counters and a typed array, and handed to prom-client in bulk
- * when it is scraped (its `collect` hook) or the buffer is full: a label object, a label hash and
- * a closure per request showed in the profile of a cached read. What a scrape reports is the same.
+ * Per-request metrics: the count kept in plain counters and handed to prom-client in bulk when it is
+ * scraped (its `collect` hook), the time observed at once by RouteHistogram. A label object, a label
+ * hash and a closure per request showed in the profile of a cached read (prom-client's observe, even
+ * batched, was ~1.4 µs of ~18 a cached read). What a scrape reports is the same.
  */
-function requestBuffer(requests: Counter<'route' | 'method' | 'status'>, requestSeconds: Histogram<'route'>) {
+function requestBuffer(requests: Counter<'route' | 'method' | 'status'>, requestSeconds: RouteHistogram) {
   const counts = new Map<string, Map<string, Map<number, number>>>();
-  const routes: string[] = [];
-  const seconds = new Float64Array(REQUEST_BUFFER);
-  let buffered = 0;
   const flush = () => {
     for (const [route, methods] of counts) {
       for (const [method, statuses] of methods) {
@@ -301,17 +295,6 @@ function requestBuffer(requests: Counter<'route' | 'method' | 'status'>, request
         statuses.clear();
       }
     }
-    const labels = new Map<string, { route: string }>();
-    for (let i = 0; i < buffered; i++) {
-      const route = routes[i]!;
-      let label = labels.get(route);
-      if (!label) {
-        label = { route };
-        labels.set(route, label);
-      }
-      requestSeconds.observe(label, seconds[i]!);
-    }
-    buffered = 0;
   };
   return {
     flush,
@@ -327,10 +310,7 @@ function requestBuffer(requests: Counter<'route' | 'method' | 'status'>, request
         methods.set(method, statuses);
       }
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
-      routes[buffered] = route;
-      seconds[buffered] = elapsed;
-      buffered += 1;
-      if (buffered === REQUEST_BUFFER) flush();
+      requestSeconds.observe(route, elapsed);
     },
   };
 }
