@@ -148,12 +148,21 @@ const flushed = (stream: NodeJS.WriteStream) =>
  * runs until stopped (`status --watch | head -1`) hears it as a stop (processIo).
  */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<never> {
+  // Any other write failure (a full disk, a closed stdout) fails the command: a script's
+  // `stratctl status --json > state.json && ...` must not go on with an empty file. It is emitted on
+  // a later tick than the write, often after the command has returned its code (it exited 0).
+  let failed: NodeJS.ErrnoException | undefined;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') throw err;
+      if (err.code !== 'EPIPE') failed ??= err;
     });
   }
   const code = await runCli(argv);
   await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  await new Promise((resolve) => setImmediate(resolve));
+  if (failed !== undefined && code === EXIT.ok) {
+    if (!process.stderr.destroyed) process.stderr.write(`stratctl: the output could not be written (${failed.code ?? failed.message})\n`);
+    process.exit(EXIT.unexpected);
+  }
   process.exit(code);
 }

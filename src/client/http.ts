@@ -184,6 +184,10 @@ async function postOnce(
   token: string | undefined,
 ): Promise<Response> {
   let response: Response;
+  // A stop signal while a change is out (with --wait, until the runner applied it) ended stratctl
+  // silently (exit 130/143) though the change was committed: a CI job cancelled by its timeout had
+  // no hint. It still ends at once, with the code the signal gives, after saying so.
+  const stopped = needsToken(document) ? sayWhenStopped(`the change was sent to ${options.url}`) : undefined;
   try {
     response = await fetch(options.url, {
       method: 'POST',
@@ -198,8 +202,33 @@ async function postOnce(
     });
   } catch (err) {
     throw lostRequest(err, document, options, false);
+  } finally {
+    stopped?.();
   }
   return refuseRedirect(options.url, response);
+}
+
+const STOP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+
+/**
+ * Until the returned function is called, a stop signal writes one line to stderr (`what`, and that
+ * the change may or may not have been applied) and exits with 128 + the signal's number, as the
+ * signal itself would have.
+ */
+function sayWhenStopped(what: string): () => void {
+  const handlers = Object.entries(STOP_SIGNALS).map(([signal, number]) => {
+    const handler = () => {
+      process.stderr.write(
+        `stratctl: stopped by ${signal} after ${what}, before its answer came: it may or may not have been applied; check with stratctl status or stratctl history\n`,
+      );
+      process.exit(128 + number);
+    };
+    process.on(signal, handler);
+    return () => process.off(signal, handler);
+  });
+  return () => {
+    for (const off of handlers) off();
+  };
 }
 
 /**

@@ -43,6 +43,23 @@ function headerSafeToken(token: string, source: string): string {
 }
 
 /**
+ * The server on this machine: at the port CONTROL_PLANE_PORT names when it is set here (`docker
+ * exec ... stratctl status` in a container started with -e CONTROL_PLANE_PORT), else 8787. A value
+ * that is not a port is refused (exit 2, naming the variable), as `serve` refuses it: it fell back to
+ * 8787 unsaid, so a typo sent a change, with this machine's admin token, to another server.
+ */
+function localUrl(port: string | undefined): string {
+  if (port === undefined) return DEFAULT_URL;
+  const n = Number(port.trim());
+  if (!/^\d{1,5}$/.test(port.trim()) || n < 1 || n > 65535) {
+    throw new UsageError(
+      `CONTROL_PLANE_PORT: "${port}" is not a port (a whole number from 1 to 65535); it names the port of the server on this machine when no --url or CONTROL_PLANE_URL is given`,
+    );
+  }
+  return `http://127.0.0.1:${n}/graphql`;
+}
+
+/**
  * DESIGN.md's client settings: `--url`/CONTROL_PLANE_URL; `--token`/CONTROL_PLANE_TOKEN, else
  * `<runtime-dir>/admin.token` (`--runtime-dir`/CONTROL_PLANE_RUNTIME_DIR, ./runtime) when readable.
  * The runtime dir's admin token belongs to the server on this machine: to a URL that is not
@@ -55,10 +72,7 @@ export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.Proc
   const setting = (name: string) => envSetting(env, name);
   // No URL given: the server on this machine, at the port its own CONTROL_PLANE_PORT names when that
   // is set here (`docker exec ... stratctl status` in a container started with -e CONTROL_PLANE_PORT).
-  const port = setting('CONTROL_PLANE_PORT');
-  const portNumber = port !== undefined && /^\d{1,5}$/.test(port.trim()) ? Number(port) : 0;
-  const local = portNumber >= 1 && portNumber <= 65535 ? `http://127.0.0.1:${portNumber}/graphql` : DEFAULT_URL;
-  const url = flags.url ?? setting('CONTROL_PLANE_URL') ?? local;
+  const url = flags.url ?? setting('CONTROL_PLANE_URL') ?? localUrl(setting('CONTROL_PLANE_PORT'));
   let parsed: URL | null = null;
   try {
     parsed = new URL(url);
@@ -89,7 +103,16 @@ export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.Proc
         withheldToken: `not sending the admin token from ${file} to ${new URL(url).host}, which is not a loopback address; pass --token or set CONTROL_PLANE_TOKEN to send one`,
       };
     }
-    if (token) return { url, token, tokenSource: file };
+    if (token) {
+      // Checked as --token is: a line break or control character in the file made fetch refuse the
+      // header with the whole token in its message, read as "unreachable" (exit 5). Reads need no
+      // token, so they still go; what needs one is told why it had none (the token never echoed).
+      try {
+        return { url, token: headerSafeToken(token, file), tokenSource: file };
+      } catch (err) {
+        return { url, tokenSource: `none (${(err as Error).message})`, withheldToken: `no token sent: ${(err as Error).message}` };
+      }
+    }
   } catch (err) {
     const code = (err as { code?: string }).code;
     // Used "when readable": a file this user may not read (another user's 0600 token) or a directory

@@ -2,9 +2,11 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { ROOT, STRATCTL_BIN, spawnStratctl, startTestServer, TEST_TOKEN } from '../helpers/server.js';
 import { cliEnv } from '../helpers/stratctl.js';
 
@@ -36,6 +38,43 @@ describe('the built stratctl, as a process', () => {
     expect(unreachable.code).toBe(5);
     expect(unreachable.stderr).toContain(`cannot reach ${server.url}`);
   });
+
+  it('output that cannot be written (a full disk: /dev/full) fails the command: exit 1, said on stderr (it exited 0)', async () => {
+    const server = await startTestServer();
+    const shell = spawn('sh', ['-c', '"$0" "$1" status --json > /dev/full', process.execPath, STRATCTL_BIN], {
+      env: cliEnv({ CONTROL_PLANE_URL: server.url }),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    shell.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const [code] = await once(shell, 'exit');
+    expect(code).toBe(1);
+    expect(stderr).toBe('stratctl: the output could not be written (ENOSPC)\n');
+  });
+
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)(
+    '%s while a change is out (no answer yet): exit %i, saying it may or may not have been applied (it was silent)',
+    async (signal, code) => {
+      // A server that takes the request and never answers: the change's outcome is unknown.
+      const arrived: IncomingMessage[] = [];
+      const silent = createServer((req) => arrived.push(req));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      onTestFinished(() => new Promise<void>((resolve) => silent.close(() => resolve())).then(() => silent.closeAllConnections()));
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/graphql`;
+      const activate = spawnStratctl(['activate', 'gold', '--url', url, '--token', TEST_TOKEN]);
+      await vi.waitFor(() => expect(arrived).toHaveLength(1), { timeout: 10_000, interval: 20 });
+      expect(await activate.stop(signal)).toBe(code);
+      await activate.closed;
+      expect(activate.stderr()).toBe(
+        `stratctl: stopped by ${signal} after the change was sent to ${url}, before its answer came: it may or may not have been applied; check with stratctl status or stratctl history\n`,
+      );
+    },
+  );
 
   it('status --watch: SIGINT to the process ends it with exit 0', async () => {
     const server = await startTestServer();
