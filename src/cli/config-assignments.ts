@@ -44,15 +44,25 @@ export function parseAssignments(assignments: string[]): UpdateConfigInput {
   // any other (sent, and refused by the server), where `{}` gave back Object's own and the value
   // went onto Object itself (`__proto__.x=1` set x on every object in this process).
   const overrides: Record<string, Record<string, Scalar> | null> = Object.create(null);
+  // A key given twice is refused, not "the last wins": in a script it is nearly always two variables
+  // that expand to the same key, and one of the two values is silently dropped.
+  const given = new Set<string>();
   for (const assignment of assignments) {
     const eq = assignment.indexOf('=');
     if (eq <= 0) throw new UsageError(`"${assignment}" is not key=value (e.g. scan_interval_seconds=15)`);
     const key = assignment.slice(0, eq).trim();
     const raw = assignment.slice(eq + 1).trim();
+    if (given.has(key)) throw new UsageError(`${key} is given twice: give each key once`);
+    given.add(key);
     const value = yamlScalar(assignment, raw);
     const [head, strategy, tunable, ...rest] = key.split('.');
     if (head === 'tunable_overrides') {
       if (!strategy || rest.length > 0) throw new UsageError(`${key}: write tunable_overrides.<strategy>.<tunable>=<value>`);
+      // A strategy's overrides all removed and one of them set, in one command: which was meant?
+      const whole = `${head}.${strategy}`;
+      const clash = tunable === undefined ? [...given].find((k) => k.startsWith(`${whole}.`)) : given.has(whole) ? whole : undefined;
+      if (clash !== undefined)
+        throw new UsageError(`${key} and ${clash} are both given: remove ${whole}'s overrides or set its tunables, not both`);
       if (tunable === undefined) {
         if (value !== null) throw new UsageError(`${key}: only null (remove all of its overrides) can be set on a whole strategy`);
         overrides[strategy] = null;

@@ -21,8 +21,9 @@ Connection (flags win over environment variables):
   --url         CONTROL_PLANE_URL (http://127.0.0.1:8787/graphql)
   --token       CONTROL_PLANE_TOKEN, else <runtime-dir>/admin.token
   --runtime-dir CONTROL_PLANE_RUNTIME_DIR (./runtime)
-A token goes with changes only (and with reads where the server answers 401 without one);
-<runtime-dir>/admin.token only to a loopback URL (localhost, 127.0.0.0/8, [::1]).
+A token you give (--token, CONTROL_PLANE_TOKEN) goes with every request, reads too; the
+<runtime-dir>/admin.token goes with changes (and with reads where the server answers 401 without
+one), and only to a loopback URL (localhost, 127.0.0.0/8, [::1]).
 
 Exit codes: 0 ok, 1 unexpected, 2 invalid input or usage, 3 authentication or scope,
 4 version conflict, 5 server unreachable, 6 --wait timed out, 7 try again later (rate limited,

@@ -27,6 +27,23 @@ describe('config set key=value parsing', () => {
     });
   });
 
+  it("refuses a key given twice, and a strategy's overrides removed and set in one command (the last won, unsaid)", () => {
+    expect(() => parseAssignments(['scan_interval_seconds=15', 'scan_interval_seconds=20'])).toThrow(
+      'scan_interval_seconds is given twice: give each key once',
+    );
+    expect(() => parseAssignments(['tunable_overrides.gold.fast_ma_period=8', ' tunable_overrides.gold.fast_ma_period =9'])).toThrow(
+      'tunable_overrides.gold.fast_ma_period is given twice',
+    );
+    expect(() => parseAssignments(['tunable_overrides.gold=null', 'tunable_overrides.gold.fast_ma_period=8'])).toThrow(
+      "tunable_overrides.gold.fast_ma_period and tunable_overrides.gold are both given: remove tunable_overrides.gold's overrides or set its tunables, not both",
+    );
+    expect(() => parseAssignments(['tunable_overrides.gold.fast_ma_period=8', 'tunable_overrides.gold=null'])).toThrow(/are both given/);
+    // Different tunables, or the same tunable of different strategies, are different keys.
+    expect(parseAssignments(['tunable_overrides.gold.fast_ma_period=8', 'tunable_overrides.gold.slow_ma_period=30'])).toEqual({
+      tunableOverrides: { gold: { fast_ma_period: 8, slow_ma_period: 30 } },
+    });
+  });
+
   it('a quoted strategy key is the key (the quotes were sent as part of it)', () => {
     expect(parseAssignments(['active_strategy_key="range"'])).toEqual({ activeStrategyKey: 'range' });
     expect(parseAssignments(["active_strategy_key='gold'"])).toEqual({ activeStrategyKey: 'gold' });

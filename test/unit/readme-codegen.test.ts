@@ -47,3 +47,25 @@ test("the README's codegen.ts generates imports that NodeNext and verbatimModule
   }
   expect(problems).toEqual([]);
 });
+
+// This repository's operations spread fragments (operations/*.graphql: RunnerInfo ...). A client
+// that copies them with the README's config gets their fields as plain properties (a masked
+// fragment made `status.runner.state` a TS2339 until read with useFragment).
+test("the README's codegen.ts leaves fragments unmasked, so this repository's operations type as they read", async () => {
+  const dir = await tempRuntimeDir('readme-codegen-');
+  await writeFile(path.join(dir, 'codegen.ts'), await readmeCodegenSnippet());
+  await symlink(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  await mkdir(path.join(dir, 'src'));
+  await writeFile(
+    path.join(dir, 'src/status.graphql'),
+    'fragment RunnerBits on RunnerStatus { state }\nquery Status { status { runner { ...RunnerBits } } }\n',
+  );
+  const { default: config } = (await import(path.join(dir, 'codegen.ts'))) as { default: CodegenConfig };
+  const outputs: { filename: string; content: string }[] = await generate(
+    { ...config, schema: path.join(ROOT, 'schema.graphql'), cwd: dir, silent: true, verbose: false },
+    false,
+  );
+  const types = outputs.find((o) => path.basename(o.filename) === 'graphql.ts')?.content ?? '';
+  expect(types).toMatch(/export type StatusQuery = \{[^\n]*runner: \{[^\n]*state: /);
+  expect(types).not.toContain('$fragmentRefs');
+});
