@@ -7,6 +7,8 @@ export interface ByteStream {
     read(): Promise<{ done: boolean; value?: Uint8Array }>;
     cancel(reason?: unknown): Promise<void>;
   };
+  /** The stream's own cancel (whatwg-node's: destroys it at once, even with a read pending). */
+  cancel?(reason?: unknown): Promise<void>;
 }
 
 /** What a route answers; the adapter alone writes it to the socket (one place for headers, compression, streams). */

@@ -26,9 +26,11 @@ async function pipeStream(exchange: Exchange, stream: ByteStream, options: Strea
     if (signal.aborted) resolve('stopped');
     signal.addEventListener('abort', () => resolve('stopped'), { once: true });
   });
+  let ended = false;
   try {
     while (!signal.aborted && !res.destroyed) {
       const next = await Promise.race([reader.read(), stopped]);
+      if (next !== 'stopped' && next.done) ended = true;
       if (next === 'stopped' || next.done) break;
       if (!next.value) continue;
       res.write(next.value);
@@ -39,6 +41,19 @@ async function pipeStream(exchange: Exchange, stream: ByteStream, options: Strea
       }
     }
   } finally {
+    // Cut short (client gone, server closing, slow reader): cancel the stream itself, not only its
+    // reader. whatwg-node's ReadableStream (yoga's fetch API in Node) reads through an async
+    // generator, so a reader's cancel() waits behind the read still pending - until the next chunk,
+    // yoga's 12 s SSE ping - and the subscription, its ping timer and this exchange stay reachable
+    // until then. The stream's cancel() destroys it now: the pending read rejects, the source's
+    // cancel clears the ping and returns the subscription's iterator. Not awaited (whatwg-node's
+    // waits for a 'close' that an already closed stream never emits again); on a native stream it
+    // is refused (locked) and the reader's cancel does it.
+    if (!ended) {
+      try {
+        stream.cancel?.()?.catch(() => {});
+      } catch {}
+    }
     await reader.cancel().catch(() => {});
   }
 }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { createToken, revokeToken } from '../../src/auth/token-file.js';
 import { TOKEN_RECHECK_MS } from '../../src/graphql/plugins/token-recheck.js';
 import { MAX_SUBSCRIPTIONS_PER_CLIENT } from '../../src/limit-defaults.js';
@@ -107,6 +107,26 @@ describe(`open subscriptions per client: at most ${MAX_SUBSCRIPTIONS_PER_CLIENT}
     for (const s of streams) s.close();
   });
 
+  it("a closed stream's slot frees when the server sees the close, not at the stream's next keep-alive ping (12 s)", async () => {
+    // yoga pings every 300 ms under NODE_ENV=test (vitest's), every 12 s otherwise: read per request.
+    const nodeEnv = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    onTestFinished(() => {
+      process.env.NODE_ENV = nodeEnv;
+    });
+    const server = await startTestServer({ security: { maxSubscriptionsPerClient: 2 } });
+    const first = [await openSse(server.url, SUBSCRIPTION), await openSse(server.url, SUBSCRIPTION)];
+    await Promise.all(first.map((s) => s.ready));
+    expect((await openSse(server.url, SUBSCRIPTION)).response.status).toBe(429);
+    // A client that drops its streams and reconnects (a page reloaded, a network blip). The cancel
+    // waited behind the read left pending until the next chunk: the ping, 12 s later. Until then the
+    // subscription, its timer and its exchange stayed in memory (~35 KB each), and its slot taken.
+    for (const s of first) s.close();
+    const again = [await waitForSlot(server.url), await waitForSlot(server.url)];
+    expect(again.map((s) => s.response.status)).toEqual([200, 200]);
+    for (const s of again) s.close();
+  });
+
   it('generated: any sequence of opens and closes: refused at once at the limit, accepted below it (once the server has seen the closes)', async () => {
     const server = await startTestServer({ security: { maxSubscriptionsPerClient: 3 } });
     await fc.assert(
@@ -131,7 +151,7 @@ describe(`open subscriptions per client: at most ${MAX_SUBSCRIPTIONS_PER_CLIENT}
   }, 60_000);
 });
 
-/** A closed stream frees its slot once the server has seen the close: retry until it has. */
+/** A closed stream frees its slot once the server has seen the close: retry until it has (2 s at most, well inside the 12 s ping). */
 async function waitForSlot(url: string): Promise<SseStream> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const stream = await openSse(url, SUBSCRIPTION);
