@@ -33,7 +33,8 @@ export function resolveStoreSettings(flags: StoreFlags, env: NodeJS.ProcessEnv):
   try {
     parseEtcdStoreUrl(store);
   } catch (err) {
-    if (err instanceof EtcdUrlError) throw new UsageError(`--store: ${err.message}`);
+    if (err instanceof EtcdUrlError)
+      throw new UsageError(`${flags.store !== undefined ? '--store' : 'CONTROL_PLANE_STORE'}: ${err.message}`);
     throw err;
   }
   if (Boolean(flags['etcd-cert']) !== Boolean(flags['etcd-key'])) throw new UsageError('--etcd-cert and --etcd-key go together');

@@ -77,13 +77,14 @@ export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.Proc
   try {
     parsed = new URL(url);
   } catch {}
+  const urlSource = flags.url !== undefined ? '--url' : 'CONTROL_PLANE_URL';
   if (parsed === null || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-    throw new UsageError(`--url "${url}" is not an http(s) URL (e.g. ${DEFAULT_URL})`);
+    throw new UsageError(`${urlSource} "${url}" is not an http(s) URL (e.g. ${DEFAULT_URL})`);
   }
   // fetch refuses a URL with credentials, which read as "server unreachable" (exit 5) with the password in the message.
   if (parsed.username !== '' || parsed.password !== '') {
     throw new UsageError(
-      `--url holds a user name or password (user:password@${parsed.host}): credentials in a URL are not sent; give the URL without them (the token goes in --token or CONTROL_PLANE_TOKEN)`,
+      `${urlSource} holds a user name or password (user:password@${parsed.host}): credentials in a URL are not sent; give the URL without them (the token goes in --token or CONTROL_PLANE_TOKEN)`,
     );
   }
   if (flags.token !== undefined) {

@@ -19,12 +19,17 @@ export interface RunnerFlags {
 
 /** Flags win over the environment (CONTROL_PLANE_FEED, CONTROL_PLANE_RUNNER_HEARTBEAT_MS), which wins over the defaults. */
 export function resolveRunnerSettings(flags: RunnerFlags, env: NodeJS.ProcessEnv): RunnerSettings {
+  // A bad value names where it came from: the flag, or the variable (a unit file's Environment=).
   const feed = flags.feed ?? envSetting(env, 'CONTROL_PLANE_FEED') ?? 'sim';
-  if (!/^(sim(:\d+)?|csv:.+)$/.test(feed)) throw new UsageError(`--feed must be sim, sim:<seed> or csv:<file>, not "${feed}"`);
+  if (!/^(sim(:\d+)?|csv:.+)$/.test(feed)) {
+    const source = flags.feed !== undefined ? '--feed' : 'CONTROL_PLANE_FEED';
+    throw new UsageError(`${source} must be sim, sim:<seed> or csv:<file>, not "${feed}"`);
+  }
   const rawBeat = flags['heartbeat-ms'] ?? envSetting(env, 'CONTROL_PLANE_RUNNER_HEARTBEAT_MS');
   const heartbeatMs = rawBeat === undefined || rawBeat === '' ? DEFAULT_HEARTBEAT_MS : Number(rawBeat);
   if (!Number.isInteger(heartbeatMs) || heartbeatMs < 50 || heartbeatMs > 60_000) {
-    throw new UsageError(`--heartbeat-ms must be a whole number of milliseconds from 50 to 60000, not "${rawBeat}"`);
+    const source = flags['heartbeat-ms'] !== undefined ? '--heartbeat-ms' : 'CONTROL_PLANE_RUNNER_HEARTBEAT_MS';
+    throw new UsageError(`${source} must be a whole number of milliseconds from 50 to 60000, not "${rawBeat}"`);
   }
   return { feed, heartbeatMs };
 }

@@ -196,7 +196,14 @@ describe('stratctl exit codes, and errors as JSON on stdout under --json', { tim
       [
         ['status', '--json'],
         { CONTROL_PLANE_URL: withCredentials },
-        /^stratctl status: --url holds a user name or password \(user:password@127\.0\.0\.1:\d+\)/,
+        // Named as given: the variable (it said --url, a flag nobody passed).
+        /^stratctl status: CONTROL_PLANE_URL holds a user name or password \(user:password@127\.0\.0\.1:\d+\)/,
+      ],
+      [['status', '--json', '--url', withCredentials], {}, /^stratctl status: --url holds a user name or password/],
+      [
+        ['status', '--json'],
+        { CONTROL_PLANE_URL: '127.0.0.1:8787/graphql' },
+        /^stratctl status: CONTROL_PLANE_URL "127\.0\.0\.1:8787\/graphql" is not an http\(s\) URL/,
       ],
       [
         ['activate', 'gold', '--json', '--token', 'SECRETabc\ndef1234567890'],

@@ -19,3 +19,22 @@ describe('a blank setting is an unset one (README, Settings)', () => {
     expect(resolveRunnerSettings({}, BLANK).feed).toBe('sim');
   });
 });
+
+describe('a bad value names where it came from: the flag, or the variable (a unit file has no flag to look for)', () => {
+  it.each([
+    [
+      () => resolveRunnerSettings({}, { CONTROL_PLANE_FEED: 'abc' }),
+      /^CONTROL_PLANE_FEED must be sim, sim:<seed> or csv:<file>, not "abc"$/,
+    ],
+    [() => resolveRunnerSettings({ feed: 'abc' }, {}), /^--feed must be/],
+    [
+      () => resolveRunnerSettings({}, { CONTROL_PLANE_RUNNER_HEARTBEAT_MS: 'abc' }),
+      /^CONTROL_PLANE_RUNNER_HEARTBEAT_MS must be a whole number/,
+    ],
+    [() => resolveRunnerSettings({ 'heartbeat-ms': '10' }, {}), /^--heartbeat-ms must be a whole number/],
+    [() => resolveStoreSettings({}, { CONTROL_PLANE_STORE: 'abc' }), /^CONTROL_PLANE_STORE: /],
+    [() => resolveStoreSettings({ store: 'abc' }, {}), /^--store: /],
+  ])('%#', (resolve, message) => {
+    expect(resolve).toThrow(message);
+  });
+});
