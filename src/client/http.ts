@@ -275,12 +275,16 @@ export async function refuseRedirect(url: string, response: Response): Promise<R
   } catch {
     target = null;
   }
-  throw new ControlPlaneError(
-    'input',
-    `${url} is not a GraphQL endpoint: it answered HTTP ${response.status}, a redirect${target ? ` to ${target}` : ''} (redirects are not followed, so a token never goes to a URL you did not name)`,
-    response.status,
-  );
+  const message = `${url} is not a GraphQL endpoint: it answered HTTP ${response.status}, a redirect${target ? ` to ${target}` : ''} (redirects are not followed, so a token never goes to a URL you did not name)`;
+  throw new ControlPlaneError('input', message, response.status, [{ message, extensions: { code: NOT_AN_ENDPOINT } }]);
 }
+
+/**
+ * `--json`'s code for a URL that is not the GraphQL endpoint, however the wrong server words it (its
+ * own 405 said METHOD_NOT_ALLOWED, a 404 NOT_FOUND, a redirect or a page BAD_RESPONSE: a script could
+ * not match one code for one mistake).
+ */
+export const NOT_AN_ENDPOINT = 'NOT_AN_ENDPOINT';
 
 /**
  * 404 or 405 to a GraphQL request: no GraphQL endpoint answers so, so `url` points elsewhere (the
@@ -288,13 +292,9 @@ export async function refuseRedirect(url: string, response: Response): Promise<R
  */
 export const notAnEndpoint = (status: number) => status === 404 || status === 405;
 
-function notAnEndpointError(url: string, status: number, errors: GraphQLErrorBody[], reason: string | undefined): ControlPlaneError {
-  return new ControlPlaneError(
-    'input',
-    `${url} is not a GraphQL endpoint: it answered HTTP ${status}${reason ? ` (${reason})` : ''}`,
-    status,
-    errors,
-  );
+function notAnEndpointError(url: string, status: number, reason: string | undefined): ControlPlaneError {
+  const message = `${url} is not a GraphQL endpoint: it answered HTTP ${status}${reason ? ` (${reason})` : ''}`;
+  return new ControlPlaneError('input', message, status, [{ message, extensions: { code: NOT_AN_ENDPOINT } }]);
 }
 
 const authError = (status: number, message: string, code: string) =>
@@ -306,7 +306,7 @@ export function resultData<TResult>(url: string, status: number, text: string): 
   try {
     body = JSON.parse(text);
   } catch {
-    if (notAnEndpoint(status)) throw notAnEndpointError(url, status, [], undefined);
+    if (notAnEndpoint(status)) throw notAnEndpointError(url, status, undefined);
     // 401 and 403 say what went wrong whatever the body holds (a proxy's page): authentication or scope, exit 3.
     if (status === 401) throw authError(status, 'Authentication required', 'UNAUTHENTICATED');
     if (status === 403) throw authError(status, 'Forbidden', 'FORBIDDEN');
@@ -324,7 +324,7 @@ export interface GraphQLResultBody<TResult> {
 /** One parsed GraphQL result -> its data, or the ControlPlaneError it carries. */
 export function bodyData<TResult>(url: string, status: number, body: GraphQLResultBody<TResult>): TResult {
   const errors = Array.isArray(body?.errors) ? body.errors : [];
-  if (notAnEndpoint(status)) throw notAnEndpointError(url, status, [...errors], errors[0]?.message);
+  if (notAnEndpoint(status)) throw notAnEndpointError(url, status, errors[0]?.message);
   if (errors.length > 0) {
     const first = errors[0] as GraphQLErrorBody;
     const kind = KIND_BY_CODE[first.extensions?.code ?? ''] ?? (status === 401 || status === 403 ? 'auth' : 'server');

@@ -303,6 +303,7 @@ describe('stratctl exit codes, and errors as JSON on stdout under --json', { tim
       ]) {
         const result = await stratctl([...args, '--url', url], { CONTROL_PLANE_TOKEN: server.token });
         expect(result.code, `${status} ${args.join(' ')}`).toBe(2);
+        expect(jsonError(result.stdout).error.code).toBe('NOT_AN_ENDPOINT');
         expect(jsonError(result.stdout).error.message).toBe(
           `${url} is not a GraphQL endpoint: it answered HTTP ${status}, a redirect to ${elsewhere.origin}/graphql (redirects are not followed, so a token never goes to a URL you did not name)`,
         );

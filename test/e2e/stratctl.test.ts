@@ -492,11 +492,12 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
 
   it('exit 2 when --url is not the GraphQL endpoint (the server answers 404 or 405), saying what --url must be', async () => {
     const server = await startTestServer();
-    const [root, health, typo, json] = await Promise.all([
+    const [root, health, typo, json, json404] = await Promise.all([
       stratctl(['status', '--url', `${server.origin}/`]),
       stratctl(['status', '--url', `${server.origin}/health`]),
       stratctl(['activate', 'gold', '--url', `${server.origin}/graphq`, '--token', TEST_TOKEN]),
       stratctl(['status', '--json', '--url', server.origin]),
+      stratctl(['status', '--json', '--url', `${server.origin}/graphql/`]),
     ]);
     expect(root.code, root.stderr).toBe(2);
     expect(root.stderr).toBe(
@@ -508,12 +509,15 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain(`${server.origin}/graphq is not a GraphQL endpoint: it answered HTTP 404 (Not Found)`);
     expect(json.code).toBe(2);
+    // One code for one mistake, however the wrong path answers (it was the server's own METHOD_NOT_ALLOWED or NOT_FOUND).
     expect(JSON.parse(json.stdout)).toEqual({
       error: {
-        code: 'METHOD_NOT_ALLOWED',
+        code: 'NOT_AN_ENDPOINT',
         message: `${server.origin} is not a GraphQL endpoint: it answered HTTP 405 (Method Not Allowed)`,
       },
     });
+    expect(json404.code).toBe(2);
+    expect(JSON.parse(json404.stdout).error.code).toBe('NOT_AN_ENDPOINT');
     expect(await readConfig(server)).not.toContain('gold');
   });
 
