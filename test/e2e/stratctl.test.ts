@@ -442,7 +442,7 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     const server = await startTestServer();
     const env = envFor(server, { CONTROL_PLANE_TOKEN: TEST_TOKEN });
     const before = await readConfig(server);
-    const [badKey, badRange, notInt32, unknownKey, notScalar, noKey, badFlag, badVersion] = await Promise.all([
+    const [badKey, badRange, notInt32, unknownKey, notScalar, noKey, badFlag, badVersion, bigVersion] = await Promise.all([
       stratctl(['activate', 'invalid_strategy'], env),
       stratctl(['config', 'set', 'scan_interval_seconds=0'], env),
       // Over GraphQL's 32-bit Int: refused as a variable, before the domain's bounds (BAD_USER_INPUT, not BAD_RESPONSE).
@@ -452,6 +452,7 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
       stratctl(['activate'], env),
       stratctl(['status', '--colour'], env),
       stratctl(['activate', 'gold', '--if-version', 'two'], env),
+      stratctl(['activate', 'gold', '--if-version', '99999999999'], env),
     ]);
     expect(badKey.code).toBe(2);
     expect(badKey.stderr).toContain('Invalid strategy key: invalid_strategy');
@@ -470,6 +471,9 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toBe("stratctl status: unknown option '--colour'\nsee stratctl status --help\n");
     expect(badVersion.code).toBe(2);
+    // Over GraphQL's Int: the CLI's own words (it was the server's 'Variable "$expectedVersion" got invalid value').
+    expect(bigVersion.code).toBe(2);
+    expect(bigVersion.stderr).toContain('--if-version must be a config version (a whole number up to 2147483647), not "99999999999"');
     expect(await readConfig(server)).toBe(before);
   });
 
