@@ -181,7 +181,11 @@ for (const backend of STORE_BACKENDS) {
       });
       // Moving it to a base whose tunables its override does not have: invalidates the override.
       await server.gql(ACTIVATE, { key: 'gold' });
-      await server.gql('mutation { updateConfig(input: { tunableOverrides: { gold_fast: { fast_ma_period: 6 } } }) { changed } }');
+      // Below the preset's slow_ma_period (5): gold's rule across its tunables holds.
+      const override = await server.gql(
+        'mutation { updateConfig(input: { tunableOverrides: { gold_fast: { fast_ma_period: 4 } } }) { changed } }',
+      );
+      expect(override.body.errors).toBeUndefined();
       const rebase = await server.gql(UPSERT, { input: { key: 'gold_fast', base: 'momentum', name: 'Now momentum' } });
       expect(rebase.status).toBe(400);
       expect(rebase.body.errors?.[0]?.message).toMatch(/tunable_overrides\.gold_fast\.fast_ma_period: unknown tunable/);

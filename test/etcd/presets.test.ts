@@ -240,7 +240,8 @@ describeWithEtcd('etcd store presets (real etcd, two replicas on one prefix)', (
 
     // In tunable_overrides: moving it to a base without that tunable, or deleting it, would invalidate the override.
     await a.config.commit(activateStrategy('gold', by('setup')));
-    await a.config.commit(updateConfig({ tunableOverrides: { gold_fast: { fast_ma_period: 6 } } }, by('setup')));
+    // Below the preset's slow_ma_period (5): gold's rule across its tunables holds.
+    await a.config.commit(updateConfig({ tunableOverrides: { gold_fast: { fast_ma_period: 4 } } }, by('setup')));
     await eventually('B has the override', () => b.config.state().config.config.tunableOverrides.gold_fast !== undefined);
     const overridden = await revision();
     const rebase = b.config.commit(upsertPreset({ key: 'gold_fast', base: 'momentum', name: 'moved' }, by('x')));
