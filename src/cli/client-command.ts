@@ -40,7 +40,10 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
     case 'RATE_LIMITED':
       return 'Too many wrong tokens from this address: retry with the right token (it is never refused), or wait a minute.';
     case 'UNAVAILABLE':
-      return 'The config store is unreachable from the server: nothing was changed; retry shortly.';
+      // A change sent to the store whose answer never came (a hung etcd member) may still land.
+      if (first?.extensions?.outcome === 'UNKNOWN')
+        return 'The change was sent to the config store, which stopped answering: check with "stratctl status" or "stratctl history" whether it was applied before trying again (--if-version makes a retry safe).';
+      return 'The config store is unreachable from the server: retry shortly (a change refused so was not made).';
     case 'CONFLICT':
       if (error.message.startsWith(BUSY_PRESETS)) return 'Other changes to the presets won each time: run the same command again.';
       if (error.message.startsWith('Presets version conflict'))

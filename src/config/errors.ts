@@ -143,12 +143,33 @@ export class StoreUnavailableError extends Error {
    * retry does not fix. Said by the store, so what reads it need not load the store's client library.
    */
   readonly accessRefused: boolean;
+  /** The call never left this process (no member took the connection): a write it carried did not happen. */
+  readonly neverSent: boolean;
   constructor(
     readonly retryAfterSeconds = 2,
-    options?: { cause?: unknown; detail?: string; accessRefused?: boolean },
+    options?: { cause?: unknown; detail?: string; accessRefused?: boolean; neverSent?: boolean },
+    message = 'Config store unavailable',
   ) {
-    super('Config store unavailable', options);
+    super(message, options);
     this.detail = options?.detail;
     this.accessRefused = options?.accessRefused ?? false;
+    this.neverSent = options?.neverSent ?? false;
+  }
+}
+
+/**
+ * A change was sent to the store, and then the store stopped answering before it said whether the
+ * change was made (a hung member, the deadline passed), and asking again found no trace of it yet:
+ * it may still land. Never "refused, nothing was changed": the caller must look before retrying.
+ * Still `UNAVAILABLE` (HTTP 503) for the API's contract, with its own message and `outcome: UNKNOWN`.
+ */
+export class StoreOutcomeUnknownError extends StoreUnavailableError {
+  override name = 'StoreOutcomeUnknownError';
+  constructor(cause: StoreUnavailableError) {
+    super(
+      cause.retryAfterSeconds,
+      { cause, detail: cause.detail },
+      'Config store unavailable after the change was sent: it may or may not have been applied (look at the status or the history before retrying; --if-version / expectedVersion makes a retry safe)',
+    );
   }
 }

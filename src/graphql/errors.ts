@@ -8,6 +8,7 @@ import {
   ConfigWriteError,
   PresetInUseError,
   PresetsVersionConflictError,
+  StoreOutcomeUnknownError,
   StoreUnavailableError,
   VersionConflictError,
 } from '../config/errors.js';
@@ -61,7 +62,12 @@ export function extensionsFor(error: unknown): Record<string, unknown> | undefin
     return { code: 'CONFIG_FILE_INVALID', http: { status: 409 }, problems: error.fileError.problems };
   }
   if (error instanceof StoreUnavailableError) {
-    return { code: 'UNAVAILABLE', http: { status: 503, headers: { 'Retry-After': String(error.retryAfterSeconds) } } };
+    return {
+      code: 'UNAVAILABLE',
+      http: { status: 503, headers: { 'Retry-After': String(error.retryAfterSeconds) } },
+      // Sent, and no answer: it may or may not have been applied (never "refused" unless known).
+      ...(error instanceof StoreOutcomeUnknownError && { outcome: 'UNKNOWN' }),
+    };
   }
   if (error instanceof ConfigWriteError) {
     return { code: 'CONFIG_WRITE_FAILED', http: { status: 503 }, step: error.step, ...(error.errno && { errno: error.errno }) };

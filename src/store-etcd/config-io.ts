@@ -1,5 +1,6 @@
 import type { ICompare, IRequestOp } from 'etcd3';
 import { AUDIT_SUBJECTS, type AuditEntry, type AuditSubject, parseAuditEntry } from '../config/audit-entry.js';
+import { StoreUnavailableError } from '../config/errors.js';
 import type { StrategyRegistry } from '../registry/index.js';
 import type { StoredConfig } from './config-judge.js';
 import type { EtcdGateway } from './gateway.js';
@@ -50,6 +51,32 @@ const modIs = (key: string, revision: number): ICompare => ({
 const absent = (key: string): ICompare => ({ key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0 });
 
 export const entryId = (e: AuditEntry) => `${e.subject}|${e.version}|${e.digest}|${e.time}|${e.actor}`;
+
+/** A commit transaction was sent and its answer never came: whether it was applied is for the caller to find out. */
+export class CommitUncertainError extends Error {
+  override name = 'CommitUncertainError';
+  constructor(readonly unavailable: StoreUnavailableError) {
+    super(unavailable.message, { cause: unavailable });
+  }
+}
+
+/**
+ * Whether `entry` (a commit's last audit entry) is in the store: 'landed', 'absent', or 'unknown'
+ * when the store does not answer. Absent now is not "never": a hung member may still apply it.
+ */
+export async function commitLanded(gateway: EtcdGateway, keys: EtcdKeys, entry: AuditEntry): Promise<'landed' | 'absent' | 'unknown'> {
+  try {
+    const res = await gateway.call('check a commit', (options) =>
+      gateway.client.kv.txn({ compare: [], success: [rangeOp(keys.audit(entry.subject, entry.version))] }, options),
+    );
+    const kv = kvsOf(res.responses[0])[0];
+    if (kv === undefined) return 'absent';
+    const stored = parseAuditEntry(kv.value);
+    return stored !== null && entryId(stored) === entryId(entry) ? 'landed' : 'absent';
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** The etcd side of config and presets writes: one consistent read, one compare-and-put transaction. */
 export class ConfigIo {
@@ -162,7 +189,14 @@ export class ConfigIo {
     const own = configText === null && presetsText === null ? [] : entries.map(entryId);
     for (const id of own) this.ownInFlight.add(id);
     try {
-      const res = await this.gateway.call('commit', (options) => this.gateway.client.kv.txn({ compare, success }, options), deadline);
+      let res: Awaited<ReturnType<EtcdGateway['client']['kv']['txn']>>;
+      try {
+        res = await this.gateway.call('commit', (options) => this.gateway.client.kv.txn({ compare, success }, options), deadline);
+      } catch (err) {
+        // Sent, then no answer: it may have been applied (a hung member applies it when it wakes).
+        if (err instanceof StoreUnavailableError && !err.neverSent && !err.accessRefused) throw new CommitUncertainError(err);
+        throw err;
+      }
       if (!res.succeeded) return null;
       const revision = Number(res.header.revision);
       const changes: MirrorChange[] = entries.map((entry) => ({

@@ -1,7 +1,7 @@
 import type { ICompare, IRequestOp } from 'etcd3';
 import { type AuditEntry, type AuditSubject, parseAuditEntry } from '../config/audit-entry.js';
 import { digestOf } from '../config/digest.js';
-import type { ConfigFileError } from '../config/errors.js';
+import { type ConfigFileError, StoreOutcomeUnknownError } from '../config/errors.js';
 import type { PresetsNotInForce } from '../config/file-read.js';
 import { type PresetsContent, parsePresetsFile } from '../config/presets-file.js';
 import { presetsInForce } from '../config/presets-judge.js';
@@ -26,7 +26,7 @@ import { Mutex } from '../fs/mutex.js';
 import { Listeners } from '../listeners.js';
 import { type PresetDefinition, type StrategyRegistry, samePresets, strategySetOf } from '../registry/index.js';
 import { baseState, type GroupContext, judgeGroup, type QueuedCommit } from './config-group.js';
-import { ConfigIo, entryId } from './config-io.js';
+import { CommitUncertainError, ConfigIo, commitLanded, entryId } from './config-io.js';
 import {
   defaultSnapshot,
   effectiveSnapshot,
@@ -400,6 +400,15 @@ export class EtcdConfigStore implements ConfigStore {
         const texts = { config: attempt.configText, presets: attempt.presetsText };
         if ((await this.io.write(base, attempt.entries, texts, deadline)) !== null) return attempt.settle();
       } catch (err) {
+        if (err instanceof CommitUncertainError && attempt) {
+          // Its answer never came: never "refused, nothing was changed" unless it is known. A hung
+          // member answered nothing for the 2 s, then applied the change when it woke (stop 33).
+          const outcome = await commitLanded(this.gateway, this.keys, attempt.entries.at(-1)!);
+          if (outcome === 'landed') return attempt.settle();
+          const failure = new StoreOutcomeUnknownError(err.unavailable);
+          for (const q of group) q.reject(failure);
+          return;
+        }
         for (const q of group) q.reject(err);
         return;
       }

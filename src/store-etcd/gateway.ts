@@ -247,17 +247,22 @@ export class EtcdGateway {
     // fault-handling library's words ("Execution prevented because the circuit breaker is open").
     // gRPC's "No connection established" (every member's channel down) is the same news in other words.
     const accessRefused = isAccessRefusal(cause);
-    const why =
-      isBrokenCircuitError(cause) || neverSent(cause)
-        ? 'no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall)'
-        : accessRefused
-          ? `etcd refused this process's credentials or rights: ${(cause as Error).message}`
-          : cause instanceof Error
-            ? cause.message
-            : cause === undefined
-              ? 'no answer'
-              : String(cause);
-    return new StoreUnavailableError(2, { cause, accessRefused, detail: `${operation} on ${this.location} failed (${why})` });
+    const unsent = isBrokenCircuitError(cause) || neverSent(cause);
+    const why = unsent
+      ? 'no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall)'
+      : accessRefused
+        ? `etcd refused this process's credentials or rights: ${(cause as Error).message}`
+        : cause instanceof Error
+          ? cause.message
+          : cause === undefined
+            ? 'no answer'
+            : String(cause);
+    return new StoreUnavailableError(2, {
+      cause,
+      accessRefused,
+      neverSent: unsent,
+      detail: `${operation} on ${this.location} failed (${why})`,
+    });
   }
 
   private setConnected(connected: boolean): void {

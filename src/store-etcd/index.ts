@@ -37,6 +37,8 @@ export interface EtcdStoreOptions {
   readonly probeIntervalMs?: number;
   readonly now?: () => Date;
   readonly warn?: (message: string) => void;
+  /** Tests: the gateway every etcd call goes through, as it is made (to inject a lost answer). */
+  readonly onGateway?: (gateway: EtcdGateway) => void;
 }
 
 /** One process's view of one etcd deployment; each part is closed by its user, the client when all are. */
@@ -84,6 +86,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
     key: await readPem('--etcd-key', options.tls?.keyFile),
   };
   const gateway = new EtcdGateway({ url: parsed, tls, auth: options.auth, callTimeoutMs: options.callTimeoutMs });
+  options.onGateway?.(gateway);
   const keys = etcdKeys(parsed.prefix);
   const mirror = new EtcdMirror(gateway, keys, { probeIntervalMs: options.probeIntervalMs, warn: options.warn });
   const config = new EtcdConfigStore(gateway, mirror, keys, {
