@@ -92,6 +92,33 @@ const OPEN_CIRCUIT_RETRY_MS = 100;
 /** DESIGN: every store call gives up after 2 s. */
 export const STORE_CALL_TIMEOUT_MS = 2000;
 
+/**
+ * Calls that may be sent again after a try got no answer: reads, and the commit transaction (its
+ * compares make a second send harmless: if the first landed, the second is refused and the store
+ * finds its entry). A member that hangs (SIGSTOP, a stalled disk: it takes the connection and
+ * answers nothing) held each such call for its whole 2 s, so about one call in three failed while
+ * it hung (stop 33). Now a try gets a part of the deadline, and the next goes to another member.
+ */
+const RETRY_SAFE = new Set([
+  'probe',
+  'read config',
+  'read state',
+  'read audit',
+  'read tokens',
+  'read runner',
+  'read store',
+  'check a commit',
+  'commit',
+]);
+
+/** A try of a retry-safe call gets this share of the call's time while twice as much is left. */
+const TRY_SHARE = 0.35;
+
+/** gRPC's "deadline exceeded" (etcd3's GRPCDeadlineExceededError): the member took the call and did not answer in time. */
+function deadlineExceeded(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'GRPCDeadlineExceededError' || /DEADLINE_EXCEEDED|deadline exceeded/i.test(err.message));
+}
+
 export interface EtcdTlsFiles {
   /** `--etcd-ca`: the CA that signed the members' certificates (PEM). */
   readonly ca?: Buffer;
@@ -136,6 +163,7 @@ function buildClient(options: EtcdConnectionOptions): Etcd3 {
     },
     faultHandling: {
       // A member that refused three calls in a row is skipped for half a second, then tried again.
+      // (A deadline exceeded counts as a failure here: etcd3 marks it recoverable.)
       host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 500, breaker: new ConsecutiveBreaker(3) }),
       // Each retry goes to another member; the 2 s deadline bounds the whole call anyway.
       global: retry(handleWhen(isRecoverableError), { maxAttempts: hosts.length + 1, backoff: new ConstantBackoff(25) }),
@@ -193,15 +221,21 @@ export class EtcdGateway {
     // waiting for a connection, or no time left for another), the news is that no member answered,
     // not a bare timeout. Which of the two ends it depends only on timing.
     let unsent: unknown;
+    const retrySafe = RETRY_SAFE.has(operation);
     for (;;) {
-      const remaining = deadline - Date.now();
+      const now = Date.now();
+      const remaining = deadline - now;
       if (remaining <= 0) throw this.lost(operation, unsent ?? new CallTimeoutError(`no answer within ${this.timeoutMs} ms`));
+      const tryMs = Math.round(this.timeoutMs * TRY_SHARE);
+      const tryEnd = retrySafe && remaining > 2 * tryMs ? now + tryMs : deadline;
       let timer: NodeJS.Timeout | undefined;
       try {
         const result = await Promise.race([
-          fn({ deadline: new Date(deadline) }),
+          fn({ deadline: new Date(tryEnd) }),
           new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new CallTimeoutError(`no answer within ${this.timeoutMs} ms`)), remaining);
+            // A little after gRPC's own deadline, so its error (counted by the member's circuit) comes first.
+            const grace = tryEnd < deadline ? 50 : 0;
+            timer = setTimeout(() => reject(new CallTimeoutError(`no answer within ${this.timeoutMs} ms`)), tryEnd - now + grace);
           }),
         ]);
         this.contact();
@@ -216,6 +250,8 @@ export class EtcdGateway {
             continue;
           }
         }
+        // This try went to a member that did not answer in its share of the time: the next one, with the rest.
+        if (tryEnd < deadline && (err instanceof CallTimeoutError || deadlineExceeded(err))) continue;
         if (err instanceof CallTimeoutError && unsent !== undefined) throw this.lost(operation, unsent);
         if (isAccessRefusal(err)) throw this.lost(operation, err);
         if (refusedByEtcd(err)) {

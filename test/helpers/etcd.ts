@@ -77,6 +77,9 @@ export interface EtcdMember {
   stop(): Promise<void>;
   /** SIGKILL, and waits for it to exit. */
   kill(): Promise<void>;
+  /** SIGSTOP: it keeps its connections and answers nothing (a hung VM or disk) until `thaw` (SIGCONT). */
+  freeze(): void;
+  thaw(): void;
 }
 
 export interface EtcdCluster {
@@ -194,6 +197,12 @@ export async function startEtcd(
         if (!child) return;
         child.kill('SIGKILL');
         await waitForExit(child);
+      },
+      freeze() {
+        child?.kill('SIGSTOP');
+      },
+      thaw() {
+        child?.kill('SIGCONT');
       },
     };
     return member;
