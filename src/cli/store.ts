@@ -11,6 +11,7 @@ import { MigrateSourceError } from '../store-migrate/file-side.js';
 import {
   type MigrateEnd,
   type MigrateReport,
+  MigrateSourceInUseError,
   MigrateTargetInUseError,
   MigrateTargetNotEmptyError,
   MigrateUsageError,
@@ -119,7 +120,7 @@ export const storeMigrate: Action = async (flags, _args, ctx) => {
     // etcd answered no (credentials, rights, a call it judged invalid): trying again would not help.
     if (err instanceof StoreRefusedError) return fail(EXIT.unexpected, `${err.message}; nothing was written by this call`);
     if (err instanceof LockHeldError) return fail(EXIT.runtimeDirInUse, `${err.message}; stop it first`);
-    if (err instanceof MigrateTargetInUseError) return fail(EXIT.runtimeDirInUse, err.message);
+    if (err instanceof MigrateTargetInUseError || err instanceof MigrateSourceInUseError) return fail(EXIT.runtimeDirInUse, err.message);
     if (err instanceof RuntimeDirNotWritableError) return fail(EXIT.runtimeDirNotWritable, err.message);
     if (err instanceof AtomicWriteError) return fail(EXIT.unexpected, `the target could not be written (${err.message})`);
     if (err instanceof MigrateRaceError) return fail(EXIT.conflict, err.message);

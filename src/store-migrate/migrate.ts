@@ -26,6 +26,24 @@ export class MigrateTargetInUseError extends Error {
   }
 }
 
+/**
+ * An etcd source still served (its API replicas registered, its runners publishing live states):
+ * nothing was written. Copied so, the old deployment went on taking writes the copy does not have
+ * (a file source is refused the same way while a server holds its directory).
+ */
+export class MigrateSourceInUseError extends Error {
+  override name = 'MigrateSourceInUseError';
+  constructor(source: string, runners: readonly string[], replicas: readonly string[]) {
+    const who = [
+      ...(replicas.length > 0 ? [`${replicas.length} API replica(s) still serve it (${someOf(replicas)})`] : []),
+      ...(runners.length > 0 ? [`${runners.length} runner(s) still run on it (${someOf(runners)})`] : []),
+    ];
+    super(
+      `${source} is in use: ${who.join(' and ')}; nothing was written. Stop them first: a change made there after the copy would not be in it.`,
+    );
+  }
+}
+
 /** The target holds store data and --force was not given: nothing was written. */
 export class MigrateTargetNotEmptyError extends Error {
   override name = 'MigrateTargetNotEmptyError';
@@ -123,6 +141,11 @@ export async function migrateStore(options: {
   try {
     const source = await openSide(from, 'source', options.auditKeep);
     sides.push(source);
+    if (from.kind === 'etcd') {
+      const { liveRunners = [], liveReplicas = [] } = await source.present();
+      if (liveRunners.length > 0 || liveReplicas.length > 0)
+        throw new MigrateSourceInUseError(source.description, liveRunners, liveReplicas);
+    }
     const dump = await source.read();
     const summary = checkDump(dump, source.description, options.strategiesFor(dump));
     const target = await openSide(to, 'target', options.auditKeep);

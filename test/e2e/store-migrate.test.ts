@@ -298,6 +298,26 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(forced.code).toBe(0);
   });
 
+  it('from an etcd prefix an API replica still serves: refused, exit 75, naming it, nothing written (the old deployment took writes the copy lacked); once it stops, the move goes', async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    const { dir } = await fileDeployment();
+    const prefix = freshPrefix();
+    expect((await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix)])).code).toBe(0);
+    const replica = await startTestServer({ runtimeDir: await tempRuntimeDir(), store: etcdStore(cluster, prefix), runner: false });
+    const registered = await keysUnder(rawClient(cluster), prefix, 'replicas/');
+    expect(registered).toHaveLength(1);
+    const back = await tempRuntimeDir();
+    const refused = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${back}`]);
+    expect(refused.code, refused.stderr).toBe(75);
+    expect(refused.stderr).toContain(`is in use: 1 API replica(s) still serve it (${registered[0]!.slice(`/${prefix}/replicas/`.length)})`);
+    expect(refused.stderr).toContain('nothing was written. Stop them first');
+    expect(await files(back)).toEqual([]);
+    await replica.close();
+    const moved = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${back}`]);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(await files(back)).toContain('config.yaml');
+  });
+
   it('an etcd target keeps --audit-keep entries per subject: the oldest are left behind, and it says so', async () => {
     const cluster = await startEtcd({ lifetime: 'file' });
     const { dir, before } = await fileDeployment();
