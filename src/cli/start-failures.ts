@@ -5,7 +5,7 @@ import { LockHeldError } from '../lock.js';
 import { FeedError } from '../runner/feed.js';
 import { RuntimeDirMigratingError, RuntimeDirMovedError, RuntimeDirNotWritableError } from '../runtime-dir.js';
 import { RunnerIdInUseError } from '../store-etcd/runners.js';
-import { isEtcdStoreUrl } from '../store-etcd/url.js';
+import { isEtcdStoreUrl, MOVED_OUT } from '../store-etcd/url.js';
 import { UsageError } from '../usage-error.js';
 import { EXIT } from './exit-codes.js';
 
@@ -87,6 +87,8 @@ const RULES: {
       const { file, problems, subject } = err as ConfigFileError;
       const where = problems.map((p) => `${p.line ? `line ${p.line}${p.column ? `, column ${p.column}` : ''}: ` : ''}${p.message}`);
       const what = `cannot start: ${file} is invalid: ${where.join('; ')}.${subject === 'config' ? unknownKeyHint(file, problems) : ''}`;
+      // A prefix moved out of says where the deployment went (its own message): nothing to repair here.
+      if (isEtcdStoreUrl(file) && problems[0]?.message.startsWith(MOVED_OUT)) return what;
       if (isEtcdStoreUrl(file))
         return `${what} The store was left as it is: if a \`stratctl store migrate\` into it was cut short, run it again with --force; otherwise put a valid value back (etcdctl put) and start again.`;
       return `${what} The file was left as it is: fix it (or move it away: the server then starts from the last config the audit trail recorded, or from the defaults without one) and start again.`;

@@ -69,7 +69,9 @@ function describe(report: MigrateReport): string[] {
   ];
   if (report.replaced.length > 0) lines.push(`  replaced (--force): ${report.replaced.join(', ')}`);
   if (report.markedMoved)
-    lines.push(`  marked the source as moved (${report.markedMoved}): serve, runners and stratctl token refuse it from now on`);
+    lines.push(
+      `  marked the source as moved (${report.markedMoved}): serve${report.from.startsWith('etcd://') ? ' and runners refuse' : ', runners and stratctl token refuse'} it from now on`,
+    );
   return lines;
 }
 

@@ -45,6 +45,29 @@ export class EtcdDumpSide {
     return value ? value.toString('utf8') : null;
   }
 
+  /** The mark of a move out of this prefix (where to, when), or null. */
+  async movedOut(): Promise<string | null> {
+    const res = await this.gateway.call('read store', (options) =>
+      this.gateway.client.kv.range({ key: Buffer.from(this.keys.moved) }, options),
+    );
+    const value = res.kvs[0]?.value;
+    return value ? value.toString('utf8') : null;
+  }
+
+  /**
+   * Marks this prefix as moved out of (the data stays, a copy): serve and runners refuse it from
+   * then on, as they refuse a runtime directory with `moved.json`, so a replica or runner left
+   * enabled here cannot serve the old config beside the new deployment. A move back in clears it.
+   */
+  async markMoved(to: string): Promise<void> {
+    await this.gateway.call('write target', (options) =>
+      this.gateway.client.kv.txn(
+        { compare: [], success: [put(this.keys.moved, JSON.stringify({ to, movedAt: new Date().toISOString() }))] },
+        options,
+      ),
+    );
+  }
+
   async read(): Promise<StoreDump> {
     const k = this.keys;
     const head = await this.gateway.call('read store', (options) =>
@@ -188,7 +211,11 @@ export class EtcdDumpSide {
       if (!res.succeeded)
         throw new MigrateRaceError(`${this.description}: keys appeared while they were being written (someone else writes here)`);
     }
-    const final: IRequestOp[] = [{ request_delete_range: { key: Buffer.from(k.migrating) } }];
+    // The deployment is here again: a mark of an earlier move out goes with the migration's.
+    const final: IRequestOp[] = [
+      { request_delete_range: { key: Buffer.from(k.migrating) } },
+      { request_delete_range: { key: Buffer.from(k.moved) } },
+    ];
     if (dump.strategies !== null) final.push(put(k.strategies, dump.strategies));
     if (dump.config !== null) final.push(put(k.config, dump.config));
     const res = await this.gateway.call('write target', (o) =>

@@ -12,13 +12,13 @@ import { EtcdMirror } from './mirror.js';
 import { EtcdReplicaPresence, type ReplicaRecord } from './replicas.js';
 import { EtcdRunnerPublisher, EtcdRunnerSource } from './runners.js';
 import { EtcdTokenStore } from './tokens.js';
-import { parseEtcdStoreUrl } from './url.js';
+import { MOVED_OUT, parseEtcdStoreUrl } from './url.js';
 
 export { DEFAULT_AUDIT_KEEP } from './config-store.js';
 export type { EtcdDumpSide } from './dump.js';
 export { STORE_CALL_TIMEOUT_MS } from './gateway.js';
 export { DEAD_RUNNER_RETENTION_SECONDS, liveRunnerLeaseSeconds, runnerLeaseSeconds } from './runners.js';
-export { EtcdUrlError, isEtcdStoreUrl, parseEtcdStoreUrl } from './url.js';
+export { EtcdUrlError, isEtcdStoreUrl, MOVED_OUT, parseEtcdStoreUrl } from './url.js';
 
 export interface EtcdStoreOptions {
   /** The static strategies (with presets, the set the `strategies` key adds to them). */
@@ -155,7 +155,23 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
       },
     },
     async unfinishedMigration() {
-      const mark = await new EtcdDumpSide(gateway, keys).unfinishedMigration();
+      const side = new EtcdDumpSide(gateway, keys);
+      const moved = await side.movedOut();
+      if (moved !== null) {
+        let to = 'another store';
+        let movedAt = 'an unknown time';
+        try {
+          const parsed = JSON.parse(moved) as { to?: unknown; movedAt?: unknown };
+          if (typeof parsed.to === 'string') to = parsed.to;
+          if (typeof parsed.movedAt === 'string') movedAt = parsed.movedAt;
+        } catch {}
+        return new ConfigFileError(`${gateway.location}`, [
+          {
+            message: `${MOVED_OUT} to ${to} at ${movedAt} by \`stratctl store migrate\` (key ${keys.moved}): serve and run that store instead, or move it back here`,
+          },
+        ]);
+      }
+      const mark = await side.unfinishedMigration();
       if (mark === null) return null;
       let from = 'another store';
       let startedAt = 'an unknown time';

@@ -26,6 +26,8 @@ export interface EtcdKeys {
   replica(id: string): string;
   /** Put while `stratctl store migrate` writes into this prefix, deleted with its last transaction. */
   readonly migrating: string;
+  /** Put when `stratctl store migrate` moved the deployment out of this prefix (where to, when); a move back in deletes it. */
+  readonly moved: string;
 }
 
 export function etcdKeys(prefix: string): EtcdKeys {
@@ -43,6 +45,7 @@ export function etcdKeys(prefix: string): EtcdKeys {
     runner: (id) => `${prefix}runners/${id}`,
     replicasPrefix: `${prefix}replicas/`,
     replica: (id) => `${prefix}replicas/${id}`,
+    moved: `${prefix}moved`,
     migrating: `${prefix}migrating`,
   };
 }

@@ -127,3 +127,6 @@ export function parseEtcdStoreUrl(text: string): EtcdStoreUrl {
 export function endpointAddress(endpoint: EtcdEndpoint): string {
   return endpoint.host.includes(':') ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
 }
+
+/** How the refusal of a prefix moved out of begins (index.ts says it; start-failures.ts adds no repair hint to it). */
+export const MOVED_OUT = 'the deployment was moved out of it';

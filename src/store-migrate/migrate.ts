@@ -65,7 +65,7 @@ export interface MigrateReport {
   readonly summary: DumpSummary;
   /** What the target held before (replaced with --force). */
   readonly replaced: readonly string[];
-  /** The source directory marked as moved out (`moved.json`), or null (an etcd source). */
+  /** Where the source is marked as moved out: its directory's `moved.json`, or an etcd prefix's `moved` key. */
   readonly markedMoved: string | null;
   /** Stored audit records that were not audit entries (left behind). */
   readonly skippedAudit: readonly string[];
@@ -78,7 +78,7 @@ interface Side {
   read(): Promise<StoreDump>;
   present(): Promise<{ present: string[]; configModRevision: number; liveRunners?: string[]; liveReplicas?: string[] }>;
   write(dump: StoreDump, replace: boolean, configModRevision: number, from: string): Promise<void>;
-  /** A source directory: its deployment now lives at `to` (an etcd prefix keeps no such mark). */
+  /** The source: its deployment now lives at `to` (a directory's `moved.json`, a prefix's `moved` key). */
   markMoved?(to: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -115,6 +115,7 @@ async function openSide(end: MigrateEnd, role: 'source' | 'target', auditKeep: n
     read: () => side.read(),
     present: () => side.dataKeys(),
     write: (dump, replace, configModRevision, from) => side.write(dump, { replace, configModRevision, keep: auditKeep, from }),
+    markMoved: (to) => side.markMoved(to),
     close: async () => close(),
   };
 }
@@ -165,7 +166,7 @@ export async function migrateStore(options: {
       to: target.description,
       summary,
       replaced: present,
-      markedMoved: from.kind === 'file' ? path.join(path.resolve(from.dir), MOVED_FILE) : null,
+      markedMoved: from.kind === 'file' ? path.join(path.resolve(from.dir), MOVED_FILE) : `${source.description}moved`,
       skippedAudit: dump.skippedAudit,
       droppedAudit: { CONFIG: dropped('CONFIG'), PRESETS: dropped('PRESETS') },
     };

@@ -105,6 +105,23 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect((await onFile.gql('{ viewer { name } }', undefined, token)).body.data?.viewer).toEqual({ name: 'ci-bot' });
     const again = await onFile.gql(ROLLBACK, { to: 2 });
     expect(again.body.data?.rollbackConfig).toEqual({ rolledBackTo: 2, config: { activeStrategyKey: 'gold', version: 6 } });
+
+    // The prefix moved out of is marked, as a directory is: a replica left enabled there refuses to
+    // serve the old config beside the new deployment (it started, and took writes the copy lacked).
+    expect(toFile.stdout).toContain(`marked the source as moved (${cluster.url(prefix)}/moved): serve and runners refuse it from now on`);
+    expect(JSON.parse((await client.get(`/${prefix}/moved`).string()) ?? 'null')).toMatchObject({ to: `file:${back}` });
+    const stale = spawnServer(await tempRuntimeDir(), ['--no-runner', '--store', cluster.url(prefix)], { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    await expect(stale).rejects.toThrow(/process exited \(78\)/);
+    const refusal = await stale.catch((err: Error) => err.message);
+    expect(refusal).toContain(`the deployment was moved out of it to file:${back}`);
+    expect(refusal).not.toContain('was cut short');
+    // Moved back in (over the old data: --force), the mark goes and a replica serves it.
+    await onFile.close();
+    const home = await stratctl(['store', 'migrate', '--from', `file:${back}`, '--to', cluster.url(prefix), '--force']);
+    expect(home.code, home.stderr).toBe(0);
+    expect(await client.get(`/${prefix}/moved`).string()).toBeNull();
+    const served = await startTestServer({ runtimeDir: await tempRuntimeDir(), store: etcdStore(cluster, prefix), runner: false });
+    expect((await state(served)).status.configVersion).toBe(6);
   });
 
   it('the directory moved out of is marked: serve, a runner and stratctl token refuse it, naming where it went; moving back in clears the mark', async () => {
