@@ -148,9 +148,8 @@ export class StoreUnavailableError extends Error {
   constructor(
     readonly retryAfterSeconds = 2,
     options?: { cause?: unknown; detail?: string; accessRefused?: boolean; neverSent?: boolean },
-    message = 'Config store unavailable',
   ) {
-    super(message, options);
+    super('Config store unavailable', options);
     this.detail = options?.detail;
     this.accessRefused = options?.accessRefused ?? false;
     this.neverSent = options?.neverSent ?? false;
@@ -161,15 +160,14 @@ export class StoreUnavailableError extends Error {
  * A change was sent to the store, and then the store stopped answering before it said whether the
  * change was made (a hung member, the deadline passed), and asking again found no trace of it yet:
  * it may still land. Never "refused, nothing was changed": the caller must look before retrying.
- * Still `UNAVAILABLE` (HTTP 503) for the API's contract, with its own message and `outcome: UNKNOWN`.
+ * DESIGN's `UNAVAILABLE` (message `Config store unavailable`, HTTP 503), with `outcome: UNKNOWN`.
  */
 export class StoreOutcomeUnknownError extends StoreUnavailableError {
   override name = 'StoreOutcomeUnknownError';
   constructor(cause: StoreUnavailableError) {
-    super(
-      cause.retryAfterSeconds,
-      { cause, detail: cause.detail },
-      'Config store unavailable after the change was sent: it may or may not have been applied (look at the status or the history before retrying; --if-version / expectedVersion makes a retry safe)',
-    );
+    super(cause.retryAfterSeconds, {
+      cause,
+      detail: `${cause.detail ?? 'the store did not answer'}; the change was sent and may or may not have been applied`,
+    });
   }
 }
