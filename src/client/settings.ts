@@ -50,8 +50,9 @@ function headerSafeToken(token: string, source: string): string {
  */
 function localUrl(port: string | undefined): string {
   if (port === undefined) return DEFAULT_URL;
-  const n = Number(port.trim());
-  if (!/^\d{1,5}$/.test(port.trim()) || n < 1 || n > 65535) {
+  const digits = port.trim();
+  const n = Number(digits);
+  if (!/^\d{1,5}$/.test(digits) || n < 1 || n > 65535) {
     throw new UsageError(
       `CONTROL_PLANE_PORT: "${port}" is not a port (a whole number from 1 to 65535); it names the port of the server on this machine when no --url or CONTROL_PLANE_URL is given`,
     );
@@ -70,8 +71,6 @@ export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.Proc
   // An empty (or blank) variable is an unset one, as for the server's settings: `CONTROL_PLANE_URL=`
   // was refused as the URL "", and a blank CONTROL_PLANE_TOKEN was "used" while nothing was sent.
   const setting = (name: string) => envSetting(env, name);
-  // No URL given: the server on this machine, at the port its own CONTROL_PLANE_PORT names when that
-  // is set here (`docker exec ... stratctl status` in a container started with -e CONTROL_PLANE_PORT).
   const url = flags.url ?? setting('CONTROL_PLANE_URL') ?? localUrl(setting('CONTROL_PLANE_PORT'));
   let parsed: URL | null = null;
   try {

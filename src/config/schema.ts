@@ -115,8 +115,10 @@ function checkOverrides(registry: StrategyRegistry, overrides: unknown, add: Add
       }
       if (value === null && allowNull) continue; // removes this override
       const problem = checkTunableValue(spec, value);
-      if (problem) add([strategyKey, name], problem);
-      if (problem) invalid = true;
+      if (problem) {
+        add([strategyKey, name], problem);
+        invalid = true;
+      }
     }
     // Each value within its bounds: then together, as the strategy would run (its tunables, these on top).
     // An update's are checked once merged into the config (mergeConfigUpdate): a null there means the default.

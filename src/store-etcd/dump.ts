@@ -36,22 +36,17 @@ export class EtcdDumpSide {
     return this.gateway.location;
   }
 
-  /** The mark of a migration into this prefix that did not finish (its source and start), or null. */
-  async unfinishedMigration(): Promise<string | null> {
+  /**
+   * The prefix's migration marks, read together (once, at every start of a replica or runner): a
+   * migration into it that did not finish (its source and start), a move out of it (where to, when).
+   */
+  async marks(): Promise<{ migrating: string | null; moved: string | null }> {
     const res = await this.gateway.call('read store', (options) =>
-      this.gateway.client.kv.range({ key: Buffer.from(this.keys.migrating) }, options),
+      this.gateway.client.kv.txn({ compare: [], success: [rangeOp(this.keys.migrating), rangeOp(this.keys.moved)] }, options),
     );
-    const value = res.kvs[0]?.value;
-    return value ? value.toString('utf8') : null;
-  }
-
-  /** The mark of a move out of this prefix (where to, when), or null. */
-  async movedOut(): Promise<string | null> {
-    const res = await this.gateway.call('read store', (options) =>
-      this.gateway.client.kv.range({ key: Buffer.from(this.keys.moved) }, options),
-    );
-    const value = res.kvs[0]?.value;
-    return value ? value.toString('utf8') : null;
+    // An empty value is no mark (as before: a key put by hand with nothing in it).
+    const [migrating = null, moved = null] = res.responses.map((r) => kvsOf(r)[0]?.value || null);
+    return { migrating, moved };
   }
 
   /**

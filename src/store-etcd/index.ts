@@ -155,33 +155,21 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
       },
     },
     async unfinishedMigration() {
-      const side = new EtcdDumpSide(gateway, keys);
-      const moved = await side.movedOut();
+      const { migrating, moved } = await new EtcdDumpSide(gateway, keys).marks();
       if (moved !== null) {
-        let to = 'another store';
-        let movedAt = 'an unknown time';
-        try {
-          const parsed = JSON.parse(moved) as { to?: unknown; movedAt?: unknown };
-          if (typeof parsed.to === 'string') to = parsed.to;
-          if (typeof parsed.movedAt === 'string') movedAt = parsed.movedAt;
-        } catch {}
+        const { to, movedAt } = markFields(moved, ['to', 'movedAt']);
         return new ConfigFileError(`${gateway.location}`, [
           {
-            message: `${MOVED_OUT} to ${to} at ${movedAt} by \`stratctl store migrate\` (key ${keys.moved}): serve and run that store instead, or move it back here`,
+            message: `${MOVED_OUT} to ${to ?? 'another store'} at ${movedAt ?? 'an unknown time'} by \`stratctl store migrate\` (key ${keys.moved}): serve and run that store instead, or move it back here`,
           },
         ]);
       }
-      const mark = await side.unfinishedMigration();
-      if (mark === null) return null;
-      let from = 'another store';
-      let startedAt = 'an unknown time';
-      try {
-        const parsed = JSON.parse(mark) as { from?: unknown; startedAt?: unknown };
-        if (typeof parsed.from === 'string') from = parsed.from;
-        if (typeof parsed.startedAt === 'string') startedAt = parsed.startedAt;
-      } catch {}
+      if (migrating === null) return null;
+      const { from, startedAt } = markFields(migrating, ['from', 'startedAt']);
       return new ConfigFileError(`${gateway.location}`, [
-        { message: `a \`stratctl store migrate\` into it from ${from}, started at ${startedAt}, did not finish (key ${keys.migrating})` },
+        {
+          message: `a \`stratctl store migrate\` into it from ${from ?? 'another store'}, started at ${startedAt ?? 'an unknown time'}, did not finish (key ${keys.migrating})`,
+        },
       ]);
     },
     runnerPublisher(id, onTakenOver) {
@@ -237,4 +225,16 @@ export async function openEtcdDumpSide(
   };
   const gateway = new EtcdGateway({ url: parsed, tls, auth: options.auth, callTimeoutMs: options.callTimeoutMs });
   return { side: new EtcdDumpSide(gateway, etcdKeys(parsed.prefix)), close: () => gateway.close() };
+}
+
+/** A migration mark's string fields (a mark written by hand, or broken, gives what it can). */
+function markFields<K extends string>(text: string, names: readonly K[]): Partial<Record<K, string>> {
+  let parsed: Record<string, unknown> = {};
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value !== null && typeof value === 'object') parsed = value as Record<string, unknown>;
+  } catch {}
+  const fields: Partial<Record<K, string>> = {};
+  for (const name of names) if (typeof parsed[name] === 'string') fields[name] = parsed[name] as string;
+  return fields;
 }
