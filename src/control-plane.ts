@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { adminTokenProof } from './auth/admin-proof.js';
 import { fileTokenStore } from './auth/file-token-store.js';
 import type { TokenStore } from './auth/token-store.js';
 import { type AdminToken, type Authenticator, loadAdminToken, scopedAuthenticator } from './auth/tokens.js';
@@ -100,6 +101,11 @@ export interface ControlPlane {
   readonly runner: Runner | null;
   /** Where the admin token came from (never the token). */
   readonly adminTokenSource: AdminToken['source'] | null;
+  /**
+   * `/health`'s proof that this process holds the admin token (auth/admin-proof.ts), for a client's
+   * `challenge` on the port its socket is on; null when this process has none (a runner alone).
+   */
+  adminTokenProof(challenge: string, port: number): string | null;
   /** Why this process should not take traffic now (empty: ready). Only this process's own parts count. */
   readiness(): { ready: boolean; configVersion: number; reasons: string[] };
   /** Writes what is missing (default config, generated admin token, recovery audit entry), starts watching and the runner. */
@@ -268,6 +274,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     startedAt: Date.now(),
     versionInfo: () => ({ version: PACKAGE_VERSION, node: process.version, store: etcd ? 'etcd' : 'file' }),
     adminTokenSource: admin?.source ?? null,
+    adminTokenProof: (challenge, port) => (admin ? adminTokenProof(admin.token, challenge, port) : null),
     readiness() {
       const reasons: string[] = [];
       const problem = store.problem();

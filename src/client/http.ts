@@ -1,6 +1,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 // The printer alone: the whole graphql package costs stratctl ~40 ms of start-up for nothing.
 import { print } from 'graphql/language/printer.js';
+import { ADMIN_PROOF_CHALLENGE_HEADER, ADMIN_PROOF_HEADER, isAdminTokenProof, newAdminProofChallenge } from '../auth/admin-proof.js';
 
 /** One GraphQL error as the server sends it (DESIGN.md: `extensions.code`, HTTP status). */
 export interface GraphQLErrorBody {
@@ -49,6 +50,11 @@ export interface ClientOptions {
    * admin.token that cannot be read): told once, when one is needed.
    */
   withheldToken?: string;
+  /**
+   * `token` is the runtime dir's admin token (`file`): it goes only to a server that proved, on
+   * `/health`, that it holds it (auth/admin-proof.ts); to another one it is held back, said once.
+   */
+  proveAdminToken?: { readonly file: string };
   /** Where that one line goes (stratctl: stderr). */
   notice?: (line: string) => void;
   /** What the requests of one command learned: whether reads need the token; whether the notice was given. */
@@ -60,6 +66,8 @@ export interface ClientOptions {
 export interface ClientSession {
   readsNeedToken: boolean;
   noticeGiven: boolean;
+  /** The server's proof that it holds the admin token, asked once: null when given, else why the token is held back. */
+  adminProof?: Promise<string | null>;
 }
 
 export const newSession = (): ClientSession => ({ readsNeedToken: false, noticeGiven: false });
@@ -83,6 +91,52 @@ export function tokenFor(options: ClientOptions, needed: boolean): string | unde
     options.notice?.(options.withheldToken);
   }
   return undefined;
+}
+
+/**
+ * The token to send with a request that `needed` one (tokenFor), the runtime dir's admin token only
+ * once the server has proved it holds it: asked of `/health` once per command, before the token
+ * first goes out. A server that cannot be reached for it is "cannot reach" (nothing was sent).
+ */
+export async function tokenToSend(options: ClientOptions, needed: boolean): Promise<string | undefined> {
+  if (!needed) return undefined;
+  if (options.token && options.proveAdminToken) {
+    options.session ??= newSession();
+    const session = options.session;
+    session.adminProof ??= askAdminProof(options, options.proveAdminToken.file);
+    const heldBack = await session.adminProof;
+    if (heldBack !== null) {
+      if (!session.noticeGiven) {
+        session.noticeGiven = true;
+        options.notice?.(heldBack);
+      }
+      return undefined;
+    }
+  }
+  return tokenFor(options, needed);
+}
+
+async function askAdminProof(options: ClientOptions, file: string): Promise<string | null> {
+  const token = options.token ?? '';
+  const health = new URL('/health', options.url);
+  const port = Number(health.port || (health.protocol === 'https:' ? 443 : 80));
+  const challenge = newAdminProofChallenge();
+  let proof: string | null;
+  try {
+    const response = await fetch(health, {
+      headers: { [ADMIN_PROOF_CHALLENGE_HEADER]: challenge },
+      signal: AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS),
+      redirect: 'manual',
+    });
+    proof = response.headers.get(ADMIN_PROOF_HEADER);
+    await response.body?.cancel();
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = (err as Error).name === 'TimeoutError' ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
+    throw new ControlPlaneError('unreachable', `cannot reach ${options.url} (${why})`);
+  }
+  if (isAdminTokenProof(proof, token, challenge, port)) return null;
+  return `not sending the admin token from ${file} to ${health.host}: the server there did not prove that it holds this token (another program on that port, or a server started with another admin token); pass --token or set CONTROL_PLANE_TOKEN to send one`;
 }
 
 const KIND_BY_CODE: Record<string, FailureKind> = {
@@ -139,10 +193,10 @@ export async function post(
   options.session ??= newSession();
   const session = options.session;
   const needed = needsToken(document) || readsSendToken(options, session);
-  const response = await postOnce(options, document, variables, init, tokenFor(options, needed));
+  const response = await postOnce(options, document, variables, init, await tokenToSend(options, needed));
   if (needed || response.status !== 401 || !(options.token || options.withheldToken)) return response;
   session.readsNeedToken = true;
-  const token = tokenFor(options, true);
+  const token = await tokenToSend(options, true);
   if (token === undefined) return response;
   await response.body?.cancel();
   return postOnce(options, document, variables, init, token);

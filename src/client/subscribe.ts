@@ -9,7 +9,7 @@ import {
   readsSendToken,
   refuseRedirect,
   resultData,
-  tokenFor,
+  tokenToSend,
 } from './http.js';
 
 export interface WatchOptions extends ClientOptions {
@@ -159,10 +159,10 @@ export async function* watchSubscription<TResult, TVariables>(
         fetchWatched(what, how, options.stallMs ?? STREAM_STALL_MS, (why) => {
           lastFailure = why;
         });
-      let response = await fetch(input, withToken(init, tokenFor(options, readsSendToken(options, session))));
+      let response = await fetch(input, withToken(init, await tokenToSend(options, readsSendToken(options, session))));
       if (response.status === 401 && !readsSendToken(options, session) && (options.token || options.withheldToken)) {
         session.readsNeedToken = true;
-        const token = tokenFor(options, true);
+        const token = await tokenToSend(options, true);
         if (token) {
           await response.body?.cancel();
           response = await fetch(input, withToken(init, token));

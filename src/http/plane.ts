@@ -40,4 +40,7 @@ export interface HttpSecurity {
  * What the HTTP adapter needs from the control plane. The adapter builds yoga from it and answers
  * the probes from it; it wires nothing.
  */
-export type HttpPlane = Pick<ControlPlane, 'services' | 'settings' | 'logger' | 'startedAt' | 'readiness' | 'versionInfo'>;
+export type HttpPlane = Pick<
+  ControlPlane,
+  'services' | 'settings' | 'logger' | 'startedAt' | 'readiness' | 'versionInfo' | 'adminTokenProof'
+>;

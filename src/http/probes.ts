@@ -1,8 +1,25 @@
-import { jsonReply } from './exchange.js';
+import { ADMIN_PROOF_CHALLENGE_HEADER, ADMIN_PROOF_HEADER, isAdminProofChallenge } from '../auth/admin-proof.js';
+import { type Exchange, jsonReply } from './exchange.js';
 import type { HttpPlane } from './plane.js';
 import type { Route } from './router.js';
 
 const PROBE_METHODS = ['GET', 'HEAD'] as const;
+
+const NO_HEADERS: Record<string, string> = {};
+
+/**
+ * With a challenge (stratctl's, before it sends the runtime dir's admin token), `/health` proves this
+ * process holds the admin token (auth/admin-proof.ts) for the port the request came in on. Without
+ * one, or from a process with no admin token, nothing is added.
+ */
+function proofHeaders(plane: HttpPlane, exchange: Exchange): Record<string, string> {
+  const challenge = exchange.req.headers[ADMIN_PROOF_CHALLENGE_HEADER];
+  const port = exchange.req.socket.localPort;
+  if (!isAdminProofChallenge(challenge) || port === undefined) return NO_HEADERS;
+  const proof = plane.adminTokenProof(challenge, port);
+  // The answer differs by the challenge: never stored by a cache between.
+  return proof === null ? NO_HEADERS : { [ADMIN_PROOF_HEADER]: proof, 'cache-control': 'no-store' };
+}
 
 /**
  * Probes need no token and do no GraphQL. `/health` (liveness): 200 while the process serves.
@@ -13,7 +30,8 @@ export function probeRoutes(plane: HttpPlane, now: () => number = Date.now): Rou
     {
       path: '/health',
       methods: PROBE_METHODS,
-      handle: async () => jsonReply(200, { status: 'ok', uptimeSeconds: Math.round((now() - plane.startedAt) / 1000) }),
+      handle: async (exchange) =>
+        jsonReply(200, { status: 'ok', uptimeSeconds: Math.round((now() - plane.startedAt) / 1000) }, proofHeaders(plane, exchange)),
     },
     {
       path: '/ready',

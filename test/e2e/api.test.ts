@@ -2,7 +2,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { startTestServer } from '../helpers/server.js';
+import { isAdminTokenProof, newAdminProofChallenge } from '../../src/auth/admin-proof.js';
+import { startTestServer, TEST_TOKEN } from '../helpers/server.js';
 
 const ACTIVATE = `mutation Activate($key: String!, $expectedVersion: Int) {
   activateStrategy(strategyKey: $key, expectedVersion: $expectedVersion) {
@@ -388,6 +389,26 @@ describe('HTTP', () => {
     const ready = await fetch(`${server.origin}/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ ready: true, configVersion: 1 });
+  });
+
+  it("/health proves, to a challenge, that it holds the admin token, for its own port (stratctl's check before it sends admin.token)", async () => {
+    const server = await startTestServer();
+    const port = Number(new URL(server.origin).port);
+    const challenge = newAdminProofChallenge();
+    for (const method of ['GET', 'HEAD']) {
+      const health = await fetch(`${server.origin}/health`, { method, headers: { 'x-admin-token-challenge': challenge } });
+      expect(health.status).toBe(200);
+      expect(health.headers.get('cache-control')).toBe('no-store');
+      expect(isAdminTokenProof(health.headers.get('x-admin-token-proof'), TEST_TOKEN, challenge, port), method).toBe(true);
+      expect(isAdminTokenProof(health.headers.get('x-admin-token-proof'), 'another-token-0123456789', challenge, port)).toBe(false);
+    }
+    // No challenge, or something else in its place: no proof.
+    const bad: Record<string, string>[] = [{}, { 'x-admin-token-challenge': 'not-hex' }, { 'x-admin-token-challenge': 'a'.repeat(300) }];
+    for (const headers of bad) {
+      const health = await fetch(`${server.origin}/health`, { headers });
+      expect(health.status).toBe(200);
+      expect(health.headers.get('x-admin-token-proof')).toBeNull();
+    }
   });
 
   it('serves GraphiQL with no CDN asset and a useful default query', async () => {

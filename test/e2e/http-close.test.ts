@@ -37,6 +37,7 @@ describe('listenHttp close()', () => {
       startedAt: Date.now(),
       readiness: () => ({ ready: true, configVersion: 1, reasons: [] }),
       versionInfo: () => ({ version: 'test', node: process.version, store: 'file' }),
+      adminTokenProof: () => null,
     };
     const { plugin, held, executing } = gate();
     const drainMs = 300;

@@ -146,22 +146,111 @@ describe('stratctl sends a token only when the operation needs one', { timeout: 
 
   it('where reads require a token: the first read goes without, gets 401, and is sent again with it; later reads carry it', async () => {
     const server = await startTestServer({ readsRequireToken: true });
-    const recorder = await recordingListener('127.0.0.1', { forwardTo: server.origin });
-    const env = { CONTROL_PLANE_URL: `${recorder.origin}/graphql`, CONTROL_PLANE_RUNTIME_DIR: await runtimeWithAdminToken(TEST_TOKEN) };
+    const env = { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: await runtimeWithAdminToken(TEST_TOKEN) };
     const status = await stratctl(['status'], env);
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/^active strategy:\s+momentum$/m);
-    expect(recorder.seen.map((r) => r.authorization)).toEqual([undefined, `Bearer ${TEST_TOKEN}`]);
+    // Counted by the server: the read without the token (401), the proof asked of /health once, the read with it.
+    expect(await requestCounts(server.origin)).toEqual({ 'POST /graphql 401': 1, 'POST /graphql 200': 1, 'GET /health 200': 1 });
 
-    recorder.seen.length = 0;
     const activate = await stratctl(['activate', 'gold'], env);
     expect(activate.code, activate.stderr).toBe(0);
-    expect(recorder.seen.map((r) => r.authorization)).toEqual([`Bearer ${TEST_TOKEN}`]);
+    expect(await requestCounts(server.origin)).toEqual({ 'POST /graphql 401': 1, 'POST /graphql 200': 2, 'GET /health 200': 2 });
 
     // Without any token the read fails as before: exit 3, and the message says what to pass.
     const none = await stratctl(['status'], { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: await tempRuntimeDir() });
     expect(none.code).toBe(3);
     expect(none.stderr).toContain('Pass --token');
+  });
+});
+
+/** The server's own count of the requests it answered (control_plane_http_requests_total), as "METHOD route status": n. */
+async function requestCounts(origin: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${origin}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } })).text();
+  const counts: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = line.match(/^control_plane_http_requests_total\{(.*)\} (\d+)$/);
+    if (!m?.[1] || m[2] === '0') continue;
+    const labels = Object.fromEntries([...m[1].matchAll(/(\w+)="([^"]*)"/g)].map(([, k, v]) => [k, v]));
+    if (labels.route === '/metrics') continue;
+    counts[`${labels.method} ${labels.route} ${labels.status}`] = Number(m[2]);
+  }
+  return counts;
+}
+
+describe("the runtime dir's admin token goes only to a server that proves it holds it", { timeout: 30_000 }, () => {
+  const notices = (stderr: string) => stderr.split('\n').filter((l) => l.includes('not sending the admin token'));
+
+  it('another program on the loopback port (the server was down): nothing of the token reaches it', async () => {
+    const squatter = await recordingListener('127.0.0.1');
+    const dir = await runtimeWithAdminToken();
+    const env = { CONTROL_PLANE_URL: `${squatter.origin}/graphql`, CONTROL_PLANE_RUNTIME_DIR: dir };
+    const activate = await stratctl(['activate', 'gold'], env);
+    expect(squatter.seen.map((r) => `${r.method} ${r.url} ${r.authorization}`)).toEqual([
+      'GET /health undefined',
+      'POST /graphql undefined',
+    ]);
+    expect(activate.code).toBe(3);
+    expect(notices(activate.stderr)).toEqual([
+      `stratctl: not sending the admin token from ${path.join(dir, 'admin.token')} to ${new URL(squatter.origin).host}: the server there did not prove that it holds this token (another program on that port, or a server started with another admin token); pass --token or set CONTROL_PLANE_TOKEN to send one`,
+    ]);
+    expect(squatter.seen.map((r) => r.body).join('')).not.toContain(ADMIN);
+  });
+
+  it('one that answers with a made-up proof, or passes the challenge on to the real server, gets no token either', async () => {
+    const server = await startTestServer({ readsRequireToken: true });
+    const dir = await runtimeWithAdminToken(TEST_TOKEN);
+    const forger = await recordingListener('127.0.0.1', {
+      answer: { status: 200, headers: { 'x-admin-token-proof': 'ab'.repeat(32) }, body: { status: 'ok' } },
+    });
+    const forged = await stratctl(['activate', 'gold'], { CONTROL_PLANE_URL: `${forger.origin}/graphql`, CONTROL_PLANE_RUNTIME_DIR: dir });
+    expect(forged.code).toBe(1); // its 200 without data is no answer stratctl knows
+    expect(notices(forged.stderr)).toHaveLength(1);
+    expect(forger.seen.map((r) => r.authorization)).toEqual([undefined, undefined]);
+
+    // A relay: the real server's proof is for its own port, not the relay's.
+    const relay = await recordingListener('127.0.0.1', { forwardTo: server.origin });
+    const env = { CONTROL_PLANE_URL: `${relay.origin}/graphql`, CONTROL_PLANE_RUNTIME_DIR: dir };
+    for (const args of [['activate', 'gold'], ['status']]) {
+      const refused = await stratctl(args, env);
+      expect(refused.code, args.join(' ')).toBe(3);
+      expect(notices(refused.stderr), args.join(' ')).toHaveLength(1);
+    }
+    expect(relay.seen.map((r) => `${r.method} ${r.url} ${r.authorization}`)).toEqual([
+      'GET /health undefined',
+      'POST /graphql undefined',
+      'POST /graphql undefined',
+      'GET /health undefined',
+    ]);
+    expect(server.store.state().config.config.activeStrategyKey).toBe('momentum');
+  });
+
+  it("a server started with another admin token than the runtime dir's: held back, not sent and counted as a failure", async () => {
+    const server = await startTestServer({ security: { authFailures: { failuresPerMinute: 1 } } });
+    const env = { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: await runtimeWithAdminToken('a-stale-admin-token-0123456789') };
+    for (let i = 0; i < 3; i++) {
+      const activate = await stratctl(['activate', 'gold'], env);
+      expect(activate.code).toBe(3);
+      expect(notices(activate.stderr)).toHaveLength(1);
+      expect(activate.stderr).toContain('Authentication required');
+    }
+    // Never sent, so never counted: the limit (1 a minute) did not lock this client out.
+    const given = await stratctl(['activate', 'gold', '--token', TEST_TOKEN], env);
+    expect(given.code, given.stderr).toBe(0);
+    expect(server.store.state().config.config.activeStrategyKey).toBe('gold');
+  });
+
+  it('a server that cannot be reached for the proof is "cannot reach" (exit 5), and nothing was sent', async () => {
+    const squatter = await recordingListener('127.0.0.1');
+    const url = `${squatter.origin}/graphql`;
+    await squatter.close();
+    const activate = await stratctl(['activate', 'gold'], {
+      CONTROL_PLANE_URL: url,
+      CONTROL_PLANE_RUNTIME_DIR: await runtimeWithAdminToken(),
+    });
+    expect(activate.code).toBe(5);
+    expect(activate.stderr).toContain(`cannot reach ${url} (ECONNREFUSED)`);
+    expect(activate.stderr).not.toContain('may or may not');
   });
 });
 

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterEach } from 'vitest';
+import { ADMIN_PROOF_CHALLENGE_HEADER, ADMIN_PROOF_HEADER } from '../../src/auth/admin-proof.js';
 
 export interface SeenRequest {
   method: string;
@@ -30,7 +31,8 @@ const readBody = async (req: IncomingMessage) => {
 
 /**
  * A plain node:http server that records what each request carried, then answers: by forwarding it
- * to `forwardTo` (a real server), with `answer`, or with a GraphQL 401 like the control plane's.
+ * to `forwardTo` (a real server, the admin-token proof's challenge and answer included), with
+ * `answer`, or with a GraphQL 401 like the control plane's.
  */
 export async function recordingListener(
   bind: string,
@@ -42,12 +44,17 @@ export async function recordingListener(
     seen.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, body });
     if (options.forwardTo) {
       const headers: Record<string, string> = {};
-      for (const name of ['content-type', 'accept', 'authorization']) {
+      for (const name of ['content-type', 'accept', 'authorization', ADMIN_PROOF_CHALLENGE_HEADER]) {
         const value = req.headers[name];
         if (typeof value === 'string') headers[name] = value;
       }
       const answer = await fetch(`${options.forwardTo}${req.url}`, { method: req.method, headers, ...(body && { body }) });
-      res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+      // A faithful relay: the server's proof that it holds the admin token goes back too.
+      const proof = answer.headers.get(ADMIN_PROOF_HEADER);
+      res.writeHead(answer.status, {
+        'content-type': answer.headers.get('content-type') ?? 'application/json',
+        ...(proof !== null && { [ADMIN_PROOF_HEADER]: proof }),
+      });
       res.end(Buffer.from(await answer.arrayBuffer()));
       return;
     }
