@@ -247,7 +247,12 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     // The outage's start and end in the log (status.store and /ready say it while it lasts).
     if (event.type === 'connection') {
       if (event.connected) logger.info(`config store reachable again (${store.info().location})`);
-      else logger.warn(`config store unreachable (${store.info().location}): writes are refused until it answers again`);
+      // What this process does meanwhile: an API refuses writes; a runner alone writes nothing, and runs on.
+      else if (api) logger.warn(`config store unreachable (${store.info().location}): writes are refused until it answers again`);
+      else
+        logger.warn(
+          `config store unreachable (${store.info().location}): the runner keeps scanning with config version ${store.state().config.config.version}; its heartbeats cannot be published until it answers again`,
+        );
     }
     if (event.type === 'presetsInvalid')
       logger.warn(`presets are not in force; keeping version ${store.state().presets.version} of the set.\n${event.error.message}`);

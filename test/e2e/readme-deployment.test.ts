@@ -100,8 +100,11 @@ describeWithEtcd('README "Deployment": its commands, run against a real 3-member
     const [a, b] = replicas as [string, string];
     const runners = commandLines(only(blocks, 'Runners, one per account'), 'runner');
     expect(runners).toHaveLength(2);
+    const runnerProcesses = [];
     for (const line of runners) {
-      await spawnProcess('bash', ['-c', local(`${settings}\nexec ${line}`)], { env: env() }).waitFor(/strategy runner started/);
+      const runner = spawnProcess('bash', ['-c', local(`${settings}\nexec ${line}`)], { env: env() });
+      await runner.waitFor(/strategy runner started/);
+      runnerProcesses.push(runner);
     }
     const status = async (url: string) => (await gql(url, STATUS, undefined, { token: TEST_TOKEN })).body.data?.status;
     const fleet = await waitUntil(
@@ -142,6 +145,11 @@ describeWithEtcd('README "Deployment": its commands, run against a real 3-member
     expect(away).toContain('{"ready":false,"configVersion":3,"reasons":["config store unreachable"]}\nHTTP 503\n');
     expect(away).toContain('{"errors":[{"message":"Config store unavailable",');
     expect(away).toContain('"extensions":{"code":"UNAVAILABLE"}}],"data":null}\nHTTP 503\n');
+    // A runner says what it does meanwhile (it writes nothing: "writes are refused" was an API's line).
+    for (const runner of runnerProcesses) {
+      await runner.waitFor(/config store unreachable \(etcd:\/\/[^)]*\): the runner keeps scanning with config version 3;/);
+      expect(`${runner.stdout()}${runner.stderr()}`).not.toContain('writes are refused');
+    }
   }, 120_000);
 });
 
