@@ -5,7 +5,7 @@ import { fileTokenStore } from './auth/file-token-store.js';
 import type { TokenStore } from './auth/token-store.js';
 import { type AdminToken, type Authenticator, loadAdminToken, scopedAuthenticator } from './auth/tokens.js';
 import type { AuditEntry } from './config/audit-entry.js';
-import { ConfigFileError } from './config/errors.js';
+import { ACCESS_REFUSED_HINT, ConfigFileError } from './config/errors.js';
 import { type FileConfigStore, openFileConfigStore } from './config/file-store.js';
 import type { ConfigStore } from './config/store.js';
 import { type ControlPlaneEvents, createEvents } from './events/events.js';
@@ -246,12 +246,17 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     if (event.type === 'valid') logger.info('config is valid again');
     // The outage's start and end in the log (status.store and /ready say it while it lasts).
     if (event.type === 'connection') {
-      if (event.connected) logger.info(`config store reachable again (${store.info().location})`);
+      const location = store.info().location;
+      // Refused (a password rotated, a role revoked): a setting to fix, not a network to look at.
+      const lost = event.failure?.accessRefused
+        ? `config store refused this process (${event.failure.detail ?? location}); ${ACCESS_REFUSED_HINT}`
+        : `config store unreachable (${location})`;
+      if (event.connected) logger.info(`config store reachable again (${location})`);
       // What this process does meanwhile: an API refuses writes; a runner alone writes nothing, and runs on.
-      else if (api) logger.warn(`config store unreachable (${store.info().location}): writes are refused until it answers again`);
+      else if (api) logger.warn(`${lost}: writes are refused until it answers again`);
       else
         logger.warn(
-          `config store unreachable (${store.info().location}): the runner keeps scanning with config version ${store.state().config.config.version}; its heartbeats cannot be published until it answers again`,
+          `${lost}: the runner keeps scanning with config version ${store.state().config.config.version}; its heartbeats cannot be published until it answers again`,
         );
     }
     if (event.type === 'presetsInvalid')

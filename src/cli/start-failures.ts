@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ConfigFileError, StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
+import { ACCESS_REFUSED_HINT, ConfigFileError, StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
 import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { LockHeldError } from '../lock.js';
 import { FeedError } from '../runner/feed.js';
@@ -60,8 +60,7 @@ const RULES: {
     // service manager does not restart on).
     matches: (err) => err instanceof StoreUnavailableError && err.accessRefused,
     code: EXIT.usage,
-    message: (err) =>
-      `cannot start: etcd refused the request (${(err as StoreUnavailableError).detail}); check CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD and that user's role on the store's prefix (its keys begin with "/<prefix>/")`,
+    message: (err) => `cannot start: etcd refused the request (${(err as StoreUnavailableError).detail}); ${ACCESS_REFUSED_HINT}`,
   },
   {
     // etcd unreachable at start: not a crash, but no DESIGN code either; the message says what to do.

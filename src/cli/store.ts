@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { TokenRefusedError } from '../auth/token-store.js';
 import { DumpInvalidError, MigrateRaceError } from '../config/dump.js';
-import { StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
+import { ACCESS_REFUSED_HINT, StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
 import { envSetting } from '../env-setting.js';
 import { AtomicWriteError } from '../fs/atomic-write.js';
 import { LockHeldError } from '../lock.js';
@@ -69,9 +69,7 @@ function describe(report: MigrateReport): string[] {
   ];
   if (report.replaced.length > 0) lines.push(`  replaced (--force): ${report.replaced.join(', ')}`);
   if (report.markedMoved)
-    lines.push(
-      `  marked the source as moved (${report.markedMoved}): serve${report.from.startsWith('etcd://') ? ' and runners refuse' : ', runners and stratctl token refuse'} it from now on`,
-    );
+    lines.push(`  marked the source as moved (${report.markedMoved}): serve, runners and stratctl token refuse it from now on`);
   return lines;
 }
 
@@ -116,6 +114,9 @@ export const storeMigrate: Action = async (flags, _args, ctx) => {
       return fail(EXIT.usage, err.message);
     if (err instanceof DumpInvalidError) return fail(EXIT.usage, `${err.message}\nnothing was written`);
     if (err instanceof TokenRefusedError) return fail(EXIT.usage, `${err.message}; nothing was written`);
+    // etcd refused the user, password or rights: a setting, which trying again does not fix (exit 2, as serve says it).
+    if (err instanceof StoreUnavailableError && err.accessRefused)
+      return fail(EXIT.usage, `etcd refused the request (${err.detail}); ${ACCESS_REFUSED_HINT}; nothing was written`);
     if (err instanceof StoreUnavailableError) {
       return fail(EXIT.tryLater, `${err.message}${err.detail ? ` (${err.detail})` : ''}; try again later`);
     }

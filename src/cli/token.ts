@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileTokenStore } from '../auth/file-token-store.js';
 import { isScope } from '../auth/scopes.js';
 import { TokenRefusedError, type TokenStore } from '../auth/token-store.js';
-import { StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
+import { ACCESS_REFUSED_HINT, StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
 import { envSetting } from '../env-setting.js';
 import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { defaultRegistry } from '../registry/index.js';
@@ -21,6 +21,16 @@ async function openTokens(runtimeDir: string, store: StoreSettings): Promise<Tok
   if (store.kind === 'file') return fileTokenStore(runtimeDir);
   const { openEtcdStores } = await import('../store-etcd/index.js');
   const stores = await openEtcdStores(store.url, { registry: defaultRegistry, tls: store.tls, auth: store.auth });
+  // A prefix the deployment moved out of, or one a migration into did not finish: a token made
+  // there is one no server reads (and `migrate --force` would delete it), as in a marked directory.
+  const marked = await stores.unfinishedMigration().catch(async (err: unknown) => {
+    await stores.close();
+    throw err;
+  });
+  if (marked) {
+    await stores.close();
+    throw new TokenRefusedError(`${store.url} takes no tokens: ${marked.problems.map((p) => p.message).join('; ')}`);
+  }
   return { ...stores.tokens, close: () => stores.close() };
 }
 
@@ -103,9 +113,17 @@ export const token: Action = async (flags, args, ctx, command) => {
       ctx.warn(`stratctl token: ${err.message}`);
       return EXIT.usage;
     }
+    // etcd refused the user, password or rights: a setting, which trying again does not fix (exit 2, as serve says it).
+    if (err instanceof StoreUnavailableError && err.accessRefused) {
+      const message = `etcd refused the request (${err.detail}); ${ACCESS_REFUSED_HINT}`;
+      if (json) printJsonError(ctx.io, 'BAD_USER_INPUT', message);
+      ctx.warn(`stratctl token: ${message}`);
+      return EXIT.usage;
+    }
     if (err instanceof StoreUnavailableError) {
-      if (json) printJsonError(ctx.io, 'UNAVAILABLE', err.message);
-      ctx.warn(`stratctl token: ${err.message}; try again later`);
+      const message = `${err.message}${err.detail ? ` (${err.detail})` : ''}`;
+      if (json) printJsonError(ctx.io, 'UNAVAILABLE', message);
+      ctx.warn(`stratctl token: ${message}; try again later`);
       return EXIT.tryLater;
     }
     if (err instanceof StoreRefusedError) {

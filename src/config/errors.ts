@@ -156,6 +156,10 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/** What to check when etcd refused this process's credentials or rights (StoreUnavailableError.accessRefused). */
+export const ACCESS_REFUSED_HINT =
+  'check CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD and that user\'s role on the store\'s prefix (read-write on the keys that begin with "/<prefix>/")';
+
 /**
  * A change was sent to the store, and then the store stopped answering before it said whether the
  * change was made (a hung member, the deadline passed), and asking again found no trace of it yet:

@@ -141,7 +141,12 @@ export type StoreEvent =
   /** The stored presets are in force again. */
   | { readonly type: 'presetsValid' }
   /** Reachability of the store changed (etcd). */
-  | { readonly type: 'connection'; readonly connected: boolean };
+  /** Reachability changed; a loss says why (`accessRefused`: etcd refused this process's credentials or rights, a setting). */
+  | {
+      readonly type: 'connection';
+      readonly connected: boolean;
+      readonly failure?: { readonly detail?: string; readonly accessRefused: boolean };
+    };
 
 export interface StoreInfo {
   readonly kind: 'FILE' | 'ETCD';

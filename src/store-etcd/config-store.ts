@@ -107,7 +107,15 @@ export class EtcdConfigStore implements ConfigStore {
     this.io = new ConfigIo(gateway, mirror, keys, judge, Math.max(1, options.auditKeep ?? DEFAULT_AUDIT_KEEP));
     this.snapshot = defaultSnapshot(this.now());
     this.unsubscribe.push(mirror.onBatch((batch) => this.onBatch(batch)));
-    this.unsubscribe.push(gateway.onConnection((connected) => this.emit({ type: 'connection', connected })));
+    this.unsubscribe.push(
+      gateway.onConnection((connected, failure) =>
+        this.emit({
+          type: 'connection',
+          connected,
+          ...(failure && { failure: { detail: failure.detail, accessRefused: failure.accessRefused } }),
+        }),
+      ),
+    );
   }
 
   /**

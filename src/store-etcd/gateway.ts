@@ -185,10 +185,14 @@ export class EtcdGateway {
   readonly timeoutMs: number;
   private isConnected = false;
   private lastContact: Date | null = null;
-  private readonly listeners = new Listeners<boolean>();
+  private readonly listeners = new Listeners<{ connected: boolean; failure?: StoreUnavailableError }>();
+
+  /** TLS is on: a member that refuses this client's certificate (or whose CA is not `--etcd-ca`) looks like one that does not answer. */
+  private readonly tls: boolean;
 
   constructor(options: EtcdConnectionOptions) {
     this.client = buildClient(options);
+    this.tls = Boolean(options.tls && (options.tls.ca || options.tls.cert || options.tls.key));
     this.location = `etcd://${options.url.endpoints.map(endpointAddress).join(',')}${options.url.prefix}`;
     this.timeoutMs = options.callTimeoutMs ?? STORE_CALL_TIMEOUT_MS;
   }
@@ -201,9 +205,9 @@ export class EtcdGateway {
     return this.lastContact?.toISOString() ?? null;
   }
 
-  /** Told when reachability changes (after a call succeeds or fails). */
-  onConnection(listener: (connected: boolean) => void): () => void {
-    return this.listeners.add(listener);
+  /** Told when reachability changes (after a call succeeds or fails; a loss with the failure that ended it). */
+  onConnection(listener: (connected: boolean, failure?: StoreUnavailableError) => void): () => void {
+    return this.listeners.add(({ connected, failure }) => listener(connected, failure));
   }
 
   /** A deadline `timeoutMs` from now, for an operation made of several calls. */
@@ -273,8 +277,9 @@ export class EtcdGateway {
   }
 
   private lost(operation: string, cause: unknown): StoreUnavailableError {
-    if (this.isConnected) this.setConnected(false);
-    return this.unavailable(operation, cause);
+    const failure = this.unavailable(operation, cause);
+    if (this.isConnected) this.setConnected(false, failure);
+    return failure;
   }
 
   /** `<operation> on <location> failed (<cause>)` as a StoreUnavailableError (the API's 503). */
@@ -285,7 +290,7 @@ export class EtcdGateway {
     const accessRefused = isAccessRefusal(cause);
     const unsent = isBrokenCircuitError(cause) || neverSent(cause);
     const why = unsent
-      ? 'no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall)'
+      ? `no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall${this.tls ? ', or TLS: the members refused this client certificate (--etcd-cert), or --etcd-ca is not the CA of theirs' : ''})`
       : accessRefused
         ? `etcd refused this process's credentials or rights: ${(cause as Error).message}`
         : cause instanceof Error
@@ -301,9 +306,9 @@ export class EtcdGateway {
     });
   }
 
-  private setConnected(connected: boolean): void {
+  private setConnected(connected: boolean, failure?: StoreUnavailableError): void {
     this.isConnected = connected;
-    this.listeners.emit(connected);
+    this.listeners.emit({ connected, failure });
   }
 
   close(): void {

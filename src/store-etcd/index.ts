@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { TokenStore } from '../auth/token-store.js';
 import { ConfigFileError } from '../config/errors.js';
 import type { Change, CommitOptions, ConfigStore } from '../config/store.js';
@@ -6,11 +5,12 @@ import type { StrategyRegistry } from '../registry/index.js';
 import type { RunnerStatePublisher, RunnerStateSource } from '../runner/state.js';
 import { EtcdConfigStore } from './config-store.js';
 import { EtcdDumpSide } from './dump.js';
-import { EtcdGateway, type EtcdTlsFiles } from './gateway.js';
+import { EtcdGateway } from './gateway.js';
 import { etcdKeys } from './keys.js';
 import { EtcdMirror } from './mirror.js';
 import { EtcdReplicaPresence, type ReplicaRecord } from './replicas.js';
 import { EtcdRunnerPublisher, EtcdRunnerSource } from './runners.js';
+import { readEtcdTlsFiles } from './tls-files.js';
 import { EtcdTokenStore } from './tokens.js';
 import { MOVED_OUT, parseEtcdStoreUrl } from './url.js';
 
@@ -62,15 +62,6 @@ export interface EtcdStores {
   close(): Promise<void>;
 }
 
-async function readPem(flag: string, file: string | undefined): Promise<Buffer | undefined> {
-  if (file === undefined) return undefined;
-  try {
-    return await readFile(file);
-  } catch (err) {
-    throw new Error(`${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
-
 /**
  * Connects to the etcd store `url` (`etcd://host:port[,host:port...]/<prefix>`), reads its live keys
  * and starts watching them. Writes nothing: `config.start()` does. Throws EtcdUrlError for a bad URL
@@ -80,11 +71,7 @@ async function readPem(flag: string, file: string | undefined): Promise<Buffer |
  */
 export async function openEtcdStores(url: string, options: EtcdStoreOptions): Promise<EtcdStores> {
   const parsed = parseEtcdStoreUrl(url);
-  const tls: EtcdTlsFiles = {
-    ca: await readPem('--etcd-ca', options.tls?.caFile),
-    cert: await readPem('--etcd-cert', options.tls?.certFile),
-    key: await readPem('--etcd-key', options.tls?.keyFile),
-  };
+  const tls = await readEtcdTlsFiles(options.tls);
   const gateway = new EtcdGateway({ url: parsed, tls, auth: options.auth, callTimeoutMs: options.callTimeoutMs });
   options.onGateway?.(gateway);
   const keys = etcdKeys(parsed.prefix);
@@ -218,11 +205,7 @@ export async function openEtcdDumpSide(
   options: Pick<EtcdStoreOptions, 'tls' | 'auth' | 'callTimeoutMs'>,
 ): Promise<{ side: EtcdDumpSide; close(): void }> {
   const parsed = parseEtcdStoreUrl(url);
-  const tls: EtcdTlsFiles = {
-    ca: await readPem('--etcd-ca', options.tls?.caFile),
-    cert: await readPem('--etcd-cert', options.tls?.certFile),
-    key: await readPem('--etcd-key', options.tls?.keyFile),
-  };
+  const tls = await readEtcdTlsFiles(options.tls);
   const gateway = new EtcdGateway({ url: parsed, tls, auth: options.auth, callTimeoutMs: options.callTimeoutMs });
   return { side: new EtcdDumpSide(gateway, etcdKeys(parsed.prefix)), close: () => gateway.close() };
 }

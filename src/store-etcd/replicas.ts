@@ -1,4 +1,5 @@
 import type { Lease } from 'etcd3';
+import { StoreUnavailableError } from '../config/errors.js';
 import type { EtcdGateway } from './gateway.js';
 import type { EtcdKeys } from './keys.js';
 
@@ -22,13 +23,17 @@ export interface ReplicaRecord {
  * process lives, deleted (its lease revoked) when it stops cleanly. `stratctl store migrate
  * --force` reads these, with the runners' keys, to refuse replacing the data of a deployment that
  * still serves it: a replica left running would go on showing, and writing after, versions the
- * store no longer has. Never throws: a key that cannot be put now is put again once etcd answers.
+ * store no longer has. A key that cannot be put now is put again once etcd answers. The first put
+ * refused for this process's rights (a user whose role on the prefix is read-only) throws: it is the
+ * replica's first write, so it would start, read, and then refuse every change with "unavailable",
+ * its /ready flapping as reads succeeded and writes failed.
  */
 export class EtcdReplicaPresence {
   private lease: Lease | null = null;
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
   private registering: Promise<void> | null = null;
+  private tried = false;
 
   constructor(
     private readonly gateway: EtcdGateway,
@@ -62,10 +67,14 @@ export class EtcdReplicaPresence {
       await this.gateway.call('register API replica', (options) =>
         lease.put(this.keys.replica(this.id)).value(value).options(options).exec(),
       );
+      this.tried = true;
     } catch (err) {
       if (this.lease === lease) this.lease = null;
       lease.release();
       if (this.closed) return;
+      const first = !this.tried;
+      this.tried = true;
+      if (first && err instanceof StoreUnavailableError && err.accessRefused) throw err;
       this.warn?.(`etcd store: this API replica could not register on ${this.gateway.location} yet: ${(err as Error).message}`);
       this.schedule();
     }

@@ -1,4 +1,5 @@
 import type { ICompare, Lease } from 'etcd3';
+import { StoreUnavailableError } from '../config/errors.js';
 import { Listeners } from '../listeners.js';
 import {
   type RunnerState,
@@ -155,7 +156,7 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
       // Said once until it works again (one line per heartbeat was ~1,800 an hour through an outage).
       if (!this.failing) {
         this.warn?.(
-          `etcd store: runner ${this.id} could not publish its state: ${(err as Error).message}; the API shows it STALE until it can (said again once it does); the runner scans on`,
+          `etcd store: runner ${this.id} could not publish its state: ${(err as Error).message}${err instanceof StoreUnavailableError && err.detail ? ` (${err.detail})` : ''}; the API shows it STALE until it can (said again once it does); the runner scans on`,
         );
       }
       this.failing = true;

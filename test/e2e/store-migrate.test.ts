@@ -108,13 +108,23 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
 
     // The prefix moved out of is marked, as a directory is: a replica left enabled there refuses to
     // serve the old config beside the new deployment (it started, and took writes the copy lacked).
-    expect(toFile.stdout).toContain(`marked the source as moved (${cluster.url(prefix)}/moved): serve and runners refuse it from now on`);
+    expect(toFile.stdout).toContain(
+      `marked the source as moved (${cluster.url(prefix)}/moved): serve, runners and stratctl token refuse it from now on`,
+    );
     expect(JSON.parse((await client.get(`/${prefix}/moved`).string()) ?? 'null')).toMatchObject({ to: `file:${back}` });
     const stale = spawnServer(await tempRuntimeDir(), ['--no-runner', '--store', cluster.url(prefix)], { CONTROL_PLANE_TOKEN: TEST_TOKEN });
     await expect(stale).rejects.toThrow(/process exited \(78\)/);
     const refusal = await stale.catch((err: Error) => err.message);
     expect(refusal).toContain(`the deployment was moved out of it to file:${back}`);
     expect(refusal).not.toContain('was cut short');
+    // stratctl token too: a token made there is one no server reads (it printed one, exit 0).
+    const late = await stratctl(['token', 'create', '--name', 'late', '--scope', 'read', '--store', cluster.url(prefix)]);
+    expect(late.code).toBe(2);
+    expect(late.stdout).toBe('');
+    expect(late.stderr).toContain(
+      `stratctl token: ${cluster.url(prefix)} takes no tokens: the deployment was moved out of it to file:${back}`,
+    );
+    expect(await client.get(`/${prefix}/tokens/late`).string()).toBeNull();
     // Moved back in (over the old data: --force), the mark goes and a replica serves it.
     await onFile.close();
     const home = await stratctl(['store', 'migrate', '--from', `file:${back}`, '--to', cluster.url(prefix), '--force']);
@@ -267,6 +277,12 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('a migration that did not finish');
     expect(message).not.toContain('The file was left as it is');
+    // stratctl token refuses it too: the re-run with --force would delete a token made there.
+    const token = await stratctl(['token', 'create', '--name', 'early', '--scope', 'read', '--store', cluster.url(prefix), '--json']);
+    expect(token.code).toBe(2);
+    expect(JSON.parse(token.stdout)).toMatchObject({ error: { code: 'BAD_USER_INPUT' } });
+    expect(JSON.parse(token.stdout).error.message).toMatch(/takes no tokens: a `stratctl store migrate` into it from .* did not finish/);
+    expect(await client.get(`/${prefix}/tokens/early`).string()).toBeNull();
   });
 
   it('--force onto a deployment that still runs (a live runner on the prefix) is refused, exit 75, nothing written; once stopped it goes', async () => {

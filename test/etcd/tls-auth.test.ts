@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Etcd3, Range } from 'etcd3';
 import { afterEach, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/config/errors.js';
+import type { StoreEvent } from '../../src/config/store.js';
 import { describeWithEtcd, makeTlsFiles, startEtcd } from '../helpers/etcd.js';
 import { freshPrefix, openReplica, setScanInterval } from '../helpers/etcd-stores.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
@@ -43,6 +44,11 @@ describeWithEtcd('etcd store over TLS with client certificates and etcd users', 
       await admin.role('scp').grant({ permission: 'Readwrite', range: Range.prefix(`/${prefix}/`) });
       await admin.user('scp').create('scp-password');
       await admin.user('scp').addRole('scp');
+      // A likely slip: a role with Read where Readwrite was meant.
+      await admin.role('scp-ro').create();
+      await admin.role('scp-ro').grant({ permission: 'Read', range: Range.prefix(`/${prefix}/`) });
+      await admin.user('ro').create('ro-password');
+      await admin.user('ro').addRole('scp-ro');
       await admin.auth.authEnable();
     } finally {
       admin.close();
@@ -90,6 +96,37 @@ describeWithEtcd('etcd store over TLS with client certificates and etcd users', 
     expect(await serve.exited).toBe(2);
     expect(serve.stderr()).toMatch(/cannot start: etcd refused the request \(.*authentication failed.*\); check CONTROL_PLANE_ETCD_USER/);
     expect(serve.stderr()).not.toMatch(/unavailable|try again/i);
+    const tlsFlags = ['--etcd-ca', tls.caFile, '--etcd-cert', tls.clientCertFile, '--etcd-key', tls.clientKeyFile];
+    // A read-only role: serve refuses at its first write (registering the replica), exit 2, saying so;
+    // it started, then answered every change "unavailable, try later", its /ready flapping.
+    const readOnly = spawnStratctl(
+      ['serve', '--port', '0', '--runtime-dir', await tempRuntimeDir(), '--store', cluster.url(prefix), ...tlsFlags],
+      {
+        CONTROL_PLANE_TOKEN: 'a-token-long-enough-for-the-server',
+        CONTROL_PLANE_ETCD_USER: 'ro',
+        CONTROL_PLANE_ETCD_PASSWORD: 'ro-password',
+      },
+    );
+    expect(await readOnly.exited).toBe(2);
+    expect(readOnly.stderr()).toMatch(
+      /cannot start: etcd refused the request \(register API replica on .* failed \(etcd refused this process's credentials or rights: .*permission denied.*\)\); check CONTROL_PLANE_ETCD_USER/,
+    );
+    // stratctl token and store migrate: the same refusal is a setting (exit 2), not "try again later" (7).
+    for (const [args, user, password] of [
+      [['token', 'list'], 'scp', 'wrong'],
+      [['token', 'create', '--name', 'x', '--scope', 'read'], 'ro', 'ro-password'],
+      [['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${path.join(dir, 'copy')}`], 'scp', 'wrong'],
+    ] as const) {
+      const command = spawnStratctl([...args, ...(args[0] === 'token' ? ['--store', cluster.url(prefix)] : []), ...tlsFlags], {
+        CONTROL_PLANE_ETCD_USER: user,
+        CONTROL_PLANE_ETCD_PASSWORD: password,
+      });
+      expect(await command.exited, args.join(' ')).toBe(2);
+      expect(command.stderr(), args.join(' ')).toMatch(
+        /etcd refused the request \(.*(authentication failed|permission denied).*\); check CONTROL_PLANE_ETCD_USER/,
+      );
+      expect(command.stderr(), args.join(' ')).not.toMatch(/try again/);
+    }
     // The password rotated under the running replica (as root): its writes are unavailable (the API's
     // 503, not a 500 that left it ready), and it counts as disconnected (/ready 503) until restarted with it.
     const root = await tlsClient({ username: 'root', password: 'root-password' });
@@ -98,10 +135,20 @@ describeWithEtcd('etcd store over TLS with client certificates and etcd users', 
     } finally {
       root.close();
     }
+    const events: StoreEvent[] = [];
+    a.config.subscribe((event) => events.push(event));
     const rotated = await a.config.commit(setScanInterval(34)).catch((err: unknown) => err);
     expect(rotated).toBeInstanceOf(StoreUnavailableError);
     expect((rotated as StoreUnavailableError).detail).toMatch(/etcd refused this process's credentials or rights/);
     expect(a.config.info().connected).toBe(false);
+    // The loss says why, so the log names a refusal, not "unreachable" (a network to look at).
+    expect(events.filter((e) => e.type === 'connection')).toEqual([
+      {
+        type: 'connection',
+        connected: false,
+        failure: { accessRefused: true, detail: expect.stringMatching(/etcd refused this process's credentials or rights/) },
+      },
+    ]);
     // Plain gRPC to a TLS member does not connect.
     await expect(
       openReplica(cluster, prefix, { auth: { username: 'scp', password: 'scp-password' }, callTimeoutMs: 500 }),
