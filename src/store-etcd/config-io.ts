@@ -50,6 +50,9 @@ const modIs = (key: string, revision: number): ICompare => ({
 });
 const absent = (key: string): ICompare => ({ key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0 });
 
+/** At most this many audit entries (beyond those a change adds) are deleted with one change. */
+export const TRIM_SLICE = 1000;
+
 export const entryId = (e: AuditEntry) => `${e.subject}|${e.version}|${e.digest}|${e.time}|${e.actor}`;
 
 /** A commit transaction was sent and its answer never came: whether it was applied is for the caller to find out. */
@@ -90,7 +93,11 @@ export class ConfigIo {
     /** Judges both stored texts against what is in force (the store's state after this read). */
     private readonly judge: (configText: string | null, presetsText: string | null) => StoredPair,
     private readonly keep: number,
+    private readonly warn?: (message: string) => void,
   ) {}
+
+  /** Subjects whose trail was found over `keep` by more than a change adds: said once per process. */
+  private readonly overKeepSaid = new Set<AuditSubject>();
 
   /**
    * One consistent read of what a write depends on: both keys with their values, and each subject's
@@ -212,11 +219,25 @@ export class ConfigIo {
     }
   }
 
-  /** The delete that keeps `keep` entries of `subject` once `added` more are put (none when under the limit). */
+  /**
+   * The delete that keeps `keep` entries of `subject` once `added` more are put (none when under the
+   * limit), at most TRIM_SLICE more than it adds. A trail far over `keep` (a replica started with a
+   * smaller --audit-keep than the others, a prefix migrated with a larger one) is trimmed over
+   * several changes, and said: deleting 40,000 keys in one transaction ran past the call's 2 s
+   * (concurrent writes answered 503) and broke the watch of every replica on the cluster, and one
+   * replica with --audit-keep 5 cut everyone's history to 5 at its first write, without a word.
+   */
   private async retention(subject: AuditSubject, tail: AuditTail, added: number, deadline: number): Promise<IRequestOp[]> {
     const auditPrefix = this.keys.auditPrefix(subject);
-    const excess = Math.min(tail.count, tail.count + added - this.keep);
+    const over = tail.count + added - this.keep;
+    const excess = Math.min(tail.count, over, added + TRIM_SLICE);
     if (excess <= 0) return [];
+    if (over > added && !this.overKeepSaid.has(subject)) {
+      this.overKeepSaid.add(subject);
+      this.warn?.(
+        `etcd store: the ${subject} audit trail on ${this.gateway.location} holds ${tail.count} entries, and this process keeps ${this.keep} (--audit-keep): the oldest are deleted, at most ${TRIM_SLICE} with each change, and what is deleted is gone. Give every replica the same --audit-keep (a larger one keeps what is left)`,
+      );
+    }
     let oldest = tail.oldest;
     if (oldest.length < excess) {
       const more = await this.gateway.call(

@@ -104,7 +104,7 @@ export class EtcdConfigStore implements ConfigStore {
     this.presetsJudge = new PresetsJudge(options.registry, keys.strategies, keys.config);
     const judge = (configText: string | null, presetsText: string | null) =>
       this.presetsJudge.judgePair(configText, presetsText, this.state());
-    this.io = new ConfigIo(gateway, mirror, keys, judge, Math.max(1, options.auditKeep ?? DEFAULT_AUDIT_KEEP));
+    this.io = new ConfigIo(gateway, mirror, keys, judge, Math.max(1, options.auditKeep ?? DEFAULT_AUDIT_KEEP), options.warn);
     this.snapshot = defaultSnapshot(this.now());
     this.unsubscribe.push(mirror.onBatch((batch) => this.onBatch(batch)));
     this.unsubscribe.push(

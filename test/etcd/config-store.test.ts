@@ -277,6 +277,33 @@ describeWithEtcd('etcd config store (real etcd, two replicas on one prefix)', ()
     const stored = await raw.getAll().prefix(`/${prefix}/audit/config/`).strings();
     for (const text of Object.values(stored)) expect(parseAuditEntry(text)).not.toBeNull();
   });
+
+  it('a replica with a smaller --audit-keep than the trail holds trims it over several changes, at most 1000 more than each adds, and says so once', async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    const a = await openReplica(c, prefix, { auditKeep: 10_000 });
+    await a.config.start();
+    // 1,101 entries (the baseline and 1,100 changes), in groups of concurrent commits.
+    for (let round = 0; round < 22; round++) {
+      await Promise.all(Array.from({ length: 50 }, (_, i) => a.config.commit(setScanInterval(100 + ((round * 50 + i) % 500)))));
+    }
+    const raw = rawClient(c);
+    const count = async () => (await keysUnder(raw, prefix, 'audit/config/')).length;
+    expect(await count()).toBe(1101);
+    const warnings: string[] = [];
+    const b = await openReplica(c, prefix, { auditKeep: 5, warn: (m) => warnings.push(m) });
+    await b.config.start();
+    await b.config.commit(setScanInterval(900));
+    // 1,102 with its own; it deleted 1 + 1000 of them, where it deleted 1,097 in one transaction.
+    expect(await count()).toBe(101);
+    expect(warnings.filter((w) => w.includes('audit trail'))).toEqual([
+      `etcd store: the CONFIG audit trail on etcd://${c.hosts.join(',')}/${prefix}/ holds 1101 entries, and this process keeps 5 (--audit-keep): the oldest are deleted, at most 1000 with each change, and what is deleted is gone. Give every replica the same --audit-keep (a larger one keeps what is left)`,
+    ]);
+    await b.config.commit(setScanInterval(901));
+    expect(await count()).toBe(5);
+    expect(warnings.filter((w) => w.includes('audit trail'))).toHaveLength(1);
+    expect((await b.config.audit({ last: 10, subject: 'CONFIG' })).map((e) => e.version)).toEqual([1103, 1102, 1101, 1100, 1099]);
+  });
 });
 
 async function waitForAudit(
