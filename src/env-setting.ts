@@ -7,3 +7,13 @@ export function envSetting(env: NodeJS.ProcessEnv, name: string): string | undef
   const value = env[name]?.trim();
   return value ? value : undefined;
 }
+
+/**
+ * A whole number as a setting is written: decimal digits only (surrounding blanks allowed), else NaN.
+ * `Number()` alone read `0x10` as 16, `1e3` as 1000 and ` 12 ` as 12: CONTROL_PLANE_PORT=0x10 made the
+ * server listen on port 16 while stratctl, which reads digits only, refused the same variable.
+ */
+export function decimalSetting(raw: string): number {
+  const digits = raw.trim();
+  return /^\d+$/.test(digits) ? Number(digits) : Number.NaN;
+}

@@ -1,3 +1,4 @@
+import { decimalSetting } from './env-setting.js';
 import type { RuntimeFileLimits } from './fs/runtime-file.js';
 import type { HttpSecurity } from './http/plane.js';
 import {
@@ -142,8 +143,8 @@ export const LIMIT_SETTINGS: readonly LimitSetting[] = [
 const MAX_VALUE = 1_000_000_000;
 
 function parseLimit(raw: string, source: string, min: number): number {
-  const n = Number(raw.trim());
-  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > MAX_VALUE) {
+  const n = decimalSetting(raw);
+  if (!Number.isInteger(n) || n < min || n > MAX_VALUE) {
     throw new UsageError(`${source}: "${raw}" is not a whole number from ${min} to ${MAX_VALUE}`);
   }
   return n;

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { envSetting } from './env-setting.js';
+import { decimalSetting, envSetting } from './env-setting.js';
 import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './http/steps/auth-failure-limit.js';
 import { UsageError } from './usage-error.js';
 
@@ -53,17 +53,20 @@ export interface ServerFlags {
 }
 
 function parseAuthFailures(raw: string, source: string): number {
-  const n = Number(raw.trim());
-  if (raw.trim() === '' || !Number.isInteger(n) || n < 1 || n > 1_000_000) {
+  const n = decimalSetting(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) {
     throw new UsageError(`${source}: "${raw}" is not a whole number from 1 to 1000000`);
   }
   return n;
 }
 
 function parsePort(raw: string, source: string): number {
+  if (raw.trim() === '') throw new UsageError(`${source}: "${raw}" is not a port (empty)`);
+  // Decimal digits only: 0x10 and 1e3 were read as 16 and 1000. zod then says what else is wrong.
+  if (!/^-?\d+(\.\d+)?$/.test(raw.trim()))
+    throw new UsageError(`${source}: "${raw}" is not a port (a whole number from 0 to 65535, in decimal digits)`);
   const parsed = portSchema.safeParse(raw);
-  if (!parsed.success || raw.trim() === '')
-    throw new UsageError(`${source}: "${raw}" is not a port (${parsed.success ? 'empty' : parsed.error.issues[0]?.message})`);
+  if (!parsed.success) throw new UsageError(`${source}: "${raw}" is not a port (${parsed.error.issues[0]?.message})`);
   return parsed.data;
 }
 

@@ -1,4 +1,4 @@
-import { envSetting } from './env-setting.js';
+import { decimalSetting, envSetting } from './env-setting.js';
 import { EtcdUrlError, parseEtcdStoreUrl } from './store-etcd/url.js';
 import { UsageError } from './usage-error.js';
 
@@ -44,7 +44,7 @@ export function resolveStoreSettings(flags: StoreFlags, env: NodeJS.ProcessEnv):
     throw new UsageError('CONTROL_PLANE_ETCD_USER is set but CONTROL_PLANE_ETCD_PASSWORD is not');
   let auditKeep: number | undefined;
   if (flags['audit-keep'] !== undefined) {
-    auditKeep = Number(flags['audit-keep']);
+    auditKeep = decimalSetting(flags['audit-keep']);
     if (!Number.isInteger(auditKeep) || auditKeep < 1 || auditKeep > 1_000_000) {
       throw new UsageError(`--audit-keep: "${flags['audit-keep']}" is not a whole number from 1 to 1000000`);
     }

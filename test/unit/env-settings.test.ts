@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { resolveLimitSettings } from '../../src/limit-settings.js';
 import { resolveRunnerSettings } from '../../src/runner/settings.js';
 import { resolveServerSettings } from '../../src/settings.js';
 import { resolveStoreSettings } from '../../src/store-settings.js';
@@ -36,5 +37,25 @@ describe('a bad value names where it came from: the flag, or the variable (a uni
     [() => resolveStoreSettings({ store: 'abc' }, {}), /^--store: /],
   ])('%#', (resolve, message) => {
     expect(resolve).toThrow(message);
+  });
+});
+
+describe('a number setting is decimal digits (0x10, 1e3 were read as 16 and 1000)', () => {
+  const written = ['0x10', '1e3', '0b11', '0o17', '1_000', '+5', '.5e1', 'Infinity'];
+  it.each(written)('%s is refused wherever the server reads a number, naming where it came from', (raw) => {
+    expect(() => resolveServerSettings({}, { CONTROL_PLANE_PORT: raw })).toThrow(/^CONTROL_PLANE_PORT: ".*" is not a port/);
+    expect(() => resolveServerSettings({ port: raw }, {})).toThrow(/^--port: ".*" is not a port/);
+    expect(() => resolveServerSettings({ 'auth-failures-per-minute': raw }, {})).toThrow(/is not a whole number from 1/);
+    expect(() => resolveLimitSettings({}, { CONTROL_PLANE_MAX_COST: raw })).toThrow(/^CONTROL_PLANE_MAX_COST: ".*" is not a whole number/);
+    expect(() => resolveRunnerSettings({ 'heartbeat-ms': raw }, {})).toThrow(/^--heartbeat-ms must be a whole number of milliseconds/);
+    expect(() => resolveStoreSettings({ store: 'etcd://127.0.0.1:2379/x', 'audit-keep': raw }, {})).toThrow(
+      /^--audit-keep: ".*" is not a whole number/,
+    );
+  });
+  it('digits, with blanks around them, are read as written', () => {
+    expect(resolveServerSettings({}, { CONTROL_PLANE_PORT: ' 8788 ' }).port).toBe(8788);
+    expect(resolveServerSettings({ 'auth-failures-per-minute': '20' }, {}).authFailuresPerMinute).toBe(20);
+    expect(resolveRunnerSettings({}, { CONTROL_PLANE_RUNNER_HEARTBEAT_MS: '1000' }).heartbeatMs).toBe(1000);
+    expect(resolveLimitSettings({ 'max-cost': '5000' }, {}).security.costLimits).toMatchObject({ maxCost: 5000 });
   });
 });
