@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_VERSION } from './errors.js';
 import { runtimeConfigSchema } from './schema.js';
 
 /** What an audit entry records: the config, or (issue 12) the preset set. */
@@ -17,7 +18,7 @@ export const auditEntrySchema = z.object({
   /** Entries written before subjects existed are about the config. */
   subject: z.enum(AUDIT_SUBJECTS).default('CONFIG'),
   /** The version this change produced (of the config, or of the preset set for PRESETS). */
-  version: z.number().int().min(1),
+  version: z.number().int().min(1).max(MAX_VERSION),
   /** sha256 of the stored text the change produced. */
   digest: z.string(),
   /** Fields that changed: `{ field: { before, after } }`. */

@@ -1,7 +1,7 @@
 import type { Document } from 'yaml';
 import { type StrategyRegistry, samePresets, strategySetOf } from '../registry/index.js';
 import { type AuditEntry, diffConfigs } from './audit-entry.js';
-import { type ConfigFileError, ConfigFileInvalidError, PresetsVersionConflictError, VersionConflictError } from './errors.js';
+import { type ConfigFileError, ConfigFileInvalidError, nextVersion, PresetsVersionConflictError, VersionConflictError } from './errors.js';
 import { renderPresetsText } from './presets-file.js';
 import { presetsAuditEntry, unchangedPresets } from './presets-judge.js';
 import { changedFields, type RuntimeConfig } from './schema.js';
@@ -100,7 +100,13 @@ export function judgeGroup(group: readonly QueuedCommit[], context: GroupContext
         refuse(err);
         continue;
       }
-      const config: RuntimeConfig = { ...draft, version: configVersion + 1, updatedAt: context.now().toISOString() };
+      let config: RuntimeConfig;
+      try {
+        config = { ...draft, version: nextVersion(configVersion), updatedAt: context.now().toISOString() };
+      } catch (err) {
+        refuse(err);
+        continue;
+      }
       const fields = changedFields(previous.config, config);
       if (fields.length === 0) {
         outcomes.push(() => queued.resolve({ changed: false, previous, current: previous, changedFields: [], audit: null }));
@@ -155,7 +161,12 @@ export function judgeGroup(group: readonly QueuedCommit[], context: GroupContext
       outcomes.push(() => queued.resolve(result));
       continue;
     }
-    presetsVersion += 1;
+    try {
+      presetsVersion = nextVersion(presetsVersion);
+    } catch (err) {
+      refuse(err);
+      continue;
+    }
     const strategies = strategySetOf(context.staticStrategies, next);
     presetsText = renderPresetsText(presetsTextBase, { version: presetsVersion, presets: next });
     presetsTextBase = presetsText;

@@ -114,6 +114,19 @@ export class ConfigWriteError extends Error {
 }
 
 /**
+ * The largest version a config or preset set may have: GraphQL's Int (32-bit) carries every version
+ * the API reports. A hand edit to `version: 2147483648` was applied, and from then on every status
+ * read failed with GraphQL's Int error, and every change answered 500 though it was written.
+ */
+export const MAX_VERSION = 2_147_483_647;
+
+/** The version after `version`; past MAX_VERSION no change can be numbered, and none is written. */
+export function nextVersion(version: number): number {
+  if (version >= MAX_VERSION) throw new ConfigWriteError(`number the next version (${version} is the last one)`, 'EOVERFLOW');
+  return version + 1;
+}
+
+/**
  * The store (etcd) could not be reached within its deadline: nothing was written; try again later.
  * `detail` says which store and operation, and why (`commit on etcd://.../ failed (no answer within
  * 2000 ms)`): for logs and the operator's terminal, never for API clients. A commit that timed out

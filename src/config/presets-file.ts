@@ -10,7 +10,7 @@ import {
   tooManyPresets,
 } from '../registry/index.js';
 import { fromSnakeKeys, snakeCase } from './case.js';
-import { ConfigFileError } from './errors.js';
+import { ConfigFileError, MAX_VERSION } from './errors.js';
 import { parseYamlText, setValue } from './yaml-document.js';
 
 /**
@@ -53,8 +53,8 @@ export function parsePresetsFile(strategies: StrategyRegistry, file: string, tex
   }
   const version = top.version;
   if (version === undefined || version === null) at([], 'version: is required (a whole number, 0 or more)');
-  else if (typeof version !== 'number' || !Number.isInteger(version) || version < 0)
-    at(['version'], `version: must be a whole number, 0 or more, got ${shownValue(version)}`);
+  else if (typeof version !== 'number' || !Number.isInteger(version) || version < 0 || version > MAX_VERSION)
+    at(['version'], `version: must be a whole number from 0 to ${MAX_VERSION}, got ${shownValue(version)}`);
 
   const entries: [string, Partial<Record<PresetField, unknown>>][] = [];
   const presetKeys = keysOf(['presets']);

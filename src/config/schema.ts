@@ -10,7 +10,7 @@ import {
   type TunableValue,
 } from '../registry/index.js';
 import { fromSnakeKeys, snakeCase } from './case.js';
-import type { ConfigIssue } from './errors.js';
+import { type ConfigIssue, MAX_VERSION } from './errors.js';
 
 export const SCAN_INTERVAL_LIMITS = { min: 1, max: 86_400 } as const;
 
@@ -40,7 +40,8 @@ export const runtimeConfigSchema = z
     version: z
       .number({ error: required('a positive whole number') })
       .int({ error: 'must be a whole number' })
-      .min(1, { error: 'must be at least 1' }),
+      .min(1, { error: 'must be at least 1' })
+      .max(MAX_VERSION, { error: `must be at most ${MAX_VERSION}` }),
     /** ISO-8601 time of the last accepted change. */
     updatedAt: z.iso.datetime({
       offset: true,

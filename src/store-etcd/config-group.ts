@@ -1,6 +1,12 @@
 import { type AuditEntry, diffConfigs } from '../config/audit-entry.js';
 import { digestOf } from '../config/digest.js';
-import { ConfigFileInvalidError, ConfigValidationError, PresetsVersionConflictError, VersionConflictError } from '../config/errors.js';
+import {
+  ConfigFileInvalidError,
+  ConfigValidationError,
+  nextVersion,
+  PresetsVersionConflictError,
+  VersionConflictError,
+} from '../config/errors.js';
 import { parsePresetsFile, renderPresetsText } from '../config/presets-file.js';
 import { NO_PRESETS_DIGEST, presetsAuditEntry, unchangedPresets } from '../config/presets-judge.js';
 import { changedFields, type RuntimeConfig } from '../config/schema.js';
@@ -101,7 +107,7 @@ export function judgeGroup(base: WriteBase, group: readonly QueuedCommit[], cont
     if (expected !== undefined && expected !== working.config.version) throw new VersionConflictError(expected, working.config.version);
     const draft = change.apply({ config: working, strategies, presets });
     const time = context.now.toISOString();
-    const wanted: RuntimeConfig = { ...draft, version: working.config.version + 1, updatedAt: time };
+    const wanted: RuntimeConfig = { ...draft, version: nextVersion(working.config.version), updatedAt: time };
     const fields = changedFields(working.config, wanted);
     const previous = working;
     if (fields.length === 0) {
@@ -150,7 +156,7 @@ export function judgeGroup(base: WriteBase, group: readonly QueuedCommit[], cont
       return;
     }
     // Never backwards: above both the set in force and the last audited one (a hand edit may have numbered itself lower).
-    const version = Math.max(previous.version, base.lastPresets?.version ?? 0) + 1;
+    const version = nextVersion(Math.max(previous.version, base.lastPresets?.version ?? 0));
     const nextText = renderPresetsText(presetsText, { version, presets: next });
     // What every replica will read back: the same presets, or this is a bug to stop at, not to store.
     const written = parsePresetsFile(context.registry, context.presetsLocation, nextText);

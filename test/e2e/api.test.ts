@@ -340,6 +340,54 @@ describe('hand edits', () => {
   });
 });
 
+describe('versions stay within GraphQL Int (the README helper session F7)', () => {
+  it('a hand edit above 2147483647 is refused as invalid; at 2147483647 a change is refused (503, nothing written), and status still answers', async () => {
+    const server = await startTestServer();
+    const file = configPath(server.runtimeDir);
+    const good = await readFile(file, 'utf8');
+    const STATUS = '{ status { activeStrategyKey configVersion configError { problems { message } } } }';
+    await writeFile(file, good.replace(/^version: 1$/m, 'version: 2147483648'));
+    await server.store.refresh();
+    let res = await server.gql(STATUS);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data?.status).toEqual({
+      activeStrategyKey: 'momentum',
+      configVersion: 1,
+      configError: { problems: [{ message: 'version: must be at most 2147483647' }] },
+    });
+
+    // The last version a change may have: valid, in force; the next change cannot be numbered.
+    await writeFile(
+      file,
+      good.replace(/^version: 1$/m, 'version: 2147483647').replace('active_strategy_key: momentum', 'active_strategy_key: gold'),
+    );
+    await server.store.refresh();
+    res = await server.gql(STATUS);
+    expect(res.body.data?.status).toEqual({ activeStrategyKey: 'gold', configVersion: 2147483647, configError: null });
+    const before = await readFile(file, 'utf8');
+    const refused = await server.gql(ACTIVATE, { key: 'range' });
+    expect(refused.status).toBe(503);
+    expect(refused.body.errors?.[0]).toMatchObject({
+      message: 'Config could not be written',
+      extensions: { code: 'CONFIG_WRITE_FAILED', step: 'number the next version (2147483647 is the last one)', errno: 'EOVERFLOW' },
+    });
+    expect(await readFile(file, 'utf8')).toBe(before);
+    res = await server.gql(STATUS);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data?.status.configVersion).toBe(2147483647);
+
+    // The preset set's version too.
+    await writeFile(path.join(server.runtimeDir, 'strategies.yaml'), 'version: 2147483648\npresets: {}\n');
+    await server.store.refresh();
+    res = await server.gql('{ status { presetsVersion strategiesError { problems { message } } } }');
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data?.status.presetsVersion).toBe(0);
+    expect(res.body.data?.status.strategiesError.problems[0].message).toBe(
+      'version: must be a whole number from 0 to 2147483647, got 2147483648',
+    );
+  });
+});
+
 describe('HTTP', () => {
   it('follows GraphQL over HTTP: GET for queries, the graphql-response media type, mutations refused over GET', async () => {
     const server = await startTestServer();

@@ -155,7 +155,7 @@ describe('strategies.yaml: parsing and checks against the static strategies', ()
       '2: Unrecognized key: "extra" (a presets file has version and presets)',
       '-: version: is required (a whole number, 0 or more)',
     ]);
-    expect(problems('version: -1\n')).toEqual(['1: version: must be a whole number, 0 or more, got -1']);
+    expect(problems('version: -1\n')).toEqual(['1: version: must be a whole number from 0 to 2147483647, got -1']);
     expect(problems('version: 1\npresets: [gold_fast]\n')).toEqual([
       '2: presets: must be a mapping of preset keys to presets ({} for none)',
     ]);
