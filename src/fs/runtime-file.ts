@@ -22,7 +22,14 @@ export interface RuntimeFileChecks {
   readonly secret?: boolean;
 }
 
-export type RuntimeFileProblem = 'not-a-file' | 'symlink' | 'too-large' | 'outside' | 'writable-by-others' | 'foreign-owner';
+export type RuntimeFileProblem =
+  | 'not-a-file'
+  | 'symlink'
+  | 'too-large'
+  | 'outside'
+  | 'writable-by-others'
+  | 'foreign-owner'
+  | 'unreadable';
 
 /**
  * A runtime file refused before it was read. The message names the file by its base name and says
@@ -66,7 +73,14 @@ function kindOf(stat: import('node:fs').Stats): string {
 }
 
 /** An open's error as a refusal where it means one (else as it was). */
-function openRefusal(file: string, err: unknown): unknown {
+function openRefusal(file: string, err: unknown, flags: number): unknown {
+  // Not readable by this process (a chmod, another owner, a directory it may not enter): reported
+  // like an invalid file, so status and /ready say so and changes are refused (409). It was thrown
+  // as it came: the check once a second dropped it (status and /ready stayed green) and every
+  // change answered 500 "Unexpected error.".
+  const code = (err as NodeJS.ErrnoException).code;
+  if (flags === READ_FLAGS && (code === 'EACCES' || code === 'EPERM'))
+    return new RuntimeFileRefusedError(file, 'unreadable', `cannot be read by this process (${code}): check its mode, its owner and its directory's`);
   // O_NOFOLLOW: the last component is a symbolic link.
   if ((err as NodeJS.ErrnoException).code === 'ELOOP') return new RuntimeFileRefusedError(file, 'symlink', 'is a symbolic link');
   // O_NONBLOCK on a FIFO opened for writing with no reader.
@@ -78,7 +92,7 @@ async function openChecked(file: string, flags: number, mode: number | undefined
   try {
     return await fsp.open(file, flags, mode);
   } catch (err) {
-    throw openRefusal(file, err);
+    throw openRefusal(file, err, flags);
   }
 }
 
@@ -86,7 +100,7 @@ function openCheckedSync(file: string, flags: number, mode: number | undefined):
   try {
     return openSync(file, flags, mode);
   } catch (err) {
-    throw openRefusal(file, err);
+    throw openRefusal(file, err, flags);
   }
 }
 

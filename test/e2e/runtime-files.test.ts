@@ -10,8 +10,8 @@ import { defaultRegistry } from '../../src/registry/index.js';
 import { fileRunnerStateSource } from '../../src/runner/state-file.js';
 import { sharedYamlParser, type YamlParser } from '../../src/yaml/off-thread.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
-import { spawnServer, startTestServer, type TestServer } from '../helpers/server.js';
-import { stratctl } from '../helpers/stratctl.js';
+import { LISTENING, STRATCTL_BIN, spawnProcess, spawnServer, startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
+import { cliEnv, stratctl } from '../helpers/stratctl.js';
 
 const ACTIVATE = 'mutation($key: String!) { activateStrategy(strategyKey: $key) { configVersion } }';
 const STATUS = '{ status { configVersion activeStrategyKey configError { location message } } }';
@@ -365,5 +365,59 @@ describe('tokens.yaml and admin.token must be the server user’s own (finding 3
     expect((err as Error).message).toBe('tokens.yaml is a named pipe (FIFO)');
     await rename(path.join(dir, 'tokens.yaml'), path.join(dir, 'pipe'));
     await expect(readRuntimeBytes('/dev/null', {})).rejects.toMatchObject({ message: 'null is a character device' });
+  });
+});
+
+describe('a runtime file the server may not read is reported like an invalid one (the README helper session F5)', () => {
+  // As root, the server runs without the capabilities that let root read any file (as a service
+  // user would be): chmod 000 then stops it reading.
+  const asServiceUser = (args: string[]) =>
+    process.getuid?.() === 0
+      ? spawnProcess('setpriv', ['--bounding-set=-dac_override,-dac_read_search', process.execPath, STRATCTL_BIN, ...args], {
+          env: cliEnv({ CONTROL_PLANE_LOG_FORMAT: 'text', CONTROL_PLANE_TOKEN: TEST_TOKEN }),
+        })
+      : spawnProcess(process.execPath, [STRATCTL_BIN, ...args], {
+          env: cliEnv({ CONTROL_PLANE_LOG_FORMAT: 'text', CONTROL_PLANE_TOKEN: TEST_TOKEN }),
+        });
+
+  it('config.yaml chmod 000: status and /ready say so, a change is refused 409 and nothing written; readable again, all is well', async () => {
+    const dir = await tempRuntimeDir();
+    const server = asServiceUser(['serve', '--port', '0', '--runtime-dir', dir]);
+    const [, url] = await server.waitFor(LISTENING);
+    const origin = new URL(url as string).origin;
+    const gql = async (query: string, token?: string) => {
+      const res = await fetch(`${origin}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+        body: JSON.stringify({ query }),
+      });
+      return { status: res.status, body: (await res.json()) as { data?: any; errors?: any[] } };
+    };
+    const STATUS = '{ status { activeStrategyKey configError { problems { message } } } }';
+    await vi.waitFor(async () => expect((await gql(STATUS)).body.data?.status.activeStrategyKey).toBe('momentum'));
+    const file = path.join(dir, 'config.yaml');
+    const before = await readFile(file, 'utf8');
+    await chmod(file, 0o000);
+    await vi.waitFor(
+      async () =>
+        expect((await gql(STATUS)).body.data?.status.configError?.problems).toEqual([
+          {
+            message: expect.stringMatching(
+              /^config\.yaml cannot be read by this process \(EACCES\): check its mode, its owner and its directory's$/,
+            ),
+          },
+        ]),
+      { timeout: 5_000 },
+    );
+    expect((await fetch(`${origin}/ready`)).status).toBe(503);
+    const refused = await gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }', TEST_TOKEN);
+    expect(refused.status).toBe(409);
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe('CONFIG_FILE_INVALID');
+    await chmod(file, 0o644);
+    expect(await readFile(file, 'utf8')).toBe(before);
+    await vi.waitFor(async () => expect((await gql(STATUS)).body.data?.status.configError).toBeNull(), { timeout: 5_000 });
+    expect((await fetch(`${origin}/ready`)).status).toBe(200);
+    const accepted = await gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }', TEST_TOKEN);
+    expect(accepted.body.data?.activateStrategy).toEqual({ configVersion: 2 });
   });
 });
