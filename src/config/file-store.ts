@@ -142,6 +142,12 @@ interface Opened {
  * file means no presets (it is written with the first preset change). Throws ConfigFileError when
  * either file exists but is invalid (it is left exactly as it is).
  */
+/** Why an audit append failed, with its step and errno where it says them (ConfigWriteError). */
+function unrecordedWhy(err: unknown): string {
+  const step = err instanceof ConfigWriteError ? ` (${[err.step, err.errno].filter(Boolean).join(', ')})` : '';
+  return `it could not be recorded in audit.log${step}: ${(err as Error).message}; it goes in force once its line can be written`;
+}
+
 export async function openFileConfigStore(options: FileConfigStoreOptions): Promise<FileConfigStore> {
   const fs = options.fs ?? nodeFileSystem;
   const now = options.now ?? (() => new Date());
@@ -575,6 +581,9 @@ class FileStore implements FileConfigStore {
    */
   private async readDisk(): Promise<DiskRead> {
     this.known = null;
+    // What was reported before this read (the branches below reset it): an edit that still cannot be
+    // recorded is not reported again.
+    const reported = { config: this.invalid, presets: this.presetsInvalid };
     // A file refused before it was read (a FIFO, a directory, a link, too large) is never read: reported like an invalid one.
     const [presetsRead = null, configRead = null] = await this.io.read([this.presetsFile, this.file], fileChecks(this.options));
     const presetsRefused = presetsRead instanceof RuntimeFileRefusedError ? presetsRead : null;
@@ -622,6 +631,7 @@ class FileStore implements FileConfigStore {
     let keptPresets: 'save' | 'drop' | null = null;
     let presetsChange: Extract<StoreEvent, { type: 'presetsChanged' }> | null = null;
     let configChange: Extract<StoreEvent, { type: 'changed' }> | null = null;
+    let previousStrategies = this.strategies;
     if (presetsStep && !presetsStep.judgement.ok) {
       const { error, content } = presetsStep.judgement;
       const same = this.presetsInvalid?.digest === presetsStep.digest && this.presetsInvalid.error.message === error.message;
@@ -636,6 +646,7 @@ class FileStore implements FileConfigStore {
       keptPresets = 'drop';
       if (presetsStep.digest !== this.presets.digest) {
         const previous = this.presets;
+        previousStrategies = this.strategies;
         // A process that does not audit (a runner beside the API) numbers a hand edit as the API did: from its audit lines.
         if (this.options.auditHandEdits === false) await this.followAudit();
         const last = this.auditLog.last(1, 'PRESETS')[0];
@@ -679,11 +690,42 @@ class FileStore implements FileConfigStore {
       configChange = { ...configChange, audit: entry };
     }
     if (entries.length > 0) {
-      await this.auditLog.append(entries).catch((err: unknown) => {
-        presetsChange &&= { ...presetsChange, audit: null };
-        configChange &&= { ...configChange, audit: null };
-        this.warn(`could not record a hand edit in the audit trail: ${(err as Error).message}`);
-      });
+      const unrecorded = await this.auditLog.append(entries).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      if (unrecorded !== null) {
+        // Not in force unrecorded: the trail must hold every version that ran (DESIGN: the two always
+        // agree). It was put in force anyway and never recorded, so the history skipped a version the
+        // runner ran. The last good state stays; the edit is reported like an invalid file, and
+        // judged (and its line tried) again at every check until the line can be written.
+        const why = unrecordedWhy(unrecorded);
+        // Said once per edit and reason: the check runs every second.
+        const again = (was: { digest: string; error: ConfigFileError } | null, digest: string) =>
+          was?.digest === digest && was.error.problems[0]?.message === `this hand edit is not in force: ${why}`;
+        let told = false;
+        if (configChange) {
+          const digest = `unrecorded:${configChange.current.digest}`;
+          told = again(reported.config, digest);
+          this.snapshot = configChange.previous;
+          const error = new ConfigFileError(this.file, [{ message: `this hand edit is not in force: ${why}` }]);
+          if (!told) events.push({ type: 'invalid', error });
+          this.invalid = { digest, error };
+          configChange = null;
+        }
+        if (presetsChange) {
+          const digest = `unrecorded:${presetsChange.current.digest}`;
+          told = again(reported.presets, digest);
+          this.presets = presetsChange.previous;
+          this.strategies = previousStrategies;
+          const error = new ConfigFileError(this.presetsFile, [{ message: `this hand edit is not in force: ${why}` }], 'presets');
+          if (!told) events.push({ type: 'presetsInvalid', error });
+          this.presetsInvalid = { digest, error };
+          presetsChange = null;
+          keptPresets = null;
+        }
+        if (!told) this.warn(`could not record a hand edit in the audit trail, so it is not in force: ${why}`);
+      }
     }
     if (presetsChange) events.unshift(presetsChange);
     if (configChange) events.push(configChange);

@@ -22,14 +22,7 @@ export interface RuntimeFileChecks {
   readonly secret?: boolean;
 }
 
-export type RuntimeFileProblem =
-  | 'not-a-file'
-  | 'symlink'
-  | 'too-large'
-  | 'outside'
-  | 'writable-by-others'
-  | 'foreign-owner'
-  | 'unreadable';
+export type RuntimeFileProblem = 'not-a-file' | 'symlink' | 'too-large' | 'outside' | 'writable-by-others' | 'foreign-owner' | 'unreadable';
 
 /**
  * A runtime file refused before it was read. The message names the file by its base name and says
@@ -80,7 +73,11 @@ function openRefusal(file: string, err: unknown, flags: number): unknown {
   // change answered 500 "Unexpected error.".
   const code = (err as NodeJS.ErrnoException).code;
   if (flags === READ_FLAGS && (code === 'EACCES' || code === 'EPERM'))
-    return new RuntimeFileRefusedError(file, 'unreadable', `cannot be read by this process (${code}): check its mode, its owner and its directory's`);
+    return new RuntimeFileRefusedError(
+      file,
+      'unreadable',
+      `cannot be read by this process (${code}): check its mode, its owner and its directory's`,
+    );
   // O_NOFOLLOW: the last component is a symbolic link.
   if ((err as NodeJS.ErrnoException).code === 'ELOOP') return new RuntimeFileRefusedError(file, 'symlink', 'is a symbolic link');
   // O_NONBLOCK on a FIFO opened for writing with no reader.

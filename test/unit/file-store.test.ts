@@ -160,6 +160,47 @@ describe('file config store', () => {
     await store.close();
   });
 
+  it('a valid hand edit whose audit line cannot be written is not in force, reported, and goes in force once the line is written (the README helper session F6)', async () => {
+    const dir = await tempRuntimeDir();
+    const faults = faultyAuditFs();
+    const warnings: string[] = [];
+    const store = await open(dir, { fs: faults.fs, warn: (m) => warnings.push(m) });
+    await store.start();
+    const events: string[] = [];
+    store.subscribe((e) => events.push(e.type));
+    const file = path.join(dir, 'config.yaml');
+    faults.fail('open', 'EACCES');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('active_strategy_key: momentum', 'active_strategy_key: gold'));
+    await store.refresh();
+    // The runner would have run gold with no line in the trail: the history skipped that version.
+    expect(store.state().config.config).toMatchObject({ activeStrategyKey: 'momentum', version: 1 });
+    const why =
+      'this hand edit is not in force: it could not be recorded in audit.log (audit open, EACCES): Config could not be written; it goes in force once its line can be written';
+    expect(store.problem()?.problems).toEqual([{ message: why }]);
+    expect(events).toEqual(['invalid']);
+    expect(warnings).toContain(
+      'could not record a hand edit in the audit trail, so it is not in force: it could not be recorded in audit.log (audit open, EACCES): Config could not be written; it goes in force once its line can be written',
+    );
+    // A change through the API is refused meanwhile (as for an invalid file): nothing written over the edit.
+    await expect(store.commit(activateStrategy('range', by))).rejects.toMatchObject({ name: 'ConfigFileInvalidError' });
+    // Each check tries again; once the line can be written, the edit is in force, recorded.
+    await store.refresh();
+    expect(store.state().config.config.activeStrategyKey).toBe('momentum');
+    faults.heal();
+    await store.refresh();
+    expect(store.state().config.config).toMatchObject({ activeStrategyKey: 'gold', version: 2 });
+    expect(store.problem()).toBeNull();
+    const lines = (await readFile(path.join(dir, 'audit.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.version, l.operation, l.actor, l.config.activeStrategyKey])).toEqual([
+      [1, 'baseline', 'system', 'momentum'],
+      [2, 'handEdit', 'file', 'gold'],
+    ]);
+    await store.close();
+  });
+
   it('clears temp files a killed writer left (config, presets, the kept presets, tokens), but not those of a live writer, nor other files', async () => {
     const dir = await tempRuntimeDir();
     const dead = '.config.yaml.999999999.0123456789ab.tmp'; // no such pid
