@@ -5,6 +5,15 @@ const MAX_LEVELS = 3;
 /** Items or keys spelled out per array or object. */
 const MAX_ITEMS = 5;
 
+/**
+ * Characters that change how the rest of a message reads, or are not seen at all: C0 and C1
+ * controls (NUL, ESC, ...), bidi controls (U+202E made `Invalid strategy key: ‮dlog` read as
+ * "gold" reversed), zero-width ones and the BOM. Shown as `\u202E`, so a message shows what was sent.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters it escapes
+const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+const visible = (text: string) => text.replace(HIDDEN, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`);
+
 /** `text`, or its first `max - 1` characters and an ellipsis. */
 const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 const clip = (text: string) => cut(text, MAX_SHOWN);
@@ -12,7 +21,7 @@ const clip = (text: string) => cut(text, MAX_SHOWN);
 function render(value: unknown, levels: number): string {
   if (value === null) return 'null';
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'a number out of range';
-  if (typeof value === 'string') return JSON.stringify(value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN)}…` : value);
+  if (typeof value === 'string') return visible(JSON.stringify(value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN)}…` : value));
   if (typeof value === 'boolean') return String(value);
   // What YAML's tags make of a file's text (`!!timestamp 2001-12-14`, `!!binary aGVsbG8=`): named as
   // such, not as the object's keys (`{}`, `{"0":104,...}`), which is not what the file says.
@@ -53,7 +62,7 @@ export function shownValue(value: unknown): string {
  * one answer.
  */
 export function shownName(name: string): string {
-  return clip(name);
+  return clip(visible(name));
 }
 
 /** At most this many characters of any error message an answer carries (the last guard: `clippedMessage`). */

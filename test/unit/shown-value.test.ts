@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ownKeysOnly } from '../../src/registry/own-keys.js';
-import { shownValue } from '../../src/registry/shown-value.js';
+import { shownName, shownValue } from '../../src/registry/shown-value.js';
 
 describe('shownValue: a client value in an error message, bounded whatever comes in', () => {
   it('spells out small values as JSON does', () => {
@@ -52,5 +52,17 @@ describe('ownKeysOnly: a map whose own __proto__ key is refused, not dropped', (
     expect(refused.success).toBe(false);
     expect(refused.error?.issues.map((i) => [i.path, i.message])).toEqual([[['__proto__'], '__proto__ is never accepted as a key']]);
     expect(map.parse({ a: 1, constructor: 2 })).toEqual({ a: 1, constructor: 2 });
+  });
+});
+
+describe('what a message echoes shows what was sent (the README helper session F10)', () => {
+  it('controls, bidi controls and invisible characters are shown as \\uXXXX, in names and in values', () => {
+    expect(shownName('\u202egold')).toBe('\\u202Egold');
+    expect(shownName('gold\u0000')).toBe('gold\\u0000');
+    expect(shownName('go\u200bld\u2066\ufeff')).toBe('go\\u200Bld\\u2066\\uFEFF');
+    expect(shownValue('\u202egold\u0007')).toBe('"\\u202Egold\\u0007"');
+    expect(shownValue({ '\u2067k': 'v\u2028' })).toBe('{"\\u2067k":"v\\u2028"}');
+    // Letters of any script stay as they are.
+    expect(shownName('золото 金 ذهب')).toBe('золото 金 ذهب');
   });
 });
