@@ -189,5 +189,14 @@ describe('embedded runner', () => {
     });
     const plain = await server.gql('mutation { updateConfig(input: { tradingEnabled: false }) { runnerWait { applied } } }');
     expect(plain.body.data?.updateConfig.runnerWait).toBeNull();
+    // A no-op with a wait: nothing was written, and the answer says so (it said "runner applied it in 0 ms").
+    const noop = await server.gql(
+      'mutation { updateConfig(input: { tradingEnabled: false }, waitForRunner: true) { changed config { version } runnerWait { applied message } } }',
+    );
+    expect(noop.body.data?.updateConfig).toEqual({
+      changed: false,
+      config: { version: 3 },
+      runnerWait: { applied: true, message: 'runner applied version 3 (nothing changed: it was already in force)' },
+    });
   });
 });

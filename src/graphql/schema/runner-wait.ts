@@ -20,9 +20,12 @@ export type RunnerWaitView = RunnerWaitResult & {
 function waitMessage(w: RunnerWaitView): string {
   if (w.applied) {
     const skipped = w.notWaitedFor.map((r) => `${shownName(r.id)} ${r.health}`).join(', ');
-    if (w.waitedFor.length <= 1 && !skipped) return `runner applied it in ${w.waitedMs} ms`;
+    // A no-op wrote nothing: "applied it in 0 ms" read as a change that went through.
+    const what = w.changed ? 'it' : `version ${w.version} (nothing changed: it was already in force)`;
+    const took = w.changed ? ` in ${w.waitedMs} ms` : '';
+    if (w.waitedFor.length <= 1 && !skipped) return `runner applied ${what}${took}`;
     const who = `${w.waitedFor.length} runner${w.waitedFor.length === 1 ? '' : 's'} (${w.waitedFor.map(shownName).join(', ')})`;
-    return `${who} applied it in ${w.waitedMs} ms${skipped ? `; not waited for, not running: ${skipped}` : ''}`;
+    return `${who} applied ${what}${took}${skipped ? `; not waited for, not running: ${skipped}` : ''}`;
   }
   // A no-op wrote nothing: "the change is saved" was said of a write that never happened.
   const saved = w.changed ? 'the change is saved' : `nothing changed (version ${w.version} was already in force)`;
