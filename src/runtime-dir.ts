@@ -1,6 +1,7 @@
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from './fs/atomic-write.js';
+import { makeDirs } from './fs/make-dirs.js';
 import { acquireLock, LOCK_STALE_MS, type Lock, LockHeldError, type LockHolder } from './lock.js';
 
 /** `<runtime-dir>/.lock`: held by the process that serves the directory (DESIGN: runtime-dir lock). */
@@ -85,7 +86,7 @@ export async function lockRuntimeDir(
   listeners: RuntimeDirLockListeners = {},
 ): Promise<RuntimeDirLocks> {
   try {
-    await fsp.mkdir(dir, { recursive: true });
+    await makeDirs(dir);
   } catch (err) {
     const errno = (err as NodeJS.ErrnoException).code ?? 'unknown error';
     throw new RuntimeDirNotWritableError(dir, errno, { cause: err });

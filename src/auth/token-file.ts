@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../fs/atomic-write.js';
+import { makeDirs } from '../fs/make-dirs.js';
 import { readRuntimeBytes } from '../fs/runtime-file.js';
 import { MAX_RUNTIME_FILE_BYTES } from '../limit-defaults.js';
 import { LockHeldError, withLock } from '../lock.js';
@@ -144,7 +144,7 @@ async function withTokenFileLock<T>(file: string, task: () => Promise<T>): Promi
 export async function createToken(runtimeDir: string, name: string, scope: Scope, now = new Date()): Promise<string> {
   const problem = checkTokenName(name);
   if (problem) throw new TokenFileError(problem);
-  await fsp.mkdir(runtimeDir, { recursive: true });
+  await makeDirs(runtimeDir);
   const file = path.join(runtimeDir, TOKENS_FILE);
   return withTokenFileLock(file, async () => {
     const tokens = await readTokenFile(file);

@@ -1,16 +1,6 @@
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  statSync,
-  truncateSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { makeDirs, makeDirsSync } from './make-dirs.js';
 import {
   openRuntimeFileForAppend,
   openRuntimeFileForAppendSync,
@@ -66,9 +56,7 @@ export const nodeFileSystem: FileSystem = {
   rename: (from, to) => fsp.rename(from, to),
   unlink: (file) => fsp.unlink(file),
   truncate: (file, size) => fsp.truncate(file, size),
-  mkdir: async (dir) => {
-    await fsp.mkdir(dir, { recursive: true });
-  },
+  mkdir: (dir) => makeDirs(dir),
   async syncDir(dir) {
     const handle = await fsp.open(dir, 'r');
     try {
@@ -103,9 +91,7 @@ export const syncNodeFileSystem: FileSystem = {
   rename: async (from, to) => renameSync(from, to),
   unlink: async (file) => unlinkSync(file),
   truncate: async (file, size) => truncateSync(file, size),
-  mkdir: async (dir) => {
-    mkdirSync(dir, { recursive: true });
-  },
+  mkdir: async (dir) => makeDirsSync(dir),
   async syncDir(dir) {
     const fd = openSync(dir, 'r');
     try {

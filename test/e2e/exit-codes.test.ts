@@ -255,6 +255,17 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     expect(child.stderr()).toContain('Part of its path is a file, not a directory: fix the path, or use another --runtime-dir.');
   });
 
+  // Node's recursive mkdir never returned on it (100% CPU, SIGTERM ignored): the test's timeout was the failure.
+  it.runIf(existsSync('/proc/sys'))(
+    '73: a runtime dir that cannot be made under /proc/sys (ENOENT), at once',
+    async () => {
+      const child = spawnStratctl(['serve', '--port', '0', '--runtime-dir', '/proc/sys/scp-runtime'], { CONTROL_PLANE_TOKEN: TOKEN });
+      expect(await child.exited).toBe(73);
+      expect(child.stderr()).toContain('the runtime directory /proc/sys/scp-runtime is not writable (ENOENT)');
+    },
+    10_000,
+  );
+
   // Root ignores permission bits, so a read-only runtime dir needs a read-only file system: a tmpfs
   // mounted read-only in a private mount namespace (unshare -m), which vanishes with the process.
   const canMountReadOnly = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o ro,size=64k tmpfs /mnt']).status === 0;
