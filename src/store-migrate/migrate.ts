@@ -2,10 +2,10 @@ import path from 'node:path';
 import type { AuditSubject } from '../config/audit-entry.js';
 import { checkDump, type DumpSummary, type StoreDump } from '../config/dump.js';
 import type { StrategyRegistry } from '../registry/index.js';
-import { MOVED_FILE } from '../runtime-dir.js';
+import { MOVED_FILE, RuntimeDirMovedError, refuseMarkedRuntimeDir } from '../runtime-dir.js';
 import { parseEtcdStoreUrl } from '../store-etcd/url.js';
 import type { StoreSettings } from '../store-settings.js';
-import { FileSide } from './file-side.js';
+import { FileSide, MigrateSourceError } from './file-side.js';
 
 /** One end of a move: a runtime directory, or an etcd prefix (with its TLS and auth settings). */
 export type MigrateEnd = { readonly kind: 'file'; readonly dir: string } | (StoreSettings & { readonly kind: 'etcd' });
@@ -80,6 +80,8 @@ interface Side {
   write(dump: StoreDump, replace: boolean, configModRevision: number, from: string): Promise<void>;
   /** The source: its deployment now lives at `to` (a directory's `moved.json`, a prefix's `moved` key). */
   markMoved?(to: string): Promise<void>;
+  /** Where a move out of it went, if it was moved out of (and the mark that says so). */
+  movedOut(): Promise<{ to: string; at: string; mark: string } | null>;
   close(): Promise<void>;
 }
 
@@ -104,6 +106,11 @@ async function openSide(end: MigrateEnd, role: 'source' | 'target', auditKeep: n
       present: async () => ({ present: await side.dataFiles(), configModRevision: 0 }),
       write: (dump, _replace, _configModRevision, from) => side.write(dump, from),
       markMoved: (to) => side.markMoved(to),
+      movedOut: () =>
+        refuseMarkedRuntimeDir(path.resolve(end.dir)).then(
+          () => null,
+          (err: unknown) => (err instanceof RuntimeDirMovedError ? { to: err.to, at: err.at, mark: path.join(err.dir, MOVED_FILE) } : null),
+        ),
       close: () => side.close(),
     };
   }
@@ -116,6 +123,20 @@ async function openSide(end: MigrateEnd, role: 'source' | 'target', auditKeep: n
     present: () => side.dataKeys(),
     write: (dump, replace, configModRevision, from) => side.write(dump, { replace, configModRevision, keep: auditKeep, from }),
     markMoved: (to) => side.markMoved(to),
+    async movedOut() {
+      const { moved } = await side.marks();
+      if (moved === null) return null;
+      let mark: { to?: unknown; movedAt?: unknown } = {};
+      try {
+        mark = JSON.parse(moved) as typeof mark;
+      } catch {}
+      const said = (value: unknown, otherwise: string) => (typeof value === 'string' && value !== '' ? value : otherwise);
+      return {
+        to: said(mark.to, 'another store (the mark does not say which)'),
+        at: said(mark.movedAt, 'an unknown time'),
+        mark: `${side.description}moved`,
+      };
+    },
     close: async () => close(),
   };
 }
@@ -142,6 +163,14 @@ export async function migrateStore(options: {
   try {
     const source = await openSide(from, 'source', options.auditKeep);
     sides.push(source);
+    // A store moved out of holds a stale copy: copying it started a second deployment beside the live
+    // one, and its mark was rewritten, losing the only record of where the live one went.
+    const moved = await source.movedOut();
+    if (moved) {
+      throw new MigrateSourceError(
+        `${source.description}: the deployment was moved out of it to ${moved.to} at ${moved.at}: what is left is a stale copy, and copying it would start a second deployment; migrate from ${moved.to} instead (if this copy is the one to keep, remove the mark first: ${moved.mark}); nothing was written`,
+      );
+    }
     if (from.kind === 'etcd') {
       const { liveRunners = [], liveReplicas = [] } = await source.present();
       if (liveRunners.length > 0 || liveReplicas.length > 0)

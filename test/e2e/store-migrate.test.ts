@@ -118,6 +118,10 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(refusal).toContain(`the deployment was moved out of it to file:${back}`);
     expect(refusal).not.toContain('was cut short');
     // stratctl token too: a token made there is one no server reads (it printed one, exit 0).
+    const stale2 = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${await tempRuntimeDir()}`, '--json']);
+    expect(stale2.code).toBe(2);
+    expect(JSON.parse(stale2.stdout).error.message).toContain(`the deployment was moved out of it to file:${back} at `);
+    expect(JSON.parse((await client.get(`/${prefix}/moved`).string()) ?? 'null')).toMatchObject({ to: `file:${back}` });
     const late = await stratctl(['token', 'create', '--name', 'late', '--scope', 'read', '--store', cluster.url(prefix)]);
     expect(late.code).toBe(2);
     expect(late.stdout).toBe('');
@@ -155,6 +159,17 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(token.code).toBe(2);
     expect(token.stderr).toContain(why);
     expect(await readFile(path.join(dir, 'tokens.yaml'), 'utf8')).not.toContain('late');
+    // Nor is the stale copy migrated anywhere: a second deployment, and the mark rewritten to point at it.
+    const markText = await readFile(mark, 'utf8');
+    const fork = await tempRuntimeDir();
+    const again = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', `file:${fork}`]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`the deployment was moved out of it to ${cluster.url(prefix)}/ at `);
+    expect(again.stderr).toContain(
+      `migrate from ${cluster.url(prefix)}/ instead (if this copy is the one to keep, remove the mark first: ${mark}); nothing was written`,
+    );
+    expect(await readFile(mark, 'utf8')).toBe(markText);
+    expect(existsSync(path.join(fork, 'config.yaml'))).toBe(false);
 
     // Moved back in (the directory is not empty: --force): the mark goes, and the directory serves again.
     const back = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${dir}`, '--force']);
@@ -422,7 +437,8 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(inUse.stderr).toContain(`process ${process.pid}`);
     await running.close();
 
-    const away = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', `etcd://127.0.0.1:${await freePort()}/scp`]);
+    // (From the one no server runs on now: `dir` was moved out of, and is refused as a stale copy.)
+    const away = await stratctl(['store', 'migrate', '--from', `file:${live.dir}`, '--to', `etcd://127.0.0.1:${await freePort()}/scp`]);
     expect(away.code).toBe(7);
     expect(away.stderr).toContain('Config store unavailable');
 
