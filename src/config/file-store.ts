@@ -428,7 +428,14 @@ class FileStore implements FileConfigStore {
     await this.mutex.run(async () => {
       // Every file of the runtime dir written by rename: a kill mid-write leaves its temp file (tokens.yaml's holds token digests).
       const dir = this.options.runtimeDir;
-      for (const file of [this.file, this.presetsFile, path.join(dir, KEPT_PRESETS_FILE), path.join(dir, TOKENS_FILE)]) {
+      // (audit.log too: `store migrate` writes it whole, by rename, and a kill left up to the whole trail behind.)
+      for (const file of [
+        this.file,
+        this.presetsFile,
+        path.join(dir, KEPT_PRESETS_FILE),
+        path.join(dir, TOKENS_FILE),
+        this.auditLog.file,
+      ]) {
         const stray = await removeStrayTempFiles(file, { fs: this.fs });
         if (stray.length > 0) this.warn(`removed ${stray.length} temp file(s) left by an interrupted write: ${stray.join(', ')}`);
       }

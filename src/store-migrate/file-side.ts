@@ -4,7 +4,7 @@ import { readTokenFile, renderTokenFile, TOKENS_FILE } from '../auth/token-file.
 import { AUDIT_FILE } from '../config/audit-file.js';
 import { auditOrder, type DumpAuditEntry, dumpAuditEntry, type StoreDump } from '../config/dump.js';
 import { CONFIG_FILE_NAME } from '../config/file-store.js';
-import { writeFileAtomic } from '../fs/atomic-write.js';
+import { removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
 import {
   clearRuntimeDirMigrating,
   clearRuntimeDirMoved,
@@ -109,6 +109,8 @@ export class FileSide {
     const file = (name: string) => path.join(this.dir, name);
     // First: a move cut short from here on leaves the directory marked, refused until one finishes.
     await markRuntimeDirMigrating(this.dir, from, new Date());
+    // What a move cut short left half written (the trail's temp file: up to the whole trail).
+    for (const name of DATA_FILES) await removeStrayTempFiles(file(name));
     const audit = [...dump.audit].sort(auditOrder);
     await writeFileAtomic(file(AUDIT_FILE), audit.map((a) => `${a.json}\n`).join(''), { mode: 0o600 });
     if (dump.tokens.length > 0) await writeFileAtomic(file(TOKENS_FILE), renderTokenFile(dump.tokens), { mode: 0o600 });

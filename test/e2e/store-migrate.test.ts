@@ -204,9 +204,13 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(again.stderr).toContain(
       `file:${target} is not empty (a migration that did not finish, strategies.yaml, tokens.yaml, audit.log); nothing was written`,
     );
+    // A kill mid-write leaves the trail's temp file (up to the whole trail): the re-run clears it.
+    const torn = path.join(target, '.audit.log.999999999.0123456789ab.tmp');
+    await writeFile(torn, '{"half": ');
     const done = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${target}`, '--force']);
     expect(done.code, done.stderr).toBe(0);
     expect(await files(target)).toEqual(['audit.log', 'config.yaml', 'strategies.yaml', 'tokens.yaml']);
+    expect(existsSync(torn)).toBe(false);
     const server = await startTestServer({ runtimeDir: target, runner: false });
     expect(await state(server)).toEqual(before);
   });

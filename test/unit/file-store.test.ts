@@ -207,17 +207,19 @@ describe('file config store', () => {
     const live = `.config.yaml.${process.pid}.ba9876543210.tmp`;
     const tokens = '.tokens.yaml.999999999.0123456789ab.tmp'; // token digests: a kill during `stratctl token create`
     const kept = '..strategies.kept.yaml.999999999.0123456789ab.tmp';
+    const trail = '.audit.log.999999999.0123456789ab.tmp'; // a `store migrate` into this directory, killed
     const other = '.notes.txt.999999999.0123456789ab.tmp';
-    for (const name of [dead, live, tokens, kept, other]) await writeFile(path.join(dir, name), 'active_strategy_key: gol');
+    for (const name of [dead, live, tokens, kept, trail, other]) await writeFile(path.join(dir, name), 'active_strategy_key: gol');
     const warnings: string[] = [];
     const store = await open(dir, { warn: (m) => warnings.push(m) });
     const left = await readdir(dir);
-    for (const gone of [dead, tokens, kept]) expect(left).not.toContain(gone);
+    for (const gone of [dead, tokens, kept, trail]) expect(left).not.toContain(gone);
     expect(left).toEqual(expect.arrayContaining([live, other, 'config.yaml']));
     expect(warnings).toEqual([
       `removed 1 temp file(s) left by an interrupted write: ${dead}`,
       `removed 1 temp file(s) left by an interrupted write: ${kept}`,
       `removed 1 temp file(s) left by an interrupted write: ${tokens}`,
+      `removed 1 temp file(s) left by an interrupted write: ${trail}`,
     ]);
     await store.close();
   });
