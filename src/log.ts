@@ -113,5 +113,29 @@ export function resolveLogSettings(flags: LogFlags, env: NodeJS.ProcessEnv, term
   };
 }
 
+/**
+ * Node's own warnings (a deprecation in a library: grpc-js's DEP0123 for an etcd member named by its
+ * IP over TLS) go through the logger, once per kind, instead of Node's plain-text lines on stderr,
+ * which broke "every line is JSON" under --log-format json. Only for the process's own stderr (a
+ * command run in a test's process leaves that process's warnings alone). Returns the undo.
+ */
+export function logProcessWarnings(logger: Logger, destination: { write(chunk: string): unknown }): () => void {
+  if (destination !== process.stderr) return () => {};
+  const printers = process.listeners('warning');
+  process.removeAllListeners('warning');
+  const said = new Set<string>();
+  const onWarning = (warning: Error & { code?: string }) => {
+    const kind = `${warning.name}|${warning.code ?? warning.message}`;
+    if (said.has(kind)) return;
+    said.add(kind);
+    logger.warn({ warning: { name: warning.name, ...(warning.code && { code: warning.code }) } }, `node: ${warning.message}`);
+  };
+  process.on('warning', onWarning);
+  return () => {
+    process.off('warning', onWarning);
+    for (const printer of printers) process.on('warning', printer);
+  };
+}
+
 /** A logger that drops everything (tests, benchmarks). */
 export const silentLogger = (): Logger => createLogger({ level: 'silent' });

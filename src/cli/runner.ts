@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { ConfigFileError } from '../config/errors.js';
 import { type ControlPlane, createControlPlane } from '../control-plane.js';
-import { createLogger, type Logger, resolveLogSettings } from '../log.js';
+import { createLogger, type Logger, logProcessWarnings, resolveLogSettings } from '../log.js';
 import { instrumentSchema } from '../registry/index.js';
 import type { CandleFeed } from '../runner/feed.js';
 import { openFeed, resolveRunnerSettings } from '../runner/settings.js';
@@ -69,6 +69,7 @@ export const runner: Action = async (flags, _args, ctx) => {
   }
   const log = resolveLogSettings(flags, env, ctx.io.stderr.isTTY === true);
   const logger = createLogger({ ...log, destination: ctx.io.stderr });
+  logProcessWarnings(logger, ctx.io.stderr);
   const stopping = stopOnSignal(ctx, logger, 'stopping the runner');
   // The runner's own timers are unref'd (they must not hold an API process open); this one holds this process.
   const keepAlive = setInterval(() => {}, 1 << 30);

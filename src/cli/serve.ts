@@ -1,7 +1,7 @@
 import { envSetting } from '../env-setting.js';
 import { type LimitSettings, resolveLimitSettings } from '../limit-settings.js';
 import type { LockHolder } from '../lock.js';
-import { createLogger, type Logger, resolveLogSettings } from '../log.js';
+import { createLogger, type Logger, logProcessWarnings, resolveLogSettings } from '../log.js';
 import { openFeed, type RunnerSettings, resolveRunnerSettings } from '../runner/settings.js';
 import { startControlPlane } from '../server.js';
 import { bindWarning, resolveServerSettings, type ServerSettings } from '../settings.js';
@@ -169,6 +169,7 @@ export const serve: Action = async (flags, _args, ctx) => {
   const store = resolveStoreSettings(flags, env);
   const log = resolveLogSettings(flags, env, ctx.io.stderr.isTTY === true);
   const logger = createLogger({ ...log, destination: ctx.io.stderr });
+  logProcessWarnings(logger, ctx.io.stderr);
   const warning = bindWarning(settings);
   if (warning) logger.warn(warning);
 

@@ -96,6 +96,35 @@ describeWithEtcd('etcd store over TLS with client certificates and etcd users', 
     expect(await serve.exited).toBe(2);
     expect(serve.stderr()).toMatch(/cannot start: etcd refused the request \(.*authentication failed.*\); check CONTROL_PLANE_ETCD_USER/);
     expect(serve.stderr()).not.toMatch(/unavailable|try again/i);
+    // Under --log-format json every line is JSON, Node's own warnings included (grpc-js's DEP0123 for
+    // a member named by its IP over TLS came as plain text).
+    const json = spawnStratctl(
+      [
+        'serve',
+        '--port',
+        '0',
+        '--runtime-dir',
+        await tempRuntimeDir(),
+        '--store',
+        cluster.url(prefix),
+        '--etcd-ca',
+        tls.caFile,
+        '--etcd-cert',
+        tls.clientCertFile,
+        '--etcd-key',
+        tls.clientKeyFile,
+      ],
+      {
+        CONTROL_PLANE_TOKEN: 'a-token-long-enough-for-the-server',
+        CONTROL_PLANE_ETCD_USER: 'scp',
+        CONTROL_PLANE_ETCD_PASSWORD: 'wrong',
+        CONTROL_PLANE_LOG_FORMAT: 'json',
+      },
+    );
+    expect(await json.exited).toBe(2);
+    const lines = json.stderr().trim().split('\n');
+    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+    expect(lines.map((l) => JSON.parse(l).warning?.code).filter(Boolean)).toEqual(['DEP0123']);
     const tlsFlags = ['--etcd-ca', tls.caFile, '--etcd-cert', tls.clientCertFile, '--etcd-key', tls.clientKeyFile];
     // A read-only role: serve refuses at its first write (registering the replica), exit 2, saying so;
     // it started, then answered every change "unavailable, try later", its /ready flapping.
