@@ -3,7 +3,12 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 
 const code = (err: unknown) => (err as NodeJS.ErrnoException).code;
-const notADirectory = (dir: string) => Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: 'ENOTDIR' });
+/** As node's mkdir says it (an errno, which is not one of the API's extensions.code values). */
+const notADirectory = (dir: string): NodeJS.ErrnoException => {
+  const err: NodeJS.ErrnoException = new Error(`ENOTDIR: not a directory, mkdir '${dir}'`);
+  err.code = 'ENOTDIR';
+  return err;
+};
 
 /**
  * `mkdir -p`, one level at a time. Node's `mkdir(dir, { recursive: true })` never returns on a path

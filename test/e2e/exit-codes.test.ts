@@ -333,7 +333,9 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
   it('2: bad usage, in one line and a pointer to --help', async () => {
     const child = spawnStratctl(['serve', '--port', 'eighty']);
     expect(await child.exited).toBe(2);
-    expect(child.stderr()).toBe('stratctl serve: --port: "eighty" is not a port (must be a number)\nsee stratctl serve --help\n');
+    expect(child.stderr()).toBe(
+      'stratctl serve: --port: "eighty" is not a port (a whole number from 0 to 65535, in decimal digits)\nsee stratctl serve --help\n',
+    );
   });
 
   it('2 under json logs (the unit and the image): the usage error is a JSON log line too, and a store URL is never quoted with its credentials', async () => {
