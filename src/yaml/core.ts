@@ -69,6 +69,15 @@ export function duplicateKeys(doc: Document): Node[] {
   return duplicates;
 }
 
+/**
+ * The parser's words for a programmer ("please use YAML.parseAllDocuments()", "Maximum call stack
+ * size exceeded"), said for the person who edits the file.
+ */
+const OPERATOR_WORDS: Partial<Record<string, string>> = {
+  MULTIPLE_DOCS: 'the file holds more than one YAML document (a second "---" or "..."): a runtime file is one document',
+  RESOURCE_EXHAUSTION: 'nested too deeply: lists and maps inside each other far beyond what any runtime file holds',
+};
+
 const firstLine = (message: string) => (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
 
 function capped(problems: YamlProblem[]): YamlProblem[] {
@@ -129,7 +138,7 @@ export function parseYaml(text: string): YamlParseResult {
   const problems: YamlProblem[] = [...doc.errors, ...doc.warnings].map((e) => ({
     line: e.linePos?.[0]?.line,
     column: e.linePos?.[0]?.col,
-    message: firstLine(e.message),
+    message: OPERATOR_WORDS[e.code] ?? firstLine(e.message),
   }));
   // Tags that make something other than plain data (a Buffer, a Date, a Set, a Map): the files hold
   // text, numbers, booleans, lists and maps only, and such a value was refused as `{}` later.
@@ -164,11 +173,12 @@ export function parseYaml(text: string): YamlParseResult {
         aliases.push({
           line: pos?.line,
           column: pos?.col,
-          message: `YAML aliases are not allowed here (*${node.source}): write the value out (${(err as Error).message})`,
+          message: `YAML aliases are not allowed here (*${node.source}): write the value out`,
         });
       },
     });
-    if (aliases.length === 0) aliases.push({ message: `YAML aliases are not allowed here (${(err as Error).message})` });
+    if (aliases.length === 0)
+      aliases.push({ message: `YAML aliases are not allowed here: write the value out (${(err as Error).message})` });
     return { ok: false, problems: capped(aliases) };
   }
   return { ok: true, data, locations: locationsOf(doc, counter) };

@@ -114,3 +114,19 @@ describe('the parse worker', () => {
     }
   });
 });
+
+describe("the parser's words are said for the person who edits the file (the README helper session F4)", () => {
+  const problems = (text: string) => {
+    const result = parseYaml(text);
+    return result.ok ? [] : result.problems.map((p) => p.message);
+  };
+  it('two documents, a file nested beyond reason, an alias: what to do, not which library call to make', () => {
+    expect(problems('a: 1\n---\nb: 2\n')).toEqual([
+      'the file holds more than one YAML document (a second "---" or "..."): a runtime file is one document',
+    ]);
+    expect(problems(`a: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`)).toEqual([
+      'nested too deeply: lists and maps inside each other far beyond what any runtime file holds',
+    ]);
+    expect(problems('a: &x 1\nb: *x\n')).toEqual(['YAML aliases are not allowed here (*x): write the value out']);
+  });
+});
