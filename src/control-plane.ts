@@ -107,7 +107,7 @@ export interface ControlPlane {
    */
   adminTokenProof(challenge: string, port: number): string | null;
   /** Why this process should not take traffic now (empty: ready). Only this process's own parts count. */
-  readiness(): { ready: boolean; configVersion: number; reasons: string[] };
+  readiness(): { ready: boolean; configVersion: number; reasons: string[]; warnings?: string[] };
   /** Writes what is missing (default config, generated admin token, recovery audit entry), starts watching and the runner. */
   start(): Promise<void>;
   /** Stops the runner, ends subscriptions, closes the store and releases the locks. Idempotent. */
@@ -299,7 +299,15 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
         if (health === 'STALE') reasons.push(`runner is STALE: no heartbeat since ${own.heartbeatAt}`);
         if (health === 'ERROR') reasons.push(`runner reports an error: ${own.error}`);
       }
-      return { ready: reasons.length === 0, configVersion: store.state().config.config.version, reasons };
+      // Not a reason to take this replica out (reads, the admin token and the config are fine), but
+      // the first place to look when CI's named token gets 401, then 429: said here too, not only in the log.
+      const tokensProblem = tokens.problem?.() ?? null;
+      return {
+        ready: reasons.length === 0,
+        configVersion: store.state().config.config.version,
+        reasons,
+        ...(tokensProblem && { warnings: [tokensProblem] }),
+      };
     },
     async start() {
       if (started) return;

@@ -17,6 +17,7 @@ export function fileTokenStore(
   const read = { yaml: options.yaml ?? sharedYamlParser(), maxBytes: options.maxBytes, deadlineMs: options.parseDeadlineMs };
   let seen = '';
   let byDigest = new Map<string, StoredToken>();
+  let refused: string | null = null;
   let loading: Promise<void> | undefined;
 
   // lstat is the cheap "has it changed?" on every request; a chmod or chown changes ctime, so the
@@ -30,14 +31,21 @@ export function fileTokenStore(
     try {
       const tokens = stat === 'missing' ? [] : await readTokenFile(file, read);
       byDigest = new Map(tokens.map((t) => [t.sha256, t]));
+      refused = null;
     } catch (err) {
       // Fail closed: a file that cannot be trusted or read grants nothing (the admin token still works).
       byDigest = new Map();
+      refused = `named tokens are refused until ${path.basename(file)} is fixed: ${(err as Error).message}`;
       options.warn?.(`named tokens refused until ${file} is fixed: ${(err as Error).message}`);
     }
     seen = stat;
   };
 
+  const look = () => {
+    const check = (loading ?? Promise.resolve()).then(reload, reload);
+    loading = check;
+    return check;
+  };
   return {
     list: () => readTokenFile(file, read),
     create: (name, scope) => createToken(runtimeDir, name, scope),
@@ -45,10 +53,12 @@ export function fileTokenStore(
     async find(sha256) {
       // Checks run one after another, each after the request arrived: a revocation that finished
       // before this request is always seen.
-      const check = (loading ?? Promise.resolve()).then(reload, reload);
-      loading = check;
-      await check;
+      await look();
       return byDigest.get(sha256);
+    },
+    problem() {
+      void look().catch(() => {});
+      return refused;
     },
     async close() {
       await loading;

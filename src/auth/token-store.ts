@@ -30,5 +30,10 @@ export interface TokenStore {
   revoke(name: string): Promise<boolean>;
   /** The token with this digest as the store holds it now, or undefined. */
   find(sha256: string): Promise<StoredToken | undefined>;
+  /**
+   * Why every named token is refused now (the file store's tokens.yaml invalid or not trusted), or
+   * null. As of the last look; asking starts another look, so a probe polling it sees a change.
+   */
+  problem?(): string | null;
   close(): Promise<void>;
 }

@@ -322,9 +322,19 @@ describe('tokens.yaml and admin.token must be the server user’s own (finding 3
     expect((await server.gql(ACTIVATE, { key: 'gold' })).status).toBe(200);
     const audit = await readFile(path.join(server.runtimeDir, 'audit.log'), 'utf8');
     expect(audit).not.toContain('intruder');
+    // /ready says why named tokens fail (the replica stays ready: reads, the admin token and the
+    // config are fine), where the operator whose CI gets 401, then 429, looks first.
+    const ready = await fetch(`${server.origin}/ready`);
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { warnings?: string[] }).warnings).toEqual([
+      'named tokens are refused until tokens.yaml is fixed: tokens.yaml is group- or world-writable (mode 0666); chmod go-w it',
+    ]);
     // Put right by its owner: the named token works again (the check is made again on every change).
     await chmod(file, 0o600);
     expect((await server.gql(STATUS, undefined, token)).status).toBe(200);
+    await vi.waitFor(async () =>
+      expect(Object.hasOwn((await (await fetch(`${server.origin}/ready`)).json()) as object, 'warnings')).toBe(false),
+    );
   });
 
   it('a tokens.yaml owned by another user is refused', async () => {
