@@ -74,68 +74,30 @@ describeWithEtcd('etcd store over TLS with client certificates and etcd users', 
     );
     expect(noRights).toBeInstanceOf(StoreUnavailableError);
     expect((noRights as StoreUnavailableError).detail).toMatch(/etcd refused this process's credentials or rights: .*permission denied/i);
+    const tlsFlags = ['--etcd-ca', tls.caFile, '--etcd-cert', tls.clientCertFile, '--etcd-key', tls.clientKeyFile];
+    /** `stratctl serve` on the prefix over TLS, as `user`. */
+    const serveAs = async (user: string, password: string, env: Record<string, string> = {}) =>
+      spawnStratctl(['serve', '--port', '0', '--runtime-dir', await tempRuntimeDir(), '--store', cluster.url(prefix), ...tlsFlags], {
+        CONTROL_PLANE_TOKEN: 'a-token-long-enough-for-the-server',
+        CONTROL_PLANE_ETCD_USER: user,
+        CONTROL_PLANE_ETCD_PASSWORD: password,
+        ...env,
+      });
     // serve with the wrong password: exit 2 (a setting; a service manager does not restart on it), saying what to check.
-    const serve = spawnStratctl(
-      [
-        'serve',
-        '--port',
-        '0',
-        '--runtime-dir',
-        await tempRuntimeDir(),
-        '--store',
-        cluster.url(prefix),
-        '--etcd-ca',
-        tls.caFile,
-        '--etcd-cert',
-        tls.clientCertFile,
-        '--etcd-key',
-        tls.clientKeyFile,
-      ],
-      { CONTROL_PLANE_TOKEN: 'a-token-long-enough-for-the-server', CONTROL_PLANE_ETCD_USER: 'scp', CONTROL_PLANE_ETCD_PASSWORD: 'wrong' },
-    );
+    const serve = await serveAs('scp', 'wrong');
     expect(await serve.exited).toBe(2);
     expect(serve.stderr()).toMatch(/cannot start: etcd refused the request \(.*authentication failed.*\); check CONTROL_PLANE_ETCD_USER/);
     expect(serve.stderr()).not.toMatch(/unavailable|try again/i);
     // Under --log-format json every line is JSON, Node's own warnings included (grpc-js's DEP0123 for
     // a member named by its IP over TLS came as plain text).
-    const json = spawnStratctl(
-      [
-        'serve',
-        '--port',
-        '0',
-        '--runtime-dir',
-        await tempRuntimeDir(),
-        '--store',
-        cluster.url(prefix),
-        '--etcd-ca',
-        tls.caFile,
-        '--etcd-cert',
-        tls.clientCertFile,
-        '--etcd-key',
-        tls.clientKeyFile,
-      ],
-      {
-        CONTROL_PLANE_TOKEN: 'a-token-long-enough-for-the-server',
-        CONTROL_PLANE_ETCD_USER: 'scp',
-        CONTROL_PLANE_ETCD_PASSWORD: 'wrong',
-        CONTROL_PLANE_LOG_FORMAT: 'json',
-      },
-    );
+    const json = await serveAs('scp', 'wrong', { CONTROL_PLANE_LOG_FORMAT: 'json' });
     expect(await json.exited).toBe(2);
     const lines = json.stderr().trim().split('\n');
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
     expect(lines.map((l) => JSON.parse(l).warning?.code).filter(Boolean)).toEqual(['DEP0123']);
-    const tlsFlags = ['--etcd-ca', tls.caFile, '--etcd-cert', tls.clientCertFile, '--etcd-key', tls.clientKeyFile];
     // A read-only role: serve refuses at its first write (registering the replica), exit 2, saying so;
     // it started, then answered every change "unavailable, try later", its /ready flapping.
-    const readOnly = spawnStratctl(
-      ['serve', '--port', '0', '--runtime-dir', await tempRuntimeDir(), '--store', cluster.url(prefix), ...tlsFlags],
-      {
-        CONTROL_PLANE_TOKEN: 'a-token-long-enough-for-the-server',
-        CONTROL_PLANE_ETCD_USER: 'ro',
-        CONTROL_PLANE_ETCD_PASSWORD: 'ro-password',
-      },
-    );
+    const readOnly = await serveAs('ro', 'ro-password');
     expect(await readOnly.exited).toBe(2);
     expect(readOnly.stderr()).toMatch(
       /cannot start: etcd refused the request \(register API replica on .* failed \(etcd refused this process's credentials or rights: .*permission denied.*\)\); check CONTROL_PLANE_ETCD_USER/,
