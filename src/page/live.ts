@@ -1,5 +1,5 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { type Client, createClient, type ExecutionResult } from 'graphql-sse';
+import { type Client, createClient, type ExecutionResult, NetworkError } from 'graphql-sse';
 import { documentText, FAILED_AUTH_LIMITED } from './api.js';
 
 /** Where the live connection stands, as the page shows it. */
@@ -35,19 +35,22 @@ function operationId(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** While live, the page asks the server's /health this often... */
 export const PROBE_EVERY_MS = 10_000;
 /** ...and takes no answer within this long (or a request of the protocol unanswered this long) as a server gone quiet. */
 export const NO_ANSWER_MS = 5_000;
 
-/** `fetch`, refused once `ms` pass without the response's headers (the body, a stream, may then run on). */
-async function fetchAnswered(input: RequestInfo | URL, init: RequestInit, ms: number): Promise<Response> {
+/**
+ * `fetch`, refused once `ms` pass without the response's headers (the body, a stream, may then run
+ * on), and aborted, body and all, when `init.signal` or any of `also` is.
+ */
+async function fetchAnswered(input: RequestInfo | URL, init: RequestInit, ms: number, ...also: AbortSignal[]): Promise<Response> {
   const controller = new AbortController();
-  const outer = init.signal;
-  if (outer?.aborted) controller.abort(outer.reason);
-  else outer?.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
+  for (const outer of [init.signal, ...also]) {
+    if (!outer) continue;
+    if (outer.aborted) controller.abort(outer.reason);
+    else outer.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
+  }
   const timer = setTimeout(() => controller.abort(new Error(`no answer from the server within ${ms / 1000} s`)), ms);
   try {
     return await fetch(input, { ...init, signal: controller.signal });
@@ -75,6 +78,10 @@ export const backoffMs = (attempt: number) => Math.min(500 * 2 ** attempt, 5000)
  */
 export class Live {
   private client: Client<true> | null = null;
+  /** Aborts every request of the current connection (its stream, a PUT or POST still waiting) when it is dropped. */
+  private requests: AbortController | null = null;
+  /** The next attempt to connect, while the live connection is down. */
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private generation = 0;
   private accepted = new Set<string>();
   private everOpen = false;
@@ -113,11 +120,28 @@ export class Live {
 
   /** Closes the connection (its subscriptions end on the server) until the tab is shown. */
   private pause(): void {
-    this.generation++;
-    this.client?.dispose();
-    this.client = null;
-    this.accepted.clear();
+    this.drop();
     this.setState({ kind: 'paused' });
+  }
+
+  /**
+   * Ends the current connection: its generation is over (nothing it still reports counts), every
+   * request it made is aborted, its stream included, and a reconnect it was waiting for is off.
+   * Disposing graphql-sse's client was not enough: a stream it had replaced (it reconnected twice
+   * at once, one per subscription) was never aborted, and each held one of the browser's 6
+   * connections per server for good: three tabs and a server restart filled them, and every tab
+   * read "Offline" while the server was fine.
+   */
+  private drop(): void {
+    this.generation++;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const { client, requests } = this;
+    this.client = null;
+    this.requests = null;
+    this.accepted.clear();
+    requests?.abort(new Error('the live connection was replaced'));
+    client?.dispose();
   }
 
   /**
@@ -138,17 +162,15 @@ export class Live {
       answered = false;
     }
     if (answered || generation !== this.generation || this.state.kind !== 'open') return;
-    this.client?.dispose();
-    this.client = null;
     this.connect(`No answer from the server within ${NO_ANSWER_MS / 1000} s`);
   }
 
   /** Stops trying until `restart`: what is pending of this connection is dropped (its generation is over). */
   private park(): void {
-    this.generation++;
+    // Called from within a request of the connection: it is ended once that request has returned.
+    const generation = ++this.generation;
     queueMicrotask(() => {
-      this.client?.dispose();
-      this.client = null;
+      if (generation === this.generation) this.drop();
     });
     this.accepted.clear();
     this.setState({ kind: 'needsToken' });
@@ -156,8 +178,7 @@ export class Live {
 
   /** Starts over with the current token (the old connection and its subscriptions end). */
   restart(): void {
-    this.client?.dispose();
-    this.client = null;
+    this.drop();
     // Hidden (a token dropped by a refusal in a background tab): the new token is used once the tab is shown.
     if (document.hidden) this.pause();
     else this.connect();
@@ -178,18 +199,37 @@ export class Live {
     this.options.onState(state);
   }
 
-  /** `operation`: the one subscription that ended; none: the connection itself broke (all of them are re-sent). */
-  private down(reason: string, operation?: string): void {
+  private down(reason: string): void {
     if (this.state.kind !== 'down') this.downSince = Date.now();
-    if (operation === undefined) this.accepted.clear();
-    else this.accepted.delete(operation);
     this.setState({ kind: 'down', reason, since: this.downSince, attempt: this.attempts });
+  }
+
+  /**
+   * The page's one reconnect loop: connection `generation` broke, or the server ended one of its
+   * subscriptions (it ends them all as it stops). The whole connection is dropped, and a new one
+   * made after the backoff (0.5 s, 1 s, 2 s, 4 s, then every 5 s, until one is accepted).
+   * graphql-sse's own retries are off: in single-connection mode each subscription reconnected on
+   * its own, so every step sent two PUTs and opened two streams, and the page re-subscribed on top.
+   */
+  private retryLater(generation: number, reason: string): void {
+    if (generation !== this.generation) return; // this connection is already being replaced
+    this.drop();
+    const wait = backoffMs(this.attempts);
+    this.attempts++;
+    this.down(reason);
+    const next = this.generation;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (next === this.generation) this.connect(reason);
+    }, wait);
   }
 
   /** `downBecause`: the old connection was dropped for this reason (the page says it is down until the new one is accepted). */
   private connect(downBecause?: string): void {
-    const generation = ++this.generation;
-    this.accepted.clear();
+    this.drop();
+    const generation = this.generation;
+    const requests = new AbortController();
+    this.requests = requests;
     if (downBecause === undefined) this.setState({ kind: 'connecting' });
     else this.down(downBecause);
     const client = createClient({
@@ -199,21 +239,22 @@ export class Live {
         const token = this.options.token();
         return token ? { authorization: `Bearer ${token}` } : {};
       },
-      retryAttempts: Number.POSITIVE_INFINITY,
-      retry: async (retries) => {
-        this.attempts = retries + 1;
-        if (generation === this.generation) this.down(this.unreachable());
-        await sleep(backoffMs(retries));
-      },
+      // The page reconnects (retryLater), graphql-sse does not: one loop, one stream at a time.
+      retryAttempts: 0,
       generateID: operationId,
-      fetchFn: (input: RequestInfo | URL, init?: RequestInit) => this.observe(input, init, generation),
+      fetchFn: (input: RequestInfo | URL, init?: RequestInit) => this.observe(input, init, generation, requests.signal),
     });
     this.client = client;
     for (const subscription of this.options.subscriptions) this.subscribe(client, subscription, generation);
   }
 
   /** Sees the protocol's answers: a 202 to an operation's POST means the server now holds that subscription. */
-  private async observe(input: RequestInfo | URL, init: RequestInit | undefined, generation: number): Promise<Response> {
+  private async observe(
+    input: RequestInfo | URL,
+    init: RequestInit | undefined,
+    generation: number,
+    dropped: AbortSignal,
+  ): Promise<Response> {
     // A connection being replaced (a new token) ends with its stream, and the server ends every
     // operation on a stream when it closes. graphql-sse's client still sends a DELETE per operation
     // as it is disposed, racing that close: when the close wins, the server no longer knows the
@@ -221,7 +262,7 @@ export class Live {
     if (generation !== this.generation && init?.method === 'DELETE') return new Response(null, { status: 200 });
     // A request of the protocol that gets no answer (a server gone quiet) fails after NO_ANSWER_MS, and
     // the client retries: unbounded, the page waited on it forever, even once the server was back.
-    const response = await fetchAnswered(input, { ...init, cache: 'no-store', credentials: 'omit' }, NO_ANSWER_MS);
+    const response = await fetchAnswered(input, { ...init, cache: 'no-store', credentials: 'omit' }, NO_ANSWER_MS, dropped);
     if (generation !== this.generation) return response;
     if (response.status === 401 || response.status === 429) {
       const body = (await response
@@ -256,15 +297,6 @@ export class Live {
     const { query, operationName } = documentText(subscription.document);
     /** The server's own words when it refused this subscription (shown as the reason). */
     let refusal: string | null = null;
-    const again = (reason: string) => {
-      if (generation !== this.generation) return;
-      this.attempts++;
-      this.down(reason, operationName ?? '');
-      // The client retries a broken connection itself; an operation the server ended must be asked for again.
-      void sleep(backoffMs(this.attempts - 1)).then(() => {
-        if (generation === this.generation) this.subscribe(client, subscription, generation);
-      });
-    };
     client.subscribe(
       { query, operationName },
       {
@@ -278,9 +310,17 @@ export class Live {
           // No token, and reads need one: asking again cannot help; a token entered restarts it.
           else if (refused) this.park();
         },
+        // A NetworkError: the server refused or did not answer a request of the protocol, or the stream broke.
         error: (error: unknown) =>
-          again(this.refusedBy ? this.unreachable() : error instanceof Error ? error.message : 'The live connection failed'),
-        complete: () => again(refusal ? `Live updates refused: ${refusal}` : 'The server ended the live updates'),
+          this.retryLater(
+            generation,
+            this.refusedBy || error instanceof NetworkError
+              ? this.unreachable()
+              : error instanceof Error
+                ? error.message
+                : 'The live connection failed',
+          ),
+        complete: () => this.retryLater(generation, refusal ? `Live updates refused: ${refusal}` : 'The server ended the live updates'),
       },
     );
   }

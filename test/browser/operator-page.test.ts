@@ -599,6 +599,74 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await expect.poll(() => text(page, 'version-changed')).toContain('it now runs version 0.2.0; this page came from version 0.1.0');
   }, 60_000);
 
+  it('three visible tabs in one browser all come back after a server restart: a reconnect closes the stream it replaces', async () => {
+    const first = await serve({ runner: false });
+    const port = Number(new URL(first.origin).port);
+    // One browser context: its tabs share the browser's 6 connections to this server.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const tabs = [];
+    for (let i = 0; i < 3; i++) tabs.push(await openOperatorPage(browser, first.origin, { context }));
+    await first.close();
+    for (const { page } of tabs) await expect.poll(() => page.getByTestId('live').getAttribute('data-connected')).toBe('false');
+    // An outage of a few reconnect attempts (a restart that takes a couple of seconds).
+    const puts = (tab: (typeof tabs)[number]) =>
+      tab.requests.filter((r) => r.method() === 'PUT' && new URL(r.url()).pathname === '/graphql/stream').length;
+    for (const tab of tabs) await expect.poll(() => puts(tab), { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
+    const second = await serve({ runner: false, port, runtimeDir: first.runtimeDir });
+    // Before, each reconnect opened two streams and never closed the older ones: they filled the
+    // 6 connections, and every tab read "Offline" for good while the server was fine.
+    for (const { page } of tabs) {
+      await expect.poll(() => page.getByTestId('live').getAttribute('data-connected'), { timeout: 20_000 }).toBe('true');
+    }
+    await second.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+    for (const { page } of tabs) await expect.poll(() => text(page, 'active-strategy')).toBe('range');
+    // Each tab holds one stream: the one of the connection it uses now.
+    const openStreams = (tab: (typeof tabs)[number]) =>
+      tab.unfinished().filter((r) => r.method() === 'GET' && new URL(r.url()).pathname === '/graphql/stream').length;
+    for (const tab of tabs) expect(openStreams(tab)).toBe(1);
+  }, 90_000);
+
+  it('while the server is away, reconnects once per backoff step: 0.5 s, 1 s, 2 s, 4 s, then every 5 s', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin, { fakeClock: true });
+    // Each new connection starts with a PUT (graphql-sse's reservation): note when, on the page's clock.
+    await page.evaluate(() => {
+      const w = window as unknown as { __puts: number[]; __down: number | null };
+      w.__puts = [];
+      w.__down = null;
+      const original = window.fetch.bind(window);
+      window.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+        if (init?.method === 'PUT') w.__puts.push(Date.now());
+        return original(input, init);
+      };
+      new MutationObserver(() => {
+        if (w.__down === null && document.querySelector('[data-testid="live"][data-connected="false"]')) w.__down = Date.now();
+      }).observe(document.body, { subtree: true, attributes: true, childList: true });
+    });
+    await server.close();
+    await expect.poll(() => page.getByTestId('live').getAttribute('data-connected')).toBe('false');
+    const puts = () => page.evaluate(() => (window as unknown as { __puts: number[] }).__puts);
+    await expect
+      .poll(
+        async () => {
+          await page.clock.fastForward(100);
+          return (await puts()).length;
+        },
+        { timeout: 30_000, intervals: [20] },
+      )
+      .toBeGreaterThanOrEqual(6);
+    const down = await page.evaluate(() => (window as unknown as { __down: number }).__down);
+    const times = (await puts()).slice(0, 6);
+    const gaps = [times[0]! - down, ...times.slice(1).map((t, i) => t - times[i]!)];
+    // Before, graphql-sse's own retry and the page's re-subscribe each reconnected: two PUTs per step, 0 ms apart.
+    const expected = [500, 1_000, 2_000, 4_000, 5_000, 5_000];
+    for (const [i, gap] of gaps.entries()) {
+      expect(gap, `gap ${i} of ${JSON.stringify(gaps)}`).toBeGreaterThanOrEqual(expected[i]! - 50);
+      // The clock moves 100 ms a step, and real time flows between the steps.
+      expect(gap, `gap ${i} of ${JSON.stringify(gaps)}`).toBeLessThanOrEqual(expected[i]! + 1_000);
+    }
+  }, 60_000);
+
   it('while the server is away: the live state stays in sight however far down the page, and the runner card says it is the last heard', async () => {
     const server = await serve();
     const { page } = await openOperatorPage(browser, server.origin, { viewport: { width: 1280, height: 700 } });

@@ -28,6 +28,8 @@ export interface OperatorPage {
   refused: string[];
   /** Every request the page made, in order. */
   requests: PwRequest[];
+  /** The requests the page made that have neither finished nor failed (an open SSE stream stays here while it is open). */
+  unfinished(): PwRequest[];
   /** What GET /version answers the page (the DESIGN shape); tests change it to play a server upgrade. */
   serverVersion: { version: string };
   /** Page errors, console errors and Content-Security-Policy violations seen so far. */
@@ -80,6 +82,9 @@ export async function openOperatorPage(
   });
   const requests: PwRequest[] = [];
   page.on('request', (r) => requests.push(r));
+  const ended = new Set<PwRequest>();
+  page.on('requestfinished', (r) => ended.add(r));
+  page.on('requestfailed', (r) => ended.add(r));
   await page.addInitScript(() => {
     const w = window as unknown as { __csp: string[] };
     w.__csp = [];
@@ -93,6 +98,7 @@ export async function openOperatorPage(
     page,
     refused,
     requests,
+    unfinished: () => requests.filter((r) => !ended.has(r)),
     serverVersion,
     problems: async () => [
       ...errors,
