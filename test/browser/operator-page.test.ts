@@ -279,6 +279,61 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
   }, 60_000);
 
+  it('Send again after a lost answer: when the first send was applied, the dialog says so (the server refuses the second)', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    // The activation reaches the server, and its answer is lost on the way back (a proxy timeout, flaky Wi-Fi).
+    let lost = 0;
+    await page.route('**/graphql', async (route) => {
+      if (route.request().postDataJSON()?.operationName === 'ActivateStrategy' && lost === 0) {
+        lost++;
+        await route.fetch();
+        return route.abort('connectionreset');
+      }
+      await route.continue();
+    });
+    await row(page, 'range').locator('button[data-action="activate"]').click();
+    await page.getByTestId('confirm-activate').click();
+    await expect.poll(() => text(page, 'action-error')).toContain('Not confirmed');
+    expect(await page.getByTestId('confirm-activate').textContent()).toBe('Send again');
+    await page.getByTestId('confirm-activate').click();
+    // Before: "Someone changed the config since this dialog opened; your activation was not applied."
+    await expect
+      .poll(() => page.locator('dialog[open] [aria-live]').last().textContent())
+      .toMatch(/^Your first send was applied: range is active at version 2, changed .* by admin\./);
+    expect(await text(page, 'first-send-applied')).toContain(
+      'The second send was refused only because the first got through: Config version conflict: expected 1, current 2.',
+    );
+    expect(await page.getByTestId('action-error').count()).toBe(0);
+    expect(await page.getByTestId('confirm-activate').textContent()).toBe('Applied');
+    expect(server.store.state().config.config).toMatchObject({ activeStrategyKey: 'range', version: 2 });
+  }, 60_000);
+
+  it('Send again of tunables after a lost answer: the first send applied is said, not a refusal', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    let lost = 0;
+    await page.route('**/graphql', async (route) => {
+      if (route.request().postDataJSON()?.operationName === 'UpdateConfig' && lost === 0) {
+        lost++;
+        await route.fetch();
+        return route.abort('connectionreset');
+      }
+      await route.continue();
+    });
+    await row(page, 'momentum').locator('button[data-action="tunables"]').click();
+    await page.locator('[data-tunable="lookback_bars"] input').fill('40');
+    await page.getByTestId('save-tunables').click();
+    await expect.poll(() => text(page, 'action-error')).toContain('Not confirmed');
+    await page.getByTestId('save-tunables').click();
+    await expect
+      .poll(() => page.locator('dialog[open] [aria-live]').last().textContent())
+      .toMatch(/^Your first send was applied: momentum's overrides are in force \(lookback_bars\) at version 2, changed .* by admin\./);
+    expect(await page.getByTestId('action-error').count()).toBe(0);
+  }, 60_000);
+
   it('a stale expectedVersion shows the conflict and the state that won; nothing is overwritten', async () => {
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin);

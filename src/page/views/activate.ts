@@ -1,6 +1,6 @@
 import { h, show, timeAgo } from '../dom.js';
 import { operationKind, type PageActions, RISK_WORDS, SESSION_WORDS, type Strategy } from '../model.js';
-import { buttons, closeDialog, openDialog, sendFromDialog, showNotApplied, warnWhenVersionMoves } from './dialog.js';
+import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied, warnWhenVersionMoves } from './dialog.js';
 
 function tunablesText(value: unknown): string {
   if (!value || typeof value !== 'object') return show(value);
@@ -67,19 +67,30 @@ export function openActivate(app: PageActions, target: Strategy): void {
           void app.refresh();
           return;
         }
-        await showNotApplied(app, sending, result.errors, open, expectedVersion, () => {
-          const fresh = app.state.strategies?.find((s) => s.key === target.key);
-          return {
-            notes: [
-              h('p', {}, 'Someone changed the config since this dialog opened; your activation was not applied.'),
-              currentStateNote(app),
-            ],
-            after:
-              fresh && !fresh.isActive
-                ? buttons(h('button', { type: 'button', onclick: () => openActivate(app, fresh) }, 'Review again'))
-                : undefined,
-          };
-        });
+        await showNotApplied(
+          app,
+          sending,
+          result.errors,
+          open,
+          expectedVersion,
+          () => {
+            const fresh = app.state.strategies?.find((s) => s.key === target.key);
+            return {
+              notes: [
+                h('p', {}, 'Someone changed the config since this dialog opened; your activation was not applied.'),
+                currentStateNote(app),
+              ],
+              after:
+                fresh && !fresh.isActive
+                  ? buttons(h('button', { type: 'button', onclick: () => openActivate(app, fresh) }, 'Review again'))
+                  : undefined,
+            };
+          },
+          () =>
+            app.state.status?.activeStrategyKey === target.key
+              ? firstSendWords(app.state, expectedVersion, 'activateStrategy', [h('code', {}, target.key), ' is active'])
+              : null,
+        );
       },
     },
     `Activate ${target.key}`,

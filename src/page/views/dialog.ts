@@ -1,5 +1,5 @@
 import type { ApiError, ApiResult } from '../api.js';
-import { byId, type Child, h, replace, ZONED } from '../dom.js';
+import { byId, type Child, h, replace, timeAgo, ZONED } from '../dom.js';
 
 /** The page's one modal dialog (native <dialog>: focus kept inside, Escape closes). */
 export function dialog(): HTMLDialogElement {
@@ -28,6 +28,43 @@ function refusalBox(errors: readonly ApiError[], ...more: Child[]): HTMLElement 
     ...errors.map((e) => h('p', {}, h('strong', {}, e.message), e.code ? h('span', { class: 'code' }, ` ${e.code}`) : null)),
     ...more,
   );
+}
+
+/** A node's words, for a notice (which is text only). */
+function textOf(child: Child): string {
+  if (child === null || child === undefined || child === false) return '';
+  if (Array.isArray(child)) return child.map(textOf).join('');
+  return typeof child === 'string' || typeof child === 'number' ? String(child) : ((child as Node).textContent ?? '');
+}
+
+/**
+ * The words for a first send found applied: `what` (`range is active`) at version N, by whom and
+ * when, if the version in force is the one the first send made (expectedVersion + 1, by this
+ * viewer, with `operation`); null otherwise.
+ */
+export function firstSendWords(
+  state: {
+    readonly viewer: { readonly name: string } | null;
+    readonly status: { readonly configVersion: number } | null;
+    readonly history: readonly { version: number; actor: string; operation: string; time: string }[] | null;
+  },
+  expectedVersion: number,
+  operation: string,
+  what: Child[],
+): Child[] | null {
+  const version = state.status?.configVersion;
+  if (version !== expectedVersion + 1) return null;
+  const entry = state.history?.find((e) => e.version === version);
+  if (!entry || entry.operation !== operation || (state.viewer && entry.actor !== state.viewer.name)) return null;
+  return [
+    'Your first send was applied: ',
+    ...what,
+    ` at version ${version}, changed `,
+    timeAgo(entry.time),
+    ' by ',
+    h('strong', {}, entry.actor),
+    '.',
+  ];
 }
 
 export function buttons(...children: Child[]): HTMLElement {
@@ -116,6 +153,9 @@ function outcomeNotice(
   );
 }
 
+/** Confirm buttons whose last send had no answer (Not confirmed): what they send next is a *Send again*. */
+const unconfirmedSends = new WeakSet<HTMLButtonElement>();
+
 /**
  * A change that was not applied, told where it can be seen: after a conflict the page reloads
  * first (what `onConflict` shows is then what is in force); a closed dialog gets a notice; an
@@ -129,9 +169,36 @@ export async function showNotApplied(
   open: boolean,
   expectedVersion: number,
   onConflict: () => { notes: Child[]; after?: HTMLElement } = () => ({ notes: [] }),
+  /**
+   * After a conflict on a *Send again*: the words saying the first send was applied, when what is
+   * in force is what it sent (else null). The server refuses the second send since the first got
+   * through: "your change was not applied" told the operator the opposite of what happened.
+   */
+  firstApplied: () => Child[] | null = () => null,
 ): Promise<void> {
   const conflict = errors.some((e) => e.code === 'CONFLICT');
+  const resent = unconfirmedSends.has(sending.confirm);
+  unconfirmedSends.delete(sending.confirm);
   if (conflict) await app.refresh();
+  const applied = conflict && resent ? firstApplied() : null;
+  if (applied) {
+    const words = errors.map((e) => e.message).join('; ');
+    if (!open) {
+      app.notify('success', [...applied, ` (The second send was refused: ${words}.)`].map(textOf).join(''));
+      return;
+    }
+    sending.outcome.replaceChildren(
+      h(
+        'div',
+        { class: 'success-box', role: 'status', 'data-testid': 'first-send-applied' },
+        h('p', {}, ...applied),
+        h('p', { class: 'muted' }, `The second send was refused only because the first got through: ${words}. Nothing else changed.`),
+      ),
+    );
+    sending.confirm.textContent = 'Applied';
+    sending.confirm.disabled = true;
+    return;
+  }
   if (!open) return outcomeNotice(app, sending.what, errors);
   const network = errors.some((e) => e.code === 'NETWORK');
   const added = conflict ? onConflict() : { notes: [] };
@@ -145,6 +212,7 @@ export async function showNotApplied(
  * safe, since it carries the version it was made against (refused if the first one was applied).
  */
 function unconfirmed(sending: Sending, expectedVersion: number): HTMLElement {
+  unconfirmedSends.add(sending.confirm);
   sending.confirm.disabled = false;
   sending.confirm.textContent = 'Send again';
   return h(

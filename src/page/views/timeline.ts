@@ -2,7 +2,7 @@ import uPlot from 'uplot';
 import { h, rerender, show, timeAgo } from '../dom.js';
 import { allows, changedLeaves, type HistoryEntry, operationKind, type PageActions, type State } from '../model.js';
 import { currentStateNote } from './activate.js';
-import { buttons, closeDialog, openDialog, sendFromDialog, showNotApplied } from './dialog.js';
+import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied } from './dialog.js';
 
 const KINDS = [
   ['activation', 'activation', '#0969da'],
@@ -111,7 +111,20 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
           void app.refresh();
           return;
         }
-        await showNotApplied(app, sending, result.errors, open, expectedVersion, () => ({ notes: [currentStateNote(app)] }));
+        await showNotApplied(
+          app,
+          sending,
+          result.errors,
+          open,
+          expectedVersion,
+          () => ({ notes: [currentStateNote(app)] }),
+          () => {
+            const now = app.state.history?.find((e) => e.version === expectedVersion + 1);
+            return now && JSON.stringify(now.config) === JSON.stringify(entry.config)
+              ? firstSendWords(app.state, expectedVersion, 'rollbackConfig', [`the settings of version ${entry.version} are in force`])
+              : null;
+          },
+        );
       },
     },
     `Roll back to version ${entry.version}`,

@@ -2,7 +2,7 @@ import { h, show } from '../dom.js';
 import { allows, type PageActions, type Strategy } from '../model.js';
 import { bounds, overridesOf, parseTunable, type TunableDefinition, type TunableValue } from '../tunables.js';
 import { currentStateNote } from './activate.js';
-import { buttons, closeDialog, openDialog, sendFromDialog, showNotApplied } from './dialog.js';
+import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied } from './dialog.js';
 
 /** `typed`: what the operator had typed in a dialog the server refused (kept on *Review again*), shown beside what is in force now. */
 function field(
@@ -124,9 +124,25 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
             app.state.strategies?.find((s) => s.key === strategy.key) ?? strategy,
             Object.fromEntries(fields.map((f) => [f.def.name, f.read()])),
           );
-        await showNotApplied(app, sending, result.errors, open, expectedVersion, () => ({
-          notes: [currentStateNote(app), buttons(h('button', { type: 'button', onclick: review }, 'Review again'))],
-        }));
+        await showNotApplied(
+          app,
+          sending,
+          result.errors,
+          open,
+          expectedVersion,
+          () => ({
+            notes: [currentStateNote(app), buttons(h('button', { type: 'button', onclick: review }, 'Review again'))],
+          }),
+          () => {
+            const now = overridesOf(app.state.config?.tunableOverrides, strategy.key);
+            const same = Object.entries(patch).every(([name, value]) => (now[name] ?? null) === value);
+            return same
+              ? firstSendWords(app.state, expectedVersion, 'updateConfig', [
+                  `${strategy.key}'s overrides are in force (${Object.keys(patch).join(', ')})`,
+                ])
+              : null;
+          },
+        );
       },
     },
     ...fields.map((f) => f.row),
