@@ -106,6 +106,10 @@ export class App implements PageActions {
     this.view.notify(kind, text, topic);
   }
 
+  clearNotices(topic: string): void {
+    this.view.clearNotices(topic);
+  }
+
   /**
    * Checks the token with one request before the page uses it: a mistyped token then costs one
    * failed attempt, not one per panel and per stream request (3 or 4: three typos reached the

@@ -90,7 +90,9 @@ export interface PageActions {
   rollback(toVersion: number, expectedVersion: number): Promise<ApiResult<RollbackConfigMutation>>;
   /** Reloads every query (after a change, or a refusal that says the state moved). */
   refresh(): Promise<void>;
-  notify(kind: 'success' | 'error' | 'info', text: string): void;
+  notify(kind: 'success' | 'error' | 'info', text: string, topic?: string): void;
+  /** Takes away the notices about `topic`. */
+  clearNotices(topic: string): void;
 }
 
 /** A chart's time tick: the time in UTC, with the date on the first tick and at midnight (candle times are market times, in UTC). */

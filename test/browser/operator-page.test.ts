@@ -6,9 +6,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
 import { interruptible } from '../../src/graphql/plugins/interruptible.js';
 import { HIDDEN_PAUSE_MS, NO_ANSWER_MS, PROBE_EVERY_MS } from '../../src/page/live.js';
-import { UNANSWERED_MS } from '../../src/page/views/dialog.js';
+import { CLOSE_IGNORED_MS, UNANSWERED_MS } from '../../src/page/views/dialog.js';
 import { TIMELINE_VERSIONS } from '../../src/page/views/timeline.js';
-import { builtPage, closeOperatorPages, enterToken, openOperatorPage } from '../helpers/operator-page.js';
+import { builtPage, closeOperatorPages, enterToken, type OperatorPage, openOperatorPage } from '../helpers/operator-page.js';
 import { CHROMIUM, chromiumInstalled, launchChromium } from '../helpers/playground.js';
 import { spawnStratctl, startTestServer, type TestServer } from '../helpers/server.js';
 import { stratctl } from '../helpers/stratctl.js';
@@ -276,6 +276,8 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await expect
       .poll(() => page.locator('.notice.success').first().textContent())
       .toContain('Activated gold (was momentum): config version 2.');
+    // The answer settles it: "may still be applied" no longer stands beside "Activated".
+    expect(await page.locator('.notice.info', { hasText: 'had no answer' }).count()).toBe(0);
     await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
   }, 60_000);
 
@@ -332,6 +334,60 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       .poll(() => page.locator('dialog[open] [aria-live]').last().textContent())
       .toMatch(/^Your first send was applied: momentum's overrides are in force \(lookback_bars\) at version 2, changed .* by admin\./);
     expect(await page.getByTestId('action-error').count()).toBe(0);
+  }, 60_000);
+
+  it('double-clicking the confirm button: the buttons keep their places while sending, so the second click closes nothing', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route('**/graphql', async (route) => {
+      if (route.request().postDataJSON()?.operationName === 'ActivateStrategy') await held;
+      await route.continue();
+    });
+    await row(page, 'gold').locator('button[data-action="activate"]').click();
+    const confirm = page.getByTestId('confirm-activate');
+    const cancel = page.locator('dialog[open] button.secondary');
+    const before = [await confirm.boundingBox(), await cancel.boundingBox()];
+    await confirm.click();
+    await expect.poll(() => confirm.textContent()).toBe('Activating…');
+    // Before: "Activating…" is shorter and "Close (does not cancel)" longer, and Cancel slid under the pointer.
+    expect([await confirm.boundingBox(), await cancel.boundingBox()]).toEqual(before);
+    release();
+    await expect.poll(() => page.locator('.notice.success').first().textContent()).toContain('Activated gold (was momentum)');
+  }, 60_000);
+
+  it('a click on Close just after sending is ignored (a double click), a later one closes, and the answer takes back the "no answer" notice', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin, { fakeClock: true });
+    await enterToken(page, server.token, /^Token: admin/);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route('**/graphql', async (route) => {
+      if (route.request().postDataJSON()?.operationName === 'ActivateStrategy') await held;
+      await route.continue();
+    });
+    await row(page, 'gold').locator('button[data-action="activate"]').click();
+    // The page's time stands still: the next click is 0 ms after the send, however slow this machine.
+    await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1_000);
+    await page.getByTestId('confirm-activate').click();
+    await page.locator('dialog[open] button.secondary').click();
+    expect(await page.locator('dialog[open]').count()).toBe(1);
+    await page.clock.fastForward(CLOSE_IGNORED_MS);
+    await page.locator('dialog[open] button.secondary').click();
+    await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
+    const unanswered = page.locator('.notice.info', { hasText: 'had no answer when its dialog was closed' });
+    await expect.poll(() => unanswered.count()).toBe(1);
+    await page.clock.resume();
+    release();
+    await expect.poll(() => page.locator('.notice.success').first().textContent()).toContain('Activated gold (was momentum)');
+    // Settled: it was applied; "may still be applied" no longer stands beside it.
+    expect(await unanswered.count()).toBe(0);
   }, 60_000);
 
   it('a stale expectedVersion shows the conflict and the state that won; nothing is overwritten', async () => {
@@ -659,12 +715,12 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     const port = Number(new URL(first.origin).port);
     // One browser context: its tabs share the browser's 6 connections to this server.
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const tabs = [];
+    const tabs: OperatorPage[] = [];
     for (let i = 0; i < 3; i++) tabs.push(await openOperatorPage(browser, first.origin, { context }));
     await first.close();
     for (const { page } of tabs) await expect.poll(() => page.getByTestId('live').getAttribute('data-connected')).toBe('false');
     // An outage of a few reconnect attempts (a restart that takes a couple of seconds).
-    const puts = (tab: (typeof tabs)[number]) =>
+    const puts = (tab: OperatorPage) =>
       tab.requests.filter((r) => r.method() === 'PUT' && new URL(r.url()).pathname === '/graphql/stream').length;
     for (const tab of tabs) await expect.poll(() => puts(tab), { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
     const second = await serve({ runner: false, port, runtimeDir: first.runtimeDir });
@@ -676,7 +732,7 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await second.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
     for (const { page } of tabs) await expect.poll(() => text(page, 'active-strategy')).toBe('range');
     // Each tab holds one stream: the one of the connection it uses now.
-    const openStreams = (tab: (typeof tabs)[number]) =>
+    const openStreams = (tab: OperatorPage) =>
       tab.unfinished().filter((r) => r.method() === 'GET' && new URL(r.url()).pathname === '/graphql/stream').length;
     for (const tab of tabs) expect(openStreams(tab)).toBe(1);
   }, 90_000);
@@ -707,7 +763,7 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
           await page.clock.fastForward(100);
           return (await puts()).length;
         },
-        { timeout: 30_000, intervals: [20] },
+        { timeout: 30_000, interval: 20 },
       )
       .toBeGreaterThanOrEqual(6);
     const down = await page.evaluate(() => (window as unknown as { __down: number }).__down);

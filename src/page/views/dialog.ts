@@ -74,6 +74,21 @@ export function buttons(...children: Child[]): HTMLElement {
 /** How long a change may go unanswered before its dialog says the server has not answered. */
 export const UNANSWERED_MS = 5_000;
 
+/**
+ * A click on the dialog's Close button this soon after the change was sent is taken for the second
+ * click of a double click on the confirm button, and ignored: it closed the dialog 60 ms before
+ * the answer and left a false "had no answer" notice beside the success.
+ */
+export const CLOSE_IGNORED_MS = 500;
+
+/** What the page offers `sendFromDialog`: notices, and taking away the ones news has settled. */
+export interface Notifier {
+  notify(kind: 'success' | 'error' | 'info', text: string, topic?: string): void;
+  clearNotices(topic: string): void;
+}
+
+let sends = 0;
+
 export interface Sending {
   /** The dialog's confirm button: disabled while the change is in flight. */
   readonly confirm: HTMLButtonElement;
@@ -96,24 +111,36 @@ export interface Sending {
  * outcome there, else in a notice: `outcomeNotice`).
  */
 export async function sendFromDialog<T>(
-  app: { notify(kind: 'success' | 'error' | 'info', text: string): void },
+  app: Notifier,
   sending: Sending,
   send: () => Promise<ApiResult<T>>,
 ): Promise<{ result: ApiResult<T>; open: boolean }> {
   const el = dialog();
   const sentAt = Date.now();
+  // The "had no answer" notice of this send, taken away when the answer comes.
+  const topic = `unanswered-${++sends}`;
   let open = true;
   const onClose = () => {
     open = false;
     app.notify(
       'info',
       `${sending.what} was sent at ${new Date(sentAt).toLocaleTimeString(undefined, ZONED)} and had no answer when its dialog was closed: closing does not cancel it, and it may still be applied. This page says what became of it when the server answers.`,
+      topic,
     );
   };
   el.addEventListener('close', onClose, { once: true });
+  const ignoreEarlyClose = (event: Event) => {
+    if (Date.now() - sentAt >= CLOSE_IGNORED_MS || !(event.target instanceof Node) || !sending.cancel.contains(event.target)) return;
+    event.stopImmediatePropagation();
+    event.preventDefault();
+  };
+  el.addEventListener('click', ignoreEarlyClose, true);
+  // The buttons keep their places while the change is in flight: the confirm's shorter label
+  // ("Activating…") and Cancel's longer one moved Cancel under the pointer mid double click.
+  for (const button of [sending.confirm, sending.cancel]) button.style.minWidth = `${button.getBoundingClientRect().width}px`;
   sending.confirm.disabled = true;
   sending.confirm.textContent = sending.busy;
-  sending.cancel.textContent = 'Close (does not cancel)';
+  sending.cancel.textContent = 'Close';
   const waiting = h('p', { class: 'muted', role: 'status', 'data-testid': 'in-flight' });
   sending.outcome.replaceChildren(waiting);
   const tick = () => {
@@ -126,24 +153,25 @@ export async function sendFromDialog<T>(
           ? `Sent ${seconds} s ago; waiting for the answer…`
           : `No answer from the server for ${seconds} s. The change was sent: it may still be applied when the server answers. Closing this dialog does not cancel it.`;
     waiting.className = ms < UNANSWERED_MS ? 'muted' : 'warn-box';
+    if (ms >= UNANSWERED_MS) sending.cancel.textContent = 'Close (does not cancel)';
   };
   const timer = setInterval(tick, 1_000);
   try {
-    return { result: await send(), open };
+    const result = await send();
+    // Answered: what the closed dialog's notice said ("had no answer") is settled by the outcome.
+    if (!open) app.clearNotices(topic);
+    return { result, open };
   } finally {
     clearInterval(timer);
     el.removeEventListener('close', onClose);
+    el.removeEventListener('click', ignoreEarlyClose, true);
     waiting.remove();
     if (open) sending.cancel.textContent = 'Close';
   }
 }
 
 /** A refusal (or no answer) of a change whose dialog was closed, as a notice. */
-function outcomeNotice(
-  app: { notify(kind: 'success' | 'error' | 'info', text: string): void },
-  what: string,
-  errors: readonly ApiError[],
-): void {
+function outcomeNotice(app: Notifier, what: string, errors: readonly ApiError[]): void {
   const words = errors.map((e) => e.message).join('; ');
   app.notify(
     'error',
@@ -163,7 +191,7 @@ const unconfirmedSends = new WeakSet<HTMLButtonElement>();
  * when the server could not be reached.
  */
 export async function showNotApplied(
-  app: { notify(kind: 'success' | 'error' | 'info', text: string): void; refresh(): Promise<void> },
+  app: Notifier & { refresh(): Promise<void> },
   sending: Sending,
   errors: readonly ApiError[],
   open: boolean,
