@@ -15,6 +15,15 @@ import { Live } from './live.js';
 import type { Filters, PageActions, Signal, State } from './model.js';
 import { token } from './token.js';
 
+/**
+ * Live news that needs queries reloaded (a new config version, presets, another strategy) waits
+ * this long for more before the page asks: a burst of versions costs one reload of each query,
+ * not one per version (300 activations cost one tab 1,600 queries).
+ */
+export const RELOAD_COALESCE_MS = 250;
+
+type Reload = 'overview' | 'strategies' | 'history' | 'signals';
+
 /** Signals kept per instrument in the page (the server keeps 1,000; a chart shows the recent ones). */
 export const SIGNALS_SHOWN = 300;
 
@@ -65,6 +74,12 @@ export class App implements PageActions {
   private statusSeq = 0;
   /** Bumped by every strategies load: only the answer to the latest filters is shown. */
   private strategiesSeq = 0;
+  /** Bumped by every overview and history load: an answer overtaken by a later one is dropped (it is older news). */
+  private overviewSeq = 0;
+  private historySeq = 0;
+  /** What live news asked to reload, and the timer that will (`reloadSoon`). */
+  private reloads = new Set<Reload>();
+  private reloadTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly api = new Api({ endpoint: '/graphql', token: () => token.get(), onUnauthorized: (m) => this.dropToken(m) });
   private readonly live = new Live({
     url: '/graphql/stream',
@@ -161,9 +176,26 @@ export class App implements PageActions {
     await this.loadSignals();
   }
 
+  /** Reloads `parts` once RELOAD_COALESCE_MS have passed, with whatever else is asked for meanwhile. */
+  private reloadSoon(...parts: Reload[]): void {
+    for (const part of parts) this.reloads.add(part);
+    if (this.reloadTimer !== null) return;
+    this.reloadTimer = setTimeout(() => {
+      this.reloadTimer = null;
+      const due = this.reloads;
+      this.reloads = new Set();
+      if (due.has('overview')) void this.loadOverview();
+      if (due.has('strategies')) void this.loadStrategies();
+      if (due.has('history')) void this.loadHistory();
+      if (due.has('signals')) void this.loadSignals();
+    }, RELOAD_COALESCE_MS);
+  }
+
   private async loadOverview(): Promise<void> {
     const seq = this.statusSeq;
+    const mine = ++this.overviewSeq;
     const result = await this.api.run(OperatorOverviewDocument, {});
+    if (mine !== this.overviewSeq) return; // a later load's answer is on its way
     if (!result.ok) {
       this.state.loadError = result.errors.map((e) => e.message).join('; ');
       // Reads need a token and this page has none (any more): what it showed is no longer known.
@@ -207,8 +239,9 @@ export class App implements PageActions {
   }
 
   private async loadHistory(): Promise<void> {
+    const seq = ++this.historySeq;
     const result = await this.api.run(OperatorHistoryDocument, {});
-    if (!result.ok) return;
+    if (seq !== this.historySeq || !result.ok) return;
     this.state.history = result.data.configHistory;
     this.render();
   }
@@ -232,18 +265,16 @@ export class App implements PageActions {
     this.statusSeq++;
     this.render();
     if (!before || before.configVersion !== status.configVersion || before.configDigest !== status.configDigest) {
-      void this.loadOverview();
-      void this.loadStrategies();
-      void this.loadHistory();
+      this.reloadSoon('overview', 'strategies', 'history');
     } else if (
       before.presetsVersion !== status.presetsVersion ||
       (before.strategiesError?.message ?? null) !== (status.strategiesError?.message ?? null)
     ) {
       // A preset added, changed or removed (stratctl preset, a hand edit of strategies.yaml): the
       // strategies table shows the set in force.
-      void this.loadStrategies();
+      this.reloadSoon('strategies');
     }
-    if (before?.activeStrategyKey !== status.activeStrategyKey) void this.loadSignals();
+    if (before?.activeStrategyKey !== status.activeStrategyKey) this.reloadSoon('signals');
   }
 
   private onSignals(signals: readonly Signal[]): void {

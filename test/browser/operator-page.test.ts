@@ -5,6 +5,7 @@ import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
 import { interruptible } from '../../src/graphql/plugins/interruptible.js';
+import { RELOAD_COALESCE_MS } from '../../src/page/app.js';
 import { HIDDEN_PAUSE_MS, NO_ANSWER_MS, PROBE_EVERY_MS } from '../../src/page/live.js';
 import { CLOSE_IGNORED_MS, UNANSWERED_MS } from '../../src/page/views/dialog.js';
 import { TIMELINE_VERSIONS } from '../../src/page/views/timeline.js';
@@ -675,6 +676,90 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await expect.poll(() => page.locator('.timeline li').first().textContent()).toMatch(/v3\s*rollback/);
     // Three versions: nothing older to point to.
     expect(await page.getByTestId('older-versions').count()).toBe(0);
+  }, 60_000);
+
+  it('a burst of config versions costs one reload of each query, not one per version', async () => {
+    const server = await serve({ runner: false });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    // What the page has heard on its stream: the newest configVersion (a copy of the stream is read here).
+    await context.addInitScript(() => {
+      const w = window as unknown as { __heard: number };
+      w.__heard = 0;
+      const original = window.fetch.bind(window);
+      window.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+        const response = await original(input, init);
+        if ((init?.method ?? 'GET') !== 'GET' || !String(input).includes('/graphql/stream') || !response.body) return response;
+        const [mine, copy] = response.body.tee();
+        void (async () => {
+          const reader = copy.pipeThrough(new TextDecoderStream()).getReader();
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) return;
+            for (const m of value.matchAll(/"configVersion":(\d+)/g)) w.__heard = Math.max(w.__heard, Number(m[1]));
+          }
+        })();
+        return new Response(mine, { status: response.status, statusText: response.statusText, headers: response.headers });
+      };
+    });
+    const { page, requests } = await openOperatorPage(browser, server.origin, { context, fakeClock: true });
+    await expect.poll(() => text(page, 'config-version')).toBe('1');
+    const from = requests.length;
+    // The page's time stands still while the versions arrive: they all fall in one reload window.
+    await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1_000);
+    for (let i = 0; i < 10; i++) {
+      const answer = await server.gql(`mutation { activateStrategy(strategyKey: "${i % 2 === 0 ? 'gold' : 'range'}") { configVersion } }`);
+      expect(answer.status).toBe(200);
+    }
+    await expect.poll(() => page.evaluate(() => (window as unknown as { __heard: number }).__heard)).toBe(11);
+    await page.clock.fastForward(RELOAD_COALESCE_MS);
+    await page.clock.resume();
+    await expect.poll(() => page.locator('.timeline li').first().getAttribute('data-version')).toBe('11');
+    expect(await text(page, 'config-version')).toBe('11');
+    expect(await text(page, 'active-strategy')).toBe('range');
+    const sent = requests
+      .slice(from)
+      .filter((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/graphql')
+      .map((r) => r.postDataJSON().operationName as string);
+    const count = (name: string) => sent.filter((n) => n === name).length;
+    // Before: one of each per version heard (10 versions, 10 of each).
+    expect({
+      overview: count('OperatorOverview'),
+      strategies: count('OperatorStrategies'),
+      history: count('OperatorHistory'),
+    }).toEqual({ overview: 1, strategies: 1, history: 1 });
+  }, 60_000);
+
+  it('an older answer of the history, arriving after a newer one, does not take the timeline back', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    await expect.poll(() => page.locator('.timeline li').first().getAttribute('data-version')).toBe('1');
+    // The next history answer (version 2's) is held on its way, until a later one has been shown.
+    let hold = true;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let heldRequest: import('playwright-core').Request | null = null;
+    await page.route('**/graphql', async (route) => {
+      if (hold && route.request().postDataJSON()?.operationName === 'OperatorHistory') {
+        hold = false;
+        heldRequest = route.request();
+        const response = await route.fetch();
+        await held;
+        return route.fulfill({ response });
+      }
+      await route.continue();
+    });
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    await expect.poll(() => heldRequest !== null).toBe(true);
+    await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+    await expect.poll(() => page.locator('.timeline li').first().getAttribute('data-version')).toBe('3');
+    release();
+    await heldRequest!.response().then((r) => r?.finished());
+    // Two frames after the old answer is in: it would have been drawn by now.
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    expect(await page.locator('.timeline li').first().getAttribute('data-version')).toBe('3');
   }, 60_000);
 
   it('past the 50 versions the timeline shows, says where the older ones are', async () => {
