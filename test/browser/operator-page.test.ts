@@ -974,6 +974,45 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await problems()).toEqual([]);
   }, 60_000);
 
+  it('the Activate dialog shows what the change is to at phone width, and never breaks a field name mid-word', async () => {
+    const server = await serve({ runner: false });
+    /** Lines each row header's words take (a word broken across two lines makes two). */
+    const headerLines = (page: Page) =>
+      page.locator('dialog[open] table.diff tbody th').evaluateAll((all) =>
+        Object.fromEntries(
+          all.map((th) => {
+            const range = document.createRange();
+            range.selectNodeContents(th);
+            return [th.textContent, new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size];
+          }),
+        ),
+      );
+    for (const width of [390, 1280]) {
+      const { page } = await openOperatorPage(browser, server.origin, { viewport: { width, height: 844 } });
+      await enterToken(page, server.token, /^Token: admin/);
+      await row(page, 'range').locator('button[data-action="activate"]').click();
+      const dialog = page.locator('dialog[open]');
+      await dialog.locator('table.diff').waitFor();
+      // Before, at 390 px: the table 551 px wide in a 352 px dialog, the After column from x=403 on.
+      const box = await dialog.boundingBox();
+      for (const after of await dialog.locator('td[data-label="After"]').all()) {
+        const cell = await after.boundingBox();
+        expect(cell && cell.x + cell.width, `${width} px: ${await after.textContent()}`).toBeLessThanOrEqual(box!.x + box!.width);
+      }
+      expect(await dialog.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+      // Before, at 1280 px: "Instrument / s" and "Config / version" on two lines.
+      expect(await headerLines(page), `${width} px`).toEqual({
+        Strategy: 1,
+        Risk: 1,
+        Session: 1,
+        Instruments: 1,
+        Parameters: 1,
+        'Config version': 1,
+      });
+      await closeOperatorPages();
+    }
+  }, 60_000);
+
   it('is usable at phone width and from the keyboard alone', async () => {
     const server = await serve({ runner: false });
     const operate = await createToken(server.runtimeDir, 'night-shift', 'operate');

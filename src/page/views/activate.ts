@@ -10,8 +10,8 @@ function tunablesText(value: unknown): string {
 }
 
 /** A cell of the diff: parameters one per line, each never broken inside (`0.0`⏎`5` read as two values). */
-function cell(text: string): HTMLElement {
-  return h('td', {}, ...text.split(', ').map((part) => h('span', { class: 'unbroken' }, part)));
+function cell(text: string, label: string): HTMLElement {
+  return h('td', { 'data-label': label }, ...text.split(', ').map((part) => h('span', { class: 'unbroken' }, part)));
 }
 
 /** The state after a refusal, in words: what is in force now, since when, by whom. */
@@ -117,8 +117,8 @@ export function openActivate(app: PageActions, target: Strategy): void {
             { class: before === after ? null : 'changed' },
             h('th', { scope: 'row' }, label),
             ...(label === 'Parameters' || label === 'Instruments'
-              ? [cell(before), cell(after)]
-              : [h('td', {}, before), h('td', {}, after)]),
+              ? [cell(before, 'Now'), cell(after, 'After')]
+              : [h('td', { 'data-label': 'Now' }, before), h('td', { 'data-label': 'After' }, after)]),
           ),
         ),
       ),

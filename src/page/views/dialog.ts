@@ -11,7 +11,10 @@ export function openDialog(title: string, ...content: Child[]): HTMLDialogElemen
   replace(el, h('h2', { id: 'dialog-title' }, title), h('div', { class: 'dialog-body' }, ...content));
   el.setAttribute('aria-labelledby', 'dialog-title');
   if (!el.open) el.showModal();
-  el.querySelector<HTMLElement>('[autofocus]')?.focus();
+  el.querySelector<HTMLElement>('[autofocus]')?.focus({ preventScroll: true });
+  // The dialog opens at its top (its title, what will change), even when the button focused
+  // (Cancel, at the bottom) is below the fold of a phone's screen: showModal scrolled to it.
+  el.scrollTop = 0;
   return el;
 }
 
