@@ -479,6 +479,45 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await item.getByTestId('runner-last-applied').textContent()).toBe('last applied v1');
   }, 60_000);
 
+  it('a fleet at a glance: counts per state and the worst in the runners heading, and no unqualified "Trading enabled" beside a dead fleet', async () => {
+    // No runner here, so no live status replaces the one each load below is answered.
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    /** The trading badge's words (found by its words, so the test reads the page before this fix too). */
+    const trading = () => page.locator('#glance .badge', { hasText: /Trading (enabled|disabled)/ }).first();
+    // No runner at all: enabled in the config, and nothing trades it.
+    await expect.poll(() => trading().textContent()).toBe('● Trading enabled, but no runner is running');
+    // A fleet (a file store has one runner per runtime dir, so the fleet is played here): the
+    // status the server answers, with runners in the states this load asks for.
+    let fleet: string[] = [];
+    await page.route('**/graphql', async (route) => {
+      if (route.request().postDataJSON()?.operationName !== 'OperatorOverview') return route.continue();
+      const response = await route.fetch();
+      const body = await response.json();
+      const one = body.data.status.runner;
+      body.data.status.runners = fleet.map((state, i) => ({ ...one, id: `r${i}`, state }));
+      const worst = ['STALE', 'STOPPED', 'ERROR', 'RUNNING'].find((s) => fleet.includes(s));
+      if (worst) body.data.status.runner = { ...one, state: worst };
+      return route.fulfill({ response, json: body });
+    });
+    const heading = page.locator('#glance-runners');
+    const cases: [string[], string, string][] = [
+      [['RUNNING', 'RUNNING', 'RUNNING'], 'Runners (3): 3 RUNNING · worst: RUNNING', '● Trading enabled'],
+      [['RUNNING', 'STALE', 'STALE'], 'Runners (3): 1 RUNNING 2 STALE · worst: STALE', '● Trading enabled'],
+      // Before: "Runners (11)" over eleven STALE cards, beside a green "● Trading enabled".
+      [Array(11).fill('STALE'), 'Runners (11): 11 STALE · worst: STALE', '● Trading enabled, but no runner is running'],
+      [['STOPPED', 'ERROR'], 'Runners (2): 1 ERROR 1 STOPPED · worst: STOPPED', '● Trading enabled, but no runner is running'],
+    ];
+    for (const [states, words, badge] of cases) {
+      fleet = states;
+      await page.reload();
+      await expect.poll(() => page.getByTestId('runner-state').count()).toBe(states.length);
+      expect(await heading.textContent()).toBe(words);
+      expect(await trading().textContent()).toBe(badge);
+      expect(await trading().getAttribute('class')).toContain(badge.includes('but') ? 'warn' : 'ok');
+    }
+  }, 60_000);
+
   it('drops a token the server refuses, says so, and stays read-only', async () => {
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin);

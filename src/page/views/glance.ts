@@ -58,6 +58,27 @@ function runnerItem(runner: Runner, configVersion: number, summary: boolean, unh
   );
 }
 
+/** The states from best to worst: a fleet's summary counts them in this order. */
+const STATE_ORDER: readonly Runner['state'][] = ['RUNNING', 'ERROR', 'STOPPED', 'STALE'];
+
+/**
+ * A fleet at a glance: how many runners in each state, and the worst (the API's `status.runner`),
+ * in the card's heading. Eleven dead runners were eleven cards to scan, under "Runners (11)".
+ */
+function fleetSummary(runners: readonly Runner[], worst: Runner['state'], unheard: boolean): HTMLElement {
+  const counts = STATE_ORDER.map((state) => [state, runners.filter((r) => r.state === state).length] as const).filter(([, n]) => n > 0);
+  return h(
+    'span',
+    { class: 'fleet-summary', 'data-testid': 'runners-summary' },
+    ...counts.flatMap(([state, n], i) => [
+      i > 0 ? ' ' : null,
+      h('span', { class: `badge state ${unheard ? 'neutral' : `state-${state}`}` }, `${n} ${state}`),
+    ]),
+    ` · worst: ${worst}`,
+    unheard ? ' (last heard)' : null,
+  );
+}
+
 /** Who made the version in force, from the audit trail (when the timeline has reached it). */
 function lastChange(state: State): HistoryEntry | undefined {
   return state.history?.find((e) => e.version === state.status?.configVersion);
@@ -102,9 +123,12 @@ export function renderGlance(container: HTMLElement, state: State): void {
       h(
         'p',
         {},
-        status.tradingEnabled
-          ? h('span', { class: 'badge ok' }, '● Trading enabled')
-          : h('span', { class: 'badge warn' }, '○ Trading disabled'),
+        !status.tradingEnabled
+          ? h('span', { class: 'badge warn', 'data-testid': 'trading' }, '○ Trading disabled')
+          : // Enabled in the config is good news only with a runner scanning: beside a dead fleet it read as all well.
+            status.runners.some((r) => r.state === 'RUNNING')
+            ? h('span', { class: 'badge ok', 'data-testid': 'trading' }, '● Trading enabled')
+            : h('span', { class: 'badge warn', 'data-testid': 'trading' }, '● Trading enabled, but no runner is running'),
         state.config ? ` · scan every ${state.config.scanIntervalSeconds} s` : null,
       ),
       status.configError
@@ -127,7 +151,13 @@ export function renderGlance(container: HTMLElement, state: State): void {
     h(
       'article',
       { class: 'card', 'aria-labelledby': 'glance-runners' },
-      h('h3', { id: 'glance-runners' }, runners.length > 1 ? `Runners (${runners.length})` : 'Runner'),
+      h(
+        'h3',
+        { id: 'glance-runners' },
+        runners.length > 1
+          ? [`Runners (${runners.length}): `, fleetSummary(runners, status.runner.state, state.live.kind === 'down')]
+          : 'Runner',
+      ),
       h(
         'ul',
         { class: 'runners' },
