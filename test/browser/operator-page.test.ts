@@ -678,6 +678,34 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       .toBe('tunableOverrides.momentum.lookback_bars: — → 40');
   }, 60_000);
 
+  it('tunables: focus starts on Cancel, Enter in a field sends nothing, what Save would change is shown, and a version moved meanwhile is said at once', async () => {
+    const server = await serve({ runner: false });
+    const { page, requests } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    await row(page, 'momentum').locator('button[data-action="tunables"]').click();
+    await page.locator('dialog[open]').waitFor();
+    // Before: focus in the first field, where a typo and Enter saved it.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+    const input = page.locator('[data-tunable="lookback_bars"] input');
+    await input.fill('40');
+    await expect.poll(() => text(page, 'tunables-diff')).toBe('Save changes:lookback_bars: default (20) → 40');
+    await input.press('Enter');
+    // Still open, nothing sent: Save sends, once, version 2.
+    expect(await page.locator('dialog[open]').count()).toBe(1);
+    await page.getByTestId('save-tunables').click();
+    await expect
+      .poll(() => page.locator('.notice.success').first().textContent())
+      .toContain("Saved momentum's overrides (lookback_bars): config version 2.");
+    expect(requests.filter((r) => r.postDataJSON?.()?.operationName === 'UpdateConfig')).toHaveLength(1);
+    // Someone else changes the config while the editor is open: the dialog says so before Save.
+    await row(page, 'momentum').locator('button[data-action="tunables"]').click();
+    await page.locator('dialog[open]').waitFor();
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    await expect
+      .poll(() => page.locator('dialog[open]').textContent())
+      .toContain('The config changed since this dialog opened: it is at version 3 now (gold active), not 2.');
+  }, 60_000);
+
   it('tunables refused by a change made meanwhile: Review again keeps what was typed and shows what is in force now', async () => {
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin);

@@ -2,7 +2,7 @@ import { h, show } from '../dom.js';
 import { allows, type PageActions, type Strategy } from '../model.js';
 import { bounds, overridesOf, parseTunable, type TunableDefinition, type TunableValue } from '../tunables.js';
 import { currentStateNote } from './activate.js';
-import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied } from './dialog.js';
+import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied, warnWhenVersionMoves } from './dialog.js';
 
 /** `typed`: what the operator had typed in a dialog the server refused (kept on *Review again*), shown beside what is in force now. */
 function field(
@@ -77,18 +77,40 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
   const overrides = overridesOf(app.state.config?.tunableOverrides, strategy.key);
   const fields = strategy.tunableDefinitions.map((def) => ({ def, ...field(def, overrides[def.name], editable, typed?.[def.name]) }));
   const outcome = h('div', { 'aria-live': 'polite' });
+  const moved = h('div', {});
+  /** What Save would change, in words, as it is typed: it was sent unseen (one keystroke and Enter). */
+  const changes = h('div', { 'data-testid': 'tunables-diff', 'aria-live': 'polite' });
+  const showChanges = () => {
+    const lines = fields.flatMap(({ def, read }) => {
+      const parsed = parseTunable(def, read());
+      const before = overrides[def.name] ?? null;
+      if (!parsed.ok || before === parsed.value) return [];
+      const words = (v: TunableValue) => (v === null ? `default (${show(def.default)})` : show(v));
+      return [h('li', {}, h('code', {}, def.name), `: ${words(before)} → ${words(parsed.value)}`)];
+    });
+    changes.replaceChildren(...(lines.length > 0 ? [h('p', {}, 'Save changes:'), h('ul', {}, ...lines)] : []));
+  };
 
   const save = h('button', { type: 'submit', 'data-testid': 'save-tunables', disabled: !editable }, 'Save overrides');
+  // Focus starts on Cancel, as in Activate and Roll back: Enter twice must not change the live config.
   const cancel = h(
     'button',
-    { type: 'button', class: 'secondary', onclick: () => closeDialog() },
+    { type: 'button', class: 'secondary', autofocus: true, onclick: () => closeDialog() },
     editable ? 'Cancel' : 'Close',
   ) as HTMLButtonElement;
+  let stopWatching = () => {};
   const form = h(
     'form',
     {
       class: 'tunables',
       novalidate: true,
+      oninput: showChanges,
+      onchange: showChanges,
+      // Enter in a field does not save (a typo and Enter changed a live parameter): Save does, with the changes in sight.
+      onkeydown: (event: Event) => {
+        const e = event as KeyboardEvent;
+        if (e.key === 'Enter' && e.target instanceof HTMLInputElement) e.preventDefault();
+      },
       onsubmit: async (event: Event) => {
         event.preventDefault();
         const patch: Record<string, TunableValue> = {};
@@ -106,6 +128,8 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
           outcome.replaceChildren(h('p', { class: 'muted' }, 'Nothing changed: nothing to send.'));
           return;
         }
+        stopWatching();
+        moved.replaceChildren();
         const sending = { confirm: save, busy: 'Saving…', outcome, cancel, what: `The change of ${strategy.key}'s overrides` };
         const { result, open } = await sendFromDialog(app, sending, () => app.updateOverrides(strategy.key, patch, expectedVersion));
         if (result.ok) {
@@ -146,6 +170,8 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
       },
     },
     ...fields.map((f) => f.row),
+    changes,
+    moved,
     outcome,
     buttons(save, cancel),
   );
@@ -160,4 +186,15 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
     ),
     form,
   );
+  showChanges();
+  if (editable) {
+    // Someone else changes the config while this is open: said at once, not only as a refusal on Save.
+    stopWatching = warnWhenVersionMoves(app, expectedVersion, moved, () =>
+      openTunables(
+        app,
+        app.state.strategies?.find((s) => s.key === strategy.key) ?? strategy,
+        Object.fromEntries(fields.map((f) => [f.def.name, f.read()])),
+      ),
+    );
+  }
 }
