@@ -24,6 +24,13 @@ export const RELOAD_COALESCE_MS = 250;
 
 type Reload = 'overview' | 'strategies' | 'history' | 'signals';
 
+/**
+ * The page's first load waits for its subscriptions to be accepted (so no change can fall between
+ * the load and the live updates), at most this long: a slow or absent live connection does not
+ * keep the page empty.
+ */
+export const FIRST_LOAD_WAIT_MS = 1_000;
+
 /** Signals kept per instrument in the page (the server keeps 1,000; a chart shows the recent ones). */
 export const SIGNALS_SHOWN = 300;
 
@@ -91,13 +98,16 @@ export class App implements PageActions {
     onState: (live) => {
       this.state.live = live;
       this.render();
+      // No live connection to wait for (down, paused, needs a token): the page loads what it can now.
+      if (live.kind !== 'connecting' && live.kind !== 'open') this.firstLoad();
     },
     onOpen: (reopened) => {
       // After a reconnect the server's signals are the truth, not a merge with what the page held:
       // a restarted server's feed starts its candle times again, so its new signals sorted before
       // the old ones (and "Last:" stayed on a signal from before the restart).
       if (reopened) this.state.signals = new Map();
-      void this.refresh();
+      // The first open is the first load (it ran every query twice: once at start, once here).
+      if (!this.firstLoad()) void this.refresh();
       if (reopened) void this.checkVersion();
     },
     onUnauthorized: (m) => this.dropToken(m),
@@ -109,8 +119,18 @@ export class App implements PageActions {
     void this.fetchVersion().then((v) => {
       this.state.serverVersion = { loaded: v, now: v };
     });
-    void this.refresh();
     this.live.start();
+    setTimeout(() => this.firstLoad(), FIRST_LOAD_WAIT_MS);
+  }
+
+  private loaded = false;
+
+  /** Runs the first load, once: true if this call did. */
+  private firstLoad(): boolean {
+    if (this.loaded) return false;
+    this.loaded = true;
+    void this.refresh();
+    return true;
   }
 
   private render(): void {

@@ -132,6 +132,28 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await opened.problems()).toEqual([]);
   }, 60_000);
 
+  it('loads each query once on opening, after the live updates are accepted', async () => {
+    const server = await serve({ runner: false });
+    const { page, requests } = await openOperatorPage(browser, server.origin);
+    await expect.poll(() => page.locator('.timeline li').count()).toBe(1);
+    await expect.poll(() => row(page, 'gold').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('signal-chart').count()).toBe(3);
+    const names = requests
+      .filter((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/graphql')
+      .map((r) => r.postDataJSON().operationName as string);
+    const count = (name: string) => names.filter((n) => n === name).length;
+    // Before: everything twice (once at start, once when the subscriptions were accepted).
+    expect({
+      overview: count('OperatorOverview'),
+      strategies: count('OperatorStrategies'),
+      history: count('OperatorHistory'),
+      signals: count('OperatorSignals'),
+    }).toEqual({ overview: 1, strategies: 1, history: 1, signals: 3 });
+    // And the load came after the subscriptions' acceptance (no change can fall between the two).
+    const order = requests.map((r) => `${r.method()} ${new URL(r.url()).pathname}`);
+    expect(order.indexOf('POST /graphql')).toBeGreaterThan(order.lastIndexOf('POST /graphql/stream'));
+  }, 60_000);
+
   it('weighs under 300 KB transferred and renders quickly: the figures', async () => {
     const server = await serve({ runner: false });
     const loads: { bytes: number; firstRenderMs: number; files: number }[] = [];
