@@ -8,7 +8,7 @@ import { interruptible } from '../../src/graphql/plugins/interruptible.js';
 import { RELOAD_COALESCE_MS } from '../../src/page/app.js';
 import { HIDDEN_PAUSE_MS, NO_ANSWER_MS, PROBE_EVERY_MS } from '../../src/page/live.js';
 import { CLOSE_IGNORED_MS, UNANSWERED_MS } from '../../src/page/views/dialog.js';
-import { TIMELINE_VERSIONS } from '../../src/page/views/timeline.js';
+import { SINGLE_VERSION_PAD_S, TIMELINE_VERSIONS } from '../../src/page/views/timeline.js';
 import { builtPage, closeOperatorPages, enterToken, type OperatorPage, openOperatorPage } from '../helpers/operator-page.js';
 import { CHROMIUM, chromiumInstalled, launchChromium } from '../helpers/playground.js';
 import { spawnStratctl, startTestServer, type TestServer } from '../helpers/server.js';
@@ -849,6 +849,21 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     expect(await page.locator('.timeline li').first().getAttribute('data-version')).toBe('3');
+  }, 60_000);
+
+  it('the timeline of a single version spans two hours around it, not years', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    const chart = page.getByTestId('timeline-chart');
+    const range = async () => (await chart.getAttribute('data-x-range'))?.split(',').map(Number) ?? [];
+    const time = (await server.gql('{ configHistory(last: 1) { time } }')).body.data?.configHistory[0].time as string;
+    const at = Date.parse(time) / 1000;
+    // Before: uPlot's own range for one point, "Feb 2027 … Aug 2029" with the point at the left edge.
+    await expect.poll(range).toEqual([at - SINGLE_VERSION_PAD_S, at + SINGLE_VERSION_PAD_S]);
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    const second = Date.parse((await server.gql('{ configHistory(last: 1) { time } }')).body.data?.configHistory[0].time) / 1000;
+    // Two versions: their span.
+    await expect.poll(range).toEqual([at, second]);
   }, 60_000);
 
   it('past the 50 versions the timeline shows, says where the older ones are', async () => {

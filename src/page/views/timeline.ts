@@ -12,6 +12,19 @@ const KINDS = [
   ['other', 'start / recovery', '#6e7781'],
 ] as const;
 
+/** A timeline of one version (a fresh deployment) spans this much either side of it, in seconds. */
+export const SINGLE_VERSION_PAD_S = 3600;
+
+/**
+ * The time axis: the versions' span; one version alone gets an hour either side (uPlot's own range
+ * for a single point labelled the axis "Feb 2027 … Aug 2029", the point at its left edge).
+ */
+export function timelineRange(times: ArrayLike<number>, min: number | null, max: number | null): uPlot.Range.MinMax {
+  // uPlot widens a lone point's range itself before asking (by 1,000 days), so the data is looked at.
+  const only = times.length === 1 ? times[0] : undefined;
+  return only === undefined ? [min, max] : [only - SINGLE_VERSION_PAD_S, only + SINGLE_VERSION_PAD_S];
+}
+
 /** Versions the timeline asks for (operations/operatorHistory.graphql's default `last`). */
 export const TIMELINE_VERSIONS = 50;
 
@@ -44,7 +57,15 @@ function ensureChart(container: HTMLElement): uPlot {
     {
       width: Math.max(260, container.clientWidth - 8),
       height: 160,
-      scales: { x: { time: true } },
+      scales: { x: { time: true, range: (u, min, max) => timelineRange(u.data[0], min, max) } },
+      // The x range in force, for a test (the axis itself is drawn on a canvas).
+      hooks: {
+        setScale: [
+          (u, key) => {
+            if (key === 'x') box.dataset.xRange = `${u.scales.x?.min ?? ''},${u.scales.x?.max ?? ''}`;
+          },
+        ],
+      },
       series: [
         {},
         { label: 'version', stroke: '#afb8c1', width: 1, points: { show: false } },
