@@ -29,6 +29,6 @@ export const activate: Action = async (flags, [strategyKey], ctx) => {
         ? `${result.activeStrategyKey} was already active (config version ${result.configVersion})`
         : `activated ${result.activeStrategyKey} (was ${result.previousStrategyKey}); config version ${result.configVersion}`,
     );
-    printApplied(ctx, result.runnerWait);
+    printApplied(ctx, result.runnerWait, result.changed);
   });
 };

@@ -53,6 +53,6 @@ export const configSet: Action = async (flags, assignments, ctx) => {
     if (unapplied !== null) return unapplied;
     const changed = updateConfig.changedFields.length > 0 ? `changed ${updateConfig.changedFields.join(', ')}` : 'nothing changed';
     ctx.print(`${changed}; config version ${updateConfig.config.version}\n${asFile(updateConfig.config)}`);
-    printApplied(ctx, updateConfig.runnerWait);
+    printApplied(ctx, updateConfig.runnerWait, updateConfig.changed);
   });
 };

@@ -35,6 +35,6 @@ export const rollback: Action = async (flags, [raw], ctx) => {
         ? `rolled back to version ${toVersion}'s settings: config version ${result.config.version} (changed ${result.changedFields.join(', ')})`
         : `version ${toVersion}'s settings are already in force (config version ${result.config.version}): nothing written`,
     );
-    printApplied(ctx, result.runnerWait);
+    printApplied(ctx, result.runnerWait, result.changed);
   });
 };

@@ -33,17 +33,23 @@ export interface RunnerWait {
   applied: boolean;
   waitedMs: number;
   runnerState: string;
+  waitedFor: readonly string[];
   notWaitedFor: readonly string[];
   message: string;
 }
 
 /**
  * Prints that the runners applied the change, and which listed runners were not waited for (STALE,
- * STOPPED): a script gating on --wait hears that a dead runner's markets may be uncovered.
+ * STOPPED): a script gating on --wait hears that a dead runner's markets may be uncovered. With
+ * several runners it names them; for a change that wrote nothing (`changed` false) it says the
+ * runners already had that version ("applied it (0 ms)" read as a change that went through).
  */
-export function printApplied(ctx: CommandContext, wait: RunnerWait | null | undefined): void {
+export function printApplied(ctx: CommandContext, wait: RunnerWait | null | undefined, changed: boolean): void {
   if (!wait) return;
-  ctx.print(`the runner applied it (${wait.waitedMs} ms)`);
+  const several = wait.waitedFor.length > 1;
+  const who = several ? `the ${wait.waitedFor.length} runners` : 'the runner';
+  const named = several ? `: ${wait.waitedFor.join(', ')}` : '';
+  ctx.print(changed ? `${who} applied it (${wait.waitedMs} ms)${named}` : `nothing to apply: ${who} already had this version${named}`);
   if (wait.notWaitedFor.length > 0) ctx.print(`not waited for, not running: ${wait.notWaitedFor.join(', ')} (see stratctl status)`);
 }
 

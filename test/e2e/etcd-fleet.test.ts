@@ -159,12 +159,13 @@ describeWithEtcd('2 API replicas + 3 runners on etcd, over HTTP', () => {
     expect(waited.code).toBe(0);
     expect(JSON.parse(waited.stdout).runnerWait).toMatchObject({
       applied: true,
+      waitedFor: ['r1', 'r3'],
       notWaitedFor: ['r2 STALE'],
       message: expect.stringMatching(/^2 runners \(r1, r3\) applied it in \d+ ms; not waited for, not running: r2 STALE$/),
     });
     const waitedText = await stratctlAt(a.url, ['activate', 'momentum', '--wait']);
     expect(waitedText.stdout).toMatch(
-      /\nthe runner applied it \(\d+ ms\)\nnot waited for, not running: r2 STALE \(see stratctl status\)\n$/,
+      /\nthe 2 runners applied it \(\d+ ms\): r1, r3\nnot waited for, not running: r2 STALE \(see stratctl status\)\n$/,
     );
 
     const before = await status(a);

@@ -124,7 +124,7 @@ describeWithEtcd('README "Deployment": its commands, run against a real 3-member
     expect(client).toMatch(/^ci-old\tread\t/m); // moved in with the deployment
     expect(client).toMatch(/^ci-deploy\toperate\t/m);
     expect(client).toContain('activated gold (was range); config version 3');
-    expect(client).toMatch(/the runner applied it \(\d+ ms\)/);
+    expect(client).toMatch(/^the 2 runners applied it \(\d+ ms\): acct-fx, acct-metals$/m);
     expect(client).toMatch(/^active strategy:\s+gold$/m);
     // Replica B heard it through its watch; both runners applied it.
     const heard = await waitUntil(

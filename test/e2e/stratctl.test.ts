@@ -114,6 +114,10 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     );
     expect(applied.code, applied.stderr).toBe(0);
     expect(applied.stdout).toMatch(/^activated gold \(was momentum\); config version 2\nthe runner applied it \(\d+ ms\)\n$/);
+    // The same again writes nothing: said so, not "the runner applied it (0 ms)".
+    const again = await stratctl(['activate', 'gold', '--wait'], envFor(server, { CONTROL_PLANE_TOKEN: TEST_TOKEN }));
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe('gold was already active (config version 2)\nnothing to apply: the runner already had this version\n');
 
     const [status, statusJson] = await Promise.all([stratctl(['status'], envFor(server)), stratctl(['status', '--json'], envFor(server))]);
     const runnerId = server.services.runners.views()[0]?.state?.id as string;

@@ -55,6 +55,11 @@ export const RunnerWait = builder.objectRef<RunnerWaitView>('RunnerWait').implem
     }),
     waitedMs: t.exposeInt('waitedMs', { description: 'How long it waited, in milliseconds.' }),
     runnerState: t.field({ type: RunnerStateEnum, description: 'The runner state when the wait ended.', resolve: (w) => w.view.health }),
+    waitedFor: t.stringList({
+      description:
+        'The runners it waited for, by id: each reported this version (or a later one) applied when `applied`. Empty when none was running.',
+      resolve: (w) => [...w.waitedFor],
+    }),
     notWaitedFor: t.stringList({
       description:
         'Runners listed but not waited for, not being live, as `<id> <STATE>` (e.g. `acct-metals STALE`): their markets may be uncovered. Empty when a `runnerId` was asked for.',
