@@ -285,6 +285,23 @@ export class AuditFile {
     return out;
   }
 
+  /**
+   * The newest entry of `subject` this process holds that records content `digest` at a version above
+   * `above` (the version in force): the version that content has. A runner beside the API reads the
+   * file after the API has already recorded later changes; only the trail's last entry was looked at,
+   * so such content was numbered last + 1, a version that belonged to a later change (and a --wait
+   * for that later version could be told it was applied). Not above: content seen again (an exact
+   * revert) is a new change, numbered by the caller.
+   */
+  recorded(subject: AuditSubject, digest: string, above: number): AuditEntry | undefined {
+    const kept = this.kept[subject];
+    for (let i = kept.length - 1; i >= 0; i--) {
+      const { entry } = kept[i] as Kept;
+      if (entry.digest === digest && entry.version > above) return entry;
+    }
+    return undefined;
+  }
+
   /** The highest version the trail has recorded for a subject (0: none). */
   lastVersion(subject: AuditSubject): number {
     return this.lastVersions[subject];

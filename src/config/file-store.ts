@@ -160,7 +160,12 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
   if (presetsText !== null) await parseOffThread(presetsText, yaml, options.parseDeadlineMs);
   const content = parsePresetsFile(options.strategies, presetsFile, presetsText);
   const presetsDigest = presetsText === null ? NO_PRESETS_DIGEST : digestOf(presetsText);
-  const presets = presetsInForce(content, presetsDigest, audit.last(1, 'PRESETS')[0], audit.lastVersion('PRESETS'));
+  const presets = presetsInForce(
+    content,
+    presetsDigest,
+    audit.recorded('PRESETS', presetsDigest, 0) ?? audit.last(1, 'PRESETS')[0],
+    audit.lastVersion('PRESETS'),
+  );
   const strategies = strategySetOf(options.strategies, content.presets);
   const withPresets = { presetsFile, presets, presetsStoredVersion: content.version, strategies };
 
@@ -311,9 +316,9 @@ async function keptPresetsAtOpen(
  * already recorded keeps the version recorded for it; new content whose `version` is not above the
  * last audited one (a hand edit that lowered or kept it) counts as last + 1.
  */
-function inForce(config: RuntimeConfig, digest: string, audit: AuditFile): ConfigSnapshot {
-  const last = audit.last(1, 'CONFIG')[0];
-  if (last?.digest === digest) return { config: { ...config, version: last.version }, digest };
+function inForce(config: RuntimeConfig, digest: string, audit: AuditFile, current = 0): ConfigSnapshot {
+  const recorded = audit.recorded('CONFIG', digest, current);
+  if (recorded) return { config: { ...config, version: recorded.version }, digest };
   const lastVersion = audit.lastVersion('CONFIG');
   return { config: config.version > lastVersion ? config : { ...config, version: lastVersion + 1 }, digest };
 }
@@ -656,8 +661,9 @@ class FileStore implements FileConfigStore {
         previousStrategies = this.strategies;
         // A process that does not audit (a runner beside the API) numbers a hand edit as the API did: from its audit lines.
         if (this.options.auditHandEdits === false) await this.followAudit();
-        const last = this.auditLog.last(1, 'PRESETS')[0];
-        const current = presetsInForce(presetsStep.judgement.content, presetsStep.digest, last, this.auditLog.lastVersion('PRESETS'));
+        // The entry that records this content, if the trail has it (not only its last entry: see AuditFile.recorded).
+        const recorded = this.auditLog.recorded('PRESETS', presetsStep.digest, previous.version) ?? this.auditLog.last(1, 'PRESETS')[0];
+        const current = presetsInForce(presetsStep.judgement.content, presetsStep.digest, recorded, this.auditLog.lastVersion('PRESETS'));
         this.presets = current;
         this.strategies = presetsStep.judgement.strategies;
         presetsChange = { type: 'presetsChanged', previous, current, audit: null, source: 'handEdit' };
@@ -677,7 +683,7 @@ class FileStore implements FileConfigStore {
       this.invalid = null;
       const previous = this.snapshot;
       if (this.options.auditHandEdits === false) await this.followAudit();
-      this.snapshot = inForce(configStep.config, configStep.digest, this.auditLog);
+      this.snapshot = inForce(configStep.config, configStep.digest, this.auditLog, previous.config.version);
       configChange = { type: 'changed', previous, current: this.snapshot, audit: null, source: 'handEdit' };
     }
 

@@ -72,12 +72,13 @@ export function judgeContent(
 export function presetsInForce(
   content: PresetsContent,
   digest: string,
-  last: AuditEntry | undefined,
+  /** The entry that records this content (AuditFile.recorded), else the trail's last entry, if any. */
+  recorded: AuditEntry | undefined,
   lastVersion: number,
 ): PresetsSnapshot {
   const { presets } = content;
-  if (last?.digest === digest) return { version: last.version, digest, presets };
-  if (!last && lastVersion === 0 && presets.length === 0 && content.version === 0) return { version: 0, digest, presets };
+  if (recorded?.digest === digest) return { version: recorded.version, digest, presets };
+  if (!recorded && lastVersion === 0 && presets.length === 0 && content.version === 0) return { version: 0, digest, presets };
   return { version: content.version > lastVersion ? content.version : lastVersion + 1, digest, presets };
 }
 

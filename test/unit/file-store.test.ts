@@ -201,6 +201,38 @@ describe('file config store', () => {
     await store.close();
   });
 
+  it('a runner beside the API numbers content by the trail entry that records it, not last + 1, when the API has recorded later changes since (the CLI helper session F1)', async () => {
+    const dir = await tempRuntimeDir();
+    const api = await open(dir);
+    await api.start();
+    const file = path.join(dir, 'config.yaml');
+    // The runner's read of config.yaml can be held at one text: the file as it stood when an event fired.
+    let frozen: string | null = null;
+    const runnerFs: FileSystem = {
+      ...nodeFileSystem,
+      readFile: async (f, checks) => (frozen !== null && f === file ? Buffer.from(frozen) : nodeFileSystem.readFile(f, checks)),
+    };
+    const runner = await openFileConfigStore({ runtimeDir: dir, strategies: defaultRegistry, fs: runnerFs, auditHandEdits: false });
+    await runner.start();
+    // Its checks run when this test says (no file event or poll in between).
+    runner.watch?.pause();
+    // A hand edit (the API records it as version 2), then a change through the API (version 3).
+    const edited = (await readFile(file, 'utf8')).replace('active_strategy_key: momentum', 'active_strategy_key: gold');
+    await writeFile(file, edited);
+    await api.refresh();
+    expect(api.state().config.config).toMatchObject({ activeStrategyKey: 'gold', version: 2 });
+    await api.commit(activateStrategy('range', by));
+    // The runner reads the hand edit's text only now, with both lines already in the trail.
+    frozen = edited;
+    await runner.refresh();
+    expect(runner.state().config.config).toMatchObject({ activeStrategyKey: 'gold', version: 2 });
+    frozen = null;
+    await runner.refresh();
+    expect(runner.state().config.config).toMatchObject({ activeStrategyKey: 'range', version: 3 });
+    await runner.close();
+    await api.close();
+  });
+
   it('clears temp files a killed writer left (config, presets, the kept presets, tokens), but not those of a live writer, nor other files', async () => {
     const dir = await tempRuntimeDir();
     const dead = '.config.yaml.999999999.0123456789ab.tmp'; // no such pid
