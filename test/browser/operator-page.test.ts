@@ -454,7 +454,7 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await expect.poll(points, { timeout: 15_000 }).toSatisfy((p: number[]) => p.every((n, i) => n >= before[i]! + 2));
     // Drawn on a canvas, named in words beside the colours.
     expect(await charts.first().locator('canvas').count()).toBe(1);
-    const legend = await charts.first().locator('.u-legend').textContent();
+    const legend = await charts.first().locator('.chart-legend').textContent();
     for (const word of ['Price', 'LONG', 'SHORT', 'FLAT']) expect(legend).toContain(word);
     expect(await charts.first().locator('.signal-note').textContent()).toMatch(/Last: (LONG|SHORT|FLAT) at \d/);
     // Another strategy on the same instrument: its chart holds its signals only, not the ones before the switch.
@@ -463,6 +463,72 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect((await server.gql('mutation { activateStrategy(strategyKey: "momentum_v2") { configVersion } }')).status).toBe(200);
     await expect.poll(() => eurUsd.locator('.signal-note').textContent(), { timeout: 15_000 }).toMatch(/ · momentum_v2 · /);
     expect(Number(await eurUsd.getAttribute('data-points'))).toBeLessThan(pointsBefore);
+    expect(await problems()).toEqual([]);
+  }, 60_000);
+
+  it('the charts have a text equivalent kept in step with them, and their legends work from the keyboard with the focus shown', async () => {
+    const server = await serve();
+    const faster = await server.gql('mutation { updateConfig(input: { scanIntervalSeconds: 1 }) { config { version } } }');
+    expect(faster.body.errors).toBeUndefined();
+    const { page, problems } = await openOperatorPage(browser, server.origin);
+    // Named by its caption, described in words; the canvas hidden from assistive technology (it said nothing).
+    const chart = page.getByRole('figure', { name: /^EUR_USD · price at each scan/ });
+    await expect.poll(() => chart.count()).toBe(1);
+    expect(await chart.locator('canvas').evaluate((c) => c.closest('[aria-hidden="true"]') !== null)).toBe(true);
+    const description = () => chart.evaluate((f) => document.getElementById(f.getAttribute('aria-describedby') ?? '')?.textContent ?? '');
+    const table = page.getByRole('table', { name: /^EUR_USD: the newest \d+ signals, newest first$/ });
+    const firstRow = () => table.locator('tbody tr').first().locator('td').allTextContents();
+    await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+    // In step with the chart, scan after scan: its count, and its newest row is the "Last:" the page shows.
+    for (let round = 0; round < 2; round++) {
+      const points = Number(await chart.getAttribute('data-points'));
+      await expect
+        .poll(async () => [await description(), Number(await chart.getAttribute('data-points'))], { timeout: 15_000 })
+        .toSatisfy(([words, now]) => (words as string).startsWith(`EUR_USD, momentum: ${now} scans charted, `) && (now as number) > points);
+      await expect
+        .poll(async () => {
+          const [, direction, price] = await firstRow();
+          return (await chart.locator('.signal-note').textContent())?.startsWith(`Last: ${direction} at ${price} · `);
+        })
+        .toBe(true);
+    }
+    expect(await description()).toMatch(/; price from [\d.]+ to [\d.]+; \d+ LONG, \d+ SHORT, \d+ FLAT\. The newest \d+ are in the table/);
+    expect(await table.locator('thead th').allTextContents()).toEqual(['Candle (UTC)', 'Signal', 'Price', 'Reason']);
+
+    // The legend from the keyboard: Tab reaches its buttons, Space hides a series, the focus ring shows.
+    const focusedSeries = () => page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.series ?? '');
+    for (let i = 0; i < 30 && (await focusedSeries()) !== 'LONG'; i++) await page.keyboard.press('Tab');
+    const long = chart.getByRole('button', { name: 'LONG' });
+    expect(await long.evaluate((b) => b === document.activeElement)).toBe(true);
+    expect(await long.evaluate((b) => b.matches(':focus-visible') && getComputedStyle(b).outlineStyle !== 'none')).toBe(true);
+    expect(await long.getAttribute('aria-pressed')).toBe('true');
+    await page.keyboard.press('Space');
+    await expect.poll(() => long.getAttribute('aria-pressed')).toBe('false');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => long.getAttribute('aria-pressed')).toBe('true');
+
+    // The config timeline: described in words, kept in step, and its legend is buttons too.
+    const timeline = page.getByRole('figure', { name: 'Config version over time, by kind of change' });
+    const timelineWords = () =>
+      timeline.evaluate((f) => document.getElementById(f.getAttribute('aria-describedby') ?? '')?.textContent ?? '');
+    await expect
+      .poll(timelineWords)
+      .toMatch(/^2 versions, v1 at .+ to v2 at .+: 1 update, 1 start \/ recovery\. Each is listed after the chart/);
+    expect(await timeline.locator('canvas').evaluate((c) => c.closest('[aria-hidden="true"]') !== null)).toBe(true);
+    expect(await timeline.getByRole('button').allTextContents()).toEqual([
+      '— version',
+      '● activation',
+      '● update',
+      '● rollback',
+      '● hand edit',
+      '● start / recovery',
+    ]);
+    await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+    await expect.poll(timelineWords).toMatch(/^3 versions, v1 at .+ to v3 at .+: 1 activation, 1 update, 1 start \/ recovery\./);
+    const update = timeline.getByRole('button', { name: 'update' });
+    await update.focus();
+    await page.keyboard.press('Space');
+    await expect.poll(() => update.getAttribute('aria-pressed')).toBe('false');
     expect(await problems()).toEqual([]);
   }, 60_000);
 

@@ -1,6 +1,7 @@
 import uPlot from 'uplot';
 import { h, replace } from '../dom.js';
 import { type Signal, type State, utcTick } from '../model.js';
+import { chartLegend, hideDrawing, textId } from './chart-text.js';
 
 const COLOURS = { LONG: '#1a7f37', SHORT: '#cf222e', FLAT: '#6e7781', price: '#0969da' } as const;
 const HEIGHT = 200;
@@ -9,8 +10,15 @@ interface Chart {
   readonly figure: HTMLElement;
   readonly plot: uPlot;
   readonly note: HTMLElement;
+  /** The chart in words, for a screen reader: a summary (the figure's description) and a table of the newest signals. */
+  readonly summary: HTMLElement;
+  readonly rows: HTMLTableSectionElement;
+  readonly tableCaption: HTMLElement;
   lastKey: string;
 }
+
+/** Signals listed in a chart's table (its text equivalent), newest first. */
+export const SIGNALS_IN_TABLE = 20;
 
 const charts = new Map<string, Chart>();
 let instrumentsKey = '';
@@ -69,11 +77,52 @@ export function chartData(signals: readonly Signal[]): uPlot.AlignedData {
 
 function createChart(instrument: string, width: number): Chart {
   const note = h('p', { class: 'signal-note' });
+  const summaryId = textId('signals-summary');
+  const summary = h('p', { class: 'visually-hidden', id: summaryId, 'data-testid': 'chart-summary' });
+  const tableCaption = h('caption', {});
+  const rows = h('tbody', {});
+  let made: uPlot | null = null;
+  const legend = chartLegend(
+    `${instrument} chart`,
+    [
+      { series: 1, label: 'Price', mark: '—', colour: COLOURS.price },
+      { series: 2, label: 'LONG', mark: '▲', colour: COLOURS.LONG },
+      { series: 3, label: 'SHORT', mark: '▼', colour: COLOURS.SHORT },
+      { series: 4, label: 'FLAT', mark: '●', colour: COLOURS.FLAT },
+    ],
+    () => made,
+  );
   const figure = h(
     'figure',
-    { class: 'chart', 'data-testid': 'signal-chart', 'data-instrument': instrument, 'data-points': '0' },
+    {
+      class: 'chart',
+      'data-testid': 'signal-chart',
+      'data-instrument': instrument,
+      'data-points': '0',
+      'aria-describedby': summaryId,
+    },
     h('figcaption', {}, h('strong', {}, instrument), ' · price at each scan, with the signal marked; candle times in UTC'),
+    legend,
     note,
+    summary,
+    h(
+      'table',
+      { class: 'visually-hidden', 'data-testid': 'chart-table' },
+      tableCaption,
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, 'Candle (UTC)'),
+          h('th', { scope: 'col' }, 'Signal'),
+          h('th', { scope: 'col' }, 'Price'),
+          h('th', { scope: 'col' }, 'Reason'),
+        ),
+      ),
+      rows,
+    ),
   );
   const plot = new uPlot(
     {
@@ -90,15 +139,53 @@ function createChart(instrument: string, width: number): Chart {
         marker('FLAT', 'FLAT ●', 'circle'),
       ],
       axes: [{ space: 90, values: (_u, splits) => splits.map((ts, i) => utcTick(ts, i === 0)) }, { size: 70 }],
-      legend: { live: false },
+      // The legend is chartLegend's buttons: uPlot's could be clicked only.
+      legend: { show: false },
     },
     [[], [], [], [], []],
     (u, init) => {
-      figure.insertBefore(u.root, note);
+      hideDrawing(u.root);
+      figure.insertBefore(u.root, legend);
       init();
     },
   );
-  return { figure, plot, note, lastKey: '' };
+  made = plot;
+  return { figure, plot, note, summary, rows, tableCaption, lastKey: '' };
+}
+
+/** The chart in words: how many scans over which candle times, the price range, and the signals counted by direction. */
+export function signalsSummary(instrument: string, strategyKey: string | undefined, signals: readonly Signal[]): string {
+  const priced = signals.filter((s) => s.price !== null && s.candleTime !== null);
+  if (priced.length === 0) return `${instrument}: no signals of ${strategyKey ?? 'the active strategy'} yet.`;
+  const prices = priced.map((s) => s.price as number);
+  const count = (d: Signal['direction']) => priced.filter((s) => s.direction === d).length;
+  const shown = Math.min(SIGNALS_IN_TABLE, signals.length);
+  return (
+    `${instrument}, ${strategyKey}: ${priced.length} scan${priced.length === 1 ? '' : 's'} charted, ` +
+    `candles ${candleTime(priced[0]!.candleTime!)} to ${candleTime(priced.at(-1)!.candleTime!)}; ` +
+    `price from ${Math.min(...prices)} to ${Math.max(...prices)}; ` +
+    `${count('LONG')} LONG, ${count('SHORT')} SHORT, ${count('FLAT')} FLAT. ` +
+    `The newest ${shown} are in the table that follows.`
+  );
+}
+
+function describeInWords(chart: Chart, instrument: string, strategyKey: string | undefined, signals: readonly Signal[]): void {
+  chart.summary.textContent = signalsSummary(instrument, strategyKey, signals);
+  const newest = signals.slice(-SIGNALS_IN_TABLE).reverse();
+  chart.tableCaption.textContent = `${instrument}: the newest ${newest.length} signals, newest first`;
+  replace(
+    chart.rows,
+    ...newest.map((s) =>
+      h(
+        'tr',
+        {},
+        h('td', {}, s.candleTime ? candleTime(s.candleTime) : '—'),
+        h('td', {}, s.direction),
+        h('td', {}, s.price === null ? '—' : String(s.price)),
+        h('td', {}, s.error ? `${s.reason}; error: ${s.error}` : s.reason),
+      ),
+    ),
+  );
 }
 
 function describe(last: Signal | undefined): (Node | string)[] {
@@ -148,5 +235,6 @@ export function renderSignals(container: HTMLElement, state: State): void {
     chart.plot.setData(data);
     chart.figure.dataset.points = String(data[0].length);
     replace(chart.note, ...describe(last));
+    describeInWords(chart, instrument, active, signals);
   }
 }

@@ -1,7 +1,8 @@
 import uPlot from 'uplot';
-import { h, rerender, show, timeAgo } from '../dom.js';
+import { h, rerender, show, timeAgo, ZONED } from '../dom.js';
 import { allows, changedLeaves, type HistoryEntry, operationKind, type PageActions, type State } from '../model.js';
 import { currentStateNote } from './activate.js';
+import { chartLegend, hideDrawing, textId } from './chart-text.js';
 import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied } from './dialog.js';
 
 const KINDS = [
@@ -30,7 +31,24 @@ export const TIMELINE_VERSIONS = 50;
 
 let plot: uPlot | null = null;
 let chartBox: HTMLElement | null = null;
+/** The chart in words (the figure's description), for a screen reader. */
+let chartSummary: HTMLElement | null = null;
 let lastKey = '';
+
+/** The timeline in words: how many versions, from when to when, how many of each kind; the list after it has each. */
+export function timelineSummary(history: readonly HistoryEntry[]): string {
+  if (history.length === 0) return 'No config versions yet.';
+  const oldest = history.at(-1)!;
+  const newest = history[0]!;
+  const when = (e: HistoryEntry) => new Date(e.time).toLocaleString(undefined, ZONED);
+  const counted = KINDS.map(
+    ([kind, word]) => [word, history.filter((e) => operationKind(e.operation).kind === kind).length] as const,
+  ).filter(([, n]) => n > 0);
+  const kinds = counted.map(([word, n]) => `${n} ${word}`);
+  return history.length === 1
+    ? `One version, v${newest.version} (${counted[0]?.[0]}), at ${when(newest)}. It is listed after the chart.`
+    : `${history.length} versions, v${oldest.version} at ${when(oldest)} to v${newest.version} at ${when(newest)}: ${kinds.join(', ')}. Each is listed after the chart, newest first.`;
+}
 
 /** x: when; y: the version, once per kind of change so each kind has its colour and its word in the legend. */
 export function timelineData(history: readonly HistoryEntry[]): uPlot.AlignedData {
@@ -46,10 +64,22 @@ export function timelineData(history: readonly HistoryEntry[]): uPlot.AlignedDat
 function ensureChart(container: HTMLElement): uPlot {
   if (plot && chartBox && container.contains(chartBox)) return plot;
   plot?.destroy();
+  const summaryId = textId('timeline-summary');
+  chartSummary = h('p', { class: 'visually-hidden', id: summaryId, 'data-testid': 'chart-summary' });
+  const legend = chartLegend(
+    'Config timeline',
+    [
+      { series: 1, label: 'version', mark: '—', colour: '#afb8c1' },
+      ...KINDS.map(([, word, colour], i) => ({ series: i + 2, label: word, mark: '●', colour })),
+    ],
+    () => plot,
+  );
   chartBox = h(
     'figure',
-    { class: 'chart', 'data-testid': 'timeline-chart' },
+    { class: 'chart', 'data-testid': 'timeline-chart', 'aria-describedby': summaryId },
     h('figcaption', {}, 'Config version over time, by kind of change'),
+    legend,
+    chartSummary,
   );
   const box = chartBox;
   container.replaceChildren(box);
@@ -80,11 +110,13 @@ function ensureChart(container: HTMLElement): uPlot {
         ),
       ],
       axes: [{}, { size: 50 }],
-      legend: { live: false },
+      // The legend is chartLegend's buttons: uPlot's could be clicked only.
+      legend: { show: false },
     },
     [[], [], [], [], [], [], []],
     (u, init) => {
-      box.append(u.root);
+      hideDrawing(u.root);
+      box.insertBefore(u.root, legend);
       init();
     },
   );
@@ -188,6 +220,7 @@ export function renderTimeline(container: HTMLElement, listBox: HTMLElement, sta
     return;
   }
   ensureChart(container).setData(timelineData(history));
+  if (chartSummary) chartSummary.textContent = timelineSummary(history);
   const canRollback = allows(state.viewer, 'ADMIN');
   const current = state.status?.configVersion;
   rerender(listBox, () => [
