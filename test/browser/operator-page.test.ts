@@ -606,6 +606,75 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     }
   }, 60_000);
 
+  it('a fleet of 12 reads at a glance: its runners as tiles side by side, in a card of its own, at 1280x800 and on a phone', async () => {
+    const server = await serve({ runner: false });
+    const states = [
+      'RUNNING',
+      'RUNNING',
+      'STALE',
+      'RUNNING',
+      'ERROR',
+      'RUNNING',
+      'STOPPED',
+      'RUNNING',
+      'RUNNING',
+      'STALE',
+      'RUNNING',
+      'RUNNING',
+    ];
+    for (const [width, height] of [
+      [1280, 800],
+      [390, 844],
+    ] as const) {
+      const { page } = await openOperatorPage(browser, server.origin, { viewport: { width, height } });
+      // A fleet played in the overview's answer, as in the test above (a file store has one runner).
+      await page.route('**/graphql', async (route) => {
+        if (route.request().postDataJSON()?.operationName !== 'OperatorOverview') return route.continue();
+        const response = await route.fetch();
+        const body = await response.json();
+        const one = body.data.status.runner;
+        body.data.status.runners = states.map((state, i) => ({
+          ...one,
+          id: `trading-host-${String(i).padStart(2, '0')}.example.internal:${41000 + i}`,
+          pid: 41000 + i,
+          state,
+          appliedConfigVersion: 1,
+          appliedStrategyKey: 'momentum',
+          inSync: true,
+          lastScanAt: new Date().toISOString(),
+          error: state === 'ERROR' ? 'unknown instrument XAU_USD' : null,
+        }));
+        body.data.status.runner = { ...one, state: 'STALE' };
+        return route.fulfill({ response, json: body });
+      });
+      await page.reload();
+      await expect.poll(() => page.getByTestId('runner-state').count()).toBe(12);
+      const box = (selector: string) => page.locator(selector).evaluate((el) => el.getBoundingClientRect().toJSON() as DOMRect);
+      const glance = await box('section[aria-labelledby="glance-heading"]');
+      const runnersCard = await box('article[aria-labelledby="glance-runners"]');
+      const activeCard = await box('article[aria-labelledby="glance-active"]');
+      const tiles = await page
+        .getByTestId('runner-state')
+        .evaluateAll((all) => all.map((el) => el.getBoundingClientRect().toJSON() as DOMRect));
+      console.log(
+        `fleet of 12 at ${width}x${height}: glance ${Math.round(glance.height)} px tall, runners card ${Math.round(runnersCard.height)}, active card ${Math.round(activeCard.height)}, ${new Set(tiles.map((t) => Math.round(t.top))).size} rows of runners`,
+      );
+      // Nothing wider than the screen, each runner inside its card.
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+      for (const t of tiles) expect(t.right).toBeLessThanOrEqual(runnersCard.right);
+      if (width === 1280) {
+        // Before: one column of 12 runners, the glance 2,028 px tall, the active strategy's card stretched to 1,996 px beside it.
+        expect(glance.bottom).toBeLessThanOrEqual(height);
+        expect(activeCard.height).toBeLessThan(300);
+        expect(new Set(tiles.map((t) => Math.round(t.top))).size).toBeLessThanOrEqual(3);
+      } else {
+        // A phone: two runners a row.
+        expect(new Set(tiles.map((t) => Math.round(t.top))).size).toBe(6);
+      }
+      await closeOperatorPages();
+    }
+  }, 60_000);
+
   it('drops a token the server refuses, says so, and stays read-only', async () => {
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin);

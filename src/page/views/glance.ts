@@ -58,6 +58,54 @@ function runnerItem(runner: Runner, configVersion: number, summary: boolean, unh
   );
 }
 
+/**
+ * A runner of a fleet, as a tile of three short lines (state and id; in sync; applied version,
+ * strategy and last scan): a fleet of 12 as runnerItem's cards was one column 1,300 px tall that
+ * stretched the cards beside it. What a tile leaves out of runnerItem's words is in its title.
+ */
+function runnerTile(runner: Runner, configVersion: number, unheard: boolean): HTMLElement {
+  const alive = runner.state === 'RUNNING' || runner.state === 'ERROR';
+  const sync = !runner.inSync
+    ? h('span', { class: 'badge warn' }, `✗ not in sync (wants v${configVersion})`)
+    : alive && !unheard
+      ? h('span', { class: 'badge ok' }, '✓ in sync')
+      : h('span', { class: 'badge neutral', 'data-testid': 'runner-last-applied' }, `last applied v${runner.appliedConfigVersion}`);
+  return h(
+    'li',
+    {
+      class: `runner tile state-${runner.state}${unheard ? ' unheard' : ''}`,
+      'data-testid': 'runner-state',
+      'data-runner-id': runner.id ?? '',
+      title: unheard
+        ? `last heard: ${STATE_WORDS[runner.state]}; live updates are off, so this may have changed`
+        : STATE_WORDS[runner.state],
+    },
+    h(
+      'p',
+      { class: 'tile-head' },
+      h('span', { class: `badge state ${unheard ? 'neutral' : `state-${runner.state}`}` }, runner.state),
+      ' ',
+      // An id is host:pid unless set: the pid is not said twice.
+      h(
+        'span',
+        { class: 'runner-id' },
+        `${runner.id ?? 'unknown'}${runner.pid && !runner.id?.endsWith(`:${runner.pid}`) ? ` (pid ${runner.pid})` : ''}`,
+      ),
+    ),
+    h('p', {}, sync, unheard ? [' ', h('span', { class: 'muted' }, 'last heard')] : null),
+    h(
+      'p',
+      { class: 'muted' },
+      runner.appliedConfigVersion === null
+        ? 'nothing applied yet'
+        : `v${runner.appliedConfigVersion} · ${runner.appliedStrategyKey ?? '?'}`,
+      ' · scan ',
+      timeAgo(runner.lastScanAt),
+    ),
+    runner.error ? h('p', { class: 'error-text', role: 'note' }, h('strong', {}, 'Error: '), runner.error) : null,
+  );
+}
+
 /** The states from best to worst: a fleet's summary counts them in this order. */
 const STATE_ORDER: readonly Runner['state'][] = ['RUNNING', 'ERROR', 'STOPPED', 'STALE'];
 
@@ -93,6 +141,10 @@ export function renderGlance(container: HTMLElement, state: State): void {
   const active = status.activeStrategy;
   const change = lastChange(state);
   const runners = status.runners.length > 0 ? status.runners : [status.runner];
+  const unheard = state.live.kind === 'down';
+  // A fleet's card takes a row of its own, its runners as tiles side by side.
+  const fleet = runners.length > 1;
+  container.classList.toggle('has-fleet', fleet);
   rerender(container, () => [
     h(
       'article',
@@ -150,19 +202,15 @@ export function renderGlance(container: HTMLElement, state: State): void {
     ),
     h(
       'article',
-      { class: 'card', 'aria-labelledby': 'glance-runners' },
+      { class: `card${fleet ? ' fleet' : ''}`, 'aria-labelledby': 'glance-runners' },
       h(
         'h3',
         { id: 'glance-runners' },
-        runners.length > 1
-          ? [`Runners (${runners.length}): `, fleetSummary(runners, status.runner.state, state.live.kind === 'down')]
-          : 'Runner',
+        fleet ? [`Runners (${runners.length}): `, fleetSummary(runners, status.runner.state, unheard)] : 'Runner',
       ),
-      h(
-        'ul',
-        { class: 'runners' },
-        ...runners.map((r) => runnerItem(r, status.configVersion, status.runners.length === 0, state.live.kind === 'down')),
-      ),
+      fleet
+        ? h('ul', { class: 'runners tiles' }, ...runners.map((r) => runnerTile(r, status.configVersion, unheard)))
+        : h('ul', { class: 'runners' }, ...runners.map((r) => runnerItem(r, status.configVersion, status.runners.length === 0, unheard))),
     ),
   ]);
 }
