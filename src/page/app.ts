@@ -99,15 +99,16 @@ export class App implements PageActions {
       this.state.live = live;
       this.render();
       // No live connection to wait for (down, paused, needs a token): the page loads what it can now.
-      if (live.kind !== 'connecting' && live.kind !== 'open') this.firstLoad();
+      if (live.kind !== 'connecting' && live.kind !== 'open') this.loadNow();
     },
     onOpen: (reopened) => {
       // After a reconnect the server's signals are the truth, not a merge with what the page held:
       // a restarted server's feed starts its candle times again, so its new signals sorted before
       // the old ones (and "Last:" stayed on a signal from before the restart).
       if (reopened) this.state.signals = new Map();
-      // The first open is the first load (it ran every query twice: once at start, once here).
-      if (!this.firstLoad()) void this.refresh();
+      // The open a load waits for is that load (the first, or a new token's): it ran every query
+      // twice, once at start (or as the token changed) and once here.
+      if (!this.loadNow()) void this.refresh();
       if (reopened) void this.checkVersion();
     },
     onUnauthorized: (m) => this.dropToken(m),
@@ -120,15 +121,27 @@ export class App implements PageActions {
       this.state.serverVersion = { loaded: v, now: v };
     });
     this.live.start();
-    setTimeout(() => this.firstLoad(), FIRST_LOAD_WAIT_MS);
+    this.loadWhenLive();
   }
 
-  private loaded = false;
+  /** A load waiting for the live connection (`loadWhenLive`): its timer, or null. */
+  private waitingLoad: ReturnType<typeof setTimeout> | null = null;
 
-  /** Runs the first load, once: true if this call did. */
-  private firstLoad(): boolean {
-    if (this.loaded) return false;
-    this.loaded = true;
+  /**
+   * Loads every query once the live connection (just started, or started over) is accepted, or
+   * once it is known not to come (down, paused, needs a token), or after FIRST_LOAD_WAIT_MS:
+   * the page's first load, and a token entered, forgotten or dropped.
+   */
+  private loadWhenLive(): void {
+    if (this.waitingLoad !== null) clearTimeout(this.waitingLoad);
+    this.waitingLoad = setTimeout(() => this.loadNow(), FIRST_LOAD_WAIT_MS);
+  }
+
+  /** Runs the load `loadWhenLive` waits for, if one does: true if this call ran it. */
+  private loadNow(): boolean {
+    if (this.waitingLoad === null) return false;
+    clearTimeout(this.waitingLoad);
+    this.waitingLoad = null;
     void this.refresh();
     return true;
   }
@@ -167,15 +180,22 @@ export class App implements PageActions {
     // Accepted: what was said of a refused one no longer holds.
     this.view.clearNotices('token');
     token.set(candidate);
-    this.live.restart();
-    void this.refresh();
+    this.restartWithToken();
   }
 
   forgetToken(): void {
     token.clear();
     this.state.viewer = null;
+    this.restartWithToken();
+  }
+
+  /**
+   * The live connection starts over with the token now held, and the queries load once it is
+   * accepted: they loaded at once and then again on that open (every query twice per token change).
+   */
+  private restartWithToken(): void {
+    this.loadWhenLive();
     this.live.restart();
-    void this.refresh();
   }
 
   private dropToken(message: string): void {
@@ -187,8 +207,7 @@ export class App implements PageActions {
       `The token was refused (${message}) and has been forgotten: the page is read-only until a valid one is entered.`,
       'token',
     );
-    this.live.restart();
-    void this.refresh();
+    this.restartWithToken();
   }
 
   async refresh(): Promise<void> {

@@ -154,6 +154,54 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(order.indexOf('POST /graphql')).toBeGreaterThan(order.lastIndexOf('POST /graphql/stream'));
   }, 60_000);
 
+  it('entering or forgetting a token loads each query once, after the new live connection is accepted', async () => {
+    const server = await serve({ runner: false });
+    const { page, requests } = await openOperatorPage(browser, server.origin);
+    const at = (r: (typeof requests)[number]) => `${r.method()} ${new URL(r.url()).pathname}`;
+    /** The queries the page asked since request `from`, and where the new connection's subscriptions were sent. */
+    const since = (from: number) => {
+      const after = requests.slice(from);
+      const names = after.map((r) => (at(r) === 'POST /graphql' ? (r.postDataJSON().operationName as string) : at(r)));
+      const subscribed = names.lastIndexOf('POST /graphql/stream');
+      return { names, subscribed, count: (name: string) => names.filter((n) => n === name).length };
+    };
+    /** Settled: the new connection's two subscriptions sent, and a load's three signal requests after them. */
+    const settled = (from: number) => () => {
+      const { names, subscribed } = since(from);
+      return (
+        names.filter((n) => n === 'POST /graphql/stream').length === 2 &&
+        names.slice(subscribed).filter((n) => n === 'OperatorSignals').length >= 3
+      );
+    };
+    await expect.poll(settled(0)).toBe(true);
+    for (const [what, change, overviews] of [
+      // The token's check (one OperatorOverview with it) comes first, then the load.
+      ['token entered', () => enterToken(page, server.token, /^Token: admin/), 2],
+      ['token forgotten', () => page.locator('#forget-token').click(), 1],
+    ] as const) {
+      const from = requests.length;
+      await change();
+      await expect.poll(settled(from)).toBe(true);
+      await page.locator('[data-testid="live"][data-connected="true"]').waitFor();
+      const { names, subscribed, count } = since(from);
+      // Before: each query once as the token changed, then again when the new subscriptions were accepted.
+      expect(
+        names.slice(0, subscribed).filter((n) => n === 'OperatorStrategies' || n === 'OperatorHistory'),
+        what,
+      ).toEqual([]);
+      expect(
+        {
+          overview: count('OperatorOverview'),
+          strategies: count('OperatorStrategies'),
+          history: count('OperatorHistory'),
+          signals: count('OperatorSignals'),
+        },
+        what,
+      ).toEqual({ overview: overviews, strategies: 1, history: 1, signals: 3 });
+    }
+    expect(await page.locator('#viewer').textContent()).toBe('Read-only: no token');
+  }, 60_000);
+
   it('weighs under 300 KB transferred and renders quickly: the figures', async () => {
     const server = await serve({ runner: false });
     const loads: { bytes: number; firstRenderMs: number; files: number }[] = [];
