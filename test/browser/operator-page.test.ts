@@ -461,6 +461,37 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await unanswered.count()).toBe(0);
   }, 60_000);
 
+  it('Escape just after sending is ignored like a click on Close, a later one closes, and the answer takes back the "no answer" notice', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin, { fakeClock: true });
+    await enterToken(page, server.token, /^Token: admin/);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route('**/graphql', async (route) => {
+      if (route.request().postDataJSON()?.operationName === 'ActivateStrategy') await held;
+      await route.continue();
+    });
+    await row(page, 'gold').locator('button[data-action="activate"]').click();
+    await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1_000);
+    await page.getByTestId('confirm-activate').click();
+    await expect.poll(() => page.getByTestId('confirm-activate').textContent()).toBe('Activating…');
+    // 0 ms after the send on the page's clock. Before: the dialog closed, and "had no answer" was said.
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Escape');
+    expect(await page.locator('dialog[open]').count()).toBe(1);
+    await page.clock.fastForward(CLOSE_IGNORED_MS);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
+    const unanswered = page.locator('.notice.info', { hasText: 'had no answer when its dialog was closed' });
+    await expect.poll(() => unanswered.count()).toBe(1);
+    await page.clock.resume();
+    release();
+    await expect.poll(() => page.locator('.notice.success').first().textContent()).toContain('Activated gold (was momentum)');
+    expect(await unanswered.count()).toBe(0);
+  }, 60_000);
+
   it('a stale expectedVersion shows the conflict and the state that won; nothing is overwritten', async () => {
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin);

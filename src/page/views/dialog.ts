@@ -78,9 +78,10 @@ export function buttons(...children: Child[]): HTMLElement {
 export const UNANSWERED_MS = 5_000;
 
 /**
- * A click on the dialog's Close button this soon after the change was sent is taken for the second
- * click of a double click on the confirm button, and ignored: it closed the dialog 60 ms before
- * the answer and left a false "had no answer" notice beside the success.
+ * A click on the dialog's Close button (or Escape) this soon after the change was sent is taken for
+ * the second click of a double click on the confirm button (or a key pressed with it), and
+ * ignored: it closed the dialog 60 ms before the answer and left a false "had no answer" notice
+ * beside the success.
  */
 export const CLOSE_IGNORED_MS = 500;
 
@@ -138,6 +139,17 @@ export async function sendFromDialog<T>(
     event.preventDefault();
   };
   el.addEventListener('click', ignoreEarlyClose, true);
+  // Escape this soon is held back the same way: it closed the dialog at once, leaving the "had no
+  // answer" notice beside the success a moment later. The keydown is the one Chromium acts on (a
+  // refused `cancel` alone is not asked again for a second Escape); it goes to the document when
+  // focus left the dialog (the confirm button, disabled, loses it). `cancel` covers other close requests.
+  const ignoreEarlyEscape = (event: Event) => {
+    if (Date.now() - sentAt >= CLOSE_IGNORED_MS || !el.open) return;
+    if (event instanceof KeyboardEvent && event.key !== 'Escape') return;
+    event.preventDefault();
+  };
+  document.addEventListener('keydown', ignoreEarlyEscape, true);
+  el.addEventListener('cancel', ignoreEarlyEscape);
   // The buttons keep their places while the change is in flight: the confirm's shorter label
   // ("Activating…") and Cancel's longer one moved Cancel under the pointer mid double click.
   for (const button of [sending.confirm, sending.cancel]) button.style.minWidth = `${button.getBoundingClientRect().width}px`;
@@ -168,6 +180,8 @@ export async function sendFromDialog<T>(
     clearInterval(timer);
     el.removeEventListener('close', onClose);
     el.removeEventListener('click', ignoreEarlyClose, true);
+    document.removeEventListener('keydown', ignoreEarlyEscape, true);
+    el.removeEventListener('cancel', ignoreEarlyEscape);
     waiting.remove();
     if (open) sending.cancel.textContent = 'Close';
   }
