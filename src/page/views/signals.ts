@@ -105,23 +105,28 @@ function createChart(instrument: string, width: number): Chart {
     legend,
     note,
     summary,
+    // In a box of its own: a table is as wide as its cells whatever its width says, and widened the page.
     h(
-      'table',
-      { class: 'visually-hidden', 'data-testid': 'chart-table' },
-      tableCaption,
+      'div',
+      { class: 'visually-hidden' },
       h(
-        'thead',
-        {},
+        'table',
+        { 'data-testid': 'chart-table' },
+        tableCaption,
         h(
-          'tr',
+          'thead',
           {},
-          h('th', { scope: 'col' }, 'Candle (UTC)'),
-          h('th', { scope: 'col' }, 'Signal'),
-          h('th', { scope: 'col' }, 'Price'),
-          h('th', { scope: 'col' }, 'Reason'),
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'col' }, 'Candle (UTC)'),
+            h('th', { scope: 'col' }, 'Signal'),
+            h('th', { scope: 'col' }, 'Price'),
+            h('th', { scope: 'col' }, 'Reason'),
+          ),
         ),
+        rows,
       ),
-      rows,
     ),
   );
   const plot = new uPlot(
