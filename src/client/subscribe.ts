@@ -44,9 +44,21 @@ async function fetchWatched(
 ): Promise<Response> {
   const watchdog = new AbortController();
   const outer = init?.signal;
-  if (outer?.aborted) watchdog.abort(outer.reason);
-  else outer?.addEventListener('abort', () => watchdog.abort(outer.reason), { once: true });
   let timer: NodeJS.Timeout | undefined;
+  // The attempt is over (ended, broken, aborted): its timer and its listener on graphql-sse's signal
+  // go with it. The timer outlived a stream aborted or broken mid-way and, 30 s later, blamed "a
+  // frozen server" for a loss that was a restart; a listener per attempt on the signal shared by the
+  // retries piled up (MaxListenersExceededWarning on stderr during an outage).
+  const onOuterAbort = () => {
+    clearTimeout(timer);
+    watchdog.abort(outer?.reason);
+  };
+  const over = () => {
+    clearTimeout(timer);
+    outer?.removeEventListener('abort', onOuterAbort);
+  };
+  if (outer?.aborted) watchdog.abort(outer.reason);
+  else outer?.addEventListener('abort', onOuterAbort, { once: true });
   const arm = (why: string) => {
     clearTimeout(timer);
     timer = setTimeout(() => {
@@ -62,27 +74,38 @@ async function fetchWatched(
     // Redirects are not followed (http.ts: refuseRedirect): the caller sees the 3xx.
     response = await fetch(input, { ...init, redirect: 'manual', signal: watchdog.signal });
   } catch (err) {
-    clearTimeout(timer);
+    over();
     throw watchdog.signal.reason instanceof StallError ? watchdog.signal.reason : err;
   }
   const body = response.body;
   if (!body || !(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
-    clearTimeout(timer);
+    over();
     return response;
   }
   const silence = `nothing for ${seconds} (a frozen server, or a network path that drops packets)`;
   arm(silence);
-  const watched = body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
+  const reader = body.getReader();
+  const watched = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          over();
+          controller.close();
+          return;
+        }
         arm(silence);
-        controller.enqueue(chunk);
-      },
-      flush() {
-        clearTimeout(timer);
-      },
-    }),
-  );
+        controller.enqueue(value);
+      } catch (err) {
+        over();
+        controller.error(err);
+      }
+    },
+    cancel(reason) {
+      over();
+      return reader.cancel(reason);
+    },
+  });
   return new Response(watched, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
@@ -152,6 +175,8 @@ export async function* watchSubscription<TResult, TVariables>(
         throw new ControlPlaneError('unreachable', `cannot reach ${options.url}${lastFailure ? ` (${lastFailure})` : ''}`);
       lostAt ??= Date.now();
       if (Date.now() - lostAt >= options.reconnectTimeoutMs) throw giveUp(lostReason());
+      // Said now, not after the back-off (up to 2 s in which the last status line stood unqualified).
+      lost(lostReason());
       await new Promise((resolve) => setTimeout(resolve, backoff(retries)));
     },
     fetchFn: async (input: RequestInfo | URL, init?: RequestInit) => {

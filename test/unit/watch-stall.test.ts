@@ -68,6 +68,26 @@ describe('a watched subscription on a server that goes quiet (stratctl status --
     expect(ms).toBeLessThan(10_000);
   });
 
+  it('a stream that breaks (a dropped connection, then nothing listening) is not blamed on "a frozen server" by the broken attempt\'s silence timer (the CLI helper session F2)', async () => {
+    const sockets = new Set<Socket>();
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`event: next\ndata: ${JSON.stringify({ data: { statusChanged: { configVersion: 1 } } })}\n\n`);
+      // The connection drops mid-stream, and the server is gone from then on.
+      setTimeout(() => {
+        req.socket.destroy();
+        server.close();
+      }, 20);
+    });
+    const url = await listening(server, sockets);
+    const { events, thrown } = await run(url, { stallMs: 300, reconnectTimeoutMs: 1_200 });
+    expect(events.map((e) => e.type)).toEqual(['connected', 'data', 'lost']);
+    expect(thrown).toBeInstanceOf(ControlPlaneError);
+    // Past stallMs several times over: the broken attempt's timer had fired and named a stall.
+    expect((thrown as Error).message).toBe(`lost the event stream from ${url}, and it did not come back within 1200 ms`);
+  });
+
   it('a server that takes the connection and never answers (a black hole) is "cannot reach" after stallMs, as for a one-shot read', async () => {
     const sockets = new Set<Socket>();
     const hole = createNetServer(() => {});
