@@ -14,9 +14,12 @@ export const activate: Action = async (flags, [strategyKey], ctx) => {
   return runClientCommand(flags, ctx, async (ctx) => {
     const variables = { strategyKey: strategyKey as string, expectedVersion, ...wait };
     const { activateStrategy: result } = await execute(settingsForWait(ctx.settings, wait), ActivateStrategyDocument, variables);
+    // A no-op said "activated ..." before "nothing changed" when the wait timed out.
     const unapplied = reportUnappliedWait(
       ctx,
-      `activated ${result.activeStrategyKey} (config version ${result.configVersion})`,
+      result.changed
+        ? `activated ${result.activeStrategyKey} (config version ${result.configVersion})`
+        : `${result.activeStrategyKey} was already active (config version ${result.configVersion})`,
       result.runnerWait,
     );
     if (ctx.json) {

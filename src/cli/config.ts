@@ -45,7 +45,13 @@ export const configSet: Action = async (flags, assignments, ctx) => {
       expectedVersion,
       ...wait,
     });
-    const unapplied = reportUnappliedWait(ctx, `config saved as version ${updateConfig.config.version}`, updateConfig.runnerWait);
+    const unapplied = reportUnappliedWait(
+      ctx,
+      updateConfig.changed
+        ? `config saved as version ${updateConfig.config.version}`
+        : `nothing changed (config version ${updateConfig.config.version})`,
+      updateConfig.runnerWait,
+    );
     if (ctx.json) {
       printJson(ctx, jsonWithWait(updateConfig));
       return unapplied ?? EXIT.ok;

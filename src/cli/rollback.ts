@@ -22,7 +22,9 @@ export const rollback: Action = async (flags, [raw], ctx) => {
     });
     const unapplied = reportUnappliedWait(
       ctx,
-      `rolled back to version ${toVersion}'s settings (config version ${result.config.version})`,
+      result.changed
+        ? `rolled back to version ${toVersion}'s settings (config version ${result.config.version})`
+        : `version ${toVersion}'s settings were already in force (config version ${result.config.version})`,
       result.runnerWait,
     );
     if (ctx.json) {

@@ -171,6 +171,13 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--timeout-ms goes with --wait');
     expect(stopped.stdout).toMatch(/^runner:\s+STOPPED, NOT in sync \(nothing applied yet\)$/m);
+    // A no-op that times out says it was already active, not "activated ...".
+    const active = JSON.parse((await stratctl(['status', '--json'], env)).stdout).activeStrategyKey as string;
+    const noop = await stratctl(['activate', active, '--wait', '--timeout-ms', '200'], env);
+    expect(noop.code).toBe(6);
+    expect(noop.stderr).toMatch(
+      new RegExp(`^error: ${active} was already active \\(config version 3\\), but the runner has not applied it: .*nothing changed`),
+    );
   });
 
   it('config set --wait: exit 0 once applied, exit 6 without a runner; --wait is refused on config get', async () => {
