@@ -32,6 +32,32 @@ const text = (page: Page, testId: string) => page.getByTestId(testId).first().te
 const configOnDisk = (server: TestServer) => readFile(path.join(server.runtimeDir, 'config.yaml'), 'utf8');
 const row = (page: Page, key: string) => page.locator(`[data-testid="strategy-row"][data-key="${key}"]`);
 
+/** The first `operation` reaches the server, and its answer is lost on the way back (a proxy timeout, flaky Wi-Fi). */
+async function loseFirstAnswer(page: Page, operation: string): Promise<void> {
+  let lost = 0;
+  await page.route('**/graphql', async (route) => {
+    if (route.request().postDataJSON()?.operationName === operation && lost === 0) {
+      lost++;
+      await route.fetch();
+      return route.abort('connectionreset');
+    }
+    await route.continue();
+  });
+}
+
+/** Holds every activation the page sends on its way (a server that stopped answering) until the returned function lets them go. */
+async function holdActivations(page: Page): Promise<() => void> {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await page.route('**/graphql', async (route) => {
+    if (route.request().postDataJSON()?.operationName === 'ActivateStrategy') await held;
+    await route.continue();
+  });
+  return release;
+}
+
 describe.skipIf(!available)('the operator page (GET /) in headless Chromium', () => {
   let browser: Browser;
   let dir: string;
@@ -315,14 +341,7 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     const { page } = await openOperatorPage(browser, server.origin, { fakeClock: true });
     await enterToken(page, server.token, /^Token: admin/);
     // The activation hangs on its way (a server that stopped answering), until the test lets it go.
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await page.route('**/graphql', async (route) => {
-      if (route.request().postDataJSON()?.operationName === 'ActivateStrategy') await held;
-      await route.continue();
-    });
+    const release = await holdActivations(page);
     await row(page, 'gold').locator('button[data-action="activate"]').click();
     // No runner runs here: the dialog says so instead of promising a switch on the next scan.
     expect(await page.getByTestId('no-runner').textContent()).toBe(
@@ -357,15 +376,7 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     const { page } = await openOperatorPage(browser, server.origin);
     await enterToken(page, server.token, /^Token: admin/);
     // The activation reaches the server, and its answer is lost on the way back (a proxy timeout, flaky Wi-Fi).
-    let lost = 0;
-    await page.route('**/graphql', async (route) => {
-      if (route.request().postDataJSON()?.operationName === 'ActivateStrategy' && lost === 0) {
-        lost++;
-        await route.fetch();
-        return route.abort('connectionreset');
-      }
-      await route.continue();
-    });
+    await loseFirstAnswer(page, 'ActivateStrategy');
     await row(page, 'range').locator('button[data-action="activate"]').click();
     await page.getByTestId('confirm-activate').click();
     await expect.poll(() => text(page, 'action-error')).toContain('Not confirmed');
@@ -387,15 +398,7 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin);
     await enterToken(page, server.token, /^Token: admin/);
-    let lost = 0;
-    await page.route('**/graphql', async (route) => {
-      if (route.request().postDataJSON()?.operationName === 'UpdateConfig' && lost === 0) {
-        lost++;
-        await route.fetch();
-        return route.abort('connectionreset');
-      }
-      await route.continue();
-    });
+    await loseFirstAnswer(page, 'UpdateConfig');
     await row(page, 'momentum').locator('button[data-action="tunables"]').click();
     await page.locator('[data-tunable="lookback_bars"] input').fill('40');
     await page.getByTestId('save-tunables').click();
@@ -411,14 +414,7 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin);
     await enterToken(page, server.token, /^Token: admin/);
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await page.route('**/graphql', async (route) => {
-      if (route.request().postDataJSON()?.operationName === 'ActivateStrategy') await held;
-      await route.continue();
-    });
+    const release = await holdActivations(page);
     await row(page, 'gold').locator('button[data-action="activate"]').click();
     const confirm = page.getByTestId('confirm-activate');
     const cancel = page.locator('dialog[open] button.secondary');
@@ -435,14 +431,7 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin, { fakeClock: true });
     await enterToken(page, server.token, /^Token: admin/);
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await page.route('**/graphql', async (route) => {
-      if (route.request().postDataJSON()?.operationName === 'ActivateStrategy') await held;
-      await route.continue();
-    });
+    const release = await holdActivations(page);
     await row(page, 'gold').locator('button[data-action="activate"]').click();
     // The page's time stands still: the next click is 0 ms after the send, however slow this machine.
     await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1_000);
@@ -465,14 +454,7 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin, { fakeClock: true });
     await enterToken(page, server.token, /^Token: admin/);
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await page.route('**/graphql', async (route) => {
-      if (route.request().postDataJSON()?.operationName === 'ActivateStrategy') await held;
-      await route.continue();
-    });
+    const release = await holdActivations(page);
     await row(page, 'gold').locator('button[data-action="activate"]').click();
     await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1_000);
     await page.getByTestId('confirm-activate').click();

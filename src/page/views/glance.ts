@@ -9,19 +9,23 @@ const STATE_WORDS: Record<Runner['state'], string> = {
 };
 
 /**
+ * Whether a runner runs the version in force. In sync is good news only from a runner that runs: a
+ * dead or stopped one applied it once, and scans nothing now (a green tick beside STALE read as all well).
+ */
+function syncBadge(runner: Runner, configVersion: number, unheard: boolean): HTMLElement {
+  const alive = runner.state === 'RUNNING' || runner.state === 'ERROR';
+  if (!runner.inSync) return h('span', { class: 'badge warn' }, `✗ not in sync (wants v${configVersion})`);
+  if (alive && !unheard) return h('span', { class: 'badge ok' }, '✓ in sync');
+  return h('span', { class: 'badge neutral', 'data-testid': 'runner-last-applied' }, `last applied v${runner.appliedConfigVersion}`);
+}
+
+/**
  * `unheard`: the live updates are off (the server away or silent): what the card says is the last
  * the page heard, not the state now, so it loses its colours and says so (a green "scanning on
  * schedule" beside a last scan a minute old, on a 2 s schedule, read as all well).
  */
 function runnerItem(runner: Runner, configVersion: number, summary: boolean, unheard: boolean): HTMLElement {
-  // In sync is good news only from a runner that runs: a dead or stopped one applied it once, and
-  // scans nothing now (a green tick beside STALE read as all well).
-  const alive = runner.state === 'RUNNING' || runner.state === 'ERROR';
-  const sync = !runner.inSync
-    ? h('span', { class: 'badge warn' }, `✗ not in sync (wants v${configVersion})`)
-    : alive && !unheard
-      ? h('span', { class: 'badge ok' }, '✓ in sync')
-      : h('span', { class: 'badge neutral', 'data-testid': 'runner-last-applied' }, `last applied v${runner.appliedConfigVersion}`);
+  const sync = syncBadge(runner, configVersion, unheard);
   return h(
     'li',
     {
@@ -64,12 +68,7 @@ function runnerItem(runner: Runner, configVersion: number, summary: boolean, unh
  * stretched the cards beside it. What a tile leaves out of runnerItem's words is in its title.
  */
 function runnerTile(runner: Runner, configVersion: number, unheard: boolean): HTMLElement {
-  const alive = runner.state === 'RUNNING' || runner.state === 'ERROR';
-  const sync = !runner.inSync
-    ? h('span', { class: 'badge warn' }, `✗ not in sync (wants v${configVersion})`)
-    : alive && !unheard
-      ? h('span', { class: 'badge ok' }, '✓ in sync')
-      : h('span', { class: 'badge neutral', 'data-testid': 'runner-last-applied' }, `last applied v${runner.appliedConfigVersion}`);
+  const sync = syncBadge(runner, configVersion, unheard);
   return h(
     'li',
     {
