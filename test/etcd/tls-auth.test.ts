@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Etcd3, Range } from 'etcd3';
@@ -141,9 +141,25 @@ describeWithEtcd('etcd store over TLS with client certificates and etcd users', 
       },
     ]);
     // Plain gRPC to a TLS member does not connect.
-    await expect(
-      openReplica(cluster, prefix, { auth: { username: 'scp', password: 'scp-password' }, callTimeoutMs: 500 }),
-    ).rejects.toBeInstanceOf(StoreUnavailableError);
+    const plain = await openReplica(cluster, prefix, { auth: { username: 'scp', password: 'scp-password' }, callTimeoutMs: 500 }).catch(
+      (err: unknown) => err,
+    );
+    expect(plain).toBeInstanceOf(StoreUnavailableError);
+    expect((plain as StoreUnavailableError).detail).not.toContain('or TLS');
+    // A CA that is not the members' (a valid file, so not refused before dialling): the members look
+    // like ones that do not answer, and with TLS on the message says TLS may be why.
+    const otherDir = path.join(dir, 'other');
+    await mkdir(otherDir);
+    const other = await makeTlsFiles(otherDir);
+    const wrongCa = await openReplica(cluster, prefix, {
+      tls: { ...files, caFile: other.caFile },
+      auth: { username: 'scp', password: 'scp-password' },
+      callTimeoutMs: 500,
+    }).catch((err: unknown) => err);
+    expect(wrongCa).toBeInstanceOf(StoreUnavailableError);
+    expect((wrongCa as StoreUnavailableError).detail).toContain(
+      'a firewall, or TLS: the members refused this client certificate (--etcd-cert), or --etcd-ca is not the CA of theirs',
+    );
     await expect(openReplica(cluster, prefix, { tls: { ...files, caFile: path.join(dir, 'missing.crt') } })).rejects.toThrow(
       /--etcd-ca .*missing\.crt: ENOENT/,
     );
