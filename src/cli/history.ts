@@ -1,4 +1,5 @@
 import { execute } from '../client/http.js';
+import { decimalSetting } from '../env-setting.js';
 import { type AuditEntryFieldsFragment, AuditLogDocument, type AuditSubject, ConfigHistoryDocument } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
 import { printJson, runClientCommand, table } from './client-command.js';
@@ -7,8 +8,9 @@ import { type Action, stringFlag } from './program.js';
 /** `--last <n>`: a whole number from 1 to `max`. */
 function parseLast(raw: string | undefined, max: number): number | undefined {
   if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > max) throw new UsageError(`--last must be 1 to ${max}, not "${raw}"`);
-  return Number(raw);
+  const n = decimalSetting(raw);
+  if (!(n >= 1 && n <= max)) throw new UsageError(`--last must be 1 to ${max}, not "${raw}"`);
+  return n;
 }
 
 const SUBJECTS = ['CONFIG', 'PRESETS'] as const satisfies AuditSubject[];

@@ -1,4 +1,5 @@
 import { execute } from '../client/http.js';
+import { decimalSetting } from '../env-setting.js';
 import { RollbackConfigDocument } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
 import { printJson, runClientCommand } from './client-command.js';
@@ -9,9 +10,8 @@ import { jsonWithWait, parseWait, printApplied, reportUnappliedWait, settingsFor
 
 /** `stratctl rollback <version>`: re-applies the settings of a past version as a new version. */
 export const rollback: Action = async (flags, [raw], ctx) => {
-  if (!/^\d+$/.test((raw ?? '').trim()) || Number(raw) < 1)
-    throw new UsageError(`<version> must be a config version from "stratctl history" (a whole number), not "${raw}"`);
-  const toVersion = Number(raw);
+  const toVersion = decimalSetting(raw ?? '');
+  if (!(toVersion >= 1)) throw new UsageError(`<version> must be a config version from "stratctl history" (a whole number), not "${raw}"`);
   const expectedVersion = parseIfVersion(stringFlag(flags, 'if-version'));
   const wait = parseWait(flags);
   return runClientCommand(flags, ctx, async (ctx) => {

@@ -1,4 +1,5 @@
 import { execute } from '../client/http.js';
+import { decimalSetting } from '../env-setting.js';
 import { StatusDocument } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
 import { printJson, runClientCommand } from './client-command.js';
@@ -9,9 +10,9 @@ const DEFAULT_RECONNECT_MS = 60_000;
 function reconnectTimeout(raw: string | undefined, watch: boolean): number {
   if (raw === undefined) return DEFAULT_RECONNECT_MS;
   if (!watch) throw new UsageError('--reconnect-timeout-ms goes with --watch');
-  if (!/^\d+$/.test(raw.trim()) || Number(raw) > 86_400_000)
-    throw new UsageError(`--reconnect-timeout-ms must be 0 to 86400000 milliseconds, not "${raw}"`);
-  return Number(raw);
+  const ms = decimalSetting(raw);
+  if (!(ms <= 86_400_000)) throw new UsageError(`--reconnect-timeout-ms must be 0 to 86400000 milliseconds, not "${raw}"`);
+  return ms;
 }
 
 /** What the server says of a store it cannot reach (etcd without quorum, say). */

@@ -1,4 +1,5 @@
 import { type ClientOptions, REQUEST_TIMEOUT_MS } from '../client/http.js';
+import { decimalSetting } from '../env-setting.js';
 import { UsageError } from '../usage-error.js';
 import { EXIT } from './exit-codes.js';
 import type { CommandContext } from './io.js';
@@ -18,9 +19,8 @@ export function parseWait(flags: Flags): WaitRequest {
   const raw = stringFlag(flags, 'timeout-ms');
   if (raw === undefined) return { waitForRunner: wait, timeoutMs: undefined };
   if (!wait) throw new UsageError('--timeout-ms goes with --wait');
-  const ms = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || ms < 1 || ms > 300_000)
-    throw new UsageError(`--timeout-ms must be 1 to 300000 milliseconds, not "${raw}"`);
+  const ms = decimalSetting(raw);
+  if (!(ms >= 1 && ms <= 300_000)) throw new UsageError(`--timeout-ms must be 1 to 300000 milliseconds, not "${raw}"`);
   return { waitForRunner: true, timeoutMs: ms };
 }
 

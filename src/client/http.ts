@@ -86,11 +86,15 @@ export function readsSendToken(options: ClientOptions, session: ClientSession): 
 export function tokenFor(options: ClientOptions, needed: boolean): string | undefined {
   if (!needed) return undefined;
   if (options.token) return options.token;
-  if (options.withheldToken && !options.session?.noticeGiven) {
-    if (options.session) options.session.noticeGiven = true;
-    options.notice?.(options.withheldToken);
-  }
+  if (options.withheldToken) noticeOnce(options, options.withheldToken);
   return undefined;
+}
+
+/** Why a token is held back, said once per command (the session's one notice). */
+function noticeOnce(options: ClientOptions, line: string): void {
+  if (options.session?.noticeGiven) return;
+  if (options.session) options.session.noticeGiven = true;
+  options.notice?.(line);
 }
 
 /**
@@ -106,10 +110,7 @@ export async function tokenToSend(options: ClientOptions, needed: boolean): Prom
     session.adminProof ??= askAdminProof(options, options.proveAdminToken.file);
     const heldBack = await session.adminProof;
     if (heldBack !== null) {
-      if (!session.noticeGiven) {
-        session.noticeGiven = true;
-        options.notice?.(heldBack);
-      }
+      noticeOnce(options, heldBack);
       return undefined;
     }
   }
@@ -131,9 +132,7 @@ async function askAdminProof(options: ClientOptions, file: string): Promise<stri
     proof = response.headers.get(ADMIN_PROOF_HEADER);
     await response.body?.cancel();
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = (err as Error).name === 'TimeoutError' ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
-    throw new ControlPlaneError('unreachable', `cannot reach ${options.url} (${why})`);
+    throw lostRequest(err, false, options, false); // nothing of the command was sent yet
   }
   if (isAdminTokenProof(proof, token, challenge, port)) return null;
   return `not sending the admin token from ${file} to ${health.host}: the server there did not prove that it holds this token (another program on that port, or a server started with another admin token); pass --token or set CONTROL_PLANE_TOKEN to send one`;
@@ -255,7 +254,7 @@ async function postOnce(
       redirect: 'manual',
     });
   } catch (err) {
-    throw lostRequest(err, document, options, false);
+    throw lostRequest(err, needsToken(document), options, false);
   } finally {
     stopped?.();
   }
@@ -292,11 +291,11 @@ function sayWhenStopped(what: string): () => void {
  * blind retry. A connection that never opened fails with its own cause (refused, no such host, no
  * route), and nothing was sent. `answering`: the answer had begun (its headers were read).
  */
-function lostRequest(err: unknown, document: TypedDocumentNode<any, any>, options: ClientOptions, answering: boolean): ControlPlaneError {
+function lostRequest(err: unknown, change: boolean, options: ClientOptions, answering: boolean): ControlPlaneError {
   const timedOut = (err as Error).name === 'TimeoutError';
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   const why = timedOut ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
-  if (needsToken(document) && (answering || timedOut || (cause?.code !== undefined && !NEVER_SENT.has(cause.code)))) {
+  if (change && (answering || timedOut || (cause?.code !== undefined && !NEVER_SENT.has(cause.code)))) {
     const what = timedOut
       ? `no answer from ${options.url} within ${options.timeoutMs ?? REQUEST_TIMEOUT_MS} ms`
       : `the connection to ${options.url} ended without ${answering ? 'the whole answer' : 'an answer'} (${why})`;
@@ -405,7 +404,7 @@ export async function execute<TResult, TVariables>(
   try {
     text = await response.text();
   } catch (err) {
-    throw lostRequest(err, document, options, true);
+    throw lostRequest(err, needsToken(document), options, true);
   }
   return resultData<TResult>(options.url, response.status, text);
 }

@@ -136,18 +136,18 @@ interface Opened {
   readonly presetsInvalid: PresetsNotInForce | null;
 }
 
-/**
- * Reads `<runtimeDir>/strategies.yaml`, `config.yaml` and `audit.log` and returns the store. Writes
- * nothing: a missing config is served from defaults and written by `start()`; a missing presets
- * file means no presets (it is written with the first preset change). Throws ConfigFileError when
- * either file exists but is invalid (it is left exactly as it is).
- */
 /** Why an audit append failed, with its step and errno where it says them (ConfigWriteError). */
 function unrecordedWhy(err: unknown): string {
   const step = err instanceof ConfigWriteError ? ` (${[err.step, err.errno].filter(Boolean).join(', ')})` : '';
   return `it could not be recorded in audit.log${step}: ${(err as Error).message}; it goes in force once its line can be written`;
 }
 
+/**
+ * Reads `<runtimeDir>/strategies.yaml`, `config.yaml` and `audit.log` and returns the store. Writes
+ * nothing: a missing config is served from defaults and written by `start()`; a missing presets
+ * file means no presets (it is written with the first preset change). Throws ConfigFileError when
+ * either file exists but is invalid (it is left exactly as it is).
+ */
 export async function openFileConfigStore(options: FileConfigStoreOptions): Promise<FileConfigStore> {
   const fs = options.fs ?? nodeFileSystem;
   const now = options.now ?? (() => new Date());
@@ -713,31 +713,34 @@ class FileStore implements FileConfigStore {
         // runner ran. The last good state stays; the edit is reported like an invalid file, and
         // judged (and its line tried) again at every check until the line can be written.
         const why = unrecordedWhy(unrecorded);
-        // Said once per edit and reason: the check runs every second.
-        const again = (was: { digest: string; error: ConfigFileError } | null, digest: string) =>
-          was?.digest === digest && was.error.problems[0]?.message === `this hand edit is not in force: ${why}`;
-        let told = false;
+        const problem = `this hand edit is not in force: ${why}`;
+        /** The edit is reported as not in force; true when that is news (said once per edit and reason: the check runs every second). */
+        const report = (was: { digest: string; error: ConfigFileError } | null, digest: string) =>
+          !(was?.digest === `unrecorded:${digest}` && was.error.problems[0]?.message === problem);
+        let news = false;
         if (configChange) {
-          const digest = `unrecorded:${configChange.current.digest}`;
-          told = again(reported.config, digest);
+          const error = new ConfigFileError(this.file, [{ message: problem }]);
+          if (report(reported.config, configChange.current.digest)) {
+            news = true;
+            events.push({ type: 'invalid', error });
+          }
+          this.invalid = { digest: `unrecorded:${configChange.current.digest}`, error };
           this.snapshot = configChange.previous;
-          const error = new ConfigFileError(this.file, [{ message: `this hand edit is not in force: ${why}` }]);
-          if (!told) events.push({ type: 'invalid', error });
-          this.invalid = { digest, error };
           configChange = null;
         }
         if (presetsChange) {
-          const digest = `unrecorded:${presetsChange.current.digest}`;
-          told = again(reported.presets, digest);
+          const error = new ConfigFileError(this.presetsFile, [{ message: problem }], 'presets');
+          if (report(reported.presets, presetsChange.current.digest)) {
+            news = true;
+            events.push({ type: 'presetsInvalid', error });
+          }
+          this.presetsInvalid = { digest: `unrecorded:${presetsChange.current.digest}`, error };
           this.presets = presetsChange.previous;
           this.strategies = previousStrategies;
-          const error = new ConfigFileError(this.presetsFile, [{ message: `this hand edit is not in force: ${why}` }], 'presets');
-          if (!told) events.push({ type: 'presetsInvalid', error });
-          this.presetsInvalid = { digest, error };
           presetsChange = null;
           keptPresets = null;
         }
-        if (!told) this.warn(`could not record a hand edit in the audit trail, so it is not in force: ${why}`);
+        if (news) this.warn(`could not record a hand edit in the audit trail, so it is not in force: ${why}`);
       }
     }
     if (presetsChange) events.unshift(presetsChange);

@@ -211,7 +211,7 @@ export async function openEtcdDumpSide(
 }
 
 /** A migration mark's string fields (a mark written by hand, or broken, gives what it can). */
-function markFields<K extends string>(text: string, names: readonly K[]): Partial<Record<K, string>> {
+export function markFields<K extends string>(text: string, names: readonly K[]): Partial<Record<K, string>> {
   let parsed: Record<string, unknown> = {};
   try {
     const value: unknown = JSON.parse(text);

@@ -115,7 +115,7 @@ async function openSide(end: MigrateEnd, role: 'source' | 'target', auditKeep: n
     };
   }
   // Loaded only when an etcd end is named: a file-to-file copy never pays for the etcd client.
-  const { openEtcdDumpSide } = await import('../store-etcd/index.js');
+  const { openEtcdDumpSide, markFields } = await import('../store-etcd/index.js');
   const { side, close } = await openEtcdDumpSide(end.url, { tls: end.tls, auth: end.auth });
   return {
     description: side.description,
@@ -126,14 +126,10 @@ async function openSide(end: MigrateEnd, role: 'source' | 'target', auditKeep: n
     async movedOut() {
       const { moved } = await side.marks();
       if (moved === null) return null;
-      let mark: { to?: unknown; movedAt?: unknown } = {};
-      try {
-        mark = JSON.parse(moved) as typeof mark;
-      } catch {}
-      const said = (value: unknown, otherwise: string) => (typeof value === 'string' && value !== '' ? value : otherwise);
+      const { to, movedAt } = markFields(moved, ['to', 'movedAt']);
       return {
-        to: said(mark.to, 'another store (the mark does not say which)'),
-        at: said(mark.movedAt, 'an unknown time'),
+        to: to || 'another store (the mark does not say which)',
+        at: movedAt || 'an unknown time',
         mark: `${side.description}moved`,
       };
     },
