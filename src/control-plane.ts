@@ -233,7 +233,17 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   // A runner-only process on the file store cannot tell the API's writes from hand edits (it does not
   // read the audit log): it says a change came, not where from.
   const fromOutside = api || etcd !== null ? ' outside the API' : '';
+  // The last change this process could not write (a full or read-only disk), until one is written:
+  // said in /ready as a warning (reads go on, so not a reason to take the replica out).
+  let writeFailure: { at: string; step: string; errno: string | undefined } | null = null;
   const unsubscribeStore = store.subscribe((event) => {
+    // Each failure is logged where it is answered (an error line with the step and errno).
+    if (event.type === 'writeFailed') writeFailure = { at: new Date().toISOString(), step: event.step, errno: event.errno };
+    if ((event.type === 'changed' || event.type === 'presetsChanged') && event.source === 'commit' && writeFailure) {
+      writeFailure = null;
+      // The end of the spell, in the log beside its errors.
+      logger.info('config changes are written again');
+    }
     if (event.type === 'invalid')
       logger.warn(
         `config is invalid; keeping the last good config (version ${store.state().config.config.version}).\n${event.error.message}`,
@@ -301,12 +311,19 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       }
       // Not a reason to take this replica out (reads, the admin token and the config are fine), but
       // the first place to look when CI's named token gets 401, then 429: said here too, not only in the log.
+      const warnings: string[] = [];
       const tokensProblem = tokens.problem?.() ?? null;
+      if (tokensProblem) warnings.push(tokensProblem);
+      // Was only a counter: a disk that refuses every write left /ready green with nothing said.
+      if (writeFailure)
+        warnings.push(
+          `config changes cannot be written: the last one failed at ${writeFailure.at} (step "${writeFailure.step}"${writeFailure.errno ? `, ${writeFailure.errno}` : ''}); each is refused with CONFIG_WRITE_FAILED and nothing changes, reads go on`,
+        );
       return {
         ready: reasons.length === 0,
         configVersion: store.state().config.config.version,
         reasons,
-        ...(tokensProblem && { warnings: [tokensProblem] }),
+        ...(warnings.length > 0 && { warnings }),
       };
     },
     async start() {

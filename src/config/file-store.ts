@@ -875,7 +875,7 @@ class FileStore implements FileConfigStore {
           ? new ConfigWriteError('check before rename: the file kept changing', undefined, { cause: err })
           : err;
       // Counted (control_plane_config_write_failures_total): a disk that refuses every write is seen, not only answered.
-      if (failure instanceof ConfigWriteError) this.emit({ type: 'writeFailed', step: failure.step });
+      if (failure instanceof ConfigWriteError) this.emit({ type: 'writeFailed', step: failure.step, errno: failure.errno });
       // Nothing of the group stays: every writer hears the failure (their judgements built on each other).
       return refuseAll(failure);
     }

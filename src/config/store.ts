@@ -124,7 +124,7 @@ export type StoreEvent =
   /** What is stored is valid again. */
   | { readonly type: 'valid' }
   /** A commit could not be written (a full or read-only disk, a refused file): refused, nothing changed. */
-  | { readonly type: 'writeFailed'; readonly step: string }
+  | { readonly type: 'writeFailed'; readonly step: string; readonly errno?: string | undefined }
   /** The preset set in force changed: a commit, another replica, or a hand edit (`state().strategies` has it). */
   | {
       readonly type: 'presetsChanged';

@@ -48,6 +48,39 @@ describe('faults injected through the store file-system seam', () => {
     expect(retried.body.data?.activateStrategy).toEqual({ activeStrategyKey: 'gold', configVersion: 2 });
   });
 
+  it('while changes cannot be written, /ready stays 200 with a warning naming the step, cleared by the next written change (and the log says so)', async () => {
+    const fs = faultyFileSystem();
+    const lines: string[] = [];
+    const server = await startTestServer({
+      fs,
+      logger: createLogger({ level: 'info', destination: { write: (line) => lines.push(line) } }),
+    });
+    const readiness = async () => {
+      const res = await fetch(`${server.origin}/ready`);
+      return { status: res.status, body: (await res.json()) as { ready: boolean; warnings?: string[] } };
+    };
+    expect(await readiness()).toMatchObject({ status: 200, body: { ready: true } });
+    expect((await readiness()).body).not.toHaveProperty('warnings');
+
+    fs.inject('fsync', 'ENOSPC');
+    for (let i = 0; i < 2; i++) expect((await server.gql(ACTIVATE, { key: 'gold' })).status).toBe(503);
+    const failing = await readiness();
+    expect(failing.status).toBe(200);
+    expect(failing.body.ready).toBe(true);
+    expect(failing.body.warnings).toHaveLength(1);
+    expect(failing.body.warnings?.[0]).toMatch(
+      /^config changes cannot be written: the last one failed at \d{4}-\d\d-\d\dT[\d:.]+Z \(step "fsync", ENOSPC\); each is refused with CONFIG_WRITE_FAILED/,
+    );
+
+    fs.heal();
+    expect((await server.gql(ACTIVATE, { key: 'gold' })).body.data?.activateStrategy).toEqual({
+      activeStrategyKey: 'gold',
+      configVersion: 2,
+    });
+    expect((await readiness()).body).not.toHaveProperty('warnings');
+    expect(lines.filter((line) => line.includes('config changes are written again'))).toHaveLength(1);
+  });
+
   it.each(FAULT_ERRNOS)(
     'directory fsync fails with %s: the renamed file is already in force, so the change is reported, with a warning',
     async (errno) => {
