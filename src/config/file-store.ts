@@ -15,7 +15,7 @@ import { type AuditEntry, systemAuditEntry } from './audit-entry.js';
 import { AuditFile } from './audit-file.js';
 import { judgeGroup, MAX_GROUP, type QueuedCommit } from './commit-group.js';
 import { digestOf } from './digest.js';
-import { ConfigFileError, ConfigWriteError } from './errors.js';
+import { ConfigFileError, ConfigWriteError, MAX_VERSION } from './errors.js';
 import { FileChangedError, type FollowLoad, inProcessIo, type RuntimeFilesIo, readStoreFiles, workerIo } from './file-io.js';
 import { type DiskRead, judgeConfigRead, judgePresetsRead, type PresetsNotInForce } from './file-read.js';
 import { PRESETS_FILE_NAME, type PresetsContent, parsePresetsFile } from './presets-file.js';
@@ -171,7 +171,14 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
 
   const text = await readAtOpen(fs, file, options, 'config');
   if (text === null) {
-    const version = audit.lastVersion('CONFIG') + 1;
+    const lastVersion = audit.lastVersion('CONFIG');
+    if (lastVersion >= MAX_VERSION)
+      throw new ConfigFileError(file, [
+        {
+          message: `the file is missing and cannot be written again: version ${MAX_VERSION}, the last a config may have, is already recorded in audit.log`,
+        },
+      ]);
+    const version = lastVersion + 1;
     // With a trail, config.yaml was lost (deleted, moved away): the last config it recorded comes
     // back, as the etcd store brings back a missing key's; the defaults would turn trading back on
     // and drop the overrides. No trail (a first start), or a recorded config no longer valid: the defaults.
@@ -221,6 +228,8 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
     });
   }
   const snapshot = inForce(parsed.config, digestOf(text), audit);
+  const unnumbered = beyondLastVersion(file, snapshot);
+  if (unnumbered) throw unnumbered;
   return new FileStore(options, fs, yaml, now, {
     file,
     audit,
@@ -321,6 +330,20 @@ function inForce(config: RuntimeConfig, digest: string, audit: AuditFile, curren
   if (recorded) return { config: { ...config, version: recorded.version }, digest };
   const lastVersion = audit.lastVersion('CONFIG');
   return { config: config.version > lastVersion ? config : { ...config, version: lastVersion + 1 }, digest };
+}
+
+/**
+ * Content that would be in force past MAX_VERSION: with the last recorded version at the bound, a hand
+ * edit (numbered last + 1) has no version left. It was put in force as 2147483648, and from then on
+ * every `status` read failed with GraphQL's Int error. Kept out instead, reported like an invalid file.
+ */
+function beyondLastVersion(file: string, snapshot: ConfigSnapshot): ConfigFileError | null {
+  if (snapshot.config.version <= MAX_VERSION) return null;
+  return new ConfigFileError(file, [
+    {
+      message: `this hand edit cannot be numbered: version ${MAX_VERSION}, the last a config may have, is already recorded in audit.log`,
+    },
+  ]);
 }
 
 class FileStore implements FileConfigStore {
@@ -680,11 +703,18 @@ class FileStore implements FileConfigStore {
       this.invalid = null;
       events.push({ type: 'valid' });
     } else if (configStep.kind === 'changed') {
-      this.invalid = null;
       const previous = this.snapshot;
       if (this.options.auditHandEdits === false) await this.followAudit();
-      this.snapshot = inForce(configStep.config, configStep.digest, this.auditLog, previous.config.version);
-      configChange = { type: 'changed', previous, current: this.snapshot, audit: null, source: 'handEdit' };
+      const current = inForce(configStep.config, configStep.digest, this.auditLog, previous.config.version);
+      const unnumbered = beyondLastVersion(this.file, current);
+      if (unnumbered) {
+        if (this.invalid?.digest !== configStep.digest) events.push({ type: 'invalid', error: unnumbered });
+        this.invalid = { digest: configStep.digest, error: unnumbered };
+      } else {
+        this.invalid = null;
+        this.snapshot = current;
+        configChange = { type: 'changed', previous, current, audit: null, source: 'handEdit' };
+      }
     }
 
     // Audited together (one append), presets first: the config entry may name a preset they added.

@@ -23,7 +23,7 @@ import type {
 import { applyConfigToDocument, renderNewConfigFile } from '../config/yaml-document.js';
 import { type PresetDefinition, type StrategyRegistry, samePresets, strategySetOf } from '../registry/index.js';
 import type { WriteBase } from './config-io.js';
-import { effectiveSnapshot, handEditEntry, parseStored, snapshotOfEntry } from './config-judge.js';
+import { effectiveSnapshot, handEditEntry, parseStored, snapshotOfEntry, unnumberedHandEdit } from './config-judge.js';
 import { presetsHandEditEntry, presetsSnapshotOf, presetsUnaudited } from './presets-judge.js';
 
 /** A commit waiting for its group's transaction. */
@@ -68,7 +68,8 @@ export interface GroupContext {
  * without entries. Presets first: the config's entry may name a preset they added.
  */
 export function baseState(base: WriteBase, context: GroupContext): { state: StoreState; pending: AuditEntry[] } {
-  const stored = base.stored?.ok ? base.stored : null;
+  // A hand edit no version is left for is not in force (judged invalid where it is watched).
+  const stored = base.stored?.ok && !unnumberedHandEdit(base.stored, base.last, context.location) ? base.stored : null;
   // With no key and no entry (before start() on an empty prefix), the defaults this process holds.
   const config = stored ? effectiveSnapshot(stored, base.last).snapshot : base.last ? snapshotOfEntry(base.last) : context.inForce.config;
   const presets = base.presets.ok ? presetsSnapshotOf(base.presets, base.lastPresets) : context.inForce.presets;
@@ -90,7 +91,9 @@ export function baseState(base: WriteBase, context: GroupContext): { state: Stor
 export function judgeGroup(base: WriteBase, group: readonly QueuedCommit[], context: GroupContext): JudgedGroup {
   const { state, pending } = baseState(base, context);
   let { config: working, strategies, presets } = state;
-  const stored = base.stored?.ok ? base.stored : null;
+  // A hand edit no version is left for is not in force: refused like an invalid one.
+  const unnumbered = base.stored?.ok ? unnumberedHandEdit(base.stored, base.last, context.location) : null;
+  const stored = base.stored?.ok && !unnumbered ? base.stored : null;
   // The texts to edit: the stored ones (comments and order kept), or fresh renderings when a key is gone.
   let text: string | null = stored?.text ?? null;
   let textConfig: RuntimeConfig | null = stored?.config ?? null;
@@ -103,6 +106,7 @@ export function judgeGroup(base: WriteBase, group: readonly QueuedCommit[], cont
   const commitConfig = (queued: QueuedCommit, change: ConfigChange) => {
     // An invalid stored config is a person's to fix: never written over (a missing key is written again).
     if (base.stored && !base.stored.ok) throw new ConfigFileInvalidError(base.stored.error);
+    if (unnumbered) throw new ConfigFileInvalidError(unnumbered);
     const expected = queued.options.expectedVersion;
     if (expected !== undefined && expected !== working.config.version) throw new VersionConflictError(expected, working.config.version);
     const draft = change.apply({ config: working, strategies, presets });

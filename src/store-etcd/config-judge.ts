@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Document } from 'yaml';
 import { type AuditEntry, systemAuditEntry } from '../config/audit-entry.js';
-import { ConfigFileError } from '../config/errors.js';
+import { ConfigFileError, MAX_VERSION } from '../config/errors.js';
 import { DEFAULT_SETTINGS, type RuntimeConfig } from '../config/schema.js';
 import { type ConfigSnapshot, STAND_IN_DIGEST } from '../config/store.js';
 import { parseConfigFile } from '../config/yaml-document.js';
@@ -67,6 +67,20 @@ export function effectiveSnapshot(
     return { snapshot: { config: { ...stored.config, version: last.version }, digest: stored.digest }, audited: true };
   const version = !last || stored.config.version > last.version ? stored.config.version : last.version + 1;
   return { snapshot: { config: { ...stored.config, version }, digest: stored.digest }, audited: false };
+}
+
+/**
+ * A text nobody audited that no version is left for: the last audited one is at MAX_VERSION, and a
+ * hand edit not above it is numbered last + 1. Judged invalid (the last good config stays), as
+ * config.yaml's is: in force as 2147483648, every `status` read failed with GraphQL's Int error.
+ */
+export function unnumberedHandEdit(stored: StoredConfig & { ok: true }, last: AuditEntry | null, location: string): ConfigFileError | null {
+  if (effectiveSnapshot(stored, last).snapshot.config.version <= MAX_VERSION) return null;
+  return new ConfigFileError(location, [
+    {
+      message: `this hand edit cannot be numbered: version ${MAX_VERSION}, the last a config may have, is already recorded in the audit trail`,
+    },
+  ]);
 }
 
 /** The entry for a stored text nobody audited: a hand edit (actor `etcd`), or the first config the trail sees. */

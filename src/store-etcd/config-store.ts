@@ -35,6 +35,7 @@ import {
   missingConfigError,
   parseStored,
   snapshotOfEntry,
+  unnumberedHandEdit,
 } from './config-judge.js';
 import type { EtcdGateway } from './gateway.js';
 import type { EtcdKeys } from './keys.js';
@@ -315,6 +316,11 @@ export class EtcdConfigStore implements ConfigStore {
     const stored = parseStored(this.strategies, this.location, kv.value);
     if (!stored.ok) {
       this.markInvalid(stored.digest, stored.error);
+      return;
+    }
+    const unnumbered = unnumberedHandEdit(stored, this.last, this.location);
+    if (unnumbered) {
+      this.markInvalid(stored.digest, unnumbered);
       return;
     }
     const wasInvalid = this.invalid !== null;

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -376,10 +376,44 @@ describe('versions stay within GraphQL Int (the README helper session F7)', () =
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data?.status.configVersion).toBe(2147483647);
 
-    // The preset set's version too.
-    await writeFile(path.join(server.runtimeDir, 'strategies.yaml'), 'version: 2147483648\npresets: {}\n');
+    // A second hand edit after the bound (its version not above the last, so numbered last + 1): no
+    // version is left for it. Kept out like an invalid file; the last good config stays, status answers.
+    await writeFile(file, before.replace('active_strategy_key: gold', 'active_strategy_key: momentum'));
     await server.store.refresh();
-    res = await server.gql('{ status { presetsVersion strategiesError { problems { message } } } }');
+    res = await server.gql(STATUS);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data?.status).toEqual({
+      activeStrategyKey: 'gold',
+      configVersion: 2147483647,
+      configError: {
+        problems: [
+          {
+            message: 'this hand edit cannot be numbered: version 2147483647, the last a config may have, is already recorded in audit.log',
+          },
+        ],
+      },
+    });
+    expect((await fetch(`${server.origin}/ready`)).status).toBe(503);
+    const kept = await server.gql(ACTIVATE, { key: 'range' });
+    expect(kept.status).toBe(409);
+    expect(kept.body.errors?.[0]?.extensions?.code).toBe('CONFIG_FILE_INVALID');
+    // A start on it is refused the same way (exit 78, as for an invalid file), not served as 2147483648.
+    await server.close();
+    await expect(startTestServer({ runtimeDir: server.runtimeDir })).rejects.toThrow(
+      /this hand edit cannot be numbered: version 2147483647/,
+    );
+    // Nor is a missing config.yaml written again past the bound.
+    await rm(file);
+    await expect(startTestServer({ runtimeDir: server.runtimeDir })).rejects.toThrow(/the file is missing and cannot be written again/);
+    await writeFile(file, before);
+    const restarted = await startTestServer({ runtimeDir: server.runtimeDir });
+    res = await restarted.gql(STATUS);
+    expect(res.body.data?.status).toEqual({ activeStrategyKey: 'gold', configVersion: 2147483647, configError: null });
+
+    // The preset set's version too.
+    await writeFile(path.join(restarted.runtimeDir, 'strategies.yaml'), 'version: 2147483648\npresets: {}\n');
+    await restarted.store.refresh();
+    res = await restarted.gql('{ status { presetsVersion strategiesError { problems { message } } } }');
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data?.status.presetsVersion).toBe(0);
     expect(res.body.data?.status.strategiesError.problems[0].message).toBe(

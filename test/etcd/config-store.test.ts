@@ -199,6 +199,31 @@ describeWithEtcd('etcd config store (real etcd, two replicas on one prefix)', ()
     ]);
   });
 
+  it('after a hand edit to version 2147483647, a second one (numbered last + 1) is judged invalid: no version is left for it', async () => {
+    const { a, b, raw, prefix } = await twoReplicas();
+    const text = (await raw.get(`/${prefix}/config`).string()) ?? '';
+    const atBound = text.replace(/^version: \d+$/m, 'version: 2147483647').replace('trading_enabled: true', 'trading_enabled: false');
+    await raw.put(`/${prefix}/config`).value(atBound);
+    await eventually('applied as version 2147483647', () => [a, b].every((r) => r.config.state().config.config.version === 2147483647));
+    await waitForAudit(a, (es) => es[0]?.version === 2147483647);
+    const inForce = a.config.state().config;
+
+    await raw.put(`/${prefix}/config`).value(atBound.replace('trading_enabled: false', 'trading_enabled: true'));
+    await eventually('both report it', () => [a, b].every((r) => r.config.problem() !== null));
+    for (const r of [a, b]) {
+      expect(r.config.problem()?.problems).toEqual([
+        {
+          message:
+            'this hand edit cannot be numbered: version 2147483647, the last a config may have, is already recorded in the audit trail',
+        },
+      ]);
+      expect(r.config.state().config).toEqual(inForce);
+    }
+    await expect(a.config.commit(setScanInterval(62))).rejects.toBeInstanceOf(ConfigFileInvalidError);
+    const entries = await a.config.audit({ last: 2, subject: 'CONFIG' });
+    expect(entries[0]).toMatchObject({ version: 2147483647, operation: 'handEdit' });
+  });
+
   it('history reads the last entries from the newest version seen, and the sorted trail when versions were skipped: the same answers', async () => {
     const { a, b, raw, prefix } = await twoReplicas();
     for (let seconds = 31; seconds <= 42; seconds++) await a.config.commit(setScanInterval(seconds)); // versions 2-13
