@@ -7,8 +7,16 @@ import { runnersAtFault, storeAway } from './status.js';
 
 type StatusEvent = StatusChangedSubscription['statusChanged'];
 
-/** What is active, which version, what the runner applied (a scan alone changes none of it). */
-function summary(status: StatusEvent): string {
+/**
+ * A problem's text on one line: a config file problem is a headline and a line per problem
+ * (`config.yaml: invalid config\n  line 7, column 24: ...`), which broke "one line per change" for a
+ * reader going line by line (`while read`, `grep`, a log shipper): the continuation lines had no
+ * timestamp and no field name.
+ */
+const oneLine = (text: string) => text.replace(/\s*\n\s*/g, '; ');
+
+/** What is active, which version, what the runner applied (a scan alone changes none of it): one line. */
+export function watchLine(status: StatusEvent): string {
   const { runner } = status;
   const applied =
     runner.appliedConfigVersion === null ? 'nothing applied' : `applied v${runner.appliedConfigVersion} ${runner.appliedStrategyKey}`;
@@ -21,9 +29,9 @@ function summary(status: StatusEvent): string {
     // The kill switch: a change to it alone is a line of its own.
     status.tradingEnabled ? 'trading on' : 'TRADING OFF',
     ...(status.store.connected ? [] : [`STORE UNREACHABLE: ${storeAway(status.store)}`]),
-    ...(runner.error ? [`RUNNER ERROR: ${runner.error}`] : []),
-    ...(status.configError ? [`CONFIG FILE INVALID: ${status.configError.message}`] : []),
-    ...(status.strategiesError ? [`PRESETS NOT IN FORCE: ${status.strategiesError.message}`] : []),
+    ...(runner.error ? [`RUNNER ERROR: ${oneLine(runner.error)}`] : []),
+    ...(status.configError ? [`CONFIG FILE INVALID: ${oneLine(status.configError.message)}`] : []),
+    ...(status.strategiesError ? [`PRESETS NOT IN FORCE: ${oneLine(status.strategiesError.message)}`] : []),
   ].join('  ');
 }
 
@@ -41,7 +49,7 @@ export async function watchStatus(ctx: ClientCommandContext, reconnectTimeoutMs:
   let last = '';
   const emit = (status: StatusEvent) => {
     // One line per change: the status read after (re)connecting, or an event that says nothing new, repeats the last.
-    const text = ctx.json ? JSON.stringify(status) : summary(status);
+    const text = ctx.json ? JSON.stringify(status) : watchLine(status);
     if (text === last) return;
     last = text;
     ctx.print(ctx.json ? text : `${new Date().toISOString()}  ${text}`);
