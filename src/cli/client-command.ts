@@ -1,5 +1,6 @@
 import { ControlPlaneError, type FailureKind, newSession, notAnEndpoint, TLS_NOT_TRUSTED_MESSAGE } from '../client/http.js';
 import { type ClientSettings, DEFAULT_URL, resolveClientSettings } from '../client/settings.js';
+import { snakeCase } from '../config/case.js';
 import { EXIT } from './exit-codes.js';
 import type { CommandContext } from './io.js';
 import { printJsonError } from './json-output.js';
@@ -150,6 +151,13 @@ export function printJson(ctx: ClientCommandContext, value: unknown): undefined 
   ctx.print(JSON.stringify(value, null, 2));
   return undefined;
 }
+
+/**
+ * A changed field as the file and the command line spell it: `scanIntervalSeconds` ->
+ * `scan_interval_seconds`, `gold_fast.riskLevel` -> `gold_fast.risk_level` (strategy, preset and
+ * tunable keys are lower snake_case already, so they stay as they are).
+ */
+export const fileKeys = (field: string) => field.split('.').map(snakeCase).join('.');
 
 /** A plain text table: a header row, then one row per item; columns padded to their widest cell. */
 export function table(header: string[], rows: string[][]): string {

@@ -3,7 +3,7 @@ import { execute } from '../client/http.js';
 import { toSnakeKeys } from '../config/case.js';
 import { StatusDocument, UpdateConfigDocument, type UpdateConfigMutation } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
-import { printJson, runClientCommand } from './client-command.js';
+import { fileKeys, printJson, runClientCommand } from './client-command.js';
 import { parseAssignments } from './config-assignments.js';
 import { EXIT } from './exit-codes.js';
 import { type Action, stringFlag } from './program.js';
@@ -57,7 +57,8 @@ export const configSet: Action = async (flags, assignments, ctx) => {
       return unapplied ?? EXIT.ok;
     }
     if (unapplied !== null) return unapplied;
-    const changed = updateConfig.changedFields.length > 0 ? `changed ${updateConfig.changedFields.join(', ')}` : 'nothing changed';
+    const changed =
+      updateConfig.changedFields.length > 0 ? `changed ${updateConfig.changedFields.map(fileKeys).join(', ')}` : 'nothing changed';
     ctx.print(`${changed}; config version ${updateConfig.config.version}\n${asFile(updateConfig.config)}`);
     printApplied(ctx, updateConfig.runnerWait, updateConfig.changed);
   });

@@ -2,7 +2,7 @@ import { execute } from '../client/http.js';
 import { decimalSetting } from '../env-setting.js';
 import { type AuditEntryFieldsFragment, AuditLogDocument, type AuditSubject, ConfigHistoryDocument } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
-import { printJson, runClientCommand, table } from './client-command.js';
+import { fileKeys, printJson, runClientCommand, table } from './client-command.js';
 import { type Action, stringFlag } from './program.js';
 
 /** `--last <n>`: a whole number from 1 to `max`. */
@@ -24,10 +24,14 @@ function parseSubject(raw: string | undefined): AuditSubject | undefined {
 
 const shown = (value: unknown) => (value === undefined || value === null ? '-' : typeof value === 'string' ? value : JSON.stringify(value));
 
-/** `activeStrategyKey: momentum -> gold, scanIntervalSeconds: 30 -> 15` */
-function changesText(entry: AuditEntryFieldsFragment): string {
+/**
+ * `active_strategy_key: momentum -> gold, scan_interval_seconds: 30 -> 15`: fields named as
+ * `config set` and `preset set` take them and `config get` prints them (the file's snake_case), not
+ * as GraphQL names them (`--json` keeps the API's names).
+ */
+export function changesText(entry: Pick<AuditEntryFieldsFragment, 'changes'>): string {
   if (entry.changes.length === 0) return '-';
-  return entry.changes.map((c) => `${c.field}: ${shown(c.before)} -> ${shown(c.after)}`).join(', ');
+  return entry.changes.map((c) => `${fileKeys(c.field)}: ${shown(c.before)} -> ${shown(c.after)}`).join(', ');
 }
 
 /** `stratctl history [--last n]`: the accepted config versions, newest first. */

@@ -1,7 +1,7 @@
 import { ControlPlaneError, execute } from '../client/http.js';
 import { DeletePresetDocument, type PresetInput, PresetsDocument, UpsertPresetDocument } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
-import { BUSY_PRESETS, type ClientCommandContext, printJson, runClientCommand, table } from './client-command.js';
+import { BUSY_PRESETS, type ClientCommandContext, fileKeys, printJson, runClientCommand, table } from './client-command.js';
 import { EXIT } from './exit-codes.js';
 import { applyPresetEdit, parsePresetAssignments } from './preset-assignments.js';
 import { type Action, stringFlag } from './program.js';
@@ -70,7 +70,7 @@ export const presetSet: Action = async (flags, [key, ...assignments], ctx) => {
         if (ctx.json) return printJson(ctx, result);
         ctx.print(
           result.changed
-            ? `${current ? 'changed' : 'added'} preset ${result.strategy.key} (${result.changedFields.join(', ')}); presets version ${result.presetsVersion}`
+            ? `${current ? 'changed' : 'added'} preset ${result.strategy.key} (${result.changedFields.map(fileKeys).join(', ')}); presets version ${result.presetsVersion}`
             : `nothing changed; presets version ${result.presetsVersion}`,
         );
         return EXIT.ok;

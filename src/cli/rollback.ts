@@ -2,7 +2,7 @@ import { execute } from '../client/http.js';
 import { decimalSetting } from '../env-setting.js';
 import { RollbackConfigDocument } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
-import { printJson, runClientCommand } from './client-command.js';
+import { fileKeys, printJson, runClientCommand } from './client-command.js';
 import { EXIT } from './exit-codes.js';
 import { type Action, stringFlag } from './program.js';
 import { parseIfVersion } from './version-flag.js';
@@ -34,7 +34,7 @@ export const rollback: Action = async (flags, [raw], ctx) => {
     if (unapplied !== null) return unapplied;
     ctx.print(
       result.changed
-        ? `rolled back to version ${toVersion}'s settings: config version ${result.config.version} (changed ${result.changedFields.join(', ')})`
+        ? `rolled back to version ${toVersion}'s settings: config version ${result.config.version} (changed ${result.changedFields.map(fileKeys).join(', ')})`
         : `version ${toVersion}'s settings are already in force (config version ${result.config.version}): nothing written`,
     );
     printApplied(ctx, result.runnerWait, result.changed);

@@ -40,7 +40,7 @@ for (const backend of STORE_BACKENDS) {
       );
       expect(edited.code, edited.stderr).toBe(0);
       expect(edited.stdout).toBe(
-        'changed preset gold_fast (gold_fast.instruments, gold_fast.riskLevel, gold_fast.tunables); presets version 2\n',
+        'changed preset gold_fast (gold_fast.instruments, gold_fast.risk_level, gold_fast.tunables); presets version 2\n',
       );
       const text = (await server.readPresets()) ?? '';
       expect(text).toMatch(/name: Gold Trend \(fast\)/);

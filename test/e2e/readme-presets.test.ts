@@ -39,7 +39,7 @@ describe('README: Presets', () => {
     expect(stdout).toContain('{"activeStrategyKey":"gold_fast","runnerWait":{"applied":true}}');
     expect(stdout).toMatch(/Invalid preset: tunables\.fast_ma_period: must be an integer in \[2, 200\], got 1000.*\nHTTP 400/);
     expect(stdout).toContain('added preset range_wide (range_wide.base, range_wide.name, range_wide.tunables); presets version 2');
-    expect(stdout).toContain('changed preset range_wide (range_wide.riskLevel, range_wide.tunables); presets version 3');
+    expect(stdout).toContain('changed preset range_wide (range_wide.risk_level, range_wide.tunables); presets version 3');
     expect(stdout).toMatch(/^\*\s+gold_fast\s+gold\s+Gold Trend \(fast\)\s+XAU_USD\s+fast_ma_period=8,slow_ma_period=21$/m);
     expect(stdout).toContain('{"data":{"reloadStrategies":{"presetsVersion":4,"strategiesError":null}}}');
     expect(stdout).toContain('deleted preset range_wide (Range (wide)); presets version 5');

@@ -75,7 +75,7 @@ describe('README', () => {
     });
     expect(stdout).toContain('activated gold (was momentum)');
     expect(stdout).toMatch(/^lookback_bars\s+20\s+20$/m);
-    expect(stdout).toContain('changed scanIntervalSeconds, tunableOverrides');
+    expect(stdout).toContain('changed scan_interval_seconds, tunable_overrides');
     expect(stdout).toContain('activated range (was gold)');
     expect(stdout).toMatch(/the runner applied it \(\d+ ms\)/);
     expect(stdout).toContain('"activeStrategyKey": "range"');

@@ -36,8 +36,8 @@ describe('stratctl covers the API', { timeout: 60_000 }, () => {
     expect(human.code, human.stderr).toBe(0);
     const lines = human.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^VERSION\s+TIME\s+ACTOR\s+OPERATION\s+STRATEGY\s+CHANGES$/);
-    expect(lines[1]).toMatch(/^3\s+\S+Z\s+admin\s+updateConfig\s+gold\s+scanIntervalSeconds: 30 -> 15$/);
-    expect(lines[2]).toMatch(/^2\s+\S+Z\s+admin\s+activateStrategy\s+gold\s+activeStrategyKey: momentum -> gold$/);
+    expect(lines[1]).toMatch(/^3\s+\S+Z\s+admin\s+updateConfig\s+gold\s+scan_interval_seconds: 30 -> 15$/);
+    expect(lines[2]).toMatch(/^2\s+\S+Z\s+admin\s+activateStrategy\s+gold\s+active_strategy_key: momentum -> gold$/);
     expect(lines[3]).toMatch(/^1\s+\S+Z\s+system\s+baseline\s+momentum\s+/);
     const json = await stratctl(['history', '--json', '--last', '2'], envFor(server));
     expect(json.code).toBe(0);
@@ -86,7 +86,9 @@ describe('stratctl covers the API', { timeout: 60_000 }, () => {
 
     const done = await stratctl(['rollback', '1', '--if-version', '3'], envFor(server));
     expect(done.code, done.stderr).toBe(0);
-    expect(done.stdout).toBe("rolled back to version 1's settings: config version 4 (changed activeStrategyKey, scanIntervalSeconds)\n");
+    expect(done.stdout).toBe(
+      "rolled back to version 1's settings: config version 4 (changed active_strategy_key, scan_interval_seconds)\n",
+    );
     expect(server.store.state().config.config).toMatchObject({ version: 4, activeStrategyKey: 'momentum', scanIntervalSeconds: 30 });
 
     const [trail, file] = [await auditLog(server), await configFile(server)];

@@ -195,7 +195,7 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
       stratctl(['config', 'get', '--wait'], envFor(noRunner)),
     ]);
     expect(applied.code, applied.stderr).toBe(0);
-    expect(applied.stdout).toMatch(/^changed scanIntervalSeconds; config version 2\n/);
+    expect(applied.stdout).toMatch(/^changed scan_interval_seconds; config version 2\n/);
     expect(applied.stdout).toMatch(/\nthe runner applied it \(\d+ ms\)\n$/);
     expect(timedOut.code).toBe(6);
     expect(timedOut.stderr).toContain('config saved as version 2, but the runner has not applied it');
@@ -428,7 +428,7 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
       env,
     );
     expect(set.code, set.stderr).toBe(0);
-    expect(set.stdout).toMatch(/^changed .*scanIntervalSeconds.*; config version 2$/m);
+    expect(set.stdout).toMatch(/^changed .*scan_interval_seconds.*; config version 2$/m);
     const onDisk = await readConfig(server);
     expect(onDisk).toMatch(/^scan_interval_seconds: 15$/m);
     expect(onDisk).toMatch(/^trading_enabled: false$/m);

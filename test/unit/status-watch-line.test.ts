@@ -29,7 +29,6 @@ const status = {
 
 describe('stratctl status --watch: one line per change', () => {
   it('a multi-line problem (config file, runner error, presets) stays on its line, each of its lines kept', () => {
-    // biome-ignore lint/suspicious/noExplicitAny: the subscription's generated type, built by hand
     const line = watchLine(status as any);
     expect(line).not.toContain('\n');
     expect(line).toContain(
