@@ -1,6 +1,6 @@
 import { stringify as toYaml } from 'yaml';
-import { execute } from '../client/http.js';
-import { toSnakeKeys } from '../config/case.js';
+import { ControlPlaneError, execute } from '../client/http.js';
+import { snakeCase, toSnakeKeys } from '../config/case.js';
 import { StatusDocument, UpdateConfigDocument, type UpdateConfigMutation } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
 import { fileKeys, printJson, runClientCommand } from './client-command.js';
@@ -34,6 +34,25 @@ export const configGet: Action = async (flags, _args, ctx) => {
   });
 };
 
+const INVALID_CONFIG = 'Invalid config: ';
+
+/**
+ * The server's refusal of the values in the file's terms, as `config set` took them and its own
+ * checks name them: `scan_interval_seconds=abc` was refused as `scan_interval_seconds: ...` here,
+ * `scan_interval_seconds=0` as `scanIntervalSeconds: ...` by the server, one key spelt two ways
+ * (the REST routes rewrite the same refusal so: src/http/rest.ts detailOf).
+ */
+export function inFileTerms(err: unknown): unknown {
+  if (!(err instanceof ControlPlaneError) || err.code !== 'BAD_USER_INPUT' || !err.message.startsWith(INVALID_CONFIG)) return err;
+  const issues = (err.errors[0]?.extensions?.issues ?? []) as { path?: unknown[]; message: string }[];
+  if (issues.length === 0) return err;
+  const shown = issues.map(({ path: [field, ...rest] = [], message }) => {
+    const where = field === undefined ? '(root)' : [typeof field === 'string' ? snakeCase(field) : field, ...rest].join('.');
+    return `${where}: ${message}`;
+  });
+  return new ControlPlaneError(err.kind, `${INVALID_CONFIG}${shown.join('; ')}`, err.status, err.errors, err.answerLost);
+}
+
 /** `stratctl config set key=value ...`: one validated write. */
 export const configSet: Action = async (flags, assignments, ctx) => {
   const input = parseAssignments(assignments);
@@ -44,6 +63,8 @@ export const configSet: Action = async (flags, assignments, ctx) => {
       input,
       expectedVersion,
       ...wait,
+    }).catch((err: unknown) => {
+      throw inFileTerms(err);
     });
     const unapplied = reportUnappliedWait(
       ctx,

@@ -469,7 +469,9 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(badKey.stderr).toContain('Invalid strategy key: invalid_strategy');
     expect(badKey.stderr).toContain('stratctl strategies');
     expect(badRange.code).toBe(2);
-    expect(badRange.stderr).toContain('scanIntervalSeconds');
+    // Named as config set takes it (and as its own checks name it: `scan_interval_seconds=abc`), not as GraphQL does.
+    expect(badRange.stderr).toContain('error: Invalid config: scan_interval_seconds: ');
+    expect(badRange.stderr).not.toContain('scanIntervalSeconds');
     expect(notInt32.code, notInt32.stderr).toBe(2);
     expect(JSON.parse(notInt32.stdout).error.code).toBe('BAD_USER_INPUT');
     expect(notInt32.stderr).toContain('Fix the values above and retry.');
