@@ -59,10 +59,12 @@ export function printApplied(ctx: CommandContext, wait: RunnerWait | null | unde
  */
 export function reportUnappliedWait(ctx: CommandContext, what: string, wait: RunnerWait | null | undefined): number | null {
   if (!wait || wait.applied) return null;
-  ctx.warn(
-    `error: ${what}, but the runner has not applied it: ${wait.message}\n` +
-      `Runner state ${wait.runnerState}: check "stratctl status" (is the runner running?), or wait longer with --timeout-ms.`,
-  );
+  // "Runner state RUNNING: ... (is the runner running?)" asked what it had just said.
+  const next =
+    wait.runnerState === 'RUNNING'
+      ? 'The runner is running and has not picked the change up yet: wait longer with --timeout-ms, or see "stratctl status" (its last scan, any error).'
+      : `Runner state ${wait.runnerState}: check "stratctl status" (is the runner running?), or wait longer with --timeout-ms.`;
+  ctx.warn(`error: ${what}, but the runner has not applied it: ${wait.message}\n${next}`);
   return EXIT.waitTimeout;
 }
 
