@@ -1,6 +1,6 @@
 import { execute } from '../client/http.js';
 import { decimalSetting } from '../env-setting.js';
-import { StatusDocument } from '../generated/graphql.js';
+import { StatusDocument, type StatusQuery } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
 import { printJson, runClientCommand } from './client-command.js';
 import { type Action, stringFlag } from './program.js';
@@ -39,6 +39,48 @@ export function runnersAtFault(runners: readonly { id?: string | null; state: st
     .join(', ');
 }
 
+type StatusAnswer = StatusQuery['status'];
+
+/**
+ * `stratctl status` as text: a `key: value` line each, values in one column. A value of several lines
+ * (a config file problem: its headline, then a line per problem) continues in that column, so its
+ * lines read as part of it, not as keys of their own.
+ */
+export function statusText(status: StatusAnswer, config: Pick<StatusQuery['config'], 'scanIntervalSeconds'>): string {
+  const lines: [string, string][] = [
+    ['store', status.store.kind.toLowerCase()],
+    ['active strategy', status.activeStrategyKey],
+    ['config version', String(status.configVersion)],
+    ['updated at', status.configUpdatedAt],
+    ['trading enabled', String(status.tradingEnabled)],
+    ['scan interval', `${config.scanIntervalSeconds}s`],
+    ['config digest', status.configDigest],
+    ['presets version', String(status.presetsVersion)],
+  ];
+  const { runner, runners } = status;
+  if (runners.length <= 1) {
+    // One runner (or none): its line, its id, its times.
+    lines.push(['runner', `${runnerSummary(runner)}${runner.id ? ` [${runner.id}]` : ''}`]);
+    if (runner.lastScanAt) lines.push(['last scan', runner.lastScanAt]);
+    if (runner.heartbeatAt) lines.push(['heartbeat', runner.heartbeatAt]);
+    if (runner.error) lines.push(['RUNNER ERROR', runner.error]);
+  } else {
+    // A fleet: the worst state first, then each runner by id, so the one at fault is named.
+    lines.push(['runners', `${runners.length}, worst ${runner.state}${runner.inSync ? '' : ', NOT all in sync'}`]);
+    for (const r of runners) {
+      lines.push([`  ${r.id ?? '?'}`, `${runnerSummary(r)}${r.heartbeatAt ? `, heartbeat ${r.heartbeatAt}` : ''}`]);
+      if (r.error) lines.push([`  ${r.id ?? '?'} ERROR`, r.error]);
+    }
+  }
+  // With the store away, runners read STALE and changes are refused: say why, first.
+  if (!status.store.connected) lines.push(['STORE UNREACHABLE', storeAway(status.store)]);
+  // The message names the file already ("config.yaml: invalid config", then a line per problem).
+  if (status.configError) lines.push(['CONFIG FILE INVALID', status.configError.message]);
+  if (status.strategiesError) lines.push(['PRESETS NOT IN FORCE', status.strategiesError.message]);
+  const width = Math.max(...lines.map(([k]) => k.length)) + 2;
+  return lines.map(([k, v]) => `${`${k}:`.padEnd(width)}${v.replace(/\n/g, `\n${' '.repeat(width)}`)}`).join('\n');
+}
+
 /** `stratctl status [--watch]`: what is active, the version in force, what the runner applied. */
 export const status: Action = async (flags, _args, ctx) => {
   const reconnectMs = reconnectTimeout(stringFlag(flags, 'reconnect-timeout-ms'), flags.watch === true);
@@ -49,37 +91,6 @@ export const status: Action = async (flags, _args, ctx) => {
   return runClientCommand(flags, ctx, async (ctx) => {
     const { status, config } = await execute(ctx.settings, StatusDocument);
     if (ctx.json) return printJson(ctx, status);
-    const lines: [string, string][] = [
-      ['store', status.store.kind.toLowerCase()],
-      ['active strategy', status.activeStrategyKey],
-      ['config version', String(status.configVersion)],
-      ['updated at', status.configUpdatedAt],
-      ['trading enabled', String(status.tradingEnabled)],
-      ['scan interval', `${config.scanIntervalSeconds}s`],
-      ['config digest', status.configDigest],
-      ['presets version', String(status.presetsVersion)],
-    ];
-    const { runner, runners } = status;
-    if (runners.length <= 1) {
-      // One runner (or none): its line, its id, its times.
-      lines.push(['runner', `${runnerSummary(runner)}${runner.id ? ` [${runner.id}]` : ''}`]);
-      if (runner.lastScanAt) lines.push(['last scan', runner.lastScanAt]);
-      if (runner.heartbeatAt) lines.push(['heartbeat', runner.heartbeatAt]);
-      if (runner.error) lines.push(['RUNNER ERROR', runner.error]);
-    } else {
-      // A fleet: the worst state first, then each runner by id, so the one at fault is named.
-      lines.push(['runners', `${runners.length}, worst ${runner.state}${runner.inSync ? '' : ', NOT all in sync'}`]);
-      for (const r of runners) {
-        lines.push([`  ${r.id ?? '?'}`, `${runnerSummary(r)}${r.heartbeatAt ? `, heartbeat ${r.heartbeatAt}` : ''}`]);
-        if (r.error) lines.push([`  ${r.id ?? '?'} ERROR`, r.error]);
-      }
-    }
-    // With the store away, runners read STALE and changes are refused: say why, first.
-    if (!status.store.connected) lines.push(['STORE UNREACHABLE', storeAway(status.store)]);
-    // The message names the file already ("config.yaml: invalid config", then a line per problem).
-    if (status.configError) lines.push(['CONFIG FILE INVALID', status.configError.message]);
-    if (status.strategiesError) lines.push(['PRESETS NOT IN FORCE', status.strategiesError.message]);
-    const width = Math.max(...lines.map(([k]) => k.length)) + 2;
-    ctx.print(lines.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n'));
+    ctx.print(statusText(status, config));
   });
 };

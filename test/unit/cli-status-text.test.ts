@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { statusText } from '../../src/cli/status.js';
+
+const problem = 'config.yaml: invalid config\n  line 7, column 24: scan_interval_seconds: must be a whole number of seconds, got "fast"';
+const runner = {
+  id: 'vm:1',
+  state: 'ERROR',
+  inSync: true,
+  appliedConfigVersion: 9,
+  appliedStrategyKey: 'gold',
+  appliedAt: null,
+  lastScanAt: '2026-12-01T13:21:53.750Z',
+  heartbeatAt: '2026-12-01T13:21:53.750Z',
+  error: `config file invalid, keeping version 9: ${problem}`,
+};
+const invalidConfigStatus = {
+  activeStrategyKey: 'gold',
+  configVersion: 9,
+  configUpdatedAt: '2026-12-01T13:21:23.512Z',
+  configDigest: 'sha256:e45e',
+  tradingEnabled: true,
+  configError: { location: 'config.yaml', message: problem },
+  presetsVersion: 2,
+  strategiesError: null,
+  runner,
+  runners: [runner],
+  store: { kind: 'FILE' as const, connected: true, lastContactAt: null },
+};
+
+describe('stratctl status (text)', () => {
+  it("a config file problem's lines continue in the value column, under its headline, not where keys start", () => {
+    const lines = statusText(invalidConfigStatus as any, { scanIntervalSeconds: 30 }).split('\n');
+    const headline = lines.findIndex((l) => l.startsWith('CONFIG FILE INVALID:'));
+    expect(lines[headline]).toMatch(/^CONFIG FILE INVALID:\s+config\.yaml: invalid config$/);
+    const column = lines[headline]?.indexOf('config.yaml') ?? -1;
+    // The problem's own line: in the value column (and its own two-space indent kept), never at a key's place.
+    expect(lines[headline + 1]).toBe(
+      `${' '.repeat(column)}  line 7, column 24: scan_interval_seconds: must be a whole number of seconds, got "fast"`,
+    );
+    const runnerError = lines.findIndex((l) => l.startsWith('RUNNER ERROR:'));
+    expect(lines[runnerError + 1]?.startsWith(`${' '.repeat(column)}  line 7`)).toBe(true);
+    // Every line is a key's, or a continuation in the value column.
+    for (const line of lines) expect(line).toMatch(/^(\S[^:]*:\s+\S|\s{2}\S[^:]*:\s+\S| {21,}\S)/);
+  });
+});
