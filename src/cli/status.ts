@@ -52,7 +52,8 @@ export function statusText(status: StatusAnswer, config: Pick<StatusQuery['confi
     ['active strategy', status.activeStrategyKey],
     ['config version', String(status.configVersion)],
     ['updated at', status.configUpdatedAt],
-    ['trading enabled', String(status.tradingEnabled)],
+    // The kill switch, as status --watch and README say it (`trading on` / `TRADING OFF`): off is loud.
+    status.tradingEnabled ? ['trading', 'on'] : ['TRADING', 'OFF'],
     ['scan interval', `${config.scanIntervalSeconds}s`],
     ['config digest', status.configDigest],
     ['presets version', String(status.presetsVersion)],

@@ -42,4 +42,12 @@ describe('stratctl status (text)', () => {
     // Every line is a key's, or a continuation in the value column.
     for (const line of lines) expect(line).toMatch(/^(\S[^:]*:\s+\S|\s{2}\S[^:]*:\s+\S| {21,}\S)/);
   });
+
+  it('the kill switch reads as status --watch says it: trading on, TRADING OFF', () => {
+    const on = statusText(invalidConfigStatus as any, { scanIntervalSeconds: 30 });
+    const off = statusText({ ...invalidConfigStatus, tradingEnabled: false } as any, { scanIntervalSeconds: 30 });
+    expect(on).toMatch(/^trading:\s+on$/m);
+    expect(off).toMatch(/^TRADING:\s+OFF$/m);
+    expect(`${on}\n${off}`).not.toContain('trading enabled');
+  });
 });
