@@ -77,6 +77,9 @@ function badInputHint(message: string): string {
   // These say what to do themselves (activate another strategy, restore the preset, roll back elsewhere).
   if (message.startsWith('Refused: the config in force uses') || message.startsWith('Cannot roll back')) return 'Nothing was changed.';
   if (/unknown preset|only presets can be deleted/.test(message)) return 'Nothing was changed. "stratctl preset list" lists the presets.';
+  // A rollback's <version> that the history does not hold: "fix the values above" pointed at nothing to fix.
+  if (/^(Unknown config version|Config version \d+ has expired)/.test(message))
+    return 'Nothing was changed. "stratctl history" lists the versions kept.';
   if (/strategy key/.test(message)) return 'Run "stratctl strategies" for the valid keys.';
   if (/tunable/i.test(message)) return 'Fix the values above and retry ("stratctl strategies <base>" shows a base’s tunables and bounds).';
   return 'Fix the values above and retry.';

@@ -103,6 +103,10 @@ describe('stratctl covers the API', { timeout: 60_000 }, () => {
     const unknown = await stratctl(['rollback', '99', '--json'], envFor(server));
     expect(unknown.code).toBe(2);
     expect(jsonError(unknown.stdout).error.code).toBe('BAD_USER_INPUT');
+    // The hint says where the versions are, not to "fix the values above".
+    expect(unknown.stderr).toBe(
+      'error: Unknown config version: 99 (kept: versions 1 to 4)\nNothing was changed. "stratctl history" lists the versions kept.\n',
+    );
     expect((await stratctl(['rollback', 'latest'], envFor(server))).code).toBe(2);
     const noToken = await stratctl(['rollback', '2', '--json'], {
       CONTROL_PLANE_URL: server.url,
