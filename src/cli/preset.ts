@@ -37,7 +37,9 @@ export const presetList: Action = async (flags, _args, ctx) =>
       s.instruments.join(','),
       tunablesText(s.preset?.tunables),
     ]);
-    ctx.print(strategies.length > 0 ? table(['', 'KEY', 'BASE', 'NAME', 'INSTRUMENTS', 'TUNABLES (own)'], rows) : 'no presets');
+    // None: said on stderr, as history, audit and token list say an empty list (stdout keeps the data: the version).
+    if (strategies.length > 0) ctx.print(table(['', 'KEY', 'BASE', 'NAME', 'INSTRUMENTS', 'TUNABLES (own)'], rows));
+    else ctx.warn('no presets');
     ctx.print(`presets version ${status.presetsVersion}`);
     if (status.strategiesError) ctx.warn(`warning: ${status.strategiesError.message}`);
   });

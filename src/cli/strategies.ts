@@ -33,6 +33,14 @@ export const strategies: Action = async (flags, [key], ctx) => {
   return runClientCommand(flags, ctx, async (ctx) => {
     const { strategies } = await execute(ctx.settings, StrategiesDocument, variables);
     if (ctx.json) return printJson(ctx, strategies);
+    // A filter that matches none printed a bare header: said on stderr, as history and audit say an empty list.
+    if (strategies.length === 0) {
+      const given = Object.entries({ '--instrument': instrument, '--risk-level': riskLevel, '--session': session })
+        .filter(([, value]) => value !== undefined)
+        .map(([flag, value]) => `${flag} ${value}`)
+        .join(' ');
+      return void ctx.warn(`no strategy matches ${given} ("stratctl strategies" lists them all)`);
+    }
     const rows = strategies.map((s) => [
       s.isActive ? '*' : '',
       s.key,

@@ -41,10 +41,17 @@ async function clientRun(url: string, body: (settings: ClientSettings) => Promis
 describe('stratctl against a real server', { timeout: 60_000 }, () => {
   it('strategies: a table by default, JSON with --json, filters', async () => {
     const server = await startTestServer();
-    const [human, json, lowRisk] = await Promise.all([
+    const [human, json, lowRisk, none] = await Promise.all([
       stratctl(['strategies'], envFor(server)),
       stratctl(['strategies', '--json'], envFor(server)),
       stratctl(['strategies', '--json', '--risk-level', 'low'], envFor(server)),
+      stratctl(['strategies', '--instrument', 'XAU'], envFor(server)),
+    ]);
+    // A filter that matches none: no bare header, and stderr says so (as history and audit do).
+    expect([none.code, none.stdout, none.stderr]).toEqual([
+      0,
+      '',
+      'no strategy matches --instrument XAU ("stratctl strategies" lists them all)\n',
     ]);
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toMatch(/^\s+KEY\s+NAME\s+RISK\s+SESSION\s+INSTRUMENTS/);
