@@ -41,20 +41,22 @@ async function openTokens(runtimeDir: string, store: StoreSettings): Promise<Tok
  * as that user (its uid and gid), so what it writes is the service's, and the service's files pass
  * the ownership check (a secret must be the reader's own).
  */
-function actAsRuntimeDirOwner(runtimeDir: string, ctx: CommandContext): void {
+function actAsRuntimeDirOwner(runtimeDir: string, ctx: CommandContext, where: string): void {
   if (process.getuid?.() !== 0 || !process.setuid || !process.setgid) return;
   const { uid, gid } = statSync(runtimeDir);
   if (uid === 0) return;
   process.setgroups?.([gid]);
   process.setgid(gid);
   process.setuid(uid);
-  ctx.warn(`stratctl token: running as the owner of ${runtimeDir} (uid ${uid}), so the server can read what this writes`);
+  ctx.warn(`${where}: running as the owner of ${runtimeDir} (uid ${uid}), so the server can read what this writes`);
 }
 
 /** `stratctl token create | list | revoke`: named tokens in <runtime-dir>/tokens.yaml, or in etcd with --store. */
 export const token: Action = async (flags, args, ctx, command) => {
   const runtimeDir = path.resolve(stringFlag(flags, 'runtime-dir') ?? envSetting(ctx.io.env, 'CONTROL_PLANE_RUNTIME_DIR') ?? 'runtime');
   const json = flags.json === true;
+  // Named as every other message of a command names it (`stratctl token create: --scope must be ...`).
+  const where = `stratctl token ${command.name()}`;
   const printJson = (value: unknown) => ctx.print(JSON.stringify(value, null, 2));
   let tokens: TokenStore | undefined;
   try {
@@ -64,14 +66,14 @@ export const token: Action = async (flags, args, ctx, command) => {
       requireExistingRuntimeDir(runtimeDir, "or create it first to prepare tokens before the server's first start");
       // A token made in a directory the deployment moved out of is one no server reads.
       await refuseMarkedRuntimeDir(runtimeDir);
-      actAsRuntimeDirOwner(runtimeDir, ctx);
+      actAsRuntimeDirOwner(runtimeDir, ctx, where);
     }
     tokens = await openTokens(runtimeDir, store);
     switch (command.name()) {
       case 'create': {
         const name = stringFlag(flags, 'name') as string;
         const scope = stringFlag(flags, 'scope') as string;
-        if (!isScope(scope)) throw new UsageError('--scope must be read, operate or admin');
+        if (!isScope(scope)) throw new UsageError(`--scope must be read, operate or admin, not "${scope}"`);
         const created = await tokens.create(name, scope);
         if (json) printJson({ name, scope, token: created });
         else ctx.print(created);
@@ -92,7 +94,7 @@ export const token: Action = async (flags, args, ctx, command) => {
         const [name] = args as [string];
         if (!(await tokens.revoke(name))) {
           if (json) printJsonError(ctx.io, 'NOT_FOUND', `no token named "${name}"`);
-          ctx.warn(`stratctl token: no token named "${name}"`);
+          ctx.warn(`${where}: no token named "${name}"`);
           return EXIT.usage;
         }
         if (json) printJson({ revoked: name });
@@ -110,25 +112,25 @@ export const token: Action = async (flags, args, ctx, command) => {
       err instanceof RuntimeDirMigratingError
     ) {
       if (json) printJsonError(ctx.io, 'BAD_USER_INPUT', err.message);
-      ctx.warn(`stratctl token: ${err.message}`);
+      ctx.warn(`${where}: ${err.message}`);
       return EXIT.usage;
     }
     // etcd refused the user, password or rights: a setting, which trying again does not fix (exit 2, as serve says it).
     if (err instanceof StoreUnavailableError && err.accessRefused) {
       const message = `etcd refused the request (${err.detail}); ${ACCESS_REFUSED_HINT}`;
       if (json) printJsonError(ctx.io, 'BAD_USER_INPUT', message);
-      ctx.warn(`stratctl token: ${message}`);
+      ctx.warn(`${where}: ${message}`);
       return EXIT.usage;
     }
     if (err instanceof StoreUnavailableError) {
       const message = `${err.message}${err.detail ? ` (${err.detail})` : ''}`;
       if (json) printJsonError(ctx.io, 'UNAVAILABLE', message);
-      ctx.warn(`stratctl token: ${message}; try again later`);
+      ctx.warn(`${where}: ${message}; try again later`);
       return EXIT.tryLater;
     }
     if (err instanceof StoreRefusedError) {
       if (json) printJsonError(ctx.io, 'INTERNAL_ERROR', err.message);
-      ctx.warn(`stratctl token: ${err.message}`);
+      ctx.warn(`${where}: ${err.message}`);
       return EXIT.unexpected;
     }
     throw err;

@@ -126,7 +126,7 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(late.code).toBe(2);
     expect(late.stdout).toBe('');
     expect(late.stderr).toContain(
-      `stratctl token: ${cluster.url(prefix)} takes no tokens: the deployment was moved out of it to file:${back}`,
+      `stratctl token create: ${cluster.url(prefix)} takes no tokens: the deployment was moved out of it to file:${back}`,
     );
     expect(await client.get(`/${prefix}/tokens/late`).string()).toBeNull();
     // Moved back in (over the old data: --force), the mark goes and a replica serves it.

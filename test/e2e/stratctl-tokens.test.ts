@@ -273,6 +273,15 @@ describe('stratctl token on a runtime dir it cannot use says so (exploratory tes
     await chmod(path.join(dir, 'tokens.yaml'), 0o666);
     const listed = await stratctl(['token', 'list', '--runtime-dir', dir]);
     expect(listed.code).toBe(2);
-    expect(listed.stderr.trim()).toBe('stratctl token: tokens.yaml is group- or world-writable (mode 0666); chmod go-w it');
+    // Named as the command's other messages name it (`stratctl token list: ...`), not by its group.
+    expect(listed.stderr.trim()).toBe('stratctl token list: tokens.yaml is group- or world-writable (mode 0666); chmod go-w it');
+    const [again, unknown, badScope] = await Promise.all([
+      stratctl(['token', 'create', '--name', 'ci', '--scope', 'read', '--runtime-dir', dir]),
+      stratctl(['token', 'revoke', 'nope', '--runtime-dir', dir]),
+      stratctl(['token', 'create', '--name', 'x', '--scope', 'root', '--runtime-dir', dir]),
+    ]);
+    expect(again.stderr).toMatch(/^stratctl token create: /);
+    expect(unknown.stderr).toMatch(/^stratctl token revoke: /);
+    expect(badScope.stderr).toMatch(/^stratctl token create: --scope must be read, operate or admin, not "root"\n/);
   });
 });
