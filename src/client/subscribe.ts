@@ -183,6 +183,12 @@ export async function* watchSubscription<TResult, TVariables>(
       const fetch = (what: RequestInfo | URL, how?: RequestInit) =>
         fetchWatched(what, how, options.stallMs ?? STREAM_STALL_MS, (why) => {
           lastFailure = why;
+        }).catch((err: unknown) => {
+          // Why the connection failed (ECONNREFUSED, ENOTFOUND), as a one-shot read says it: the watch
+          // said only "cannot reach <url>", status said "cannot reach <url> (ECONNREFUSED)".
+          const code = (err as { cause?: { code?: unknown } }).cause?.code;
+          if (typeof code === 'string') lastFailure = code;
+          throw err;
         });
       let response = await fetch(input, withToken(init, await tokenToSend(options, readsSendToken(options, session))));
       if (response.status === 401 && !readsSendToken(options, session) && (options.token || options.withheldToken)) {

@@ -266,7 +266,8 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     const code = await Promise.race([watch.exited, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 30_000))]);
     if (code !== 5) watch.signal('SIGINT'); // not left running past the test
     expect(code).toBe(5);
-    expect(watch.stderr()).toContain(`cannot reach ${closed.url}`);
+    // Said as status says it, with why (the connection refused).
+    expect(watch.stderr()).toContain(`cannot reach ${closed.url} (ECONNREFUSED)`);
     expect(watch.stderr()).toContain('Is the control plane running');
     expect(watch.stderr()).not.toContain('lost the event stream');
   });
