@@ -271,11 +271,13 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
     .description('Moves config, presets, tokens and the audit trail from one store to another.');
   store
     .command('migrate')
+    .summary('copy config, presets, tokens and the audit trail from one store to another')
     .description(
-      'Copies config, presets (strategies), tokens (hashed, as they are) and the audit trail from one store to\n' +
-        'another, as stored: versions and digests stay, so history and rollback work the same after the move.\n' +
-        'The source is checked and the target found empty before anything is written; a runtime directory is\n' +
-        'locked meanwhile (stop its server first). Stores: file (the --runtime-dir), file:<dir>, etcd://host:port[,...]/<prefix>.\n' +
+      'Copies config, presets (strategies), tokens (hashed, as they are) and the audit trail from one\n' +
+        'store to another, as stored: versions and digests stay, so history and rollback work the same\n' +
+        'after the move. The source is checked and the target found empty before anything is written; a\n' +
+        'runtime directory is locked meanwhile (stop its server first).\n' +
+        'Stores: file (the --runtime-dir), file:<dir>, etcd://host:port[,...]/<prefix>.\n' +
         'e.g. stratctl store migrate --from file --to etcd://10.0.0.5:2379/trading',
     )
     .requiredOption('--from <store>', 'where the deployment is now')
@@ -398,9 +400,11 @@ directory is not writable, 75 a runtime directory is in use by a running server 
       ifVersionOption(
         config
           .command('set')
+          .summary('changes some settings in one validated write (needs a token with scope admin)')
           .description(
             'changes some settings in one validated write (needs a token with scope admin). Keys:\n' +
-              '  active_strategy_key, trading_enabled, scan_interval_seconds, tunable_overrides.<strategy>.<tunable>\n' +
+              '  active_strategy_key, trading_enabled, scan_interval_seconds,\n' +
+              '  tunable_overrides.<strategy>.<tunable>\n' +
               'Values are YAML scalars (20, 0.5, true, gold); null removes an override.\n' +
               'e.g. stratctl config set scan_interval_seconds=15 tunable_overrides.momentum.lookback_bars=20',
           )
@@ -424,11 +428,13 @@ directory is not writable, 75 a runtime directory is in use by a running server 
   clientOptions(
     preset
       .command('set')
+      .summary('adds a preset or changes some of its fields, in one validated write')
       .description(
         'adds a preset or changes some of its fields, in one validated write. Keys (as in strategies.yaml):\n' +
           '  base, name, description, instruments, risk_level, session_preference, tunables.<tunable>\n' +
           'A new preset needs base and name. Values are YAML (8, 0.5, true, [XAU_USD]); null puts a field back\n' +
-          "to the base's (or removes a tunable). e.g. stratctl preset set gold_fast base=gold name='Gold (fast)' tunables.fast_ma_period=8",
+          "to the base's (or removes a tunable).\n" +
+          "e.g. stratctl preset set gold_fast base=gold name='Gold (fast)' tunables.fast_ma_period=8",
       )
       .argument('<key>', 'the preset key (lower snake_case)')
       .argument('<key=value...>', 'the fields to set')
@@ -445,7 +451,7 @@ directory is not writable, 75 a runtime directory is in use by a running server 
   program
     .command('completion')
     .summary('print a bash or zsh completion script')
-    .description('Prints a completion script. bash: source <(stratctl completion bash); zsh: source <(stratctl completion zsh).')
+    .description('Prints a completion script.\n  bash: source <(stratctl completion bash)\n  zsh:  source <(stratctl completion zsh)')
     .argument('[shell]', 'bash | zsh', 'bash')
     .action(action(async () => (await import('./completion.js')).completion));
 
