@@ -169,6 +169,9 @@ const WIDE =
 const ZERO_WIDTH = /\p{Mn}|\p{Me}|[\u200b-\u200d]|\p{Variation_Selector}/u;
 
 /**
+ * By hand, not string-width: importing that (with its East Asian width tables) took ~27 ms here,
+ * on every stratctl command (the CLI's start is one of issue 10's targets), for two regexes' work.
+ *
  * How many terminal columns `text` takes: `padEnd` counts UTF-16 units, so a preset named
  * `Gold 金 trend 📈` (hand-written in strategies.yaml) pushed the columns after it one or two
  * places right of the others'.
