@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { throwIfStartAborted, unlessAborted } from './abort.js';
 import { adminTokenProof } from './auth/admin-proof.js';
 import { fileTokenStore } from './auth/file-token-store.js';
 import type { TokenStore } from './auth/token-store.js';
@@ -70,6 +71,11 @@ export interface ControlPlaneSettings {
    * id while this one was not heard from: frozen, or cut off from etcd): this runner must stop.
    */
   onRunnerIdTakenOver?: (id: string, holder: { pid: number; host: string }) => void;
+  /**
+   * A stop signal during start-up: a wait (for a runtime-dir lock, for etcd) ends at once and
+   * createControlPlane throws StartAbortedError, having written nothing and released its locks.
+   */
+  abort?: AbortSignal;
 }
 
 /** What resolvers and adapters reach: the domain, never the file system. */
@@ -149,6 +155,7 @@ export async function createControlPlane(settings: ControlPlaneSettings): Promis
           `${file} is held by process ${holder.pid} on ${holder.host}, another host's or another container's, which cannot be checked by its pid: waiting for it to touch the lock (last ${(touchedAgoMs / 1000).toFixed(1)} s ago); untouched for ${LOCK_STALE_MS / 1000} s, it is taken over`,
         ),
       onLost: (file, holder) => settings.onLockLost?.(file, holder),
+      signal: settings.abort,
     },
   );
   try {
@@ -369,15 +376,29 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
  */
 async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & { kind: 'etcd' }, warn: (message: string) => void) {
   const { openEtcdStores } = await import('./store-etcd/index.js');
-  const stores = await openEtcdStores(store.url, {
+  throwIfStartAborted(settings.abort);
+  // An etcd that does not answer takes up to the call timeout (2 s) to fail: a stop signal meanwhile
+  // ends the start at once, and what was opened is closed whenever its open settles.
+  let gateway: { close(): void } | undefined;
+  const opening = openEtcdStores(store.url, {
     registry: settings.strategies ?? defaultRegistry,
     tls: store.tls,
     auth: store.auth,
     auditKeep: store.auditKeep,
     warn,
+    onGateway: (g) => {
+      gateway = g;
+    },
+  });
+  const stores = await unlessAborted(opening, settings.abort, () => {
+    opening.then(
+      (s) => s.close().catch(() => {}),
+      () => {},
+    );
+    gateway?.close();
   });
   // A migration into the prefix cut short: refused by serve and by runners (which wait for it to be finished).
-  const unfinished = await stores.unfinishedMigration().catch(async (err: unknown) => {
+  const unfinished = await unlessAborted(stores.unfinishedMigration(), settings.abort, () => {}).catch(async (err: unknown) => {
     await stores.close();
     throw err;
   });

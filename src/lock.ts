@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync, unlinkSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { pauseUnlessAborted, throwIfStartAborted } from './abort.js';
 import { RuntimeFileRefusedError, readRuntimeBytes, readSmallRuntimeFileSync } from './fs/runtime-file.js';
 
 /**
@@ -69,6 +70,8 @@ export interface LockOptions {
    * merely removed is created again.)
    */
   onLost?: (holder: LockHolder | null) => void;
+  /** A wait for the lock ends at once when this is aborted: StartAbortedError (a stop signal during start-up). */
+  signal?: AbortSignal;
   /** Seams for tests. */
   isAlive?: (pid: number) => boolean;
   /** When process `pid` started (see `processStart`). */
@@ -252,8 +255,6 @@ async function removeDeadHolder(file: string, dead: LockHolder, judge: Judge): P
   }
 }
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Takes the lock `file`; see LockHeldError. */
 export async function acquireLock(file: string, options: LockOptions = {}): Promise<Lock> {
   const judge: Judge = {
@@ -276,6 +277,7 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
   // An unverifiable holder being waited for (`waitForStale`): its nonce and when its lock was touched when first seen.
   let watched: { nonce: string; touched: number } | undefined;
   for (;;) {
+    throwIfStartAborted(options.signal);
     holder.acquiredAt = new Date().toISOString();
     const content = `${JSON.stringify(holder)}\n`;
     // Ours from before the file can exist: another acquirer in this process reading it meanwhile must see a live holder.
@@ -302,7 +304,7 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
         options.onWaitForStale?.(current, Math.max(0, judge.now() - touched));
       }
       if (touched === watched.touched) {
-        await pause(Math.min(250, LOCK_STALE_MS - (judge.now() - touched)));
+        await pauseUnlessAborted(Math.min(250, LOCK_STALE_MS - (judge.now() - touched)), options.signal);
         continue;
       }
     }
@@ -313,7 +315,7 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
         current?.host ?? '',
         touched === null ? undefined : Math.max(0, judge.now() - touched),
       );
-    await pause(10 + Math.random() * 20);
+    await pauseUnlessAborted(10 + Math.random() * 20, options.signal);
   }
 }
 

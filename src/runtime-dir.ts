@@ -55,6 +55,7 @@ async function lockOne(dir: string, name: string, role: 'serve' | 'runner', list
       waitForStale: true,
       onWaitForStale: (holder, touchedAgoMs) => listeners.onWait?.(file, holder, touchedAgoMs),
       onLost: (holder) => listeners.onLost?.(file, holder),
+      signal: listeners.signal,
     });
   } catch (err) {
     if (err instanceof LockHeldError) throw new RuntimeDirInUseError(dir, err, role);
@@ -78,6 +79,8 @@ export interface RuntimeDirLockListeners {
   onWait?: (file: string, holder: LockHolder, touchedAgoMs: number) => void;
   /** A lock held is another's now (see LockOptions.onLost): this process must stop. */
   onLost?: (file: string, holder: LockHolder | null) => void;
+  /** Aborted (a stop signal): a wait for a lock ends at once with StartAbortedError. */
+  signal?: AbortSignal;
 }
 
 export async function lockRuntimeDir(

@@ -1,4 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
+import { throwIfStartAborted } from './abort.js';
 import { type ControlPlane, type ControlPlaneSettings, createControlPlane, type RunnerSettings } from './control-plane.js';
 import type { FastLaneOptions } from './http/fast-lane/route.js';
 import { type HttpServer, listenHttp } from './http/listen.js';
@@ -41,6 +42,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   });
   let http: HttpServer | undefined;
   try {
+    // A stop signal while the plane was being made: the port is not bound, nothing is written.
+    throwIfStartAborted(settings.abort);
     http = await listenHttp(plane, { host, port, security, yogaPlugins, page, fastLane });
     await plane.start();
   } catch (err) {

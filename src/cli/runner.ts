@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { StartAbortedError } from '../abort.js';
 import { ConfigFileError } from '../config/errors.js';
 import { type ControlPlane, createControlPlane } from '../control-plane.js';
 import { createLogger, type Logger, logProcessWarnings, resolveLogSettings } from '../log.js';
@@ -94,16 +95,24 @@ export const runner: Action = async (flags, _args, ctx) => {
       onInvalidConfig: reportWhileInvalid(runtimeDir, feed, settings.heartbeatMs, logger, () => stopRequested),
       onLockLost: (file, holder) => stopping.stopBecause(lockLostReason(file, holder), EXIT.runtimeDirInUse),
       onRunnerIdTakenOver: (runnerId, holder) => stopping.stopBecause(runnerIdLostReason(runnerId, holder), EXIT.runtimeDirInUse),
+      abort: stopping.startAborted,
     });
   } catch (err) {
-    if (stopRequested && err instanceof ConfigFileError) return stopped;
+    if (stopRequested && (err instanceof ConfigFileError || err instanceof StartAbortedError)) {
+      if (err instanceof StartAbortedError) logger.info(`${err.reason} during start-up: stopped before it finished (lock files released)`);
+      return stopped;
+    }
     stopping.dispose();
     clearInterval(keepAlive);
     const failure = startFailure(err, { runtimeDir });
     logger.fatal({ exitCode: failure.code, ...(failure.unexpected && { err }) }, failure.message);
     return failure.code;
   }
-  if (stopRequested) return stopped;
+  if (stopRequested) {
+    // The signal came while the plane was being made (its stop ran with no plane yet): released here.
+    await plane.stop();
+    return stopped;
+  }
   await plane.start();
   // Scripts and tests know it is up from this line: on stdout in text format, a log line with `runtimeDir` in json.
   const started = `strategy runner started (pid ${process.pid}) on ${runtimeDir}, feed ${settings.feed}`;

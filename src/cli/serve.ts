@@ -1,3 +1,4 @@
+import { StartAbortedError } from '../abort.js';
 import { envSetting } from '../env-setting.js';
 import { type LimitSettings, resolveLimitSettings } from '../limit-settings.js';
 import type { LockHolder } from '../lock.js';
@@ -32,6 +33,7 @@ async function startServing(
   logger: Logger,
   ctx: CommandContext,
   onLost: (reason: string) => void,
+  abort: AbortSignal,
 ): Promise<Serving> {
   const feed = settings.runner ? await openFeed(runnerSettings.feed) : undefined;
   const plane = await startControlPlane({
@@ -52,6 +54,7 @@ async function startServing(
     logger,
     onLockLost: (file, holder) => onLost(lockLostReason(file, holder)),
     onRunnerIdTakenOver: (id, holder) => onLost(runnerIdLostReason(id, holder)),
+    abort,
   });
   const source = plane.adminTokenSource;
   if (source?.kind === 'file') {
@@ -114,11 +117,13 @@ export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string, 
   });
   let firstAt: number | undefined;
   let giveUp: () => void = () => {};
+  const starting = new AbortController();
   const unsubscribe = ctx.io.onStopSignal((signal) => {
     const at = now();
     if (firstAt === undefined) {
       firstAt = at;
       requested({ signal });
+      starting.abort(signal);
     } else if (at - firstAt < SAME_STOP_MS) {
       logger.info(
         `${signal} again within ${SAME_STOP_MS} ms: the same stop (npm start passes its signals on); another one after that exits now`,
@@ -131,6 +136,20 @@ export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string, 
   return {
     /** Forget the signals (start-up failed: the failure's exit code stands). */
     dispose: unsubscribe,
+    /**
+     * Aborted by the first signal (its reason: the signal's name): a start still waiting (a lock, etcd)
+     * gives up at once with StartAbortedError instead of finishing and then stopping.
+     */
+    startAborted: starting.signal,
+    /** A start that a signal ended (see `startAborted`): logged; the exit code of a stop by signal (0). */
+    abandonedStart: (err: StartAbortedError): number => {
+      unsubscribe();
+      logger.info(
+        { signal: err.reason },
+        `${err.reason} during start-up: stopped before it finished (lock files released, nothing else written)`,
+      );
+      return EXIT.ok;
+    },
     /** Stops as the first signal would, for a reason of this process's own; it then exits `code`. (Once stopping, nothing.) */
     stopBecause: (reason: string, code: number) => requested({ reason, code }),
     /**
@@ -176,10 +195,18 @@ export const serve: Action = async (flags, _args, ctx) => {
   const stopping = stopOnSignal(ctx, logger, 'finishing in-flight requests and writes, then stopping');
   let serving: Serving;
   try {
-    serving = await startServing(settings, limits, store, runnerSettings, logger, ctx, (reason) =>
-      stopping.stopBecause(reason, EXIT.runtimeDirInUse),
+    serving = await startServing(
+      settings,
+      limits,
+      store,
+      runnerSettings,
+      logger,
+      ctx,
+      (reason) => stopping.stopBecause(reason, EXIT.runtimeDirInUse),
+      stopping.startAborted,
     );
   } catch (err) {
+    if (err instanceof StartAbortedError) return stopping.abandonedStart(err);
     stopping.dispose();
     const failure = startFailure(err, settings);
     logger.fatal({ exitCode: failure.code, ...(failure.unexpected && { err }) }, failure.message);

@@ -1,0 +1,111 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isRunning, processTree } from '../helpers/processes.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { type SpawnedProcess, spawnStratctl } from '../helpers/server.js';
+
+const TOKEN = 'env-token-abcdefghijklmnop';
+/** An operator's Ctrl-C must end a start that waits within this (README: Stopping). */
+const PROMPT_MS = 1000;
+const WAITING_FOR_LOCK = /waiting for it to touch the lock/;
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/**
+ * A lock file of a holder on another host (it cannot be checked by its pid), touched just now and
+ * not again: the newcomer waits up to LOCK_STALE_MS (10 s) for it to be touched or go stale.
+ */
+async function foreignLock(file: string): Promise<string> {
+  const content = `${JSON.stringify({ pid: 4242, host: 'elsewhere.example', nonce: 'held-elsewhere', acquiredAt: '' })}\n`;
+  await writeFile(file, content);
+  return content;
+}
+
+/** A TCP port that takes connections and never answers (an etcd behind a black hole): the start waits on it. */
+async function silentPort(): Promise<{ port: number; connected: Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let connectedNow: () => void = () => {};
+  const connected = new Promise<void>((resolve) => {
+    connectedNow = resolve;
+  });
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    connectedNow();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(resolve);
+      }),
+  );
+  return { port: (server.address() as { port: number }).port, connected };
+}
+
+/** Signals `child` and measures how long it takes to exit; also the pids it had just before. */
+async function interrupt(child: SpawnedProcess, signal: NodeJS.Signals): Promise<{ code: number | null; ms: number; tree: number[] }> {
+  const tree = processTree(child.proc.pid as number);
+  const t0 = performance.now();
+  child.proc.kill(signal);
+  const code = await child.exited;
+  return { code, ms: performance.now() - t0, tree };
+}
+
+describe('a stop signal during a start that waits (README: Stopping): it ends the start at once, exit 0, nothing left behind', () => {
+  it('serve waiting for the .lock of a holder it cannot check by its pid: SIGINT exits 0 within 1 s, writes nothing, leaves that lock alone', async () => {
+    const dir = await tempRuntimeDir();
+    const lock = path.join(dir, '.lock');
+    const held = await foreignLock(lock);
+    const server = spawnStratctl(['serve', '--port', '0', '--runtime-dir', dir], { CONTROL_PLANE_TOKEN: TOKEN });
+    await server.waitFor(WAITING_FOR_LOCK);
+    const { code, ms, tree } = await interrupt(server, 'SIGINT');
+    expect({ code, promptly: ms < PROMPT_MS }).toEqual({ code: 0, promptly: true });
+    expect(server.stderr()).toContain('SIGINT during start-up: stopped before it finished');
+    expect(server.stdout()).not.toContain('listening on');
+    // Only the other holder's lock: no admin token, no config, no lock of its own.
+    expect(await readdir(dir)).toEqual(['.lock']);
+    expect(await readFile(lock, 'utf8')).toBe(held);
+    expect(tree.filter(isRunning)).toEqual([]);
+  });
+
+  it('stratctl runner waiting for the .runner.lock of such a holder: SIGTERM exits 0 within 1 s, its files released', async () => {
+    const dir = await tempRuntimeDir();
+    const lock = path.join(dir, '.runner.lock');
+    const held = await foreignLock(lock);
+    const runner = spawnStratctl(['runner', '--runtime-dir', dir]);
+    await runner.waitFor(WAITING_FOR_LOCK);
+    const { code, ms, tree } = await interrupt(runner, 'SIGTERM');
+    expect({ code, promptly: ms < PROMPT_MS }).toEqual({ code: 0, promptly: true });
+    expect(runner.stderr()).toContain('SIGTERM during start-up: stopped before it finished');
+    expect(runner.stdout()).not.toContain('strategy runner started');
+    expect(await readdir(dir)).toEqual(['.runner.lock']);
+    expect(await readFile(lock, 'utf8')).toBe(held);
+    expect(tree.filter(isRunning)).toEqual([]);
+  });
+
+  for (const command of ['serve', 'runner'] as const) {
+    it(`${command} on an etcd that does not answer at start: SIGINT exits 0 within 1 s (not 1 after the 2 s call timeout)`, async () => {
+      const dir = await tempRuntimeDir();
+      const etcd = await silentPort();
+      const args = command === 'serve' ? ['serve', '--port', '0'] : ['runner'];
+      const child = spawnStratctl([...args, '--runtime-dir', dir, '--store', `etcd://127.0.0.1:${etcd.port}/scp`], {
+        CONTROL_PLANE_TOKEN: TOKEN,
+      });
+      // Connected to the silent "etcd": the process is inside its start, waiting for an answer.
+      await etcd.connected;
+      const { code, ms, tree } = await interrupt(child, 'SIGINT');
+      expect({ code, promptly: ms < PROMPT_MS }).toEqual({ code: 0, promptly: true });
+      expect(child.stderr()).toContain('SIGINT during start-up: stopped before it finished');
+      expect(child.stderr()).not.toContain('cannot start');
+      expect(await readdir(dir)).toEqual([]);
+      expect(tree.filter(isRunning)).toEqual([]);
+    });
+  }
+});
