@@ -459,16 +459,30 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
       // Open subscriptions complete (their streams end in order); other requests run to their answer.
       subscriptions.endAll();
       if (inFlight > 0) {
+        // Said, so that an operator watching a stop that takes its time knows what it waits for and
+        // what a second signal does (README: Stopping).
+        const drainMs = options.drainMs ?? DRAIN_MS;
+        const seconds = `${drainMs / 1000} s`;
+        const requests = (n: number) => `${n} in-flight request${n === 1 ? '' : 's'}`;
+        plane.logger.info(
+          { inFlight, drainMs },
+          `waiting for ${requests(inFlight)} to finish (at most ${seconds}); a second stop signal a second or more after the first exits at once`,
+        );
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          new Promise<void>((resolve) => {
-            drained = resolve;
+        const outcome = await Promise.race([
+          new Promise<'drained'>((resolve) => {
+            drained = () => resolve('drained');
           }),
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, options.drainMs ?? DRAIN_MS);
+          new Promise<'ran out'>((resolve) => {
+            timer = setTimeout(() => resolve('ran out'), drainMs);
           }),
         ]);
         clearTimeout(timer);
+        if (outcome === 'ran out')
+          plane.logger.warn(
+            { inFlight, drainMs },
+            `the drain ran out after ${seconds}: ${requests(inFlight)} still unfinished (a slow or stalled client); their connections are closed`,
+          );
       }
       server.closeAllConnections();
       await stopped;

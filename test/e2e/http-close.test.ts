@@ -63,3 +63,44 @@ describe('listenHttp close()', () => {
     held[1]!();
   });
 });
+
+describe('listenHttp close() says what a slow drain waits for', () => {
+  it('logs the in-flight count, the limit and what a second signal does, then that the drain ran out and cut the rest', async () => {
+    const base = await startTestServer();
+    const lines: { level: number; msg: string; inFlight?: number }[] = [];
+    const plane: HttpPlane = {
+      services: { ...base.services, authenticator: adminAuthenticator(TEST_TOKEN) },
+      settings: base.settings,
+      logger: createLogger({ destination: { write: (line: string) => lines.push(JSON.parse(line)) } as never }),
+      startedAt: Date.now(),
+      readiness: () => ({ ready: true, configVersion: 1, reasons: [] }),
+      versionInfo: () => ({ version: 'test', node: process.version, store: 'file' }),
+      adminTokenProof: () => null,
+    };
+    const { plugin, held, executing } = gate();
+    const http: HttpServer = await listenHttp(plane, { host: '127.0.0.1', port: 0, yogaPlugins: [plugin], drainMs: 300 });
+    const stuck = [gql(http.url, '{ strategies { key } }'), gql(http.url, '{ status { configVersion } }')].map((p) =>
+      p.then(
+        () => 'answered',
+        () => 'connection closed',
+      ),
+    );
+    await executing(2);
+    await http.close();
+    expect(await Promise.all(stuck)).toEqual(['connection closed', 'connection closed']);
+    const said = lines.filter((l) => /drain|in-flight/.test(l.msg)).map(({ level, msg, inFlight }) => ({ level, msg, inFlight }));
+    expect(said).toEqual([
+      {
+        level: 30,
+        inFlight: 2,
+        msg: 'waiting for 2 in-flight requests to finish (at most 0.3 s); a second stop signal a second or more after the first exits at once',
+      },
+      {
+        level: 40,
+        inFlight: 2,
+        msg: 'the drain ran out after 0.3 s: 2 in-flight requests still unfinished (a slow or stalled client); their connections are closed',
+      },
+    ]);
+    for (const release of held) release();
+  });
+});
