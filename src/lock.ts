@@ -194,12 +194,19 @@ const unnamedHolder = (bytes: Buffer): LockHolder => ({
   acquiredAt: '',
 });
 
-async function readHolder(file: string): Promise<LockHolder | undefined | null> {
+/**
+ * The holder named in `file`: null if it is gone, undefined if it is not a lock of ours. With
+ * `unreadable: 'throw'`, a lock this process may not read now (EACCES: the file or the runtime
+ * directory chmod 000) throws instead of counting as not ours: a holder cannot tell from that
+ * that its lock became another's.
+ */
+async function readHolder(file: string, options: { unreadable?: 'throw' } = {}): Promise<LockHolder | undefined | null> {
   try {
     const { bytes } = await readRuntimeBytes(file, LOCK_FILE_CHECKS);
     return parseHolder(bytes.toString('utf8')) ?? unnamedHolder(bytes);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null; // gone: try again
+    if (err instanceof RuntimeFileRefusedError && err.problem === 'unreadable' && options.unreadable === 'throw') throw err;
     if (err instanceof RuntimeFileRefusedError) return undefined; // not a lock of ours (a FIFO, a directory): held by nobody we know
     throw err;
   }
@@ -351,7 +358,10 @@ function heldLock(file: string, nonce: string, content: string, onLost?: (holder
   }, LOCK_REFRESH_MS);
   touch.unref();
   const keep = async () => {
-    let current = await readHolder(file);
+    // Unreadable for now (a chmod 000 of the file or the directory): this touch is skipped (the
+    // catch above), the lock stays held. Counted as "not a lock file any more", it stopped serve
+    // and the runner both (exit 75) at a chmod 000 of the runtime directory.
+    let current = await readHolder(file, { unreadable: 'throw' });
     if (current === null && !released) {
       // Removed (by hand): this process still holds the directory, so the lock is put back.
       try {
@@ -359,7 +369,7 @@ function heldLock(file: string, nonce: string, content: string, onLost?: (holder
         return;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return;
-        current = await readHolder(file);
+        current = await readHolder(file, { unreadable: 'throw' });
       }
     }
     if (released) return;

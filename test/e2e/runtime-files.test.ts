@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { appendFile, chmod, chown, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { tokenDigest } from '../../src/auth/token-file.js';
 import { type FileConfigStore, openFileConfigStore } from '../../src/config/file-store.js';
 import { RuntimeFileRefusedError, readRuntimeBytes } from '../../src/fs/runtime-file.js';
+import { LOCK_REFRESH_MS } from '../../src/lock.js';
 import { defaultRegistry } from '../../src/registry/index.js';
 import { fileRunnerStateSource } from '../../src/runner/state-file.js';
 import { sharedYamlParser, type YamlParser } from '../../src/yaml/off-thread.js';
@@ -429,5 +430,59 @@ describe('a runtime file the server may not read is reported like an invalid one
     expect((await fetch(`${origin}/ready`)).status).toBe(200);
     const accepted = await gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }', TEST_TOKEN);
     expect(accepted.body.data?.activateStrategy).toEqual({ configVersion: 2 });
+  });
+
+  it('the runtime dir chmod 000 beside a separate runner: both keep running on the last good config and say why; restored, all is well', async () => {
+    const dir = await tempRuntimeDir();
+    const api = asServiceUser(['serve', '--no-runner', '--port', '0', '--runtime-dir', dir]);
+    const [, url] = await api.waitFor(LISTENING);
+    const origin = new URL(url as string).origin;
+    const runner = asServiceUser(['runner', '--runtime-dir', dir, '--heartbeat-ms', '500']);
+    await runner.waitFor(/strategy runner started/);
+    const status = async () => {
+      const res = await fetch(`${origin}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ status { configVersion configError { message } runner { state appliedConfigVersion } } }' }),
+      });
+      return ((await res.json()) as { data: { status: any } }).data.status;
+    };
+    await vi.waitFor(async () => expect((await status()).runner).toEqual({ state: 'RUNNING', appliedConfigVersion: 1 }), {
+      timeout: 5_000,
+    });
+
+    await chmod(dir, 0o000);
+    try {
+      // The runner says why; the API reports the config unreadable and the runner (whose state it cannot read) STALE.
+      await runner.waitFor(/config\.yaml cannot be read by this process \(EACCES\)/, 5_000);
+      await runner.waitFor(/runner state could not be written to .*runner-state\.json.*EACCES/, 5_000);
+      await vi.waitFor(
+        async () =>
+          expect(await status()).toEqual({
+            configVersion: 1,
+            configError: { message: expect.stringContaining('config.yaml cannot be read by this process (EACCES)') },
+            runner: { state: 'STALE', appliedConfigVersion: 1 },
+          }),
+        { timeout: 5_000 },
+      );
+      expect((await fetch(`${origin}/ready`)).status).toBe(503);
+      // Past a touch of the lock files (every LOCK_REFRESH_MS) while they cannot be read: neither process
+      // takes that for its lock having become another's (it exited 75: "it is not a lock file any more").
+      await new Promise((resolve) => setTimeout(resolve, LOCK_REFRESH_MS * 1.5));
+      expect({ api: api.proc.exitCode, runner: runner.proc.exitCode }).toEqual({ api: null, runner: null });
+    } finally {
+      await chmod(dir, 0o700);
+    }
+    await vi.waitFor(
+      async () =>
+        expect(await status()).toEqual({ configVersion: 1, configError: null, runner: { state: 'RUNNING', appliedConfigVersion: 1 } }),
+      { timeout: 5_000 },
+    );
+    expect((await fetch(`${origin}/ready`)).status).toBe(200);
+    expect(runner.stderr()).toContain('config is valid again');
+    expect(api.stderr() + runner.stderr()).not.toContain('no longer owns the runtime directory');
+    expect(await runner.stop('SIGTERM')).toBe(0);
+    expect(await api.stop('SIGTERM')).toBe(0);
+    expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 });
