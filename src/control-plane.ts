@@ -243,6 +243,8 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   // The last change this process could not write (a full or read-only disk), until one is written:
   // said in /ready as a warning (reads go on, so not a reason to take the replica out).
   let writeFailure: { at: string; step: string; errno: string | undefined } | null = null;
+  /** Why the store is unreachable, when this process can tell (its etcd client certificate ran out). */
+  let storeLostBecause: string | undefined;
   const unsubscribeStore = store.subscribe((event) => {
     // Each failure is logged where it is answered (an error line with the step and errno).
     if (event.type === 'writeFailed') writeFailure = { at: new Date().toISOString(), step: event.step, errno: event.errno };
@@ -265,9 +267,10 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     if (event.type === 'connection') {
       const location = store.info().location;
       // Refused (a password rotated, a role revoked): a setting to fix, not a network to look at.
+      storeLostBecause = event.connected ? undefined : event.failure?.certificateExpired;
       const lost = event.failure?.accessRefused
         ? `config store refused this process (${event.failure.detail ?? location}); ${ACCESS_REFUSED_HINT}`
-        : `config store unreachable (${location})`;
+        : `config store unreachable (${location})${storeLostBecause ? `: ${storeLostBecause}` : ''}`;
       if (event.connected) logger.info(`config store reachable again (${location})`);
       // What this process does meanwhile: an API refuses writes; a runner alone writes nothing, and runs on.
       else if (api) logger.warn(`${lost}: writes are refused until it answers again`);
@@ -308,7 +311,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       if (problem) reasons.push(`config invalid: ${problem.publicMessage}`);
       const presetsProblem = store.strategiesProblem();
       if (presetsProblem) reasons.push(`presets not in force: ${presetsProblem.publicMessage}`);
-      if (!store.info().connected) reasons.push('config store unreachable');
+      if (!store.info().connected) reasons.push(`config store unreachable${storeLostBecause ? `: ${storeLostBecause}` : ''}`);
       if (runner) {
         // This process's own runner (with etcd the fleet lists every runner; another one's state is not ours).
         const own = runner.latest();

@@ -145,7 +145,12 @@ export type StoreEvent =
   | {
       readonly type: 'connection';
       readonly connected: boolean;
-      readonly failure?: { readonly detail?: string; readonly accessRefused: boolean };
+      readonly failure?: {
+        readonly detail?: string;
+        readonly accessRefused: boolean;
+        /** The client certificate has run out (etcd over TLS): what to do about it, in words. */
+        readonly certificateExpired?: string;
+      };
     };
 
 export interface StoreInfo {

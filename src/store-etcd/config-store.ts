@@ -113,7 +113,13 @@ export class EtcdConfigStore implements ConfigStore {
         this.emit({
           type: 'connection',
           connected,
-          ...(failure && { failure: { detail: failure.detail, accessRefused: failure.accessRefused } }),
+          ...(failure && {
+            failure: {
+              detail: failure.detail,
+              accessRefused: failure.accessRefused,
+              ...(gateway.certificateExpired() && { certificateExpired: gateway.certificateExpired() as string }),
+            },
+          }),
         }),
       ),
     );

@@ -125,6 +125,11 @@ export interface EtcdTlsFiles {
   /** `--etcd-cert` / `--etcd-key`: this client's certificate and key (PEM), for client-cert auth. */
   readonly cert?: Buffer;
   readonly key?: Buffer;
+  /**
+   * The client certificate's file and end of validity (checked at start): read once, at start.
+   * Connections open when it runs out go on (TLS checks it at the handshake); every new one is refused.
+   */
+  readonly certExpiry?: { readonly file: string; readonly notAfter: Date };
 }
 
 export interface EtcdConnectionOptions {
@@ -135,6 +140,16 @@ export interface EtcdConnectionOptions {
   readonly auth?: { readonly username: string; readonly password: string };
   /** Per store call; DESIGN says 2 s (tests may shorten it). */
   readonly callTimeoutMs?: number;
+  /** Told once when the client certificate runs out while this process runs (a log line). */
+  readonly warn?: (message: string) => void;
+}
+
+/** The longest a Node timer can wait (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What an expired `--etcd-cert` means for a running process, in one phrase. */
+export function expiredCertificate(expiry: { file: string; notAfter: Date }): string {
+  return `--etcd-cert ${expiry.file} expired at ${expiry.notAfter.toISOString()}: the members refuse every new connection with it; renew it and restart this process (the certificate is read at start)`;
 }
 
 class CallTimeoutError extends Error {
@@ -189,12 +204,40 @@ export class EtcdGateway {
 
   /** TLS is on: a member that refuses this client's certificate (or whose CA is not `--etcd-ca`) looks like one that does not answer. */
   private readonly tls: boolean;
+  private readonly certExpiry: { readonly file: string; readonly notAfter: Date } | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(options: EtcdConnectionOptions) {
     this.client = buildClient(options);
     this.tls = Boolean(options.tls && (options.tls.ca || options.tls.cert || options.tls.key));
+    this.certExpiry = options.tls?.certExpiry;
+    this.watchCertificateExpiry(options.warn);
     this.location = `etcd://${options.url.endpoints.map(endpointAddress).join(',')}${options.url.prefix}`;
     this.timeoutMs = options.callTimeoutMs ?? STORE_CALL_TIMEOUT_MS;
+  }
+
+  /**
+   * Says so in the log when the client certificate runs out while this process runs: the connections
+   * open then go on working, so nothing else would tell until a reconnect (a member restarted, a
+   * network break) is refused and the store shows only as unreachable.
+   */
+  private watchCertificateExpiry(warn: ((message: string) => void) | undefined): void {
+    const expiry = this.certExpiry;
+    if (!expiry || !warn) return;
+    const arm = () => {
+      const ms = expiry.notAfter.getTime() - Date.now();
+      this.expiryTimer = setTimeout(
+        () => (ms > MAX_TIMER_MS ? arm() : warn(expiredCertificate(expiry))),
+        Math.max(0, Math.min(ms + 50, MAX_TIMER_MS)),
+      );
+      this.expiryTimer.unref();
+    };
+    arm();
+  }
+
+  /** The client certificate has run out (a store that does not answer is then most likely refusing it). */
+  certificateExpired(now: Date = new Date()): string | null {
+    return this.certExpiry && now > this.certExpiry.notAfter ? expiredCertificate(this.certExpiry) : null;
   }
 
   get connected(): boolean {
@@ -289,15 +332,18 @@ export class EtcdGateway {
     // gRPC's "No connection established" (every member's channel down) is the same news in other words.
     const accessRefused = isAccessRefusal(cause);
     const unsent = isBrokenCircuitError(cause) || neverSent(cause);
-    const why = unsent
-      ? `no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall${this.tls ? ', or TLS: the members refused this client certificate (--etcd-cert), or --etcd-ca is not the CA of theirs' : ''})`
-      : accessRefused
-        ? `etcd refused this process's credentials or rights: ${(cause as Error).message}`
-        : cause instanceof Error
-          ? cause.message
-          : cause === undefined
-            ? 'no answer'
-            : String(cause);
+    const expired = unsent ? this.certificateExpired() : null;
+    const why = expired
+      ? `no member answered: ${expired}`
+      : unsent
+        ? `no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall${this.tls ? ', or TLS: the members refused this client certificate (--etcd-cert), or --etcd-ca is not the CA of theirs' : ''})`
+        : accessRefused
+          ? `etcd refused this process's credentials or rights: ${(cause as Error).message}`
+          : cause instanceof Error
+            ? cause.message
+            : cause === undefined
+              ? 'no answer'
+              : String(cause);
     return new StoreUnavailableError(2, {
       cause,
       accessRefused,
@@ -312,6 +358,7 @@ export class EtcdGateway {
   }
 
   close(): void {
+    clearTimeout(this.expiryTimer);
     this.listeners.clear();
     this.client.close();
   }

@@ -72,7 +72,7 @@ export interface EtcdStores {
 export async function openEtcdStores(url: string, options: EtcdStoreOptions): Promise<EtcdStores> {
   const parsed = parseEtcdStoreUrl(url);
   const tls = await readEtcdTlsFiles(options.tls);
-  const gateway = new EtcdGateway({ url: parsed, tls, auth: options.auth, callTimeoutMs: options.callTimeoutMs });
+  const gateway = new EtcdGateway({ url: parsed, tls, auth: options.auth, callTimeoutMs: options.callTimeoutMs, warn: options.warn });
   options.onGateway?.(gateway);
   const keys = etcdKeys(parsed.prefix);
   const mirror = new EtcdMirror(gateway, keys, { probeIntervalMs: options.probeIntervalMs, warn: options.warn });

@@ -32,6 +32,7 @@ export async function readEtcdTlsFiles(paths: EtcdTlsPaths | undefined, now: Dat
       throw new UsageError(`--etcd-cert ${paths.certFile} is not valid before ${from.toISOString()} (check this machine's clock)`);
     if (key && paths.keyFile && !parsed.checkPrivateKey(privateKey(paths.keyFile, key)))
       throw new UsageError(`--etcd-key ${paths.keyFile} is not the key of --etcd-cert ${paths.certFile}`);
+    return { ca, cert, key, certExpiry: { file: paths.certFile, notAfter: to } };
   } else if (key && paths?.keyFile) privateKey(paths.keyFile, key);
   return { ca, cert, key };
 }

@@ -1,0 +1,146 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { describeWithEtcd, type EtcdTlsSetup, makeTlsFiles, startEtcd } from '../helpers/etcd.js';
+import { freshPrefix } from '../helpers/etcd-stores.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { LISTENING, spawnStratctl } from '../helpers/server.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+const openssl = (cwd: string, args: string[]) =>
+  new Promise<void>((resolve, reject) => {
+    const child = spawn('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c) => (err += c));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`openssl ${args[0]} failed: ${err}`))));
+  });
+
+/** openssl's `ca -enddate` form: YYMMDDHHMMSSZ. */
+const asn1Time = (at: Date) => `${at.toISOString().slice(2, 19).replace(/[-T:]/g, '')}Z`;
+
+/**
+ * A client certificate of `tls`'s CA valid until `notAfter` (to the second), in `dir` (`openssl x509`
+ * only counts days; `openssl ca` takes an end date).
+ */
+async function clientCertUntil(tls: EtcdTlsSetup, dir: string, name: string, notAfter: Date): Promise<string> {
+  const db = path.join(dir, `${name}-db`);
+  await mkdir(db, { recursive: true });
+  await writeFile(path.join(db, 'index.txt'), '');
+  await writeFile(path.join(db, 'serial'), '1000\n');
+  const conf = path.join(dir, `${name}.cnf`);
+  await writeFile(
+    conf,
+    `[ca]\ndefault_ca = c\n[c]\ndatabase = ${db}/index.txt\nserial = ${db}/serial\nnew_certs_dir = ${db}\ndefault_md = sha256\npolicy = p\nunique_subject = no\nx509_extensions = ext\n[p]\ncommonName = supplied\n[ext]\nextendedKeyUsage = clientAuth\n`,
+  );
+  // The client key of `tls` stays: only its certificate is replaced.
+  await openssl(dir, ['req', '-new', '-key', tls.clientKeyFile, '-out', `${name}.csr`, '-subj', '/CN=scp-client']);
+  const out = path.join(dir, `${name}.crt`);
+  await openssl(dir, [
+    'ca',
+    '-batch',
+    '-config',
+    conf,
+    '-cert',
+    tls.caFile,
+    '-keyfile',
+    path.join(path.dirname(tls.caFile), 'ca.key'),
+    '-in',
+    `${name}.csr`,
+    '-out',
+    out,
+    '-notext',
+    '-startdate',
+    asn1Time(new Date(Date.now() - 60_000)),
+    '-enddate',
+    asn1Time(notAfter),
+  ]);
+  return out;
+}
+
+describeWithEtcd('an etcd client certificate that runs out while serve and a runner run', () => {
+  it('both say so naming the file when it runs out; a reconnect is refused: /ready 503 naming the cert, runner STALE; a restart with a renewed one recovers', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'scp-cert-expiry-'));
+    dirs.push(dir);
+    const tls = await makeTlsFiles(dir);
+    const cluster = await startEtcd({ tls });
+    const prefix = freshPrefix();
+    // Valid for a few seconds more: long enough to start both processes, short enough to wait out.
+    const notAfter = new Date(Math.ceil((Date.now() + 6000) / 1000) * 1000);
+    const shortCert = await clientCertUntil(tls, dir, 'short', notAfter);
+    const flags = (cert: string) => [
+      '--store',
+      cluster.url(prefix),
+      '--etcd-ca',
+      tls.caFile,
+      '--etcd-cert',
+      cert,
+      '--etcd-key',
+      tls.clientKeyFile,
+    ];
+    const env = { CONTROL_PLANE_TOKEN: 'a-token-long-enough-for-the-server' };
+
+    const api = spawnStratctl(['serve', '--no-runner', '--port', '0', '--runtime-dir', await tempRuntimeDir(), ...flags(shortCert)], env);
+    const [, url] = await api.waitFor(LISTENING);
+    const origin = new URL(url as string).origin;
+    const runner = spawnStratctl(['runner', '--runtime-dir', await tempRuntimeDir(), '--heartbeat-ms', '500', ...flags(shortCert)]);
+    await runner.waitFor(/strategy runner started/);
+    expect((await fetch(`${origin}/ready`)).status).toBe(200);
+
+    // It runs out: each process says so at once, naming the file and what to do. The connections
+    // already open go on (TLS checks the certificate at the handshake only), so nothing else would tell.
+    const expired = `--etcd-cert ${shortCert} expired at ${notAfter.toISOString()}: the members refuse every new connection with it; renew it and restart this process (the certificate is read at start)`;
+    await api.waitFor(new RegExp(`WARN\\s+${expired.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), 15_000);
+    await runner.waitFor(new RegExp(expired.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 5_000);
+    expect((await fetch(`${origin}/ready`)).status).toBe(200);
+
+    // A reconnect (the member restarted) is refused: unreachable, and the reason names the certificate.
+    await cluster.members[0]?.stop();
+    await cluster.members[0]?.start();
+    await expect
+      .poll(async () => (await (await fetch(`${origin}/ready`)).json()) as { reasons: string[] }, { timeout: 15_000 })
+      .toMatchObject({ reasons: [`config store unreachable: ${expired}`] });
+    expect((await fetch(`${origin}/ready`)).status).toBe(503);
+    await api.waitFor(
+      /config store unreachable \(etcd:\/\/[^)]+\): --etcd-cert .* expired at .*: writes are refused until it answers again/,
+    );
+    await runner.waitFor(/config store unreachable \(etcd:\/\/[^)]+\): --etcd-cert .* expired at .*: the runner keeps scanning/);
+    // The runner's heartbeats cannot reach etcd: the API shows it STALE.
+    const runners = async () => {
+      const res = await fetch(url as string, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ status { runners { pid state } } }' }),
+      });
+      return ((await res.json()) as { data: { status: { runners: { pid: number; state: string }[] } } }).data.status.runners;
+    };
+    await expect.poll(runners, { timeout: 10_000 }).toEqual([{ pid: runner.proc.pid, state: 'STALE' }]);
+    // A client that asks the API (not etcd) is answered from its last watched state: exit 0, store not connected.
+    const status = spawnStratctl(['status', '--url', url as string, '--json']);
+    expect(await status.exited).toBe(0);
+    expect(JSON.parse(status.stdout())).toMatchObject({ store: { kind: 'ETCD', connected: false } });
+    // A command that dials etcd itself with the expired certificate: exit 2, naming it.
+    const tokens = spawnStratctl(['token', 'list', ...flags(shortCert)]);
+    expect(await tokens.exited).toBe(2);
+    expect(tokens.stderr()).toContain(`--etcd-cert ${shortCert} expired at ${notAfter.toISOString()}: the members refuse it; renew it`);
+    expect({ api: api.proc.exitCode, runner: runner.proc.exitCode }).toEqual({ api: null, runner: null });
+
+    // Renewed: read at start, so a restart takes it (documented); both come back.
+    const renewed = await clientCertUntil(tls, dir, 'renewed', new Date(Date.now() + 3_600_000));
+    expect(await runner.stop('SIGTERM')).toBe(0);
+    expect(await api.stop('SIGTERM')).toBe(0);
+    const api2 = spawnStratctl(['serve', '--no-runner', '--port', '0', '--runtime-dir', await tempRuntimeDir(), ...flags(renewed)], env);
+    const [, url2] = await api2.waitFor(LISTENING);
+    const runner2 = spawnStratctl(['runner', '--runtime-dir', await tempRuntimeDir(), '--heartbeat-ms', '500', ...flags(renewed)]);
+    await runner2.waitFor(/strategy runner started/);
+    expect((await fetch(`${new URL(url2 as string).origin}/ready`)).status).toBe(200);
+    expect(await runner2.stop('SIGTERM')).toBe(0);
+    expect(await api2.stop('SIGTERM')).toBe(0);
+  });
+});
