@@ -232,7 +232,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     // process serves no fleet: it follows its own state, and does no work for other runners' keys.
     source = api ? (etcd?.runners ?? runner) : runner;
   } else {
-    source = etcd?.runners ?? (await fileRunnerStateSource(runtimeDir, { pollMs: settings.runnerPollMs }));
+    source = etcd?.runners ?? (await fileRunnerStateSource(runtimeDir, { pollMs: settings.runnerPollMs, warn }));
   }
   const runners = new RunnerFleet(source);
   const signals = new SignalHistory((scan) => events.publish('signals', scan));

@@ -112,12 +112,18 @@ export async function readRunnerStateFile(runtimeDir: string): Promise<RunnerSta
 
 /** The state, null when there is none, or 'refused' when what is there is not a runner's state file (a FIFO, a directory, too large). */
 async function readState(runtimeDir: string): Promise<RunnerState | null | 'refused'> {
+  const read = await readStateWhy(runtimeDir);
+  return typeof read === 'object' && read !== null && 'refused' in read ? 'refused' : read;
+}
+
+/** readState, with why a refused file was refused (`runner-state.json cannot be read by this process (EACCES): ...`). */
+async function readStateWhy(runtimeDir: string): Promise<RunnerState | null | { refused: string }> {
   try {
     const { bytes } = await readRuntimeBytes(path.join(runtimeDir, RUNNER_STATE_FILE), { runtimeDir, maxBytes: MAX_RUNNER_STATE_BYTES });
     const parsed = runnerStateSchema.safeParse(JSON.parse(bytes.toString('utf8')));
     return parsed.success ? parsed.data : null;
   } catch (err) {
-    return err instanceof RuntimeFileRefusedError ? 'refused' : null;
+    return err instanceof RuntimeFileRefusedError ? { refused: err.message } : null;
   }
 }
 
@@ -126,19 +132,33 @@ async function readState(runtimeDir: string): Promise<RunnerState | null | 'refu
  * directory is the fast path, a periodic re-read catches missed events. Listeners hear every new
  * state (heartbeats included).
  */
-export async function fileRunnerStateSource(runtimeDir: string, options: { pollMs?: number } = {}): Promise<RunnerStateSource> {
+export async function fileRunnerStateSource(
+  runtimeDir: string,
+  options: { pollMs?: number; warn?: (message: string) => void } = {},
+): Promise<RunnerStateSource> {
   const listeners = new Listeners();
   let latest = await readRunnerStateFile(runtimeDir);
   let lastText = JSON.stringify(latest);
   let reading: Promise<void> | null = null;
   let again = false;
   let closed = false;
+  // Why the file is refused now (said once, and once when it is read again): without it, a state file
+  // this process may not read (chmod 000) showed only as the runner going STALE, with no reason anywhere.
+  let refusedBecause: string | undefined;
   const reread = async () => {
     do {
       again = false;
-      const read = await readState(runtimeDir);
+      const read = await readStateWhy(runtimeDir);
+      const refused = typeof read === 'object' && read !== null && 'refused' in read ? read.refused : undefined;
+      if (refused !== undefined && refused !== refusedBecause && !closed)
+        options.warn?.(
+          `runner state ${path.join(runtimeDir, RUNNER_STATE_FILE)} refused: ${refused}; the runner's last state read stays (it shows STALE once its heartbeats are 3 intervals old)`,
+        );
+      else if (refused === undefined && refusedBecause !== undefined && !closed)
+        options.warn?.(`runner state ${path.join(runtimeDir, RUNNER_STATE_FILE)} is read again`);
+      refusedBecause = refused;
       // A file refused before it was read changes nothing: the last state seen stays.
-      const state = read === 'refused' ? latest : read;
+      const state = refused !== undefined ? latest : (read as RunnerState | null);
       const text = JSON.stringify(state);
       if (text !== lastText && !closed) {
         lastText = text;

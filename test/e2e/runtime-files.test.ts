@@ -485,4 +485,27 @@ describe('a runtime file the server may not read is reported like an invalid one
     expect(await api.stop('SIGTERM')).toBe(0);
     expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
   });
+
+  it('runner-state.json chmod 000 under a separate runner: the API says why it cannot follow the runner, and when it can again', async () => {
+    const dir = await tempRuntimeDir();
+    const api = asServiceUser(['serve', '--no-runner', '--port', '0', '--runtime-dir', dir]);
+    await api.waitFor(LISTENING);
+    // Long heartbeats and the default 30 s scans: the runner does not rewrite its state file during the test.
+    const runner = asServiceUser(['runner', '--runtime-dir', dir, '--heartbeat-ms', '60000']);
+    await runner.waitFor(/strategy runner started/);
+    const file = path.join(dir, 'runner-state.json');
+    await vi.waitFor(() => readFile(file), { timeout: 5_000 });
+    await chmod(file, 0o000);
+    try {
+      await api.waitFor(
+        /runner state .*runner-state\.json refused: runner-state\.json cannot be read by this process \(EACCES\): check its mode, its owner and its directory's; the runner's last state read stays/,
+        5_000,
+      );
+    } finally {
+      await chmod(file, 0o644);
+    }
+    await api.waitFor(/runner state .*runner-state\.json is read again/, 5_000);
+    expect(await runner.stop('SIGTERM')).toBe(0);
+    expect(await api.stop('SIGTERM')).toBe(0);
+  });
 });
