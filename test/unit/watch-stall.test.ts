@@ -85,7 +85,7 @@ describe('a watched subscription on a server that goes quiet (stratctl status --
     expect(events.map((e) => e.type)).toEqual(['connected', 'data', 'lost']);
     expect(thrown).toBeInstanceOf(ControlPlaneError);
     // Past stallMs several times over: the broken attempt's timer had fired and named a stall.
-    expect((thrown as Error).message).toBe(`lost the event stream from ${url}, and it did not come back within 1200 ms`);
+    expect((thrown as Error).message).toBe(`lost the event stream from ${url} (ECONNREFUSED), and it did not come back within 1200 ms`);
   });
 
   it('a server that takes the connection and never answers (a black hole) is "cannot reach" after stallMs, as for a one-shot read', async () => {
