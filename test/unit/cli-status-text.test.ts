@@ -1,31 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { statusText } from '../../src/cli/status.js';
+import { invalidConfigStatus as invalidConfigStatus_ } from '../helpers/status-fixture.js';
 
-const problem = 'config.yaml: invalid config\n  line 7, column 24: scan_interval_seconds: must be a whole number of seconds, got "fast"';
-const runner = {
-  id: 'vm:1',
-  state: 'ERROR',
-  inSync: true,
-  appliedConfigVersion: 9,
-  appliedStrategyKey: 'gold',
-  appliedAt: null,
-  lastScanAt: '2026-12-01T13:21:53.750Z',
-  heartbeatAt: '2026-12-01T13:21:53.750Z',
-  error: `config file invalid, keeping version 9: ${problem}`,
-};
-const invalidConfigStatus = {
-  activeStrategyKey: 'gold',
-  configVersion: 9,
-  configUpdatedAt: '2026-12-01T13:21:23.512Z',
-  configDigest: 'sha256:e45e',
-  tradingEnabled: true,
-  configError: { location: 'config.yaml', message: problem },
-  presetsVersion: 2,
-  strategiesError: null,
-  runner,
-  runners: [runner],
-  store: { kind: 'FILE' as const, connected: true, lastContactAt: null },
-};
+const invalidConfigStatus = invalidConfigStatus_({ lastScanAt: '2026-12-01T13:21:53.750Z', heartbeatAt: '2026-12-01T13:21:53.750Z' });
 
 describe('stratctl status (text)', () => {
   it("a config file problem's lines continue in the value column, under its headline, not where keys start", () => {
