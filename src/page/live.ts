@@ -27,6 +27,12 @@ export interface LiveOptions {
   onOpen: (reopened: boolean) => void;
   /** The server refused the token (401). */
   onUnauthorized: (message: string) => void;
+  /**
+   * False: the tab's visibility is someone else's business (a tab sharing its connection with the
+   * page's other tabs, src/page/shared-live.ts, decides when to hold it). Default true: hidden for
+   * HIDDEN_PAUSE_MS, the connection closes.
+   */
+  pausesWhenHidden?: boolean;
 }
 
 /** A random operation id; getRandomValues, unlike randomUUID, also exists outside secure contexts (plain http to a LAN address). */
@@ -94,13 +100,25 @@ export class Live {
   constructor(private readonly options: LiveOptions) {}
 
   private pauseTimer: ReturnType<typeof setTimeout> | null = null;
+  private probeTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly onVisibility = () => this.visibilityChanged();
 
   start(): void {
-    document.addEventListener('visibilitychange', () => this.visibilityChanged());
+    this.probeTimer = setInterval(() => void this.probe(), PROBE_EVERY_MS);
+    if (this.options.pausesWhenHidden !== false) document.addEventListener('visibilitychange', this.onVisibility);
     // A tab opened in the background connects once it is first shown.
-    if (document.hidden) this.pause();
+    if (document.hidden && this.options.pausesWhenHidden !== false) this.pause();
     else this.connect();
-    setInterval(() => void this.probe(), PROBE_EVERY_MS);
+  }
+
+  /** Ends the connection for good (a tab that no longer leads its group): nothing of it runs on, and no state is told. */
+  stop(): void {
+    document.removeEventListener('visibilitychange', this.onVisibility);
+    if (this.probeTimer !== null) clearInterval(this.probeTimer);
+    if (this.pauseTimer !== null) clearTimeout(this.pauseTimer);
+    this.probeTimer = null;
+    this.pauseTimer = null;
+    this.drop();
   }
 
   /** Hidden: the connection closes after HIDDEN_PAUSE_MS (a quick look at another tab keeps it). Shown: a paused one opens again. */
@@ -186,11 +204,11 @@ export class Live {
 
   /**
    * Why the live connection is down: the server's refusal when it answered 429 (the 17th
-   * subscription from one address: each tab holds 2), which is not "cannot be reached".
+   * subscription from one address: each live connection holds 2), which is not "cannot be reached".
    */
   private unreachable(): string {
     return this.refusedBy
-      ? `${this.refusedBy}: this address has too many live connections open (each tab of this page holds 2); close other tabs of this page`
+      ? `${this.refusedBy}: this address has too many live connections open (2 subscriptions each: one per browser and token, or per tab where a browser cannot share it); close other browsers or tabs of this page`
       : 'The server cannot be reached';
   }
 
