@@ -11,8 +11,8 @@ import {
   UpdateConfigDocument,
 } from '../generated/graphql.js';
 import { Api } from './api.js';
-import { Live } from './live.js';
 import type { Filters, PageActions, Signal, State } from './model.js';
+import { createLive } from './shared-live.js';
 import { token } from './token.js';
 
 /**
@@ -60,7 +60,7 @@ export interface AppView {
 
 /**
  * The page's data: loads every query through typed documents, keeps them fresh from the two
- * subscriptions (one SSE connection), refetches whenever the subscriptions are (re)accepted, and
+ * subscriptions (one SSE connection, shared with the page's other tabs of the same token), refetches whenever the subscriptions are (re)accepted, and
  * sends changes with the version the operator saw.
  */
 export class App implements PageActions {
@@ -88,7 +88,7 @@ export class App implements PageActions {
   private reloads = new Set<Reload>();
   private reloadTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly api = new Api({ endpoint: '/graphql', token: () => token.get(), onUnauthorized: (m) => this.dropToken(m) });
-  private readonly live = new Live({
+  private readonly live = createLive({
     url: '/graphql/stream',
     token: () => token.get(),
     subscriptions: [

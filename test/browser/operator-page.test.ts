@@ -1,9 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import type { Browser, Page, Route } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createToken } from '../../src/auth/token-file.js';
+import { createToken, revokeToken } from '../../src/auth/token-file.js';
 import { interruptible } from '../../src/graphql/plugins/interruptible.js';
 import { RELOAD_COALESCE_MS } from '../../src/page/app.js';
 import { HIDDEN_PAUSE_MS, NO_ANSWER_MS, PROBE_EVERY_MS } from '../../src/page/live.js';
@@ -44,6 +44,48 @@ async function loseFirstAnswer(page: Page, operation: string): Promise<void> {
     await route.continue();
   });
 }
+
+/** The subscriptions `server` holds open, counted where the resolvers open them (each live connection holds 2). */
+function countOpenSubscriptions(server: TestServer): () => number {
+  let open = 0;
+  const events = server.services.events;
+  const subscribe = events.subscribe.bind(events);
+  events.subscribe = ((topic: Parameters<typeof subscribe>[0]) => {
+    open += 1;
+    // interruptible's onEnd runs once, however the stream ends.
+    return interruptible(subscribe(topic), () => {
+      open -= 1;
+    });
+  }) as typeof events.subscribe;
+  return () => open;
+}
+
+/** What a browser does when another tab is brought to the front (headless tabs are all "visible"). */
+const setHidden = (page: Page, hidden: boolean) =>
+  page.evaluate((h) => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+
+/** The SSE streams (GET /graphql/stream) a tab opened so far. */
+const streamsOf = (tab: OperatorPage) =>
+  tab.requests.filter((r) => r.method() === 'GET' && new URL(r.url()).pathname === '/graphql/stream').length;
+const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0);
+
+/** Every text the live pill of each page of `context` shows, in order, in `window.__liveSeen` (a false "Offline" would be seen there). */
+async function recordLiveTexts(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    const w = window as unknown as { __liveSeen: string[] };
+    w.__liveSeen = [];
+    new MutationObserver(() => {
+      const why = document.querySelector('[data-testid="server-down"]')?.textContent;
+      const shown = `${document.querySelector('[data-testid="live"]')?.textContent ?? ''}${why ? ` (${why})` : ''}`;
+      if (shown && w.__liveSeen.at(-1) !== shown) w.__liveSeen.push(shown);
+    }).observe(document, { subtree: true, childList: true, characterData: true });
+  });
+}
+const liveTexts = (page: Page) => page.evaluate(() => (window as unknown as { __liveSeen: string[] }).__liveSeen);
 
 /** Holds every activation the page sends on its way (a server that stopped answering) until the returned function lets them go. */
 async function holdActivations(page: Page): Promise<() => void> {
@@ -800,13 +842,6 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
   it('eight tabs of the page in one browser all work: a tab hidden for a while lets its connection go, and takes it up again, refetched, when shown', async () => {
     const server = await serve({ runner: false });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    /** What a browser does when another tab is brought to the front (headless tabs are all "visible"). */
-    const setHidden = (page: Page, hidden: boolean) =>
-      page.evaluate((h) => {
-        Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
-        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
-        document.dispatchEvent(new Event('visibilitychange'));
-      }, hidden);
     const tabs: Page[] = [];
     for (let i = 0; i < 7; i++) {
       // Each tab goes live (a sixth waited for ever: five streams and its own took the browser's 6 connections).
@@ -833,6 +868,116 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await expect.poll(() => text(first, 'active-strategy')).toBe('gold');
     await expect.poll(() => text(eighth, 'active-strategy')).toBe('gold');
   }, 120_000);
+
+  it('eight visible tabs in one browser share one live connection: all live, each change in every tab, and another leads when the leader closes', async () => {
+    const server = await serve({ runner: false });
+    const open = countOpenSubscriptions(server);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await recordLiveTexts(context);
+    const tabs: OperatorPage[] = [];
+    // Each goes live (before, past 5 visible tabs the streams held the browser's 6 connections and they starved each other).
+    for (let i = 0; i < 8; i++) tabs.push(await openOperatorPage(browser, server.origin, { context }));
+    // One stream for all eight, and the server holds its two subscriptions once.
+    expect(sum(tabs.map(streamsOf))).toBe(1);
+    expect(open()).toBe(2);
+    await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+    for (const { page } of tabs) await expect.poll(() => text(page, 'active-strategy'), { timeout: 3_000 }).toBe('range');
+
+    // The leader closes: the browser lets its lock go, and the next tab waiting for it opens the stream.
+    const leader = tabs.find((tab) => streamsOf(tab) === 1) as OperatorPage;
+    const others = tabs.filter((tab) => tab !== leader);
+    const closed = Date.now();
+    await leader.page.close();
+    await expect.poll(() => sum(others.map(streamsOf)), { timeout: 3_000 }).toBe(1);
+    const tookOver = Date.now() - closed;
+    await expect.poll(open).toBe(2);
+    for (const { page } of others) await expect.poll(() => page.getByTestId('live').getAttribute('data-connected')).toBe('true');
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    for (const { page } of others) await expect.poll(() => text(page, 'active-strategy'), { timeout: 3_000 }).toBe('gold');
+    // No tab said "Offline" for the handover (it kept "Live" until the new leader's subscriptions were accepted).
+    for (const { page } of others) expect((await liveTexts(page)).filter((t) => t !== 'Connecting…' && t !== 'Live')).toEqual([]);
+    for (const tab of others) expect(await tab.problems()).toEqual([]);
+    expect(sum(others.map(streamsOf))).toBe(1);
+    process.stdout.write(`operator page: a follower took the live connection over ${tookOver} ms after its leader closed\n`);
+  }, 120_000);
+
+  it('a leader hidden for a while hands the live connection to a tab in sight, and follows it when shown again', async () => {
+    const server = await serve({ runner: false });
+    const open = countOpenSubscriptions(server);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await recordLiveTexts(context);
+    const leader = await openOperatorPage(browser, server.origin, { context, fakeClock: true });
+    const follower = await openOperatorPage(browser, server.origin, { context });
+    expect([streamsOf(leader), streamsOf(follower)]).toEqual([1, 0]);
+    await setHidden(leader.page, true);
+    // The clock is the context's, both tabs': moved in steps shorter than NO_ANSWER_MS, or the new
+    // leader's first request, sent as the clock jumps, would time out at once (a jump, not a wait).
+    await leader.page.clock.fastForward(HIDDEN_PAUSE_MS - 1_000);
+    await leader.page.clock.fastForward(2_000);
+    await expect.poll(() => text(leader.page, 'live')).toBe('Paused while the tab is hidden');
+    // The tab in sight takes the stream over (one stream still), and never said "Offline" meanwhile.
+    await expect.poll(() => streamsOf(follower), { timeout: 3_000 }).toBe(1);
+    await expect.poll(open).toBe(2);
+    await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+    await expect.poll(() => text(follower.page, 'active-strategy')).toBe('range');
+    expect((await liveTexts(follower.page)).filter((t) => t !== 'Connecting…' && t !== 'Live')).toEqual([]);
+    // Shown again: it follows the new leader (no stream of its own), refetched, and hears the next change.
+    await setHidden(leader.page, false);
+    await expect.poll(() => leader.page.getByTestId('live').getAttribute('data-connected')).toBe('true');
+    await expect.poll(() => text(leader.page, 'active-strategy')).toBe('range');
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    for (const { page } of [leader, follower]) await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
+    expect([streamsOf(leader), streamsOf(follower)]).toEqual([1, 1]);
+    expect(open()).toBe(2);
+  }, 60_000);
+
+  it('tabs with different tokens share no connection, and a refused token reaches only the tabs that held it', async () => {
+    const server = await serve({ runner: false });
+    const open = countOpenSubscriptions(server);
+    const night = await createToken(server.runtimeDir, 'night-shift', 'operate');
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const anonymous = await openOperatorPage(browser, server.origin, { context });
+    const admin = await openOperatorPage(browser, server.origin, { context });
+    await enterToken(admin.page, server.token, /^Token: admin/);
+    const nightTabs = [
+      await openOperatorPage(browser, server.origin, { context }),
+      await openOperatorPage(browser, server.origin, { context }),
+    ];
+    for (const { page } of nightTabs) await enterToken(page, night, /^Token: night-shift/);
+    const all = [anonymous, admin, ...nightTabs];
+    for (const { page } of all) await expect.poll(() => page.getByTestId('live').getAttribute('data-connected')).toBe('true');
+    // Three groups (no token, admin's, night-shift's): three connections, each holding two subscriptions.
+    await expect.poll(open).toBe(6);
+    await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+    for (const { page } of all) await expect.poll(() => text(page, 'active-strategy')).toBe('range');
+
+    // night-shift revoked: its stream is refused, and both its tabs forget it; the others keep theirs.
+    await revokeToken(server.runtimeDir, 'night-shift');
+    for (const { page } of nightTabs) {
+      await expect.poll(() => page.locator('.notice.error').first().textContent(), { timeout: 10_000 }).toContain('The token was refused');
+      await expect.poll(() => page.evaluate(() => sessionStorage.length)).toBe(0);
+    }
+    expect(await admin.page.evaluate(() => sessionStorage.length)).toBe(1);
+    expect(await admin.page.locator('#viewer').textContent()).toMatch(/^Token: admin/);
+    for (const { page } of [anonymous, admin]) expect(await page.locator('.notice.error').count()).toBe(0);
+    // The night-shift tabs, now without a token, follow the anonymous tab's connection.
+    await expect.poll(open).toBe(4);
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    for (const { page } of all) await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
+  }, 120_000);
+
+  it('without Web Locks or BroadcastChannel (a plain-http LAN address, an old browser) each tab holds its own connection, as before', async () => {
+    const server = await serve({ runner: false });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.addInitScript(() => {
+      // What a non-secure context lacks.
+      Object.defineProperty(navigator, 'locks', { configurable: true, value: undefined });
+    });
+    const tabs = [await openOperatorPage(browser, server.origin, { context }), await openOperatorPage(browser, server.origin, { context })];
+    expect(tabs.map(streamsOf)).toEqual([1, 1]);
+    await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+    for (const { page } of tabs) await expect.poll(() => text(page, 'active-strategy')).toBe('range');
+  }, 60_000);
 
   it('on a server whose reads need a token, asks for one, then shows everything live with it', async () => {
     const server = await serve({ runner: false, readsRequireToken: true });
@@ -1107,7 +1252,8 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     // An outage of a few reconnect attempts (a restart that takes a couple of seconds).
     const puts = (tab: OperatorPage) =>
       tab.requests.filter((r) => r.method() === 'PUT' && new URL(r.url()).pathname === '/graphql/stream').length;
-    for (const tab of tabs) await expect.poll(() => puts(tab), { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
+    // The tabs share one connection: its leader's attempts (src/page/shared-live.ts).
+    await expect.poll(() => Math.max(...tabs.map(puts)), { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
     const second = await serve({ runner: false, port, runtimeDir: first.runtimeDir });
     // Before, each reconnect opened two streams and never closed the older ones: they filled the
     // 6 connections, and every tab read "Offline" for good while the server was fine.
@@ -1116,10 +1262,10 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     }
     await second.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
     for (const { page } of tabs) await expect.poll(() => text(page, 'active-strategy')).toBe('range');
-    // Each tab holds one stream: the one of the connection it uses now.
+    // One stream for the three, held by their leader: the one of the connection it uses now.
     const openStreams = (tab: OperatorPage) =>
       tab.unfinished().filter((r) => r.method() === 'GET' && new URL(r.url()).pathname === '/graphql/stream').length;
-    for (const tab of tabs) expect(openStreams(tab)).toBe(1);
+    expect(tabs.map(openStreams).sort()).toEqual([0, 0, 1]);
   }, 90_000);
 
   it('while the server is away, reconnects once per backoff step: 0.5 s, 1 s, 2 s, 4 s, then every 5 s', async () => {
@@ -1240,29 +1386,19 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
 
   it('starts the live connection over for a new token with nothing left behind: the old subscriptions end with their stream, and no request races its close', async () => {
     const server = await serve({ runner: false });
-    // The subscriptions the server holds open, counted where the resolvers open them.
-    let open = 0;
-    const events = server.services.events;
-    const subscribe = events.subscribe.bind(events);
-    events.subscribe = ((topic: Parameters<typeof subscribe>[0]) => {
-      open += 1;
-      // interruptible's onEnd runs once, however the stream ends.
-      return interruptible(subscribe(topic), () => {
-        open -= 1;
-      });
-    }) as typeof events.subscribe;
+    const open = countOpenSubscriptions(server);
     const operate = await createToken(server.runtimeDir, 'night-shift', 'operate');
     const { page, requests, problems } = await openOperatorPage(browser, server.origin);
-    expect(open).toBe(2);
+    expect(open()).toBe(2);
     const live = page.locator('[data-testid="live"][data-connected="true"]');
     for (let i = 0; i < 3; i++) {
       await enterToken(page, operate);
       await live.waitFor({ timeout: 15_000 });
-      await expect.poll(() => open).toBe(2);
+      await expect.poll(open).toBe(2);
       await page.locator('#forget-token').click();
       await expect.poll(() => page.locator('#viewer').textContent()).toBe('Read-only: no token');
       await live.waitFor({ timeout: 15_000 });
-      await expect.poll(() => open).toBe(2);
+      await expect.poll(open).toBe(2);
     }
     // Each start over was a new stream (PUT), and no operation was deleted on one being closed.
     const stream = requests.filter((r) => new URL(r.url()).pathname === '/graphql/stream');

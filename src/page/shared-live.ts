@@ -1,0 +1,245 @@
+import { HIDDEN_PAUSE_MS, Live, type LiveOptions, type LiveState } from './live.js';
+
+/**
+ * One live connection for all the tabs of the page that hold the same token, in one browser.
+ *
+ * Browsers give a server 6 HTTP/1.1 connections for all tabs together. With one SSE stream per
+ * tab, past 5 visible tabs the streams held them all: no tab's `/health` probe or subscription got
+ * through, each took the silence for an outage and started over, and all read "Offline" while the
+ * server was fine. Now one tab of a group, its leader, holds the stream, and tells the others (its
+ * followers) what it hears over a BroadcastChannel: the data, the live state, a refused token.
+ *
+ * - Leader: whoever holds the group's Web Lock. The browser releases it when the tab closes or
+ *   crashes, and hands it to the next tab waiting for it, which connects: followers keep saying
+ *   "Live" for that moment, and refetch once the new leader's subscriptions are accepted (as after
+ *   any reconnect), so nothing that changed in between stays missed.
+ * - Group: the page's origin (locks and channels are per origin) and a SHA-256 of the token. Tabs
+ *   with another token, or none, are another group: they never hear what this token may read, nor
+ *   its refusal. The token itself is never posted.
+ * - Hidden: a tab hidden for HIDDEN_PAUSE_MS leaves its group (it says "Paused") and joins again
+ *   when shown, refetching. A leader leaving hands the lock to the next visible tab of its group,
+ *   so the stream is held while any tab of the group is in use, and by none when all are hidden.
+ * - Queries stay each tab's own (they are short requests); only the stream is shared.
+ */
+
+/** What a leader posts to its group. */
+type Message =
+  /** A follower that just joined asks for the live state. */
+  | { kind: 'hello' }
+  /** `opened` names the leader's acceptance of the subscriptions the state is from (open only): a new one means refetch. */
+  | { kind: 'state'; state: LiveState; opened: string | null }
+  | { kind: 'data'; index: number; data: unknown }
+  | { kind: 'unauthorized'; message: string };
+
+/** Web Locks and BroadcastChannel (and SubtleCrypto for the group's name) exist: in secure contexts of current browsers. */
+export function canShare(): boolean {
+  return (
+    typeof BroadcastChannel === 'function' &&
+    typeof navigator !== 'undefined' &&
+    typeof navigator.locks?.request === 'function' &&
+    typeof crypto.subtle?.digest === 'function'
+  );
+}
+
+/** The group's lock and channel name: a digest of the token (a token of high entropy cannot be read back from it). */
+async function groupName(token: string | null): Promise<string> {
+  if (token === null) return 'strategy-control-plane.live.anonymous';
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`strategy-control-plane.live\n${token}`));
+  const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+  return `strategy-control-plane.live.${hex}`;
+}
+
+/** A random name for one acceptance of the subscriptions. */
+function openingId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+interface Membership {
+  channel: BroadcastChannel;
+  /** Leaves the lock's queue, or lets the lock go once held. */
+  leave: () => void;
+  /** The stream, while this tab leads. */
+  live: Live | null;
+}
+
+export class SharedLive {
+  private state: LiveState = { kind: 'connecting' };
+  /** The acceptance this tab last refetched for (its own, or its leader's). */
+  private opened: string | null = null;
+  private everOpen = false;
+  private member: Membership | null = null;
+  /** Bumped on every join and leave: a lock granted, or a digest computed, for an older one is not acted on. */
+  private generation = 0;
+  private pauseTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(private readonly options: LiveOptions) {}
+
+  start(): void {
+    document.addEventListener('visibilitychange', () => this.visibilityChanged());
+    // A tab opened in the background joins once it is first shown.
+    if (document.hidden) this.pause();
+    else void this.join();
+  }
+
+  /** Starts over with the current token: the old group is left (its stream, if this tab led, ends), the token's joined. */
+  restart(): void {
+    this.leave();
+    this.opened = null;
+    if (document.hidden) this.pause();
+    else {
+      this.tell({ kind: 'connecting' });
+      void this.join();
+    }
+  }
+
+  /** As Live: hidden HIDDEN_PAUSE_MS, the tab leaves its group (a quick look at another tab keeps it); shown, it joins again. */
+  private visibilityChanged(): void {
+    if (document.hidden) {
+      if (this.pauseTimer !== null || this.state.kind === 'paused' || this.state.kind === 'needsToken') return;
+      this.pauseTimer = setTimeout(() => {
+        this.pauseTimer = null;
+        if (document.hidden && this.state.kind !== 'needsToken') this.pause();
+      }, HIDDEN_PAUSE_MS);
+      return;
+    }
+    if (this.pauseTimer !== null) clearTimeout(this.pauseTimer);
+    this.pauseTimer = null;
+    if (this.state.kind === 'paused') void this.join();
+  }
+
+  private pause(): void {
+    this.leave();
+    this.opened = null;
+    this.tell({ kind: 'paused' });
+  }
+
+  private async join(): Promise<void> {
+    this.leave();
+    const generation = this.generation;
+    const name = await groupName(this.options.token());
+    if (generation !== this.generation) return;
+    const channel = new BroadcastChannel(name);
+    const queued = new AbortController();
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const member: Membership = {
+      channel,
+      live: null,
+      leave: () => {
+        queued.abort();
+        release();
+      },
+    };
+    this.member = member;
+    channel.onmessage = (event: MessageEvent<Message>) => this.heard(member, event.data);
+    navigator.locks
+      .request(name, { signal: queued.signal }, () => {
+        if (generation !== this.generation) return; // left meanwhile: let it go at once
+        this.lead(member);
+        return held;
+      })
+      .catch(() => {}); // aborted while queued: this tab left the group
+    // A leader answers with its state; none answers when this tab is the first (it is granted the lock).
+    channel.postMessage({ kind: 'hello' } satisfies Message);
+  }
+
+  private leave(): void {
+    this.generation++;
+    const member = this.member;
+    this.member = null;
+    if (!member) return;
+    member.live?.stop();
+    member.live = null;
+    member.channel.close();
+    member.leave();
+  }
+
+  /** This tab holds the lock: it opens the stream, and posts everything it hears to the group. */
+  private lead(member: Membership): void {
+    const post = (message: Message) => member.channel.postMessage(message);
+    let opened: string | null = null;
+    const live = new Live({
+      ...this.options,
+      pausesWhenHidden: false,
+      subscriptions: this.options.subscriptions.map((subscription, index) => ({
+        document: subscription.document,
+        onData: (data: unknown) => {
+          post({ kind: 'data', index, data });
+          subscription.onData(data);
+        },
+      })),
+      onState: (state) => {
+        opened = state.kind === 'open' ? opened : null;
+        if (state.kind !== 'open') post({ kind: 'state', state, opened: null });
+        this.show(state, null);
+      },
+      // Live says open (onState) just before onOpen: the acceptance is named here, where it is told.
+      onOpen: () => {
+        opened = openingId();
+        post({ kind: 'state', state: { kind: 'open' }, opened });
+        this.show({ kind: 'open' }, opened);
+      },
+      onUnauthorized: (message) => {
+        // Before this tab leaves (dropping the token starts it over): only this token's tabs hear it.
+        post({ kind: 'unauthorized', message });
+        this.options.onUnauthorized(message);
+      },
+    });
+    member.live = live;
+    // A follower that joins later asks; the leader answers with what it holds now.
+    member.channel.onmessage = (event: MessageEvent<Message>) => {
+      if (event.data.kind === 'hello') post({ kind: 'state', state: this.state, opened: this.state.kind === 'open' ? opened : null });
+    };
+    live.start();
+  }
+
+  /** A follower hears its leader. */
+  private heard(member: Membership, message: Message): void {
+    if (member !== this.member || member.live) return;
+    switch (message.kind) {
+      case 'state':
+        this.show(message.state, message.opened);
+        break;
+      case 'data':
+        this.options.subscriptions[message.index]?.onData(message.data);
+        break;
+      case 'unauthorized':
+        if (this.options.token()) this.options.onUnauthorized(message.message);
+        break;
+      case 'hello':
+        break;
+    }
+  }
+
+  /**
+   * The group's live state, as this tab shows it. A new leader starts by connecting: its group
+   * keeps saying "Live" meanwhile (a handover is not an outage), and refetches when the new
+   * leader's subscriptions are accepted (`opened`, a name not refetched for yet).
+   */
+  private show(state: LiveState, opened: string | null): void {
+    if (state.kind === 'open') {
+      if (opened === null || opened === this.opened) return;
+      this.opened = opened;
+      const reopened = this.everOpen;
+      this.everOpen = true;
+      this.tell(state);
+      this.options.onOpen(reopened);
+      return;
+    }
+    if (state.kind === 'connecting' && this.state.kind === 'open') return;
+    this.opened = null;
+    this.tell(state);
+  }
+
+  private tell(state: LiveState): void {
+    this.state = state;
+    this.options.onState(state);
+  }
+}
+
+/** The page's live connection: shared by its tabs where the browser can, one per tab where it cannot (a plain-http LAN address, an old browser). */
+export function createLive(options: LiveOptions): { start(): void; restart(): void } {
+  return canShare() ? new SharedLive(options) : new Live(options);
+}
