@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { extensionsFor } from './errors.js';
 import type { RequestScope } from './request-scope.js';
 
-/** Where graphql-sse's single-connection mode is served (the operator page's one SSE connection per tab). */
+/** Where graphql-sse's single-connection mode is served (the operator page's one SSE connection per browser and token, src/page/shared-live.ts). */
 export const GRAPHQL_SSE_PATH = '/graphql/stream';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };

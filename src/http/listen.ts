@@ -305,7 +305,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     // GraphiQL (not in production mode): a browser's GET; yoga answers the rest of /graphql.
     ...(plane.settings.production ? [productionPlaygroundNotice()] : [graphiqlRoute(PLAYGROUND_OPTIONS)]),
     { path: '/graphql', handle: yogaRoute },
-    // graphql-sse's single-connection mode (the operator page's one SSE connection per tab): yoga's HTTP handling.
+    // graphql-sse's single-connection mode (the operator page's one SSE connection per browser and token, src/page/shared-live.ts): yoga's HTTP handling.
     { path: GRAPHQL_SSE_PATH, handle: yogaHandler(yoga) },
     ...pageRoutes(createOperatorPage(options.page)),
   ];

@@ -68,7 +68,7 @@ async function fetchAnswered(input: RequestInfo | URL, init: RequestInit, ms: nu
  * A tab hidden this long closes its live connection, and opens it again (refetching) when shown.
  * Browsers give a server 6 HTTP/1.1 connections, shared by all tabs: each tab's SSE stream held
  * one for good, so a sixth tab of the page waited for ever (and its requests with it). Now only
- * the tabs someone can see hold one.
+ * the tabs someone can see hold one (and where they can, they share one: src/page/shared-live.ts).
  */
 export const HIDDEN_PAUSE_MS = 10_000;
 
