@@ -104,7 +104,10 @@ export class SharedLive {
     }
     if (this.pauseTimer !== null) clearTimeout(this.pauseTimer);
     this.pauseTimer = null;
-    if (this.state.kind === 'paused') void this.join();
+    if (this.state.kind !== 'paused') return;
+    // "Paused" no longer holds: until the group's leader answers (or this tab leads), it is connecting.
+    this.tell({ kind: 'connecting' });
+    void this.join();
   }
 
   private pause(): void {
