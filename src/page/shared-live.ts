@@ -60,7 +60,12 @@ interface Membership {
   leave: () => void;
   /** The stream, while this tab leads. */
   live: Live | null;
+  /** The server refused the token this group is named after (told to the group as this tab led it). */
+  refused: boolean;
 }
+
+/** How long a leader whose token was refused keeps the lock after telling its group (the news takes milliseconds). */
+const REFUSED_HOLD_MS = 1_000;
 
 export class SharedLive {
   private state: LiveState = { kind: 'connecting' };
@@ -130,6 +135,7 @@ export class SharedLive {
     const member: Membership = {
       channel,
       live: null,
+      refused: false,
       leave: () => {
         queued.abort();
         release();
@@ -153,10 +159,15 @@ export class SharedLive {
     const member = this.member;
     this.member = null;
     if (!member) return;
+    const refused = member.refused;
     member.live?.stop();
     member.live = null;
     member.channel.close();
-    member.leave();
+    // A leader leaving because the server refused its token keeps the lock a moment: the next
+    // tab of that token waiting for it would take it and try the refused token once more (one
+    // more failed attempt against the server's limit) if the lock reached it before the news.
+    if (refused) setTimeout(member.leave, REFUSED_HOLD_MS);
+    else member.leave();
   }
 
   /** This tab holds the lock: it opens the stream, and posts everything it hears to the group. */
@@ -187,6 +198,7 @@ export class SharedLive {
       onUnauthorized: (message) => {
         // Before this tab leaves (dropping the token starts it over): only this token's tabs hear it.
         post({ kind: 'unauthorized', message });
+        member.refused = true;
         this.options.onUnauthorized(message);
       },
     });

@@ -952,6 +952,15 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     for (const { page } of all) await expect.poll(() => text(page, 'active-strategy')).toBe('range');
 
     // night-shift revoked: its stream is refused, and both its tabs forget it; the others keep theirs.
+    const nightStreams = () =>
+      sum(
+        nightTabs.map(
+          (tab) =>
+            tab.requests.filter((r) => new URL(r.url()).pathname === '/graphql/stream' && r.headers().authorization === `Bearer ${night}`)
+              .length,
+        ),
+      );
+    const before = nightStreams();
     await revokeToken(server.runtimeDir, 'night-shift');
     for (const { page } of nightTabs) {
       await expect.poll(() => page.locator('.notice.error').first().textContent(), { timeout: 10_000 }).toContain('The token was refused');
@@ -960,6 +969,8 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await admin.page.evaluate(() => sessionStorage.length)).toBe(1);
     expect(await admin.page.locator('#viewer').textContent()).toMatch(/^Token: admin/);
     for (const { page } of [anonymous, admin]) expect(await page.locator('.notice.error').count()).toBe(0);
+    // The follower left the lock's queue on the news: it did not lead with the refused token.
+    expect(nightStreams()).toBe(before);
     // The night-shift tabs, now without a token, follow the anonymous tab's connection.
     await expect.poll(open).toBe(4);
     await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
