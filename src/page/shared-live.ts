@@ -124,7 +124,8 @@ export class SharedLive {
   private async join(): Promise<void> {
     this.leave();
     const generation = this.generation;
-    const name = await groupName(this.options.token());
+    // A digest that fails (it should not) leaves this tab a group of its own: live, not shared.
+    const name = await groupName(this.options.token()).catch(() => `strategy-control-plane.live.tab-${openingId()}`);
     if (generation !== this.generation) return;
     const channel = new BroadcastChannel(name);
     const queued = new AbortController();
