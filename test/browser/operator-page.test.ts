@@ -1314,7 +1314,10 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     // Before, graphql-sse's own retry and the page's re-subscribe each reconnected: two PUTs per step, 0 ms apart.
     const expected = [500, 1_000, 2_000, 4_000, 5_000, 5_000];
     for (const [i, gap] of gaps.entries()) {
-      expect(gap, `gap ${i} of ${JSON.stringify(gaps)}`).toBeGreaterThanOrEqual(expected[i]! - 50);
+      // Gap 0 starts at "Offline" as drawn, which can come a clock step (100 ms) after the backoff
+      // began (a frame later, on the faked clock): 436 ms was seen on a loaded machine. The others
+      // are PUT to PUT, both noted in fetch itself.
+      expect(gap, `gap ${i} of ${JSON.stringify(gaps)}`).toBeGreaterThanOrEqual(expected[i]! - (i === 0 ? 150 : 50));
       // The clock moves 100 ms a step, and real time flows between the steps.
       expect(gap, `gap ${i} of ${JSON.stringify(gaps)}`).toBeLessThanOrEqual(expected[i]! + 1_000);
     }
