@@ -130,6 +130,8 @@ export interface EtcdTlsFiles {
    * Connections open when it runs out go on (TLS checks it at the handshake); every new one is refused.
    */
   readonly certExpiry?: { readonly file: string; readonly notAfter: Date };
+  /** The three files' bytes as one digest (tls-files.ts): what a renewal is told from. */
+  readonly digest?: string;
 }
 
 export interface EtcdConnectionOptions {
