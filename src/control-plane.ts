@@ -388,7 +388,9 @@ async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & {
     tls: store.tls,
     auth: store.auth,
     auditKeep: store.auditKeep,
+    tlsReloadMs: store.tlsReloadMs,
     warn,
+    info: (message) => settings.logger.info(message),
     onGateway: (g) => {
       gateway = g;
     },

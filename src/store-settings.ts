@@ -12,6 +12,8 @@ export type StoreSettings =
       readonly tls: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
       readonly auth?: { readonly username: string; readonly password: string };
       readonly auditKeep?: number;
+      /** CONTROL_PLANE_ETCD_TLS_RELOAD_MS: how often the TLS files are looked at for a renewal (5000; 0: never). */
+      readonly tlsReloadMs?: number;
     };
 
 export interface StoreFlags {
@@ -49,11 +51,21 @@ export function resolveStoreSettings(flags: StoreFlags, env: NodeJS.ProcessEnv):
       throw new UsageError(`--audit-keep: "${flags['audit-keep']}" is not a whole number from 1 to 1000000`);
     }
   }
+  let tlsReloadMs: number | undefined;
+  const rawReload = envSetting(env, 'CONTROL_PLANE_ETCD_TLS_RELOAD_MS');
+  if (rawReload !== undefined) {
+    tlsReloadMs = decimalSetting(rawReload);
+    if (!Number.isInteger(tlsReloadMs) || (tlsReloadMs !== 0 && tlsReloadMs < 100) || tlsReloadMs > 3_600_000)
+      throw new UsageError(
+        `CONTROL_PLANE_ETCD_TLS_RELOAD_MS: "${rawReload}" is not 0 or a whole number of milliseconds from 100 to 3600000`,
+      );
+  }
   return {
     kind: 'etcd',
     url: store,
     tls: { caFile: flags['etcd-ca'], certFile: flags['etcd-cert'], keyFile: flags['etcd-key'] },
     ...(user && password !== undefined && { auth: { username: user, password } }),
     ...(auditKeep !== undefined && { auditKeep }),
+    ...(tlsReloadMs !== undefined && { tlsReloadMs }),
   };
 }

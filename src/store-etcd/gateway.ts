@@ -25,6 +25,8 @@ import {
 } from 'etcd3';
 import { StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
 import { Listeners } from '../listeners.js';
+import type { EtcdTlsPaths } from './tls-files.js';
+import { SwitchableTlsCredentials, TlsFilesWatch } from './tls-reload.js';
 import { type EtcdStoreUrl, endpointAddress } from './url.js';
 
 /**
@@ -126,8 +128,8 @@ export interface EtcdTlsFiles {
   readonly cert?: Buffer;
   readonly key?: Buffer;
   /**
-   * The client certificate's file and end of validity (checked at start): read once, at start.
-   * Connections open when it runs out go on (TLS checks it at the handshake); every new one is refused.
+   * The client certificate's file and end of validity (checked when read). Connections open when it
+   * runs out go on (TLS checks it at the handshake); every new one is refused.
    */
   readonly certExpiry?: { readonly file: string; readonly notAfter: Date };
   /** The three files' bytes as one digest (tls-files.ts): what a renewal is told from. */
@@ -144,6 +146,16 @@ export interface EtcdConnectionOptions {
   readonly callTimeoutMs?: number;
   /** Told once when the client certificate runs out while this process runs (a log line). */
   readonly warn?: (message: string) => void;
+  /** Told when renewed TLS files are taken (a log line). */
+  readonly info?: (message: string) => void;
+  /**
+   * The files `tls` was read from: given, they are looked at for a renewal every `tlsReloadMs`
+   * (TLS_RELOAD_MS; 0: never) and whenever no member takes a connection, and a valid new set is
+   * used for every connection from then on (SwitchableTlsCredentials).
+   */
+  readonly tlsPaths?: EtcdTlsPaths;
+  readonly tlsReloadMs?: number;
+  readonly now?: () => Date;
 }
 
 /** The longest a Node timer can wait (about 24.8 days). */
@@ -151,15 +163,24 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What an expired `--etcd-cert` means for a running process, in one phrase. */
 export function expiredCertificate(expiry: { file: string; notAfter: Date }): string {
-  return `--etcd-cert ${expiry.file} expired at ${expiry.notAfter.toISOString()}: the members refuse every new connection with it; renew it and restart this process (the certificate is read at start)`;
+  return `--etcd-cert ${expiry.file} expired at ${expiry.notAfter.toISOString()}: the members refuse every new connection with it; put a renewed certificate (and its key) at the same paths: it is taken without a restart`;
 }
+
+/** The one line said when renewed TLS files are taken. */
+export function renewedCertificate(files: EtcdTlsFiles, paths: EtcdTlsPaths): string {
+  if (files.certExpiry)
+    return `--etcd-cert ${files.certExpiry.file} renewed (valid until ${files.certExpiry.notAfter.toISOString()}): reconnecting with it`;
+  return `--etcd-ca ${paths.caFile ?? '(none)'} renewed: reconnecting with it`;
+}
+
+const tlsOn = (tls: EtcdTlsFiles | undefined): tls is EtcdTlsFiles => Boolean(tls && (tls.ca || tls.cert || tls.key));
 
 class CallTimeoutError extends Error {
   override name = 'CallTimeoutError';
 }
 
 function buildClient(options: EtcdConnectionOptions): Etcd3 {
-  const tls = options.tls && (options.tls.ca || options.tls.cert || options.tls.key) ? options.tls : undefined;
+  const tls = tlsOn(options.tls) ? options.tls : undefined;
   if (tls && Boolean(tls.cert) !== Boolean(tls.key)) throw new Error('--etcd-cert and --etcd-key go together: give both or neither');
   const scheme = tls ? 'https' : 'http';
   const hosts = options.url.endpoints.map((e) => `${scheme}://${endpointAddress(e)}`);
@@ -199,6 +220,11 @@ function buildClient(options: EtcdConnectionOptions): Etcd3 {
 export class EtcdGateway {
   readonly client: Etcd3;
   readonly location: string;
+  /** With TLS: what every new connection is made with (a renewal switches it). */
+  private readonly credentials: SwitchableTlsCredentials | undefined;
+  private readonly tlsWatch: TlsFilesWatch | undefined;
+  /** The last look at the files asked for by a refused connection (at most one a second). */
+  private tlsCheckedAt = 0;
   readonly timeoutMs: number;
   private isConnected = false;
   private lastContact: Date | null = null;
@@ -206,16 +232,39 @@ export class EtcdGateway {
 
   /** TLS is on: a member that refuses this client's certificate (or whose CA is not `--etcd-ca`) looks like one that does not answer. */
   private readonly tls: boolean;
-  private readonly certExpiry: { readonly file: string; readonly notAfter: Date } | undefined;
+  private certExpiry: { readonly file: string; readonly notAfter: Date } | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly warn: ((message: string) => void) | undefined;
 
   constructor(options: EtcdConnectionOptions) {
     this.client = buildClient(options);
-    this.tls = Boolean(options.tls && (options.tls.ca || options.tls.cert || options.tls.key));
-    this.certExpiry = options.tls?.certExpiry;
-    this.watchCertificateExpiry(options.warn);
+    this.tls = tlsOn(options.tls);
+    this.warn = options.warn;
     this.location = `etcd://${options.url.endpoints.map(endpointAddress).join(',')}${options.url.prefix}`;
     this.timeoutMs = options.callTimeoutMs ?? STORE_CALL_TIMEOUT_MS;
+    if (tlsOn(options.tls) && options.tlsPaths && options.tlsReloadMs !== 0) {
+      const paths = options.tlsPaths;
+      try {
+        this.credentials = new SwitchableTlsCredentials(options.tls);
+        this.credentials.install(this.client);
+      } catch (err) {
+        this.client.close();
+        throw err;
+      }
+      this.tlsWatch = new TlsFilesWatch(paths, options.tls, {
+        intervalMs: options.tlsReloadMs,
+        now: options.now,
+        warn: options.warn,
+        onRenewed: (files) => {
+          this.credentials?.use(files);
+          this.certExpiry = files.certExpiry;
+          this.watchCertificateExpiry();
+          options.info?.(renewedCertificate(files, paths));
+        },
+      });
+    }
+    this.certExpiry = options.tls?.certExpiry;
+    this.watchCertificateExpiry();
   }
 
   /**
@@ -223,8 +272,11 @@ export class EtcdGateway {
    * open then go on working, so nothing else would tell until a reconnect (a member restarted, a
    * network break) is refused and the store shows only as unreachable.
    */
-  private watchCertificateExpiry(warn: ((message: string) => void) | undefined): void {
+  private watchCertificateExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
     const expiry = this.certExpiry;
+    const warn = this.warn;
     if (!expiry || !warn) return;
     const arm = () => {
       const ms = expiry.notAfter.getTime() - Date.now();
@@ -334,6 +386,11 @@ export class EtcdGateway {
     // gRPC's "No connection established" (every member's channel down) is the same news in other words.
     const accessRefused = isAccessRefusal(cause);
     const unsent = isBrokenCircuitError(cause) || neverSent(cause);
+    // No member took a connection: a renewed certificate may be waiting on disk (one look a second at most).
+    if (unsent && this.tlsWatch && Date.now() - this.tlsCheckedAt >= 1000) {
+      this.tlsCheckedAt = Date.now();
+      void this.tlsWatch.check().catch(() => {});
+    }
     const expired = unsent ? this.certificateExpired() : null;
     const why = expired
       ? `no member answered: ${expired}`
@@ -361,6 +418,7 @@ export class EtcdGateway {
 
   close(): void {
     clearTimeout(this.expiryTimer);
+    this.tlsWatch?.close();
     this.listeners.clear();
     this.client.close();
   }

@@ -37,6 +37,10 @@ export interface EtcdStoreOptions {
   readonly probeIntervalMs?: number;
   readonly now?: () => Date;
   readonly warn?: (message: string) => void;
+  /** A renewal of the TLS files taken (one log line). */
+  readonly info?: (message: string) => void;
+  /** How often the TLS files are looked at for a renewal (TLS_RELOAD_MS, 5 s; 0: never). */
+  readonly tlsReloadMs?: number;
   /** Tests: the gateway every etcd call goes through, as it is made (to inject a lost answer). */
   readonly onGateway?: (gateway: EtcdGateway) => void;
 }
@@ -72,7 +76,17 @@ export interface EtcdStores {
 export async function openEtcdStores(url: string, options: EtcdStoreOptions): Promise<EtcdStores> {
   const parsed = parseEtcdStoreUrl(url);
   const tls = await readEtcdTlsFiles(options.tls);
-  const gateway = new EtcdGateway({ url: parsed, tls, auth: options.auth, callTimeoutMs: options.callTimeoutMs, warn: options.warn });
+  const gateway = new EtcdGateway({
+    url: parsed,
+    tls,
+    auth: options.auth,
+    callTimeoutMs: options.callTimeoutMs,
+    warn: options.warn,
+    info: options.info,
+    // A long-running process takes renewed TLS files without a restart.
+    tlsPaths: options.tls,
+    tlsReloadMs: options.tlsReloadMs,
+  });
   options.onGateway?.(gateway);
   const keys = etcdKeys(parsed.prefix);
   const mirror = new EtcdMirror(gateway, keys, { probeIntervalMs: options.probeIntervalMs, warn: options.warn });

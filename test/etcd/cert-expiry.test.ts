@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { describeWithEtcd, type EtcdTlsSetup, makeTlsFiles, startEtcd } from '../helpers/etcd.js';
+import { describeWithEtcd, makeTlsFiles, startEtcd } from '../helpers/etcd.js';
+import { clientCertUntil } from '../helpers/etcd-certs.js';
 import { freshPrefix } from '../helpers/etcd-stores.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { LISTENING, spawnStratctl } from '../helpers/server.js';
@@ -12,57 +12,6 @@ const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
-
-const openssl = (cwd: string, args: string[]) =>
-  new Promise<void>((resolve, reject) => {
-    const child = spawn('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (c) => (err += c));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`openssl ${args[0]} failed: ${err}`))));
-  });
-
-/** openssl's `ca -enddate` form: YYMMDDHHMMSSZ. */
-const asn1Time = (at: Date) => `${at.toISOString().slice(2, 19).replace(/[-T:]/g, '')}Z`;
-
-/**
- * A client certificate of `tls`'s CA valid until `notAfter` (to the second), in `dir` (`openssl x509`
- * only counts days; `openssl ca` takes an end date).
- */
-async function clientCertUntil(tls: EtcdTlsSetup, dir: string, name: string, notAfter: Date): Promise<string> {
-  const db = path.join(dir, `${name}-db`);
-  await mkdir(db, { recursive: true });
-  await writeFile(path.join(db, 'index.txt'), '');
-  await writeFile(path.join(db, 'serial'), '1000\n');
-  const conf = path.join(dir, `${name}.cnf`);
-  await writeFile(
-    conf,
-    `[ca]\ndefault_ca = c\n[c]\ndatabase = ${db}/index.txt\nserial = ${db}/serial\nnew_certs_dir = ${db}\ndefault_md = sha256\npolicy = p\nunique_subject = no\nx509_extensions = ext\n[p]\ncommonName = supplied\n[ext]\nextendedKeyUsage = clientAuth\n`,
-  );
-  // The client key of `tls` stays: only its certificate is replaced.
-  await openssl(dir, ['req', '-new', '-key', tls.clientKeyFile, '-out', `${name}.csr`, '-subj', '/CN=scp-client']);
-  const out = path.join(dir, `${name}.crt`);
-  await openssl(dir, [
-    'ca',
-    '-batch',
-    '-config',
-    conf,
-    '-cert',
-    tls.caFile,
-    '-keyfile',
-    path.join(path.dirname(tls.caFile), 'ca.key'),
-    '-in',
-    `${name}.csr`,
-    '-out',
-    out,
-    '-notext',
-    '-startdate',
-    asn1Time(new Date(Date.now() - 60_000)),
-    '-enddate',
-    asn1Time(notAfter),
-  ]);
-  return out;
-}
 
 describeWithEtcd('an etcd client certificate that runs out while serve and a runner run', () => {
   it('both say so naming the file when it runs out; a reconnect is refused: /ready 503 naming the cert, runner STALE; a restart with a renewed one recovers', async () => {
@@ -95,7 +44,7 @@ describeWithEtcd('an etcd client certificate that runs out while serve and a run
 
     // It runs out: each process says so at once, naming the file and what to do. The connections
     // already open go on (TLS checks the certificate at the handshake only), so nothing else would tell.
-    const expired = `--etcd-cert ${shortCert} expired at ${notAfter.toISOString()}: the members refuse every new connection with it; renew it and restart this process (the certificate is read at start)`;
+    const expired = `--etcd-cert ${shortCert} expired at ${notAfter.toISOString()}: the members refuse every new connection with it; put a renewed certificate (and its key) at the same paths: it is taken without a restart`;
     await api.waitFor(new RegExp(`WARN\\s+${expired.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), 15_000);
     await runner.waitFor(new RegExp(expired.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 5_000);
     expect((await fetch(`${origin}/ready`)).status).toBe(200);
@@ -131,7 +80,7 @@ describeWithEtcd('an etcd client certificate that runs out while serve and a run
     expect(tokens.stderr()).toContain(`--etcd-cert ${shortCert} expired at ${notAfter.toISOString()}: the members refuse it; renew it`);
     expect({ api: api.proc.exitCode, runner: runner.proc.exitCode }).toEqual({ api: null, runner: null });
 
-    // Renewed: read at start, so a restart takes it (documented); both come back.
+    // A restart with a renewed certificate at another path also recovers (cert-renewal.test.ts: in place, without one).
     const renewed = await clientCertUntil(tls, dir, 'renewed', new Date(Date.now() + 3_600_000));
     expect(await runner.stop('SIGTERM')).toBe(0);
     expect(await api.stop('SIGTERM')).toBe(0);
