@@ -1,0 +1,119 @@
+import { copyFile, mkdir, mkdtemp, rename, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EtcdGateway } from '../../src/store-etcd/gateway.js';
+import { readEtcdTlsFiles } from '../../src/store-etcd/tls-files.js';
+import { TlsFilesWatch } from '../../src/store-etcd/tls-reload.js';
+import { parseEtcdStoreUrl } from '../../src/store-etcd/url.js';
+import { makeTlsFiles } from '../helpers/etcd.js';
+import { clientCertUntil, newClientKey } from '../helpers/etcd-certs.js';
+
+const dirs: string[] = [];
+const closers: (() => void)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0)) close();
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function replaceInPlace(source: string, target: string): Promise<void> {
+  await copyFile(source, `${target}.next`);
+  await rename(`${target}.next`, target);
+}
+
+async function setUp() {
+  const dir = await mkdtemp(path.join(tmpdir(), 'scp-tls-reload-'));
+  dirs.push(dir);
+  const tls = await makeTlsFiles(dir);
+  const live = path.join(dir, 'live');
+  await mkdir(live);
+  const paths = { caFile: path.join(live, 'ca.crt'), certFile: path.join(live, 'client.crt'), keyFile: path.join(live, 'client.key') };
+  await copyFile(tls.caFile, paths.caFile);
+  await copyFile(tls.clientCertFile, paths.certFile);
+  await copyFile(tls.clientKeyFile, paths.keyFile);
+  return { dir, tls, paths };
+}
+
+describe('TLS files looked at for a renewal (no etcd needed)', () => {
+  it('takes only a whole valid set, warns once per content of a half one, and judges validity by the clock it is given', async () => {
+    const { dir, tls, paths } = await setUp();
+    let now = new Date();
+    const renewed: string[] = [];
+    const warnings: string[] = [];
+    const watch = new TlsFilesWatch(paths, await readEtcdTlsFiles(paths), {
+      intervalMs: 3_600_000,
+      now: () => now,
+      warn: (m) => warnings.push(m),
+      onRenewed: (files) => renewed.push(files.certExpiry?.notAfter.toISOString() ?? '?'),
+    });
+    closers.push(() => watch.close());
+
+    await watch.check();
+    expect({ renewed, warnings }).toEqual({ renewed: [], warnings: [] });
+
+    // A new key's certificate before its key: refused, said once however often it is looked at.
+    const key = await newClientKey(dir, 'next');
+    const until = new Date(Math.ceil((Date.now() + 7_200_000) / 1000) * 1000);
+    await replaceInPlace(await clientCertUntil(tls, dir, 'next', until, key), paths.certFile);
+    await watch.check();
+    await watch.check();
+    expect(renewed).toEqual([]);
+    expect(warnings).toEqual([
+      expect.stringContaining(
+        `--etcd-key ${paths.keyFile} is not the key of --etcd-cert ${paths.certFile}; keeping the credentials in use`,
+      ),
+    ]);
+
+    // The key missing for a moment (deleted before its replacement lands): refused too, once.
+    await unlink(paths.keyFile);
+    await watch.check();
+    await watch.check();
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]).toContain(`--etcd-key ${paths.keyFile}: ENOENT`);
+
+    // The key lands: the whole set is taken, once.
+    await replaceInPlace(key, paths.keyFile);
+    await watch.check();
+    await watch.check();
+    expect(renewed).toEqual([until.toISOString()]);
+
+    // A certificate not valid yet by this clock is refused; once the clock reaches it, the same bytes are taken.
+    const later = await clientCertUntil(tls, dir, 'later', new Date(until.getTime() + 3_600_000), key);
+    await replaceInPlace(later, paths.certFile);
+    now = new Date(Date.now() - 3_600_000);
+    await watch.check();
+    expect(renewed).toHaveLength(1);
+    expect(warnings[2]).toMatch(/is not valid before/);
+    now = new Date();
+    await watch.check();
+    expect(renewed).toHaveLength(2);
+    expect(warnings).toHaveLength(3);
+  }, 20_000);
+
+  it('the gateway says which certificate it took and moves the expiry warning to the new one (renewed before the old ran out)', async () => {
+    const { dir, tls, paths } = await setUp();
+    const soon = new Date(Math.ceil((Date.now() + 2500) / 1000) * 1000);
+    await replaceInPlace(await clientCertUntil(tls, dir, 'short', soon), paths.certFile);
+    const info: string[] = [];
+    const warn: string[] = [];
+    const gateway = new EtcdGateway({
+      url: parseEtcdStoreUrl('etcd://127.0.0.1:1/reload'),
+      tls: await readEtcdTlsFiles(paths),
+      tlsPaths: paths,
+      tlsReloadMs: 100,
+      info: (m) => info.push(m),
+      warn: (m) => warn.push(m),
+    });
+    closers.push(() => gateway.close());
+    const until = new Date(Math.ceil((Date.now() + 3_600_000) / 1000) * 1000);
+    await replaceInPlace(await clientCertUntil(tls, dir, 'renewed', until), paths.certFile);
+    await expect
+      .poll(() => info, { timeout: 3000 })
+      .toEqual([`--etcd-cert ${paths.certFile} renewed (valid until ${until.toISOString()}): reconnecting with it`]);
+    // Past the old certificate's end: no warning about it, and the gateway reports none expired.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, soon.getTime() - Date.now()) + 300));
+    expect(warn).toEqual([]);
+    expect(gateway.certificateExpired()).toBe(null);
+    expect(gateway.certificateExpired(new Date(until.getTime() + 1000))).toContain(`expired at ${until.toISOString()}`);
+  }, 20_000);
+});
