@@ -192,13 +192,16 @@ async function openStore(settings: ControlPlaneSettings): Promise<FileConfigStor
 async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLocks: () => Promise<unknown>): Promise<ControlPlane> {
   const { logger, runtimeDir } = settings;
   const warn = (message: string) => logger.warn(message);
-  const etcd = settings.store?.kind === 'etcd' ? await openEtcd(settings, settings.store, warn) : null;
+  // The end of a problem a `warn` said: INFO, so that a log alert on WARN+ does not fire on the recovery.
+  const info = (message: string) => logger.info(message);
+  const etcd = settings.store?.kind === 'etcd' ? await openEtcd(settings, settings.store, warn, info) : null;
   const store = etcd?.config ?? (await openStore(settings));
   const admin = api ? await loadAdminToken(runtimeDir, settings.adminToken) : null;
   const tokens =
     etcd?.tokens ??
     fileTokenStore(runtimeDir, {
       warn,
+      info,
       maxBytes: settings.fileLimits?.maxRuntimeFileBytes,
       parseDeadlineMs: settings.fileLimits?.parseDeadlineMs,
     });
@@ -212,7 +215,11 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     // Beside an API the state is read in process; the file is then a record, written at heartbeat pace.
     publisher = etcd
       ? etcd.runnerPublisher(id, (holder) => settings.onRunnerIdTakenOver?.(id, holder))
-      : fileRunnerStatePublisher(runtimeDir, { minIntervalMs: api ? (settings.runner.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) : 0, warn });
+      : fileRunnerStatePublisher(runtimeDir, {
+          minIntervalMs: api ? (settings.runner.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) : 0,
+          warn,
+          info,
+        });
     try {
       await publisher.claim?.({ host: hostname(), pid: process.pid });
     } catch (err) {
@@ -232,7 +239,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     // process serves no fleet: it follows its own state, and does no work for other runners' keys.
     source = api ? (etcd?.runners ?? runner) : runner;
   } else {
-    source = etcd?.runners ?? (await fileRunnerStateSource(runtimeDir, { pollMs: settings.runnerPollMs, warn }));
+    source = etcd?.runners ?? (await fileRunnerStateSource(runtimeDir, { pollMs: settings.runnerPollMs, warn, info }));
   }
   const runners = new RunnerFleet(source);
   const signals = new SignalHistory((scan) => events.publish('signals', scan));
@@ -377,7 +384,12 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
  * a replica starting now has no last good set to keep); a runner-only process keeps the last
  * audited good config and reports the problem.
  */
-async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & { kind: 'etcd' }, warn: (message: string) => void) {
+async function openEtcd(
+  settings: ControlPlaneSettings,
+  store: StoreSettings & { kind: 'etcd' },
+  warn: (message: string) => void,
+  info: (message: string) => void,
+) {
   const { openEtcdStores } = await import('./store-etcd/index.js');
   throwIfStartAborted(settings.abort);
   // An etcd that does not answer takes up to the call timeout (2 s) to fail: a stop signal meanwhile
@@ -390,7 +402,7 @@ async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & {
     auditKeep: store.auditKeep,
     tlsReloadMs: store.tlsReloadMs,
     warn,
-    info: (message) => settings.logger.info(message),
+    info,
     onGateway: (g) => {
       gateway = g;
     },

@@ -11,7 +11,14 @@ import type { StoredToken, TokenStore } from './token-store.js';
  */
 export function fileTokenStore(
   runtimeDir: string,
-  options: { warn?: (message: string) => void; yaml?: YamlParser; maxBytes?: number; parseDeadlineMs?: number } = {},
+  options: {
+    warn?: (message: string) => void;
+    /** Told once the file is trusted and read again after `warn` (the end of the spell: named tokens work again). */
+    info?: (message: string) => void;
+    yaml?: YamlParser;
+    maxBytes?: number;
+    parseDeadlineMs?: number;
+  } = {},
 ): TokenStore {
   const file = path.join(runtimeDir, TOKENS_FILE);
   const read = { yaml: options.yaml ?? sharedYamlParser(), maxBytes: options.maxBytes, deadlineMs: options.parseDeadlineMs };
@@ -31,6 +38,8 @@ export function fileTokenStore(
     try {
       const tokens = stat === 'missing' ? [] : await readTokenFile(file, read);
       byDigest = new Map(tokens.map((t) => [t.sha256, t]));
+      // The spell's end in the log beside its start: without it, "named tokens refused" was the last word.
+      if (refused !== null) options.info?.(`named tokens are accepted again: ${file} is read`);
       refused = null;
     } catch (err) {
       // Fail closed: a file that cannot be trusted or read grants nothing (the admin token still works).

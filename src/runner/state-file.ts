@@ -19,11 +19,13 @@ export interface FileRunnerStatePublisherOptions {
    */
   minIntervalMs?: number;
   /**
-   * Told when a write fails (once, until one succeeds again) and when writing works again. Readers
-   * then see the heartbeat go stale, which is the truth; without a line in the runner's log, the one
-   * running the runner (which scans on, fine) had nothing to say why.
+   * Told when a write fails (once, until one succeeds again). Readers then see the heartbeat go
+   * stale, which is the truth; without a line in the runner's log, the one running the runner (which
+   * scans on, fine) had nothing to say why.
    */
   warn?: (message: string) => void;
+  /** Told when writing works again after `warn`: the end of the spell, at INFO (an end said at WARN kept the alert firing). */
+  info?: (message: string) => void;
 }
 
 /**
@@ -71,7 +73,7 @@ export function fileRunnerStatePublisher(runtimeDir: string, options: FileRunner
       // The runtime dir unwritable or gone: readers will see the heartbeat go stale, which is the truth.
       try {
         await writeFileAtomic(file, `${JSON.stringify(state)}\n`, { durable: false });
-        if (failing) options.warn?.(`runner state is written to ${file} again`);
+        if (failing) options.info?.(`runner state is written to ${file} again`);
         failing = false;
       } catch (err) {
         if (!failing)
@@ -134,7 +136,7 @@ async function readStateWhy(runtimeDir: string): Promise<RunnerState | null | { 
  */
 export async function fileRunnerStateSource(
   runtimeDir: string,
-  options: { pollMs?: number; warn?: (message: string) => void } = {},
+  options: { pollMs?: number; warn?: (message: string) => void; info?: (message: string) => void } = {},
 ): Promise<RunnerStateSource> {
   const listeners = new Listeners();
   let latest = await readRunnerStateFile(runtimeDir);
@@ -155,7 +157,7 @@ export async function fileRunnerStateSource(
           `runner state ${path.join(runtimeDir, RUNNER_STATE_FILE)} refused: ${refused}; the runner's last state read stays (it shows STALE once its heartbeats are 3 intervals old)`,
         );
       else if (refused === undefined && refusedBecause !== undefined && !closed)
-        options.warn?.(`runner state ${path.join(runtimeDir, RUNNER_STATE_FILE)} is read again`);
+        options.info?.(`runner state ${path.join(runtimeDir, RUNNER_STATE_FILE)} is read again`);
       refusedBecause = refused;
       // A file refused before it was read changes nothing: the last state seen stays.
       const state = refused !== undefined ? latest : (read as RunnerState | null);

@@ -37,7 +37,7 @@ export interface EtcdStoreOptions {
   readonly probeIntervalMs?: number;
   readonly now?: () => Date;
   readonly warn?: (message: string) => void;
-  /** A renewal of the TLS files taken (one log line). */
+  /** The end of a problem `warn` said (a runner publishing its state again), a renewal of the TLS files taken. */
   readonly info?: (message: string) => void;
   /** How often the TLS files are looked at for a renewal (TLS_RELOAD_MS, 5 s; 0: never). */
   readonly tlsReloadMs?: number;
@@ -174,7 +174,15 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
       ]);
     },
     runnerPublisher(id, onTakenOver) {
-      const publisher = new EtcdRunnerPublisher(gateway, keys, id, options.warn, options.deadRunnerRetentionSeconds, onTakenOver);
+      const publisher = new EtcdRunnerPublisher(
+        gateway,
+        keys,
+        id,
+        options.warn,
+        options.deadRunnerRetentionSeconds,
+        onTakenOver,
+        options.info,
+      );
       publishers.add(publisher);
       return {
         publish: (state) => publisher.publish(state),

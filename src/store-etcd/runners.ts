@@ -84,6 +84,8 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
     private readonly warn?: (message: string) => void,
     private readonly retentionSeconds = DEAD_RUNNER_RETENTION_SECONDS,
     private readonly onTakenOver?: (holder: { pid: number; host: string }) => void,
+    /** The end of a spell `warn` began (its heartbeats published again): INFO, not a warning. */
+    private readonly info?: (message: string) => void,
   ) {
     if (id === '' || id.includes('\0')) throw new Error('a runner id must be a non-empty string');
   }
@@ -145,7 +147,7 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
         state,
         this.currentLease(liveRunnerLeaseSeconds(state.heartbeatIntervalMs, this.retentionSeconds)),
       );
-      if (this.failing) this.warn?.(`etcd store: runner ${this.id} publishes its state again`);
+      if (this.failing) this.info?.(`etcd store: runner ${this.id} publishes its state again`);
       this.failing = false;
     } catch (err) {
       // A lease etcd no longer knows (it expired during an outage) is replaced on the next heartbeat.
