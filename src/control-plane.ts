@@ -17,6 +17,7 @@ import type { Logger } from './log.js';
 import { defaultRegistry, type StrategyRegistry, shownValue } from './registry/index.js';
 import type { CandleFeed } from './runner/feed.js';
 import { RunnerFleet } from './runner/fleet.js';
+import { logRunnerHealth } from './runner/health-log.js';
 import { DEFAULT_HEARTBEAT_MS, Runner } from './runner/runner.js';
 import { recordPublishedScans, SignalHistory } from './runner/signal-history.js';
 import { type RunnerStatePublisher, type RunnerStateSource, runnerHealth } from './runner/state.js';
@@ -296,6 +297,8 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     events.publish('status');
   });
   const unsubscribeRunners = runners.subscribe(() => events.publish('status'));
+  // A runner going STALE or into ERROR, and back, in the log (not only in /ready, status and metrics).
+  const stopLoggingRunnerHealth = logRunnerHealth(runners, logger);
   const authenticator = scopedAuthenticator({ adminToken: admin?.token ?? '', tokens });
 
   const production = settings.production ?? false;
@@ -364,6 +367,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
         await unregisterReplica?.();
         await runner?.stop();
         unsubscribeRunners();
+        stopLoggingRunnerHealth();
         stopRecordingScans();
         unsubscribeStore();
         runners.close();

@@ -67,6 +67,12 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
     expect(lastHeartbeat).toBeLessThanOrEqual(killedAt + 50);
     expect(seenAt - lastHeartbeat).toBeLessThanOrEqual(3 * HEARTBEAT_MS + 250 + 1_500);
     expect(stale.runner.appliedConfigVersion).toBe(1); // what it last applied is still reported
+    // The log says it too, once, at WARN, with the runner and its last heartbeat as fields (not only /ready and metrics).
+    await api.waitFor(/runner \S+ is STALE: no heartbeat since/, 5_000);
+    const staleLines = (api.stdout() + api.stderr()).split('\n').filter((l) => l.includes(' is STALE: no heartbeat since'));
+    expect(staleLines).toHaveLength(1);
+    expect(staleLines[0]).toMatch(/ WARN {2}runner \S+ is STALE: .* runner=\S+ state=STALE previous=RUNNING heartbeatAt=\S+/);
+    expect(staleLines[0]).toContain(`heartbeatAt=${stale.runner.heartbeatAt}`);
     // /ready reflects this process only: a dead runner elsewhere shows in status, never takes the API out of a load balancer.
     const ready = await fetch(`${new URL(api.url).origin}/ready`);
     expect(ready.status).toBe(200);
