@@ -24,6 +24,8 @@ export interface ControlPlaneMetrics {
 /** Seconds from a change accepted to a runner applying it: sub-second on one machine, minutes when a runner is behind. */
 const RELOAD_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const SCAN_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** The steps a file-store commit fails at (src/fs/atomic-write.ts, src/config/audit-append.ts), rare ones left out. */
+const FILE_WRITE_STEPS = ['open temp file', 'write', 'fsync', 'close', 'rename', 'audit open', 'audit append', 'audit fsync'];
 /** Accepted changes waiting for runners to apply them; older ones are dropped (a runner that never applies them). */
 const PENDING_LIMIT = 64;
 const PENDING_MAX_AGE_MS = 15 * 60_000;
@@ -186,6 +188,10 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
   configErrors.inc(0);
   presetsErrors.inc(0);
   authFailures.inc(0);
+  // The file store's write steps too: a series born at 1 is invisible to rate()/increase() (no
+  // earlier sample to compare with), so the README's alert on this counter's rate missed the first
+  // failure of a spell, and a single refused write for ever.
+  if (store.info().kind === 'FILE') for (const step of FILE_WRITE_STEPS) writeFailures.inc({ step }, 0);
 
   const accepted = new Map<string, Accepted>();
   const seenRunners = new Map<string, SeenRunner>();
