@@ -121,6 +121,18 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
+/** acceptedChangeLine's facts as log fields: what, which version, who, and the names of the fields changed (never their values). */
+function acceptedChangeFields(entry: AuditEntry, source: 'commit' | 'replica'): Record<string, unknown> {
+  return {
+    subject: entry.subject === 'PRESETS' ? 'presets' : 'config',
+    version: entry.version,
+    operation: entry.operation,
+    actor: entry.actor,
+    source,
+    changed: Object.keys(entry.changes ?? {}).slice(0, 20),
+  };
+}
+
 /** `config version 5: activateStrategy by ci-deploy (activeStrategyKey: "momentum" -> "gold")`, for the process log. */
 function acceptedChangeLine(entry: AuditEntry, source: 'commit' | 'replica'): string {
   const fields = Object.entries(entry.changes ?? {});
@@ -261,16 +273,21 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       // The end of the spell, in the log beside its errors.
       logger.info('config changes are written again');
     }
+    // Fields beside the words, so that a JSON log can be filtered on version, subject or actor.
     if (event.type === 'invalid')
       logger.warn(
+        { subject: 'config', keptVersion: store.state().config.config.version },
         `config is invalid; keeping the last good config (version ${store.state().config.config.version}).\n${event.error.message}`,
       );
     if (event.type === 'changed' && event.source === 'handEdit')
-      logger.info(`config changed${fromOutside}; now in force: version ${event.current.config.version} (${event.current.digest})`);
+      logger.info(
+        { subject: 'config', version: event.current.config.version, digest: event.current.digest, source: 'handEdit' },
+        `config changed${fromOutside}; now in force: version ${event.current.config.version} (${event.current.digest})`,
+      );
     // Who changed what, in the process log too (journald, docker logs), not only in the audit trail.
     if (api && (event.type === 'changed' || event.type === 'presetsChanged') && event.source !== 'handEdit' && event.audit)
-      logger.info(acceptedChangeLine(event.audit, event.source));
-    if (event.type === 'valid') logger.info('config is valid again');
+      logger.info(acceptedChangeFields(event.audit, event.source), acceptedChangeLine(event.audit, event.source));
+    if (event.type === 'valid') logger.info({ subject: 'config', version: store.state().config.config.version }, 'config is valid again');
     // The outage's start and end in the log (status.store and /ready say it while it lasts).
     if (event.type === 'connection') {
       const location = store.info().location;
@@ -279,21 +296,31 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       const lost = event.failure?.accessRefused
         ? `config store refused this process (${event.failure.detail ?? location}); ${ACCESS_REFUSED_HINT}`
         : `config store unreachable (${location})${storeLostBecause ? `: ${storeLostBecause}` : ''}`;
-      if (event.connected) logger.info(`config store reachable again (${location})`);
+      const fields = { store: location, connected: event.connected };
+      if (event.connected) logger.info(fields, `config store reachable again (${location})`);
       // What this process does meanwhile: an API refuses writes; a runner alone writes nothing, and runs on.
-      else if (api) logger.warn(`${lost}: writes are refused until it answers again`);
+      else if (api) logger.warn(fields, `${lost}: writes are refused until it answers again`);
       else
         logger.warn(
+          fields,
           `${lost}: the runner keeps scanning with config version ${store.state().config.config.version}; its heartbeats cannot be published until it answers again`,
         );
     }
     if (event.type === 'presetsInvalid')
-      logger.warn(`presets are not in force; keeping version ${store.state().presets.version} of the set.\n${event.error.message}`);
+      logger.warn(
+        { subject: 'presets', keptVersion: store.state().presets.version },
+        `presets are not in force; keeping version ${store.state().presets.version} of the set.\n${event.error.message}`,
+      );
     if (event.type === 'presetsChanged') {
-      if (event.source === 'handEdit') logger.info(`presets changed${fromOutside}; now in force: version ${event.current.version}`);
+      if (event.source === 'handEdit')
+        logger.info(
+          { subject: 'presets', version: event.current.version, source: 'handEdit' },
+          `presets changed${fromOutside}; now in force: version ${event.current.version}`,
+        );
       events.publish('strategies');
     }
-    if (event.type === 'presetsValid') logger.info('presets are in force again');
+    if (event.type === 'presetsValid')
+      logger.info({ subject: 'presets', version: store.state().presets.version }, 'presets are in force again');
     events.publish('status');
   });
   const unsubscribeRunners = runners.subscribe(() => events.publish('status'));

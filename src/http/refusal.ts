@@ -54,7 +54,14 @@ export type Refuse = (exchange: Exchange, refusal: Refusal) => Reply;
 export function refusals(options: RefusalOptions = {}): Refuse {
   const mayLogInfo = infoAllowance(options.infoPerSecond ?? 20, options.now ?? Date.now);
   return (exchange, refusal) => {
-    const fields = { reason: refusal.reason, status: refusal.status, method: exchange.method, path: exchange.path.slice(0, 200) };
+    // The client too (the address it is counted as), as on the wrong-token lines: who is being refused is the first question.
+    const fields = {
+      reason: refusal.reason,
+      status: refusal.status,
+      client: exchange.clientKey,
+      method: exchange.method,
+      path: exchange.path.slice(0, 200),
+    };
     if (refusal.status >= 500) {
       exchange.log.error({ ...fields, err: refusal.err }, `request failed: ${refusal.message}`);
     } else if (mayLogInfo()) {

@@ -137,6 +137,13 @@ export class Runner implements RunnerStateSource {
     if (applied) {
       this.update({ applied, error });
       this.options.logger?.info(
+        {
+          runner: this.state.id,
+          configVersion: applied.configVersion,
+          configDigest: applied.configDigest,
+          presetsVersion: applied.presetsVersion,
+          strategy: applied.strategyKey,
+        },
         `runner applied config version ${applied.configVersion} (${applied.configDigest.slice(0, 19)}), presets version ${applied.presetsVersion}: ${applied.strategyKey}`,
       );
       // With the new config now, not a whole interval later; the store has just handed it over, so

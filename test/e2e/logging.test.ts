@@ -1,4 +1,4 @@
-import { rename, symlink } from 'node:fs/promises';
+import { readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLogger, formatTextLine } from '../../src/log.js';
@@ -102,7 +102,7 @@ describe('the server log', () => {
   });
 
   it("one DEBUG access line per request, with the caller's request id; an accepted change at INFO, who and what; no yoga line without a request id", async () => {
-    const { server, lines } = await loggedServer();
+    const { server, lines } = await loggedServer({ runner: {} });
     const res = await fetch(server.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}`, 'x-request-id': 'deploy-42' },
@@ -115,9 +115,50 @@ describe('the server log', () => {
     expect(lines().find((l) => l.msg.startsWith('config version 2:'))).toMatchObject({
       level: 30,
       msg: 'config version 2: activateStrategy by admin (activeStrategyKey: "momentum" -> "gold")',
+      // Fields too, not only words in msg: a JSON log is filtered on them (jq 'select(.version == 2)').
+      subject: 'config',
+      version: 2,
+      operation: 'activateStrategy',
+      actor: 'admin',
+      source: 'commit',
+      changed: ['activeStrategyKey'],
     });
+    await expect
+      .poll(() => lines().find((l) => l.msg.startsWith('runner applied config version 2 ')), { timeout: 5_000 })
+      .toMatchObject({ level: 30, configVersion: 2, strategy: 'gold', runner: expect.any(String), configDigest: expect.any(String) });
     // Every line about a request carries its id: yoga's own debug lines did not.
     expect(lines().filter((l) => /Parsing request|Processing GraphQL Parameters/.test(l.msg))).toEqual([]);
+  });
+
+  it('a refused request names its client as a field (who is refused), as a wrong token does', async () => {
+    const { server, at } = await loggedServer();
+    const res = await fetch(`${server.origin}/nowhere`, { headers: { 'x-request-id': 'lost-probe' } });
+    expect(res.status).toBe(404);
+    expect(at(30).find((l) => l.reqId === 'lost-probe')).toMatchObject({
+      reason: 'not-found',
+      status: 404,
+      client: '127.0.0.1',
+      method: 'GET',
+      path: '/nowhere',
+    });
+  });
+
+  it('an invalid hand edit and its fix: the versions as fields, the end at INFO', async () => {
+    const { server, lines } = await loggedServer({ runner: false });
+    const file = path.join(server.runtimeDir, 'config.yaml');
+    const good = await readFile(file, 'utf8');
+    await writeFile(file, `${good}bogus: [\n`);
+    await expect
+      .poll(() => lines().find((l) => l.msg.startsWith('config is invalid')), { timeout: 5_000 })
+      .toMatchObject({
+        level: WARN,
+        subject: 'config',
+        keptVersion: 1,
+      });
+    await writeFile(file, good);
+    await expect
+      .poll(() => lines().find((l) => l.msg === 'config is valid again'), { timeout: 5_000 })
+      .toMatchObject({ level: 30, subject: 'config', version: 1 });
   });
 
   it('redacts tokens and authorization headers, in both formats', () => {
