@@ -165,7 +165,13 @@ export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string, 
         return await new Promise<number>((resolve) => {
           giveUp = () => resolve(EXIT.unexpected);
           stop().then(
-            () => resolve(done),
+            () => {
+              // The end of the stop in the log: without it, a log ending at "SIGTERM: ..." could not say
+              // whether the drain finished or the process was killed in the middle of it.
+              const seconds = ((now() - (firstAt ?? now())) / 1000).toFixed(2);
+              logger.info({ exitCode: done, stopSeconds: Number(seconds) }, `stopped after ${seconds} s (exit ${done})`);
+              resolve(done);
+            },
             (err) => {
               logger.error({ err }, 'shutdown failed');
               resolve(EXIT.unexpected);

@@ -23,6 +23,10 @@ function harness() {
     stopping,
     lines,
     listeners,
+    /** Moves the clock (a stop taking its time). */
+    at: (ms: number) => {
+      clock = ms;
+    },
     /** Sends `signal` at `at` ms, then lets the command take it (one turn of the event loop). */
     signal: async (signal: NodeJS.Signals, at: number) => {
       clock = at;
@@ -56,5 +60,16 @@ describe('stopping on a signal (stopOnSignal)', () => {
     await signal('SIGTERM', 5_000 + SAME_STOP_MS);
     expect(await code).toBe(1);
     expect(lines).toContain('warn SIGTERM again: exiting now');
+  });
+
+  it('says when the stop is over, how long it took and the exit code: the last line of a clean stop', async () => {
+    const { stopping, lines, signal, at } = harness();
+    let finish!: () => void;
+    const code = stopping.afterSignal(() => new Promise<void>((resolve) => (finish = resolve)));
+    await signal('SIGTERM', 10_000);
+    at(12_500);
+    finish();
+    expect(await code).toBe(0);
+    expect(lines).toEqual(['info SIGTERM: stopping', 'info stopped after 2.50 s (exit 0)']);
   });
 });
