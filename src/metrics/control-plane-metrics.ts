@@ -119,6 +119,20 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
       for (const { state, health } of runners.views()) if (state) this.set({ runner: state.id, state: health }, 1);
     },
   });
+  new Gauge({
+    name: 'control_plane_runner_heartbeat_age_seconds',
+    help: "Seconds since this process last heard each running runner's heartbeat (as its STALE is counted): past 3 heartbeat intervals it is STALE; a rise before that is a runner or its store falling behind.",
+    labelNames: ['runner'],
+    registers,
+    collect() {
+      this.reset();
+      const at = now();
+      for (const { state, heardAtMs } of runners.views()) {
+        if (state && !state.stopped && heardAtMs !== undefined && Number.isFinite(heardAtMs))
+          this.set({ runner: state.id }, Math.max(0, (at - heardAtMs) / 1000));
+      }
+    },
+  });
   const writeFailures = new Counter({
     name: 'control_plane_config_write_failures_total',
     help: 'Commits the file store could not write (a full or read-only disk, a refused runtime file), by the step that failed: each refused with 503 CONFIG_WRITE_FAILED, nothing changed.',

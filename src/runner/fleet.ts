@@ -5,6 +5,8 @@ import { type RunnerHealth, type RunnerState, type RunnerStateSource, runnerHeal
 export interface RunnerView {
   readonly health: RunnerHealth;
   readonly state: RunnerState | null;
+  /** When this process last heard from the runner (ms; its own clock where the source knows it), as its health counts. */
+  readonly heardAtMs?: number;
 }
 
 export interface RunnerWaitResult {
@@ -73,7 +75,10 @@ export class RunnerFleet {
       [...this.source.list()]
         // Code-unit order, not localeCompare: as stable, and no collation data (~3 MB of ICU) loaded for it.
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-        .map((state) => ({ state, health: runnerHealth(state, now, this.source.receivedAt?.(state.id)) }))
+        .map((state) => {
+          const receivedAt = this.source.receivedAt?.(state.id);
+          return { state, health: runnerHealth(state, now, receivedAt), heardAtMs: receivedAt ?? Date.parse(state.heartbeatAt) };
+        })
     );
   }
 

@@ -91,6 +91,10 @@ describe('GET /metrics', { timeout: 30_000 }, () => {
       (families.get('control_plane_runners')?.metrics ?? []).map((m) => [m.labels?.state, Number(m.value)]),
     );
     expect(byState).toEqual({ RUNNING: 0, STALE: 0, STOPPED: 0, ERROR: 0, [runnerHealth]: 1 });
+    // The embedded runner heartbeats every few seconds: heard within 3 intervals (else it would be STALE).
+    const age = Number(sample(families, 'control_plane_runner_heartbeat_age_seconds', { runner: runnerId })?.value);
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThan(3 * (server.services.runners.views()[0]!.state!.heartbeatIntervalMs / 1000));
     expect(sample(families, 'control_plane_runner_scan_seconds')?.count).toBeGreaterThanOrEqual(2);
     expect(sample(families, 'control_plane_signals_total', { strategy: 'gold' })?.value).toBeGreaterThanOrEqual(1);
     expect(sample(families, 'control_plane_auth_failures_total')?.value).toBe(1);

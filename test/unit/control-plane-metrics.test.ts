@@ -159,6 +159,34 @@ describe('control-plane metrics (alone, fake store and fleet)', () => {
     ]);
   });
 
+  it("each running runner's heartbeat age, from when this process heard it (its own clock), so it rises before STALE; none for a stopped or unlisted runner", async () => {
+    const plane = fakePlane();
+    const registry = new Registry();
+    let now = T0;
+    createControlPlaneMetrics(plane, registry, () => now);
+    const ages = async () =>
+      Object.fromEntries(
+        (await value(registry, 'control_plane_runner_heartbeat_age_seconds')).map((v) => [
+          (v.labels as { runner: string }).runner,
+          v.value,
+        ]),
+      );
+    expect(await ages()).toEqual({});
+    const runner = (id: string, extra: Partial<RunnerState> = {}) =>
+      ({ id, startedAt: iso(T0), heartbeatAt: iso(T0 - 60_000), lastSignals: [], applied: null, ...extra }) as unknown as RunnerState;
+    plane.show([
+      // Heard now, though its own clock says a minute ago (clocks differ between hosts): the age is 0.
+      { health: 'RUNNING', state: runner('acct-fx'), heardAtMs: T0 },
+      { health: 'RUNNING', state: runner('acct-metals'), heardAtMs: T0 - 4_000 },
+      { health: 'STOPPED', state: runner('acct-rates', { stopped: true } as never), heardAtMs: T0 - 4_000 },
+    ]);
+    expect(await ages()).toEqual({ 'acct-fx': 0, 'acct-metals': 4 });
+    now = T0 + 2_500;
+    expect(await ages()).toEqual({ 'acct-fx': 2.5, 'acct-metals': 6.5 });
+    plane.show([{ health: 'RUNNING', state: runner('acct-fx'), heardAtMs: T0 + 2_500 }]);
+    expect(await ages()).toEqual({ 'acct-fx': 0 });
+  });
+
   it('reload seconds: accepted -> applied once per runner, whichever the process heard first', async () => {
     const plane = fakePlane();
     const registry = new Registry();
