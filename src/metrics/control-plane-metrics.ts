@@ -26,6 +26,16 @@ const RELOAD_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 const SCAN_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** The steps a file-store commit fails at (src/fs/atomic-write.ts, src/config/audit-append.ts), rare ones left out. */
 const FILE_WRITE_STEPS = ['open temp file', 'write', 'fsync', 'close', 'rename', 'audit open', 'audit append', 'audit fsync'];
+/**
+ * Refusals README's alerts watch (by the status each is answered with; 0: a connection closed): the
+ * failed-auth limit, the subscriptions per client, the connection caps.
+ */
+const ALERTED_REFUSALS = [
+  ['rate-limited', 429],
+  ['subscriptions-per-client', 429],
+  ['connection-limit', 0],
+  ['client-connection-limit', 0],
+] as const;
 /** Accepted changes waiting for runners to apply them; older ones are dropped (a runner that never applies them). */
 const PENDING_LIMIT = 64;
 const PENDING_MAX_AGE_MS = 15 * 60_000;
@@ -206,6 +216,8 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
   // earlier sample to compare with), so the README's alert on this counter's rate missed the first
   // failure of a spell, and a single refused write for ever.
   if (store.info().kind === 'FILE') for (const step of FILE_WRITE_STEPS) writeFailures.inc({ step }, 0);
+  // The refusals an attack or a runaway client sets off, there at 0 too: a series born at 1 shows no rise to rate().
+  for (const [reason, status] of ALERTED_REFUSALS) refusals.inc({ reason, status: String(status) }, 0);
 
   const accepted = new Map<string, Accepted>();
   const seenRunners = new Map<string, SeenRunner>();

@@ -159,6 +159,33 @@ describe('control-plane metrics (alone, fake store and fleet)', () => {
     ]);
   });
 
+  it('the refusals an alert watches exist at 0 from the start (a series born at 1 shows no rise to rate()), and count up', async () => {
+    const plane = fakePlane();
+    const registry = new Registry();
+    const metrics = createControlPlaneMetrics(plane, registry, () => T0);
+    const refusals = async () =>
+      (await value(registry, 'control_plane_http_refusals_total')).map((v) => [
+        (v.labels as { reason: string }).reason,
+        (v.labels as { status: string }).status,
+        v.value,
+      ]);
+    expect(await refusals()).toEqual([
+      ['rate-limited', '429', 0],
+      ['subscriptions-per-client', '429', 0],
+      ['connection-limit', '0', 0],
+      ['client-connection-limit', '0', 0],
+    ]);
+    metrics.refusal('rate-limited', 429);
+    metrics.refusal('not-found', 404);
+    expect(await refusals()).toEqual([
+      ['rate-limited', '429', 1],
+      ['subscriptions-per-client', '429', 0],
+      ['connection-limit', '0', 0],
+      ['client-connection-limit', '0', 0],
+      ['not-found', '404', 1],
+    ]);
+  });
+
   it("each running runner's heartbeat age, from when this process heard it (its own clock), so it rises before STALE; none for a stopped or unlisted runner", async () => {
     const plane = fakePlane();
     const registry = new Registry();
