@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
-import { Counter, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { jitExecutionPlugin } from '../graphql/jit.js';
 import { endableSubscriptions } from '../graphql/plugins/end-subscriptions.js';
 import { GRAPHQL_SSE_PATH } from '../graphql/sse.js';
@@ -252,6 +252,14 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   // One registry per server (tests run many in one process): GraphQL and control-plane metrics; /metrics adds the process's.
   const registry = new Registry();
   const metrics = createControlPlaneMetrics(plane.services, registry);
+  new Gauge({
+    name: 'control_plane_subscriptions',
+    help: 'GraphQL subscriptions open now (over SSE: the operator page holds two per browser and token, stratctl status --watch one).',
+    registers: [registry],
+    collect() {
+      this.set(subscriptions.openCount());
+    },
+  });
   // Everything a limit refuses or ends: counted by reason (the metric, and refusals() for tests), logged at a bounded rate.
   const limits = limitCounter({ logger: plane.logger, now });
   const counted = (reason: LimitReason, status: number) => {

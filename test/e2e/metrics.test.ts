@@ -186,6 +186,27 @@ describe('GET /metrics', { timeout: 30_000 }, () => {
     expect(sample(after, 'control_plane_http_requests_total', { route: '/api/status', method: 'GET', status: '200' })?.value).toBe(1);
   });
 
+  it('subscriptions open now: 0, then one per open stream, and back down when a client goes away', async () => {
+    const server = await startTestServer();
+    const open = async () => sample(await scrape(server), 'control_plane_subscriptions')?.value;
+    expect(await open()).toBe(0);
+    const streams = [new AbortController(), new AbortController()];
+    for (const stream of streams) {
+      const res = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ query: 'subscription { statusChanged { configVersion } }' }),
+        signal: stream.signal,
+      });
+      expect(res.status).toBe(200);
+    }
+    await expect.poll(open).toBe(2);
+    streams[0]!.abort();
+    await expect.poll(open).toBe(1);
+    streams[1]!.abort();
+    await expect.poll(open).toBe(0);
+  });
+
   it('counts refusals by reason and every request by route (unknown paths under one label)', async () => {
     const server = await startTestServer();
     const badHost = await rawRequest(server.origin, 'GET /health HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n');

@@ -8,7 +8,7 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * pending `next()` is answered at once, even when the source (an async generator) would make
  * `return()` wait for its next event.
  */
-export function endableSubscriptions(): { plugin: Plugin; endAll(): void } {
+export function endableSubscriptions(): { plugin: Plugin; endAll(): void; openCount(): number } {
   const open = new Set<() => void>();
   let ended = false;
 
@@ -65,6 +65,8 @@ export function endableSubscriptions(): { plugin: Plugin; endAll(): void } {
   };
 
   return {
+    /** Subscriptions open now (a client gone, or a stream ended, is no longer one). */
+    openCount: () => open.size,
     endAll() {
       ended = true;
       for (const stop of [...open]) stop();
