@@ -29,7 +29,9 @@ type Message =
   /** `opened` names the leader's acceptance of the subscriptions the state is from (open only): a new one means refetch. */
   | { kind: 'state'; state: LiveState; opened: string | null }
   | { kind: 'data'; index: number; data: unknown }
-  | { kind: 'unauthorized'; message: string };
+  | { kind: 'unauthorized'; message: string }
+  /** The leader still runs (it posts this every LEADER_BEAT_MS): a follower's watchdog. */
+  | { kind: 'beat' };
 
 /** Web Locks and BroadcastChannel (and SubtleCrypto for the group's name) exist: in secure contexts of current browsers. */
 export function canShare(): boolean {
@@ -67,6 +69,16 @@ interface Membership {
 /** How long a leader whose token was refused keeps the lock after telling its group (the news takes milliseconds). */
 const REFUSED_HOLD_MS = 1_000;
 
+/** A leader says it still runs this often, news or not... */
+export const LEADER_BEAT_MS = 2_000;
+/**
+ * ...and a follower that hears nothing from it this long says the page may be out of date. A
+ * leader frozen without closing (a debugger paused in it, a long task, a starved machine) keeps
+ * the lock: its followers said "Live" for as long as it lasted, over data nobody was updating.
+ * Four beats missed: a loaded machine delays a beat, it does not lose four.
+ */
+export const LEADER_SILENT_MS = 8_000;
+
 export class SharedLive {
   private state: LiveState = { kind: 'connecting' };
   /** The acceptance this tab last refetched for (its own, or its leader's). */
@@ -76,6 +88,10 @@ export class SharedLive {
   /** Bumped on every join and leave: a lock granted, or a digest computed, for an older one is not acted on. */
   private generation = 0;
   private pauseTimer: ReturnType<typeof setTimeout> | null = null;
+  /** A follower's watchdog: fires when its leader has said nothing for LEADER_SILENT_MS. */
+  private silenceTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The follower said its leader went silent: the next word from it asks for the live state again. */
+  private leaderSilent = false;
 
   constructor(private readonly options: LiveOptions) {}
 
@@ -153,10 +169,54 @@ export class SharedLive {
       .catch(() => {}); // aborted while queued: this tab left the group
     // A leader answers with its state; none answers when this tab is the first (it is granted the lock).
     channel.postMessage({ kind: 'hello' } satisfies Message);
+    this.watchLeader(member);
+  }
+
+  /**
+   * (Re)starts the follower's watchdog: after LEADER_SILENT_MS of silence it asks the leader, and
+   * only if that goes unanswered one beat more is the silence said (`leaderWentSilent`). A clock
+   * that jumps (a laptop waking up) fires the watchdog before the beats queued meanwhile are heard:
+   * said at once, every follower flashed "out of date" on waking.
+   */
+  private watchLeader(member: Membership): void {
+    this.stopWatching();
+    const still = () => member === this.member && !member.live;
+    this.silenceTimer = setTimeout(() => {
+      if (!still()) return;
+      member.channel.postMessage({ kind: 'hello' } satisfies Message);
+      this.silenceTimer = setTimeout(() => {
+        this.silenceTimer = null;
+        if (still()) this.leaderWentSilent();
+      }, LEADER_BEAT_MS);
+    }, LEADER_SILENT_MS);
+  }
+
+  private stopWatching(): void {
+    if (this.silenceTimer !== null) clearTimeout(this.silenceTimer);
+    this.silenceTimer = null;
+  }
+
+  /**
+   * The group's lock is held by a tab that no longer speaks: the data shown may be out of date, and
+   * the page says so (its "Live" was a claim nobody was checking). The lock cannot be taken from it
+   * safely (`steal` would leave a thawed leader streaming beside the new one), so the follower stays
+   * in the queue: it leads once the frozen tab closes, and recovers, refetching, when it speaks again.
+   */
+  private leaderWentSilent(): void {
+    this.leaderSilent = true;
+    this.opened = null;
+    this.tell({
+      kind: 'down',
+      reason: `No word from the tab holding the live connection for ${LEADER_SILENT_MS / 1000} s (frozen or busy): what is shown may be out of date`,
+      since: Date.now(),
+      attempt: 0,
+    });
   }
 
   private leave(): void {
     this.generation++;
+    this.stopWatching();
+    this.leaderSilent = false;
     const member = this.member;
     this.member = null;
     if (!member) return;
@@ -173,7 +233,14 @@ export class SharedLive {
 
   /** This tab holds the lock: it opens the stream, and posts everything it hears to the group. */
   private lead(member: Membership): void {
+    this.stopWatching();
+    this.leaderSilent = false;
     const post = (message: Message) => member.channel.postMessage(message);
+    // Its followers' watchdog: a leader frozen stops beating (and a stopped one is left: `stop`).
+    const beat = setInterval(() => {
+      if (member.live) post({ kind: 'beat' });
+      else clearInterval(beat);
+    }, LEADER_BEAT_MS);
     let opened: string | null = null;
     const live = new Live({
       ...this.options,
@@ -213,7 +280,14 @@ export class SharedLive {
 
   /** A follower hears its leader. */
   private heard(member: Membership, message: Message): void {
-    if (member !== this.member || member.live) return;
+    if (member !== this.member || member.live || message.kind === 'hello') return;
+    // Any word from the leader: it runs.
+    this.watchLeader(member);
+    if (this.leaderSilent) {
+      // Back from a silence: what it holds now is asked for (its answer refetches, as after a reconnect).
+      this.leaderSilent = false;
+      member.channel.postMessage({ kind: 'hello' } satisfies Message);
+    }
     switch (message.kind) {
       case 'state':
         this.show(message.state, message.opened);
@@ -224,7 +298,7 @@ export class SharedLive {
       case 'unauthorized':
         if (this.options.token()) this.options.onUnauthorized(message.message);
         break;
-      case 'hello':
+      case 'beat':
         break;
     }
   }

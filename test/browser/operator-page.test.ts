@@ -931,6 +931,27 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(open()).toBe(2);
   }, 60_000);
 
+  it('a leader frozen without closing (a debugger paused in it): its followers say within seconds that they may be out of date, and recover when it runs again', async () => {
+    const server = await serve({ runner: false });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const tabs = [await openOperatorPage(browser, server.origin, { context }), await openOperatorPage(browser, server.origin, { context })];
+    const leader = tabs.find((tab) => streamsOf(tab) === 1) as OperatorPage;
+    const follower = tabs.find((tab) => tab !== leader) as OperatorPage;
+    // Frozen, not closed: it keeps the lock, and its stream is open (the real clock: a frozen page cannot be moved on).
+    const cdp = await context.newCDPSession(leader.page);
+    await cdp.send('Debugger.enable');
+    await cdp.send('Debugger.pause');
+    await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+    // Before, the follower said "Live" over "momentum" for as long as the leader stayed frozen (now: within LEADER_SILENT_MS, 8 s).
+    await expect.poll(() => follower.page.getByTestId('live').getAttribute('data-connected'), { timeout: 30_000 }).toBe('false');
+    expect(await text(follower.page, 'server-down')).toContain('No word from the tab holding the live connection');
+    // Running again: the follower hears it, asks for the live state, and refetches what it missed.
+    await cdp.send('Debugger.resume');
+    await expect.poll(() => follower.page.getByTestId('live').getAttribute('data-connected'), { timeout: 20_000 }).toBe('true');
+    await expect.poll(() => text(follower.page, 'active-strategy')).toBe('range');
+    expect(sum(tabs.map(streamsOf))).toBe(1);
+  }, 90_000);
+
   it('tabs with different tokens share no connection, and a refused token reaches only the tabs that held it', async () => {
     const server = await serve({ runner: false });
     const open = countOpenSubscriptions(server);
