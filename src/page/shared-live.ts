@@ -97,6 +97,16 @@ export class SharedLive {
 
   start(): void {
     document.addEventListener('visibilitychange', () => this.visibilityChanged());
+    // A page kept in the back/forward cache runs nothing, yet kept the lock: a leader navigated
+    // away held its group's stream with no one relaying it, and no other tab could take it over
+    // (until the browser evicted the page, minutes later). It leaves as it is put away, and joins
+    // again (refetching, as after any reconnect) when it is shown from the cache.
+    addEventListener('pagehide', (event) => {
+      if (event.persisted) this.pause();
+    });
+    addEventListener('pageshow', (event) => {
+      if (event.persisted) this.restart();
+    });
     // A tab opened in the background joins once it is first shown.
     if (document.hidden) this.pause();
     else void this.join();
@@ -132,6 +142,8 @@ export class SharedLive {
   }
 
   private pause(): void {
+    if (this.pauseTimer !== null) clearTimeout(this.pauseTimer);
+    this.pauseTimer = null;
     this.leave();
     this.opened = null;
     this.tell({ kind: 'paused' });

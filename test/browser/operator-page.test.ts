@@ -952,6 +952,39 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(sum(tabs.map(streamsOf))).toBe(1);
   }, 90_000);
 
+  it('a leader put in the back/forward cache (navigated away) lets the stream go: another tab leads, and it follows when brought back', async () => {
+    const cached = await launchChromium({ backForwardCache: true });
+    try {
+      const server = await serve({ runner: false });
+      const open = countOpenSubscriptions(server);
+      const context = await cached.newContext({ viewport: { width: 1280, height: 900 } });
+      await context.addInitScript(() => {
+        addEventListener('pagehide', (e) => {
+          (window as unknown as { __cached?: boolean }).__cached = e.persisted;
+        });
+      });
+      const leader = await openOperatorPage(cached, server.origin, { context });
+      const follower = await openOperatorPage(cached, server.origin, { context });
+      expect([streamsOf(leader), streamsOf(follower)]).toEqual([1, 0]);
+      await leader.page.goto(`${server.origin}/version`);
+      // Before, the cached page kept the lock: the follower never led (no stream), and heard nothing.
+      await expect.poll(() => streamsOf(follower), { timeout: 15_000 }).toBe(1);
+      await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+      await expect.poll(() => text(follower.page, 'active-strategy')).toBe('range');
+      // Back: the page comes from the cache (not reloaded), follows the new leader, and shows what changed.
+      await leader.page.goBack({ waitUntil: 'commit' });
+      expect(await leader.page.evaluate(() => (window as unknown as { __cached?: boolean }).__cached)).toBe(true);
+      await expect.poll(() => leader.page.getByTestId('live').getAttribute('data-connected')).toBe('true');
+      await expect.poll(() => text(leader.page, 'active-strategy')).toBe('range');
+      await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+      for (const { page } of [leader, follower]) await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
+      expect([streamsOf(leader), streamsOf(follower)]).toEqual([1, 1]);
+      await expect.poll(open).toBe(2);
+    } finally {
+      await cached.close();
+    }
+  }, 90_000);
+
   it('tabs with different tokens share no connection, and a refused token reaches only the tabs that held it', async () => {
     const server = await serve({ runner: false });
     const open = countOpenSubscriptions(server);
