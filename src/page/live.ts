@@ -76,6 +76,40 @@ export const HIDDEN_PAUSE_MS = 10_000;
 export const backoffMs = (attempt: number) => Math.min(500 * 2 ** attempt, 5000);
 
 /**
+ * The hidden-tab pause (one tab's connection, or its place in a shared one): hidden HIDDEN_PAUSE_MS,
+ * `pause` runs (a quick look at another tab keeps the connection); shown again, a pending pause is
+ * dropped, and `resume` runs if it had paused. Nothing while the page waits for a token.
+ */
+export class HiddenPause {
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly kind: () => LiveState['kind'],
+    private readonly pause: () => void,
+    private readonly resume: () => void,
+  ) {}
+
+  visibilityChanged(): void {
+    if (document.hidden) {
+      if (this.timer !== null || this.kind() === 'paused' || this.kind() === 'needsToken') return;
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        if (document.hidden && this.kind() !== 'needsToken') this.pause();
+      }, HIDDEN_PAUSE_MS);
+      return;
+    }
+    this.cancel();
+    if (this.kind() === 'paused') this.resume();
+  }
+
+  /** A pause pending is dropped (the tab paused or stopped for another reason). */
+  cancel(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+/**
  * All the page's subscriptions over ONE SSE connection (graphql-sse's single-connection mode).
  * The page counts as live once the server has accepted every subscription (each POST answered
  * 202): from then on no change can be missed, so that is when the queries are refetched. When
@@ -99,9 +133,13 @@ export class Live {
 
   constructor(private readonly options: LiveOptions) {}
 
-  private pauseTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly hiddenPause = new HiddenPause(
+    () => this.state.kind,
+    () => this.pause(),
+    () => this.connect(),
+  );
   private probeTimer: ReturnType<typeof setInterval> | null = null;
-  private readonly onVisibility = () => this.visibilityChanged();
+  private readonly onVisibility = () => this.hiddenPause.visibilityChanged();
 
   start(): void {
     this.probeTimer = setInterval(() => void this.probe(), PROBE_EVERY_MS);
@@ -115,25 +153,9 @@ export class Live {
   stop(): void {
     document.removeEventListener('visibilitychange', this.onVisibility);
     if (this.probeTimer !== null) clearInterval(this.probeTimer);
-    if (this.pauseTimer !== null) clearTimeout(this.pauseTimer);
     this.probeTimer = null;
-    this.pauseTimer = null;
+    this.hiddenPause.cancel();
     this.drop();
-  }
-
-  /** Hidden: the connection closes after HIDDEN_PAUSE_MS (a quick look at another tab keeps it). Shown: a paused one opens again. */
-  private visibilityChanged(): void {
-    if (document.hidden) {
-      if (this.pauseTimer !== null || this.state.kind === 'paused' || this.state.kind === 'needsToken') return;
-      this.pauseTimer = setTimeout(() => {
-        this.pauseTimer = null;
-        if (document.hidden && this.state.kind !== 'needsToken') this.pause();
-      }, HIDDEN_PAUSE_MS);
-      return;
-    }
-    if (this.pauseTimer !== null) clearTimeout(this.pauseTimer);
-    this.pauseTimer = null;
-    if (this.state.kind === 'paused') this.connect();
   }
 
   /** Closes the connection (its subscriptions end on the server) until the tab is shown. */

@@ -1,4 +1,4 @@
-import { HIDDEN_PAUSE_MS, Live, type LiveOptions, type LiveState } from './live.js';
+import { HiddenPause, Live, type LiveOptions, type LiveState } from './live.js';
 
 /**
  * One live connection for all the tabs of the page that hold the same token, in one browser.
@@ -87,7 +87,16 @@ export class SharedLive {
   private member: Membership | null = null;
   /** Bumped on every join and leave: a lock granted, or a digest computed, for an older one is not acted on. */
   private generation = 0;
-  private pauseTimer: ReturnType<typeof setTimeout> | null = null;
+  /** As Live: hidden HIDDEN_PAUSE_MS, the tab leaves its group; shown, it joins again. */
+  private readonly hiddenPause = new HiddenPause(
+    () => this.state.kind,
+    () => this.pause(),
+    () => {
+      // "Paused" no longer holds: until the group's leader answers (or this tab leads), it is connecting.
+      this.tell({ kind: 'connecting' });
+      void this.join();
+    },
+  );
   /** A follower's watchdog: fires when its leader has said nothing for LEADER_SILENT_MS. */
   private silenceTimer: ReturnType<typeof setTimeout> | null = null;
   /** The follower said its leader went silent: the next word from it asks for the live state again. */
@@ -96,7 +105,7 @@ export class SharedLive {
   constructor(private readonly options: LiveOptions) {}
 
   start(): void {
-    document.addEventListener('visibilitychange', () => this.visibilityChanged());
+    document.addEventListener('visibilitychange', () => this.hiddenPause.visibilityChanged());
     // A page kept in the back/forward cache runs nothing, yet kept the lock: a leader navigated
     // away held its group's stream with no one relaying it, and no other tab could take it over
     // (until the browser evicted the page, minutes later). It leaves as it is put away, and joins
@@ -123,27 +132,8 @@ export class SharedLive {
     }
   }
 
-  /** As Live: hidden HIDDEN_PAUSE_MS, the tab leaves its group (a quick look at another tab keeps it); shown, it joins again. */
-  private visibilityChanged(): void {
-    if (document.hidden) {
-      if (this.pauseTimer !== null || this.state.kind === 'paused' || this.state.kind === 'needsToken') return;
-      this.pauseTimer = setTimeout(() => {
-        this.pauseTimer = null;
-        if (document.hidden && this.state.kind !== 'needsToken') this.pause();
-      }, HIDDEN_PAUSE_MS);
-      return;
-    }
-    if (this.pauseTimer !== null) clearTimeout(this.pauseTimer);
-    this.pauseTimer = null;
-    if (this.state.kind !== 'paused') return;
-    // "Paused" no longer holds: until the group's leader answers (or this tab leads), it is connecting.
-    this.tell({ kind: 'connecting' });
-    void this.join();
-  }
-
   private pause(): void {
-    if (this.pauseTimer !== null) clearTimeout(this.pauseTimer);
-    this.pauseTimer = null;
+    this.hiddenPause.cancel();
     this.leave();
     this.opened = null;
     this.tell({ kind: 'paused' });
