@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { UsageError } from '../usage-error.js';
 import type { EtcdTlsFiles } from './gateway.js';
 
@@ -71,13 +72,56 @@ export function checkEtcdTlsFiles(paths: EtcdTlsPaths | undefined, contents: Etc
   return { ca, cert, key, ...(digest && { digest }) };
 }
 
+/**
+ * The most a TLS file may hold: a CA bundle of a few hundred certificates is well under it. A file
+ * is read every TLS_RELOAD_MS while the process runs, so a path made to point at something endless
+ * (a symbolic link to /dev/zero, a log file) must cost a stat, not memory.
+ */
+export const MAX_TLS_FILE_BYTES = 1024 * 1024;
+
+/**
+ * One TLS file's bytes. Opened with O_NONBLOCK (a FIFO at the path never blocks the read, nor the
+ * renewal checks after it) and checked with fstat on that descriptor before a byte is read: a
+ * regular file of at most MAX_TLS_FILE_BYTES, read no further than that even if it grows. Symbolic
+ * links are followed: a Kubernetes secret volume's files are links, swapped on a renewal.
+ */
 async function readPem(flag: string, file: string | undefined): Promise<Buffer | undefined> {
   if (file === undefined) return undefined;
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    return await readFile(file);
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    const stat = await handle.stat();
+    if (stat.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    if (!stat.isFile()) throw new UsageError(`${flag} ${file} is not a regular file (${kindOf(stat)})`);
+    if (stat.size > MAX_TLS_FILE_BYTES) throw tooLarge(flag, file, stat.size);
+    // One byte past the size seen: a file that grew since the stat is read on, up to one byte past the limit.
+    let buffer = Buffer.alloc(stat.size + 1);
+    let got = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, got, buffer.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+      if (got > MAX_TLS_FILE_BYTES) throw tooLarge(flag, file, got);
+      if (got === buffer.length) buffer = Buffer.concat([buffer, Buffer.alloc(MAX_TLS_FILE_BYTES + 1 - got)]);
+    }
+    return buffer.subarray(0, got);
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError(`${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  } finally {
+    await handle?.close().catch(() => {});
   }
+}
+
+const tooLarge = (flag: string, file: string, size: number) =>
+  new UsageError(`${flag} ${file} is ${size} bytes or more, over the ${MAX_TLS_FILE_BYTES} bytes a TLS file may hold`);
+
+function kindOf(stat: import('node:fs').Stats): string {
+  if (stat.isFIFO()) return 'a named pipe (FIFO)';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isSocket()) return 'a socket';
+  return 'not a regular file';
 }
 
 function certificate(flag: string, file: string, pem: Buffer): X509Certificate {

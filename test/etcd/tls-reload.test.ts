@@ -1,9 +1,11 @@
-import { copyFile, mkdir, mkdtemp, rename, rm, unlink } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rename, rm, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EtcdGateway } from '../../src/store-etcd/gateway.js';
-import { readEtcdTlsFiles } from '../../src/store-etcd/tls-files.js';
+import { MAX_TLS_FILE_BYTES, readEtcdTlsFiles } from '../../src/store-etcd/tls-files.js';
 import { TlsFilesWatch } from '../../src/store-etcd/tls-reload.js';
 import { parseEtcdStoreUrl } from '../../src/store-etcd/url.js';
 import { makeTlsFiles } from '../helpers/etcd.js';
@@ -115,5 +117,67 @@ describe('TLS files looked at for a renewal (no etcd needed)', () => {
     expect(warn).toEqual([]);
     expect(gateway.certificateExpired()).toBe(null);
     expect(gateway.certificateExpired(new Date(until.getTime() + 1000))).toContain(`expired at ${until.toISOString()}`);
+  }, 20_000);
+  it('a FIFO, a link to /dev/zero or a huge file at a path: refused at once with a warning, the set in use kept, later renewals still taken', async () => {
+    const { dir, tls, paths } = await setUp();
+    const renewed: string[] = [];
+    const warnings: string[] = [];
+    const watch = new TlsFilesWatch(paths, await readEtcdTlsFiles(paths), {
+      intervalMs: 3_600_000,
+      warn: (m) => warnings.push(m),
+      onRenewed: (files) => renewed.push(files.certExpiry?.notAfter.toISOString() ?? '?'),
+    });
+    closers.push(() => watch.close());
+    // A look that does not end is the failure (it held every later look, and a thread of libuv's pool).
+    const look = () =>
+      Promise.race([
+        watch.check().then(() => 'done'),
+        new Promise<string>((resolve) => setTimeout(() => resolve('still reading after 3 s'), 3000)),
+      ]);
+
+    // A FIFO put at --etcd-ca (by rename, as a renewal lands): nobody ever writes to it.
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    await rename(fifo, paths.caFile);
+    try {
+      expect(await look()).toBe('done');
+    } finally {
+      // Lets a read blocked in open(2) go (without the fix), so the test's process can end.
+      try {
+        closeSync(openSync(paths.caFile, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {}
+    }
+    expect(warnings.at(-1)).toContain(
+      `--etcd-ca ${paths.caFile} is not a regular file (a named pipe (FIFO)); keeping the credentials in use`,
+    );
+
+    // A symbolic link to /dev/zero at --etcd-cert: endless; refused on its fstat, before a byte is read.
+    await replaceInPlace(tls.caFile, paths.caFile);
+    const link = path.join(dir, 'zero-link');
+    await symlink('/dev/zero', link);
+    await rename(link, paths.certFile);
+    expect(await look()).toBe('done');
+    expect(warnings.at(-1)).toContain(`--etcd-cert ${paths.certFile} is not a regular file (a character device)`);
+
+    // A huge file (sparse: 64 MiB of nothing) at --etcd-key: refused on its size, never read.
+    await replaceInPlace(tls.clientCertFile, paths.certFile);
+    const huge = path.join(dir, 'huge');
+    await writeFile(huge, '');
+    await truncate(huge, 64 * 1024 * 1024);
+    await rename(huge, paths.keyFile);
+    expect(await look()).toBe('done');
+    expect(warnings.at(-1)).toContain(
+      `--etcd-key ${paths.keyFile} is ${64 * 1024 * 1024} bytes or more, over the ${MAX_TLS_FILE_BYTES} bytes`,
+    );
+    expect(warnings).toHaveLength(3);
+    expect(renewed).toEqual([]);
+
+    // A real renewal after all that is still taken.
+    const key = await newClientKey(dir, 'after');
+    const until = new Date(Math.ceil((Date.now() + 7_200_000) / 1000) * 1000);
+    await replaceInPlace(key, paths.keyFile);
+    await replaceInPlace(await clientCertUntil(tls, dir, 'after', until, key), paths.certFile);
+    expect(await look()).toBe('done');
+    expect(renewed).toEqual([until.toISOString()]);
   }, 20_000);
 });
