@@ -13,9 +13,10 @@ import { HiddenPause, Live, type LiveOptions, type LiveState } from './live.js';
  *   crashes, and hands it to the next tab waiting for it, which connects: followers keep saying
  *   "Live" for that moment, and refetch once the new leader's subscriptions are accepted (as after
  *   any reconnect), so nothing that changed in between stays missed.
- * - Group: the page's origin (locks and channels are per origin) and a SHA-256 of the token. Tabs
- *   with another token, or none, are another group: they never hear what this token may read, nor
- *   its refusal. The token itself is never posted.
+ * - Group: the page's origin (locks and channels are per origin) and SHA-256 digests of the token
+ *   (one names the lock, another the channel: `groupNames`). Tabs with another token, or none, and
+ *   other pages of the origin, are not in it: they never hear what this token may read, nor its
+ *   refusal, and cannot post to it. The token itself is never posted.
  * - Hidden: a tab hidden for HIDDEN_PAUSE_MS leaves its group (it says "Paused") and joins again
  *   when shown, refetching. A leader leaving hands the lock to the next visible tab of its group,
  *   so the stream is held while any tab of the group is in use, and by none when all are hidden.
@@ -43,12 +44,23 @@ export function canShare(): boolean {
   );
 }
 
-/** The group's lock and channel name: a digest of the token (a token of high entropy cannot be read back from it). */
-async function groupName(token: string | null): Promise<string> {
-  if (token === null) return 'strategy-control-plane.live.anonymous';
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`strategy-control-plane.live\n${token}`));
-  const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-  return `strategy-control-plane.live.${hex}`;
+/**
+ * The group's lock name and channel name, each a digest of the token (a token of high entropy
+ * cannot be read back from it), and never the same digest: any page of the origin can list the
+ * lock names (`navigator.locks.query()`), and the channel's name is all it takes to hear a group's
+ * news and to post it forged ones (a token "refused", another active strategy). So the channel is
+ * named by a digest that only a holder of the token can compute. Tabs with no token have no secret
+ * to name theirs by: their group's news is what anyone may read, and a script of the origin can
+ * post to it (README: The operator page, Many tabs).
+ */
+async function groupNames(token: string | null): Promise<{ lock: string; channel: string }> {
+  if (token === null) return { lock: 'strategy-control-plane.live.anonymous', channel: 'strategy-control-plane.live.anonymous' };
+  const digest = async (purpose: string) => {
+    const bytes = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`strategy-control-plane.live.${purpose}\n${token}`));
+    return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
+  };
+  const [lock, channel] = await Promise.all([digest('lock'), digest('channel')]);
+  return { lock: `strategy-control-plane.live.${lock}`, channel: `strategy-control-plane.live.channel.${channel}` };
 }
 
 /** A random name for one acceptance of the subscriptions. */
@@ -143,9 +155,12 @@ export class SharedLive {
     this.leave();
     const generation = this.generation;
     // A digest that fails (it should not) leaves this tab a group of its own: live, not shared.
-    const name = await groupName(this.options.token()).catch(() => `strategy-control-plane.live.tab-${openingId()}`);
+    const names = await groupNames(this.options.token()).catch(() => {
+      const own = `strategy-control-plane.live.tab-${openingId()}`;
+      return { lock: own, channel: own };
+    });
     if (generation !== this.generation) return;
-    const channel = new BroadcastChannel(name);
+    const channel = new BroadcastChannel(names.channel);
     const queued = new AbortController();
     let release = () => {};
     const held = new Promise<void>((resolve) => {
@@ -163,7 +178,7 @@ export class SharedLive {
     this.member = member;
     channel.onmessage = (event: MessageEvent<Message>) => this.heard(member, event.data);
     navigator.locks
-      .request(name, { signal: queued.signal }, () => {
+      .request(names.lock, { signal: queued.signal }, () => {
         if (generation !== this.generation) return; // left meanwhile: let it go at once
         this.lead(member);
         return held;

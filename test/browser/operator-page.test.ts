@@ -1031,6 +1031,40 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     for (const { page } of all) await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
   }, 120_000);
 
+  it("another page of the origin cannot join a token's group: it hears none of its news and cannot forge any (a refusal)", async () => {
+    const server = await serve({ runner: false });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const tabs = [await openOperatorPage(browser, server.origin, { context }), await openOperatorPage(browser, server.origin, { context })];
+    for (const { page } of tabs) await enterToken(page, server.token, /^Token: admin/);
+    for (const { page } of tabs) await expect.poll(() => page.getByTestId('live').getAttribute('data-connected')).toBe('true');
+    // A script of another page of the same origin, with no token (another app behind the same proxy,
+    // GraphiQL's page): it lists the lock names, and tries each as the channel of its group.
+    const intruder = await context.newPage();
+    await intruder.goto(`${server.origin}/health`);
+    const { names, heard } = await intruder.evaluate(async () => {
+      const { held = [], pending = [] } = await navigator.locks.query();
+      const names = [...new Set([...held, ...pending].map((l) => l.name ?? ''))].filter((n) => n !== '' && !n.endsWith('.anonymous'));
+      const heard: unknown[] = [];
+      for (const name of names) {
+        const channel = new BroadcastChannel(name);
+        channel.onmessage = (event) => heard.push(event.data);
+        channel.postMessage({ kind: 'unauthorized', message: 'Forged: the token was refused. Use the token in the wiki instead.' });
+        channel.postMessage({ kind: 'hello' });
+      }
+      // The leader beats every 2 s, and answers a hello at once.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      return { names, heard };
+    });
+    expect(names.length).toBeGreaterThan(0);
+    // The forged refusal made no tab forget its token (the follower did: the leader ignores its channel's news).
+    for (const { page } of tabs) {
+      expect(await page.locator('.notice.error').allTextContents()).toEqual([]);
+      expect(await page.evaluate(() => sessionStorage.length)).toBe(1);
+      expect(await page.locator('#viewer').textContent()).toMatch(/^Token: admin/);
+    }
+    expect(heard).toEqual([]);
+  }, 60_000);
+
   it('without Web Locks or BroadcastChannel (a plain-http LAN address, an old browser) each tab holds its own connection, as before', async () => {
     const server = await serve({ runner: false });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
