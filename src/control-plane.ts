@@ -264,7 +264,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   // said in /ready as a warning (reads go on, so not a reason to take the replica out).
   let writeFailure: { at: string; step: string; errno: string | undefined } | null = null;
   /** Why the store is unreachable, when this process can tell (its etcd client certificate ran out). */
-  let storeLostBecause: string | undefined;
+  let storeLostBecause: { log: string; public: string | undefined } | undefined;
   const unsubscribeStore = store.subscribe((event) => {
     // Each failure is logged where it is answered (an error line with the step and errno).
     if (event.type === 'writeFailed') writeFailure = { at: new Date().toISOString(), step: event.step, errno: event.errno };
@@ -292,10 +292,11 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     if (event.type === 'connection') {
       const location = store.info().location;
       // Refused (a password rotated, a role revoked): a setting to fix, not a network to look at.
-      storeLostBecause = event.connected ? undefined : event.failure?.certificateExpired;
+      const expired = event.failure?.certificateExpired;
+      storeLostBecause = event.connected || !expired ? undefined : { log: expired, public: event.failure?.certificateExpiredPublic };
       const lost = event.failure?.accessRefused
         ? `config store refused this process (${event.failure.detail ?? location}); ${ACCESS_REFUSED_HINT}`
-        : `config store unreachable (${location})${storeLostBecause ? `: ${storeLostBecause}` : ''}`;
+        : `config store unreachable (${location})${storeLostBecause ? `: ${storeLostBecause.log}` : ''}`;
       const fields = { store: location, connected: event.connected };
       if (event.connected) logger.info(fields, `config store reachable again (${location})`);
       // What this process does meanwhile: an API refuses writes; a runner alone writes nothing, and runs on.
@@ -348,7 +349,9 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       if (problem) reasons.push(`config invalid: ${problem.publicMessage}`);
       const presetsProblem = store.strategiesProblem();
       if (presetsProblem) reasons.push(`presets not in force: ${presetsProblem.publicMessage}`);
-      if (!store.info().connected) reasons.push(`config store unreachable${storeLostBecause ? `: ${storeLostBecause}` : ''}`);
+      // No path here: /ready needs no token (the log names the file).
+      if (!store.info().connected)
+        reasons.push(`config store unreachable${storeLostBecause?.public ? `: ${storeLostBecause.public}` : ''}`);
       if (runner) {
         // This process's own runner (with etcd the fleet lists every runner; another one's state is not ours).
         const own = runner.latest();

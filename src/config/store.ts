@@ -150,6 +150,8 @@ export type StoreEvent =
         readonly accessRefused: boolean;
         /** The client certificate has run out (etcd over TLS): what to do about it, in words. */
         readonly certificateExpired?: string;
+        /** The same without the certificate file's path: what /ready (no token needed) says. */
+        readonly certificateExpiredPublic?: string;
       };
     };
 

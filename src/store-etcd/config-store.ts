@@ -117,7 +117,10 @@ export class EtcdConfigStore implements ConfigStore {
             failure: {
               detail: failure.detail,
               accessRefused: failure.accessRefused,
-              ...(gateway.certificateExpired() && { certificateExpired: gateway.certificateExpired() as string }),
+              ...(gateway.certificateExpired() && {
+                certificateExpired: gateway.certificateExpired() as string,
+                certificateExpiredPublic: gateway.certificateExpiredPublic() as string,
+              }),
             },
           }),
         }),

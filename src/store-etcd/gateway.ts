@@ -166,6 +166,14 @@ export function expiredCertificate(expiry: { file: string; notAfter: Date }): st
   return `--etcd-cert ${expiry.file} expired at ${expiry.notAfter.toISOString()}: the members refuse every new connection with it; put a renewed certificate (and its key) at the same paths: it is taken without a restart`;
 }
 
+/**
+ * expiredCertificate without the file's path, for /ready (which needs no token: no paths in what it
+ * answers, README: Security).
+ */
+export function expiredCertificatePublic(expiry: { notAfter: Date }): string {
+  return `the etcd client certificate (--etcd-cert) expired at ${expiry.notAfter.toISOString()}: the members refuse every new connection with it; put a renewed certificate (and its key) at the same paths: it is taken without a restart`;
+}
+
 /** The one line said when renewed TLS files are taken. */
 export function renewedCertificate(files: EtcdTlsFiles, paths: EtcdTlsPaths): string {
   if (files.certExpiry)
@@ -292,6 +300,11 @@ export class EtcdGateway {
   /** The client certificate has run out (a store that does not answer is then most likely refusing it). */
   certificateExpired(now: Date = new Date()): string | null {
     return this.certExpiry && now > this.certExpiry.notAfter ? expiredCertificate(this.certExpiry) : null;
+  }
+
+  /** certificateExpired without the file's path (for /ready). */
+  certificateExpiredPublic(now: Date = new Date()): string | null {
+    return this.certExpiry && now > this.certExpiry.notAfter ? expiredCertificatePublic(this.certExpiry) : null;
   }
 
   get connected(): boolean {

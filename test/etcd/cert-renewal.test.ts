@@ -107,7 +107,7 @@ describeWithEtcd('an etcd client certificate renewed in place while serve and a 
     await restartMember(cluster);
     await expect
       .poll(async () => (await ready(origin)).body.reasons?.join('; ') ?? '', { timeout: 15_000 })
-      .toContain(`config store unreachable: ${expired}`);
+      .toContain(`config store unreachable: the etcd client certificate (--etcd-cert) expired at ${notAfter.toISOString()}`);
     const runners = async () =>
       (
         (await graphql(url, '{ status { runners { pid state appliedConfigVersion } } }')).body.data as {
