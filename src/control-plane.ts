@@ -25,6 +25,7 @@ import { fileRunnerStatePublisher, fileRunnerStateSource } from './runner/state-
 import { lockRuntimeDir, refuseMarkedRuntimeDir } from './runtime-dir.js';
 import type { StoreSettings } from './store-settings.js';
 import { PACKAGE_VERSION } from './version.js';
+import { type WriteFailureLog, writeFailureLog } from './write-failure-log.js';
 
 export interface RunnerSettings {
   feed: CandleFeed;
@@ -77,6 +78,8 @@ export interface ControlPlaneSettings {
    * createControlPlane throws StartAbortedError, having written nothing and released its locks.
    */
   abort?: AbortSignal;
+  /** The clock the failed-write log's minute runs on (tests move it). */
+  now?: () => number;
 }
 
 /** What resolvers and adapters reach: the domain, never the file system. */
@@ -88,6 +91,8 @@ export interface ControlPlaneServices {
   readonly authenticator: Authenticator;
   /** The runners' recent signals, kept in memory by this process (the operator page's charts). */
   readonly signals: SignalHistory;
+  /** Failed config writes, logged once per spell (the first with its stack, then a count a minute). */
+  readonly writeFailureLog: WriteFailureLog;
 }
 
 export interface VersionInfo {
@@ -263,15 +268,19 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   // The last change this process could not write (a full or read-only disk), until one is written:
   // said in /ready as a warning (reads go on, so not a reason to take the replica out).
   let writeFailure: { at: string; step: string; errno: string | undefined } | null = null;
+  // Each failure is logged where it is answered (request-log.ts), through this: the first of a spell
+  // with its stack, the rest as a count at most once a minute, so a client retrying cannot flood the log.
+  const writeFailureLogger = writeFailureLog({ logger, now: settings.now });
   /** Why the store is unreachable, when this process can tell (its etcd client certificate ran out). */
   let storeLostBecause: { log: string; public: string | undefined } | undefined;
   const unsubscribeStore = store.subscribe((event) => {
-    // Each failure is logged where it is answered (an error line with the step and errno).
+    // Each failure is logged where it is answered (writeFailureLogger, above).
     if (event.type === 'writeFailed') writeFailure = { at: new Date().toISOString(), step: event.step, errno: event.errno };
     if ((event.type === 'changed' || event.type === 'presetsChanged') && event.source === 'commit' && writeFailure) {
       writeFailure = null;
-      // The end of the spell, in the log beside its errors.
-      logger.info('config changes are written again');
+      // The end of the spell, in the log beside its errors (after the count of those not yet said).
+      const spell = writeFailureLogger.ended();
+      logger.info(spell ? { failedWrites: spell.failures, failingSince: spell.since } : {}, 'config changes are written again');
     }
     // Fields beside the words, so that a JSON log can be filtered on version, subject or actor.
     if (event.type === 'invalid')
@@ -336,7 +345,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   let unregisterReplica: (() => Promise<void>) | undefined;
   return {
     settings: { ...settings, production, readsRequireToken },
-    services: { store, runners, events, tokens, authenticator, signals },
+    services: { store, runners, events, tokens, authenticator, signals, writeFailureLog: writeFailureLogger },
     logger,
     runner,
     startedAt: Date.now(),

@@ -81,6 +81,55 @@ describe('faults injected through the store file-system seam', () => {
     expect(lines.filter((line) => line.includes('config changes are written again'))).toHaveLength(1);
   });
 
+  it('a client retrying against a full disk: one ERROR line with the stack per spell, then a count at most once a minute, then "written again"', async () => {
+    const fs = faultyFileSystem();
+    const lines: Record<string, any>[] = [];
+    let now = Date.parse('2026-01-05T10:00:00Z');
+    const server = await startTestServer({
+      fs,
+      now: () => now,
+      logger: createLogger({ level: 'info', format: 'json', destination: { write: (line) => lines.push(JSON.parse(line)) } }),
+    });
+    const errors = () => lines.filter((l) => l.level === 50);
+    fs.inject('fsync', 'ENOSPC');
+    for (let i = 0; i < 10; i++) expect((await server.gql(ACTIVATE, { key: 'gold' })).status).toBe(503);
+    // The first: its stack, step and errno, on the request's line.
+    expect(errors()).toHaveLength(1);
+    expect(errors()[0]).toMatchObject({ step: 'fsync', errno: 'ENOSPC', reqId: expect.any(String) });
+    expect(errors()[0]?.msg).toContain('answered 503 CONFIG_WRITE_FAILED');
+    expect(errors()[0]?.err?.stack).toContain('ConfigWriteError');
+
+    // A minute on: the next failure says how many failed since, in one line without a stack.
+    now += 60_000;
+    expect((await server.gql(ACTIVATE, { key: 'gold' })).status).toBe(503);
+    expect(errors()).toHaveLength(2);
+    expect(errors()[1]).toMatchObject({ msg: '10 more config writes failed in the last minute (fsync, ENOSPC)', failures: 10 });
+    expect(errors()[1]).not.toHaveProperty('err');
+    for (let i = 0; i < 3; i++) expect((await server.gql(ACTIVATE, { key: 'gold' })).status).toBe(503);
+    expect(errors()).toHaveLength(2);
+
+    // Written again: the ones not yet said, then the end of the spell (once); the metric counted each.
+    now += 5_000;
+    fs.heal();
+    expect((await server.gql(ACTIVATE, { key: 'gold' })).body.data?.activateStrategy).toMatchObject({ configVersion: 2 });
+    expect(errors().map((l) => l.msg)).toEqual([
+      expect.stringContaining('config could not be written (fsync: ENOSPC)'),
+      '10 more config writes failed in the last minute (fsync, ENOSPC)',
+      '3 more config writes failed in the last 5 s (fsync, ENOSPC)',
+    ]);
+    expect(lines.filter((l) => l.msg === 'config changes are written again')).toEqual([
+      expect.objectContaining({ level: 30, failedWrites: 14, failingSince: '2026-01-05T10:00:00.000Z' }),
+    ]);
+    const metrics = await (await fetch(`${server.origin}/metrics`)).text();
+    expect(metrics).toMatch(/^control_plane_config_write_failures_total\{step="fsync"\} 14$/m);
+
+    // A new spell starts with a full line again.
+    fs.inject('write', 'EIO');
+    expect((await server.gql(ACTIVATE, { key: 'range' })).status).toBe(503);
+    expect(errors()).toHaveLength(4);
+    expect(errors()[3]).toMatchObject({ step: 'write', errno: 'EIO' });
+  });
+
   it.each(FAULT_ERRNOS)(
     'directory fsync fails with %s: the renamed file is already in force, so the change is reported, with a warning',
     async (errno) => {

@@ -3,6 +3,7 @@ import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import { ConfigWriteError } from '../../config/errors.js';
 import { RuntimeFileRefusedError } from '../../fs/runtime-file.js';
 import type { Logger } from '../../log.js';
+import type { GraphQLContext } from '../context.js';
 import { isDocumentedRefusal } from '../errors.js';
 import type { RequestScope } from '../request-scope.js';
 
@@ -15,8 +16,9 @@ function rootCause(error: unknown): unknown {
 /**
  * Logs each GraphQL error once, on the request's own logger (its lines carry the request id), before
  * masking hides it: a documented refusal (bad key, no token, conflict) as one DEBUG line, a GraphQL
- * error the client caused (validation, variables) not at all, anything else (and a failed disk
- * write) at ERROR with its stack. `wasLogged` lets yoga's own logger skip what was logged here.
+ * error the client caused (validation, variables) not at all, anything else at ERROR with its stack,
+ * and a failed disk write through the control plane's writeFailureLog (ERROR with its stack once
+ * per spell, then a count at most once a minute). `wasLogged` lets yoga's own logger skip what was logged here.
  */
 export function requestLogPlugin(fallback: Logger): { plugin: Plugin; wasLogged(error: unknown): boolean } {
   const logged = new WeakSet<object>();
@@ -30,10 +32,11 @@ export function requestLogPlugin(fallback: Logger): { plugin: Plugin; wasLogged(
       // The file and what is wrong with it, for the operator: a refused runtime file's errno alone
       // (ERUNTIMEFILE) named neither ("audit.log is a symbolic link ...").
       const why = cause.cause instanceof RuntimeFileRefusedError ? `: ${cause.cause.message}` : '';
-      logger.error(
-        { err: cause, step: cause.step, errno: cause.errno },
-        `config could not be written (${cause.step}${cause.errno ? `: ${cause.errno}` : ''}${why}); answered 503 CONFIG_WRITE_FAILED, nothing changed`,
-      );
+      const message = `config could not be written (${cause.step}${cause.errno ? `: ${cause.errno}` : ''}${why}); answered 503 CONFIG_WRITE_FAILED, nothing changed`;
+      // Once per spell with its stack, then counted (a client retrying against a full disk made one ERROR line a try).
+      const spells = (context as Partial<GraphQLContext> | undefined)?.services?.writeFailureLog;
+      if (spells) spells.failed(logger, cause, message);
+      else logger.error({ err: cause, step: cause.step, errno: cause.errno }, message);
     } else if (isDocumentedRefusal(error)) {
       logger.debug(`refused: ${(cause as Error).name}: ${(cause as Error).message}`);
     } else if (!(cause instanceof GraphQLError)) {

@@ -1,0 +1,73 @@
+import type { ConfigWriteError } from './config/errors.js';
+import type { Logger } from './log.js';
+
+/** How often, at most, a spell of failed writes says how many more failed. */
+export const WRITE_FAILURE_SUMMARY_MS = 60_000;
+
+/** `fsync, ENOSPC`: how a failure is told apart in the counts. */
+const kindOf = (error: Pick<ConfigWriteError, 'step' | 'errno'>) => [error.step, error.errno].filter(Boolean).join(', ');
+
+/** `the last minute`, `the last 12 s`, `the last 5 minutes`: the window a count covers, said truthfully. */
+function lastPeriod(ms: number): string {
+  if (ms < 60_000) return `the last ${Math.max(1, Math.round(ms / 1000))} s`;
+  if (ms < 90_000) return 'the last minute';
+  return `the last ${Math.round(ms / 60_000)} minutes`;
+}
+
+export interface WriteFailureSpell {
+  /** Failed writes in the spell, the first included. */
+  readonly failures: number;
+  /** When its first failure was logged (ISO). */
+  readonly since: string;
+}
+
+/**
+ * The log of failed config writes (a full or read-only disk), one spell at a time: a client that
+ * retries in a loop made one multi-KB ERROR line (with a stack) per attempt, a flood while the disk
+ * is full. The first failure of a spell is logged at ERROR with its stack, step and errno; the
+ * next ones are counted and said in one line at most once a minute (on the first failure after the
+ * minute, or when the spell ends); `ended()` closes the spell when a write lands again (the control
+ * plane then logs `config changes are written again`). The metric still counts every failure.
+ */
+export function writeFailureLog(options: { logger: Logger; now?: () => number }) {
+  const now = options.now ?? Date.now;
+  let spell: { since: number; failures: number; windowFrom: number; unsaid: Map<string, number> } | null = null;
+
+  const sayUnsaid = (log: Logger) => {
+    if (!spell || spell.unsaid.size === 0) return;
+    const counts = [...spell.unsaid];
+    const total = counts.reduce((sum, [, n]) => sum + n, 0);
+    const kinds = counts.length === 1 ? counts[0]?.[0] : counts.map(([kind, n]) => `${kind}: ${n}`).join('; ');
+    log.error(
+      { failures: total, byStep: Object.fromEntries(counts), failingSince: new Date(spell.since).toISOString() },
+      `${total} more config writes failed in ${lastPeriod(now() - spell.windowFrom)} (${kinds})`,
+    );
+    spell.unsaid.clear();
+    spell.windowFrom = now();
+  };
+
+  return {
+    /** One failed write, answered 503 CONFIG_WRITE_FAILED; `log` is the request's (its request id). */
+    failed(log: Logger, error: ConfigWriteError, message: string): void {
+      if (!spell) {
+        spell = { since: now(), failures: 1, windowFrom: now(), unsaid: new Map() };
+        log.error({ err: error, step: error.step, errno: error.errno }, message);
+        return;
+      }
+      spell.failures += 1;
+      const kind = kindOf(error);
+      spell.unsaid.set(kind, (spell.unsaid.get(kind) ?? 0) + 1);
+      if (now() - spell.windowFrom >= WRITE_FAILURE_SUMMARY_MS) sayUnsaid(log);
+    },
+    /** A write landed: says what is still unsaid and closes the spell (null: there was none). */
+    ended(): WriteFailureSpell | null {
+      if (!spell) return null;
+      sayUnsaid(options.logger);
+      const ended = { failures: spell.failures, since: new Date(spell.since).toISOString() };
+      spell = null;
+      return ended;
+    },
+  };
+}
+
+export type WriteFailureLog = ReturnType<typeof writeFailureLog>;
