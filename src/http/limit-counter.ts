@@ -1,27 +1,29 @@
 import type { DocumentRefusalReason } from '../graphql/plugins/refusal.js';
 import type { Logger } from '../log.js';
 import type { ConnectionClosure } from './connections.js';
-import { infoAllowance } from './log.js';
+import { type RefusalLog, refusalLogBudget } from './log.js';
 import type { RefusalReason } from './refusal.js';
 
 /** Every reason a limit refused or ended something: the chain's refusals, GraphQL's per-request limits, connections, slow readers. */
 export type LimitReason = RefusalReason | DocumentRefusalReason | ConnectionClosure | 'slow-reader';
 
 /**
- * Counts what the limits refused, by reason, since the server started: for the metrics
- * (`control_plane_refusals_total{reason}`: branch ops registers `counts()` as a counter), and logs
- * each at INFO up to `infoPerSecond` a second, the rest at DEBUG, so a flood cannot flood the log.
+ * Counts what the limits refused, by reason, since the server started (exact: for tests; the
+ * metric counts apart, by reason and status), and logs each within one budget a minute for every
+ * refusal of the server (`log`, which the chain's refusals() shares): INFO up to `linesPerMinute`,
+ * the rest at DEBUG, then one line saying how many were left out, by reason.
  */
-export function limitCounter(options: { logger: Logger; infoPerSecond?: number; now?: () => number }) {
+export function limitCounter(options: { logger: Logger; linesPerMinute?: number; now?: () => number }) {
   const counts = new Map<LimitReason, number>();
-  const mayLogInfo = infoAllowance(options.infoPerSecond ?? 20, options.now ?? Date.now);
+  const log: RefusalLog = refusalLogBudget({ perMinute: options.linesPerMinute, now: options.now });
   return {
+    /** The budgeted refusal log (refusals() logs the chain's through it). */
+    log,
     /** Counts one; logs it (bounded) when `message` is given (the chain's refusals log themselves). */
-    add(reason: LimitReason, message?: string, fields: Record<string, unknown> = {}, log: Logger = options.logger): void {
+    add(reason: LimitReason, message?: string, fields: Record<string, unknown> = {}, logger: Logger = options.logger): void {
       counts.set(reason, (counts.get(reason) ?? 0) + 1);
       if (message === undefined) return;
-      if (mayLogInfo()) log.info({ reason, ...fields }, message);
-      else log.debug({ reason, ...fields }, message);
+      log(logger, { reason, ...fields }, message);
     },
     /** Refusals by reason so far. */
     counts(): Readonly<Record<string, number>> {

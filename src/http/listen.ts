@@ -291,6 +291,8 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   });
   const refuse = refusals({
     now,
+    // One log budget for every refusal, the chain's and the other limits' alike.
+    log: limits.log,
     onRefusal: (reason, status) => {
       limits.add(reason);
       counted(reason, status);

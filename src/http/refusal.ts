@@ -1,6 +1,6 @@
 import type { Exchange, Reply } from './exchange.js';
 import { jsonReply } from './exchange.js';
-import { infoAllowance } from './log.js';
+import { type RefusalLog, refusalLogBudget } from './log.js';
 
 /** Why a request was answered before any route ran its work (also the metrics label). */
 export type RefusalReason =
@@ -38,8 +38,11 @@ export function refusalBody(path: string, refusal: Pick<Refusal, 'code' | 'messa
 }
 
 export interface RefusalOptions {
-  /** Refusals logged at INFO per second; past that they go to DEBUG, so a flood cannot flood the log. */
-  infoPerSecond?: number;
+  /**
+   * Logs a client's refusal within a budget a minute (the server's limitCounter's, shared with the
+   * other limits); default: a budget of its own (refusalLogBudget, on `now`).
+   */
+  log?: RefusalLog;
   now?: () => number;
   /** Told of every refusal (request metrics by reason). */
   onRefusal?: (reason: RefusalReason, status: number) => void;
@@ -49,10 +52,10 @@ export type Refuse = (exchange: Exchange, refusal: Refusal) => Reply;
 
 /**
  * Answers a refusal (JSON, the path's error shape) and logs it once: a client's mistake at INFO
- * (DEBUG past `infoPerSecond`), a server fault at ERROR with its stack.
+ * within the budget a minute (DEBUG past it, and counted in the line after), a server fault at ERROR with its stack.
  */
 export function refusals(options: RefusalOptions = {}): Refuse {
-  const mayLogInfo = infoAllowance(options.infoPerSecond ?? 20, options.now ?? Date.now);
+  const logRefusal = options.log ?? refusalLogBudget({ now: options.now });
   return (exchange, refusal) => {
     // The client too (the address it is counted as), as on the wrong-token lines: who is being refused is the first question.
     const fields = {
@@ -64,10 +67,8 @@ export function refusals(options: RefusalOptions = {}): Refuse {
     };
     if (refusal.status >= 500) {
       exchange.log.error({ ...fields, err: refusal.err }, `request failed: ${refusal.message}`);
-    } else if (mayLogInfo()) {
-      exchange.log.info(fields, `request refused: ${refusal.message}`);
     } else {
-      exchange.log.debug(fields, `request refused: ${refusal.message}`);
+      logRefusal(exchange.log, fields, `request refused: ${refusal.message}`);
     }
     options.onRefusal?.(refusal.reason, refusal.status);
     return jsonReply(refusal.status, refusalBody(exchange.path, refusal), refusal.headers);

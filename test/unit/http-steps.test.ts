@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { adminAuthenticator } from '../../src/auth/tokens.js';
 import { compose, type Exchange, jsonReply, type Reply, type Step } from '../../src/http/exchange.js';
+import { limitCounter } from '../../src/http/limit-counter.js';
+import { refusalLogBudget } from '../../src/http/log.js';
 import { type Refusal, refusals } from '../../src/http/refusal.js';
 import { router } from '../../src/http/router.js';
 import { authFailureLimitStep } from '../../src/http/steps/auth-failure-limit.js';
@@ -200,10 +202,10 @@ describe('failed-auth limit (alone, fake clock)', () => {
 });
 
 describe('refusals', () => {
-  it('log at INFO up to the per-second bound, then at DEBUG; each once', async () => {
+  it('log at INFO within a budget a minute, the rest at DEBUG; each once; the next minute starts a new budget', async () => {
     const lines: string[] = [];
     let now = 0;
-    const refuse = refusals({ infoPerSecond: 2, now: () => now });
+    const refuse = refusals({ log: refusalLogBudget({ perMinute: 2, now: () => now }) });
     const ex = exchange({
       log: createLogger({ level: 'debug', format: 'text', destination: { write: (line: string) => lines.push(line) } }),
     });
@@ -211,6 +213,38 @@ describe('refusals', () => {
     for (let i = 0; i < 3; i++) refuse(ex, refusal);
     now += 1_000;
     refuse(ex, refusal);
-    expect(lines.map((l) => l.split(' ')[1])).toEqual(['INFO', 'INFO', 'DEBUG', 'INFO']);
+    now += 60_000;
+    refuse(ex, refusal);
+    expect(lines.map((l) => l.split(' ')[1])).toEqual(['INFO', 'INFO', 'DEBUG', 'DEBUG', 'INFO', 'INFO']);
+  });
+
+  it('a sustained flood: at most 60 INFO lines a minute for every limit together, then one line saying how many were left out, by reason; the counts stay exact', async () => {
+    const lines: Record<string, any>[] = [];
+    let now = Date.parse('2026-01-05T10:00:00Z');
+    const logger = createLogger({ level: 'info', format: 'json', destination: { write: (line: string) => lines.push(JSON.parse(line)) } });
+    const limits = limitCounter({ logger, now: () => now });
+    const refuse = refusals({ now: () => now, log: limits.log, onRefusal: (reason) => limits.add(reason) });
+    const ex = exchange({ log: logger });
+    const rateLimited: Refusal = {
+      reason: 'rate-limited',
+      status: 429,
+      code: 'RATE_LIMITED',
+      message: 'Too many failed authentication attempts',
+    };
+    // A minute of attack, 100 a second from the chain and 10 a second from the document limits.
+    for (let second = 0; second < 60; second++, now += 1_000) {
+      for (let i = 0; i < 100; i++) refuse(ex, rateLimited);
+      for (let i = 0; i < 10; i++) limits.add('cost', 'request refused: cost');
+    }
+    expect(lines).toHaveLength(60);
+    expect(limits.counts()).toEqual({ 'rate-limited': 6000, cost: 600 });
+    // The first refusal of the next minute: the count of those left out, then its own line.
+    refuse(ex, rateLimited);
+    expect(lines.slice(60).map((l) => l.msg)).toEqual([
+      '6540 refusal lines left out of the log in the minute from 2026-01-05T10:00:00.000Z (over 60 a minute; at DEBUG): rate-limited 5940, cost 600; control_plane_http_refusals_total counts every one',
+      'request refused: Too many failed authentication attempts',
+    ]);
+    expect(lines[60]).toMatchObject({ level: 30, leftOut: 6540, byReason: { 'rate-limited': 5940, cost: 600 } });
+    expect(limits.counts()).toEqual({ 'rate-limited': 6001, cost: 600 });
   });
 });
