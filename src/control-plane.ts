@@ -13,7 +13,7 @@ import { type ControlPlaneEvents, createEvents } from './events/events.js';
 import type { FileSystem } from './fs/file-system.js';
 import type { RuntimeFileLimits } from './fs/runtime-file.js';
 import { LOCK_STALE_MS, type LockHolder } from './lock.js';
-import type { Logger } from './log.js';
+import { type Logger, type Say, sayOn } from './log.js';
 import { defaultRegistry, type StrategyRegistry, shownValue } from './registry/index.js';
 import type { CandleFeed } from './runner/feed.js';
 import { RunnerFleet } from './runner/fleet.js';
@@ -170,6 +170,7 @@ export async function createControlPlane(settings: ControlPlaneSettings): Promis
     {
       onWait: (file, holder, touchedAgoMs) =>
         settings.logger.warn(
+          { file, holderPid: holder.pid, holderHost: holder.host, touchedAgoMs: Math.round(touchedAgoMs) },
           `${file} is held by process ${holder.pid} on ${holder.host}, another host's or another container's, which cannot be checked by its pid: waiting for it to touch the lock (last ${(touchedAgoMs / 1000).toFixed(1)} s ago); untouched for ${LOCK_STALE_MS / 1000} s, it is taken over`,
         ),
       onLost: (file, holder) => settings.onLockLost?.(file, holder),
@@ -197,7 +198,7 @@ async function openStore(settings: ControlPlaneSettings): Promise<FileConfigStor
         pollMs: settings.configPollMs,
         maxFileBytes: settings.fileLimits?.maxRuntimeFileBytes,
         parseDeadlineMs: settings.fileLimits?.parseDeadlineMs,
-        warn: (message) => settings.logger.warn(message),
+        warn: sayOn(settings.logger, 'warn'),
         // A runner-only process reads what the API process beside it records.
         auditHandEdits: settings.api ?? true,
       });
@@ -209,9 +210,9 @@ async function openStore(settings: ControlPlaneSettings): Promise<FileConfigStor
 
 async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLocks: () => Promise<unknown>): Promise<ControlPlane> {
   const { logger, runtimeDir } = settings;
-  const warn = (message: string) => logger.warn(message);
+  const warn = sayOn(logger, 'warn');
   // The end of a problem a `warn` said: INFO, so that a log alert on WARN+ does not fire on the recovery.
-  const info = (message: string) => logger.info(message);
+  const info = sayOn(logger, 'info');
   const etcd = settings.store?.kind === 'etcd' ? await openEtcd(settings, settings.store, warn, info) : null;
   const store = etcd?.config ?? (await openStore(settings));
   const admin = api ? await loadAdminToken(runtimeDir, settings.adminToken) : null;
@@ -427,12 +428,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
  * a replica starting now has no last good set to keep); a runner-only process keeps the last
  * audited good config and reports the problem.
  */
-async function openEtcd(
-  settings: ControlPlaneSettings,
-  store: StoreSettings & { kind: 'etcd' },
-  warn: (message: string) => void,
-  info: (message: string) => void,
-) {
+async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & { kind: 'etcd' }, warn: Say, info: Say) {
   const { openEtcdStores } = await import('./store-etcd/index.js');
   throwIfStartAborted(settings.abort);
   // An etcd that does not answer takes up to the call timeout (2 s) to fail: a stop signal meanwhile

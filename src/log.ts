@@ -9,6 +9,19 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/**
+ * A warning (or its end, at INFO) handed to whoever logs it: the message, and its facts (file,
+ * version, runner id, reason, errno) as fields, so that a JSON log can be filtered on them. A
+ * message alone gave JSON mode no fields at all.
+ */
+export type Say = (message: string, fields?: Record<string, unknown>) => void;
+
+/** `Say` at `level` on `logger`: fields beside the message when there are some. */
+export const sayOn =
+  (logger: Logger, level: 'info' | 'warn'): Say =>
+  (message, fields) =>
+    fields ? logger[level](fields, message) : logger[level](message);
+
 /** Where lines go: anything with `write(line)` (stderr by default). */
 export interface LogDestination {
   write(line: string): unknown;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { lstatRuntimeFile } from '../fs/runtime-file.js';
+import type { Say } from '../log.js';
 import { sharedYamlParser, type YamlParser } from '../yaml/off-thread.js';
 import { createToken, readTokenFile, revokeToken, TOKENS_FILE } from './token-file.js';
 import type { StoredToken, TokenStore } from './token-store.js';
@@ -12,9 +13,9 @@ import type { StoredToken, TokenStore } from './token-store.js';
 export function fileTokenStore(
   runtimeDir: string,
   options: {
-    warn?: (message: string) => void;
+    warn?: Say;
     /** Told once the file is trusted and read again after `warn` (the end of the spell: named tokens work again). */
-    info?: (message: string) => void;
+    info?: Say;
     yaml?: YamlParser;
     maxBytes?: number;
     parseDeadlineMs?: number;
@@ -39,13 +40,16 @@ export function fileTokenStore(
       const tokens = stat === 'missing' ? [] : await readTokenFile(file, read);
       byDigest = new Map(tokens.map((t) => [t.sha256, t]));
       // The spell's end in the log beside its start: without it, "named tokens refused" was the last word.
-      if (refused !== null) options.info?.(`named tokens are accepted again: ${file} is read`);
+      if (refused !== null) options.info?.(`named tokens are accepted again: ${file} is read`, { file });
       refused = null;
     } catch (err) {
       // Fail closed: a file that cannot be trusted or read grants nothing (the admin token still works).
       byDigest = new Map();
       refused = `named tokens are refused until ${path.basename(file)} is fixed: ${(err as Error).message}`;
-      options.warn?.(`named tokens refused until ${file} is fixed: ${(err as Error).message}`);
+      options.warn?.(`named tokens refused until ${file} is fixed: ${(err as Error).message}`, {
+        file,
+        reason: (err as Error).message,
+      });
     }
     seen = stat;
   };

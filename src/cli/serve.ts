@@ -63,6 +63,7 @@ async function startServing(
     // own: each replica would answer to a different one.
     if (store.kind === 'etcd')
       logger.warn(
+        { file: source.file },
         `CONTROL_PLANE_TOKEN is not set: this replica's admin token is ${source.file}, its own; other replicas of this etcd deployment have theirs. Set the same CONTROL_PLANE_TOKEN on every replica (named tokens, in etcd, work on all of them)`,
       );
   } else {
@@ -129,7 +130,7 @@ export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string, 
         `${signal} again within ${SAME_STOP_MS} ms: the same stop (npm start passes its signals on); another one after that exits now`,
       );
     } else {
-      logger.warn(`${signal} again: exiting now`);
+      logger.warn({ signal }, `${signal} again: exiting now`);
       giveUp();
     }
   });
@@ -196,7 +197,7 @@ export const serve: Action = async (flags, _args, ctx) => {
   const logger = createLogger({ ...log, destination: ctx.io.stderr });
   logProcessWarnings(logger, ctx.io.stderr);
   const warning = bindWarning(settings);
-  if (warning) logger.warn(warning);
+  if (warning) logger.warn({ host: settings.host }, warning);
 
   const stopping = stopOnSignal(ctx, logger, 'finishing in-flight requests and writes, then stopping');
   let serving: Serving;

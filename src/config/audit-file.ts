@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
 import type { ReadableRuntimeFile, RuntimeFileChecks } from '../fs/runtime-file.js';
+import type { Say } from '../log.js';
 import { type AuditAppended, appendAuditText } from './audit-append.js';
 import { AUDIT_SUBJECTS, type AuditEntry, type AuditSubject, parseAuditEntry } from './audit-entry.js';
 
@@ -53,7 +54,7 @@ export class AuditFile {
     runtimeDir: string,
     private readonly fs: FileSystem,
     private readonly now: () => Date,
-    private readonly warn: (message: string) => void,
+    private readonly warn: Say,
     /** Bytes read at a time (tests make it smaller than a line). */
     private readonly chunk: number,
   ) {
@@ -66,7 +67,7 @@ export class AuditFile {
     runtimeDir: string;
     fs?: FileSystem;
     now?: () => Date;
-    warn?: (m: string) => void;
+    warn?: Say;
     readChunk?: number;
   }): Promise<AuditFile> {
     const log = new AuditFile(
@@ -165,7 +166,7 @@ export class AuditFile {
       }
       numbers.push(line);
     }
-    for (const n of numbers) this.warn(`${this.file}: line ${n} is not an audit entry; skipped`);
+    for (const n of numbers) this.warn(`${this.file}: line ${n} is not an audit entry; skipped`, { file: this.file, line: n });
     if (offsets.length > named.length)
       this.warn(`${this.file}: ${offsets.length - named.length} more lines are not audit entries; skipped`);
   }
@@ -218,10 +219,18 @@ export class AuditFile {
       }
       await this.fs.truncate(this.file, this.size);
       this.setAside = aside;
-      this.warn(`${this.file}: its last line was torn (a crash during an append); ${tail.length} bytes set aside in ${aside}`);
+      this.warn(`${this.file}: its last line was torn (a crash during an append); ${tail.length} bytes set aside in ${aside}`, {
+        file: this.file,
+        bytes: tail.length,
+        setAside: aside,
+      });
     } catch (err) {
       // Left in place: the next append sees the file longer than its complete lines and starts on a new line.
-      this.warn(`${this.file}: its last line is torn and could not be set aside (${errnoOf(err) ?? String(err)}); left in place`);
+      this.warn(`${this.file}: its last line is torn and could not be set aside (${errnoOf(err) ?? String(err)}); left in place`, {
+        file: this.file,
+        bytes: tail.length,
+        errno: errnoOf(err),
+      });
     }
   }
 
@@ -265,6 +274,7 @@ export class AuditFile {
           : 'was shorter than this process had written it (truncated, or replaced by another file): appended to what is there';
       this.warn(
         `${this.file} ${what}. The changes recorded in the lines that went are gone from the file; history and rollback answer from the entries this process still holds in memory until it restarts. Keep a copy of an audit log you rotate.`,
+        { file: this.file, reason: lost },
       );
     }
     this.size = size;

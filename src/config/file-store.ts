@@ -9,6 +9,7 @@ import { type FileWatch, watchFile } from '../fs/watch.js';
 import { followLoad } from '../heap-tuning.js';
 import { MAX_RUNTIME_FILE_BYTES } from '../limit-defaults.js';
 import { Listeners } from '../listeners.js';
+import type { Say } from '../log.js';
 import { type StrategyRegistry, strategySetOf } from '../registry/index.js';
 import { sharedYamlParser, type YamlParser } from '../yaml/off-thread.js';
 import { type AuditEntry, systemAuditEntry } from './audit-entry.js';
@@ -59,8 +60,8 @@ export interface FileConfigStoreOptions {
   /** How often the files are re-checked for hand edits besides fs.watch (default 1000 ms). */
   pollMs?: number;
   now?: () => Date;
-  /** Told about what an operator should know but that fails nothing (a directory fsync, a torn audit tail). */
-  warn?: (message: string) => void;
+  /** Told about what an operator should know but that fails nothing (a directory fsync, a torn audit tail), with its facts as fields. */
+  warn?: Say;
   /**
    * Reads and group writes on a worker thread (default: yes, unless `fs` is given): under a read
    * storm each file-system call made in process waited behind the requests in the event loop.
@@ -191,7 +192,7 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
       : restored
         ? `config.yaml was missing at start: written again from the audit trail's last config (version ${last.version})`
         : `config.yaml was missing at start, and the audit trail's last config (version ${last.version}) is not valid with the strategies in force: written with the defaults`;
-    if (missingNote) options.warn?.(`${file}: ${missingNote}`);
+    if (missingNote) options.warn?.(`${file}: ${missingNote}`, { file });
     return new FileStore(options, fs, yaml, now, {
       file,
       audit,
@@ -446,8 +447,8 @@ class FileStore implements FileConfigStore {
     this.listeners.emit(event);
   }
 
-  private warn(message: string): void {
-    this.options.warn?.(message);
+  private warn(message: string, fields?: Record<string, unknown>): void {
+    this.options.warn?.(message, fields);
   }
 
   async start(): Promise<void> {
@@ -465,7 +466,8 @@ class FileStore implements FileConfigStore {
         this.auditLog.file,
       ]) {
         const stray = await removeStrayTempFiles(file, { fs: this.fs });
-        if (stray.length > 0) this.warn(`removed ${stray.length} temp file(s) left by an interrupted write: ${stray.join(', ')}`);
+        if (stray.length > 0)
+          this.warn(`removed ${stray.length} temp file(s) left by an interrupted write: ${stray.join(', ')}`, { files: stray });
       }
       await this.auditLog.repair();
       if (this.missing) {
@@ -544,7 +546,12 @@ class FileStore implements FileConfigStore {
     if (lastPresets?.digest !== this.presets.digest && (lastPresets || this.presets.version > 0)) {
       const operation = operationFor(lastPresets, this.presetsStoredVersion);
       entries.push(presetsSystemEntry(operation, this.presets, null, lastPresets, this.snapshot.config, this.now()));
-      if (operation !== 'baseline') this.warn(`presets version ${this.presets.version} had no audit entry; recorded now as "${operation}"`);
+      if (operation !== 'baseline')
+        this.warn(`presets version ${this.presets.version} had no audit entry; recorded now as "${operation}"`, {
+          subject: 'presets',
+          version: this.presets.version,
+          operation,
+        });
     }
     const last = this.auditLog.last(1, 'CONFIG')[0];
     const current = this.snapshot;
@@ -554,7 +561,11 @@ class FileStore implements FileConfigStore {
       // Not "a crash between the two": the file was gone, and this is what was written in its place.
       entries.push(this.missingNote ? { ...entry, details: { ...entry.details, note: this.missingNote } } : entry);
       if (operation !== 'baseline' && !this.missingNote)
-        this.warn(`config version ${current.config.version} had no audit entry; recorded now as "${operation}"`);
+        this.warn(`config version ${current.config.version} had no audit entry; recorded now as "${operation}"`, {
+          subject: 'config',
+          version: current.config.version,
+          operation,
+        });
     }
     await this.auditLog.append(entries);
   }
@@ -588,7 +599,10 @@ class FileStore implements FileConfigStore {
       await writeFileAtomic(kept, this.presetsText, { fs: this.fs, mode: 0o600 });
       this.keptWritten = this.presets.digest;
     } catch (err) {
-      this.warn(`could not save the presets in force to ${kept} (a restart would not keep them): ${(err as Error).message}`);
+      this.warn(`could not save the presets in force to ${kept} (a restart would not keep them): ${(err as Error).message}`, {
+        file: kept,
+        errno: errnoOf(err),
+      });
     }
   }
 
@@ -599,13 +613,18 @@ class FileStore implements FileConfigStore {
     this.keptMayExist = false;
     this.keptWritten = null;
     await this.fs.unlink(path.join(this.options.runtimeDir, KEPT_PRESETS_FILE)).catch((err: unknown) => {
-      if (errnoOf(err) !== 'ENOENT') this.warn(`could not remove ${KEPT_PRESETS_FILE}: ${(err as Error).message}`);
+      if (errnoOf(err) !== 'ENOENT')
+        this.warn(`could not remove ${KEPT_PRESETS_FILE}: ${(err as Error).message}`, { file: KEPT_PRESETS_FILE, errno: errnoOf(err) });
     });
   }
 
   /** The API's audit lines since the last look; one that cannot be read leaves the numbering to what is known. */
   private async followAudit(): Promise<void> {
-    await this.auditLog.follow().catch((err: unknown) => this.warn(`could not read ${this.auditLog.file}: ${(err as Error).message}`));
+    await this.auditLog
+      .follow()
+      .catch((err: unknown) =>
+        this.warn(`could not read ${this.auditLog.file}: ${(err as Error).message}`, { file: this.auditLog.file, errno: errnoOf(err) }),
+      );
   }
 
   /**
@@ -770,7 +789,13 @@ class FileStore implements FileConfigStore {
           presetsChange = null;
           keptPresets = null;
         }
-        if (news) this.warn(`could not record a hand edit in the audit trail, so it is not in force: ${why}`);
+        if (news)
+          this.warn(`could not record a hand edit in the audit trail, so it is not in force: ${why}`, {
+            file: this.auditLog.file,
+            ...(unrecorded instanceof ConfigWriteError
+              ? { step: unrecorded.step, errno: unrecorded.errno }
+              : { errno: errnoOf(unrecorded) }),
+          });
       }
     }
     if (presetsChange) events.unshift(presetsChange);
@@ -892,7 +917,10 @@ class FileStore implements FileConfigStore {
       // The renamed file is already visible (the runner may act on it): report the change, warn about durability.
       for (const file of done.notDurable) {
         const what = file === this.file ? 'config' : 'presets';
-        this.warn(`${what} saved, but fsync of ${path.dirname(file)} failed: the rename may not survive a power loss`);
+        this.warn(`${what} saved, but fsync of ${path.dirname(file)} failed: the rename may not survive a power loss`, {
+          subject: what,
+          dir: path.dirname(file),
+        });
       }
     } catch (err) {
       this.written = null;
@@ -943,7 +971,11 @@ class FileStore implements FileConfigStore {
     this.lastContactAt = this.now().toISOString();
     // The renamed file is already visible (the runner may act on it): report the change, warn about durability.
     const what = file === this.file ? 'config' : 'presets';
-    if (!durable) this.warn(`${what} saved, but fsync of ${path.dirname(file)} failed: the rename may not survive a power loss`);
+    if (!durable)
+      this.warn(`${what} saved, but fsync of ${path.dirname(file)} failed: the rename may not survive a power loss`, {
+        subject: what,
+        dir: path.dirname(file),
+      });
   }
 
   async close(): Promise<void> {

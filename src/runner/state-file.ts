@@ -3,6 +3,7 @@ import { removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
 import { RuntimeFileRefusedError, readRuntimeBytes } from '../fs/runtime-file.js';
 import { watchFile } from '../fs/watch.js';
 import { Listeners } from '../listeners.js';
+import type { Say } from '../log.js';
 import { type RunnerState, type RunnerStatePublisher, type RunnerStateSource, runnerStateSchema } from './state.js';
 
 export const RUNNER_STATE_FILE = 'runner-state.json';
@@ -23,9 +24,9 @@ export interface FileRunnerStatePublisherOptions {
    * stale, which is the truth; without a line in the runner's log, the one running the runner (which
    * scans on, fine) had nothing to say why.
    */
-  warn?: (message: string) => void;
+  warn?: Say;
   /** Told when writing works again after `warn`: the end of the spell, at INFO (an end said at WARN kept the alert firing). */
-  info?: (message: string) => void;
+  info?: Say;
 }
 
 /**
@@ -73,12 +74,13 @@ export function fileRunnerStatePublisher(runtimeDir: string, options: FileRunner
       // The runtime dir unwritable or gone: readers will see the heartbeat go stale, which is the truth.
       try {
         await writeFileAtomic(file, `${JSON.stringify(state)}\n`, { durable: false });
-        if (failing) options.info?.(`runner state is written to ${file} again`);
+        if (failing) options.info?.(`runner state is written to ${file} again`, { file, runnerId: state.id });
         failing = false;
       } catch (err) {
         if (!failing)
           options.warn?.(
             `runner state could not be written to ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): the API will show this runner STALE until it can; the runner scans on`,
+            { file, runnerId: state.id, errno: (err as NodeJS.ErrnoException).code },
           );
         failing = true;
       }
@@ -136,7 +138,7 @@ async function readStateWhy(runtimeDir: string): Promise<RunnerState | null | { 
  */
 export async function fileRunnerStateSource(
   runtimeDir: string,
-  options: { pollMs?: number; warn?: (message: string) => void; info?: (message: string) => void } = {},
+  options: { pollMs?: number; warn?: Say; info?: Say } = {},
 ): Promise<RunnerStateSource> {
   const listeners = new Listeners();
   let latest = await readRunnerStateFile(runtimeDir);
@@ -155,9 +157,12 @@ export async function fileRunnerStateSource(
       if (refused !== undefined && refused !== refusedBecause && !closed)
         options.warn?.(
           `runner state ${path.join(runtimeDir, RUNNER_STATE_FILE)} refused: ${refused}; the runner's last state read stays (it shows STALE once its heartbeats are 3 intervals old)`,
+          { file: path.join(runtimeDir, RUNNER_STATE_FILE), reason: refused },
         );
       else if (refused === undefined && refusedBecause !== undefined && !closed)
-        options.info?.(`runner state ${path.join(runtimeDir, RUNNER_STATE_FILE)} is read again`);
+        options.info?.(`runner state ${path.join(runtimeDir, RUNNER_STATE_FILE)} is read again`, {
+          file: path.join(runtimeDir, RUNNER_STATE_FILE),
+        });
       refusedBecause = refused;
       // A file refused before it was read changes nothing: the last state seen stays.
       const state = refused !== undefined ? latest : (read as RunnerState | null);

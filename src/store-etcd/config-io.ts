@@ -1,6 +1,7 @@
 import type { ICompare, IRequestOp } from 'etcd3';
 import { AUDIT_SUBJECTS, type AuditEntry, type AuditSubject, parseAuditEntry } from '../config/audit-entry.js';
 import { StoreUnavailableError } from '../config/errors.js';
+import type { Say } from '../log.js';
 import type { StrategyRegistry } from '../registry/index.js';
 import type { StoredConfig } from './config-judge.js';
 import type { EtcdGateway } from './gateway.js';
@@ -93,7 +94,7 @@ export class ConfigIo {
     /** Judges both stored texts against what is in force (the store's state after this read). */
     private readonly judge: (configText: string | null, presetsText: string | null) => StoredPair,
     private readonly keep: number,
-    private readonly warn?: (message: string) => void,
+    private readonly warn?: Say,
   ) {}
 
   /** Subjects whose trail was found over `keep` by more than a change adds: said once per process. */
@@ -236,6 +237,7 @@ export class ConfigIo {
       this.overKeepSaid.add(subject);
       this.warn?.(
         `etcd store: the ${subject} audit trail on ${this.gateway.location} holds ${tail.count} entries, and this process keeps ${this.keep} (--audit-keep): the oldest are deleted, at most ${TRIM_SLICE} with each change, and what is deleted is gone. Give every replica the same --audit-keep (a larger one keeps what is left)`,
+        { subject, entries: tail.count, keep: this.keep },
       );
     }
     let oldest = tail.oldest;

@@ -24,6 +24,7 @@ import { STAND_IN_DIGEST, StoreAnswers } from '../config/store.js';
 import { renderNewConfigFile } from '../config/yaml-document.js';
 import { Mutex } from '../fs/mutex.js';
 import { Listeners } from '../listeners.js';
+import type { Say } from '../log.js';
 import { type PresetDefinition, type StrategyRegistry, samePresets, strategySetOf } from '../registry/index.js';
 import { baseState, type GroupContext, judgeGroup, type QueuedCommit } from './config-group.js';
 import { CommitUncertainError, ConfigIo, commitLanded, entryId } from './config-io.js';
@@ -52,7 +53,7 @@ export interface EtcdConfigStoreOptions {
   /** Audit entries kept per subject (`--audit-keep`); older ones go in the transaction that adds one. */
   readonly auditKeep?: number;
   readonly now?: () => Date;
-  readonly warn?: (message: string) => void;
+  readonly warn?: Say;
 }
 
 /**
@@ -180,6 +181,7 @@ export class EtcdConfigStore implements ConfigStore {
     this.judgePresets('resync');
     this.options.warn?.(
       `${this.keys.strategies} is kept out (it would leave the config invalid); the presets kept in ${this.keys.strategiesKept} stay in force until the config stops using what it removes`,
+      { subject: 'presets', key: this.keys.strategies, keptKey: this.keys.strategiesKept, keptVersion: this.presets.version },
     );
   }
 
@@ -378,7 +380,10 @@ export class EtcdConfigStore implements ConfigStore {
       })
       .catch((err) => {
         this.handEditQueued = false;
-        this.options.warn?.(`etcd store: could not audit a hand edit of ${this.location} yet: ${(err as Error).message}`);
+        this.options.warn?.(`etcd store: could not audit a hand edit of ${this.location} yet: ${(err as Error).message}`, {
+          store: this.location,
+          reason: (err as Error).message,
+        });
       });
   }
 

@@ -25,6 +25,7 @@ import {
 } from 'etcd3';
 import { StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
 import { Listeners } from '../listeners.js';
+import type { Say } from '../log.js';
 import type { EtcdTlsPaths } from './tls-files.js';
 import { SwitchableTlsCredentials, TlsFilesWatch } from './tls-reload.js';
 import { type EtcdStoreUrl, endpointAddress } from './url.js';
@@ -145,9 +146,9 @@ export interface EtcdConnectionOptions {
   /** Per store call; DESIGN says 2 s (tests may shorten it). */
   readonly callTimeoutMs?: number;
   /** Told once when the client certificate runs out while this process runs (a log line). */
-  readonly warn?: (message: string) => void;
+  readonly warn?: Say;
   /** Told when renewed TLS files are taken (a log line). */
-  readonly info?: (message: string) => void;
+  readonly info?: Say;
   /**
    * The files `tls` was read from: given, they are looked at for a renewal every `tlsReloadMs`
    * (TLS_RELOAD_MS; 0: never) and whenever no member takes a connection, and a valid new set is
@@ -242,7 +243,7 @@ export class EtcdGateway {
   private readonly tls: boolean;
   private certExpiry: { readonly file: string; readonly notAfter: Date } | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
-  private readonly warn: ((message: string) => void) | undefined;
+  private readonly warn: Say | undefined;
 
   constructor(options: EtcdConnectionOptions) {
     this.client = buildClient(options);
@@ -267,7 +268,12 @@ export class EtcdGateway {
           this.credentials?.use(files);
           this.certExpiry = files.certExpiry;
           this.watchCertificateExpiry();
-          options.info?.(renewedCertificate(files, paths));
+          options.info?.(
+            renewedCertificate(files, paths),
+            files.certExpiry
+              ? { certFile: files.certExpiry.file, certValidUntil: files.certExpiry.notAfter.toISOString() }
+              : { caFile: paths.caFile },
+          );
         },
       });
     }
@@ -289,7 +295,10 @@ export class EtcdGateway {
     const arm = () => {
       const ms = expiry.notAfter.getTime() - Date.now();
       this.expiryTimer = setTimeout(
-        () => (ms > MAX_TIMER_MS ? arm() : warn(expiredCertificate(expiry))),
+        () =>
+          ms > MAX_TIMER_MS
+            ? arm()
+            : warn(expiredCertificate(expiry), { certFile: expiry.file, certExpiredAt: expiry.notAfter.toISOString() }),
         Math.max(0, Math.min(ms + 50, MAX_TIMER_MS)),
       );
       this.expiryTimer.unref();

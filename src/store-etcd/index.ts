@@ -1,6 +1,7 @@
 import type { TokenStore } from '../auth/token-store.js';
 import { ConfigFileError } from '../config/errors.js';
 import type { Change, CommitOptions, ConfigStore } from '../config/store.js';
+import type { Say } from '../log.js';
 import type { StrategyRegistry } from '../registry/index.js';
 import type { RunnerStatePublisher, RunnerStateSource } from '../runner/state.js';
 import { EtcdConfigStore } from './config-store.js';
@@ -36,9 +37,9 @@ export interface EtcdStoreOptions {
   /** How often reachability is probed (1 s). */
   readonly probeIntervalMs?: number;
   readonly now?: () => Date;
-  readonly warn?: (message: string) => void;
+  readonly warn?: Say;
   /** The end of a problem `warn` said (a runner publishing its state again), a renewal of the TLS files taken. */
-  readonly info?: (message: string) => void;
+  readonly info?: Say;
   /** How often the TLS files are looked at for a renewal (TLS_RELOAD_MS, 5 s; 0: never). */
   readonly tlsReloadMs?: number;
   /** Tests: the gateway every etcd call goes through, as it is made (to inject a lost answer). */

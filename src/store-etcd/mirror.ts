@@ -1,5 +1,6 @@
 import type { IKeyValue, IRequestOp, IResponseOp, Watcher } from 'etcd3';
 import { Listeners } from '../listeners.js';
+import type { Say } from '../log.js';
 import type { EtcdGateway } from './gateway.js';
 import { type EtcdKeys, prefixEnd } from './keys.js';
 
@@ -58,7 +59,7 @@ export interface MirrorOptions {
   /** How often reachability is probed (and what the watch may have missed is checked). */
   readonly probeIntervalMs?: number;
   /** Told about a resync or watch failure it recovers from by itself (for the log). */
-  readonly warn?: (message: string) => void;
+  readonly warn?: Say;
 }
 
 /**
@@ -73,7 +74,10 @@ export class EtcdMirror {
   /** Deleted keys and when: an older put delivered late (the watch behind a local write) must not revive them. */
   private readonly tombstones = new Map<string, number>();
   private readonly listeners = new Listeners<MirrorBatch>((err, batch) =>
-    this.options.warn?.(`etcd store: a listener failed on revision ${batch.revision}: ${(err as Error).message}`),
+    this.options.warn?.(`etcd store: a listener failed on revision ${batch.revision}: ${(err as Error).message}`, {
+      revision: batch.revision,
+      reason: (err as Error).message,
+    }),
   );
   private watchedRevision = 0;
   private watcher: Watcher | null = null;
@@ -305,7 +309,11 @@ export class EtcdMirror {
     });
     const broken = (why: string) => {
       if (generation !== this.generation || this.closed) return;
-      this.options.warn?.(`etcd store: the watch broke (${why}); re-reading when etcd answers`);
+      this.options.warn?.(`etcd store: the watch broke (${why}); re-reading when etcd answers`, {
+        store: this.gateway.location,
+        reason: why,
+        revision: this.watchedRevision,
+      });
       this.needsResync = true;
       this.watcher = null;
       this.generation++;

@@ -1,5 +1,6 @@
 import type { Lease } from 'etcd3';
 import { StoreUnavailableError } from '../config/errors.js';
+import type { Say } from '../log.js';
 import type { EtcdGateway } from './gateway.js';
 import type { EtcdKeys } from './keys.js';
 
@@ -40,7 +41,7 @@ export class EtcdReplicaPresence {
     private readonly keys: EtcdKeys,
     private readonly id: string,
     private readonly record: ReplicaRecord,
-    private readonly warn?: (message: string) => void,
+    private readonly warn?: Say,
     private readonly leaseSeconds = REPLICA_LEASE_SECONDS,
   ) {}
 
@@ -75,7 +76,10 @@ export class EtcdReplicaPresence {
       const first = !this.tried;
       this.tried = true;
       if (first && err instanceof StoreUnavailableError && err.accessRefused) throw err;
-      this.warn?.(`etcd store: this API replica could not register on ${this.gateway.location} yet: ${(err as Error).message}`);
+      this.warn?.(`etcd store: this API replica could not register on ${this.gateway.location} yet: ${(err as Error).message}`, {
+        store: this.gateway.location,
+        reason: (err as Error).message,
+      });
       this.schedule();
     }
   }

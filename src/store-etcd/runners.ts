@@ -1,6 +1,7 @@
 import type { ICompare, Lease } from 'etcd3';
 import { StoreUnavailableError } from '../config/errors.js';
 import { Listeners } from '../listeners.js';
+import type { Say } from '../log.js';
 import {
   type RunnerState,
   type RunnerStatePublisher,
@@ -81,11 +82,11 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
     private readonly gateway: EtcdGateway,
     private readonly keys: EtcdKeys,
     private readonly id: string,
-    private readonly warn?: (message: string) => void,
+    private readonly warn?: Say,
     private readonly retentionSeconds = DEAD_RUNNER_RETENTION_SECONDS,
     private readonly onTakenOver?: (holder: { pid: number; host: string }) => void,
     /** The end of a spell `warn` began (its heartbeats published again): INFO, not a warning. */
-    private readonly info?: (message: string) => void,
+    private readonly info?: Say,
   ) {
     if (id === '' || id.includes('\0')) throw new Error('a runner id must be a non-empty string');
   }
@@ -147,7 +148,7 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
         state,
         this.currentLease(liveRunnerLeaseSeconds(state.heartbeatIntervalMs, this.retentionSeconds)),
       );
-      if (this.failing) this.info?.(`etcd store: runner ${this.id} publishes its state again`);
+      if (this.failing) this.info?.(`etcd store: runner ${this.id} publishes its state again`, { runnerId: this.id });
       this.failing = false;
     } catch (err) {
       // A lease etcd no longer knows (it expired during an outage) is replaced on the next heartbeat.
@@ -159,6 +160,7 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
       if (!this.failing) {
         this.warn?.(
           `etcd store: runner ${this.id} could not publish its state: ${(err as Error).message}${err instanceof StoreUnavailableError && err.detail ? ` (${err.detail})` : ''}; the API shows it STALE until it can (said again once it does); the runner scans on`,
+          { runnerId: this.id, reason: (err as Error).message },
         );
       }
       this.failing = true;
@@ -237,6 +239,7 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
     if (!first) return;
     this.warn?.(
       `etcd store: runner id ${this.id} is published by process ${first.pid} on ${first.host}; waiting up to ${STALE_AFTER_HEARTBEATS} heartbeats to see whether it still runs`,
+      { runnerId: this.id, holderPid: first.pid, holderHost: first.host },
     );
     const until = Date.now() + STALE_AFTER_HEARTBEATS * first.heartbeatIntervalMs;
     while (Date.now() < until) {

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type * as Grpc from '@grpc/grpc-js';
 import type { Etcd3 } from 'etcd3';
+import type { Say } from '../log.js';
 import { UsageError } from '../usage-error.js';
 import type { EtcdTlsFiles } from './gateway.js';
 import { checkEtcdTlsFiles, type EtcdTlsPaths, readEtcdTlsContents, tlsDigest } from './tls-files.js';
@@ -103,7 +104,7 @@ export interface TlsFilesWatchOptions {
   /** A new valid set was found: use it. */
   readonly onRenewed: (files: EtcdTlsFiles, previous: EtcdTlsFiles) => void;
   /** Told once per content of the files that is not a valid set (a half-done rotation). */
-  readonly warn?: (message: string) => void;
+  readonly warn?: Say;
 }
 
 /**
@@ -172,6 +173,13 @@ export class TlsFilesWatch {
       : '';
     this.options.warn?.(
       `etcd TLS files changed but are not a usable set: ${problem}; keeping the credentials in use${kept} until the files form a valid set`,
+      {
+        reason: problem,
+        ...(this.inUse.certExpiry && {
+          certFile: this.inUse.certExpiry.file,
+          certValidUntil: this.inUse.certExpiry.notAfter.toISOString(),
+        }),
+      },
     );
   }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { SCOPES, type Scope } from '../auth/identity.js';
 import { checkTokenName, tokenDigest } from '../auth/token-file.js';
 import { type StoredToken, TokenRefusedError, type TokenStore } from '../auth/token-store.js';
+import type { Say } from '../log.js';
 import type { EtcdGateway } from './gateway.js';
 import { type EtcdKeys, prefixEnd } from './keys.js';
 import { type EtcdMirror, type KeyValue, type MirrorChange, toKeyValue } from './mirror.js';
@@ -51,7 +52,7 @@ export class EtcdTokenStore implements TokenStore {
     private readonly gateway: EtcdGateway,
     private readonly mirror: EtcdMirror,
     private readonly keys: EtcdKeys,
-    private readonly warn?: (message: string) => void,
+    private readonly warn?: Say,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -67,7 +68,7 @@ export class EtcdTokenStore implements TokenStore {
       let cached = this.parsed.get(kv.key);
       if (cached?.modRevision !== kv.modRevision) {
         cached = { modRevision: kv.modRevision, token: parseTokenRecord(kv, this.keys.tokensPrefix) };
-        if (!cached.token) this.warn?.(`etcd store: ${kv.key} is not a token record; that token is refused`);
+        if (!cached.token) this.warn?.(`etcd store: ${kv.key} is not a token record; that token is refused`, { key: kv.key });
         this.parsed.set(kv.key, cached);
       }
       if (cached.token) tokens.push(cached.token);

@@ -1,4 +1,4 @@
-import { readFile, rename, symlink, writeFile } from 'node:fs/promises';
+import { readFile, rename, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLogger, formatTextLine } from '../../src/log.js';
@@ -159,6 +159,57 @@ describe('the server log', () => {
     await expect
       .poll(() => lines().find((l) => l.msg === 'config is valid again'), { timeout: 5_000 })
       .toMatchObject({ level: 30, subject: 'config', version: 1 });
+  });
+
+  it('warnings carry their facts as fields beside the same words: audit recovery, a torn audit tail, tokens.yaml refused, a directory fsync', async () => {
+    const runtimeDir = await tempRuntimeDir();
+    const first = await startTestServer({ runtimeDir });
+    expect((await first.gql(activate('gold'))).status).toBe(200);
+    await first.close();
+    // While it was stopped: a hand edit of the version (no audit line), a torn audit tail, a broken tokens.yaml.
+    const configFile = path.join(runtimeDir, 'config.yaml');
+    await writeFile(configFile, (await readFile(configFile, 'utf8')).replace(/^version: 2$/m, 'version: 3'));
+    await writeFile(path.join(runtimeDir, 'audit.log'), '{"time":"2026-01-05T10:00', { flag: 'a' });
+    await writeFile(path.join(runtimeDir, 'tokens.yaml'), 'tokens: [unclosed\n', { mode: 0o600 });
+
+    const fs = faultyFileSystem();
+    const { server, at } = await loggedServer({ runtimeDir, fs });
+    expect((await server.gql(activate('range'), undefined, 'wrong-token-0123456789abcdef')).status).toBe(401);
+    fs.inject('syncDir', 'EIO');
+    expect((await server.gql(activate('range'))).status).toBe(200);
+
+    const warning = (start: string) => at(WARN).find((l) => l.msg.startsWith(start));
+    expect(warning('config version 3 had no audit entry; recorded now as "recovery"')).toMatchObject({
+      subject: 'config',
+      version: 3,
+      operation: 'recovery',
+    });
+    expect(warning(`${path.join(runtimeDir, 'audit.log')}: its last line was torn`)).toMatchObject({
+      file: path.join(runtimeDir, 'audit.log'),
+      bytes: 25,
+      setAside: expect.stringContaining('audit.log.torn-'),
+    });
+    expect(warning('named tokens refused until')).toMatchObject({
+      file: path.join(runtimeDir, 'tokens.yaml'),
+      reason: expect.any(String),
+    });
+    expect(warning('config saved, but fsync of')).toMatchObject({ subject: 'config', dir: runtimeDir });
+  });
+
+  it('a wait for a runtime-dir lock held from another host: its file, holder and age as fields', async () => {
+    const runtimeDir = await tempRuntimeDir();
+    const lock = path.join(runtimeDir, '.lock');
+    await writeFile(lock, JSON.stringify({ pid: 4242, host: 'elsewhere.example', nonce: 'n', acquiredAt: '' }));
+    // Untouched for 9.5 s: taken over half a second after the wait starts (10 s without a touch).
+    const touched = new Date(Date.now() - 9_500);
+    await utimes(lock, touched, touched);
+    const { at } = await loggedServer({ runtimeDir });
+    expect(at(WARN).find((l) => l.msg.startsWith(`${lock} is held by process 4242 on elsewhere.example`))).toMatchObject({
+      file: lock,
+      holderPid: 4242,
+      holderHost: 'elsewhere.example',
+      touchedAgoMs: expect.any(Number),
+    });
   });
 
   it('redacts tokens and authorization headers, in both formats', () => {
