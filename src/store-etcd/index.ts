@@ -90,7 +90,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
   });
   options.onGateway?.(gateway);
   const keys = etcdKeys(parsed.prefix);
-  const mirror = new EtcdMirror(gateway, keys, { probeIntervalMs: options.probeIntervalMs, warn: options.warn });
+  const mirror = new EtcdMirror(gateway, keys, { probeIntervalMs: options.probeIntervalMs, warn: options.warn, info: options.info });
   const config = new EtcdConfigStore(gateway, mirror, keys, {
     registry: options.registry,
     auditKeep: options.auditKeep,

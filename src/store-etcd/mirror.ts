@@ -60,6 +60,9 @@ export interface MirrorOptions {
   readonly probeIntervalMs?: number;
   /** Told about a resync or watch failure it recovers from by itself (for the log). */
   readonly warn?: Say;
+  /** Told when a broken watch is watching again (the end of what `warn` began). */
+  readonly info?: Say;
+  readonly now?: () => number;
 }
 
 /**
@@ -83,6 +86,8 @@ export class EtcdMirror {
   private watcher: Watcher | null = null;
   private generation = 0;
   private needsResync = false;
+  /** When the watch broke, until a re-read watches again (said once it does). */
+  private watchBroke: { at: number } | null = null;
   private resyncing: Promise<void> | null = null;
   private checking: Promise<void> | null = null;
   private probeTimer: NodeJS.Timeout | undefined;
@@ -283,6 +288,17 @@ export class EtcdMirror {
     this.needsResync = false;
     this.aheadSeen.clear();
     await this.watchFrom(revision + 1);
+    // The end of the spell the warning began: "the watch broke" had no line saying it was over.
+    const broke = this.watchBroke;
+    if (broke && !this.closed) {
+      this.watchBroke = null;
+      const brokenForMs = (this.options.now ?? Date.now)() - broke.at;
+      this.options.info?.(`etcd store: the watch is back after ${Math.round(brokenForMs / 1000)} s: re-read at revision ${revision}`, {
+        store: this.gateway.location,
+        revision,
+        brokenForMs,
+      });
+    }
   }
 
   private async watchFrom(revision: number): Promise<void> {
@@ -315,6 +331,7 @@ export class EtcdMirror {
         revision: this.watchedRevision,
       });
       this.needsResync = true;
+      this.watchBroke ??= { at: (this.options.now ?? Date.now)() };
       this.watcher = null;
       this.generation++;
       void watcher.cancel().catch(() => {});

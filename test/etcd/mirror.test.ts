@@ -38,6 +38,46 @@ describeWithEtcd('etcd mirror (real etcd)', () => {
     }
   });
 
+  it('a broken watch is said once when it breaks (WARN) and once when a re-read watches again (INFO), with how long it lasted', async () => {
+    const cluster = await startEtcd();
+    const prefix = freshPrefix();
+    const url = parseEtcdStoreUrl(cluster.url(prefix));
+    const gateway = new EtcdGateway({ url });
+    const keys = etcdKeys(url.prefix);
+    const warned: string[] = [];
+    const told: { message: string; fields?: Record<string, unknown> }[] = [];
+    let now = 1_000_000;
+    const mirror = new EtcdMirror(gateway, keys, {
+      probeIntervalMs: 100,
+      now: () => now,
+      warn: (message) => warned.push(message),
+      info: (message, fields) => told.push({ message, fields }),
+    });
+    try {
+      await mirror.open();
+      const raw = rawClient(cluster);
+      (mirror as unknown as { watcher: NodeJS.EventEmitter }).watcher.emit('error', new Error('injected: stream reset'));
+      expect(warned).toEqual(['etcd store: the watch broke (injected: stream reset); re-reading when etcd answers']);
+      now += 3_000;
+      await raw.put(keys.config).value('version: 9\n');
+      await eventually('re-read and watching again', () => told.length > 0, 5000);
+      expect(told).toEqual([
+        {
+          message: expect.stringMatching(/^etcd store: the watch is back after 3 s: re-read at revision \d+$/),
+          fields: expect.objectContaining({ brokenForMs: 3_000 }),
+        },
+      ]);
+      // Watching again: a later put arrives by the watch, and nothing more is said.
+      await raw.put(keys.config).value('version: 10\n');
+      await eventually('the watch delivers', () => mirror.get(keys.config)?.value === 'version: 10\n');
+      expect(told).toHaveLength(1);
+      expect(warned).toHaveLength(1);
+    } finally {
+      await mirror.close();
+      gateway.close();
+    }
+  });
+
   it('reads the audit tail from the newest key it has seen, not sorted over the whole trail; a newest key deleted by hand is read sorted again', async () => {
     const cluster = await startEtcd();
     const url = parseEtcdStoreUrl(cluster.url(freshPrefix()));
