@@ -163,16 +163,20 @@ export interface EtcdConnectionOptions {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What an expired `--etcd-cert` means for a running process, in one phrase. */
-export function expiredCertificate(expiry: { file: string; notAfter: Date }): string {
-  return `--etcd-cert ${expiry.file} expired at ${expiry.notAfter.toISOString()}: the members refuse every new connection with it; put a renewed certificate (and its key) at the same paths: it is taken without a restart`;
+export function expiredCertificate(expiry: { file: string; notAfter: Date }, renewedInPlace = true): string {
+  const fix = renewedInPlace
+    ? 'put a renewed certificate (and its key) at the same paths: it is taken without a restart'
+    : 'put a renewed certificate (and its key) at the same paths and restart this process (CONTROL_PLANE_ETCD_TLS_RELOAD_MS=0: renewals are not looked for)';
+  return `--etcd-cert ${expiry.file} expired at ${expiry.notAfter.toISOString()}: the members refuse every new connection with it; ${fix}`;
 }
 
 /**
  * expiredCertificate without the file's path, for /ready (which needs no token: no paths in what it
  * answers, README: Security).
  */
-export function expiredCertificatePublic(expiry: { notAfter: Date }): string {
-  return `the etcd client certificate (--etcd-cert) expired at ${expiry.notAfter.toISOString()}: the members refuse every new connection with it; put a renewed certificate (and its key) at the same paths: it is taken without a restart`;
+export function expiredCertificatePublic(expiry: { notAfter: Date }, renewedInPlace = true): string {
+  const said = expiredCertificate({ file: '', notAfter: expiry.notAfter }, renewedInPlace);
+  return `the etcd client certificate (--etcd-cert) ${said.slice(said.indexOf('expired at'))}`;
 }
 
 /** The one line said when renewed TLS files are taken. */
@@ -298,7 +302,10 @@ export class EtcdGateway {
         () =>
           ms > MAX_TIMER_MS
             ? arm()
-            : warn(expiredCertificate(expiry), { certFile: expiry.file, certExpiredAt: expiry.notAfter.toISOString() }),
+            : warn(expiredCertificate(expiry, this.tlsWatch !== undefined), {
+                certFile: expiry.file,
+                certExpiredAt: expiry.notAfter.toISOString(),
+              }),
         Math.max(0, Math.min(ms + 50, MAX_TIMER_MS)),
       );
       this.expiryTimer.unref();
@@ -308,12 +315,14 @@ export class EtcdGateway {
 
   /** The client certificate has run out (a store that does not answer is then most likely refusing it). */
   certificateExpired(now: Date = new Date()): string | null {
-    return this.certExpiry && now > this.certExpiry.notAfter ? expiredCertificate(this.certExpiry) : null;
+    return this.certExpiry && now > this.certExpiry.notAfter ? expiredCertificate(this.certExpiry, this.tlsWatch !== undefined) : null;
   }
 
   /** certificateExpired without the file's path (for /ready). */
   certificateExpiredPublic(now: Date = new Date()): string | null {
-    return this.certExpiry && now > this.certExpiry.notAfter ? expiredCertificatePublic(this.certExpiry) : null;
+    return this.certExpiry && now > this.certExpiry.notAfter
+      ? expiredCertificatePublic(this.certExpiry, this.tlsWatch !== undefined)
+      : null;
   }
 
   get connected(): boolean {

@@ -180,4 +180,25 @@ describe('TLS files looked at for a renewal (no etcd needed)', () => {
     expect(await look()).toBe('done');
     expect(renewed).toEqual([until.toISOString()]);
   }, 20_000);
+
+  it('with CONTROL_PLANE_ETCD_TLS_RELOAD_MS=0 the expiry message asks for a restart, not a renewal in place (nothing looks at the files)', async () => {
+    const { paths } = await setUp();
+    const files = await readEtcdTlsFiles(paths);
+    const notAfter = files.certExpiry?.notAfter ?? new Date();
+    const later = new Date(notAfter.getTime() + 1000);
+    for (const [tlsReloadMs, inPlace] of [
+      [0, false],
+      [5000, true],
+    ] as const) {
+      const gateway = new EtcdGateway({ url: parseEtcdStoreUrl('etcd://127.0.0.1:1/reload'), tls: files, tlsPaths: paths, tlsReloadMs });
+      closers.push(() => gateway.close());
+      const said = gateway.certificateExpired(later) ?? '';
+      expect(said).toContain(`expired at ${notAfter.toISOString()}`);
+      expect({ tlsReloadMs, inPlace: said.includes('taken without a restart'), restart: said.includes('restart this process') }).toEqual({
+        tlsReloadMs,
+        inPlace,
+        restart: !inPlace,
+      });
+    }
+  });
 });
