@@ -36,4 +36,14 @@ describe('every setting the code reads is in the README', () => {
     expect(flags.size).toBeGreaterThanOrEqual(20);
     expect([...flags].filter((flag) => !new RegExp(`${flag}\\b`).test(README)).sort()).toEqual([]);
   });
+
+  it("serve --help names every environment variable of README's Settings table (README: it lists the same)", () => {
+    const table = README.slice(README.indexOf('## Settings'), README.indexOf('**Stopping.**'));
+    const variables = [...new Set(table.match(/CONTROL_PLANE_[A-Z0-9_]+/g) ?? [])];
+    expect(variables.length).toBeGreaterThanOrEqual(14);
+    const serve = buildProgram(async () => {}).commands.find((c) => c.name() === 'serve');
+    let help = '';
+    serve?.configureOutput({ writeOut: (text) => (help += text) }).outputHelp();
+    expect(variables.filter((name) => !help.includes(name)).sort()).toEqual([]);
+  });
 });

@@ -66,12 +66,17 @@ function runnerOptions(command: Command): Command {
 }
 
 /** Where config, audit trail, tokens and runner states live (serve, runner, token). */
-function storeOptions(command: Command): Command {
+function storeOptions(command: Command, { runs = false }: { runs?: boolean } = {}): Command {
   return command
     .option('--store <store>', 'file, or etcd://host:port[,host:port...]/<prefix>   CONTROL_PLANE_STORE (file)')
     .option('--etcd-ca <pem>', "CA of the etcd members' certificates (turns TLS on)")
     .option('--etcd-cert <pem>', 'client certificate for etcd, with --etcd-key')
-    .option('--etcd-key <pem>', 'its key')
+    .option(
+      '--etcd-key <pem>',
+      runs
+        ? 'its key; the three files renewed in place are taken without a restart   CONTROL_PLANE_ETCD_TLS_RELOAD_MS (5000 ms between looks; 0: never)'
+        : 'its key',
+    )
     .option(
       '--audit-keep <n>',
       'audit entries kept per subject in etcd (10000); etcd user: CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD',
@@ -189,6 +194,7 @@ export function buildProgram(run: (command: Command, load: () => Promise<Action>
           .option('--port <n>', 'port, 0 for any free   CONTROL_PLANE_PORT (8787)')
           .option('--runtime-dir <dir>', 'config and token dir   CONTROL_PLANE_RUNTIME_DIR (./runtime)')
           .option('--no-runner', 'API only   CONTROL_PLANE_RUNNER=off'),
+        { runs: true },
       ),
     )
       .option('--production', 'no introspection, field suggestions or GraphiQL   NODE_ENV=production')
@@ -228,6 +234,7 @@ Exit codes: 0 stopped cleanly, 1 unexpected, 2 bad usage, 73 runtime dir not wri
           .option('--runtime-dir <dir>', 'config and state dir   CONTROL_PLANE_RUNTIME_DIR (./runtime)')
           .option('--runner-id <id>', "this runner's name in the fleet (default <host>:<pid>)")
           .option('--instruments <list>', "scan only these of the active strategy's instruments, e.g. EUR_USD,XAU_USD"),
+        { runs: true },
       ),
     ),
   )
