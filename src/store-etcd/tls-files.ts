@@ -91,7 +91,8 @@ async function readPem(flag: string, file: string | undefined): Promise<Buffer |
   try {
     handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
     const stat = await handle.stat();
-    if (stat.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    // Said as a read of a directory fails (the message names the errno, as for any file that cannot be read).
+    if (stat.isDirectory()) throw new UsageError(`${flag} ${file}: EISDIR`);
     if (!stat.isFile()) throw new UsageError(`${flag} ${file} is not a regular file (${kindOf(stat)})`);
     if (stat.size > MAX_TLS_FILE_BYTES) throw tooLarge(flag, file, stat.size);
     // One byte past the size seen: a file that grew since the stat is read on, up to one byte past the limit.
