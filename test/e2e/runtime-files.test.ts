@@ -494,7 +494,16 @@ describe('a runtime file the server may not read is reported like an invalid one
     const runner = asServiceUser(['runner', '--runtime-dir', dir, '--heartbeat-ms', '60000']);
     await runner.waitFor(/strategy runner started/);
     const file = path.join(dir, 'runner-state.json');
-    await vi.waitFor(() => readFile(file), { timeout: 5_000 });
+    // Its states at start (started, applied, first scan) each replace the file (a new inode, mode
+    // 0644): chmod before the last of them is undone by it. Seen in a clean-clone CI run under load.
+    await vi.waitFor(
+      async () => {
+        const state = JSON.parse(await readFile(file, 'utf8')) as { applied: unknown; lastScanAt: unknown };
+        expect(state.applied).not.toBeNull();
+        expect(state.lastScanAt).not.toBeNull();
+      },
+      { timeout: 10_000 },
+    );
     await chmod(file, 0o000);
     try {
       await api.waitFor(
