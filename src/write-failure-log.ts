@@ -26,14 +26,30 @@ export interface WriteFailureSpell {
  * retries in a loop made one multi-KB ERROR line (with a stack) per attempt, a flood while the disk
  * is full. The first failure of a spell is logged at ERROR with its stack, step and errno; the
  * next ones are counted and said in one line at most once a minute (on the first failure after the
- * minute, or when the spell ends); `ended()` closes the spell when a write lands again (the control
+ * minute, at the minute's end when no failure comes after it, or when the spell ends); `ended()` closes the spell when a write lands again (the control
  * plane then logs `config changes are written again`). The metric still counts every failure.
  */
-export function writeFailureLog(options: { logger: Logger; now?: () => number }) {
+export function writeFailureLog(options: {
+  logger: Logger;
+  now?: () => number;
+  /** Runs `fn` after `ms` (tests: by hand); returns how to cancel it. Default: an unref'd setTimeout. */
+  later?: (fn: () => void, ms: number) => () => void;
+}) {
   const now = options.now ?? Date.now;
+  const later =
+    options.later ??
+    ((fn: () => void, ms: number) => {
+      const timer = setTimeout(fn, ms);
+      timer.unref();
+      return () => clearTimeout(timer);
+    });
   let spell: { since: number; failures: number; windowFrom: number; unsaid: Map<string, number> } | null = null;
+  /** The count said a minute after its window opened, when no failure comes later to say it (the clients gave up). */
+  let cancelSaying: (() => void) | null = null;
 
   const sayUnsaid = (log: Logger) => {
+    cancelSaying?.();
+    cancelSaying = null;
     if (!spell || spell.unsaid.size === 0) return;
     const counts = [...spell.unsaid];
     const total = counts.reduce((sum, [, n]) => sum + n, 0);
@@ -58,9 +74,21 @@ export function writeFailureLog(options: { logger: Logger; now?: () => number })
       const kind = kindOf(error);
       spell.unsaid.set(kind, (spell.unsaid.get(kind) ?? 0) + 1);
       if (now() - spell.windowFrom >= WRITE_FAILURE_SUMMARY_MS) sayUnsaid(log);
+      // Said by itself at the window's end too: the failures of clients that gave up meanwhile (the
+      // disk still full) waited in silence until a write landed, however long that took.
+      else
+        cancelSaying ??= later(
+          () => {
+            cancelSaying = null;
+            sayUnsaid(options.logger);
+          },
+          Math.max(0, spell.windowFrom + WRITE_FAILURE_SUMMARY_MS - now()),
+        );
     },
     /** A write landed: says what is still unsaid and closes the spell (null: there was none). */
     ended(): WriteFailureSpell | null {
+      cancelSaying?.();
+      cancelSaying = null;
       if (!spell) return null;
       sayUnsaid(options.logger);
       const ended = { failures: spell.failures, since: new Date(spell.since).toISOString() };
