@@ -13,9 +13,14 @@ export type LimitReason = RefusalReason | DocumentRefusalReason | ConnectionClos
  * refusal of the server (`log`, which the chain's refusals() shares): INFO up to `linesPerMinute`,
  * the rest at DEBUG, then one line saying how many were left out, by reason.
  */
-export function limitCounter(options: { logger: Logger; linesPerMinute?: number; now?: () => number }) {
+export function limitCounter(options: {
+  logger: Logger;
+  linesPerMinute?: number;
+  now?: () => number;
+  later?: (fn: () => void, ms: number) => () => void;
+}) {
   const counts = new Map<LimitReason, number>();
-  const log: RefusalLog = refusalLogBudget({ perMinute: options.linesPerMinute, now: options.now });
+  const log: RefusalLog = refusalLogBudget({ perMinute: options.linesPerMinute, now: options.now, later: options.later });
   return {
     /** The budgeted refusal log (refusals() logs the chain's through it). */
     log,

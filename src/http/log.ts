@@ -45,31 +45,51 @@ export type RefusalLog = (log: Logger, fields: { reason: string } & Record<strin
 
 /**
  * Refusal lines within a budget per minute, like the wrong-token lines (steps/auth-failure-limit.ts):
- * up to `perMinute` at INFO in each minute, the rest at DEBUG and counted by reason; the first line
- * after a minute with some left out says how many, by reason. At 20 a second, a sustained flood
+ * up to `perMinute` at INFO in each minute, the rest at DEBUG and counted by reason; at the minute's
+ * end (or with the first refusal after it) one line says how many were left out, by reason. At 20 a second, a sustained flood
  * wrote ~72,000 INFO lines an hour and never said how many it had left out.
  */
-export function refusalLogBudget(options: { perMinute?: number; now?: () => number } = {}): RefusalLog {
+export function refusalLogBudget(
+  options: {
+    perMinute?: number;
+    now?: () => number;
+    /** Runs `fn` after `ms` (tests: by hand); returns how to cancel it. Default: an unref'd setTimeout. */
+    later?: (fn: () => void, ms: number) => () => void;
+  } = {},
+): RefusalLog {
   const perMinute = options.perMinute ?? REFUSAL_LOG_LINES_PER_MINUTE;
   const now = options.now ?? Date.now;
+  const later =
+    options.later ??
+    ((fn: () => void, ms: number) => {
+      const timer = setTimeout(fn, ms);
+      timer.unref();
+      return () => clearTimeout(timer);
+    });
   let window = { from: Number.NEGATIVE_INFINITY, lines: 0, leftOut: new Map<string, number>() };
+  /** The left-out line said at the minute's end by itself, when no refusal comes after it (a flood that stopped). */
+  let cancelSaying: (() => void) | null = null;
+  /** Says what the window left out (if anything) and opens the next one at `at`. */
+  const nextWindow = (log: Logger, at: number) => {
+    cancelSaying?.();
+    cancelSaying = null;
+    if (window.leftOut.size > 0) {
+      const byReason = Object.fromEntries(window.leftOut);
+      const total = Object.values(byReason).reduce((sum, n) => sum + n, 0);
+      const reasons = Object.entries(byReason)
+        .sort(([, a], [, b]) => b - a)
+        .map(([reason, n]) => `${reason} ${n}`)
+        .join(', ');
+      log.info(
+        { leftOut: total, byReason, from: new Date(window.from).toISOString() },
+        `${total} refusal lines left out of the log in the minute from ${new Date(window.from).toISOString()} (over ${perMinute} a minute; at DEBUG): ${reasons}; control_plane_http_refusals_total counts every one`,
+      );
+    }
+    window = { from: at, lines: 0, leftOut: new Map() };
+  };
   return (log, fields, message) => {
     const at = now();
-    if (at - window.from >= MINUTE_MS) {
-      if (window.leftOut.size > 0) {
-        const byReason = Object.fromEntries(window.leftOut);
-        const total = Object.values(byReason).reduce((sum, n) => sum + n, 0);
-        const reasons = Object.entries(byReason)
-          .sort(([, a], [, b]) => b - a)
-          .map(([reason, n]) => `${reason} ${n}`)
-          .join(', ');
-        log.info(
-          { leftOut: total, byReason, from: new Date(window.from).toISOString() },
-          `${total} refusal lines left out of the log in the minute from ${new Date(window.from).toISOString()} (over ${perMinute} a minute; at DEBUG): ${reasons}; control_plane_http_refusals_total counts every one`,
-        );
-      }
-      window = { from: at, lines: 0, leftOut: new Map() };
-    }
+    if (at - window.from >= MINUTE_MS) nextWindow(log, at);
     if (window.lines < perMinute) {
       window.lines += 1;
       log.info(fields, message);
@@ -77,5 +97,12 @@ export function refusalLogBudget(options: { perMinute?: number; now?: () => numb
     }
     window.leftOut.set(fields.reason, (window.leftOut.get(fields.reason) ?? 0) + 1);
     log.debug(fields, message);
+    cancelSaying ??= later(
+      () => {
+        cancelSaying = null;
+        nextWindow(log, now());
+      },
+      Math.max(0, window.from + MINUTE_MS - at),
+    );
   };
 }

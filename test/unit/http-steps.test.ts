@@ -222,7 +222,8 @@ describe('refusals', () => {
     const lines: Record<string, any>[] = [];
     let now = Date.parse('2026-01-05T10:00:00Z');
     const logger = createLogger({ level: 'info', format: 'json', destination: { write: (line: string) => lines.push(JSON.parse(line)) } });
-    const limits = limitCounter({ logger, now: () => now });
+    // No minute ends by itself here (timers by hand, never run): the next refusal says the count.
+    const limits = limitCounter({ logger, now: () => now, later: () => () => {} });
     const refuse = refusals({ now: () => now, log: limits.log, onRefusal: (reason) => limits.add(reason) });
     const ex = exchange({ log: logger });
     const rateLimited: Refusal = {
@@ -246,5 +247,47 @@ describe('refusals', () => {
     ]);
     expect(lines[60]).toMatchObject({ level: 30, leftOut: 6540, byReason: { 'rate-limited': 5940, cost: 600 } });
     expect(limits.counts()).toEqual({ 'rate-limited': 6001, cost: 600 });
+  });
+
+  it("a flood that stops: the count of what was left out is said at the minute's end by itself, once", () => {
+    const lines: Record<string, any>[] = [];
+    let now = Date.parse('2026-01-05T10:00:00Z');
+    const logger = createLogger({ level: 'info', format: 'json', destination: { write: (line: string) => lines.push(JSON.parse(line)) } });
+    const timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
+    const advance = (ms: number) => {
+      now += ms;
+      for (const timer of timers.splice(0)) {
+        if (timer.cancelled) continue;
+        if (timer.at <= now) timer.fn();
+        else timers.push(timer);
+      }
+    };
+    const limits = limitCounter({
+      logger,
+      linesPerMinute: 3,
+      now: () => now,
+      later: (fn, ms) => {
+        const timer = { at: now + ms, fn, cancelled: false };
+        timers.push(timer);
+        return () => {
+          timer.cancelled = true;
+        };
+      },
+    });
+    for (let i = 0; i < 10; i++) limits.add('cost', 'request refused: cost');
+    advance(1_000);
+    expect(lines).toHaveLength(3);
+    advance(58_999);
+    expect(lines).toHaveLength(3);
+    advance(1);
+    expect(lines.slice(3).map((l) => l.msg)).toEqual([
+      '7 refusal lines left out of the log in the minute from 2026-01-05T10:00:00.000Z (over 3 a minute; at DEBUG): cost 7; control_plane_http_refusals_total counts every one',
+    ]);
+    advance(120_000);
+    expect(lines).toHaveLength(4);
+    expect(timers.filter((t) => !t.cancelled)).toEqual([]);
+    // The next refusal opens a minute of its own, logged at INFO.
+    limits.add('cost', 'request refused: cost');
+    expect(lines.at(-1)?.msg).toBe('request refused: cost');
   });
 });
