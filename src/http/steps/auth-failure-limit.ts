@@ -45,18 +45,29 @@ export function authFailureLimitStep(refuse: Refuse, options: AuthFailureLimitOp
   // WARN lines for wrong tokens: a client's first in its window and the one that reaches the limit,
   // within a budget per minute for all clients; what the budget leaves out is counted and said after.
   let budget = { from: now(), lines: 0, leftOut: 0 };
-  const warn = (exchange: Exchange, fields: Record<string, unknown>, message: string) => {
-    if (now() - budget.from >= WINDOW_SECONDS * 1000) {
-      if (budget.leftOut > 0) {
-        exchange.log.warn(
-          { leftOut: budget.leftOut },
-          `${budget.leftOut} wrong-token lines left out of the log in the last minute (over ${AUTH_LOG_LINES_PER_MINUTE} a minute); control_plane_auth_failures_total counts every wrong token`,
-        );
-      }
-      budget = { from: now(), lines: 0, leftOut: 0 };
+  // What a minute left out is said at its end by itself too: a spray that stopped kept its count unsaid
+  // until the next wrong token, however long after.
+  let sayAtEnd: NodeJS.Timeout | null = null;
+  const nextWindow = (log: Exchange['log']) => {
+    if (sayAtEnd) clearTimeout(sayAtEnd);
+    sayAtEnd = null;
+    if (budget.leftOut > 0) {
+      log.warn(
+        { leftOut: budget.leftOut },
+        `${budget.leftOut} wrong-token lines left out of the log in the last minute (over ${AUTH_LOG_LINES_PER_MINUTE} a minute); control_plane_auth_failures_total counts every wrong token`,
+      );
     }
+    budget = { from: now(), lines: 0, leftOut: 0 };
+  };
+  const warn = (exchange: Exchange, fields: Record<string, unknown>, message: string) => {
+    if (now() - budget.from >= WINDOW_SECONDS * 1000) nextWindow(exchange.log);
     if (budget.lines >= AUTH_LOG_LINES_PER_MINUTE) {
       budget.leftOut += 1;
+      if (!sayAtEnd) {
+        const log = exchange.log;
+        sayAtEnd = setTimeout(() => nextWindow(log), Math.max(0, budget.from + WINDOW_SECONDS * 1000 - now()));
+        sayAtEnd.unref();
+      }
       return;
     }
     budget.lines += 1;
