@@ -152,3 +152,13 @@ export function logProcessWarnings(logger: Logger, destination: { write(chunk: s
 
 /** A logger that drops everything (tests, benchmarks). */
 export const silentLogger = (): Logger => createLogger({ level: 'silent' });
+
+/** Runs `fn` after `ms` (tests: by hand); returns how to cancel it. */
+export type Later = (fn: () => void, ms: number) => () => void;
+
+/** `Later` on an unref'd timer: a log line due later (a count at a minute's end) never keeps the process up. */
+export const unrefLater: Later = (fn, ms) => {
+  const timer = setTimeout(fn, ms);
+  timer.unref();
+  return () => clearTimeout(timer);
+};

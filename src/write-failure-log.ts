@@ -1,5 +1,5 @@
 import type { ConfigWriteError } from './config/errors.js';
-import type { Logger } from './log.js';
+import { type Later, type Logger, unrefLater } from './log.js';
 
 /** How often, at most, a spell of failed writes says how many more failed. */
 export const WRITE_FAILURE_SUMMARY_MS = 60_000;
@@ -32,17 +32,11 @@ export interface WriteFailureSpell {
 export function writeFailureLog(options: {
   logger: Logger;
   now?: () => number;
-  /** Runs `fn` after `ms` (tests: by hand); returns how to cancel it. Default: an unref'd setTimeout. */
-  later?: (fn: () => void, ms: number) => () => void;
+  /** Default: unrefLater. */
+  later?: Later;
 }) {
   const now = options.now ?? Date.now;
-  const later =
-    options.later ??
-    ((fn: () => void, ms: number) => {
-      const timer = setTimeout(fn, ms);
-      timer.unref();
-      return () => clearTimeout(timer);
-    });
+  const later = options.later ?? unrefLater;
   let spell: { since: number; failures: number; windowFrom: number; unsaid: Map<string, number> } | null = null;
   /** The count said a minute after its window opened, when no failure comes later to say it (the clients gave up). */
   let cancelSaying: (() => void) | null = null;

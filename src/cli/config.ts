@@ -1,6 +1,6 @@
 import { stringify as toYaml } from 'yaml';
 import { ControlPlaneError, execute } from '../client/http.js';
-import { snakeCase, toSnakeKeys } from '../config/case.js';
+import { fileTermsPath, toSnakeKeys } from '../config/case.js';
 import { StatusDocument, UpdateConfigDocument, type UpdateConfigMutation } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
 import { fileKeys, printJson, runClientCommand } from './client-command.js';
@@ -46,10 +46,7 @@ export function inFileTerms(err: unknown): unknown {
   if (!(err instanceof ControlPlaneError) || err.code !== 'BAD_USER_INPUT' || !err.message.startsWith(INVALID_CONFIG)) return err;
   const issues = (err.errors[0]?.extensions?.issues ?? []) as { path?: unknown[]; message: string }[];
   if (issues.length === 0) return err;
-  const shown = issues.map(({ path: [field, ...rest] = [], message }) => {
-    const where = field === undefined ? '(root)' : [typeof field === 'string' ? snakeCase(field) : field, ...rest].join('.');
-    return `${where}: ${message}`;
-  });
+  const shown = issues.map(({ path, message }) => `${fileTermsPath(path)}: ${message}`);
   return new ControlPlaneError(err.kind, `${INVALID_CONFIG}${shown.join('; ')}`, err.status, err.errors, err.answerLost);
 }
 

@@ -6,6 +6,15 @@ export function snakeCase(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
+/**
+ * Where a config issue is (its path from the API's validation), in the file's terms:
+ * `['scanIntervalSeconds']` -> `scan_interval_seconds`, `['tunableOverrides', 'gold', 'x']` ->
+ * `tunable_overrides.gold.x`; no path: `(root)`. Strategy and tunable keys stay as they are.
+ */
+export function fileTermsPath([field, ...rest]: readonly unknown[] = []): string {
+  return field === undefined ? '(root)' : [typeof field === 'string' ? snakeCase(field) : field, ...rest].join('.');
+}
+
 export function camelCase(name: string): string {
   return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }

@@ -1,5 +1,5 @@
 import type { DocumentRefusalReason } from '../graphql/plugins/refusal.js';
-import type { Logger } from '../log.js';
+import type { Later, Logger } from '../log.js';
 import type { ConnectionClosure } from './connections.js';
 import { type RefusalLog, refusalLogBudget } from './log.js';
 import type { RefusalReason } from './refusal.js';
@@ -13,12 +13,7 @@ export type LimitReason = RefusalReason | DocumentRefusalReason | ConnectionClos
  * refusal of the server (`log`, which the chain's refusals() shares): INFO up to `linesPerMinute`,
  * the rest at DEBUG, then one line saying how many were left out, by reason.
  */
-export function limitCounter(options: {
-  logger: Logger;
-  linesPerMinute?: number;
-  now?: () => number;
-  later?: (fn: () => void, ms: number) => () => void;
-}) {
+export function limitCounter(options: { logger: Logger; linesPerMinute?: number; now?: () => number; later?: Later }) {
   const counts = new Map<LimitReason, number>();
   const log: RefusalLog = refusalLogBudget({ perMinute: options.linesPerMinute, now: options.now, later: options.later });
   return {

@@ -1,4 +1,4 @@
-import type { Logger } from '../log.js';
+import { type Later, type Logger, unrefLater } from '../log.js';
 
 /** A logger whose every line carries `bindings` (the request id). */
 export function childLogger(logger: Logger, bindings: Record<string, unknown>): Logger {
@@ -53,19 +53,13 @@ export function refusalLogBudget(
   options: {
     perMinute?: number;
     now?: () => number;
-    /** Runs `fn` after `ms` (tests: by hand); returns how to cancel it. Default: an unref'd setTimeout. */
-    later?: (fn: () => void, ms: number) => () => void;
+    /** Default: unrefLater. */
+    later?: Later;
   } = {},
 ): RefusalLog {
   const perMinute = options.perMinute ?? REFUSAL_LOG_LINES_PER_MINUTE;
   const now = options.now ?? Date.now;
-  const later =
-    options.later ??
-    ((fn: () => void, ms: number) => {
-      const timer = setTimeout(fn, ms);
-      timer.unref();
-      return () => clearTimeout(timer);
-    });
+  const later = options.later ?? unrefLater;
   let window = { from: Number.NEGATIVE_INFINITY, lines: 0, leftOut: new Map<string, number>() };
   /** The left-out line said at the minute's end by itself, when no refusal comes after it (a flood that stopped). */
   let cancelSaying: (() => void) | null = null;

@@ -1,5 +1,5 @@
 import type { Scope } from '../auth/identity.js';
-import { fromSnakeKeys, snakeCase, toSnakeKeys } from '../config/case.js';
+import { fileTermsPath, fromSnakeKeys, snakeCase, toSnakeKeys } from '../config/case.js';
 import { configUpdateSchema, SETTABLE_FIELDS, type SettableField } from '../config/schema.js';
 import {
   ActivateStrategyDocument,
@@ -185,10 +185,7 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; scope: Scope; handle: Rest
 function detailOf(err: OperationFailed): string {
   const prefix = 'Invalid config: ';
   if (err.issues.length === 0 || !err.message.startsWith(prefix)) return err.message;
-  const shown = err.issues.map(({ path: [field, ...rest], message }) => {
-    const where = field === undefined ? '(root)' : [typeof field === 'string' ? snakeCase(field) : field, ...rest].join('.');
-    return `${where}: ${message}`;
-  });
+  const shown = err.issues.map(({ path, message }) => `${fileTermsPath(path)}: ${message}`);
   return `${prefix}${shown.join('; ')}`;
 }
 

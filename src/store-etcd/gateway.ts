@@ -162,12 +162,17 @@ export interface EtcdConnectionOptions {
 /** The longest a Node timer can wait (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** What an expired `--etcd-cert` means for a running process, in one phrase. */
-export function expiredCertificate(expiry: { file: string; notAfter: Date }, renewedInPlace = true): string {
+/** What an expired client certificate means for a running process, and what to do: said after its name. */
+function expiredAndWhatToDo(notAfter: Date, renewedInPlace: boolean): string {
   const fix = renewedInPlace
     ? 'put a renewed certificate (and its key) at the same paths: it is taken without a restart'
     : 'put a renewed certificate (and its key) at the same paths and restart this process (CONTROL_PLANE_ETCD_TLS_RELOAD_MS=0: renewals are not looked for)';
-  return `--etcd-cert ${expiry.file} expired at ${expiry.notAfter.toISOString()}: the members refuse every new connection with it; ${fix}`;
+  return `expired at ${notAfter.toISOString()}: the members refuse every new connection with it; ${fix}`;
+}
+
+/** What an expired `--etcd-cert` means for a running process, in one phrase. */
+export function expiredCertificate(expiry: { file: string; notAfter: Date }, renewedInPlace = true): string {
+  return `--etcd-cert ${expiry.file} ${expiredAndWhatToDo(expiry.notAfter, renewedInPlace)}`;
 }
 
 /**
@@ -175,8 +180,7 @@ export function expiredCertificate(expiry: { file: string; notAfter: Date }, ren
  * answers, README: Security).
  */
 export function expiredCertificatePublic(expiry: { notAfter: Date }, renewedInPlace = true): string {
-  const said = expiredCertificate({ file: '', notAfter: expiry.notAfter }, renewedInPlace);
-  return `the etcd client certificate (--etcd-cert) ${said.slice(said.indexOf('expired at'))}`;
+  return `the etcd client certificate (--etcd-cert) ${expiredAndWhatToDo(expiry.notAfter, renewedInPlace)}`;
 }
 
 /** The one line said when renewed TLS files are taken. */

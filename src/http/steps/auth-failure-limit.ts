@@ -1,5 +1,6 @@
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Authenticator } from '../../auth/tokens.js';
+import { unrefLater } from '../../log.js';
 import type { Exchange, Handler, Reply, Step } from '../exchange.js';
 import type { Refuse } from '../refusal.js';
 
@@ -47,10 +48,10 @@ export function authFailureLimitStep(refuse: Refuse, options: AuthFailureLimitOp
   let budget = { from: now(), lines: 0, leftOut: 0 };
   // What a minute left out is said at its end by itself too: a spray that stopped kept its count unsaid
   // until the next wrong token, however long after.
-  let sayAtEnd: NodeJS.Timeout | null = null;
+  let cancelSaying: (() => void) | null = null;
   const nextWindow = (log: Exchange['log']) => {
-    if (sayAtEnd) clearTimeout(sayAtEnd);
-    sayAtEnd = null;
+    cancelSaying?.();
+    cancelSaying = null;
     if (budget.leftOut > 0) {
       log.warn(
         { leftOut: budget.leftOut },
@@ -63,11 +64,8 @@ export function authFailureLimitStep(refuse: Refuse, options: AuthFailureLimitOp
     if (now() - budget.from >= WINDOW_SECONDS * 1000) nextWindow(exchange.log);
     if (budget.lines >= AUTH_LOG_LINES_PER_MINUTE) {
       budget.leftOut += 1;
-      if (!sayAtEnd) {
-        const log = exchange.log;
-        sayAtEnd = setTimeout(() => nextWindow(log), Math.max(0, budget.from + WINDOW_SECONDS * 1000 - now()));
-        sayAtEnd.unref();
-      }
+      const log = exchange.log;
+      cancelSaying ??= unrefLater(() => nextWindow(log), Math.max(0, budget.from + WINDOW_SECONDS * 1000 - now()));
       return;
     }
     budget.lines += 1;
