@@ -10,6 +10,7 @@ import { negotiateEncoding } from '../../src/http/steps/compression.js';
 import { hostnameOf, isOriginForm } from '../../src/http/steps/host-check.js';
 import { acceptedRequestId, requestIdStep } from '../../src/http/steps/request-id.js';
 import { createLogger } from '../../src/log.js';
+import { manualClock } from '../helpers/manual-clock.js';
 
 const silent = createLogger({ level: 'silent' });
 
@@ -254,29 +255,10 @@ describe('refusals', () => {
 
   it("a flood that stops: the count of what was left out is said at the minute's end by itself, once", () => {
     const lines: Record<string, any>[] = [];
-    let now = Date.parse('2026-01-05T10:00:00Z');
+    const clock = manualClock(Date.parse('2026-01-05T10:00:00Z'));
     const logger = createLogger({ level: 'info', format: 'json', destination: { write: (line: string) => lines.push(JSON.parse(line)) } });
-    const timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
-    const advance = (ms: number) => {
-      now += ms;
-      for (const timer of timers.splice(0)) {
-        if (timer.cancelled) continue;
-        if (timer.at <= now) timer.fn();
-        else timers.push(timer);
-      }
-    };
-    const limits = limitCounter({
-      logger,
-      linesPerMinute: 3,
-      now: () => now,
-      later: (fn, ms) => {
-        const timer = { at: now + ms, fn, cancelled: false };
-        timers.push(timer);
-        return () => {
-          timer.cancelled = true;
-        };
-      },
-    });
+    const { advance } = clock;
+    const limits = limitCounter({ logger, linesPerMinute: 3, now: clock.now, later: clock.later });
     for (let i = 0; i < 10; i++) limits.add('cost', 'request refused: cost');
     advance(1_000);
     expect(lines).toHaveLength(3);
@@ -288,7 +270,7 @@ describe('refusals', () => {
     ]);
     advance(120_000);
     expect(lines).toHaveLength(4);
-    expect(timers.filter((t) => !t.cancelled)).toEqual([]);
+    expect(clock.pending()).toBe(0);
     // The next refusal opens a minute of its own, logged at INFO.
     limits.add('cost', 'request refused: cost');
     expect(lines.at(-1)?.msg).toBe('request refused: cost');

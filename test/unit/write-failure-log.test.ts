@@ -2,35 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { ConfigWriteError } from '../../src/config/errors.js';
 import { createLogger } from '../../src/log.js';
 import { writeFailureLog } from '../../src/write-failure-log.js';
+import { manualClock } from '../helpers/manual-clock.js';
 
 /** A log of failed writes on a clock and timers moved by hand; its lines as JSON. */
 function harness() {
   const lines: { level: number; msg: string; failures?: number }[] = [];
   const logger = createLogger({ level: 'info', destination: { write: (line: string) => lines.push(JSON.parse(line)) } });
-  let now = 0;
-  const timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
-  const log = writeFailureLog({
-    logger,
-    now: () => now,
-    later: (fn, ms) => {
-      const timer = { at: now + ms, fn, cancelled: false };
-      timers.push(timer);
-      return () => {
-        timer.cancelled = true;
-      };
-    },
-  });
-  const advance = (ms: number) => {
-    now += ms;
-    for (const timer of timers.splice(0)) {
-      if (timer.cancelled) continue;
-      if (timer.at <= now) timer.fn();
-      else timers.push(timer);
-    }
-  };
+  const clock = manualClock();
+  const log = writeFailureLog({ logger, now: clock.now, later: clock.later });
   const fail = () => log.failed(logger, new ConfigWriteError('fsync', 'ENOSPC'), 'config could not be written (fsync: ENOSPC)');
-  const pending = () => timers.filter((t) => !t.cancelled).length;
-  return { lines, log, advance, fail, pending };
+  return { lines, log, advance: clock.advance, fail, pending: clock.pending };
 }
 
 describe('the log of failed config writes', () => {
