@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { readRunnerStateFile } from '../../src/runner/state-file.js';
 import { faultyAuditFs } from '../helpers/faulty-audit-fs.js';
 import { gql } from '../helpers/http.js';
-import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { tempRuntimeDir, writeWhole } from '../helpers/runtime-dir.js';
 import { spawnServer, spawnStratctl, startTestServer } from '../helpers/server.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -148,9 +148,9 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
 
     // Hand edits that keep the file's `version` (3; presets 1): the API audits them as 4 and 2, and so must the runner.
     const config = path.join(dir, 'config.yaml');
-    await writeFile(config, (await readFile(config, 'utf8')).replace(/scan_interval_seconds: \d+/, 'scan_interval_seconds: 21'));
+    await writeWhole(config, (await readFile(config, 'utf8')).replace(/scan_interval_seconds: \d+/, 'scan_interval_seconds: 21'));
     const presets = path.join(dir, 'strategies.yaml');
-    await writeFile(presets, (await readFile(presets, 'utf8')).replace('name: Gold fast', 'name: Gold faster'));
+    await writeWhole(presets, (await readFile(presets, 'utf8')).replace('name: Gold fast', 'name: Gold faster'));
     const after = await waitUntil(
       versions,
       (s) => s.configVersion === 4 && s.presetsVersion === 2 && s.runner.appliedConfigDigest === s.configDigest,

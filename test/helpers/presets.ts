@@ -1,7 +1,8 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Candle } from '../../src/registry/signals/index.js';
 import type { CandleFeed } from '../../src/runner/feed.js';
+import { writeWhole } from './runtime-dir.js';
 import type { TestServer } from './server.js';
 
 export const UPSERT = `mutation($input: PresetInput!, $v: Int) {
@@ -42,8 +43,7 @@ export const readPresetsFile = (server: TestServer) => readFile(presetsFile(serv
 export async function handEditPresets(server: TestServer, text: string | ((current: string) => string)): Promise<void> {
   const file = presetsFile(server);
   const next = typeof text === 'string' ? text : text(await readFile(file, 'utf8'));
-  await writeFile(`${file}.edit`, next);
-  await rename(`${file}.edit`, file);
+  await writeWhole(file, next);
 }
 
 /**
