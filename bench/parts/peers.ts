@@ -23,7 +23,7 @@ export const READ_BODIES = {
   status: JSON.stringify({ query: QUERIES.status }),
 } as const;
 
-export async function startPeers(tmp: string, ours: RunningServer, notes: string[]): Promise<Peer[]> {
+export async function startPeers(tmp: string, ours: RunningServer, notes: string[], names: readonly PeerName[] = PEERS): Promise<Peer[]> {
   const answers: PeerData['answers'] = [];
   const data: Record<string, any> = {};
   for (const [name, body] of Object.entries(READ_BODIES)) {
@@ -33,13 +33,13 @@ export async function startPeers(tmp: string, ours: RunningServer, notes: string
     data[name] = answer.body.data[name];
   }
   const peerData: PeerData = { strategies: data.strategies, status: data.status, answers };
-  const file = path.join(tmp, 'peer-data.json');
+  const file = path.join(tmp, `peer-data-${path.basename(ours.runtimeDir)}.json`);
   await writeFile(file, JSON.stringify(peerData));
 
   const peers = await Promise.all(
-    PEERS.map(async (name) => {
+    names.map(async (name) => {
       const child = spawnLogged(process.execPath, ['--import', 'tsx', `bench/peers/${name}.ts`, file], {
-        log: path.join(tmp, `peer-${name}.log`),
+        log: path.join(tmp, `peer-${name}-${path.basename(ours.runtimeDir)}.log`),
         env: SERVER_ENV,
       });
       const match = await waitForLog(child, /peer listening on (http:\/\/\S+)/);

@@ -16,6 +16,7 @@ import { activationOf, keepAlive, keyCycle, postGraphQL, QUERIES } from '../lib/
 import { stop } from '../lib/processes.js';
 import { atMost, type Row } from '../lib/report.js';
 import { formatMs, type Summary, summarize } from '../lib/stats.js';
+import { type Peer, startPeers } from './peers.js';
 
 export interface ReloadFigures {
   applied: Summary;
@@ -24,15 +25,19 @@ export interface ReloadFigures {
   waited: Summary;
   /** A read on the same connection, interleaved (answered from the response cache): HTTP and the event loop, no disk. */
   read: Summary;
+  /** The same read from plain node:http returning the same bytes, interleaved on its own keep-alive connection: this host's floor for a round trip. */
+  plainRead: Summary;
 }
 
-async function measure(server: RunningServer, n: number): Promise<ReloadFigures> {
+async function measure(server: RunningServer, plain: Peer, n: number): Promise<ReloadFigures> {
   const agent = keepAlive(1);
+  const plainAgent = keepAlive(1);
   const next = keyCycle();
   const applied: number[] = [];
   const noWait: number[] = [];
   const waited: number[] = [];
   const read: number[] = [];
+  const plainRead: number[] = [];
   const warmup = 20;
   try {
     for (let i = 0; i < warmup + 2 * n; i++) {
@@ -40,6 +45,9 @@ async function measure(server: RunningServer, n: number): Promise<ReloadFigures>
         const r = await postGraphQL(server.url, { query: QUERIES.status }, agent);
         if (r.status !== 200) throw new Error(`status read failed: HTTP ${r.status}`);
         if (i >= warmup) read.push(r.ms);
+        const p = await postGraphQL(plain.url, { query: QUERIES.status }, plainAgent);
+        if (p.status !== 200) throw new Error(`plain node:http read failed: HTTP ${p.status}`);
+        if (i >= warmup) plainRead.push(p.ms);
       }
       const wait = i % 2 === 0;
       const answer = await postGraphQL(
@@ -57,16 +65,33 @@ async function measure(server: RunningServer, n: number): Promise<ReloadFigures>
     }
   } finally {
     agent.destroy();
+    plainAgent.destroy();
   }
-  return { applied: summarize(applied), noWait: summarize(noWait), waited: summarize(waited), read: summarize(read) };
+  return {
+    applied: summarize(applied),
+    noWait: summarize(noWait),
+    waited: summarize(waited),
+    read: summarize(read),
+    plainRead: summarize(plainRead),
+  };
+}
+
+/** The plain node:http peer, answering the status read with the bytes `server` answered it with. */
+async function plainPeer(tmp: string, server: RunningServer): Promise<Peer> {
+  const [plain] = await startPeers(tmp, server, [], ['plain']);
+  if (!plain) throw new Error('the plain node:http peer did not start');
+  return plain;
 }
 
 export async function reloadEmbedded(tmp: string, n: number): Promise<ReloadFigures> {
   const server = await startServer(tmp, 'reload-embedded');
+  let plain: Peer | undefined;
   try {
     await waitForRunnerRunning(server.url);
-    return await measure(server, n);
+    plain = await plainPeer(tmp, server);
+    return await measure(server, plain, n);
   } finally {
+    if (plain) await stop(plain.child);
     await stop(server.child);
   }
 }
@@ -74,10 +99,13 @@ export async function reloadEmbedded(tmp: string, n: number): Promise<ReloadFigu
 export async function reloadSeparate(tmp: string, n: number): Promise<ReloadFigures> {
   const server = await startServer(tmp, 'reload-api', { serveArgs: ['--no-runner'] });
   const runner = startRunner(tmp, 'reload-runner', server.runtimeDir);
+  let plain: Peer | undefined;
   try {
     await waitForRunnerRunning(server.url);
-    return await measure(server, n);
+    plain = await plainPeer(tmp, server);
+    return await measure(server, plain, n);
   } finally {
+    if (plain) await stop(plain.child);
     // The runner writes its final state on SIGTERM; let it finish before the API goes.
     await stop(runner);
     await stop(server.child);
@@ -205,7 +233,8 @@ export function reloadRows(r: {
   const detail = (f: ReloadFigures) =>
     `${fig(f.applied)}, max ${formatMs(f.applied.max)} (n=${f.applied.n}; interleaved plain activations, no wait: ${fig(f.noWait)}; ` +
     `of the round trip, commit -> applied as the server reports it (runnerWait.waitedMs, whole ms): p50 ${f.waited.p50} / p99 ${f.waited.p99}; ` +
-    `interleaved cached reads on the same connection, no disk: ${fig(f.read)})`;
+    `interleaved cached reads on the same connection, no disk: ${fig(f.read)}; ` +
+    `the same read from plain node:http returning the same bytes, interleaved on its own connection (this host's round-trip floor): ${fig(f.plainRead)})`;
   if (r.embedded)
     rows.push({
       figure: 'activation -> runner applied, in-process (waitForRunner round trip)',
