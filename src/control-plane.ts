@@ -10,6 +10,7 @@ import { ACCESS_REFUSED_HINT, ConfigFileError } from './config/errors.js';
 import { type FileConfigStore, openFileConfigStore } from './config/file-store.js';
 import type { ConfigStore } from './config/store.js';
 import { type ControlPlaneEvents, createEvents } from './events/events.js';
+import { type FaultLog, faultLog } from './fault-log.js';
 import type { FileSystem } from './fs/file-system.js';
 import type { RuntimeFileLimits } from './fs/runtime-file.js';
 import { LOCK_STALE_MS, type LockHolder } from './lock.js';
@@ -93,6 +94,8 @@ export interface ControlPlaneServices {
   readonly signals: SignalHistory;
   /** Failed config writes, logged once per spell (the first with its stack, then a count a minute). */
   readonly writeFailureLog: WriteFailureLog;
+  /** Requests answered 500 by a fault of the server's own, logged once per kind (with its stack), then a count a minute. */
+  readonly faultLog: FaultLog;
 }
 
 export interface VersionInfo {
@@ -346,7 +349,16 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   let unregisterReplica: (() => Promise<void>) | undefined;
   return {
     settings: { ...settings, production, readsRequireToken },
-    services: { store, runners, events, tokens, authenticator, signals, writeFailureLog: writeFailureLogger },
+    services: {
+      store,
+      runners,
+      events,
+      tokens,
+      authenticator,
+      signals,
+      writeFailureLog: writeFailureLogger,
+      faultLog: faultLog({ logger, now: settings.now }),
+    },
     logger,
     runner,
     startedAt: Date.now(),

@@ -1,6 +1,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { type ExecutionResult, GraphQLError, print } from 'graphql';
 import type { Scope } from '../auth/identity.js';
+import type { FaultLog } from '../fault-log.js';
 import { type GraphQLContext, scopeRefusal } from '../graphql/context.js';
 import { refusalError } from '../graphql/errors.js';
 import type { RequestScope } from '../graphql/request-scope.js';
@@ -39,7 +40,7 @@ export type OperationRunner = <R, V>(exchange: Exchange, document: TypedDocument
  * context, execute: every envelop plugin, so limits, auth context and masking are GraphQL's own)
  * with the outer request's scope (its credentials and request id). No second HTTP request.
  */
-export function inProcessRunner(yoga: ControlPlaneYoga): OperationRunner {
+export function inProcessRunner(yoga: ControlPlaneYoga, faults?: FaultLog): OperationRunner {
   const sources = new WeakMap<object, string>();
   const sourceOf = (document: TypedDocumentNode<unknown, unknown>) => {
     let source = sources.get(document);
@@ -66,7 +67,8 @@ export function inProcessRunner(yoga: ControlPlaneYoga): OperationRunner {
     } catch (err) {
       // The context factory's refusals arrive masked (a GraphQLError with its status); anything else is a fault.
       if (err instanceof GraphQLError) return { errors: [err] };
-      exchange.log.error({ err }, 'in-process GraphQL operation failed');
+      if (faults) faults.failed(exchange.log, err, 'in-process GraphQL operation failed');
+      else exchange.log.error({ err }, 'in-process GraphQL operation failed');
       return { errors: [new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } } })] };
     }
   };

@@ -291,6 +291,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   });
   const refuse = refusals({
     now,
+    faults: plane.services.faultLog,
     // One log budget for every refusal, the chain's and the other limits' alike.
     log: limits.log,
     onRefusal: (reason, status) => {
@@ -310,7 +311,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   const routes: Route[] = [
     ...probeRoutes(plane, now),
     metricsRoute(plane, [processRegistry(), registry]),
-    ...restRoutes(inProcessRunner(yoga), inProcessAuthorizer(yoga)),
+    ...restRoutes(inProcessRunner(yoga, plane.services.faultLog), inProcessAuthorizer(yoga)),
     ...(lane ? [lane] : []),
     // GraphiQL (not in production mode): a browser's GET; yoga answers the rest of /graphql.
     ...(plane.settings.production ? [productionPlaygroundNotice()] : [graphiqlRoute(PLAYGROUND_OPTIONS)]),

@@ -1,3 +1,4 @@
+import type { FaultLog } from '../fault-log.js';
 import type { Exchange, Reply } from './exchange.js';
 import { jsonReply } from './exchange.js';
 import { type RefusalLog, refusalLogBudget } from './log.js';
@@ -44,6 +45,8 @@ export interface RefusalOptions {
    */
   log?: RefusalLog;
   now?: () => number;
+  /** Logs a server fault (5xx) once per kind with its stack, then as a count a minute; default: each at ERROR. */
+  faults?: FaultLog;
   /** Told of every refusal (request metrics by reason). */
   onRefusal?: (reason: RefusalReason, status: number) => void;
 }
@@ -66,7 +69,8 @@ export function refusals(options: RefusalOptions = {}): Refuse {
       path: exchange.path.slice(0, 200),
     };
     if (refusal.status >= 500) {
-      exchange.log.error({ ...fields, err: refusal.err }, `request failed: ${refusal.message}`);
+      if (options.faults) options.faults.failed(exchange.log, refusal.err, `request failed: ${refusal.message}`, fields);
+      else exchange.log.error({ ...fields, err: refusal.err }, `request failed: ${refusal.message}`);
     } else {
       logRefusal(exchange.log, fields, `request refused: ${refusal.message}`);
     }

@@ -1,6 +1,7 @@
 import { readFile, rename, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
 import { createLogger, formatTextLine } from '../../src/log.js';
 import { faultyFileSystem } from '../helpers/faulty-fs.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
@@ -84,6 +85,64 @@ describe('the server log', () => {
     expect(failed?.msg).toBe('config could not be written (rename: EIO); answered 503 CONFIG_WRITE_FAILED, nothing changed');
     expect(res.body.errors?.[0]?.extensions).toMatchObject({ code: 'CONFIG_WRITE_FAILED', step: 'rename', errno: 'EIO' });
     for (const line of raw) expect(line.trimEnd()).not.toContain('\n');
+  });
+
+  it('a client retrying against a fault of the server (500 Unexpected error.): one ERROR line with the stack per kind, then a count at most once a minute', async () => {
+    let now = Date.parse('2026-01-05T10:00:00Z');
+    let fail = false;
+    const fs: FileSystem = {
+      ...nodeFileSystem,
+      readFile: async (file, checks) => {
+        if (fail) throw Object.assign(new Error(`EMFILE: too many open files, open '${file}'`), { code: 'EMFILE' });
+        return nodeFileSystem.readFile(file, checks);
+      },
+    };
+    const { server, at } = await loggedServer({ fs, now: () => now });
+    fail = true;
+    // GraphQL (the fast lane or yoga) and REST (in process) alike: the same fault, the same kind.
+    for (let i = 0; i < 10; i++) expect((await server.gql(activate('gold'))).status).toBe(500);
+    const rest = () =>
+      fetch(`${server.origin}/api/strategy/activate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+        body: '{"strategy_key":"gold"}',
+      });
+    for (let i = 0; i < 5; i++) expect((await rest()).status).toBe(500);
+    expect(at(ERROR)).toHaveLength(1);
+    expect(at(ERROR)[0]).toMatchObject({ msg: 'GraphQL operation failed; answered masked', reqId: expect.any(String) });
+    expect(at(ERROR)[0]?.err?.stack).toContain('EMFILE');
+
+    // Another kind (the adapter's own 500, on /ready) is said in full once too.
+    server.services.store.problem = () => {
+      throw new Error('store.problem broke');
+    };
+    for (let i = 0; i < 3; i++) expect((await fetch(`${server.origin}/ready`)).status).toBe(500);
+    expect(at(ERROR).map((l) => l.msg)).toEqual(['GraphQL operation failed; answered masked', 'request failed: Unexpected error.']);
+
+    // A minute on: the next fault says how many failed since, by kind, in one line without a stack.
+    now += 60_000;
+    expect((await fetch(`${server.origin}/ready`)).status).toBe(500);
+    expect(at(ERROR)).toHaveLength(3);
+    expect(at(ERROR)[2]).toMatchObject({
+      msg: expect.stringMatching(/^16 more requests failed in the last minute, answered 500 Unexpected error\. \(/),
+      failures: 16,
+      byKind: {
+        'Error, EMFILE: GraphQL operation failed; answered masked': 14,
+        'Error, store.problem broke: request failed: Unexpected error.': 2,
+      },
+    });
+    expect(at(ERROR)[2]).not.toHaveProperty('err');
+
+    // Quiet for more than a minute: the one counted since is said, then the fault in full again, with its stack.
+    now += 120_000;
+    expect((await fetch(`${server.origin}/ready`)).status).toBe(500);
+    expect(at(ERROR).slice(3)).toEqual([
+      expect.objectContaining({ msg: expect.stringMatching(/^1 more request failed in the last 2 minutes, /), failures: 1 }),
+      expect.objectContaining({
+        msg: 'request failed: Unexpected error.',
+        err: expect.objectContaining({ message: 'store.problem broke' }),
+      }),
+    ]);
   });
 
   it('a write refused because a runtime file is not what it should be (audit.log a symbolic link) names the file and what it is', async () => {

@@ -40,7 +40,10 @@ export function requestLogPlugin(fallback: Logger): { plugin: Plugin; wasLogged(
     } else if (isDocumentedRefusal(error)) {
       logger.debug(`refused: ${(cause as Error).name}: ${(cause as Error).message}`);
     } else if (!(cause instanceof GraphQLError)) {
-      logger.error({ err: cause }, 'GraphQL operation failed; answered masked');
+      // Once per kind with its stack, then counted (a client retrying against a fault made one ERROR line a try).
+      const faults = (context as Partial<GraphQLContext> | undefined)?.services?.faultLog;
+      if (faults) faults.failed(logger, cause, 'GraphQL operation failed; answered masked');
+      else logger.error({ err: cause }, 'GraphQL operation failed; answered masked');
     }
   };
   const logResult =

@@ -111,7 +111,7 @@ const answerOf = (cached: CachedAnswer): Reply => ({
  */
 export function fastLaneRoute(
   yoga: ControlPlaneYoga,
-  services: Pick<ControlPlaneServices, 'store' | 'runners'>,
+  services: Pick<ControlPlaneServices, 'store' | 'runners'> & Partial<Pick<ControlPlaneServices, 'faultLog'>>,
   authenticator: Authenticator,
   fallback: Handler,
   options: FastLaneOptions = {},
@@ -188,7 +188,11 @@ export function fastLaneRoute(
       result = executed as ExecutionResult;
     } catch (err) {
       // As yoga's own path: the context factory's refusals arrive masked; anything else is masked here.
-      if (!(err instanceof GraphQLError)) exchange.log.error({ err }, 'GraphQL operation failed; answered masked');
+      // A fault of ours: once per kind with its stack, then counted (faultLog).
+      if (!(err instanceof GraphQLError)) {
+        if (services.faultLog) services.faultLog.failed(exchange.log, err, 'GraphQL operation failed; answered masked');
+        else exchange.log.error({ err }, 'GraphQL operation failed; answered masked');
+      }
       result = { errors: [err instanceof GraphQLError ? err : (maskError(err, 'Unexpected error.') as GraphQLError)] };
     }
     const reply = regularReply(result, mediaType);
