@@ -269,22 +269,25 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   // A runner-only process on the file store cannot tell the API's writes from hand edits (it does not
   // read the audit log): it says a change came, not where from.
   const fromOutside = api || etcd !== null ? ' outside the API' : '';
-  // The last change this process could not write (a full or read-only disk), until one is written:
-  // said in /ready as a warning (reads go on, so not a reason to take the replica out).
-  let writeFailure: { at: string; step: string; errno: string | undefined } | null = null;
-  // Each failure is logged where it is answered (request-log.ts), through this: the first of a spell
-  // with its stack, the rest as a count at most once a minute, so a client retrying cannot flood the log.
+  // The one record of a spell of failed writes (a full or read-only disk), until a change is written:
+  // opened by the store's writeFailed event; /ready says its last failure as a warning (reads go on,
+  // so not a reason to take the replica out); each failure is logged where it is answered
+  // (request-log.ts), the first of a spell with its stack, the rest as a count at most once a minute,
+  // so a client retrying cannot flood the log.
   const writeFailureLogger = writeFailureLog({ logger, now: settings.now });
   /** Why the store is unreachable, when this process can tell (its etcd client certificate ran out). */
   let storeLostBecause: { log: string; public: string | undefined } | undefined;
   const unsubscribeStore = store.subscribe((event) => {
     // Each failure is logged where it is answered (writeFailureLogger, above).
-    if (event.type === 'writeFailed') writeFailure = { at: new Date().toISOString(), step: event.step, errno: event.errno };
-    if ((event.type === 'changed' || event.type === 'presetsChanged') && event.source === 'commit' && writeFailure) {
-      writeFailure = null;
+    if (event.type === 'writeFailed') writeFailureLogger.noted(event.step, event.errno);
+    if ((event.type === 'changed' || event.type === 'presetsChanged') && event.source === 'commit') {
       // The end of the spell, in the log beside its errors (after the count of those not yet said).
       const spell = writeFailureLogger.ended();
-      logger.info(spell ? { failedWrites: spell.failures, failingSince: spell.since } : {}, 'config changes are written again');
+      if (spell)
+        logger.info(
+          spell.failures > 0 ? { failedWrites: spell.failures, failingSince: spell.since } : {},
+          'config changes are written again',
+        );
     }
     // Fields beside the words, so that a JSON log can be filtered on version, subject or actor.
     if (event.type === 'invalid')
@@ -387,6 +390,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       const tokensProblem = tokens.problem?.() ?? null;
       if (tokensProblem) warnings.push(tokensProblem);
       // Was only a counter: a disk that refuses every write left /ready green with nothing said.
+      const writeFailure = writeFailureLogger.last();
       if (writeFailure)
         warnings.push(
           `config changes cannot be written: the last one failed at ${writeFailure.at} (step "${writeFailure.step}"${writeFailure.errno ? `, ${writeFailure.errno}` : ''}); each is refused with CONFIG_WRITE_FAILED and nothing changes, reads go on`,

@@ -15,10 +15,18 @@ function lastPeriod(ms: number): string {
 }
 
 export interface WriteFailureSpell {
-  /** Failed writes in the spell, the first included. */
+  /** Failed writes in the spell answered so far (`failed`), the first included. */
   readonly failures: number;
   /** When its first failure was logged (ISO). */
   readonly since: string;
+}
+
+/** The latest failed write of the spell open now (/ready's warning says it). */
+export interface LastWriteFailure {
+  /** When it failed (ISO). */
+  readonly at: string;
+  readonly step: string;
+  readonly errno: string | undefined;
 }
 
 /**
@@ -37,7 +45,29 @@ export function writeFailureLog(options: {
 }) {
   const now = options.now ?? Date.now;
   const later = options.later ?? unrefLater;
-  let spell: { since: number; failures: number; windowFrom: number; unsaid: Map<string, number> } | null = null;
+  /**
+   * The one record of the spell open now: opened by the store's failed write (`noted`), logged and
+   * counted where each is answered (`failed`), read by /ready (`last`), closed by `ended`.
+   */
+  let spell: {
+    since: number;
+    failures: number;
+    windowFrom: number;
+    unsaid: Map<string, number>;
+    last: LastWriteFailure;
+  } | null = null;
+  const open = (step: string, errno: string | undefined) => {
+    const at = now();
+    const opened = {
+      since: at,
+      failures: 0,
+      windowFrom: at,
+      unsaid: new Map<string, number>(),
+      last: { at: new Date(at).toISOString(), step, errno },
+    };
+    spell = opened;
+    return opened;
+  };
   /** The count said a minute after its window opened, when no failure comes later to say it (the clients gave up). */
   let cancelSaying: (() => void) | null = null;
 
@@ -57,17 +87,23 @@ export function writeFailureLog(options: {
   };
 
   return {
+    /** A write failed (the store said so, before it is answered): opens the spell, or notes its latest failure. */
+    noted(step: string, errno: string | undefined): void {
+      if (spell) spell.last = { at: new Date(now()).toISOString(), step, errno };
+      else open(step, errno);
+    },
     /** One failed write, answered 503 CONFIG_WRITE_FAILED; `log` is the request's (its request id). */
     failed(log: Logger, error: ConfigWriteError, message: string): void {
-      if (!spell) {
-        spell = { since: now(), failures: 1, windowFrom: now(), unsaid: new Map() };
+      const current = spell ?? open(error.step, error.errno);
+      if (current.failures === 0) {
+        current.failures = 1;
         log.error({ err: error, step: error.step, errno: error.errno }, message);
         return;
       }
-      spell.failures += 1;
+      current.failures += 1;
       const kind = kindOf(error);
-      spell.unsaid.set(kind, (spell.unsaid.get(kind) ?? 0) + 1);
-      if (now() - spell.windowFrom >= WRITE_FAILURE_SUMMARY_MS) sayUnsaid(log);
+      current.unsaid.set(kind, (current.unsaid.get(kind) ?? 0) + 1);
+      if (now() - current.windowFrom >= WRITE_FAILURE_SUMMARY_MS) sayUnsaid(log);
       // Said by itself at the window's end too: the failures of clients that gave up meanwhile (the
       // disk still full) waited in silence until a write landed, however long that took.
       else
@@ -76,8 +112,12 @@ export function writeFailureLog(options: {
             cancelSaying = null;
             sayUnsaid(options.logger);
           },
-          Math.max(0, spell.windowFrom + WRITE_FAILURE_SUMMARY_MS - now()),
+          Math.max(0, current.windowFrom + WRITE_FAILURE_SUMMARY_MS - now()),
         );
+    },
+    /** The latest failure of the spell open now (null: writes land, or none failed yet). */
+    last(): LastWriteFailure | null {
+      return spell?.last ?? null;
     },
     /** A write landed: says what is still unsaid and closes the spell (null: there was none). */
     ended(): WriteFailureSpell | null {
