@@ -389,11 +389,12 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       const warnings: string[] = [];
       const tokensProblem = tokens.problem?.() ?? null;
       if (tokensProblem) warnings.push(tokensProblem);
-      // Was only a counter: a disk that refuses every write left /ready green with nothing said.
+      // Was only a counter: a disk that refuses every write left /ready green with nothing said. A
+      // no-op commit (changed: false) writes no file, so it proves nothing about the disk: it leaves this.
       const writeFailure = writeFailureLogger.last();
       if (writeFailure)
         warnings.push(
-          `config changes cannot be written: the last one failed at ${writeFailure.at} (step "${writeFailure.step}"${writeFailure.errno ? `, ${writeFailure.errno}` : ''}); each is refused with CONFIG_WRITE_FAILED and nothing changes, reads go on`,
+          `config changes cannot be written: the last one failed at ${writeFailure.at} (step "${writeFailure.step}"${writeFailure.errno ? `, ${writeFailure.errno}` : ''}); each is refused with CONFIG_WRITE_FAILED and nothing changes, reads go on; until a change is written (one that changes nothing writes nothing, so it does not end this)`,
         );
       return {
         ready: reasons.length === 0,

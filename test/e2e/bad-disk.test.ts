@@ -81,6 +81,34 @@ describe('faults injected through the store file-system seam', () => {
     expect(lines.filter((line) => line.includes('config changes are written again'))).toHaveLength(1);
   });
 
+  it('a change that changes nothing writes nothing: it does not end a spell of failed writes, and /ready says so', async () => {
+    const fs = faultyFileSystem();
+    const lines: string[] = [];
+    const server = await startTestServer({
+      fs,
+      logger: createLogger({ level: 'info', destination: { write: (line) => lines.push(line) } }),
+    });
+    const warnings = async () => ((await (await fetch(`${server.origin}/ready`)).json()) as { warnings?: string[] }).warnings;
+    fs.inject('fsync', 'ENOSPC');
+    expect((await server.gql(ACTIVATE, { key: 'gold' })).status).toBe(503);
+    fs.heal();
+    const config = await readFile(path.join(server.runtimeDir, 'config.yaml'));
+    // Activating the active strategy: answered, changed: false, and no file touched (no proof the disk writes again).
+    const noOp = await server.gql('mutation { activateStrategy(strategyKey: "momentum") { configVersion changed } }');
+    expect(noOp.body.data?.activateStrategy).toEqual({ configVersion: 1, changed: false });
+    expect(await readFile(path.join(server.runtimeDir, 'config.yaml'))).toEqual(config);
+    expect(fs.fired).toBe(1);
+    const still = await warnings();
+    expect(still).toHaveLength(1);
+    expect(still?.[0]).toMatch(/^config changes cannot be written: .*\(step "fsync", ENOSPC\)/);
+    expect(still?.[0]).toContain('until a change is written (one that changes nothing writes nothing, so it does not end this)');
+    expect(lines.filter((line) => line.includes('config changes are written again'))).toEqual([]);
+
+    expect((await server.gql(ACTIVATE, { key: 'gold' })).body.data?.activateStrategy).toMatchObject({ configVersion: 2 });
+    expect(await warnings()).toBeUndefined();
+    expect(lines.filter((line) => line.includes('config changes are written again'))).toHaveLength(1);
+  });
+
   it('a client retrying against a full disk: one ERROR line with the stack per spell, then a count at most once a minute, then "written again"', async () => {
     const fs = faultyFileSystem();
     const lines: Record<string, any>[] = [];
