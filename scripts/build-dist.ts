@@ -3,6 +3,8 @@
 // ~300 modules tsc emitted plus the node_modules they import (cold start: module loading was most of
 // it). What is imported lazily stays lazy (chunks loaded on first use: each stratctl command, the
 // etcd store, GraphiQL). Type checking is `npm run typecheck` (tsc --noEmit).
+import { execFileSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,10 +13,31 @@ import { type BuildOptions, build } from 'esbuild';
 const root = fileURLToPath(new URL('../', import.meta.url));
 const outdir = path.join(root, 'dist');
 
+/**
+ * The git commit `dir` is checked out at (40 hex digits), or null when it is not the top of a git
+ * checkout (a tarball, an npm install inside another project's repository) or git is missing.
+ * Decided once, at build time: `/version` never runs git. A dist built from uncommitted changes
+ * still says the commit they were made on.
+ */
+export function gitCommit(dir: string = root): string | null {
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).trim();
+  try {
+    // Only this package's own checkout: not a repository it happens to sit inside.
+    if (realpathSync(git('rev-parse', '--show-toplevel')) !== realpathSync(dir)) return null;
+    const commit = git('rev-parse', 'HEAD');
+    return /^[0-9a-f]{40}$/.test(commit) ? commit : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The bundle's options (a test builds it in memory with them, to see what each command loads). */
-export function distBuildOptions(outdir: string) {
+export function distBuildOptions(outdir: string, commit: string | null = gitCommit()) {
   return {
     absWorkingDir: root,
+    // The commit `/version` reports (src/version.ts BUILD_COMMIT): fixed in the bundle, null outside a checkout.
+    define: { __BUILD_COMMIT__: JSON.stringify(commit) },
     entryPoints: {
       cli: 'src/cli.ts',
       // The file store's I/O thread: file-io.ts starts it from beside its own (bundled) code.

@@ -25,7 +25,7 @@ import { type RunnerStatePublisher, type RunnerStateSource, runnerHealth } from 
 import { fileRunnerStatePublisher, fileRunnerStateSource } from './runner/state-file.js';
 import { lockRuntimeDir, refuseMarkedRuntimeDir } from './runtime-dir.js';
 import type { StoreSettings } from './store-settings.js';
-import { PACKAGE_VERSION } from './version.js';
+import { BUILD_COMMIT, PACKAGE_VERSION } from './version.js';
 import { type WriteFailureLog, writeFailureLog } from './write-failure-log.js';
 
 export interface RunnerSettings {
@@ -102,6 +102,8 @@ export interface VersionInfo {
   readonly version: string;
   readonly node: string;
   readonly store: 'file' | 'etcd';
+  /** The git commit dist/ was built from (two builds of one version told apart); null when not built from a git checkout. */
+  readonly commit: string | null;
 }
 
 export interface ControlPlane {
@@ -365,7 +367,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     logger,
     runner,
     startedAt: Date.now(),
-    versionInfo: () => ({ version: PACKAGE_VERSION, node: process.version, store: etcd ? 'etcd' : 'file' }),
+    versionInfo: () => ({ version: PACKAGE_VERSION, node: process.version, store: etcd ? 'etcd' : 'file', commit: BUILD_COMMIT }),
     adminTokenSource: admin?.source ?? null,
     adminTokenProof: (challenge, port) => (admin ? adminTokenProof(admin.token, challenge, port) : null),
     readiness() {

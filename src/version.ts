@@ -15,3 +15,9 @@ function packageJson(): { version: string } {
 
 /** This package's version. */
 export const PACKAGE_VERSION: string = packageJson().version;
+
+/** Set by scripts/build-dist.ts (esbuild's define) in the bundle; absent when run from source (tsx). */
+declare const __BUILD_COMMIT__: string | null | undefined;
+
+/** The git commit dist/ was built from (decided at build time), or null: not built from a git checkout, or run from source. */
+export const BUILD_COMMIT: string | null = typeof __BUILD_COMMIT__ === 'string' ? __BUILD_COMMIT__ : null;

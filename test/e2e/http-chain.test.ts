@@ -186,7 +186,7 @@ describe('routes behind the chain', () => {
     const res = await fetch(`${server.origin}/version`);
     expect(res.status).toBe(200);
     const { version } = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8'));
-    expect(await res.json()).toEqual({ version, node: process.version, store: 'file' });
+    expect(await res.json()).toEqual({ version, node: process.version, store: 'file', commit: null });
   });
 
   it('REST routes run in process: nothing reaches yoga over HTTP, GraphQL executes once per call', async () => {

@@ -36,7 +36,7 @@ describe('listenHttp close()', () => {
       logger: createLogger({ level: 'silent' }),
       startedAt: Date.now(),
       readiness: () => ({ ready: true, configVersion: 1, reasons: [] }),
-      versionInfo: () => ({ version: 'test', node: process.version, store: 'file' }),
+      versionInfo: () => ({ version: 'test', node: process.version, store: 'file', commit: null }),
       adminTokenProof: () => null,
     };
     const { plugin, held, executing } = gate();
@@ -74,7 +74,7 @@ describe('listenHttp close() says what a slow drain waits for', () => {
       logger: createLogger({ destination: { write: (line: string) => lines.push(JSON.parse(line)) } as never }),
       startedAt: Date.now(),
       readiness: () => ({ ready: true, configVersion: 1, reasons: [] }),
-      versionInfo: () => ({ version: 'test', node: process.version, store: 'file' }),
+      versionInfo: () => ({ version: 'test', node: process.version, store: 'file', commit: null }),
       adminTokenProof: () => null,
     };
     const { plugin, held, executing } = gate();

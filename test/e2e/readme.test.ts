@@ -56,7 +56,7 @@ describe('README', () => {
     const stdout = await runSection('Probes and HTTP behaviour', ['--no-runner']);
     expect(stdout).toContain('"status":"ok"');
     expect(stdout).toContain('{"ready":true,"configVersion":1,"reasons":[]}\nHTTP 200');
-    expect(stdout).toMatch(/\{"version":"[^"]+","node":"v\d+\.\d+\.\d+","store":"file"\}/);
+    expect(stdout).toMatch(/\{"version":"[^"]+","node":"v\d+\.\d+\.\d+","store":"file","commit":(null|"[0-9a-f]{40}")\}/);
     expect(stdout).toMatch(/x-request-id: deploy-42\r?$/im);
     expect(stdout).toContain('"extensions":{"code":"MISDIRECTED_REQUEST"}}]}\nHTTP 421');
     expect(stdout).toContain('{"data":{"status":{"configVersion":1}}}');
