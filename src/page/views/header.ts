@@ -115,12 +115,14 @@ export function renderHeader(state: State, hasToken: boolean): void {
  */
 export function notify(kind: 'success' | 'error' | 'info', text: string, topic?: string): void {
   const list = byId('notices');
+  // A list item stays one (a role on the <li> made the list's children alerts, not items: axe's
+  // `list`): the list is the page's polite live region, and an error's words are an alert inside it.
   const item = h(
     'li',
-    { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status', ...(topic && { 'data-topic': topic }) },
-    h('span', {}, text),
+    { class: `notice ${kind}`, ...(topic && { 'data-topic': topic }) },
+    h('span', kind === 'error' ? { role: 'alert' } : {}, text),
     ' ',
-    h('button', { type: 'button', class: 'link', 'aria-label': 'Dismiss', onclick: () => item.remove() }, '×'),
+    h('button', { type: 'button', class: 'link', 'aria-label': 'Dismiss this notice', onclick: () => item.remove() }, '×'),
   );
   // The same words again replace the older notice: four copies of one refusal pushed the page down.
   for (const old of [...list.children]) if (old.firstElementChild?.textContent === text) old.remove();
