@@ -82,8 +82,19 @@ export function rerender(container: Element, build: () => Child[]): void {
   const active = document.activeElement as HTMLElement | null;
   const key = active && container.contains(active) ? active.dataset.focus : undefined;
   replace(container, ...build());
-  if (key) {
-    const again = [...container.querySelectorAll<HTMLElement>('[data-focus]')].find((el) => el.dataset.focus === key);
-    again?.focus();
+  if (key) refocus(key, container);
+}
+
+/**
+ * Focus to the control keyed `key` in `within`, found afresh (a render replaced the one that had
+ * it); when it is gone or disabled (gold's *Activate…* became *Active*), to the heading of its
+ * section: focus was dropped to the page's top, and the next Tab started over from the skip link.
+ */
+export function refocus(key: string, within: Element): void {
+  const again = [...within.querySelectorAll<HTMLElement>('[data-focus]')].find((el) => el.dataset.focus === key);
+  if (again && !(again as HTMLButtonElement).disabled) {
+    again.focus();
+    return;
   }
+  within.closest('section')?.querySelector<HTMLElement>('h2[tabindex="-1"]')?.focus();
 }

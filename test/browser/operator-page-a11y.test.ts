@@ -193,4 +193,124 @@ describe.skipIf(!available)('the operator page: accessibility (axe, WCAG 2.1 A/A
     found['a server whose reads need a token'] = await violations(page);
     expect(found).toEqual(Object.fromEntries(Object.keys(found).map((state) => [state, []])));
   }, 120_000);
+
+  it('keyboard only: token, filters, activate, tunables, roll back, notices; focus returns where it was after each dialog', async () => {
+    const server = await serve({ runner: false });
+    const { page, problems } = await openOperatorPage(browser, server.origin);
+    await loaded(page);
+    /** What has focus: its id, its data-focus key, or its tag and text. */
+    const focused = () =>
+      page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        if (!el || el === document.body) return 'body';
+        return el.id || el.dataset.focus || `${el.tagName.toLowerCase()}:${el.textContent?.trim()}`;
+      });
+    /** Tab (or Shift+Tab) until `target` has focus, at most `max` presses; the focus it got to. */
+    const tabTo = async (target: string, max = 60, key = 'Tab') => {
+      for (let i = 0; i < max && (await focused()) !== target; i++) await page.keyboard.press(key);
+      return focused();
+    };
+    const dialogOpen = () => page.locator('dialog[open]').count();
+
+    // The skip link comes first and lands on the strategies.
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('a:Skip to the strategies');
+    await page.keyboard.press('Enter');
+    expect(await focused()).toBe('strategies-heading');
+
+    // The token, typed: once accepted, the form goes and focus goes to what replaces it (Forget token), not to the top of the page.
+    expect(await tabTo('token-input', 60, 'Shift+Tab')).toBe('token-input');
+    await page.keyboard.type(server.token);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('#viewer').textContent()).toMatch(/^Token: admin/);
+    await expect.poll(focused).toBe('forget-token');
+
+    // A filter, by arrow keys.
+    expect(await tabTo('filter-risk')).toBe('filter-risk');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await expect.poll(() => page.getByTestId('strategy-row').count()).toBe(2);
+    expect(await focused()).toBe('filter-risk');
+    await page.keyboard.press('Home');
+    await expect.poll(() => page.getByTestId('strategy-row').count()).toBe(5);
+
+    // Activate…, then Escape: focus back on the button that opened it.
+    expect(await tabTo('activate-gold')).toBe('activate-gold');
+    await page.keyboard.press('Enter');
+    await page.locator('dialog[open] table.diff').waitFor();
+    expect(await focused()).toBe('button:Cancel');
+    await page.keyboard.press('Escape');
+    await expect.poll(dialogOpen).toBe(0);
+    expect(await focused()).toBe('activate-gold');
+    // The table re-rendered while the dialog is open (a preset added elsewhere): the button that
+    // opened it is a new one by then, and Escape gives focus to that one (it fell to the page's top).
+    await page.keyboard.press('Enter');
+    await page.locator('dialog[open] table.diff').waitFor();
+    const added = await server.gql('mutation { upsertPreset(input: { key: "gold_fast", base: "gold", name: "Gold (fast)" }) { changed } }');
+    expect(added.body.data).toEqual({ upsertPreset: { changed: true } });
+    await row(page, 'gold_fast').waitFor({ state: 'attached' });
+    await page.keyboard.press('Escape');
+    await expect.poll(dialogOpen).toBe(0);
+    expect(await focused()).toBe('activate-gold');
+    // Cancel, by Enter (focus starts there): back on the button too.
+    await page.keyboard.press('Enter');
+    await page.locator('dialog[open] table.diff').waitFor();
+    await page.keyboard.press('Enter');
+    await expect.poll(dialogOpen).toBe(0);
+    expect(await focused()).toBe('activate-gold');
+    // Confirmed from the keyboard: Shift+Tab from Cancel to the confirm button, Enter.
+    await page.keyboard.press('Enter');
+    await page.locator('dialog[open] table.diff').waitFor();
+    await page.keyboard.press('Shift+Tab');
+    expect(await focused()).toBe('button:Activate gold');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
+    await expect.poll(dialogOpen).toBe(0);
+    await expect.poll(() => row(page, 'gold').locator('button[data-action="activate"]').textContent()).toBe('Active');
+    // gold's button is now "Active" (disabled): focus is kept in the strategies, on their heading, not dropped to the body.
+    await expect.poll(focused).toBe('strategies-heading');
+    expect(server.store.state().config.config).toMatchObject({ activeStrategyKey: 'gold', version: 2 });
+
+    // The success notice is dismissed from the keyboard; focus stays in the notices' place, not the top of the page.
+    expect(await page.locator('.notice').count()).toBe(1);
+    expect(await tabTo('button:×', 80, 'Shift+Tab')).toBe('button:×');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('.notice').count()).toBe(0);
+    expect(await focused()).toBe('glance-heading');
+
+    // Tunables: a field typed, Tab to Save, Enter; focus back on the Tunables button.
+    expect(await tabTo('tunables-range')).toBe('tunables-range');
+    await page.keyboard.press('Enter');
+    await page.locator('dialog[open] form.tunables').waitFor();
+    await page.keyboard.press('Shift+Tab');
+    expect(await focused()).toBe('button:Save overrides');
+    expect(await tabTo('tunable-band_period', 20, 'Shift+Tab')).toBe('tunable-band_period');
+    await page.keyboard.type('30');
+    await expect.poll(() => text(page, 'tunables-diff')).toContain('band_period');
+    expect(await tabTo('button:Save overrides')).toBe('button:Save overrides');
+    await page.keyboard.press('Enter');
+    await expect.poll(dialogOpen).toBe(0);
+    await expect.poll(() => server.store.state().config.config.version).toBe(3);
+    await expect.poll(focused).toBe('tunables-range');
+
+    // Roll back from the timeline: focus back on the timeline's button for that version.
+    expect(await tabTo('rollback-1')).toBe('rollback-1');
+    await page.keyboard.press('Enter');
+    await page.locator('dialog[open] table.diff').waitFor();
+    await page.keyboard.press('Shift+Tab');
+    expect(await focused()).toBe('button:Roll back to version 1');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => server.store.state().config.config.version).toBe(4);
+    await expect.poll(dialogOpen).toBe(0);
+    await expect.poll(focused).toBe('rollback-1');
+    await expect.poll(() => text(page, 'active-strategy')).toBe('momentum');
+
+    // Forget the token: the form comes back, and focus with it.
+    expect(await tabTo('forget-token', 120, 'Shift+Tab')).toBe('forget-token');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('#viewer').textContent()).toBe('Read-only: no token');
+    await expect.poll(focused).toBe('token-input');
+    expect(await problems()).toEqual([]);
+  }, 120_000);
 });

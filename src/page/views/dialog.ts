@@ -1,13 +1,38 @@
 import type { ApiError, ApiResult } from '../api.js';
-import { byId, type Child, h, replace, timeAgo, ZONED } from '../dom.js';
+import { byId, type Child, h, refocus, replace, timeAgo, ZONED } from '../dom.js';
 
 /** The page's one modal dialog (native <dialog>: focus kept inside, Escape closes). */
 export function dialog(): HTMLDialogElement {
   return byId<HTMLDialogElement>('dialog');
 }
 
+/**
+ * Where focus goes back when the dialog closes. The browser gives it back to the control that
+ * opened it, but a live update re-renders the tables while the dialog is open (a change's own
+ * new version does): that control is then a detached copy, and focus fell to the page's top. The
+ * opener's `data-focus` key finds its fresh copy (or, gone or disabled, its section's heading).
+ */
+function returnFocusOnClose(el: HTMLDialogElement): void {
+  const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+  const key = opener?.dataset.focus;
+  const section = opener?.closest('section');
+  if (!key || !section) return;
+  el.addEventListener(
+    'close',
+    () => {
+      // Given back by the browser, unless its opener was gone: focus then stays on the closed
+      // dialog's button until the browser moves it to the page's top.
+      const now = document.activeElement;
+      if (now && now !== document.body && now.isConnected && !el.contains(now)) return;
+      refocus(key, section);
+    },
+    { once: true },
+  );
+}
+
 export function openDialog(title: string, ...content: Child[]): HTMLDialogElement {
   const el = dialog();
+  if (!el.open) returnFocusOnClose(el);
   replace(el, h('h2', { id: 'dialog-title' }, title), h('div', { class: 'dialog-body' }, ...content));
   el.setAttribute('aria-labelledby', 'dialog-title');
   if (!el.open) el.showModal();

@@ -47,8 +47,17 @@ export function renderHeader(state: State, hasToken: boolean): void {
   const whoText = viewer ? `Token: ${viewer.name} (${viewer.scope})` : hasToken ? 'Checking the token…' : 'Read-only: no token';
   if (who.textContent !== whoText) who.textContent = whoText;
   who.className = viewer ? 'viewer signed-in' : 'viewer read-only';
-  byId('forget-token').hidden = !hasToken;
-  byId('token-form').hidden = hasToken;
+  // The control a keyboard user is on goes with the token's state: focus goes to what replaces it
+  // (it fell to the page's top, and the next Tab started over from the skip link).
+  const form = byId('token-form');
+  const forget = byId('forget-token');
+  const active = document.activeElement;
+  const onForm = form.contains(active);
+  const onForget = active === forget;
+  forget.hidden = !hasToken;
+  form.hidden = hasToken;
+  if (hasToken && onForm) forget.focus();
+  else if (!hasToken && onForget) byId('token-input').focus();
 
   const banners = byId('banners');
   const items: HTMLElement[] = [];
@@ -122,16 +131,28 @@ export function notify(kind: 'success' | 'error' | 'info', text: string, topic?:
     { class: `notice ${kind}`, ...(topic && { 'data-topic': topic }) },
     h('span', kind === 'error' ? { role: 'alert' } : {}, text),
     ' ',
-    h('button', { type: 'button', class: 'link', 'aria-label': 'Dismiss this notice', onclick: () => item.remove() }, '×'),
+    h('button', { type: 'button', class: 'link', 'aria-label': 'Dismiss this notice', onclick: () => removeNotice(item) }, '×'),
   );
   // The same words again replace the older notice: four copies of one refusal pushed the page down.
   for (const old of [...list.children]) if (old.firstElementChild?.textContent === text) old.remove();
   list.prepend(item);
   while (list.children.length > 4) list.lastElementChild?.remove();
-  if (kind !== 'error') setTimeout(() => item.remove(), 15_000);
+  if (kind !== 'error') setTimeout(() => removeNotice(item), 15_000);
+}
+
+/**
+ * Takes a notice away. Focus on it (its Dismiss pressed from the keyboard) goes to the next
+ * notice's, else to the first section's heading just below: it fell to the page's top.
+ */
+function removeNotice(item: Element): void {
+  const hadFocus = item.contains(document.activeElement);
+  const next = item.nextElementSibling ?? item.previousElementSibling;
+  item.remove();
+  if (!hadFocus) return;
+  (next?.querySelector<HTMLElement>('button') ?? byId('glance-heading')).focus();
 }
 
 /** Takes away the notices about `topic` (a token refused, once a token is accepted). */
 export function clearNotices(topic: string): void {
-  for (const item of byId('notices').querySelectorAll(`[data-topic="${topic}"]`)) item.remove();
+  for (const item of byId('notices').querySelectorAll(`[data-topic="${topic}"]`)) removeNotice(item);
 }
