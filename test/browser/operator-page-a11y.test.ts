@@ -313,4 +313,71 @@ describe.skipIf(!available)('the operator page: accessibility (axe, WCAG 2.1 A/A
     await expect.poll(focused).toBe('token-input');
     expect(await problems()).toEqual([]);
   }, 120_000);
+
+  it('at phone width (375x812) nothing is wider than the screen, nor sticks out of its runner tile or card: 1 runner and a fleet, with and without a token, live and offline', async () => {
+    /** Elements of the glance cards whose box runs past their card's or their runner's tile (cut off, or over the next). */
+    const stickingOut = (page: Page) =>
+      page.evaluate(() => {
+        const out: string[] = [];
+        for (const box of document.querySelectorAll<HTMLElement>('#glance .card, #glance .runner')) {
+          const edge = box.getBoundingClientRect();
+          for (const el of box.querySelectorAll<HTMLElement>('*')) {
+            const r = el.getBoundingClientRect();
+            if (r.width > 0 && (r.right > edge.right + 0.5 || r.left < edge.left - 0.5))
+              out.push(
+                `${el.tagName.toLowerCase()}.${el.className} "${el.textContent?.slice(0, 40)}" ${Math.round(r.left)}-${Math.round(r.right)} outside ${box.className} ${Math.round(edge.left)}-${Math.round(edge.right)}`,
+              );
+          }
+        }
+        return out;
+      });
+    const widths = (page: Page) => page.evaluate(() => ({ scrollWidth: document.scrollingElement?.scrollWidth ?? 0, innerWidth }));
+    const found: Record<string, unknown> = {};
+    for (const [label, fleet] of [
+      ['1 runner', 1],
+      ['3 runners', 3],
+      ['12 runners', 12],
+    ] as const) {
+      const server = await serve({ runner: false });
+      const { page } = await openOperatorPage(browser, server.origin, { viewport: { width: 375, height: 812 } });
+      // Runners out of sync with a long id, an error: the longest words a tile holds.
+      await page.route('**/graphql', async (route) => {
+        if (route.request().postDataJSON()?.operationName !== 'OperatorOverview') return route.continue();
+        const response = await route.fetch();
+        const body = await response.json();
+        const one = body.data.status.runner;
+        const states = ['RUNNING', 'STALE', 'ERROR', 'STOPPED'];
+        body.data.status.runners = Array.from({ length: fleet }, (_, i) => ({
+          ...one,
+          id: `trading-host-${String(i).padStart(2, '0')}.example.internal:${41000 + i}`,
+          pid: 41000 + i,
+          state: states[i % states.length],
+          appliedConfigVersion: i % 2 === 0 ? 1 : 12345,
+          appliedStrategyKey: 'eur_usd_5m_safe',
+          inSync: i % 2 === 0,
+          lastScanAt: new Date(Date.now() - 3_600_000).toISOString(),
+          error: i % 4 === 2 ? 'unknown instrument XAU_USD_but_a_long_reason_without_any_space_in_it_at_all' : null,
+        }));
+        body.data.status.configVersion = 12346;
+        body.data.status.runner = { ...one, ...body.data.status.runners[0], state: fleet > 1 ? 'STALE' : 'STALE' };
+        return route.fulfill({ response, json: body });
+      });
+      await page.reload();
+      await expect.poll(() => page.getByTestId('runner-state').count()).toBe(fleet);
+      await row(page, 'gold').waitFor();
+      found[`${label}, no token`] = { ...(await widths(page)), out: await stickingOut(page) };
+      await enterToken(page, server.token, /^Token: admin/);
+      found[`${label}, a token`] = { ...(await widths(page)), out: await stickingOut(page) };
+      // The server away: the cards say "last heard", the banner says why.
+      await server.close();
+      await page.getByTestId('server-down').waitFor({ timeout: 15_000 });
+      await expect.poll(() => page.locator('#glance .runner.unheard').count()).toBe(fleet);
+      found[`${label}, offline`] = { ...(await widths(page)), out: await stickingOut(page) };
+      await closeOperatorPages();
+    }
+    for (const [state, w] of Object.entries(found)) {
+      const { scrollWidth, innerWidth, out } = w as { scrollWidth: number; innerWidth: number; out: string[] };
+      expect({ state, wider: scrollWidth > innerWidth, out }).toEqual({ state, wider: false, out: [] });
+    }
+  }, 120_000);
 });
