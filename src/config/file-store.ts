@@ -4,7 +4,8 @@ import { TOKENS_FILE } from '../auth/token-file.js';
 import { AtomicWriteError, removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
 import { Mutex } from '../fs/mutex.js';
-import { type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
+import { lstatRuntimeFile, type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
+import { type FileLook, SETTLE_MAX_MS, SETTLE_MS, type SettleTimes, settleWait, sleep } from '../fs/settle.js';
 import { type FileWatch, watchFile } from '../fs/watch.js';
 import { followLoad } from '../heap-tuning.js';
 import { MAX_RUNTIME_FILE_BYTES } from '../limit-defaults.js';
@@ -17,7 +18,7 @@ import { AuditFile } from './audit-file.js';
 import { judgeGroup, MAX_GROUP, type QueuedCommit } from './commit-group.js';
 import { digestOf } from './digest.js';
 import { ConfigFileError, ConfigWriteError, MAX_VERSION } from './errors.js';
-import { FileChangedError, type FollowLoad, inProcessIo, type RuntimeFilesIo, readStoreFiles, workerIo } from './file-io.js';
+import { FileChangedError, type FileRead, type FollowLoad, inProcessIo, type RuntimeFilesIo, readStoreFiles, workerIo } from './file-io.js';
 import { type DiskRead, judgeConfigRead, judgePresetsRead, type PresetsNotInForce } from './file-read.js';
 import { PRESETS_FILE_NAME, type PresetsContent, parsePresetsFile } from './presets-file.js';
 import { judgeContent, NO_PRESETS_DIGEST, presetsInForce, presetsSystemEntry } from './presets-judge.js';
@@ -81,6 +82,8 @@ export interface FileConfigStoreOptions {
   parseDeadlineMs?: number;
   /** The largest config or presets file read (default 1 MiB); a larger one is refused like an invalid file. */
   maxFileBytes?: number;
+  /** How long a hand edit must have stopped changing before it is taken (src/fs/settle.ts; tests shorten it). */
+  settle?: SettleTimes;
 }
 
 /** How the store's files are checked before they are read (src/fs/runtime-file.ts). */
@@ -391,6 +394,10 @@ class FileStore implements FileConfigStore {
   private known: DiskRead | null = null;
   /** Where reads and group writes run: in process until start() moves them to the worker. */
   private io: RuntimeFilesIo;
+  /** Since when (settle clock) a file read has been found still changing (null: settled); see readSettled. */
+  private changingSince: number | null = null;
+  /** The spell of changing past SETTLE_MAX_MS has been said (once per spell). */
+  private changingSaid = false;
 
   constructor(
     private readonly options: FileConfigStoreOptions,
@@ -628,6 +635,63 @@ class FileStore implements FileConfigStore {
   }
 
   /**
+   * Both files as read once a hand edit in them has stopped changing (src/fs/settle.ts): written in
+   * place, in pieces, a file read between the truncate and the last write holds part of the edit, and
+   * that part was put in force (an empty strategies.yaml is a valid set: numbered, audited, and the
+   * runner told its presets were gone; a half config.yaml flipped /ready to 503). Only new content is
+   * waited for: text this store wrote (in force already) or already judged invalid is taken at once,
+   * so the API's own writes never wait. A runner beside the API (no audit) does not wait here: it takes
+   * new content once the API has audited it, or after UNAUDITED_GRACE_MS unchanged (holdBackUnaudited).
+   * Runs under the mutex, so a commit meanwhile waits for the edit and builds upon the whole of it.
+   */
+  private async readSettled(): Promise<FileRead[]> {
+    const files = [this.presetsFile, this.file];
+    const ms = this.options.settle?.ms ?? SETTLE_MS;
+    const maxMs = this.options.settle?.maxMs ?? SETTLE_MAX_MS;
+    let before: (FileLook | undefined)[] = [];
+    for (;;) {
+      const readAt = Date.now();
+      const reads = await this.io.read(files, fileChecks(this.options));
+      if (this.options.auditHandEdits === false || ms <= 0) return reads;
+      const known = [
+        [this.presets.digest, this.presetsInvalid?.digest],
+        [this.snapshot.digest, this.invalid?.digest],
+      ];
+      const looks = await Promise.all(
+        reads.map(async (read, i): Promise<FileLook | undefined> => {
+          if (typeof read !== 'string') return undefined; // missing or refused: nothing being written to judge
+          const digest = digestOf(read);
+          if (known[i]?.includes(digest)) return undefined;
+          const stat = await lstatRuntimeFile(files[i] as string).catch(() => null);
+          return { stat, readAt, at: Date.now() };
+        }),
+      );
+      const wait = Math.max(0, ...looks.map((look, i) => (look ? settleWait(look, before[i], ms) : 0)));
+      if (wait === 0) {
+        this.changingSince = null;
+        this.changingSaid = false;
+        return reads;
+      }
+      this.changingSince ??= readAt;
+      const left = this.changingSince + maxMs - Date.now();
+      if (left <= 0) {
+        // Rewritten without a pause for longer than a hand edit takes: judged as it stands, and said.
+        if (!this.changingSaid) {
+          this.changingSaid = true;
+          const changing = files.filter((_f, i) => looks[i] && settleWait(looks[i], before[i], ms) > 0).map((f) => path.basename(f));
+          this.warn(
+            `${changing.join(' and ')} kept changing for ${maxMs} ms: taken as it stands; write a hand edit whole (a temp file, then a rename)`,
+            { files: changing },
+          );
+        }
+        return reads;
+      }
+      before = looks;
+      await sleep(Math.min(wait, left));
+    }
+  }
+
+  /**
    * Reads both files and brings the state in force level with them: a valid hand edit is applied
    * as it stands and audited; an invalid one (or presets that would break the config) is reported
    * and the last good state stays. Presets first: the config is judged against the strategies
@@ -639,7 +703,7 @@ class FileStore implements FileConfigStore {
     // recorded is not reported again.
     const reported = { config: this.invalid, presets: this.presetsInvalid };
     // A file refused before it was read (a FIFO, a directory, a link, too large) is never read: reported like an invalid one.
-    const [presetsRead = null, configRead = null] = await this.io.read([this.presetsFile, this.file], fileChecks(this.options));
+    const [presetsRead = null, configRead = null] = await this.readSettled();
     const presetsRefused = presetsRead instanceof RuntimeFileRefusedError ? presetsRead : null;
     const configRefused = configRead instanceof RuntimeFileRefusedError ? configRead : null;
     const presetsText = presetsRefused ? null : (presetsRead as string | null);

@@ -1,0 +1,210 @@
+import { open, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { digestOf } from '../../src/config/digest.js';
+import type { StoreEvent } from '../../src/config/store.js';
+import { gql } from '../helpers/http.js';
+import { UPSERT } from '../helpers/presets.js';
+import { tempRuntimeDir, writeWhole } from '../helpers/runtime-dir.js';
+import { spawnServer, spawnStratctl, startTestServer, type TestServer } from '../helpers/server.js';
+import { waitUntil } from '../helpers/wait.js';
+
+/**
+ * Hand edits written in place, in pieces, as `cat > file`, nano or an editor with backupcopy=yes
+ * write them: the file is truncated, then written in parts. Nothing read in between may be put in
+ * force (an empty strategies.yaml is a valid set of no presets; an empty tokens.yaml grants nothing).
+ */
+
+const PAUSE_MS = 80;
+
+/** Truncates `file` (the same inode), pauses, writes the first half, pauses, writes the rest. */
+async function writeInPieces(file: string, text: string): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    await handle.truncate(0);
+    await new Promise((r) => setTimeout(r, PAUSE_MS));
+    const bytes = Buffer.from(text);
+    const half = Math.floor(bytes.length / 2);
+    await handle.write(bytes, 0, half, 0);
+    await new Promise((r) => setTimeout(r, PAUSE_MS));
+    await handle.write(bytes, half, bytes.length - half, half);
+  } finally {
+    await handle.close();
+  }
+}
+
+interface AuditLine {
+  subject: 'CONFIG' | 'PRESETS';
+  version: number;
+  digest: string;
+  operation: string;
+}
+const auditLines = async (dir: string): Promise<AuditLine[]> =>
+  (await readFile(path.join(dir, 'audit.log'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as AuditLine);
+
+/** Asks `probe` over and over until stopped; the answers it got, in order. */
+function keepAsking<T>(probe: () => Promise<T>): () => Promise<T[]> {
+  const seen: T[] = [];
+  let on = true;
+  const loop = (async () => {
+    while (on) {
+      seen.push(await probe());
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return async () => {
+    on = false;
+    await loop;
+    return seen;
+  };
+}
+
+const readyStatus = (server: TestServer) => async () => (await fetch(`${server.origin}/ready`)).status;
+
+/** A metric's value from GET /metrics (reads are public here). */
+async function metric(server: TestServer, name: string): Promise<number> {
+  const text = await (await fetch(`${server.origin}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  if (line === undefined) throw new Error(`no ${name} in /metrics`);
+  return Number(line.split(' ')[1]);
+}
+
+describe('hand edits written in place, in pieces', () => {
+  it('strategies.yaml: only the whole edit is numbered, audited and put in force; the presets never vanish meanwhile', async () => {
+    const server = await startTestServer();
+    const input = { key: 'gold_fast', base: 'gold', name: 'Gold fast' };
+    const upserted = await server.gql(UPSERT, { input });
+    expect(upserted.body.data?.upsertPreset.presetsVersion).toBe(1);
+    const file = path.join(server.runtimeDir, 'strategies.yaml');
+    // A first edit, written whole, is in force at once and starts the parse worker (in a test process
+    // its first start took ~0.7 s, long enough for a whole edit in pieces to land before any read).
+    await writeWhole(file, (await readFile(file, 'utf8')).replace('name: Gold fast', 'name: Gold warm'));
+    await waitUntil(
+      () => server.gql('{ strategy(key: "gold_fast") { name } }'),
+      (res) => res.body.data?.strategy?.name === 'Gold warm',
+      { what: 'the edit written whole in force' },
+    );
+    const edited = (await readFile(file, 'utf8')).replace('name: Gold warm', 'name: Gold faster');
+    expect(edited).toContain('Gold faster');
+
+    const events: StoreEvent[] = [];
+    const unsubscribe = server.store.subscribe((e) => events.push(e));
+    const stopAsking = keepAsking(async () => {
+      const res = await server.gql('{ status { presetsVersion } strategies { key name } }');
+      return res.body.data as { status: { presetsVersion: number }; strategies: { key: string; name: string }[] };
+    });
+    const stopReady = keepAsking(readyStatus(server));
+    await writeInPieces(file, edited);
+    const inForce = await waitUntil(
+      () => server.gql('{ strategy(key: "gold_fast") { name } status { presetsVersion } }'),
+      (res) => res.body.data?.strategy?.name === 'Gold faster',
+      { what: 'the whole edit in force' },
+    );
+    const answers = await stopAsking();
+    const readies = await stopReady();
+    unsubscribe();
+
+    expect(inForce.body.data?.status.presetsVersion).toBe(3);
+    // One version for the edit, and its audit line records the whole text.
+    const presetsLines = (await auditLines(server.runtimeDir)).filter((l) => l.subject === 'PRESETS');
+    expect(presetsLines.map((l) => [l.version, l.operation])).toEqual([
+      [1, 'upsertPreset'],
+      [2, 'handEdit'],
+      [3, 'handEdit'],
+    ]);
+    expect(presetsLines[2]?.digest).toBe(digestOf(edited));
+    // What the runner hears: one change, to the whole edit.
+    const changes = events.filter((e) => e.type === 'presetsChanged');
+    expect(changes.map((e) => e.type === 'presetsChanged' && e.current.digest)).toEqual([digestOf(edited)]);
+    expect(events.filter((e) => e.type === 'presetsInvalid')).toEqual([]);
+    // Every answer meanwhile had the preset, before or after the edit.
+    expect(answers.length).toBeGreaterThan(0);
+    for (const a of answers) {
+      expect([2, 3]).toContain(a.status.presetsVersion);
+      expect(a.strategies.find((s) => s.key === 'gold_fast')?.name).toBe(a.status.presetsVersion === 2 ? 'Gold warm' : 'Gold faster');
+    }
+    expect(new Set(readies)).toEqual(new Set([200]));
+  });
+
+  it('config.yaml: no version, audit line, config error or 503 for the half-written file; the whole edit is in force', async () => {
+    const server = await startTestServer();
+    const file = path.join(server.runtimeDir, 'config.yaml');
+    const edited = (await readFile(file, 'utf8')).replace('active_strategy_key: momentum', 'active_strategy_key: gold');
+    expect(edited).toContain('active_strategy_key: gold');
+    const errorsBefore = await metric(server, 'control_plane_config_errors_total');
+
+    const events: StoreEvent[] = [];
+    const unsubscribe = server.store.subscribe((e) => events.push(e));
+    const stopReady = keepAsking(readyStatus(server));
+    const stopAsking = keepAsking(
+      async () => (await server.gql('{ status { configVersion activeStrategyKey configError { message } } }')).body.data?.status,
+    );
+    await writeInPieces(file, edited);
+    const inForce = await waitUntil(
+      () => server.gql('{ status { configVersion activeStrategyKey configDigest } }'),
+      (res) => res.body.data?.status.activeStrategyKey === 'gold',
+      { what: 'the whole edit in force' },
+    );
+    const readies = await stopReady();
+    const answers = await stopAsking();
+    unsubscribe();
+
+    expect(inForce.body.data?.status).toMatchObject({ configVersion: 2, configDigest: digestOf(edited) });
+    const configLines = (await auditLines(server.runtimeDir)).filter((l) => l.subject === 'CONFIG');
+    expect(configLines.map((l) => [l.version, l.operation])).toEqual([
+      [1, 'baseline'],
+      [2, 'handEdit'],
+    ]);
+    expect(configLines[1]?.digest).toBe(digestOf(edited));
+    expect(events.filter((e) => e.type === 'invalid')).toEqual([]);
+    expect(events.filter((e) => e.type === 'changed').map((e) => e.type === 'changed' && e.current.digest)).toEqual([digestOf(edited)]);
+    expect(new Set(readies)).toEqual(new Set([200]));
+    expect(answers.length).toBeGreaterThan(0);
+    for (const a of answers) expect(a.configError).toBeNull();
+    expect(await metric(server, 'control_plane_config_errors_total')).toBe(errorsBefore);
+  });
+
+  it('a separate runner applies only whole edits: no intermediate presets or config version reaches it', async () => {
+    const dir = await tempRuntimeDir();
+    const TOKEN = 'in-place-runner-token-0123456789';
+    const api = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TOKEN });
+    const runner = spawnStratctl(['runner', '--runtime-dir', dir, '--heartbeat-ms', '500']);
+    await runner.waitFor(/strategy runner started/);
+    const ask = (query: string, variables?: Record<string, unknown>) => gql(api.url, query, variables, { token: TOKEN });
+    const runnerStatus = async () =>
+      (await ask('{ status { runner { appliedConfigVersion appliedPresetsVersion appliedStrategyKey } } }')).body.data?.status.runner;
+    expect(
+      (await ask(UPSERT, { input: { key: 'gold_fast', base: 'gold', name: 'Gold fast' } })).body.data?.upsertPreset.presetsVersion,
+    ).toBe(1);
+    await waitUntil(runnerStatus, (r) => r?.appliedPresetsVersion === 1, { what: 'the runner on presets version 1' });
+
+    const presetsFile = path.join(dir, 'strategies.yaml');
+    await writeInPieces(presetsFile, (await readFile(presetsFile, 'utf8')).replace('name: Gold fast', 'name: Gold faster'));
+    await waitUntil(runnerStatus, (r) => r?.appliedPresetsVersion === 2, { what: 'the runner on presets version 2' });
+    const configFile = path.join(dir, 'config.yaml');
+    await writeInPieces(
+      configFile,
+      (await readFile(configFile, 'utf8')).replace('active_strategy_key: momentum', 'active_strategy_key: gold'),
+    );
+    const applied = await waitUntil(runnerStatus, (r) => r?.appliedConfigVersion === 2, { what: 'the runner on config version 2' });
+    expect(applied).toEqual({ appliedConfigVersion: 2, appliedPresetsVersion: 2, appliedStrategyKey: 'gold' });
+
+    // The runner's own account: each change it put in force, once.
+    const log = runner.stdout() + runner.stderr();
+    expect([...log.matchAll(/presets changed; now in force: version (\d+)/g)].map((m) => Number(m[1]))).toEqual([1, 2]);
+    expect([...log.matchAll(/config changed; now in force: version (\d+)/g)].map((m) => Number(m[1]))).toEqual([2]);
+    expect(log).not.toMatch(/config is invalid/);
+    // And the trail: one line per edit.
+    expect((await auditLines(dir)).map((l) => `${l.subject} ${l.version} ${l.operation}`)).toEqual([
+      'CONFIG 1 baseline',
+      'PRESETS 1 upsertPreset',
+      'PRESETS 2 handEdit',
+      'CONFIG 2 handEdit',
+    ]);
+    const ready = await fetch(`${new URL(api.url).origin}/ready`);
+    expect(ready.status).toBe(200);
+  });
+});
