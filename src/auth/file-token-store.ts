@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { lstatRuntimeFile } from '../fs/runtime-file.js';
+import { lstatRuntimeFile, type RuntimeFileStat } from '../fs/runtime-file.js';
+import { type FileLook, SETTLE_MAX_MS, SETTLE_MS, type SettleTimes, settleWait, sleep } from '../fs/settle.js';
 import type { Say } from '../log.js';
 import { sharedYamlParser, type YamlParser } from '../yaml/off-thread.js';
 import { createToken, readTokenFile, revokeToken, TOKENS_FILE } from './token-file.js';
@@ -19,6 +20,8 @@ export function fileTokenStore(
     yaml?: YamlParser;
     maxBytes?: number;
     parseDeadlineMs?: number;
+    /** How long an edit made in place must have stopped changing before it is read (src/fs/settle.ts; tests shorten it). */
+    settle?: SettleTimes;
   } = {},
 ): TokenStore {
   const file = path.join(runtimeDir, TOKENS_FILE);
@@ -28,30 +31,71 @@ export function fileTokenStore(
   let refused: string | null = null;
   let loading: Promise<void> | undefined;
 
+  /** The file as last read (null: missing or not looked at yet), to tell an edit in place from a replacement. */
+  let readStat: RuntimeFileStat | null = null;
+  const settleMs = options.settle?.ms ?? SETTLE_MS;
+  const settleMaxMs = options.settle?.maxMs ?? SETTLE_MAX_MS;
+  const keyOf = (s: RuntimeFileStat | null) => (s ? `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.mode}:${s.uid}` : 'missing');
+  const lookAt = async (readAt: number): Promise<{ key: string; look: FileLook }> => {
+    const stat = await lstatRuntimeFile(file).catch((err: { code?: string }) => `error:${err.code}`);
+    return typeof stat === 'string'
+      ? { key: stat, look: { stat: null, readAt, at: Date.now() } }
+      : { key: keyOf(stat), look: { stat, readAt, at: Date.now() } };
+  };
+
   // lstat is the cheap "has it changed?" on every request; a chmod or chown changes ctime, so the
   // owner and mode are checked again (by readTokenFile) whenever they could have changed.
   const reload = async () => {
-    const stat = await lstatRuntimeFile(file).then(
-      (s) => (s ? `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.mode}:${s.uid}` : 'missing'),
-      (err: { code?: string }) => `error:${err.code}`,
-    );
-    if (stat === seen) return;
-    try {
-      const tokens = stat === 'missing' ? [] : await readTokenFile(file, read);
-      byDigest = new Map(tokens.map((t) => [t.sha256, t]));
-      // The spell's end in the log beside its start: without it, "named tokens refused" was the last word.
-      if (refused !== null) options.info?.(`named tokens are accepted again: ${file} is read`, { file });
-      refused = null;
-    } catch (err) {
-      // Fail closed: a file that cannot be trusted or read grants nothing (the admin token still works).
-      byDigest = new Map();
-      refused = `named tokens are refused until ${path.basename(file)} is fixed: ${(err as Error).message}`;
-      options.warn?.(`named tokens refused until ${file} is fixed: ${(err as Error).message}`, {
-        file,
-        reason: (err as Error).message,
-      });
+    let before: FileLook | undefined;
+    const since = Date.now();
+    for (;;) {
+      const readAt = Date.now();
+      const { key: stat, look } = await lookAt(readAt);
+      if (stat === seen) return;
+      // Written in place (the same file, its content changed): a request in the moment between the
+      // truncate and the last write found no token (401, counted toward the failed-auth limit). It
+      // waits until the edit has stopped (src/fs/settle.ts). A replacement (a new file renamed into
+      // place, as `stratctl token` writes it) is whole: read at once, so a revocation is never late.
+      const inPlace =
+        look.stat !== null &&
+        readStat !== null &&
+        look.stat.ino === readStat.ino &&
+        (look.stat.size !== readStat.size || look.stat.mtimeMs !== readStat.mtimeMs);
+      const wait = inPlace ? settleWait(look, before, settleMs) : 0;
+      const left = since + settleMaxMs - Date.now();
+      if (wait > 0 && left > 0) {
+        before = look;
+        await sleep(Math.min(wait, left));
+        continue;
+      }
+      let tokens: StoredToken[] | Error;
+      try {
+        tokens = stat === 'missing' ? [] : await readTokenFile(file, read);
+      } catch (err) {
+        tokens = err as Error;
+      }
+      // Looked at again after the read: changed meanwhile (a truncate just after the look), it is read again.
+      const after = await lookAt(readAt);
+      if (after.key !== stat && Date.now() - since < settleMaxMs) continue;
+      if (!(tokens instanceof Error)) {
+        byDigest = new Map(tokens.map((t) => [t.sha256, t]));
+        // The spell's end in the log beside its start: without it, "named tokens refused" was the last word.
+        if (refused !== null) options.info?.(`named tokens are accepted again: ${file} is read`, { file });
+        refused = null;
+      } else {
+        const err = tokens;
+        // Fail closed: a file that cannot be trusted or read grants nothing (the admin token still works).
+        byDigest = new Map();
+        refused = `named tokens are refused until ${path.basename(file)} is fixed: ${err.message}`;
+        options.warn?.(`named tokens refused until ${file} is fixed: ${err.message}`, {
+          file,
+          reason: err.message,
+        });
+      }
+      seen = stat;
+      readStat = look.stat;
+      return;
     }
-    seen = stat;
   };
 
   const look = () => {

@@ -1,6 +1,7 @@
 import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createToken } from '../../src/auth/token-file.js';
 import { digestOf } from '../../src/config/digest.js';
 import type { StoreEvent } from '../../src/config/store.js';
 import { gql } from '../helpers/http.js';
@@ -165,6 +166,31 @@ describe('hand edits written in place, in pieces', () => {
     expect(answers.length).toBeGreaterThan(0);
     for (const a of answers) expect(a.configError).toBeNull();
     expect(await metric(server, 'control_plane_config_errors_total')).toBe(errorsBefore);
+  });
+
+  it('tokens.yaml: a valid named token is never refused while the file is rewritten in place; an edit in place that removes it takes effect', async () => {
+    const server = await startTestServer();
+    const named = await createToken(server.runtimeDir, 'ops', 'read');
+    const file = path.join(server.runtimeDir, 'tokens.yaml');
+    const whole = await readFile(file, 'utf8');
+    const viewer = async () => {
+      const res = await server.gql('{ viewer { name } }', undefined, named);
+      return { status: res.status, name: res.body.data?.viewer?.name as string | undefined };
+    };
+    expect(await viewer()).toEqual({ status: 200, name: 'ops' });
+
+    const stopAsking = keepAsking(viewer);
+    for (let i = 0; i < 3; i++) await writeInPieces(file, `${whole}# edited in place ${i}\n`);
+    // Each edit is looked at once the request after it has come (the file's last change is now past).
+    await new Promise((r) => setTimeout(r, 50));
+    const answers = await stopAsking();
+    expect(answers.length).toBeGreaterThan(0);
+    expect(answers.filter((a) => a.status !== 200 || a.name !== 'ops')).toEqual([]);
+    expect(await metric(server, 'control_plane_auth_failures_total')).toBe(0);
+
+    // The same kind of edit taking the token out: in force once written.
+    await writeInPieces(file, 'tokens: []\n');
+    await waitUntil(viewer, (a) => a.status === 401, { what: 'the token refused after the edit removed it' });
   });
 
   it('a separate runner applies only whole edits: no intermediate presets or config version reaches it', async () => {
