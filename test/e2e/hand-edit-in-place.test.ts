@@ -104,6 +104,12 @@ describe('hand edits written in place, in pieces', () => {
       (res) => res.body.data?.strategy?.name === 'Gold faster',
       { what: 'the whole edit in force' },
     );
+    // In force (state) comes a moment before its event (told once its audit line is written).
+    await waitUntil(
+      async () => events.filter((e) => e.type === 'presetsChanged').length,
+      (n) => n > 0,
+      { what: 'the change event' },
+    );
     const answers = await stopAsking();
     const readies = await stopReady();
     unsubscribe();
@@ -148,6 +154,11 @@ describe('hand edits written in place, in pieces', () => {
       () => server.gql('{ status { configVersion activeStrategyKey configDigest } }'),
       (res) => res.body.data?.status.activeStrategyKey === 'gold',
       { what: 'the whole edit in force' },
+    );
+    await waitUntil(
+      async () => events.filter((e) => e.type === 'changed').length,
+      (n) => n > 0,
+      { what: 'the change event' },
     );
     const readies = await stopReady();
     const answers = await stopAsking();
