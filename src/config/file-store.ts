@@ -170,6 +170,8 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
     audit.recorded('PRESETS', presetsDigest, 0) ?? audit.last(1, 'PRESETS')[0],
     audit.lastVersion('PRESETS'),
   );
+  const presetsUnnumbered = presetsBeyondLastVersion(presetsFile, presets);
+  if (presetsUnnumbered) throw presetsUnnumbered;
   const strategies = strategySetOf(options.strategies, content.presets);
   const withPresets = { presetsFile, presets, presetsStoredVersion: content.version, strategies };
 
@@ -348,6 +350,20 @@ function beyondLastVersion(file: string, snapshot: ConfigSnapshot): ConfigFileEr
       message: `this hand edit cannot be numbered: version ${MAX_VERSION}, the last a config may have, is already recorded in audit.log`,
     },
   ]);
+}
+
+/** beyondLastVersion for a preset set: numbered past MAX_VERSION it was put in force as 2147483648, and `status` failed the same way. */
+function presetsBeyondLastVersion(file: string, snapshot: PresetsSnapshot): ConfigFileError | null {
+  if (snapshot.version <= MAX_VERSION) return null;
+  return new ConfigFileError(
+    file,
+    [
+      {
+        message: `this hand edit cannot be numbered: version ${MAX_VERSION}, the last a preset set may have, is already recorded in audit.log`,
+      },
+    ],
+    'presets',
+  );
 }
 
 class FileStore implements FileConfigStore {
@@ -732,12 +748,24 @@ class FileStore implements FileConfigStore {
       await parseOffThread(configText, this.yaml, this.options.parseDeadlineMs);
     }
     const files = { config: this.file, presets: this.presetsFile };
-    const presetsStep = presetsRefused
+    let presetsStep = presetsRefused
       ? {
           digest: `refused:${presetsRefused.message}`,
           judgement: { ok: false as const, error: refusedFile(this.presetsFile, presetsRefused, 'presets') },
         }
       : judgePresetsRead(this.options.strategies, files, { configText, presetsText }, current);
+    // New presets are numbered first: one that no version is left for is kept out like an invalid
+    // file, before the config is judged against the strategies it would have made.
+    let numbered: PresetsSnapshot | null = null;
+    if (presetsStep?.judgement.ok && presetsStep.digest !== this.presets.digest) {
+      // A process that does not audit (a runner beside the API) numbers a hand edit as the API did: from its audit lines.
+      if (this.options.auditHandEdits === false) await this.followAudit();
+      // The entry that records this content, if the trail has it (not only its last entry: see AuditFile.recorded).
+      const recorded = this.auditLog.recorded('PRESETS', presetsStep.digest, this.presets.version) ?? this.auditLog.last(1, 'PRESETS')[0];
+      numbered = presetsInForce(presetsStep.judgement.content, presetsStep.digest, recorded, this.auditLog.lastVersion('PRESETS'));
+      const unnumbered = presetsBeyondLastVersion(this.presetsFile, numbered);
+      if (unnumbered) presetsStep = { digest: presetsStep.digest, judgement: { ok: false, error: unnumbered } };
+    }
     const strategies = presetsStep?.judgement.ok ? presetsStep.judgement.strategies : this.strategies;
     const configStep: ReturnType<typeof judgeConfigRead> = configRefused
       ? { kind: 'invalid', digest: `refused:${configRefused.message}`, error: refusedFile(this.file, configRefused, 'config') }
@@ -762,14 +790,10 @@ class FileStore implements FileConfigStore {
       this.presetsInvalid = null;
       this.presetsText = presetsText;
       keptPresets = 'drop';
-      if (presetsStep.digest !== this.presets.digest) {
+      if (presetsStep.digest !== this.presets.digest && numbered) {
         const previous = this.presets;
         previousStrategies = this.strategies;
-        // A process that does not audit (a runner beside the API) numbers a hand edit as the API did: from its audit lines.
-        if (this.options.auditHandEdits === false) await this.followAudit();
-        // The entry that records this content, if the trail has it (not only its last entry: see AuditFile.recorded).
-        const recorded = this.auditLog.recorded('PRESETS', presetsStep.digest, previous.version) ?? this.auditLog.last(1, 'PRESETS')[0];
-        const current = presetsInForce(presetsStep.judgement.content, presetsStep.digest, recorded, this.auditLog.lastVersion('PRESETS'));
+        const current = numbered;
         this.presets = current;
         this.strategies = presetsStep.judgement.strategies;
         presetsChange = { type: 'presetsChanged', previous, current, audit: null, source: 'handEdit' };

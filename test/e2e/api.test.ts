@@ -422,6 +422,65 @@ describe('versions stay within GraphQL Int (the README helper session F7)', () =
   });
 });
 
+describe('the presets version at 2147483647', () => {
+  it('a hand edit of strategies.yaml that would be numbered past it is refused as invalid; the last good set stays, and a start on it is refused', async () => {
+    const server = await startTestServer();
+    const file = path.join(server.runtimeDir, 'strategies.yaml');
+    const atBound = 'version: 2147483647\npresets:\n  gold_fast:\n    base: gold\n    name: Gold fast\n';
+    const STATUS = '{ status { presetsVersion strategiesError { problems { message } } } strategy(key: "gold_fast") { name } }';
+    await writeFile(file, atBound);
+    await server.store.refresh();
+    let res = await server.gql(STATUS);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data).toEqual({ status: { presetsVersion: 2147483647, strategiesError: null }, strategy: { name: 'Gold fast' } });
+
+    // Its version not above the last audited one, it would be numbered 2147483648: no version is left for it.
+    await writeFile(file, atBound.replace('name: Gold fast', 'name: Gold faster'));
+    await server.store.refresh();
+    res = await server.gql(STATUS);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data).toEqual({
+      status: {
+        presetsVersion: 2147483647,
+        strategiesError: {
+          problems: [
+            {
+              message:
+                'this hand edit cannot be numbered: version 2147483647, the last a preset set may have, is already recorded in audit.log',
+            },
+          ],
+        },
+      },
+      strategy: { name: 'Gold fast' },
+    });
+    expect((await fetch(`${server.origin}/ready`)).status).toBe(503);
+    const presetsLines = (await readFile(path.join(server.runtimeDir, 'audit.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { subject: string; version: number })
+      .filter((line) => line.subject === 'PRESETS');
+    expect(presetsLines.map((line) => line.version)).toEqual([2147483647]);
+    // A change through the API is refused like on any invalid file, and writes nothing.
+    const upsert = await server.gql(
+      'mutation { upsertPreset(input: { key: "range_slow", base: "range", name: "Range slow" }) { presetsVersion } }',
+    );
+    expect(upsert.status).toBe(409);
+    expect(upsert.body.errors?.[0]?.extensions?.code).toBe('CONFIG_FILE_INVALID');
+    expect(await readFile(file, 'utf8')).toBe(atBound.replace('name: Gold fast', 'name: Gold faster'));
+
+    // A start on it is refused the same way (exit 78), not served as 2147483648.
+    await server.close();
+    await expect(startTestServer({ runtimeDir: server.runtimeDir })).rejects.toThrow(
+      /this hand edit cannot be numbered: version 2147483647/,
+    );
+    // Put back as it was audited, it is in force again.
+    await writeFile(file, atBound);
+    const restarted = await startTestServer({ runtimeDir: server.runtimeDir });
+    res = await restarted.gql(STATUS);
+    expect(res.body.data).toEqual({ status: { presetsVersion: 2147483647, strategiesError: null }, strategy: { name: 'Gold fast' } });
+  });
+});
+
 describe('HTTP', () => {
   it('follows GraphQL over HTTP: GET for queries, the graphql-response media type, mutations refused over GET', async () => {
     const server = await startTestServer();
