@@ -414,6 +414,8 @@ class FileStore implements FileConfigStore {
   private changingSince: number | null = null;
   /** The spell of changing past SETTLE_MAX_MS has been said (once per spell). */
   private changingSaid = false;
+  /** Each file's inode as last read (none: not seen yet, or replaced by a write of ours since): see readSettled. */
+  private readonly seenIno = new Map<string, number>();
 
   constructor(
     private readonly options: FileConfigStoreOptions,
@@ -655,10 +657,13 @@ class FileStore implements FileConfigStore {
    * place, in pieces, a file read between the truncate and the last write holds part of the edit, and
    * that part was put in force (an empty strategies.yaml is a valid set: numbered, audited, and the
    * runner told its presets were gone; a half config.yaml flipped /ready to 503). Only new content is
-   * waited for: text this store wrote (in force already) or already judged invalid is taken at once,
-   * so the API's own writes never wait. A runner beside the API (no audit) does not wait here: it takes
-   * new content once the API has audited it, or after UNAUDITED_GRACE_MS unchanged (holdBackUnaudited).
-   * Runs under the mutex, so a commit meanwhile waits for the edit and builds upon the whole of it.
+   * looked at: text this store wrote (in force already) or already judged invalid is taken at once,
+   * so the API's own writes never wait. New content in a different file than the one last read (a
+   * rename into place: a temp file, then `mv`, as README advises, `sed -i`) is whole: taken at once
+   * too. New content in the same file (or one not seen yet) waits until the file is still. A runner
+   * beside the API (no audit) does not wait here: it takes new content once the API has audited it,
+   * or after UNAUDITED_GRACE_MS unchanged (holdBackUnaudited). Runs under the mutex, so a commit
+   * meanwhile waits for the edit and builds upon the whole of it.
    */
   private async readSettled(): Promise<FileRead[]> {
     const files = [this.presetsFile, this.file];
@@ -675,33 +680,52 @@ class FileStore implements FileConfigStore {
       ];
       const looks = await Promise.all(
         reads.map(async (read, i): Promise<FileLook | undefined> => {
-          if (typeof read !== 'string') return undefined; // missing or refused: nothing being written to judge
-          const digest = digestOf(read);
-          if (known[i]?.includes(digest)) return undefined;
-          const stat = await lstatRuntimeFile(files[i] as string).catch(() => null);
+          const file = files[i] as string;
+          // Missing or refused: nothing being written to judge; whatever comes next is a file not seen yet.
+          if (typeof read !== 'string') {
+            if (read === null) this.seenIno.delete(file);
+            return undefined;
+          }
+          const fresh = !known[i]?.includes(digestOf(read));
+          // Text in force: its file is noted (once after each write of ours), so that a rename over it is known for one.
+          if (!fresh && this.seenIno.has(file)) return undefined;
+          const stat = await lstatRuntimeFile(file).catch(() => null);
+          if (!fresh) {
+            if (stat) this.seenIno.set(file, stat.ino);
+            return undefined;
+          }
           return { stat, readAt, at: Date.now() };
         }),
       );
-      const wait = Math.max(0, ...looks.map((look, i) => (look ? settleWait(look, before[i], ms) : 0)));
-      if (wait === 0) {
-        this.changingSince = null;
-        this.changingSaid = false;
-        return reads;
-      }
-      this.changingSince ??= readAt;
-      const left = this.changingSince + maxMs - Date.now();
-      if (left <= 0) {
-        // Rewritten without a pause for longer than a hand edit takes: judged as it stands, and said.
-        if (!this.changingSaid) {
+      const waits = looks.map((look, i) => {
+        if (!look) return 0;
+        const seen = this.seenIno.get(files[i] as string);
+        // Renamed into place: a different file than the one last read, written whole before the rename.
+        if (look.stat && seen !== undefined && look.stat.ino !== seen) return 0;
+        return settleWait(look, before[i], ms);
+      });
+      const wait = Math.max(0, ...waits);
+      const left = (this.changingSince ?? readAt) + maxMs - Date.now();
+      if (wait === 0 || left <= 0) {
+        if (wait > 0 && !this.changingSaid) {
+          // Rewritten without a pause for longer than a hand edit takes: judged as it stands, and said.
           this.changingSaid = true;
-          const changing = files.filter((_f, i) => looks[i] && settleWait(looks[i], before[i], ms) > 0).map((f) => path.basename(f));
+          const changing = files.filter((_f, i) => (waits[i] ?? 0) > 0).map((f) => path.basename(f));
           this.warn(
             `${changing.join(' and ')} kept changing for ${maxMs} ms: taken as it stands; write a hand edit whole (a temp file, then a rename)`,
             { files: changing },
           );
         }
+        if (wait === 0) {
+          this.changingSince = null;
+          this.changingSaid = false;
+        }
+        looks.forEach((look, i) => {
+          if (look?.stat) this.seenIno.set(files[i] as string, look.stat.ino);
+        });
         return reads;
       }
+      this.changingSince ??= readAt;
       before = looks;
       await sleep(Math.min(wait, left));
     }
@@ -988,6 +1012,9 @@ class FileStore implements FileConfigStore {
       text === null ? [] : [{ file, text, previous, unlessChanged: this.started }],
     );
     const unchanged = this.started ? files.filter((f) => f.text === null).map(({ file, previous }) => ({ file, text: previous })) : [];
+    // Renamed into place (or put back so after a failure): new files, noted at the next read; meanwhile
+    // an edit in them is waited for, as in a file not seen yet.
+    for (const { file } of writes) this.seenIno.delete(file);
     try {
       const done = await this.io.writeGroup({
         writes,

@@ -1,0 +1,107 @@
+import { open, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { activateStrategy } from '../../src/config/changes.js';
+import { openFileConfigStore } from '../../src/config/file-store.js';
+import { defaultRegistry } from '../../src/registry/index.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+
+/** A store over a temp runtime dir with its watch paused: only the refreshes the test asks for read the files. */
+async function storeWith(settle: { ms: number; maxMs: number }) {
+  const dir = await tempRuntimeDir();
+  const warnings: string[] = [];
+  const store = await openFileConfigStore({
+    strategies: defaultRegistry,
+    runtimeDir: dir,
+    settle,
+    warn: (message) => warnings.push(message),
+  });
+  await store.start();
+  store.watch?.pause();
+  await store.refresh();
+  const file = path.join(dir, 'config.yaml');
+  const edit = async (key: string) => (await readFile(file, 'utf8')).replace(/^active_strategy_key: \w+$/m, `active_strategy_key: ${key}`);
+  return { store, file, edit, warnings };
+}
+
+const active = (store: Awaited<ReturnType<typeof storeWith>>['store']) => store.state().config.config.activeStrategyKey;
+
+describe('file store: hand edits and the settle window', () => {
+  it('a hand edit renamed into place (a temp file, then mv) is taken at once; one written in place waits until the file is still', async () => {
+    const SETTLE_MS = 3000;
+    const { store, file, edit } = await storeWith({ ms: SETTLE_MS, maxMs: 2 * SETTLE_MS });
+    // Renamed into place: a different file than the one last read, whole.
+    await writeFile(`${file}.edit`, await edit('gold'));
+    await rename(`${file}.edit`, file);
+    let t0 = Date.now();
+    await store.refresh();
+    expect(Date.now() - t0).toBeLessThan(SETTLE_MS);
+    expect(active(store)).toBe('gold');
+
+    // Written in place (the file just read): taken once it has been still for the settle window.
+    await writeFile(file, await edit('range'));
+    t0 = Date.now();
+    await store.refresh();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(SETTLE_MS - 50);
+    expect(active(store)).toBe('range');
+
+    // An API write is never waited for, and the edit in place after it (in the file the API renamed into place) is.
+    t0 = Date.now();
+    await store.commit(activateStrategy('momentum', { actor: 'test' }));
+    expect(Date.now() - t0).toBeLessThan(SETTLE_MS);
+    await writeFile(file, await edit('gold'));
+    t0 = Date.now();
+    await store.refresh();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(SETTLE_MS - 50);
+    expect(active(store)).toBe('gold');
+    await store.close();
+  });
+
+  it('a change through the API while a hand edit is written in place waits for the whole edit and builds upon it', async () => {
+    const { store, file, edit } = await storeWith({ ms: 300, maxMs: 3000 });
+    const edited = (await edit('gold')).replace('scan_interval_seconds: 30', 'scan_interval_seconds: 45');
+    expect(edited).toContain('scan_interval_seconds: 45');
+    const handle = await open(file, 'r+');
+    await handle.truncate(0);
+    // The change comes while the file is empty: its check before the rename sees the edit under way.
+    const committed = store.commit(activateStrategy('range', { actor: 'test' }));
+    await new Promise((r) => setTimeout(r, 50));
+    await handle.write(edited, 0);
+    await handle.close();
+    const result = await committed;
+    // The edit (version 2: gold, 45 s) first, then the change built upon it (version 3: range, still 45 s).
+    expect(result.current.config.version).toBe(3);
+    expect(store.state().config.config).toMatchObject({ activeStrategyKey: 'range', scanIntervalSeconds: 45, version: 3 });
+    const audit = await store.audit({ last: 10, subject: 'CONFIG' });
+    expect(audit.map((e) => [e.version, e.operation, e.config.activeStrategyKey])).toEqual([
+      [3, 'activateStrategy', 'range'],
+      [2, 'handEdit', 'gold'],
+      [1, 'baseline', 'momentum'],
+    ]);
+    expect(await readFile(file, 'utf8')).toContain('scan_interval_seconds: 45');
+    await store.close();
+  });
+
+  it('a file rewritten in place without a pause is taken as it stands after the bound, and said', async () => {
+    const MAX_MS = 400;
+    const { store, file, edit, warnings } = await storeWith({ ms: 200, maxMs: MAX_MS });
+    const keys = ['gold', 'range'];
+    let writing = true;
+    const texts = await Promise.all(keys.map(edit));
+    const writer = (async () => {
+      for (let i = 0; writing; i++) {
+        await writeFile(file, texts[i % 2] as string);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const t0 = Date.now();
+    await store.refresh();
+    const took = Date.now() - t0;
+    writing = false;
+    await writer;
+    expect(took).toBeGreaterThanOrEqual(MAX_MS - 50);
+    expect(keys).toContain(active(store));
+    expect(warnings).toEqual([expect.stringContaining('config.yaml kept changing for 400 ms: taken as it stands')]);
+    await store.close();
+  });
+});
