@@ -54,14 +54,13 @@ export function fileTokenStore(
       if (stat === seen) return;
       // Written in place (the same file, its content changed): a request in the moment between the
       // truncate and the last write found no token (401, counted toward the failed-auth limit). It
-      // waits until the edit has stopped (src/fs/settle.ts). A replacement (a new file renamed into
-      // place, as `stratctl token` writes it) is whole: read at once, so a revocation is never late.
-      const inPlace =
-        look.stat !== null &&
-        readStat !== null &&
-        look.stat.ino === readStat.ino &&
-        (look.stat.size !== readStat.size || look.stat.mtimeMs !== readStat.mtimeMs);
-      const wait = inPlace ? settleWait(look, before, settleMs) : 0;
+      // waits until the file is still (src/fs/settle.ts; at once when its last change is already
+      // past). A replacement (a different file renamed into place, as `stratctl token` writes it) is
+      // whole, and a chmod or chown changes no content: read at once, so a revocation is never late.
+      const replaced = look.stat !== null && readStat !== null && look.stat.ino !== readStat.ino;
+      const metadataOnly =
+        look.stat !== null && readStat !== null && !replaced && look.stat.size === readStat.size && look.stat.mtimeMs === readStat.mtimeMs;
+      const wait = replaced || metadataOnly ? 0 : settleWait(look, before, settleMs);
       const left = since + settleMaxMs - Date.now();
       if (wait > 0 && left > 0) {
         before = look;

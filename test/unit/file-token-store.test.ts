@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { chmod } from 'node:fs/promises';
+import { chmod, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileTokenStore } from '../../src/auth/file-token-store.js';
-import { createToken, TOKENS_FILE } from '../../src/auth/token-file.js';
+import { createToken, revokeToken, TOKENS_FILE } from '../../src/auth/token-file.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -29,6 +29,50 @@ describe('tokens.yaml refused, then fixed', () => {
       expect(await store.find(digest(token))).toBeDefined();
       expect(infos).toEqual([`named tokens are accepted again: ${file} is read`]);
       expect(warnings).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('tokens.yaml written by hand', () => {
+  it('created in place in pieces (it was missing): read once whole, so its first half is never taken for a broken file', async () => {
+    const dir = await tempRuntimeDir();
+    // The text a whole tokens.yaml with one token has, written elsewhere.
+    const source = await tempRuntimeDir();
+    const token = await createToken(source, 'ops', 'read');
+    const text = await readFile(path.join(source, TOKENS_FILE), 'utf8');
+    const warnings: string[] = [];
+    const store = fileTokenStore(dir, { warn: (m) => warnings.push(m), settle: { ms: 300, maxMs: 3000 } });
+    try {
+      expect(await store.find(digest(token))).toBeUndefined(); // missing: no named tokens
+      const file = path.join(dir, TOKENS_FILE);
+      const handle = await open(file, 'wx', 0o600);
+      const half = text.indexOf('sha256:') + 'sha256: '.length + 10; // cut inside the digest: not a valid file
+      await handle.write(text.slice(0, half), 0);
+      const found = store.find(digest(token)); // a request in the middle of the edit
+      await new Promise((r) => setTimeout(r, 50));
+      await handle.write(text.slice(half), half);
+      await handle.close();
+      expect((await found)?.name).toBe('ops');
+      expect(warnings).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('replaced by a rename (stratctl token revoke): read at once, never after a settle window', async () => {
+    const dir = await tempRuntimeDir();
+    const token = await createToken(dir, 'ops', 'read');
+    const SETTLE_MS = 1500;
+    const store = fileTokenStore(dir, { settle: { ms: SETTLE_MS, maxMs: 2 * SETTLE_MS } });
+    try {
+      // Just created, not seen before: its first look waits until it is still (it may be written in place).
+      expect((await store.find(digest(token)))?.name).toBe('ops');
+      expect(await revokeToken(dir, 'ops')).toBe(true);
+      const t0 = Date.now();
+      expect(await store.find(digest(token))).toBeUndefined();
+      expect(Date.now() - t0).toBeLessThan(SETTLE_MS);
     } finally {
       await store.close();
     }
