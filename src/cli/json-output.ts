@@ -1,4 +1,4 @@
-import type { CliIo } from './io.js';
+import { type CliIo, visible } from './io.js';
 
 /**
  * Under `--json`, a failure is one JSON object on stdout, `{"error":{"code","message"}}`, beside the
@@ -7,7 +7,10 @@ import type { CliIo } from './io.js';
  * `details`: what a script needs to act on the refusal (a conflict's `currentVersion`), beside them.
  */
 export function printJsonError(io: Pick<CliIo, 'stdout'>, code: string, message: string, details: Record<string, unknown> = {}): void {
-  io.stdout.write(`${JSON.stringify({ error: { code, message, ...details } })}\n`);
+  // The message is the server's (or a redirect's Location): JSON.stringify escapes C0 controls but
+  // leaves C1 (U+009B is a CSI) and bidirectional overrides raw, which a terminal acts on. Escaped
+  // like every other line (io.ts: visible); the JSON is the same once parsed.
+  io.stdout.write(visible(`${JSON.stringify({ error: { code, message, ...details } })}\n`));
 }
 
 /** `--json` among a command line's options (before a `--` that ends them). */
