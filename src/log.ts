@@ -69,8 +69,22 @@ function errorDetails(key: string, value: unknown): string[] {
     .map(([field, v]) => `${key}.${field}=${textValue(v)}`);
 }
 
-/** One pino JSON line -> `2026-01-01T10:00:00.000Z INFO  message key=value ...`, still one line. */
+/**
+ * What a terminal acts on (C0 but tab and newline, DEL, C1 where U+009B is a CSI, bidi overrides).
+ * Log lines carry what others wrote: a key of a hand-edited strategies.yaml (or etcd's copy), a
+ * runner's id, a request's path; written raw, one rewrote the terminal of the operator reading
+ * the log (text is the default on a terminal). Written as `\u001b` instead.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for
+const TERMINAL_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const escaped = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+const terminalSafe = (text: string) => text.replace(TERMINAL_CONTROL, escaped);
+/** One pino JSON line -> `2026-01-01T10:00:00.000Z INFO  message key=value ...`, still one line, nothing in it a terminal acts on. */
 export function formatTextLine(json: string): string {
+  return `${terminalSafe(textLine(json).replace(/\n$/, ''))}\n`;
+}
+
+function textLine(json: string): string {
   let entry: Record<string, unknown>;
   try {
     entry = JSON.parse(json);
@@ -91,6 +105,15 @@ function textDestination(target: LogDestination): LogDestination {
   return { write: (line: string) => target.write(formatTextLine(line)) };
 }
 
+/**
+ * The json format, with nothing in a line a terminal acts on, and the same JSON once parsed: pino
+ * escapes C0 in strings but leaves C1 and bidi raw, which can stand only inside a string, where
+ * `\u009b` means the same (raw C0 is never in valid JSON; the line's newline is left alone).
+ */
+function jsonDestination(target: LogDestination): LogDestination {
+  return { write: (line: string) => target.write(terminalSafe(line)) };
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const target = options.destination ?? pino.destination({ fd: 2, sync: true });
   return pino(
@@ -100,7 +123,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       timestamp: pino.stdTimeFunctions.epochTime,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     },
-    options.format === 'text' ? textDestination(target) : target,
+    options.format === 'text' ? textDestination(target) : jsonDestination(target),
   );
 }
 

@@ -299,4 +299,26 @@ describe('the server log', () => {
     for (const line of raw) expect(line.slice(0, -1)).not.toContain('\n');
     expect(formatTextLine('not json\n')).toBe('not json\n');
   });
+
+  it('a hand-edited strategies.yaml key holding escape sequences, C1 and bidi controls reaches no terminal raw, in either format', async () => {
+    // ESC [2J (clear), U+009B (a one-character CSI), a right-to-left override: written by whoever can
+    // write the runtime dir (or etcd's `strategies` key), and quoted in the problem's path.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for
+    const actedOn = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+    for (const format of ['text', 'json'] as const) {
+      const raw: string[] = [];
+      const server = await startTestServer({ runner: false, logger: createLogger({ format, destination: { write: (l) => raw.push(l) } }) });
+      await writeFile(
+        path.join(server.runtimeDir, 'strategies.yaml'),
+        'version: 1\npresets:\n  "bad\\e[2J\\x9b1;1H\\u202ekey":\n    base: gold\n    name: Bad\n',
+      );
+      const said = () => raw.find((line) => line.includes('presets are not in force'));
+      await expect.poll(said, { timeout: 5_000 }).toBeDefined();
+      const line = said() ?? '';
+      expect(line.slice(0, -1), format).not.toMatch(actedOn);
+      expect(line, format).toContain('bad\\u001b[2J');
+      // The JSON line parses back to the key as written.
+      if (format === 'json') expect((JSON.parse(line) as LogLine).msg).toContain('presets.bad\u001b[2J\u009b1;1H\u202ekey');
+    }
+  });
 });
