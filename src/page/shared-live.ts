@@ -13,10 +13,10 @@ import { HiddenPause, Live, type LiveOptions, type LiveState } from './live.js';
  *   crashes, and hands it to the next tab waiting for it, which connects: followers keep saying
  *   "Live" for that moment, and refetch once the new leader's subscriptions are accepted (as after
  *   any reconnect), so nothing that changed in between stays missed.
- * - Group: the page's origin (locks and channels are per origin) and SHA-256 digests of the token
- *   (one names the lock, another the channel: `groupNames`). Tabs with another token, or none, and
- *   other pages of the origin, are not in it: they never hear what this token may read, nor its
- *   refusal, and cannot post to it. The token itself is never posted.
+ * - Group: the page's origin (locks and channels are per origin) and two names derived from the
+ *   token by a slow KDF (one names the lock, another the channel: `groupNames`). Tabs with another
+ *   token, or none, and other pages of the origin, are not in it: they never hear what this token
+ *   may read, nor its refusal, and cannot post to it. The token itself is never posted.
  * - Hidden: a tab hidden for HIDDEN_PAUSE_MS leaves its group (it says "Paused") and joins again
  *   when shown, refetching. A leader leaving hands the lock to the next visible tab of its group,
  *   so the stream is held while any tab of the group is in use, and by none when all are hidden.
@@ -34,33 +34,61 @@ type Message =
   /** The leader still runs (it posts this every LEADER_BEAT_MS): a follower's watchdog. */
   | { kind: 'beat' };
 
-/** Web Locks and BroadcastChannel (and SubtleCrypto for the group's name) exist: in secure contexts of current browsers. */
+/** Web Locks and BroadcastChannel (and SubtleCrypto's PBKDF2 and SHA-256 for the group's names) exist: in secure contexts of current browsers. */
 export function canShare(): boolean {
   return (
     typeof BroadcastChannel === 'function' &&
     typeof navigator !== 'undefined' &&
     typeof navigator.locks?.request === 'function' &&
-    typeof crypto.subtle?.digest === 'function'
+    typeof crypto.subtle?.digest === 'function' &&
+    typeof crypto.subtle?.deriveBits === 'function'
   );
 }
 
 /**
- * The group's lock name and channel name, each a digest of the token (a token of high entropy
- * cannot be read back from it), and never the same digest: any page of the origin can list the
- * lock names (`navigator.locks.query()`), and the channel's name is all it takes to hear a group's
- * news and to post it forged ones (a token "refused", another active strategy). So the channel is
- * named by a digest that only a holder of the token can compute. Tabs with no token have no secret
- * to name theirs by: their group's news is what anyone may read, and a script of the origin can
- * post to it (README: The operator page, Many tabs).
+ * PBKDF2-SHA-256 rounds for the group's names: OWASP's figure for passwords, since a token may be
+ * one chosen by hand (CONTROL_PLANE_TOKEN, a hand-written admin.token). About 80 ms once per token
+ * per tab in headless Chromium on a 2-core machine (README: The operator page, Many tabs).
+ */
+export const GROUP_KDF_ITERATIONS = 600_000;
+
+/**
+ * The group's lock name and channel name, from the token, never the same: any page of the origin
+ * can list the lock names (`navigator.locks.query()`), and the channel's name is all it takes to
+ * hear a group's news and to post it forged ones (a token "refused", another active strategy). A
+ * plain SHA-256 of the token as the lock name let such a script test guesses offline at the speed
+ * of SHA-256 (billions a second on a GPU): a hand-chosen token fell to a dictionary. Both names now
+ * come from one PBKDF2 key (GROUP_KDF_ITERATIONS rounds, salted with the page's origin, so one
+ * deployment's guesses serve no other), each a digest of it: a guess costs the rounds, and the
+ * channel's name is computable only from the key, never from the lock's. Tabs with no token have
+ * no secret to name theirs by: their group's news is what anyone may read, and a script of the
+ * origin can post to it (README: The operator page, Many tabs).
  */
 async function groupNames(token: string | null): Promise<{ lock: string; channel: string }> {
   if (token === null) return { lock: 'strategy-control-plane.live.anonymous', channel: 'strategy-control-plane.live.anonymous' };
-  const digest = async (purpose: string) => {
-    const bytes = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`strategy-control-plane.live.${purpose}\n${token}`));
-    return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
-  };
+  const encode = (text: string) => new TextEncoder().encode(text);
+  const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
+  const secret = await crypto.subtle.importKey('raw', encode(token), 'PBKDF2', false, ['deriveBits']);
+  const salt = encode(`strategy-control-plane.live\n${location.origin}`);
+  const key = hex(await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt, iterations: GROUP_KDF_ITERATIONS }, secret, 256));
+  const digest = async (purpose: string) =>
+    hex(await crypto.subtle.digest('SHA-256', encode(`strategy-control-plane.live.${purpose}\n${key}`)));
   const [lock, channel] = await Promise.all([digest('lock'), digest('channel')]);
   return { lock: `strategy-control-plane.live.${lock}`, channel: `strategy-control-plane.live.channel.${channel}` };
+}
+
+/** The names of the last token joined with: a tab joins again on every show, restart and reconnect of its group, and pays the rounds once. */
+let lastNames: { token: string | null; names: Promise<{ lock: string; channel: string }> } | null = null;
+function cachedGroupNames(token: string | null): Promise<{ lock: string; channel: string }> {
+  if (lastNames?.token !== token) {
+    const names = groupNames(token);
+    lastNames = { token, names };
+    // A failure is not kept: the next join tries again.
+    names.catch(() => {
+      if (lastNames?.names === names) lastNames = null;
+    });
+  }
+  return (lastNames as { names: Promise<{ lock: string; channel: string }> }).names;
 }
 
 /** A random name for one acceptance of the subscriptions. */
@@ -155,7 +183,7 @@ export class SharedLive {
     this.leave();
     const generation = this.generation;
     // A digest that fails (it should not) leaves this tab a group of its own: live, not shared.
-    const names = await groupNames(this.options.token()).catch(() => {
+    const names = await cachedGroupNames(this.options.token()).catch(() => {
       const own = `strategy-control-plane.live.tab-${openingId()}`;
       return { lock: own, channel: own };
     });

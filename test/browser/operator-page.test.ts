@@ -1,3 +1,4 @@
+import { createHash, pbkdf2Sync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import { createToken, revokeToken } from '../../src/auth/token-file.js';
 import { interruptible } from '../../src/graphql/plugins/interruptible.js';
 import { RELOAD_COALESCE_MS } from '../../src/page/app.js';
 import { HIDDEN_PAUSE_MS, NO_ANSWER_MS, PROBE_EVERY_MS } from '../../src/page/live.js';
+import { GROUP_KDF_ITERATIONS } from '../../src/page/shared-live.js';
 import { CLOSE_IGNORED_MS, UNANSWERED_MS } from '../../src/page/views/dialog.js';
 import { SINGLE_VERSION_PAD_S, TIMELINE_VERSIONS } from '../../src/page/views/timeline.js';
 import { builtPage, closeOperatorPages, enterToken, type OperatorPage, openOperatorPage } from '../helpers/operator-page.js';
@@ -1063,6 +1065,58 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       expect(await page.locator('#viewer').textContent()).toMatch(/^Token: admin/);
     }
     expect(heard).toEqual([]);
+  }, 60_000);
+
+  it('the lock names a script of the origin can list are no fast digest of the token: a guess costs GROUP_KDF_ITERATIONS PBKDF2 rounds salted with the origin; the tabs still share one stream', async () => {
+    const server = await serve({ runner: false });
+    const open = countOpenSubscriptions(server);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const tabs = [await openOperatorPage(browser, server.origin, { context }), await openOperatorPage(browser, server.origin, { context })];
+    const started: number[] = [];
+    for (const { page } of tabs) {
+      const at = Date.now();
+      await enterToken(page, server.token, /^Token: admin/);
+      await expect.poll(() => page.getByTestId('live').getAttribute('data-connected')).toBe('true');
+      started.push(Date.now() - at);
+    }
+    process.stdout.write(
+      `operator page: a tab given a token was live with it after ${started.join(' ms, ')} ms (PBKDF2 ${GROUP_KDF_ITERATIONS} rounds included)\n`,
+    );
+    // One connection for the token's group: its two subscriptions, held once, opened by one tab.
+    await expect.poll(open).toBe(2);
+    const tokenStreams = sum(
+      tabs.map(
+        (tab) =>
+          tab.requests.filter(
+            (r) =>
+              r.method() === 'GET' &&
+              new URL(r.url()).pathname === '/graphql/stream' &&
+              r.headers().authorization === `Bearer ${server.token}`,
+          ).length,
+      ),
+    );
+    expect(tokenStreams).toBe(1);
+    // What another page of the origin sees.
+    const intruder = await context.newPage();
+    await intruder.goto(`${server.origin}/health`);
+    const names = await intruder.evaluate(async () => {
+      const { held = [], pending = [] } = await navigator.locks.query();
+      return [...new Set([...held, ...pending].map((l) => l.name ?? ''))].filter(
+        (n) => n.startsWith('strategy-control-plane.live.') && !n.endsWith('.anonymous'),
+      );
+    });
+    expect(names).toHaveLength(1);
+    const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+    // Before: the lock was named by one SHA-256 of the token (a guess checked in nanoseconds).
+    expect(names[0]).not.toBe(`strategy-control-plane.live.${sha256(`strategy-control-plane.live.lock\n${server.token}`)}`);
+    expect(names[0]).not.toContain(sha256(server.token));
+    // Now: a digest of PBKDF2-SHA-256 of the token, GROUP_KDF_ITERATIONS (600,000) rounds, salted with the origin, computed here independently.
+    expect(GROUP_KDF_ITERATIONS).toBeGreaterThanOrEqual(600_000);
+    const key = pbkdf2Sync(server.token, `strategy-control-plane.live\n${server.origin}`, GROUP_KDF_ITERATIONS, 32, 'sha256').toString(
+      'hex',
+    );
+    expect(names[0]).toBe(`strategy-control-plane.live.${sha256(`strategy-control-plane.live.lock\n${key}`)}`);
+    for (const tab of tabs) expect(await tab.problems()).toEqual([]);
   }, 60_000);
 
   it('without Web Locks or BroadcastChannel (a plain-http LAN address, an old browser) each tab holds its own connection, as before', async () => {
