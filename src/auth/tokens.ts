@@ -13,11 +13,35 @@ const MIN_TOKEN_LENGTH = 16;
 
 export interface AdminToken {
   readonly token: string;
-  /** Where it came from, for the start-up message (never the token itself). */
-  readonly source: { kind: 'env' } | { kind: 'file'; file: string; created: boolean };
+  /**
+   * Where it came from, for the start-up message (never the token itself); `weakBits`: a token
+   * chosen by hand (not generated here) whose rough strength is under WEAK_TOKEN_BITS, said at start.
+   */
+  readonly source: ({ kind: 'env' } | { kind: 'file'; file: string; created: boolean }) & { weakBits?: number };
   /** Writes a newly generated token to its file (mode 0600); nothing to do otherwise. Called once start may write. */
   save(): Promise<void>;
 }
+
+/** Under this many bits (tokenStrengthBits) a hand-chosen admin token is warned about at start. */
+export const WEAK_TOKEN_BITS = 80;
+
+/**
+ * A rough strength of a token, in bits: its length (counting at most two characters per distinct
+ * one, so `aaaa...` or `passwordpassword` count little) times log2 of the pool its character
+ * classes span (a-z, A-Z, 0-9, and - . _ ~ + /). A generated token (43 base64url characters) is
+ * about 250; 16 random alphanumerics about 95; `passwordpassword` 66. Not a dictionary check: a
+ * floor that catches the common hand-chosen ones, for a warning only.
+ */
+export function tokenStrengthBits(token: string): number {
+  const pool = [/[a-z]/, /[A-Z]/, /[0-9]/, /[-._~+/]/].reduce((sum, re, i) => sum + (re.test(token) ? [26, 26, 10, 6][i]! : 0), 0);
+  if (pool === 0) return 0;
+  return Math.min(token.length, 2 * new Set(token).size) * Math.log2(pool);
+}
+
+const weakness = (token: string): { weakBits?: number } => {
+  const bits = tokenStrengthBits(token);
+  return bits < WEAK_TOKEN_BITS ? { weakBits: Math.round(bits) } : {};
+};
 
 export function generateToken(): string {
   return randomBytes(32).toString('base64url');
@@ -35,7 +59,7 @@ export async function loadAdminToken(runtimeDir: string, envToken: string | unde
       // A setting the operator typed: a usage error (serve exits 2, which a service manager does not restart).
       throw new UsageError(`CONTROL_PLANE_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters of A-Z a-z 0-9 - . _ ~ + /`);
     }
-    return { token: envToken, source: { kind: 'env' }, save: nothingToSave };
+    return { token: envToken, source: { kind: 'env', ...weakness(envToken) }, save: nothingToSave };
   }
   const file = path.join(runtimeDir, ADMIN_TOKEN_FILE);
   try {
@@ -44,7 +68,7 @@ export async function loadAdminToken(runtimeDir: string, envToken: string | unde
     if (bearerToken(`Bearer ${token}`) !== token || token.length < MIN_TOKEN_LENGTH) {
       throw new Error(`${file} does not hold a usable token; delete it to have a new one generated`);
     }
-    return { token, source: { kind: 'file', file, created: false }, save: nothingToSave };
+    return { token, source: { kind: 'file', file, created: false, ...weakness(token) }, save: nothingToSave };
   } catch (err) {
     if ((err as { code?: string }).code !== 'ENOENT') throw err;
   }

@@ -1,4 +1,5 @@
 import { StartAbortedError } from '../abort.js';
+import { WEAK_TOKEN_BITS } from '../auth/tokens.js';
 import { envSetting } from '../env-setting.js';
 import { type LimitSettings, resolveLimitSettings } from '../limit-settings.js';
 import type { LockHolder } from '../lock.js';
@@ -68,6 +69,14 @@ async function startServing(
       );
   } else {
     logger.info('admin token taken from CONTROL_PLANE_TOKEN');
+  }
+  if (source?.weakBits !== undefined) {
+    // A warning, not a refusal: DESIGN sets no strength rule beyond the 16 characters checked above.
+    const where = source.kind === 'env' ? 'CONTROL_PLANE_TOKEN' : source.file;
+    logger.warn(
+      { tokenFrom: where, estimatedBits: source.weakBits, minimumBits: WEAK_TOKEN_BITS },
+      `the admin token in ${where} looks chosen by hand: about ${source.weakBits} bits by a rough estimate, under ${WEAK_TOKEN_BITS}; a guess checked offline (the operator page's tab names, a copied digest) or a slow spray of wrong tokens may find it. Use a generated one: ${source.kind === 'env' ? 'CONTROL_PLANE_TOKEN=$(openssl rand -base64 32)' : `delete ${source.file} and restart to have one generated`}`,
+    );
   }
   const { config } = plane.services.store.state().config;
   return {

@@ -30,6 +30,34 @@ describe('start-up', () => {
     expect(server.stdout() + server.stderr()).not.toContain(token);
   });
 
+  it('warns at start of an admin token chosen by hand and weak (CONTROL_PLANE_TOKEN or admin.token), naming where it is, never the token', async () => {
+    const weak = 'passwordpassword'; // 16 characters: accepted, but a dictionary's first guesses
+    const fromEnv = await spawnServer(await tempRuntimeDir(), ['--no-runner'], { CONTROL_PLANE_TOKEN: weak });
+    await fromEnv.waitFor(/admin token in CONTROL_PLANE_TOKEN looks chosen by hand: about 66 bits/);
+    expect(fromEnv.stdout() + fromEnv.stderr()).not.toContain(weak);
+    // It serves all the same: a warning, not a refusal.
+    expect(
+      (await gql(fromEnv.url, 'mutation { activateStrategy(strategyKey: "range") { configVersion } }', undefined, { token: weak })).status,
+    ).toBe(200);
+
+    const dir = await tempRuntimeDir();
+    await writeFile(path.join(dir, 'admin.token'), 'adminadminadmin1\n', { mode: 0o600 });
+    const fromFile = await spawnServer(dir, ['--no-runner']);
+    const [line] = await fromFile.waitFor(/.*looks chosen by hand.*/);
+    expect(line).toContain(path.join(dir, 'admin.token'));
+    expect(line).toContain('and restart to have one generated');
+    expect(fromFile.stdout() + fromFile.stderr()).not.toContain('adminadminadmin1');
+  });
+
+  it('says nothing of a generated token, nor of a random one given in CONTROL_PLANE_TOKEN', async () => {
+    for (const env of [{}, { CONTROL_PLANE_TOKEN: 'Xk9fQ2mZ7pLw4RtB' }]) {
+      const server = await spawnServer(await tempRuntimeDir(), ['--no-runner'], env);
+      // The start's last line, said after any warning about the token.
+      await server.waitFor(/active strategy momentum, config version 1/);
+      expect(server.stdout() + server.stderr()).not.toMatch(/chosen by hand/);
+    }
+  });
+
   it('serves an existing valid config as it stands, token from CONTROL_PLANE_TOKEN', async () => {
     const dir = await tempRuntimeDir();
     await writeFile(path.join(dir, 'config.yaml'), VALID);
