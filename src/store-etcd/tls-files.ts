@@ -82,8 +82,8 @@ export const MAX_TLS_FILE_BYTES = 1024 * 1024;
 /**
  * One TLS file's bytes. Opened with O_NONBLOCK (a FIFO at the path never blocks the read, nor the
  * renewal checks after it) and checked with fstat on that descriptor before a byte is read: a
- * regular file of at most MAX_TLS_FILE_BYTES, read no further than that even if it grows. Symbolic
- * links are followed: a Kubernetes secret volume's files are links, swapped on a renewal.
+ * regular file of at most MAX_TLS_FILE_BYTES, not world-writable, read no further than that even if
+ * it grows. Symbolic links are followed: a Kubernetes secret volume's files are links, swapped on a renewal.
  */
 async function readPem(flag: string, file: string | undefined): Promise<Buffer | undefined> {
   if (file === undefined) return undefined;
@@ -94,6 +94,14 @@ async function readPem(flag: string, file: string | undefined): Promise<Buffer |
     // Said as a read of a directory fails (the message names the errno, as for any file that cannot be read).
     if (stat.isDirectory()) throw new UsageError(`${flag} ${file}: EISDIR`);
     if (!stat.isFile()) throw new UsageError(`${flag} ${file} is not a regular file (${kindOf(stat)})`);
+    // Whoever can write the CA decides which members this process trusts, and the files are read
+    // again every TLS_RELOAD_MS: a world-writable one (on the file the path leads to) let any local
+    // user make a running process trust another CA. Owner and group are not judged: a Vault agent
+    // or cert-manager under another uid, a shared group, write them legitimately.
+    if ((stat.mode & 0o002) !== 0)
+      throw new UsageError(
+        `${flag} ${file} is world-writable (mode 0${(stat.mode & 0o777).toString(8)}): any local user could replace it; chmod o-w it`,
+      );
     if (stat.size > MAX_TLS_FILE_BYTES) throw tooLarge(flag, file, stat.size);
     // One byte past the size seen: a file that grew since the stat is read on, up to one byte past the limit.
     let buffer = Buffer.alloc(stat.size + 1);

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rename, rm, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { EtcdGateway } from '../../src/store-etcd/gateway.js';
 import { MAX_TLS_FILE_BYTES, readEtcdTlsFiles } from '../../src/store-etcd/tls-files.js';
 import { TlsFilesWatch } from '../../src/store-etcd/tls-reload.js';
 import { parseEtcdStoreUrl } from '../../src/store-etcd/url.js';
+import { UsageError } from '../../src/usage-error.js';
 import { makeTlsFiles } from '../helpers/etcd.js';
 import { clientCertUntil, newClientKey } from '../helpers/etcd-certs.js';
 
@@ -118,6 +119,43 @@ describe('TLS files looked at for a renewal (no etcd needed)', () => {
     expect(gateway.certificateExpired()).toBe(null);
     expect(gateway.certificateExpired(new Date(until.getTime() + 1000))).toContain(`expired at ${until.toISOString()}`);
   }, 20_000);
+  it('a world-writable TLS file is refused at start (exit 2, naming it) and on a renewal (the CA in use kept); group-writable is taken', async () => {
+    const { dir, tls, paths } = await setUp();
+    // At start: any local user could have put their CA there.
+    await chmod(paths.caFile, 0o666);
+    await expect(readEtcdTlsFiles(paths)).rejects.toThrow(
+      new UsageError(`--etcd-ca ${paths.caFile} is world-writable (mode 0666): any local user could replace it; chmod o-w it`),
+    );
+    await chmod(paths.caFile, 0o644);
+    const renewed: string[] = [];
+    const warnings: string[] = [];
+    const watch = new TlsFilesWatch(paths, await readEtcdTlsFiles(paths), {
+      intervalMs: 3_600_000,
+      warn: (m) => warnings.push(m),
+      onRenewed: (files) => renewed.push(files.certExpiry?.notAfter.toISOString() ?? '?'),
+    });
+    closers.push(() => watch.close());
+    // While it runs: the CA made world-writable and rewritten (here with another valid set's CA) is not taken.
+    await mkdir(path.join(dir, 'other'));
+    const other = await makeTlsFiles(path.join(dir, 'other'));
+    const key = await newClientKey(dir, 'world');
+    const until = new Date(Math.ceil((Date.now() + 7_200_000) / 1000) * 1000);
+    await chmod(paths.caFile, 0o666);
+    await writeFile(paths.caFile, await readFile(other.caFile));
+    await replaceInPlace(key, paths.keyFile);
+    await replaceInPlace(await clientCertUntil(tls, dir, 'world', until, key), paths.certFile);
+    await watch.check();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`--etcd-ca ${paths.caFile} is world-writable (mode 0666)`);
+    expect(warnings[0]).toContain('keeping the credentials in use');
+    expect(renewed).toEqual([]);
+    // Group-writable (a shared group of the agent that writes them) is taken, as before.
+    await chmod(paths.caFile, 0o664);
+    await writeFile(paths.caFile, await readFile(tls.caFile));
+    await watch.check();
+    expect(renewed).toEqual([until.toISOString()]);
+  }, 20_000);
+
   it('a FIFO, a link to /dev/zero or a huge file at a path: refused at once with a warning, the set in use kept, later renewals still taken', async () => {
     const { dir, tls, paths } = await setUp();
     const renewed: string[] = [];
