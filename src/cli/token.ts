@@ -15,6 +15,7 @@ import { EXIT } from './exit-codes.js';
 import type { CommandContext } from './io.js';
 import { printJsonError } from './json-output.js';
 import { type Action, stringFlag } from './program.js';
+import { table } from './table.js';
 
 /** The token store a command works on: tokens.yaml in the runtime dir, or etcd's tokens/ keys. */
 async function openTokens(runtimeDir: string, store: StoreSettings): Promise<TokenStore> {
@@ -86,8 +87,15 @@ export const token: Action = async (flags, args, ctx, command) => {
           printJson(list.map((t) => ({ name: t.name, scope: t.scope, createdAt: t.createdAt })));
           return EXIT.ok;
         }
+        // None: said on stderr, and no bare header (as history, audit and preset list say an empty list).
         if (list.length === 0) ctx.warn('no named tokens (the admin token is admin.token or CONTROL_PLANE_TOKEN)');
-        for (const t of list) ctx.print(`${t.name}\t${t.scope}\t${t.createdAt}`);
+        else
+          ctx.print(
+            table(
+              ['NAME', 'SCOPE', 'CREATED'],
+              list.map((t) => [t.name, t.scope, t.createdAt]),
+            ),
+          );
         return EXIT.ok;
       }
       default: {

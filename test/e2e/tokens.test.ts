@@ -31,7 +31,7 @@ describe('stratctl token', () => {
 
     const listed = await stratctl(['token', 'list', '--runtime-dir', dir]);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/^ci-deploy\toperate\t\d{4}-/m);
+    expect(listed.stdout).toMatch(/^ci-deploy +operate +\d{4}-/m);
     expect(listed.stdout).not.toContain(token);
 
     const res = await server.gql(ACTIVATE, { key: 'gold' }, token);
@@ -43,6 +43,31 @@ describe('stratctl token', () => {
     );
     expect(denied.status).toBe(403);
     expect(denied.body.errors?.[0]).toMatchObject({ message: 'Forbidden: requires scope admin', extensions: { code: 'FORBIDDEN' } });
+  });
+
+  it('list: a header row, then a row per token, columns aligned as the other tables are; --json as before', async () => {
+    const dir = await tempRuntimeDir();
+    for (const [name, scope] of [
+      ['ci', 'operate'],
+      ['nightly-report.bot', 'read'],
+    ] as const)
+      expect((await stratctl(['token', 'create', '--name', name, '--scope', scope, '--runtime-dir', dir])).code).toBe(0);
+    const listed = await stratctl(['token', 'list', '--runtime-dir', dir]);
+    expect(listed.code).toBe(0);
+    const lines = listed.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^NAME +SCOPE +CREATED$/);
+    expect(lines[1]).toMatch(/^ci +operate +\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+    expect(lines[2]).toMatch(/^nightly-report\.bot +read +\d{4}-/);
+    // Each column starts where its header does, on every row (two spaces after the widest cell).
+    const starts = (line: string) => [0, ...[...line.matchAll(/ {2,}(?=\S)/g)].map((m) => (m.index ?? 0) + m[0].length)];
+    expect(starts(lines[0] as string)).toEqual([0, 'nightly-report.bot  '.length, 'nightly-report.bot  operate  '.length]);
+    for (const line of lines) expect(starts(line)).toEqual(starts(lines[0] as string));
+    const json = await stratctl(['token', 'list', '--json', '--runtime-dir', dir]);
+    expect(JSON.parse(json.stdout)).toEqual([
+      { name: 'ci', scope: 'operate', createdAt: expect.stringMatching(/^\d{4}-/) },
+      { name: 'nightly-report.bot', scope: 'read', createdAt: expect.stringMatching(/^\d{4}-/) },
+    ]);
   });
 
   it('a revoked token is refused on the very next request, without a restart', async () => {
@@ -89,7 +114,8 @@ describe('stratctl token', () => {
       listed.stdout
         .split('\n')
         .filter(Boolean)
-        .map((l) => l.split('\t')[0])
+        .slice(1) // the header row
+        .map((l) => l.split(/ +/)[0])
         .sort(),
     ).toEqual(names);
     for (const r of results) expect((await server.gql('{ status { configVersion } }', undefined, r.stdout.trim())).status).toBe(200);
@@ -111,7 +137,7 @@ describe('stratctl token run as root', () => {
       // And again, on the file the service owns: root was refused ("belongs to uid 65534").
       const listed = await stratctlProcess(['token', 'list', '--runtime-dir', dir]);
       expect(listed.code, listed.stderr).toBe(0);
-      expect(listed.stdout).toMatch(/^svc\tread\t/);
+      expect(listed.stdout).toMatch(/^svc +read +/m);
     },
   );
 });

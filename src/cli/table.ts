@@ -1,0 +1,35 @@
+/**
+ * The plain text tables of stratctl's lists (strategies, history, audit, preset list, token list), in
+ * a module of their own so that file-only commands (token) use them without loading the HTTP client.
+ */
+
+/** East Asian wide and fullwidth characters, and emoji shown as emoji: two terminal columns each. */
+const WIDE =
+  /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]|\p{Emoji_Presentation}/u;
+/** Combining marks, zero-width joiners and variation selectors: no column of their own. */
+const ZERO_WIDTH = /\p{Mn}|\p{Me}|[\u200b-\u200d]|\p{Variation_Selector}/u;
+
+/**
+ * By hand, not string-width: importing that (with its East Asian width tables) took ~27 ms here,
+ * on every stratctl command (the CLI's start is one of issue 10's targets), for two regexes' work.
+ *
+ * How many terminal columns `text` takes: `padEnd` counts UTF-16 units, so a preset named
+ * `Gold 金 trend 📈` (hand-written in strategies.yaml) pushed the columns after it one or two
+ * places right of the others'.
+ */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const ch of text) width += ZERO_WIDTH.test(ch) ? 0 : WIDE.test(ch) ? 2 : 1;
+  return width;
+}
+
+/** A plain text table: a header row, then one row per item; columns padded to their widest cell (in terminal columns). */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ''))));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(Math.max(0, (widths[i] ?? 0) - displayWidth(c)))))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
