@@ -29,7 +29,9 @@ export const configGet: Action = async (flags, _args, ctx) => {
     if (status.configError) {
       ctx.warn(`the config file on disk is invalid; this is the last good config, still in force:\n${status.configError.message}`);
     }
-    if (ctx.json) return printJson(ctx, config);
+    // --json: the same marker `status --json` carries, in its words (`configError`: null, or
+    // {location, message}), so a script that reads only this knows the object is not the file.
+    if (ctx.json) return printJson(ctx, { ...config, configError: status.configError });
     ctx.print(asFile(config));
   });
 };

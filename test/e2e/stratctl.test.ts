@@ -409,6 +409,30 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     );
   });
 
+  it('config get --json marks the last good config while the file is invalid, as status --json does (configError)', async () => {
+    const server = await startTestServer();
+    const good = await stratctl(['config', 'get', '--json'], envFor(server));
+    expect(good.code, good.stderr).toBe(0);
+    expect(JSON.parse(good.stdout)).toMatchObject({ activeStrategyKey: 'momentum', version: 1, configError: null });
+    const broken = path.join(server.runtimeDir, 'config.yaml.broken');
+    await writeFile(broken, 'active_strategy_key: gold\nscan_every: 3\n');
+    await rename(broken, path.join(server.runtimeDir, 'config.yaml'));
+    await vi.waitFor(
+      async () => expect((await server.gql('{ status { configError { message } } }')).body.data?.status.configError).not.toBeNull(),
+      { timeout: 10_000 },
+    );
+    const [get, status] = await Promise.all([
+      stratctl(['config', 'get', '--json'], envFor(server)),
+      stratctl(['status', '--json'], envFor(server)),
+    ]);
+    expect(get.code, get.stderr).toBe(0);
+    const shown = JSON.parse(get.stdout);
+    // The last good config (momentum, not the file's gold), and the marker status has, word for word.
+    expect(shown).toMatchObject({ activeStrategyKey: 'momentum', version: 1 });
+    expect(shown.configError).toEqual(JSON.parse(status.stdout).configError);
+    expect(shown.configError.message).toMatch(/^config\.yaml: invalid config\n/);
+  });
+
   it('an answer without the fields stratctl reads (another service at --url): one line saying so, exit 1, no stack', async () => {
     const other = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
