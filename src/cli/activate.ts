@@ -5,7 +5,7 @@ import { EXIT } from './exit-codes.js';
 import type { Action } from './program.js';
 import { stringFlag } from './program.js';
 import { parseIfVersion } from './version-flag.js';
-import { jsonWithWait, parseWait, printApplied, reportUnappliedWait, settingsForWait } from './wait-flag.js';
+import { jsonWithWait, parseWait, printApplied, printNotApplied, reportUnappliedWait, settingsForWait } from './wait-flag.js';
 
 /** `stratctl activate <strategy-key>`: makes a strategy the active one. */
 export const activate: Action = async (flags, [strategyKey], ctx) => {
@@ -26,12 +26,16 @@ export const activate: Action = async (flags, [strategyKey], ctx) => {
       printJson(ctx, jsonWithWait(result));
       return unapplied ?? EXIT.ok;
     }
-    if (unapplied !== null) return unapplied;
     ctx.print(
       result.previousStrategyKey === result.activeStrategyKey
         ? `${result.activeStrategyKey} was already active (config version ${result.configVersion})`
         : `activated ${result.activeStrategyKey} (was ${result.previousStrategyKey}); config version ${result.configVersion}`,
     );
+    // Timed out: the change stands, so stdout says what it is, then that the runner has not applied it (exit 6).
+    if (unapplied !== null && result.runnerWait) {
+      printNotApplied(ctx, result.runnerWait);
+      return unapplied;
+    }
     printApplied(ctx, result.runnerWait, result.changed);
   });
 };

@@ -8,7 +8,7 @@ import { parseAssignments } from './config-assignments.js';
 import { EXIT } from './exit-codes.js';
 import { type Action, stringFlag } from './program.js';
 import { parseIfVersion } from './version-flag.js';
-import { jsonWithWait, parseWait, printApplied, reportUnappliedWait, settingsForWait } from './wait-flag.js';
+import { jsonWithWait, parseWait, printApplied, printNotApplied, reportUnappliedWait, settingsForWait } from './wait-flag.js';
 
 type Config = UpdateConfigMutation['updateConfig']['config'];
 
@@ -76,10 +76,14 @@ export const configSet: Action = async (flags, assignments, ctx) => {
       printJson(ctx, jsonWithWait(updateConfig));
       return unapplied ?? EXIT.ok;
     }
-    if (unapplied !== null) return unapplied;
     const changed =
       updateConfig.changedFields.length > 0 ? `changed ${updateConfig.changedFields.map(fileKeys).join(', ')}` : 'nothing changed';
     ctx.print(`${changed}; config version ${updateConfig.config.version}\n${asFile(updateConfig.config)}`);
+    // Timed out: the change stands, so stdout says what it is, then that the runner has not applied it (exit 6).
+    if (unapplied !== null && updateConfig.runnerWait) {
+      printNotApplied(ctx, updateConfig.runnerWait);
+      return unapplied;
+    }
     printApplied(ctx, updateConfig.runnerWait, updateConfig.changed);
   });
 };

@@ -6,7 +6,7 @@ import { fileKeys, printJson, runClientCommand } from './client-command.js';
 import { EXIT } from './exit-codes.js';
 import { type Action, stringFlag } from './program.js';
 import { parseIfVersion } from './version-flag.js';
-import { jsonWithWait, parseWait, printApplied, reportUnappliedWait, settingsForWait } from './wait-flag.js';
+import { jsonWithWait, parseWait, printApplied, printNotApplied, reportUnappliedWait, settingsForWait } from './wait-flag.js';
 
 /** `stratctl rollback <version>`: re-applies the settings of a past version as a new version. */
 export const rollback: Action = async (flags, [raw], ctx) => {
@@ -31,12 +31,16 @@ export const rollback: Action = async (flags, [raw], ctx) => {
       printJson(ctx, jsonWithWait(result));
       return unapplied ?? EXIT.ok;
     }
-    if (unapplied !== null) return unapplied;
     ctx.print(
       result.changed
         ? `rolled back to version ${toVersion}'s settings: config version ${result.config.version} (changed ${result.changedFields.map(fileKeys).join(', ')})`
         : `version ${toVersion}'s settings are already in force (config version ${result.config.version}): nothing written`,
     );
+    // Timed out: the change stands, so stdout says what it is, then that the runner has not applied it (exit 6).
+    if (unapplied !== null && result.runnerWait) {
+      printNotApplied(ctx, result.runnerWait);
+      return unapplied;
+    }
     printApplied(ctx, result.runnerWait, result.changed);
   });
 };

@@ -54,8 +54,19 @@ export function printApplied(ctx: CommandContext, wait: RunnerWait | null | unde
 }
 
 /**
+ * The stdout side of a `--wait` that ran out (exit 6), after the lines the success path prints (the
+ * change and its version, which stand): where the success path says the runner applied it, this
+ * says it has not, and why the wait ended. Without it a script reading stdout got nothing at all,
+ * though the change was accepted.
+ */
+export function printNotApplied(ctx: CommandContext, wait: RunnerWait): void {
+  ctx.print(`the runner has not applied it: ${wait.message}`);
+}
+
+/**
  * Tells the operator when the change is written but the runner has not applied it in time (exit 6);
- * null when there was nothing to wait for or the runner applied it.
+ * null when there was nothing to wait for or the runner applied it. This is stderr's part (the error
+ * and what to do next); in text mode the command then prints its usual lines and printNotApplied.
  */
 export function reportUnappliedWait(ctx: CommandContext, what: string, wait: RunnerWait | null | undefined): number | null {
   if (!wait || wait.applied) return null;

@@ -187,6 +187,28 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     );
   });
 
+  it('--wait timing out in text mode: stdout says what was accepted (its version) and that the runner has not applied it; exit 6', async () => {
+    const server = await startTestServer({ runner: false });
+    const env = envFor(server, { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    const activated = await stratctl(['activate', 'gold', '--wait', '--timeout-ms', '200'], env);
+    expect(activated.code, activated.stderr).toBe(6);
+    expect(activated.stdout).toMatch(
+      /^activated gold \(was momentum\); config version 2\nthe runner has not applied it: timed out after 200 ms: no runner is running to apply it.*; the change is saved, and a runner applies it when one starts\n$/,
+    );
+    const set = await stratctl(['config', 'set', 'scan_interval_seconds=15', '--wait', '--timeout-ms', '200'], env);
+    expect(set.code, set.stderr).toBe(6);
+    expect(set.stdout).toMatch(/^changed scan_interval_seconds; config version 3\nactive_strategy_key: gold\n/);
+    expect(set.stdout).toMatch(/\nthe runner has not applied it: timed out after 200 ms: .*the change is saved.*\n$/);
+    const rolledBack = await stratctl(['rollback', '1', '--wait', '--timeout-ms', '200'], env);
+    expect(rolledBack.code, rolledBack.stderr).toBe(6);
+    expect(rolledBack.stdout).toMatch(
+      /^rolled back to version 1's settings: config version 4 \(changed .*\)\nthe runner has not applied it: timed out after 200 ms: .*\n$/,
+    );
+    // stderr keeps the error and what to do next; the changes stand.
+    for (const r of [activated, set, rolledBack]) expect(r.stderr).toMatch(/^error: .*, but the runner has not applied it: /);
+    expect((await server.gql('{ status { configVersion } }')).body.data?.status.configVersion).toBe(4);
+  });
+
   it('config set --wait: exit 0 once applied, exit 6 without a runner; --wait is refused on config get', async () => {
     const withRunner = await startTestServer({ runner: { heartbeatMs: 200 } });
     const noRunner = await startTestServer({ runner: false });
