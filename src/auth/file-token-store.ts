@@ -3,7 +3,7 @@ import { lstatRuntimeFile, type RuntimeFileStat } from '../fs/runtime-file.js';
 import { type FileLook, SETTLE_MAX_MS, SETTLE_MS, type SettleTimes, settleWait, sleep } from '../fs/settle.js';
 import type { Say } from '../log.js';
 import { sharedYamlParser, type YamlParser } from '../yaml/off-thread.js';
-import { createToken, readTokenFile, revokeToken, TOKENS_FILE } from './token-file.js';
+import { createToken, readTokenFile, revokeToken, rotateToken, TOKENS_FILE } from './token-file.js';
 import type { StoredToken, TokenStore } from './token-store.js';
 
 /**
@@ -106,6 +106,7 @@ export function fileTokenStore(
     list: () => readTokenFile(file, read),
     create: (name, scope) => createToken(runtimeDir, name, scope),
     revoke: (name) => revokeToken(runtimeDir, name),
+    rotate: (name) => rotateToken(runtimeDir, name),
     async find(sha256) {
       // Checks run one after another, each after the request arrived: a revocation that finished
       // before this request is always seen.

@@ -9,7 +9,7 @@ import { LockHeldError, withLock } from '../lock.js';
 import { parseYaml, type YamlParseResult } from '../yaml/core.js';
 import { YamlDeadlineError, type YamlParser } from '../yaml/off-thread.js';
 import { SCOPES, type Scope } from './identity.js';
-import { TokenRefusedError } from './token-store.js';
+import { type RotatedToken, TokenRefusedError } from './token-store.js';
 
 export const TOKENS_FILE = 'tokens.yaml';
 /**
@@ -51,6 +51,11 @@ const fileSchema = z
   })
   .strict();
 
+/** A new token: 32 random bytes, base64url (what `create` and `rotate` print once, in either store). */
+export function newTokenSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
 export function tokenDigest(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
@@ -89,7 +94,7 @@ export function tokensFromYaml(file: string, result: YamlParseResult): StoredTok
 export function renderTokenFile(tokens: readonly StoredToken[]): string {
   const lines = [
     '# Named API tokens of strategy-control-plane. Only SHA-256 digests are stored, never a token.',
-    '# Manage with `stratctl token create | list | revoke`.',
+    '# Manage with `stratctl token create | list | rotate | revoke`.',
     'tokens:',
   ];
   for (const t of tokens) {
@@ -149,7 +154,7 @@ export async function createToken(runtimeDir: string, name: string, scope: Scope
   return withTokenFileLock(file, async () => {
     const tokens = await readTokenFile(file);
     if (tokens.some((t) => t.name === name)) throw new TokenFileError(`a token named "${name}" exists; revoke it first to replace it`);
-    const token = randomBytes(32).toString('base64url');
+    const token = newTokenSecret();
     await writeFileAtomic(file, renderTokenFile([...tokens, { name, scope, sha256: tokenDigest(token), createdAt: now.toISOString() }]), {
       mode: 0o600,
     });
@@ -166,5 +171,23 @@ export async function revokeToken(runtimeDir: string, name: string): Promise<boo
     if (kept.length === tokens.length) return false;
     await writeFileAtomic(file, renderTokenFile(kept), { mode: 0o600 });
     return true;
+  });
+}
+
+/**
+ * A new secret for the named token, same name and scope, under the same lock and atomic write as
+ * create and revoke; `created_at` becomes now (the age of the secret in use, which a rotation
+ * schedule goes by). The new token and its scope, or null when there is none by that name.
+ */
+export async function rotateToken(runtimeDir: string, name: string, now = new Date()): Promise<RotatedToken | null> {
+  const file = path.join(runtimeDir, TOKENS_FILE);
+  return withTokenFileLock(file, async () => {
+    const tokens = await readTokenFile(file);
+    const current = tokens.find((t) => t.name === name);
+    if (!current) return null;
+    const token = newTokenSecret();
+    const rotated = tokens.map((t) => (t === current ? { ...t, sha256: tokenDigest(token), createdAt: now.toISOString() } : t));
+    await writeFileAtomic(file, renderTokenFile(rotated), { mode: 0o600 });
+    return { token, scope: current.scope };
   });
 }

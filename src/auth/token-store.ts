@@ -9,6 +9,12 @@ export interface StoredToken {
   readonly createdAt: string;
 }
 
+/** What `rotate` gives back: the new token itself (shown once, never stored) and the scope it kept. */
+export interface RotatedToken {
+  readonly token: string;
+  readonly scope: Scope;
+}
+
 /**
  * The store refused a token operation: a name that is not allowed or reserved, a name in use, an
  * unreadable token file. Store-neutral (the file store's TokenFileError is one); the CLI exits 2.
@@ -28,6 +34,12 @@ export interface TokenStore {
   create(name: string, scope: Scope): Promise<string>;
   /** Removes a named token; false when there was none by that name. */
   revoke(name: string): Promise<boolean>;
+  /**
+   * Gives a named token a new secret, keeping its name (the audit actor) and scope; the old secret
+   * is refused from the next request on, as after a revocation. Returns the new token (shown once,
+   * never stored) and the scope it keeps, or null when there is no token by that name.
+   */
+  rotate(name: string): Promise<RotatedToken | null>;
   /** The token with this digest as the store holds it now, or undefined. */
   find(sha256: string): Promise<StoredToken | undefined>;
   /**

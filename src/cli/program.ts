@@ -249,11 +249,12 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
 
   const token = program
     .command('token')
-    .summary('create, list or revoke named API tokens (scopes read, operate, admin)')
+    .summary('create, list, rotate or revoke named API tokens (scopes read, operate, admin)')
     .description(
       'Named API tokens live in <runtime-dir>/tokens.yaml as SHA-256 digests (never the token). The server\n' +
         're-reads the file when it changes: no restart. Scopes: read (queries), operate (activateStrategy;\n' +
-        'implies read), admin (updateConfig, rollbackConfig; implies both).',
+        "implies read), admin (updateConfig, rollbackConfig; implies both). A token's name is its actor in\n" +
+        'the audit trail: "token rotate <name>" gives it a new secret, keeping its name and scope.',
     );
   const tokenLoad = async () => (await import('./token.js')).token;
   const runtimeDirOption = (command: Command) =>
@@ -268,6 +269,12 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
       .requiredOption('--scope <scope>', 'read | operate | admin'),
   ).action(action(tokenLoad));
   runtimeDirOption(token.command('list').description('names, scopes, creation times')).action(action(tokenLoad));
+  runtimeDirOption(
+    token
+      .command('rotate')
+      .description('a new secret, same name and scope; prints it, once; the old one is refused from then on')
+      .argument('<name>', 'the token name'),
+  ).action(action(tokenLoad));
   runtimeDirOption(token.command('revoke').description('refused from the next request on').argument('<name>', 'the token name')).action(
     action(tokenLoad),
   );

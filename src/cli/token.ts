@@ -52,7 +52,7 @@ function actAsRuntimeDirOwner(runtimeDir: string, ctx: CommandContext, where: st
   ctx.warn(`${where}: running as the owner of ${runtimeDir} (uid ${uid}), so the server can read what this writes`);
 }
 
-/** `stratctl token create | list | revoke`: named tokens in <runtime-dir>/tokens.yaml, or in etcd with --store. */
+/** `stratctl token create | list | rotate | revoke`: named tokens in <runtime-dir>/tokens.yaml, or in etcd with --store. */
 export const token: Action = async (flags, args, ctx, command) => {
   const runtimeDir = path.resolve(stringFlag(flags, 'runtime-dir') ?? envSetting(ctx.io.env, 'CONTROL_PLANE_RUNTIME_DIR') ?? 'runtime');
   const json = flags.json === true;
@@ -96,6 +96,22 @@ export const token: Action = async (flags, args, ctx, command) => {
               list.map((t) => [t.name, t.scope, t.createdAt]),
             ),
           );
+        return EXIT.ok;
+      }
+      case 'rotate': {
+        // A new secret for the same name (the audit actor) and scope: revoke + create under a new name broke the history.
+        const [name] = args as [string];
+        const rotated = await tokens.rotate(name);
+        if (rotated === null) {
+          if (json) printJsonError(ctx.io, 'NOT_FOUND', `no token named "${name}"`);
+          ctx.warn(`${where}: no token named "${name}" ("stratctl token list" lists them; "stratctl token create" makes one)`);
+          return EXIT.usage;
+        }
+        if (json) printJson({ name, scope: rotated.scope, token: rotated.token });
+        else ctx.print(rotated.token);
+        ctx.warn(
+          `token "${name}" (scope ${rotated.scope}) rotated: the old secret is refused from the next request on; the new one is shown only this once: store it now.`,
+        );
         return EXIT.ok;
       }
       default: {

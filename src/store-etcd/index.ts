@@ -141,6 +141,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
       list: () => tokens.list(),
       create: (name, scope) => tokens.create(name, scope),
       revoke: (name) => tokens.revoke(name),
+      rotate: (name) => tokens.rotate(name),
       find: (sha256) => tokens.find(sha256),
       close: async () => {
         await tokens.close();

@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { SCOPES, type Scope } from '../auth/identity.js';
-import { checkTokenName, tokenDigest } from '../auth/token-file.js';
-import { type StoredToken, TokenRefusedError, type TokenStore } from '../auth/token-store.js';
+import { checkTokenName, newTokenSecret, tokenDigest } from '../auth/token-file.js';
+import { type RotatedToken, type StoredToken, TokenRefusedError, type TokenStore } from '../auth/token-store.js';
 import type { Say } from '../log.js';
 import type { EtcdGateway } from './gateway.js';
 import { type EtcdKeys, prefixEnd } from './keys.js';
@@ -105,7 +104,7 @@ export class EtcdTokenStore implements TokenStore {
   async create(name: string, scope: Scope): Promise<string> {
     const problem = checkTokenName(name);
     if (problem) throw new TokenRefusedError(problem);
-    const token = randomBytes(32).toString('base64url');
+    const token = newTokenSecret();
     const record: StoredToken = { name, scope, sha256: tokenDigest(token), createdAt: this.now().toISOString() };
     const key = this.keys.token(name);
     const value = renderTokenRecord(record);
@@ -131,6 +130,38 @@ export class EtcdTokenStore implements TokenStore {
     if (Number(res.deleted) === 0) return false;
     this.mirror.applyLocal(Number(res.header.revision), [{ type: 'delete', key, modRevision: Number(res.header.revision) }]);
     return true;
+  }
+
+  /**
+   * A new secret under `tokens/<name>`, same name and scope: one transaction that puts the new record
+   * only if the key is still the one read (its mod_revision), so a revocation or another rotation
+   * that lands in between is never overwritten (refused: run it again). `created_at` becomes now, as
+   * in the file store.
+   */
+  async rotate(name: string): Promise<RotatedToken | null> {
+    const key = this.keys.token(name);
+    const read = await this.gateway.call('token rotate', (options) => this.gateway.client.kv.range({ key: Buffer.from(key) }, options));
+    const found = read.kvs[0];
+    if (!found) return null;
+    const kv = toKeyValue(found);
+    const current = parseTokenRecord(kv, this.keys.tokensPrefix);
+    if (!current)
+      throw new TokenRefusedError(`${key} is not a token record (it is refused as it stands); revoke "${name}" and create it again`);
+    const token = newTokenSecret();
+    const value = renderTokenRecord({ ...current, sha256: tokenDigest(token), createdAt: this.now().toISOString() });
+    const res = await this.gateway.call('token rotate', (options) =>
+      this.gateway.client.kv.txn(
+        {
+          compare: [{ key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: kv.modRevision }],
+          success: [{ request_put: { key: Buffer.from(key), value: Buffer.from(value) } }],
+        },
+        options,
+      ),
+    );
+    if (!res.succeeded)
+      throw new TokenRefusedError(`token "${name}" was changed meanwhile (revoked or rotated elsewhere): nothing written; run it again`);
+    this.mirror.applyLocal(Number(res.header.revision), [{ type: 'put', kv: { key, value, modRevision: Number(res.header.revision) } }]);
+    return { token, scope: current.scope };
   }
 
   async find(sha256: string): Promise<StoredToken | undefined> {

@@ -120,6 +120,22 @@ describe('stratctl token', () => {
     ).toEqual(names);
     for (const r of results) expect((await server.gql('{ status { configVersion } }', undefined, r.stdout.trim())).status).toBe(200);
   });
+  it('rotate takes the same lock: a rotation among five simultaneous creates, each its own process, loses none of them', async () => {
+    const server = await startTestServer();
+    const dir = server.runtimeDir;
+    const old = (await stratctl(['token', 'create', '--name', 'rot', '--scope', 'read', '--runtime-dir', dir])).stdout.trim();
+    const names = ['b1', 'b2', 'b3', 'b4', 'b5'];
+    const [rotated, ...created] = await Promise.all([
+      stratctlProcess(['token', 'rotate', 'rot', '--runtime-dir', dir]),
+      ...names.map((n) => stratctlProcess(['token', 'create', '--name', n, '--scope', 'read', '--runtime-dir', dir])),
+    ]);
+    expect([rotated, ...created].map((r) => r?.code)).toEqual([0, ...names.map(() => 0)]);
+    const listed = JSON.parse((await stratctl(['token', 'list', '--json', '--runtime-dir', dir])).stdout) as { name: string }[];
+    expect(listed.map((t) => t.name).sort()).toEqual(['rot', ...names].sort());
+    expect((await server.gql('{ status { configVersion } }', undefined, old)).status).toBe(401);
+    for (const r of [rotated, ...created])
+      expect((await server.gql('{ status { configVersion } }', undefined, r?.stdout.trim())).status).toBe(200);
+  });
 });
 
 describe('stratctl token run as root', () => {

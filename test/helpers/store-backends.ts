@@ -16,6 +16,8 @@ export interface StoredPresetsServer extends TestServer {
   presetsStamp(): Promise<number | null>;
   /** Where the store lives on the server's side (a path or a key prefix): never shown to API clients. */
   readonly storeLocation: string;
+  /** The flags that point a file-only stratctl command (`token ...`) at this server's store. */
+  readonly storeArgs: readonly string[];
 }
 
 export interface StoreBackend {
@@ -38,6 +40,7 @@ const fileBackend: StoreBackend = {
     const server = await startTestServer(options);
     return Object.assign(server, {
       storeLocation: server.runtimeDir,
+      storeArgs: ['--runtime-dir', server.runtimeDir],
       readPresets: () =>
         readFile(presetsFile(server), 'utf8').catch((err: NodeJS.ErrnoException) => {
           if (err.code === 'ENOENT') return null;
@@ -70,6 +73,7 @@ const etcdBackend: StoreBackend = {
     const readPresets = () => raw.get(key).string();
     return Object.assign(server, {
       storeLocation: `/${prefix}/`,
+      storeArgs: ['--store', (cluster as EtcdCluster).url(prefix)],
       readPresets,
       editPresets: async (text: string | ((current: string) => string)) => {
         await raw.put(key).value(typeof text === 'string' ? text : text((await readPresets()) ?? ''));

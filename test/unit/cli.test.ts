@@ -147,7 +147,7 @@ describe('stratctl: help, version, usage errors, completion (in-process)', () =>
       [['status', '--colour'], "stratctl status: unknown option '--colour'"],
       [['activate'], "stratctl activate: missing required argument 'strategy-key'"],
       [['activate', 'gold', 'range'], "stratctl activate: too many arguments for 'activate'. Expected 1 argument but got 2."],
-      [['token'], 'stratctl token: a command is required: create, list, revoke'],
+      [['token'], 'stratctl token: a command is required: create, list, rotate, revoke'],
       [['token', 'create', '--name', 'x'], "stratctl token create: required option '--scope <scope>' not specified"],
       [['config', 'get', '--wait'], 'stratctl config get: --wait goes with config set'],
       [['status', '--reconnect-timeout-ms', '5'], 'stratctl status: --reconnect-timeout-ms goes with --watch'],
@@ -239,7 +239,7 @@ describe('stratctl: help, version, usage errors, completion (in-process)', () =>
     };
     expect(complete('stratctl st')).toBe('store strategies status');
     expect(complete('stratctl store ')).toBe('migrate');
-    expect(complete('stratctl token ')).toBe('create list revoke');
+    expect(complete('stratctl token ')).toBe('create list rotate revoke');
     expect(complete('stratctl serve --log-f')).toBe('--log-format');
     expect(complete('stratctl serve --log-format ')).toBe('text json');
     expect(complete('stratctl config set --w')).toBe('--wait');

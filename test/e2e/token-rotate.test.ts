@@ -1,0 +1,83 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { STORE_BACKENDS } from '../helpers/store-backends.js';
+import { stratctl } from '../helpers/stratctl.js';
+
+const ACTIVATE = 'mutation($key: String!) { activateStrategy(strategyKey: $key) { configVersion } }';
+const ADMIN_ONLY = 'mutation { updateConfig(input: { scanIntervalSeconds: 5 }) { config { version } } }';
+const TOKEN = /^[A-Za-z0-9_-]{40,}$/;
+
+// `stratctl token rotate <name>` through the real CLI, on a real server's store (tokens.yaml, or
+// etcd's tokens/<name>): the old secret is refused from the next request on, no restart, and the
+// name (the audit actor) and scope stay.
+for (const backend of STORE_BACKENDS) {
+  backend.describe(`stratctl token rotate (${backend.name} store)`, () => {
+    it('a new secret for the same name and scope, printed once; the old one refused on the next request; the history keeps one actor', async () => {
+      const server = await backend.start({ runner: false });
+      const args = server.storeArgs;
+      const created = await stratctl(['token', 'create', '--name', 'ci-deploy', '--scope', 'operate', ...args]);
+      expect(created.code, created.stderr).toBe(0);
+      const oldToken = created.stdout.trim();
+      expect((await server.gql(ACTIVATE, { key: 'gold' }, oldToken)).status).toBe(200);
+      const [before] = JSON.parse((await stratctl(['token', 'list', '--json', ...args])).stdout);
+
+      const rotated = await stratctl(['token', 'rotate', 'ci-deploy', ...args]);
+      expect(rotated.code, rotated.stderr).toBe(0);
+      const newToken = rotated.stdout.trim();
+      expect(rotated.stdout).toBe(`${newToken}\n`);
+      expect(newToken).toMatch(TOKEN);
+      expect(newToken).not.toBe(oldToken);
+      expect(rotated.stderr).toBe(
+        'token "ci-deploy" (scope operate) rotated: the old secret is refused from the next request on; the new one is shown only this once: store it now.\n',
+      );
+
+      const old = await server.gql(ACTIVATE, { key: 'range' }, oldToken);
+      expect(old.status).toBe(401);
+      expect(old.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect((await server.gql(ACTIVATE, { key: 'range' }, newToken)).status).toBe(200);
+      // The same scope: operate, not admin.
+      expect((await server.gql(ADMIN_ONLY, undefined, newToken)).status).toBe(403);
+      // One name across the rotation: the audit trail reads as one actor.
+      const history = await server.gql('{ configHistory(last: 2) { version actor } }');
+      expect(history.body.data?.configHistory).toEqual([
+        { version: 3, actor: 'ci-deploy' },
+        { version: 2, actor: 'ci-deploy' },
+      ]);
+      const [after, ...more] = JSON.parse((await stratctl(['token', 'list', '--json', ...args])).stdout);
+      expect(more).toEqual([]);
+      expect(after).toMatchObject({ name: 'ci-deploy', scope: 'operate' });
+      // CREATED is the age of the secret in use (what a rotation schedule goes by).
+      expect(Date.parse(after.createdAt)).toBeGreaterThanOrEqual(Date.parse(before.createdAt));
+
+      const json = await stratctl(['token', 'rotate', 'ci-deploy', '--json', ...args]);
+      expect(json.code, json.stderr).toBe(0);
+      const answer = JSON.parse(json.stdout);
+      expect(answer).toEqual({ name: 'ci-deploy', scope: 'operate', token: expect.stringMatching(TOKEN) });
+      expect((await server.gql('{ status { configVersion } }', undefined, newToken)).status).toBe(401);
+      expect((await server.gql('{ status { configVersion } }', undefined, answer.token)).status).toBe(200);
+    });
+
+    it('an unknown name: exit 2, NOT_FOUND under --json, and nothing changes', async () => {
+      const server = await backend.start({ runner: false });
+      const args = server.storeArgs;
+      const token = (await stratctl(['token', 'create', '--name', 'desk', '--scope', 'read', ...args])).stdout.trim();
+      const listed = (await stratctl(['token', 'list', '--json', ...args])).stdout;
+      const [text, json] = [
+        await stratctl(['token', 'rotate', 'nope', ...args]),
+        await stratctl(['token', 'rotate', 'nope', '--json', ...args]),
+      ];
+      expect([text.code, text.stdout]).toEqual([2, '']);
+      expect(text.stderr).toMatch(/^stratctl token rotate: no token named "nope"/);
+      expect(json.code).toBe(2);
+      expect(JSON.parse(json.stdout)).toEqual({ error: { code: 'NOT_FOUND', message: 'no token named "nope"' } });
+      expect((await stratctl(['token', 'list', '--json', ...args])).stdout).toBe(listed);
+      expect((await server.gql('{ status { configVersion } }', undefined, token)).status).toBe(200);
+      if (backend.name === 'file') {
+        const file = path.join(server.runtimeDir, 'tokens.yaml');
+        expect(await readFile(file, 'utf8')).not.toContain('nope');
+        expect((await stat(file)).mode & 0o777).toBe(0o600);
+      }
+    });
+  });
+}
