@@ -1,5 +1,5 @@
 import { execute } from '../client/http.js';
-import { type RiskLevel, StrategiesDocument, StrategyDocument, type TradingSession } from '../generated/graphql.js';
+import { type RiskLevel, StrategiesInForceDocument, StrategyDocument, type TradingSession } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
 import { type ClientCommandContext, printJson, runClientCommand, table } from './client-command.js';
 import { EXIT } from './exit-codes.js';
@@ -31,7 +31,14 @@ export const strategies: Action = async (flags, [key], ctx) => {
     sessionPreference: oneOf('--session', session, SESSIONS),
   };
   return runClientCommand(flags, ctx, async (ctx) => {
-    const { strategies } = await execute(ctx.settings, StrategiesDocument, variables);
+    const { strategies, status } = await execute(ctx.settings, StrategiesInForceDocument, variables);
+    // The stored presets are not in force (a broken hand edit, or kept out): the presets listed are the
+    // last good set. Said on stderr in both modes, so stdout (the table, the --json array) stays as it is.
+    if (status.strategiesError) {
+      ctx.warn(
+        `warning: the presets listed are the last good set, still in force; the stored presets are not (see "stratctl status"):\n${status.strategiesError.message}`,
+      );
+    }
     if (ctx.json) return printJson(ctx, strategies);
     // A filter that matches none printed a bare header: said on stderr, as history and audit say an empty list.
     if (strategies.length === 0) {

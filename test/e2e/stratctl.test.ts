@@ -8,6 +8,7 @@ import { type CliIo, commandContext } from '../../src/cli/io.js';
 import { execute } from '../../src/client/http.js';
 import type { ClientSettings } from '../../src/client/settings.js';
 import { ActivateStrategyDocument, StatusDocument } from '../../src/generated/graphql.js';
+import { handEditPresets, STATUS, UPSERT } from '../helpers/presets.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
 import { cliEnv, startStratctl, stratctl } from '../helpers/stratctl.js';
@@ -429,6 +430,30 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(get.stderr).toMatch(
       /^the config file on disk is invalid; this is the last good config, still in force:\nconfig\.yaml: invalid config\n {2}line 2, column 1: /,
     );
+  });
+
+  it('strategies while strategies.yaml is invalid: the list is the last good set, and stderr says so (text and --json)', async () => {
+    const server = await startTestServer({ runner: false });
+    await server.gql(UPSERT, { input: { key: 'gold_fast', base: 'gold', name: 'Gold (fast)', tunables: { fast_ma_period: 3 } } });
+    const fine = await stratctl(['strategies'], envFor(server));
+    expect([fine.code, fine.stderr]).toEqual([0, '']);
+    await handEditPresets(server, (t) => t.replace('fast_ma_period: 3', 'fast_ma_period: 1'));
+    await vi.waitFor(async () => expect((await server.gql(STATUS)).body.data?.status.strategiesError).not.toBeNull(), { timeout: 10_000 });
+    const [text, json, status] = await Promise.all([
+      stratctl(['strategies'], envFor(server)),
+      stratctl(['strategies', '--json'], envFor(server)),
+      stratctl(['status', '--json'], envFor(server)),
+    ]);
+    const problem = JSON.parse(status.stdout).strategiesError.message as string;
+    expect(problem).toMatch(/^strategies\.yaml: invalid presets/);
+    const warning = `warning: the presets listed are the last good set, still in force; the stored presets are not (see "stratctl status"):\n${problem}\n`;
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^ +gold_fast +Gold \(fast\) /m);
+    expect(text.stderr).toBe(warning);
+    // --json: stdout stays the array it was (scripts read it as one); the warning goes to stderr.
+    expect(json.code).toBe(0);
+    expect((JSON.parse(json.stdout) as { key: string }[]).map((s) => s.key)).toContain('gold_fast');
+    expect(json.stderr).toBe(warning);
   });
 
   it('config get --json marks the last good config while the file is invalid, as status --json does (configError)', async () => {
