@@ -337,7 +337,7 @@ directory is not writable, 75 a runtime directory is in use by a running server 
         'Shows the active strategy, the config version in force, any problem with the config file, and\n' +
           'what the runner has applied (its state, version, last scan, error).',
       )
-      .option('--watch', 'then one line per change (config, runner), until Ctrl-C; with --json, one JSON object per line')
+      .option('--watch', 'then one line per change (config, runner), until Ctrl-C (exit 130); with --json, one JSON object per line')
       .option(
         '--reconnect-timeout-ms <ms>',
         'with --watch: how long to keep reconnecting when the server goes away before exiting 5 (default 60000; 0: exit at once)',

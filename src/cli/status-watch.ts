@@ -7,6 +7,9 @@ import { runnersAtFault, storeAway } from './status.js';
 
 type StatusEvent = StatusChangedSubscription['statusChanged'];
 
+/** The stop signals' numbers (Linux), for the exit code a stop gives: 128 + the number. */
+const STOP_SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+
 /**
  * A problem's text on one line: a config file problem is a headline and a line per problem
  * (`config.yaml: invalid config\n  line 7, column 24: ...`), which broke "one line per change" for a
@@ -37,13 +40,20 @@ export function watchLine(status: StatusEvent): string {
 
 /**
  * `stratctl status --watch`: the status now, then each change (statusChanged over SSE, graphql-sse's
- * client) until Ctrl-C. With --json, one JSON object per line. When the server goes away (a
- * restart), it reconnects for up to `reconnectTimeoutMs` and re-reads the status it may have missed;
- * past that, exit 5.
+ * client) until Ctrl-C (exit 130; SIGTERM 143, SIGHUP 129). With --json, one JSON object per line.
+ * When the server goes away (a restart), it reconnects for up to `reconnectTimeoutMs` and re-reads
+ * the status it may have missed; past that, exit 5.
  */
 export async function watchStatus(ctx: ClientCommandContext, reconnectTimeoutMs: number): Promise<number> {
   const controller = new AbortController();
-  const unsubscribe = ctx.io.onStopSignal(() => controller.abort());
+  // Ended by a stop signal: 128 + its number, as the signal itself gives and as every other stratctl
+  // command ends on one (README's exit codes: 129, 130, 143). A script (`set -e`, `&&`) then tells
+  // "stopped" from "done"; exit 0 read as a watch that ended by itself. The reader going away stays 0.
+  let stoppedBy: NodeJS.Signals | undefined;
+  const unsubscribe = ctx.io.onStopSignal((signal) => {
+    stoppedBy ??= signal;
+    controller.abort();
+  });
   // The reader went away (`| head -1`, `| jq ... | head -1`): done, exit 0, as after Ctrl-C.
   const unsubscribeOutput = ctx.io.onOutputClosed?.(() => controller.abort());
   let last = '';
@@ -65,7 +75,7 @@ export async function watchStatus(ctx: ClientCommandContext, reconnectTimeoutMs:
         emit((await execute(ctx.settings, StatusDocument)).status);
       }
     }
-    return EXIT.ok;
+    return stoppedBy ? 128 + (STOP_SIGNAL_NUMBERS[stoppedBy] ?? 0) : EXIT.ok;
   } finally {
     unsubscribe();
     unsubscribeOutput?.();

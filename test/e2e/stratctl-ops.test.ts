@@ -402,6 +402,6 @@ describe('stratctl exit codes, and errors as JSON on stdout under --json', { tim
     await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
     await watch.waitFor(/"configVersion":2/);
     watch.signal('SIGINT');
-    expect(await watch.exited).toBe(0);
+    expect(await watch.exited).toBe(130);
   });
 });

@@ -76,11 +76,19 @@ describe('the built stratctl, as a process', () => {
     },
   );
 
-  it('status --watch: SIGINT to the process ends it with exit 0', async () => {
+  // 128 + the signal's number, as every other stratctl command stopped by one (README's exit codes);
+  // exit 0 told a script (`set -e`, `&&`) that a watch stopped by Ctrl-C or a CI timeout had ended by itself.
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const)('status --watch: %s to the process ends it with exit %i', async (signal, code) => {
     const server = await startTestServer();
     const watch = spawnStratctl(['status', '--watch', '--json'], { CONTROL_PLANE_URL: server.url });
     await watch.waitFor(/"activeStrategyKey":"momentum"/);
-    expect(await watch.stop('SIGINT')).toBe(0);
+    expect(await watch.stop(signal)).toBe(code);
+    await watch.closed;
+    expect(watch.stderr()).toBe('');
   });
 
   it('--json over 64 KiB into a pipe that is read late: all of it arrives, and stratctl waits for it before exiting', async () => {
