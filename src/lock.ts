@@ -82,13 +82,29 @@ export interface LockOptions {
   now?: () => number;
 }
 
+/**
+ * Whether process `pid` runs: it exists, and (Linux) is not a zombie, which has exited and only
+ * waits for its parent to collect its status (a runner killed -9 under a parent slow to reap it).
+ */
 export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     // EPERM: it exists, but belongs to another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return !isZombie(pid);
+}
+
+/** Linux: process `pid` has exited and not been reaped (state Z, or X while it goes); false where it cannot be told. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 3, after the command name (field 2, in parentheses, may hold spaces and parentheses).
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return false;
   }
 }
 
@@ -138,10 +154,54 @@ function judgeHolder(holder: LockHolder, judge: Judge): 'alive' | 'dead' | 'unve
   const pidns = typeof holder.pidns === 'string' ? holder.pidns : undefined;
   if (pidns !== undefined && judge.pidns !== undefined && pidns !== judge.pidns) return 'unverifiable';
   if (holder.pid === process.pid) return ownNonces.has(holder.nonce) ? 'alive' : 'dead';
+  return pidVerdict(holder, judge);
+}
+
+/** A process on this host in this pid namespace, not this one: alive or dead by its pid and recorded start. */
+function pidVerdict(holder: { pid: number; started?: unknown }, judge: Pick<Judge, 'isAlive' | 'startOf'>): 'alive' | 'dead' {
   if (!judge.isAlive(holder.pid)) return 'dead';
   const recorded = typeof holder.started === 'string' ? holder.started : undefined;
   const now = recorded === undefined ? undefined : judge.startOf(holder.pid);
   return now === undefined || now === recorded ? 'alive' : 'dead';
+}
+
+/** Who a process is, for another process on the same host to tell later whether it still runs. */
+export interface ProcessIdentity {
+  pid: number;
+  host: string;
+  /** `processStart(pid)`: absent where it cannot be told. */
+  started?: string;
+  /** `pidNamespace()`: absent where it cannot be told. */
+  pidns?: string;
+}
+
+/** This process's identity (see ProcessIdentity). */
+export function ownProcessIdentity(host = hostname()): ProcessIdentity {
+  const started = processStart(process.pid);
+  const pidns = pidNamespace();
+  return { pid: process.pid, host, ...(started !== undefined && { started }), ...(pidns !== undefined && { pidns }) };
+}
+
+/**
+ * Whether the process `other` names (another process than this one) still runs, as far as this
+ * process can prove it: 'dead' only for one recorded on this host in this pid namespace (both
+ * recorded, both equal) whose pid is gone, a zombie, or now another process's (a different start);
+ * 'alive' when that pid runs the recorded process; 'unverifiable' otherwise (another host, another
+ * container, a record without its namespace). Stricter than a lock's judge, which takes a holder
+ * with no namespace for this one's: a record without one may come from a container that shares
+ * the host name.
+ */
+export function judgeOtherProcess(
+  other: Partial<ProcessIdentity>,
+  self: ProcessIdentity,
+  seams: { isAlive?: (pid: number) => boolean; startOf?: (pid: number) => string | undefined } = {},
+): 'alive' | 'dead' | 'unverifiable' {
+  if (typeof other.pid !== 'number' || other.pid === self.pid || other.host !== self.host) return 'unverifiable';
+  if (typeof other.pidns !== 'string' || self.pidns === undefined || other.pidns !== self.pidns) return 'unverifiable';
+  return pidVerdict(
+    { pid: other.pid, started: other.started },
+    { isAlive: seams.isAlive ?? isProcessAlive, startOf: seams.startOf ?? processStart },
+  );
 }
 
 /** When `file` was last touched (ms), or null if it is gone. */

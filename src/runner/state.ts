@@ -38,6 +38,13 @@ export const runnerStateSchema = z.object({
   /** The instruments this runner scans (a subset of the active strategy's; null: all of them). */
   instruments: z.array(z.string()).nullable().default(null),
   feed: z.string(),
+  /**
+   * When the process started (`processStart`) and its pid namespace (`pidNamespace`), where they
+   * can be told: what lets a runner started on the same host under the same id tell that this one
+   * is dead (its pid gone or reused) and take the id over at once. Absent in states published before.
+   */
+  processStart: z.string().optional(),
+  pidns: z.string().optional(),
   startedAt: z.string(),
   heartbeatAt: z.string(),
   /** How often the heartbeat is refreshed; readers call the runner STALE after STALE_AFTER_HEARTBEATS of them. */

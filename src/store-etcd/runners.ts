@@ -1,6 +1,7 @@
 import type { ICompare, Lease } from 'etcd3';
 import { StoreUnavailableError } from '../config/errors.js';
 import { Listeners } from '../listeners.js';
+import { judgeOtherProcess, ownProcessIdentity } from '../lock.js';
 import type { Say } from '../log.js';
 import {
   type RunnerState,
@@ -77,6 +78,8 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
   private closed = false;
   /** The last heartbeat failed: its warning was said, and is not said again until one succeeds. */
   private failing = false;
+  /** This process's start and pid namespace, published with its state. */
+  private readonly identity = ownProcessIdentity();
 
   constructor(
     private readonly gateway: EtcdGateway,
@@ -89,6 +92,13 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
     private readonly info?: Say,
   ) {
     if (id === '' || id.includes('\0')) throw new Error('a runner id must be a non-empty string');
+  }
+
+  /** A state of this process with its start and pid namespace (`claim` by a successor on this host reads them). */
+  private stamped(state: RunnerState): RunnerState {
+    const { pid, started, pidns } = this.identity;
+    if (state.pid !== pid) return state;
+    return { ...state, ...(started !== undefined && { processStart: started }), ...(pidns !== undefined && { pidns }) };
   }
 
   publish(state: RunnerState): Promise<void> {
@@ -134,7 +144,7 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
         // key goes. The live lease (which would keep a stopped runner listed for the whole
         // retention) is revoked once the key no longer belongs to it.
         const short = this.gateway.client.lease(runnerLeaseSeconds(state.heartbeatIntervalMs), { autoKeepAlive: false });
-        if (!(await this.putOwn('runner stopped', state, short))) return;
+        if (!(await this.putOwn('runner stopped', this.stamped(state), short))) return;
         const live = this.lease;
         this.lease = null;
         if (live) {
@@ -145,7 +155,7 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
       }
       await this.putOwn(
         'runner heartbeat',
-        state,
+        this.stamped(state),
         this.currentLease(liveRunnerLeaseSeconds(state.heartbeatIntervalMs, this.retentionSeconds)),
       );
       if (this.failing) this.info?.(`etcd store: runner ${this.id} publishes its state again`, { runnerId: this.id });
@@ -231,12 +241,24 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
    * between them. Another process's state under the key, not stopped, is watched for up to
    * STALE_AFTER_HEARTBEATS of its heartbeats: a new heartbeat means it runs (RunnerIdInUseError);
    * none, or the key gone, means it died (a crash whose lease has not run out yet) and the id is free.
+   * A state published from this host and pid namespace whose process is provably gone (its pid dead,
+   * a zombie, or reused: `judgeOtherProcess`) frees the id at once.
    */
   async claim(self: { host: string; pid: number }, pollMs = 250): Promise<void> {
     const other = (state: RunnerState | null) =>
       state && !state.stopped && (state.host !== self.host || state.pid !== self.pid) ? state : null;
     const first = other(await this.published());
     if (!first) return;
+    // On this host (and pid namespace) the holder's pid tells at once: a runner killed -9 and
+    // started again under its id took the key over only after 3 heartbeats of silence.
+    const me = { ...this.identity, host: self.host, pid: self.pid };
+    if (judgeOtherProcess({ pid: first.pid, host: first.host, started: first.processStart, pidns: first.pidns }, me) === 'dead') {
+      this.warn?.(
+        `etcd store: runner id ${this.id} is published by process ${first.pid} on ${first.host}, which is not running (its pid is gone or another process's now); taking the id over`,
+        { runnerId: this.id, holderPid: first.pid, holderHost: first.host },
+      );
+      return;
+    }
     this.warn?.(
       `etcd store: runner id ${this.id} is published by process ${first.pid} on ${first.host}; waiting up to ${STALE_AFTER_HEARTBEATS} heartbeats to see whether it still runs`,
       { runnerId: this.id, holderPid: first.pid, holderHost: first.host },

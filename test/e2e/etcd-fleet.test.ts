@@ -1,7 +1,8 @@
+import { hostname } from 'node:os';
 import { createClient } from 'graphql-sse';
 import { expect, it } from 'vitest';
 import { describeWithEtcd, startEtcd, waitHealthy } from '../helpers/etcd.js';
-import { freshPrefix, grantedTtl } from '../helpers/etcd-stores.js';
+import { freshPrefix, grantedTtl, rawClient } from '../helpers/etcd-stores.js';
 import { gql } from '../helpers/http.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { spawnServer, spawnStratctl, TEST_TOKEN } from '../helpers/server.js';
@@ -228,7 +229,7 @@ describeWithEtcd("a runner id is the fleet's: one running runner per id on etcd"
     const runners = async () => (await gql(api.url, '{ status { runners { id pid state } } }')).body.data?.status.runners;
     expect(await runners()).toEqual([{ id: 'acct-fx', pid: first.proc.pid, state: 'RUNNING' }]);
 
-    // A crash leaves its key until the lease runs out: the next one waits out a few heartbeats, then runs.
+    // A crash leaves its key until the lease runs out: the next one (on this host: its pid checked) takes it over.
     await first.stop('SIGKILL');
     const next = spawnStratctl(await args(), { CONTROL_PLANE_TOKEN: TEST_TOKEN });
     await next.waitFor(/strategy runner started/);
@@ -253,4 +254,40 @@ describeWithEtcd("a runner id is the fleet's: one running runner per id on etcd"
     expect(next.stderr()).toContain(`runner id acct-fx was taken over by process ${third.proc.pid}`);
     expect(await runners()).toEqual([{ id: 'acct-fx', pid: third.proc.pid, state: 'RUNNING' }]);
   }, 120_000);
+});
+
+describeWithEtcd('a runner killed -9 and started again on the same host under its id (etcd)', () => {
+  it('takes the id over at once: the dead process is checked by its pid, not watched for 3 heartbeats', async () => {
+    const cluster = await startEtcd();
+    const prefix = freshPrefix();
+    const store = cluster.url(prefix);
+    // Heartbeats every 10 s: waiting 3 of them out would take 30 s.
+    const args = async () => [
+      'runner',
+      '--store',
+      store,
+      '--runner-id',
+      'acct-fx',
+      '--heartbeat-ms',
+      '10000',
+      '--feed',
+      'sim:7',
+      '--runtime-dir',
+      await tempRuntimeDir(),
+    ];
+    const first = spawnStratctl(await args(), { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    await first.waitFor(/strategy runner started/);
+    await waitUntil(
+      async () => (await rawClient(cluster).get(`/${prefix}/runners/acct-fx`).json()) as { pid: number } | null,
+      (state) => state?.pid === first.proc.pid,
+      { what: 'the first runner published' },
+    );
+    await first.stop('SIGKILL');
+    const next = spawnStratctl(await args(), { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    await next.waitFor(/strategy runner started/, 15_000);
+    expect(next.stderr()).toContain(
+      `runner id acct-fx is published by process ${first.proc.pid} on ${hostname()}, which is not running (its pid is gone or another process's now); taking the id over`,
+    );
+    expect(next.stderr()).not.toContain('waiting up to 3 heartbeats');
+  });
 });

@@ -92,6 +92,32 @@ describe('lock files (src/lock.ts)', () => {
     },
   );
 
+  it.runIf(process.platform === 'linux')(
+    'a holder killed but not yet reaped by its parent (a zombie: its pid still answers kill 0) is dead: taken over at once',
+    async () => {
+      // The shell starts a child, then becomes `sleep`, which never reaps it.
+      const parent = spawn('sh', ['-c', 'sleep 600 & echo $!; exec sleep 600'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      try {
+        const pid = Number(await new Promise<string>((resolve) => parent.stdout?.once('data', (d: Buffer) => resolve(d.toString()))));
+        const started = processStart(pid);
+        process.kill(pid, 'SIGKILL');
+        const stat = () => readFile(`/proc/${pid}/stat`, 'utf8');
+        for (let i = 0; i < 200 && !/\) Z /.test(await stat()); i += 1) await new Promise((r) => setTimeout(r, 10));
+        expect(await stat()).toMatch(/\) Z /);
+        const file = path.join(await tempRuntimeDir(), '.runner.lock');
+        await writeFile(
+          file,
+          `${JSON.stringify({ pid, host: hostname(), nonce: 'killed', acquiredAt: '', started, pidns: pidNamespace() })}\n`,
+        );
+        const lock = await acquireLock(file);
+        expect(await holderOf(file)).toMatchObject({ pid: process.pid });
+        await lock.release();
+      } finally {
+        parent.kill('SIGKILL');
+      }
+    },
+  );
+
   describe('a holder that cannot be checked by its pid (another host, or another pid namespace: a container)', () => {
     afterEach(() => {
       vi.useRealTimers();

@@ -1,0 +1,163 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { afterEach, expect, it } from 'vitest';
+import { pidNamespace, processStart } from '../../src/lock.js';
+import type { RunnerState } from '../../src/runner/state.js';
+import { describeWithEtcd, type EtcdCluster, startEtcd } from '../helpers/etcd.js';
+import { freshPrefix, openReplica, rawClient } from '../helpers/etcd-stores.js';
+
+let shared: EtcdCluster | null = null;
+const cluster = async () => {
+  shared ??= await startEtcd({ lifetime: 'file' });
+  return shared;
+};
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+/** A process that runs until the test ends; its pid and start. */
+async function liveProcess(): Promise<{ pid: number; started: string | undefined }> {
+  const child = spawn('sleep', ['600'], { stdio: 'ignore' });
+  children.push(child);
+  await new Promise((resolve) => child.once('spawn', resolve));
+  const pid = child.pid as number;
+  return { pid, started: processStart(pid) };
+}
+
+/** The pid and start of a process that has exited (killed -9, as a crashed runner is). */
+async function deadProcess(): Promise<{ pid: number; started: string | undefined }> {
+  const child = spawn('sleep', ['600'], { stdio: 'ignore' });
+  await new Promise((resolve) => child.once('spawn', resolve));
+  const pid = child.pid as number;
+  const started = processStart(pid);
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('exit', resolve));
+  return { pid, started };
+}
+
+/**
+ * A zombie: a process killed that its parent has not reaped (yet). `kill(pid, 0)` still succeeds
+ * and /proc still lists it, with its start: only its state (Z) says it is dead.
+ */
+async function zombieProcess(): Promise<{ pid: number; started: string | undefined }> {
+  // The shell starts a child, then becomes `sleep`, which never reaps it.
+  const parent = spawn('sh', ['-c', 'sleep 600 & echo $!; exec sleep 600'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  children.push(parent);
+  const pid = Number(await new Promise<string>((resolve) => parent.stdout?.once('data', (d: Buffer) => resolve(d.toString()))));
+  const started = processStart(pid);
+  process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 200 && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); i += 1) await new Promise((r) => setTimeout(r, 10));
+  expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toMatch(/\) Z /);
+  return { pid, started };
+}
+
+/** A state as a runner publishes it, heartbeating every minute: a claim that waits 3 heartbeats waits 3 minutes. */
+function published(patch: Partial<RunnerState>): RunnerState {
+  const now = new Date().toISOString();
+  return {
+    id: 'acct-fx',
+    host: hostname(),
+    pid: 1,
+    instruments: null,
+    feed: 'sim',
+    startedAt: now,
+    heartbeatAt: now,
+    heartbeatIntervalMs: 60_000,
+    stopped: false,
+    applied: null,
+    lastScanAt: null,
+    lastSignals: [],
+    error: null,
+    ...patch,
+  };
+}
+
+/** What claim did within `ms`: resolved, rejected (with the error), or still waiting. */
+async function outcomeWithin(claim: Promise<void>, ms: number): Promise<'resolved' | 'waiting' | Error> {
+  return Promise.race([
+    claim.then(
+      () => 'resolved' as const,
+      (err: Error) => err,
+    ),
+    new Promise<'waiting'>((resolve) => setTimeout(() => resolve('waiting'), ms)),
+  ]);
+}
+
+/** Linux: pids, their starts and namespaces can be checked (/proc). */
+const onLinux = process.platform === 'linux' && pidNamespace() !== undefined;
+
+describeWithEtcd('claiming a runner id whose state was published from this host (real etcd)', () => {
+  const self = { host: hostname(), pid: process.pid };
+  const pidns = pidNamespace();
+
+  async function claimOver(state: RunnerState) {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    const key = `/${prefix}/runners/acct-fx`;
+    await rawClient(c).put(key).value(JSON.stringify(state));
+    const warnings: string[] = [];
+    const replica = await openReplica(c, prefix, { warn: (message) => warnings.push(message) });
+    const publisher = replica.runnerPublisher('acct-fx', () => {});
+    return { claim: publisher.claim?.(self) ?? Promise.resolve(), warnings, key, raw: rawClient(c) };
+  }
+
+  it.runIf(onLinux)(
+    "a holder killed -9 (its pid gone), a zombie, or a pid now another process's: the id is taken over at once, saying why",
+    async () => {
+      const dead = await deadProcess();
+      const zombie = await zombieProcess();
+      const other = await liveProcess();
+      const cases = [
+        ['gone', published({ pid: dead.pid, processStart: dead.started, pidns })],
+        ['zombie', published({ pid: zombie.pid, processStart: zombie.started, pidns })],
+        // The pid runs, but a process that started at another time: the holder is gone, its pid reused.
+        ['reused', published({ pid: other.pid, processStart: `${other.started}0`, pidns })],
+      ] as const;
+      for (const [what, state] of cases) {
+        const { claim, warnings } = await claimOver(state);
+        // Without the pid check each of these waited 3 heartbeats (3 minutes here).
+        expect([what, await outcomeWithin(claim, 5000)]).toEqual([what, 'resolved']);
+        expect(warnings).toEqual([
+          `etcd store: runner id acct-fx is published by process ${state.pid} on ${hostname()}, which is not running (its pid is gone or another process's now); taking the id over`,
+        ]);
+      }
+    },
+  );
+
+  it.runIf(onLinux)(
+    'a holder that runs, one on another host or in another pid namespace, and an older state with no namespace: watched as before',
+    async () => {
+      const live = await liveProcess();
+      const dead = await deadProcess();
+      const cases = [
+        ['alive', published({ pid: live.pid, processStart: live.started, pidns })],
+        ['another host', published({ pid: dead.pid, processStart: dead.started, pidns, host: 'elsewhere.example' })],
+        ['another pid namespace', published({ pid: dead.pid, processStart: dead.started, pidns: 'pid:[1]' })],
+        ['no namespace recorded', published({ pid: dead.pid, processStart: dead.started })],
+      ] as const;
+      for (const [what, state] of cases) {
+        const { claim, warnings, key, raw } = await claimOver(state);
+        expect([what, await outcomeWithin(claim, 1000)]).toEqual([what, 'waiting']);
+        expect(warnings).toEqual([
+          `etcd store: runner id acct-fx is published by process ${state.pid} on ${state.host}; waiting up to 3 heartbeats to see whether it still runs`,
+        ]);
+        // A heartbeat from it: it runs, the id is refused.
+        await raw.put(key).value(JSON.stringify({ ...state, heartbeatAt: new Date(Date.now() + 1000).toISOString() }));
+        expect([what, await outcomeWithin(claim, 5000)]).toEqual([what, expect.objectContaining({ name: 'RunnerIdInUseError' })]);
+      }
+    },
+  );
+
+  it.runIf(onLinux)('a runner publishes its process start and pid namespace with its state', async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    const publisher = (await openReplica(c, prefix)).runnerPublisher('acct-fx', () => {});
+    await publisher.publish(published({ pid: process.pid }));
+    const stored = (await rawClient(c).get(`/${prefix}/runners/acct-fx`).json()) as RunnerState;
+    expect(stored).toMatchObject({ pid: process.pid, processStart: processStart(process.pid), pidns });
+    await publisher.close();
+  });
+});
