@@ -76,9 +76,17 @@ export const runner: Action = async (flags, _args, ctx) => {
   const keepAlive = setInterval(() => {}, 1 << 30);
   let stopRequested = false;
   let plane: ControlPlane | undefined;
+  // Settled once the start below has ended either way, its outcome logged. A stop waits for it: a
+  // start a signal abandoned says so ("stopped before it finished") before the end line ("stopped
+  // after ... s"), which otherwise came first, written while the start was still unwinding.
+  let startEnded: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    startEnded = resolve;
+  });
   const stopped = stopping.afterSignal(async () => {
     stopRequested = true;
     try {
+      await started;
       await plane?.stop();
     } finally {
       clearInterval(keepAlive);
@@ -100,23 +108,29 @@ export const runner: Action = async (flags, _args, ctx) => {
   } catch (err) {
     if (stopRequested && (err instanceof ConfigFileError || err instanceof StartAbortedError)) {
       if (err instanceof StartAbortedError) logger.info(`${err.reason} during start-up: stopped before it finished (lock files released)`);
+      startEnded();
       return stopped;
     }
     stopping.dispose();
     clearInterval(keepAlive);
     const failure = startFailure(err, { runtimeDir });
     logger.fatal({ exitCode: failure.code, ...(failure.unexpected && { err }) }, failure.message);
+    startEnded();
     return failure.code;
   }
+  // The signal came while the plane was being made: the stop (waiting for this) stops it.
   if (stopRequested) {
-    // The signal came while the plane was being made (its stop ran with no plane yet): released here.
-    await plane.stop();
+    startEnded();
     return stopped;
   }
-  await plane.start();
+  try {
+    await plane.start();
+  } finally {
+    startEnded();
+  }
   // Scripts and tests know it is up from this line: on stdout in text format, a log line with `runtimeDir` in json.
-  const started = `strategy runner started (pid ${process.pid}) on ${runtimeDir}, feed ${settings.feed}`;
-  if (log.format === 'text') ctx.print(started);
-  else logger.info({ pid: process.pid, runtimeDir, feed: settings.feed }, started);
+  const upLine = `strategy runner started (pid ${process.pid}) on ${runtimeDir}, feed ${settings.feed}`;
+  if (log.format === 'text') ctx.print(upLine);
+  else logger.info({ pid: process.pid, runtimeDir, feed: settings.feed }, upLine);
   return stopped;
 };

@@ -49,6 +49,19 @@ async function silentPort(): Promise<{ port: number; connected: Promise<void> }>
   return { port: (server.address() as { port: number }).port, connected };
 }
 
+/**
+ * The log lines of a stop during start-up that say what happened, in the order written: the signal,
+ * then its cause (the start abandoned), then the end line. An on-call reads the last line as the end.
+ */
+function stopLines(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .flatMap(
+      (line) =>
+        line.match(/SIG[A-Z]+: stopping the runner|during start-up: stopped before it finished|stopped after [\d.]+ s \(exit \d+\)/) ?? [],
+    );
+}
+
 /** Signals `child` and measures how long it takes to exit; also the pids it had just before. */
 async function interrupt(child: SpawnedProcess, signal: NodeJS.Signals): Promise<{ code: number | null; ms: number; tree: number[] }> {
   const tree = processTree(child.proc.pid as number);
@@ -84,6 +97,11 @@ describe('a stop signal during a start that waits (README: Stopping): it ends th
     const { code, ms, tree } = await interrupt(runner, 'SIGTERM');
     expect({ code, promptly: ms < PROMPT_MS }).toEqual({ code: 0, promptly: true });
     expect(runner.stderr()).toContain('SIGTERM during start-up: stopped before it finished');
+    expect(stopLines(runner.stderr())).toEqual([
+      'SIGTERM: stopping the runner',
+      'during start-up: stopped before it finished',
+      expect.stringMatching(/^stopped after [\d.]+ s \(exit 0\)$/),
+    ]);
     expect(runner.stdout()).not.toContain('strategy runner started');
     expect(await readdir(dir)).toEqual(['.runner.lock']);
     expect(await readFile(lock, 'utf8')).toBe(held);
@@ -103,6 +121,12 @@ describe('a stop signal during a start that waits (README: Stopping): it ends th
       const { code, ms, tree } = await interrupt(child, 'SIGINT');
       expect({ code, promptly: ms < PROMPT_MS }).toEqual({ code: 0, promptly: true });
       expect(child.stderr()).toContain('SIGINT during start-up: stopped before it finished');
+      if (command === 'runner')
+        expect(stopLines(child.stderr())).toEqual([
+          'SIGINT: stopping the runner',
+          'during start-up: stopped before it finished',
+          expect.stringMatching(/^stopped after [\d.]+ s \(exit 0\)$/),
+        ]);
       expect(child.stderr()).not.toContain('cannot start');
       expect(await readdir(dir)).toEqual([]);
       expect(tree.filter(isRunning)).toEqual([]);
