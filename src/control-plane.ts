@@ -245,7 +245,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
           info,
         });
     try {
-      await publisher.claim?.({ host: hostname(), pid: process.pid });
+      await publisher.claim?.({ host: hostname(), pid: process.pid }, settings.abort);
     } catch (err) {
       await etcd?.close();
       throw err;

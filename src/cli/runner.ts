@@ -114,8 +114,8 @@ export const runner: Action = async (flags, _args, ctx) => {
     stopping.dispose();
     clearInterval(keepAlive);
     const failure = startFailure(err, { runtimeDir });
+    // A stop asked for meanwhile never says its end line: this one is the last (the exit code is the failure's).
     logger.fatal({ exitCode: failure.code, ...(failure.unexpected && { err }) }, failure.message);
-    startEnded();
     return failure.code;
   }
   // The signal came while the plane was being made: the stop (waiting for this) stops it.
@@ -123,11 +123,8 @@ export const runner: Action = async (flags, _args, ctx) => {
     startEnded();
     return stopped;
   }
-  try {
-    await plane.start();
-  } finally {
-    startEnded();
-  }
+  await plane.start();
+  startEnded();
   // Scripts and tests know it is up from this line: on stdout in text format, a log line with `runtimeDir` in json.
   const upLine = `strategy runner started (pid ${process.pid}) on ${runtimeDir}, feed ${settings.feed}`;
   if (log.format === 'text') ctx.print(upLine);

@@ -98,8 +98,11 @@ export function runnerHealth(state: RunnerState | null, nowMs: number, receivedA
  */
 export interface RunnerStatePublisher {
   publish(state: RunnerState): Promise<void>;
-  /** Before the first publish: refuses an id another running runner holds (etcd; the file store's runner lock does this there). */
-  claim?(self: { host: string; pid: number }): Promise<void>;
+  /**
+   * Before the first publish: refuses an id another running runner holds (etcd; the file store's
+   * runner lock does this there). A wait it makes ends with StartAbortedError when `signal` aborts.
+   */
+  claim?(self: { host: string; pid: number }, signal?: AbortSignal): Promise<void>;
   /** After the final (stopped) state: release what the publisher holds (a lease, a temp file). */
   close(): Promise<void>;
 }

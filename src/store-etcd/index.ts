@@ -188,7 +188,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
       publishers.add(publisher);
       return {
         publish: (state) => publisher.publish(state),
-        claim: (self) => publisher.claim(self),
+        claim: (self, signal) => publisher.claim(self, signal),
         close: async () => {
           if (!publishers.delete(publisher)) return;
           await publisher.close();

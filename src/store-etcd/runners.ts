@@ -1,4 +1,5 @@
 import type { ICompare, Lease } from 'etcd3';
+import { pauseUnlessAborted, throwIfStartAborted } from '../abort.js';
 import { StoreUnavailableError } from '../config/errors.js';
 import { Listeners } from '../listeners.js';
 import { judgeOtherProcess, ownProcessIdentity } from '../lock.js';
@@ -242,9 +243,10 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
    * STALE_AFTER_HEARTBEATS of its heartbeats: a new heartbeat means it runs (RunnerIdInUseError);
    * none, or the key gone, means it died (a crash whose lease has not run out yet) and the id is free.
    * A state published from this host and pid namespace whose process is provably gone (its pid dead,
-   * a zombie, or reused: `judgeOtherProcess`) frees the id at once.
+   * a zombie, or reused: `judgeOtherProcess`) frees the id at once. `signal` (a stop during start-up)
+   * ends the watch at once with StartAbortedError.
    */
-  async claim(self: { host: string; pid: number }, pollMs = 250): Promise<void> {
+  async claim(self: { host: string; pid: number }, signal?: AbortSignal, pollMs = 250): Promise<void> {
     const other = (state: RunnerState | null) =>
       state && !state.stopped && (state.host !== self.host || state.pid !== self.pid) ? state : null;
     const first = other(await this.published());
@@ -265,7 +267,9 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
     );
     const until = Date.now() + STALE_AFTER_HEARTBEATS * first.heartbeatIntervalMs;
     while (Date.now() < until) {
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      // A stop signal ends the wait at once (StartAbortedError), as it ends a wait for a lock or for etcd.
+      await pauseUnlessAborted(pollMs, signal);
+      throwIfStartAborted(signal);
       const now = other(await this.published());
       if (!now) return;
       if (now.heartbeatAt !== first.heartbeatAt || now.pid !== first.pid) throw new RunnerIdInUseError(this.id, now.pid, now.host);

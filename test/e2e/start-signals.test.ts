@@ -2,6 +2,8 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { describeWithEtcd, startEtcd } from '../helpers/etcd.js';
+import { freshPrefix, rawClient } from '../helpers/etcd-stores.js';
 import { isRunning, processTree } from '../helpers/processes.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { type SpawnedProcess, spawnStratctl } from '../helpers/server.js';
@@ -132,4 +134,47 @@ describe('a stop signal during a start that waits (README: Stopping): it ends th
       expect(tree.filter(isRunning)).toEqual([]);
     });
   }
+});
+
+describeWithEtcd('a stop signal while stratctl runner watches its --runner-id on etcd (a state another host published)', () => {
+  it('SIGTERM ends the watch at once: exit 0, the cause before the end line, not exit 75 when the holder next beats', async () => {
+    const cluster = await startEtcd();
+    const prefix = freshPrefix();
+    // Published by a runner on another host, heartbeating every minute: the newcomer watches it for 3 minutes.
+    const now = new Date().toISOString();
+    const holder = {
+      id: 'acct-fx',
+      host: 'elsewhere.example',
+      pid: 4242,
+      instruments: null,
+      feed: 'sim',
+      startedAt: now,
+      heartbeatAt: now,
+      heartbeatIntervalMs: 60_000,
+      stopped: false,
+      applied: null,
+      lastScanAt: null,
+      lastSignals: [],
+      error: null,
+    };
+    await rawClient(cluster).put(`/${prefix}/runners/acct-fx`).value(JSON.stringify(holder));
+    const dir = await tempRuntimeDir();
+    const runner = spawnStratctl(['runner', '--store', cluster.url(prefix), '--runner-id', 'acct-fx', '--runtime-dir', dir]);
+    await runner.waitFor(/waiting up to 3 heartbeats/);
+    const tree = processTree(runner.proc.pid as number);
+    const t0 = performance.now();
+    runner.proc.kill('SIGTERM');
+    const code = await Promise.race([runner.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 5000))]);
+    expect({ code, promptly: performance.now() - t0 < PROMPT_MS }).toEqual({ code: 0, promptly: true });
+    expect(stopLines(runner.stderr())).toEqual([
+      'SIGTERM: stopping the runner',
+      'during start-up: stopped before it finished',
+      expect.stringMatching(/^stopped after [\d.]+ s \(exit 0\)$/),
+    ]);
+    expect(runner.stdout()).not.toContain('strategy runner started');
+    expect(await readdir(dir)).toEqual([]);
+    // The holder's state untouched: the newcomer wrote nothing.
+    expect(await rawClient(cluster).get(`/${prefix}/runners/acct-fx`).json()).toEqual(holder);
+    expect(tree.filter(isRunning)).toEqual([]);
+  });
 });
