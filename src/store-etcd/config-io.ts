@@ -54,6 +54,9 @@ const absent = (key: string): ICompare => ({ key: Buffer.from(key), target: 'Cre
 /** At most this many audit entries (beyond those a change adds) are deleted with one change. */
 export const TRIM_SLICE = 1000;
 
+/** Entries of commits whose answer was lost, kept to recognise them when the watch brings them (a few per outage). */
+const OWN_UNANSWERED_KEPT = 256;
+
 export const entryId = (e: AuditEntry) => `${e.subject}|${e.version}|${e.digest}|${e.time}|${e.actor}`;
 
 /** A commit transaction was sent and its answer never came: whether it was applied is for the caller to find out. */
@@ -85,7 +88,23 @@ export async function commitLanded(gateway: EtcdGateway, keys: EtcdKeys, entry: 
 /** The etcd side of config and presets writes: one consistent read, one compare-and-put transaction. */
 export class ConfigIo {
   /** Entries of this process's commits in flight: the watch may bring one before the transaction's answer does. */
-  readonly ownInFlight = new Set<string>();
+  private readonly ownInFlight = new Set<string>();
+  /**
+   * Entries of this process's commits whose answer never came (CommitUncertainError): a hung member
+   * may apply one after the deadline, and the watch then brings it, long after the commit gave up.
+   * Kept until seen (`isOwn`), the oldest forgotten past OWN_UNANSWERED_KEPT.
+   */
+  private readonly ownUnanswered = new Set<string>();
+
+  /**
+   * Whether the audit entry `id` (entryId) is one this process wrote: in flight now, or sent with
+   * its answer lost. A change the watch brings is "through another replica" only if not.
+   */
+  isOwn(id: string): boolean {
+    if (this.ownInFlight.has(id)) return true;
+    // Each entry comes through the watch once: what was seen need not be kept.
+    return this.ownUnanswered.delete(id);
+  }
 
   constructor(
     private readonly gateway: EtcdGateway,
@@ -202,7 +221,15 @@ export class ConfigIo {
         res = await this.gateway.call('commit', (options) => this.gateway.client.kv.txn({ compare, success }, options), deadline);
       } catch (err) {
         // Sent, then no answer: it may have been applied (a hung member applies it when it wakes).
-        if (err instanceof StoreUnavailableError && !err.neverSent && !err.accessRefused) throw new CommitUncertainError(err);
+        if (err instanceof StoreUnavailableError && !err.neverSent && !err.accessRefused) {
+          // If it lands, the watch brings it as this process's own (not "through another replica").
+          for (const id of own) this.ownUnanswered.add(id);
+          for (const id of this.ownUnanswered) {
+            if (this.ownUnanswered.size <= OWN_UNANSWERED_KEPT) break;
+            this.ownUnanswered.delete(id);
+          }
+          throw new CommitUncertainError(err);
+        }
         throw err;
       }
       if (!res.succeeded) return null;

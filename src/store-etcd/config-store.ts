@@ -315,7 +315,7 @@ export class EtcdConfigStore implements ConfigStore {
       this.presetsByDigest.delete(digest);
     }
     const entry = this.lastPresets?.digest === current.digest ? this.lastPresets : null;
-    const own = entry !== null && (origin === 'local' || this.io.ownInFlight.has(entryId(entry)));
+    const own = entry !== null && (origin === 'local' || this.io.isOwn(entryId(entry)));
     const source = !entry || entry.operation === 'handEdit' ? 'handEdit' : own ? 'commit' : 'replica';
     // The first judgement of a process is not a change anyone made: there is no previous set to compare.
     if (previous.digest !== 'unjudged') this.emit({ type: 'presetsChanged', previous, current, audit: entry, source });
@@ -347,7 +347,7 @@ export class EtcdConfigStore implements ConfigStore {
       this.snapshot = step.current;
       if (previous.digest === step.current.digest && previous.config.version === step.current.config.version) continue;
       const entry = step.audit;
-      const own = entry !== null && (origin === 'local' || this.io.ownInFlight.has(entryId(entry)));
+      const own = entry !== null && (origin === 'local' || this.io.isOwn(entryId(entry)));
       const source = !entry || entry.operation === 'handEdit' ? 'handEdit' : own ? 'commit' : 'replica';
       this.emit({ type: 'changed', previous, current: step.current, audit: entry, source });
     }
