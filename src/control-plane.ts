@@ -124,7 +124,7 @@ export interface ControlPlane {
    */
   adminTokenProof(challenge: string, port: number): string | null;
   /** Why this process should not take traffic now (empty: ready). Only this process's own parts count. */
-  readiness(): { ready: boolean; configVersion: number; reasons: string[]; warnings?: string[] };
+  readiness(): Promise<{ ready: boolean; configVersion: number; reasons: string[]; warnings?: string[] }>;
   /** Writes what is missing (default config, generated admin token, recovery audit entry), starts watching and the runner. */
   start(): Promise<void>;
   /** Stops the runner, ends subscriptions, closes the store and releases the locks. Idempotent. */
@@ -370,7 +370,9 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     versionInfo: () => ({ version: PACKAGE_VERSION, node: process.version, store: etcd ? 'etcd' : 'file', commit: BUILD_COMMIT }),
     adminTokenSource: admin?.source ?? null,
     adminTokenProof: (challenge, port) => (admin ? adminTokenProof(admin.token, challenge, port) : null),
-    readiness() {
+    async readiness() {
+      // First (it may read the file): everything below is then said as of the same moment.
+      const tokensProblem = (await tokens.problem?.()) ?? null;
       const reasons: string[] = [];
       const problem = store.problem();
       if (problem) reasons.push(`config invalid: ${problem.publicMessage}`);
@@ -389,7 +391,6 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       // Not a reason to take this replica out (reads, the admin token and the config are fine), but
       // the first place to look when CI's named token gets 401, then 429: said here too, not only in the log.
       const warnings: string[] = [];
-      const tokensProblem = tokens.problem?.() ?? null;
       if (tokensProblem) warnings.push(tokensProblem);
       // Was only a counter: a disk that refuses every write left /ready green with nothing said. A
       // no-op commit (changed: false) writes no file, so it proves nothing about the disk: it leaves this.

@@ -113,8 +113,8 @@ export function fileTokenStore(
       await look();
       return byDigest.get(sha256);
     },
-    problem() {
-      void look().catch(() => {});
+    async problem() {
+      await look().catch(() => {});
       return refused;
     },
     async close() {

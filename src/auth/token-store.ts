@@ -44,8 +44,9 @@ export interface TokenStore {
   find(sha256: string): Promise<StoredToken | undefined>;
   /**
    * Why every named token is refused now (the file store's tokens.yaml invalid or not trusted), or
-   * null. As of the last look; asking starts another look, so a probe polling it sees a change.
+   * null: after a look at the file made for this call (re-read only if it changed). As of the look
+   * before, a probe polling every 75 s saw a deleted file's warning for 75 s.
    */
-  problem?(): string | null;
+  problem?(): Promise<string | null>;
   close(): Promise<void>;
 }

@@ -37,7 +37,7 @@ export function probeRoutes(plane: HttpPlane, now: () => number = Date.now): Rou
       path: '/ready',
       methods: PROBE_METHODS,
       handle: async () => {
-        const readiness = plane.readiness();
+        const readiness = await plane.readiness();
         return jsonReply(readiness.ready ? 200 : 503, readiness);
       },
     },

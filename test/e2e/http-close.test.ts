@@ -35,7 +35,7 @@ describe('listenHttp close()', () => {
       settings: base.settings,
       logger: createLogger({ level: 'silent' }),
       startedAt: Date.now(),
-      readiness: () => ({ ready: true, configVersion: 1, reasons: [] }),
+      readiness: async () => ({ ready: true, configVersion: 1, reasons: [] }),
       versionInfo: () => ({ version: 'test', node: process.version, store: 'file', commit: null }),
       adminTokenProof: () => null,
     };
@@ -73,7 +73,7 @@ describe('listenHttp close() says what a slow drain waits for', () => {
       settings: base.settings,
       logger: createLogger({ destination: { write: (line: string) => lines.push(JSON.parse(line)) } as never }),
       startedAt: Date.now(),
-      readiness: () => ({ ready: true, configVersion: 1, reasons: [] }),
+      readiness: async () => ({ ready: true, configVersion: 1, reasons: [] }),
       versionInfo: () => ({ version: 'test', node: process.version, store: 'file', commit: null }),
       adminTokenProof: () => null,
     };

@@ -1,4 +1,4 @@
-import { chown, readFile, stat, writeFile } from 'node:fs/promises';
+import { chown, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
@@ -171,5 +171,26 @@ describe('tokens.yaml', () => {
     const list = await stratctl(['token', 'list', '--runtime-dir', server.runtimeDir]);
     expect(list.code).toBe(2);
     expect(list.stderr).toContain('tokens.0.scope');
+  });
+
+  it('/ready says what tokens.yaml is now, at the first probe after it changed: invalid, deleted, invalid again, fixed', async () => {
+    const server = await startTestServer();
+    const file = path.join(server.runtimeDir, 'tokens.yaml');
+    // No named token is presented meanwhile: only the probes look at the file (a load balancer polling /ready).
+    const warnings = async () => {
+      const res = await fetch(new URL('/ready', server.url));
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { warnings?: string[] }).warnings ?? [];
+    };
+    expect(await warnings()).toEqual([]);
+    await writeFile(file, 'tokens:\n  - name: ops\n    scope: superuser\n');
+    expect(await warnings()).toEqual([expect.stringMatching(/^named tokens are refused until tokens\.yaml is fixed: .*tokens\.0\.scope/)]);
+    // An answer as of the probe before: a poller every 75 s saw the warning for 75 s after the file was deleted.
+    await rm(file);
+    expect(await warnings()).toEqual([]);
+    await writeFile(file, 'tokens: [');
+    expect(await warnings()).toHaveLength(1);
+    await writeFile(file, 'tokens: []\n');
+    expect(await warnings()).toEqual([]);
   });
 });
