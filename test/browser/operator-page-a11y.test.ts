@@ -214,9 +214,9 @@ describe.skipIf(!available)('the operator page: accessibility (axe, WCAG 2.1 A/A
 
     // The skip link comes first and lands on the strategies.
     await page.keyboard.press('Tab');
-    expect(await focused()).toBe('a:Skip to the strategies');
+    await expect.poll(focused).toBe('a:Skip to the strategies');
     await page.keyboard.press('Enter');
-    expect(await focused()).toBe('strategies-heading');
+    await expect.poll(focused).toBe('strategies-heading');
 
     // The token, typed: once accepted, the form goes and focus goes to what replaces it (Forget token), not to the top of the page.
     expect(await tabTo('token-input', 60, 'Shift+Tab')).toBe('token-input');
@@ -231,7 +231,7 @@ describe.skipIf(!available)('the operator page: accessibility (axe, WCAG 2.1 A/A
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('ArrowDown');
     await expect.poll(() => page.getByTestId('strategy-row').count()).toBe(2);
-    expect(await focused()).toBe('filter-risk');
+    await expect.poll(focused).toBe('filter-risk');
     await page.keyboard.press('Home');
     await expect.poll(() => page.getByTestId('strategy-row').count()).toBe(5);
 
@@ -239,10 +239,10 @@ describe.skipIf(!available)('the operator page: accessibility (axe, WCAG 2.1 A/A
     expect(await tabTo('activate-gold')).toBe('activate-gold');
     await page.keyboard.press('Enter');
     await page.locator('dialog[open] table.diff').waitFor();
-    expect(await focused()).toBe('button:Cancel');
+    await expect.poll(focused).toBe('button:Cancel');
     await page.keyboard.press('Escape');
     await expect.poll(dialogOpen).toBe(0);
-    expect(await focused()).toBe('activate-gold');
+    await expect.poll(focused).toBe('activate-gold');
     // The table re-rendered while the dialog is open (a preset added elsewhere): the button that
     // opened it is a new one by then, and Escape gives focus to that one (it fell to the page's top).
     await page.keyboard.press('Enter');
@@ -252,18 +252,18 @@ describe.skipIf(!available)('the operator page: accessibility (axe, WCAG 2.1 A/A
     await row(page, 'gold_fast').waitFor({ state: 'attached' });
     await page.keyboard.press('Escape');
     await expect.poll(dialogOpen).toBe(0);
-    expect(await focused()).toBe('activate-gold');
+    await expect.poll(focused).toBe('activate-gold');
     // Cancel, by Enter (focus starts there): back on the button too.
     await page.keyboard.press('Enter');
     await page.locator('dialog[open] table.diff').waitFor();
     await page.keyboard.press('Enter');
     await expect.poll(dialogOpen).toBe(0);
-    expect(await focused()).toBe('activate-gold');
+    await expect.poll(focused).toBe('activate-gold');
     // Confirmed from the keyboard: Shift+Tab from Cancel to the confirm button, Enter.
     await page.keyboard.press('Enter');
     await page.locator('dialog[open] table.diff').waitFor();
     await page.keyboard.press('Shift+Tab');
-    expect(await focused()).toBe('button:Activate gold');
+    await expect.poll(focused).toBe('button:Activate gold');
     await page.keyboard.press('Enter');
     await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
     await expect.poll(dialogOpen).toBe(0);
@@ -277,14 +277,14 @@ describe.skipIf(!available)('the operator page: accessibility (axe, WCAG 2.1 A/A
     expect(await tabTo('button:×', 80, 'Shift+Tab')).toBe('button:×');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('.notice').count()).toBe(0);
-    expect(await focused()).toBe('glance-heading');
+    await expect.poll(focused).toBe('glance-heading');
 
     // Tunables: a field typed, Tab to Save, Enter; focus back on the Tunables button.
     expect(await tabTo('tunables-range')).toBe('tunables-range');
     await page.keyboard.press('Enter');
     await page.locator('dialog[open] form.tunables').waitFor();
     await page.keyboard.press('Shift+Tab');
-    expect(await focused()).toBe('button:Save overrides');
+    await expect.poll(focused).toBe('button:Save overrides');
     expect(await tabTo('tunable-band_period', 20, 'Shift+Tab')).toBe('tunable-band_period');
     await page.keyboard.type('30');
     await expect.poll(() => text(page, 'tunables-diff')).toContain('band_period');
@@ -299,7 +299,7 @@ describe.skipIf(!available)('the operator page: accessibility (axe, WCAG 2.1 A/A
     await page.keyboard.press('Enter');
     await page.locator('dialog[open] table.diff').waitFor();
     await page.keyboard.press('Shift+Tab');
-    expect(await focused()).toBe('button:Roll back to version 1');
+    await expect.poll(focused).toBe('button:Roll back to version 1');
     await page.keyboard.press('Enter');
     await expect.poll(() => server.store.state().config.config.version).toBe(4);
     await expect.poll(dialogOpen).toBe(0);
