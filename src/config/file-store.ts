@@ -5,7 +5,7 @@ import { AtomicWriteError, removeStrayTempFiles, writeFileAtomic } from '../fs/a
 import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
 import { Mutex } from '../fs/mutex.js';
 import { lstatRuntimeFile, type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
-import { type FileLook, SETTLE_MAX_MS, SETTLE_MS, type SettleTimes, settleWait, sleep } from '../fs/settle.js';
+import { dirChangedAt, type FileLook, missingWait, SETTLE_MAX_MS, SETTLE_MS, type SettleTimes, settleWait, sleep } from '../fs/settle.js';
 import { type FileWatch, watchFile } from '../fs/watch.js';
 import { followLoad } from '../heap-tuning.js';
 import { MAX_RUNTIME_FILE_BYTES } from '../limit-defaults.js';
@@ -416,6 +416,8 @@ class FileStore implements FileConfigStore {
   private changingSaid = false;
   /** Each file's inode as last read (none: not seen yet, or replaced by a write of ours since): see readSettled. */
   private readonly seenIno = new Map<string, number>();
+  /** Each file found missing while what is in force came from it: since when (the first look that found it so); see readSettled. */
+  private readonly missingSince = new Map<string, number>();
 
   constructor(
     private readonly options: FileConfigStoreOptions,
@@ -660,32 +662,50 @@ class FileStore implements FileConfigStore {
    * looked at: text this store wrote (in force already) or already judged invalid is taken at once,
    * so the API's own writes never wait. New content in a different file than the one last read (a
    * rename into place: a temp file, then `mv`, as README advises, `sed -i`) is whole: taken at once
-   * too. New content in the same file (or one not seen yet) waits until the file is still. A runner
-   * beside the API (no audit) does not wait here: it takes new content once the API has audited it,
-   * or after UNAUDITED_GRACE_MS unchanged (holdBackUnaudited). Runs under the mutex, so a commit
-   * meanwhile waits for the edit and builds upon the whole of it.
+   * too. New content in the same file (or one not seen yet) waits until the file is still. A file
+   * gone missing is an edit under way too (vim's default write renames it to `file~`, then creates
+   * it anew; `rm`, then a new file): taken as missing only once it has stayed missing for the same
+   * window (missingWait), and a file that comes back meanwhile is a file not seen yet. A runner beside
+   * the API (no audit) waits only for a missing file: it takes new content once the API has audited
+   * it, or after UNAUDITED_GRACE_MS unchanged (holdBackUnaudited). Runs under the mutex, so a commit
+   * meanwhile waits for the edit and builds upon the whole of it; the API's own writes never make a
+   * file missing, and a file already taken as missing is not waited for again.
    */
   private async readSettled(): Promise<FileRead[]> {
     const files = [this.presetsFile, this.file];
     const ms = this.options.settle?.ms ?? SETTLE_MS;
     const maxMs = this.options.settle?.maxMs ?? SETTLE_MAX_MS;
+    // A runner beside the API waits only for a file gone missing (new content it takes once audited).
+    const content = this.options.auditHandEdits !== false;
     let before: (FileLook | undefined)[] = [];
     for (;;) {
       const readAt = Date.now();
       const reads = await this.io.read(files, fileChecks(this.options));
-      if (this.options.auditHandEdits === false || ms <= 0) return reads;
+      if (ms <= 0) return reads;
       const known = [
         [this.presets.digest, this.presetsInvalid?.digest],
         [this.snapshot.digest, this.invalid?.digest],
       ];
+      // Missing already taken: no presets in force (a missing file is the empty set), or config.yaml reported missing.
+      const missingTaken = [known[0]?.includes(NO_PRESETS_DIGEST), this.invalid?.digest === 'missing'];
       const looks = await Promise.all(
-        reads.map(async (read, i): Promise<FileLook | undefined> => {
+        reads.map(async (read, i): Promise<FileLook | { readonly missingWait: number } | undefined> => {
           const file = files[i] as string;
-          // Missing or refused: nothing being written to judge; whatever comes next is a file not seen yet.
-          if (typeof read !== 'string') {
-            if (read === null) this.seenIno.delete(file);
-            return undefined;
+          if (read !== null) this.missingSince.delete(file);
+          if (read === null) {
+            // Whatever comes next is a file not seen yet (waited for until still, never taken as a rename into place).
+            this.seenIno.delete(file);
+            if (missingTaken[i]) {
+              this.missingSince.delete(file);
+              return undefined;
+            }
+            // Gone missing (vim's write, rm then a new file): taken once it has stayed missing (src/fs/settle.ts).
+            const since = this.missingSince.get(file) ?? readAt;
+            this.missingSince.set(file, since);
+            return { missingWait: missingWait(readAt, since, await dirChangedAt(file), ms) };
           }
+          // Refused: nothing being written to judge.
+          if (typeof read !== 'string' || !content) return undefined;
           const fresh = !known[i]?.includes(digestOf(read));
           // Text in force: its file is noted (once after each write of ours), so that a rename over it is known for one.
           if (!fresh && this.seenIno.has(file)) return undefined;
@@ -697,8 +717,10 @@ class FileStore implements FileConfigStore {
           return { stat, readAt, at: Date.now() };
         }),
       );
+      const fileLooks = looks.map((look) => (look && 'stat' in look ? look : undefined));
       const waits = looks.map((look, i) => {
         if (!look) return 0;
+        if ('missingWait' in look) return look.missingWait;
         const seen = this.seenIno.get(files[i] as string);
         // Renamed into place: a different file than the one last read, written whole before the rename.
         if (look.stat && seen !== undefined && look.stat.ino !== seen) return 0;
@@ -720,13 +742,13 @@ class FileStore implements FileConfigStore {
           this.changingSince = null;
           this.changingSaid = false;
         }
-        looks.forEach((look, i) => {
+        fileLooks.forEach((look, i) => {
           if (look?.stat) this.seenIno.set(files[i] as string, look.stat.ino);
         });
         return reads;
       }
       this.changingSince ??= readAt;
-      before = looks;
+      before = fileLooks;
       await sleep(Math.min(wait, left));
     }
   }

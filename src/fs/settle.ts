@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { RuntimeFileStat } from './runtime-file.js';
 
 /**
@@ -48,6 +50,32 @@ export function settleWait(look: FileLook, before: FileLook | undefined, ms: num
   if (age >= ms) return 0;
   if (before?.stat && sameFile(before.stat, look.stat) && look.at - before.at >= ms) return 0;
   return Math.min(ms, Math.max(10, ms - Math.max(0, age)));
+}
+
+/**
+ * A file found missing while what is in force came from a file there: how long to wait before it is
+ * taken as missing (0: now). A hand edit may pass through a missing file (vim's default write renames
+ * the file to `file~`, then creates it anew and writes it; `rm`, then a new file; a tool that deletes
+ * before it writes): taken at once, a missing strategies.yaml was a set of no presets (numbered,
+ * audited, handed to the runner), a missing config.yaml a 503, a missing tokens.yaml a 401 for every
+ * named token. So, like a change in place, it is taken only once it has stayed missing for `ms`:
+ * found missing by a look at `since` and still now, `ms` later; or at once when the directory's last
+ * change (a rename or unlink out of it changes it, and nothing can set it back) is `ms` before the
+ * read. A file that comes back meanwhile is new content, judged once it has settled.
+ */
+export function missingWait(readAt: number, since: number, dirChangedAt: number | null, ms: number): number {
+  if (dirChangedAt !== null && readAt - dirChangedAt >= ms) return 0;
+  const missingFor = readAt - since;
+  if (missingFor >= ms) return 0;
+  return Math.min(ms, Math.max(10, ms - missingFor));
+}
+
+/** The last change (ctime) of the directory `file` is in; null when it cannot be looked at (then the look's own clock decides). */
+export async function dirChangedAt(file: string): Promise<number | null> {
+  return stat(path.dirname(file)).then(
+    (s) => s.ctimeMs,
+    () => null,
+  );
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

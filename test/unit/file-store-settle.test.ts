@@ -1,4 +1,4 @@
-import { open, readFile, rename, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { activateStrategy } from '../../src/config/changes.js';
@@ -102,6 +102,67 @@ describe('file store: hand edits and the settle window', () => {
     expect(took).toBeGreaterThanOrEqual(MAX_MS - 50);
     expect(keys).toContain(active(store));
     expect(warnings).toEqual([expect.stringContaining('config.yaml kept changing for 400 ms: taken as it stands')]);
+    await store.close();
+  });
+  it('a change through the API while vim writes the file (renamed away, then created anew) waits for the new file and builds upon it', async () => {
+    const SETTLE_MS = 1000;
+    const { store, file, edit } = await storeWith({ ms: SETTLE_MS, maxMs: 3 * SETTLE_MS });
+    const edited = (await edit('gold')).replace('scan_interval_seconds: 30', 'scan_interval_seconds: 45');
+    expect(edited).toContain('scan_interval_seconds: 45');
+    // vim: the file renamed to its backup; the change comes while there is no config.yaml.
+    await rename(file, `${file}~`);
+    let done = false;
+    const committed = store.commit(activateStrategy('range', { actor: 'test' })).finally(() => {
+      done = true;
+    });
+    // Given time to write a file of its own in the gap (it did, at once), well within the window.
+    for (let i = 0; i < 30 && !done; i++) await new Promise((r) => setTimeout(r, 10));
+    const handle = await open(file, 'w');
+    const half = Math.floor(edited.length / 2);
+    await handle.write(edited.slice(0, half), 0);
+    await new Promise((r) => setTimeout(r, 30));
+    await handle.write(edited.slice(half), half);
+    await handle.close();
+    await unlink(`${file}~`);
+    const result = await committed;
+    // The new file (version 2: gold, 45 s) first, then the change built upon it (version 3: range, still 45 s).
+    expect(result.current.config.version).toBe(3);
+    expect(store.state().config.config).toMatchObject({ activeStrategyKey: 'range', scanIntervalSeconds: 45, version: 3 });
+    const audit = await store.audit({ last: 10, subject: 'CONFIG' });
+    expect(audit.map((e) => [e.version, e.operation, e.config.activeStrategyKey])).toEqual([
+      [3, 'activateStrategy', 'range'],
+      [2, 'handEdit', 'gold'],
+      [1, 'baseline', 'momentum'],
+    ]);
+    const text = await readFile(file, 'utf8');
+    expect(text).toContain('scan_interval_seconds: 45');
+    expect(text).toContain('active_strategy_key: range');
+    await store.close();
+  });
+
+  it('a file removed is taken as missing once it has stayed missing for the window; after that, nothing waits for it again', async () => {
+    const SETTLE_MS = 1000;
+    const { store, file } = await storeWith({ ms: SETTLE_MS, maxMs: 3 * SETTLE_MS });
+    await unlink(file);
+    let t0 = Date.now();
+    await store.refresh();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(SETTLE_MS - 50);
+    expect(store.problem()?.message).toContain('the file is missing; the next change through the API writes it again');
+    // Taken: a change through the API writes it again without waiting.
+    t0 = Date.now();
+    const result = await store.commit(activateStrategy('gold', { actor: 'test' }));
+    expect(Date.now() - t0).toBeLessThan(SETTLE_MS);
+    expect(result.current.config.version).toBe(2);
+    expect(store.problem()).toBeNull();
+    expect(await readFile(file, 'utf8')).toContain('active_strategy_key: gold');
+
+    // Removed a while ago (nothing in the directory changed since): taken at once.
+    await unlink(file);
+    await new Promise((r) => setTimeout(r, SETTLE_MS + 100));
+    t0 = Date.now();
+    await store.refresh();
+    expect(Date.now() - t0).toBeLessThan(SETTLE_MS);
+    expect(store.problem()?.message).toContain('the file is missing');
     await store.close();
   });
 });
