@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { lstatRuntimeFile, type RuntimeFileStat } from '../fs/runtime-file.js';
-import { type FileLook, SETTLE_MAX_MS, SETTLE_MS, type SettleTimes, settleWait, sleep } from '../fs/settle.js';
+import { dirChangedAt, type FileLook, missingWait, SETTLE_MAX_MS, SETTLE_MS, type SettleTimes, settleWait, sleep } from '../fs/settle.js';
 import type { Say } from '../log.js';
 import { sharedYamlParser, type YamlParser } from '../yaml/off-thread.js';
 import { createToken, readTokenFile, revokeToken, rotateToken, TOKENS_FILE } from './token-file.js';
@@ -48,10 +48,26 @@ export function fileTokenStore(
   const reload = async () => {
     let before: FileLook | undefined;
     const since = Date.now();
+    /** When a look in this reload first found the file missing (none: not found so). */
+    let missingSince: number | undefined;
     for (;;) {
       const readAt = Date.now();
       const { key: stat, look } = await lookAt(readAt);
       if (stat === seen) return;
+      if (stat === 'missing') {
+        // Gone (vim's default write renames it to tokens.yaml~ and creates it anew; rm, then a new
+        // file): taken as missing (no named tokens) only once it has stayed missing for the window,
+        // and the file that comes back meanwhile is a new one, read once it is still, never as a
+        // replacement renamed into place.
+        readStat = null;
+        missingSince ??= readAt;
+        const wait = missingWait(readAt, missingSince, await dirChangedAt(file), settleMs);
+        const left = since + settleMaxMs - Date.now();
+        if (wait > 0 && left > 0) {
+          await sleep(Math.min(wait, left));
+          continue;
+        }
+      } else missingSince = undefined;
       // Written in place (the same file, its content changed): a request in the moment between the
       // truncate and the last write found no token (401, counted toward the failed-auth limit). It
       // waits until the file is still (src/fs/settle.ts; at once when its last change is already

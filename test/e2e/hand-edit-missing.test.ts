@@ -1,6 +1,7 @@
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createToken } from '../../src/auth/token-file.js';
 import { digestOf } from '../../src/config/digest.js';
 import type { StoreEvent } from '../../src/config/store.js';
 import { SETTLE_MS } from '../../src/fs/settle.js';
@@ -182,6 +183,31 @@ describe('hand edits that pass through a missing file (vim, rm then a new file)'
     expect(await metric(server, 'control_plane_config_errors_total')).toBe(errorsBefore);
   });
 
+  it('tokens.yaml: a valid named token is never refused while vim rewrites the file', async () => {
+    const server = await startTestServer();
+    const named = await createToken(server.runtimeDir, 'ops', 'read');
+    const file = path.join(server.runtimeDir, 'tokens.yaml');
+    const whole = await readFile(file, 'utf8');
+    const viewer = async () => {
+      const res = await server.gql('{ viewer { name } }', undefined, named);
+      return { status: res.status, name: res.body.data?.viewer?.name as string | undefined };
+    };
+    expect(await viewer()).toEqual({ status: 200, name: 'ops' });
+
+    const stopAsking = keepAsking(viewer);
+    for (let i = 0; i < 3; i++) {
+      await vimWrite(file, `${whole}# written by vim ${i}\n`);
+      await pause(PAUSE_MS);
+    }
+    const answers = await stopAsking();
+    expect(answers.length).toBeGreaterThan(0);
+    expect(answers.filter((a) => a.status !== 200 || a.name !== 'ops')).toEqual([]);
+    expect(await metric(server, 'control_plane_auth_failures_total')).toBe(0);
+    // The last file is the one read: its comment is there, and the token still works.
+    expect(await readFile(file, 'utf8')).toContain('# written by vim 2');
+    expect(await viewer()).toEqual({ status: 200, name: 'ops' });
+  });
+
   it('a separate runner: the gap reaches it as nothing (no empty preset set applied, no invalid config)', async () => {
     const dir = await tempRuntimeDir();
     const TOKEN = 'missing-file-runner-token-0123456789';
@@ -260,5 +286,21 @@ describe('a deliberate delete is still taken, once the file has stayed missing f
     expect(res.body.data?.activateStrategy.configVersion).toBe(2);
     expect(await readFile(path.join(server.runtimeDir, 'config.yaml'), 'utf8')).toContain('active_strategy_key: gold');
     expect(await readyStatus(server)()).toBe(200);
+  });
+
+  it('tokens.yaml removed: the named token is refused, once the file has stayed missing for the window', async () => {
+    const server = await startTestServer();
+    const named = await createToken(server.runtimeDir, 'ops', 'read');
+    expect((await server.gql('{ viewer { name } }', undefined, named)).status).toBe(200);
+    const t0 = Date.now();
+    await unlink(path.join(server.runtimeDir, 'tokens.yaml'));
+    const res = await server.gql('{ viewer { name } }', undefined, named);
+    const took = Date.now() - t0;
+    expect(res.status).toBe(401);
+    expect(took).toBeGreaterThanOrEqual(SETTLE_MS - CLOCK_SLACK_MS);
+    // Taken: the next request is answered at once.
+    const t1 = Date.now();
+    expect((await server.gql('{ viewer { name } }', undefined, named)).status).toBe(401);
+    expect(Date.now() - t1).toBeLessThan(SETTLE_MS);
   });
 });
