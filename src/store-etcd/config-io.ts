@@ -111,7 +111,7 @@ export class ConfigIo {
     private readonly mirror: EtcdMirror,
     private readonly keys: EtcdKeys,
     /** Judges both stored texts against what is in force (the store's state after this read). */
-    private readonly judge: (configText: string | null, presetsText: string | null) => StoredPair,
+    private readonly judge: (configText: string | null, presetsText: string | null, lastPresets: AuditEntry | null) => StoredPair,
     private readonly keep: number,
     private readonly warn?: Say,
   ) {}
@@ -175,7 +175,7 @@ export class ConfigIo {
     if (configKv) seen.push({ type: 'put', kv: configKv });
     const revision = Number(res.header.revision);
     if (seen.length > 0) this.mirror.applyRead(revision, seen);
-    const pair = this.judge(configKv?.value ?? null, strategiesKv?.value ?? null);
+    const pair = this.judge(configKv?.value ?? null, strategiesKv?.value ?? null, tails.PRESETS.last);
     return {
       revision,
       configKv,

@@ -104,8 +104,8 @@ export class EtcdConfigStore implements ConfigStore {
     this.now = options.now ?? (() => new Date());
     this.strategies = options.registry;
     this.presetsJudge = new PresetsJudge(options.registry, keys.strategies, keys.config);
-    const judge = (configText: string | null, presetsText: string | null) =>
-      this.presetsJudge.judgePair(configText, presetsText, this.state());
+    const judge = (configText: string | null, presetsText: string | null, lastPresets: AuditEntry | null) =>
+      this.presetsJudge.judgePair(configText, presetsText, this.state(), lastPresets);
     this.io = new ConfigIo(gateway, mirror, keys, judge, Math.max(1, options.auditKeep ?? DEFAULT_AUDIT_KEEP), options.warn);
     this.snapshot = defaultSnapshot(this.now());
     this.unsubscribe.push(mirror.onBatch((batch) => this.onBatch(batch)));
@@ -288,6 +288,7 @@ export class EtcdConfigStore implements ConfigStore {
       this.mirror.get(this.keys.config)?.value ?? null,
       this.mirror.get(this.keys.strategies)?.value ?? null,
       this.state(),
+      this.lastPresets,
     ).presets;
     if (!judged.ok) {
       const same = this.presetsInvalid?.digest === judged.digest && this.presetsInvalid.error.message === judged.error.message;

@@ -1,6 +1,6 @@
 import type { AuditEntry } from '../config/audit-entry.js';
 import { digestOf } from '../config/digest.js';
-import { ConfigFileError } from '../config/errors.js';
+import { ConfigFileError, MAX_VERSION } from '../config/errors.js';
 import { type PresetsContent, parsePresetsFile } from '../config/presets-file.js';
 import { judgeContent, NO_PRESETS_DIGEST, presetsInForce, presetsSystemEntry } from '../config/presets-judge.js';
 import type { RuntimeConfig } from '../config/schema.js';
@@ -79,7 +79,7 @@ export class PresetsJudge {
    * again (the config in force was checked against it), and keeps its very strategies object
    * (runners compare it by identity).
    */
-  judgePair(configText: string | null, presetsText: string | null, inForce: StoreState): StoredPair {
+  judgePair(configText: string | null, presetsText: string | null, inForce: StoreState, lastPresets: AuditEntry | null): StoredPair {
     const digest = presetsText === null ? NO_PRESETS_DIGEST : digestOf(presetsText);
     const parsedConfig = new Map<StrategyRegistry, StoredConfig>();
     const configWith = (strategies: StrategyRegistry): StoredConfig | null => {
@@ -106,10 +106,32 @@ export class PresetsJudge {
       presets = judged.ok
         ? { ok: true, text: presetsText, digest, content, strategies: judged.strategies }
         : { ok: false, text: presetsText, digest, error: judged.error, ...(judged.content && { content: judged.content }) };
+      // New content is numbered first: a set no version is left for is kept out like an invalid one.
+      if (presets.ok && presetsSnapshotOf(presets, lastPresets).version > MAX_VERSION)
+        presets = { ok: false, text: presetsText, digest, error: unnumberedPresetsError(this.location) };
     }
     const strategies = presets.ok ? presets.strategies : inForce.strategies;
     return { presets, strategies, config: configWith(strategies) };
   }
+}
+
+/**
+ * A put of `strategies` nobody audited that no version is left for: the last audited set is at
+ * MAX_VERSION, and a set whose own `version` is not above it is numbered last + 1. Judged invalid (the
+ * set in force stays), as the config's is (unnumberedHandEdit) and as strategies.yaml's is in the file
+ * store: in force as 2147483648, every `status` read failed with GraphQL's Int error, and its audit
+ * entry could never be written.
+ */
+export function unnumberedPresetsError(location: string): ConfigFileError {
+  return new ConfigFileError(
+    location,
+    [
+      {
+        message: `this hand edit cannot be numbered: version ${MAX_VERSION}, the last a preset set may have, is already recorded in the audit trail`,
+      },
+    ],
+    'presets',
+  );
 }
 
 /** The snapshot stored presets are in force as (versions never go backwards: see presetsInForce). */

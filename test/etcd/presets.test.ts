@@ -320,6 +320,40 @@ describeWithEtcd('etcd store presets (real etcd, two replicas on one prefix)', (
     expect(stored).toMatch(/^version: 11$/m);
   });
 
+  it('after a put of the strategies key at version 2147483647, a second one (numbered last + 1) is judged invalid: no version is left for it', async () => {
+    const { a, b, raw, key } = await twoReplicas();
+    const atBound = 'version: 2147483647\npresets:\n  gold_fast:\n    base: gold\n    name: Gold fast\n';
+    await raw.put(key('strategies')).value(atBound);
+    await eventually('in force as version 2147483647 on both', () => [a, b].every((r) => r.config.state().presets.version === 2147483647));
+    await waitForTrail(a.config, (es) => es[0]?.version === 2147483647 && es[0].operation === 'handEdit');
+    const inForce = b.config.state();
+    // Through the API: no version after it, nothing written.
+    await expect(a.config.commit(upsertPreset({ key: 'calm', base: 'range', name: 'Calm' }, by('x')))).rejects.toMatchObject({
+      errno: 'EOVERFLOW',
+    });
+
+    // Its own version not above the last audited one: it would be numbered 2147483648.
+    await raw.put(key('strategies')).value(atBound.replace('name: Gold fast', 'name: Gold faster'));
+    await eventually('both report it', () => [a, b].every((r) => r.config.strategiesProblem() !== null));
+    for (const r of [a, b]) {
+      expect(r.config.strategiesProblem()?.problems).toEqual([
+        {
+          message:
+            'this hand edit cannot be numbered: version 2147483647, the last a preset set may have, is already recorded in the audit trail',
+        },
+      ]);
+      expect(r.config.state().presets).toEqual(inForce.presets);
+      expect(r.config.state().strategies.get('gold_fast')?.name).toBe('Gold fast');
+    }
+    // Nothing past the bound in the trail; preset changes are refused like on an invalid set, the config still changes.
+    await expect(a.config.commit(upsertPreset({ key: 'calm', base: 'range', name: 'Calm' }, by('x')))).rejects.toBeInstanceOf(
+      ConfigFileInvalidError,
+    );
+    await expect(b.config.commit(setScanInterval(33))).resolves.toMatchObject({ changed: true });
+    const entries = await trail(a.config, 'PRESETS');
+    expect(entries.map((e) => [e.version, e.operation])).toEqual([[2147483647, 'handEdit']]);
+  });
+
   it('an invalid put keeps the set in force and is reported on every replica; preset changes refused, config changes not; a fix puts it in force', async () => {
     const { a, b, raw, key } = await twoReplicas();
     await a.config.commit(upsertPreset(GOLD_FAST, by('setup')));
