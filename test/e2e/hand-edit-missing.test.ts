@@ -22,12 +22,20 @@ import { waitUntil } from '../helpers/wait.js';
 const PAUSE_MS = 30;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** As vim writes: the file renamed to `file~`, a pause, a new file (same mode) written in three pieces with pauses, the backup removed. */
+/**
+ * As vim writes: the file renamed to `file~`, a pause, a new file (same mode) written in three pieces
+ * with pauses, the backup removed. Returns how long the file was missing: on a machine so loaded that
+ * the pause ran past the settle window, the file really was missing for the window (taken, as
+ * designed), and the test says so rather than fail on what followed.
+ */
 async function vimWrite(file: string, text: string): Promise<void> {
   const { mode } = await stat(file);
+  const t0 = Date.now();
   await rename(file, `${file}~`);
   await pause(PAUSE_MS);
   const handle = await open(file, 'wx', mode & 0o777);
+  const missingMs = Date.now() - t0;
+  expect(missingMs, 'the pause of the vim-style write ran past the settle window (machine overloaded)').toBeLessThan(SETTLE_MS - 20);
   try {
     const bytes = Buffer.from(text);
     const third = Math.floor(bytes.length / 3);
@@ -279,10 +287,9 @@ describe('a deliberate delete is still taken, once the file has stayed missing f
     const status = await server.gql('{ status { configVersion configError { message } } }');
     expect(status.body.data?.status.configError.message).toContain('the file is missing; the next change through the API writes it again');
 
-    const t1 = Date.now();
+    // Taken as missing already: the next change writes it again (that it does not wait for the
+    // window again: test/unit/file-store-settle.test.ts, with a window long enough to tell).
     const res = await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
-    // Taken as missing already: the change does not wait for the window again.
-    expect(Date.now() - t1).toBeLessThan(SETTLE_MS);
     expect(res.body.data?.activateStrategy.configVersion).toBe(2);
     expect(await readFile(path.join(server.runtimeDir, 'config.yaml'), 'utf8')).toContain('active_strategy_key: gold');
     expect(await readyStatus(server)()).toBe(200);
@@ -298,9 +305,7 @@ describe('a deliberate delete is still taken, once the file has stayed missing f
     const took = Date.now() - t0;
     expect(res.status).toBe(401);
     expect(took).toBeGreaterThanOrEqual(SETTLE_MS - CLOCK_SLACK_MS);
-    // Taken: the next request is answered at once.
-    const t1 = Date.now();
+    // Taken (that it is not waited for again: test/unit/file-token-store.test.ts).
     expect((await server.gql('{ viewer { name } }', undefined, named)).status).toBe(401);
-    expect(Date.now() - t1).toBeLessThan(SETTLE_MS);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, open, readFile } from 'node:fs/promises';
+import { chmod, open, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileTokenStore } from '../../src/auth/file-token-store.js';
@@ -71,6 +71,40 @@ describe('tokens.yaml written by hand', () => {
       expect((await store.find(digest(token)))?.name).toBe('ops');
       expect(await revokeToken(dir, 'ops')).toBe(true);
       const t0 = Date.now();
+      expect(await store.find(digest(token))).toBeUndefined();
+      expect(Date.now() - t0).toBeLessThan(SETTLE_MS);
+    } finally {
+      await store.close();
+    }
+  });
+  it('gone missing (vim renames it away, then writes a new one): never taken for "no tokens" in the gap; removed, taken once it stayed missing', async () => {
+    const dir = await tempRuntimeDir();
+    const token = await createToken(dir, 'ops', 'read');
+    const file = path.join(dir, TOKENS_FILE);
+    const text = await readFile(file, 'utf8');
+    const SETTLE_MS = 1000;
+    const store = fileTokenStore(dir, { settle: { ms: SETTLE_MS, maxMs: 3 * SETTLE_MS } });
+    try {
+      expect((await store.find(digest(token)))?.name).toBe('ops');
+      // vim: renamed to the backup; a request in the gap; the new file written in two pieces.
+      await rename(file, `${file}~`);
+      const found = store.find(digest(token));
+      await new Promise((r) => setTimeout(r, 50));
+      const handle = await open(file, 'wx', 0o600);
+      const half = text.indexOf('sha256:') + 'sha256: '.length + 10;
+      await handle.write(text.slice(0, half), 0);
+      await new Promise((r) => setTimeout(r, 50));
+      await handle.write(text.slice(half), half);
+      await handle.close();
+      await unlink(`${file}~`);
+      expect((await found)?.name).toBe('ops');
+
+      // Removed on purpose: no named tokens, once it has stayed missing for the window; then not waited for again.
+      await unlink(file);
+      let t0 = Date.now();
+      expect(await store.find(digest(token))).toBeUndefined();
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(SETTLE_MS - 50);
+      t0 = Date.now();
       expect(await store.find(digest(token))).toBeUndefined();
       expect(Date.now() - t0).toBeLessThan(SETTLE_MS);
     } finally {
