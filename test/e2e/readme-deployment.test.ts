@@ -121,8 +121,8 @@ describeWithEtcd('README "Deployment": its commands, run against a real 3-member
     substitutions.push(['https://control-plane.internal', new URL(a).origin]);
     const client = await script(only(blocks, 'Tokens and stratctl'));
     expect(client).toMatch(/^[A-Za-z0-9_-]{40,}$/m); // the new token, printed once
-    expect(client).toMatch(/^ci-old\tread\t/m); // moved in with the deployment
-    expect(client).toMatch(/^ci-deploy\toperate\t/m);
+    expect(client).toMatch(/^ci-old +read +\d{4}-/m); // moved in with the deployment
+    expect(client).toMatch(/^ci-deploy +operate +\d{4}-/m);
     expect(client).toContain('activated gold (was range); config version 3');
     expect(client).toMatch(/^the 2 runners applied it \(\d+ ms\): acct-fx, acct-metals$/m);
     expect(client).toMatch(/^active strategy:\s+gold$/m);
