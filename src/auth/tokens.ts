@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import { readRuntimeBytes } from '../fs/runtime-file.js';
+import { RuntimeFileRefusedError, readRuntimeBytes } from '../fs/runtime-file.js';
 import { UsageError } from '../usage-error.js';
 import { bearerToken, type Credentials, type Identity } from './identity.js';
 import { impliedScopes } from './scopes.js';
@@ -66,7 +66,12 @@ export async function loadAdminToken(runtimeDir: string, envToken: string | unde
     // Whoever can write this file can become admin: only this user (or root) may, checked before it is read.
     const token = (await readRuntimeBytes(file, { secret: true, runtimeDir })).bytes.toString('utf8').trim();
     if (bearerToken(`Bearer ${token}`) !== token || token.length < MIN_TOKEN_LENGTH) {
-      throw new Error(`${file} does not hold a usable token; delete it to have a new one generated`);
+      // Said like any refused runtime file (serve exits 78 with one line, as for a writable admin.token), not a crash with a stack.
+      throw new RuntimeFileRefusedError(
+        file,
+        'unusable',
+        `does not hold a usable token (at least ${MIN_TOKEN_LENGTH} characters of A-Z a-z 0-9 - . _ ~ + /); write one, or delete the file to have a new one generated`,
+      );
     }
     return { token, source: { kind: 'file', file, created: false, ...weakness(token) }, save: nothingToSave };
   } catch (err) {

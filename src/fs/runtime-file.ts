@@ -22,7 +22,16 @@ export interface RuntimeFileChecks {
   readonly secret?: boolean;
 }
 
-export type RuntimeFileProblem = 'not-a-file' | 'symlink' | 'too-large' | 'outside' | 'writable-by-others' | 'foreign-owner' | 'unreadable';
+export type RuntimeFileProblem =
+  | 'not-a-file'
+  | 'symlink'
+  | 'too-large'
+  | 'outside'
+  | 'writable-by-others'
+  | 'foreign-owner'
+  | 'unreadable'
+  /** Read, but what it holds cannot be used (an admin.token that is no token). */
+  | 'unusable';
 
 /**
  * A runtime file refused before it was read. The message names the file by its base name and says

@@ -368,6 +368,17 @@ describe('tokens.yaml and admin.token must be the server user’s own (finding 3
     expect(child.stderr()).toContain('admin.token is group- or world-writable (mode 0620)');
   });
 
+  it('an admin.token written by hand that holds no usable token stops the start in one line (exit 78), not with a stack', async () => {
+    const dir = await tempRuntimeDir();
+    await writeFile(path.join(dir, 'admin.token'), 'short\n', { mode: 0o600 });
+    const { spawnStratctl } = await import('../helpers/server.js');
+    const child = spawnStratctl(['serve', '--port', '0', '--runtime-dir', dir, '--no-runner']);
+    expect(await child.exited).toBe(78);
+    expect(child.stderr()).toContain('admin.token does not hold a usable token (at least 16 characters');
+    expect(child.stderr()).not.toMatch(/\n\s+at /);
+    expect((await readdir(dir)).filter((f) => !f.startsWith('.'))).toEqual(['admin.token']);
+  });
+
   it('the one read function refuses a FIFO without blocking, and says what each kind of file is', async () => {
     const dir = await tempRuntimeDir();
     mkfifo(path.join(dir, 'tokens.yaml'));
