@@ -5,7 +5,18 @@ import { AtomicWriteError, removeStrayTempFiles, writeFileAtomic } from '../fs/a
 import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
 import { Mutex } from '../fs/mutex.js';
 import { lstatRuntimeFile, type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
-import { dirChangedAt, type FileLook, missingWait, SETTLE_MAX_MS, SETTLE_MS, type SettleTimes, settleWait, sleep } from '../fs/settle.js';
+import {
+  dirChangedAt,
+  type FileLook,
+  missingWait,
+  readWhole,
+  SETTLE_MAX_MS,
+  SETTLE_MS,
+  type SettleTimes,
+  settleWait,
+  sleep,
+  WHOLE_READ_MS,
+} from '../fs/settle.js';
 import { type FileWatch, watchFile } from '../fs/watch.js';
 import { followLoad } from '../heap-tuning.js';
 import { MAX_RUNTIME_FILE_BYTES } from '../limit-defaults.js';
@@ -728,6 +739,14 @@ class FileStore implements FileConfigStore {
       });
       const wait = Math.max(0, ...waits);
       const left = (this.changingSince ?? readAt) + maxMs - Date.now();
+      // Past the bound, taken as it stands, but from a read between two writes (readWhole): read
+      // again every WHOLE_READ_MS, for another window at most, then taken whatever it holds.
+      const torn = left <= 0 && wait > 0 && fileLooks.some((look, i) => (waits[i] ?? 0) > 0 && look !== undefined && !readWhole(look));
+      if (torn && left > -maxMs) {
+        before = fileLooks;
+        await sleep(WHOLE_READ_MS);
+        continue;
+      }
       if (wait === 0 || left <= 0) {
         if (wait > 0 && !this.changingSaid) {
           // Rewritten without a pause for longer than a hand edit takes: judged as it stands, and said.

@@ -52,6 +52,20 @@ export function settleWait(look: FileLook, before: FileLook | undefined, ms: num
   return Math.min(ms, Math.max(10, ms - Math.max(0, age)));
 }
 
+/** How long before a read its file must have last changed for the read to count as one whole version. */
+export const WHOLE_READ_MS = 2;
+
+/**
+ * For a file that keeps changing past SETTLE_MAX_MS, taken as it stands: whether the read `look` was
+ * taken with is worth taking, a moment between two writes rather than one torn by the next: its
+ * last change (ctime, in the stat taken after the read) came before the read began, and it is not
+ * empty (a writer rewriting it in a loop leaves it empty after each truncate: an empty config.yaml
+ * is invalid, an empty strategies.yaml a set with no presets, an empty tokens.yaml no tokens).
+ */
+export function readWhole(look: FileLook): boolean {
+  return look.stat === null || (look.stat.size > 0 && look.readAt - look.stat.ctimeMs >= WHOLE_READ_MS);
+}
+
 /**
  * A file found missing while what is in force came from a file there: how long to wait before it is
  * taken as missing (0: now). A hand edit may pass through a missing file (vim's default write renames

@@ -104,6 +104,33 @@ describe('file store: hand edits and the settle window', () => {
     expect(warnings).toEqual([expect.stringContaining('config.yaml kept changing for 400 ms: taken as it stands')]);
     await store.close();
   });
+  it('past the bound, what is taken is a read between two writes, never the moment after a truncate', async () => {
+    // A writer rewriting the file in a loop, each time truncating it, then writing it 5 ms later
+    // (as writeFile does, with the moment stretched): read in that moment, config.yaml is empty.
+    const MAX_MS = 150;
+    let torn = 0;
+    for (let round = 0; round < 8; round++) {
+      const { store, file, edit } = await storeWith({ ms: 200, maxMs: MAX_MS });
+      const texts = await Promise.all(['gold', 'range'].map(edit));
+      let writing = true;
+      const writer = (async () => {
+        for (let i = 0; writing; i++) {
+          const handle = await open(file, 'r+');
+          await handle.truncate(0);
+          await new Promise((r) => setTimeout(r, 5));
+          await handle.write(texts[i % 2] as string, 0);
+          await handle.close();
+          await new Promise((r) => setTimeout(r, 8));
+        }
+      })();
+      await store.refresh();
+      writing = false;
+      await writer;
+      if (store.problem() !== null) torn++;
+      await store.close();
+    }
+    expect(torn).toBe(0);
+  });
   it('a change through the API while vim writes the file (renamed away, then created anew) waits for the new file and builds upon it', async () => {
     const SETTLE_MS = 1000;
     const { store, file, edit } = await storeWith({ ms: SETTLE_MS, maxMs: 3 * SETTLE_MS });
