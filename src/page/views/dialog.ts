@@ -7,6 +7,47 @@ export function dialog(): HTMLDialogElement {
 }
 
 /**
+ * The dialog's openings and its close events, counted: each opening ends with one close event, the
+ * browser's, but that event is dispatched in a task of its own, after the close. A dialog closed
+ * and opened again at once (Escape then Enter on its opener, typed quickly on a busy page) gets the
+ * first closing's event while the second opening is on: taken for that opening's end, it spent
+ * what was waiting for it (focus went back to the opener too early, inert behind the modal, and at
+ * the real close to nothing: the page's top).
+ */
+let openings = 0;
+let closeEvents = 0;
+let counting = false;
+
+function countCloseEvents(el: HTMLDialogElement): void {
+  if (counting) return;
+  counting = true;
+  // Captured at the window: counted before any listener of the dialog's own runs.
+  window.addEventListener(
+    'close',
+    (event) => {
+      if (event.target === el) closeEvents++;
+    },
+    true,
+  );
+}
+
+/**
+ * Runs `then` at the close event of the dialog's opening now on (not at an earlier opening's, which
+ * may come later than this one's start). Returns a function that stops waiting.
+ */
+export function whenThisOpeningCloses(then: () => void): () => void {
+  const el = dialog();
+  const mine = openings;
+  const listener = () => {
+    if (closeEvents < mine) return; // an earlier opening's close event
+    el.removeEventListener('close', listener);
+    then();
+  };
+  el.addEventListener('close', listener);
+  return () => el.removeEventListener('close', listener);
+}
+
+/**
  * Where focus goes back when the dialog closes. The browser gives it back to the control that
  * opened it, but a live update re-renders the tables while the dialog is open (a change's own
  * new version does): that control is then a detached copy, and focus fell to the page's top. The
@@ -17,22 +58,25 @@ function returnFocusOnClose(el: HTMLDialogElement): void {
   const key = opener?.dataset.focus;
   const section = opener?.closest('section');
   if (!key || !section) return;
-  el.addEventListener(
-    'close',
-    () => {
-      // Given back by the browser, unless its opener was gone: focus then stays on the closed
-      // dialog's button until the browser moves it to the page's top.
-      const now = document.activeElement;
-      if (now && now !== document.body && now.isConnected && !el.contains(now)) return;
-      refocus(key, section);
-    },
-    { once: true },
-  );
+  const mine = openings;
+  whenThisOpeningCloses(() => {
+    // Opened again since (its close event came late): focus is the new opening's.
+    if (el.open || mine !== openings) return;
+    // Given back by the browser, unless its opener was gone: focus then stays on the closed
+    // dialog's button until the browser moves it to the page's top.
+    const now = document.activeElement;
+    if (now && now !== document.body && now.isConnected && !el.contains(now)) return;
+    refocus(key, section);
+  });
 }
 
 export function openDialog(title: string, ...content: Child[]): HTMLDialogElement {
   const el = dialog();
-  if (!el.open) returnFocusOnClose(el);
+  countCloseEvents(el);
+  if (!el.open) {
+    openings++;
+    returnFocusOnClose(el);
+  }
   replace(el, h('h2', { id: 'dialog-title' }, title), h('div', { class: 'dialog-body' }, ...content));
   el.setAttribute('aria-labelledby', 'dialog-title');
   if (!el.open) el.showModal();
