@@ -544,6 +544,49 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(onDisk).toMatch(/^version: 2$/m);
   }, 60_000);
 
+  it('a dialog closed and opened again at once still says when the config moves (a late close event is not its end)', async () => {
+    const server = await serve({ runner: false });
+    const { page, problems } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token);
+    const activate = row(page, 'range').locator('button[data-action="activate"]');
+    await expect.poll(() => activate.isEnabled()).toBe(true);
+    await activate.focus();
+    await page.keyboard.press('Enter');
+    await page.getByTestId('confirm-activate').waitFor();
+    // Escape, then Enter on the button it gave focus back to, on a busy page (200 ms of work as
+    // Escape closes the dialog): the Enter goes before the browser's close event for the first
+    // opening, which is dispatched while the second is open. Taken for the second's end, it stopped
+    // the second's watch of the config version: the dialog never said it was out of date.
+    await page.evaluate(() =>
+      document.getElementById('dialog')?.addEventListener(
+        'cancel',
+        () => {
+          const end = performance.now() + 200;
+          while (performance.now() < end);
+        },
+        { once: true },
+      ),
+    );
+    await Promise.all([page.keyboard.press('Escape'), page.keyboard.press('Enter')]);
+    await expect.poll(() => page.locator('dialog[open]').count()).toBe(1);
+    await page.getByTestId('confirm-activate').waitFor();
+    const other = await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    expect(other.body.data?.activateStrategy.configVersion).toBe(2);
+    await expect.poll(() => text(page, 'config-version')).toBe('2');
+    // The watch looks every 500 ms; 5 s is plenty on a loaded machine.
+    await expect.poll(() => page.locator('dialog[open] [data-testid="version-moved"]').count()).toBe(1);
+    expect(await text(page, 'version-moved')).toContain(
+      'The config changed since this dialog opened: it is at version 2 now (gold active), not 1.',
+    );
+    // And Escape on it gives focus back to the button that opened it.
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
+    await expect
+      .poll(() => page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.focus ?? 'none'))
+      .toBe('activate-range');
+    expect(await problems()).toEqual([]);
+  }, 60_000);
+
   it('draws each instrument’s prices with the signals marked, and adds points live, scan after scan', async () => {
     const server = await serve();
     const faster = await server.gql('mutation { updateConfig(input: { scanIntervalSeconds: 1 }) { config { version } } }');

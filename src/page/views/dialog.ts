@@ -12,7 +12,7 @@ export function dialog(): HTMLDialogElement {
  * and opened again at once (Escape then Enter on its opener, typed quickly on a busy page) gets the
  * first closing's event while the second opening is on: taken for that opening's end, it spent
  * what was waiting for it (focus went back to the opener too early, inert behind the modal, and at
- * the real close to nothing: the page's top).
+ * the real close to nothing: the page's top; the new opening's version watch stopped at once).
  */
 let openings = 0;
 let closeEvents = 0;
@@ -201,7 +201,7 @@ export async function sendFromDialog<T>(
       topic,
     );
   };
-  el.addEventListener('close', onClose, { once: true });
+  const stopWaitingForClose = whenThisOpeningCloses(onClose);
   const ignoreEarlyClose = (event: Event) => {
     if (Date.now() - sentAt >= CLOSE_IGNORED_MS || !(event.target instanceof Node) || !sending.cancel.contains(event.target)) return;
     event.stopImmediatePropagation();
@@ -247,7 +247,7 @@ export async function sendFromDialog<T>(
     return { result, open };
   } finally {
     clearInterval(timer);
-    el.removeEventListener('close', onClose);
+    stopWaitingForClose();
     el.removeEventListener('click', ignoreEarlyClose, true);
     document.removeEventListener('keydown', ignoreEarlyEscape, true);
     el.removeEventListener('cancel', ignoreEarlyEscape);
@@ -348,7 +348,6 @@ export function warnWhenVersionMoves(
   where: HTMLElement,
   review: () => void,
 ): () => void {
-  const el = dialog();
   let shown = false;
   const check = () => {
     const now = app.state.status;
@@ -368,7 +367,9 @@ export function warnWhenVersionMoves(
     );
   };
   const timer = setInterval(check, 500);
-  const stop = () => clearInterval(timer);
-  el.addEventListener('close', stop, { once: true });
-  return stop;
+  const stopWaiting = whenThisOpeningCloses(() => clearInterval(timer));
+  return () => {
+    clearInterval(timer);
+    stopWaiting();
+  };
 }
