@@ -10,6 +10,7 @@ import {
   type FileLook,
   missingWait,
   readWhole,
+  renamedAfterWritten,
   SETTLE_MAX_MS,
   SETTLE_MS,
   type SettleTimes,
@@ -734,7 +735,7 @@ class FileStore implements FileConfigStore {
         if ('missingWait' in look) return look.missingWait;
         const seen = this.seenIno.get(files[i] as string);
         // Renamed into place: a different file than the one last read, written whole before the rename.
-        if (look.stat && seen !== undefined && look.stat.ino !== seen) return 0;
+        if (look.stat && seen !== undefined && look.stat.ino !== seen && renamedAfterWritten(look.stat)) return 0;
         return settleWait(look, before[i], ms);
       });
       const wait = Math.max(0, ...waits);

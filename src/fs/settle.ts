@@ -52,6 +52,19 @@ export function settleWait(look: FileLook, before: FileLook | undefined, ms: num
   return Math.min(ms, Math.max(10, ms - Math.max(0, age)));
 }
 
+/**
+ * A file that is not the one last read (another inode) was renamed into place after its content was
+ * written (a temp file, then `mv`; `sed -i`; `stratctl token`): whole, so it need not settle. A
+ * rename changes the file's ctime, not its mtime, so its ctime is after its mtime. A file created
+ * anew and being written (vim's default write renames the old one away, then creates and writes the
+ * new one) has both times at its last write: it waits like an edit in place. Without this, a first
+ * look after the missing moment took a third of strategies.yaml at once, as a new set (seen under
+ * load). A write and a rename within one tick of the file clock look like the second: only slower.
+ */
+export function renamedAfterWritten(stat: RuntimeFileStat): boolean {
+  return stat.ctimeMs > stat.mtimeMs;
+}
+
 /** How long before a read its file must have last changed for the read to count as one whole version. */
 export const WHOLE_READ_MS = 2;
 

@@ -30,8 +30,10 @@ describe('file store: hand edits and the settle window', () => {
   it('a hand edit renamed into place (a temp file, then mv) is taken at once; one written in place waits until the file is still', async () => {
     const SETTLE_MS = 3000;
     const { store, file, edit } = await storeWith({ ms: SETTLE_MS, maxMs: 2 * SETTLE_MS });
-    // Renamed into place: a different file than the one last read, whole.
+    // Renamed into place: a different file than the one last read, written before (its ctime, set by
+    // the rename, after its mtime), whole.
     await writeFile(`${file}.edit`, await edit('gold'));
+    await new Promise((r) => setTimeout(r, 20));
     await rename(`${file}.edit`, file);
     let t0 = Date.now();
     await store.refresh();
@@ -102,6 +104,26 @@ describe('file store: hand edits and the settle window', () => {
     expect(took).toBeGreaterThanOrEqual(MAX_MS - 50);
     expect(keys).toContain(active(store));
     expect(warnings).toEqual([expect.stringContaining('config.yaml kept changing for 400 ms: taken as it stands')]);
+    await store.close();
+  });
+  it('a file created anew and being written (vim: the old one renamed away) is not taken for one renamed into place, even when the missing moment went unseen', async () => {
+    const SETTLE_MS = 1000;
+    const { store, file, edit } = await storeWith({ ms: SETTLE_MS, maxMs: 3 * SETTLE_MS });
+    await store.refresh();
+    const edited = await edit('gold');
+    // The store does not look while the file is missing: its first look is at the new file, a third written.
+    await rename(file, `${file}~`);
+    const handle = await open(file, 'wx');
+    const third = Math.floor(edited.length / 3);
+    await handle.write(edited.slice(0, third), 0);
+    const refreshed = store.refresh();
+    await new Promise((r) => setTimeout(r, 50));
+    await handle.write(edited.slice(third), third);
+    await handle.close();
+    await unlink(`${file}~`);
+    await refreshed;
+    expect(store.problem()).toBeNull();
+    expect(active(store)).toBe('gold');
     await store.close();
   });
   it('past the bound, what is taken is a read between two writes, never the moment after a truncate', async () => {
