@@ -48,6 +48,11 @@ async function zombieProcess(): Promise<{ pid: number; started: string | undefin
   children.push(parent);
   const pid = Number(await new Promise<string>((resolve) => parent.stdout?.once('data', (d: Buffer) => resolve(d.toString()))));
   const started = processStart(pid);
+  // Killed while the shell itself still ran (before its exec), the child was reaped by it, and its
+  // /proc entry was gone ("ENOENT: ... /proc/<pid>/stat", a loaded run): wait for the exec first.
+  const execed = () => readFileSync(`/proc/${parent.pid}/comm`, 'utf8').trim() === 'sleep';
+  for (let i = 0; i < 200 && !execed(); i += 1) await new Promise((r) => setTimeout(r, 10));
+  expect(execed()).toBe(true);
   process.kill(pid, 'SIGKILL');
   for (let i = 0; i < 200 && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); i += 1) await new Promise((r) => setTimeout(r, 10));
   expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toMatch(/\) Z /);
