@@ -741,11 +741,11 @@ class FileStore implements FileConfigStore {
       const wait = Math.max(0, ...waits);
       const left = (this.changingSince ?? readAt) + maxMs - Date.now();
       // Past the bound, taken as it stands, but from a read between two writes (readWhole): read
-      // again every WHOLE_READ_MS, for another window at most, then taken whatever it holds.
+      // again every few ms, for another window at most, then taken whatever it holds.
       const torn = left <= 0 && wait > 0 && fileLooks.some((look, i) => (waits[i] ?? 0) > 0 && look !== undefined && !readWhole(look));
       if (torn && left > -maxMs) {
         before = fileLooks;
-        await sleep(WHOLE_READ_MS);
+        await sleep(WHOLE_READ_MS / 5);
         continue;
       }
       if (wait === 0 || left <= 0) {

@@ -65,8 +65,12 @@ export function renamedAfterWritten(stat: RuntimeFileStat): boolean {
   return stat.ctimeMs > stat.mtimeMs;
 }
 
-/** How long before a read its file must have last changed for the read to count as one whole version. */
-export const WHOLE_READ_MS = 2;
+/**
+ * How long before a read its file must have last changed for the read to count as one whole
+ * version: the kernel stamps a change with its coarse clock, which may trail the real time by a tick
+ * (a read of an empty file came 3.8 ms after the ctime of the write it had not seen).
+ */
+export const WHOLE_READ_MS = 10;
 
 /**
  * For a file that keeps changing past SETTLE_MAX_MS, taken as it stands: whether the read `look` was

@@ -129,9 +129,11 @@ describe('file store: hand edits and the settle window', () => {
   it('past the bound, what is taken is a read between two writes, never the moment after a truncate', async () => {
     // A writer rewriting the file in a loop, each time truncating it, then writing it 5 ms later
     // (as writeFile does, with the moment stretched): read in that moment, config.yaml is empty.
-    const MAX_MS = 150;
+    // Full moments (16 ms) longer than WHOLE_READ_MS, so a whole read can come; ten rounds, so that
+    // without the retry some read at the bound lands after a truncate (3 runs of 3 failed so).
+    const MAX_MS = 300;
     let torn = 0;
-    for (let round = 0; round < 8; round++) {
+    for (let round = 0; round < 10; round++) {
       const { store, file, edit } = await storeWith({ ms: 200, maxMs: MAX_MS });
       const texts = await Promise.all(['gold', 'range'].map(edit));
       let writing = true;
@@ -142,7 +144,7 @@ describe('file store: hand edits and the settle window', () => {
           await new Promise((r) => setTimeout(r, 5));
           await handle.write(texts[i % 2] as string, 0);
           await handle.close();
-          await new Promise((r) => setTimeout(r, 8));
+          await new Promise((r) => setTimeout(r, 16));
         }
       })();
       await store.refresh();
