@@ -5,6 +5,7 @@ import { createToken } from '../../src/auth/token-file.js';
 import { digestOf } from '../../src/config/digest.js';
 import type { StoreEvent } from '../../src/config/store.js';
 import { SETTLE_MS } from '../../src/fs/settle.js';
+import { auditLines, keepAsking, metric, readyStatus } from '../helpers/hand-edit.js';
 import { gql } from '../helpers/http.js';
 import { UPSERT } from '../helpers/presets.js';
 import { tempRuntimeDir, writeWhole } from '../helpers/runtime-dir.js';
@@ -46,45 +47,6 @@ async function writeInPieces(file: string, text: string): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-interface AuditLine {
-  subject: 'CONFIG' | 'PRESETS';
-  version: number;
-  digest: string;
-  operation: string;
-}
-const auditLines = async (dir: string): Promise<AuditLine[]> =>
-  (await readFile(path.join(dir, 'audit.log'), 'utf8'))
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as AuditLine);
-
-/** Asks `probe` over and over until stopped; the answers it got, in order. */
-function keepAsking<T>(probe: () => Promise<T>): () => Promise<T[]> {
-  const seen: T[] = [];
-  let on = true;
-  const loop = (async () => {
-    while (on) {
-      seen.push(await probe());
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
-  return async () => {
-    on = false;
-    await loop;
-    return seen;
-  };
-}
-
-const readyStatus = (server: TestServer) => async () => (await fetch(`${server.origin}/ready`)).status;
-
-/** A metric's value from GET /metrics (reads are public here). */
-async function metric(server: TestServer, name: string): Promise<number> {
-  const text = await (await fetch(`${server.origin}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  if (line === undefined) throw new Error(`no ${name} in /metrics`);
-  return Number(line.split(' ')[1]);
 }
 
 describe('hand edits written in place, in pieces', () => {

@@ -5,6 +5,7 @@ import { createToken } from '../../src/auth/token-file.js';
 import { digestOf } from '../../src/config/digest.js';
 import type { StoreEvent } from '../../src/config/store.js';
 import { SETTLE_MS } from '../../src/fs/settle.js';
+import { auditLines, keepAsking, metric, readyStatus } from '../helpers/hand-edit.js';
 import { gql } from '../helpers/http.js';
 import { UPSERT } from '../helpers/presets.js';
 import { tempRuntimeDir, writeWhole } from '../helpers/runtime-dir.js';
@@ -57,46 +58,10 @@ async function vimWrite(file: string, text: string): Promise<void> {
   await unlink(`${file}~`);
 }
 
-interface AuditLine {
-  subject: 'CONFIG' | 'PRESETS';
-  version: number;
-  digest: string;
-  operation: string;
-}
-const auditLines = async (dir: string): Promise<AuditLine[]> =>
-  (await readFile(path.join(dir, 'audit.log'), 'utf8'))
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as AuditLine);
-
-/** Asks `probe` over and over until stopped; the answers it got, in order. */
-function keepAsking<T>(probe: () => Promise<T>): () => Promise<T[]> {
-  const seen: T[] = [];
-  let on = true;
-  const loop = (async () => {
-    while (on) {
-      seen.push(await probe());
-      await pause(10);
-    }
-  })();
-  return async () => {
-    on = false;
-    await loop;
-    return seen;
-  };
-}
-
-const readyStatus = (server: TestServer) => async () => (await fetch(`${server.origin}/ready`)).status;
-
-async function metric(server: TestServer, name: string): Promise<number> {
-  const text = await (await fetch(`${server.origin}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  if (line === undefined) throw new Error(`no ${name} in /metrics`);
-  return Number(line.split(' ')[1]);
-}
-
 /** The kernel's file clock may trail Date.now() by a tick: a lower bound on a wait allows that much. */
 const CLOCK_SLACK_MS = 30;
+
+const keepAskingEvery = <T>(probe: () => Promise<T>) => keepAsking(probe, 10);
 
 describe('hand edits that pass through a missing file (vim, rm then a new file)', () => {
   it('strategies.yaml: the gap is no version, no audit line, no empty set; the new file is in force as the next version', async () => {
@@ -119,11 +84,11 @@ describe('hand edits that pass through a missing file (vim, rm then a new file)'
 
     const events: StoreEvent[] = [];
     const unsubscribe = server.store.subscribe((e) => events.push(e));
-    const stopAsking = keepAsking(async () => {
+    const stopAsking = keepAskingEvery(async () => {
       const res = await server.gql('{ status { presetsVersion } strategies { key name } }');
       return res.body.data as { status: { presetsVersion: number }; strategies: { key: string; name: string }[] };
     });
-    const stopReady = keepAsking(readyStatus(server));
+    const stopReady = keepAskingEvery(readyStatus(server));
     await vimWrite(file, edited);
     const inForce = await waitUntil(
       () => server.gql('{ strategy(key: "gold_fast") { name } status { presetsVersion } }'),
@@ -169,8 +134,10 @@ describe('hand edits that pass through a missing file (vim, rm then a new file)'
 
     const events: StoreEvent[] = [];
     const unsubscribe = server.store.subscribe((e) => events.push(e));
-    const stopReady = keepAsking(readyStatus(server));
-    const stopAsking = keepAsking(async () => (await server.gql('{ status { configVersion configError { message } } }')).body.data?.status);
+    const stopReady = keepAskingEvery(readyStatus(server));
+    const stopAsking = keepAskingEvery(
+      async () => (await server.gql('{ status { configVersion configError { message } } }')).body.data?.status,
+    );
     await vimWrite(file, edited);
     const inForce = await waitUntil(
       () => server.gql('{ status { configVersion activeStrategyKey configDigest } }'),
@@ -209,7 +176,7 @@ describe('hand edits that pass through a missing file (vim, rm then a new file)'
     };
     expect(await viewer()).toEqual({ status: 200, name: 'ops' });
 
-    const stopAsking = keepAsking(viewer);
+    const stopAsking = keepAskingEvery(viewer);
     for (let i = 0; i < 3; i++) {
       await vimWrite(file, `${whole}# written by vim ${i}\n`);
       await pause(PAUSE_MS);
