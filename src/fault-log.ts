@@ -1,4 +1,4 @@
-import { type Later, type Logger, unrefLater } from './log.js';
+import { type Later, type Logger, lastPeriod, unrefLater } from './log.js';
 
 /** How often, at most, the requests a fault failed again are said as a count. */
 export const FAULT_SUMMARY_MS = 60_000;
@@ -19,13 +19,6 @@ function kindOf(err: unknown, message: string): string {
         ? error.message.slice(0, 80)
         : String(err).slice(0, 80);
   return `${name}, ${what}: ${message}`;
-}
-
-/** `the last minute`, `the last 12 s`, `the last 5 minutes`: the window a count covers, said truthfully. */
-function lastPeriod(ms: number): string {
-  if (ms < 60_000) return `the last ${Math.max(1, Math.round(ms / 1000))} s`;
-  if (ms < 90_000) return 'the last minute';
-  return `the last ${Math.round(ms / 60_000)} minutes`;
 }
 
 /**

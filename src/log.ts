@@ -185,3 +185,10 @@ export const unrefLater: Later = (fn, ms) => {
   timer.unref();
   return () => clearTimeout(timer);
 };
+
+/** `the last minute`, `the last 12 s`, `the last 5 minutes`: the window a count covers, said truthfully. */
+export function lastPeriod(ms: number): string {
+  if (ms < 60_000) return `the last ${Math.max(1, Math.round(ms / 1000))} s`;
+  if (ms < 90_000) return 'the last minute';
+  return `the last ${Math.round(ms / 60_000)} minutes`;
+}

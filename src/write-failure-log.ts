@@ -1,18 +1,11 @@
 import type { ConfigWriteError } from './config/errors.js';
-import { type Later, type Logger, unrefLater } from './log.js';
+import { type Later, type Logger, lastPeriod, unrefLater } from './log.js';
 
 /** How often, at most, a spell of failed writes says how many more failed. */
 export const WRITE_FAILURE_SUMMARY_MS = 60_000;
 
 /** `fsync, ENOSPC`: how a failure is told apart in the counts. */
 const kindOf = (error: Pick<ConfigWriteError, 'step' | 'errno'>) => [error.step, error.errno].filter(Boolean).join(', ');
-
-/** `the last minute`, `the last 12 s`, `the last 5 minutes`: the window a count covers, said truthfully. */
-function lastPeriod(ms: number): string {
-  if (ms < 60_000) return `the last ${Math.max(1, Math.round(ms / 1000))} s`;
-  if (ms < 90_000) return 'the last minute';
-  return `the last ${Math.round(ms / 60_000)} minutes`;
-}
 
 export interface WriteFailureSpell {
   /** Failed writes in the spell answered so far (`failed`), the first included. */

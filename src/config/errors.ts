@@ -120,6 +120,25 @@ export class ConfigWriteError extends Error {
  */
 export const MAX_VERSION = 2_147_483_647;
 
+/**
+ * A hand edit that no version is left for: the last recorded version of its subject is MAX_VERSION,
+ * and the edit would be numbered last + 1. It was put in force as 2147483648, and from then on every
+ * `status` read failed with GraphQL's Int error; it is kept out, reported like an invalid file. One
+ * message for both stores and both subjects (`trail`: where the last version is recorded).
+ */
+export function unnumberedHandEditError(
+  location: string,
+  subject: 'config' | 'presets',
+  trail: 'audit.log' | 'the audit trail',
+): ConfigFileError {
+  const what = subject === 'config' ? 'a config' : 'a preset set';
+  return new ConfigFileError(
+    location,
+    [{ message: `this hand edit cannot be numbered: version ${MAX_VERSION}, the last ${what} may have, is already recorded in ${trail}` }],
+    subject,
+  );
+}
+
 /** The version after `version`; past MAX_VERSION no change can be numbered, and none is written. */
 export function nextVersion(version: number): number {
   if (version >= MAX_VERSION) throw new ConfigWriteError(`number the next version (${version} is the last one)`, 'EOVERFLOW');

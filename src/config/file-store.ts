@@ -29,7 +29,7 @@ import { type AuditEntry, systemAuditEntry } from './audit-entry.js';
 import { AuditFile } from './audit-file.js';
 import { judgeGroup, MAX_GROUP, type QueuedCommit } from './commit-group.js';
 import { digestOf } from './digest.js';
-import { ConfigFileError, ConfigWriteError, MAX_VERSION } from './errors.js';
+import { ConfigFileError, ConfigWriteError, MAX_VERSION, unnumberedHandEditError } from './errors.js';
 import { FileChangedError, type FileRead, type FollowLoad, inProcessIo, type RuntimeFilesIo, readStoreFiles, workerIo } from './file-io.js';
 import { type DiskRead, judgeConfigRead, judgePresetsRead, type PresetsNotInForce } from './file-read.js';
 import { PRESETS_FILE_NAME, type PresetsContent, parsePresetsFile } from './presets-file.js';
@@ -351,31 +351,16 @@ function inForce(config: RuntimeConfig, digest: string, audit: AuditFile, curren
 }
 
 /**
- * Content that would be in force past MAX_VERSION: with the last recorded version at the bound, a hand
- * edit (numbered last + 1) has no version left. It was put in force as 2147483648, and from then on
- * every `status` read failed with GraphQL's Int error. Kept out instead, reported like an invalid file.
+ * Content that would be in force past MAX_VERSION (see unnumberedHandEditError): a hand edit
+ * numbered last + 1 with the last recorded version at the bound.
  */
 function beyondLastVersion(file: string, snapshot: ConfigSnapshot): ConfigFileError | null {
-  if (snapshot.config.version <= MAX_VERSION) return null;
-  return new ConfigFileError(file, [
-    {
-      message: `this hand edit cannot be numbered: version ${MAX_VERSION}, the last a config may have, is already recorded in audit.log`,
-    },
-  ]);
+  return snapshot.config.version <= MAX_VERSION ? null : unnumberedHandEditError(file, 'config', 'audit.log');
 }
 
-/** beyondLastVersion for a preset set: numbered past MAX_VERSION it was put in force as 2147483648, and `status` failed the same way. */
+/** beyondLastVersion for a preset set. */
 function presetsBeyondLastVersion(file: string, snapshot: PresetsSnapshot): ConfigFileError | null {
-  if (snapshot.version <= MAX_VERSION) return null;
-  return new ConfigFileError(
-    file,
-    [
-      {
-        message: `this hand edit cannot be numbered: version ${MAX_VERSION}, the last a preset set may have, is already recorded in audit.log`,
-      },
-    ],
-    'presets',
-  );
+  return snapshot.version <= MAX_VERSION ? null : unnumberedHandEditError(file, 'presets', 'audit.log');
 }
 
 class FileStore implements FileConfigStore {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Document } from 'yaml';
 import { type AuditEntry, systemAuditEntry } from '../config/audit-entry.js';
-import { ConfigFileError, MAX_VERSION } from '../config/errors.js';
+import { ConfigFileError, MAX_VERSION, unnumberedHandEditError } from '../config/errors.js';
 import { DEFAULT_SETTINGS, type RuntimeConfig } from '../config/schema.js';
 import { type ConfigSnapshot, STAND_IN_DIGEST } from '../config/store.js';
 import { parseConfigFile } from '../config/yaml-document.js';
@@ -76,11 +76,7 @@ export function effectiveSnapshot(
  */
 export function unnumberedHandEdit(stored: StoredConfig & { ok: true }, last: AuditEntry | null, location: string): ConfigFileError | null {
   if (effectiveSnapshot(stored, last).snapshot.config.version <= MAX_VERSION) return null;
-  return new ConfigFileError(location, [
-    {
-      message: `this hand edit cannot be numbered: version ${MAX_VERSION}, the last a config may have, is already recorded in the audit trail`,
-    },
-  ]);
+  return unnumberedHandEditError(location, 'config', 'the audit trail');
 }
 
 /** The entry for a stored text nobody audited: a hand edit (actor `etcd`), or the first config the trail sees. */

@@ -1,6 +1,6 @@
 import type { AuditEntry } from '../config/audit-entry.js';
 import { digestOf } from '../config/digest.js';
-import { ConfigFileError, MAX_VERSION } from '../config/errors.js';
+import { ConfigFileError, MAX_VERSION, unnumberedHandEditError } from '../config/errors.js';
 import { type PresetsContent, parsePresetsFile } from '../config/presets-file.js';
 import { judgeContent, NO_PRESETS_DIGEST, presetsInForce, presetsSystemEntry } from '../config/presets-judge.js';
 import type { RuntimeConfig } from '../config/schema.js';
@@ -108,30 +108,11 @@ export class PresetsJudge {
         : { ok: false, text: presetsText, digest, error: judged.error, ...(judged.content && { content: judged.content }) };
       // New content is numbered first: a set no version is left for is kept out like an invalid one.
       if (presets.ok && presetsSnapshotOf(presets, lastPresets).version > MAX_VERSION)
-        presets = { ok: false, text: presetsText, digest, error: unnumberedPresetsError(this.location) };
+        presets = { ok: false, text: presetsText, digest, error: unnumberedHandEditError(this.location, 'presets', 'the audit trail') };
     }
     const strategies = presets.ok ? presets.strategies : inForce.strategies;
     return { presets, strategies, config: configWith(strategies) };
   }
-}
-
-/**
- * A put of `strategies` nobody audited that no version is left for: the last audited set is at
- * MAX_VERSION, and a set whose own `version` is not above it is numbered last + 1. Judged invalid (the
- * set in force stays), as the config's is (unnumberedHandEdit) and as strategies.yaml's is in the file
- * store: in force as 2147483648, every `status` read failed with GraphQL's Int error, and its audit
- * entry could never be written.
- */
-export function unnumberedPresetsError(location: string): ConfigFileError {
-  return new ConfigFileError(
-    location,
-    [
-      {
-        message: `this hand edit cannot be numbered: version ${MAX_VERSION}, the last a preset set may have, is already recorded in the audit trail`,
-      },
-    ],
-    'presets',
-  );
 }
 
 /** The snapshot stored presets are in force as (versions never go backwards: see presetsInForce). */
