@@ -9,7 +9,7 @@ import { auditLines, keepAsking, metric, readyStatus } from '../helpers/hand-edi
 import { gql } from '../helpers/http.js';
 import { UPSERT } from '../helpers/presets.js';
 import { tempRuntimeDir, writeWhole } from '../helpers/runtime-dir.js';
-import { spawnServer, spawnStratctl, startTestServer, type TestServer } from '../helpers/server.js';
+import { spawnServer, spawnStratctl, startTestServer } from '../helpers/server.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /**

@@ -9,7 +9,7 @@ import { auditLines, keepAsking, metric, readyStatus } from '../helpers/hand-edi
 import { gql } from '../helpers/http.js';
 import { UPSERT } from '../helpers/presets.js';
 import { tempRuntimeDir, writeWhole } from '../helpers/runtime-dir.js';
-import { spawnServer, spawnStratctl, startTestServer, type TestServer } from '../helpers/server.js';
+import { spawnServer, spawnStratctl, startTestServer } from '../helpers/server.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /**
@@ -244,11 +244,14 @@ describe('a deliberate delete is still taken, once the file has stayed missing f
     const took = Date.now() - t0;
     expect(taken.body.data?.strategies.map((s: { key: string }) => s.key)).not.toContain('gold_fast');
     expect(took).toBeGreaterThanOrEqual(SETTLE_MS - CLOCK_SLACK_MS);
-    expect((await auditLines(server.runtimeDir)).map((l) => `${l.subject} ${l.version} ${l.operation}`)).toEqual([
-      'CONFIG 1 baseline',
-      'PRESETS 1 upsertPreset',
-      'PRESETS 2 handEdit',
-    ]);
+    // In force (status) comes a moment before its audit line is written (a clean-clone run read the
+    // trail in between: two lines): waited for, then compared whole.
+    const audited = await waitUntil(
+      async () => (await auditLines(server.runtimeDir)).map((l) => `${l.subject} ${l.version} ${l.operation}`),
+      (lines) => lines.length >= 3,
+      { what: 'the delete audited' },
+    );
+    expect(audited).toEqual(['CONFIG 1 baseline', 'PRESETS 1 upsertPreset', 'PRESETS 2 handEdit']);
   });
 
   it('config.yaml removed: reported missing (503) after the window; the next change through the API writes it again, not delayed', async () => {
