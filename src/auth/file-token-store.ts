@@ -1,6 +1,17 @@
 import path from 'node:path';
 import { lstatRuntimeFile, type RuntimeFileStat } from '../fs/runtime-file.js';
-import { dirChangedAt, type FileLook, missingWait, SETTLE_MAX_MS, SETTLE_MS, type SettleTimes, settleWait, sleep } from '../fs/settle.js';
+import {
+  dirChangedAt,
+  type FileLook,
+  missingWait,
+  readWhole,
+  SETTLE_MAX_MS,
+  SETTLE_MS,
+  type SettleTimes,
+  settleWait,
+  sleep,
+  WHOLE_READ_MS,
+} from '../fs/settle.js';
 import type { Say } from '../log.js';
 import { sharedYamlParser, type YamlParser } from '../yaml/off-thread.js';
 import { createToken, readTokenFile, revokeToken, rotateToken, TOKENS_FILE } from './token-file.js';
@@ -91,7 +102,17 @@ export function fileTokenStore(
       }
       // Looked at again after the read: changed meanwhile (a truncate just after the look), it is read again.
       const after = await lookAt(readAt);
-      if (after.key !== stat && Date.now() - since < settleMaxMs) continue;
+      const changed = after.key !== stat;
+      if (changed && Date.now() - since < settleMaxMs) continue;
+      // Past the bound, taken as it stands, but from a read between two writes (readWhole: not empty,
+      // its last change before the read began): read again every few ms, for another bound at most,
+      // then taken whatever it holds. Taken from any read, a read of the first piece of an edit (or
+      // of the moment after its truncate) refused every named token: 401s, counted toward the limit.
+      if ((wait > 0 || changed) && !readWhole(after.look) && Date.now() - since < 2 * settleMaxMs) {
+        before = after.look;
+        await sleep(WHOLE_READ_MS / 5);
+        continue;
+      }
       if (!(tokens instanceof Error)) {
         byDigest = new Map(tokens.map((t) => [t.sha256, t]));
         // The spell's end in the log beside its start: without it, "named tokens refused" was the last word.

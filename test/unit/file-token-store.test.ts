@@ -4,6 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileTokenStore } from '../../src/auth/file-token-store.js';
 import { createToken, revokeToken, TOKENS_FILE } from '../../src/auth/token-file.js';
+import { parseYaml } from '../../src/yaml/core.js';
+import type { YamlParser } from '../../src/yaml/off-thread.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -108,6 +110,51 @@ describe('tokens.yaml written by hand', () => {
       expect(await store.find(digest(token))).toBeUndefined();
       expect(Date.now() - t0).toBeLessThan(SETTLE_MS);
     } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('tokens.yaml still changing past the settle bound', () => {
+  // The writer's next piece lands the moment the store's read of the file is done, before it looks
+  // at the file again: that read is torn, whatever the machine's timing. The YAML parser the store
+  // takes (the step between its read and its look after it) is where the test writes that piece.
+  it.each([
+    [
+      'its first piece (half a digest: invalid, every named token refused)',
+      (whole: string) => whole.indexOf('sha256:') + 'sha256: '.length + 10,
+    ],
+    ['the moment after its truncate (empty: no named tokens)', () => 0],
+  ])('a read of %s is not taken: read again until whole', async (_what, cutAt) => {
+    const dir = await tempRuntimeDir();
+    const token = await createToken(dir, 'ops', 'read');
+    const file = path.join(dir, TOKENS_FILE);
+    const whole = await readFile(file, 'utf8');
+    const cut = cutAt(whole);
+    const handle = await open(file, 'r+');
+    await handle.truncate(0);
+    if (cut > 0) await handle.write(whole.slice(0, cut), 0);
+    const parsed: string[] = [];
+    const yaml: YamlParser = {
+      async parse(text) {
+        parsed.push(text);
+        if (text === whole.slice(0, cut)) await handle.write(whole.slice(cut), cut);
+        return parseYaml(text);
+      },
+      edit: () => Promise.reject(new Error('not used')),
+      close: async () => {},
+      running: false,
+    };
+    const warnings: string[] = [];
+    // Never still for the window (60 s): taken as it stands once the bound (300 ms) has passed.
+    const store = fileTokenStore(dir, { yaml, warn: (m) => warnings.push(m), settle: { ms: 60_000, maxMs: 300 } });
+    try {
+      expect((await store.find(digest(token)))?.name).toBe('ops');
+      expect(parsed[0]).toBe(whole.slice(0, cut)); // the torn read came, and was not taken
+      expect(parsed.at(-1)).toBe(whole);
+      expect(warnings).toEqual([]);
+    } finally {
+      await handle.close();
       await store.close();
     }
   });
