@@ -133,6 +133,14 @@ export async function readTokenFile(
 }
 
 /**
+ * How `stratctl token` writes tokens.yaml: whole (a temp file renamed into place), owner-only, and
+ * showing it was renamed into place after it was written (ctime after mtime, showRenamed): the
+ * server reads such a file at once, so a revocation, rotation or new token is in force on the next
+ * request, while a tokens.yaml created anew and being written by hand waits until it is still.
+ */
+export const TOKEN_FILE_WRITE = { mode: 0o600, showRenamed: true } as const;
+
+/**
  * Runs `task` holding `<file>.lock` (src/lock.ts, wait mode), so two `stratctl token` commands never
  * interleave their read-modify-write. A lock left by a dead process is taken over.
  */
@@ -155,9 +163,11 @@ export async function createToken(runtimeDir: string, name: string, scope: Scope
     const tokens = await readTokenFile(file);
     if (tokens.some((t) => t.name === name)) throw new TokenFileError(`a token named "${name}" exists; revoke it first to replace it`);
     const token = newTokenSecret();
-    await writeFileAtomic(file, renderTokenFile([...tokens, { name, scope, sha256: tokenDigest(token), createdAt: now.toISOString() }]), {
-      mode: 0o600,
-    });
+    await writeFileAtomic(
+      file,
+      renderTokenFile([...tokens, { name, scope, sha256: tokenDigest(token), createdAt: now.toISOString() }]),
+      TOKEN_FILE_WRITE,
+    );
     return token;
   });
 }
@@ -169,7 +179,7 @@ export async function revokeToken(runtimeDir: string, name: string): Promise<boo
     const tokens = await readTokenFile(file);
     const kept = tokens.filter((t) => t.name !== name);
     if (kept.length === tokens.length) return false;
-    await writeFileAtomic(file, renderTokenFile(kept), { mode: 0o600 });
+    await writeFileAtomic(file, renderTokenFile(kept), TOKEN_FILE_WRITE);
     return true;
   });
 }
@@ -187,7 +197,7 @@ export async function rotateToken(runtimeDir: string, name: string, now = new Da
     if (!current) return null;
     const token = newTokenSecret();
     const rotated = tokens.map((t) => (t === current ? { ...t, sha256: tokenDigest(token), createdAt: now.toISOString() } : t));
-    await writeFileAtomic(file, renderTokenFile(rotated), { mode: 0o600 });
+    await writeFileAtomic(file, renderTokenFile(rotated), TOKEN_FILE_WRITE);
     return { token, scope: current.scope };
   });
 }

@@ -1,6 +1,6 @@
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import { readTokenFile, renderTokenFile, TOKENS_FILE } from '../auth/token-file.js';
+import { readTokenFile, renderTokenFile, TOKEN_FILE_WRITE, TOKENS_FILE } from '../auth/token-file.js';
 import { AUDIT_FILE } from '../config/audit-file.js';
 import { auditOrder, type DumpAuditEntry, dumpAuditEntry, type StoreDump } from '../config/dump.js';
 import { CONFIG_FILE_NAME } from '../config/file-store.js';
@@ -113,7 +113,7 @@ export class FileSide {
     for (const name of DATA_FILES) await removeStrayTempFiles(file(name));
     const audit = [...dump.audit].sort(auditOrder);
     await writeFileAtomic(file(AUDIT_FILE), audit.map((a) => `${a.json}\n`).join(''), { mode: 0o600 });
-    if (dump.tokens.length > 0) await writeFileAtomic(file(TOKENS_FILE), renderTokenFile(dump.tokens), { mode: 0o600 });
+    if (dump.tokens.length > 0) await writeFileAtomic(file(TOKENS_FILE), renderTokenFile(dump.tokens), TOKEN_FILE_WRITE);
     else await fsp.rm(file(TOKENS_FILE), { force: true });
     if (dump.strategies !== null) await writeFileAtomic(file(PRESETS_FILE_NAME), dump.strategies, { mode: 0o644 });
     else await fsp.rm(file(PRESETS_FILE_NAME), { force: true });

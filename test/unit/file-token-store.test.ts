@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { chmod, open, readFile, rename, unlink } from 'node:fs/promises';
+import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileTokenStore } from '../../src/auth/file-token-store.js';
-import { createToken, revokeToken, TOKENS_FILE } from '../../src/auth/token-file.js';
+import { createToken, revokeToken, rotateToken, TOKENS_FILE } from '../../src/auth/token-file.js';
+import { renamedAfterWritten } from '../../src/fs/settle.js';
 import { parseYaml } from '../../src/yaml/core.js';
 import type { YamlParser } from '../../src/yaml/off-thread.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
@@ -157,5 +158,32 @@ describe('tokens.yaml still changing past the settle bound', () => {
       await handle.close();
       await store.close();
     }
+  });
+});
+
+describe('stratctl token writes tokens.yaml', () => {
+  it('so that it shows it was renamed into place after it was written (ctime after mtime), even when write and rename share a clock tick', async () => {
+    // A write and its rename mostly fall within one tick of the kernel's file clock (196 of 200
+    // atomic writes here): without the times set back, ctime equals mtime and the file cannot be
+    // told from one created anew and being written by hand.
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, TOKENS_FILE);
+    const seen: { step: string; ctimeMs: number; mtimeMs: number; renamed: boolean }[] = [];
+    const note = async (step: string) => {
+      const s = await stat(file);
+      seen.push({ step, ctimeMs: s.ctimeMs, mtimeMs: s.mtimeMs, renamed: renamedAfterWritten(s) });
+    };
+    for (let i = 0; i < 5; i++) {
+      await createToken(dir, `t${i}`, 'read');
+      await note(`create t${i}`);
+      expect(await rotateToken(dir, `t${i}`)).not.toBeNull();
+      await note(`rotate t${i}`);
+    }
+    for (let i = 0; i < 5; i++) {
+      expect(await revokeToken(dir, `t${i}`)).toBe(true);
+      await note(`revoke t${i}`);
+    }
+    expect(seen.filter((s) => !s.renamed)).toEqual([]);
+    expect(seen).toHaveLength(15);
   });
 });
