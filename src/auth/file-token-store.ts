@@ -5,6 +5,7 @@ import {
   type FileLook,
   missingWait,
   readWhole,
+  renamedAfterWritten,
   SETTLE_MAX_MS,
   SETTLE_MS,
   type SettleTimes,
@@ -82,11 +83,16 @@ export function fileTokenStore(
       // Written in place (the same file, its content changed): a request in the moment between the
       // truncate and the last write found no token (401, counted toward the failed-auth limit). It
       // waits until the file is still (src/fs/settle.ts; at once when its last change is already
-      // past). A replacement (a different file renamed into place, as `stratctl token` writes it) is
-      // whole, and a chmod or chown changes no content: read at once, so a revocation is never late.
-      const replaced = look.stat !== null && readStat !== null && look.stat.ino !== readStat.ino;
+      // past). A replacement (a different file renamed into place after its last write, as `stratctl
+      // token` writes it: src/fs/settle.ts renamedAfterWritten) is whole, and a chmod or chown changes
+      // no content: read at once, so a revocation is never late. A different file that is not so is
+      // being written: vim's new file after a missing moment no look saw, or stratctl's file edited
+      // in place before any request read it. Read at once, a third of it refused valid tokens (401,
+      // counted toward the failed-auth limit); it waits until it is still like any edit in place.
+      const otherFile = look.stat !== null && readStat !== null && look.stat.ino !== readStat.ino;
+      const replaced = otherFile && look.stat !== null && renamedAfterWritten(look.stat);
       const metadataOnly =
-        look.stat !== null && readStat !== null && !replaced && look.stat.size === readStat.size && look.stat.mtimeMs === readStat.mtimeMs;
+        look.stat !== null && readStat !== null && !otherFile && look.stat.size === readStat.size && look.stat.mtimeMs === readStat.mtimeMs;
       const wait = replaced || metadataOnly ? 0 : settleWait(look, before, settleMs);
       const left = since + settleMaxMs - Date.now();
       if (wait > 0 && left > 0) {

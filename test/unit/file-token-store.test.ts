@@ -11,6 +11,22 @@ import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');
 
+/** A YAML parser for the store that notes every text it is given (each read of tokens.yaml), then calls `then`. */
+function notingYaml(then: (text: string) => Promise<void> = async () => {}): YamlParser & { texts: string[] } {
+  const texts: string[] = [];
+  return {
+    texts,
+    async parse(text) {
+      texts.push(text);
+      await then(text);
+      return parseYaml(text);
+    },
+    edit: () => Promise.reject(new Error('not used')),
+    close: async () => {},
+    running: false,
+  };
+}
+
 describe('tokens.yaml refused, then fixed', () => {
   it('says the refusal once at WARN and its end once at INFO, so the log tells when named tokens worked again', async () => {
     const dir = await tempRuntimeDir();
@@ -80,6 +96,95 @@ describe('tokens.yaml written by hand', () => {
       await store.close();
     }
   });
+  it('stratctl token create, rotate and revoke: each in force on the next look, never after a settle window', async () => {
+    const dir = await tempRuntimeDir();
+    const ops = await createToken(dir, 'ops', 'read');
+    const SETTLE_MS = 1500;
+    const store = fileTokenStore(dir, { settle: { ms: SETTLE_MS, maxMs: 2 * SETTLE_MS } });
+    /** The store's answer for `token`, and how long it took when that was a settle window or more (late: false, sooner). */
+    const find = async (token: string) => {
+      const t0 = Date.now();
+      const found = await store.find(digest(token));
+      const ms = Date.now() - t0;
+      return { name: found?.name, late: ms >= SETTLE_MS ? ms : false };
+    };
+    try {
+      // Just created, not seen before: its first look waits until it is still (it may be written in place).
+      expect((await find(ops)).name).toBe('ops');
+      // Three rounds: a write and its rename mostly share a tick of the file clock, and each round
+      // has three writes that must each be read at once.
+      for (let i = 0; i < 3; i++) {
+        const ci = await createToken(dir, `ci-${i}`, 'operate');
+        expect(await find(ci)).toEqual({ name: `ci-${i}`, late: false });
+        const rotated = await rotateToken(dir, `ci-${i}`);
+        expect(await find(ci)).toEqual({ name: undefined, late: false });
+        expect(await find(rotated?.token as string)).toEqual({ name: `ci-${i}`, late: false });
+        expect(await revokeToken(dir, `ci-${i}`)).toBe(true);
+        expect(await find(rotated?.token as string)).toEqual({ name: undefined, late: false });
+      }
+      expect((await find(ops)).name).toBe('ops');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('created anew by vim while no look saw it missing: its first part is not taken for a file renamed into place', async () => {
+    const dir = await tempRuntimeDir();
+    const token = await createToken(dir, 'ops', 'read');
+    const file = path.join(dir, TOKENS_FILE);
+    const text = await readFile(file, 'utf8');
+    const yaml = notingYaml();
+    const warnings: string[] = [];
+    const store = fileTokenStore(dir, { yaml, warn: (m) => warnings.push(m), settle: { ms: 1000, maxMs: 3000 } });
+    try {
+      expect((await store.find(digest(token)))?.name).toBe('ops');
+      // vim: the file renamed to its backup, a new one created and a third of it written, all before
+      // the store looks again (its first look after the edit is at a new inode, a third written).
+      await rename(file, `${file}~`);
+      const handle = await open(file, 'wx', 0o600);
+      const third = text.indexOf('sha256:') + 'sha256: '.length + 10; // inside the digest: not a valid file
+      await handle.write(text.slice(0, third), 0);
+      const found = store.find(digest(token));
+      await new Promise((r) => setTimeout(r, 300));
+      await handle.write(text.slice(third), third);
+      await handle.close();
+      await unlink(`${file}~`);
+      expect((await found)?.name).toBe('ops');
+      expect(yaml.texts.filter((t) => t !== text)).toEqual([]);
+      expect(warnings).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('replaced by stratctl token, then edited in place before any request read it: waits until still, like any edit in place', async () => {
+    const dir = await tempRuntimeDir();
+    const token = await createToken(dir, 'ops', 'read');
+    const file = path.join(dir, TOKENS_FILE);
+    const yaml = notingYaml();
+    const warnings: string[] = [];
+    const store = fileTokenStore(dir, { yaml, warn: (m) => warnings.push(m), settle: { ms: 1000, maxMs: 3000 } });
+    try {
+      expect((await store.find(digest(token)))?.name).toBe('ops');
+      // stratctl replaces it (a new token); nobody asks; then an edit in place (the comment), in pieces.
+      await createToken(dir, 'ci', 'operate');
+      const text = `${await readFile(file, 'utf8')}# ci: the deploy pipeline\n`;
+      const handle = await open(file, 'r+');
+      await handle.truncate(0);
+      const third = text.indexOf('sha256:') + 'sha256: '.length + 10;
+      await handle.write(text.slice(0, third), 0);
+      const found = store.find(digest(token));
+      await new Promise((r) => setTimeout(r, 300));
+      await handle.write(text.slice(third), third);
+      await handle.close();
+      expect((await found)?.name).toBe('ops');
+      expect(yaml.texts.slice(1).filter((t) => t !== text)).toEqual([]);
+      expect(warnings).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('gone missing (vim renames it away, then writes a new one): never taken for "no tokens" in the gap; removed, taken once it stayed missing', async () => {
     const dir = await tempRuntimeDir();
     const token = await createToken(dir, 'ops', 'read');
@@ -135,17 +240,10 @@ describe('tokens.yaml still changing past the settle bound', () => {
     const handle = await open(file, 'r+');
     await handle.truncate(0);
     if (cut > 0) await handle.write(whole.slice(0, cut), 0);
-    const parsed: string[] = [];
-    const yaml: YamlParser = {
-      async parse(text) {
-        parsed.push(text);
-        if (text === whole.slice(0, cut)) await handle.write(whole.slice(cut), cut);
-        return parseYaml(text);
-      },
-      edit: () => Promise.reject(new Error('not used')),
-      close: async () => {},
-      running: false,
-    };
+    const yaml = notingYaml(async (text) => {
+      if (text === whole.slice(0, cut)) await handle.write(whole.slice(cut), cut);
+    });
+    const parsed = yaml.texts;
     const warnings: string[] = [];
     // Never still for the window (60 s): taken as it stands once the bound (300 ms) has passed.
     const store = fileTokenStore(dir, { yaml, warn: (m) => warnings.push(m), settle: { ms: 60_000, maxMs: 300 } });
