@@ -5,6 +5,7 @@ import { createHandler } from 'graphql-sse/lib/use/fetch';
 import type { Plugin } from 'graphql-yoga';
 import { AuthenticationError } from '../auth/identity.js';
 import type { Authenticator } from '../auth/tokens.js';
+import type { FaultLog } from '../fault-log.js';
 import type { Logger } from '../log.js';
 import { extensionsFor } from './errors.js';
 import type { RequestScope } from './request-scope.js';
@@ -68,8 +69,16 @@ function httpOf(error: unknown): { status: number; headers: Record<string, strin
  * - a subscription refused when it starts (no token where reads need one) reaches the client as
  *   its error and a completion: a result with `errors` but no `data` is the same puzzle for
  *   graphql-sse as the validation errors above.
+ * A failure of the server's own here (500 `Unexpected error.`) goes through the fault log (`faults`):
+ * once per kind with its stack, then counted, so a client repeating it cannot flood the log.
  */
-export function singleConnectionSsePlugin(options: { authenticator: Authenticator; logger: Logger; readsRequireToken: boolean }): Plugin {
+export function singleConnectionSsePlugin(options: {
+  authenticator: Authenticator;
+  logger: Logger;
+  readsRequireToken: boolean;
+  /** Logs a 500 once per kind with its stack, then as a count a minute (default: each at ERROR). */
+  faults?: FaultLog;
+}): Plugin {
   const scopes = new WeakMap<Request, RequestScope>();
   let handler: (request: Request) => Promise<Response>;
   return {
@@ -147,7 +156,10 @@ export function singleConnectionSsePlugin(options: { authenticator: Authenticato
           endResponse(refusal(fetchAPI, 400, { message: error.message, code: 'GRAPHQL_PARSE_FAILED' }));
           return;
         }
-        options.logger.error({ err: error }, 'graphql-sse request failed');
+        // On the request's logger (its request id), once per kind, then counted.
+        const log = (serverContext as Partial<RequestScope> | undefined)?.log ?? options.logger;
+        if (options.faults) options.faults.failed(log, error, 'graphql-sse request failed');
+        else log.error({ err: error }, 'graphql-sse request failed');
         endResponse(refusal(fetchAPI, 500, { message: 'Unexpected error.', code: 'INTERNAL_SERVER_ERROR' }));
       });
     },

@@ -139,7 +139,12 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
       tokenRecheckPlugin({ authenticator, intervalMs: options.tokenRecheckMs }),
       // graphql-sse's single-connection mode at /graphql/stream (the operator page: one SSE connection per
       // tab for all its subscriptions); /graphql keeps yoga's own SSE.
-      singleConnectionSsePlugin({ authenticator, logger: options.logger, readsRequireToken: options.readsRequireToken }),
+      singleConnectionSsePlugin({
+        authenticator,
+        logger: options.logger,
+        readsRequireToken: options.readsRequireToken,
+        faults: services.faultLog,
+      }),
       ...(options.plugins ?? []),
     ],
   });

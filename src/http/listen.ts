@@ -373,9 +373,14 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     },
   };
 
+  // A failure past the chain (writing the answer, a stream that broke): once per kind with its
+  // stack, then counted (fault-log.ts), as every other 500; a client repeating it cannot flood the log.
   const failed = (exchange: HttpExchange, err: unknown) => {
     const { res } = exchange;
-    exchange.log.error({ err }, 'the HTTP adapter could not answer');
+    plane.services.faultLog.failed(exchange.log, err, 'the HTTP adapter could not answer', {
+      method: exchange.method,
+      path: exchange.path.slice(0, 200),
+    });
     if (res.headersSent) res.destroy();
     else {
       res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });

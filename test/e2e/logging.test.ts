@@ -1,5 +1,6 @@
 import { readFile, rename, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Plugin } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
 import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
 import { createLogger, formatTextLine } from '../../src/log.js';
@@ -142,6 +143,66 @@ describe('the server log', () => {
         msg: 'request failed: Unexpected error.',
         err: expect.objectContaining({ message: 'store.problem broke' }),
       }),
+    ]);
+  });
+
+  it("the adapter's own 500 (an answer it could not send) and graphql-sse's: once per kind with the stack, then counted, never a line per request", async () => {
+    let now = Date.parse('2026-01-05T10:00:00Z');
+    // Forced faults, as a bug would make them: an answer whose header Node refuses to send (the
+    // adapter's writeHead throws), and a /graphql/stream request that fails inside graphql-sse.
+    const faults: Plugin = {
+      onRequest({ request, endResponse, fetchAPI }) {
+        if (!new URL(request.url).searchParams.has('unsendable')) return;
+        const response = new fetchAPI.Response('{}', { headers: { 'content-type': 'application/json' } });
+        response.headers.set('x-broken', 'a\u0007b');
+        endResponse(response);
+      },
+      onParse({ context }) {
+        const url = (context as { request?: Request }).request?.url ?? '';
+        if (url.includes('/graphql/stream')) throw new Error('parse hook broke');
+      },
+    };
+    const { server, at } = await loggedServer({ runner: false, now: () => now, yogaPlugins: [faults] });
+    const unsendable = () => fetch(`${server.url}?unsendable=1&query=%7B__typename%7D`, { headers: { accept: 'application/json' } });
+    const stream = `${server.origin}/graphql/stream`;
+    const streamToken = await (await fetch(stream, { method: 'PUT' })).text();
+    const subscribe = () =>
+      fetch(stream, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-graphql-event-stream-token': streamToken },
+        body: JSON.stringify({
+          query: 'subscription { statusChanged { configVersion } }',
+          extensions: { operationId: crypto.randomUUID() },
+        }),
+      });
+
+    for (let i = 0; i < 20; i++) {
+      const res = await unsendable();
+      expect(res.status).toBe(500);
+      expect(await res.json()).toEqual({ errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+    }
+    for (let i = 0; i < 20; i++) {
+      const res = await subscribe();
+      expect(res.status).toBe(500);
+      expect(await res.json()).toEqual({ errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+    }
+    // One line each, with its stack and the request's id; the 38 others are counted.
+    expect(at(ERROR).map((l) => l.msg)).toEqual(['the HTTP adapter could not answer', 'graphql-sse request failed']);
+    expect(at(ERROR)[0]).toMatchObject({ reqId: expect.any(String), method: 'GET', path: '/graphql' });
+    expect(at(ERROR)[0]?.err?.stack).toMatch(/\n\s+at /);
+    expect(at(ERROR)[1]).toMatchObject({ reqId: expect.any(String), err: expect.objectContaining({ message: 'parse hook broke' }) });
+
+    now += 60_000;
+    expect((await unsendable()).status).toBe(500);
+    expect(at(ERROR)).toHaveLength(3);
+    expect(at(ERROR)[2]).toMatchObject({
+      msg: expect.stringMatching(/^38 more requests failed in the last minute, answered 500 Unexpected error\. \(/),
+      failures: 38,
+    });
+    expect(Object.values(at(ERROR)[2]?.byKind as Record<string, number>).sort()).toEqual([19, 19]);
+    expect(Object.keys(at(ERROR)[2]?.byKind as Record<string, number>).sort()).toEqual([
+      expect.stringMatching(/: graphql-sse request failed$/),
+      expect.stringMatching(/: the HTTP adapter could not answer$/),
     ]);
   });
 
