@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # strategy-control-plane: the API with its embedded runner, as `npm start` runs it.
 #
-#   docker build -t strategy-control-plane .
+#   docker build --build-arg BUILD_COMMIT=$(git rev-parse HEAD) -t strategy-control-plane .
 #   docker run -d --name scp -p 127.0.0.1:8787:8787 -v scp-runtime:/var/lib/strategy-control-plane \
 #     --stop-timeout 15 strategy-control-plane
 #   docker exec scp cat /var/lib/strategy-control-plane/admin.token   # the generated admin token
@@ -19,6 +19,10 @@ WORKDIR /src
 COPY package.json package-lock.json tsconfig.json ./
 COPY scripts ./scripts
 COPY src ./src
+# The commit GET /version names: the build context has no .git, so it comes as a build argument
+# (--build-arg BUILD_COMMIT=$(git rev-parse HEAD)); read by the build only, never a run-time setting.
+# Left out: "commit": null. Not a full 40-hex-digit commit: the build fails.
+ARG BUILD_COMMIT=
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 
 # Runtime: production dependencies only. `npm ci --omit=dev` still runs `prepare` (tsc, a dev

@@ -32,11 +32,30 @@ export function gitCommit(dir: string = root): string | null {
   }
 }
 
+/**
+ * The commit the build names (`/version`'s `commit`): this checkout's, else `BUILD_COMMIT` from the
+ * environment, which the image build passes on (`docker build --build-arg BUILD_COMMIT=$(git rev-parse
+ * HEAD) .`: the build context has no .git). Read here only, at build time: never a setting of the
+ * server. Empty or unset: null. Anything but a full commit (40 hex digits) fails the build, so an
+ * image never says a commit that is not one; in a checkout, git wins (a stale variable cannot lie).
+ */
+export function buildCommit(dir: string = root, env: NodeJS.ProcessEnv = process.env): string | null {
+  const given = env.BUILD_COMMIT?.trim() ?? '';
+  if (given !== '' && !/^[0-9a-fA-F]{40}$/.test(given)) {
+    throw new Error(`BUILD_COMMIT must be a full commit, 40 hex digits (git rev-parse HEAD), not ${JSON.stringify(given.slice(0, 60))}`);
+  }
+  const checkout = gitCommit(dir);
+  if (checkout !== null && given !== '' && given.toLowerCase() !== checkout) {
+    process.stderr.write(`BUILD_COMMIT ${given} ignored: this is a git checkout at ${checkout}, which the build names\n`);
+  }
+  return checkout ?? (given === '' ? null : given.toLowerCase());
+}
+
 /** The bundle's options (a test builds it in memory with them, to see what each command loads). */
-export function distBuildOptions(outdir: string, commit: string | null = gitCommit()) {
+export function distBuildOptions(outdir: string, commit: string | null = buildCommit()) {
   return {
     absWorkingDir: root,
-    // The commit `/version` reports (src/version.ts BUILD_COMMIT): fixed in the bundle, null outside a checkout.
+    // The commit `/version` reports (src/version.ts BUILD_COMMIT): fixed in the bundle; null outside a checkout without BUILD_COMMIT.
     define: { __BUILD_COMMIT__: JSON.stringify(commit) },
     entryPoints: {
       cli: 'src/cli.ts',
@@ -78,13 +97,15 @@ export function distBuildOptions(outdir: string, commit: string | null = gitComm
 
 /** Builds dist/ (the page, dist/page, is build-page.ts's and left alone). Returns the files written. */
 export async function buildDist(): Promise<string[]> {
+  // First, so a refused BUILD_COMMIT leaves the previous dist/ as it was.
+  const options = distBuildOptions(outdir);
   // What an earlier build wrote (chunk names carry content hashes, so old ones would pile up).
   const previous = await readdir(outdir).catch(() => [] as string[]);
   for (const name of previous) {
     if (name === 'page' || name.startsWith('.')) continue;
     await rm(path.join(outdir, name), { recursive: true, force: true });
   }
-  const result = await build(distBuildOptions(outdir));
+  const result = await build(options);
   const files = Object.keys(result.metafile.outputs);
   // The mark test/global-setup.ts compares source times against.
   await writeFile(path.join(outdir, '.build-stamp'), `${new Date().toISOString()}\n`);
@@ -92,6 +113,13 @@ export async function buildDist(): Promise<string[]> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const files = await buildDist();
+  let files: string[];
+  try {
+    files = await buildDist();
+  } catch (err) {
+    // A bad BUILD_COMMIT: one line, no stack (esbuild's own errors are already said above).
+    process.stderr.write(`build failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
   process.stdout.write(`dist: ${files.filter((f) => f.endsWith('.js')).length} JavaScript files (${files.join(', ')})\n`);
 }

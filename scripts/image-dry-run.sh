@@ -21,12 +21,14 @@ runtime_run() { awk '/^FROM .* AS runtime/{r=1} r && /^RUN (--mount=[^ ]+ )?npm 
 # The runtime stage's `ENV` as written (continuation lines joined): one NAME=value a line (no value holds a space).
 runtime_env() { awk '/^FROM .* AS runtime/{r=1} r' "$DOCKERFILE" | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' | sed -n 's/^ENV //p' | tr -s ' ' '\n'; }
 
-echo "== build stage: COPY package files, tsconfig, scripts, src; RUN npm ci (prepare: esbuild -> dist/)"
+# The build argument README's `docker build` passes (the build context has no .git): /version names it.
+BUILD_COMMIT="$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || true)"
+echo "== build stage: COPY package files, tsconfig, scripts, src; ARG BUILD_COMMIT=${BUILD_COMMIT:-(none)}; RUN npm ci (prepare: esbuild -> dist/)"
 mkdir -p "$WORK/src"
 cp "$ROOT/package.json" "$ROOT/package-lock.json" "$ROOT/tsconfig.json" "$WORK/src/"
 cp -R "$ROOT/scripts" "$WORK/src/scripts"
 cp -R "$ROOT/src" "$WORK/src/src"
-(cd "$WORK/src" && npm ci --no-audit --no-fund >"$WORK/build.log" 2>&1) || { cat "$WORK/build.log"; exit 1; }
+(cd "$WORK/src" && BUILD_COMMIT="$BUILD_COMMIT" npm ci --no-audit --no-fund >"$WORK/build.log" 2>&1) || { cat "$WORK/build.log"; exit 1; }
 test -f "$WORK/src/dist/cli.js"
 
 echo "== runtime stage: $(runtime_run)"
@@ -64,7 +66,10 @@ HEALTH_JSON="$(sed -n 's/^  CMD \(\[.*\]\)$/\1/p' "$DOCKERFILE")"
 mapfile -d '' HEALTH < <(json_argv "$HEALTH_JSON")
 echo "== HEALTHCHECK ${HEALTH[*]} (as written; CONTROL_PLANE_PORT=$PORT names the port, as -e would in the image)"
 env "${IMAGE_ENV[@]}" CONTROL_PLANE_PORT="$PORT" "${HEALTH[@]}" && echo "   healthy (exit 0)"
-echo "   stratctl --version: $(node bin/stratctl.js --version); /version: $(node -e "fetch('http://127.0.0.1:$PORT/version').then(r=>r.text()).then(console.log)")"
+VERSION_JSON="$(node -e "fetch('http://127.0.0.1:$PORT/version').then(r=>r.text()).then(console.log)")"
+echo "   stratctl --version: $(node bin/stratctl.js --version); /version: $VERSION_JSON"
+SERVED_COMMIT="$(node -e 'console.log(JSON.parse(process.argv[1]).commit ?? "")' "$VERSION_JSON")"
+[ "$SERVED_COMMIT" = "$BUILD_COMMIT" ] || { echo "/version says commit '$SERVED_COMMIT', the build argument was '$BUILD_COMMIT'" >&2; exit 1; }
 
 echo "== STOPSIGNAL SIGTERM"
 kill -TERM "$SERVER_PID"

@@ -29,6 +29,16 @@ describe('Dockerfile', () => {
     expect(runtime).toContain('COPY --from=build /src/dist ./dist');
   });
 
+  it('takes the commit /version names as a build argument of the build stage, before its npm ci; never into the runtime stage', () => {
+    const build = stage('build');
+    const arg = build.indexOf('ARG BUILD_COMMIT=');
+    expect(arg).toBeGreaterThan(-1);
+    expect(arg).toBeLessThan(build.findIndex((l) => /^RUN .*npm ci/.test(l)));
+    // Read by the build only: not a setting of the image (no ARG or ENV of it where the server runs).
+    expect(stage('runtime').filter((l) => l.includes('BUILD_COMMIT'))).toEqual([]);
+    expect(dockerfile).toContain('docker build --build-arg BUILD_COMMIT=$(git rev-parse HEAD)');
+  });
+
   it('every file a COPY takes from the build context is in the context (.dockerignore does not leave it out)', () => {
     // .dockerignore's patterns as written here: names at the root, and `*.ext`.
     const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
