@@ -1,5 +1,13 @@
 import path from 'node:path';
-import { ACCESS_REFUSED_HINT, ConfigFileError, StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
+import { toSnakeKeys } from '../config/case.js';
+import {
+  ACCESS_REFUSED_HINT,
+  ConfigFileError,
+  MAX_VERSION,
+  StoreRefusedError,
+  StoreUnavailableError,
+  VersionBoundError,
+} from '../config/errors.js';
 import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { LockHeldError } from '../lock.js';
 import { FeedError } from '../runner/feed.js';
@@ -39,6 +47,25 @@ function unknownKeyHint(file: string, problems: readonly { message: string }[]):
   const presets =
     path.basename(file) === 'config.yaml' ? path.join(path.dirname(file), 'strategies.yaml') : "the store's presets (its strategies key)";
   return ` ${key} is neither a static strategy nor a preset in ${presets}: if a change to the presets removed it, put it back there, or name another strategy here.`;
+}
+
+/**
+ * The way out at the version bound (file store): no version is left to number the file with, so
+ * fixing the file alone cannot help (a hand edit is numbered last + 1, and a missing config.yaml
+ * cannot be written again): the count starts again from a new audit trail. audit.log is moved out
+ * (kept: it is the record up to the bound), the file is given a low version, and the start records
+ * it as the new trail's first line. A missing config.yaml gets the trail's last settings, as JSON
+ * (valid YAML), so that starting again neither turns trading back on nor drops overrides.
+ */
+function versionBoundWayOut(err: VersionBoundError): string {
+  const audit = path.join(path.dirname(err.file), 'audit.log');
+  const start = `To start the version count again: move ${audit} out of the runtime directory (keep it: it is the record up to version ${MAX_VERSION}), then`;
+  if (err.lastConfig) {
+    const { updatedAt, ...settings } = err.lastConfig;
+    const text = JSON.stringify({ ...toSnakeKeys(settings), version: 1, updated_at: updatedAt });
+    return `${start} write ${err.file} holding the trail's last settings at version 1 (this JSON is valid YAML): ${text} and start again.`;
+  }
+  return `${start} set \`version: 1\` in ${err.file} and start again.`;
 }
 
 /**
@@ -90,6 +117,10 @@ const RULES: {
       if (isEtcdStoreUrl(file) && problems[0]?.message.startsWith(MOVED_OUT)) return what;
       if (isEtcdStoreUrl(file))
         return `${what} The store was left as it is: if a \`stratctl store migrate\` into it was cut short, run it again with --force; otherwise put a valid value back (etcdctl put) and start again.`;
+      if (err instanceof VersionBoundError) {
+        const problem = problems.map((p) => p.message).join('; ');
+        return `cannot start: ${file}: ${problem}. ${versionBoundWayOut(err)}`;
+      }
       return `${what} The file was left as it is: fix it (or move it away: the server then starts from the last config the audit trail recorded, or from the defaults without one) and start again.`;
     },
   },

@@ -121,6 +121,35 @@ export class ConfigWriteError extends Error {
 export const MAX_VERSION = 2_147_483_647;
 
 /**
+ * A stored config or preset set that cannot be put in force because its trail's last version is
+ * MAX_VERSION: nothing is left to number it (a hand edit, or a missing config.yaml to write again).
+ * Still a ConfigFileError (exit 78, reported like an invalid file); its own class so that the start
+ * can say the way out, which fixing the file alone is not: the version count has to start again.
+ */
+export class VersionBoundError extends ConfigFileError {
+  constructor(
+    file: string,
+    message: string,
+    subject: 'config' | 'presets',
+    /** Where the last version is recorded. */
+    readonly trail: 'audit.log' | 'the audit trail',
+    /** A missing config.yaml: the trail's last config, to write again at a version the count can go on from. */
+    readonly lastConfig?: RuntimeConfigLike,
+  ) {
+    super(file, [{ message }], subject);
+  }
+}
+
+/** The settings and time of a recorded config (RuntimeConfig, without importing the schema here). */
+export interface RuntimeConfigLike {
+  readonly activeStrategyKey: string;
+  readonly tradingEnabled: boolean;
+  readonly scanIntervalSeconds: number;
+  readonly tunableOverrides: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  readonly updatedAt: string;
+}
+
+/**
  * A hand edit that no version is left for: the last recorded version of its subject is MAX_VERSION,
  * and the edit would be numbered last + 1. It was put in force as 2147483648, and from then on every
  * `status` read failed with GraphQL's Int error; it is kept out, reported like an invalid file. One
@@ -132,10 +161,11 @@ export function unnumberedHandEditError(
   trail: 'audit.log' | 'the audit trail',
 ): ConfigFileError {
   const what = subject === 'config' ? 'a config' : 'a preset set';
-  return new ConfigFileError(
+  return new VersionBoundError(
     location,
-    [{ message: `this hand edit cannot be numbered: version ${MAX_VERSION}, the last ${what} may have, is already recorded in ${trail}` }],
+    `this hand edit cannot be numbered: version ${MAX_VERSION}, the last ${what} may have, is already recorded in ${trail}`,
     subject,
+    trail,
   );
 }
 

@@ -29,7 +29,7 @@ import { type AuditEntry, systemAuditEntry } from './audit-entry.js';
 import { AuditFile } from './audit-file.js';
 import { judgeGroup, MAX_GROUP, type QueuedCommit } from './commit-group.js';
 import { digestOf } from './digest.js';
-import { ConfigFileError, ConfigWriteError, MAX_VERSION, unnumberedHandEditError } from './errors.js';
+import { ConfigFileError, ConfigWriteError, MAX_VERSION, unnumberedHandEditError, VersionBoundError } from './errors.js';
 import { FileChangedError, type FileRead, type FollowLoad, inProcessIo, type RuntimeFilesIo, readStoreFiles, workerIo } from './file-io.js';
 import { type DiskRead, judgeConfigRead, judgePresetsRead, type PresetsNotInForce } from './file-read.js';
 import { PRESETS_FILE_NAME, type PresetsContent, parsePresetsFile } from './presets-file.js';
@@ -191,11 +191,13 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
   if (text === null) {
     const lastVersion = audit.lastVersion('CONFIG');
     if (lastVersion >= MAX_VERSION)
-      throw new ConfigFileError(file, [
-        {
-          message: `the file is missing and cannot be written again: version ${MAX_VERSION}, the last a config may have, is already recorded in audit.log`,
-        },
-      ]);
+      throw new VersionBoundError(
+        file,
+        `the file is missing and cannot be written again: version ${MAX_VERSION}, the last a config may have, is already recorded in audit.log`,
+        'config',
+        'audit.log',
+        audit.last(1, 'CONFIG')[0]?.config,
+      );
     const version = lastVersion + 1;
     // With a trail, config.yaml was lost (deleted, moved away): the last config it recorded comes
     // back, as the etcd store brings back a missing key's; the defaults would turn trading back on
