@@ -830,7 +830,7 @@ class FileStore implements FileConfigStore {
     let keptPresets: 'save' | 'drop' | null = null;
     let presetsChange: Extract<StoreEvent, { type: 'presetsChanged' }> | null = null;
     let configChange: Extract<StoreEvent, { type: 'changed' }> | null = null;
-    let previousStrategies = this.strategies;
+    let newStrategies = this.strategies;
     if (presetsStep && !presetsStep.judgement.ok) {
       const { error, content } = presetsStep.judgement;
       const same = this.presetsInvalid?.digest === presetsStep.digest && this.presetsInvalid.error.message === error.message;
@@ -840,17 +840,16 @@ class FileStore implements FileConfigStore {
       if (content) keptPresets = 'save';
     } else if (presetsStep?.judgement.ok) {
       const wasInvalid = this.presetsInvalid !== null;
-      this.presetsInvalid = null;
-      this.presetsText = presetsText;
       keptPresets = 'drop';
       if (presetsStep.digest !== this.presets.digest && numbered) {
-        const previous = this.presets;
-        previousStrategies = this.strategies;
-        const current = numbered;
-        this.presets = current;
-        this.strategies = presetsStep.judgement.strategies;
-        presetsChange = { type: 'presetsChanged', previous, current, audit: null, source: 'handEdit' };
-      } else if (wasInvalid) events.push({ type: 'presetsValid' });
+        // Put in force below, once its audit line is durable.
+        newStrategies = presetsStep.judgement.strategies;
+        presetsChange = { type: 'presetsChanged', previous: this.presets, current: numbered, audit: null, source: 'handEdit' };
+      } else {
+        this.presetsInvalid = null;
+        this.presetsText = presetsText;
+        if (wasInvalid) events.push({ type: 'presetsValid' });
+      }
     }
     if (configStep.kind === 'missing') {
       const error = new ConfigFileError(this.file, [{ message: 'the file is missing; the next change through the API writes it again' }]);
@@ -871,8 +870,7 @@ class FileStore implements FileConfigStore {
         if (this.invalid?.digest !== configStep.digest) events.push({ type: 'invalid', error: unnumbered });
         this.invalid = { digest: configStep.digest, error: unnumbered };
       } else {
-        this.invalid = null;
-        this.snapshot = current;
+        // Put in force below, once its audit line is durable.
         configChange = { type: 'changed', previous, current, audit: null, source: 'handEdit' };
       }
     }
@@ -882,7 +880,9 @@ class FileStore implements FileConfigStore {
     const lastPresets = this.auditLog.last(1, 'PRESETS')[0];
     if (audits && presetsChange && lastPresets?.digest !== presetsChange.current.digest) {
       const { current, previous } = presetsChange;
-      const entry = presetsSystemEntry('handEdit', current, previous.presets, lastPresets, this.snapshot.config, this.now());
+      // The config the presets go in force with: the edited one when both changed.
+      const config = (configChange?.current ?? this.snapshot).config;
+      const entry = presetsSystemEntry('handEdit', current, previous.presets, lastPresets, config, this.now());
       entries.push(entry);
       presetsChange = { ...presetsChange, audit: entry };
     }
@@ -892,6 +892,9 @@ class FileStore implements FileConfigStore {
       entries.push(entry);
       configChange = { ...configChange, audit: entry };
     }
+    // Audit line durable, then in force (as a change through the API: file, audit line, answer). Until
+    // the append is done readers see the state before the edit: status never shows a version the
+    // trail does not hold yet (a test read status, then audit.log, and found no line for it).
     if (entries.length > 0) {
       const unrecorded = await this.auditLog.append(entries).then(
         () => null,
@@ -915,7 +918,6 @@ class FileStore implements FileConfigStore {
             events.push({ type: 'invalid', error });
           }
           this.invalid = { digest: `unrecorded:${configChange.current.digest}`, error };
-          this.snapshot = configChange.previous;
           configChange = null;
         }
         if (presetsChange) {
@@ -925,8 +927,6 @@ class FileStore implements FileConfigStore {
             events.push({ type: 'presetsInvalid', error });
           }
           this.presetsInvalid = { digest: `unrecorded:${presetsChange.current.digest}`, error };
-          this.presets = presetsChange.previous;
-          this.strategies = previousStrategies;
           presetsChange = null;
           keptPresets = null;
         }
@@ -939,8 +939,18 @@ class FileStore implements FileConfigStore {
           });
       }
     }
-    if (presetsChange) events.unshift(presetsChange);
-    if (configChange) events.push(configChange);
+    if (presetsChange) {
+      this.presetsInvalid = null;
+      this.presetsText = presetsText;
+      this.presets = presetsChange.current;
+      this.strategies = newStrategies;
+      events.unshift(presetsChange);
+    }
+    if (configChange) {
+      this.invalid = null;
+      this.snapshot = configChange.current;
+      events.push(configChange);
+    }
     for (const event of events) this.emit(event);
     if (keptPresets === 'save') await this.saveKeptPresets();
     if (keptPresets === 'drop') await this.dropKeptPresets();
