@@ -82,10 +82,15 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
         () => 0o644,
       );
       let durable: boolean;
+      // Judged on a missing file: put in place only if it is still missing. The check just before
+      // the rename cannot close the moment between it and the rename, and a file a person created
+      // in that moment was renamed over; with link(2) it makes the write fail instead (EEXIST).
+      const noReplace = write.unlessChanged === true && write.previous === null;
       try {
         durable = await writeFileAtomic(write.file, write.text, {
           fs,
           mode,
+          noReplace,
           // Still the text this group was judged on? A hand edit since is not renamed over.
           beforeRename: !write.unlessChanged
             ? undefined
@@ -95,6 +100,9 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
         });
       } catch (err) {
         if (err instanceof AtomicWriteError && err.cause instanceof FileChangedError) throw err.cause;
+        // The file appeared after all: judged again on it, as any hand edit that lands under a write.
+        if (noReplace && err instanceof AtomicWriteError && err.step === 'rename' && err.errno === 'EEXIST')
+          throw new FileChangedError(write.file);
         if (err instanceof AtomicWriteError) throw new ConfigWriteError(err.step, err.errno, { cause: err });
         throw err;
       }

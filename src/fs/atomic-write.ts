@@ -39,6 +39,29 @@ export interface AtomicWriteOptions {
    * writes tokens.yaml so, and a revocation is never late. Through node's fs, not `fs`.
    */
   showRenamed?: boolean;
+  /**
+   * The file is expected missing: put the new one in place only if it still is (link(2), which
+   * fails with EEXIST rather than replace, then the temp name removed). A file created meanwhile (a
+   * person's, between `beforeRename`'s look and the rename) is never replaced: the write fails at
+   * step `rename` with errno EEXIST, the temp file removed, the other file left as it is.
+   */
+  noReplace?: boolean;
+}
+
+/** link(2) errnos of a file system with no hard links: there the file is renamed into place (it may replace). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/** Puts `temp` in place as `file` unless `file` exists (EEXIST); see AtomicWriteOptions.noReplace. */
+async function linkIntoPlace(fs: FileSystem, temp: string, file: string): Promise<void> {
+  try {
+    await fs.link(temp, file);
+  } catch (err) {
+    if (!NO_HARD_LINKS.has(errnoOf(err) ?? '')) throw err;
+    await fs.rename(temp, file);
+    return;
+  }
+  // In place; a temp name that cannot be removed is a second name of the same file, removed at the next start.
+  await fs.unlink(temp).catch(() => {});
 }
 
 const tempPattern = (file: string) => new RegExp(`^\\.${path.basename(file).replace(/[.]/g, '\\.')}\\.(\\d+)\\.[0-9a-f]{12}\\.tmp$`);
@@ -77,8 +100,10 @@ export async function writeFileAtomic(file: string, content: string, options: At
       const now = Date.now();
       await utimes(temp, new Date(now), new Date(now - 1000));
     }
+    // (`rename` names the step either way: it is the one that puts the file in place.)
     step = 'rename';
-    await fs.rename(temp, file);
+    if (options.noReplace) await linkIntoPlace(fs, temp, file);
+    else await fs.rename(temp, file);
   } catch (err) {
     await handle?.close().catch(() => {});
     await fs.unlink(temp).catch(() => {});

@@ -1,4 +1,15 @@
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { makeDirs, makeDirsSync } from './make-dirs.js';
 import {
@@ -24,6 +35,8 @@ export interface FileSystem {
   /** flags as for fs.open: 'wx' (new file), 'a' (append, created when missing; opened as a runtime file) ... */
   open(file: string, flags: string, mode?: number): Promise<WritableFile>;
   rename(from: string, to: string): Promise<void>;
+  /** A second name for `from` (link(2)): fails with EEXIST when `to` exists, never replacing it. */
+  link(from: string, to: string): Promise<void>;
   unlink(file: string): Promise<void>;
   truncate(file: string, size: number): Promise<void>;
   mkdir(dir: string): Promise<void>;
@@ -54,6 +67,7 @@ export const nodeFileSystem: FileSystem = {
     };
   },
   rename: (from, to) => fsp.rename(from, to),
+  link: (from, to) => fsp.link(from, to),
   unlink: (file) => fsp.unlink(file),
   truncate: (file, size) => fsp.truncate(file, size),
   mkdir: (dir) => makeDirs(dir),
@@ -89,6 +103,7 @@ export const syncNodeFileSystem: FileSystem = {
     };
   },
   rename: async (from, to) => renameSync(from, to),
+  link: async (from, to) => linkSync(from, to),
   unlink: async (file) => unlinkSync(file),
   truncate: async (file, size) => truncateSync(file, size),
   mkdir: async (dir) => makeDirsSync(dir),

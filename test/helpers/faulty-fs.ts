@@ -64,6 +64,11 @@ export function faultyFileSystem(base: FileSystem = nodeFileSystem): FaultyFileS
       check('rename', 'rename', from);
       await base.rename(from, to);
     },
+    async link(from, to) {
+      // The no-replace form of the rename (a write into a missing file): the same step.
+      check('rename', 'link', from);
+      await base.link(from, to);
+    },
     async syncDir(dir) {
       check('syncDir', 'fsync', dir);
       await base.syncDir(dir);
