@@ -112,7 +112,7 @@ describe('a write of the API into a missing file never replaces a file a person 
     const text = await readFile(file, 'utf8');
     expect(text).toContain('gold_slow:');
     expect(text).toContain('gold_fast:');
-    const keys = ((await server.gql('{ strategies { key } }')).body.data?.strategies as { key: string }[]).map((s) => s.key);
+    const keys = (((await server.gql('{ strategies { key } }')).body.data?.strategies ?? []) as { key: string }[]).map((s) => s.key);
     expect(keys).toEqual(expect.arrayContaining(['gold_slow', 'gold_fast']));
     expect((await auditLines(server.runtimeDir)).filter((l) => l.subject === 'PRESETS').map((l) => [l.operation, l.version])).toEqual([
       ['handEdit', 1],
