@@ -159,6 +159,52 @@ function unrecordedWhy(err: unknown): string {
 }
 
 /**
+ * A store file as a start takes it: readAtOpen, once a write in place has stopped, by the rule a
+ * running store applies to a hand edit (readSettled, src/fs/settle.ts). A start used to take the
+ * file as it stood: a config.yaml that a tool was writing in pieces as `serve` started was read
+ * half written (invalid: exit 78; or a valid part of it put in force). A file renamed into place
+ * (its ctime after its mtime) is whole, and one last changed at least the settle window before the
+ * read is still: both taken at once, so a normal start costs one lstat per file. Otherwise read
+ * again once still, for at most the bound, then taken as it stands (from a read between two writes,
+ * if one comes within another bound), and said.
+ */
+async function readSettledAtOpen(
+  fs: FileSystem,
+  file: string,
+  options: FileConfigStoreOptions,
+  subject: 'config' | 'presets',
+): Promise<string | null> {
+  const ms = options.settle?.ms ?? SETTLE_MS;
+  const maxMs = options.settle?.maxMs ?? SETTLE_MAX_MS;
+  const since = Date.now();
+  let before: FileLook | undefined;
+  for (;;) {
+    const readAt = Date.now();
+    const text = await readAtOpen(fs, file, options, subject);
+    if (text === null || ms <= 0) return text;
+    const stat = await lstatRuntimeFile(file).catch(() => null);
+    const look: FileLook = { stat, readAt, at: Date.now() };
+    const wait = stat !== null && renamedAfterWritten(stat) ? 0 : settleWait(look, before, ms);
+    if (wait === 0) return text;
+    const left = since + maxMs - Date.now();
+    before = look;
+    if (left > 0) {
+      await sleep(Math.min(wait, left));
+      continue;
+    }
+    if (!readWhole(look) && left > -maxMs) {
+      await sleep(WHOLE_READ_MS / 5);
+      continue;
+    }
+    const name = path.basename(file);
+    options.warn?.(`${name} kept changing for ${maxMs} ms: taken as it stands; write a hand edit whole (a temp file, then a rename)`, {
+      files: [name],
+    });
+    return text;
+  }
+}
+
+/**
  * Reads `<runtimeDir>/strategies.yaml`, `config.yaml` and `audit.log` and returns the store. Writes
  * nothing: a missing config is served from defaults and written by `start()`; a missing presets
  * file means no presets (it is written with the first preset change). Throws ConfigFileError when
@@ -172,7 +218,7 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
   const audit = await AuditFile.open({ runtimeDir: options.runtimeDir, fs, now, warn: options.warn });
 
   const yaml = options.yaml ?? sharedYamlParser();
-  const presetsText = await readAtOpen(fs, presetsFile, options, 'presets');
+  const presetsText = await readSettledAtOpen(fs, presetsFile, options, 'presets');
   if (presetsText !== null) await parseOffThread(presetsText, yaml, options.parseDeadlineMs);
   const content = parsePresetsFile(options.strategies, presetsFile, presetsText);
   const presetsDigest = presetsText === null ? NO_PRESETS_DIGEST : digestOf(presetsText);
@@ -187,7 +233,7 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
   const strategies = strategySetOf(options.strategies, content.presets);
   const withPresets = { presetsFile, presets, presetsStoredVersion: content.version, strategies };
 
-  const text = await readAtOpen(fs, file, options, 'config');
+  const text = await readSettledAtOpen(fs, file, options, 'config');
   if (text === null) {
     const lastVersion = audit.lastVersion('CONFIG');
     if (lastVersion >= MAX_VERSION)

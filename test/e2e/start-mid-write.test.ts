@@ -1,0 +1,82 @@
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
+import { SETTLE_MS } from '../../src/fs/settle.js';
+import { auditLines } from '../helpers/hand-edit.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { startTestServer } from '../helpers/server.js';
+
+const WHOLE = [
+  'active_strategy_key: gold\n',
+  'trading_enabled: false\n',
+  'scan_interval_seconds: 45\n',
+  'version: 1\n',
+  'updated_at: 2026-01-01T00:00:00.000Z\n',
+].join('');
+/** The first piece: cut inside a value, as a tool writing in pieces leaves it between two writes. */
+const FIRST = WHOLE.slice(0, WHOLE.indexOf('scan_interval_seconds: 4') + 'scan_interval_seconds: 4'.length);
+
+/**
+ * The real file system, where `config.yaml` is being written in place, in two pieces, as the start
+ * first reads it: the first piece lands just before that read, the rest `gapMs` later. Counts the
+ * reads of config.yaml.
+ */
+function toolWritingAtStart(dir: string, gapMs: number) {
+  const file = path.join(dir, 'config.yaml');
+  let started = false;
+  let reads = 0;
+  let rest: Promise<void> = Promise.resolve();
+  const fs: FileSystem = {
+    ...nodeFileSystem,
+    async readFile(target, checks) {
+      if (target === file) {
+        reads += 1;
+        if (!started) {
+          started = true;
+          await writeFile(file, FIRST);
+          rest = new Promise((resolve) => setTimeout(resolve, gapMs)).then(() => appendFile(file, WHOLE.slice(FIRST.length)));
+        }
+      }
+      return nodeFileSystem.readFile(target, checks);
+    },
+  };
+  return { fs, reads: () => reads, rest: () => rest };
+}
+
+describe('a start waits for a config.yaml being written in place, as a running server does', () => {
+  it('the start reads it once it is still: the whole file is in force, not its first piece (no exit 78)', async () => {
+    const dir = await tempRuntimeDir();
+    const tool = toolWritingAtStart(dir, 60);
+    const server = await startTestServer({ runtimeDir: dir, fs: tool.fs });
+    await tool.rest();
+    expect(await readFile(path.join(dir, 'config.yaml'), 'utf8')).toBe(WHOLE);
+    const data = (
+      await server.gql('{ config { activeStrategyKey tradingEnabled scanIntervalSeconds } status { configError { message } } }')
+    ).body.data;
+    expect(data).toEqual({
+      config: { activeStrategyKey: 'gold', tradingEnabled: false, scanIntervalSeconds: 45 },
+      status: { configError: null },
+    });
+    expect(tool.reads()).toBeGreaterThan(1);
+    expect((await auditLines(dir)).map((l) => [l.operation, l.version])).toEqual([['baseline', 1]]);
+  });
+
+  it('a file last changed more than the settle window before the start is read once, with no wait', async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'config.yaml');
+    await writeFile(file, WHOLE);
+    await new Promise((r) => setTimeout(r, SETTLE_MS + 50));
+    let reads = 0;
+    const fs: FileSystem = {
+      ...nodeFileSystem,
+      readFile: (target, checks) => {
+        if (target === file) reads += 1;
+        return nodeFileSystem.readFile(target, checks);
+      },
+    };
+    await startTestServer({ runtimeDir: dir, fs });
+    // One read at open, one at start (the store's first look at its files); none repeated to settle.
+    expect(reads).toBeLessThanOrEqual(2);
+  });
+});
