@@ -78,7 +78,13 @@ const changeLines = (stderr: string) =>
         return [];
       }
     })
-    .filter((line) => /^config version \d+: updateConfig /.test(line.msg));
+    .filter((line) => /^(config|presets) version \d+: (updateConfig|upsertPreset|deletePreset) /.test(line.msg));
+
+const UPSERT_PRESET = `mutation($name: String!) {
+  upsertPreset(input: { key: "gold_lost", base: "gold", name: $name }) { presetsVersion changed }
+}`;
+const DELETE_PRESET = 'mutation { deletePreset(key: "gold_lost") { presetsVersion changed } }';
+const PRESETS_TRAIL = '{ auditLog(last: 20, subject: PRESETS) { version operation actor details } }';
 
 describeWithEtcd("a replica's own change whose answer was lost (a hung etcd member), over HTTP", () => {
   it('is logged as its own when the watch brings it, not "through another replica"', async () => {
@@ -109,6 +115,67 @@ describeWithEtcd("a replica's own change whose answer was lost (a hung etcd memb
     expect(changeLines(api.stderr()).map((line) => [line.msg, line.source])).toEqual([
       [`config version ${before + 1}: updateConfig by admin (scanIntervalSeconds: 30 -> 41)`, 'commit'],
       [`config version ${before + 2}: updateConfig by admin (scanIntervalSeconds: 41 -> 42)`, 'commit'],
+    ]);
+  });
+});
+
+describeWithEtcd("a replica's own preset change whose answer was lost (a hung etcd member), over HTTP", () => {
+  it('answers UNKNOWN (503), then takes it as its own when the watch brings it: one version, one audit entry, its own log line', async () => {
+    const cluster = await startEtcd();
+    const member = cluster.members[0];
+    if (!member) throw new Error('one member');
+    // The preset's name travels only in the commit's transaction (the reads before it send keys).
+    const proxy = await answerLosingProxy(member.clientPort, 'Gold (answer lost)');
+    const store = `etcd://127.0.0.1:${proxy.port}/${freshPrefix()}`;
+    const api = await spawnServer(await tempRuntimeDir(), ['--no-runner', '--store', store, '--log-format', 'json'], {
+      CONTROL_PLANE_TOKEN: TEST_TOKEN,
+    });
+    const presets = async () => (await gql(api.url, '{ status { presetsVersion } }')).body.data?.status.presetsVersion as number;
+    const names = async () =>
+      (((await gql(api.url, '{ strategies { key name } }')).body.data?.strategies ?? []) as { key: string; name: string }[]).filter(
+        (s) => s.key === 'gold_lost',
+      );
+    const before = await presets();
+    // Answered while etcd runs: its own change.
+    const first = await gql(api.url, UPSERT_PRESET, { name: 'Gold (answered)' }, { token: TEST_TOKEN });
+    expect([first.status, first.body.data?.upsertPreset]).toEqual([200, { presetsVersion: before + 1, changed: true }]);
+    // Applied by etcd, its answer lost (and the check whether it landed too): "outcome unknown".
+    const answer = await gql(api.url, UPSERT_PRESET, { name: 'Gold (answer lost)' }, { token: TEST_TOKEN });
+    expect(proxy.holding()).toBe(true);
+    proxy.release();
+    expect(answer.status).toBe(503);
+    expect(answer.body.errors?.[0]?.extensions).toMatchObject({ code: 'UNAVAILABLE', outcome: 'UNKNOWN' });
+    await waitUntil(presets, (v) => v === before + 2, { what: 'the preset change seen through the watch' });
+    expect(await names()).toEqual([{ key: 'gold_lost', name: 'Gold (answer lost)' }]);
+    // The set it landed as is the one in force: the next change is judged against it, not refused or doubled.
+    const removed = await gql(api.url, DELETE_PRESET, {}, { token: TEST_TOKEN });
+    expect([removed.status, removed.body.data?.deletePreset]).toEqual([200, { presetsVersion: before + 3, changed: true }]);
+    await waitUntil(
+      async () => changeLines(api.stderr()),
+      (lines) => lines.length === 3,
+      { what: 'the three preset changes in the log' },
+    );
+    expect(changeLines(api.stderr()).map((line) => [line.msg, line.source])).toEqual([
+      [
+        `presets version ${before + 1}: upsertPreset by admin (gold_lost.base: null -> "gold"; gold_lost.name: null -> "Gold (answered)")`,
+        'commit',
+      ],
+      [`presets version ${before + 2}: upsertPreset by admin (gold_lost.name: "Gold (answered)" -> "Gold (answer lost)")`, 'commit'],
+      [
+        `presets version ${before + 3}: deletePreset by admin (gold_lost.base: "gold" -> null; gold_lost.name: "Gold (answer lost)" -> null)`,
+        'commit',
+      ],
+    ]);
+    // One audit entry per version, each the API's (a change taken for a hand edit would add a "handEdit" by "etcd").
+    const trail = (await gql(api.url, PRESETS_TRAIL, {}, { token: TEST_TOKEN })).body.data?.auditLog as {
+      version: number;
+      operation: string;
+      actor: string;
+    }[];
+    expect(trail.filter((e) => e.version > before).map((e) => [e.version, e.operation, e.actor])).toEqual([
+      [before + 3, 'deletePreset', 'admin'],
+      [before + 2, 'upsertPreset', 'admin'],
+      [before + 1, 'upsertPreset', 'admin'],
     ]);
   });
 });
