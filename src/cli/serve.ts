@@ -143,6 +143,11 @@ export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string, 
       giveUp();
     }
   });
+  /** The last line of a stop: how long it took from the first signal (or `stopBecause`), and the exit code. */
+  const endLine = (code: number) => {
+    const seconds = ((now() - (firstAt ?? now())) / 1000).toFixed(2);
+    logger.info({ exitCode: code, stopSeconds: Number(seconds) }, `stopped after ${seconds} s (exit ${code})`);
+  };
   return {
     /** Forget the signals (start-up failed: the failure's exit code stands). */
     dispose: unsubscribe,
@@ -151,13 +156,18 @@ export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string, 
      * gives up at once with StartAbortedError instead of finishing and then stopping.
      */
     startAborted: starting.signal,
-    /** A start that a signal ended (see `startAborted`): logged; the exit code of a stop by signal (0). */
+    /**
+     * A start that a signal ended (see `startAborted`): its cause, then the end line a stop by signal
+     * writes (`stopped after ... s (exit 0)`), so a log (and a script reading its last line) ends the
+     * same way however the stop came; the exit code of a stop by signal (0).
+     */
     abandonedStart: (err: StartAbortedError): number => {
       unsubscribe();
       logger.info(
         { signal: err.reason },
         `${err.reason} during start-up: stopped before it finished (lock files released, nothing else written)`,
       );
+      endLine(EXIT.ok);
       return EXIT.ok;
     },
     /** Stops as the first signal would, for a reason of this process's own; it then exits `code`. (Once stopping, nothing.) */
@@ -178,8 +188,7 @@ export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string, 
             () => {
               // The end of the stop in the log: without it, a log ending at "SIGTERM: ..." could not say
               // whether the drain finished or the process was killed in the middle of it.
-              const seconds = ((now() - (firstAt ?? now())) / 1000).toFixed(2);
-              logger.info({ exitCode: done, stopSeconds: Number(seconds) }, `stopped after ${seconds} s (exit ${done})`);
+              endLine(done);
               resolve(done);
             },
             (err) => {

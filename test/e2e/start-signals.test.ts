@@ -60,9 +60,17 @@ function stopLines(stderr: string): string[] {
     .split('\n')
     .flatMap(
       (line) =>
-        line.match(/SIG[A-Z]+: stopping the runner|during start-up: stopped before it finished|stopped after [\d.]+ s \(exit \d+\)/) ?? [],
+        line.match(
+          /SIG[A-Z]+: (?:stopping the runner|finishing in-flight requests)|during start-up: stopped before it finished|stopped after [\d.]+ s \(exit \d+\)/,
+        ) ?? [],
     );
 }
+
+/**
+ * serve's lines for a start a signal ended: the cause, then the end line every stop by signal ends
+ * with (no "finishing in-flight requests" line: it never served one).
+ */
+const SERVE_ABANDONED = ['during start-up: stopped before it finished', expect.stringMatching(/^stopped after [\d.]+ s \(exit 0\)$/)];
 
 /** Signals `child` and measures how long it takes to exit; also the pids it had just before. */
 async function interrupt(child: SpawnedProcess, signal: NodeJS.Signals): Promise<{ code: number | null; ms: number; tree: number[] }> {
@@ -83,9 +91,34 @@ describe('a stop signal during a start that waits (README: Stopping): it ends th
     const { code, ms, tree } = await interrupt(server, 'SIGINT');
     expect({ code, promptly: ms < PROMPT_MS }).toEqual({ code: 0, promptly: true });
     expect(server.stderr()).toContain('SIGINT during start-up: stopped before it finished');
+    // The end line of any stop by signal, last (it was missing: the log ended at the cause).
+    expect(stopLines(server.stderr())).toEqual(SERVE_ABANDONED);
     expect(server.stdout()).not.toContain('listening on');
     // Only the other holder's lock: no admin token, no config, no lock of its own.
     expect(await readdir(dir)).toEqual(['.lock']);
+    expect(await readFile(lock, 'utf8')).toBe(held);
+    expect(tree.filter(isRunning)).toEqual([]);
+  });
+
+  it('serve waiting for the .runner.lock of such a holder (its embedded runner): SIGTERM exits 0 within 1 s, the end line last, in json too', async () => {
+    const dir = await tempRuntimeDir();
+    const lock = path.join(dir, '.runner.lock');
+    const held = await foreignLock(lock);
+    const server = spawnStratctl(['serve', '--port', '0', '--runtime-dir', dir, '--log-format', 'json'], { CONTROL_PLANE_TOKEN: TOKEN });
+    await server.waitFor(WAITING_FOR_LOCK);
+    const { code, ms, tree } = await interrupt(server, 'SIGTERM');
+    expect({ code, promptly: ms < PROMPT_MS }).toEqual({ code: 0, promptly: true });
+    const lines = server
+      .stderr()
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as { msg: string; exitCode?: number; stopSeconds?: number });
+    expect(stopLines(lines.map((line) => line.msg).join('\n'))).toEqual(SERVE_ABANDONED);
+    // The last line, with the fields a normal stop's end line has.
+    expect(lines.at(-1)).toMatchObject({ exitCode: 0, stopSeconds: expect.any(Number) });
+    expect(lines.at(-1)?.stopSeconds).toBeLessThan(PROMPT_MS / 1000);
+    // Its own .lock released; the other holder's .runner.lock left as it was.
+    expect(await readdir(dir)).toEqual(['.runner.lock']);
     expect(await readFile(lock, 'utf8')).toBe(held);
     expect(tree.filter(isRunning)).toEqual([]);
   });
@@ -123,12 +156,15 @@ describe('a stop signal during a start that waits (README: Stopping): it ends th
       const { code, ms, tree } = await interrupt(child, 'SIGINT');
       expect({ code, promptly: ms < PROMPT_MS }).toEqual({ code: 0, promptly: true });
       expect(child.stderr()).toContain('SIGINT during start-up: stopped before it finished');
-      if (command === 'runner')
-        expect(stopLines(child.stderr())).toEqual([
-          'SIGINT: stopping the runner',
-          'during start-up: stopped before it finished',
-          expect.stringMatching(/^stopped after [\d.]+ s \(exit 0\)$/),
-        ]);
+      expect(stopLines(child.stderr())).toEqual(
+        command === 'runner'
+          ? [
+              'SIGINT: stopping the runner',
+              'during start-up: stopped before it finished',
+              expect.stringMatching(/^stopped after [\d.]+ s \(exit 0\)$/),
+            ]
+          : SERVE_ABANDONED,
+      );
       expect(child.stderr()).not.toContain('cannot start');
       expect(await readdir(dir)).toEqual([]);
       expect(tree.filter(isRunning)).toEqual([]);
