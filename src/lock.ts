@@ -183,21 +183,36 @@ export function ownProcessIdentity(host = hostname()): ProcessIdentity {
 }
 
 /**
- * Whether the process `other` names (another process than this one) still runs, as far as this
- * process can prove it: 'dead' only for one recorded on this host in this pid namespace (both
- * recorded, both equal) whose pid is gone, a zombie, or now another process's (a different start);
- * 'alive' when that pid runs the recorded process; 'unverifiable' otherwise (another host, another
- * container, a record without its namespace). Stricter than a lock's judge, which takes a holder
- * with no namespace for this one's: a record without one may come from a container that shares
- * the host name.
+ * Whether `record` names the process `self` is: the same host and pid and, where both record them,
+ * the same pid namespace and the same process start. Two containers that share a host name are
+ * each pid 1: only their namespaces (and starts) tell them apart. A record without them (published
+ * before they were) is taken by host and pid alone.
+ */
+export function sameProcess(record: Partial<ProcessIdentity>, self: ProcessIdentity): boolean {
+  if (record.pid !== self.pid || record.host !== self.host) return false;
+  if (typeof record.pidns === 'string' && self.pidns !== undefined && record.pidns !== self.pidns) return false;
+  return !(typeof record.started === 'string' && self.started !== undefined && record.started !== self.started);
+}
+
+/**
+ * Whether the process `other` names (another process than this one: see `sameProcess`) still
+ * runs, as far as this process can prove it: 'dead' only for one recorded on this host in this pid
+ * namespace (both recorded, both equal) whose pid is gone, a zombie, or now another process's (a
+ * different start: this process's own pid included); 'alive' when that pid runs the recorded
+ * process; 'unverifiable' otherwise (another host, another container, a record without its
+ * namespace). Stricter than a lock's judge, which takes a holder with no namespace for this one's:
+ * a record without one may come from a container that shares the host name.
  */
 export function judgeOtherProcess(
   other: Partial<ProcessIdentity>,
   self: ProcessIdentity,
   seams: { isAlive?: (pid: number) => boolean; startOf?: (pid: number) => string | undefined } = {},
 ): 'alive' | 'dead' | 'unverifiable' {
-  if (typeof other.pid !== 'number' || other.pid === self.pid || other.host !== self.host) return 'unverifiable';
+  if (typeof other.pid !== 'number' || other.host !== self.host) return 'unverifiable';
   if (typeof other.pidns !== 'string' || self.pidns === undefined || other.pidns !== self.pidns) return 'unverifiable';
+  // This process's own pid in this namespace, recorded with another start: a previous process's, gone.
+  if (other.pid === self.pid)
+    return typeof other.started === 'string' && self.started !== undefined && other.started !== self.started ? 'dead' : 'unverifiable';
   return pidVerdict(
     { pid: other.pid, started: other.started },
     { isAlive: seams.isAlive ?? isProcessAlive, startOf: seams.startOf ?? processStart },

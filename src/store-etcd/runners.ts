@@ -2,7 +2,7 @@ import type { ICompare, Lease } from 'etcd3';
 import { pauseUnlessAborted, throwIfStartAborted } from '../abort.js';
 import { StoreUnavailableError } from '../config/errors.js';
 import { Listeners } from '../listeners.js';
-import { judgeOtherProcess, ownProcessIdentity } from '../lock.js';
+import { judgeOtherProcess, ownProcessIdentity, type ProcessIdentity, sameProcess } from '../lock.js';
 import type { Say } from '../log.js';
 import {
   type RunnerState,
@@ -26,6 +26,14 @@ export class RunnerIdInUseError extends Error {
     super(`runner id ${id} is in use by process ${pid} on ${host}, which is running (it published a heartbeat just now)`);
   }
 }
+
+/** The process a runner's state names, as `sameProcess` and `judgeOtherProcess` take it. */
+const publisherOf = (state: RunnerState): Partial<ProcessIdentity> => ({
+  pid: state.pid,
+  host: state.host,
+  started: state.processStart,
+  pidns: state.pidns,
+});
 
 /** A runner's state from its key's value (null: not one). */
 function parseRunnerState(value: Buffer): RunnerState | null {
@@ -100,6 +108,11 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
     const { pid, started, pidns } = this.identity;
     if (state.pid !== pid) return state;
     return { ...state, ...(started !== undefined && { processStart: started }), ...(pidns !== undefined && { pidns }) };
+  }
+
+  /** The process `state` (this runner's) is published for: this one's identity when it names this pid. */
+  private publisherIdentity(state: RunnerState): ProcessIdentity {
+    return state.pid === this.identity.pid ? { ...this.identity, host: state.host } : { pid: state.pid, host: state.host };
   }
 
   publish(state: RunnerState): Promise<void> {
@@ -213,7 +226,10 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
         continue;
       }
       const holder = parseRunnerState(current.value);
-      if (!holder || (holder.pid === state.pid && holder.host === state.host)) {
+      // Our own is the same process, not merely the same host and pid: a container beside this one
+      // with the same host name is pid 1 too (its pid namespace and start differ), and adopting its
+      // state as ours had both publish, and trade, under one id.
+      if (!holder || sameProcess(publisherOf(holder), this.publisherIdentity(state))) {
         // Not a runner's state (put there by hand: as `claim` does, not a holder), or our own.
         this.ownRevision = Number(current.mod_revision);
         continue;
@@ -247,14 +263,16 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
    * ends the watch at once with StartAbortedError.
    */
   async claim(self: { host: string; pid: number }, signal?: AbortSignal, pollMs = 250): Promise<void> {
-    const other = (state: RunnerState | null) =>
-      state && !state.stopped && (state.host !== self.host || state.pid !== self.pid) ? state : null;
+    const me: ProcessIdentity = self.pid === this.identity.pid ? { ...this.identity, host: self.host } : self;
+    // Another process's state: the same host and pid are not enough to call it ours (two containers
+    // sharing a host name, each pid 1: the second took the first's live state for its own, and both
+    // ran under one id); their pid namespaces or starts tell them apart (`sameProcess`).
+    const other = (state: RunnerState | null) => (state && !state.stopped && !sameProcess(publisherOf(state), me) ? state : null);
     const first = other(await this.published());
     if (!first) return;
     // On this host (and pid namespace) the holder's pid tells at once: a runner killed -9 and
     // started again under its id took the key over only after 3 heartbeats of silence.
-    const me = { ...this.identity, host: self.host, pid: self.pid };
-    if (judgeOtherProcess({ pid: first.pid, host: first.host, started: first.processStart, pidns: first.pidns }, me) === 'dead') {
+    if (judgeOtherProcess(publisherOf(first), me) === 'dead') {
       this.warn?.(
         `etcd store: runner id ${this.id} is published by process ${first.pid} on ${first.host}, which is not running (its pid is gone or another process's now); taking the id over`,
         { runnerId: this.id, holderPid: first.pid, holderHost: first.host },

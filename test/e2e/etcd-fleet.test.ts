@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { createClient } from 'graphql-sse';
 import { expect, it } from 'vitest';
@@ -5,8 +6,8 @@ import { describeWithEtcd, startEtcd, waitHealthy } from '../helpers/etcd.js';
 import { freshPrefix, grantedTtl, rawClient } from '../helpers/etcd-stores.js';
 import { gql } from '../helpers/http.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
-import { spawnServer, spawnStratctl, TEST_TOKEN } from '../helpers/server.js';
-import { stratctl } from '../helpers/stratctl.js';
+import { STRATCTL_BIN, spawnProcess, spawnServer, spawnStratctl, TEST_TOKEN } from '../helpers/server.js';
+import { cliEnv, stratctl } from '../helpers/stratctl.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const RUNNERS = `{ status { configVersion runners { id state appliedConfigVersion instruments } store { kind connected } } }`;
@@ -290,4 +291,67 @@ describeWithEtcd('a runner killed -9 and started again on the same host under it
     );
     expect(next.stderr()).not.toContain('waiting up to 3 heartbeats');
   });
+});
+
+// A container: `unshare` gives the runner a pid namespace of its own, in which it is pid 1 (as
+// `node` is in this project's image); the host name stays, as with host networking.
+const inPidNamespace = spawnSync('unshare', ['-rpf', '--mount-proc', process.execPath, '-e', 'process.exit(process.pid === 1 ? 0 : 1)']);
+
+describeWithEtcd('two containers with one host name, each runner pid 1, under one --runner-id (etcd)', () => {
+  it.runIf(inPidNamespace.status === 0)(
+    "the second is refused (75) once the first beats: the same host and pid in another pid namespace are another process's",
+    async () => {
+      const cluster = await startEtcd();
+      const prefix = freshPrefix();
+      const store = cluster.url(prefix);
+      const container = async () =>
+        // --kill-child: the runner gets SIGKILL when unshare itself is killed (after the test).
+        spawnProcess(
+          'unshare',
+          [
+            '-rpf',
+            '--mount-proc',
+            '--kill-child',
+            process.execPath,
+            STRATCTL_BIN,
+            'runner',
+            '--store',
+            store,
+            '--runner-id',
+            'acct-fx',
+            '--heartbeat-ms',
+            '200',
+            '--feed',
+            'sim:7',
+            '--runtime-dir',
+            await tempRuntimeDir(),
+          ],
+          { env: cliEnv({ CONTROL_PLANE_LOG_FORMAT: 'text' }) },
+        );
+      const published = async () =>
+        (await rawClient(cluster).get(`/${prefix}/runners/acct-fx`).json()) as {
+          pid: number;
+          pidns?: string;
+          heartbeatAt: string;
+          stopped: boolean;
+        } | null;
+      const first = await container();
+      await first.waitFor(/strategy runner started \(pid 1\)/);
+      const firstState = await waitUntil(published, (state) => state?.pid === 1, { what: 'the first runner published' });
+      const second = await container();
+      // Without the pidns check the second took the first's state for its own: it started
+      // ("strategy runner started (pid 1)") and both published, and scanned, as acct-fx.
+      const code = await Promise.race([second.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 20_000))]);
+      expect([code, second.stdout()]).toEqual([75, '']);
+      expect(second.stderr()).toContain(`runner id acct-fx is published by process 1 on ${hostname()}; waiting up to 3 heartbeats`);
+      expect(second.stderr()).toContain(`runner id acct-fx is in use by process 1 on ${hostname()}`);
+      // The first one runs on, the only acct-fx: its heartbeats go on, from its own namespace.
+      const before = await published();
+      await waitUntil(published, (state) => state?.heartbeatAt !== before?.heartbeatAt, { what: 'the first runner beating on' });
+      expect(await published()).toMatchObject({ pid: 1, pidns: firstState?.pidns, stopped: false });
+      expect(first.stderr()).not.toContain('taken over');
+      await first.stop('SIGKILL');
+    },
+    60_000,
+  );
 });

@@ -156,6 +156,53 @@ describeWithEtcd('claiming a runner id whose state was published from this host 
     },
   );
 
+  it.runIf(onLinux)(
+    "another container's state with this host name and this pid (each is pid 1): another process's, watched and refused, never taken for ours",
+    async () => {
+      const mine = processStart(process.pid);
+      // Its own namespace (and start): a container beside this one, sharing the host name.
+      const container = published({ pid: process.pid, processStart: `${mine}7`, pidns: 'pid:[4026532999]' });
+      const { claim, warnings, key, raw } = await claimOver(container);
+      // Without the pidns check this resolved at once, silently: both then ran under one id.
+      expect(await outcomeWithin(claim, 1000)).toBe('waiting');
+      expect(warnings).toEqual([
+        `etcd store: runner id acct-fx is published by process ${process.pid} on ${hostname()}; waiting up to 3 heartbeats to see whether it still runs`,
+      ]);
+      await raw.put(key).value(JSON.stringify({ ...container, heartbeatAt: new Date(Date.now() + 1000).toISOString() }));
+      expect(await outcomeWithin(claim, 5000)).toEqual(expect.objectContaining({ name: 'RunnerIdInUseError' }));
+      // This very process's own state (a restart of its runner, a lost answer): ours, no wait, no warning.
+      const own = await claimOver(published({ pid: process.pid, processStart: mine, pidns }));
+      expect(await outcomeWithin(own.claim, 1000)).toBe('resolved');
+      expect(own.warnings).toEqual([]);
+      // This pid in this namespace with another start: the process that had this pid before, gone.
+      const previous = await claimOver(published({ pid: process.pid, processStart: `${mine}7`, pidns }));
+      expect(await outcomeWithin(previous.claim, 1000)).toBe('resolved');
+      expect(previous.warnings).toEqual([
+        `etcd store: runner id acct-fx is published by process ${process.pid} on ${hostname()}, which is not running (its pid is gone or another process's now); taking the id over`,
+      ]);
+    },
+  );
+
+  it.runIf(onLinux)(
+    "a runner whose key another container with this host name and pid took over stops publishing: its state is not taken for the runner's own",
+    async () => {
+      const c = await cluster();
+      const prefix = freshPrefix();
+      const key = `/${prefix}/runners/acct-fx`;
+      const told: { pid: number; host: string }[] = [];
+      const publisher = (await openReplica(c, prefix)).runnerPublisher('acct-fx', (holder) => told.push(holder));
+      await publisher.publish(published({ pid: process.pid }));
+      // The other container (pid 1 there as here) takes the id over while this runner is not heard from.
+      const container = published({ pid: process.pid, processStart: `${processStart(process.pid)}7`, pidns: 'pid:[4026532999]' });
+      await rawClient(c).put(key).value(JSON.stringify(container));
+      await publisher.publish(published({ pid: process.pid, scanCount: 1 }));
+      // Without the check this runner adopted the other's state as its own and wrote over it.
+      expect(told).toEqual([{ pid: process.pid, host: hostname() }]);
+      expect(await rawClient(c).get(key).json()).toEqual(container);
+      await publisher.close();
+    },
+  );
+
   it.runIf(onLinux)('a runner publishes its process start and pid namespace with its state', async () => {
     const c = await cluster();
     const prefix = freshPrefix();
