@@ -2,7 +2,7 @@ import type { ICompare, Lease } from 'etcd3';
 import { pauseUnlessAborted, throwIfStartAborted } from '../abort.js';
 import { StoreUnavailableError } from '../config/errors.js';
 import { Listeners } from '../listeners.js';
-import { judgeOtherProcess, ownProcessIdentity, type ProcessIdentity, sameProcess } from '../lock.js';
+import { judgeOtherProcess, ownProcessIdentity, type ProcessIdentity, processStart, sameProcess } from '../lock.js';
 import type { Say } from '../log.js';
 import {
   type RunnerState,
@@ -22,8 +22,10 @@ export class RunnerIdInUseError extends Error {
     readonly id: string,
     readonly pid: number,
     readonly host: string,
+    /** How this process knows it runs. */
+    why = 'it published a heartbeat just now',
   ) {
-    super(`runner id ${id} is in use by process ${pid} on ${host}, which is running (it published a heartbeat just now)`);
+    super(`runner id ${id} is in use by process ${pid} on ${host}, which is running (${why})`);
   }
 }
 
@@ -259,7 +261,8 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
    * STALE_AFTER_HEARTBEATS of its heartbeats: a new heartbeat means it runs (RunnerIdInUseError);
    * none, or the key gone, means it died (a crash whose lease has not run out yet) and the id is free.
    * A state published from this host and pid namespace whose process is provably gone (its pid dead,
-   * a zombie, or reused: `judgeOtherProcess`) frees the id at once. `signal` (a stop during start-up)
+   * a zombie, or reused: `judgeOtherProcess`) frees the id at once; one whose process provably runs
+   * (its pid, its recorded start) and has beaten within STALE_AFTER_HEARTBEATS is refused at once. `signal` (a stop during start-up)
    * ends the watch at once with StartAbortedError.
    */
   async claim(self: { host: string; pid: number }, signal?: AbortSignal, pollMs = 250): Promise<void> {
@@ -272,12 +275,32 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
     if (!first) return;
     // On this host (and pid namespace) the holder's pid tells at once: a runner killed -9 and
     // started again under its id took the key over only after 3 heartbeats of silence.
-    if (judgeOtherProcess(publisherOf(first), me) === 'dead') {
+    const verdict = judgeOtherProcess(publisherOf(first), me);
+    if (verdict === 'dead') {
       this.warn?.(
         `etcd store: runner id ${this.id} is published by process ${first.pid} on ${first.host}, which is not running (its pid is gone or another process's now); taking the id over`,
         { runnerId: this.id, holderPid: first.pid, holderHost: first.host },
       );
       return;
+    }
+    // Running, likewise: that pid runs the very process that published (its recorded start), and its
+    // last heartbeat (this host's clock: the same one) is within STALE_AFTER_HEARTBEATS. Refused at
+    // once, as the file store's runner lock refuses a live pid; a second runner started by mistake
+    // waited 3 heartbeats (30 s at --heartbeat-ms 10000) to be told. A holder whose heartbeats have
+    // stopped though its pid runs (frozen: SIGSTOP, a debugger) is watched as before, and taken over.
+    const silentMs = Date.now() - Date.parse(first.heartbeatAt);
+    if (
+      verdict === 'alive' &&
+      first.processStart !== undefined &&
+      processStart(first.pid) === first.processStart &&
+      silentMs <= STALE_AFTER_HEARTBEATS * first.heartbeatIntervalMs
+    ) {
+      throw new RunnerIdInUseError(
+        this.id,
+        first.pid,
+        first.host,
+        `its pid runs on this host, and it published a heartbeat ${(Math.max(0, silentMs) / 1000).toFixed(1)} s ago`,
+      );
     }
     this.warn?.(
       `etcd store: runner id ${this.id} is published by process ${first.pid} on ${first.host}; waiting up to ${STALE_AFTER_HEARTBEATS} heartbeats to see whether it still runs`,

@@ -291,6 +291,47 @@ describeWithEtcd('a runner killed -9 and started again on the same host under it
     );
     expect(next.stderr()).not.toContain('waiting up to 3 heartbeats');
   });
+
+  it('a second one while the first runs is refused at once (75): the running process is checked by its pid too', async () => {
+    const cluster = await startEtcd();
+    const prefix = freshPrefix();
+    const store = cluster.url(prefix);
+    // Heartbeats every 10 s: a refusal after watching 3 of them would come 30 s later.
+    const args = async () => [
+      'runner',
+      '--store',
+      store,
+      '--runner-id',
+      'acct-fx',
+      '--heartbeat-ms',
+      '10000',
+      '--feed',
+      'sim:7',
+      '--runtime-dir',
+      await tempRuntimeDir(),
+    ];
+    const first = spawnStratctl(await args(), { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    await first.waitFor(/strategy runner started/);
+    const key = `/${prefix}/runners/acct-fx`;
+    await waitUntil(
+      async () => (await rawClient(cluster).get(key).json()) as { pid: number } | null,
+      (state) => state?.pid === first.proc.pid,
+      { what: 'the first runner published' },
+    );
+    const second = spawnStratctl(await args(), { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    const code = await Promise.race([second.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 20_000))]);
+    expect(code).toBe(75);
+    // Refused from what its pid says, not after a heartbeat seen while watching (the old way).
+    expect(second.stderr()).toMatch(
+      new RegExp(
+        `runner id acct-fx is in use by process ${first.proc.pid} on ${hostname()}, which is running \\(its pid runs on this host, and it published a heartbeat [\\d.]+ s ago\\)`,
+      ),
+    );
+    expect(second.stderr()).not.toContain('waiting up to 3 heartbeats');
+    // The first one's state untouched by the refused one, and the first runs on.
+    expect(await rawClient(cluster).get(key).json()).toMatchObject({ pid: first.proc.pid });
+    expect(first.proc.exitCode).toBeNull();
+  });
 });
 
 // A container: `unshare` gives the runner a pid namespace of its own, in which it is pid 1 (as

@@ -133,12 +133,39 @@ describeWithEtcd('claiming a runner id whose state was published from this host 
   );
 
   it.runIf(onLinux)(
-    'a holder that runs, one on another host or in another pid namespace, and an older state with no namespace: watched as before',
+    'a holder whose pid runs the process that published and that beat within 3 heartbeats: refused at once, saying how it is known',
+    async () => {
+      const live = await liveProcess();
+      // Its last heartbeat 90 s ago, at 60 s heartbeats: within the 3 (180 s) a reader calls it RUNNING.
+      const state = published({
+        pid: live.pid,
+        processStart: live.started,
+        pidns,
+        heartbeatAt: new Date(Date.now() - 90_000).toISOString(),
+      });
+      const { claim, warnings } = await claimOver(state);
+      // Without the check it was watched for 3 heartbeats (3 minutes here) before the refusal.
+      const outcome = await outcomeWithin(claim, 5000);
+      expect(outcome).toEqual(expect.objectContaining({ name: 'RunnerIdInUseError' }));
+      expect((outcome as Error).message).toMatch(
+        new RegExp(
+          `^runner id acct-fx is in use by process ${live.pid} on ${hostname()}, which is running \\(its pid runs on this host, and it published a heartbeat 9\\d\\.\\d s ago\\)$`,
+        ),
+      );
+      expect(warnings).toEqual([]);
+    },
+  );
+
+  it.runIf(onLinux)(
+    'a holder that runs but has stopped beating (frozen), one on another host or in another pid namespace, and an older state with no namespace or start: watched as before',
     async () => {
       const live = await liveProcess();
       const dead = await deadProcess();
+      // Silent for 4 heartbeats: a runner frozen (SIGSTOP, a debugger) is taken over after the watch, and stops when it resumes.
+      const silent = new Date(Date.now() - 240_000).toISOString();
       const cases = [
-        ['alive', published({ pid: live.pid, processStart: live.started, pidns })],
+        ['alive, silent', published({ pid: live.pid, processStart: live.started, pidns, heartbeatAt: silent })],
+        ['alive, no start recorded', published({ pid: live.pid, pidns })],
         ['another host', published({ pid: dead.pid, processStart: dead.started, pidns, host: 'elsewhere.example' })],
         ['another pid namespace', published({ pid: dead.pid, processStart: dead.started, pidns: 'pid:[1]' })],
         ['no namespace recorded', published({ pid: dead.pid, processStart: dead.started })],
