@@ -126,12 +126,15 @@ export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string, 
     requested = resolve;
   });
   let firstAt: number | undefined;
+  /** When the stop began: the first signal, or `stopBecause` (which is not a signal: a signal after it is still a first one). */
+  let stopAt: number | undefined;
   let giveUp: () => void = () => {};
   const starting = new AbortController();
   const unsubscribe = ctx.io.onStopSignal((signal) => {
     const at = now();
     if (firstAt === undefined) {
       firstAt = at;
+      stopAt ??= at;
       requested({ signal });
       starting.abort(signal);
     } else if (at - firstAt < SAME_STOP_MS) {
@@ -145,7 +148,7 @@ export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string, 
   });
   /** The last line of a stop: how long it took from the first signal (or `stopBecause`), and the exit code. */
   const endLine = (code: number) => {
-    const seconds = ((now() - (firstAt ?? now())) / 1000).toFixed(2);
+    const seconds = ((now() - (stopAt ?? now())) / 1000).toFixed(2);
     logger.info({ exitCode: code, stopSeconds: Number(seconds) }, `stopped after ${seconds} s (exit ${code})`);
   };
   return {
@@ -171,7 +174,10 @@ export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string, 
       return EXIT.ok;
     },
     /** Stops as the first signal would, for a reason of this process's own; it then exits `code`. (Once stopping, nothing.) */
-    stopBecause: (reason: string, code: number) => requested({ reason, code }),
+    stopBecause: (reason: string, code: number) => {
+      stopAt ??= now();
+      requested({ reason, code });
+    },
     /**
      * After the first signal (or `stopBecause`), runs `stop`: 0 once it is done (or the code given to
      * `stopBecause`), 1 if it failed or a second signal came.

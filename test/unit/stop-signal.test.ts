@@ -72,4 +72,18 @@ describe('stopping on a signal (stopOnSignal)', () => {
     expect(await code).toBe(0);
     expect(lines).toEqual(['info SIGTERM: stopping', 'info stopped after 2.50 s (exit 0)']);
   });
+
+  it("a stop of the process's own (stopBecause: its runtime-dir lock or runner id lost) says how long it took too, counted from then", async () => {
+    const { stopping, lines, at } = harness();
+    let finish!: () => void;
+    const code = stopping.afterSignal(() => new Promise<void>((resolve) => (finish = resolve)));
+    at(10_000);
+    stopping.stopBecause('lost .lock', 75);
+    await new Promise((resolve) => setImmediate(resolve));
+    at(12_500);
+    finish();
+    expect(await code).toBe(75);
+    // It said "stopped after 0.00 s (exit 75)" however long the drain took: the clock started only at a signal.
+    expect(lines).toEqual(['error lost .lock: stopping', 'info stopped after 2.50 s (exit 75)']);
+  });
 });
