@@ -526,6 +526,7 @@ class FileStore implements FileConfigStore {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    let appeared = false;
     await this.mutex.run(async () => {
       // Every file of the runtime dir written by rename: a kill mid-write leaves its temp file (tokens.yaml's holds token digests).
       const dir = this.options.runtimeDir;
@@ -542,8 +543,15 @@ class FileStore implements FileConfigStore {
           this.warn(`removed ${stray.length} temp file(s) left by an interrupted write: ${stray.join(', ')}`, { files: stray });
       }
       await this.auditLog.repair();
+      // Written only if still missing (link(2), never a rename over): a config.yaml a person or a tool
+      // created since open() is left as it is, and judged as a hand edit once the store watches.
       if (this.missing) {
-        await this.writeRuntimeFile(this.file, renderNewConfigFile(this.snapshot.config), 0o644);
+        appeared =
+          (await this.writeRuntimeFile(this.file, renderNewConfigFile(this.snapshot.config), 0o644, { noReplace: true })) === 'exists';
+        if (appeared)
+          this.warn(`${path.basename(this.file)} appeared while the server was starting: left as it is, and judged as a hand edit`, {
+            files: [path.basename(this.file)],
+          });
         this.missing = false;
       }
       // Serving changes that cannot be audited would break the trail's promise: refuse to start.
@@ -563,6 +571,8 @@ class FileStore implements FileConfigStore {
     this.watch = watchFile(watched, () => void this.refresh().catch(() => {}), {
       pollMs: this.options.pollMs ?? 1000,
     });
+    // Created before the watch began: no event will name it.
+    if (appeared) void this.refresh().catch(() => {});
   }
 
   /**
@@ -1160,11 +1170,18 @@ class FileStore implements FileConfigStore {
   }
 
   /** Durable atomic write of a runtime file; a failure leaves the old file and says which step failed. */
-  private async writeRuntimeFile(file: string, text: string, mode: number): Promise<void> {
+  /** `noReplace`: only if the file is still missing ('exists': it was not, and is left as it is). */
+  private async writeRuntimeFile(
+    file: string,
+    text: string,
+    mode: number,
+    options: { noReplace?: boolean } = {},
+  ): Promise<'written' | 'exists'> {
     let durable: boolean;
     try {
-      durable = await writeFileAtomic(file, text, { fs: this.fs, mode });
+      durable = await writeFileAtomic(file, text, { fs: this.fs, mode, noReplace: options.noReplace });
     } catch (err) {
+      if (options.noReplace && err instanceof AtomicWriteError && err.step === 'rename' && err.errno === 'EEXIST') return 'exists';
       if (err instanceof AtomicWriteError) throw new ConfigWriteError(err.step, err.errno, { cause: err });
       throw err;
     }
@@ -1176,6 +1193,7 @@ class FileStore implements FileConfigStore {
         subject: what,
         dir: path.dirname(file),
       });
+    return 'written';
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { activateStrategy, updateConfig } from '../../src/config/changes.js';
 import { ConfigFileError, ConfigWriteError, VersionConflictError } from '../../src/config/errors.js';
@@ -31,6 +31,32 @@ describe('file config store', () => {
     await store.start();
     expect((await readdir(dir)).sort()).toEqual(['audit.log', 'config.yaml']);
     expect((await auditLines(dir)).map((l) => l.operation)).toEqual(['baseline']);
+    await store.close();
+  });
+
+  it('a config.yaml created between open and start is not written over: left as it is, judged as a hand edit', async () => {
+    const dir = await tempRuntimeDir();
+    const warnings: string[] = [];
+    const store = await openFileConfigStore({ strategies: defaultRegistry, runtimeDir: dir, warn: (m) => warnings.push(m) });
+    // A person (or a config tool) writes the file in the moment after the store found it missing.
+    const theirs =
+      'active_strategy_key: gold\ntrading_enabled: false\nscan_interval_seconds: 45\nversion: 1\nupdated_at: 2026-11-28T10:00:00.000Z\n';
+    await writeFile(path.join(dir, 'config.yaml'), theirs);
+    await store.start();
+    expect(await readFile(path.join(dir, 'config.yaml'), 'utf8')).toBe(theirs);
+    expect(warnings.join('\n')).toMatch(/config\.yaml appeared while the server was starting: left as it is/);
+    // Written in place a moment ago: taken once it has been still for the settle window.
+    await vi.waitFor(
+      () => expect(store.state().config.config).toMatchObject({ activeStrategyKey: 'gold', scanIntervalSeconds: 45, version: 2 }),
+      {
+        timeout: 10_000,
+        interval: 20,
+      },
+    );
+    expect((await auditLines(dir)).map((l) => [l.version, l.operation])).toEqual([
+      [1, 'baseline'],
+      [2, 'handEdit'],
+    ]);
     await store.close();
   });
 
