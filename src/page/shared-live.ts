@@ -141,6 +141,8 @@ export class SharedLive {
   private silenceTimer: ReturnType<typeof setTimeout> | null = null;
   /** The follower said its leader went silent: the next word from it asks for the live state again. */
   private leaderSilent = false;
+  /** Left its group as the page froze (`freeze`): joins again on `resume`. */
+  private frozen = false;
 
   constructor(private readonly options: LiveOptions) {}
 
@@ -155,6 +157,20 @@ export class SharedLive {
     });
     addEventListener('pageshow', (event) => {
       if (event.persisted) this.restart();
+    });
+    // A page the browser freezes (Chrome, a background tab it puts to rest; the page lifecycle's
+    // `freeze`) runs nothing until `resume`, yet kept the lock: its group heard nothing, and no
+    // tab could lead until it thawed or closed. It leaves as it freezes (a follower too: a queued
+    // request granted to a frozen tab would be held by no one) and joins again, refetching, on
+    // `resume`. A page stopped without the event (a debugger) is its followers' watchdog's.
+    document.addEventListener('freeze', () => {
+      this.frozen = true;
+      this.pause();
+    });
+    document.addEventListener('resume', () => {
+      if (!this.frozen) return;
+      this.frozen = false;
+      this.restart();
     });
     // A tab opened in the background joins once it is first shown.
     if (document.hidden) this.pause();

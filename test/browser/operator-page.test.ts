@@ -8,7 +8,7 @@ import { createToken, revokeToken } from '../../src/auth/token-file.js';
 import { interruptible } from '../../src/graphql/plugins/interruptible.js';
 import { RELOAD_COALESCE_MS } from '../../src/page/app.js';
 import { HIDDEN_PAUSE_MS, NO_ANSWER_MS, PROBE_EVERY_MS } from '../../src/page/live.js';
-import { GROUP_KDF_ITERATIONS } from '../../src/page/shared-live.js';
+import { GROUP_KDF_ITERATIONS, LEADER_SILENT_MS } from '../../src/page/shared-live.js';
 import { CLOSE_IGNORED_MS, UNANSWERED_MS } from '../../src/page/views/dialog.js';
 import { SINGLE_VERSION_PAD_S, TIMELINE_VERSIONS } from '../../src/page/views/timeline.js';
 import { builtPage, closeOperatorPages, enterToken, type OperatorPage, openOperatorPage } from '../helpers/operator-page.js';
@@ -974,6 +974,46 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     for (const { page } of [leader, follower]) await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
     expect([streamsOf(leader), streamsOf(follower)]).toEqual([1, 1]);
     expect(open()).toBe(2);
+  }, 60_000);
+
+  it('a leader frozen by the browser (page lifecycle freeze): another tab takes the live connection over at once, and the frozen one follows when it resumes', async () => {
+    const server = await serve({ runner: false });
+    const open = countOpenSubscriptions(server);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await recordLiveTexts(context);
+    const tabs = [await openOperatorPage(browser, server.origin, { context }), await openOperatorPage(browser, server.origin, { context })];
+    const leader = tabs.find((tab) => streamsOf(tab) === 1) as OperatorPage;
+    const follower = tabs.find((tab) => tab !== leader) as OperatorPage;
+    expect(streamsOf(follower)).toBe(0);
+    // What Chrome does to a tab it freezes: `freeze` on the document, then none of its tasks runs
+    // and nothing closes. Headless Chromium accepts Page.setWebLifecycleState {state: 'frozen'} and
+    // does nothing (no event, timers run on), so the event is dispatched here and the page then
+    // stopped in the debugger, the nearest to frozen a test can get.
+    const cdp = await context.newCDPSession(leader.page);
+    await cdp.send('Debugger.enable');
+    await leader.page.evaluate(() => document.dispatchEvent(new Event('freeze')));
+    await cdp.send('Debugger.pause');
+    const frozen = Date.now();
+    await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+    // Before, the frozen leader kept the lock: the follower never led and showed "momentum" (then,
+    // after LEADER_SILENT_MS, that it may be out of date). Now the leader lets the lock go as it
+    // freezes: the follower leads and shows the change well within LEADER_SILENT_MS.
+    await expect.poll(() => text(follower.page, 'active-strategy'), { timeout: LEADER_SILENT_MS / 2 }).toBe('range');
+    const tookOver = Date.now() - frozen;
+    expect(streamsOf(follower)).toBe(1);
+    await expect.poll(open).toBe(2);
+    expect((await liveTexts(follower.page)).filter((t) => t !== 'Connecting…' && t !== 'Live')).toEqual([]);
+    // Resumed: it follows the new leader (no stream of its own), refetched, and hears the next change.
+    await cdp.send('Debugger.resume');
+    await leader.page.evaluate(() => document.dispatchEvent(new Event('resume')));
+    await expect.poll(() => text(leader.page, 'active-strategy')).toBe('range');
+    await expect.poll(() => leader.page.getByTestId('live').getAttribute('data-connected')).toBe('true');
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    for (const { page } of tabs) await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
+    expect(sum(tabs.map(streamsOf))).toBe(2);
+    expect(open()).toBe(2);
+    for (const tab of tabs) expect(await tab.problems()).toEqual([]);
+    process.stdout.write(`operator page: a follower showed a change ${tookOver} ms after its leader was frozen\n`);
   }, 60_000);
 
   it('a leader frozen without closing (a debugger paused in it): its followers say within seconds that they may be out of date, and recover when it runs again', async () => {
