@@ -100,6 +100,8 @@ interface Membership {
   channel: BroadcastChannel;
   /** Leaves the lock's queue, or lets the lock go once held. */
   leave: () => void;
+  /** Takes the lock from a leader gone silent (out of the queue, `steal`). */
+  steal: () => void;
   /** The stream, while this tab leads. */
   live: Live | null;
   /** The server refused the token this group is named after (told to the group as this tab led it). */
@@ -112,10 +114,11 @@ const REFUSED_HOLD_MS = 1_000;
 /** A leader says it still runs this often, news or not... */
 export const LEADER_BEAT_MS = 2_000;
 /**
- * ...and a follower that hears nothing from it this long says the page may be out of date. A
- * leader frozen without closing (a debugger paused in it, a long task, a starved machine) keeps
- * the lock: its followers said "Live" for as long as it lasted, over data nobody was updating.
- * Four beats missed: a loaded machine delays a beat, it does not lose four.
+ * ...and a follower that hears nothing from it this long asks it, and with no answer a beat (and
+ * up to a beat more, at random) later takes the lock from it (`takeOver`). A leader stopped
+ * without closing and without `freeze` (a debugger paused in it, a long task, a starved machine)
+ * keeps the lock: its followers said "Live" for as long as it lasted, over data nobody was
+ * updating. Four beats missed: a loaded machine delays a beat, it does not lose four.
  */
 export const LEADER_SILENT_MS = 8_000;
 
@@ -210,6 +213,16 @@ export class SharedLive {
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });
+    const granted = () => {
+      if (generation !== this.generation) return; // left meanwhile: let it go at once
+      this.lead(member);
+      return held;
+    };
+    // Rejected: aborted while queued (this tab left the group), or stolen while held (this tab
+    // led, stopped unheard, and another took over): it then follows whoever leads now.
+    const lost = () => {
+      if (member === this.member && member.live) this.restart();
+    };
     const member: Membership = {
       channel,
       live: null,
@@ -218,16 +231,14 @@ export class SharedLive {
         queued.abort();
         release();
       },
+      steal: () => {
+        queued.abort();
+        navigator.locks.request(names.lock, { steal: true }, granted).catch(lost);
+      },
     };
     this.member = member;
     channel.onmessage = (event: MessageEvent<Message>) => this.heard(member, event.data);
-    navigator.locks
-      .request(names.lock, { signal: queued.signal }, () => {
-        if (generation !== this.generation) return; // left meanwhile: let it go at once
-        this.lead(member);
-        return held;
-      })
-      .catch(() => {}); // aborted while queued: this tab left the group
+    navigator.locks.request(names.lock, { signal: queued.signal }, granted).catch(lost);
     // A leader answers with its state; none answers when this tab is the first (it is granted the lock).
     channel.postMessage({ kind: 'hello' } satisfies Message);
     this.watchLeader(member);
@@ -235,9 +246,10 @@ export class SharedLive {
 
   /**
    * (Re)starts the follower's watchdog: after LEADER_SILENT_MS of silence it asks the leader, and
-   * only if that goes unanswered one beat more is the silence said (`leaderWentSilent`). A clock
+   * only if that goes unanswered one beat more (and up to one more at random, so that of many
+   * followers one takes over and the others hear it first) does it take over (`takeOver`). A clock
    * that jumps (a laptop waking up) fires the watchdog before the beats queued meanwhile are heard:
-   * said at once, every follower flashed "out of date" on waking.
+   * acted on at once, every follower took the lock from a leader that was fine.
    */
   private watchLeader(member: Membership): void {
     this.stopWatching();
@@ -245,10 +257,13 @@ export class SharedLive {
     this.silenceTimer = setTimeout(() => {
       if (!still()) return;
       member.channel.postMessage({ kind: 'hello' } satisfies Message);
-      this.silenceTimer = setTimeout(() => {
-        this.silenceTimer = null;
-        if (still()) this.leaderWentSilent();
-      }, LEADER_BEAT_MS);
+      this.silenceTimer = setTimeout(
+        () => {
+          this.silenceTimer = null;
+          if (still()) this.takeOver(member);
+        },
+        LEADER_BEAT_MS * (1 + Math.random()),
+      );
     }, LEADER_SILENT_MS);
   }
 
@@ -258,20 +273,21 @@ export class SharedLive {
   }
 
   /**
-   * The group's lock is held by a tab that no longer speaks: the data shown may be out of date, and
-   * the page says so (its "Live" was a claim nobody was checking). The lock cannot be taken from it
-   * safely (`steal` would leave a thawed leader streaming beside the new one), so the follower stays
-   * in the queue: it leads once the frozen tab closes, and recovers, refetching, when it speaks again.
+   * The group's lock is held by a tab that no longer speaks (stopped unheard: a debugger, a long
+   * task): before, its followers said "Live" over data nobody was updating, then that it may be out
+   * of date, until it ran again or closed. Now this follower takes the lock from it (`steal`) and
+   * leads, as after any handover: its group keeps "Live" and refetches once its subscriptions are
+   * accepted. The tab stolen from learns it as it runs again (its request for the lock is
+   * rejected) and follows; what it posted before that (news it held while stopped, a "no answer"
+   * of its own) is answered by the new leader with its state afresh, refetched by every follower
+   * (`lead`). A second stream, the stopped tab's, stays open meanwhile: two of the browser's 6.
+   * Why `steal`, not a stream of each follower's own until the leader is heard again: that is one
+   * stream per follower (past 5 tabs, the starvation the sharing ended), and the lock stays the one
+   * word on who leads.
    */
-  private leaderWentSilent(): void {
+  private takeOver(member: Membership): void {
     this.leaderSilent = true;
-    this.opened = null;
-    this.tell({
-      kind: 'down',
-      reason: `No word from the tab holding the live connection for ${LEADER_SILENT_MS / 1000} s (frozen or busy): what is shown may be out of date`,
-      since: Date.now(),
-      attempt: 0,
-    });
+    member.steal();
   }
 
   private leave(): void {
@@ -332,9 +348,20 @@ export class SharedLive {
       },
     });
     member.live = live;
-    // A follower that joins later asks; the leader answers with what it holds now.
+    // A follower that joins later asks; the leader answers with what it holds now. Another voice
+    // of a leader is a tab whose lock was taken while it was stopped (or one that took this tab's):
+    // the followers may have heard stale news from it, so the state is told afresh, with a new
+    // acceptance when open, and every follower refetches. The tab stolen from soon learns it and
+    // stops speaking.
+    // Told at most once a beat: two leaders answering each other's answers would never stop.
+    let toldAfresh = Number.NEGATIVE_INFINITY;
     member.channel.onmessage = (event: MessageEvent<Message>) => {
       if (event.data.kind === 'hello') post({ kind: 'state', state: this.state, opened: this.state.kind === 'open' ? opened : null });
+      else if (performance.now() - toldAfresh >= LEADER_BEAT_MS) {
+        toldAfresh = performance.now();
+        if (this.state.kind === 'open') opened = openingId();
+        post({ kind: 'state', state: this.state, opened: this.state.kind === 'open' ? opened : null });
+      }
     };
     live.start();
   }
