@@ -11,7 +11,7 @@ import {
   UpdateConfigDocument,
 } from '../generated/graphql.js';
 import { Api } from './api.js';
-import type { Filters, PageActions, Signal, State } from './model.js';
+import type { Filters, PageActions, ServerBuild, Signal, State } from './model.js';
 import { createLive } from './shared-live.js';
 import { token } from './token.js';
 
@@ -342,12 +342,14 @@ export class App implements PageActions {
     return this.api.run(RollbackConfigDocument, { toVersion, expectedVersion });
   }
 
-  private async fetchVersion(): Promise<string | null> {
+  private async fetchVersion(): Promise<ServerBuild | null> {
     try {
       const response = await fetch('/version', { cache: 'no-store', credentials: 'omit' });
       if (!response.ok) return null;
-      const body = (await response.json()) as { version?: unknown };
-      return typeof body.version === 'string' ? body.version : null;
+      const body = (await response.json()) as { version?: unknown; commit?: unknown };
+      if (typeof body.version !== 'string') return null;
+      // No `commit` (a server from before it was added) or not a string: unknown.
+      return { version: body.version, commit: typeof body.commit === 'string' && body.commit !== '' ? body.commit : null };
     } catch {
       return null;
     }

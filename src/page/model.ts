@@ -40,10 +40,27 @@ export interface State {
   /** Per instrument, oldest first. */
   signals: Map<string, Signal[]>;
   live: LiveState;
-  /** The server's version when the page loaded, and now (GET /version). */
-  serverVersion: { loaded: string | null; now: string | null };
+  /** The server's build when the page loaded, and now (GET /version). */
+  serverVersion: { loaded: ServerBuild | null; now: ServerBuild | null };
   /** Why the last overview load failed (the server's words), or null. */
   loadError: string | null;
+}
+
+/** What GET /version says of the server's build: `commit` null when unknown (built outside git, run from source). */
+export interface ServerBuild {
+  version: string;
+  commit: string | null;
+}
+
+/**
+ * Is the server now another build than the one the page came from? Another version, or the same
+ * version built from another commit (a rebuild: before, only the version was compared, and a
+ * server rebuilt at another commit went unnoticed). A commit unknown on either side says nothing:
+ * the version alone decides.
+ */
+export function serverChanged(loaded: ServerBuild, now: ServerBuild): boolean {
+  if (loaded.version !== now.version) return true;
+  return loaded.commit !== null && now.commit !== null && loaded.commit !== now.commit;
 }
 
 /** Scopes are a ladder: ADMIN implies OPERATE implies READ. */

@@ -1510,6 +1510,41 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await expect.poll(() => text(page, 'version-changed')).toContain('it now runs version 0.2.0; this page came from version 0.1.0');
   }, 60_000);
 
+  it('after a reconnect, notices a server rebuilt at another commit of the same version (a commit unknown on either side: the version alone)', async () => {
+    const first = await serve({ runner: false });
+    const port = Number(new URL(first.origin).port);
+    const built = { version: '0.1.0', commit: '1111111111111111111111111111111111111111' };
+    const opened = await openOperatorPage(browser, first.origin, { serverVersion: built });
+    const { page } = opened;
+    // Restarts the server on the same address and runtime dir, answering `now` at /version, and waits until the page is live again.
+    let server = first;
+    const restartAs = async (now: { version: string; commit: string | null }) => {
+      await server.close();
+      await expect.poll(() => page.getByTestId('live').getAttribute('data-connected')).toBe('false');
+      Object.assign(opened.serverVersion, now);
+      server = await serve({ runner: false, port, runtimeDir: first.runtimeDir });
+      await expect.poll(() => page.getByTestId('live').getAttribute('data-connected'), { timeout: 15_000 }).toBe('true');
+      // The page asks /version as it is live again; its answer is read and shown a few tasks after it has arrived.
+      const asked = () => opened.requests.filter((r) => new URL(r.url()).pathname === '/version');
+      await expect.poll(() => asked().length).toBeGreaterThan(versionAsked);
+      versionAsked = asked().length;
+      await (await asked().at(-1)?.response())?.finished();
+      await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 100)));
+    };
+    let versionAsked = 1;
+    // A server whose commit is unknown (run from source): the same version is the same server.
+    await restartAs({ version: '0.1.0', commit: null });
+    expect(await page.getByTestId('version-changed').count()).toBe(0);
+    // Rebuilt at another commit, same version: before, the page compared only the version and said nothing.
+    await restartAs({ version: '0.1.0', commit: '2222222222222222222222222222222222222222' });
+    const banner = page.getByTestId('version-changed');
+    await expect.poll(() => banner.count()).toBe(1);
+    expect(await banner.textContent()).toContain(
+      'The server was rebuilt: it now runs version 0.1.0 (commit 222222222222); this page came from version 0.1.0 (commit 111111111111)',
+    );
+    await server.close();
+  }, 90_000);
+
   it('three visible tabs in one browser all come back after a server restart: a reconnect closes the stream it replaces', async () => {
     const first = await serve({ runner: false });
     const port = Number(new URL(first.origin).port);

@@ -30,10 +30,16 @@ export interface OperatorPage {
   requests: PwRequest[];
   /** The requests the page made that have neither finished nor failed (an open SSE stream stays here while it is open). */
   unfinished(): PwRequest[];
-  /** What GET /version answers the page (the DESIGN shape); tests change it to play a server upgrade. */
-  serverVersion: { version: string };
+  /** What GET /version answers the page (the DESIGN shape, and README's `commit`); tests change it to play a server upgrade or rebuild. */
+  serverVersion: ServerVersion;
   /** Page errors, console errors and Content-Security-Policy violations seen so far. */
   problems(): Promise<string[]>;
+}
+
+/** GET /version's answer, as far as the page reads it: `commit` null is a server run from source (or built outside git). */
+export interface ServerVersion {
+  version: string;
+  commit: string | null;
 }
 
 const opened: Page[] = [];
@@ -51,7 +57,7 @@ afterEach(closeOperatorPages);
 /**
  * Opens the operator page in a fresh context (its own sessionStorage), loopback only, and waits
  * until it is live (its subscriptions accepted). GET /version is answered here with DESIGN's
- * shape, so a test can play a server upgrade (and the page never depends on which branch has it).
+ * shape (and README's `commit`), so a test can play a server upgrade (and the page never depends on which branch has it).
  */
 export async function openOperatorPage(
   browser: Browser,
@@ -62,16 +68,18 @@ export async function openOperatorPage(
     fakeClock?: boolean;
     /** Another tab of this browser context (its pages share 6 connections per server); default: a context of its own. */
     context?: BrowserContext;
+    /** What GET /version answers from the start; default version 0.1.0, commit null. */
+    serverVersion?: ServerVersion;
   } = {},
 ): Promise<OperatorPage> {
   const context = options.context ?? (await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 900 } }));
   const page = await context.newPage();
   opened.push(page);
   const refused = await loopbackOnly(page);
-  const serverVersion = { version: '0.1.0' };
+  const serverVersion: ServerVersion = { ...(options.serverVersion ?? { version: '0.1.0', commit: null }) };
   await page.route('**/version', (route) =>
     route.fulfill({
-      json: { version: serverVersion.version, node: process.version, store: 'file' },
+      json: { version: serverVersion.version, node: process.version, store: 'file', commit: serverVersion.commit },
       headers: { 'cache-control': 'no-store' },
     }),
   );

@@ -1,5 +1,5 @@
 import { byId, h, replace, ZONED } from '../dom.js';
-import type { State } from '../model.js';
+import { type ServerBuild, type State, serverChanged } from '../model.js';
 
 export interface HeaderActions {
   useToken(value: string): Promise<void>;
@@ -72,13 +72,16 @@ export function renderHeader(state: State, hasToken: boolean): void {
     );
   }
   const { loaded, now } = state.serverVersion;
-  if (loaded && now && loaded !== now) {
+  if (loaded && now && serverChanged(loaded, now)) {
+    // Another version is said as such; the same version is told apart by its commit (both known here).
+    const rebuilt = loaded.version === now.version;
+    const build = (b: ServerBuild) => `version ${b.version}${rebuilt ? ` (commit ${b.commit?.slice(0, 12)})` : ''}`;
     items.push(
       h(
         'p',
         { class: 'banner warn', 'data-testid': 'version-changed' },
-        h('strong', {}, 'The server was upgraded: '),
-        `it now runs version ${now}; this page came from version ${loaded}. `,
+        h('strong', {}, rebuilt ? 'The server was rebuilt: ' : 'The server was upgraded: '),
+        `it now runs ${build(now)}; this page came from ${build(loaded)}. `,
         h('button', { type: 'button', onclick: () => location.reload() }, 'Reload the page'),
       ),
     );
