@@ -321,6 +321,23 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       expect(load.bytes).toBeLessThanOrEqual(300 * 1024);
       expect(load.firstRenderMs).toBeGreaterThan(0);
     }
+    // README's figures are these, not numbers adjusted by hand: the build's sizes (as `npm run
+    // build:page` prints them) and what Chromium transferred, in thousands of bytes as README
+    // rounds them (the transfer within 0.1 KB: its headers are the server's, not the build's).
+    const readme = (await readFile(new URL('../../README.md', import.meta.url), 'utf8')).replace(/\s+/g, ' ');
+    const stated = readme.match(
+      /Everything it loads weighs about ([\d.]+) KB with brotli \(([\d.]+) KB with gzip; ([\d.]+) KB uncompressed;.*?Chromium transfers about ([\d.]+) KB for the three files/,
+    );
+    expect(stated, 'README: The operator page, "Built and served"').not.toBeNull();
+    const [, br, gzip, raw, transferred] = (stated as RegExpMatchArray).map(Number);
+    const { files } = await builtPage();
+    const total = (key: 'bytes' | 'br' | 'gzip') => files.reduce((sum, f) => sum + f[key], 0) / 1000;
+    expect({ br, gzip, raw }).toEqual({
+      br: Number(total('br').toFixed(1)),
+      gzip: Number(total('gzip').toFixed(1)),
+      raw: Math.round(total('bytes')),
+    });
+    for (const load of loads) expect(Math.abs((transferred as number) - load.bytes / 1000)).toBeLessThanOrEqual(0.1);
   }, 60_000);
 
   it('shows an activation made with stratctl within 2 s, without a reload', async () => {
