@@ -189,7 +189,8 @@ describeWithEtcd('docker-compose.yml: its structure, and its commands run agains
     for (const name of planes) {
       const service = services[name] as Record<string, any>;
       // The image of the Dockerfile beside it (branch ops), run as it runs: node dist/cli.js.
-      expect(service.build).toBe('.');
+      // Its BUILD_COMMIT from the variable (unset: empty, /version's commit null).
+      expect(service.build).toEqual({ context: '.', args: { BUILD_COMMIT: '${BUILD_COMMIT:-}' } });
       expect(service.command.slice(0, 2)).toEqual(['node', 'dist/cli.js']);
       expect(service.command.every((arg: unknown) => typeof arg === 'string')).toBe(true);
       expect(service.environment.CONTROL_PLANE_STORE).toBe(`etcd://${etcd.map((m) => `${m}:2379`).join(',')}/trading`);
