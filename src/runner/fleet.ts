@@ -120,11 +120,20 @@ export class RunnerFleet {
    * or a later version), or after `timeoutMs` with `applied: false`. With no live runner the change
    * is not applied by anyone: the wait runs out (a runner may start meanwhile).
    */
-  waitForApplied(target: { version: number; digest: string }, timeoutMs: number, runnerId?: string): Promise<RunnerWaitResult> {
+  waitForApplied(
+    target: { version: number; digest: string; storeVersion: () => number },
+    timeoutMs: number,
+    runnerId?: string,
+  ): Promise<RunnerWaitResult> {
     const started = performance.now();
+    // A later version counts only if the store has reached it: a runner left running when the count
+    // started again at the version bound (README: the way out) reports 2147483647, "later" than
+    // every new version, and had applied none of them.
     const hasApplied = (view: RunnerView) => {
       const applied = view.state?.applied;
-      return !!applied && (applied.configDigest === target.digest || applied.configVersion > target.version);
+      if (!applied) return false;
+      if (applied.configDigest === target.digest) return true;
+      return applied.configVersion > target.version && applied.configVersion <= target.storeVersion();
     };
     const waitedFor = (): RunnerView[] => {
       const views = this.views();

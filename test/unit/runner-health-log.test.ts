@@ -1,47 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Listeners } from '../../src/listeners.js';
 import { RunnerFleet } from '../../src/runner/fleet.js';
 import { logRunnerHealth } from '../../src/runner/health-log.js';
-import type { RunnerState, RunnerStateSource } from '../../src/runner/state.js';
-
-const T0 = Date.parse('2030-01-01T00:00:00.000Z');
-const iso = (ms: number) => new Date(ms).toISOString();
-
-/** A runner state heartbeating at `at` (1 s heartbeats: STALE once 3 s old). */
-const runnerState = (id: string, at: number, extra: Partial<RunnerState> = {}): RunnerState =>
-  ({
-    id,
-    host: 'h',
-    pid: 1,
-    instruments: null,
-    feed: 'sim',
-    startedAt: iso(T0),
-    heartbeatAt: iso(at),
-    heartbeatIntervalMs: 1000,
-    stopped: false,
-    applied: null,
-    lastScanAt: null,
-    lastSignals: [],
-    error: null,
-    ...extra,
-  }) as RunnerState;
-
-function fakeSource() {
-  const listeners = new Listeners();
-  let states: RunnerState[] = [];
-  const source: RunnerStateSource = {
-    list: () => states,
-    subscribe: (l) => listeners.add(l),
-    close: () => listeners.clear(),
-  };
-  return {
-    source,
-    publish(next: RunnerState[]) {
-      states = next;
-      listeners.emit();
-    },
-  };
-}
+import type { RunnerState } from '../../src/runner/state.js';
+import { fakeRunnerSource as fakeSource, iso, runnerState, T0 } from '../helpers/fake-runners.js';
 
 function recordingLogger() {
   const lines: { level: string; fields: Record<string, unknown>; msg: string }[] = [];

@@ -92,7 +92,7 @@ export async function waitForRunnerIfAsked(
   if (!wait.waitForRunner) return null;
   const timeoutMs = wait.timeoutMs ?? RUNNER_WAIT_LIMITS.defaultMs;
   const result = await ctx.services.runners.waitForApplied(
-    { version: written.config.version, digest: written.digest },
+    { version: written.config.version, digest: written.digest, storeVersion: () => ctx.services.store.state().config.config.version },
     timeoutMs,
     wait.runnerId ?? undefined,
   );
