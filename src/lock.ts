@@ -1,20 +1,25 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync, unlinkSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { hostname, uptime } from 'node:os';
 import { pauseUnlessAborted, throwIfStartAborted } from './abort.js';
 import { RuntimeFileRefusedError, readRuntimeBytes, readSmallRuntimeFileSync } from './fs/runtime-file.js';
 
 /**
  * A lock file: created exclusively with the holder's pid and host inside (and, on Linux, its pid
- * namespace and when the process started), and touched every LOCK_REFRESH_MS while held. A holder
- * that is dead is taken over; a live one makes the newcomer fail with LockHeldError, or wait for it
- * in wait mode.
- * - A holder on this host in this pid namespace is checked by its pid: dead when the pid is gone;
- *   when the pid is this process's own and the lock is not one this process took; or when the
- *   process with that pid started at another time than the holder (the pid was reused).
- * - Any other holder (another host; another container, which has its own pid namespace and whose
- *   pid 1 is not ours) cannot be checked from here: it is dead once its lock has gone
+ * namespace, when the process started, and the boot and machine it runs on: `machineIdentity`), and
+ * touched every LOCK_REFRESH_MS while held. A holder that is dead is taken over; a live one makes the
+ * newcomer fail with LockHeldError, or wait for it in wait mode.
+ * - A holder on this host in this pid namespace, written in this boot of this machine (the same boot
+ *   id; a lock without one, from before it was recorded: host and namespace alone), is checked by its
+ *   pid: dead when the pid is gone; when the pid is this process's own and the lock is not one this
+ *   process took; or when the process with that pid started at another time than the holder (the
+ *   pid was reused).
+ * - A holder on this host name written in an earlier boot of this machine (the same machine id,
+ *   another boot id, and its lock last touched before this boot began) is dead: a reboot ended it.
+ * - Any other holder (another host; another machine with the same host name: another boot id, and
+ *   another machine id or none to compare; another container, which has its own pid namespace and
+ *   whose pid 1 is not ours) cannot be checked from here: it is dead once its lock has gone
  *   LOCK_STALE_MS without being touched. With `waitForStale`, the newcomer waits for that (a
  *   container restarted after a kill takes its old lock over within LOCK_STALE_MS), unless it sees
  *   the lock touched meanwhile: its holder is alive.
@@ -43,6 +48,10 @@ export interface LockHolder {
   started?: string;
   /** The holder's pid namespace (`pidNamespace`): its pid means something only in the same one. */
   pidns?: string;
+  /** The boot the holder runs in (`machineIdentity`): its pid means something only in the same one. Absent in older lock files. */
+  bootId?: string;
+  /** The machine the holder runs on (`machineIdentity`), where it has one. */
+  machineId?: string;
 }
 
 /** How often a held lock file is touched (its mtime set to now). */
@@ -79,6 +88,8 @@ export interface LockOptions {
   host?: string;
   /** This process's pid namespace (see `pidNamespace`). */
   pidns?: string | undefined;
+  /** This process's boot and machine (see `machineIdentity`). */
+  machine?: MachineIdentity;
   now?: () => number;
 }
 
@@ -134,6 +145,69 @@ export function pidNamespace(): string | undefined {
   }
 }
 
+/** Which machine, and which boot of it, a process runs in: what tells two machines that share a host name apart. */
+export interface MachineIdentity {
+  /** Linux `/proc/sys/kernel/random/boot_id`: new at every boot, shared by every process (and container) of that boot. */
+  bootId?: string;
+  /**
+   * `/etc/machine-id` (or `/var/lib/dbus/machine-id`): the same across boots. May be missing, and
+   * may be shared by machines that are not one (containers of one image, cloned VMs).
+   */
+  machineId?: string;
+  /** When this boot began (ms since the epoch, this machine's clock). */
+  bootedAt?: number;
+}
+
+const readId = (file: string, pattern: RegExp): string | undefined => {
+  try {
+    const text = readFileSync(file, 'utf8').trim();
+    return pattern.test(text) ? text : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+let machineIds: { bootId?: string; machineId?: string } | undefined;
+
+/**
+ * This process's machine and boot (see MachineIdentity); each absent where it cannot be told (not
+ * Linux; an image with no machine id, or an empty or `uninitialized` one).
+ */
+export function machineIdentity(): MachineIdentity {
+  if (!machineIds) {
+    const bootId = readId('/proc/sys/kernel/random/boot_id', /^[0-9a-f-]{32,36}$/);
+    const machineId = readId('/etc/machine-id', /^[0-9a-f]{32}$/) ?? readId('/var/lib/dbus/machine-id', /^[0-9a-f]{32}$/);
+    machineIds = { ...(bootId !== undefined && { bootId }), ...(machineId !== undefined && { machineId }) };
+  }
+  return { ...machineIds, ...(machineIds.bootId !== undefined && { bootedAt: Date.now() - uptime() * 1000 }) };
+}
+
+/**
+ * Where a record of a process (a lock, a runner's state) was written, by the boot and machine ids
+ * it carries, for a process whose own are `self`; `lastSeenAt` is the record's last sign of life
+ * (a lock's last touch, a runner's last heartbeat: ms since the epoch).
+ * - 'this-boot': the same boot id: this boot of this machine, where its pid can be checked;
+ * - 'earlier-boot': the same machine id but another boot id, and last seen before this boot began:
+ *   written before this machine last booted, so its process is gone;
+ * - 'elsewhere': another boot id otherwise (another machine id, none to compare, or seen since this
+ *   boot began: a machine that shares this one's machine id, as cloned VMs and the containers of one
+ *   image can); or this process has no boot id to compare: its pid means nothing here;
+ * - 'unrecorded': the record has no boot id (written before they were recorded): judged as before,
+ *   by host and pid namespace alone.
+ */
+export function bootOf(
+  record: { bootId?: unknown; machineId?: unknown },
+  self: MachineIdentity,
+  lastSeenAt?: number,
+): 'this-boot' | 'earlier-boot' | 'elsewhere' | 'unrecorded' {
+  if (typeof record.bootId !== 'string') return 'unrecorded';
+  if (self.bootId === undefined) return 'elsewhere';
+  if (record.bootId === self.bootId) return 'this-boot';
+  const sameMachine = typeof record.machineId === 'string' && self.machineId !== undefined && record.machineId === self.machineId;
+  const before = lastSeenAt !== undefined && self.bootedAt !== undefined && lastSeenAt < self.bootedAt;
+  return sameMachine && before ? 'earlier-boot' : 'elsewhere';
+}
+
 /** Nonces of the locks this process holds or is taking now: a lock file naming this pid with another nonce is a previous process's. */
 const ownNonces = new Set<string>();
 
@@ -142,15 +216,21 @@ interface Judge {
   startOf(pid: number): string | undefined;
   host: string;
   pidns: string | undefined;
+  machine: MachineIdentity;
   now(): number;
 }
 
 /**
- * What this process can tell of `holder` (see the top of this file): alive or dead by its pid, or
- * `unverifiable` (another host or pid namespace: only the lock's age can tell).
+ * What this process can tell of `holder` (see the top of this file), whose lock was last touched at
+ * `touched`: alive or dead by its pid, dead by a reboot since, or `unverifiable` (another host,
+ * machine or pid namespace: only the lock's age can tell).
  */
-function judgeHolder(holder: LockHolder, judge: Judge): 'alive' | 'dead' | 'unverifiable' {
+function judgeHolder(holder: LockHolder, judge: Judge, touched: number | undefined): 'alive' | 'dead' | 'unverifiable' {
   if (holder.host !== judge.host) return 'unverifiable';
+  const boot = bootOf(holder, judge.machine, touched);
+  // Another machine with this host name (cloned VMs, pods of one name in two clusters): its pid is not ours.
+  if (boot === 'elsewhere') return 'unverifiable';
+  if (boot === 'earlier-boot') return 'dead';
   const pidns = typeof holder.pidns === 'string' ? holder.pidns : undefined;
   if (pidns !== undefined && judge.pidns !== undefined && pidns !== judge.pidns) return 'unverifiable';
   if (holder.pid === process.pid) return ownNonces.has(holder.nonce) ? 'alive' : 'dead';
@@ -173,42 +253,62 @@ export interface ProcessIdentity {
   started?: string;
   /** `pidNamespace()`: absent where it cannot be told. */
   pidns?: string;
+  /** `machineIdentity()`: absent where they cannot be told. */
+  bootId?: string;
+  machineId?: string;
 }
 
 /** This process's identity (see ProcessIdentity). */
 export function ownProcessIdentity(host = hostname()): ProcessIdentity {
   const started = processStart(process.pid);
   const pidns = pidNamespace();
-  return { pid: process.pid, host, ...(started !== undefined && { started }), ...(pidns !== undefined && { pidns }) };
+  const { bootId, machineId } = machineIdentity();
+  return {
+    pid: process.pid,
+    host,
+    ...(started !== undefined && { started }),
+    ...(pidns !== undefined && { pidns }),
+    ...(bootId !== undefined && { bootId }),
+    ...(machineId !== undefined && { machineId }),
+  };
 }
 
 /**
  * Whether `record` names the process `self` is: the same host and pid and, where both record them,
- * the same pid namespace and the same process start. Two containers that share a host name are
- * each pid 1: only their namespaces (and starts) tell them apart. A record without them (published
- * before they were) is taken by host and pid alone.
+ * the same boot, the same pid namespace and the same process start. Two containers that share a
+ * host name are each pid 1: only their namespaces (and starts) tell them apart; two machines that
+ * share one, their boots. A record without them (published before they were) is taken by host and
+ * pid alone.
  */
 export function sameProcess(record: Partial<ProcessIdentity>, self: ProcessIdentity): boolean {
   if (record.pid !== self.pid || record.host !== self.host) return false;
+  // Another boot (of this machine or another one with this host name): another process.
+  if (typeof record.bootId === 'string' && self.bootId !== undefined && record.bootId !== self.bootId) return false;
   if (typeof record.pidns === 'string' && self.pidns !== undefined && record.pidns !== self.pidns) return false;
   return !(typeof record.started === 'string' && self.started !== undefined && record.started !== self.started);
 }
 
 /**
  * Whether the process `other` names (another process than this one: see `sameProcess`) still
- * runs, as far as this process can prove it: 'dead' only for one recorded on this host in this pid
- * namespace (both recorded, both equal) whose pid is gone, a zombie, or now another process's (a
- * different start: this process's own pid included); 'alive' when that pid runs the recorded
- * process; 'unverifiable' otherwise (another host, another container, a record without its
+ * runs, as far as this process can prove it: 'dead' for one recorded on this host in this boot (or
+ * with no boot recorded) and this pid namespace (both recorded, both equal) whose pid is gone, a
+ * zombie, or now another process's (a different start: this process's own pid included), and for
+ * one recorded on this host name in an earlier boot of this machine (`bootOf`, by its `lastSeenAt`:
+ * a reboot ended it); 'alive' when that pid runs the recorded process; 'unverifiable' otherwise
+ * (another host, another machine with this host name, another container, a record without its
  * namespace). Stricter than a lock's judge, which takes a holder with no namespace for this one's:
  * a record without one may come from a container that shares the host name.
  */
 export function judgeOtherProcess(
-  other: Partial<ProcessIdentity>,
-  self: ProcessIdentity,
+  other: Partial<ProcessIdentity> & { lastSeenAt?: number },
+  self: ProcessIdentity & Pick<MachineIdentity, 'bootedAt'>,
   seams: { isAlive?: (pid: number) => boolean; startOf?: (pid: number) => string | undefined } = {},
 ): 'alive' | 'dead' | 'unverifiable' {
   if (typeof other.pid !== 'number' || other.host !== self.host) return 'unverifiable';
+  const boot = bootOf(other, self, other.lastSeenAt);
+  // Another machine with this host name (cloned VMs, pods of one name in two clusters): its pid is not ours.
+  if (boot === 'elsewhere') return 'unverifiable';
+  if (boot === 'earlier-boot') return 'dead';
   if (typeof other.pidns !== 'string' || self.pidns === undefined || other.pidns !== self.pidns) return 'unverifiable';
   // This process's own pid in this namespace, recorded with another start: a previous process's, gone.
   if (other.pid === self.pid)
@@ -235,9 +335,9 @@ async function touchedAt(file: string): Promise<number | null> {
  * unverifiable holder still alive, `touched` is when its lock was last touched (else null).
  */
 async function assess(file: string, holder: LockHolder, judge: Judge): Promise<{ alive: boolean; touched: number | null }> {
-  const verdict = judgeHolder(holder, judge);
-  if (verdict !== 'unverifiable') return { alive: verdict === 'alive', touched: null };
   const touched = await touchedAt(file);
+  const verdict = judgeHolder(holder, judge, touched ?? undefined);
+  if (verdict !== 'unverifiable') return { alive: verdict === 'alive', touched: null };
   const alive = touched !== null && judge.now() - touched < LOCK_STALE_MS;
   return { alive, touched: alive ? touched : null };
 }
@@ -316,6 +416,8 @@ async function removeDeadHolder(file: string, dead: LockHolder, judge: Judge): P
     acquiredAt: '',
     started: judge.startOf(process.pid),
     pidns: judge.pidns,
+    bootId: judge.machine.bootId,
+    machineId: judge.machine.machineId,
   });
   ownNonces.add(nonce);
   try {
@@ -344,6 +446,7 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
     startOf: options.startOf ?? processStart,
     host: options.host ?? hostname(),
     pidns: 'pidns' in options ? options.pidns : pidNamespace(),
+    machine: options.machine ?? machineIdentity(),
     now: options.now ?? Date.now,
   };
   const deadline = Date.now() + (options.waitMs ?? 0);
@@ -355,6 +458,8 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
     acquiredAt: '',
     ...(started !== undefined && { started }),
     ...(judge.pidns !== undefined && { pidns: judge.pidns }),
+    ...(judge.machine.bootId !== undefined && { bootId: judge.machine.bootId }),
+    ...(judge.machine.machineId !== undefined && { machineId: judge.machine.machineId }),
   };
   // An unverifiable holder being waited for (`waitForStale`): its nonce and when its lock was touched when first seen.
   let watched: { nonce: string; touched: number } | undefined;

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import { readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOCK_STALE_MS } from '../../src/lock.js';
@@ -149,6 +150,48 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     }
     expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject(elsewhere);
   });
+
+  it.runIf(existsSync('/proc/self/ns/pid') && existsSync('/proc/sys/kernel/random/boot_id'))(
+    "a lock another machine with this host name holds (another boot id; its pid gone here) is not a dead holder's: serve waits, sees it touched, exits 75",
+    async () => {
+      const dir = await tempRuntimeDir();
+      const lock = path.join(dir, '.lock');
+      // Cloned VMs, or pods of one name in two clusters, each in the default pid namespace (the same
+      // pidns as this one's): only the boot id says the holder is not on this machine.
+      const otherBoot = '00000000-0000-4000-8000-000000000001';
+      const there = {
+        pid: spawnSync(process.execPath, ['-e', '']).pid,
+        host: hostname(),
+        nonce: 'there',
+        acquiredAt: new Date().toISOString(),
+        started: `${otherBoot}:1`,
+        pidns: readlinkSync('/proc/self/ns/pid'),
+        bootId: otherBoot,
+        machineId: 'f'.repeat(32),
+      };
+      await writeFile(lock, `${JSON.stringify(there)}\n`);
+      // The holder over there is alive: it touches its lock (every LOCK_REFRESH_MS; here more often).
+      const touching = setInterval(() => void utimes(lock, new Date(), new Date()).catch(() => {}), 300);
+      try {
+        const second = spawnStratctl(['serve', '--no-runner', '--port', '0', '--runtime-dir', dir], { CONTROL_PLANE_TOKEN: TOKEN });
+        const outcome = await Promise.race([
+          second.exited,
+          second.waitFor(LISTENING).then(
+            () => 'serving',
+            () => 'exited',
+          ),
+        ]);
+        if (outcome === 'serving') second.proc.kill('SIGKILL');
+        // Without the boot id: its pid gone here, "dead", taken over at once, and this serve started.
+        expect(outcome).toBe(75);
+        expect(second.stderr()).toContain(`process ${there.pid} on ${hostname()} holds ${lock}`);
+        expect(second.stderr()).toMatch(/cannot be checked by its pid, and it touched the lock \d+\.\d s ago/);
+      } finally {
+        clearInterval(touching);
+      }
+      expect(JSON.parse(await readFile(lock, 'utf8'))).toEqual(there);
+    },
+  );
 
   // A container: `unshare` gives the server a fresh pid namespace, in which it is pid 1, as `node` is
   // in this project's image; the host name stays (a restarted container keeps its own).

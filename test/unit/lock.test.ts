@@ -4,7 +4,19 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { acquireLock, LOCK_REFRESH_MS, LOCK_STALE_MS, LockHeldError, pidNamespace, processStart, withLock } from '../../src/lock.js';
+import {
+  acquireLock,
+  bootOf,
+  judgeOtherProcess,
+  LOCK_REFRESH_MS,
+  LOCK_STALE_MS,
+  LockHeldError,
+  machineIdentity,
+  pidNamespace,
+  processStart,
+  sameProcess,
+  withLock,
+} from '../../src/lock.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { ROOT } from '../helpers/server.js';
 
@@ -249,6 +261,126 @@ describe('lock files (src/lock.ts)', () => {
       await lock.release();
       // Its timer is gone with it: nothing touches a lock file that is no longer this process's.
       expect(vi.getTimerCount()).toBe(0);
+    });
+  });
+
+  describe('machines that share a host name, told apart by their boot and machine ids (injected here)', () => {
+    // This process's machine: its boot began an hour ago.
+    const here = { bootId: 'boot-here', machineId: 'machine-here', bootedAt: Date.now() - 3_600_000 };
+    const holderFrom = (pid: number, machine: { bootId?: string; machineId?: string }, extra: object = {}) => ({
+      pid,
+      host: hostname(),
+      nonce: 'over-there',
+      acquiredAt: '',
+      pidns: pidNamespace(),
+      ...machine,
+      ...extra,
+    });
+
+    it('writes its boot and machine ids into the lock beside pid and host', async () => {
+      const file = path.join(await tempRuntimeDir(), '.lock');
+      const lock = await acquireLock(file, { machine: here });
+      expect(await holderOf(file)).toMatchObject({ pid: process.pid, host: hostname(), bootId: 'boot-here', machineId: 'machine-here' });
+      await lock.release();
+      // The real ones, on Linux: /proc/sys/kernel/random/boot_id (and /etc/machine-id where there is one).
+      if (process.platform === 'linux')
+        expect(machineIdentity().bootId).toBe((await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim());
+    });
+
+    it('a live holder on another machine with this host name (another boot id; another machine id, or none) is not checked by its pid: refused while it touches its lock, taken over once stale', async () => {
+      const dir = await tempRuntimeDir();
+      const dead = await deadPid();
+      const cases = [
+        // Its pid is gone here (it runs there): without the boot id this was "dead", taken over at once.
+        ['another machine', holderFrom(dead, { bootId: 'boot-there', machineId: 'machine-there' })],
+        // This process's own pid there: without the boot id, "a previous process of this pid", taken over at once.
+        ['another machine, this pid', holderFrom(process.pid, { bootId: 'boot-there', machineId: 'machine-there' })],
+        ['no machine id there', holderFrom(dead, { bootId: 'boot-there' })],
+        // Cloned VMs (and the containers of one image) share a machine id: touched since this boot began, it is not an earlier boot's.
+        ['the same machine id, touched since this boot', holderFrom(dead, { bootId: 'boot-there', machineId: 'machine-here' })],
+      ] as const;
+      for (const [what, holder] of cases) {
+        const file = path.join(dir, `${what}.lock`);
+        await writeFile(file, JSON.stringify(holder));
+        const refused = await acquireLock(file, { machine: here }).catch((err: unknown) => err);
+        expect([what, refused]).toEqual([what, expect.objectContaining({ name: 'LockHeldError', pid: holder.pid })]);
+        expect((refused as LockHeldError).touchedAgoMs, what).toBeLessThan(LOCK_STALE_MS);
+        expect(await holderOf(file), what).toEqual(holder);
+        // Untouched for LOCK_STALE_MS: dead, as any holder that cannot be checked by its pid.
+        await utimes(file, new Date(Date.now() - LOCK_STALE_MS - 1000), new Date(Date.now() - LOCK_STALE_MS - 1000));
+        const taken = await acquireLock(file, { machine: here });
+        expect(await holderOf(file), what).toMatchObject({ pid: process.pid, bootId: 'boot-here' });
+        await taken.release();
+      }
+      // No boot id here to compare (not Linux) while the lock has one: not checkable either.
+      const file = path.join(dir, 'no-boot-here.lock');
+      await writeFile(file, JSON.stringify(holderFrom(dead, { bootId: 'boot-there' })));
+      await expect(acquireLock(file, { machine: {} })).rejects.toMatchObject({ name: 'LockHeldError', pid: dead });
+    });
+
+    it('a holder from an earlier boot of this machine (same machine id, last touched before this boot began) is dead at once, even with its pid running now; one from this boot is checked by its pid', async () => {
+      const dir = await tempRuntimeDir();
+      // A container's runner (its own pid namespace) before the machine rebooted 2 s ago; its lock was touched 5 s ago.
+      const justBooted = { ...here, bootedAt: Date.now() - 2000 };
+      const earlier = path.join(dir, 'earlier.lock');
+      await writeFile(
+        earlier,
+        JSON.stringify(holderFrom(process.ppid, { bootId: 'boot-before', machineId: 'machine-here' }, { pidns: 'pid:[1]' })),
+      );
+      await utimes(earlier, new Date(Date.now() - 5000), new Date(Date.now() - 5000));
+      const taken = await acquireLock(earlier, { machine: justBooted });
+      expect(await holderOf(earlier)).toMatchObject({ pid: process.pid, bootId: 'boot-here' });
+      await taken.release();
+      // This boot: its pid tells. The parent runs (refused, no lock age), a dead pid is taken over.
+      const live = path.join(dir, 'live.lock');
+      await writeFile(live, JSON.stringify(holderFrom(process.ppid, here, { started: processStart(process.ppid) })));
+      const refused = await acquireLock(live, { machine: here }).catch((err: unknown) => err);
+      expect(refused).toMatchObject({ name: 'LockHeldError', pid: process.ppid, touchedAgoMs: undefined });
+      const gone = path.join(dir, 'gone.lock');
+      await writeFile(gone, JSON.stringify(holderFrom(await deadPid(), here)));
+      await (await acquireLock(gone, { machine: here })).release();
+      // A lock from before boot ids were recorded: as before, by host and pid namespace (its dead pid: taken over).
+      const old = path.join(dir, 'old.lock');
+      await writeFile(old, JSON.stringify(holderFrom(await deadPid(), {})));
+      await (await acquireLock(old, { machine: here })).release();
+      // Only the live holder's lock is left.
+      expect(await readdir(dir)).toEqual(['live.lock']);
+    });
+
+    it('bootOf, judgeOtherProcess and sameProcess (the etcd runner records) apply the same rule', () => {
+      const self = { pid: process.pid, host: 'vm', pidns: 'pid:[4026531836]', started: 'boot-here:100', ...here };
+      const gone = () => false;
+      const from = (machine: object, extra: object = {}) => ({ pid: 4242, host: 'vm', pidns: 'pid:[4026531836]', ...machine, ...extra });
+      const recent = Date.now() - 1000;
+      const beforeBoot = here.bootedAt - 1000;
+      expect(bootOf({}, here)).toBe('unrecorded');
+      expect(bootOf({ bootId: 'boot-here' }, here)).toBe('this-boot');
+      expect(bootOf({ bootId: 'boot-there', machineId: 'machine-there' }, here, beforeBoot)).toBe('elsewhere');
+      expect(bootOf({ bootId: 'boot-there' }, here, beforeBoot)).toBe('elsewhere');
+      expect(bootOf({ bootId: 'boot-there', machineId: 'machine-here' }, here, recent)).toBe('elsewhere');
+      expect(bootOf({ bootId: 'boot-there', machineId: 'machine-here' }, here)).toBe('elsewhere');
+      expect(bootOf({ bootId: 'boot-there', machineId: 'machine-here' }, here, beforeBoot)).toBe('earlier-boot');
+      expect(bootOf({ bootId: 'boot-here' }, {}, recent)).toBe('elsewhere');
+      // Its pid gone here: dead only when it was written in this boot (or recorded no boot).
+      expect(judgeOtherProcess(from({ bootId: 'boot-here' }), self, { isAlive: gone })).toBe('dead');
+      expect(judgeOtherProcess(from({}), self, { isAlive: gone })).toBe('dead');
+      expect(judgeOtherProcess(from({ bootId: 'boot-there', machineId: 'machine-there' }), self, { isAlive: gone })).toBe('unverifiable');
+      expect(
+        judgeOtherProcess(from({ bootId: 'boot-there', machineId: 'machine-here', lastSeenAt: recent }), self, { isAlive: gone }),
+      ).toBe('unverifiable');
+      // This process's pid and namespace, another start: on another machine it is not a previous process of this pid.
+      expect(judgeOtherProcess(from({ bootId: 'boot-there' }, { pid: process.pid, started: 'boot-there:7' }), self)).toBe('unverifiable');
+      // An earlier boot of this machine, in any pid namespace, even with its pid running now: a reboot ended it.
+      const alive = () => true;
+      expect(
+        judgeOtherProcess(from({ bootId: 'boot-before', machineId: 'machine-here', lastSeenAt: beforeBoot }, { pidns: 'pid:[1]' }), self, {
+          isAlive: alive,
+        }),
+      ).toBe('dead');
+      // Same host, pid and namespace, no start recorded, another boot: not this process.
+      expect(sameProcess({ pid: process.pid, host: 'vm', pidns: self.pidns, bootId: 'boot-there' }, self)).toBe(false);
+      expect(sameProcess({ pid: process.pid, host: 'vm', pidns: self.pidns, bootId: 'boot-here' }, self)).toBe(true);
+      expect(sameProcess({ pid: process.pid, host: 'vm', pidns: self.pidns }, self)).toBe(true);
     });
   });
 
