@@ -45,6 +45,13 @@ export const runnerStateSchema = z.object({
    */
   processStart: z.string().optional(),
   pidns: z.string().optional(),
+  /**
+   * The boot and the machine it was published from (`machineIdentity`), where they can be told: a
+   * pid is checked only in the same boot (another machine may share the host name); another boot of
+   * the same machine, before it last booted, means the process is gone. Absent in states published before.
+   */
+  bootId: z.string().optional(),
+  machineId: z.string().optional(),
   startedAt: z.string(),
   heartbeatAt: z.string(),
   /** How often the heartbeat is refreshed; readers call the runner STALE after STALE_AFTER_HEARTBEATS of them. */

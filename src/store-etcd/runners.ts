@@ -2,7 +2,16 @@ import type { ICompare, Lease } from 'etcd3';
 import { pauseUnlessAborted, throwIfStartAborted } from '../abort.js';
 import { StoreUnavailableError } from '../config/errors.js';
 import { Listeners } from '../listeners.js';
-import { judgeOtherProcess, ownProcessIdentity, type ProcessIdentity, processStart, sameProcess } from '../lock.js';
+import {
+  bootOf,
+  judgeOtherProcess,
+  type MachineIdentity,
+  machineIdentity,
+  ownProcessIdentity,
+  type ProcessIdentity,
+  processStart,
+  sameProcess,
+} from '../lock.js';
 import type { Say } from '../log.js';
 import {
   type RunnerState,
@@ -29,12 +38,15 @@ export class RunnerIdInUseError extends Error {
   }
 }
 
-/** The process a runner's state names, as `sameProcess` and `judgeOtherProcess` take it. */
-const publisherOf = (state: RunnerState): Partial<ProcessIdentity> => ({
+/** The process a runner's state names, as `sameProcess` and `judgeOtherProcess` take it; last seen at its last heartbeat. */
+const publisherOf = (state: RunnerState): Partial<ProcessIdentity> & { lastSeenAt?: number } => ({
   pid: state.pid,
   host: state.host,
   started: state.processStart,
   pidns: state.pidns,
+  bootId: state.bootId,
+  machineId: state.machineId,
+  lastSeenAt: Date.parse(state.heartbeatAt),
 });
 
 /** A runner's state from its key's value (null: not one). */
@@ -89,8 +101,10 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
   private closed = false;
   /** The last heartbeat failed: its warning was said, and is not said again until one succeeds. */
   private failing = false;
-  /** This process's start and pid namespace, published with its state. */
+  /** This process's start, pid namespace, boot and machine, published with its state. */
   private readonly identity = ownProcessIdentity();
+  /** This machine and boot (the same for any process here), with when the boot began. */
+  private readonly machine: MachineIdentity = machineIdentity();
 
   constructor(
     private readonly gateway: EtcdGateway,
@@ -105,11 +119,17 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
     if (id === '' || id.includes('\0')) throw new Error('a runner id must be a non-empty string');
   }
 
-  /** A state of this process with its start and pid namespace (`claim` by a successor on this host reads them). */
+  /** A state of this process with its start, pid namespace, boot and machine (`claim` by a successor on this host reads them). */
   private stamped(state: RunnerState): RunnerState {
-    const { pid, started, pidns } = this.identity;
+    const { pid, started, pidns, bootId, machineId } = this.identity;
     if (state.pid !== pid) return state;
-    return { ...state, ...(started !== undefined && { processStart: started }), ...(pidns !== undefined && { pidns }) };
+    return {
+      ...state,
+      ...(started !== undefined && { processStart: started }),
+      ...(pidns !== undefined && { pidns }),
+      ...(bootId !== undefined && { bootId }),
+      ...(machineId !== undefined && { machineId }),
+    };
   }
 
   /** The process `state` (this runner's) is published for: this one's identity when it names this pid. */
@@ -266,19 +286,27 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
    * ends the watch at once with StartAbortedError.
    */
   async claim(self: { host: string; pid: number }, signal?: AbortSignal, pollMs = 250): Promise<void> {
-    const me: ProcessIdentity = self.pid === this.identity.pid ? { ...this.identity, host: self.host } : self;
+    const { bootId, machineId, bootedAt } = this.machine;
+    const me: ProcessIdentity & Pick<MachineIdentity, 'bootedAt'> =
+      self.pid === this.identity.pid ? { ...this.identity, host: self.host, bootedAt } : { ...self, bootId, machineId, bootedAt };
     // Another process's state: the same host and pid are not enough to call it ours (two containers
     // sharing a host name, each pid 1: the second took the first's live state for its own, and both
     // ran under one id); their pid namespaces or starts tell them apart (`sameProcess`).
     const other = (state: RunnerState | null) => (state && !state.stopped && !sameProcess(publisherOf(state), me) ? state : null);
     const first = other(await this.published());
     if (!first) return;
-    // On this host (and pid namespace) the holder's pid tells at once: a runner killed -9 and
-    // started again under its id took the key over only after 3 heartbeats of silence.
+    // On this host (and pid namespace, and boot) the holder's pid tells at once: a runner killed -9
+    // and started again under its id took the key over only after 3 heartbeats of silence. Another
+    // machine with this host name (another boot id) is not this host: its pid is not checked here,
+    // it is watched below (its pid, gone here, had its live runner taken over at once).
     const verdict = judgeOtherProcess(publisherOf(first), me);
     if (verdict === 'dead') {
+      const why =
+        bootOf(first, me, publisherOf(first).lastSeenAt) === 'earlier-boot'
+          ? 'it published before this machine last booted'
+          : "its pid is gone or another process's now";
       this.warn?.(
-        `etcd store: runner id ${this.id} is published by process ${first.pid} on ${first.host}, which is not running (its pid is gone or another process's now); taking the id over`,
+        `etcd store: runner id ${this.id} is published by process ${first.pid} on ${first.host}, which is not running (${why}); taking the id over`,
         { runnerId: this.id, holderPid: first.pid, holderHost: first.host },
       );
       return;

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { afterEach, expect, it } from 'vitest';
-import { pidNamespace, processStart } from '../../src/lock.js';
+import { machineIdentity, pidNamespace, processStart } from '../../src/lock.js';
 import type { RunnerState } from '../../src/runner/state.js';
 import { describeWithEtcd, type EtcdCluster, startEtcd } from '../helpers/etcd.js';
 import { freshPrefix, openReplica, rawClient } from '../helpers/etcd-stores.js';
@@ -97,6 +97,9 @@ const onLinux = process.platform === 'linux' && pidNamespace() !== undefined;
 describeWithEtcd('claiming a runner id whose state was published from this host (real etcd)', () => {
   const self = { host: hostname(), pid: process.pid };
   const pidns = pidNamespace();
+  const { bootId, machineId, bootedAt } = machineIdentity();
+  /** Another machine's boot: a machine that shares this one's host name (and, in the default pid namespace, its pidns). */
+  const otherBoot = '00000000-0000-4000-8000-000000000001';
 
   async function claimOver(state: RunnerState) {
     const c = await cluster();
@@ -157,7 +160,7 @@ describeWithEtcd('claiming a runner id whose state was published from this host 
   );
 
   it.runIf(onLinux)(
-    'a holder that runs but has stopped beating (frozen), one on another host or in another pid namespace, and an older state with no namespace or start: watched as before',
+    'a holder that runs but has stopped beating (frozen), one on another host, on another machine with this host name (another boot id) or in another pid namespace, and an older state with no namespace or start: watched as before',
     async () => {
       const live = await liveProcess();
       const dead = await deadProcess();
@@ -169,6 +172,19 @@ describeWithEtcd('claiming a runner id whose state was published from this host 
         ['another host', published({ pid: dead.pid, processStart: dead.started, pidns, host: 'elsewhere.example' })],
         ['another pid namespace', published({ pid: dead.pid, processStart: dead.started, pidns: 'pid:[1]' })],
         ['no namespace recorded', published({ pid: dead.pid, processStart: dead.started })],
+        // Another machine with this host name, in the default pid namespace as this process: its pid
+        // is gone here (it runs there). Without the boot id this was "not running", taken over at once.
+        [
+          'another machine with this host name',
+          published({ pid: dead.pid, processStart: `${otherBoot}:1`, pidns, bootId: otherBoot, machineId: 'f'.repeat(32) }),
+        ],
+        // ... with this process's own pid there: not "the previous process of this pid".
+        [
+          'another machine with this host name and pid',
+          published({ pid: process.pid, processStart: `${otherBoot}:1`, pidns, bootId: otherBoot, machineId: 'f'.repeat(32) }),
+        ],
+        // A clone (same machine id, another boot) beating since this machine booted: not an earlier boot of this one.
+        ['a clone of this machine', published({ pid: dead.pid, processStart: `${otherBoot}:1`, pidns, bootId: otherBoot, machineId })],
       ] as const;
       for (const [what, state] of cases) {
         const { claim, warnings, key, raw } = await claimOver(state);
@@ -230,13 +246,36 @@ describeWithEtcd('claiming a runner id whose state was published from this host 
     },
   );
 
-  it.runIf(onLinux)('a runner publishes its process start and pid namespace with its state', async () => {
+  it.runIf(onLinux && machineId !== undefined && bootedAt !== undefined)(
+    'a state published from an earlier boot of this machine (its machine id, another boot id, last heartbeat before this boot) is taken over at once, whatever its pid namespace',
+    async () => {
+      // A container's runner (its own pid namespace, not checkable by pid) before the machine rebooted.
+      const before = published({
+        pid: 1,
+        processStart: `${otherBoot}:1`,
+        pidns: 'pid:[4026532999]',
+        bootId: otherBoot,
+        machineId,
+        heartbeatAt: new Date((bootedAt as number) - 60_000).toISOString(),
+      });
+      const { claim, warnings } = await claimOver(before);
+      // Without the boot and machine ids it was watched for 3 heartbeats (3 minutes here).
+      expect(await outcomeWithin(claim, 5000)).toBe('resolved');
+      expect(warnings).toEqual([
+        `etcd store: runner id acct-fx is published by process 1 on ${hostname()}, which is not running (it published before this machine last booted); taking the id over`,
+      ]);
+    },
+  );
+
+  it.runIf(onLinux)('a runner publishes its process start, pid namespace, boot and machine with its state', async () => {
     const c = await cluster();
     const prefix = freshPrefix();
     const publisher = (await openReplica(c, prefix)).runnerPublisher('acct-fx', () => {});
     await publisher.publish(published({ pid: process.pid }));
     const stored = (await rawClient(c).get(`/${prefix}/runners/acct-fx`).json()) as RunnerState;
-    expect(stored).toMatchObject({ pid: process.pid, processStart: processStart(process.pid), pidns });
+    expect(stored).toMatchObject({ pid: process.pid, processStart: processStart(process.pid), pidns, bootId });
+    expect(stored.bootId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(stored.machineId).toBe(machineId);
     await publisher.close();
   });
 });
