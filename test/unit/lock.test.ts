@@ -112,6 +112,12 @@ describe('lock files (src/lock.ts)', () => {
       try {
         const pid = Number(await new Promise<string>((resolve) => parent.stdout?.once('data', (d: Buffer) => resolve(d.toString()))));
         const started = processStart(pid);
+        // Killed while the shell itself still ran (before its exec), the child was reaped by it and
+        // its /proc entry was gone ("ENOENT: ... /proc/<pid>/stat", 1 run in 10 on a loaded machine):
+        // wait for the exec first, as test/etcd/runner-claim.test.ts does.
+        const execed = async () => (await readFile(`/proc/${parent.pid}/comm`, 'utf8')).trim() === 'sleep';
+        for (let i = 0; i < 200 && !(await execed()); i += 1) await new Promise((r) => setTimeout(r, 10));
+        expect(await execed()).toBe(true);
         process.kill(pid, 'SIGKILL');
         const stat = () => readFile(`/proc/${pid}/stat`, 'utf8');
         for (let i = 0; i < 200 && !/\) Z /.test(await stat()); i += 1) await new Promise((r) => setTimeout(r, 10));
