@@ -137,8 +137,8 @@ export async function crashTrial(runtimeDir: string, kills: number, maxRunMs = 4
 
     child.go();
     // Kill in the steady state: once writes are flowing, at a random moment within maxRunMs.
-    const deadline = Date.now() + 10_000;
-    while (child.answered().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    const deadline = performance.now() + 10_000;
+    while (child.answered().length === 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, Math.random() * maxRunMs));
     await child.kill();
     figures.kills++;

@@ -229,10 +229,10 @@ export async function startEtcd(
 
 /** Waits until every running member answers /health (a member reports healthy once it has a leader). */
 export async function waitHealthy(cluster: EtcdCluster, tls?: EtcdTlsSetup, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   for (const member of cluster.members.filter((m) => m.running)) {
     while (!(await healthy(member.clientPort, tls))) {
-      if (Date.now() > deadline)
+      if (performance.now() > deadline)
         throw new Error(`etcd member ${member.name} (port ${member.clientPort}) not healthy after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 50));
     }

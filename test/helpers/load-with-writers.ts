@@ -131,7 +131,7 @@ export async function runLoadWithWriters(options: LoadOptions): Promise<LoadResu
   const control = client();
   await Promise.all([...readerClients, ...writerClients].map((send) => send(READ)));
   result.versionBefore = (await control(READ)).body.data.status.configVersion;
-  const deadline = Date.now() + options.durationMs;
+  const deadline = performance.now() + options.durationMs;
   const writeVersions = new Set<number>();
   const seen = new Set<number>();
   const lastReads: number[] = [];
@@ -177,7 +177,7 @@ export async function runLoadWithWriters(options: LoadOptions): Promise<LoadResu
   };
   const writer = async (post: ReturnType<typeof client>, w: number) => {
     let i = w;
-    while (Date.now() < deadline) {
+    while (performance.now() < deadline) {
       result.writes += 1;
       i += 1;
       try {
