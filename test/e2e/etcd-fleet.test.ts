@@ -257,25 +257,28 @@ describeWithEtcd("a runner id is the fleet's: one running runner per id on etcd"
   }, 120_000);
 });
 
+/** `stratctl runner` under the id acct-fx on `store`, heartbeating every 10 s, in a runtime dir of its own. */
+const slowRunnerArgs = async (store: string) => [
+  'runner',
+  '--store',
+  store,
+  '--runner-id',
+  'acct-fx',
+  '--heartbeat-ms',
+  '10000',
+  '--feed',
+  'sim:7',
+  '--runtime-dir',
+  await tempRuntimeDir(),
+];
+
 describeWithEtcd('a runner killed -9 and started again on the same host under its id (etcd)', () => {
   it('takes the id over at once: the dead process is checked by its pid, not watched for 3 heartbeats', async () => {
     const cluster = await startEtcd();
     const prefix = freshPrefix();
     const store = cluster.url(prefix);
     // Heartbeats every 10 s: waiting 3 of them out would take 30 s.
-    const args = async () => [
-      'runner',
-      '--store',
-      store,
-      '--runner-id',
-      'acct-fx',
-      '--heartbeat-ms',
-      '10000',
-      '--feed',
-      'sim:7',
-      '--runtime-dir',
-      await tempRuntimeDir(),
-    ];
+    const args = () => slowRunnerArgs(store);
     const first = spawnStratctl(await args(), { CONTROL_PLANE_TOKEN: TEST_TOKEN });
     await first.waitFor(/strategy runner started/);
     await waitUntil(
@@ -297,19 +300,7 @@ describeWithEtcd('a runner killed -9 and started again on the same host under it
     const prefix = freshPrefix();
     const store = cluster.url(prefix);
     // Heartbeats every 10 s: a refusal after watching 3 of them would come 30 s later.
-    const args = async () => [
-      'runner',
-      '--store',
-      store,
-      '--runner-id',
-      'acct-fx',
-      '--heartbeat-ms',
-      '10000',
-      '--feed',
-      'sim:7',
-      '--runtime-dir',
-      await tempRuntimeDir(),
-    ];
+    const args = () => slowRunnerArgs(store);
     const first = spawnStratctl(await args(), { CONTROL_PLANE_TOKEN: TEST_TOKEN });
     await first.waitFor(/strategy runner started/);
     const key = `/${prefix}/runners/acct-fx`;

@@ -44,19 +44,25 @@ function personCreatesAfterTheCheck(name: string, text: string) {
   };
 }
 
+/** A server whose config.yaml was removed (and taken as missing), with a person ready to create `handMade` under its next write. */
+async function serverWithConfigMissing(handMade: string) {
+  const person = personCreatesAfterTheCheck('config.yaml', handMade);
+  const server = await startTestServer({ fs: person.fs });
+  const file = path.join(server.runtimeDir, 'config.yaml');
+  await rm(file);
+  await waitUntil(
+    async () => (await server.gql('{ status { configError { message } } }')).body.data?.status.configError?.message,
+    (m) => typeof m === 'string' && m.includes('missing'),
+    { what: 'config.yaml taken as missing' },
+  );
+  return { person, server, file };
+}
+
 describe('a write of the API into a missing file never replaces a file a person created meanwhile', () => {
   it('config.yaml: the hand-made file stays, is audited as a hand edit, and the activation is built on it', async () => {
     const handMade =
       'active_strategy_key: range\ntrading_enabled: false\nscan_interval_seconds: 45\nversion: 1\nupdated_at: 2026-01-01T00:00:00.000Z\n';
-    const person = personCreatesAfterTheCheck('config.yaml', handMade);
-    const server = await startTestServer({ fs: person.fs });
-    const file = path.join(server.runtimeDir, 'config.yaml');
-    await rm(file);
-    await waitUntil(
-      async () => (await server.gql('{ status { configError { message } } }')).body.data?.status.configError?.message,
-      (m) => typeof m === 'string' && m.includes('missing'),
-      { what: 'config.yaml taken as missing' },
-    );
+    const { person, server, file } = await serverWithConfigMissing(handMade);
 
     person.arm();
     const res = await server.gql(ACTIVATE, { key: 'gold' });
@@ -79,15 +85,7 @@ describe('a write of the API into a missing file never replaces a file a person 
 
   it('config.yaml: a hand-made file that is invalid is refused, not replaced: the change fails and the file is left as it is', async () => {
     const handMade = 'active_strategy_key: range\nscan_interval_seconds: many\n';
-    const person = personCreatesAfterTheCheck('config.yaml', handMade);
-    const server = await startTestServer({ fs: person.fs });
-    const file = path.join(server.runtimeDir, 'config.yaml');
-    await rm(file);
-    await waitUntil(
-      async () => (await server.gql('{ status { configError { message } } }')).body.data?.status.configError?.message,
-      (m) => typeof m === 'string' && m.includes('missing'),
-      { what: 'config.yaml taken as missing' },
-    );
+    const { person, server, file } = await serverWithConfigMissing(handMade);
 
     person.arm();
     const res = await server.gql(ACTIVATE, { key: 'gold' });
