@@ -79,7 +79,7 @@ export interface ControlPlaneSettings {
    * createControlPlane throws StartAbortedError, having written nothing and released its locks.
    */
   abort?: AbortSignal;
-  /** The clock the failed-write log's minute runs on (tests move it). */
+  /** The server's clock (ms since the epoch) for the failed-write log's minute and named tokens' expiry (tests move it). */
   now?: () => number;
 }
 
@@ -345,7 +345,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   const unsubscribeRunners = runners.subscribe(() => events.publish('status'));
   // A runner going STALE or into ERROR, and back, in the log (not only in /ready, status and metrics).
   const stopLoggingRunnerHealth = logRunnerHealth(runners, logger);
-  const authenticator = scopedAuthenticator({ adminToken: admin?.token ?? '', tokens });
+  const authenticator = scopedAuthenticator({ adminToken: admin?.token ?? '', tokens, now: settings.now, warn });
 
   const production = settings.production ?? false;
   const readsRequireToken = settings.readsRequireToken ?? false;

@@ -147,9 +147,9 @@ export function fileTokenStore(
   };
   return {
     list: () => readTokenFile(file, read),
-    create: (name, scope) => createToken(runtimeDir, name, scope),
+    create: (name, scope, expiry) => createToken(runtimeDir, name, scope, expiry),
     revoke: (name) => revokeToken(runtimeDir, name),
-    rotate: (name) => rotateToken(runtimeDir, name),
+    rotate: (name, expiry) => rotateToken(runtimeDir, name, expiry),
     async find(sha256) {
       // Checks run one after another, each after the request arrived: a revocation that finished
       // before this request is always seen.

@@ -9,7 +9,14 @@ import { LockHeldError, withLock } from '../lock.js';
 import { parseYaml, type YamlParseResult } from '../yaml/core.js';
 import { YamlDeadlineError, type YamlParser } from '../yaml/off-thread.js';
 import { SCOPES, type Scope } from './identity.js';
-import { type RotatedToken, TokenRefusedError } from './token-store.js';
+import {
+  type RotatedToken,
+  requestedExpiry,
+  rotatedExpiry,
+  type StoredToken,
+  type TokenExpiryRequest,
+  TokenRefusedError,
+} from './token-store.js';
 
 export const TOKENS_FILE = 'tokens.yaml';
 /**
@@ -20,14 +27,18 @@ export const TOKENS_FILE = 'tokens.yaml';
 export const RESERVED_TOKEN_NAMES = ['admin', 'system', 'file', 'etcd', 'unknown'] as const;
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
-/** One named token as stored: never the token, only its SHA-256 digest. */
-export interface StoredToken {
-  readonly name: string;
-  readonly scope: Scope;
-  /** hex SHA-256 of the token */
-  readonly sha256: string;
-  readonly createdAt: string;
-}
+/**
+ * An expiry as stored (`expires_at` in tokens.yaml and in etcd's token records): an ISO 8601 time
+ * with its zone (`Z` or `+hh:mm`), so a hand edit never means a different moment on another host.
+ * One that is not (a typo, `tomorrow`) makes the file invalid (every named token refused, said in
+ * the log and /ready) rather than a token that never expires.
+ */
+export const EXPIRES_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+export const expiresAtSchema = z
+  .string()
+  .refine((s) => EXPIRES_AT.test(s) && !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 time with its zone, e.g. 2026-01-31T00:00:00Z');
+
+export type { StoredToken };
 
 /** tokens.yaml is invalid, or the file store refused a change (a TokenRefusedError). */
 export class TokenFileError extends TokenRefusedError {
@@ -44,6 +55,7 @@ const fileSchema = z
             scope: z.enum(SCOPES),
             sha256: z.string().regex(/^[0-9a-f]{64}$/),
             created_at: z.string(),
+            expires_at: expiresAtSchema.optional(),
           })
           .strict(),
       )
@@ -82,7 +94,15 @@ export function tokensFromYaml(file: string, result: YamlParseResult): StoredTok
     const issue = parsed.error.issues[0];
     throw new TokenFileError(`${file}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
   }
-  const tokens = (parsed.data.tokens ?? []).map((t) => ({ name: t.name, scope: t.scope, sha256: t.sha256, createdAt: t.created_at }));
+  const tokens = (parsed.data.tokens ?? []).map(
+    (t): StoredToken => ({
+      name: t.name,
+      scope: t.scope,
+      sha256: t.sha256,
+      createdAt: t.created_at,
+      ...(t.expires_at !== undefined && { expiresAt: t.expires_at }),
+    }),
+  );
   const names = new Set<string>();
   for (const t of tokens) {
     if (names.has(t.name)) throw new TokenFileError(`${file}: token name "${t.name}" appears twice`);
@@ -99,6 +119,7 @@ export function renderTokenFile(tokens: readonly StoredToken[]): string {
   ];
   for (const t of tokens) {
     lines.push(`  - name: ${t.name}`, `    scope: ${t.scope}`, `    sha256: ${t.sha256}`, `    created_at: ${JSON.stringify(t.createdAt)}`);
+    if (t.expiresAt !== undefined) lines.push(`    expires_at: ${JSON.stringify(t.expiresAt)}`);
   }
   if (tokens.length === 0) lines[2] = 'tokens: []';
   return `${lines.join('\n')}\n`;
@@ -154,7 +175,13 @@ async function withTokenFileLock<T>(file: string, task: () => Promise<T>): Promi
 }
 
 /** Adds a named token; returns the token itself, which is shown once and never stored. */
-export async function createToken(runtimeDir: string, name: string, scope: Scope, now = new Date()): Promise<string> {
+export async function createToken(
+  runtimeDir: string,
+  name: string,
+  scope: Scope,
+  expiry: TokenExpiryRequest = {},
+  now = new Date(),
+): Promise<string> {
   const problem = checkTokenName(name);
   if (problem) throw new TokenFileError(problem);
   await makeDirs(runtimeDir);
@@ -163,9 +190,19 @@ export async function createToken(runtimeDir: string, name: string, scope: Scope
     const tokens = await readTokenFile(file);
     if (tokens.some((t) => t.name === name)) throw new TokenFileError(`a token named "${name}" exists; revoke it first to replace it`);
     const token = newTokenSecret();
+    const expiresAt = requestedExpiry(expiry, now);
     await writeFileAtomic(
       file,
-      renderTokenFile([...tokens, { name, scope, sha256: tokenDigest(token), createdAt: now.toISOString() }]),
+      renderTokenFile([
+        ...tokens,
+        {
+          name,
+          scope,
+          sha256: tokenDigest(token),
+          createdAt: now.toISOString(),
+          ...(expiresAt && { expiresAt }),
+        },
+      ]),
       TOKEN_FILE_WRITE,
     );
     return token;
@@ -187,17 +224,30 @@ export async function revokeToken(runtimeDir: string, name: string): Promise<boo
 /**
  * A new secret for the named token, same name and scope, under the same lock and atomic write as
  * create and revoke; `created_at` becomes now (the age of the secret in use, which a rotation
- * schedule goes by). The new token and its scope, or null when there is none by that name.
+ * schedule goes by), and `expires_at` what `expiry` says (rotatedExpiry: by default the old lifetime from now). The new token and its scope, or null when there is none by that name.
  */
-export async function rotateToken(runtimeDir: string, name: string, now = new Date()): Promise<RotatedToken | null> {
+export async function rotateToken(
+  runtimeDir: string,
+  name: string,
+  expiry: TokenExpiryRequest = {},
+  now = new Date(),
+): Promise<RotatedToken | null> {
   const file = path.join(runtimeDir, TOKENS_FILE);
   return withTokenFileLock(file, async () => {
     const tokens = await readTokenFile(file);
     const current = tokens.find((t) => t.name === name);
     if (!current) return null;
+    const expiresAt = rotatedExpiry(current, now, expiry);
     const token = newTokenSecret();
-    const rotated = tokens.map((t) => (t === current ? { ...t, sha256: tokenDigest(token), createdAt: now.toISOString() } : t));
+    const next: StoredToken = {
+      name,
+      scope: current.scope,
+      sha256: tokenDigest(token),
+      createdAt: now.toISOString(),
+      ...(expiresAt && { expiresAt }),
+    };
+    const rotated = tokens.map((t) => (t === current ? next : t));
     await writeFileAtomic(file, renderTokenFile(rotated), TOKEN_FILE_WRITE);
-    return { token, scope: current.scope };
+    return { token, scope: current.scope, ...(expiresAt && { expiresAt }) };
   });
 }

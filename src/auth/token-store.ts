@@ -7,12 +7,57 @@ export interface StoredToken {
   /** hex SHA-256 of the token */
   readonly sha256: string;
   readonly createdAt: string;
+  /**
+   * When the token stops being accepted (ISO 8601, UTC), or undefined: it never expires (tokens
+   * made before expiry existed, or without --expires-in/--expires-at).
+   */
+  readonly expiresAt?: string;
+}
+
+/**
+ * The expiry a new or rotated secret gets: `expiresAt` (`--expires-at`) or `expiresInMs` from the
+ * moment it is written (`--expires-in`: its created_at, so the two differ by exactly that). Neither:
+ * on `create`, none; on `rotate`, the same lifetime the old secret was created with (its expires_at
+ * minus its created_at), counted from now, and none if it had none.
+ */
+export interface TokenExpiryRequest {
+  readonly expiresAt?: Date;
+  readonly expiresInMs?: number;
+}
+
+/** The expires_at a request asks for at `now`, or undefined when it asks for none. */
+export function requestedExpiry(request: TokenExpiryRequest, now: Date): string | undefined {
+  if (request.expiresInMs !== undefined) return new Date(now.getTime() + request.expiresInMs).toISOString();
+  return request.expiresAt?.toISOString();
+}
+
+/**
+ * The expires_at a rotation writes (see TokenExpiryRequest): the asked one, else the old lifetime
+ * counted from now. A record with no lifetime to keep (a hand-written created_at that is not a time,
+ * or an expiry not after it) is refused (TokenRefusedError): the caller gives one.
+ */
+export function rotatedExpiry(current: StoredToken, now: Date, request: TokenExpiryRequest = {}): string | undefined {
+  if (request.expiresAt !== undefined || request.expiresInMs !== undefined) return requestedExpiry(request, now);
+  if (current.expiresAt === undefined) return undefined;
+  const lifetime = Date.parse(current.expiresAt) - Date.parse(current.createdAt);
+  if (!(lifetime > 0))
+    throw new TokenRefusedError(
+      `token "${current.name}" has no lifetime to keep (created_at ${current.createdAt}, expires_at ${current.expiresAt}): give --expires-in or --expires-at`,
+    );
+  return new Date(now.getTime() + lifetime).toISOString();
+}
+
+/** The token has expired at `nowMs` (its expires_at is not after it). */
+export function isExpired(token: StoredToken, nowMs: number): boolean {
+  return token.expiresAt !== undefined && Date.parse(token.expiresAt) <= nowMs;
 }
 
 /** What `rotate` gives back: the new token itself (shown once, never stored) and the scope it kept. */
 export interface RotatedToken {
   readonly token: string;
   readonly scope: Scope;
+  /** The new secret's expiry (ISO 8601), or undefined: none. */
+  readonly expiresAt?: string;
 }
 
 /**
@@ -31,7 +76,7 @@ export class TokenRefusedError extends Error {
 export interface TokenStore {
   list(): Promise<readonly StoredToken[]>;
   /** Adds a named token and returns the token itself, which is shown once and never stored. */
-  create(name: string, scope: Scope): Promise<string>;
+  create(name: string, scope: Scope, expiry?: TokenExpiryRequest): Promise<string>;
   /** Removes a named token; false when there was none by that name. */
   revoke(name: string): Promise<boolean>;
   /**
@@ -39,7 +84,7 @@ export interface TokenStore {
    * is refused from the next request on, as after a revocation. Returns the new token (shown once,
    * never stored) and the scope it keeps, or null when there is no token by that name.
    */
-  rotate(name: string): Promise<RotatedToken | null>;
+  rotate(name: string, expiry?: TokenExpiryRequest): Promise<RotatedToken | null>;
   /** The token with this digest as the store holds it now, or undefined. */
   find(sha256: string): Promise<StoredToken | undefined>;
   /**

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { RuntimeFileRefusedError, readRuntimeBytes } from '../fs/runtime-file.js';
+import type { Say } from '../log.js';
 import { UsageError } from '../usage-error.js';
 import { bearerToken, type Credentials, type Identity } from './identity.js';
 import { impliedScopes } from './scopes.js';
@@ -125,15 +126,54 @@ export function adminAuthenticator(adminToken: string): Authenticator {
   };
 }
 
+/** A named token that expires within this is warned about in the server log when it is used (once a day). */
+export const EXPIRY_WARNING_MS = 7 * 24 * 3600_000;
+const WARN_AGAIN_MS = 24 * 3600_000;
+
 /**
  * The admin token plus the named tokens of a TokenStore (tokens.yaml, or etcd's `tokens/` keys).
- * The store is asked on every request that presents a named token, so a revocation is seen at once.
+ * The store is asked on every request that presents a named token, so a revocation is seen at once;
+ * and its expiry is checked then against `now` (the server's clock; tests move it): an expired
+ * token is refused from that request on (`invalid`, with when it expired). A token used within
+ * EXPIRY_WARNING_MS of its expiry is said in the log through `warn`, once a day per token.
  */
-export function scopedAuthenticator(options: { adminToken: string; tokens: TokenStore }): Authenticator {
+export function scopedAuthenticator(options: { adminToken: string; tokens: TokenStore; now?: () => number; warn?: Say }): Authenticator {
   const admin = adminAuthenticator(options.adminToken);
+  const now = options.now ?? Date.now;
+  /** What was said in the log (`expiring|expired <name> <expires_at>`) -> when: a new expiry is a new key. Bounded by the token count. */
+  const warned = new Map<string, number>();
+  const sayOnce = (key: string, at: number, everyMs: number, say: () => void) => {
+    const last = warned.get(key);
+    if (last !== undefined && at - last < everyMs) return;
+    if (warned.size >= 10_000) warned.clear();
+    warned.set(key, at);
+    say();
+  };
   const named = async (token: string): Promise<Credentials> => {
     const stored = await options.tokens.find(tokenDigest(token));
-    return stored ? { kind: 'valid', identity: { name: stored.name, scopes: impliedScopes([stored.scope]) } } : { kind: 'invalid' };
+    if (!stored) return INVALID;
+    if (stored.expiresAt !== undefined) {
+      const at = now();
+      const left = Date.parse(stored.expiresAt) - at;
+      if (!(left > 0)) {
+        // Still in use after its expiry (a CI job nobody told): said once an hour per token, not per request.
+        sayOnce(`expired ${stored.name} ${stored.expiresAt}`, at, 3600_000, () =>
+          options.warn?.(
+            `named token "${stored.name}" expired at ${stored.expiresAt} and is still being used: answered 401; "stratctl token rotate ${stored.name}" gives it a new secret`,
+            { tokenName: stored.name, expiresAt: stored.expiresAt },
+          ),
+        );
+        return { kind: 'invalid', expiredAt: stored.expiresAt };
+      }
+      if (left <= EXPIRY_WARNING_MS)
+        sayOnce(`expiring ${stored.name} ${stored.expiresAt}`, at, WARN_AGAIN_MS, () =>
+          options.warn?.(
+            `named token "${stored.name}" expires at ${stored.expiresAt} (in ${Math.ceil(left / 3600_000)} h): rotate it ("stratctl token rotate ${stored.name}") and give the new secret to whoever uses it`,
+            { tokenName: stored.name, expiresAt: stored.expiresAt },
+          ),
+        );
+    }
+    return { kind: 'valid', identity: { name: stored.name, scopes: impliedScopes([stored.scope]) } };
   };
   return {
     // Synchronous unless the token store must be asked (no token, or the admin token: answered at once).

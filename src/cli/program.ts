@@ -266,14 +266,23 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
       .command('create')
       .description('create a token; prints it, once')
       .requiredOption('--name <name>', 'its name (a-z 0-9 . _ -)')
-      .requiredOption('--scope <scope>', 'read | operate | admin'),
+      .requiredOption('--scope <scope>', 'read | operate | admin')
+      .option('--expires-in <duration>', 'refused after this long: 90d, 12h, 30m (default: never expires)')
+      .option('--expires-at <time>', 'refused from this ISO 8601 time on, with its zone (2026-01-31T00:00:00Z)'),
   ).action(action(tokenLoad));
-  runtimeDirOption(token.command('list').description('names, scopes, creation times')).action(action(tokenLoad));
+  runtimeDirOption(token.command('list').description('names, scopes, creation and expiry times')).action(action(tokenLoad));
   runtimeDirOption(
     token
       .command('rotate')
-      .description('a new secret, same name and scope; prints it, once; the old one is refused from then on')
-      .argument('<name>', 'the token name'),
+      .summary('a new secret, same name and scope; prints it, once; the old one is refused from then on')
+      .description(
+        'a new secret, same name and scope; prints it, once; the old one is refused from then on. The new\n' +
+          'secret gets the lifetime the old one was created with, counted from now (none if it had none),\n' +
+          'unless --expires-in or --expires-at says otherwise',
+      )
+      .argument('<name>', 'the token name')
+      .option('--expires-in <duration>', 'refused after this long: 90d, 12h, 30m')
+      .option('--expires-at <time>', 'refused from this ISO 8601 time on, with its zone'),
   ).action(action(tokenLoad));
   runtimeDirOption(token.command('revoke').description('refused from the next request on').argument('<name>', 'the token name')).action(
     action(tokenLoad),

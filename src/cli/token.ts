@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { fileTokenStore } from '../auth/file-token-store.js';
 import { isScope } from '../auth/scopes.js';
+import { tokenDigest } from '../auth/token-file.js';
 import { TokenRefusedError, type TokenStore } from '../auth/token-store.js';
 import { ACCESS_REFUSED_HINT, StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
 import { envSetting } from '../env-setting.js';
@@ -16,6 +17,7 @@ import type { CommandContext } from './io.js';
 import { printJsonError } from './json-output.js';
 import { type Action, stringFlag } from './program.js';
 import { table } from './table.js';
+import { expiryFlags } from './token-expiry.js';
 
 /** The token store a command works on: tokens.yaml in the runtime dir, or etcd's tokens/ keys. */
 async function openTokens(runtimeDir: string, store: StoreSettings): Promise<TokenStore> {
@@ -52,6 +54,12 @@ function actAsRuntimeDirOwner(runtimeDir: string, ctx: CommandContext, where: st
   ctx.warn(`${where}: running as the owner of ${runtimeDir} (uid ${uid}), so the server can read what this writes`);
 }
 
+/** `token list`'s EXPIRES: the time, `never`, or the time and `(expired)` for one the server refuses now (by this host's clock). */
+function expiresColumn(expiresAt: string | undefined, now: number): string {
+  if (expiresAt === undefined) return 'never';
+  return Date.parse(expiresAt) <= now ? `${expiresAt} (expired)` : expiresAt;
+}
+
 /** `stratctl token create | list | rotate | revoke`: named tokens in <runtime-dir>/tokens.yaml, or in etcd with --store. */
 export const token: Action = async (flags, args, ctx, command) => {
   const runtimeDir = path.resolve(stringFlag(flags, 'runtime-dir') ?? envSetting(ctx.io.env, 'CONTROL_PLANE_RUNTIME_DIR') ?? 'runtime');
@@ -61,6 +69,8 @@ export const token: Action = async (flags, args, ctx, command) => {
   const printJson = (value: unknown) => ctx.print(JSON.stringify(value, null, 2));
   let tokens: TokenStore | undefined;
   try {
+    // Judged before any store is opened: nonsense is refused (exit 2) and changes nothing, whatever the store's state.
+    const expiry = command.name() === 'create' || command.name() === 'rotate' ? expiryFlags(flags) : {};
     const store = resolveStoreSettings(flags as StoreFlags, ctx.io.env);
     // A mistyped --runtime-dir made a new directory and a token no server reads (or listed none).
     if (store.kind === 'file') {
@@ -75,16 +85,21 @@ export const token: Action = async (flags, args, ctx, command) => {
         const name = stringFlag(flags, 'name') as string;
         const scope = stringFlag(flags, 'scope') as string;
         if (!isScope(scope)) throw new UsageError(`--scope must be read, operate or admin, not "${scope}"`);
-        const created = await tokens.create(name, scope);
-        if (json) printJson({ name, scope, token: created });
+        const created = await tokens.create(name, scope, expiry);
+        // As stored (--expires-in counts from the created_at the store wrote); the digest names this very secret.
+        const expiresAt = expiry.expiresAt || expiry.expiresInMs ? ((await tokens.find(tokenDigest(created)))?.expiresAt ?? null) : null;
+        if (json) printJson({ name, scope, token: created, expiresAt });
         else ctx.print(created);
-        ctx.warn(`token "${name}" (scope ${scope}) created; it is shown only this once: store it now.`);
+        ctx.warn(
+          `token "${name}" (scope ${scope}${expiresAt ? `, expires at ${expiresAt}` : ''}) created; it is shown only this once: store it now.`,
+        );
         return EXIT.ok;
       }
       case 'list': {
         const list = await tokens.list();
+        const now = Date.now();
         if (json) {
-          printJson(list.map((t) => ({ name: t.name, scope: t.scope, createdAt: t.createdAt })));
+          printJson(list.map((t) => ({ name: t.name, scope: t.scope, createdAt: t.createdAt, expiresAt: t.expiresAt ?? null })));
           return EXIT.ok;
         }
         // None: said on stderr, and no bare header (as history, audit and preset list say an empty list).
@@ -92,8 +107,8 @@ export const token: Action = async (flags, args, ctx, command) => {
         else
           ctx.print(
             table(
-              ['NAME', 'SCOPE', 'CREATED'],
-              list.map((t) => [t.name, t.scope, t.createdAt]),
+              ['NAME', 'SCOPE', 'CREATED', 'EXPIRES'],
+              list.map((t) => [t.name, t.scope, t.createdAt, expiresColumn(t.expiresAt, now)]),
             ),
           );
         return EXIT.ok;
@@ -101,16 +116,16 @@ export const token: Action = async (flags, args, ctx, command) => {
       case 'rotate': {
         // A new secret for the same name (the audit actor) and scope: revoke + create under a new name broke the history.
         const [name] = args as [string];
-        const rotated = await tokens.rotate(name);
+        const rotated = await tokens.rotate(name, expiry);
         if (rotated === null) {
           if (json) printJsonError(ctx.io, 'NOT_FOUND', `no token named "${name}"`);
           ctx.warn(`${where}: no token named "${name}" ("stratctl token list" lists them; "stratctl token create" makes one)`);
           return EXIT.usage;
         }
-        if (json) printJson({ name, scope: rotated.scope, token: rotated.token });
+        if (json) printJson({ name, scope: rotated.scope, token: rotated.token, expiresAt: rotated.expiresAt ?? null });
         else ctx.print(rotated.token);
         ctx.warn(
-          `token "${name}" (scope ${rotated.scope}) rotated: the old secret is refused from the next request on; the new one is shown only this once: store it now.`,
+          `token "${name}" (scope ${rotated.scope}${rotated.expiresAt ? `, expires at ${rotated.expiresAt}` : ''}) rotated: the old secret is refused from the next request on; the new one is shown only this once: store it now.`,
         );
         return EXIT.ok;
       }

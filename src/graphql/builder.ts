@@ -2,7 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import ScopeAuthPlugin, { type AuthFailure } from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
-import { AuthenticationError, ForbiddenError, type Scope } from '../auth/identity.js';
+import { authenticationErrorFor, ForbiddenError, type Scope } from '../auth/identity.js';
 import { ConfigValidationError } from '../config/errors.js';
 import { COST_LIMITS } from '../limit-defaults.js';
 import ArgsAfterAuthPlugin from './args-after-auth.js';
@@ -41,7 +41,7 @@ export const builder = new SchemaBuilder<{
     }),
     // No identity: 401 (authenticate first). An identity without the scope: 403 naming the scope.
     unauthorizedError: (_parent, context, _info, result) => {
-      if (!context.identity) return new AuthenticationError(context.credentials.kind === 'invalid' ? 'invalid' : 'missing');
+      if (!context.identity) return authenticationErrorFor(context.credentials);
       return new ForbiddenError(requiredScope(result.failure) ?? 'admin');
     },
   },

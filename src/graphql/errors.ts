@@ -17,6 +17,25 @@ import { clippedMessage, InvalidStrategyKeyError, PresetValidationError, shownNa
 
 export const UNAUTHENTICATED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="strategy-control-plane"' };
 
+/** How the challenge says a token expired (RFC 6750 error_description); never the token, only when. */
+const EXPIRED_DESCRIPTION = 'the token expired at ';
+
+/**
+ * The WWW-Authenticate challenge for a refusal: `error="invalid_token"` for a token that was sent
+ * and refused, with `error_description="the token expired at <ISO time>"` when it was a named
+ * token's, right, but expired.
+ */
+export function bearerChallenge(reason: 'missing' | 'invalid', expiredAt?: string): string {
+  const realm = UNAUTHENTICATED_HEADERS['WWW-Authenticate'];
+  if (reason === 'missing') return realm;
+  return `${realm}, error="invalid_token"${expiredAt ? `, error_description="${EXPIRED_DESCRIPTION}${expiredAt}"` : ''}`;
+}
+
+/** The challenge (a reply's www-authenticate) refused an expired token, not a wrong one (the failed-auth limit does not count it). */
+export function challengeSaysExpired(challenge: string | undefined): boolean {
+  return challenge?.includes(`error_description="${EXPIRED_DESCRIPTION}`) === true;
+}
+
 /** An issue as an answer carries it: a key in its path and its message cut short (a client's key can be 60 KB). */
 const boundedIssue = (issue: { path: readonly (string | number)[]; message: string }) => ({
   ...issue,
@@ -35,13 +54,9 @@ export function extensionsFor(error: unknown): Record<string, unknown> | undefin
   if (error instanceof AuthenticationError) {
     return {
       code: 'UNAUTHENTICATED',
-      http: {
-        status: 401,
-        headers:
-          error.reason === 'invalid'
-            ? { 'WWW-Authenticate': `${UNAUTHENTICATED_HEADERS['WWW-Authenticate']}, error="invalid_token"` }
-            : UNAUTHENTICATED_HEADERS,
-      },
+      http: { status: 401, headers: { 'WWW-Authenticate': bearerChallenge(error.reason, error.expiredAt) } },
+      // An expired named token: when, so that its user knows to ask for a new one (not to retype it).
+      ...(error.expiredAt && { expiredAt: error.expiredAt }),
     };
   }
   if (error instanceof ForbiddenError) {

@@ -36,10 +36,21 @@ type SseResponse = [body: string, init: { status: number; statusText: string; he
 
 const UNAUTHENTICATED_BODY = JSON.stringify({ errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } }] });
 /** 401 as /graphql answers it: the same body, and the challenge extensionsFor gives (`invalid_token` for a wrong one). */
-const unauthenticated = (reason: 'missing' | 'invalid'): SseResponse => {
-  const { http } = extensionsFor(new AuthenticationError(reason)) as { http: { headers: Record<string, string> } };
+const unauthenticated = (reason: 'missing' | 'invalid', expiredAt?: string): SseResponse => {
+  const {
+    http,
+    code: _code,
+    ...more
+  } = extensionsFor(new AuthenticationError(reason, expiredAt)) as {
+    http: { headers: Record<string, string> };
+    code: string;
+  };
   const headers = http.headers;
-  return [UNAUTHENTICATED_BODY, { status: 401, statusText: 'Unauthorized', headers: { ...JSON_HEADERS, ...headers } }];
+  // An expired token's answer says when (extensions.expiredAt), as on /graphql.
+  const body = expiredAt
+    ? JSON.stringify({ errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED', ...more } }] })
+    : UNAUTHENTICATED_BODY;
+  return [body, { status: 401, statusText: 'Unauthorized', headers: { ...JSON_HEADERS, ...headers } }];
 };
 
 /**
@@ -87,7 +98,7 @@ export function singleConnectionSsePlugin(options: {
         {
           authenticate: async (req) => {
             const credentials = await options.authenticator.authenticate(req.headers.get('authorization'));
-            if (credentials.kind === 'invalid') return unauthenticated('invalid');
+            if (credentials.kind === 'invalid') return unauthenticated('invalid', credentials.expiredAt);
             const presented =
               req.headers.get(TOKEN_HEADER_KEY) || new URL(req.url ?? '', 'http://localhost/').searchParams.get(TOKEN_QUERY_KEY);
             return presented || randomUUID();

@@ -114,7 +114,7 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
       const credentials = known ?? (await authenticator.authenticate(authorization));
       // A token that was sent but is wrong is refused outright, even for a public read: a
       // script with a stale token should fail loudly, not half-work.
-      if (credentials.kind === 'invalid') throw new AuthenticationError('invalid');
+      if (credentials.kind === 'invalid') throw new AuthenticationError('invalid', credentials.expiredAt);
       return {
         services,
         credentials,

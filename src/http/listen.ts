@@ -251,7 +251,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   const subscriptions = endableSubscriptions();
   // One registry per server (tests run many in one process): GraphQL and control-plane metrics; /metrics adds the process's.
   const registry = new Registry();
-  const metrics = createControlPlaneMetrics(plane.services, registry);
+  const metrics = createControlPlaneMetrics({ ...plane.services, tokenNow: plane.settings.now }, registry);
   new Gauge({
     name: 'control_plane_subscriptions',
     help: 'GraphQL subscriptions open now (over SSE: the operator page holds two per browser and token, stratctl status --watch one).',

@@ -1,10 +1,9 @@
 import type { Registry } from 'prom-client';
+import { bearerChallenge } from '../graphql/errors.js';
 import { jsonReply } from './exchange.js';
 import type { HttpPlane } from './plane.js';
 import { refusalBody } from './refusal.js';
 import type { Route } from './router.js';
-
-const REALM = 'Bearer realm="strategy-control-plane"';
 
 /**
  * `GET /metrics`: Prometheus text from the registries, one after the other (the process's, this server's). Open like the other reads, or with
@@ -20,9 +19,12 @@ export function metricsRoute(plane: HttpPlane, registries: readonly Registry[]):
     handle: async (exchange) => {
       const credentials = await plane.services.authenticator.authenticate(exchange.req.headers.authorization);
       if (credentials.kind === 'invalid')
-        return refuse(401, 'UNAUTHENTICATED', 'Authentication required', { 'www-authenticate': `${REALM}, error="invalid_token"` });
+        return refuse(401, 'UNAUTHENTICATED', 'Authentication required', {
+          'www-authenticate': bearerChallenge('invalid', credentials.expiredAt),
+        });
       if (plane.settings.readsRequireToken) {
-        if (credentials.kind !== 'valid') return refuse(401, 'UNAUTHENTICATED', 'Authentication required', { 'www-authenticate': REALM });
+        if (credentials.kind !== 'valid')
+          return refuse(401, 'UNAUTHENTICATED', 'Authentication required', { 'www-authenticate': bearerChallenge('missing') });
         if (!credentials.identity.scopes.has('read')) return refuse(403, 'FORBIDDEN', 'Forbidden: requires scope read');
       }
       const texts = await Promise.all(registries.map((r) => r.metrics()));

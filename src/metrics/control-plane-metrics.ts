@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { TokenStore } from '../auth/token-store.js';
 import type { ConfigStore, StoreEvent } from '../config/store.js';
 import type { RunnerFleet } from '../runner/fleet.js';
 import type { RunnerHealth, RunnerState } from '../runner/state.js';
@@ -8,6 +9,10 @@ import { RouteHistogram } from './route-histogram.js';
 export interface MetricsSources {
   readonly store: Pick<ConfigStore, 'state' | 'subscribe' | 'problem' | 'strategiesProblem' | 'info'>;
   readonly runners: Pick<RunnerFleet, 'views' | 'subscribe'>;
+  /** Named tokens, for their expiry (left out: no token gauge). */
+  readonly tokens?: Pick<TokenStore, 'list'>;
+  /** The clock tokens expire by (the server's: ControlPlaneSettings.now; default Date.now). */
+  readonly tokenNow?: () => number;
 }
 
 export interface ControlPlaneMetrics {
@@ -96,6 +101,25 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
       this.set(store.info().connected ? 1 : 0);
     },
   });
+  const tokens = sources.tokens;
+  if (tokens) {
+    const tokenNow = sources.tokenNow ?? Date.now;
+    new Gauge({
+      name: 'control_plane_token_expiry_seconds',
+      help: 'Seconds until each named token with an expiry is refused (negative: expired that long ago); tokens without one have no series. Alert on min() < 7 days: rotate it.',
+      labelNames: ['name'],
+      registers,
+      async collect() {
+        // As the store holds them now: a token revoked or rotated since the last scrape is not kept.
+        // Unreadable (tokens.yaml refused, etcd away): no series rather than a failed scrape (/ready says why).
+        const list = await tokens.list().catch(() => null);
+        this.reset();
+        if (!list) return;
+        const at = tokenNow();
+        for (const t of list) if (t.expiresAt !== undefined) this.set({ name: t.name }, (Date.parse(t.expiresAt) - at) / 1000);
+      },
+    });
+  }
   new Gauge({
     name: 'control_plane_runner_applied_config_version',
     help: 'The config version each runner last reported applied.',

@@ -139,9 +139,9 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
     },
     tokens: {
       list: () => tokens.list(),
-      create: (name, scope) => tokens.create(name, scope),
+      create: (name, scope, expiry) => tokens.create(name, scope, expiry),
       revoke: (name) => tokens.revoke(name),
-      rotate: (name) => tokens.rotate(name),
+      rotate: (name, expiry) => tokens.rotate(name, expiry),
       find: (sha256) => tokens.find(sha256),
       close: async () => {
         await tokens.close();

@@ -1,24 +1,43 @@
 import { z } from 'zod';
 import { SCOPES, type Scope } from '../auth/identity.js';
-import { checkTokenName, newTokenSecret, tokenDigest } from '../auth/token-file.js';
-import { type RotatedToken, type StoredToken, TokenRefusedError, type TokenStore } from '../auth/token-store.js';
+import { checkTokenName, expiresAtSchema, newTokenSecret, tokenDigest } from '../auth/token-file.js';
+import {
+  type RotatedToken,
+  requestedExpiry,
+  rotatedExpiry,
+  type StoredToken,
+  type TokenExpiryRequest,
+  TokenRefusedError,
+  type TokenStore,
+} from '../auth/token-store.js';
 import type { Say } from '../log.js';
 import type { EtcdGateway } from './gateway.js';
 import { type EtcdKeys, prefixEnd } from './keys.js';
 import { type EtcdMirror, type KeyValue, type MirrorChange, toKeyValue } from './mirror.js';
 
-/** `tokens/<name>` holds this JSON (the fields of tokens.yaml): a digest, never the token. */
+/**
+ * `tokens/<name>` holds this JSON (the fields of tokens.yaml): a digest, never the token.
+ * `expires_at` is optional (records written before expiry existed are valid and never expire); one
+ * that is not an ISO time with its zone makes the record unsound: that token is refused.
+ */
 const recordSchema = z
   .object({
     name: z.string(),
     scope: z.enum(SCOPES),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
     created_at: z.string(),
+    expires_at: expiresAtSchema.optional(),
   })
   .strict();
 
 export function renderTokenRecord(token: StoredToken): string {
-  return JSON.stringify({ name: token.name, scope: token.scope, sha256: token.sha256, created_at: token.createdAt });
+  return JSON.stringify({
+    name: token.name,
+    scope: token.scope,
+    sha256: token.sha256,
+    created_at: token.createdAt,
+    ...(token.expiresAt !== undefined && { expires_at: token.expiresAt }),
+  });
 }
 
 /** The token a `tokens/<name>` key holds, or null when it is not a sound record (under its own name). */
@@ -27,7 +46,13 @@ export function parseTokenRecord(kv: KeyValue, tokensPrefix: string): StoredToke
     const r = recordSchema.parse(JSON.parse(kv.value));
     // A record under another name's key is not trusted: the key is what `revoke` deletes.
     if (`${tokensPrefix}${r.name}` !== kv.key) return null;
-    return { name: r.name, scope: r.scope, sha256: r.sha256, createdAt: r.created_at };
+    return {
+      name: r.name,
+      scope: r.scope,
+      sha256: r.sha256,
+      createdAt: r.created_at,
+      ...(r.expires_at !== undefined && { expiresAt: r.expires_at }),
+    };
   } catch {
     return null;
   }
@@ -101,11 +126,13 @@ export class EtcdTokenStore implements TokenStore {
     return tokens.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.name < b.name ? -1 : 1));
   }
 
-  async create(name: string, scope: Scope): Promise<string> {
+  async create(name: string, scope: Scope, expiry: TokenExpiryRequest = {}): Promise<string> {
     const problem = checkTokenName(name);
     if (problem) throw new TokenRefusedError(problem);
     const token = newTokenSecret();
-    const record: StoredToken = { name, scope, sha256: tokenDigest(token), createdAt: this.now().toISOString() };
+    const now = this.now();
+    const expiresAt = requestedExpiry(expiry, now);
+    const record: StoredToken = { name, scope, sha256: tokenDigest(token), createdAt: now.toISOString(), ...(expiresAt && { expiresAt }) };
     const key = this.keys.token(name);
     const value = renderTokenRecord(record);
     const res = await this.gateway.call('token create', (options) =>
@@ -136,9 +163,9 @@ export class EtcdTokenStore implements TokenStore {
    * A new secret under `tokens/<name>`, same name and scope: one transaction that puts the new record
    * only if the key is still the one read (its mod_revision), so a revocation or another rotation
    * that lands in between is never overwritten (refused: run it again). `created_at` becomes now, as
-   * in the file store.
+   * in the file store, and `expires_at` what `expiry` says (rotatedExpiry: by default the old lifetime from now).
    */
-  async rotate(name: string): Promise<RotatedToken | null> {
+  async rotate(name: string, expiry: TokenExpiryRequest = {}): Promise<RotatedToken | null> {
     const key = this.keys.token(name);
     const read = await this.gateway.call('token rotate', (options) => this.gateway.client.kv.range({ key: Buffer.from(key) }, options));
     const found = read.kvs[0];
@@ -147,8 +174,16 @@ export class EtcdTokenStore implements TokenStore {
     const current = parseTokenRecord(kv, this.keys.tokensPrefix);
     if (!current)
       throw new TokenRefusedError(`${key} is not a token record (it is refused as it stands); revoke "${name}" and create it again`);
+    const now = this.now();
+    const expiresAt = rotatedExpiry(current, now, expiry);
     const token = newTokenSecret();
-    const value = renderTokenRecord({ ...current, sha256: tokenDigest(token), createdAt: this.now().toISOString() });
+    const value = renderTokenRecord({
+      name: current.name,
+      scope: current.scope,
+      sha256: tokenDigest(token),
+      createdAt: now.toISOString(),
+      ...(expiresAt && { expiresAt }),
+    });
     const res = await this.gateway.call('token rotate', (options) =>
       this.gateway.client.kv.txn(
         {
@@ -161,7 +196,7 @@ export class EtcdTokenStore implements TokenStore {
     if (!res.succeeded)
       throw new TokenRefusedError(`token "${name}" was changed meanwhile (revoked or rotated elsewhere): nothing written; run it again`);
     this.mirror.applyLocal(Number(res.header.revision), [{ type: 'put', kv: { key, value, modRevision: Number(res.header.revision) } }]);
-    return { token, scope: current.scope };
+    return { token, scope: current.scope, ...(expiresAt && { expiresAt }) };
   }
 
   async find(sha256: string): Promise<StoredToken | undefined> {

@@ -20,7 +20,7 @@ describeWithEtcd('stratctl with --store etcd://', () => {
     expect(created.stdout.trim()).toMatch(/^[A-Za-z0-9_-]{40,}$/);
     const listed = await stratctl(['token', 'list', '--store', store]);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/^NAME +SCOPE +CREATED\nci-bot +operate +\d{4}-/);
+    expect(listed.stdout).toMatch(/^NAME +SCOPE +CREATED +EXPIRES\nci-bot +operate +\d{4}-\S+ +never$/m);
     expect((await stratctl(['token', 'revoke', 'ci-bot', '--store', store])).code).toBe(0);
     expect((await stratctl(['token', 'list', '--store', store])).stdout).toBe('');
     // Nothing went to the runtime dir.

@@ -37,7 +37,7 @@ describe('README: tokens, audit, history, expectedVersion', () => {
       env: { ...process.env, CONTROL_PLANE_RUNTIME_DIR: dir },
     });
     expect(stdout).toMatch(/^[A-Za-z0-9_-]{40,}$/m); // the token, printed once
-    expect(stdout).toMatch(/^NAME +SCOPE +CREATED\nci-deploy +operate +\d{4}-/m);
+    expect(stdout).toMatch(/^NAME +SCOPE +CREATED +EXPIRES\nci-deploy +operate +\d{4}-\S+ +never$/m);
     expect(stdout).toContain('"operation":"baseline"');
     expect(stdout).toContain('"rolledBackTo":1');
     expect(stdout).toContain('"changed":true');

@@ -150,7 +150,9 @@ describe('stratctl covers the API', { timeout: 60_000 }, () => {
     expect(JSON.parse(created.stdout)).toMatchObject({ name: 'grafana', scope: 'read', token: expect.stringMatching(/^[\w-]{40,}$/) });
     const listed = await stratctl(['token', 'list', '--json'], env);
     expect(listed.code).toBe(0);
-    expect(JSON.parse(listed.stdout)).toEqual([{ name: 'grafana', scope: 'read', createdAt: expect.stringMatching(/Z$/) }]);
+    expect(JSON.parse(listed.stdout)).toEqual([
+      { name: 'grafana', scope: 'read', createdAt: expect.stringMatching(/Z$/), expiresAt: null },
+    ]);
     expect(listed.stdout).not.toContain(JSON.parse(created.stdout).token);
     const twice = await stratctl(['token', 'create', '--name', 'grafana', '--scope', 'read', '--json'], env);
     expect(twice.code).toBe(2);

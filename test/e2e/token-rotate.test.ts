@@ -53,7 +53,7 @@ for (const backend of STORE_BACKENDS) {
       const json = await stratctl(['token', 'rotate', 'ci-deploy', '--json', ...args]);
       expect(json.code, json.stderr).toBe(0);
       const answer = JSON.parse(json.stdout);
-      expect(answer).toEqual({ name: 'ci-deploy', scope: 'operate', token: expect.stringMatching(TOKEN) });
+      expect(answer).toEqual({ name: 'ci-deploy', scope: 'operate', token: expect.stringMatching(TOKEN), expiresAt: null });
       expect((await server.gql('{ status { configVersion } }', undefined, newToken)).status).toBe(401);
       expect((await server.gql('{ status { configVersion } }', undefined, answer.token)).status).toBe(200);
     });

@@ -45,7 +45,7 @@ describe('stratctl token', () => {
     expect(denied.body.errors?.[0]).toMatchObject({ message: 'Forbidden: requires scope admin', extensions: { code: 'FORBIDDEN' } });
   });
 
-  it('list: a header row, then a row per token, columns aligned as the other tables are; --json as before', async () => {
+  it('list: a header row, then a row per token, columns aligned as the other tables are; --json with expiresAt (null: never)', async () => {
     const dir = await tempRuntimeDir();
     for (const [name, scope] of [
       ['ci', 'operate'],
@@ -56,17 +56,22 @@ describe('stratctl token', () => {
     expect(listed.code).toBe(0);
     const lines = listed.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^NAME +SCOPE +CREATED$/);
-    expect(lines[1]).toMatch(/^ci +operate +\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+    expect(lines[0]).toMatch(/^NAME +SCOPE +CREATED +EXPIRES$/);
+    expect(lines[1]).toMatch(/^ci +operate +\d{4}-\d\d-\d\dT[\d:.]+Z +never$/);
     expect(lines[2]).toMatch(/^nightly-report\.bot +read +\d{4}-/);
     // Each column starts where its header does, on every row (two spaces after the widest cell).
     const starts = (line: string) => [0, ...[...line.matchAll(/ {2,}(?=\S)/g)].map((m) => (m.index ?? 0) + m[0].length)];
-    expect(starts(lines[0] as string)).toEqual([0, 'nightly-report.bot  '.length, 'nightly-report.bot  operate  '.length]);
+    expect(starts(lines[0] as string)).toEqual([
+      0,
+      'nightly-report.bot  '.length,
+      'nightly-report.bot  operate  '.length,
+      'nightly-report.bot  operate  2026-01-01T00:00:00.000Z  '.length,
+    ]);
     for (const line of lines) expect(starts(line)).toEqual(starts(lines[0] as string));
     const json = await stratctl(['token', 'list', '--json', '--runtime-dir', dir]);
     expect(JSON.parse(json.stdout)).toEqual([
-      { name: 'ci', scope: 'operate', createdAt: expect.stringMatching(/^\d{4}-/) },
-      { name: 'nightly-report.bot', scope: 'read', createdAt: expect.stringMatching(/^\d{4}-/) },
+      { name: 'ci', scope: 'operate', createdAt: expect.stringMatching(/^\d{4}-/), expiresAt: null },
+      { name: 'nightly-report.bot', scope: 'read', createdAt: expect.stringMatching(/^\d{4}-/), expiresAt: null },
     ]);
   });
 

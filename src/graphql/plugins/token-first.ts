@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import { AuthenticationError, type Credentials } from '../../auth/identity.js';
+import { AuthenticationError, authenticationErrorFor, type Credentials } from '../../auth/identity.js';
 import type { Authenticator } from '../../auth/tokens.js';
 import { refusalError } from '../errors.js';
 import type { RequestScope } from '../request-scope.js';
@@ -30,7 +30,7 @@ export function tokenFirstPlugin(options: { authenticator: Authenticator; readsR
     async onParams({ context, setResult }) {
       const scope = context as Scoped;
       scope.credentials ??= await options.authenticator.authenticate(scope.authorization ?? null);
-      if (scope.credentials.kind === 'invalid') setResult({ errors: [refused('invalid')] });
+      if (scope.credentials.kind === 'invalid') setResult({ errors: [refusalError(authenticationErrorFor(scope.credentials))] });
     },
     // Here, not in parse or validate hooks: yoga caches their results by document, for every caller.
     onExecutionResult({ context, result, setResult }) {

@@ -1,7 +1,7 @@
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Authenticator } from '../../auth/tokens.js';
-import { UNAUTHENTICATED_HEADERS } from '../errors.js';
+import { bearerChallenge } from '../errors.js';
 import { type Interruptible, interruptible } from './interruptible.js';
 
 /** How often open subscriptions' tokens are checked again: a revoked token's streams end within a second. */
@@ -12,10 +12,15 @@ interface TokenContext {
   readonly credentials?: { readonly kind: string };
 }
 
-const revoked = (): ExecutionResult => ({
+/** The error a stream ends with: its token was revoked, rotated, or (with when) expired. */
+const revoked = (expiredAt?: string): ExecutionResult => ({
   errors: [
     new GraphQLError('Authentication required', {
-      extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: UNAUTHENTICATED_HEADERS } },
+      extensions: {
+        code: 'UNAUTHENTICATED',
+        http: { status: 401, headers: { 'WWW-Authenticate': bearerChallenge('invalid', expiredAt) } },
+        ...(expiredAt && { expiredAt }),
+      },
     }),
   ],
 });
@@ -38,7 +43,8 @@ export function tokenRecheckPlugin(options: { authenticator: Authenticator; inte
       for (const [authorization, streams] of [...open]) {
         const credentials = await options.authenticator.authenticate(authorization);
         if (credentials.kind === 'valid') continue;
-        for (const stream of [...streams]) stream.interrupt(revoked());
+        const expiredAt = credentials.kind === 'invalid' ? credentials.expiredAt : undefined;
+        for (const stream of [...streams]) stream.interrupt(revoked(expiredAt));
       }
     } finally {
       checking = false;
