@@ -34,7 +34,7 @@ export class ForbiddenError extends Error {
  * The credentials on a request: none, well-formed and known (an identity), or presented but not
  * accepted. Reads may be public; a presented token that is wrong is refused even for a read.
  * `expiredAt`: the token is a named token's, right, but expired then (refused like a wrong one, yet
- * known: when is said to the caller).
+ * known: it is said to the caller, and it does not count toward the failed-auth limit).
  */
 export type Credentials = { kind: 'none' } | { kind: 'valid'; identity: Identity } | { kind: 'invalid'; expiredAt?: string };
 

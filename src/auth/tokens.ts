@@ -159,7 +159,7 @@ export function scopedAuthenticator(options: { adminToken: string; tokens: Token
         // Still in use after its expiry (a CI job nobody told): said once an hour per token, not per request.
         sayOnce(`expired ${stored.name} ${stored.expiresAt}`, at, 3600_000, () =>
           options.warn?.(
-            `named token "${stored.name}" expired at ${stored.expiresAt} and is still being used: answered 401; "stratctl token rotate ${stored.name}" gives it a new secret`,
+            `named token "${stored.name}" expired at ${stored.expiresAt} and is still being used: answered 401 (not counted toward the failed-auth limit); "stratctl token rotate ${stored.name}" gives it a new secret`,
             { tokenName: stored.name, expiresAt: stored.expiresAt },
           ),
         );

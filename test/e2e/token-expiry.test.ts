@@ -120,7 +120,41 @@ for (const backend of STORE_BACKENDS) {
   });
 }
 
-describe('named token expiry: subscriptions, flags, old files', () => {
+describe('named token expiry: the failed-auth limit, subscriptions, flags, old files', () => {
+  it('an expired token is not counted toward the failed-auth limit (nor refused with 429): its address keeps its budget for wrong tokens', async () => {
+    const clock = movableClock();
+    const server = await startTestServer({ runner: false, now: clock.now, security: { authFailures: { failuresPerMinute: 2 } } });
+    const created = await stratctl([
+      'token',
+      'create',
+      '--name',
+      'ci',
+      '--scope',
+      'read',
+      '--expires-in',
+      '1h',
+      '--runtime-dir',
+      server.runtimeDir,
+    ]);
+    const token = created.stdout.trim();
+    clock.advance(HOUR);
+    // A CI job retrying with its expired token: each answered 401 saying so, never 429.
+    for (let i = 0; i < 5; i++) {
+      const res = await server.gql(READ, undefined, token);
+      expect([res.status, res.body.errors?.[0]?.extensions?.code]).toEqual([401, 'UNAUTHENTICATED']);
+    }
+    const metrics = await (await fetch(new URL('/metrics', server.url))).text();
+    expect(metrics).toMatch(/^control_plane_auth_failures_total 0$/m);
+    // The budget is intact: two wrong tokens are 401, the third 429 (the limit works as before).
+    expect((await server.gql(READ, undefined, 'wrong-token-0123456789')).status).toBe(401);
+    expect((await server.gql(READ, undefined, 'wrong-token-0123456789')).status).toBe(401);
+    expect((await server.gql(READ, undefined, 'wrong-token-0123456789')).status).toBe(429);
+    // Over the limit, the expired token is still told it expired (it is no guess), and the admin token works.
+    const late = await server.gql(READ, undefined, token);
+    expect([late.status, late.body.errors?.[0]?.extensions?.expiredAt]).toEqual([401, expect.stringMatching(/Z$/)]);
+    expect((await server.gql(READ)).status).toBe(200);
+  });
+
   it('a subscription open with a token that expires is ended like a revoked one (UNAUTHENTICATED, saying when, then complete)', async () => {
     const clock = movableClock();
     const server = await startTestServer({ runner: false, now: clock.now, security: { tokenRecheckMs: 50 } });

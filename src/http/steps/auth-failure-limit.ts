@@ -1,5 +1,6 @@
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Authenticator } from '../../auth/tokens.js';
+import { challengeSaysExpired } from '../../graphql/errors.js';
 import { unrefLater } from '../../log.js';
 import type { Exchange, Handler, Reply, Step } from '../exchange.js';
 import type { Refuse } from '../refusal.js';
@@ -31,7 +32,8 @@ const presentsToken = (header: string | undefined): header is string => header !
  * has `failuresPerMinute` of them in its window, its next requests with a wrong token are refused
  * (429, RATE_LIMITED, Retry-After) until the window ends. A request without a token is never
  * counted or refused (public reads keep working), and one whose token authenticates is never
- * refused: the emergency switch works from an address a broken script shares.
+ * refused: the emergency switch works from an address a broken script shares. A named token that
+ * is right but expired is neither counted nor refused with 429: it is answered 401 saying so.
  * Counting is rate-limiter-flexible's (a fixed one-minute window per client, entries expire with it).
  */
 export function authFailureLimitStep(refuse: Refuse, options: AuthFailureLimitOptions): Step {
@@ -95,11 +97,15 @@ export function authFailureLimitStep(refuse: Refuse, options: AuthFailureLimitOp
     options.onFailure?.();
     return reply;
   };
+  // A 401 for an expired token is not counted: the token was right (only its holder has it), so it
+  // is no guess, and counting it would lock the address (a CI runner's, a NAT shared by a team) out
+  // for a minute of every other wrong token and fill the wrong-token log. The authenticator logs it.
+  const wrongToken = (reply: Reply) => reply.status === 401 && !challengeSaysExpired(reply.headers['www-authenticate']);
   const answer = (exchange: Exchange, next: Handler) => {
     const reply = next(exchange);
     return reply instanceof Promise
-      ? reply.then((r) => (r.status === 401 ? counted(exchange, r) : r))
-      : reply.status === 401
+      ? reply.then((r) => (wrongToken(r) ? counted(exchange, r) : r))
+      : wrongToken(reply)
         ? counted(exchange, reply)
         : reply;
   };
@@ -120,7 +126,8 @@ export function authFailureLimitStep(refuse: Refuse, options: AuthFailureLimitOp
     const seen = await failures.get(exchange.clientKey);
     if (seen && seen.consumedPoints >= limit) {
       const credentials = await options.authenticator.authenticate(authorization);
-      if (credentials.kind !== 'valid') {
+      // An expired token is answered as such (401, saying when), not 429: it is a known token, no guess.
+      if (credentials.kind === 'none' || (credentials.kind === 'invalid' && credentials.expiredAt === undefined)) {
         options.onFailure?.();
         return refuse(exchange, {
           reason: 'rate-limited',
