@@ -143,7 +143,7 @@ export async function runLoadWithWriters(options: LoadOptions): Promise<LoadResu
     // Read until the deadline, then once more after the writers are done: that read must see the last write.
     let final = false;
     while (!final) {
-      if (Date.now() >= deadline) {
+      if (performance.now() >= deadline) {
         await writersDone;
         final = true;
       }
