@@ -35,6 +35,9 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
     case 'MISDIRECTED_REQUEST':
       return `Use one of the host names above in --url / CONTROL_PLANE_URL (now ${settings.url}); the server answers to no other (it guards against DNS rebinding).`;
     case 'UNAUTHENTICATED':
+      // A named token that was right but has expired: passing a token is not what is missing.
+      if (typeof first?.extensions?.expiredAt === 'string')
+        return `The token expired at ${first.extensions.expiredAt}: get a new secret for it ("stratctl token rotate <name>" where the tokens are kept) and pass that. Token used: ${settings.tokenSource}.`;
       return `Pass --token, set CONTROL_PLANE_TOKEN, or point --runtime-dir at the server's runtime directory (its admin.token). Token used: ${settings.tokenSource}.`;
     case 'FORBIDDEN':
       return `Use a token with scope ${String(first?.extensions?.requiredScope ?? 'that scope')}.`;

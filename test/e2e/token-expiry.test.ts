@@ -79,6 +79,11 @@ for (const backend of STORE_BACKENDS) {
       expect([rest.status, rest.headers.get('www-authenticate')]).toEqual([401, challenge(expiresAt)]);
       const metrics = await fetch(new URL('/metrics', server.url), { headers: { authorization: `Bearer ${token}` } });
       expect([metrics.status, metrics.headers.get('www-authenticate')]).toEqual([401, challenge(expiresAt)]);
+      // stratctl says it expired and what to do, not "pass --token" (the token was passed, and was right).
+      const cli = await stratctl(['status', '--url', server.url, '--token', token]);
+      expect(cli.code).toBe(3);
+      expect(cli.stderr).toContain(`The token expired at ${expiresAt}: get a new secret`);
+      expect(cli.stderr).not.toContain('Pass --token');
 
       // The token without an expiry is not touched by the clock.
       clock.advance(3650 * 24 * HOUR);
