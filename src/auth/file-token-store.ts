@@ -45,6 +45,13 @@ export function fileTokenStore(
 
   /** The file as last read (null: missing or not looked at yet), to tell an edit in place from a replacement. */
   let readStat: RuntimeFileStat | null = null;
+  /**
+   * The spell of changing past the bound has been said: once per spell, as the config store says
+   * it (src/config/file-store.ts), which ends at a read of the file still (or a look that finds the
+   * file read last still since). Unsaid, a tool rewriting tokens.yaml in place without a pause had
+   * its reads taken torn or not with nothing in the log to say why named tokens came and went.
+   */
+  let changingSaid = false;
   const settleMs = options.settle?.ms ?? SETTLE_MS;
   const settleMaxMs = options.settle?.maxMs ?? SETTLE_MAX_MS;
   const keyOf = (s: RuntimeFileStat | null) => (s ? `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.mode}:${s.uid}` : 'missing');
@@ -65,7 +72,11 @@ export function fileTokenStore(
     for (;;) {
       const readAt = Date.now();
       const { key: stat, look } = await lookAt(readAt);
-      if (stat === seen) return;
+      if (stat === seen) {
+        // Unchanged since it was taken, and still for the window now: the spell (if any) is over.
+        if (changingSaid && settleWait(look, undefined, settleMs) === 0) changingSaid = false;
+        return;
+      }
       if (stat === 'missing') {
         // Gone (vim's default write renames it to tokens.yaml~ and creates it anew; rm, then a new
         // file): taken as missing (no named tokens) only once it has stayed missing for the window,
@@ -119,6 +130,15 @@ export function fileTokenStore(
         await sleep(WHOLE_READ_MS / 5);
         continue;
       }
+      // Taken as it stands: still changing when the bound ran out (or during the read at it).
+      const stillChanging = wait > 0 || changed;
+      if (stillChanging && !changingSaid) {
+        changingSaid = true;
+        options.warn?.(
+          `${TOKENS_FILE} kept changing for ${settleMaxMs} ms: taken as it stands; write a hand edit whole (a temp file, then a rename)`,
+          { files: [TOKENS_FILE] },
+        );
+      } else if (!stillChanging) changingSaid = false;
       if (!(tokens instanceof Error)) {
         byDigest = new Map(tokens.map((t) => [t.sha256, t]));
         // The spell's end in the log beside its start: without it, "named tokens refused" was the last word.

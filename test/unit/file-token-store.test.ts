@@ -9,6 +9,10 @@ import { parseYaml } from '../../src/yaml/core.js';
 import type { YamlParser } from '../../src/yaml/off-thread.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 
+/** What the store says of a tokens.yaml taken as it stands after changing for `ms` (the config store's words). */
+const KEPT_CHANGING = (ms: number) =>
+  `tokens.yaml kept changing for ${ms} ms: taken as it stands; write a hand edit whole (a temp file, then a rename)`;
+
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** A YAML parser for the store that notes every text it is given (each read of tokens.yaml), then calls `then`. */
@@ -251,9 +255,72 @@ describe('tokens.yaml still changing past the settle bound', () => {
       expect((await store.find(digest(token)))?.name).toBe('ops');
       expect(parsed[0]).toBe(whole.slice(0, cut)); // the torn read came, and was not taken
       expect(parsed.at(-1)).toBe(whole);
-      expect(warnings).toEqual([]);
+      // Taken as it stands, and said (as the config store says it): nothing else (no refusal).
+      expect(warnings).toEqual([KEPT_CHANGING(300)]);
     } finally {
       await handle.close();
+      await store.close();
+    }
+  });
+
+  it('says it kept changing once per spell: not again while edits in place go on, again after a rename into place ended it', async () => {
+    const dir = await tempRuntimeDir();
+    const ops = await createToken(dir, 'ops', 'read');
+    const file = path.join(dir, TOKENS_FILE);
+    const warnings: string[] = [];
+    // Never still for the window (60 s): every edit in place is taken as it stands once the bound (100 ms) has passed.
+    const store = fileTokenStore(dir, { warn: (m) => warnings.push(m), settle: { ms: 60_000, maxMs: 100 } });
+    /** An edit in place (appended, as `echo >>` does): the same file, its content changed. */
+    const editInPlace = async (comment: string) => {
+      const handle = await open(file, 'a');
+      await handle.write(`# ${comment}\n`);
+      await handle.close();
+    };
+    try {
+      expect((await store.find(digest(ops)))?.name).toBe('ops'); // just created: not seen before, taken past the bound
+      expect(warnings).toEqual([KEPT_CHANGING(100)]);
+      for (let i = 0; i < 3; i++) {
+        await editInPlace(`edit ${i}`);
+        expect((await store.find(digest(ops)))?.name).toBe('ops');
+      }
+      expect(warnings).toEqual([KEPT_CHANGING(100)]); // the same spell: said once
+      // stratctl token writes it whole (renamed into place): read at once, still; the spell is over.
+      const ci = await createToken(dir, 'ci', 'operate');
+      expect((await store.find(digest(ci)))?.name).toBe('ci');
+      expect(warnings).toEqual([KEPT_CHANGING(100)]);
+      // Edited in place again: a new spell, said again.
+      await editInPlace('again');
+      expect((await store.find(digest(ci)))?.name).toBe('ci');
+      expect(warnings).toEqual([KEPT_CHANGING(100), KEPT_CHANGING(100)]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a spell ends when the file it took is found still since, even with no change to read: the next spell is said', async () => {
+    const dir = await tempRuntimeDir();
+    const ops = await createToken(dir, 'ops', 'read');
+    const file = path.join(dir, TOKENS_FILE);
+    const SETTLE_MS = 400;
+    const warnings: string[] = [];
+    const store = fileTokenStore(dir, { warn: (m) => warnings.push(m), settle: { ms: SETTLE_MS, maxMs: 50 } });
+    const editInPlace = async (comment: string) => {
+      const handle = await open(file, 'a');
+      await handle.write(`# ${comment}\n`);
+      await handle.close();
+    };
+    try {
+      await editInPlace('first');
+      expect((await store.find(digest(ops)))?.name).toBe('ops');
+      expect(warnings).toEqual([KEPT_CHANGING(50)]);
+      // No more writes: a look once the file has been still for the window (not re-read: unchanged) ends the spell.
+      await new Promise((r) => setTimeout(r, SETTLE_MS + 50));
+      expect((await store.find(digest(ops)))?.name).toBe('ops');
+      expect(warnings).toEqual([KEPT_CHANGING(50)]);
+      await editInPlace('second');
+      expect((await store.find(digest(ops)))?.name).toBe('ops');
+      expect(warnings).toEqual([KEPT_CHANGING(50), KEPT_CHANGING(50)]);
+    } finally {
       await store.close();
     }
   });
