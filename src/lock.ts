@@ -11,7 +11,8 @@ import { RuntimeFileRefusedError, readRuntimeBytes, readSmallRuntimeFileSync } f
  * touched every LOCK_REFRESH_MS while held. A holder that is dead is taken over; a live one makes the
  * newcomer fail with LockHeldError, or wait for it in wait mode.
  * - A holder on this host in this pid namespace, written in this boot of this machine (the same boot
- *   id; a lock without one, from before it was recorded: host and namespace alone), is checked by its
+ *   id; a lock without one, from before it was recorded: the one in its recorded start, else host and
+ *   namespace alone: `recordedBootId`), is checked by its
  *   pid: dead when the pid is gone; when the pid is this process's own and the lock is not one this
  *   process took; or when the process with that pid started at another time than the holder (the
  *   pid was reused).
@@ -169,13 +170,32 @@ const readId = (file: string, pattern: RegExp): string | undefined => {
 
 let machineIds: { bootId?: string; machineId?: string } | undefined;
 
+/** A boot id as `/proc/sys/kernel/random/boot_id` gives it. */
+const BOOT_ID = /^[0-9a-f-]{32,36}$/;
+
+/**
+ * The boot id a record (a lock, a runner's state) was written in: its `bootId`; or, in one written
+ * before boot ids were recorded (a lock file or runner record of an older version, met during a
+ * rolling upgrade), the boot id inside its recorded process start (`processStart`:
+ * `<boot_id>:<ticks>`, recorded since before boot ids were). Without it, a live holder on another
+ * machine with the same host name in such a record was judged by its pid here (gone here: dead,
+ * its lock taken over at once). Undefined when the record has neither.
+ */
+export function recordedBootId(record: { bootId?: unknown; started?: unknown }): string | undefined {
+  if (typeof record.bootId === 'string') return record.bootId;
+  if (typeof record.started !== 'string') return undefined;
+  const at = record.started.lastIndexOf(':');
+  const boot = record.started.slice(0, at);
+  return at > 0 && BOOT_ID.test(boot) && /^\d+$/.test(record.started.slice(at + 1)) ? boot : undefined;
+}
+
 /**
  * This process's machine and boot (see MachineIdentity); each absent where it cannot be told (not
  * Linux; an image with no machine id, or an empty or `uninitialized` one).
  */
 export function machineIdentity(): MachineIdentity {
   if (!machineIds) {
-    const bootId = readId('/proc/sys/kernel/random/boot_id', /^[0-9a-f-]{32,36}$/);
+    const bootId = readId('/proc/sys/kernel/random/boot_id', BOOT_ID);
     const machineId = readId('/etc/machine-id', /^[0-9a-f]{32}$/) ?? readId('/var/lib/dbus/machine-id', /^[0-9a-f]{32}$/);
     machineIds = { ...(bootId !== undefined && { bootId }), ...(machineId !== undefined && { machineId }) };
   }
@@ -192,17 +212,21 @@ export function machineIdentity(): MachineIdentity {
  * - 'elsewhere': another boot id otherwise (another machine id, none to compare, or seen since this
  *   boot began: a machine that shares this one's machine id, as cloned VMs and the containers of one
  *   image can); or this process has no boot id to compare: its pid means nothing here;
- * - 'unrecorded': the record has no boot id (written before they were recorded): judged as before,
- *   by host and pid namespace alone.
+ * - 'unrecorded': the record has no boot id, nor a process start that holds one (`recordedBootId`:
+ *   written before they were recorded, where /proc could not be read): judged as before, by host and
+ *   pid namespace alone.
+ * A record with no `bootId` of its own but a recorded start (an older version's) is judged by the
+ * boot id in that start; it has no machine id either, so another boot is 'elsewhere'.
  */
 export function bootOf(
-  record: { bootId?: unknown; machineId?: unknown },
+  record: { bootId?: unknown; machineId?: unknown; started?: unknown },
   self: MachineIdentity,
   lastSeenAt?: number,
 ): 'this-boot' | 'earlier-boot' | 'elsewhere' | 'unrecorded' {
-  if (typeof record.bootId !== 'string') return 'unrecorded';
+  const bootId = recordedBootId(record);
+  if (bootId === undefined) return 'unrecorded';
   if (self.bootId === undefined) return 'elsewhere';
-  if (record.bootId === self.bootId) return 'this-boot';
+  if (bootId === self.bootId) return 'this-boot';
   const sameMachine = typeof record.machineId === 'string' && self.machineId !== undefined && record.machineId === self.machineId;
   const before = lastSeenAt !== undefined && self.bootedAt !== undefined && lastSeenAt < self.bootedAt;
   return sameMachine && before ? 'earlier-boot' : 'elsewhere';
@@ -283,7 +307,8 @@ export function ownProcessIdentity(host = hostname()): ProcessIdentity {
 export function sameProcess(record: Partial<ProcessIdentity>, self: ProcessIdentity): boolean {
   if (record.pid !== self.pid || record.host !== self.host) return false;
   // Another boot (of this machine or another one with this host name): another process.
-  if (typeof record.bootId === 'string' && self.bootId !== undefined && record.bootId !== self.bootId) return false;
+  const bootId = recordedBootId(record);
+  if (bootId !== undefined && self.bootId !== undefined && bootId !== self.bootId) return false;
   if (typeof record.pidns === 'string' && self.pidns !== undefined && record.pidns !== self.pidns) return false;
   return !(typeof record.started === 'string' && self.started !== undefined && record.started !== self.started);
 }

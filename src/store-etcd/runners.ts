@@ -302,7 +302,7 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
     const verdict = judgeOtherProcess(publisherOf(first), me);
     if (verdict === 'dead') {
       const why =
-        bootOf(first, me, publisherOf(first).lastSeenAt) === 'earlier-boot'
+        bootOf(publisherOf(first), me, publisherOf(first).lastSeenAt) === 'earlier-boot'
           ? 'it published before this machine last booted'
           : "its pid is gone or another process's now";
       this.warn?.(

@@ -185,6 +185,14 @@ describeWithEtcd('claiming a runner id whose state was published from this host 
         ],
         // A clone (same machine id, another boot) beating since this machine booted: not an earlier boot of this one.
         ['a clone of this machine', published({ pid: dead.pid, processStart: `${otherBoot}:1`, pidns, bootId: otherBoot, machineId })],
+        // An older version's state (no bootId, no machineId) from another machine with this host name:
+        // the boot id in its process start tells. Without it, its pid (gone here, or this process's
+        // own) had it "not running", taken over at once while it ran there.
+        ['an older state from another machine with this host name', published({ pid: dead.pid, processStart: `${otherBoot}:1`, pidns })],
+        [
+          'an older state from another machine with this host name and pid',
+          published({ pid: process.pid, processStart: `${otherBoot}:1`, pidns }),
+        ],
       ] as const;
       for (const [what, state] of cases) {
         const { claim, warnings, key, raw } = await claimOver(state);

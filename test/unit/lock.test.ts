@@ -353,6 +353,80 @@ describe('lock files (src/lock.ts)', () => {
       expect(await readdir(dir)).toEqual(['live.lock']);
     });
 
+    describe('a record from an older version (no bootId): judged by the boot id inside its recorded start (`<boot_id>:<ticks>`)', () => {
+      // Boot ids as /proc gives them (the start holds the real format; `here` above does not).
+      const bootHere = '11111111-1111-4111-8111-111111111111';
+      const bootThere = '22222222-2222-4222-8222-222222222222';
+      const thisMachine = { bootId: bootHere, machineId: 'machine-here', bootedAt: Date.now() - 3_600_000 };
+      /** A lock as an older version wrote it: pid, host, nonce, start and pid namespace, no boot or machine id. */
+      const olderLock = (pid: number, started: string) => ({
+        pid,
+        host: hostname(),
+        nonce: 'older',
+        acquiredAt: '',
+        started,
+        pidns: pidNamespace(),
+      });
+
+      it('bootOf takes the boot id from the start; a start not of that shape (or none) is unrecorded as before', () => {
+        expect(bootOf({ started: `${bootHere}:4242` }, thisMachine)).toBe('this-boot');
+        expect(bootOf({ started: `${bootThere}:4242` }, thisMachine, thisMachine.bootedAt - 1000)).toBe('elsewhere');
+        // Its own bootId, where it has one, is what counts.
+        expect(bootOf({ bootId: bootHere, started: `${bootThere}:4242` }, thisMachine)).toBe('this-boot');
+        for (const started of [undefined, 4242, '', '4242', `${bootThere}:`, `${bootThere}:12x`, 'boot-there:7', `:${bootThere}`])
+          expect([started, bootOf({ started }, thisMachine)]).toEqual([started, 'unrecorded']);
+      });
+
+      it("a live holder on another machine with this host name, in an older version's lock: not judged by its pid here, refused while touched, taken over once stale", async () => {
+        const dir = await tempRuntimeDir();
+        const cases = [
+          // Its pid gone here (it runs there): without the boot id from its start, "dead", taken over at once.
+          ['its pid gone here', olderLock(await deadPid(), `${bootThere}:4242`)],
+          // This process's own pid there: without it, "a previous process of this pid", taken over at once.
+          ['this pid there', olderLock(process.pid, `${bootThere}:4242`)],
+        ] as const;
+        for (const [what, holder] of cases) {
+          const file = path.join(dir, `${what}.lock`);
+          await writeFile(file, JSON.stringify(holder));
+          const refused = await acquireLock(file, { machine: thisMachine }).catch((err: unknown) => err);
+          expect([what, refused]).toEqual([what, expect.objectContaining({ name: 'LockHeldError', pid: holder.pid })]);
+          expect((refused as LockHeldError).touchedAgoMs, what).toBeLessThan(LOCK_STALE_MS);
+          expect(await holderOf(file), what).toEqual(holder);
+          await utimes(file, new Date(Date.now() - LOCK_STALE_MS - 1000), new Date(Date.now() - LOCK_STALE_MS - 1000));
+          const taken = await acquireLock(file, { machine: thisMachine });
+          expect(await holderOf(file), what).toMatchObject({ pid: process.pid, bootId: bootHere });
+          await taken.release();
+        }
+      });
+
+      it("an older version's lock from this boot is still checked by its pid: a live one refused at once, a dead one taken over", async () => {
+        const dir = await tempRuntimeDir();
+        const startOf = (pid: number) => (pid === process.ppid ? `${bootHere}:100` : undefined);
+        const live = path.join(dir, 'live.lock');
+        await writeFile(live, JSON.stringify(olderLock(process.ppid, `${bootHere}:100`)));
+        const refused = await acquireLock(live, { machine: thisMachine, startOf }).catch((err: unknown) => err);
+        expect(refused).toMatchObject({ name: 'LockHeldError', pid: process.ppid, touchedAgoMs: undefined });
+        const gone = path.join(dir, 'gone.lock');
+        await writeFile(gone, JSON.stringify(olderLock(await deadPid(), `${bootHere}:100`)));
+        await (await acquireLock(gone, { machine: thisMachine, startOf })).release();
+        expect(await readdir(dir)).toEqual(['live.lock']);
+      });
+
+      it('judgeOtherProcess and sameProcess (an older runner record) take the same boot id', () => {
+        const self = { pid: process.pid, host: 'vm', pidns: 'pid:[4026531836]', started: `${bootHere}:100`, ...thisMachine };
+        const gone = () => false;
+        const older = (pid: number, started: string) => ({ pid, host: 'vm', pidns: self.pidns, started });
+        // Another machine's: unverifiable, its pid gone here or this process's own.
+        expect(judgeOtherProcess(older(4242, `${bootThere}:7`), self, { isAlive: gone })).toBe('unverifiable');
+        expect(judgeOtherProcess(older(process.pid, `${bootThere}:7`), self)).toBe('unverifiable');
+        // This boot's: by its pid, as before.
+        expect(judgeOtherProcess(older(4242, `${bootHere}:7`), self, { isAlive: gone })).toBe('dead');
+        expect(judgeOtherProcess(older(process.pid, `${bootHere}:7`), self)).toBe('dead');
+        expect(sameProcess(older(process.pid, `${bootHere}:100`), self)).toBe(true);
+        expect(sameProcess({ pid: process.pid, host: 'vm', started: `${bootThere}:100` }, { ...self, started: undefined })).toBe(false);
+      });
+    });
+
     it('bootOf, judgeOtherProcess and sameProcess (the etcd runner records) apply the same rule', () => {
       const self = { pid: process.pid, host: 'vm', pidns: 'pid:[4026531836]', started: 'boot-here:100', ...here };
       const gone = () => false;
