@@ -16,17 +16,21 @@ export interface StoredToken {
 
 /**
  * The expiry a new or rotated secret gets: `expiresAt` (`--expires-at`) or `expiresInMs` from the
- * moment it is written (`--expires-in`: its created_at, so the two differ by exactly that). Neither:
- * on `create`, none; on `rotate`, the same lifetime the old secret was created with (its expires_at
- * minus its created_at), counted from now, and none if it had none.
+ * moment it is written (`--expires-in`: its created_at, so the two differ by exactly that), or none
+ * (`never`: `--no-expiry`). None of them: on `create`, none; on `rotate`, the same lifetime the old
+ * secret was created with (its expires_at minus its created_at), counted from now, and none if it
+ * had none.
  */
 export interface TokenExpiryRequest {
   readonly expiresAt?: Date;
   readonly expiresInMs?: number;
+  /** No expiry, whatever the old secret had (`--no-expiry`): a rotation had no way to drop one. */
+  readonly never?: true;
 }
 
 /** The expires_at a request asks for at `now`, or undefined when it asks for none. */
 export function requestedExpiry(request: TokenExpiryRequest, now: Date): string | undefined {
+  if (request.never) return undefined;
   if (request.expiresInMs !== undefined) return new Date(now.getTime() + request.expiresInMs).toISOString();
   return request.expiresAt?.toISOString();
 }
@@ -37,12 +41,12 @@ export function requestedExpiry(request: TokenExpiryRequest, now: Date): string 
  * or an expiry not after it) is refused (TokenRefusedError): the caller gives one.
  */
 export function rotatedExpiry(current: StoredToken, now: Date, request: TokenExpiryRequest = {}): string | undefined {
-  if (request.expiresAt !== undefined || request.expiresInMs !== undefined) return requestedExpiry(request, now);
+  if (request.never || request.expiresAt !== undefined || request.expiresInMs !== undefined) return requestedExpiry(request, now);
   if (current.expiresAt === undefined) return undefined;
   const lifetime = Date.parse(current.expiresAt) - Date.parse(current.createdAt);
   if (!(lifetime > 0))
     throw new TokenRefusedError(
-      `token "${current.name}" has no lifetime to keep (created_at ${current.createdAt}, expires_at ${current.expiresAt}): give --expires-in or --expires-at`,
+      `token "${current.name}" has no lifetime to keep (created_at ${current.createdAt}, expires_at ${current.expiresAt}): give --expires-in, --expires-at or --no-expiry`,
     );
   return new Date(now.getTime() + lifetime).toISOString();
 }

@@ -268,7 +268,8 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
       .requiredOption('--name <name>', 'its name (a-z 0-9 . _ -)')
       .requiredOption('--scope <scope>', 'read | operate | admin')
       .option('--expires-in <duration>', 'refused after this long: 90d, 12h, 30m (default: never expires)')
-      .option('--expires-at <time>', 'refused from this ISO 8601 time on, with its zone (2026-01-31T00:00:00Z)'),
+      .option('--expires-at <time>', 'refused from this ISO 8601 time on, with its zone (2026-01-31T00:00:00Z)')
+      .option('--no-expiry', 'never expires (the default; for scripts that always say which)'),
   ).action(action(tokenLoad));
   runtimeDirOption(token.command('list').description('names, scopes, creation and expiry times')).action(action(tokenLoad));
   runtimeDirOption(
@@ -278,11 +279,12 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
       .description(
         'a new secret, same name and scope; prints it, once; the old one is refused from then on. The new\n' +
           'secret gets the lifetime the old one was created with, counted from now (none if it had none),\n' +
-          'unless --expires-in or --expires-at says otherwise',
+          'unless --expires-in, --expires-at or --no-expiry says otherwise',
       )
       .argument('<name>', 'the token name')
       .option('--expires-in <duration>', 'refused after this long: 90d, 12h, 30m')
-      .option('--expires-at <time>', 'refused from this ISO 8601 time on, with its zone'),
+      .option('--expires-at <time>', 'refused from this ISO 8601 time on, with its zone')
+      .option('--no-expiry', 'the new secret never expires, whatever the old one had'),
   ).action(action(tokenLoad));
   runtimeDirOption(token.command('revoke').description('refused from the next request on').argument('<name>', 'the token name')).action(
     action(tokenLoad),

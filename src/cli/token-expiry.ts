@@ -8,15 +8,22 @@ const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000 } as const;
 export const MAX_EXPIRES_IN_DAYS = 3650;
 
 /**
- * `--expires-in <n>d|h|m` or `--expires-at <ISO time with zone>` -> the expiry asked for; neither:
- * none asked (create: no expiry; rotate: the old lifetime, from now). Nonsense is a UsageError
- * (exit 2) in one line: both flags, zero, a negative or unparseable duration, a time without its
- * zone or not in the future.
+ * `--expires-in <n>d|h|m`, `--expires-at <ISO time with zone>` or `--no-expiry` -> the expiry asked
+ * for; none of them: none asked (create: no expiry; rotate: the old lifetime, from now).
+ * `--no-expiry` asks for none (rotate: drops the old expiry; create: what it does anyway, accepted
+ * so that a script may always say which it wants). Nonsense is a UsageError (exit 2) in one line:
+ * two of the three flags, zero, a negative or unparseable duration, a time without its zone or not
+ * in the future.
  */
 export function expiryFlags(flags: Flags, now: Date = new Date()): TokenExpiryRequest {
   const inFlag = flags['expires-in'];
   const atFlag = flags['expires-at'];
   if (inFlag !== undefined && atFlag !== undefined) throw new UsageError('give --expires-in or --expires-at, not both');
+  if (flags['no-expiry'] !== undefined) {
+    const other = inFlag !== undefined ? '--expires-in' : atFlag !== undefined ? '--expires-at' : undefined;
+    if (other) throw new UsageError(`give ${other} or --no-expiry, not both`);
+    return { never: true };
+  }
   if (typeof inFlag === 'string') {
     const match = /^(\d+)([dhm])$/.exec(inFlag.trim());
     if (!match)

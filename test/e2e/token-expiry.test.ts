@@ -122,6 +122,32 @@ for (const backend of STORE_BACKENDS) {
       clock.advance(3650 * 24 * HOUR);
       expect((await server.gql(READ, undefined, plain.token)).status).toBe(200);
     });
+
+    it('rotate --no-expiry drops the expiry the old secret had: the new one is accepted past it, listed as never', async () => {
+      const clock = movableClock();
+      const server = await backend.start({ runner: false, now: clock.now });
+      const args = server.storeArgs;
+      expect((await stratctl(['token', 'create', '--name', 'ci', '--scope', 'operate', '--expires-in', '2h', ...args])).code).toBe(0);
+      const rotated = await stratctl(['token', 'rotate', 'ci', '--no-expiry', '--json', ...args]);
+      expect(rotated.code, rotated.stderr).toBe(0);
+      const answer = JSON.parse(rotated.stdout);
+      expect(answer).toMatchObject({ name: 'ci', scope: 'operate', expiresAt: null });
+      expect(rotated.stderr).toContain('token "ci" (scope operate) rotated');
+      const [listed] = JSON.parse((await stratctl(['token', 'list', '--json', ...args])).stdout);
+      expect(listed).toMatchObject({ name: 'ci', scope: 'operate', expiresAt: null });
+      expect((await stratctl(['token', 'list', ...args])).stdout).toMatch(/^ci +operate +\S+ +never$/m);
+      // Past the old expiry (and long after): still accepted; no expiry gauge for it.
+      clock.advance(3 * HOUR);
+      expect((await server.gql(READ, undefined, answer.token)).status).toBe(200);
+      expect(await (await fetch(new URL('/metrics', server.url))).text()).not.toContain('control_plane_token_expiry_seconds{');
+      // A later plain rotation keeps "none"; create takes --no-expiry too (its default).
+      const plain = JSON.parse((await stratctl(['token', 'rotate', 'ci', '--json', ...args])).stdout);
+      expect(plain.expiresAt).toBeNull();
+      const desk = await stratctl(['token', 'create', '--name', 'desk', '--scope', 'read', '--no-expiry', '--json', ...args]);
+      expect([desk.code, JSON.parse(desk.stdout).expiresAt], desk.stderr).toEqual([0, null]);
+      clock.advance(3650 * 24 * HOUR);
+      expect((await server.gql(READ, undefined, plain.token)).status).toBe(200);
+    });
   });
 }
 
@@ -218,6 +244,8 @@ describe('named token expiry: the failed-auth limit, subscriptions, flags, old f
       [['--expires-at', 'tomorrow'], /--expires-at must be an ISO 8601 time with its zone/],
       [['--expires-at', '2030-01-01T00:00:00'], /--expires-at must be an ISO 8601 time with its zone/],
       [['--expires-in', '1d', '--expires-at', '2030-01-01T00:00:00Z'], /give --expires-in or --expires-at, not both/],
+      [['--expires-in', '1d', '--no-expiry'], /give --expires-in or --no-expiry, not both/],
+      [['--no-expiry', '--expires-at', '2030-01-01T00:00:00Z'], /give --expires-at or --no-expiry, not both/],
     ];
     for (const [flags, message] of cases) {
       for (const command of [
