@@ -112,17 +112,33 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
     const audit = await appendAuditText(fs, plan.audit.file, plan.audit.text, plan.audit.knownSize, plan.audit.checks);
     return { auditSize: audit.size, auditLost: audit.lost, notDurable };
   } catch (err) {
-    return restore(fs, done, err);
+    return restore(fs, done, err, holds);
   }
 }
 
 /** Puts back the files a failed group replaced (newest first), then throws the failure as ConfigWriteError. */
-async function restore(fs: FileSystem, written: readonly FileWrite[], cause: unknown): Promise<never> {
-  for (const { file, previous } of [...written].reverse()) {
+async function restore(
+  fs: FileSystem,
+  written: readonly FileWrite[],
+  cause: unknown,
+  holds: (file: string) => Promise<string | null>,
+): Promise<never> {
+  for (const { file, text, previous } of [...written].reverse()) {
     try {
-      if (previous !== null) await writeFileAtomic(file, previous, { fs });
-      else await fs.unlink(file);
+      // Only this write is undone: a file a person put there since (a hand edit landing in that
+      // moment) is theirs, left as it is for the next read to judge. Undone blindly, it was deleted
+      // (a write into a missing file) or written over with the text before it.
+      if ((await holds(file)) !== text) continue;
+      if (previous === null) await fs.unlink(file);
+      else
+        await writeFileAtomic(file, previous, {
+          fs,
+          beforeRename: async () => {
+            if ((await holds(file)) !== text) throw new FileChangedError(file);
+          },
+        });
     } catch (restoreError) {
+      if (restoreError instanceof AtomicWriteError && restoreError.cause instanceof FileChangedError) continue;
       // Could not put it back: the new file is on disk, and the next read reports it truthfully.
       throw new ConfigWriteError('restore after failed audit append', errnoOf(restoreError), { cause: restoreError });
     }

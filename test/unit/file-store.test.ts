@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
@@ -184,6 +184,46 @@ describe('file config store', () => {
     expect(await readFile(path.join(dir, 'config.yaml'), 'utf8')).toBe(before);
     expect(store.state().config.config.version).toBe(1);
     await store.close();
+  });
+
+  it("an audit append that fails undoes only the store's own write: a person's file that landed meanwhile is left as it is", async () => {
+    // The audit append fails (EIO at its open) after a person put their own config.yaml in place:
+    // by rename over the store's new file, or into the place of a file the store had found missing.
+    const theirs =
+      'active_strategy_key: range\ntrading_enabled: false\nscan_interval_seconds: 45\nversion: 1\nupdated_at: 2026-11-28T10:00:00.000Z\n';
+    for (const missing of [true, false]) {
+      const dir = await tempRuntimeDir();
+      const file = path.join(dir, 'config.yaml');
+      let person = false;
+      const fs: FileSystem = {
+        ...nodeFileSystem,
+        async open(name, flags, mode) {
+          if (person && flags === 'a' && path.basename(name) === 'audit.log') {
+            person = false;
+            await writeFile(`${file}.theirs`, theirs);
+            await rename(`${file}.theirs`, file);
+            throw Object.assign(new Error('EIO: injected at audit open'), { code: 'EIO' });
+          }
+          return nodeFileSystem.open(name, flags, mode);
+        },
+      };
+      const store = await open(dir, { fs });
+      if (missing) {
+        await rm(file);
+        await vi.waitFor(
+          async () => {
+            await store.refresh();
+            expect(store.problem()?.message).toMatch(/missing/);
+          },
+          { timeout: 10_000, interval: 50 },
+        );
+      }
+      person = true;
+      const error = await store.commit(activateStrategy('gold', by)).catch((e: unknown) => e);
+      expect(error, `missing: ${missing}`).toMatchObject({ message: 'Config could not be written', errno: 'EIO' });
+      expect(await readFile(file, 'utf8'), `missing: ${missing}`).toBe(theirs);
+      await store.close();
+    }
   });
 
   it('a valid hand edit whose audit line cannot be written is not in force, reported, and goes in force once the line is written (the README helper session F6)', async () => {
