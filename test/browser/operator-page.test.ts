@@ -736,8 +736,14 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     // reads), well before its run could catch up with the first one's 15 bars: merged, the page
     // kept the first run's points, and "Last:" one of them.
     await expect.poll(async () => (await points()) <= (await served()) + 1, { timeout: 5_000 }).toBe(true);
-    const latest = (await second.gql('{ signals(instrument: "EUR_USD", last: 1) { direction price } }')).body.data?.signals[0];
-    await expect.poll(() => chart.locator('.signal-note').textContent()).toContain(`Last: ${latest.direction} at ${latest.price}`);
+    // "Last:" is the new server's latest signal, read again at each look: it scans every second, so a
+    // signal read once was outrun by the next one on a loaded machine, and the page never showed it
+    // again (CI on 042a13b: 'Last: LONG at 1.05448' where a read before it had 1.05141).
+    const lastSays = async () => {
+      const latest = (await second.gql('{ signals(instrument: "EUR_USD", last: 1) { direction price } }')).body.data?.signals[0];
+      return (await chart.locator('.signal-note').textContent())?.includes(`Last: ${latest.direction} at ${latest.price}`);
+    };
+    await expect.poll(lastSays, { timeout: 10_000 }).toBe(true);
   }, 90_000);
 
   it('a runner that died shows STALE with what it last applied, never a green "in sync"', async () => {
