@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import { AtomicWriteError, writeFileAtomic } from '../fs/atomic-write.js';
+import { AtomicWriteError, type FileMark, writeFileAtomic } from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem } from '../fs/file-system.js';
 import { type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
 import { type LoadListener, loopBusyNow } from '../heap-tuning.js';
@@ -63,6 +63,8 @@ export interface GroupWritten {
   readonly auditLost: AuditAppended['lost'];
   /** Files whose directory fsync failed: in place and in force, but the rename may not survive a power loss. */
   readonly notDurable: readonly string[];
+  /** Each file put in place, as it was put there (a file whose temp file could not be looked at is not listed). */
+  readonly placed: readonly ({ readonly file: string } & FileMark)[];
 }
 
 /**
@@ -73,6 +75,7 @@ export interface GroupWritten {
 export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<GroupWritten> {
   const done: FileWrite[] = [];
   const notDurable: string[] = [];
+  const placed: ({ file: string } & FileMark)[] = [];
   const holds = async (file: string) => readStoreFiles(fs, [file], plan.checks).then(([read]) => (typeof read === 'string' ? read : null));
   try {
     for (const { file, text } of plan.unchanged ?? []) if ((await holds(file)) !== text) throw new FileChangedError(file);
@@ -82,6 +85,7 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
         () => 0o644,
       );
       let durable: boolean;
+      let mark: FileMark | undefined;
       // Judged on a missing file: put in place only if it is still missing. The check just before
       // the rename cannot close the moment between it and the rename, and a file a person created
       // in that moment was renamed over; with link(2) it makes the write fail instead (EEXIST).
@@ -91,6 +95,9 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
           fs,
           mode,
           noReplace,
+          onPlacing: (m) => {
+            mark = m;
+          },
           // Still the text this group was judged on? A hand edit since is not renamed over.
           beforeRename: !write.unlessChanged
             ? undefined
@@ -107,10 +114,11 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
         throw err;
       }
       if (!durable) notDurable.push(write.file);
+      if (mark) placed.push({ file: write.file, ...mark });
       done.push(write);
     }
     const audit = await appendAuditText(fs, plan.audit.file, plan.audit.text, plan.audit.knownSize, plan.audit.checks);
-    return { auditSize: audit.size, auditLost: audit.lost, notDurable };
+    return { auditSize: audit.size, auditLost: audit.lost, notDurable, placed };
   } catch (err) {
     return restore(fs, done, err, holds);
   }

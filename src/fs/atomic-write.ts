@@ -46,6 +46,19 @@ export interface AtomicWriteOptions {
    * step `rename` with errno EEXIST, the temp file removed, the other file left as it is.
    */
   noReplace?: boolean;
+  /**
+   * Told the new file's inode, size and mtime, taken from the temp file just before the rename (a
+   * rename changes none of them): what the file in place holds until someone else changes it. The
+   * config store knows a watch event of its own write by them. A stat that fails tells nothing.
+   */
+  onPlacing?: (mark: FileMark) => void;
+}
+
+/** What a file written by rename is known by while nobody else has changed it (see AtomicWriteOptions.onPlacing). */
+export interface FileMark {
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
 }
 
 /** link(2) errnos of a file system with no hard links: there the file is renamed into place (it may replace). */
@@ -99,6 +112,13 @@ export async function writeFileAtomic(file: string, content: string, options: At
       step = 'set times';
       const now = Date.now();
       await utimes(temp, new Date(now), new Date(now - 1000));
+    }
+    if (options.onPlacing) {
+      const placing = options.onPlacing;
+      await fs.stat(temp).then(
+        (s) => placing({ ino: s.ino, size: s.size, mtimeMs: s.mtimeMs }),
+        () => {},
+      );
     }
     // (`rename` names the step either way: it is the one that puts the file in place.)
     step = 'rename';

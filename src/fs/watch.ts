@@ -15,20 +15,21 @@ export interface FileWatch {
  * Calls `onHint` when `file` (or any of `files`, all in one directory) may have changed: on
  * fs.watch events for the directory (so an atomic rename over it is seen) and on a timer, so a
  * missed event is never a missed change. A hint is only a hint; the receiver re-reads and compares
- * (level-triggered).
+ * (level-triggered). It names the file an event named, and null for the timer's (or an event that
+ * named no file): a receiver may pass over an event of its own write, never the timer's.
  */
-export function watchFile(file: string | readonly string[], onHint: () => void, options: { pollMs: number }): FileWatch {
+export function watchFile(file: string | readonly string[], onHint: (name: string | null) => void, options: { pollMs: number }): FileWatch {
   const files = typeof file === 'string' ? [file] : file;
   const dir = path.dirname(files[0] ?? '.');
   const names = new Set(files.map((f) => path.basename(f)));
   let paused = false;
   let watcher: FSWatcher | undefined;
-  const hint = () => {
-    if (!paused) onHint();
+  const hint = (name: string | null) => {
+    if (!paused) onHint(name);
   };
   try {
     watcher = watch(dir, { persistent: false }, (_event, name) => {
-      if (name === null || names.has(name)) hint();
+      if (name === null || names.has(name)) hint(name);
     });
     watcher.on('error', () => {
       // The directory went away or the watch broke: the timer below still converges.
@@ -38,7 +39,7 @@ export function watchFile(file: string | readonly string[], onHint: () => void, 
   } catch {
     watcher = undefined; // no inotify here (or out of watches): polling alone still converges
   }
-  const timer = setInterval(hint, options.pollMs);
+  const timer = setInterval(() => hint(null), options.pollMs);
   timer.unref();
   return {
     pause: () => {
