@@ -232,6 +232,22 @@ export function bootOf(
   return sameMachine && before ? 'earlier-boot' : 'elsewhere';
 }
 
+/**
+ * What a record's boot alone says of its process, for a record on this host name: another machine
+ * with this host name (cloned VMs, pods of one name in two clusters), whose pid is not ours, is
+ * 'unverifiable'; an earlier boot of this machine is 'dead'; undefined: judge it by its pid.
+ */
+function verdictByBoot(
+  record: { bootId?: unknown; machineId?: unknown; started?: unknown },
+  self: MachineIdentity,
+  lastSeenAt: number | undefined,
+): 'unverifiable' | 'dead' | undefined {
+  const boot = bootOf(record, self, lastSeenAt);
+  if (boot === 'elsewhere') return 'unverifiable';
+  if (boot === 'earlier-boot') return 'dead';
+  return undefined;
+}
+
 /** Nonces of the locks this process holds or is taking now: a lock file naming this pid with another nonce is a previous process's. */
 const ownNonces = new Set<string>();
 
@@ -251,10 +267,8 @@ interface Judge {
  */
 function judgeHolder(holder: LockHolder, judge: Judge, touched: number | undefined): 'alive' | 'dead' | 'unverifiable' {
   if (holder.host !== judge.host) return 'unverifiable';
-  const boot = bootOf(holder, judge.machine, touched);
-  // Another machine with this host name (cloned VMs, pods of one name in two clusters): its pid is not ours.
-  if (boot === 'elsewhere') return 'unverifiable';
-  if (boot === 'earlier-boot') return 'dead';
+  const byBoot = verdictByBoot(holder, judge.machine, touched);
+  if (byBoot) return byBoot;
   const pidns = typeof holder.pidns === 'string' ? holder.pidns : undefined;
   if (pidns !== undefined && judge.pidns !== undefined && pidns !== judge.pidns) return 'unverifiable';
   if (holder.pid === process.pid) return ownNonces.has(holder.nonce) ? 'alive' : 'dead';
@@ -330,10 +344,8 @@ export function judgeOtherProcess(
   seams: { isAlive?: (pid: number) => boolean; startOf?: (pid: number) => string | undefined } = {},
 ): 'alive' | 'dead' | 'unverifiable' {
   if (typeof other.pid !== 'number' || other.host !== self.host) return 'unverifiable';
-  const boot = bootOf(other, self, other.lastSeenAt);
-  // Another machine with this host name (cloned VMs, pods of one name in two clusters): its pid is not ours.
-  if (boot === 'elsewhere') return 'unverifiable';
-  if (boot === 'earlier-boot') return 'dead';
+  const byBoot = verdictByBoot(other, self, other.lastSeenAt);
+  if (byBoot) return byBoot;
   if (typeof other.pidns !== 'string' || self.pidns === undefined || other.pidns !== self.pidns) return 'unverifiable';
   // This process's own pid in this namespace, recorded with another start: a previous process's, gone.
   if (other.pid === self.pid)

@@ -51,11 +51,6 @@ export function rotatedExpiry(current: StoredToken, now: Date, request: TokenExp
   return new Date(now.getTime() + lifetime).toISOString();
 }
 
-/** The token has expired at `nowMs` (its expires_at is not after it). */
-export function isExpired(token: StoredToken, nowMs: number): boolean {
-  return token.expiresAt !== undefined && Date.parse(token.expiresAt) <= nowMs;
-}
-
 /** What `rotate` gives back: the new token itself (shown once, never stored) and the scope it kept. */
 export interface RotatedToken {
   readonly token: string;

@@ -299,10 +299,11 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
     // and started again under its id took the key over only after 3 heartbeats of silence. Another
     // machine with this host name (another boot id) is not this host: its pid is not checked here,
     // it is watched below (its pid, gone here, had its live runner taken over at once).
-    const verdict = judgeOtherProcess(publisherOf(first), me);
+    const holder = publisherOf(first);
+    const verdict = judgeOtherProcess(holder, me);
     if (verdict === 'dead') {
       const why =
-        bootOf(publisherOf(first), me, publisherOf(first).lastSeenAt) === 'earlier-boot'
+        bootOf(holder, me, holder.lastSeenAt) === 'earlier-boot'
           ? 'it published before this machine last booted'
           : "its pid is gone or another process's now";
       this.warn?.(
