@@ -3,15 +3,14 @@ import { lstatRuntimeFile, type RuntimeFileStat } from '../fs/runtime-file.js';
 import {
   dirChangedAt,
   type FileLook,
-  missingWait,
-  readWhole,
+  newSettleSpell,
+  readSettledFiles,
   renamedAfterWritten,
-  SETTLE_MAX_MS,
   SETTLE_MS,
+  type SettleEntry,
   type SettleTimes,
   settleWait,
-  sleep,
-  WHOLE_READ_MS,
+  systemSettleClock,
 } from '../fs/settle.js';
 import type { Say } from '../log.js';
 import { sharedYamlParser, type YamlParser } from '../yaml/off-thread.js';
@@ -46,118 +45,118 @@ export function fileTokenStore(
   /** The file as last read (null: missing or not looked at yet), to tell an edit in place from a replacement. */
   let readStat: RuntimeFileStat | null = null;
   /**
-   * The spell of changing past the bound has been said: once per spell, as the config store says
-   * it (src/config/file-store.ts), which ends at a read of the file still (or a look that finds the
+   * The spell of changing past the bound, said once per spell as the config store says it
+   * (src/config/file-store.ts), which ends at a read of the file still (or a look that finds the
    * file read last still since). Unsaid, a tool rewriting tokens.yaml in place without a pause had
-   * its reads taken torn or not with nothing in the log to say why named tokens came and went.
+   * its reads taken torn or not with nothing in the log to say why named tokens came and went. Its
+   * bound runs from the start of each reload.
    */
-  let changingSaid = false;
+  const spell = newSettleSpell();
   const settleMs = options.settle?.ms ?? SETTLE_MS;
-  const settleMaxMs = options.settle?.maxMs ?? SETTLE_MAX_MS;
+  const clock = systemSettleClock;
   const keyOf = (s: RuntimeFileStat | null) => (s ? `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.mode}:${s.uid}` : 'missing');
   const lookAt = async (readAt: number): Promise<{ key: string; look: FileLook }> => {
     const stat = await lstatRuntimeFile(file).catch((err: { code?: string }) => `error:${err.code}`);
     return typeof stat === 'string'
-      ? { key: stat, look: { stat: null, readAt, at: Date.now() } }
-      : { key: keyOf(stat), look: { stat, readAt, at: Date.now() } };
+      ? { key: stat, look: { stat: null, readAt, at: clock.wall() } }
+      : { key: keyOf(stat), look: { stat, readAt, at: clock.wall() } };
   };
 
   // lstat is the cheap "has it changed?" on every request; a chmod or chown changes ctime, so the
   // owner and mode are checked again (by readTokenFile) whenever they could have changed.
   const reload = async () => {
-    let before: FileLook | undefined;
-    const since = Date.now();
-    /** When a look in this reload first found the file missing (none: not found so). */
-    let missingSince: number | undefined;
-    for (;;) {
-      const readAt = Date.now();
-      const { key: stat, look } = await lookAt(readAt);
-      if (stat === seen) {
-        // Unchanged since it was taken, and still for the window now: the spell (if any) is over.
-        if (changingSaid && settleWait(look, undefined, settleMs) === 0) changingSaid = false;
-        return;
-      }
-      if (stat === 'missing') {
+    const first = await lookAt(clock.wall());
+    if (first.key === seen) {
+      // Unchanged since it was taken, and still for the window now: the spell (if any) is over.
+      if (spell.said && settleWait(first.look, undefined, settleMs) === 0) spell.said = false;
+      return;
+    }
+    spell.changingSince = null;
+    spell.missingSince.clear();
+    /** The last look before a read, and what it told. */
+    let peeked: { readAt: number; key: string; look: FileLook; entry: SettleEntry } | undefined;
+    const { value } = await readSettledFiles({
+      times: options.settle,
+      clock,
+      spell,
+      // Looked at before it is read: while it is being written, nothing is read (nor parsed).
+      peek: async () => {
+        const readAt = clock.wall();
+        const { key, look } = await lookAt(readAt);
         // Gone (vim's default write renames it to tokens.yaml~ and creates it anew; rm, then a new
         // file): taken as missing (no named tokens) only once it has stayed missing for the window,
         // and the file that comes back meanwhile is a new one, read once it is still, never as a
         // replacement renamed into place.
-        readStat = null;
-        missingSince ??= readAt;
-        const wait = missingWait(readAt, missingSince, await dirChangedAt(file), settleMs);
-        const left = since + settleMaxMs - Date.now();
-        if (wait > 0 && left > 0) {
-          await sleep(Math.min(wait, left));
-          continue;
+        if (key === 'missing') {
+          readStat = null;
+          peeked = { readAt, key, look, entry: { missing: { readAt, dirChangedAt: await dirChangedAt(file) } } };
+          return [peeked.entry];
         }
-      } else missingSince = undefined;
-      // Written in place (the same file, its content changed): a request in the moment between the
-      // truncate and the last write found no token (401, counted toward the failed-auth limit). It
-      // waits until the file is still (src/fs/settle.ts; at once when its last change is already
-      // past). A replacement (a different file renamed into place after its last write, as `stratctl
-      // token` writes it: src/fs/settle.ts renamedAfterWritten) is whole, and a chmod or chown changes
-      // no content: read at once, so a revocation is never late. A different file that is not so is
-      // being written: vim's new file after a missing moment no look saw, or stratctl's file edited
-      // in place before any request read it. Read at once, a third of it refused valid tokens (401,
-      // counted toward the failed-auth limit); it waits until it is still like any edit in place.
-      const otherFile = look.stat !== null && readStat !== null && look.stat.ino !== readStat.ino;
-      const replaced = otherFile && look.stat !== null && renamedAfterWritten(look.stat);
-      const metadataOnly =
-        look.stat !== null && readStat !== null && !otherFile && look.stat.size === readStat.size && look.stat.mtimeMs === readStat.mtimeMs;
-      const wait = replaced || metadataOnly ? 0 : settleWait(look, before, settleMs);
-      const left = since + settleMaxMs - Date.now();
-      if (wait > 0 && left > 0) {
-        before = look;
-        await sleep(Math.min(wait, left));
-        continue;
-      }
-      let tokens: StoredToken[] | Error;
-      try {
-        tokens = stat === 'missing' ? [] : await readTokenFile(file, read);
-      } catch (err) {
-        tokens = err as Error;
-      }
-      // Looked at again after the read: changed meanwhile (a truncate just after the look), it is read again.
-      const after = await lookAt(readAt);
-      const changed = after.key !== stat;
-      if (changed && Date.now() - since < settleMaxMs) continue;
-      // Past the bound, taken as it stands, but from a read between two writes (readWhole: not empty,
-      // its last change before the read began): read again every few ms, for another bound at most,
-      // then taken whatever it holds. Taken from any read, a read of the first piece of an edit (or
-      // of the moment after its truncate) refused every named token: 401s, counted toward the limit.
-      if ((wait > 0 || changed) && !readWhole(after.look) && Date.now() - since < 2 * settleMaxMs) {
-        before = after.look;
-        await sleep(WHOLE_READ_MS / 5);
-        continue;
-      }
-      // Taken as it stands: still changing when the bound ran out (or during the read at it).
-      const stillChanging = wait > 0 || changed;
-      if (stillChanging && !changingSaid) {
-        changingSaid = true;
+        // Written in place (the same file, its content changed): a request in the moment between the
+        // truncate and the last write found no token (401, counted toward the failed-auth limit). It
+        // waits until the file is still (src/fs/settle.ts; at once when its last change is already
+        // past). A replacement (a different file renamed into place after its last write, as `stratctl
+        // token` writes it: src/fs/settle.ts renamedAfterWritten) is whole, and a chmod or chown changes
+        // no content: read at once, so a revocation is never late. A different file that is not so is
+        // being written: vim's new file after a missing moment no look saw, or stratctl's file edited
+        // in place before any request read it. Read at once, a third of it refused valid tokens (401,
+        // counted toward the failed-auth limit); it waits until it is still like any edit in place.
+        const otherFile = look.stat !== null && readStat !== null && look.stat.ino !== readStat.ino;
+        const replaced = otherFile && look.stat !== null && renamedAfterWritten(look.stat);
+        const metadataOnly =
+          look.stat !== null &&
+          readStat !== null &&
+          !otherFile &&
+          look.stat.size === readStat.size &&
+          look.stat.mtimeMs === readStat.mtimeMs;
+        // Unchanged since it was taken (it came back to it while waited for): nothing to wait for.
+        peeked = { readAt, key, look, entry: key === seen ? undefined : { look, whole: replaced || metadataOnly } };
+        return [peeked.entry];
+      },
+      read: async () => {
+        const { readAt, key, look, entry } = peeked as NonNullable<typeof peeked>;
+        let tokens: StoredToken[] | Error;
+        try {
+          tokens = key === 'missing' ? [] : await readTokenFile(file, read);
+        } catch (err) {
+          tokens = err as Error;
+        }
+        // Looked at again after the read: changed meanwhile (a truncate just after the look), it
+        // waits and is read again; past the bound, it is taken only from a read between two writes
+        // (readWhole: not empty, its last change before the read began). Taken from any read, a read
+        // of the first piece of an edit (or of the moment after its truncate) refused every named
+        // token: 401s, counted toward the limit.
+        const after = await lookAt(readAt);
+        const changed = after.key !== key;
+        const files: SettleEntry[] = [changed ? { look: after.look } : entry && 'look' in entry ? { ...entry, look: after.look } : entry];
+        return { value: { tokens, key, look }, files };
+      },
+      keptChanging: (_files, maxMs) =>
         options.warn?.(
-          `${TOKENS_FILE} kept changing for ${settleMaxMs} ms: taken as it stands; write a hand edit whole (a temp file, then a rename)`,
-          { files: [TOKENS_FILE] },
-        );
-      } else if (!stillChanging) changingSaid = false;
-      if (!(tokens instanceof Error)) {
-        byDigest = new Map(tokens.map((t) => [t.sha256, t]));
-        // The spell's end in the log beside its start: without it, "named tokens refused" was the last word.
-        if (refused !== null) options.info?.(`named tokens are accepted again: ${file} is read`, { file });
-        refused = null;
-      } else {
-        const err = tokens;
-        // Fail closed: a file that cannot be trusted or read grants nothing (the admin token still works).
-        byDigest = new Map();
-        refused = `named tokens are refused until ${path.basename(file)} is fixed: ${err.message}`;
-        options.warn?.(`named tokens refused until ${file} is fixed: ${err.message}`, {
-          file,
-          reason: err.message,
-        });
-      }
-      seen = stat;
-      readStat = look.stat;
-      return;
+          `${TOKENS_FILE} kept changing for ${maxMs} ms: taken as it stands; write a hand edit whole (a temp file, then a rename)`,
+          {
+            files: [TOKENS_FILE],
+          },
+        ),
+    });
+    const { tokens } = value;
+    if (!(tokens instanceof Error)) {
+      byDigest = new Map(tokens.map((t) => [t.sha256, t]));
+      // The spell's end in the log beside its start: without it, "named tokens refused" was the last word.
+      if (refused !== null) options.info?.(`named tokens are accepted again: ${file} is read`, { file });
+      refused = null;
+    } else {
+      const err = tokens;
+      // Fail closed: a file that cannot be trusted or read grants nothing (the admin token still works).
+      byDigest = new Map();
+      refused = `named tokens are refused until ${path.basename(file)} is fixed: ${err.message}`;
+      options.warn?.(`named tokens refused until ${file} is fixed: ${err.message}`, {
+        file,
+        reason: err.message,
+      });
     }
+    seen = value.key;
+    readStat = value.look.stat;
   };
 
   const look = () => {

@@ -9,15 +9,13 @@ import { lstatRuntimeFile, type RuntimeFileChecks, RuntimeFileRefusedError, read
 import {
   dirChangedAt,
   type FileLook,
-  missingWait,
-  readWhole,
+  newSettleSpell,
+  readSettledFiles,
   renamedAfterWritten,
-  SETTLE_MAX_MS,
   SETTLE_MS,
+  type SettleEntry,
   type SettleTimes,
-  settleWait,
-  sleep,
-  WHOLE_READ_MS,
+  systemSettleClock,
 } from '../fs/settle.js';
 import { type FileWatch, watchFile } from '../fs/watch.js';
 import { followLoad } from '../heap-tuning.js';
@@ -175,34 +173,26 @@ async function readSettledAtOpen(
   options: FileConfigStoreOptions,
   subject: 'config' | 'presets',
 ): Promise<string | null> {
-  const ms = options.settle?.ms ?? SETTLE_MS;
-  const maxMs = options.settle?.maxMs ?? SETTLE_MAX_MS;
-  const since = Date.now();
-  let before: FileLook | undefined;
-  for (;;) {
-    const readAt = Date.now();
-    const text = await readAtOpen(fs, file, options, subject);
-    if (text === null || ms <= 0) return text;
-    const stat = await lstatRuntimeFile(file).catch(() => null);
-    const look: FileLook = { stat, readAt, at: Date.now() };
-    const wait = stat !== null && renamedAfterWritten(stat) ? 0 : settleWait(look, before, ms);
-    if (wait === 0) return text;
-    const left = since + maxMs - Date.now();
-    before = look;
-    if (left > 0) {
-      await sleep(Math.min(wait, left));
-      continue;
-    }
-    if (!readWhole(look) && left > -maxMs) {
-      await sleep(WHOLE_READ_MS / 5);
-      continue;
-    }
-    const name = path.basename(file);
-    options.warn?.(`${name} kept changing for ${maxMs} ms: taken as it stands; write a hand edit whole (a temp file, then a rename)`, {
-      files: [name],
-    });
-    return text;
-  }
+  const clock = systemSettleClock;
+  const { value } = await readSettledFiles({
+    times: options.settle,
+    clock,
+    read: async () => {
+      const readAt = clock.wall();
+      const text = await readAtOpen(fs, file, options, subject);
+      if (text === null) return { value: text, files: [undefined] };
+      const stat = await lstatRuntimeFile(file).catch(() => null);
+      const look: FileLook = { stat, readAt, at: clock.wall() };
+      return { value: text, files: [{ look, whole: stat !== null && renamedAfterWritten(stat) }] };
+    },
+    keptChanging: (_files, maxMs) => {
+      const name = path.basename(file);
+      options.warn?.(`${name} kept changing for ${maxMs} ms: taken as it stands; write a hand edit whole (a temp file, then a rename)`, {
+        files: [name],
+      });
+    },
+  });
+  return value;
 }
 
 /**
@@ -456,14 +446,10 @@ class FileStore implements FileConfigStore {
   private known: DiskRead | null = null;
   /** Where reads and group writes run: in process until start() moves them to the worker. */
   private io: RuntimeFilesIo;
-  /** Since when (settle clock) a file read has been found still changing (null: settled); see readSettled. */
-  private changingSince: number | null = null;
-  /** The spell of changing past SETTLE_MAX_MS has been said (once per spell). */
-  private changingSaid = false;
+  /** Since when the files have been found still changing, whether that was said, and each file found missing since when: see readSettled. */
+  private readonly spell = newSettleSpell();
   /** Each file's inode as last read (none: not seen yet, or replaced by a write of ours since): see readSettled. */
   private readonly seenIno = new Map<string, number>();
-  /** Each file found missing while what is in force came from it: since when (the first look that found it so); see readSettled. */
-  private readonly missingSince = new Map<string, number>();
   /** Each file as this store's last group write put it in place (see ownWriteOnly). */
   private readonly placed = new Map<string, FileMark>();
   /** A group write under way: settled once its outcome (and `placed`) is recorded. */
@@ -766,92 +752,62 @@ class FileStore implements FileConfigStore {
    */
   private async readSettled(): Promise<FileRead[]> {
     const files = [this.presetsFile, this.file];
-    const ms = this.options.settle?.ms ?? SETTLE_MS;
-    const maxMs = this.options.settle?.maxMs ?? SETTLE_MAX_MS;
+    if ((this.options.settle?.ms ?? SETTLE_MS) <= 0) return this.io.read(files, fileChecks(this.options));
     // A runner beside the API waits only for a file gone missing (new content it takes once audited).
     const content = this.options.auditHandEdits !== false;
-    let before: (FileLook | undefined)[] = [];
-    for (;;) {
-      const readAt = Date.now();
-      const reads = await this.io.read(files, fileChecks(this.options));
-      if (ms <= 0) return reads;
-      const known = [
-        [this.presets.digest, this.presetsInvalid?.digest],
-        [this.snapshot.digest, this.invalid?.digest],
-      ];
-      // Missing already taken: no presets in force (a missing file is the empty set), or config.yaml reported missing.
-      const missingTaken = [known[0]?.includes(NO_PRESETS_DIGEST), this.invalid?.digest === 'missing'];
-      const looks = await Promise.all(
-        reads.map(async (read, i): Promise<FileLook | { readonly missingWait: number } | undefined> => {
-          const file = files[i] as string;
-          if (read !== null) this.missingSince.delete(file);
-          if (read === null) {
-            // Whatever comes next is a file not seen yet (waited for until still, never taken as a rename into place).
-            this.seenIno.delete(file);
-            if (missingTaken[i]) {
-              this.missingSince.delete(file);
+    const clock = systemSettleClock;
+    const { value, files: looks } = await readSettledFiles({
+      times: this.options.settle,
+      clock,
+      spell: this.spell,
+      read: async () => {
+        const readAt = clock.wall();
+        const reads = await this.io.read(files, fileChecks(this.options));
+        const known = [
+          [this.presets.digest, this.presetsInvalid?.digest],
+          [this.snapshot.digest, this.invalid?.digest],
+        ];
+        // Missing already taken: no presets in force (a missing file is the empty set), or config.yaml reported missing.
+        const missingTaken = [known[0]?.includes(NO_PRESETS_DIGEST), this.invalid?.digest === 'missing'];
+        const entries = await Promise.all(
+          reads.map(async (read, i): Promise<SettleEntry> => {
+            const file = files[i] as string;
+            if (read === null) {
+              // Whatever comes next is a file not seen yet (waited for until still, never taken as a rename into place).
+              this.seenIno.delete(file);
+              // Gone missing (vim's write, rm then a new file): taken once it has stayed missing (src/fs/settle.ts).
+              return missingTaken[i] ? undefined : { missing: { readAt, dirChangedAt: await dirChangedAt(file) } };
+            }
+            // Refused: nothing being written to judge.
+            if (typeof read !== 'string' || !content) return undefined;
+            const fresh = !known[i]?.includes(digestOf(read));
+            // Text in force: its file is noted (once after each write of ours), so that a rename over it is known for one.
+            if (!fresh && this.seenIno.has(file)) return undefined;
+            const stat = await lstatRuntimeFile(file).catch(() => null);
+            if (!fresh) {
+              if (stat) this.seenIno.set(file, stat.ino);
               return undefined;
             }
-            // Gone missing (vim's write, rm then a new file): taken once it has stayed missing (src/fs/settle.ts).
-            const since = this.missingSince.get(file) ?? readAt;
-            this.missingSince.set(file, since);
-            return { missingWait: missingWait(readAt, since, await dirChangedAt(file), ms) };
-          }
-          // Refused: nothing being written to judge.
-          if (typeof read !== 'string' || !content) return undefined;
-          const fresh = !known[i]?.includes(digestOf(read));
-          // Text in force: its file is noted (once after each write of ours), so that a rename over it is known for one.
-          if (!fresh && this.seenIno.has(file)) return undefined;
-          const stat = await lstatRuntimeFile(file).catch(() => null);
-          if (!fresh) {
-            if (stat) this.seenIno.set(file, stat.ino);
-            return undefined;
-          }
-          return { stat, readAt, at: Date.now() };
-        }),
-      );
-      const fileLooks = looks.map((look) => (look && 'stat' in look ? look : undefined));
-      const waits = looks.map((look, i) => {
-        if (!look) return 0;
-        if ('missingWait' in look) return look.missingWait;
-        const seen = this.seenIno.get(files[i] as string);
-        // Renamed into place: a different file than the one last read, written whole before the rename.
-        if (look.stat && seen !== undefined && look.stat.ino !== seen && renamedAfterWritten(look.stat)) return 0;
-        return settleWait(look, before[i], ms);
-      });
-      const wait = Math.max(0, ...waits);
-      const left = (this.changingSince ?? readAt) + maxMs - Date.now();
-      // Past the bound, taken as it stands, but from a read between two writes (readWhole): read
-      // again every few ms, for another window at most, then taken whatever it holds.
-      const torn = left <= 0 && wait > 0 && fileLooks.some((look, i) => (waits[i] ?? 0) > 0 && look !== undefined && !readWhole(look));
-      if (torn && left > -maxMs) {
-        before = fileLooks;
-        await sleep(WHOLE_READ_MS / 5);
-        continue;
-      }
-      if (wait === 0 || left <= 0) {
-        if (wait > 0 && !this.changingSaid) {
-          // Rewritten without a pause for longer than a hand edit takes: judged as it stands, and said.
-          this.changingSaid = true;
-          const changing = files.filter((_f, i) => (waits[i] ?? 0) > 0).map((f) => path.basename(f));
-          this.warn(
-            `${changing.join(' and ')} kept changing for ${maxMs} ms: taken as it stands; write a hand edit whole (a temp file, then a rename)`,
-            { files: changing },
-          );
-        }
-        if (wait === 0) {
-          this.changingSince = null;
-          this.changingSaid = false;
-        }
-        fileLooks.forEach((look, i) => {
-          if (look?.stat) this.seenIno.set(files[i] as string, look.stat.ino);
-        });
-        return reads;
-      }
-      this.changingSince ??= readAt;
-      before = fileLooks;
-      await sleep(Math.min(wait, left));
-    }
+            const seen = this.seenIno.get(file);
+            // Renamed into place: a different file than the one last read, written whole before the rename.
+            const whole = stat !== null && seen !== undefined && stat.ino !== seen && renamedAfterWritten(stat);
+            return { look: { stat, readAt, at: clock.wall() }, whole };
+          }),
+        );
+        return { value: reads, files: entries };
+      },
+      keptChanging: (changing, maxMs) => {
+        const names = changing.map((i) => path.basename(files[i] as string));
+        this.warn(
+          `${names.join(' and ')} kept changing for ${maxMs} ms: taken as it stands; write a hand edit whole (a temp file, then a rename)`,
+          { files: names },
+        );
+      },
+    });
+    looks.forEach((entry, i) => {
+      if (entry && 'look' in entry && entry.look.stat) this.seenIno.set(files[i] as string, entry.look.stat.ino);
+    });
+    return value;
   }
 
   /**

@@ -90,13 +90,14 @@ export function readWhole(look: FileLook): boolean {
  * before it writes): taken at once, a missing strategies.yaml was a set of no presets (numbered,
  * audited, handed to the runner), a missing config.yaml a 503, a missing tokens.yaml a 401 for every
  * named token. So, like a change in place, it is taken only once it has stayed missing for `ms`:
- * found missing by a look at `since` and still now, `ms` later; or at once when the directory's last
- * change (a rename or unlink out of it changes it, and nothing can set it back) is `ms` before the
- * read. A file that comes back meanwhile is new content, judged once it has settled.
+ * `missingFor` (the loop's own clock, since the first look that found it missing); or at once when
+ * the directory's last change (a rename or unlink out of it changes it, and nothing can set it back)
+ * is `ms` before the read (`dirStillFor`: the read's wall clock less the directory's ctime; null when
+ * the directory could not be looked at). A file that comes back meanwhile is new content, judged once
+ * it has settled.
  */
-export function missingWait(readAt: number, since: number, dirChangedAt: number | null, ms: number): number {
-  if (dirChangedAt !== null && readAt - dirChangedAt >= ms) return 0;
-  const missingFor = readAt - since;
+export function missingWait(missingFor: number, dirStillFor: number | null, ms: number): number {
+  if (dirStillFor !== null && dirStillFor >= ms) return 0;
   if (missingFor >= ms) return 0;
   return Math.min(ms, Math.max(10, ms - missingFor));
 }
@@ -110,3 +111,140 @@ export async function dirChangedAt(file: string): Promise<number | null> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The clocks a settle loop runs on (tests inject them). */
+export interface SettleClock {
+  /** The clock (ms since the epoch): file times (ctime, mtime) and the loop's own durations. */
+  wall(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const systemSettleClock: SettleClock = { wall: () => Date.now(), sleep };
+
+/**
+ * What one look tells of one file: nothing to wait for (undefined: text already known, a refused
+ * file, a missing one already taken); a look at it after a read (`whole`: taken at once whatever its
+ * times say, e.g. renamed into place); or found missing (`readAt`: the wall clock before the look,
+ * `dirChangedAt`: its directory's ctime, see missingWait).
+ */
+export type SettleEntry =
+  | undefined
+  | { readonly look: FileLook; readonly whole?: boolean }
+  | { readonly missing: { readonly readAt: number; readonly dirChangedAt: number | null } };
+
+/**
+ * A spell of changing, kept by the caller: across calls (the config store: a file still changing
+ * when the last call took it as it stands is taken at once by the next one, and said once) or for one
+ * call (a start).
+ */
+export interface SettleSpell {
+  /** Since when (the loop's clock) the files have been found still changing; null: settled. */
+  changingSince: number | null;
+  /** The spell has been said (keptChanging), once per spell. */
+  said: boolean;
+  /** Each file (by its index in the looks) found missing: since when (the loop's clock). */
+  readonly missingSince: Map<number, number>;
+}
+
+export function newSettleSpell(): SettleSpell {
+  return { changingSince: null, said: false, missingSince: new Map() };
+}
+
+export interface SettleLoop<T> {
+  /** Reads the files (their value is what the loop returns) and looks at each after its read (stat after, `readAt` before). */
+  read(): Promise<{ readonly value: T; readonly files: readonly SettleEntry[] }>;
+  /** A cheap look before each read (a stat): while it says wait, within the bound, nothing is read. */
+  peek?(): Promise<readonly SettleEntry[]>;
+  /** SETTLE_MS, SETTLE_MAX_MS unless the caller says (ms <= 0: the first read is taken). */
+  readonly times?: SettleTimes;
+  readonly clock?: SettleClock;
+  /** The spell (default: one for this call). */
+  readonly spell?: SettleSpell;
+  /** Told once per spell that files (their indices) kept changing past the bound and are taken as they stand. */
+  keptChanging(files: readonly number[], maxMs: number): void;
+}
+
+export interface Settled<T> {
+  readonly value: T;
+  /** The looks the value was taken with. */
+  readonly files: readonly SettleEntry[];
+  /** Every file was still (false: taken as it stands past the bound). */
+  readonly settled: boolean;
+}
+
+/**
+ * The one settle loop (the file store's start and its running reads, the token store): reads until
+ * every file is still (settleWait, missingWait; `whole` at once), for at most `maxMs` since the
+ * spell began; then takes them as they stand, from a read between two writes (readWhole) if one
+ * comes within another `maxMs`, and says so once per spell.
+ */
+export async function readSettledFiles<T>(loop: SettleLoop<T>): Promise<Settled<T>> {
+  const ms = loop.times?.ms ?? SETTLE_MS;
+  const maxMs = loop.times?.maxMs ?? SETTLE_MAX_MS;
+  const clock = loop.clock ?? systemSettleClock;
+  const spell = loop.spell ?? newSettleSpell();
+  if (ms <= 0) {
+    const { value, files } = await loop.read();
+    return { value, files, settled: true };
+  }
+  let before: (FileLook | undefined)[] = [];
+  const looksOf = (files: readonly SettleEntry[]) => files.map((f) => (f && 'look' in f ? f.look : undefined));
+  for (;;) {
+    const roundAt = clock.wall();
+    const waitsOf = (files: readonly SettleEntry[]) =>
+      files.map((f, i) => {
+        if (f === undefined || !('missing' in f)) {
+          spell.missingSince.delete(i);
+          if (f === undefined || f.whole) return 0;
+          return settleWait(f.look, before[i], ms);
+        }
+        const since = spell.missingSince.get(i) ?? roundAt;
+        spell.missingSince.set(i, since);
+        const { readAt, dirChangedAt } = f.missing;
+        return missingWait(roundAt - since, dirChangedAt === null ? null : readAt - dirChangedAt, ms);
+      });
+    const left = () => (spell.changingSince ?? roundAt) + maxMs - clock.wall();
+    if (loop.peek) {
+      const peeked = await loop.peek();
+      const wait = Math.max(0, ...waitsOf(peeked));
+      const peekLeft = left();
+      if (wait > 0 && peekLeft > 0) {
+        spell.changingSince ??= roundAt;
+        before = looksOf(peeked);
+        await clock.sleep(Math.min(wait, peekLeft));
+        continue;
+      }
+    }
+    const { value, files } = await loop.read();
+    const waits = waitsOf(files);
+    const looks = looksOf(files);
+    const wait = Math.max(0, ...waits);
+    const readLeft = left();
+    // Past the bound, taken as it stands, but from a read between two writes (readWhole): read
+    // again every few ms, for another bound at most, then taken whatever it holds.
+    const torn = readLeft <= 0 && wait > 0 && looks.some((look, i) => (waits[i] ?? 0) > 0 && look !== undefined && !readWhole(look));
+    if (torn && readLeft > -maxMs) {
+      before = looks;
+      await clock.sleep(WHOLE_READ_MS / 5);
+      continue;
+    }
+    if (wait === 0 || readLeft <= 0) {
+      if (wait > 0 && !spell.said) {
+        // Rewritten without a pause for longer than a hand edit takes: taken as it stands, and said.
+        spell.said = true;
+        loop.keptChanging(
+          waits.flatMap((w, i) => (w > 0 ? [i] : [])),
+          maxMs,
+        );
+      }
+      if (wait === 0) {
+        spell.changingSince = null;
+        spell.said = false;
+      }
+      return { value, files, settled: wait === 0 };
+    }
+    spell.changingSince ??= roundAt;
+    before = looks;
+    await clock.sleep(Math.min(wait, readLeft));
+  }
+}
