@@ -58,8 +58,8 @@ export function fileTokenStore(
   const lookAt = async (readAt: number): Promise<{ key: string; look: FileLook }> => {
     const stat = await lstatRuntimeFile(file).catch((err: { code?: string }) => `error:${err.code}`);
     return typeof stat === 'string'
-      ? { key: stat, look: { stat: null, readAt, at: clock.wall() } }
-      : { key: keyOf(stat), look: { stat, readAt, at: clock.wall() } };
+      ? { key: stat, look: { stat: null, readAt, at: clock.now() } }
+      : { key: keyOf(stat), look: { stat, readAt, at: clock.now() } };
   };
 
   // lstat is the cheap "has it changed?" on every request; a chmod or chown changes ctime, so the

@@ -182,7 +182,7 @@ async function readSettledAtOpen(
       const text = await readAtOpen(fs, file, options, subject);
       if (text === null) return { value: text, files: [undefined] };
       const stat = await lstatRuntimeFile(file).catch(() => null);
-      const look: FileLook = { stat, readAt, at: clock.wall() };
+      const look: FileLook = { stat, readAt, at: clock.now() };
       return { value: text, files: [{ look, whole: stat !== null && renamedAfterWritten(stat) }] };
     },
     keptChanging: (_files, maxMs) => {
@@ -791,7 +791,7 @@ class FileStore implements FileConfigStore {
             const seen = this.seenIno.get(file);
             // Renamed into place: a different file than the one last read, written whole before the rename.
             const whole = stat !== null && seen !== undefined && stat.ino !== seen && renamedAfterWritten(stat);
-            return { look: { stat, readAt, at: clock.wall() }, whole };
+            return { look: { stat, readAt, at: clock.now() }, whole };
           }),
         );
         return { value: reads, files: entries };

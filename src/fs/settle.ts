@@ -26,9 +26,9 @@ export interface SettleTimes {
 /** One look at a file: its metadata (null: missing, or it could not be looked at) and when it was taken. */
 export interface FileLook {
   readonly stat: RuntimeFileStat | null;
-  /** The clock (ms) just before the file was read. */
+  /** The wall clock (ms since the epoch) just before the file was read: compared with the file's ctime. */
   readonly readAt: number;
-  /** The clock (ms) when `stat` was taken, after the read. */
+  /** The loop's own clock (ms, monotonic: SettleClock.now) when `stat` was taken, after the read; only compared with another look's. */
   readonly at: number;
 }
 
@@ -114,12 +114,19 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /** The clocks a settle loop runs on (tests inject them). */
 export interface SettleClock {
-  /** The clock (ms since the epoch): file times (ctime, mtime) and the loop's own durations. */
+  /** The wall clock (ms since the epoch), the one the kernel stamps file times (ctime, mtime) with: only compared with them. */
   wall(): number;
+  /** A monotonic clock (ms) for the loop's own durations (its bound, how long a file stayed still or missing). */
+  now(): number;
   sleep(ms: number): Promise<void>;
 }
 
-export const systemSettleClock: SettleClock = { wall: () => Date.now(), sleep };
+/**
+ * File times against the wall clock; the loop's durations on the monotonic clock: on Date.now(), a
+ * wall clock stepped back (this VM's once stepped ~7 s in a CI run) made a loop wait that much more,
+ * and one stepped forward ended it at once (a file still being written taken as it stands).
+ */
+export const systemSettleClock: SettleClock = { wall: () => Date.now(), now: () => performance.now(), sleep };
 
 /**
  * What one look tells of one file: nothing to wait for (undefined: text already known, a refused
@@ -190,7 +197,7 @@ export async function readSettledFiles<T>(loop: SettleLoop<T>): Promise<Settled<
   let before: (FileLook | undefined)[] = [];
   const looksOf = (files: readonly SettleEntry[]) => files.map((f) => (f && 'look' in f ? f.look : undefined));
   for (;;) {
-    const roundAt = clock.wall();
+    const roundAt = clock.now();
     const waitsOf = (files: readonly SettleEntry[]) =>
       files.map((f, i) => {
         if (f === undefined || !('missing' in f)) {
@@ -203,7 +210,7 @@ export async function readSettledFiles<T>(loop: SettleLoop<T>): Promise<Settled<
         const { readAt, dirChangedAt } = f.missing;
         return missingWait(roundAt - since, dirChangedAt === null ? null : readAt - dirChangedAt, ms);
       });
-    const left = () => (spell.changingSince ?? roundAt) + maxMs - clock.wall();
+    const left = () => (spell.changingSince ?? roundAt) + maxMs - clock.now();
     if (loop.peek) {
       const peeked = await loop.peek();
       const wait = Math.max(0, ...waitsOf(peeked));

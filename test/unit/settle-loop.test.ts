@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import type { RuntimeFileStat } from '../../src/fs/runtime-file.js';
+import { readSettledFiles, type SettleClock, type SettleEntry, systemSettleClock } from '../../src/fs/settle.js';
+
+const MS = 200;
+const MAX_MS = 1500;
+const STEP_MS = 10_000;
+
+/**
+ * Injected clocks: a monotonic one that only sleeps move, and a wall clock that follows it until it
+ * is stepped (by `stepAt` ms of the loop, by `stepBy` ms), as an NTP step or a VM resume does.
+ */
+function steppedClock(stepAt: number, stepBy: number) {
+  const start = 5_000;
+  let mono = start;
+  let offset = 1_760_000_000_000;
+  let stepped = false;
+  const clock: SettleClock = {
+    wall: () => mono + offset,
+    now: () => mono,
+    sleep: async (ms) => {
+      mono += ms;
+      if (!stepped && mono - start >= stepAt) {
+        stepped = true;
+        offset += stepBy;
+      }
+    },
+  };
+  return { clock, elapsed: () => mono - start, stepped: () => stepped };
+}
+
+const statAt = (ctimeMs: number, size = 64): RuntimeFileStat =>
+  ({ ino: 7, size, mtimeMs: ctimeMs, ctimeMs, mode: 0o100644, uid: 0 }) as RuntimeFileStat;
+
+/** A file rewritten in place without a pause: every look finds its last change 50 ms before the read (not empty: a read between two writes). */
+function keptWriting(clock: SettleClock) {
+  let reads = 0;
+  return {
+    reads: () => reads,
+    read: async () => {
+      reads += 1;
+      const readAt = clock.wall();
+      const look = { stat: statAt(readAt - 50), readAt, at: clock.now() };
+      return { value: reads, files: [{ look }] as SettleEntry[] };
+    },
+  };
+}
+
+describe('the settle loop runs its bound on the monotonic clock, compares file times with the wall clock', () => {
+  it.each([
+    ['back', -STEP_MS],
+    ['forward', STEP_MS],
+  ])('a file that keeps changing is taken as it stands at the bound, when the wall clock steps %s 10 s mid-loop', async (_way, stepBy) => {
+    const { clock, elapsed, stepped } = steppedClock(500, stepBy);
+    const file = keptWriting(clock);
+    const said: number[][] = [];
+    const result = await readSettledFiles({
+      read: file.read,
+      times: { ms: MS, maxMs: MAX_MS },
+      clock,
+      keptChanging: (files) => said.push([...files]),
+    });
+    expect(stepped()).toBe(true);
+    expect(result.settled).toBe(false);
+    expect(said).toEqual([[0]]);
+    // Not 10 s more (stepped back), not at once (stepped forward): the bound, on the monotonic clock.
+    expect(elapsed()).toBeGreaterThanOrEqual(MAX_MS);
+    expect(elapsed()).toBeLessThan(MAX_MS + MS);
+    expect(file.reads()).toBeGreaterThan(MAX_MS / MS);
+  });
+
+  it('a file gone missing is taken once it stayed missing for the window, though the wall clock stepped back 10 s meanwhile', async () => {
+    const { clock, elapsed, stepped } = steppedClock(MS / 2, -STEP_MS);
+    const said: number[][] = [];
+    const result = await readSettledFiles({
+      // Its directory could not be looked at: only the time it stayed missing decides.
+      read: async () => ({ value: null, files: [{ missing: { readAt: clock.wall(), dirChangedAt: null } }] }),
+      times: { ms: MS, maxMs: MAX_MS },
+      clock,
+      keptChanging: (files) => said.push([...files]),
+    });
+    expect(stepped()).toBe(true);
+    expect(result.settled).toBe(true);
+    expect(said).toEqual([]);
+    expect(elapsed()).toBeGreaterThanOrEqual(MS);
+    expect(elapsed()).toBeLessThan(2 * MS);
+  });
+
+  it('a file whose last change is ahead of the wall clock (stepped back after it) is taken once unchanged for the window', async () => {
+    const { clock, elapsed } = steppedClock(0, 0);
+    // Written 10 s "in the future": the wall clock was stepped back after the write.
+    const stat = statAt(clock.wall() + STEP_MS);
+    const said: number[][] = [];
+    const result = await readSettledFiles({
+      read: async () => ({ value: 'text', files: [{ look: { stat, readAt: clock.wall(), at: clock.now() } }] }),
+      times: { ms: MS, maxMs: MAX_MS },
+      clock,
+      keptChanging: (files) => said.push([...files]),
+    });
+    expect(result.settled).toBe(true);
+    expect(said).toEqual([]);
+    expect(elapsed()).toBeGreaterThanOrEqual(MS);
+    expect(elapsed()).toBeLessThan(MAX_MS);
+  });
+
+  it("the system clock's durations do not follow Date.now (the wall clock)", () => {
+    const realNow = Date.now;
+    const before = systemSettleClock.now();
+    Date.now = () => realNow() - STEP_MS;
+    try {
+      expect(systemSettleClock.now()).toBeGreaterThanOrEqual(before);
+      expect(systemSettleClock.wall()).toBeLessThan(realNow() - STEP_MS / 2);
+    } finally {
+      Date.now = realNow;
+    }
+  });
+});
