@@ -165,7 +165,10 @@ function unrecordedWhy(err: unknown): string {
  * (its ctime after its mtime) is whole, and one last changed at least the settle window before the
  * read is still: both taken at once, so a normal start costs one lstat per file. Otherwise read
  * again once still, for at most the bound, then taken as it stands (from a read between two writes,
- * if one comes within another bound), and said.
+ * if one comes within another bound), and said. A file found there, then missing while it is waited
+ * for (vim's write: renamed away, then created anew) is taken as missing only once it has stayed
+ * missing for the window: taken at once, a config.yaml was written again from the defaults or the
+ * trail (trading turned back on), a strategies.yaml recorded as a set of no presets.
  */
 async function readSettledAtOpen(
   fs: FileSystem,
@@ -174,13 +177,19 @@ async function readSettledAtOpen(
   subject: 'config' | 'presets',
 ): Promise<string | null> {
   const clock = systemSettleClock;
+  /** A look of this start found the file there: missing now, it is an edit under way (vim's write: renamed away, then created anew). */
+  let found = false;
   const { value } = await readSettledFiles({
     times: options.settle,
     clock,
     read: async () => {
       const readAt = clock.wall();
       const text = await readAtOpen(fs, file, options, subject);
-      if (text === null) return { value: text, files: [undefined] };
+      // Missing at the first look: missing (a first start). Gone since a look found it: taken as
+      // missing only once it stayed missing for the window (missingWait), as a running store does.
+      if (text === null)
+        return { value: text, files: [found ? { missing: { readAt, dirChangedAt: await dirChangedAt(file) } } : undefined] };
+      found = true;
       const stat = await lstatRuntimeFile(file).catch(() => null);
       const look: FileLook = { stat, readAt, at: clock.now() };
       return { value: text, files: [{ look, whole: stat !== null && renamedAfterWritten(stat) }] };

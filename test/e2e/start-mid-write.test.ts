@@ -1,4 +1,4 @@
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
@@ -44,6 +44,30 @@ function toolWritingAtStart(dir: string, gapMs: number) {
   return { fs, reads: () => reads, rest: () => rest };
 }
 
+/**
+ * The real file system, where vim writes `config.yaml` as the start reads it: its first look finds
+ * the old file just written in place (not still: the start waits), the next finds it renamed away
+ * (`config.yaml~`), and the one after finds the new file created and written whole. Counts the
+ * reads of config.yaml.
+ */
+function vimWritingAtStart(dir: string) {
+  const file = path.join(dir, 'config.yaml');
+  let reads = 0;
+  const fs: FileSystem = {
+    ...nodeFileSystem,
+    async readFile(target, checks) {
+      if (target === file) {
+        reads += 1;
+        if (reads === 1) await writeFile(file, FIRST);
+        if (reads === 2) await rename(file, `${file}~`);
+        if (reads === 3) await writeFile(file, WHOLE);
+      }
+      return nodeFileSystem.readFile(target, checks);
+    },
+  };
+  return { fs, reads: () => reads };
+}
+
 describe('a start waits for a config.yaml being written in place, as a running server does', () => {
   it('the start reads it once it is still: the whole file is in force, not its first piece (no exit 78)', async () => {
     const dir = await tempRuntimeDir();
@@ -60,6 +84,23 @@ describe('a start waits for a config.yaml being written in place, as a running s
     });
     expect(tool.reads()).toBeGreaterThan(1);
     expect((await auditLines(dir)).map((l) => [l.operation, l.version])).toEqual([['baseline', 1]]);
+  });
+
+  it('a file that goes missing while the start waits for it (vim: renamed away, then created anew) is not taken as missing: the new file is in force', async () => {
+    const dir = await tempRuntimeDir();
+    const vim = vimWritingAtStart(dir);
+    const server = await startTestServer({ runtimeDir: dir, fs: vim.fs });
+    const data = (
+      await server.gql('{ config { version activeStrategyKey tradingEnabled scanIntervalSeconds } status { configError { message } } }')
+    ).body.data;
+    expect(data).toEqual({
+      config: { version: 1, activeStrategyKey: 'gold', tradingEnabled: false, scanIntervalSeconds: 45 },
+      status: { configError: null },
+    });
+    // Not "missing at start" (the defaults written in its place), nor the new file then taken as a hand edit over them.
+    expect((await auditLines(dir)).map((l) => [l.operation, l.version])).toEqual([['baseline', 1]]);
+    expect(await readFile(path.join(dir, 'config.yaml'), 'utf8')).toBe(WHOLE);
+    expect(vim.reads()).toBeGreaterThanOrEqual(3);
   });
 
   it('a file last changed more than the settle window before the start is read once, with no wait', async () => {
