@@ -206,6 +206,7 @@ async function openStore(settings: ControlPlaneSettings): Promise<FileConfigStor
         warn: sayOn(settings.logger, 'warn'),
         // A runner-only process reads what the API process beside it records.
         auditHandEdits: settings.api ?? true,
+        ...(settings.store?.kind === 'file' && settings.store.auditKeep !== undefined && { auditKeep: settings.store.auditKeep }),
       });
     } catch (err) {
       if (!(err instanceof ConfigFileError) || !settings.onInvalidConfig || (await settings.onInvalidConfig(err)) === 'stop') throw err;

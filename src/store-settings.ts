@@ -4,7 +4,11 @@ import { UsageError } from './usage-error.js';
 
 /** Where config, audit trail, tokens and runner states live: the runtime directory, or etcd. */
 export type StoreSettings =
-  | { readonly kind: 'file' }
+  | {
+      readonly kind: 'file';
+      /** `--audit-keep`: audit.log keeps the newest N entries of each subject, older ones moved to audit.log.old (unset: everything). */
+      readonly auditKeep?: number;
+    }
   | {
       readonly kind: 'etcd';
       /** `etcd://host:port[,host:port...]/<prefix>` */
@@ -27,10 +31,11 @@ export interface StoreFlags {
 /** Flags win over the environment; the default is the file store. */
 export function resolveStoreSettings(flags: StoreFlags, env: NodeJS.ProcessEnv): StoreSettings {
   const store = (flags.store ?? envSetting(env, 'CONTROL_PLANE_STORE') ?? 'file').trim();
-  const etcdOnly = (['etcd-ca', 'etcd-cert', 'etcd-key', 'audit-keep'] as const).filter((f) => flags[f] !== undefined);
+  const etcdOnly = (['etcd-ca', 'etcd-cert', 'etcd-key'] as const).filter((f) => flags[f] !== undefined);
+  const auditKeep = auditKeepFlag(flags);
   if (store === 'file' || store === '') {
     if (etcdOnly.length > 0) throw new UsageError(`--${etcdOnly[0]} applies only to an etcd store (--store etcd://...)`);
-    return { kind: 'file' };
+    return { kind: 'file', ...(auditKeep !== undefined && { auditKeep }) };
   }
   try {
     parseEtcdStoreUrl(store);
@@ -44,13 +49,6 @@ export function resolveStoreSettings(flags: StoreFlags, env: NodeJS.ProcessEnv):
   const password = env.CONTROL_PLANE_ETCD_PASSWORD;
   if ((user ?? '') !== '' && password === undefined)
     throw new UsageError('CONTROL_PLANE_ETCD_USER is set but CONTROL_PLANE_ETCD_PASSWORD is not');
-  let auditKeep: number | undefined;
-  if (flags['audit-keep'] !== undefined) {
-    auditKeep = decimalSetting(flags['audit-keep']);
-    if (!Number.isInteger(auditKeep) || auditKeep < 1 || auditKeep > 1_000_000) {
-      throw new UsageError(`--audit-keep: "${flags['audit-keep']}" is not a whole number from 1 to 1000000`);
-    }
-  }
   let tlsReloadMs: number | undefined;
   const rawReload = envSetting(env, 'CONTROL_PLANE_ETCD_TLS_RELOAD_MS');
   if (rawReload !== undefined) {
@@ -68,4 +66,14 @@ export function resolveStoreSettings(flags: StoreFlags, env: NodeJS.ProcessEnv):
     ...(auditKeep !== undefined && { auditKeep }),
     ...(tlsReloadMs !== undefined && { tlsReloadMs }),
   };
+}
+
+/** `--audit-keep`: 1..1,000,000 entries per subject, for either store. */
+function auditKeepFlag(flags: StoreFlags): number | undefined {
+  if (flags['audit-keep'] === undefined) return undefined;
+  const auditKeep = decimalSetting(flags['audit-keep']);
+  if (!Number.isInteger(auditKeep) || auditKeep < 1 || auditKeep > 1_000_000) {
+    throw new UsageError(`--audit-keep: "${flags['audit-keep']}" is not a whole number from 1 to 1000000`);
+  }
+  return auditKeep;
 }

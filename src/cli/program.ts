@@ -79,7 +79,7 @@ function storeOptions(command: Command, { runs = false }: { runs?: boolean } = {
     )
     .option(
       '--audit-keep <n>',
-      'audit entries kept per subject in etcd (10000); etcd user: CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD',
+      "audit entries kept per subject: etcd (10000), or the file store's audit.log (all; older ones moved to audit.log.old); etcd user: CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD",
     );
 }
 

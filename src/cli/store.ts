@@ -85,7 +85,10 @@ export const storeMigrate: Action = async (flags, _args, ctx) => {
   if (given && from.kind !== 'etcd' && to.kind !== 'etcd') throw new UsageError(`--${given} applies only to an etcd store (etcd://...)`);
   let auditKeep = 10_000;
   if (flags['audit-keep'] !== undefined) {
-    if (to.kind !== 'etcd') throw new UsageError('--audit-keep applies only to an etcd target (--to etcd://...)');
+    if (to.kind !== 'etcd')
+      throw new UsageError(
+        "--audit-keep applies only to an etcd target (--to etcd://...): a file target gets audit.log whole, and its server's own --audit-keep trims it",
+      );
     const settings = resolveStoreSettings({ store: to.url, 'audit-keep': stringFlag(flags, 'audit-keep') }, env);
     auditKeep = (settings.kind === 'etcd' && settings.auditKeep) || auditKeep;
   }

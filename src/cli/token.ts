@@ -74,6 +74,8 @@ export const token: Action = async (flags, args, ctx, command) => {
     const store = resolveStoreSettings(flags as StoreFlags, ctx.io.env);
     // A mistyped --runtime-dir made a new directory and a token no server reads (or listed none).
     if (store.kind === 'file') {
+      if (store.auditKeep !== undefined)
+        throw new UsageError('--audit-keep: stratctl token does not write audit.log (the server does): give it to stratctl serve');
       requireExistingRuntimeDir(runtimeDir, "or create it first to prepare tokens before the server's first start");
       // A token made in a directory the deployment moved out of is one no server reads.
       await refuseMarkedRuntimeDir(runtimeDir);

@@ -4,11 +4,12 @@ import type { ReadableRuntimeFile, RuntimeFileChecks } from '../fs/runtime-file.
 import type { Say } from '../log.js';
 import { type AuditAppended, appendAuditText } from './audit-append.js';
 import { AUDIT_SUBJECTS, type AuditEntry, type AuditSubject, parseAuditEntry } from './audit-entry.js';
+import { AUDIT_OLD_SUFFIX, type AuditCounts, type AuditTrimmed, auditSlack } from './audit-trim.js';
 
 export const AUDIT_FILE = 'audit.log';
 /**
  * Entries of each subject kept in memory for `auditLog(last:)`, the history and rollback; the file
- * keeps everything. Each subject has its own: a thousand activations do not push the last preset change out.
+ * keeps everything (or the last `--audit-keep` of each subject: audit-trim.ts). Each subject has its own: a thousand activations do not push the last preset change out.
  */
 export const AUDIT_MEMORY = 1000;
 /** Bytes read at a time when the file is read from its end. */
@@ -46,6 +47,11 @@ export class AuditFile {
   private size = 0;
   /** Where the torn tail found at open went, if there was one. */
   setAside: string | null = null;
+  /**
+   * Entries of each subject in the file, counted by the last trim and kept up with each line since
+   * (`--audit-keep`); null: not counted yet, or the file changed under this process (a trim counts it).
+   */
+  private counts: AuditCounts | null = null;
 
   /** The server's own append-only log: no size cap, but opened like every runtime file (no link, no FIFO). */
   readonly checks: RuntimeFileChecks;
@@ -102,6 +108,7 @@ export class AuditFile {
 
   /** Takes in the file from its end: the torn tail, if any, then the complete lines, newest first, as far back as needed. */
   private async load(file: ReadableRuntimeFile): Promise<void> {
+    this.counts = null;
     this.kept = { CONFIG: [], PRESETS: [] };
     this.lastVersions.CONFIG = 0;
     this.lastVersions.PRESETS = 0;
@@ -237,6 +244,7 @@ export class AuditFile {
   private remember(entry: AuditEntry): void {
     const kept = this.kept[entry.subject];
     kept.push({ entry, seq: this.seq++ });
+    if (this.counts) this.counts[entry.subject] += 1;
     this.lastVersions[entry.subject] = Math.max(this.lastVersions[entry.subject], entry.version);
     if (kept.length > AUDIT_MEMORY) kept.splice(0, kept.length - AUDIT_MEMORY);
   }
@@ -277,8 +285,36 @@ export class AuditFile {
         { file: this.file, reason: lost },
       );
     }
+    if (lost) this.counts = null;
     this.size = size;
     for (const entry of entries) this.remember(entry);
+  }
+
+  /** `audit.log.old` beside the file: where a trim moves the oldest lines. */
+  get oldFile(): string {
+    return `${this.file}${AUDIT_OLD_SUFFIX}`;
+  }
+
+  /**
+   * Whether the next append of `entries` should count the file's entries, trimming it if it holds
+   * more than `keep` + auditSlack(keep) of a subject: when it was never counted (the first write
+   * after a start), or the count says so. Trims are rare: `slack` changes of a subject apart.
+   */
+  trimDue(keep: number, entries: readonly AuditEntry[]): boolean {
+    if (!this.counts) return true;
+    const after = { ...this.counts };
+    for (const entry of entries) after[entry.subject] += 1;
+    const limit = keep + auditSlack(keep);
+    return after.CONFIG > limit || after.PRESETS > limit;
+  }
+
+  /**
+   * A trim's outcome (after `appended` recorded the group's lines and the size the trim left): the
+   * entries the file holds now. Those kept in memory stay (history answers from them); the size is
+   * the new file's, so the next append does not take the trim for the file cut short.
+   */
+  trimmed(result: AuditTrimmed): void {
+    this.counts = { ...result.counts };
   }
 
   /** The last `n` entries, newest first, of one subject or all (at most AUDIT_MEMORY of each subject). */

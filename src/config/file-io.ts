@@ -6,6 +6,7 @@ import { type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from
 import { type LoadListener, loopBusyNow } from '../heap-tuning.js';
 import { pollEachRequest } from '../turn-polls.js';
 import { type AuditAppended, appendAuditText } from './audit-append.js';
+import { AuditTrimError, type AuditTrimmed, trimAuditFile } from './audit-trim.js';
 import { ConfigWriteError } from './errors.js';
 
 /** One runtime file a group replaces, with the text it had (to put back if the group fails). */
@@ -51,7 +52,14 @@ export interface GroupWritePlan {
   readonly writes: readonly FileWrite[];
   /** Files the group was judged on but does not replace: checked first to still hold `text` (null: missing). */
   readonly unchanged?: readonly { readonly file: string; readonly text: string | null }[];
-  readonly audit: { readonly file: string; readonly text: string; readonly knownSize: number; readonly checks?: RuntimeFileChecks };
+  readonly audit: {
+    readonly file: string;
+    readonly text: string;
+    readonly knownSize: number;
+    readonly checks?: RuntimeFileChecks;
+    /** `--audit-keep`: after the append is durable, count the file's entries and trim it if it holds too many (audit-trim.ts). */
+    readonly trim?: { readonly oldFile: string; readonly keep: number };
+  };
   /** How the files written are read for the check before each rename (the store's own checks). */
   readonly checks: RuntimeFileChecks;
 }
@@ -65,6 +73,8 @@ export interface GroupWritten {
   readonly notDurable: readonly string[];
   /** Each file put in place, as it was put there (a file whose temp file could not be looked at is not listed). */
   readonly placed: readonly ({ readonly file: string } & FileMark)[];
+  /** The trim the plan asked for: what it counted and moved, or how it failed (the group stands either way). */
+  readonly trim?: AuditTrimmed | { readonly failed: { readonly step: string; readonly errno?: string; readonly message: string } };
 }
 
 /**
@@ -77,6 +87,7 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
   const notDurable: string[] = [];
   const placed: ({ file: string } & FileMark)[] = [];
   const holds = async (file: string) => readStoreFiles(fs, [file], plan.checks).then(([read]) => (typeof read === 'string' ? read : null));
+  let audit: AuditAppended;
   try {
     for (const { file, text } of plan.unchanged ?? []) if ((await holds(file)) !== text) throw new FileChangedError(file);
     for (const write of plan.writes) {
@@ -117,10 +128,24 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
       if (mark) placed.push({ file: write.file, ...mark });
       done.push(write);
     }
-    const audit = await appendAuditText(fs, plan.audit.file, plan.audit.text, plan.audit.knownSize, plan.audit.checks);
-    return { auditSize: audit.size, auditLost: audit.lost, notDurable, placed };
+    audit = await appendAuditText(fs, plan.audit.file, plan.audit.text, plan.audit.knownSize, plan.audit.checks);
   } catch (err) {
     return restore(fs, done, err, holds);
+  }
+  const written = { auditSize: audit.size, auditLost: audit.lost, notDurable, placed };
+  const trim = plan.audit.trim;
+  if (!trim) return written;
+  // The group is written and its audit line durable: nothing a trim does may fail or undo it.
+  try {
+    const trimmed = await trimAuditFile(fs, { file: plan.audit.file, oldFile: trim.oldFile, keep: trim.keep, checks: plan.audit.checks });
+    const moved = trimmed.moved.CONFIG + trimmed.moved.PRESETS > 0;
+    return { ...written, auditSize: moved ? trimmed.size : written.auditSize, trim: trimmed };
+  } catch (err) {
+    const failed =
+      err instanceof AuditTrimError
+        ? { step: err.step, ...(err.errno !== undefined && { errno: err.errno }), message: err.message }
+        : { step: 'audit trim', ...(errnoOf(err) !== undefined && { errno: errnoOf(err) }), message: String(err) };
+    return { ...written, trim: { failed } };
   }
 }
 

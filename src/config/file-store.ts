@@ -29,7 +29,16 @@ import { AuditFile } from './audit-file.js';
 import { judgeGroup, MAX_GROUP, type QueuedCommit } from './commit-group.js';
 import { digestOf } from './digest.js';
 import { ConfigFileError, ConfigWriteError, MAX_VERSION, unnumberedHandEditError, VersionBoundError } from './errors.js';
-import { FileChangedError, type FileRead, type FollowLoad, inProcessIo, type RuntimeFilesIo, readStoreFiles, workerIo } from './file-io.js';
+import {
+  FileChangedError,
+  type FileRead,
+  type FollowLoad,
+  type GroupWritten,
+  inProcessIo,
+  type RuntimeFilesIo,
+  readStoreFiles,
+  workerIo,
+} from './file-io.js';
 import { type DiskRead, judgeConfigRead, judgePresetsRead, type PresetsNotInForce } from './file-read.js';
 import { PRESETS_FILE_NAME, type PresetsContent, parsePresetsFile } from './presets-file.js';
 import { judgeContent, NO_PRESETS_DIGEST, presetsInForce, presetsSystemEntry } from './presets-judge.js';
@@ -87,6 +96,11 @@ export interface FileConfigStoreOptions {
    * trail is as old as its start, took every change the API made for a hand edit and recorded it again.
    */
   auditHandEdits?: boolean;
+  /**
+   * `--audit-keep`: `audit.log` keeps the newest this many entries of each subject, older ones moved
+   * to `audit.log.old` once there are auditSlack(keep) more (audit-trim.ts). Unset: it keeps everything.
+   */
+  auditKeep?: number;
   /** Where YAML is parsed (default: the process's parse worker). */
   yaml?: YamlParser;
   /** How long one parse of a file may take (default 2 s); past it the file is reported invalid. */
@@ -1132,9 +1146,14 @@ class FileStore implements FileConfigStore {
           text: AuditFile.textOf(judged.entries),
           knownSize: this.auditLog.knownSize,
           checks: this.auditLog.checks,
+          ...(this.options.auditKeep !== undefined &&
+            this.auditLog.trimDue(this.options.auditKeep, judged.entries) && {
+              trim: { oldFile: this.auditLog.oldFile, keep: this.options.auditKeep },
+            }),
         },
       });
       this.auditLog.appended(judged.entries, done.auditSize, done.auditLost);
+      if (done.trim) this.auditTrimmed(done.trim);
       for (const { file, ...mark } of done.placed) {
         this.placed.set(file, mark);
         // As the refresh its rename's event used to start would have noted it (see hinted).
@@ -1187,6 +1206,30 @@ class FileStore implements FileConfigStore {
     for (const event of judged.events) this.emit(event);
     judged.settle();
     if (judged.presetsText !== null) await this.dropKeptPresets();
+  }
+
+  /** What a trim after a group's append did (`--audit-keep`); a failure fails nothing: it is said, counted, and tried again at the next write. */
+  /** Trims failed in a row (in the warning: a trim that keeps failing is tried, and said, at every change). */
+  private auditTrimFailures = 0;
+
+  private auditTrimmed(trim: NonNullable<GroupWritten['trim']>): void {
+    if ('failed' in trim) {
+      this.auditTrimFailures += 1;
+      this.emit({ type: 'auditTrimFailed', step: trim.failed.step, errno: trim.failed.errno });
+      this.warn(
+        `${this.auditLog.file} could not be trimmed to the last ${this.options.auditKeep} entries of each subject (--audit-keep): ${trim.failed.message}; it is left as it was (the change was made and recorded), and the trim is tried again at the next change. Check that ${this.auditLog.oldFile} can be appended to`,
+        {
+          file: this.auditLog.file,
+          oldFile: this.auditLog.oldFile,
+          step: trim.failed.step,
+          errno: trim.failed.errno,
+          failures: this.auditTrimFailures,
+        },
+      );
+      return;
+    }
+    this.auditLog.trimmed(trim);
+    this.auditTrimFailures = 0;
   }
 
   /** Durable atomic write of a runtime file; a failure leaves the old file and says which step failed. */

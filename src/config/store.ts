@@ -125,6 +125,8 @@ export type StoreEvent =
   | { readonly type: 'valid' }
   /** A commit could not be written (a full or read-only disk, a refused file): refused, nothing changed. */
   | { readonly type: 'writeFailed'; readonly step: string; readonly errno?: string | undefined }
+  /** `--audit-keep` (file store): audit.log could not be trimmed after a change; the change stands, the trim is tried again. */
+  | { readonly type: 'auditTrimFailed'; readonly step: string; readonly errno?: string | undefined }
   /** The preset set in force changed: a commit, another replica, or a hand edit (`state().strategies` has it). */
   | {
       readonly type: 'presetsChanged';

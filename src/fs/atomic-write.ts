@@ -86,7 +86,12 @@ const tempPattern = (file: string) => new RegExp(`^\\.${path.basename(file).repl
  * step. Resolves to false when only the final directory fsync failed: the new file is in place and
  * visible (so the change did happen), but its directory entry is not proven durable.
  */
-export async function writeFileAtomic(file: string, content: string, options: AtomicWriteOptions = {}): Promise<boolean> {
+export async function writeFileAtomic(
+  file: string,
+  /** The new text, or its parts in order (a file too large to hold as one string: the trimmed audit log). */
+  content: string | AsyncIterable<string>,
+  options: AtomicWriteOptions = {},
+): Promise<boolean> {
   const fs = options.fs ?? nodeFileSystem;
   const durable = options.durable ?? true;
   const dir = path.dirname(file);
@@ -96,7 +101,8 @@ export async function writeFileAtomic(file: string, content: string, options: At
   try {
     handle = await fs.open(temp, 'wx', options.mode ?? 0o644);
     step = 'write';
-    await handle.write(content);
+    if (typeof content === 'string') await handle.write(content);
+    else for await (const part of content) await handle.write(part);
     if (durable) {
       step = 'fsync';
       await handle.sync();

@@ -173,6 +173,11 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
     labelNames: ['step'],
     registers,
   });
+  const auditTrimFailures = new Counter({
+    name: 'control_plane_audit_trim_failures_total',
+    help: 'Trims of audit.log (file store, --audit-keep) that failed after a change: the change stands, audit.log is left as it was, and the trim is tried again at the next change.',
+    registers,
+  });
   const scans = new Counter({
     name: 'control_plane_runner_scans_total',
     help: 'Scans the runners finished, as this process observed them.',
@@ -239,7 +244,10 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
   // The file store's write steps too: a series born at 1 is invisible to rate()/increase() (no
   // earlier sample to compare with), so the README's alert on this counter's rate missed the first
   // failure of a spell, and a single refused write for ever.
-  if (store.info().kind === 'FILE') for (const step of FILE_WRITE_STEPS) writeFailures.inc({ step }, 0);
+  if (store.info().kind === 'FILE') {
+    for (const step of FILE_WRITE_STEPS) writeFailures.inc({ step }, 0);
+    auditTrimFailures.inc(0);
+  }
   // The refusals an attack or a runaway client sets off, there at 0 too: a series born at 1 shows no rise to rate().
   for (const [reason, status] of ALERTED_REFUSALS) refusals.inc({ reason, status: String(status) }, 0);
 
@@ -297,6 +305,7 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
 
   const onStore = (event: StoreEvent) => {
     if (event.type === 'writeFailed') writeFailures.inc({ step: event.step });
+    if (event.type === 'auditTrimFailed') auditTrimFailures.inc();
     if (event.type === 'invalid') configErrors.inc();
     if (event.type === 'presetsInvalid') presetsErrors.inc();
     // A preset removed loses its signal series: each preset ever run left up to three, for ever.
