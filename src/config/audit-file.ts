@@ -52,6 +52,8 @@ export class AuditFile {
    * (`--audit-keep`); null: not counted yet, or the file changed under this process (a trim counts it).
    */
   private counts: AuditCounts | null = null;
+  /** The file's inode when `follow` last looked: a file replaced (a trim by the API process beside, a migration) is read again. */
+  private ino: number | undefined;
 
   /** The server's own append-only log: no size cap, but opened like every runtime file (no link, no FIFO). */
   readonly checks: RuntimeFileChecks;
@@ -185,17 +187,21 @@ export class AuditFile {
    */
   async follow(): Promise<void> {
     let size: number;
+    let ino: number;
     try {
-      size = (await this.fs.stat(this.file)).size;
+      ({ size, ino } = await this.fs.stat(this.file));
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') return;
       throw err;
     }
-    if (size === this.size && this.tail === null) return;
+    const replaced = this.ino !== undefined && ino !== this.ino;
+    this.ino = ino;
+    if (size === this.size && this.tail === null && !replaced) return;
     const file = await this.openFile();
     if (!file) return;
     try {
-      if (file.size < this.size) return await this.load(file);
+      // Replaced by rename (a trim keeps the newest lines: the new file may be longer than the part this process read).
+      if (replaced || file.size < this.size) return await this.load(file);
       const bytes = await file.read(this.size, file.size - this.size);
       const end = bytes.lastIndexOf(0x0a) + 1;
       if (end === 0) return;

@@ -148,3 +148,30 @@ describe('a trim after a group write', () => {
     expect(audit.last(200).map((e) => e.version)).toHaveLength(104);
   });
 });
+
+describe('a runner beside the API follows a trimmed audit.log', () => {
+  it('a file replaced by a trim is read again from its end, even when it is longer than the part this process had read', async () => {
+    const dir = await tempRuntimeDir();
+    const writer = await AuditFile.open({ runtimeDir: dir });
+    await writer.append([auditEntry(1), auditEntry(2), auditEntry(3)]);
+    const reader = await AuditFile.open({ runtimeDir: dir });
+    await reader.follow(); // as a runner does at its start: the file as it is now
+    const entries = Array.from({ length: 108 }, (_, i) => auditEntry(i + 4));
+    const done = await writeGroup(nodeFileSystem, {
+      writes: [],
+      checks: { maxBytes: 1 << 20 },
+      audit: {
+        file: writer.file,
+        text: AuditFile.textOf(entries),
+        knownSize: writer.knownSize,
+        trim: { oldFile: writer.oldFile, keep: 10 },
+      },
+    });
+    expect(done.trim).toMatchObject({ moved: { CONFIG: 101 } });
+    // The kept 10 lines are longer than the 3 the reader had read.
+    expect(done.auditSize).toBeGreaterThan(reader.knownSize);
+    await reader.follow();
+    expect(reader.last(50).map((e) => e.version)).toEqual(Array.from({ length: 10 }, (_, i) => 111 - i));
+    expect(reader.lastVersion('CONFIG')).toBe(111);
+  });
+});
