@@ -66,7 +66,7 @@ function runnerOptions(command: Command): Command {
 }
 
 /** Where config, audit trail, tokens and runner states live (serve, runner, token). */
-function storeOptions(command: Command, { runs = false }: { runs?: boolean } = {}): Command {
+function storeOptions(command: Command, { runs = false, audits = false }: { runs?: boolean; audits?: boolean } = {}): Command {
   return command
     .option('--store <store>', 'file, or etcd://host:port[,host:port...]/<prefix>   CONTROL_PLANE_STORE (file)')
     .option('--etcd-ca <pem>', "CA of the etcd members' certificates (turns TLS on)")
@@ -79,7 +79,9 @@ function storeOptions(command: Command, { runs = false }: { runs?: boolean } = {
     )
     .option(
       '--audit-keep <n>',
-      "audit entries kept per subject: etcd (10000), or the file store's audit.log (all; older ones moved to audit.log.old); etcd user: CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD",
+      `audit entries kept per subject in etcd (10000)${
+        audits ? ", or in the file store's audit.log (all; older ones moved to audit.log.old)" : ''
+      }; etcd user: CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD`,
     );
 }
 
@@ -194,7 +196,7 @@ export function buildProgram(run: (command: Command, load: () => Promise<Action>
           .option('--port <n>', 'port, 0 for any free   CONTROL_PLANE_PORT (8787)')
           .option('--runtime-dir <dir>', 'config and token dir   CONTROL_PLANE_RUNTIME_DIR (./runtime)')
           .option('--no-runner', 'API only   CONTROL_PLANE_RUNNER=off'),
-        { runs: true },
+        { runs: true, audits: true },
       ),
     )
       .option('--production', 'no introspection, field suggestions or GraphiQL   NODE_ENV=production')
