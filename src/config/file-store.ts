@@ -1208,10 +1208,10 @@ class FileStore implements FileConfigStore {
     if (judged.presetsText !== null) await this.dropKeptPresets();
   }
 
-  /** What a trim after a group's append did (`--audit-keep`); a failure fails nothing: it is said, counted, and tried again at the next write. */
   /** Trims failed in a row (in the warning: a trim that keeps failing is tried, and said, at every change). */
   private auditTrimFailures = 0;
 
+  /** What a trim after a group's append did (`--audit-keep`); a failure fails nothing: it is said, counted, and tried again at the next write. */
   private auditTrimmed(trim: NonNullable<GroupWritten['trim']>): void {
     if ('failed' in trim) {
       this.auditTrimFailures += 1;
