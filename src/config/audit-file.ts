@@ -4,7 +4,7 @@ import type { ReadableRuntimeFile, RuntimeFileChecks } from '../fs/runtime-file.
 import type { Say } from '../log.js';
 import { type AuditAppended, appendAuditText } from './audit-append.js';
 import { AUDIT_SUBJECTS, type AuditEntry, type AuditSubject, parseAuditEntry } from './audit-entry.js';
-import { AUDIT_OLD_SUFFIX, type AuditCounts, type AuditTrimmed, auditSlack } from './audit-trim.js';
+import { AUDIT_OLD_SUFFIX, type AuditCounts, type AuditTrimmed, auditSlack, completeLinesEnd } from './audit-trim.js';
 
 export const AUDIT_FILE = 'audit.log';
 /**
@@ -358,16 +358,4 @@ export class AuditFile {
   lastVersion(subject: AuditSubject): number {
     return this.lastVersions[subject];
   }
-}
-
-/** Where the file's complete lines end: just after its last newline (0: none), found by reading back from its end. */
-async function completeLinesEnd(file: ReadableRuntimeFile, chunk: number): Promise<number> {
-  let position = file.size;
-  while (position > 0) {
-    const from = Math.max(0, position - chunk);
-    const newline = (await file.read(from, position - from)).lastIndexOf(0x0a);
-    if (newline !== -1) return from + newline + 1;
-    position = from;
-  }
-  return 0;
 }

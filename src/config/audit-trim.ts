@@ -79,8 +79,8 @@ async function* linesOf(file: ReadableRuntimeFile, end: number, chunk: number): 
   }
 }
 
-/** Where the file's complete lines end (after its last newline), read back from its end. */
-async function completeLinesEnd(file: ReadableRuntimeFile, chunk: number): Promise<number> {
+/** Where the file's complete lines end: just after its last newline (0: none), found by reading back from its end (AuditFile's start uses it too). */
+export async function completeLinesEnd(file: ReadableRuntimeFile, chunk: number): Promise<number> {
   let position = file.size;
   while (position > 0) {
     const from = Math.max(0, position - chunk);
