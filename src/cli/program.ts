@@ -65,24 +65,33 @@ function runnerOptions(command: Command): Command {
     .option('--heartbeat-ms <n>', 'runner heartbeat; STALE after 3 missed   CONTROL_PLANE_RUNNER_HEARTBEAT_MS (2000)');
 }
 
-/** Where config, audit trail, tokens and runner states live (serve, runner, token). */
-function storeOptions(command: Command, { runs = false, audits = false }: { runs?: boolean; audits?: boolean } = {}): Command {
-  return command
+/**
+ * Where config, audit trail, tokens and runner states live (serve, runner, token). `--audit-keep`
+ * for the stores the command writes the audit trail of: serve both (`file`), a runner etcd's only
+ * (it audits hand edits there, not in audit.log), token neither (`none`: accepted unlisted, to be
+ * refused in its name rather than ignored).
+ */
+function storeOptions(command: Command, { runs = false, audits }: { runs?: boolean; audits: 'file' | 'etcd' | 'none' }): Command {
+  const etcdUser = 'etcd user: CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD';
+  command
     .option('--store <store>', 'file, or etcd://host:port[,host:port...]/<prefix>   CONTROL_PLANE_STORE (file)')
     .option('--etcd-ca <pem>', "CA of the etcd members' certificates (turns TLS on)")
     .option('--etcd-cert <pem>', 'client certificate for etcd, with --etcd-key')
     .option(
       '--etcd-key <pem>',
-      runs
-        ? 'its key; the three files renewed in place are taken without a restart   CONTROL_PLANE_ETCD_TLS_RELOAD_MS (5000 ms between looks; 0: never)'
-        : 'its key',
-    )
-    .option(
-      '--audit-keep <n>',
-      `audit entries kept per subject in etcd (10000)${
-        audits ? ", or in the file store's audit.log (all; older ones moved to audit.log.old)" : ''
-      }; etcd user: CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD`,
+      `${
+        runs
+          ? 'its key; the three files renewed in place are taken without a restart   CONTROL_PLANE_ETCD_TLS_RELOAD_MS (5000 ms between looks; 0: never)'
+          : 'its key'
+      }${audits === 'none' ? `; ${etcdUser}` : ''}`,
     );
+  if (audits === 'none') return command.addOption(new Option('--audit-keep <n>').hideHelp());
+  return command.option(
+    '--audit-keep <n>',
+    `audit entries kept per subject in etcd (10000)${
+      audits === 'file' ? ", or in the file store's audit.log (all; older ones moved to audit.log.old)" : '; refused on the file store'
+    }; ${etcdUser}`,
+  );
 }
 
 /** Every limit of DESIGN "Limits and hostile input" (src/limit-settings.ts), each with its environment variable and default. */
@@ -196,7 +205,7 @@ export function buildProgram(run: (command: Command, load: () => Promise<Action>
           .option('--port <n>', 'port, 0 for any free   CONTROL_PLANE_PORT (8787)')
           .option('--runtime-dir <dir>', 'config and token dir   CONTROL_PLANE_RUNTIME_DIR (./runtime)')
           .option('--no-runner', 'API only   CONTROL_PLANE_RUNNER=off'),
-        { runs: true, audits: true },
+        { runs: true, audits: 'file' },
       ),
     )
       .option('--production', 'no introspection, field suggestions or GraphiQL   NODE_ENV=production')
@@ -236,7 +245,7 @@ Exit codes: 0 stopped cleanly, 1 unexpected, 2 bad usage, 73 runtime dir not wri
           .option('--runtime-dir <dir>', 'config and state dir   CONTROL_PLANE_RUNTIME_DIR (./runtime)')
           .option('--runner-id <id>', "this runner's name in the fleet (default <host>:<pid>)")
           .option('--instruments <list>', "scan only these of the active strategy's instruments, e.g. EUR_USD,XAU_USD"),
-        { runs: true },
+        { runs: true, audits: 'etcd' },
       ),
     ),
   )
@@ -262,6 +271,7 @@ as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 
   const runtimeDirOption = (command: Command) =>
     storeOptions(
       command.option('--runtime-dir <dir>', 'CONTROL_PLANE_RUNTIME_DIR (./runtime)').option('--json', 'machine-readable output on stdout'),
+      { audits: 'none' },
     );
   runtimeDirOption(
     token

@@ -56,9 +56,13 @@ export const runner: Action = async (flags, _args, ctx) => {
   const { runtimeDir } = resolveServerSettings({ 'runtime-dir': flags['runtime-dir'] as string | undefined }, env);
   const settings = resolveRunnerSettings(flags, env);
   const store = resolveStoreSettings(flags as StoreFlags, env);
-  // The API process beside it writes audit.log (and trims it): a runner only reads it.
+  // The API process beside it writes audit.log (and trims it): a runner only reads it. On etcd a
+  // runner writes the trail (it audits a hand edit or an unaudited config, as every replica tries
+  // to), and each write deletes beyond its --audit-keep: there it takes the flag, as serve does.
   if (store.kind === 'file' && store.auditKeep !== undefined)
-    throw new UsageError('--audit-keep: a runner does not write audit.log (the API process beside it does): give it to stratctl serve');
+    throw new UsageError(
+      '--audit-keep: a runner does not write audit.log (the API process beside it does): give it to stratctl serve (on an etcd store a runner takes it)',
+    );
   if (store.kind === 'file') requireExistingRuntimeDir(runtimeDir, 'the runtime directory of the server whose config this runner applies');
   const id = stringFlag(flags, 'runner-id');
   if (id !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/.test(id)) {

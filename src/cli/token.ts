@@ -72,10 +72,14 @@ export const token: Action = async (flags, args, ctx, command) => {
     // Judged before any store is opened: nonsense is refused (exit 2) and changes nothing, whatever the store's state.
     const expiry = command.name() === 'create' || command.name() === 'rotate' ? expiryFlags(flags) : {};
     const store = resolveStoreSettings(flags as StoreFlags, ctx.io.env);
+    // Tokens are not audited (`tokens.yaml`, etcd's `tokens/<name>`): on either store the flag
+    // would change nothing, and was taken on etcd without a word.
+    if (store.auditKeep !== undefined)
+      throw new UsageError(
+        '--audit-keep: stratctl token does not write the audit trail, on either store (the server does): give it to stratctl serve',
+      );
     // A mistyped --runtime-dir made a new directory and a token no server reads (or listed none).
     if (store.kind === 'file') {
-      if (store.auditKeep !== undefined)
-        throw new UsageError('--audit-keep: stratctl token does not write audit.log (the server does): give it to stratctl serve');
       requireExistingRuntimeDir(runtimeDir, "or create it first to prepare tokens before the server's first start");
       // A token made in a directory the deployment moved out of is one no server reads.
       await refuseMarkedRuntimeDir(runtimeDir);

@@ -120,7 +120,7 @@ describe('--audit-keep on the file store', () => {
     expect(runner.stderr).toContain('--audit-keep: a runner does not write audit.log');
     const token = await stratctl(['token', 'list', '--runtime-dir', dir, '--audit-keep', '5']);
     expect(token.code).toBe(2);
-    expect(token.stderr).toContain('--audit-keep: stratctl token does not write audit.log');
+    expect(token.stderr).toContain('stratctl token list: --audit-keep: stratctl token does not write the audit trail');
     const zero = await stratctl(['serve', '--runtime-dir', dir, '--port', '0', '--audit-keep', '0']);
     expect(zero.code).toBe(2);
     expect(zero.stderr).toMatch(/--audit-keep: \\?"0\\?" is not a whole number from 1 to 1000000/);

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { describeWithEtcd, freePort, startEtcd } from '../helpers/etcd.js';
-import { freshPrefix } from '../helpers/etcd-stores.js';
+import { freshPrefix, keysUnder, rawClient } from '../helpers/etcd-stores.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { spawnServer, spawnStratctl, TEST_TOKEN } from '../helpers/server.js';
 
@@ -41,6 +41,63 @@ describeWithEtcd('stratctl with --store etcd://', () => {
     const shared = await spawnServer(await tempRuntimeDir(), ['--no-runner', '--store', store], { CONTROL_PLANE_TOKEN: TEST_TOKEN });
     await shared.waitFor(/admin token taken from CONTROL_PLANE_TOKEN/);
     expect(shared.stderr()).not.toContain('CONTROL_PLANE_TOKEN is not set');
+  });
+
+  it('--audit-keep means nothing to stratctl token on etcd either: refused (exit 2) in its name, nothing written', async () => {
+    const cluster = await startEtcd();
+    const prefix = freshPrefix();
+    const store = cluster.url(prefix);
+    const create = await stratctl(['token', 'create', '--name', 'ci-bot', '--scope', 'read', '--store', store, '--audit-keep', '5']);
+    expect(create.code).toBe(2);
+    expect(create.stderr).toContain('stratctl token create: --audit-keep: stratctl token does not write the audit trail');
+    expect(create.stdout).toBe('');
+    // Written before the command, as any of its flags may be: refused the same.
+    const leading = await stratctl(['--audit-keep', '5', 'token', 'list', '--store', store]);
+    expect(leading.code).toBe(2);
+    expect(leading.stderr).toContain('stratctl token list: --audit-keep: stratctl token does not write the audit trail');
+    expect(await keysUnder(rawClient(cluster), prefix, '')).toEqual([]);
+    // Not listed in its help (serve's and runner's say what it does there).
+    const help = await stratctl(['token', 'create', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--etcd-key');
+    expect(help.stdout).not.toContain('--audit-keep');
+  });
+
+  it('stratctl runner on etcd takes --audit-keep: the hand edits it audits delete beyond it', async () => {
+    const cluster = await startEtcd();
+    const prefix = freshPrefix();
+    const raw = rawClient(cluster);
+    const runner = spawnStratctl([
+      'runner',
+      '--store',
+      cluster.url(prefix),
+      '--audit-keep',
+      '1',
+      '--feed',
+      'sim:7',
+      '--runtime-dir',
+      await tempRuntimeDir(),
+    ]);
+    await runner.waitFor(/strategy runner started/);
+    const versions = async () => (await keysUnder(raw, prefix, 'audit/config/')).map((k) => Number(k.split('/').at(-1)));
+    // The runner alone on a new prefix: it wrote the default config and its baseline entry.
+    expect(await versions()).toEqual([1]);
+    const text = await raw.get(`/${prefix}/config`).string();
+    expect(text).toMatch(/scan_interval_seconds: 30\n/);
+    for (const [seconds, version] of [
+      [31, 2],
+      [32, 3],
+    ] as const) {
+      await raw.put(`/${prefix}/config`).value((text ?? '').replace(/scan_interval_seconds: 30\n/, `scan_interval_seconds: ${seconds}\n`));
+      // Polled: the runner audits it when its watch hears the put.
+      let seen = await versions();
+      for (let i = 0; i < 100 && !seen.includes(version); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        seen = await versions();
+      }
+      // Added and trimmed in one transaction: the newest only, never more.
+      expect(seen).toEqual([version]);
+    }
   });
 
   it('refuses a bad --store with exit 2, naming what is wrong', async () => {
