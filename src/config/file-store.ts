@@ -101,6 +101,11 @@ export interface FileConfigStoreOptions {
    * to `audit.log.old` once there are auditSlack(keep) more (audit-trim.ts). Unset: it keeps everything.
    */
   auditKeep?: number;
+  /**
+   * The monotonic clock (ms) a failed trim's back-off runs on (default performance.now; tests inject
+   * one): after a failure the next try comes no sooner than AUDIT_TRIM_RETRY_MS later.
+   */
+  monotonicNow?: () => number;
   /** Where YAML is parsed (default: the process's parse worker). */
   yaml?: YamlParser;
   /** How long one parse of a file may take (default 2 s); past it the file is reported invalid. */
@@ -110,6 +115,9 @@ export interface FileConfigStoreOptions {
   /** How long a hand edit must have stopped changing before it is taken (src/fs/settle.ts; tests shorten it). */
   settle?: SettleTimes;
 }
+
+/** After a failed `--audit-keep` trim, how long before the next is tried (at the first change from then on). */
+export const AUDIT_TRIM_RETRY_MS = 60_000;
 
 /** How the store's files are checked before they are read (src/fs/runtime-file.ts). */
 function fileChecks(options: FileConfigStoreOptions): RuntimeFileChecks {
@@ -1147,7 +1155,8 @@ class FileStore implements FileConfigStore {
           knownSize: this.auditLog.knownSize,
           checks: this.auditLog.checks,
           ...(this.options.auditKeep !== undefined &&
-            this.auditLog.trimDue(this.options.auditKeep, judged.entries) && {
+            this.auditLog.trimDue(this.options.auditKeep, judged.entries) &&
+            !this.auditTrimBackingOff() && {
               trim: { oldFile: this.auditLog.oldFile, keep: this.options.auditKeep },
             }),
         },
@@ -1208,28 +1217,47 @@ class FileStore implements FileConfigStore {
     if (judged.presetsText !== null) await this.dropKeptPresets();
   }
 
-  /** Trims failed in a row (in the warning: a trim that keeps failing is tried, and said, at every change). */
+  /** Trims failed in a row (a field of the warning). */
   private auditTrimFailures = 0;
+  /** After a failed trim: the monotonic time (ms) before which none is tried (each try reads the whole file). */
+  private auditTrimRetryAt: number | null = null;
 
-  /** What a trim after a group's append did (`--audit-keep`); a failure fails nothing: it is said, counted, and tried again at the next write. */
+  private monotonicNow(): number {
+    return this.options.monotonicNow ? this.options.monotonicNow() : performance.now();
+  }
+
+  /** A trim failed less than AUDIT_TRIM_RETRY_MS ago: not tried (nor warned about) at this change. */
+  private auditTrimBackingOff(): boolean {
+    return this.auditTrimRetryAt !== null && this.monotonicNow() < this.auditTrimRetryAt;
+  }
+
+  /**
+   * What a trim after a group's append did (`--audit-keep`); a failure fails nothing: it is said,
+   * counted, and tried again at the first change AUDIT_TRIM_RETRY_MS later (or after a restart). A
+   * `.old` that stays broken made every change read the whole file and warn.
+   */
   private auditTrimmed(trim: NonNullable<GroupWritten['trim']>): void {
     if ('failed' in trim) {
       this.auditTrimFailures += 1;
+      this.auditTrimRetryAt = this.monotonicNow() + AUDIT_TRIM_RETRY_MS;
+      const retryAt = new Date(this.now().getTime() + AUDIT_TRIM_RETRY_MS).toISOString();
       this.emit({ type: 'auditTrimFailed', step: trim.failed.step, errno: trim.failed.errno });
       this.warn(
-        `${this.auditLog.file} could not be trimmed to the last ${this.options.auditKeep} entries of each subject (--audit-keep): ${trim.failed.message}; it is left as it was (the change was made and recorded), and the trim is tried again at the next change. Check that ${this.auditLog.oldFile} can be appended to`,
+        `${this.auditLog.file} could not be trimmed to the last ${this.options.auditKeep} entries of each subject (--audit-keep): ${trim.failed.message}; it is left as it was (the change was made and recorded), and the trim is tried again at the first change from ${retryAt} on (${AUDIT_TRIM_RETRY_MS / 1000} s from now), or at the next start. Check that ${this.auditLog.oldFile} can be appended to`,
         {
           file: this.auditLog.file,
           oldFile: this.auditLog.oldFile,
           step: trim.failed.step,
           errno: trim.failed.errno,
           failures: this.auditTrimFailures,
+          retryAt,
         },
       );
       return;
     }
     this.auditLog.trimmed(trim);
     this.auditTrimFailures = 0;
+    this.auditTrimRetryAt = null;
   }
 
   /** Durable atomic write of a runtime file; a failure leaves the old file and says which step failed. */

@@ -175,7 +175,7 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
   });
   const auditTrimFailures = new Counter({
     name: 'control_plane_audit_trim_failures_total',
-    help: 'Trims of audit.log (file store, --audit-keep) that failed after a change: the change stands, audit.log is left as it was, and the trim is tried again at the next change.',
+    help: 'Trims of audit.log (file store, --audit-keep) that failed after a change: the change stands, audit.log is left as it was, and the trim is tried again at the first change 60 s later (or after a restart); each try counted.',
     registers,
   });
   const scans = new Counter({

@@ -79,7 +79,7 @@ describe('--audit-keep on the file store', () => {
     expect(await again.stop()).toBe(0);
   });
 
-  it('audit.log.old not writable: the change is made, a warning and a count, audit.log untouched; the next change trims', async () => {
+  it('audit.log.old not writable: the change is made, a warning and a count, audit.log untouched; no try again for 60 s; the next start trims', async () => {
     const dir = await tempRuntimeDir();
     const log = path.join(dir, 'audit.log');
     const old = path.join(dir, 'audit.log.old');
@@ -103,13 +103,30 @@ describe('--audit-keep on the file store', () => {
     ).text();
     expect(metrics).toMatch(/^control_plane_audit_trim_failures_total 1$/m);
 
-    // Fixed: tried again at the next change.
-    await rmdir(old);
+    expect(server.stderr()).toMatch(
+      /the trim is tried again at the first change from \d{4}-\d\d-\d\dT[\d:.]+Z on \(60 s from now\), or at the next start/,
+    );
+
+    // Backing off: the next change (well within 60 s) tries no trim (no read of the file, no warning).
     expect(await activations(server.url, 1, 107)).toBe(109);
-    expect(versions(await linesOf(old), 'CONFIG')).toEqual(range(1, 104));
-    expect(versions(await linesOf(log), 'CONFIG')).toEqual(range(105, 109));
+    // Fixed meanwhile: still not tried until the back-off ends, or the next start.
+    await rmdir(old);
+    expect(await activations(server.url, 1, 108)).toBe(110);
+    expect(versions(await linesOf(log), 'CONFIG')).toEqual(range(1, 110));
+    expect(await linesOf(old)).toEqual([]);
     expect(server.stderr().match(/could not be trimmed/g)).toHaveLength(1);
-    expect(server.stderr()).not.toMatch(/audit\.log was/);
+    const still = await (
+      await fetch(`${new URL(server.url).origin}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } })
+    ).text();
+    expect(still).toMatch(/^control_plane_audit_trim_failures_total 1$/m);
+    expect(await server.stop()).toBe(0);
+
+    // The next start's first change trims.
+    const again = await spawnServer(dir, ['--no-runner', '--audit-keep', '5'], env);
+    expect(await activations(again.url, 1, 109)).toBe(111);
+    expect(versions(await linesOf(old), 'CONFIG')).toEqual(range(1, 106));
+    expect(versions(await linesOf(log), 'CONFIG')).toEqual(range(107, 111));
+    expect(again.stderr()).not.toMatch(/could not be trimmed|audit\.log was/);
   });
 
   it('a flag that means nothing for the command is refused: runner, token; 0 is out of range', async () => {
