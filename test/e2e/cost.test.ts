@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { operationCost } from '../../src/graphql/plugins/cost.js';
+import { COST_CACHE_MAX_KEY_CHARS, costCache, operationCost } from '../../src/graphql/plugins/cost.js';
 import { schema } from '../../src/graphql/schema/index.js';
 import { COST_LIMITS } from '../../src/limit-defaults.js';
 import { GRAPHQL_PATHS } from '../helpers/graphql-paths.js';
@@ -150,6 +150,75 @@ describe('document cost, per request with its variables (issue 14, finding 1: th
     const text = await subscription.text();
     expect(text).toMatch(/Query cost \d+ is over the limit of 10/);
     expect(text).not.toMatch(/"activeStrategy"/);
+  });
+
+  it('a repeated document is checked against each request’s own variables and caller, answered or not', async () => {
+    const server = await startTestServer();
+    const query = `query Q($n: Int) { ${Array.from({ length: 15 }, (_, i) => `a${i}: auditLog(last: $n) { version actor }`).join(' ')} }`;
+    // The same text, so the same parsed document every time: refused or not by each request's own variables and caller.
+    const steps: [Record<string, unknown>, string | null, number, RegExp | null][] = [
+      [{ n: 10 }, null, 200, null],
+      [{ n: 101 }, null, 400, /^Invalid last: at most 100 \(1000 with a token\), got 101$/],
+      [{ n: 10 }, null, 200, null],
+      [{ n: 101 }, server.token, 200, null], // cost 15 x 101 x 5 = 7575
+      [{ n: 101 }, null, 400, /^Invalid last: at most 100/],
+      [{ n: 300 }, server.token, 400, /^Query cost 22500 is over the limit of 20000$/],
+      [{ n: 10 }, server.token, 200, null],
+    ];
+    for (const [variables, token, status, message] of steps) {
+      const res = await server.gql(query, variables, token);
+      expect(res.status, JSON.stringify([variables, token !== null, res.body])).toBe(status);
+      if (message) expect(res.body.errors?.[0]?.message).toMatch(message);
+      else expect(res.body.errors).toBeUndefined();
+    }
+  });
+
+  it('costCache answers what operationCost answers, for each document, name, variables and list limit', () => {
+    const cached = costCache(4);
+    const query = (n: string) => parse(`query A($n: Int) { auditLog(last: $n) { version } } query B { auditLog(last: ${n}) { version } }`);
+    const documents = [query('3'), query('5'), query('3')];
+    const variableSets: (Record<string, unknown> | undefined)[] = [
+      undefined,
+      {},
+      { n: 7 },
+      { n: 70 },
+      { n: 0 },
+      { n: -0 },
+      { n: null },
+      { n: undefined },
+      { n: 'x'.repeat(COST_CACHE_MAX_KEY_CHARS) },
+    ];
+    let calls = 0;
+    for (let round = 0; round < 3; round++)
+      for (const document of documents)
+        for (const operationName of ['A', 'B', null, undefined, ''])
+          for (const variables of variableSets)
+            for (const unknownListSize of [10, 100]) {
+              const options = { operationName, variables, unknownListSize };
+              const want = (() => {
+                try {
+                  return operationCost(schema, document, options);
+                } catch (err) {
+                  return String(err);
+                }
+              })();
+              const got = (() => {
+                try {
+                  return cached(schema, document, options);
+                } catch (err) {
+                  return String(err);
+                }
+              })();
+              // toEqual tells -0 from 0: a size given as -0 stays -0.
+              expect(got, JSON.stringify([round, documents.indexOf(document), operationName, variables, unknownListSize])).toEqual(want);
+              calls++;
+            }
+    expect(calls).toBe(3 * 3 * 5 * variableSets.length * 2);
+    // A hit is the same answer, not a new walk.
+    const document = documents[0]!;
+    const first = cached(schema, document, { operationName: 'A', variables: { n: 9 }, unknownListSize: 100 });
+    expect(cached(schema, document, { operationName: 'A', variables: { n: 9 }, unknownListSize: 100 })).toBe(first);
+    expect(cached(schema, documents[2]!, { operationName: 'A', variables: { n: 9 }, unknownListSize: 100 })).not.toBe(first);
   });
 
   it('the REST routes run their documents through the same check', async () => {

@@ -19,6 +19,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { COST_LIMITS } from '../../limit-defaults.js';
+import { Lru } from '../lru.js';
 import { argumentGiven } from '../schema/list-args.js';
 import type { OnDocumentRefusal } from './refusal.js';
 
@@ -177,6 +178,65 @@ interface CallerContext {
 }
 
 /**
+ * A JSON.stringify replacer that throws where two different values would give the same text
+ * (undefined, -0, a non-finite number, a function, a class instance such as a Date): such
+ * variables are costed every time instead of sharing an answer with others.
+ */
+function exactJson(this: unknown, key: string, value: unknown): unknown {
+  const original = (this as Record<string, unknown>)[key];
+  switch (typeof original) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (Number.isFinite(original) && !Object.is(original, -0)) return value;
+      break;
+    case 'object':
+      if (original === null || Array.isArray(original)) return value;
+      if (Object.getPrototypeOf(original) === Object.prototype || Object.getPrototypeOf(original) === null) return value;
+      break;
+  }
+  throw new TypeError('not exact JSON');
+}
+
+/** Cost answers kept per server (a client repeats its requests: the same document and variables). */
+export const COST_CACHE_ENTRIES = 1_000;
+/** Requests whose variables (as JSON) are longer are costed every time: the cache stays small. */
+export const COST_CACHE_MAX_KEY_CHARS = 1024;
+
+/**
+ * `operationCost`, remembered by what it depends on: the schema, the document (parsed once per text
+ * by the document cache, so the same object for a repeated request), the operation name, the
+ * variables exactly as given and the caller's list limit. Nothing else goes in, so a hit is the
+ * answer the walk would give; every request is still checked against its own variables and limits.
+ */
+export function costCache(maxEntries = COST_CACHE_ENTRIES): typeof operationCost {
+  const entries = new Lru<string, { schema: GraphQLSchema; document: DocumentNode; cost: OperationCost }>(maxEntries);
+  const ids = new WeakMap<DocumentNode, number>();
+  let nextId = 0;
+  return (schema, document, options) => {
+    let key: string | undefined;
+    try {
+      let id = ids.get(document);
+      if (id === undefined) {
+        id = nextId++;
+        ids.set(document, id);
+      }
+      // undefined and null both mean "no operationName" to getOperationAST; '' names none.
+      key = JSON.stringify([id, options.unknownListSize, options.operationName ?? null, options.variables ?? null], exactJson);
+    } catch {
+      key = undefined; // values JSON cannot say exactly (not from a JSON body): costed every time
+    }
+    if (key === undefined || key.length > COST_CACHE_MAX_KEY_CHARS) return operationCost(schema, document, options);
+    const hit = entries.get(key);
+    if (hit && hit.schema === schema && hit.document === document) return hit.cost;
+    const cost = operationCost(schema, document, options);
+    entries.set(key, { schema, document, cost });
+    return cost;
+  };
+}
+
+/**
  * The document's cost and list sizes, checked for every execution (query, mutation, each
  * subscription) after its variables are coerced: never part of a cached validation, so a variable
  * cannot hide what a literal would show. Over the limit (5,000 without a token, 20,000 with one;
@@ -184,6 +244,7 @@ interface CallerContext {
  */
 export function costPlugin(options: { limits?: Partial<CostLimits>; onRefusal?: OnDocumentRefusal } = {}): Plugin {
   const limits: CostLimits = { ...COST_LIMITS, ...options.limits };
+  const costOf = costCache();
   const check = (args: {
     schema: GraphQLSchema;
     document: DocumentNode;
@@ -194,7 +255,7 @@ export function costPlugin(options: { limits?: Partial<CostLimits>; onRefusal?: 
     const withToken = Boolean((args.contextValue as CallerContext | undefined)?.identity);
     const maxCost = withToken ? limits.maxCostWithToken : limits.maxCost;
     const maxList = withToken ? limits.maxListSizeWithToken : limits.maxListSize;
-    const { cost, lists } = operationCost(args.schema, args.document, {
+    const { cost, lists } = costOf(args.schema, args.document, {
       operationName: args.operationName,
       variables: (args.variableValues ?? {}) as Record<string, unknown>,
       unknownListSize: maxList,
