@@ -19,7 +19,6 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { COST_LIMITS } from '../../limit-defaults.js';
-import { Lru } from '../lru.js';
 import { argumentGiven } from '../schema/list-args.js';
 import type { OnDocumentRefusal } from './refusal.js';
 
@@ -199,8 +198,8 @@ function exactJson(this: unknown, key: string, value: unknown): unknown {
   throw new TypeError('not exact JSON');
 }
 
-/** Cost answers kept per server (a client repeats its requests: the same document and variables). */
-export const COST_CACHE_ENTRIES = 1_000;
+/** Cost answers kept per document (a client repeats its requests: the same document and variables). */
+export const COST_CACHE_PER_DOCUMENT = 16;
 /** Requests whose variables (as JSON) are longer are costed every time: the cache stays small. */
 export const COST_CACHE_MAX_KEY_CHARS = 1024;
 
@@ -209,29 +208,31 @@ export const COST_CACHE_MAX_KEY_CHARS = 1024;
  * by the document cache, so the same object for a repeated request), the operation name, the
  * variables exactly as given and the caller's list limit. Nothing else goes in, so a hit is the
  * answer the walk would give; every request is still checked against its own variables and limits.
+ * Held by the document, weakly: an answer lives only as long as the caches that parsed it keep the
+ * document (a cache of its own holding documents pinned 300 distinct 60 KB documents from a client
+ * without a token, 22 MB: test/e2e/parse-cache.test.ts), and at most `perDocument` per document.
  */
-export function costCache(maxEntries = COST_CACHE_ENTRIES): typeof operationCost {
-  const entries = new Lru<string, { schema: GraphQLSchema; document: DocumentNode; cost: OperationCost }>(maxEntries);
-  const ids = new WeakMap<DocumentNode, number>();
-  let nextId = 0;
+export function costCache(perDocument = COST_CACHE_PER_DOCUMENT): typeof operationCost {
+  const byDocument = new WeakMap<DocumentNode, { schema: GraphQLSchema; costs: Map<string, OperationCost> }>();
   return (schema, document, options) => {
     let key: string | undefined;
     try {
-      let id = ids.get(document);
-      if (id === undefined) {
-        id = nextId++;
-        ids.set(document, id);
-      }
       // undefined and null both mean "no operationName" to getOperationAST; '' names none.
-      key = JSON.stringify([id, options.unknownListSize, options.operationName ?? null, options.variables ?? null], exactJson);
+      key = JSON.stringify([options.unknownListSize, options.operationName ?? null, options.variables ?? null], exactJson);
     } catch {
       key = undefined; // values JSON cannot say exactly (not from a JSON body): costed every time
     }
     if (key === undefined || key.length > COST_CACHE_MAX_KEY_CHARS) return operationCost(schema, document, options);
-    const hit = entries.get(key);
-    if (hit && hit.schema === schema && hit.document === document) return hit.cost;
+    let known = byDocument.get(document);
+    if (known?.schema !== schema) {
+      known = { schema, costs: new Map() };
+      byDocument.set(document, known);
+    }
+    const hit = known.costs.get(key);
+    if (hit) return hit;
     const cost = operationCost(schema, document, options);
-    entries.set(key, { schema, document, cost });
+    known.costs.set(key, cost);
+    if (known.costs.size > perDocument) known.costs.delete(known.costs.keys().next().value as string);
     return cost;
   };
 }
