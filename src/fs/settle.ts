@@ -183,7 +183,8 @@ export interface Settled<T> {
  * The one settle loop (the file store's start and its running reads, the token store): reads until
  * every file is still (settleWait, missingWait; `whole` at once), for at most `maxMs` since the
  * spell began; then takes them as they stand, from a read between two writes (readWhole) if one
- * comes within another `maxMs`, and says so once per spell.
+ * comes within another `maxMs` (of the bound, or of this call when the spell passed its bound before
+ * it), and says so once per spell.
  */
 export async function readSettledFiles<T>(loop: SettleLoop<T>): Promise<Settled<T>> {
   const ms = loop.times?.ms ?? SETTLE_MS;
@@ -195,6 +196,7 @@ export async function readSettledFiles<T>(loop: SettleLoop<T>): Promise<Settled<
     return { value, files, settled: true };
   }
   let before: (FileLook | undefined)[] = [];
+  const callAt = clock.now();
   const looksOf = (files: readonly SettleEntry[]) => files.map((f) => (f && 'look' in f ? f.look : undefined));
   for (;;) {
     const roundAt = clock.now();
@@ -229,8 +231,12 @@ export async function readSettledFiles<T>(loop: SettleLoop<T>): Promise<Settled<
     const readLeft = left();
     // Past the bound, taken as it stands, but from a read between two writes (readWhole): read
     // again every few ms, for another bound at most, then taken whatever it holds.
+    // That other bound runs from this call's own start when the spell's bound had passed before it
+    // (a spell carried across calls): from the spell's bound, a call made more than 2 x maxMs into a
+    // spell took a torn read at once (an empty strategies.yaml, a tokens.yaml with no tokens).
     const torn = readLeft <= 0 && wait > 0 && looks.some((look, i) => (waits[i] ?? 0) > 0 && look !== undefined && !readWhole(look));
-    if (torn && readLeft > -maxMs) {
+    const boundPassedBeforeCall = Math.max(0, callAt - ((spell.changingSince ?? roundAt) + maxMs));
+    if (torn && readLeft + boundPassedBeforeCall > -maxMs) {
       before = looks;
       await clock.sleep(WHOLE_READ_MS / 5);
       continue;

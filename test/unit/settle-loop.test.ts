@@ -115,3 +115,30 @@ describe('the settle loop runs its bound on the monotonic clock, compares file t
     }
   });
 });
+
+describe('a spell carried across calls (the config store, the token store)', () => {
+  it('a call made long into the spell still takes the file from a read between two writes, not a torn one', async () => {
+    const { clock, elapsed } = steppedClock(Number.POSITIVE_INFINITY, 0);
+    // Changing for 10 s already, taken as it stands by earlier calls (and said): this call is past the bound at once.
+    const spell = { changingSince: clock.now() - 10_000, said: true, missingSince: new Map<number, number>() };
+    let reads = 0;
+    const said: number[][] = [];
+    const result = await readSettledFiles({
+      // The first three reads come just after a truncate (empty: no tokens, no presets), then one between two writes.
+      read: async () => {
+        reads += 1;
+        const readAt = clock.wall();
+        const look = { stat: statAt(readAt - 50, reads <= 3 ? 0 : 64), readAt, at: clock.now() };
+        return { value: reads, files: [{ look }] as SettleEntry[] };
+      },
+      times: { ms: MS, maxMs: MAX_MS },
+      clock,
+      spell,
+      keptChanging: (files) => said.push([...files]),
+    });
+    expect(result.value).toBe(4);
+    expect(result.settled).toBe(false);
+    expect(said).toEqual([]); // said once per spell: by the call that began it
+    expect(elapsed()).toBeLessThan(MS); // past the bound already: no wait beyond the few ms between reads
+  });
+});
