@@ -6,7 +6,9 @@ import {
   newSettleSpell,
   readSettledFiles,
   renamedAfterWritten,
+  SETTLE_MAX_MS,
   SETTLE_MS,
+  type SettleClock,
   type SettleEntry,
   type SettleTimes,
   settleWait,
@@ -33,6 +35,8 @@ export function fileTokenStore(
     parseDeadlineMs?: number;
     /** How long an edit made in place must have stopped changing before it is read (src/fs/settle.ts; tests shorten it). */
     settle?: SettleTimes;
+    /** The settle loop's clocks (src/fs/settle.ts; tests inject them). */
+    settleClock?: SettleClock;
   } = {},
 ): TokenStore {
   const file = path.join(runtimeDir, TOKENS_FILE);
@@ -48,12 +52,29 @@ export function fileTokenStore(
    * The spell of changing past the bound, said once per spell as the config store says it
    * (src/config/file-store.ts), which ends at a read of the file still (or a look that finds the
    * file read last still since). Unsaid, a tool rewriting tokens.yaml in place without a pause had
-   * its reads taken torn or not with nothing in the log to say why named tokens came and went. Its
-   * bound runs from the start of each reload.
+   * its reads taken torn or not with nothing in the log to say why named tokens came and went.
+   * Carried across reloads as the config store carries it: once the file has been taken as it
+   * stands, the next reload takes it at once (from a read between two writes) rather than wait the
+   * bound again. Its bound ran from the start of each reload: while such a tool went on, every
+   * request with a named token waited 1.5 s.
    */
   const spell = newSettleSpell();
+  /**
+   * When (the loop's clock) the spell last took the file as it stands (null: no spell). The config
+   * store's 1 s check sees a spell end; nothing looks at tokens.yaml between requests, so a spell
+   * whose file no request found still would last for ever, and an edit made long after it would be
+   * taken at once, torn or not. So a spell not taken as it stands for the window plus the bound is
+   * over: the next change waits until the file is still again.
+   */
+  let takenAsItStandsAt: number | null = null;
   const settleMs = options.settle?.ms ?? SETTLE_MS;
-  const clock = systemSettleClock;
+  const settleMaxMs = options.settle?.maxMs ?? SETTLE_MAX_MS;
+  const clock = options.settleClock ?? systemSettleClock;
+  const endSpell = () => {
+    spell.changingSince = null;
+    spell.said = false;
+    takenAsItStandsAt = null;
+  };
   const keyOf = (s: RuntimeFileStat | null) => (s ? `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.mode}:${s.uid}` : 'missing');
   const lookAt = async (readAt: number): Promise<{ key: string; look: FileLook }> => {
     const stat = await lstatRuntimeFile(file).catch((err: { code?: string }) => `error:${err.code}`);
@@ -68,14 +89,14 @@ export function fileTokenStore(
     const first = await lookAt(clock.wall());
     if (first.key === seen) {
       // Unchanged since it was taken, and still for the window now: the spell (if any) is over.
-      if (spell.said && settleWait(first.look, undefined, settleMs) === 0) spell.said = false;
+      if (takenAsItStandsAt !== null && settleWait(first.look, undefined, settleMs) === 0) endSpell();
       return;
     }
-    spell.changingSince = null;
+    if (takenAsItStandsAt === null || clock.now() - takenAsItStandsAt > settleMs + settleMaxMs) endSpell();
     spell.missingSince.clear();
     /** The last look before a read, and what it told. */
     let peeked: { readAt: number; key: string; look: FileLook; entry: SettleEntry } | undefined;
-    const { value } = await readSettledFiles({
+    const { value, settled } = await readSettledFiles({
       times: options.settle,
       clock,
       spell,
@@ -139,6 +160,8 @@ export function fileTokenStore(
           },
         ),
     });
+    // Taken as it stands: the spell goes on (the next reload takes the file at once); still: over.
+    takenAsItStandsAt = settled ? null : clock.now();
     const { tokens } = value;
     if (!(tokens instanceof Error)) {
       byDigest = new Map(tokens.map((t) => [t.sha256, t]));

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, open, readFile, rename, stat, truncate, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileTokenStore } from '../../src/auth/file-token-store.js';
 import { createToken, revokeToken, rotateToken, TOKENS_FILE } from '../../src/auth/token-file.js';
-import { renamedAfterWritten } from '../../src/fs/settle.js';
+import { renamedAfterWritten, type SettleClock } from '../../src/fs/settle.js';
 import { parseYaml } from '../../src/yaml/core.js';
 import type { YamlParser } from '../../src/yaml/off-thread.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
@@ -320,6 +320,162 @@ describe('tokens.yaml still changing past the settle bound', () => {
       await editInPlace('second');
       expect((await store.find(digest(ops)))?.name).toBe('ops');
       expect(warnings).toEqual([KEPT_CHANGING(50), KEPT_CHANGING(50)]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+/**
+ * Injected settle clocks for a tokens.yaml the test writes: a monotonic clock that only the store's
+ * sleeps and `advance` move (the durations measured), and a wall clock that puts each file time
+ * (stamped by the kernel on the real clock) as far in the past as the monotonic clock moved since the
+ * test's last write, plus 20 ms (so every read is one between two writes, src/fs/settle.ts
+ * readWhole). `write` is a writer's turn: it runs in every sleep of the store, as a tool rewriting
+ * the file without a pause does.
+ */
+function virtualSettleClock(file: string) {
+  let mono = 0;
+  let writtenAt = 0;
+  let writes = 0;
+  const state: { write?: () => Promise<void> } = {};
+  const edit = async (text: string, flag: 'a' | 'r+' = 'a', at?: number) => {
+    const handle = await open(file, flag);
+    try {
+      if (at === undefined) await handle.write(text);
+      else await handle.write(text, at);
+    } finally {
+      await handle.close();
+    }
+    writtenAt = mono;
+  };
+  const clock: SettleClock = {
+    wall: () => Date.now() + 20 + (mono - writtenAt),
+    now: () => mono,
+    sleep: async (ms) => {
+      mono += ms;
+      await state.write?.();
+    },
+  };
+  return {
+    clock,
+    state,
+    now: () => mono,
+    advance: (ms: number) => {
+      mono += ms;
+    },
+    /** An edit in place (appended, as `echo >>` does): the same file, its content changed. */
+    editInPlace: () => edit(`# edit ${writes++}\n`),
+    edit,
+  };
+}
+
+describe('tokens.yaml rewritten in place without a pause, over many requests', () => {
+  const SETTLE = { ms: 1_000, maxMs: 5_000 };
+
+  it('a request during the spell takes the file at once (from a read between two writes), not after the bound again', async () => {
+    const dir = await tempRuntimeDir();
+    const ops = await createToken(dir, 'ops', 'read');
+    const v = virtualSettleClock(path.join(dir, TOKENS_FILE));
+    const warnings: string[] = [];
+    const store = fileTokenStore(dir, { warn: (m) => warnings.push(m), settle: SETTLE, settleClock: v.clock });
+    v.state.write = v.editInPlace; // never still: written again while the store waits
+    try {
+      await v.editInPlace();
+      expect((await store.find(digest(ops)))?.name).toBe('ops');
+      expect(v.now()).toBeGreaterThanOrEqual(SETTLE.maxMs); // the first request waits the bound
+      expect(warnings).toEqual([KEPT_CHANGING(SETTLE.maxMs)]);
+      for (const gap of [0, 0, 3_000]) {
+        v.advance(gap); // within the window plus the bound since the last take: the same spell
+        await v.editInPlace();
+        const at = v.now();
+        expect((await store.find(digest(ops)))?.name).toBe('ops');
+        expect(v.now() - at).toBeLessThan(SETTLE.ms);
+      }
+      expect(warnings).toEqual([KEPT_CHANGING(SETTLE.maxMs)]); // one spell: said once
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a spell no request saw end is over after the window plus the bound: a later edit in place waits until still, its first piece never taken', async () => {
+    const dir = await tempRuntimeDir();
+    const ops = await createToken(dir, 'ops', 'read');
+    const file = path.join(dir, TOKENS_FILE);
+    const v = virtualSettleClock(file);
+    const yaml = notingYaml();
+    const warnings: string[] = [];
+    const store = fileTokenStore(dir, { yaml, warn: (m) => warnings.push(m), settle: SETTLE, settleClock: v.clock });
+    try {
+      v.state.write = v.editInPlace;
+      await v.editInPlace();
+      expect((await store.find(digest(ops)))?.name).toBe('ops'); // a spell, taken as it stands
+      expect(warnings).toEqual([KEPT_CHANGING(SETTLE.maxMs)]);
+      // The tool stops; the file stays still, and no request comes, for longer than the window plus the bound.
+      v.state.write = undefined;
+      v.advance(SETTLE.ms + SETTLE.maxMs + 1);
+      // Edited in place again, in two pieces: the second one lands while the store waits.
+      const whole = await readFile(file, 'utf8');
+      const cut = whole.indexOf('sha256:') + 'sha256: '.length + 10; // half a digest: every named token refused
+      await truncate(file, 0);
+      await v.edit(whole.slice(0, cut), 'r+', 0);
+      v.state.write = async () => {
+        v.state.write = undefined;
+        await v.edit(whole.slice(cut), 'r+', cut);
+      };
+      const at = v.now();
+      const parsedBefore = yaml.texts.length;
+      expect((await store.find(digest(ops)))?.name).toBe('ops');
+      expect(yaml.texts.slice(parsedBefore)).toEqual([whole]); // the first piece was never read
+      expect(v.now() - at).toBeGreaterThanOrEqual(SETTLE.ms); // waited until still for the window
+      expect(v.now() - at).toBeLessThan(SETTLE.maxMs); // still: not taken as it stands
+      expect(warnings).toEqual([KEPT_CHANGING(SETTLE.maxMs)]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('tokens.yaml torn deep into a spell', () => {
+  it('a request more than twice the bound into a spell does not take a read of the first piece of an edit: read again until whole', async () => {
+    const dir = await tempRuntimeDir();
+    const token = await createToken(dir, 'ops', 'read');
+    const file = path.join(dir, TOKENS_FILE);
+    const whole = await readFile(file, 'utf8');
+    const cut = whole.indexOf('sha256:') + 'sha256: '.length + 10; // half a digest: every named token refused
+    let torn: { write(): Promise<unknown> } | undefined;
+    const yaml = notingYaml(async (text) => {
+      if (torn && text === whole.slice(0, cut)) await torn.write();
+    });
+    const warnings: string[] = [];
+    // Never still for the window (60 s): taken as it stands past the bound (100 ms), the spell carried across requests.
+    const store = fileTokenStore(dir, { yaml, warn: (m) => warnings.push(m), settle: { ms: 60_000, maxMs: 100 } });
+    const startedAt = performance.now();
+    try {
+      // A tool rewriting it in place (appending a line) while requests come, for more than twice the bound.
+      do {
+        const handle = await open(file, 'a');
+        await handle.write('# again\n');
+        await handle.close();
+        expect((await store.find(digest(token)))?.name).toBe('ops');
+        await new Promise((r) => setTimeout(r, 20));
+      } while (performance.now() - startedAt < 3 * 100);
+      // Its next write, in two pieces: the second lands the moment the store's read of the first is done.
+      const handle = await open(file, 'r+');
+      await handle.truncate(0);
+      await handle.write(whole.slice(0, cut), 0);
+      torn = { write: () => handle.write(whole.slice(cut), cut) };
+      try {
+        const parsedBefore = yaml.texts.length;
+        expect((await store.find(digest(token)))?.name).toBe('ops');
+        // The torn read came, and was not taken: read again (between two writes, so perhaps more than once) until whole.
+        const [first, ...then] = yaml.texts.slice(parsedBefore);
+        expect(first).toBe(whole.slice(0, cut));
+        expect(new Set(then)).toEqual(new Set([whole]));
+      } finally {
+        await handle.close();
+      }
+      expect(warnings).toEqual([KEPT_CHANGING(100)]); // one spell; no refusal
     } finally {
       await store.close();
     }
