@@ -53,8 +53,8 @@ const out = path.resolve(values.out ?? path.join(ROOT, full ? 'bench/results.md'
 
 const plan: Plan = quick ? { connections: 50, duration: 2, rounds: 1, warmup: 1 } : { connections: 50, duration: 5, rounds: 3, warmup: 2 };
 const sizes = quick
-  ? { writeSeconds: 2, reloadN: 50, starts: 3, stratctl: 3, profileSeconds: 5, quietSpells: 1 }
-  : { writeSeconds: 5, reloadN: 1000, starts: 5, stratctl: 5, profileSeconds: 10, quietSpells: 3 };
+  ? { writeSeconds: 2, reloadN: 50, reloadWarm: 50, starts: 3, stratctl: 3, profileSeconds: 5, quietSpells: 1 }
+  : { writeSeconds: 5, reloadN: 1000, reloadWarm: 1000, starts: 5, stratctl: 5, profileSeconds: 10, quietSpells: 3 };
 const STORM = { activations: 30, connections: 200, startRounds: 6 };
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -154,12 +154,12 @@ try {
 
   if (parts.has('reload')) {
     progress('activation -> runner applied');
-    const embedded = await reloadEmbedded(tmp, sizes.reloadN);
-    const separate = await reloadSeparate(tmp, sizes.reloadN);
+    const embedded = await reloadEmbedded(tmp, sizes.reloadN, sizes.reloadWarm);
+    const separate = await reloadSeparate(tmp, sizes.reloadN, sizes.reloadWarm);
     const floor = await watchFloor(tmp, sizes.reloadN);
     const groupFloor = await groupWriteFloor(tmp, sizes.reloadN);
     const groupWorkerFloor = await groupWriteWorkerFloor(tmp, sizes.reloadN);
-    rows.push(...reloadRows({ embedded, separate, floor, groupFloor, groupWorkerFloor }));
+    rows.push(...reloadRows({ embedded, separate, warm: sizes.reloadWarm, floor, groupFloor, groupWorkerFloor }));
   }
   if (parts.has('quiet')) {
     progress('activation after a quiet spell');
@@ -202,7 +202,7 @@ const method = [
   '- peers, each in its own process: stock graphql-yoga 5 (`createSchema` from the printed `schema.graphql`, no plugins), fastify 5 + mercurius 16 (`jit: 1`) on the same SDL, plain `node:http` answering each read with the exact bytes this server answered (looked up by the request body). Their data is captured from this server at the start and checked equal before any load. The mutation on the peers is a trivial in-memory swap (nothing durable), so its ratios show the cost of durability plus the pipeline, not a like-for-like.',
   `- durable writes: N writers, each looping real \`activateStrategy\` mutations on its own keep-alive connection for ${sizes.writeSeconds} s, keys alternating; "verified" = the config version grew by exactly the number of distinct versions answered, and audit.log by as many lines, with no refusal.`,
   `- storm: ${STORM.activations} activations on a new connection each (like \`stratctl activate\`) and ${STORM.activations} on one keep-alive connection opened before, alternating, one after another, while a separate process holds ${STORM.connections} autocannon connections reading \`strategies\`; the same on the quiet server first. Then ${STORM.startRounds} storms, each started anew (${STORM.connections} connections opened at once, 1 s apart): in each, activations on new connections ${STORM_START_OFFSETS_MS.join(', ')} ms after the storm's start (concurrently) and one on a keep-alive connection opened before, ${STORM_START_OFFSETS_MS[2]} ms in. No target: this figure is the accept queue, see bench/README.md.`,
-  `- activation -> applied: ${sizes.reloadN} \`activateStrategy(waitForRunner: true)\` round trips (the answer comes once the runner reports the version applied), interleaved with ${sizes.reloadN} plain activations, on a fresh embedded-runner server and on \`serve --no-runner\` + \`stratctl runner\`; round trips include HTTP and the durable write; a cached \`status\` read is interleaved on the same connection (HTTP without disk), and the same read from plain node:http (a peer returning the same bytes) on a connection of its own (the host's floor for one round trip), and the floor rows time the disk work alone in the bench process.`,
+  `- activation -> applied: ${sizes.reloadN} \`activateStrategy(waitForRunner: true)\` round trips (the answer comes once the runner reports the version applied), interleaved with ${sizes.reloadN} plain activations, on a fresh embedded-runner server and on \`serve --no-runner\` + \`stratctl runner\`, each measured twice: cold (right after its start, after 20 unrecorded requests: V8 still compiling the hot paths, as in the runs before this row was split) and warm (after ${sizes.reloadWarm} more pairs unrecorded: a server in service; the target is judged on it); round trips include HTTP and the durable write; a cached \`status\` read is interleaved on the same connection (HTTP without disk), and the same read from plain node:http (a peer returning the same bytes) on a connection of its own (the host's floor for one round trip), and the floor rows time the disk work alone in the bench process.`,
   `- activation after a quiet spell: a fresh server, ${sizes.quietSpells} times ${QUIET.burstSeconds} s of \`strategies\` reads (50 connections), then ${QUIET.quietSeconds} s with no request (the server gives memory back six quiet seconds after a busy one: a compacting collection, the file store's I/O thread let go), then two activations, each on a new connection; no target (the operator's case: one activation by hand on a server that has been quiet).`,
   `- cold start: spawn -> first \`/health\` 200 (polled every 2 ms), fresh runtime dir each time, direct and \`npm start\` interleaved, ${sizes.starts} each; the long-trail start is the direct one on a copy of a runtime dir a server left after a preset change and three activations, its audit.log then grown to ${LONG_TRAIL_LINES.toLocaleString('en-US')} lines (copies of the activation's line, the preset change kept in the first lines, the last line the config in force, so the start writes nothing), its peak RSS (VmHWM) read at the first \`/health\` 200. \`stratctl status\`: \`node bin/stratctl.js status\` spawn -> exit, ${sizes.stratctl} times. RSS: VmRSS from /proc right after the load parts, then after ${RSS_SETTLE_SECONDS.join(', ')} s with no load (the \`stratctl status\` runs come first); the target is judged on the last, the figure a server holds between bursts (it gives back the young generation and old-generation slack grown under load with one compacting collection after six quiet seconds; its YAML worker thread stops after 10 s idle). VmHWM is the peak.`,
 ];

@@ -29,25 +29,28 @@ export interface ReloadFigures {
   plainRead: Summary;
 }
 
-async function measure(server: RunningServer, plain: Peer, n: number): Promise<ReloadFigures> {
+/** One loop's figures: `pairs` activation pairs (one waiting for the runner, one not), reads interleaved. */
+async function loop(server: RunningServer, plain: Peer, pairs: number, next: () => string, record: true): Promise<ReloadFigures>;
+async function loop(server: RunningServer, plain: Peer, pairs: number, next: () => string, record: false): Promise<void>;
+async function loop(server: RunningServer, plain: Peer, pairs: number, next: () => string, record: boolean): Promise<ReloadFigures | void> {
   const agent = keepAlive(1);
   const plainAgent = keepAlive(1);
-  const next = keyCycle();
   const applied: number[] = [];
   const noWait: number[] = [];
   const waited: number[] = [];
   const read: number[] = [];
   const plainRead: number[] = [];
-  const warmup = 20;
   try {
-    for (let i = 0; i < warmup + 2 * n; i++) {
+    for (let i = 0; i < 2 * pairs; i++) {
       if (i % 2 === 1) {
         const r = await postGraphQL(server.url, { query: QUERIES.status }, agent);
         if (r.status !== 200) throw new Error(`status read failed: HTTP ${r.status}`);
-        if (i >= warmup) read.push(r.ms);
         const p = await postGraphQL(plain.url, { query: QUERIES.status }, plainAgent);
         if (p.status !== 200) throw new Error(`plain node:http read failed: HTTP ${p.status}`);
-        if (i >= warmup) plainRead.push(p.ms);
+        if (record) {
+          read.push(r.ms);
+          plainRead.push(p.ms);
+        }
       }
       const wait = i % 2 === 0;
       const answer = await postGraphQL(
@@ -59,7 +62,7 @@ async function measure(server: RunningServer, plain: Peer, n: number): Promise<R
       if (!a.ok) throw new Error(`activation refused: ${a.reason}`);
       if (wait && !answer.body.data.activateStrategy.runnerWait?.applied)
         throw new Error(`runner did not apply within 5 s: ${answer.text}`);
-      if (i < warmup) continue;
+      if (!record) continue;
       (wait ? applied : noWait).push(answer.ms);
       if (wait) waited.push(answer.body.data.activateStrategy.runnerWait.waitedMs);
     }
@@ -67,6 +70,7 @@ async function measure(server: RunningServer, plain: Peer, n: number): Promise<R
     agent.destroy();
     plainAgent.destroy();
   }
+  if (!record) return;
   return {
     applied: summarize(applied),
     noWait: summarize(noWait),
@@ -76,6 +80,30 @@ async function measure(server: RunningServer, plain: Peer, n: number): Promise<R
   };
 }
 
+/** A fresh server's figures, cold and warm. */
+export interface ReloadRun {
+  /** The first `n` pairs after start (after 20 unrecorded requests): V8 is still compiling the hot paths. */
+  cold: ReloadFigures;
+  /** `n` pairs after a further `warm` unrecorded pairs: the server as it runs for hours. */
+  warm: ReloadFigures;
+}
+
+/**
+ * The same loop on one fresh server, twice: right after its start (cold), then after `warm` more
+ * pairs (warm). A server's first seconds under load are V8's: on this 2-vCPU host its optimizing
+ * compiler ran ~300 ms per second of load on a background thread for the first ~4 s, and fell to
+ * ~10-30 ms per second only after ~10 s (~4,000 activations; `--trace-opt`, bench/profile.md),
+ * competing with the request's own threads for the two cores. The target is judged on the warm
+ * figure, a server in service; the cold one is printed beside it.
+ */
+async function measure(server: RunningServer, plain: Peer, n: number, warm: number): Promise<ReloadRun> {
+  const next = keyCycle();
+  await loop(server, plain, 10, next, false);
+  const cold = await loop(server, plain, n, next, true);
+  await loop(server, plain, warm, next, false);
+  return { cold, warm: await loop(server, plain, n, next, true) };
+}
+
 /** The plain node:http peer, answering the status read with the bytes `server` answered it with. */
 async function plainPeer(tmp: string, server: RunningServer): Promise<Peer> {
   const [plain] = await startPeers(tmp, server, [], ['plain']);
@@ -83,27 +111,27 @@ async function plainPeer(tmp: string, server: RunningServer): Promise<Peer> {
   return plain;
 }
 
-export async function reloadEmbedded(tmp: string, n: number): Promise<ReloadFigures> {
+export async function reloadEmbedded(tmp: string, n: number, warm: number): Promise<ReloadRun> {
   const server = await startServer(tmp, 'reload-embedded');
   let plain: Peer | undefined;
   try {
     await waitForRunnerRunning(server.url);
     plain = await plainPeer(tmp, server);
-    return await measure(server, plain, n);
+    return await measure(server, plain, n, warm);
   } finally {
     if (plain) await stop(plain.child);
     await stop(server.child);
   }
 }
 
-export async function reloadSeparate(tmp: string, n: number): Promise<ReloadFigures> {
+export async function reloadSeparate(tmp: string, n: number, warm: number): Promise<ReloadRun> {
   const server = await startServer(tmp, 'reload-api', { serveArgs: ['--no-runner'] });
   const runner = startRunner(tmp, 'reload-runner', server.runtimeDir);
   let plain: Peer | undefined;
   try {
     await waitForRunnerRunning(server.url);
     plain = await plainPeer(tmp, server);
-    return await measure(server, plain, n);
+    return await measure(server, plain, n, warm);
   } finally {
     if (plain) await stop(plain.child);
     // The runner writes its final state on SIGTERM; let it finish before the API goes.
@@ -223,8 +251,9 @@ export async function groupWriteWorkerFloor(tmp: string, n: number): Promise<Sum
 const fig = (s: Summary) => `p50 ${formatMs(s.p50)} / p99 ${formatMs(s.p99)} ms`;
 
 export function reloadRows(r: {
-  embedded?: ReloadFigures;
-  separate?: ReloadFigures;
+  embedded?: ReloadRun;
+  separate?: ReloadRun;
+  warm?: number;
   floor?: Summary;
   groupFloor?: Summary;
   groupWorkerFloor?: Summary;
@@ -235,19 +264,34 @@ export function reloadRows(r: {
     `of the round trip, commit -> applied as the server reports it (runnerWait.waitedMs, whole ms): p50 ${f.waited.p50} / p99 ${f.waited.p99}; ` +
     `interleaved cached reads on the same connection, no disk: ${fig(f.read)}; ` +
     `the same read from plain node:http returning the same bytes, interleaved on its own connection (this host's round-trip floor): ${fig(f.plainRead)})`;
+  const after = `after ${r.warm ?? 0} more pairs unrecorded`;
   if (r.embedded)
-    rows.push({
-      figure: 'activation -> runner applied, in-process (waitForRunner round trip)',
-      ours: detail(r.embedded),
-      target: 'p99 <= 5 ms',
-      verdict: atMost(r.embedded.applied.p99, 5),
-    });
+    rows.push(
+      {
+        figure: `activation -> runner applied, in-process (waitForRunner round trip), warm server (${after})`,
+        ours: detail(r.embedded.warm),
+        target: 'p99 <= 5 ms',
+        verdict: atMost(r.embedded.warm.applied.p99, 5),
+      },
+      {
+        figure: 'activation -> runner applied, in-process, cold: the same server right after its start',
+        ours: detail(r.embedded.cold),
+        verdict: 'no target',
+      },
+    );
   if (r.separate)
-    rows.push({
-      figure: 'activation -> runner applied, separate `stratctl runner`',
-      ours: detail(r.separate),
-      verdict: 'no target',
-    });
+    rows.push(
+      {
+        figure: `activation -> runner applied, separate \`stratctl runner\`, warm (${after})`,
+        ours: detail(r.separate.warm),
+        verdict: 'no target',
+      },
+      {
+        figure: 'activation -> runner applied, separate `stratctl runner`, cold: right after the start',
+        ours: detail(r.separate.cold),
+        verdict: 'no target',
+      },
+    );
   if (r.groupFloor)
     rows.push({
       figure:
