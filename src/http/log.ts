@@ -1,8 +1,12 @@
-import { type Later, type Logger, unrefLater } from '../log.js';
+import { censorSecrets, type Later, type Logger, unrefLater } from '../log.js';
 
-/** A logger whose every line carries `bindings` (the request id). */
+/**
+ * A logger whose every line carries `bindings` (the request id), censored as every line's fields
+ * are (pino does not pass a child's bindings through the `bindings` formatter): the one way the
+ * server makes a child logger.
+ */
 export function childLogger(logger: Logger, bindings: Record<string, unknown>): Logger {
-  return logger.child(bindings);
+  return logger.child(censorSecrets(bindings));
 }
 
 /**
@@ -21,7 +25,7 @@ interface Pending {
 }
 
 const childOf = (pending: Pending) => {
-  pending.child ??= pending.parent.child(pending.bindings);
+  pending.child ??= childLogger(pending.parent, pending.bindings);
   return pending.child;
 };
 
