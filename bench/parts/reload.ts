@@ -31,8 +31,14 @@ export interface ReloadFigures {
 
 /** One loop's figures: `pairs` activation pairs (one waiting for the runner, one not), reads interleaved. */
 async function loop(server: RunningServer, plain: Peer, pairs: number, next: () => string, record: true): Promise<ReloadFigures>;
-async function loop(server: RunningServer, plain: Peer, pairs: number, next: () => string, record: false): Promise<void>;
-async function loop(server: RunningServer, plain: Peer, pairs: number, next: () => string, record: boolean): Promise<ReloadFigures | void> {
+async function loop(server: RunningServer, plain: Peer, pairs: number, next: () => string, record: false): Promise<undefined>;
+async function loop(
+  server: RunningServer,
+  plain: Peer,
+  pairs: number,
+  next: () => string,
+  record: boolean,
+): Promise<ReloadFigures | undefined> {
   const agent = keepAlive(1);
   const plainAgent = keepAlive(1);
   const applied: number[] = [];
@@ -70,7 +76,7 @@ async function loop(server: RunningServer, plain: Peer, pairs: number, next: () 
     agent.destroy();
     plainAgent.destroy();
   }
-  if (!record) return;
+  if (!record) return undefined;
   return {
     applied: summarize(applied),
     noWait: summarize(noWait),
