@@ -170,17 +170,118 @@ function jsonDestination(target: LogDestination): LogDestination {
   return { write: (line: string) => target.write(terminalSafe(line)) };
 }
 
+/**
+ * The most a stream a logger writes to (the process's stderr) may hold unwritten before new lines
+ * are dropped, in characters (the length Node counts a string by; bytes for the ASCII most lines
+ * are). 4 MiB is ~13,000 lines of ~300 characters: a reader that pauses for a few seconds (a log
+ * shipper rotating its file, journald's rate limit, `| less` scrolled back for a minute at a few
+ * lines a second) loses nothing, and a reader that stopped costs the heap at most this much. Node
+ * itself holds whatever a pipe does not take without any bound: on a stalled stderr the process
+ * grew until it ran out of memory, and (cli/main.ts) never exited, waiting for the log to go out.
+ */
+export const LOG_BUFFER_MAX_CHARS = 4 * 1024 * 1024;
+
+/** A Node writable (process.stderr): what the bound reads to know how much is still waiting to go out. */
+interface NodeStream {
+  write(chunk: string): boolean;
+  readonly writableLength: number;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+const isNodeStream = (target: LogDestination): target is NodeStream =>
+  typeof (target as Partial<NodeStream>).writableLength === 'number' && typeof (target as Partial<NodeStream>).once === 'function';
+
+export interface BoundedDestination extends LogDestination {
+  /** Lines dropped since this destination was made. */
+  readonly dropped: () => number;
+}
+
+/**
+ * `stream` with a bound on what it holds unwritten: a line comes when `maxChars` are already
+ * waiting is dropped (counted) instead of queued; once the stream has written everything out
+ * ('drain'), `onResumed` hears how many were dropped and since when (the epoch ms of the first).
+ * Writes are Node's own: for a pipe or socket (journald, a log driver, `| less`), a non-blocking
+ * write the event loop finishes when the reader takes it, in order, never a thread blocked in
+ * write(2). A stream that writes at once (a file: synchronous) never holds anything, so never drops.
+ */
+export function boundedDestination(
+  stream: NodeStream,
+  onResumed: (dropped: number, since: number) => void,
+  options: { maxChars?: number; now?: () => number } = {},
+): BoundedDestination {
+  const maxChars = options.maxChars ?? LOG_BUFFER_MAX_CHARS;
+  const now = options.now ?? Date.now;
+  let total = 0;
+  let unreported = 0;
+  let since = 0;
+  const resumed = () => {
+    const count = unreported;
+    unreported = 0;
+    onResumed(count, since);
+  };
+  return {
+    dropped: () => total,
+    write(line) {
+      // At the bound, the stream has answered a write with false (maxChars is above its high-water
+      // mark), so it emits 'drain' once it has caught up.
+      if (stream.writableLength >= maxChars) {
+        if (unreported === 0) {
+          since = now();
+          stream.once('drain', resumed);
+        }
+        unreported += 1;
+        total += 1;
+        return false;
+      }
+      return stream.write(line);
+    },
+  };
+}
+
+/** What each logger's output (pino's stream, shared with its children) has dropped. */
+const drops = new WeakMap<object, BoundedDestination>();
+
+/** Log lines `logger` (or its parent) dropped because its stream was not read; 0 for one with no bound. */
+export function droppedLogLines(logger: Logger): number {
+  const stream = (logger as unknown as Record<symbol, object>)[pino.symbols.streamSym];
+  return (stream && drops.get(stream)?.dropped()) ?? 0;
+}
+
+/**
+ * The message of the line that ends a spell of dropped lines: how many, since when, and why.
+ * (Written once the stream has caught up, at WARN.)
+ */
+export function droppedLinesMessage(count: number, since: number): string {
+  return `${count} log line${count === 1 ? '' : 's'} dropped since ${new Date(since).toISOString()}: stderr was not read (its reader stalled) and ${LOG_BUFFER_MAX_CHARS / 1024 / 1024} MiB of lines were waiting; control_plane_log_lines_dropped_total counts them`;
+}
+
+/**
+ * A logger. The default destination is the process's stderr; a Node stream (stderr, whoever passes
+ * it) gets the bound of `boundedDestination`: a reader that stops reading never blocks the event
+ * loop nor grows the heap without end, and the lines it missed are counted and then said.
+ */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const target = options.destination ?? pino.destination({ fd: 2, sync: true });
-  return pino(
+  const given = options.destination ?? process.stderr;
+  let logger: Logger | undefined;
+  const bounded =
+    options.level !== 'silent' && isNodeStream(given)
+      ? boundedDestination(given, (count, since) =>
+          logger?.warn({ droppedLines: count, droppedSince: new Date(since).toISOString() }, droppedLinesMessage(count, since)),
+        )
+      : undefined;
+  const target = bounded ?? given;
+  const stream = options.format === 'text' ? textDestination(target) : jsonDestination(target);
+  if (bounded) drops.set(stream, bounded);
+  logger = pino(
     {
       level: options.level ?? 'info',
       base: undefined, // no pid/hostname on every line: one process per log stream
       timestamp: pino.stdTimeFunctions.epochTime,
       formatters: { log: censorSecrets, bindings: censorSecrets },
     },
-    options.format === 'text' ? textDestination(target) : jsonDestination(target),
+    stream,
   );
+  return logger;
 }
 
 export interface LogFlags {

@@ -7,7 +7,7 @@ import { endableSubscriptions } from '../graphql/plugins/end-subscriptions.js';
 import { GRAPHQL_SSE_PATH } from '../graphql/sse.js';
 import { type ControlPlaneYoga, createControlPlaneYoga, PLAYGROUND_OPTIONS } from '../graphql/yoga.js';
 import { CONNECTION_LIMITS, MAX_REQUEST_BODY_BYTES } from '../limit-defaults.js';
-import type { Logger } from '../log.js';
+import { droppedLogLines, type Logger } from '../log.js';
 import { createControlPlaneMetrics } from '../metrics/control-plane-metrics.js';
 import { graphqlMetricsPlugin } from '../metrics/graphql-metrics.js';
 import { processRegistry } from '../metrics/process-metrics.js';
@@ -251,7 +251,10 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   const subscriptions = endableSubscriptions();
   // One registry per server (tests run many in one process): GraphQL and control-plane metrics; /metrics adds the process's.
   const registry = new Registry();
-  const metrics = createControlPlaneMetrics({ ...plane.services, tokenNow: plane.settings.now }, registry);
+  const metrics = createControlPlaneMetrics(
+    { ...plane.services, tokenNow: plane.settings.now, droppedLogLines: () => droppedLogLines(plane.logger) },
+    registry,
+  );
   new Gauge({
     name: 'control_plane_subscriptions',
     help: 'GraphQL subscriptions open now (over SSE: the operator page holds two per browser and token, stratctl status --watch one).',

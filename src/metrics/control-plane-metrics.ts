@@ -13,6 +13,8 @@ export interface MetricsSources {
   readonly tokens?: Pick<TokenStore, 'list'>;
   /** The clock tokens expire by (the server's: ControlPlaneSettings.now; default Date.now). */
   readonly tokenNow?: () => number;
+  /** Log lines dropped so far because stderr was not read (log.ts droppedLogLines); left out: 0. */
+  readonly droppedLogLines?: () => number;
 }
 
 export interface ControlPlaneMetrics {
@@ -178,6 +180,18 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
     help: 'Trims of audit.log (file store, --audit-keep) that failed after a change: the change stands, audit.log is left as it was, and the trim is tried again at the first change 60 s later (or after a restart); each try counted.',
     registers,
   });
+  const droppedLogLines = sources.droppedLogLines;
+  let droppedSeen = 0;
+  new Counter({
+    name: 'control_plane_log_lines_dropped_total',
+    help: 'Log lines this process dropped because stderr was not read (its reader stalled) while 4 MiB of lines were already waiting; one WARN line says how many once stderr is read again. Alert on any increase: the log has gaps.',
+    registers,
+    collect() {
+      const now = droppedLogLines?.() ?? 0;
+      if (now > droppedSeen) this.inc(now - droppedSeen);
+      droppedSeen = Math.max(droppedSeen, now);
+    },
+  }).inc(0);
   const scans = new Counter({
     name: 'control_plane_runner_scans_total',
     help: 'Scans the runners finished, as this process observed them.',
