@@ -1,4 +1,5 @@
 import { type Logger as PinoLogger, pino } from 'pino';
+import { flushLogsAtExitWithin } from './log-exit.js';
 import { UsageError } from './usage-error.js';
 
 /** The logger every part of the server takes: pino's. Call it as `logger.info(msg)` or `logger.error({ err }, msg)`. */
@@ -271,7 +272,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       : undefined;
   const target = bounded ?? given;
   const stream = options.format === 'text' ? textDestination(target) : jsonDestination(target);
-  if (bounded) drops.set(stream, bounded);
+  if (bounded) {
+    drops.set(stream, bounded);
+    flushLogsAtExitWithin(given);
+  }
   logger = pino(
     {
       level: options.level ?? 'info',

@@ -1,4 +1,5 @@
 import { type Command, CommanderError } from 'commander';
+import { exitFlushMs } from '../log-exit.js';
 import { UsageError } from '../usage-error.js';
 import { EXIT } from './exit-codes.js';
 import { type CliIo, commandContext, processIo } from './io.js';
@@ -136,9 +137,18 @@ export async function runCli(argv: readonly string[], ioOverrides: Partial<CliIo
   }
 }
 
-/** Resolves once everything written to `stream` so far has gone out (or the stream failed). */
-const flushed = (stream: NodeJS.WriteStream) =>
-  new Promise<void>((resolve) => (stream.writableLength === 0 || stream.destroyed ? resolve() : stream.write('', () => resolve())));
+/**
+ * Resolves once everything written to `stream` so far has gone out (or the stream failed), or after
+ * `withinMs` if given: the stderr of serve and runner (log.ts exitFlushMs), whose reader may have
+ * stalled. Waiting without a bound there kept a stopped server from ever exiting (SIGTERM, then
+ * nothing: its log waited for a reader that never came back).
+ */
+const flushed = (stream: NodeJS.WriteStream, withinMs?: number) =>
+  new Promise<void>((resolve) => {
+    if (stream.writableLength === 0 || stream.destroyed) return resolve();
+    stream.write('', () => resolve());
+    if (withinMs !== undefined) setTimeout(resolve, withinMs).unref();
+  });
 
 /**
  * The process entry (dist/cli.js, bin/stratctl.js): runs the command line, then exits with its code
@@ -158,7 +168,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     });
   }
   const code = await runCli(argv);
-  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  await Promise.all([flushed(process.stdout), flushed(process.stderr, exitFlushMs(process.stderr))]);
   await new Promise((resolve) => setImmediate(resolve));
   if (failed !== undefined && code === EXIT.ok) {
     if (!process.stderr.destroyed) process.stderr.write(`stratctl: the output could not be written (${failed.code ?? failed.message})\n`);
