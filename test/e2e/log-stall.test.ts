@@ -99,11 +99,9 @@ describe('a server whose stderr is not read', { timeout: 120_000 }, () => {
     const { server, flood } = await stalledServer();
     // Until lines are dropped (or ~12 MB were logged): far more than the pipe and the bound hold.
     expect(await flood()).toBeGreaterThan(64);
-    const sentAt = performance.now();
     const exited = server.stop('SIGTERM');
     // LOG_EXIT_FLUSH_MS (1.5 s) after the stop's own work; waiting for the reader, it never exited.
-    const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 8_000))]);
+    const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 8_000).unref())]);
     expect(code).toBe(0);
-    expect(performance.now() - sentAt).toBeLessThan(8_000);
   });
 });
