@@ -130,7 +130,17 @@ export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string, 
   let stopAt: number | undefined;
   let giveUp: () => void = () => {};
   const starting = new AbortController();
+  /**
+   * The stop is over (or a start was abandoned to a signal): the process writes its last lines and
+   * exits. A stop signal now is taken and let go. Left without a handler, it killed the process by
+   * default: under `npm start` a terminal's Ctrl-C reaches the server twice, from the terminal and
+   * passed on by npm, and on a loaded machine npm's copy came after the stop had finished; npm
+   * then reported the signal instead of the server's exit 0 (seen in CI). Until exit, so never
+   * unsubscribed on these paths.
+   */
+  let over = false;
   const unsubscribe = ctx.io.onStopSignal((signal) => {
+    if (over) return;
     const at = now();
     if (firstAt === undefined) {
       firstAt = at;
@@ -165,7 +175,7 @@ export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string, 
      * same way however the stop came; the exit code of a stop by signal (0).
      */
     abandonedStart: (err: StartAbortedError): number => {
-      unsubscribe();
+      over = true;
       logger.info(
         { signal: err.reason },
         `${err.reason} during start-up: stopped before it finished (lock files released, nothing else written)`,
@@ -204,7 +214,7 @@ export function stopOnSignal(ctx: CommandContext, logger: Logger, what: string, 
           );
         });
       } finally {
-        unsubscribe();
+        over = true;
       }
     },
   };

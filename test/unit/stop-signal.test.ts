@@ -50,7 +50,19 @@ describe('stopping on a signal (stopOnSignal)', () => {
     expect(lines[0]).toBe('info SIGINT: stopping');
     expect(lines.filter((l) => l.includes('the same stop'))).toHaveLength(2);
     expect(lines.join('\n')).not.toContain('exiting now');
-    expect(listeners.size).toBe(0);
+  });
+
+  it('a signal after the stop is over (npm passing a Ctrl-C on, late) is taken and let go: not left to its default, which kills', async () => {
+    const { stopping, lines, listeners, signal } = harness();
+    const code = stopping.afterSignal(() => Promise.resolve());
+    await signal('SIGINT', 10_000);
+    expect(await code).toBe(0);
+    const before = [...lines];
+    // Still handled until the process exits: with no listener left, the signal's default action ends it.
+    expect(listeners.size).toBe(1);
+    await signal('SIGINT', 10_000 + 3 * SAME_STOP_MS);
+    expect(lines).toEqual(before);
+    expect(lines.join('\n')).not.toContain('exiting now');
   });
 
   it('a signal SAME_STOP_MS or more after the first gives up the stop: exit 1 at once', async () => {
