@@ -90,7 +90,7 @@ function censorNested(value: Record<string, unknown>): Record<string, unknown> {
  * there, as in nearly every line. pino's own `redact` did the same at ~3x the cost of the whole
  * line: it runs every field of every line through its redaction (a selective clone and the paths
  * walked anew), ~4.5 µs and ~13 KB of garbage per line here, two lines per activation (measured:
- * bench/profile.md, "A warm server's tail").
+ * bench/profile.md, "A fresh server's first seconds, and a warm server's tail").
  */
 export function censorSecrets<T extends Record<string, unknown>>(fields: T): T {
   let copy: Record<string, unknown> | null = null;
