@@ -29,16 +29,8 @@ export interface ReloadFigures {
   plainRead: Summary;
 }
 
-/** One loop's figures: `pairs` activation pairs (one waiting for the runner, one not), reads interleaved. */
-async function loop(server: RunningServer, plain: Peer, pairs: number, next: () => string, record: true): Promise<ReloadFigures>;
-async function loop(server: RunningServer, plain: Peer, pairs: number, next: () => string, record: false): Promise<undefined>;
-async function loop(
-  server: RunningServer,
-  plain: Peer,
-  pairs: number,
-  next: () => string,
-  record: boolean,
-): Promise<ReloadFigures | undefined> {
+/** One loop's figures: `pairs` activation pairs (one waiting for the runner, one not), reads interleaved (a warm-up just drops them). */
+async function loop(server: RunningServer, plain: Peer, pairs: number, next: () => string): Promise<ReloadFigures> {
   const agent = keepAlive(1);
   const plainAgent = keepAlive(1);
   const applied: number[] = [];
@@ -53,10 +45,8 @@ async function loop(
         if (r.status !== 200) throw new Error(`status read failed: HTTP ${r.status}`);
         const p = await postGraphQL(plain.url, { query: QUERIES.status }, plainAgent);
         if (p.status !== 200) throw new Error(`plain node:http read failed: HTTP ${p.status}`);
-        if (record) {
-          read.push(r.ms);
-          plainRead.push(p.ms);
-        }
+        read.push(r.ms);
+        plainRead.push(p.ms);
       }
       const wait = i % 2 === 0;
       const answer = await postGraphQL(
@@ -68,7 +58,6 @@ async function loop(
       if (!a.ok) throw new Error(`activation refused: ${a.reason}`);
       if (wait && !answer.body.data.activateStrategy.runnerWait?.applied)
         throw new Error(`runner did not apply within 5 s: ${answer.text}`);
-      if (!record) continue;
       (wait ? applied : noWait).push(answer.ms);
       if (wait) waited.push(answer.body.data.activateStrategy.runnerWait.waitedMs);
     }
@@ -76,7 +65,6 @@ async function loop(
     agent.destroy();
     plainAgent.destroy();
   }
-  if (!record) return undefined;
   return {
     applied: summarize(applied),
     noWait: summarize(noWait),
@@ -104,10 +92,10 @@ export interface ReloadRun {
  */
 async function measure(server: RunningServer, plain: Peer, n: number, warm: number): Promise<ReloadRun> {
   const next = keyCycle();
-  await loop(server, plain, 10, next, false);
-  const cold = await loop(server, plain, n, next, true);
-  await loop(server, plain, warm, next, false);
-  return { cold, warm: await loop(server, plain, n, next, true) };
+  await loop(server, plain, 10, next);
+  const cold = await loop(server, plain, n, next);
+  await loop(server, plain, warm, next);
+  return { cold, warm: await loop(server, plain, n, next) };
 }
 
 /** The plain node:http peer, answering the status read with the bytes `server` answered it with. */
