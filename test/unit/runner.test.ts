@@ -1,21 +1,21 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { updateConfig } from '../../src/config/changes.js';
+import { activateStrategy, updateConfig } from '../../src/config/changes.js';
 import { StoreUnavailableError } from '../../src/config/errors.js';
 import { openFileConfigStore } from '../../src/config/file-store.js';
 import type { Change, CommitOptions, ConfigStore, StoreEvent } from '../../src/config/store.js';
 import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
 import { defaultRegistry } from '../../src/registry/index.js';
 import type { CandleFeed } from '../../src/runner/feed.js';
-import { Runner } from '../../src/runner/runner.js';
+import { type ChangeScanClock, Runner } from '../../src/runner/runner.js';
 import { createSimulatedFeed } from '../../src/runner/sim-feed.js';
 import { type RunnerState, runnerHealth } from '../../src/runner/state.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { waitUntil } from '../helpers/wait.js';
 
-const CONFIG = (key: string) =>
-  `active_strategy_key: ${key}\ntrading_enabled: true\nscan_interval_seconds: 1\ntunable_overrides: {}\nversion: 1\nupdated_at: 2026-11-28T00:00:00Z\n`;
+const CONFIG = (key: string, intervalSeconds = 1) =>
+  `active_strategy_key: ${key}\ntrading_enabled: true\nscan_interval_seconds: ${intervalSeconds}\ntunable_overrides: {}\nversion: 1\nupdated_at: 2026-11-28T00:00:00Z\n`;
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -23,9 +23,11 @@ afterEach(async () => {
 });
 
 /** A real runner on a real YAML store in a temp dir; states published are collected. */
-async function start(options: { feed?: CandleFeed; fs?: FileSystem; key?: string } = {}) {
+async function start(
+  options: { feed?: CandleFeed; fs?: FileSystem; key?: string; intervalSeconds?: number; changeScanClock?: ChangeScanClock } = {},
+) {
   const dir = await tempRuntimeDir();
-  await writeFile(path.join(dir, 'config.yaml'), CONFIG(options.key ?? 'momentum'));
+  await writeFile(path.join(dir, 'config.yaml'), CONFIG(options.key ?? 'momentum', options.intervalSeconds));
   const store = await openFileConfigStore({ strategies: defaultRegistry, runtimeDir: dir, fs: options.fs, pollMs: 60_000 });
   await store.start();
   store.watch?.pause(); // only the runner's own per-scan re-read brings changes in
@@ -35,6 +37,7 @@ async function start(options: { feed?: CandleFeed; fs?: FileSystem; key?: string
     feed: options.feed ?? createSimulatedFeed(),
     publisher: { publish: async (s) => void published.push(s), close: async () => {} },
     heartbeatMs: 100,
+    changeScanClock: options.changeScanClock,
   });
   runner.start();
   cleanups.push(async () => {
@@ -56,6 +59,76 @@ describe('runner', () => {
     expect(state.lastSignals.map((s) => s.instrument)).toEqual(['EUR_USD', 'GBP_USD', 'USD_JPY', 'AUD_USD']);
     expect(state.lastSignals.every((s) => s.error === null && s.candleTime !== null)).toBe(true);
     expect(runnerHealth(state, Date.now())).toBe('RUNNING');
+  });
+
+  it('scans a lone change at once, and a burst of changes together once the spacing is over (each applied at once)', async () => {
+    // The change clock is stepped by hand; a scan due later runs when the test fires it.
+    let now = 0;
+    const due: { run: () => void; ms: number; cancelled: boolean }[] = [];
+    const changeScanClock: ChangeScanClock = {
+      now: () => now,
+      later(run, ms) {
+        const entry = { run, ms, cancelled: false };
+        due.push(entry);
+        return () => {
+          entry.cancelled = true;
+        };
+      },
+    };
+    // Which strategy each scan asked the feed for, by its instruments (momentum: 3 pairs, gold: XAU_USD only).
+    const sim = createSimulatedFeed();
+    const asked: string[] = [];
+    const feed: CandleFeed = {
+      description: 'recording',
+      candles: (instrument, count) => {
+        asked.push(instrument);
+        return sim.candles(instrument, count);
+      },
+    };
+    // No periodic scan comes in between (an hour's interval): every scan here is one for a change.
+    const { runner, store } = await start({ feed, key: 'momentum', intervalSeconds: 3600, changeScanClock });
+    const scanned = (key: string, after: number) =>
+      waitUntil(
+        async () => runner.latest(),
+        (s) => (s.scanCount ?? 0) > after && s.lastSignals[0]?.strategyKey === key,
+        { what: `a scan of ${key}` },
+      );
+    const first = await scanned('momentum', 0);
+    // Every scan the runner makes finishes within a few turns of the event loop (the feed answers from memory).
+    const turns = async () => {
+      for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+    };
+
+    // A lone change, long after the last: scanned at once.
+    now = 10_000;
+    await store.commit(activateStrategy('gold', { actor: 'test' }));
+    const lone = await scanned('gold', first.scanCount ?? 0);
+    expect(due).toEqual([]);
+
+    // Two more changes 10 and 20 ms later: each applied at once, neither scanned yet.
+    asked.length = 0;
+    now = 10_010;
+    await store.commit(activateStrategy('range', { actor: 'test' }));
+    expect(runner.latest().applied?.strategyKey).toBe('range');
+    now = 10_020;
+    await store.commit(activateStrategy('momentum', { actor: 'test' }));
+    expect(runner.latest().applied?.strategyKey).toBe('momentum');
+    await turns();
+    expect(runner.latest().scanCount).toBe(lone.scanCount);
+    expect(asked).toEqual([]);
+    // One scan is due, 100 ms after the last change's scan began; it scans what is applied then.
+    expect(due.map((d) => d.ms)).toEqual([90]);
+    now = 10_100;
+    due[0]!.run();
+    const together = await scanned('momentum', lone.scanCount ?? 0);
+    expect(together.scanCount).toBe((lone.scanCount ?? 0) + 1);
+    expect(asked).toEqual(['EUR_USD', 'GBP_USD', 'USD_JPY']); // range's pairs were never asked for
+
+    // Quiet again: the next change is scanned at once.
+    now = 20_000;
+    await store.commit(activateStrategy('gold', { actor: 'test' }));
+    await scanned('gold', together.scanCount ?? 0);
+    expect(due).toHaveLength(1);
   });
 
   it('holds a feed failure as ERROR while every instrument fails, through config changes, and clears it when the feed recovers', async () => {
