@@ -2,6 +2,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 // The printer alone: the whole graphql package costs stratctl ~40 ms of start-up for nothing.
 import { print } from 'graphql/language/printer.js';
 import { ADMIN_PROOF_CHALLENGE_HEADER, ADMIN_PROOF_HEADER, isAdminTokenProof, newAdminProofChallenge } from '../auth/admin-proof.js';
+import { type Answer, plainRequest } from './request.js';
 
 /** One GraphQL error as the server sends it (DESIGN.md: `extensions.code`, HTTP status). */
 export interface GraphQLErrorBody {
@@ -124,10 +125,9 @@ async function askAdminProof(options: ClientOptions, file: string): Promise<stri
   const challenge = newAdminProofChallenge();
   let proof: string | null;
   try {
-    const response = await fetch(health, {
+    const response = await plainRequest(health, {
       headers: { [ADMIN_PROOF_CHALLENGE_HEADER]: challenge },
       signal: AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS),
-      redirect: 'manual',
     });
     proof = response.headers.get(ADMIN_PROOF_HEADER);
     await response.body?.cancel();
@@ -188,7 +188,7 @@ export async function post(
   document: TypedDocumentNode<any, any>,
   variables: unknown,
   init: { accept: string; signal?: AbortSignal },
-): Promise<Response> {
+): Promise<Answer> {
   options.session ??= newSession();
   const session = options.session;
   const needed = needsToken(document) || readsSendToken(options, session);
@@ -235,14 +235,14 @@ async function postOnce(
   variables: unknown,
   init: { accept: string; signal?: AbortSignal },
   token: string | undefined,
-): Promise<Response> {
-  let response: Response;
+): Promise<Answer> {
+  let response: Answer;
   // A stop signal while a change is out (with --wait, until the runner applied it) ended stratctl
   // silently (exit 130/143) though the change was committed: a CI job cancelled by its timeout had
   // no hint. It still ends at once, with the code the signal gives, after saying so.
   const stopped = needsToken(document) ? sayWhenStopped(`the change was sent to ${options.url}`) : undefined;
   try {
-    response = await fetch(options.url, {
+    response = await plainRequest(options.url, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -251,7 +251,6 @@ async function postOnce(
       },
       body: JSON.stringify({ query: queryText(document), variables: variables ?? {} }),
       signal: init.signal ?? AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS),
-      redirect: 'manual',
     });
   } catch (err) {
     throw lostRequest(err, needsToken(document), options, false);
@@ -314,11 +313,12 @@ function lostRequest(err: unknown, change: boolean, options: ClientOptions, answ
 }
 
 /**
- * A redirect is never followed: fetch would turn the POST into a GET (302: "Must provide query
- * string."), or re-send the body, and the token with it, to another URL than the one named. The
- * answer names where it points, and the fix is the URL (stratctl exit 2).
+ * A redirect is never followed (node:http never does; the watch stream's fetch is told not to):
+ * following one turns the POST into a GET (302: "Must provide query string."), or re-sends the
+ * body, and the token with it, to another URL than the one named. The answer names where it
+ * points, and the fix is the URL (stratctl exit 2).
  */
-export async function refuseRedirect(url: string, response: Response): Promise<Response> {
+export async function refuseRedirect<T extends Pick<Answer, 'status' | 'headers' | 'body'>>(url: string, response: T): Promise<T> {
   if (response.status < 300 || response.status > 399) return response;
   await response.body?.cancel();
   const location = response.headers.get('location');

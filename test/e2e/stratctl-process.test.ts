@@ -39,6 +39,44 @@ describe('the built stratctl, as a process', () => {
     expect(unreachable.stderr).toContain(`cannot reach ${server.url}`);
   });
 
+  it('status and activate ask with node:http: fetch (undici, ~110 ms of each command) is never loaded', async () => {
+    const server = await startTestServer();
+    // Preloaded into the command's process: at its exit, whether Node loaded undici (fetch) at all.
+    const hook = path.join(server.runtimeDir, 'report-undici.cjs');
+    await writeFile(
+      hook,
+      "process.on('exit', () => process.stderr.write('undici loaded: ' + process.moduleLoadList.some((m) => m.endsWith('/undici/undici')) + '\\n'));\n",
+    );
+    const runWithHook = async (args: string[]) => {
+      const child = spawn(process.execPath, ['--require', hook, STRATCTL_BIN, ...args], {
+        env: cliEnv({ CONTROL_PLANE_URL: server.url, CONTROL_PLANE_TOKEN: TEST_TOKEN }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const [code] = await once(child, 'close');
+      return { code, stdout, stderr };
+    };
+    const status = await runWithHook(['status']);
+    expect(status).toMatchObject({ code: 0, stderr: 'undici loaded: false\n' });
+    expect(status.stdout).toMatch(/^active strategy:\s+momentum$/m);
+    expect(await runWithHook(['activate', 'gold'])).toEqual({
+      code: 0,
+      stdout: 'activated gold (was momentum); config version 2\n',
+      stderr: 'undici loaded: false\n',
+    });
+    // The check can fail: one fetch under the same preload, and it says true.
+    const probe = spawn(process.execPath, ['--require', hook, '-e', `fetch(${JSON.stringify(server.url)}).then((r) => r.text())`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let probed = '';
+    probe.stderr.on('data', (chunk: Buffer) => (probed += chunk.toString()));
+    await once(probe, 'close');
+    expect(probed).toBe('undici loaded: true\n');
+  });
+
   it('output that cannot be written (a full disk: /dev/full) fails the command: exit 1, said on stderr (it exited 0)', async () => {
     const server = await startTestServer();
     const shell = spawn('sh', ['-c', '"$0" "$1" status --json > /dev/full', process.execPath, STRATCTL_BIN], {
