@@ -1,10 +1,13 @@
-import { open, readFile } from 'node:fs/promises';
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
 import { digestOf } from '../../src/config/digest.js';
 import type { StoreEvent } from '../../src/config/store.js';
 import { SETTLE_MS } from '../../src/fs/settle.js';
+import { createLogger } from '../../src/log.js';
 import { auditLines, keepAsking, metric, readyStatus } from '../helpers/hand-edit.js';
 import { gql } from '../helpers/http.js';
 import { UPSERT } from '../helpers/presets.js';
@@ -24,28 +27,32 @@ const PAUSE_MS = 40;
  * Truncates `file` (the same inode), pauses, writes the first half, pauses, writes the rest. A piece
  * that came a settle window after the one before (a writer stalled on a loaded machine) left a part
  * of the edit still for the window, which the server rightly takes: the test says so, rather than
- * fail on what followed (a 401 in the gap was seen once at load 17 with 80 ms pauses).
+ * fail on what followed (a 401 in the gap was seen once at load 17 with 80 ms pauses). The writes
+ * are synchronous, so each lands when it is made and the gaps checked are the gaps on disk: written
+ * through the promise API, a write waited its turn on libuv's threads (the in-process server's
+ * lstat and reads share them) after the check, and could land later than the window unseen.
  */
 async function writeInPieces(file: string, text: string): Promise<void> {
-  const handle = await open(file, 'r+');
-  const stalled = (since: number) =>
-    expect(performance.now() - since, 'a pause of the write in place ran past the settle window (machine overloaded)').toBeLessThan(
-      SETTLE_MS - 20,
-    );
+  const fd = openSync(file, 'r+');
+  let landed = 0;
+  const piece = (write: () => void) => {
+    write();
+    const now = performance.now();
+    if (landed !== 0) {
+      expect(now - landed, 'a pause of the write in place ran past the settle window (machine overloaded)').toBeLessThan(SETTLE_MS - 20);
+    }
+    landed = now;
+  };
   try {
-    await handle.truncate(0);
-    let since = performance.now();
-    await new Promise((r) => setTimeout(r, PAUSE_MS));
     const bytes = Buffer.from(text);
     const half = Math.floor(bytes.length / 2);
-    stalled(since);
-    await handle.write(bytes, 0, half, 0);
-    since = performance.now();
+    piece(() => ftruncateSync(fd, 0));
     await new Promise((r) => setTimeout(r, PAUSE_MS));
-    stalled(since);
-    await handle.write(bytes, half, bytes.length - half, half);
+    piece(() => writeSync(fd, bytes, 0, half, 0));
+    await new Promise((r) => setTimeout(r, PAUSE_MS));
+    piece(() => writeSync(fd, bytes, half, bytes.length - half, half));
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
@@ -156,7 +163,15 @@ describe('hand edits written in place, in pieces', () => {
   });
 
   it('tokens.yaml: a valid named token is never refused while the file is rewritten in place; an edit in place that removes it takes effect', async () => {
-    const server = await startTestServer();
+    // What the server said meanwhile (WARN and up): if a token is refused, the failure shows why.
+    const said: string[] = [];
+    const logs = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        said.push(chunk.toString().trim());
+        done();
+      },
+    });
+    const server = await startTestServer({ logger: createLogger({ level: 'warn', format: 'text', destination: logs }) });
     const named = await createToken(server.runtimeDir, 'ops', 'read');
     const file = path.join(server.runtimeDir, 'tokens.yaml');
     const whole = await readFile(file, 'utf8');
@@ -170,16 +185,20 @@ describe('hand edits written in place, in pieces', () => {
     // Three edits, each still for a settle window before the next: one after another with no pause,
     // a loaded machine kept the file changing past SETTLE_MAX_MS, and a file changing that long is
     // taken as it stands (designed: one rewritten forever is still judged), a part of an edit among
-    // them (a 401 seen once at load 17).
+    // them (a 401 seen once at load 17). Still for the window and 150 ms more: with 50 ms, a server
+    // whose look came 50 ms late (a loaded CI machine) saw the next edit begin, and waited on.
     for (let i = 0; i < 3; i++) {
       await writeInPieces(file, `${whole}# edited in place ${i}\n`);
-      await new Promise((r) => setTimeout(r, SETTLE_MS + 50));
+      await new Promise((r) => setTimeout(r, SETTLE_MS + 150));
     }
     // Each edit is looked at once the request after it has come (the file's last change is now past).
     await new Promise((r) => setTimeout(r, 50));
     const answers = await stopAsking();
     expect(answers.length).toBeGreaterThan(0);
-    expect(answers.filter((a) => a.status !== 200 || a.name !== 'ops')).toEqual([]);
+    expect(
+      answers.filter((a) => a.status !== 200 || a.name !== 'ops'),
+      `the server said:\n${said.join('\n')}`,
+    ).toEqual([]);
     expect(await metric(server, 'control_plane_auth_failures_total')).toBe(0);
 
     // The same kind of edit taking the token out: in force once written.
