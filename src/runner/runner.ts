@@ -22,9 +22,7 @@ export interface RunnerOptions {
   lookbackCandles?: number;
   logger?: Logger;
   now?: () => Date;
-  /** The shortest time between two scans started by config changes (default CHANGE_SCAN_SPACING_MS). */
-  changeScanSpacingMs?: number;
-  /** The monotonic clock and timer that space those scans (tests step them by hand). */
+  /** The monotonic clock and timer that space the scans for config changes (CHANGE_SCAN_SPACING_MS; tests step them by hand). */
   changeScanClock?: ChangeScanClock;
 }
 
@@ -78,7 +76,6 @@ export class Runner implements RunnerStateSource {
   /** A scan for the changes of a burst, due at the end of the spacing: its cancel. */
   private changeScanDue: (() => void) | null = null;
   private readonly changeClock: ChangeScanClock;
-  private readonly changeSpacingMs: number;
   /** Whether the next scan re-reads the store first (a periodic scan does; one for a change just heard need not). */
   private rereadNext = true;
   private stopped = false;
@@ -89,7 +86,6 @@ export class Runner implements RunnerStateSource {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.now = options.now ?? (() => new Date());
     this.changeClock = options.changeScanClock ?? monotonicClock;
-    this.changeSpacingMs = options.changeScanSpacingMs ?? CHANGE_SCAN_SPACING_MS;
     const at = this.now().toISOString();
     const host = hostname();
     this.state = {
@@ -218,7 +214,7 @@ export class Runner implements RunnerStateSource {
   /** A scan for a change just applied: now, or with the rest of a burst (CHANGE_SCAN_SPACING_MS). */
   private scanForChange(): void {
     if (this.changeScanDue) return; // a scan is already due, and it scans what is applied then
-    const wait = this.lastChangeScanAt + this.changeSpacingMs - this.changeClock.now();
+    const wait = this.lastChangeScanAt + CHANGE_SCAN_SPACING_MS - this.changeClock.now();
     const scanNow = () => {
       this.changeScanDue = null;
       this.lastChangeScanAt = this.changeClock.now();
