@@ -1,4 +1,5 @@
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createServerAdapter } from '@whatwg-node/server';
+import { type Plugin, YogaServer, type YogaServerInstance, type YogaServerOptions } from 'graphql-yoga';
 import { AuthenticationError } from '../auth/identity.js';
 import type { Authenticator } from '../auth/tokens.js';
 import { COST_LIMITS } from '../limit-defaults.js';
@@ -81,6 +82,27 @@ export interface YogaOptions {
 export type ControlPlaneYoga = YogaServerInstance<RequestScope, GraphQLContext>;
 
 /**
+ * Yoga's `createYoga`, with one thing said instead of looked up. Its server adapter
+ * (@whatwg-node/server) picks its AbortController by comparing yoga's fetch API with
+ * `globalThis.Request`, and reading that global makes Node load fetch's implementation (undici,
+ * node:http2) at start: 36 ms of CPU in a profile of `serve`'s start, ~30-40 ms of wall time to
+ * `/health` (10 starts each, interleaved), for a server whose GraphQL POSTs never use it. Yoga's
+ * fetch API is @whatwg-node/fetch's ponyfill, not Node's own (test/unit/yoga-adapter.test.ts), so
+ * the adapter's answer is "its own AbortController", given here. Yoga's other paths (a GET, SSE,
+ * GraphiQL) load undici on their first request, as before.
+ */
+export function createYogaServer<TServer extends Record<string, any>, TUser extends Record<string, any>>(
+  options: YogaServerOptions<TServer, TUser>,
+): YogaServerInstance<TServer, TUser> {
+  const server = new YogaServer<TServer, TUser>(options);
+  return createServerAdapter(server, {
+    fetchAPI: server.fetchAPI,
+    plugins: server['plugins'],
+    __useCustomAbortCtrl: true,
+  }) as unknown as YogaServerInstance<TServer, TUser>;
+}
+
+/**
  * The GraphQL server. Its plugins are what runs around parse, validate and execute (request log,
  * document limits, production mode, masking), so they hold however a request reached GraphQL:
  * through yoga's HTTP handling or in process through `yoga.getEnveloped` (the REST routes, the
@@ -92,7 +114,7 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
   const yogaLogger = refusalsAtDebug(options.logger);
   // The cost plugin's list limits, which also cap a list whose `last` a request leaves out (list-args.ts `lastOf`).
   const listLimits = { ...COST_LIMITS, ...options.costLimits };
-  return createYoga<RequestScope, GraphQLContext>({
+  return createYogaServer<RequestScope, GraphQLContext>({
     schema,
     // Errors are logged by the request-log plugin on the request's logger; yoga's own lines only for what it did not see.
     logging: {
