@@ -2,7 +2,7 @@
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startServer } from '../lib/control-plane.js';
-import { getStatus, postGraphQL } from '../lib/http.js';
+import { getStatus, postGraphQL, QUERIES } from '../lib/http.js';
 import { type Child, controlPlaneCommand, freePort, memoryOf, ROOT, SERVER_ENV, spawnLogged, stop, TOKEN } from '../lib/processes.js';
 import { atMost, type Row } from '../lib/report.js';
 import { formatMs, median } from '../lib/stats.js';
@@ -45,7 +45,7 @@ async function timeToHealthy(
 const BARE_SERVER = `require('node:http').createServer((q, s) => { s.writeHead(200, { 'content-type': 'application/json' }); s.end('{"status":"ok"}'); }).listen(Number(process.argv[1]), '127.0.0.1');`;
 
 /** The floor for `stratctl status`: a bare node process that POSTs the same query with node:http and prints the answer. */
-const BARE_CLIENT = `const u = new URL(process.argv[1]); const body = JSON.stringify({ query: '{ status { activeStrategyKey configVersion runner { state } } }' });
+const BARE_CLIENT = `const u = new URL(process.argv[1]); const body = JSON.stringify({ query: ${JSON.stringify(QUERIES.status)} });
 const r = require('node:http').request(u, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + process.env.CONTROL_PLANE_TOKEN } }, (res) => { let t = ''; res.setEncoding('utf8'); res.on('data', (c) => (t += c)); res.on('end', () => { process.stdout.write(t + '\\n'); process.exitCode = res.statusCode === 200 ? 0 : 1; }); });
 r.end(body);`;
 

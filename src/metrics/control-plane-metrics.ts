@@ -181,17 +181,16 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
     registers,
   });
   const droppedLogLines = sources.droppedLogLines;
-  let droppedSeen = 0;
   new Counter({
     name: 'control_plane_log_lines_dropped_total',
     help: 'Log lines this process dropped because stderr was not read (its reader stalled) while 4 MiB of lines were already waiting; one WARN line says how many once stderr is read again. Alert on any increase: the log has gaps.',
     registers,
+    // The logger's own running total (it only grows), as the burst-wait counter reads its total.
     collect() {
-      const now = droppedLogLines?.() ?? 0;
-      if (now > droppedSeen) this.inc(now - droppedSeen);
-      droppedSeen = Math.max(droppedSeen, now);
+      this.reset();
+      this.inc(droppedLogLines?.() ?? 0);
     },
-  }).inc(0);
+  });
   const scans = new Counter({
     name: 'control_plane_runner_scans_total',
     help: 'Scans the runners finished, as this process observed them.',
