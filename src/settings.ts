@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { decimalSetting, envSetting } from './env-setting.js';
 import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './http/steps/auth-failure-limit.js';
 import { UsageError } from './usage-error.js';

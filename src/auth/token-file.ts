@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { makeDirs } from '../fs/make-dirs.js';
 import { readRuntimeBytes } from '../fs/runtime-file.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * `schema` for a map whose own `__proto__` key is refused, not dropped. JSON.parse makes

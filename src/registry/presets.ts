@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PresetIssue } from './errors.js';
 import { ownKeysOnly } from './own-keys.js';
 import { deepFreeze, registryOf, type StrategyRegistry } from './registry.js';

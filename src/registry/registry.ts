@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidStrategyKeyError, RegistryError } from './errors.js';
 import {
   type StrategyDefinition,

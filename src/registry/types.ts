@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SignalFunction, TunableValue } from './signals/types.js';
 
 export type { TunableValue } from './signals/types.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One instrument's result in a scan. */
 const signalRecordSchema = z.object({

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SCOPES, type Scope } from '../auth/identity.js';
 import { checkTokenName, expiresAtSchema, newTokenSecret, tokenDigest } from '../auth/token-file.js';
 import {

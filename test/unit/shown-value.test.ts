@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ownKeysOnly } from '../../src/registry/own-keys.js';
 import { shownName, shownValue } from '../../src/registry/shown-value.js';
 

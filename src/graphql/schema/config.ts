@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { updateConfig } from '../../config/changes.js';
 import { type ConfigUpdate, type RuntimeConfig, SCAN_INTERVAL_LIMITS, scanIntervalSchema } from '../../config/schema.js';
 import { ownKeysOnly, shownValue } from '../../registry/index.js';

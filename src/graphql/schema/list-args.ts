@@ -1,5 +1,5 @@
 import { type FieldNode, type GraphQLResolveInfo, Kind } from 'graphql';
-import { z } from 'zod';
+import * as z from 'zod';
 import { COST_LIMITS } from '../../limit-defaults.js';
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ConfigFileError } from '../../config/errors.js';
 import { deletePreset, type PresetInput as PresetFields, upsertPreset } from '../../config/preset-changes.js';
 import type { PresetsCommitResult, StoreState } from '../../config/store.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ConfigSnapshot } from '../../config/store.js';
 import { shownName } from '../../registry/index.js';
 import type { RunnerWaitResult } from '../../runner/fleet.js';

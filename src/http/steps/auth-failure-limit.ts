@@ -1,4 +1,5 @@
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+// Its own file, not the package's index (which loads every store it ships): src/types/rate-limiter-flexible.d.ts.
+import RateLimiterMemory from 'rate-limiter-flexible/lib/RateLimiterMemory.js';
 import type { Authenticator } from '../../auth/tokens.js';
 import { challengeSaysExpired } from '../../graphql/errors.js';
 import { unrefLater } from '../../log.js';
