@@ -256,6 +256,39 @@ export function droppedLinesMessage(count: number, since: number): string {
   return `${count} log line${count === 1 ? '' : 's'} dropped since ${new Date(since).toISOString()}: stderr was not read (its reader stalled) and ${LOG_BUFFER_MAX_CHARS / 1024 / 1024} MiB of lines were waiting; control_plane_log_lines_dropped_total counts them`;
 }
 
+/** A terminal stream's handle (tty.WriteStream's `_handle`, libuv's tty): Node's own switch between blocking and non-blocking writes. */
+interface TerminalHandle {
+  setBlocking(blocking: boolean): number;
+}
+
+const terminalHandle = (stream: object): TerminalHandle | undefined => {
+  if ((stream as { isTTY?: unknown }).isTTY !== true) return undefined;
+  const handle = (stream as { _handle?: Partial<TerminalHandle> | null })._handle;
+  return typeof handle?.setBlocking === 'function' ? (handle as TerminalHandle) : undefined;
+};
+
+/**
+ * A logger writing to a terminal writes to it like to a pipe: without blocking. Node writes to a
+ * terminal synchronously (tty.WriteStream sets its handle blocking), so a terminal that stops taking
+ * output (paused with Ctrl-S, a `script`/ssh session whose reader stalled) blocked write(2), and
+ * with it the event loop: a server run in a terminal answered nothing, not even /health, until the
+ * terminal was resumed. Non-blocking, the bytes a terminal does not take wait in the stream, under
+ * `boundedDestination`'s bound, and are dropped (counted, then said) past it. A terminal that takes
+ * output (the usual case) gets each line at once, as before: libuv writes at once and queues only
+ * what the terminal refused. libuv opens a terminal anew for its handle (uv_tty_init), so the switch
+ * is on this process's own open file, not the shell's; it is switched back at exit all the same, for
+ * a terminal libuv could not reopen.
+ */
+function writeTerminalWithoutBlocking(stream: object): void {
+  const handle = terminalHandle(stream);
+  if (!handle || unblockedTerminals.has(handle)) return;
+  unblockedTerminals.add(handle);
+  handle.setBlocking(false);
+  process.once('exit', () => handle.setBlocking(true));
+}
+
+const unblockedTerminals = new WeakSet<TerminalHandle>();
+
 /**
  * A logger. The default destination is the process's stderr; a Node stream (stderr, whoever passes
  * it) gets the bound of `boundedDestination`: a reader that stops reading never blocks the event
@@ -270,6 +303,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
           logger?.warn({ droppedLines: count, droppedSince: new Date(since).toISOString() }, droppedLinesMessage(count, since)),
         )
       : undefined;
+  if (bounded) writeTerminalWithoutBlocking(given);
   const target = bounded ?? given;
   const stream = options.format === 'text' ? textDestination(target) : jsonDestination(target);
   if (bounded) {
