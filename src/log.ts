@@ -1,3 +1,4 @@
+import { fstatSync, readlinkSync, statSync } from 'node:fs';
 import { type Logger as PinoLogger, pino } from 'pino';
 import { flushLogsAtExitWithin } from './log-exit.js';
 import { UsageError } from './usage-error.js';
@@ -262,10 +263,31 @@ interface TerminalHandle {
 }
 
 const terminalHandle = (stream: object): TerminalHandle | undefined => {
-  if ((stream as { isTTY?: unknown }).isTTY !== true) return undefined;
-  const handle = (stream as { _handle?: Partial<TerminalHandle> | null })._handle;
+  const { isTTY, fd, _handle: handle } = stream as { isTTY?: unknown; fd?: unknown; _handle?: Partial<TerminalHandle> | null };
+  if (isTTY !== true || typeof fd !== 'number' || !libuvReopenedTerminal(fd)) return undefined;
   return typeof handle?.setBlocking === 'function' ? (handle as TerminalHandle) : undefined;
 };
+
+/**
+ * Whether libuv opened `fd`'s terminal anew for its handle, as uv_tty_init does when the terminal
+ * has a name here (ttyname) and is not a pty's master side: a terminal emulator's, ssh's, tmux's,
+ * `script`'s. Then the handle's open file is this process's own (the shell's is untouched), and
+ * libuv writes it without blocking when told to. Otherwise libuv keeps writing it blocking (its
+ * handle says so) and would spin on a full terminal made non-blocking: left as Node has it. The
+ * test is ttyname's own (/proc/self/fd names a device whose node is this very file); Linux only.
+ */
+function libuvReopenedTerminal(fd: number): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    const name = readlinkSync(`/proc/self/fd/${fd}`);
+    if (!name.startsWith('/dev/') || name.endsWith('/ptmx')) return false;
+    const open = fstatSync(fd);
+    const named = statSync(name);
+    return open.rdev === named.rdev && open.ino === named.ino && open.dev === named.dev;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * A logger writing to a terminal writes to it like to a pipe: without blocking. Node writes to a
