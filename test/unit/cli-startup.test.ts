@@ -94,6 +94,22 @@ describe('stratctl loads what a command uses (the bundle as built)', () => {
     expect(loadedExternals(['src/store-etcd/index.ts'])).toContain('etcd3');
   });
 
+  it("stratctl serve loads of zod and rate-limiter-flexible only what it uses (zod's locales and JSON-schema tools, the limiter's Redis, Mongo, ... stores were ~550 KB of every start)", () => {
+    const inputs = loadedInputs(['src/cli.ts', 'src/cli/main.ts', 'src/cli/serve.ts']);
+    const of = (pkg: string) =>
+      inputs.filter((input) => input.includes(`node_modules/${pkg}/`)).map((input) => input.split(`node_modules/${pkg}/`)[1]!);
+    const zod = of('zod');
+    // The check sees zod where it is: its schemas, and the one locale in use (English, zod's default).
+    expect(zod).toContain('v4/classic/schemas.js');
+    expect(zod.filter((file) => file.startsWith('v4/locales/'))).toEqual(['v4/locales/en.js']);
+    expect(zod).not.toContain('v4/classic/from-json-schema.js');
+    expect(
+      of('rate-limiter-flexible')
+        .filter((file) => /^lib\/RateLimiter[A-Z]\w*\.js$/.test(file))
+        .sort(),
+    ).toEqual(['lib/RateLimiterAbstract.js', 'lib/RateLimiterMemory.js', 'lib/RateLimiterRes.js']);
+  });
+
   it('the check sees the server where it is: stratctl serve loads yoga, Pothos and the HTTP adapter', () => {
     const inputs = serverParts(loadedInputs(['src/cli.ts', 'src/cli/main.ts', 'src/cli/serve.ts']));
     for (const part of ['node_modules/graphql-yoga/', 'node_modules/@pothos/core/', 'src/http/'])
