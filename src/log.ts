@@ -297,9 +297,9 @@ function libuvReopenedTerminal(fd: number): boolean {
  * terminal was resumed. Non-blocking, the bytes a terminal does not take wait in the stream, under
  * `boundedDestination`'s bound, and are dropped (counted, then said) past it. A terminal that takes
  * output (the usual case) gets each line at once, as before: libuv writes at once and queues only
- * what the terminal refused. libuv opens a terminal anew for its handle (uv_tty_init), so the switch
- * is on this process's own open file, not the shell's; it is switched back at exit all the same, for
- * a terminal libuv could not reopen.
+ * what the terminal refused. Only a terminal libuv opened anew for its handle (uv_tty_init, see
+ * libuvReopenedTerminal): the switch is on this process's own open file, not the shell's. It is
+ * switched back at exit, as Node left it.
  */
 function writeTerminalWithoutBlocking(stream: object): void {
   const handle = terminalHandle(stream);
