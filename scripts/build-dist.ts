@@ -4,11 +4,12 @@
 // it). What is imported lazily stays lazy (chunks loaded on first use: each stratctl command, the
 // etcd store, GraphiQL). Type checking is `npm run typecheck` (tsc --noEmit).
 import { execFileSync } from 'node:child_process';
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { readdir, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BuildOptions, build } from 'esbuild';
+import { type BuildOptions, build, type Plugin } from 'esbuild';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const outdir = path.join(root, 'dist');
@@ -51,6 +52,36 @@ export function buildCommit(dir: string = root, env: NodeJS.ProcessEnv = process
   return checkout ?? (given === '' ? null : given.toLowerCase());
 }
 
+// Where this project's graphql is installed (one copy: npm ls graphql).
+const graphqlDir = path.dirname(createRequire(import.meta.url).resolve('graphql/package.json'));
+
+/**
+ * graphql as its ES modules (`*.mjs`, shipped beside the CommonJS ones) for every importer: the
+ * package (`graphql`) and its deep paths (`graphql/execution/values`, `graphql/language/printer.js`)
+ * alike, from ES modules and from CommonJS packages' require() (graphql-jit's). One copy of each
+ * module, so one realm (graphql checks its classes by instanceof). By its CommonJS build, every
+ * module of graphql's ~400 exports was bundled and run at start (its index requires them all), and
+ * each of the ~50 ES modules importing it made its own namespace copy of them (esbuild's __toESM: a
+ * getter per export, ~20,000 at each start); as ES modules, the bundle keeps what is used and binds
+ * it directly.
+ */
+const graphqlAsEsm: Plugin = {
+  name: 'graphql-as-esm',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^graphql(\/.*)?$/ }, (args) => {
+      const sub = args.path
+        .slice('graphql'.length)
+        .replace(/^\//, '')
+        .replace(/\.(m?js)$/, '');
+      const file = path.join(graphqlDir, `${sub || 'index'}.mjs`);
+      if (existsSync(file)) return { path: file };
+      const index = path.join(graphqlDir, sub, 'index.mjs');
+      if (existsSync(index)) return { path: index };
+      return { errors: [{ text: `graphql has no ES module for "${args.path}" (looked for ${file} and ${index})` }] };
+    });
+  },
+};
+
 /** The bundle's options (a test builds it in memory with them, to see what each command loads). */
 export function distBuildOptions(outdir: string, commit: string | null = buildCommit()) {
   return {
@@ -82,7 +113,9 @@ export function distBuildOptions(outdir: string, commit: string | null = buildCo
     // reads: no class of this project's or a library's whose name is read is renamed (build-dist test).
     minifyWhitespace: true,
     minifySyntax: true,
-    // graphql ships CJS and ESM side by side; every importer must get the same one (one realm).
+    // A package that ships CJS and ESM side by side is bundled as one of them, its CJS, whether it
+    // is imported or required: one copy (one realm). graphql is the exception, its ESM for all
+    // (graphqlAsEsm).
     mainFields: ['main', 'module'],
     // Loaded only when asked for, with files of their own read at run time: etcd's gRPC client
     // (its .proto files) and GraphiQL's bundle. Both stay in node_modules.
@@ -92,6 +125,7 @@ export function distBuildOptions(outdir: string, commit: string | null = buildCo
     legalComments: 'none',
     logLevel: 'warning',
     metafile: true,
+    plugins: [graphqlAsEsm],
   } satisfies BuildOptions;
 }
 

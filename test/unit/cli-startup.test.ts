@@ -110,6 +110,16 @@ describe('stratctl loads what a command uses (the bundle as built)', () => {
     ).toEqual(['lib/RateLimiterAbstract.js', 'lib/RateLimiterMemory.js', 'lib/RateLimiterRes.js']);
   });
 
+  it('graphql is bundled once, as its ES modules, whoever imports or requires it (not its CommonJS build: all of it at each start, and a namespace copy per importer)', () => {
+    const graphql = Object.values(outputs).flatMap((output) =>
+      Object.keys(output.inputs).filter((input) => input.includes('node_modules/graphql/')),
+    );
+    expect(graphql).toContain('node_modules/graphql/execution/execute.mjs');
+    expect(graphql.filter((input) => !input.endsWith('.mjs'))).toEqual([]);
+    // One copy of each module: no file of it in two chunks.
+    expect(new Set(graphql).size).toBe(graphql.length);
+  });
+
   it('the check sees the server where it is: stratctl serve loads yoga, Pothos and the HTTP adapter', () => {
     const inputs = serverParts(loadedInputs(['src/cli.ts', 'src/cli/main.ts', 'src/cli/serve.ts']));
     for (const part of ['node_modules/graphql-yoga/', 'node_modules/@pothos/core/', 'src/http/'])
