@@ -325,12 +325,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
           logger?.warn({ droppedLines: count, droppedSince: new Date(since).toISOString() }, droppedLinesMessage(count, since)),
         )
       : undefined;
-  if (bounded) writeTerminalWithoutBlocking(given);
   const target = bounded ?? given;
   const stream = options.format === 'text' ? textDestination(target) : jsonDestination(target);
   if (bounded) {
     drops.set(stream, bounded);
     flushLogsAtExitWithin(given);
+    writeTerminalWithoutBlocking(given);
   }
   logger = pino(
     {

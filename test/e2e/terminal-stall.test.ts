@@ -3,9 +3,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ACCESS_LINE } from '../helpers/http.js';
+import { isRunning, processTree } from '../helpers/processes.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { LISTENING, ROOT, TEST_TOKEN } from '../helpers/server.js';
 import { cliEnv } from '../helpers/stratctl.js';
+import { waitUntil } from '../helpers/wait.js';
 
 /**
  * A server run in a terminal whose reader stops taking output (Ctrl-S, a stalled ssh or `script`
@@ -31,23 +33,6 @@ async function post(url: string): Promise<number> {
   return res.status;
 }
 
-async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** A process's state letter from /proc (Z: exited, not yet reaped), or null once it is gone. */
-function processState(pid: number): string | null {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] ?? null;
-  } catch {
-    return null;
-  }
-}
-
 describe('a server whose terminal stops taking output', () => {
   it('answers every request, its lines waiting (then all written once the terminal is read again), and stops on SIGTERM', async () => {
     const dir = await tempRuntimeDir();
@@ -62,10 +47,11 @@ describe('a server whose terminal stops taking output', () => {
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      await until('the listening line', () => LISTENING.test(output), 30_000);
-      const url = output.match(LISTENING)![1]!;
-      const serverPid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim());
-      expect(readFileSync(`/proc/${serverPid}/cmdline`, 'utf8')).toContain('dist/cli.js');
+      const url = (await waitUntil(async () => output.match(LISTENING), Boolean, { timeoutMs: 30_000, what: 'the listening line' }))![1]!;
+      const [serverPid] = processTree(child.pid!)
+        .slice(1) // script itself: its command line holds the server's
+        .filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('dist/cli.js'));
+      expect(serverPid).toBeDefined();
       const accessLines = () => output.split('\n').filter((line) => ACCESS_LINE.test(line)).length;
 
       // The terminal stalls: a paused stream stops reading its pipe once its own buffer is full.
@@ -76,16 +62,25 @@ describe('a server whose terminal stops taking output', () => {
 
       // Read again: every line comes out, in order (well under the 4 MiB bound: none dropped).
       child.stdout.resume();
-      await until(`${REQUESTS} access lines`, () => accessLines() >= REQUESTS, 30_000);
-      expect(accessLines()).toBe(REQUESTS);
+      expect(
+        await waitUntil(
+          async () => accessLines(),
+          (n) => n >= REQUESTS,
+          { timeoutMs: 30_000, what: `${REQUESTS} access lines` },
+        ),
+      ).toBe(REQUESTS);
       expect(output).not.toMatch(/log lines? dropped/);
 
       // Stalled again, then stopped: it exits within its stop and the log flush bound (1.5 s), without waiting for the terminal.
       child.stdout.pause();
       for (let i = 0; i < REQUESTS; i++) expect(await post(url)).toBe(200);
-      process.kill(serverPid, 'SIGTERM');
-      // Exited (a zombie until script, itself stuck writing to the pipe, reaps it) or gone.
-      await until('the server to exit', () => [null, 'Z'].includes(processState(serverPid)), 20_000);
+      process.kill(serverPid!, 'SIGTERM');
+      // Exited (a zombie until script, itself stuck writing to the pipe, reaps it, counts as gone).
+      await waitUntil(
+        async () => isRunning(serverPid!),
+        (running) => !running,
+        { timeoutMs: 20_000, what: 'the server to exit' },
+      );
       child.stdout.resume();
       expect(await exited).toBe(0);
     } finally {
