@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { type RunningServer, startServer } from './lib/control-plane.js';
 import { keyCycle, QUERIES } from './lib/http.js';
-import { controlPlaneCommand, endChildrenOnExit, memoryOf, ROOT, SERVER_ENV, stop } from './lib/processes.js';
+import { endChildrenOnExit, memoryOf, ROOT, SERVER_ENV, serverCommand, stop } from './lib/processes.js';
 import { atMost, type Row, tableMarkdown, tableText } from './lib/report.js';
 import { formatMb } from './lib/stats.js';
 import { compare, comparisonProblems, comparisonRows, type Plan } from './parts/compare.js';
@@ -195,7 +195,7 @@ const machine = [
   `- command: \`${command}\` (${Math.round((Date.now() - startedAt.getTime()) / 1000)} s), ${startedAt.toISOString()}`,
   `- machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB memory, Linux ${release()}, Node ${process.version}`,
   `- load average (1, 5, 15 min): ${loadAtStart} at start, ${loadAtEnd} at end${maxLoad > 2 ? ' — above 2: the machine was shared with other sessions and busy, so these figures are noisy; where a ratio to a peer measured in the same run is the target, trust the ratio over the absolute figures' : ''}`,
-  `- code: ${commit}, this server run as \`MALLOC_MMAP_THRESHOLD_=${SERVER_ENV.MALLOC_MMAP_THRESHOLD_} ${controlPlaneCommand(['serve']).label} serve --production --max-connections-per-client 1024\` (the allocator setting is the one \`npm start\`, the image and the unit use, and every server here, peers included, gets it; the connection cap is raised because the read storm's 200 connections all come from 127.0.0.1, and the default per-address cap, 64, would close most of them)`,
+  `- code: ${commit}, this server run as \`MALLOC_MMAP_THRESHOLD_=${SERVER_ENV.MALLOC_MMAP_THRESHOLD_} ${serverCommand(['serve']).label} serve --production --max-connections-per-client 1024\` (the allocator setting and the GC flag are the ones \`npm start\`, the image and the unit use; every server here, peers included, gets the allocator setting, the GC flag is this server's own (README, "Memory"); the connection cap is raised because the read storm's 200 connections all come from 127.0.0.1, and the default per-address cap, 64, would close most of them)`,
 ];
 const method = [
   `- reads and the mutation: autocannon (as a library, in the bench process), ${plan.connections} connections, ${plan.warmup} s unrecorded warm-up per target, then ${plan.rounds} round(s) of ${plan.duration} s, targets interleaved and the first one rotated each round; the median round (by req/s) is kept with its own p50/p99 (from every response time, not autocannon's whole-ms histogram). req/s counts 2xx answers only. "server CPU per answer": each server process's own CPU time (user + system, from /proc) over a round divided by the answers it gave, the median of its rounds: steadier than req/s on a shared machine, since the load generator competes for the same cores.`,

@@ -1,4 +1,4 @@
-// `node dist/cli.js <command>` (npm start: `exec node dist/cli.js serve`): the stratctl process entry.
+// `node dist/cli.js <command>` (npm start: `exec node --single-threaded-gc dist/cli.js serve`): the stratctl process entry.
 // The commands themselves live in cli/, testable in-process through runCli (cli/main.ts).
 // The heap is tuned first, before the commands' modules are loaded (their loading already grows
 // V8's young generation), and here, for this process only: tests run commands in their own.

@@ -2,7 +2,7 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getStatus, postGraphQL, QUERIES } from './http.js';
-import { type Child, controlPlaneCommand, LISTENING, listeningUrl, SERVER_ENV, spawnLogged, TOKEN, waitForLog } from './processes.js';
+import { type Child, LISTENING, listeningUrl, SERVER_ENV, serverCommand, spawnLogged, TOKEN, waitForLog } from './processes.js';
 
 export interface RunningServer {
   child: Child;
@@ -20,7 +20,7 @@ export async function startServer(
   options: { serveArgs?: string[]; nodeFlags?: string[]; root?: string } = {},
 ): Promise<RunningServer> {
   const runtimeDir = await mkdtemp(path.join(tmp, `${name}-runtime-`));
-  const cmd = controlPlaneCommand(
+  const cmd = serverCommand(
     ['serve', '--production', '--port', '0', '--runtime-dir', runtimeDir, ...(options.serveArgs ?? [])],
     options.nodeFlags,
     options.root,
@@ -38,7 +38,7 @@ export async function startServer(
 
 /** Starts `stratctl runner` (through the same launcher as the server) on a runtime dir. */
 export function startRunner(tmp: string, name: string, runtimeDir: string): Child {
-  const cmd = controlPlaneCommand(['runner', '--runtime-dir', runtimeDir]);
+  const cmd = serverCommand(['runner', '--runtime-dir', runtimeDir]);
   return spawnLogged(cmd.file, cmd.args, { log: path.join(tmp, `${name}.log`), env: { ...SERVER_ENV, CONTROL_PLANE_TOKEN: TOKEN } });
 }
 

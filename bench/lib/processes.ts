@@ -17,6 +17,20 @@ export const TOKEN = 'bench-admin-token-0123456789abcdef';
 export const SERVER_ENV: NodeJS.ProcessEnv = { MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072' };
 
 /**
+ * The node flags this server is run with in production (serve, and a runner of its own): the ones
+ * `npm start`, the image's CMD and the systemd unit's ExecStart give it (README, "Memory":
+ * `--single-threaded-gc`, V8's collector without helper threads). Not the peers' (their stock
+ * start), nor a `stratctl` client's (`npx stratctl status` runs plain node).
+ */
+export const SERVER_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
+
+/** `controlPlaneCommand` for the server's own processes: its production flags first, then `nodeFlags`; the label names the former. */
+export function serverCommand(cliArgs: string[], nodeFlags: string[] = [], root = ROOT): { file: string; args: string[]; label: string } {
+  const cmd = controlPlaneCommand(cliArgs, [...SERVER_NODE_FLAGS, ...nodeFlags], root);
+  return { ...cmd, label: cmd.label.replace(/^node /, `node ${SERVER_NODE_FLAGS.join(' ')} `) };
+}
+
+/**
  * How "this server" (and its CLI) is started: the ONE place to change when the build changes.
  * The built JavaScript when there is a dist/, else the TypeScript through tsx's loader; either way
  * `node` itself is the spawned process, so its pid is the server's (RSS, --cpu-prof).

@@ -3,7 +3,7 @@ import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startServer } from '../lib/control-plane.js';
 import { getStatus, postGraphQL, QUERIES } from '../lib/http.js';
-import { type Child, controlPlaneCommand, freePort, memoryOf, ROOT, SERVER_ENV, spawnLogged, stop, TOKEN } from '../lib/processes.js';
+import { type Child, freePort, memoryOf, ROOT, SERVER_ENV, serverCommand, spawnLogged, stop, TOKEN } from '../lib/processes.js';
 import { atMost, type Row } from '../lib/report.js';
 import { formatMs, median } from '../lib/stats.js';
 
@@ -103,7 +103,7 @@ export async function coldStarts(tmp: string, times: number, progress: (l: strin
   // npm start sets the allocator itself (its script); the direct start gets what the image and the unit set.
   const env = { CONTROL_PLANE_TOKEN: TOKEN };
   const serveArgs = (port: number, dir: string) => ['--production', '--port', String(port), '--runtime-dir', dir];
-  const label = controlPlaneCommand(['serve']).label;
+  const label = serverCommand(['serve']).label;
   const direct: number[] = [];
   const bare: number[] = [];
   const npm: number[] = [];
@@ -111,7 +111,7 @@ export async function coldStarts(tmp: string, times: number, progress: (l: strin
   const longTrailPeak: number[] = [];
   const trail = await longTrailDir(tmp);
   const directStart = (port: number, dir: string, log: string) => {
-    const cmd = controlPlaneCommand(['serve', ...serveArgs(port, dir)]);
+    const cmd = serverCommand(['serve', ...serveArgs(port, dir)]);
     return spawnLogged(cmd.file, cmd.args, { log, env: { ...SERVER_ENV, ...env } });
   };
   for (let i = 0; i < times; i++) {

@@ -36,6 +36,12 @@ describe('the server process', () => {
     // The script's allocator setting reached node (README, "Memory"): malloc's mmap threshold, fixed.
     const environ = readFileSync(`/proc/${tree[1]}/environ`, 'utf8').split('\0');
     expect(environ).toContain('MALLOC_MMAP_THRESHOLD_=131072');
+    // And its node flag (README, "Memory"): V8's collector on the main thread only.
+    expect(readFileSync(`/proc/${tree[1]}/cmdline`, 'utf8').split('\0').slice(1, 4)).toEqual([
+      '--single-threaded-gc',
+      'dist/cli.js',
+      'serve',
+    ]);
     expect((await gql(url as string, '{ status { configVersion } }')).body.data?.status.configVersion).toBe(1);
     const { left } = await stopAndWatch(npm.proc.pid as number, 'SIGTERM', port, tree);
     expect(left).toEqual([]);

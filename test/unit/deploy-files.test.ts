@@ -76,7 +76,7 @@ describe('Dockerfile', () => {
     );
     expect(runtime).toContain('EXPOSE 8787');
     expect(runtime).toContain('STOPSIGNAL SIGTERM');
-    expect(runtime.at(-1)).toBe('CMD ["node", "dist/cli.js", "serve", "--host", "0.0.0.0"]');
+    expect(runtime.at(-1)).toBe('CMD ["node", "--single-threaded-gc", "dist/cli.js", "serve", "--host", "0.0.0.0"]');
     expect(runtime.findIndex((l) => l.startsWith('CMD '))).toBeGreaterThan(user);
     expect(dockerfile).toMatch(/--stop-timeout 15/); // more than the 10 s drain
   });
@@ -112,7 +112,7 @@ describe('systemd unit (docs/)', () => {
     expect(setting('Restart')).toBe('on-failure');
     expect(setting('KillSignal')).toBe('SIGTERM');
     expect(Number(setting('TimeoutStopSec'))).toBeGreaterThan(DRAIN_MS / 1000);
-    expect(setting('ExecStart')).toMatch(/node \S+\/dist\/cli\.js serve$/);
+    expect(setting('ExecStart')).toMatch(/node --single-threaded-gc \S+\/dist\/cli\.js serve$/);
     expect(setting('StateDirectory')).toBe('strategy-control-plane');
     expect(unit).toContain('Environment=CONTROL_PLANE_RUNTIME_DIR=/var/lib/strategy-control-plane');
     expect(setting('User')).not.toBe('root');
@@ -130,11 +130,50 @@ describe('the allocator setting (README, "Memory")', () => {
     // An operator's value wins: systemd lets EnvironmentFile= settings override Environment=.
     expect(unit).toMatch(/^EnvironmentFile=-\/etc\/strategy-control-plane\/env$/m);
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.start).toMatch(/^MALLOC_MMAP_THRESHOLD_=\$\{MALLOC_MMAP_THRESHOLD_:-131072\} exec node dist\/cli\.js serve$/);
+    expect(pkg.scripts.start).toMatch(
+      /^MALLOC_MMAP_THRESHOLD_=\$\{MALLOC_MMAP_THRESHOLD_:-131072\} exec node --single-threaded-gc dist\/cli\.js serve$/,
+    );
   });
 
   it('the bench starts its servers with the same setting', async () => {
     const { SERVER_ENV } = await import('../../bench/lib/processes.js');
     expect(SERVER_ENV.MALLOC_MMAP_THRESHOLD_).toBe(process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072');
+  });
+});
+
+describe('the collector setting (README, "Memory")', () => {
+  // A V8 flag that only the command line sets (not NODE_OPTIONS, not the program itself), so every
+  // way of starting the server in production passes it, and the bench runs the server the same way.
+  const FLAG = '--single-threaded-gc';
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+
+  it("`npm start`, the image and the unit start node with V8's collector kept to the main thread", () => {
+    expect(pkg.scripts.start).toContain(`exec node ${FLAG} dist/cli.js serve`);
+    expect(stage('runtime').at(-1)).toMatch(new RegExp(`^CMD \\["node", "${FLAG}", "dist/cli\\.js", "serve"`));
+    expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/node ${FLAG} \\S+/dist/cli\\.js serve$`, 'm'));
+  });
+
+  it('the bench starts this server (and a runner of its own) with the same flags, and its peers without', async () => {
+    const { SERVER_NODE_FLAGS, serverCommand } = await import('../../bench/lib/processes.js');
+    expect(SERVER_NODE_FLAGS).toEqual([FLAG]);
+    const serve = serverCommand(['serve'], ['--cpu-prof']);
+    expect(serve.args.slice(0, 3)).toEqual([FLAG, '--cpu-prof', 'dist/cli.js']);
+    expect(serve.label).toBe(`node ${FLAG} dist/cli.js`);
+  });
+
+  it('node on this machine takes the flag (an unknown V8 flag would stop the server at its start)', async () => {
+    const child = spawn(process.execPath, [FLAG, '-e', 'process.stdout.write(String(process.execArgv))'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d;
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect({ code, out, err }).toEqual({ code: 0, out: `${FLAG},-e,process.stdout.write(String(process.execArgv))`, err: '' });
   });
 });
