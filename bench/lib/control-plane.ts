@@ -2,7 +2,17 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getStatus, postGraphQL, QUERIES } from './http.js';
-import { type Child, LISTENING, listeningUrl, SERVER_ENV, serverCommand, spawnLogged, TOKEN, waitForLog } from './processes.js';
+import {
+  type Child,
+  controlPlaneCommand,
+  LISTENING,
+  listeningUrl,
+  SERVER_ENV,
+  serverCommand,
+  spawnLogged,
+  TOKEN,
+  waitForLog,
+} from './processes.js';
 
 export interface RunningServer {
   child: Child;
@@ -38,7 +48,8 @@ export async function startServer(
 
 /** Starts `stratctl runner` (through the same launcher as the server) on a runtime dir. */
 export function startRunner(tmp: string, name: string, runtimeDir: string): Child {
-  const cmd = serverCommand(['runner', '--runtime-dir', runtimeDir]);
+  // As operators start one (`npx stratctl runner`: plain node, without the server's flags).
+  const cmd = controlPlaneCommand(['runner', '--runtime-dir', runtimeDir]);
   return spawnLogged(cmd.file, cmd.args, { log: path.join(tmp, `${name}.log`), env: { ...SERVER_ENV, CONTROL_PLANE_TOKEN: TOKEN } });
 }
 

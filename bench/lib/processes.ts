@@ -17,10 +17,10 @@ export const TOKEN = 'bench-admin-token-0123456789abcdef';
 export const SERVER_ENV: NodeJS.ProcessEnv = { MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072' };
 
 /**
- * The node flags this server is run with in production (serve, and a runner of its own): the ones
- * `npm start`, the image's CMD and the systemd unit's ExecStart give it (README, "Memory":
- * `--single-threaded-gc`, V8's collector without helper threads). Not the peers' (their stock
- * start), nor a `stratctl` client's (`npx stratctl status` runs plain node).
+ * The node flags `serve` is run with in production: the ones `npm start`, the image's CMD and the
+ * systemd unit's ExecStart give it (README, "Memory": `--single-threaded-gc`, V8's collector without
+ * helper threads). Not the peers' (their stock start), nor `stratctl`'s other commands (`npx
+ * stratctl runner`, `npx stratctl status` run plain node).
  */
 export const SERVER_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
 

@@ -153,7 +153,7 @@ describe('the collector setting (README, "Memory")', () => {
     expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/node ${FLAG} \\S+/dist/cli\\.js serve$`, 'm'));
   });
 
-  it('the bench starts this server (and a runner of its own) with the same flags, and its peers without', async () => {
+  it('the bench starts this server with the same flags (its peers and a separate runner without)', async () => {
     const { SERVER_NODE_FLAGS, serverCommand } = await import('../../bench/lib/processes.js');
     expect(SERVER_NODE_FLAGS).toEqual([FLAG]);
     const serve = serverCommand(['serve'], ['--cpu-prof']);
