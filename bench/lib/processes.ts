@@ -24,7 +24,7 @@ export const SERVER_ENV: NodeJS.ProcessEnv = { MALLOC_MMAP_THRESHOLD_: process.e
  */
 export const SERVER_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
 
-/** `controlPlaneCommand` for the server's own processes: its production flags first, then `nodeFlags`; the label names the former. */
+/** `controlPlaneCommand` for `serve`: its production flags first, then `nodeFlags`; the label names the former. */
 export function serverCommand(cliArgs: string[], nodeFlags: string[] = [], root = ROOT): { file: string; args: string[]; label: string } {
   const cmd = controlPlaneCommand(cliArgs, [...SERVER_NODE_FLAGS, ...nodeFlags], root);
   return { ...cmd, label: cmd.label.replace(/^node /, `node ${SERVER_NODE_FLAGS.join(' ')} `) };
