@@ -114,6 +114,20 @@ const RETRY_SAFE = new Set([
   'commit',
 ]);
 
+/**
+ * etcd's answers while its members choose a leader (a member stopped or cut off, an election): the
+ * call reached a member, which could not serve it then; a new leader is usually there within an
+ * election timeout (1 s by default). A retry-safe call is sent again after this pause, within its
+ * deadline (a 3-member cluster losing its leader refused a commit once with "leader changed",
+ * where the one after it went through).
+ */
+const ELECTION_RETRY_MS = 100;
+const ELECTING = /etcdserver: (leader changed|no leader|request timed out, possibly due to previous leader failure)/;
+
+function duringElection(err: unknown): boolean {
+  return err instanceof Error && ELECTING.test(err.message);
+}
+
 /** A try of a retry-safe call gets this share of the call's time while twice as much is left. */
 const TRY_SHARE = 0.35;
 
@@ -385,6 +399,10 @@ export class EtcdGateway {
             await sleep(OPEN_CIRCUIT_RETRY_MS);
             continue;
           }
+        }
+        if (retrySafe && duringElection(err) && deadline - Date.now() > ELECTION_RETRY_MS) {
+          await sleep(ELECTION_RETRY_MS);
+          continue;
         }
         // This try went to a member that did not answer in its share of the time: the next one, with the rest.
         if (tryEnd < deadline && (err instanceof CallTimeoutError || deadlineExceeded(err))) continue;

@@ -81,6 +81,65 @@ describe('etcd gateway: which failed calls are sent again within the deadline', 
     }
   });
 
+  it('a retry-safe call etcd answered while choosing a leader ("leader changed", "no leader") is sent again, and then answers', async () => {
+    const gateway = gatewayFor();
+    const tries: string[] = [];
+    try {
+      for (const operation of ['read config', 'commit']) {
+        let attempts = 0;
+        const answer = await gateway.call(operation, async () => {
+          attempts += 1;
+          tries.push(operation);
+          if (attempts === 1) throw new Error('14 UNAVAILABLE: etcdserver: leader changed');
+          if (attempts === 2) throw new Error('14 UNAVAILABLE: etcdserver: no leader');
+          return 'value';
+        });
+        expect(answer).toBe('value');
+      }
+      expect(tries).toEqual(['read config', 'read config', 'read config', 'commit', 'commit', 'commit']);
+      expect(gateway.connected).toBe(true);
+    } finally {
+      gateway.close();
+    }
+  });
+
+  it('an election that outlasts the deadline ends the call as unavailable, naming what etcd said; a call not safe to repeat is not sent again', async () => {
+    const gateway = gatewayFor();
+    try {
+      let attempts = 0;
+      const started = performance.now();
+      const failed = await gateway
+        .call(
+          'read config',
+          async () => {
+            attempts += 1;
+            throw new Error('14 UNAVAILABLE: etcdserver: no leader');
+          },
+          Date.now() + 450,
+        )
+        .catch((err: unknown) => err);
+      expect(failed).toBeInstanceOf(StoreUnavailableError);
+      expect((failed as StoreUnavailableError).detail).toBe(
+        'read config on etcd://127.0.0.1:1/unit/ failed (14 UNAVAILABLE: etcdserver: no leader)',
+      );
+      expect(attempts).toBeGreaterThan(1);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(300);
+      expect(gateway.connected).toBe(false);
+
+      let once = 0;
+      const notRetried = await gateway
+        .call('token create', async () => {
+          once += 1;
+          throw new Error('14 UNAVAILABLE: etcdserver: leader changed');
+        })
+        .catch((err: unknown) => err);
+      expect(notRetried).toBeInstanceOf(StoreUnavailableError);
+      expect(once).toBe(1);
+    } finally {
+      gateway.close();
+    }
+  });
+
   it('a call that may have reached etcd (the connection dropped in flight) is not sent again: 503 at once', async () => {
     const gateway = gatewayFor();
     let attempts = 0;
