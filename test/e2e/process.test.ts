@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { gql } from '../helpers/http.js';
 import { isRunning, portIsFree, processTree } from '../helpers/processes.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
@@ -31,6 +31,16 @@ describe('the server process', () => {
     const [, url] = await npm.waitFor(LISTENING, 30_000);
     const port = Number(new URL(url as string).port);
     const tree = processTree(npm.proc.pid as number);
+    // The helpers' cleanup kills npm only: should an assertion below fail, node would be left serving.
+    onTestFailed(() => {
+      for (const pid of tree.filter(isRunning)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone meanwhile.
+        }
+      }
+    });
     // npm, and node in place of `sh -c` (the script `exec`s): a tree of two.
     expect(tree).toHaveLength(2);
     // The script's allocator setting reached node (README, "Memory"): malloc's mmap threshold, fixed.
