@@ -86,11 +86,13 @@ export interface CallOptions {
 }
 
 /**
- * How long a call waits before trying again when every member's circuit is open (nothing was sent:
- * each member failed three calls in a row, or is being probed half-open). Members that come back
- * are tried again after 500 ms, so a call within its deadline reaches them instead of failing.
+ * How long a call waits before it is sent again, within its deadline, when etcd could not take it
+ * for now: every member's circuit open (nothing was sent: each member failed three calls in a row,
+ * or is being probed half-open; members that come back are tried again after 500 ms), or, for a
+ * retry-safe call, the members choosing a leader (`duringElection`). So a call within its deadline
+ * reaches them instead of failing.
  */
-const OPEN_CIRCUIT_RETRY_MS = 100;
+const RESEND_PAUSE_MS = 100;
 
 /** DESIGN: every store call gives up after 2 s. */
 export const STORE_CALL_TIMEOUT_MS = 2000;
@@ -117,11 +119,10 @@ const RETRY_SAFE = new Set([
 /**
  * etcd's answers while its members choose a leader (a member stopped or cut off, an election): the
  * call reached a member, which could not serve it then; a new leader is usually there within an
- * election timeout (1 s by default). A retry-safe call is sent again after this pause, within its
- * deadline (a 3-member cluster losing its leader refused a commit once with "leader changed",
+ * election timeout (1 s by default). A retry-safe call is sent again after RESEND_PAUSE_MS, within
+ * its deadline (a 3-member cluster losing its leader refused a commit once with "leader changed",
  * where the one after it went through).
  */
-const ELECTION_RETRY_MS = 100;
 const ELECTING = /etcdserver: (leader changed|no leader|request timed out, possibly due to previous leader failure)/;
 
 function duringElection(err: unknown): boolean {
@@ -393,15 +394,11 @@ export class EtcdGateway {
       } catch (err) {
         // The call never left this process, so it is safe to send again (a write too): every member's
         // circuit was open, or the member it went to had no connection yet.
-        if (isBrokenCircuitError(err) || neverSent(err)) {
-          unsent = err;
-          if (deadline - Date.now() > OPEN_CIRCUIT_RETRY_MS) {
-            await sleep(OPEN_CIRCUIT_RETRY_MS);
-            continue;
-          }
-        }
-        if (retrySafe && duringElection(err) && deadline - Date.now() > ELECTION_RETRY_MS) {
-          await sleep(ELECTION_RETRY_MS);
+        const neverLeft = isBrokenCircuitError(err) || neverSent(err);
+        if (neverLeft) unsent = err;
+        // Sent again after a pause: that one, and a retry-safe call etcd answered while electing a leader.
+        if ((neverLeft || (retrySafe && duringElection(err))) && deadline - Date.now() > RESEND_PAUSE_MS) {
+          await sleep(RESEND_PAUSE_MS);
           continue;
         }
         // This try went to a member that did not answer in its share of the time: the next one, with the rest.

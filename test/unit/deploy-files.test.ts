@@ -3,12 +3,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DRAIN_MS } from '../../src/http/listen.js';
-import { ROOT, startTestServer } from '../helpers/server.js';
+import { ROOT, spawnProcess, startTestServer } from '../helpers/server.js';
 
 // What the image and the unit promise, read from the files as written. `npm run image:dry-run`
 // (scripts/image-dry-run.sh) runs the Dockerfile's steps, CMD and HEALTHCHECK for real.
 const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
 const unit = readFileSync(path.join(ROOT, 'docs/strategy-control-plane.service'), 'utf8');
+const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
 const instructions = dockerfile
   .replace(/\\\n\s*/g, ' ')
   .split('\n')
@@ -129,7 +130,6 @@ describe('the allocator setting (README, "Memory")', () => {
     expect(unit).toMatch(/^Environment=MALLOC_MMAP_THRESHOLD_=131072$/m);
     // An operator's value wins: systemd lets EnvironmentFile= settings override Environment=.
     expect(unit).toMatch(/^EnvironmentFile=-\/etc\/strategy-control-plane\/env$/m);
-    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     expect(pkg.scripts.start).toMatch(
       /^MALLOC_MMAP_THRESHOLD_=\$\{MALLOC_MMAP_THRESHOLD_:-131072\} exec node --single-threaded-gc dist\/cli\.js serve$/,
     );
@@ -145,7 +145,6 @@ describe('the collector setting (README, "Memory")', () => {
   // A V8 flag that only the command line sets (not NODE_OPTIONS, not the program itself), so every
   // way of starting the server in production passes it, and the bench runs the server the same way.
   const FLAG = '--single-threaded-gc';
-  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
 
   it("`npm start`, the image and the unit start node with V8's collector kept to the main thread", () => {
     expect(pkg.scripts.start).toContain(`exec node ${FLAG} dist/cli.js serve`);
@@ -162,18 +161,12 @@ describe('the collector setting (README, "Memory")', () => {
   });
 
   it('node on this machine takes the flag (an unknown V8 flag would stop the server at its start)', async () => {
-    const child = spawn(process.execPath, [FLAG, '-e', 'process.stdout.write(String(process.execArgv))'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawnProcess(process.execPath, [FLAG, '-e', 'process.stdout.write(String(process.execArgv))']);
+    await child.closed;
+    expect({ code: await child.exited, out: child.stdout(), err: child.stderr() }).toEqual({
+      code: 0,
+      out: `${FLAG},-e,process.stdout.write(String(process.execArgv))`,
+      err: '',
     });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d;
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    expect({ code, out, err }).toEqual({ code: 0, out: `${FLAG},-e,process.stdout.write(String(process.execArgv))`, err: '' });
   });
 });
