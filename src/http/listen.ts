@@ -35,6 +35,7 @@ import { guardStep } from './steps/guard.js';
 import { hostCheckStep, isLoopbackAddress, LOOPBACK_HOSTNAMES } from './steps/host-check.js';
 import { requestIdStep } from './steps/request-id.js';
 import { requestMetricsStep } from './steps/request-metrics.js';
+import { TurnWriter } from './turn-writer.js';
 import { yogaParseErrorsPlugin } from './yoga-parse-errors.js';
 import { yogaHandler } from './yoga-route.js';
 
@@ -155,6 +156,8 @@ class HttpExchange implements Exchange {
   prefetched: Buffer | undefined = undefined;
   /** The connection guard's record of this request. */
   tracked: TrackedRequest | undefined = undefined;
+  /** Its answer while it waits for the end of the turn (`TurnWriter`). */
+  answer: Reply | null = null;
   private controller: AbortController | null = null;
   private gone = false;
   /** The body being read before the chain runs (`prefetch`): its first chunk, and any more. */
@@ -398,6 +401,16 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
       failed(exchange, err);
     }
   };
+  // An answer ready in the turn that read its request (a cached read, a refusal) is written at the
+  // end of the turn's I/O with the turn's others, back to back (turn-writer.ts).
+  const writer = new TurnWriter<HttpExchange>(
+    (exchange) => {
+      const reply = exchange.answer!;
+      exchange.answer = null;
+      deliver(exchange, reply);
+    },
+    (err) => plane.logger.error({ err }, 'the HTTP adapter could not answer'),
+  );
   // While new connections keep arriving, requests run a few a turn so the next connection is accepted soon.
   const burst = new ConnectionBurst(BURST_REQUESTS_PER_TURN, (err) => plane.logger.error({ err }, 'the HTTP adapter could not answer'));
   new Counter({
@@ -413,7 +426,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     if (burst.inBurst) burst.admit(() => runNow(exchange));
     else runNow(exchange);
   };
-  // Not an async function: a cached read passes the chain and is written in the same turn, without a promise.
+  // Not an async function: a cached read passes the chain and is written at the end of the same turn, without a promise.
   const runNow = (exchange: HttpExchange): void => {
     let pending: MaybePromise<Reply>;
     try {
@@ -427,7 +440,10 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
         (reply) => deliver(exchange, reply),
         (err: unknown) => failed(exchange, err),
       );
-    } else deliver(exchange, pending);
+    } else {
+      exchange.answer = pending;
+      writer.add(exchange);
+    }
   };
 
   const connectionLimits = { ...CONNECTION_LIMITS, ...security.connections };
