@@ -29,6 +29,8 @@ const targets = [
   ...peers.filter((p) => p.name !== 'yoga').map((p) => ({ name: p.name, url: p.url, pid: p.child.pid })),
 ];
 const cpuPerRequest: Record<string, number[]> = {};
+const p50s: Record<string, number[]> = {};
+const p99s: Record<string, number[]> = {};
 const body = READ_BODIES[which];
 for (const t of targets) await runLoad({ url: t.url, connections: 50, duration: 1, body });
 const ratios: Record<string, number[]> = { mercurius: [], plain: [], ...(baseline && { baseline: [] }) };
@@ -40,6 +42,8 @@ for (let r = 0; r < rounds; r++) {
     rps[t.name] = result.rps;
     const cpu = ((cpuMsOf(t.pid) - before) * 1000) / (result.ok + result.non2xx);
     cpuPerRequest[t.name] = [...(cpuPerRequest[t.name] ?? []), cpu];
+    p50s[t.name] = [...(p50s[t.name] ?? []), result.p50];
+    p99s[t.name] = [...(p99s[t.name] ?? []), result.p99];
   }
   for (const peer of Object.keys(ratios)) ratios[peer]!.push(rps.ours! / rps[peer]!);
   process.stdout.write(
@@ -57,6 +61,12 @@ process.stdout.write(
 process.stdout.write(
   `server CPU per request (median of rounds): ${Object.entries(cpuPerRequest)
     .map(([n, v]) => `${n} ${median(v).toFixed(1)} us`)
+    .join(', ')}\n`,
+);
+// Response times as the client saw them: the median of the rounds' own p50 and p99.
+process.stdout.write(
+  `response time p50 / p99 ms (median of rounds): ${Object.keys(p99s)
+    .map((n) => `${n} ${median(p50s[n]!).toFixed(2)} / ${median(p99s[n]!).toFixed(2)}`)
     .join(', ')}\n`,
 );
 for (const p of peers) await stop(p.child);
