@@ -31,11 +31,14 @@ export class ConnectionBurst {
    * @param nextTurn runs a function at the end of this turn's I/O (setImmediate: from an I/O
    *   callback, this turn's check phase; from there, the next turn's)
    * @param onError told of a request that threw when it ran from the queue
+   * @param afterRun told once waiting requests have run (in a check phase): the adapter writes
+   *   their answers then, not a turn later (turn-writer.ts)
    */
   constructor(
     private readonly perTurn: number,
     private readonly onError: (err: unknown) => void,
     private readonly nextTurn: (fn: () => void) => void = setImmediate,
+    private readonly afterRun: () => void = () => {},
   ) {}
 
   /** Within a burst now: requests wait their turn. */
@@ -94,7 +97,8 @@ export class ConnectionBurst {
   };
 
   private runWaiting(count: number): void {
-    for (const request of this.waiting.splice(0, count)) {
+    const run = this.waiting.splice(0, count);
+    for (const request of run) {
       try {
         request();
       } catch (err) {
@@ -102,5 +106,6 @@ export class ConnectionBurst {
         this.onError(err);
       }
     }
+    if (run.length > 0) this.afterRun();
   }
 }

@@ -412,7 +412,13 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     (err) => plane.logger.error({ err }, 'the HTTP adapter could not answer'),
   );
   // While new connections keep arriving, requests run a few a turn so the next connection is accepted soon.
-  const burst = new ConnectionBurst(BURST_REQUESTS_PER_TURN, (err) => plane.logger.error({ err }, 'the HTTP adapter could not answer'));
+  // Requests run from its queue run in a check phase: their answers are written then, not a turn later.
+  const burst = new ConnectionBurst(
+    BURST_REQUESTS_PER_TURN,
+    (err) => plane.logger.error({ err }, 'the HTTP adapter could not answer'),
+    setImmediate,
+    writer.flush,
+  );
   new Counter({
     name: 'control_plane_http_burst_waits_total',
     help: 'Requests that waited for a short turn of the event loop while a burst of new connections was accepted.',

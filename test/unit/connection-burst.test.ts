@@ -8,16 +8,20 @@ import { ConnectionBurst } from '../../src/http/connection-burst.js';
 function loop(perTurn = 4) {
   let scheduled: (() => void)[] = [];
   const errors: unknown[] = [];
+  const ran: string[] = [];
+  /** How many requests had run each time `afterRun` was told. */
+  const afterRuns: number[] = [];
   const burst = new ConnectionBurst(
     perTurn,
     (err) => errors.push(err),
     (fn) => scheduled.push(fn),
+    () => afterRuns.push(ran.length),
   );
-  const ran: string[] = [];
   return {
     burst,
     ran,
     errors,
+    afterRuns,
     connect: () => burst.connected(),
     request: (name: string) => burst.admit(() => ran.push(name)),
     endTurn() {
@@ -97,6 +101,26 @@ describe('ConnectionBurst: requests in short batches while connections keep arri
     expect(l.burst.inBurst).toBe(false);
     l.request('c');
     expect(l.ran).toEqual(['a', 'b', 'c']);
+  });
+
+  it('afterRun is told once a turn has run requests from the queue, after them, and not for a turn that ran none', () => {
+    const l = loop(2);
+    l.request('at once'); // no burst: runs in its own callback, nothing to tell
+    l.startBurst();
+    expect(l.afterRuns).toEqual([]);
+    for (const name of ['r1', 'r2', 'r3']) l.request(name);
+    l.connect();
+    l.endTurn();
+    expect(l.afterRuns).toEqual([3]); // 'at once', r1, r2
+    l.connect();
+    l.endTurn();
+    expect(l.afterRuns).toEqual([3, 4]);
+    l.connect();
+    l.endTurn(); // nothing waiting
+    expect(l.afterRuns).toEqual([3, 4]);
+    l.request('r4');
+    l.burst.flush();
+    expect(l.afterRuns).toEqual([3, 4, 5]);
   });
 
   it('a waiting request that throws is reported and does not strand the others', () => {
