@@ -401,24 +401,18 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
       failed(exchange, err);
     }
   };
+  // What the two queues below report of a request or an answer that threw anyway.
+  const couldNotAnswer = (err: unknown) => plane.logger.error({ err }, 'the HTTP adapter could not answer');
   // An answer ready in the turn that read its request (a cached read, a refusal) is written at the
   // end of the turn's I/O with the turn's others, back to back (turn-writer.ts).
-  const writer = new TurnWriter<HttpExchange>(
-    (exchange) => {
-      const reply = exchange.answer!;
-      exchange.answer = null;
-      deliver(exchange, reply);
-    },
-    (err) => plane.logger.error({ err }, 'the HTTP adapter could not answer'),
-  );
-  // While new connections keep arriving, requests run a few a turn so the next connection is accepted soon.
-  // Requests run from its queue run in a check phase: their answers are written then, not a turn later.
-  const burst = new ConnectionBurst(
-    BURST_REQUESTS_PER_TURN,
-    (err) => plane.logger.error({ err }, 'the HTTP adapter could not answer'),
-    setImmediate,
-    writer.flush,
-  );
+  const writer = new TurnWriter<HttpExchange>((exchange) => {
+    const reply = exchange.answer!;
+    exchange.answer = null;
+    deliver(exchange, reply);
+  }, couldNotAnswer);
+  // While new connections keep arriving, requests run a few a turn so the next connection is accepted
+  // soon. Those run from its queue run in a check phase: their answers are written then, not a turn later.
+  const burst = new ConnectionBurst(BURST_REQUESTS_PER_TURN, couldNotAnswer, setImmediate, writer.flush);
   new Counter({
     name: 'control_plane_http_burst_waits_total',
     help: 'Requests that waited for a short turn of the event loop while a burst of new connections was accepted.',
