@@ -9,6 +9,7 @@ import { createLogger } from '../../src/log.js';
 import { type RunningControlPlane, startControlPlane } from '../../src/server.js';
 import { GRAPHQL_PATHS as PATHS } from '../helpers/graphql-paths.js';
 import { gql } from '../helpers/http.js';
+import { pipelinedRequests } from '../helpers/raw-http.js';
 import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
 
 /** Counts what reaches yoga's own HTTP handling, and which execute function ran each execution. */
@@ -392,6 +393,52 @@ describe('reads are never stale (the lane caches whole answers)', () => {
     const query = 'query Q($r: RiskLevel) { strategies(riskLevel: $r) { key } }';
     for (let i = 0; i < 2; i++) expect((await server.gql(query, { r: 'NOPE' })).body.errors?.length).toBe(1);
     expect((await server.gql(query, { r: 'LOW' })).body.data?.strategies.length).toBeGreaterThan(0);
+  });
+});
+
+describe('answers written at the end of the turn (turn-writer.ts)', () => {
+  const post = (host: string, body: string, close = false) =>
+    `POST /graphql HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nAccept: application/graphql-response+json, application/json\r\n` +
+    `Authorization: Bearer ${TEST_TOKEN}\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n${close ? 'Connection: close\r\n' : ''}\r\n${body}`;
+
+  it('requests pipelined in one write on one connection: each answered once, in the order sent (cached reads, a probe, a write between them)', async () => {
+    const server = await startTestServer();
+    const host = new URL(server.origin).host;
+    const strategies = JSON.stringify({ query: '{ strategies { key } }' });
+    const status = JSON.stringify({ query: '{ status { configVersion } }' });
+    // Cached by these reads (same caller, body and media type): answered in the turn they are read.
+    const expected = (await server.gql('{ strategies { key } }')).body.data;
+    await server.gql('{ status { configVersion } }');
+    const answers = await pipelinedRequests(server.origin, [
+      post(host, strategies),
+      post(host, status),
+      `GET /health HTTP/1.1\r\nHost: ${host}\r\n\r\n`,
+      post(host, strategies),
+      post(host, JSON.stringify({ query: 'mutation { activateStrategy(strategyKey: "gold") { activeStrategyKey } }' })),
+      post(host, strategies, true),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const bodies = answers.map((a) => JSON.parse(a.body.toString('utf8')));
+    expect(bodies[0].data).toEqual(expected);
+    expect(bodies[1].data.status.configVersion).toBeGreaterThanOrEqual(1);
+    expect(bodies[2].status).toBe('ok');
+    expect(bodies[3].data).toEqual(expected);
+    expect(bodies[4].data).toEqual({ activateStrategy: { activeStrategyKey: 'gold' } });
+    expect(bodies[5].data).toEqual(expected);
+    expect(new Set(answers.map((a) => a.headers['x-request-id'])).size).toBe(6);
+  });
+
+  it('many cached reads arriving in the same turns on their own connections: every one answered, with its own request id', async () => {
+    const server = await startTestServer();
+    const query = '{ strategies { key name } }';
+    const expected = (await server.gql(query)).body.data;
+    const answers = await Promise.all(Array.from({ length: 60 }, () => server.gql(query)));
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      expect(answer.body.data).toEqual(expected);
+    }
+    expect(new Set(answers.map((a) => a.headers.get('x-request-id'))).size).toBe(60);
   });
 });
 

@@ -8,7 +8,7 @@ export interface RawResponse {
   reset: boolean;
 }
 
-function parse(data: Buffer): { response: Omit<RawResponse, 'reset'>; complete: boolean } | null {
+function parse(data: Buffer): { response: Omit<RawResponse, 'reset'>; complete: boolean; end: number } | null {
   const split = data.indexOf('\r\n\r\n');
   if (split < 0) return null;
   const [statusLine = '', ...lines] = data.subarray(0, split).toString('latin1').split('\r\n');
@@ -20,7 +20,11 @@ function parse(data: Buffer): { response: Omit<RawResponse, 'reset'>; complete: 
   const length = Number(headers['content-length'] ?? Number.NaN);
   const rest = data.subarray(split + 4);
   const complete = !Number.isNaN(length) && rest.length >= length;
-  return { response: { status: Number(statusLine.split(' ')[1]), headers, body: complete ? rest.subarray(0, length) : rest }, complete };
+  return {
+    response: { status: Number(statusLine.split(' ')[1]), headers, body: complete ? rest.subarray(0, length) : rest },
+    complete,
+    end: split + 4 + (complete ? length : rest.length),
+  };
 }
 
 /**
@@ -71,3 +75,27 @@ export function chunked(body: Buffer, size = 8192): Buffer {
 }
 
 export const json = (response: RawResponse) => JSON.parse(response.body.toString('utf8'));
+
+/**
+ * Sends `requests` pipelined, in one write over one fresh connection (the last should ask for
+ * `Connection: close`), and reads every answer until the server closes it, in the order they came.
+ */
+export function pipelinedRequests(origin: string, requests: string[]): Promise<Omit<RawResponse, 'reset'>[]> {
+  const { hostname, port } = new URL(origin);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      let data = Buffer.concat(chunks);
+      const answers: Omit<RawResponse, 'reset'>[] = [];
+      for (let parsed = parse(data); parsed?.complete; parsed = parse(data)) {
+        answers.push(parsed.response);
+        data = data.subarray(parsed.end);
+      }
+      resolve(answers);
+    });
+    socket.write(requests.join(''));
+  });
+}
