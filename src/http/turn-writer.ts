@@ -13,7 +13,7 @@
  * Queued here instead, the turn's answers go out back to back in its check phase (setImmediate,
  * after every request of the turn's I/O was read), while the client is awake for the first of them.
  * A `writev` then cost ~12 µs, the server's CPU per cached read fell by a fifth and its reads per
- * second rose by 14-19% (bench/profile.md, "Answers written at the end of the turn"). An answer
+ * second rose by 14-26% (bench/profile.md, "Answers written at the end of the turn"). An answer
  * waits at most for the rest of its turn's requests to be read, a few µs each; an answer that is
  * not ready in the turn (a write's, after its durable write) is written as soon as it is, as before.
  */
