@@ -52,6 +52,11 @@ export class RunnerFleet {
   private readonly timer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private lastSignature: string;
+  private closed = false;
+  /** States this fleet has called STALE: each was still the newest its source had after a fresh read (`refresh`). */
+  private readonly staleConfirmed = new WeakSet<RunnerState>();
+  /** When (this fleet's clock) a fresh read was asked for before calling a state STALE. */
+  private readonly staleAsked = new WeakMap<RunnerState, number>();
 
   constructor(
     private readonly source: RunnerStateSource,
@@ -77,7 +82,7 @@ export class RunnerFleet {
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
         .map((state) => {
           const receivedAt = this.source.receivedAt?.(state.id);
-          return { state, health: runnerHealth(state, now, receivedAt), heardAtMs: receivedAt ?? Date.parse(state.heartbeatAt) };
+          return { state, health: this.health(state, now, receivedAt), heardAtMs: receivedAt ?? Date.parse(state.heartbeatAt) };
         })
     );
   }
@@ -89,7 +94,35 @@ export class RunnerFleet {
    */
   forEach(visit: (state: RunnerState, health: RunnerHealth) => void): void {
     const now = this.nowMs();
-    for (const state of this.source.list()) visit(state, runnerHealth(state, now, this.source.receivedAt?.(state.id)));
+    for (const state of this.source.list()) visit(state, this.health(state, now, this.source.receivedAt?.(state.id)));
+  }
+
+  /**
+   * A runner's health now. Its heartbeat grown old is STALE only once the source has read its
+   * published state afresh and still holds this one: a source that follows a file (`stratctl runner`
+   * beside the API) can be a heartbeat or more behind it while this process is busy, and a runner
+   * called STALE on the older state came back RUNNING when the newer one was read, dead or alive (the
+   * operator page showed a killed runner STALE, then green "in sync", then STALE). Until that read
+   * ends the runner keeps the health it had, for at most one heartbeat interval: a read that never
+   * ends (a stalled disk) does not keep a dead runner RUNNING.
+   */
+  private health(state: RunnerState, now: number, receivedAt: number | undefined): RunnerHealth {
+    const health = runnerHealth(state, now, receivedAt);
+    const { refresh } = this.source;
+    if (health !== 'STALE' || !refresh || this.staleConfirmed.has(state)) return health;
+    const asked = this.staleAsked.get(state);
+    if (asked === undefined) {
+      this.staleAsked.set(state, now);
+      const settled = () => {
+        if (this.source.list().includes(state)) this.staleConfirmed.add(state);
+        if (!this.closed) this.check();
+      };
+      refresh.call(this.source).then(settled, settled);
+    } else if (now - asked >= state.heartbeatIntervalMs) {
+      this.staleConfirmed.add(state);
+      return health;
+    }
+    return state.error ? 'ERROR' : 'RUNNING';
   }
 
   /**
@@ -180,6 +213,7 @@ export class RunnerFleet {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.timer);
     this.unsubscribe();
     this.endWaits();

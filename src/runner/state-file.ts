@@ -175,16 +175,16 @@ export async function fileRunnerStateSource(
     } while (again);
     reading = null;
   };
-  const watch = watchFile(
-    path.join(runtimeDir, RUNNER_STATE_FILE),
-    () => {
-      if (reading) again = true;
-      else reading = reread();
-    },
-    { pollMs: options.pollMs ?? 500 },
-  );
+  // A read in progress may have opened the file before the change asked about: it reads once more.
+  const readAgain = (): Promise<void> => {
+    if (reading) again = true;
+    else reading = reread();
+    return reading;
+  };
+  const watch = watchFile(path.join(runtimeDir, RUNNER_STATE_FILE), () => void readAgain(), { pollMs: options.pollMs ?? 500 });
   return {
     list: () => (latest ? [latest] : []),
+    refresh: readAgain,
     subscribe(listener) {
       return listeners.add(listener);
     },

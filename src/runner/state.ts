@@ -126,5 +126,11 @@ export interface RunnerStateSource {
    * runner STALE (or a dead one RUNNING); without it the state's own `heartbeatAt` is judged.
    */
   receivedAt?(id: string): number | undefined;
+  /**
+   * Reads the published states again now (the state file), settled when that read is done. A source
+   * that follows a file by its watch events and a poll may be a heartbeat or more behind it when its
+   * process is busy: the fleet asks for this before it calls a runner STALE on the state it holds.
+   */
+  refresh?(): Promise<void>;
   close(): void;
 }

@@ -1,8 +1,10 @@
+import { writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RunnerState } from '../../src/runner/state.js';
 import { fileRunnerStatePublisher, fileRunnerStateSource, RUNNER_STATE_FILE } from '../../src/runner/state-file.js';
+import { iso, runnerState, T0 } from '../helpers/fake-runners.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 
 const state = (scanCount: number, stopped = false) => ({ id: 'test', scanCount, stopped }) as unknown as RunnerState;
@@ -129,6 +131,28 @@ describe('runner state file that cannot be read (the API following a runner in a
       await writeFile(file, `${JSON.stringify({ id: 'r' })}\n`);
       await vi.waitFor(() => expect(infos).toEqual([`runner state ${file} is read again`]), { timeout: 5_000, interval: 20 });
       expect(warnings).toHaveLength(1);
+    } finally {
+      source.close();
+    }
+  });
+});
+
+describe('runner state file read afresh on demand (refresh)', () => {
+  it('after refresh() the source holds what the file holds, without waiting for a watch event or the poll', async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, RUNNER_STATE_FILE);
+    await writeFile(file, `${JSON.stringify(runnerState('r1', T0))}\n`);
+    // No poll within the test: only the watch, or refresh, can read the file again.
+    const source = await fileRunnerStateSource(dir, { pollMs: 3_600_000 });
+    try {
+      expect(source.list().map((s) => s.heartbeatAt)).toEqual([iso(T0)]);
+      writeFileSync(file, `${JSON.stringify(runnerState('r1', T0 + 1000))}\n`);
+      await source.refresh?.();
+      expect(source.list().map((s) => s.heartbeatAt)).toEqual([iso(T0 + 1000)]);
+      // Asked again while nothing changed: the same state object (a fleet compares states by identity).
+      const held = source.list()[0];
+      await source.refresh?.();
+      expect(source.list()[0]).toBe(held);
     } finally {
       source.close();
     }
