@@ -8,6 +8,7 @@ export default defineConfig({
   resolve: base.resolve,
   test: {
     ...base.test,
+    projects: undefined,
     include: ['test/soak/**/*.soak.test.ts'],
     exclude: ['**/node_modules/**'],
     testTimeout: 30 * 60_000,

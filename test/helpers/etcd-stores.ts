@@ -1,14 +1,14 @@
 import { Etcd3 } from 'etcd3';
-import { afterEach } from 'vitest';
 import type { ConfigChange, ConfigStore, StoreEvent, StoreState } from '../../src/config/store.js';
 import { defaultRegistry } from '../../src/registry/index.js';
 import { type EtcdStoreOptions, type EtcdStores, openEtcdStores } from '../../src/store-etcd/index.js';
+import { afterEachTest } from './cleanup.js';
 import type { EtcdCluster } from './etcd.js';
 
 const opened: EtcdStores[] = [];
 const clients: Etcd3[] = [];
 
-afterEach(async () => {
+afterEachTest(async () => {
   await Promise.allSettled(opened.splice(0).map((s) => s.close()));
   for (const c of clients.splice(0)) c.close();
 });

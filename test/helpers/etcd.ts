@@ -5,7 +5,8 @@ import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, it } from 'vitest';
+import { describe, it } from 'vitest';
+import { afterEachFile, afterEachTest } from './cleanup.js';
 
 /** Debian's etcd-server (3.4); `.ci/run` installs it when missing. */
 export const ETCD = process.env.ETCD_BINARY ?? '/usr/bin/etcd';
@@ -99,10 +100,10 @@ process.on('exit', () => {
   for (const child of everyProcess) child.kill('SIGKILL');
 });
 
-afterEach(async () => {
+afterEachTest(async () => {
   await Promise.all(clusters.splice(0).map((c) => c.close()));
 });
-afterAll(async () => {
+afterEachFile(async () => {
   await Promise.all(fileClusters.splice(0).map((c) => c.close()));
 });
 

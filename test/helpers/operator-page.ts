@@ -2,8 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page, Request as PwRequest } from 'playwright-core';
-import { afterAll, afterEach, expect } from 'vitest';
+import { expect } from 'vitest';
 import { type BuiltPage, buildPage } from '../../scripts/build-page.js';
+import { afterEachFile, afterEachTest } from './cleanup.js';
 import { loopbackOnly } from './playground.js';
 
 let built: Promise<BuiltPage> | null = null;
@@ -17,7 +18,7 @@ export function builtPage(): Promise<BuiltPage> {
   return built;
 }
 
-afterAll(async () => {
+afterEachFile(async () => {
   if (built) await rm((await built).outDir, { recursive: true, force: true });
   built = null;
 });
@@ -52,7 +53,7 @@ const opened: Page[] = [];
 export async function closeOperatorPages(): Promise<void> {
   await Promise.all([...new Set(opened.splice(0).map((p) => p.context()))].map((c) => c.close()));
 }
-afterEach(closeOperatorPages);
+afterEachTest(closeOperatorPages);
 
 /**
  * Opens the operator page in a fresh context (its own sessionStorage), loopback only, and waits

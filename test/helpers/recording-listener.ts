@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { afterEach } from 'vitest';
 import { ADMIN_PROOF_CHALLENGE_HEADER, ADMIN_PROOF_HEADER } from '../../src/auth/admin-proof.js';
+import { afterEachTest } from './cleanup.js';
 
 export interface SeenRequest {
   method: string;
@@ -19,7 +19,7 @@ export interface RecordingListener {
 }
 
 const open: RecordingListener[] = [];
-afterEach(async () => {
+afterEachTest(async () => {
   await Promise.all(open.splice(0).map((l) => l.close()));
 });
 

@@ -1,7 +1,7 @@
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach } from 'vitest';
+import { afterEachTest } from './cleanup.js';
 
 const dirs: string[] = [];
 
@@ -12,7 +12,7 @@ export async function tempRuntimeDir(prefix = 'scp-'): Promise<string> {
   return dir;
 }
 
-afterEach(async () => {
+afterEachTest(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 

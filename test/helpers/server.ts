@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach } from 'vitest';
 import type { ConfigStore } from '../../src/config/store.js';
 import { createLogger } from '../../src/log.js';
 import { type ControlPlaneOptions, type RunningControlPlane, startControlPlane } from '../../src/server.js';
+import { afterEachTest } from './cleanup.js';
 import { gql } from './http.js';
 import { tempRuntimeDir } from './runtime-dir.js';
 import { cliEnv } from './stratctl.js';
@@ -22,7 +22,7 @@ export interface TestServer extends RunningControlPlane {
 }
 
 const running: RunningControlPlane[] = [];
-afterEach(async () => {
+afterEachTest(async () => {
   await Promise.all(running.splice(0).map((p) => p.close()));
 });
 
@@ -64,7 +64,7 @@ export interface SpawnedProcess {
 }
 
 const children: SpawnedProcess[] = [];
-afterEach(async () => {
+afterEachTest(async () => {
   await Promise.all(children.splice(0).map((c) => c.stop('SIGKILL')));
 });
 

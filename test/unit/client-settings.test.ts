@@ -1,9 +1,9 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveClientSettings } from '../../src/client/settings.js';
 import { UsageError } from '../../src/usage-error.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 
 describe('stratctl client settings: an empty or blank variable is an unset one', () => {
   it('CONTROL_PLANE_URL= falls back to the default URL (it was refused as the URL "")', async () => {
@@ -31,7 +31,7 @@ describe('stratctl client settings: an empty or blank variable is an unset one',
   });
 
   it('a blank CONTROL_PLANE_TOKEN is no token: the runtime dir’s admin.token is used, and the source says so', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'scp-client-'));
+    const dir = await tempRuntimeDir('scp-client-');
     await writeFile(path.join(dir, 'admin.token'), 'file-token-0123456789abcdef\n');
     const settings = await resolveClientSettings({}, { CONTROL_PLANE_TOKEN: '   ', CONTROL_PLANE_RUNTIME_DIR: dir });
     expect(settings).toMatchObject({ token: 'file-token-0123456789abcdef', tokenSource: path.join(dir, 'admin.token') });
@@ -39,7 +39,7 @@ describe('stratctl client settings: an empty or blank variable is an unset one',
   });
 
   it('an admin.token holding a line break or control character is not sent, nor echoed: reads go without it, writes say why', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'scp-client-'));
+    const dir = await tempRuntimeDir('scp-client-');
     const file = path.join(dir, 'admin.token');
     for (const text of ['file-token-0123456789\nsecond-line-secret\n', 'file-token-01234\u000156789']) {
       await writeFile(file, text);
