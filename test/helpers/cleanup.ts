@@ -18,7 +18,7 @@ export function cleanups(): Cleanups {
 
 /**
  * After each test of the file importing the helper, and of every later file of a worker that shares
- * its modules (the `unit` project, `isolate: false`: the helper is evaluated once, for the first
+ * its modules (the `shared` project, `isolate: false`: the helper is evaluated once, for the first
  * file, and test/setup-shared.ts runs these for the others). Each must be safe to run twice.
  */
 export function afterEachTest(cleanup: Cleanup): void {

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { describe } from 'vitest';
 import type { ControlPlaneOptions } from '../../src/server.js';
+import { afterEachFile } from './cleanup.js';
 import { describeWithEtcd, type EtcdCluster, startEtcd } from './etcd.js';
 import { freshPrefix, rawClient } from './etcd-stores.js';
 import { handEditPresets, presetsFile } from './presets.js';
@@ -58,6 +59,10 @@ const fileBackend: StoreBackend = {
 
 // One etcd member for a test file; each server gets its own prefix (its own deployment).
 let cluster: EtcdCluster | null = null;
+// Stopped after the file (startEtcd's lifetime: 'file'): a later file sharing this module starts its own.
+afterEachFile(() => {
+  cluster = null;
+});
 
 const etcdBackend: StoreBackend = {
   name: 'etcd',
