@@ -38,22 +38,12 @@ export default defineConfig({
           // its tests and after it (test/helpers/cleanup.ts, test/setup-shared.ts).
           isolate: false,
           setupFiles: ['test/setup-shared.ts'],
-          sequence: { groupOrder: 0 },
         },
       },
       {
         extends: true,
-        // The browser files (their time is the browser's, not imports), and files that replace a
-        // module: a fork each. Run after the shared files, not beside them: a headless Chromium
-        // competing with spawned servers and etcd members for two cores missed its live
-        // connection's heartbeat now and then (a reconnect, so every query loaded twice) or sent
-        // a typed token late, and two clean-clone CI runs each failed a different page test so.
-        test: {
-          name: 'isolated',
-          include: ['test/browser/**/*.test.ts', ...ISOLATED_FILES],
-          exclude: ['**/node_modules/**'],
-          sequence: { groupOrder: 1 },
-        },
+        // The browser files (their time is the browser's, not imports), and files that replace a module: a fork each.
+        test: { name: 'isolated', include: ['test/browser/**/*.test.ts', ...ISOLATED_FILES], exclude: ['**/node_modules/**'] },
       },
     ],
   },
