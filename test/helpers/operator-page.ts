@@ -66,7 +66,12 @@ export async function openOperatorPage(
   options: {
     viewport?: { width: number; height: number };
     waitLive?: boolean;
-    fakeClock?: boolean;
+    /**
+     * Playwright's clock: time flows as usual, and a test moves it on (fastForward) instead of
+     * waiting; 'paused': it stands still from before the page loads (its timers and its frames,
+     * so nothing is rendered, and the page is not waited live) until the test moves it on or resumes it.
+     */
+    fakeClock?: boolean | 'paused';
     /** Another tab of this browser context (its pages share 6 connections per server); default: a context of its own. */
     context?: BrowserContext;
     /** What GET /version answers from the start; default version 0.1.0, commit null. */
@@ -99,10 +104,11 @@ export async function openOperatorPage(
     w.__csp = [];
     document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.effectiveDirective} ${e.blockedURI}`));
   });
-  // Playwright's clock: time flows as usual, and a test moves it on (fastForward) instead of waiting.
   if (options.fakeClock) await page.clock.install();
+  if (options.fakeClock === 'paused') await page.clock.pauseAt(Date.now() + 1_000);
   await page.goto(`${origin}/`);
-  if (options.waitLive !== false) await page.locator('[data-testid="live"][data-connected="true"]').waitFor({ timeout: 15_000 });
+  if (options.waitLive !== false && options.fakeClock !== 'paused')
+    await page.locator('[data-testid="live"][data-connected="true"]').waitFor({ timeout: 15_000 });
   return {
     page,
     refused,
