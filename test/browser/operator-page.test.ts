@@ -255,7 +255,9 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
 
   it('entering or forgetting a token loads each query once, after the new live connection is accepted', async () => {
     const server = await serve({ runner: false });
-    const { page, requests } = await openOperatorPage(browser, server.origin, { fakeClock: true });
+    // Held from the start too: a fallback load on opening, then the acceptance's, sent its signals
+    // (asked once the overview answers) after the token was entered (a clean-clone CI: signals 6).
+    const { page, requests } = await openOperatorPage(browser, server.origin, { fakeClock: 'paused' });
     const at = (r: (typeof requests)[number]) => `${r.method()} ${new URL(r.url()).pathname}`;
     /** The queries the page asked since request `from`, and where the new connection's subscriptions were sent. */
     const since = (from: number) => {
@@ -273,6 +275,9 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       );
     };
     await expect.poll(settled(0)).toBe(true);
+    await page.clock.fastForward(FIRST_LOAD_WAIT_MS);
+    await page.clock.resume();
+    await page.locator('[data-testid="live"][data-connected="true"]').waitFor();
     for (const [what, change, overviews, viewer] of [
       // The token's check (one OperatorOverview with it) comes first, then the load.
       ['token entered', () => enterToken(page, server.token, null), 2, /^Token: admin/],
