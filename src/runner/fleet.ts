@@ -100,9 +100,10 @@ export class RunnerFleet {
   /**
    * A runner's health now. Its heartbeat grown old is STALE only once the source has read its
    * published state afresh and still holds this one: a source that follows a file (`stratctl runner`
-   * beside the API) can be a heartbeat or more behind it while this process is busy, and a runner
-   * called STALE on the older state came back RUNNING when the newer one was read, dead or alive (the
-   * operator page showed a killed runner STALE, then green "in sync", then STALE). Until that read
+   * beside the API) or etcd's watch can be a heartbeat or more behind while this process is busy or
+   * the watch is late, and a runner called STALE on the older state came back RUNNING when the newer
+   * one was read, dead or alive (the operator page showed a killed runner STALE, then green "in
+   * sync", then STALE). Until that read
    * ends the runner keeps the health it had, for at most one heartbeat interval: a read that never
    * ends (a stalled disk) does not keep a dead runner RUNNING.
    */

@@ -127,9 +127,10 @@ export interface RunnerStateSource {
    */
   receivedAt?(id: string): number | undefined;
   /**
-   * Reads the published states again now (the state file), settled when that read is done. A source
-   * that follows a file by its watch events and a poll may be a heartbeat or more behind it when its
-   * process is busy: the fleet asks for this before it calls a runner STALE on the state it holds.
+   * Reads the published states again now (the state file, etcd's runner keys), settled when that
+   * read is done. A source that follows them by watch events (and a poll) may be a heartbeat or more
+   * behind when its process is busy or the watch is late: the fleet asks for this before it calls a
+   * runner STALE on the state it holds.
    */
   refresh?(): Promise<void>;
   close(): void;

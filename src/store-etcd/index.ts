@@ -152,6 +152,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
       list: () => runners.list(),
       subscribe: (listener) => runners.subscribe(listener),
       receivedAt: (id) => runners.receivedAt(id),
+      refresh: () => runners.refresh(),
       close: () => {
         runners.close();
         void release('runners');

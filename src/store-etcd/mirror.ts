@@ -90,6 +90,7 @@ export class EtcdMirror {
   private watchBroke: { at: number } | null = null;
   private resyncing: Promise<void> | null = null;
   private checking: Promise<void> | null = null;
+  private checkingRunners: Promise<void> | null = null;
   private probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
   /** Revisions of `config` and `strategies` the probe saw that the watch had not delivered yet, by key. */
@@ -250,6 +251,35 @@ export class EtcdMirror {
     this.apply({ revision, origin: 'read', changes });
   }
 
+  /**
+   * Reads every runner's key now (one linearizable range read), applied like any read: older news
+   * is dropped, a key no longer in etcd is deleted. What the fleet asks before it calls a runner
+   * STALE on the state it holds: a watch late or stuck (this process busy, a stream that stopped
+   * delivering before the probe noticed) left a live runner's newer heartbeats unread, and it was
+   * called STALE, then RUNNING when they came. Concurrent calls share one read.
+   */
+  checkRunners(): Promise<void> {
+    this.checkingRunners ??= this.checkRunnersOnce().finally(() => {
+      this.checkingRunners = null;
+    });
+    return this.checkingRunners;
+  }
+
+  private async checkRunnersOnce(): Promise<void> {
+    const prefix = this.keys.runnersPrefix;
+    const read = await this.gateway.call('read runners', (options) =>
+      this.gateway.client.kv.txn({ compare: [], success: [prefixRangeOp(prefix)] }, options),
+    );
+    const revision = Number(read.header.revision);
+    const found = kvsOf(read.responses[0]);
+    const stored = new Set(found.map((kv) => kv.key));
+    const changes: MirrorChange[] = found.map((kv) => ({ type: 'put', kv }));
+    for (const key of this.entries.keys()) {
+      if (key.startsWith(prefix) && !stored.has(key)) changes.push({ type: 'delete', key, modRevision: revision });
+    }
+    this.apply({ revision, origin: 'read', changes });
+  }
+
   /** Re-reads every live key at one revision, then watches from the next. Concurrent calls share one read. */
   resync(): Promise<void> {
     this.resyncing ??= this.resyncOnce().finally(() => {
@@ -376,6 +406,7 @@ export class EtcdMirror {
     this.watcher = null;
     await this.resyncing?.catch(() => {});
     await this.checking?.catch(() => {});
+    await this.checkingRunners?.catch(() => {});
     if (watcher) await Promise.race([watcher.cancel().catch(() => {}), new Promise((r) => setTimeout(r, 500))]);
     this.listeners.clear();
   }

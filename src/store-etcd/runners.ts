@@ -422,6 +422,11 @@ export class EtcdRunnerSource implements RunnerStateSource {
     return held.at;
   }
 
+  /** Reads every runner's key afresh (the fleet asks before it calls one STALE): settled when that read is applied. */
+  refresh(): Promise<void> {
+    return this.mirror.checkRunners();
+  }
+
   subscribe(listener: () => void): () => void {
     return this.listeners.add(listener);
   }

@@ -3,7 +3,12 @@ import { tokenDigest } from '../../src/auth/token-file.js';
 import { TokenRefusedError } from '../../src/auth/token-store.js';
 import { RunnerFleet } from '../../src/runner/fleet.js';
 import { type RunnerState, runnerHealth } from '../../src/runner/state.js';
+import { EtcdGateway } from '../../src/store-etcd/gateway.js';
 import { DEAD_RUNNER_RETENTION_SECONDS, liveRunnerLeaseSeconds, runnerLeaseSeconds } from '../../src/store-etcd/index.js';
+import { etcdKeys } from '../../src/store-etcd/keys.js';
+import { EtcdMirror } from '../../src/store-etcd/mirror.js';
+import { EtcdRunnerSource } from '../../src/store-etcd/runners.js';
+import { parseEtcdStoreUrl } from '../../src/store-etcd/url.js';
 import { describeWithEtcd, type EtcdCluster, startEtcd, waitHealthy } from '../helpers/etcd.js';
 import { eventually, freshPrefix, grantedTtl, openReplica, rawClient } from '../helpers/etcd-stores.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -241,6 +246,12 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
       ]);
       // Nothing heard for longer than 3 heartbeats: judged by heartbeatAt, "ahead" would look alive for an hour.
       clock += 200;
+      // Once a fresh read of the runners' keys finds nothing newer (asked for by this first look).
+      expect(health()).toEqual([
+        ['ahead:1', 'RUNNING'],
+        ['behind:1', 'RUNNING'],
+      ]);
+      await eventually('both STALE', () => health().every(([, h]) => h === 'STALE'));
       expect(health()).toEqual([
         ['ahead:1', 'STALE'],
         ['behind:1', 'STALE'],
@@ -249,6 +260,50 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
       expect(ahead && runnerHealth(ahead, clock)).toBe('RUNNING');
     } finally {
       fleet.close();
+    }
+  });
+
+  it('a live runner whose heartbeats the watch has not delivered is read afresh, not called STALE; a dead one is STALE after that read', async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    let clock = Date.now();
+    // This replica's runners, as openEtcdStores makes them, on a mirror the test can reach. No probe:
+    // the stuck watch below stays stuck (the probe would re-read everything).
+    const url = parseEtcdStoreUrl(c.url(prefix));
+    const gateway = new EtcdGateway({ url });
+    const mirror = new EtcdMirror(gateway, etcdKeys(url.prefix), { probeIntervalMs: 3_600_000 });
+    await mirror.open();
+    const source = new EtcdRunnerSource(mirror, etcdKeys(url.prefix), () => clock);
+    const fleet = new RunnerFleet(source, { tickMs: 60_000, now: () => clock });
+    const told: string[] = [];
+    fleet.subscribe(() => told.push(fleet.summary().health));
+    try {
+      const publisher = (await openReplica(c, prefix)).runnerPublisher('r1');
+      await publisher.publish(runnerState('r1', { heartbeatAt: new Date(clock).toISOString() }));
+      await eventually('listed', () => fleet.views().length === 1);
+      const heard = () => source.list()[0]?.heartbeatAt;
+      const first = heard();
+      // The watch's stream stays open, but nothing reaches this replica any more (late or stuck).
+      (mirror as unknown as { watcher: NodeJS.EventEmitter }).watcher.removeAllListeners('data');
+      const later = new Date(clock + 500).toISOString();
+      await publisher.publish(runnerState('r1', { heartbeatAt: later }));
+      expect(heard()).toBe(first);
+      // Past 3 heartbeats (200 ms each) since this replica last heard it.
+      clock += 700;
+      expect(fleet.views().map((v) => v.health)).toEqual(['RUNNING']);
+      await eventually('the fresh read brings the newer heartbeat', () => heard() === later);
+      expect(fleet.views().map((v) => v.health)).toEqual(['RUNNING']);
+      expect(told).not.toContain('STALE');
+      // Then it dies: nothing newer in etcd either, STALE once the read says so.
+      clock += 700;
+      expect(fleet.views().map((v) => v.health)).toEqual(['RUNNING']);
+      await eventually('STALE after the read', () => fleet.views()[0]?.health === 'STALE');
+      expect(told.filter((h) => h === 'STALE')).toHaveLength(1);
+    } finally {
+      fleet.close();
+      source.close();
+      await mirror.close();
+      gateway.close();
     }
   });
 

@@ -105,7 +105,7 @@ describe('a runner is called STALE on its newest published state (RunnerFleet)',
     fleet.close();
   });
 
-  it('a source that cannot read afresh (the embedded runner, etcd) is judged by the clock alone, as before', () => {
+  it('a source that cannot read afresh (the embedded runner) is judged by the clock alone, as before', () => {
     const { source, publish } = fakeRunnerSource();
     let now = T0;
     const fleet = new RunnerFleet(source, { now: () => now, tickMs: 3_600_000 });
