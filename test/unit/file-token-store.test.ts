@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileTokenStore } from '../../src/auth/file-token-store.js';
 import { createToken, revokeToken, rotateToken, TOKENS_FILE } from '../../src/auth/token-file.js';
-import { renamedAfterWritten, type SettleClock } from '../../src/fs/settle.js';
+import { renamedAfterWritten, type SettleClock, WHOLE_READ_MS } from '../../src/fs/settle.js';
 import { parseYaml } from '../../src/yaml/core.js';
 import type { YamlParser } from '../../src/yaml/off-thread.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
@@ -448,9 +448,22 @@ describe('tokens.yaml torn deep into a spell', () => {
       if (torn && text === whole.slice(0, cut)) await torn.write();
     });
     const warnings: string[] = [];
+    // The loop's durations on a clock only its sleeps and the test move (on the real one, a CI host
+    // too busy to end one read within the bound made the read of the first piece the one taken); the
+    // file times against the real wall clock, so a read the next write tore is told by the kernel's
+    // ctime. Each sleep also waits a moment of real time, at most WHOLE_READ_MS / 5, so that a read
+    // between two writes comes in the end.
+    let mono = 0;
+    const clock: SettleClock = {
+      wall: () => Date.now(),
+      now: () => mono,
+      sleep: async (ms) => {
+        mono += ms;
+        await new Promise((r) => setTimeout(r, Math.min(ms, WHOLE_READ_MS / 5)));
+      },
+    };
     // Never still for the window (60 s): taken as it stands past the bound (100 ms), the spell carried across requests.
-    const store = fileTokenStore(dir, { yaml, warn: (m) => warnings.push(m), settle: { ms: 60_000, maxMs: 100 } });
-    const startedAt = performance.now();
+    const store = fileTokenStore(dir, { yaml, warn: (m) => warnings.push(m), settle: { ms: 60_000, maxMs: 100 }, settleClock: clock });
     try {
       // A tool rewriting it in place (appending a line) while requests come, for more than twice the bound.
       do {
@@ -458,8 +471,8 @@ describe('tokens.yaml torn deep into a spell', () => {
         await handle.write('# again\n');
         await handle.close();
         expect((await store.find(digest(token)))?.name).toBe('ops');
-        await new Promise((r) => setTimeout(r, 20));
-      } while (performance.now() - startedAt < 3 * 100);
+        mono += 20;
+      } while (mono < 3 * 100);
       // Its next write, in two pieces: the second lands the moment the store's read of the first is done.
       const handle = await open(file, 'r+');
       await handle.truncate(0);
@@ -467,11 +480,13 @@ describe('tokens.yaml torn deep into a spell', () => {
       torn = { write: () => handle.write(whole.slice(cut), cut) };
       try {
         const parsedBefore = yaml.texts.length;
+        const at = mono;
         expect((await store.find(digest(token)))?.name).toBe('ops');
         // The torn read came, and was not taken: read again (between two writes, so perhaps more than once) until whole.
         const [first, ...then] = yaml.texts.slice(parsedBefore);
         expect(first).toBe(whole.slice(0, cut));
         expect(new Set(then)).toEqual(new Set([whole]));
+        expect(mono - at).toBeLessThan(100); // read again within another bound, not taken at its end whatever it held
       } finally {
         await handle.close();
       }
