@@ -31,6 +31,28 @@ function notingYaml(then: (text: string) => Promise<void> = async () => {}): Yam
   };
 }
 
+/**
+ * Settle clocks for a test that tears a read with a real write: the loop's durations (its bound, how
+ * long it has waited) on a clock only its sleeps and the test move, so a CI host too busy to end a
+ * read within the bound does not end the loop's retries; the file times against the real wall clock,
+ * so a read the next write tore is told by the kernel's ctime. Each sleep also waits a moment of real
+ * time (at most WHOLE_READ_MS / 5), so that a read between two writes comes in the end.
+ */
+function loopClock(): SettleClock & { advance(ms: number): void } {
+  let mono = 0;
+  return {
+    wall: () => Date.now(),
+    now: () => mono,
+    sleep: async (ms) => {
+      mono += ms;
+      await new Promise((r) => setTimeout(r, Math.min(ms, WHOLE_READ_MS / 5)));
+    },
+    advance: (ms) => {
+      mono += ms;
+    },
+  };
+}
+
 describe('tokens.yaml refused, then fixed', () => {
   it('says the refusal once at WARN and its end once at INFO, so the log tells when named tokens worked again', async () => {
     const dir = await tempRuntimeDir();
@@ -250,7 +272,12 @@ describe('tokens.yaml still changing past the settle bound', () => {
     const parsed = yaml.texts;
     const warnings: string[] = [];
     // Never still for the window (60 s): taken as it stands once the bound (300 ms) has passed.
-    const store = fileTokenStore(dir, { yaml, warn: (m) => warnings.push(m), settle: { ms: 60_000, maxMs: 300 } });
+    const store = fileTokenStore(dir, {
+      yaml,
+      warn: (m) => warnings.push(m),
+      settle: { ms: 60_000, maxMs: 300 },
+      settleClock: loopClock(),
+    });
     try {
       expect((await store.find(digest(token)))?.name).toBe('ops');
       expect(parsed[0]).toBe(whole.slice(0, cut)); // the torn read came, and was not taken
@@ -300,24 +327,20 @@ describe('tokens.yaml still changing past the settle bound', () => {
   it('a spell ends when the file it took is found still since, even with no change to read: the next spell is said', async () => {
     const dir = await tempRuntimeDir();
     const ops = await createToken(dir, 'ops', 'read');
-    const file = path.join(dir, TOKENS_FILE);
     const SETTLE_MS = 400;
     const warnings: string[] = [];
-    const store = fileTokenStore(dir, { warn: (m) => warnings.push(m), settle: { ms: SETTLE_MS, maxMs: 50 } });
-    const editInPlace = async (comment: string) => {
-      const handle = await open(file, 'a');
-      await handle.write(`# ${comment}\n`);
-      await handle.close();
-    };
+    // Injected clocks: on the real ones, a host that stalled the request 400 ms after the edit found it still (no spell to say).
+    const v = virtualSettleClock(path.join(dir, TOKENS_FILE));
+    const store = fileTokenStore(dir, { warn: (m) => warnings.push(m), settle: { ms: SETTLE_MS, maxMs: 50 }, settleClock: v.clock });
     try {
-      await editInPlace('first');
+      await v.editInPlace();
       expect((await store.find(digest(ops)))?.name).toBe('ops');
       expect(warnings).toEqual([KEPT_CHANGING(50)]);
       // No more writes: a look once the file has been still for the window (not re-read: unchanged) ends the spell.
-      await new Promise((r) => setTimeout(r, SETTLE_MS + 50));
+      v.advance(SETTLE_MS);
       expect((await store.find(digest(ops)))?.name).toBe('ops');
       expect(warnings).toEqual([KEPT_CHANGING(50)]);
-      await editInPlace('second');
+      await v.editInPlace();
       expect((await store.find(digest(ops)))?.name).toBe('ops');
       expect(warnings).toEqual([KEPT_CHANGING(50), KEPT_CHANGING(50)]);
     } finally {
@@ -448,20 +471,8 @@ describe('tokens.yaml torn deep into a spell', () => {
       if (torn && text === whole.slice(0, cut)) await torn.write();
     });
     const warnings: string[] = [];
-    // The loop's durations on a clock only its sleeps and the test move (on the real one, a CI host
-    // too busy to end one read within the bound made the read of the first piece the one taken); the
-    // file times against the real wall clock, so a read the next write tore is told by the kernel's
-    // ctime. Each sleep also waits a moment of real time, at most WHOLE_READ_MS / 5, so that a read
-    // between two writes comes in the end.
-    let mono = 0;
-    const clock: SettleClock = {
-      wall: () => Date.now(),
-      now: () => mono,
-      sleep: async (ms) => {
-        mono += ms;
-        await new Promise((r) => setTimeout(r, Math.min(ms, WHOLE_READ_MS / 5)));
-      },
-    };
+    // On the real monotonic clock, a CI host too busy to end one read within the bound made the read of the first piece the one taken.
+    const clock = loopClock();
     // Never still for the window (60 s): taken as it stands past the bound (100 ms), the spell carried across requests.
     const store = fileTokenStore(dir, { yaml, warn: (m) => warnings.push(m), settle: { ms: 60_000, maxMs: 100 }, settleClock: clock });
     try {
@@ -471,8 +482,8 @@ describe('tokens.yaml torn deep into a spell', () => {
         await handle.write('# again\n');
         await handle.close();
         expect((await store.find(digest(token)))?.name).toBe('ops');
-        mono += 20;
-      } while (mono < 3 * 100);
+        clock.advance(20);
+      } while (clock.now() < 3 * 100);
       // Its next write, in two pieces: the second lands the moment the store's read of the first is done.
       const handle = await open(file, 'r+');
       await handle.truncate(0);
@@ -480,13 +491,13 @@ describe('tokens.yaml torn deep into a spell', () => {
       torn = { write: () => handle.write(whole.slice(cut), cut) };
       try {
         const parsedBefore = yaml.texts.length;
-        const at = mono;
+        const at = clock.now();
         expect((await store.find(digest(token)))?.name).toBe('ops');
         // The torn read came, and was not taken: read again (between two writes, so perhaps more than once) until whole.
         const [first, ...then] = yaml.texts.slice(parsedBefore);
         expect(first).toBe(whole.slice(0, cut));
         expect(new Set(then)).toEqual(new Set([whole]));
-        expect(mono - at).toBeLessThan(100); // read again within another bound, not taken at its end whatever it held
+        expect(clock.now() - at).toBeLessThan(100); // read again within another bound, not taken at its end whatever it held
       } finally {
         await handle.close();
       }
