@@ -3,13 +3,18 @@
 // ~300 modules tsc emitted plus the node_modules they import (cold start: module loading was most of
 // it). What is imported lazily stays lazy (chunks loaded on first use: each stratctl command, the
 // etcd store, GraphiQL). Type checking is `npm run typecheck` (tsc --noEmit).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build, type Plugin } from 'esbuild';
+import { CODE_CACHE_WRITE_ENV, SERVE_BUNDLE, SERVE_NODE_FLAGS } from '../src/code-cache.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const outdir = path.join(root, 'dist');
@@ -129,10 +134,108 @@ export function distBuildOptions(outdir: string, commit: string | null = buildCo
   } satisfies BuildOptions;
 }
 
+/**
+ * dist/serve.cjs: the whole CLI (src/serve-bundle.ts) as one CommonJS file, with the same options
+ * otherwise, for `serve` to start from V8's code cache (src/code-cache.ts: Node 20 caches no ES
+ * module's compilation). Its first line names the build (`// build <id>`), which the cache is tied to.
+ */
+export function serveBundleOptions(outdir: string, commit: string | null, buildId: string) {
+  const dist = distBuildOptions(outdir, commit);
+  return {
+    ...dist,
+    entryPoints: { serve: 'src/serve-bundle.ts' },
+    splitting: false,
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+    // import.meta.url (the workers' and package.json's places) as this file's URL.
+    define: { ...dist.define, 'import.meta.url': '__import_meta_url' },
+    banner: { js: `// build ${buildId}\n'use strict';\nconst __import_meta_url = require('node:url').pathToFileURL(__filename).href;` },
+  } satisfies BuildOptions;
+}
+
+/** A loopback port free a moment ago. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** One HTTP request to the local server: its status (0: no answer). */
+function ask(port: number, method: 'GET' | 'POST', pathname: string, body?: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, method, path: pathname, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', () => resolve(0));
+    req.setTimeout(5_000, () => req.destroy());
+    req.end(body);
+  });
+}
+
+/**
+ * Runs `serve` from dist/ once, as production starts it (SERVE_NODE_FLAGS), in a fresh runtime dir
+ * with none of the environment's settings: its start, /health and two GraphQL reads, then a stop.
+ * At its exit it writes what V8 compiled to dist/serve.cjs.cache (src/code-cache.ts). Returns why
+ * not when it could not (the build goes on: `serve` then starts from the ES modules, only slower).
+ */
+export async function writeServeCodeCache(dir: string = outdir): Promise<string | null> {
+  const runtimeDir = await mkdtemp(path.join(tmpdir(), 'scp-code-cache-'));
+  try {
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = {};
+    for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('CONTROL_PLANE_')) env[name] = value;
+    env[CODE_CACHE_WRITE_ENV] = '1';
+    env.CONTROL_PLANE_TOKEN = randomBytes(24).toString('hex');
+    const args = [
+      ...SERVE_NODE_FLAGS,
+      path.join(dir, 'cli.js'),
+      'serve',
+      '--production',
+      '--port',
+      String(port),
+      '--runtime-dir',
+      runtimeDir,
+    ];
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2_000)));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    let ended = false;
+    void exited.then(() => (ended = true));
+    const deadline = Date.now() + 30_000;
+    while (!ended && (await ask(port, 'GET', '/health')) !== 200) {
+      if (Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    if (!ended && Date.now() <= deadline) {
+      for (const query of [
+        '{ strategies { key name instruments riskLevel } }',
+        '{ status { activeStrategyKey configVersion runner { state } } }',
+      ]) {
+        await ask(port, 'POST', '/graphql', JSON.stringify({ query }));
+      }
+    }
+    child.kill('SIGTERM');
+    const code = await exited;
+    if (code !== 0) return `its run exited ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`;
+    if (!existsSync(path.join(dir, `${SERVE_BUNDLE}.cache.json`))) return 'its run wrote no cache';
+    return null;
+  } finally {
+    await rm(runtimeDir, { recursive: true, force: true });
+  }
+}
+
 /** Builds dist/ (the page, dist/page, is build-page.ts's and left alone). Returns the files written. */
 export async function buildDist(): Promise<string[]> {
   // First, so a refused BUILD_COMMIT leaves the previous dist/ as it was.
-  const options = distBuildOptions(outdir);
+  const commit = buildCommit();
+  const options = distBuildOptions(outdir, commit);
   // What an earlier build wrote (chunk names carry content hashes, so old ones would pile up).
   const previous = await readdir(outdir).catch(() => [] as string[]);
   for (const name of previous) {
@@ -140,7 +243,11 @@ export async function buildDist(): Promise<string[]> {
     await rm(path.join(outdir, name), { recursive: true, force: true });
   }
   const result = await build(options);
-  const files = Object.keys(result.metafile.outputs);
+  const serve = await build(serveBundleOptions(outdir, commit, randomBytes(8).toString('hex')));
+  const files = [...Object.keys(result.metafile.outputs), ...Object.keys(serve.metafile.outputs)];
+  const notCached = await writeServeCodeCache(outdir);
+  if (notCached !== null) process.stderr.write(`build: serve will start without V8's code cache (slower): ${notCached}\n`);
+  else files.push(`dist/${SERVE_BUNDLE}.cache`);
   // The mark test/global-setup.ts compares source times against.
   await writeFile(path.join(outdir, '.build-stamp'), `${new Date().toISOString()}\n`);
   return files;

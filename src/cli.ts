@@ -2,8 +2,14 @@
 // The commands themselves live in cli/, testable in-process through runCli (cli/main.ts).
 // The heap is tuned first, before the commands' modules are loaded (their loading already grows
 // V8's young generation), and here, for this process only: tests run commands in their own.
+// `serve` starts from the code V8 compiled in the build's run when that fits (src/code-cache.ts).
+import { fileURLToPath } from 'node:url';
+import { runServeFromCodeCache } from './code-cache.js';
 import { tuneHeap } from './heap-tuning.js';
 
 tuneHeap();
-const { main } = await import('./cli/main.js');
-await main();
+const fromCodeCache = !import.meta.url.endsWith('.ts') && runServeFromCodeCache(fileURLToPath(new URL('.', import.meta.url)));
+if (!fromCodeCache) {
+  const { main } = await import('./cli/main.js');
+  await main();
+}

@@ -31,6 +31,18 @@ export const HEAP_TUNING = {
 
 const MB = 1024 * 1024;
 let installed = false;
+/** The flags tuneHeap set at the start (see restoreStartHeapFlags). */
+let startFlags: readonly string[] = [];
+
+/**
+ * Puts the flags back as tuneHeap set them at the start. V8 accepts a code cache only if the flags
+ * in force when it was made are those in force when it is used (a hash of them is in the cache);
+ * the cache of the serve bundle is used right after the start (src/code-cache.ts) and made at the
+ * exit of a build's run, after GCs may have changed them.
+ */
+export function restoreStartHeapFlags(): void {
+  for (const flag of startFlags) setFlagsFromString(flag);
+}
 
 /** Sets the flags above for this process (once; later calls do nothing). */
 export function tuneHeap(tuning: { semiSpaceMb: number; heapGrowingPercent: number } = HEAP_TUNING): void {
@@ -51,10 +63,11 @@ export function tuneHeap(tuning: { semiSpaceMb: number; heapGrowingPercent: numb
     // Set again after every GC (~5 µs), not only on a change: starting a worker thread puts V8's
     // flags back to the process's command line (measured on Node 20: the file store's I/O worker
     // undid them), and a flag V8 reads at each GC is only as good as its last setting.
-    setFlagsFromString(`--semi-space-growth-factor=${frozen ? 1 : 2}`);
-    setFlagsFromString(`--heap-growing-percent=${tuning.heapGrowingPercent}`);
+    for (const flag of flags()) setFlagsFromString(flag);
   };
+  const flags = () => [`--semi-space-growth-factor=${frozen ? 1 : 2}`, `--heap-growing-percent=${tuning.heapGrowingPercent}`];
   check();
+  startFlags = flags();
   new PerformanceObserver(check).observe({ entryTypes: ['gc'] });
   collectWhenIdle();
 }

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVE_NODE_FLAGS } from '../../src/code-cache.js';
 import type { ConfigStore } from '../../src/config/store.js';
 import { createLogger } from '../../src/log.js';
 import { type ControlPlaneOptions, type RunningControlPlane, startControlPlane } from '../../src/server.js';
@@ -156,9 +157,17 @@ export function spawnStratctl(args: string[], env: Record<string, string | undef
 /** The address a server announces: `listening on <url>` on stdout (text) or in a JSON log line (json). */
 export const LISTENING = /listening on (http:\/\/[^\s"]+)/;
 
-/** Starts `stratctl serve` on a random port and waits until it listens. */
+/**
+ * Starts `serve` on a random port as production does (npm start, the image, the unit: `node
+ * --single-threaded-gc dist/cli.js serve`, so from the build's code cache: src/code-cache.ts) and
+ * waits until it listens. `npx stratctl serve` (no node flags: from the ES modules) is spawnStratctl's.
+ */
 export async function spawnServer(runtimeDir: string, args: string[] = [], env: Record<string, string | undefined> = {}) {
-  const child = spawnStratctl(['serve', '--port', '0', '--runtime-dir', runtimeDir, ...args], env);
+  const child = spawnProcess(
+    process.execPath,
+    [...SERVE_NODE_FLAGS, path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--runtime-dir', runtimeDir, ...args],
+    { env: cliEnv({ CONTROL_PLANE_LOG_FORMAT: 'text', ...env }) },
+  );
   const [, url] = await child.waitFor(LISTENING);
   return { ...child, url: url as string };
 }
