@@ -9,7 +9,6 @@ import { existsSync, realpathSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -153,18 +152,6 @@ export function serveBundleOptions(outdir: string, commit: string | null, buildI
   } satisfies BuildOptions;
 }
 
-/** A loopback port free a moment ago. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** One HTTP request to the local server: its status (0: no answer). */
 function ask(port: number, method: 'GET' | 'POST', pathname: string, body?: string): Promise<number> {
   return new Promise((resolve) => {
@@ -187,42 +174,40 @@ function ask(port: number, method: 'GET' | 'POST', pathname: string, body?: stri
 export async function writeServeCodeCache(dir: string = outdir): Promise<string | null> {
   const runtimeDir = await mkdtemp(path.join(tmpdir(), 'scp-code-cache-'));
   try {
-    const port = await freePort();
     const env: NodeJS.ProcessEnv = {};
     for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('CONTROL_PLANE_')) env[name] = value;
     env[CODE_CACHE_WRITE_ENV] = '1';
     env.CONTROL_PLANE_TOKEN = randomBytes(24).toString('hex');
-    const args = [
-      ...SERVE_NODE_FLAGS,
-      path.join(dir, 'cli.js'),
-      'serve',
-      '--production',
-      '--port',
-      String(port),
-      '--runtime-dir',
-      runtimeDir,
-    ];
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const args = [...SERVE_NODE_FLAGS, path.join(dir, 'cli.js'), 'serve', '--production', '--port', '0', '--runtime-dir', runtimeDir];
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2_000)));
+    // The port it bound (--port 0), from the line it announces it with (text or JSON log format).
+    let stdout = '';
+    const port = new Promise<number | null>((resolve) => {
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout = (stdout + chunk).slice(-4_000);
+        const url = /listening on (http:\/\/[^\s"]+)/.exec(stdout)?.[1];
+        if (url) resolve(Number(new URL(url).port));
+      });
+      child.on('close', () => resolve(null));
+      setTimeout(() => resolve(null), 30_000).unref();
+    });
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    let ended = false;
-    void exited.then(() => (ended = true));
-    const deadline = Date.now() + 30_000;
-    while (!ended && (await ask(port, 'GET', '/health')) !== 200) {
-      if (Date.now() > deadline) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    if (!ended && Date.now() <= deadline) {
+    const bound = await port;
+    if (bound !== null && (await ask(bound, 'GET', '/health')) === 200) {
       for (const query of [
         '{ strategies { key name instruments riskLevel } }',
         '{ status { activeStrategyKey configVersion runner { state } } }',
       ]) {
-        await ask(port, 'POST', '/graphql', JSON.stringify({ query }));
+        await ask(bound, 'POST', '/graphql', JSON.stringify({ query }));
       }
     }
     child.kill('SIGTERM');
+    // A stop takes well under a second; one that hangs is killed (no cache: the build goes on).
+    const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
     const code = await exited;
+    clearTimeout(kill);
     if (code !== 0) return `its run exited ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`;
     if (!existsSync(path.join(dir, `${SERVE_BUNDLE}.cache.json`))) return 'its run wrote no cache';
     return null;
@@ -262,5 +247,5 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     process.stderr.write(`build failed: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }
-  process.stdout.write(`dist: ${files.filter((f) => f.endsWith('.js')).length} JavaScript files (${files.join(', ')})\n`);
+  process.stdout.write(`dist: ${files.filter((f) => /\.c?js$/.test(f)).length} JavaScript files (${files.join(', ')})\n`);
 }
