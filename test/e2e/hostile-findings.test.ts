@@ -253,7 +253,7 @@ describe('finding 11: REST routes reset the connection on a chunked body over 64
       'POST /api/strategy/activate HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: probe-abort\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{"strategy_key":',
     );
     socket.destroy();
-    await vi.waitFor(() => expect(eventLines(lines, 'probe-abort')).toHaveLength(1));
+    await vi.waitFor(() => expect(eventLines(lines, 'probe-abort')).toHaveLength(1), { timeout: 10_000 });
     expect(eventLines(lines, 'probe-abort')[0]).toMatch(/ DEBUG .*client went away/);
     expect(lines.filter((l) => / ERROR /.test(l))).toEqual([]);
   });

@@ -361,7 +361,7 @@ describe('logging, once per request', () => {
     await new Promise((resolve) => socket.once('connect', resolve));
     socket.write('POST /api/config HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: probe-gone\r\nContent-Length: 1000\r\n\r\n{"scan_');
     socket.destroy();
-    await vi.waitFor(() => expect(eventLines(lines, 'probe-gone')).toHaveLength(1));
+    await vi.waitFor(() => expect(eventLines(lines, 'probe-gone')).toHaveLength(1), { timeout: 10_000 });
     expect(eventLines(lines, 'probe-gone')[0]).toMatch(/ DEBUG .*client went away/);
     expect(lines.filter((l) => / ERROR /.test(l))).toEqual([]);
   });

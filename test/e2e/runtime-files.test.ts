@@ -267,7 +267,7 @@ describe('runner-state.json (read by an API without an embedded runner)', () => 
     expect(source.list()[0]?.id).toBe('first');
     await rm(file);
     await writeFile(file, state('second'));
-    await vi.waitFor(() => expect(source.list()[0]?.id).toBe('second'));
+    await vi.waitFor(() => expect(source.list()[0]?.id).toBe('second'), { timeout: 10_000 });
     source.close();
   });
 });
@@ -335,8 +335,9 @@ describe('tokens.yaml and admin.token must be the server user’s own (finding 3
     // Put right by its owner: the named token works again (the check is made again on every change).
     await chmod(file, 0o600);
     expect((await server.gql(STATUS, undefined, token)).status).toBe(200);
-    await vi.waitFor(async () =>
-      expect(Object.hasOwn((await (await fetch(`${server.origin}/ready`)).json()) as object, 'warnings')).toBe(false),
+    await vi.waitFor(
+      async () => expect(Object.hasOwn((await (await fetch(`${server.origin}/ready`)).json()) as object, 'warnings')).toBe(false),
+      { timeout: 10_000 },
     );
   });
 
@@ -418,7 +419,9 @@ describe('a runtime file the server may not read is reported like an invalid one
       return { status: res.status, body: (await res.json()) as { data?: any; errors?: any[] } };
     };
     const STATUS = '{ status { activeStrategyKey configError { problems { message } } } }';
-    await vi.waitFor(async () => expect((await gql(STATUS)).body.data?.status.activeStrategyKey).toBe('momentum'));
+    await vi.waitFor(async () => expect((await gql(STATUS)).body.data?.status.activeStrategyKey).toBe('momentum'), {
+      timeout: 10_000,
+    });
     const file = path.join(dir, 'config.yaml');
     const before = await readFile(file, 'utf8');
     await chmod(file, 0o000);

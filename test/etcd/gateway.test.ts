@@ -33,7 +33,9 @@ describeWithEtcd('etcd gateway (real etcd)', () => {
     const cluster = await startEtcd();
     const [member] = cluster.members;
     if (!member) throw new Error('one member');
-    const gateway = new EtcdGateway({ url: parseEtcdStoreUrl(cluster.url(freshPrefix())) });
+    // Deadlines of 10 s, not the default 2 s: etcd must start and elect itself within them, which a
+    // starved CI host may not do in 2 s; the property is that calls wait rather than fail at once.
+    const gateway = new EtcdGateway({ url: parseEtcdStoreUrl(cluster.url(freshPrefix())), callTimeoutMs: 10_000 });
     const get = () => gateway.call('read', (options) => gateway.client.get('probe').options(options).string());
     try {
       expect(await get()).toBeNull();
@@ -51,7 +53,7 @@ describeWithEtcd('etcd gateway (real etcd)', () => {
       expect(gateway.connected).toBe(false);
       await member.start();
       // Calls made while it starts, and as its circuit goes half-open, then open again when the trial
-      // met a connection still in reconnect backoff: each waits within its 2 s deadline and succeeds.
+      // met a connection still in reconnect backoff: each waits within its deadline and succeeds.
       const batches: Promise<string | null>[][] = [];
       for (let i = 0; i < 8; i++) {
         batches.push(Array.from({ length: 5 }, get));

@@ -41,8 +41,10 @@ describe('file store: hand edits and the settle window', () => {
     expect(active(store)).toBe('gold');
 
     // Written in place (the file just read): taken once it has been still for the settle window.
-    await writeFile(file, await edit('range'));
+    // t0 before the write: the window runs from the file's change, and a test resumed late after it measured less.
+    const range = await edit('range');
     t0 = Date.now();
+    await writeFile(file, range);
     await store.refresh();
     expect(Date.now() - t0).toBeGreaterThanOrEqual(SETTLE_MS - 50);
     expect(active(store)).toBe('range');
@@ -51,8 +53,9 @@ describe('file store: hand edits and the settle window', () => {
     t0 = Date.now();
     await store.commit(activateStrategy('momentum', { actor: 'test' }));
     expect(Date.now() - t0).toBeLessThan(SETTLE_MS);
-    await writeFile(file, await edit('gold'));
+    const gold = await edit('gold');
     t0 = Date.now();
+    await writeFile(file, gold);
     await store.refresh();
     expect(Date.now() - t0).toBeGreaterThanOrEqual(SETTLE_MS - 50);
     expect(active(store)).toBe('gold');

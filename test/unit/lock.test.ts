@@ -327,13 +327,15 @@ describe('lock files (src/lock.ts)', () => {
     it('a holder from an earlier boot of this machine (same machine id, last touched before this boot began) is dead at once, even with its pid running now; one from this boot is checked by its pid', async () => {
       const dir = await tempRuntimeDir();
       // A container's runner (its own pid namespace) before the machine rebooted 2 s ago; its lock was touched 5 s ago.
-      const justBooted = { ...here, bootedAt: Date.now() - 2000 };
+      // One clock reading for both (a 3 s stall between two made the lock newer than the boot).
+      const now = Date.now();
+      const justBooted = { ...here, bootedAt: now - 2000 };
       const earlier = path.join(dir, 'earlier.lock');
       await writeFile(
         earlier,
         JSON.stringify(holderFrom(process.ppid, { bootId: 'boot-before', machineId: 'machine-here' }, { pidns: 'pid:[1]' })),
       );
-      await utimes(earlier, new Date(Date.now() - 5000), new Date(Date.now() - 5000));
+      await utimes(earlier, new Date(now - 5000), new Date(now - 5000));
       const taken = await acquireLock(earlier, { machine: justBooted });
       expect(await holderOf(earlier)).toMatchObject({ pid: process.pid, bootId: 'boot-here' });
       await taken.release();
