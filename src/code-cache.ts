@@ -111,19 +111,19 @@ export function runServeFromCodeCache(dir: string, argv: readonly string[] = pro
   const writing = process.env[CODE_CACHE_WRITE_ENV] === '1';
   let bytes: Buffer;
   let source: string;
+  let buildId: string | null;
   let cachedData: Buffer | undefined;
   try {
     bytes = readFileSync(file);
     source = bytes.toString('utf8');
-    const buildId = bundleBuildId(source);
-    if (writing) {
-      if (buildId === null) return false;
-    } else {
+    buildId = bundleBuildId(source);
+    if (buildId === null) return false;
+    if (!writing) {
       const meta = readMeta(`${file}.cache.json`);
-      if (!cacheFits(meta, buildId, process.version, process.execArgv)) return false;
+      if (meta === null || !cacheFits(meta, buildId, process.version, process.execArgv)) return false;
       cachedData = readFileSync(`${file}.cache`);
       // Spoiled or not this build's (V8 would crash on the first, and run the wrong code for the second).
-      if (codeCacheDigest(bytes, cachedData) !== meta?.sha256) return false;
+      if (codeCacheDigest(bytes, cachedData) !== meta.sha256) return false;
     }
   } catch {
     return false;
@@ -133,13 +133,13 @@ export function runServeFromCodeCache(dir: string, argv: readonly string[] = pro
   const state: CodeCacheState = writing ? 'writing' : script.cachedDataRejected ? 'rejected by V8' : 'used';
   (globalThis as Record<symbol, unknown>)[CODE_CACHE_STATE] = state;
   if (writing) {
-    const buildId = bundleBuildId(source) as string;
+    const build = buildId;
     process.once('exit', () => {
       restoreStartHeapFlags();
       const cache = script.createCachedData();
       writeWhole(`${file}.cache`, cache);
       const meta: CodeCacheMeta = {
-        build: buildId,
+        build,
         node: process.version,
         execArgv: process.execArgv,
         sha256: codeCacheDigest(bytes, cache),

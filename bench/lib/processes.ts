@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVE_NODE_FLAGS } from '../../src/code-cache.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const TOKEN = 'bench-admin-token-0123456789abcdef';
@@ -20,9 +21,10 @@ export const SERVER_ENV: NodeJS.ProcessEnv = { MALLOC_MMAP_THRESHOLD_: process.e
  * The node flags `serve` is run with in production: the ones `npm start`, the image's CMD and the
  * systemd unit's ExecStart give it (README, "Memory": `--single-threaded-gc`, V8's collector without
  * helper threads). Not the peers' (their stock start), nor `stratctl`'s other commands (`npx
- * stratctl runner`, `npx stratctl status` run plain node).
+ * stratctl runner`, `npx stratctl status` run plain node). The product's own list (the build's code
+ * cache is made with it: src/code-cache.ts).
  */
-export const SERVER_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
+export const SERVER_NODE_FLAGS: readonly string[] = SERVE_NODE_FLAGS;
 
 /** `controlPlaneCommand` for `serve`: its production flags first, then `nodeFlags`; the label names the former. */
 export function serverCommand(cliArgs: string[], nodeFlags: string[] = [], root = ROOT): { file: string; args: string[]; label: string } {
