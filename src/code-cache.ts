@@ -107,6 +107,9 @@ function writeWhole(file: string, data: string | Buffer): void {
 export function runServeFromCodeCache(dir: string, argv: readonly string[] = process.argv): boolean {
   if (argv[2] !== 'serve') return false;
   (globalThis as Record<symbol, unknown>)[CODE_CACHE_STATE] = 'not used' satisfies CodeCacheState;
+  // Source maps asked for (NODE_OPTIONS=--enable-source-maps: stacks naming src/): node maps the ES
+  // modules' stacks, not a vm.Script's, so such a start takes the ES modules.
+  if (process.sourceMapsEnabled) return false;
   const file = path.join(dir, SERVE_BUNDLE);
   const writing = process.env[CODE_CACHE_WRITE_ENV] === '1';
   let bytes: Buffer;

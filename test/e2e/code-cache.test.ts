@@ -75,7 +75,7 @@ describe('serve from the code cache', () => {
     expect(cached.read).toMatchObject({ data: { status: { activeStrategyKey: expect.any(String) } } });
   }, 60_000);
 
-  it('a cache of another build, a spoiled one, a spoiled bundle or none is not used; one V8 refuses (other V8 flags) is compiled anew: all answer alike', async () => {
+  it('a cache of another build, a spoiled one, a spoiled bundle or none is not used, nor by a start that asks for source maps; one V8 refuses (other V8 flags) is compiled anew: all answer alike', async () => {
     const other = await distCopy('other-build');
     const metaFile = path.join(other, `${SERVE_BUNDLE}.cache.json`);
     const meta = JSON.parse(await readFile(metaFile, 'utf8')) as CodeCacheMeta;
@@ -102,6 +102,8 @@ describe('serve from the code cache', () => {
       spoiledBundle: await startOnce(spoiledBundle, SERVE_NODE_FLAGS),
       // A V8 flag from NODE_OPTIONS: not in process.execArgv, but in the flags V8 checks the cache against.
       otherV8Flags: await startOnce(path.join(ROOT, 'dist'), SERVE_NODE_FLAGS, '--stack-trace-limit=20'),
+      // Source maps asked for (README): node maps the ES modules' stacks to src/, not a vm.Script's.
+      sourceMaps: await startOnce(path.join(ROOT, 'dist'), SERVE_NODE_FLAGS, '--enable-source-maps'),
     };
     expect(Object.fromEntries(Object.entries(results).map(([k, r]) => [k, [r.codeCache, r.health]]))).toEqual({
       other: ['not used', 200],
@@ -109,6 +111,7 @@ describe('serve from the code cache', () => {
       spoiledCache: ['not used', 200],
       spoiledBundle: ['not used', 200],
       otherV8Flags: ['rejected by V8', 200],
+      sourceMaps: ['not used', 200],
     });
     for (const r of Object.values(results)) expect(r.read).toEqual(reference.read);
   }, 120_000);
