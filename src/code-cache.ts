@@ -3,6 +3,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Script } from 'node:vm';
+import { type CodeCacheOutcome, setCodeCacheOutcome } from './code-cache-state.js';
 import { restoreStartHeapFlags } from './heap-tuning.js';
 
 /**
@@ -52,25 +53,20 @@ export interface CodeCacheMeta {
   readonly sha256: string;
 }
 
-/** How this start went (also on globalThis under CODE_CACHE_STATE, for a test's preload to read at exit). */
-export type CodeCacheState = 'used' | 'rejected by V8' | 'writing' | 'not used';
-export const CODE_CACHE_STATE = Symbol.for('strategy-control-plane.code-cache');
-
 /** The build id in the bundle's first line, or null. */
 export function bundleBuildId(source: string): string | null {
   return /^\/\/ build ([0-9a-f]{16,64})\n/.exec(source)?.[1] ?? null;
 }
 
-/** Whether a cache made with `meta` is one for `bundle` in this process. */
-export function cacheFits(meta: CodeCacheMeta | null, buildId: string | null, node: string, execArgv: readonly string[]): boolean {
-  return (
-    meta !== null &&
-    buildId !== null &&
-    meta.build === buildId &&
-    meta.node === node &&
-    meta.execArgv.length === execArgv.length &&
-    meta.execArgv.every((arg, i) => arg === execArgv[i])
-  );
+/** Why a cache made with `meta` is not one for the bundle with `buildId` in this process, or null when it is. */
+export function cacheMismatch(meta: CodeCacheMeta, buildId: string, node: string, execArgv: readonly string[]): string | null {
+  if (meta.build !== buildId) return `the code cache is another build's (npm run build makes this build's)`;
+  if (meta.node !== node) return `the code cache was made by node ${meta.node}, this is node ${node} (npm run build makes one for it)`;
+  if (meta.execArgv.length !== execArgv.length || meta.execArgv.some((arg, i) => arg !== execArgv[i])) {
+    const flags = (list: readonly string[]) => (list.length === 0 ? 'none' : `"${list.join(' ')}"`);
+    return `the code cache was made with npm start's node flags, ${flags(meta.execArgv)}; this start has ${flags(execArgv)}`;
+  }
+  return null;
 }
 
 function readMeta(file: string): CodeCacheMeta | null {
@@ -106,10 +102,13 @@ function writeWhole(file: string, data: string | Buffer): void {
  */
 export function runServeFromCodeCache(dir: string, argv: readonly string[] = process.argv): boolean {
   if (argv[2] !== 'serve') return false;
-  (globalThis as Record<symbol, unknown>)[CODE_CACHE_STATE] = 'not used' satisfies CodeCacheState;
+  const notUsed = (reason: string) => {
+    setCodeCacheOutcome({ state: 'not used', reason });
+    return false;
+  };
   // Source maps asked for (NODE_OPTIONS=--enable-source-maps: stacks naming src/): node maps the ES
   // modules' stacks, not a vm.Script's, so such a start takes the ES modules.
-  if (process.sourceMapsEnabled) return false;
+  if (process.sourceMapsEnabled) return notUsed("source maps asked for (--enable-source-maps): node maps only the ES modules' stacks");
   const file = path.join(dir, SERVE_BUNDLE);
   const writing = process.env[CODE_CACHE_WRITE_ENV] === '1';
   let bytes: Buffer;
@@ -120,21 +119,32 @@ export function runServeFromCodeCache(dir: string, argv: readonly string[] = pro
     bytes = readFileSync(file);
     source = bytes.toString('utf8');
     buildId = bundleBuildId(source);
-    if (buildId === null) return false;
+    if (buildId === null) return notUsed(`${SERVE_BUNDLE} has no build id in its first line`);
     if (!writing) {
       const meta = readMeta(`${file}.cache.json`);
-      if (meta === null || !cacheFits(meta, buildId, process.version, process.execArgv)) return false;
+      if (meta === null) return notUsed(`no code cache beside ${SERVE_BUNDLE} (the build could not make one: see its output)`);
+      const mismatch = cacheMismatch(meta, buildId, process.version, process.execArgv);
+      if (mismatch !== null) return notUsed(mismatch);
       cachedData = readFileSync(`${file}.cache`);
       // Spoiled or not this build's (V8 would crash on the first, and run the wrong code for the second).
-      if (codeCacheDigest(bytes, cachedData) !== meta.sha256) return false;
+      if (codeCacheDigest(bytes, cachedData) !== meta.sha256) {
+        return notUsed(`${SERVE_BUNDLE} or its code cache is not what the build wrote (SHA-256 differs): npm run build makes them anew`);
+      }
     }
-  } catch {
-    return false;
+  } catch (err) {
+    return notUsed(`${SERVE_BUNDLE} or its code cache could not be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
   // As node wraps a CommonJS module (the line break keeps a last-line comment from eating the brace).
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
-  const state: CodeCacheState = writing ? 'writing' : script.cachedDataRejected ? 'rejected by V8' : 'used';
-  (globalThis as Record<symbol, unknown>)[CODE_CACHE_STATE] = state;
+  const outcome: CodeCacheOutcome = writing
+    ? { state: 'writing' }
+    : script.cachedDataRejected
+      ? {
+          state: 'rejected by V8',
+          reason: 'V8 checks its own flags against the cache: a V8 flag in NODE_OPTIONS? It compiled the code itself',
+        }
+      : { state: 'used' };
+  setCodeCacheOutcome(outcome);
   if (writing) {
     const build = buildId;
     process.once('exit', () => {

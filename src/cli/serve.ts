@@ -1,5 +1,6 @@
 import { StartAbortedError } from '../abort.js';
 import { WEAK_TOKEN_BITS } from '../auth/tokens.js';
+import { codeCacheLogFields, codeCacheOutcome } from '../code-cache-state.js';
 import { envSetting } from '../env-setting.js';
 import { type LimitSettings, resolveLimitSettings } from '../limit-settings.js';
 import type { LockHolder } from '../lock.js';
@@ -254,6 +255,8 @@ export const serve: Action = async (flags, _args, ctx) => {
     return failure.code;
   }
   announceListening(ctx, logger, log.format, serving.url);
-  logger.info(serving.summary);
+  // Whether this start took V8's code cache, and if not why (a node upgraded without a rebuild, other node flags).
+  const codeCache = codeCacheLogFields(codeCacheOutcome());
+  logger.info(codeCache.fields, `${serving.summary}${codeCache.text}`);
   return stopping.afterSignal(() => serving.stop());
 };

@@ -1,7 +1,8 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleBuildId, type CodeCacheMeta, cacheFits, codeCacheDigest, SERVE_BUNDLE, SERVE_NODE_FLAGS } from '../../src/code-cache.js';
+import { bundleBuildId, type CodeCacheMeta, cacheMismatch, codeCacheDigest, SERVE_BUNDLE, SERVE_NODE_FLAGS } from '../../src/code-cache.js';
+import { codeCacheLogFields } from '../../src/code-cache-state.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { LISTENING, ROOT, spawnProcess } from '../helpers/server.js';
 import { cliEnv } from '../helpers/stratctl.js';
@@ -11,7 +12,7 @@ import { cliEnv } from '../helpers/stratctl.js';
  * made, used only when they fit; otherwise the ES modules, as before. What a start did is read by a
  * preload (NODE_OPTIONS, which V8's flags and process.execArgv do not include) at the exit.
  */
-const REPORT = `process.on('exit', () => process.stderr.write('code cache: ' + String(globalThis[Symbol.for('strategy-control-plane.code-cache')] ?? 'not used') + '\\n'));\n`;
+const REPORT = `process.on('exit', () => process.stderr.write('code cache: ' + String(globalThis[Symbol.for('strategy-control-plane.code-cache')]?.state ?? 'never looked at') + '\\n'));\n`;
 const QUERY = '{ strategies { key name instruments riskLevel } status { activeStrategyKey configVersion } }';
 
 let work: string;
@@ -45,7 +46,21 @@ async function startOnce(dist: string, flags: readonly string[], nodeOptions = '
   ).json();
   expect(await server.stop('SIGTERM')).toBe(0);
   await server.closed;
-  return { health, read, codeCache: /^code cache: (.+)$/m.exec(server.stderr())?.[1] ?? `no report in: ${server.stderr().slice(-400)}` };
+  const stderr = server.stderr();
+  // What the start told its operator: the summary line after "listening", with the cache's fields.
+  const summary = stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { msg: string; codeCache?: string; codeCacheReason?: string })
+    .find((entry) => entry.msg.startsWith('active strategy '));
+  return {
+    health,
+    read,
+    codeCache: /^code cache: (.+)$/m.exec(stderr)?.[1] ?? `no report in: ${stderr.slice(-400)}`,
+    logged: summary
+      ? { codeCache: summary.codeCache, reason: summary.codeCacheReason, msg: summary.msg }
+      : `no summary in: ${stderr.slice(-400)}`,
+  };
 }
 
 describe('serve from the code cache', () => {
@@ -69,6 +84,13 @@ describe('serve from the code cache', () => {
     const plain = await startOnce(dist, []);
     expect(cached.codeCache).toBe('used');
     expect(plain.codeCache).toBe('not used');
+    // The operator is told, in the start's summary line.
+    expect(cached.logged).toEqual({ codeCache: 'used', reason: undefined, msg: expect.stringMatching(/; started from V8's code cache$/) });
+    expect(plain.logged).toEqual({
+      codeCache: 'not used',
+      reason: 'the code cache was made with npm start\'s node flags, "--single-threaded-gc"; this start has none',
+      msg: expect.stringMatching(/; V8's code cache not used: the code cache was made with npm start's node flags/),
+    });
     expect(cached.health).toBe(200);
     expect(plain.health).toBe(200);
     expect(cached.read).toEqual(plain.read);
@@ -114,19 +136,46 @@ describe('serve from the code cache', () => {
       sourceMaps: ['not used', 200],
     });
     for (const r of Object.values(results)) expect(r.read).toEqual(reference.read);
+    // Each told in the start's summary line, with why: what an operator needs to get the faster start back.
+    expect(
+      Object.fromEntries(Object.entries(results).map(([k, r]) => [k, typeof r.logged === 'string' ? r.logged : r.logged.reason])),
+    ).toEqual({
+      other: "the code cache is another build's (npm run build makes this build's)",
+      missing: `${SERVE_BUNDLE} or its code cache could not be read (ENOENT)`,
+      spoiledCache: `${SERVE_BUNDLE} or its code cache is not what the build wrote (SHA-256 differs): npm run build makes them anew`,
+      spoiledBundle: `${SERVE_BUNDLE} or its code cache is not what the build wrote (SHA-256 differs): npm run build makes them anew`,
+      otherV8Flags: 'V8 checks its own flags against the cache: a V8 flag in NODE_OPTIONS? It compiled the code itself',
+      sourceMaps: "source maps asked for (--enable-source-maps): node maps only the ES modules' stacks",
+    });
   }, 120_000);
 });
 
 describe('whether a cache fits', () => {
   const meta: CodeCacheMeta = { build: '0123456789abcdef', node: 'v20.20.2', execArgv: ['--single-threaded-gc'], sha256: '0'.repeat(64) };
-  it('needs the same build, node and flags, in order', () => {
-    expect(cacheFits(meta, '0123456789abcdef', 'v20.20.2', ['--single-threaded-gc'])).toBe(true);
-    expect(cacheFits(meta, 'fedcba9876543210', 'v20.20.2', ['--single-threaded-gc'])).toBe(false);
-    expect(cacheFits(meta, '0123456789abcdef', 'v20.20.3', ['--single-threaded-gc'])).toBe(false);
-    expect(cacheFits(meta, '0123456789abcdef', 'v20.20.2', [])).toBe(false);
-    expect(cacheFits(meta, '0123456789abcdef', 'v20.20.2', ['--single-threaded-gc', '--max-old-space-size=64'])).toBe(false);
-    expect(cacheFits(null, '0123456789abcdef', 'v20.20.2', ['--single-threaded-gc'])).toBe(false);
-    expect(cacheFits(meta, null, 'v20.20.2', ['--single-threaded-gc'])).toBe(false);
+  it('needs the same build, node and flags, in order, and says which differs', () => {
+    expect(cacheMismatch(meta, '0123456789abcdef', 'v20.20.2', ['--single-threaded-gc'])).toBeNull();
+    expect(cacheMismatch(meta, 'fedcba9876543210', 'v20.20.2', ['--single-threaded-gc'])).toBe(
+      "the code cache is another build's (npm run build makes this build's)",
+    );
+    expect(cacheMismatch(meta, '0123456789abcdef', 'v20.20.3', ['--single-threaded-gc'])).toBe(
+      'the code cache was made by node v20.20.2, this is node v20.20.3 (npm run build makes one for it)',
+    );
+    expect(cacheMismatch(meta, '0123456789abcdef', 'v20.20.2', [])).toMatch(/node flags, "--single-threaded-gc"; this start has none$/);
+    expect(cacheMismatch(meta, '0123456789abcdef', 'v20.20.2', ['--single-threaded-gc', '--max-old-space-size=64'])).toMatch(
+      /; this start has "--single-threaded-gc --max-old-space-size=64"$/,
+    );
+    expect(cacheMismatch(meta, '0123456789abcdef', 'v20.20.2', ['--max-old-space-size=64'])).toMatch(
+      /; this start has "--max-old-space-size=64"$/,
+    );
+  });
+  it('is told in the start log only when it was looked at', () => {
+    expect(codeCacheLogFields(undefined)).toEqual({ fields: {}, text: '' });
+    expect(codeCacheLogFields({ state: 'writing' })).toEqual({ fields: {}, text: '' });
+    expect(codeCacheLogFields({ state: 'used' })).toEqual({ fields: { codeCache: 'used' }, text: "; started from V8's code cache" });
+    expect(codeCacheLogFields({ state: 'not used', reason: 'why' })).toEqual({
+      fields: { codeCache: 'not used', codeCacheReason: 'why' },
+      text: "; V8's code cache not used: why",
+    });
   });
   it('reads the build id from the first line only', () => {
     expect(bundleBuildId('// build 0123456789abcdef\n"use strict";')).toBe('0123456789abcdef');
