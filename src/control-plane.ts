@@ -13,6 +13,7 @@ import { type ControlPlaneEvents, createEvents } from './events/events.js';
 import { type FaultLog, faultLog } from './fault-log.js';
 import type { FileSystem } from './fs/file-system.js';
 import type { RuntimeFileLimits } from './fs/runtime-file.js';
+import type { SettleTimes } from './fs/settle.js';
 import { LOCK_STALE_MS, type LockHolder } from './lock.js';
 import { type Logger, type Say, sayOn } from './log.js';
 import { defaultRegistry, type StrategyRegistry, shownValue } from './registry/index.js';
@@ -57,6 +58,12 @@ export interface ControlPlaneSettings {
   /** Test seams: the store's file system, how often files are re-checked besides fs.watch. */
   fs?: FileSystem;
   configPollMs?: number;
+  /**
+   * Test seam: how long a hand edit of config.yaml, strategies.yaml or tokens.yaml must have stopped
+   * changing before it is taken (src/fs/settle.ts; default 200 ms, taken as it stands after 1.5 s).
+   * Tests that write a file in pieces widen it, so a stalled test process does not end the edit early.
+   */
+  fileSettle?: SettleTimes;
   runnerPollMs?: number;
   /**
    * A runner-only process waits out an invalid config instead of failing: called with the problem
@@ -201,6 +208,7 @@ async function openStore(settings: ControlPlaneSettings): Promise<FileConfigStor
         runtimeDir: settings.runtimeDir,
         fs: settings.fs,
         pollMs: settings.configPollMs,
+        settle: settings.fileSettle,
         maxFileBytes: settings.fileLimits?.maxRuntimeFileBytes,
         parseDeadlineMs: settings.fileLimits?.parseDeadlineMs,
         warn: sayOn(settings.logger, 'warn'),
@@ -229,6 +237,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       info,
       maxBytes: settings.fileLimits?.maxRuntimeFileBytes,
       parseDeadlineMs: settings.fileLimits?.parseDeadlineMs,
+      settle: settings.fileSettle,
     });
   const events = createEvents();
 

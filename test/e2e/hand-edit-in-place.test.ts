@@ -8,7 +8,7 @@ import { digestOf } from '../../src/config/digest.js';
 import type { StoreEvent } from '../../src/config/store.js';
 import { SETTLE_MS } from '../../src/fs/settle.js';
 import { createLogger } from '../../src/log.js';
-import { auditLines, keepAsking, metric, readyStatus } from '../helpers/hand-edit.js';
+import { auditLines, keepAsking, metric, readyStatus, WIDE_SETTLE } from '../helpers/hand-edit.js';
 import { gql } from '../helpers/http.js';
 import { UPSERT } from '../helpers/presets.js';
 import { tempRuntimeDir, writeWhole } from '../helpers/runtime-dir.js';
@@ -32,14 +32,14 @@ const PAUSE_MS = 40;
  * through the promise API, a write waited its turn on libuv's threads (the in-process server's
  * lstat and reads share them) after the check, and could land later than the window unseen.
  */
-async function writeInPieces(file: string, text: string): Promise<void> {
+async function writeInPieces(file: string, text: string, windowMs = SETTLE_MS): Promise<void> {
   const fd = openSync(file, 'r+');
   let landed = 0;
   const piece = (write: () => void) => {
     write();
     const now = performance.now();
     if (landed !== 0) {
-      expect(now - landed, 'a pause of the write in place ran past the settle window (machine overloaded)').toBeLessThan(SETTLE_MS - 20);
+      expect(now - landed, 'a pause of the write in place ran past the settle window (machine overloaded)').toBeLessThan(windowMs - 20);
     }
     landed = now;
   };
@@ -58,7 +58,7 @@ async function writeInPieces(file: string, text: string): Promise<void> {
 
 describe('hand edits written in place, in pieces', () => {
   it('strategies.yaml: only the whole edit is numbered, audited and put in force; the presets never vanish meanwhile', async () => {
-    const server = await startTestServer();
+    const server = await startTestServer({ fileSettle: WIDE_SETTLE });
     const input = { key: 'gold_fast', base: 'gold', name: 'Gold fast' };
     const upserted = await server.gql(UPSERT, { input });
     expect(upserted.body.data?.upsertPreset.presetsVersion).toBe(1);
@@ -81,7 +81,7 @@ describe('hand edits written in place, in pieces', () => {
       return res.body.data as { status: { presetsVersion: number }; strategies: { key: string; name: string }[] };
     });
     const stopReady = keepAsking(readyStatus(server));
-    await writeInPieces(file, edited);
+    await writeInPieces(file, edited, WIDE_SETTLE.ms);
     const inForce = await waitUntil(
       () => server.gql('{ strategy(key: "gold_fast") { name } status { presetsVersion } }'),
       (res) => res.body.data?.strategy?.name === 'Gold faster',
@@ -120,7 +120,7 @@ describe('hand edits written in place, in pieces', () => {
   });
 
   it('config.yaml: no version, audit line, config error or 503 for the half-written file; the whole edit is in force', async () => {
-    const server = await startTestServer();
+    const server = await startTestServer({ fileSettle: WIDE_SETTLE });
     const file = path.join(server.runtimeDir, 'config.yaml');
     const edited = (await readFile(file, 'utf8')).replace('active_strategy_key: momentum', 'active_strategy_key: gold');
     expect(edited).toContain('active_strategy_key: gold');
@@ -132,7 +132,7 @@ describe('hand edits written in place, in pieces', () => {
     const stopAsking = keepAsking(
       async () => (await server.gql('{ status { configVersion activeStrategyKey configError { message } } }')).body.data?.status,
     );
-    await writeInPieces(file, edited);
+    await writeInPieces(file, edited, WIDE_SETTLE.ms);
     const inForce = await waitUntil(
       () => server.gql('{ status { configVersion activeStrategyKey configDigest } }'),
       (res) => res.body.data?.status.activeStrategyKey === 'gold',
@@ -171,7 +171,10 @@ describe('hand edits written in place, in pieces', () => {
         done();
       },
     });
-    const server = await startTestServer({ logger: createLogger({ level: 'warn', format: 'text', destination: logs }) });
+    const server = await startTestServer({
+      fileSettle: WIDE_SETTLE,
+      logger: createLogger({ level: 'warn', format: 'text', destination: logs }),
+    });
     const named = await createToken(server.runtimeDir, 'ops', 'read');
     const file = path.join(server.runtimeDir, 'tokens.yaml');
     const whole = await readFile(file, 'utf8');
@@ -188,8 +191,8 @@ describe('hand edits written in place, in pieces', () => {
     // them (a 401 seen once at load 17). Still for the window and 150 ms more: with 50 ms, a server
     // whose look came 50 ms late (a loaded CI machine) saw the next edit begin, and waited on.
     for (let i = 0; i < 3; i++) {
-      await writeInPieces(file, `${whole}# edited in place ${i}\n`);
-      await new Promise((r) => setTimeout(r, SETTLE_MS + 150));
+      await writeInPieces(file, `${whole}# edited in place ${i}\n`, WIDE_SETTLE.ms);
+      await new Promise((r) => setTimeout(r, WIDE_SETTLE.ms + 150));
     }
     // Each edit is looked at once the request after it has come (the file's last change is now past).
     await new Promise((r) => setTimeout(r, 50));
@@ -202,7 +205,7 @@ describe('hand edits written in place, in pieces', () => {
     expect(await metric(server, 'control_plane_auth_failures_total')).toBe(0);
 
     // The same kind of edit taking the token out: in force once written.
-    await writeInPieces(file, 'tokens: []\n');
+    await writeInPieces(file, 'tokens: []\n', WIDE_SETTLE.ms);
     await waitUntil(viewer, (a) => a.status === 401, { what: 'the token refused after the edit removed it' });
   });
 

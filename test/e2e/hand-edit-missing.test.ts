@@ -5,7 +5,7 @@ import { createToken } from '../../src/auth/token-file.js';
 import { digestOf } from '../../src/config/digest.js';
 import type { StoreEvent } from '../../src/config/store.js';
 import { SETTLE_MS } from '../../src/fs/settle.js';
-import { auditLines, keepAsking, metric, readyStatus } from '../helpers/hand-edit.js';
+import { auditLines, keepAsking, metric, readyStatus, WIDE_SETTLE } from '../helpers/hand-edit.js';
 import { gql } from '../helpers/http.js';
 import { UPSERT } from '../helpers/presets.js';
 import { tempRuntimeDir, writeWhole } from '../helpers/runtime-dir.js';
@@ -29,20 +29,20 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * the pause ran past the settle window, the file really was missing for the window (taken, as
  * designed), and the test says so rather than fail on what followed.
  */
-async function vimWrite(file: string, text: string): Promise<void> {
+async function vimWrite(file: string, text: string, windowMs = SETTLE_MS): Promise<void> {
   const { mode } = await stat(file);
   const t0 = Date.now();
   await rename(file, `${file}~`);
   await pause(PAUSE_MS);
   const handle = await open(file, 'wx', mode & 0o777);
   const missingMs = Date.now() - t0;
-  expect(missingMs, 'the pause of the vim-style write ran past the settle window (machine overloaded)').toBeLessThan(SETTLE_MS - 20);
+  expect(missingMs, 'the pause of the vim-style write ran past the settle window (machine overloaded)').toBeLessThan(windowMs - 20);
   // A piece that came a settle window after the one before left a part of the file still for the
   // window, which the server rightly takes (a third of strategies.yaml numbered, seen once at load 17).
   const piecePause = async () => {
     const since = Date.now();
     await pause(PAUSE_MS);
-    expect(Date.now() - since, 'a pause between the pieces ran past the settle window (machine overloaded)').toBeLessThan(SETTLE_MS - 20);
+    expect(Date.now() - since, 'a pause between the pieces ran past the settle window (machine overloaded)').toBeLessThan(windowMs - 20);
   };
   try {
     const bytes = Buffer.from(text);
@@ -65,7 +65,7 @@ const keepAskingEvery = <T>(probe: () => Promise<T>) => keepAsking(probe, 10);
 
 describe('hand edits that pass through a missing file (vim, rm then a new file)', () => {
   it('strategies.yaml: the gap is no version, no audit line, no empty set; the new file is in force as the next version', async () => {
-    const server = await startTestServer();
+    const server = await startTestServer({ fileSettle: WIDE_SETTLE });
     expect(
       (await server.gql(UPSERT, { input: { key: 'gold_fast', base: 'gold', name: 'Gold fast' } })).body.data?.upsertPreset,
     ).toMatchObject({
@@ -89,7 +89,7 @@ describe('hand edits that pass through a missing file (vim, rm then a new file)'
       return res.body.data as { status: { presetsVersion: number }; strategies: { key: string; name: string }[] };
     });
     const stopReady = keepAskingEvery(readyStatus(server));
-    await vimWrite(file, edited);
+    await vimWrite(file, edited, WIDE_SETTLE.ms);
     const inForce = await waitUntil(
       () => server.gql('{ strategy(key: "gold_fast") { name } status { presetsVersion } }'),
       (res) => res.body.data?.strategy?.name === 'Gold faster',
@@ -126,7 +126,7 @@ describe('hand edits that pass through a missing file (vim, rm then a new file)'
   });
 
   it('config.yaml: the gap is no 503, no config error, nothing counted; the new file is in force as version 2', async () => {
-    const server = await startTestServer();
+    const server = await startTestServer({ fileSettle: WIDE_SETTLE });
     const file = path.join(server.runtimeDir, 'config.yaml');
     const edited = (await readFile(file, 'utf8')).replace('active_strategy_key: momentum', 'active_strategy_key: gold');
     expect(edited).toContain('active_strategy_key: gold');
@@ -138,7 +138,7 @@ describe('hand edits that pass through a missing file (vim, rm then a new file)'
     const stopAsking = keepAskingEvery(
       async () => (await server.gql('{ status { configVersion configError { message } } }')).body.data?.status,
     );
-    await vimWrite(file, edited);
+    await vimWrite(file, edited, WIDE_SETTLE.ms);
     const inForce = await waitUntil(
       () => server.gql('{ status { configVersion activeStrategyKey configDigest } }'),
       (res) => res.body.data?.status.activeStrategyKey === 'gold',
@@ -166,7 +166,7 @@ describe('hand edits that pass through a missing file (vim, rm then a new file)'
   });
 
   it('tokens.yaml: a valid named token is never refused while vim rewrites the file', async () => {
-    const server = await startTestServer();
+    const server = await startTestServer({ fileSettle: WIDE_SETTLE });
     const named = await createToken(server.runtimeDir, 'ops', 'read');
     const file = path.join(server.runtimeDir, 'tokens.yaml');
     const whole = await readFile(file, 'utf8');
@@ -178,7 +178,7 @@ describe('hand edits that pass through a missing file (vim, rm then a new file)'
 
     const stopAsking = keepAskingEvery(viewer);
     for (let i = 0; i < 3; i++) {
-      await vimWrite(file, `${whole}# written by vim ${i}\n`);
+      await vimWrite(file, `${whole}# written by vim ${i}\n`, WIDE_SETTLE.ms);
       await pause(PAUSE_MS);
     }
     const answers = await stopAsking();

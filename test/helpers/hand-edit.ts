@@ -1,7 +1,16 @@
 /** What the hand-edit tests (written in place, through a missing file) watch while a person writes a file. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { SettleTimes } from '../../src/fs/settle.js';
 import type { TestServer } from './server.js';
+
+/**
+ * The settle window for an in-process server whose files a test writes in pieces, 30-40 ms apart:
+ * wide enough that a test process stalled on a loaded machine (150 ms and more, seen on CI) does not
+ * leave a piece still for the window, which the server would rightly take as the edit. Spawned
+ * servers keep the default (SETTLE_MS), as do the tests of the window itself.
+ */
+export const WIDE_SETTLE: Required<SettleTimes> = { ms: 800, maxMs: 4000 };
 
 export interface AuditLine {
   subject: 'CONFIG' | 'PRESETS';
