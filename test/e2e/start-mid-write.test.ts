@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
 import { SETTLE_MS } from '../../src/fs/settle.js';
-import { auditLines } from '../helpers/hand-edit.js';
+import { auditLines, WIDE_SETTLE } from '../helpers/hand-edit.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -72,7 +72,8 @@ describe('a start waits for a config.yaml being written in place, as a running s
   it('the start reads it once it is still: the whole file is in force, not its first piece (no exit 78)', async () => {
     const dir = await tempRuntimeDir();
     const tool = toolWritingAtStart(dir, 60);
-    const server = await startTestServer({ runtimeDir: dir, fs: tool.fs });
+    // A window wide enough that the test process stalled past the gap (a loaded machine) does not leave the first piece still for it.
+    const server = await startTestServer({ runtimeDir: dir, fs: tool.fs, fileSettle: WIDE_SETTLE });
     await tool.rest();
     expect(await readFile(path.join(dir, 'config.yaml'), 'utf8')).toBe(WHOLE);
     const data = (
