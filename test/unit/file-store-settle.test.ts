@@ -63,7 +63,8 @@ describe('file store: hand edits and the settle window', () => {
   });
 
   it('a change through the API while a hand edit is written in place waits for the whole edit and builds upon it', async () => {
-    const { store, file, edit } = await storeWith({ ms: 300, maxMs: 3000 });
+    // A window far above the 50 ms pause: a test process stalled on a loaded machine does not leave the empty file still for it.
+    const { store, file, edit } = await storeWith({ ms: 2000, maxMs: 6000 });
     const edited = (await edit('gold')).replace('scan_interval_seconds: 30', 'scan_interval_seconds: 45');
     expect(edited).toContain('scan_interval_seconds: 45');
     const handle = await open(file, 'r+');
@@ -146,11 +147,14 @@ describe('file store: hand edits and the settle window', () => {
     // A writer rewriting the file in a loop, each time truncating it, then writing it 5 ms later
     // (as writeFile does, with the moment stretched): read in that moment, config.yaml is empty.
     // Full moments (16 ms) longer than WHOLE_READ_MS, so a whole read can come; ten rounds, so that
-    // without the retry some read at the bound lands after a truncate (3 runs of 3 failed so).
+    // without the retry some read at the bound lands after a truncate (3 runs of 3 failed so). The
+    // window (60 s) is never reached, so only the bound is tested: with 200 ms, a writer stalled
+    // between its truncate and its write (a loaded machine) left the empty file still for the window,
+    // rightly taken.
     const MAX_MS = 300;
     let torn = 0;
     for (let round = 0; round < 10; round++) {
-      const { store, file, edit } = await storeWith({ ms: 200, maxMs: MAX_MS });
+      const { store, file, edit } = await storeWith({ ms: 60_000, maxMs: MAX_MS });
       const texts = await Promise.all(['gold', 'range'].map(edit));
       let writing = true;
       const writer = (async () => {
@@ -172,7 +176,7 @@ describe('file store: hand edits and the settle window', () => {
     expect(torn).toBe(0);
   });
   it('a change through the API while vim writes the file (renamed away, then created anew) waits for the new file and builds upon it', async () => {
-    const SETTLE_MS = 1000;
+    const SETTLE_MS = 2000;
     const { store, file, edit } = await storeWith({ ms: SETTLE_MS, maxMs: 3 * SETTLE_MS });
     const edited = (await edit('gold')).replace('scan_interval_seconds: 30', 'scan_interval_seconds: 45');
     expect(edited).toContain('scan_interval_seconds: 45');
