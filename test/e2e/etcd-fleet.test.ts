@@ -10,6 +10,14 @@ import { STRATCTL_BIN, spawnProcess, spawnServer, spawnStratctl, TEST_TOKEN } fr
 import { cliEnv, stratctl } from '../helpers/stratctl.js';
 import { waitUntil } from '../helpers/wait.js';
 
+/**
+ * The runners' heartbeat here: STALE after three missed (3 s). With 200 ms, a runner process starved
+ * for 600 ms on a loaded machine read STALE where a check wanted it RUNNING.
+ */
+const HEARTBEAT_MS = '1000';
+/** Waits for a runner to go STALE (three heartbeats, and the fleet's fresh read): bounded well above them. */
+const STALE_WAIT = { timeoutMs: 20_000 };
+
 const RUNNERS = `{ status { configVersion runners { id state appliedConfigVersion instruments } store { kind connected } } }`;
 
 /** stratctl (the built CLI) against one replica. */
@@ -29,7 +37,7 @@ async function startFleet() {
     '--runner-id',
     id,
     '--heartbeat-ms',
-    '200',
+    HEARTBEAT_MS,
     '--feed',
     'sim:7',
     ...more,
@@ -135,8 +143,8 @@ describeWithEtcd('2 API replicas + 3 runners on etcd, over HTTP', () => {
     await runners[1]?.stop('SIGKILL');
     const r2Stale = (s: any) =>
       s?.runners.length === 3 && s.runners.some((r: { id: string; state: string }) => r.id === 'r2' && r.state === 'STALE');
-    await waitUntil(() => status(a), r2Stale, { what: 'r2 STALE on A' });
-    await waitUntil(() => status(b), r2Stale, { what: 'r2 STALE on B' });
+    await waitUntil(() => status(a), r2Stale, { what: 'r2 STALE on A', ...STALE_WAIT });
+    await waitUntil(() => status(b), r2Stale, { what: 'r2 STALE on B', ...STALE_WAIT });
     // Its key stays (STALE on every replica) for the 10-minute retention, not the few heartbeats a
     // clean stop keeps: at 200 ms heartbeats a 2 s lease dropped a crashed runner before a scrape saw it.
     expect(await grantedTtl(cluster, `/${prefix}/runners/r2`)).toBe(600);
@@ -211,7 +219,7 @@ describeWithEtcd("a runner id is the fleet's: one running runner per id on etcd"
       '--runner-id',
       'acct-fx',
       '--heartbeat-ms',
-      '200',
+      HEARTBEAT_MS,
       '--feed',
       'sim:7',
       '--runtime-dir',
@@ -240,7 +248,7 @@ describeWithEtcd("a runner id is the fleet's: one running runner per id on etcd"
 
     // Frozen, not dead (SIGSTOP: a paused VM, a debugger): taken over once it has gone STALE...
     next.proc.kill('SIGSTOP');
-    await waitUntil(runners, (list) => list?.[0]?.state === 'STALE', { what: 'the frozen acct-fx STALE' });
+    await waitUntil(runners, (list) => list?.[0]?.state === 'STALE', { what: 'the frozen acct-fx STALE', ...STALE_WAIT });
     const third = spawnStratctl(await args(), { CONTROL_PLANE_TOKEN: TEST_TOKEN });
     await third.waitFor(/strategy runner started/);
     await waitUntil(runners, (list) => list?.length === 1 && list[0].pid === third.proc.pid && list[0].state === 'RUNNING', {
