@@ -95,7 +95,11 @@ describe('TLS files looked at for a renewal (no etcd needed)', () => {
 
   it('the gateway says which certificate it took and moves the expiry warning to the new one (renewed before the old ran out)', async () => {
     const { dir, tls, paths } = await setUp();
-    const soon = new Date(Math.ceil((Date.now() + 2500) / 1000) * 1000);
+    // The renewed one made first: made between the two, its minting (openssl) on a loaded machine could outlast the short one.
+    const until = new Date(Math.ceil((Date.now() + 3_600_000) / 1000) * 1000);
+    const renewedCert = await clientCertUntil(tls, dir, 'renewed', until);
+    // 5 s: the renewal must be seen (every 100 ms) before it runs out, even by a gateway starved a while.
+    const soon = new Date(Math.ceil((Date.now() + 5000) / 1000) * 1000);
     await replaceInPlace(await clientCertUntil(tls, dir, 'short', soon), paths.certFile);
     const info: string[] = [];
     const warn: string[] = [];
@@ -108,10 +112,9 @@ describe('TLS files looked at for a renewal (no etcd needed)', () => {
       warn: (m) => warn.push(m),
     });
     closers.push(() => gateway.close());
-    const until = new Date(Math.ceil((Date.now() + 3_600_000) / 1000) * 1000);
-    await replaceInPlace(await clientCertUntil(tls, dir, 'renewed', until), paths.certFile);
+    await replaceInPlace(renewedCert, paths.certFile);
     await expect
-      .poll(() => info, { timeout: 3000 })
+      .poll(() => info, { timeout: 10_000 })
       .toEqual([`--etcd-cert ${paths.certFile} renewed (valid until ${until.toISOString()}): reconnecting with it`]);
     // Past the old certificate's end: no warning about it, and the gateway reports none expired.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, soon.getTime() - Date.now()) + 300));
