@@ -9,8 +9,24 @@ import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { type SpawnedProcess, spawnStratctl } from '../helpers/server.js';
 
 const TOKEN = 'env-token-abcdefghijklmnop';
-/** An operator's Ctrl-C must end a start that waits within this (README: Stopping). */
+/**
+ * An operator's Ctrl-C must end a start that waits within this (README: Stopping), as the process
+ * measures it: the end line's `stopped after <s> s`, from the signal's handler to the end. A start
+ * that waited on (the lock's 10 s, etcd's 2 s call timeout) before it stopped says more.
+ */
 const PROMPT_MS = 1000;
+/**
+ * The process gone, as this test sees it (kill to exit): wide, since a loaded machine delays this
+ * process as well as the child; still far below the 10 s lock wait, and it catches a process that
+ * logged its end but did not exit.
+ */
+const EXITED_MS = 5000;
+
+/** The seconds the last `stopped after <s> s (exit <n>)` line says, or NaN when there is none. */
+function stopSeconds(stderr: string): number {
+  const ends = [...stderr.matchAll(/stopped after ([\d.]+) s \(exit \d+\)/g)];
+  return Number(ends.at(-1)?.[1] ?? Number.NaN);
+}
 const WAITING_FOR_LOCK = /waiting for it to touch the lock/;
 
 const cleanups: (() => unknown)[] = [];
@@ -78,7 +94,10 @@ async function interrupt(child: SpawnedProcess, signal: NodeJS.Signals): Promise
   const t0 = performance.now();
   child.proc.kill(signal);
   const code = await child.exited;
-  return { code, ms: performance.now() - t0, tree };
+  const ms = performance.now() - t0;
+  // Its output whole (the end line may still be in the pipe at exit).
+  await child.closed;
+  return { code, ms, tree };
 }
 
 describe('a stop signal during a start that waits (README: Stopping): it ends the start at once, exit 0, nothing left behind', () => {
@@ -89,7 +108,11 @@ describe('a stop signal during a start that waits (README: Stopping): it ends th
     const server = spawnStratctl(['serve', '--port', '0', '--runtime-dir', dir], { CONTROL_PLANE_TOKEN: TOKEN });
     await server.waitFor(WAITING_FOR_LOCK);
     const { code, ms, tree } = await interrupt(server, 'SIGINT');
-    expect({ code, promptly: ms < PROMPT_MS }).toEqual({ code: 0, promptly: true });
+    expect({ code, exited: ms < EXITED_MS, promptly: stopSeconds(server.stderr()) < PROMPT_MS / 1000 }).toEqual({
+      code: 0,
+      exited: true,
+      promptly: true,
+    });
     expect(server.stderr()).toContain('SIGINT during start-up: stopped before it finished');
     // The end line of any stop by signal, last (it was missing: the log ended at the cause).
     expect(stopLines(server.stderr())).toEqual(SERVE_ABANDONED);
@@ -107,7 +130,11 @@ describe('a stop signal during a start that waits (README: Stopping): it ends th
     const server = spawnStratctl(['serve', '--port', '0', '--runtime-dir', dir, '--log-format', 'json'], { CONTROL_PLANE_TOKEN: TOKEN });
     await server.waitFor(WAITING_FOR_LOCK);
     const { code, ms, tree } = await interrupt(server, 'SIGTERM');
-    expect({ code, promptly: ms < PROMPT_MS }).toEqual({ code: 0, promptly: true });
+    expect({ code, exited: ms < EXITED_MS, promptly: stopSeconds(server.stderr()) < PROMPT_MS / 1000 }).toEqual({
+      code: 0,
+      exited: true,
+      promptly: true,
+    });
     const lines = server
       .stderr()
       .split('\n')
@@ -130,7 +157,11 @@ describe('a stop signal during a start that waits (README: Stopping): it ends th
     const runner = spawnStratctl(['runner', '--runtime-dir', dir]);
     await runner.waitFor(WAITING_FOR_LOCK);
     const { code, ms, tree } = await interrupt(runner, 'SIGTERM');
-    expect({ code, promptly: ms < PROMPT_MS }).toEqual({ code: 0, promptly: true });
+    expect({ code, exited: ms < EXITED_MS, promptly: stopSeconds(runner.stderr()) < PROMPT_MS / 1000 }).toEqual({
+      code: 0,
+      exited: true,
+      promptly: true,
+    });
     expect(runner.stderr()).toContain('SIGTERM during start-up: stopped before it finished');
     expect(stopLines(runner.stderr())).toEqual([
       'SIGTERM: stopping the runner',
@@ -154,7 +185,11 @@ describe('a stop signal during a start that waits (README: Stopping): it ends th
       // Connected to the silent "etcd": the process is inside its start, waiting for an answer.
       await etcd.connected;
       const { code, ms, tree } = await interrupt(child, 'SIGINT');
-      expect({ code, promptly: ms < PROMPT_MS }).toEqual({ code: 0, promptly: true });
+      expect({ code, exited: ms < EXITED_MS, promptly: stopSeconds(child.stderr()) < PROMPT_MS / 1000 }).toEqual({
+        code: 0,
+        exited: true,
+        promptly: true,
+      });
       expect(child.stderr()).toContain('SIGINT during start-up: stopped before it finished');
       expect(stopLines(child.stderr())).toEqual(
         command === 'runner'
@@ -200,8 +235,14 @@ describeWithEtcd('a stop signal while stratctl runner watches its --runner-id on
     const tree = processTree(runner.proc.pid as number);
     const t0 = performance.now();
     runner.proc.kill('SIGTERM');
-    const code = await Promise.race([runner.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 5000))]);
-    expect({ code, promptly: performance.now() - t0 < PROMPT_MS }).toEqual({ code: 0, promptly: true });
+    const code = await Promise.race([runner.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 2 * EXITED_MS))]);
+    const ms = performance.now() - t0;
+    if (typeof code === 'number') await runner.closed;
+    expect({ code, exited: ms < EXITED_MS, promptly: stopSeconds(runner.stderr()) < PROMPT_MS / 1000 }).toEqual({
+      code: 0,
+      exited: true,
+      promptly: true,
+    });
     expect(stopLines(runner.stderr())).toEqual([
       'SIGTERM: stopping the runner',
       'during start-up: stopped before it finished',
