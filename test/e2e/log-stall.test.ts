@@ -63,14 +63,16 @@ describe('a server whose stderr is not read', { timeout: 120_000 }, () => {
     expect(droppedWhileStalled).toBeGreaterThan(0);
     // Nothing of this reached the test: it is not reading.
     expect(server.stderr().length - readAtStall).toBeLessThan(256 * 1024);
-    // The event loop is free: a probe and a write answer at once (a second is generous on a loaded machine).
+    // The event loop is free: a probe and a write answer. A server blocked on its full stderr pipe
+    // would never answer (nothing reads it), so the bound is wide: 5 s, as a loaded machine may take
+    // more than a second, not a measure of speed.
     const health = await timed(async () => (await fetch(`${origin}/health`)).status);
     expect(health.value).toBe(200);
-    expect(health.ms).toBeLessThan(1000);
+    expect(health.ms).toBeLessThan(5000);
     const change = await timed(() => activate('gold'));
     expect(change.value.status).toBe(200);
     expect(change.value.body.data?.activateStrategy?.configVersion).toBeGreaterThan(1);
-    expect(change.ms).toBeLessThan(1000);
+    expect(change.ms).toBeLessThan(5000);
 
     // The reader is back: what was held comes out, then one WARN line with the count of the spell.
     server.proc.stderr?.resume();
