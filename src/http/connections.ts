@@ -12,10 +12,51 @@ export type ConnectionLimits = { -readonly [K in keyof typeof CONNECTION_LIMITS]
 export type ConnectionClosure = 'connection-limit' | 'client-connection-limit' | 'idle-without-request';
 
 interface Tracked {
+  readonly socket: Socket;
   readonly client: string;
   /** Requests on it whose answer is not finished. */
   active: number;
   readonly connectedAt: number;
+  /** Its neighbours in the idle order (IdleOrder); both null once it is out of it. */
+  older: Tracked | null;
+  newer: Tracked | null;
+}
+
+/**
+ * Open connections, least recently active first: a connection joins at the end when it connects
+ * and moves there when its last answer finishes, so the first without a request in progress is the
+ * one idle longest. A list threaded through the records: a move is a few field writes. Moving the
+ * connection to the end of a Map instead (delete and set again) was the largest self time of our
+ * code under a cached-read load (--cpu-prof: 0.68 of 7.9 us a request, with the Map's rehashes).
+ */
+class IdleOrder {
+  private oldest: Tracked | null = null;
+  private newest: Tracked | null = null;
+
+  /** Puts `t` at the end (taking it out of its place first, if it has one). */
+  toEnd(t: Tracked): void {
+    if (this.newest === t) return;
+    this.remove(t);
+    t.older = this.newest;
+    if (this.newest) this.newest.newer = t;
+    else this.oldest = t;
+    this.newest = t;
+  }
+
+  remove(t: Tracked): void {
+    if (t.older) t.older.newer = t.newer;
+    else if (this.oldest === t) this.oldest = t.newer;
+    if (t.newer) t.newer.older = t.older;
+    else if (this.newest === t) this.newest = t.older;
+    t.older = null;
+    t.newer = null;
+  }
+
+  /** The first, oldest first, for which `take` is true. */
+  find(take: (t: Tracked) => boolean): Tracked | undefined {
+    for (let t = this.oldest; t !== null; t = t.newer) if (take(t)) return t;
+    return undefined;
+  }
 }
 
 /** A request the guard counts on its connection until `requestEnded` is called with this. */
@@ -32,7 +73,7 @@ export interface ConnectionGuard {
    * response's `close`, which the adapter listens to anyway): one listener per request, not two.
    */
   requestStarted(req: IncomingMessage): TrackedRequest | undefined;
-  requestEnded(tracked: TrackedRequest, req: IncomingMessage): void;
+  requestEnded(tracked: TrackedRequest): void;
   close(): void;
 }
 
@@ -56,20 +97,18 @@ export function guardConnections(
 ): ConnectionGuard {
   const { limits } = options;
   const now = options.now ?? Date.now;
-  // Least recently active first: a connection moves to the end when its last answer finishes, so the
-  // one closed to make room is the one idle longest (one just used is the likeliest to be reused now).
   const sockets = new Map<Socket, Tracked>();
   const byClient = new Map<string, Set<Socket>>();
+  // The one closed to make room is the one idle longest (one just used is the likeliest to be reused now).
+  const order = new IdleOrder();
 
   const drop = (socket: Socket, reason: ConnectionClosure) => {
     const tracked = sockets.get(socket);
     options.onClose?.(reason, tracked?.client ?? clientOfAddress(socket.remoteAddress));
     socket.destroy();
   };
-  const oldestIdle = (client?: string): Socket | undefined => {
-    for (const [socket, tracked] of sockets) if (tracked.active === 0 && (client === undefined || tracked.client === client)) return socket;
-    return undefined;
-  };
+  const oldestIdle = (client?: string): Socket | undefined =>
+    order.find((t) => t.active === 0 && (client === undefined || t.client === client))?.socket;
 
   const onConnection = (socket: Socket) => {
     // An IPv6 client is its /64 (clientOfAddress): one host cannot spread its connections over its addresses.
@@ -87,7 +126,9 @@ export function guardConnections(
         drop(victim, 'client-connection-limit');
       }
     }
-    sockets.set(socket, { client, active: 0, connectedAt: now() });
+    const tracked: Tracked = { socket, client, active: 0, connectedAt: now(), older: null, newer: null };
+    sockets.set(socket, tracked);
+    order.toEnd(tracked);
     let mine = byClient.get(client);
     if (!mine) {
       mine = new Set();
@@ -96,6 +137,7 @@ export function guardConnections(
     mine.add(socket);
     socket.once('close', () => {
       sockets.delete(socket);
+      order.remove(tracked);
       const set = byClient.get(client);
       set?.delete(socket);
       if (set?.size === 0) byClient.delete(client);
@@ -107,10 +149,11 @@ export function guardConnections(
     if (tracked) tracked.active += 1;
     return tracked;
   };
-  const requestEnded = (tracked: TrackedRequest, req: IncomingMessage) => {
+  const requestEnded = (tracked: TrackedRequest) => {
     const t = tracked as Tracked;
     t.active -= 1;
-    if (t.active === 0 && sockets.delete(req.socket)) sockets.set(req.socket, t);
+    // A connection already closed stays out of the order.
+    if (t.active === 0 && sockets.get(t.socket) === t) order.toEnd(t);
   };
 
   server.on('connection', onConnection);

@@ -351,7 +351,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   const owner: ExchangeOwner = {
     run: (exchange) => run(exchange),
     ended(exchange) {
-      if (exchange.tracked !== undefined) guard.requestEnded(exchange.tracked, exchange.req);
+      if (exchange.tracked !== undefined) guard.requestEnded(exchange.tracked);
       inFlight -= 1;
       if (inFlight === 0) drained?.();
     },

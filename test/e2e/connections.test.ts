@@ -71,6 +71,36 @@ describe('connection caps (issue 14, finding 7: 19,990 idle sockets exhausted th
     for (const s of sockets) s.destroy();
   });
 
+  it('at the cap, the one closed is the connection idle longest, not the oldest: one that answered a request since is kept', async () => {
+    const server = await startTestServer({ security: { connections: { maxConnections: 3 } } });
+    const [a, b, c] = [await idleSocket(server.origin), await idleSocket(server.origin), await idleSocket(server.origin)];
+    await waitUntil(
+      async () => server.connections(),
+      (n) => n === 3,
+      { what: 'three connections' },
+    );
+    // The oldest connection answers a request (and stays open: keep-alive), so b is now the one idle longest.
+    const answered = new Promise<string>((resolve) => {
+      let text = '';
+      a!.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        if (/\r\n\r\n[\s\S]*"ok"/.test(text) || text.includes('\r\n\r\n{')) resolve(text);
+      });
+    });
+    a!.write(`GET /health HTTP/1.1\r\nHost: ${new URL(server.origin).host}\r\n\r\n`);
+    expect(await answered).toMatch(/^HTTP\/1\.1 200 /);
+    await waitUntil(
+      async () => server.connections(),
+      (n) => n === 3,
+      { what: 'the answered connection kept open' },
+    );
+    const d = await idleSocket(server.origin);
+    await closing(b!);
+    expect(server.refusals()['connection-limit']).toBe(1);
+    expect([closed(a!), closed(c!), closed(d)]).toEqual([false, false, false]);
+    for (const s of [a, b, c, d]) s!.destroy();
+  });
+
   it('a connection with a request in progress is never the one closed: at the cap with every connection busy, the newcomer is', async () => {
     const server = await startTestServer({ security: { connections: { maxConnections: 4 } } });
     const streams = await Promise.all(
