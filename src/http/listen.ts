@@ -348,9 +348,24 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   let drained: (() => void) | undefined;
   const bodyLimit = security.maxRequestBodyBytes ?? MAX_REQUEST_BODY_BYTES;
   const behindTlsProxy = security.behindTlsProxy ?? false;
+  /**
+   * The last request's objects, kept reachable after it ended: its exchange (with its request,
+   * response and socket) and the last end-of-turn Immediate. V8's optimized code names the maps
+   * (and some objects) it was specialized on and holds them weakly. After a quiet spell every
+   * connection has closed, and the next full collection (the idle one, heap-tuning.ts, or V8's
+   * own) found those maps dead and threw away the code naming them: ~150 functions of the request
+   * path (--trace-deopt, "weak objects"), so the next burst's first second ran at about half speed
+   * while V8 optimized them again (CPU per cached read, 1-s slices after 15 s idle: 51, 30, then
+   * 25.5 us; back to back: 25.5). Kept, 2-3 such deopts instead of ~150; `bench/ab.ts status`
+   * (each server idle ~12 s between its rounds, as in `npm run bench`) against the build before:
+   * 27.9 against 29.2 us of CPU an answer, 7% more answers a second, p99 3.9 against 6.4 ms. The
+   * cost: one finished exchange and one Immediate per server, replaced at every request.
+   */
+  const kept: { exchange: HttpExchange | null; turn: NodeJS.Immediate | null } = { exchange: null, turn: null };
   const owner: ExchangeOwner = {
     run: (exchange) => run(exchange),
     ended(exchange) {
+      kept.exchange = exchange;
       if (exchange.tracked !== undefined) guard.requestEnded(exchange.tracked);
       inFlight -= 1;
       if (inFlight === 0) drained?.();
@@ -405,11 +420,17 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   const couldNotAnswer = (err: unknown) => plane.logger.error({ err }, 'the HTTP adapter could not answer');
   // An answer ready in the turn that read its request (a cached read, a refusal) is written at the
   // end of the turn's I/O with the turn's others, back to back (turn-writer.ts).
-  const writer = new TurnWriter<HttpExchange>((exchange) => {
-    const reply = exchange.answer!;
-    exchange.answer = null;
-    deliver(exchange, reply);
-  }, couldNotAnswer);
+  const writer = new TurnWriter<HttpExchange>(
+    (exchange) => {
+      const reply = exchange.answer!;
+      exchange.answer = null;
+      deliver(exchange, reply);
+    },
+    couldNotAnswer,
+    (flush) => {
+      kept.turn = setImmediate(flush);
+    },
+  );
   // While new connections keep arriving, requests run a few a turn so the next connection is accepted
   // soon. Those run from its queue run in a check phase: their answers are written then, not a turn later.
   const burst = new ConnectionBurst(BURST_REQUESTS_PER_TURN, couldNotAnswer, setImmediate, writer.flush);
@@ -487,6 +508,8 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   const close = () => {
     closed ??= (async () => {
       closing = true;
+      kept.exchange = null;
+      kept.turn = null;
       burst.flush();
       guard.close();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

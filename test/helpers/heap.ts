@@ -6,9 +6,14 @@ import { runInNewContext } from 'node:vm';
  * (for tests that something is not kept). Exposes `gc` in this process the first time.
  */
 export function heapAfterGc(): number {
+  collectGarbage();
+  return process.memoryUsage().heapUsed;
+}
+
+/** Two forced full collections in this process (`gc` exposed the first time). */
+export function collectGarbage(): void {
   v8.setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
   gc();
   gc();
-  return process.memoryUsage().heapUsed;
 }
