@@ -90,8 +90,13 @@ export function liveRunnerLeaseSeconds(heartbeatIntervalMs: number, retentionSec
 export class EtcdRunnerPublisher implements RunnerStatePublisher {
   private lease: Lease | null = null;
   /**
-   * The mod_revision of this runner's last write of its key: null before the first (which is
-   * unconditional, after `claim`), 0 when the key is known to be gone.
+   * The mod_revision this runner's next write of its key is made over: its own last write's, or,
+   * before its first, the key's as `claim` (or the first write's read) last saw it; 0 when the key is
+   * known to be gone; null before any was seen. Never null again once seen: a write whose answer is
+   * lost (a timeout, a freeze) leaves the revision before it, so the next write's compare fails and
+   * the key is read, never written over blind. The first write was unconditional, and when its
+   * answer was lost (the runner frozen just after sending it, under load) the next one was
+   * unconditional too: a runner taken over meanwhile wrote over its successor's state and ran beside it.
    */
   private ownRevision: number | null = null;
   /** The id was taken over by another process: nothing more is written. */
@@ -189,11 +194,13 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
         }
         return;
       }
-      await this.putOwn(
+      const written = await this.putOwn(
         'runner heartbeat',
         this.stamped(state),
         this.currentLease(liveRunnerLeaseSeconds(state.heartbeatIntervalMs, this.retentionSeconds)),
       );
+      // Taken over: nothing was published (the owner is told, and stops).
+      if (!written) return;
       if (this.failing) this.info?.(`etcd store: runner ${this.id} publishes its state again`, { runnerId: this.id });
       this.failing = false;
     } catch (err) {
@@ -215,7 +222,8 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
 
   /**
    * Puts this runner's state, only over its own last write: a compare-and-put on the key's
-   * mod_revision. The first put (after `claim`) is unconditional. When the key has moved on:
+   * mod_revision. The first put is made over the key as `claim` left it (a publisher not claimed
+   * reads it first, and takes it as it is). When the key has moved on:
    * - it is gone (its lease ran out while this process was frozen or cut off): put again;
    * - it is this process's own state (same pid and host: a write whose answer was lost), or not a
    *   runner's state at all: adopt it, put again;
@@ -227,15 +235,15 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
   private async putOwn(step: string, state: RunnerState, lease: Lease): Promise<boolean> {
     const key = Buffer.from(this.keys.runner(this.id));
     const value = Buffer.from(JSON.stringify(state));
+    this.ownRevision ??= (await this.published()).modRevision;
     for (let attempt = 0; attempt < 3; attempt += 1) {
+      const over = this.ownRevision;
       const res = await this.gateway.call(step, async (options) => {
         const request_put = { key, value, lease: await lease.grant() };
         const compare: ICompare[] =
-          this.ownRevision === null
-            ? []
-            : this.ownRevision === 0
-              ? [{ key, target: 'Create', result: 'Equal', create_revision: 0 }]
-              : [{ key, target: 'Mod', result: 'Equal', mod_revision: this.ownRevision }];
+          over === 0
+            ? [{ key, target: 'Create', result: 'Equal', create_revision: 0 }]
+            : [{ key, target: 'Mod', result: 'Equal', mod_revision: over }];
         return this.gateway.client.kv.txn({ compare, success: [{ request_put }], failure: [{ request_range: { key } }] }, options);
       });
       if (res.succeeded) {
@@ -265,12 +273,23 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
     throw new Error(`runner ${this.id}: its key changed under every attempt to write it`);
   }
 
-  /** The state under this runner's key now (null: none, or not a runner's state). */
-  private async published(): Promise<RunnerState | null> {
+  /** The state under this runner's key now (null: none, or not a runner's state), and the key's mod_revision (0: none). */
+  private async published(): Promise<{ state: RunnerState | null; modRevision: number }> {
     const key = Buffer.from(this.keys.runner(this.id));
     const res = await this.gateway.call('read runner', (options) => this.gateway.client.kv.range({ key }, options));
-    const value = res.kvs[0]?.value;
-    return value ? parseRunnerState(value) : null;
+    const kv = res.kvs[0];
+    return { state: kv ? parseRunnerState(kv.value) : null, modRevision: kv ? Number(kv.mod_revision) : 0 };
+  }
+
+  /**
+   * The key as this runner's start last read it: its first write is made over that revision, so a
+   * process that publishes under the id in between (the holder judged gone, resuming) is not written
+   * over: this runner is told it was taken over, and stops.
+   */
+  private async readForClaim(): Promise<RunnerState | null> {
+    const { state, modRevision } = await this.published();
+    this.ownRevision = modRevision;
+    return state;
   }
 
   /**
@@ -293,7 +312,7 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
     // sharing a host name, each pid 1: the second took the first's live state for its own, and both
     // ran under one id); their pid namespaces or starts tell them apart (`sameProcess`).
     const other = (state: RunnerState | null) => (state && !state.stopped && !sameProcess(publisherOf(state), me) ? state : null);
-    const first = other(await this.published());
+    const first = other(await this.readForClaim());
     if (!first) return;
     // On this host (and pid namespace, and boot) the holder's pid tells at once: a runner killed -9
     // and started again under its id took the key over only after 3 heartbeats of silence. Another
@@ -340,7 +359,7 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
       // A stop signal ends the wait at once (StartAbortedError), as it ends a wait for a lock or for etcd.
       await pauseUnlessAborted(pollMs, signal);
       throwIfStartAborted(signal);
-      const now = other(await this.published());
+      const now = other(await this.readForClaim());
       if (!now) return;
       if (now.heartbeatAt !== first.heartbeatAt || now.pid !== first.pid) throw new RunnerIdInUseError(this.id, now.pid, now.host);
     }

@@ -257,9 +257,11 @@ describeWithEtcd("a runner id is the fleet's: one running runner per id on etcd"
     // ...and when it resumes it stops (75) instead of publishing, and scanning, beside the new one.
     next.proc.kill('SIGCONT');
     // Told at its first heartbeat that reaches etcd: within a second when quiet; a whole suite's load
-    // has held etcd's answers past their 2 s deadline for a while (one full run took over 20 s).
+    // has held etcd's answers past their 2 s deadline for a while (one full run took over 20 s). One
+    // that never stopped was a bug, not load: frozen before its first write's answer came, it wrote
+    // over the new one's state (test/etcd/fleet.test.ts, "answer was lost").
     const resumed = await Promise.race([next.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 45_000))]);
-    expect(resumed).toBe(75);
+    expect(resumed, `the resumed runner's stderr:\n${next.stderr()}`).toBe(75);
     expect(next.stderr()).toContain(`runner id acct-fx was taken over by process ${third.proc.pid}`);
     expect(await runners()).toEqual([{ id: 'acct-fx', pid: third.proc.pid, state: 'RUNNING' }]);
   }, 120_000);

@@ -219,6 +219,54 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     expect(told).toHaveLength(1);
   });
 
+  it.each([
+    ['claimed at its start, as a runner is', true],
+    ['never claimed (its first write reads the key first)', false],
+  ])(
+    'a runner whose write landed but whose answer was lost, %s, never writes over the process that took its id over meanwhile',
+    async (_, claimed) => {
+      const c = await cluster();
+      const prefix = freshPrefix();
+      const key = `/${prefix}/runners/acct-fx`;
+      const stored = async () => (await rawClient(c).get(key).json()) as RunnerState | null;
+      const told: { pid: number; host: string }[] = [];
+      const infos: string[] = [];
+      // The first heartbeat runs, and lands; its answer never reaches the runner (frozen just after
+      // sending it: a SIGSTOP, a VM pause, a loaded host), which sees a timeout.
+      let loseNext = true;
+      const replica = await openReplica(c, prefix, {
+        info: (message: string) => infos.push(message),
+        onGateway: (gateway) => {
+          const call = gateway.call.bind(gateway);
+          gateway.call = (async (operation: string, fn: never, deadline?: number) => {
+            if (operation !== 'runner heartbeat' || !loseNext) return call(operation, fn, deadline);
+            loseNext = false;
+            await call(operation, fn, deadline);
+            throw gateway.unavailable(operation, new Error('no answer within 2000 ms'));
+          }) as EtcdGateway['call'];
+        },
+      });
+      const first = replica.runnerPublisher('acct-fx', (holder) => told.push(holder));
+      if (claimed) await first.claim?.({ host: 'host-a', pid: 1 });
+      const mine = (patch: Partial<RunnerState> = {}) => runnerState('acct-fx', { pid: 1, host: 'host-a', ...patch });
+      await first.publish(mine());
+      expect(loseNext).toBe(false);
+      expect(await stored()).toMatchObject({ pid: 1, host: 'host-a' });
+      // Another process takes the id over while the first is not heard from...
+      const second = (await openReplica(c, prefix)).runnerPublisher('acct-fx');
+      await second.publish(runnerState('acct-fx', { pid: 2, host: 'host-b' }));
+      // ...and the first, resuming, is told so and writes nothing: its first write was unconditional,
+      // and with its answer lost so was the next, which wrote over the new runner's state (a resumed
+      // runner ran beside its successor for the rest of a clean-clone CI run's 45 s wait).
+      await first.publish(mine({ scanCount: 1 }));
+      expect(told).toEqual([{ pid: 2, host: 'host-b' }]);
+      expect(await stored()).toMatchObject({ pid: 2, host: 'host-b' });
+      // Nor does it say it publishes again: it was taken over.
+      expect(infos.filter((line) => line.includes('publishes its state again'))).toEqual([]);
+      await first.close();
+    },
+  );
+
   it("a runner's health is judged by when this replica received its state, not by the runner host's clock", async () => {
     const c = await cluster();
     const prefix = freshPrefix();
