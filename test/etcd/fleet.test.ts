@@ -267,6 +267,31 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     },
   );
 
+  it("a state published under the id between a runner's start (its claim) and its first write is not written over: that runner is told, and stops", async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    const key = `/${prefix}/runners/acct-fx`;
+    const stored = async () => (await rawClient(c).get(key).json()) as RunnerState | null;
+    // Another host's runner, silent: watched for 3 of its heartbeats (0.6 s here), then taken over.
+    const holder = (heartbeatAt: string) => runnerState('acct-fx', { pid: 2, host: 'host-b', heartbeatAt });
+    await rawClient(c)
+      .put(key)
+      .value(JSON.stringify(holder(new Date().toISOString())));
+    const told: { pid: number; host: string }[] = [];
+    const starting = (await openReplica(c, prefix)).runnerPublisher('acct-fx', (who) => told.push(who));
+    await starting.claim?.({ host: 'host-a', pid: 1 });
+    // It was only frozen, and publishes again before the new runner's first write...
+    const resumed = new Date().toISOString();
+    await rawClient(c)
+      .put(key)
+      .value(JSON.stringify(holder(resumed)));
+    // ...which is made over the key as the claim read it: refused, and the new runner told whose it is.
+    await starting.publish(runnerState('acct-fx', { pid: 1, host: 'host-a' }));
+    expect(told).toEqual([{ pid: 2, host: 'host-b' }]);
+    expect(await stored()).toMatchObject({ pid: 2, host: 'host-b', heartbeatAt: resumed });
+    await starting.close();
+  });
+
   it("a runner's health is judged by when this replica received its state, not by the runner host's clock", async () => {
     const c = await cluster();
     const prefix = freshPrefix();
