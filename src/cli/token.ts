@@ -4,7 +4,7 @@ import { fileTokenStore } from '../auth/file-token-store.js';
 import { isScope } from '../auth/scopes.js';
 import { tokenDigest } from '../auth/token-file.js';
 import { TokenRefusedError, type TokenStore } from '../auth/token-store.js';
-import { ACCESS_REFUSED_HINT, StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
+import { ACCESS_REFUSED_HINT, StoreOutcomeUnknownError, StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
 import { envSetting } from '../env-setting.js';
 import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { defaultRegistry } from '../registry/index.js';
@@ -58,6 +58,16 @@ function actAsRuntimeDirOwner(runtimeDir: string, ctx: CommandContext, where: st
 function expiresColumn(expiresAt: string | undefined, now: number): string {
   if (expiresAt === undefined) return 'never';
   return Date.parse(expiresAt) <= now ? `${expiresAt} (expired)` : expiresAt;
+}
+
+/**
+ * What to do after a token write whose outcome is unknown (sent; no answer; not found when looked
+ * for, yet it may still land). Its secret was never shown, so a token it made is one nobody holds.
+ */
+export function unknownTokenWrite(command: string, name: string | undefined): string {
+  return command === 'rotate'
+    ? `the old secret may already be refused, and the new one was never shown: when etcd answers, run "stratctl token rotate ${name}" again for a secret that works`
+    : 'if "stratctl token list" lists it once etcd answers, its secret was never shown: revoke it and create it again';
 }
 
 /** `stratctl token create | list | rotate | revoke`: named tokens in <runtime-dir>/tokens.yaml, or in etcd with --store. */
@@ -170,7 +180,9 @@ export const token: Action = async (flags, args, ctx, command) => {
     if (err instanceof StoreUnavailableError) {
       const message = `${err.message}${err.detail ? ` (${err.detail})` : ''}`;
       if (json) printJsonError(ctx.io, 'UNAVAILABLE', message);
-      ctx.warn(`${where}: ${message}; try again later`);
+      ctx.warn(
+        `${where}: ${message}; ${err instanceof StoreOutcomeUnknownError ? unknownTokenWrite(command.name(), args[0]) : 'try again later'}`,
+      );
       return EXIT.tryLater;
     }
     if (err instanceof StoreRefusedError) {

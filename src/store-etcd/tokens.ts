@@ -1,3 +1,4 @@
+import type { ICompare } from 'etcd3';
 import * as z from 'zod';
 import { SCOPES, type Scope } from '../auth/identity.js';
 import { checkTokenName, expiresAtSchema, newTokenSecret, tokenDigest } from '../auth/token-file.js';
@@ -10,6 +11,7 @@ import {
   TokenRefusedError,
   type TokenStore,
 } from '../auth/token-store.js';
+import { StoreOutcomeUnknownError, StoreUnavailableError } from '../config/errors.js';
 import type { Say } from '../log.js';
 import type { EtcdGateway } from './gateway.js';
 import { type EtcdKeys, prefixEnd } from './keys.js';
@@ -135,18 +137,44 @@ export class EtcdTokenStore implements TokenStore {
     const record: StoredToken = { name, scope, sha256: tokenDigest(token), createdAt: now.toISOString(), ...(expiresAt && { expiresAt }) };
     const key = this.keys.token(name);
     const value = renderTokenRecord(record);
-    const res = await this.gateway.call('token create', (options) =>
-      this.gateway.client.kv.txn(
-        {
-          compare: [{ key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0 }],
-          success: [{ request_put: { key: Buffer.from(key), value: Buffer.from(value) } }],
-        },
-        options,
-      ),
-    );
-    if (!res.succeeded) throw new TokenRefusedError(`a token named "${name}" exists; revoke it first to replace it`);
-    this.mirror.applyLocal(Number(res.header.revision), [{ type: 'put', kv: { key, value, modRevision: Number(res.header.revision) } }]);
+    const revision = await this.putRecord('token create', key, value, record.sha256, {
+      key: Buffer.from(key),
+      target: 'Create',
+      result: 'Equal',
+      create_revision: 0,
+    });
+    if (revision === null) throw new TokenRefusedError(`a token named "${name}" exists; revoke it first to replace it`);
+    this.mirror.applyLocal(revision, [{ type: 'put', kv: { key, value, modRevision: revision } }]);
     return token;
+  }
+
+  /**
+   * Puts a token record if `compare` holds: its revision, or null when the compare failed (nothing
+   * written). A write whose answer never came (sent, then the deadline: a hung member, a dropped
+   * connection) is looked for: the record with this secret's digest under the key means it was made,
+   * and the secret is given as for any other. Before, the caller was told "Config store unavailable"
+   * while the write could have landed: a rotation's old secret then stopped working, and the new one
+   * was never shown to anyone. Not found (or the look fails too): it may still land (a hung member
+   * applies what it took when it wakes), so the outcome is unknown, never "nothing written".
+   */
+  private async putRecord(operation: string, key: string, value: string, sha256: string, compare: ICompare): Promise<number | null> {
+    try {
+      const res = await this.gateway.call(operation, (options) =>
+        this.gateway.client.kv.txn(
+          { compare: [compare], success: [{ request_put: { key: Buffer.from(key), value: Buffer.from(value) } }] },
+          options,
+        ),
+      );
+      return res.succeeded ? Number(res.header.revision) : null;
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError) || err.accessRefused || err.neverSent) throw err;
+      const found = await this.gateway
+        .call('read tokens', (options) => this.gateway.client.kv.range({ key: Buffer.from(key) }, options))
+        .catch(() => null);
+      const kv = found?.kvs[0];
+      if (kv && parseTokenRecord(toKeyValue(kv), this.keys.tokensPrefix)?.sha256 === sha256) return Number(kv.mod_revision);
+      throw new StoreOutcomeUnknownError(err);
+    }
   }
 
   async revoke(name: string): Promise<boolean> {
@@ -167,7 +195,7 @@ export class EtcdTokenStore implements TokenStore {
    */
   async rotate(name: string, expiry: TokenExpiryRequest = {}): Promise<RotatedToken | null> {
     const key = this.keys.token(name);
-    const read = await this.gateway.call('token rotate', (options) => this.gateway.client.kv.range({ key: Buffer.from(key) }, options));
+    const read = await this.gateway.call('read tokens', (options) => this.gateway.client.kv.range({ key: Buffer.from(key) }, options));
     const found = read.kvs[0];
     if (!found) return null;
     const kv = toKeyValue(found);
@@ -177,25 +205,23 @@ export class EtcdTokenStore implements TokenStore {
     const now = this.now();
     const expiresAt = rotatedExpiry(current, now, expiry);
     const token = newTokenSecret();
+    const sha256 = tokenDigest(token);
     const value = renderTokenRecord({
       name: current.name,
       scope: current.scope,
-      sha256: tokenDigest(token),
+      sha256,
       createdAt: now.toISOString(),
       ...(expiresAt && { expiresAt }),
     });
-    const res = await this.gateway.call('token rotate', (options) =>
-      this.gateway.client.kv.txn(
-        {
-          compare: [{ key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: kv.modRevision }],
-          success: [{ request_put: { key: Buffer.from(key), value: Buffer.from(value) } }],
-        },
-        options,
-      ),
-    );
-    if (!res.succeeded)
+    const revision = await this.putRecord('token rotate', key, value, sha256, {
+      key: Buffer.from(key),
+      target: 'Mod',
+      result: 'Equal',
+      mod_revision: kv.modRevision,
+    });
+    if (revision === null)
       throw new TokenRefusedError(`token "${name}" was changed meanwhile (revoked or rotated elsewhere): nothing written; run it again`);
-    this.mirror.applyLocal(Number(res.header.revision), [{ type: 'put', kv: { key, value, modRevision: Number(res.header.revision) } }]);
+    this.mirror.applyLocal(revision, [{ type: 'put', kv: { key, value, modRevision: revision } }]);
     return { token, scope: current.scope, ...(expiresAt && { expiresAt }) };
   }
 

@@ -1,0 +1,84 @@
+import { expect, it } from 'vitest';
+import { tokenDigest } from '../../src/auth/token-file.js';
+import { unknownTokenWrite } from '../../src/cli/token.js';
+import { StoreOutcomeUnknownError } from '../../src/config/errors.js';
+import { extensionsFor } from '../../src/graphql/errors.js';
+import type { EtcdGateway } from '../../src/store-etcd/gateway.js';
+import { describeWithEtcd, type EtcdCluster, startEtcd } from '../helpers/etcd.js';
+import { freshPrefix, openReplica } from '../helpers/etcd-stores.js';
+
+let shared: EtcdCluster | null = null;
+const cluster = async () => {
+  shared ??= await startEtcd({ lifetime: 'file' });
+  return shared;
+};
+
+/**
+ * The next `operation` (a token write) loses its answer: after the transaction ran (it landed), or
+ * before it was sent (it did not), as a hung member or a dropped connection loses it.
+ */
+function loseNextAnswer(operation: string, when: 'after' | 'before') {
+  let armed = false;
+  return {
+    arm: () => {
+      armed = true;
+    },
+    onGateway: (gateway: EtcdGateway) => {
+      const call = gateway.call.bind(gateway);
+      gateway.call = (async (op: string, fn: never, deadline?: number) => {
+        if (op !== operation || !armed) return call(op, fn, deadline);
+        armed = false;
+        if (when === 'after') await call(op, fn, deadline);
+        throw gateway.unavailable(op, new Error('no answer within 2000 ms'));
+      }) as EtcdGateway['call'];
+    },
+  };
+}
+
+describeWithEtcd('a token write whose answer never came (a hung etcd member)', () => {
+  it('a create that landed gives its secret, which works', async () => {
+    const loss = loseNextAnswer('token create', 'after');
+    const replica = await openReplica(await cluster(), freshPrefix(), { onGateway: loss.onGateway });
+    loss.arm();
+    const secret = await replica.tokens.create('ci-deploy', 'operate');
+    expect((await replica.tokens.find(tokenDigest(secret)))?.name).toBe('ci-deploy');
+  });
+
+  it('a rotation that landed gives the new secret: the old one is refused, the new one works', async () => {
+    const loss = loseNextAnswer('token rotate', 'after');
+    const replica = await openReplica(await cluster(), freshPrefix(), { onGateway: loss.onGateway });
+    const old = await replica.tokens.create('dashboard', 'read');
+    loss.arm();
+    // Before: "Config store unavailable", while the old secret was already dead and the new one shown to nobody.
+    const rotated = await replica.tokens.rotate('dashboard');
+    expect(rotated).toMatchObject({ scope: 'read' });
+    expect(await replica.tokens.find(tokenDigest(old))).toBeUndefined();
+    expect((await replica.tokens.find(tokenDigest(rotated?.token as string)))?.name).toBe('dashboard');
+  });
+
+  it('not found when looked for: the outcome is unknown (UNAVAILABLE, outcome UNKNOWN), never "nothing written"; the old secret still works', async () => {
+    const rotate = loseNextAnswer('token rotate', 'before');
+    const replica = await openReplica(await cluster(), freshPrefix(), { onGateway: rotate.onGateway });
+    const old = await replica.tokens.create('dashboard', 'read');
+    rotate.arm();
+    const failure = await replica.tokens.rotate('dashboard').catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(StoreOutcomeUnknownError);
+    expect((failure as StoreOutcomeUnknownError).detail).toMatch(
+      /^token rotate on .* failed \(no answer within 2000 ms\); the change was sent and may or may not have been applied$/,
+    );
+    expect(extensionsFor(failure)).toMatchObject({ code: 'UNAVAILABLE', outcome: 'UNKNOWN' });
+    expect((await replica.tokens.find(tokenDigest(old)))?.name).toBe('dashboard');
+    // What `stratctl token rotate` then says to do: rotating again is safe (a compare-and-put: a late
+    // landing of this one cannot overwrite it) and gives a secret someone holds.
+    expect(unknownTokenWrite('rotate', 'dashboard')).toMatch(
+      /the old secret may already be refused.*run "stratctl token rotate dashboard" again/,
+    );
+
+    const create = loseNextAnswer('token create', 'before');
+    const other = await openReplica(await cluster(), freshPrefix(), { onGateway: create.onGateway });
+    create.arm();
+    expect(await other.tokens.create('ci-deploy', 'operate').catch((err: unknown) => err)).toBeInstanceOf(StoreOutcomeUnknownError);
+    expect(await other.tokens.list()).toEqual([]);
+    expect(unknownTokenWrite('create', undefined)).toMatch(/if "stratctl token list" lists it .* revoke it and create it again/);
+  });
+});
