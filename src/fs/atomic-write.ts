@@ -86,6 +86,35 @@ const tempPattern = (file: string) => new RegExp(`^\\.${path.basename(file).repl
  * step. Resolves to false when only the final directory fsync failed: the new file is in place and
  * visible (so the change did happen), but its directory entry is not proven durable.
  */
+/**
+ * Temp files of this process's failed writes that could not be removed when they failed: the
+ * directory turned unwritable between the temp's creation and its rename (a `chmod 000` of the
+ * runtime dir, a read-only remount), so the rename and the removal were both refused. Each is
+ * removed after the next write that succeeds in its directory (which is writable again then).
+ * Before, it stayed until the next start: a runner whose runtime dir was chmod 000 for a while,
+ * mid-heartbeat, left `.runner-state.json.<pid>.<hex>.tmp` behind after it was restored (a
+ * clean-clone CI run). A start's `removeStrayTempFiles` still removes those of a killed process.
+ */
+const leftoverTemps = new Map<string, FileSystem>();
+
+/** Removes the leftover temp files in `dir` (see leftoverTemps); one that cannot be removed yet is kept for the next write. */
+async function removeLeftoverTemps(dir: string): Promise<void> {
+  for (const [temp, fs] of leftoverTemps) {
+    if (path.dirname(temp) !== dir) continue;
+    await fs.unlink(temp).then(
+      () => leftoverTemps.delete(temp),
+      (err: unknown) => {
+        if (errnoOf(err) === 'ENOENT') leftoverTemps.delete(temp);
+      },
+    );
+  }
+}
+
+/** How many temp files of failed writes this process still has to remove (tests). */
+export function leftoverTempCount(): number {
+  return leftoverTemps.size;
+}
+
 export async function writeFileAtomic(
   file: string,
   /** The new text, or its parts in order (a file too large to hold as one string: the trimmed audit log). */
@@ -132,9 +161,14 @@ export async function writeFileAtomic(
     else await fs.rename(temp, file);
   } catch (err) {
     await handle?.close().catch(() => {});
-    await fs.unlink(temp).catch(() => {});
+    // Not created (the open failed), or gone: nothing left. Refused (the directory turned unwritable): later.
+    if (step !== 'open temp file')
+      await fs.unlink(temp).catch((unlinkErr: unknown) => {
+        if (errnoOf(unlinkErr) !== 'ENOENT') leftoverTemps.set(temp, fs);
+      });
     throw new AtomicWriteError(step, errnoOf(err), { cause: err });
   }
+  if (leftoverTemps.size > 0) await removeLeftoverTemps(dir);
   if (!durable) return true;
   try {
     await fs.syncDir(dir);
