@@ -62,9 +62,11 @@ function expiresColumn(expiresAt: string | undefined, now: number): string {
 
 /**
  * What to do after a token write whose outcome is unknown (sent; no answer; not found when looked
- * for, yet it may still land). Its secret was never shown, so a token it made is one nobody holds.
+ * for, yet it may still land). A create's or rotation's secret was never shown, so a token it made
+ * is one nobody holds; a revoke not found done may leave the token accepted.
  */
 export function unknownTokenWrite(command: string, name: string | undefined): string {
+  if (command === 'revoke') return `the token may still be accepted: when etcd answers, run "stratctl token revoke ${name}" again`;
   return command === 'rotate'
     ? `the old secret may already be refused, and the new one was never shown: when etcd answers, run "stratctl token rotate ${name}" again for a secret that works`
     : 'if "stratctl token list" lists it once etcd answers, its secret was never shown: revoke it and create it again';

@@ -179,9 +179,24 @@ export class EtcdTokenStore implements TokenStore {
 
   async revoke(name: string): Promise<boolean> {
     const key = this.keys.token(name);
-    const res = await this.gateway.call('token revoke', (options) =>
-      this.gateway.client.kv.deleteRange({ key: Buffer.from(key) }, options),
-    );
+    // Whether this replica knew the token (its watched copy): what a revoke whose answer never came reports when the token is gone.
+    const known = this.mirror.get(key) !== undefined;
+    let res: Awaited<ReturnType<EtcdGateway['client']['kv']['deleteRange']>>;
+    try {
+      res = await this.gateway.call('token revoke', (options) => this.gateway.client.kv.deleteRange({ key: Buffer.from(key) }, options));
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError) || err.accessRefused || err.neverSent) throw err;
+      // Sent, and no answer: the token gone means it is revoked (this revoke landed, or another one
+      // did). Still there, this one may yet land: unknown, and the token may still be accepted.
+      // Before, "try again later", and the retry then said "no token named" for one this revoke removed.
+      const found = await this.gateway
+        .call('read tokens', (options) => this.gateway.client.kv.range({ key: Buffer.from(key) }, options))
+        .catch(() => null);
+      if (!found || found.kvs.length > 0) throw new StoreOutcomeUnknownError(err);
+      const revision = Number(found.header.revision);
+      this.mirror.applyRead(revision, [{ type: 'delete', key, modRevision: revision }]);
+      return known;
+    }
     if (Number(res.deleted) === 0) return false;
     this.mirror.applyLocal(Number(res.header.revision), [{ type: 'delete', key, modRevision: Number(res.header.revision) }]);
     return true;

@@ -56,6 +56,32 @@ describeWithEtcd('a token write whose answer never came (a hung etcd member)', (
     expect((await replica.tokens.find(tokenDigest(rotated?.token as string)))?.name).toBe('dashboard');
   });
 
+  it('a revoke that landed says revoked (a retry said "no token named"); one whose name no replica knew still says there was none', async () => {
+    const loss = loseNextAnswer('token revoke', 'after');
+    const replica = await openReplica(await cluster(), freshPrefix(), { onGateway: loss.onGateway });
+    const secret = await replica.tokens.create('dashboard', 'read');
+    loss.arm();
+    expect(await replica.tokens.revoke('dashboard')).toBe(true);
+    expect(await replica.tokens.find(tokenDigest(secret))).toBeUndefined();
+    loss.arm();
+    expect(await replica.tokens.revoke('never-made')).toBe(false);
+  });
+
+  it('a revoke not found done is unknown: the token still works until a revoke is answered', async () => {
+    const loss = loseNextAnswer('token revoke', 'before');
+    const replica = await openReplica(await cluster(), freshPrefix(), { onGateway: loss.onGateway });
+    const secret = await replica.tokens.create('dashboard', 'read');
+    loss.arm();
+    const failure = await replica.tokens.revoke('dashboard').catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(StoreOutcomeUnknownError);
+    expect((await replica.tokens.find(tokenDigest(secret)))?.name).toBe('dashboard');
+    expect(unknownTokenWrite('revoke', 'dashboard')).toBe(
+      'the token may still be accepted: when etcd answers, run "stratctl token revoke dashboard" again',
+    );
+    expect(await replica.tokens.revoke('dashboard')).toBe(true);
+    expect(await replica.tokens.find(tokenDigest(secret))).toBeUndefined();
+  });
+
   it('not found when looked for: the outcome is unknown (UNAVAILABLE, outcome UNKNOWN), never "nothing written"; the old secret still works', async () => {
     const rotate = loseNextAnswer('token rotate', 'before');
     const replica = await openReplica(await cluster(), freshPrefix(), { onGateway: rotate.onGateway });
