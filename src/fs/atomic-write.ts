@@ -80,13 +80,6 @@ async function linkIntoPlace(fs: FileSystem, temp: string, file: string): Promis
 const tempPattern = (file: string) => new RegExp(`^\\.${path.basename(file).replace(/[.]/g, '\\.')}\\.(\\d+)\\.[0-9a-f]{12}\\.tmp$`);
 
 /**
- * Replaces `file` with `content` so that a reader (or a crash) sees the old file or the new one,
- * never a mix: temp file in the same directory, fsync, rename over, fsync the directory. On failure
- * before the rename the temp file is removed, the old file stands, and AtomicWriteError names the
- * step. Resolves to false when only the final directory fsync failed: the new file is in place and
- * visible (so the change did happen), but its directory entry is not proven durable.
- */
-/**
  * Temp files of this process's failed writes that could not be removed when they failed: the
  * directory turned unwritable between the temp's creation and its rename (a `chmod 000` of the
  * runtime dir, a read-only remount), so the rename and the removal were both refused. Each is
@@ -115,6 +108,13 @@ export function leftoverTempCount(): number {
   return leftoverTemps.size;
 }
 
+/**
+ * Replaces `file` with `content` so that a reader (or a crash) sees the old file or the new one,
+ * never a mix: temp file in the same directory, fsync, rename over, fsync the directory. On failure
+ * before the rename the temp file is removed (if its directory refuses that, after the next write
+ * that succeeds there: leftoverTemps), the old file stands, and AtomicWriteError names the step. Resolves to false when only the final directory fsync failed: the new file is in place and
+ * visible (so the change did happen), but its directory entry is not proven durable.
+ */
 export async function writeFileAtomic(
   file: string,
   /** The new text, or its parts in order (a file too large to hold as one string: the trimmed audit log). */
