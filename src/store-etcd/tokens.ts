@@ -32,6 +32,11 @@ const recordSchema = z
   })
   .strict();
 
+/** A write that was sent and never answered (a deadline, a dropped connection): it may have landed. Not one refused, nor one never sent. */
+function answerLost(err: unknown): err is StoreUnavailableError {
+  return err instanceof StoreUnavailableError && !err.accessRefused && !err.neverSent;
+}
+
 export function renderTokenRecord(token: StoredToken): string {
   return JSON.stringify({
     name: token.name,
@@ -148,6 +153,11 @@ export class EtcdTokenStore implements TokenStore {
     return token;
   }
 
+  /** One token's key as etcd has it now (linearizable). */
+  private readKey(key: string) {
+    return this.gateway.call('read tokens', (options) => this.gateway.client.kv.range({ key: Buffer.from(key) }, options));
+  }
+
   /**
    * Puts a token record if `compare` holds: its revision, or null when the compare failed (nothing
    * written). A write whose answer never came (sent, then the deadline: a hung member, a dropped
@@ -167,10 +177,8 @@ export class EtcdTokenStore implements TokenStore {
       );
       return res.succeeded ? Number(res.header.revision) : null;
     } catch (err) {
-      if (!(err instanceof StoreUnavailableError) || err.accessRefused || err.neverSent) throw err;
-      const found = await this.gateway
-        .call('read tokens', (options) => this.gateway.client.kv.range({ key: Buffer.from(key) }, options))
-        .catch(() => null);
+      if (!answerLost(err)) throw err;
+      const found = await this.readKey(key).catch(() => null);
       const kv = found?.kvs[0];
       if (kv && parseTokenRecord(toKeyValue(kv), this.keys.tokensPrefix)?.sha256 === sha256) return Number(kv.mod_revision);
       throw new StoreOutcomeUnknownError(err);
@@ -185,13 +193,11 @@ export class EtcdTokenStore implements TokenStore {
     try {
       res = await this.gateway.call('token revoke', (options) => this.gateway.client.kv.deleteRange({ key: Buffer.from(key) }, options));
     } catch (err) {
-      if (!(err instanceof StoreUnavailableError) || err.accessRefused || err.neverSent) throw err;
+      if (!answerLost(err)) throw err;
       // Sent, and no answer: the token gone means it is revoked (this revoke landed, or another one
       // did). Still there, this one may yet land: unknown, and the token may still be accepted.
       // Before, "try again later", and the retry then said "no token named" for one this revoke removed.
-      const found = await this.gateway
-        .call('read tokens', (options) => this.gateway.client.kv.range({ key: Buffer.from(key) }, options))
-        .catch(() => null);
+      const found = await this.readKey(key).catch(() => null);
       if (!found || found.kvs.length > 0) throw new StoreOutcomeUnknownError(err);
       const revision = Number(found.header.revision);
       this.mirror.applyRead(revision, [{ type: 'delete', key, modRevision: revision }]);
@@ -210,7 +216,7 @@ export class EtcdTokenStore implements TokenStore {
    */
   async rotate(name: string, expiry: TokenExpiryRequest = {}): Promise<RotatedToken | null> {
     const key = this.keys.token(name);
-    const read = await this.gateway.call('read tokens', (options) => this.gateway.client.kv.range({ key: Buffer.from(key) }, options));
+    const read = await this.readKey(key);
     const found = read.kvs[0];
     if (!found) return null;
     const kv = toKeyValue(found);
