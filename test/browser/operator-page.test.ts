@@ -1496,7 +1496,7 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
 
   it('an older answer of the history, arriving after a newer one, does not take the timeline back', async () => {
     const server = await serve({ runner: false });
-    const { page } = await openOperatorPage(browser, server.origin);
+    const { page, requests } = await openOperatorPage(browser, server.origin);
     await expect.poll(() => page.locator('.timeline li').first().getAttribute('data-version')).toBe('1');
     // The next history answer (version 2's) is held on its way, until a later one has been shown.
     let hold = true;
@@ -1518,7 +1518,23 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
     await expect.poll(() => heldRequest !== null).toBe(true);
     await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
-    await expect.poll(() => page.locator('.timeline li').first().getAttribute('data-version')).toBe('3');
+    // Its own history load, not the held one, shows version 3. 20 s: a clean-clone CI run's busy host
+    // once showed version 1 still after the default 5 s; what the page asked for is said if it fails.
+    const asked = () =>
+      requests
+        .filter((r) => r.url().endsWith('/graphql') && r.method() === 'POST')
+        .map((r) => (r.postDataJSON() as { operationName?: string } | null)?.operationName ?? '?')
+        .join(', ');
+    await expect
+      .poll(() => page.locator('.timeline li').first().getAttribute('data-version'), {
+        timeout: 20_000,
+        message: 'the timeline shows version 3',
+      })
+      .toBe('3')
+      .catch(async (err: Error) => {
+        const live = await page.getByTestId('live').getAttribute('data-connected');
+        throw new Error(`${err.message}\nlive connected: ${live}; the page's POSTs: ${asked()}`);
+      });
     release();
     await heldRequest!.response().then((r) => r?.finished());
     // Two frames after the old answer is in: it would have been drawn by now.
