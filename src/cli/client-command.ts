@@ -96,12 +96,16 @@ function errorCode(error: ControlPlaneError): string {
 }
 
 /**
- * A conflict's versions, for a script that retries: the version that won is what `--if-version`
- * takes next (it had to read the message, or ask `status` again).
+ * What a script needs beside `--json`'s code and message to act on a failure: a conflict's
+ * versions (the one that won is what `--if-version` takes next; it had to read the message, or ask
+ * `status` again), and `outcome: "UNKNOWN"` for a change that was sent and whose answer never
+ * came, here or between the server and its store (the API's `extensions.outcome`): it may have
+ * been applied, so the script checks before it retries, where a refusal without it changed nothing.
  */
-function conflictVersions(error: ControlPlaneError): Record<string, unknown> {
+function jsonDetails(error: ControlPlaneError): Record<string, unknown> {
   const extensions = error.errors[0]?.extensions;
-  if (error.code !== 'CONFLICT' || !extensions) return {};
+  const outcome = error.answerLost || extensions?.outcome === 'UNKNOWN' ? { outcome: 'UNKNOWN' } : {};
+  if (error.code !== 'CONFLICT' || !extensions) return outcome;
   const { currentVersion, expectedVersion } = extensions as { currentVersion?: unknown; expectedVersion?: unknown };
   return { ...(currentVersion !== undefined && { currentVersion }), ...(expectedVersion !== undefined && { expectedVersion }) };
 }
@@ -146,7 +150,7 @@ export async function runClientCommand(
       return EXIT.unexpected;
     }
     if (!(err instanceof ControlPlaneError)) throw err;
-    if (flags.json === true) printJsonError(ctx.io, errorCode(err), err.message, conflictVersions(err));
+    if (flags.json === true) printJsonError(ctx.io, errorCode(err), err.message, jsonDetails(err));
     ctx.warn(`error: ${describe(err)}\n${nextStep(err, settings)}`);
     return EXIT_BY_KIND[err.kind];
   }

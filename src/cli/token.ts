@@ -181,10 +181,10 @@ export const token: Action = async (flags, args, ctx, command) => {
     }
     if (err instanceof StoreUnavailableError) {
       const message = `${err.message}${err.detail ? ` (${err.detail})` : ''}`;
-      if (json) printJsonError(ctx.io, 'UNAVAILABLE', message);
-      ctx.warn(
-        `${where}: ${message}; ${err instanceof StoreOutcomeUnknownError ? unknownTokenWrite(command.name(), args[0]) : 'try again later'}`,
-      );
+      const unknown = err instanceof StoreOutcomeUnknownError;
+      // As the API and the other commands say it under --json: the write may have landed.
+      if (json) printJsonError(ctx.io, 'UNAVAILABLE', message, unknown ? { outcome: 'UNKNOWN' } : {});
+      ctx.warn(`${where}: ${message}; ${unknown ? unknownTokenWrite(command.name(), args[0]) : 'try again later'}`);
       return EXIT.tryLater;
     }
     if (err instanceof StoreRefusedError) {

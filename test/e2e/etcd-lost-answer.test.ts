@@ -5,6 +5,7 @@ import { freshPrefix } from '../helpers/etcd-stores.js';
 import { gql } from '../helpers/http.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { spawnServer, TEST_TOKEN } from '../helpers/server.js';
+import { stratctl } from '../helpers/stratctl.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -177,5 +178,39 @@ describeWithEtcd("a replica's own preset change whose answer was lost (a hung et
       [before + 2, 'upsertPreset', 'admin'],
       [before + 1, 'upsertPreset', 'admin'],
     ]);
+  });
+});
+
+describeWithEtcd('stratctl --json after a change whose answer was lost (a hung etcd member)', () => {
+  /** `--json`'s failure object on stdout. */
+  const jsonError = (stdout: string) => (JSON.parse(stdout) as { error: Record<string, unknown> }).error;
+
+  it('token create: exit 7, and the error carries outcome "UNKNOWN"; the token did land, its secret shown to nobody', async () => {
+    const cluster = await startEtcd();
+    const member = cluster.members[0];
+    if (!member) throw new Error('one member');
+    const prefix = freshPrefix();
+    // The token's key travels only in the create's transaction (opening the store reads the prefix).
+    const proxy = await answerLosingProxy(member.clientPort, 'tokens/lost-create');
+    const create = await stratctl([
+      'token',
+      'create',
+      '--name',
+      'lost-create',
+      '--scope',
+      'read',
+      '--json',
+      '--store',
+      `etcd://127.0.0.1:${proxy.port}/${prefix}`,
+    ]);
+    expect(proxy.holding()).toBe(true);
+    proxy.release();
+    expect(create.code, create.stderr).toBe(7);
+    expect(jsonError(create.stdout)).toMatchObject({ code: 'UNAVAILABLE', outcome: 'UNKNOWN' });
+    expect(create.stderr).toContain('its secret was never shown: revoke it and create it again');
+    // It landed: the token is there, and its secret was shown to nobody (what the hint says to act on).
+    const list = await stratctl(['token', 'list', '--json', '--store', cluster.url(prefix)]);
+    expect(list.code, list.stderr).toBe(0);
+    expect((JSON.parse(list.stdout) as { name: string }[]).map((t) => t.name)).toEqual(['lost-create']);
   });
 });

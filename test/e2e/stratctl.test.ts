@@ -24,20 +24,24 @@ const readConfig = (server: TestServer) => readFile(path.join(server.runtimeDir,
 // runs the built CLI as a separate process.
 
 /** Runs `body` as a client command runs (its failure turned into stderr and an exit code), in this process. */
-async function clientRun(url: string, body: (settings: ClientSettings) => Promise<unknown>) {
+async function clientRun(url: string, body: (settings: ClientSettings) => Promise<unknown>, flags: { json?: boolean } = {}) {
   let stderr = '';
+  let stdout = '';
   const io: CliIo = {
-    stdout: { write: () => true },
+    stdout: { write: (t: string) => (stdout += t) },
     stderr: { write: (t: string) => (stderr += t) },
     env: cliEnv(),
     onStopSignal: () => () => {},
   };
-  const code = await runClientCommand({ url, token: TEST_TOKEN }, commandContext(io), async (ctx) => {
+  const code = await runClientCommand({ url, token: TEST_TOKEN, ...flags }, commandContext(io), async (ctx) => {
     await body(ctx.settings);
     return undefined;
   });
-  return { code, stderr };
+  return { code, stderr, stdout };
 }
+
+/** `--json`'s failure object on stdout. */
+const jsonErrorOf = (stdout: string) => (JSON.parse(stdout) as { error: Record<string, unknown> }).error;
 
 describe('stratctl against a real server', { timeout: 60_000 }, () => {
   it('strategies: a table by default, JSON with --json, filters', async () => {
@@ -336,12 +340,16 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/graphql`;
     // What `stratctl activate` / `status` run, with the request timeout (30 s) cut to 1 s.
     const run = (body: (settings: ClientSettings) => Promise<unknown>) =>
-      clientRun(url, (settings) => body({ ...settings, timeoutMs: 1000 }));
+      clientRun(url, (settings) => body({ ...settings, timeoutMs: 1000 }), { json: true });
     try {
       const [write, read] = await Promise.all([
         run((settings) => execute(settings, ActivateStrategyDocument, { strategyKey: 'gold' })),
         run((settings) => execute(settings, StatusDocument)),
       ]);
+      // Under --json, "maybe done" is a field a script reads, not only words in the message.
+      expect(jsonErrorOf(write.stdout)).toMatchObject({ code: 'UNREACHABLE', outcome: 'UNKNOWN' });
+      expect(jsonErrorOf(read.stdout)).not.toHaveProperty('outcome');
+      expect(jsonErrorOf(read.stdout).code).toBe('UNREACHABLE');
       expect(write.code).toBe(5);
       expect(write.stderr).toContain(`no answer from ${url} within 1000 ms after the change was sent: it may or may not have been applied`);
       expect(write.stderr).toContain('Check with "stratctl status" or "stratctl history" whether it was applied');
@@ -369,11 +377,13 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     });
     await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(dropper.address() as AddressInfo).port}/graphql`;
-    const run = (target: string) => clientRun(target, (settings) => execute(settings, ActivateStrategyDocument, { strategyKey: 'gold' }));
+    const run = (target: string) =>
+      clientRun(target, (settings) => execute(settings, ActivateStrategyDocument, { strategyKey: 'gold' }), { json: true });
     try {
       const dropped = await run(url);
       expect(requests).toBeGreaterThan(0);
       expect(dropped.code).toBe(5);
+      expect(jsonErrorOf(dropped.stdout)).toMatchObject({ code: 'UNREACHABLE', outcome: 'UNKNOWN' });
       expect(dropped.stderr).toMatch(
         new RegExp(
           `the connection to ${url.replace(/[.]/g, '\\.')} ended without an answer \\(\\w+\\) after the change was sent: it may or may not have been applied`,
@@ -387,6 +397,8 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     const refused = await run(url);
     expect(refused.code).toBe(5);
     expect(refused.stderr).toContain(`cannot reach ${url} (ECONNREFUSED)`);
+    // Nothing was sent: no outcome to check.
+    expect(jsonErrorOf(refused.stdout)).toEqual({ code: 'UNREACHABLE', message: `cannot reach ${url} (ECONNREFUSED)` });
   });
 
   it('an answer cut off halfway: a change may or may not have been applied (it said "not what stratctl expects"); a read says it was cut off', async () => {
@@ -408,6 +420,36 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
       expect(read.stderr).toContain(`the answer from ${url} was cut off`);
     } finally {
       halfway.close();
+    }
+  });
+
+  it("a change the server's store may or may not have applied (503 UNAVAILABLE, outcome UNKNOWN): exit 7, and --json carries the outcome", async () => {
+    // What a replica answers when etcd lost the answer to its commit (test/e2e/etcd-lost-answer.test.ts),
+    // and what it answers when etcd is simply away (nothing was sent: no outcome).
+    let outcome: string | undefined = 'UNKNOWN';
+    const replica = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const extensions = { code: 'UNAVAILABLE', ...(outcome && { outcome }) };
+        res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '2' });
+        res.end(JSON.stringify({ errors: [{ message: 'Config store unavailable', extensions }] }));
+      });
+    });
+    await new Promise<void>((resolve) => replica.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(replica.address() as AddressInfo).port}/graphql`;
+    const run = () => clientRun(url, (settings) => execute(settings, ActivateStrategyDocument, { strategyKey: 'gold' }), { json: true });
+    try {
+      const unknown = await run();
+      expect(unknown.code).toBe(7);
+      expect(jsonErrorOf(unknown.stdout)).toEqual({ code: 'UNAVAILABLE', message: 'Config store unavailable', outcome: 'UNKNOWN' });
+      expect(unknown.stderr).toContain('check with "stratctl status" or "stratctl history" whether it was applied before trying again');
+      outcome = undefined;
+      const refused = await run();
+      expect(refused.code).toBe(7);
+      expect(jsonErrorOf(refused.stdout)).toEqual({ code: 'UNAVAILABLE', message: 'Config store unavailable' });
+      expect(refused.stderr).toContain('a change refused so was not made');
+    } finally {
+      replica.close();
     }
   });
 
