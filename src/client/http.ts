@@ -406,5 +406,13 @@ export async function execute<TResult, TVariables>(
   } catch (err) {
     throw lostRequest(err, needsToken(document), options, true);
   }
-  return resultData<TResult>(options.url, response.status, text);
+  try {
+    return resultData<TResult>(options.url, response.status, text);
+  } catch (err) {
+    // A proxy's 504 to a change: it forwarded the change and gave up waiting for the answer, so it
+    // may have been applied, like an answer lost here (the next step and --json's outcome say so).
+    if (err instanceof ControlPlaneError && err.kind === 'unreachable' && err.status === 504 && needsToken(document))
+      throw new ControlPlaneError(err.kind, err.message, err.status, err.errors, true);
+    throw err;
+  }
 }

@@ -361,6 +361,16 @@ describe('stratctl exit codes, and errors as JSON on stdout under --json', { tim
       expect(result.stderr).toContain(`${url} answered HTTP ${status} from something in front of the control plane (a proxy?)`);
       expect(result.stderr).toContain('Check the control plane behind it');
       if (status === 504) expect(result.stderr).toContain('a change sent may or may not have been applied');
+      // A change through it: a 504 means it was forwarded and its answer never came (maybe applied); a 502 or 503 says nothing of it.
+      const change = await stratctl(['activate', 'gold', '--json', '--url', url, '--token', 'proxy-test-token-0123456789']);
+      expect(change.code, `HTTP ${status}`).toBe(5);
+      if (status === 504) {
+        expect(jsonError(change.stdout).error).toMatchObject({ code: 'UNREACHABLE', outcome: 'UNKNOWN' });
+        expect(change.stderr).toContain('Check with "stratctl status" or "stratctl history" whether it was applied');
+      } else {
+        expect(jsonError(change.stdout).error).not.toHaveProperty('outcome');
+        expect(change.stderr).toContain('Check the control plane behind it');
+      }
     }
   });
 
