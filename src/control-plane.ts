@@ -25,6 +25,7 @@ import { recordPublishedScans, SignalHistory } from './runner/signal-history.js'
 import { type RunnerStatePublisher, type RunnerStateSource, runnerHealth } from './runner/state.js';
 import { fileRunnerStatePublisher, fileRunnerStateSource } from './runner/state-file.js';
 import { lockRuntimeDir, refuseMarkedRuntimeDir } from './runtime-dir.js';
+import type { RunnerIdHolder } from './store-etcd/runners.js';
 import type { StoreSettings } from './store-settings.js';
 import { BUILD_COMMIT, PACKAGE_VERSION } from './version.js';
 import { type WriteFailureLog, writeFailureLog } from './write-failure-log.js';
@@ -80,7 +81,7 @@ export interface ControlPlaneSettings {
    * etcd: this process's runner id was taken over by another process (a runner started under the
    * id while this one was not heard from: frozen, or cut off from etcd): this runner must stop.
    */
-  onRunnerIdTakenOver?: (id: string, holder: { pid: number; host: string }) => void;
+  onRunnerIdTakenOver?: (id: string, holder: RunnerIdHolder) => void;
   /**
    * A stop signal during start-up: a wait (for a runtime-dir lock, for etcd) ends at once and
    * createControlPlane throws StartAbortedError, having written nothing and released its locks.

@@ -8,6 +8,7 @@ import { createLogger, type Logger, logProcessWarnings, resolveLogSettings } fro
 import { openFeed, type RunnerSettings, resolveRunnerSettings } from '../runner/settings.js';
 import { startControlPlane } from '../server.js';
 import { bindWarning, resolveServerSettings, type ServerSettings } from '../settings.js';
+import type { RunnerIdHolder } from '../store-etcd/runners.js';
 import { resolveStoreSettings, type StoreSettings } from '../store-settings.js';
 import { EXIT } from './exit-codes.js';
 import type { CommandContext } from './io.js';
@@ -94,7 +95,11 @@ export function lockLostReason(file: string, holder: LockHolder | null): string 
 }
 
 /** Why a runner whose etcd runner id another process took over stops (exit 75, as at a refused start). */
-export function runnerIdLostReason(id: string, holder: { pid: number; host: string }): string {
+export function runnerIdLostReason(id: string, holder: RunnerIdHolder): string {
+  // A runner just started that lost the id to the holder it judged gone: "not heard from" would
+  // send the operator looking for a stall of this one.
+  if (holder.resumed)
+    return `runner id ${id} is process ${holder.pid}'s on ${holder.host} again: it had stopped publishing, so this runner's start took the id over, but it published again before this runner's first heartbeat (it was frozen, and resumed), so this runner stops: two runners never run under one id`;
   return `runner id ${id} was taken over by process ${holder.pid} on ${holder.host} while this runner was not heard from (stopped, frozen, or cut off from etcd for 3 heartbeats), so this runner stops: two runners never run under one id`;
 }
 

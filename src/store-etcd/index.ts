@@ -10,7 +10,7 @@ import { EtcdGateway } from './gateway.js';
 import { etcdKeys } from './keys.js';
 import { EtcdMirror } from './mirror.js';
 import { EtcdReplicaPresence, type ReplicaRecord } from './replicas.js';
-import { EtcdRunnerPublisher, EtcdRunnerSource } from './runners.js';
+import { EtcdRunnerPublisher, EtcdRunnerSource, type RunnerIdHolder } from './runners.js';
 import { readEtcdTlsFiles } from './tls-files.js';
 import { EtcdTokenStore } from './tokens.js';
 import { MOVED_OUT, parseEtcdStoreUrl } from './url.js';
@@ -52,7 +52,7 @@ export interface EtcdStores {
   readonly tokens: TokenStore;
   readonly runners: RunnerStateSource;
   /** `onTakenOver`: another process published under the id over this one's state (see EtcdRunnerPublisher). */
-  runnerPublisher(id: string, onTakenOver?: (holder: { pid: number; host: string }) => void): RunnerStatePublisher;
+  runnerPublisher(id: string, onTakenOver?: (holder: RunnerIdHolder) => void): RunnerStatePublisher;
   /**
    * A `stratctl store migrate` into this prefix that did not finish (its mark is there): what to
    * say, or null. serve and runners refuse such a prefix.

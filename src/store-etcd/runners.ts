@@ -39,7 +39,7 @@ export class RunnerIdInUseError extends Error {
 }
 
 /** The process a runner's state names, as `sameProcess` and `judgeOtherProcess` take it; last seen at its last heartbeat. */
-const publisherOf = (state: RunnerState): Partial<ProcessIdentity> & { lastSeenAt?: number } => ({
+const publisherOf = (state: RunnerState): Pick<ProcessIdentity, 'pid' | 'host'> & Partial<ProcessIdentity> & { lastSeenAt?: number } => ({
   pid: state.pid,
   host: state.host,
   started: state.processStart,
@@ -87,6 +87,18 @@ export function liveRunnerLeaseSeconds(heartbeatIntervalMs: number, retentionSec
  * lease of its own. Publishes are coalesced (the latest wins) and never reject: a heartbeat that
  * cannot be written shows as a heartbeat going stale, which is the truth.
  */
+/** Whose state a runner found under its id, when it is another process's (it stops). */
+export interface RunnerIdHolder {
+  readonly pid: number;
+  readonly host: string;
+  /**
+   * The holder this runner's start judged gone and took the id from, publishing again before this
+   * runner's first write was known to land (it was frozen, and resumed). Otherwise another process
+   * took the id over while this runner was not heard from.
+   */
+  readonly resumed: boolean;
+}
+
 export class EtcdRunnerPublisher implements RunnerStatePublisher {
   private lease: Lease | null = null;
   /**
@@ -101,6 +113,10 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
   private ownRevision: number | null = null;
   /** The id was taken over by another process: nothing more is written. */
   private lost = false;
+  /** A write of this runner's state was answered: a holder found after it took the id over (RunnerIdHolder.resumed). */
+  private wrote = false;
+  /** The other process's state under the key when `claim` last read it: the holder it took the id from. */
+  private claimedFrom: RunnerState | null = null;
   private draining = false;
   private pending: { state: RunnerState; waiters: (() => void)[] } | null = null;
   private closed = false;
@@ -117,7 +133,7 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
     private readonly id: string,
     private readonly warn?: Say,
     private readonly retentionSeconds = DEAD_RUNNER_RETENTION_SECONDS,
-    private readonly onTakenOver?: (holder: { pid: number; host: string }) => void,
+    private readonly onTakenOver?: (holder: RunnerIdHolder) => void,
     /** The end of a spell `warn` began (its heartbeats published again): INFO, not a warning. */
     private readonly info?: Say,
   ) {
@@ -248,6 +264,7 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
       });
       if (res.succeeded) {
         this.ownRevision = Number(res.header.revision);
+        this.wrote = true;
         return true;
       }
       const current = res.responses[0]?.response_range?.kvs[0];
@@ -267,7 +284,8 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
       this.lost = true;
       this.lease?.release();
       this.lease = null;
-      this.onTakenOver?.({ pid: holder.pid, host: holder.host });
+      const resumed = !this.wrote && this.claimedFrom !== null && sameProcess(publisherOf(this.claimedFrom), publisherOf(holder));
+      this.onTakenOver?.({ pid: holder.pid, host: holder.host, resumed });
       return false;
     }
     throw new Error(`runner ${this.id}: its key changed under every attempt to write it`);
@@ -289,6 +307,7 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
   private async readForClaim(): Promise<RunnerState | null> {
     const { state, modRevision } = await this.published();
     this.ownRevision = modRevision;
+    this.claimedFrom = state;
     return state;
   }
 

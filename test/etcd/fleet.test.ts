@@ -7,7 +7,7 @@ import { EtcdGateway } from '../../src/store-etcd/gateway.js';
 import { DEAD_RUNNER_RETENTION_SECONDS, liveRunnerLeaseSeconds, runnerLeaseSeconds } from '../../src/store-etcd/index.js';
 import { etcdKeys } from '../../src/store-etcd/keys.js';
 import { EtcdMirror } from '../../src/store-etcd/mirror.js';
-import { EtcdRunnerSource } from '../../src/store-etcd/runners.js';
+import { EtcdRunnerSource, type RunnerIdHolder } from '../../src/store-etcd/runners.js';
 import { parseEtcdStoreUrl } from '../../src/store-etcd/url.js';
 import { describeWithEtcd, type EtcdCluster, startEtcd, waitHealthy } from '../helpers/etcd.js';
 import { eventually, freshPrefix, grantedTtl, openReplica, rawClient } from '../helpers/etcd-stores.js';
@@ -190,7 +190,7 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     const prefix = freshPrefix();
     const key = `/${prefix}/runners/acct-fx`;
     const stored = async () => (await rawClient(c).get(key).json()) as RunnerState | null;
-    const told: { pid: number; host: string }[] = [];
+    const told: RunnerIdHolder[] = [];
     const first = (await openReplica(c, prefix)).runnerPublisher('acct-fx', (holder) => told.push(holder));
     const mine = (patch: Partial<RunnerState> = {}) => runnerState('acct-fx', { pid: 1, host: 'host-a', ...patch });
     await first.publish(mine());
@@ -210,7 +210,7 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     await second.publish(runnerState('acct-fx', { pid: 2, host: 'host-b' }));
     // ...and the first one, frozen meanwhile, resumes: it must not publish over the new one.
     await first.publish(mine({ scanCount: 4 }));
-    expect(told).toEqual([{ pid: 2, host: 'host-b' }]);
+    expect(told).toEqual([{ pid: 2, host: 'host-b', resumed: false }]);
     expect(await stored()).toMatchObject({ pid: 2, host: 'host-b', stopped: false });
     // Nor does its final state: the id is the other one's.
     await first.publish(mine({ scanCount: 4, stopped: true }));
@@ -229,7 +229,7 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
       const prefix = freshPrefix();
       const key = `/${prefix}/runners/acct-fx`;
       const stored = async () => (await rawClient(c).get(key).json()) as RunnerState | null;
-      const told: { pid: number; host: string }[] = [];
+      const told: RunnerIdHolder[] = [];
       const infos: string[] = [];
       // The first heartbeat runs, and lands; its answer never reaches the runner (frozen just after
       // sending it: a SIGSTOP, a VM pause, a loaded host), which sees a timeout.
@@ -259,7 +259,8 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
       // and with its answer lost so was the next, which wrote over the new runner's state (a resumed
       // runner ran beside its successor for the rest of a clean-clone CI run's 45 s wait).
       await first.publish(mine({ scanCount: 1 }));
-      expect(told).toEqual([{ pid: 2, host: 'host-b' }]);
+      // Not the holder its start took the id from (there was none): taken over while not heard from.
+      expect(told).toEqual([{ pid: 2, host: 'host-b', resumed: false }]);
       expect(await stored()).toMatchObject({ pid: 2, host: 'host-b' });
       // Nor does it say it publishes again: it was taken over.
       expect(infos.filter((line) => line.includes('publishes its state again'))).toEqual([]);
@@ -277,7 +278,7 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     await rawClient(c)
       .put(key)
       .value(JSON.stringify(holder(new Date().toISOString())));
-    const told: { pid: number; host: string }[] = [];
+    const told: RunnerIdHolder[] = [];
     const starting = (await openReplica(c, prefix)).runnerPublisher('acct-fx', (who) => told.push(who));
     await starting.claim?.({ host: 'host-a', pid: 1 });
     // It was only frozen, and publishes again before the new runner's first write...
@@ -287,7 +288,8 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
       .value(JSON.stringify(holder(resumed)));
     // ...which is made over the key as the claim read it: refused, and the new runner told whose it is.
     await starting.publish(runnerState('acct-fx', { pid: 1, host: 'host-a' }));
-    expect(told).toEqual([{ pid: 2, host: 'host-b' }]);
+    // The holder it took the id from, resumed: said so, not "taken over while not heard from".
+    expect(told).toEqual([{ pid: 2, host: 'host-b', resumed: true }]);
     expect(await stored()).toMatchObject({ pid: 2, host: 'host-b', heartbeatAt: resumed });
     await starting.close();
   });

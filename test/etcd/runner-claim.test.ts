@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { afterEach, expect, it } from 'vitest';
 import { machineIdentity, pidNamespace, processStart } from '../../src/lock.js';
 import type { RunnerState } from '../../src/runner/state.js';
+import type { RunnerIdHolder } from '../../src/store-etcd/runners.js';
 import { describeWithEtcd, type EtcdCluster, startEtcd } from '../helpers/etcd.js';
 import { freshPrefix, openReplica, rawClient } from '../helpers/etcd-stores.js';
 
@@ -240,7 +241,7 @@ describeWithEtcd('claiming a runner id whose state was published from this host 
       const c = await cluster();
       const prefix = freshPrefix();
       const key = `/${prefix}/runners/acct-fx`;
-      const told: { pid: number; host: string }[] = [];
+      const told: RunnerIdHolder[] = [];
       const publisher = (await openReplica(c, prefix)).runnerPublisher('acct-fx', (holder) => told.push(holder));
       await publisher.publish(published({ pid: process.pid }));
       // The other container (pid 1 there as here) takes the id over while this runner is not heard from.
@@ -248,7 +249,7 @@ describeWithEtcd('claiming a runner id whose state was published from this host 
       await rawClient(c).put(key).value(JSON.stringify(container));
       await publisher.publish(published({ pid: process.pid, scanCount: 1 }));
       // Without the check this runner adopted the other's state as its own and wrote over it.
-      expect(told).toEqual([{ pid: process.pid, host: hostname() }]);
+      expect(told).toEqual([{ pid: process.pid, host: hostname(), resumed: false }]);
       expect(await rawClient(c).get(key).json()).toEqual(container);
       await publisher.close();
     },
