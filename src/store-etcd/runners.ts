@@ -80,13 +80,6 @@ export function liveRunnerLeaseSeconds(heartbeatIntervalMs: number, retentionSec
   return Math.max(runnerLeaseSeconds(heartbeatIntervalMs), Math.ceil(retentionSeconds));
 }
 
-/**
- * Publishes a runner's state to `runners/<id>` under a lease that etcd3 keeps alive while the
- * process lives: a runner that dies (SIGKILL, lost host) shows STALE until the lease expires
- * (`DEAD_RUNNER_RETENTION_SECONDS`), then drops out. The final (stopped) state is put under a short
- * lease of its own. Publishes are coalesced (the latest wins) and never reject: a heartbeat that
- * cannot be written shows as a heartbeat going stale, which is the truth.
- */
 /** Whose state a runner found under its id, when it is another process's (it stops). */
 export interface RunnerIdHolder {
   readonly pid: number;
@@ -99,6 +92,13 @@ export interface RunnerIdHolder {
   readonly resumed: boolean;
 }
 
+/**
+ * Publishes a runner's state to `runners/<id>` under a lease that etcd3 keeps alive while the
+ * process lives: a runner that dies (SIGKILL, lost host) shows STALE until the lease expires
+ * (`DEAD_RUNNER_RETENTION_SECONDS`), then drops out. The final (stopped) state is put under a short
+ * lease of its own. Publishes are coalesced (the latest wins) and never reject: a heartbeat that
+ * cannot be written shows as a heartbeat going stale, which is the truth.
+ */
 export class EtcdRunnerPublisher implements RunnerStatePublisher {
   private lease: Lease | null = null;
   /**
