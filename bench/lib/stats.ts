@@ -50,6 +50,19 @@ export function ratio(ours: number | null | undefined, peer: number | null | und
   return ours / peer;
 }
 
+/**
+ * Ours against a peer measured in the same rounds: the median of the rounds' own ratios (round i of
+ * `ours` against round i of `peer`), null without a complete pair. Paired, a slow spell of the shared
+ * machine that slows every target in one round leaves that round's ratio alone; the ratio of the
+ * two median rounds mixes rounds, and a spell could give both medians from the same slow round or
+ * from different ones.
+ */
+export function pairedRatio(ours: readonly number[] | undefined, peer: readonly number[] | undefined): number | null {
+  if (!ours || !peer || ours.length === 0 || ours.length !== peer.length) return null;
+  const ratios = ours.map((value, i) => ratio(value, peer[i]));
+  return ratios.every((r): r is number => r !== null) ? median(ratios) : null;
+}
+
 export function formatRatio(r: number | null): string {
   if (r === null) return 'n/a';
   return `${r < 0.1 ? r.toFixed(3) : r.toFixed(2)}x`;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { activationOf, keyCycle } from '../../bench/lib/http.js';
 import { areaOf, summarizeProfile } from '../../bench/lib/profile.js';
 import { allOf, atLeast, atMost, renderMarkdown, renderText } from '../../bench/lib/report.js';
-import { formatCount, formatMs, formatRatio, median, medianBy, percentile, ratio, summarize } from '../../bench/lib/stats.js';
+import { formatCount, formatMs, formatRatio, median, medianBy, pairedRatio, percentile, ratio, summarize } from '../../bench/lib/stats.js';
 
 const oneTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
@@ -26,6 +26,24 @@ describe('percentile (nearest rank)', () => {
   });
   it('summarize reports n, p50, p99, min and max', () => {
     expect(summarize([3, 1, 2])).toEqual({ n: 3, p50: 2, p99: 3, min: 1, max: 3 });
+  });
+});
+
+describe('pairedRatio', () => {
+  it("is the median of the rounds' own ratios: a slow spell that slows every target in one round moves no ratio", () => {
+    // Round 2 ran while the machine was busy: both slowed by 40%. Median round against median round
+    // pairs ours' round 2 with the peer's round 2 here (1.24x); each round's own ratio is 1.43x, 1.24x, 1.43x.
+    const ours = [33_297, 19_135, 18_744];
+    const peer = [23_279, 15_432, 13_139];
+    expect(ratio(median(ours), median(peer))).toBeCloseTo(1.24, 2);
+    expect(pairedRatio(ours, peer)).toBeCloseTo(1.427, 3);
+    expect(pairedRatio([10, 30], [10, 10])).toBe(2);
+  });
+  it('is null without a complete pair for every round', () => {
+    expect(pairedRatio([1, 2], [1])).toBeNull();
+    expect(pairedRatio([], [])).toBeNull();
+    expect(pairedRatio(undefined, [1])).toBeNull();
+    expect(pairedRatio([1, 2], [1, 0])).toBeNull();
   });
 });
 
