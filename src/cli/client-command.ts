@@ -138,6 +138,7 @@ export async function runClientCommand(
   );
   settings.session = newSession();
   settings.notice = (line) => ctx.warn(`stratctl: ${line}`);
+  settings.jsonOnStop = flags.json === true;
   try {
     return (await body({ ...ctx, settings, json: flags.json === true })) ?? EXIT.ok;
   } catch (err) {

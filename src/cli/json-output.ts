@@ -3,7 +3,8 @@ import { type CliIo, visible } from './io.js';
 /**
  * Under `--json`, a failure is one JSON object on stdout, `{"error":{"code","message"}}`, beside the
  * exit code, so a script reads one stream. `code` is the API's `extensions.code` when the server
- * refused, else what happened on this side: USAGE, UNREACHABLE, NOT_FOUND, NOT_AN_ENDPOINT, BAD_RESPONSE, INTERNAL_ERROR.
+ * refused, else what happened on this side: USAGE, UNREACHABLE, NOT_FOUND, NOT_AN_ENDPOINT, BAD_RESPONSE, INTERNAL_ERROR,
+ * and INTERRUPTED (a stop signal while a change was out: client/http.ts writes that one).
  * `details`: what a script needs to act on the refusal (a conflict's `currentVersion`; `outcome:
  * "UNKNOWN"` for a change sent whose answer never came), beside them.
  */

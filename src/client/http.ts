@@ -62,6 +62,11 @@ export interface ClientOptions {
   session?: ClientSession;
   /** Per request; a server that does not answer in time counts as unreachable. */
   timeoutMs?: number;
+  /**
+   * stratctl `--json`: a stop signal while a change is out also writes the failure object to stdout
+   * (`INTERRUPTED`, `outcome: "UNKNOWN"`), as every other failure under `--json` does.
+   */
+  jsonOnStop?: boolean;
 }
 
 export interface ClientSession {
@@ -240,7 +245,7 @@ async function postOnce(
   // A stop signal while a change is out (with --wait, until the runner applied it) ended stratctl
   // silently (exit 130/143) though the change was committed: a CI job cancelled by its timeout had
   // no hint. It still ends at once, with the code the signal gives, after saying so.
-  const stopped = needsToken(document) ? sayWhenStopped(`the change was sent to ${options.url}`) : undefined;
+  const stopped = needsToken(document) ? sayWhenStopped(`the change was sent to ${options.url}`, options.jsonOnStop === true) : undefined;
   try {
     response = await plainRequest(options.url, {
       method: 'POST',
@@ -265,14 +270,15 @@ const STOP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 /**
  * Until the returned function is called, a stop signal writes one line to stderr (`what`, and that
  * the change may or may not have been applied) and exits with 128 + the signal's number, as the
- * signal itself would have.
+ * signal itself would have. `json`: the failure object on stdout first (stdout and stderr are
+ * written synchronously to pipes and files on Linux, so both are out before the exit).
  */
-function sayWhenStopped(what: string): () => void {
+function sayWhenStopped(what: string, json: boolean): () => void {
   const handlers = Object.entries(STOP_SIGNALS).map(([signal, number]) => {
     const handler = () => {
-      process.stderr.write(
-        `stratctl: stopped by ${signal} after ${what}, before its answer came: it may or may not have been applied; check with stratctl status or stratctl history\n`,
-      );
+      const message = `stopped by ${signal} after ${what}, before its answer came: it may or may not have been applied`;
+      if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'INTERRUPTED', message, outcome: 'UNKNOWN' } })}\n`);
+      process.stderr.write(`stratctl: ${message}; check with stratctl status or stratctl history\n`);
       process.exit(128 + number);
     };
     process.on(signal, handler);

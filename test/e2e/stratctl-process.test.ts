@@ -93,24 +93,26 @@ describe('the built stratctl, as a process', () => {
   });
 
   it.each([
-    ['SIGTERM', 143],
-    ['SIGINT', 130],
+    ['SIGTERM', 143, false],
+    ['SIGINT', 130, false],
+    ['SIGTERM', 143, true],
   ] as const)(
-    '%s while a change is out (no answer yet): exit %i, saying it may or may not have been applied (it was silent)',
-    async (signal, code) => {
+    '%s while a change is out (no answer yet): exit %i, saying it may or may not have been applied (it was silent); --json: %s',
+    async (signal, code, json) => {
       // A server that takes the request and never answers: the change's outcome is unknown.
       const arrived: IncomingMessage[] = [];
       const silent = createServer((req) => arrived.push(req));
       await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
       onTestFinished(() => new Promise<void>((resolve) => silent.close(() => resolve())).then(() => silent.closeAllConnections()));
       const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/graphql`;
-      const activate = spawnStratctl(['activate', 'gold', '--url', url, '--token', TEST_TOKEN]);
+      const activate = spawnStratctl(['activate', 'gold', '--url', url, '--token', TEST_TOKEN, ...(json ? ['--json'] : [])]);
       await vi.waitFor(() => expect(arrived).toHaveLength(1), { timeout: 10_000, interval: 20 });
       expect(await activate.stop(signal)).toBe(code);
       await activate.closed;
-      expect(activate.stderr()).toBe(
-        `stratctl: stopped by ${signal} after the change was sent to ${url}, before its answer came: it may or may not have been applied; check with stratctl status or stratctl history\n`,
-      );
+      const message = `stopped by ${signal} after the change was sent to ${url}, before its answer came: it may or may not have been applied`;
+      expect(activate.stderr()).toBe(`stratctl: ${message}; check with stratctl status or stratctl history\n`);
+      // Under --json, as every other failure: one object on stdout (there was none: a script read nothing).
+      expect(activate.stdout()).toBe(json ? `${JSON.stringify({ error: { code: 'INTERRUPTED', message, outcome: 'UNKNOWN' } })}\n` : '');
     },
   );
 
