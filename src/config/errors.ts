@@ -216,6 +216,11 @@ export class StoreUnavailableError extends Error {
     this.accessRefused = options?.accessRefused ?? false;
     this.neverSent = options?.neverSent ?? false;
   }
+
+  /** A call that was sent and never answered (a deadline, a dropped connection): a write it carried may have landed. Not one refused, nor one never sent. */
+  get answerLost(): boolean {
+    return !this.accessRefused && !this.neverSent;
+  }
 }
 
 /** What to check when etcd refused this process's credentials or rights (StoreUnavailableError.accessRefused). */

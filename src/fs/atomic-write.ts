@@ -112,7 +112,8 @@ export function leftoverTempCount(): number {
  * Replaces `file` with `content` so that a reader (or a crash) sees the old file or the new one,
  * never a mix: temp file in the same directory, fsync, rename over, fsync the directory. On failure
  * before the rename the temp file is removed (if its directory refuses that, after the next write
- * that succeeds there: leftoverTemps), the old file stands, and AtomicWriteError names the step. Resolves to false when only the final directory fsync failed: the new file is in place and
+ * that succeeds there: leftoverTemps), the old file stands, and AtomicWriteError names the step.
+ * Resolves to false when only the final directory fsync failed: the new file is in place and
  * visible (so the change did happen), but its directory entry is not proven durable.
  */
 export async function writeFileAtomic(

@@ -221,7 +221,7 @@ export class ConfigIo {
         res = await this.gateway.call('commit', (options) => this.gateway.client.kv.txn({ compare, success }, options), deadline);
       } catch (err) {
         // Sent, then no answer: it may have been applied (a hung member applies it when it wakes).
-        if (err instanceof StoreUnavailableError && !err.neverSent && !err.accessRefused) {
+        if (err instanceof StoreUnavailableError && err.answerLost) {
           // If it lands, the watch brings it as this process's own (not "through another replica").
           for (const id of own) this.ownUnanswered.add(id);
           for (const id of this.ownUnanswered) {

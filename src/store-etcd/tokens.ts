@@ -32,11 +32,6 @@ const recordSchema = z
   })
   .strict();
 
-/** A write that was sent and never answered (a deadline, a dropped connection): it may have landed. Not one refused, nor one never sent. */
-function answerLost(err: unknown): err is StoreUnavailableError {
-  return err instanceof StoreUnavailableError && !err.accessRefused && !err.neverSent;
-}
-
 export function renderTokenRecord(token: StoredToken): string {
   return JSON.stringify({
     name: token.name,
@@ -177,7 +172,7 @@ export class EtcdTokenStore implements TokenStore {
       );
       return res.succeeded ? Number(res.header.revision) : null;
     } catch (err) {
-      if (!answerLost(err)) throw err;
+      if (!(err instanceof StoreUnavailableError && err.answerLost)) throw err;
       const found = await this.readKey(key).catch(() => null);
       const kv = found?.kvs[0];
       if (kv && parseTokenRecord(toKeyValue(kv), this.keys.tokensPrefix)?.sha256 === sha256) return Number(kv.mod_revision);
@@ -193,7 +188,7 @@ export class EtcdTokenStore implements TokenStore {
     try {
       res = await this.gateway.call('token revoke', (options) => this.gateway.client.kv.deleteRange({ key: Buffer.from(key) }, options));
     } catch (err) {
-      if (!answerLost(err)) throw err;
+      if (!(err instanceof StoreUnavailableError && err.answerLost)) throw err;
       // Sent, and no answer: the token gone means it is revoked (this revoke landed, or another one
       // did). Still there, this one may yet land: unknown, and the token may still be accepted.
       // Before, "try again later", and the retry then said "no token named" for one this revoke removed.
