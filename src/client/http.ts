@@ -168,8 +168,24 @@ const GATEWAY_STATUSES = new Set([502, 503, 504]);
 const gatewayError = (url: string, status: number) =>
   new ControlPlaneError(
     'unreachable',
-    `${url} answered HTTP ${status} from something in front of the control plane (a proxy?), not from the control plane: it is down, restarting or slow behind it${status === 504 ? ' (a change sent may or may not have been applied)' : ''}`,
+    `${url} answered HTTP ${status} from something in front of the control plane (a proxy?), not from the control plane: it is down, restarting or slow behind it`,
     status,
+  );
+
+/**
+ * A proxy's 502/503/504 to a change says nothing of whether it was forwarded: a 504 is a proxy that
+ * forwarded it and gave up waiting; nginx and HAProxy answer 502, and Envoy 503 ("disconnect/reset
+ * before headers"), also when the server behind took the request and then closed or reset the
+ * connection before its answer (a crash, a restart) — possibly after the commit. So it may have been
+ * applied, like an answer lost here (the next step and --json's outcome say so).
+ */
+const gatewayChangeError = (err: ControlPlaneError) =>
+  new ControlPlaneError(
+    err.kind,
+    `${err.message}; the change may or may not have been applied (a proxy answers so also after forwarding it, when the server behind it ${err.status === 504 ? 'is too slow to answer' : 'stops answering halfway'})`,
+    err.status,
+    err.errors,
+    true,
   );
 
 const printed = new WeakMap<object, string>();
@@ -415,10 +431,8 @@ export async function execute<TResult, TVariables>(
   try {
     return resultData<TResult>(options.url, response.status, text);
   } catch (err) {
-    // A proxy's 504 to a change: it forwarded the change and gave up waiting for the answer, so it
-    // may have been applied, like an answer lost here (the next step and --json's outcome say so).
-    if (err instanceof ControlPlaneError && err.kind === 'unreachable' && err.status === 504 && needsToken(document))
-      throw new ControlPlaneError(err.kind, err.message, err.status, err.errors, true);
+    if (err instanceof ControlPlaneError && err.kind === 'unreachable' && GATEWAY_STATUSES.has(err.status ?? 0) && needsToken(document))
+      throw gatewayChangeError(err);
     throw err;
   }
 }
