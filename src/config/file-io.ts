@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { AtomicWriteError, type FileMark, writeFileAtomic } from '../fs/atomic-write.js';
-import { errnoOf, type FileSystem } from '../fs/file-system.js';
+import { errnoOf, type FileSystem, type HeldFile } from '../fs/file-system.js';
 import { type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
 import { type LoadListener, loopBusyNow } from '../heap-tuning.js';
 import { pollEachRequest } from '../turn-polls.js';
@@ -87,6 +87,8 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
   const notDurable: string[] = [];
   const placed: ({ file: string } & FileMark)[] = [];
   const holds = async (file: string) => readStoreFiles(fs, [file], plan.checks).then(([read]) => (typeof read === 'string' ? read : null));
+  // The files replaced, kept open over their renames and let go after the answer (FileSystem.hold).
+  const held: HeldFile[] = [];
   let audit: AuditAppended;
   try {
     for (const { file, text } of plan.unchanged ?? []) if ((await holds(file)) !== text) throw new FileChangedError(file);
@@ -101,6 +103,10 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
       // the rename cannot close the moment between it and the rename, and a file a person created
       // in that moment was renamed over; with link(2) it makes the write fail instead (EEXIST).
       const noReplace = write.unlessChanged === true && write.previous === null;
+      if (write.previous !== null) {
+        const old = await fs.hold?.(write.file);
+        if (old) held.push(old);
+      }
       try {
         durable = await writeFileAtomic(write.file, write.text, {
           fs,
@@ -131,6 +137,8 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
     audit = await appendAuditText(fs, plan.audit.file, plan.audit.text, plan.audit.knownSize, plan.audit.checks);
   } catch (err) {
     return restore(fs, done, err, holds);
+  } finally {
+    releaseAfterTurn(held);
   }
   const written = { auditSize: audit.size, auditLost: audit.lost, notDurable, placed };
   const trim = plan.audit.trim;
@@ -147,6 +155,18 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
         : { step: 'audit trim', ...(errnoOf(err) !== undefined && { errno: errnoOf(err) }), message: String(err) };
     return { ...written, trim: { failed } };
   }
+}
+
+/**
+ * Lets go of the files a group held over its renames once this turn is over: on the I/O thread the
+ * group's reply is posted first (a microtask of this turn), so the inodes are freed while the
+ * server answers, not before.
+ */
+function releaseAfterTurn(held: readonly HeldFile[]): void {
+  if (held.length === 0) return;
+  setImmediate(() => {
+    for (const file of held) file.release().catch(() => {});
+  });
 }
 
 /** Puts back the files a failed group replaced (newest first), then throws the failure as ConfigWriteError. */
