@@ -11,7 +11,7 @@ import path from 'node:path';
 import { startServer } from './lib/control-plane.js';
 import { runLoad } from './lib/load.js';
 import { cpuMsOf, endChildrenOnExit, stop } from './lib/processes.js';
-import { median } from './lib/stats.js';
+import { formatRatio, median, pairedRatio } from './lib/stats.js';
 import { READ_BODIES, startPeers } from './parts/peers.js';
 
 const which = (process.argv[2] ?? 'strategies') as keyof typeof READ_BODIES;
@@ -33,19 +33,20 @@ const p50s: Record<string, number[]> = {};
 const p99s: Record<string, number[]> = {};
 const body = READ_BODIES[which];
 for (const t of targets) await runLoad({ url: t.url, connections: 50, duration: 1, body });
-const ratios: Record<string, number[]> = { mercurius: [], plain: [], ...(baseline && { baseline: [] }) };
+const peerNames = ['mercurius', 'plain', ...(baseline ? ['baseline'] : [])];
+const rpsByRound: Record<string, number[]> = {};
 for (let r = 0; r < rounds; r++) {
   const rps: Record<string, number> = {};
   for (const t of r % 2 ? [...targets].reverse() : targets) {
     const before = cpuMsOf(t.pid);
     const result = await runLoad({ url: t.url, connections: 50, duration: seconds, body });
     rps[t.name] = result.rps;
+    rpsByRound[t.name] = [...(rpsByRound[t.name] ?? []), result.rps];
     const cpu = ((cpuMsOf(t.pid) - before) * 1000) / (result.ok + result.non2xx);
     cpuPerRequest[t.name] = [...(cpuPerRequest[t.name] ?? []), cpu];
     p50s[t.name] = [...(p50s[t.name] ?? []), result.p50];
     p99s[t.name] = [...(p99s[t.name] ?? []), result.p99];
   }
-  for (const peer of Object.keys(ratios)) ratios[peer]!.push(rps.ours! / rps[peer]!);
   process.stdout.write(
     `round ${r + 1}: ${Object.entries(rps)
       .map(([n, v]) => `${n} ${v.toFixed(0)}`)
@@ -53,9 +54,7 @@ for (let r = 0; r < rounds; r++) {
   );
 }
 process.stdout.write(
-  `${which}: ${Object.entries(ratios)
-    .map(([peer, r]) => `ours/${peer} median ${median(r).toFixed(2)}x`)
-    .join(', ')}\n`,
+  `${which}: ${peerNames.map((peer) => `ours/${peer} median ${formatRatio(pairedRatio(rpsByRound.ours, rpsByRound[peer]))}`).join(', ')}\n`,
 );
 // The server's own CPU per answer: less sensitive to a shared machine than req/s (the load generator competes for the same cores).
 process.stdout.write(
