@@ -27,13 +27,23 @@ export interface ReloadFigures {
   read: Summary;
   /** The same read from plain node:http returning the same bytes, interleaved on its own keep-alive connection: this host's floor for a round trip. */
   plainRead: Summary;
+  /**
+   * One group commit's disk work alone (`groupWriteOnce`, in this process, on the server's file
+   * system), one after each activation that waits for the runner: the disk's own share at the same
+   * moments, so a tail that is the disk's shows as such in the same row.
+   */
+  disk: Summary;
 }
 
-/** One loop's figures: `pairs` activation pairs (one waiting for the runner, one not), reads interleaved (a warm-up just drops them). */
-async function loop(server: RunningServer, plain: Peer, pairs: number, next: () => string): Promise<ReloadFigures> {
+/**
+ * One loop's figures: `pairs` activation pairs (one waiting for the runner, one not), reads and the
+ * disk work alone interleaved (a warm-up just drops them). `diskDir`: where the disk work is done.
+ */
+async function loop(server: RunningServer, plain: Peer, pairs: number, next: () => string, diskDir: string): Promise<ReloadFigures> {
   const agent = keepAlive(1);
   const plainAgent = keepAlive(1);
   const applied: number[] = [];
+  const disk: number[] = [];
   const noWait: number[] = [];
   const waited: number[] = [];
   const read: number[] = [];
@@ -59,7 +69,13 @@ async function loop(server: RunningServer, plain: Peer, pairs: number, next: () 
       if (wait && !answer.body.data.activateStrategy.runnerWait?.applied)
         throw new Error(`runner did not apply within 5 s: ${answer.text}`);
       (wait ? applied : noWait).push(answer.ms);
-      if (wait) waited.push(answer.body.data.activateStrategy.runnerWait.waitedMs);
+      if (wait) {
+        waited.push(answer.body.data.activateStrategy.runnerWait.waitedMs);
+        const t0 = performance.now();
+        const held = groupWriteOnce(fs, diskDir, i);
+        disk.push(performance.now() - t0);
+        fs.closeSync(held);
+      }
     }
   } finally {
     agent.destroy();
@@ -71,6 +87,7 @@ async function loop(server: RunningServer, plain: Peer, pairs: number, next: () 
     waited: summarize(waited),
     read: summarize(read),
     plainRead: summarize(plainRead),
+    disk: summarize(disk),
   };
 }
 
@@ -90,12 +107,14 @@ export interface ReloadRun {
  * competing with the request's own threads for the two cores. The target is judged on the warm
  * figure, a server in service; the cold one is printed beside it.
  */
-async function measure(server: RunningServer, plain: Peer, n: number, warm: number): Promise<ReloadRun> {
+async function measure(tmp: string, server: RunningServer, plain: Peer, n: number, warm: number): Promise<ReloadRun> {
   const next = keyCycle();
-  await loop(server, plain, 10, next);
-  const cold = await loop(server, plain, n, next);
-  await loop(server, plain, warm, next);
-  return { cold, warm: await loop(server, plain, n, next) };
+  // Beside the server's runtime dir, on the same file system.
+  const diskDir = await groupFloorDir(tmp, 'applied-disk-');
+  await loop(server, plain, 10, next, diskDir);
+  const cold = await loop(server, plain, n, next, diskDir);
+  await loop(server, plain, warm, next, diskDir);
+  return { cold, warm: await loop(server, plain, n, next, diskDir) };
 }
 
 /** The plain node:http peer, answering the status read with the bytes `server` answered it with. */
@@ -111,7 +130,7 @@ export async function reloadEmbedded(tmp: string, n: number, warm: number): Prom
   try {
     await waitForRunnerRunning(server.url);
     plain = await plainPeer(tmp, server);
-    return await measure(server, plain, n, warm);
+    return await measure(tmp, server, plain, n, warm);
   } finally {
     if (plain) await stop(plain.child);
     await stop(server.child);
@@ -125,7 +144,7 @@ export async function reloadSeparate(tmp: string, n: number, warm: number): Prom
   try {
     await waitForRunnerRunning(server.url);
     plain = await plainPeer(tmp, server);
-    return await measure(server, plain, n, warm);
+    return await measure(tmp, server, plain, n, warm);
   } finally {
     if (plain) await stop(plain.child);
     // The runner writes its final state on SIGTERM; let it finish before the API goes.
@@ -259,7 +278,8 @@ export function reloadRows(r: {
     `${fig(f.applied)}, max ${formatMs(f.applied.max)} (n=${f.applied.n}; interleaved plain activations, no wait: ${fig(f.noWait)}; ` +
     `of the round trip, commit -> applied as the server reports it (runnerWait.waitedMs, whole ms): p50 ${f.waited.p50} / p99 ${f.waited.p99}; ` +
     `interleaved cached reads on the same connection, no disk: ${fig(f.read)}; ` +
-    `the same read from plain node:http returning the same bytes, interleaved on its own connection (this host's round-trip floor): ${fig(f.plainRead)})`;
+    `the same read from plain node:http returning the same bytes, interleaved on its own connection (this host's round-trip floor): ${fig(f.plainRead)}; ` +
+    `one group commit's disk work alone (the floor row's calls, in the bench process), one after each waiting activation (this disk at the same moments): ${fig(f.disk)})`;
   const after = `after ${r.warm ?? 0} more pairs unrecorded`;
   if (r.embedded)
     rows.push(
