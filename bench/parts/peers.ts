@@ -23,7 +23,17 @@ export const READ_BODIES = {
   status: JSON.stringify({ query: QUERIES.status }),
 } as const;
 
-export async function startPeers(tmp: string, ours: RunningServer, notes: string[], names: readonly PeerName[] = PEERS): Promise<Peer[]> {
+/**
+ * @param options.durableDir the plain peer also answers `POST /durable` (the activation's bytes after
+ *   one group commit's disk work in this directory, on a worker thread: bench/lib/group-write.ts)
+ */
+export async function startPeers(
+  tmp: string,
+  ours: RunningServer,
+  notes: string[],
+  names: readonly PeerName[] = PEERS,
+  options: { durableDir?: string } = {},
+): Promise<Peer[]> {
   const answers: PeerData['answers'] = [];
   const data: Record<string, any> = {};
   for (const [name, body] of Object.entries(READ_BODIES)) {
@@ -38,7 +48,8 @@ export async function startPeers(tmp: string, ours: RunningServer, notes: string
 
   const peers = await Promise.all(
     names.map(async (name) => {
-      const child = spawnLogged(process.execPath, ['--import', 'tsx', `bench/peers/${name}.ts`, file], {
+      const durable = name === 'plain' && options.durableDir ? [options.durableDir] : [];
+      const child = spawnLogged(process.execPath, ['--import', 'tsx', `bench/peers/${name}.ts`, file, ...durable], {
         log: path.join(tmp, `peer-${name}-${path.basename(ours.runtimeDir)}.log`),
         env: SERVER_ENV,
       });

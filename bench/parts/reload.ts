@@ -7,11 +7,12 @@
  */
 
 import { once } from 'node:events';
-import fs, { watch, writeFileSync } from 'node:fs';
+import { watch } from 'node:fs';
 import { mkdtemp, open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { type RunningServer, startRunner, startServer, waitForRunnerRunning } from '../lib/control-plane.js';
+import { groupFloorDirIn, groupWriteWorkerSource, timedGroupWrite } from '../lib/group-write.js';
 import { activationOf, keepAlive, keyCycle, postGraphQL, QUERIES } from '../lib/http.js';
 import { stop } from '../lib/processes.js';
 import { atMost, type Row } from '../lib/report.js';
@@ -33,6 +34,13 @@ export interface ReloadFigures {
    * moments, so a tail that is the disk's shows as such in the same row.
    */
   disk: Summary;
+  /**
+   * A bare node:http server (the plain peer) doing the same disk work on a worker thread, asked and
+   * answered by message as the file store's I/O thread is, before it answers: one request on its
+   * own keep-alive connection after each activation that waits for the runner. This host's floor
+   * for a durable activation over HTTP, at the same moments: what is left above it is this server's.
+   */
+  plainDurable: Summary;
 }
 
 /**
@@ -44,6 +52,9 @@ async function loop(server: RunningServer, plain: Peer, pairs: number, next: () 
   const plainAgent = keepAlive(1);
   const applied: number[] = [];
   const disk: number[] = [];
+  const plainDurable: number[] = [];
+  const durableUrl = plain.url.replace(/\/graphql$/, '/durable');
+  const peerKey = keyCycle();
   const noWait: number[] = [];
   const waited: number[] = [];
   const read: number[] = [];
@@ -72,6 +83,9 @@ async function loop(server: RunningServer, plain: Peer, pairs: number, next: () 
       if (wait) {
         waited.push(answer.body.data.activateStrategy.runnerWait.waitedMs);
         disk.push(timedGroupWrite(diskDir, i));
+        const d = await postGraphQL(durableUrl, { query: QUERIES.activate, variables: { k: peerKey() } }, plainAgent);
+        if (d.status !== 200) throw new Error(`plain node:http durable write failed: HTTP ${d.status} ${d.text.slice(0, 300)}`);
+        plainDurable.push(d.ms);
       }
     }
   } finally {
@@ -85,6 +99,7 @@ async function loop(server: RunningServer, plain: Peer, pairs: number, next: () 
     read: summarize(read),
     plainRead: summarize(plainRead),
     disk: summarize(disk),
+    plainDurable: summarize(plainDurable),
   };
 }
 
@@ -114,9 +129,13 @@ async function measure(tmp: string, server: RunningServer, plain: Peer, n: numbe
   return { cold, warm: await loop(server, plain, n, next, diskDir) };
 }
 
-/** The plain node:http peer, answering the status read with the bytes `server` answered it with. */
+/**
+ * The plain node:http peer, answering the status read with the bytes `server` answered it with,
+ * and `POST /durable` after the group commit's disk work in a directory of its own, on a worker thread.
+ */
 async function plainPeer(tmp: string, server: RunningServer): Promise<Peer> {
-  const [plain] = await startPeers(tmp, server, [], ['plain']);
+  const durableDir = await groupFloorDir(tmp, 'plain-durable-');
+  const [plain] = await startPeers(tmp, server, [], ['plain'], { durableDir });
   if (!plain) throw new Error('the plain node:http peer did not start');
   return plain;
 }
@@ -185,50 +204,8 @@ export async function watchFloor(tmp: string, n: number): Promise<Summary> {
   return summarize(samples);
 }
 
-/**
- * One group commit's disk work, with the calls the server's I/O thread makes (synchronous, in the
- * same order): the config's mode read, the config held open (so the rename does not free it), a
- * temp file written and fsync'd, the file read back just before the rename (the hand-edit check),
- * the rename, the directory fsync'd, then one audit line appended and fsync'd. Returns the held
- * file, closed by the caller after the timing (the server lets it go after its answer).
- * Self-contained (node:fs passed in, paths joined by hand): it also runs, as its source text, in a
- * worker thread.
- */
-function groupWriteOnce(fs: typeof import('node:fs'), dir: string, i: number): number {
-  const target = `${dir}/config.yaml`;
-  const mode = fs.statSync(target).mode & 0o777;
-  const held = fs.openSync(target, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-  const tmpFile = `${target}.${i}.tmp`;
-  const fd = fs.openSync(tmpFile, 'wx', mode);
-  fs.writeFileSync(fd, `active_strategy_key: gold\nversion: ${i}\n`);
-  fs.fsyncSync(fd);
-  fs.closeSync(fd);
-  fs.readFileSync(target, 'utf8');
-  fs.renameSync(tmpFile, target);
-  const d = fs.openSync(dir, 'r');
-  fs.fsyncSync(d);
-  fs.closeSync(d);
-  const audit = fs.openSync(`${dir}/audit.log`, 'a', 0o600);
-  fs.fstatSync(audit);
-  fs.writeFileSync(audit, `{"version":${i},"operation":"activateStrategy"}\n`);
-  fs.fsyncSync(audit);
-  fs.closeSync(audit);
-  return held;
-}
-
-/** `groupWriteOnce` in this process, timed (ms); the held file closed after the timing, as the server lets it go after its answer. */
-function timedGroupWrite(dir: string, i: number): number {
-  const t0 = performance.now();
-  const held = groupWriteOnce(fs, dir, i);
-  const ms = performance.now() - t0;
-  fs.closeSync(held);
-  return ms;
-}
-
 async function groupFloorDir(tmp: string, name: string): Promise<string> {
-  const dir = await mkdtemp(path.join(tmp, name));
-  writeFileSync(path.join(dir, 'config.yaml'), 'active_strategy_key: gold\nversion: 0\n');
-  return dir;
+  return groupFloorDirIn(await mkdtemp(path.join(tmp, name)));
 }
 
 /**
@@ -243,12 +220,7 @@ async function groupFloorDir(tmp: string, name: string): Promise<string> {
 export async function groupWriteFloors(tmp: string, n: number): Promise<{ inProcess: Summary; onWorker: Summary }> {
   const dir = await groupFloorDir(tmp, 'group-floor-');
   const workerDir = await groupFloorDir(tmp, 'group-worker-floor-');
-  const worker = new Worker(
-    `const fs = require('node:fs'); const { parentPort } = require('node:worker_threads');
-     const once = ${groupWriteOnce.toString()};
-     parentPort.on('message', (i) => { const held = once(fs, ${JSON.stringify(workerDir)}, i); parentPort.postMessage(i); fs.closeSync(held); });`,
-    { eval: true },
-  );
+  const worker = new Worker(groupWriteWorkerSource(workerDir), { eval: true });
   const inProcess: number[] = [];
   const onWorker: number[] = [];
   try {
@@ -283,7 +255,8 @@ export function reloadRows(r: {
     `of the round trip, commit -> applied as the server reports it (runnerWait.waitedMs, whole ms): p50 ${f.waited.p50} / p99 ${f.waited.p99}; ` +
     `interleaved cached reads on the same connection, no disk: ${fig(f.read)}; ` +
     `the same read from plain node:http returning the same bytes, interleaved on its own connection (this host's round-trip floor): ${fig(f.plainRead)}; ` +
-    `one group commit's disk work alone (the floor row's calls, in the bench process), one after each waiting activation (this disk at the same moments): ${fig(f.disk)})`;
+    `one group commit's disk work alone (the floor row's calls, in the bench process), one after each waiting activation (this disk at the same moments): ${fig(f.disk)}; ` +
+    `a bare node:http server answering after the same disk work on a worker thread, asked and answered by message, one request after each waiting activation on its own connection (this host's floor for a durable activation over HTTP, at the same moments): ${fig(f.plainDurable)})`;
   const after = `after ${r.warm ?? 0} more pairs unrecorded`;
   if (r.embedded)
     rows.push(
