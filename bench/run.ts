@@ -10,6 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { type RunningServer, startServer } from './lib/control-plane.js';
+import { groupFloorDirIn } from './lib/group-write.js';
 import { keyCycle, QUERIES } from './lib/http.js';
 import { endChildrenOnExit, memoryOf, ROOT, SERVER_ENV, serverCommand, stop } from './lib/processes.js';
 import { atMost, type Row, tableMarkdown, tableText } from './lib/report.js';
@@ -113,7 +114,25 @@ try {
   }
   if (ours && parts.has('storm')) {
     progress(`activations under a ${STORM.connections}-connection read storm`);
-    rows.push(...stormRows(await activationUnderStorm(tmp, ours, STORM.activations, STORM.connections), STORM.connections));
+    const stormed = await activationUnderStorm(tmp, ours, STORM.activations, STORM.connections);
+    progress('the same storm on a bare node:http server (the plain peer, durable activations)');
+    const [bare] = await startPeers(tmp, ours, notes, ['plain'], {
+      durableDir: groupFloorDirIn(await mkdtemp(path.join(tmp, 'storm-bare-'))),
+    });
+    let bareStormed: Awaited<ReturnType<typeof activationUnderStorm>> | undefined;
+    try {
+      if (bare)
+        bareStormed = await activationUnderStorm(
+          tmp,
+          { url: bare.url, activationUrl: bare.url.replace(/\/graphql$/, '/durable') },
+          STORM.activations,
+          STORM.connections,
+          'storm-bare.log',
+        );
+    } finally {
+      if (bare) await stop(bare.child);
+    }
+    rows.push(...stormRows(stormed, STORM.connections, bareStormed));
     progress(`activations at the start of ${STORM.startRounds} ${STORM.connections}-connection read storms`);
     rows.push(...stormStartRows(await activationAtStormStart(tmp, ours, STORM.startRounds, STORM.connections), STORM.connections));
     loaded.push('storm');
@@ -200,7 +219,7 @@ const method = [
   `- reads and the mutation: autocannon (as a library, in the bench process), ${plan.connections} connections, ${plan.warmup} s unrecorded warm-up per target, then ${plan.rounds} round(s) of ${plan.duration} s, targets interleaved and the first one rotated each round; the median round (by req/s) is kept with its own p50/p99 (from every response time, not autocannon's whole-ms histogram). req/s counts 2xx answers only. "ours ÷ peer" is judged paired: each round's own ratio (ours and the peer a few seconds apart), the median of the rounds, so a slow spell of the shared machine that slows every target of one round moves no ratio; the ratio of the two median rounds (how runs before 2026-12-03 were judged) is printed beside it. "server CPU per answer": each server process's own CPU time (user + system, from /proc) over a round divided by the answers it gave, the median of its rounds: steadier than req/s on a shared machine, since the load generator competes for the same cores.`,
   '- peers, each in its own process: stock graphql-yoga 5 (`createSchema` from the printed `schema.graphql`, no plugins), fastify 5 + mercurius 16 (`jit: 1`) on the same SDL, plain `node:http` answering each read with the exact bytes this server answered (looked up by the request body). Their data is captured from this server at the start and checked equal before any load. The mutation on the peers is a trivial in-memory swap (nothing durable), so its ratios show the cost of durability plus the pipeline, not a like-for-like.',
   `- durable writes: N writers, each looping real \`activateStrategy\` mutations on its own keep-alive connection for ${sizes.writeSeconds} s, keys alternating; "verified" = the config version grew by exactly the number of distinct versions answered, and audit.log by as many lines, with no refusal.`,
-  `- storm: ${STORM.activations} activations on a new connection each (like \`stratctl activate\`) and ${STORM.activations} on one keep-alive connection opened before, alternating, one after another, while a separate process holds ${STORM.connections} autocannon connections reading \`strategies\`; the same on the quiet server first. Then ${STORM.startRounds} storms, each started anew (${STORM.connections} connections opened at once, 1 s apart): in each, activations on new connections ${STORM_START_OFFSETS_MS.join(', ')} ms after the storm's start (concurrently) and one on a keep-alive connection opened before, ${STORM_START_OFFSETS_MS[2]} ms in. No target: this figure is the accept queue, see bench/README.md.`,
+  `- storm: ${STORM.activations} activations on a new connection each (like \`stratctl activate\`) and ${STORM.activations} on one keep-alive connection opened before, alternating, one after another, while a separate process holds ${STORM.connections} autocannon connections reading \`strategies\`; the same on the quiet server first; then the same storm and activations on a bare node:http server (the plain peer, each activation a \`POST /durable\` answered after the group commit's disk work on a worker thread): a reference, no target. Then ${STORM.startRounds} storms, each started anew (${STORM.connections} connections opened at once, 1 s apart): in each, activations on new connections ${STORM_START_OFFSETS_MS.join(', ')} ms after the storm's start (concurrently) and one on a keep-alive connection opened before, ${STORM_START_OFFSETS_MS[2]} ms in. No target: this figure is the accept queue, see bench/README.md.`,
   `- activation -> applied: ${sizes.reloadN} \`activateStrategy(waitForRunner: true)\` round trips (the answer comes once the runner reports the version applied), interleaved with ${sizes.reloadN} plain activations, on a fresh embedded-runner server and on \`serve --no-runner\` + \`stratctl runner\`, each measured twice: cold (right after its start, after 20 unrecorded requests: V8 still compiling the hot paths, as in the runs before this row was split) and warm (after ${sizes.reloadWarm} more pairs unrecorded: a server in service; the target is judged on it); round trips include HTTP and the durable write; a cached \`status\` read is interleaved on the same connection (HTTP without disk), and the same read from plain node:http (a peer returning the same bytes) on a connection of its own (the host's floor for one round trip), and after each waiting activation the bench process does one group commit's disk work alone (the floor row's calls, on the same file system: the disk's share at the same moments, printed in the row), then sends one request to the plain node:http peer, which answers it after the same disk work on a worker thread asked by message (as the file store's I/O thread is): the host's floor for a durable activation over HTTP at the same moments, printed in the row; the floor rows time the disk work alone in the bench process too (the group commit's on this thread and on a worker, interleaved), apart from any server.`,
   `- activation after a quiet spell: a fresh server, ${sizes.quietSpells} times ${QUIET.burstSeconds} s of \`strategies\` reads (50 connections), then ${QUIET.quietSeconds} s with no request (the server gives memory back six quiet seconds after a busy one: a compacting collection, the file store's I/O thread let go), then two activations, each on a new connection; no target (the operator's case: one activation by hand on a server that has been quiet).`,
   `- cold start: spawn -> first \`/health\` 200 (polled every 2 ms), fresh runtime dir each time, direct and \`npm start\` interleaved, ${sizes.starts} each, with a bare node:http server's start between them (the host's floor for a Node server, timed the same way: absolute times move with this shared host, the floor with them); the long-trail start is the direct one on a copy of a runtime dir a server left after a preset change and three activations, its audit.log then grown to ${LONG_TRAIL_LINES.toLocaleString('en-US')} lines (copies of the activation's line, the preset change kept in the first lines, the last line the config in force, so the start writes nothing), its peak RSS (VmHWM) read at the first \`/health\` 200. \`stratctl status\`: \`node bin/stratctl.js status\` spawn -> exit, ${sizes.stratctl} times, each followed by a bare node process POSTing the same query with node:http (the floor). RSS: VmRSS from /proc right after the load parts, then after ${RSS_SETTLE_SECONDS.join(', ')} s with no load (the \`stratctl status\` runs come first); the target is judged on the last, the figure a server holds between bursts (it gives back the young generation and old-generation slack grown under load with one compacting collection after six quiet seconds; its YAML worker thread stops after 10 s idle). VmHWM is the peak.`,

@@ -68,17 +68,28 @@ async function endStorm(storm: Child): Promise<{ rps: number; errors: number; no
   return line ? (JSON.parse(line) as { rps: number; errors: number; non2xx: number }) : { rps: Number.NaN, errors: Number.NaN, non2xx: 0 };
 }
 
-export async function activationUnderStorm(tmp: string, ours: RunningServer, count: number, connections: number): Promise<StormResult> {
+/**
+ * @param target the storm reads `target.url`; the activations go to `target.activationUrl` (the
+ *   same by default; the plain peer's durable route for the reference row)
+ */
+export async function activationUnderStorm(
+  tmp: string,
+  target: { url: string; activationUrl?: string },
+  count: number,
+  connections: number,
+  log = 'storm.log',
+): Promise<StormResult> {
   const next = keyCycle(1);
   const failures: string[] = [];
   const pooled = keepAlive(1);
-  const quiet = await activations(ours.url, count, pooled, next, failures);
+  const activationUrl = target.activationUrl ?? target.url;
+  const quiet = await activations(activationUrl, count, pooled, next, failures);
   let stormed: Series = { fresh: [], pooled: [] };
   let reads = { rps: Number.NaN, errors: Number.NaN, non2xx: 0 };
-  const storm = await startStorm(tmp, ours.url, connections, 'storm.log');
+  const storm = await startStorm(tmp, target.url, connections, log);
   try {
     await new Promise((r) => setTimeout(r, 1_000)); // every connection open and busy
-    stormed = await activations(ours.url, count, pooled, next, failures);
+    stormed = await activations(activationUrl, count, pooled, next, failures);
   } finally {
     pooled.destroy();
     reads = await endStorm(storm);
@@ -140,16 +151,30 @@ const worst = (xs: number[]) => (xs.length ? Math.max(...xs) : Number.NaN);
 const mid = (xs: number[]) => (xs.length ? median(xs) : Number.NaN);
 const fig = (xs: number[]) => `median ${formatMs(mid(xs))} / worst ${formatMs(worst(xs))} ms`;
 
-export function stormRows(r: StormResult, connections: number): Row[] {
-  const refused = r.failures.length ? `; ${r.failures.length} activations REFUSED: ${r.failures[0]}` : '';
-  const reads = `storm reads ${formatCount(r.readsPerSecond)} req/s${r.readErrors ? `, ${r.readErrors} read errors` : ''}`;
+const refusedOf = (r: StormResult) => (r.failures.length ? `; ${r.failures.length} activations REFUSED: ${r.failures[0]}` : '');
+const readsOf = (r: StormResult) =>
+  `storm reads ${formatCount(r.readsPerSecond)} req/s${r.readErrors ? `, ${r.readErrors} read errors` : ''}`;
+
+/**
+ * @param bare the same storm and activations on the plain node:http peer, each activation answered
+ *   after the group commit's disk work on a worker thread: a reference row, no target
+ */
+export function stormRows(r: StormResult, connections: number, bare?: StormResult): Row[] {
   const row = (kind: keyof Series, label: string): Row => ({
     figure: `activation during a ${connections}-connection read storm, ${label} (${r.storm[kind].length} sent)`,
-    ours: `${fig(r.storm[kind])} (quiet: ${fig(r.quiet[kind])}; ${reads}${refused})`,
+    ours: `${fig(r.storm[kind])} (quiet: ${fig(r.quiet[kind])}; ${readsOf(r)}${refusedOf(r)})`,
     target: 'worst of 30 <= 50 ms',
     verdict: r.failures.length ? 'failed' : allOf(atMost(worst(r.storm[kind]), 50)),
   });
-  return [row('fresh', 'new connection each'), row('pooled', 'one keep-alive connection')];
+  const rows = [row('fresh', 'new connection each'), row('pooled', 'one keep-alive connection')];
+  if (bare)
+    rows.push({
+      figure: `the same storm and activations on a bare node:http server (the plain peer: the storm's reads answered with the same bytes, each activation answered after the group commit's disk work on a worker thread, asked by message)`,
+      ours: `new connection each: ${fig(bare.storm.fresh)}; one keep-alive connection: ${fig(bare.storm.pooled)} (quiet: ${fig(bare.quiet.fresh)} and ${fig(bare.quiet.pooled)}; ${readsOf(bare)}${refusedOf(bare)})`,
+      target: 'no target (a reference)',
+      verdict: bare.failures.length ? 'failed' : 'no target',
+    });
+  return rows;
 }
 
 /** Every figure, smallest first: one per storm, so the spread is the finding. */
