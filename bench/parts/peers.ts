@@ -23,6 +23,9 @@ export const READ_BODIES = {
   status: JSON.stringify({ query: QUERIES.status }),
 } as const;
 
+/** Calls of startPeers in this process (each start's files are named apart). */
+let startsSoFar = 0;
+
 /**
  * @param options.durableDir the plain peer also answers `POST /durable` (the activation's bytes after
  *   one group commit's disk work in this directory, on a worker thread: bench/lib/group-write.ts)
@@ -43,14 +46,18 @@ export async function startPeers(
     data[name] = answer.body.data[name];
   }
   const peerData: PeerData = { strategies: data.strategies, status: data.status, answers };
-  const file = path.join(tmp, `peer-data-${path.basename(ours.runtimeDir)}.json`);
+  // Files of their own for each start: a peer's URL is read from its log, and a log appended to by an
+  // earlier start (the same server's peers, started again) would give the earlier peer's URL.
+  startsSoFar += 1;
+  const tag = `${path.basename(ours.runtimeDir)}-${startsSoFar}`;
+  const file = path.join(tmp, `peer-data-${tag}.json`);
   await writeFile(file, JSON.stringify(peerData));
 
   const peers = await Promise.all(
     names.map(async (name) => {
       const durable = name === 'plain' && options.durableDir ? [options.durableDir] : [];
       const child = spawnLogged(process.execPath, ['--import', 'tsx', `bench/peers/${name}.ts`, file, ...durable], {
-        log: path.join(tmp, `peer-${name}-${path.basename(ours.runtimeDir)}.log`),
+        log: path.join(tmp, `peer-${name}-${tag}.log`),
         env: SERVER_ENV,
       });
       const match = await waitForLog(child, /peer listening on (http:\/\/\S+)/);
