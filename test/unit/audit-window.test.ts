@@ -23,8 +23,18 @@ describe('the audit trail at open, longer than the entries kept in memory', () =
     await first.commit(upsertPreset({ key: 'gold_fast', base: 'gold', name: 'Gold fast', tunables: { fast_ma_period: 8 } }, by));
     const keys = ['gold', 'momentum'];
     for (let i = 0; i < AUDIT_MEMORY + 5; i++) await first.commit(activateStrategy(keys[i % 2]!, by));
-    await first.close();
     const before = await auditLines(dir);
+    // What the writing process holds in memory slid with the writes: the newest AUDIT_MEMORY config
+    // entries, newest first, and the preset change (older than all of them) still there.
+    const newestConfig = before
+      .filter((e) => e.subject === 'CONFIG')
+      .slice(-AUDIT_MEMORY)
+      .reverse()
+      .map((e) => e.version);
+    expect(newestConfig).toHaveLength(AUDIT_MEMORY);
+    expect((await first.audit({ last: AUDIT_MEMORY, subject: 'CONFIG' })).map((e) => e.version)).toEqual(newestConfig);
+    expect((await first.audit({ last: AUDIT_MEMORY, subject: 'PRESETS' })).map((e) => e.version)).toEqual([1]);
+    await first.close();
 
     const warnings: string[] = [];
     const second = await openFileConfigStore({ strategies: defaultRegistry, runtimeDir: dir, warn: (m) => warnings.push(m) });
