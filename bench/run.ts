@@ -10,7 +10,6 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { type RunningServer, startServer } from './lib/control-plane.js';
-import { groupFloorDirIn } from './lib/group-write.js';
 import { keyCycle, QUERIES } from './lib/http.js';
 import { endChildrenOnExit, memoryOf, ROOT, SERVER_ENV, serverCommand, stop } from './lib/processes.js';
 import { atMost, type Row, tableMarkdown, tableText } from './lib/report.js';
@@ -116,15 +115,13 @@ try {
     progress(`activations under a ${STORM.connections}-connection read storm`);
     const stormed = await activationUnderStorm(tmp, ours, STORM.activations, STORM.connections);
     progress('the same storm on a bare node:http server (the plain peer, durable activations)');
-    const [bare] = await startPeers(tmp, ours, notes, ['plain'], {
-      durableDir: groupFloorDirIn(await mkdtemp(path.join(tmp, 'storm-bare-'))),
-    });
+    const [bare] = await startPeers(tmp, ours, notes, ['plain'], { durable: true });
     let bareStormed: Awaited<ReturnType<typeof activationUnderStorm>> | undefined;
     try {
-      if (bare)
+      if (bare?.durableUrl)
         bareStormed = await activationUnderStorm(
           tmp,
-          { url: bare.url, activationUrl: bare.url.replace(/\/graphql$/, '/durable') },
+          { url: bare.url, activationUrl: bare.durableUrl },
           STORM.activations,
           STORM.connections,
           'storm-bare.log',

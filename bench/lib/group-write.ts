@@ -3,7 +3,7 @@
  * bench process, on a worker thread of the bench process, and behind a bare node:http server (the
  * plain peer's durable route).
  */
-import fs, { writeFileSync } from 'node:fs';
+import fs from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -60,6 +60,6 @@ export function groupWriteWorkerSource(dir: string): string {
 /** Puts a small config.yaml in `dir` (made if missing) for `groupWriteOnce`; returns `dir`. */
 export function groupFloorDirIn(dir: string): string {
   fs.mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'config.yaml'), 'active_strategy_key: gold\nversion: 0\n');
+  fs.writeFileSync(path.join(dir, 'config.yaml'), 'active_strategy_key: gold\nversion: 0\n');
   return dir;
 }

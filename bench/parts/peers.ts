@@ -1,8 +1,9 @@
 /** Starts the three peers, each in its own process, on the data this server actually answers. */
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { RunningServer } from '../lib/control-plane.js';
+import { groupFloorDirIn } from '../lib/group-write.js';
 import { postGraphQL, QUERIES } from '../lib/http.js';
 import { type Child, SERVER_ENV, spawnLogged, waitForLog } from '../lib/processes.js';
 import type { PeerData } from '../peers/common.js';
@@ -15,6 +16,8 @@ export interface Peer {
   name: PeerName;
   child: Child;
   url: string;
+  /** The plain peer started with `durable`: its `POST /durable` (bench/peers/plain.ts). */
+  durableUrl?: string;
 }
 
 /** The request bodies the load sends, byte for byte (the plain peer looks its answer up by them). */
@@ -27,15 +30,16 @@ export const READ_BODIES = {
 let startsSoFar = 0;
 
 /**
- * @param options.durableDir the plain peer also answers `POST /durable` (the activation's bytes after
- *   one group commit's disk work in this directory, on a worker thread: bench/lib/group-write.ts)
+ * @param options.durable the plain peer also answers `POST /durable` (the activation's bytes after
+ *   one group commit's disk work in a directory of its own under `tmp`, on a worker thread:
+ *   bench/lib/group-write.ts); its URL is the peer's `durableUrl`
  */
 export async function startPeers(
   tmp: string,
   ours: RunningServer,
   notes: string[],
   names: readonly PeerName[] = PEERS,
-  options: { durableDir?: string } = {},
+  options: { durable?: boolean } = {},
 ): Promise<Peer[]> {
   const answers: PeerData['answers'] = [];
   const data: Record<string, any> = {};
@@ -52,16 +56,18 @@ export async function startPeers(
   const tag = `${path.basename(ours.runtimeDir)}-${startsSoFar}`;
   const file = path.join(tmp, `peer-data-${tag}.json`);
   await writeFile(file, JSON.stringify(peerData));
+  const durableDir = options.durable ? groupFloorDirIn(await mkdtemp(path.join(tmp, `plain-durable-${tag}-`))) : undefined;
 
   const peers = await Promise.all(
     names.map(async (name) => {
-      const durable = name === 'plain' && options.durableDir ? [options.durableDir] : [];
+      const durable = name === 'plain' && durableDir ? [durableDir] : [];
       const child = spawnLogged(process.execPath, ['--import', 'tsx', `bench/peers/${name}.ts`, file, ...durable], {
         log: path.join(tmp, `peer-${name}-${tag}.log`),
         env: SERVER_ENV,
       });
       const match = await waitForLog(child, /peer listening on (http:\/\/\S+)/);
-      return { name, child, url: match[1]! };
+      const url = match[1]!;
+      return { name, child, url, ...(durable.length > 0 && { durableUrl: url.replace(/\/graphql$/, '/durable') }) };
     }),
   );
   // Same data, checked rather than assumed: every peer's answer to each read equals this server's.

@@ -53,7 +53,8 @@ async function loop(server: RunningServer, plain: Peer, pairs: number, next: () 
   const applied: number[] = [];
   const disk: number[] = [];
   const plainDurable: number[] = [];
-  const durableUrl = plain.url.replace(/\/graphql$/, '/durable');
+  const durableUrl = plain.durableUrl;
+  if (!durableUrl) throw new Error('the plain node:http peer was started without its durable route');
   const peerKey = keyCycle();
   const noWait: number[] = [];
   const waited: number[] = [];
@@ -134,8 +135,7 @@ async function measure(tmp: string, server: RunningServer, plain: Peer, n: numbe
  * and `POST /durable` after the group commit's disk work in a directory of its own, on a worker thread.
  */
 async function plainPeer(tmp: string, server: RunningServer): Promise<Peer> {
-  const durableDir = await groupFloorDir(tmp, 'plain-durable-');
-  const [plain] = await startPeers(tmp, server, [], ['plain'], { durableDir });
+  const [plain] = await startPeers(tmp, server, [], ['plain'], { durable: true });
   if (!plain) throw new Error('the plain node:http peer did not start');
   return plain;
 }
