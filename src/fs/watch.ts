@@ -9,6 +9,14 @@ export interface FileWatch {
   pause(): void;
   resume(): void;
   close(): void;
+  /**
+   * Runs `work` (a write of the receiver's own) with the directory's watch closed, and opens it
+   * again once `work` has settled. Each event of the write (its temp file made and written, the
+   * rename, the audit append) would wake this thread while the write is still under way: three
+   * wake-ups of a group write that the receiver then passes over. A change someone else makes in
+   * the write's own window is seen by the periodic check instead of by its event. Not nested.
+   */
+  closedDuring<T>(work: () => Promise<T>): Promise<T>;
 }
 
 /**
@@ -23,25 +31,40 @@ export function watchFile(file: string | readonly string[], onHint: (name: strin
   const dir = path.dirname(files[0] ?? '.');
   const names = new Set(files.map((f) => path.basename(f)));
   let paused = false;
+  let closed = false;
   let watcher: FSWatcher | undefined;
   const hint = (name: string | null) => {
     if (!paused) onHint(name);
   };
-  try {
-    watcher = watch(dir, { persistent: false }, (_event, name) => {
-      if (name === null || names.has(name)) hint(name);
-    });
-    watcher.on('error', () => {
-      // The directory went away or the watch broke: the timer below still converges.
-      watcher?.close();
-      watcher = undefined;
-    });
-  } catch {
-    watcher = undefined; // no inotify here (or out of watches): polling alone still converges
-  }
+  const open = () => {
+    try {
+      const opened = watch(dir, { persistent: false }, (_event, name) => {
+        if (name === null || names.has(name)) hint(name);
+      });
+      watcher = opened;
+      opened.on('error', () => {
+        // The directory went away or the watch broke: the timer below still converges.
+        opened.close();
+        if (watcher === opened) watcher = undefined;
+      });
+    } catch {
+      watcher = undefined; // no inotify here (or out of watches): polling alone still converges
+    }
+  };
+  open();
   const timer = setInterval(() => hint(null), options.pollMs);
   timer.unref();
   return {
+    closedDuring: async (work) => {
+      const was = watcher;
+      was?.close();
+      watcher = undefined;
+      try {
+        return await work();
+      } finally {
+        if (was && !closed) open();
+      }
+    },
     pause: () => {
       paused = true;
     },
@@ -49,8 +72,10 @@ export function watchFile(file: string | readonly string[], onHint: (name: strin
       paused = false;
     },
     close: () => {
+      closed = true;
       clearInterval(timer);
       watcher?.close();
+      watcher = undefined;
     },
   };
 }
