@@ -33,17 +33,21 @@ function hints() {
   return { names, onHint, next };
 }
 
+/** config.yaml and strategies.yaml in a fresh directory, watched; the periodic check far away, so only events hint. */
+async function watched() {
+  const dir = await tempRuntimeDir();
+  const file = path.join(dir, 'config.yaml');
+  const other = path.join(dir, 'strategies.yaml');
+  await writeFile(file, 'a: 1\n');
+  const heard = hints();
+  return { dir, file, other, heard, fileWatch: watchFile([file, other], heard.onHint, { pollMs: 3_600_000 }) };
+}
+
 describe('watchFile closedDuring', () => {
   it('hands over no event of the work, and the events of a change after it', async () => {
-    const dir = await tempRuntimeDir();
-    const file = path.join(dir, 'config.yaml');
-    const other = path.join(dir, 'strategies.yaml');
-    await writeFile(file, 'a: 1\n');
-    const heard = hints();
-    // The periodic check far away: only events hint.
-    const watch = watchFile([file, other], heard.onHint, { pollMs: 3_600_000 });
+    const { file, other, heard, fileWatch } = await watched();
     try {
-      const result = await watch.closedDuring(async () => {
+      const result = await fileWatch.closedDuring(async () => {
         await writeWhole(other, 'b: 1\n');
         await writeFile(other, 'b: 2\n');
         return 'done';
@@ -57,17 +61,12 @@ describe('watchFile closedDuring', () => {
       expect(heard.names).not.toContain('strategies.yaml');
       expect(heard.names).toContain('config.yaml');
     } finally {
-      watch.close();
+      fileWatch.close();
     }
   });
 
   it('hands over the events of the same work outside closedDuring (what the test above tells apart)', async () => {
-    const dir = await tempRuntimeDir();
-    const file = path.join(dir, 'config.yaml');
-    const other = path.join(dir, 'strategies.yaml');
-    await writeFile(file, 'a: 1\n');
-    const heard = hints();
-    const watch = watchFile([file, other], heard.onHint, { pollMs: 3_600_000 });
+    const { file, other, heard, fileWatch } = await watched();
     try {
       await writeWhole(other, 'b: 1\n');
       await writeFile(other, 'b: 2\n');
@@ -76,19 +75,15 @@ describe('watchFile closedDuring', () => {
       await after;
       expect(heard.names).toContain('strategies.yaml');
     } finally {
-      watch.close();
+      fileWatch.close();
     }
   });
 
   it('opens the watch again when the work fails', async () => {
-    const dir = await tempRuntimeDir();
-    const file = path.join(dir, 'config.yaml');
-    await writeFile(file, 'a: 1\n');
-    const heard = hints();
-    const watch = watchFile(file, heard.onHint, { pollMs: 3_600_000 });
+    const { file, heard, fileWatch } = await watched();
     try {
       await expect(
-        watch.closedDuring(async () => {
+        fileWatch.closedDuring(async () => {
           await writeWhole(file, 'a: 2\n');
           throw new Error('disk full');
         }),
@@ -98,16 +93,12 @@ describe('watchFile closedDuring', () => {
       await after;
       expect(heard.names.length).toBeGreaterThanOrEqual(1);
     } finally {
-      watch.close();
+      fileWatch.close();
     }
   });
 
   it('stays closed when closed during the work', async () => {
-    const dir = await tempRuntimeDir();
-    const file = path.join(dir, 'config.yaml');
-    await writeFile(file, 'a: 1\n');
-    const heard = hints();
-    const fileWatch = watchFile(file, heard.onHint, { pollMs: 3_600_000 });
+    const { dir, file, heard, fileWatch } = await watched();
     await fileWatch.closedDuring(async () => fileWatch.close());
     // A watcher of the test's own, opened after: it hears this edit, so the watch above would have too.
     const seen = new Promise<void>((resolve) => {
