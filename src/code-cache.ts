@@ -11,8 +11,8 @@ import { restoreStartHeapFlags } from './heap-tuning.js';
  * largest part of a start (84 ms of V8 compiling in a ~490 ms start, in a CPU profile), and Node 20
  * caches the compilation of no ES module. So `npm run build` also writes the whole CLI as one
  * CommonJS file (dist/serve.cjs, the same sources and options as dist/cli.js), runs it once as
- * `serve` (scripts/build-dist.ts: a start, /health, two GraphQL reads, a stop) and keeps what V8
- * compiled meanwhile (dist/serve.cjs.cache). A start then takes the compiled code instead of
+ * `serve` (scripts/build-dist.ts: a start, /health, the reads, three activations, a stop) and keeps
+ * what V8 compiled meanwhile (dist/serve.cjs.cache). A start then takes the compiled code instead of
  * compiling it (~90 ms less: 424 -> 327 ms to the first /health, interleaved, on this 2-core host).
  *
  * Used only when it is this build's cache for this node with these node flags (the side file

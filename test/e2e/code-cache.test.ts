@@ -1,6 +1,7 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CODE_CACHE_RUN, writeServeCodeCache } from '../../scripts/build-dist.js';
 import { bundleBuildId, type CodeCacheMeta, cacheMismatch, codeCacheDigest, SERVE_BUNDLE, SERVE_NODE_FLAGS } from '../../src/code-cache.js';
 import { codeCacheLogFields } from '../../src/code-cache-state.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
@@ -77,6 +78,14 @@ describe('serve from the code cache', () => {
     });
     expect(cache.length).toBeGreaterThan(100_000);
   });
+
+  it("the build's run answers every request it asks (reads, activations) before it writes the cache", async () => {
+    // Until its port was read from stderr, where the server announces it, the run waited 30 s for
+    // it on stdout, asked nothing, and cached the start alone: the first activation compiled the write path.
+    expect(CODE_CACHE_RUN.filter((step) => JSON.stringify(step.body ?? '').includes('activateStrategy')).length).toBeGreaterThan(0);
+    const dist = await distCopy('run');
+    expect(await writeServeCodeCache(dist)).toEqual({ notCached: null, notExercised: null });
+  }, 60_000);
 
   it('is used by a start with the production flags, and not by one with other flags: both answer alike', async () => {
     const dist = path.join(ROOT, 'dist');
