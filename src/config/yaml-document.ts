@@ -80,6 +80,14 @@ export function parseYamlText(file: string, text: string, subject: 'config' | 'p
   };
 }
 
+/**
+ * The document of config text that is in force: judged (parsed off the event loop, validated) when
+ * it came into force, so only its document is built here, for a write to edit.
+ */
+export function inForceConfigDocument(text: string): Document {
+  return parseDocument(text, PARSE_OPTIONS);
+}
+
 /** Parses and validates config text. Throws ConfigFileError naming line and problem. */
 export function parseConfigFile(registry: StrategyRegistry, file: string, text: string): ParsedConfigFile {
   const yaml = parseYamlText(file, text);
