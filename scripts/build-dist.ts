@@ -180,7 +180,8 @@ function ask(
  * them when the cache is written: the reads (each document as often as graphql-jit waits for before
  * it compiles one), and activations by GraphQL (waiting for the embedded runner) and by REST, as an
  * operator's first `stratctl activate` would (without them, the first activation of a server's life
- * compiled the write path: 29-45 ms against 16-24 ms with it cached, README). The keys alternate: each one is a change.
+ * compiled the write path: 29-45 ms against 16-24 ms with it cached, README). The keys alternate:
+ * each one is a change.
  */
 export const CODE_CACHE_RUN: readonly { method: 'GET' | 'POST'; path: string; body?: unknown }[] = [
   { method: 'GET', path: '/health' },
@@ -242,21 +243,18 @@ export async function writeServeCodeCache(dir: string = outdir): Promise<CodeCac
     // The port it bound (--port 0), from the line it announces it with: a log line (text or JSON),
     // on stderr with the others. Read on both streams: it used to be looked for on stdout only,
     // where it never comes, and every build waited out the 30 s below and cached the start alone.
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2_000)));
+    child.stdout.setEncoding('utf8');
     const port = new Promise<number | null>((resolve) => {
       // Each stream's own tail: a line split across chunks is matched whole, never spliced with the other stream's.
-      const listen = (stream: NodeJS.ReadableStream, also?: (chunk: string) => void) => {
+      for (const stream of [child.stdout, child.stderr]) {
         let tail = '';
-        stream.setEncoding('utf8').on('data', (chunk: string) => {
-          also?.(chunk);
+        stream.on('data', (chunk: string) => {
           tail = (tail + chunk).slice(-4_000);
           const url = /listening on (http:\/\/[^\s"]+)/.exec(tail)?.[1];
           if (url) resolve(Number(new URL(url).port));
         });
-      };
-      listen(child.stdout);
-      listen(child.stderr, (chunk) => {
-        stderr = (stderr + chunk).slice(-2_000);
-      });
+      }
       child.on('close', () => resolve(null));
       setTimeout(() => resolve(null), 30_000).unref();
     });
