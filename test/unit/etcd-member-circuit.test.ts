@@ -40,6 +40,24 @@ describe("an etcd member's circuit (the client's per-member fault handling)", ()
     expect(await circuit.execute(async () => 'closed')).toBe('closed');
   });
 
+  it('a call that held the member 100 ms or more and ran out of time opens its circuit at once (the retry goes elsewhere); a quicker one counts as one of three', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const held = (ms: number) => async () => {
+      vi.setSystemTime(Date.now() + ms);
+      return timedOut();
+    };
+    const circuit = memberCircuit();
+    await expect(circuit.execute(held(700))).rejects.toBeInstanceOf(GRPCDeadlineExceededError);
+    await expect(circuit.execute(async () => 'skipped')).rejects.toBeInstanceOf(BrokenCircuitError);
+
+    // Time ran out after 99 ms there: the call may have had little left when it came. Three in a row open it.
+    const other = memberCircuit();
+    for (let i = 0; i < 2; i++) await expect(other.execute(held(99))).rejects.toBeInstanceOf(GRPCDeadlineExceededError);
+    expect(await other.execute(async () => 'still closed')).toBe('still closed');
+    for (let i = 0; i < 3; i++) await expect(other.execute(held(99))).rejects.toBeInstanceOf(GRPCDeadlineExceededError);
+    await expect(other.execute(async () => 'skipped')).rejects.toBeInstanceOf(BrokenCircuitError);
+  });
+
   it('a trial that times out opens the circuit again for another half second', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const circuit = memberCircuit();
