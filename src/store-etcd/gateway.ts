@@ -435,11 +435,16 @@ export class EtcdGateway {
     // waiting for a connection, or no time left for another), the news is that no member answered,
     // not a bare timeout. Which of the two ends it depends only on timing.
     let unsent: unknown;
+    // Set once a try was sent and not answered in its share of the time: a write it carried may
+    // have landed, whatever the later tries met, so that is the news if the call fails (answerLost:
+    // outcome unknown). Before, a commit whose later tries found the member skipped (its circuit
+    // open after the timeout) was reported as never sent.
+    let unanswered: unknown;
     const retrySafe = RETRY_SAFE.has(operation);
     for (;;) {
       const now = Date.now();
       const remaining = deadline - now;
-      if (remaining <= 0) throw this.lost(operation, unsent ?? new CallTimeoutError(`no answer within ${this.timeoutMs} ms`));
+      if (remaining <= 0) throw this.lost(operation, unanswered ?? unsent ?? new CallTimeoutError(`no answer within ${this.timeoutMs} ms`));
       const tryMs = Math.round(this.timeoutMs * TRY_SHARE);
       const tryEnd = retrySafe && remaining > 2 * tryMs ? now + tryMs : deadline;
       let timer: NodeJS.Timeout | undefined;
@@ -465,8 +470,12 @@ export class EtcdGateway {
           continue;
         }
         // This try went to a member that did not answer in its share of the time: the next one, with the rest.
-        if (tryEnd < deadline && (err instanceof CallTimeoutError || deadlineExceeded(err))) continue;
-        if (err instanceof CallTimeoutError && unsent !== undefined) throw this.lost(operation, unsent);
+        if (tryEnd < deadline && (err instanceof CallTimeoutError || deadlineExceeded(err))) {
+          unanswered = err;
+          continue;
+        }
+        if (neverLeft && unanswered !== undefined) throw this.lost(operation, unanswered);
+        if (err instanceof CallTimeoutError && (unanswered ?? unsent) !== undefined) throw this.lost(operation, unanswered ?? unsent);
         if (isAccessRefusal(err)) throw this.lost(operation, err);
         if (refusedByEtcd(err)) {
           // etcd answered: it is reachable, and this call is wrong as it stands (not "try again later").

@@ -1,3 +1,4 @@
+import { BrokenCircuitError } from 'cockatiel';
 import { EtcdAuthenticationFailedError, EtcdPermissionDeniedError, GRPCFailedPreconditionError, GRPCInvalidArgumentError } from 'etcd3';
 import { describe, expect, it } from 'vitest';
 import { StoreRefusedError, StoreUnavailableError } from '../../src/config/errors.js';
@@ -209,6 +210,28 @@ describe('etcd gateway: which failed calls are sent again within the deadline', 
         'read on etcd://127.0.0.1:1/unit/ failed (no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall))',
       );
       expect(attempts).toBe(2);
+    } finally {
+      gateway.close();
+    }
+  });
+
+  it('a commit sent and not answered in its try is "outcome unknown" even when every later try finds the members skipped (circuits open)', async () => {
+    // 300 ms: a first try of 105 ms (TRY_SHARE), then the rest.
+    const gateway = new EtcdGateway({ url: parseEtcdStoreUrl('etcd://127.0.0.1:1/unit'), callTimeoutMs: 300 });
+    let attempts = 0;
+    try {
+      const failed = await gateway
+        .call('commit', () => {
+          attempts += 1;
+          // The first reaches a member that never answers; after it, that member's circuit is open (the only one).
+          return attempts === 1 ? new Promise<never>(() => {}) : Promise.reject(new BrokenCircuitError());
+        })
+        .catch((err: unknown) => err);
+      expect(failed).toBeInstanceOf(StoreUnavailableError);
+      // The write may have landed: the store then checks whether it did (CommitUncertainError), and the API says UNKNOWN.
+      expect((failed as StoreUnavailableError).answerLost).toBe(true);
+      expect((failed as StoreUnavailableError).detail).toBe('commit on etcd://127.0.0.1:1/unit/ failed (no answer within 300 ms)');
+      expect(attempts).toBeGreaterThan(1);
     } finally {
       gateway.close();
     }
