@@ -156,19 +156,21 @@ describeWithEtcd('a member that hangs (SIGSTOP: takes connections, answers nothi
 
       hung.freeze();
       onTestFinished(() => hung.thaw());
-      // When the other two have a leader again (at once when a follower hangs), as one of them says.
+      // When the other two have a leader again (at once when a follower hangs), as one of them says;
+      // null if they have none within 15 s.
       const hungId = statuses[cluster.members.indexOf(hung)]!.header.member_id;
-      const elected = leader
+      const elected: Promise<number | null> = leader
         ? (async () => {
-            for (;;) {
+            for (const until = Date.now() + 15_000; Date.now() < until; ) {
               const status = await statusOf(others[0]!.clientPort).catch(() => null);
               if (status && status.leader !== '0' && status.leader !== hungId) return Date.now();
               await new Promise((resolve) => setTimeout(resolve, 50));
             }
+            return null;
           })()
         : Promise.resolve(0);
       // Its first timeout opens its circuit: from the first call on, none fails. (Before stop 57 it
-      // took three in a row, and the retry of each went to it again: the first read failed.) Then,
+      // took three in a row, and a retry could go to it again: tried first, the first read failed.) Then,
       // every 500 ms, etcd3 lets one call through to it again (half-open): before stop 33, that call
       // waited its whole 2 s and failed. Commits for 6 s span several such probes.
       const failures: string[] = [];
@@ -183,8 +185,9 @@ describeWithEtcd('a member that hangs (SIGSTOP: takes connections, answers nothi
       expect(failures).toEqual([]);
       expect(committed).toBeGreaterThan(10);
       const electedAt = await elected;
+      expect(electedAt).not.toBeNull();
       expect(failedOn.filter((f) => f.host === `127.0.0.1:${hung.clientPort}`).length).toBeGreaterThan(0);
-      expect(failedOn.filter((f) => f.host !== `127.0.0.1:${hung.clientPort}` && f.startedAt >= electedAt)).toEqual([]);
+      expect(failedOn.filter((f) => f.host !== `127.0.0.1:${hung.clientPort}` && f.startedAt >= electedAt!)).toEqual([]);
       const trail = await a.config.audit({ last: committed, subject: 'CONFIG' });
       expect(new Set(trail.map((e) => e.version)).size).toBe(committed);
     },
