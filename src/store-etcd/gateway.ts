@@ -474,8 +474,10 @@ export class EtcdGateway {
           unanswered = err;
           continue;
         }
-        if (neverLeft && unanswered !== undefined) throw this.lost(operation, unanswered);
-        if (err instanceof CallTimeoutError && (unanswered ?? unsent) !== undefined) throw this.lost(operation, unanswered ?? unsent);
+        // A last try never sent, or timed out by our own timer, adds nothing: the earlier news stands
+        // (a try sent and unanswered first, then one that never left).
+        const earlier = unanswered ?? unsent;
+        if ((neverLeft || err instanceof CallTimeoutError) && earlier !== undefined) throw this.lost(operation, earlier);
         if (isAccessRefusal(err)) throw this.lost(operation, err);
         if (refusedByEtcd(err)) {
           // etcd answered: it is reachable, and this call is wrong as it stands (not "try again later").
