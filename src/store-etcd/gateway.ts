@@ -132,6 +132,16 @@ function duringElection(err: unknown): boolean {
   return err instanceof Error && ELECTING.test(err.message);
 }
 
+/**
+ * An election answer after which what the call carried may still be applied: etcd gave up waiting
+ * for its proposal ("request timed out, possibly due to previous leader failure": proposed, and it
+ * can still commit under the new leader), or the leader changed while the call waited. Only "no
+ * leader" comes before anything is proposed.
+ */
+function mayStillLand(err: unknown): boolean {
+  return duringElection(err) && !(err as Error).message.includes('etcdserver: no leader');
+}
+
 /** A try of a retry-safe call gets this share of the call's time while twice as much is left. */
 const TRY_SHARE = 0.35;
 
@@ -435,10 +445,11 @@ export class EtcdGateway {
     // waiting for a connection, or no time left for another), the news is that no member answered,
     // not a bare timeout. Which of the two ends it depends only on timing.
     let unsent: unknown;
-    // Set once a try was sent and not answered in its share of the time: a write it carried may
-    // have landed, whatever the later tries met, so that is the news if the call fails (answerLost:
-    // outcome unknown). Before, a commit whose later tries found the member skipped (its circuit
-    // open after the timeout) was reported as never sent.
+    // Set once a try was sent and not answered in its share of the time, or answered with an
+    // election error after which it may still land (mayStillLand): a write it carried may have
+    // landed, whatever the later tries met, so that is the news if the call fails (answerLost:
+    // outcome unknown). Before, a commit whose later tries found the members skipped (their
+    // circuits open after the timeout, or after the election's errors) was reported as never sent.
     let unanswered: unknown;
     const retrySafe = RETRY_SAFE.has(operation);
     for (;;) {
@@ -466,6 +477,7 @@ export class EtcdGateway {
         if (neverLeft) unsent = err;
         // Sent again after a pause: that one, and a retry-safe call etcd answered while electing a leader.
         if ((neverLeft || (retrySafe && duringElection(err))) && deadline - Date.now() > RESEND_PAUSE_MS) {
+          if (mayStillLand(err)) unanswered = err;
           await sleep(RESEND_PAUSE_MS);
           continue;
         }

@@ -237,6 +237,38 @@ describe('etcd gateway: which failed calls are sent again within the deadline', 
     }
   });
 
+  it.each([
+    ['leader changed', 'it may still land: outcome unknown', true],
+    ['request timed out, possibly due to previous leader failure', 'proposed, it may still commit: outcome unknown', true],
+    ['no leader', 'nothing was proposed: never sent', false],
+  ])('a commit etcd answered "%s" while later tries all find the members skipped (circuits open): %s', async (said, _, mayHaveLanded) => {
+    const gateway = gatewayFor();
+    let attempts = 0;
+    try {
+      const failed = await gateway
+        .call(
+          'commit',
+          () => {
+            attempts += 1;
+            // The member that answered is then skipped (its circuit opened), as are the others.
+            return Promise.reject(attempts === 1 ? new Error(`14 UNAVAILABLE: etcdserver: ${said}`) : new BrokenCircuitError());
+          },
+          Date.now() + 450,
+        )
+        .catch((err: unknown) => err);
+      expect(failed).toBeInstanceOf(StoreUnavailableError);
+      expect(attempts).toBeGreaterThan(2);
+      expect((failed as StoreUnavailableError).answerLost).toBe(mayHaveLanded);
+      expect((failed as StoreUnavailableError).detail).toBe(
+        mayHaveLanded
+          ? `commit on etcd://127.0.0.1:1/unit/ failed (14 UNAVAILABLE: etcdserver: ${said})`
+          : 'commit on etcd://127.0.0.1:1/unit/ failed (no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall))',
+      );
+    } finally {
+      gateway.close();
+    }
+  });
+
   it('one that was sent and is never answered is a timeout in those words', async () => {
     const gateway = gatewayFor();
     try {
