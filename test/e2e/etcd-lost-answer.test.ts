@@ -214,3 +214,81 @@ describeWithEtcd('stratctl --json after a change whose answer was lost (a hung e
     expect((JSON.parse(list.stdout) as { name: string }[]).map((t) => t.name)).toEqual(['lost-create']);
   });
 });
+
+/**
+ * A TCP proxy in front of an etcd member that goes away right after one transaction: once a request
+ * carrying `marker` has gone through and etcd has begun to answer it (it applied it), every
+ * connection is cut and the proxy stops listening (connections refused, as from a member that died
+ * or a host that went away) until `restore()`.
+ */
+async function droppingProxy(upstreamPort: number, marker: string) {
+  let dropped = false;
+  let armed = false;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(upstreamPort, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    let tail = '';
+    client.on('data', (data) => {
+      const seen = tail + data.toString('latin1');
+      if (!dropped && seen.includes(marker)) armed = true;
+      tail = seen.slice(-marker.length);
+      upstream.write(data);
+    });
+    upstream.on('data', (data) => {
+      if (!armed) {
+        client.write(data);
+        return;
+      }
+      // etcd has answered the transaction: it is applied. Its answer never arrives.
+      armed = false;
+      dropped = true;
+      server.close();
+      for (const s of sockets) s.destroy();
+    });
+    for (const [a, b] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      a.on('error', () => b.destroy());
+      a.on('close', () => b.destroy());
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve(undefined));
+      }),
+  );
+  return {
+    port,
+    dropped: () => dropped,
+    restore: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
+  };
+}
+
+describeWithEtcd('a change etcd applied whose connection then dropped, etcd unreachable after it, over HTTP', () => {
+  it('answers UNKNOWN (503, outcome UNKNOWN), never "nothing was sent"; the change is there once etcd is back', async () => {
+    const cluster = await startEtcd();
+    const member = cluster.members[0];
+    if (!member) throw new Error('one member');
+    const proxy = await droppingProxy(member.clientPort, 'scan_interval_seconds: 43');
+    const store = `etcd://127.0.0.1:${proxy.port}/${freshPrefix()}`;
+    const api = await spawnServer(await tempRuntimeDir(), ['--no-runner', '--store', store, '--log-format', 'json'], {
+      CONTROL_PLANE_TOKEN: TEST_TOKEN,
+    });
+    const version = async () => (await gql(api.url, '{ status { configVersion } }')).body.data?.status.configVersion as number;
+    const before = await version();
+    const answer = await gql(api.url, UPDATE, { s: 43 }, { token: TEST_TOKEN });
+    expect(proxy.dropped()).toBe(true);
+    expect(answer.status).toBe(503);
+    // The transaction went out and was applied: the client library's own retry then found no
+    // connection, which must not make it "never sent" (a plain refusal: nothing was changed).
+    expect(answer.body.errors?.[0]?.extensions).toMatchObject({ code: 'UNAVAILABLE', outcome: 'UNKNOWN' });
+    await proxy.restore();
+    await waitUntil(version, (v) => v === before + 1, { what: 'the change, seen once etcd answers again' });
+  });
+});
