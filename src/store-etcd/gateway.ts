@@ -114,6 +114,7 @@ const RETRY_SAFE = new Set([
   'read audit',
   'read tokens',
   'read runner',
+  'read runners',
   'read store',
   'check a commit',
   'commit',

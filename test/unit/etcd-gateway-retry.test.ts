@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BrokenCircuitError } from 'cockatiel';
 import { EtcdAuthenticationFailedError, EtcdPermissionDeniedError, GRPCFailedPreconditionError, GRPCInvalidArgumentError } from 'etcd3';
 import { describe, expect, it } from 'vitest';
@@ -266,6 +269,33 @@ describe('etcd gateway: which failed calls are sent again within the deadline', 
       );
     } finally {
       gateway.close();
+    }
+  });
+
+  it('every read the etcd store makes (by the names its calls give) goes to the next member after a try a hung member holds', async () => {
+    const dir = fileURLToPath(new URL('../../src/store-etcd/', import.meta.url));
+    const reads = new Set<string>();
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+      for (const m of readFileSync(path.join(dir, file), 'utf8').matchAll(/\.call\(\s*'((?:read|check) [^']+|probe)'/g)) reads.add(m[1]!);
+    }
+    // The fleet's check before it calls a runner STALE among them (it waited out its whole 2 s, then counted as read).
+    expect(reads).toContain('read runners');
+    expect(reads.size).toBeGreaterThan(5);
+    for (const operation of reads) {
+      // 300 ms: a first try of 105 ms (TRY_SHARE), then the rest.
+      const gateway = new EtcdGateway({ url: parseEtcdStoreUrl('etcd://127.0.0.1:1/unit'), callTimeoutMs: 300 });
+      let attempts = 0;
+      try {
+        const answer = await gateway
+          .call(operation, () => {
+            attempts += 1;
+            return attempts === 1 ? new Promise<never>(() => {}) : Promise.resolve('value');
+          })
+          .catch((err: unknown) => String((err as StoreUnavailableError).detail ?? err));
+        expect([operation, answer, attempts]).toEqual([operation, 'value', 2]);
+      } finally {
+        gateway.close();
+      }
     }
   });
 
