@@ -14,31 +14,29 @@ afterEach(async () => {
 });
 
 /**
- * A TCP proxy in front of an etcd member that loses the answer of one transaction: once a request
- * carrying `marker` has gone through to etcd (which applies it), nothing etcd sends reaches the
- * client (on any connection) until `release()`: the commit's answer, and the check that asks
- * whether it landed, time out. Then what was held goes through (the watch brings the change).
+ * A TCP proxy in front of an etcd member, listening on a free loopback port, that watches for
+ * `marker` in what clients send (it may be split between two reads: the end of the last one is
+ * kept). `onMarker` hears when a request carrying it passes (on its way to etcd); `fromEtcd` decides
+ * what to do with each chunk etcd sends a client (`pass` writes it on).
  */
-async function answerLosingProxy(upstreamPort: number, marker: string) {
-  const held: { socket: Socket; data: Buffer }[] = [];
-  let holding = false;
-  let released = false;
+async function markerProxy(
+  upstreamPort: number,
+  marker: string,
+  onMarker: () => void,
+  fromEtcd: (client: Socket, data: Buffer, pass: () => void) => void,
+) {
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = connect(upstreamPort, '127.0.0.1');
     sockets.add(client).add(upstream);
     let tail = '';
     client.on('data', (data) => {
-      // The marker may be split between two reads: the end of the last one is kept.
       const seen = tail + data.toString('latin1');
-      if (!released && seen.includes(marker)) holding = true;
+      if (seen.includes(marker)) onMarker();
       tail = seen.slice(-marker.length);
       upstream.write(data);
     });
-    upstream.on('data', (data) => {
-      if (holding) held.push({ socket: client, data });
-      else client.write(data);
-    });
+    upstream.on('data', (data) => fromEtcd(client, data, () => client.write(data)));
     for (const [a, b] of [
       [client, upstream],
       [upstream, client],
@@ -48,15 +46,43 @@ async function answerLosingProxy(upstreamPort: number, marker: string) {
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const cut = () => {
+    for (const s of sockets) s.destroy();
+  };
   cleanups.push(
     () =>
       new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(resolve);
+        cut();
+        server.close(() => resolve(undefined));
       }),
   );
+  return { port, server, cut };
+}
+
+/**
+ * A TCP proxy in front of an etcd member that loses the answer of one transaction: once a request
+ * carrying `marker` has gone through to etcd (which applies it), nothing etcd sends reaches the
+ * client (on any connection) until `release()`: the commit's answer, and the check that asks
+ * whether it landed, time out. Then what was held goes through (the watch brings the change).
+ */
+async function answerLosingProxy(upstreamPort: number, marker: string) {
+  const held: { socket: Socket; data: Buffer }[] = [];
+  let holding = false;
+  let released = false;
+  const proxy = await markerProxy(
+    upstreamPort,
+    marker,
+    () => {
+      if (!released) holding = true;
+    },
+    (client, data, pass) => {
+      if (holding) held.push({ socket: client, data });
+      else pass();
+    },
+  );
   return {
-    port: (server.address() as { port: number }).port,
+    port: proxy.port,
     holding: () => holding,
     release() {
       released = true;
@@ -224,49 +250,25 @@ describeWithEtcd('stratctl --json after a change whose answer was lost (a hung e
 async function droppingProxy(upstreamPort: number, marker: string) {
   let dropped = false;
   let armed = false;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(upstreamPort, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    let tail = '';
-    client.on('data', (data) => {
-      const seen = tail + data.toString('latin1');
-      if (!dropped && seen.includes(marker)) armed = true;
-      tail = seen.slice(-marker.length);
-      upstream.write(data);
-    });
-    upstream.on('data', (data) => {
-      if (!armed) {
-        client.write(data);
-        return;
-      }
+  const proxy = await markerProxy(
+    upstreamPort,
+    marker,
+    () => {
+      if (!dropped) armed = true;
+    },
+    (_client, _data, pass) => {
+      if (!armed) return pass();
       // etcd has answered the transaction: it is applied. Its answer never arrives.
       armed = false;
       dropped = true;
-      server.close();
-      for (const s of sockets) s.destroy();
-    });
-    for (const [a, b] of [
-      [client, upstream],
-      [upstream, client],
-    ] as const) {
-      a.on('error', () => b.destroy());
-      a.on('close', () => b.destroy());
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  cleanups.push(
-    () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve(undefined));
-      }),
+      proxy.server.close();
+      proxy.cut();
+    },
   );
   return {
-    port,
+    port: proxy.port,
     dropped: () => dropped,
-    restore: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
+    restore: () => new Promise<void>((resolve) => proxy.server.listen(proxy.port, '127.0.0.1', resolve)),
   };
 }
 
