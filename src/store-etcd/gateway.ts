@@ -33,15 +33,24 @@ import type { EtcdTlsPaths } from './tls-files.js';
 import { SwitchableTlsCredentials, TlsFilesWatch } from './tls-reload.js';
 import { type EtcdStoreUrl, endpointAddress } from './url.js';
 
+/** grpc-js's deadline details for a call that had not reached a connection (resolving-call.ts, load-balancing-call.ts). */
+const NOT_CONNECTED_YET = /waiting for (name resolution|metadata filters|LB pick)/i;
+
 /**
  * A call gRPC failed at once because the member's connection was down (a member coming back, its
  * channel still in reconnect backoff): nothing was sent. etcd3 retries it on another member a few
  * times, 25 ms apart; when those are down or their circuits open too (right after a quorum came
  * back), it gives up with this error rather than the open circuit's, so the gateway waits and
  * sends it again within the call's deadline, as it does for open circuits.
+ * Also a call whose deadline ended before gRPC had a connection for it: grpc-js says where it was
+ * ("waiting for name resolution", "Waiting for LB pick"). A resend after the pause on a loaded
+ * host can start with a few ms left; its "Deadline exceeded after 0.001s,waiting for name
+ * resolution" ended a start with nothing reachable in gRPC's words, not "no member answered" (a
+ * clean-clone CI run of 08ea03b), and would have made a commit's outcome look unknown.
  */
 function neverSent(err: unknown): boolean {
-  return err instanceof Error && err.message.includes('No connection established');
+  if (!(err instanceof Error)) return false;
+  return err.message.includes('No connection established') || (deadlineExceeded(err) && NOT_CONNECTED_YET.test(err.message));
 }
 
 /**

@@ -299,6 +299,43 @@ describe('etcd gateway: which failed calls are sent again within the deadline', 
     }
   });
 
+  it.each([
+    ['waiting for name resolution', 'never sent: "no member answered"', false],
+    ['name resolution: 0.001s,Waiting for LB pick', 'never sent: "no member answered"', false],
+    ['LB pick: 0.001s,remote_addr=127.0.0.1:2379', 'sent, no answer: outcome unknown', true],
+  ])('a commit whose last try gRPC timed out "%s" after one that never left: %s', async (where, _, sent) => {
+    const gateway = gatewayFor();
+    let attempts = 0;
+    try {
+      const failed = await gateway
+        .call(
+          'commit',
+          () => {
+            attempts += 1;
+            if (attempts === 1) return Promise.reject(new Error('14 UNAVAILABLE: No connection established. Last error: null'));
+            // The resend after the pause had a few ms left (a sleep that overran on a loaded host).
+            return Promise.reject(
+              Object.assign(new Error(`4 DEADLINE_EXCEEDED: Deadline exceeded after 0.001s,${where}`), {
+                name: 'GRPCDeadlineExceededError',
+              }),
+            );
+          },
+          Date.now() + 150,
+        )
+        .catch((err: unknown) => err);
+      expect(attempts).toBe(2);
+      expect(failed).toBeInstanceOf(StoreUnavailableError);
+      expect((failed as StoreUnavailableError).answerLost).toBe(sent);
+      expect((failed as StoreUnavailableError).detail).toBe(
+        sent
+          ? `commit on etcd://127.0.0.1:1/unit/ failed (4 DEADLINE_EXCEEDED: Deadline exceeded after 0.001s,${where})`
+          : 'commit on etcd://127.0.0.1:1/unit/ failed (no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall))',
+      );
+    } finally {
+      gateway.close();
+    }
+  });
+
   it('one that was sent and is never answered is a timeout in those words', async () => {
     const gateway = gatewayFor();
     try {
