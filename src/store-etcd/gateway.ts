@@ -149,7 +149,12 @@ function duringElection(err: unknown): boolean {
  * leader" comes before anything is proposed.
  */
 function mayStillLand(err: unknown): boolean {
-  return duringElection(err) && !(err as Error).message.includes('etcdserver: no leader');
+  return duringElection(err) && !notProposed(err);
+}
+
+/** etcd's "no leader": the call reached a member, which refused it before proposing anything. */
+function notProposed(err: unknown): boolean {
+  return err instanceof Error && err.message.includes('etcdserver: no leader');
 }
 
 /** A try of a retry-safe call gets this share of the call's time while twice as much is left. */
@@ -291,6 +296,54 @@ export function memberCircuit(): IPolicy {
   return breaker;
 }
 
+/**
+ * A try that may have reached a member and was not answered: the connection dropped in flight, an
+ * UNAVAILABLE or INTERNAL answer after sending, a deadline there, an election answer after which a
+ * proposal may still commit. Not a try that never left (an open circuit, no connection yet), nor
+ * "no leader" (refused before anything was proposed).
+ */
+function mayHaveReached(err: unknown): boolean {
+  return !isBrokenCircuitError(err) && !neverSent(err) && !notProposed(err);
+}
+
+/**
+ * etcd3's retry of a failed try on the next member, within one gateway try (its "global" policy):
+ * `hostCount + 1` tries, 25 ms apart, on a recoverable error other than a deadline (a try that ran
+ * out of time is not sent again here: it could only fail at once, and count against a healthy
+ * member; the gateway's call sends it again with the rest of its own time).
+ *
+ * If every try fails, it says what the first try that may have reached a member met, unless the
+ * last one may have too. etcd3 itself reports the last try that went through, so a commit whose
+ * connection dropped after etcd took it, then sent again to a member with no connection yet ("No
+ * connection established"), came back as never sent: the gateway sent it again, and at the deadline
+ * said "no member answered", a plain 503 that tells the operator nothing was written, where the
+ * first send may be in force. Now it is the dropped connection: the store looks the commit up
+ * (made, or outcome UNKNOWN).
+ */
+function memberRetry(hostCount: number): IPolicy {
+  const policy = retry(
+    handleWhen((err) => isRecoverableError(err) && !deadlineExceeded(err)),
+    { maxAttempts: hostCount + 1, backoff: new ConstantBackoff(25) },
+  );
+  const execute = policy.execute.bind(policy);
+  policy.execute = async (fn, signal) => {
+    let reached: unknown;
+    try {
+      return await execute(async (context) => {
+        try {
+          return await fn(context);
+        } catch (err) {
+          if (reached === undefined && mayHaveReached(err)) reached = err;
+          throw err;
+        }
+      }, signal);
+    } catch (err) {
+      throw reached !== undefined && !mayHaveReached(err) ? reached : err;
+    }
+  };
+  return policy;
+}
+
 function buildClient(options: EtcdConnectionOptions): Etcd3 {
   const tls = tlsOn(options.tls) ? options.tls : undefined;
   if (tls && Boolean(tls.cert) !== Boolean(tls.key)) throw new Error('--etcd-cert and --etcd-key go together: give both or neither');
@@ -313,13 +366,8 @@ function buildClient(options: EtcdConnectionOptions): Etcd3 {
     },
     faultHandling: {
       host: memberCircuit,
-      // Each retry goes to another member, with the same deadline: a try that ran out of time is
-      // not sent again here (it could only fail at once, and count against a healthy member); the
-      // gateway's call sends it again with the rest of its own time.
-      global: retry(
-        handleWhen((err) => isRecoverableError(err) && !deadlineExceeded(err)),
-        { maxAttempts: hosts.length + 1, backoff: new ConstantBackoff(25) },
-      ),
+      // A failed try sent on to the next member (not one that ran out of time), within the gateway's try.
+      global: memberRetry(hosts.length),
       // etcd3 calls `.next()` on this (a backoff factory) though its type says IBackoff.
       watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000 }) as unknown as IBackoff<unknown>,
     },

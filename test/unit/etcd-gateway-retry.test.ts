@@ -347,3 +347,78 @@ describe('etcd gateway: which failed calls are sent again within the deadline', 
     }
   });
 });
+
+const NO_CONNECTION = '14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1';
+const DROPPED = '14 UNAVAILABLE: Connection dropped';
+/** An error as grpc-js gives it to etcd3 (which types it by its message and code). */
+const grpcError = (message: string) => Object.assign(new Error(message), { code: 14, details: message.slice(15) });
+
+/**
+ * A gateway whose calls go through etcd3's own pool (its resend of a failed try to the next member,
+ * the member's circuit), with the member's KV client replaced: each try of a transaction fails as
+ * gRPC would fail it, in the order given ('ok': answered), then "No connection established" for as
+ * long as it is asked.
+ */
+function gatewayWithTries(tries: (string | 'ok')[]) {
+  const gateway = gatewayFor();
+  const pool = (gateway.client as unknown as { pool: { hosts: { getServiceClient: (name: string) => unknown }[] } }).pool;
+  let sent = 0;
+  const kv = {
+    txn: (_payload: unknown, _metadata: unknown, _options: unknown, done: (err: Error | null, res?: unknown) => void) => {
+      const outcome = tries[sent] ?? NO_CONNECTION;
+      sent += 1;
+      setImmediate(() => (outcome === 'ok' ? done(null, { succeeded: true, responses: [] }) : done(grpcError(outcome))));
+    },
+  };
+  for (const host of pool.hosts) host.getServiceClient = () => kv;
+  return {
+    gateway,
+    sent: () => sent,
+    commit: (deadlineMs: number) =>
+      gateway.call('commit', (options) => gateway.client.kv.txn({ compare: [], success: [] }, options), Date.now() + deadlineMs),
+  };
+}
+
+describe("etcd gateway: etcd3's resend of a try to the next member", () => {
+  it.each([
+    ['the connection dropped after sending, then two tries found no connection', [DROPPED, NO_CONNECTION, NO_CONNECTION]],
+    ['no connection, then the connection dropped after sending, then no connection', [NO_CONNECTION, DROPPED, NO_CONNECTION]],
+  ])('a commit whose tries went: %s, is "outcome unknown", naming the dropped connection', async (_, tries) => {
+    const { gateway, sent, commit } = gatewayWithTries(tries);
+    try {
+      const failed = await commit(400).catch((err: unknown) => err);
+      expect(failed).toBeInstanceOf(StoreUnavailableError);
+      expect((failed as StoreUnavailableError).answerLost).toBe(true);
+      expect((failed as StoreUnavailableError).detail).toBe(`commit on etcd://127.0.0.1:1/unit/ failed (${DROPPED})`);
+      // etcd3's three tries (one member: hosts + 1); the gateway does not send it again.
+      expect(sent()).toBe(3);
+    } finally {
+      gateway.close();
+    }
+  });
+
+  it('a commit none of whose tries found a connection was never sent: sent again until its deadline, then "no member answered"', async () => {
+    const { gateway, sent, commit } = gatewayWithTries([]);
+    try {
+      const failed = await commit(400).catch((err: unknown) => err);
+      expect(failed).toBeInstanceOf(StoreUnavailableError);
+      expect((failed as StoreUnavailableError).answerLost).toBe(false);
+      expect((failed as StoreUnavailableError).detail).toMatch(/^commit on etcd:\/\/127.0.0.1:1\/unit\/ failed \(no member answered: /);
+      // etcd3's three, then the member's circuit is open: the gateway's resends never leave.
+      expect(sent()).toBe(3);
+    } finally {
+      gateway.close();
+    }
+  });
+
+  it('a commit whose connection dropped and whose resend to the next member is answered is made', async () => {
+    const { gateway, sent, commit } = gatewayWithTries([DROPPED, 'ok']);
+    try {
+      await expect(commit(400)).resolves.toMatchObject({ succeeded: true });
+      expect(sent()).toBe(2);
+      expect(gateway.connected).toBe(true);
+    } finally {
+      gateway.close();
+    }
+  });
+});
