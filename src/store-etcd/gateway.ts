@@ -152,7 +152,10 @@ function mayStillLand(err: unknown): boolean {
   return duringElection(err) && !notProposed(err);
 }
 
-/** etcd's "no leader": the call reached a member, which refused it before proposing anything. */
+/**
+ * etcd's "no leader": the call reached a member, which refused it before proposing anything (no
+ * leader to propose to). A write it carried did not happen, as with a call that never left.
+ */
 function notProposed(err: unknown): boolean {
   return err instanceof Error && err.message.includes('etcdserver: no leader');
 }
@@ -548,6 +551,9 @@ export class EtcdGateway {
         // (a try sent and unanswered first, then one that never left).
         const earlier = unanswered ?? unsent;
         if ((neverLeft || err instanceof CallTimeoutError) && earlier !== undefined) throw this.lost(operation, earlier);
+        // A last try refused before anything was proposed ("no leader") says nothing of an earlier
+        // one that may still land; alone, it is "nothing was written" (lost() marks it never sent).
+        if (notProposed(err) && unanswered !== undefined) throw this.lost(operation, unanswered);
         if (isAccessRefusal(err)) throw this.lost(operation, err);
         if (refusedByEtcd(err)) {
           // etcd answered: it is reachable, and this call is wrong as it stands (not "try again later").
@@ -600,7 +606,8 @@ export class EtcdGateway {
     return new StoreUnavailableError(2, {
       cause,
       accessRefused,
-      neverSent: unsent,
+      // "no leader" reached a member (its words are the news) and nothing was proposed: nothing written.
+      neverSent: unsent || notProposed(cause),
       detail: `${operation} on ${this.location} failed (${why})`,
     });
   }

@@ -272,6 +272,47 @@ describe('etcd gateway: which failed calls are sent again within the deadline', 
     }
   });
 
+  it.each([
+    ['commit', ['no leader'], 'no leader', false],
+    ['commit', ['leader changed', 'no leader'], 'leader changed', true],
+    [
+      'commit',
+      ['request timed out, possibly due to previous leader failure', 'no leader'],
+      'request timed out, possibly due to previous leader failure',
+      true,
+    ],
+    ['token revoke', ['no leader'], 'no leader', false],
+  ])(
+    'a %s whose tries etcd answered %j, the last one "no leader" as its time ran out: it names "%s", outcome unknown: %s',
+    async (operation, said, named, mayHaveLanded) => {
+      const gateway = gatewayFor();
+      let attempts = 0;
+      try {
+        const failed = await gateway
+          .call(
+            operation,
+            () => {
+              attempts += 1;
+              return Promise.reject(new Error(`14 UNAVAILABLE: etcdserver: ${said[Math.min(attempts, said.length) - 1]}`));
+            },
+            Date.now() + 350,
+          )
+          .catch((err: unknown) => err);
+        expect(failed).toBeInstanceOf(StoreUnavailableError);
+        // A commit is sent again every 100 ms while etcd elects; a token revoke is not safe to repeat.
+        if (operation === 'commit') expect(attempts).toBeGreaterThan(1);
+        else expect(attempts).toBe(1);
+        expect((failed as StoreUnavailableError).answerLost).toBe(mayHaveLanded);
+        expect((failed as StoreUnavailableError).neverSent).toBe(!mayHaveLanded);
+        expect((failed as StoreUnavailableError).detail).toBe(
+          `${operation} on etcd://127.0.0.1:1/unit/ failed (14 UNAVAILABLE: etcdserver: ${named})`,
+        );
+      } finally {
+        gateway.close();
+      }
+    },
+  );
+
   it('every read the etcd store makes (by the names its calls give) goes to the next member after a try a hung member holds', async () => {
     const dir = fileURLToPath(new URL('../../src/store-etcd/', import.meta.url));
     const reads = new Set<string>();
