@@ -143,16 +143,6 @@ function duringElection(err: unknown): boolean {
 }
 
 /**
- * An election answer after which what the call carried may still be applied: etcd gave up waiting
- * for its proposal ("request timed out, possibly due to previous leader failure": proposed, and it
- * can still commit under the new leader), or the leader changed while the call waited. Only "no
- * leader" comes before anything is proposed.
- */
-function mayStillLand(err: unknown): boolean {
-  return duringElection(err) && !notProposed(err);
-}
-
-/**
  * etcd's "no leader": the call reached a member, which refused it before proposing anything (no
  * leader to propose to). A write it carried did not happen, as with a call that never left.
  */
@@ -302,8 +292,10 @@ export function memberCircuit(): IPolicy {
 /**
  * A try that may have reached a member and was not answered: the connection dropped in flight, an
  * UNAVAILABLE or INTERNAL answer after sending, a deadline there, an election answer after which a
- * proposal may still commit. Not a try that never left (an open circuit, no connection yet), nor
- * "no leader" (refused before anything was proposed).
+ * proposal may still commit (etcd gave up waiting for it, "request timed out, possibly due to
+ * previous leader failure": it can still commit under the new leader; or "leader changed" while it
+ * waited). Not a try that never left (an open circuit, no connection yet), nor "no leader" (refused
+ * before anything was proposed).
  */
 function mayHaveReached(err: unknown): boolean {
   return !isBrokenCircuitError(err) && !neverSent(err) && !notProposed(err);
@@ -507,7 +499,7 @@ export class EtcdGateway {
     // not a bare timeout. Which of the two ends it depends only on timing.
     let unsent: unknown;
     // Set once a try was sent and not answered in its share of the time, or answered with an
-    // election error after which it may still land (mayStillLand): a write it carried may have
+    // election error after which it may still land (mayHaveReached): a write it carried may have
     // landed, whatever the later tries met, so that is the news if the call fails (answerLost:
     // outcome unknown). Before, a commit whose later tries found the members skipped (their
     // circuits open after the timeout, or after the election's errors) was reported as never sent.
@@ -538,7 +530,7 @@ export class EtcdGateway {
         if (neverLeft) unsent = err;
         // Sent again after a pause: that one, and a retry-safe call etcd answered while electing a leader.
         if ((neverLeft || (retrySafe && duringElection(err))) && deadline - Date.now() > RESEND_PAUSE_MS) {
-          if (mayStillLand(err)) unanswered = err;
+          if (mayHaveReached(err)) unanswered = err;
           await sleep(RESEND_PAUSE_MS);
           continue;
         }
