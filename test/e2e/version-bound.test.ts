@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAX_VERSION } from '../../src/config/errors.js';
@@ -59,7 +58,8 @@ async function refusedStart(dir: string): Promise<string> {
 async function moveTheTrailAway(message: string, dir: string): Promise<string> {
   const audit = /move (\S+) out of the runtime directory \(keep it/.exec(message)?.[1];
   expect(audit).toBe(path.join(dir, 'audit.log'));
-  const kept = path.join(await mkdtemp(path.join(tmpdir(), 'scp-kept-trail-')), 'audit.log');
+  // Elsewhere, and removed after the test like the runtime dir.
+  const kept = path.join(await tempRuntimeDir('scp-kept-trail-'), 'audit.log');
   await rename(audit as string, kept);
   return kept;
 }
