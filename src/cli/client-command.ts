@@ -2,7 +2,7 @@ import { ControlPlaneError, type FailureKind, newSession, notAnEndpoint, TLS_NOT
 import { type ClientSettings, DEFAULT_URL, resolveClientSettings } from '../client/settings.js';
 import { snakeCase } from '../config/case.js';
 import { EXIT } from './exit-codes.js';
-import type { CommandContext } from './io.js';
+import { type CommandContext, stoppedExitCode } from './io.js';
 import { printJsonError } from './json-output.js';
 import { type Flags, stringFlag } from './program.js';
 
@@ -118,6 +118,24 @@ function describe(error: ControlPlaneError): string {
   return [error.message, ...lines].join('\n');
 }
 
+/**
+ * Until the returned function is called, a stop signal says `what` was sent and that it may or may
+ * not have been applied (one line on stderr; `--json`: the failure object on stdout first, as every
+ * other failure), and ends the command at once with the code the signal gives. Before, stratctl
+ * ended silently (exit 130/143) though the change may have been committed: a CI job cancelled by its
+ * timeout had no hint. (stdout and stderr are written synchronously to pipes and files on Linux, so
+ * both are out before the exit.) Through `ctx.io`: the client once listened on the process itself,
+ * so stratctl run in-process (the tests) left the caller's own signals to it.
+ */
+function sayWhenStopped(ctx: CommandContext, what: string, json: boolean): () => void {
+  return ctx.io.onStopSignal((signal) => {
+    const message = `stopped by ${signal} after ${what}, before its answer came: it may or may not have been applied`;
+    if (json) printJsonError(ctx.io, 'INTERRUPTED', message, { outcome: 'UNKNOWN' });
+    ctx.warn(`stratctl: ${message}; check with stratctl status or stratctl history`);
+    ctx.io.exit(stoppedExitCode(signal));
+  });
+}
+
 export interface ClientCommandContext extends CommandContext {
   settings: ClientSettings;
   json: boolean;
@@ -138,7 +156,7 @@ export async function runClientCommand(
   );
   settings.session = newSession();
   settings.notice = (line) => ctx.warn(`stratctl: ${line}`);
-  settings.jsonOnStop = flags.json === true;
+  settings.whileChangeOut = (what) => sayWhenStopped(ctx, what, flags.json === true);
   try {
     return (await body({ ...ctx, settings, json: flags.json === true })) ?? EXIT.ok;
   } catch (err) {

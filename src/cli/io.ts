@@ -1,3 +1,5 @@
+import { constants } from 'node:os';
+
 /** Where a command writes, what it reads from the environment, and how it hears "stop": the process's, or a test's. */
 export interface CliIo {
   stdout: OutputStream;
@@ -10,6 +12,11 @@ export interface CliIo {
    * which a shell's SIGPIPE would have stopped; returns the unsubscribe. Absent: never.
    */
   onOutputClosed?: (listener: () => void) => () => void;
+  /**
+   * Ends the command at once with `code`, whatever it is waiting for (a stop signal while a change
+   * is out). The process: `process.exit`; a test's io: the command's result is `code`.
+   */
+  exit: (code: number) => void;
 }
 
 export interface OutputStream {
@@ -19,6 +26,9 @@ export interface OutputStream {
 }
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** The exit code a command stopped by `signal` gives: 128 + its number, as the signal itself would (SIGINT: 130). */
+export const stoppedExitCode = (signal: NodeJS.Signals): number => 128 + constants.signals[signal];
 
 /** The real process's streams, environment and signals. */
 export function processIo(): CliIo {
@@ -43,6 +53,7 @@ export function processIo(): CliIo {
       process.stdout.on('error', readerGone);
       return () => process.stdout.off('error', readerGone);
     },
+    exit: (code) => process.exit(code),
   };
 }
 

@@ -3,12 +3,10 @@ import { watchSubscription } from '../client/subscribe.js';
 import { StatusChangedDocument, type StatusChangedSubscription, StatusDocument } from '../generated/graphql.js';
 import type { ClientCommandContext } from './client-command.js';
 import { EXIT } from './exit-codes.js';
+import { stoppedExitCode } from './io.js';
 import { runnersAtFault, storeAway } from './status.js';
 
 type StatusEvent = StatusChangedSubscription['statusChanged'];
-
-/** The stop signals' numbers (Linux), for the exit code a stop gives: 128 + the number. */
-const STOP_SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
 /**
  * A problem's text on one line: a config file problem is a headline and a line per problem
@@ -75,7 +73,7 @@ export async function watchStatus(ctx: ClientCommandContext, reconnectTimeoutMs:
         emit((await execute(ctx.settings, StatusDocument)).status);
       }
     }
-    return stoppedBy ? 128 + (STOP_SIGNAL_NUMBERS[stoppedBy] ?? 0) : EXIT.ok;
+    return stoppedBy ? stoppedExitCode(stoppedBy) : EXIT.ok;
   } finally {
     unsubscribe();
     unsubscribeOutput?.();

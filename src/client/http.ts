@@ -63,10 +63,11 @@ export interface ClientOptions {
   /** Per request; a server that does not answer in time counts as unreachable. */
   timeoutMs?: number;
   /**
-   * stratctl `--json`: a stop signal while a change is out also writes the failure object to stdout
-   * (`INTERRUPTED`, `outcome: "UNKNOWN"`), as every other failure under `--json` does.
+   * Called as a change is sent, with what was sent (`the change was sent to <url>`); the function it
+   * returns is called once its answer has come or the request has failed. stratctl: a stop signal
+   * meanwhile says the change may or may not have been applied, and ends the command.
    */
-  jsonOnStop?: boolean;
+  whileChangeOut?: (what: string) => () => void;
 }
 
 export interface ClientSession {
@@ -258,10 +259,7 @@ async function postOnce(
   token: string | undefined,
 ): Promise<Answer> {
   let response: Answer;
-  // A stop signal while a change is out (with --wait, until the runner applied it) ended stratctl
-  // silently (exit 130/143) though the change was committed: a CI job cancelled by its timeout had
-  // no hint. It still ends at once, with the code the signal gives, after saying so.
-  const stopped = needsToken(document) ? sayWhenStopped(`the change was sent to ${options.url}`, options.jsonOnStop === true) : undefined;
+  const stopped = needsToken(document) ? options.whileChangeOut?.(`the change was sent to ${options.url}`) : undefined;
   try {
     response = await plainRequest(options.url, {
       method: 'POST',
@@ -279,30 +277,6 @@ async function postOnce(
     stopped?.();
   }
   return refuseRedirect(options.url, response);
-}
-
-const STOP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
-
-/**
- * Until the returned function is called, a stop signal writes one line to stderr (`what`, and that
- * the change may or may not have been applied) and exits with 128 + the signal's number, as the
- * signal itself would have. `json`: the failure object on stdout first (stdout and stderr are
- * written synchronously to pipes and files on Linux, so both are out before the exit).
- */
-function sayWhenStopped(what: string, json: boolean): () => void {
-  const handlers = Object.entries(STOP_SIGNALS).map(([signal, number]) => {
-    const handler = () => {
-      const message = `stopped by ${signal} after ${what}, before its answer came: it may or may not have been applied`;
-      if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'INTERRUPTED', message, outcome: 'UNKNOWN' } })}\n`);
-      process.stderr.write(`stratctl: ${message}; check with stratctl status or stratctl history\n`);
-      process.exit(128 + number);
-    };
-    process.on(signal, handler);
-    return () => process.off(signal, handler);
-  });
-  return () => {
-    for (const off of handlers) off();
-  };
 }
 
 /**

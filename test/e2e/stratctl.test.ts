@@ -32,6 +32,9 @@ async function clientRun(url: string, body: (settings: ClientSettings) => Promis
     stderr: { write: (t: string) => (stderr += t) },
     env: cliEnv(),
     onStopSignal: () => () => {},
+    exit: (code) => {
+      throw new Error(`exit ${code}: no stop signal is sent here`);
+    },
   };
   const code = await runClientCommand({ url, token: TEST_TOKEN, ...flags }, commandContext(io), async (ctx) => {
     await body(ctx.settings);
@@ -364,6 +367,44 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
       proxy.closeAllConnections();
       proxy.close();
     }
+  });
+
+  it.each([false, true])(
+    'a stop signal while a change is out is heard through the io, not the process: says so, exits 143 at once (--json: %s)',
+    async (json) => {
+      // A server that takes the request and never answers.
+      const arrived: unknown[] = [];
+      const silent = createServer((req) => arrived.push(req));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/graphql`;
+      const processListeners = () => (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => process.listenerCount(s));
+      const before = processListeners();
+      try {
+        const activate = startStratctl(['activate', 'gold', '--url', url, '--token', TEST_TOKEN, ...(json ? ['--json'] : [])]);
+        await vi.waitFor(() => expect(arrived).toHaveLength(1), { timeout: 10_000, interval: 20 });
+        // The command's one listener is on its io; the process (here, the test's) gained none, so a
+        // Ctrl-C meant for the caller is not taken for the command's (the client once listened on
+        // the process itself, and would have exited the test's process).
+        expect(activate.stopListeners()).toBe(1);
+        expect(processListeners()).toEqual(before);
+        activate.signal('SIGTERM');
+        expect(await activate.exited).toBe(143);
+        const message = `stopped by SIGTERM after the change was sent to ${url}, before its answer came: it may or may not have been applied`;
+        expect(activate.stderr()).toBe(`stratctl: ${message}; check with stratctl status or stratctl history\n`);
+        expect(activate.stdout()).toBe(json ? `${JSON.stringify({ error: { code: 'INTERRUPTED', message, outcome: 'UNKNOWN' } })}\n` : '');
+      } finally {
+        silent.closeAllConnections();
+        silent.close();
+      }
+    },
+  );
+
+  it('a change answered leaves no stop-signal listener behind: a stop after it is the command\'s own, not "may or may not"', async () => {
+    const server = await startTestServer();
+    const activate = startStratctl(['activate', 'gold', '--url', server.url, '--token', TEST_TOKEN]);
+    expect(await activate.exited).toBe(0);
+    expect(activate.stopListeners()).toBe(0);
+    expect(server.store.state().config.config.activeStrategyKey).toBe('gold');
   });
 
   it('a change whose connection ends after it was sent: exit 5, it may or may not have been applied; a refused connection: cannot reach', async () => {

@@ -15,7 +15,7 @@ export function cliEnv(env: Record<string, string | undefined> = {}): NodeJS.Pro
 export interface RunningStratctl {
   stdout: () => string;
   stderr: () => string;
-  /** Resolves with the exit code runCli returned. */
+  /** Resolves with the exit code runCli returned, or the one the command exited with at once (`io.exit`). */
   exited: Promise<number>;
   /** Resolves with the first match of `pattern` in stdout, then stderr; rejects if the command ends first or after `timeoutMs`. */
   waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>;
@@ -34,7 +34,9 @@ export function startStratctl(args: string[], env: Record<string, string | undef
   const changed = () => {
     for (const waiter of waiters) waiter();
   };
-  const exited = runCli(args, {
+  let exitAtOnce!: (code: number) => void;
+  const exitedAtOnce = new Promise<number>((resolve) => (exitAtOnce = resolve));
+  const returned = runCli(args, {
     stdout: {
       write: (text: string) => {
         out += text;
@@ -52,7 +54,11 @@ export function startStratctl(args: string[], env: Record<string, string | undef
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    // What process.exit is to the real process: the command's end, whatever it was waiting for
+    // (runCli's own promise is left to settle by itself).
+    exit: (code) => exitAtOnce(code),
   });
+  const exited = Promise.race([returned, exitedAtOnce]);
   let done = false;
   void exited.finally(() => {
     done = true;

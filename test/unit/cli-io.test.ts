@@ -9,6 +9,9 @@ const capture = () => {
     stderr: { write: (t: string) => err.push(t) },
     env: {},
     onStopSignal: () => () => {},
+    exit: (code) => {
+      throw new Error(`exit ${code}: no stop signal is sent here`);
+    },
   };
   return { ctx: commandContext(io), out, err };
 };
