@@ -42,13 +42,18 @@ export default defineConfig({
           // fresh servers, runtime dirs and etcd members: the helpers' cleanups run after each of
           // its tests and after it (test/helpers/cleanup.ts, test/setup-shared.ts).
           isolate: false,
-          setupFiles: ['test/setup-shared.ts'],
+          setupFiles: ['test/setup-workers.ts', 'test/setup-shared.ts'],
         },
       },
       {
         extends: true,
         // The browser files (their time is the browser's, not imports), and files that replace a module: a fork each.
-        test: { name: 'isolated', include: ['test/browser/**/*.test.ts', ...ISOLATED_FILES], exclude: ['**/node_modules/**'] },
+        test: {
+          name: 'isolated',
+          include: ['test/browser/**/*.test.ts', ...ISOLATED_FILES],
+          exclude: ['**/node_modules/**'],
+          setupFiles: ['test/setup-workers.ts'],
+        },
       },
     ],
   },

@@ -10,6 +10,7 @@ export default defineConfig({
     ...base.test,
     projects: undefined,
     include: ['test/faults/**/*.faults.test.ts'],
+    setupFiles: ['test/setup-workers.ts'],
     exclude: ['**/node_modules/**'],
     testTimeout: 180_000,
     hookTimeout: 60_000,

@@ -10,6 +10,7 @@ export default defineConfig({
     ...base.test,
     projects: undefined,
     include: ['test/soak/**/*.soak.test.ts'],
+    setupFiles: ['test/setup-workers.ts'],
     exclude: ['**/node_modules/**'],
     testTimeout: 30 * 60_000,
     hookTimeout: 60_000,

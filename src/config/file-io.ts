@@ -1,10 +1,11 @@
 import path from 'node:path';
-import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
 import { AtomicWriteError, type FileMark, writeFileAtomic } from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem, type HeldFile } from '../fs/file-system.js';
 import { type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
 import { type LoadListener, loopBusyNow } from '../heap-tuning.js';
 import { pollEachRequest } from '../turn-polls.js';
+import { startWorkerThread } from '../worker-thread.js';
 import { type AuditAppended, appendAuditText } from './audit-append.js';
 import { AuditTrimError, type AuditTrimmed, trimAuditFile } from './audit-trim.js';
 import { ConfigWriteError } from './errors.js';
@@ -484,16 +485,10 @@ function unrefTimeout(run: () => void, ms: number): () => void {
 const IO_WORKER_LIMITS = { maxYoungGenerationSizeMb: 3 } as const;
 
 /**
- * Starts the I/O thread; it answers on `replies` (workerData), whose other end the caller keeps.
- * Built (dist/): the .js beside this module. From source (the tests): the .ts, through tsx's
- * loader, registered in the worker first.
+ * Starts the I/O thread; it answers on `replies` (workerData), whose other end the caller keeps:
+ * file-io-worker.js beside the bundle, or the .ts from sources (src/worker-thread.ts).
  */
 function startWorker(replies: MessagePort): Worker {
   const options = { resourceLimits: IO_WORKER_LIMITS, workerData: { replies }, transferList: [replies] };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./file-io-worker.js', import.meta.url), options);
-  const source = new URL('./file-io-worker.ts', import.meta.url).href;
-  return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(source)}); });`, {
-    ...options,
-    eval: true,
-  });
+  return startWorkerThread('file-io-worker', new URL('./file-io-worker.ts', import.meta.url), options);
 }

@@ -1,7 +1,6 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { DEFAULT_PARSE_DEADLINE_MS } from '../limit-defaults.js';
+import { startWorkerThread } from '../worker-thread.js';
 import type { YamlEdit, YamlParseResult } from './core.js';
 import type { WorkerAnswer, WorkerRequest } from './worker.js';
 
@@ -33,24 +32,8 @@ export interface YamlParser {
  */
 const DEFAULT_IDLE_MS = 10_000;
 
-/**
- * Run from TypeScript sources (tests): the worker registers tsx first. Built (dist/, an esbuild
- * bundle): yaml-worker.js, an entry of its own beside the bundle's chunks (scripts/build-dist.ts).
- */
-function startWorker(): Worker {
-  const fromSources = import.meta.url.endsWith('.ts');
-  if (!fromSources) return new Worker(new URL('./yaml-worker.js', import.meta.url));
-  // tsx's ESM entry (its `import` export): require.resolve gives the CommonJS twin beside it.
-  const tsx = pathToFileURL(
-    createRequire(import.meta.url)
-      .resolve('tsx/esm/api')
-      .replace(/\.cjs$/, '.mjs'),
-  ).href;
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  return new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`, {
-    eval: true,
-  });
-}
+/** The YAML thread: yaml-worker.js beside the bundle, or worker.ts from sources (src/worker-thread.ts). */
+const startWorker = (): Worker => startWorkerThread('yaml-worker', new URL('./worker.ts', import.meta.url));
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
