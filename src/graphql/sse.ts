@@ -26,10 +26,19 @@ function refusal(fetchAPI: { Response: typeof Response }, status: number, error:
 const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
   typeof (value as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] === 'function';
 
-/** An error as /graphql sends it: yoga's `extensions.http` (status, headers) is for the server, not the client. */
+/**
+ * An error as /graphql sends it: yoga's `extensions.http` (status, headers) and `unexpected` are
+ * for the server, not the client (yoga's own serializer drops them; graphql-sse's sends what it is given).
+ */
 function asSent(error: GraphQLError) {
-  const { http: _http, ...extensions } = error.extensions ?? {};
+  const { http: _http, unexpected: _unexpected, ...extensions } = error.extensions ?? {};
   return { ...error.toJSON(), extensions };
+}
+
+/** A result as /graphql sends it: each error `asSent`. */
+function withoutInternals<T extends ExecutionResult>(result: T): T {
+  if (!result.errors?.length) return result;
+  return { ...result, errors: result.errors.map((e) => (e instanceof GraphQLError ? asSent(e) : e)) as unknown as GraphQLError[] };
 }
 
 type SseResponse = [body: string, init: { status: number; statusText: string; headers: Record<string, string> }];
@@ -54,15 +63,29 @@ const unauthenticated = (reason: 'missing' | 'invalid', expiredAt?: string): Sse
 };
 
 /**
- * A rate-limit refusal's HTTP status (429) and headers (`Retry-After`), from `extensions.http` as
- * yoga honours it on /graphql. Other refusals at start (a scope) stay the subscription's own error.
+ * A refusal's HTTP status (4xx) and headers (`Retry-After`, `WWW-Authenticate`), from
+ * `extensions.http` as yoga honours it on /graphql. A subscription's: only the rate limit's 429;
+ * its other refusals at start (a scope) stay the subscription's own error, which the page reads.
  */
-function httpOf(error: unknown): { status: number; headers: Record<string, string> } | undefined {
+function httpOf(
+  error: unknown,
+  subscription: boolean,
+): { status: number; statusText: string; headers: Record<string, string> } | undefined {
   const extensions = (error as { extensions?: { code?: unknown; http?: { status?: unknown; headers?: unknown } } } | undefined)?.extensions;
   const status = Number(extensions?.http?.status);
-  if (extensions?.code !== 'RATE_LIMITED' || status !== 429) return undefined;
-  return { status, headers: (extensions.http?.headers ?? {}) as Record<string, string> };
+  if (!(status >= 400 && status < 500)) return undefined;
+  if (subscription && (extensions?.code !== 'RATE_LIMITED' || status !== 429)) return undefined;
+  return { status, statusText: STATUS_TEXT[status] ?? 'Bad Request', headers: (extensions?.http?.headers ?? {}) as Record<string, string> };
 }
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  429: 'Too Many Requests',
+};
 
 /**
  * graphql-sse's single-connection mode at /graphql/stream, through yoga's envelop orchestrator
@@ -127,18 +150,21 @@ export function singleConnectionSsePlugin(options: {
             };
             const isSubscription = getOperationAST(document, params.operationName)?.operation === 'subscription';
             const result = (await (isSubscription ? enveloped.subscribe(args) : enveloped.execute(args))) as OperationResult;
-            // Refused before it started by the subscriptions-per-client limit: answered 429 with
-            // Retry-After, as on /graphql. As a result with no data graphql-sse read it as 400
-            // "Unable to detect operation AST", and the page said the server could not be reached.
+            // Refused before it ran (a subscription over the per-client limit: 429 with Retry-After;
+            // a query or mutation refused: a list or cost limit, a variable, a token): answered with
+            // the status /graphql gives. As a result with no data graphql-sse read it as 400 "Unable
+            // to detect operation AST", and the page said the server could not be reached.
             const single = isAsyncIterable(result) ? undefined : (result as ExecutionResult);
-            const refusedWith = single && single.data == null ? httpOf(single.errors?.[0]) : undefined;
+            const refusedWith = single && single.data == null ? httpOf(single.errors?.[0], isSubscription) : undefined;
             if (single && refusedWith) {
               return [
                 JSON.stringify({ errors: single.errors?.map(asSent) }),
-                { status: 429, statusText: 'Too Many Requests', headers: { ...JSON_HEADERS, ...refusedWith.headers } },
+                { status: refusedWith.status, statusText: refusedWith.statusText, headers: { ...JSON_HEADERS, ...refusedWith.headers } },
               ] satisfies SseResponse;
             }
-            return result;
+            // Anything else without data (an unexpected failure, masked) is still a result to stream.
+            if (single && single.data === undefined) return withoutInternals({ ...single, data: null });
+            return isAsyncIterable(result) ? result : withoutInternals(result as ExecutionResult);
           },
         },
         yoga.fetchAPI,
@@ -149,7 +175,14 @@ export function singleConnectionSsePlugin(options: {
       if (!request || !new URL(request.url).pathname.endsWith(GRAPHQL_SSE_PATH)) return;
       return {
         onSubscribeResult({ result, setResult }) {
-          if (!isAsyncIterable(result) && result.data === undefined) setResult({ ...result, data: null });
+          if (!isAsyncIterable(result)) {
+            setResult(withoutInternals(result.data === undefined ? { ...result, data: null } : result));
+            return;
+          }
+          // Each event too (an error mid-stream, a token revoked).
+          return {
+            onNext: ({ result: event, setResult: setEvent }) => setEvent(withoutInternals(event)),
+          };
         },
       };
     },

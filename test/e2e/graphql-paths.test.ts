@@ -109,6 +109,35 @@ describe('envelop plugins answer alike over yoga HTTP, in process (getEnveloped)
       null,
       /does not exist in "RiskLevel" enum\.$/,
     ],
+    // Variables used only in @include/@skip: the cost walk reads them before execution coerces
+    // them; a bad one was answered 200 without a code, a mutation's refusal too.
+    [
+      'a variable only @include reads, that does not coerce',
+      false,
+      'query($s: Boolean!) { status @include(if: $s) { configVersion } }',
+      { s: 'yes' },
+      null,
+      400,
+      /^Variable "\$s" got invalid value "yes"; Boolean cannot represent a non boolean value: "yes"$/,
+    ],
+    [
+      'a variable only @skip reads, left out',
+      false,
+      'query($s: Boolean!) { status @skip(if: $s) { configVersion } }',
+      {},
+      null,
+      400,
+      /^Variable "\$s" of required type "Boolean!" was not provided\.$/,
+    ],
+    [
+      'a mutation whose @include variable does not coerce',
+      false,
+      'mutation($go: Boolean!) { activateStrategy(strategyKey: "gold") @include(if: $go) { configVersion } }',
+      { go: 'yes' },
+      `Bearer ${TEST_TOKEN}`,
+      400,
+      /^Variable "\$go" got invalid value "yes"/,
+    ],
     ['a wrong token', false, '{ status { configVersion } }', {}, 'Bearer wrong-token-0123456789abcdef', 401, /^Authentication required$/],
     [
       'an unknown strategy key',

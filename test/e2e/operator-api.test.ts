@@ -3,6 +3,7 @@ import { createClient } from 'graphql-sse';
 import { describe, expect, it } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
 import { MAX_SUBSCRIPTIONS_PER_CLIENT } from '../../src/limit-defaults.js';
+import { createLogger } from '../../src/log.js';
 import { GRAPHQL_PATHS } from '../helpers/graphql-paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -291,10 +292,82 @@ describe('graphql-sse single-connection endpoint (/graphql/stream)', () => {
     expect(outcome.results).toEqual([
       {
         data: null,
-        errors: [
-          expect.objectContaining({ message: 'Authentication required', extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) }),
-        ],
+        // Only what /graphql sends: yoga's `extensions.http` (status 401, WWW-Authenticate) is the server's, and went out here.
+        errors: [expect.objectContaining({ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } })],
       },
     ]);
+  });
+
+  // An operation POSTed with `Accept: text/event-stream` (graphql-sse's distinct connections).
+  const streamed = (server: TestServer, query: string, variables: Record<string, unknown> = {}, token?: string) =>
+    fetch(`${server.origin}/graphql/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(token && { authorization: `Bearer ${token}` }) },
+      body: JSON.stringify({ query, variables }),
+    });
+
+  it.each([
+    [
+      'a query over the list limit',
+      '{ signals(last: 1000) { instrument } }',
+      {},
+      false,
+      /^Invalid last: at most 100 \(1000 with a token\), got 1000$/,
+    ],
+    [
+      'a variable that does not coerce',
+      'query($n: Int) { signals(last: $n) { instrument } }',
+      { n: 1.5 },
+      false,
+      /^Variable "\$n" got invalid value 1\.5/,
+    ],
+    [
+      'a mutation with an unknown key',
+      'mutation { activateStrategy(strategyKey: "zz") { configVersion } }',
+      {},
+      true,
+      /^Invalid strategy key: zz$/,
+    ],
+  ])(
+    'answers %s 400 BAD_USER_INPUT as /graphql does (not 400 "Unable to detect operation AST", nor extensions.http)',
+    async (_, query, variables, withToken, message) => {
+      const server = await startTestServer({ runner: false });
+      const [stream, plain] = [
+        await streamed(server, query, variables, withToken ? server.token : undefined),
+        await server.gql(query, variables, withToken ? server.token : null),
+      ];
+      expect(plain.status).toBe(400);
+      expect(stream.status).toBe(400);
+      expect(stream.headers.get('content-type')).toContain('application/json');
+      const body = (await stream.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
+      expect(body.errors[0]?.message).toMatch(message);
+      expect(body.errors[0]?.extensions).toEqual((plain.body.errors?.[0] as { extensions?: unknown } | undefined)?.extensions);
+      expect(body.errors[0]?.extensions.code).toBe('BAD_USER_INPUT');
+      expect(JSON.stringify(body)).not.toContain('"http"');
+      expect(server.store.state().config.config.activeStrategyKey).toBe('momentum');
+    },
+  );
+
+  it('answers a subscription whose root field has @include(if: $v) 400 as a validation error, on both endpoints: not a 500 with a stack in the log', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', format: 'json', destination: { write: (line: string) => lines.push(line) } });
+    const server = await startTestServer({ runner: false, logger });
+    const query = 'subscription($s: Boolean!) { statusChanged @include(if: $s) { configVersion } }';
+    const stream = await streamed(server, query, { s: true });
+    expect(stream.status).toBe(400);
+    const expected = {
+      message: 'Argument "if" of required type "Boolean!" was provided the variable "$s" which was not provided a runtime value.',
+      locations: [{ line: 1, column: 57 }],
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+    };
+    expect(await stream.json()).toEqual({ errors: [expected] });
+    const plain = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      body: JSON.stringify({ query, variables: { s: true } }),
+    });
+    expect(plain.status).toBe(400);
+    expect(await plain.json()).toEqual({ errors: [expected] });
+    expect(lines.filter((l) => JSON.parse(l).level >= 50)).toEqual([]);
   });
 });

@@ -73,10 +73,17 @@ export function operationCost(
 
   const included = (node: { directives?: readonly unknown[] }) => {
     if (!node.directives?.length) return true;
-    const skip = getDirectiveValues(GraphQLSkipDirective, node as FieldNode, variables);
-    if (skip?.if === true) return false;
-    const include = getDirectiveValues(GraphQLIncludeDirective, node as FieldNode, variables);
-    return include?.if !== false;
+    try {
+      const skip = getDirectiveValues(GraphQLSkipDirective, node as FieldNode, variables);
+      if (skip?.if === true) return false;
+      const include = getDirectiveValues(GraphQLIncludeDirective, node as FieldNode, variables);
+      return include?.if !== false;
+    } catch {
+      // `if` names a variable left out or one that does not coerce: execution refuses it (400,
+      // BAD_USER_INPUT), as for any argument; costed as included meanwhile. Thrown from here, the
+      // error reached the client as a 200 without a code, a mutation's refusal too.
+      return true;
+    }
   };
 
   /** Fields by response key, as execution merges them (each fragment at most once per selection). */

@@ -8,7 +8,7 @@ import { productionPlugin } from './production.js';
 import type { OnDocumentRefusal } from './refusal.js';
 import { responseSizePlugin } from './response-size.js';
 import { rootScopesPlugin } from './root-scopes.js';
-import { variableErrorsPlugin } from './variable-errors.js';
+import { validationThrowsPlugin, variableErrorsPlugin } from './variable-errors.js';
 
 export interface DocumentPolicyOptions {
   production: boolean;
@@ -27,6 +27,7 @@ export interface DocumentPolicyOptions {
  */
 export function documentPolicyPlugins(options: DocumentPolicyOptions): Plugin[] {
   return [
+    validationThrowsPlugin(),
     armorPlugin({ production: options.production, limits: options.queryLimits }),
     oneMutationPlugin(),
     boundedMessagesPlugin(),

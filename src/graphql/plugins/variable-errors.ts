@@ -1,4 +1,4 @@
-import { type ExecutionResult, type GraphQLError, Kind } from 'graphql';
+import { type ExecutionResult, GraphQLError, Kind } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import { errorAt } from '../errors.js';
 
@@ -32,6 +32,27 @@ export function variableErrorsPlugin(): Plugin {
     },
     onSubscribe() {
       return { onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload, codeVariableErrors) };
+    },
+  };
+}
+
+/**
+ * graphql-js 16's own subscription rule (one root field) collects the root fields with no
+ * variables, and throws where `@include(if: $v)` or `@skip` sits on one ("... which was not provided
+ * a runtime value", though it was): answered as a validation error (graphql-js 17 reports it as one),
+ * not as a result without a code (/graphql's SSE, 200) or a 500 with a stack (/graphql/stream).
+ */
+export function validationThrowsPlugin(): Plugin {
+  return {
+    onValidate({ validateFn, setValidationFn }) {
+      setValidationFn((...args) => {
+        try {
+          return validateFn(...args);
+        } catch (error) {
+          if (!(error instanceof GraphQLError)) throw error;
+          return [new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })];
+        }
+      });
     },
   };
 }
