@@ -52,6 +52,8 @@ export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 /** DESIGN "Limits": open subscriptions per client address. */
 export const MAX_SUBSCRIPTIONS_PER_CLIENT = 16;
+/** How the refusal past that limit begins (stratctl tells it from the failed-auth limit's, whose code is the same). */
+export const TOO_MANY_SUBSCRIPTIONS = 'Too many open subscriptions';
 
 /** DESIGN "Limits": what a stream may have waiting for a slow reader before it is ended. */
 export const MAX_STREAM_BUFFER_BYTES = 1024 * 1024;

@@ -1,6 +1,7 @@
 import { ControlPlaneError, type FailureKind, newSession, notAnEndpoint, TLS_NOT_TRUSTED_MESSAGE } from '../client/http.js';
 import { type ClientSettings, DEFAULT_URL, resolveClientSettings } from '../client/settings.js';
 import { snakeCase } from '../config/case.js';
+import { TOO_MANY_SUBSCRIPTIONS } from '../limit-defaults.js';
 import { EXIT } from './exit-codes.js';
 import { type CommandContext, stoppedExitCode } from './io.js';
 import { printJsonError } from './json-output.js';
@@ -23,10 +24,10 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
   if (error.kind === 'input' && error.status !== undefined && (notAnEndpoint(error.status) || (error.status >= 300 && error.status < 400)))
     return `--url / CONTROL_PLANE_URL must be the GraphQL endpoint itself, e.g. ${DEFAULT_URL} (now ${settings.url}).`;
   const first = error.errors[0];
+  if (error.answerLost)
+    return 'Check with "stratctl status" or "stratctl history" whether it was applied before trying again (--if-version makes a retry safe).';
   switch (error.code ?? error.kind) {
     case 'unreachable':
-      if (error.answerLost)
-        return 'Check with "stratctl status" or "stratctl history" whether it was applied before trying again (--if-version makes a retry safe).';
       if (error.message.includes(TLS_NOT_TRUSTED_MESSAGE))
         return 'Retrying will not help. If the certificate is signed by your own CA (a TLS proxy in front), give it to Node: NODE_EXTRA_CA_CERTS=/path/to/ca.pem; if it names another host or has expired, fix the certificate or --url.';
       if (error.status !== undefined)
@@ -42,6 +43,9 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
     case 'FORBIDDEN':
       return `Use a token with scope ${String(first?.extensions?.requiredScope ?? 'that scope')}.`;
     case 'RATE_LIMITED':
+      // The same code for two limits: open subscriptions per client, and wrong tokens per address.
+      if (error.message.startsWith(TOO_MANY_SUBSCRIPTIONS))
+        return 'This address holds as many subscriptions as the server allows (each status --watch and operator page tab holds some): end one, or start the server with a higher --max-subscriptions-per-client.';
       return 'Too many wrong tokens from this address: retry with the right token (it is never refused), or wait a minute.';
     case 'UNAVAILABLE':
       // A change sent to the store whose answer never came (a hung etcd member) may still land.

@@ -402,11 +402,48 @@ export async function execute<TResult, TVariables>(
   } catch (err) {
     throw lostRequest(err, needsToken(document), options, true);
   }
+  const change = needsToken(document);
   try {
-    return resultData<TResult>(options.url, response.status, text);
+    const data = resultData<TResult>(options.url, response.status, text);
+    if (change) answeredWhole(options.url, response.status, document, data);
+    return data;
   } catch (err) {
-    if (err instanceof ControlPlaneError && err.kind === 'unreachable' && GATEWAY_STATUSES.has(err.status ?? 0) && needsToken(document))
-      throw gatewayChangeError(err);
+    if (!(err instanceof ControlPlaneError) || !change || err.answerLost) throw err;
+    if (err.kind === 'unreachable' && GATEWAY_STATUSES.has(err.status ?? 0)) throw gatewayChangeError(err);
+    if (err.kind === 'server' && err.errors.length === 0 && !(err.status !== undefined && err.status >= 400 && err.status < 500))
+      throw answeredInItsStead(err);
     throw err;
+  }
+}
+
+/**
+ * A change answered with something other than the control plane's GraphQL answer, neither a refusal
+ * before it went on (4xx) nor a gateway's (502/503/504): a proxy's 500 or 520-524 page (Cloudflare's
+ * 524 is "the origin took the request and did not answer in time"), a 200 whose body is not the
+ * server's. Something in front answered in the server's stead, possibly after forwarding it: as with
+ * a gateway's answer, it may or may not have been applied (before, a plain failure: exit 1, no
+ * `outcome`, "see the server log", though the change stood).
+ */
+const answeredInItsStead = (err: ControlPlaneError) =>
+  new ControlPlaneError(
+    err.kind,
+    `${err.message}; the change may or may not have been applied (something in front of the control plane answered in its stead, possibly after forwarding it)`,
+    err.status,
+    err.errors,
+    true,
+  );
+
+/**
+ * A GraphQL server answers every root field it was asked for (null where it failed, with errors):
+ * data without one is not the control plane's answer to this change.
+ */
+function answeredWhole(url: string, status: number, document: TypedDocumentNode<any, any>, data: unknown): void {
+  const operation = document.definitions.find((d) => d.kind === 'OperationDefinition');
+  const asked = operation?.kind === 'OperationDefinition' ? operation.selectionSet.selections : [];
+  for (const selection of asked) {
+    if (selection.kind !== 'Field') continue;
+    const key = selection.alias?.value ?? selection.name.value;
+    if (typeof data !== 'object' || data === null || !Object.hasOwn(data, key))
+      throw new ControlPlaneError('server', `${url} answered HTTP ${status} without the change's result (${key})`, status);
   }
 }

@@ -375,6 +375,75 @@ describe('stratctl exit codes, and errors as JSON on stdout under --json', { tim
     }
   });
 
+  it.each([
+    [
+      'a proxy’s 524 page (Cloudflare: the origin took it and did not answer in time)',
+      524,
+      '<html>524: A timeout occurred</html>',
+      'something in front of the control plane answered in its stead',
+    ],
+    ['a proxy’s 500 page', 500, '<html>Internal Server Error</html>', 'something in front of the control plane answered in its stead'],
+    ['a 200 that is not GraphQL', 200, 'a web page', 'something in front of the control plane answered in its stead'],
+    ['a 200 whose data lacks the change’s result', 200, { data: {} }, "without the change's result (activateStrategy)"],
+  ])(
+    'a change answered by %s may or may not have been applied: outcome UNKNOWN and the next step says to check, not "see the server log"',
+    async (_, status, body, why) => {
+      const proxy = await recordingListener('127.0.0.1', {
+        answer: { status, headers: typeof body === 'string' ? { 'content-type': 'text/html' } : {}, body },
+      });
+      const url = `${proxy.origin}/graphql`;
+      const change = await stratctl(['activate', 'gold', '--json', '--url', url, '--token', 'proxy-test-token-0123456789']);
+      // Before: exit 1 without `outcome`, "See the server log for details", though a proxy that forwarded it may have let it commit.
+      expect(change.code).toBe(1);
+      expect(jsonError(change.stdout).error).toMatchObject({ outcome: 'UNKNOWN' });
+      expect(change.stderr).toContain(why);
+      expect(change.stderr).toContain('the change may or may not have been applied');
+      expect(change.stderr).toContain('Check with "stratctl status" or "stratctl history" whether it was applied');
+      expect(change.stderr).not.toContain('See the server log');
+      // A read says nothing of changes.
+      const read = await stratctl(['status', '--json', '--url', url]);
+      expect(read.code).toBe(1);
+      expect(jsonError(read.stdout).error).not.toHaveProperty('outcome');
+      expect(read.stderr).not.toContain('may or may not have been applied');
+    },
+  );
+
+  it('a change refused by a proxy before it went on (a 4xx page: its body limit) changed nothing: no outcome', async () => {
+    const proxy = await recordingListener('127.0.0.1', {
+      answer: { status: 400, headers: { 'content-type': 'text/html' }, body: '<html>400 Bad Request</html>' },
+    });
+    const change = await stratctl([
+      'activate',
+      'gold',
+      '--json',
+      '--url',
+      `${proxy.origin}/graphql`,
+      '--token',
+      'proxy-test-token-0123456789',
+    ]);
+    expect(change.code).toBe(1);
+    expect(jsonError(change.stdout).error).not.toHaveProperty('outcome');
+    expect(change.stderr).not.toContain('may or may not have been applied');
+  });
+
+  it('exit 7 past the subscriptions-per-client limit, with its own next step (not the one for wrong tokens, whose code is the same)', async () => {
+    // status --watch holds one subscription (statusChanged).
+    const server = await startTestServer({ runner: false, security: { maxSubscriptionsPerClient: 1 } });
+    const first = startStratctl(['status', '--watch', '--url', server.url]);
+    await first.waitFor(/active momentum/);
+    const running = startStratctl(['status', '--watch', '--json', '--url', server.url]);
+    const code = await Promise.race([running.exited, new Promise((resolve) => setTimeout(() => resolve('still watching'), 20_000))]);
+    if (code !== 7) running.signal('SIGINT'); // not left running past the test
+    first.signal('SIGINT');
+    expect(await first.exited).toBe(130);
+    expect(code).toBe(7);
+    const second = { stdout: running.stdout(), stderr: running.stderr() };
+    expect(jsonError(second.stdout).error.code).toBe('RATE_LIMITED');
+    expect(second.stderr).toContain('This address holds as many subscriptions as the server allows');
+    expect(second.stderr).toContain('--max-subscriptions-per-client');
+    expect(second.stderr).not.toContain('wrong tokens');
+  });
+
   it('exit 5 with what to do when the URL’s TLS certificate is not trusted (a TLS proxy with its own CA): retrying will not help', async () => {
     const tls = await makeTlsFiles(await tempRuntimeDir());
     const proxy = createHttpsServer({ cert: await readFile(tls.serverCertFile), key: await readFile(tls.serverKeyFile) }, (_req, res) =>

@@ -1,6 +1,6 @@
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
-import { MAX_SUBSCRIPTIONS_PER_CLIENT } from '../../limit-defaults.js';
+import { MAX_SUBSCRIPTIONS_PER_CLIENT, TOO_MANY_SUBSCRIPTIONS } from '../../limit-defaults.js';
 import { interruptible } from './interruptible.js';
 import type { OnDocumentRefusal } from './refusal.js';
 
@@ -31,7 +31,7 @@ export function subscriptionLimitPlugin(options: { perClient?: number; onRefusal
         options.onRefusal?.('subscriptions-per-client');
         setResultAndStopExecution({
           errors: [
-            new GraphQLError(`Too many open subscriptions: at most ${perClient} per client`, {
+            new GraphQLError(`${TOO_MANY_SUBSCRIPTIONS}: at most ${perClient} per client`, {
               extensions: { code: 'RATE_LIMITED', http: { status: 429, headers: { 'Retry-After': '5' } } },
             }),
           ],
