@@ -1,3 +1,6 @@
+import path from 'node:path';
+import { UsageError } from './usage-error.js';
+
 /**
  * A setting from the environment: its value trimmed, or undefined when the variable is absent,
  * empty or blank (README, Settings: "empty is the same as unset"). `CONTROL_PLANE_RUNTIME_DIR=`
@@ -16,4 +19,15 @@ export function envSetting(env: NodeJS.ProcessEnv, name: string): string | undef
 export function decimalSetting(raw: string): number {
   const digits = raw.trim();
   return /^\d+$/.test(digits) ? Number(digits) : Number.NaN;
+}
+
+/**
+ * The runtime directory, absolute: `--runtime-dir`, else CONTROL_PLANE_RUNTIME_DIR, else ./runtime.
+ * An empty flag is refused, as an empty --host or --token is: a script's `--runtime-dir "$DIR"`
+ * with DIR unset meant the current directory, where serve wrote its config, token and audit log
+ * (and `token create` a tokens.yaml no server reads). The variable empty is the same as unset.
+ */
+export function runtimeDirSetting(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (flag !== undefined && flag.trim() === '') throw new UsageError('--runtime-dir must not be empty');
+  return path.resolve(flag ?? envSetting(env, 'CONTROL_PLANE_RUNTIME_DIR') ?? 'runtime');
 }

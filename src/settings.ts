@@ -1,6 +1,5 @@
-import path from 'node:path';
 import * as z from 'zod';
-import { decimalSetting, envSetting } from './env-setting.js';
+import { decimalSetting, envSetting, runtimeDirSetting } from './env-setting.js';
 import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './http/steps/auth-failure-limit.js';
 import { UsageError } from './usage-error.js';
 
@@ -80,7 +79,7 @@ export function resolveServerSettings(flags: ServerFlags, env: NodeJS.ProcessEnv
       : env.CONTROL_PLANE_PORT
         ? parsePort(env.CONTROL_PLANE_PORT, 'CONTROL_PLANE_PORT')
         : 8787;
-  const runtimeDir = path.resolve(flags['runtime-dir'] ?? envSetting(env, 'CONTROL_PLANE_RUNTIME_DIR') ?? 'runtime');
+  const runtimeDir = runtimeDirSetting(flags['runtime-dir'], env);
   // Every boolean setting is checked, whatever the flags say: a typo is refused even where a flag wins.
   const runnerEnv = envBoolean(env, 'CONTROL_PLANE_RUNNER');
   const readsRequireTokenEnv = envBoolean(env, 'CONTROL_PLANE_READS_REQUIRE_TOKEN');

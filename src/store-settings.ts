@@ -30,10 +30,13 @@ export interface StoreFlags {
 
 /** Flags win over the environment; the default is the file store. */
 export function resolveStoreSettings(flags: StoreFlags, env: NodeJS.ProcessEnv): StoreSettings {
+  // Empty, the flag would have said "file" over CONTROL_PLANE_STORE=etcd://... (a script's `--store "$STORE"` with STORE unset).
+  if (flags.store !== undefined && flags.store.trim() === '')
+    throw new UsageError('--store must not be empty (the file store: --store file)');
   const store = (flags.store ?? envSetting(env, 'CONTROL_PLANE_STORE') ?? 'file').trim();
   const etcdOnly = (['etcd-ca', 'etcd-cert', 'etcd-key'] as const).filter((f) => flags[f] !== undefined);
   const auditKeep = auditKeepFlag(flags);
-  if (store === 'file' || store === '') {
+  if (store === 'file') {
     if (etcdOnly.length > 0) throw new UsageError(`--${etcdOnly[0]} applies only to an etcd store (--store etcd://...)`);
     return { kind: 'file', ...(auditKeep !== undefined && { auditKeep }) };
   }

@@ -44,11 +44,15 @@ export function parsePresetAssignments(assignments: string[]): PresetEdit {
   const fields: PresetEdit['fields'] = {};
   // No prototype: a tunable named `__proto__` or `constructor` is a key like any other (config-assignments.ts).
   const tunables: PresetEdit['tunables'] = Object.create(null);
+  // A key given twice is refused, as config set refuses it: one of the two values was silently dropped.
+  const given = new Set<string>();
   for (const assignment of assignments) {
     const eq = assignment.indexOf('=');
     if (eq <= 0) throw new UsageError(`"${assignment}" is not key=value (e.g. tunables.fast_ma_period=8)`);
     const key = assignment.slice(0, eq).trim();
     const raw = assignment.slice(eq + 1).trim();
+    if (given.has(key)) throw new UsageError(`${key} is given twice: give each key once`);
+    given.add(key);
     const [head, tunable, ...rest] = key.split('.');
     if (head === 'tunables') {
       if (!tunable || rest.length > 0) throw new UsageError(`${key}: write tunables.<tunable>=<value>`);

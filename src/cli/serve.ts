@@ -10,6 +10,7 @@ import { startControlPlane } from '../server.js';
 import { bindWarning, resolveServerSettings, type ServerSettings } from '../settings.js';
 import type { RunnerIdHolder } from '../store-etcd/runners.js';
 import { resolveStoreSettings, type StoreSettings } from '../store-settings.js';
+import { UsageError } from '../usage-error.js';
 import { EXIT } from './exit-codes.js';
 import type { CommandContext } from './io.js';
 import type { Action } from './program.js';
@@ -232,6 +233,12 @@ export const serve: Action = async (flags, _args, ctx) => {
   const settings = resolveServerSettings(flags, env);
   const limits = resolveLimitSettings(flags, env);
   const runnerSettings = resolveRunnerSettings(flags, env);
+  // Taken and ignored, --feed told the operator the market data was set here (as --etcd-ca on a file
+  // store is refused). CONTROL_PLANE_FEED may be shared with a `stratctl runner` unit: not refused.
+  if (!settings.runner && flags.feed !== undefined)
+    throw new UsageError(
+      '--feed applies only to the embedded runner, which is off here (--no-runner, CONTROL_PLANE_RUNNER=off): give it to stratctl runner',
+    );
   const store = resolveStoreSettings(flags, env);
   const log = resolveLogSettings(flags, env, ctx.io.stderr.isTTY === true);
   const logger = createLogger({ ...log, destination: ctx.io.stderr });

@@ -36,6 +36,12 @@ export function watchLine(status: StatusEvent): string {
   ].join('  ');
 }
 
+/** The times that move with every scan, heartbeat or store contact: not a change of the status. */
+const LIVENESS_TIMES = new Set(['lastScanAt', 'heartbeatAt', 'lastContactAt']);
+function withoutLiveness(key: string, value: unknown): unknown {
+  return LIVENESS_TIMES.has(key) ? undefined : value;
+}
+
 /**
  * `stratctl status --watch`: the status now, then each change (statusChanged over SSE, graphql-sse's
  * client) until Ctrl-C (exit 130; SIGTERM 143, SIGHUP 129). With --json, one JSON object per line.
@@ -56,11 +62,13 @@ export async function watchStatus(ctx: ClientCommandContext, reconnectTimeoutMs:
   const unsubscribeOutput = ctx.io.onOutputClosed?.(() => controller.abort());
   let last = '';
   const emit = (status: StatusEvent) => {
-    // One line per change: the status read after (re)connecting, or an event that says nothing new, repeats the last.
-    const text = ctx.json ? JSON.stringify(status) : watchLine(status);
-    if (text === last) return;
-    last = text;
-    ctx.print(ctx.json ? text : `${new Date().toISOString()}  ${text}`);
+    // One line per change: the status read after (re)connecting, or an event that says nothing new,
+    // repeats the last. Under --json a scan or a heartbeat alone is no change (README): they moved
+    // only their times, and a line came every scan. The line printed holds them, as they are now.
+    const seen = ctx.json ? JSON.stringify(status, withoutLiveness) : watchLine(status);
+    if (seen === last) return;
+    last = seen;
+    ctx.print(ctx.json ? JSON.stringify(status) : `${new Date().toISOString()}  ${seen}`);
   };
   try {
     const events = watchSubscription({ ...ctx.settings, reconnectTimeoutMs }, StatusChangedDocument, {}, controller.signal);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { TokenRefusedError } from '../auth/token-store.js';
 import { DumpInvalidError, MigrateRaceError } from '../config/dump.js';
 import { ACCESS_REFUSED_HINT, StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
-import { envSetting } from '../env-setting.js';
+import { runtimeDirSetting } from '../env-setting.js';
 import { AtomicWriteError } from '../fs/atomic-write.js';
 import { LockHeldError } from '../lock.js';
 import { defaultRegistry } from '../registry/index.js';
@@ -77,7 +77,7 @@ function describe(report: MigrateReport): string[] {
 export const storeMigrate: Action = async (flags, _args, ctx) => {
   const env = ctx.io.env;
   const json = flags.json === true;
-  const runtimeDir = path.resolve(stringFlag(flags, 'runtime-dir') ?? envSetting(env, 'CONTROL_PLANE_RUNTIME_DIR') ?? 'runtime');
+  const runtimeDir = runtimeDirSetting(stringFlag(flags, 'runtime-dir'), env);
   const storeFlags = flags as StoreFlags;
   const from = migrateEnd('--from', stringFlag(flags, 'from') as string, storeFlags, runtimeDir, env);
   const to = migrateEnd('--to', stringFlag(flags, 'to') as string, storeFlags, runtimeDir, env);

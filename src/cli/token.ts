@@ -1,11 +1,10 @@
 import { statSync } from 'node:fs';
-import path from 'node:path';
 import { fileTokenStore } from '../auth/file-token-store.js';
 import { isScope } from '../auth/scopes.js';
 import { tokenDigest } from '../auth/token-file.js';
 import { TokenRefusedError, type TokenStore } from '../auth/token-store.js';
 import { ACCESS_REFUSED_HINT, StoreOutcomeUnknownError, StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
-import { envSetting } from '../env-setting.js';
+import { runtimeDirSetting } from '../env-setting.js';
 import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { defaultRegistry } from '../registry/index.js';
 import { RuntimeDirMigratingError, RuntimeDirMovedError, refuseMarkedRuntimeDir } from '../runtime-dir.js';
@@ -74,7 +73,7 @@ export function unknownTokenWrite(command: string, name: string | undefined): st
 
 /** `stratctl token create | list | rotate | revoke`: named tokens in <runtime-dir>/tokens.yaml, or in etcd with --store. */
 export const token: Action = async (flags, args, ctx, command) => {
-  const runtimeDir = path.resolve(stringFlag(flags, 'runtime-dir') ?? envSetting(ctx.io.env, 'CONTROL_PLANE_RUNTIME_DIR') ?? 'runtime');
+  const runtimeDir = runtimeDirSetting(stringFlag(flags, 'runtime-dir'), ctx.io.env);
   const json = flags.json === true;
   // Named as every other message of a command names it (`stratctl token create: --scope must be ...`).
   const where = `stratctl token ${command.name()}`;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { envSetting } from '../env-setting.js';
+import { envSetting, runtimeDirSetting } from '../env-setting.js';
 import { UsageError } from '../usage-error.js';
 import type { ClientOptions } from './http.js';
 import { isLoopbackUrl } from './loopback.js';
@@ -71,6 +71,7 @@ export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.Proc
   // An empty (or blank) variable is an unset one, as for the server's settings: `CONTROL_PLANE_URL=`
   // was refused as the URL "", and a blank CONTROL_PLANE_TOKEN was "used" while nothing was sent.
   const setting = (name: string) => envSetting(env, name);
+  const runtimeDir = runtimeDirSetting(flags['runtime-dir'], env);
   const url = flags.url ?? setting('CONTROL_PLANE_URL') ?? localUrl(setting('CONTROL_PLANE_PORT'));
   let parsed: URL | null = null;
   try {
@@ -93,7 +94,7 @@ export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.Proc
   const envToken = setting('CONTROL_PLANE_TOKEN');
   if (envToken)
     return { url, token: headerSafeToken(envToken, 'CONTROL_PLANE_TOKEN'), tokenGiven: true, tokenSource: 'CONTROL_PLANE_TOKEN' };
-  const file = path.join(path.resolve(flags['runtime-dir'] ?? setting('CONTROL_PLANE_RUNTIME_DIR') ?? 'runtime'), ADMIN_TOKEN_FILE);
+  const file = path.join(runtimeDir, ADMIN_TOKEN_FILE);
   try {
     const token = (await readFile(file, 'utf8')).trim();
     if (token && !isLoopbackUrl(url)) {

@@ -381,6 +381,32 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     );
   });
 
+  it.each([
+    [['serve', '--port', '0', '--runtime-dir', ''], '--runtime-dir must not be empty'],
+    [['runner', '--runtime-dir', ''], '--runtime-dir must not be empty'],
+    [['token', 'create', '--name', 'ghost', '--scope', 'admin', '--runtime-dir', ''], '--runtime-dir must not be empty'],
+    [['status', '--runtime-dir', ' '], '--runtime-dir must not be empty'],
+    // Over CONTROL_PLANE_STORE=etcd://..., an empty flag chose the file store, here.
+    [['serve', '--port', '0', '--store', ''], '--store must not be empty (the file store: --store file)', 'etcd://127.0.0.1:1/nowhere'],
+    [['serve', '--port', '0', '--no-runner', '--feed', 'csv:/nonexistent'], '--feed applies only to the embedded runner'],
+  ])(
+    '2: %j is refused, and nothing is written where it runs (an empty value was the current directory, or taken and ignored)',
+    async (args, message, store?: string) => {
+      // A script's `--runtime-dir "$DIR"` with DIR unset: before, serve wrote config.yaml, admin.token
+      // and audit.log into the current directory, and token create a tokens.yaml no server reads.
+      const cwd = await tempRuntimeDir();
+      const child = spawnProcess(process.execPath, [STRATCTL_BIN, ...args], {
+        cwd,
+        env: { ...cliEnv(), CONTROL_PLANE_TOKEN: TOKEN, ...(store && { CONTROL_PLANE_STORE: store }) },
+      });
+      const code = await Promise.race([child.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 20_000))]);
+      if (code !== 2) await child.stop('SIGKILL');
+      expect(code).toBe(2);
+      expect(child.stderr()).toContain(message);
+      expect(await readdir(cwd)).toEqual([]);
+    },
+  );
+
   it('2 under json logs (the unit and the image): the usage error is a JSON log line too, and a store URL is never quoted with its credentials', async () => {
     for (const [args, env] of [
       [['serve', '--port', 'eighty', '--log-format', 'json'], {}],

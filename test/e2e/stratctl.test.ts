@@ -261,6 +261,30 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(await watch.exited).toBe(130);
   });
 
+  it('status --watch --json: a scan or a heartbeat alone is no line (README: a line each time the status changes), a change is', async () => {
+    const server = await startTestServer({ runner: { heartbeatMs: 100 } });
+    await server.gql('mutation { updateConfig(input: { scanIntervalSeconds: 1 }) { config { version } } }');
+    const watch = startStratctl(['status', '--watch', '--json'], envFor(server));
+    await watch.waitFor(/"configVersion":2,.*"appliedConfigVersion":2/);
+    const lines = () => watch.stdout().trim().split('\n');
+    const before = lines().length;
+    const scanned = async () => (await server.gql('{ status { runner { lastScanAt } } }')).body.data?.status.runner.lastScanAt;
+    // Three scans and ~30 heartbeats later (each an event: before, each scan was a line).
+    const first = await scanned();
+    for (let seen = 0, at = first; seen < 3; ) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const now = await scanned();
+      if (now !== at) [seen, at] = [seen + 1, now];
+    }
+    expect(lines()).toHaveLength(before);
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    await watch.waitFor(/"activeStrategyKey":"gold","configVersion":3,.*"appliedConfigVersion":3/);
+    // The line printed holds the times as they are (only the comparison leaves them out).
+    expect(JSON.parse(lines().at(-1) as string).runner).toMatchObject({ lastScanAt: expect.any(String), heartbeatAt: expect.any(String) });
+    watch.signal('SIGINT');
+    expect(await watch.exited).toBe(130);
+  });
+
   it('status --watch shows the kill switch: turning trading off is a line of its own', async () => {
     const server = await startTestServer({ runner: { heartbeatMs: 200 } });
     const human = startStratctl(['status', '--watch'], envFor(server));

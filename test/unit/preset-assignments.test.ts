@@ -22,6 +22,13 @@ describe('preset set: values that YAML or JSON would have turned into a removal'
     expect(() => parsePresetAssignments(args)).toThrow(message);
   });
 
+  it.each([
+    [['tunables.fast_ma_period=8', 'tunables.fast_ma_period=12'], 'tunables.fast_ma_period'],
+    [['name=A', 'risk_level=low', 'name=B'], 'name'],
+  ])('refuses %j: a key given twice (the last won, exit 0), as config set does', (args, key) => {
+    expect(() => parsePresetAssignments(args)).toThrow(`${key} is given twice: give each key once`);
+  });
+
   it('a tunable named __proto__ is sent as a key (the server refuses it)', () => {
     expect(JSON.stringify(parsePresetAssignments(['tunables.__proto__=5']).tunables)).toBe('{"__proto__":5}');
   });
