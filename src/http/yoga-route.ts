@@ -46,7 +46,15 @@ export function yogaHandler(yoga: ControlPlaneYoga) {
     if (response.status >= 400 && (body === null || (Buffer.isBuffer(body) && body.length === 0))) {
       return jsonReply(
         response.status,
-        { errors: [{ message: STATUS_CODES[response.status] ?? 'Error', extensions: { code: 'BAD_REQUEST' } }] },
+        {
+          errors: [
+            {
+              message: STATUS_CODES[response.status] ?? 'Error',
+              // README's code for a 415 (the body's Content-Type here, its Content-Encoding in the body step).
+              extensions: { code: response.status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST' },
+            },
+          ],
+        },
         {
           ...(replyHeaders.allow && { allow: replyHeaders.allow }),
         },

@@ -133,6 +133,10 @@ const CASES: [string, string, Record<string, string>, 'admin' | 'read' | 'none' 
   ['an unexpected parameter', JSON.stringify({ query: '{ config { version } }', other: 1 }), {}, 'admin'],
   ['bad JSON', '{"query":', {}, 'admin'],
   ['an Accept nothing answers', json('{ config { version } }'), { accept: 'application/xml' }, 'admin'],
+  // RFC 9110: the media type is case-insensitive, blanks around ";" allowed (both were 415 here, taken on the REST routes).
+  ['Content-Type in capitals', json('{ config { version } }'), { 'content-type': 'Application/JSON' }, 'admin'],
+  ['Content-Type with a blank before ";"', json('{ config { version } }'), { 'content-type': 'application/json ; charset=UTF-8' }, 'admin'],
+  ['a body that is not JSON', json('{ config { version } }'), { 'content-type': 'text/plain' }, 'admin'],
 ];
 
 describe('the fast lane answers as yoga does (GraphQL-over-HTTP, the error table)', () => {
@@ -176,6 +180,26 @@ describe('the fast lane answers as yoga does (GraphQL-over-HTTP, the error table
     }
     const [reference, ...others] = answers;
     for (const other of others) expect({ ...other.answer, path: other.name }).toEqual({ ...reference!.answer, path: other.name });
+  });
+
+  it('Content-Type is read as RFC 9110 says (case, blanks); a body said to be something else is 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+    for (const { name, server } of servers) {
+      for (const contentType of ['Application/JSON', 'application/json ; charset=UTF-8', 'APPLICATION/GRAPHQL+JSON']) {
+        const answer = await send(server, json('{ config { version } }'), { 'content-type': contentType });
+        expect({ path: name, contentType, status: answer.status, body: answer.body }).toEqual({
+          path: name,
+          contentType,
+          status: 200,
+          body: { data: { config: { version: 1 } } },
+        });
+      }
+      const plain = await send(server, json('{ config { version } }'), { 'content-type': 'text/plain' });
+      expect({ path: name, status: plain.status, body: plain.body }).toEqual({
+        path: name,
+        status: 415,
+        body: { errors: [{ message: 'Unsupported Media Type', extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' } }] },
+      });
+    }
   });
 
   it('a successful mutation answers alike, and plain JSON POSTs never reached yoga on the lane', async () => {
