@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { hostnameOf } from '../../src/http/steps/host-check.js';
+import { json, rawRequest } from '../helpers/raw-http.js';
 import { startTestServer } from '../helpers/server.js';
 
 /** A GET with a Host header of our choosing (fetch does not let a caller set it). */
@@ -34,6 +35,22 @@ describe('DNS-rebinding guard (server bound to loopback)', () => {
     }
     // The REST routes sit behind the same guard.
     expect((await getWithHost(`${server.origin}/api/status`, 'attacker.example')).status).toBe(421);
+  });
+
+  it('refuses a request with two Host fields (400, RFC 9112), whichever comes first: a proxy reading the last would judge another host', async () => {
+    const server = await startTestServer();
+    const port = new URL(server.url).port;
+    for (const [first, second] of [
+      [`127.0.0.1:${port}`, 'attacker.example'],
+      ['attacker.example', `127.0.0.1:${port}`],
+      [`127.0.0.1:${port}`, `127.0.0.1:${port}`],
+    ]) {
+      const res = await rawRequest(server.origin, `GET /health HTTP/1.1\r\nHost: ${first}\r\nhost: ${second}\r\nConnection: close\r\n\r\n`);
+      expect({ first, second, status: res.status }).toEqual({ first, second, status: 400 });
+      expect(json(res).errors[0]).toEqual({ message: 'Bad Host header: expected host[:port]', extensions: { code: 'BAD_REQUEST' } });
+    }
+    const one = await rawRequest(server.origin, `GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+    expect(one.status).toBe(200);
   });
 
   it('parses Host headers into names', () => {

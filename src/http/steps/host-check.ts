@@ -82,7 +82,7 @@ export function hostCheckStep(refuse: Refuse, options: HostCheckOptions = {}): S
       });
     }
     const header = exchange.req.headers.host;
-    const hostname = header === undefined ? null : hostnameOfCached(header);
+    const hostname = header === undefined || hostGivenTwice(exchange.req.rawHeaders) ? null : hostnameOfCached(header);
     if (hostname === null) {
       return refuse(exchange, { reason: 'bad-host', status: 400, code: 'BAD_REQUEST', message: 'Bad Host header: expected host[:port]' });
     }
@@ -97,4 +97,19 @@ export function hostCheckStep(refuse: Refuse, options: HostCheckOptions = {}): S
     exchange.host = header!;
     return next(exchange);
   };
+}
+
+/**
+ * More than one Host field: RFC 9112 (3.2) says 400. Node keeps the first; a proxy in front that
+ * reads the last one would judge another host than this check did (a browser never sends two).
+ */
+function hostGivenTwice(rawHeaders: readonly string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length !== 4 || name.toLowerCase() !== 'host') continue;
+    if (seen) return true;
+    seen = true;
+  }
+  return false;
 }
