@@ -163,9 +163,13 @@ export function singleConnectionSsePlugin(options: {
               ] satisfies SseResponse;
             }
             // Anything else without data (an unexpected failure, masked) is still a result to stream.
-            if (single && single.data === undefined) return withoutInternals({ ...single, data: null });
-            return isAsyncIterable(result) ? result : withoutInternals(result as ExecutionResult);
+            if (single && single.data === undefined) return { ...single, data: null };
+            return result;
           },
+          // Every result and event as it goes out (a token revoked mid-stream included). Here, not by
+          // mapping the event stream in an envelop hook: with that, after a revocation a page tab led
+          // again with the refused token (the operator-page test of tabs with different tokens).
+          onNext: (_ctx, _req, result) => withoutInternals(result as ExecutionResult) as typeof result,
         },
         yoga.fetchAPI,
       );
@@ -175,14 +179,7 @@ export function singleConnectionSsePlugin(options: {
       if (!request || !new URL(request.url).pathname.endsWith(GRAPHQL_SSE_PATH)) return;
       return {
         onSubscribeResult({ result, setResult }) {
-          if (!isAsyncIterable(result)) {
-            setResult(withoutInternals(result.data === undefined ? { ...result, data: null } : result));
-            return;
-          }
-          // Each event too (an error mid-stream, a token revoked).
-          return {
-            onNext: ({ result: event, setResult: setEvent }) => setEvent(withoutInternals(event)),
-          };
+          if (!isAsyncIterable(result) && result.data === undefined) setResult({ ...result, data: null });
         },
       };
     },

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { createClient } from 'graphql-sse';
 import { describe, expect, it } from 'vitest';
-import { createToken } from '../../src/auth/token-file.js';
+import { createToken, revokeToken } from '../../src/auth/token-file.js';
 import { MAX_SUBSCRIPTIONS_PER_CLIENT } from '../../src/limit-defaults.js';
 import { createLogger } from '../../src/log.js';
 import { GRAPHQL_PATHS } from '../helpers/graphql-paths.js';
@@ -296,6 +296,43 @@ describe('graphql-sse single-connection endpoint (/graphql/stream)', () => {
         errors: [expect.objectContaining({ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } })],
       },
     ]);
+  });
+
+  it('a token revoked while its subscription is open ends it with UNAUTHENTICATED, as /graphql sends it (no extensions.http)', async () => {
+    const server = await startTestServer({ runner: false });
+    const night = await createToken(server.runtimeDir, 'night-shift', 'operate');
+    const client = createClient({
+      url: `${server.origin}/graphql/stream`,
+      singleConnection: true,
+      retryAttempts: 0,
+      headers: { authorization: `Bearer ${night}` },
+    });
+    const results: any[] = [];
+    const ended = new Promise<string>((resolve) => {
+      client.subscribe(
+        { query: 'subscription { statusChanged { configVersion } }' },
+        {
+          next: (r) => results.push(r),
+          error: (e) => resolve(`error ${String(e)}`),
+          complete: () => resolve('complete'),
+        },
+      );
+    });
+    // Live once a change reaches it (changes until one does: the subscription starts asynchronously).
+    let strategy = 'gold';
+    await expect
+      .poll(async () => {
+        await server.gql(`mutation { activateStrategy(strategyKey: "${strategy}") { configVersion } }`);
+        strategy = strategy === 'gold' ? 'range' : 'gold';
+        return results.length;
+      })
+      .toBeGreaterThan(0);
+    await revokeToken(server.runtimeDir, 'night-shift');
+    expect(await ended).toBe('complete');
+    client.dispose();
+    expect(results.at(-1)).toEqual({
+      errors: [expect.objectContaining({ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } })],
+    });
   });
 
   // An operation POSTed with `Accept: text/event-stream` (graphql-sse's distinct connections).
