@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import type { Plugin } from 'graphql-yoga';
@@ -251,6 +252,42 @@ describe('request bodies', () => {
       expect(res.reset).toBe(false);
       expect(res.status).toBe(413);
       expect(refusalOf(path, json(res)).message).toBe(`Request body too large: the limit is ${LIMIT} bytes`);
+    },
+  );
+
+  it.each(['/graphql', '/api/config'])(
+    '%s: Expect: 100-continue with a Content-Length over the limit is 413 at once, not invited (100) to upload it first',
+    async (path) => {
+      const server = await startTestServer();
+      // The head alone, as curl sends it before waiting for 100 Continue (Node sent 100 by itself, and read 5 MB to answer 413).
+      const res = await rawRequest(
+        server.origin,
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\nExpect: 100-continue\r\n\r\n`,
+      );
+      expect(res.status).toBe(413);
+      expect(res.headers.connection).toBe('close');
+      expect(refusalOf(path, json(res)).message).toBe(`Request body too large: the limit is ${LIMIT} bytes`);
+      // Within the limit, the client is invited and answered.
+      const body = graphqlBody(10);
+      const answered = await new Promise<{ continued: boolean; status: number; body: string }>((resolve, reject) => {
+        let continued = false;
+        const req = request(server.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
+        });
+        req.on('continue', () => {
+          continued = true;
+          req.end(body);
+        });
+        req.on('response', (r) => {
+          let text = '';
+          r.setEncoding('utf8');
+          r.on('data', (chunk) => (text += chunk));
+          r.on('end', () => resolve({ continued, status: r.statusCode ?? 0, body: text }));
+        });
+        req.on('error', reject);
+      });
+      expect(answered).toEqual({ continued: true, status: 200, body: JSON.stringify({ data: { status: { configVersion: 1 } } }) });
     },
   );
 

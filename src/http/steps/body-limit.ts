@@ -91,6 +91,12 @@ export function bodyLimitStep(refuse: Refuse, limit: number = MAX_REQUEST_BODY_B
 
   const judged = async (exchange: Exchange, next: Handler, coding: string): Promise<Reply> => {
     const { req } = exchange;
+    // Declared over the limit with `Expect: 100-continue`: no 100 was sent (listen.ts), so the client
+    // waits to send it. Refused now, without reading; the connection closes, as the body may follow.
+    if (Number(req.headers['content-length']) > limit && req.headers.expect?.toLowerCase() === '100-continue') {
+      exchange.res.shouldKeepAlive = false;
+      return tooLarge(exchange);
+    }
     if (coding !== 'identity' && coding !== 'gzip' && coding !== 'x-gzip') {
       if (exchange.prefetched === undefined) await readAtMost(req, 0);
       return refuse(exchange, {
