@@ -15,6 +15,7 @@ import { requestLogPlugin } from './plugins/request-log.js';
 import { subscriptionLimitPlugin } from './plugins/subscription-limit.js';
 import { tokenFirstPlugin } from './plugins/token-first.js';
 import { tokenRecheckPlugin } from './plugins/token-recheck.js';
+import { unsentStreamsPlugin } from './plugins/unsent-streams.js';
 import type { RequestScope } from './request-scope.js';
 import { schema } from './schema/index.js';
 import { singleConnectionSsePlugin } from './sse.js';
@@ -158,6 +159,7 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
         onRefusal: options.onDocumentRefusal,
       }),
       subscriptionLimitPlugin({ perClient: options.maxSubscriptionsPerClient, onRefusal: options.onDocumentRefusal }),
+      unsentStreamsPlugin(),
       tokenRecheckPlugin({ authenticator, intervalMs: options.tokenRecheckMs }),
       // graphql-sse's single-connection mode at /graphql/stream (the operator page: one SSE connection per
       // tab for all its subscriptions); /graphql keeps yoga's own SSE.

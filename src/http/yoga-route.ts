@@ -6,6 +6,7 @@ import { requestScopeOf } from './in-process.js';
 // The body step has read and decoded the body: yoga gets the bytes, without the headers that described the wire.
 const NOT_PASSED_ON = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive']);
 const STREAMED = /^(text\/event-stream|multipart\/mixed)/i;
+const STREAMED_ACCEPT = /text\/event-stream|multipart\/mixed/i;
 
 /**
  * Yoga's own HTTP handling, for what only it serves: GET, GraphiQL, SSE subscriptions, every POST
@@ -22,8 +23,14 @@ export function yogaHandler(yoga: ControlPlaneYoga) {
       headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     const withBody = exchange.body !== null && exchange.method !== 'GET' && exchange.method !== 'HEAD';
+    // RFC 9110: HEAD answers as GET, without the body (sendReply drops it); yoga takes only GET and
+    // POST, and `curl -I` on the endpoint (an uptime check) was 405 while GET answered.
+    const head = exchange.method === 'HEAD';
+    // Never a stream for a HEAD: it would hold a subscription open for a body that is never sent.
+    if (head && STREAMED_ACCEPT.test(headers.get('accept') ?? ''))
+      headers.set('accept', 'application/graphql-response+json, application/json');
     const request = new Request(`http://${exchange.host}${exchange.target}`, {
-      method: exchange.method,
+      method: head ? 'GET' : exchange.method,
       headers,
       signal: exchange.signal,
       ...(withBody && { body: exchange.body as unknown as BodyInit }),

@@ -291,6 +291,23 @@ describe('request bodies', () => {
     },
   );
 
+  it('HEAD /graphql answers as GET without the body (it was 405); a HEAD never opens an event stream (a subscription held for nothing)', async () => {
+    const server = await startTestServer({ runner: false });
+    const target = `${server.url}?query=${encodeURIComponent('{ status { configVersion } }')}`;
+    const [get, head] = [await fetch(target), await fetch(target, { method: 'HEAD' })];
+    expect(get.status).toBe(200);
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'));
+    expect(await head.text()).toBe('');
+    const subscription = `${server.url}?query=${encodeURIComponent('subscription { statusChanged { configVersion } }')}`;
+    // Asked as JSON instead: yoga's answer to a subscription without an event stream (406), and nothing held open.
+    const streamed = await fetch(subscription, { method: 'HEAD', headers: { accept: 'text/event-stream' } });
+    expect(streamed.status).toBe(406);
+    expect(await streamed.text()).toBe('');
+    const open = async () => /^control_plane_subscriptions (\d+)$/m.exec(await (await fetch(`${server.origin}/metrics`)).text())?.[1];
+    await expect.poll(open).toBe('0');
+  });
+
   it('gzip bodies are inflated and the limit applies to what they inflate to', async () => {
     const server = await startTestServer();
     const small = await post(server, '/graphql', gzipSync(graphqlBody(10)), { 'content-encoding': 'gzip' });

@@ -127,6 +127,29 @@ describe(`open subscriptions per client: at most ${MAX_SUBSCRIPTIONS_PER_CLIENT}
     for (const s of again) s.close();
   });
 
+  it.each(['GET', 'POST'])(
+    'a subscription %s with an Accept no event stream answers (JSON only) is 406 and holds nothing open: it was left running for no one',
+    async (method) => {
+      const server = await startTestServer({ runner: false, security: { maxSubscriptionsPerClient: 2 } });
+      const open = async () => /^control_plane_subscriptions (\d+)$/m.exec(await (await fetch(`${server.origin}/metrics`)).text())?.[1];
+      const query = 'subscription { statusChanged { configVersion } }';
+      const ask = () =>
+        method === 'GET'
+          ? fetch(`${server.url}?query=${encodeURIComponent(query)}`, { headers: { accept: 'application/json' } })
+          : fetch(server.url, {
+              method,
+              headers: { accept: 'application/json', 'content-type': 'application/json' },
+              body: JSON.stringify({ query }),
+            });
+      // More than the per-client limit: each left open took a slot, and the third was 429.
+      for (let i = 0; i < 3; i++) expect((await ask()).status).toBe(406);
+      await expect.poll(open).toBe('0');
+      const stream = await openSse(server.url, SUBSCRIPTION);
+      expect(stream.response.status).toBe(200);
+      stream.close();
+    },
+  );
+
   it('generated: any sequence of opens and closes: refused at once at the limit, accepted below it (once the server has seen the closes)', async () => {
     const server = await startTestServer({ security: { maxSubscriptionsPerClient: 3 } });
     await fc.assert(
