@@ -23,7 +23,7 @@ import { type LimitReason, limitCounter } from './limit-counter.js';
 import { metricsRoute } from './metrics-route.js';
 import { createOperatorPage, type OperatorPageOptions, pageRoutes } from './page.js';
 import type { HttpPlane, HttpSecurity } from './plane.js';
-import { probeRoutes } from './probes.js';
+import { PROBE_PATHS, probeRoutes } from './probes.js';
 import { refusalBody, refusals } from './refusal.js';
 import { restRoutes } from './rest.js';
 import { type Route, router } from './router.js';
@@ -337,6 +337,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
       failuresPerMinute: security.authFailures?.failuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE,
       authenticator: plane.services.authenticator,
       onFailure: () => metrics.authFailure(),
+      tokenFreePaths: PROBE_PATHS,
     }),
     bodyLimitStep(refuse, security.maxRequestBodyBytes ?? MAX_REQUEST_BODY_BYTES),
     compressionStep(),

@@ -21,6 +21,9 @@ function proofHeaders(plane: HttpPlane, exchange: Exchange): Record<string, stri
   return proof === null ? NO_HEADERS : { [ADMIN_PROOF_HEADER]: proof, 'cache-control': 'no-store' };
 }
 
+/** The probes' paths: no answer of theirs reads a token (the failed-auth limit never refuses them). */
+export const PROBE_PATHS: ReadonlySet<string> = new Set(['/health', '/ready', '/version']);
+
 /**
  * Probes need no token and do no GraphQL. `/health` (liveness): 200 while the process serves.
  * `/ready` (readiness): 503 while the plane says it should not take traffic. `/version`: what is running.

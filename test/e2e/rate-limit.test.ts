@@ -68,6 +68,14 @@ describe('the failed-auth limit never locks out the operator', () => {
     );
     // A wrong token is still refused, with the limit's answer.
     expect((await server.gql(STATUS, undefined, WRONG)).status).toBe(429);
+    // The probes read no token: a monitor sending one (its default credentials) from the same
+    // address (a NAT) still sees the replica serving. Before: 429, and a load balancer took it out.
+    for (const probe of ['/health', '/ready', '/version', '/health?verbose=1']) {
+      const res = await fetch(`${server.origin}${probe}`, { headers: { authorization: `Bearer ${WRONG}` } });
+      expect({ probe, status: res.status }).toEqual({ probe, status: 200 });
+    }
+    // Anything else with that token is still the limit's (the page too: no path is spared by its prefix).
+    expect((await fetch(`${server.origin}/healthz`, { headers: { authorization: `Bearer ${WRONG}` } })).status).toBe(429);
   });
 
   it('a request without a token is never counted: 30 tokenless mutations answer 401, and the next wrong token is still a 401', async () => {

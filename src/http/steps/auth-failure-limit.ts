@@ -19,6 +19,12 @@ export interface AuthFailureLimitOptions {
   onFailure?: () => void;
   /** The clock the log's line budget runs on (tests move it). */
   now?: () => number;
+  /**
+   * Paths whose answer never depends on a token (the probes): never refused here. Over its limit,
+   * an address's health checks that carry a header (a monitor's default credentials) were 429, and
+   * a load balancer took a serving replica out because a script behind the same NAT guessed.
+   */
+  tokenFreePaths?: ReadonlySet<string>;
 }
 
 /** Wrong-token log lines at most per minute, all clients together: a spray from many addresses cannot flood the log. */
@@ -111,9 +117,14 @@ export function authFailureLimitStep(refuse: Refuse, options: AuthFailureLimitOp
         : reply;
   };
 
+  const tokenFree = options.tokenFreePaths ?? new Set<string>();
+  const pathOf = (target: string) => {
+    const query = target.indexOf('?');
+    return query === -1 ? target : target.slice(0, query);
+  };
   return (exchange, next) => {
     const authorization = exchange.req.headers.authorization;
-    if (!presentsToken(authorization)) return next(exchange);
+    if (!presentsToken(authorization) || (tokenFree.size > 0 && tokenFree.has(pathOf(exchange.target)))) return next(exchange);
     const until = failedRecently.get(exchange.clientKey);
     if (until === undefined) return answer(exchange, next);
     if (until <= Date.now()) {
