@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import { type ExecutionArgs, type ExecutionResult, GraphQLError, getOperationAST } from 'graphql';
 import { type OperationResult, TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from 'graphql-sse';
 import { createHandler } from 'graphql-sse/lib/use/fetch';
@@ -75,17 +76,12 @@ function httpOf(
   const status = Number(extensions?.http?.status);
   if (!(status >= 400 && status < 500)) return undefined;
   if (subscription && (extensions?.code !== 'RATE_LIMITED' || status !== 429)) return undefined;
-  return { status, statusText: STATUS_TEXT[status] ?? 'Bad Request', headers: (extensions?.http?.headers ?? {}) as Record<string, string> };
+  return {
+    status,
+    statusText: STATUS_CODES[status] ?? 'Bad Request',
+    headers: (extensions?.http?.headers ?? {}) as Record<string, string>,
+  };
 }
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  409: 'Conflict',
-  413: 'Content Too Large',
-  429: 'Too Many Requests',
-};
 
 /**
  * graphql-sse's single-connection mode at /graphql/stream, through yoga's envelop orchestrator

@@ -118,13 +118,9 @@ export function authFailureLimitStep(refuse: Refuse, options: AuthFailureLimitOp
   };
 
   const tokenFree = options.tokenFreePaths ?? new Set<string>();
-  const pathOf = (target: string) => {
-    const query = target.indexOf('?');
-    return query === -1 ? target : target.slice(0, query);
-  };
   return (exchange, next) => {
     const authorization = exchange.req.headers.authorization;
-    if (!presentsToken(authorization) || (tokenFree.size > 0 && tokenFree.has(pathOf(exchange.target)))) return next(exchange);
+    if (!presentsToken(authorization) || tokenFree.has(exchange.path)) return next(exchange);
     const until = failedRecently.get(exchange.clientKey);
     if (until === undefined) return answer(exchange, next);
     if (until <= Date.now()) {

@@ -91,9 +91,10 @@ export function bodyLimitStep(refuse: Refuse, limit: number = MAX_REQUEST_BODY_B
 
   const judged = async (exchange: Exchange, next: Handler, coding: string): Promise<Reply> => {
     const { req } = exchange;
+    const declared = Number(req.headers['content-length']);
     // Declared over the limit with `Expect: 100-continue`: no 100 was sent (listen.ts), so the client
     // waits to send it. Refused now, without reading; the connection closes, as the body may follow.
-    if (Number(req.headers['content-length']) > limit && req.headers.expect?.toLowerCase() === '100-continue') {
+    if (declared > limit && req.headers.expect?.toLowerCase() === '100-continue') {
       exchange.res.shouldKeepAlive = false;
       return tooLarge(exchange);
     }
@@ -106,7 +107,6 @@ export function bodyLimitStep(refuse: Refuse, limit: number = MAX_REQUEST_BODY_B
         message: 'Unsupported Content-Encoding: send the body as it is, or gzip-compressed',
       });
     }
-    const declared = Number(req.headers['content-length']);
     const raw = exchange.prefetched ?? (await readAtMost(req, declared > limit ? 0 : limit));
     if (raw === 'too-large' || raw.byteLength > limit) return tooLarge(exchange);
     if (coding === 'identity') {
