@@ -87,6 +87,10 @@ function badInputHint(message: string): string {
   // A rollback's <version> that the history does not hold: "fix the values above" pointed at nothing to fix.
   if (/^(Unknown config version|Config version \d+ has expired)/.test(message))
     return 'Nothing was changed. "stratctl history" lists the versions kept.';
+  // The server's list limit without a token: "at most 100 (1000 with a token)". The command's own
+  // cap may be lower than the server's with a token (audit: 800, what its cost limit fits).
+  if (/^Invalid \w+: at most \d+ \(\d+ with a token\)/.test(message))
+    return 'Nothing was changed. Ask for fewer, or pass a token (--token or CONTROL_PLANE_TOKEN) for more, up to the most --help gives.';
   if (/strategy key/.test(message)) return 'Run "stratctl strategies" for the valid keys.';
   if (/tunable/i.test(message)) return 'Fix the values above and retry ("stratctl strategies <base>" shows a base’s tunables and bounds).';
   return 'Fix the values above and retry.';

@@ -6,10 +6,10 @@ import { fileKeys, printJson, runClientCommand, table } from './client-command.j
 import { type Action, stringFlag } from './program.js';
 
 /** `--last <n>`: a whole number from 1 to `max`. */
-function parseLast(raw: string | undefined, max: number): number | undefined {
+function parseLast(raw: string | undefined, max: number, why = ''): number | undefined {
   if (raw === undefined) return undefined;
   const n = decimalSetting(raw);
-  if (!(n >= 1 && n <= max)) throw new UsageError(`--last must be 1 to ${max}, not "${raw}"`);
+  if (!(n >= 1 && n <= max)) throw new UsageError(`--last must be 1 to ${max}${why}, not "${raw}"`);
   return n;
 }
 
@@ -59,7 +59,7 @@ export const AUDIT_MAX_LAST = 800;
 
 /** `stratctl audit [--last n] [--subject config|presets]`: the audit trail, newest first. */
 export const audit: Action = async (flags, _args, ctx) => {
-  const last = parseLast(stringFlag(flags, 'last'), AUDIT_MAX_LAST);
+  const last = parseLast(stringFlag(flags, 'last'), AUDIT_MAX_LAST, ' (the most whose cost the server allows with a token)');
   const subject = parseSubject(stringFlag(flags, 'subject'));
   return runClientCommand(flags, ctx, async (ctx) => {
     const { auditLog } = await execute(ctx.settings, AuditLogDocument, { last, subject });

@@ -99,6 +99,12 @@ describe('stratctl sends a token only when the operation needs one', { timeout: 
     // Without a token the server caps `last` at 100: the help's "1 to 1000" holds only with one.
     const anonymous = await stratctl(['audit', '--last', '101'], env);
     expect(anonymous.code).toBe(2);
+    // The server's "1000 with a token" is more than stratctl audit asks for: the hint points at --help, not at 1000.
+    expect(anonymous.stderr).toContain('Invalid last: at most 100 (1000 with a token), got 101');
+    expect(anonymous.stderr).toContain('pass a token (--token or CONTROL_PLANE_TOKEN) for more, up to the most --help gives');
+    const beyond = await stratctl(['audit', '--last', '1000', '--token', TEST_TOKEN], env);
+    expect(beyond.code).toBe(2);
+    expect(beyond.stderr).toContain('--last must be 1 to 800');
     const [flag, environment] = await Promise.all([
       stratctl(['audit', '--last', '500', '--token', TEST_TOKEN], env),
       stratctl(['audit', '--last', '101', '--json'], { ...env, CONTROL_PLANE_TOKEN: TEST_TOKEN }),
