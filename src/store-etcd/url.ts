@@ -67,13 +67,24 @@ export function isEtcdStoreUrl(store: string): boolean {
  * are left out, so they never reach a log or a terminal. (They are refused: see --etcd-user.)
  */
 export function shownStoreUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, '$1<credentials removed>@');
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0];
+  if (!scheme) return url;
+  let rest = url.slice(scheme.length);
+  // Up to the last "@": a password may hold "/", "?", "#" or "@" itself (it is refused, never quoted).
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) rest = rest.slice(at + 1);
+  // A query or fragment is refused too, and may carry a secret (`?password=...`).
+  const query = rest.search(/[?#]/);
+  if (query >= 0) rest = `${rest.slice(0, query)}<query removed>`;
+  return `${scheme}${at >= 0 ? '<credentials removed>@' : ''}${rest}`;
 }
+
+const hasCredentials = (url: string) => shownStoreUrl(url).includes('<credentials removed>@');
 
 /** Parses an etcd store URL; throws EtcdUrlError saying what is wrong (never quoting credentials). */
 export function parseEtcdStoreUrl(text: string): EtcdStoreUrl {
   const url = shownStoreUrl(text);
-  if (url !== text) {
+  if (hasCredentials(text)) {
     throw new EtcdUrlError(
       `"${url}": credentials do not go in the URL (it is logged and shown): give them with CONTROL_PLANE_ETCD_USER and CONTROL_PLANE_ETCD_PASSWORD`,
     );
@@ -86,7 +97,8 @@ export function parseEtcdStoreUrl(text: string): EtcdStoreUrl {
         : `"${url}": ${usage}`,
     );
   }
-  const rest = url.slice('etcd://'.length);
+  // The text as given (the one shown has its query cut); past this check the two are the same.
+  const rest = text.slice('etcd://'.length);
   if (/[?#%@\s]/.test(rest)) throw new EtcdUrlError(`"${url}": no user, query, fragment, escapes or spaces allowed (${usage})`);
   const slash = rest.indexOf('/');
   if (slash < 0) throw new EtcdUrlError(`"${url}": a key prefix is required (${usage})`);

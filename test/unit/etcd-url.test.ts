@@ -69,6 +69,11 @@ describe('parseEtcdStoreUrl', () => {
     'etcd://hunter2secret@a:1/scp',
     'https://user:hunter2secret@a:1/scp',
     'etcd://u:hunter2secret@a:1,b:2/scp?x=1',
+    // A password holding "/", "?", "#" or "@": the userinfo ends at the last "@".
+    'etcd://alice:hunter2secret/P4ss@etcd-1:2379/trading',
+    'etcd://alice:hunter2secret?x@etcd-1:2379/trading',
+    'etcd://alice:hunter2secret#x@etcd-1:2379/trading',
+    'etcd://alice:p@hunter2secret@etcd-1:2379/trading',
   ])('never quotes credentials put in the URL: %s', (url) => {
     const message = (() => {
       try {
@@ -79,6 +84,16 @@ describe('parseEtcdStoreUrl', () => {
       return 'accepted';
     })();
     expect(message).toContain('<credentials removed>@');
+    expect(message).toContain('credentials do not go in the URL');
     expect(message).not.toContain('hunter2secret');
   });
+
+  it.each(['etcd://h:2379/t?password=hunter2secret', 'etcd://h:2379/t#hunter2secret', 'https://h:2379/t?password=hunter2secret'])(
+    'never quotes a query or fragment, which may carry a secret: %s',
+    (url) => {
+      expect(() => parseEtcdStoreUrl(url)).toThrow(EtcdUrlError);
+      expect(() => parseEtcdStoreUrl(url)).toThrow('<query removed>');
+      expect(() => parseEtcdStoreUrl(url)).not.toThrow(/hunter2secret/);
+    },
+  );
 });
