@@ -172,7 +172,9 @@ export function fileTokenStore(
       const err = tokens;
       // Fail closed: a file that cannot be trusted or read grants nothing (the admin token still works).
       byDigest = new Map();
-      refused = `named tokens are refused until ${path.basename(file)} is fixed: ${err.message}`;
+      // /ready shows it to anyone: the file's name, never its path (the log below names the path).
+      const reason = err.message.split(file).join(path.basename(file)).split(path.dirname(file)).join('<runtime dir>');
+      refused = `named tokens are refused until ${path.basename(file)} is fixed: ${reason}`;
       options.warn?.(`named tokens refused until ${file} is fixed: ${err.message}`, {
         file,
         reason: err.message,
