@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import { decimalSetting, envSetting, runtimeDirSetting } from './env-setting.js';
 import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './http/steps/auth-failure-limit.js';
 import { UsageError } from './usage-error.js';
@@ -20,12 +19,6 @@ export function envBoolean(env: NodeJS.ProcessEnv, name: string): boolean | unde
   if (FALSE.test(value)) return false;
   throw new UsageError(`${name} must be 1, true, yes or on (or 0, false, no, off), not "${env[name]}"`);
 }
-
-export const portSchema = z.coerce
-  .number({ error: 'must be a number' })
-  .int({ error: 'must be a whole number' })
-  .min(0, { error: 'must be 0 to 65535' })
-  .max(65_535, { error: 'must be 0 to 65535' });
 
 export interface ServerSettings {
   host: string;
@@ -61,12 +54,12 @@ function parseAuthFailures(raw: string, source: string): number {
 
 function parsePort(raw: string, source: string): number {
   if (raw.trim() === '') throw new UsageError(`${source}: "${raw}" is not a port (empty)`);
-  // Decimal digits only: 0x10 and 1e3 were read as 16 and 1000. zod then says what else is wrong.
-  if (!/^-?\d+(\.\d+)?$/.test(raw.trim()))
-    throw new UsageError(`${source}: "${raw}" is not a port (a whole number from 0 to 65535, in decimal digits)`);
-  const parsed = portSchema.safeParse(raw);
-  if (!parsed.success) throw new UsageError(`${source}: "${raw}" is not a port (${parsed.error.issues[0]?.message})`);
-  return parsed.data;
+  // Decimal digits only: 0x10 and 1e3 were read as 16 and 1000, -0 as 0 (any free port: the
+  // server moved without a word) and 8787.0 as 8787 (which stratctl and the image's health check refuse).
+  const port = decimalSetting(raw);
+  if (Number.isNaN(port)) throw new UsageError(`${source}: "${raw}" is not a port (a whole number from 0 to 65535, in decimal digits)`);
+  if (port > 65_535) throw new UsageError(`${source}: "${raw}" is not a port (must be 0 to 65535)`);
+  return port;
 }
 
 /** Flags win over the environment, which wins over the defaults. */

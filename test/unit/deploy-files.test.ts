@@ -73,7 +73,7 @@ describe('Dockerfile', () => {
     expect(dir).toBe('/var/lib/strategy-control-plane');
     expect(runtime).toContain(`VOLUME ["${dir}"]`);
     expect(runtime.find((l) => l.startsWith('HEALTHCHECK '))).toMatch(
-      /CMD \[.*http:\/\/127\.0\.0\.1:' \+ \(process\.env\.CONTROL_PLANE_PORT \|\| 8787\) \+ '\/health/,
+      /CMD \[.*http:\/\/127\.0\.0\.1:' \+ \(\(process\.env\.CONTROL_PLANE_PORT \|\| ''\)\.trim\(\) \|\| 8787\) \+ '\/health/,
     );
     expect(runtime).toContain('EXPOSE 8787');
     expect(runtime).toContain('STOPSIGNAL SIGTERM');
@@ -100,6 +100,8 @@ describe('Dockerfile HEALTHCHECK, run as written', () => {
     const port = new URL(server.origin).port;
     expect(port).not.toBe('8787');
     expect(await run({ CONTROL_PLANE_PORT: port })).toBe(0);
+    // serve reads the port with blanks around it as written; the check did not (an invalid URL: unhealthy).
+    expect(await run({ CONTROL_PLANE_PORT: ` ${port} ` })).toBe(0);
     // Nothing listens there any more: unhealthy.
     await server.close();
     expect(await run({ CONTROL_PLANE_PORT: port })).toBe(1);

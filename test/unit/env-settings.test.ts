@@ -41,7 +41,8 @@ describe('a bad value names where it came from: the flag, or the variable (a uni
 });
 
 describe('a number setting is decimal digits (0x10, 1e3 were read as 16 and 1000)', () => {
-  const written = ['0x10', '1e3', '0b11', '0o17', '1_000', '+5', '.5e1', 'Infinity'];
+  // -0 was a port: 0, any free one (the server moved without a word); 8787.0 one stratctl refuses.
+  const written = ['0x10', '1e3', '0b11', '0o17', '1_000', '+5', '.5e1', 'Infinity', '-0', '-1', '8787.0', '18970.00'];
   it.each(written)('%s is refused wherever the server reads a number, naming where it came from', (raw) => {
     expect(() => resolveServerSettings({}, { CONTROL_PLANE_PORT: raw })).toThrow(/^CONTROL_PLANE_PORT: ".*" is not a port/);
     expect(() => resolveServerSettings({ port: raw }, {})).toThrow(/^--port: ".*" is not a port/);
