@@ -1,4 +1,4 @@
-import { decimalSetting } from './env-setting.js';
+import { decimalSetting, envSetting } from './env-setting.js';
 import type { RuntimeFileLimits } from './fs/runtime-file.js';
 import type { HttpSecurity } from './http/plane.js';
 import {
@@ -158,8 +158,9 @@ export function resolveLimitSettings(flags: Readonly<Record<string, unknown>>, e
   };
   for (const limit of LIMIT_SETTINGS) {
     const flag = flags[limit.flag];
-    const raw = typeof flag === 'string' ? flag : env[limit.env];
-    if (raw === undefined || raw === '') continue;
+    // An empty flag is refused (a script's "$MAX" with MAX unset), an empty or blank variable is unset (README, Settings).
+    const raw = typeof flag === 'string' ? flag : envSetting(env, limit.env);
+    if (raw === undefined) continue;
     limit.apply(settings, parseLimit(raw, typeof flag === 'string' ? `--${limit.flag}` : limit.env, limit.min));
   }
   return settings;

@@ -1,5 +1,6 @@
 import { fstatSync, readlinkSync, statSync } from 'node:fs';
 import { type Logger as PinoLogger, pino } from 'pino';
+import { envSetting } from './env-setting.js';
 import { flushLogsAtExitWithin } from './log-exit.js';
 import { UsageError } from './usage-error.js';
 
@@ -353,7 +354,7 @@ export interface LogFlags {
 export function resolveLogSettings(flags: LogFlags, env: NodeJS.ProcessEnv, terminal: boolean): { format: LogFormat; level: LogLevel } {
   const pick = <T extends string>(flag: string, name: string, allowed: readonly T[], fallback: T): T => {
     const fromFlag = flags[flag as keyof LogFlags];
-    const raw = fromFlag ?? (env[name] || undefined);
+    const raw = fromFlag ?? envSetting(env, name);
     if (raw === undefined) return fallback;
     const value = raw.trim().toLowerCase() as T;
     if (!allowed.includes(value))

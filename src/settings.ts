@@ -69,8 +69,8 @@ export function resolveServerSettings(flags: ServerFlags, env: NodeJS.ProcessEnv
   const port =
     flags.port !== undefined
       ? parsePort(flags.port, '--port')
-      : env.CONTROL_PLANE_PORT
-        ? parsePort(env.CONTROL_PLANE_PORT, 'CONTROL_PLANE_PORT')
+      : envSetting(env, 'CONTROL_PLANE_PORT') !== undefined
+        ? parsePort(env.CONTROL_PLANE_PORT as string, 'CONTROL_PLANE_PORT')
         : 8787;
   const runtimeDir = runtimeDirSetting(flags['runtime-dir'], env);
   // Every boolean setting is checked, whatever the flags say: a typo is refused even where a flag wins.
@@ -87,8 +87,8 @@ export function resolveServerSettings(flags: ServerFlags, env: NodeJS.ProcessEnv
     authFailuresPerMinute:
       flags['auth-failures-per-minute'] !== undefined
         ? parseAuthFailures(flags['auth-failures-per-minute'], '--auth-failures-per-minute')
-        : env.CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE
-          ? parseAuthFailures(env.CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE, 'CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE')
+        : envSetting(env, 'CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE') !== undefined
+          ? parseAuthFailures(env.CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE as string, 'CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE')
           : DEFAULT_AUTH_FAILURES_PER_MINUTE,
     behindTlsProxy: (flags['behind-tls-proxy'] ?? false) || behindTlsProxyEnv === true,
   };

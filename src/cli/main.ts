@@ -1,4 +1,5 @@
 import { type Command, CommanderError } from 'commander';
+import { envSetting } from '../env-setting.js';
 import { exitFlushMs } from '../log-exit.js';
 import { UsageError } from '../usage-error.js';
 import { EXIT } from './exit-codes.js';
@@ -24,7 +25,7 @@ function logsInJson(argv: readonly string[], io: CliIo): boolean {
     if (arg === '--log-format') flag = argv[i + 1];
     else if (arg.startsWith('--log-format=')) flag = arg.slice('--log-format='.length);
   });
-  const format = (flag ?? (io.env.CONTROL_PLANE_LOG_FORMAT || undefined))?.trim().toLowerCase();
+  const format = (flag ?? envSetting(io.env, 'CONTROL_PLANE_LOG_FORMAT'))?.trim().toLowerCase();
   return format === undefined ? io.stderr.isTTY !== true : format === 'json';
 }
 

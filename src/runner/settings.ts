@@ -26,7 +26,8 @@ export function resolveRunnerSettings(flags: RunnerFlags, env: NodeJS.ProcessEnv
     throw new UsageError(`${source} must be sim, sim:<seed> or csv:<file>, not "${feed}"`);
   }
   const rawBeat = flags['heartbeat-ms'] ?? envSetting(env, 'CONTROL_PLANE_RUNNER_HEARTBEAT_MS');
-  const heartbeatMs = rawBeat === undefined || rawBeat === '' ? DEFAULT_HEARTBEAT_MS : decimalSetting(rawBeat);
+  // An empty --heartbeat-ms is refused as any empty flag is (the variable blank is unset: envSetting).
+  const heartbeatMs = rawBeat === undefined ? DEFAULT_HEARTBEAT_MS : decimalSetting(rawBeat);
   if (!Number.isInteger(heartbeatMs) || heartbeatMs < 50 || heartbeatMs > 60_000) {
     const source = flags['heartbeat-ms'] !== undefined ? '--heartbeat-ms' : 'CONTROL_PLANE_RUNNER_HEARTBEAT_MS';
     throw new UsageError(`${source} must be a whole number of milliseconds from 50 to 60000, not "${rawBeat}"`);

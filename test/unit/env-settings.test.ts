@@ -1,11 +1,26 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from '../../src/http/steps/auth-failure-limit.js';
 import { resolveLimitSettings } from '../../src/limit-settings.js';
+import { resolveLogSettings } from '../../src/log.js';
 import { resolveRunnerSettings } from '../../src/runner/settings.js';
 import { resolveServerSettings } from '../../src/settings.js';
 import { resolveStoreSettings } from '../../src/store-settings.js';
 
-const BLANK = { CONTROL_PLANE_RUNTIME_DIR: '', CONTROL_PLANE_HOST: ' ', CONTROL_PLANE_STORE: '', CONTROL_PLANE_FEED: '  ' };
+const BLANK = {
+  CONTROL_PLANE_RUNTIME_DIR: '',
+  CONTROL_PLANE_HOST: ' ',
+  CONTROL_PLANE_STORE: '',
+  CONTROL_PLANE_FEED: '  ',
+  // These were refused blank ("not a port (empty)"), while the ones above were unset: one rule for all.
+  CONTROL_PLANE_PORT: ' ',
+  CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE: ' ',
+  CONTROL_PLANE_MAX_COST: ' ',
+  CONTROL_PLANE_MAX_LIST_SIZE: '\t',
+  CONTROL_PLANE_RUNNER_HEARTBEAT_MS: ' ',
+  CONTROL_PLANE_LOG_LEVEL: ' ',
+  CONTROL_PLANE_LOG_FORMAT: ' ',
+};
 
 describe('a blank setting is an unset one (README, Settings)', () => {
   it('CONTROL_PLANE_RUNTIME_DIR= is ./runtime, not the current directory (the server wrote its files there); a blank host is the default', () => {
@@ -18,6 +33,26 @@ describe('a blank setting is an unset one (README, Settings)', () => {
   it('a blank store is the file store, a blank feed the simulated one', () => {
     expect(resolveStoreSettings({}, BLANK)).toMatchObject({ kind: 'file' });
     expect(resolveRunnerSettings({}, BLANK).feed).toBe('sim');
+  });
+
+  it('a blank port, limit, heartbeat or log setting is its default', () => {
+    expect(resolveServerSettings({}, BLANK)).toMatchObject({ port: 8787, authFailuresPerMinute: DEFAULT_AUTH_FAILURES_PER_MINUTE });
+    expect(resolveLimitSettings({}, BLANK)).toEqual(resolveLimitSettings({}, {}));
+    expect(resolveRunnerSettings({}, BLANK).heartbeatMs).toBe(resolveRunnerSettings({}, {}).heartbeatMs);
+    expect(resolveLogSettings({}, BLANK, false)).toEqual({ format: 'json', level: 'info' });
+  });
+});
+
+describe('an empty flag is refused (a script\'s "$MAX" with MAX unset), never read as the default', () => {
+  it.each([
+    [() => resolveServerSettings({ port: '' }, {}), /^--port: "" is not a port/],
+    [() => resolveServerSettings({ 'auth-failures-per-minute': '' }, {}), /is not a whole number from 1/],
+    [() => resolveLimitSettings({ 'max-cost': '' }, {}), /^--max-cost: "" is not a whole number/],
+    [() => resolveLimitSettings({ 'max-connections': ' ' }, {}), /^--max-connections: " " is not a whole number/],
+    [() => resolveRunnerSettings({ 'heartbeat-ms': '' }, {}), /^--heartbeat-ms must be a whole number of milliseconds/],
+    [() => resolveLogSettings({ 'log-level': '' }, {}, false), /^--log-level must be one of/],
+  ])('%#', (resolve, message) => {
+    expect(resolve).toThrow(message);
   });
 });
 

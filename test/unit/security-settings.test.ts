@@ -12,9 +12,12 @@ describe('security settings', () => {
     expect(
       resolveServerSettings({ 'auth-failures-per-minute': '3' }, { CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE: '500' }).authFailuresPerMinute,
     ).toBe(3);
-    for (const bad of ['0', '-1', '2.5', 'ten', ' ']) {
+    for (const bad of ['0', '-1', '2.5', 'ten']) {
       expect(() => resolveServerSettings({}, { CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE: bad })).toThrow(UsageError);
     }
+    // Blank is unset, as for every variable (README, Settings); an empty flag is refused.
+    expect(resolveServerSettings({}, { CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE: ' ' }).authFailuresPerMinute).toBe(10);
+    expect(() => resolveServerSettings({ 'auth-failures-per-minute': '' }, {})).toThrow(/--auth-failures-per-minute/);
     expect(() => resolveServerSettings({ 'auth-failures-per-minute': 'x' }, {})).toThrow(/--auth-failures-per-minute/);
   });
 
