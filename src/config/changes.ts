@@ -49,12 +49,14 @@ export function rollbackConfig(target: AuditEntry, by: Requester): ConfigChange 
         throw new ConfigValidationError([{ path: ['toVersion'], message }], message);
       }
       // Replace, not merge: what the current overrides have and the target lacks is removed.
+      // Own keys only: a preset may be keyed `constructor`, which a plain object already "has"
+      // (its overrides were read from Object.prototype and never re-applied).
       const overrides: NonNullable<ConfigUpdate['tunableOverrides']> = {};
       for (const [key, current] of Object.entries(state.config.config.tunableOverrides)) {
-        const wanted = tunableOverrides[key];
+        const wanted = Object.hasOwn(tunableOverrides, key) ? tunableOverrides[key] : undefined;
         overrides[key] = wanted ? { ...Object.fromEntries(Object.keys(current).map((name) => [name, null])), ...wanted } : null;
       }
-      for (const [key, wanted] of Object.entries(tunableOverrides)) overrides[key] ??= { ...wanted };
+      for (const [key, wanted] of Object.entries(tunableOverrides)) if (!Object.hasOwn(overrides, key)) overrides[key] = { ...wanted };
       return draftOf(state, { activeStrategyKey, tradingEnabled, scanIntervalSeconds, tunableOverrides: overrides });
     },
   };

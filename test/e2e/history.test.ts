@@ -125,6 +125,25 @@ describe('history and rollback', () => {
     expect(await readFile(path.join(server.runtimeDir, 'config.yaml'))).toEqual(before);
   });
 
+  it('a preset keyed like an Object property (constructor): its overrides are rolled back like any other', async () => {
+    const server = await startTestServer();
+    const ok = (q: string) => server.gql(q).then((r) => expect(r.body.errors).toBeUndefined());
+    await ok('mutation { upsertPreset(input: { key: "constructor", base: "gold", name: "Ctor" }) { changed } }');
+    await ok('mutation { updateConfig(input: { tunableOverrides: { constructor: { fast_ma_period: 10 } } }) { changed } }'); // v2
+    await ok('mutation { updateConfig(input: { tunableOverrides: { constructor: null } }) { changed } }'); // v3
+    const res = await server.gql(ROLLBACK, { to: 2 });
+    expect(res.body.errors).toBeUndefined();
+    // It answered changed: false with no override (and, with another field changed, audited a rollback without it).
+    expect(res.body.data?.rollbackConfig).toMatchObject({
+      changedFields: ['tunableOverrides'],
+      config: { tunableOverrides: { constructor: { fast_ma_period: 10 } }, version: 4 },
+    });
+    expect(await readFile(path.join(server.runtimeDir, 'config.yaml'), 'utf8')).toMatch(/constructor:\n\s+fast_ma_period: 10/);
+    // And back again: v3 had none.
+    const back = await server.gql(ROLLBACK, { to: 3 });
+    expect(back.body.data?.rollbackConfig.config).toMatchObject({ tunableOverrides: {}, version: 5 });
+  });
+
   it('a version whose active strategy (a preset) was deleted since: refused in the rollback’s terms, not as a bare bad key', async () => {
     const server = await startTestServer();
     const preset = (q: string) => server.gql(q).then((r) => expect(r.body.errors).toBeUndefined());
