@@ -1,4 +1,4 @@
-import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit, YAMLMap } from 'yaml';
+import { type Document, isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit, YAMLMap } from 'yaml';
 
 /**
  * The YAML stage of reading a runtime file (config, presets, tokens), the same in the parse worker
@@ -214,9 +214,20 @@ export function applyYamlEdits(doc: Document, edits: readonly YamlEdit[]): void 
       case 'delete':
         doc.deleteIn(path);
         break;
-      case 'ensureMap':
-        if (!isMap(doc.getIn(path, true))) doc.setIn(path, new YAMLMap());
+      case 'ensureMap': {
+        const node = doc.getIn(path, true);
+        if (isMap(node)) break;
+        // Of the document's schema: a bare `new YAMLMap()` could not take the nested maps the next
+        // `setIn` makes ("Expected YAML collection"): a file with `tunable_overrides:` empty or all
+        // commented out turned every override update into a 500. What was written there stays.
+        const map = new YAMLMap(doc.schema);
+        const said = [isNode(node) ? node.commentBefore : undefined, isNode(node) ? node.comment : undefined].filter(
+          (c): c is string => typeof c === 'string' && c !== '',
+        );
+        if (said.length > 0) map.commentBefore = said.join('\n');
+        doc.setIn(path, map);
         break;
+      }
       case 'blockChildren': {
         const map = doc.getIn(path, true);
         if (isMap(map)) for (const pair of map.items) if (isMap(pair.value)) pair.value.flow = false;
