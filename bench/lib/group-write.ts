@@ -8,9 +8,10 @@ import path from 'node:path';
 
 /**
  * One group commit's disk work, with the calls the server's I/O thread makes (synchronous, in the
- * same order): the config's mode read, the config held open (so the rename does not free it), a
- * temp file written and fsync'd, the file read back just before the rename (the hand-edit check),
- * the rename, the directory fsync'd, then one audit line appended and fsync'd. Returns the held
+ * same order): the config's mode read, the config held open (so the rename does not free it) and
+ * linked to a second name (put back from it if the group fails), a temp file written and fsync'd, the file read back just before the rename (the hand-edit check),
+ * the rename, the directory fsync'd, then one audit line appended and fsync'd, the second name
+ * removed. Returns the held
  * file, closed by the caller after the timing (the server lets it go after its answer).
  * Self-contained (node:fs passed in, paths joined by hand): it also runs, as its source text, in a
  * worker thread.
@@ -19,6 +20,8 @@ export function groupWriteOnce(fs: typeof import('node:fs'), dir: string, i: num
   const target = `${dir}/config.yaml`;
   const mode = fs.statSync(target).mode & 0o777;
   const held = fs.openSync(target, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  const aside = `${target}.${i}.aside.tmp`;
+  fs.linkSync(target, aside);
   const tmpFile = `${target}.${i}.tmp`;
   const fd = fs.openSync(tmpFile, 'wx', mode);
   fs.writeFileSync(fd, `active_strategy_key: gold\nversion: ${i}\n`);
@@ -34,6 +37,7 @@ export function groupWriteOnce(fs: typeof import('node:fs'), dir: string, i: num
   fs.writeFileSync(audit, `{"version":${i},"operation":"activateStrategy"}\n`);
   fs.fsyncSync(audit);
   fs.closeSync(audit);
+  fs.unlinkSync(aside);
   return held;
 }
 

@@ -288,7 +288,7 @@ export function reloadRows(r: {
   if (r.groupFloor)
     rows.push({
       figure:
-        "floor: one group commit's disk work alone, the server's calls (mode stat, the config held open, temp + fsync, check read, rename, directory fsync, audit append + fsync, the held file closed after the timing; this disk)",
+        "floor: one group commit's disk work alone, the server's calls (mode stat, the config held open and linked aside, temp + fsync, check read, rename, directory fsync, audit append + fsync, the second name removed, the held file closed after the timing; this disk)",
       ours: `${fig(r.groupFloor)}, max ${formatMs(r.groupFloor.max)} (n=${r.groupFloor.n})`,
       verdict: 'no target',
     });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
-import { AtomicWriteError, type FileMark, writeFileAtomic } from '../fs/atomic-write.js';
+import { AtomicWriteError, type FileMark, tempPathFor, writeFileAtomic } from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem, type HeldFile } from '../fs/file-system.js';
 import { type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
 import { type LoadListener, loopBusyNow } from '../heap-tuning.js';
@@ -84,7 +84,9 @@ export interface GroupWritten {
  * replaced (so nothing unrecorded stays in force) and throws ConfigWriteError naming the step.
  */
 export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<GroupWritten> {
-  const done: FileWrite[] = [];
+  const done: Replaced[] = [];
+  // Each replaced file's old inode under a second name until the group is over (see keepAside).
+  const asides: string[] = [];
   const notDurable: string[] = [];
   const placed: ({ file: string } & FileMark)[] = [];
   const holds = async (file: string) => readStoreFiles(fs, [file], plan.checks).then(([read]) => (typeof read === 'string' ? read : null));
@@ -104,9 +106,12 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
       // the rename cannot close the moment between it and the rename, and a file a person created
       // in that moment was renamed over; with link(2) it makes the write fail instead (EEXIST).
       const noReplace = write.unlessChanged === true && write.previous === null;
+      let aside: string | null = null;
       if (write.previous !== null) {
         const old = await fs.hold?.(write.file);
         if (old) held.push(old);
+        aside = await keepAside(fs, write.file);
+        if (aside) asides.push(aside);
       }
       try {
         durable = await writeFileAtomic(write.file, write.text, {
@@ -133,12 +138,18 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
       }
       if (!durable) notDurable.push(write.file);
       if (mark) placed.push({ file: write.file, ...mark });
-      done.push(write);
+      done.push({ ...write, aside });
     }
     audit = await appendAuditText(fs, plan.audit.file, plan.audit.text, plan.audit.knownSize, plan.audit.checks);
   } catch (err) {
-    return restore(fs, done, err, holds);
+    // Awaited here, so the finally below lets go of the old files (and their second names) after it.
+    return await restore(fs, done, err, holds);
   } finally {
+    // The old files' second names go before the answer, written or refused, so no temp-named file is
+    // in the directory once a change is answered (the held file keeps the inode until the turn after:
+    // this unlink frees nothing on the group's path). One put back by the restore is gone already;
+    // one that cannot be removed now a start removes (a temp name).
+    for (const aside of asides) await fs.unlink(aside).catch(() => {});
     releaseAfterTurn(held);
   }
   const written = { auditSize: audit.size, auditLost: audit.lost, notDurable, placed };
@@ -170,20 +181,41 @@ function releaseAfterTurn(held: readonly HeldFile[]): void {
   });
 }
 
+/** A file the group replaced: what it wrote, and the old file's second name (null: none could be made). */
+interface Replaced extends FileWrite {
+  readonly aside: string | null;
+}
+
+/**
+ * A second name (a hard link, temp-named) for the file a group is about to replace, so a failed
+ * group puts the old file back with one rename, which needs no free space. Restored by writing its
+ * text again, the old file needed new blocks just when the disk was full (the audit append had
+ * failed with ENOSPC): the restore failed, and the refused change stayed on disk, to be taken for a
+ * hand edit at the next read. Null when no link can be made (the group then restores by writing).
+ */
+async function keepAside(fs: FileSystem, file: string): Promise<string | null> {
+  const aside = tempPathFor(file);
+  return fs.link(file, aside).then(
+    () => aside,
+    () => null,
+  );
+}
+
 /** Puts back the files a failed group replaced (newest first), then throws the failure as ConfigWriteError. */
 async function restore(
   fs: FileSystem,
-  written: readonly FileWrite[],
+  written: readonly Replaced[],
   cause: unknown,
   holds: (file: string) => Promise<string | null>,
 ): Promise<never> {
-  for (const { file, text, previous } of [...written].reverse()) {
+  for (const { file, text, previous, aside } of [...written].reverse()) {
     try {
       // Only this write is undone: a file a person put there since (a hand edit landing in that
       // moment) is theirs, left as it is for the next read to judge. Undone blindly, it was deleted
       // (a write into a missing file) or written over with the text before it.
       if ((await holds(file)) !== text) continue;
       if (previous === null) await fs.unlink(file);
+      else if (aside !== null && (await putAsideBack(fs, aside, file))) continue;
       else
         await writeFileAtomic(file, previous, {
           fs,
@@ -194,11 +226,23 @@ async function restore(
     } catch (restoreError) {
       if (restoreError instanceof AtomicWriteError && restoreError.cause instanceof FileChangedError) continue;
       // Could not put it back: the new file is on disk, and the next read reports it truthfully.
-      throw new ConfigWriteError('restore after failed audit append', errnoOf(restoreError), { cause: restoreError });
+      const errno = restoreError instanceof AtomicWriteError ? restoreError.errno : errnoOf(restoreError);
+      throw new ConfigWriteError('restore after failed audit append', errno, { cause: restoreError });
     }
   }
   if (cause instanceof ConfigWriteError || cause instanceof FileChangedError) throw cause;
   throw new ConfigWriteError('audit append', errnoOf(cause), { cause });
+}
+
+/** The old file back in place from its second name: true when done (its directory fsync'd if it can be). */
+async function putAsideBack(fs: FileSystem, aside: string, file: string): Promise<boolean> {
+  try {
+    await fs.rename(aside, file);
+  } catch {
+    return false; // written back instead
+  }
+  await fs.syncDir(path.dirname(file)).catch(() => {});
+  return true;
 }
 
 /**

@@ -77,6 +77,13 @@ async function linkIntoPlace(fs: FileSystem, temp: string, file: string): Promis
   await fs.unlink(temp).catch(() => {});
 }
 
+/**
+ * A name beside `file` for a temp file of this process (`.<name>.<pid>.<hex>.tmp`): one a start's
+ * removeStrayTempFiles removes once its process is gone, whatever it was left for.
+ */
+export const tempPathFor = (file: string) =>
+  path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+
 const tempPattern = (file: string) => new RegExp(`^\\.${path.basename(file).replace(/[.]/g, '\\.')}\\.(\\d+)\\.[0-9a-f]{12}\\.tmp$`);
 
 /**
@@ -125,7 +132,7 @@ export async function writeFileAtomic(
   const fs = options.fs ?? nodeFileSystem;
   const durable = options.durable ?? true;
   const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = tempPathFor(file);
   let step = 'open temp file';
   let handle: WritableFile | undefined;
   try {

@@ -186,6 +186,48 @@ describe('file config store', () => {
     await store.close();
   });
 
+  it('a disk full at the audit append: the old file is put back without new blocks, never taken for a hand edit after', async () => {
+    // Once full, no new data goes anywhere: not the audit line, not a temp file to write the old
+    // text back with (the restore did that, failed, and left the refused change on disk, in force
+    // 300 ms later as a hand edit by "file").
+    const dir = await tempRuntimeDir();
+    let full = false;
+    const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    const fs: FileSystem = {
+      ...nodeFileSystem,
+      async open(file, flags, mode) {
+        const handle = await nodeFileSystem.open(file, flags, mode);
+        const isConfigTemp = flags !== 'a' && path.basename(file).startsWith('.config.yaml.');
+        return {
+          ...handle,
+          write: async (data) => {
+            if (full && !(isConfigTemp && !configTempWritten)) throw enospc();
+            if (full && isConfigTemp) configTempWritten = true;
+            await handle.write(data);
+          },
+        };
+      },
+    };
+    let configTempWritten = false;
+    const store = await open(dir, { fs });
+    const before = await readFile(path.join(dir, 'config.yaml'), 'utf8');
+    const trail = (await readFile(path.join(dir, 'audit.log'), 'utf8')).trim().split('\n').length;
+    full = true; // the new config's temp file still fits; nothing after it does
+    const error = await store.commit(activateStrategy('gold', by)).catch((e: unknown) => e);
+    expect(error).toMatchObject({ message: 'Config could not be written', step: 'audit append', errno: 'ENOSPC' });
+    expect(configTempWritten).toBe(true);
+    expect(await readFile(path.join(dir, 'config.yaml'), 'utf8')).toBe(before);
+    // The disk has room again; the next read finds the file the store wrote last, nothing to adopt.
+    full = false;
+    await store.refresh();
+    expect(store.state().config.config).toMatchObject({ activeStrategyKey: 'momentum', version: 1 });
+    expect(await auditLines(dir)).toHaveLength(trail);
+    // The old file's second name is gone (renamed back), and no temp file is left.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await readdir(dir)).sort()).toEqual(['audit.log', 'config.yaml']);
+    await store.close();
+  });
+
   it("an audit append that fails undoes only the store's own write: a person's file that landed meanwhile is left as it is", async () => {
     // The audit append fails (EIO at its open) after a person put their own config.yaml in place:
     // by rename over the store's new file, or into the place of a file the store had found missing.
