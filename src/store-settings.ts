@@ -52,6 +52,9 @@ export function resolveStoreSettings(flags: StoreFlags, env: NodeJS.ProcessEnv):
   const password = env.CONTROL_PLANE_ETCD_PASSWORD;
   if ((user ?? '') !== '' && password === undefined)
     throw new UsageError('CONTROL_PLANE_ETCD_USER is set but CONTROL_PLANE_ETCD_PASSWORD is not');
+  // A password alone was dropped without a word: the store connected without authentication.
+  if ((password ?? '') !== '' && (user ?? '') === '')
+    throw new UsageError('CONTROL_PLANE_ETCD_PASSWORD is set but CONTROL_PLANE_ETCD_USER is not');
   let tlsReloadMs: number | undefined;
   const rawReload = envSetting(env, 'CONTROL_PLANE_ETCD_TLS_RELOAD_MS');
   if (rawReload !== undefined) {

@@ -70,6 +70,15 @@ describe('a bad value names where it came from: the flag, or the variable (a uni
     [() => resolveRunnerSettings({ 'heartbeat-ms': '10' }, {}), /^--heartbeat-ms must be a whole number/],
     [() => resolveStoreSettings({}, { CONTROL_PLANE_STORE: 'abc' }), /^CONTROL_PLANE_STORE: /],
     [() => resolveStoreSettings({ store: 'abc' }, {}), /^--store: /],
+    [
+      () => resolveStoreSettings({ store: 'etcd://h:2379/t' }, { CONTROL_PLANE_ETCD_USER: 'alice' }),
+      /^CONTROL_PLANE_ETCD_USER is set but CONTROL_PLANE_ETCD_PASSWORD is not$/,
+    ],
+    // It connected without authentication, the password dropped without a word.
+    [
+      () => resolveStoreSettings({ store: 'etcd://h:2379/t' }, { CONTROL_PLANE_ETCD_PASSWORD: 'hunter2' }),
+      /^CONTROL_PLANE_ETCD_PASSWORD is set but CONTROL_PLANE_ETCD_USER is not$/,
+    ],
   ])('%#', (resolve, message) => {
     expect(resolve).toThrow(message);
   });
