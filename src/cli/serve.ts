@@ -2,6 +2,7 @@ import { StartAbortedError } from '../abort.js';
 import { WEAK_TOKEN_BITS } from '../auth/tokens.js';
 import { codeCacheLogFields, codeCacheOutcome } from '../code-cache-state.js';
 import { envSetting } from '../env-setting.js';
+import { childLogger } from '../http/log.js';
 import { type LimitSettings, resolveLimitSettings } from '../limit-settings.js';
 import type { LockHolder } from '../lock.js';
 import { createLogger, type Logger, logProcessWarnings, resolveLogSettings } from '../log.js';
@@ -62,7 +63,7 @@ async function startServing(
   });
   const source = plane.adminTokenSource;
   if (source?.kind === 'file') {
-    logger.info({ file: source.file }, `admin token ${source.created ? 'generated and saved to' : 'read from'} ${source.file}`);
+    announcing(logger).info({ file: source.file }, `admin token ${source.created ? 'generated and saved to' : 'read from'} ${source.file}`);
     // On etcd every replica serves one deployment, but an admin token from a file is this host's
     // own: each replica would answer to a different one.
     if (store.kind === 'etcd')
@@ -110,7 +111,16 @@ export function runnerIdLostReason(id: string, holder: RunnerIdHolder): string {
  */
 export function announceListening(ctx: CommandContext, logger: Logger, format: 'text' | 'json', url: string): void {
   if (format === 'text') ctx.print(`strategy-control-plane listening on ${url}`);
-  else logger.info({ url }, `listening on ${url}`);
+  else announcing(logger).info({ url }, `listening on ${url}`);
+}
+
+/**
+ * The logger for what a start must say whatever --log-level is (where it listens, where its admin
+ * token is): at info, below the level asked for. With --log-format json --log-level warn, `serve
+ * --port 0` said nothing at all, so its address (and a generated token's file) could not be known.
+ */
+export function announcing(logger: Logger): Logger {
+  return logger.isLevelEnabled('info') ? logger : childLogger(logger, {}, { level: 'info' });
 }
 
 /** A stop signal this soon after the first is the same stop, delivered twice (see stopOnSignal). */

@@ -5,8 +5,8 @@ import { censorSecrets, type Later, type Logger, unrefLater } from '../log.js';
  * are (pino does not pass a child's bindings through the `bindings` formatter): the one way the
  * server makes a child logger.
  */
-export function childLogger(logger: Logger, bindings: Record<string, unknown>): Logger {
-  return logger.child(censorSecrets(bindings));
+export function childLogger(logger: Logger, bindings: Record<string, unknown>, options?: { level?: string }): Logger {
+  return logger.child(censorSecrets(bindings), options);
 }
 
 /**

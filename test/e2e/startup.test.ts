@@ -30,6 +30,33 @@ describe('start-up', () => {
     expect(server.stdout() + server.stderr()).not.toContain(token);
   });
 
+  it.each([
+    ['json', 'warn'],
+    ['json', 'error'],
+    ['text', 'warn'],
+  ])(
+    '--log-format %s --log-level %s still says where it listens and where its generated token is (it said nothing)',
+    async (format, level) => {
+      const dir = await tempRuntimeDir();
+      // spawnServer waits for the listening line: it never came in JSON below info.
+      const server = await spawnServer(dir, ['--no-runner', '--log-format', format, '--log-level', level]);
+      expect((await fetch(new URL('/health', server.url))).status).toBe(200);
+      const output = server.stdout() + server.stderr();
+      expect(output).toContain(`admin token generated and saved to ${path.join(dir, 'admin.token')}`);
+      if (format === 'json') {
+        const lines = server
+          .stderr()
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { url?: string; file?: string });
+        expect(lines.find((l) => l.url === server.url)).toBeDefined();
+        expect(lines.find((l) => l.file === path.join(dir, 'admin.token'))).toBeDefined();
+      }
+      // Nothing else below the level asked for: the start's other INFO lines stay out.
+      expect(output).not.toMatch(/config store|code cache|runner/i);
+    },
+  );
+
   it('warns at start of an admin token chosen by hand and weak (CONTROL_PLANE_TOKEN or admin.token), naming where it is, never the token', async () => {
     const weak = 'passwordpassword'; // 16 characters: accepted, but a dictionary's first guesses
     const fromEnv = await spawnServer(await tempRuntimeDir(), ['--no-runner'], { CONTROL_PLANE_TOKEN: weak });
