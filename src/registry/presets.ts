@@ -38,6 +38,7 @@ const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === 
 // Names are shown in lists and tables: one line of printable text. U+2028 and U+2029 (Zl, Zp) break
 // a line as surely as \n does, where they are honoured (YAML 1.1, editors, JavaScript source).
 const CONTROL = /[\p{Cc}\p{Zl}\p{Zp}]/u;
+const MULTILINE_CONTROL = /[^\P{Cc}\n\t]/u;
 // Bidirectional embeddings, overrides and isolates reorder the text around them: a name or
 // description that shows one thing and holds another (a preset that looks like another's).
 const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;
@@ -45,9 +46,13 @@ const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;
 const text = (what: string, max: number, oneLine: boolean) =>
   z
     .string({ error: required(what) })
-    .refine((s) => s.trim().length > 0, 'must not be blank')
-    .refine((s) => s.length <= max, `must be at most ${max} characters`)
+    // Blank also when all it holds is invisible: zero-width spaces and joiners (format characters).
+    .refine((s) => s.replace(/[\p{White_Space}\p{Cf}]/gu, '').length > 0, 'must not be blank')
+    // Counted as JavaScript counts (UTF-16 code units): the listing's size bound assumes it.
+    .refine((s) => s.length <= max, `must be at most ${max} characters (UTF-16 code units: most emoji count 2)`)
     .refine((s) => !oneLine || !CONTROL.test(s), 'must be one line of text, without control characters')
+    // A description may span lines; other control characters show as nothing and answer as 6 bytes each (\u0001).
+    .refine((s) => oneLine || !MULTILINE_CONTROL.test(s), 'must not contain control characters other than newline and tab')
     .refine((s) => !BIDI_CONTROL.test(s), 'must not contain bidirectional control characters (U+202A to U+202E, U+2066 to U+2069)');
 
 /** Each field's shape alone; what depends on the base is checked after (see checkPreset). */

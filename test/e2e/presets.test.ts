@@ -553,9 +553,21 @@ describe('preset text (file store)', () => {
       expect(await refused({ ...GOLD_FAST, name: `Gold ${control}tsaf` })).toBe(`Invalid preset: name: ${bidi}`);
       expect(await refused({ ...GOLD_FAST, description: `Quiet days ${control}only` })).toBe(`Invalid preset: description: ${bidi}`);
     }
+    // Invisible is blank: zero-width spaces and joiners only (it was accepted, and showed an empty name).
+    for (const invisible of ['\u200b\u200b', ' \u200d ', '\ufeff'])
+      expect(await refused({ ...GOLD_FAST, name: invisible })).toBe('Invalid preset: name: must not be blank');
+    // Control characters in a description show as nothing and answer as 6 bytes each.
+    for (const control of ['\u0001', '\u001b[31m', '\r'])
+      expect(await refused({ ...GOLD_FAST, description: `Quiet${control} days` })).toBe(
+        'Invalid preset: description: must not contain control characters other than newline and tab',
+      );
+    // The limit is said the way it is counted: 60 emoji are 120 code units.
+    expect(await refused({ ...GOLD_FAST, name: '📈'.repeat(60) })).toMatch(
+      /name: must be at most 100 characters \(UTF-16 code units: most emoji count 2\)/,
+    );
     expect((await status(server)).presetsVersion).toBe(0);
     // A description may still run over several lines.
-    const ok = await server.gql(UPSERT, { input: { ...GOLD_FAST, description: 'Faster crossover.\nFor quiet days.' } });
-    expect(ok.body.data?.upsertPreset.strategy.description).toBe('Faster crossover.\nFor quiet days.');
+    const ok = await server.gql(UPSERT, { input: { ...GOLD_FAST, description: 'Faster crossover.\nFor quiet days:\tXAU.' } });
+    expect(ok.body.data?.upsertPreset.strategy.description).toBe('Faster crossover.\nFor quiet days:\tXAU.');
   });
 });

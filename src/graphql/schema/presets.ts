@@ -43,8 +43,17 @@ const PresetInput = builder
     z.object({
       key: z.string().regex(PRESET_KEY_PATTERN, `must be lower snake_case, 2 to 48 characters (${PRESET_KEY_PATTERN.source})`),
       base: strategyKeyFormat,
-      name: z.string().min(1, 'must not be empty').max(PRESET_TEXT_LIMITS.name, `must be at most ${PRESET_TEXT_LIMITS.name} characters`),
-      description: z.string().max(PRESET_TEXT_LIMITS.description, `must be at most ${PRESET_TEXT_LIMITS.description} characters`).nullish(),
+      name: z
+        .string()
+        .min(1, 'must not be empty')
+        .max(PRESET_TEXT_LIMITS.name, `must be at most ${PRESET_TEXT_LIMITS.name} characters (UTF-16 code units: most emoji count 2)`),
+      description: z
+        .string()
+        .max(
+          PRESET_TEXT_LIMITS.description,
+          `must be at most ${PRESET_TEXT_LIMITS.description} characters (UTF-16 code units: most emoji count 2)`,
+        )
+        .nullish(),
       instruments: z.array(instrumentSchema).min(1, 'must name at least one instrument (leave it out for all of the base’s)').nullish(),
       riskLevel: z.string().nullish(),
       sessionPreference: z.string().nullish(),
