@@ -143,6 +143,8 @@ export function formatTextLine(json: string): string {
   return `${terminalSafe(textLine(json).replace(/\n$/, ''))}\n`;
 }
 
+const FIELD_LIKE = /(^|\s)[^\s=]*=/;
+
 function textLine(json: string): string {
   let entry: Record<string, unknown>;
   try {
@@ -152,7 +154,10 @@ function textLine(json: string): string {
   }
   const time = typeof entry.time === 'number' ? new Date(entry.time).toISOString() : String(entry.time ?? '');
   const level = (LEVEL_NAMES[entry.level as number] ?? String(entry.level)).padEnd(5);
-  const msg = String(entry.msg ?? '').replaceAll('\n', '\\n');
+  const message = String(entry.msg ?? '');
+  // Quoted when it holds what reads as a field (`reqId=evil`: a refused key, a path, a client's
+  // name): the line's real fields come after it, and a forged one went before them unquoted.
+  const msg = FIELD_LIKE.test(message) ? JSON.stringify(message) : message.replaceAll('\n', '\\n');
   const fields = Object.entries(entry)
     .filter(([key]) => !OMITTED.has(key))
     .flatMap(([key, value]) => [`${key}=${textValue(value)}`, ...errorDetails(key, value)]);

@@ -357,6 +357,10 @@ describe('the server log', () => {
     // An error's own fields (a failed write's step and errno) are kept after its stack.
     logger.error({ err: Object.assign(new Error('Config could not be written'), { step: 'audit fsync', errno: 'EIO' }) }, 'write failed');
     expect(raw[2]).toMatch(/ err="Error: Config could not be written\\n {4}at [^"]*" err\.step="audit fsync" err\.errno=EIO\n$/);
+    // A message holding what reads as a field (a refused key a client chose) is quoted: the line's
+    // own fields stay the only ones (`reqId=evil` sat unquoted before the real reqId).
+    logger.child({ reqId: 'r-1' }).debug('refused: Invalid strategy key: x ERROR fake reqId=evil "quoted"');
+    expect(raw[3]).toMatch(/^\S+ DEBUG "refused: Invalid strategy key: x ERROR fake reqId=evil \\"quoted\\"" reqId=r-1\n$/);
     for (const line of raw) expect(line.slice(0, -1)).not.toContain('\n');
     expect(formatTextLine('not json\n')).toBe('not json\n');
   });
