@@ -298,12 +298,51 @@ function boundedRead(file: string, checks: RuntimeFileChecks, size: number) {
  * should be (the store reports it like an invalid file).
  */
 export async function readRuntimeFile(fs: FileSystem, file: string, checks: RuntimeFileChecks = {}): Promise<string | null> {
+  let bytes: Buffer;
   try {
-    return (await fs.readFile(file, checks)).toString('utf8');
+    bytes = await fs.readFile(file, checks);
   } catch (err) {
     if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') return null;
     throw err;
   }
+  return utf8Text(file, bytes);
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The file's text, or refused when it is not UTF-8: decoded leniently, a latin-1 `é` became U+FFFD
+ * unsaid, and the next change through the API wrote the replacement over the operator's bytes.
+ */
+function utf8Text(file: string, bytes: Buffer): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    let line = 1;
+    for (let i = bytes.indexOf(0x0a); i !== -1 && i < at; i = bytes.indexOf(0x0a, i + 1)) line++;
+    throw new RuntimeFileRefusedError(file, 'unusable', `is not valid UTF-8 (line ${line}): save it as UTF-8`);
+  }
+}
+
+/** Where UTF-8 first goes wrong: the offset of the byte at which decoding fails (the error path only: a binary search of prefixes). */
+function firstInvalidUtf8(bytes: Buffer): number {
+  const decodes = (n: number) => {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, n), { stream: true });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let good = 0;
+  let bad = bytes.length;
+  while (bad - good > 1) {
+    const mid = (good + bad) >>> 1;
+    if (decodes(mid)) good = mid;
+    else bad = mid;
+  }
+  return bad - 1;
 }
 
 /**

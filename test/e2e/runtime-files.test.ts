@@ -119,6 +119,26 @@ describe('runtime files are checked before they are read (issue 14, finding 5: a
     expect((await server.gql(STATUS)).body.data?.status).toMatchObject({ activeStrategyKey: 'range', configError: null });
   });
 
+  it('a config.yaml that is not UTF-8 (latin-1 bytes in a comment): refused naming the line, never rewritten with U+FFFD', async () => {
+    const server = await startTestServer();
+    const file = path.join(server.runtimeDir, 'config.yaml');
+    const latin1 = Buffer.concat([Buffer.from(VALID('range', 1)), Buffer.from('# caf'), Buffer.from([0xe9]), Buffer.from(' au lait\n')]);
+    await writeFile(file, latin1);
+    await server.store.refresh();
+    // It was read as "caf\uFFFD" and taken; the next change wrote EF BF BD over the operator's byte.
+    const refused = await server.gql(ACTIVATE, { key: 'gold' });
+    expect(refused.status).toBe(409);
+    const lines = VALID('range', 1).split('\n').length;
+    expect(refused.body.errors?.[0]?.message).toBe(
+      `Config file is invalid: config.yaml: config.yaml is not valid UTF-8 (line ${lines}): save it as UTF-8`,
+    );
+    expect(await readFile(file)).toEqual(latin1);
+    // Saved as UTF-8: in force.
+    await writeFile(file, latin1.toString('latin1'));
+    await server.store.refresh();
+    expect((await server.gql(STATUS)).body.data?.status).toMatchObject({ activeStrategyKey: 'range', configError: null });
+  });
+
   it('SIGTERM stops a server whose config.yaml became a FIFO (exit 0); one that starts on a FIFO exits 78 naming it', async () => {
     const dir = await tempRuntimeDir();
     const server = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: 'a-token-of-at-least-16-chars' });
