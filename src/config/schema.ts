@@ -83,10 +83,34 @@ export const DEFAULT_SETTINGS = {
   tunableOverrides: {},
 } as const satisfies Pick<RuntimeConfig, SettableField>;
 
-type AddIssue = (path: (string | number)[], message: string) => void;
+type AddIssue = (path: (string | number)[], message: string, more?: number) => void;
+
+/**
+ * The most problems of the overrides described one by one; the rest are counted in one more issue.
+ * A hand edit of 40,000 unknown tunables took 2.5 s of the event loop to describe (a message, a
+ * zod issue each: only 20 are shown), and an update holding them answered a megabyte.
+ */
+export const MAX_OVERRIDE_ISSUES = 50;
 
 /** Checks `{ <strategyKey>: { <tunable>: value } }` against the registry (null removes, in an update). */
-function checkOverrides(registry: StrategyRegistry, overrides: unknown, add: AddIssue, allowNull: boolean): void {
+function checkOverrides(registry: StrategyRegistry, overrides: unknown, addIssue: AddIssue, allowNull: boolean): void {
+  let described = 0;
+  let more = 0;
+  const add = (path: (string | number)[], message: string | (() => string)) => {
+    if (described === MAX_OVERRIDE_ISSUES) return void more++;
+    described++;
+    addIssue(path, typeof message === 'string' ? message : message());
+  };
+  checkOverridesEach(registry, overrides, add, allowNull);
+  if (more > 0) addIssue([], `... and ${more} more problems in these overrides`, more);
+}
+
+function checkOverridesEach(
+  registry: StrategyRegistry,
+  overrides: unknown,
+  add: (path: (string | number)[], message: string | (() => string)) => void,
+  allowNull: boolean,
+): void {
   if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) {
     add([], 'must be a map of strategy keys to { tunable: value } maps');
     return;
@@ -94,7 +118,7 @@ function checkOverrides(registry: StrategyRegistry, overrides: unknown, add: Add
   for (const [strategyKey, tunables] of Object.entries(overrides)) {
     const info = registry.get(strategyKey);
     if (!info) {
-      add([strategyKey], `unknown strategy "${shownName(strategyKey)}" (known: ${registry.keys.join(', ')})`);
+      add([strategyKey], () => `unknown strategy "${shownName(strategyKey)}" (known: ${registry.keys.join(', ')})`);
       continue;
     }
     if (tunables === null && allowNull) continue; // removes all of that strategy's overrides
@@ -109,7 +133,8 @@ function checkOverrides(registry: StrategyRegistry, overrides: unknown, add: Add
       if (!spec) {
         add(
           [strategyKey, name],
-          `unknown tunable "${shownName(name)}" for strategy "${shownName(strategyKey)}" (known: ${Object.keys(info.tunableSpecs).join(', ')})`,
+          () =>
+            `unknown tunable "${shownName(name)}" for strategy "${shownName(strategyKey)}" (known: ${Object.keys(info.tunableSpecs).join(', ')})`,
         );
         invalid = true;
         continue;
@@ -150,8 +175,8 @@ function memoized<T>(build: (registry: StrategyRegistry) => T): (registry: Strat
 
 const addTo =
   (ctx: z.core.$RefinementCtx, prefix: (string | number)[]): AddIssue =>
-  (path, message) =>
-    ctx.addIssue({ code: 'custom', path: [...prefix, ...path], message });
+  (path, message, more) =>
+    ctx.addIssue({ code: 'custom', path: [...prefix, ...path], message, ...(more !== undefined && { params: { more } }) });
 
 /**
  * The whole config, checked against the strategies in force. The checks sit on the fields, so each
@@ -194,7 +219,7 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
 export function parseStoredConfig(
   registry: StrategyRegistry,
   data: Readonly<Record<string, unknown>>,
-): { ok: true; config: RuntimeConfig } | { ok: false; issues: (ConfigIssue & { unknownKey?: string })[] } {
+): { ok: true; config: RuntimeConfig } | { ok: false; issues: (ConfigIssue & { unknownKey?: string })[]; total: number } {
   const { known, unknown } = fromSnakeKeys(data, CONFIG_FIELDS);
   const issues: (ConfigIssue & { unknownKey?: string })[] = unknown.map((key) => ({
     path: [],
@@ -202,15 +227,19 @@ export function parseStoredConfig(
     unknownKey: key,
   }));
   const parsed = configSchemaFor(registry).safeParse(known);
+  // Problems counted but not described (MAX_OVERRIDE_ISSUES): one issue says how many.
+  let counted = 0;
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
+      const more = (issue as { params?: { more?: unknown } }).params?.more;
+      if (typeof more === 'number') counted += more - 1;
       const path = issue.path.map((p, i): string | number =>
         typeof p === 'symbol' ? String(p) : i === 0 && typeof p === 'string' ? snakeCase(p) : p,
       );
       issues.push({ path, message: issue.message });
     }
   }
-  if (issues.length > 0 || !parsed.success) return { ok: false, issues };
+  if (issues.length > 0 || !parsed.success) return { ok: false, issues, total: issues.length + counted };
   return { ok: true, config: parsed.data };
 }
 

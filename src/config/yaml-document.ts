@@ -104,7 +104,7 @@ export function parseConfigFile(registry: StrategyRegistry, file: string, text: 
       const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
       return { ...locate(issue.path, issue.unknownKey), message: `${where}${issue.message}` };
     });
-    throw new ConfigFileError(file, capped(problems, parsed.issues.length));
+    throw new ConfigFileError(file, capped(problems, parsed.total));
   }
   const config = parsed.config;
   return {

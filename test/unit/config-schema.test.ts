@@ -1,6 +1,6 @@
 import { assert, describe, expect, it } from 'vitest';
 import { ConfigValidationError } from '../../src/config/errors.js';
-import { mergeConfigUpdate, parseStoredConfig, type RuntimeConfig } from '../../src/config/schema.js';
+import { MAX_OVERRIDE_ISSUES, mergeConfigUpdate, parseStoredConfig, type RuntimeConfig } from '../../src/config/schema.js';
 import { defaultRegistry, type StrategyKey } from '../../src/registry/index.js';
 
 const base: RuntimeConfig = {
@@ -120,5 +120,53 @@ describe('mergeConfigUpdate', () => {
     const other = merge({ scanIntervalSeconds: 0 });
     assert(!other.ok, 'expected a refusal');
     expect(new ConfigValidationError(other.issues).message).toBe('Invalid config: scanIntervalSeconds: must be at least 1 second');
+  });
+});
+
+describe(`overrides with many problems: ${MAX_OVERRIDE_ISSUES} described, the rest counted`, () => {
+  // 40,000 unknown tunables took 2.5 s of the event loop to describe one by one (a file), and an
+  // update holding them answered a megabyte of issues; 20 are shown of a file's anyway.
+  const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`t${i}`, 1]));
+
+  it('a stored config: the first described, one issue counting the rest, the total kept', () => {
+    const stored = {
+      active_strategy_key: 'momentum',
+      trading_enabled: true,
+      scan_interval_seconds: 30,
+      tunable_overrides: { momentum: many(40_000) },
+      version: 1,
+      updated_at: '2026-11-28T00:00:00Z',
+    };
+    const r = parseStoredConfig(defaultRegistry, stored);
+    assert(!r.ok);
+    expect(r.issues).toHaveLength(MAX_OVERRIDE_ISSUES + 1);
+    expect(r.issues[0]).toMatchObject({
+      path: ['tunable_overrides', 'momentum', 't0'],
+      message: expect.stringMatching(/^unknown tunable "t0"/),
+    });
+    expect(r.issues.at(-1)).toEqual({
+      path: ['tunable_overrides'],
+      message: `... and ${40_000 - MAX_OVERRIDE_ISSUES} more problems in these overrides`,
+    });
+    expect(r.total).toBe(40_000);
+  });
+
+  it('an update: the same bound on its issues', () => {
+    const r = merge({
+      tunableOverrides: { momentum: many(4_000), ...Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`s${i}`, {}])) },
+    });
+    assert(!r.ok);
+    expect(r.issues).toHaveLength(MAX_OVERRIDE_ISSUES + 1);
+    expect(r.issues.at(-1)).toEqual({
+      path: ['tunableOverrides'],
+      message: `... and ${4_100 - MAX_OVERRIDE_ISSUES} more problems in these overrides`,
+    });
+  });
+
+  it(`exactly ${MAX_OVERRIDE_ISSUES}: all described, no count`, () => {
+    const r = merge({ tunableOverrides: { momentum: many(MAX_OVERRIDE_ISSUES) } });
+    assert(!r.ok);
+    expect(r.issues).toHaveLength(MAX_OVERRIDE_ISSUES);
+    expect(r.issues.every((i) => i.message.startsWith('unknown tunable'))).toBe(true);
   });
 });
