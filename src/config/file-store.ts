@@ -245,12 +245,8 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
   if (presetsText !== null) await parseOffThread(presetsText, yaml, options.parseDeadlineMs);
   const content = parsePresetsFile(options.strategies, presetsFile, presetsText);
   const presetsDigest = presetsText === null ? NO_PRESETS_DIGEST : digestOf(presetsText);
-  const presets = presetsInForce(
-    content,
-    presetsDigest,
-    audit.recorded('PRESETS', presetsDigest, 0) ?? audit.last(1, 'PRESETS')[0],
-    audit.lastVersion('PRESETS'),
-  );
+  // At open nothing is in force yet: only the trail's newest entry numbers the file (see inForceAtOpen).
+  const presets = presetsInForce(content, presetsDigest, audit.last(1, 'PRESETS')[0], audit.lastVersion('PRESETS'));
   const presetsUnnumbered = presetsBeyondLastVersion(presetsFile, presets);
   if (presetsUnnumbered) throw presetsUnnumbered;
   const strategies = strategySetOf(options.strategies, content.presets);
@@ -305,7 +301,7 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
     return new FileStore(options, fs, yaml, now, {
       file,
       audit,
-      config: inForce(kept.parsed.config, digestOf(text), audit),
+      config: inForceAtOpen(kept.parsed.config, digestOf(text), audit),
       missing: false,
       storedVersion: kept.parsed.config.version,
       presetsFile,
@@ -316,7 +312,7 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
       presetsInvalid: kept.presetsInvalid,
     });
   }
-  const snapshot = inForce(parsed.config, digestOf(text), audit);
+  const snapshot = inForceAtOpen(parsed.config, digestOf(text), audit);
   const unnumbered = beyondLastVersion(file, snapshot);
   if (unnumbered) throw unnumbered;
   return new FileStore(options, fs, yaml, now, {
@@ -414,8 +410,24 @@ async function keptPresetsAtOpen(
  * already recorded keeps the version recorded for it; new content whose `version` is not above the
  * last audited one (a hand edit that lowered or kept it) counts as last + 1.
  */
-function inForce(config: RuntimeConfig, digest: string, audit: AuditFile, current = 0): ConfigSnapshot {
-  const recorded = audit.recorded('CONFIG', digest, current);
+function inForce(config: RuntimeConfig, digest: string, audit: AuditFile, current: number): ConfigSnapshot {
+  return numbered(config, digest, audit, audit.recorded('CONFIG', digest, current));
+}
+
+/**
+ * inForce at open, when no version is in force yet: content keeps a recorded version only when the
+ * trail's newest entry records it (the file as the last run left it). An older entry with the same
+ * content is a file put back from before later changes (a backup restored while stopped): a new
+ * change, numbered last + 1 and audited as a hand edit. Matched against any entry (as a running
+ * store matches above the version in force, with 0 for it), it came back in force as its old
+ * version: status and the runner went back to it, and the trail recorded that version twice.
+ */
+function inForceAtOpen(config: RuntimeConfig, digest: string, audit: AuditFile): ConfigSnapshot {
+  const newest = audit.last(1, 'CONFIG')[0];
+  return numbered(config, digest, audit, newest?.digest === digest ? newest : undefined);
+}
+
+function numbered(config: RuntimeConfig, digest: string, audit: AuditFile, recorded: AuditEntry | undefined): ConfigSnapshot {
   if (recorded) return { config: { ...config, version: recorded.version }, digest };
   const lastVersion = audit.lastVersion('CONFIG');
   return { config: config.version > lastVersion ? config : { ...config, version: lastVersion + 1 }, digest };
