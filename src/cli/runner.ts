@@ -20,10 +20,19 @@ import { startFailure } from './start-failures.js';
  * Reports an invalid config as the runner's error while it waits for a valid one: a bad file never
  * stops the runner (it holds the runner lock meanwhile, so no second runner starts beside it).
  */
-function reportWhileInvalid(runtimeDir: string, feed: CandleFeed, heartbeatMs: number, logger: Logger, stopping: () => boolean) {
+function reportWhileInvalid(
+  runtimeDir: string,
+  runner: { feed: CandleFeed; heartbeatMs: number; id: string | undefined; instruments: readonly string[] | undefined },
+  logger: Logger,
+  stopping: () => boolean,
+) {
+  const { feed, heartbeatMs } = runner;
   const publisher = fileRunnerStatePublisher(runtimeDir);
   const startedAt = new Date().toISOString();
   const host = hostname();
+  // As the runner will publish itself once it starts (--runner-id, --instruments): the same runner, not another one.
+  const id = runner.id ?? `${host}:${process.pid}`;
+  const instruments = runner.instruments ? [...runner.instruments] : null;
   let reported = '';
   return async (err: ConfigFileError): Promise<'retry' | 'stop'> => {
     if (stopping()) return 'stop';
@@ -31,10 +40,10 @@ function reportWhileInvalid(runtimeDir: string, feed: CandleFeed, heartbeatMs: n
       logger.warn({ problem: err.message }, 'config file invalid; waiting for a valid one before the first scan');
     reported = err.message;
     await publisher.publish({
-      id: `${host}:${process.pid}`,
+      id,
       host,
       pid: process.pid,
-      instruments: null,
+      instruments,
       feed: feed.description,
       startedAt,
       heartbeatAt: new Date().toISOString(),
@@ -107,7 +116,12 @@ export const runner: Action = async (flags, _args, ctx) => {
       store,
       runner: { feed, heartbeatMs: settings.heartbeatMs, id, instruments },
       logger,
-      onInvalidConfig: reportWhileInvalid(runtimeDir, feed, settings.heartbeatMs, logger, () => stopRequested),
+      onInvalidConfig: reportWhileInvalid(
+        runtimeDir,
+        { feed, heartbeatMs: settings.heartbeatMs, id, instruments },
+        logger,
+        () => stopRequested,
+      ),
       onLockLost: (file, holder) => stopping.stopBecause(lockLostReason(file, holder), EXIT.runtimeDirInUse),
       onRunnerIdTakenOver: (runnerId, holder) => stopping.stopBecause(runnerIdLostReason(runnerId, holder), EXIT.runtimeDirInUse),
       abort: stopping.startAborted,

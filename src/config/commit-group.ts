@@ -100,16 +100,17 @@ export function judgeGroup(group: readonly QueuedCommit[], context: GroupContext
         refuse(err);
         continue;
       }
+      // A no-op first: it uses no version, so one at the version bound is still answered `changed: false`.
+      const fields = changedFields(previous.config, { ...draft, version: previous.config.version, updatedAt: previous.config.updatedAt });
+      if (fields.length === 0) {
+        outcomes.push(() => queued.resolve({ changed: false, previous, current: previous, changedFields: [], audit: null }));
+        continue;
+      }
       let config: RuntimeConfig;
       try {
         config = { ...draft, version: nextVersion(configVersion), updatedAt: context.now().toISOString() };
       } catch (err) {
         refuse(err);
-        continue;
-      }
-      const fields = changedFields(previous.config, config);
-      if (fields.length === 0) {
-        outcomes.push(() => queued.resolve({ changed: false, previous, current: previous, changedFields: [], audit: null }));
         continue;
       }
       configVersion += 1;

@@ -245,18 +245,18 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
   if (presetsText !== null) await parseOffThread(presetsText, yaml, options.parseDeadlineMs);
   const content = parsePresetsFile(options.strategies, presetsFile, presetsText);
   const presetsDigest = presetsText === null ? NO_PRESETS_DIGEST : digestOf(presetsText);
-  const presets = presetsInForce(
-    content,
-    presetsDigest,
-    audit.recorded('PRESETS', presetsDigest, 0) ?? audit.last(1, 'PRESETS')[0],
-    audit.lastVersion('PRESETS'),
-  );
+  // At open nothing is in force yet: only the trail's newest entry numbers the file (see inForceAtOpen).
+  const presets = presetsInForce(content, presetsDigest, audit.last(1, 'PRESETS')[0], audit.lastVersion('PRESETS'));
   const presetsUnnumbered = presetsBeyondLastVersion(presetsFile, presets);
   if (presetsUnnumbered) throw presetsUnnumbered;
   const strategies = strategySetOf(options.strategies, content.presets);
   const withPresets = { presetsFile, presets, presetsStoredVersion: content.version, strategies };
 
   const text = await readSettledAtOpen(fs, file, options, 'config');
+  // A runner-only process writes nothing (the API process beside it does): a missing config is
+  // reported like an invalid one, and waited for. Written here from the defaults or the trail, with
+  // an audit line, it was taken by the API for a hand edit and numbered again (two lines for one version).
+  if (text === null && options.auditHandEdits === false) throw new ConfigFileError(file, [{ message: MISSING_FOR_RUNNER }]);
   if (text === null) {
     const lastVersion = audit.lastVersion('CONFIG');
     if (lastVersion >= MAX_VERSION)
@@ -305,7 +305,7 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
     return new FileStore(options, fs, yaml, now, {
       file,
       audit,
-      config: inForce(kept.parsed.config, digestOf(text), audit),
+      config: inForceAtOpen(kept.parsed.config, digestOf(text), audit),
       missing: false,
       storedVersion: kept.parsed.config.version,
       presetsFile,
@@ -316,7 +316,7 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
       presetsInvalid: kept.presetsInvalid,
     });
   }
-  const snapshot = inForce(parsed.config, digestOf(text), audit);
+  const snapshot = inForceAtOpen(parsed.config, digestOf(text), audit);
   const unnumbered = beyondLastVersion(file, snapshot);
   if (unnumbered) throw unnumbered;
   return new FileStore(options, fs, yaml, now, {
@@ -330,6 +330,10 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
     ...withPresets,
   });
 }
+
+/** Why a runner-only process does not start on a missing config.yaml (it waits for it). */
+export const MISSING_FOR_RUNNER =
+  'the file is missing; a runner does not write it: the API process beside it writes it (at its start, or with the next change through the API)';
 
 /** An audited config's settings, if they are still valid with `strategies` (a preset it names may be gone). */
 function restorableConfig(
@@ -414,8 +418,24 @@ async function keptPresetsAtOpen(
  * already recorded keeps the version recorded for it; new content whose `version` is not above the
  * last audited one (a hand edit that lowered or kept it) counts as last + 1.
  */
-function inForce(config: RuntimeConfig, digest: string, audit: AuditFile, current = 0): ConfigSnapshot {
-  const recorded = audit.recorded('CONFIG', digest, current);
+function inForce(config: RuntimeConfig, digest: string, audit: AuditFile, current: number): ConfigSnapshot {
+  return numbered(config, digest, audit, audit.recorded('CONFIG', digest, current));
+}
+
+/**
+ * inForce at open, when no version is in force yet: content keeps a recorded version only when the
+ * trail's newest entry records it (the file as the last run left it). An older entry with the same
+ * content is a file put back from before later changes (a backup restored while stopped): a new
+ * change, numbered last + 1 and audited as a hand edit. Matched against any entry (as a running
+ * store matches above the version in force, with 0 for it), it came back in force as its old
+ * version: status and the runner went back to it, and the trail recorded that version twice.
+ */
+function inForceAtOpen(config: RuntimeConfig, digest: string, audit: AuditFile): ConfigSnapshot {
+  const newest = audit.last(1, 'CONFIG')[0];
+  return numbered(config, digest, audit, newest?.digest === digest ? newest : undefined);
+}
+
+function numbered(config: RuntimeConfig, digest: string, audit: AuditFile, recorded: AuditEntry | undefined): ConfigSnapshot {
   if (recorded) return { config: { ...config, version: recorded.version }, digest };
   const lastVersion = audit.lastVersion('CONFIG');
   return { config: config.version > lastVersion ? config : { ...config, version: lastVersion + 1 }, digest };
@@ -550,41 +570,46 @@ class FileStore implements FileConfigStore {
     if (this.started) return;
     this.started = true;
     let appeared = false;
-    await this.mutex.run(async () => {
-      // Every file of the runtime dir written by rename: a kill mid-write leaves its temp file (tokens.yaml's holds token digests).
-      const dir = this.options.runtimeDir;
-      // (audit.log too: `store migrate` writes it whole, by rename, and a kill left up to the whole trail behind.)
-      for (const file of [
-        this.file,
-        this.presetsFile,
-        path.join(dir, KEPT_PRESETS_FILE),
-        path.join(dir, TOKENS_FILE),
-        this.auditLog.file,
-      ]) {
-        const stray = await removeStrayTempFiles(file, { fs: this.fs });
-        if (stray.length > 0)
-          this.warn(`removed ${stray.length} temp file(s) left by an interrupted write: ${stray.join(', ')}`, { files: stray });
-      }
-      await this.auditLog.repair();
-      // Written only if still missing (link(2), never a rename over): a config.yaml a person or a tool
-      // created since open() is left as it is, and judged as a hand edit once the store watches.
-      if (this.missing) {
-        appeared =
-          (await this.writeRuntimeFile(this.file, renderNewConfigFile(this.snapshot.config), 0o644, { noReplace: true })) === 'exists';
-        if (appeared)
-          this.warn(`${path.basename(this.file)} appeared while the server was starting: left as it is, and judged as a hand edit`, {
-            files: [path.basename(this.file)],
+    // A runner-only process only reads: the API process beside it owns the files and the trail (it
+    // clears temp files, sets a torn audit tail aside, writes a missing config and the lines the trail
+    // lacks). Done here too, a runner's repair could cut an append the API was making, and its
+    // recovery line and rewritten config.yaml were recorded again by the API: two lines for one version.
+    if (this.options.auditHandEdits !== false)
+      await this.mutex.run(async () => {
+        // Every file of the runtime dir written by rename: a kill mid-write leaves its temp file (tokens.yaml's holds token digests).
+        const dir = this.options.runtimeDir;
+        // (audit.log too: `store migrate` writes it whole, by rename, and a kill left up to the whole trail behind.)
+        for (const file of [
+          this.file,
+          this.presetsFile,
+          path.join(dir, KEPT_PRESETS_FILE),
+          path.join(dir, TOKENS_FILE),
+          this.auditLog.file,
+        ]) {
+          const stray = await removeStrayTempFiles(file, { fs: this.fs });
+          if (stray.length > 0)
+            this.warn(`removed ${stray.length} temp file(s) left by an interrupted write: ${stray.join(', ')}`, { files: stray });
+        }
+        await this.auditLog.repair();
+        // Written only if still missing (link(2), never a rename over): a config.yaml a person or a tool
+        // created since open() is left as it is, and judged as a hand edit once the store watches.
+        if (this.missing) {
+          appeared =
+            (await this.writeRuntimeFile(this.file, renderNewConfigFile(this.snapshot.config), 0o644, { noReplace: true })) === 'exists';
+          if (appeared)
+            this.warn(`${path.basename(this.file)} appeared while the server was starting: left as it is, and judged as a hand edit`, {
+              files: [path.basename(this.file)],
+            });
+          this.missing = false;
+        }
+        // Serving changes that cannot be audited would break the trail's promise: refuse to start.
+        await this.reconcileAudit().catch((err: unknown) => {
+          const errno = err instanceof ConfigWriteError ? err.errno : errnoOf(err);
+          throw Object.assign(new Error(`cannot write the audit log ${this.auditLog.file} (${errno ?? String(err)})`, { cause: err }), {
+            code: errno,
           });
-        this.missing = false;
-      }
-      // Serving changes that cannot be audited would break the trail's promise: refuse to start.
-      await this.reconcileAudit().catch((err: unknown) => {
-        const errno = err instanceof ConfigWriteError ? err.errno : errnoOf(err);
-        throw Object.assign(new Error(`cannot write the audit log ${this.auditLog.file} (${errno ?? String(err)})`, { cause: err }), {
-          code: errno,
         });
       });
-    });
     if (this.options.ioWorker ?? this.options.fs === undefined)
       this.io = workerIo(this.io, { followLoad: this.options.followLoad ?? followLoad });
     // A runner beside the API also watches the trail: a change held back until its audit line comes

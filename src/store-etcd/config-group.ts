@@ -110,14 +110,15 @@ export function judgeGroup(base: WriteBase, group: readonly QueuedCommit[], cont
     const expected = queued.options.expectedVersion;
     if (expected !== undefined && expected !== working.config.version) throw new VersionConflictError(expected, working.config.version);
     const draft = change.apply({ config: working, strategies, presets });
-    const time = context.now.toISOString();
-    const wanted: RuntimeConfig = { ...draft, version: nextVersion(working.config.version), updatedAt: time };
-    const fields = changedFields(working.config, wanted);
     const previous = working;
+    // A no-op first: it uses no version, so one at the version bound is still answered `changed: false`.
+    const fields = changedFields(previous.config, { ...draft, version: previous.config.version, updatedAt: previous.config.updatedAt });
     if (fields.length === 0) {
       outcomes.push(() => queued.resolve({ changed: false, previous, current: previous, changedFields: [], audit: null }));
       return;
     }
+    const time = context.now.toISOString();
+    const wanted: RuntimeConfig = { ...draft, version: nextVersion(working.config.version), updatedAt: time };
     let nextText: string;
     if (text !== null && textConfig !== null) {
       const doc = parseStored(strategies, context.location, text);

@@ -173,6 +173,11 @@ describe('finding 10: runner-state temp files of killed processes piled up', () 
 
   it('the reproduction: runners SIGKILLed mid-heartbeat leave nothing behind once a runner publishes again', async () => {
     const dir = await tempRuntimeDir();
+    // A runner alone writes no config.yaml (it waits for the API's): the file as serve would write it.
+    await writeFile(
+      path.join(dir, 'config.yaml'),
+      'active_strategy_key: momentum\ntrading_enabled: true\nscan_interval_seconds: 30\ntunable_overrides: {}\nversion: 1\nupdated_at: 2026-11-28T00:00:00Z\n',
+    );
     // What kills between write and rename leave (their pids are gone now).
     for (let n = 0; n < 6; n++) await writeFile(path.join(dir, tempName(999_990 + n, n)), '{"partial":');
     for (let kill = 0; kill < 3; kill++) {

@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { stratctl } from '../helpers/stratctl.js';
 
@@ -56,5 +57,24 @@ describe('a change that changes nothing writes nothing (DESIGN: No-op changes)',
     const guarded = await stratctl(['activate', 'gold', '--if-version', '1'], env);
     expect(guarded.code, guarded.stderr).toBe(0);
     expect(server.store.state().config.config).toMatchObject({ version: 2, activeStrategyKey: 'gold' });
+  });
+
+  it('at version 2147483647 (a hand edit) a no-op is still changed: false, nothing written; a real change is refused with CONFIG_WRITE_FAILED', async () => {
+    const runtimeDir = await tempRuntimeDir();
+    await writeFile(
+      path.join(runtimeDir, 'config.yaml'),
+      'active_strategy_key: momentum\ntrading_enabled: true\nscan_interval_seconds: 30\ntunable_overrides: {}\nversion: 2147483647\nupdated_at: 2026-11-28T00:00:00Z\n',
+    );
+    const server = await startTestServer({ runtimeDir });
+    const before = await onDisk(server);
+    const activate = await server.gql('mutation { activateStrategy(strategyKey: "momentum") { changed configVersion } }');
+    expect(activate.status).toBe(200);
+    expect(activate.body).toEqual({ data: { activateStrategy: { changed: false, configVersion: 2147483647 } } });
+    const update = await server.gql('mutation { updateConfig(input: { scanIntervalSeconds: 30 }) { changed config { version } } }');
+    expect(update.body).toEqual({ data: { updateConfig: { changed: false, config: { version: 2147483647 } } } });
+    const change = await server.gql('mutation { activateStrategy(strategyKey: "gold") { changed configVersion } }');
+    expect(change.status).toBe(503);
+    expect(change.body.errors?.[0]?.extensions?.code).toBe('CONFIG_WRITE_FAILED');
+    expect(await onDisk(server)).toEqual(before);
   });
 });

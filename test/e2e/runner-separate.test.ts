@@ -1,4 +1,4 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -251,4 +251,83 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
     );
     expect(running).toMatchObject({ error: null, applied: { strategyKey: 'range', configVersion: 3 } });
   });
+
+  it('alone in an empty runtime dir it writes nothing: it reports config.yaml missing (as itself: --runner-id, --instruments) and starts once serve writes it', async () => {
+    const dir = await tempRuntimeDir();
+    const runner = spawnStratctl([
+      'runner',
+      '--runtime-dir',
+      dir,
+      '--heartbeat-ms',
+      String(HEARTBEAT_MS),
+      '--runner-id',
+      'acct-gold',
+      '--instruments',
+      'XAU_USD',
+    ]);
+    const waiting = await waitUntil(
+      () => readRunnerStateFile(dir),
+      (s) => s?.error != null,
+      { what: 'the runner waiting' },
+    );
+    expect(waiting).toMatchObject({ id: 'acct-gold', instruments: ['XAU_USD'], applied: null, pid: runner.proc.pid });
+    expect(waiting?.error).toMatch(/^config file invalid: config\.yaml: .*the file is missing; a runner does not write it/s);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(runner.proc.exitCode).toBeNull();
+    expect((await readdir(dir)).filter((f) => !f.startsWith('.')).sort()).toEqual(['runner-state.json']);
+
+    const api = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TOKEN });
+    await runner.waitFor(/strategy runner started/);
+    const running = await waitUntil(
+      () => readRunnerStateFile(dir),
+      (s) => s?.lastScanAt != null,
+      { what: 'first scan' },
+    );
+    expect(running).toMatchObject({ id: 'acct-gold', error: null, applied: { configVersion: 1, strategyKey: 'momentum' } });
+    expect((await auditLines(dir)).map((l) => `${l.version} ${l.operation} ${l.actor}`)).toEqual(['1 baseline system']);
+    expect((await gql(api.url, '{ status { configVersion } }')).body.data?.status.configVersion).toBe(1);
+  });
+
+  it('waiting on an invalid config.yaml that is then deleted, it writes neither config.yaml nor audit.log: the API does, once, at its next change', async () => {
+    const { dir, api, runner, status } = await startSeparate();
+    await waitUntil(status, (s) => s.runner.state === 'RUNNING', { what: 'runner up' });
+    expect(await runner.stop('SIGTERM')).toBe(0);
+    const file = path.join(dir, 'config.yaml');
+    await writeFile(file, 'active_strategy_key: momentum\ntrading_enabled: maybe\n');
+    await waitUntil(status, (s) => s.configError !== null, { what: 'the API reports the invalid file' });
+    const second = spawnStratctl(['runner', '--runtime-dir', dir, '--heartbeat-ms', String(HEARTBEAT_MS)]);
+    await waitUntil(
+      () => readRunnerStateFile(dir),
+      (s) => s?.pid === second.proc.pid && /config file invalid/.test(s?.error ?? ''),
+      { what: 'the runner waiting' },
+    );
+    await unlink(file);
+    await waitUntil(status, (s) => /the file is missing/.test(s.configError?.message ?? ''), { what: 'the API reports it missing' });
+    await waitUntil(
+      () => readRunnerStateFile(dir),
+      (s) => /the file is missing/.test(s?.error ?? ''),
+      { what: 'the runner reports it missing' },
+    );
+    // Past the runner's retries and the settle window: still nothing written by it.
+    await new Promise((r) => setTimeout(r, 1500));
+    await expect(stat(file)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await auditLines(dir)).map((l) => `${l.version} ${l.operation}`)).toEqual(['1 baseline']);
+    expect(second.stdout()).not.toMatch(/strategy runner started/);
+
+    const res = await gql(api.url, 'mutation { activateStrategy(strategyKey: "gold") { configVersion } }', undefined, { token: TOKEN });
+    expect(res.body.data?.activateStrategy).toEqual({ configVersion: 2 });
+    await second.waitFor(/strategy runner started/);
+    await waitUntil(status, (s) => s.runner.appliedConfigVersion === 2 && s.runner.state === 'RUNNING', { what: 'runner on 2' });
+    expect((await auditLines(dir)).map((l) => `${l.version} ${l.operation} ${l.actor}`)).toEqual([
+      '1 baseline system',
+      '2 activateStrategy admin',
+    ]);
+  });
 });
+
+async function auditLines(dir: string): Promise<{ version: number; operation: string; actor: string }[]> {
+  return (await readFile(path.join(dir, 'audit.log'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+}

@@ -224,6 +224,20 @@ describeWithEtcd('etcd config store (real etcd, two replicas on one prefix)', ()
     expect(entries[0]).toMatchObject({ version: 2147483647, operation: 'handEdit' });
   });
 
+  it('at version 2147483647 a change that changes nothing is answered changed: false (no version needed), a real change CONFIG_WRITE_FAILED', async () => {
+    const { a, b, raw, prefix } = await twoReplicas();
+    const text = (await raw.get(`/${prefix}/config`).string()) ?? '';
+    await raw.put(`/${prefix}/config`).value(text.replace(/^version: \d+$/m, 'version: 2147483647'));
+    await eventually('applied as version 2147483647', () => [a, b].every((r) => r.config.state().config.config.version === 2147483647));
+    await waitForAudit(a, (es) => es[0]?.version === 2147483647);
+    const stored = await raw.get(`/${prefix}/config`).string();
+    const noOp = await a.config.commit(activate('momentum'));
+    expect(noOp).toMatchObject({ changed: false, audit: null, current: { config: { version: 2147483647 } } });
+    await expect(a.config.commit(activate('gold'))).rejects.toMatchObject({ step: 'number the next version (2147483647 is the last one)' });
+    expect(await raw.get(`/${prefix}/config`).string()).toBe(stored);
+    expect((await a.config.audit({ last: 1, subject: 'CONFIG' }))[0]).toMatchObject({ version: 2147483647, operation: 'handEdit' });
+  });
+
   it('history reads the last entries from the newest version seen, and the sorted trail when versions were skipped: the same answers', async () => {
     const { a, b, raw, prefix } = await twoReplicas();
     for (let seconds = 31; seconds <= 42; seconds++) await a.config.commit(setScanInterval(seconds)); // versions 2-13

@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { activateStrategy, updateConfig } from '../../src/config/changes.js';
 import { ConfigFileError, ConfigWriteError, VersionConflictError } from '../../src/config/errors.js';
 import { openFileConfigStore } from '../../src/config/file-store.js';
+import { upsertPreset } from '../../src/config/preset-changes.js';
 import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
 import { defaultRegistry } from '../../src/registry/index.js';
 import { faultyAuditFs } from '../helpers/faulty-audit-fs.js';
@@ -339,6 +340,48 @@ describe('file config store', () => {
     expect(runner.state().config.config).toMatchObject({ activeStrategyKey: 'range', version: 3 });
     await runner.close();
     await api.close();
+  });
+
+  it('a file put back from a backup while stopped is a new version (last + 1, a hand edit), not its old one again: versions never go backwards', async () => {
+    const dir = await tempRuntimeDir();
+    const config = path.join(dir, 'config.yaml');
+    const presets = path.join(dir, 'strategies.yaml');
+    const first = await open(dir);
+    await first.commit(activateStrategy('range', by)); // config 2
+    await first.commit(upsertPreset({ key: 'gold_fast', base: 'gold', name: 'Gold fast' }, by)); // presets 1
+    const backup = { config: await readFile(config, 'utf8'), presets: await readFile(presets, 'utf8') };
+    await first.commit(activateStrategy('gold', by)); // config 3
+    await first.commit(updateConfig({ scanIntervalSeconds: 12 }, by)); // config 4
+    await first.commit(upsertPreset({ key: 'gold_fast', base: 'gold', name: 'Gold faster' }, by)); // presets 2
+    await first.commit(upsertPreset({ key: 'gold_fast', base: 'gold', name: 'Gold fastest' }, by)); // presets 3
+    await first.close();
+    await writeFile(config, backup.config);
+    await writeFile(presets, backup.presets);
+
+    const warnings: string[] = [];
+    const second = await open(dir, { warn: (m) => warnings.push(m) });
+    expect(second.state().config.config).toMatchObject({ activeStrategyKey: 'range', scanIntervalSeconds: 30, version: 5 });
+    expect(second.state().presets).toMatchObject({ version: 4, presets: [{ key: 'gold_fast', name: 'Gold fast' }] });
+    expect((await auditLines(dir)).map((l) => `${l.subject} ${l.version} ${l.operation}`)).toEqual([
+      'CONFIG 1 baseline',
+      'CONFIG 2 activateStrategy',
+      'PRESETS 1 upsertPreset',
+      'CONFIG 3 activateStrategy',
+      'CONFIG 4 updateConfig',
+      'PRESETS 2 upsertPreset',
+      'PRESETS 3 upsertPreset',
+      'PRESETS 4 handEdit',
+      'CONFIG 5 handEdit',
+    ]);
+    expect(warnings.join('\n')).not.toMatch(/version 2 had no audit entry|version 1 had no audit entry/);
+    await second.close();
+
+    // Started again on the same files: the newest entries record them, so nothing new is numbered or written.
+    const third = await open(dir);
+    expect(third.state().config.config.version).toBe(5);
+    expect(third.state().presets.version).toBe(4);
+    expect(await auditLines(dir)).toHaveLength(9);
+    await third.close();
   });
 
   it('clears temp files a killed writer left (config, presets, the kept presets, tokens), but not those of a live writer, nor other files', async () => {
