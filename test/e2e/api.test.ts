@@ -292,6 +292,39 @@ describe('updateConfig', () => {
     expect(both.body.errors).toBeUndefined();
   });
 
+  it('names an unknown strategy key where the caller sent it: activeStrategyKey for updateConfig, strategyKey for activateStrategy', async () => {
+    const server = await startTestServer({ runner: false });
+    const before = await readFile(configPath(server.runtimeDir));
+    const update = await server.gql(UPDATE, { input: { activeStrategyKey: 'nope' } });
+    expect(update.status).toBe(400);
+    expect(update.body.errors?.[0]).toMatchObject({
+      message: 'Invalid strategy key: nope',
+      extensions: { code: 'BAD_USER_INPUT', issues: [{ path: ['activeStrategyKey'], message: 'Invalid strategy key: nope' }] },
+    });
+    const activate = await server.gql(ACTIVATE, { key: 'nope' });
+    expect(activate.status).toBe(400);
+    expect(activate.body.errors?.[0]).toMatchObject({
+      message: 'Invalid strategy key: nope',
+      extensions: { code: 'BAD_USER_INPUT', issues: [{ path: ['strategyKey'], message: 'Invalid strategy key: nope' }] },
+    });
+    // REST says it in the seed's words, whichever route (its detail names no GraphQL field).
+    const post = (p: string, body: object) =>
+      fetch(`${server.origin}${p}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+        body: JSON.stringify(body),
+      });
+    for (const [route, body] of [
+      ['/api/config', { active_strategy_key: 'nope' }],
+      ['/api/strategy/activate', { strategy_key: 'nope' }],
+    ] as const) {
+      const rest = await post(route, body);
+      expect(rest.status, route).toBe(400);
+      expect(await rest.json(), route).toEqual({ detail: 'Invalid strategy key: nope' });
+    }
+    expect(await readFile(configPath(server.runtimeDir))).toEqual(before);
+  });
+
   it('refuses an empty update', async () => {
     const server = await startTestServer();
     const res = await server.gql(UPDATE, { input: {} });
