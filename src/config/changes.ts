@@ -21,7 +21,17 @@ export function activateStrategy(strategyKey: string, by: Requester): ConfigChan
     subject: 'CONFIG',
     operation: 'activateStrategy',
     actor: by.actor,
-    apply: (state) => draftOf(state, { activeStrategyKey: strategyKey }),
+    apply: (state) => {
+      try {
+        return draftOf(state, { activeStrategyKey: strategyKey });
+      } catch (err) {
+        // A key gone by the commit (a preset deleted meanwhile) is refused at activateStrategy's own
+        // argument, as the check before the commit names it, not at updateConfig's field.
+        if (!(err instanceof ConfigValidationError)) throw err;
+        const issues = err.issues.map((i) => (i.path[0] === 'activeStrategyKey' ? { ...i, path: ['strategyKey', ...i.path.slice(1)] } : i));
+        throw new ConfigValidationError(issues, err.message);
+      }
+    },
   };
 }
 

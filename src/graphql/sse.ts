@@ -64,23 +64,33 @@ const unauthenticated = (reason: 'missing' | 'invalid', expiredAt?: string): Sse
 };
 
 /**
- * A refusal's HTTP status (4xx) and headers (`Retry-After`, `WWW-Authenticate`), from
- * `extensions.http` as yoga honours it on /graphql. A subscription's: only the rate limit's 429;
- * its other refusals at start (a scope) stay the subscription's own error, which the page reads.
+ * A refusal's HTTP status and headers (`Retry-After`, `WWW-Authenticate`), from `extensions.http`
+ * as yoga honours it on /graphql: the highest status of the errors (4xx or 5xx: a failed write's
+ * 503, the store's 503 with Retry-After, a masked 500), and every error's headers. A subscription's:
+ * only the rate limit's 429; its other refusals at start (a scope) stay the subscription's own
+ * error, which the page reads.
  */
 function httpOf(
-  error: unknown,
+  errors: readonly unknown[] | undefined,
   subscription: boolean,
 ): { status: number; statusText: string; headers: Record<string, string> } | undefined {
-  const extensions = (error as { extensions?: { code?: unknown; http?: { status?: unknown; headers?: unknown } } } | undefined)?.extensions;
-  const status = Number(extensions?.http?.status);
-  if (!(status >= 400 && status < 500)) return undefined;
-  if (subscription && (extensions?.code !== 'RATE_LIMITED' || status !== 429)) return undefined;
-  return {
-    status,
-    statusText: STATUS_CODES[status] ?? 'Bad Request',
-    headers: (extensions?.http?.headers ?? {}) as Record<string, string>,
-  };
+  type Http = { status?: unknown; headers?: unknown };
+  const extensionsOf = (error: unknown) => (error as { extensions?: { code?: unknown; http?: Http } } | undefined)?.extensions;
+  if (subscription) {
+    const first = extensionsOf(errors?.[0]);
+    if (first?.code !== 'RATE_LIMITED' || Number(first.http?.status) !== 429) return undefined;
+  }
+  let status = 0;
+  const headers: Record<string, string> = {};
+  for (const error of errors ?? []) {
+    const http = extensionsOf(error)?.http;
+    if (!http) continue;
+    Object.assign(headers, http.headers ?? {});
+    const errorStatus = Number(http.status);
+    if (errorStatus > status) status = errorStatus;
+  }
+  if (!(status >= 400 && status < 600)) return undefined;
+  return { status, statusText: STATUS_CODES[status] ?? 'Bad Request', headers };
 }
 
 /**
@@ -151,14 +161,17 @@ export function singleConnectionSsePlugin(options: {
             // the status /graphql gives. As a result with no data graphql-sse read it as 400 "Unable
             // to detect operation AST", and the page said the server could not be reached.
             const single = isAsyncIterable(result) ? undefined : (result as ExecutionResult);
-            const refusedWith = single && single.data == null ? httpOf(single.errors?.[0], isSubscription) : undefined;
+            // 5xx too (a failed write, the store away, a masked failure): sent as an event with 200, a
+            // script's `curl -f` took a refused change for a done one. The body is /graphql's: the
+            // errors, and `data: null` where the operation ran (a refused mutation), none where it never did.
+            const refusedWith = single && single.data == null ? httpOf(single.errors, isSubscription) : undefined;
             if (single && refusedWith) {
               return [
-                JSON.stringify({ errors: single.errors?.map(asSent) }),
+                JSON.stringify({ errors: single.errors?.map(asSent), ...('data' in single && { data: single.data }) }),
                 { status: refusedWith.status, statusText: refusedWith.statusText, headers: { ...JSON_HEADERS, ...refusedWith.headers } },
               ] satisfies SseResponse;
             }
-            // Anything else without data (an unexpected failure, masked) is still a result to stream.
+            // Anything else without data (a subscription refused at its start) is still a result to stream.
             if (single && single.data === undefined) return { ...single, data: null };
             return result;
           },

@@ -9,7 +9,7 @@ import {
   type UpdateConfigInput,
   type UpdateConfigMutation,
 } from '../generated/graphql.js';
-import { shownName, shownValue } from '../registry/index.js';
+import { clippedMessage, shownName, shownValue } from '../registry/index.js';
 import { type Exchange, jsonReply, type Reply } from './exchange.js';
 import { type Authorizer, OperationFailed, type OperationRunner } from './in-process.js';
 import type { Route } from './router.js';
@@ -63,7 +63,8 @@ const own = (object: Record<string, unknown>, key: string): unknown => (Object.h
  */
 function onlyKeys(body: Record<string, unknown>, allowed: readonly string[]): void {
   const unknown = Object.keys(body).find((key) => !allowed.includes(key));
-  if (unknown !== undefined) throw new RestError(400, `Unknown key: ${unknown} (allowed: ${allowed.join(', ')})`);
+  // Quoted as GraphQL quotes a client's name (README, Errors): cut to 60 characters, hidden ones shown as \u….
+  if (unknown !== undefined) throw new RestError(400, `Unknown key: ${shownName(unknown)} (allowed: ${allowed.join(', ')})`);
 }
 
 /** What GraphQL's input type takes for each settable field (null is refused before: leave a field out to keep it). */
@@ -168,7 +169,7 @@ const ROUTES: { path: string; method: 'GET' | 'POST'; scope: Scope; handle: Rest
       // The file's snake_case keys, as the predecessor's POST /api/config took them (own keys only).
       const { known: input, unknown } = fromSnakeKeys(jsonObject(exchange), SETTABLE_FIELDS);
       if (unknown[0] !== undefined) {
-        throw new RestError(400, `Unknown config key: ${unknown[0]} (allowed: ${SETTABLE_FIELDS.map(snakeCase).join(', ')})`);
+        throw new RestError(400, `Unknown config key: ${shownName(unknown[0])} (allowed: ${SETTABLE_FIELDS.map(snakeCase).join(', ')})`);
       }
       checkTypes(input);
       const { updateConfig } = await run(exchange, UpdateConfigDocument, { input: input as UpdateConfigInput });
@@ -207,8 +208,9 @@ export function restRoutes(run: OperationRunner, authorize: Authorizer): Route[]
         await authorize(exchange, scope);
         return jsonReply(200, await handle(exchange, run));
       } catch (err) {
-        if (err instanceof OperationFailed) return jsonReply(err.status, { detail: detailOf(err) }, err.headers);
-        if (err instanceof RestError) return jsonReply(err.status, { detail: err.message });
+        // No detail over 500 characters, as no GraphQL error message is (README, Errors): the last guard.
+        if (err instanceof OperationFailed) return jsonReply(err.status, { detail: clippedMessage(detailOf(err)) }, err.headers);
+        if (err instanceof RestError) return jsonReply(err.status, { detail: clippedMessage(err.message) });
         throw err;
       }
     },

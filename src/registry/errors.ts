@@ -9,7 +9,14 @@ export class RegistryError extends Error {
 /** A key that names no strategy in force (the DESIGN's wording, which scripts match on). */
 export class InvalidStrategyKeyError extends Error {
   override name = 'InvalidStrategyKeyError';
-  constructor(readonly strategyKey: string) {
+  constructor(
+    readonly strategyKey: string,
+    /**
+     * Where the caller sent it, in its own terms (`extensions.issues[].path`): `activateStrategy`'s
+     * argument by default, `activeStrategyKey` for `updateConfig`'s input.
+     */
+    readonly path: readonly (string | number)[] = ['strategyKey'],
+  ) {
     super(`Invalid strategy key: ${shownName(strategyKey)}`);
   }
 }

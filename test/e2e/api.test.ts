@@ -1,8 +1,10 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { isAdminTokenProof, newAdminProofChallenge } from '../../src/auth/admin-proof.js';
+import { deletePreset } from '../../src/config/preset-changes.js';
+import type { Change, CommitOptions } from '../../src/config/store.js';
 import { startTestServer, TEST_TOKEN } from '../helpers/server.js';
 
 const ACTIVATE = `mutation Activate($key: String!, $expectedVersion: Int) {
@@ -290,6 +292,58 @@ describe('updateConfig', () => {
     // Both moved together are fine.
     const both = await server.gql(UPDATE, { input: { tunableOverrides: { gold: { fast_ma_period: 60, slow_ma_period: 120 } } } });
     expect(both.body.errors).toBeUndefined();
+  });
+
+  it('names an unknown strategy key where the caller sent it: activeStrategyKey for updateConfig, strategyKey for activateStrategy', async () => {
+    const server = await startTestServer({ runner: false });
+    const before = await readFile(configPath(server.runtimeDir));
+    const update = await server.gql(UPDATE, { input: { activeStrategyKey: 'nope' } });
+    expect(update.status).toBe(400);
+    expect(update.body.errors?.[0]).toMatchObject({
+      message: 'Invalid strategy key: nope',
+      extensions: { code: 'BAD_USER_INPUT', issues: [{ path: ['activeStrategyKey'], message: 'Invalid strategy key: nope' }] },
+    });
+    const activate = await server.gql(ACTIVATE, { key: 'nope' });
+    expect(activate.status).toBe(400);
+    expect(activate.body.errors?.[0]).toMatchObject({
+      message: 'Invalid strategy key: nope',
+      extensions: { code: 'BAD_USER_INPUT', issues: [{ path: ['strategyKey'], message: 'Invalid strategy key: nope' }] },
+    });
+    // REST says it in the seed's words, whichever route (its detail names no GraphQL field).
+    const post = (p: string, body: object) =>
+      fetch(`${server.origin}${p}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+        body: JSON.stringify(body),
+      });
+    for (const [route, body] of [
+      ['/api/config', { active_strategy_key: 'nope' }],
+      ['/api/strategy/activate', { strategy_key: 'nope' }],
+    ] as const) {
+      const rest = await post(route, body);
+      expect(rest.status, route).toBe(400);
+      expect(await rest.json(), route).toEqual({ detail: 'Invalid strategy key: nope' });
+    }
+    expect(await readFile(configPath(server.runtimeDir))).toEqual(before);
+  });
+
+  it('a preset deleted between the check and the commit: activateStrategy still names its own strategyKey', async () => {
+    const server = await startTestServer({ runner: false });
+    const upsert = await server.gql('mutation { upsertPreset(input: { key: "gold_fast", base: "gold", name: "Gold fast" }) { changed } }');
+    expect(upsert.body.errors).toBeUndefined();
+    // The key passes the check before the commit; the preset is gone when the commit judges it.
+    const commit = server.store.commit.bind(server.store);
+    vi.spyOn(server.store, 'commit').mockImplementationOnce(async (change: Change, options?: CommitOptions) => {
+      await commit(deletePreset('gold_fast', { actor: 'admin' }));
+      return commit(change, options);
+    });
+    const activate = await server.gql(ACTIVATE, { key: 'gold_fast' });
+    expect(activate.status).toBe(400);
+    expect(activate.body.errors?.[0]).toMatchObject({
+      message: 'Invalid strategy key: gold_fast',
+      extensions: { code: 'BAD_USER_INPUT', issues: [{ path: ['strategyKey'], message: 'Invalid strategy key: gold_fast' }] },
+    });
+    expect(server.store.state().config.config.activeStrategyKey).toBe('momentum');
   });
 
   it('refuses an empty update', async () => {

@@ -1,7 +1,10 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import path from 'node:path';
 import { createClient } from 'graphql-sse';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createToken, revokeToken } from '../../src/auth/token-file.js';
+import { StoreUnavailableError } from '../../src/config/errors.js';
 import { MAX_SUBSCRIPTIONS_PER_CLIENT } from '../../src/limit-defaults.js';
 import { createLogger } from '../../src/log.js';
 import { GRAPHQL_PATHS } from '../helpers/graphql-paths.js';
@@ -382,6 +385,57 @@ describe('graphql-sse single-connection endpoint (/graphql/stream)', () => {
       expect(body.errors[0]?.extensions.code).toBe('BAD_USER_INPUT');
       expect(JSON.stringify(body)).not.toContain('"http"');
       expect(server.store.state().config.config.activeStrategyKey).toBe('momentum');
+    },
+  );
+
+  it.each([
+    ['an unknown key (400 BAD_USER_INPUT)', 400, null, () => {}],
+    [
+      'a failed write (503 CONFIG_WRITE_FAILED)',
+      503,
+      null,
+      async (server: TestServer) => {
+        // The last version a config may have, by hand: the next change cannot be numbered.
+        const file = path.join(server.runtimeDir, 'config.yaml');
+        await writeFile(file, (await readFile(file, 'utf8')).replace(/^version: 1$/m, 'version: 2147483647'));
+        await server.store.refresh();
+      },
+    ],
+    [
+      'the store away (503 UNAVAILABLE, Retry-After)',
+      503,
+      '7',
+      (server: TestServer) => vi.spyOn(server.store, 'commit').mockRejectedValue(new StoreUnavailableError(7)),
+    ],
+    [
+      'a failure of its own (500, masked)',
+      500,
+      null,
+      (server: TestServer) => vi.spyOn(server.store, 'commit').mockRejectedValue(new Error('the disk caught fire')),
+    ],
+  ])(
+    'answers a mutation refused for %s with the status, headers and body /graphql gives (data: null), never an event with 200',
+    async (what, status, retryAfter, arrange) => {
+      const server = await startTestServer({ runner: false });
+      await arrange(server);
+      const key = what.startsWith('an unknown key') ? 'nope' : 'gold';
+      const query = `mutation { activateStrategy(strategyKey: "${key}") { changed } }`;
+      const plain = await server.gql(query);
+      const stream = await streamed(server, query, {}, server.token);
+      expect(plain.status).toBe(status);
+      expect(plain.headers.get('retry-after')).toBe(retryAfter);
+      expect(plain.body).toMatchObject({ data: null });
+      expect(stream.status).toBe(status);
+      expect(stream.headers.get('content-type')).toContain('application/json');
+      expect(stream.headers.get('retry-after')).toBe(retryAfter);
+      expect(await stream.json()).toEqual(plain.body);
+      // The same over the page's single connection.
+      const url = `${server.origin}/graphql/stream`;
+      const streamToken = await (await fetch(url, { method: 'PUT', headers: { authorization: `Bearer ${server.token}` } })).text();
+      const single = await postToStream(url, streamToken, query, server.token);
+      expect(single.status).toBe(status);
+      expect(single.headers.get('retry-after')).toBe(retryAfter);
+      expect(await single.json()).toEqual(plain.body);
     },
   );
 

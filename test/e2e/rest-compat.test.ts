@@ -324,6 +324,39 @@ describe("the seed note's REST endpoints", () => {
     expect((await server.gql('{ status { configVersion } }')).body.data).toEqual({ status: { configVersion: 1 } });
   });
 
+  it('quotes an unknown key as /graphql quotes a name: cut to 60 characters, hidden characters shown as \\u…, never a detail over 500', async () => {
+    const server = await startTestServer();
+    const post = (p: string, body: object) =>
+      fetch(`${server.origin}${p}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+        body: JSON.stringify(body),
+      });
+    const before = await readConfig(server);
+    const long = 'k'.repeat(700);
+    const bidi = '\u202Edlog';
+    for (const [key, shown] of [
+      [long, `${'k'.repeat(59)}…`],
+      [bidi, '\\u202Edlog'],
+    ] as const) {
+      const activate = await post('/api/strategy/activate', { strategy_key: 'range', [key]: 1 });
+      expect(activate.status).toBe(400);
+      const activateDetail = ((await activate.json()) as { detail: string }).detail;
+      expect(activateDetail).toBe(`Unknown key: ${shown} (allowed: strategy_key)`);
+      const config = await post('/api/config', { scan_interval_seconds: 20, [key]: 1 });
+      expect(config.status).toBe(400);
+      const configDetail = ((await config.json()) as { detail: string }).detail;
+      expect(configDetail).toBe(
+        `Unknown config key: ${shown} (allowed: active_strategy_key, trading_enabled, scan_interval_seconds, tunable_overrides)`,
+      );
+      for (const detail of [activateDetail, configDetail]) {
+        expect(detail.length).toBeLessThanOrEqual(500);
+        expect(detail).not.toContain('\u202E');
+      }
+    }
+    expect(await readConfig(server)).toBe(before);
+  });
+
   it('a failed write answers as on /graphql (503, no Retry-After: a disk needs an operator), in the words README quotes', async () => {
     const disk = faultyFileSystem();
     const audit = faultyAuditFs(disk);

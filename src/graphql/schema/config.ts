@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { updateConfig } from '../../config/changes.js';
 import { type ConfigUpdate, type RuntimeConfig, SCAN_INTERVAL_LIMITS, scanIntervalSchema } from '../../config/schema.js';
-import { ownKeysOnly, shownValue } from '../../registry/index.js';
+import { InvalidStrategyKeyError, ownKeysOnly, shownValue } from '../../registry/index.js';
 import { builder } from '../builder.js';
 import { requester } from '../context.js';
 import {
@@ -152,7 +152,12 @@ builder.mutationField('updateConfig', (t) =>
       const { input } = args;
       const update: ConfigUpdate = {};
       // Parsed once here; checked again inside the write, against the strategies in force when it commits.
-      if (input.activeStrategyKey != null) update.activeStrategyKey = store.state().strategies.parse(input.activeStrategyKey);
+      if (input.activeStrategyKey != null) {
+        // Refused at the input's field (as the commit's own check names it), not activateStrategy's argument.
+        const key = input.activeStrategyKey;
+        if (!store.state().strategies.has(key)) throw new InvalidStrategyKeyError(key, ['activeStrategyKey']);
+        update.activeStrategyKey = key;
+      }
       if (input.tradingEnabled != null) update.tradingEnabled = input.tradingEnabled;
       if (input.scanIntervalSeconds != null) update.scanIntervalSeconds = input.scanIntervalSeconds;
       if (input.tunableOverrides != null) update.tunableOverrides = input.tunableOverrides as ConfigUpdate['tunableOverrides'];
