@@ -361,10 +361,14 @@ describe('etcd gateway: which failed calls are sent again within the deadline', 
               }),
             );
           },
-          Date.now() + 150,
+          // Room for the resend however loaded the host (150 ms here failed under a parallel unit run:
+          // the first refusal came back too late for a pause, one attempt); a try that never left is
+          // sent again while time is left, so the last one decides, as when it had a few ms left.
+          Date.now() + 1000,
         )
         .catch((err: unknown) => err);
-      expect(attempts).toBe(2);
+      if (sent) expect(attempts).toBe(2);
+      else expect(attempts).toBeGreaterThanOrEqual(2);
       expect(failed).toBeInstanceOf(StoreUnavailableError);
       expect((failed as StoreUnavailableError).answerLost).toBe(sent);
       expect((failed as StoreUnavailableError).detail).toBe(
