@@ -1,4 +1,4 @@
-import { h, rerender, timeAgo } from '../dom.js';
+import { h, rerender, timeAgo, ZONED } from '../dom.js';
 import { type HistoryEntry, operationKind, RISK_WORDS, type Runner, SESSION_WORDS, type State } from '../model.js';
 
 const STATE_WORDS: Record<Runner['state'], string> = {
@@ -7,6 +7,29 @@ const STATE_WORDS: Record<Runner['state'], string> = {
   STOPPED: 'not running',
   ERROR: 'running, but cannot do what the config asks',
 };
+
+/**
+ * How much the page knows of the runners now. `liveOff`: the live updates are off (the server away
+ * or silent): what a card says is the last the page heard. `storeDown`: the server is live but
+ * cannot reach its config store, where the runners publish their heartbeats: their states are
+ * unknown, not dead (an outage of etcd showed every runner STALE, "no heartbeat: dead or stuck").
+ */
+type Heard = 'now' | 'liveOff' | 'storeDown';
+
+const clock = (iso: string | null) => (iso ? new Date(iso).toLocaleTimeString(undefined, ZONED) : 'never');
+
+/** A runner's state in words, as far as the page knows it. */
+function stateWords(runner: Runner, heard: Heard): string {
+  if (heard === 'storeDown') return `unknown (store unreachable), last heard ${clock(runner.heartbeatAt)}`;
+  if (heard === 'liveOff') return `last heard: ${STATE_WORDS[runner.state]}; live updates are off, so this may have changed`;
+  return STATE_WORDS[runner.state];
+}
+
+/** A runner's state badge: neutral when not heard now; UNKNOWN while the store is unreachable. */
+function stateBadge(runner: Runner, heard: Heard): HTMLElement {
+  if (heard === 'storeDown') return h('span', { class: 'badge state neutral' }, 'UNKNOWN');
+  return h('span', { class: `badge state ${heard === 'liveOff' ? 'neutral' : `state-${runner.state}`}` }, runner.state);
+}
 
 /**
  * Whether a runner runs the version in force. In sync is good news only from a runner that runs: a
@@ -20,11 +43,12 @@ function syncBadge(runner: Runner, configVersion: number, unheard: boolean): HTM
 }
 
 /**
- * `unheard`: the live updates are off (the server away or silent): what the card says is the last
- * the page heard, not the state now, so it loses its colours and says so (a green "scanning on
- * schedule" beside a last scan a minute old, on a 2 s schedule, read as all well).
+ * Not heard now (`heard`): what the card says is the last the page heard, not the state now, so it
+ * loses its colours and says so (a green "scanning on schedule" beside a last scan a minute old, on
+ * a 2 s schedule, read as all well).
  */
-function runnerItem(runner: Runner, configVersion: number, summary: boolean, unheard: boolean): HTMLElement {
+function runnerItem(runner: Runner, configVersion: number, summary: boolean, heard: Heard): HTMLElement {
+  const unheard = heard !== 'now';
   const sync = syncBadge(runner, configVersion, unheard);
   return h(
     'li',
@@ -33,15 +57,7 @@ function runnerItem(runner: Runner, configVersion: number, summary: boolean, unh
       'data-testid': 'runner-state',
       'data-runner-id': runner.id ?? '',
     },
-    h(
-      'p',
-      {},
-      h('span', { class: `badge state ${unheard ? 'neutral' : `state-${runner.state}`}` }, runner.state),
-      ' ',
-      unheard ? `last heard: ${STATE_WORDS[runner.state]}; live updates are off, so this may have changed` : STATE_WORDS[runner.state],
-      summary ? null : ' ',
-      summary ? null : sync,
-    ),
+    h('p', {}, stateBadge(runner, heard), ' ', stateWords(runner, heard), summary ? null : ' ', summary ? null : sync),
     h(
       'dl',
       { class: 'facts' },
@@ -67,7 +83,8 @@ function runnerItem(runner: Runner, configVersion: number, summary: boolean, unh
  * strategy and last scan): a fleet of 12 as runnerItem's cards was one column 1,300 px tall that
  * stretched the cards beside it. What a tile leaves out of runnerItem's words is in its title.
  */
-function runnerTile(runner: Runner, configVersion: number, unheard: boolean): HTMLElement {
+function runnerTile(runner: Runner, configVersion: number, heard: Heard): HTMLElement {
+  const unheard = heard !== 'now';
   const sync = syncBadge(runner, configVersion, unheard);
   return h(
     'li',
@@ -75,14 +92,12 @@ function runnerTile(runner: Runner, configVersion: number, unheard: boolean): HT
       class: `runner tile state-${runner.state}${unheard ? ' unheard' : ''}`,
       'data-testid': 'runner-state',
       'data-runner-id': runner.id ?? '',
-      title: unheard
-        ? `last heard: ${STATE_WORDS[runner.state]}; live updates are off, so this may have changed`
-        : STATE_WORDS[runner.state],
+      title: stateWords(runner, heard),
     },
     h(
       'p',
       { class: 'tile-head' },
-      h('span', { class: `badge state ${unheard ? 'neutral' : `state-${runner.state}`}` }, runner.state),
+      stateBadge(runner, heard),
       ' ',
       // An id is host:pid unless set: the pid is not said twice.
       h(
@@ -112,7 +127,15 @@ const STATE_ORDER: readonly Runner['state'][] = ['RUNNING', 'ERROR', 'STOPPED', 
  * A fleet at a glance: how many runners in each state, and the worst (the API's `status.runner`),
  * in the card's heading. Eleven dead runners were eleven cards to scan, under "Runners (11)".
  */
-function fleetSummary(runners: readonly Runner[], worst: Runner['state'], unheard: boolean): HTMLElement {
+function fleetSummary(runners: readonly Runner[], worst: Runner['state'], heard: Heard): HTMLElement {
+  if (heard === 'storeDown')
+    return h(
+      'span',
+      { class: 'fleet-summary', 'data-testid': 'runners-summary' },
+      h('span', { class: 'badge state neutral' }, `${runners.length} UNKNOWN`),
+      ' · store unreachable',
+    );
+  const unheard = heard === 'liveOff';
   const counts = STATE_ORDER.map((state) => [state, runners.filter((r) => r.state === state).length] as const).filter(([, n]) => n > 0);
   return h(
     'span',
@@ -140,7 +163,8 @@ export function renderGlance(container: HTMLElement, state: State): void {
   const active = status.activeStrategy;
   const change = lastChange(state);
   const runners = status.runners.length > 0 ? status.runners : [status.runner];
-  const unheard = state.live.kind === 'down';
+  const storeDown = !status.store.connected;
+  const heard: Heard = state.live.kind === 'down' ? 'liveOff' : storeDown ? 'storeDown' : 'now';
   // A fleet's card takes a row of its own, its runners as tiles side by side.
   const fleet = runners.length > 1;
   container.classList.toggle('has-fleet', fleet);
@@ -177,9 +201,16 @@ export function renderGlance(container: HTMLElement, state: State): void {
         !status.tradingEnabled
           ? h('span', { class: 'badge warn', 'data-testid': 'trading' }, '○ Trading disabled')
           : // Enabled in the config is good news only with a runner scanning: beside a dead fleet it read as all well.
-            status.runners.some((r) => r.state === 'RUNNING')
-            ? h('span', { class: 'badge ok', 'data-testid': 'trading' }, '● Trading enabled')
-            : h('span', { class: 'badge warn', 'data-testid': 'trading' }, '● Trading enabled, but no runner is running'),
+            // While the store is unreachable the runners cannot be heard: not running is not known.
+            storeDown
+            ? h(
+                'span',
+                { class: 'badge neutral', 'data-testid': 'trading' },
+                '● Trading enabled; the runners are unknown while the store is unreachable',
+              )
+            : status.runners.some((r) => r.state === 'RUNNING')
+              ? h('span', { class: 'badge ok', 'data-testid': 'trading' }, '● Trading enabled')
+              : h('span', { class: 'badge warn', 'data-testid': 'trading' }, '● Trading enabled, but no runner is running'),
         state.config ? ` · scan every ${state.config.scanIntervalSeconds} s` : null,
       ),
       status.configError
@@ -205,11 +236,11 @@ export function renderGlance(container: HTMLElement, state: State): void {
       h(
         'h3',
         { id: 'glance-runners' },
-        fleet ? [`Runners (${runners.length}): `, fleetSummary(runners, status.runner.state, unheard)] : 'Runner',
+        fleet ? [`Runners (${runners.length}): `, fleetSummary(runners, status.runner.state, heard)] : 'Runner',
       ),
       fleet
-        ? h('ul', { class: 'runners tiles' }, ...runners.map((r) => runnerTile(r, status.configVersion, unheard)))
-        : h('ul', { class: 'runners' }, ...runners.map((r) => runnerItem(r, status.configVersion, status.runners.length === 0, unheard))),
+        ? h('ul', { class: 'runners tiles' }, ...runners.map((r) => runnerTile(r, status.configVersion, heard)))
+        : h('ul', { class: 'runners' }, ...runners.map((r) => runnerItem(r, status.configVersion, status.runners.length === 0, heard))),
     ),
   ]);
 }
