@@ -78,6 +78,7 @@ export class App implements PageActions {
     loadError: null,
     historyError: null,
     signalsError: null,
+    storeBackAt: null,
   };
   /** Bumped by every live status: a query answer that started earlier must not overwrite a newer status. */
   private statusSeq = 0;
@@ -318,6 +319,15 @@ export class App implements PageActions {
     const before = this.state.status;
     this.state.status = status;
     this.statusSeq++;
+    if (!status.store.connected) this.state.storeBackAt = null;
+    else if (before && !before.store.connected) {
+      // Back from an outage: the runners' heartbeats published meanwhile (or not) are read from now
+      // on. A runner STALE on the server's side stays unknown for its staleAfterMs (glance.ts), and
+      // nothing is pushed when that ends (a dead runner stays STALE): render again then.
+      this.state.storeBackAt = Date.now();
+      const grace = Math.max(0, ...status.runners.map((r) => r.staleAfterMs ?? 0));
+      setTimeout(() => this.render(), grace + 100);
+    }
     this.render();
     if (!before || before.configVersion !== status.configVersion || before.configDigest !== status.configDigest) {
       this.reloadSoon('overview', 'strategies', 'history');

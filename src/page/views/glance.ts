@@ -14,20 +14,36 @@ const STATE_WORDS: Record<Runner['state'], string> = {
  * cannot reach its config store, where the runners publish their heartbeats: their states are
  * unknown, not dead (an outage of etcd showed every runner STALE, "no heartbeat: dead or stuck").
  */
-type Heard = 'now' | 'liveOff' | 'storeDown';
+type Heard = 'now' | 'liveOff' | 'storeDown' | 'storeBack';
+
+/**
+ * `storeBack`: the store is reachable again, and a runner the server calls STALE has not had its
+ * staleAfterMs since: its heartbeats could not be read (nor, on etcd, published) during the outage,
+ * and it was shown STALE "dead or stuck" until its next one was read.
+ */
+function heardOf(runner: Runner, state: State): Heard {
+  if (state.live.kind === 'down') return 'liveOff';
+  if (state.status && !state.status.store.connected) return 'storeDown';
+  const back = state.storeBackAt;
+  if (runner.state === 'STALE' && back !== null && Date.now() - back < (runner.staleAfterMs ?? 0)) return 'storeBack';
+  return 'now';
+}
+
+const unknown = (heard: Heard) => heard === 'storeDown' || heard === 'storeBack';
 
 const clock = (iso: string | null) => (iso ? new Date(iso).toLocaleTimeString(undefined, ZONED) : 'never');
 
 /** A runner's state in words, as far as the page knows it. */
 function stateWords(runner: Runner, heard: Heard): string {
   if (heard === 'storeDown') return `unknown (store unreachable), last heard ${clock(runner.heartbeatAt)}`;
+  if (heard === 'storeBack') return `unknown (store reachable again, no heartbeat read yet), last heard ${clock(runner.heartbeatAt)}`;
   if (heard === 'liveOff') return `last heard: ${STATE_WORDS[runner.state]}; live updates are off, so this may have changed`;
   return STATE_WORDS[runner.state];
 }
 
 /** A runner's state badge: neutral when not heard now; UNKNOWN while the store is unreachable. */
 function stateBadge(runner: Runner, heard: Heard): HTMLElement {
-  if (heard === 'storeDown') return h('span', { class: 'badge state neutral' }, 'UNKNOWN');
+  if (unknown(heard)) return h('span', { class: 'badge state neutral' }, 'UNKNOWN');
   return h('span', { class: `badge state ${heard === 'liveOff' ? 'neutral' : `state-${runner.state}`}` }, runner.state);
 }
 
@@ -127,16 +143,18 @@ const STATE_ORDER: readonly Runner['state'][] = ['RUNNING', 'ERROR', 'STOPPED', 
  * A fleet at a glance: how many runners in each state, and the worst (the API's `status.runner`),
  * in the card's heading. Eleven dead runners were eleven cards to scan, under "Runners (11)".
  */
-function fleetSummary(runners: readonly Runner[], worst: Runner['state'], heard: Heard): HTMLElement {
-  if (heard === 'storeDown')
+function fleetSummary(runners: readonly Runner[], worst: Runner['state'], heard: (r: Runner) => Heard): HTMLElement {
+  if (runners.some((r) => heard(r) === 'storeDown'))
     return h(
       'span',
       { class: 'fleet-summary', 'data-testid': 'runners-summary' },
       h('span', { class: 'badge state neutral' }, `${runners.length} UNKNOWN`),
       ' · store unreachable',
     );
-  const unheard = heard === 'liveOff';
-  const counts = STATE_ORDER.map((state) => [state, runners.filter((r) => r.state === state).length] as const).filter(([, n]) => n > 0);
+  const unheard = runners.some((r) => heard(r) === 'liveOff');
+  const known = runners.filter((r) => !unknown(heard(r)));
+  const counts = STATE_ORDER.map((state) => [state, known.filter((r) => r.state === state).length] as const).filter(([, n]) => n > 0);
+  const unknowns = runners.length - known.length;
   return h(
     'span',
     { class: 'fleet-summary', 'data-testid': 'runners-summary' },
@@ -144,7 +162,9 @@ function fleetSummary(runners: readonly Runner[], worst: Runner['state'], heard:
       i > 0 ? ' ' : null,
       h('span', { class: `badge state ${unheard ? 'neutral' : `state-${state}`}` }, `${n} ${state}`),
     ]),
-    ` · worst: ${worst}`,
+    unknowns > 0 ? [counts.length > 0 ? ' ' : null, h('span', { class: 'badge state neutral' }, `${unknowns} UNKNOWN`)] : null,
+    // The worst is the server's: STALE beside runners not heard yet since the store came back is not said.
+    unknowns > 0 && worst === 'STALE' ? ' · store reachable again' : ` · worst: ${worst}`,
     unheard ? ' (last heard)' : null,
   );
 }
@@ -164,7 +184,8 @@ export function renderGlance(container: HTMLElement, state: State): void {
   const change = lastChange(state);
   const runners = status.runners.length > 0 ? status.runners : [status.runner];
   const storeDown = !status.store.connected;
-  const heard: Heard = state.live.kind === 'down' ? 'liveOff' : storeDown ? 'storeDown' : 'now';
+  const heard = (r: Runner) => heardOf(r, state);
+  const notKnown = runners.some((r) => unknown(heard(r)));
   // A fleet's card takes a row of its own, its runners as tiles side by side.
   const fleet = runners.length > 1;
   container.classList.toggle('has-fleet', fleet);
@@ -210,7 +231,13 @@ export function renderGlance(container: HTMLElement, state: State): void {
               )
             : status.runners.some((r) => r.state === 'RUNNING')
               ? h('span', { class: 'badge ok', 'data-testid': 'trading' }, '● Trading enabled')
-              : h('span', { class: 'badge warn', 'data-testid': 'trading' }, '● Trading enabled, but no runner is running'),
+              : notKnown
+                ? h(
+                    'span',
+                    { class: 'badge neutral', 'data-testid': 'trading' },
+                    '● Trading enabled; the runners are unknown until they are heard again',
+                  )
+                : h('span', { class: 'badge warn', 'data-testid': 'trading' }, '● Trading enabled, but no runner is running'),
         state.config ? ` · scan every ${state.config.scanIntervalSeconds} s` : null,
       ),
       status.configError
@@ -239,8 +266,8 @@ export function renderGlance(container: HTMLElement, state: State): void {
         fleet ? [`Runners (${runners.length}): `, fleetSummary(runners, status.runner.state, heard)] : 'Runner',
       ),
       fleet
-        ? h('ul', { class: 'runners tiles' }, ...runners.map((r) => runnerTile(r, status.configVersion, heard)))
-        : h('ul', { class: 'runners' }, ...runners.map((r) => runnerItem(r, status.configVersion, status.runners.length === 0, heard))),
+        ? h('ul', { class: 'runners tiles' }, ...runners.map((r) => runnerTile(r, status.configVersion, heard(r))))
+        : h('ul', { class: 'runners' }, ...runners.map((r) => runnerItem(r, status.configVersion, status.runners.length === 0, heard(r)))),
     ),
   ]);
 }
