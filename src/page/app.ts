@@ -76,6 +76,9 @@ export class App implements PageActions {
     live: { kind: 'connecting' },
     serverVersion: { loaded: null, now: null },
     loadError: null,
+    historyError: null,
+    signalsError: null,
+    storeBackAt: null,
   };
   /** Bumped by every live status: a query answer that started earlier must not overwrite a newer status. */
   private statusSeq = 0;
@@ -280,21 +283,35 @@ export class App implements PageActions {
   private async loadHistory(): Promise<void> {
     const seq = ++this.historySeq;
     const result = await this.api.run(OperatorHistoryDocument, {});
-    if (seq !== this.historySeq || !result.ok) return;
+    if (seq !== this.historySeq) return;
+    if (!result.ok) {
+      // Said where the timeline goes (a server whose --max-list-size is under the page's `last`
+      // refuses it): it was left "Loading…" for good. A 401 is the token's (the status panel says so).
+      this.state.historyError = result.status === 401 ? null : result.errors.map((e) => e.message).join('; ');
+      this.render();
+      return;
+    }
+    this.state.historyError = null;
     this.state.history = result.data.configHistory;
     this.render();
   }
 
   private async loadSignals(): Promise<void> {
     const instruments = this.state.status?.activeStrategy.instruments ?? [];
+    const refused: string[] = [];
     await Promise.all(
       instruments.map(async (instrument) => {
         const result = await this.api.run(OperatorSignalsDocument, { instrument });
-        if (!result.ok) return;
+        if (!result.ok) {
+          // Said on the charts: swallowed, a refused query read as "No signals yet". A 401 is the token's.
+          if (result.status !== 401) refused.push(result.errors.map((e) => e.message).join('; '));
+          return;
+        }
         const recent = [...result.data.signals].reverse();
         this.state.signals.set(instrument, mergeSignals(this.state.signals.get(instrument) ?? [], recent));
       }),
     );
+    this.state.signalsError = refused.length > 0 ? [...new Set(refused)].join('; ') : null;
     this.render();
   }
 
@@ -302,6 +319,15 @@ export class App implements PageActions {
     const before = this.state.status;
     this.state.status = status;
     this.statusSeq++;
+    if (!status.store.connected) this.state.storeBackAt = null;
+    else if (before && !before.store.connected) {
+      // Back from an outage: the runners' heartbeats published meanwhile (or not) are read from now
+      // on. A runner STALE on the server's side stays unknown for its staleAfterMs (glance.ts), and
+      // nothing is pushed when that ends (a dead runner stays STALE): render again then.
+      this.state.storeBackAt = Date.now();
+      const grace = Math.max(0, ...status.runners.map((r) => r.staleAfterMs ?? 0));
+      setTimeout(() => this.render(), grace + 100);
+    }
     this.render();
     if (!before || before.configVersion !== status.configVersion || before.configDigest !== status.configDigest) {
       this.reloadSoon('overview', 'strategies', 'history');

@@ -44,6 +44,15 @@ export interface State {
   serverVersion: { loaded: ServerBuild | null; now: ServerBuild | null };
   /** Why the last overview load failed (the server's words), or null. */
   loadError: string | null;
+  /**
+   * When (this page's clock) the server was heard to reach its config store again after an outage,
+   * or null. Until a runner's next heartbeat is read it is STALE on the server's side: not dead.
+   */
+  storeBackAt: number | null;
+  /** Why the last timeline load failed (the server's words, e.g. a `last` over its list limit), or null. */
+  historyError: string | null;
+  /** Why the last signals load failed (the server's words), or null: the charts said "No signals yet" instead. */
+  signalsError: string | null;
 }
 
 /** What GET /version says of the server's build: `commit` null when unknown (built outside git, run from source). */

@@ -1,4 +1,4 @@
-import { h, rerender, timeAgo } from '../dom.js';
+import { h, rerender, timeAgo, ZONED } from '../dom.js';
 import { type HistoryEntry, operationKind, RISK_WORDS, type Runner, SESSION_WORDS, type State } from '../model.js';
 
 const STATE_WORDS: Record<Runner['state'], string> = {
@@ -7,6 +7,45 @@ const STATE_WORDS: Record<Runner['state'], string> = {
   STOPPED: 'not running',
   ERROR: 'running, but cannot do what the config asks',
 };
+
+/**
+ * How much the page knows of the runners now. `liveOff`: the live updates are off (the server away
+ * or silent): what a card says is the last the page heard. `storeDown`: the server is live but
+ * cannot reach its config store, where the runners publish their heartbeats: their states are
+ * unknown, not dead (an outage of etcd showed every runner STALE, "no heartbeat: dead or stuck").
+ */
+type Heard = 'now' | 'liveOff' | 'storeDown' | 'storeBack';
+
+/**
+ * `storeBack`: the store is reachable again, and a runner the server calls STALE has not had its
+ * staleAfterMs since: its heartbeats could not be read (nor, on etcd, published) during the outage,
+ * and it was shown STALE "dead or stuck" until its next one was read.
+ */
+function heardOf(runner: Runner, state: State): Heard {
+  if (state.live.kind === 'down') return 'liveOff';
+  if (state.status && !state.status.store.connected) return 'storeDown';
+  const back = state.storeBackAt;
+  if (runner.state === 'STALE' && back !== null && Date.now() - back < (runner.staleAfterMs ?? 0)) return 'storeBack';
+  return 'now';
+}
+
+const unknown = (heard: Heard) => heard === 'storeDown' || heard === 'storeBack';
+
+const clock = (iso: string | null) => (iso ? new Date(iso).toLocaleTimeString(undefined, ZONED) : 'never');
+
+/** A runner's state in words, as far as the page knows it. */
+function stateWords(runner: Runner, heard: Heard): string {
+  if (heard === 'storeDown') return `unknown (store unreachable), last heard ${clock(runner.heartbeatAt)}`;
+  if (heard === 'storeBack') return `unknown (store reachable again, no heartbeat read yet), last heard ${clock(runner.heartbeatAt)}`;
+  if (heard === 'liveOff') return `last heard: ${STATE_WORDS[runner.state]}; live updates are off, so this may have changed`;
+  return STATE_WORDS[runner.state];
+}
+
+/** A runner's state badge: neutral when not heard now; UNKNOWN while the store is unreachable. */
+function stateBadge(runner: Runner, heard: Heard): HTMLElement {
+  if (unknown(heard)) return h('span', { class: 'badge state neutral' }, 'UNKNOWN');
+  return h('span', { class: `badge state ${heard === 'liveOff' ? 'neutral' : `state-${runner.state}`}` }, runner.state);
+}
 
 /**
  * Whether a runner runs the version in force. In sync is good news only from a runner that runs: a
@@ -20,11 +59,12 @@ function syncBadge(runner: Runner, configVersion: number, unheard: boolean): HTM
 }
 
 /**
- * `unheard`: the live updates are off (the server away or silent): what the card says is the last
- * the page heard, not the state now, so it loses its colours and says so (a green "scanning on
- * schedule" beside a last scan a minute old, on a 2 s schedule, read as all well).
+ * Not heard now (`heard`): what the card says is the last the page heard, not the state now, so it
+ * loses its colours and says so (a green "scanning on schedule" beside a last scan a minute old, on
+ * a 2 s schedule, read as all well).
  */
-function runnerItem(runner: Runner, configVersion: number, summary: boolean, unheard: boolean): HTMLElement {
+function runnerItem(runner: Runner, configVersion: number, summary: boolean, heard: Heard): HTMLElement {
+  const unheard = heard !== 'now';
   const sync = syncBadge(runner, configVersion, unheard);
   return h(
     'li',
@@ -33,15 +73,7 @@ function runnerItem(runner: Runner, configVersion: number, summary: boolean, unh
       'data-testid': 'runner-state',
       'data-runner-id': runner.id ?? '',
     },
-    h(
-      'p',
-      {},
-      h('span', { class: `badge state ${unheard ? 'neutral' : `state-${runner.state}`}` }, runner.state),
-      ' ',
-      unheard ? `last heard: ${STATE_WORDS[runner.state]}; live updates are off, so this may have changed` : STATE_WORDS[runner.state],
-      summary ? null : ' ',
-      summary ? null : sync,
-    ),
+    h('p', {}, stateBadge(runner, heard), ' ', stateWords(runner, heard), summary ? null : ' ', summary ? null : sync),
     h(
       'dl',
       { class: 'facts' },
@@ -67,7 +99,8 @@ function runnerItem(runner: Runner, configVersion: number, summary: boolean, unh
  * strategy and last scan): a fleet of 12 as runnerItem's cards was one column 1,300 px tall that
  * stretched the cards beside it. What a tile leaves out of runnerItem's words is in its title.
  */
-function runnerTile(runner: Runner, configVersion: number, unheard: boolean): HTMLElement {
+function runnerTile(runner: Runner, configVersion: number, heard: Heard): HTMLElement {
+  const unheard = heard !== 'now';
   const sync = syncBadge(runner, configVersion, unheard);
   return h(
     'li',
@@ -75,14 +108,12 @@ function runnerTile(runner: Runner, configVersion: number, unheard: boolean): HT
       class: `runner tile state-${runner.state}${unheard ? ' unheard' : ''}`,
       'data-testid': 'runner-state',
       'data-runner-id': runner.id ?? '',
-      title: unheard
-        ? `last heard: ${STATE_WORDS[runner.state]}; live updates are off, so this may have changed`
-        : STATE_WORDS[runner.state],
+      title: stateWords(runner, heard),
     },
     h(
       'p',
       { class: 'tile-head' },
-      h('span', { class: `badge state ${unheard ? 'neutral' : `state-${runner.state}`}` }, runner.state),
+      stateBadge(runner, heard),
       ' ',
       // An id is host:pid unless set: the pid is not said twice.
       h(
@@ -112,8 +143,18 @@ const STATE_ORDER: readonly Runner['state'][] = ['RUNNING', 'ERROR', 'STOPPED', 
  * A fleet at a glance: how many runners in each state, and the worst (the API's `status.runner`),
  * in the card's heading. Eleven dead runners were eleven cards to scan, under "Runners (11)".
  */
-function fleetSummary(runners: readonly Runner[], worst: Runner['state'], unheard: boolean): HTMLElement {
-  const counts = STATE_ORDER.map((state) => [state, runners.filter((r) => r.state === state).length] as const).filter(([, n]) => n > 0);
+function fleetSummary(runners: readonly Runner[], worst: Runner['state'], heard: (r: Runner) => Heard): HTMLElement {
+  if (runners.some((r) => heard(r) === 'storeDown'))
+    return h(
+      'span',
+      { class: 'fleet-summary', 'data-testid': 'runners-summary' },
+      h('span', { class: 'badge state neutral' }, `${runners.length} UNKNOWN`),
+      ' · store unreachable',
+    );
+  const unheard = runners.some((r) => heard(r) === 'liveOff');
+  const known = runners.filter((r) => !unknown(heard(r)));
+  const counts = STATE_ORDER.map((state) => [state, known.filter((r) => r.state === state).length] as const).filter(([, n]) => n > 0);
+  const unknowns = runners.length - known.length;
   return h(
     'span',
     { class: 'fleet-summary', 'data-testid': 'runners-summary' },
@@ -121,7 +162,9 @@ function fleetSummary(runners: readonly Runner[], worst: Runner['state'], unhear
       i > 0 ? ' ' : null,
       h('span', { class: `badge state ${unheard ? 'neutral' : `state-${state}`}` }, `${n} ${state}`),
     ]),
-    ` · worst: ${worst}`,
+    unknowns > 0 ? [counts.length > 0 ? ' ' : null, h('span', { class: 'badge state neutral' }, `${unknowns} UNKNOWN`)] : null,
+    // The worst is the server's: STALE beside runners not heard yet since the store came back is not said.
+    unknowns > 0 && worst === 'STALE' ? ' · store reachable again' : ` · worst: ${worst}`,
     unheard ? ' (last heard)' : null,
   );
 }
@@ -140,7 +183,9 @@ export function renderGlance(container: HTMLElement, state: State): void {
   const active = status.activeStrategy;
   const change = lastChange(state);
   const runners = status.runners.length > 0 ? status.runners : [status.runner];
-  const unheard = state.live.kind === 'down';
+  const storeDown = !status.store.connected;
+  const heard = (r: Runner) => heardOf(r, state);
+  const notKnown = runners.some((r) => unknown(heard(r)));
   // A fleet's card takes a row of its own, its runners as tiles side by side.
   const fleet = runners.length > 1;
   container.classList.toggle('has-fleet', fleet);
@@ -177,9 +222,22 @@ export function renderGlance(container: HTMLElement, state: State): void {
         !status.tradingEnabled
           ? h('span', { class: 'badge warn', 'data-testid': 'trading' }, '○ Trading disabled')
           : // Enabled in the config is good news only with a runner scanning: beside a dead fleet it read as all well.
-            status.runners.some((r) => r.state === 'RUNNING')
-            ? h('span', { class: 'badge ok', 'data-testid': 'trading' }, '● Trading enabled')
-            : h('span', { class: 'badge warn', 'data-testid': 'trading' }, '● Trading enabled, but no runner is running'),
+            // While the store is unreachable the runners cannot be heard: not running is not known.
+            storeDown
+            ? h(
+                'span',
+                { class: 'badge neutral', 'data-testid': 'trading' },
+                '● Trading enabled; the runners are unknown while the store is unreachable',
+              )
+            : status.runners.some((r) => r.state === 'RUNNING')
+              ? h('span', { class: 'badge ok', 'data-testid': 'trading' }, '● Trading enabled')
+              : notKnown
+                ? h(
+                    'span',
+                    { class: 'badge neutral', 'data-testid': 'trading' },
+                    '● Trading enabled; the runners are unknown until they are heard again',
+                  )
+                : h('span', { class: 'badge warn', 'data-testid': 'trading' }, '● Trading enabled, but no runner is running'),
         state.config ? ` · scan every ${state.config.scanIntervalSeconds} s` : null,
       ),
       status.configError
@@ -205,11 +263,11 @@ export function renderGlance(container: HTMLElement, state: State): void {
       h(
         'h3',
         { id: 'glance-runners' },
-        fleet ? [`Runners (${runners.length}): `, fleetSummary(runners, status.runner.state, unheard)] : 'Runner',
+        fleet ? [`Runners (${runners.length}): `, fleetSummary(runners, status.runner.state, heard)] : 'Runner',
       ),
       fleet
-        ? h('ul', { class: 'runners tiles' }, ...runners.map((r) => runnerTile(r, status.configVersion, unheard)))
-        : h('ul', { class: 'runners' }, ...runners.map((r) => runnerItem(r, status.configVersion, status.runners.length === 0, unheard))),
+        ? h('ul', { class: 'runners tiles' }, ...runners.map((r) => runnerTile(r, status.configVersion, heard(r))))
+        : h('ul', { class: 'runners' }, ...runners.map((r) => runnerItem(r, status.configVersion, status.runners.length === 0, heard(r)))),
     ),
   ]);
 }

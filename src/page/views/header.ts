@@ -71,6 +71,23 @@ export function renderHeader(state: State, hasToken: boolean): void {
       ),
     );
   }
+  // The server cannot reach its config store (etcd away or hung): it refuses every change, and the
+  // runners' heartbeats cannot be read, so their states are the last heard. Unsaid, the page showed
+  // "Live", the runners STALE and "no runner is running": an operator restarted healthy runners.
+  const store = state.status?.store;
+  if (store && !store.connected) {
+    const since = store.lastContactAt
+      ? `since ${new Date(store.lastContactAt).toLocaleTimeString(undefined, ZONED)}`
+      : 'since the server started';
+    items.push(
+      h(
+        'p',
+        { class: 'banner error', 'data-testid': 'store-down' },
+        h('strong', {}, `The config store is unreachable ${since}: `),
+        'changes are refused until it answers again, and the runners cannot be heard meanwhile (what they last reported is shown).',
+      ),
+    );
+  }
   const { loaded, now } = state.serverVersion;
   if (loaded && now && serverChanged(loaded, now)) {
     // Another version is said as such; the same version is told apart by its commit (both known here).

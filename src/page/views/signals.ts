@@ -193,7 +193,9 @@ function describeInWords(chart: Chart, instrument: string, strategyKey: string |
   );
 }
 
-function describe(last: Signal | undefined): (Node | string)[] {
+function describe(last: Signal | undefined, refused: string | null): (Node | string)[] {
+  if (!last && refused)
+    return [h('span', { class: 'error-text', 'data-testid': 'signals-refused' }, `Cannot load the signals: ${refused}`)];
   if (!last) return ['No signals yet: the runner reports one per instrument on each scan.'];
   return [
     'Last: ',
@@ -233,13 +235,13 @@ export function renderSignals(container: HTMLElement, state: State): void {
   for (const [instrument, chart] of charts) {
     const signals = (state.signals.get(instrument) ?? []).filter((s) => s.strategyKey === active);
     const last = signals.at(-1);
-    const lastKey = `${active}:${signals.length}:${last?.candleTime}:${last?.price}:${last?.direction}`;
+    const lastKey = `${active}:${signals.length}:${last?.candleTime}:${last?.price}:${last?.direction}:${state.signalsError}`;
     if (lastKey === chart.lastKey) continue;
     chart.lastKey = lastKey;
     const data = chartData(signals);
     chart.plot.setData(data);
     chart.figure.dataset.points = String(data[0].length);
-    replace(chart.note, ...describe(last));
+    replace(chart.note, ...describe(last, state.signalsError));
     describeInWords(chart, instrument, active, signals);
   }
 }

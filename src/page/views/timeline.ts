@@ -212,11 +212,15 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
 /** The timeline of config versions: a chart, then the list (newest first) with a rollback on each past version. */
 export function renderTimeline(container: HTMLElement, listBox: HTMLElement, state: State, app: PageActions): void {
   const history = state.history;
-  const key = JSON.stringify([history, state.viewer, state.status?.configVersion, state.loadError]);
+  const key = JSON.stringify([history, state.viewer, state.status?.configVersion, state.loadError, state.historyError]);
   if (key === lastKey) return;
   lastKey = key;
   if (!history) {
-    rerender(listBox, () => [h('p', { class: 'muted' }, state.loadError ? `Not loaded: ${state.loadError}` : 'Loading…')]);
+    const why = state.loadError ?? state.historyError;
+    const refused = state.loadError === null && state.historyError !== null;
+    rerender(listBox, () => [
+      h('p', { class: refused ? 'error-text' : 'muted', 'data-testid': 'history-note' }, why ? `Not loaded: ${why}` : 'Loading…'),
+    ]);
     return;
   }
   ensureChart(container).setData(timelineData(history));
