@@ -33,7 +33,7 @@ describe.skipIf(!available)('the operator page and its store', () => {
       const store = cluster.url(freshPrefix());
       const server = await startTestServer({ store: { kind: 'etcd', url: store, tls: {} }, runner: false, page: { dir } });
       const runner = spawnStratctl(
-        ['runner', '--store', store, '--runner-id', 'r1', '--heartbeat-ms', '1000', '--feed', 'sim:7', '--runtime-dir', server.runtimeDir],
+        ['runner', '--store', store, '--runner-id', 'r1', '--heartbeat-ms', '2000', '--feed', 'sim:7', '--runtime-dir', server.runtimeDir],
         { CONTROL_PLANE_TOKEN: TEST_TOKEN },
       );
       await runner.waitFor(/strategy runner started/);
@@ -72,8 +72,10 @@ describe.skipIf(!available)('the operator page and its store', () => {
         expect(await text(page, 'trading')).toBe('● Trading enabled; the runners are unknown while the store is unreachable');
         // The page itself is still live: the API answers, it is the store that does not.
         expect(await text(page, 'live')).toBe('Live');
-        // Past the runner's 3 heartbeats (STALE on the API's side): still unknown, still no "no runner is running".
-        await new Promise((resolve) => setTimeout(resolve, 4_000));
+        // Past the runner's 3 heartbeats (STALE on the API's side, 6 s after the last): still unknown,
+        // still no "no runner is running". (2 s heartbeats: the page can hide STALE only once the server
+        // has noticed the outage, ~2-3 s after the freeze; at 1 s heartbeats a loaded host had ~1 s to spare.)
+        await new Promise((resolve) => setTimeout(resolve, 7_000));
         expect(await item.textContent()).toContain('unknown (store unreachable)');
         expect(await text(page, 'trading')).not.toContain('no runner is running');
         process.stderr.write(`store outage: the page said so ${noticed} ms after etcd froze\n`);
