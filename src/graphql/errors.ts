@@ -46,7 +46,7 @@ const boundedIssue = (issue: { path: readonly (string | number)[]; message: stri
 /** Extensions for a known domain error: the code, the HTTP status (yoga honours `http`), details. */
 export function extensionsFor(error: unknown): Record<string, unknown> | undefined {
   if (error instanceof InvalidStrategyKeyError) {
-    return { code: 'BAD_USER_INPUT', http: { status: 400 }, issues: [boundedIssue({ path: error.path, message: error.message })] };
+    return { code: 'BAD_USER_INPUT', http: { status: 400 }, issues: [boundedIssue({ path: error.issuePath, message: error.message })] };
   }
   if (error instanceof ConfigValidationError || error instanceof PresetValidationError || error instanceof PresetInUseError) {
     return { code: 'BAD_USER_INPUT', http: { status: 400 }, issues: error.issues.map(boundedIssue) };

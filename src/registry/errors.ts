@@ -13,9 +13,11 @@ export class InvalidStrategyKeyError extends Error {
     readonly strategyKey: string,
     /**
      * Where the caller sent it, in its own terms (`extensions.issues[].path`): `activateStrategy`'s
-     * argument by default, `activeStrategyKey` for `updateConfig`'s input.
+     * argument by default, `activeStrategyKey` for `updateConfig`'s input. (Not `path`: graphql-js
+     * takes an error with an array `path` for one it already located, and left it without
+     * `locations` or `path` in the answer.)
      */
-    readonly path: readonly (string | number)[] = ['strategyKey'],
+    readonly issuePath: readonly (string | number)[] = ['strategyKey'],
   ) {
     super(`Invalid strategy key: ${shownName(strategyKey)}`);
   }

@@ -301,12 +301,17 @@ describe('updateConfig', () => {
     expect(update.status).toBe(400);
     expect(update.body.errors?.[0]).toMatchObject({
       message: 'Invalid strategy key: nope',
+      // Still located at the field (an error with an array `path` of its own lost both: graphql-js took it for located).
+      locations: [expect.any(Object)],
+      path: ['updateConfig'],
       extensions: { code: 'BAD_USER_INPUT', issues: [{ path: ['activeStrategyKey'], message: 'Invalid strategy key: nope' }] },
     });
     const activate = await server.gql(ACTIVATE, { key: 'nope' });
     expect(activate.status).toBe(400);
     expect(activate.body.errors?.[0]).toMatchObject({
       message: 'Invalid strategy key: nope',
+      locations: [expect.any(Object)],
+      path: ['activateStrategy'],
       extensions: { code: 'BAD_USER_INPUT', issues: [{ path: ['strategyKey'], message: 'Invalid strategy key: nope' }] },
     });
     // REST says it in the seed's words, whichever route (its detail names no GraphQL field).
