@@ -15,6 +15,22 @@ import { instrumentSchema, type PresetDefinition, riskLevels, type StrategyInfo,
 
 export const PRESET_KEY_PATTERN = /^[a-z][a-z0-9_]{1,47}$/;
 export const PRESET_TEXT_LIMITS = { name: 100, description: 2000 } as const;
+/**
+ * And in UTF-8 bytes, twice the characters: what a full set's listing is sized by (MAX_PRESETS).
+ * Counted in characters alone, a description of 2,000 CJK characters or `€` is 6,000 bytes, and 200
+ * of them put a listing of every strategy over the 1 MiB response limit: refused as too large.
+ */
+export const PRESET_TEXT_BYTES = { name: 200, description: 4000 } as const;
+
+/** Its length in UTF-8 (a lone surrogate, refused anyway, as the 3 bytes of U+FFFD). */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (const ch of s) {
+    const c = ch.codePointAt(0) ?? 0;
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  }
+  return n;
+}
 
 /**
  * At most this many presets in a set: a listing of every strategy (GraphQL `strategies`, `GET
@@ -42,14 +58,21 @@ const MULTILINE_CONTROL = /[^\P{Cc}\n\t]/u;
 // Bidirectional embeddings, overrides and isolates reorder the text around them: a name or
 // description that shows one thing and holds another (a preset that looks like another's).
 const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;
+// Half a surrogate pair is no character: JSON answers it as a 6-byte escape, YAML cannot hold it.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-const text = (what: string, max: number, oneLine: boolean) =>
+const text = (what: string, max: number, maxBytes: number, oneLine: boolean) =>
   z
     .string({ error: required(what) })
     // Blank also when all it holds is invisible: zero-width spaces and joiners (format characters).
     .refine((s) => s.replace(/[\p{White_Space}\p{Cf}]/gu, '').length > 0, 'must not be blank')
     // Counted as JavaScript counts (UTF-16 code units): the listing's size bound assumes it.
     .refine((s) => s.length <= max, `must be at most ${max} characters (UTF-16 code units: most emoji count 2)`)
+    .refine(
+      (s) => utf8Length(s) <= maxBytes,
+      `must be at most ${maxBytes} bytes in UTF-8 (${maxBytes / 2} characters of most scripts, ${Math.floor(maxBytes / 3)} of CJK)`,
+    )
+    .refine((s) => !LONE_SURROGATE.test(s), 'must be Unicode text (half a surrogate pair is not)')
     .refine((s) => !oneLine || !CONTROL.test(s), 'must be one line of text, without control characters')
     // A description may span lines; other control characters show as nothing and answer as 6 bytes each (\u0001).
     .refine((s) => oneLine || !MULTILINE_CONTROL.test(s), 'must not contain control characters other than newline and tab')
@@ -58,8 +81,8 @@ const text = (what: string, max: number, oneLine: boolean) =>
 /** Each field's shape alone; what depends on the base is checked after (see checkPreset). */
 const FIELD_SCHEMAS: Record<PresetField, z.ZodType> = {
   base: z.string({ error: required('a static strategy key') }),
-  name: text('text', PRESET_TEXT_LIMITS.name, true),
-  description: optional(text('text', PRESET_TEXT_LIMITS.description, false)),
+  name: text('text', PRESET_TEXT_LIMITS.name, PRESET_TEXT_BYTES.name, true),
+  description: optional(text('text', PRESET_TEXT_LIMITS.description, PRESET_TEXT_BYTES.description, false)),
   instruments: optional(
     z
       .array(instrumentSchema, { error: (iss) => `must be a list of instruments, e.g. [XAU_USD], got ${shown(iss.input)}` })

@@ -2,7 +2,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type FileConfigStore, KEPT_PRESETS_FILE } from '../../src/config/file-store.js';
-import { MAX_PRESETS, PRESET_TEXT_LIMITS } from '../../src/registry/index.js';
+import { MAX_PRESETS, PRESET_TEXT_BYTES, PRESET_TEXT_LIMITS } from '../../src/registry/index.js';
 import {
   ACTIVATE,
   DELETE,
@@ -495,8 +495,10 @@ describe('the size of a preset set (file store)', () => {
   it(`a full set (${MAX_PRESETS} presets, every name and description at its longest) still lists everywhere; one more is refused, by hand and through the API`, async () => {
     const server = await startTestServer({ configPollMs: 60_000, runner: false });
     (server.store as FileConfigStore).watch!.pause();
-    const name = (i: number) => `Preset ${i} `.padEnd(PRESET_TEXT_LIMITS.name, 'n');
+    // At their longest in characters and (nearly) in UTF-8 bytes, which is what sizes the listing.
+    const name = (i: number) => `Preset ${i} `.padEnd(PRESET_TEXT_LIMITS.name, 'é');
     const description = 'é'.repeat(PRESET_TEXT_LIMITS.description);
+    expect(Buffer.byteLength(description)).toBe(PRESET_TEXT_BYTES.description);
     const entry = (i: number) => `  p_${i}:\n    base: momentum\n    name: ${name(i)}\n    description: ${description}\n`;
     const file = (count: number) => `version: 1\npresets:\n${Array.from({ length: count }, (_, i) => entry(i)).join('')}`;
     const reload = 'mutation { reloadStrategies { presetsVersion strategiesError { message problems { line message } } } }';
@@ -561,6 +563,14 @@ describe('preset text (file store)', () => {
       expect(await refused({ ...GOLD_FAST, description: `Quiet${control} days` })).toBe(
         'Invalid preset: description: must not contain control characters other than newline and tab',
       );
+    // And in UTF-8 bytes: 2,000 characters of 3 bytes each would put a full set's listing over 1 MiB.
+    expect(await refused({ ...GOLD_FAST, description: '€'.repeat(PRESET_TEXT_LIMITS.description) })).toBe(
+      'Invalid preset: description: must be at most 4000 bytes in UTF-8 (2000 characters of most scripts, 1333 of CJK)',
+    );
+    // Half a surrogate pair (a JSON escape can carry one) is no text.
+    expect(await refused({ ...GOLD_FAST, name: 'Gold \ud800 Trend' })).toBe(
+      'Invalid preset: name: must be Unicode text (half a surrogate pair is not)',
+    );
     // The limit is said the way it is counted: 60 emoji are 120 code units.
     expect(await refused({ ...GOLD_FAST, name: '📈'.repeat(60) })).toMatch(
       /name: must be at most 100 characters \(UTF-16 code units: most emoji count 2\)/,
