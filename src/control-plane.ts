@@ -279,8 +279,9 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   const runners = new RunnerFleet(source);
   const signals = new SignalHistory((scan) => events.publish('signals', scan));
   const stopRecordingScans = recordPublishedScans(source, signals);
-  // A runner-only process on the file store cannot tell the API's writes from hand edits (it does not
-  // read the audit log): it says a change came, not where from.
+  // A runner-only process on the file store cannot tell the API's writes from hand edits (it writes
+  // no audit line, and takes a change as the file holds it, its line read or not): it says a change
+  // came, not where from.
   const fromOutside = api || etcd !== null ? ' outside the API' : '';
   // The one record of a spell of failed writes (a full or read-only disk), until a change is written:
   // opened by the store's writeFailed event; /ready says its last failure as a warning (reads go on,
