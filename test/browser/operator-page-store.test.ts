@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithEtcd, startEtcd } from '../helpers/etcd.js';
 import { freshPrefix } from '../helpers/etcd-stores.js';
-import { builtPage, closeOperatorPages, openOperatorPage } from '../helpers/operator-page.js';
+import { builtPage, closeOperatorPages, enterToken, openOperatorPage } from '../helpers/operator-page.js';
 import { chromiumInstalled, launchChromium } from '../helpers/playground.js';
 import { spawnStratctl, startTestServer, TEST_TOKEN } from '../helpers/server.js';
 
@@ -78,6 +78,14 @@ describe.skipIf(!available)('the operator page and its store', () => {
         await new Promise((resolve) => setTimeout(resolve, 7_000));
         expect(await item.textContent()).toContain('unknown (store unreachable)');
         expect(await text(page, 'trading')).not.toContain('no runner is running');
+        // The activate dialog says the change would be refused (it said "No runner is reporting: the change is saved").
+        await enterToken(page, TEST_TOKEN, /^Token: admin/);
+        await page.locator('[data-testid="strategy-row"][data-key="gold"] button[data-action="activate"]').click();
+        expect(await text(page, 'store-down-activate')).toBe(
+          'The config store is unreachable: the server refuses changes until it answers again, so this one would be refused and nothing changed.',
+        );
+        expect(await page.getByTestId('no-runner').count()).toBe(0);
+        await page.keyboard.press('Escape');
         process.stderr.write(`store outage: the page said so ${noticed} ms after etcd froze\n`);
       } finally {
         cluster.members[0]!.thaw();

@@ -129,15 +129,23 @@ export function openActivate(app: PageActions, target: Strategy): void {
       `Sent with expectedVersion ${expectedVersion}: if the config changes before it arrives, the server refuses it and nothing is overwritten.`,
       running > 0 ? ` ${running === 1 ? 'The runner switches' : `The ${running} runners switch`} on their next scan.` : null,
     ),
-    running > 0
-      ? null
-      : h(
+    // While the store is unreachable the runners are unknown (not "none running"), and the change
+    // itself would be refused: that is what to say (it said "the change is saved").
+    !status.store.connected
+      ? h(
           'p',
-          { class: 'warn-box', 'data-testid': 'no-runner' },
-          status.runners.length === 0
-            ? 'No runner is reporting: the change is saved, but nothing trades it until a runner starts.'
-            : `No runner is running (${status.runners.map((r) => `${r.id} ${r.state}`).join(', ')}): the change is saved, but nothing trades it until a runner runs again.`,
-        ),
+          { class: 'warn-box', 'data-testid': 'store-down-activate' },
+          'The config store is unreachable: the server refuses changes until it answers again, so this one would be refused and nothing changed.',
+        )
+      : running > 0
+        ? null
+        : h(
+            'p',
+            { class: 'warn-box', 'data-testid': 'no-runner' },
+            status.runners.length === 0
+              ? 'No runner is reporting: the change is saved, but nothing trades it until a runner starts.'
+              : `No runner is running (${status.runners.map((r) => `${r.id} ${r.state}`).join(', ')}): the change is saved, but nothing trades it until a runner runs again.`,
+          ),
     moved,
     outcome,
     buttons(confirm, cancel),
