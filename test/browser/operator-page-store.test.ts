@@ -1,4 +1,4 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithEtcd, startEtcd } from '../helpers/etcd.js';
 import { freshPrefix } from '../helpers/etcd-stores.js';
@@ -119,5 +119,34 @@ describe.skipIf(!available)('the operator page and its store', () => {
     await expect.poll(() => text(second.page, 'history-note')).toBe('Not loaded: Invalid last: at most 20 (1000 with a token), got 50');
     await expect.poll(() => second.page.locator('.signal-note').first().textContent(), { timeout: 15_000 }).toMatch(/^Last: /);
     expect(await problems()).toEqual([]);
+  }, 60_000);
+
+  it('a timeline reload that fails after a good load says so above the list, which stays; the next good one clears it', async () => {
+    const server = await startTestServer({ runner: false, page: { dir } });
+    const { page } = await openOperatorPage(browser, server.origin);
+    const versions = page.locator('ol.timeline li');
+    await expect.poll(() => versions.count(), { timeout: 15_000 }).toBe(1);
+    // The next OperatorHistory is refused (a store that stopped answering between two loads).
+    const refuseHistory = async (route: Route) => {
+      const request = route.request();
+      if (request.method() === 'POST' && request.postDataJSON()?.operationName === 'OperatorHistory')
+        return route.fulfill({
+          status: 503,
+          contentType: 'application/json',
+          body: JSON.stringify({ errors: [{ message: 'The config store is unreachable', extensions: { code: 'UNAVAILABLE' } }] }),
+        });
+      return route.fallback();
+    };
+    await page.route('**/graphql', refuseHistory);
+    expect((await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }')).status).toBe(200);
+    // It kept the old list without a word.
+    await expect
+      .poll(() => text(page, 'history-stale'), { timeout: 15_000 })
+      .toBe('Not reloaded: The config store is unreachable; the list below is as of the last load.');
+    expect(await versions.count()).toBe(1);
+    await page.unroute('**/graphql', refuseHistory);
+    expect((await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }')).status).toBe(200);
+    await expect.poll(() => versions.count(), { timeout: 15_000 }).toBe(3);
+    expect(await page.getByTestId('history-stale').count()).toBe(0);
   }, 60_000);
 });

@@ -228,6 +228,14 @@ export function renderTimeline(container: HTMLElement, listBox: HTMLElement, sta
   const canRollback = allows(state.viewer, 'ADMIN');
   const current = state.status?.configVersion;
   rerender(listBox, () => [
+    // A reload that failed after a good load: the list stays, and says it may be behind (it did not).
+    state.historyError !== null
+      ? h(
+          'p',
+          { class: 'error-text', 'data-testid': 'history-stale' },
+          `Not reloaded: ${state.historyError}; the list below is as of the last load.`,
+        )
+      : null,
     h(
       'ol',
       { class: 'timeline', reversed: true },
