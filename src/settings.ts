@@ -62,16 +62,16 @@ function parsePort(raw: string, source: string): number {
   return port;
 }
 
+/** A variable read by `parse` (which quotes it as written), or undefined when it is unset, empty or blank. */
+function fromEnv<T>(env: NodeJS.ProcessEnv, name: string, parse: (raw: string, source: string) => T): T | undefined {
+  return envSetting(env, name) === undefined ? undefined : parse(env[name] as string, name);
+}
+
 /** Flags win over the environment, which wins over the defaults. */
 export function resolveServerSettings(flags: ServerFlags, env: NodeJS.ProcessEnv): ServerSettings {
   const host = flags.host ?? envSetting(env, 'CONTROL_PLANE_HOST') ?? '127.0.0.1';
   if (host.trim() === '') throw new UsageError('--host must not be empty');
-  const port =
-    flags.port !== undefined
-      ? parsePort(flags.port, '--port')
-      : envSetting(env, 'CONTROL_PLANE_PORT') !== undefined
-        ? parsePort(env.CONTROL_PLANE_PORT as string, 'CONTROL_PLANE_PORT')
-        : 8787;
+  const port = flags.port !== undefined ? parsePort(flags.port, '--port') : (fromEnv(env, 'CONTROL_PLANE_PORT', parsePort) ?? 8787);
   const runtimeDir = runtimeDirSetting(flags['runtime-dir'], env);
   // Every boolean setting is checked, whatever the flags say: a typo is refused even where a flag wins.
   const runnerEnv = envBoolean(env, 'CONTROL_PLANE_RUNNER');
@@ -87,9 +87,7 @@ export function resolveServerSettings(flags: ServerFlags, env: NodeJS.ProcessEnv
     authFailuresPerMinute:
       flags['auth-failures-per-minute'] !== undefined
         ? parseAuthFailures(flags['auth-failures-per-minute'], '--auth-failures-per-minute')
-        : envSetting(env, 'CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE') !== undefined
-          ? parseAuthFailures(env.CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE as string, 'CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE')
-          : DEFAULT_AUTH_FAILURES_PER_MINUTE,
+        : (fromEnv(env, 'CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE', parseAuthFailures) ?? DEFAULT_AUTH_FAILURES_PER_MINUTE),
     behindTlsProxy: (flags['behind-tls-proxy'] ?? false) || behindTlsProxyEnv === true,
   };
 }

@@ -79,12 +79,10 @@ export function shownStoreUrl(url: string): string {
   return `${scheme}${at >= 0 ? '<credentials removed>@' : ''}${rest}`;
 }
 
-const hasCredentials = (url: string) => shownStoreUrl(url).includes('<credentials removed>@');
-
 /** Parses an etcd store URL; throws EtcdUrlError saying what is wrong (never quoting credentials). */
 export function parseEtcdStoreUrl(text: string): EtcdStoreUrl {
   const url = shownStoreUrl(text);
-  if (hasCredentials(text)) {
+  if (url.includes('<credentials removed>@')) {
     throw new EtcdUrlError(
       `"${url}": credentials do not go in the URL (it is logged and shown): give them with CONTROL_PLANE_ETCD_USER and CONTROL_PLANE_ETCD_PASSWORD`,
     );
