@@ -134,6 +134,7 @@ export class ConfigIo {
         auditRangeOp(prefix, { keys_only: true, sort_order: 'Ascend', sort_target: 'Key', limit: 4 }),
       ];
     };
+    const since = this.mirror.mark();
     const res = await this.gateway.call(
       'read config',
       (options) =>
@@ -174,7 +175,8 @@ export class ConfigIo {
     if (strategiesKv) seen.push({ type: 'put', kv: strategiesKv });
     if (configKv) seen.push({ type: 'put', kv: configKv });
     const revision = Number(res.header.revision);
-    if (seen.length > 0) this.mirror.applyRead(revision, seen);
+    // Etcd gone back (wiped, restored): the mirror reads everything again first, so what is in force is its state now.
+    await this.mirror.applyRead(revision, seen, since);
     const pair = this.judge(configKv?.value ?? null, strategiesKv?.value ?? null, tails.PRESETS.last);
     return {
       revision,

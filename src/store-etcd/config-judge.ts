@@ -39,6 +39,19 @@ export function missingConfigError(location: string): ConfigFileError {
   return new ConfigFileError(location, [{ message: 'the key is missing; the next change through the API writes it again' }]);
 }
 
+/**
+ * Running, the config key gone because etcd went back (wiped, or restored from a snapshot older than
+ * the config): the last good config stays in force, as for a key deleted by hand, and the replica is
+ * not ready until a change writes it again.
+ */
+export function configGoneBackError(location: string, wentBack: { readonly seen: number; readonly read: number }): ConfigFileError {
+  return new ConfigFileError(location, [
+    {
+      message: `the key is missing: etcd went back (revision ${wentBack.read}, ${wentBack.seen} was seen; its data wiped or restored from an older snapshot); the last good config stays in force until the next change through the API writes it again`,
+    },
+  ]);
+}
+
 /** At start: no config key, but an audit trail (a migration cut short after clearing, or a delete by hand). */
 export function missingConfigAtStartError(location: string): ConfigFileError {
   return new ConfigFileError(location, [{ message: 'the key is missing, but its audit trail is there' }]);

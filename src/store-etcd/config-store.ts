@@ -29,6 +29,7 @@ import { type PresetDefinition, type StrategyRegistry, samePresets, strategySetO
 import { baseState, type GroupContext, judgeGroup, type QueuedCommit } from './config-group.js';
 import { CommitUncertainError, ConfigIo, commitLanded, entryId } from './config-io.js';
 import {
+  configGoneBackError,
   defaultSnapshot,
   effectiveSnapshot,
   handEditEntry,
@@ -249,6 +250,15 @@ export class EtcdConfigStore implements ConfigStore {
     let config: MirrorChange | undefined;
     let presetsTouched = false;
     let keptTouched = false;
+    if (batch.wentBack) {
+      // etcd went back: the trail it holds now is the only one (an entry above its newest is gone), and
+      // the config and presets it holds are judged again against it, changed or not.
+      this.last = null;
+      this.lastPresets = null;
+      presetsTouched = true;
+      const kv = this.mirror.get(this.keys.config);
+      if (kv) config = { type: 'put', kv };
+    }
     for (const change of batch.changes) {
       const key = change.type === 'put' ? change.kv.key : change.key;
       if (change.type === 'put' && key.startsWith(auditPrefix)) {
@@ -268,7 +278,8 @@ export class EtcdConfigStore implements ConfigStore {
     const strategiesBefore = this.strategies;
     if (presetsTouched || (config && this.presetsInvalid?.content)) this.judgePresets(batch.origin);
     if (config?.type === 'put') this.judge(config.kv, batch.origin, fresh);
-    else if (config?.type === 'delete') this.markInvalid('missing', missingConfigError(this.location));
+    else if (config?.type === 'delete')
+      this.markInvalid('missing', batch.wentBack ? configGoneBackError(this.location, batch.wentBack) : missingConfigError(this.location));
     else if (this.strategies !== strategiesBefore && this.invalid && this.invalid.digest !== 'missing') {
       // A config that named a preset not yet in force may be valid with the new set.
       const kv = this.mirror.get(this.keys.config);

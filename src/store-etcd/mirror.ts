@@ -1,4 +1,4 @@
-import type { IKeyValue, IRequestOp, IResponseOp, Watcher } from 'etcd3';
+import type { IKeyValue, IRequestOp, IResponseHeader, IResponseOp, Watcher } from 'etcd3';
 import { Listeners } from '../listeners.js';
 import type { Say } from '../log.js';
 import type { EtcdGateway } from './gateway.js';
@@ -19,6 +19,28 @@ export interface MirrorBatch {
   readonly revision: number;
   readonly origin: 'watch' | 'resync' | 'local' | 'read';
   readonly changes: readonly MirrorChange[];
+  /**
+   * A re-read that found etcd gone back (StoreWentBack): the batch is what it holds now, every key
+   * held before that is not there deleted. What was derived from the old keys (the audit trail's
+   * newest entry) is to be taken from this batch alone.
+   */
+  readonly wentBack?: StoreWentBack;
+}
+
+/**
+ * etcd came back holding less than this process had seen: its data wiped, or restored from an
+ * older snapshot. `seen` is the highest revision this process knew, `read` the re-read's.
+ */
+export interface StoreWentBack {
+  readonly seen: number;
+  readonly read: number;
+  readonly why: string;
+}
+
+/** Where this process's view stood when a read began: a read of the same store answers at that revision or later. */
+export interface ReadMark {
+  readonly revision: number;
+  readonly epoch: number;
 }
 
 export const toKeyValue = (kv: IKeyValue): KeyValue => ({
@@ -83,6 +105,14 @@ export class EtcdMirror {
     }),
   );
   private watchedRevision = 0;
+  /**
+   * The highest revision this process has seen (watched, read, or written): every linearizable
+   * read that begins later answers at it or above, unless etcd went back. Each time it does, `epoch`
+   * moves on, so a read begun before is not taken for a second time it did.
+   */
+  private seenRevision = 0;
+  private epoch = 0;
+  private clusterId: string | null = null;
   private watcher: Watcher | null = null;
   private generation = 0;
   private needsResync = false;
@@ -157,9 +187,43 @@ export class EtcdMirror {
     this.apply({ revision, origin: 'local', changes });
   }
 
-  /** What a read of this process saw before the watch brought it (older news is dropped as usual). */
-  applyRead(revision: number, changes: readonly MirrorChange[]): void {
+  /** Where this process's view stands: given back with a read begun now (applyRead), it tells whether etcd went back meanwhile. */
+  mark(): ReadMark {
+    return { revision: this.seenRevision, epoch: this.epoch };
+  }
+
+  /**
+   * What a read of this process saw before the watch brought it (older news is dropped as usual).
+   * With the mark taken before the read began: a read that shows etcd went back (wentBack) is not
+   * applied; everything is read again at once (resync) and the promise settles when that is done.
+   */
+  applyRead(revision: number, changes: readonly MirrorChange[], since?: ReadMark): Promise<void> {
+    if (since && this.wentBack(since, revision, changes)) return this.resync();
     this.apply({ revision, origin: 'read', changes });
+    return Promise.resolve();
+  }
+
+  /**
+   * Whether a linearizable read begun at `since` shows a store that went back: it answered below a
+   * revision this process had seen before it began, or with a key older than the one held (a key's
+   * mod_revision never goes down in one store: etcdutl's `--bump-revision` raises the store's
+   * revision, not the restored keys'), or from another cluster. Ignored when a reset happened since
+   * (`epoch`): that read is merely late.
+   */
+  private wentBack(since: ReadMark, revision: number, changes: readonly MirrorChange[], header?: IResponseHeader): string | null {
+    if (since.epoch !== this.epoch) return null;
+    if (header?.cluster_id && this.clusterId !== null && header.cluster_id !== this.clusterId)
+      return `another etcd cluster answers (id ${header.cluster_id}, was ${this.clusterId})`;
+    if (revision < since.revision) return `its revision is ${revision}, below ${since.revision} already seen`;
+    for (const change of changes) {
+      if (change.type !== 'put') continue;
+      const key = change.kv.key;
+      if (!this.isKept(key)) continue;
+      const held = this.entries.get(key)?.modRevision ?? this.tombstones.get(key);
+      if (held !== undefined && held <= revision && change.kv.modRevision < held)
+        return `${key} is at revision ${change.kv.modRevision}, below ${held} already seen`;
+    }
+    return null;
   }
 
   private isKept(key: string): boolean {
@@ -175,6 +239,7 @@ export class EtcdMirror {
 
   /** Applies what is newer than what is held; tells listeners what took effect. */
   private apply(batch: MirrorBatch): void {
+    if (batch.revision > this.seenRevision) this.seenRevision = batch.revision;
     const applied: MirrorChange[] = [];
     for (const change of batch.changes) {
       const key = change.type === 'put' ? change.kv.key : change.key;
@@ -227,6 +292,7 @@ export class EtcdMirror {
 
   private async checkOnce(): Promise<void> {
     const k = this.keys;
+    const since = this.mark();
     const read = await this.gateway.call('read config', (options) =>
       this.gateway.client.kv.txn(
         {
@@ -248,6 +314,7 @@ export class EtcdMirror {
     for (const key of [k.config, k.strategies]) {
       if (this.entries.has(key) && !found.some((kv) => kv.key === key)) changes.push({ type: 'delete', key, modRevision: revision });
     }
+    if (this.wentBack(since, revision, changes, read.header)) return this.resync();
     this.apply({ revision, origin: 'read', changes });
   }
 
@@ -267,6 +334,7 @@ export class EtcdMirror {
 
   private async checkRunnersOnce(): Promise<void> {
     const prefix = this.keys.runnersPrefix;
+    const since = this.mark();
     const read = await this.gateway.call('read runners', (options) =>
       this.gateway.client.kv.txn({ compare: [], success: [prefixRangeOp(prefix)] }, options),
     );
@@ -277,6 +345,7 @@ export class EtcdMirror {
     for (const key of this.entries.keys()) {
       if (key.startsWith(prefix) && !stored.has(key)) changes.push({ type: 'delete', key, modRevision: revision });
     }
+    if (this.wentBack(since, revision, changes, read.header)) return this.resync();
     this.apply({ revision, origin: 'read', changes });
   }
 
@@ -292,6 +361,7 @@ export class EtcdMirror {
     const k = this.keys;
     // After any doubt, the newest audit keys are read sorted (the one known may be gone).
     this.newestAudit.clear();
+    const since = this.mark();
     const read = await this.gateway.call('read state', (options) =>
       this.gateway.client.kv.txn(
         {
@@ -314,7 +384,10 @@ export class EtcdMirror {
     const present = new Set(found.map((kv) => kv.key));
     const changes: MirrorChange[] = found.map((kv) => ({ type: 'put', kv }));
     for (const key of this.entries.keys()) if (!present.has(key)) changes.push({ type: 'delete', key, modRevision: revision });
-    this.apply({ revision, origin: 'resync', changes });
+    const why = this.wentBack(since, revision, changes, read.header);
+    this.clusterId = read.header.cluster_id || this.clusterId;
+    if (why) this.restart({ seen: since.revision, read: revision, why }, found);
+    else this.apply({ revision, origin: 'resync', changes });
     this.needsResync = false;
     this.aheadSeen.clear();
     await this.watchFrom(revision + 1);
@@ -329,6 +402,43 @@ export class EtcdMirror {
         brokenForMs,
       });
     }
+  }
+
+  /**
+   * etcd went back: what it holds now replaces everything held, as if this process started on it
+   * (a wiped store has no keys; an older snapshot, older ones). Without this every put and delete at
+   * or below a revision held was dropped as old news: a revoked token stayed accepted, a new one was
+   * refused, the config never moved again and a republished runner stayed STALE.
+   */
+  private restart(wentBack: StoreWentBack, found: readonly KeyValue[]): void {
+    this.options.warn?.(
+      `etcd store: etcd went back (${wentBack.why}): its data was wiped or restored from an older snapshot without --bump-revision; everything is read again from revision ${wentBack.read}, what it holds now replaces what this process had`,
+      { store: this.gateway.location, seenRevision: wentBack.seen, readRevision: wentBack.read, reason: wentBack.why },
+    );
+    const changes: MirrorChange[] = [];
+    const present = new Set(found.map((kv) => kv.key));
+    for (const key of this.entries.keys()) if (!present.has(key)) changes.push({ type: 'delete', key, modRevision: wentBack.read });
+    for (const kv of found) {
+      if (!this.isKept(kv.key)) changes.push({ type: 'put', kv });
+      else {
+        const held = this.entries.get(kv.key);
+        if (held?.value !== kv.value || held.modRevision !== kv.modRevision) changes.push({ type: 'put', kv });
+      }
+    }
+    this.entries.clear();
+    for (const kv of found) if (this.isKept(kv.key)) this.entries.set(kv.key, kv);
+    this.tombstones.clear();
+    this.aheadSeen.clear();
+    this.newestAudit.clear();
+    for (const kv of found) {
+      const auditPrefix = auditPrefixOf(kv.key, this.auditPrefixes);
+      if (auditPrefix !== null) this.newestAudit.set(auditPrefix, kv.key);
+    }
+    this.watchedRevision = wentBack.read;
+    this.seenRevision = wentBack.read;
+    this.epoch++;
+    // Told even with nothing to change: what listeners derived from the old keys goes.
+    this.listeners.emit({ revision: wentBack.read, origin: 'resync', changes, wentBack });
   }
 
   private async watchFrom(revision: number): Promise<void> {
@@ -376,11 +486,12 @@ export class EtcdMirror {
     this.probing = true;
     try {
       const probed = [this.keys.config, this.keys.strategies];
+      const since = this.mark();
       const res = await this.gateway.call('probe', (options) =>
         this.gateway.client.kv.txn({ compare: [], success: probed.map((key) => rangeOp(key, { keys_only: true })) }, options),
       );
       // Newer than held on two probes running: the watch is not delivering. On one: it may be in flight.
-      let behind = false;
+      let behind = Number(res.header.revision) < since.revision && since.epoch === this.epoch;
       probed.forEach((key, i) => {
         const modRevision = kvsOf(res.responses[i])[0]?.modRevision ?? 0;
         const held = this.entries.get(key)?.modRevision ?? this.tombstones.get(key) ?? 0;

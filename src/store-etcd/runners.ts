@@ -398,7 +398,8 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
  * received it: runners run on other hosts, whose clocks may differ from this one's.
  */
 export class EtcdRunnerSource implements RunnerStateSource {
-  private readonly parsed = new Map<string, { modRevision: number; state: RunnerState | null }>();
+  /** By key: the text parsed and its state (a text, not a revision: an etcd that went back reuses revisions). */
+  private readonly parsed = new Map<string, { value: string; state: RunnerState | null }>();
   /** Per key: the revision of the state held and when it arrived (this process's clock). */
   private readonly received = new Map<string, { modRevision: number; at: number }>();
   private readonly listeners = new Listeners();
@@ -426,7 +427,7 @@ export class EtcdRunnerSource implements RunnerStateSource {
 
   private stateOf(kv: KeyValue): RunnerState | null {
     let cached = this.parsed.get(kv.key);
-    if (cached?.modRevision !== kv.modRevision) {
+    if (cached?.value !== kv.value) {
       let state: RunnerState | null = null;
       try {
         const parsed = runnerStateSchema.safeParse(JSON.parse(kv.value));
@@ -434,7 +435,7 @@ export class EtcdRunnerSource implements RunnerStateSource {
       } catch {
         state = null;
       }
-      cached = { modRevision: kv.modRevision, state };
+      cached = { value: kv.value, state };
       this.parsed.set(kv.key, cached);
     }
     return cached.state;

@@ -70,7 +70,8 @@ export function parseTokenRecord(kv: KeyValue, tokensPrefix: string): StoredToke
  * cut off from a quorum that still works).
  */
 export class EtcdTokenStore implements TokenStore {
-  private readonly parsed = new Map<string, { modRevision: number; token: StoredToken | null }>();
+  /** By key: the record's text and the token it is (a text, not a revision: one etcd that went back reuses revisions). */
+  private readonly parsed = new Map<string, { value: string; token: StoredToken | null }>();
   private inFlight: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
 
@@ -92,8 +93,8 @@ export class EtcdTokenStore implements TokenStore {
     const tokens: StoredToken[] = [];
     for (const kv of kvs) {
       let cached = this.parsed.get(kv.key);
-      if (cached?.modRevision !== kv.modRevision) {
-        cached = { modRevision: kv.modRevision, token: parseTokenRecord(kv, this.keys.tokensPrefix) };
+      if (cached?.value !== kv.value) {
+        cached = { value: kv.value, token: parseTokenRecord(kv, this.keys.tokensPrefix) };
         if (!cached.token) this.warn?.(`etcd store: ${kv.key} is not a token record; that token is refused`, { key: kv.key });
         this.parsed.set(kv.key, cached);
       }
@@ -110,6 +111,7 @@ export class EtcdTokenStore implements TokenStore {
   /** Reads every token record (linearizable) and brings the mirror level with it. */
   private async readAll(): Promise<StoredToken[]> {
     const prefix = this.keys.tokensPrefix;
+    const since = this.mirror.mark();
     const res = await this.gateway.call('read tokens', (options) =>
       this.gateway.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix) }, options),
     );
@@ -119,7 +121,8 @@ export class EtcdTokenStore implements TokenStore {
     const changes: MirrorChange[] = kvs.map((kv) => ({ type: 'put', kv }));
     for (const kv of this.mirror.list(this.keys.tokensPrefix))
       if (!present.has(kv.key)) changes.push({ type: 'delete', key: kv.key, modRevision: revision });
-    this.mirror.applyRead(revision, changes);
+    // Etcd gone back (wiped, restored): settled once the mirror holds what it has now (find answers from it).
+    await this.mirror.applyRead(revision, changes, since);
     return this.tokensOf(kvs);
   }
 
@@ -195,7 +198,7 @@ export class EtcdTokenStore implements TokenStore {
       const found = await this.readKey(key).catch(() => null);
       if (!found || found.kvs.length > 0) throw new StoreOutcomeUnknownError(err);
       const revision = Number(found.header.revision);
-      this.mirror.applyRead(revision, [{ type: 'delete', key, modRevision: revision }]);
+      void this.mirror.applyRead(revision, [{ type: 'delete', key, modRevision: revision }]);
       return known;
     }
     if (Number(res.deleted) === 0) return false;

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -81,6 +81,13 @@ export interface EtcdMember {
   /** SIGSTOP: it keeps its connections and answers nothing (a hung VM or disk) until `thaw` (SIGCONT). */
   freeze(): void;
   thaw(): void;
+  /** A copy of its data dir as it is now (stop it first): what `replaceData` brings back, an older snapshot. */
+  copyData(): Promise<string>;
+  /**
+   * Its data dir removed, or replaced by a `copyData` (stop it first): started again, it is an etcd
+   * wiped, or restored from an older snapshot without --bump-revision. One-member clusters only.
+   */
+  replaceData(copy?: string): Promise<void>;
 }
 
 export interface EtcdCluster {
@@ -156,6 +163,7 @@ export async function startEtcd(
   for (let i = 0; i < size; i++) specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort() });
   const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
 
+  let copies = 0;
   const members = specs.map((spec) => {
     let child: ChildProcess | null = null;
     const dataDir = path.join(root, spec.name);
@@ -201,6 +209,17 @@ export async function startEtcd(
       },
       freeze() {
         child?.kill('SIGSTOP');
+      },
+      async copyData() {
+        if (member.running) throw new Error(`stop etcd member ${spec.name} before copying its data`);
+        const copy = path.join(root, `${spec.name}-copy-${++copies}`);
+        await cp(dataDir, copy, { recursive: true });
+        return copy;
+      },
+      async replaceData(copy) {
+        if (member.running) throw new Error(`stop etcd member ${spec.name} before replacing its data`);
+        await rm(dataDir, { recursive: true, force: true });
+        if (copy) await cp(copy, dataDir, { recursive: true });
       },
       thaw() {
         child?.kill('SIGCONT');

@@ -1,0 +1,165 @@
+import { expect, it } from 'vitest';
+import { tokenDigest } from '../../src/auth/token-file.js';
+import type { RunnerState } from '../../src/runner/state.js';
+import type { EtcdStores } from '../../src/store-etcd/index.js';
+import { describeWithEtcd, type EtcdCluster, type EtcdMember, startEtcd, waitHealthy } from '../helpers/etcd.js';
+import { eventually, freshPrefix, openReplica, rawClient, setScanInterval } from '../helpers/etcd-stores.js';
+
+/**
+ * etcd coming back with less than the replicas saw: its data dir wiped, or an older copy of it put
+ * back (a snapshot restored without --bump-revision). Its revisions start again below the ones the
+ * replicas hold, and every put or delete at or below those was dropped as old news.
+ */
+
+function runnerState(id: string, patch: Partial<RunnerState> = {}): RunnerState {
+  const now = new Date().toISOString();
+  return {
+    id,
+    host: 'test-host',
+    pid: 4242,
+    instruments: null,
+    feed: 'sim',
+    startedAt: now,
+    heartbeatAt: now,
+    heartbeatIntervalMs: 200,
+    stopped: false,
+    applied: null,
+    lastScanAt: null,
+    lastSignals: [],
+    error: null,
+    ...patch,
+  };
+}
+
+async function oneMember(): Promise<{ cluster: EtcdCluster; member: EtcdMember }> {
+  const cluster = await startEtcd();
+  const [member] = cluster.members;
+  if (!member) throw new Error('one member');
+  return { cluster, member };
+}
+
+/** Stops the member, swaps its data (none: wiped) and starts it again on the same ports. */
+async function bringBack(cluster: EtcdCluster, member: EtcdMember, copy?: string): Promise<void> {
+  await member.stop();
+  await member.replaceData(copy);
+  await member.start();
+  await waitHealthy(cluster);
+}
+
+/** Commits until the store's config is at `version`. */
+async function commitTo(stores: EtcdStores, version: number): Promise<void> {
+  while (stores.config.state().config.config.version < version) {
+    await stores.config.commit(setScanInterval(10 + stores.config.state().config.config.version));
+  }
+}
+
+describeWithEtcd('etcd gone back: wiped, or restored from an older snapshot (real etcd)', () => {
+  it('wiped while a replica runs: a token it no longer holds is refused, one created since is accepted, and refused once revoked', async () => {
+    const { cluster, member } = await oneMember();
+    const prefix = freshPrefix();
+    const warned: string[] = [];
+    const api = await openReplica(cluster, prefix, { warn: (message) => warned.push(message) });
+    await api.config.start();
+    // Revisions well above the ones the wiped etcd starts from.
+    await commitTo(api, 15);
+    const before = await (await openReplica(cluster, prefix)).tokens.create('ci', 'operate');
+    expect(await api.tokens.find(tokenDigest(before))).toMatchObject({ name: 'ci' });
+
+    await bringBack(cluster, member);
+    // `stratctl token create --store ...`: a process of its own, on the store as it is now.
+    const cli = await openReplica(cluster, prefix);
+    const after = await cli.tokens.create('ci', 'operate');
+
+    expect(await api.tokens.find(tokenDigest(before))).toBeUndefined();
+    expect(await api.tokens.find(tokenDigest(after))).toMatchObject({ name: 'ci', scope: 'operate' });
+    expect(await cli.tokens.revoke('ci')).toBe(true);
+    expect(await api.tokens.find(tokenDigest(after))).toBeUndefined();
+    expect(warned).toContainEqual(expect.stringMatching(/^etcd store: etcd went back \(its revision is \d+, below \d+ already seen\)/));
+  }, 60_000);
+
+  it('wiped: the config gone is reported (the last good one stays, not ready), a republished runner is listed, and the next change reaches every replica', async () => {
+    const { cluster, member } = await oneMember();
+    const prefix = freshPrefix();
+    const a = await openReplica(cluster, prefix);
+    const b = await openReplica(cluster, prefix);
+    const runnerProcess = await openReplica(cluster, prefix);
+    await a.config.start();
+    await commitTo(a, 15);
+    await eventually('B at v15', () => b.config.state().config.config.version === 15);
+    const runner = runnerProcess.runnerPublisher('host-r:1');
+    await runner.publish(runnerState('host-r:1', { lastScanAt: '2026-01-01T00:00:00.000Z' }));
+    await eventually('the runner listed', () => a.runners.list().length === 1);
+
+    await bringBack(cluster, member);
+    for (const replica of [a, b]) {
+      await eventually('the missing config reported', () => replica.config.problem() !== null);
+      expect(replica.config.problem()?.message).toMatch(/the key is missing: etcd went back \(revision \d+, \d+ was seen/);
+      // The last good config stays in force: what runners keep applying.
+      expect(replica.config.state().config.config.version).toBe(15);
+    }
+
+    await runner.publish(runnerState('host-r:1', { lastScanAt: '2026-01-01T00:05:00.000Z' }));
+    await eventually('the republished state listed', () => a.runners.list()[0]?.lastScanAt === '2026-01-01T00:05:00.000Z');
+
+    const changed = await b.config.commit(setScanInterval(99));
+    expect(changed.current.config.version).toBe(16);
+    for (const replica of [a, b]) {
+      await eventually('v16 in force', () => replica.config.state().config.config.version === 16);
+      expect(replica.config.state().config.config.scanIntervalSeconds).toBe(99);
+      expect(replica.config.problem()).toBeNull();
+    }
+    expect(
+      await rawClient(cluster)
+        .get(`/${prefix}/audit/config/${String(16).padStart(16, '0')}`)
+        .string(),
+    ).toContain('"version":16');
+    await runner.close();
+  }, 60_000);
+
+  it('restored from an older copy: every replica takes the config it holds, and the next change follows on from it', async () => {
+    const { cluster, member } = await oneMember();
+    const prefix = freshPrefix();
+    const a = await openReplica(cluster, prefix);
+    await a.config.start();
+    await commitTo(a, 5);
+    await member.stop();
+    const copy = await member.copyData();
+    await member.start();
+    await waitHealthy(cluster);
+    await commitTo(a, 12);
+    const b = await openReplica(cluster, prefix);
+    expect(b.config.state().config.config.version).toBe(12);
+
+    await bringBack(cluster, member, copy);
+    for (const replica of [a, b]) {
+      await eventually('v5 in force again', () => replica.config.state().config.config.version === 5);
+      expect(replica.config.problem()).toBeNull();
+    }
+    const changed = await a.config.commit(setScanInterval(77));
+    expect(changed.current.config.version).toBe(6);
+    await eventually('B at v6', () => b.config.state().config.config.version === 6);
+    expect(b.config.state().config.config.scanIntervalSeconds).toBe(77);
+  }, 60_000);
+
+  it('restored keys older than the ones held, under a higher store revision (what --bump-revision leaves): taken at the next read', async () => {
+    const { cluster, member } = await oneMember();
+    const prefix = freshPrefix();
+    // No probe for the test's length: nothing reads again until the store is asked to (a scan's refresh).
+    const a = await openReplica(cluster, prefix, { probeIntervalMs: 3_600_000 });
+    await a.config.start();
+    await commitTo(a, 3);
+    await member.stop();
+    const copy = await member.copyData();
+    await member.start();
+    await waitHealthy(cluster);
+    await commitTo(a, 8);
+
+    await bringBack(cluster, member, copy);
+    // The store's revision goes past every one A saw; the restored keys keep their older ones.
+    const raw = rawClient(cluster);
+    for (let i = 0; i < 60; i++) await raw.put(`/${prefix}-elsewhere/bump`).value(String(i));
+    await a.config.refresh();
+    expect(a.config.state().config.config.version).toBe(3);
+    expect(a.config.problem()).toBeNull();
+  }, 60_000);
+});
