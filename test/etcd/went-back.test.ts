@@ -4,6 +4,8 @@ import type { RunnerState } from '../../src/runner/state.js';
 import type { EtcdStores } from '../../src/store-etcd/index.js';
 import { describeWithEtcd, type EtcdCluster, type EtcdMember, startEtcd, waitHealthy } from '../helpers/etcd.js';
 import { eventually, freshPrefix, openReplica, rawClient, setScanInterval } from '../helpers/etcd-stores.js';
+import { startTestServer } from '../helpers/server.js';
+import { waitUntil } from '../helpers/wait.js';
 
 /**
  * etcd coming back with less than the replicas saw: its data dir wiped, or an older copy of it put
@@ -161,5 +163,35 @@ describeWithEtcd('etcd gone back: wiped, or restored from an older snapshot (rea
     await a.config.refresh();
     expect(a.config.state().config.config.version).toBe(3);
     expect(a.config.problem()).toBeNull();
+  }, 60_000);
+
+  it('over HTTP: a replica on a wiped etcd is not ready and says why; the next activation writes the config again and it is ready', async () => {
+    const { cluster, member } = await oneMember();
+    const server = await startTestServer({ store: { kind: 'etcd', url: cluster.url(freshPrefix()), tls: {} }, runner: false });
+    const activate = (key: string) =>
+      server.gql('mutation($k: String!) { activateStrategy(strategyKey: $k) { configVersion } }', { k: key });
+    for (const key of ['range', 'gold', 'range', 'gold']) expect((await activate(key)).body.errors).toBeUndefined();
+    const ready = async () => {
+      const res = await fetch(`${server.origin}/ready`);
+      return { status: res.status, body: (await res.json()) as { reasons?: string[] } };
+    };
+    expect((await ready()).status).toBe(200);
+
+    await bringBack(cluster, member);
+    const unready = await waitUntil(ready, (r) => r.status === 503, { what: '/ready 503 after the wipe' });
+    expect(unready.body.reasons).toEqual([expect.stringMatching(/^config invalid: [\s\S]*the key is missing: etcd went back/)]);
+    const status = (await server.gql('{ status { configVersion activeStrategyKey configError { message } } }')).body.data?.status;
+    expect(status).toMatchObject({
+      configVersion: 5,
+      activeStrategyKey: 'gold',
+      configError: { message: expect.stringContaining('etcd went back') },
+    });
+
+    expect((await activate('range')).body.data?.activateStrategy).toEqual({ configVersion: 6 });
+    await waitUntil(ready, (r) => r.status === 200, { what: '/ready 200 once the config is written again' });
+    expect((await server.gql('{ status { configVersion configError { message } } }')).body.data?.status).toEqual({
+      configVersion: 6,
+      configError: null,
+    });
   }, 60_000);
 });
