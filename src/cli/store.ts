@@ -70,6 +70,12 @@ function describe(report: MigrateReport): string[] {
   if (report.replaced.length > 0) lines.push(`  replaced (--force): ${report.replaced.join(', ')}`);
   if (report.markedMoved)
     lines.push(`  marked the source as moved (${report.markedMoved}): serve, runners and stratctl token refuse it from now on`);
+  for (const runner of report.staleRunners)
+    lines.push(
+      `  runner ${runner.id} on ${runner.store} let through: STALE since ${runner.heartbeatAt} (no heartbeat for 3 intervals, taken for stopped); its key ${
+        runner.expiresAt ? `expires at ${runner.expiresAt}` : 'stays until deleted'
+      } (delete runners/${runner.id} to drop it sooner); if that runner still runs, stop it`,
+    );
   return lines;
 }
 

@@ -1,7 +1,7 @@
 import type { ICompare, IRequestOp } from 'etcd3';
 import type { AuditSubject } from '../config/audit-entry.js';
 import { auditOrder, type DumpAuditEntry, DumpInvalidError, dumpAuditEntry, MigrateRaceError, type StoreDump } from '../config/dump.js';
-import { runnerStateSchema } from '../runner/state.js';
+import { runnerHealth, runnerStateSchema } from '../runner/state.js';
 import type { EtcdGateway } from './gateway.js';
 import { type EtcdKeys, prefixEnd } from './keys.js';
 import { kvsOf, prefixRangeOp, rangeOp, toKeyValue } from './mirror.js';
@@ -18,6 +18,15 @@ const absent = (key: string): ICompare => ({ key: Buffer.from(key), target: 'Cre
 const deletePrefix = (prefix: string): IRequestOp => ({
   request_delete_range: { key: Buffer.from(prefix), range_end: prefixEnd(prefix) },
 });
+
+/** A runner whose key is still there with no heartbeat for longer than the fleet calls STALE (a runner killed: its key lives out its lease). */
+export interface StaleRunnerKey {
+  readonly id: string;
+  /** Its last heartbeat (the runner host's clock). */
+  readonly heartbeatAt: string;
+  /** When etcd deletes its key (its lease runs out), or null when that cannot be told (no lease, or the lookup failed). */
+  readonly expiresAt: string | null;
+}
 
 /**
  * One etcd prefix as a side of a migration: a consistent read (everything at one revision) and a
@@ -109,10 +118,19 @@ export class EtcdDumpSide {
 
   /**
    * The data keys present (config, strategies, tokens/, audit/; runner heartbeats do not count), the
-   * config's mod revision, the runners that publish a live state here (not stopped) and the API
-   * replicas registered here (replicas.ts): a deployment still running on this prefix.
+   * config's mod revision, the runners that publish a live state here (RUNNING or ERROR, judged as
+   * the fleet judges them) and the API replicas registered here (replicas.ts): a deployment still
+   * running on this prefix. A STALE runner (killed: its key lives out its lease, 10 min) is not one:
+   * it is listed apart, with when its key goes. Counted live, it refused every move for up to 10 min
+   * after its process was gone.
    */
-  async dataKeys(): Promise<{ present: string[]; configModRevision: number; liveRunners: string[]; liveReplicas: string[] }> {
+  async dataKeys(now: number = Date.now()): Promise<{
+    present: string[];
+    configModRevision: number;
+    liveRunners: string[];
+    staleRunners: StaleRunnerKey[];
+    liveReplicas: string[];
+  }> {
     const k = this.keys;
     const res = await this.gateway.call('read store', (options) =>
       this.gateway.client.kv.txn(
@@ -142,19 +160,38 @@ export class EtcdDumpSide {
     const auditCount = Number(audit?.response_range?.count ?? 0);
     if (auditCount > 0) present.push(`${auditCount} audit/ keys`);
     const liveRunners: string[] = [];
-    for (const kv of kvsOf(runners)) {
-      const key = Buffer.from(kv.key).toString('utf8').slice(k.runnersPrefix.length);
+    const stale: { id: string; heartbeatAt: string; lease: string | undefined }[] = [];
+    for (const raw of runners?.response_range?.kvs ?? []) {
+      const kv = toKeyValue(raw);
+      const key = kv.key.slice(k.runnersPrefix.length);
       // Read as the fleet reads it; a state that does not read counts as live (nothing is replaced under it).
       let state: ReturnType<typeof runnerStateSchema.safeParse> | undefined;
       try {
-        state = runnerStateSchema.safeParse(JSON.parse(Buffer.from(kv.value).toString('utf8')));
+        state = runnerStateSchema.safeParse(JSON.parse(kv.value));
       } catch {
         state = undefined;
       }
-      if (!state?.success || !state.data.stopped) liveRunners.push(key);
+      if (!state?.success) liveRunners.push(key);
+      else if (runnerHealth(state.data, now) === 'STALE') stale.push({ id: key, heartbeatAt: state.data.heartbeatAt, lease: raw.lease });
+      else if (!state.data.stopped) liveRunners.push(key);
     }
+    const staleRunners = await Promise.all(
+      stale.map(async ({ id, heartbeatAt, lease }) => ({ id, heartbeatAt, expiresAt: await this.expiry(lease, now) })),
+    );
     const liveReplicas = kvsOf(replicas).map((kv) => Buffer.from(kv.key).toString('utf8').slice(k.replicasPrefix.length));
-    return { present, configModRevision: configKv?.modRevision ?? 0, liveRunners, liveReplicas };
+    return { present, configModRevision: configKv?.modRevision ?? 0, liveRunners, staleRunners, liveReplicas };
+  }
+
+  /** When the lease `id` runs out (null: no lease, or etcd did not say). */
+  private async expiry(id: string | undefined, now: number): Promise<string | null> {
+    if (!id || id === '0') return null;
+    try {
+      const res = await this.gateway.call('read lease', (options) => this.gateway.client.leaseClient.leaseTimeToLive({ ID: id }, options));
+      const ttl = Number(res.TTL);
+      return ttl > 0 ? new Date(now + ttl * 1000).toISOString() : null;
+    } catch {
+      return null;
+    }
   }
 
   /**

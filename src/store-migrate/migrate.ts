@@ -3,6 +3,7 @@ import type { AuditSubject } from '../config/audit-entry.js';
 import { checkDump, type DumpSummary, type StoreDump } from '../config/dump.js';
 import type { StrategyRegistry } from '../registry/index.js';
 import { MOVED_FILE, RuntimeDirMovedError, refuseMarkedRuntimeDir } from '../runtime-dir.js';
+import type { StaleRunnerKey } from '../store-etcd/dump.js';
 import { parseEtcdStoreUrl } from '../store-etcd/url.js';
 import type { StoreSettings } from '../store-settings.js';
 import { FileSide, MigrateSourceError } from './file-side.js';
@@ -71,12 +72,23 @@ export interface MigrateReport {
   readonly skippedAudit: readonly string[];
   /** The oldest entries per subject not copied: more than the etcd target keeps (--audit-keep). */
   readonly droppedAudit: Readonly<Record<AuditSubject, number>>;
+  /**
+   * Runners STALE on an etcd end (no heartbeat for 3 intervals: killed; their keys live out their
+   * leases), let through as no longer running: the output names them, in case one is only cut off.
+   */
+  readonly staleRunners: readonly (StaleRunnerKey & { readonly store: string })[];
 }
 
 interface Side {
   readonly description: string;
   read(): Promise<StoreDump>;
-  present(): Promise<{ present: string[]; configModRevision: number; liveRunners?: string[]; liveReplicas?: string[] }>;
+  present(): Promise<{
+    present: string[];
+    configModRevision: number;
+    liveRunners?: string[];
+    staleRunners?: StaleRunnerKey[];
+    liveReplicas?: string[];
+  }>;
   write(dump: StoreDump, replace: boolean, configModRevision: number, from: string): Promise<void>;
   /** The source: its deployment now lives at `to` (a directory's `moved.json`, a prefix's `moved` key). */
   markMoved?(to: string): Promise<void>;
@@ -167,21 +179,24 @@ export async function migrateStore(options: {
         `${source.description}: the deployment was moved out of it to ${moved.to} at ${moved.at}: what is left is a stale copy, and copying it would start a second deployment; migrate from ${moved.to} instead (if this copy is the one to keep, remove the mark first: ${moved.mark}); nothing was written`,
       );
     }
+    const staleRunners: (StaleRunnerKey & { store: string })[] = [];
     if (from.kind === 'etcd') {
-      const { liveRunners = [], liveReplicas = [] } = await source.present();
+      const { liveRunners = [], staleRunners: stale = [], liveReplicas = [] } = await source.present();
       if (liveRunners.length > 0 || liveReplicas.length > 0)
         throw new MigrateSourceInUseError(source.description, liveRunners, liveReplicas);
+      staleRunners.push(...stale.map((r) => ({ ...r, store: source.description })));
     }
     const dump = await source.read();
     const summary = checkDump(dump, source.description, options.strategiesFor(dump));
     const target = await openSide(to, 'target', options.auditKeep);
     sides.push(target);
-    const { present, configModRevision, liveRunners = [], liveReplicas = [] } = await target.present();
+    const { present, configModRevision, liveRunners = [], staleRunners: staleOnTarget = [], liveReplicas = [] } = await target.present();
     if (present.length > 0 && !options.force) throw new MigrateTargetNotEmptyError(target.description, present);
     // Replacing a live deployment's data left its replicas and runners on versions the store no
     // longer held: the next writes went back to the copied version, and expectedVersion failed.
     if (present.length > 0 && (liveRunners.length > 0 || liveReplicas.length > 0))
       throw new MigrateTargetInUseError(target.description, liveRunners, liveReplicas);
+    if (present.length > 0) staleRunners.push(...staleOnTarget.map((r) => ({ ...r, store: target.description })));
     await target.write(dump, present.length > 0, configModRevision, source.description);
     // Still under the source's locks: no server started there in between.
     await source.markMoved?.(target.description);
@@ -194,6 +209,7 @@ export async function migrateStore(options: {
       markedMoved: from.kind === 'file' ? path.join(path.resolve(from.dir), MOVED_FILE) : `${source.description}moved`,
       skippedAudit: dump.skippedAudit,
       droppedAudit: { CONFIG: dropped('CONFIG'), PRESETS: dropped('PRESETS') },
+      staleRunners,
     };
   } finally {
     for (const side of sides.reverse()) await side.close().catch(() => {});

@@ -370,6 +370,49 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(await files(back)).toContain('config.yaml');
   });
 
+  it('a runner killed an hour ago (its key living out its 600 s lease, STALE) does not hold a move up: let through with a note, as target and as source', async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    const { dir } = await fileDeployment();
+    const prefix = freshPrefix();
+    expect((await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix)])).code).toBe(0);
+    // What a SIGKILLed runner leaves: its last state, under a lease nobody keeps alive any more.
+    const lastHeard = new Date(Date.now() - 3_600_000).toISOString();
+    const dead = {
+      id: 'acct-fx',
+      host: 'trading-1',
+      pid: 4242,
+      instruments: null,
+      feed: 'sim',
+      startedAt: lastHeard,
+      heartbeatAt: lastHeard,
+      heartbeatIntervalMs: 1000,
+      stopped: false,
+      applied: null,
+      lastScanAt: null,
+      lastSignals: [],
+      error: null,
+    };
+    const lease = rawClient(cluster).lease(600, { autoKeepAlive: false });
+    await lease.put(`/${prefix}/runners/acct-fx`).value(JSON.stringify(dead));
+    const note = new RegExp(
+      `runner acct-fx on .+ let through: STALE since ${lastHeard.replace(/[.]/g, '\\.')} \\(no heartbeat for 3 intervals, taken for stopped\\); its key expires at \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z \\(delete runners/acct-fx to drop it sooner\\)`,
+    );
+
+    const other = await fileDeployment();
+    const forced = await stratctl(['store', 'migrate', '--from', `file:${other.dir}`, '--to', cluster.url(prefix), '--force']);
+    expect(forced.stderr).toBe('');
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toMatch(note);
+    // --force clears the data keys, not the runners' heartbeats: as the source of the move back, it is still there.
+    const back = await tempRuntimeDir();
+    const moved = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${back}`, '--json']);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(JSON.parse(moved.stdout).staleRunners).toEqual([
+      { id: 'acct-fx', heartbeatAt: lastHeard, expiresAt: expect.any(String), store: `${cluster.url(prefix)}/` },
+    ]);
+    expect(await files(back)).toContain('config.yaml');
+  });
+
   it('an etcd target keeps --audit-keep entries per subject: the oldest are left behind, and it says so', async () => {
     const cluster = await startEtcd({ lifetime: 'file' });
     const { dir, before } = await fileDeployment();
