@@ -233,6 +233,16 @@ export class EtcdConfigStore implements ConfigStore {
     return this.invalid?.error ?? null;
   }
 
+  /**
+   * What an API replica refuses to start on: an invalid config, or stored presets that are invalid.
+   * Not a put kept out beside the kept set in force (takeKeptPresets): the replica runs that set and
+   * reports the put, as the file store opens with strategies.yaml kept out (README, Presets).
+   */
+  startProblem(): ConfigFileError | null {
+    if (this.invalid) return this.invalid.error;
+    return this.presetsInvalid && !this.presetsInvalid.content ? this.presetsInvalid.error : null;
+  }
+
   subscribe(listener: (event: StoreEvent) => void): () => void {
     return this.listeners.add(listener);
   }

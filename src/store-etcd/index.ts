@@ -63,6 +63,11 @@ export interface EtcdStores {
    * the returned function is called or the stores close: what `store migrate --force` checks.
    */
   registerReplica(id: string, record: ReplicaRecord): Promise<() => Promise<void>>;
+  /**
+   * What an API replica refuses to start on: `config.problem()`, or stored presets that are invalid
+   * (not a put kept out while the kept set makes the config valid: that set runs, the put is reported).
+   */
+  startProblem(): ConfigFileError | null;
   /** Closes every part still open and the client. */
   close(): Promise<void>;
 }
@@ -72,7 +77,7 @@ export interface EtcdStores {
  * and starts watching them. Writes nothing: `config.start()` does. Throws EtcdUrlError for a bad URL
  * and StoreUnavailableError when etcd does not answer within the call timeout. An invalid stored
  * config or preset set does not throw: `config.problem()` / `config.strategiesProblem()` say so (the
- * control plane's API refuses to start on either).
+ * control plane's API refuses to start on `startProblem()`).
  */
 export async function openEtcdStores(url: string, options: EtcdStoreOptions): Promise<EtcdStores> {
   const parsed = parseEtcdStoreUrl(url);
@@ -197,6 +202,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
         },
       };
     },
+    startProblem: () => config.startProblem(),
     async registerReplica(id, record) {
       const presence = new EtcdReplicaPresence(gateway, keys, id, record, options.warn);
       replicas.add(presence);
