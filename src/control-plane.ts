@@ -474,6 +474,9 @@ async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & {
     auth: store.auth,
     auditKeep: store.auditKeep,
     tlsReloadMs: store.tlsReloadMs,
+    // The limits of the file store's runtime files hold for the same values in etcd.
+    maxTextBytes: settings.fileLimits?.maxRuntimeFileBytes,
+    parseDeadlineMs: settings.fileLimits?.parseDeadlineMs,
     warn,
     info,
     onGateway: (g) => {

@@ -113,6 +113,11 @@ export class ConfigIo {
     /** Judges both stored texts against what is in force (the store's state after this read). */
     private readonly judge: (configText: string | null, presetsText: string | null, lastPresets: AuditEntry | null) => StoredPair,
     private readonly keep: number,
+    /**
+     * The store's judging of large values: `prepare` parses them in the parse worker (before they
+     * reach the mirror), `settled` waits until every batch the mirror took is judged.
+     */
+    private readonly texts: { prepare(texts: readonly (string | null)[]): Promise<void>; settled(): Promise<void> },
     private readonly warn?: Say,
   ) {}
 
@@ -174,7 +179,11 @@ export class ConfigIo {
     if (strategiesKv) seen.push({ type: 'put', kv: strategiesKv });
     if (configKv) seen.push({ type: 'put', kv: configKv });
     const revision = Number(res.header.revision);
+    // A large value is parsed in the worker first, never on the event loop (once per digest: judged
+    // from the store's cache after that).
+    await this.texts.prepare([configKv?.value ?? null, strategiesKv?.value ?? null]);
     if (seen.length > 0) this.mirror.applyRead(revision, seen);
+    await this.texts.settled();
     const pair = this.judge(configKv?.value ?? null, strategiesKv?.value ?? null, tails.PRESETS.last);
     return {
       revision,

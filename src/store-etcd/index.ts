@@ -42,6 +42,12 @@ export interface EtcdStoreOptions {
   readonly info?: Say;
   /** How often the TLS files are looked at for a renewal (TLS_RELOAD_MS, 5 s; 0: never). */
   readonly tlsReloadMs?: number;
+  /** A stored `config` or `strategies` value larger than this is refused as invalid, unparsed (`--max-runtime-file-bytes`, 1 MiB). */
+  readonly maxTextBytes?: number;
+  /** One parse of a large stored value in the parse worker, at most (`--parse-deadline-ms`, 2 s). */
+  readonly parseDeadlineMs?: number;
+  /** Tests: told each time a stored `config` or `strategies` text is parsed and judged (not found among the judgements kept). */
+  readonly onParse?: (location: string) => void;
   /** Tests: the gateway every etcd call goes through, as it is made (to inject a lost answer). */
   readonly onGateway?: (gateway: EtcdGateway) => void;
 }
@@ -101,6 +107,9 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
     auditKeep: options.auditKeep,
     now: options.now,
     warn: options.warn,
+    maxTextBytes: options.maxTextBytes,
+    parseDeadlineMs: options.parseDeadlineMs,
+    onParse: options.onParse,
   });
   try {
     await mirror.open();
@@ -109,6 +118,8 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
     gateway.close();
     throw err;
   }
+  // The first read's values judged (a large one in the parse worker) before what is in force is settled.
+  await config.settled();
   config.settle();
 
   const open = new Set<string>(['config', 'tokens', 'runners']);

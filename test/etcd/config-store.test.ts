@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { parseAuditEntry } from '../../src/config/audit-entry.js';
 import { ConfigFileInvalidError, VersionConflictError } from '../../src/config/errors.js';
+import { parsedOffThread } from '../../src/config/yaml-document.js';
 import { describeWithEtcd, type EtcdCluster, startEtcd } from '../helpers/etcd.js';
 import {
   activate,
@@ -181,6 +182,44 @@ describeWithEtcd('etcd config store (real etcd, two replicas on one prefix)', ()
     expect(b.config.state().config.config.version).toBe(good.config.version + 1);
     await waitForAudit(a, (es) => es[0]?.operation === 'handEdit');
     expect(await keysUnder(raw, prefix, 'audit/config/')).toHaveLength(auditBefore.length + 1);
+  });
+
+  it('a large invalid value is parsed once, in the parse worker: every replica judges it from its cache, and refused commits do not parse it again', async () => {
+    const parses: string[] = [];
+    // A deadline this loaded machine cannot miss: the judgement, not the deadline, is tested here.
+    const { a, b, raw, prefix } = await twoReplicas({ parseDeadlineMs: 60_000, onParse: (location) => parses.push(location) });
+    // About 80 KB (parsed in this thread, it held the event loop on each replica on every commit): allowed, but invalid.
+    const big = `active_strategy_key: range\ntunable_overrides:\n${Array.from({ length: 3000 }, (_, i) => `  k${i}: {a: [1, 2, {b: c}]}\n`).join('')}`;
+    await raw.put(`/${prefix}/config`).value(big);
+    await eventually('both report it', () => a.config.problem() !== null && b.config.problem() !== null);
+    expect(b.config.problem()?.message).toMatch(/tunable_overrides\.k0: unknown strategy "k0"/);
+    expect(parsedOffThread(big)).toBe(true);
+    const judged = parses.length;
+    expect(parses.filter((p) => p === `/${prefix}/config`).length).toBeGreaterThanOrEqual(2);
+    for (let i = 0; i < 3; i++) {
+      await expect((i % 2 ? a : b).config.commit(setScanInterval(90 + i))).rejects.toBeInstanceOf(ConfigFileInvalidError);
+    }
+    await a.config.refresh();
+    expect(parses).toHaveLength(judged);
+  });
+
+  it('a value over --max-runtime-file-bytes is refused as invalid, unparsed, naming the key and its size', async () => {
+    const parses: string[] = [];
+    const { a, raw, prefix } = await twoReplicas({ maxTextBytes: 64 * 1024, onParse: (location) => parses.push(location) });
+    const good = a.config.state().config;
+    const over = `active_strategy_key: range\n# ${'x'.repeat(70 * 1024)}\n`;
+    await raw.put(`/${prefix}/config`).value(over);
+    await eventually('A reports it', () => a.config.problem() !== null);
+    expect(a.config.problem()?.problems).toEqual([
+      { message: `the value is ${over.length} bytes, over the limit of 65536 bytes (--max-runtime-file-bytes); it is not parsed` },
+    ]);
+    expect(parsedOffThread(over)).toBe(false);
+    expect(a.config.state().config).toEqual(good);
+    await raw.put(`/${prefix}/strategies`).value(`version: 1\npresets: {}\n# ${'x'.repeat(70 * 1024)}\n`);
+    await eventually('the presets too', () => a.config.strategiesProblem() !== null);
+    expect(a.config.strategiesProblem()?.message).toMatch(
+      new RegExp(`^/${prefix}/strategies: invalid presets\n.*the value is \\d+ bytes, over the limit of 65536 bytes`),
+    );
   });
 
   it('a hand edit whose version is above the last audited one keeps its own number; the next change follows it', async () => {
