@@ -1,7 +1,7 @@
 import type { ICompare, IRequestOp } from 'etcd3';
 import { type AuditEntry, type AuditSubject, parseAuditEntry } from '../config/audit-entry.js';
 import { digestOf } from '../config/digest.js';
-import { type ConfigFileError, StoreOutcomeUnknownError } from '../config/errors.js';
+import { ConfigFileError, ConfigFileInvalidError, StoreOutcomeUnknownError } from '../config/errors.js';
 import type { PresetsNotInForce } from '../config/file-read.js';
 import { presetsInForce } from '../config/presets-judge.js';
 import type {
@@ -513,6 +513,8 @@ export class EtcdConfigStore implements ConfigStore {
 
   private async commitGroup(group: QueuedCommit[]): Promise<void> {
     let attempt: ReturnType<typeof judgeGroup> | null = null;
+    /** What the last failed transaction compared: failing again on the very same keys, nothing raced it. */
+    let failedOn: string | null = null;
     for (;;) {
       const expired = group.filter((q) => Date.now() >= q.deadline);
       for (const q of expired) {
@@ -531,6 +533,12 @@ export class EtcdConfigStore implements ConfigStore {
         if (attempt.configText === null && attempt.presetsText === null) return attempt.settle();
         const texts = { config: attempt.configText, presets: attempt.presetsText };
         if ((await this.io.write(base, attempt.entries, texts, deadline)) !== null) return attempt.settle();
+        // Another replica got there first: the next read sees its change. The same revisions and the
+        // same entry keys twice is no race: an entry key exists that the trail's newest does not
+        // account for. Said at once (409), not retried against etcd until the deadline (503).
+        const compared = `${base.configKv?.modRevision ?? 0}|${base.strategiesModRevision}|${attempt.entries.map((e) => this.keys.audit(e.subject, e.version)).join(',')}`;
+        if (compared === failedOn) throw this.entryKeyTaken(attempt.entries);
+        failedOn = compared;
       } catch (err) {
         if (err instanceof CommitUncertainError && attempt) {
           // Its answer never came: never "refused, nothing was changed" unless it is known. A hung
@@ -545,6 +553,18 @@ export class EtcdConfigStore implements ConfigStore {
         return;
       }
     }
+  }
+
+  /** A commit whose audit keys are taken though nothing else changed (see commitGroup). */
+  private entryKeyTaken(entries: readonly AuditEntry[]): ConfigFileInvalidError {
+    const names = entries.map((e) => this.keys.audit(e.subject, e.version).slice(this.keys.prefix.length));
+    const error = new ConfigFileError(this.keys.audit(entries[0]?.subject ?? 'CONFIG', entries[0]?.version ?? 0), [
+      {
+        message: `the audit key ${names.join(' or ')} is already there, though the trail's newest entry is older: changes are refused, so that no entry is written over. Move that key's value where it belongs, or delete it`,
+      },
+    ]);
+    this.options.warn?.(`etcd store: ${error.problems[0]?.message}`, { keys: names });
+    return new ConfigFileInvalidError(error);
   }
 
   async audit(query: AuditQuery): Promise<readonly AuditEntry[]> {
@@ -625,7 +645,8 @@ export class EtcdConfigStore implements ConfigStore {
         if (!stored.ok) throw stored.error;
         pending.push(handEditEntry(stored, null, this.now()));
       }
-      if (pending.length > 0) await this.io.write(base, pending, { config: configText }, deadline);
+      // A broken trail (said by the read) is a person's to fix: the start goes on, and writes wait for it.
+      if (pending.length > 0 && !base.brokenTrail) await this.io.write(base, pending, { config: configText }, deadline);
     });
   }
 
