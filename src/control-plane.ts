@@ -458,7 +458,9 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
  * The etcd stores, loaded only when asked for: the file store never pays for the etcd client. An
  * API refuses to start on an invalid stored config or presets (like config.yaml and strategies.yaml:
  * a replica starting now has no last good set to keep); a runner-only process keeps the last
- * audited good config and reports the problem.
+ * audited good config and reports the problem. A put of `strategies` kept out beside the kept set
+ * (`strategies.kept`, which the config is valid with) is not refused: that set runs and the put is
+ * reported, as the file store opens with strategies.yaml kept out.
  */
 async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & { kind: 'etcd' }, warn: Say, info: Say) {
   const { openEtcdStores } = await import('./store-etcd/index.js');
@@ -472,6 +474,9 @@ async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & {
     auth: store.auth,
     auditKeep: store.auditKeep,
     tlsReloadMs: store.tlsReloadMs,
+    // The limits of the file store's runtime files hold for the same values in etcd.
+    maxTextBytes: settings.fileLimits?.maxRuntimeFileBytes,
+    parseDeadlineMs: settings.fileLimits?.parseDeadlineMs,
     warn,
     info,
     onGateway: (g) => {
@@ -494,7 +499,7 @@ async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & {
     await stores.close();
     throw unfinished;
   }
-  const problem = stores.config.problem() ?? stores.config.strategiesProblem();
+  const problem = stores.startProblem();
   if (problem && (settings.api ?? true)) {
     await stores.close();
     throw problem;

@@ -22,6 +22,20 @@ export interface StoreDump {
   readonly audit: readonly DumpAuditEntry[];
   /** Stored audit records that are not audit entries: left behind, and said so. */
   readonly skippedAudit: readonly string[];
+  /**
+   * The presets a running deployment keeps in force while the stored ones are kept out (etcd
+   * `strategies.kept`, `.strategies.kept.yaml`): never moved, read only to say why a move is refused.
+   */
+  readonly strategiesKept?: KeptPresets | null;
+}
+
+/** The set kept in force beside a stored presets text that is kept out, and where each is stored (for messages). */
+export interface KeptPresets {
+  /** Where the stored presets are (the key or file kept out). */
+  readonly presetsAt: string;
+  /** Where the kept set is. */
+  readonly keptAt: string;
+  readonly text: string;
 }
 
 export interface DumpAuditEntry {
@@ -88,11 +102,13 @@ export function checkDump(dump: StoreDump, source: string, strategies: StrategyR
   let configAudited = false;
   // The presets first: the config may name one of them.
   let inForce = strategies;
+  let presetsParsed = true;
   if (dump.strategies !== null) {
     try {
       inForce = strategySetOf(strategies, parsePresetsFile(strategies, 'strategies', dump.strategies).presets);
     } catch (err) {
       if (!(err instanceof ConfigFileError)) throw err;
+      presetsParsed = false;
       problems.push(...err.problems.map((p) => `strategies: ${p.line ? `line ${p.line}: ` : ''}${p.message}`));
     }
   }
@@ -106,7 +122,10 @@ export function checkDump(dump: StoreDump, source: string, strategies: StrategyR
       configVersion = last && configAudited ? last.version : !last || config.version > last.version ? config.version : last.version + 1;
     } catch (err) {
       if (!(err instanceof ConfigFileError)) throw err;
-      problems.push(...err.problems.map((p) => `config: ${p.line ? `line ${p.line}: ` : ''}${p.message}`));
+      // Stored presets that do not parse are said above: only valid ones can be kept out.
+      const keptOut = presetsParsed ? keptOutProblem(dump, strategies, err) : null;
+      if (keptOut) problems.push(keptOut);
+      else problems.push(...err.problems.map((p) => `config: ${p.line ? `line ${p.line}: ` : ''}${p.message}`));
     }
   }
   const names = new Set<string>();
@@ -133,4 +152,26 @@ export function checkDump(dump: StoreDump, source: string, strategies: StrategyR
     tokens: dump.tokens.length,
     auditEntries: counts,
   };
+}
+
+/**
+ * The config is invalid with the stored presets but valid with the set kept in force beside them
+ * (the one the trail recorded last, as a store takes it at start): the source runs that set with
+ * the stored presets kept out. A move copies what is stored, and the kept set is not: moved as it
+ * is, the target's config would be invalid, and moving the kept set instead would drop a person's
+ * edit nobody decided on. So the move is refused, naming the kept-out presets and the ways out,
+ * rather than blaming the config the source runs fine.
+ */
+function keptOutProblem(dump: StoreDump, strategies: StrategyRegistry, configError: ConfigFileError): string | null {
+  const kept = dump.strategiesKept;
+  if (!kept || dump.config === null) return null;
+  const lastPresets = dump.audit.filter((a) => a.entry.subject === 'PRESETS').at(-1)?.entry;
+  if (lastPresets?.digest !== digestOf(kept.text)) return null;
+  try {
+    parseConfigFile(strategySetOf(strategies, parsePresetsFile(strategies, kept.keptAt, kept.text).presets), 'config', dump.config);
+  } catch {
+    return null;
+  }
+  const why = configError.problems.map((p) => p.message).join('; ');
+  return `${kept.presetsAt} is kept out: the config in force is invalid with it (${why}); the deployment runs the presets kept at ${kept.keptAt} (version ${lastPresets.version}), which a move does not copy. Bring the stored presets in force first, then migrate: put that set back into ${kept.presetsAt}, or make the config stop using what ${kept.presetsAt} removes (activate another strategy, drop its tunable_overrides) so it goes in force`;
 }

@@ -53,9 +53,14 @@ export async function parseOffThread(text: string, yaml: YamlParser, deadlineMs?
   }
 }
 
+/** Whether the parse worker's result for `text` is at hand (`parseYamlText` then takes it, not parsing again). */
+export function parsedOffThread(text: string): boolean {
+  return offThread.has(digestOf(text));
+}
+
 /**
  * Parses YAML text for a runtime file: the parse worker's result when the text went there first,
- * else in this thread (tests, the etcd store's small texts). Throws ConfigFileError (naming
+ * else in this thread (tests, the etcd store's small values). Throws ConfigFileError (naming
  * `subject`) for bad YAML (syntax, duplicate keys, aliases, a parse past its deadline), with lines.
  */
 export function parseYamlText(file: string, text: string, subject: 'config' | 'presets' = 'config'): YamlText {

@@ -1,6 +1,6 @@
 import type { ICompare, IRequestOp } from 'etcd3';
 import { AUDIT_SUBJECTS, type AuditEntry, type AuditSubject, parseAuditEntry } from '../config/audit-entry.js';
-import { StoreUnavailableError } from '../config/errors.js';
+import { ConfigFileError, ConfigFileInvalidError, StoreUnavailableError } from '../config/errors.js';
 import type { Say } from '../log.js';
 import type { StrategyRegistry } from '../registry/index.js';
 import type { StoredConfig } from './config-judge.js';
@@ -34,6 +34,12 @@ export interface WriteBase {
   /** The newest PRESETS entry. */
   readonly lastPresets: AuditEntry | null;
   readonly tails: Readonly<Record<AuditSubject, AuditTail>>;
+  /**
+   * The newest key of a trail that is not the entry of its own version (not an audit entry, or one
+   * of another version or subject: put there by hand): nothing is written until a person fixes it
+   * (write refuses), as no version could be numbered after it honestly. Null when both are sound.
+   */
+  readonly brokenTrail: ConfigFileError | null;
 }
 
 /** The texts a write puts (null or absent: that key is left as it is). */
@@ -113,11 +119,40 @@ export class ConfigIo {
     /** Judges both stored texts against what is in force (the store's state after this read). */
     private readonly judge: (configText: string | null, presetsText: string | null, lastPresets: AuditEntry | null) => StoredPair,
     private readonly keep: number,
+    /**
+     * The store's judging of large values: `prepare` parses them in the parse worker (before they
+     * reach the mirror), `settled` waits until every batch the mirror took is judged.
+     */
+    private readonly texts: { prepare(texts: readonly (string | null)[]): Promise<void>; settled(): Promise<void> },
     private readonly warn?: Say,
   ) {}
 
   /** Subjects whose trail was found over `keep` by more than a change adds: said once per process. */
   private readonly overKeepSaid = new Set<AuditSubject>();
+  /** Broken newest audit keys already said in the log (by key and value: a second bad put is said again). */
+  private readonly brokenSaid = new Set<string>();
+
+  /** Why the newest key of a trail cannot be built on (brokenTrail), or null when it is its version's entry. */
+  private brokenTail(subject: AuditSubject, kv: KeyValue, entry: AuditEntry | null): ConfigFileError | null {
+    const prefix = this.keys.auditPrefix(subject);
+    const version = Number(kv.key.slice(prefix.length));
+    if (entry && entry.subject === subject && kv.key === this.keys.audit(subject, entry.version)) return null;
+    const name = kv.key.slice(this.keys.prefix.length);
+    const what = !entry
+      ? 'is not an audit entry'
+      : `holds the ${entry.subject} entry of version ${entry.version}, not of version ${version}`;
+    const error = new ConfigFileError(kv.key, [
+      {
+        message: `the newest audit key ${name} ${what} (put there by hand?): changes are refused, so that no version is written beside it or numbered past it. Put the entry of version ${version} back, or delete the key (the next change then follows the entry before it)`,
+      },
+    ]);
+    const said = `${kv.key}\n${kv.modRevision}`;
+    if (!this.brokenSaid.has(said)) {
+      this.brokenSaid.add(said);
+      this.warn?.(`etcd store: ${error.problems[0]?.message}`, { key: kv.key, subject });
+    }
+    return error;
+  }
 
   /**
    * One consistent read of what a write depends on: both keys with their values, and each subject's
@@ -150,10 +185,12 @@ export class ConfigIo {
     const seen: MirrorChange[] = [];
     const tails = {} as Record<AuditSubject, AuditTail>;
     const missed: AuditSubject[] = [];
+    const newest = {} as Record<AuditSubject, KeyValue | undefined>;
     AUDIT_SUBJECTS.forEach((subject, i) => {
       const [last, count, oldest] = tailResponses.slice(i * 3, i * 3 + 3);
       const lastKv = kvsOf(last).at(-1);
       if (lastKv) seen.push({ type: 'put', kv: lastKv });
+      newest[subject] = lastKv;
       tails[subject] = {
         last: lastKv ? parseAuditEntry(lastKv.value) : null,
         count: Number(count?.response_range?.count ?? 0),
@@ -170,13 +207,25 @@ export class ConfigIo {
       );
       const lastKv = kvsOf(sorted.responses[0]).at(-1);
       if (lastKv) seen.push({ type: 'put', kv: lastKv });
+      newest[subject] = lastKv;
       tails[subject] = { ...tails[subject], last: lastKv ? parseAuditEntry(lastKv.value) : null };
+    }
+    // A bad value at the newest key read as "no entry" (or another version's): every write then
+    // compared absent() on a key that exists, failed, and was retried for the whole 2 s, unsaid.
+    let brokenTrail: ConfigFileError | null = null;
+    for (const subject of AUDIT_SUBJECTS) {
+      const kv = newest[subject];
+      if (kv) brokenTrail ??= this.brokenTail(subject, kv, tails[subject].last);
     }
     if (strategiesKv) seen.push({ type: 'put', kv: strategiesKv });
     if (configKv) seen.push({ type: 'put', kv: configKv });
     const revision = Number(res.header.revision);
+    // A large value is parsed in the worker first, never on the event loop (once per digest: judged
+    // from the store's cache after that).
+    await this.texts.prepare([configKv?.value ?? null, strategiesKv?.value ?? null]);
     // Etcd gone back (wiped, restored): the mirror reads everything again first, so what is in force is its state now.
     await this.mirror.applyRead(revision, seen, since);
+    await this.texts.settled();
     const pair = this.judge(configKv?.value ?? null, strategiesKv?.value ?? null, tails.PRESETS.last);
     return {
       revision,
@@ -189,6 +238,7 @@ export class ConfigIo {
       last: tails.CONFIG.last,
       lastPresets: tails.PRESETS.last,
       tails,
+      brokenTrail,
     };
   }
 
@@ -200,6 +250,7 @@ export class ConfigIo {
    * at, or null.
    */
   async write(base: WriteBase, entries: readonly AuditEntry[], texts: WriteTexts, deadline: number): Promise<number | null> {
+    if (base.brokenTrail) throw new ConfigFileInvalidError(base.brokenTrail);
     const k = this.keys;
     const configText = texts.config ?? null;
     const presetsText = texts.presets ?? null;

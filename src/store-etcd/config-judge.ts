@@ -28,7 +28,16 @@ export function parseStored(registry: StrategyRegistry, location: string, text: 
   const digest = digestOf(text);
   try {
     const parsed = parseConfigFile(registry, location, text);
-    return { ok: true, text, digest, config: parsed.config, doc: parsed.doc };
+    // Built when first asked for (a write edits it): a judgement alone never builds it in this thread.
+    return {
+      ok: true,
+      text,
+      digest,
+      config: parsed.config,
+      get doc() {
+        return parsed.doc;
+      },
+    };
   } catch (err) {
     if (err instanceof ConfigFileError) return { ok: false, text, digest, error: err };
     throw err;

@@ -1,9 +1,8 @@
 import type { ICompare, IRequestOp } from 'etcd3';
 import { type AuditEntry, type AuditSubject, parseAuditEntry } from '../config/audit-entry.js';
 import { digestOf } from '../config/digest.js';
-import { type ConfigFileError, StoreOutcomeUnknownError } from '../config/errors.js';
+import { ConfigFileError, ConfigFileInvalidError, StoreOutcomeUnknownError } from '../config/errors.js';
 import type { PresetsNotInForce } from '../config/file-read.js';
-import { type PresetsContent, parsePresetsFile } from '../config/presets-file.js';
 import { presetsInForce } from '../config/presets-judge.js';
 import type {
   AuditQuery,
@@ -21,11 +20,13 @@ import type {
   StoreState,
 } from '../config/store.js';
 import { STAND_IN_DIGEST, StoreAnswers } from '../config/store.js';
-import { renderNewConfigFile } from '../config/yaml-document.js';
+import { parsedOffThread, parseOffThread, renderNewConfigFile } from '../config/yaml-document.js';
 import { Mutex } from '../fs/mutex.js';
+import { DEFAULT_PARSE_DEADLINE_MS, MAX_RUNTIME_FILE_BYTES } from '../limit-defaults.js';
 import { Listeners } from '../listeners.js';
 import type { Say } from '../log.js';
 import { type PresetDefinition, type StrategyRegistry, samePresets, strategySetOf } from '../registry/index.js';
+import { sharedYamlParser, type YamlParser } from '../yaml/off-thread.js';
 import { baseState, type GroupContext, judgeGroup, type QueuedCommit } from './config-group.js';
 import { CommitUncertainError, ConfigIo, commitLanded, entryId } from './config-io.js';
 import {
@@ -55,7 +56,22 @@ export interface EtcdConfigStoreOptions {
   readonly auditKeep?: number;
   readonly now?: () => Date;
   readonly warn?: Say;
+  /** A stored `config` or `strategies` value larger than this is refused as invalid, unparsed (`--max-runtime-file-bytes`). */
+  readonly maxTextBytes?: number;
+  /** One parse of a stored value in the parse worker, at most (`--parse-deadline-ms`); past it the value is invalid. */
+  readonly parseDeadlineMs?: number;
+  /** The parse worker (tests give their own). */
+  readonly yaml?: YamlParser;
+  /** Tests: told each time a stored text is parsed and judged (not found among the judgements kept by digest). */
+  readonly onParse?: (location: string) => void;
 }
+
+/**
+ * Stored values up to this size are parsed in this thread when they come (about a millisecond for
+ * a real config); a larger one is parsed in the parse worker first, within its deadline, so no
+ * value under the size limit holds the event loop (a 470 KB one took 1.1 s in this thread).
+ */
+const INLINE_PARSE_BYTES = 16 * 1024;
 
 /**
  * The ConfigStore on etcd. State comes from the mirror (one watch per process): the `strategies`
@@ -94,6 +110,10 @@ export class EtcdConfigStore implements ConfigStore {
   private draining = false;
   private handEditQueued = false;
   private closed = false;
+  /** Batches waiting for a value of theirs to be parsed in the parse worker, in order (null: none waiting). */
+  private waiting: MirrorBatch[] | null = null;
+  private drained: Promise<void> = Promise.resolve();
+  private readonly yaml: YamlParser;
 
   constructor(
     private readonly gateway: EtcdGateway,
@@ -104,12 +124,24 @@ export class EtcdConfigStore implements ConfigStore {
     this.location = keys.config;
     this.now = options.now ?? (() => new Date());
     this.strategies = options.registry;
-    this.presetsJudge = new PresetsJudge(options.registry, keys.strategies, keys.config);
+    this.yaml = options.yaml ?? sharedYamlParser();
+    this.presetsJudge = new PresetsJudge(options.registry, keys.strategies, keys.config, {
+      maxBytes: options.maxTextBytes ?? MAX_RUNTIME_FILE_BYTES,
+      onParse: options.onParse,
+    });
     const judge = (configText: string | null, presetsText: string | null, lastPresets: AuditEntry | null) =>
       this.presetsJudge.judgePair(configText, presetsText, this.state(), lastPresets);
-    this.io = new ConfigIo(gateway, mirror, keys, judge, Math.max(1, options.auditKeep ?? DEFAULT_AUDIT_KEEP), options.warn);
+    this.io = new ConfigIo(
+      gateway,
+      mirror,
+      keys,
+      judge,
+      Math.max(1, options.auditKeep ?? DEFAULT_AUDIT_KEEP),
+      { prepare: (texts) => this.prepare(texts), settled: () => this.settled() },
+      options.warn,
+    );
     this.snapshot = defaultSnapshot(this.now());
-    this.unsubscribe.push(mirror.onBatch((batch) => this.onBatch(batch)));
+    this.unsubscribe.push(mirror.onBatch((batch) => this.takeBatch(batch)));
     this.unsubscribe.push(
       gateway.onConnection((connected, failure) =>
         this.emit({
@@ -165,14 +197,10 @@ export class EtcdConfigStore implements ConfigStore {
     if (!config || !kept || !this.invalid || this.invalid.digest === 'missing') return;
     const digest = digestOf(kept.value);
     if (!this.lastPresets || this.lastPresets.digest !== digest || digest === this.presets.digest) return;
-    let content: PresetsContent;
-    try {
-      content = parsePresetsFile(this.options.registry, this.keys.strategiesKept, kept.value);
-    } catch {
-      return;
-    }
+    const content = this.presetsJudge.presetsContent(kept.value, digest, this.keys.strategiesKept);
+    if (content instanceof Error) return;
     const strategies = strategySetOf(this.options.registry, content.presets);
-    if (!parseStored(strategies, this.location, config.value).ok) return;
+    if (!this.presetsJudge.storedConfig(strategies, config.value).ok) return;
     this.presets = presetsInForce(content, digest, this.lastPresets, this.lastPresets.version);
     this.strategies = strategies;
     this.presetsText = kept.value;
@@ -234,12 +262,87 @@ export class EtcdConfigStore implements ConfigStore {
     return this.invalid?.error ?? null;
   }
 
+  /**
+   * What an API replica refuses to start on: an invalid config, or stored presets that are invalid.
+   * Not a put kept out beside the kept set in force (takeKeptPresets): the replica runs that set and
+   * reports the put, as the file store opens with strategies.yaml kept out (README, Presets).
+   */
+  startProblem(): ConfigFileError | null {
+    if (this.invalid) return this.invalid.error;
+    return this.presetsInvalid && !this.presetsInvalid.content ? this.presetsInvalid.error : null;
+  }
+
   subscribe(listener: (event: StoreEvent) => void): () => void {
     return this.listeners.add(listener);
   }
 
   private emit(event: StoreEvent): void {
     this.listeners.emit(event);
+  }
+
+  /**
+   * A batch from the mirror: judged now, or, when it brings a large value not parsed yet (or batches
+   * before it wait), once the parse worker has parsed it. Batches are judged in the order they came.
+   */
+  private takeBatch(batch: MirrorBatch): void {
+    if (this.waiting) {
+      this.waiting.push(batch);
+      return;
+    }
+    const unparsed = this.unparsed(batch);
+    if (unparsed.length === 0) {
+      this.onBatch(batch);
+      return;
+    }
+    this.waiting = [batch];
+    this.drained = this.judgeWaiting(unparsed);
+  }
+
+  private async judgeWaiting(first: string[]): Promise<void> {
+    let unparsed = first;
+    while (this.waiting && this.waiting.length > 0 && !this.closed) {
+      if (unparsed.length > 0) await this.parseInWorker(unparsed);
+      const batch = this.waiting.shift() as MirrorBatch;
+      try {
+        this.onBatch(batch);
+      } catch (err) {
+        this.options.warn?.(`etcd store: judging revision ${batch.revision} failed: ${(err as Error).message}`, {
+          revision: batch.revision,
+          reason: (err as Error).message,
+        });
+      }
+      unparsed = this.waiting[0] ? this.unparsed(this.waiting[0]) : [];
+    }
+    this.waiting = null;
+  }
+
+  /** The large values a batch brings of the keys judged (config, strategies, the kept copy) that the parse worker has not parsed. */
+  private unparsed(batch: MirrorBatch): string[] {
+    const judged = [this.keys.config, this.keys.strategies, this.keys.strategiesKept];
+    return batch.changes.flatMap((c) => (c.type === 'put' && judged.includes(c.kv.key) ? this.needsWorker(c.kv.value) : []));
+  }
+
+  private needsWorker(text: string | null | undefined): string[] {
+    if (!text || text.length <= INLINE_PARSE_BYTES || text.length > (this.options.maxTextBytes ?? MAX_RUNTIME_FILE_BYTES)) return [];
+    return parsedOffThread(text) ? [] : [text];
+  }
+
+  /** Parses texts in the worker, within the deadline; its result (or the deadline passed) is what the judgement then takes. */
+  private async parseInWorker(texts: readonly string[]): Promise<void> {
+    const deadlineMs = this.options.parseDeadlineMs ?? DEFAULT_PARSE_DEADLINE_MS;
+    // A worker that failed (not a deadline): the text is parsed in this thread, as before.
+    await Promise.all(texts.map((text) => parseOffThread(text, this.yaml, deadlineMs).catch(() => {})));
+  }
+
+  /** Before a read's texts are judged: the large ones parsed in the worker. */
+  private prepare(texts: readonly (string | null)[]): Promise<void> {
+    const unparsed = texts.flatMap((text) => this.needsWorker(text));
+    return unparsed.length > 0 ? this.parseInWorker(unparsed) : Promise.resolve();
+  }
+
+  /** Once every batch taken so far is judged (one may be waiting for the parse worker). */
+  async settled(): Promise<void> {
+    while (this.waiting) await this.drained;
   }
 
   /** Every change the mirror takes in, in revision order: audit entries first, then the config they record. */
@@ -336,7 +439,7 @@ export class EtcdConfigStore implements ConfigStore {
 
   /** Brings the state level with a stored config text, and says what happened: one event per version. */
   private judge(kv: KeyValue, origin: MirrorBatch['origin'], fresh: readonly AuditEntry[]): void {
-    const stored = parseStored(this.strategies, this.location, kv.value);
+    const stored = this.presetsJudge.storedConfig(this.strategies, kv.value);
     if (!stored.ok) {
       this.markInvalid(stored.digest, stored.error);
       return;
@@ -421,6 +524,8 @@ export class EtcdConfigStore implements ConfigStore {
 
   private async commitGroup(group: QueuedCommit[]): Promise<void> {
     let attempt: ReturnType<typeof judgeGroup> | null = null;
+    /** What the last failed transaction compared: failing again on the very same keys, nothing raced it. */
+    let failedOn: string | null = null;
     for (;;) {
       const expired = group.filter((q) => Date.now() >= q.deadline);
       for (const q of expired) {
@@ -439,6 +544,12 @@ export class EtcdConfigStore implements ConfigStore {
         if (attempt.configText === null && attempt.presetsText === null) return attempt.settle();
         const texts = { config: attempt.configText, presets: attempt.presetsText };
         if ((await this.io.write(base, attempt.entries, texts, deadline)) !== null) return attempt.settle();
+        // Another replica got there first: the next read sees its change. The same revisions and the
+        // same entry keys twice is no race: an entry key exists that the trail's newest does not
+        // account for. Said at once (409), not retried against etcd until the deadline (503).
+        const compared = `${base.configKv?.modRevision ?? 0}|${base.strategiesModRevision}|${attempt.entries.map((e) => this.keys.audit(e.subject, e.version)).join(',')}`;
+        if (compared === failedOn) throw this.entryKeyTaken(attempt.entries);
+        failedOn = compared;
       } catch (err) {
         if (err instanceof CommitUncertainError && attempt) {
           // Its answer never came: never "refused, nothing was changed" unless it is known. A hung
@@ -453,6 +564,18 @@ export class EtcdConfigStore implements ConfigStore {
         return;
       }
     }
+  }
+
+  /** A commit whose audit keys are taken though nothing else changed (see commitGroup). */
+  private entryKeyTaken(entries: readonly AuditEntry[]): ConfigFileInvalidError {
+    const names = entries.map((e) => this.keys.audit(e.subject, e.version).slice(this.keys.prefix.length));
+    const error = new ConfigFileError(this.keys.audit(entries[0]?.subject ?? 'CONFIG', entries[0]?.version ?? 0), [
+      {
+        message: `the audit key ${names.join(' or ')} is already there, though the trail's newest entry is older: changes are refused, so that no entry is written over. Move that key's value where it belongs, or delete it`,
+      },
+    ]);
+    this.options.warn?.(`etcd store: ${error.problems[0]?.message}`, { keys: names });
+    return new ConfigFileInvalidError(error);
   }
 
   async audit(query: AuditQuery): Promise<readonly AuditEntry[]> {
@@ -497,6 +620,7 @@ export class EtcdConfigStore implements ConfigStore {
   /** Level-triggered: brings the state in force level with what is stored now (one read; the watch stays). */
   async refresh(): Promise<void> {
     await this.mirror.check();
+    await this.settled();
   }
 
   /** What a group is judged with: the static strategies, the keys, and what this process has in force. */
@@ -532,7 +656,8 @@ export class EtcdConfigStore implements ConfigStore {
         if (!stored.ok) throw stored.error;
         pending.push(handEditEntry(stored, null, this.now()));
       }
-      if (pending.length > 0) await this.io.write(base, pending, { config: configText }, deadline);
+      // A broken trail (said by the read) is a person's to fix: the start goes on, and writes wait for it.
+      if (pending.length > 0 && !base.brokenTrail) await this.io.write(base, pending, { config: configText }, deadline);
     });
   }
 

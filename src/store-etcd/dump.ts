@@ -76,12 +76,12 @@ export class EtcdDumpSide {
     const k = this.keys;
     const head = await this.gateway.call('read store', (options) =>
       this.gateway.client.kv.txn(
-        { compare: [], success: [rangeOp(k.config), rangeOp(k.strategies), prefixRangeOp(k.tokensPrefix)] },
+        { compare: [], success: [rangeOp(k.config), rangeOp(k.strategies), prefixRangeOp(k.tokensPrefix), rangeOp(k.strategiesKept)] },
         options,
       ),
     );
     const revision = head.header.revision;
-    const [config, strategies, tokens] = head.responses.map(kvsOf);
+    const [config, strategies, tokens, kept] = head.responses.map(kvsOf);
     const skippedAudit: string[] = [];
     const badTokens = (tokens ?? []).filter((kv) => !parseTokenRecord(kv, k.tokensPrefix)).map((kv) => kv.key);
     if (badTokens.length > 0)
@@ -113,6 +113,7 @@ export class EtcdDumpSide {
       tokens: (tokens ?? []).flatMap((kv) => parseTokenRecord(kv, k.tokensPrefix) ?? []),
       audit: audit.sort(auditOrder),
       skippedAudit,
+      strategiesKept: kept?.[0] ? { presetsAt: k.strategies, keptAt: k.strategiesKept, text: kept[0].value } : null,
     };
   }
 

@@ -42,6 +42,12 @@ export interface EtcdStoreOptions {
   readonly info?: Say;
   /** How often the TLS files are looked at for a renewal (TLS_RELOAD_MS, 5 s; 0: never). */
   readonly tlsReloadMs?: number;
+  /** A stored `config` or `strategies` value larger than this is refused as invalid, unparsed (`--max-runtime-file-bytes`, 1 MiB). */
+  readonly maxTextBytes?: number;
+  /** One parse of a large stored value in the parse worker, at most (`--parse-deadline-ms`, 2 s). */
+  readonly parseDeadlineMs?: number;
+  /** Tests: told each time a stored `config` or `strategies` text is parsed and judged (not found among the judgements kept). */
+  readonly onParse?: (location: string) => void;
   /** Tests: the gateway every etcd call goes through, as it is made (to inject a lost answer). */
   readonly onGateway?: (gateway: EtcdGateway) => void;
 }
@@ -63,6 +69,11 @@ export interface EtcdStores {
    * the returned function is called or the stores close: what `store migrate --force` checks.
    */
   registerReplica(id: string, record: ReplicaRecord): Promise<() => Promise<void>>;
+  /**
+   * What an API replica refuses to start on: `config.problem()`, or stored presets that are invalid
+   * (not a put kept out while the kept set makes the config valid: that set runs, the put is reported).
+   */
+  startProblem(): ConfigFileError | null;
   /** Closes every part still open and the client. */
   close(): Promise<void>;
 }
@@ -72,7 +83,7 @@ export interface EtcdStores {
  * and starts watching them. Writes nothing: `config.start()` does. Throws EtcdUrlError for a bad URL
  * and StoreUnavailableError when etcd does not answer within the call timeout. An invalid stored
  * config or preset set does not throw: `config.problem()` / `config.strategiesProblem()` say so (the
- * control plane's API refuses to start on either).
+ * control plane's API refuses to start on `startProblem()`).
  */
 export async function openEtcdStores(url: string, options: EtcdStoreOptions): Promise<EtcdStores> {
   const parsed = parseEtcdStoreUrl(url);
@@ -96,6 +107,9 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
     auditKeep: options.auditKeep,
     now: options.now,
     warn: options.warn,
+    maxTextBytes: options.maxTextBytes,
+    parseDeadlineMs: options.parseDeadlineMs,
+    onParse: options.onParse,
   });
   try {
     await mirror.open();
@@ -104,6 +118,8 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
     gateway.close();
     throw err;
   }
+  // The first read's values judged (a large one in the parse worker) before what is in force is settled.
+  await config.settled();
   config.settle();
 
   const open = new Set<string>(['config', 'tokens', 'runners']);
@@ -197,6 +213,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
         },
       };
     },
+    startProblem: () => config.startProblem(),
     async registerReplica(id, record) {
       const presence = new EtcdReplicaPresence(gateway, keys, id, record, options.warn);
       replicas.add(presence);

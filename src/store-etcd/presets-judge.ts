@@ -41,35 +41,90 @@ export interface StoredPair {
   readonly config: StoredConfig | null;
 }
 
+/** What the stored texts are judged with: the runtime files' limits (DESIGN "Limits and hostile input"). */
+export interface StoredTextLimits {
+  /** A value larger than this is refused as invalid before it is parsed (`--max-runtime-file-bytes`, 1 MiB). */
+  readonly maxBytes: number;
+  /** Tests: told each time a stored text is parsed and judged (a judgement not found in the cache). */
+  readonly onParse?: (location: string) => void;
+}
+
+/** A stored value over the limit: invalid, with its size, and never parsed (a parse of 1.4 MB held the event loop 9 s). */
+export function oversizedText(
+  location: string,
+  text: string | null,
+  maxBytes: number,
+  subject: 'config' | 'presets',
+): ConfigFileError | null {
+  if (text === null || text.length * 3 <= maxBytes) return null;
+  const bytes = Buffer.byteLength(text);
+  if (bytes <= maxBytes) return null;
+  return new ConfigFileError(
+    location,
+    [{ message: `the value is ${bytes} bytes, over the limit of ${maxBytes} bytes (--max-runtime-file-bytes); it is not parsed` }],
+    subject,
+  );
+}
+
+/** Judgements kept per kind of text: the one in force, an invalid or kept-out one beside it, and what a commit just wrote. */
+const JUDGEMENTS_KEPT = 4;
+
 /**
- * Judges stored texts. Presets text is parsed once per content (digest): a replica that sees the
- * same text again (every read of a commit, every watch event) does not parse it again; kept-out
- * content is judged again against the config, which may have moved.
+ * Judges stored texts, once per content (digest): a replica that sees the same text again (every
+ * read of a commit, every watch event) does not parse it again. The config is judged once per
+ * digest and strategy set (a preset added may make it valid); kept-out presets content is judged
+ * again against the config, which may have moved (no parse: the content is kept).
  */
 export class PresetsJudge {
   /** The last few texts parsed, by digest (the set in force, and an invalid or kept-out one beside it). */
   private readonly parsed = new Map<string, PresetsContent | ConfigFileError>();
+  /** The last few config texts judged, by digest, then by the strategies they were judged against. */
+  private readonly configs = new Map<string, WeakMap<StrategyRegistry, StoredConfig>>();
 
   constructor(
     /** The static strategies. */
     private readonly registry: StrategyRegistry,
     private readonly location: string,
     private readonly configLocation: string,
+    private readonly limits: StoredTextLimits,
   ) {}
 
-  private parse(text: string | null, digest: string): PresetsContent | ConfigFileError {
-    const known = this.parsed.get(digest);
+  /** Stored presets text (of `location`, or of the kept copy's key) parsed, or why not: once per digest. */
+  presetsContent(text: string | null, digest: string, location = this.location): PresetsContent | ConfigFileError {
+    const id = `${location}\n${digest}`;
+    const known = this.parsed.get(id);
     if (known) return known;
+    this.limits.onParse?.(location);
     let result: PresetsContent | ConfigFileError;
     try {
-      result = parsePresetsFile(this.registry, this.location, text);
+      result = oversizedText(location, text, this.limits.maxBytes, 'presets') ?? parsePresetsFile(this.registry, location, text);
     } catch (err) {
       if (!(err instanceof ConfigFileError)) throw err;
       result = err;
     }
-    if (this.parsed.size >= 4) this.parsed.delete(this.parsed.keys().next().value as string);
-    this.parsed.set(digest, result);
+    if (this.parsed.size >= JUDGEMENTS_KEPT) this.parsed.delete(this.parsed.keys().next().value as string);
+    this.parsed.set(id, result);
     return result;
+  }
+
+  /** A stored config text judged against `strategies`: once per digest and strategy set. */
+  storedConfig(strategies: StrategyRegistry, text: string): StoredConfig {
+    const digest = digestOf(text);
+    let byStrategies = this.configs.get(digest);
+    const known = byStrategies?.get(strategies);
+    if (known) return known;
+    this.limits.onParse?.(this.configLocation);
+    const oversized = oversizedText(this.configLocation, text, this.limits.maxBytes, 'config');
+    const stored: StoredConfig = oversized
+      ? { ok: false, text, digest, error: oversized }
+      : parseStored(strategies, this.configLocation, text);
+    if (!byStrategies) {
+      if (this.configs.size >= JUDGEMENTS_KEPT) this.configs.delete(this.configs.keys().next().value as string);
+      byStrategies = new WeakMap();
+      this.configs.set(digest, byStrategies);
+    }
+    byStrategies.set(strategies, stored);
+    return stored;
   }
 
   /**
@@ -81,21 +136,13 @@ export class PresetsJudge {
    */
   judgePair(configText: string | null, presetsText: string | null, inForce: StoreState, lastPresets: AuditEntry | null): StoredPair {
     const digest = presetsText === null ? NO_PRESETS_DIGEST : digestOf(presetsText);
-    const parsedConfig = new Map<StrategyRegistry, StoredConfig>();
-    const configWith = (strategies: StrategyRegistry): StoredConfig | null => {
-      if (configText === null) return null;
-      let stored = parsedConfig.get(strategies);
-      if (!stored) {
-        stored = parseStored(strategies, this.configLocation, configText);
-        parsedConfig.set(strategies, stored);
-      }
-      return stored;
-    };
+    const configWith = (strategies: StrategyRegistry): StoredConfig | null =>
+      configText === null ? null : this.storedConfig(strategies, configText);
     const configAfter = (strategies: StrategyRegistry): RuntimeConfig => {
       const stored = configWith(strategies);
       return stored?.ok ? stored.config : inForce.config.config;
     };
-    const content = this.parse(presetsText, digest);
+    const content = this.presetsContent(presetsText, digest);
     let presets: StoredPresets;
     if (content instanceof ConfigFileError) {
       presets = { ok: false, text: presetsText, digest, error: content };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { readTokenFile, renderTokenFile, TOKEN_FILE_WRITE, TOKENS_FILE } from '../auth/token-file.js';
 import { AUDIT_FILE } from '../config/audit-file.js';
 import { auditOrder, type DumpAuditEntry, dumpAuditEntry, type StoreDump } from '../config/dump.js';
-import { CONFIG_FILE_NAME } from '../config/file-store.js';
+import { CONFIG_FILE_NAME, KEPT_PRESETS_FILE } from '../config/file-store.js';
 import { removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
 import {
   clearRuntimeDirMigrating,
@@ -70,9 +70,10 @@ export class FileSide {
 
   /** The directory's store data as stored. A torn last audit line (a crash mid-append) is left behind like the store leaves it. */
   async read(): Promise<StoreDump> {
-    const [config, strategies, tokens, auditBytes] = await Promise.all([
+    const [config, strategies, kept, tokens, auditBytes] = await Promise.all([
       readText(path.join(this.dir, CONFIG_FILE_NAME)),
       readText(path.join(this.dir, PRESETS_FILE_NAME)),
+      readText(path.join(this.dir, KEPT_PRESETS_FILE)),
       readTokenFile(path.join(this.dir, TOKENS_FILE)),
       fsp.readFile(path.join(this.dir, AUDIT_FILE)).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT') return Buffer.alloc(0);
@@ -89,7 +90,11 @@ export class FileSide {
       else skippedAudit.push(`${AUDIT_FILE} line ${i + 1}`);
     });
     if (complete.length < auditBytes.length) skippedAudit.push(`${AUDIT_FILE}: a torn last line (no newline)`);
-    return { config, strategies, tokens, audit, skippedAudit };
+    const strategiesKept =
+      kept === null
+        ? null
+        : { presetsAt: path.join(this.dir, PRESETS_FILE_NAME), keptAt: path.join(this.dir, KEPT_PRESETS_FILE), text: kept };
+    return { config, strategies, tokens, audit, skippedAudit, strategiesKept };
   }
 
   /** The data files present (empty: a fresh target). */

@@ -4,8 +4,21 @@ import { ConfigFileError } from '../../src/config/errors.js';
 import type { StoreSettings } from '../../src/store-settings.js';
 import { describeWithEtcd, startEtcd } from '../helpers/etcd.js';
 import { freshPrefix, rawClient } from '../helpers/etcd-stores.js';
-import { DELETE, fixedFeed, fixedGoldCandles, STATIC_KEYS, status, strategyKeys, UPSERT } from '../helpers/presets.js';
-import { startTestServer } from '../helpers/server.js';
+import { gql } from '../helpers/http.js';
+import {
+  ACTIVATE,
+  DELETE,
+  fixedFeed,
+  fixedGoldCandles,
+  STATIC_KEYS,
+  STATUS,
+  STRATEGIES,
+  status,
+  strategyKeys,
+  UPSERT,
+} from '../helpers/presets.js';
+import { tempRuntimeDir } from '../helpers/runtime-dir.js';
+import { spawnServer, startTestServer, TEST_TOKEN } from '../helpers/server.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const GOLD_FAST = { key: 'gold_fast', base: 'gold', name: 'Gold Trend (fast)', tunables: { fast_ma_period: 3, slow_ma_period: 5 } };
@@ -97,5 +110,55 @@ describeWithEtcd('presets on etcd: two API replicas on one prefix, over HTTP', (
     const starting = startTestServer({ store, runner: false });
     await expect(starting).rejects.toBeInstanceOf(ConfigFileError);
     await expect(starting).rejects.toThrow(/strategies: invalid presets\n.*presets\.gold_fast\.name: is required/);
+  });
+
+  it('serve (a process) starts while a put of strategies is kept out: it runs the kept set, and status and /ready report the put', async () => {
+    const cluster = await startEtcd();
+    const prefix = freshPrefix();
+    const store: StoreSettings = { kind: 'etcd', url: cluster.url(prefix), tls: {} };
+    const raw = rawClient(cluster);
+    const a = await startTestServer({ store, runner: false });
+    await a.gql(UPSERT, { input: GOLD_FAST });
+    expect((await a.gql(ACTIVATE, { key: 'gold_fast' })).status).toBe(200);
+    const inForceText = await raw.get(`/${prefix}/strategies`).string();
+    await raw.put(`/${prefix}/strategies`).value('version: 2\npresets: {}\n');
+    await waitUntil(
+      () => raw.get(`/${prefix}/strategies.kept`).string(),
+      (kept) => kept === inForceText,
+      { what: 'the set in force kept by A' },
+    );
+    await a.close();
+
+    // A restart: the config names gold_fast, which only the kept set has.
+    const b = await spawnServer(await tempRuntimeDir(), ['--no-runner', '--store', cluster.url(prefix)], {
+      CONTROL_PLANE_TOKEN: TEST_TOKEN,
+    });
+    await b.waitFor(/strategies is kept out .*stay in force/);
+    const ask = (query: string, variables?: Record<string, unknown>) => gql(b.url, query, variables, { token: TEST_TOKEN });
+    const running = (await ask(STATUS)).body.data?.status;
+    expect(running).toMatchObject({ activeStrategyKey: 'gold_fast', presetsVersion: 1 });
+    expect(running.strategiesError.problems[0].message).toMatch(
+      /^kept out: this version of the presets would leave the config invalid \(active_strategy_key: Invalid strategy key: gold_fast\)/,
+    );
+    expect(((await ask(STRATEGIES)).body.data?.strategies ?? []).map((s: { key: string }) => s.key)).toEqual([...STATIC_KEYS, 'gold_fast']);
+    const ready = await fetch(new URL('/ready', b.url));
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { reasons: string[] }).reasons.join('\n')).toMatch(
+      /^presets not in force: strategies: .*\n.*kept out/m,
+    );
+
+    // The config stops using the preset: the put goes in through the restarted replica.
+    expect((await ask(ACTIVATE, { key: 'gold' })).status).toBe(200);
+    const after = await waitUntil(
+      async () => (await ask(STATUS)).body.data?.status,
+      (s) => s.strategiesError === null,
+      { what: 'the put in force' },
+    );
+    expect(after).toMatchObject({ activeStrategyKey: 'gold', presetsVersion: 2 });
+    await waitUntil(
+      () => raw.get(`/${prefix}/strategies.kept`).string(),
+      (kept) => kept === null,
+      { what: 'the kept copy removed' },
+    );
   });
 });

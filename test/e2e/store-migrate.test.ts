@@ -6,9 +6,11 @@ import { createToken } from '../../src/auth/token-file.js';
 import type { StoreSettings } from '../../src/store-settings.js';
 import { describeWithEtcd, type EtcdCluster, freePort, startEtcd } from '../helpers/etcd.js';
 import { freshPrefix, keysUnder, rawClient } from '../helpers/etcd-stores.js';
+import { ACTIVATE, UPSERT } from '../helpers/presets.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { spawnServer, spawnStratctl, startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
 import { stratctl } from '../helpers/stratctl.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const STATE = `{
   status { activeStrategyKey configVersion configDigest presetsVersion strategiesError { message } }
@@ -498,5 +500,43 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     const missing = await stratctl(['store', 'migrate', '--from', `file:${dir}`]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("required option '--to <store>' not specified");
+  });
+
+  it('from an etcd prefix running a kept set (a put of strategies kept out): refused naming the kept-out key and the way out, not the config; once the set is put back, the move goes', async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    const client = rawClient(cluster);
+    const prefix = freshPrefix();
+    const server = await startTestServer({ runtimeDir: await tempRuntimeDir(), store: etcdStore(cluster, prefix), runner: false });
+    await server.gql(UPSERT, { input: { key: 'gold_fast', base: 'gold', name: 'Gold (fast)' } });
+    expect((await server.gql(ACTIVATE, { key: 'gold_fast' })).status).toBe(200);
+    const inForceText = (await client.get(`/${prefix}/strategies`).string()) as string;
+    await client.put(`/${prefix}/strategies`).value('version: 2\npresets: {}\n');
+    await waitUntil(
+      () => client.get(`/${prefix}/strategies.kept`).string(),
+      (kept) => kept === inForceText,
+      { what: 'the set in force kept' },
+    );
+    await server.close();
+
+    const target = await tempRuntimeDir();
+    const refused = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${target}`]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      `/${prefix}/strategies is kept out: the config in force is invalid with it (active_strategy_key: Invalid strategy key: gold_fast)`,
+    );
+    expect(refused.stderr).toContain(
+      `the deployment runs the presets kept at /${prefix}/strategies.kept (version 1), which a move does not copy`,
+    );
+    expect(refused.stderr).toContain(
+      `put that set back into /${prefix}/strategies, or make the config stop using what /${prefix}/strategies removes`,
+    );
+    expect(refused.stderr).not.toContain('config: line');
+    expect(await files(target)).toEqual([]);
+
+    await client.put(`/${prefix}/strategies`).value(inForceText);
+    const moved = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${target}`]);
+    expect(moved.stderr).toBe('');
+    expect(moved.code).toBe(0);
+    expect(await readFile(path.join(target, 'strategies.yaml'), 'utf8')).toBe(inForceText);
   });
 });

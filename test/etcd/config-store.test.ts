@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { parseAuditEntry } from '../../src/config/audit-entry.js';
 import { ConfigFileInvalidError, VersionConflictError } from '../../src/config/errors.js';
+import { parsedOffThread } from '../../src/config/yaml-document.js';
 import { describeWithEtcd, type EtcdCluster, startEtcd } from '../helpers/etcd.js';
 import {
   activate,
@@ -181,6 +182,103 @@ describeWithEtcd('etcd config store (real etcd, two replicas on one prefix)', ()
     expect(b.config.state().config.config.version).toBe(good.config.version + 1);
     await waitForAudit(a, (es) => es[0]?.operation === 'handEdit');
     expect(await keysUnder(raw, prefix, 'audit/config/')).toHaveLength(auditBefore.length + 1);
+  });
+
+  it('a large invalid value is parsed once, in the parse worker: every replica judges it from its cache, and refused commits do not parse it again', async () => {
+    const parses: string[] = [];
+    // A deadline this loaded machine cannot miss: the judgement, not the deadline, is tested here.
+    const { a, b, raw, prefix } = await twoReplicas({ parseDeadlineMs: 60_000, onParse: (location) => parses.push(location) });
+    // About 80 KB (parsed in this thread, it held the event loop on each replica on every commit): allowed, but invalid.
+    const big = `active_strategy_key: range\ntunable_overrides:\n${Array.from({ length: 3000 }, (_, i) => `  k${i}: {a: [1, 2, {b: c}]}\n`).join('')}`;
+    await raw.put(`/${prefix}/config`).value(big);
+    await eventually('both report it', () => a.config.problem() !== null && b.config.problem() !== null);
+    expect(b.config.problem()?.message).toMatch(/tunable_overrides\.k0: unknown strategy "k0"/);
+    expect(parsedOffThread(big)).toBe(true);
+    const judged = parses.length;
+    expect(parses.filter((p) => p === `/${prefix}/config`).length).toBeGreaterThanOrEqual(2);
+    for (let i = 0; i < 3; i++) {
+      await expect((i % 2 ? a : b).config.commit(setScanInterval(90 + i))).rejects.toBeInstanceOf(ConfigFileInvalidError);
+    }
+    await a.config.refresh();
+    expect(parses).toHaveLength(judged);
+  });
+
+  it('a value over --max-runtime-file-bytes is refused as invalid, unparsed, naming the key and its size', async () => {
+    const parses: string[] = [];
+    const { a, raw, prefix } = await twoReplicas({ maxTextBytes: 64 * 1024, onParse: (location) => parses.push(location) });
+    const good = a.config.state().config;
+    const over = `active_strategy_key: range\n# ${'x'.repeat(70 * 1024)}\n`;
+    await raw.put(`/${prefix}/config`).value(over);
+    await eventually('A reports it', () => a.config.problem() !== null);
+    expect(a.config.problem()?.problems).toEqual([
+      { message: `the value is ${over.length} bytes, over the limit of 65536 bytes (--max-runtime-file-bytes); it is not parsed` },
+    ]);
+    expect(parsedOffThread(over)).toBe(false);
+    expect(a.config.state().config).toEqual(good);
+    await raw.put(`/${prefix}/strategies`).value(`version: 1\npresets: {}\n# ${'x'.repeat(70 * 1024)}\n`);
+    await eventually('the presets too', () => a.config.strategiesProblem() !== null);
+    expect(a.config.strategiesProblem()?.message).toMatch(
+      new RegExp(`^/${prefix}/strategies: invalid presets\n.*the value is \\d+ bytes, over the limit of 65536 bytes`),
+    );
+  });
+
+  it('a bad value at the newest audit key refuses changes at once (409), naming the key, said once in the log; deleting it lets the next change follow the entry before it', async () => {
+    const warned: string[] = [];
+    const { a, b, raw, prefix } = await twoReplicas({ warn: (message) => warned.push(message) });
+    await a.config.commit(setScanInterval(60));
+    const current = a.config.state().config.config.version;
+    const key = (v: number) => `/${prefix}/audit/config/${String(v).padStart(16, '0')}`;
+    await raw.put(key(current + 1)).value('garbage');
+    for (let i = 0; i < 2; i++) {
+      const refused = await a.config.commit(setScanInterval(70 + i)).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(refused).toBeInstanceOf(ConfigFileInvalidError);
+      expect((refused as Error).message).toBe(
+        `Config file is invalid: ${String(current + 1).padStart(16, '0')}: the newest audit key audit/config/${String(current + 1).padStart(16, '0')} is not an audit entry (put there by hand?): changes are refused, so that no version is written beside it or numbered past it. Put the entry of version ${current + 1} back, or delete the key (the next change then follows the entry before it)`,
+      );
+    }
+    expect(warned.filter((w) => w.includes('the newest audit key'))).toHaveLength(1);
+
+    // A valid entry copied under a higher key (its version not the key's): refused the same way, on B too.
+    const entry = await raw.get(key(current)).string();
+    await raw.put(key(current + 2)).value(entry as string);
+    await expect(b.config.commit(setScanInterval(80))).rejects.toThrow(
+      `the newest audit key audit/config/${String(current + 2).padStart(16, '0')} holds the CONFIG entry of version ${current}, not of version ${current + 2}`,
+    );
+    expect(a.config.state().config.config.version).toBe(current);
+
+    await raw.delete().key(key(current + 2));
+    await raw.delete().key(key(current + 1));
+    const accepted = await a.config.commit(setScanInterval(90));
+    expect(accepted.current.config.version).toBe(current + 1);
+    expect(await keysUnder(raw, prefix, 'audit/config/')).toEqual(Array.from({ length: current + 1 }, (_, i) => key(i + 1)));
+  });
+
+  it('a transaction that fails twice on the very same keys (nothing raced it) is refused with the keys named, not retried until the deadline', async () => {
+    let commits = 0;
+    let failing = false;
+    const warned: string[] = [];
+    const { a } = await twoReplicas({
+      warn: (message) => warned.push(message),
+      onGateway: (gateway) => {
+        const call = gateway.call.bind(gateway);
+        // Every commit's compare fails as if an entry key were taken; the reads are etcd's.
+        gateway.call = (async (operation: string, fn: never, deadline?: number) => {
+          if (operation !== 'commit' || !failing) return call(operation, fn, deadline);
+          commits++;
+          return { succeeded: false, header: { revision: '0' }, responses: [] };
+        }) as typeof gateway.call;
+      },
+    });
+    failing = true;
+    const version = a.config.state().config.config.version;
+    await expect(a.config.commit(setScanInterval(75))).rejects.toThrow(
+      new RegExp(`the audit key audit/config/${String(version + 1).padStart(16, '0')} is already there`),
+    );
+    expect(commits).toBe(2);
+    expect(warned.filter((w) => w.includes('is already there'))).toHaveLength(1);
   });
 
   it('a hand edit whose version is above the last audited one keeps its own number; the next change follows it', async () => {
