@@ -7,7 +7,7 @@ import { endableSubscriptions } from '../graphql/plugins/end-subscriptions.js';
 import { GRAPHQL_SSE_PATH } from '../graphql/sse.js';
 import { type ControlPlaneYoga, createControlPlaneYoga, PLAYGROUND_OPTIONS } from '../graphql/yoga.js';
 import { CONNECTION_LIMITS, MAX_REQUEST_BODY_BYTES } from '../limit-defaults.js';
-import { droppedLogLines, type Logger } from '../log.js';
+import { droppedLogLines, type Later, type Logger } from '../log.js';
 import { createControlPlaneMetrics } from '../metrics/control-plane-metrics.js';
 import { graphqlMetricsPlugin } from '../metrics/graphql-metrics.js';
 import { processRegistry } from '../metrics/process-metrics.js';
@@ -61,6 +61,8 @@ export interface ListenOptions {
   yogaPlugins?: Plugin[];
   /** The clock the limits read (tests inject one). */
   now?: () => number;
+  /** The timers the limits set: the drop of a stream reservation nobody opened (tests run them by hand). */
+  later?: Later;
   /**
    * Told of everything a limit refused or ended, by reason (request metrics): requests refused before
    * GraphQL, GraphQL's per-request limits, connections closed at a cap, streams of slow readers.
@@ -286,6 +288,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     costLimits: security.costLimits,
     maxResponseBytes: security.maxResponseBytes,
     maxSubscriptionsPerClient: security.maxSubscriptionsPerClient,
+    later: options.later,
     tokenRecheckMs: security.tokenRecheckMs,
     plugins: [
       yogaParseErrorsPlugin(),
