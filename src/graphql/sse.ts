@@ -7,9 +7,12 @@ import type { Plugin } from 'graphql-yoga';
 import { AuthenticationError } from '../auth/identity.js';
 import type { Authenticator } from '../auth/tokens.js';
 import type { FaultLog } from '../fault-log.js';
-import type { Logger } from '../log.js';
+import type { Later, Logger } from '../log.js';
 import { extensionsFor } from './errors.js';
+import type { OnDocumentRefusal } from './plugins/refusal.js';
+import type { ClientSlots } from './plugins/subscription-limit.js';
 import type { RequestScope } from './request-scope.js';
+import { StreamReservations } from './sse-reservations.js';
 
 /** Where graphql-sse's single-connection mode is served (the operator page's one SSE connection per browser and token, src/page/shared-live.ts). */
 export const GRAPHQL_SSE_PATH = '/graphql/stream';
@@ -63,6 +66,16 @@ const unauthenticated = (reason: 'missing' | 'invalid', expiredAt?: string): Sse
   return [body, { status: 401, statusText: 'Unauthorized', headers: { ...JSON_HEADERS, ...headers } }];
 };
 
+/** A reservation over the client's subscription budget: the subscription limit's 429, as /graphql answers it. */
+function tooManyStreams(slots: ClientSlots): SseResponse {
+  const error = slots.refusal();
+  const { http } = error.extensions as { http: { headers: Record<string, string> } };
+  return [
+    JSON.stringify({ errors: [asSent(error)] }),
+    { status: 429, statusText: 'Too Many Requests', headers: { ...JSON_HEADERS, ...http.headers } },
+  ];
+}
+
 /**
  * A refusal's HTTP status and headers (`Retry-After`, `WWW-Authenticate`), from `extensions.http`
  * as yoga honours it on /graphql: the highest status of the errors (4xx or 5xx: a failed write's
@@ -109,6 +122,9 @@ function httpOf(
  * - a subscription refused when it starts (no token where reads need one) reaches the client as
  *   its error and a completion: a result with `errors` but no `data` is the same puzzle for
  *   graphql-sse as the validation errors above.
+ * - a reservation (a PUT) is one of its client's slots of the per-client subscription budget until
+ *   its GET opens it, and is dropped if none does within seconds (sse-reservations.ts): graphql-sse
+ *   kept every one for ever, and PUTs without a token filled the server's memory.
  * A failure of the server's own here (500 `Unexpected error.`) goes through the fault log (`faults`):
  * once per kind with its stack, then counted, so a client repeating it cannot flood the log.
  */
@@ -116,13 +132,49 @@ export function singleConnectionSsePlugin(options: {
   authenticator: Authenticator;
   logger: Logger;
   readsRequireToken: boolean;
+  /** The per-client subscription budget, which reservations count against too. */
+  slots: ClientSlots;
+  /** Told of a reservation refused over that budget (metrics). */
+  onRefusal?: OnDocumentRefusal;
+  /** Runs the drop of a reservation nobody opened (tests: by hand). */
+  later?: Later;
   /** Logs a 500 once per kind with its stack, then as a count a minute (default: each at ERROR). */
   faults?: FaultLog;
 }): Plugin {
   const scopes = new WeakMap<Request, RequestScope>();
+  // What a request of the protocol is, as `authenticate` found it: a PUT that took a slot for its
+  // token, or the GET opening a reserved stream. Settled with its answer's status (`settle`).
+  const reserving = new WeakMap<Request, { token: string; client: string }>();
+  const opening = new WeakMap<Request, string>();
   let handler: (request: Request) => Promise<Response>;
+  let requestOf: typeof Request;
+  // graphql-sse has no way to forget a reservation but the end of a stream opened on it: a GET for
+  // it is made here and its stream cancelled at once (graphql-sse then deletes the reservation).
+  const reservations = new StreamReservations(
+    options.slots,
+    (token) => {
+      const open = new requestOf(`http://localhost${GRAPHQL_SSE_PATH}`, {
+        headers: { accept: 'text/event-stream', [TOKEN_HEADER_KEY]: token },
+      });
+      handler(open).then(
+        (response) => response.body?.cancel(),
+        (error: unknown) => options.logger.warn({ err: error }, 'could not drop an unopened graphql-sse stream reservation'),
+      );
+    },
+    options.later,
+  );
+  const settle = (request: Request, status: number) => {
+    const put = reserving.get(request);
+    if (put !== undefined) {
+      if (status === 201) reservations.hold(put.token, put.client);
+      else reservations.giveBack(put.client);
+    }
+    const token = opening.get(request);
+    if (token !== undefined && status === 200) reservations.opened(token);
+  };
   return {
     onYogaInit({ yoga }) {
+      requestOf = yoga.fetchAPI.Request;
       handler = createHandler(
         {
           authenticate: async (req) => {
@@ -130,7 +182,16 @@ export function singleConnectionSsePlugin(options: {
             if (credentials.kind === 'invalid') return unauthenticated('invalid', credentials.expiredAt);
             const presented =
               req.headers.get(TOKEN_HEADER_KEY) || new URL(req.url ?? '', 'http://localhost/').searchParams.get(TOKEN_QUERY_KEY);
-            return presented || randomUUID();
+            const token = presented || randomUUID();
+            if (req.method === 'PUT') {
+              const client = scopes.get(req.raw)?.clientKey ?? '';
+              if (!reservations.take(client)) {
+                options.onRefusal?.('subscriptions-per-client');
+                return tooManyStreams(options.slots);
+              }
+              reserving.set(req.raw, { token, client });
+            } else if (req.headers.get('accept') === 'text/event-stream' && reservations.has(token)) opening.set(req.raw, token);
+            return token;
           },
           onSubscribe: async (req, params) => {
             const scope = scopes.get(req.raw);
@@ -195,23 +256,33 @@ export function singleConnectionSsePlugin(options: {
     onRequest({ request, serverContext, endResponse, fetchAPI }) {
       if (!new URL(request.url).pathname.endsWith(GRAPHQL_SSE_PATH)) return;
       scopes.set(request, serverContext as unknown as RequestScope);
-      return handler(request).then(endResponse, (error: unknown) => {
-        const status = error instanceof GraphQLError ? Number((error.extensions?.http as { status?: number } | undefined)?.status) : NaN;
-        if (error instanceof GraphQLError && status >= 400 && status < 500) {
-          const code = String(error.extensions?.code ?? 'BAD_REQUEST');
-          endResponse(refusal(fetchAPI, status, { message: error.message, code }));
-          return;
-        }
-        if (error instanceof GraphQLError && error.message.startsWith('Syntax Error')) {
-          endResponse(refusal(fetchAPI, 400, { message: error.message, code: 'GRAPHQL_PARSE_FAILED' }));
-          return;
-        }
-        // On the request's logger (its request id), once per kind, then counted.
-        const log = (serverContext as Partial<RequestScope> | undefined)?.log ?? options.logger;
-        if (options.faults) options.faults.failed(log, error, 'graphql-sse request failed');
-        else log.error({ err: error }, 'graphql-sse request failed');
-        endResponse(refusal(fetchAPI, 500, { message: 'Unexpected error.', code: 'INTERNAL_SERVER_ERROR' }));
-      });
+      return handler(request).then(
+        (response) => {
+          settle(request, response.status);
+          endResponse(response);
+        },
+        (error: unknown) => {
+          settle(request, 0);
+          const status = error instanceof GraphQLError ? Number((error.extensions?.http as { status?: number } | undefined)?.status) : NaN;
+          if (error instanceof GraphQLError && status >= 400 && status < 500) {
+            const code = String(error.extensions?.code ?? 'BAD_REQUEST');
+            endResponse(refusal(fetchAPI, status, { message: error.message, code }));
+            return;
+          }
+          if (error instanceof GraphQLError && error.message.startsWith('Syntax Error')) {
+            endResponse(refusal(fetchAPI, 400, { message: error.message, code: 'GRAPHQL_PARSE_FAILED' }));
+            return;
+          }
+          // On the request's logger (its request id), once per kind, then counted.
+          const log = (serverContext as Partial<RequestScope> | undefined)?.log ?? options.logger;
+          if (options.faults) options.faults.failed(log, error, 'graphql-sse request failed');
+          else log.error({ err: error }, 'graphql-sse request failed');
+          endResponse(refusal(fetchAPI, 500, { message: 'Unexpected error.', code: 'INTERNAL_SERVER_ERROR' }));
+        },
+      );
+    },
+    onDispose() {
+      reservations.close();
     },
   };
 }

@@ -3,7 +3,7 @@ import { type Plugin, YogaServer, type YogaServerInstance, type YogaServerOption
 import { AuthenticationError } from '../auth/identity.js';
 import type { Authenticator } from '../auth/tokens.js';
 import { COST_LIMITS } from '../limit-defaults.js';
-import type { Logger } from '../log.js';
+import type { Later, Logger } from '../log.js';
 import type { ControlPlaneServices, GraphQLContext } from './context.js';
 import { boundedParseCache } from './document-cache.js';
 import { maskError, refusalsAtDebug } from './errors.js';
@@ -12,7 +12,7 @@ import type { CostLimits } from './plugins/cost.js';
 import { documentPolicyPlugins } from './plugins/index.js';
 import type { OnDocumentRefusal } from './plugins/refusal.js';
 import { requestLogPlugin } from './plugins/request-log.js';
-import { subscriptionLimitPlugin } from './plugins/subscription-limit.js';
+import { ClientSlots, subscriptionLimitPlugin } from './plugins/subscription-limit.js';
 import { tokenFirstPlugin } from './plugins/token-first.js';
 import { tokenRecheckPlugin } from './plugins/token-recheck.js';
 import { unsentStreamsPlugin } from './plugins/unsent-streams.js';
@@ -69,8 +69,10 @@ export interface YogaOptions {
   costLimits?: Partial<CostLimits>;
   /** A query result or subscription event over this many bytes is refused (plugins/response-size.ts; default 1 MiB). */
   maxResponseBytes?: number;
-  /** Open subscriptions per client (default 16). */
+  /** Open subscriptions per client (default 16); graphql-sse's stream reservations not yet opened count too. */
   maxSubscriptionsPerClient?: number;
+  /** Runs the drop of a stream reservation nobody opened (sse-reservations.ts; tests: by hand). */
+  later?: Later;
   /** How often open subscriptions' tokens are checked again (default 500 ms). */
   tokenRecheckMs?: number;
   /** Told of each request a per-request limit refused (metrics). */
@@ -115,6 +117,8 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
   const yogaLogger = refusalsAtDebug(options.logger);
   // The cost plugin's list limits, which also cap a list whose `last` a request leaves out (list-args.ts `lastOf`).
   const listLimits = { ...COST_LIMITS, ...options.costLimits };
+  // One budget per client for its open subscriptions and its unopened graphql-sse reservations.
+  const slots = new ClientSlots(options.maxSubscriptionsPerClient);
   return createYogaServer<RequestScope, GraphQLContext>({
     schema,
     // Errors are logged by the request-log plugin on the request's logger; yoga's own lines only for what it did not see.
@@ -158,7 +162,7 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
         maxResponseBytes: options.maxResponseBytes,
         onRefusal: options.onDocumentRefusal,
       }),
-      subscriptionLimitPlugin({ perClient: options.maxSubscriptionsPerClient, onRefusal: options.onDocumentRefusal }),
+      subscriptionLimitPlugin({ slots, onRefusal: options.onDocumentRefusal }),
       unsentStreamsPlugin(),
       tokenRecheckPlugin({ authenticator, intervalMs: options.tokenRecheckMs }),
       // graphql-sse's single-connection mode at /graphql/stream (the operator page: one SSE connection per
@@ -167,6 +171,9 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
         authenticator,
         logger: options.logger,
         readsRequireToken: options.readsRequireToken,
+        slots,
+        onRefusal: options.onDocumentRefusal,
+        later: options.later,
         faults: services.faultLog,
       }),
       ...(options.plugins ?? []),

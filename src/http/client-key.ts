@@ -11,10 +11,24 @@ export function clientKeyOf(req: IncomingMessage, behindTlsProxy: boolean, conne
     const forwarded = req.headers['x-forwarded-for'];
     const hops = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded)?.split(',');
     const last = hops?.[hops.length - 1]?.trim();
-    if (last) return clientOfAddress(last);
+    if (last) return clientOfAddress(hopAddress(last));
   }
   // The connection's client, when the connection guard has worked it out already (once per connection, not per request).
   return connectionClient ?? clientOfAddress(req.socket.remoteAddress);
+}
+
+/**
+ * A forwarded hop's address without the port some proxies add (`192.0.2.7:5678`,
+ * `[2001:db8::1]:443`) or the brackets around an IPv6 one: kept whole, each source port of a
+ * client was a new client with fresh budgets. A bare IPv6 address (more than one colon) is kept.
+ */
+function hopAddress(hop: string): string {
+  if (hop.startsWith('[')) {
+    const end = hop.indexOf(']');
+    return end > 1 ? hop.slice(1, end) : hop;
+  }
+  const colon = hop.indexOf(':');
+  return colon > 0 && colon === hop.lastIndexOf(':') ? hop.slice(0, colon) : hop;
 }
 
 /** The groups of an IPv6 address, 8 numbers; undefined if it is not one (a zone index `%eth0` is dropped). */

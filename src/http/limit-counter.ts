@@ -2,10 +2,11 @@ import type { DocumentRefusalReason } from '../graphql/plugins/refusal.js';
 import type { Later, Logger } from '../log.js';
 import type { ConnectionClosure } from './connections.js';
 import { type RefusalLog, refusalLogBudget } from './log.js';
+import type { ParserRefusal } from './parser-refusal.js';
 import type { RefusalReason } from './refusal.js';
 
-/** Every reason a limit refused or ended something: the chain's refusals, GraphQL's per-request limits, connections, slow readers. */
-export type LimitReason = RefusalReason | DocumentRefusalReason | ConnectionClosure | 'slow-reader';
+/** Every reason a limit refused or ended something: the chain's refusals, Node's parser's, GraphQL's per-request limits, connections, slow readers. */
+export type LimitReason = RefusalReason | ParserRefusal | DocumentRefusalReason | ConnectionClosure | 'slow-reader';
 
 /**
  * Counts what the limits refused, by reason, since the server started (exact: for tests; the

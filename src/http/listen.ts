@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { jitExecutionPlugin } from '../graphql/jit.js';
@@ -7,7 +7,7 @@ import { endableSubscriptions } from '../graphql/plugins/end-subscriptions.js';
 import { GRAPHQL_SSE_PATH } from '../graphql/sse.js';
 import { type ControlPlaneYoga, createControlPlaneYoga, PLAYGROUND_OPTIONS } from '../graphql/yoga.js';
 import { CONNECTION_LIMITS, MAX_REQUEST_BODY_BYTES } from '../limit-defaults.js';
-import { droppedLogLines, type Logger } from '../log.js';
+import { droppedLogLines, type Later, type Logger } from '../log.js';
 import { createControlPlaneMetrics } from '../metrics/control-plane-metrics.js';
 import { graphqlMetricsPlugin } from '../metrics/graphql-metrics.js';
 import { processRegistry } from '../metrics/process-metrics.js';
@@ -22,6 +22,7 @@ import { inProcessAuthorizer, inProcessRunner } from './in-process.js';
 import { type LimitReason, limitCounter } from './limit-counter.js';
 import { metricsRoute } from './metrics-route.js';
 import { createOperatorPage, type OperatorPageOptions, pageRoutes } from './page.js';
+import { clientErrorHandler } from './parser-refusal.js';
 import type { HttpPlane, HttpSecurity } from './plane.js';
 import { PROBE_PATHS, probeRoutes } from './probes.js';
 import { refusalBody, refusals } from './refusal.js';
@@ -61,6 +62,8 @@ export interface ListenOptions {
   yogaPlugins?: Plugin[];
   /** The clock the limits read (tests inject one). */
   now?: () => number;
+  /** The timers the limits set: the drop of a stream reservation nobody opened (tests run them by hand). */
+  later?: Later;
   /**
    * Told of everything a limit refused or ended, by reason (request metrics): requests refused before
    * GraphQL, GraphQL's per-request limits, connections closed at a cap, streams of slow readers.
@@ -90,32 +93,6 @@ export interface HttpServer {
   refusals(): Readonly<Record<string, number>>;
   /** Open connections now. */
   connections(): number;
-}
-
-/**
- * What Node's own parser refuses (a bad request line, headers too large, a request over its time):
- * answered as JSON too, then the connection closes; one DEBUG line (there is no request to name).
- */
-function clientErrorHandler(logger: Logger) {
-  return (err: NodeJS.ErrnoException, socket: Socket): void => {
-    // Nothing can be said on a reset socket, or in the middle of another answer on it.
-    const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent ?? false;
-    if (!socket.writable || err.code === 'ECONNRESET' || answering) {
-      socket.destroy();
-      return;
-    }
-    const [status, text] =
-      err.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'Request Header Fields Too Large']
-        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? [408, 'Request Timeout']
-          : [400, 'Bad Request'];
-    logger.debug({ code: err.code, status }, `request refused by the HTTP parser: ${text}`);
-    const body = JSON.stringify(refusalBody('/', { code: 'BAD_REQUEST', message: text }));
-    socket.end(
-      `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
-  };
 }
 
 /** Where the adapter's shared listeners find a request's exchange (one function per event for every request, no closures). */
@@ -286,6 +263,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     costLimits: security.costLimits,
     maxResponseBytes: security.maxResponseBytes,
     maxSubscriptionsPerClient: security.maxSubscriptionsPerClient,
+    later: options.later,
     tokenRecheckMs: security.tokenRecheckMs,
     plugins: [
       yogaParseErrorsPlugin(),
@@ -488,7 +466,15 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     if (!(Number(req.headers['content-length']) > bodyLimit)) res.writeContinue();
     serve(req, res);
   });
-  server.on('clientError', clientErrorHandler(plane.logger));
+  // What Node's parser refuses (timeouts, headers too large, a request it cannot parse): counted and
+  // logged as every other refusal (README: Security).
+  server.on(
+    'clientError',
+    clientErrorHandler((reason, status, client, code) => {
+      limits.add(reason, `request refused by the HTTP parser: ${reason}`, { client, code, status });
+      counted(reason, status);
+    }),
+  );
   server.on('connection', () => burst.connected());
   // Behind a TLS proxy every connection is the proxy's: only the total is capped.
   const guard = guardConnections(server, {

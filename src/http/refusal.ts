@@ -7,6 +7,7 @@ import { type RefusalLog, refusalLogBudget } from './log.js';
 export type RefusalReason =
   | 'bad-target'
   | 'bad-host'
+  | 'bad-authorization'
   | 'foreign-host'
   | 'rate-limited'
   | 'body-too-large'

@@ -34,14 +34,19 @@ const SCAN_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
 /** The steps a file-store commit fails at (src/fs/atomic-write.ts, src/config/audit-append.ts), rare ones left out. */
 const FILE_WRITE_STEPS = ['open temp file', 'write', 'fsync', 'close', 'rename', 'audit open', 'audit append', 'audit fsync'];
 /**
- * Refusals README's alerts watch (by the status each is answered with; 0: a connection closed): the
- * failed-auth limit, the subscriptions per client, the connection caps.
+ * Refusals there at 0 from the start, so `rate()` sees the first (by the status each is answered
+ * with; 0: a connection closed): those README's alerts watch (the failed-auth limit, the
+ * subscriptions per client, the connection caps), and Node's parser's (src/http/parser-refusal.ts).
  */
 const ALERTED_REFUSALS = [
   ['rate-limited', 429],
   ['subscriptions-per-client', 429],
   ['connection-limit', 0],
   ['client-connection-limit', 0],
+  ['headers-timeout', 408],
+  ['request-timeout', 408],
+  ['headers-too-large', 431],
+  ['bad-request', 400],
 ] as const;
 /** Accepted changes waiting for runners to apply them; older ones are dropped (a runner that never applies them). */
 const PENDING_LIMIT = 64;

@@ -955,8 +955,9 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     const server = await serve({ runner: false, security: { maxSubscriptionsPerClient: 2 } });
     await openOperatorPage(browser, server.origin);
     const second = await openOperatorPage(browser, server.origin, { waitLive: false });
+    // Refused at the stream's reservation (its PUT), which is one of the address's slots too.
     const refused = second.page.waitForResponse(
-      (r) => new URL(r.url()).pathname === '/graphql/stream' && r.request().method() === 'POST' && r.status() === 429,
+      (r) => new URL(r.url()).pathname === '/graphql/stream' && r.request().method() === 'PUT' && r.status() === 429,
     );
     await enterToken(second.page, server.token);
     expect((await refused).headers()['retry-after']).toBe('5');

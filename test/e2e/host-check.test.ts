@@ -53,6 +53,35 @@ describe('DNS-rebinding guard (server bound to loopback)', () => {
     expect(one.status).toBe(200);
   });
 
+  it('refuses a request with two Authorization fields (400), whichever is right: a proxy reading the last would see another token than the one authenticated', async () => {
+    const server = await startTestServer();
+    const port = new URL(server.url).port;
+    const body = JSON.stringify({ query: 'mutation { activateStrategy(strategyKey: "gold") { configVersion } }' });
+    const post = (authorizations: string[]) =>
+      rawRequest(
+        server.origin,
+        `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${authorizations.map((a) => `${a}\r\n`).join('')}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`,
+        body,
+      );
+    for (const pair of [
+      [`Authorization: Bearer ${server.token}`, 'Authorization: Bearer wrong-token-0123456789'],
+      ['Authorization: Bearer wrong-token-0123456789', `authorization: Bearer ${server.token}`],
+      [`Authorization: Bearer ${server.token}`, `AUTHORIZATION: Bearer ${server.token}`],
+    ]) {
+      const res = await post(pair);
+      expect({ pair, status: res.status }).toEqual({ pair, status: 400 });
+      expect(json(res).errors[0]).toEqual({
+        message: 'Bad Authorization header: given more than once (send one)',
+        extensions: { code: 'BAD_REQUEST' },
+      });
+    }
+    expect(server.store.state().config.config.activeStrategyKey).toBe('momentum');
+    expect(server.refusals()['bad-authorization']).toBe(3);
+    const one = await post([`Authorization: Bearer ${server.token}`]);
+    expect(one.status).toBe(200);
+    expect(server.store.state().config.config.activeStrategyKey).toBe('gold');
+  });
+
   it('parses Host headers into names', () => {
     expect(hostnameOf('Example.COM:8787')).toBe('example.com');
     expect(hostnameOf('[::1]:8787')).toBe('::1');

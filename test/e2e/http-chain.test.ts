@@ -103,6 +103,53 @@ describe('one policy chain, every route', () => {
     expect(json(huge).errors[0].message).toBe('Request Header Fields Too Large');
   });
 
+  it("what Node's parser refuses is counted by reason in /metrics (at 0 from the start) and logged at INFO; a body cut off by the request timeout is a 408 request, not a 499", async () => {
+    const { server, lines } = await loggedServer({ security: { connections: { headersTimeoutMs: 1_000, requestTimeoutMs: 1_500 } } });
+    const metrics = async () => (await fetch(`${server.origin}/metrics`)).text();
+    const refused = (text: string, reason: string, status: number) =>
+      Number(new RegExp(`^control_plane_http_refusals_total\\{reason="${reason}",status="${status}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    const before = await metrics();
+    const reasons = [
+      ['headers-timeout', 408],
+      ['request-timeout', 408],
+      ['headers-too-large', 431],
+      ['bad-request', 400],
+    ] as const;
+    expect(reasons.map(([reason, status]) => refused(before, reason, status))).toEqual([0, 0, 0, 0]);
+
+    expect((await rawRequest(server.origin, 'GARBAGE\r\n\r\n')).status).toBe(400);
+    // Transfer-Encoding with Content-Length: request smuggling's shape.
+    const smuggled = 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n';
+    expect((await rawRequest(server.origin, smuggled)).status).toBe(400);
+    expect(
+      (await rawRequest(server.origin, `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: ${'x'.repeat(20_000)}\r\n\r\n`)).status,
+    ).toBe(431);
+    const [slowHeaders, slowBody] = await Promise.all([
+      rawRequest(server.origin, 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n'),
+      rawRequest(
+        server.origin,
+        'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n',
+        '{',
+      ),
+    ]);
+    expect([slowHeaders.status, slowBody.status]).toEqual([408, 408]);
+
+    const after = await metrics();
+    expect(reasons.map(([reason, status]) => refused(after, reason, status))).toEqual([1, 1, 1, 2]);
+    // The request whose body timed out reached the chain (counted once its connection is closed):
+    // as answered 408, not 499 (the client did not go away, it was cut off).
+    const answered = /^control_plane_http_requests_total\{route="\/graphql",method="POST",status="(\d+)"\} 1$/m;
+    await expect.poll(async () => answered.exec(await metrics())?.[1]).toBe('408');
+    const info = lines.filter((l) => l.split(' ')[1] === 'INFO' && l.includes('request refused by the HTTP parser'));
+    expect(info.map((l) => /parser: ([a-z-]+)/.exec(l)?.[1]).sort()).toEqual([
+      'bad-request',
+      'bad-request',
+      'headers-timeout',
+      'headers-too-large',
+      'request-timeout',
+    ]);
+  });
+
   it('a request id: a sane incoming one is kept, anything else replaced; echoed on every route and every refusal', async () => {
     const server = await startTestServer();
     for (const path of [...ROUTES, '/nowhere']) {

@@ -1,4 +1,6 @@
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { createToken } from '../../src/auth/token-file.js';
 import { gql } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { stratctl } from '../helpers/stratctl.js';
@@ -13,6 +15,31 @@ const restActivate = (server: TestServer, token: string) =>
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ strategy_key: 'gold' }),
   });
+
+/** Sends the requests pipelined, in one write on one connection; resolves with their statuses, in order. */
+function pipelined(origin: string, tokens: string[]): Promise<number[]> {
+  const { hostname, port } = new URL(origin);
+  const body = JSON.stringify({ query: STATUS });
+  const requests = tokens.map(
+    (token) =>
+      `POST /graphql HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nAuthorization: Bearer ${token}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.write(requests.join('')));
+    let received = '';
+    const statuses = () => [...received.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+      if (statuses().length >= tokens.length) {
+        socket.destroy();
+        resolve(statuses());
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`connection closed after ${statuses().length} answers`)));
+  });
+}
 
 describe('the failed-auth limit never locks out the operator', () => {
   it('the 11th wrong token within a minute gets 429 RATE_LIMITED with Retry-After (default 10 per minute)', async () => {
@@ -76,6 +103,29 @@ describe('the failed-auth limit never locks out the operator', () => {
     }
     // Anything else with that token is still the limit's (the page too: no path is spared by its prefix).
     expect((await fetch(`${server.origin}/healthz`, { headers: { authorization: `Bearer ${WRONG}` } })).status).toBe(429);
+  });
+
+  it('guesses sent at once (pipelined in one write, or in parallel) get at most the limit checked, the rest 429; right tokens among them are answered', async () => {
+    const server = await startTestServer();
+    // Named tokens are looked up in the store (async): every guess arriving before the first 401
+    // was counted went through, and 5,000 pipelined guesses were all answered 401.
+    const desk = await createToken(server.runtimeDir, 'desk', 'read');
+    const guesses = Array.from({ length: 40 }, (_, i) => `guess-${i}-0123456789abcdef`);
+    const statuses = await pipelined(server.origin, [...guesses.slice(0, 20), server.token, desk, ...guesses.slice(20)]);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(30);
+    expect([statuses[20], statuses[21]]).toEqual([200, 200]);
+
+    const other = await startTestServer();
+    const named = await createToken(other.runtimeDir, 'desk', 'read');
+    const parallel = await Promise.all([
+      ...guesses.map((guess) => gql(other.url, STATUS, undefined, { token: guess }).then((r) => r.status)),
+      gql(other.url, STATUS, undefined, { token: named }).then((r) => r.status),
+      gql(other.url, STATUS, undefined, { token: other.token }).then((r) => r.status),
+    ]);
+    expect(parallel.slice(0, 40).filter((s) => s === 401)).toHaveLength(10);
+    expect(parallel.slice(0, 40).filter((s) => s === 429)).toHaveLength(30);
+    expect(parallel.slice(40)).toEqual([200, 200]);
   });
 
   it('a request without a token is never counted: 30 tokenless mutations answer 401, and the next wrong token is still a 401', async () => {

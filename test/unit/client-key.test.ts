@@ -46,6 +46,19 @@ describe('clientKeyOf: the client a request counts as', () => {
     expect(clientKeyOf(request('10.0.0.2', '198.51.100.1'), false, '10.0.0.2')).toBe('10.0.0.2');
     expect(clientKeyOf(request('10.0.0.2'), true, '10.0.0.2')).toBe('10.0.0.2');
   });
+
+  it('behind a TLS proxy, a hop with a port (or an IPv6 one in brackets) is its address: each source port is not a new client', () => {
+    const behind = (forwarded: string) => clientKeyOf(request('10.0.0.2', forwarded), true, '10.0.0.2');
+    expect(behind('203.0.113.9, 198.51.100.1:5678')).toBe('198.51.100.1');
+    expect(behind('198.51.100.1:5679')).toBe('198.51.100.1');
+    expect(behind('[2001:db8:a:b::9]:443')).toBe('2001:db8:a:b::/64');
+    expect(behind('[2001:db8:a:b::9]')).toBe('2001:db8:a:b::/64');
+    expect(behind('[::ffff:198.51.100.1]:80')).toBe('198.51.100.1');
+    // Without a port: as before (a bare IPv6 address has colons of its own).
+    expect(behind('2001:db8:a:b::9')).toBe('2001:db8:a:b::/64');
+    expect(behind('198.51.100.1')).toBe('198.51.100.1');
+    expect(behind('::1')).toBe('::1');
+  });
 });
 
 describe('the per-client connection cap', () => {

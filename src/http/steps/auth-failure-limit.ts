@@ -42,14 +42,41 @@ const presentsToken = (header: string | undefined): header is string => header !
  * refused: the emergency switch works from an address a broken script shares. A named token that
  * is right but expired is neither counted nor refused with 429: it is answered 401 saying so.
  * Counting is rate-limiter-flexible's (a fixed one-minute window per client, entries expire with it).
+ *
+ * A request that presents a token holds one of its client's points while it is answered (`held`):
+ * a named token is looked up in the store (async), so its 401 is known only later, and a client
+ * that sent its guesses all at once (pipelined on one connection, or over many) had every one of
+ * them checked before the first was counted: 5,000 in one write were all answered 401. Now a
+ * client whose points counted and held reach the limit has its next wrong tokens refused at once;
+ * a point held by a token that proves right (or expired) is given back with its answer.
  */
 export function authFailureLimitStep(refuse: Refuse, options: AuthFailureLimitOptions): Step {
   const limit = options.failuresPerMinute;
   const failures = new RateLimiterMemory({ points: limit, duration: WINDOW_SECONDS, keyPrefix: 'auth-failures' });
-  // Clients with a failure in a window that may still be open: only they are looked up in the
-  // limiter (an async call), so a request from a client that never failed passes at once.
-  const failedRecently = new Map<string, number>();
+  // Clients with a failure in a window still open: how many the limiter counted, and when the window
+  // ends (both as it last said). Read at once, so a request from a client that never failed passes
+  // without asking the limiter (an async call).
+  const failedRecently = new Map<string, { consumed: number; until: number }>();
   const MAX_TRACKED = 10_000;
+  // Requests with a token being answered now, per client: each holds a point until its answer is
+  // known, and a 401's until the limiter has counted it (so the two never both miss it).
+  const held = new Map<string, number>();
+  const hold = (key: string) => held.set(key, (held.get(key) ?? 0) + 1);
+  const release = (key: string) => {
+    const n = (held.get(key) ?? 1) - 1;
+    if (n <= 0) held.delete(key);
+    else held.set(key, n);
+  };
+  /** The client's points counted in its open window (0: none open). */
+  const spent = (key: string): number => {
+    const recent = failedRecently.get(key);
+    if (recent === undefined) return 0;
+    if (recent.until <= Date.now()) {
+      failedRecently.delete(key);
+      return 0;
+    }
+    return recent.consumed;
+  };
 
   const now = options.now ?? (() => Date.now());
   // WARN lines for wrong tokens: a client's first in its window and the one that reaches the limit,
@@ -100,7 +127,7 @@ export function authFailureLimitStep(refuse: Refuse, options: AuthFailureLimitOp
     }
     failedRecently.delete(exchange.clientKey);
     if (failedRecently.size >= MAX_TRACKED) failedRecently.delete(failedRecently.keys().next().value as string);
-    failedRecently.set(exchange.clientKey, Date.now() + WINDOW_SECONDS * 1000);
+    failedRecently.set(exchange.clientKey, { consumed: seen.consumedPoints, until: Date.now() + seen.msBeforeNext });
     options.onFailure?.();
     return reply;
   };
@@ -108,44 +135,62 @@ export function authFailureLimitStep(refuse: Refuse, options: AuthFailureLimitOp
   // is no guess, and counting it would lock the address (a CI runner's, a NAT shared by a team) out
   // for a minute of every other wrong token and fill the wrong-token log. The authenticator logs it.
   const wrongToken = (reply: Reply) => reply.status === 401 && !challengeSaysExpired(reply.headers['www-authenticate']);
-  const answer = (exchange: Exchange, next: Handler) => {
-    const reply = next(exchange);
-    return reply instanceof Promise
-      ? reply.then((r) => (wrongToken(r) ? counted(exchange, r) : r))
-      : wrongToken(reply)
-        ? counted(exchange, reply)
-        : reply;
+  /** Answers the request; a 401 is counted. With `holding`, its client's point is given back once the answer is counted. */
+  const answer = (exchange: Exchange, next: Handler, holding: boolean): Reply | Promise<Reply> => {
+    const key = exchange.clientKey;
+    const settle = (reply: Reply): Reply | Promise<Reply> => {
+      if (!wrongToken(reply)) {
+        if (holding) release(key);
+        return reply;
+      }
+      const count = counted(exchange, reply);
+      return holding ? count.finally(() => release(key)) : count;
+    };
+    let reply: Reply | Promise<Reply>;
+    try {
+      reply = next(exchange);
+    } catch (err) {
+      if (holding) release(key);
+      throw err;
+    }
+    if (!(reply instanceof Promise)) return settle(reply);
+    return reply.then(settle, (err: unknown) => {
+      if (holding) release(key);
+      throw err;
+    });
+  };
+  /** Whether the client's points counted and held leave one for this request (then it holds it). */
+  const tookPoint = (key: string): boolean => {
+    if (spent(key) + (held.get(key) ?? 0) >= limit) return false;
+    hold(key);
+    return true;
   };
 
   const tokenFree = options.tokenFreePaths ?? new Set<string>();
   return (exchange, next) => {
     const authorization = exchange.req.headers.authorization;
     if (!presentsToken(authorization) || tokenFree.has(exchange.path)) return next(exchange);
-    const until = failedRecently.get(exchange.clientKey);
-    if (until === undefined) return answer(exchange, next);
-    if (until <= Date.now()) {
-      failedRecently.delete(exchange.clientKey);
-      return answer(exchange, next);
-    }
+    if (tookPoint(exchange.clientKey)) return answer(exchange, next, true);
     return limited(exchange, next, authorization);
   };
 
+  /** A client with no point left: its token is checked here, and refused with 429 if it is wrong. */
   async function limited(exchange: Exchange, next: Handler, authorization: string): Promise<Reply> {
-    const seen = await failures.get(exchange.clientKey);
-    if (seen && seen.consumedPoints >= limit) {
-      const credentials = await options.authenticator.authenticate(authorization);
-      // An expired token is answered as such (401, saying when), not 429: it is a known token, no guess.
-      if (credentials.kind === 'none' || (credentials.kind === 'invalid' && credentials.expiredAt === undefined)) {
-        options.onFailure?.();
-        return refuse(exchange, {
-          reason: 'rate-limited',
-          status: 429,
-          code: 'RATE_LIMITED',
-          message: RATE_LIMITED_MESSAGE,
-          headers: { 'retry-after': String(Math.max(1, Math.ceil(seen.msBeforeNext / 1000))) },
-        });
-      }
-    }
-    return answer(exchange, next);
+    const credentials = await options.authenticator.authenticate(authorization);
+    // An expired token is answered as such (401, saying when), not 429: it is a known token, no guess.
+    const wrong = credentials.kind === 'none' || (credentials.kind === 'invalid' && credentials.expiredAt === undefined);
+    if (!wrong) return answer(exchange, next, false);
+    // Points held while the token was looked up may have been given back (their tokens were right).
+    const key = exchange.clientKey;
+    if (tookPoint(key)) return answer(exchange, next, true);
+    options.onFailure?.();
+    const until = failedRecently.get(key)?.until ?? Date.now() + WINDOW_SECONDS * 1000;
+    return refuse(exchange, {
+      reason: 'rate-limited',
+      status: 429,
+      code: 'RATE_LIMITED',
+      message: RATE_LIMITED_MESSAGE,
+      headers: { 'retry-after': String(Math.max(1, Math.ceil((until - Date.now()) / 1000))) },
+    });
   }
 }

@@ -50,8 +50,8 @@ export interface HostCheckOptions {
 }
 
 /**
- * Refuses what no route should see: a bad request target or a Host that is not a valid
- * `host[:port]` (400), and, on a loopback-bound server, any name but a loopback one (421: the
+ * Refuses what no route should see: a bad request target, a Host that is not a valid
+ * `host[:port]`, or a Host or Authorization given twice (400), and, on a loopback-bound server, any name but a loopback one (421: the
  * DNS-rebinding guard: a page on an attacker's name that resolves to 127.0.0.1 arrives with that name).
  */
 export function hostCheckStep(refuse: Refuse, options: HostCheckOptions = {}): Step {
@@ -82,7 +82,16 @@ export function hostCheckStep(refuse: Refuse, options: HostCheckOptions = {}): S
       });
     }
     const header = exchange.req.headers.host;
-    const hostname = header === undefined || hostGivenTwice(exchange.req.rawHeaders) ? null : hostnameOfCached(header);
+    const repeated = repeatedField(exchange.req.rawHeaders);
+    if (repeated === 'authorization') {
+      return refuse(exchange, {
+        reason: 'bad-authorization',
+        status: 400,
+        code: 'BAD_REQUEST',
+        message: 'Bad Authorization header: given more than once (send one)',
+      });
+    }
+    const hostname = header === undefined || repeated === 'host' ? null : hostnameOfCached(header);
     if (hostname === null) {
       return refuse(exchange, { reason: 'bad-host', status: 400, code: 'BAD_REQUEST', message: 'Bad Host header: expected host[:port]' });
     }
@@ -100,16 +109,23 @@ export function hostCheckStep(refuse: Refuse, options: HostCheckOptions = {}): S
 }
 
 /**
- * More than one Host field: RFC 9112 (3.2) says 400. Node keeps the first; a proxy in front that
- * reads the last one would judge another host than this check did (a browser never sends two).
+ * A field that must come once and came more than once: Host (RFC 9112, 3.2, says 400) or
+ * Authorization. Node keeps the first of each; a proxy in front that reads the last one would
+ * judge another host than the Host check did, or log, check or forward another token than the one
+ * this server authenticated (a browser never sends two of either).
  */
-function hostGivenTwice(rawHeaders: readonly string[]): boolean {
-  let seen = false;
+function repeatedField(rawHeaders: readonly string[]): 'host' | 'authorization' | null {
+  let host = false;
+  let authorization = false;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    if (name.length !== 4 || name.toLowerCase() !== 'host') continue;
-    if (seen) return true;
-    seen = true;
+    if (name.length === 4 && name.toLowerCase() === 'host') {
+      if (host) return 'host';
+      host = true;
+    } else if (name.length === 13 && name.toLowerCase() === 'authorization') {
+      if (authorization) return 'authorization';
+      authorization = true;
+    }
   }
-  return false;
+  return null;
 }
