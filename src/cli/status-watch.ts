@@ -1,4 +1,4 @@
-import { execute } from '../client/http.js';
+import { ControlPlaneError, execute } from '../client/http.js';
 import { watchSubscription } from '../client/subscribe.js';
 import { StatusChangedDocument, type StatusChangedSubscription, StatusDocument } from '../generated/graphql.js';
 import type { ClientCommandContext } from './client-command.js';
@@ -7,6 +7,9 @@ import { stoppedExitCode } from './io.js';
 import { runnersAtFault, storeAway } from './status.js';
 
 type StatusEvent = StatusChangedSubscription['statusChanged'];
+
+/** A failed read that says the server is not there (yet), as a lost stream does; a refusal (auth, input) is not. */
+const lostAgain = (err: unknown) => err instanceof ControlPlaneError && (err.kind === 'unreachable' || err.code === 'UNAVAILABLE');
 
 /**
  * A problem's text on one line: a config file problem is a headline and a line per problem
@@ -78,7 +81,20 @@ export async function watchStatus(ctx: ClientCommandContext, reconnectTimeoutMs:
       else {
         // The stream is open: now read the status, so nothing that changed before (or while away) is missed.
         if (event.reconnected) ctx.warn(`reconnected to ${ctx.settings.url}`);
-        emit((await execute(ctx.settings, StatusDocument)).status);
+        let status: StatusEvent;
+        try {
+          status = (await execute(ctx.settings, StatusDocument)).status;
+        } catch (err) {
+          // A proxy that already takes the stream while the server behind it restarts answers this
+          // read 502/503: the server is not back yet. Reconnected after a loss, that is the loss
+          // going on (within the same timeout), not the end: README says exit 5 only past it.
+          if (event.reconnected && lostAgain(err)) {
+            event.lostAgain((err as Error).message);
+            continue;
+          }
+          throw err;
+        }
+        emit(status);
       }
     }
     return stoppedBy ? stoppedExitCode(stoppedBy) : EXIT.ok;
