@@ -72,6 +72,24 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(JSON.parse(lowRisk.stdout).map((s: { key: string }) => s.key)).toEqual(['range', 'eur_usd_5m_safe']);
   });
 
+  it('strategies --instrument "" (a script\'s unset variable) is refused, exit 2, as --risk-level "" is: not a filter matching nothing', async () => {
+    const server = await startTestServer();
+    for (const json of [[], ['--json']]) {
+      const [empty, blank, risk] = await Promise.all([
+        stratctl(['strategies', ...json, '--instrument', ''], envFor(server)),
+        stratctl(['strategies', ...json, '--instrument', '  '], envFor(server)),
+        stratctl(['strategies', ...json, '--risk-level', ''], envFor(server)),
+      ]);
+      expect(risk.code).toBe(2);
+      for (const refused of [empty, blank]) {
+        expect(refused.code, refused.stdout).toBe(2);
+        expect(refused.stderr).toContain('--instrument must not be empty');
+        if (json.length > 0) expect(JSON.parse(refused.stdout)).toMatchObject({ error: { code: JSON.parse(risk.stdout).error.code } });
+        else expect(refused.stdout).toBe('');
+      }
+    }
+  });
+
   it('strategies <key>: one strategy with defaults and the tunables in force; unknown key exits 2', async () => {
     const server = await startTestServer();
     await server.gql('mutation { updateConfig(input: { tunableOverrides: { momentum: { lookback_bars: 40 } } }) { changedFields } }');
