@@ -4,7 +4,7 @@ import { StatusChangedDocument, type StatusChangedSubscription, StatusDocument }
 import type { ClientCommandContext } from './client-command.js';
 import { EXIT } from './exit-codes.js';
 import { stoppedExitCode } from './io.js';
-import { runnersAtFault, storeAway } from './status.js';
+import { checkedStatus, runnersAtFault, storeAway } from './status.js';
 
 type StatusEvent = StatusChangedSubscription['statusChanged'];
 
@@ -64,7 +64,8 @@ export async function watchStatus(ctx: ClientCommandContext, reconnectTimeoutMs:
   // The reader went away (`| head -1`, `| jq ... | head -1`): done, exit 0, as after Ctrl-C.
   const unsubscribeOutput = ctx.io.onOutputClosed?.(() => controller.abort());
   let last = '';
-  const emit = (status: StatusEvent) => {
+  const emit = (answer: StatusEvent) => {
+    const status = checkedStatus(answer);
     // One line per change: the status read after (re)connecting, or an event that says nothing new,
     // repeats the last. Under --json a scan or a heartbeat alone is no change (README): they moved
     // only their times, and a line came every scan. The line printed holds them, as they are now.
