@@ -63,6 +63,13 @@ export async function watchStatus(ctx: ClientCommandContext, reconnectTimeoutMs:
   });
   // The reader went away (`| head -1`, `| jq ... | head -1`): done, exit 0, as after Ctrl-C.
   const unsubscribeOutput = ctx.io.onOutputClosed?.(() => controller.abort());
+  // Output that cannot be written (a full disk behind `> status.log`): the watch went on silently,
+  // every line lost, until killed. It stops, exit 1, and says so (stderr may still be written).
+  let outputFailed: NodeJS.ErrnoException | undefined;
+  const unsubscribeFailed = ctx.io.onOutputFailed?.((err) => {
+    outputFailed ??= err;
+    controller.abort();
+  });
   let last = '';
   const emit = (answer: StatusEvent) => {
     const status = checkedStatus(answer);
@@ -98,9 +105,14 @@ export async function watchStatus(ctx: ClientCommandContext, reconnectTimeoutMs:
         emit(status);
       }
     }
+    if (outputFailed) {
+      ctx.warn(`stratctl: the output could not be written (${outputFailed.code ?? outputFailed.message}); the watch stopped`);
+      return EXIT.unexpected;
+    }
     return stoppedBy ? stoppedExitCode(stoppedBy) : EXIT.ok;
   } finally {
     unsubscribe();
     unsubscribeOutput?.();
+    unsubscribeFailed?.();
   }
 }
