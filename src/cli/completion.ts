@@ -10,12 +10,25 @@ const FLAG_VALUES: Record<string, string[]> = {
   '--risk-level': ['low', 'medium', 'high'],
   '--session': ['any', 'london', 'ny', 'asia'],
   '--scope': ['read', 'operate', 'admin'],
+  '--subject': ['config', 'presets'],
+};
+
+/** Words offered for a command's own arguments (where it has no subcommands). */
+const ARGUMENT_VALUES: Record<string, string[]> = {
+  completion: ['bash', 'zsh'],
 };
 
 interface Node {
   path: string;
   subcommands: string[];
   flags: string[];
+}
+
+/** Every flag of the tree that takes a value (`--runtime-dir <dir>`): its next word is that value, not a command. */
+function valueFlags(command: Command, out = new Set<string>()): Set<string> {
+  for (const o of command.options) if (o.long && (o.required || o.optional)) out.add(o.long);
+  for (const sub of command.commands) valueFlags(sub, out);
+  return out;
 }
 
 /** Every command of the tree, with its subcommands and its flags (visible ones, plus help). */
@@ -37,7 +50,7 @@ export function bashCompletion(root: Command): string {
   return `# ${name} completion. bash: source <(${name} completion bash); zsh: source <(${name} completion zsh)
 _${name}_subcommands() {
   case "$1" in
-${nodes.map((n) => caseArm(n.path, n.subcommands)).join('\n')}
+${nodes.map((n) => caseArm(n.path, n.subcommands.length > 0 ? n.subcommands : (ARGUMENT_VALUES[n.path] ?? []))).join('\n')}
   esac
 }
 _${name}_flags() {
@@ -52,22 +65,28 @@ ${Object.entries(FLAG_VALUES)
   .join('\n')}
   esac
 }
+_${name}_takes_value=" ${[...valueFlags(root)].sort().join(' ')} "
 _${name}() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" path="" i word values
   for ((i = 1; i < COMP_CWORD; i++)); do
     word="\${COMP_WORDS[i]}"
+    # A flag's value (\`--url status\`) is not a command.
+    if [[ "$_${name}_takes_value" == *" $word "* ]]; then ((i++)); continue; fi
     if [[ " $(_${name}_subcommands "$path") " == *" $word "* ]]; then path="\${path:+$path }$word"; fi
   done
   values="$(_${name}_values "$prev")"
   if [[ -n "$values" ]]; then
     COMPREPLY=($(compgen -W "$values" -- "$cur"))
+  elif [[ "$_${name}_takes_value" == *" $prev "* ]]; then
+    # A path, a URL, a number: nothing offered here, so bash completes file names (-o default).
+    COMPREPLY=()
   elif [[ "$cur" == -* ]]; then
     COMPREPLY=($(compgen -W "$(_${name}_flags "$path")" -- "$cur"))
   else
     COMPREPLY=($(compgen -W "$(_${name}_subcommands "$path")" -- "$cur"))
   fi
 }
-complete -F _${name} ${name}
+complete -o default -F _${name} ${name}
 `;
 }
 

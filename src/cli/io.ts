@@ -13,6 +13,11 @@ export interface CliIo {
    */
   onOutputClosed?: (listener: () => void) => () => void;
   /**
+   * Calls `listener` when stdout cannot be written for another reason than its reader going away (a
+   * full disk behind `> state.json`: ENOSPC, EIO), with the error; returns the unsubscribe. Absent: never.
+   */
+  onOutputFailed?: (listener: (err: NodeJS.ErrnoException) => void) => () => void;
+  /**
    * Ends the command at once with `code`, whatever it is waiting for (a stop signal while a change
    * is out). The process: `process.exit`; a test's io: the command's result is `code`.
    */
@@ -52,6 +57,13 @@ export function processIo(): CliIo {
       };
       process.stdout.on('error', readerGone);
       return () => process.stdout.off('error', readerGone);
+    },
+    onOutputFailed: (listener) => {
+      const failed = (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE') listener(err);
+      };
+      process.stdout.on('error', failed);
+      return () => process.stdout.off('error', failed);
     },
     exit: (code) => process.exit(code),
   };

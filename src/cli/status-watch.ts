@@ -1,12 +1,15 @@
-import { execute } from '../client/http.js';
+import { ControlPlaneError, execute } from '../client/http.js';
 import { watchSubscription } from '../client/subscribe.js';
 import { StatusChangedDocument, type StatusChangedSubscription, StatusDocument } from '../generated/graphql.js';
 import type { ClientCommandContext } from './client-command.js';
 import { EXIT } from './exit-codes.js';
 import { stoppedExitCode } from './io.js';
-import { runnersAtFault, storeAway } from './status.js';
+import { checkedStatus, runnersAtFault, storeAway } from './status.js';
 
 type StatusEvent = StatusChangedSubscription['statusChanged'];
+
+/** A failed read that says the server is not there (yet), as a lost stream does; a refusal (auth, input) is not. */
+const lostAgain = (err: unknown) => err instanceof ControlPlaneError && (err.kind === 'unreachable' || err.code === 'UNAVAILABLE');
 
 /**
  * A problem's text on one line: a config file problem is a headline and a line per problem
@@ -60,8 +63,16 @@ export async function watchStatus(ctx: ClientCommandContext, reconnectTimeoutMs:
   });
   // The reader went away (`| head -1`, `| jq ... | head -1`): done, exit 0, as after Ctrl-C.
   const unsubscribeOutput = ctx.io.onOutputClosed?.(() => controller.abort());
+  // Output that cannot be written (a full disk behind `> status.log`): the watch went on silently,
+  // every line lost, until killed. It stops, exit 1, and says so (stderr may still be written).
+  let outputFailed: NodeJS.ErrnoException | undefined;
+  const unsubscribeFailed = ctx.io.onOutputFailed?.((err) => {
+    outputFailed ??= err;
+    controller.abort();
+  });
   let last = '';
-  const emit = (status: StatusEvent) => {
+  const emit = (answer: StatusEvent) => {
+    const status = checkedStatus(answer);
     // One line per change: the status read after (re)connecting, or an event that says nothing new,
     // repeats the last. Under --json a scan or a heartbeat alone is no change (README): they moved
     // only their times, and a line came every scan. The line printed holds them, as they are now.
@@ -78,12 +89,30 @@ export async function watchStatus(ctx: ClientCommandContext, reconnectTimeoutMs:
       else {
         // The stream is open: now read the status, so nothing that changed before (or while away) is missed.
         if (event.reconnected) ctx.warn(`reconnected to ${ctx.settings.url}`);
-        emit((await execute(ctx.settings, StatusDocument)).status);
+        let status: StatusEvent;
+        try {
+          status = (await execute(ctx.settings, StatusDocument)).status;
+        } catch (err) {
+          // A proxy that already takes the stream while the server behind it restarts answers this
+          // read 502/503: the server is not back yet. Reconnected after a loss, that is the loss
+          // going on (within the same timeout), not the end: README says exit 5 only past it.
+          if (event.reconnected && lostAgain(err)) {
+            event.lostAgain((err as Error).message);
+            continue;
+          }
+          throw err;
+        }
+        emit(status);
       }
+    }
+    if (outputFailed) {
+      ctx.warn(`stratctl: the output could not be written (${outputFailed.code ?? outputFailed.message}); the watch stopped`);
+      return EXIT.unexpected;
     }
     return stoppedBy ? stoppedExitCode(stoppedBy) : EXIT.ok;
   } finally {
     unsubscribe();
     unsubscribeOutput?.();
+    unsubscribeFailed?.();
   }
 }

@@ -41,6 +41,44 @@ export function runnersAtFault(runners: readonly { id?: string | null; state: st
 
 type StatusAnswer = StatusQuery['status'];
 
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** What in `status` is not what stratctl reads, or null when it is (the fields scripts and the text read). */
+function statusShapeProblem(status: unknown): string | null {
+  if (!isObject(status)) return `status is ${status === null ? 'null' : Array.isArray(status) ? 'an array' : typeof status}, not an object`;
+  const fields = [
+    ['activeStrategyKey', 'string'],
+    ['configVersion', 'number'],
+    ['configUpdatedAt', 'string'],
+    ['configDigest', 'string'],
+    ['tradingEnabled', 'boolean'],
+    ['presetsVersion', 'number'],
+  ] as const;
+  for (const [name, type] of fields) if (typeof status[name] !== type) return `status.${name} is not a ${type}`;
+  // Present, as null or an error: a missing one read as null, and `jq -e '.configError == null'` passed.
+  for (const name of ['configError', 'strategiesError']) {
+    const error = status[name];
+    if (error !== null && !(isObject(error) && typeof error.message === 'string')) return `status.${name} is neither null nor an error`;
+  }
+  const { runner, runners, store } = status;
+  if (!isObject(runner) || typeof runner.state !== 'string' || typeof runner.inSync !== 'boolean') return 'status.runner is not a runner';
+  if (!Array.isArray(runners) || !runners.every((r) => isObject(r) && typeof r.state === 'string'))
+    return 'status.runners is not a list of runners';
+  if (!isObject(store) || typeof store.kind !== 'string' || typeof store.connected !== 'boolean') return 'status.store is not a store';
+  return null;
+}
+
+/**
+ * `status` as stratctl reads it, checked before a line is printed. `--json` passed any answer
+ * through (`{"status": null}` printed null, exit 0, where the text said BAD_RESPONSE, exit 1): a
+ * TypeError here is that BAD_RESPONSE in both modes (runClientCommand).
+ */
+export function checkedStatus<T>(status: T): T {
+  const problem = statusShapeProblem(status);
+  if (problem !== null) throw new TypeError(problem);
+  return status;
+}
+
 /**
  * `stratctl status` as text: a `key: value` line each, values in one column. A value of several lines
  * (a config file problem: its headline, then a line per problem) continues in that column, so its
@@ -90,7 +128,8 @@ export const status: Action = async (flags, _args, ctx) => {
     return runClientCommand(flags, ctx, (ctx) => watchStatus(ctx, reconnectMs));
   }
   return runClientCommand(flags, ctx, async (ctx) => {
-    const { status, config } = await execute(ctx.settings, StatusDocument);
+    const { status: answer, config } = await execute(ctx.settings, StatusDocument);
+    const status = checkedStatus(answer);
     if (ctx.json) return printJson(ctx, status);
     ctx.print(statusText(status, config));
   });

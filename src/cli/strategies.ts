@@ -21,6 +21,9 @@ export const strategies: Action = async (flags, [key], ctx) => {
   const instrument = stringFlag(flags, 'instrument');
   const riskLevel = stringFlag(flags, 'risk-level');
   const session = stringFlag(flags, 'session');
+  // A script's `--instrument "$SYMBOL"` with SYMBOL unset: a filter matching nothing, `[]` and exit 0,
+  // read as "no strategy trades it" (README: an empty flag is refused, as --risk-level "" is).
+  if (instrument !== undefined && instrument.trim() === '') throw new UsageError('--instrument must not be empty');
   if (key !== undefined) {
     if (instrument ?? riskLevel ?? session) throw new UsageError('filters go with the list, not with one key');
     return runClientCommand(flags, ctx, (ctx) => showOne(ctx, key));

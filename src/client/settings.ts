@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { envSetting, runtimeDirSetting } from '../env-setting.js';
 import { UsageError } from '../usage-error.js';
@@ -12,6 +13,54 @@ import { isLoopbackUrl } from './loopback.js';
 export const ADMIN_TOKEN_FILE = 'admin.token';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8787/graphql';
+
+/**
+ * The most of admin.token read: a token is one short line (the server's own are 43 characters), and
+ * Node refuses a request's headers over 16 KiB, so a longer one could never be sent anyway.
+ */
+export const MAX_ADMIN_TOKEN_FILE_BYTES = 16 * 1024;
+
+/** An admin.token that is not a small regular file: not read, and why. */
+class AdminTokenFileRefused extends Error {}
+
+function kindOf(stat: Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a named pipe (FIFO)';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * `<runtime-dir>/admin.token`'s text, read before every command (reads too): opened without
+ * blocking and checked on that descriptor before a byte is read. A FIFO in its place hung every
+ * command for ever, and a link to /dev/zero was read until it took gigabytes. A link to a regular
+ * file is followed (a mounted secret is one). Throws AdminTokenFileRefused saying what it is; a
+ * missing file throws ENOENT as fs does.
+ */
+async function readAdminTokenFile(file: string): Promise<string> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new AdminTokenFileRefused(`it is ${kindOf(stat)}, not a file`);
+    if (stat.size > MAX_ADMIN_TOKEN_FILE_BYTES)
+      throw new AdminTokenFileRefused(`it is ${stat.size} bytes, more than a token can be (at most ${MAX_ADMIN_TOKEN_FILE_BYTES})`);
+    // One byte more than the limit: a file that grew since the fstat is seen, never read past it.
+    const buffer = Buffer.alloc(MAX_ADMIN_TOKEN_FILE_BYTES + 1);
+    let got = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, got, buffer.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+      if (got > MAX_ADMIN_TOKEN_FILE_BYTES)
+        throw new AdminTokenFileRefused(`it is more than ${MAX_ADMIN_TOKEN_FILE_BYTES} bytes, more than a token can be`);
+    }
+    return buffer.subarray(0, got).toString('utf8');
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
 
 export interface ClientFlags {
   url?: string;
@@ -96,7 +145,7 @@ export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.Proc
     return { url, token: headerSafeToken(envToken, 'CONTROL_PLANE_TOKEN'), tokenGiven: true, tokenSource: 'CONTROL_PLANE_TOKEN' };
   const file = path.join(runtimeDir, ADMIN_TOKEN_FILE);
   try {
-    const token = (await readFile(file, 'utf8')).trim();
+    const token = (await readAdminTokenFile(file)).trim();
     if (token && !isLoopbackUrl(url)) {
       return {
         url,
@@ -114,6 +163,9 @@ export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.Proc
         return { url, tokenSource: `none (${(err as Error).message})`, withheldToken: `no token sent: ${(err as Error).message}` };
       }
     }
+    // There, and read: it holds nothing ("no admin.token" sent a reader looking for a missing file).
+    const why = `the token file ${file} is empty`;
+    return { url, tokenSource: `none (${why})`, withheldToken: `no token sent: ${why}; pass --token or set CONTROL_PLANE_TOKEN` };
   } catch (err) {
     const code = (err as { code?: string }).code;
     // Used "when readable": a file this user may not read (another user's 0600 token) or a directory

@@ -111,7 +111,16 @@ async function fetchWatched(
 
 /** What a watched subscription reports, in order. */
 export type WatchEvent<TResult> =
-  | { type: 'connected'; reconnected: boolean }
+  | {
+      type: 'connected';
+      reconnected: boolean;
+      /**
+       * The caller's own read after reconnecting failed as a lost stream does (the server unreachable,
+       * a proxy's 502/503/504 while it restarts behind it, UNAVAILABLE): this connection is dropped
+       * and the watch reconnects again within the same reconnect timeout, counted from the first loss.
+       */
+      lostAgain(reason: string): void;
+    }
   | { type: 'data'; data: TResult }
   | { type: 'lost'; reason: string };
 
@@ -133,6 +142,18 @@ export function refusalBody(contentType: string | null, text: string): string {
 }
 
 const backoff = (retries: number) => Math.min(250 * 2 ** retries, 2_000);
+
+/** Waits `ms`, or less when `signal` aborts. */
+const pause = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 
 /**
  * A typed subscription over yoga's GraphQL over SSE, through graphql-sse's client (distinct
@@ -220,7 +241,8 @@ export async function* watchSubscription<TResult, TVariables>(
   });
 
   // graphql-sse pushes; this generator pulls: a small queue between them.
-  const queue: (WatchEvent<TResult> | { type: 'end'; error?: unknown })[] = [];
+  const queue: (WatchEvent<TResult> | { type: 'end'; error?: unknown } | { type: 'lost again'; reason: string; since: number | null })[] =
+    [];
   let wake: (() => void) | null = null;
   const push = (item: (typeof queue)[number]) => {
     queue.push(item);
@@ -233,34 +255,55 @@ export async function* watchSubscription<TResult, TVariables>(
     lossAnnounced = true;
     push({ type: 'lost', reason });
   };
-  const subscribeOnce = () =>
-    client.subscribe<TResult>(
+  /** The subscription in use: one dropped (its connection lost again) completes when aborted, and is not heard. */
+  let generation = 0;
+  const subscribeOnce = () => {
+    const mine = ++generation;
+    const current = () => mine === generation;
+    return client.subscribe<TResult>(
       { query: queryText(document), variables: (variables ?? {}) as Record<string, unknown> },
       {
         next: (result) => {
+          if (!current()) return;
           try {
             push({ type: 'data', data: bodyData(options.url, 200, result as never) });
           } catch (err) {
             push({ type: 'end', error: err });
           }
         },
-        error: (err) => push({ type: 'end', error: err }),
-        complete: () => push({ type: 'end' }),
+        error: (err) => {
+          if (current()) push({ type: 'end', error: err });
+        },
+        complete: () => {
+          if (current()) push({ type: 'end' });
+        },
       },
       {
         // A broken connection is retried inside graphql-sse: `connecting(true)` says that is happening.
         connecting: (reconnecting) => {
-          if (reconnecting) lost(lostReason());
+          if (reconnecting && current()) lost(lostReason());
         },
         connected: () => {
+          if (!current()) return;
+          const since = lostAt;
           lostAt = null;
           lastFailure = null;
           lossAnnounced = false;
-          push({ type: 'connected', reconnected: connections++ > 0 });
+          push({
+            type: 'connected',
+            reconnected: connections++ > 0,
+            lostAgain: (reason) => {
+              if (current()) push({ type: 'lost again', reason, since });
+            },
+          });
         },
       },
     );
+  };
 
+  /** Reconnections lost again in the caller's read since one loss (`lostAgainSince`): each waits longer. */
+  let lostAgainSince: number | null = null;
+  let lostAgainCount = 0;
   let unsubscribe = subscribeOnce();
   const abort = () => push({ type: 'end' });
   signal.addEventListener('abort', abort, { once: true });
@@ -271,6 +314,24 @@ export async function* watchSubscription<TResult, TVariables>(
       const item = queue.shift();
       if (!item) continue;
       if (signal.aborted) return;
+      if (item.type === 'lost again') {
+        // A proxy that takes the stream but answers reads 503 while the server behind it restarts:
+        // reconnected at once, and lost again, until it is back or the first loss's deadline passes.
+        lostAt = item.since ?? Date.now();
+        if (lostAgainSince !== lostAt) {
+          lostAgainSince = lostAt;
+          lostAgainCount = 0;
+        }
+        if (Date.now() - lostAt >= options.reconnectTimeoutMs) throw giveUp(item.reason);
+        generation += 1; // its end, on being aborted, is not a loss of its own
+        unsubscribe();
+        lossAnnounced = true;
+        yield { type: 'lost', reason: item.reason };
+        await pause(backoff(lostAgainCount++), signal);
+        if (signal.aborted) return;
+        unsubscribe = subscribeOnce();
+        continue;
+      }
       if (item.type !== 'end') {
         yield item;
         continue;

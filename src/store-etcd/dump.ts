@@ -59,6 +59,19 @@ export class EtcdDumpSide {
   }
 
   /**
+   * Which store this is, whatever URL named it: the cluster's ID (every member answers with it) and
+   * the prefix. `etcd://localhost:2379/p` and `etcd://127.0.0.1:2379/p`, or two members of one
+   * cluster, are one store: a move from one onto the other replaced the data with itself and marked
+   * it moved to itself, and nothing could start on it any more.
+   */
+  async identity(): Promise<string> {
+    const res = await this.gateway.call('read store', (options) =>
+      this.gateway.client.kv.range({ key: Buffer.from(this.keys.moved), keys_only: true }, options),
+    );
+    return `etcd cluster ${res.header.cluster_id}, prefix ${this.keys.prefix}`;
+  }
+
+  /**
    * Marks this prefix as moved out of (the data stays, a copy): serve and runners refuse it from
    * then on, as they refuse a runtime directory with `moved.json`, so a replica or runner left
    * enabled here cannot serve the old config beside the new deployment. A move back in clears it.

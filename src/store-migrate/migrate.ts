@@ -1,3 +1,4 @@
+import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditSubject } from '../config/audit-entry.js';
 import { checkDump, type DumpSummary, type StoreDump } from '../config/dump.js';
@@ -92,13 +93,26 @@ interface Side {
   write(dump: StoreDump, replace: boolean, configModRevision: number, from: string): Promise<void>;
   /** The source: its deployment now lives at `to` (a directory's `moved.json`, a prefix's `moved` key). */
   markMoved?(to: string): Promise<void>;
+  /** Which store this is, whatever named it (an etcd side: its cluster's ID and the prefix). */
+  identity?(): Promise<string>;
   /** Where a move out of it went, if it was moved out of (and the mark that says so). */
   movedOut(): Promise<{ to: string; at: string; mark: string } | null>;
   close(): Promise<void>;
 }
 
-function sameEnd(a: MigrateEnd, b: MigrateEnd): boolean {
-  if (a.kind === 'file' && b.kind === 'file') return path.resolve(a.dir) === path.resolve(b.dir);
+/**
+ * The same store named twice, as far as can be told without contacting etcd: one directory (by the
+ * file system's own identity where both exist: a symlink or a bind mount is the directory it
+ * reaches), or one etcd prefix at an endpoint named alike. Etcd ends named differently are compared
+ * by their cluster's ID once open (`identity`).
+ */
+async function sameEnd(a: MigrateEnd, b: MigrateEnd): Promise<boolean> {
+  if (a.kind === 'file' && b.kind === 'file') {
+    const [x, y] = [path.resolve(a.dir), path.resolve(b.dir)];
+    if (x === y) return true;
+    const [sx, sy] = await Promise.all([fsp.stat(x).catch(() => null), fsp.stat(y).catch(() => null)]);
+    return sx !== null && sy !== null && sx.dev === sy.dev && sx.ino === sy.ino;
+  }
   if (a.kind === 'etcd' && b.kind === 'etcd') {
     const [x, y] = [parseEtcdStoreUrl(a.url), parseEtcdStoreUrl(b.url)];
     const hosts = (u: typeof x) => new Set(u.endpoints.map((e) => `${e.host.toLowerCase()}:${e.port}`));
@@ -107,6 +121,8 @@ function sameEnd(a: MigrateEnd, b: MigrateEnd): boolean {
   }
   return false;
 }
+
+const SAME_STORE = '--from and --to name the same store';
 
 async function openSide(end: MigrateEnd, role: 'source' | 'target', auditKeep: number): Promise<Side> {
   if (end.kind === 'file') {
@@ -135,6 +151,7 @@ async function openSide(end: MigrateEnd, role: 'source' | 'target', auditKeep: n
     present: () => side.dataKeys(),
     write: (dump, replace, configModRevision, from) => side.write(dump, { replace, configModRevision, keep: auditKeep, from }),
     markMoved: (to) => side.markMoved(to),
+    identity: () => side.identity(),
     async movedOut() {
       const { moved } = await side.marks();
       if (moved === null) return null;
@@ -166,11 +183,21 @@ export async function migrateStore(options: {
   strategiesFor: (dump: StoreDump) => StrategyRegistry;
 }): Promise<MigrateReport> {
   const { from, to } = options;
-  if (sameEnd(from, to)) throw new MigrateUsageError('--from and --to name the same store');
+  if (await sameEnd(from, to)) throw new MigrateUsageError(SAME_STORE);
   const sides: Side[] = [];
   try {
     const source = await openSide(from, 'source', options.auditKeep);
     sides.push(source);
+    // Two etcd URLs may name one store (localhost and 127.0.0.1, a host name and its address, two
+    // members of one cluster): a move onto itself marked the store moved to itself, and nothing
+    // could start on it or move it back. Asked before anything is read or written.
+    let early: Side | null = null;
+    if (from.kind === 'etcd' && to.kind === 'etcd') {
+      early = await openSide(to, 'target', options.auditKeep);
+      sides.push(early);
+      const [a, b] = await Promise.all([source.identity?.(), early.identity?.()]);
+      if (a !== undefined && a === b) throw new MigrateUsageError(`${SAME_STORE}: both reach ${a}; nothing was written`);
+    }
     // A store moved out of holds a stale copy: copying it started a second deployment beside the live
     // one, and its mark was rewritten, losing the only record of where the live one went.
     const moved = await source.movedOut();
@@ -188,8 +215,8 @@ export async function migrateStore(options: {
     }
     const dump = await source.read();
     const summary = checkDump(dump, source.description, options.strategiesFor(dump));
-    const target = await openSide(to, 'target', options.auditKeep);
-    sides.push(target);
+    const target = early ?? (await openSide(to, 'target', options.auditKeep));
+    if (!early) sides.push(target);
     const { present, configModRevision, liveRunners = [], staleRunners: staleOnTarget = [], liveReplicas = [] } = await target.present();
     if (present.length > 0 && !options.force) throw new MigrateTargetNotEmptyError(target.description, present);
     // Replacing a live deployment's data left its replicas and runners on versions the store no

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect, it, vi } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
@@ -179,6 +179,46 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(existsSync(mark)).toBe(false);
     const server = await startTestServer({ runtimeDir: dir, runner: false });
     expect(await state(server)).toEqual(before);
+  });
+
+  it('one store named twice (localhost and 127.0.0.1; a directory and a symlink to it) is refused, exit 2, nothing written; the store still serves', async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    const client = rawClient(cluster);
+    const { dir, before } = await fileDeployment();
+    const prefix = freshPrefix();
+    const first = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix)]);
+    expect(first.code, first.stderr).toBe(0);
+    const stored = async () => Object.entries(await client.getAll().prefix(`/${prefix}/`).strings()).sort();
+    const kept = await stored();
+    expect(kept.map(([key]) => key)).toContain(`/${prefix}/config`);
+    // Another URL for the same member: etcd's cluster ID says it is the same store, whatever the text.
+    const other = cluster.url(prefix).replace('127.0.0.1', 'localhost');
+    expect(other).not.toBe(cluster.url(prefix));
+    const self = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', other, '--force']);
+    expect(self.stderr).toMatch(
+      new RegExp(`--from and --to name the same store: both reach etcd cluster [0-9]+, prefix /${prefix}/; nothing was written`),
+    );
+    expect(self.code).toBe(2);
+    expect(self.stdout).toBe('');
+    expect(await stored()).toEqual(kept);
+    expect(await client.get(`/${prefix}/moved`).string()).toBeNull();
+    // Another prefix of the same cluster is another store.
+    const copy = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', other.replace(prefix, freshPrefix())]);
+    expect(copy.code, copy.stderr).toBe(0);
+    await client.delete().key(`/${prefix}/moved`);
+    const served = await startTestServer({ runtimeDir: await tempRuntimeDir(), store: etcdStore(cluster, prefix), runner: false });
+    expect((await state(served)).status).toEqual(before.status);
+    await served.close();
+
+    // A directory and a symlink to it: one directory (was: refused by its own lock, blaming "another stratctl serve").
+    // (The directory was moved out of to etcd above: its mark must stay as it is.)
+    const link = path.join(await tempRuntimeDir(), 'link');
+    await symlink(dir, link);
+    const mark = await readFile(path.join(dir, 'moved.json'), 'utf8');
+    const viaLink = await stratctl(['store', 'migrate', '--from', `file:${link}`, '--to', `file:${dir}`, '--force']);
+    expect(viaLink.stderr).toContain('--from and --to name the same store');
+    expect(viaLink.code).toBe(2);
+    expect(await readFile(path.join(dir, 'moved.json'), 'utf8')).toBe(mark);
   });
 
   it('a move into a directory cut short leaves it marked: serve refuses it (78) instead of starting afresh from the defaults; a re-run with --force completes it', async () => {

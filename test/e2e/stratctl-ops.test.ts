@@ -9,6 +9,7 @@ import { makeTlsFiles } from '../helpers/etcd.js';
 import { recordingListener } from '../helpers/recording-listener.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
+import { invalidConfigStatus } from '../helpers/status-fixture.js';
 import { startStratctl, stratctl } from '../helpers/stratctl.js';
 
 const envFor = (server: TestServer, extra: Record<string, string | undefined> = {}) => ({
@@ -347,6 +348,36 @@ describe('stratctl exit codes, and errors as JSON on stdout under --json', { tim
     const result = await stratctl(['status', '--json', '--url', `${notGraphql.origin}/graphql`]);
     expect(result.code).toBe(1);
     expect(jsonError(result.stdout).error.code).toBe('BAD_RESPONSE');
+  });
+
+  it('exit 1: a GraphQL answer of the wrong shape is BAD_RESPONSE under --json too, not passed through with exit 0', async () => {
+    const good = invalidConfigStatus({ lastScanAt: null, heartbeatAt: null });
+    const { configError: _gone, ...withoutConfigError } = good;
+    for (const status of [null, {}, withoutConfigError, { ...good, strategiesError: 'none' }, { ...good, runners: null }]) {
+      const other = await recordingListener('127.0.0.1', {
+        answer: { status: 200, headers: { 'content-type': 'application/json' }, body: { data: { status, config: null } } },
+      });
+      const url = `${other.origin}/graphql`;
+      const [json, text] = await Promise.all([stratctl(['status', '--json', '--url', url]), stratctl(['status', '--url', url])]);
+      const what = JSON.stringify(status);
+      expect(json.code, what).toBe(1);
+      expect(text.code, what).toBe(1);
+      // One JSON object, the error: nothing of the answer printed as if it were the status.
+      expect(jsonError(json.stdout).error.code, what).toBe('BAD_RESPONSE');
+      expect(jsonError(json.stdout).error.message).toContain(`the answer from ${url} is not what stratctl expects`);
+      expect(text.stderr).toContain(`error: the answer from ${url} is not what stratctl expects`);
+    }
+    // The shape checked is the one the server gives: a whole answer passes.
+    const whole = await recordingListener('127.0.0.1', {
+      answer: {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: { data: { status: good, config: { scanIntervalSeconds: 30 } } },
+      },
+    });
+    const ok = await stratctl(['status', '--json', '--url', `${whole.origin}/graphql`]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toEqual(good);
   });
 
   it('exit 5: a proxy in front answers 502/503/504 (the control plane behind it is down or restarting), not exit 1; to a change, its outcome is unknown', async () => {

@@ -92,6 +92,27 @@ describe('the built stratctl, as a process', () => {
     expect(stderr).toBe('stratctl: the output could not be written (ENOSPC)\n');
   });
 
+  it.each([[[]], [['--json']]])(
+    'status --watch into output that cannot be written (/dev/full): stops, exit 1, said on stderr (it ran on silently) %j',
+    async (json) => {
+      const server = await startTestServer({ runner: false });
+      const shell = spawn('sh', ['-c', `"$0" "$1" status --watch ${json.join(' ')} > /dev/full`, process.execPath, STRATCTL_BIN], {
+        env: cliEnv({ CONTROL_PLANE_URL: server.url }),
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      onTestFinished(() => {
+        shell.kill('SIGKILL');
+      });
+      let stderr = '';
+      shell.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const [code] = await once(shell, 'exit');
+      expect(code).toBe(1);
+      expect(stderr).toBe('stratctl: the output could not be written (ENOSPC); the watch stopped\n');
+    },
+  );
+
   it.each([
     ['SIGTERM', 143, false],
     ['SIGINT', 130, false],

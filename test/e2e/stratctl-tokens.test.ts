@@ -1,4 +1,5 @@
-import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isLoopbackUrl } from '../../src/client/loopback.js';
@@ -6,6 +7,9 @@ import { ownNonLoopbackAddress, recordingListener } from '../helpers/recording-l
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { startTestServer, TEST_TOKEN } from '../helpers/server.js';
 import { stratctl } from '../helpers/stratctl.js';
+
+const mkfifo = (file: string) =>
+  new Promise<void>((resolve, reject) => execFile('mkfifo', [file], (err) => (err ? reject(err) : resolve())));
 
 const ADMIN = 'runtime-dir-admin-token-0123456789';
 
@@ -120,8 +124,19 @@ describe('stratctl sends a token only when the operation needs one', { timeout: 
   });
 
   // README: the runtime dir's admin.token is used "when readable". A directory in its place is
-  // unreadable for root too; a 0600 file of another user (here: mode 000) only when not root.
-  const unreadable: [string, (file: string) => Promise<void>][] = [['a directory named admin.token', (file) => mkdir(file)]];
+  // unreadable for root too; a 0600 file of another user (here: mode 000) only when not root. A FIFO
+  // (which hung every command) and an endless file (/dev/zero, read until it took gigabytes) are
+  // not read at all: every command reads admin.token before its first request, reads too.
+  const unreadable: [string, (file: string) => Promise<void>, RegExp][] = [
+    ['a directory named admin.token', (file) => mkdir(file), /it is a directory, not a file/],
+    ['a named pipe (FIFO) named admin.token', (file) => mkfifo(file), /it is a named pipe \(FIFO\), not a file/],
+    ['admin.token a link to /dev/zero', (file) => symlink('/dev/zero', file), /it is a character device, not a file/],
+    [
+      'an admin.token of 20000 bytes',
+      (file) => writeFile(file, 'x'.repeat(20_000)),
+      /it is 20000 bytes, more than a token can be \(at most 16384\)/,
+    ],
+  ];
   if (process.getuid?.() !== 0)
     unreadable.push([
       'an admin.token this user may not read',
@@ -129,8 +144,9 @@ describe('stratctl sends a token only when the operation needs one', { timeout: 
         await writeFile(file, `${TEST_TOKEN}\n`);
         await chmod(file, 0o000);
       },
+      /EACCES/,
     ]);
-  it.each(unreadable)('%s: reads go on without it; a write says no token could be read, and why', async (_what, make) => {
+  it.each(unreadable)('%s: reads go on without it; a write says no token could be read, and why', async (_what, make, why) => {
     const server = await startTestServer();
     const dir = await tempRuntimeDir();
     const file = path.join(dir, 'admin.token');
@@ -145,9 +161,26 @@ describe('stratctl sends a token only when the operation needs one', { timeout: 
     expect(write.code).toBe(3);
     const notice = write.stderr.split('\n').filter((l) => l.includes('no token sent'));
     expect(notice).toHaveLength(1);
-    expect(notice[0]).toMatch(new RegExp(`^stratctl: no token sent: cannot read the token file ${file} \\((EISDIR|EACCES)`));
+    expect(notice[0]).toMatch(new RegExp(`^stratctl: no token sent: cannot read the token file ${file} \\(`));
+    expect(notice[0]).toMatch(why);
     expect(write.stderr).toContain('Authentication required');
     expect(server.store.state().config.config.activeStrategyKey).toBe('momentum');
+  });
+
+  it('an empty admin.token: a write says the file is empty, not that there is none', async () => {
+    const server = await startTestServer();
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'admin.token');
+    await writeFile(file, '\n');
+    const env = { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: dir };
+    const read = await stratctl(['status'], env);
+    expect(read.code, read.stderr).toBe(0);
+    expect(read.stderr).toBe('');
+    const write = await stratctl(['activate', 'gold'], env);
+    expect(write.code).toBe(3);
+    expect(write.stderr).toContain(`stratctl: no token sent: the token file ${file} is empty; pass --token or set CONTROL_PLANE_TOKEN`);
+    expect(write.stderr).toContain(`Token used: none (the token file ${file} is empty).`);
+    expect(write.stderr).not.toContain(`no ${file}`);
   });
 
   it('where reads require a token: the first read goes without, gets 401, and is sent again with it; later reads carry it', async () => {

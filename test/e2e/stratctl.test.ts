@@ -1,5 +1,5 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, request, type ServerResponse } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -70,6 +70,24 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(strategies.map((s) => s.key)).toEqual(['momentum', 'gold', 'range', 'eur_usd_5m_safe', 'momentum_v2']);
     expect(strategies.find((s) => s.key === 'gold')?.instruments).toEqual(['XAU_USD']);
     expect(JSON.parse(lowRisk.stdout).map((s: { key: string }) => s.key)).toEqual(['range', 'eur_usd_5m_safe']);
+  });
+
+  it('strategies --instrument "" (a script\'s unset variable) is refused, exit 2, as --risk-level "" is: not a filter matching nothing', async () => {
+    const server = await startTestServer();
+    for (const json of [[], ['--json']]) {
+      const [empty, blank, risk] = await Promise.all([
+        stratctl(['strategies', ...json, '--instrument', ''], envFor(server)),
+        stratctl(['strategies', ...json, '--instrument', '  '], envFor(server)),
+        stratctl(['strategies', ...json, '--risk-level', ''], envFor(server)),
+      ]);
+      expect(risk.code).toBe(2);
+      for (const refused of [empty, blank]) {
+        expect(refused.code, refused.stdout).toBe(2);
+        expect(refused.stderr).toContain('--instrument must not be empty');
+        if (json.length > 0) expect(JSON.parse(refused.stdout)).toMatchObject({ error: { code: JSON.parse(risk.stdout).error.code } });
+        else expect(refused.stdout).toBe('');
+      }
+    }
   });
 
   it('strategies <key>: one strategy with defaults and the tunables in force; unknown key exits 2', async () => {
@@ -333,6 +351,77 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     await server.close();
     expect(await watch.exited).toBe(5);
     expect(watch.stderr()).toMatch(/did not come back within 300 ms/);
+  });
+
+  it('status --watch behind a proxy that takes the stream but answers the re-read 503 (a rolling restart): keeps reconnecting within --reconnect-timeout-ms, then exit 5', async () => {
+    const server = await startTestServer();
+    const upstream = new URL(server.url);
+    // A load balancer: while "restarting" it drops event streams and answers plain POSTs 503, but
+    // still passes a new event stream to the server (another instance took it).
+    let restarting = false;
+    let refused = 0;
+    const streams = new Set<ServerResponse>();
+    const proxy = createServer((req, res) => {
+      const stream = (req.headers.accept ?? '').includes('text/event-stream');
+      if (restarting && !stream) {
+        refused += 1;
+        req.resume();
+        res.writeHead(503, { 'content-type': 'text/plain' }).end('upstream restarting');
+        return;
+      }
+      const forward = request(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      forward.on('error', () => res.destroy());
+      if (stream) {
+        streams.add(res);
+        res.on('close', () => streams.delete(res));
+      }
+      req.pipe(forward);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/graphql`;
+    const restart = () => {
+      restarting = true;
+      for (const res of streams) res.destroy();
+    };
+    try {
+      const watch = startStratctl(['status', '--watch', '--url', url, '--reconnect-timeout-ms', '60000'], envFor(server));
+      await watch.waitFor(/active momentum {2}config v1/);
+      restart();
+      // Reconnected, refused the re-read, and reconnected again: still watching.
+      await vi.waitFor(() => expect(refused).toBeGreaterThanOrEqual(3), { timeout: 20_000, interval: 20 });
+      expect(await Promise.race([watch.exited, Promise.resolve('still watching')])).toBe('still watching');
+      expect(watch.stderr()).toContain(`reconnected to ${url}`);
+      expect(watch.stderr()).toContain(`${url} answered HTTP 503 from something in front of the control plane`);
+      expect(watch.stderr()).not.toContain('error:');
+      // The server is back behind the proxy, with a change made meanwhile: the watch shows it.
+      expect((await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }')).body.errors).toBeUndefined();
+      restarting = false;
+      await watch.waitFor(/active gold {2}config v2/);
+      watch.signal('SIGINT');
+      expect(await watch.exited).toBe(130);
+
+      // Never back: exit 5 once the timeout has passed since the stream was lost, not at the first refusal.
+      const short = startStratctl(['status', '--watch', '--url', url, '--reconnect-timeout-ms', '1500'], envFor(server));
+      await short.waitFor(/active gold/);
+      const lostAt = performance.now();
+      refused = 0;
+      restart();
+      expect(await short.exited).toBe(5);
+      expect(performance.now() - lostAt).toBeGreaterThanOrEqual(1500);
+      expect(refused).toBeGreaterThanOrEqual(2);
+      expect(short.stderr()).toMatch(
+        /answered HTTP 503 from something in front of the control plane.*, and it did not come back within 1500 ms/,
+      );
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
   });
 
   it('status --watch exits 3 with no token or a wrong one where reads need a token, as plain status does', async () => {

@@ -243,6 +243,19 @@ describe('stratctl: help, version, usage errors, completion (in-process)', () =>
     expect(complete('stratctl serve --log-f')).toBe('--log-format');
     expect(complete('stratctl serve --log-format ')).toBe('text json');
     expect(complete('stratctl config set --w')).toBe('--wait');
+    expect(complete('stratctl audit --subject ')).toBe('config presets');
+    expect(complete('stratctl completion ')).toBe('bash zsh');
+    // A flag that takes a path (or any free value): nothing offered, so bash completes file names (-o default).
+    expect(script).toMatch(/^complete -o default -F _stratctl stratctl$/m);
+    for (const line of [
+      'stratctl status --runtime-dir ',
+      'stratctl --runtime-dir ',
+      'stratctl serve --etcd-ca ',
+      'stratctl runner --feed ',
+    ])
+      expect(complete(line), line).toBe('');
+    // A flag's value is not read as a command: `--url status` leaves the root's commands to complete.
+    expect(complete('stratctl --url status st')).toBe('store strategies status');
     expect((await stratctl(['completion', 'zsh'])).stdout).toMatch(/^autoload -U \+X bashcompinit && bashcompinit\n/);
     expect((await stratctl(['completion', 'fish'])).code).toBe(2);
   });

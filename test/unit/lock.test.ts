@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,6 +17,7 @@ import {
   sameProcess,
   withLock,
 } from '../../src/lock.js';
+import { lockRuntimeDir, RuntimeDirInUseError } from '../../src/runtime-dir.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { ROOT } from '../helpers/server.js';
 
@@ -44,6 +45,24 @@ describe('lock files (src/lock.ts)', () => {
     const again = await acquireLock(file);
     await again.release();
     expect(await readdir(path.dirname(file))).toEqual([]);
+  });
+
+  it('a runtime directory this process already holds, named again through a symlink: the message says so, not "another stratctl serve"', async () => {
+    const dir = await tempRuntimeDir();
+    const link = path.join(await tempRuntimeDir(), 'link');
+    await symlink(dir, link);
+    const held = await lockRuntimeDir(dir, { serve: true, runner: true });
+    const refused = await lockRuntimeDir(link, { serve: true, runner: false }).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(RuntimeDirInUseError);
+    expect((refused as Error).message).toBe(
+      `the runtime directory ${link} is in use: process ${process.pid} on ${hostname()} holds ${path.join(link, '.lock')}, and that is this process itself: it already uses this directory, perhaps under another name (a symlink?)`,
+    );
+    await held.release();
+    // Another live process holding it is still named as one.
+    await writeFile(path.join(dir, '.lock'), JSON.stringify({ pid: process.ppid, host: hostname(), nonce: 'x', acquiredAt: '' }));
+    const other = await lockRuntimeDir(link, { serve: true, runner: false }).catch((err: unknown) => err);
+    expect((other as Error).message).toContain(`process ${process.ppid} on ${hostname()} holds`);
+    expect((other as Error).message).toContain('(another stratctl serve is running there)');
   });
 
   it('takes over the lock of a dead holder on this host', async () => {
