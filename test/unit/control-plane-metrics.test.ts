@@ -174,6 +174,11 @@ describe('control-plane metrics (alone, fake store and fleet)', () => {
       ['subscriptions-per-client', '429', 0],
       ['connection-limit', '0', 0],
       ['client-connection-limit', '0', 0],
+      // Node's parser refusals (a slowloris flood shows as a rise of these).
+      ['headers-timeout', '408', 0],
+      ['request-timeout', '408', 0],
+      ['headers-too-large', '431', 0],
+      ['bad-request', '400', 0],
     ]);
     metrics.refusal('rate-limited', 429);
     metrics.refusal('not-found', 404);
@@ -182,6 +187,10 @@ describe('control-plane metrics (alone, fake store and fleet)', () => {
       ['subscriptions-per-client', '429', 0],
       ['connection-limit', '0', 0],
       ['client-connection-limit', '0', 0],
+      ['headers-timeout', '408', 0],
+      ['request-timeout', '408', 0],
+      ['headers-too-large', '431', 0],
+      ['bad-request', '400', 0],
       ['not-found', '404', 1],
     ]);
   });
