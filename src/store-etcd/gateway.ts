@@ -125,6 +125,8 @@ const RETRY_SAFE = new Set([
   'read runner',
   'read runners',
   'read store',
+  // store migrate: when a STALE runner's key expires (a lease's time to live is read, nothing changed).
+  'read lease',
   'check a commit',
   'commit',
 ]);
