@@ -37,10 +37,12 @@ export class RuntimeDirInUseError extends LockHeldError {
       held.touchedAgoMs === undefined
         ? ''
         : `; it is another host's or another container's, which cannot be checked by its pid, and it touched the lock ${(held.touchedAgoMs / 1000).toFixed(1)} s ago (a lock untouched for ${LOCK_STALE_MS / 1000} s is taken over)`;
-    // This process's own pid: a lock it took itself (another with its pid is judged dead): the
-    // same directory named twice, e.g. through a symlink, which another process is not to be blamed for.
+    // This process's own pid, judged by it (not another container's pid 1 on the same host name,
+    // which is told by the lock's touch, touchedAgoMs): a lock it took itself (another with its pid
+    // is judged dead): the same directory named twice, e.g. through a symlink, which another
+    // process is not to be blamed for.
     this.message =
-      held.pid === process.pid && held.host === hostname()
+      held.pid === process.pid && held.host === hostname() && held.touchedAgoMs === undefined
         ? `the runtime directory ${dir} is in use: process ${held.pid} on ${held.host} holds ${held.file}, and that is this process itself: it already uses this directory, perhaps under another name (a symlink?)`
         : held.pid === 0 && held.host === ''
           ? `the runtime directory ${dir} may be in use: ${held.file} names no process (empty or damaged, as a power loss can leave it) and was touched ${((held.touchedAgoMs ?? 0) / 1000).toFixed(1)} s ago; a lock untouched for ${LOCK_STALE_MS / 1000} s is taken over`
