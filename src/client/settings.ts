@@ -1,7 +1,8 @@
-import { constants, type Stats } from 'node:fs';
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { envSetting, runtimeDirSetting } from '../env-setting.js';
+import { kindOf } from '../fs/runtime-file.js';
 import { UsageError } from '../usage-error.js';
 import type { ClientOptions } from './http.js';
 import { isLoopbackUrl } from './loopback.js';
@@ -22,15 +23,6 @@ export const MAX_ADMIN_TOKEN_FILE_BYTES = 16 * 1024;
 
 /** An admin.token that is not a small regular file: not read, and why. */
 class AdminTokenFileRefused extends Error {}
-
-function kindOf(stat: Stats): string {
-  if (stat.isDirectory()) return 'a directory';
-  if (stat.isFIFO()) return 'a named pipe (FIFO)';
-  if (stat.isCharacterDevice()) return 'a character device';
-  if (stat.isBlockDevice()) return 'a block device';
-  if (stat.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
 
 /**
  * `<runtime-dir>/admin.token`'s text, read before every command (reads too): opened without

@@ -64,7 +64,8 @@ export interface RuntimeFileStat {
 const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
 const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOFOLLOW;
 
-function kindOf(stat: import('node:fs').Stats): string {
+/** What a file that is not a regular one is, in words (a refusal's reason). */
+export function kindOf(stat: import('node:fs').Stats): string {
   if (stat.isDirectory()) return 'a directory';
   if (stat.isFIFO()) return 'a named pipe (FIFO)';
   if (stat.isCharacterDevice()) return 'a character device';

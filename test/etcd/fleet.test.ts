@@ -11,6 +11,7 @@ import { EtcdRunnerSource, type RunnerIdHolder } from '../../src/store-etcd/runn
 import { parseEtcdStoreUrl } from '../../src/store-etcd/url.js';
 import { describeWithEtcd, type EtcdCluster, startEtcd, waitHealthy } from '../helpers/etcd.js';
 import { eventually, freshPrefix, grantedTtl, openReplica, rawClient } from '../helpers/etcd-stores.js';
+import { liveRunnerState } from '../helpers/fake-runners.js';
 import { waitUntil } from '../helpers/wait.js';
 
 let shared: EtcdCluster | null = null;
@@ -18,26 +19,6 @@ const cluster = async () => {
   shared ??= await startEtcd({ lifetime: 'file' });
   return shared;
 };
-
-function runnerState(id: string, patch: Partial<RunnerState> = {}): RunnerState {
-  const now = new Date().toISOString();
-  return {
-    id,
-    host: 'test-host',
-    pid: 4242,
-    instruments: null,
-    feed: 'sim',
-    startedAt: now,
-    heartbeatAt: now,
-    heartbeatIntervalMs: 200,
-    stopped: false,
-    applied: null,
-    lastScanAt: null,
-    lastSignals: [],
-    error: null,
-    ...patch,
-  };
-}
 
 describeWithEtcd('etcd tokens and runners (real etcd)', () => {
   it('a token created on A is found on B at once; revoked on B, it is refused on A at once', async () => {
@@ -94,8 +75,8 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     api.runners.subscribe(() => seen.push(api.runners.list().length));
     const r1 = runnerProcess.runnerPublisher('host-a:1');
     const r2 = runnerProcess.runnerPublisher('host-b:2');
-    await r2.publish(runnerState('host-b:2', { instruments: ['XAU_USD'] }));
-    await r1.publish(runnerState('host-a:1'));
+    await r2.publish(liveRunnerState('host-b:2', { instruments: ['XAU_USD'] }));
+    await r1.publish(liveRunnerState('host-a:1'));
     await eventually('both listed', () => api.runners.list().length === 2);
     expect(api.runners.list().map((r) => [r.id, r.instruments])).toEqual([
       ['host-a:1', null],
@@ -136,7 +117,7 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
       info: (m) => infos.push(m),
     });
     const publisher = runnerProcess.runnerPublisher('r-outage');
-    const heartbeat = () => publisher.publish(runnerState('r-outage'));
+    const heartbeat = () => publisher.publish(liveRunnerState('r-outage'));
     await heartbeat();
     await own.members[0]?.stop();
     // Each heartbeat waits for its attempt (failed at the deadline): four of them in the outage.
@@ -170,11 +151,11 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     const runnerProcess = await openReplica(c, prefix);
     const key = `/${prefix}/runners/prod:1`;
     const publisher = runnerProcess.runnerPublisher('prod:1');
-    await publisher.publish(runnerState('prod:1', { heartbeatIntervalMs: 2000 }));
+    await publisher.publish(liveRunnerState('prod:1', { heartbeatIntervalMs: 2000 }));
     expect(DEAD_RUNNER_RETENTION_SECONDS).toBe(600);
     expect(liveRunnerLeaseSeconds(2000)).toBe(600);
     expect(await grantedTtl(c, key)).toBe(600);
-    await publisher.publish(runnerState('prod:1', { heartbeatIntervalMs: 2000, stopped: true }));
+    await publisher.publish(liveRunnerState('prod:1', { heartbeatIntervalMs: 2000, stopped: true }));
     expect(await grantedTtl(c, key)).toBe(runnerLeaseSeconds(2000));
     expect(runnerLeaseSeconds(2000)).toBe(10);
     await publisher.close();
@@ -192,7 +173,7 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     const stored = async () => (await rawClient(c).get(key).json()) as RunnerState | null;
     const told: RunnerIdHolder[] = [];
     const first = (await openReplica(c, prefix)).runnerPublisher('acct-fx', (holder) => told.push(holder));
-    const mine = (patch: Partial<RunnerState> = {}) => runnerState('acct-fx', { pid: 1, host: 'host-a', ...patch });
+    const mine = (patch: Partial<RunnerState> = {}) => liveRunnerState('acct-fx', { pid: 1, host: 'host-a', ...patch });
     await first.publish(mine());
     await first.publish(mine({ scanCount: 1 })); // its own heartbeats: each over its own last write
     // The key gone (its lease ran out in a long freeze, or an etcdctl del): written again, not a takeover.
@@ -207,7 +188,7 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
 
     // Another process takes the id over (as claim lets it after 3 silent heartbeats)...
     const second = (await openReplica(c, prefix)).runnerPublisher('acct-fx');
-    await second.publish(runnerState('acct-fx', { pid: 2, host: 'host-b' }));
+    await second.publish(liveRunnerState('acct-fx', { pid: 2, host: 'host-b' }));
     // ...and the first one, frozen meanwhile, resumes: it must not publish over the new one.
     await first.publish(mine({ scanCount: 4 }));
     expect(told).toEqual([{ pid: 2, host: 'host-b', resumed: false }]);
@@ -248,13 +229,13 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
       });
       const first = replica.runnerPublisher('acct-fx', (holder) => told.push(holder));
       if (claimed) await first.claim?.({ host: 'host-a', pid: 1 });
-      const mine = (patch: Partial<RunnerState> = {}) => runnerState('acct-fx', { pid: 1, host: 'host-a', ...patch });
+      const mine = (patch: Partial<RunnerState> = {}) => liveRunnerState('acct-fx', { pid: 1, host: 'host-a', ...patch });
       await first.publish(mine());
       expect(loseNext).toBe(false);
       expect(await stored()).toMatchObject({ pid: 1, host: 'host-a' });
       // Another process takes the id over while the first is not heard from...
       const second = (await openReplica(c, prefix)).runnerPublisher('acct-fx');
-      await second.publish(runnerState('acct-fx', { pid: 2, host: 'host-b' }));
+      await second.publish(liveRunnerState('acct-fx', { pid: 2, host: 'host-b' }));
       // ...and the first, resuming, is told so and writes nothing: its first write was unconditional,
       // and with its answer lost so was the next, which wrote over the new runner's state (a resumed
       // runner ran beside its successor for the rest of a clean-clone CI run's 45 s wait).
@@ -274,7 +255,7 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     const key = `/${prefix}/runners/acct-fx`;
     const stored = async () => (await rawClient(c).get(key).json()) as RunnerState | null;
     // Another host's runner, silent: watched for 3 of its heartbeats (0.6 s here), then taken over.
-    const holder = (heartbeatAt: string) => runnerState('acct-fx', { pid: 2, host: 'host-b', heartbeatAt });
+    const holder = (heartbeatAt: string) => liveRunnerState('acct-fx', { pid: 2, host: 'host-b', heartbeatAt });
     await rawClient(c)
       .put(key)
       .value(JSON.stringify(holder(new Date().toISOString())));
@@ -287,7 +268,7 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
       .put(key)
       .value(JSON.stringify(holder(resumed)));
     // ...which is made over the key as the claim read it: refused, and the new runner told whose it is.
-    await starting.publish(runnerState('acct-fx', { pid: 1, host: 'host-a' }));
+    await starting.publish(liveRunnerState('acct-fx', { pid: 1, host: 'host-a' }));
     // The holder it took the id from, resumed: said so, not "taken over while not heard from".
     expect(told).toEqual([{ pid: 2, host: 'host-b', resumed: true }]);
     expect(await stored()).toMatchObject({ pid: 2, host: 'host-b', heartbeatAt: resumed });
@@ -307,10 +288,10 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
       const hour = 3_600_000;
       await runnerProcess
         .runnerPublisher('behind:1')
-        .publish(runnerState('behind:1', { heartbeatAt: new Date(Date.now() - hour).toISOString() }));
+        .publish(liveRunnerState('behind:1', { heartbeatAt: new Date(Date.now() - hour).toISOString() }));
       await runnerProcess
         .runnerPublisher('ahead:1')
-        .publish(runnerState('ahead:1', { heartbeatAt: new Date(Date.now() + hour).toISOString() }));
+        .publish(liveRunnerState('ahead:1', { heartbeatAt: new Date(Date.now() + hour).toISOString() }));
       await eventually('both listed', () => fleet.views().length === 2);
       const health = () => fleet.views().map((v) => [v.state?.id, v.health]);
       // Judged by heartbeatAt, "behind" would be STALE for an hour already.
@@ -354,14 +335,14 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     fleet.subscribe(() => told.push(fleet.summary().health));
     try {
       const publisher = (await openReplica(c, prefix)).runnerPublisher('r1');
-      await publisher.publish(runnerState('r1', { heartbeatAt: new Date(clock).toISOString() }));
+      await publisher.publish(liveRunnerState('r1', { heartbeatAt: new Date(clock).toISOString() }));
       await eventually('listed', () => fleet.views().length === 1);
       const heard = () => source.list()[0]?.heartbeatAt;
       const first = heard();
       // The watch's stream stays open, but nothing reaches this replica any more (late or stuck).
       (mirror as unknown as { watcher: NodeJS.EventEmitter }).watcher.removeAllListeners('data');
       const later = new Date(clock + 500).toISOString();
-      await publisher.publish(runnerState('r1', { heartbeatAt: later }));
+      await publisher.publish(liveRunnerState('r1', { heartbeatAt: later }));
       expect(heard()).toBe(first);
       // Past 3 heartbeats (200 ms each) since this replica last heard it.
       clock += 700;
@@ -388,8 +369,8 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     const api = await openReplica(c, prefix);
     const runnerProcess = await openReplica(c, prefix);
     const publisher = runnerProcess.runnerPublisher('clean:1');
-    await publisher.publish(runnerState('clean:1'));
-    await publisher.publish(runnerState('clean:1', { stopped: true }));
+    await publisher.publish(liveRunnerState('clean:1'));
+    await publisher.publish(liveRunnerState('clean:1', { stopped: true }));
     await publisher.close();
     await eventually('stopped state seen', () => api.runners.list()[0]?.stopped === true);
     expect(runnerHealth(api.runners.list()[0] ?? null, Date.now())).toBe('STOPPED');

@@ -1,9 +1,9 @@
 import { expect, it } from 'vitest';
 import { tokenDigest } from '../../src/auth/token-file.js';
-import type { RunnerState } from '../../src/runner/state.js';
 import type { EtcdStores } from '../../src/store-etcd/index.js';
 import { describeWithEtcd, type EtcdCluster, type EtcdMember, startEtcd, waitHealthy } from '../helpers/etcd.js';
 import { eventually, freshPrefix, openReplica, rawClient, setScanInterval } from '../helpers/etcd-stores.js';
+import { liveRunnerState } from '../helpers/fake-runners.js';
 import { startTestServer } from '../helpers/server.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -12,26 +12,6 @@ import { waitUntil } from '../helpers/wait.js';
  * back (a snapshot restored without --bump-revision). Its revisions start again below the ones the
  * replicas hold, and every put or delete at or below those was dropped as old news.
  */
-
-function runnerState(id: string, patch: Partial<RunnerState> = {}): RunnerState {
-  const now = new Date().toISOString();
-  return {
-    id,
-    host: 'test-host',
-    pid: 4242,
-    instruments: null,
-    feed: 'sim',
-    startedAt: now,
-    heartbeatAt: now,
-    heartbeatIntervalMs: 200,
-    stopped: false,
-    applied: null,
-    lastScanAt: null,
-    lastSignals: [],
-    error: null,
-    ...patch,
-  };
-}
 
 async function oneMember(): Promise<{ cluster: EtcdCluster; member: EtcdMember }> {
   const cluster = await startEtcd();
@@ -89,7 +69,7 @@ describeWithEtcd('etcd gone back: wiped, or restored from an older snapshot (rea
     await commitTo(a, 15);
     await eventually('B at v15', () => b.config.state().config.config.version === 15);
     const runner = runnerProcess.runnerPublisher('host-r:1');
-    await runner.publish(runnerState('host-r:1', { lastScanAt: '2026-01-01T00:00:00.000Z' }));
+    await runner.publish(liveRunnerState('host-r:1', { lastScanAt: '2026-01-01T00:00:00.000Z' }));
     await eventually('the runner listed', () => a.runners.list().length === 1);
 
     await bringBack(cluster, member);
@@ -103,7 +83,7 @@ describeWithEtcd('etcd gone back: wiped, or restored from an older snapshot (rea
     // Heartbeats go on (the first may fail on the lease the wiped etcd forgot; the next takes a new one).
     const republished = () => a.runners.list()[0]?.lastScanAt === '2026-01-01T00:05:00.000Z';
     for (let beat = 0; beat < 50 && !republished(); beat++) {
-      await runner.publish(runnerState('host-r:1', { lastScanAt: '2026-01-01T00:05:00.000Z' }));
+      await runner.publish(liveRunnerState('host-r:1', { lastScanAt: '2026-01-01T00:05:00.000Z' }));
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(a.runners.list()).toEqual([expect.objectContaining({ id: 'host-r:1', lastScanAt: '2026-01-01T00:05:00.000Z' })]);

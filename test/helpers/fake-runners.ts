@@ -24,6 +24,15 @@ export const runnerState = (id: string, at: number, extra: Partial<RunnerState> 
     ...extra,
   }) as RunnerState;
 
+/** A runner state heartbeating now, every 200 ms (the etcd tests' runners, published for real). */
+export const liveRunnerState = (id: string, patch: Partial<RunnerState> = {}): RunnerState => {
+  const now = new Date().toISOString();
+  return {
+    ...runnerState(id, Date.now(), { host: 'test-host', pid: 4242, startedAt: now, heartbeatAt: now, heartbeatIntervalMs: 200 }),
+    ...patch,
+  };
+};
+
 export function fakeRunnerSource() {
   const listeners = new Listeners();
   let states: RunnerState[] = [];
