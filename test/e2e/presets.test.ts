@@ -465,6 +465,40 @@ describe('presets by hand edit (file store)', () => {
     );
   });
 
+  it('a kept-out edit let in by a config edit made while stopped: its hand-edit line lists what it removed (the kept set is the one before), and the kept copy goes at start', async () => {
+    const first = await startTestServer({ runner: false });
+    await first.gql(UPSERT, { input: GOLD_FAST });
+    await first.gql(UPSERT, { input: { key: 'range_wide', base: 'range', name: 'Range (wide)' } });
+    await first.gql(ACTIVATE, { key: 'gold_fast' });
+    const inForceText = await readFile(presetsFile(first), 'utf8');
+    const withoutGoldFast = 'version: 2\npresets:\n  range_wide:\n    base: range\n    name: Range (wide)\n';
+    await handEditPresets(first, withoutGoldFast);
+    const kept = path.join(first.runtimeDir, KEPT_PRESETS_FILE);
+    await waitUntil(
+      () => readFile(kept, 'utf8').catch(() => null),
+      (text) => text === inForceText,
+      { what: 'the presets in force saved' },
+    );
+    await first.close();
+    // While stopped, the config stops using gold_fast: at the next start the edit is no longer kept out.
+    const configFile = path.join(first.runtimeDir, 'config.yaml');
+    const config = await readFile(configFile, 'utf8');
+    expect(config).toMatch(/^active_strategy_key: gold_fast$/m);
+    await writeFile(configFile, config.replace(/^active_strategy_key: gold_fast$/m, 'active_strategy_key: gold'));
+
+    const second = await startTestServer({ runtimeDir: first.runtimeDir, runner: false });
+    expect(await strategyKeys(second)).toEqual([...STATIC_KEYS, 'range_wide']);
+    const [handEdit] = (
+      await second.gql('{ auditLog(last: 1, subject: PRESETS) { operation actor version details changes { field before after } } }')
+    ).body.data!.auditLog;
+    expect(handEdit).toMatchObject({ operation: 'handEdit', actor: 'file', version: 3 });
+    expect(handEdit.changes.map((c: { field: string }) => c.field)).toEqual(['gold_fast.base', 'gold_fast.name', 'gold_fast.tunables']);
+    expect(handEdit.changes[0]).toMatchObject({ before: 'gold', after: null });
+    expect(JSON.stringify(handEdit.details)).not.toMatch(/not known/);
+    // Removed by the start itself (strategies.yaml is in force): not left until the next presets change.
+    await expect(stat(kept)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('reloadStrategies reads the file now (no watch event needed) and answers what is in force', async () => {
     const server = await startTestServer({ configPollMs: 60_000 });
     (server.store as FileConfigStore).watch!.pause(); // only reloadStrategies can see the edit
