@@ -570,6 +570,43 @@ describe('the size of a preset set (file store)', () => {
   }, 30_000);
 });
 
+describe('preset names (file store)', () => {
+  it('a preset name that reads as another strategy’s (static or preset) is refused through the API and by hand; keeping its own name is not a copy', async () => {
+    const server = await startTestServer({ runner: false });
+    const refused = async (input: Record<string, unknown>) => {
+      const res = await server.gql(UPSERT, { input });
+      expect(res.status, JSON.stringify(input)).toBe(400);
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      return res.body.errors?.[0]?.message;
+    };
+    const alike = '; a preset needs a name of its own (compared ignoring case and Unicode compatibility forms)';
+    expect(await refused({ key: 'gold_trend', base: 'momentum', name: 'Gold Trend' })).toBe(
+      `Invalid preset: name: "Gold Trend" is the name of the static strategy gold ("Gold Trend")${alike}`,
+    );
+    expect(await refused({ key: 'gold_trend', base: 'momentum', name: 'gold\u00a0TREND' })).toMatch(/static strategy gold/);
+    expect((await server.gql(UPSERT, { input: GOLD_FAST })).body.data?.upsertPreset.presetsVersion).toBe(1);
+    expect(await refused({ key: 'range_fast', base: 'range', name: 'GOLD TREND (FAST)' })).toBe(
+      `Invalid preset: name: "GOLD TREND (FAST)" is the name of the preset gold_fast ("Gold Trend (fast)")${alike}`,
+    );
+    // Its own name, on a re-upsert (here another case of it), is no copy.
+    const again = await server.gql(UPSERT, { input: { ...GOLD_FAST, name: 'Gold trend (fast)' } });
+    expect(again.body.data?.upsertPreset).toMatchObject({ changed: true, presetsVersion: 2 });
+
+    // By hand: kept out as an invalid file, with its line; the set in force stays.
+    await handEditPresets(server, (text) => `${text}  range_fast:\n    base: range\n    name: Gold Trend (FAST)\n`);
+    const kept = await waitUntil(
+      () => status(server),
+      (s) => s.strategiesError !== null,
+      { what: 'the copy refused' },
+    );
+    expect(kept.presetsVersion).toBe(2);
+    expect(kept.strategiesError.problems[0].message).toBe(
+      `presets.range_fast.name: "Gold Trend (FAST)" is the name of the preset gold_fast ("Gold trend (fast)")${alike}`,
+    );
+    expect(await strategyKeys(server)).toEqual([...STATIC_KEYS, 'gold_fast']);
+  });
+});
+
 describe('preset text (file store)', () => {
   it('a name is one line (no U+2028/U+2029 either) and no name or description holds bidirectional controls; nothing is written', async () => {
     const server = await startTestServer();
