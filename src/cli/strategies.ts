@@ -76,6 +76,8 @@ async function showOne(ctx: ClientCommandContext, key: string): Promise<number |
   ctx.print(
     [
       `${strategy.key}: ${strategy.name}${strategy.isActive ? ' (active)' : ''}`,
+      // Which code a preset runs: its name is its own, its signal is the base's.
+      ...(strategy.source === 'PRESET' && strategy.base ? [`preset of ${strategy.base}`] : []),
       strategy.description,
       `risk ${strategy.riskLevel.toLowerCase()}, session ${strategy.sessionPreference.toLowerCase()}, instruments ${strategy.instruments.join(', ')}`,
       '',

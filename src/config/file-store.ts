@@ -22,7 +22,7 @@ import { followLoad } from '../heap-tuning.js';
 import { MAX_RUNTIME_FILE_BYTES } from '../limit-defaults.js';
 import { Listeners } from '../listeners.js';
 import type { Say } from '../log.js';
-import { type StrategyRegistry, strategySetOf } from '../registry/index.js';
+import { type PresetDefinition, type StrategyRegistry, strategySetOf } from '../registry/index.js';
 import { sharedYamlParser, type YamlParser } from '../yaml/off-thread.js';
 import { type AuditEntry, systemAuditEntry } from './audit-entry.js';
 import { AuditFile } from './audit-file.js';
@@ -609,6 +609,9 @@ class FileStore implements FileConfigStore {
             code: errno,
           });
         });
+        // strategies.yaml is in force (not kept out at open): a kept copy from an earlier run has done its
+        // work (reconcileAudit read it). Left, it stayed until the next presets change.
+        if (this.presetsInvalid === null) await this.dropKeptPresets();
       });
     if (this.options.ioWorker ?? this.options.fs === undefined)
       this.io = workerIo(this.io, { followLoad: this.options.followLoad ?? followLoad });
@@ -675,7 +678,8 @@ class FileStore implements FileConfigStore {
     const lastPresets = this.auditLog.last(1, 'PRESETS')[0];
     if (lastPresets?.digest !== this.presets.digest && (lastPresets || this.presets.version > 0)) {
       const operation = operationFor(lastPresets, this.presetsStoredVersion);
-      entries.push(presetsSystemEntry(operation, this.presets, null, lastPresets, this.snapshot.config, this.now()));
+      const before = operation === 'handEdit' && lastPresets ? await this.keptAudited(lastPresets) : null;
+      entries.push(presetsSystemEntry(operation, this.presets, before, lastPresets, this.snapshot.config, this.now()));
       if (operation !== 'baseline')
         this.warn(`presets version ${this.presets.version} had no audit entry; recorded now as "${operation}"`, {
           subject: 'presets',
@@ -698,6 +702,23 @@ class FileStore implements FileConfigStore {
         });
     }
     await this.auditLog.append(entries);
+  }
+
+  /**
+   * The presets of KEPT_PRESETS_FILE when they are the set `last` recorded (null otherwise): an edit
+   * kept out in the last run, let in at this start, changed exactly that set. Its hand-edit line lists
+   * what it changed (a preset it removed) instead of "what changed is not known".
+   */
+  private async keptAudited(last: AuditEntry): Promise<readonly PresetDefinition[] | null> {
+    const keptFile = path.join(this.options.runtimeDir, KEPT_PRESETS_FILE);
+    try {
+      const text = await readAtOpen(this.fs, keptFile, this.options, 'presets');
+      if (text === null || digestOf(text) !== last.digest) return null;
+      return parsePresetsFile(this.options.strategies, keptFile, text).presets;
+    } catch {
+      // Unreadable or invalid: not the set the trail recorded, as far as can be told.
+      return null;
+    }
   }
 
   async audit(query: AuditQuery): Promise<readonly AuditEntry[]> {

@@ -4,6 +4,7 @@ import {
   type PresetDefinition,
   type PresetField,
   PresetValidationError,
+  presetNameProblem,
   type StrategyRegistry,
   shownName,
   strategySetOf,
@@ -42,6 +43,9 @@ export function upsertPreset(input: PresetInput, by: Requester): PresetsChange {
       const { key, ...fields } = input;
       const checked = checkPreset(state.strategies, key, fields);
       if (!checked.ok) throw new PresetValidationError(checked.issues);
+      // Against every other strategy in force; a preset keeping its own name is not a copy.
+      const nameProblem = presetNameProblem(state.strategies, checked.preset, state.presets.presets);
+      if (nameProblem) throw new PresetValidationError([{ path: ['name'], message: nameProblem }]);
       const next = withPreset(state.presets.presets, checked.preset);
       if (next.length > MAX_PRESETS) {
         const message = `the preset set is full: ${tooManyPresets(next.length)}; delete one first`;

@@ -187,8 +187,52 @@ function checkAgainstBase(base: StrategyInfo, values: Partial<Record<PresetField
 }
 
 /**
- * Checks a whole preset set, in order: each preset as checkPreset does, and keys unique. Issue
- * paths start with the preset's key.
+ * A name as it reads: NFKC (a full-width or ligature form reads as the plain one), case folded, runs
+ * of white space as one. Two names the same here show as the same row in a listing.
+ */
+const nameAsRead = (name: string): string => name.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
+
+/** The strategies' names as read (nameAsRead), to whose they are; a static strategy's first. */
+type NamesRead = Map<string, { readonly key: string; readonly name: string; readonly source: 'static' | 'preset' }>;
+
+function staticNamesRead(strategies: StrategyRegistry): NamesRead {
+  const names: NamesRead = new Map();
+  for (const s of strategies.list())
+    if (s.source === 'static' && !names.has(nameAsRead(s.name)))
+      names.set(nameAsRead(s.name), { key: s.key, name: s.name, source: 'static' });
+  return names;
+}
+
+/** Why `preset`'s name cannot be among `names` (or undefined): it reads as the name of another strategy there. */
+function nameCopied(preset: PresetDefinition, names: NamesRead): string | undefined {
+  const copied = names.get(nameAsRead(preset.name));
+  if (!copied || (copied.source === 'preset' && copied.key === preset.key)) return undefined;
+  const whose = copied.source === 'static' ? 'the static strategy' : 'the preset';
+  return `"${shownName(preset.name)}" is the name of ${whose} ${copied.key} ("${shownName(copied.name)}"); a preset needs a name of its own (compared ignoring case and Unicode compatibility forms)`;
+}
+
+/**
+ * Why `preset`'s name cannot stand beside `others` (or undefined): it reads as the name of a static
+ * strategy of `strategies` or of one of `others` (presets with another key). Told apart only by key,
+ * two rows of one name let a preset show as another strategy, as a bidirectional control would.
+ */
+export function presetNameProblem(
+  strategies: StrategyRegistry,
+  preset: PresetDefinition,
+  others: readonly PresetDefinition[],
+): string | undefined {
+  const names = staticNamesRead(strategies);
+  for (const p of others) {
+    const read = nameAsRead(p.name);
+    if (p.key !== preset.key && !names.has(read)) names.set(read, { key: p.key, name: p.name, source: 'preset' });
+  }
+  return nameCopied(preset, names);
+}
+
+/**
+ * Checks a whole preset set, in order: each preset as checkPreset does, keys unique, and names
+ * unique among all strategies (presetNameProblem: the later of two presets is the one reported).
+ * Issue paths start with the preset's key.
  */
 export function checkPresets(
   strategies: StrategyRegistry,
@@ -197,12 +241,17 @@ export function checkPresets(
   const issues: PresetIssue[] = [];
   const presets: PresetDefinition[] = [];
   const seen = new Set<string>();
+  const names = staticNamesRead(strategies);
   for (const [key, fields] of entries) {
     if (seen.has(key)) issues.push({ path: [key], message: `duplicate preset key "${shownName(key)}"` });
     seen.add(key);
     const checked = checkPreset(strategies, key, fields);
-    if (checked.ok) presets.push(checked.preset);
-    else for (const issue of checked.issues) issues.push({ path: [key, ...issue.path], message: issue.message });
+    if (checked.ok) {
+      const nameProblem = nameCopied(checked.preset, names);
+      if (nameProblem) issues.push({ path: [key, 'name'], message: nameProblem });
+      else names.set(nameAsRead(checked.preset.name), { key, name: checked.preset.name, source: 'preset' });
+      presets.push(checked.preset);
+    } else for (const issue of checked.issues) issues.push({ path: [key, ...issue.path], message: issue.message });
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, presets: Object.freeze(presets) };
 }

@@ -465,6 +465,40 @@ describe('presets by hand edit (file store)', () => {
     );
   });
 
+  it('a kept-out edit let in by a config edit made while stopped: its hand-edit line lists what it removed (the kept set is the one before), and the kept copy goes at start', async () => {
+    const first = await startTestServer({ runner: false });
+    await first.gql(UPSERT, { input: GOLD_FAST });
+    await first.gql(UPSERT, { input: { key: 'range_wide', base: 'range', name: 'Range (wide)' } });
+    await first.gql(ACTIVATE, { key: 'gold_fast' });
+    const inForceText = await readFile(presetsFile(first), 'utf8');
+    const withoutGoldFast = 'version: 2\npresets:\n  range_wide:\n    base: range\n    name: Range (wide)\n';
+    await handEditPresets(first, withoutGoldFast);
+    const kept = path.join(first.runtimeDir, KEPT_PRESETS_FILE);
+    await waitUntil(
+      () => readFile(kept, 'utf8').catch(() => null),
+      (text) => text === inForceText,
+      { what: 'the presets in force saved' },
+    );
+    await first.close();
+    // While stopped, the config stops using gold_fast: at the next start the edit is no longer kept out.
+    const configFile = path.join(first.runtimeDir, 'config.yaml');
+    const config = await readFile(configFile, 'utf8');
+    expect(config).toMatch(/^active_strategy_key: gold_fast$/m);
+    await writeFile(configFile, config.replace(/^active_strategy_key: gold_fast$/m, 'active_strategy_key: gold'));
+
+    const second = await startTestServer({ runtimeDir: first.runtimeDir, runner: false });
+    expect(await strategyKeys(second)).toEqual([...STATIC_KEYS, 'range_wide']);
+    const [handEdit] = (
+      await second.gql('{ auditLog(last: 1, subject: PRESETS) { operation actor version details changes { field before after } } }')
+    ).body.data!.auditLog;
+    expect(handEdit).toMatchObject({ operation: 'handEdit', actor: 'file', version: 3 });
+    expect(handEdit.changes.map((c: { field: string }) => c.field)).toEqual(['gold_fast.base', 'gold_fast.name', 'gold_fast.tunables']);
+    expect(handEdit.changes[0]).toMatchObject({ before: 'gold', after: null });
+    expect(JSON.stringify(handEdit.details)).not.toMatch(/not known/);
+    // Removed by the start itself (strategies.yaml is in force): not left until the next presets change.
+    await expect(stat(kept)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('reloadStrategies reads the file now (no watch event needed) and answers what is in force', async () => {
     const server = await startTestServer({ configPollMs: 60_000 });
     (server.store as FileConfigStore).watch!.pause(); // only reloadStrategies can see the edit
@@ -534,6 +568,43 @@ describe('the size of a preset set (file store)', () => {
     expect(edit.body.errors).toBeUndefined();
     expect(edit.body.data?.upsertPreset.presetsVersion).toBe(2);
   }, 30_000);
+});
+
+describe('preset names (file store)', () => {
+  it('a preset name that reads as another strategy’s (static or preset) is refused through the API and by hand; keeping its own name is not a copy', async () => {
+    const server = await startTestServer({ runner: false });
+    const refused = async (input: Record<string, unknown>) => {
+      const res = await server.gql(UPSERT, { input });
+      expect(res.status, JSON.stringify(input)).toBe(400);
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      return res.body.errors?.[0]?.message;
+    };
+    const alike = '; a preset needs a name of its own (compared ignoring case and Unicode compatibility forms)';
+    expect(await refused({ key: 'gold_trend', base: 'momentum', name: 'Gold Trend' })).toBe(
+      `Invalid preset: name: "Gold Trend" is the name of the static strategy gold ("Gold Trend")${alike}`,
+    );
+    expect(await refused({ key: 'gold_trend', base: 'momentum', name: 'gold\u00a0TREND' })).toMatch(/static strategy gold/);
+    expect((await server.gql(UPSERT, { input: GOLD_FAST })).body.data?.upsertPreset.presetsVersion).toBe(1);
+    expect(await refused({ key: 'range_fast', base: 'range', name: 'GOLD TREND (FAST)' })).toBe(
+      `Invalid preset: name: "GOLD TREND (FAST)" is the name of the preset gold_fast ("Gold Trend (fast)")${alike}`,
+    );
+    // Its own name, on a re-upsert (here another case of it), is no copy.
+    const again = await server.gql(UPSERT, { input: { ...GOLD_FAST, name: 'Gold trend (fast)' } });
+    expect(again.body.data?.upsertPreset).toMatchObject({ changed: true, presetsVersion: 2 });
+
+    // By hand: kept out as an invalid file, with its line; the set in force stays.
+    await handEditPresets(server, (text) => `${text}  range_fast:\n    base: range\n    name: Gold Trend (FAST)\n`);
+    const kept = await waitUntil(
+      () => status(server),
+      (s) => s.strategiesError !== null,
+      { what: 'the copy refused' },
+    );
+    expect(kept.presetsVersion).toBe(2);
+    expect(kept.strategiesError.problems[0].message).toBe(
+      `presets.range_fast.name: "Gold Trend (FAST)" is the name of the preset gold_fast ("Gold trend (fast)")${alike}`,
+    );
+    expect(await strategyKeys(server)).toEqual([...STATIC_KEYS, 'gold_fast']);
+  });
 });
 
 describe('preset text (file store)', () => {

@@ -106,6 +106,20 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(unknown.stderr).toContain('there is no strategy "nope"');
   });
 
+  it('strategies <key> of a preset says which static strategy it is a preset of', async () => {
+    const server = await startTestServer({ runner: false });
+    await server.gql(UPSERT, { input: { key: 'gold_fast', base: 'gold', name: 'Gold (fast)', tunables: { fast_ma_period: 3 } } });
+    const [preset, shipped] = await Promise.all([
+      stratctl(['strategies', 'gold_fast'], envFor(server)),
+      stratctl(['strategies', 'gold'], envFor(server)),
+    ]);
+    expect(preset.code, preset.stderr).toBe(0);
+    expect(preset.stdout).toMatch(/^gold_fast: Gold \(fast\)\npreset of gold\n/);
+    expect(preset.stdout).toMatch(/^fast_ma_period\s+3\s+3$/m);
+    expect(shipped.code, shipped.stderr).toBe(0);
+    expect(shipped.stdout).not.toContain('preset of');
+  });
+
   it('status: human and --json', async () => {
     const server = await startTestServer();
     const [human, json] = await Promise.all([stratctl(['status'], envFor(server)), stratctl(['status', '--json'], envFor(server))]);

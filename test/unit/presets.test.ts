@@ -147,6 +147,22 @@ describe('strategies.yaml: parsing and checks against the static strategies', ()
     expect(problems(preset('    base: gold\n'))).toEqual(['4: presets.my_preset.name: is required']);
   });
 
+  it('refuses a name that reads as another strategy’s (a static one’s or an earlier preset’s), ignoring case and compatibility forms', () => {
+    // Two rows "Gold Trend" in a listing, told apart only by key: a preset showing as another strategy.
+    expect(problems(preset('    base: momentum\n    name: Gold Trend\n'))).toEqual([
+      '5: presets.my_preset.name: "Gold Trend" is the name of the static strategy gold ("Gold Trend"); a preset needs a name of its own (compared ignoring case and Unicode compatibility forms)',
+    ]);
+    // Full-width letters (NFKC: the plain ones), another case, a doubled space.
+    expect(problems(preset('    base: momentum\n    name: "ＧＯＬＤ  trend"\n'))[0]).toMatch(/is the name of the static strategy gold/);
+    expect(
+      problems('version: 1\npresets:\n  p_one:\n    base: gold\n    name: Quiet\n  p_two:\n    base: range\n    name: quiet\n'),
+    ).toEqual([
+      '8: presets.p_two.name: "quiet" is the name of the preset p_one ("Quiet"); a preset needs a name of its own (compared ignoring case and Unicode compatibility forms)',
+    ]);
+    // A name that only contains another is its own.
+    expect(parsePresetsFile(defaultRegistry, FILE, preset('    base: gold\n    name: Gold Trend (fast)\n')).presets).toHaveLength(1);
+  });
+
   it('refuses a wrong shape: not a mapping, no version, unknown top-level keys, aliases', () => {
     expect(problems('- a\n- b\n')).toEqual([
       '1: the presets file must be a YAML mapping: version: <n> and presets: { <key>: { base, name, description, ... } }',
