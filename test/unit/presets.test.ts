@@ -8,6 +8,7 @@ import {
   defaultRegistry,
   type PresetDefinition,
   presetChanges,
+  presetNameProblem,
   samePresets,
   strategySetOf,
 } from '../../src/registry/index.js';
@@ -147,20 +148,27 @@ describe('strategies.yaml: parsing and checks against the static strategies', ()
     expect(problems(preset('    base: gold\n'))).toEqual(['4: presets.my_preset.name: is required']);
   });
 
-  it('refuses a name that reads as another strategy’s (a static one’s or an earlier preset’s), ignoring case and compatibility forms', () => {
+  it('a name that reads as another strategy’s (a static one’s or another preset’s, ignoring case and compatibility forms) is the API’s refusal; a stored set holding one still loads', () => {
+    const alike = '; a preset needs a name of its own (compared ignoring case and Unicode compatibility forms)';
+    const named = (key: string, base: string, name: string) => ({ key, base, name }) as PresetDefinition;
     // Two rows "Gold Trend" in a listing, told apart only by key: a preset showing as another strategy.
-    expect(problems(preset('    base: momentum\n    name: Gold Trend\n'))).toEqual([
-      '5: presets.my_preset.name: "Gold Trend" is the name of the static strategy gold ("Gold Trend"); a preset needs a name of its own (compared ignoring case and Unicode compatibility forms)',
-    ]);
+    expect(presetNameProblem(defaultRegistry, named('my_preset', 'momentum', 'Gold Trend'), [])).toBe(
+      `"Gold Trend" is the name of the static strategy gold ("Gold Trend")${alike}`,
+    );
     // Full-width letters (NFKC: the plain ones), another case, a doubled space.
-    expect(problems(preset('    base: momentum\n    name: "ＧＯＬＤ  trend"\n'))[0]).toMatch(/is the name of the static strategy gold/);
-    expect(
-      problems('version: 1\npresets:\n  p_one:\n    base: gold\n    name: Quiet\n  p_two:\n    base: range\n    name: quiet\n'),
-    ).toEqual([
-      '8: presets.p_two.name: "quiet" is the name of the preset p_one ("Quiet"); a preset needs a name of its own (compared ignoring case and Unicode compatibility forms)',
-    ]);
-    // A name that only contains another is its own.
-    expect(parsePresetsFile(defaultRegistry, FILE, preset('    base: gold\n    name: Gold Trend (fast)\n')).presets).toHaveLength(1);
+    expect(presetNameProblem(defaultRegistry, named('my_preset', 'momentum', 'ＧＯＬＤ  trend'), [])).toMatch(/static strategy gold/);
+    const quiet = named('p_one', 'gold', 'Quiet');
+    expect(presetNameProblem(defaultRegistry, named('p_two', 'range', 'quiet'), [quiet])).toBe(
+      `"quiet" is the name of the preset p_one ("Quiet")${alike}`,
+    );
+    // Its own name (another case of it) is no copy; a name that only contains another is its own.
+    expect(presetNameProblem(defaultRegistry, named('p_one', 'gold', 'QUIET'), [quiet])).toBeUndefined();
+    expect(presetNameProblem(defaultRegistry, named('my_preset', 'gold', 'Gold Trend (fast)'), [])).toBeUndefined();
+    // A file holding copies (a hand edit, or written before the check) loads: refused, a server that
+    // ran on it would not start after an upgrade.
+    const copies =
+      'version: 1\npresets:\n  p_one:\n    base: gold\n    name: Gold Trend\n  p_two:\n    base: range\n    name: gold trend\n';
+    expect(parsePresetsFile(defaultRegistry, FILE, copies).presets.map((p) => p.key)).toEqual(['p_one', 'p_two']);
   });
 
   it('refuses a wrong shape: not a mapping, no version, unknown top-level keys, aliases', () => {
