@@ -20,9 +20,25 @@ import type { RequestScope } from './request-scope.js';
 import { schema } from './schema/index.js';
 import { singleConnectionSsePlugin } from './sse.js';
 
-export const DEFAULT_PLAYGROUND_QUERY = `# strategy-control-plane. Reads are open; mutations need a token:
-# open the "Headers" tab below and enter {"Authorization": "Bearer <token>"}
-# (the token is in runtime/admin.token unless CONTROL_PLANE_TOKEN is set).
+const TOKEN_HOW_TO = `# open the "Headers" tab below and enter {"Authorization": "Bearer <token>"}
+# (the token is in runtime/admin.token unless CONTROL_PLANE_TOKEN is set)`;
+
+/**
+ * What the playground's first tab says, after the server's --reads-require-token: with it, the
+ * schema GraphiQL asks for on load is refused (401) and the docs explorer says "Error fetching
+ * schema"; GraphiQL does not ask again when the headers change, so the comment names its button.
+ */
+const playgroundIntro = (readsRequireToken: boolean) =>
+  readsRequireToken
+    ? `# strategy-control-plane. This server needs a token for reads too (--reads-require-token):
+${TOKEN_HOW_TO},
+# then press "Re-fetch GraphQL schema" (the circular arrow at the bottom of the left
+# sidebar, or Shift-Ctrl-R): GraphiQL fetched the schema without the token, was refused,
+# and does not fetch it again when the headers change (the docs explorer needs it).`
+    : `# strategy-control-plane. Reads are open; mutations need a token:
+${TOKEN_HOW_TO}.`;
+
+export const defaultPlaygroundQuery = (readsRequireToken: boolean) => `${playgroundIntro(readsRequireToken)}
 
 query Overview {
   status {
@@ -50,11 +66,12 @@ query Overview {
 `;
 
 /** GraphiQL's options (the HTTP adapter serves the page, pre-rendered: src/http/graphiql-route.ts). */
-export const PLAYGROUND_OPTIONS = {
-  title: 'strategy-control-plane',
-  defaultQuery: DEFAULT_PLAYGROUND_QUERY,
-  shouldPersistHeaders: false,
-} as const;
+export const playgroundOptions = (readsRequireToken: boolean) =>
+  ({
+    title: 'strategy-control-plane',
+    defaultQuery: defaultPlaygroundQuery(readsRequireToken),
+    shouldPersistHeaders: false,
+  }) as const;
 
 export interface YogaOptions {
   services: ControlPlaneServices;
@@ -134,7 +151,7 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
     // Nothing reaches yoga over the adapter's limit; its own (25 MB) would only add a second count.
     maxRequestBodySize: false,
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
-    graphiql: options.production ? false : PLAYGROUND_OPTIONS,
+    graphiql: options.production ? false : playgroundOptions(options.readsRequireToken),
     // Loaded when a page is first rendered: the bundled GraphiQL is ~30 MB of heap, and production never shows it.
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     context: async ({ requestId, log, authorization, credentials: known }) => {

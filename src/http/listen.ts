@@ -5,7 +5,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { jitExecutionPlugin } from '../graphql/jit.js';
 import { endableSubscriptions } from '../graphql/plugins/end-subscriptions.js';
 import { GRAPHQL_SSE_PATH } from '../graphql/sse.js';
-import { type ControlPlaneYoga, createControlPlaneYoga, PLAYGROUND_OPTIONS } from '../graphql/yoga.js';
+import { type ControlPlaneYoga, createControlPlaneYoga, playgroundOptions } from '../graphql/yoga.js';
 import { CONNECTION_LIMITS, MAX_REQUEST_BODY_BYTES } from '../limit-defaults.js';
 import { droppedLogLines, type Later, type Logger } from '../log.js';
 import { createControlPlaneMetrics } from '../metrics/control-plane-metrics.js';
@@ -298,7 +298,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     ...restRoutes(inProcessRunner(yoga, plane.services.faultLog), inProcessAuthorizer(yoga)),
     ...(lane ? [lane] : []),
     // GraphiQL (not in production mode): a browser's GET; yoga answers the rest of /graphql.
-    ...(plane.settings.production ? [productionPlaygroundNotice()] : [graphiqlRoute(PLAYGROUND_OPTIONS)]),
+    ...(plane.settings.production ? [productionPlaygroundNotice()] : [graphiqlRoute(playgroundOptions(plane.settings.readsRequireToken))]),
     { path: '/graphql', handle: yogaRoute },
     // graphql-sse's single-connection mode (the operator page's one SSE connection per browser and token, src/page/shared-live.ts): yoga's HTTP handling.
     { path: GRAPHQL_SSE_PATH, handle: yogaHandler(yoga) },

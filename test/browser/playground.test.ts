@@ -78,6 +78,30 @@ describe.skipIf(!available)('the playground (GraphiQL) in headless Chromium', ()
     expect(pageErrors).toEqual([]);
   }, 90_000);
 
+  it('--reads-require-token: the default query says a token is needed; after it is entered, "Re-fetch GraphQL schema" fills the docs', async () => {
+    const server = await startTestServer({ readsRequireToken: true });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
+    const refused = await loopbackOnly(page);
+    const docs = async () => (await page.locator('.graphiql-doc-explorer').textContent()) ?? '';
+    await openPlayground(page, server.url);
+    expect(await editorText(page, 'section.graphiql-query-editor')).toContain('needs a token for reads too');
+
+    // The schema asked for on load was refused: the docs explorer cannot show it.
+    await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
+    await expect.poll(docs).toContain('Error fetching schema');
+
+    await page.getByRole('button', { name: 'Headers', exact: true }).click();
+    await replaceEditorText(page, 'section.graphiql-editor-tool', `{"Authorization": "Bearer ${server.token}"}`);
+    await expect.poll(() => editorText(page, 'section.graphiql-editor-tool')).toContain(`"Authorization": "Bearer ${server.token}"`);
+    // The button the default query's comment names (GraphiQL does not fetch again on its own).
+    const refetched = page.waitForResponse((r) => (r.request().postData() ?? '').includes('__schema') && r.status() === 200);
+    await page.getByRole('button', { name: /^Re-fetch GraphQL schema/ }).click();
+    await refetched;
+    await expect.poll(docs).toContain('Query');
+    expect(await docs()).not.toContain('Error fetching schema');
+    expect(refused, 'requests beyond loopback').toEqual([]);
+  }, 90_000);
+
   it('the network guard itself refuses and records a request beyond loopback', async () => {
     const server = await startTestServer();
     const page = await browser.newPage();

@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { isAdminTokenProof, newAdminProofChallenge } from '../../src/auth/admin-proof.js';
 import { deletePreset } from '../../src/config/preset-changes.js';
 import type { Change, CommitOptions } from '../../src/config/store.js';
+import { GRAPHQL_PATHS } from '../helpers/graphql-paths.js';
 import { startTestServer, TEST_TOKEN } from '../helpers/server.js';
 
 const ACTIVATE = `mutation Activate($key: String!, $expectedVersion: Int) {
@@ -103,6 +104,38 @@ describe('queries', () => {
     const onDisk = parse(await readFile(configPath(server.runtimeDir), 'utf8'));
     expect(onDisk).toMatchObject({ active_strategy_key: 'momentum', trading_enabled: true, scan_interval_seconds: 30, version: 1 });
   });
+});
+
+describe("effectiveTunables of a preset, live and in deletePreset's answer", () => {
+  const SHOWN = '{ tunables effectiveTunables }';
+  for (const { name, fastLane } of GRAPHQL_PATHS) {
+    it(`answered by ${name}: its defaults, then the overrides in force; deleted, its defaults (not {})`, async () => {
+      const server = await startTestServer({ fastLane, runner: false });
+      const upsert = await server.gql(
+        `mutation { upsertPreset(input: { key: "gold_x", base: "gold", name: "GX", tunables: { fast_ma_period: 7 } }) { strategy ${SHOWN} } }`,
+      );
+      expect(upsert.body.errors).toBeUndefined();
+      const defaults = upsert.body.data?.upsertPreset.strategy.tunables;
+      expect(defaults).toMatchObject({ fast_ma_period: 7, slow_ma_period: 50 });
+      expect(Object.keys(defaults)).toHaveLength(5);
+      expect(upsert.body.data?.upsertPreset.strategy.effectiveTunables).toEqual(defaults);
+
+      const override = async (value: number | null) =>
+        expect(
+          (await server.gql(UPDATE, { input: { tunableOverrides: { gold_x: value === null ? null : { fast_ma_period: value } } } })).body
+            .errors,
+        ).toBeUndefined();
+      await override(9);
+      const live = await server.gql(`{ strategy(key: "gold_x") ${SHOWN} }`);
+      expect(live.body.data?.strategy).toEqual({ tunables: defaults, effectiveTunables: { ...defaults, fast_ma_period: 9 } });
+      // A preset with overrides in force cannot be deleted; without them, its answer shows its defaults.
+      await override(null);
+
+      const removed = await server.gql(`mutation { deletePreset(key: "gold_x") { strategy ${SHOWN} } }`);
+      expect(removed.body.errors).toBeUndefined();
+      expect(removed.body.data?.deletePreset.strategy).toEqual({ tunables: defaults, effectiveTunables: defaults });
+    });
+  }
 });
 
 describe('activateStrategy', () => {

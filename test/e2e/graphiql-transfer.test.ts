@@ -94,3 +94,30 @@ describe('GraphiQL page: compressed and cacheable', { timeout: 60_000 }, () => {
     expect(api.headers['content-type']).toMatch(/^application\/json/);
   });
 });
+
+/** The options the served page hands GraphiQL (render-graphiql writes them as JSON into its last script). */
+function pageOptions(page: Buffer): { defaultQuery: string } {
+  const options = /renderYogaGraphiQL\(\s*window\.document\.querySelector\('#root'\),\s*(\{.*\}),\s*\);/.exec(page.toString('utf8'));
+  expect(options, 'GraphiQL options in the page').not.toBeNull();
+  return JSON.parse(options![1]!);
+}
+
+describe("GraphiQL page: the default query's comment follows --reads-require-token", { timeout: 60_000 }, () => {
+  it('reads open: says so, and how to give a token for mutations', async () => {
+    const server = await startTestServer();
+    const { defaultQuery } = pageOptions((await get(server.url, BROWSER)).body);
+    expect(defaultQuery).toMatch(/^# strategy-control-plane\. Reads are open; mutations need a token:\n# open the "Headers" tab below/);
+    expect(defaultQuery).not.toMatch(/Re-fetch/);
+    expect(defaultQuery).toContain('query Overview {');
+  });
+
+  it('reads need a token: says so, how to put it in the Headers tab, and to re-fetch the schema after', async () => {
+    const server = await startTestServer({ readsRequireToken: true });
+    const { defaultQuery } = pageOptions((await get(server.url, BROWSER)).body);
+    expect(defaultQuery).toMatch(/^# strategy-control-plane\. This server needs a token for reads too \(--reads-require-token\):\n/);
+    expect(defaultQuery).not.toMatch(/Reads are open/);
+    expect(defaultQuery).toContain('# open the "Headers" tab below and enter {"Authorization": "Bearer <token>"}');
+    expect(defaultQuery).toContain('press "Re-fetch GraphQL schema"');
+    expect(defaultQuery).toContain('query Overview {');
+  });
+});

@@ -1,4 +1,3 @@
-import { effectiveTunables } from '../../config/schema.js';
 import { type PresetDefinition, riskLevels, type StrategyInfo, type TunableSpec, tradingSessions } from '../../registry/index.js';
 import { builder } from '../builder.js';
 
@@ -135,10 +134,9 @@ export const Strategy = builder.objectRef<StrategyInfo>('Strategy').implement({
     effectiveTunables: t.field({
       type: 'JSON',
       description: 'The parameters it runs with: its defaults, then the config’s `tunableOverrides` for it.',
-      resolve: (s, _args, ctx) => {
-        const { strategies, config } = ctx.services.store.state();
-        return effectiveTunables(strategies, config.config, s.key);
-      },
+      // From the strategy being answered, not looked up by its key: a deleted preset (`deletePreset`'s
+      // answer) is no longer in the strategies in force, and its defaults still stand.
+      resolve: (s, _args, ctx) => ({ ...s.tunables, ...ctx.services.store.state().config.config.tunableOverrides[s.key] }),
     }),
     riskLevel: t.field({
       type: RiskLevel,
