@@ -1,8 +1,6 @@
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { envSetting, runtimeDirSetting } from '../env-setting.js';
-import { kindOf } from '../fs/runtime-file.js';
+import { RuntimeFileRefusedError, readRuntimeBytes } from '../fs/runtime-file.js';
 import { UsageError } from '../usage-error.js';
 import type { ClientOptions } from './http.js';
 import { isLoopbackUrl } from './loopback.js';
@@ -21,36 +19,26 @@ export const DEFAULT_URL = 'http://127.0.0.1:8787/graphql';
  */
 export const MAX_ADMIN_TOKEN_FILE_BYTES = 16 * 1024;
 
-/** An admin.token that is not a small regular file: not read, and why. */
-class AdminTokenFileRefused extends Error {}
-
 /**
- * `<runtime-dir>/admin.token`'s text, read before every command (reads too): opened without
- * blocking and checked on that descriptor before a byte is read. A FIFO in its place hung every
- * command for ever, and a link to /dev/zero was read until it took gigabytes. A link to a regular
- * file is followed (a mounted secret is one). Throws AdminTokenFileRefused saying what it is; a
- * missing file throws ENOENT as fs does.
+ * `<runtime-dir>/admin.token`'s text, read before every command (reads too) as the server reads its
+ * runtime files (`readRuntimeBytes`: opened without blocking, checked on that descriptor, never
+ * read past the limit). A FIFO in its place hung every command for ever, and a link to /dev/zero was
+ * read until it took gigabytes. A link to a regular file is followed (a mounted secret is one).
+ * A missing file throws ENOENT as fs does; one that is not a small regular file throws saying what it is.
  */
 async function readAdminTokenFile(file: string): Promise<string> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new AdminTokenFileRefused(`it is ${kindOf(stat)}, not a file`);
-    if (stat.size > MAX_ADMIN_TOKEN_FILE_BYTES)
-      throw new AdminTokenFileRefused(`it is ${stat.size} bytes, more than a token can be (at most ${MAX_ADMIN_TOKEN_FILE_BYTES})`);
-    // One byte more than the limit: a file that grew since the fstat is seen, never read past it.
-    const buffer = Buffer.alloc(MAX_ADMIN_TOKEN_FILE_BYTES + 1);
-    let got = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, got, buffer.length - got, got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-      if (got > MAX_ADMIN_TOKEN_FILE_BYTES)
-        throw new AdminTokenFileRefused(`it is more than ${MAX_ADMIN_TOKEN_FILE_BYTES} bytes, more than a token can be`);
-    }
-    return buffer.subarray(0, got).toString('utf8');
-  } finally {
-    await handle.close().catch(() => {});
+    return (await readRuntimeBytes(file, { maxBytes: MAX_ADMIN_TOKEN_FILE_BYTES, followLink: true })).bytes.toString('utf8');
+  } catch (err) {
+    if (!(err instanceof RuntimeFileRefusedError)) throw err;
+    if (err.problem === 'not-a-file') throw new Error(`it ${err.detail}, not a file`);
+    if (err.problem === 'too-large')
+      throw new Error(
+        err.size !== undefined
+          ? `it is ${err.size} bytes, more than a token can be (at most ${MAX_ADMIN_TOKEN_FILE_BYTES})`
+          : `it is more than ${MAX_ADMIN_TOKEN_FILE_BYTES} bytes, more than a token can be`,
+      );
+    throw err;
   }
 }
 

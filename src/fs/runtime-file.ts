@@ -20,6 +20,8 @@ export interface RuntimeFileChecks {
   readonly maxBytes?: number;
   /** Holds credentials (tokens.yaml, admin.token): owned by this process's user or root, not group- or world-writable. */
   readonly secret?: boolean;
+  /** A symbolic link is followed, not refused (stratctl's admin.token: a mounted secret is a link). */
+  readonly followLink?: boolean;
 }
 
 export type RuntimeFileProblem =
@@ -46,6 +48,8 @@ export class RuntimeFileRefusedError extends Error {
     readonly problem: RuntimeFileProblem,
     /** What the file is, after its name (`is a directory`). */
     readonly detail: string,
+    /** Its size as fstat saw it, for one refused as too large. */
+    readonly size?: number,
   ) {
     super(`${path.basename(file)} ${detail}`);
   }
@@ -62,6 +66,7 @@ export interface RuntimeFileStat {
 }
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
+const readFlags = (checks: RuntimeFileChecks) => (checks.followLink ? READ_FLAGS & ~constants.O_NOFOLLOW : READ_FLAGS);
 const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOFOLLOW;
 
 /** What a file that is not a regular one is, in words (a refusal's reason). */
@@ -82,7 +87,7 @@ function openRefusal(file: string, err: unknown, flags: number): unknown {
   // as it came: the check once a second dropped it (status and /ready stayed green) and every
   // change answered 500 "Unexpected error.".
   const code = (err as NodeJS.ErrnoException).code;
-  if (flags === READ_FLAGS && (code === 'EACCES' || code === 'EPERM'))
+  if ((flags & (constants.O_WRONLY | constants.O_RDWR)) === 0 && (code === 'EACCES' || code === 'EPERM'))
     return new RuntimeFileRefusedError(
       file,
       'unreadable',
@@ -116,7 +121,7 @@ function checkStat(file: string, stat: import('node:fs').Stats, checks: RuntimeF
   if (!stat.isFile()) throw new RuntimeFileRefusedError(file, 'not-a-file', `is ${kindOf(stat)}`);
   const maxBytes = checks.maxBytes ?? MAX_RUNTIME_FILE_BYTES;
   if (stat.size > maxBytes) {
-    throw new RuntimeFileRefusedError(file, 'too-large', `is ${stat.size} bytes, over the limit of ${maxBytes} bytes`);
+    throw new RuntimeFileRefusedError(file, 'too-large', `is ${stat.size} bytes, over the limit of ${maxBytes} bytes`, stat.size);
   }
   if (checks.secret) {
     if ((stat.mode & 0o022) !== 0) {
@@ -164,7 +169,7 @@ async function check(file: string, handle: fsp.FileHandle, checks: RuntimeFileCh
  * Throws RuntimeFileRefusedError saying what the file is; a missing file throws ENOENT as fs does.
  */
 export async function readRuntimeBytes(file: string, checks: RuntimeFileChecks = {}): Promise<{ bytes: Buffer; stat: RuntimeFileStat }> {
-  const handle = await openChecked(file, READ_FLAGS, undefined);
+  const handle = await openChecked(file, readFlags(checks), undefined);
   try {
     const stat = await check(file, handle, checks);
     const reading = boundedRead(file, checks, stat.size);
