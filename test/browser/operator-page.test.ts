@@ -138,12 +138,14 @@ async function holdActivations(page: Page): Promise<() => void> {
 
 describe.skipIf(!available)('the operator page (GET /) in headless Chromium', () => {
   let browser: Browser;
+  /** A browser with the back/forward cache on (launchChromium turns it off), launched with the other rather than in its test. */
+  let cached: Browser;
   let dir: string;
   beforeAll(async () => {
-    [browser, { outDir: dir }] = await Promise.all([launchChromium(), builtPage()]);
+    [browser, cached, { outDir: dir }] = await Promise.all([launchChromium(), launchChromium({ backForwardCache: true }), builtPage()]);
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
+    await Promise.all([browser?.close(), cached?.close()]);
   });
   afterEach(closeOperatorPages);
 
@@ -853,31 +855,33 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       'RUNNING',
       'RUNNING',
     ];
+    // One page, reloaded at each size (the route below stays with it).
+    const { page } = await openOperatorPage(browser, server.origin, { viewport: { width: 1280, height: 800 } });
+    // A fleet played in the overview's answer, as in the test above (a file store has one runner).
+    await page.route('**/graphql', async (route) => {
+      if (route.request().postDataJSON()?.operationName !== 'OperatorOverview') return route.continue();
+      const response = await route.fetch();
+      const body = await response.json();
+      const one = body.data.status.runner;
+      body.data.status.runners = states.map((state, i) => ({
+        ...one,
+        id: `trading-host-${String(i).padStart(2, '0')}.example.internal:${41000 + i}`,
+        pid: 41000 + i,
+        state,
+        appliedConfigVersion: 1,
+        appliedStrategyKey: 'momentum',
+        inSync: true,
+        lastScanAt: new Date().toISOString(),
+        error: state === 'ERROR' ? 'unknown instrument XAU_USD' : null,
+      }));
+      body.data.status.runner = { ...one, state: 'STALE' };
+      return route.fulfill({ response, json: body });
+    });
     for (const [width, height] of [
       [1280, 800],
       [390, 844],
     ] as const) {
-      const { page } = await openOperatorPage(browser, server.origin, { viewport: { width, height } });
-      // A fleet played in the overview's answer, as in the test above (a file store has one runner).
-      await page.route('**/graphql', async (route) => {
-        if (route.request().postDataJSON()?.operationName !== 'OperatorOverview') return route.continue();
-        const response = await route.fetch();
-        const body = await response.json();
-        const one = body.data.status.runner;
-        body.data.status.runners = states.map((state, i) => ({
-          ...one,
-          id: `trading-host-${String(i).padStart(2, '0')}.example.internal:${41000 + i}`,
-          pid: 41000 + i,
-          state,
-          appliedConfigVersion: 1,
-          appliedStrategyKey: 'momentum',
-          inSync: true,
-          lastScanAt: new Date().toISOString(),
-          error: state === 'ERROR' ? 'unknown instrument XAU_USD' : null,
-        }));
-        body.data.status.runner = { ...one, state: 'STALE' };
-        return route.fulfill({ response, json: body });
-      });
+      await page.setViewportSize({ width, height });
       await page.reload();
       await expect.poll(() => page.getByTestId('runner-state').count()).toBe(12);
       const box = (selector: string) => page.locator(selector).evaluate((el) => el.getBoundingClientRect().toJSON() as DOMRect);
@@ -902,7 +906,6 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
         // A phone: two runners a row.
         expect(new Set(tiles.map((t) => Math.round(t.top))).size).toBe(6);
       }
-      await closeOperatorPages();
     }
   }, 60_000);
 
@@ -1138,36 +1141,31 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
   }, 90_000);
 
   it('a leader put in the back/forward cache (navigated away) lets the stream go: another tab leads, and it follows when brought back', async () => {
-    const cached = await launchChromium({ backForwardCache: true });
-    try {
-      const server = await serve({ runner: false });
-      const open = countOpenSubscriptions(server);
-      const context = await cached.newContext({ viewport: { width: 1280, height: 900 } });
-      await context.addInitScript(() => {
-        addEventListener('pagehide', (e) => {
-          (window as unknown as { __cached?: boolean }).__cached = e.persisted;
-        });
+    const server = await serve({ runner: false });
+    const open = countOpenSubscriptions(server);
+    const context = await cached.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.addInitScript(() => {
+      addEventListener('pagehide', (e) => {
+        (window as unknown as { __cached?: boolean }).__cached = e.persisted;
       });
-      const leader = await openOperatorPage(cached, server.origin, { context });
-      const follower = await openOperatorPage(cached, server.origin, { context });
-      expect([streamsOf(leader), streamsOf(follower)]).toEqual([1, 0]);
-      await leader.page.goto(`${server.origin}/version`);
-      // Before, the cached page kept the lock: the follower never led (no stream), and heard nothing.
-      await expect.poll(() => streamsOf(follower), { timeout: 15_000 }).toBe(1);
-      await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
-      await expect.poll(() => text(follower.page, 'active-strategy')).toBe('range');
-      // Back: the page comes from the cache (not reloaded), follows the new leader, and shows what changed.
-      await leader.page.goBack({ waitUntil: 'commit' });
-      expect(await leader.page.evaluate(() => (window as unknown as { __cached?: boolean }).__cached)).toBe(true);
-      await expect.poll(() => leader.page.getByTestId('live').getAttribute('data-connected')).toBe('true');
-      await expect.poll(() => text(leader.page, 'active-strategy')).toBe('range');
-      await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
-      for (const { page } of [leader, follower]) await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
-      expect([streamsOf(leader), streamsOf(follower)]).toEqual([1, 1]);
-      await expect.poll(open).toBe(2);
-    } finally {
-      await cached.close();
-    }
+    });
+    const leader = await openOperatorPage(cached, server.origin, { context });
+    const follower = await openOperatorPage(cached, server.origin, { context });
+    expect([streamsOf(leader), streamsOf(follower)]).toEqual([1, 0]);
+    await leader.page.goto(`${server.origin}/version`);
+    // Before, the cached page kept the lock: the follower never led (no stream), and heard nothing.
+    await expect.poll(() => streamsOf(follower), { timeout: 15_000 }).toBe(1);
+    await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+    await expect.poll(() => text(follower.page, 'active-strategy')).toBe('range');
+    // Back: the page comes from the cache (not reloaded), follows the new leader, and shows what changed.
+    await leader.page.goBack({ waitUntil: 'commit' });
+    expect(await leader.page.evaluate(() => (window as unknown as { __cached?: boolean }).__cached)).toBe(true);
+    await expect.poll(() => leader.page.getByTestId('live').getAttribute('data-connected')).toBe('true');
+    await expect.poll(() => text(leader.page, 'active-strategy')).toBe('range');
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    for (const { page } of [leader, follower]) await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
+    expect([streamsOf(leader), streamsOf(follower)]).toEqual([1, 1]);
+    await expect.poll(open).toBe(2);
   }, 90_000);
 
   it('tabs with different tokens share no connection, and a refused token reaches only the tabs that held it', async () => {
@@ -1226,20 +1224,44 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     // GraphiQL's page): it lists the lock names, and tries each as the channel of its group.
     const intruder = await context.newPage();
     await intruder.goto(`${server.origin}/health`);
-    const { names, heard } = await intruder.evaluate(async () => {
-      const { held = [], pending = [] } = await navigator.locks.query();
-      const names = [...new Set([...held, ...pending].map((l) => l.name ?? ''))].filter((n) => n !== '' && !n.endsWith('.anonymous'));
-      const heard: unknown[] = [];
-      for (const name of names) {
-        const channel = new BroadcastChannel(name);
-        channel.onmessage = (event) => heard.push(event.data);
-        channel.postMessage({ kind: 'unauthorized', message: 'Forged: the token was refused. Use the token in the wiki instead.' });
-        channel.postMessage({ kind: 'hello' });
-      }
-      // The leader beats every 2 s, and answers a hello at once.
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-      return { names, heard };
-    });
+    // The group's real channel, named here from the token (src/page/shared-live.ts): the test's
+    // witness that the leader spoke after the intruder listened, instead of a fixed wait.
+    const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+    const key = pbkdf2Sync(server.token, `strategy-control-plane.live\n${server.origin}`, GROUP_KDF_ITERATIONS, 32, 'sha256').toString(
+      'hex',
+    );
+    const realChannel = `strategy-control-plane.live.channel.${sha256(`strategy-control-plane.live.channel\n${key}`)}`;
+    const { names, heard, beats } = await intruder.evaluate(
+      async ({ realChannel, silentMs }) => {
+        const { held = [], pending = [] } = await navigator.locks.query();
+        const names = [...new Set([...held, ...pending].map((l) => l.name ?? ''))].filter((n) => n !== '' && !n.endsWith('.anonymous'));
+        const heard: unknown[] = [];
+        for (const name of names) {
+          const channel = new BroadcastChannel(name);
+          channel.onmessage = (event) => heard.push(event.data);
+          channel.postMessage({ kind: 'unauthorized', message: 'Forged: the token was refused. Use the token in the wiki instead.' });
+          channel.postMessage({ kind: 'hello' });
+        }
+        // The leader answers a hello at once, and beats every LEADER_BEAT_MS on its real channel: a
+        // beat heard there was sent after the posts above (a channel hears only what is posted once
+        // it exists), so on a channel named as the intruder tried, it would be in `heard` too.
+        const witness = new BroadcastChannel(realChannel);
+        let beats = 0;
+        await new Promise<void>((resolve) => {
+          const giveUp = setTimeout(resolve, silentMs);
+          witness.onmessage = (event) => {
+            if ((event.data as { kind?: string }).kind === 'beat' && ++beats === 1) {
+              clearTimeout(giveUp);
+              resolve();
+            }
+          };
+        });
+        witness.close();
+        return { names, heard, beats };
+      },
+      { realChannel, silentMs: LEADER_SILENT_MS },
+    );
+    expect(beats).toBeGreaterThanOrEqual(1);
     expect(names.length).toBeGreaterThan(0);
     // The forged refusal made no tab forget its token (the follower did: the leader ignores its channel's news).
     for (const { page } of tabs) {
@@ -1317,7 +1339,7 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
 
   it('on a server whose reads need a token, asks for one, then shows everything live with it', async () => {
     const server = await serve({ runner: false, readsRequireToken: true });
-    const { page, problems, requests } = await openOperatorPage(browser, server.origin, { waitLive: false });
+    const { page, problems, requests } = await openOperatorPage(browser, server.origin, { waitLive: false, fakeClock: true });
     await expect.poll(() => text(page, 'read-only')).toContain('This server needs a token even to read.');
     expect(await page.getByTestId('active-strategy').count()).toBe(0);
     // The live connection stops at the server's 401 instead of asking again every few seconds for ever.
@@ -1325,8 +1347,12 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await page.getByTestId('server-down').count()).toBe(0);
     const streamRequests = () => requests.filter((r) => new URL(r.url()).pathname === '/graphql/stream').length;
     const parkedAt = streamRequests();
-    // The client's retries come 0.5, 1, 2 and 4 s apart: in 3 s at least one would have been sent.
-    await page.waitForTimeout(3000);
+    // The client's retries come 0.5, 1, 2 and 4 s apart: in 3 s of the page's time at least one
+    // would have been sent. The clock jumps them; a request of the test's own, sent after, is seen
+    // after any the timers sent (the page's requests are reported in the order they are made).
+    await page.clock.fastForward(3_000);
+    await page.evaluate(() => fetch('/health?after-the-jump', { cache: 'no-store' }).then((r) => r.text()));
+    expect(requests.some((r) => r.url().endsWith('/health?after-the-jump'))).toBe(true);
     expect(streamRequests()).toBe(parkedAt);
     const read = await createToken(server.runtimeDir, 'wallboard', 'read');
     await enterToken(page, read, /^Token: wallboard \(READ\)$/);
@@ -1633,15 +1659,27 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     // One browser context: its tabs share the browser's 6 connections to this server.
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const tabs: OperatorPage[] = [];
-    for (let i = 0; i < 3; i++) tabs.push(await openOperatorPage(browser, first.origin, { context }));
+    // The clock is the context's, the three tabs': the test jumps it over the reconnect backoff.
+    for (let i = 0; i < 3; i++) tabs.push(await openOperatorPage(browser, first.origin, { context, fakeClock: i === 0 }));
     await first.close();
     for (const { page } of tabs) await expect.poll(() => page.getByTestId('live').getAttribute('data-connected')).toBe('false');
-    // An outage of a few reconnect attempts (a restart that takes a couple of seconds).
+    // An outage of a few reconnect attempts (a restart that takes a couple of seconds), lived on the
+    // page's clock in half-second steps (each attempt fails at once: nothing listens on the port).
     const puts = (tab: OperatorPage) =>
       tab.requests.filter((r) => r.method() === 'PUT' && new URL(r.url()).pathname === '/graphql/stream').length;
     // The tabs share one connection: its leader's attempts (src/page/shared-live.ts).
-    await expect.poll(() => Math.max(...tabs.map(puts)), { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
+    await expect
+      .poll(
+        async () => {
+          await tabs[0]!.page.clock.fastForward(500);
+          return Math.max(...tabs.map(puts));
+        },
+        { timeout: 10_000 },
+      )
+      .toBeGreaterThanOrEqual(4);
     const second = await serve({ runner: false, port, runtimeDir: first.runtimeDir });
+    // The next attempt is at most one backoff step (5 s) away: jumped, it is sent to the new server.
+    await tabs[0]!.page.clock.fastForward(5_000);
     // Before, each reconnect opened two streams and never closed the older ones: they filled the
     // 6 connections, and every tab read "Offline" for good while the server was fine.
     for (const { page } of tabs) {
@@ -1659,15 +1697,27 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin, { fakeClock: true });
     // Each new connection starts with a PUT (graphql-sse's reservation): note when, on the page's clock.
+    // And each timer the page sets, in the same log: the backoff's, set after a PUT has failed, tells
+    // the test when it may jump the clock to its attempt (a jump before it was set would delay it).
     await page.evaluate(() => {
-      const w = window as unknown as { __puts: number[]; __down: number | null };
+      const w = window as unknown as { __puts: number[]; __down: number | null; __log: { put?: true; ms?: number }[] };
       w.__puts = [];
       w.__down = null;
+      w.__log = [];
       const original = window.fetch.bind(window);
       window.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
-        if (init?.method === 'PUT') w.__puts.push(Date.now());
+        if (init?.method === 'PUT') {
+          w.__puts.push(Date.now());
+          w.__log.push({ put: true });
+        }
         return original(input, init);
       };
+      const setTimer = window.setTimeout.bind(window);
+      window.setTimeout = ((handler: TimerHandler, ms?: number, ...rest: unknown[]) => {
+        // A request's own deadline (fetchAnswered's NO_ANSWER_MS, 5 s like the backoff's last step) is not the backoff.
+        if (!String(handler).includes('no answer from the server')) w.__log.push({ ms: ms ?? 0 });
+        return setTimer(handler, ms, ...rest);
+      }) as typeof window.setTimeout;
       new MutationObserver(() => {
         if (w.__down === null && document.querySelector('[data-testid="live"][data-connected="false"]')) w.__down = Date.now();
       }).observe(document.body, { subtree: true, attributes: true, childList: true });
@@ -1687,27 +1737,39 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       )
       .toBe('false');
     const puts = () => page.evaluate(() => (window as unknown as { __puts: number[] }).__puts);
-    await expect
-      .poll(
-        async () => {
-          await page.clock.fastForward(100);
-          return (await puts()).length;
-        },
-        { timeout: 30_000, interval: 20 },
-      )
-      .toBeGreaterThanOrEqual(6);
+    // A timer of `ms` set since the last PUT (or since "Offline", the backoff's start, for the first).
+    const backoffSet = (ms: number) =>
+      page.evaluate((ms) => {
+        const log = (window as unknown as { __log: { put?: true; ms?: number }[] }).__log;
+        const since = log.findLastIndex((e) => e.put);
+        return log.slice(since + 1).some((e) => e.ms === ms);
+      }, ms);
+    // Before, graphql-sse's own retry and the page's re-subscribe each reconnected: two PUTs per step, 0 ms apart.
+    const expected = [500, 1_000, 2_000, 4_000, 5_000, 5_000];
+    for (const [i, ms] of expected.entries()) {
+      // The clock stands still while the page fails its PUT and sets the next timer; then it jumps
+      // to just before that attempt, and across it 10 ms a step.
+      await expect.poll(() => backoffSet(ms), { timeout: 10_000, interval: 20 }).toBe(true);
+      await page.clock.fastForward(ms - 100);
+      await expect
+        .poll(
+          async () => {
+            await page.clock.fastForward(10);
+            return (await puts()).length;
+          },
+          { timeout: 10_000, interval: 20 },
+        )
+        .toBeGreaterThanOrEqual(i + 1);
+    }
     const down = await page.evaluate(() => (window as unknown as { __down: number }).__down);
     const times = (await puts()).slice(0, 6);
     const gaps = [times[0]! - down, ...times.slice(1).map((t, i) => t - times[i]!)];
-    // Before, graphql-sse's own retry and the page's re-subscribe each reconnected: two PUTs per step, 0 ms apart.
-    const expected = [500, 1_000, 2_000, 4_000, 5_000, 5_000];
     for (const [i, gap] of gaps.entries()) {
       // Gap 0 starts at "Offline" as drawn (the page's time stood still from the backoff's start to
       // then); the others are PUT to PUT, both noted in fetch itself.
       expect(gap, `gap ${i} of ${JSON.stringify(gaps)}`).toBeGreaterThanOrEqual(expected[i]! - 50);
-      // Longer, never shorter: between a timer and its PUT, and between a failed PUT and the next
-      // timer, the page awaits real work while the test goes on moving its clock 100 ms a step
-      // (5300 was seen at load 17).
+      // Longer, never shorter: between a timer and its PUT the page awaits real work while the test
+      // goes on moving its clock 10 ms a step (with 100 ms steps and no wait for the timer, 5300 was seen at load 17).
       expect(gap, `gap ${i} of ${JSON.stringify(gaps)}`).toBeLessThanOrEqual(expected[i]! + 1_000);
     }
   }, 60_000);
@@ -1826,9 +1888,13 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
           }),
         ),
       );
+    // One page, reloaded at each size: the token it was given stays with the tab (sessionStorage).
+    const { page } = await openOperatorPage(browser, server.origin, { viewport: { width: 390, height: 844 } });
+    await enterToken(page, server.token, /^Token: admin/);
     for (const width of [390, 1280]) {
-      const { page } = await openOperatorPage(browser, server.origin, { viewport: { width, height: 844 } });
-      await enterToken(page, server.token, /^Token: admin/);
+      await page.setViewportSize({ width, height: 844 });
+      await page.reload();
+      await expect.poll(() => page.locator('#viewer').textContent()).toMatch(/^Token: admin/);
       await row(page, 'range').locator('button[data-action="activate"]').click();
       const dialog = page.locator('dialog[open]');
       await dialog.locator('table.diff').waitFor();
@@ -1848,7 +1914,6 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
         Parameters: 1,
         'Config version': 1,
       });
-      await closeOperatorPages();
     }
   }, 60_000);
 
