@@ -81,14 +81,25 @@ export async function watchStatus(ctx: ClientCommandContext, reconnectTimeoutMs:
     last = seen;
     ctx.print(ctx.json ? JSON.stringify(status) : `${new Date().toISOString()}  ${seen}`);
   };
+  // One outage is said once: its loss, then "reconnected" once a status is read again. Behind a proxy
+  // answering the re-read 503 (a rolling restart) each retry reconnects the stream and loses it
+  // again: that said "reconnected" and the 503 every time, and a reconnection that was not one.
+  // What is said while away: each reason once (the loss, then the proxy's 503).
+  const awaySaid = new Set<string>();
   try {
     const events = watchSubscription({ ...ctx.settings, reconnectTimeoutMs }, StatusChangedDocument, {}, controller.signal);
     for await (const event of events) {
       if (event.type === 'data') emit(event.data.statusChanged);
-      else if (event.type === 'lost') ctx.warn(`${event.reason}; reconnecting (for up to ${reconnectTimeoutMs} ms)`);
-      else {
+      else if (event.type === 'lost') {
+        if (!awaySaid.has(event.reason))
+          ctx.warn(
+            awaySaid.size === 0
+              ? `${event.reason}; reconnecting (for up to ${reconnectTimeoutMs} ms)`
+              : `${event.reason}; still reconnecting`,
+          );
+        awaySaid.add(event.reason);
+      } else {
         // The stream is open: now read the status, so nothing that changed before (or while away) is missed.
-        if (event.reconnected) ctx.warn(`reconnected to ${ctx.settings.url}`);
         let status: StatusEvent;
         try {
           status = (await execute(ctx.settings, StatusDocument)).status;
@@ -102,6 +113,8 @@ export async function watchStatus(ctx: ClientCommandContext, reconnectTimeoutMs:
           }
           throw err;
         }
+        if (event.reconnected) ctx.warn(`reconnected to ${ctx.settings.url}`);
+        awaySaid.clear();
         emit(status);
       }
     }

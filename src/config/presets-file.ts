@@ -11,7 +11,7 @@ import {
 } from '../registry/index.js';
 import { fromSnakeKeys, snakeCase } from './case.js';
 import { ConfigFileError, MAX_VERSION } from './errors.js';
-import { parseYamlText, setValue } from './yaml-document.js';
+import { parseYamlText, setValue, type TextSource } from './yaml-document.js';
 
 /**
  * strategies.yaml (etcd: the `strategies` key): the preset set as text. Pure: text in, value or
@@ -38,9 +38,14 @@ type Problem = { line?: number; column?: number; message: string };
  * problem with its line: bad YAML, unknown keys, a key that is malformed or a static strategy's, an
  * unknown base, instruments the base does not trade, tunables the base lacks or out of bounds.
  */
-export function parsePresetsFile(strategies: StrategyRegistry, file: string, text: string | null): PresetsContent {
+export function parsePresetsFile(
+  strategies: StrategyRegistry,
+  file: string,
+  text: string | null,
+  source: TextSource = 'file',
+): PresetsContent {
   if (text === null) return { version: 0, presets: [] };
-  const { data, locate, keysOf } = parseYamlText(file, text, 'presets');
+  const { data, locate, keysOf } = parseYamlText(file, text, 'presets', source);
   if (data === null || data === undefined) return { version: 0, presets: [] };
   if (typeof data !== 'object' || Array.isArray(data)) throw new ConfigFileError(file, [{ line: 1, message: SHAPE }], 'presets');
   const top = data as Record<string, unknown>;

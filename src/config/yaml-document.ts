@@ -58,14 +58,20 @@ export function parsedOffThread(text: string): boolean {
   return offThread.has(digestOf(text));
 }
 
+/** Where a text was read from: a runtime file, or an etcd key (`file` is then the key), as a refusal says it. */
+export type TextSource = 'file' | 'key';
+
 /**
  * Parses YAML text for a runtime file: the parse worker's result when the text went there first,
  * else in this thread (tests, the etcd store's small values). Throws ConfigFileError (naming
  * `subject`) for bad YAML (syntax, duplicate keys, aliases, a parse past its deadline), with lines.
  */
-export function parseYamlText(file: string, text: string, subject: 'config' | 'presets' = 'config'): YamlText {
+export function parseYamlText(file: string, text: string, subject: 'config' | 'presets' = 'config', source: TextSource = 'file'): YamlText {
   const result = offThread.get(digestOf(text)) ?? parseYaml(text);
-  if (result instanceof YamlDeadlineError) throw new ConfigFileError(file, [{ message: `the file ${result.message}` }], subject);
+  if (result instanceof YamlDeadlineError) {
+    const what = source === 'key' ? `the value of ${file}` : 'the file';
+    throw new ConfigFileError(file, [{ message: `${what} ${result.message}` }], subject);
+  }
   if (!result.ok) throw new ConfigFileError(file, result.problems, subject);
   const { keys, values, maps } = result.locations;
   const locate = (path: readonly (string | number)[], unknownKey?: string) => {
@@ -94,8 +100,8 @@ export function inForceConfigDocument(text: string): Document {
 }
 
 /** Parses and validates config text. Throws ConfigFileError naming line and problem. */
-export function parseConfigFile(registry: StrategyRegistry, file: string, text: string): ParsedConfigFile {
-  const yaml = parseYamlText(file, text);
+export function parseConfigFile(registry: StrategyRegistry, file: string, text: string, source: TextSource = 'file'): ParsedConfigFile {
+  const yaml = parseYamlText(file, text, 'config', source);
   const { data, locate } = yaml;
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigFileError(file, [

@@ -20,8 +20,14 @@ import type { RequestScope } from './request-scope.js';
 import { schema } from './schema/index.js';
 import { singleConnectionSsePlugin } from './sse.js';
 
+/**
+ * Where the admin token is, said without the server's path: `runtime/admin.token` was wrong under any
+ * other --runtime-dir, and the page is served without a token, to whoever reaches the port, while
+ * API clients are not told where the server keeps its files (ConfigFileError.publicLocation).
+ */
 const TOKEN_HOW_TO = `# open the "Headers" tab below and enter {"Authorization": "Bearer <token>"}
-# (the token is in runtime/admin.token unless CONTROL_PLANE_TOKEN is set)`;
+# (the token is in admin.token in the server's --runtime-dir, ./runtime by default,
+# unless CONTROL_PLANE_TOKEN is set)`;
 
 /**
  * What the playground's first tab says, after the server's --reads-require-token: with it, the

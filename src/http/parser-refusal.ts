@@ -11,19 +11,15 @@ import { refusalBody } from './refusal.js';
  */
 export type ParserRefusal = 'headers-timeout' | 'request-timeout' | 'headers-too-large' | 'bad-request';
 
-/** Every parser refusal with the status it is answered with (the metric's series exist at 0 from the start). */
-export const PARSER_REFUSALS: readonly (readonly [ParserRefusal, number])[] = [
-  ['headers-timeout', 408],
-  ['request-timeout', 408],
-  ['headers-too-large', 431],
-  ['bad-request', 400],
-];
-
-const TEXT: Record<ParserRefusal, string> = {
-  'headers-timeout': 'Request Timeout',
-  'request-timeout': 'Request Timeout',
-  'headers-too-large': 'Request Header Fields Too Large',
-  'bad-request': 'Bad Request',
+/**
+ * Every parser refusal with how it is answered: its status, and the text of the status line and of
+ * the message (the metric's series exist at 0 from the start, by reason and status).
+ */
+export const PARSER_REFUSALS: Readonly<Record<ParserRefusal, { readonly status: number; readonly message: string }>> = {
+  'headers-timeout': { status: 408, message: 'Request Timeout' },
+  'request-timeout': { status: 408, message: 'Request Timeout' },
+  'headers-too-large': { status: 431, message: 'Request Header Fields Too Large' },
+  'bad-request': { status: 400, message: 'Bad Request' },
 };
 
 /** On a response whose request the parser ended (its body timed out): the status it was answered with. */
@@ -67,8 +63,7 @@ export function clientErrorHandler(refused: (reason: ParserRefusal, status: numb
         : err.code === 'HPE_HEADER_OVERFLOW'
           ? 'headers-too-large'
           : 'bad-request';
-    const status = reason === 'headers-too-large' ? 431 : reason === 'bad-request' ? 400 : 408;
-    const text = TEXT[reason];
+    const { status, message: text } = PARSER_REFUSALS[reason];
     if (!cutShort) {
       if (response) response[ANSWERED_BY_PARSER] = status;
       refused(reason, status, clientOfAddress(socket.remoteAddress), err.code);

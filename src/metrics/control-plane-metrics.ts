@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { TokenStore } from '../auth/token-store.js';
 import type { ConfigStore, StoreEvent } from '../config/store.js';
+import { PARSER_REFUSALS } from '../http/parser-refusal.js';
 import type { RunnerFleet } from '../runner/fleet.js';
 import type { RunnerHealth, RunnerState } from '../runner/state.js';
 import { RouteHistogram } from './route-histogram.js';
@@ -43,10 +44,7 @@ const ALERTED_REFUSALS = [
   ['subscriptions-per-client', 429],
   ['connection-limit', 0],
   ['client-connection-limit', 0],
-  ['headers-timeout', 408],
-  ['request-timeout', 408],
-  ['headers-too-large', 431],
-  ['bad-request', 400],
+  ...Object.entries(PARSER_REFUSALS).map(([reason, { status }]) => [reason, status] as const),
 ] as const;
 /** Accepted changes waiting for runners to apply them; older ones are dropped (a runner that never applies them). */
 const PENDING_LIMIT = 64;

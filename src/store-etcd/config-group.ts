@@ -164,7 +164,7 @@ export function judgeGroup(base: WriteBase, group: readonly QueuedCommit[], cont
     const version = nextVersion(Math.max(previous.version, base.lastPresets?.version ?? 0));
     const nextText = renderPresetsText(presetsText, { version, presets: next });
     // What every replica will read back: the same presets, or this is a bug to stop at, not to store.
-    const written = parsePresetsFile(context.registry, context.presetsLocation, nextText);
+    const written = parsePresetsFile(context.registry, context.presetsLocation, nextText, 'key');
     if (written.version !== version || !samePresets(written.presets, next)) {
       throw new Error(`presets rendered for version ${version} do not read back as written`);
     }

@@ -27,7 +27,7 @@ export type StoredConfig =
 export function parseStored(registry: StrategyRegistry, location: string, text: string): StoredConfig {
   const digest = digestOf(text);
   try {
-    const parsed = parseConfigFile(registry, location, text);
+    const parsed = parseConfigFile(registry, location, text, 'key');
     // Built when first asked for (a write edits it): a judgement alone never builds it in this thread.
     return {
       ok: true,

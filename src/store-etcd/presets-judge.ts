@@ -97,7 +97,7 @@ export class PresetsJudge {
     this.limits.onParse?.(location);
     let result: PresetsContent | ConfigFileError;
     try {
-      result = oversizedText(location, text, this.limits.maxBytes, 'presets') ?? parsePresetsFile(this.registry, location, text);
+      result = oversizedText(location, text, this.limits.maxBytes, 'presets') ?? parsePresetsFile(this.registry, location, text, 'key');
     } catch (err) {
       if (!(err instanceof ConfigFileError)) throw err;
       result = err;

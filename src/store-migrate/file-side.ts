@@ -108,7 +108,8 @@ export class FileSide {
   /**
    * Writes the dump, each file atomically and durably, the config last: a server that starts on a
    * half-written directory finds no config (defaults) rather than a config without its trail. Data
-   * files the dump does not have are removed (with --force, the target becomes a copy of the source).
+   * files the dump does not have are removed, and the kept presets of a deployment that ran here (with
+   * --force, the target becomes a copy of the source).
    */
   async write(dump: StoreDump, from: string): Promise<void> {
     const file = (name: string) => path.join(this.dir, name);
@@ -122,6 +123,10 @@ export class FileSide {
     else await fsp.rm(file(TOKENS_FILE), { force: true });
     if (dump.strategies !== null) await writeFileAtomic(file(PRESETS_FILE_NAME), dump.strategies, { mode: 0o644 });
     else await fsp.rm(file(PRESETS_FILE_NAME), { force: true });
+    // The set a deployment that ran here kept in force beside its kept-out presets (a move never
+    // copies one): the directory becomes the source's, holding nothing of the deployment replaced
+    // (the store reads it only when its digest is the trail's last presets line; stale, it was clutter).
+    await fsp.rm(file(KEPT_PRESETS_FILE), { force: true });
     if (dump.config !== null) await writeFileAtomic(file(CONFIG_FILE_NAME), dump.config, { mode: 0o644 });
     // The deployment lives here (again): the mark of an earlier move out goes, then the move's own, last.
     await clearRuntimeDirMoved(this.dir);

@@ -109,6 +109,11 @@ describe("GraphiQL page: the default query's comment follows --reads-require-tok
     expect(defaultQuery).toMatch(/^# strategy-control-plane\. Reads are open; mutations need a token:\n# open the "Headers" tab below/);
     expect(defaultQuery).not.toMatch(/Re-fetch/);
     expect(defaultQuery).toContain('query Overview {');
+    // Where the token is: the server's --runtime-dir (here a temp dir, not ./runtime), without its path.
+    expect(server.runtimeDir).not.toMatch(/(^|\/)runtime$/);
+    expect(defaultQuery).toContain("# (the token is in admin.token in the server's --runtime-dir, ./runtime by default,\n");
+    expect(defaultQuery).not.toContain('runtime/admin.token');
+    expect(defaultQuery).not.toContain(server.runtimeDir);
   });
 
   it('reads need a token: says so, how to put it in the Headers tab, and to re-fetch the schema after', async () => {

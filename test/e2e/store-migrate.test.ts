@@ -181,6 +181,22 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(await state(server)).toEqual(before);
   });
 
+  it('moved back into a directory (--force) that held a kept presets set: the set goes with the rest of what was there', async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    const { dir, before } = await fileDeployment();
+    // What a server there left from an edit it kept out (the set then in force), the edit since undone by hand.
+    const kept = path.join(dir, '.strategies.kept.yaml');
+    await writeFile(kept, PRESETS_TEXT);
+    const prefix = freshPrefix();
+    const moved = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix)]);
+    expect(moved.code, moved.stderr).toBe(0);
+    const back = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${dir}`, '--force']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(existsSync(kept)).toBe(false);
+    const server = await startTestServer({ runtimeDir: dir, runner: false });
+    expect(await state(server)).toEqual(before);
+  });
+
   it('one store named twice (localhost and 127.0.0.1; a directory and a symlink to it) is refused, exit 2, nothing written; the store still serves', async () => {
     const cluster = await startEtcd({ lifetime: 'file' });
     const client = rawClient(cluster);

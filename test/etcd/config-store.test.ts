@@ -203,6 +203,28 @@ describeWithEtcd('etcd config store (real etcd, two replicas on one prefix)', ()
     expect(parses).toHaveLength(judged);
   });
 
+  it('a value the parse worker cannot parse within --parse-deadline-ms is refused as invalid, naming the key (not "the file")', async () => {
+    // A deadline no parse of ~80 KB meets (starting the worker has its own allowance).
+    const { a, raw, prefix } = await twoReplicas({ parseDeadlineMs: 1 });
+    const good = a.config.state().config;
+    // Naming the prefix: a text parsed before (another test's) would be judged from the worker's cache.
+    const big = `# ${prefix}\nactive_strategy_key: range\ntunable_overrides:\n${Array.from({ length: 3000 }, (_, i) => `  k${i}: {a: [1, 2, {b: c}]}\n`).join('')}`;
+    await raw.put(`/${prefix}/config`).value(big);
+    await eventually('A reports it', () => a.config.problem() !== null);
+    expect(a.config.problem()?.problems).toEqual([{ message: `the value of /${prefix}/config could not be parsed within 1 ms` }]);
+    expect(a.config.problem()?.publicMessage).toBe('config: invalid config\n  the value of config could not be parsed within 1 ms');
+    expect(a.config.state().config).toEqual(good);
+    await raw
+      .put(`/${prefix}/strategies`)
+      .value(
+        `# ${prefix}\nversion: 1\npresets: {}\n${Array.from({ length: 3000 }, (_, i) => `# ${i}: {a: [1, 2, {b: c}]}\n`).join('')}x: [${'1, '.repeat(6000)}1]\n`,
+      );
+    await eventually('the presets too', () => a.config.strategiesProblem() !== null);
+    expect(a.config.strategiesProblem()?.problems).toEqual([
+      { message: `the value of /${prefix}/strategies could not be parsed within 1 ms` },
+    ]);
+  });
+
   it('a value over --max-runtime-file-bytes is refused as invalid, unparsed, naming the key and its size', async () => {
     const parses: string[] = [];
     const { a, raw, prefix } = await twoReplicas({ maxTextBytes: 64 * 1024, onParse: (location) => parses.push(location) });
