@@ -324,6 +324,36 @@ describeWithEtcd('etcd store presets (real etcd, two replicas on one prefix)', (
     expect(stored).toMatch(/^version: 11$/m);
   });
 
+  it('two puts of the strategies key before the first is audited: each announced under its own version, and the trail records each content under the version announced', async () => {
+    const { a, b, raw, key } = await twoReplicas();
+    await a.config.commit(upsertPreset(GOLD_FAST, by('setup')));
+    await eventually('B at presets version 1', () => b.config.state().presets.version === 1);
+    const events = [recordEvents(a.config), recordEvents(b.config)];
+    const stored = (await raw.get(key('strategies')).string()) ?? '';
+    const texts = ['One', 'Two'].map((name) => `${stored}  range_${name.toLowerCase()}:\n    base: range\n    name: ${name}\n`);
+    // Sent together, so both land before any replica can audit the first (each its own revision).
+    await Promise.all(texts.map((text) => raw.put(key('strategies')).value(text)));
+    const entries = await waitForTrail(a.config, (es) => es.length === 3);
+    await eventually('both replicas at the trail newest', () =>
+      [a, b].every(
+        (r) => r.config.state().presets.digest === entries[0]?.digest && r.config.state().presets.version === entries[0]?.version,
+      ),
+    );
+    expect(entries.map((e) => [e.version, e.operation, e.actor])).toEqual([
+      [3, 'handEdit', 'etcd'],
+      [2, 'handEdit', 'etcd'],
+      [1, 'upsertPreset', 'setup'],
+    ]);
+    expect(new Set(entries.map((e) => e.digest)).size).toBe(3);
+    // Every version a replica announced is the one the trail gives that content.
+    const byVersion = new Map(entries.map((e) => [e.version, e.digest]));
+    for (const recorded of events) {
+      const announced = recorded.flatMap((e) => (e.type === 'presetsChanged' ? [[e.current.version, e.current.digest]] : []));
+      expect(announced.length).toBeGreaterThan(0);
+      for (const [version, digest] of announced) expect(byVersion.get(version as number)).toBe(digest);
+    }
+  });
+
   it('after a put of the strategies key at version 2147483647, a second one (numbered last + 1) is judged invalid: no version is left for it', async () => {
     const { a, b, raw, key } = await twoReplicas();
     const atBound = 'version: 2147483647\npresets:\n  gold_fast:\n    base: gold\n    name: Gold fast\n';
