@@ -60,7 +60,7 @@ export interface GroupContext {
   readonly presetsSeen: (digest: string) => readonly PresetDefinition[] | null;
   /** The hand puts of `strategies` this process put in force since the trail's newest entry, as it numbered them, oldest first. */
   readonly unauditedPresets?: readonly PresetsSnapshot[];
-  /** start(): a set found with an empty trail is its baseline (later, it is a hand edit). */
+  /** start(), with the set it found at its first read still in force: with an empty trail that set is its baseline (later, or a set put since, a hand edit). */
   readonly starting?: boolean;
 }
 

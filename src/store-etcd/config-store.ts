@@ -110,6 +110,12 @@ export class EtcdConfigStore implements ConfigStore {
    * were announced as last + 1 and the trail recorded only the second under that number.
    */
   private unauditedPresets: PresetsSnapshot[] = [];
+  /**
+   * The digest of the set this process found at its first read. Only that set can be a baseline at
+   * start(): one put after it was a put this process saw come (and that a running replica audits
+   * as a hand edit, racing this start), not the presets as found when the trail began.
+   */
+  private presetsFound: string | null = null;
   private readonly presetsJudge: PresetsJudge;
   private started = false;
   private readonly unsubscribe: (() => void)[] = [];
@@ -430,6 +436,7 @@ export class EtcdConfigStore implements ConfigStore {
     if (judged.digest === this.presets.digest) return;
     const previous = this.presets;
     let current = presetsSnapshotOf(judged, this.lastPresets);
+    if (previous.digest === 'unjudged') this.presetsFound = current.digest;
     const recorded = this.lastPresets?.digest === current.digest;
     // The set in force is itself a hand put not audited yet: a version it was announced as is not given again.
     if (!recorded && this.unauditedPresets.at(-1)?.digest === previous.digest && current.version <= previous.version)
@@ -682,7 +689,7 @@ export class EtcdConfigStore implements ConfigStore {
       if (this.presetsInvalid === null) this.dropKeptPresets();
       const deadline = this.gateway.deadline();
       const base = await this.io.readBase(deadline);
-      const { pending } = baseState(base, { ...this.groupContext(), starting: true });
+      const { pending } = baseState(base, { ...this.groupContext(), starting: this.presets.digest === this.presetsFound });
       let configText: string | null = null;
       if (base.stored === null && base.last === null) {
         configText = renderNewConfigFile(this.snapshot.config);

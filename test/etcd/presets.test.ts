@@ -496,6 +496,33 @@ describeWithEtcd('etcd store presets (real etcd, two replicas on one prefix)', (
     await eventually('the runner follows', () => runner.config.state().presets.version === 2);
   });
 
+  it('a put of the strategies key on an empty presets trail while a replica starts is a hand edit (actor etcd), not the starting replica baseline', async () => {
+    const c = await cluster();
+    const raw = rawClient(c);
+    const text = 'version: 0\npresets:\n  calm:\n    base: range\n    name: Calm\n';
+    // B has read the prefix (no presets) and is about to start when the put comes: its start() and
+    // A's audit of the put race, and whichever lands, the entry is the hand edit A saw.
+    const outcomes: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const prefix = freshPrefix();
+      const a = await openReplica(c, prefix);
+      await a.config.start();
+      const b = await openReplica(c, prefix);
+      await raw.put(`/${prefix}/strategies`).value(text);
+      await b.config.start();
+      const entries = await waitForTrail(a.config, (es) => es.length > 0);
+      outcomes.push(entries.map((e) => `${e.version} ${e.operation} ${e.actor}`).join(','));
+    }
+    expect(outcomes).toEqual(Array(6).fill('1 handEdit etcd'));
+    // Deterministic, as if A's audit never came first: B alone, the put after its first read and before its start().
+    const prefix = freshPrefix();
+    const b = await openReplica(c, prefix);
+    await raw.put(`/${prefix}/strategies`).value(text);
+    await eventually('B has calm', () => b.config.state().strategies.has('calm'));
+    await b.config.start();
+    expect((await trail(b.config, 'PRESETS')).map((e) => [e.version, e.operation, e.actor])).toEqual([[1, 'handEdit', 'etcd']]);
+  });
+
   it('at start: an unaudited stored set is audited (baseline), a deleted key is a change; a config naming a preset is valid with it', async () => {
     const c = await cluster();
     const prefix = freshPrefix();
