@@ -58,7 +58,9 @@ export interface GroupContext {
   readonly inForce: StoreState;
   /** The preset set stored under `digest`, when this process had it in force (null: not seen). */
   readonly presetsSeen: (digest: string) => readonly PresetDefinition[] | null;
-  /** start(): a set found with an empty trail is its baseline (later, it is a hand edit). */
+  /** The hand puts of `strategies` this process put in force since the trail's newest entry, as it numbered them, oldest first. */
+  readonly unauditedPresets?: readonly PresetsSnapshot[];
+  /** start(), with the set it found at its first read still in force: with an empty trail that set is its baseline (later, or a set put since, a hand edit). */
   readonly starting?: boolean;
 }
 
@@ -72,11 +74,23 @@ export function baseState(base: WriteBase, context: GroupContext): { state: Stor
   const stored = base.stored?.ok && !unnumberedHandEdit(base.stored, base.last, context.location) ? base.stored : null;
   // With no key and no entry (before start() on an empty prefix), the defaults this process holds.
   const config = stored ? effectiveSnapshot(stored, base.last).snapshot : base.last ? snapshotOfEntry(base.last) : context.inForce.config;
-  const presets = base.presets.ok ? presetsSnapshotOf(base.presets, base.lastPresets) : context.inForce.presets;
+  let presets = base.presets.ok ? presetsSnapshotOf(base.presets, base.lastPresets) : context.inForce.presets;
   const pending: AuditEntry[] = [];
   if (base.presets.ok && presetsUnaudited(presets, base.lastPresets)) {
-    const before = context.presetsSeen(base.lastPresets?.digest ?? NO_PRESETS_DIGEST);
-    pending.push(presetsHandEditEntry(presets, before, base.lastPresets, config, context.now, context.starting === true));
+    // Every set this process announced since the trail's newest entry gets the entry of the version
+    // it was announced as, when the one read is the last of them (two quick puts: both recorded).
+    const lastVersion = base.lastPresets?.version ?? 0;
+    const announced = (context.unauditedPresets ?? []).filter((s) => s.version > lastVersion);
+    const owed = announced.at(-1)?.digest === presets.digest ? announced : [presets];
+    let before = context.presetsSeen(base.lastPresets?.digest ?? NO_PRESETS_DIGEST);
+    let last = base.lastPresets;
+    for (const set of owed) {
+      const entry = presetsHandEditEntry(set, before, last, config, context.now, context.starting === true);
+      pending.push(entry);
+      before = set.presets;
+      last = entry;
+    }
+    presets = owed.at(-1) ?? presets;
   }
   if (stored && !(base.last && base.last.digest === stored.digest)) pending.push(handEditEntry(stored, base.last, context.now));
   return { state: { config, strategies: base.strategies, presets }, pending };

@@ -43,7 +43,7 @@ import {
 import type { EtcdGateway } from './gateway.js';
 import type { EtcdKeys } from './keys.js';
 import { auditRangeOp, type EtcdMirror, type KeyValue, kvsOf, type MirrorBatch, type MirrorChange, rangeOp } from './mirror.js';
-import { PresetsJudge, presetsSnapshotOf } from './presets-judge.js';
+import { PresetsJudge, presetsSnapshotOf, presetsUnaudited } from './presets-judge.js';
 
 export const DEFAULT_AUDIT_KEEP = 10_000;
 /** Changes written in one transaction at most (etcd allows 128 operations and 128 compares). */
@@ -103,6 +103,19 @@ export class EtcdConfigStore implements ConfigStore {
   private presetsText: string | null = null;
   /** Sets recently in force, by digest: what a hand edit's audit entry compares against. */
   private readonly presetsByDigest = new Map<string, readonly PresetDefinition[]>();
+  /**
+   * Sets put in force by hand since the trail's newest entry, each with the version this process
+   * announced it as, oldest first (the last is the set in force). A second put that comes before the
+   * first is audited is numbered above it, and the audit writes an entry for each: otherwise both
+   * were announced as last + 1 and the trail recorded only the second under that number.
+   */
+  private unauditedPresets: PresetsSnapshot[] = [];
+  /**
+   * The digest of the set this process found at its first read. Only that set can be a baseline at
+   * start(): one put after it was a put this process saw come (and that a running replica audits
+   * as a hand edit, racing this start), not the presets as found when the trail began.
+   */
+  private presetsFound: string | null = null;
   private readonly presetsJudge: PresetsJudge;
   private started = false;
   private readonly unsubscribe: (() => void)[] = [];
@@ -358,6 +371,7 @@ export class EtcdConfigStore implements ConfigStore {
       // the config and presets it holds are judged again against it, changed or not.
       this.last = null;
       this.lastPresets = null;
+      this.unauditedPresets = [];
       presetsTouched = true;
       const kv = this.mirror.get(this.keys.config);
       if (kv) config = { type: 'put', kv };
@@ -374,12 +388,14 @@ export class EtcdConfigStore implements ConfigStore {
       else if (key === this.keys.strategies) presetsTouched = true;
       else if (key === this.keys.strategiesKept) keptTouched = true;
     }
+    const lastPresetsBefore = this.lastPresets;
     fresh.sort((a, b) => a.version - b.version);
     if (fresh.length > 0) this.last = fresh.at(-1) ?? this.last;
     // Presets first: the config is judged against the strategies they leave in force. A kept-out set
     // is judged again when the config moves (it may no longer use what the set removes).
     const strategiesBefore = this.strategies;
     if (presetsTouched || (config && this.presetsInvalid?.content)) this.judgePresets(batch.origin);
+    if (this.lastPresets !== lastPresetsBefore) this.takePresetsEntry(batch.origin);
     if (config?.type === 'put') this.judge(config.kv, batch.origin, fresh);
     else if (config?.type === 'delete')
       this.markInvalid('missing', batch.wentBack ? configGoneBackError(this.location, batch.wentBack) : missingConfigError(this.location));
@@ -419,7 +435,13 @@ export class EtcdConfigStore implements ConfigStore {
     if (wasInvalid) this.emit({ type: 'presetsValid' });
     if (judged.digest === this.presets.digest) return;
     const previous = this.presets;
-    const current = presetsSnapshotOf(judged, this.lastPresets);
+    let current = presetsSnapshotOf(judged, this.lastPresets);
+    if (previous.digest === 'unjudged') this.presetsFound = current.digest;
+    const recorded = this.lastPresets?.digest === current.digest;
+    // The set in force is itself a hand put not audited yet: a version it was announced as is not given again.
+    if (!recorded && this.unauditedPresets.at(-1)?.digest === previous.digest && current.version <= previous.version)
+      current = { ...current, version: previous.version + 1 };
+    this.unauditedPresets = presetsUnaudited(current, this.lastPresets) ? [...this.unauditedPresets, current] : [];
     this.presets = current;
     // The same presets (a comment edited, say) keep the very strategies object: runners compare it by identity.
     if (!samePresets(previous.presets, current.presets)) this.strategies = judged.strategies;
@@ -435,6 +457,24 @@ export class EtcdConfigStore implements ConfigStore {
     // The first judgement of a process is not a change anyone made: there is no previous set to compare.
     if (previous.digest !== 'unjudged') this.emit({ type: 'presetsChanged', previous, current, audit: entry, source });
     if (!entry) this.queueHandEditAudit();
+  }
+
+  /**
+   * A PRESETS entry came: the hand puts it audits are no longer owed, and the set in force takes the
+   * version the trail gives it (another replica, which never saw a put before it, may have numbered
+   * it otherwise and written its entry first).
+   */
+  private takePresetsEntry(origin: MirrorBatch['origin']): void {
+    const entry = this.lastPresets;
+    if (!entry) return;
+    this.unauditedPresets = this.unauditedPresets.filter((s) => s.version > entry.version);
+    if (entry.digest !== this.presets.digest || entry.version === this.presets.version) return;
+    const previous = this.presets;
+    this.presets = { ...previous, version: entry.version };
+    this.unauditedPresets = [];
+    const own = origin === 'local' || this.io.isOwn(entryId(entry));
+    const source = entry.operation === 'handEdit' ? 'handEdit' : own ? 'commit' : 'replica';
+    this.emit({ type: 'presetsChanged', previous, current: this.presets, audit: entry, source });
   }
 
   /** Brings the state level with a stored config text, and says what happened: one event per version. */
@@ -632,6 +672,7 @@ export class EtcdConfigStore implements ConfigStore {
       now: this.now(),
       inForce: this.state(),
       presetsSeen: (digest) => this.presetsByDigest.get(digest) ?? null,
+      unauditedPresets: this.unauditedPresets,
     };
   }
 
@@ -648,7 +689,7 @@ export class EtcdConfigStore implements ConfigStore {
       if (this.presetsInvalid === null) this.dropKeptPresets();
       const deadline = this.gateway.deadline();
       const base = await this.io.readBase(deadline);
-      const { pending } = baseState(base, { ...this.groupContext(), starting: true });
+      const { pending } = baseState(base, { ...this.groupContext(), starting: this.presets.digest === this.presetsFound });
       let configText: string | null = null;
       if (base.stored === null && base.last === null) {
         configText = renderNewConfigFile(this.snapshot.config);

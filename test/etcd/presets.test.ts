@@ -324,6 +324,36 @@ describeWithEtcd('etcd store presets (real etcd, two replicas on one prefix)', (
     expect(stored).toMatch(/^version: 11$/m);
   });
 
+  it('two puts of the strategies key before the first is audited: each announced under its own version, and the trail records each content under the version announced', async () => {
+    const { a, b, raw, key } = await twoReplicas();
+    await a.config.commit(upsertPreset(GOLD_FAST, by('setup')));
+    await eventually('B at presets version 1', () => b.config.state().presets.version === 1);
+    const events = [recordEvents(a.config), recordEvents(b.config)];
+    const stored = (await raw.get(key('strategies')).string()) ?? '';
+    const texts = ['One', 'Two'].map((name) => `${stored}  range_${name.toLowerCase()}:\n    base: range\n    name: ${name}\n`);
+    // Sent together, so both land before any replica can audit the first (each its own revision).
+    await Promise.all(texts.map((text) => raw.put(key('strategies')).value(text)));
+    const entries = await waitForTrail(a.config, (es) => es.length === 3);
+    await eventually('both replicas at the trail newest', () =>
+      [a, b].every(
+        (r) => r.config.state().presets.digest === entries[0]?.digest && r.config.state().presets.version === entries[0]?.version,
+      ),
+    );
+    expect(entries.map((e) => [e.version, e.operation, e.actor])).toEqual([
+      [3, 'handEdit', 'etcd'],
+      [2, 'handEdit', 'etcd'],
+      [1, 'upsertPreset', 'setup'],
+    ]);
+    expect(new Set(entries.map((e) => e.digest)).size).toBe(3);
+    // Every version a replica announced is the one the trail gives that content.
+    const byVersion = new Map(entries.map((e) => [e.version, e.digest]));
+    for (const recorded of events) {
+      const announced = recorded.flatMap((e) => (e.type === 'presetsChanged' ? [[e.current.version, e.current.digest]] : []));
+      expect(announced.length).toBeGreaterThan(0);
+      for (const [version, digest] of announced) expect(byVersion.get(version as number)).toBe(digest);
+    }
+  });
+
   it('after a put of the strategies key at version 2147483647, a second one (numbered last + 1) is judged invalid: no version is left for it', async () => {
     const { a, b, raw, key } = await twoReplicas();
     const atBound = 'version: 2147483647\npresets:\n  gold_fast:\n    base: gold\n    name: Gold fast\n';
@@ -464,6 +494,33 @@ describeWithEtcd('etcd store presets (real etcd, two replicas on one prefix)', (
     await eventually('in force', () => api.config.strategiesProblem() === null && api.config.state().presets.version === 2);
     await waitUntil(kept, (text) => text === null, { what: 'the kept copy removed' });
     await eventually('the runner follows', () => runner.config.state().presets.version === 2);
+  });
+
+  it('a put of the strategies key on an empty presets trail while a replica starts is a hand edit (actor etcd), not the starting replica baseline', async () => {
+    const c = await cluster();
+    const raw = rawClient(c);
+    const text = 'version: 0\npresets:\n  calm:\n    base: range\n    name: Calm\n';
+    // B has read the prefix (no presets) and is about to start when the put comes: its start() and
+    // A's audit of the put race, and whichever lands, the entry is the hand edit A saw.
+    const outcomes: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const prefix = freshPrefix();
+      const a = await openReplica(c, prefix);
+      await a.config.start();
+      const b = await openReplica(c, prefix);
+      await raw.put(`/${prefix}/strategies`).value(text);
+      await b.config.start();
+      const entries = await waitForTrail(a.config, (es) => es.length > 0);
+      outcomes.push(entries.map((e) => `${e.version} ${e.operation} ${e.actor}`).join(','));
+    }
+    expect(outcomes).toEqual(Array(6).fill('1 handEdit etcd'));
+    // Deterministic, as if A's audit never came first: B alone, the put after its first read and before its start().
+    const prefix = freshPrefix();
+    const b = await openReplica(c, prefix);
+    await raw.put(`/${prefix}/strategies`).value(text);
+    await eventually('B has calm', () => b.config.state().strategies.has('calm'));
+    await b.config.start();
+    expect((await trail(b.config, 'PRESETS')).map((e) => [e.version, e.operation, e.actor])).toEqual([[1, 'handEdit', 'etcd']]);
   });
 
   it('at start: an unaudited stored set is audited (baseline), a deleted key is a change; a config naming a preset is valid with it', async () => {
