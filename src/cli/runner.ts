@@ -6,6 +6,7 @@ import { createLogger, type Logger, logProcessWarnings, resolveLogSettings } fro
 import { instrumentSchema } from '../registry/index.js';
 import type { CandleFeed } from '../runner/feed.js';
 import { openFeed, resolveRunnerSettings } from '../runner/settings.js';
+import type { RunnerState } from '../runner/state.js';
 import { fileRunnerStatePublisher } from '../runner/state-file.js';
 import { resolveServerSettings } from '../settings.js';
 import { resolveStoreSettings, type StoreFlags } from '../store-settings.js';
@@ -19,6 +20,9 @@ import { startFailure } from './start-failures.js';
 /**
  * Reports an invalid config as the runner's error while it waits for a valid one: a bad file never
  * stops the runner (it holds the runner lock meanwhile, so no second runner starts beside it).
+ * Stopped before it started, it publishes the last state once more as stopped (`stopped()`, and
+ * before the wait gives up, while the lock is still held): no Runner ran to say so, and the last
+ * state said ERROR, then STALE for ever once its heartbeat aged.
  */
 function reportWhileInvalid(
   runtimeDir: string,
@@ -34,12 +38,21 @@ function reportWhileInvalid(
   const id = runner.id ?? `${host}:${process.pid}`;
   const instruments = runner.instruments ? [...runner.instruments] : null;
   let reported = '';
-  return async (err: ConfigFileError): Promise<'retry' | 'stop'> => {
-    if (stopping()) return 'stop';
+  let last: RunnerState | null = null;
+  let closed: Promise<void> | null = null;
+  const stopped = () => {
+    closed ??= (async () => {
+      if (last) await publisher.publish({ ...last, stopped: true, heartbeatAt: new Date().toISOString() });
+      await publisher.close();
+    })();
+    return closed;
+  };
+  const onInvalidConfig = async (err: ConfigFileError): Promise<'retry' | 'stop'> => {
+    if (stopping()) return stopped().then(() => 'stop');
     if (err.message !== reported)
       logger.warn({ problem: err.message }, 'config file invalid; waiting for a valid one before the first scan');
     reported = err.message;
-    await publisher.publish({
+    last = {
       id,
       host,
       pid: process.pid,
@@ -53,10 +66,12 @@ function reportWhileInvalid(
       lastScanAt: null,
       lastSignals: [],
       error: `config file invalid: ${err.publicMessage}`,
-    });
+    };
+    await publisher.publish(last);
     await new Promise((r) => setTimeout(r, Math.min(heartbeatMs, 500)));
-    return stopping() ? 'stop' : 'retry';
+    return stopping() ? stopped().then(() => 'stop') : 'retry';
   };
+  return { onInvalidConfig, stopped };
 }
 
 /** `stratctl runner`: the runner alone, holding <runtime-dir>/.runner.lock, until SIGTERM/SIGINT. */
@@ -92,6 +107,8 @@ export const runner: Action = async (flags, _args, ctx) => {
   const keepAlive = setInterval(() => {}, 1 << 30);
   let stopRequested = false;
   let plane: ControlPlane | undefined;
+  let waiting: ReturnType<typeof reportWhileInvalid> | undefined;
+  let planeStarted = false;
   // Settled once the start below has ended either way, its outcome logged. A stop waits for it: a
   // start a signal abandoned says so ("stopped before it finished") before the end line ("stopped
   // after ... s"), which otherwise came first, written while the start was still unwinding.
@@ -103,6 +120,9 @@ export const runner: Action = async (flags, _args, ctx) => {
     stopRequested = true;
     try {
       await started;
+      // A valid config came with the signal (the plane made, never started): the wait's ERROR state
+      // is the last one published, and no Runner will say it stopped; said before the lock goes.
+      if (!planeStarted) await waiting?.stopped();
       await plane?.stop();
     } finally {
       clearInterval(keepAlive);
@@ -110,18 +130,14 @@ export const runner: Action = async (flags, _args, ctx) => {
   });
   try {
     const feed = await openFeed(settings.feed);
+    waiting = reportWhileInvalid(runtimeDir, { feed, heartbeatMs: settings.heartbeatMs, id, instruments }, logger, () => stopRequested);
     plane = await createControlPlane({
       runtimeDir,
       api: false,
       store,
       runner: { feed, heartbeatMs: settings.heartbeatMs, id, instruments },
       logger,
-      onInvalidConfig: reportWhileInvalid(
-        runtimeDir,
-        { feed, heartbeatMs: settings.heartbeatMs, id, instruments },
-        logger,
-        () => stopRequested,
-      ),
+      onInvalidConfig: waiting.onInvalidConfig,
       onLockLost: (file, holder) => stopping.stopBecause(lockLostReason(file, holder), EXIT.runtimeDirInUse),
       onRunnerIdTakenOver: (runnerId, holder) => stopping.stopBecause(runnerIdLostReason(runnerId, holder), EXIT.runtimeDirInUse),
       abort: stopping.startAborted,
@@ -144,6 +160,7 @@ export const runner: Action = async (flags, _args, ctx) => {
     startEnded();
     return stopped;
   }
+  planeStarted = true;
   await plane.start();
   startEnded();
   // Scripts and tests know it is up from this line: on stdout in text format, a log line with `runtimeDir` in json.

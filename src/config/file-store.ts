@@ -103,8 +103,9 @@ export interface FileConfigStoreOptions {
    */
   auditKeep?: number;
   /**
-   * The monotonic clock (ms) a failed trim's back-off runs on (default performance.now; tests inject
-   * one): after a failure the next try comes no sooner than AUDIT_TRIM_RETRY_MS later.
+   * The monotonic clock (ms) a failed trim's back-off and a runner's hold on unaudited content
+   * (UNAUDITED_GRACE_MS) run on (default performance.now; tests inject one): after a failure the next
+   * try comes no sooner than AUDIT_TRIM_RETRY_MS later.
    */
   monotonicNow?: () => number;
   /** Where YAML is parsed (default: the process's parse worker). */
@@ -476,7 +477,7 @@ class FileStore implements FileConfigStore {
   private keptWritten: string | null = null;
   /** Whether KEPT_PRESETS_FILE may be there: unknown at open (one from before this process), then only after a save. */
   private keptMayExist = true;
-  /** New content held back until the trail records it (holdBackUnaudited): its digests, since when, the re-check. */
+  /** New content held back until the trail records it (holdBackUnaudited): its digests, since when (monotonic ms), the re-check. */
   private held: { key: string; since: number; timer: NodeJS.Timeout } | null = null;
   /** config.yaml was missing at open, with a trail: what was written instead (the recovery line's note). */
   private readonly missingNote: string | null;
@@ -647,7 +648,9 @@ class FileStore implements FileConfigStore {
       return false;
     }
     const key = `${configDigest}|${presetsDigest}`;
-    const now = this.now().getTime();
+    // Monotonic, as every wait here (README): on the wall clock a step back (NTP) held a hand edit
+    // that much longer, and a step forward took a change the API was about to undo.
+    const now = this.monotonicNow();
     if (this.held?.key !== key) {
       this.releaseHold();
       const timer = setTimeout(() => void this.refresh().catch(() => {}), UNAUDITED_GRACE_MS);

@@ -397,3 +397,45 @@ describeWithEtcd('two containers with one host name, each runner pid 1, under on
     60_000,
   );
 });
+
+describeWithEtcd('a runner stopped while it waits for a valid config (etcd)', () => {
+  it('SIGTERM while the stored config is invalid (never a good one): its last state says STOPPED, as the API then shows it', async () => {
+    const cluster = await startEtcd();
+    const prefix = freshPrefix();
+    const store = cluster.url(prefix);
+    const raw = rawClient(cluster);
+    const config =
+      'active_strategy_key: nosuch\ntrading_enabled: true\nscan_interval_seconds: 30\ntunable_overrides: {}\nversion: 1\nupdated_at: 2026-12-01T00:00:00Z\n';
+    await raw.put(`/${prefix}/config`).value(config);
+    const runner = spawnStratctl(
+      [
+        'runner',
+        '--store',
+        store,
+        '--runner-id',
+        'acct-fx',
+        '--heartbeat-ms',
+        HEARTBEAT_MS,
+        '--feed',
+        'sim:7',
+        '--runtime-dir',
+        await tempRuntimeDir(),
+      ],
+      { CONTROL_PLANE_TOKEN: TEST_TOKEN },
+    );
+    await runner.waitFor(/strategy runner started/);
+    expect(await runner.stop('SIGTERM')).toBe(0);
+    // An API refuses to start on that config: fixed (by hand, as an operator would), one starts and reads what the runner left.
+    await raw.put(`/${prefix}/config`).value(config.replace('nosuch', 'gold'));
+    const api = await spawnServer(await tempRuntimeDir(), ['--no-runner', '--store', store], { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    const status = (await gql(api.url, '{ status { runners { id state error appliedConfigVersion } } }')).body.data?.status;
+    expect(status?.runners).toEqual([
+      {
+        id: 'acct-fx',
+        state: 'STOPPED',
+        error: expect.stringMatching(/^config file invalid: .*waiting for a valid one before the first scan$/s),
+        appliedConfigVersion: null,
+      },
+    ]);
+  }, 60_000);
+});

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createToken } from '../../src/auth/token-file.js';
+import { SERVE_NODE_FLAGS } from '../../src/code-cache.js';
 import { instrumentSchema } from '../../src/registry/index.js';
 import { describeWithEtcd, makeTlsFiles, startEtcd } from '../helpers/etcd.js';
 import { freshPrefix } from '../helpers/etcd-stores.js';
@@ -161,7 +162,10 @@ describeWithEtcd('docker-compose.yml: its structure, and its commands run agains
   const services = compose.services;
   const etcd = Object.keys(services).filter((name) => name.startsWith('etcd-'));
   const planes = Object.keys(services).filter((name) => !name.startsWith('etcd-'));
-  const isServe = (name: string) => services[name]?.command[2] === 'serve';
+  const isServe = (name: string) => {
+    const command = services[name]?.command as string[];
+    return command[command.indexOf('dist/cli.js') + 1] === 'serve';
+  };
 
   it('holds three etcd members, two API replicas and two runners, wired to each other', () => {
     expect(etcd).toEqual(['etcd-1', 'etcd-2', 'etcd-3']);
@@ -188,10 +192,11 @@ describeWithEtcd('docker-compose.yml: its structure, and its commands run agains
     const runnerIds = new Set<string>();
     for (const name of planes) {
       const service = services[name] as Record<string, any>;
-      // The image of the Dockerfile beside it (branch ops), run as it runs: node dist/cli.js.
-      // Its BUILD_COMMIT from the variable (unset: empty, /version's commit null).
+      // The image of the Dockerfile beside it (branch ops), run as its CMD runs: node --single-threaded-gc
+      // dist/cli.js (without the flag the code cache, built with it, goes unused, and V8 collects on
+      // helper threads). Its BUILD_COMMIT from the variable (unset: empty, /version's commit null).
       expect(service.build).toEqual({ context: '.', args: { BUILD_COMMIT: '${BUILD_COMMIT:-}' } });
-      expect(service.command.slice(0, 2)).toEqual(['node', 'dist/cli.js']);
+      expect(service.command.slice(0, 3)).toEqual(['node', ...SERVE_NODE_FLAGS, 'dist/cli.js']);
       expect(service.command.every((arg: unknown) => typeof arg === 'string')).toBe(true);
       expect(service.environment.CONTROL_PLANE_STORE).toBe(`etcd://${etcd.map((m) => `${m}:2379`).join(',')}/trading`);
       expect(service.environment.CONTROL_PLANE_TOKEN).toMatch(/^\$\{CONTROL_PLANE_TOKEN:\?/);

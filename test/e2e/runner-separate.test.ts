@@ -323,6 +323,46 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
       '2 activateStrategy admin',
     ]);
   });
+  it('stopped (SIGTERM) while it waits for a valid config, it reports STOPPED at once (not ERROR, then STALE for good)', async () => {
+    const dir = await tempRuntimeDir();
+    const api = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TOKEN });
+    const file = path.join(dir, 'config.yaml');
+    await writeWhole(file, (await readFile(file, 'utf8')).replace(/active_strategy_key: \w+/, 'active_strategy_key: nosuch'));
+    const status = async () => (await gql(api.url, STATUS)).body.data?.status;
+    await waitUntil(status, (s) => s.configError !== null, { what: 'the API reports the invalid file' });
+    const runner = spawnStratctl(['runner', '--runtime-dir', dir, '--heartbeat-ms', String(HEARTBEAT_MS)]);
+    const waiting = await waitUntil(status, (s) => s.runner.state === 'ERROR' && s.runner.pid === runner.proc.pid, {
+      what: 'the runner waiting',
+    });
+    expect(waiting.runner.error).toMatch(/^config file invalid: /);
+    expect(await runner.stop('SIGTERM')).toBe(0);
+    // Its last word, written before it exited: nothing later can turn it into STALE.
+    const last = await readRunnerStateFile(dir);
+    expect(last).toMatchObject({ pid: runner.proc.pid, stopped: true, applied: null });
+    expect(last?.error).toMatch(/^config file invalid: /);
+    const stopped = await waitUntil(status, (s) => s.runner.state !== 'ERROR', { what: 'the API sees the stop' });
+    expect(stopped.runner).toMatchObject({ state: 'STOPPED', pid: runner.proc.pid });
+    // Past the stale threshold (3 heartbeats): still STOPPED, and the API never called it STALE.
+    await new Promise((r) => setTimeout(r, 3 * HEARTBEAT_MS + 500));
+    expect((await status()).runner.state).toBe('STOPPED');
+    expect(api.stdout() + api.stderr()).not.toMatch(/ is STALE/);
+    expect(runner.stdout()).not.toMatch(/strategy runner started/);
+  });
+
+  it('stopped (SIGINT) in an empty runtime dir, before any serve wrote config.yaml, it reports STOPPED as itself', async () => {
+    const dir = await tempRuntimeDir();
+    const runner = spawnStratctl(['runner', '--runtime-dir', dir, '--heartbeat-ms', String(HEARTBEAT_MS), '--runner-id', 'acct-gold']);
+    await waitUntil(
+      () => readRunnerStateFile(dir),
+      (s) => /the file is missing/.test(s?.error ?? ''),
+      { what: 'the runner waiting' },
+    );
+    expect(await runner.stop('SIGINT')).toBe(0);
+    expect(await readRunnerStateFile(dir)).toMatchObject({ id: 'acct-gold', pid: runner.proc.pid, stopped: true, applied: null });
+    // serve, started later, shows it STOPPED (not STALE).
+    const api = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TOKEN });
+    expect((await gql(api.url, STATUS)).body.data?.status.runner).toMatchObject({ state: 'STOPPED', pid: runner.proc.pid });
+  });
 });
 
 async function auditLines(dir: string): Promise<{ version: number; operation: string; actor: string }[]> {

@@ -21,7 +21,10 @@ describeWithEtcd('docker-compose.yml: its services, run as their containers woul
   };
   const services = compose.services;
   const planes = Object.keys(services).filter((name) => !name.startsWith('etcd-'));
-  const isServe = (name: string) => services[name]?.command[2] === 'serve';
+  const isServe = (name: string) => {
+    const command = services[name]?.command as string[];
+    return command[command.indexOf('dist/cli.js') + 1] === 'serve';
+  };
 
   it("runs each control-plane service's command and environment as the container would, against real etcd members", async () => {
     expect(existsSync(path.join(ROOT, 'dist/cli.js'))).toBe(true);
@@ -33,9 +36,9 @@ describeWithEtcd('docker-compose.yml: its services, run as their containers woul
       // The members' addresses on this machine instead of the compose network's names.
       const store = (service.environment.CONTROL_PLANE_STORE as string).replace(/^etcd:\/\/[^/]+\/trading$/, cluster.url(prefix));
       expect(store).toBe(cluster.url(prefix));
-      const [, cli, ...args] = service.command as string[];
+      const [, gcFlag, cli, ...args] = service.command as string[];
       // One machine for every replica: a free port instead of the container's 8787.
-      const argv = [path.join(ROOT, cli as string), ...args.map((arg) => (arg === '8787' ? '0' : arg))];
+      const argv = [gcFlag as string, path.join(ROOT, cli as string), ...args.map((arg) => (arg === '8787' ? '0' : arg))];
       const child = spawnProcess(process.execPath, argv, {
         env: cliEnv({
           // The image's environment (Dockerfile), then the service's.

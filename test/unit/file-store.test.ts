@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { activateStrategy, updateConfig } from '../../src/config/changes.js';
 import { ConfigFileError, ConfigWriteError, VersionConflictError } from '../../src/config/errors.js';
-import { openFileConfigStore } from '../../src/config/file-store.js';
+import { openFileConfigStore, UNAUDITED_GRACE_MS } from '../../src/config/file-store.js';
 import { upsertPreset } from '../../src/config/preset-changes.js';
 import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
 import { defaultRegistry } from '../../src/registry/index.js';
@@ -405,5 +405,55 @@ describe('file config store', () => {
       `removed 1 temp file(s) left by an interrupted write: ${trail}`,
     ]);
     await store.close();
+  });
+});
+
+describe('a runner-only store holding back content the trail does not record yet', () => {
+  it('holds it UNAUDITED_GRACE_MS on the monotonic clock: a wall clock stepped back does not stretch the hold, one stepped forward does not cut it short', async () => {
+    const dir = await tempRuntimeDir();
+    // The API made the runtime dir, then stopped: no one records the hand edit below.
+    await (await open(dir)).close();
+    let wall = Date.parse('2026-12-01T10:00:00.000Z');
+    let mono = 5_000;
+    const runner = await openFileConfigStore({
+      runtimeDir: dir,
+      strategies: defaultRegistry,
+      auditHandEdits: false,
+      settle: { ms: 0 },
+      now: () => new Date(wall),
+      monotonicNow: () => mono,
+    });
+    await runner.start();
+    // Its checks run when this test says (no file event or poll in between).
+    runner.watch?.pause();
+    const file = path.join(dir, 'config.yaml');
+    const edit = async (from: string, to: string) => {
+      await writeFile(file, (await readFile(file, 'utf8')).replace(`active_strategy_key: ${from}`, `active_strategy_key: ${to}`));
+      await runner.refresh();
+    };
+    const inForce = () => runner.state().config.config.activeStrategyKey;
+    await edit('momentum', 'gold');
+    expect(inForce()).toBe('momentum'); // held back
+    // The wall clock stepped an hour back (NTP), 1 ms short of the hold on the monotonic clock: still held.
+    wall -= 3_600_000;
+    mono += UNAUDITED_GRACE_MS - 1;
+    await runner.refresh();
+    expect(inForce()).toBe('momentum');
+    // The hold's time passed: in force as it stands (on the wall clock it was an hour off yet).
+    mono += 1;
+    await runner.refresh();
+    expect(inForce()).toBe('gold');
+
+    // Another edit, and the wall clock stepped an hour forward: that does not cut the hold short.
+    await edit('gold', 'range');
+    expect(inForce()).toBe('gold');
+    wall += 3_600_000;
+    mono += UNAUDITED_GRACE_MS - 1;
+    await runner.refresh();
+    expect(inForce()).toBe('gold');
+    mono += 1;
+    await runner.refresh();
+    expect(inForce()).toBe('range');
+    await runner.close();
   });
 });
