@@ -130,7 +130,7 @@ export interface ControlPlane {
    * `/health`'s proof that this process holds the admin token (auth/admin-proof.ts), for a client's
    * `challenge` on the port its socket is on; null when this process has none (a runner alone).
    */
-  adminTokenProof(challenge: string, port: number): string | null;
+  adminTokenProof(challenge: string, port: number): string | null | Promise<string | null>;
   /** Why this process should not take traffic now (empty: ready). Only this process's own parts count. */
   readiness(): Promise<{ ready: boolean; configVersion: number; reasons: string[]; warnings?: string[] }>;
   /** Writes what is missing (default config, generated admin token, recovery audit entry), starts watching and the runner. */
@@ -230,7 +230,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   const info = sayOn(logger, 'info');
   const etcd = settings.store?.kind === 'etcd' ? await openEtcd(settings, settings.store, warn, info) : null;
   const store = etcd?.config ?? (await openStore(settings));
-  const admin = api ? await loadAdminToken(runtimeDir, settings.adminToken) : null;
+  const admin = api ? await loadAdminToken(runtimeDir, settings.adminToken, { warn, info }) : null;
   const tokens =
     etcd?.tokens ??
     fileTokenStore(runtimeDir, {
@@ -357,7 +357,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   const unsubscribeRunners = runners.subscribe(() => events.publish('status'));
   // A runner going STALE or into ERROR, and back, in the log (not only in /ready, status and metrics).
   const stopLoggingRunnerHealth = logRunnerHealth(runners, logger);
-  const authenticator = scopedAuthenticator({ adminToken: admin?.token ?? '', tokens, now: settings.now, warn });
+  const authenticator = scopedAuthenticator({ adminToken: admin ?? '', tokens, now: settings.now, warn });
 
   const production = settings.production ?? false;
   const readsRequireToken = settings.readsRequireToken ?? false;
@@ -381,7 +381,12 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     startedAt: Date.now(),
     versionInfo: () => ({ version: PACKAGE_VERSION, node: process.version, store: etcd ? 'etcd' : 'file', commit: BUILD_COMMIT }),
     adminTokenSource: admin?.source ?? null,
-    adminTokenProof: (challenge, port) => (admin ? adminTokenProof(admin.token, challenge, port) : null),
+    // With the token in force now: stratctl reads admin.token per command, and a replaced one is proved at once.
+    adminTokenProof: async (challenge, port) => {
+      if (!admin) return null;
+      await admin.refresh();
+      return adminTokenProof(admin.current(), challenge, port);
+    },
     async readiness() {
       // First (it may read the file): everything below is then said as of the same moment.
       const tokensProblem = (await tokens.problem?.()) ?? null;

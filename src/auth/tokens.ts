@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
-import { RuntimeFileRefusedError, readRuntimeBytes } from '../fs/runtime-file.js';
+import { lstatRuntimeFile, RuntimeFileRefusedError, type RuntimeFileStat, readRuntimeBytes } from '../fs/runtime-file.js';
 import type { Say } from '../log.js';
 import { UsageError } from '../usage-error.js';
 import { bearerToken, type Credentials, type Identity } from './identity.js';
@@ -12,7 +12,16 @@ import type { TokenStore } from './token-store.js';
 export const ADMIN_TOKEN_FILE = 'admin.token';
 const MIN_TOKEN_LENGTH = 16;
 
-export interface AdminToken {
+/** The admin token in force, for a source that may change it while the server runs (admin.token). */
+export interface FollowedToken {
+  /** The token in force as of the last refresh. */
+  current(): string;
+  /** Looks at the source again (a stat; a read only when it changed); never rejects. */
+  refresh(): Promise<void>;
+}
+
+export interface AdminToken extends FollowedToken {
+  /** The token read (or generated) at start; current() is the one in force now. */
   readonly token: string;
   /**
    * Where it came from, for the start-up message (never the token itself); `weakBits`: a token
@@ -50,35 +59,150 @@ export function generateToken(): string {
 
 const nothingToSave = async () => {};
 
+const unusableToken = (file: string) =>
+  new RuntimeFileRefusedError(
+    file,
+    'unusable',
+    `does not hold a usable token (at least ${MIN_TOKEN_LENGTH} characters of A-Z a-z 0-9 - . _ ~ + /); write one, or delete the file to have a new one generated`,
+  );
+
+const usable = (token: string) => bearerToken(`Bearer ${token}`) === token && token.length >= MIN_TOKEN_LENGTH;
+
+/** Whoever can write this file can become admin: only this user (or root) may, checked before it is read. */
+async function readAdminTokenFile(file: string, runtimeDir: string): Promise<string> {
+  const token = (await readRuntimeBytes(file, { secret: true, runtimeDir })).bytes.toString('utf8').trim();
+  if (!usable(token)) throw unusableToken(file);
+  return token;
+}
+
+const statKey = (s: RuntimeFileStat | null) => (s ? `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.mode}:${s.uid}` : 'missing');
+
+/**
+ * admin.token followed while the server runs, as tokens.yaml is: an operator replacing a leaked admin
+ * secret expects the old one refused, and it was accepted until a restart (while `stratctl`, reading
+ * the new file, was refused). Each refresh stats the file; a change is read with the same checks as at
+ * start, and a usable token is in force from that request on (the old one gets 401, and its open
+ * streams end as a revoked named token's do: token-recheck.ts asks again). A file that became unusable
+ * (gone, too short, writable by others, a link) keeps the token in force, said once per change: a
+ * start would refuse it or generate a new token, but a running server must not lock the operator out.
+ * `baseline` null: the generated token is not written yet (save), and there is nothing to follow.
+ */
+function followAdminTokenFile(
+  file: string,
+  runtimeDir: string,
+  token: string,
+  baseline: RuntimeFileStat | null,
+  say: { warn?: Say; info?: Say },
+): FollowedToken & { written(): Promise<void> } {
+  let inForce = token;
+  let seen: string | null = baseline ? statKey(baseline) : null;
+  /** A problem was said and the file has not been read usable since. */
+  let troubled = false;
+  const reload = async () => {
+    if (seen === null) return;
+    // lstat is the cheap "has it changed?"; a chmod or chown changes ctime, so the checks run again then.
+    const looked = await lstatRuntimeFile(file).catch((err: { code?: string }) => `error:${err.code}`);
+    const key = typeof looked === 'string' ? looked : statKey(looked);
+    if (key === seen) return;
+    seen = key;
+    let next: string;
+    try {
+      if (looked === null) throw new RuntimeFileRefusedError(file, 'unusable', 'is gone');
+      next = await readAdminTokenFile(file, runtimeDir);
+    } catch (err) {
+      troubled = true;
+      const reason =
+        err instanceof RuntimeFileRefusedError ? err.message : `${path.basename(file)} cannot be read: ${(err as Error).message}`;
+      say.warn?.(
+        `admin token not replaced: ${reason}; the admin token in force stays in force until ${file} holds a usable one (a restart would refuse to start, or generate a new token if the file is missing)`,
+        { file, reason },
+      );
+      return;
+    }
+    if (next === inForce) {
+      if (troubled) say.info?.(`${file} is usable again; the admin token in force is unchanged`, { file });
+      troubled = false;
+      return;
+    }
+    inForce = next;
+    troubled = false;
+    say.info?.(
+      `admin token replaced: ${file} holds a new one, in force from now on; the previous one is refused (401) and its open streams end`,
+      {
+        file,
+      },
+    );
+  };
+  // One stat at a time: a request arriving while one runs waits for the next, which starts after it arrived
+  // (so a replacement finished before a request is always seen), shared by every request arriving meanwhile.
+  let running: Promise<void> | undefined;
+  let queued: Promise<void> | undefined;
+  const run = () => {
+    running = reload()
+      .catch(() => {})
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
+  };
+  return {
+    current: () => inForce,
+    refresh() {
+      if (queued) return queued;
+      if (!running) return run();
+      queued = running.then(() => {
+        queued = undefined;
+        return run();
+      });
+      return queued;
+    },
+    async written() {
+      seen = statKey(await lstatRuntimeFile(file).catch(() => null));
+    },
+  };
+}
+
 /**
  * The admin token: `CONTROL_PLANE_TOKEN` when set; else `<runtimeDir>/admin.token`, generated on
- * first start. Reads only: a generated token is written by `save()`, after start has bound its port.
+ * first start, and followed while the server runs (followAdminTokenFile). Reads only: a generated
+ * token is written by `save()`, after start has bound its port.
  */
-export async function loadAdminToken(runtimeDir: string, envToken: string | undefined): Promise<AdminToken> {
+export async function loadAdminToken(
+  runtimeDir: string,
+  envToken: string | undefined,
+  say: { warn?: Say; info?: Say } = {},
+): Promise<AdminToken> {
   if (envToken !== undefined && envToken !== '') {
-    if (bearerToken(`Bearer ${envToken}`) !== envToken || envToken.length < MIN_TOKEN_LENGTH) {
+    if (!usable(envToken)) {
       // A setting the operator typed: a usage error (serve exits 2, which a service manager does not restart).
       throw new UsageError(`CONTROL_PLANE_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters of A-Z a-z 0-9 - . _ ~ + /`);
     }
-    return { token: envToken, source: { kind: 'env', ...weakness(envToken) }, save: nothingToSave };
+    return {
+      token: envToken,
+      source: { kind: 'env', ...weakness(envToken) },
+      save: nothingToSave,
+      current: () => envToken,
+      refresh: nothingToSave,
+    };
   }
   const file = path.join(runtimeDir, ADMIN_TOKEN_FILE);
   try {
-    // Whoever can write this file can become admin: only this user (or root) may, checked before it is read.
-    const token = (await readRuntimeBytes(file, { secret: true, runtimeDir })).bytes.toString('utf8').trim();
-    if (bearerToken(`Bearer ${token}`) !== token || token.length < MIN_TOKEN_LENGTH) {
-      // Said like any refused runtime file (serve exits 78 with one line, as for a writable admin.token), not a crash with a stack.
-      throw new RuntimeFileRefusedError(
-        file,
-        'unusable',
-        `does not hold a usable token (at least ${MIN_TOKEN_LENGTH} characters of A-Z a-z 0-9 - . _ ~ + /); write one, or delete the file to have a new one generated`,
-      );
-    }
-    return { token, source: { kind: 'file', file, created: false, ...weakness(token) }, save: nothingToSave };
+    // Refused like any runtime file (serve exits 78 with one line, as for a writable admin.token), not a crash with a stack.
+    const baseline = await lstatRuntimeFile(file);
+    const token = await readAdminTokenFile(file, runtimeDir);
+    const followed = followAdminTokenFile(file, runtimeDir, token, baseline, say);
+    return {
+      token,
+      source: { kind: 'file', file, created: false, ...weakness(token) },
+      save: nothingToSave,
+      current: followed.current,
+      refresh: followed.refresh,
+    };
   } catch (err) {
     if ((err as { code?: string }).code !== 'ENOENT') throw err;
   }
   const token = generateToken();
+  const followed = followAdminTokenFile(file, runtimeDir, token, null, say);
   const save = async () => {
     const handle = await fsp.open(file, 'wx', 0o600);
     try {
@@ -87,8 +211,9 @@ export async function loadAdminToken(runtimeDir: string, envToken: string | unde
     } finally {
       await handle.close();
     }
+    await followed.written();
   };
-  return { token, source: { kind: 'file', file, created: true }, save };
+  return { token, source: { kind: 'file', file, created: true }, save, current: followed.current, refresh: followed.refresh };
 }
 
 /** Resolves bearer tokens to identities. The admin token is compared in constant time (sameSecret). */
@@ -137,8 +262,16 @@ const WARN_AGAIN_MS = 24 * 3600_000;
  * token is refused from that request on (`invalid`, with when it expired). A token used within
  * EXPIRY_WARNING_MS of its expiry is said in the log through `warn`, once a day per token.
  */
-export function scopedAuthenticator(options: { adminToken: string; tokens: TokenStore; now?: () => number; warn?: Say }): Authenticator {
-  const admin = adminAuthenticator(options.adminToken);
+export function scopedAuthenticator(options: {
+  /** A followed token (admin.token) is refreshed before any request with a token is answered. */
+  adminToken: string | FollowedToken;
+  tokens: TokenStore;
+  now?: () => number;
+  warn?: Say;
+}): Authenticator {
+  const followed = typeof options.adminToken === 'string' ? null : options.adminToken;
+  let adminToken = followed ? followed.current() : (options.adminToken as string);
+  let admin = adminAuthenticator(adminToken);
   const now = options.now ?? Date.now;
   /** What was said in the log (`expiring|expired <name> <expires_at>`) -> when: a new expiry is a new key. Bounded by the token count. */
   const warned = new Map<string, number>();
@@ -175,14 +308,24 @@ export function scopedAuthenticator(options: { adminToken: string; tokens: Token
     }
     return { kind: 'valid', identity: { name: stored.name, scopes: impliedScopes([stored.scope]) } };
   };
+  const answer = (header: string | null | undefined): Credentials | Promise<Credentials> => {
+    if (followed && followed.current() !== adminToken) {
+      adminToken = followed.current();
+      admin = adminAuthenticator(adminToken);
+    }
+    const first = admin.authenticate(header) as Credentials;
+    if (first.kind !== 'invalid') return first;
+    const token = bearerToken(header);
+    if (!token) return first;
+    return named(token);
+  };
   return {
-    // Synchronous unless the token store must be asked (no token, or the admin token: answered at once).
+    // Synchronous unless a file or the token store must be asked (no token, or the admin token from
+    // CONTROL_PLANE_TOKEN: answered at once). A token is answered after a look at admin.token that
+    // began after it arrived, so the one it replaced is refused from the next request on.
     authenticate(header) {
-      const first = admin.authenticate(header) as Credentials;
-      if (first.kind !== 'invalid') return first;
-      const token = bearerToken(header);
-      if (!token) return first;
-      return named(token);
+      if (!followed || !header) return answer(header);
+      return followed.refresh().then(() => answer(header));
     },
   };
 }

@@ -12,11 +12,12 @@ const NO_HEADERS: Record<string, string> = {};
  * process holds the admin token (auth/admin-proof.ts) for the port the request came in on. Without
  * one, or from a process with no admin token, nothing is added.
  */
-function proofHeaders(plane: HttpPlane, exchange: Exchange): Record<string, string> {
+async function proofHeaders(plane: HttpPlane, exchange: Exchange): Promise<Record<string, string>> {
   const challenge = exchange.req.headers[ADMIN_PROOF_CHALLENGE_HEADER];
   const port = exchange.req.socket.localPort;
   if (!isAdminProofChallenge(challenge) || port === undefined) return NO_HEADERS;
-  const proof = plane.adminTokenProof(challenge, port);
+  // Awaited: with admin.token, the token in force after a look at the file (it may have been replaced).
+  const proof = await plane.adminTokenProof(challenge, port);
   // The answer differs by the challenge: never stored by a cache between.
   return proof === null ? NO_HEADERS : { [ADMIN_PROOF_HEADER]: proof, 'cache-control': 'no-store' };
 }
@@ -34,7 +35,7 @@ export function probeRoutes(plane: HttpPlane, now: () => number = Date.now): Rou
       path: '/health',
       methods: PROBE_METHODS,
       handle: async (exchange) =>
-        jsonReply(200, { status: 'ok', uptimeSeconds: Math.round((now() - plane.startedAt) / 1000) }, proofHeaders(plane, exchange)),
+        jsonReply(200, { status: 'ok', uptimeSeconds: Math.round((now() - plane.startedAt) / 1000) }, await proofHeaders(plane, exchange)),
     },
     {
       path: '/ready',
