@@ -251,6 +251,20 @@ export function adminAuthenticator(adminToken: string): Authenticator {
   };
 }
 
+/**
+ * How long is left, for the expiry warning: seconds under a minute, minutes under an hour, hours under
+ * two days, days above, each rounded down (never more time than there is; under a second says 1 s).
+ * Was hours rounded up: 14 s before expiry read "in 1 h", 6.9 days "in 166 h". (src/page/dom.ts `ago`
+ * is the page's, for times past, with other bounds.)
+ */
+export function timeLeft(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 60) return `${Math.max(1, seconds)} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  if (seconds < 2 * 86_400) return `${Math.floor(seconds / 3600)} h`;
+  return `${Math.floor(seconds / 86_400)} d`;
+}
+
 /** A named token that expires within this is warned about in the server log when it is used (once a day). */
 export const EXPIRY_WARNING_MS = 7 * 24 * 3600_000;
 const WARN_AGAIN_MS = 24 * 3600_000;
@@ -301,7 +315,7 @@ export function scopedAuthenticator(options: {
       if (left <= EXPIRY_WARNING_MS)
         sayOnce(`expiring ${stored.name} ${stored.expiresAt}`, at, WARN_AGAIN_MS, () =>
           options.warn?.(
-            `named token "${stored.name}" expires at ${stored.expiresAt} (in ${Math.ceil(left / 3600_000)} h): rotate it ("stratctl token rotate ${stored.name}") and give the new secret to whoever uses it`,
+            `named token "${stored.name}" expires at ${stored.expiresAt} (in ${timeLeft(left)}): rotate it ("stratctl token rotate ${stored.name}") and give the new secret to whoever uses it`,
             { tokenName: stored.name, expiresAt: stored.expiresAt },
           ),
         );
