@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import * as z from 'zod';
-import { writeFileAtomic } from '../fs/atomic-write.js';
+import { AtomicWriteError, writeFileAtomic } from '../fs/atomic-write.js';
+import { errnoOf } from '../fs/file-system.js';
 import { makeDirs } from '../fs/make-dirs.js';
 import { readRuntimeBytes } from '../fs/runtime-file.js';
 import { MAX_RUNTIME_FILE_BYTES } from '../limit-defaults.js';
-import { LockHeldError, withLock } from '../lock.js';
+import { acquireLock, LockHeldError } from '../lock.js';
 import { parseYaml, type YamlParseResult } from '../yaml/core.js';
 import { YamlDeadlineError, type YamlParser } from '../yaml/off-thread.js';
 import { SCOPES, type Scope } from './identity.js';
@@ -162,15 +163,50 @@ export async function readTokenFile(
 export const TOKEN_FILE_WRITE = { mode: 0o600, showRenamed: true } as const;
 
 /**
+ * A `stratctl token` write that failed before tokens.yaml changed (a full or read-only disk): its
+ * lock or the file itself could not be written, and the old file stands. `file` is the base name of
+ * what could not be written, `errno` why. It was a stack under "unexpected error".
+ */
+export class TokenWriteError extends Error {
+  override name = 'TokenWriteError';
+  constructor(
+    readonly file: string,
+    readonly errno: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(`could not write ${file}${errno ? ` (${errno})` : ''}`, options);
+  }
+}
+
+/**
  * Runs `task` holding `<file>.lock` (src/lock.ts, wait mode), so two `stratctl token` commands never
  * interleave their read-modify-write. A lock left by a dead process is taken over.
  */
 async function withTokenFileLock<T>(file: string, task: () => Promise<T>): Promise<T> {
+  const lockFile = `${file}.lock`;
+  let lock: Awaited<ReturnType<typeof acquireLock>>;
   try {
-    return await withLock(`${file}.lock`, task, { waitMs: 10_000 });
+    lock = await acquireLock(lockFile, { waitMs: 10_000 });
   } catch (err) {
-    if (!(err instanceof LockHeldError)) throw err;
-    throw new TokenFileError(`${err.message}; try again, or remove it if no stratctl is running`);
+    if (err instanceof LockHeldError) throw new TokenFileError(`${err.message}; try again, or remove it if no stratctl is running`);
+    // The lock could not be made (ENOSPC, EROFS, EACCES): nothing was read or written yet.
+    if (errnoOf(err) !== undefined) throw new TokenWriteError(path.basename(lockFile), errnoOf(err), { cause: err });
+    throw err;
+  }
+  try {
+    return await task();
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Writes tokens.yaml whole; a failure leaves the old file as it was (TokenWriteError). */
+async function writeTokenFile(file: string, tokens: readonly StoredToken[]): Promise<void> {
+  try {
+    await writeFileAtomic(file, renderTokenFile(tokens), TOKEN_FILE_WRITE);
+  } catch (err) {
+    if (err instanceof AtomicWriteError) throw new TokenWriteError(path.basename(file), err.errno, { cause: err });
+    throw err;
   }
 }
 
@@ -191,20 +227,16 @@ export async function createToken(
     if (tokens.some((t) => t.name === name)) throw new TokenFileError(`a token named "${name}" exists; revoke it first to replace it`);
     const token = newTokenSecret();
     const expiresAt = requestedExpiry(expiry, now);
-    await writeFileAtomic(
-      file,
-      renderTokenFile([
-        ...tokens,
-        {
-          name,
-          scope,
-          sha256: tokenDigest(token),
-          createdAt: now.toISOString(),
-          ...(expiresAt && { expiresAt }),
-        },
-      ]),
-      TOKEN_FILE_WRITE,
-    );
+    await writeTokenFile(file, [
+      ...tokens,
+      {
+        name,
+        scope,
+        sha256: tokenDigest(token),
+        createdAt: now.toISOString(),
+        ...(expiresAt && { expiresAt }),
+      },
+    ]);
     return token;
   });
 }
@@ -216,7 +248,7 @@ export async function revokeToken(runtimeDir: string, name: string): Promise<boo
     const tokens = await readTokenFile(file);
     const kept = tokens.filter((t) => t.name !== name);
     if (kept.length === tokens.length) return false;
-    await writeFileAtomic(file, renderTokenFile(kept), TOKEN_FILE_WRITE);
+    await writeTokenFile(file, kept);
     return true;
   });
 }
@@ -247,7 +279,7 @@ export async function rotateToken(
       ...(expiresAt && { expiresAt }),
     };
     const rotated = tokens.map((t) => (t === current ? next : t));
-    await writeFileAtomic(file, renderTokenFile(rotated), TOKEN_FILE_WRITE);
+    await writeTokenFile(file, rotated);
     return { token, scope: current.scope, ...(expiresAt && { expiresAt }) };
   });
 }

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { fileTokenStore } from '../auth/file-token-store.js';
 import { isScope } from '../auth/scopes.js';
-import { tokenDigest } from '../auth/token-file.js';
+import { TokenWriteError, tokenDigest } from '../auth/token-file.js';
 import { TokenRefusedError, type TokenStore } from '../auth/token-store.js';
 import { ACCESS_REFUSED_HINT, StoreOutcomeUnknownError, StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
 import { runtimeDirSetting } from '../env-setting.js';
@@ -69,6 +69,13 @@ export function unknownTokenWrite(command: string, name: string | undefined): st
   return command === 'rotate'
     ? `the old secret may already be refused, and the new one was never shown: when etcd answers, run "stratctl token rotate ${name}" again for a secret that works`
     : 'if "stratctl token list" lists it once etcd answers, its secret was never shown: revoke it and create it again';
+}
+
+/** What stands after a token write that failed before tokens.yaml changed. */
+function unchangedTokens(command: string, name: string | undefined): string {
+  if (command === 'revoke') return `nothing changed; token "${name}" is still valid`;
+  if (command === 'rotate') return `nothing changed; token "${name}" keeps its current secret`;
+  return `nothing changed; no token "${name}" was made`;
 }
 
 /** `stratctl token create | list | rotate | revoke`: named tokens in <runtime-dir>/tokens.yaml, or in etcd with --store. */
@@ -170,6 +177,14 @@ export const token: Action = async (flags, args, ctx, command) => {
       if (json) printJsonError(ctx.io, 'BAD_USER_INPUT', err.message);
       ctx.warn(`${where}: ${err.message}`);
       return EXIT.usage;
+    }
+    // A full or read-only disk: one line naming what could not be written and that nothing changed
+    // (a failed write is 1, DESIGN's stratctl codes), not "unexpected error" and a stack.
+    if (err instanceof TokenWriteError) {
+      const message = `${err.message}: ${unchangedTokens(command.name(), args[0] ?? stringFlag(flags, 'name'))}`;
+      if (json) printJsonError(ctx.io, 'WRITE_FAILED', message, err.errno ? { errno: err.errno } : {});
+      ctx.warn(`${where}: ${message}`);
+      return EXIT.unexpected;
     }
     // etcd refused the user, password or rights: a setting, which trying again does not fix (exit 2, as serve says it).
     if (err instanceof StoreUnavailableError && err.accessRefused) {
