@@ -33,6 +33,11 @@ export interface State {
   status: OperatorStatusFragment | null;
   config: OperatorOverviewQuery['config'] | null;
   strategies: Strategy[] | null;
+  /**
+   * The presets version `strategies` was read at (null until read): a dialog made from that list
+   * watches the live status's for a preset changed under it, which expectedVersion does not cover.
+   */
+  strategiesPresetsVersion: number | null;
   /** Every instrument seen in the registry, for the filter. */
   instruments: string[];
   filters: Filters;

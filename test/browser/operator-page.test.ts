@@ -623,6 +623,65 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(onDisk).toMatch(/^version: 2$/m);
   }, 60_000);
 
+  it('a preset changed while its Activate dialog is open (no config version moved): said at once, Activate held until Review again shows the new settings', async () => {
+    const server = await serve({ runner: false });
+    const set = (...fields: string[]) => stratctl(['preset', 'set', 'evil_one', ...fields, '--url', server.url, '--token', server.token]);
+    expect((await set('base=gold', 'name=Evil')).code).toBe(0);
+    const { page, requests } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    const activate = row(page, 'evil_one').locator('button[data-action="activate"]');
+    await expect.poll(() => activate.isEnabled()).toBe(true);
+    await activate.click();
+    const dialog = page.locator('dialog[open]');
+    await expect.poll(() => dialog.locator('table.diff').textContent()).toContain('fast_ma_period=20');
+    // From a shell: the preset the dialog shows is made another strategy; the config version stays 1.
+    expect((await set('risk_level=low', 'tunables.fast_ma_period=3')).code).toBe(0);
+    // Before: nothing said, and Activate went through with risk low and fast_ma_period=3, never shown.
+    await expect.poll(() => page.locator('dialog[open] [data-testid="version-moved"]').count()).toBe(1);
+    expect(await text(page, 'version-moved')).toContain('The strategies changed since this dialog opened: a preset was changed');
+    expect(await page.getByTestId('confirm-activate').isDisabled()).toBe(true);
+    expect(await text(page, 'config-version')).toBe('1');
+    // Review again shows the preset in force (once the page has read it again), and sends it.
+    await expect
+      .poll(async () => {
+        // Reopened before the page read the presets again, it says so again at once.
+        const again = page.getByRole('button', { name: 'Review again' });
+        if ((await again.count()) > 0) await again.click();
+        return dialog.locator('table.diff').textContent();
+      })
+      .toContain('fast_ma_period=3');
+    expect(await page.locator('dialog[open] [data-testid="version-moved"]').count()).toBe(0);
+    await page.getByTestId('confirm-activate').click();
+    await expect.poll(() => text(page, 'active-strategy')).toBe('evil_one');
+    expect(requests.filter((r) => r.postDataJSON?.()?.operationName === 'ActivateStrategy')).toHaveLength(1);
+  }, 60_000);
+
+  it('a preset changed while its Tunables dialog is open: said at once, Save held, Review again keeps what was typed', async () => {
+    const server = await serve({ runner: false });
+    const set = (...fields: string[]) => stratctl(['preset', 'set', 'evil_one', ...fields, '--url', server.url, '--token', server.token]);
+    expect((await set('base=gold', 'name=Evil')).code).toBe(0);
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    await row(page, 'evil_one').locator('button[data-action="tunables"]').click();
+    const input = page.locator('[data-tunable="fast_ma_period"] input');
+    await input.fill('5');
+    await expect.poll(() => text(page, 'tunables-diff')).toBe('Save changes:fast_ma_period: default (20) → 5');
+    expect((await set('tunables.fast_ma_period=3')).code).toBe(0);
+    await expect.poll(() => page.locator('dialog[open] [data-testid="version-moved"]').count()).toBe(1);
+    expect(await text(page, 'version-moved')).toContain('The strategies changed since this dialog opened: a preset was changed');
+    expect(await page.getByTestId('save-tunables').isDisabled()).toBe(true);
+    await expect
+      .poll(async () => {
+        // Reopened before the page read the presets again, it says so again at once.
+        const again = page.getByRole('button', { name: 'Review again' });
+        if ((await again.count()) > 0) await again.click();
+        return page.locator('dialog[open] [data-testid="version-moved"]').count();
+      })
+      .toBe(0);
+    expect(await page.locator('[data-tunable="fast_ma_period"] input').inputValue()).toBe('5');
+    expect(await page.getByTestId('save-tunables').isDisabled()).toBe(false);
+  }, 60_000);
+
   it('a dialog closed and opened again at once still says when the config moves (a late close event is not its end)', async () => {
     const server = await serve({ runner: false });
     const { page, problems } = await openOperatorPage(browser, server.origin);

@@ -38,6 +38,8 @@ export function openActivate(app: PageActions, target: Strategy): void {
   if (!status) return;
   const current = app.state.strategies?.find((s) => s.key === status.activeStrategyKey);
   const expectedVersion = status.configVersion;
+  // What the rows below show of the strategies (risk, parameters) is of this presets version.
+  const presetsVersion = app.state.strategiesPresetsVersion;
   const running = status.runners.filter((r) => r.state === 'RUNNING').length;
   const rows: [string, string, string][] = [
     ['Strategy', `${status.activeStrategy.name} (${status.activeStrategyKey})`, `${target.name} (${target.key})`],
@@ -150,9 +152,15 @@ export function openActivate(app: PageActions, target: Strategy): void {
     outcome,
     buttons(confirm, cancel),
   );
-  stopWatching = warnWhenVersionMoves(app, expectedVersion, moved, () => {
-    const fresh = app.state.strategies?.find((s) => s.key === target.key);
-    if (fresh && !fresh.isActive) openActivate(app, fresh);
-    else closeDialog();
-  });
+  stopWatching = warnWhenVersionMoves(
+    app,
+    expectedVersion,
+    moved,
+    () => {
+      const fresh = app.state.strategies?.find((s) => s.key === target.key);
+      if (fresh && !fresh.isActive) openActivate(app, fresh);
+      else closeDialog();
+    },
+    { version: presetsVersion, confirm },
+  );
 }
