@@ -1529,6 +1529,27 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await page.getByTestId('older-versions').count()).toBe(0);
   }, 60_000);
 
+  it('the Roll back dialog says at once when the config moves while it is open, and Review again shows what is in force now', async () => {
+    const server = await serve({ runner: false });
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token);
+    await page.getByRole('button', { name: 'Roll back to v1…' }).click();
+    await expect.poll(() => page.locator('dialog[open] table.diff').textContent()).toMatch(/activeStrategyKey\s*gold\s*momentum/);
+    const other = await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+    expect(other.body.data?.activateStrategy.configVersion).toBe(3);
+    // Before: nothing until Roll back was clicked and refused.
+    await expect.poll(() => page.locator('dialog[open] [data-testid="version-moved"]').count()).toBe(1);
+    expect(await text(page, 'version-moved')).toContain(
+      'The config changed since this dialog opened: it is at version 3 now (range active), not 2.',
+    );
+    await page.getByRole('button', { name: 'Review again' }).click();
+    await expect.poll(() => page.locator('dialog[open] table.diff').textContent()).toMatch(/activeStrategyKey\s*range\s*momentum/);
+    await page.getByTestId('confirm-rollback').click();
+    await expect.poll(() => text(page, 'active-strategy')).toBe('momentum');
+    expect(await text(page, 'config-version')).toBe('4');
+  }, 60_000);
+
   it('a burst of config versions costs one reload of each query, not one per version', async () => {
     const server = await serve({ runner: false });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
