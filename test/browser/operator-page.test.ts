@@ -1997,6 +1997,29 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     }
   }, 60_000);
 
+  it('at 375 px a preset name of 100 characters with no space wraps in the Activate and Tunables titles: nothing wider than the dialog', async () => {
+    const server = await serve({ runner: false });
+    const long = `Gold${'x'.repeat(96)}`;
+    const added = await server.gql('mutation($input: PresetInput!) { upsertPreset(input: $input) { changed } }', {
+      input: { key: 'gold_long', base: 'gold', name: long },
+    });
+    expect(added.body.data).toEqual({ upsertPreset: { changed: true } });
+    const { page } = await openOperatorPage(browser, server.origin, { viewport: { width: 375, height: 812 } });
+    await enterToken(page, server.token, /^Token: admin/);
+    for (const action of ['activate', 'tunables']) {
+      await row(page, 'gold_long').locator(`button[data-action="${action}"]`).click();
+      const dialog = page.locator('dialog[open]');
+      await expect.poll(() => dialog.locator('h2').textContent()).toContain(long);
+      // Before: the title ran past the dialog's edge, and the dialog scrolled sideways.
+      expect(await dialog.evaluate((el) => el.scrollWidth <= el.clientWidth), action).toBe(true);
+      const box = await dialog.boundingBox();
+      const title = await dialog.locator('h2').boundingBox();
+      expect(title && title.x + title.width, action).toBeLessThanOrEqual(box!.x + box!.width);
+      await page.keyboard.press('Escape');
+      await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
+    }
+  }, 60_000);
+
   it('is usable at phone width and from the keyboard alone', async () => {
     const server = await serve({ runner: false });
     const operate = await createToken(server.runtimeDir, 'night-shift', 'operate');
