@@ -459,6 +459,19 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await problems()).toEqual([]);
   }, 60_000);
 
+  it('with one runner running, the Activate dialog says it switches on its next scan (not "their")', async () => {
+    const server = await serve();
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    await expect.poll(() => page.getByTestId('runner-state').first().textContent()).toContain('RUNNING');
+    expect(await page.getByTestId('runner-state').count()).toBe(1);
+    await row(page, 'gold').locator('button[data-action="activate"]').click();
+    const dialog = page.locator('dialog[open]');
+    await dialog.locator('table.diff').waitFor();
+    expect(await dialog.textContent()).toContain('The runner switches on its next scan.');
+    expect(await dialog.textContent()).not.toContain('their next scan');
+  }, 60_000);
+
   it('a change the server has not answered: the dialog says so, closing it says it is not cancelled, and the late answer is told', async () => {
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin, { fakeClock: true });

@@ -129,7 +129,7 @@ export function openActivate(app: PageActions, target: Strategy): void {
       'p',
       { class: 'muted' },
       `Sent with expectedVersion ${expectedVersion}: if the config changes before it arrives, the server refuses it and nothing is overwritten.`,
-      running > 0 ? ` ${running === 1 ? 'The runner switches' : `The ${running} runners switch`} on their next scan.` : null,
+      running > 0 ? ` ${running === 1 ? 'The runner switches on its' : `The ${running} runners switch on their`} next scan.` : null,
     ),
     // While the store is unreachable the runners are unknown (not "none running"), and the change
     // itself would be refused: that is what to say (it said "the change is saved").
