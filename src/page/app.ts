@@ -69,6 +69,7 @@ export class App implements PageActions {
     status: null,
     config: null,
     strategies: null,
+    strategiesPresetsVersion: null,
     instruments: [],
     filters: { instrument: '', riskLevel: '', sessionPreference: '' },
     history: null,
@@ -274,6 +275,7 @@ export class App implements PageActions {
       return;
     }
     this.state.strategies = result.data.strategies;
+    this.state.strategiesPresetsVersion = result.data.status.presetsVersion;
     const instruments = new Set(this.state.instruments);
     for (const s of result.data.strategies) for (const i of s.instruments) instruments.add(i);
     this.state.instruments = [...instruments].sort();

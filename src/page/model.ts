@@ -33,6 +33,11 @@ export interface State {
   status: OperatorStatusFragment | null;
   config: OperatorOverviewQuery['config'] | null;
   strategies: Strategy[] | null;
+  /**
+   * The presets version `strategies` was read at (null until read): a dialog made from that list
+   * watches the live status's for a preset changed under it, which expectedVersion does not cover.
+   */
+  strategiesPresetsVersion: number | null;
   /** Every instrument seen in the registry, for the filter. */
   instruments: string[];
   filters: Filters;
@@ -126,6 +131,25 @@ export function utcTick(seconds: number, first: boolean): string {
   const iso = new Date(seconds * 1000).toISOString();
   const time = iso.slice(11, 16);
   return first || time === '00:00' ? `${iso.slice(5, 10)} ${time}` : time;
+}
+
+/**
+ * A price axis's tick labels: as many decimals as the tick step needs, the same on every tick.
+ * uPlot's default keeps 3 at most, so EUR_USD's 1.0512, 1.0514 and 1.0516 all read "1.051".
+ */
+export function priceTicks(splits: readonly number[], locale?: string): string[] {
+  const steps = splits
+    .slice(1)
+    .map((v, i) => Math.abs(v - splits[i]!))
+    .filter((d) => d > 0);
+  // The fewest decimals that give each tick back to a thousandth of a step (the splits are
+  // multiples of the step, give or take a float's last bits): distinct, since they are a step apart.
+  // A lone tick has no step: it is given back to a float's precision.
+  const tolerance = steps.length > 0 ? Math.min(...steps) / 1000 : Math.max(1, Math.abs(splits[0] ?? 0)) * 1e-9;
+  let decimals = 0;
+  while (decimals < 12 && splits.some((v) => Math.abs(Number(v.toFixed(decimals)) - v) > tolerance)) decimals++;
+  const format = new Intl.NumberFormat(locale, { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  return splits.map((v) => format.format(v));
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -459,6 +459,19 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await problems()).toEqual([]);
   }, 60_000);
 
+  it('with one runner running, the Activate dialog says it switches on its next scan (not "their")', async () => {
+    const server = await serve();
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    await expect.poll(() => page.getByTestId('runner-state').first().textContent()).toContain('RUNNING');
+    expect(await page.getByTestId('runner-state').count()).toBe(1);
+    await row(page, 'gold').locator('button[data-action="activate"]').click();
+    const dialog = page.locator('dialog[open]');
+    await dialog.locator('table.diff').waitFor();
+    expect(await dialog.textContent()).toContain('The runner switches on its next scan.');
+    expect(await dialog.textContent()).not.toContain('their next scan');
+  }, 60_000);
+
   it('a change the server has not answered: the dialog says so, closing it says it is not cancelled, and the late answer is told', async () => {
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin, { fakeClock: true });
@@ -621,6 +634,65 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     const onDisk = await configOnDisk(server);
     expect(onDisk).toMatch(/^active_strategy_key: gold$/m);
     expect(onDisk).toMatch(/^version: 2$/m);
+  }, 60_000);
+
+  it('a preset changed while its Activate dialog is open (no config version moved): said at once, Activate held until Review again shows the new settings', async () => {
+    const server = await serve({ runner: false });
+    const set = (...fields: string[]) => stratctl(['preset', 'set', 'evil_one', ...fields, '--url', server.url, '--token', server.token]);
+    expect((await set('base=gold', 'name=Evil')).code).toBe(0);
+    const { page, requests } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    const activate = row(page, 'evil_one').locator('button[data-action="activate"]');
+    await expect.poll(() => activate.isEnabled()).toBe(true);
+    await activate.click();
+    const dialog = page.locator('dialog[open]');
+    await expect.poll(() => dialog.locator('table.diff').textContent()).toContain('fast_ma_period=20');
+    // From a shell: the preset the dialog shows is made another strategy; the config version stays 1.
+    expect((await set('risk_level=low', 'tunables.fast_ma_period=3')).code).toBe(0);
+    // Before: nothing said, and Activate went through with risk low and fast_ma_period=3, never shown.
+    await expect.poll(() => page.locator('dialog[open] [data-testid="version-moved"]').count()).toBe(1);
+    expect(await text(page, 'version-moved')).toContain('The strategies changed since this dialog opened: a preset was changed');
+    expect(await page.getByTestId('confirm-activate').isDisabled()).toBe(true);
+    expect(await text(page, 'config-version')).toBe('1');
+    // Review again shows the preset in force (once the page has read it again), and sends it.
+    await expect
+      .poll(async () => {
+        // Reopened before the page read the presets again, it says so again at once.
+        const again = page.getByRole('button', { name: 'Review again' });
+        if ((await again.count()) > 0) await again.click();
+        return dialog.locator('table.diff').textContent();
+      })
+      .toContain('fast_ma_period=3');
+    expect(await page.locator('dialog[open] [data-testid="version-moved"]').count()).toBe(0);
+    await page.getByTestId('confirm-activate').click();
+    await expect.poll(() => text(page, 'active-strategy')).toBe('evil_one');
+    expect(requests.filter((r) => r.postDataJSON?.()?.operationName === 'ActivateStrategy')).toHaveLength(1);
+  }, 60_000);
+
+  it('a preset changed while its Tunables dialog is open: said at once, Save held, Review again keeps what was typed', async () => {
+    const server = await serve({ runner: false });
+    const set = (...fields: string[]) => stratctl(['preset', 'set', 'evil_one', ...fields, '--url', server.url, '--token', server.token]);
+    expect((await set('base=gold', 'name=Evil')).code).toBe(0);
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    await row(page, 'evil_one').locator('button[data-action="tunables"]').click();
+    const input = page.locator('[data-tunable="fast_ma_period"] input');
+    await input.fill('5');
+    await expect.poll(() => text(page, 'tunables-diff')).toBe('Save changes:fast_ma_period: default (20) → 5');
+    expect((await set('tunables.fast_ma_period=3')).code).toBe(0);
+    await expect.poll(() => page.locator('dialog[open] [data-testid="version-moved"]').count()).toBe(1);
+    expect(await text(page, 'version-moved')).toContain('The strategies changed since this dialog opened: a preset was changed');
+    expect(await page.getByTestId('save-tunables').isDisabled()).toBe(true);
+    await expect
+      .poll(async () => {
+        // Reopened before the page read the presets again, it says so again at once.
+        const again = page.getByRole('button', { name: 'Review again' });
+        if ((await again.count()) > 0) await again.click();
+        return page.locator('dialog[open] [data-testid="version-moved"]').count();
+      })
+      .toBe(0);
+    expect(await page.locator('[data-tunable="fast_ma_period"] input').inputValue()).toBe('5');
+    expect(await page.getByTestId('save-tunables').isDisabled()).toBe(false);
   }, 60_000);
 
   it('a dialog closed and opened again at once still says when the config moves (a late close event is not its end)', async () => {
@@ -1470,6 +1542,27 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await page.getByTestId('older-versions').count()).toBe(0);
   }, 60_000);
 
+  it('the Roll back dialog says at once when the config moves while it is open, and Review again shows what is in force now', async () => {
+    const server = await serve({ runner: false });
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token);
+    await page.getByRole('button', { name: 'Roll back to v1…' }).click();
+    await expect.poll(() => page.locator('dialog[open] table.diff').textContent()).toMatch(/activeStrategyKey\s*gold\s*momentum/);
+    const other = await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+    expect(other.body.data?.activateStrategy.configVersion).toBe(3);
+    // Before: nothing until Roll back was clicked and refused.
+    await expect.poll(() => page.locator('dialog[open] [data-testid="version-moved"]').count()).toBe(1);
+    expect(await text(page, 'version-moved')).toContain(
+      'The config changed since this dialog opened: it is at version 3 now (range active), not 2.',
+    );
+    await page.getByRole('button', { name: 'Review again' }).click();
+    await expect.poll(() => page.locator('dialog[open] table.diff').textContent()).toMatch(/activeStrategyKey\s*range\s*momentum/);
+    await page.getByTestId('confirm-rollback').click();
+    await expect.poll(() => text(page, 'active-strategy')).toBe('momentum');
+    expect(await text(page, 'config-version')).toBe('4');
+  }, 60_000);
+
   it('a burst of config versions costs one reload of each query, not one per version', async () => {
     const server = await serve({ runner: false });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -1914,6 +2007,29 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
         Parameters: 1,
         'Config version': 1,
       });
+    }
+  }, 60_000);
+
+  it('at 375 px a preset name of 100 characters with no space wraps in the Activate and Tunables titles: nothing wider than the dialog', async () => {
+    const server = await serve({ runner: false });
+    const long = `Gold${'x'.repeat(96)}`;
+    const added = await server.gql('mutation($input: PresetInput!) { upsertPreset(input: $input) { changed } }', {
+      input: { key: 'gold_long', base: 'gold', name: long },
+    });
+    expect(added.body.data).toEqual({ upsertPreset: { changed: true } });
+    const { page } = await openOperatorPage(browser, server.origin, { viewport: { width: 375, height: 812 } });
+    await enterToken(page, server.token, /^Token: admin/);
+    for (const action of ['activate', 'tunables']) {
+      await row(page, 'gold_long').locator(`button[data-action="${action}"]`).click();
+      const dialog = page.locator('dialog[open]');
+      await expect.poll(() => dialog.locator('h2').textContent()).toContain(long);
+      // Before: the title ran past the dialog's edge, and the dialog scrolled sideways.
+      expect(await dialog.evaluate((el) => el.scrollWidth <= el.clientWidth), action).toBe(true);
+      const box = await dialog.boundingBox();
+      const title = await dialog.locator('h2').boundingBox();
+      expect(title && title.x + title.width, action).toBeLessThanOrEqual(box!.x + box!.width);
+      await page.keyboard.press('Escape');
+      await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
     }
   }, 60_000);
 

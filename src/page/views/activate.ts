@@ -38,6 +38,8 @@ export function openActivate(app: PageActions, target: Strategy): void {
   if (!status) return;
   const current = app.state.strategies?.find((s) => s.key === status.activeStrategyKey);
   const expectedVersion = status.configVersion;
+  // What the rows below show of the strategies (risk, parameters) is of this presets version.
+  const presetsVersion = app.state.strategiesPresetsVersion;
   const running = status.runners.filter((r) => r.state === 'RUNNING').length;
   const rows: [string, string, string][] = [
     ['Strategy', `${status.activeStrategy.name} (${status.activeStrategyKey})`, `${target.name} (${target.key})`],
@@ -127,7 +129,7 @@ export function openActivate(app: PageActions, target: Strategy): void {
       'p',
       { class: 'muted' },
       `Sent with expectedVersion ${expectedVersion}: if the config changes before it arrives, the server refuses it and nothing is overwritten.`,
-      running > 0 ? ` ${running === 1 ? 'The runner switches' : `The ${running} runners switch`} on their next scan.` : null,
+      running > 0 ? ` ${running === 1 ? 'The runner switches on its' : `The ${running} runners switch on their`} next scan.` : null,
     ),
     // While the store is unreachable the runners are unknown (not "none running"), and the change
     // itself would be refused: that is what to say (it said "the change is saved").
@@ -150,9 +152,15 @@ export function openActivate(app: PageActions, target: Strategy): void {
     outcome,
     buttons(confirm, cancel),
   );
-  stopWatching = warnWhenVersionMoves(app, expectedVersion, moved, () => {
-    const fresh = app.state.strategies?.find((s) => s.key === target.key);
-    if (fresh && !fresh.isActive) openActivate(app, fresh);
-    else closeDialog();
-  });
+  stopWatching = warnWhenVersionMoves(
+    app,
+    expectedVersion,
+    moved,
+    () => {
+      const fresh = app.state.strategies?.find((s) => s.key === target.key);
+      if (fresh && !fresh.isActive) openActivate(app, fresh);
+      else closeDialog();
+    },
+    { version: presetsVersion, confirm },
+  );
 }

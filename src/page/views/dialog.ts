@@ -341,31 +341,51 @@ function unconfirmed(sending: Sending, expectedVersion: number): HTMLElement {
  * status says it moved on (someone else changed the config), the dialog says so before anything is
  * sent, and offers `review` (the dialog again, against what is in force now). Ends with the dialog,
  * or when the returned function is called (the change is being sent: its own new version is no news).
+ *
+ * `presets`: the dialog also shows strategies read at presets version `version` (a preset's risk,
+ * tunables, bounds). A preset changed meanwhile (`stratctl preset set`, a hand edit of
+ * strategies.yaml) moves the presets version, not the config's: the server would accept the change
+ * with settings the operator never saw. Said the same way, and `confirm` is disabled until reviewed.
  */
 export function warnWhenVersionMoves(
-  app: { readonly state: { readonly status: { readonly configVersion: number; readonly activeStrategyKey: string } | null } },
+  app: {
+    readonly state: {
+      readonly status: { readonly configVersion: number; readonly presetsVersion: number; readonly activeStrategyKey: string } | null;
+    };
+  },
   expectedVersion: number,
   where: HTMLElement,
   review: () => void,
+  presets?: { readonly version: number | null; readonly confirm: HTMLButtonElement },
 ): () => void {
   let shown = false;
-  const check = () => {
-    const now = app.state.status;
-    if (shown || !now || now.configVersion === expectedVersion) return;
+  const say = (words: string) => {
     shown = true;
     where.replaceChildren(
       h(
         'div',
         { class: 'warn-box', role: 'alert', 'data-testid': 'version-moved' },
-        h(
-          'p',
-          {},
-          `The config changed since this dialog opened: it is at version ${now.configVersion} now (${now.activeStrategyKey} active), not ${expectedVersion}. What this dialog shows is out of date, and sending it would be refused.`,
-        ),
+        h('p', {}, words),
         buttons(h('button', { type: 'button', onclick: review }, 'Review again')),
       ),
     );
   };
+  const check = () => {
+    const now = app.state.status;
+    if (shown || !now) return;
+    if (now.configVersion !== expectedVersion) {
+      say(
+        `The config changed since this dialog opened: it is at version ${now.configVersion} now (${now.activeStrategyKey} active), not ${expectedVersion}. What this dialog shows is out of date, and sending it would be refused.`,
+      );
+    } else if (presets && presets.version !== null && now.presetsVersion !== presets.version) {
+      presets.confirm.disabled = true;
+      say(
+        `The strategies changed since this dialog opened: a preset was changed (presets version ${now.presetsVersion} now, not ${presets.version}). What this dialog shows may be out of date, and the server would not refuse it: review it again before sending.`,
+      );
+    }
+  };
+  // Looked at once at the start too: a preset changed before the list the dialog shows was read again.
+  check();
   const timer = setInterval(check, 500);
   const stopWaiting = whenThisOpeningCloses(() => clearInterval(timer));
   return () => {

@@ -1,6 +1,6 @@
 import uPlot from 'uplot';
 import { h, replace } from '../dom.js';
-import { type Signal, type State, utcTick } from '../model.js';
+import { priceTicks, type Signal, type State, utcTick } from '../model.js';
 import { chartLegend, hideDrawing, textId } from './chart-text.js';
 
 const COLOURS = { LONG: '#1a7f37', SHORT: '#cf222e', FLAT: '#6e7781', price: '#0969da' } as const;
@@ -143,7 +143,10 @@ function createChart(instrument: string, width: number): Chart {
         marker('SHORT', 'SHORT ▼', 'down'),
         marker('FLAT', 'FLAT ●', 'circle'),
       ],
-      axes: [{ space: 90, values: (_u, splits) => splits.map((ts, i) => utcTick(ts, i === 0)) }, { size: 70 }],
+      axes: [
+        { space: 90, values: (_u, splits) => splits.map((ts, i) => utcTick(ts, i === 0)) },
+        { size: 70, values: (_u, splits) => priceTicks(splits) },
+      ],
       // The legend is chartLegend's buttons: uPlot's could be clicked only.
       legend: { show: false },
     },

@@ -3,7 +3,7 @@ import { h, rerender, show, timeAgo, ZONED } from '../dom.js';
 import { allows, changedLeaves, type HistoryEntry, operationKind, type PageActions, type State } from '../model.js';
 import { currentStateNote } from './activate.js';
 import { chartLegend, hideDrawing, textId } from './chart-text.js';
-import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied } from './dialog.js';
+import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied, warnWhenVersionMoves } from './dialog.js';
 
 const KINDS = [
   ['activation', 'activation', '#0969da'],
@@ -143,6 +143,8 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
     ['tunableOverrides', show(config.tunableOverrides), show(entry.config.tunableOverrides)],
   ];
   const outcome = h('div', { 'aria-live': 'polite' });
+  const moved = h('div', {});
+  let stopWatching = () => {};
   // Focus starts on Cancel, as in Activate: Enter twice must not change the live config.
   const cancel = h(
     'button',
@@ -155,6 +157,8 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
       type: 'button',
       'data-testid': 'confirm-rollback',
       onclick: async () => {
+        stopWatching();
+        moved.replaceChildren();
         const sending = { confirm, busy: 'Rolling back…', outcome, cancel, what: `The roll back to version ${entry.version}` };
         const { result, open } = await sendFromDialog(app, sending, () => app.rollback(entry.version, expectedVersion));
         if (result.ok) {
@@ -204,9 +208,13 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
       ),
     ),
     h('p', { class: 'muted' }, `Sent with expectedVersion ${expectedVersion}: a change made meanwhile is not overwritten.`),
+    moved,
     outcome,
     buttons(confirm, cancel),
   );
+  // Its "Now" column goes out of date when someone else changes the config: said at once, as in
+  // Activate and Tunables, not only as a refusal once sent. The past version's settings stay what they were.
+  stopWatching = warnWhenVersionMoves(app, expectedVersion, moved, () => openRollback(app, entry));
 }
 
 /** The timeline of config versions: a chart, then the list (newest first) with a rollback on each past version. */

@@ -74,6 +74,8 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
   if (!status) return;
   const editable = allows(app.state.viewer, 'ADMIN');
   const expectedVersion = status.configVersion;
+  // The defaults and bounds shown are of this presets version (a preset's tunables).
+  const presetsVersion = app.state.strategiesPresetsVersion;
   const overrides = overridesOf(app.state.config?.tunableOverrides, strategy.key);
   const fields = strategy.tunableDefinitions.map((def) => ({ def, ...field(def, overrides[def.name], editable, typed?.[def.name]) }));
   const outcome = h('div', { 'aria-live': 'polite' });
@@ -189,12 +191,17 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
   showChanges();
   if (editable) {
     // Someone else changes the config while this is open: said at once, not only as a refusal on Save.
-    stopWatching = warnWhenVersionMoves(app, expectedVersion, moved, () =>
-      openTunables(
-        app,
-        app.state.strategies?.find((s) => s.key === strategy.key) ?? strategy,
-        Object.fromEntries(fields.map((f) => [f.def.name, f.read()])),
-      ),
+    stopWatching = warnWhenVersionMoves(
+      app,
+      expectedVersion,
+      moved,
+      () =>
+        openTunables(
+          app,
+          app.state.strategies?.find((s) => s.key === strategy.key) ?? strategy,
+          Object.fromEntries(fields.map((f) => [f.def.name, f.read()])),
+        ),
+      { version: presetsVersion, confirm: save as HTMLButtonElement },
     );
   }
 }
