@@ -695,6 +695,29 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await page.getByTestId('save-tunables').isDisabled()).toBe(false);
   }, 60_000);
 
+  it("a preset's Tunables dialog calls the preset's own value the default (what an empty field runs with), naming its base's beside it", async () => {
+    const server = await serve({ runner: false });
+    const set = (...fields: string[]) => stratctl(['preset', 'set', 'quick_gold', ...fields, '--url', server.url, '--token', server.token]);
+    expect((await set('base=gold', 'name=Quick gold', 'tunables.fast_ma_period=3')).code).toBe(0);
+    // What an empty field runs with, as the API says it.
+    const runsWith = await server.gql('{ strategy(key: "quick_gold") { effectiveTunables } }');
+    expect(runsWith.body.data?.strategy.effectiveTunables.fast_ma_period).toBe(3);
+    const { page, problems } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    await row(page, 'quick_gold').locator('button[data-action="tunables"]').click();
+    const fast = page.locator('[data-tunable="fast_ma_period"]');
+    expect(await fast.locator('input').getAttribute('placeholder')).toBe('default 3');
+    expect(await fast.locator('.help').textContent()).toContain("default 3 (this preset's; its base's: 20), range");
+    // A tunable the preset leaves alone: the base's default, said plainly.
+    const slow = page.locator('[data-tunable="slow_ma_period"]');
+    const slowDefault = (await server.gql('{ strategy(key: "gold") { tunables } }')).body.data?.strategy.tunables.slow_ma_period;
+    expect(await slow.locator('input').getAttribute('placeholder')).toBe(`default ${slowDefault}`);
+    expect(await slow.locator('.help').textContent()).not.toContain('this preset');
+    await fast.locator('input').fill('5');
+    await expect.poll(() => text(page, 'tunables-diff')).toBe('Save changes:fast_ma_period: default (3) → 5');
+    expect(await problems()).toEqual([]);
+  }, 60_000);
+
   it('a dialog closed and opened again at once still says when the config moves (a late close event is not its end)', async () => {
     const server = await serve({ runner: false });
     const { page, problems } = await openOperatorPage(browser, server.origin);

@@ -4,13 +4,28 @@ import { bounds, overridesOf, parseTunable, type TunableDefinition, type Tunable
 import { currentStateNote } from './activate.js';
 import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied, warnWhenVersionMoves } from './dialog.js';
 
+/**
+ * What an empty field runs with: the strategy's own value (`Strategy.tunables`: its base's defaults, then
+ * a preset's own), not `TunableDefinition.default`, which for a preset is its base's (a preset setting
+ * fast_ma_period 3 showed "default (20)" and ran 3 when the field was left empty).
+ */
+function defaultOf(strategy: Strategy, def: TunableDefinition): unknown {
+  const own = (strategy.tunables as Record<string, unknown> | null | undefined)?.[def.name];
+  return own === undefined ? def.default : own;
+}
+
 /** `typed`: what the operator had typed in a dialog the server refused (kept on *Review again*), shown beside what is in force now. */
 function field(
   def: TunableDefinition,
+  fallback: unknown,
   current: TunableValue | undefined,
   editable: boolean,
   typed?: string,
 ): { row: HTMLElement; read: () => string } {
+  const ownDefault = show(fallback);
+  // A preset's own value: the base's beside it, so the help says where the number comes from.
+  const defaultWords =
+    fallback === def.default ? `default ${ownDefault}` : `default ${ownDefault} (this preset's; its base's: ${show(def.default)})`;
   const inForce = current === undefined || current === null ? '' : String(current);
   const id = `tunable-${def.name}`;
   const errorId = `${id}-error`;
@@ -20,7 +35,7 @@ function field(
     control = h(
       'select',
       { id, name: def.name, disabled: !editable, 'aria-describedby': `${id}-help ${errorId}` },
-      h('option', { value: '', selected: (typed ?? inForce) === '' }, `default (${show(def.default)})`),
+      h('option', { value: '', selected: (typed ?? inForce) === '' }, `default (${ownDefault})`),
       h('option', { value: 'true', selected: (typed ?? inForce) === 'true' }, 'true'),
       h('option', { value: 'false', selected: (typed ?? inForce) === 'false' }, 'false'),
     );
@@ -31,7 +46,7 @@ function field(
       type: 'text',
       inputmode: def.type === 'INTEGER' ? 'numeric' : 'decimal',
       value: typed ?? inForce,
-      placeholder: `default ${show(def.default)}`,
+      placeholder: `default ${ownDefault}`,
       disabled: !editable,
       autocomplete: 'off',
       'aria-describedby': `${id}-help ${errorId}`,
@@ -54,13 +69,9 @@ function field(
       { class: 'help', id: `${id}-help` },
       def.description,
       ' · ',
-      `default ${show(def.default)}, range ${bounds(def)}`,
+      `${defaultWords}, range ${bounds(def)}`,
       typed !== undefined && typed.trim() !== inForce
-        ? h(
-            'strong',
-            { 'data-testid': 'in-force-now' },
-            ` · in force now: ${inForce === '' ? `the default (${show(def.default)})` : inForce}`,
-          )
+        ? h('strong', { 'data-testid': 'in-force-now' }, ` · in force now: ${inForce === '' ? `the default (${ownDefault})` : inForce}`)
         : null,
     ),
     error,
@@ -77,7 +88,10 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
   // The defaults and bounds shown are of this presets version (a preset's tunables).
   const presetsVersion = app.state.strategiesPresetsVersion;
   const overrides = overridesOf(app.state.config?.tunableOverrides, strategy.key);
-  const fields = strategy.tunableDefinitions.map((def) => ({ def, ...field(def, overrides[def.name], editable, typed?.[def.name]) }));
+  const fields = strategy.tunableDefinitions.map((def) => ({
+    def,
+    ...field(def, defaultOf(strategy, def), overrides[def.name], editable, typed?.[def.name]),
+  }));
   const outcome = h('div', { 'aria-live': 'polite' });
   const moved = h('div', {});
   /** What Save would change, in words, as it is typed: it was sent unseen (one keystroke and Enter). */
@@ -87,7 +101,7 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
       const parsed = parseTunable(def, read());
       const before = overrides[def.name] ?? null;
       if (!parsed.ok || before === parsed.value) return [];
-      const words = (v: TunableValue) => (v === null ? `default (${show(def.default)})` : show(v));
+      const words = (v: TunableValue) => (v === null ? `default (${show(defaultOf(strategy, def))})` : show(v));
       return [h('li', {}, h('code', {}, def.name), `: ${words(before)} → ${words(parsed.value)}`)];
     });
     changes.replaceChildren(...(lines.length > 0 ? [h('p', {}, 'Save changes:'), h('ul', {}, ...lines)] : []));
