@@ -259,6 +259,32 @@ describe('stratctl: help, version, usage errors, completion (in-process)', () =>
     expect((await stratctl(['completion', 'zsh'])).stdout).toMatch(/^autoload -U \+X bashcompinit && bashcompinit\n/);
     expect((await stratctl(['completion', 'fish'])).code).toBe(2);
   });
+
+  it("completion bash: `npx stratctl <TAB>` (README's way) completes as stratctl does; anything else npx runs keeps its own completion", async () => {
+    const { stdout: script } = await stratctl(['completion', 'bash']);
+    /** What bash offers for `line` through npx's registered completion, after `before` (an npx completion of the user's) and the script. */
+    const complete = (line: string, before = '') => {
+      const words = line.split(' ');
+      const probe = `${before}\n${script}\nspec=($(complete -p npx)); fn=\${spec[-2]}
+COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}
+"$fn" npx '${words.at(-1)}' '${words.at(-2)}'; echo "\${COMPREPLY[*]}"`;
+      return execFileSync('bash', ['-c', probe], { encoding: 'utf8' }).trim();
+    };
+    expect(complete('npx stratctl st')).toBe('store strategies status');
+    expect(complete('npx stratctl activate --')).toBe('--if-version --wait --timeout-ms --url --token --runtime-dir --json --help');
+    expect(complete('npx stratctl serve --log-format ')).toBe('text json');
+    // Another package: nothing offered, so bash completes file names (-o default).
+    expect(complete('npx eslint ')).toBe('');
+    // An npx completion there before is chained to, not replaced; sourcing the script again keeps it.
+    const mine = '_my_npx() { COMPREPLY=("mine:$2"); }; complete -F _my_npx npx';
+    expect(complete('npx eslint --fi', mine)).toBe('mine:--fi');
+    expect(complete('npx stratctl st', mine)).toBe('store strategies status');
+    expect(complete('npx eslint --fi', `${mine}\n${script}`)).toBe('mine:--fi');
+    // zsh: its own function for npx (words shifted, then _normal), chained to the one there before.
+    const zsh = (await stratctl(['completion', 'zsh'])).stdout;
+    expect(zsh).toMatch(/^compdef _stratctl_npx npx$/m);
+    expect(zsh).not.toContain('complete -o default -F _stratctl_npx npx');
+  });
 });
 
 describe('stratctl: a 401 or 403 is authentication or scope (exit 3), whatever its body', () => {
