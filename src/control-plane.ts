@@ -360,8 +360,10 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     events.publish('status');
   });
   const unsubscribeRunners = runners.subscribe(() => events.publish('status'));
-  // A runner going STALE or into ERROR, and back, in the log (not only in /ready, status and metrics).
-  const stopLoggingRunnerHealth = logRunnerHealth(runners, logger);
+  // A runner going STALE or into ERROR, and back, in the log (not only in /ready, status and metrics):
+  // from start(), once the runner runs. Attached here, a start that could not bind its port said
+  // "runner ... is RUNNING" of a runner that never started, then exited 98.
+  let stopLoggingRunnerHealth: (() => void) | undefined;
   const authenticator = scopedAuthenticator({ adminToken: admin ?? '', tokens, now: settings.now, warn });
 
   const production = settings.production ?? false;
@@ -442,6 +444,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
         });
       }
       runner?.start();
+      stopLoggingRunnerHealth = logRunnerHealth(runners, logger);
     },
     stop() {
       stopping ??= (async () => {
@@ -449,7 +452,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
         await unregisterReplica?.();
         await runner?.stop();
         unsubscribeRunners();
-        stopLoggingRunnerHealth();
+        stopLoggingRunnerHealth?.();
         stopRecordingScans();
         unsubscribeStore();
         runners.close();
