@@ -229,6 +229,32 @@ describe('stratctl: help, version, usage errors, completion (in-process)', () =>
     expect(await stratctl(['status', '--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
   });
 
+  it('each flag says its own things: the etcd user beside the etcd credentials (not --audit-keep); --behind-tls-proxy what the limits key on', async () => {
+    /** The help entry of `flag`: its line and the lines it wraps onto, as one line. */
+    const entry = (help: string, flag: string) => {
+      const lines = help.split('\n');
+      const first = lines.findIndex((l) => l.startsWith(`  ${flag} `));
+      expect(first, flag).toBeGreaterThanOrEqual(0);
+      const more = lines.slice(first + 1).findIndex((l) => !/^ {4,}\S/.test(l));
+      return lines
+        .slice(first, first + 1 + more)
+        .map((l) => l.trim())
+        .join(' ');
+    };
+    const etcdUser = 'etcd user: CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD';
+    for (const command of ['serve', 'runner', 'token create']) {
+      const help = (await stratctl([...command.split(' '), '--help'])).stdout;
+      expect(entry(help, '--etcd-key <pem>'), command).toContain(etcdUser);
+      // Said once, where it belongs.
+      expect(help.replace(/\s+/g, ' ').split(etcdUser).length, command).toBe(2);
+      if (command !== 'token create') expect(entry(help, '--audit-keep <n>'), command).not.toContain('CONTROL_PLANE_ETCD_USER');
+    }
+    const proxy = entry((await stratctl(['serve', '--help'])).stdout, '--behind-tls-proxy');
+    expect(proxy).toContain('no warning for a non-loopback --host');
+    expect(proxy).toContain('the rate limits and the failed-auth limit key on the client address it forwards (X-Forwarded-For)');
+    expect(proxy).toContain('CONTROL_PLANE_BEHIND_TLS_PROXY=1');
+  });
+
   it('completion bash: a script bash completes commands, subcommands, flags and flag values with', async () => {
     const { code, stdout: script } = await stratctl(['completion', 'bash']);
     expect(code).toBe(0);
