@@ -139,9 +139,14 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
-/** acceptedChangeLine's facts as log fields: what, which version, who, and the names of the fields changed (never their values). */
-function acceptedChangeFields(entry: AuditEntry, source: 'commit' | 'replica'): Record<string, unknown> {
+/**
+ * acceptedChangeLine's facts as log fields: what, which version, who, and the names of the fields
+ * changed (never their values); and `reqId`, the request of this process that made it (the field
+ * every other line of that request has), so that grepping a deploy's X-Request-Id finds its change.
+ */
+function acceptedChangeFields(entry: AuditEntry, source: 'commit' | 'replica', requestId: string | undefined): Record<string, unknown> {
   return {
+    ...(requestId !== undefined && { reqId: requestId }),
     subject: entry.subject === 'PRESETS' ? 'presets' : 'config',
     version: entry.version,
     operation: entry.operation,
@@ -316,7 +321,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       );
     // Who changed what, in the process log too (journald, docker logs), not only in the audit trail.
     if (api && (event.type === 'changed' || event.type === 'presetsChanged') && event.source !== 'handEdit' && event.audit)
-      logger.info(acceptedChangeFields(event.audit, event.source), acceptedChangeLine(event.audit, event.source));
+      logger.info(acceptedChangeFields(event.audit, event.source, event.requestId), acceptedChangeLine(event.audit, event.source));
     if (event.type === 'valid') logger.info({ subject: 'config', version: store.state().config.config.version }, 'config is valid again');
     // The outage's start and end in the log (status.store and /ready say it while it lasts).
     if (event.type === 'connection') {
@@ -355,8 +360,10 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     events.publish('status');
   });
   const unsubscribeRunners = runners.subscribe(() => events.publish('status'));
-  // A runner going STALE or into ERROR, and back, in the log (not only in /ready, status and metrics).
-  const stopLoggingRunnerHealth = logRunnerHealth(runners, logger);
+  // A runner going STALE or into ERROR, and back, in the log (not only in /ready, status and metrics):
+  // from start(), once the runner runs. Attached here, a start that could not bind its port said
+  // "runner ... is RUNNING" of a runner that never started, then exited 98.
+  let stopLoggingRunnerHealth: (() => void) | undefined;
   const authenticator = scopedAuthenticator({ adminToken: admin ?? '', tokens, now: settings.now, warn });
 
   const production = settings.production ?? false;
@@ -437,6 +444,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
         });
       }
       runner?.start();
+      stopLoggingRunnerHealth = logRunnerHealth(runners, logger);
     },
     stop() {
       stopping ??= (async () => {
@@ -444,7 +452,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
         await unregisterReplica?.();
         await runner?.stop();
         unsubscribeRunners();
-        stopLoggingRunnerHealth();
+        stopLoggingRunnerHealth?.();
         stopRecordingScans();
         unsubscribeStore();
         runners.close();

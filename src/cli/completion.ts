@@ -43,8 +43,58 @@ function walk(command: Command, path: string, out: Node[]): Node[] {
 
 const caseArm = (key: string, words: string[]) => `    ${JSON.stringify(key)}) echo ${JSON.stringify(words.join(' '))} ;;`;
 
-/** A bash completion function for the tree (zsh runs it through bashcompinit). */
-export function bashCompletion(root: Command): string {
+/**
+ * \`npx stratctl ...\` completed too: README's way of running it, as npm links no bin of a private
+ * package onto PATH. Handed to \`_stratctl\` with \`npx\` taken off the words; anything else npx runs
+ * keeps the completion npx had (chained to, never replaced: bash's \`-F\` function, zsh's function),
+ * else file names. An npx completion bash cannot chain to (not a function) is left alone, and said.
+ */
+function npxCompletion(name: string, shell: 'bash' | 'zsh'): string {
+  if (shell === 'zsh')
+    return `# \`npx ${name} ...\`: the words after npx completed as ${name}'s (zsh's own _precommand way); the rest as before.
+if [[ -n "\${_comps[npx]:-}" && "\${_comps[npx]}" != _${name}_npx ]]; then _${name}_npx_previous="\${_comps[npx]}"; fi
+_${name}_npx() {
+  if (( CURRENT > 2 )) && [[ "\${words[2]}" == ${name} ]]; then
+    shift words
+    (( CURRENT-- ))
+    _normal
+  elif [[ -n "\${_${name}_npx_previous:-}" ]]; then
+    \${=_${name}_npx_previous}
+  else
+    _default
+  fi
+}
+compdef _${name}_npx npx
+`;
+  return `# \`npx ${name} ...\`: the words after npx completed as ${name}'s; anything else npx runs as before.
+_${name}_npx() {
+  if ((COMP_CWORD >= 2)) && [[ "\${COMP_WORDS[1]}" == ${name} ]]; then
+    local shifted=("\${COMP_WORDS[@]:1}")
+    local COMP_WORDS=("\${shifted[@]}") COMP_CWORD=$((COMP_CWORD - 1))
+    _${name} ${name} "$2" "$3"
+  elif [[ -n "\${_${name}_npx_previous:-}" ]]; then
+    "$_${name}_npx_previous" "$@"
+  else
+    # Nothing offered: file names (-o default).
+    COMPREPLY=()
+  fi
+}
+_${name}_npx_spec="$(complete -p npx 2>/dev/null)"
+case "$_${name}_npx_spec" in
+  # None yet, or this one (sourced again: the one it chains to is kept).
+  "" | *" -F _${name}_npx "*) complete -o default -F _${name}_npx npx ;;
+  *" -F "*)
+    _${name}_npx_previous="\${_${name}_npx_spec#* -F }"
+    _${name}_npx_previous="\${_${name}_npx_previous%% *}"
+    complete -o default -F _${name}_npx npx
+    ;;
+  *) echo "${name} completion: npx already completes as '$_${name}_npx_spec': left alone, so 'npx ${name}' is not completed" >&2 ;;
+esac
+`;
+}
+
+/** A bash completion function for the tree (zsh runs it through bashcompinit), and \`npx <name>\`'s. */
+export function bashCompletion(root: Command, shell: 'bash' | 'zsh' = 'bash'): string {
   const nodes = walk(root, '', []);
   const name = root.name();
   return `# ${name} completion. bash: source <(${name} completion bash); zsh: source <(${name} completion zsh)
@@ -87,7 +137,7 @@ _${name}() {
   fi
 }
 complete -o default -F _${name} ${name}
-`;
+${npxCompletion(name, shell)}`;
 }
 
 /** `stratctl completion [bash|zsh]`. */
@@ -95,7 +145,7 @@ export const completion: Action = async (_flags, [shell = 'bash'], ctx, command)
   let root = command;
   while (root.parent) root = root.parent;
   if (shell === 'bash') ctx.io.stdout.write(bashCompletion(root));
-  else if (shell === 'zsh') ctx.io.stdout.write(`autoload -U +X bashcompinit && bashcompinit\n${bashCompletion(root)}`);
+  else if (shell === 'zsh') ctx.io.stdout.write(`autoload -U +X bashcompinit && bashcompinit\n${bashCompletion(root, 'zsh')}`);
   else throw new UsageError(`completion for bash or zsh, not "${shell}"`);
   return EXIT.ok;
 };

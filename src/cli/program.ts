@@ -83,14 +83,14 @@ function storeOptions(command: Command, { runs = false, audits }: { runs?: boole
         runs
           ? 'its key; the three files renewed in place are taken without a restart   CONTROL_PLANE_ETCD_TLS_RELOAD_MS (5000 ms between looks; 0: never)'
           : 'its key'
-      }${audits === 'none' ? `; ${etcdUser}` : ''}`,
+      }; ${etcdUser}`,
     );
   if (audits === 'none') return command.addOption(new Option('--audit-keep <n>').hideHelp());
   return command.option(
     '--audit-keep <n>',
     `audit entries kept per subject in etcd (10000)${
       audits === 'file' ? ", or in the file store's audit.log (all; older ones moved to audit.log.old)" : '; refused on the file store'
-    }; ${etcdUser}`,
+    }`,
   );
 }
 
@@ -214,7 +214,10 @@ export function buildProgram(run: (command: Command, load: () => Promise<Action>
         '--auth-failures-per-minute <n>',
         'wrong tokens per client per minute; more are refused (429), never a valid token or none   CONTROL_PLANE_AUTH_FAILURES_PER_MINUTE (10)',
       )
-      .option('--behind-tls-proxy', 'a TLS proxy is in front: no warning for a non-loopback --host   CONTROL_PLANE_BEHIND_TLS_PROXY=1'),
+      .option(
+        '--behind-tls-proxy',
+        'a TLS proxy is in front: no warning for a non-loopback --host; the rate limits and the failed-auth limit key on the client address it forwards (X-Forwarded-For)   CONTROL_PLANE_BEHIND_TLS_PROXY=1',
+      ),
   );
   limitOptions(serve)
     .addHelpText(

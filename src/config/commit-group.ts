@@ -61,6 +61,10 @@ export interface GroupContext {
   readonly digestOf: (text: string) => string;
 }
 
+/** The committing request's id for its event (each writer of a group its own), when it has one. */
+const requestIdOf = (options: CommitOptions): { requestId?: string } =>
+  options.requestId === undefined ? {} : { requestId: options.requestId };
+
 /**
  * Judges a group of changes (config and presets alike) in order, each against the state the ones
  * before it left: its `expectedVersion` first, then a no-op (nothing differs) is answered
@@ -134,7 +138,7 @@ export function judgeGroup(group: readonly QueuedCommit[], context: GroupContext
         ...(change.details && { details: change.details }),
       };
       entries.push(entry);
-      events.push({ type: 'changed', previous, current, audit: entry, source: 'commit' });
+      events.push({ type: 'changed', previous, current, audit: entry, source: 'commit', ...requestIdOf(options) });
       state = { ...state, config: current };
       outcomes.push(() => queued.resolve({ changed: true, previous, current, changedFields: fields, audit: entry }));
       continue;
@@ -182,7 +186,7 @@ export function judgeGroup(group: readonly QueuedCommit[], context: GroupContext
       details: change.details,
     });
     entries.push(entry);
-    events.push({ type: 'presetsChanged', previous, current, audit: entry, source: 'commit' });
+    events.push({ type: 'presetsChanged', previous, current, audit: entry, source: 'commit', ...requestIdOf(options) });
     state = { ...state, presets: current, strategies };
     const result: PresetsCommitResult = {
       changed: true,

@@ -82,6 +82,11 @@ export interface CommitOptions {
    * (VersionConflictError), or the preset set's own (PresetsVersionConflictError).
    */
   readonly expectedVersion?: number;
+  /**
+   * The request that asked for it (its X-Request-Id): on the event the change publishes here, so that
+   * the process log's line for it carries the id. Never stored (not in the audit entry).
+   */
+  readonly requestId?: string;
 }
 
 export interface CommitResult {
@@ -118,6 +123,8 @@ export type StoreEvent =
       /** The entry recorded for it, when known. */
       readonly audit: AuditEntry | null;
       readonly source: 'commit' | 'handEdit' | 'replica';
+      /** The request that committed it in this process (CommitOptions.requestId); none from another replica or a hand edit. */
+      readonly requestId?: string;
     }
   /** What is stored is invalid: the last good config stays in force (see `problem()`). */
   | { readonly type: 'invalid'; readonly error: ConfigFileError }
@@ -134,6 +141,8 @@ export type StoreEvent =
       readonly current: PresetsSnapshot;
       readonly audit: AuditEntry | null;
       readonly source: 'commit' | 'handEdit' | 'replica';
+      /** The request that committed it in this process (CommitOptions.requestId); none from another replica or a hand edit. */
+      readonly requestId?: string;
     }
   /**
    * The stored presets are invalid, or would remove or invalidate a strategy the config uses: the

@@ -43,6 +43,8 @@ export interface JudgedGroup {
   readonly configText: string | null;
   /** The presets text after the last preset change; null when no preset change is to be written. */
   readonly presetsText: string | null;
+  /** The id of the request each accepted change came from (CommitOptions.requestId), by its entry: for its event. */
+  readonly requestIds: ReadonlyMap<AuditEntry, string>;
   /** Answers every caller (after the transaction, when there is one). */
   settle(): void;
 }
@@ -113,6 +115,7 @@ export function judgeGroup(base: WriteBase, group: readonly QueuedCommit[], cont
   let textConfig: RuntimeConfig | null = stored?.config ?? null;
   let presetsText: string | null = base.strategiesKv?.value ?? null;
   const entries: AuditEntry[] = [...pending];
+  const requestIds = new Map<AuditEntry, string>();
   const outcomes: (() => void)[] = [];
   let configWritten = false;
   let presetsWritten = false;
@@ -154,6 +157,7 @@ export function judgeGroup(base: WriteBase, group: readonly QueuedCommit[], cont
       ...(change.details && { details: { ...change.details } }),
     };
     entries.push(entry);
+    if (queued.options.requestId !== undefined) requestIds.set(entry, queued.options.requestId);
     configWritten = true;
     working = snapshotOfEntry(entry);
     text = nextText;
@@ -194,6 +198,7 @@ export function judgeGroup(base: WriteBase, group: readonly QueuedCommit[], cont
       details: change.details,
     });
     entries.push(entry);
+    if (queued.options.requestId !== undefined) requestIds.set(entry, queued.options.requestId);
     presetsWritten = true;
     presets = current;
     strategies = nextStrategies;
@@ -222,6 +227,7 @@ export function judgeGroup(base: WriteBase, group: readonly QueuedCommit[], cont
     entries,
     configText: configWritten ? text : null,
     presetsText: presetsWritten ? presetsText : null,
+    requestIds,
     settle: () => {
       for (const outcome of outcomes) outcome();
     },

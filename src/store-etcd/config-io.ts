@@ -93,14 +93,17 @@ export async function commitLanded(gateway: EtcdGateway, keys: EtcdKeys, entry: 
 
 /** The etcd side of config and presets writes: one consistent read, one compare-and-put transaction. */
 export class ConfigIo {
-  /** Entries of this process's commits in flight: the watch may bring one before the transaction's answer does. */
-  private readonly ownInFlight = new Set<string>();
+  /**
+   * Entries of this process's commits in flight, with the id of the request each came from (if any):
+   * the watch may bring one before the transaction's answer does.
+   */
+  private readonly ownInFlight = new Map<string, string | undefined>();
   /**
    * Entries of this process's commits whose answer never came (CommitUncertainError): a hung member
    * may apply one after the deadline, and the watch then brings it, long after the commit gave up.
    * Kept until seen (`isOwn`), the oldest forgotten past OWN_UNANSWERED_KEPT.
    */
-  private readonly ownUnanswered = new Set<string>();
+  private readonly ownUnanswered = new Map<string, string | undefined>();
 
   /**
    * Whether the audit entry `id` (entryId) is one this process wrote: in flight now, or sent with
@@ -110,6 +113,11 @@ export class ConfigIo {
     if (this.ownInFlight.has(id)) return true;
     // Each entry comes through the watch once: what was seen need not be kept.
     return this.ownUnanswered.delete(id);
+  }
+
+  /** The request the entry `id` (entryId) of one of this process's commits came from (ask before `isOwn`, which forgets). */
+  requestIdOf(id: string): string | undefined {
+    return this.ownInFlight.get(id) ?? this.ownUnanswered.get(id);
   }
 
   constructor(
@@ -249,7 +257,13 @@ export class ConfigIo {
    * active strategy, and a preset change is judged against the config. The revision it committed
    * at, or null.
    */
-  async write(base: WriteBase, entries: readonly AuditEntry[], texts: WriteTexts, deadline: number): Promise<number | null> {
+  async write(
+    base: WriteBase,
+    entries: readonly AuditEntry[],
+    texts: WriteTexts,
+    deadline: number,
+    requestIds?: ReadonlyMap<AuditEntry, string>,
+  ): Promise<number | null> {
     if (base.brokenTrail) throw new ConfigFileInvalidError(base.brokenTrail);
     const k = this.keys;
     const configText = texts.config ?? null;
@@ -266,8 +280,8 @@ export class ConfigIo {
       const added = entries.filter((e) => e.subject === subject).length;
       if (added > 0) success.push(...(await this.retention(subject, base.tails[subject], added, deadline)));
     }
-    const own = configText === null && presetsText === null ? [] : entries.map(entryId);
-    for (const id of own) this.ownInFlight.add(id);
+    const own = configText === null && presetsText === null ? [] : entries;
+    for (const entry of own) this.ownInFlight.set(entryId(entry), requestIds?.get(entry));
     try {
       let res: Awaited<ReturnType<EtcdGateway['client']['kv']['txn']>>;
       try {
@@ -276,8 +290,8 @@ export class ConfigIo {
         // Sent, then no answer: it may have been applied (a hung member applies it when it wakes).
         if (err instanceof StoreUnavailableError && err.answerLost) {
           // If it lands, the watch brings it as this process's own (not "through another replica").
-          for (const id of own) this.ownUnanswered.add(id);
-          for (const id of this.ownUnanswered) {
+          for (const entry of own) this.ownUnanswered.set(entryId(entry), requestIds?.get(entry));
+          for (const id of this.ownUnanswered.keys()) {
             if (this.ownUnanswered.size <= OWN_UNANSWERED_KEPT) break;
             this.ownUnanswered.delete(id);
           }
@@ -296,7 +310,7 @@ export class ConfigIo {
       this.mirror.applyLocal(revision, changes);
       return revision;
     } finally {
-      for (const id of own) this.ownInFlight.delete(id);
+      for (const entry of own) this.ownInFlight.delete(entryId(entry));
     }
   }
 

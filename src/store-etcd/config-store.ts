@@ -452,10 +452,9 @@ export class EtcdConfigStore implements ConfigStore {
       this.presetsByDigest.delete(digest);
     }
     const entry = this.lastPresets?.digest === current.digest ? this.lastPresets : null;
-    const own = entry !== null && (origin === 'local' || this.io.isOwn(entryId(entry)));
-    const source = !entry || entry.operation === 'handEdit' ? 'handEdit' : own ? 'commit' : 'replica';
+    const origins = this.originOf(entry, origin);
     // The first judgement of a process is not a change anyone made: there is no previous set to compare.
-    if (previous.digest !== 'unjudged') this.emit({ type: 'presetsChanged', previous, current, audit: entry, source });
+    if (previous.digest !== 'unjudged') this.emit({ type: 'presetsChanged', previous, current, audit: entry, ...origins });
     if (!entry) this.queueHandEditAudit();
   }
 
@@ -472,9 +471,25 @@ export class EtcdConfigStore implements ConfigStore {
     const previous = this.presets;
     this.presets = { ...previous, version: entry.version };
     this.unauditedPresets = [];
-    const own = origin === 'local' || this.io.isOwn(entryId(entry));
-    const source = entry.operation === 'handEdit' ? 'handEdit' : own ? 'commit' : 'replica';
-    this.emit({ type: 'presetsChanged', previous, current: this.presets, audit: entry, source });
+    this.emit({ type: 'presetsChanged', previous, current: this.presets, audit: entry, ...this.originOf(entry, origin) });
+  }
+
+  /**
+   * Where a change with `entry` came from: a commit of this process (with the id of the request that
+   * asked for it, for the process log), another replica's, or a hand edit (no entry, or its own).
+   */
+  private originOf(
+    entry: AuditEntry | null,
+    origin: MirrorBatch['origin'],
+  ): { source: 'commit' | 'handEdit' | 'replica'; requestId?: string } {
+    if (entry === null) return { source: 'handEdit' };
+    const id = entryId(entry);
+    // Asked first: isOwn forgets an entry whose answer was lost once it is seen.
+    const requestId = this.io.requestIdOf(id);
+    const own = origin === 'local' || this.io.isOwn(id);
+    if (entry.operation === 'handEdit') return { source: 'handEdit' };
+    if (!own) return { source: 'replica' };
+    return requestId === undefined ? { source: 'commit' } : { source: 'commit', requestId };
   }
 
   /** Brings the state level with a stored config text, and says what happened: one event per version. */
@@ -502,9 +517,7 @@ export class EtcdConfigStore implements ConfigStore {
       this.snapshot = step.current;
       if (previous.digest === step.current.digest && previous.config.version === step.current.config.version) continue;
       const entry = step.audit;
-      const own = entry !== null && (origin === 'local' || this.io.isOwn(entryId(entry)));
-      const source = !entry || entry.operation === 'handEdit' ? 'handEdit' : own ? 'commit' : 'replica';
-      this.emit({ type: 'changed', previous, current: step.current, audit: entry, source });
+      this.emit({ type: 'changed', previous, current: step.current, audit: entry, ...this.originOf(entry, origin) });
     }
     // Told once the valid config is in force (not before: a listener that acts on "valid" would see
     // the state it had while invalid, the stand-in defaults at worst, which a runner then applied).
@@ -583,7 +596,7 @@ export class EtcdConfigStore implements ConfigStore {
         attempt = judgeGroup(base, group, this.groupContext());
         if (attempt.configText === null && attempt.presetsText === null) return attempt.settle();
         const texts = { config: attempt.configText, presets: attempt.presetsText };
-        if ((await this.io.write(base, attempt.entries, texts, deadline)) !== null) return attempt.settle();
+        if ((await this.io.write(base, attempt.entries, texts, deadline, attempt.requestIds)) !== null) return attempt.settle();
         // Another replica got there first: the next read sees its change. The same revisions and the
         // same entry keys twice is no race: an entry key exists that the trail's newest does not
         // account for. Said at once (409), not retried against etcd until the deadline (503).

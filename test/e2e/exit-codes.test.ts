@@ -271,7 +271,11 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     const port = await holdPort();
     const child = spawnStratctl(['serve', '--port', String(port), '--runtime-dir', await tempRuntimeDir()], { CONTROL_PLANE_TOKEN: TOKEN });
     expect(await child.exited).toBe(98);
+    await child.closed;
     expect(child.stderr()).toContain(`127.0.0.1:${port} is already in use`);
+    // The runner starts only once the port is bound: none ran, so none is said to run.
+    expect(child.stderr()).not.toMatch(/runner \S+ is RUNNING/);
+    expect(child.stdout()).not.toMatch(/runner \S+ is RUNNING/);
   });
 
   it("1 with what to check when no etcd member answers at start, in words (not the fault-handling library's)", async () => {

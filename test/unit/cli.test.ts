@@ -229,6 +229,32 @@ describe('stratctl: help, version, usage errors, completion (in-process)', () =>
     expect(await stratctl(['status', '--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
   });
 
+  it('each flag says its own things: the etcd user beside the etcd credentials (not --audit-keep); --behind-tls-proxy what the limits key on', async () => {
+    /** The help entry of `flag`: its line and the lines it wraps onto, as one line. */
+    const entry = (help: string, flag: string) => {
+      const lines = help.split('\n');
+      const first = lines.findIndex((l) => l.startsWith(`  ${flag} `));
+      expect(first, flag).toBeGreaterThanOrEqual(0);
+      const more = lines.slice(first + 1).findIndex((l) => !/^ {4,}\S/.test(l));
+      return lines
+        .slice(first, first + 1 + more)
+        .map((l) => l.trim())
+        .join(' ');
+    };
+    const etcdUser = 'etcd user: CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD';
+    for (const command of ['serve', 'runner', 'token create']) {
+      const help = (await stratctl([...command.split(' '), '--help'])).stdout;
+      expect(entry(help, '--etcd-key <pem>'), command).toContain(etcdUser);
+      // Said once, where it belongs.
+      expect(help.replace(/\s+/g, ' ').split(etcdUser).length, command).toBe(2);
+      if (command !== 'token create') expect(entry(help, '--audit-keep <n>'), command).not.toContain('CONTROL_PLANE_ETCD_USER');
+    }
+    const proxy = entry((await stratctl(['serve', '--help'])).stdout, '--behind-tls-proxy');
+    expect(proxy).toContain('no warning for a non-loopback --host');
+    expect(proxy).toContain('the rate limits and the failed-auth limit key on the client address it forwards (X-Forwarded-For)');
+    expect(proxy).toContain('CONTROL_PLANE_BEHIND_TLS_PROXY=1');
+  });
+
   it('completion bash: a script bash completes commands, subcommands, flags and flag values with', async () => {
     const { code, stdout: script } = await stratctl(['completion', 'bash']);
     expect(code).toBe(0);
@@ -258,6 +284,32 @@ describe('stratctl: help, version, usage errors, completion (in-process)', () =>
     expect(complete('stratctl --url status st')).toBe('store strategies status');
     expect((await stratctl(['completion', 'zsh'])).stdout).toMatch(/^autoload -U \+X bashcompinit && bashcompinit\n/);
     expect((await stratctl(['completion', 'fish'])).code).toBe(2);
+  });
+
+  it("completion bash: `npx stratctl <TAB>` (README's way) completes as stratctl does; anything else npx runs keeps its own completion", async () => {
+    const { stdout: script } = await stratctl(['completion', 'bash']);
+    /** What bash offers for `line` through npx's registered completion, after `before` (an npx completion of the user's) and the script. */
+    const complete = (line: string, before = '') => {
+      const words = line.split(' ');
+      const probe = `${before}\n${script}\nspec=($(complete -p npx)); fn=\${spec[-2]}
+COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}
+"$fn" npx '${words.at(-1)}' '${words.at(-2)}'; echo "\${COMPREPLY[*]}"`;
+      return execFileSync('bash', ['-c', probe], { encoding: 'utf8' }).trim();
+    };
+    expect(complete('npx stratctl st')).toBe('store strategies status');
+    expect(complete('npx stratctl activate --')).toBe('--if-version --wait --timeout-ms --url --token --runtime-dir --json --help');
+    expect(complete('npx stratctl serve --log-format ')).toBe('text json');
+    // Another package: nothing offered, so bash completes file names (-o default).
+    expect(complete('npx eslint ')).toBe('');
+    // An npx completion there before is chained to, not replaced; sourcing the script again keeps it.
+    const mine = '_my_npx() { COMPREPLY=("mine:$2"); }; complete -F _my_npx npx';
+    expect(complete('npx eslint --fi', mine)).toBe('mine:--fi');
+    expect(complete('npx stratctl st', mine)).toBe('store strategies status');
+    expect(complete('npx eslint --fi', `${mine}\n${script}`)).toBe('mine:--fi');
+    // zsh: its own function for npx (words shifted, then _normal), chained to the one there before.
+    const zsh = (await stratctl(['completion', 'zsh'])).stdout;
+    expect(zsh).toMatch(/^compdef _stratctl_npx npx$/m);
+    expect(zsh).not.toContain('complete -o default -F _stratctl_npx npx');
   });
 });
 

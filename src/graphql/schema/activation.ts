@@ -54,7 +54,10 @@ builder.mutationField('activateStrategy', (t) =>
       const { store } = ctx.services;
       // Parsed once here; checked again inside the write, against the strategies in force when it commits.
       const key = store.state().strategies.parse(args.strategyKey);
-      const result = await store.commit(activateStrategy(key, requester(ctx)), { expectedVersion: args.expectedVersion ?? undefined });
+      const result = await store.commit(activateStrategy(key, requester(ctx)), {
+        expectedVersion: args.expectedVersion ?? undefined,
+        requestId: ctx.requestId,
+      });
       return {
         config: result.current.config,
         changed: result.changed,

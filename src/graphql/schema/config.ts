@@ -161,7 +161,10 @@ builder.mutationField('updateConfig', (t) =>
       if (input.tradingEnabled != null) update.tradingEnabled = input.tradingEnabled;
       if (input.scanIntervalSeconds != null) update.scanIntervalSeconds = input.scanIntervalSeconds;
       if (input.tunableOverrides != null) update.tunableOverrides = input.tunableOverrides as ConfigUpdate['tunableOverrides'];
-      const result = await store.commit(updateConfig(update, requester(ctx)), { expectedVersion: args.expectedVersion ?? undefined });
+      const result = await store.commit(updateConfig(update, requester(ctx)), {
+        expectedVersion: args.expectedVersion ?? undefined,
+        requestId: ctx.requestId,
+      });
       return {
         config: result.current.config,
         changed: result.changed,

@@ -74,7 +74,10 @@ builder.mutationField('rollbackConfig', (t) =>
     },
     resolve: async (_root, args, ctx) => {
       const { toVersion, expectedVersion } = args;
-      const result = await rollbackConfig(ctx.services.store, toVersion, requester(ctx), { expectedVersion: expectedVersion ?? undefined });
+      const result = await rollbackConfig(ctx.services.store, toVersion, requester(ctx), {
+        expectedVersion: expectedVersion ?? undefined,
+        requestId: ctx.requestId,
+      });
       return {
         config: result.current.config,
         changed: result.changed,

@@ -141,6 +141,7 @@ builder.mutationFields((t) => ({
       };
       const result = await ctx.services.store.commit(upsertPreset(fields, requester(ctx)), {
         expectedVersion: expectedVersion ?? undefined,
+        requestId: ctx.requestId,
       });
       return { strategy: result.strategies.get(input.key) as StrategyInfo, result };
     },
@@ -155,7 +156,10 @@ builder.mutationFields((t) => ({
       expectedVersion: t.arg.int({ required: false, description: EXPECTED_VERSION }),
     },
     resolve: async (_root, { key, expectedVersion }, ctx) => {
-      const result = await ctx.services.store.commit(deletePreset(key, requester(ctx)), { expectedVersion: expectedVersion ?? undefined });
+      const result = await ctx.services.store.commit(deletePreset(key, requester(ctx)), {
+        expectedVersion: expectedVersion ?? undefined,
+        requestId: ctx.requestId,
+      });
       return { strategy: result.previousStrategies.get(key) as StrategyInfo, result };
     },
   }),
