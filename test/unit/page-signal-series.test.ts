@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Signal } from '../../src/page/model.js';
-import { addFetched, addLive, SIGNALS_SHOWN, type SignalSeries } from '../../src/page/signal-series.js';
+import type { Signal, State } from '../../src/page/model.js';
+import { addFetched, addLive, SIGNALS_SHOWN, type SignalSeries, seriesShown } from '../../src/page/signal-series.js';
 
 /** A signal of `runnerId` on its feed's candle `n` (5-minute candles from the sim feed's start), priced `price`. */
 const signal = (runnerId: string, n: number, price: number, instrument = 'EUR_USD'): Signal => ({
@@ -73,5 +73,27 @@ describe('the page’s signal series', () => {
     expect(kept).toHaveLength(SIGNALS_SHOWN);
     expect(kept[0]!.reason).toBe('candle 5');
     expect(kept.at(-1)!.reason).toBe(`candle ${SIGNALS_SHOWN + 4}`);
+  });
+
+  it('charts an instrument once when one runner publishes it, and once per runner (named) when several do: never one line from two feeds', () => {
+    const state = (runners: string[], signals: Signal[]) =>
+      ({
+        status: { activeStrategyKey: 'momentum', runners: runners.map((id) => ({ id })) },
+        signals: addLive(new Map(), signals),
+      }) as unknown as State;
+    const one = seriesShown(state(['a'], [signal('a', 1, 1.01), signal('a', 2, 1.02)]), 'EUR_USD');
+    expect(one.map((s) => [s.runnerId, s.signals.map((x) => x.price)])).toEqual([[null, [1.01, 1.02]]]);
+    expect(seriesShown(state(['a'], []), 'EUR_USD').map((s) => [s.runnerId, s.signals.length])).toEqual([[null, 0]]);
+    const two = seriesShown(state(['b', 'a'], arrivals), 'EUR_USD');
+    expect(two.map((s) => [s.runnerId, s.signals.at(-1)?.price])).toEqual([
+      ['a', 1.04],
+      ['b', 2.1],
+    ]);
+    // A runner no longer listed (named <host>:<pid>, restarted as another) is not drawn beside the one that is.
+    const restarted = seriesShown(state(['host:2'], [signal('host:1', 5, 1.05), signal('host:2', 1, 1.01)]), 'EUR_USD');
+    expect(restarted.map((s) => [s.runnerId, s.signals.map((x) => x.price)])).toEqual([[null, [1.01]]]);
+    // Another strategy's signals are not this one's.
+    const other = { ...signal('b', 1, 2), strategyKey: 'gold' };
+    expect(seriesShown(state(['a', 'b'], [signal('a', 1, 1.01), other]), 'EUR_USD').map((s) => s.runnerId)).toEqual([null]);
   });
 });

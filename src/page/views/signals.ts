@@ -1,6 +1,7 @@
 import uPlot from 'uplot';
 import { h, replace } from '../dom.js';
 import { priceTicks, type Signal, type State, utcTick } from '../model.js';
+import { seriesShown } from '../signal-series.js';
 import { chartLegend, hideDrawing, textId } from './chart-text.js';
 
 const COLOURS = { LONG: '#1a7f37', SHORT: '#cf222e', FLAT: '#6e7781', price: '#0969da' } as const;
@@ -229,29 +230,6 @@ function describe(last: Signal | undefined, refused: string | null): (Node | str
 /** Candle times are market times (the simulated feed's run ahead of the clock): shown as they are, in UTC. */
 function candleTime(iso: string): string {
   return `${new Date(iso).toISOString().replace('T', ' ').slice(0, 16)} UTC`;
-}
-
-interface Shown {
-  readonly instrument: string;
-  readonly runnerId: string | null;
-  readonly signals: readonly Signal[];
-}
-
-/**
- * What to chart for one instrument: the active strategy's signals of each runner publishing it, in
- * arrival order. One runner (or none yet): one chart, as the instrument's. Several: one chart per
- * runner, leaving out runners status.runners no longer lists when some are (a runner named
- * <host>:<pid> is a new one at each restart).
- */
-export function seriesShown(state: State, instrument: string): Shown[] {
-  const active = state.status?.activeStrategyKey;
-  let shown = [...(state.signals.get(instrument) ?? new Map<string, Signal[]>())]
-    .map(([runnerId, list]) => ({ instrument, runnerId, signals: list.filter((s) => s.strategyKey === active) }))
-    .filter((s) => s.signals.length > 0);
-  const listed = new Set((state.status?.runners ?? []).map((r) => r.id));
-  if (shown.length > 1 && shown.some((s) => listed.has(s.runnerId))) shown = shown.filter((s) => listed.has(s.runnerId));
-  if (shown.length <= 1) return [{ instrument, runnerId: null, signals: shown[0]?.signals ?? [] }];
-  return shown.sort((a, b) => (a.runnerId < b.runnerId ? -1 : 1));
 }
 
 /** One price chart per instrument of the active strategy (per runner of it when several publish it), from `signals` and then `signalsEmitted`. */
