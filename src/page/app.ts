@@ -13,6 +13,7 @@ import {
 import { Api } from './api.js';
 import type { Filters, PageActions, ServerBuild, Signal, State } from './model.js';
 import { createLive } from './shared-live.js';
+import { addFetched, addLive } from './signal-series.js';
 import { token } from './token.js';
 
 /**
@@ -30,26 +31,6 @@ type Reload = 'overview' | 'strategies' | 'history' | 'signals';
  * keep the page empty.
  */
 export const FIRST_LOAD_WAIT_MS = 1_000;
-
-/** Signals kept per instrument in the page (the server keeps 1,000; a chart shows the recent ones). */
-export const SIGNALS_SHOWN = 300;
-
-const signalKey = (s: Signal) => `${s.candleTime}|${s.strategyKey}|${s.direction}|${s.price}`;
-
-/** Merges signals into an instrument's list: no duplicates, oldest first by candle time, the newest SIGNALS_SHOWN. */
-export function mergeSignals(into: readonly Signal[], more: readonly Signal[]): Signal[] {
-  const seen = new Set(into.map(signalKey));
-  const merged = [...into];
-  for (const s of more) {
-    const key = signalKey(s);
-    if (!seen.has(key)) {
-      seen.add(key);
-      merged.push(s);
-    }
-  }
-  merged.sort((a, b) => Date.parse(a.candleTime ?? '') - Date.parse(b.candleTime ?? '') || 0);
-  return merged.slice(-SIGNALS_SHOWN);
-}
 
 export interface AppView {
   render(state: State): void;
@@ -309,8 +290,7 @@ export class App implements PageActions {
           if (result.status !== 401) refused.push(result.errors.map((e) => e.message).join('; '));
           return;
         }
-        const recent = [...result.data.signals].reverse();
-        this.state.signals.set(instrument, mergeSignals(this.state.signals.get(instrument) ?? [], recent));
+        addFetched(this.state.signals, instrument, result.data.signals);
       }),
     );
     this.state.signalsError = refused.length > 0 ? [...new Set(refused)].join('; ') : null;
@@ -345,11 +325,7 @@ export class App implements PageActions {
   }
 
   private onSignals(signals: readonly Signal[]): void {
-    const byInstrument = new Map<string, Signal[]>();
-    for (const s of signals) byInstrument.set(s.instrument, [...(byInstrument.get(s.instrument) ?? []), s]);
-    for (const [instrument, list] of byInstrument) {
-      this.state.signals.set(instrument, mergeSignals(this.state.signals.get(instrument) ?? [], list));
-    }
+    addLive(this.state.signals, signals);
     this.render();
   }
 

@@ -42,8 +42,8 @@ export interface State {
   instruments: string[];
   filters: Filters;
   history: HistoryEntry[] | null;
-  /** Per instrument, oldest first. */
-  signals: Map<string, Signal[]>;
+  /** Per instrument, per runner publishing it: that runner's signals in arrival order (signal-series.ts). */
+  signals: Map<string, Map<string, Signal[]>>;
   live: LiveState;
   /** The server's build when the page loaded, and now (GET /version). */
   serverVersion: { loaded: ServerBuild | null; now: ServerBuild | null };

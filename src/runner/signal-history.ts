@@ -10,10 +10,20 @@ export interface ScanSignals {
   readonly signals: readonly RunnerSignalRecord[];
 }
 
+/**
+ * A signal with the runner that published it: two runners may scan one instrument (each its own
+ * feed), and a runner's restart starts its candle times again; without the id the two series read as one.
+ */
+export type PublishedSignal = RunnerSignalRecord & { readonly runnerId: string };
+
+/** Gives each of a runner's signals its id. */
+export const publishedBy = (runnerId: string, signals: readonly RunnerSignalRecord[]): PublishedSignal[] =>
+  signals.map((signal) => ({ ...signal, runnerId }));
+
 interface Kept {
   /** Arrival order across instruments: newest first is highest first. */
   readonly seq: number;
-  readonly signal: RunnerSignalRecord;
+  readonly signal: PublishedSignal;
 }
 
 /** Runners whose last scan is remembered (far more than a fleet has at once). */
@@ -46,7 +56,7 @@ export class SignalHistory {
     this.lastScanByRunner.delete(scan.runnerId);
     this.lastScanByRunner.set(scan.runnerId, scan.scannedAt);
     if (this.lastScanByRunner.size > RUNNERS_REMEMBERED) this.lastScanByRunner.delete(this.lastScanByRunner.keys().next().value as string);
-    for (const signal of scan.signals) {
+    for (const signal of publishedBy(scan.runnerId, scan.signals)) {
       let kept = this.byInstrument.get(signal.instrument);
       if (!kept) {
         kept = [];
@@ -60,19 +70,27 @@ export class SignalHistory {
     return true;
   }
 
-  /** Newest first: one instrument's (normalised like the registry's, `EUR_USD`), or all of them interleaved. */
-  list(options: { instrument?: string | null; last: number }): RunnerSignalRecord[] {
+  /**
+   * Newest first: one instrument's (normalised like the registry's, `EUR_USD`), or all of them
+   * interleaved; only `runnerId`'s when given.
+   */
+  list(options: { instrument?: string | null; runnerId?: string | null; last: number }): PublishedSignal[] {
     const last = Math.max(0, Math.min(options.last, this.perInstrument));
     if (last === 0) return [];
+    const { runnerId } = options;
+    const newest = (kept: readonly Kept[]): Kept[] => {
+      if (runnerId == null) return kept.slice(-last);
+      const mine: Kept[] = [];
+      for (let i = kept.length - 1; i >= 0 && mine.length < last; i--) if (kept[i]!.signal.runnerId === runnerId) mine.push(kept[i]!);
+      return mine.reverse();
+    };
     if (options.instrument != null) {
-      const kept = this.byInstrument.get(options.instrument) ?? [];
-      return kept
-        .slice(-last)
+      return newest(this.byInstrument.get(options.instrument) ?? [])
         .reverse()
         .map((k) => k.signal);
     }
     const all: Kept[] = [];
-    for (const kept of this.byInstrument.values()) all.push(...kept.slice(-last));
+    for (const kept of this.byInstrument.values()) all.push(...newest(kept));
     return all
       .sort((a, b) => b.seq - a.seq)
       .slice(0, last)

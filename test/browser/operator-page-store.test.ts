@@ -102,6 +102,41 @@ describe.skipIf(!available)('the operator page and its store', () => {
       expect(seen.filter((s) => /dead or stuck|no runner is running/.test(s))).toEqual([]);
       expect(await problems()).toEqual([]);
     }, 90_000);
+
+    it('two runners scanning one instrument get a chart each, titled with their ids, each "Last:" its own runner’s newest: never one line from two feeds', async () => {
+      const cluster = await startEtcd();
+      const store = cluster.url(freshPrefix());
+      const server = await startTestServer({ store: { kind: 'etcd', url: store, tls: {} }, runner: false, page: { dir } });
+      await server.gql('mutation { updateConfig(input: { scanIntervalSeconds: 1 }) { config { version } } }');
+      // Two feeds: what one said of EUR_USD is not the other's.
+      for (const [id, feed] of [
+        ['a', 'sim:7'],
+        ['b', 'sim:8'],
+      ]) {
+        const runner = spawnStratctl(
+          ['runner', '--store', store, '--runner-id', id!, '--heartbeat-ms', '500', '--feed', feed!, '--runtime-dir', server.runtimeDir],
+          { CONTROL_PLANE_TOKEN: TEST_TOKEN },
+        );
+        await runner.waitFor(/strategy runner started/);
+      }
+      const { page, problems } = await openOperatorPage(browser, server.origin);
+      const charts = page.locator('[data-testid="signal-chart"][data-instrument="EUR_USD"]');
+      await expect
+        .poll(() => charts.evaluateAll((all) => all.map((c) => c.getAttribute('data-runner-id'))), { timeout: 20_000 })
+        .toEqual(['a', 'b']);
+      for (const id of ['a', 'b']) {
+        const chart = page.locator(`[data-testid="signal-chart"][data-instrument="EUR_USD"][data-runner-id="${id}"]`);
+        expect(await chart.locator('figcaption').textContent()).toContain(`EUR_USD · runner ${id}`);
+        // "Last:" is this runner's newest (the API's, filtered by runner), read again at each look.
+        const agrees = async () => {
+          const newest = (await server.gql(`{ signals(instrument: "EUR_USD", runnerId: "${id}", last: 1) { direction price } }`)).body.data
+            ?.signals[0];
+          return (await chart.locator('.signal-note').textContent())?.startsWith(`Last: ${newest?.direction} at ${newest?.price} · `);
+        };
+        await expect.poll(agrees, { timeout: 10_000 }).toBe(true);
+      }
+      expect(await problems()).toEqual([]);
+    }, 90_000);
   });
 
   it('a server whose list limit is below what the page used to ask still charts its signals, and a refused timeline says why', async () => {

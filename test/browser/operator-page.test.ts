@@ -882,6 +882,52 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await expect.poll(lastSays, { timeout: 10_000 }).toBe(true);
   }, 90_000);
 
+  it('after a separate runner restarts (same --runner-id), "Last:" and the chart are its new run, live and on a fresh load, as the API says', async () => {
+    const server = await serve({ runner: false });
+    await server.gql('mutation { updateConfig(input: { scanIntervalSeconds: 1 }) { config { version } } }');
+    const runnerArgs = ['runner', '--runtime-dir', server.runtimeDir, '--runner-id', 'r1', '--heartbeat-ms', '200'];
+    const first = spawnStratctl(runnerArgs);
+    await first.waitFor(/strategy runner started/);
+    const { page } = await openOperatorPage(browser, server.origin);
+    const chartOf = (p: Page) => p.locator('[data-testid="signal-chart"][data-instrument="EUR_USD"]');
+    const points = async (p: Page) => Number(await chartOf(p).getAttribute('data-points'));
+    // A long first run: its candles run 15 bars past where the next run starts (the same feed, from its
+    // start), so the checks below are done well before the new run could catch up with it.
+    await expect.poll(() => points(page), { timeout: 30_000 }).toBeGreaterThanOrEqual(15);
+    await first.stop('SIGTERM');
+    const second = spawnStratctl(runnerArgs);
+    await second.waitFor(/strategy runner started/);
+    /** The API's signals of r1 since its restart: newest first, up to where the candle times go up (the old run). */
+    const newRun = async () => {
+      const all = (
+        await server.gql('{ signals(instrument: "EUR_USD", runnerId: "r1", last: 100) { runnerId direction price candleTime } }')
+      ).body.data?.signals as { runnerId: string; direction: string; price: number; candleTime: string }[];
+      const run = [all[0]!];
+      for (const s of all.slice(1)) {
+        if (Date.parse(s.candleTime) >= Date.parse(run.at(-1)!.candleTime)) break;
+        run.push(s);
+      }
+      return run;
+    };
+    await expect
+      .poll(async () => (await newRun()).at(-1)?.candleTime !== (await newRun()).at(0)?.candleTime, { timeout: 15_000 })
+      .toBe(true);
+    // "Last:" is the API's newest, read again at each look (a scan a second outruns a single read), and
+    // the chart holds the new run only (give or take a scan between the reads): sorted by candle time,
+    // the new run's signals went into the past and "Last:" stayed on the old run's newest for hours.
+    const agrees = async (p: Page) => {
+      const run = await newRun();
+      const note = await chartOf(p).locator('.signal-note').textContent();
+      return note?.startsWith(`Last: ${run[0]!.direction} at ${run[0]!.price} · `) === true && (await points(p)) <= run.length + 1;
+    };
+    await expect.poll(() => agrees(page), { timeout: 4_000 }).toBe(true);
+    const fresh = await openOperatorPage(browser, server.origin);
+    await expect.poll(() => agrees(fresh.page), { timeout: 4_000 }).toBe(true);
+    // Still the new run, well short of the old one's 15 bars.
+    expect((await newRun()).length).toBeLessThan(14);
+    expect(await chartOf(fresh.page).getAttribute('data-runner-id')).toBeNull();
+  }, 90_000);
+
   it('a runner that died shows STALE with what it last applied, never a green "in sync"', async () => {
     const server = await serve({ runner: false });
     const runner = spawnStratctl(['runner', '--runtime-dir', server.runtimeDir, '--heartbeat-ms', '200', '--feed', 'sim:7']);

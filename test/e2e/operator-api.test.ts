@@ -98,6 +98,36 @@ describe('Query.signals', () => {
     expect((await server.gql('{ signals(instrument: "XAU_USD") { price } }')).body.data).toEqual({ signals: [] });
   });
 
+  it('names the runner that published each signal (history, lastSignals and signalsEmitted alike), and `runnerId` keeps one runner’s', async () => {
+    const server = await startTestServer({ runner: { heartbeatMs: 200 } });
+    await scanEverySecond(server);
+    const res = await waitUntil(
+      () => server.gql('{ status { runner { id lastSignals { runnerId } } } signals(instrument: "EUR_USD", last: 2) { runnerId price } }'),
+      (r) => (r.body.data?.signals.length ?? 0) === 2,
+      { what: 'two EUR_USD signals' },
+    );
+    const id = res.body.data!.status.runner.id as string;
+    expect(id).toBeTruthy();
+    expect(res.body.data!.status.runner.lastSignals.map((s: { runnerId: string }) => s.runnerId)).toEqual(
+      res.body.data!.status.runner.lastSignals.map(() => id),
+    );
+    expect(res.body.data!.signals.map((s: { runnerId: string }) => s.runnerId)).toEqual([id, id]);
+    const mine = await server.gql('query($id: String) { signals(instrument: "EUR_USD", runnerId: $id, last: 2) { runnerId } }', { id });
+    expect(mine.body.data!.signals).toEqual([{ runnerId: id }, { runnerId: id }]);
+    const other = await server.gql('{ signals(runnerId: "another-runner") { runnerId } }');
+    expect(other.body).toEqual({ data: { signals: [] } });
+    const stream = createClient({ url: server.url, retryAttempts: 0 });
+    try {
+      const event = await new Promise<any>((resolve, reject) => {
+        stream.subscribe({ query: 'subscription { signalsEmitted { runnerId } }' }, { next: resolve, error: reject, complete: () => {} });
+      });
+      expect(event.data.signalsEmitted.length).toBeGreaterThan(0);
+      for (const s of event.data.signalsEmitted) expect(s.runnerId).toBe(id);
+    } finally {
+      stream.dispose();
+    }
+  });
+
   it('is empty in a process that has seen no scan', async () => {
     const server = await startTestServer({ runner: false });
     expect((await server.gql('{ signals { instrument } }', undefined, null)).body).toEqual({ data: { signals: [] } });

@@ -44,6 +44,26 @@ describe('SignalHistory', () => {
     ]);
   });
 
+  it('keeps two runners on one instrument apart: each signal names its runner, and `runnerId` lists one runner’s newest first', () => {
+    const history = new SignalHistory();
+    for (let n = 1; n <= 4; n++) {
+      history.record({ ...scan(n, ['EUR_USD']), runnerId: 'a' });
+      history.record({ ...scan(n, ['EUR_USD']), runnerId: 'b' });
+    }
+    expect(history.list({ instrument: 'EUR_USD', last: 3 }).map((s) => `${s.runnerId} ${s.reason}`)).toEqual([
+      'b scan 4',
+      'a scan 4',
+      'b scan 3',
+    ]);
+    expect(history.list({ instrument: 'EUR_USD', runnerId: 'a', last: 3 }).map((s) => `${s.runnerId} ${s.reason}`)).toEqual([
+      'a scan 4',
+      'a scan 3',
+      'a scan 2',
+    ]);
+    expect(history.list({ runnerId: 'b', last: 2 }).map((s) => `${s.runnerId} ${s.reason}`)).toEqual(['b scan 4', 'b scan 3']);
+    expect(history.list({ instrument: 'EUR_USD', runnerId: 'c', last: 3 })).toEqual([]);
+  });
+
   it('records a scan once, however often its state is republished (heartbeats), and tells listeners once', () => {
     const heard: string[] = [];
     const history = new SignalHistory((s) => heard.push(s.scannedAt));

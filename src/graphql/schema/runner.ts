@@ -1,5 +1,6 @@
 import type { RunnerView } from '../../runner/fleet.js';
-import { type RunnerSignalRecord, STALE_AFTER_HEARTBEATS } from '../../runner/state.js';
+import { type PublishedSignal, publishedBy } from '../../runner/signal-history.js';
+import { STALE_AFTER_HEARTBEATS } from '../../runner/state.js';
 import { builder } from '../builder.js';
 
 export const RunnerStateEnum = builder.enumType('RunnerState', {
@@ -22,11 +23,15 @@ const SignalDirection = builder.enumType('SignalDirection', {
   } as const,
 });
 
-export const RunnerSignal = builder.objectRef<RunnerSignalRecord>('RunnerSignal').implement({
+export const RunnerSignal = builder.objectRef<PublishedSignal>('RunnerSignal').implement({
   description: 'What the active strategy said about one instrument on the last scan. Reported only: no orders are sent.',
   fields: (t) => ({
     instrument: t.exposeString('instrument', { description: 'The instrument, in the broker’s convention (`EUR_USD`).' }),
     strategyKey: t.exposeString('strategyKey', { description: 'The strategy that computed it (the one active for that scan).' }),
+    runnerId: t.exposeString('runnerId', {
+      description:
+        'The runner that published it (`--runner-id`; the embedded runner’s id): two runners may scan one instrument, each from its own feed.',
+    }),
     direction: t.field({ type: SignalDirection, description: 'What the strategy says to hold.', resolve: (s) => s.direction }),
     reason: t.exposeString('reason', { description: 'Why, in the strategy’s words (`no data: ...` when the feed failed).' }),
     price: t.float({ nullable: true, description: 'The last close the signal was computed on (null: no data).', resolve: (s) => s.price }),
@@ -109,7 +114,7 @@ export const RunnerStatus = builder.objectRef<RunnerStatusView>('RunnerStatus').
     lastSignals: t.field({
       type: [RunnerSignal],
       description: 'Its last scan’s signals, one per instrument it scans; empty before its first scan.',
-      resolve: ({ view }) => view.state?.lastSignals ?? [],
+      resolve: ({ view }) => (view.state ? publishedBy(view.state.id, view.state.lastSignals) : []),
     }),
     error: t.string({
       nullable: true,

@@ -1,4 +1,4 @@
-import { SIGNALS_KEPT_PER_INSTRUMENT } from '../../runner/signal-history.js';
+import { publishedBy, SIGNALS_KEPT_PER_INSTRUMENT } from '../../runner/signal-history.js';
 import { builder } from '../builder.js';
 import { lastArgDescription, lastArgSchema, lastOf } from './list-args.js';
 import { RunnerSignal } from './runner.js';
@@ -13,6 +13,7 @@ builder.queryField('signals', (t) =>
     authScopes: { scope: 'read' },
     args: {
       instrument: t.arg.string({ required: false, description: 'Only this instrument’s (e.g. `EUR_USD`); all instruments when absent.' }),
+      runnerId: t.arg.string({ required: false, description: 'Only this runner’s (`RunnerSignal.runnerId`); every runner’s when absent.' }),
       last: t.arg.int({
         required: false,
         defaultValue: 100,
@@ -20,9 +21,10 @@ builder.queryField('signals', (t) =>
         validate: lastArgSchema(SIGNALS_KEPT_PER_INSTRUMENT),
       }),
     },
-    resolve: (_root, { instrument, last }, ctx, info) =>
+    resolve: (_root, { instrument, runnerId, last }, ctx, info) =>
       ctx.services.signals.list({
         instrument: instrument == null ? null : normalizeInstrument(instrument),
+        runnerId: runnerId ?? null,
         last: lastOf(last, 100, info, ctx),
       }),
   }),
@@ -34,6 +36,6 @@ builder.subscriptionField('signalsEmitted', (t) =>
     description: 'The signals of each scan, as a runner publishes them (one event per scan). Over SSE (graphql-sse).',
     authScopes: { scope: 'read' },
     subscribe: (_root, _args, ctx) => ctx.services.events.subscribe('signals'),
-    resolve: (scan) => [...(scan?.signals ?? [])],
+    resolve: (scan) => (scan ? publishedBy(scan.runnerId, scan.signals) : []),
   }),
 );

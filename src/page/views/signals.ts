@@ -1,6 +1,7 @@
 import uPlot from 'uplot';
 import { h, replace } from '../dom.js';
 import { priceTicks, type Signal, type State, utcTick } from '../model.js';
+import { seriesShown } from '../signal-series.js';
 import { chartLegend, hideDrawing, textId } from './chart-text.js';
 
 const COLOURS = { LONG: '#1a7f37', SHORT: '#cf222e', FLAT: '#6e7781', price: '#0969da' } as const;
@@ -14,6 +15,11 @@ interface Chart {
   readonly summary: HTMLElement;
   readonly rows: HTMLTableSectionElement;
   readonly tableCaption: HTMLElement;
+  /** The instrument, with the runner when several runners publish it. */
+  readonly title: string;
+  readonly instrument: string;
+  /** The runner whose series this is, when several publish the instrument; null when one does (or none yet). */
+  readonly runnerId: string | null;
   lastKey: string;
 }
 
@@ -21,7 +27,8 @@ interface Chart {
 export const SIGNALS_IN_TABLE = 20;
 
 const charts = new Map<string, Chart>();
-let instrumentsKey = '';
+/** The charts drawn: instruments and the runners each is drawn for (charts are made again when it changes). */
+let layoutKey = '';
 let resizer: ResizeObserver | null = null;
 
 /** Marker size in CSS pixels. */
@@ -75,7 +82,8 @@ export function chartData(signals: readonly Signal[]): uPlot.AlignedData {
   return [x, price, only('LONG'), only('SHORT'), only('FLAT')];
 }
 
-function createChart(instrument: string, width: number): Chart {
+function createChart(instrument: string, runnerId: string | null, width: number): Chart {
+  const title = runnerId === null ? instrument : `${instrument} · runner ${runnerId}`;
   const note = h('p', { class: 'signal-note' });
   const summaryId = textId('signals-summary');
   const summary = h('p', { class: 'visually-hidden', id: summaryId, 'data-testid': 'chart-summary' });
@@ -83,7 +91,7 @@ function createChart(instrument: string, width: number): Chart {
   const rows = h('tbody', {});
   let made: uPlot | null = null;
   const legend = chartLegend(
-    `${instrument} chart`,
+    `${title} chart`,
     [
       { series: 1, label: 'Price', mark: '—', colour: COLOURS.price },
       { series: 2, label: 'LONG', mark: '▲', colour: COLOURS.LONG },
@@ -98,10 +106,18 @@ function createChart(instrument: string, width: number): Chart {
       class: 'chart',
       'data-testid': 'signal-chart',
       'data-instrument': instrument,
+      ...(runnerId !== null && { 'data-runner-id': runnerId }),
       'data-points': '0',
       'aria-describedby': summaryId,
     },
-    h('figcaption', {}, h('strong', {}, instrument), ' · price at each scan, with the signal marked; candle times in UTC'),
+    h(
+      'figcaption',
+      {},
+      h('strong', {}, instrument),
+      // Two runners on one instrument are two feeds: a chart each, named (one line zigzagged between them).
+      runnerId === null ? '' : ` · runner ${runnerId}`,
+      ' · price at each scan, with the signal marked; candle times in UTC',
+    ),
     legend,
     note,
     summary,
@@ -158,7 +174,7 @@ function createChart(instrument: string, width: number): Chart {
     },
   );
   made = plot;
-  return { figure, plot, note, summary, rows, tableCaption, lastKey: '' };
+  return { figure, plot, note, summary, rows, tableCaption, title, instrument, runnerId, lastKey: '' };
 }
 
 /** The chart in words: how many scans over which candle times, the price range, and the signals counted by direction. */
@@ -216,16 +232,18 @@ function candleTime(iso: string): string {
   return `${new Date(iso).toISOString().replace('T', ' ').slice(0, 16)} UTC`;
 }
 
-/** One price chart per instrument of the active strategy, from `signals` and then `signalsEmitted`. */
+/** One price chart per instrument of the active strategy (per runner of it when several publish it), from `signals` and then `signalsEmitted`. */
 export function renderSignals(container: HTMLElement, state: State): void {
   const instruments = state.status?.activeStrategy.instruments ?? [];
-  const key = instruments.join(',');
-  if (key !== instrumentsKey) {
-    instrumentsKey = key;
+  const shown = instruments.flatMap((instrument) => seriesShown(state, instrument));
+  const chartKey = (s: { instrument: string; runnerId: string | null }) => JSON.stringify([s.instrument, s.runnerId]);
+  const key = shown.map(chartKey).join(',');
+  if (key !== layoutKey) {
+    layoutKey = key;
     for (const chart of charts.values()) chart.plot.destroy();
     charts.clear();
     const width = Math.max(260, container.clientWidth - 8);
-    for (const instrument of instruments) charts.set(instrument, createChart(instrument, width));
+    for (const s of shown) charts.set(chartKey(s), createChart(s.instrument, s.runnerId, width));
     replace(container, ...[...charts.values()].map((c) => c.figure));
     resizer?.disconnect();
     resizer = new ResizeObserver(() => {
@@ -235,16 +253,17 @@ export function renderSignals(container: HTMLElement, state: State): void {
   }
   // The active strategy's signals only: after a switch the one before's stayed on the chart, read as the new one's.
   const active = state.status?.activeStrategyKey;
-  for (const [instrument, chart] of charts) {
-    const signals = (state.signals.get(instrument) ?? []).filter((s) => s.strategyKey === active);
+  for (const { instrument, runnerId, signals } of shown) {
+    const chart = charts.get(chartKey({ instrument, runnerId }))!;
+    // The newest arrival: a restarted runner's series starts over (signal-series.ts), so it is the last.
     const last = signals.at(-1);
-    const lastKey = `${active}:${signals.length}:${last?.candleTime}:${last?.price}:${last?.direction}:${state.signalsError}`;
+    const lastKey = `${active}:${signals.length}:${last?.runnerId}:${last?.candleTime}:${last?.price}:${last?.direction}:${state.signalsError}`;
     if (lastKey === chart.lastKey) continue;
     chart.lastKey = lastKey;
     const data = chartData(signals);
     chart.plot.setData(data);
     chart.figure.dataset.points = String(data[0].length);
     replace(chart.note, ...describe(last, state.signalsError));
-    describeInWords(chart, instrument, active, signals);
+    describeInWords(chart, chart.title, active, signals);
   }
 }
