@@ -364,7 +364,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   // from start(), once the runner runs. Attached here, a start that could not bind its port said
   // "runner ... is RUNNING" of a runner that never started, then exited 98.
   let stopLoggingRunnerHealth: (() => void) | undefined;
-  const authenticator = scopedAuthenticator({ adminToken: admin ?? '', tokens, now: settings.now, warn });
+  const authenticator = scopedAuthenticator({ adminToken: admin?.follow ?? admin?.token ?? '', tokens, now: settings.now, warn });
 
   const production = settings.production ?? false;
   const readsRequireToken = settings.readsRequireToken ?? false;
@@ -391,8 +391,9 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     // With the token in force now: stratctl reads admin.token per command, and a replaced one is proved at once.
     adminTokenProof: async (challenge, port) => {
       if (!admin) return null;
-      await admin.refresh();
-      return adminTokenProof(admin.current(), challenge, port);
+      if (!admin.follow) return adminTokenProof(admin.token, challenge, port);
+      await admin.follow.refresh();
+      return adminTokenProof(admin.follow.current(), challenge, port);
     },
     async readiness() {
       // First (it may read the file): everything below is then said as of the same moment.

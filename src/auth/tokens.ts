@@ -20,9 +20,16 @@ export interface FollowedToken {
   refresh(): Promise<void>;
 }
 
-export interface AdminToken extends FollowedToken {
-  /** The token read (or generated) at start; current() is the one in force now. */
+export interface AdminToken {
+  /** The token read (or generated) at start; `follow.current()` is the one in force now. */
   readonly token: string;
+  /**
+   * admin.token followed while the server runs; null for CONTROL_PLANE_TOKEN, which cannot change
+   * under a running process: its requests are then answered without a look at any file (a promise
+   * per request there took every admin-token request off the synchronous path: reads with it cost
+   * 50 µs of CPU each instead of 36, a third more, in the bench).
+   */
+  readonly follow: FollowedToken | null;
   /**
    * Where it came from, for the start-up message (never the token itself); `weakBits`: a token
    * chosen by hand (not generated here) whose rough strength is under WEAK_TOKEN_BITS, said at start.
@@ -181,8 +188,7 @@ export async function loadAdminToken(
       token: envToken,
       source: { kind: 'env', ...weakness(envToken) },
       save: nothingToSave,
-      current: () => envToken,
-      refresh: nothingToSave,
+      follow: null,
     };
   }
   const file = path.join(runtimeDir, ADMIN_TOKEN_FILE);
@@ -195,8 +201,7 @@ export async function loadAdminToken(
       token,
       source: { kind: 'file', file, created: false, ...weakness(token) },
       save: nothingToSave,
-      current: followed.current,
-      refresh: followed.refresh,
+      follow: { current: followed.current, refresh: followed.refresh },
     };
   } catch (err) {
     if ((err as { code?: string }).code !== 'ENOENT') throw err;
@@ -213,7 +218,7 @@ export async function loadAdminToken(
     }
     await followed.written();
   };
-  return { token, source: { kind: 'file', file, created: true }, save, current: followed.current, refresh: followed.refresh };
+  return { token, source: { kind: 'file', file, created: true }, save, follow: { current: followed.current, refresh: followed.refresh } };
 }
 
 /** Resolves bearer tokens to identities. The admin token is compared in constant time (sameSecret). */
