@@ -72,10 +72,12 @@ describe.skipIf(!available)('the operator page and its store', () => {
         expect(await text(page, 'trading')).toBe('● Trading enabled; the runners are unknown while the store is unreachable');
         // The page itself is still live: the API answers, it is the store that does not.
         expect(await text(page, 'live')).toBe('Live');
-        // Past the runner's 3 heartbeats (STALE on the API's side, 6 s after the last): still unknown,
-        // still no "no runner is running". (2 s heartbeats: the page can hide STALE only once the server
-        // has noticed the outage, ~2-3 s after the freeze; at 1 s heartbeats a loaded host had ~1 s to spare.)
-        await new Promise((resolve) => setTimeout(resolve, 7_000));
+        // Past the runner's 3 heartbeats (STALE on the API's side, 6 s after the last), once the page
+        // itself holds the runner as STALE (its item's class; waited for, not a fixed sleep): still
+        // unknown, still no "no runner is running". (2 s heartbeats: the page can hide STALE only once
+        // the server has noticed the outage, ~2-3 s after the freeze; at 1 s heartbeats a loaded host
+        // had ~1 s to spare.)
+        await expect.poll(() => item.getAttribute('class'), { timeout: 20_000 }).toContain('state-STALE');
         expect(await item.textContent()).toContain('unknown (store unreachable)');
         expect(await text(page, 'trading')).not.toContain('no runner is running');
         // The activate dialog says the change would be refused (it said "No runner is reporting: the change is saved").
