@@ -21,11 +21,12 @@ import { activationAfterQuiet, QUIET, quietRows } from './parts/quiet.js';
 import { groupWriteFloors, reloadEmbedded, reloadRows, reloadSeparate, watchFloor } from './parts/reload.js';
 import { coldStarts, LONG_TRAIL_LINES, startRows, stratctlRows, stratctlStatus } from './parts/start.js';
 import { activationAtStormStart, activationUnderStorm, STORM_START_OFFSETS_MS, stormRows, stormStartRows } from './parts/storm.js';
+import { readsByTokenSource, tokenSourceRows } from './parts/token-source.js';
 import { durableWrites, writeRows } from './parts/writes.js';
 
 /** When RSS is read again after the load, in seconds of idle. */
 const RSS_SETTLE_SECONDS = [5, 10, 15] as const;
-const PARTS = ['reads', 'mutation', 'writes', 'storm', 'rss', 'cli', 'reload', 'quiet', 'start', 'profile'] as const;
+const PARTS = ['reads', 'mutation', 'writes', 'storm', 'rss', 'cli', 'token', 'reload', 'quiet', 'start', 'profile'] as const;
 type Part = (typeof PARTS)[number];
 const DEFAULT_PARTS = PARTS.filter((p) => p !== 'profile');
 
@@ -168,6 +169,10 @@ try {
   if (ours) await stop(ours.child);
   ours = undefined;
 
+  if (parts.has('token')) {
+    progress('reads with the admin token from admin.token and from CONTROL_PLANE_TOKEN');
+    rows.push(...tokenSourceRows(await readsByTokenSource(tmp, plan, progress)));
+  }
   if (parts.has('reload')) {
     progress('activation -> runner applied');
     const embedded = await reloadEmbedded(tmp, sizes.reloadN, sizes.reloadWarm);
@@ -215,6 +220,7 @@ const machine = [
 const method = [
   `- reads and the mutation: autocannon (as a library, in the bench process), ${plan.connections} connections, ${plan.warmup} s unrecorded warm-up per target, then ${plan.rounds} round(s) of ${plan.duration} s, targets interleaved and the first one rotated each round; the median round (by req/s) is kept with its own p50/p99 (from every response time, not autocannon's whole-ms histogram). req/s counts 2xx answers only. "ours ÷ peer" is judged paired: each round's own ratio (ours and the peer a few seconds apart), the median of the rounds, so a slow spell of the shared machine that slows every target of one round moves no ratio; the ratio of the two median rounds (how runs before 2026-12-03 were judged) is printed beside it. "server CPU per answer": each server process's own CPU time (user + system, from /proc) over a round divided by the answers it gave, the median of its rounds: steadier than req/s on a shared machine, since the load generator competes for the same cores.`,
   '- peers, each in its own process: stock graphql-yoga 5 (`createSchema` from the printed `schema.graphql`, no plugins), fastify 5 + mercurius 16 (`jit: 1`) on the same SDL, plain `node:http` answering each read with the exact bytes this server answered (looked up by the request body). Their data is captured from this server at the start and checked equal before any load. The mutation on the peers is a trivial in-memory swap (nothing durable), so its ratios show the cost of durability plus the pipeline, not a like-for-like.',
+  `- admin token source: two fresh servers, the admin token in CONTROL_PLANE_TOKEN (as in every other row) and in the runtime dir's admin.token (npm start's default, followed while the server runs), \`strategies\` reads carrying it, ${plan.warmup} s unrecorded warm-up each, then ${plan.rounds} rounds of ${plan.duration} s, interleaved; the ratio is the median of the rounds' own ratios.`,
   `- durable writes: N writers, each looping real \`activateStrategy\` mutations on its own keep-alive connection for ${sizes.writeSeconds} s, keys alternating; "verified" = the config version grew by exactly the number of distinct versions answered, and audit.log by as many lines, with no refusal.`,
   `- storm: ${STORM.activations} activations on a new connection each (like \`stratctl activate\`) and ${STORM.activations} on one keep-alive connection opened before, alternating, one after another, while a separate process holds ${STORM.connections} autocannon connections reading \`strategies\`; the same on the quiet server first; then the same storm and activations on a bare node:http server (the plain peer, each activation a \`POST /durable\` answered after the group commit's disk work on a worker thread): a reference, no target. Then ${STORM.startRounds} storms, each started anew (${STORM.connections} connections opened at once, 1 s apart): in each, activations on new connections ${STORM_START_OFFSETS_MS.join(', ')} ms after the storm's start (concurrently) and one on a keep-alive connection opened before, ${STORM_START_OFFSETS_MS[2]} ms in. No target: this figure is the accept queue, see bench/README.md.`,
   `- activation -> applied: ${sizes.reloadN} \`activateStrategy(waitForRunner: true)\` round trips (the answer comes once the runner reports the version applied), interleaved with ${sizes.reloadN} plain activations, on a fresh embedded-runner server and on \`serve --no-runner\` + \`stratctl runner\`, each measured twice: cold (right after its start, after 20 unrecorded requests: V8 still compiling the hot paths, as in the runs before this row was split) and warm (after ${sizes.reloadWarm} more pairs unrecorded: a server in service; the target is judged on it); round trips include HTTP and the durable write; a cached \`status\` read is interleaved on the same connection (HTTP without disk), and the same read from plain node:http (a peer returning the same bytes) on a connection of its own (the host's floor for one round trip), and after each waiting activation the bench process does one group commit's disk work alone (the floor row's calls, on the same file system: the disk's share at the same moments, printed in the row), then sends one request to the plain node:http peer, which answers it after the same disk work on a worker thread asked by message (as the file store's I/O thread is): the host's floor for a durable activation over HTTP at the same moments, printed in the row; the floor rows time the disk work alone in the bench process too (the group commit's on this thread and on a worker, interleaved), apart from any server.`,

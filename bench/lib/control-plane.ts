@@ -1,5 +1,5 @@
 /** Starting and asking "this server": only through its CLI and its HTTP API, so the bench follows rewrites of the inside. */
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getStatus, postGraphQL, QUERIES } from './http.js';
 import {
@@ -23,19 +23,32 @@ export interface RunningServer {
   label: string;
 }
 
-/** `serve --production` on port 0 in a fresh runtime dir with a known admin token; resolves once /health answers 200. */
+/**
+ * `serve --production` on port 0 in a fresh runtime dir with a known admin token; resolves once /health answers 200.
+ * `tokenFrom`: the admin token in CONTROL_PLANE_TOKEN (the image's, compose's and etcd deployments' way;
+ * the default here) or in the runtime dir's admin.token (npm start's default), which the server follows.
+ */
 export async function startServer(
   tmp: string,
   name: string,
-  options: { serveArgs?: string[]; nodeFlags?: string[]; root?: string } = {},
+  options: { serveArgs?: string[]; nodeFlags?: string[]; root?: string; tokenFrom?: 'env' | 'file' } = {},
 ): Promise<RunningServer> {
   const runtimeDir = await mkdtemp(path.join(tmp, `${name}-runtime-`));
+  const fromFile = options.tokenFrom === 'file';
+  if (fromFile) await writeFile(path.join(runtimeDir, 'admin.token'), `${TOKEN}\n`, { mode: 0o600 });
   const cmd = serverCommand(
     ['serve', '--production', '--port', '0', '--runtime-dir', runtimeDir, ...(options.serveArgs ?? [])],
     options.nodeFlags,
     options.root,
   );
-  const child = spawnLogged(cmd.file, cmd.args, { log: path.join(tmp, `${name}.log`), env: { ...SERVER_ENV, CONTROL_PLANE_TOKEN: TOKEN } });
+  const child = spawnLogged(cmd.file, cmd.args, {
+    log: path.join(tmp, `${name}.log`),
+    env: {
+      ...SERVER_ENV,
+      // Unset, not empty, for the file's token: an inherited one would win over the file.
+      CONTROL_PLANE_TOKEN: fromFile ? undefined : TOKEN,
+    },
+  });
   const url = listeningUrl(await waitForLog(child, LISTENING));
   const origin = new URL(url).origin;
   const deadline = Date.now() + 10_000;
