@@ -189,7 +189,7 @@ export async function createControlPlane(settings: ControlPlaneSettings): Promis
       onWait: (file, holder, touchedAgoMs) =>
         settings.logger.warn(
           { file, holderPid: holder.pid, holderHost: holder.host, touchedAgoMs: Math.round(touchedAgoMs) },
-          `${file} is held by process ${holder.pid} on ${holder.host}, another host's or another container's, which cannot be checked by its pid: waiting for it to touch the lock (last ${(touchedAgoMs / 1000).toFixed(1)} s ago); untouched for ${LOCK_STALE_MS / 1000} s, it is taken over`,
+          `${file} is held by process ${holder.pid} on ${holder.host}, another host's or another container's, which cannot be checked by its pid: waiting for it to touch the lock, watched for ${LOCK_STALE_MS / 1000} s on this host's clock (its mtime says ${(touchedAgoMs / 1000).toFixed(1)} s ago, but the holder stamps it with its own clock); if it does not change meanwhile, it is taken over`,
         ),
       onLost: (file, holder) => settings.onLockLost?.(file, holder),
       signal: settings.abort,

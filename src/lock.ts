@@ -20,10 +20,13 @@ import { RuntimeFileRefusedError, readRuntimeBytes, readSmallRuntimeFileSync } f
  *   another boot id, and its lock last touched before this boot began) is dead: a reboot ended it.
  * - Any other holder (another host; another machine with the same host name: another boot id, and
  *   another machine id or none to compare; another container, which has its own pid namespace and
- *   whose pid 1 is not ours) cannot be checked from here: it is dead once its lock has gone
- *   LOCK_STALE_MS without being touched. With `waitForStale`, the newcomer waits for that (a
- *   container restarted after a kill takes its old lock over within LOCK_STALE_MS), unless it sees
- *   the lock touched meanwhile: its holder is alive.
+ *   whose pid 1 is not ours) cannot be checked from here: it is alive while its lock changes (mtime,
+ *   ctime or content), dead once the newcomer has watched it LOCK_STALE_MS on its own monotonic clock
+ *   without a change. Never by the lock's mtime against this process's clock: the holder stamps it
+ *   with its own clock, and one 10 s behind (another host on a network file system) made every touch
+ *   look stale, so a live holder was taken over at once and evicted. With `waitForStale`, the
+ *   newcomer watches (a container restarted after a kill takes its old lock over within
+ *   LOCK_STALE_MS), and is refused as soon as it sees the lock touched: its holder is alive.
  */
 export class LockHeldError extends Error {
   override name = 'LockHeldError';
@@ -32,7 +35,11 @@ export class LockHeldError extends Error {
     /** The holder's pid; 0 when the file could not be read. */
     readonly pid: number,
     readonly host: string,
-    /** For a holder that cannot be checked by its pid: how long ago its lock was last touched (ms). */
+    /**
+     * For a holder that cannot be checked by its pid: how long ago its lock was last touched (ms): seen
+     * change on this process's clock, or, refused without watching it (waitMs 0), the age of its mtime
+     * by this host's clock (the holder's may differ).
+     */
     readonly touchedAgoMs?: number,
   ) {
     super(`${file} is held by process ${pid || '?'} on ${host || '?'}`);
@@ -57,7 +64,7 @@ export interface LockHolder {
 
 /** How often a held lock file is touched (its mtime set to now). */
 export const LOCK_REFRESH_MS = 2000;
-/** A lock this process cannot check by pid is dead once it has not been touched for this long. */
+/** A lock this process cannot check by pid is dead once it has been watched this long without a change. */
 export const LOCK_STALE_MS = 10_000;
 
 export interface Lock {
@@ -69,9 +76,14 @@ export interface Lock {
 export interface LockOptions {
   /** 0 (default): fail at once when the lock is held; otherwise retry that long, then fail. */
   waitMs?: number;
-  /** A holder that cannot be checked by its pid: wait until its lock is stale (then take it over), unless it is touched meanwhile. */
+  /**
+   * A holder that cannot be checked by its pid: watch its lock for LOCK_STALE_MS (then take it
+   * over), unless it is touched meanwhile (then refuse at once). Without it, such a holder is watched
+   * only as long as `waitMs` lasts (at least the whole LOCK_STALE_MS once begun, when waitMs > 0),
+   * and refused at once when waitMs is 0: it cannot be judged dead without watching.
+   */
   waitForStale?: boolean;
-  /** Told once when that wait starts: the holder, and how long ago its lock was touched (ms). */
+  /** Told once when that watch starts: the holder, and the age of its lock's mtime by this host's clock (ms; the holder's clock may differ). */
   onWaitForStale?: (holder: LockHolder, touchedAgoMs: number) => void;
   /**
    * Told once if, while held, the lock file turns out to be another's (taken over after this
@@ -91,6 +103,7 @@ export interface LockOptions {
   pidns?: string | undefined;
   /** This process's boot and machine (see `machineIdentity`). */
   machine?: MachineIdentity;
+  /** This process's monotonic clock (ms): what a watch of a lock is timed on. */
   now?: () => number;
 }
 
@@ -257,6 +270,7 @@ interface Judge {
   host: string;
   pidns: string | undefined;
   machine: MachineIdentity;
+  /** Monotonic (ms). */
   now(): number;
 }
 
@@ -356,10 +370,13 @@ export function judgeOtherProcess(
   );
 }
 
-/** When `file` was last touched (ms), or null if it is gone. */
-async function touchedAt(file: string): Promise<number | null> {
+/**
+ * `file`'s mtime (ms since the epoch, by whoever stamped it) and a stamp that any touch changes (its
+ * mtime and ctime: a touch to the same mtime still moves the ctime), or null if it is gone.
+ */
+async function statLock(file: string): Promise<{ mtime: number; stamp: string } | null> {
   return fsp.lstat(file).then(
-    (s) => s.mtimeMs,
+    (s) => ({ mtime: s.mtimeMs, stamp: `${s.mtimeMs}/${s.ctimeMs}` }),
     (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return null;
       throw err;
@@ -368,15 +385,15 @@ async function touchedAt(file: string): Promise<number | null> {
 }
 
 /**
- * Whether `holder` of `file` may still hold it, an unverifiable one judged by its lock's age; for an
- * unverifiable holder still alive, `touched` is when its lock was last touched (else null).
+ * Whether the takeover guard `file` (made and removed within a few syscalls, never touched) was left
+ * by a taker that died: one this process can check by its pid is judged by it, any other by the
+ * guard's age on this host's clock (all there is for a file nobody touches).
  */
-async function assess(file: string, holder: LockHolder, judge: Judge): Promise<{ alive: boolean; touched: number | null }> {
-  const touched = await touchedAt(file);
-  const verdict = judgeHolder(holder, judge, touched ?? undefined);
-  if (verdict !== 'unverifiable') return { alive: verdict === 'alive', touched: null };
-  const alive = touched !== null && judge.now() - touched < LOCK_STALE_MS;
-  return { alive, touched: alive ? touched : null };
+async function guardAbandoned(file: string, taker: LockHolder, judge: Judge): Promise<boolean> {
+  const seen = await statLock(file);
+  if (seen === null) return false;
+  const verdict = judgeHolder(taker, judge, seen.mtime);
+  return verdict === 'unverifiable' ? Date.now() - seen.mtime >= LOCK_STALE_MS : verdict === 'dead';
 }
 
 function parseHolder(text: string): LockHolder | undefined {
@@ -443,7 +460,7 @@ async function createExclusive(file: string, content: string): Promise<void> {
  * Removes the lock of a dead holder, under a short-lived guard file, so that of two processes that
  * both saw the same dead holder, the second one cannot remove the lock the first has just taken.
  */
-async function removeDeadHolder(file: string, dead: LockHolder, judge: Judge): Promise<void> {
+async function removeDeadHolder(file: string, dead: LockHolder, judge: Judge, stamp?: string): Promise<void> {
   const guard = `${file}.takeover`;
   const nonce = randomBytes(6).toString('hex');
   const me = JSON.stringify({
@@ -464,12 +481,14 @@ async function removeDeadHolder(file: string, dead: LockHolder, judge: Judge): P
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     // Another process is taking over right now (a few syscalls); unless it died doing so.
     const other = await readHolder(guard);
-    if (other && !(await assess(guard, other, judge)).alive) await fsp.unlink(guard).catch(() => {});
+    if (other && (await guardAbandoned(guard, other, judge))) await fsp.unlink(guard).catch(() => {});
     return;
   }
   try {
     const current = await readHolder(file);
-    if (current && current.nonce === dead.nonce && current.pid === dead.pid) await fsp.unlink(file).catch(() => {});
+    // A holder judged by its lock's changes and touched since it was last looked at is alive after all.
+    const unchanged = stamp === undefined || (await statLock(file))?.stamp === stamp;
+    if (current && current.nonce === dead.nonce && current.pid === dead.pid && unchanged) await fsp.unlink(file).catch(() => {});
   } finally {
     await fsp.unlink(guard).catch(() => {});
     ownNonces.delete(nonce);
@@ -484,9 +503,10 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
     host: options.host ?? hostname(),
     pidns: 'pidns' in options ? options.pidns : pidNamespace(),
     machine: options.machine ?? machineIdentity(),
-    now: options.now ?? Date.now,
+    now: options.now ?? (() => performance.now()),
   };
-  const deadline = Date.now() + (options.waitMs ?? 0);
+  const waitMs = options.waitMs ?? 0;
+  const deadline = performance.now() + waitMs;
   const started = judge.startOf(process.pid);
   const holder: LockHolder = {
     pid: process.pid,
@@ -498,8 +518,8 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
     ...(judge.machine.bootId !== undefined && { bootId: judge.machine.bootId }),
     ...(judge.machine.machineId !== undefined && { machineId: judge.machine.machineId }),
   };
-  // An unverifiable holder being waited for (`waitForStale`): its nonce and when its lock was touched when first seen.
-  let watched: { nonce: string; touched: number } | undefined;
+  // The unverifiable holder being watched: its stamp as last seen, since when (judge.now), and when it was seen to change.
+  let watched: { pid: number; nonce: string; stamp: string; since: number; changedAt?: number } | undefined;
   for (;;) {
     throwIfStartAborted(options.signal);
     holder.acquiredAt = new Date().toISOString();
@@ -515,30 +535,39 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
     }
     const current = await readHolder(file);
     if (current === null) continue; // released between our attempt and the read
+    const seen = await statLock(file);
+    if (seen === null) continue;
     // Not a lock of ours (undefined: a FIFO, a directory): held by nobody we can judge.
-    const { alive, touched } = current ? await assess(file, current, judge) : { alive: true, touched: null };
-    if (current && !alive) {
+    const verdict = current ? judgeHolder(current, judge, seen.mtime) : 'alive';
+    if (current && verdict === 'dead') {
       await removeDeadHolder(file, current, judge);
       continue;
     }
-    // Waiting for an unverifiable holder's lock to go stale, as long as nobody touches it.
-    if (current && touched !== null && options.waitForStale) {
-      if (watched?.nonce !== current.nonce) {
-        watched = { nonce: current.nonce, touched };
-        options.onWaitForStale?.(current, Math.max(0, judge.now() - touched));
+    let touchedAgoMs: number | undefined;
+    if (current && verdict === 'unverifiable') {
+      // Judged by whether its lock changes, on this process's monotonic clock: never by its mtime
+      // against this clock (the holder's clock stamps it, and may be behind or ahead of this one's).
+      const now = judge.now();
+      if (watched?.nonce !== current.nonce || watched.pid !== current.pid) {
+        watched = { pid: current.pid, nonce: current.nonce, stamp: seen.stamp, since: now };
+        if (options.waitForStale) options.onWaitForStale?.(current, Math.max(0, Date.now() - seen.mtime));
+      } else if (seen.stamp !== watched.stamp) {
+        watched = { ...watched, stamp: seen.stamp, since: now, changedAt: now };
       }
-      if (touched === watched.touched) {
-        await pauseUnlessAborted(Math.min(250, LOCK_STALE_MS - (judge.now() - touched)), options.signal);
+      if (now - watched.since >= LOCK_STALE_MS) {
+        await removeDeadHolder(file, current, judge, seen.stamp);
         continue;
       }
+      touchedAgoMs = watched.changedAt === undefined ? Math.max(0, Date.now() - seen.mtime) : now - watched.changedAt;
+      // Not seen touched yet: watched on (refused as soon as it is), for the whole LOCK_STALE_MS when
+      // waiting at all, even past waitMs (a shorter watch could never take a dead holder's lock over).
+      if (watched.changedAt === undefined && (options.waitForStale || waitMs > 0)) {
+        await pauseUnlessAborted(Math.min(250, LOCK_STALE_MS - (now - watched.since)), options.signal);
+        continue;
+      }
+      if (options.waitForStale) throw new LockHeldError(file, current.pid, current.host, touchedAgoMs);
     }
-    if (Date.now() >= deadline)
-      throw new LockHeldError(
-        file,
-        current?.pid ?? 0,
-        current?.host ?? '',
-        touched === null ? undefined : Math.max(0, judge.now() - touched),
-      );
+    if (performance.now() >= deadline) throw new LockHeldError(file, current?.pid ?? 0, current?.host ?? '', touchedAgoMs);
     await pauseUnlessAborted(10 + Math.random() * 20, options.signal);
   }
 }

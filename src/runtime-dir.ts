@@ -32,11 +32,11 @@ export class RuntimeDirInUseError extends LockHeldError {
   ) {
     super(held.file, held.pid, held.host, held.touchedAgoMs);
     // Another host's or another container's holder is not checked by its pid: it touched its lock
-    // while this process waited, so it is running.
+    // while this process watched it, so it is running (its mtime is stamped by its own clock: not shown).
     const touched =
       held.touchedAgoMs === undefined
         ? ''
-        : `; it is another host's or another container's, which cannot be checked by its pid, and it touched the lock ${(held.touchedAgoMs / 1000).toFixed(1)} s ago (a lock untouched for ${LOCK_STALE_MS / 1000} s is taken over)`;
+        : `; it is another host's or another container's, which cannot be checked by its pid, and it touched the lock ${(held.touchedAgoMs / 1000).toFixed(1)} s ago, while this process watched it (a lock that does not change for ${LOCK_STALE_MS / 1000} s while watched is taken over)`;
     // This process's own pid, judged by it (not another container's pid 1 on the same host name,
     // which is told by the lock's touch, touchedAgoMs): a lock it took itself (another with its pid
     // is judged dead): the same directory named twice, e.g. through a symlink, which another
@@ -45,7 +45,7 @@ export class RuntimeDirInUseError extends LockHeldError {
       held.pid === process.pid && held.host === hostname() && held.touchedAgoMs === undefined
         ? `the runtime directory ${dir} is in use: process ${held.pid} on ${held.host} holds ${held.file}, and that is this process itself: it already uses this directory, perhaps under another name (a symlink?)`
         : held.pid === 0 && held.host === ''
-          ? `the runtime directory ${dir} may be in use: ${held.file} names no process (empty or damaged, as a power loss can leave it) and was touched ${((held.touchedAgoMs ?? 0) / 1000).toFixed(1)} s ago; a lock untouched for ${LOCK_STALE_MS / 1000} s is taken over`
+          ? `the runtime directory ${dir} may be in use: ${held.file} names no process (empty or damaged, as a power loss can leave it) and was touched ${((held.touchedAgoMs ?? 0) / 1000).toFixed(1)} s ago, while this process watched it; one that does not change for ${LOCK_STALE_MS / 1000} s while watched is taken over`
           : `the runtime directory ${dir} is in use: process ${held.pid || '?'} on ${held.host || '?'} holds ${held.file}` +
             ` (${role === 'serve' ? 'another stratctl serve' : 'a runner'} is running there)${touched}`;
   }
@@ -57,7 +57,7 @@ async function lockOne(dir: string, name: string, role: 'serve' | 'runner', list
   const file = path.join(dir, name);
   try {
     // A holder this process cannot check by its pid (a container killed and restarted: a new pid
-    // namespace) is waited for until its lock is stale, unless it shows it is alive meanwhile.
+    // namespace; another host) is watched for LOCK_STALE_MS: taken over unless it touches its lock meanwhile.
     return await acquireLock(file, {
       waitForStale: true,
       onWaitForStale: (holder, touchedAgoMs) => listeners.onWait?.(file, holder, touchedAgoMs),
@@ -105,12 +105,17 @@ export async function lockRuntimeDir(
   const release = async () => {
     await Promise.all(locks.splice(0).map((l) => l.release()));
   };
-  try {
-    if (roles.serve) locks.push(await lockOne(dir, SERVE_LOCK_FILE, 'serve', listeners));
-    if (roles.runner) locks.push(await lockOne(dir, RUNNER_LOCK_FILE, 'runner', listeners));
-  } catch (err) {
+  // Both at once: each may watch a holder it cannot check by its pid for LOCK_STALE_MS, and one after
+  // the other a container restarted after a kill waited twice that before it served.
+  const taken = await Promise.allSettled([
+    roles.serve ? lockOne(dir, SERVE_LOCK_FILE, 'serve', listeners) : null,
+    roles.runner ? lockOne(dir, RUNNER_LOCK_FILE, 'runner', listeners) : null,
+  ]);
+  for (const outcome of taken) if (outcome.status === 'fulfilled' && outcome.value) locks.push(outcome.value);
+  const failed = taken.find((outcome) => outcome.status === 'rejected');
+  if (failed) {
     await release();
-    throw err;
+    throw failed.reason;
   }
   return { release };
 }

@@ -44,8 +44,9 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
-  it('an empty .lock and .runner.lock (what a power loss can leave) untouched for longer than a live holder allows: taken over, serve starts', async () => {
+  it('an empty .lock and .runner.lock (what a power loss can leave), unchanged while watched for LOCK_STALE_MS: taken over (both in one watch), serve starts', async () => {
     const dir = await tempRuntimeDir();
+    // Their mtime long past: not what decides (another host's clock stamps its lock), the watch does.
     const long = new Date(Date.now() - LOCK_STALE_MS - 5000);
     for (const name of ['.lock', '.runner.lock']) {
       await writeFile(path.join(dir, name), '');
@@ -123,7 +124,7 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     expect(JSON.parse(await readFile(lock, 'utf8'))).toEqual(other);
   });
 
-  it('a lock another host left, untouched for LOCK_STALE_MS, is taken over; one its holder keeps touching is refused (75), saying so', async () => {
+  it('a lock another host left, unchanged while watched for LOCK_STALE_MS, is taken over; one its holder keeps touching is refused (75), saying so', async () => {
     const dir = await tempRuntimeDir();
     const lock = path.join(dir, '.lock');
     const elsewhere = { pid: 4242, host: 'node-gone.example', nonce: 'x', acquiredAt: '' };

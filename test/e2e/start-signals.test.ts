@@ -36,7 +36,7 @@ afterEach(async () => {
 
 /**
  * A lock file of a holder on another host (it cannot be checked by its pid), touched just now and
- * not again: the newcomer waits up to LOCK_STALE_MS (10 s) for it to be touched or go stale.
+ * not again: the newcomer watches it up to LOCK_STALE_MS (10 s) for a touch before taking it over.
  */
 async function foreignLock(file: string): Promise<string> {
   const content = `${JSON.stringify({ pid: 4242, host: 'elsewhere.example', nonce: 'held-elsewhere', acquiredAt: '' })}\n`;

@@ -31,6 +31,24 @@ async function deadPid(): Promise<number> {
 
 const holderOf = async (file: string) => JSON.parse(await readFile(file, 'utf8')) as { pid: number; host: string };
 
+/**
+ * Takes `file` from a holder that cannot be checked by its pid and does not touch its lock: after
+ * watching it LOCK_STALE_MS on an injected monotonic clock (jumped as the watch starts, instead of
+ * slept). `watches` gets how many watches it started.
+ */
+function takeOverUnchanged(file: string, options: Parameters<typeof acquireLock>[1] = {}, watches: number[] = []) {
+  let offset = 0;
+  return acquireLock(file, {
+    ...options,
+    waitForStale: true,
+    now: () => performance.now() + offset,
+    onWaitForStale: () => {
+      watches.push(1);
+      offset += LOCK_STALE_MS;
+    },
+  });
+}
+
 describe('lock files (src/lock.ts)', () => {
   it('writes pid and host into the lock, refuses a second taker naming them, and frees it on release', async () => {
     const file = path.join(await tempRuntimeDir(), '.lock');
@@ -162,25 +180,92 @@ describe('lock files (src/lock.ts)', () => {
     const backdate = (file: string, ms: number) => utimes(file, new Date(Date.now() - ms), new Date(Date.now() - ms));
     const otherNamespace = (pid: number) => ({ pid, host: hostname(), nonce: 'other-container', acquiredAt: '', pidns: 'pid:[1]' });
 
-    it('is alive while its lock was touched within LOCK_STALE_MS, and dead after', async () => {
+    it('is judged by whether its lock changes while watched, never by its mtime: refused unwatched however old its mtime looks, taken over once watched LOCK_STALE_MS unchanged', async () => {
       const dir = await tempRuntimeDir();
       expect(pidNamespace()).toMatch(/^pid:\[\d+\]$/);
       for (const holder of [otherNamespace(process.pid), { ...otherNamespace(4242), host: 'elsewhere.example' }]) {
         const file = path.join(dir, `${holder.host}.lock`);
         await writeFile(file, JSON.stringify(holder));
-        await backdate(file, LOCK_STALE_MS - 3000);
-        const refused = await acquireLock(file).catch((err: unknown) => err);
-        expect(refused).toBeInstanceOf(LockHeldError);
-        expect((refused as LockHeldError).touchedAgoMs).toBeGreaterThanOrEqual(LOCK_STALE_MS - 3000);
-        expect((refused as LockHeldError).touchedAgoMs).toBeLessThan(LOCK_STALE_MS);
-        await backdate(file, LOCK_STALE_MS + 1000);
-        const taken = await acquireLock(file);
+        // Its mtime 3 s old, or 11 s old (a holder whose clock is behind this one's looks like that while it runs).
+        for (const age of [LOCK_STALE_MS - 3000, LOCK_STALE_MS + 1000]) {
+          await backdate(file, age);
+          const refused = await acquireLock(file).catch((err: unknown) => err);
+          expect(refused).toBeInstanceOf(LockHeldError);
+          // Not watched: the age of its mtime by this host's clock.
+          expect((refused as LockHeldError).touchedAgoMs).toBeGreaterThanOrEqual(age);
+          expect((refused as LockHeldError).touchedAgoMs).toBeLessThan(age + 2000);
+        }
+        // Watched (waitMs, or waitForStale) for LOCK_STALE_MS on this process's clock with no change: dead.
+        const watches: number[] = [];
+        const taken = await takeOverUnchanged(file, {}, watches);
+        expect(watches).toEqual([1]);
         expect(await holderOf(file)).toMatchObject({ pid: process.pid, pidns: pidNamespace() });
         await taken.release();
       }
     });
 
-    it('a lock that names no process (empty or damaged: what a power loss can leave) is judged by its age: refused while fresh, taken over once stale', async () => {
+    it("a live holder whose clock is behind this one's (another host): every touch looks stale by the clocks, yet it is never taken over", async () => {
+      const file = path.join(await tempRuntimeDir(), '.lock');
+      const holder = { ...otherNamespace(4242), host: 'elsewhere.example' };
+      await writeFile(file, JSON.stringify(holder));
+      // The holder stamps its touches with its own clock, 15 s behind.
+      const touchSkewed = () => utimes(file, new Date(Date.now() - 15_000), new Date(Date.now() - 15_000));
+      await touchSkewed();
+      const told: number[] = [];
+      const refused = await acquireLock(file, {
+        waitForStale: true,
+        // It touches its lock as this process starts watching it.
+        onWaitForStale: (_, touchedAgoMs) => {
+          told.push(touchedAgoMs);
+          void touchSkewed();
+        },
+      }).catch((err: unknown) => err);
+      // Before, its 15 s old mtime made it dead at once: taken over without a wait, the live holder evicted.
+      expect(told).toHaveLength(1);
+      expect(told[0]).toBeGreaterThanOrEqual(15_000);
+      expect(refused).toBeInstanceOf(LockHeldError);
+      // How long ago this process saw it touched, on its own clock: not the 15 s its mtime says.
+      expect((refused as LockHeldError).touchedAgoMs).toBeLessThan(2000);
+      expect(await holderOf(file)).toEqual(holder);
+      // In wait mode too (the token file's lock): it waits, and never takes over a lock that keeps being touched.
+      const touching = setInterval(() => void touchSkewed(), 50);
+      const waited = await acquireLock(file, { waitMs: 500 })
+        .catch((err: unknown) => err)
+        .finally(() => clearInterval(touching));
+      expect(waited).toBeInstanceOf(LockHeldError);
+      expect((waited as LockHeldError).touchedAgoMs).toBeLessThan(1000);
+      expect(await holderOf(file)).toEqual(holder);
+    });
+
+    it("a dead holder whose lock looks long stale (or is stamped in the future) is taken over only after a watch of LOCK_STALE_MS on this process's clock", async () => {
+      const dir = await tempRuntimeDir();
+      for (const age of [3_600_000, -3_600_000]) {
+        const file = path.join(dir, `${age}.lock`);
+        await writeFile(file, JSON.stringify(otherNamespace(1)));
+        await backdate(file, age);
+        // The clock steps 3 s per look once the watch starts (instead of sleeping).
+        const looks: number[] = [];
+        let watching = false;
+        const lock = await acquireLock(file, {
+          waitForStale: true,
+          now: () => {
+            looks.push(performance.now() + (watching ? 3000 * looks.length : 0));
+            return looks[looks.length - 1] as number;
+          },
+          onWaitForStale: () => {
+            watching = true;
+          },
+        });
+        // Before, its mtime an hour old made it dead at the first look; one an hour ahead, alive for an hour.
+        expect(looks.length).toBeGreaterThan(3);
+        expect((looks.at(-1) as number) - (looks[0] as number)).toBeGreaterThanOrEqual(LOCK_STALE_MS);
+        expect((looks.at(-2) as number) - (looks[0] as number)).toBeLessThan(LOCK_STALE_MS);
+        expect(await holderOf(file)).toMatchObject({ pid: process.pid });
+        await lock.release();
+      }
+    });
+
+    it("a lock that names no process (empty or damaged: what a power loss can leave) is judged as another host's: refused unwatched, taken over once watched LOCK_STALE_MS unchanged", async () => {
       const dir = await tempRuntimeDir();
       for (const [name, bytes] of [
         ['empty.lock', ''],
@@ -193,8 +278,7 @@ describe('lock files (src/lock.ts)', () => {
         expect(refused, name).toBeInstanceOf(LockHeldError);
         expect((refused as LockHeldError).pid).toBe(0);
         expect((refused as LockHeldError).touchedAgoMs).toBeLessThan(LOCK_STALE_MS);
-        await backdate(file, LOCK_STALE_MS + 1000);
-        const taken = await acquireLock(file);
+        const taken = await takeOverUnchanged(file);
         expect(await holderOf(file), name).toMatchObject({ pid: process.pid, host: hostname() });
         await taken.release();
       }
@@ -331,9 +415,8 @@ describe('lock files (src/lock.ts)', () => {
         expect([what, refused]).toEqual([what, expect.objectContaining({ name: 'LockHeldError', pid: holder.pid })]);
         expect((refused as LockHeldError).touchedAgoMs, what).toBeLessThan(LOCK_STALE_MS);
         expect(await holderOf(file), what).toEqual(holder);
-        // Untouched for LOCK_STALE_MS: dead, as any holder that cannot be checked by its pid.
-        await utimes(file, new Date(Date.now() - LOCK_STALE_MS - 1000), new Date(Date.now() - LOCK_STALE_MS - 1000));
-        const taken = await acquireLock(file, { machine: here });
+        // Watched LOCK_STALE_MS without a change: dead, as any holder that cannot be checked by its pid.
+        const taken = await takeOverUnchanged(file, { machine: here });
         expect(await holderOf(file), what).toMatchObject({ pid: process.pid, bootId: 'boot-here' });
         await taken.release();
       }
@@ -413,8 +496,7 @@ describe('lock files (src/lock.ts)', () => {
           expect([what, refused]).toEqual([what, expect.objectContaining({ name: 'LockHeldError', pid: holder.pid })]);
           expect((refused as LockHeldError).touchedAgoMs, what).toBeLessThan(LOCK_STALE_MS);
           expect(await holderOf(file), what).toEqual(holder);
-          await utimes(file, new Date(Date.now() - LOCK_STALE_MS - 1000), new Date(Date.now() - LOCK_STALE_MS - 1000));
-          const taken = await acquireLock(file, { machine: thisMachine });
+          const taken = await takeOverUnchanged(file, { machine: thisMachine });
           expect(await holderOf(file), what).toMatchObject({ pid: process.pid, bootId: bootHere });
           await taken.release();
         }
@@ -508,6 +590,49 @@ describe('lock files (src/lock.ts)', () => {
       ),
     );
     expect(await readFile(file, 'utf8')).toBe('20');
+  });
+
+  it("serve's runtime-dir lock, held by a live process on another host whose clock is 15 s behind: refused (exit 75's error), the holder keeps it", async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, '.lock');
+    const holder = { pid: 4242, host: 'otherhost.example', nonce: 'abcdef0123456789', acquiredAt: new Date().toISOString() };
+    // A holder as another host runs one: its lock touched every LOCK_REFRESH_MS with its own clock, 15 s behind;
+    // it says "lost" if its lock stops being its own, and exits when stdin closes.
+    const script = `
+      const { writeFileSync, utimesSync, readFileSync } = await import('node:fs');
+      const file = ${JSON.stringify(file)}, content = ${JSON.stringify(`${JSON.stringify(holder)}\n`)};
+      const touch = () => { const t = new Date(Date.now() - 15000); utimesSync(file, t, t); };
+      writeFileSync(file, content, { mode: 0o600 });
+      touch();
+      console.log('holding');
+      const timer = setInterval(() => {
+        let now = ''; try { now = readFileSync(file, 'utf8'); } catch {}
+        if (now !== content) { console.log('lost'); process.exit(0); }
+        touch();
+      }, ${LOCK_REFRESH_MS});
+      process.stdin.resume(); process.stdin.on('end', () => { clearInterval(timer); console.log('kept'); process.exit(0); });`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script]);
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await expect.poll(() => out).toContain('holding');
+      const waits: number[] = [];
+      const refused = await lockRuntimeDir(dir, { serve: true, runner: false }, { onWait: (_, __, ago) => waits.push(ago) }).catch(
+        (err: unknown) => err,
+      );
+      // Before, its 15 s old mtime made it dead at once: taken over, and the live holder lost its lock.
+      expect(refused).toBeInstanceOf(RuntimeDirInUseError);
+      expect((refused as RuntimeDirInUseError).message).toMatch(/process 4242 on otherhost\.example holds .*\.lock.*touched the lock/);
+      expect(waits).toHaveLength(1);
+      expect(await holderOf(file)).toEqual(holder);
+    } finally {
+      child.stdin.end();
+      await exited;
+    }
+    expect(out).toBe('holding\nkept\n');
   });
 
   it('concurrent acquirers in separate processes, over a dead holder: exactly one wins', async () => {
