@@ -11,6 +11,31 @@ export interface ApiError {
   readonly extensions: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * The code (the page's own, as NETWORK is) of an answer that is not the API's: a proxy's page (a
+ * 502 or 504 once it passed the request on), or a body that broke off. A change sent may or may not
+ * have been applied, as with no answer at all: only the API's own errors say it was refused.
+ */
+export const NOT_API_ANSWER = 'NOT_API_ANSWER';
+
+/** Whether `errors` leave a change's fate unknown (no answer, or one not from the API), rather than refuse it. */
+export function notConfirmed(errors: readonly ApiError[]): boolean {
+  return errors.some((e) => e.code === 'NETWORK' || e.code === NOT_API_ANSWER);
+}
+
+/** What is known of an answer that is not the API's: its status and type, and why it is not. */
+function notTheApis(response: Response, readable: boolean): string {
+  const type = response.headers.get('content-type')?.split(';')[0]?.trim();
+  const why = readable ? 'it has neither data nor errors' : 'its body is not JSON, or broke off';
+  // A proxy refusing a request (too large, forbidden, too many) answers 4xx without passing it on;
+  // a 502 or 504 comes after it did. Neither is certain: only the hint is given.
+  const hint =
+    response.status >= 400 && response.status < 500
+      ? ' A 4xx not from the API most often comes from a proxy that did not pass the request on.'
+      : '';
+  return `The answer (HTTP ${response.status}${type ? `, ${type}` : ''}) is not the API's: ${why}.${hint}`;
+}
+
 export type ApiResult<R> = { ok: true; data: R } | { ok: false; status: number; errors: readonly ApiError[] };
 
 const texts = new WeakMap<DocumentNode, { query: string; operationName: string | undefined }>();
@@ -79,10 +104,12 @@ export class Api {
       return { ok: false, status: 0, errors: [{ message: 'The server cannot be reached.', code: 'NETWORK', extensions: {} }] };
     }
     let body: unknown = null;
+    let readable = true;
     try {
       body = await response.json();
     } catch {
-      body = null;
+      // Not JSON (a proxy's HTML page), or the connection broke off mid-body.
+      readable = false;
     }
     const errors = errorsOf(body);
     // A 429 RATE_LIMITED on a request with a token is the failed-auth limit refusing a token it
@@ -94,7 +121,9 @@ export class Api {
       return {
         ok: false,
         status: response.status,
-        errors: errors.length > 0 ? errors : [{ message: `HTTP ${response.status}`, code: null, extensions: {} }],
+        // Without the API's own errors nothing says the request was refused: "HTTP 504" read as a
+        // refusal ("Nothing was changed") of a change a proxy had passed on and the server applied.
+        errors: errors.length > 0 ? errors : [{ message: notTheApis(response, readable), code: NOT_API_ANSWER, extensions: {} }],
       };
     }
     return { ok: true, data };

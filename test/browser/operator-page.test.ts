@@ -60,6 +60,31 @@ async function loseFirstAnswer(page: Page, operation: string): Promise<void> {
   });
 }
 
+/**
+ * The first `operation` reaches the server (which applies it), and the page gets, instead of the
+ * server's answer, what `answer` makes of it (a proxy's 504 page, a body that broke off): once
+ * `held` (if given) settles.
+ */
+async function replaceFirstAnswer(
+  page: Page,
+  operation: string,
+  answer: (server: string) => { status: number; contentType: string; body: string },
+  held?: Promise<void>,
+): Promise<void> {
+  let replaced = 0;
+  await page.route('**/graphql', async (route) => {
+    if (route.request().postDataJSON()?.operationName === operation && replaced === 0) {
+      replaced++;
+      const forwarded = await route.fetch();
+      const server = await forwarded.text();
+      await held;
+      return route.fulfill(answer(server));
+    }
+    await route.continue();
+  });
+}
+const proxy504 = () => ({ status: 504, contentType: 'text/html', body: '<html><body><h1>504 Gateway Time-out</h1></body></html>' });
+
 /** The subscriptions `server` holds open, counted where the resolvers open them (each live connection holds 2). */
 function countOpenSubscriptions(server: TestServer): () => number {
   let open = 0;
@@ -544,6 +569,98 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       .poll(() => page.locator('dialog[open] [aria-live]').last().textContent())
       .toMatch(/^Your first send was applied: momentum's overrides are in force \(lookback_bars\) at version 2, changed .* by admin\./);
     expect(await page.getByTestId('action-error').count()).toBe(0);
+  }, 60_000);
+
+  it('a proxy\'s 504 page after the activation was applied: Not confirmed with Send again (not "Refused"), and Send again says the first got through', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    await replaceFirstAnswer(page, 'ActivateStrategy', proxy504);
+    await row(page, 'range').locator('button[data-action="activate"]').click();
+    await page.getByTestId('confirm-activate').click();
+    // Before: "HTTP 504" and a disabled "Refused", while the server had applied it.
+    await expect.poll(() => text(page, 'action-error')).toContain('Not confirmed');
+    expect(await text(page, 'action-error')).toContain(
+      "The answer (HTTP 504, text/html) is not the API's: its body is not JSON, or broke off.",
+    );
+    expect(server.store.state().config.config).toMatchObject({ activeStrategyKey: 'range', version: 2 });
+    const confirm = page.getByTestId('confirm-activate');
+    expect(await confirm.textContent()).toBe('Send again');
+    expect(await confirm.isDisabled()).toBe(false);
+    await confirm.click();
+    await expect
+      .poll(() => page.locator('dialog[open] [aria-live]').last().textContent())
+      .toMatch(/^Your first send was applied: range is active at version 2, changed .* by admin\./);
+    expect(await page.getByTestId('action-error').count()).toBe(0);
+    expect(await confirm.textContent()).toBe('Applied');
+    expect(server.store.state().config.config).toMatchObject({ activeStrategyKey: 'range', version: 2 });
+  }, 60_000);
+
+  it('a proxy\'s 504 page for an activation whose dialog was closed: the notice says not confirmed, not "Nothing was changed"', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin, { fakeClock: true });
+    await enterToken(page, server.token, /^Token: admin/);
+    let release!: () => void;
+    await replaceFirstAnswer(page, 'ActivateStrategy', proxy504, new Promise<void>((resolve) => (release = resolve)));
+    await row(page, 'gold').locator('button[data-action="activate"]').click();
+    await page.getByTestId('confirm-activate').click();
+    await page.clock.fastForward(CLOSE_IGNORED_MS);
+    await page.locator('dialog[open] button.secondary').click();
+    await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
+    release();
+    await expect.poll(() => page.locator('.notice.error').count()).toBe(1);
+    expect(await page.locator('.notice.error').first().textContent()).toContain(
+      "The activation of gold was not confirmed: The answer (HTTP 504, text/html) is not the API's: its body is not JSON, or broke off. It may or may not have been applied: the timeline shows it if it was.",
+    );
+    expect(await page.locator('.notice', { hasText: 'Nothing was changed' }).count()).toBe(0);
+    // It was: the page shows it.
+    await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
+    expect(server.store.state().config.config).toMatchObject({ activeStrategyKey: 'gold', version: 2 });
+  }, 60_000);
+
+  it('tunables whose answer broke off (a 200 cut short): Not confirmed with Send again, which says the first got through', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    await replaceFirstAnswer(page, 'UpdateConfig', (answer) => ({
+      status: 200,
+      contentType: 'application/json',
+      body: answer.slice(0, Math.floor(answer.length / 2)),
+    }));
+    await row(page, 'momentum').locator('button[data-action="tunables"]').click();
+    await page.locator('[data-tunable="lookback_bars"] input').fill('40');
+    await page.getByTestId('save-tunables').click();
+    // Before: "HTTP 200" and "Refused".
+    await expect.poll(() => text(page, 'action-error')).toContain('Not confirmed');
+    expect(await text(page, 'action-error')).toContain(
+      "The answer (HTTP 200, application/json) is not the API's: its body is not JSON, or broke off.",
+    );
+    expect(await page.getByTestId('save-tunables').textContent()).toBe('Send again');
+    await page.getByTestId('save-tunables').click();
+    await expect
+      .poll(() => page.locator('dialog[open] [aria-live]').last().textContent())
+      .toMatch(/^Your first send was applied: momentum's overrides are in force \(lookback_bars\) at version 2, changed .* by admin\./);
+    expect(await page.getByTestId('action-error').count()).toBe(0);
+  }, 60_000);
+
+  it("a proxy's 502 page for the timeline's reload: said where the timeline goes, with what is known of it", async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    await page.locator('ol.timeline').waitFor();
+    await page.route('**/graphql', async (route) => {
+      if (route.request().postDataJSON()?.operationName === 'OperatorHistory') {
+        return route.fulfill({ status: 502, contentType: 'text/html', body: '<html>502 Bad Gateway</html>' });
+      }
+      await route.continue();
+    });
+    // A change moves the config on: the page reloads the timeline, and a proxy answers instead of the API.
+    expect((await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }')).status).toBe(200);
+    await expect.poll(() => text(page, 'config-version')).toBe('2');
+    await expect
+      .poll(() => text(page, 'history-stale'))
+      .toBe(
+        "Not reloaded: The answer (HTTP 502, text/html) is not the API's: its body is not JSON, or broke off.; the list below is as of the last load.",
+      );
   }, 60_000);
 
   it('double-clicking the confirm button: the buttons keep their places while sending, so the second click closes nothing', async () => {

@@ -1,4 +1,4 @@
-import type { ApiError, ApiResult } from '../api.js';
+import { type ApiError, type ApiResult, notConfirmed } from '../api.js';
 import { byId, type Child, h, refocus, replace, timeAgo, ZONED } from '../dom.js';
 
 /** The page's one modal dialog (native <dialog>: focus kept inside, Escape closes). */
@@ -261,7 +261,7 @@ function outcomeNotice(app: Notifier, what: string, errors: readonly ApiError[])
   const words = errors.map((e) => e.message).join('; ');
   app.notify(
     'error',
-    errors.some((e) => e.code === 'NETWORK')
+    notConfirmed(errors)
       ? `${what} was not confirmed: ${words} It may or may not have been applied: the timeline shows it if it was.`
       : `${what} was refused: ${words} Nothing was changed.`,
   );
@@ -274,7 +274,8 @@ const unconfirmedSends = new WeakSet<HTMLButtonElement>();
  * A change that was not applied, told where it can be seen: after a conflict the page reloads
  * first (what `onConflict` shows is then what is in force); a closed dialog gets a notice; an
  * open one the API's words, what `onConflict` adds inside the box and after it, or *Send again*
- * when the server could not be reached.
+ * when the server could not be reached or the answer was not the API's (a proxy's 504 page, a body
+ * that broke off): only the API's own errors say the change was refused.
  */
 export async function showNotApplied(
   app: Notifier & { refresh(): Promise<void> },
@@ -314,16 +315,17 @@ export async function showNotApplied(
     return;
   }
   if (!open) return outcomeNotice(app, sending.what, errors);
-  const network = errors.some((e) => e.code === 'NETWORK');
+  const unknown = notConfirmed(errors);
   const added = conflict ? onConflict() : { notes: [] };
-  sending.outcome.replaceChildren(refusalBox(errors, ...added.notes, network ? unconfirmed(sending, expectedVersion) : null));
+  sending.outcome.replaceChildren(refusalBox(errors, ...added.notes, unknown ? unconfirmed(sending, expectedVersion) : null));
   if (added.after) sending.outcome.append(added.after);
-  if (!network) sending.confirm.textContent = 'Refused';
+  if (!unknown) sending.confirm.textContent = 'Refused';
 }
 
 /**
- * The server could not be reached: the change may or may not have arrived. Sending it again is
- * safe, since it carries the version it was made against (refused if the first one was applied).
+ * The server could not be reached, or what answered was not the API: the change may or may not
+ * have arrived. Sending it again is safe, since it carries the version it was made against
+ * (refused if the first one was applied).
  */
 function unconfirmed(sending: Sending, expectedVersion: number): HTMLElement {
   unconfirmedSends.add(sending.confirm);
