@@ -27,13 +27,42 @@ const unheard = new WeakSet<Signal>();
  */
 const MAY_COME_AGAIN = 2;
 
+/** The run and scan that made a signal, when its runner says them (a runner of an older version does not). */
+const made = (s: Signal): { run: string; scan: number } | null =>
+  s.runStartedAt != null && s.scan != null ? { run: s.runStartedAt, scan: s.scan } : null;
+
 /**
- * One signal after a series, as it arrives: the same as one only the query's answer brought is that
- * scan heard again (kept once); else a candle time before the series' last (or the same candle at
- * another price) is the runner's feed starting again (a restart), and the series starts over from it. A restarted runner's first
- * signals may equal the old run's (the same feed seed): those are not dropped as seen.
+ * One signal after a series, as it arrives. When the runner says which run and scan made each
+ * signal, that decides: a signal of the last one's run and a scan not after it is one heard already
+ * (in a query's answer, then on the live stream); another run is a restart, and the series starts
+ * over from it (a runner whose candle times go back, or whose restarted feed repeats the old run's
+ * first signals, is told apart exactly). A runner that says neither is judged by `guessed`.
  */
 export function appendSignal(series: readonly Signal[], signal: Signal): Signal[] {
+  const last = series.at(-1);
+  const mine = made(signal);
+  if (!last) return [signal];
+  const lasts = made(last);
+  if (!mine && !lasts) return guessed(series, signal);
+  // One says its scans and the other does not: two versions of the runner, so two runs.
+  if (!mine || !lasts || mine.run !== lasts.run) return [signal];
+  if (mine.scan <= lasts.scan) return series as Signal[];
+  // A later scan of the candle the last one was on, at the same price and saying the same (the feed
+  // holding its last candle, a CSV at its end): the chart has that point already.
+  if (signalKey(signal) === signalKey(last)) return series as Signal[];
+  const next = [...series, signal];
+  return next.length > SIGNALS_SHOWN ? next.slice(-SIGNALS_SHOWN) : next;
+}
+
+/**
+ * One signal after a series from a runner that does not say its run and scan (an older version),
+ * guessed from what the signals say: the same as one only the query's answer brought is that scan
+ * heard again (kept once); else a candle time before the series' last (or the same candle at another
+ * price) is the runner's feed starting again (a restart), and the series starts over from it. A
+ * restarted runner's first signals may equal the old run's (the same feed seed): those are not
+ * dropped as seen.
+ */
+function guessed(series: readonly Signal[], signal: Signal): Signal[] {
   const key = signalKey(signal);
   // The stream delivers in order: what only the answer brought up to this signal is heard now, and
   // a signal that is none of it means the stream is past them all (they were from before it opened).
@@ -46,7 +75,7 @@ export function appendSignal(series: readonly Signal[], signal: Signal): Signal[
     // The same candle at another price is another run of the feed too (a restart one scan in); at
     // the same price it is the feed holding its last candle (a CSV at its end), kept once per signal.
     if (time < lastTime || (time === lastTime && signal.price !== last.price)) return [signal];
-    if (time === lastTime && signalKey(signal) === signalKey(last)) return series as Signal[];
+    if (time === lastTime && key === signalKey(last)) return series as Signal[];
   }
   const next = [...series, signal];
   return next.length > SIGNALS_SHOWN ? next.slice(-SIGNALS_SHOWN) : next;
@@ -77,6 +106,11 @@ export function addLive(held: SignalSeries, signals: readonly Signal[]): SignalS
  * came after the answer.
  */
 export function mergeSeries(held: readonly Signal[], fetched: readonly Signal[]): Signal[] {
+  // The runner says its scans: what the page held that the answer has too is dropped as heard, the
+  // rest comes after it; nothing need be guessed about what may still come. (A series is all of one
+  // kind: a signal that says its scan after one that does not, or the other way round, starts one.)
+  const exact = (series: readonly Signal[]) => series.length > 0 && made(series.at(-1)!) !== null;
+  if (exact(fetched) || exact(held)) return held.reduce(appendSignal, [...fetched]);
   if (held.length === 0) {
     // Nothing heard live yet: the answer's newest may still come (the query is sent once the stream
     // is accepted, so at most a scan or two); the older ones were made before the stream opened.

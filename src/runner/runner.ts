@@ -239,9 +239,11 @@ export class Runner implements RunnerStateSource {
     // "applied" put would otherwise leave only after the whole scan had run.
     await new Promise<void>((resolve) => setImmediate(resolve));
     const started = performance.now();
+    // Scans run one at a time, so the count is not moved meanwhile: this scan's number in the run.
+    const scan = (this.state.scanCount ?? 0) + 1;
     const finished = () => ({
       lastScanAt: this.now().toISOString(),
-      scanCount: (this.state.scanCount ?? 0) + 1,
+      scanCount: scan,
       lastScanMs: Math.round((performance.now() - started) * 1000) / 1000,
     });
     try {
@@ -253,7 +255,7 @@ export class Runner implements RunnerStateSource {
       this.rescan = false;
       const applied = this.applied;
       if (!applied) return;
-      const signals = await this.runStrategy(applied.state);
+      const signals = await this.runStrategy(applied.state, scan);
       const failed = signals.filter((s) => s.error);
       this.problems.scan = signals.length > 0 && failed.length === signals.length ? `scan failed: ${failed[0]!.error}` : null;
       this.update({ ...finished(), lastSignals: signals, error: this.errorText() });
@@ -281,7 +283,7 @@ export class Runner implements RunnerStateSource {
     return mine ? strategyInstruments.filter((i) => mine.includes(i)) : strategyInstruments;
   }
 
-  private async runStrategy(state: StoreState): Promise<RunnerSignalRecord[]> {
+  private async runStrategy(state: StoreState, scan: number): Promise<RunnerSignalRecord[]> {
     const { feed } = this.options;
     const { config } = state.config;
     const strategyKey = config.activeStrategyKey;
@@ -300,6 +302,7 @@ export class Runner implements RunnerStateSource {
           price: candles.at(-1)?.close ?? null,
           candleTime: candles.at(-1)?.time ?? null,
           error: null,
+          scan,
         });
       } catch (err) {
         const message = (err as Error).message;
@@ -312,6 +315,7 @@ export class Runner implements RunnerStateSource {
           price: null,
           candleTime: null,
           error: message,
+          scan,
         });
       }
     }

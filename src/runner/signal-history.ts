@@ -6,19 +6,35 @@ export const SIGNALS_KEPT_PER_INSTRUMENT = 1000;
 /** One scan's signals as a runner published them. */
 export interface ScanSignals {
   readonly runnerId: string;
+  /** The runner's run (its state's `startedAt`): a restarted runner, even under the same id, is another run. */
+  readonly runStartedAt: string;
   readonly scannedAt: string;
   readonly signals: readonly RunnerSignalRecord[];
 }
 
 /**
  * A signal with the runner that published it: two runners may scan one instrument (each its own
- * feed), and a runner's restart starts its candle times again; without the id the two series read as one.
+ * feed), and a runner's restart starts its candle times again; without the id the two series read as
+ * one. With the run (and the record's `scan`, when the runner is new enough to publish it) a reader
+ * tells a signal heard twice and a restart apart exactly, without guessing from candle times.
  */
-export type PublishedSignal = RunnerSignalRecord & { readonly runnerId: string };
+export type PublishedSignal = RunnerSignalRecord & { readonly runnerId: string; readonly runStartedAt: string };
 
-/** Gives each of a runner's signals its id. */
-export const publishedBy = (runnerId: string, signals: readonly RunnerSignalRecord[]): PublishedSignal[] =>
-  signals.map((signal) => ({ ...signal, runnerId }));
+/** Gives each of a runner's signals its id and run. */
+export const publishedBy = (
+  runner: { readonly id: string; readonly startedAt: string },
+  signals: readonly RunnerSignalRecord[],
+): PublishedSignal[] => signals.map((signal) => ({ ...signal, runnerId: runner.id, runStartedAt: runner.startedAt }));
+
+/**
+ * What makes a scan the same one again: its run and number when the runner says them (a scan that
+ * failed outright republishes the previous scan's signals with a new scan time: not a scan of them
+ * again), else its scan time.
+ */
+const scanIdentity = (scan: ScanSignals): string => {
+  const number = scan.signals[0]?.scan;
+  return number === undefined ? scan.scannedAt : `${scan.runStartedAt}#${number}`;
+};
 
 interface Kept {
   /** Arrival order across instruments: newest first is highest first. */
@@ -49,14 +65,15 @@ export class SignalHistory {
     private readonly perInstrument = SIGNALS_KEPT_PER_INSTRUMENT,
   ) {}
 
-  /** Records a scan once; false when it was already recorded (same runner, same scan time). */
+  /** Records a scan once; false when it was already recorded (same runner, same scan: see scanIdentity). */
   record(scan: ScanSignals): boolean {
-    if (this.lastScanByRunner.get(scan.runnerId) === scan.scannedAt) return false;
+    const identity = scanIdentity(scan);
+    if (this.lastScanByRunner.get(scan.runnerId) === identity) return false;
     // Moved to the end (the Map's order is the order runners last scanned in), the oldest let go.
     this.lastScanByRunner.delete(scan.runnerId);
-    this.lastScanByRunner.set(scan.runnerId, scan.scannedAt);
+    this.lastScanByRunner.set(scan.runnerId, identity);
     if (this.lastScanByRunner.size > RUNNERS_REMEMBERED) this.lastScanByRunner.delete(this.lastScanByRunner.keys().next().value as string);
-    for (const signal of publishedBy(scan.runnerId, scan.signals)) {
+    for (const signal of publishedBy({ id: scan.runnerId, startedAt: scan.runStartedAt }, scan.signals)) {
       let kept = this.byInstrument.get(signal.instrument);
       if (!kept) {
         kept = [];
@@ -106,7 +123,7 @@ export function recordPublishedScans(source: RunnerStateSource, history: SignalH
   const take = () => {
     for (const state of source.list()) {
       if (!state.lastScanAt || state.lastSignals.length === 0) continue;
-      history.record({ runnerId: state.id, scannedAt: state.lastScanAt, signals: state.lastSignals });
+      history.record({ runnerId: state.id, runStartedAt: state.startedAt, scannedAt: state.lastScanAt, signals: state.lastSignals });
     }
   };
   take();

@@ -13,6 +13,12 @@ const signalRecordSchema = z.object({
   candleTime: z.string().nullable(),
   /** Why there is no real signal (the feed failed), or null. */
   error: z.string().nullable(),
+  /**
+   * The scan that made it: its number in this runner's run (1 for the first scan after a start; the
+   * run is the state's `startedAt`). With the run it tells a signal heard twice from the next scan's
+   * equal one, and a restart from a feed going back, exactly. Absent in states from older runners.
+   */
+  scan: z.number().int().positive().optional(),
 });
 export type RunnerSignalRecord = z.infer<typeof signalRecordSchema>;
 

@@ -13,8 +13,10 @@ const signal = (instrument: string, n: number, direction: RunnerSignalRecord['di
   error: null,
 });
 
+/** A scan as a runner of an older version published it: no scan numbers on its signals. */
 const scan = (n: number, instruments = ['EUR_USD', 'GBP_USD']) => ({
   runnerId: 'host:1',
+  runStartedAt: '2026-11-29T00:00:00.000Z',
   scannedAt: new Date(Date.UTC(2026, 10, 29) + n * 1000).toISOString(),
   signals: instruments.map((i) => signal(i, n)),
 });
@@ -72,6 +74,23 @@ describe('SignalHistory', () => {
     expect(history.record(scan(2))).toBe(true);
     expect(heard).toEqual([scan(1).scannedAt, scan(2).scannedAt]);
     expect(history.list({ instrument: 'EUR_USD', last: 10 })).toHaveLength(2);
+  });
+
+  it('a scan is its run and number when the runner says them: a failed scan republishing the last one’s signals is not a scan of them again; a restart’s scan 1 is', () => {
+    const history = new SignalHistory();
+    const numbered = (n: number) => ({ ...scan(n, ['EUR_USD']), signals: [{ ...signal('EUR_USD', n), scan: n }] });
+    expect(history.record(numbered(1))).toBe(true);
+    // The next scan threw: the runner published a new lastScanAt with scan 1's signals still its last.
+    expect(history.record({ ...numbered(1), scannedAt: scan(2).scannedAt })).toBe(false);
+    expect(history.record(numbered(2))).toBe(true);
+    // The runner restarted under its id: scan 1 again, of another run, whatever its scan time.
+    const restarted = { ...numbered(1), runStartedAt: '2026-11-29T01:00:00.000Z' };
+    expect(history.record(restarted)).toBe(true);
+    expect(history.list({ instrument: 'EUR_USD', last: 10 }).map((s) => [s.runStartedAt, s.scan])).toEqual([
+      ['2026-11-29T01:00:00.000Z', 1],
+      ['2026-11-29T00:00:00.000Z', 2],
+      ['2026-11-29T00:00:00.000Z', 1],
+    ]);
   });
 
   it('remembers the last scan of the runners that scanned last, not of every runner id ever seen (<host>:<pid> is new at each restart)', () => {

@@ -38,6 +38,19 @@ export const RunnerSignal = builder.objectRef<PublishedSignal>('RunnerSignal').i
     values: t.field({ type: 'JSON', description: 'The numbers behind the signal (returns, averages, stops).', resolve: (s) => s.values }),
     candleTime: t.field({ type: 'DateTime', nullable: true, description: 'Time of the last candle used.', resolve: (s) => s.candleTime }),
     error: t.string({ nullable: true, description: 'Why there is no real signal (the feed failed).', resolve: (s) => s.error }),
+    runStartedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'When the runner that made it started (its run): a restarted runner, even under the same `runnerId`, is another run and its feed starts over. Null only when the runner did not say.',
+      resolve: (s) => s.runStartedAt ?? null,
+    }),
+    scan: t.int({
+      nullable: true,
+      description:
+        'The scan that made it, numbered within its run (1: the first scan after the runner started). The same `runStartedAt` and `scan` is the same signal (heard twice, e.g. in `signals` and again on `signalsEmitted`). Null from a runner of an older version.',
+      resolve: (s) => s.scan ?? null,
+    }),
   }),
 });
 
@@ -114,7 +127,7 @@ export const RunnerStatus = builder.objectRef<RunnerStatusView>('RunnerStatus').
     lastSignals: t.field({
       type: [RunnerSignal],
       description: 'Its last scan’s signals, one per instrument it scans; empty before its first scan.',
-      resolve: ({ view }) => (view.state ? publishedBy(view.state.id, view.state.lastSignals) : []),
+      resolve: ({ view }) => (view.state ? publishedBy(view.state, view.state.lastSignals) : []),
     }),
     error: t.string({
       nullable: true,

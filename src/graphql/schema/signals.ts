@@ -36,6 +36,6 @@ builder.subscriptionField('signalsEmitted', (t) =>
     description: 'The signals of each scan, as a runner publishes them (one event per scan). Over SSE (graphql-sse).',
     authScopes: { scope: 'read' },
     subscribe: (_root, _args, ctx) => ctx.services.events.subscribe('signals'),
-    resolve: (scan) => (scan ? publishedBy(scan.runnerId, scan.signals) : []),
+    resolve: (scan) => (scan ? publishedBy({ id: scan.runnerId, startedAt: scan.runStartedAt }, scan.signals) : []),
   }),
 );
