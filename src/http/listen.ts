@@ -38,7 +38,7 @@ import { requestIdStep } from './steps/request-id.js';
 import { requestMetricsStep } from './steps/request-metrics.js';
 import { TurnWriter } from './turn-writer.js';
 import { yogaParseErrorsPlugin } from './yoga-parse-errors.js';
-import { yogaHandler } from './yoga-route.js';
+import { GRAPHQL_METHODS, GRAPHQL_SSE_METHODS, yogaHandler } from './yoga-route.js';
 
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const CLOSE_CONNECTION: Record<string, string> = Object.freeze({ connection: 'close' }) as Record<string, string>;
@@ -299,9 +299,9 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     ...(lane ? [lane] : []),
     // GraphiQL (not in production mode): a browser's GET; yoga answers the rest of /graphql.
     ...(plane.settings.production ? [productionPlaygroundNotice()] : [graphiqlRoute(playgroundOptions(plane.settings.readsRequireToken))]),
-    { path: '/graphql', handle: yogaRoute },
+    { path: '/graphql', methods: GRAPHQL_METHODS, handle: yogaRoute },
     // graphql-sse's single-connection mode (the operator page's one SSE connection per browser and token, src/page/shared-live.ts): yoga's HTTP handling.
-    { path: GRAPHQL_SSE_PATH, handle: yogaHandler(yoga) },
+    { path: GRAPHQL_SSE_PATH, methods: GRAPHQL_SSE_METHODS, handle: yogaHandler(yoga) },
     ...pageRoutes(createOperatorPage(options.page)),
   ];
   const allowedHostnames =

@@ -186,8 +186,8 @@ export function createOperatorPage(options: OperatorPageOptions = {}) {
     const coding = pickEncoding(request.acceptEncoding, Object.keys(file.encoded) as Coding[]);
     const body = coding ? file.encoded[coding]! : file.identity;
     if (coding) headers['content-encoding'] = coding;
-    headers['content-length'] = String(body.byteLength);
-    return { status: 200, headers, body: request.method === 'HEAD' ? null : body };
+    // HEAD gets the body too: the writer sends its Content-Length (as GET's) and not the bytes.
+    return { status: 200, headers, body };
   }
 
   return { handles, reply };

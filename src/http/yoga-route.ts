@@ -9,6 +9,18 @@ const STREAMED = /^(text\/event-stream|multipart\/mixed)/i;
 const STREAMED_ACCEPT = /text\/event-stream|multipart\/mixed/i;
 
 /**
+ * The methods yoga serves on `/graphql` (HEAD answered as GET). The router refuses the others
+ * (405 `METHOD_NOT_ALLOWED`, with `Allow`) as on every other path: yoga's own 405 said
+ * `BAD_REQUEST` and left HEAD out of its `Allow`.
+ */
+export const GRAPHQL_METHODS = ['GET', 'HEAD', 'POST'] as const;
+/** graphql-sse's single-connection mode: PUT reserves a stream, GET opens it, POST runs an operation in it, DELETE stops one. */
+export const GRAPHQL_SSE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'] as const;
+
+/** Yoga's `Allow` (on its 400s and 405s) as this server answers: HEAD with GET. */
+const withHead = (allow: string) => (/\bGET\b/.test(allow) && !/\bHEAD\b/.test(allow) ? allow.replace(/\bGET\b/, 'GET, HEAD') : allow);
+
+/**
  * Yoga's own HTTP handling, for what only it serves: GET, GraphiQL, SSE subscriptions, every POST
  * form. It gets a fetch Request built from the exchange (the Host and target checked, the body read
  * once by the chain), with the request's scope as yoga's server context.
@@ -40,6 +52,7 @@ export function yogaHandler(yoga: ControlPlaneYoga) {
     response.headers.forEach((value, name) => {
       replyHeaders[name.toLowerCase()] = value;
     });
+    if (replyHeaders.allow !== undefined) replyHeaders.allow = withHead(replyHeaders.allow);
     const contentType = response.headers.get('content-type') ?? '';
     let body: Reply['body'] = null;
     if (response.body && STREAMED.test(contentType)) {

@@ -355,6 +355,49 @@ describe('request bodies', () => {
     await expect.poll(open).toBe('0');
   });
 
+  it.each([
+    ['default', {}],
+    ['production mode, fast lane off', { production: true, fastLane: { enabled: false } }],
+  ] as const)(
+    'another method on /graphql or /graphql/stream is 405 METHOD_NOT_ALLOWED with an Allow that names HEAD, as every path answers (%s)',
+    async (_, options) => {
+      const { seen, plugin } = counters();
+      const server = await startTestServer({ runner: false, yogaPlugins: [plugin], ...options });
+      const cases = [
+        ['/graphql', ['PUT', 'DELETE', 'PATCH', 'OPTIONS'], 'GET, HEAD, POST'],
+        ['/graphql?query=%7Bstatus%7BconfigVersion%7D%7D', ['PUT', 'OPTIONS'], 'GET, HEAD, POST'],
+        ['/graphql/stream', ['PATCH', 'OPTIONS'], 'DELETE, GET, HEAD, POST, PUT'],
+      ] as const;
+      for (const [path, methods, allow] of cases) {
+        for (const method of methods) {
+          // Yoga answered these itself: 405 `BAD_REQUEST` ("GraphQL only supports GET and POST requests."), `Allow: GET, POST`.
+          const res = await fetch(`${server.origin}${path}`, { method });
+          expect([method, path, res.status, res.headers.get('allow')]).toEqual([method, path, 405, allow]);
+          expect(await res.json()).toEqual({ errors: [{ message: 'Method Not Allowed', extensions: { code: 'METHOD_NOT_ALLOWED' } }] });
+        }
+      }
+      // Refused before yoga: nothing of it ran.
+      expect(seen.httpRequests).toBe(0);
+      // What yoga still answers itself names HEAD with GET in its Allow too (a HEAD with no query: 400).
+      const noQuery = await fetch(`${server.url}`, { method: 'HEAD' });
+      expect(noQuery.status).toBe(400);
+      expect(noQuery.headers.get('allow')).toBe('GET, HEAD, POST');
+      // A mutation over GET stays yoga's 405: only POST takes it.
+      const mutation = await fetch(`${server.url}?query=${encodeURIComponent('mutation { rollbackConfig(version: 1) { version } }')}`);
+      expect([mutation.status, mutation.headers.get('allow')]).toEqual([405, 'POST']);
+      // The methods it takes still reach it: a query by GET, HEAD and POST, a stream's reservation by PUT.
+      const query = `${server.url}?query=${encodeURIComponent('{ status { configVersion } }')}`;
+      expect((await fetch(query)).status).toBe(200);
+      expect((await fetch(query, { method: 'HEAD' })).status).toBe(200);
+      expect((await server.gql('{ status { configVersion } }')).status).toBe(200);
+      const reserved = await fetch(`${server.origin}/graphql/stream`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${server.token}` },
+      });
+      expect(reserved.status).toBe(201);
+    },
+  );
+
   it('gzip bodies are inflated and the limit applies to what they inflate to', async () => {
     const server = await startTestServer();
     const small = await post(server, '/graphql', gzipSync(graphqlBody(10)), { 'content-encoding': 'gzip' });

@@ -95,6 +95,12 @@ describe('GET / (the operator page)', () => {
     const head = await get(`${server.origin}/`, {}, 'HEAD');
     expect(head.status).toBe(200);
     expect(head.body.length).toBe(0);
+    // GET's length, as every other HEAD here (it had none).
+    expect(head.headers['content-length']).toBe(first.headers['content-length']);
+    expect(Number(head.headers['content-length'])).toBe(first.body.length);
+    const brHead = await get(`${server.origin}/`, { 'accept-encoding': 'br' }, 'HEAD');
+    const brGet = await get(`${server.origin}/`, { 'accept-encoding': 'br' });
+    expect([brHead.headers['content-encoding'], brHead.headers['content-length']]).toEqual(['br', String(brGet.body.length)]);
     expect(head.headers['content-security-policy']).toBe(PAGE_CSP);
     const post = await get(`${server.origin}/`, {}, 'POST');
     expect(post.status).toBe(405);
