@@ -272,11 +272,34 @@ async function postOnce(
       signal: init.signal ?? AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS),
     });
   } catch (err) {
-    throw lostRequest(err, needsToken(document), options, false);
-  } finally {
     stopped?.();
+    throw lostRequest(err, needsToken(document), options, false);
   }
-  return refuseRedirect(options.url, response);
+  return refuseRedirect(options.url, stopped ? heardUntilRead(response, stopped) : response);
+}
+
+/**
+ * The answer to a change, its stop-signal listener (`stopped`) ended only once its body is read
+ * whole, cut off, or cancelled: not when its headers arrive. A stop between the two (a proxy that
+ * sent the headers and stalls) ended stratctl silently (exit 130/143), though the change may have
+ * been committed.
+ */
+function heardUntilRead(response: Answer, stopped: () => void): Answer {
+  const whole = response.text().finally(stopped);
+  // Not unhandled when nobody reads it (the caller cancels the body instead).
+  whole.catch(() => {});
+  const { body } = response;
+  return {
+    status: response.status,
+    headers: response.headers,
+    text: () => whole,
+    body: body && {
+      cancel() {
+        stopped();
+        return body.cancel();
+      },
+    },
+  };
 }
 
 /**

@@ -1,0 +1,79 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type AddressInfo, createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { describe, expect, it, vi } from 'vitest';
+import { runClientCommand } from '../../src/cli/client-command.js';
+import { type CliIo, commandContext } from '../../src/cli/io.js';
+import { execute } from '../../src/client/http.js';
+import { ActivateStrategyDocument } from '../../src/generated/graphql.js';
+import { startTestServer, TEST_TOKEN } from '../helpers/server.js';
+import { cliEnv, startStratctl, stratctl } from '../helpers/stratctl.js';
+
+// stratctl in scripts: what a stop signal, a failed TLS handshake, a proxy's rate limit and an
+// answer of the wrong shape give (exit code, stderr, --json's error and outcome).
+
+const listening = async <T extends Server | ReturnType<typeof createServer>>(server: T): Promise<string> => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+};
+
+/** `--json`'s failure object on stdout. */
+const jsonErrorOf = (stdout: string) => (JSON.parse(stdout) as { error: Record<string, unknown> }).error;
+
+/** A server answering every POST with `answer` (status, headers, body), after reading the request. */
+function fakeServer(answer: (body: string) => { status: number; headers?: Record<string, string>; body: string }) {
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    req.on('end', () => {
+      const { status, headers, body: text } = answer(body);
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(text);
+    });
+  });
+  return server;
+}
+
+describe('stratctl in scripts', { timeout: 60_000 }, () => {
+  it.each([false, true])(
+    'a stop signal after a change\'s answer headers, before its body: "may or may not have been applied", exit 130 (it was silent) (--json: %s)',
+    async (json) => {
+      const server = await startTestServer({ runner: false });
+      // A proxy forwarding to the server that passes on the status, the headers and 10 bytes of the body, then stalls.
+      let headersSent = false;
+      const proxy = createServer(async (req, res) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        const answer = await fetch(server.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: req.headers.authorization ?? '' },
+          body: Buffer.concat(chunks),
+        });
+        const text = await answer.text();
+        res.writeHead(answer.status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+        res.write(text.slice(0, 10));
+        headersSent = true;
+      });
+      const url = `http://${await listening(proxy)}/graphql`;
+      try {
+        const activate = startStratctl(['activate', 'range', '--token', TEST_TOKEN, '--url', url, ...(json ? ['--json'] : [])]);
+        await vi.waitFor(() => expect(headersSent).toBe(true), { timeout: 10_000, interval: 20 });
+        // Time for the client to read the headers (nothing outside it shows that it has: before, its
+        // listener ended then, so a stop signal sent too early would pass without the fix, never fail with it).
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        // The answer's headers are in; its body is not: the command still listens for a stop.
+        expect(activate.stopListeners()).toBe(1);
+        activate.signal('SIGINT');
+        expect(await activate.exited).toBe(130);
+        const message = `stopped by SIGINT after the change was sent to ${url}, before its answer came: it may or may not have been applied`;
+        expect(activate.stderr()).toBe(`stratctl: ${message}; check with stratctl status or stratctl history\n`);
+        expect(activate.stdout()).toBe(json ? `${JSON.stringify({ error: { code: 'INTERRUPTED', message, outcome: 'UNKNOWN' } })}\n` : '');
+        // It was: the server committed the change.
+        expect(server.store.state().config.config.activeStrategyKey).toBe('range');
+      } finally {
+        proxy.closeAllConnections();
+        proxy.close();
+      }
+    },
+  );
+
+});
