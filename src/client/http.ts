@@ -2,7 +2,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 // The printer alone: the whole graphql package costs stratctl ~40 ms of start-up for nothing.
 import { print } from 'graphql/language/printer.js';
 import { ADMIN_PROOF_CHALLENGE_HEADER, ADMIN_PROOF_HEADER, isAdminTokenProof, newAdminProofChallenge } from '../auth/admin-proof.js';
-import { type Answer, plainRequest } from './request.js';
+import { type Answer, CONNECT_TIMEOUT, failedBeforeSending, plainRequest } from './request.js';
 
 /** One GraphQL error as the server sends it (DESIGN.md: `extensions.code`, HTTP status). */
 export interface GraphQLErrorBody {
@@ -226,17 +226,44 @@ export async function post(
 /** How long a request waits for its whole answer (with `--wait`, the wait's time is added: wait-flag.ts). */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
-/** A TLS certificate this client does not accept: a retry never helps (a cron loop retried forever). */
+/**
+ * A TLS certificate this client does not accept: a retry never helps (a cron loop retried forever).
+ * Node's own host name checks, and OpenSSL's certificate verification codes (X509_V_ERR_* without
+ * the prefix) as Node names them.
+ */
 const TLS_NOT_TRUSTED = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_TLS_CERT_ALTNAME_FORMAT',
+  'HOSTNAME_MISMATCH',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
   'CERT_HAS_EXPIRED',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'CERT_CHAIN_TOO_LONG',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED',
+  'INVALID_PURPOSE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'UNABLE_TO_GET_CRL',
+  'CRL_HAS_EXPIRED',
+  'CRL_NOT_YET_VALID',
 ]);
 
-/** Failures before the request went out (no connection, or a certificate refused): nothing was sent. */
+/**
+ * Failures before the request went out (no connection, a certificate refused, a TLS handshake that
+ * failed: EPROTO, ERR_SSL_*): nothing was sent. plainRequest marks every failure before the
+ * connection was up as such (failedBeforeSending); these codes say so for the other clients.
+ */
 const NEVER_SENT = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
@@ -244,9 +271,12 @@ const NEVER_SENT = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
+  'EPROTO',
+  CONNECT_TIMEOUT,
   ...TLS_NOT_TRUSTED,
 ]);
+
+const neverSent = (code: string) => NEVER_SENT.has(code) || code.startsWith('ERR_SSL_');
 
 /** How the message of a refused certificate reads (stratctl's next step keys on it). */
 export const TLS_NOT_TRUSTED_MESSAGE = 'its TLS certificate is not accepted';
@@ -312,8 +342,13 @@ function heardUntilRead(response: Answer, stopped: () => void): Answer {
 function lostRequest(err: unknown, change: boolean, options: ClientOptions, answering: boolean): ControlPlaneError {
   const timedOut = (err as Error).name === 'TimeoutError';
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  const why = timedOut ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
-  if (change && (answering || timedOut || (cause?.code !== undefined && !NEVER_SENT.has(cause.code)))) {
+  const why = timedOut
+    ? 'no answer in time'
+    : cause?.code === CONNECT_TIMEOUT
+      ? 'no connection in time'
+      : (cause?.code ?? cause?.message ?? (err as Error).message);
+  const sent = answering || (!failedBeforeSending(err) && (timedOut || (cause?.code !== undefined && !neverSent(cause.code))));
+  if (change && sent) {
     const what = timedOut
       ? `no answer from ${options.url} within ${options.timeoutMs ?? REQUEST_TIMEOUT_MS} ms`
       : `the connection to ${options.url} ended without ${answering ? 'the whole answer' : 'an answer'} (${why})`;

@@ -76,4 +76,69 @@ describe('stratctl in scripts', { timeout: 60_000 }, () => {
     },
   );
 
+  it('a change whose TLS handshake fails (https: to a plain-HTTP port, EPROTO) was never sent: "cannot reach", no outcome', async () => {
+    let requests = 0;
+    const plain = fakeServer(() => {
+      requests += 1;
+      return { status: 200, body: '{}' };
+    });
+    const url = `https://${await listening(plain)}/graphql`;
+    try {
+      const activate = await stratctl(['activate', 'gold', '--json', '--token', 't', '--url', url]);
+      expect(activate.code).toBe(5);
+      expect(requests).toBe(0);
+      expect(activate.stderr).not.toContain('may or may not');
+      expect(activate.stderr).toMatch(
+        /^error: cannot reach https:\/\/127\.0\.0\.1:\d+\/graphql \((EPROTO|ERR_SSL_\w+)\)\nIs the control plane running/,
+      );
+      expect(jsonErrorOf(activate.stdout)).not.toHaveProperty('outcome');
+      expect(jsonErrorOf(activate.stdout).code).toBe('UNREACHABLE');
+    } finally {
+      plain.closeAllConnections();
+      plain.close();
+    }
+  });
+
+  it('a change timing out before its connection is up (a TLS handshake never answered) was never sent; one timing out after it was may have been', async () => {
+    // Takes the TCP connection and never says a word: the TLS handshake never completes.
+    const sockets = new Set<Socket>();
+    const mute = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    const address = await listening(mute);
+    const run = async (url: string) => {
+      let stderr = '';
+      let stdout = '';
+      const io: CliIo = {
+        stdout: { write: (t: string) => (stdout += t) },
+        stderr: { write: (t: string) => (stderr += t) },
+        env: cliEnv(),
+        onStopSignal: () => () => {},
+        exit: (code) => {
+          throw new Error(`exit ${code}: no stop signal is sent here`);
+        },
+      };
+      const code = await runClientCommand({ url, token: TEST_TOKEN, json: true }, commandContext(io), async (ctx) => {
+        await execute({ ...ctx.settings, timeoutMs: 500 }, ActivateStrategyDocument, { strategyKey: 'gold' });
+        return undefined;
+      });
+      return { code, stderr, stdout };
+    };
+    try {
+      const handshake = await run(`https://${address}/graphql`);
+      expect(handshake.code).toBe(5);
+      expect(handshake.stderr).toContain(`cannot reach https://${address}/graphql (no connection in time)`);
+      expect(jsonErrorOf(handshake.stdout)).not.toHaveProperty('outcome');
+      // Plain HTTP to the same port: connected, the request written, no answer: it may have been applied.
+      const answerless = await run(`http://${address}/graphql`);
+      expect(answerless.code).toBe(5);
+      expect(answerless.stderr).toContain('after the change was sent: it may or may not have been applied');
+      expect(jsonErrorOf(answerless.stdout)).toMatchObject({ code: 'UNREACHABLE', outcome: 'UNKNOWN' });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      mute.close();
+    }
+  });
+
 });
