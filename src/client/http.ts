@@ -189,6 +189,26 @@ const gatewayChangeError = (err: ControlPlaneError) =>
     true,
   );
 
+/** How the message of a proxy's own 429 begins after the URL (stratctl's next step keys on it). */
+export const LIMITED_IN_FRONT = 'answered HTTP 429 from something in front of the control plane';
+
+/**
+ * A 429 that is not the control plane's GraphQL answer (a proxy's page or its own JSON): something
+ * in front of the server rate-limited the request before passing it on. Try again later (exit 7,
+ * `RATE_LIMITED`, as the server's own 429), not a server bug (exit 1, "see the server log").
+ * `retryAfter`: the answer's Retry-After header, delay-seconds or an HTTP date.
+ */
+function limitedInFront(url: string, retryAfter: string | null): ControlPlaneError {
+  const value = retryAfter?.trim() ?? '';
+  const when = /^\d+$/.test(value)
+    ? ` in ${Number(value)} s (its Retry-After)`
+    : Number.isNaN(Date.parse(value))
+      ? ''
+      : ` after ${new Date(Date.parse(value)).toISOString()} (its Retry-After)`;
+  const message = `${url} ${LIMITED_IN_FRONT} (a proxy?), not from the control plane: it rate-limited the request; try again later${when}`;
+  return new ControlPlaneError('later', message, 429, [{ message, extensions: { code: 'RATE_LIMITED' } }]);
+}
+
 const printed = new WeakMap<object, string>();
 export function queryText(document: TypedDocumentNode<any, any>): string {
   let text = printed.get(document);
@@ -408,7 +428,7 @@ const authError = (status: number, message: string, code: string) =>
   new ControlPlaneError('auth', message, status, [{ message, extensions: { code } }]);
 
 /** One GraphQL result (`{data, errors}` as text) -> its data, or the ControlPlaneError it carries. */
-export function resultData<TResult>(url: string, status: number, text: string): TResult {
+export function resultData<TResult>(url: string, status: number, text: string, retryAfter: string | null = null): TResult {
   let body: GraphQLResultBody<TResult>;
   try {
     body = JSON.parse(text);
@@ -418,9 +438,10 @@ export function resultData<TResult>(url: string, status: number, text: string): 
     if (status === 401) throw authError(status, 'Authentication required', 'UNAUTHENTICATED');
     if (status === 403) throw authError(status, 'Forbidden', 'FORBIDDEN');
     if (GATEWAY_STATUSES.has(status)) throw gatewayError(url, status);
+    if (status === 429) throw limitedInFront(url, retryAfter);
     throw new ControlPlaneError('server', `${url} answered HTTP ${status} with something other than GraphQL JSON`, status);
   }
-  return bodyData(url, status, body);
+  return bodyData(url, status, body, retryAfter);
 }
 
 export interface GraphQLResultBody<TResult> {
@@ -429,7 +450,12 @@ export interface GraphQLResultBody<TResult> {
 }
 
 /** One parsed GraphQL result -> its data, or the ControlPlaneError it carries. */
-export function bodyData<TResult>(url: string, status: number, body: GraphQLResultBody<TResult>): TResult {
+export function bodyData<TResult>(
+  url: string,
+  status: number,
+  body: GraphQLResultBody<TResult>,
+  retryAfter: string | null = null,
+): TResult {
   const errors = Array.isArray(body?.errors) ? body.errors : [];
   if (notAnEndpoint(status)) throw notAnEndpointError(url, status, errors[0]?.message);
   if (errors.length > 0) {
@@ -438,6 +464,7 @@ export function bodyData<TResult>(url: string, status: number, body: GraphQLResu
     throw new ControlPlaneError(kind, first.message, status, [...errors]);
   }
   if (GATEWAY_STATUSES.has(status)) throw gatewayError(url, status);
+  if (status === 429) throw limitedInFront(url, retryAfter);
   if (status >= 400 || body?.data === undefined || body.data === null) {
     throw new ControlPlaneError('server', `${url} answered HTTP ${status} without GraphQL data`, status);
   }
@@ -462,7 +489,7 @@ export async function execute<TResult, TVariables>(
   }
   const change = needsToken(document);
   try {
-    const data = resultData<TResult>(options.url, response.status, text);
+    const data = resultData<TResult>(options.url, response.status, text, response.headers.get('retry-after'));
     if (change) answeredWhole(options.url, response.status, document, data);
     return data;
   } catch (err) {

@@ -141,4 +141,45 @@ describe('stratctl in scripts', { timeout: 60_000 }, () => {
     }
   });
 
+  it.each([
+    ['an HTML page', 'text/html', '<html><body>429 Too Many Requests</body></html>', '30', 'in 30 s (its Retry-After)'],
+    [
+      'its own JSON',
+      'application/json',
+      '{"message":"rate limit exceeded"}',
+      'Wed, 21 Oct 2026 07:28:00 GMT',
+      'after 2026-10-21T07:28:00.000Z (its Retry-After)',
+    ],
+    ['a page without Retry-After', 'text/plain', 'slow down', undefined, ''],
+  ])(
+    'a proxy\'s own 429 (%s) is "try again later", exit 7 RATE_LIMITED, with its Retry-After: not exit 1 "see the server log"',
+    async (_what, type, page, retryAfter, when) => {
+      const proxy = fakeServer(() => ({
+        status: 429,
+        headers: { 'content-type': type, ...(retryAfter && { 'retry-after': retryAfter }) },
+        body: page,
+      }));
+      const url = `http://${await listening(proxy)}/graphql`;
+      try {
+        const [change, read] = await Promise.all([
+          stratctl(['activate', 'gold', '--json', '--token', 't', '--url', url]),
+          stratctl(['status', '--url', url]),
+        ]);
+        const message = `${url} answered HTTP 429 from something in front of the control plane (a proxy?), not from the control plane: it rate-limited the request; try again later${when ? ` ${when}` : ''}`;
+        expect(change.code).toBe(7);
+        // Refused before it reached the server: nothing to check.
+        expect(jsonErrorOf(change.stdout)).toEqual({ code: 'RATE_LIMITED', message });
+        expect(change.stderr).toContain('Nothing reached the control plane: retry later.');
+        expect(change.stderr).not.toContain('See the server log');
+        expect(change.stderr).not.toContain('wrong tokens');
+        expect(read.code).toBe(7);
+        expect(read.stderr).toBe(
+          `error: ${message}\nNothing reached the control plane: retry later. If it keeps happening, the limit is that proxy's, not the control plane's (--url / CONTROL_PLANE_URL is ${url}).\n`,
+        );
+      } finally {
+        proxy.close();
+      }
+    },
+  );
+
 });
