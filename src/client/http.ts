@@ -1,5 +1,6 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 // The printer alone: the whole graphql package costs stratctl ~40 ms of start-up for nothing.
+import type { SelectionSetNode } from 'graphql/language/ast.js';
 import { print } from 'graphql/language/printer.js';
 import { ADMIN_PROOF_CHALLENGE_HEADER, ADMIN_PROOF_HEADER, isAdminTokenProof, newAdminProofChallenge } from '../auth/admin-proof.js';
 import { type Answer, CONNECT_TIMEOUT, failedBeforeSending, plainRequest } from './request.js';
@@ -519,16 +520,50 @@ const answeredInItsStead = (err: ControlPlaneError) =>
   );
 
 /**
- * A GraphQL server answers every root field it was asked for (null where it failed, with errors):
- * data without one is not the control plane's answer to this change.
+ * A GraphQL server answers every field it was asked for (null where it failed, with errors; a
+ * change's result is never null without them): data without one is not the control plane's answer
+ * to this change (another service, another version of the API). Checked through the whole
+ * selection, so a command never prints `undefined` for a change that went through, or reports a
+ * plain failure for one that may have (execute: it may or may not have been applied).
  */
 function answeredWhole(url: string, status: number, document: TypedDocumentNode<any, any>, data: unknown): void {
+  const fragments = new Map<string, SelectionSetNode>();
+  for (const d of document.definitions) if (d.kind === 'FragmentDefinition') fragments.set(d.name.value, d.selectionSet);
   const operation = document.definitions.find((d) => d.kind === 'OperationDefinition');
-  const asked = operation?.kind === 'OperationDefinition' ? operation.selectionSet.selections : [];
-  for (const selection of asked) {
-    if (selection.kind !== 'Field') continue;
-    const key = selection.alias?.value ?? selection.name.value;
-    if (typeof data !== 'object' || data === null || !Object.hasOwn(data, key))
-      throw new ControlPlaneError('server', `${url} answered HTTP ${status} without the change's result (${key})`, status);
-  }
+  if (operation?.kind !== 'OperationDefinition') return;
+  const missing = (value: unknown, selections: SelectionSetNode, at: string): string | null => {
+    if (Array.isArray(value)) {
+      for (const item of value) {
+        const gap = missing(item, selections, at);
+        if (gap !== null) return gap;
+      }
+      return null;
+    }
+    if (typeof value !== 'object' || value === null) return at || '(data)';
+    for (const selection of selections.selections) {
+      const inner =
+        selection.kind === 'Field'
+          ? selection.selectionSet
+          : selection.kind === 'InlineFragment'
+            ? selection.selectionSet
+            : fragments.get(selection.name.value);
+      if (selection.kind !== 'Field') {
+        const gap = inner === undefined ? null : missing(value, inner, at);
+        if (gap !== null) return gap;
+        continue;
+      }
+      const key = selection.alias?.value ?? selection.name.value;
+      const path = at ? `${at}.${key}` : key;
+      if (!Object.hasOwn(value, key)) return path;
+      const field = (value as Record<string, unknown>)[key];
+      // A change's result itself is never null without errors; a field below it may be (runnerWait without --wait).
+      if (inner !== undefined && (field !== null || at === '')) {
+        const gap = missing(field, inner, path);
+        if (gap !== null) return gap;
+      }
+    }
+    return null;
+  };
+  const gap = missing(data, operation.selectionSet, '');
+  if (gap !== null) throw new ControlPlaneError('server', `${url} answered HTTP ${status} without the change's result (${gap})`, status);
 }

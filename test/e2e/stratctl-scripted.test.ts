@@ -182,4 +182,38 @@ describe('stratctl in scripts', { timeout: 60_000 }, () => {
     },
   );
 
+  it.each([
+    ['activate', ['activate', 'gold'], 'activateStrategy'],
+    ['config set', ['config', 'set', 'scan_interval_seconds=5'], 'updateConfig'],
+    ['rollback', ['rollback', '1'], 'rollbackConfig'],
+    ['preset delete', ['preset', 'delete', 'gold_fast'], 'deletePreset'],
+  ])(
+    '%s answered without the fields it reads, or with a null result: exit 1, outcome UNKNOWN (it printed "undefined", exit 0)',
+    async (_command, args, field) => {
+      let payload: unknown = { x: 1 };
+      const other = fakeServer(() => ({ status: 200, body: JSON.stringify({ data: { [field]: payload } }) }));
+      const url = `http://${await listening(other)}/graphql`;
+      try {
+        for (const answer of [{ x: 1 }, null]) {
+          payload = answer;
+          const [text, json] = await Promise.all([
+            stratctl([...args, '--token', 't', '--url', url]),
+            stratctl([...args, '--json', '--token', 't', '--url', url]),
+          ]);
+          const gap = answer === null ? field : `${field}.`;
+          expect(text.code, text.stdout).toBe(1);
+          expect(text.stdout).toBe('');
+          expect(text.stdout + text.stderr).not.toContain('undefined');
+          expect(text.stderr).toContain(`${url} answered HTTP 200 without the change's result (${gap}`);
+          expect(text.stderr).toContain('the change may or may not have been applied');
+          expect(text.stderr).toContain('Check with "stratctl status" or "stratctl history" whether it was applied');
+          expect(json.code).toBe(1);
+          expect(jsonErrorOf(json.stdout)).toMatchObject({ code: 'BAD_RESPONSE', outcome: 'UNKNOWN' });
+        }
+      } finally {
+        other.close();
+      }
+    },
+  );
+
 });
