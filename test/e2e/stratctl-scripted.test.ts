@@ -216,4 +216,12 @@ describe('stratctl in scripts', { timeout: 60_000 }, () => {
     },
   );
 
+  it('rollback to a version over the 32-bit range is refused here with a clear message, as --if-version is (exit 2)', async () => {
+    const result = await stratctl(['rollback', '99999999999999', '--url', 'http://127.0.0.1:9/graphql']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      '<version> must be a config version from "stratctl history" (a whole number up to 2147483647), not "99999999999999"',
+    );
+    expect(result.stderr).not.toContain('32-bit');
+  });
 });
