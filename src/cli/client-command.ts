@@ -1,4 +1,11 @@
-import { ControlPlaneError, type FailureKind, newSession, notAnEndpoint, TLS_NOT_TRUSTED_MESSAGE } from '../client/http.js';
+import {
+  ControlPlaneError,
+  type FailureKind,
+  LIMITED_IN_FRONT,
+  newSession,
+  notAnEndpoint,
+  TLS_NOT_TRUSTED_MESSAGE,
+} from '../client/http.js';
 import { type ClientSettings, DEFAULT_URL, resolveClientSettings } from '../client/settings.js';
 import { snakeCase } from '../config/case.js';
 import { TOO_MANY_SUBSCRIPTIONS } from '../limit-defaults.js';
@@ -44,6 +51,8 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
       return `Use a token with scope ${String(first?.extensions?.requiredScope ?? 'that scope')}.`;
     case 'RATE_LIMITED':
       // The same code for two limits: open subscriptions per client, and wrong tokens per address.
+      if (error.message.includes(LIMITED_IN_FRONT))
+        return `Nothing reached the control plane: retry later. If it keeps happening, the limit is that proxy's, not the control plane's (--url / CONTROL_PLANE_URL is ${settings.url}).`;
       if (error.message.startsWith(TOO_MANY_SUBSCRIPTIONS))
         return 'This address holds as many subscriptions as the server allows (each status --watch and operator page tab holds some): end one, or start the server with a higher --max-subscriptions-per-client.';
       return 'Too many wrong tokens from this address: retry with the right token (it is never refused), or wait a minute.';

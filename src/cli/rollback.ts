@@ -1,4 +1,5 @@
 import { execute } from '../client/http.js';
+import { MAX_VERSION } from '../config/errors.js';
 import { decimalSetting } from '../env-setting.js';
 import { RollbackConfigDocument } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
@@ -11,7 +12,9 @@ import { jsonWithWait, parseWait, printApplied, printNotApplied, reportUnapplied
 /** `stratctl rollback <version>`: re-applies the settings of a past version as a new version. */
 export const rollback: Action = async (flags, [raw], ctx) => {
   const toVersion = decimalSetting(raw ?? '');
-  if (!(toVersion >= 1)) throw new UsageError(`<version> must be a config version from "stratctl history" (a whole number), not "${raw}"`);
+  // Versions are GraphQL Ints (32-bit), as --if-version checks: a larger one was refused by the server in GraphQL's words.
+  if (!(toVersion >= 1 && toVersion <= MAX_VERSION))
+    throw new UsageError(`<version> must be a config version from "stratctl history" (a whole number up to ${MAX_VERSION}), not "${raw}"`);
   const expectedVersion = parseIfVersion(stringFlag(flags, 'if-version'));
   const wait = parseWait(flags);
   return runClientCommand(flags, ctx, async (ctx) => {

@@ -1,8 +1,9 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 // The printer alone: the whole graphql package costs stratctl ~40 ms of start-up for nothing.
+import type { SelectionSetNode } from 'graphql/language/ast.js';
 import { print } from 'graphql/language/printer.js';
 import { ADMIN_PROOF_CHALLENGE_HEADER, ADMIN_PROOF_HEADER, isAdminTokenProof, newAdminProofChallenge } from '../auth/admin-proof.js';
-import { type Answer, plainRequest } from './request.js';
+import { type Answer, CONNECT_TIMEOUT, failedBeforeSending, plainRequest } from './request.js';
 
 /** One GraphQL error as the server sends it (DESIGN.md: `extensions.code`, HTTP status). */
 export interface GraphQLErrorBody {
@@ -189,6 +190,26 @@ const gatewayChangeError = (err: ControlPlaneError) =>
     true,
   );
 
+/** How the message of a proxy's own 429 begins after the URL (stratctl's next step keys on it). */
+export const LIMITED_IN_FRONT = 'answered HTTP 429 from something in front of the control plane';
+
+/**
+ * A 429 that is not the control plane's GraphQL answer (a proxy's page or its own JSON): something
+ * in front of the server rate-limited the request before passing it on. Try again later (exit 7,
+ * `RATE_LIMITED`, as the server's own 429), not a server bug (exit 1, "see the server log").
+ * `retryAfter`: the answer's Retry-After header, delay-seconds or an HTTP date.
+ */
+function limitedInFront(url: string, retryAfter: string | null): ControlPlaneError {
+  const value = retryAfter?.trim() ?? '';
+  const when = /^\d+$/.test(value)
+    ? ` in ${Number(value)} s (its Retry-After)`
+    : Number.isNaN(Date.parse(value))
+      ? ''
+      : ` after ${new Date(Date.parse(value)).toISOString()} (its Retry-After)`;
+  const message = `${url} ${LIMITED_IN_FRONT} (a proxy?), not from the control plane: it rate-limited the request; try again later${when}`;
+  return new ControlPlaneError('later', message, 429, [{ message, extensions: { code: 'RATE_LIMITED' } }]);
+}
+
 const printed = new WeakMap<object, string>();
 export function queryText(document: TypedDocumentNode<any, any>): string {
   let text = printed.get(document);
@@ -226,17 +247,44 @@ export async function post(
 /** How long a request waits for its whole answer (with `--wait`, the wait's time is added: wait-flag.ts). */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
-/** A TLS certificate this client does not accept: a retry never helps (a cron loop retried forever). */
+/**
+ * A TLS certificate this client does not accept: a retry never helps (a cron loop retried forever).
+ * Node's own host name checks, and OpenSSL's certificate verification codes (X509_V_ERR_* without
+ * the prefix) as Node names them.
+ */
 const TLS_NOT_TRUSTED = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_TLS_CERT_ALTNAME_FORMAT',
+  'HOSTNAME_MISMATCH',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
   'CERT_HAS_EXPIRED',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'CERT_CHAIN_TOO_LONG',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED',
+  'INVALID_PURPOSE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'UNABLE_TO_GET_CRL',
+  'CRL_HAS_EXPIRED',
+  'CRL_NOT_YET_VALID',
 ]);
 
-/** Failures before the request went out (no connection, or a certificate refused): nothing was sent. */
+/**
+ * Failures before the request went out (no connection, a certificate refused, a TLS handshake that
+ * failed: EPROTO, ERR_SSL_*): nothing was sent. plainRequest marks every failure before the
+ * connection was up as such (failedBeforeSending); these codes say so for the other clients.
+ */
 const NEVER_SENT = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
@@ -244,9 +292,12 @@ const NEVER_SENT = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
+  'EPROTO',
+  CONNECT_TIMEOUT,
   ...TLS_NOT_TRUSTED,
 ]);
+
+const neverSent = (code: string) => NEVER_SENT.has(code) || code.startsWith('ERR_SSL_');
 
 /** How the message of a refused certificate reads (stratctl's next step keys on it). */
 export const TLS_NOT_TRUSTED_MESSAGE = 'its TLS certificate is not accepted';
@@ -272,11 +323,34 @@ async function postOnce(
       signal: init.signal ?? AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS),
     });
   } catch (err) {
-    throw lostRequest(err, needsToken(document), options, false);
-  } finally {
     stopped?.();
+    throw lostRequest(err, needsToken(document), options, false);
   }
-  return refuseRedirect(options.url, response);
+  return refuseRedirect(options.url, stopped ? heardUntilRead(response, stopped) : response);
+}
+
+/**
+ * The answer to a change, its stop-signal listener (`stopped`) ended only once its body is read
+ * whole, cut off, or cancelled: not when its headers arrive. A stop between the two (a proxy that
+ * sent the headers and stalls) ended stratctl silently (exit 130/143), though the change may have
+ * been committed.
+ */
+function heardUntilRead(response: Answer, stopped: () => void): Answer {
+  const whole = response.text().finally(stopped);
+  // Not unhandled when nobody reads it (the caller cancels the body instead).
+  whole.catch(() => {});
+  const { body } = response;
+  return {
+    status: response.status,
+    headers: response.headers,
+    text: () => whole,
+    body: body && {
+      cancel() {
+        stopped();
+        return body.cancel();
+      },
+    },
+  };
 }
 
 /**
@@ -289,8 +363,13 @@ async function postOnce(
 function lostRequest(err: unknown, change: boolean, options: ClientOptions, answering: boolean): ControlPlaneError {
   const timedOut = (err as Error).name === 'TimeoutError';
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  const why = timedOut ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
-  if (change && (answering || timedOut || (cause?.code !== undefined && !NEVER_SENT.has(cause.code)))) {
+  const why = timedOut
+    ? 'no answer in time'
+    : cause?.code === CONNECT_TIMEOUT
+      ? 'no connection in time'
+      : (cause?.code ?? cause?.message ?? (err as Error).message);
+  const sent = answering || (!failedBeforeSending(err) && (timedOut || (cause?.code !== undefined && !neverSent(cause.code))));
+  if (change && sent) {
     const what = timedOut
       ? `no answer from ${options.url} within ${options.timeoutMs ?? REQUEST_TIMEOUT_MS} ms`
       : `the connection to ${options.url} ended without ${answering ? 'the whole answer' : 'an answer'} (${why})`;
@@ -350,7 +429,7 @@ const authError = (status: number, message: string, code: string) =>
   new ControlPlaneError('auth', message, status, [{ message, extensions: { code } }]);
 
 /** One GraphQL result (`{data, errors}` as text) -> its data, or the ControlPlaneError it carries. */
-export function resultData<TResult>(url: string, status: number, text: string): TResult {
+export function resultData<TResult>(url: string, status: number, text: string, retryAfter: string | null = null): TResult {
   let body: GraphQLResultBody<TResult>;
   try {
     body = JSON.parse(text);
@@ -360,9 +439,10 @@ export function resultData<TResult>(url: string, status: number, text: string): 
     if (status === 401) throw authError(status, 'Authentication required', 'UNAUTHENTICATED');
     if (status === 403) throw authError(status, 'Forbidden', 'FORBIDDEN');
     if (GATEWAY_STATUSES.has(status)) throw gatewayError(url, status);
+    if (status === 429) throw limitedInFront(url, retryAfter);
     throw new ControlPlaneError('server', `${url} answered HTTP ${status} with something other than GraphQL JSON`, status);
   }
-  return bodyData(url, status, body);
+  return bodyData(url, status, body, retryAfter);
 }
 
 export interface GraphQLResultBody<TResult> {
@@ -371,7 +451,12 @@ export interface GraphQLResultBody<TResult> {
 }
 
 /** One parsed GraphQL result -> its data, or the ControlPlaneError it carries. */
-export function bodyData<TResult>(url: string, status: number, body: GraphQLResultBody<TResult>): TResult {
+export function bodyData<TResult>(
+  url: string,
+  status: number,
+  body: GraphQLResultBody<TResult>,
+  retryAfter: string | null = null,
+): TResult {
   const errors = Array.isArray(body?.errors) ? body.errors : [];
   if (notAnEndpoint(status)) throw notAnEndpointError(url, status, errors[0]?.message);
   if (errors.length > 0) {
@@ -380,6 +465,7 @@ export function bodyData<TResult>(url: string, status: number, body: GraphQLResu
     throw new ControlPlaneError(kind, first.message, status, [...errors]);
   }
   if (GATEWAY_STATUSES.has(status)) throw gatewayError(url, status);
+  if (status === 429) throw limitedInFront(url, retryAfter);
   if (status >= 400 || body?.data === undefined || body.data === null) {
     throw new ControlPlaneError('server', `${url} answered HTTP ${status} without GraphQL data`, status);
   }
@@ -404,7 +490,7 @@ export async function execute<TResult, TVariables>(
   }
   const change = needsToken(document);
   try {
-    const data = resultData<TResult>(options.url, response.status, text);
+    const data = resultData<TResult>(options.url, response.status, text, response.headers.get('retry-after'));
     if (change) answeredWhole(options.url, response.status, document, data);
     return data;
   } catch (err) {
@@ -434,16 +520,50 @@ const answeredInItsStead = (err: ControlPlaneError) =>
   );
 
 /**
- * A GraphQL server answers every root field it was asked for (null where it failed, with errors):
- * data without one is not the control plane's answer to this change.
+ * A GraphQL server answers every field it was asked for (null where it failed, with errors; a
+ * change's result is never null without them): data without one is not the control plane's answer
+ * to this change (another service, another version of the API). Checked through the whole
+ * selection, so a command never prints `undefined` for a change that went through, or reports a
+ * plain failure for one that may have (execute: it may or may not have been applied).
  */
 function answeredWhole(url: string, status: number, document: TypedDocumentNode<any, any>, data: unknown): void {
+  const fragments = new Map<string, SelectionSetNode>();
+  for (const d of document.definitions) if (d.kind === 'FragmentDefinition') fragments.set(d.name.value, d.selectionSet);
   const operation = document.definitions.find((d) => d.kind === 'OperationDefinition');
-  const asked = operation?.kind === 'OperationDefinition' ? operation.selectionSet.selections : [];
-  for (const selection of asked) {
-    if (selection.kind !== 'Field') continue;
-    const key = selection.alias?.value ?? selection.name.value;
-    if (typeof data !== 'object' || data === null || !Object.hasOwn(data, key))
-      throw new ControlPlaneError('server', `${url} answered HTTP ${status} without the change's result (${key})`, status);
-  }
+  if (operation?.kind !== 'OperationDefinition') return;
+  const missing = (value: unknown, selections: SelectionSetNode, at: string): string | null => {
+    if (Array.isArray(value)) {
+      for (const item of value) {
+        const gap = missing(item, selections, at);
+        if (gap !== null) return gap;
+      }
+      return null;
+    }
+    if (typeof value !== 'object' || value === null) return at || '(data)';
+    for (const selection of selections.selections) {
+      const inner =
+        selection.kind === 'Field'
+          ? selection.selectionSet
+          : selection.kind === 'InlineFragment'
+            ? selection.selectionSet
+            : fragments.get(selection.name.value);
+      if (selection.kind !== 'Field') {
+        const gap = inner === undefined ? null : missing(value, inner, at);
+        if (gap !== null) return gap;
+        continue;
+      }
+      const key = selection.alias?.value ?? selection.name.value;
+      const path = at ? `${at}.${key}` : key;
+      if (!Object.hasOwn(value, key)) return path;
+      const field = (value as Record<string, unknown>)[key];
+      // A change's result itself is never null without errors; a field below it may be (runnerWait without --wait).
+      if (inner !== undefined && (field !== null || at === '')) {
+        const gap = missing(field, inner, path);
+        if (gap !== null) return gap;
+      }
+    }
+    return null;
+  };
+  const gap = missing(data, operation.selectionSet, '');
+  if (gap !== null) throw new ControlPlaneError('server', `${url} answered HTTP ${status} without the change's result (${gap})`, status);
 }

@@ -25,6 +25,26 @@ export interface PlainRequestInit {
 const failure = (err: unknown, signal: AbortSignal): unknown =>
   signal.aborted ? signal.reason : new TypeError('fetch failed', { cause: err });
 
+/**
+ * A failure before the connection was up (TCP connected; for https:, the TLS handshake done): the
+ * request never went out, whatever the code (a refused certificate, EPROTO from an https: URL to a
+ * plain-HTTP port, a timeout while connecting to a host that drops the packets). Marked `neverSent`
+ * (http.ts, lostRequest): such a change was not applied, where one that timed out after it went
+ * out may have been. A timeout while connecting reads as undici's own (UND_ERR_CONNECT_TIMEOUT).
+ */
+function failureBeforeConnect(err: unknown, signal: AbortSignal): unknown {
+  const timedOut = signal.aborted && (signal.reason as Error | undefined)?.name === 'TimeoutError';
+  if (signal.aborted && !timedOut) return signal.reason;
+  const cause = timedOut ? Object.assign(new Error('no connection in time'), { code: CONNECT_TIMEOUT }) : err;
+  return Object.assign(new TypeError('fetch failed', { cause }), { neverSent: true });
+}
+
+/** The code of a timeout while connecting (undici's, which fetch gives). */
+export const CONNECT_TIMEOUT = 'UND_ERR_CONNECT_TIMEOUT';
+
+/** Whether a request failed before its connection was up (plainRequest): nothing was sent. */
+export const failedBeforeSending = (err: unknown): boolean => (err as { neverSent?: unknown } | null)?.neverSent === true;
+
 function answerOf(res: IncomingMessage, signal: AbortSignal): Answer {
   // Read from the start (not only when text() is called): a body left unread would hold the connection.
   const chunks: Buffer[] = [];
@@ -81,7 +101,14 @@ export function plainRequest(url: string | URL, init: PlainRequestInit): Promise
   if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
   return new Promise<Answer>((resolve, reject) => {
     const req = send(target, { method: init.method ?? 'GET', headers, signal });
-    req.on('error', (err) => reject(failure(err, signal)));
+    // Up once connected (https: once the handshake is done), or at once on a kept-alive socket.
+    let connected = false;
+    req.on('socket', (socket) => {
+      // A kept-alive socket carried an exchange before: connected, its handshake done.
+      if (!socket.connecting) connected = true;
+      else socket.once(send === httpsRequest ? 'secureConnect' : 'connect', () => (connected = true));
+    });
+    req.on('error', (err) => reject(connected ? failure(err, signal) : failureBeforeConnect(err, signal)));
     req.on('response', (res) => resolve(answerOf(res, signal)));
     req.end(init.body);
   });

@@ -230,7 +230,12 @@ export async function* watchSubscription<TResult, TVariables>(
       }
       if (!response.ok && response.status < 500) {
         try {
-          resultData(options.url, response.status, refusalBody(response.headers.get('content-type'), await response.clone().text()));
+          resultData(
+            options.url,
+            response.status,
+            refusalBody(response.headers.get('content-type'), await response.clone().text()),
+            response.headers.get('retry-after'),
+          );
           refusal = new ControlPlaneError('server', `${options.url} refused the event stream (HTTP ${response.status})`, response.status);
         } catch (err) {
           refusal = err instanceof ControlPlaneError ? err : null;
