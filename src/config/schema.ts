@@ -29,6 +29,18 @@ const tunableValueSchema = z.union([z.number(), z.boolean()]);
  * The runtime config's shape: the source of its type. Which strategies and tunables exist is the
  * registry's to say; `configSchemaFor(registry)` adds those checks.
  */
+/**
+ * Whether an ISO-8601 time with an offset is, in UTC, within years 0000 to 9999: the API answers
+ * every DateTime in UTC (graphql-scalars' DateTime: `toISOString()`), and outside those years that
+ * is an expanded year (`9999-12-31T23:59:59-12:00` is `+010000-01-01T11:59:59.000Z`), which no
+ * RFC 3339 parser (a generated client's) reads. A hand edit can write one; it is refused at load.
+ */
+export function inRfc3339Years(time: string): boolean {
+  const year = new Date(time).getUTCFullYear();
+  return year >= 0 && year <= 9999;
+}
+export const RFC3339_YEARS_PROBLEM = 'must be, in UTC, within years 0000 to 9999 (RFC 3339)';
+
 export const runtimeConfigSchema = z
   .object({
     activeStrategyKey: z.string({ error: required('a strategy key') }).pipe(strategyKeySchema),
@@ -43,10 +55,12 @@ export const runtimeConfigSchema = z
       .min(1, { error: 'must be at least 1' })
       .max(MAX_VERSION, { error: `must be at most ${MAX_VERSION}` }),
     /** ISO-8601 time of the last accepted change. */
-    updatedAt: z.iso.datetime({
-      offset: true,
-      error: (iss) => (iss.input === undefined ? 'is required' : 'must be an ISO-8601 time, e.g. 2026-01-05T01:35:00Z'),
-    }),
+    updatedAt: z.iso
+      .datetime({
+        offset: true,
+        error: (iss) => (iss.input === undefined ? 'is required' : 'must be an ISO-8601 time, e.g. 2026-01-05T01:35:00Z'),
+      })
+      .refine(inRfc3339Years, { error: RFC3339_YEARS_PROBLEM }),
   })
   .strict();
 

@@ -12,6 +12,8 @@ export interface GraphQLContext {
   readonly readsArePublic: boolean;
   /** The caller's list limit (`--max-list-size`; `--max-list-size-with-token` with a token): the most a left-out `last` gives. */
   readonly maxListSize: number;
+  /** `--max-list-size-with-token`: what a refusal tells a caller without a token that a token would allow. */
+  readonly maxListSizeWithToken: number;
   /** The HTTP request's id (`x-request-id`), also on every line of `log`. */
   readonly requestId: string;
   readonly log: RequestLogger;

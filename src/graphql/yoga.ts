@@ -171,6 +171,7 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
         identity: credentials.kind === 'valid' ? credentials.identity : null,
         readsArePublic: !options.readsRequireToken,
         maxListSize: credentials.kind === 'valid' ? listLimits.maxListSizeWithToken : listLimits.maxListSize,
+        maxListSizeWithToken: listLimits.maxListSizeWithToken,
         requestId,
         log,
       };

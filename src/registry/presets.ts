@@ -113,7 +113,8 @@ export function presetKeyProblem(strategies: StrategyRegistry, key: string): str
 /**
  * Checks one preset against the static strategies: its key, each field's shape, a static `base`,
  * instruments among the base's, tunables the base has and within their bounds. Issue paths name the
- * fields (camelCase) under the preset; an empty path is the key itself. Returns the preset in its
+ * fields (camelCase) under the preset, the key's problem too (`['key']`, as upsertPreset's input
+ * names it, where a typed client places it: an empty path was no field). Returns the preset in its
  * canonical form (fields in PRESET_FIELDS order, absent ones left out).
  */
 export function checkPreset(
@@ -123,7 +124,7 @@ export function checkPreset(
 ): { ok: true; preset: PresetDefinition } | { ok: false; issues: PresetIssue[] } {
   const issues: PresetIssue[] = [];
   const keyProblem = presetKeyProblem(strategies, key);
-  if (keyProblem) issues.push({ path: [], message: keyProblem });
+  if (keyProblem) issues.push({ path: ['key'], message: keyProblem });
   const values: Partial<Record<PresetField, unknown>> = {};
   for (const field of PRESET_FIELDS) {
     const parsed = FIELD_SCHEMAS[field].safeParse(Object.hasOwn(fields, field) ? fields[field] : undefined);
@@ -231,8 +232,9 @@ export function presetNameProblem(
 
 /**
  * Checks a whole preset set, in order: each preset as checkPreset does, and keys unique. Issue
- * paths start with the preset's key. Names that read alike are refused by the API only
- * (presetNameProblem): a stored set holding such a copy (a hand edit, or a set written before that
+ * paths start with the preset's key; a problem with the key itself is the entry's (the path is the
+ * key alone: a stored set's entries are keyed by it, and hold no `key` field). Names that read
+ * alike are refused by the API only (presetNameProblem): a stored set holding such a copy (a hand edit, or a set written before that
  * check) still loads, or a server that ran on it would refuse to start after an upgrade.
  */
 export function checkPresets(
@@ -247,7 +249,11 @@ export function checkPresets(
     seen.add(key);
     const checked = checkPreset(strategies, key, fields);
     if (checked.ok) presets.push(checked.preset);
-    else for (const issue of checked.issues) issues.push({ path: [key, ...issue.path], message: issue.message });
+    else
+      for (const issue of checked.issues) {
+        const entry = issue.path.length === 1 && issue.path[0] === 'key';
+        issues.push({ path: entry ? [key] : [key, ...issue.path], message: issue.message });
+      }
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, presets: Object.freeze(presets) };
 }

@@ -148,12 +148,34 @@ describe.each(GRAPHQL_PATHS)('`last` on every list, answered by $name', ({ fastL
         expect(res.status, `${field}(last: ${last})`).toBe(400);
         expect(res.body.data ?? null).toBeNull();
         expect(res.body.errors?.[0]).toMatchObject({
-          message: `Invalid last: must be 0 to ${max}`,
-          extensions: { code: 'BAD_USER_INPUT', issues: [{ path: ['last'], message: `must be 0 to ${max}` }] },
+          message: `Invalid last: must be 0 to ${max}, got ${last}`,
+          extensions: { code: 'BAD_USER_INPUT', issues: [{ path: ['last'], message: `must be 0 to ${max}, got ${last}` }] },
         });
       }
       expect((await server.gql(`{ ${field}(last: 0) { ${selection} } }`)).body).toEqual({ data: { [field]: [] } });
     }
+  });
+
+  it('states, to a caller without a token, the range it may send and what a token allows, as the cost check does for 101', async () => {
+    const server = await startTestServer({ runner: false, fastLane });
+    for (const [field, range, selection] of [
+      ['signals', '0 to 100 (1000 with a token)', 'instrument'],
+      ['auditLog', '0 to 100 (1000 with a token)', 'version'],
+      // The list's own maximum is a token's limit too: nothing more to tell.
+      ['configHistory', '0 to 100', 'version'],
+    ] as const) {
+      const res = await server.gql(`{ ${field}(last: -1) { ${selection} } }`, undefined, null);
+      expect(res.status, field).toBe(400);
+      expect(res.body.errors?.[0]).toMatchObject({
+        message: `Invalid last: must be ${range}, got -1`,
+        extensions: { code: 'BAD_USER_INPUT', issues: [{ path: ['last'], message: `must be ${range}, got -1` }] },
+      });
+      // The same words whether `last` is a literal or a variable.
+      const viaVariable = await server.gql(`query ($n: Int) { ${field}(last: $n) { ${selection} } }`, { n: -5 }, null);
+      expect(viaVariable.body.errors?.[0]?.message, field).toBe(`Invalid last: must be ${range}, got -5`);
+    }
+    const over = await server.gql('{ auditLog(last: 101) { version } }', undefined, null);
+    expect(over.body.errors?.[0]?.message).toBe('Invalid last: at most 100 (1000 with a token), got 101');
   });
 });
 

@@ -159,8 +159,17 @@ for (const backend of STORE_BACKENDS) {
         /unknown tunable "lookback_bars" for gold/,
       );
       expect((await refusal({ ...GOLD_FAST, instruments: ['EUR_USD'] }))?.message).toMatch(/EUR_USD is not traded by gold/);
-      expect((await refusal({ ...GOLD_FAST, key: 'gold' }))?.message).toMatch(/"gold" is a static strategy's key/);
-      expect((await refusal({ ...GOLD_FAST, key: 'Gold-Fast' }))?.message).toMatch(/^Invalid preset: key: must be lower snake_case/);
+      // Every key problem at ['key'], the input field a typed client places it on (a static key's was at []).
+      const staticKey = await refusal({ ...GOLD_FAST, key: 'gold' });
+      expect(staticKey?.message).toMatch(/^Invalid preset: key: "gold" is a static strategy's key/);
+      expect(staticKey?.extensions?.issues).toEqual([
+        { path: ['key'], message: `"gold" is a static strategy's key; a preset needs a key of its own` },
+      ]);
+      for (const key of ['Gold-Fast', 'g', 'a'.repeat(49)]) {
+        const badKey = await refusal({ ...GOLD_FAST, key });
+        expect(badKey?.message, key).toMatch(/^Invalid preset: key: must be lower snake_case/);
+        expect(badKey?.extensions?.issues, key).toEqual([{ path: ['key'], message: expect.stringMatching(/^must be lower snake_case/) }]);
+      }
       expect(await server.readPresets()).toBeNull();
       expect(await auditOf(server, 'PRESETS')).toEqual([]);
       expect((await status(server)).presetsVersion).toBe(0);

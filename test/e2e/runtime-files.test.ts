@@ -224,6 +224,45 @@ describe('runtime files are checked before they are read (issue 14, finding 5: a
   }, 120_000);
 });
 
+describe('a hand-edited updated_at outside years 0000 to 9999 in UTC', () => {
+  it('is a config problem (CONFIG_FILE_INVALID), not a DateTime no RFC 3339 parser reads: the last good config stays', async () => {
+    const server = await startTestServer();
+    const file = path.join(server.runtimeDir, 'config.yaml');
+    const good = (await server.gql('{ status { configUpdatedAt } }')).body.data?.status.configUpdatedAt;
+    // Both are valid ISO 8601 with an offset; in UTC they are +010000-... and -000001-...
+    for (const [n, time] of [
+      [2, '9999-12-31T23:59:59-12:00'],
+      [3, '0000-01-01T00:00:00+01:00'],
+    ] as const) {
+      await writeFile(
+        file,
+        `active_strategy_key: gold\ntrading_enabled: false\nscan_interval_seconds: 30\nversion: ${n}\nupdated_at: ${time}\n`,
+      );
+      await server.store.refresh();
+      const status = await server.gql(
+        '{ status { configVersion activeStrategyKey configUpdatedAt configError { location message } } config { updatedAt } }',
+      );
+      expect(status.body.errors).toBeUndefined();
+      expect(status.body.data?.status).toMatchObject({ configVersion: 1, activeStrategyKey: 'momentum', configUpdatedAt: good });
+      expect(status.body.data?.config.updatedAt).toBe(good);
+      expect(status.body.data?.status.configError).toEqual({
+        location: 'config.yaml',
+        message: 'config.yaml: invalid config\n  line 5, column 13: updated_at: must be, in UTC, within years 0000 to 9999 (RFC 3339)',
+      });
+      const write = await server.gql(ACTIVATE, { key: 'range' });
+      expect(write.status).toBe(409);
+      expect(write.body.errors?.[0]?.extensions?.code).toBe('CONFIG_FILE_INVALID');
+    }
+    await writeFile(
+      file,
+      'active_strategy_key: gold\ntrading_enabled: false\nscan_interval_seconds: 30\nversion: 4\nupdated_at: 9999-12-31T23:59:59Z\n',
+    );
+    await server.store.refresh();
+    expect((await server.gql(STATUS)).body.data?.status).toMatchObject({ configVersion: 4, activeStrategyKey: 'gold', configError: null });
+    expect((await server.gql('{ config { updatedAt } }')).body.data?.config.updatedAt).toBe('9999-12-31T23:59:59.000Z');
+  });
+});
+
 describe('strategies.yaml (presets) is checked the same way', () => {
   it('a FIFO, then a directory in its place: reported in strategiesError, preset changes refused (409), the set in force kept', async () => {
     const server = await startTestServer();

@@ -3,7 +3,7 @@ import { AUDIT_MEMORY } from '../../config/audit-file.js';
 import type { RuntimeConfig } from '../../config/schema.js';
 import { builder } from '../builder.js';
 import { RuntimeConfigType } from './config.js';
-import { lastArgDescription, lastArgSchema, lastOf } from './list-args.js';
+import { lastArgDescription, lastOf } from './list-args.js';
 
 const AuditSubject = builder.enumType('AuditSubject', {
   description: 'What an audit entry records a change of: the config, or the preset set.',
@@ -88,11 +88,10 @@ builder.queryField('auditLog', (t) =>
         required: false,
         defaultValue: 20,
         description: lastArgDescription('entries', AUDIT_MEMORY),
-        validate: lastArgSchema(AUDIT_MEMORY),
       }),
       subject: t.arg({ type: AuditSubject, required: false, description: 'Only entries about this subject.' }),
     },
     resolve: (_root, { last, subject }, ctx, info) =>
-      ctx.services.store.audit({ last: lastOf(last, 20, info, ctx), subject: subject ?? undefined }),
+      ctx.services.store.audit({ last: lastOf(last, 20, AUDIT_MEMORY, info, ctx), subject: subject ?? undefined }),
   }),
 );

@@ -4,7 +4,7 @@ import { builder } from '../builder.js';
 import { requester } from '../context.js';
 import { AuditEntryType } from './audit.js';
 import { RuntimeConfigType } from './config.js';
-import { lastArgDescription, lastArgSchema, lastOf } from './list-args.js';
+import { lastArgDescription, lastOf } from './list-args.js';
 import {
   type RunnerWaitView,
   TIMEOUT_MS_DESCRIPTION,
@@ -24,10 +24,9 @@ builder.queryField('configHistory', (t) =>
         required: false,
         defaultValue: HISTORY_LIMIT,
         description: lastArgDescription('versions', HISTORY_LIMIT),
-        validate: lastArgSchema(HISTORY_LIMIT),
       }),
     },
-    resolve: (_root, { last }, ctx, info) => configHistory(ctx.services.store, lastOf(last, HISTORY_LIMIT, info, ctx)),
+    resolve: (_root, { last }, ctx, info) => configHistory(ctx.services.store, lastOf(last, HISTORY_LIMIT, HISTORY_LIMIT, info, ctx)),
   }),
 );
 

@@ -1,14 +1,6 @@
 import { type FieldNode, type GraphQLResolveInfo, Kind } from 'graphql';
-import * as z from 'zod';
+import { ConfigValidationError } from '../../config/errors.js';
 import { COST_LIMITS } from '../../limit-defaults.js';
-
-/**
- * A list's `last: Int` argument: 0 to `max`, refused otherwise with BAD_USER_INPUT in the API's
- * words (`Invalid last: must be 0 to 1000`, as `timeoutMs` says `must be 1 to 300000`), never
- * zod's own. Every list with a `last` takes this one, so none of them quietly answers `[]` for
- * a negative count while the others refuse it.
- */
-export const lastArgSchema = (max: number) => z.number().int().min(0, `must be 0 to ${max}`).max(max, `must be 0 to ${max}`).nullish();
 
 /**
  * What a `last` argument's description says of its limit: the list's own `max`, under the cost
@@ -36,9 +28,12 @@ export function argumentGiven(field: FieldNode, name: string, variables: Readonl
   return node.value.kind !== Kind.NULL;
 }
 
-/** The caller's list limit (`--max-list-size`, or `--max-list-size-with-token` with a token), from the context. */
+/** The caller's list limit (`--max-list-size`, or `--max-list-size-with-token` with a token), and a token's, from the context. */
 export interface ListLimitContext {
   readonly maxListSize: number;
+  /** `--max-list-size-with-token`: what a caller without a token is told a token would allow. */
+  readonly maxListSizeWithToken: number;
+  readonly identity: unknown;
 }
 
 /**
@@ -46,9 +41,29 @@ export interface ListLimitContext {
  * default at most the caller's list limit. An operator who lowers `--max-list-size` under a
  * default (100) gets shorter lists for requests without `last`, not refusals of them; a `last`
  * the request does give over the limit is refused by the cost plugin, before any resolver runs.
+ *
+ * A given `last` outside 0 to `max` (the list's own maximum) is refused here with BAD_USER_INPUT
+ * in the API's words, never zod's, and every list with a `last` takes this one, so none of them
+ * quietly answers `[]` for a negative count while the others refuse it. Here rather than in a
+ * static argument schema: the range it states is the one this caller may send, with what a token
+ * would allow beside it, as the cost plugin words its refusal (`at most 100 (1000 with a token)`);
+ * a static schema could only state the list's maximum, which a caller without a token is refused.
  */
-export function lastOf(last: number | null | undefined, fallback: number, info: GraphQLResolveInfo, ctx: ListLimitContext): number {
+export function lastOf(
+  last: number | null | undefined,
+  fallback: number,
+  max: number,
+  info: GraphQLResolveInfo,
+  ctx: ListLimitContext,
+): number {
   const field = info.fieldNodes[0];
+  if (last != null && (last < 0 || last > max)) {
+    const mine = Math.min(max, ctx.maxListSize);
+    const withToken = Math.min(max, ctx.maxListSizeWithToken);
+    const other = ctx.identity == null && withToken !== mine ? ` (${withToken} with a token)` : '';
+    const message = `must be 0 to ${mine}${other}, got ${last}`;
+    throw new ConfigValidationError([{ path: ['last'], message }], `Invalid last: ${message}`);
+  }
   if (last != null && field && argumentGiven(field, 'last', info.variableValues)) return last;
   return Math.min(fallback, ctx.maxListSize);
 }

@@ -1,6 +1,6 @@
 import { publishedBy, SIGNALS_KEPT_PER_INSTRUMENT } from '../../runner/signal-history.js';
 import { builder } from '../builder.js';
-import { lastArgDescription, lastArgSchema, lastOf } from './list-args.js';
+import { lastArgDescription, lastOf } from './list-args.js';
 import { RunnerSignal } from './runner.js';
 
 /** `eur/usd`, `eur_usd` and `EUR_USD` all name EUR_USD (as the strategies filter reads it). */
@@ -18,14 +18,13 @@ builder.queryField('signals', (t) =>
         required: false,
         defaultValue: 100,
         description: lastArgDescription('signals', SIGNALS_KEPT_PER_INSTRUMENT),
-        validate: lastArgSchema(SIGNALS_KEPT_PER_INSTRUMENT),
       }),
     },
     resolve: (_root, { instrument, runnerId, last }, ctx, info) =>
       ctx.services.signals.list({
         instrument: instrument == null ? null : normalizeInstrument(instrument),
         runnerId: runnerId ?? null,
-        last: lastOf(last, 100, info, ctx),
+        last: lastOf(last, 100, SIGNALS_KEPT_PER_INSTRUMENT, info, ctx),
       }),
   }),
 );
