@@ -543,6 +543,9 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
       // Longer than a fronting proxy's idle timeout (nginx, ALB: 60 s), so neither side sends a request
       // onto a connection the other is closing; with Node's 5 s, 500 busy clients saw resets (load soak).
       keepAliveTimeout: connectionLimits.keepAliveTimeoutMs,
+      // A request without Host (RFC 9112 says 400) is refused by the Host step, with a JSON body,
+      // logged and counted as `bad-host`: Node's own check answered an empty 400 outside the chain.
+      requireHostHeader: false,
     },
     serve,
   );
@@ -553,6 +556,9 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     if (!(Number(req.headers['content-length']) > bodyLimit)) res.writeContinue();
     serve(req, res);
   });
+  // Any other `Expect`: Node answered an empty 417 by itself, outside the chain (no request id, log
+  // line or count). The Host step refuses it as every other bad request, with 417.
+  server.on('checkExpectation', serve);
   // What Node's parser refuses (timeouts, headers too large, a request it cannot parse): counted and
   // logged as every other refusal (README: Security).
   server.on(
