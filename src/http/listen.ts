@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { jitExecutionPlugin } from '../graphql/jit.js';
@@ -53,6 +53,18 @@ export const DRAIN_MS = 10_000;
  * without pause keeps a burst going, and the turns' fixed cost would then bound the throughput.
  */
 const BURST_REQUESTS_PER_TURN = 4;
+/**
+ * How many requests of one connection may be in progress at once (their answers built, or being
+ * built, and not yet written). HTTP/1.1 lets a client send requests without waiting for the
+ * answers, and they are answered in order: a client that pipelines and does not read made the
+ * server build and hold an answer for every request it had sent (~2,000 /metrics answers, ~70 MB,
+ * per connection; plain node:http buffers the same). Past this, the connection's further requests
+ * wait unrun and it is no longer read: pausing is TCP's own backpressure, so a client that
+ * pipelines many requests and reads its answers is still answered in full (closing it would cut
+ * off a correct client), and one that does not read holds at most this many answers, plus the
+ * unrun requests of the one read (64 KB) in progress when the pause came.
+ */
+export const MAX_PIPELINED_PER_CONNECTION = 32;
 
 export interface ListenOptions {
   host: string;
@@ -93,11 +105,30 @@ export interface HttpServer {
   refusals(): Readonly<Record<string, number>>;
   /** Open connections now. */
   connections(): number;
+  /** Requests whose answer is not finished (what `close()` waits for), and how many of them wait to run behind a connection's earlier ones. */
+  requests(): { inFlight: number; waiting: number };
 }
 
 /** Where the adapter's shared listeners find a request's exchange (one function per event for every request, no closures). */
 const EXCHANGE = Symbol('exchange');
 type Carrier = { [EXCHANGE]?: HttpExchange };
+
+/** Where a socket keeps its connection's requests in progress. */
+const PIPELINE = Symbol('pipeline');
+type PipelinedSocket = Socket & { [PIPELINE]?: Pipeline };
+/**
+ * A connection's requests whose answer is not finished, and those waiting to run (past
+ * `MAX_PIPELINED_PER_CONNECTION`). Its own record: Node never emits `close` on the response of a
+ * pipelined request still queued behind an unfinished answer when the connection closes (it only
+ * destroys the requests), so those exchanges would never end.
+ */
+interface Pipeline {
+  readonly socket: PipelinedSocket;
+  readonly unfinished: Set<HttpExchange>;
+  /** Requests not run yet, in order (the connection is paused while any wait). */
+  readonly waiting: HttpExchange[];
+  closed: boolean;
+}
 
 /** What an exchange reports back to its server: its body is here (run the chain), its answer finished or the client went away. */
 interface ExchangeOwner {
@@ -135,8 +166,11 @@ class HttpExchange implements Exchange {
   tracked: TrackedRequest | undefined = undefined;
   /** Its answer while it waits for the end of the turn (`TurnWriter`). */
   answer: Reply | null = null;
+  /** Its connection's record, until the exchange ends. */
+  pipeline: Pipeline | null = null;
   private controller: AbortController | null = null;
   private gone = false;
+  private over = false;
   /** The body being read before the chain runs (`prefetch`): its first chunk, and any more. */
   private reading = false;
   private firstChunk: Buffer | null = null;
@@ -207,6 +241,9 @@ class HttpExchange implements Exchange {
 
   /** The response's `close`: its answer finished, or the client went away (then streams end, work stops). */
   closed(): void {
+    // Once: ended with its connection (Pipeline), then its response's own `close` may follow.
+    if (this.over) return;
+    this.over = true;
     if (!this.res.writableFinished) this.abort();
     // Gone while its body was still arriving: the chain runs without it, and finds the request gone.
     if (this.reading) {
@@ -347,8 +384,47 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
       kept.exchange = exchange;
       if (exchange.tracked !== undefined) guard.requestEnded(exchange.tracked);
       inFlight -= 1;
+      const pipeline = exchange.pipeline;
+      if (pipeline !== null) {
+        exchange.pipeline = null;
+        pipeline.unfinished.delete(exchange);
+        if (pipeline.waiting.length > 0 && !pipeline.closed) startWaiting(pipeline);
+      }
       if (inFlight === 0) drained?.();
     },
+  };
+  let waitingCount = 0;
+  // The connection's first waiting requests run as earlier answers finish; when none wait, it is read again.
+  const startWaiting = (pipeline: Pipeline) => {
+    const { unfinished, waiting } = pipeline;
+    while (waiting.length > 0 && unfinished.size - waiting.length < MAX_PIPELINED_PER_CONNECTION) {
+      waitingCount -= 1;
+      start(waiting.shift()!);
+    }
+    if (waiting.length === 0) pipeline.socket.resume();
+  };
+  // Every request still unfinished when its connection closes ends now (its response's `close` may never come).
+  function onPipelineClose(this: PipelinedSocket): void {
+    const pipeline = this[PIPELINE];
+    if (pipeline === undefined) return;
+    pipeline.closed = true;
+    waitingCount -= pipeline.waiting.length;
+    pipeline.waiting.length = 0;
+    for (const exchange of [...pipeline.unfinished]) exchange.closed();
+  }
+  // Node's own flow control resumes the socket as queued answers drain (_http_server.js): paused again while requests wait.
+  function onPipelineResume(this: PipelinedSocket): void {
+    if ((this[PIPELINE]?.waiting.length ?? 0) > 0) this.pause();
+  }
+  const pipelineOf = (socket: PipelinedSocket): Pipeline => {
+    let pipeline = socket[PIPELINE];
+    if (pipeline === undefined) {
+      pipeline = { socket, unfinished: new Set(), waiting: [], closed: false };
+      socket[PIPELINE] = pipeline;
+      socket.once('close', onPipelineClose);
+      socket.on('resume', onPipelineResume);
+    }
+    return pipeline;
   };
   const serve = (req: IncomingMessage, res: ServerResponse) => {
     // A reply due from another thread (a write's, from the file store's I/O thread) is taken now,
@@ -358,6 +434,17 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     const exchange = new HttpExchange(req, res, plane.logger, clientKeyOf(req, behindTlsProxy, tracked?.client), owner);
     exchange.tracked = tracked;
     inFlight += 1;
+    const pipeline = pipelineOf(req.socket as PipelinedSocket);
+    exchange.pipeline = pipeline;
+    pipeline.unfinished.add(exchange);
+    if (pipeline.waiting.length > 0 || pipeline.unfinished.size > MAX_PIPELINED_PER_CONNECTION) {
+      pipeline.waiting.push(exchange);
+      waitingCount += 1;
+      req.socket.pause();
+    } else start(exchange);
+  };
+  const start = (exchange: HttpExchange) => {
+    const { req } = exchange;
     // A body of a declared length within the limit is read first (what the body step would read
     // anyway), so the chain runs once it is here and answers in that turn instead of waiting inside.
     const declared = Number(req.headers['content-length']);
@@ -456,6 +543,9 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
       // Longer than a fronting proxy's idle timeout (nginx, ALB: 60 s), so neither side sends a request
       // onto a connection the other is closing; with Node's 5 s, 500 busy clients saw resets (load soak).
       keepAliveTimeout: connectionLimits.keepAliveTimeoutMs,
+      // A request without Host (RFC 9112 says 400) is refused by the Host step, with a JSON body,
+      // logged and counted as `bad-host`: Node's own check answered an empty 400 outside the chain.
+      requireHostHeader: false,
     },
     serve,
   );
@@ -466,6 +556,9 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     if (!(Number(req.headers['content-length']) > bodyLimit)) res.writeContinue();
     serve(req, res);
   });
+  // Any other `Expect`: Node answered an empty 417 by itself, outside the chain (no request id, log
+  // line or count). The Host step refuses it as every other bad request, with 417.
+  server.on('checkExpectation', serve);
   // What Node's parser refuses (timeouts, headers too large, a request it cannot parse): counted and
   // logged as every other refusal (README: Security).
   server.on(
@@ -553,5 +646,6 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     close,
     refusals: () => limits.counts(),
     connections: () => guard.size,
+    requests: () => ({ inFlight, waiting: waitingCount }),
   };
 }

@@ -82,6 +82,35 @@ describe('DNS-rebinding guard (server bound to loopback)', () => {
     expect(server.store.state().config.config.activeStrategyKey).toBe('gold');
   });
 
+  it('refuses an HTTP/1.1 request without Host (400) and one with an Expect other than 100-continue (417) in the chain: a JSON body, a request id, counted by reason', async () => {
+    const server = await startTestServer();
+    const refused = async (reason: string, status: number) => {
+      const text = await (await fetch(`${server.origin}/metrics`)).text();
+      return Number(
+        new RegExp(`^control_plane_http_refusals_total\\{reason="${reason}",status="${status}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0,
+      );
+    };
+    // Node answered both itself, outside the chain: an empty body, no request id, not counted.
+    const noHost = await rawRequest(server.origin, 'GET /health HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(noHost.status).toBe(400);
+    expect(json(noHost).errors[0]).toEqual({ message: 'Bad Host header: expected host[:port]', extensions: { code: 'BAD_REQUEST' } });
+    expect(noHost.headers['x-request-id']).toMatch(/\S/);
+    expect(await refused('bad-host', 400)).toBe(1);
+
+    const port = new URL(server.url).port;
+    const expectFoo = await rawRequest(
+      server.origin,
+      `GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nExpect: foo\r\nConnection: close\r\n\r\n`,
+    );
+    expect(expectFoo.status).toBe(417);
+    expect(json(expectFoo).errors[0]).toEqual({
+      message: 'Expectation not met: only "Expect: 100-continue" is understood',
+      extensions: { code: 'BAD_REQUEST' },
+    });
+    expect(expectFoo.headers['x-request-id']).toMatch(/\S/);
+    expect(await refused('bad-expectation', 417)).toBe(1);
+  });
+
   it('parses Host headers into names', () => {
     expect(hostnameOf('Example.COM:8787')).toBe('example.com');
     expect(hostnameOf('[::1]:8787')).toBe('::1');

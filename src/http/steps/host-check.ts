@@ -50,9 +50,11 @@ export interface HostCheckOptions {
 }
 
 /**
- * Refuses what no route should see: a bad request target, a Host that is not a valid
- * `host[:port]`, or a Host or Authorization given twice (400), and, on a loopback-bound server, any name but a loopback one (421: the
- * DNS-rebinding guard: a page on an attacker's name that resolves to 127.0.0.1 arrives with that name).
+ * Refuses what no route should see: a bad request target, a missing Host or one that is not a valid
+ * `host[:port]`, or a Host or Authorization given twice (400), on a loopback-bound server any name but a loopback one (421: the
+ * DNS-rebinding guard: a page on an attacker's name that resolves to 127.0.0.1 arrives with that name),
+ * and an `Expect` other than `100-continue` (417: nothing here can meet it; listen.ts passes those
+ * requests to the chain instead of letting Node answer them with an empty 417).
  */
 export function hostCheckStep(refuse: Refuse, options: HostCheckOptions = {}): Step {
   const allowed = options.allowedHostnames ? new Set([...options.allowedHostnames].map((n) => n.toLowerCase())) : null;
@@ -101,6 +103,15 @@ export function hostCheckStep(refuse: Refuse, options: HostCheckOptions = {}): S
         status: 421,
         code: 'MISDIRECTED_REQUEST',
         message: `Host not served: this control plane answers to ${served}`,
+      });
+    }
+    const expect = exchange.req.headers.expect;
+    if (expect !== undefined && expect.toLowerCase() !== '100-continue') {
+      return refuse(exchange, {
+        reason: 'bad-expectation',
+        status: 417,
+        code: 'BAD_REQUEST',
+        message: 'Expectation not met: only "Expect: 100-continue" is understood',
       });
     }
     exchange.host = header!;
