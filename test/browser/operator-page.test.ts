@@ -1,5 +1,7 @@
 import { createHash, pbkdf2Sync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, CDPSession, Page, Route } from 'playwright-core';
@@ -7,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createToken, revokeToken } from '../../src/auth/token-file.js';
 import { interruptible } from '../../src/graphql/plugins/interruptible.js';
 import { FIRST_LOAD_WAIT_MS, RELOAD_COALESCE_MS } from '../../src/page/app.js';
-import { HIDDEN_PAUSE_MS, NO_ANSWER_MS, PROBE_EVERY_MS } from '../../src/page/live.js';
+import { HIDDEN_PAUSE_MS, NO_ANSWER_MS, PROBE_EVERY_MS, STREAM_PING_MS, STREAM_SILENT_MS } from '../../src/page/live.js';
 import { GROUP_KDF_ITERATIONS, LEADER_BEAT_MS, LEADER_SILENT_MS } from '../../src/page/shared-live.js';
 import { CLOSE_IGNORED_MS, UNANSWERED_MS } from '../../src/page/views/dialog.js';
 import { SINGLE_VERSION_PAD_S, TIMELINE_VERSIONS } from '../../src/page/views/timeline.js';
@@ -29,6 +31,57 @@ describe('the push bound', () => {
     expect(PUSHED_WITHIN_MS).toBeLessThan(Math.min(PROBE_EVERY_MS, LEADER_SILENT_MS));
   });
 });
+
+describe("the stream's silence", () => {
+  it("is counted from graphql-sse's own ping interval (its handler's, not exported)", () => {
+    const handler = readFileSync(new URL('../../node_modules/graphql-sse/lib/handler.js', import.meta.url), 'utf8');
+    expect(handler).toContain(`msgs.next(':\\n\\n'), ${STREAM_PING_MS})`);
+    expect(STREAM_SILENT_MS).toBeGreaterThan(STREAM_PING_MS);
+  });
+});
+
+/**
+ * A TCP proxy to `port` on loopback that can be told to black-hole the connections open at that
+ * moment (a NAT or firewall entry lost as a laptop slept: their bytes go nowhere, nothing closes
+ * them) while new connections pass as before.
+ */
+async function blackHoleProxy(port: number): Promise<{ origin: string; blackHole(): void; close(): Promise<void> }> {
+  const pairs: [net.Socket, net.Socket][] = [];
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end);
+    upstream.on('error', end);
+    pairs.push([client, upstream]);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port: own } = server.address() as net.AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${own}`,
+    blackHole: () => {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+        client.removeAllListeners('data');
+        upstream.removeAllListeners('data');
+      }
+    },
+    close: async () => {
+      for (const [client, upstream] of pairs) {
+        client.destroy();
+        upstream.destroy();
+      }
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
 
 describe.runIf(!available && inCI)('the operator page in a real browser (CI)', () => {
   it(`needs Chromium at ${CHROMIUM} under CI=true`, () => {
@@ -1993,6 +2046,42 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       .toBe('true');
     await expect.poll(() => text(page, 'active-strategy')).toBe('range');
     expect(await page.getByTestId('server-down').count()).toBe(0);
+  }, 90_000);
+
+  it("notices a stream that went silent while new connections work (a NAT entry lost in a laptop's sleep) after one missed ping, and starts over", async () => {
+    const server = await serve({ runner: false });
+    const proxy = await blackHoleProxy(Number(new URL(server.origin).port));
+    try {
+      const { page } = await openOperatorPage(browser, proxy.origin, { fakeClock: true });
+      await expect.poll(() => text(page, 'active-strategy')).toBe('momentum');
+      proxy.blackHole();
+      // A change the page cannot hear: its stream's bytes go nowhere, and nothing closes it.
+      await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+      // A second at a time (no jump taken for a laptop's sleep): /health, on new connections, answers all along.
+      const step = async (ms: number) => {
+        for (let moved = 0; moved < ms; moved += 1_000) await page.clock.fastForward(1_000);
+      };
+      await step(STREAM_PING_MS);
+      expect(await page.getByTestId('live').getAttribute('data-connected')).toBe('true'); // a ping may still be on its way
+      await step(STREAM_SILENT_MS - STREAM_PING_MS + 1_000);
+      await expect
+        .poll(() => text(page, 'server-down'), { timeout: 2_000 })
+        .toContain('Nothing from the server on the live connection for 15 s');
+      // Before: "Live" over "momentum" until the stream's socket gave up. Now a new connection, refetched.
+      await expect
+        .poll(
+          async () => {
+            await page.clock.fastForward(1_000);
+            return text(page, 'active-strategy');
+          },
+          { timeout: 30_000 },
+        )
+        .toBe('range');
+      await expect.poll(() => page.getByTestId('live').getAttribute('data-connected')).toBe('true');
+    } finally {
+      await closeOperatorPages();
+      await proxy.close();
+    }
   }, 90_000);
 
   it('renders names and reasons from hand-edited files as text: markup stays text, nothing runs', async () => {
