@@ -1103,6 +1103,91 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     }
   }, 60_000);
 
+  /** Plays `runners` in the overview's answer (a file store has one runner; an etcd store lists what its records say). */
+  const playRunners = (page: Page, runners: { id: string; pid: number; state: string }[]) =>
+    page.route('**/graphql', async (route) => {
+      if (route.request().postDataJSON()?.operationName !== 'OperatorOverview') return route.continue();
+      const response = await route.fetch();
+      const body = await response.json();
+      const one = body.data.status.runner;
+      body.data.status.runners = runners.map((r) => ({
+        ...one,
+        ...r,
+        appliedConfigVersion: 1,
+        appliedStrategyKey: 'momentum',
+        inSync: true,
+        lastScanAt: new Date().toISOString(),
+      }));
+      body.data.status.runner = { ...one, state: runners.some((r) => r.state === 'STALE') ? 'STALE' : 'RUNNING' };
+      return route.fulfill({ response, json: body });
+    });
+
+  it('fleet tiles: worst first, ids in natural order (runner-2 before runner-10), each titled with its id', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    const ids = ['runner-1', 'runner-10', 'runner-11', 'runner-12', 'runner-2', 'runner-3', 'runner-20'];
+    const stale = new Set(['runner-12', 'runner-3']);
+    await playRunners(
+      page,
+      ids.map((id, i) => ({ id, pid: 100 + i, state: stale.has(id) ? 'STALE' : 'RUNNING' })),
+    );
+    await page.reload();
+    const tiles = page.getByTestId('runner-state');
+    await expect.poll(() => tiles.count()).toBe(ids.length);
+    // Before: runner-1, runner-10, runner-11, runner-12 (STALE), runner-2, runner-20, runner-3 (STALE).
+    expect(await tiles.evaluateAll((all) => all.map((el) => el.getAttribute('data-runner-id')))).toEqual([
+      'runner-3',
+      'runner-12',
+      'runner-1',
+      'runner-2',
+      'runner-10',
+      'runner-11',
+      'runner-20',
+    ]);
+    // Before: only the state words, the same on every dead tile.
+    expect(await tiles.first().getAttribute('title')).toBe('\u2068runner-3\u2069: no heartbeat: dead or stuck');
+    expect(await tiles.last().getAttribute('title')).toBe('\u2068runner-20\u2069: scanning on schedule');
+  }, 60_000);
+
+  it("a runner id's bidi controls do not reorder the words after it, and a 600-character id is cut, whole in its title: a tile, a runner's card, the Activate dialog", async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin, { viewport: { width: 1280, height: 800 } });
+    await enterToken(page, server.token);
+    const tricky = '\u202Egnp.exe';
+    const long = `host-${'x'.repeat(595)}`;
+    const fleet = [
+      { id: tricky, pid: 4321, state: 'STALE' },
+      { id: long, pid: 77, state: 'STALE' },
+    ];
+    await playRunners(page, fleet);
+    await page.reload();
+    const tiles = page.getByTestId('runner-state');
+    await expect.poll(() => tiles.count()).toBe(2);
+    const head = (id: string) => page.locator(`[data-testid="runner-state"][data-runner-id="${id}"] .tile-head`);
+    // Before: one text node, "(4321 dip) exe.png" on screen. The control is shown, and the id isolated.
+    expect(await head(tricky).textContent()).toBe('STALE <U+202E>gnp.exe (pid 4321)');
+    expect(await head(tricky).locator('bdi').count()).toBe(1);
+    const cut = head(long).locator('bdi');
+    expect([...((await cut.textContent()) ?? '')]).toHaveLength(64);
+    expect(await cut.textContent()).toMatch(/^host-x+…$/);
+    expect(await cut.getAttribute('title')).toBe(long);
+    // Before: ~900 px tall.
+    const height = await tiles.evaluateAll((all) => all.map((el) => el.getBoundingClientRect().height));
+    expect(Math.max(...height)).toBeLessThan(200);
+    // The Activate dialog names the runners that are not running.
+    await row(page, 'range').locator('button[data-action="activate"]').click();
+    const warning = page.getByTestId('no-runner');
+    await expect.poll(() => warning.textContent()).toContain('\u2068<U+202E>gnp.exe\u2069 STALE');
+    expect(await warning.textContent()).not.toContain(long);
+    await page.keyboard.press('Escape');
+    // One runner: its card.
+    await page.unroute('**/graphql');
+    await playRunners(page, [{ id: tricky, pid: 4321, state: 'RUNNING' }]);
+    await page.reload();
+    await expect.poll(() => page.locator('.runner dd bdi').first().textContent()).toBe('<U+202E>gnp.exe');
+    expect(await page.locator('.runner dd').first().textContent()).toBe('<U+202E>gnp.exe (pid 4321)');
+  }, 60_000);
+
   it('drops a token the server refuses, says so, and stays read-only', async () => {
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin);
@@ -1595,6 +1680,27 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await expect
       .poll(() => page.locator('.timeline li').first().locator('.changes').textContent())
       .toBe('tunableOverrides.momentum.lookback_bars: — → 40');
+  }, 60_000);
+
+  it('a tunable name of 40 characters wraps beside its input instead of running under it', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    const name = 'lookback_bars_of_the_slowest_moving_mean';
+    // Strategies are code: a long name is played in the answers that carry it.
+    await page.route('**/graphql', async (route) => {
+      const response = await route.fetch();
+      const text = await response.text();
+      return route.fulfill({ response, body: text.replaceAll('"lookback_bars"', `"${name}"`) });
+    });
+    await page.reload();
+    await enterToken(page, server.token);
+    await row(page, 'momentum').locator('button[data-action="tunables"]').click();
+    const field = page.locator(`[data-tunable="${name}"]`);
+    await expect.poll(() => field.count()).toBe(1);
+    const label = await field.locator('label code').evaluate((el) => el.getBoundingClientRect().toJSON() as DOMRect);
+    const input = await field.locator('input').boundingBox();
+    // Before: the label 40 characters wide on one line, its end under the input.
+    expect(label.right).toBeLessThanOrEqual(input!.x);
   }, 60_000);
 
   it('tunables: focus starts on Cancel, Enter in a field sends nothing, what Save would change is shown, and a version moved meanwhile is said at once', async () => {
