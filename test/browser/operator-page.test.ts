@@ -2161,6 +2161,9 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       const { page } = await openOperatorPage(browser, proxy.origin, { fakeClock: true });
       await expect.poll(() => text(page, 'active-strategy')).toBe('momentum');
       proxy.blackHole();
+      // The server is reachable all along: /health answers (here, not through a kept-alive socket
+      // of the proxy the browser may pick, whose silence would be the probe's to notice).
+      await page.route('**/health', (route) => route.fulfill({ status: 200, body: 'ok' }));
       // A change the page cannot hear: its stream's bytes go nowhere, and nothing closes it.
       await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
       // A second at a time (no jump taken for a laptop's sleep): /health, on new connections, answers all along.
@@ -2189,6 +2192,19 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       await proxy.close();
     }
   }, 90_000);
+
+  it('asks /health at once when the browser is back online or the tab is shown again, not at the next probe', async () => {
+    const server = await serve({ runner: false });
+    const { page, requests } = await openOperatorPage(browser, server.origin, { fakeClock: true });
+    // The clock stands still: no probe comes of its timer meanwhile.
+    await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1_000);
+    const probes = () => requests.filter((r) => new URL(r.url()).pathname === '/health').length;
+    const before = probes();
+    await page.evaluate(() => window.dispatchEvent(new Event('online')));
+    await expect.poll(probes).toBe(before + 1);
+    await setHidden(page, false);
+    await expect.poll(probes).toBe(before + 2);
+  }, 60_000);
 
   it('renders names and reasons from hand-edited files as text: markup stays text, nothing runs', async () => {
     const server = await serve({ runner: false });
