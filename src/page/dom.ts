@@ -98,3 +98,30 @@ export function refocus(key: string, within: Element): void {
   }
   within.closest('section')?.querySelector<HTMLElement>('h2[tabindex="-1"]')?.focus();
 }
+
+/**
+ * How much of a runner id the page shows: the CLI allows 128 characters, but a record put straight
+ * into the store may hold any (a 600-character id made a fleet tile ~900 px tall). The whole id is
+ * in the title.
+ */
+export const ID_SHOWN_CHARS = 64;
+
+/** Bidi controls: embeddings, overrides, isolates, marks. */
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+/**
+ * A runner id as the page writes it: cut to ID_SHOWN_CHARS, and its bidi controls shown as code
+ * points. An id of '\u202Egnp.exe' reversed what came after it ("(4321 dip) exe.png"): shown,
+ * the control neither acts nor hides; and a stray isolate terminator in it cannot end the
+ * isolation `idText` puts around it.
+ */
+export function shownId(id: string): string {
+  const chars = [...id.replace(BIDI_CONTROLS, (c) => `<U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}>`)];
+  return chars.length <= ID_SHOWN_CHARS ? chars.join('') : `${chars.slice(0, ID_SHOWN_CHARS - 1).join('')}…`;
+}
+
+/** A runner id inside a sentence of text (an attribute, a message): isolated (FSI … PDI), as `<bdi>` does in markup. */
+export const idText = (id: string) => `\u2068${shownId(id)}\u2069`;
+
+/** A runner id as an element: `<bdi>` keeps a right-to-left id from reordering the words around it; the whole id in its title. */
+export const idElement = (id: string) => h('bdi', { class: 'runner-id', title: id }, shownId(id));

@@ -47,6 +47,22 @@ export const PROBE_EVERY_MS = 10_000;
 export const NO_ANSWER_MS = 5_000;
 
 /**
+ * graphql-sse's handler writes a ping (an SSE comment) on every open stream this often
+ * (graphql-sse/lib/handler.js, not exported: the browser test checks the figure against it)...
+ */
+export const STREAM_PING_MS = 12_000;
+/**
+ * ...so a stream that has brought nothing, not even a ping, this long has lost one: a path that
+ * stopped passing bytes (a NAT or firewall entry lost as a laptop slept) while new connections work.
+ * One ping missed, and a margin for a loaded machine.
+ */
+export const STREAM_SILENT_MS = STREAM_PING_MS + 3_000;
+/** The page looks at its stream's silence this often... */
+const WATCH_EVERY_MS = 1_000;
+/** ...and a look this much later than asked for means the page did not run meanwhile (a laptop asleep, a frozen tab). */
+export const LATE_TIMER_MS = 5_000;
+
+/**
  * `fetch`, refused once `ms` pass without the response's headers (the body, a stream, may then run
  * on), and aborted, body and all, when `init.signal` or any of `also` is.
  */
@@ -139,11 +155,24 @@ export class Live {
     () => this.connect(),
   );
   private probeTimer: ReturnType<typeof setInterval> | null = null;
-  private readonly onVisibility = () => this.hiddenPause.visibilityChanged();
+  /** Looks at the stream's silence every WATCH_EVERY_MS (`watch`). */
+  private watchTimer: ReturnType<typeof setInterval> | null = null;
+  /** When the current stream last brought anything (an event, a ping), and when `watch` last looked (Date.now()). */
+  private heardAt = 0;
+  private watchedAt = 0;
+  private readonly onVisibility = () => {
+    if (this.options.pausesWhenHidden !== false) this.hiddenPause.visibilityChanged();
+    if (!document.hidden) void this.probe();
+  };
+  private readonly onOnline = () => void this.probe();
 
   start(): void {
     this.probeTimer = setInterval(() => void this.probe(), PROBE_EVERY_MS);
-    if (this.options.pausesWhenHidden !== false) document.addEventListener('visibilitychange', this.onVisibility);
+    this.watchedAt = Date.now();
+    this.watchTimer = setInterval(() => this.watch(), WATCH_EVERY_MS);
+    // Back in sight, or back on a network: the server is asked at once, not at the next probe.
+    document.addEventListener('visibilitychange', this.onVisibility);
+    addEventListener('online', this.onOnline);
     // A tab opened in the background connects once it is first shown.
     if (document.hidden && this.options.pausesWhenHidden !== false) this.pause();
     else this.connect();
@@ -152,8 +181,11 @@ export class Live {
   /** Ends the connection for good (a tab that no longer leads its group): nothing of it runs on, and no state is told. */
   stop(): void {
     document.removeEventListener('visibilitychange', this.onVisibility);
+    removeEventListener('online', this.onOnline);
     if (this.probeTimer !== null) clearInterval(this.probeTimer);
+    if (this.watchTimer !== null) clearInterval(this.watchTimer);
     this.probeTimer = null;
+    this.watchTimer = null;
     this.hiddenPause.cancel();
     this.drop();
   }
@@ -203,6 +235,31 @@ export class Live {
     }
     if (answered || generation !== this.generation || this.state.kind !== 'open') return;
     this.connect(`No answer from the server within ${NO_ANSWER_MS / 1000} s`);
+  }
+
+  /**
+   * The /health probe cannot tell a dead stream from a live one when only the stream's path is
+   * gone: a NAT or firewall entry lost as a laptop slept stops the bytes of open connections while
+   * new ones (each probe) get through. The page said "Live" over data nobody sent it for up to 13 s,
+   * then "Offline" 10 s with the server reachable. The stream itself is watched now: nothing on it
+   * (not even the server's ping) for STREAM_SILENT_MS, and the page says so and starts over
+   * (refetching once the server accepts the subscriptions again).
+   * A look that comes LATE_TIMER_MS late means the page did not run (a laptop asleep): the server
+   * is asked at once, and the silence is counted from now, since a stream that outlived the sleep
+   * brings its next ping within STREAM_PING_MS (starting over at every wake would refetch everything
+   * after any pause of the page).
+   */
+  private watch(): void {
+    const now = Date.now();
+    const late = now - this.watchedAt - WATCH_EVERY_MS;
+    this.watchedAt = now;
+    if (late > LATE_TIMER_MS) {
+      this.heardAt = now;
+      void this.probe();
+      return;
+    }
+    if (this.state.kind === 'open' && now - this.heardAt > STREAM_SILENT_MS)
+      this.connect(`Nothing from the server on the live connection for ${STREAM_SILENT_MS / 1000} s`);
   }
 
   /** Stops trying until `restart`: what is pending of this connection is dropped (its generation is over). */
@@ -326,9 +383,22 @@ export class Live {
         const reopened = this.everOpen;
         this.everOpen = true;
         this.attempts = 0;
+        this.heardAt = Date.now();
         this.setState({ kind: 'open' });
         this.options.onOpen(reopened);
       }
+    }
+    // The stream: every chunk it brings (events, the server's pings) is news that it still runs (`watch`).
+    if (response.body && response.headers.get('content-type')?.startsWith('text/event-stream')) {
+      this.heardAt = Date.now();
+      const heard = new TransformStream<Uint8Array, Uint8Array>({
+        transform: (chunk, out) => {
+          if (generation === this.generation) this.heardAt = Date.now();
+          out.enqueue(chunk);
+        },
+      });
+      const { status, statusText, headers } = response;
+      return new Response(response.body.pipeThrough(heard), { status, statusText, headers });
     }
     return response;
   }

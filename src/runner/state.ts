@@ -37,7 +37,13 @@ export type AppliedConfig = z.infer<typeof appliedSchema>;
 
 /** What a runner publishes about itself: the runner's side of the desired/applied split. */
 export const runnerStateSchema = z.object({
-  /** `--runner-id`, default `<host>:<pid>`: unique in a fleet. */
+  /**
+   * `--runner-id`, default `<host>:<pid>`: unique in a fleet. Not held to the CLI's pattern
+   * (src/cli/runner.ts) here: this schema reads every record in the store, and a runner whose id
+   * it refused (one started before the CLI checked, or a record written by other tooling) would
+   * vanish from the fleet while it trades. The page makes any id safe to show instead (cut, its
+   * bidi controls shown, isolated: src/page/dom.ts `shownId`).
+   */
   id: z.string().min(1),
   host: z.string(),
   pid: z.number().int(),

@@ -1,5 +1,7 @@
 import { createHash, pbkdf2Sync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, CDPSession, Page, Route } from 'playwright-core';
@@ -7,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createToken, revokeToken } from '../../src/auth/token-file.js';
 import { interruptible } from '../../src/graphql/plugins/interruptible.js';
 import { FIRST_LOAD_WAIT_MS, RELOAD_COALESCE_MS } from '../../src/page/app.js';
-import { HIDDEN_PAUSE_MS, NO_ANSWER_MS, PROBE_EVERY_MS } from '../../src/page/live.js';
+import { HIDDEN_PAUSE_MS, NO_ANSWER_MS, PROBE_EVERY_MS, STREAM_PING_MS, STREAM_SILENT_MS } from '../../src/page/live.js';
 import { GROUP_KDF_ITERATIONS, LEADER_BEAT_MS, LEADER_SILENT_MS } from '../../src/page/shared-live.js';
 import { CLOSE_IGNORED_MS, UNANSWERED_MS } from '../../src/page/views/dialog.js';
 import { SINGLE_VERSION_PAD_S, TIMELINE_VERSIONS } from '../../src/page/views/timeline.js';
@@ -29,6 +31,57 @@ describe('the push bound', () => {
     expect(PUSHED_WITHIN_MS).toBeLessThan(Math.min(PROBE_EVERY_MS, LEADER_SILENT_MS));
   });
 });
+
+describe("the stream's silence", () => {
+  it("is counted from graphql-sse's own ping interval (its handler's, not exported)", () => {
+    const handler = readFileSync(new URL('../../node_modules/graphql-sse/lib/handler.js', import.meta.url), 'utf8');
+    expect(handler).toContain(`msgs.next(':\\n\\n'), ${STREAM_PING_MS})`);
+    expect(STREAM_SILENT_MS).toBeGreaterThan(STREAM_PING_MS);
+  });
+});
+
+/**
+ * A TCP proxy to `port` on loopback that can be told to black-hole the connections open at that
+ * moment (a NAT or firewall entry lost as a laptop slept: their bytes go nowhere, nothing closes
+ * them) while new connections pass as before.
+ */
+async function blackHoleProxy(port: number): Promise<{ origin: string; blackHole(): void; close(): Promise<void> }> {
+  const pairs: [net.Socket, net.Socket][] = [];
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end);
+    upstream.on('error', end);
+    pairs.push([client, upstream]);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port: own } = server.address() as net.AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${own}`,
+    blackHole: () => {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+        client.removeAllListeners('data');
+        upstream.removeAllListeners('data');
+      }
+    },
+    close: async () => {
+      for (const [client, upstream] of pairs) {
+        client.destroy();
+        upstream.destroy();
+      }
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
 
 describe.runIf(!available && inCI)('the operator page in a real browser (CI)', () => {
   it(`needs Chromium at ${CHROMIUM} under CI=true`, () => {
@@ -1167,6 +1220,91 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     }
   }, 60_000);
 
+  /** Plays `runners` in the overview's answer (a file store has one runner; an etcd store lists what its records say). */
+  const playRunners = (page: Page, runners: { id: string; pid: number; state: string }[]) =>
+    page.route('**/graphql', async (route) => {
+      if (route.request().postDataJSON()?.operationName !== 'OperatorOverview') return route.continue();
+      const response = await route.fetch();
+      const body = await response.json();
+      const one = body.data.status.runner;
+      body.data.status.runners = runners.map((r) => ({
+        ...one,
+        ...r,
+        appliedConfigVersion: 1,
+        appliedStrategyKey: 'momentum',
+        inSync: true,
+        lastScanAt: new Date().toISOString(),
+      }));
+      body.data.status.runner = { ...one, state: runners.some((r) => r.state === 'STALE') ? 'STALE' : 'RUNNING' };
+      return route.fulfill({ response, json: body });
+    });
+
+  it('fleet tiles: worst first, ids in natural order (runner-2 before runner-10), each titled with its id', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    const ids = ['runner-1', 'runner-10', 'runner-11', 'runner-12', 'runner-2', 'runner-3', 'runner-20'];
+    const stale = new Set(['runner-12', 'runner-3']);
+    await playRunners(
+      page,
+      ids.map((id, i) => ({ id, pid: 100 + i, state: stale.has(id) ? 'STALE' : 'RUNNING' })),
+    );
+    await page.reload();
+    const tiles = page.getByTestId('runner-state');
+    await expect.poll(() => tiles.count()).toBe(ids.length);
+    // Before: runner-1, runner-10, runner-11, runner-12 (STALE), runner-2, runner-20, runner-3 (STALE).
+    expect(await tiles.evaluateAll((all) => all.map((el) => el.getAttribute('data-runner-id')))).toEqual([
+      'runner-3',
+      'runner-12',
+      'runner-1',
+      'runner-2',
+      'runner-10',
+      'runner-11',
+      'runner-20',
+    ]);
+    // Before: only the state words, the same on every dead tile.
+    expect(await tiles.first().getAttribute('title')).toBe('\u2068runner-3\u2069: no heartbeat: dead or stuck');
+    expect(await tiles.last().getAttribute('title')).toBe('\u2068runner-20\u2069: scanning on schedule');
+  }, 60_000);
+
+  it("a runner id's bidi controls do not reorder the words after it, and a 600-character id is cut, whole in its title: a tile, a runner's card, the Activate dialog", async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin, { viewport: { width: 1280, height: 800 } });
+    await enterToken(page, server.token);
+    const tricky = '\u202Egnp.exe';
+    const long = `host-${'x'.repeat(595)}`;
+    const fleet = [
+      { id: tricky, pid: 4321, state: 'STALE' },
+      { id: long, pid: 77, state: 'STALE' },
+    ];
+    await playRunners(page, fleet);
+    await page.reload();
+    const tiles = page.getByTestId('runner-state');
+    await expect.poll(() => tiles.count()).toBe(2);
+    const head = (id: string) => page.locator(`[data-testid="runner-state"][data-runner-id="${id}"] .tile-head`);
+    // Before: one text node, "(4321 dip) exe.png" on screen. The control is shown, and the id isolated.
+    expect(await head(tricky).textContent()).toBe('STALE <U+202E>gnp.exe (pid 4321)');
+    expect(await head(tricky).locator('bdi').count()).toBe(1);
+    const cut = head(long).locator('bdi');
+    expect([...((await cut.textContent()) ?? '')]).toHaveLength(64);
+    expect(await cut.textContent()).toMatch(/^host-x+…$/);
+    expect(await cut.getAttribute('title')).toBe(long);
+    // Before: ~900 px tall.
+    const height = await tiles.evaluateAll((all) => all.map((el) => el.getBoundingClientRect().height));
+    expect(Math.max(...height)).toBeLessThan(200);
+    // The Activate dialog names the runners that are not running.
+    await row(page, 'range').locator('button[data-action="activate"]').click();
+    const warning = page.getByTestId('no-runner');
+    await expect.poll(() => warning.textContent()).toContain('\u2068<U+202E>gnp.exe\u2069 STALE');
+    expect(await warning.textContent()).not.toContain(long);
+    await page.keyboard.press('Escape');
+    // One runner: its card.
+    await page.unroute('**/graphql');
+    await playRunners(page, [{ id: tricky, pid: 4321, state: 'RUNNING' }]);
+    await page.reload();
+    await expect.poll(() => page.locator('.runner dd bdi').first().textContent()).toBe('<U+202E>gnp.exe');
+    expect(await page.locator('.runner dd').first().textContent()).toBe('<U+202E>gnp.exe (pid 4321)');
+  }, 60_000);
+
   it('drops a token the server refuses, says so, and stays read-only', async () => {
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin);
@@ -1661,6 +1799,27 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       .toBe('tunableOverrides.momentum.lookback_bars: — → 40');
   }, 60_000);
 
+  it('a tunable name of 40 characters wraps beside its input instead of running under it', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    const name = 'lookback_bars_of_the_slowest_moving_mean';
+    // Strategies are code: a long name is played in the answers that carry it.
+    await page.route('**/graphql', async (route) => {
+      const response = await route.fetch();
+      const text = await response.text();
+      return route.fulfill({ response, body: text.replaceAll('"lookback_bars"', `"${name}"`) });
+    });
+    await page.reload();
+    await enterToken(page, server.token);
+    await row(page, 'momentum').locator('button[data-action="tunables"]').click();
+    const field = page.locator(`[data-tunable="${name}"]`);
+    await expect.poll(() => field.count()).toBe(1);
+    const label = await field.locator('label code').evaluate((el) => el.getBoundingClientRect().toJSON() as DOMRect);
+    const input = await field.locator('input').boundingBox();
+    // Before: the label 40 characters wide on one line, its end under the input.
+    expect(label.right).toBeLessThanOrEqual(input!.x);
+  }, 60_000);
+
   it('tunables: focus starts on Cancel, Enter in a field sends nothing, what Save would change is shown, and a version moved meanwhile is said at once', async () => {
     const server = await serve({ runner: false });
     const { page, requests } = await openOperatorPage(browser, server.origin);
@@ -2111,6 +2270,58 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await expect.poll(() => text(page, 'active-strategy')).toBe('range');
     expect(await page.getByTestId('server-down').count()).toBe(0);
   }, 90_000);
+
+  it("notices a stream that went silent while new connections work (a NAT entry lost in a laptop's sleep) after one missed ping, and starts over", async () => {
+    const server = await serve({ runner: false });
+    const proxy = await blackHoleProxy(Number(new URL(server.origin).port));
+    try {
+      const { page } = await openOperatorPage(browser, proxy.origin, { fakeClock: true });
+      await expect.poll(() => text(page, 'active-strategy')).toBe('momentum');
+      proxy.blackHole();
+      // The server is reachable all along: /health answers (here, not through a kept-alive socket
+      // of the proxy the browser may pick, whose silence would be the probe's to notice).
+      await page.route('**/health', (route) => route.fulfill({ status: 200, body: 'ok' }));
+      // A change the page cannot hear: its stream's bytes go nowhere, and nothing closes it.
+      await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+      // A second at a time (no jump taken for a laptop's sleep): /health, on new connections, answers all along.
+      const step = async (ms: number) => {
+        for (let moved = 0; moved < ms; moved += 1_000) await page.clock.fastForward(1_000);
+      };
+      await step(STREAM_PING_MS);
+      expect(await page.getByTestId('live').getAttribute('data-connected')).toBe('true'); // a ping may still be on its way
+      await step(STREAM_SILENT_MS - STREAM_PING_MS + 1_000);
+      await expect
+        .poll(() => text(page, 'server-down'), { timeout: 2_000 })
+        .toContain('Nothing from the server on the live connection for 15 s');
+      // Before: "Live" over "momentum" until the stream's socket gave up. Now a new connection, refetched.
+      await expect
+        .poll(
+          async () => {
+            await page.clock.fastForward(1_000);
+            return text(page, 'active-strategy');
+          },
+          { timeout: 30_000 },
+        )
+        .toBe('range');
+      await expect.poll(() => page.getByTestId('live').getAttribute('data-connected')).toBe('true');
+    } finally {
+      await closeOperatorPages();
+      await proxy.close();
+    }
+  }, 90_000);
+
+  it('asks /health at once when the browser is back online or the tab is shown again, not at the next probe', async () => {
+    const server = await serve({ runner: false });
+    const { page, requests } = await openOperatorPage(browser, server.origin, { fakeClock: true });
+    // The clock stands still: no probe comes of its timer meanwhile.
+    await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1_000);
+    const probes = () => requests.filter((r) => new URL(r.url()).pathname === '/health').length;
+    const before = probes();
+    await page.evaluate(() => window.dispatchEvent(new Event('online')));
+    await expect.poll(probes).toBe(before + 1);
+    await setHidden(page, false);
+    await expect.poll(probes).toBe(before + 2);
+  }, 60_000);
 
   it('renders names and reasons from hand-edited files as text: markup stays text, nothing runs', async () => {
     const server = await serve({ runner: false });

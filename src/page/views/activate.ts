@@ -1,4 +1,4 @@
-import { h, show, timeAgo } from '../dom.js';
+import { h, idText, show, timeAgo } from '../dom.js';
 import { operationKind, type PageActions, RISK_WORDS, SESSION_WORDS, type Strategy } from '../model.js';
 import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied, warnWhenVersionMoves } from './dialog.js';
 
@@ -146,7 +146,7 @@ export function openActivate(app: PageActions, target: Strategy): void {
             { class: 'warn-box', 'data-testid': 'no-runner' },
             status.runners.length === 0
               ? 'No runner is reporting: the change is saved, but nothing trades it until a runner starts.'
-              : `No runner is running (${status.runners.map((r) => `${r.id} ${r.state}`).join(', ')}): the change is saved, but nothing trades it until a runner runs again.`,
+              : `No runner is running (${status.runners.map((r) => `${r.id === null ? 'unknown' : idText(r.id)} ${r.state}`).join(', ')}): the change is saved, but nothing trades it until a runner runs again.`,
           ),
     moved,
     outcome,

@@ -1,4 +1,4 @@
-import { h, rerender, timeAgo, ZONED } from '../dom.js';
+import { h, idElement, idText, rerender, timeAgo, ZONED } from '../dom.js';
 import { type HistoryEntry, operationKind, RISK_WORDS, type Runner, SESSION_WORDS, type State } from '../model.js';
 
 const STATE_WORDS: Record<Runner['state'], string> = {
@@ -78,7 +78,11 @@ function runnerItem(runner: Runner, configVersion: number, summary: boolean, hea
       'dl',
       { class: 'facts' },
       h('dt', {}, 'Runner'),
-      h('dd', {}, summary ? 'none has reported yet' : `${runner.id ?? 'unknown'}${runner.pid ? ` (pid ${runner.pid})` : ''}`),
+      h(
+        'dd',
+        {},
+        summary ? 'none has reported yet' : [runner.id ? idElement(runner.id) : 'unknown', runner.pid ? ` (pid ${runner.pid})` : ''],
+      ),
       h('dt', {}, 'Applied'),
       h(
         'dd',
@@ -108,7 +112,8 @@ function runnerTile(runner: Runner, configVersion: number, heard: Heard): HTMLEl
       class: `runner tile state-${runner.state}${unheard ? ' unheard' : ''}`,
       'data-testid': 'runner-state',
       'data-runner-id': runner.id ?? '',
-      title: stateWords(runner, heard),
+      // Which runner, then its state in words: a tile's title was only the words, the same for every dead runner.
+      title: `${runner.id ? idText(runner.id) : 'unknown'}: ${stateWords(runner, heard)}`,
     },
     h(
       'p',
@@ -116,11 +121,8 @@ function runnerTile(runner: Runner, configVersion: number, heard: Heard): HTMLEl
       stateBadge(runner, heard),
       ' ',
       // An id is host:pid unless set: the pid is not said twice.
-      h(
-        'span',
-        { class: 'runner-id' },
-        `${runner.id ?? 'unknown'}${runner.pid && !runner.id?.endsWith(`:${runner.pid}`) ? ` (pid ${runner.pid})` : ''}`,
-      ),
+      runner.id ? idElement(runner.id) : 'unknown',
+      runner.pid && !runner.id?.endsWith(`:${runner.pid}`) ? ` (pid ${runner.pid})` : '',
     ),
     h('p', {}, sync, unheard ? [' ', h('span', { class: 'muted' }, 'last heard')] : null),
     h(
@@ -167,6 +169,21 @@ function fleetSummary(runners: readonly Runner[], worst: Runner['state'], heard:
     unknowns > 0 && worst === 'STALE' ? ' · store reachable again' : ` · worst: ${worst}`,
     unheard ? ' (last heard)' : null,
   );
+}
+
+/**
+ * Ids as a person reads them: runner-2 before runner-10 (the server's code-unit order put
+ * runner-10 and runner-11 between runner-1 and runner-2).
+ */
+const byId = new Intl.Collator(undefined, { numeric: true }).compare;
+
+/**
+ * A fleet's tiles, worst first (STATE_ORDER's, the summary's "worst:"), each state in id order: 20
+ * STALE tiles were scattered among 21 RUNNING in id order, each dead runner a search.
+ */
+function worstFirst(runners: readonly Runner[]): Runner[] {
+  const rank = (r: Runner) => STATE_ORDER.indexOf(r.state);
+  return [...runners].sort((a, b) => rank(b) - rank(a) || byId(a.id ?? '', b.id ?? ''));
 }
 
 /** Who made the version in force, from the audit trail (when the timeline has reached it). */
@@ -266,7 +283,7 @@ export function renderGlance(container: HTMLElement, state: State): void {
         fleet ? [`Runners (${runners.length}): `, fleetSummary(runners, status.runner.state, heard)] : 'Runner',
       ),
       fleet
-        ? h('ul', { class: 'runners tiles' }, ...runners.map((r) => runnerTile(r, status.configVersion, heard(r))))
+        ? h('ul', { class: 'runners tiles' }, ...worstFirst(runners).map((r) => runnerTile(r, status.configVersion, heard(r))))
         : h('ul', { class: 'runners' }, ...runners.map((r) => runnerItem(r, status.configVersion, status.runners.length === 0, heard(r)))),
     ),
   ]);

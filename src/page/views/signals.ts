@@ -1,5 +1,5 @@
 import uPlot from 'uplot';
-import { h, replace } from '../dom.js';
+import { h, idElement, idText, replace } from '../dom.js';
 import { priceTicks, type Signal, type State, utcTick } from '../model.js';
 import { seriesShown } from '../signal-series.js';
 import { chartLegend, hideDrawing, textId } from './chart-text.js';
@@ -83,7 +83,7 @@ export function chartData(signals: readonly Signal[]): uPlot.AlignedData {
 }
 
 function createChart(instrument: string, runnerId: string | null, width: number): Chart {
-  const title = runnerId === null ? instrument : `${instrument} · runner ${runnerId}`;
+  const title = runnerId === null ? instrument : `${instrument} · runner ${idText(runnerId)}`;
   const note = h('p', { class: 'signal-note' });
   const summaryId = textId('signals-summary');
   const summary = h('p', { class: 'visually-hidden', id: summaryId, 'data-testid': 'chart-summary' });
@@ -115,7 +115,7 @@ function createChart(instrument: string, runnerId: string | null, width: number)
       {},
       h('strong', {}, instrument),
       // Two runners on one instrument are two feeds: a chart each, named (one line zigzagged between them).
-      runnerId === null ? '' : ` · runner ${runnerId}`,
+      runnerId === null ? '' : [' · runner ', idElement(runnerId)],
       ' · price at each scan, with the signal marked; candle times in UTC',
     ),
     legend,
