@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { MAX_VERSION } from './errors.js';
-import { runtimeConfigSchema } from './schema.js';
+import { runtimeConfigSchema, servedTimeSchema } from './schema.js';
 
 /** What an audit entry records: the config, or (issue 12) the preset set. */
 export const AUDIT_SUBJECTS = ['CONFIG', 'PRESETS'] as const;
@@ -11,7 +11,17 @@ export type AuditSubject = (typeof AUDIT_SUBJECTS)[number];
  * store writes it together with the change; `audit.log` holds one JSON line per entry.
  */
 export const auditEntrySchema = z.object({
-  time: z.string(),
+  /**
+   * Served as a DateTime: RFC 3339 within years 0000-9999 (`servedTimeSchema`; the server writes
+   * `toISOString()`). A stored entry with another time (a hand edit of audit.log or of an audit key)
+   * is not an entry, as one with any other invalid field: its line is skipped where the others are
+   * (audit.log: with its line number in the log; the newest etcd key: changes refused, saying so), and
+   * stays stored. Not served as null: `time` is non-null in the API. Served as it was, the DateTime
+   * scalar failed it with "Unexpected error.", which nulled the whole response (`auditLog` and
+   * `configHistory` are `[AuditEntry!]!`) for every caller, or answered `+010000-...`, which no RFC
+   * 3339 parser reads. Refused at start, a refused newest line is recorded again as a recovery.
+   */
+  time: servedTimeSchema,
   actor: z.string(),
   /** activateStrategy | updateConfig | rollbackConfig | recovery | baseline | handEdit (| upsertPreset ...) */
   operation: z.string(),

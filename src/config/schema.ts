@@ -41,6 +41,16 @@ export function inRfc3339Years(time: string): boolean {
 }
 export const RFC3339_YEARS_PROBLEM = 'must be, in UTC, within years 0000 to 9999 (RFC 3339)';
 
+/**
+ * A time the API serves as a DateTime, read from where anyone may write (a runner's published state,
+ * an audit entry): RFC 3339 with an offset (zod's form is stricter than the DateTime scalar's, which
+ * threw "Unexpected error." at the field for any other string, e.g. `2026-11-28 10:00`), within years
+ * 0000 to 9999 in UTC (`inRfc3339Years`). Everything this project writes there is `toISOString()`.
+ */
+export const servedTimeSchema = z.iso
+  .datetime({ offset: true, error: 'must be an RFC 3339 time, e.g. 2026-01-05T01:35:00Z' })
+  .refine(inRfc3339Years, { error: RFC3339_YEARS_PROBLEM });
+
 export const runtimeConfigSchema = z
   .object({
     activeStrategyKey: z.string({ error: required('a strategy key') }).pipe(strategyKeySchema),

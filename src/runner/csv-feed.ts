@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { inRfc3339Years, RFC3339_YEARS_PROBLEM } from '../config/schema.js';
 import type { Candle } from '../registry/signals/index.js';
 import { type CandleFeed, FeedError } from './feed.js';
 
@@ -27,6 +28,9 @@ export function parseCandleCsv(text: string, source = 'csv'): Map<string, Candle
     };
     const time = cells[col('time')] ?? '';
     if (Number.isNaN(Date.parse(time))) throw new FeedError(`${where}: time "${time}" is not an ISO-8601 time`);
+    // Date.parse takes `+010000-01-01T00:00:00Z` and `Jan 1 20000`: a candle time the runner would
+    // publish as `+010000-...`, a state the API refuses (the runner shown gone) and no client reads.
+    if (!inRfc3339Years(time)) throw new FeedError(`${where}: time "${time}" ${RFC3339_YEARS_PROBLEM}`);
     const instrument = (cells[col('instrument')] ?? '').toUpperCase();
     if (!/^[A-Z0-9]{3,6}_[A-Z0-9]{3,6}$/.test(instrument))
       throw new FeedError(`${where}: instrument "${instrument}" must look like EUR_USD`);

@@ -4,7 +4,7 @@ import { RuntimeFileRefusedError, readRuntimeBytes } from '../fs/runtime-file.js
 import { watchFile } from '../fs/watch.js';
 import { Listeners } from '../listeners.js';
 import type { Say } from '../log.js';
-import { type RunnerState, type RunnerStatePublisher, type RunnerStateSource, runnerStateSchema } from './state.js';
+import { parseRunnerStateText, type RunnerState, type RunnerStatePublisher, type RunnerStateSource } from './state.js';
 
 export const RUNNER_STATE_FILE = 'runner-state.json';
 /** A runner's state is a few KiB; anything far larger is not one (and is not parsed). */
@@ -117,18 +117,24 @@ export async function readRunnerStateFile(runtimeDir: string): Promise<RunnerSta
 /** The state, null when there is none, or 'refused' when what is there is not a runner's state file (a FIFO, a directory, too large). */
 async function readState(runtimeDir: string): Promise<RunnerState | null | 'refused'> {
   const read = await readStateWhy(runtimeDir);
-  return typeof read === 'object' && read !== null && 'refused' in read ? 'refused' : read;
+  return 'refused' in read ? 'refused' : 'state' in read ? read.state : null;
 }
 
-/** readState, with why a refused file was refused (`runner-state.json cannot be read by this process (EACCES): ...`). */
-async function readStateWhy(runtimeDir: string): Promise<RunnerState | null | { refused: string }> {
+/**
+ * readState, with why a refused file was refused (`runner-state.json cannot be read by this process
+ * (EACCES): ...`), and why a file read is not a runner's state (`invalid`: a hand-written time the API
+ * cannot serve, ...), which is taken as no state, as before.
+ */
+async function readStateWhy(runtimeDir: string): Promise<{ state: RunnerState | null } | { refused: string } | { invalid: string }> {
+  let text: string;
   try {
     const { bytes } = await readRuntimeBytes(path.join(runtimeDir, RUNNER_STATE_FILE), { runtimeDir, maxBytes: MAX_RUNNER_STATE_BYTES });
-    const parsed = runnerStateSchema.safeParse(JSON.parse(bytes.toString('utf8')));
-    return parsed.success ? parsed.data : null;
+    text = bytes.toString('utf8');
   } catch (err) {
-    return err instanceof RuntimeFileRefusedError ? { refused: err.message } : null;
+    return err instanceof RuntimeFileRefusedError ? { refused: err.message } : { state: null };
   }
+  const parsed = parseRunnerStateText(text);
+  return 'state' in parsed ? parsed : { invalid: parsed.problem };
 }
 
 /**
@@ -141,11 +147,26 @@ export async function fileRunnerStateSource(
   options: { pollMs?: number; warn?: Say; info?: Say } = {},
 ): Promise<RunnerStateSource> {
   const listeners = new Listeners();
-  let latest = await readRunnerStateFile(runtimeDir);
+  const file = path.join(runtimeDir, RUNNER_STATE_FILE);
+  // Why the file read is not a runner's state (said once per problem): it counts as no runner, as
+  // before, but without a word a hand-written state the API cannot serve only showed as the runner gone.
+  let invalidBecause: string | undefined;
+  const sayInvalid = (read: Awaited<ReturnType<typeof readStateWhy>>) => {
+    const invalid = 'invalid' in read ? read.invalid : undefined;
+    if (invalid !== undefined && invalid !== invalidBecause && !closed)
+      options.warn?.(`runner state ${file} is not a runner's state (${invalid}); no runner is shown from it until it is`, {
+        file,
+        reason: invalid,
+      });
+    invalidBecause = invalid;
+  };
+  let closed = false;
+  const first = await readStateWhy(runtimeDir);
+  sayInvalid(first);
+  let latest = 'state' in first ? first.state : null;
   let lastText = JSON.stringify(latest);
   let reading: Promise<void> | null = null;
   let again = false;
-  let closed = false;
   // Why the file is refused now (said once, and once when it is read again): without it, a state file
   // this process may not read (chmod 000) showed only as the runner going STALE, with no reason anywhere.
   let refusedBecause: string | undefined;
@@ -153,7 +174,8 @@ export async function fileRunnerStateSource(
     do {
       again = false;
       const read = await readStateWhy(runtimeDir);
-      const refused = typeof read === 'object' && read !== null && 'refused' in read ? read.refused : undefined;
+      const refused = 'refused' in read ? read.refused : undefined;
+      sayInvalid(read);
       if (refused !== undefined && refused !== refusedBecause && !closed)
         options.warn?.(
           `runner state ${path.join(runtimeDir, RUNNER_STATE_FILE)} refused: ${refused}; the runner's last state read stays (it shows STALE once its heartbeats are 3 intervals old)`,
@@ -165,7 +187,7 @@ export async function fileRunnerStateSource(
         });
       refusedBecause = refused;
       // A file refused before it was read changes nothing: the last state seen stays.
-      const state = refused !== undefined ? latest : (read as RunnerState | null);
+      const state = refused !== undefined ? latest : 'state' in read ? read.state : null;
       const text = JSON.stringify(state);
       if (text !== lastText && !closed) {
         lastText = text;

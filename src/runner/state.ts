@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { servedTimeSchema } from '../config/schema.js';
 
 /** One instrument's result in a scan. */
 const signalRecordSchema = z.object({
@@ -10,7 +11,7 @@ const signalRecordSchema = z.object({
   /** The last close the signal was computed on (null: no data); a state from an older runner has none. */
   price: z.number().nullable().default(null),
   /** Time of the last candle the signal was computed on (null: no data). */
-  candleTime: z.string().nullable(),
+  candleTime: servedTimeSchema.nullable(),
   /** Why there is no real signal (the feed failed), or null. */
   error: z.string().nullable(),
   /**
@@ -28,7 +29,7 @@ const appliedSchema = z.object({
   strategyKey: z.string(),
   scanIntervalSeconds: z.number(),
   tradingEnabled: z.boolean(),
-  appliedAt: z.string(),
+  appliedAt: servedTimeSchema,
   /** The preset set the strategies came from (absent in states published before presets existed). */
   presetsVersion: z.number().int().optional(),
   presetsDigest: z.string().optional(),
@@ -64,14 +65,21 @@ export const runnerStateSchema = z.object({
    */
   bootId: z.string().optional(),
   machineId: z.string().optional(),
-  startedAt: z.string(),
-  heartbeatAt: z.string(),
+  /**
+   * The times the API serves (DateTime) are RFC 3339 within years 0000-9999 (`servedTimeSchema`): a
+   * state with another (written by hand: a runner writes `toISOString()`) is not a runner's state, and
+   * is treated as any other (its source says why in the log). Served as they were, the DateTime scalar
+   * failed the field ("Unexpected error.") or answered `+010000-...`, and a `heartbeatAt` no one can
+   * parse kept the runner RUNNING for ever on the file store (its age NaN).
+   */
+  startedAt: servedTimeSchema,
+  heartbeatAt: servedTimeSchema,
   /** How often the heartbeat is refreshed; readers call the runner STALE after STALE_AFTER_HEARTBEATS of them. */
   heartbeatIntervalMs: z.number().int().positive(),
   /** Set on a clean shutdown. */
   stopped: z.boolean(),
   applied: appliedSchema.nullable(),
-  lastScanAt: z.string().nullable(),
+  lastScanAt: servedTimeSchema.nullable(),
   /** Scans finished since this runner started (metrics count new ones from it); absent from a state published before any. */
   scanCount: z.number().int().nonnegative().optional(),
   /** How long the last scan took, in ms. */
@@ -81,6 +89,25 @@ export const runnerStateSchema = z.object({
   error: z.string().nullable(),
 });
 export type RunnerState = z.infer<typeof runnerStateSchema>;
+
+/**
+ * A published value as a runner's state, or why it is not one (`heartbeatAt: must be an RFC 3339
+ * time, ...`: the first problems, by field), for the sources' logs: a state refused without a word
+ * showed only as the runner gone.
+ */
+export function parseRunnerStateText(text: string): { state: RunnerState } | { problem: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { problem: 'not JSON' };
+  }
+  const parsed = runnerStateSchema.safeParse(json);
+  if (parsed.success) return { state: parsed.data };
+  const shown = parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(the whole value)'}: ${issue.message}`);
+  const more = parsed.error.issues.length - shown.length;
+  return { problem: `${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}` };
+}
 
 /** A runner whose heartbeat is older than this many intervals is STALE. */
 export const STALE_AFTER_HEARTBEATS = 3;

@@ -135,7 +135,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
     if (open.size === 0 && publishers.size === 0) await shutdown();
   };
   const tokens = new EtcdTokenStore(gateway, mirror, keys, options.warn, options.now);
-  const runners = new EtcdRunnerSource(mirror, keys, () => (options.now?.() ?? new Date()).getTime());
+  const runners = new EtcdRunnerSource(mirror, keys, () => (options.now?.() ?? new Date()).getTime(), options.warn);
 
   return {
     config: {

@@ -14,6 +14,7 @@ import {
 } from '../lock.js';
 import type { Say } from '../log.js';
 import {
+  parseRunnerStateText,
   type RunnerState,
   type RunnerStatePublisher,
   type RunnerStateSource,
@@ -409,6 +410,8 @@ export class EtcdRunnerSource implements RunnerStateSource {
     private readonly mirror: EtcdMirror,
     private readonly keys: EtcdKeys,
     private readonly now: () => number = Date.now,
+    /** Told once per value that is not a runner's state (it is not listed), and why. */
+    private readonly warn?: Say,
   ) {
     this.off = mirror.onBatch((batch) => {
       let touched = false;
@@ -428,13 +431,15 @@ export class EtcdRunnerSource implements RunnerStateSource {
   private stateOf(kv: KeyValue): RunnerState | null {
     let cached = this.parsed.get(kv.key);
     if (cached?.value !== kv.value) {
-      let state: RunnerState | null = null;
-      try {
-        const parsed = runnerStateSchema.safeParse(JSON.parse(kv.value));
-        state = parsed.success ? parsed.data : null;
-      } catch {
-        state = null;
-      }
+      const parsed = parseRunnerStateText(kv.value);
+      const state = 'state' in parsed ? parsed.state : null;
+      // Not listed, as before; said once per value (it is parsed once per value): a hand-written
+      // state the API cannot serve (a time no RFC 3339 parser reads) was dropped without a word.
+      if (!('state' in parsed))
+        this.warn?.(
+          `etcd store: ${kv.key.slice(this.keys.prefix.length)} is not a runner's state (${parsed.problem}); that runner is not listed until it publishes one`,
+          { key: kv.key, reason: parsed.problem },
+        );
       cached = { value: kv.value, state };
       this.parsed.set(kv.key, cached);
     }

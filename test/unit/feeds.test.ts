@@ -54,6 +54,17 @@ describe('CSV replay feed', () => {
     ['a missing column', 'time,instrument,open,high,close\n', /line 1: header lacks low/],
     ['a bad number', 'time,instrument,open,high,low,close\n2026-03-02T08:00:00Z,EUR_USD,1,x,1,1\n', /line 2: high "x" is not a number/],
     ['a bad time', 'time,instrument,open,high,low,close\nyesterday,EUR_USD,1,1,1,1\n', /line 2: time "yesterday"/],
+    // Date.parse takes both; as toISOString they are +010000-... and +020000-...: a candleTime no client reads.
+    [
+      'a time past year 9999 in UTC',
+      'time,instrument,open,high,low,close\n9999-12-31T23:59:59-12:00,EUR_USD,1,1,1,1\n',
+      /line 2: time "9999-12-31T23:59:59-12:00" must be, in UTC, within years 0000 to 9999 \(RFC 3339\)/,
+    ],
+    [
+      'an expanded year',
+      'time,instrument,open,high,low,close\nJan 1 20000,EUR_USD,1,1,1,1\n',
+      /line 2: time "Jan 1 20000" must be, in UTC/,
+    ],
     ['high below low', 'time,instrument,open,high,low,close\n2026-03-02T08:00:00Z,EUR_USD,1,1,2,1\n', /line 2: high 1 is below low 2/],
   ])('refuses %s, naming the line', (_what, text, message) => {
     expect(() => parseCandleCsv(text, 'file.csv')).toThrow(message);
