@@ -96,6 +96,9 @@ describe('RunnerSignal.runStartedAt and scan: the run and scan that made a signa
           token: TOKEN,
         },
       );
+    // Its first scan heard before the change is sent: the server hears a separate runner's state as
+    // it is written, and two scans in quick succession (the start's, the change's) could reach it as one.
+    await waitUntil(signals, (list) => list[0]?.scan === 1, { what: 'the first run’s first scan' });
     await activate('eur_usd_5m_safe');
     const first = await waitUntil(signals, (list) => list[0]?.scan === 2, { what: 'the first run’s scans' });
     const firstRun = first[0]!.runStartedAt!;
