@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BrokenCircuitError,
@@ -115,6 +116,7 @@ export const STORE_CALL_TIMEOUT_MS = 2000;
  * finds its entry). A member that hangs (SIGSTOP, a stalled disk: it takes the connection and
  * answers nothing) held each such call for its whole 2 s, so about one call in three failed while
  * it hung (stop 33). Now a try gets a part of the deadline, and the next goes to another member.
+ * Only these are sent on to the next member by etcd3 (memberRetry) after a try that may have reached one.
  */
 const RETRY_SAFE = new Set([
   'probe',
@@ -307,7 +309,8 @@ function mayHaveReached(err: unknown): boolean {
  * etcd3's retry of a failed try on the next member, within one gateway try (its "global" policy):
  * `hostCount + 1` tries, 25 ms apart, on a recoverable error other than a deadline (a try that ran
  * out of time is not sent again here: it could only fail at once, and count against a healthy
- * member; the gateway's call sends it again with the rest of its own time).
+ * member; the gateway's call sends it again with the rest of its own time). A call not in
+ * RETRY_SAFE is sent on only when its try never left (no connection, an open circuit, "no leader").
  *
  * If every try fails, it says what the first try that may have reached a member met, unless the
  * last one may have too. etcd3 itself reports the last try that went through, so a commit whose
@@ -317,20 +320,36 @@ function mayHaveReached(err: unknown): boolean {
  * first send may be in force. Now it is the dropped connection: the store looks the commit up
  * (made, or outcome UNKNOWN).
  */
+/**
+ * Whether etcd3's member retry may send the current gateway call's try on to the next member after
+ * it may have reached one (RETRY_SAFE calls only), set by EtcdGateway.call around its etcd call.
+ */
+const resendScope = new AsyncLocalStorage<boolean>();
+
 function memberRetry(hostCount: number): IPolicy {
+  // Failures of a call that may not be sent again: the error itself, so that concurrent calls' do not mix.
+  const final = new WeakSet<object>();
   const policy = retry(
-    handleWhen((err) => isRecoverableError(err) && !deadlineExceeded(err)),
+    handleWhen((err) => isRecoverableError(err) && !deadlineExceeded(err) && !final.has(err)),
     { maxAttempts: hostCount + 1, backoff: new ConstantBackoff(25) },
   );
   const execute = policy.execute.bind(policy);
   policy.execute = async (fn, signal) => {
     let reached: unknown;
+    // Outside a gateway call (watches, leases' keep-alives): as etcd3 does.
+    const resendable = resendScope.getStore() ?? true;
     try {
       return await execute(async (context) => {
         try {
           return await fn(context);
         } catch (err) {
           if (reached === undefined && mayHaveReached(err)) reached = err;
+          // A write that may have reached a member is not sent on to the next one: if it landed, the
+          // resend is refused by its own compares (a token create said "a token named ... exists" for
+          // the one it had just made, whose secret was then lost) or finds nothing left to do (a revoke
+          // said "no token named"). The gateway says what became of it (answerLost: looked up, or
+          // outcome unknown). One that never left is sent on as before.
+          if (!resendable && mayHaveReached(err) && typeof err === 'object' && err !== null) final.add(err);
           throw err;
         }
       }, signal);
@@ -516,7 +535,7 @@ export class EtcdGateway {
       let timer: NodeJS.Timeout | undefined;
       try {
         const result = await Promise.race([
-          fn({ deadline: new Date(tryEnd) }),
+          resendScope.run(retrySafe, () => fn({ deadline: new Date(tryEnd) })),
           new Promise<never>((_, reject) => {
             // A little after gRPC's own deadline, so its error (counted by the member's circuit) comes first.
             const grace = tryEnd < deadline ? 50 : 0;

@@ -164,16 +164,25 @@ export class EtcdTokenStore implements TokenStore {
    * while the write could have landed: a rotation's old secret then stopped working, and the new one
    * was never shown to anyone. Not found (or the look fails too): it may still land (a hung member
    * applies what it took when it wakes), so the outcome is unknown, never "nothing written".
+   * A compare that failed because the key already holds this secret's record (a send of this call
+   * that landed, sent again by a client layer) is this call made, not a refusal.
    */
   private async putRecord(operation: string, key: string, value: string, sha256: string, compare: ICompare): Promise<number | null> {
     try {
       const res = await this.gateway.call(operation, (options) =>
         this.gateway.client.kv.txn(
-          { compare: [compare], success: [{ request_put: { key: Buffer.from(key), value: Buffer.from(value) } }] },
+          {
+            compare: [compare],
+            success: [{ request_put: { key: Buffer.from(key), value: Buffer.from(value) } }],
+            failure: [{ request_range: { key: Buffer.from(key) } }],
+          },
           options,
         ),
       );
-      return res.succeeded ? Number(res.header.revision) : null;
+      if (res.succeeded) return Number(res.header.revision);
+      const kv = res.responses[0]?.response_range?.kvs[0];
+      if (kv && parseTokenRecord(toKeyValue(kv), this.keys.tokensPrefix)?.sha256 === sha256) return Number(kv.mod_revision);
+      return null;
     } catch (err) {
       if (!(err instanceof StoreUnavailableError && err.answerLost)) throw err;
       const found = await this.readKey(key).catch(() => null);
@@ -183,27 +192,66 @@ export class EtcdTokenStore implements TokenStore {
     }
   }
 
+  /**
+   * Deletes `tokens/<name>` only at the mod_revision it was seen at (the watched copy first, then
+   * what a failed compare found), so a revoke that lands late (sent to a hung member, its answer
+   * lost, applied when the member wakes) cannot delete a token created under the same name since:
+   * a plain delete did, silently. A compare that failed on a key now gone means the token seen was
+   * revoked (another revoke, or a send of this one that landed): true, not "no token named".
+   */
   async revoke(name: string): Promise<boolean> {
     const key = this.keys.token(name);
     // Whether this replica knew the token (its watched copy): what a revoke whose answer never came reports when the token is gone.
     const known = this.mirror.get(key) !== undefined;
-    let res: Awaited<ReturnType<EtcdGateway['client']['kv']['deleteRange']>>;
-    try {
-      res = await this.gateway.call('token revoke', (options) => this.gateway.client.kv.deleteRange({ key: Buffer.from(key) }, options));
-    } catch (err) {
-      if (!(err instanceof StoreUnavailableError && err.answerLost)) throw err;
-      // Sent, and no answer: the token gone means it is revoked (this revoke landed, or another one
-      // did). Still there, this one may yet land: unknown, and the token may still be accepted.
-      // Before, "try again later", and the retry then said "no token named" for one this revoke removed.
-      const found = await this.readKey(key).catch(() => null);
-      if (!found || found.kvs.length > 0) throw new StoreOutcomeUnknownError(err);
-      const revision = Number(found.header.revision);
-      void this.mirror.applyRead(revision, [{ type: 'delete', key, modRevision: revision }]);
-      return known;
+    // 0 when none was seen: the compare then holds only while the key is absent (nothing to delete).
+    let seen = this.mirror.get(key)?.modRevision ?? 0;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const over = seen;
+      let res: Awaited<ReturnType<EtcdGateway['client']['kv']['txn']>>;
+      try {
+        res = await this.gateway.call('token revoke', (options) =>
+          this.gateway.client.kv.txn(
+            {
+              compare: [{ key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: over }],
+              success: [{ request_delete_range: { key: Buffer.from(key) } }],
+              failure: [{ request_range: { key: Buffer.from(key) } }],
+            },
+            options,
+          ),
+        );
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError && err.answerLost)) throw err;
+        // Sent, and no answer: the token gone means it is revoked (this revoke landed, or another
+        // one did). Still there as seen, this one may yet land: unknown, and the token may still be
+        // accepted. Before, "try again later", and the retry then said "no token named" for one this
+        // revoke removed. Changed since (rotated, re-created): this one can no longer land (its
+        // compare cannot hold again); the token there now is revoked as any other.
+        const found = await this.readKey(key).catch(() => null);
+        const kv = found?.kvs[0];
+        if (!found || (kv && Number(kv.mod_revision) === over)) throw new StoreOutcomeUnknownError(err);
+        if (kv) {
+          seen = Number(kv.mod_revision);
+          continue;
+        }
+        const gone = Number(found.header.revision);
+        void this.mirror.applyRead(gone, [{ type: 'delete', key, modRevision: gone }]);
+        return known || over !== 0;
+      }
+      const revision = Number(res.header.revision);
+      if (res.succeeded) {
+        if (over === 0) return false;
+        this.mirror.applyLocal(revision, [{ type: 'delete', key, modRevision: revision }]);
+        return true;
+      }
+      const current = res.responses[0]?.response_range?.kvs[0];
+      if (!current) {
+        void this.mirror.applyRead(revision, [{ type: 'delete', key, modRevision: revision }]);
+        return true;
+      }
+      // Created, rotated or re-created since it was seen: revoke the one there now.
+      seen = Number(current.mod_revision);
     }
-    if (Number(res.deleted) === 0) return false;
-    this.mirror.applyLocal(Number(res.header.revision), [{ type: 'delete', key, modRevision: Number(res.header.revision) }]);
-    return true;
+    throw new TokenRefusedError(`token "${name}" was changed under every attempt to revoke it: nothing revoked; run it again`);
   }
 
   /**

@@ -35,6 +35,91 @@ function loseNextAnswer(operation: string, when: 'after' | 'before') {
   };
 }
 
+/**
+ * The next `operation` is sent twice, as a client layer resends a try whose connection dropped after
+ * etcd took it: the first lands, the caller gets the second's answer.
+ */
+function sendNextTwice(operation: string) {
+  let armed = false;
+  return {
+    arm: () => {
+      armed = true;
+    },
+    onGateway: (gateway: EtcdGateway) => {
+      const call = gateway.call.bind(gateway);
+      gateway.call = (async (op: string, fn: never, deadline?: number) => {
+        if (op !== operation || !armed) return call(op, fn, deadline);
+        armed = false;
+        await call(op, fn, deadline);
+        return call(op, fn, deadline);
+      }) as EtcdGateway['call'];
+    },
+  };
+}
+
+/**
+ * The next `operation` loses its answer and is not applied yet: it lands when `land` is called, as a
+ * request held by a hung member is applied when the member wakes.
+ */
+function holdNext(operation: string) {
+  let armed = false;
+  let held: (() => Promise<unknown>) | null = null;
+  return {
+    arm: () => {
+      armed = true;
+    },
+    land: async () => {
+      await held?.();
+      held = null;
+    },
+    onGateway: (gateway: EtcdGateway) => {
+      const call = gateway.call.bind(gateway);
+      gateway.call = (async (op: string, fn: never) => {
+        if (op !== operation || !armed) return call(op, fn);
+        armed = false;
+        held = () => call(op, fn);
+        throw gateway.unavailable(op, new Error('no answer within 2000 ms'));
+      }) as EtcdGateway['call'];
+    },
+  };
+}
+
+describeWithEtcd('a token write sent twice or landing late', () => {
+  it('a create sent again after it landed gives its secret (it said "a token named ... exists", and the secret was lost)', async () => {
+    const twice = sendNextTwice('token create');
+    const replica = await openReplica(await cluster(), freshPrefix(), { onGateway: twice.onGateway });
+    twice.arm();
+    const secret = await replica.tokens.create('ci1', 'operate');
+    expect((await replica.tokens.find(tokenDigest(secret)))?.name).toBe('ci1');
+    // A create of a name taken by another token is still refused.
+    await expect(replica.tokens.create('ci1', 'operate')).rejects.toThrow('a token named "ci1" exists; revoke it first to replace it');
+  });
+
+  it('a revoke sent again after it landed says revoked, not "no token named"', async () => {
+    const twice = sendNextTwice('token revoke');
+    const replica = await openReplica(await cluster(), freshPrefix(), { onGateway: twice.onGateway });
+    const secret = await replica.tokens.create('ci4', 'operate');
+    twice.arm();
+    expect(await replica.tokens.revoke('ci4')).toBe(true);
+    expect(await replica.tokens.find(tokenDigest(secret))).toBeUndefined();
+  });
+
+  it('a revoke whose answer was lost and that lands after the name was revoked and created again leaves the new token', async () => {
+    const hold = holdNext('token revoke');
+    const replica = await openReplica(await cluster(), freshPrefix(), { onGateway: hold.onGateway });
+    await replica.tokens.create('ci', 'operate');
+    hold.arm();
+    expect(await replica.tokens.revoke('ci').catch((err: unknown) => err)).toBeInstanceOf(StoreOutcomeUnknownError);
+    // The operator revokes it again (answered), and creates it again with a new secret.
+    expect(await replica.tokens.revoke('ci')).toBe(true);
+    const renewed = await replica.tokens.create('ci', 'operate');
+    // Before: a plain delete, which removed the new token, silently.
+    await hold.land();
+    expect((await replica.tokens.find(tokenDigest(renewed)))?.name).toBe('ci');
+    expect((await replica.tokens.list()).map((t) => t.name)).toEqual(['ci']);
+  });
+});
+
 describeWithEtcd('a token write whose answer never came (a hung etcd member)', () => {
   it('a create that landed gives its secret, which works', async () => {
     const loss = loseNextAnswer('token create', 'after');
