@@ -1,3 +1,4 @@
+import { Etcd3 } from 'etcd3';
 import { expect, it } from 'vitest';
 import type { StoreEvent } from '../../src/config/store.js';
 import { defaultRegistry } from '../../src/registry/index.js';
@@ -39,6 +40,24 @@ async function openB(cluster: EtcdCluster, prefix: string, warned: string[]) {
   return { config, breakWatch: (why: string) => internals.watcher.emit('error', new Error(why)), internals };
 }
 
+/** The member the others follow, asked of each directly. */
+async function leaderOf(cluster: EtcdCluster) {
+  const statuses = await Promise.all(
+    cluster.members.map(async (m) => {
+      const client = new Etcd3({ hosts: `http://127.0.0.1:${m.clientPort}` });
+      try {
+        return await client.maintenance.status();
+      } finally {
+        client.close();
+      }
+    }),
+  );
+  const i = statuses.findIndex((s) => s.header.member_id === s.leader);
+  const leader = cluster.members[i];
+  if (!leader) throw new Error('no etcd member is the leader');
+  return leader;
+}
+
 describeWithEtcd('a broken watch replays what it missed (real etcd)', () => {
   it('every version committed through A while B’s watch was broken reaches B’s listeners exactly once, in order', async () => {
     const cluster = await startEtcd();
@@ -66,6 +85,39 @@ describeWithEtcd('a broken watch replays what it missed (real etcd)', () => {
     const next = await a.config.commit(setScanInterval(99));
     await eventually('B has the next commit', () => b.config.state().config.config.version === next.current.config.version);
     expect(changedVersions(events)).toEqual(Array.from({ length: 8 }, (_, i) => from + i));
+  });
+
+  it('the etcd member B watches through (the leader) killed and restarted, twice, while A commits: B hears every version exactly once, in order', async () => {
+    const cluster = await startEtcd({ size: 3 });
+    const prefix = freshPrefix();
+    const a = await openReplica(cluster, prefix);
+    // B talks to the leader alone: its watch breaks on each kill (A fails over to the other two).
+    const watched = await leaderOf(cluster);
+    const b = await openReplica({ ...cluster, url: (p: string) => `etcd://127.0.0.1:${watched.clientPort}/${p}` }, prefix);
+    await a.config.start();
+    await b.config.start();
+    const events = recordEvents(b.config);
+    const committed: number[] = [];
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; writing; i++) {
+        const result = await a.config.commit(setScanInterval(100 + (i % 500))).catch(() => null);
+        if (result?.changed) committed.push(result.current.config.version);
+      }
+    })();
+    for (let round = 0; round < 2; round++) {
+      await new Promise((r) => setTimeout(r, 500));
+      await watched.kill();
+      await new Promise((r) => setTimeout(r, 1500));
+      await watched.start();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    writing = false;
+    await writer;
+    const newest = committed.at(-1) as number;
+    await eventually('B caught up', () => b.config.state().config.config.version === newest, 15_000);
+    expect(committed.length).toBeGreaterThan(10);
+    expect(changedVersions(events)).toEqual(Array.from({ length: newest - committed[0]! + 1 }, (_, i) => committed[0]! + i));
   });
 
   it('history compacted away: the re-read is applied and the versions that had no event are named in a warning', async () => {
