@@ -446,7 +446,14 @@ export class EtcdMirror {
    */
   private replay(from: number, target: number): Promise<string | null> {
     return new Promise<string | null>((resolve) => {
-      const timer = setTimeout(() => settle(`not caught up to revision ${target} within ${REPLAY_LIMIT_MS / 1000} s`), REPLAY_LIMIT_MS);
+      const timer = setTimeout(() => {
+        // Too slow: that watch stops here (the re-read takes over), not delivering old news after it.
+        const slow = this.watcher;
+        this.watcher = null;
+        this.generation++;
+        if (slow) void slow.cancel().catch(() => {});
+        settle(`not caught up to revision ${target} within ${REPLAY_LIMIT_MS / 1000} s`);
+      }, REPLAY_LIMIT_MS);
       timer.unref();
       const settle = (failed: string | null) => {
         if (this.catchUp !== pending) return;
