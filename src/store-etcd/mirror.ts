@@ -77,6 +77,9 @@ const auditPrefixOf = (key: string, prefixes: readonly string[]): string | null 
 };
 export const kvsOf = (response: IResponseOp | undefined): KeyValue[] => (response?.response_range?.kvs ?? []).map(toKeyValue);
 
+/** How long a re-made watch may take to replay what a broken one missed before the re-read is applied instead. */
+const REPLAY_LIMIT_MS = 10_000;
+
 export interface MirrorOptions {
   /** How often reachability is probed (and what the watch may have missed is checked). */
   readonly probeIntervalMs?: number;
@@ -119,6 +122,11 @@ export class EtcdMirror {
   /** When the watch broke, until a re-read watches again (said once it does). */
   private watchBroke: { at: number } | null = null;
   private resyncing: Promise<void> | null = null;
+  /**
+   * A re-made watch replaying what the broken one missed: settled with null once it has delivered
+   * `target` (the re-read's revision), or with why it could not (compacted, broke again, too slow).
+   */
+  private catchUp: { readonly target: number; readonly settle: (failed: string | null) => void } | null = null;
   private checking: Promise<void> | null = null;
   private checkingRunners: Promise<void> | null = null;
   private probeTimer: NodeJS.Timeout | undefined;
@@ -359,6 +367,9 @@ export class EtcdMirror {
 
   private async resyncOnce(): Promise<void> {
     const k = this.keys;
+    // Where the watch stood: what it missed since is replayed from etcd's history, not jumped over.
+    const watched = this.watchedRevision;
+    const auditBefore = this.auditPrefixes.map((prefix) => this.newestAuditVersion(prefix));
     // After any doubt, the newest audit keys are read sorted (the one known may be gone).
     this.newestAudit.clear();
     const since = this.mark();
@@ -386,11 +397,36 @@ export class EtcdMirror {
     for (const key of this.entries.keys()) if (!present.has(key)) changes.push({ type: 'delete', key, modRevision: revision });
     const why = this.wentBack(since, revision, changes, read.header);
     this.clusterId = read.header.cluster_id || this.clusterId;
-    if (why) this.restart({ seen: since.revision, read: revision, why }, found);
+    // A watch that broke (or stopped delivering) after this process had watched: every revision it
+    // missed is replayed in order by a watch from the one after it (etcd keeps them until compacted),
+    // so each version is told on its own as if the watch had never broken. The re-read applied
+    // instead would jump from the last version seen to the newest with no event for those between.
+    let replayed = false;
+    let failed: string | null = null;
+    if (!why && watched > 0 && revision > watched && !this.closed) {
+      failed = await this.replay(watched + 1, revision);
+      replayed = failed === null;
+      if (failed !== null && !this.closed) this.sayJumped(watched, revision, failed, auditBefore, found);
+    }
+    if (replayed) {
+      // The watch brought everything up to the re-read: what the re-read saw is older news. Its newest
+      // audit keys are still where the next tail read starts (none replayed: the one known may be gone).
+      for (const kv of found) {
+        const auditPrefix = auditPrefixOf(kv.key, this.auditPrefixes);
+        const known = auditPrefix === null ? undefined : this.newestAudit.get(auditPrefix);
+        if (auditPrefix !== null && (known === undefined || kv.key > known)) this.newestAudit.set(auditPrefix, kv.key);
+      }
+    } else if (why) this.restart({ seen: since.revision, read: revision, why }, found);
     else this.apply({ revision, origin: 'resync', changes });
-    this.needsResync = false;
     this.aheadSeen.clear();
-    await this.watchFrom(revision + 1);
+    if (failed !== null) {
+      // Watched again from the next probe on: etcd's client is still closing the stream of the
+      // cancelled watch, and a watch made on it now breaks with it ("Cancelled on client").
+      this.needsResync = true;
+      return;
+    }
+    this.needsResync = false;
+    if (!replayed) await this.watchFrom(revision + 1);
     // The end of the spell the warning began: "the watch broke" had no line saying it was over.
     const broke = this.watchBroke;
     if (broke && !this.closed) {
@@ -402,6 +438,67 @@ export class EtcdMirror {
         brokenForMs,
       });
     }
+  }
+
+  /**
+   * Watches from `from` and waits until that watch has delivered `target`: null once it has, else
+   * why not (etcd compacted `from` away, the watch broke again, or it did not catch up in time).
+   */
+  private replay(from: number, target: number): Promise<string | null> {
+    return new Promise<string | null>((resolve) => {
+      const timer = setTimeout(() => {
+        // Too slow: that watch stops here (the re-read takes over), not delivering old news after it.
+        const slow = this.watcher;
+        this.watcher = null;
+        this.generation++;
+        if (slow) void slow.cancel().catch(() => {});
+        settle(`not caught up to revision ${target} within ${REPLAY_LIMIT_MS / 1000} s`);
+      }, REPLAY_LIMIT_MS);
+      timer.unref();
+      const settle = (failed: string | null) => {
+        if (this.catchUp !== pending) return;
+        this.catchUp = null;
+        clearTimeout(timer);
+        resolve(failed);
+      };
+      const pending = { target, settle };
+      this.catchUp = pending;
+      void this.watchFrom(from).then(() => {
+        if (this.closed) settle('closed');
+        else if (!this.watcher) settle('the watch could not be made');
+      });
+    });
+  }
+
+  /**
+   * The re-read is applied over what the watch missed (its history compacted away, say): the config
+   * and presets versions in between were never told on this replica. Said, with which, rather than
+   * jumping silently.
+   */
+  private sayJumped(
+    watched: number,
+    revision: number,
+    failed: string,
+    auditBefore: readonly (number | undefined)[],
+    found: readonly KeyValue[],
+  ): void {
+    const skipped: Record<string, string> = {};
+    this.auditPrefixes.forEach((prefix, i) => {
+      const newest = found.find((kv) => auditPrefixOf(kv.key, [prefix]) !== null);
+      const after = newest ? Number(newest.key.slice(prefix.length)) : undefined;
+      const before = auditBefore[i];
+      if (before === undefined || after === undefined || after - before < 2) return;
+      skipped[i === 0 ? 'config' : 'presets'] = after - before === 2 ? `${before + 1}` : `${before + 1}-${after - 1}`;
+    });
+    // etcd cancels a watch from a compacted revision with no reason given (only compact_revision).
+    const reason = /^Watcher canceled: ?$/.test(failed) ? 'etcd compacted its history past them' : failed;
+    const which = Object.entries(skipped).map(([subject, versions]) => `${subject} versions ${versions}`);
+    this.options.warn?.(
+      `etcd store: the watch could not replay revisions ${watched + 1}-${revision} (${reason}); re-read at revision ${revision}: ${
+        which.length > 0 ? `${which.join(' and ')} had no event on this replica` : 'no config or presets version was skipped'
+      }`,
+      { store: this.gateway.location, fromRevision: watched + 1, revision, reason, ...skipped },
+    );
   }
 
   /**
@@ -462,9 +559,18 @@ export class EtcdMirror {
       for (const [rev, changes] of [...byRevision].sort((a, b) => a[0] - b[0])) this.apply({ revision: rev, origin: 'watch', changes });
       const progress = Number(res.header.revision);
       if (res.events.length === 0 && progress > this.watchedRevision) this.apply({ revision: progress, origin: 'watch', changes: [] });
+      if (this.catchUp && this.watchedRevision >= this.catchUp.target) this.catchUp.settle(null);
     });
     const broken = (why: string) => {
       if (generation !== this.generation || this.closed) return;
+      if (this.catchUp) {
+        // The replay failed (compacted, or etcd away again): the re-read that asked for it takes over.
+        this.watcher = null;
+        this.generation++;
+        void watcher.cancel().catch(() => {});
+        this.catchUp.settle(why);
+        return;
+      }
       this.options.warn?.(`etcd store: the watch broke (${why}); re-reading when etcd answers`, {
         store: this.gateway.location,
         reason: why,
@@ -512,6 +618,7 @@ export class EtcdMirror {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.probeTimer);
+    this.catchUp?.settle('closed');
     this.generation++;
     const watcher = this.watcher;
     this.watcher = null;
