@@ -18,9 +18,12 @@ export interface ApiError {
  */
 export const NOT_API_ANSWER = 'NOT_API_ANSWER';
 
-/** Whether `errors` leave a change's fate unknown (no answer, or one not from the API), rather than refuse it. */
+/**
+ * Whether `errors` leave a change's fate unknown (no answer, one not from the API, or the API's own
+ * `outcome: UNKNOWN`: its store was sent the change and did not answer), rather than refuse it.
+ */
 export function notConfirmed(errors: readonly ApiError[]): boolean {
-  return errors.some((e) => e.code === 'NETWORK' || e.code === NOT_API_ANSWER);
+  return errors.some((e) => e.code === 'NETWORK' || e.code === NOT_API_ANSWER || e.extensions.outcome === 'UNKNOWN');
 }
 
 /** What is known of an answer that is not the API's: its status and type, and why it is not. */

@@ -63,4 +63,15 @@ describe("the operator page's Api.run", () => {
     ]);
     expect(!result.ok && notConfirmed(result.errors)).toBe(false);
   });
+
+  it("the API's own UNAVAILABLE with outcome UNKNOWN (the store was sent the change and did not answer) is not confirmed, not a refusal", async () => {
+    // What an etcd commit whose answer was lost gives (StoreOutcomeUnknownError): the page said
+    // "Refused … Nothing was changed" of a change that may be in force.
+    const body = { errors: [{ message: 'Config store unavailable', extensions: { code: 'UNAVAILABLE', outcome: 'UNKNOWN' } }] };
+    const { result } = await runAgainst(Response.json(body, { status: 503 }));
+    expect(!result.ok && result.errors).toEqual([
+      { message: 'Config store unavailable', code: 'UNAVAILABLE', extensions: { code: 'UNAVAILABLE', outcome: 'UNKNOWN' } },
+    ]);
+    expect(!result.ok && notConfirmed(result.errors)).toBe(true);
+  });
 });
