@@ -113,9 +113,15 @@ export interface HttpServer {
 const EXCHANGE = Symbol('exchange');
 type Carrier = { [EXCHANGE]?: HttpExchange };
 
-/** Where a socket keeps its connection's requests in progress. */
+/** Where a socket keeps its connection's requests in progress, once it has had two at once. */
 const PIPELINE = Symbol('pipeline');
-type PipelinedSocket = Socket & { [PIPELINE]?: Pipeline };
+/**
+ * A connection's one request in progress while it has never had two at once (the usual client,
+ * one request at a time): no record for it, whose response's `close` always comes. A Set add and
+ * delete per request cost reads ~0.7 µs of CPU each (same-run A/B), a fifth of the bookkeeping's.
+ */
+const ALONE = Symbol('alone');
+type PipelinedSocket = Socket & { [PIPELINE]?: Pipeline; [ALONE]?: HttpExchange | null };
 /**
  * A connection's requests whose answer is not finished, and those waiting to run (past
  * `MAX_PIPELINED_PER_CONNECTION`). Its own record: Node never emits `close` on the response of a
@@ -389,6 +395,9 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
         exchange.pipeline = null;
         pipeline.unfinished.delete(exchange);
         if (pipeline.waiting.length > 0 && !pipeline.closed) startWaiting(pipeline);
+      } else {
+        const socket = exchange.req.socket as PipelinedSocket | null;
+        if (socket && socket[ALONE] === exchange) socket[ALONE] = null;
       }
       if (inFlight === 0) drained?.();
     },
@@ -434,7 +443,22 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     const exchange = new HttpExchange(req, res, plane.logger, clientKeyOf(req, behindTlsProxy, tracked?.client), owner);
     exchange.tracked = tracked;
     inFlight += 1;
-    const pipeline = pipelineOf(req.socket as PipelinedSocket);
+    const socket = req.socket as PipelinedSocket;
+    let pipeline = socket[PIPELINE];
+    if (pipeline === undefined) {
+      const alone = socket[ALONE];
+      if (alone === undefined || alone === null) {
+        socket[ALONE] = exchange;
+        start(exchange);
+        return;
+      }
+      // A request while the connection's one before it is unfinished: the client pipelines, and from
+      // now on the connection keeps its record (the earlier one included).
+      socket[ALONE] = null;
+      pipeline = pipelineOf(socket);
+      alone.pipeline = pipeline;
+      pipeline.unfinished.add(alone);
+    }
     exchange.pipeline = pipeline;
     pipeline.unfinished.add(exchange);
     if (pipeline.waiting.length > 0 || pipeline.unfinished.size > MAX_PIPELINED_PER_CONNECTION) {
