@@ -26,6 +26,20 @@ export function notConfirmed(errors: readonly ApiError[]): boolean {
   return errors.some((e) => e.code === 'NETWORK' || e.code === NOT_API_ANSWER || e.extensions.outcome === 'UNKNOWN');
 }
 
+/**
+ * The errors' messages as one sentence or more, ended with a full stop, for text that goes on after
+ * them ("… Nothing was changed."): the API's messages mostly end without one ("expectedVersion 4
+ * is stale: the config is at version 5"), and a notice read "…version 5 Nothing was changed.".
+ */
+export function errorSentences(errors: readonly ApiError[]): string {
+  const words = errors
+    .map((e) => e.message.trim())
+    .filter((m) => m !== '')
+    .join('; ');
+  if (words === '') return 'No reason was given.';
+  return /[.!?]["')\]]*$/.test(words) ? words : `${words}.`;
+}
+
 /** What is known of an answer that is not the API's: its status and type, and why it is not. */
 function notTheApis(response: Response, readable: boolean): string {
   const type = response.headers.get('content-type')?.split(';')[0]?.trim();

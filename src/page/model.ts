@@ -21,6 +21,12 @@ export type Runner = OperatorStatusFragment['runner'];
 export type Signal = OperatorSignalFragment;
 export type Viewer = NonNullable<OperatorOverviewQuery['viewer']>;
 
+/**
+ * Runner ids as a person reads them: runner-2 before runner-10 (code-unit order put runner-10 and
+ * runner-11 between runner-1 and runner-2). The fleet's tiles and the per-runner charts both use it.
+ */
+export const byRunnerId = new Intl.Collator(undefined, { numeric: true }).compare;
+
 export interface Filters {
   instrument: string;
   riskLevel: RiskLevel | '';

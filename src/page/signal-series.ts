@@ -1,4 +1,4 @@
-import type { Signal, State } from './model.js';
+import { byRunnerId, type Signal, type State } from './model.js';
 
 /** Signals kept per series in the page (the server keeps 1,000 per instrument; a chart shows the recent ones). */
 export const SIGNALS_SHOWN = 300;
@@ -153,8 +153,8 @@ export interface Shown {
 /**
  * What to chart for one instrument: the active strategy's signals of each runner publishing it, in
  * arrival order. One runner (or none yet): one chart, as the instrument's. Several: one chart per
- * runner, leaving out runners status.runners no longer lists when some are (a runner named
- * <host>:<pid> is a new one at each restart).
+ * runner in the fleet tiles' id order, leaving out runners status.runners no longer lists when some
+ * are (a runner named <host>:<pid> is a new one at each restart).
  */
 export function seriesShown(state: State, instrument: string): Shown[] {
   const active = state.status?.activeStrategyKey;
@@ -164,5 +164,5 @@ export function seriesShown(state: State, instrument: string): Shown[] {
   const listed = new Set((state.status?.runners ?? []).map((r) => r.id));
   if (shown.length > 1 && shown.some((s) => listed.has(s.runnerId))) shown = shown.filter((s) => listed.has(s.runnerId));
   if (shown.length <= 1) return [{ instrument, runnerId: null, signals: shown[0]?.signals ?? [] }];
-  return shown.sort((a, b) => (a.runnerId < b.runnerId ? -1 : 1));
+  return shown.sort((a, b) => byRunnerId(a.runnerId, b.runnerId));
 }

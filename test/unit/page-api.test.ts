@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OperatorOverviewDocument } from '../../src/generated/graphql.js';
-import { Api, NOT_API_ANSWER, notConfirmed } from '../../src/page/api.js';
+import { Api, errorSentences, NOT_API_ANSWER, notConfirmed } from '../../src/page/api.js';
 
 /** Api.run against a server whose only answer is `response` (what a proxy in between may send back). */
 async function runAgainst(response: Response) {
@@ -73,5 +73,23 @@ describe("the operator page's Api.run", () => {
       { message: 'Config store unavailable', code: 'UNAVAILABLE', extensions: { code: 'UNAVAILABLE', outcome: 'UNKNOWN' } },
     ]);
     expect(!result.ok && notConfirmed(result.errors)).toBe(true);
+  });
+});
+
+describe("the operator page's refusal words", () => {
+  const error = (message: string) => ({ message, code: 'CONFLICT', extensions: {} });
+
+  it('end with a full stop, so the text after them is a sentence of its own', () => {
+    // As the API words a stale expectedVersion: no full stop of its own.
+    expect(`${errorSentences([error('Config version conflict: expected 1, current 2')])} Nothing was changed.`).toBe(
+      'Config version conflict: expected 1, current 2. Nothing was changed.',
+    );
+    expect(errorSentences([error('first'), error(' second ')])).toBe('first; second.');
+    // One that has its own is not given a second.
+    expect(errorSentences([error('Not allowed.')])).toBe('Not allowed.');
+    expect(errorSentences([error('Is it "stale?"')])).toBe('Is it "stale?"');
+    expect(errorSentences([error('(see the log)')])).toBe('(see the log).');
+    expect(errorSentences([error('  ')])).toBe('No reason was given.');
+    expect(errorSentences([])).toBe('No reason was given.');
   });
 });

@@ -189,6 +189,9 @@ describe('the page’s signal series', () => {
     // A runner no longer listed (named <host>:<pid>, restarted as another) is not drawn beside the one that is.
     const restarted = seriesShown(state(['host:2'], [signal('host:1', 5, 1.05), signal('host:2', 1, 1.01)]), 'EUR_USD');
     expect(restarted.map((s) => [s.runnerId, s.signals.map((x) => x.price)])).toEqual([[null, [1.01]]]);
+    // Charts go in the order a person reads ids, as the fleet's tiles do: runner-2 before runner-10.
+    const ten = seriesShown(state(['runner-10', 'runner-2'], [signal('runner-10', 1, 1.1), signal('runner-2', 1, 1.2)]), 'EUR_USD');
+    expect(ten.map((s) => s.runnerId)).toEqual(['runner-2', 'runner-10']);
     // Another strategy's signals are not this one's.
     const other = { ...signal('b', 1, 2), strategyKey: 'gold' };
     expect(seriesShown(state(['a', 'b'], [signal('a', 1, 1.01), other]), 'EUR_USD').map((s) => s.runnerId)).toEqual([null]);

@@ -1,4 +1,4 @@
-import { type ApiError, type ApiResult, notConfirmed } from '../api.js';
+import { type ApiError, type ApiResult, errorSentences, notConfirmed } from '../api.js';
 import { byId, type Child, h, refocus, replace, timeAgo, ZONED } from '../dom.js';
 
 /** The page's one modal dialog (native <dialog>: focus kept inside, Escape closes). */
@@ -258,7 +258,7 @@ export async function sendFromDialog<T>(
 
 /** A refusal (or no answer) of a change whose dialog was closed, as a notice. */
 function outcomeNotice(app: Notifier, what: string, errors: readonly ApiError[]): void {
-  const words = errors.map((e) => e.message).join('; ');
+  const words = errorSentences(errors);
   app.notify(
     'error',
     notConfirmed(errors)
@@ -297,9 +297,9 @@ export async function showNotApplied(
   if (conflict) await app.refresh();
   const applied = conflict && resent ? firstApplied() : null;
   if (applied) {
-    const words = errors.map((e) => e.message).join('; ');
+    const words = errorSentences(errors);
     if (!open) {
-      app.notify('success', [...applied, ` (The second send was refused: ${words}.)`].map(textOf).join(''));
+      app.notify('success', [...applied, ` (The second send was refused: ${words})`].map(textOf).join(''));
       return;
     }
     sending.outcome.replaceChildren(
@@ -307,7 +307,7 @@ export async function showNotApplied(
         'div',
         { class: 'success-box', role: 'status', 'data-testid': 'first-send-applied' },
         h('p', {}, ...applied),
-        h('p', { class: 'muted' }, `The second send was refused only because the first got through: ${words}. Nothing else changed.`),
+        h('p', { class: 'muted' }, `The second send was refused only because the first got through: ${words} Nothing else changed.`),
       ),
     );
     sending.confirm.textContent = 'Applied';

@@ -1,5 +1,5 @@
 import { h, idElement, idText, rerender, timeAgo, ZONED } from '../dom.js';
-import { type HistoryEntry, operationKind, RISK_WORDS, type Runner, SESSION_WORDS, type State } from '../model.js';
+import { byRunnerId, type HistoryEntry, operationKind, RISK_WORDS, type Runner, SESSION_WORDS, type State } from '../model.js';
 
 const STATE_WORDS: Record<Runner['state'], string> = {
   RUNNING: 'scanning on schedule',
@@ -172,18 +172,12 @@ function fleetSummary(runners: readonly Runner[], worst: Runner['state'], heard:
 }
 
 /**
- * Ids as a person reads them: runner-2 before runner-10 (the server's code-unit order put
- * runner-10 and runner-11 between runner-1 and runner-2).
- */
-const byId = new Intl.Collator(undefined, { numeric: true }).compare;
-
-/**
  * A fleet's tiles, worst first (STATE_ORDER's, the summary's "worst:"), each state in id order: 20
  * STALE tiles were scattered among 21 RUNNING in id order, each dead runner a search.
  */
 function worstFirst(runners: readonly Runner[]): Runner[] {
   const rank = (r: Runner) => STATE_ORDER.indexOf(r.state);
-  return [...runners].sort((a, b) => rank(b) - rank(a) || byId(a.id ?? '', b.id ?? ''));
+  return [...runners].sort((a, b) => rank(b) - rank(a) || byRunnerId(a.id ?? '', b.id ?? ''));
 }
 
 /** Who made the version in force, from the audit trail (when the timeline has reached it). */
