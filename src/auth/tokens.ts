@@ -55,16 +55,51 @@ export interface AdminToken {
 export const WEAK_TOKEN_BITS = 80;
 
 /**
- * A rough strength of a token, in bits: its length (counting at most two characters per distinct
- * one, so `aaaa...` or `passwordpassword` count little) times log2 of the pool its character
- * classes span (a-z, A-Z, 0-9, and - . _ ~ + /). A generated token (43 base64url characters) is
- * about 250; 16 random alphanumerics about 95; `passwordpassword` 66. Not a dictionary check: a
- * floor that catches the common hand-chosen ones, for a warning only.
+ * A rough strength of a token, in bits: the characters a guesser has to guess (see
+ * `unpredictableLength`; at most two per distinct one, so `aaaa...` counts little) times log2 of the
+ * pool its character classes span (a-z, A-Z, 0-9, and - . _ ~ + /). A generated token (43 base64url
+ * characters) is about 250; 16 random alphanumerics about 95; `passwordpassword` 42 and
+ * `passwordpassword1` 52 (a word said twice, a digit added). Not a dictionary check: a floor that
+ * catches the common hand-chosen ones, for a warning only.
  */
 export function tokenStrengthBits(token: string): number {
   const pool = [/[a-z]/, /[A-Z]/, /[0-9]/, /[-._~+/]/].reduce((sum, re, i) => sum + (re.test(token) ? [26, 26, 10, 6][i]! : 0), 0);
   if (pool === 0) return 0;
-  return Math.min(token.length, 2 * new Set(token).size) * Math.log2(pool);
+  return Math.min(unpredictableLength(token), 2 * new Set(token).size) * Math.log2(pool);
+}
+
+/** Tokens are looked through up to this length (the look is quadratic); characters past it count each. */
+const LOOKED_THROUGH = 256;
+
+/**
+ * How many characters of `token` a guesser has to guess: a stretch of 3 or more that repeats an
+ * earlier one (`passwordpassword`'s second word) counts as one, and a run going up, down or
+ * staying by one code point (`abcd`, `4321`, `zzzz`) counts its first two only.
+ */
+export function unpredictableLength(token: string): number {
+  const chars = [...token.slice(0, LOOKED_THROUGH)].map((c) => c.codePointAt(0)!);
+  let count = Math.max(0, token.length - LOOKED_THROUGH);
+  for (let i = 0; i < chars.length; ) {
+    let repeat = 0;
+    for (let j = 0; j < i; j++) {
+      let n = 0;
+      while (i + n < chars.length && chars[j + n] === chars[i + n]) n++;
+      repeat = Math.max(repeat, n);
+    }
+    if (repeat >= 3) {
+      count++;
+      i += repeat;
+      continue;
+    }
+    const step = chars[i]! - chars[i - 1]!;
+    if (i >= 2 && Math.abs(step) <= 1 && chars[i - 1]! - chars[i - 2]! === step) {
+      i++;
+      continue;
+    }
+    count++;
+    i++;
+  }
+  return count;
 }
 
 const weakness = (token: string): { weakBits?: number } => {

@@ -60,7 +60,7 @@ describe('start-up', () => {
   it('warns at start of an admin token chosen by hand and weak (CONTROL_PLANE_TOKEN or admin.token), naming where it is, never the token', async () => {
     const weak = 'passwordpassword'; // 16 characters: accepted, but a dictionary's first guesses
     const fromEnv = await spawnServer(await tempRuntimeDir(), ['--no-runner'], { CONTROL_PLANE_TOKEN: weak });
-    await fromEnv.waitFor(/admin token in CONTROL_PLANE_TOKEN looks chosen by hand: about 66 bits/);
+    await fromEnv.waitFor(/admin token in CONTROL_PLANE_TOKEN looks chosen by hand: about 42 bits/);
     expect(fromEnv.stdout() + fromEnv.stderr()).not.toContain(weak);
     // It serves all the same: a warning, not a refusal.
     expect(

@@ -2,7 +2,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { adminAuthenticator } from '../../src/auth/tokens.js';
+import { adminAuthenticator, generateToken, tokenStrengthBits, unpredictableLength, WEAK_TOKEN_BITS } from '../../src/auth/tokens.js';
 import { requestIds } from '../../src/http/steps/request-id.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { startTestServer } from '../helpers/server.js';
@@ -83,5 +83,27 @@ describe('the admin token in the request path', () => {
     const again = authenticator.authenticate(`Bearer ${replacement}`);
     expect(again).not.toBeInstanceOf(Promise);
     expect(again).toMatchObject({ kind: 'valid', identity: { name: 'admin' } });
+  });
+});
+
+describe("a hand-chosen admin token's rough strength (the start's warning)", () => {
+  it('counts a repeated stretch once and a run by its first two characters, so a word said twice with a digit added is weak', () => {
+    expect(unpredictableLength('passwordpassword')).toBe(9);
+    expect(unpredictableLength('passwordpassword1')).toBe(10);
+    expect(unpredictableLength('abcdefgh12345678')).toBe(4);
+    expect(unpredictableLength('zzzzzzzz98765432')).toBe(4);
+    // Two characters repeating are not a stretch: "ss" in "password" counts twice.
+    expect(unpredictableLength('Xk9fQ2mZ7pLw4RtB')).toBe(16);
+    for (const weak of ['passwordpassword', 'passwordpassword1', 'adminadminadmin1', 'abcdefgh12345678', 'aaaaaaaaaaaaaaaaaaaa'])
+      expect(tokenStrengthBits(weak), weak).toBeLessThan(WEAK_TOKEN_BITS);
+    for (const strong of ['Xk9fQ2mZ7pLw4RtB', 'correcthorsebatterystaple', generateToken()])
+      expect(tokenStrengthBits(strong), strong).toBeGreaterThanOrEqual(WEAK_TOKEN_BITS);
+    expect(Math.round(tokenStrengthBits('passwordpassword'))).toBe(42);
+  });
+
+  it('looks through a long token in bounded time: past 256 characters each counts', () => {
+    expect(unpredictableLength('ab'.repeat(5_000))).toBe(3 + (10_000 - 256));
+    // The distinct characters still bound it: two of them are 2 x 2 guesses whatever the length.
+    expect(tokenStrengthBits('ab'.repeat(5_000))).toBe(4 * Math.log2(26));
   });
 });
