@@ -588,7 +588,7 @@ describe('preset names (file store)', () => {
       expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       return res.body.errors?.[0]?.message;
     };
-    const alike = '; a preset needs a name of its own (compared ignoring case and Unicode compatibility forms)';
+    const alike = '; a preset needs a name of its own (compared ignoring case, Unicode compatibility forms and invisible characters)';
     expect(await refused({ key: 'gold_trend', base: 'momentum', name: 'Gold Trend' })).toBe(
       `Invalid preset: name: "Gold Trend" is the name of the static strategy gold ("Gold Trend")${alike}`,
     );
@@ -613,6 +613,35 @@ describe('preset names (file store)', () => {
     expect(await strategyKeys(server)).toEqual([...STATIC_KEYS, 'gold_fast', 'range_fast']);
   });
 });
+
+for (const backend of STORE_BACKENDS) {
+  backend.describe(`preset names with invisible characters (${backend.name} store)`, () => {
+    it('a name that reads as another strategy’s once its invisible characters (format, default-ignorable) are dropped is refused; nothing is written', async () => {
+      const server = await backend.start({ runner: false });
+      const alike = '; a preset needs a name of its own (compared ignoring case, Unicode compatibility forms and invisible characters)';
+      // Each shows as "Gold Trend" (or "Range Mean Reversion") beside the static strategy of that name:
+      // a zero-width space, a soft hyphen, a tag character, a right-to-left mark, an Arabic letter mark.
+      const copies: [string, string][] = [
+        ['Gold Tr\u200bend', 'gold'],
+        ['Gold\u00ad Trend', 'gold'],
+        ['Gold Trend\u{E0041}', 'gold'],
+        ['Gold \u200fTrend', 'gold'],
+        ['Gold \u061cTrend', 'gold'],
+        ['Range Mean Rever\u200bsion', 'range'],
+      ];
+      for (const [name, copied] of copies) {
+        const res = await server.gql(UPSERT, { input: { key: 'look_alike', base: 'momentum', name } });
+        expect(res.status, JSON.stringify(name)).toBe(400);
+        expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+        expect(res.body.errors?.[0]?.message).toMatch(/^Invalid preset: name: ".*" is the name of the static strategy /);
+        expect(res.body.errors?.[0]?.message).toContain(` static strategy ${copied} (`);
+        expect(res.body.errors?.[0]?.message).toContain(alike);
+      }
+      expect(await server.readPresets()).toBeNull();
+      expect((await status(server)).presetsVersion).toBe(0);
+    });
+  });
+}
 
 describe('preset text (file store)', () => {
   it('a name is one line (no U+2028/U+2029 either) and no name or description holds bidirectional controls; nothing is written', async () => {
