@@ -688,3 +688,25 @@ describe('preset text (file store)', () => {
     expect(ok.body.data?.upsertPreset.strategy.description).toBe('Faster crossover.\nFor quiet days:\tXAU.');
   });
 });
+
+describe('preset tunables (file store)', () => {
+  it('a tunable sent as -0 is stored as 0: the file says 0, and upserting 0 after it changes nothing', async () => {
+    const server = await startTestServer({ runner: false });
+    const input = { key: 'gold_flat', base: 'gold', name: 'Gold flat', tunables: { min_separation_pct: 0 } };
+    // JSON.stringify writes -0 as 0: the body is written by hand, as a client's JSON may say it.
+    const body = JSON.stringify({ query: UPSERT, variables: { input } }).replace('"min_separation_pct":0', '"min_separation_pct":-0');
+    expect(body).toContain('"min_separation_pct":-0');
+    const res = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+      body,
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { data: { upsertPreset: { changed: boolean } } }).data.upsertPreset.changed).toBe(true);
+    const text = await readFile(presetsFile(server), 'utf8');
+    expect(text).toMatch(/min_separation_pct: 0\n/);
+    expect(text).not.toContain('-0');
+    const again = await server.gql(UPSERT, { input });
+    expect(again.body.data?.upsertPreset).toMatchObject({ changed: false, presetsVersion: 1 });
+  });
+});
