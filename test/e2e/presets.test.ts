@@ -1,7 +1,10 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { print } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { type FileConfigStore, KEPT_PRESETS_FILE } from '../../src/config/file-store.js';
+import { MAX_RESPONSE_BYTES } from '../../src/limit-defaults.js';
+import { OperatorStrategiesDocument, OperatorTunableDefinitionsDocument } from '../../src/generated/graphql.js';
 import { MAX_PRESETS, PRESET_TEXT_BYTES, PRESET_TEXT_LIMITS } from '../../src/registry/index.js';
 import {
   ACTIVATE,
@@ -576,6 +579,38 @@ describe('the size of a preset set (file store)', () => {
     const edit = await server.gql(UPSERT, { input: { key: 'p_0', base: 'momentum', name: 'Edited' } });
     expect(edit.body.errors).toBeUndefined();
     expect(edit.body.data?.upsertPreset.presetsVersion).toBe(2);
+  }, 30_000);
+});
+
+describe('the operator page on a full preset set (file store)', () => {
+  it(`its strategies query answers a full set (${MAX_PRESETS} presets, CJK names and descriptions at their longest, the bases with the most tunables) under the response limit, and the tunables' definitions per base`, async () => {
+    const server = await startTestServer({ configPollMs: 60_000, runner: false });
+    (server.store as FileConfigStore).watch!.pause();
+    // At their longest in UTF-8 bytes: 3 bytes a character (a name 195 of 200 bytes, a description 3,996 of 4,000).
+    const name = (i: number) => `${'策略'.repeat(32)}${String(i).padStart(3, '0')}`;
+    const description = '说明'.repeat(666);
+    const base = (i: number) => (i % 2 === 0 ? 'eur_usd_5m_safe' : 'momentum_v2');
+    const entry = (i: number) => `  p_${i}:\n    base: ${base(i)}\n    name: ${name(i)}\n    description: ${description}\n`;
+    await handEditPresets(server, `version: 1\npresets:\n${Array.from({ length: MAX_PRESETS }, (_, i) => entry(i)).join('')}`);
+    const reload = 'mutation { reloadStrategies { presetsVersion strategiesError { message } } }';
+    expect((await server.gql(reload)).body.data?.reloadStrategies).toMatchObject({ presetsVersion: 1, strategiesError: null });
+
+    // The page's own documents, as it sends them (it once asked every row's definitions: 1.1 MB, refused).
+    const res = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: print(OperatorStrategiesDocument), variables: {} }),
+    });
+    const text = await res.text();
+    expect(res.status, text.slice(0, 200)).toBe(200);
+    expect(Buffer.byteLength(text)).toBeLessThan(MAX_RESPONSE_BYTES);
+    const rows = (JSON.parse(text) as { data: { strategies: { key: string; base: string | null }[] } }).data.strategies;
+    expect(rows).toHaveLength(STATIC_KEYS.length + MAX_PRESETS);
+    for (const key of new Set(rows.map((s) => s.base ?? s.key))) {
+      const defs = await server.gql(print(OperatorTunableDefinitionsDocument), { key });
+      expect(defs.status).toBe(200);
+      expect(defs.body.data?.strategy.tunableDefinitions.length).toBeGreaterThan(0);
+    }
   }, 30_000);
 });
 
