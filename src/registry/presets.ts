@@ -202,8 +202,7 @@ const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
  * characters dropped ("Gold Tr\u200bend" shows as "Gold Trend"), case folded, runs of white space
  * as one. Two names the same here show as the same row in a listing.
  */
-const nameAsRead = (name: string): string =>
-  name.normalize('NFKC').replace(INVISIBLE, '').toLowerCase().replace(/\s+/g, ' ').trim();
+const nameAsRead = (name: string): string => name.normalize('NFKC').replace(INVISIBLE, '').toLowerCase().replace(/\s+/g, ' ').trim();
 
 /** The strategies' names as read (nameAsRead), to whose they are; a static strategy's first. */
 type NamesRead = Map<string, { readonly key: string; readonly name: string; readonly source: 'static' | 'preset' }>;

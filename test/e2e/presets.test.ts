@@ -3,8 +3,8 @@ import path from 'node:path';
 import { print } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { type FileConfigStore, KEPT_PRESETS_FILE } from '../../src/config/file-store.js';
-import { MAX_RESPONSE_BYTES } from '../../src/limit-defaults.js';
 import { OperatorStrategiesDocument, OperatorTunableDefinitionsDocument } from '../../src/generated/graphql.js';
+import { MAX_RESPONSE_BYTES } from '../../src/limit-defaults.js';
 import { MAX_PRESETS, PRESET_TEXT_BYTES, PRESET_TEXT_LIMITS } from '../../src/registry/index.js';
 import {
   ACTIVATE,
