@@ -6,8 +6,12 @@
 /** East Asian wide and fullwidth characters, and emoji shown as emoji: two terminal columns each. */
 const WIDE =
   /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]|\p{Emoji_Presentation}/u;
-/** Combining marks, zero-width joiners and variation selectors: no column of their own. */
-const ZERO_WIDTH = /\p{Mn}|\p{Me}|[\u200b-\u200d]|\p{Variation_Selector}/u;
+/**
+ * Combining marks, format characters (zero-width spaces and joiners, soft hyphen, directional marks,
+ * tags) and the other default-ignorable code points (variation selectors among them): no column of
+ * their own. A name holding U+200F or a tag character otherwise pushed the columns after it right.
+ */
+const ZERO_WIDTH = /\p{Mn}|\p{Me}|\p{Cf}|\p{Default_Ignorable_Code_Point}|\p{Variation_Selector}/u;
 
 /**
  * By hand, not string-width: importing that (with its East Asian width tables) took ~27 ms here,

@@ -7,11 +7,12 @@ import {
   OperatorStatusChangedDocument,
   type OperatorStatusFragment,
   OperatorStrategiesDocument,
+  OperatorTunableDefinitionsDocument,
   RollbackConfigDocument,
   UpdateConfigDocument,
 } from '../generated/graphql.js';
 import { Api } from './api.js';
-import type { Filters, PageActions, ServerBuild, Signal, State } from './model.js';
+import type { Filters, PageActions, ServerBuild, Signal, State, TunableDefinitionRow } from './model.js';
 import { createLive } from './shared-live.js';
 import { addFetched, addLive } from './signal-series.js';
 import { token } from './token.js';
@@ -66,6 +67,11 @@ export class App implements PageActions {
   private statusSeq = 0;
   /** Bumped by every strategies load: only the answer to the latest filters is shown. */
   private strategiesSeq = 0;
+  /**
+   * Each static strategy's tunable definitions, by key, asked once: they are the server's code
+   * (dropped when another build answers), and a preset's are its base's.
+   */
+  private readonly tunableDefinitions = new Map<string, TunableDefinitionRow[]>();
   /** Bumped by every overview and history load: an answer overtaken by a later one is dropped (it is older news). */
   private overviewSeq = 0;
   private historySeq = 0;
@@ -255,7 +261,20 @@ export class App implements PageActions {
       if (result.status !== 401) this.notify('error', `Cannot load the strategies: ${result.errors.map((e) => e.message).join('; ')}`);
       return;
     }
-    this.state.strategies = result.data.strategies;
+    // Asked per base strategy, not per row: a full preset set's rows each carrying their base's
+    // definitions put the answer over the server's response limit.
+    const rows = result.data.strategies;
+    const missing = [...new Set(rows.map((s) => s.base ?? s.key))].filter((key) => !this.tunableDefinitions.has(key));
+    const answers = await Promise.all(missing.map((key) => this.api.run(OperatorTunableDefinitionsDocument, { key })));
+    if (seq !== this.strategiesSeq) return;
+    for (const [i, answer] of answers.entries()) {
+      if (!answer.ok) {
+        if (answer.status !== 401) this.notify('error', `Cannot load the strategies: ${answer.errors.map((e) => e.message).join('; ')}`);
+        return;
+      }
+      if (answer.data.strategy) this.tunableDefinitions.set(missing[i] as string, answer.data.strategy.tunableDefinitions);
+    }
+    this.state.strategies = rows.map((s) => ({ ...s, tunableDefinitions: this.tunableDefinitions.get(s.base ?? s.key) ?? [] }));
     this.state.strategiesPresetsVersion = result.data.status.presetsVersion;
     const instruments = new Set(this.state.instruments);
     for (const s of result.data.strategies) for (const i of s.instruments) instruments.add(i);
@@ -364,6 +383,9 @@ export class App implements PageActions {
     const now = await this.fetchVersion();
     if (now === null) return;
     if (this.state.serverVersion.loaded === null) this.state.serverVersion.loaded = now;
+    const before = this.state.serverVersion.now;
+    // Another build may ship other tunables: asked again with the next strategies load.
+    if (before && (before.version !== now.version || before.commit !== now.commit)) this.tunableDefinitions.clear();
     this.state.serverVersion.now = now;
     this.render();
   }

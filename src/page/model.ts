@@ -5,6 +5,7 @@ import type {
   OperatorSignalFragment,
   OperatorStatusFragment,
   OperatorStrategiesQuery,
+  OperatorTunableDefinitionsQuery,
   RiskLevel,
   RollbackConfigMutation,
   TokenScope,
@@ -15,7 +16,9 @@ import type { ApiResult } from './api.js';
 import { show } from './dom.js';
 import type { LiveState } from './live.js';
 
-export type Strategy = OperatorStrategiesQuery['strategies'][number];
+export type TunableDefinitionRow = NonNullable<OperatorTunableDefinitionsQuery['strategy']>['tunableDefinitions'][number];
+/** A row of the strategies table, with its tunables' definitions (its base's, for a preset). */
+export type Strategy = OperatorStrategiesQuery['strategies'][number] & { tunableDefinitions: TunableDefinitionRow[] };
 export type HistoryEntry = OperatorHistoryQuery['configHistory'][number];
 export type Runner = OperatorStatusFragment['runner'];
 export type Signal = OperatorSignalFragment;

@@ -144,6 +144,12 @@ export function checkPreset(
   for (const field of PRESET_FIELDS) if (values[field] !== undefined) preset[field] = values[field];
   // An empty tunables map sets nothing: the same preset as none.
   if (preset.tunables && Object.keys(preset.tunables).length === 0) delete preset.tunables;
+  // -0 is 0 (the API answers it as 0): stored as sent, the file said `-0` and upserting 0 after it
+  // answered changed: false.
+  else if (preset.tunables)
+    preset.tunables = Object.fromEntries(
+      Object.entries(preset.tunables as Record<string, unknown>).map(([name, value]) => [name, Object.is(value, -0) ? 0 : value]),
+    );
   return { ok: true, preset: deepFreeze(preset as unknown as PresetDefinition) };
 }
 
@@ -187,11 +193,16 @@ function checkAgainstBase(base: StrategyInfo, values: Partial<Record<PresetField
   return issues;
 }
 
+// What shows as nothing: format characters (zero-width space, soft hyphen, directional marks, tags)
+// and the other default-ignorable code points; the blank check strips the same.
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
+
 /**
- * A name as it reads: NFKC (a full-width or ligature form reads as the plain one), case folded, runs
- * of white space as one. Two names the same here show as the same row in a listing.
+ * A name as it reads: NFKC (a full-width or ligature form reads as the plain one), invisible
+ * characters dropped ("Gold Tr\u200bend" shows as "Gold Trend"), case folded, runs of white space
+ * as one. Two names the same here show as the same row in a listing.
  */
-const nameAsRead = (name: string): string => name.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
+const nameAsRead = (name: string): string => name.normalize('NFKC').replace(INVISIBLE, '').toLowerCase().replace(/\s+/g, ' ').trim();
 
 /** The strategies' names as read (nameAsRead), to whose they are; a static strategy's first. */
 type NamesRead = Map<string, { readonly key: string; readonly name: string; readonly source: 'static' | 'preset' }>;
@@ -209,7 +220,7 @@ function nameCopied(preset: PresetDefinition, names: NamesRead): string | undefi
   const copied = names.get(nameAsRead(preset.name));
   if (!copied || (copied.source === 'preset' && copied.key === preset.key)) return undefined;
   const whose = copied.source === 'static' ? 'the static strategy' : 'the preset';
-  return `"${shownName(preset.name)}" is the name of ${whose} ${copied.key} ("${shownName(copied.name)}"); a preset needs a name of its own (compared ignoring case and Unicode compatibility forms)`;
+  return `"${shownName(preset.name)}" is the name of ${whose} ${copied.key} ("${shownName(copied.name)}"); a preset needs a name of its own (compared ignoring case, Unicode compatibility forms and invisible characters)`;
 }
 
 /**

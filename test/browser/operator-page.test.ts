@@ -146,7 +146,10 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     const names = opened.requests
       .filter((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/graphql')
       .map((r) => r.postDataJSON().operationName);
-    expect(new Set(names)).toEqual(new Set(['OperatorOverview', 'OperatorStrategies', 'OperatorHistory', 'OperatorSignals']));
+    // OperatorTunableDefinitions: once per static strategy (a preset's are its base's), kept for the page's life.
+    expect(new Set(names)).toEqual(
+      new Set(['OperatorOverview', 'OperatorStrategies', 'OperatorTunableDefinitions', 'OperatorHistory', 'OperatorSignals']),
+    );
     expect(opened.refused, 'requests beyond loopback').toEqual([]);
     expect(await opened.problems()).toEqual([]);
   }, 60_000);

@@ -1,7 +1,10 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { print } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { type FileConfigStore, KEPT_PRESETS_FILE } from '../../src/config/file-store.js';
+import { OperatorStrategiesDocument, OperatorTunableDefinitionsDocument } from '../../src/generated/graphql.js';
+import { MAX_RESPONSE_BYTES } from '../../src/limit-defaults.js';
 import { MAX_PRESETS, PRESET_TEXT_BYTES, PRESET_TEXT_LIMITS } from '../../src/registry/index.js';
 import {
   ACTIVATE,
@@ -579,6 +582,38 @@ describe('the size of a preset set (file store)', () => {
   }, 30_000);
 });
 
+describe('the operator page on a full preset set (file store)', () => {
+  it(`its strategies query answers a full set (${MAX_PRESETS} presets, CJK names and descriptions at their longest, the bases with the most tunables) under the response limit, and the tunables' definitions per base`, async () => {
+    const server = await startTestServer({ configPollMs: 60_000, runner: false });
+    (server.store as FileConfigStore).watch!.pause();
+    // At their longest in UTF-8 bytes: 3 bytes a character (a name 195 of 200 bytes, a description 3,996 of 4,000).
+    const name = (i: number) => `${'策略'.repeat(32)}${String(i).padStart(3, '0')}`;
+    const description = '说明'.repeat(666);
+    const base = (i: number) => (i % 2 === 0 ? 'eur_usd_5m_safe' : 'momentum_v2');
+    const entry = (i: number) => `  p_${i}:\n    base: ${base(i)}\n    name: ${name(i)}\n    description: ${description}\n`;
+    await handEditPresets(server, `version: 1\npresets:\n${Array.from({ length: MAX_PRESETS }, (_, i) => entry(i)).join('')}`);
+    const reload = 'mutation { reloadStrategies { presetsVersion strategiesError { message } } }';
+    expect((await server.gql(reload)).body.data?.reloadStrategies).toMatchObject({ presetsVersion: 1, strategiesError: null });
+
+    // The page's own documents, as it sends them (it once asked every row's definitions: 1.1 MB, refused).
+    const res = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: print(OperatorStrategiesDocument), variables: {} }),
+    });
+    const text = await res.text();
+    expect(res.status, text.slice(0, 200)).toBe(200);
+    expect(Buffer.byteLength(text)).toBeLessThan(MAX_RESPONSE_BYTES);
+    const rows = (JSON.parse(text) as { data: { strategies: { key: string; base: string | null }[] } }).data.strategies;
+    expect(rows).toHaveLength(STATIC_KEYS.length + MAX_PRESETS);
+    for (const key of new Set(rows.map((s) => s.base ?? s.key))) {
+      const defs = await server.gql(print(OperatorTunableDefinitionsDocument), { key });
+      expect(defs.status).toBe(200);
+      expect(defs.body.data?.strategy.tunableDefinitions.length).toBeGreaterThan(0);
+    }
+  }, 30_000);
+});
+
 describe('preset names (file store)', () => {
   it('a preset name that reads as another strategy’s (static or preset) is refused through the API; keeping its own name is not a copy; a file holding a copy still loads', async () => {
     const server = await startTestServer({ runner: false });
@@ -588,7 +623,7 @@ describe('preset names (file store)', () => {
       expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       return res.body.errors?.[0]?.message;
     };
-    const alike = '; a preset needs a name of its own (compared ignoring case and Unicode compatibility forms)';
+    const alike = '; a preset needs a name of its own (compared ignoring case, Unicode compatibility forms and invisible characters)';
     expect(await refused({ key: 'gold_trend', base: 'momentum', name: 'Gold Trend' })).toBe(
       `Invalid preset: name: "Gold Trend" is the name of the static strategy gold ("Gold Trend")${alike}`,
     );
@@ -613,6 +648,35 @@ describe('preset names (file store)', () => {
     expect(await strategyKeys(server)).toEqual([...STATIC_KEYS, 'gold_fast', 'range_fast']);
   });
 });
+
+for (const backend of STORE_BACKENDS) {
+  backend.describe(`preset names with invisible characters (${backend.name} store)`, () => {
+    it('a name that reads as another strategy’s once its invisible characters (format, default-ignorable) are dropped is refused; nothing is written', async () => {
+      const server = await backend.start({ runner: false });
+      const alike = '; a preset needs a name of its own (compared ignoring case, Unicode compatibility forms and invisible characters)';
+      // Each shows as "Gold Trend" (or "Range Mean Reversion") beside the static strategy of that name:
+      // a zero-width space, a soft hyphen, a tag character, a right-to-left mark, an Arabic letter mark.
+      const copies: [string, string][] = [
+        ['Gold Tr\u200bend', 'gold'],
+        ['Gold\u00ad Trend', 'gold'],
+        ['Gold Trend\u{E0041}', 'gold'],
+        ['Gold \u200fTrend', 'gold'],
+        ['Gold \u061cTrend', 'gold'],
+        ['Range Mean Rever\u200bsion', 'range'],
+      ];
+      for (const [name, copied] of copies) {
+        const res = await server.gql(UPSERT, { input: { key: 'look_alike', base: 'momentum', name } });
+        expect(res.status, JSON.stringify(name)).toBe(400);
+        expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+        expect(res.body.errors?.[0]?.message).toMatch(/^Invalid preset: name: ".*" is the name of the static strategy /);
+        expect(res.body.errors?.[0]?.message).toContain(` static strategy ${copied} (`);
+        expect(res.body.errors?.[0]?.message).toContain(alike);
+      }
+      expect(await server.readPresets()).toBeNull();
+      expect((await status(server)).presetsVersion).toBe(0);
+    });
+  });
+}
 
 describe('preset text (file store)', () => {
   it('a name is one line (no U+2028/U+2029 either) and no name or description holds bidirectional controls; nothing is written', async () => {
@@ -657,5 +721,27 @@ describe('preset text (file store)', () => {
     // A description may still run over several lines.
     const ok = await server.gql(UPSERT, { input: { ...GOLD_FAST, description: 'Faster crossover.\nFor quiet days:\tXAU.' } });
     expect(ok.body.data?.upsertPreset.strategy.description).toBe('Faster crossover.\nFor quiet days:\tXAU.');
+  });
+});
+
+describe('preset tunables (file store)', () => {
+  it('a tunable sent as -0 is stored as 0: the file says 0, and upserting 0 after it changes nothing', async () => {
+    const server = await startTestServer({ runner: false });
+    const input = { key: 'gold_flat', base: 'gold', name: 'Gold flat', tunables: { min_separation_pct: 0 } };
+    // JSON.stringify writes -0 as 0: the body is written by hand, as a client's JSON may say it.
+    const body = JSON.stringify({ query: UPSERT, variables: { input } }).replace('"min_separation_pct":0', '"min_separation_pct":-0');
+    expect(body).toContain('"min_separation_pct":-0');
+    const res = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+      body,
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { data: { upsertPreset: { changed: boolean } } }).data.upsertPreset.changed).toBe(true);
+    const text = await readFile(presetsFile(server), 'utf8');
+    expect(text).toMatch(/min_separation_pct: 0\n/);
+    expect(text).not.toContain('-0');
+    const again = await server.gql(UPSERT, { input });
+    expect(again.body.data?.upsertPreset).toMatchObject({ changed: false, presetsVersion: 1 });
   });
 });

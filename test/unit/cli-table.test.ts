@@ -24,4 +24,22 @@ describe('stratctl tables (strategies, preset list, history, audit)', () => {
     expect(displayWidth('Cafe\u0301')).toBe(4);
     expect(displayWidth('EUR/USD — 5m')).toBe(12);
   });
+
+  it('counts invisible characters (format characters, default-ignorables) as no column: the columns after them stay in line', () => {
+    // Zero-width space, right-to-left mark, Arabic letter mark, soft hyphen, a tag character, word joiner.
+    for (const invisible of ['\u200b', '\u200f', '\u061c', '\u00ad', '\u{E0041}', '\u2060'])
+      expect(displayWidth(`Gold${invisible} Trend`), JSON.stringify(invisible)).toBe(10);
+    const text = table(
+      ['KEY', 'NAME', 'RISK'],
+      [
+        ['gold_plain', 'Gold Trend', 'low'],
+        ['gold_rlm', 'Gold \u200fTrend', 'low'],
+        ['gold_tag', 'Gold Trend\u{E0041}', 'low'],
+        ['gold_shy', 'Gold\u00ad Trend', 'low'],
+        ['gold_alm', 'Gold \u061cTrend', 'low'],
+      ],
+    );
+    const riskColumn = (line: string) => displayWidth(line.slice(0, line.search(/(RISK|low)$/)));
+    expect(text.split('\n').map(riskColumn)).toEqual([24, 24, 24, 24, 24, 24]);
+  });
 });

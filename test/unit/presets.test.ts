@@ -149,7 +149,7 @@ describe('strategies.yaml: parsing and checks against the static strategies', ()
   });
 
   it('a name that reads as another strategy’s (a static one’s or another preset’s, ignoring case and compatibility forms) is the API’s refusal; a stored set holding one still loads', () => {
-    const alike = '; a preset needs a name of its own (compared ignoring case and Unicode compatibility forms)';
+    const alike = '; a preset needs a name of its own (compared ignoring case, Unicode compatibility forms and invisible characters)';
     const named = (key: string, base: string, name: string) => ({ key, base, name }) as PresetDefinition;
     // Two rows "Gold Trend" in a listing, told apart only by key: a preset showing as another strategy.
     expect(presetNameProblem(defaultRegistry, named('my_preset', 'momentum', 'Gold Trend'), [])).toBe(
