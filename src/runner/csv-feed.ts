@@ -100,7 +100,11 @@ export interface CsvFeedOptions {
   warmupBars?: number;
 }
 
-/** Replays candles from a CSV file, one bar per scan per instrument; at the end it keeps showing the last window. */
+/**
+ * Replays candles from a CSV file, one bar per scan per instrument; at the end it keeps showing the
+ * last window, and says so (`ended`): the runner stayed RUNNING with a frozen candle time, repeating
+ * its last signal every scan without a word.
+ */
 export async function openCsvFeed(file: string, options: CsvFeedOptions = {}): Promise<CandleFeed> {
   let text: string;
   try {
@@ -111,6 +115,8 @@ export async function openCsvFeed(file: string, options: CsvFeedOptions = {}): P
   const series = parseCandleCsv(text, file);
   const warmup = options.warmupBars ?? 200;
   const cursors = new Map<string, number>();
+  /** Per instrument, once a call has brought no new bar: why (the feed never starts over). */
+  const ended = new Map<string, string>();
   // By name only: the description and errors reach API clients, who are not told server paths.
   const name = path.basename(file);
   return {
@@ -118,9 +124,13 @@ export async function openCsvFeed(file: string, options: CsvFeedOptions = {}): P
     async candles(instrument, count) {
       const list = series.get(instrument);
       if (!list?.length) throw new FeedError(`no candles for ${instrument} in ${name}`);
-      const cursor = Math.min(list.length, cursors.has(instrument) ? cursors.get(instrument)! + 1 : Math.max(1, warmup));
+      const before = cursors.get(instrument);
+      const cursor = Math.min(list.length, before !== undefined ? before + 1 : Math.max(1, warmup));
       cursors.set(instrument, cursor);
+      if (before === cursor)
+        ended.set(instrument, `csv feed ended at ${list.at(-1)!.time} for ${instrument}: the last window is scanned again`);
       return list.slice(Math.max(0, cursor - count), cursor);
     },
+    ended: (instrument) => ended.get(instrument) ?? null,
   };
 }
