@@ -79,6 +79,8 @@ export class Runner implements RunnerStateSource {
   /** Whether the next scan re-reads the store first (a periodic scan does; one for a change just heard need not). */
   private rereadNext = true;
   private stopped = false;
+  /** Instruments whose feed has ended, already said in the log (once each, not every scan). */
+  private readonly endedWarned = new Set<string>();
   /** What keeps the runner from converging, by source; published joined as `error`. */
   private readonly problems: { config: string | null; read: string | null; scan: string | null } = { config: null, read: null, scan: null };
 
@@ -257,7 +259,11 @@ export class Runner implements RunnerStateSource {
       if (!applied) return;
       const signals = await this.runStrategy(applied.state, scan);
       const failed = signals.filter((s) => s.error);
-      this.problems.scan = signals.length > 0 && failed.length === signals.length ? `scan failed: ${failed[0]!.error}` : null;
+      // Every instrument's replay over (an error with candles: a feed past its end): ERROR with why,
+      // not "scan failed" (the scan ran, on the last bars again).
+      const allEnded = failed.every((s) => s.candleTime !== null);
+      this.problems.scan =
+        signals.length > 0 && failed.length === signals.length ? (allEnded ? failed[0]!.error : `scan failed: ${failed[0]!.error}`) : null;
       this.update({ ...finished(), lastSignals: signals, error: this.errorText() });
     } catch (err) {
       this.options.logger?.error({ err }, 'runner scan failed');
@@ -294,6 +300,12 @@ export class Runner implements RunnerStateSource {
       try {
         const candles = await feed.candles(instrument, this.options.lookbackCandles ?? 1200);
         const signal = info.signal({ instrument, candles, tunables });
+        // A replay past its end: the signal stands (it is what the last bars say), marked as not new.
+        const ended = feed.ended?.(instrument) ?? null;
+        if (ended !== null && !this.endedWarned.has(instrument)) {
+          this.endedWarned.add(instrument);
+          this.options.logger?.warn({ runner: this.state.id, instrument, feed: feed.description }, ended);
+        }
         records.push({
           instrument,
           strategyKey,
@@ -301,7 +313,7 @@ export class Runner implements RunnerStateSource {
           values: { ...signal.values },
           price: candles.at(-1)?.close ?? null,
           candleTime: candles.at(-1)?.time ?? null,
-          error: null,
+          error: ended,
           scan,
         });
       } catch (err) {

@@ -12,7 +12,10 @@ const signalRecordSchema = z.object({
   price: z.number().nullable().default(null),
   /** Time of the last candle the signal was computed on (null: no data). */
   candleTime: servedTimeSchema.nullable(),
-  /** Why there is no real signal (the feed failed), or null. */
+  /**
+   * Why there is no real signal (the feed failed: no candleTime), or why it is not a new one (a CSV
+   * replay past its end: computed again on the last bars, with their candleTime), or null.
+   */
   error: z.string().nullable(),
   /**
    * The scan that made it: its number in this runner's run (1 for the first scan after a start; the

@@ -191,7 +191,7 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
     // 60 rising bars of XAU_USD: fast MA above slow MA, so gold says LONG on the replayed candles.
     const rows = Array.from({ length: 60 }, (_, i) => {
       const t = new Date(Date.parse('2026-03-02T13:00:00Z') + i * 60_000).toISOString();
-      return `${t},XAU_USD,${2000 + i - 1},${2000 + i + 0.5},${2000 + i - 0.5},${2000 + i}`;
+      return `${t},XAU_USD,${2000 + i - 1},${2000 + i + 0.5},${2000 + i - 1.5},${2000 + i}`;
     });
     await writeFile(csv, `time,instrument,open,high,low,close\n${rows.join('\n')}\n`);
     await writeFile(
@@ -209,6 +209,45 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
     );
     expect(s.runner.feed).toBe('csv:gold.csv');
     expect(s.runner.lastSignals[0]).toMatchObject({ instrument: 'XAU_USD', strategyKey: 'gold', direction: 'LONG' });
+  });
+
+  it('says when a CSV replay has ended: the last window is scanned again, the runner ERROR with why, one WARN in its log', async () => {
+    const dir = await tempRuntimeDir();
+    const csv = path.join(dir, 'gold.csv');
+    // 60 rising bars (gold says LONG), fewer than the warm-up: the first scan sees them all, the next none new.
+    const rows = Array.from({ length: 60 }, (_, i) => {
+      const t = new Date(Date.parse('2026-03-02T13:00:00Z') + i * 60_000).toISOString();
+      return `${t},XAU_USD,${2000 + i - 1},${2000 + i + 0.5},${2000 + i - 1.5},${2000 + i}`;
+    });
+    await writeFile(csv, `time,instrument,open,high,low,close\n${rows.join('\n')}\n`);
+    await writeFile(
+      path.join(dir, 'config.yaml'),
+      'active_strategy_key: gold\ntrading_enabled: true\nscan_interval_seconds: 1\ntunable_overrides: {}\nversion: 1\nupdated_at: 2026-11-28T00:00:00Z\n',
+    );
+    const api = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TOKEN });
+    const runner = spawnStratctl(['runner', '--runtime-dir', dir, '--feed', `csv:${csv}`]);
+    await runner.waitFor(/strategy runner started .* feed csv:/);
+    const q = '{ status { runner { state error lastScanAt lastSignals { instrument direction candleTime error } } } }';
+    const status = async () => (await gql(api.url, q)).body.data?.status;
+    const note = 'csv feed ended at 2026-03-02T13:59:00.000Z for XAU_USD: the last window is scanned again';
+    const ended = await waitUntil(status, (st) => st.runner.state === 'ERROR', { what: 'the replay ended', timeoutMs: 15_000 });
+    // The signal stands (what the last bars say), marked as not new; the runner says why it is ERROR.
+    expect(ended.runner.error).toBe(note);
+    expect(ended.runner.lastSignals).toEqual([
+      { instrument: 'XAU_USD', direction: 'LONG', candleTime: '2026-03-02T13:59:00.000Z', error: note },
+    ]);
+    await runner.waitFor(/WARN {2}csv feed ended at 2026-03-02T13:59:00\.000Z for XAU_USD: the last window is scanned again/);
+    // Scans go on (a file appended to is not read again: a restart replays it); the log says it once, not every scan.
+    const later = await waitUntil(status, (st) => st.runner.lastScanAt !== ended.runner.lastScanAt, {
+      what: 'a later scan',
+      timeoutMs: 15_000,
+    });
+    expect(later.runner).toMatchObject({ state: 'ERROR', error: note });
+    // (and the state's change to ERROR once, as for any error).
+    const lines = (runner.stdout() + runner.stderr()).split('\n').filter((l) => l.includes('csv feed ended at'));
+    expect(lines.filter((l) => l.includes(' WARN '))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes(' ERROR runner '))).toHaveLength(1);
+    expect(lines).toHaveLength(2);
   });
 
   it('refuses a feed it cannot read with exit code 2 and the reason', async () => {

@@ -41,6 +41,9 @@ const CSV = `time,instrument,open,high,low,close,volume,spread
 2026-03-02T08:10:00Z,EUR_USD,1.102,1.104,1.101,1.103,12,0.0002
 `;
 
+const HEAD = 'time,instrument,open,high,low,close\n';
+const T = '2026-03-02T08:00:00Z';
+
 describe('CSV replay feed', () => {
   it('parses candles per instrument, sorted by time, optional columns optional', () => {
     const series = parseCandleCsv(CSV);
@@ -63,11 +66,57 @@ describe('CSV replay feed', () => {
     [
       'an expanded year',
       'time,instrument,open,high,low,close\nJan 1 20000,EUR_USD,1,1,1,1\n',
-      /line 2: time "Jan 1 20000" must be, in UTC/,
+      /line 2: time "Jan 1 20000" is not an RFC 3339 time/,
     ],
     ['high below low', 'time,instrument,open,high,low,close\n2026-03-02T08:00:00Z,EUR_USD,1,1,2,1\n', /line 2: high 1 is below low 2/],
+    // Each of these was taken without a word (review of the CSV feed).
+    ['a close above the high', `${HEAD}${T},EUR_USD,1,2,0.5,50\n`, /^file\.csv: line 2: close 50 is outside low 0\.5 to high 2$/],
+    ['an open below the low', `${HEAD}${T},EUR_USD,0.4,2,0.5,1\n`, /^file\.csv: line 2: open 0\.4 is outside low 0\.5 to high 2$/],
+    ['a negative price', `${HEAD}${T},EUR_USD,-1,-0.5,-2,-1\n`, /^file\.csv: line 2: open -1 is not above 0$/],
+    ['a zero price', `${HEAD}${T},EUR_USD,1,1,0,1\n`, /^file\.csv: line 2: low 0 is not above 0$/],
+    [
+      'a negative volume',
+      'time,instrument,open,high,low,close,volume\n2026-03-02T08:00:00Z,EUR_USD,1,1,1,1,-5\n',
+      /line 2: volume -5 is below 0/,
+    ],
+    [
+      'a second bar for the same instrument and time (the same instant in another zone too)',
+      `${HEAD}# c\n${T},EUR_USD,1,2,0.5,1\n2026-03-02T09:00:00+01:00,EUR_USD,1,2,0.5,1.5\n`,
+      /^file\.csv: line 4: EUR_USD at 2026-03-02T08:00:00\.000Z is also on line 3$/,
+    ],
+    ['a time without a date', `${HEAD}1,EUR_USD,1,1,1,1\n`, /^file\.csv: line 2: time "1" is not an RFC 3339 time with a zone/],
+    ['a time without a zone', `${HEAD}2026-01-01 10:00,EUR_USD,1,1,1,1\n`, /line 2: time "2026-01-01 10:00" is not an RFC 3339/],
+    ['a local time with a T', `${HEAD}2026-01-01T10:00:00,EUR_USD,1,1,1,1\n`, /line 2: time "2026-01-01T10:00:00" is not an RFC 3339/],
+    ['a date alone', `${HEAD}2026-01-01,EUR_USD,1,1,1,1\n`, /line 2: time "2026-01-01" is not an RFC 3339/],
+    ['a hexadecimal number', `${HEAD}${T},EUR_USD,0x10,20,1,1\n`, /^file\.csv: line 2: open "0x10" is not a number$/],
+    ['a number past a double', `${HEAD}${T},EUR_USD,1,1e400,1,1\n`, /line 2: high "1e400" is not a number/],
+    ['a column named twice', 'time,instrument,open,high,low,close,close\n', /^file\.csv: line 1: header names close twice$/],
   ])('refuses %s, naming the line', (_what, text, message) => {
     expect(() => parseCandleCsv(text, 'file.csv')).toThrow(message);
+  });
+
+  it('reads CR-only line endings (an old Mac) as lines, and decimal numbers in every spelling a CSV writes', () => {
+    const series = parseCandleCsv(
+      `time,instrument,open,high,low,close\r${T},EUR_USD,+1.5,2E0,1e-0,1.25\r2026-03-02T08:05:00.5+00:00,EUR_USD,1,1,1,1\r`,
+    );
+    expect(series.get('EUR_USD')).toEqual([
+      { time: '2026-03-02T08:00:00.000Z', open: 1.5, high: 2, low: 1, close: 1.25 },
+      { time: '2026-03-02T08:05:00.500Z', open: 1, high: 1, low: 1, close: 1 },
+    ]);
+  });
+
+  it('shows a huge cell cut in its message, not whole', () => {
+    const huge = 'x'.repeat(1_000_000);
+    for (const text of [`${HEAD}${huge},EUR_USD,1,1,1,1\n`, `${HEAD}${T},EUR_USD,${huge},1,1,1\n`, `${HEAD}${T},${huge},1,1,1,1\n`]) {
+      let message = '';
+      try {
+        parseCandleCsv(text, 'file.csv');
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/^file\.csv: line 2: \w+ "x{59}…" /i);
+      expect(message.length).toBeLessThan(200);
+    }
   });
 
   it('replays one more bar per scan from the warm-up, then holds at the end; an unknown instrument rejects', async () => {
