@@ -200,10 +200,22 @@ async function withTokenFileLock<T>(file: string, task: () => Promise<T>): Promi
   }
 }
 
-/** Writes tokens.yaml whole; a failure leaves the old file as it was (TokenWriteError). */
+/**
+ * Writes tokens.yaml whole; a failure leaves the old file as it was (TokenWriteError). The text is
+ * read back by the server's own parser first: one it would refuse (an expiry past year 9999 once
+ * rendered, a name it does not take) would refuse every named token, and is not written
+ * (TokenFileError, nothing changed).
+ */
 async function writeTokenFile(file: string, tokens: readonly StoredToken[]): Promise<void> {
+  const text = renderTokenFile(tokens);
   try {
-    await writeFileAtomic(file, renderTokenFile(tokens), TOKEN_FILE_WRITE);
+    parseTokenFile(TOKENS_FILE, text);
+  } catch (err) {
+    if (err instanceof TokenFileError) throw new TokenFileError(`the new tokens.yaml would be invalid (${err.message}): nothing written`);
+    throw err;
+  }
+  try {
+    await writeFileAtomic(file, text, TOKEN_FILE_WRITE);
   } catch (err) {
     if (err instanceof AtomicWriteError) throw new TokenWriteError(path.basename(file), err.errno, { cause: err });
     throw err;

@@ -42,6 +42,17 @@ export function renderTokenRecord(token: StoredToken): string {
   });
 }
 
+/**
+ * A record about to be put, read back as `find` will read it: one it would refuse (an expiry past
+ * year 9999 once rendered) would leave the token refused for good while its secret was printed.
+ */
+function checkedRecord(key: string, token: StoredToken, tokensPrefix: string): string {
+  const value = renderTokenRecord(token);
+  if (!parseTokenRecord({ key, value, modRevision: 0 }, tokensPrefix))
+    throw new TokenRefusedError(`the new record for token "${token.name}" would not be a sound token record: nothing written`);
+  return value;
+}
+
 /** The token a `tokens/<name>` key holds, or null when it is not a sound record (under its own name). */
 export function parseTokenRecord(kv: KeyValue, tokensPrefix: string): StoredToken | null {
   try {
@@ -139,7 +150,7 @@ export class EtcdTokenStore implements TokenStore {
     const expiresAt = requestedExpiry(expiry, now);
     const record: StoredToken = { name, scope, sha256: tokenDigest(token), createdAt: now.toISOString(), ...(expiresAt && { expiresAt }) };
     const key = this.keys.token(name);
-    const value = renderTokenRecord(record);
+    const value = checkedRecord(key, record, this.keys.tokensPrefix);
     const revision = await this.putRecord('token create', key, value, record.sha256, {
       key: Buffer.from(key),
       target: 'Create',
@@ -273,13 +284,11 @@ export class EtcdTokenStore implements TokenStore {
     const expiresAt = rotatedExpiry(current, now, expiry);
     const token = newTokenSecret();
     const sha256 = tokenDigest(token);
-    const value = renderTokenRecord({
-      name: current.name,
-      scope: current.scope,
-      sha256,
-      createdAt: now.toISOString(),
-      ...(expiresAt && { expiresAt }),
-    });
+    const value = checkedRecord(
+      key,
+      { name: current.name, scope: current.scope, sha256, createdAt: now.toISOString(), ...(expiresAt && { expiresAt }) },
+      this.keys.tokensPrefix,
+    );
     const revision = await this.putRecord('token rotate', key, value, sha256, {
       key: Buffer.from(key),
       target: 'Mod',
