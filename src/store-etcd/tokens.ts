@@ -1,7 +1,7 @@
 import type { ICompare } from 'etcd3';
 import * as z from 'zod';
 import { SCOPES, type Scope } from '../auth/identity.js';
-import { checkTokenName, expiresAtSchema, newTokenSecret, tokenDigest } from '../auth/token-file.js';
+import { checkTokenName, expiresAtSchema, newTokenSecret, storedNameSchema, tokenDigest } from '../auth/token-file.js';
 import {
   type RotatedToken,
   requestedExpiry,
@@ -24,7 +24,8 @@ import { type EtcdMirror, type KeyValue, type MirrorChange, toKeyValue } from '.
  */
 const recordSchema = z
   .object({
-    name: z.string(),
+    // A reserved name (`system`: the system's own audit actor) put by hand is refused like any unsound record.
+    name: storedNameSchema,
     scope: z.enum(SCOPES),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
     created_at: z.string(),

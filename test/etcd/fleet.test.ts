@@ -49,7 +49,7 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
       ['ops', 'admin'],
     ]);
     await expect(a.tokens.create('reader', 'admin')).rejects.toThrow(/a token named "reader" exists/);
-    for (const name of ['admin', 'file', 'etcd', 'Bad Name'])
+    for (const name of ['admin', 'file', 'etcd', 'Bad Name', 'admin.'])
       await expect(a.tokens.create(name, 'read')).rejects.toBeInstanceOf(TokenRefusedError);
     const concurrent = await Promise.allSettled([a.tokens.create('race', 'read'), a.tokens.create('race', 'read')]);
     expect(concurrent.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
@@ -64,6 +64,26 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
       .put(`/${prefix}/tokens/innocent`)
       .value(JSON.stringify({ name: 'other', scope: 'admin', sha256, created_at: new Date().toISOString() }));
     expect(await a.tokens.find(sha256)).toBeUndefined();
+  });
+
+  it('a token record put by hand under a reserved name (system) is refused, never an audit actor', async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    const warnings: string[] = [];
+    const a = await openReplica(c, prefix, { warn: (message: string) => warnings.push(message) });
+    const sha256 = tokenDigest('s'.repeat(40));
+    const record = { scope: 'admin', sha256, created_at: new Date().toISOString() };
+    await rawClient(c)
+      .put(`/${prefix}/tokens/system`)
+      .value(JSON.stringify({ name: 'system', ...record }));
+    expect(await a.tokens.find(sha256)).toBeUndefined();
+    expect(await a.tokens.list()).toEqual([]);
+    expect(warnings).toContain(`etcd store: /${prefix}/tokens/system is not a token record; that token is refused`);
+    // The same record under an allowed name is a token: only the name refused it.
+    await rawClient(c)
+      .put(`/${prefix}/tokens/desk`)
+      .value(JSON.stringify({ name: 'desk', ...record }));
+    expect((await a.tokens.find(sha256))?.name).toBe('desk');
   });
 
   it('rotate never puts a record find cannot read: a kept lifetime past 3650 days (a hand-written "never") and an expiry past year 9999 are refused, the record unchanged', async () => {
