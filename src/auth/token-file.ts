@@ -27,6 +27,15 @@ export const TOKENS_FILE = 'tokens.yaml';
  */
 export const RESERVED_TOKEN_NAMES = ['admin', 'system', 'file', 'etcd', 'unknown'] as const;
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const isReserved = (name: string) => (RESERVED_TOKEN_NAMES as readonly string[]).includes(name);
+/**
+ * A stored token's name: the pattern, and not a reserved one. A hand-written entry named `system`
+ * was taken, and its requests were audited as the system's own changes.
+ */
+export const storedNameSchema = z
+  .string()
+  .regex(NAME)
+  .refine((name) => !isReserved(name), `is reserved (${RESERVED_TOKEN_NAMES.join(', ')}: the audit trail's names for the system)`);
 
 /**
  * An expiry as stored (`expires_at` in tokens.yaml and in etcd's token records): an ISO 8601 time
@@ -52,7 +61,7 @@ const fileSchema = z
       .array(
         z
           .object({
-            name: z.string().regex(NAME),
+            name: storedNameSchema,
             scope: z.enum(SCOPES),
             sha256: z.string().regex(/^[0-9a-f]{64}$/),
             created_at: z.string(),
@@ -75,7 +84,10 @@ export function tokenDigest(token: string): string {
 
 export function checkTokenName(name: string): string | undefined {
   if (!NAME.test(name)) return `token name "${name}" must be 1-63 characters of a-z 0-9 . _ - (starting with a letter or digit)`;
-  if ((RESERVED_TOKEN_NAMES as readonly string[]).includes(name)) return `token name "${name}" is reserved`;
+  if (isReserved(name)) return `token name "${name}" is reserved`;
+  // `admin.` read as the reserved `admin` at the end of a sentence (a log line, a page's "by admin.").
+  // Refused for new names only: one already stored (by hand) is still read, so no token in use stops working.
+  if (name.endsWith('.')) return `token name "${name}" must not end with a dot`;
   return undefined;
 }
 
@@ -200,10 +212,22 @@ async function withTokenFileLock<T>(file: string, task: () => Promise<T>): Promi
   }
 }
 
-/** Writes tokens.yaml whole; a failure leaves the old file as it was (TokenWriteError). */
+/**
+ * Writes tokens.yaml whole; a failure leaves the old file as it was (TokenWriteError). The text is
+ * read back by the server's own parser first: one it would refuse (an expiry past year 9999 once
+ * rendered, a name it does not take) would refuse every named token, and is not written
+ * (TokenFileError, nothing changed).
+ */
 async function writeTokenFile(file: string, tokens: readonly StoredToken[]): Promise<void> {
+  const text = renderTokenFile(tokens);
   try {
-    await writeFileAtomic(file, renderTokenFile(tokens), TOKEN_FILE_WRITE);
+    parseTokenFile(TOKENS_FILE, text);
+  } catch (err) {
+    if (err instanceof TokenFileError) throw new TokenFileError(`the new tokens.yaml would be invalid (${err.message}): nothing written`);
+    throw err;
+  }
+  try {
+    await writeFileAtomic(file, text, TOKEN_FILE_WRITE);
   } catch (err) {
     if (err instanceof AtomicWriteError) throw new TokenWriteError(path.basename(file), err.errno, { cause: err });
     throw err;

@@ -28,6 +28,13 @@ export interface TokenExpiryRequest {
   readonly never?: true;
 }
 
+/**
+ * The longest lifetime a secret may be given (`--expires-in`, `--expires-at`, and a rotation keeping
+ * the old one): a token meant to last longer is one meant not to expire.
+ */
+export const MAX_EXPIRES_IN_DAYS = 3650;
+const DAY_MS = 86_400_000;
+
 /** The expires_at a request asks for at `now`, or undefined when it asks for none. */
 export function requestedExpiry(request: TokenExpiryRequest, now: Date): string | undefined {
   if (request.never) return undefined;
@@ -38,7 +45,10 @@ export function requestedExpiry(request: TokenExpiryRequest, now: Date): string 
 /**
  * The expires_at a rotation writes (see TokenExpiryRequest): the asked one, else the old lifetime
  * counted from now. A record with no lifetime to keep (a hand-written created_at that is not a time,
- * or an expiry not after it) is refused (TokenRefusedError): the caller gives one.
+ * or an expiry not after it) is refused (TokenRefusedError): the caller gives one. So is a lifetime
+ * longer than MAX_EXPIRES_IN_DAYS (a hand-written `expires_at: 9999-12-31...` meant as "never"),
+ * which `create` would have refused: kept, it ran past year 9999, and the store could not read what
+ * it wrote (tokens.yaml invalid: every named token refused; etcd: that token refused for good).
  */
 export function rotatedExpiry(current: StoredToken, now: Date, request: TokenExpiryRequest = {}): string | undefined {
   if (request.never || request.expiresAt !== undefined || request.expiresInMs !== undefined) return requestedExpiry(request, now);
@@ -47,6 +57,10 @@ export function rotatedExpiry(current: StoredToken, now: Date, request: TokenExp
   if (!(lifetime > 0))
     throw new TokenRefusedError(
       `token "${current.name}" has no lifetime to keep (created_at ${current.createdAt}, expires_at ${current.expiresAt}): give --expires-in, --expires-at or --no-expiry`,
+    );
+  if (lifetime > MAX_EXPIRES_IN_DAYS * DAY_MS)
+    throw new TokenRefusedError(
+      `token "${current.name}" was given a lifetime of ${Math.floor(lifetime / DAY_MS)} days (created_at ${current.createdAt}, expires_at ${current.expiresAt}), longer than the ${MAX_EXPIRES_IN_DAYS} days a token may be given: give --expires-in, --expires-at or --no-expiry; nothing changed`,
     );
   return new Date(now.getTime() + lifetime).toISOString();
 }

@@ -1,11 +1,9 @@
 import { EXPIRES_AT } from '../auth/token-file.js';
-import type { TokenExpiryRequest } from '../auth/token-store.js';
+import { MAX_EXPIRES_IN_DAYS, type TokenExpiryRequest } from '../auth/token-store.js';
 import { UsageError } from '../usage-error.js';
 import type { Flags } from './program.js';
 
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000 } as const;
-/** The longest lifetime --expires-in takes: a token meant to last longer is one meant not to expire. */
-export const MAX_EXPIRES_IN_DAYS = 3650;
 
 /**
  * `--expires-in <n>d|h|m`, `--expires-at <ISO time with zone>` or `--no-expiry` -> the expiry asked

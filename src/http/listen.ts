@@ -335,6 +335,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
       : null;
   // One entry per route. The fast lane goes in front of yoga as a `/graphql` entry that `accepts`
   // plain JSON POSTs; the operator page is an entry like /version.
+  const page = createOperatorPage(options.page);
   const routes: Route[] = [
     ...probeRoutes(plane, now),
     metricsRoute(plane, [processRegistry(), registry]),
@@ -345,7 +346,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     { path: '/graphql', methods: GRAPHQL_METHODS, handle: yogaRoute },
     // graphql-sse's single-connection mode (the operator page's one SSE connection per browser and token, src/page/shared-live.ts): yoga's HTTP handling.
     { path: GRAPHQL_SSE_PATH, methods: GRAPHQL_SSE_METHODS, handle: yogaHandler(yoga) },
-    ...pageRoutes(createOperatorPage(options.page)),
+    ...pageRoutes(page),
   ];
   const allowedHostnames =
     security.allowedHostnames ?? (isLoopbackAddress(options.host) ? [...LOOPBACK_HOSTNAMES, options.host] : undefined);
@@ -358,7 +359,8 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
       failuresPerMinute: security.authFailures?.failuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE,
       authenticator: plane.services.authenticator,
       onFailure: () => metrics.authFailure(),
-      tokenFreePaths: PROBE_PATHS,
+      // The probes and the operator page (its HTML and assets) never read a token.
+      tokenFree: (path) => PROBE_PATHS.has(path) || page.handles(path),
     }),
     bodyLimitStep(refuse, security.maxRequestBodyBytes ?? MAX_REQUEST_BODY_BYTES),
     compressionStep(),

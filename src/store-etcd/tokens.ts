@@ -1,7 +1,7 @@
 import type { ICompare } from 'etcd3';
 import * as z from 'zod';
 import { SCOPES, type Scope } from '../auth/identity.js';
-import { checkTokenName, expiresAtSchema, newTokenSecret, tokenDigest } from '../auth/token-file.js';
+import { checkTokenName, expiresAtSchema, newTokenSecret, storedNameSchema, tokenDigest } from '../auth/token-file.js';
 import {
   type RotatedToken,
   requestedExpiry,
@@ -24,7 +24,8 @@ import { type EtcdMirror, type KeyValue, type MirrorChange, toKeyValue } from '.
  */
 const recordSchema = z
   .object({
-    name: z.string(),
+    // A reserved name (`system`: the system's own audit actor) put by hand is refused like any unsound record.
+    name: storedNameSchema,
     scope: z.enum(SCOPES),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
     created_at: z.string(),
@@ -40,6 +41,17 @@ export function renderTokenRecord(token: StoredToken): string {
     created_at: token.createdAt,
     ...(token.expiresAt !== undefined && { expires_at: token.expiresAt }),
   });
+}
+
+/**
+ * A record about to be put, read back as `find` will read it: one it would refuse (an expiry past
+ * year 9999 once rendered) would leave the token refused for good while its secret was printed.
+ */
+function checkedRecord(key: string, token: StoredToken, tokensPrefix: string): string {
+  const value = renderTokenRecord(token);
+  if (!parseTokenRecord({ key, value, modRevision: 0 }, tokensPrefix))
+    throw new TokenRefusedError(`the new record for token "${token.name}" would not be a sound token record: nothing written`);
+  return value;
 }
 
 /** The token a `tokens/<name>` key holds, or null when it is not a sound record (under its own name). */
@@ -139,7 +151,7 @@ export class EtcdTokenStore implements TokenStore {
     const expiresAt = requestedExpiry(expiry, now);
     const record: StoredToken = { name, scope, sha256: tokenDigest(token), createdAt: now.toISOString(), ...(expiresAt && { expiresAt }) };
     const key = this.keys.token(name);
-    const value = renderTokenRecord(record);
+    const value = checkedRecord(key, record, this.keys.tokensPrefix);
     const revision = await this.putRecord('token create', key, value, record.sha256, {
       key: Buffer.from(key),
       target: 'Create',
@@ -273,13 +285,11 @@ export class EtcdTokenStore implements TokenStore {
     const expiresAt = rotatedExpiry(current, now, expiry);
     const token = newTokenSecret();
     const sha256 = tokenDigest(token);
-    const value = renderTokenRecord({
-      name: current.name,
-      scope: current.scope,
-      sha256,
-      createdAt: now.toISOString(),
-      ...(expiresAt && { expiresAt }),
-    });
+    const value = checkedRecord(
+      key,
+      { name: current.name, scope: current.scope, sha256, createdAt: now.toISOString(), ...(expiresAt && { expiresAt }) },
+      this.keys.tokensPrefix,
+    );
     const revision = await this.putRecord('token rotate', key, value, sha256, {
       key: Buffer.from(key),
       target: 'Mod',

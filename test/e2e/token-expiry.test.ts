@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tokenDigest } from '../../src/auth/token-file.js';
@@ -259,6 +259,42 @@ describe('named token expiry: the failed-auth limit, subscriptions, flags, old f
       }
     }
     expect(await readFile(file, 'utf8')).toBe(before);
+  });
+
+  it('rotate refuses to keep a lifetime past 3650 days (a hand-written 9999-12-31 "never"): exit 2 naming the flags, tokens.yaml unchanged, every token still accepted', async () => {
+    const server = await startTestServer({ runner: false });
+    const dir = server.runtimeDir;
+    const kept = await stratctl(['token', 'create', '--name', 'keep', '--scope', 'read', '--runtime-dir', dir]);
+    expect(kept.code, kept.stderr).toBe(0);
+    const keep = kept.stdout.trim();
+    const file = path.join(dir, 'tokens.yaml');
+    const forever = 'forever-token-0123456789abcdefghijkl';
+    const entry = `  - name: forever\n    scope: read\n    sha256: ${tokenDigest(forever)}\n    created_at: "2026-01-01T00:00:00Z"\n    expires_at: "9999-12-31T00:00:00Z"\n`;
+    // Written whole, as an operator's script would (a temp file renamed into place).
+    await writeFile(`${file}.tmp`, `${await readFile(file, 'utf8')}${entry}`, { mode: 0o600 });
+    await rename(`${file}.tmp`, file);
+    await expect.poll(async () => (await server.gql(READ, undefined, forever)).status, { timeout: 5_000 }).toBe(200);
+    const before = await readFile(file, 'utf8');
+
+    const refused = await stratctl(['token', 'rotate', 'forever', '--runtime-dir', dir]);
+    expect([refused.code, refused.stdout]).toEqual([2, '']);
+    expect(refused.stderr.split('\n')[0]).toMatch(
+      /^stratctl token rotate: token "forever" was given a lifetime of \d+ days \(created_at 2026-01-01T00:00:00Z, expires_at 9999-12-31T00:00:00Z\), longer than the 3650 days a token may be given: give --expires-in, --expires-at or --no-expiry; nothing changed$/,
+    );
+    const json = await stratctl(['token', 'rotate', 'forever', '--json', '--runtime-dir', dir]);
+    expect([json.code, JSON.parse(json.stdout).error.code]).toEqual([2, 'BAD_USER_INPUT']);
+    expect(await readFile(file, 'utf8')).toBe(before);
+    // Nothing broke: both secrets accepted, no warning on /ready, and the CLI still reads the file.
+    expect((await server.gql(READ, undefined, keep)).status).toBe(200);
+    expect((await server.gql(READ, undefined, forever)).status).toBe(200);
+    expect(JSON.stringify(await (await fetch(new URL('/ready', server.url))).json())).not.toContain('tokens.yaml');
+    expect((await stratctl(['token', 'list', '--runtime-dir', dir])).code).toBe(0);
+
+    // What the refusal names works.
+    const never = await stratctl(['token', 'rotate', 'forever', '--no-expiry', '--json', '--runtime-dir', dir]);
+    expect([never.code, JSON.parse(never.stdout).expiresAt], never.stderr).toEqual([0, null]);
+    expect((await server.gql(READ, undefined, JSON.parse(never.stdout).token)).status).toBe(200);
+    expect((await server.gql(READ, undefined, keep)).status).toBe(200);
   });
 
   it('tokens.yaml written before expiry existed (no expires_at) is valid; a hand-written expires_at that is not a time refuses the file (fail closed)', async () => {

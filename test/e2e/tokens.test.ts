@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { chown, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -100,6 +101,9 @@ describe('stratctl token', () => {
       expect(reserved.code).toBe(2);
       expect(reserved.stderr).toContain('reserved');
     }
+    // `admin.` reads as `admin` ending a sentence: refused for a new name.
+    const dotted = await stratctl(['token', 'create', '--name', 'admin.', '--scope', 'read', '--runtime-dir', dir]);
+    expect([dotted.code, dotted.stderr.split('\n')[0]]).toEqual([2, 'stratctl token create: token name "admin." must not end with a dot']);
     expect((await stratctl(['token', 'create', '--name', 'ops', '--scope', 'read', '--runtime-dir', dir])).code).toBe(0);
     const dup = await stratctl(['token', 'create', '--name', 'ops', '--scope', 'admin', '--runtime-dir', dir]);
     expect(dup.code).toBe(2);
@@ -176,6 +180,30 @@ describe('tokens.yaml', () => {
     const list = await stratctl(['token', 'list', '--runtime-dir', server.runtimeDir]);
     expect(list.code).toBe(2);
     expect(list.stderr).toContain('tokens.0.scope');
+  });
+
+  it('a hand-written entry with a reserved name (system) makes tokens.yaml invalid like any invalid entry: never an audit actor', async () => {
+    const server = await startTestServer();
+    const dir = server.runtimeDir;
+    const file = path.join(dir, 'tokens.yaml');
+    const ops = (await stratctl(['token', 'create', '--name', 'ops', '--scope', 'admin', '--runtime-dir', dir])).stdout.trim();
+    const good = await readFile(file, 'utf8');
+    const system = 'system-token-0123456789abcdefghijkl';
+    const digest = createHash('sha256').update(system).digest('hex');
+    await writeFile(file, `${good}  - name: system\n    scope: admin\n    sha256: ${digest}\n    created_at: "2026-01-01T00:00:00Z"\n`, {
+      mode: 0o600,
+    });
+    // Fail closed, as for any invalid entry: neither token, said on /ready, and the CLI names the entry.
+    await expect.poll(async () => (await server.gql(ACTIVATE, { key: 'gold' }, system)).status, { timeout: 5_000 }).toBe(401);
+    expect((await server.gql(ACTIVATE, { key: 'gold' }, ops)).status).toBe(401);
+    const ready = (await (await fetch(new URL('/ready', server.url))).json()) as { warnings?: string[] };
+    expect(ready.warnings).toEqual([
+      expect.stringMatching(/^named tokens are refused until tokens\.yaml is fixed: tokens\.yaml: tokens\.1\.name: is reserved/),
+    ]);
+    const list = await stratctl(['token', 'list', '--runtime-dir', dir]);
+    expect([list.code, list.stderr]).toEqual([2, expect.stringContaining('tokens.1.name: is reserved')]);
+    await writeFile(file, good, { mode: 0o600 });
+    await expect.poll(async () => (await server.gql(ACTIVATE, { key: 'gold' }, ops)).status, { timeout: 5_000 }).toBe(200);
   });
 
   it('/ready says what tokens.yaml is now, at the first probe after it changed: invalid, deleted, invalid again, fixed', async () => {

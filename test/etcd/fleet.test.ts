@@ -12,6 +12,7 @@ import { parseEtcdStoreUrl } from '../../src/store-etcd/url.js';
 import { describeWithEtcd, type EtcdCluster, startEtcd, waitHealthy } from '../helpers/etcd.js';
 import { eventually, freshPrefix, grantedTtl, openReplica, rawClient } from '../helpers/etcd-stores.js';
 import { liveRunnerState } from '../helpers/fake-runners.js';
+import { stratctl } from '../helpers/stratctl.js';
 import { waitUntil } from '../helpers/wait.js';
 
 let shared: EtcdCluster | null = null;
@@ -48,7 +49,7 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
       ['ops', 'admin'],
     ]);
     await expect(a.tokens.create('reader', 'admin')).rejects.toThrow(/a token named "reader" exists/);
-    for (const name of ['admin', 'file', 'etcd', 'Bad Name'])
+    for (const name of ['admin', 'file', 'etcd', 'Bad Name', 'admin.'])
       await expect(a.tokens.create(name, 'read')).rejects.toBeInstanceOf(TokenRefusedError);
     const concurrent = await Promise.allSettled([a.tokens.create('race', 'read'), a.tokens.create('race', 'read')]);
     expect(concurrent.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
@@ -63,6 +64,58 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
       .put(`/${prefix}/tokens/innocent`)
       .value(JSON.stringify({ name: 'other', scope: 'admin', sha256, created_at: new Date().toISOString() }));
     expect(await a.tokens.find(sha256)).toBeUndefined();
+  });
+
+  it('a token record put by hand under a reserved name (system) is refused, never an audit actor', async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    const warnings: string[] = [];
+    const a = await openReplica(c, prefix, { warn: (message: string) => warnings.push(message) });
+    const sha256 = tokenDigest('s'.repeat(40));
+    const record = { scope: 'admin', sha256, created_at: new Date().toISOString() };
+    await rawClient(c)
+      .put(`/${prefix}/tokens/system`)
+      .value(JSON.stringify({ name: 'system', ...record }));
+    expect(await a.tokens.find(sha256)).toBeUndefined();
+    expect(await a.tokens.list()).toEqual([]);
+    expect(warnings).toContain(`etcd store: /${prefix}/tokens/system is not a token record; that token is refused`);
+    // The same record under an allowed name is a token: only the name refused it.
+    await rawClient(c)
+      .put(`/${prefix}/tokens/desk`)
+      .value(JSON.stringify({ name: 'desk', ...record }));
+    expect((await a.tokens.find(sha256))?.name).toBe('desk');
+  });
+
+  it('rotate never puts a record find cannot read: a kept lifetime past 3650 days (a hand-written "never") and an expiry past year 9999 are refused, the record unchanged', async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    const raw = rawClient(c);
+    const key = `/${prefix}/tokens/forever`;
+    const forever = 'forever-token-0123456789abcdefghijkl';
+    const record = JSON.stringify({
+      name: 'forever',
+      scope: 'read',
+      sha256: tokenDigest(forever),
+      created_at: '2026-01-01T00:00:00Z',
+      expires_at: '9999-12-31T00:00:00Z',
+    });
+    await raw.put(key).value(record);
+    const refused = await stratctl(['token', 'rotate', 'forever', '--store', c.url(prefix)]);
+    expect([refused.code, refused.stdout]).toEqual([2, '']);
+    expect(refused.stderr).toMatch(
+      /^stratctl token rotate: token "forever" was given a lifetime of \d+ days .*: give --expires-in, --expires-at or --no-expiry; nothing changed$/m,
+    );
+    expect(await raw.get(key).string()).toBe(record);
+
+    // Asked of the store itself (not through the CLI's flags): an expiry that renders past year 9999 is not put either.
+    const a = await openReplica(c, prefix);
+    await expect(a.tokens.rotate('forever', { expiresAt: new Date(8.64e15) })).rejects.toThrow(
+      /the new record for token "forever" would not be a sound token record: nothing written/,
+    );
+    await expect(a.tokens.create('later', 'read', { expiresAt: new Date(8.64e15) })).rejects.toBeInstanceOf(TokenRefusedError);
+    expect(await raw.get(key).string()).toBe(record);
+    expect(await raw.get(`/${prefix}/tokens/later`).string()).toBeNull();
+    expect((await a.tokens.find(tokenDigest(forever)))?.name).toBe('forever');
   });
 
   it('runners publish under leases: every replica lists them; a dead one stays listed STALE for the retention, then drops out', async () => {

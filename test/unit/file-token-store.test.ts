@@ -534,3 +534,19 @@ describe('stratctl token writes tokens.yaml', () => {
     expect(seen).toHaveLength(15);
   });
 });
+
+describe('stratctl token never writes a tokens.yaml the server refuses', () => {
+  it('an expiry that renders past year 9999 (asked of the store, not through the CLI flags): refused, nothing written, the file still read', async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, TOKENS_FILE);
+    await createToken(dir, 'keep', 'read');
+    const before = await readFile(file, 'utf8');
+    const past9999 = { expiresAt: new Date(8.64e15) };
+    await expect(rotateToken(dir, 'keep', past9999)).rejects.toThrow(
+      /^the new tokens\.yaml would be invalid \(tokens\.yaml: tokens\.0\.expires_at: must be an ISO 8601 time with its zone.*\): nothing written$/,
+    );
+    await expect(createToken(dir, 'later', 'read', past9999)).rejects.toThrow(/the new tokens\.yaml would be invalid .*: nothing written$/);
+    expect(await readFile(file, 'utf8')).toBe(before);
+    expect(await rotateToken(dir, 'keep')).not.toBeNull();
+  });
+});

@@ -20,11 +20,13 @@ export interface AuthFailureLimitOptions {
   /** The clock the log's line budget runs on (tests move it). */
   now?: () => number;
   /**
-   * Paths whose answer never depends on a token (the probes): never refused here. Over its limit,
-   * an address's health checks that carry a header (a monitor's default credentials) were 429, and
-   * a load balancer took a serving replica out because a script behind the same NAT guessed.
+   * Paths whose answer never depends on a token (the probes, the operator page and its assets):
+   * neither counted, nor holding a point, nor refused here. Over its limit, an address's health
+   * checks that carry a header (a monitor's default credentials) were 429, and a load balancer took
+   * a serving replica out because a script behind the same NAT guessed; a browser sending a stale
+   * token with the page's own files (ten at once) had them refused 429, a point held by each.
    */
-  tokenFreePaths?: ReadonlySet<string>;
+  tokenFree?: (path: string) => boolean;
 }
 
 /** Wrong-token log lines at most per minute, all clients together: a spray from many addresses cannot flood the log. */
@@ -166,10 +168,10 @@ export function authFailureLimitStep(refuse: Refuse, options: AuthFailureLimitOp
     return true;
   };
 
-  const tokenFree = options.tokenFreePaths ?? new Set<string>();
+  const tokenFree = options.tokenFree ?? (() => false);
   return (exchange, next) => {
     const authorization = exchange.req.headers.authorization;
-    if (!presentsToken(authorization) || tokenFree.has(exchange.path)) return next(exchange);
+    if (!presentsToken(authorization) || tokenFree(exchange.path)) return next(exchange);
     if (tookPoint(exchange.clientKey)) return answer(exchange, next, true);
     return limited(exchange, next, authorization);
   };
