@@ -8,11 +8,18 @@ const MAX_ITEMS = 5;
 /**
  * Characters that change how the rest of a message reads, or are not seen at all: C0 and C1
  * controls (NUL, ESC, ...), bidi controls (U+202E made `Invalid strategy key: ‮dlog` read as
- * "gold" reversed), zero-width ones and the BOM. Shown as `\u202E`, so a message shows what was sent.
+ * "gold" reversed), every format character (zero-width ones, the soft hyphen, the BOM, tags such as
+ * U+E0041), the line and paragraph separators, and the fillers that show as blank (U+3164, U+115F).
+ * Shown as `\u202E` (`\u{E0041}` past U+FFFF), so a message shows what was sent. Variation
+ * selectors are left: they are how an emoji is drawn.
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters it escapes
-const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
-const visible = (text: string) => text.replace(HIDDEN, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`);
+const HIDDEN = /\u034f|[\u0000-\u001f\u007f-\u009f\p{Cf}\u115f\u1160\u2028\u2029\u3164\uffa0]/gu;
+const escaped = (c: string) => {
+  const hex = (c.codePointAt(0) ?? 0).toString(16).toUpperCase();
+  return hex.length > 4 ? `\\u{${hex}}` : `\\u${hex.padStart(4, '0')}`;
+};
+const visible = (text: string) => text.replace(HIDDEN, escaped);
 
 /** `text`, or its first `max - 1` characters and an ellipsis. */
 const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);

@@ -62,7 +62,11 @@ describe('what a message echoes shows what was sent (the README helper session F
     expect(shownName('go\u200bld\u2066\ufeff')).toBe('go\\u200Bld\\u2066\\uFEFF');
     expect(shownValue('\u202egold\u0007')).toBe('"\\u202Egold\\u0007"');
     expect(shownValue({ '\u2067k': 'v\u2028' })).toBe('{"\\u2067k":"v\\u2028"}');
-    // Letters of any script stay as they are.
+    // Every format character, and the fillers that show as blank: a soft hyphen, a tag (past U+FFFF), a Hangul filler.
+    expect(shownName('Gold\u00ad Trend\u{E0041}\u3164')).toBe('Gold\\u00AD Trend\\u{E0041}\\u3164');
+    expect(shownValue('a\u2029b\u2064')).toBe('"a\\u2029b\\u2064"');
+    // Letters of any script stay as they are, and an emoji's variation selector (how it is drawn).
     expect(shownName('золото 金 ذهب')).toBe('золото 金 ذهب');
+    expect(shownName('gold \u2764\ufe0f')).toBe('gold \u2764\ufe0f');
   });
 });
