@@ -80,7 +80,12 @@ export class Runner implements RunnerStateSource {
   private rereadNext = true;
   private stopped = false;
   /** What keeps the runner from converging, by source; published joined as `error`. */
-  private readonly problems: { config: string | null; read: string | null; scan: string | null } = { config: null, read: null, scan: null };
+  private readonly problems: { config: string | null; read: string | null; cover: string | null; scan: string | null } = {
+    config: null,
+    read: null,
+    cover: null,
+    scan: null,
+  };
 
   constructor(private readonly options: RunnerOptions) {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
@@ -131,8 +136,8 @@ export class Runner implements RunnerStateSource {
   }
 
   private errorText(): string | null {
-    const { read, config, scan } = this.problems;
-    const list = [read, config, scan].filter((p): p is string => p !== null);
+    const { read, config, cover, scan } = this.problems;
+    const list = [read, config, cover, scan].filter((p): p is string => p !== null);
     return list.length ? list.join('\n') : null;
   }
 
@@ -165,6 +170,7 @@ export class Runner implements RunnerStateSource {
           presetsDigest: state.presets.digest,
         };
         this.applied = { state, record: applied };
+        this.checkCover(key, state.strategies.get(key)!.instruments);
       }
     }
     this.problems.config = problems.length ? problems.join('\n') : null;
@@ -275,6 +281,26 @@ export class Runner implements RunnerStateSource {
         }
       }
     }
+  }
+
+  /**
+   * Whether this runner's share (`--instruments`) holds any of the strategy's instruments. One that
+   * holds none scans nothing: it showed RUNNING and in sync, and `--wait` said it applied the
+   * strategy, while no market was scanned (a typo in `--instruments`, or a strategy of other markets
+   * than its account's). Reported as the runner's error (ERROR, as a feed failing for every
+   * instrument is) and logged at WARN once per change, not per scan.
+   */
+  private checkCover(strategyKey: string, strategyInstruments: readonly string[]): void {
+    const mine = this.options.instruments;
+    const before = this.problems.cover;
+    this.problems.cover =
+      mine && this.instrumentsOf(strategyInstruments).length === 0
+        ? `covers none of ${strategyKey}'s instruments (${strategyInstruments.join(', ')}): this runner scans only --instruments ${mine.join(',')}, so it scans nothing`
+        : null;
+    if (this.problems.cover === before) return;
+    if (this.problems.cover) this.options.logger?.warn({ runner: this.state.id, strategy: strategyKey }, `runner ${this.problems.cover}`);
+    else if (before)
+      this.options.logger?.info({ runner: this.state.id, strategy: strategyKey }, `runner covers ${strategyKey}'s instruments again`);
   }
 
   /** The instruments this runner scans for a strategy: all of them, or its share (`--instruments`). */

@@ -7,6 +7,7 @@ import { faultyAuditFs } from '../helpers/faulty-audit-fs.js';
 import { gql } from '../helpers/http.js';
 import { tempRuntimeDir, writeWhole } from '../helpers/runtime-dir.js';
 import { spawnServer, spawnStratctl, startTestServer } from '../helpers/server.js';
+import { stratctl } from '../helpers/stratctl.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const TOKEN = 'separate-runner-token-0123456789';
@@ -79,6 +80,44 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
     const ready = await fetch(`${new URL(api.url).origin}/ready`);
     expect(ready.status).toBe(200);
     expect((await ready.json()).reasons).toEqual([]);
+  });
+
+  it('a runner whose --instruments hold none of the active strategy’s is ERROR, says so, and --wait does not say it applied the strategy', async () => {
+    // momentum (the default) trades EUR_USD, GBP_USD, USD_JPY; gold XAU_USD; range EUR_GBP, AUD_NZD, EUR_CHF.
+    const { api, runner, status } = await startSeparate(['--instruments', 'XAU_USD']);
+    const none = await waitUntil(status, (s) => s.runner.state === 'ERROR', { what: 'runner ERROR' });
+    expect(none.runner.error).toBe(
+      "covers none of momentum's instruments (EUR_USD, GBP_USD, USD_JPY): this runner scans only --instruments XAU_USD, so it scans nothing",
+    );
+    expect(none.runner.lastSignals).toEqual([]);
+    const env = { CONTROL_PLANE_URL: api.url, CONTROL_PLANE_TOKEN: TOKEN };
+
+    // Its market's strategy: it scans it, and --wait says it applied it.
+    const gold = await stratctl(['activate', 'gold', '--wait', '--timeout-ms', '15000'], env);
+    expect(gold.code, gold.stderr).toBe(0);
+    expect(gold.stdout).toMatch(/\nthe runner applied it \(\d+ ms\)\n$/);
+    const scanning = await waitUntil(status, (s) => s.runner.lastSignals[0]?.strategyKey === 'gold', { what: 'gold scanned' });
+    expect(scanning.runner).toMatchObject({ state: 'RUNNING', error: null });
+
+    // Another market's: the change is taken (exit 0, as for any live runner), but not called applied.
+    const range = await stratctl(['activate', 'range', '--wait', '--timeout-ms', '15000'], env);
+    expect(range.code, range.stderr).toBe(0);
+    expect(range.stdout).not.toContain('applied');
+    expect(range.stdout).toMatch(
+      /\nrunner took it in \d+ ms, but it reports an error: covers none of range's instruments \(EUR_GBP, AUD_NZD, EUR_CHF\): this runner scans only --instruments XAU_USD, so it scans nothing \(see stratctl status\)\n$/,
+    );
+    const text = await stratctl(['status'], env);
+    expect(text.stdout).toMatch(/runner:\s+ERROR, in sync \(applied version 3, range\)/);
+    expect(text.stdout).toContain("covers none of range's instruments");
+
+    // Logged once per change of the condition (momentum at start, then range), not per publish or scan.
+    // (The fleet's health log says ERROR besides, once per change of the runner's health.)
+    const warned = runner
+      .stderr()
+      .split('\n')
+      .filter((l) => / WARN {2}runner covers none of/.test(l));
+    expect(warned.map((l) => l.match(/strategy=(\w+)/)?.[1])).toEqual(['momentum', 'range']);
+    expect(runner.stderr()).toContain("runner covers gold's instruments again");
   });
 
   it('reports STOPPED after a clean stop (SIGTERM)', async () => {
@@ -283,7 +322,13 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
       (s) => s?.lastScanAt != null,
       { what: 'first scan' },
     );
-    expect(running).toMatchObject({ id: 'acct-gold', error: null, applied: { configVersion: 1, strategyKey: 'momentum' } });
+    // Momentum trades none of its XAU_USD: it says so (the config itself is fine now).
+    expect(running).toMatchObject({
+      id: 'acct-gold',
+      error:
+        "covers none of momentum's instruments (EUR_USD, GBP_USD, USD_JPY): this runner scans only --instruments XAU_USD, so it scans nothing",
+      applied: { configVersion: 1, strategyKey: 'momentum' },
+    });
     expect((await auditLines(dir)).map((l) => `${l.version} ${l.operation} ${l.actor}`)).toEqual(['1 baseline system']);
     expect((await gql(api.url, '{ status { configVersion } }')).body.data?.status.configVersion).toBe(1);
   });
