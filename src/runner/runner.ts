@@ -262,9 +262,17 @@ export class Runner implements RunnerStateSource {
       const applied = this.applied;
       if (!applied) return;
       const signals = await this.runStrategy(applied.state, scan);
+      // Cumulative, as scanCount: the API counts the difference, so a scan whose state it never saw still counts.
+      const counts = { ...this.state.signalCounts };
+      for (const s of signals) {
+        if (s.error) continue;
+        const mine = { ...counts[s.strategyKey] };
+        mine[s.direction] = (mine[s.direction] ?? 0) + 1;
+        counts[s.strategyKey] = mine;
+      }
       const failed = signals.filter((s) => s.error);
       this.problems.scan = signals.length > 0 && failed.length === signals.length ? `scan failed: ${failed[0]!.error}` : null;
-      this.update({ ...finished(), lastSignals: signals, error: this.errorText() });
+      this.update({ ...finished(), lastSignals: signals, signalCounts: counts, error: this.errorText() });
     } catch (err) {
       this.options.logger?.error({ err }, 'runner scan failed');
       this.problems.scan = `scan failed: ${(err as Error).message}`;

@@ -120,6 +120,33 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
     expect(runner.stderr()).toContain("runner covers gold's instruments again");
   });
 
+  it('control_plane_signals_total counts the signals of scans whose state the API never saw (the API held still while the runner scanned on)', async () => {
+    const { api, status } = await startSeparate();
+    await waitUntil(status, (s) => s.runner.state === 'RUNNING', { what: 'runner up' });
+    const set = await gql(api.url, 'mutation { updateConfig(input: { scanIntervalSeconds: 1 }) { config { version } } }', undefined, {
+      token: TOKEN,
+    });
+    expect(set.body.errors).toBeUndefined();
+    const metrics = async () => {
+      const text = await (await fetch(`${new URL(api.url).origin}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+      const sum = (name: string) =>
+        text
+          .split('\n')
+          .filter((l) => l.startsWith(`${name}{`))
+          .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+      return { scans: sum('control_plane_runner_scans_total'), signals: sum('control_plane_signals_total') };
+    };
+    const before = await waitUntil(metrics, (m) => m.scans >= 2, { what: 'two scans counted' });
+    // momentum (in force throughout) has 3 instruments, and the sim feed never fails: 3 signals a scan.
+    expect(before.signals).toBe(3 * before.scans);
+    // The API stopped while the runner scans about three times a second apart: it sees only the last state.
+    api.proc.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 3500));
+    api.proc.kill('SIGCONT');
+    const after = await waitUntil(metrics, (m) => m.scans >= before.scans + 3, { what: 'the scans meanwhile counted' });
+    expect(after.signals).toBe(3 * after.scans);
+  });
+
   it('reports STOPPED after a clean stop (SIGTERM)', async () => {
     const { api, runner, status } = await startSeparate();
     await waitUntil(status, (s) => s.runner.state === 'RUNNING', { what: 'runner up' });
