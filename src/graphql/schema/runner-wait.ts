@@ -31,7 +31,7 @@ export function waitMessage(w: RunnerWaitView): string {
     const but = errors ? `, but ${errors}` : '';
     if (one) return `runner ${applied} ${what}${took}${but}`;
     const who = `${w.waitedFor.length} runner${w.waitedFor.length === 1 ? '' : 's'} (${w.waitedFor.map(shownName).join(', ')})`;
-    return `${who} ${applied} ${what}${took}${skipped ? `; not waited for, not running: ${skipped}` : ''}${but}`;
+    return `${who} ${applied} ${what}${took}${but}${skipped ? `; not waited for, not running: ${skipped}` : ''}`;
   }
   // A no-op wrote nothing: "the change is saved" was said of a write that never happened.
   const saved = w.changed ? 'the change is saved' : `nothing changed (version ${w.version} was already in force)`;
