@@ -80,12 +80,9 @@ export class Runner implements RunnerStateSource {
   private rereadNext = true;
   private stopped = false;
   /** What keeps the runner from converging, by source; published joined as `error`. */
-  private readonly problems: { config: string | null; read: string | null; cover: string | null; scan: string | null } = {
-    config: null,
-    read: null,
-    cover: null,
-    scan: null,
-  };
+  private readonly problems: { config: string | null; read: string | null; scan: string | null } = { config: null, read: null, scan: null };
+  /** Set while this runner's share (`--instruments`) holds none of the active strategy's: logged, not an error (see checkCover). */
+  private uncovered: string | null = null;
 
   constructor(private readonly options: RunnerOptions) {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
@@ -136,8 +133,8 @@ export class Runner implements RunnerStateSource {
   }
 
   private errorText(): string | null {
-    const { read, config, cover, scan } = this.problems;
-    const list = [read, config, cover, scan].filter((p): p is string => p !== null);
+    const { read, config, scan } = this.problems;
+    const list = [read, config, scan].filter((p): p is string => p !== null);
     return list.length ? list.join('\n') : null;
   }
 
@@ -293,20 +290,21 @@ export class Runner implements RunnerStateSource {
 
   /**
    * Whether this runner's share (`--instruments`) holds any of the strategy's instruments. One that
-   * holds none scans nothing: it showed RUNNING and in sync, and `--wait` said it applied the
-   * strategy, while no market was scanned (a typo in `--instruments`, or a strategy of other markets
-   * than its account's). Reported as the runner's error (ERROR, as a feed failing for every
-   * instrument is) and logged at WARN once per change, not per scan.
+   * holds none scans nothing, and said nothing of it. That is how runners split by account work
+   * (README, "Runners, one per account": the metals account's runner idles while an FX strategy is
+   * active), so it is not an error (an error would make the fleet read ERROR, and alerts fire, in
+   * that normal setup): logged at WARN once per change, INFO when it covers a strategy again. A
+   * typo (`EUR_UDS`) is refused at start instead: an instrument no strategy trades (src/cli/runner.ts).
    */
   private checkCover(strategyKey: string, strategyInstruments: readonly string[]): void {
     const mine = this.options.instruments;
-    const before = this.problems.cover;
-    this.problems.cover =
+    const before = this.uncovered;
+    this.uncovered =
       mine && this.instrumentsOf(strategyInstruments).length === 0
-        ? `covers none of ${strategyKey}'s instruments (${strategyInstruments.join(', ')}): this runner scans only --instruments ${mine.join(',')}, so it scans nothing`
+        ? `covers none of ${strategyKey}'s instruments (${strategyInstruments.join(', ')}): this runner scans only --instruments ${mine.join(',')}, so it scans nothing until a strategy trading them is active`
         : null;
-    if (this.problems.cover === before) return;
-    if (this.problems.cover) this.options.logger?.warn({ runner: this.state.id, strategy: strategyKey }, `runner ${this.problems.cover}`);
+    if (this.uncovered === before) return;
+    if (this.uncovered) this.options.logger?.warn({ runner: this.state.id, strategy: strategyKey }, `runner ${this.uncovered}`);
     else if (before)
       this.options.logger?.info({ runner: this.state.id, strategy: strategyKey }, `runner covers ${strategyKey}'s instruments again`);
   }
