@@ -257,6 +257,7 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       ? etcd.runnerPublisher(id, (holder) => settings.onRunnerIdTakenOver?.(id, holder))
       : fileRunnerStatePublisher(runtimeDir, {
           minIntervalMs: api ? (settings.runner.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) : 0,
+          readInProcess: api,
           warn,
           info,
         });

@@ -3,7 +3,7 @@ import { StartAbortedError } from '../abort.js';
 import { ConfigFileError } from '../config/errors.js';
 import { type ControlPlane, createControlPlane } from '../control-plane.js';
 import { createLogger, type Logger, logProcessWarnings, resolveLogSettings } from '../log.js';
-import { instrumentSchema } from '../registry/index.js';
+import { getStrategyRegistry, instrumentSchema } from '../registry/index.js';
 import type { CandleFeed } from '../runner/feed.js';
 import { openFeed, resolveRunnerSettings } from '../runner/settings.js';
 import type { RunnerState } from '../runner/state.js';
@@ -95,9 +95,14 @@ export const runner: Action = async (flags, _args, ctx) => {
   const instruments = stringFlag(flags, 'instruments')
     ?.split(',')
     .map((i) => i.trim());
+  // What the strategies trade: a preset's instruments are among its base's, so the static ones are all.
+  const traded = [...new Set(Object.values(getStrategyRegistry()).flatMap((s) => s.instruments))].sort();
   for (const instrument of instruments ?? []) {
     if (!instrumentSchema.safeParse(instrument).success)
       throw new UsageError(`--instruments: "${instrument}" is not an instrument like EUR_USD`);
+    // A typo (EUR_UDS) made a runner that scanned nothing, whatever strategy was active, and said so nowhere.
+    if (!traded.includes(instrument))
+      throw new UsageError(`--instruments: no strategy trades ${instrument} (the strategies trade ${traded.join(', ')})`);
   }
   const log = resolveLogSettings(flags, env, ctx.io.stderr.isTTY === true);
   const logger = createLogger({ ...log, destination: ctx.io.stderr });

@@ -49,7 +49,10 @@ export function printApplied(ctx: CommandContext, wait: RunnerWait | null | unde
   const several = wait.waitedFor.length > 1;
   const who = several ? `the ${wait.waitedFor.length} runners` : 'the runner';
   const named = several ? `: ${wait.waitedFor.join(', ')}` : '';
-  ctx.print(changed ? `${who} applied it (${wait.waitedMs} ms)${named}` : `nothing to apply: ${who} already had this version${named}`);
+  // A runner in ERROR took the change but may not do what it asks (scans nothing, a failing feed):
+  // "applied it" read as the strategy running. The server's sentence names the runner and its error.
+  if (wait.runnerState === 'ERROR') ctx.print(`${wait.message} (see stratctl status)`);
+  else ctx.print(changed ? `${who} applied it (${wait.waitedMs} ms)${named}` : `nothing to apply: ${who} already had this version${named}`);
   if (wait.notWaitedFor.length > 0) ctx.print(`not waited for, not running: ${wait.notWaitedFor.join(', ')} (see stratctl status)`);
 }
 

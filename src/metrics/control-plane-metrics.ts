@@ -59,6 +59,8 @@ interface Accepted {
 interface SeenRunner {
   readonly startedAt: string;
   scanCount: number;
+  /** The runner's cumulative signal counts already counted (RunnerState.signalCounts). */
+  signalCounts: NonNullable<RunnerState['signalCounts']>;
 }
 
 /**
@@ -287,18 +289,29 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
     let seen = seenRunners.get(state.id);
     if (seen?.startedAt !== state.startedAt) {
       // A new runner (or a restart): scans it made before this process started are not counted here.
-      seen = { startedAt: state.startedAt, scanCount: Date.parse(state.startedAt) >= createdAt ? 0 : count };
+      const fresh = Date.parse(state.startedAt) >= createdAt;
+      seen = { startedAt: state.startedAt, scanCount: fresh ? 0 : count, signalCounts: fresh ? {} : (state.signalCounts ?? {}) };
       seenRunners.set(state.id, seen);
     }
     if (count <= seen.scanCount) return;
     scans.inc({ runner: state.id }, count - seen.scanCount);
     seen.scanCount = count;
     if (state.lastScanMs !== undefined) scanSeconds.observe(state.lastScanMs / 1000);
-    for (const signal of state.lastSignals) {
-      if (signal.error) continue;
-      signals.inc({ strategy: signal.strategyKey, direction: signal.direction });
-      const directions = signalSeries.get(signal.strategyKey) ?? new Set();
-      signalSeries.set(signal.strategyKey, directions.add(signal.direction));
+    const countSignals = (strategy: string, direction: string, n: number) => {
+      if (n <= 0) return;
+      signals.inc({ strategy, direction }, n);
+      const directions = signalSeries.get(strategy) ?? new Set();
+      signalSeries.set(strategy, directions.add(direction));
+    };
+    if (state.signalCounts) {
+      // The runner's running totals: every scan since the last state seen counts, not only the last one.
+      for (const [strategy, byDirection] of Object.entries(state.signalCounts))
+        for (const [direction, total] of Object.entries(byDirection))
+          countSignals(strategy, direction, total - (seen.signalCounts[strategy]?.[direction as 'LONG'] ?? 0));
+      seen.signalCounts = state.signalCounts;
+    } else {
+      // An older runner publishes no totals: its last scan's signals are all there is to count.
+      for (const signal of state.lastSignals) if (!signal.error) countSignals(signal.strategyKey, signal.direction, 1);
     }
   };
 

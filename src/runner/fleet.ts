@@ -24,6 +24,12 @@ export interface RunnerWaitResult {
   readonly waitedFor: readonly string[];
   /** Listed runners not waited for, not being live (STALE, STOPPED): a dead runner's markets may be uncovered. */
   readonly notWaitedFor: readonly { readonly id: string; readonly health: RunnerHealth }[];
+  /**
+   * The runners waited for that are in ERROR when the wait ended, with their error: one that took the
+   * change may still not do what it asks (a failing feed, or `--instruments` covering none of the
+   * strategy's), and an answer that said only "applied" hid it.
+   */
+  readonly inError: readonly { readonly id: string; readonly error: string }[];
 }
 
 const NEVER_REPORTED: RunnerView = Object.freeze({ health: 'STOPPED', state: null });
@@ -185,6 +191,7 @@ export class RunnerFleet {
         view: runnerId === undefined ? this.summary() : (views[0] ?? NEVER_REPORTED),
         ...(stopping && !applied && { stopping: true as const }),
         waitedFor: views.flatMap((v) => v.state?.id ?? []),
+        inError: views.flatMap((v) => (v.health === 'ERROR' && v.state?.error ? [{ id: v.state.id, error: v.state.error }] : [])),
         notWaitedFor:
           runnerId === undefined ? this.views().flatMap((v) => (!isLive(v) && v.state ? [{ id: v.state.id, health: v.health }] : [])) : [],
       };

@@ -83,6 +83,8 @@ export class Runner implements RunnerStateSource {
   private readonly endedWarned = new Set<string>();
   /** What keeps the runner from converging, by source; published joined as `error`. */
   private readonly problems: { config: string | null; read: string | null; scan: string | null } = { config: null, read: null, scan: null };
+  /** Set while this runner's share (`--instruments`) holds none of the active strategy's: logged, not an error (see checkCover). */
+  private uncovered: string | null = null;
 
   constructor(private readonly options: RunnerOptions) {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
@@ -167,6 +169,7 @@ export class Runner implements RunnerStateSource {
           presetsDigest: state.presets.digest,
         };
         this.applied = { state, record: applied };
+        this.checkCover(key, state.strategies.get(key)!.instruments);
       }
     }
     this.problems.config = problems.length ? problems.join('\n') : null;
@@ -258,13 +261,21 @@ export class Runner implements RunnerStateSource {
       const applied = this.applied;
       if (!applied) return;
       const signals = await this.runStrategy(applied.state, scan);
+      // Cumulative, as scanCount: the API counts the difference, so a scan whose state it never saw still counts.
+      const counts = { ...this.state.signalCounts };
+      for (const s of signals) {
+        if (s.error) continue;
+        const mine = { ...counts[s.strategyKey] };
+        mine[s.direction] = (mine[s.direction] ?? 0) + 1;
+        counts[s.strategyKey] = mine;
+      }
       const failed = signals.filter((s) => s.error);
       // Every instrument's replay over (an error with candles: a feed past its end): ERROR with why,
       // not "scan failed" (the scan ran, on the last bars again).
       const allEnded = failed.every((s) => s.candleTime !== null);
       this.problems.scan =
         signals.length > 0 && failed.length === signals.length ? (allEnded ? failed[0]!.error : `scan failed: ${failed[0]!.error}`) : null;
-      this.update({ ...finished(), lastSignals: signals, error: this.errorText() });
+      this.update({ ...finished(), lastSignals: signals, signalCounts: counts, error: this.errorText() });
     } catch (err) {
       this.options.logger?.error({ err }, 'runner scan failed');
       this.problems.scan = `scan failed: ${(err as Error).message}`;
@@ -281,6 +292,27 @@ export class Runner implements RunnerStateSource {
         }
       }
     }
+  }
+
+  /**
+   * Whether this runner's share (`--instruments`) holds any of the strategy's instruments. One that
+   * holds none scans nothing, and said nothing of it. That is how runners split by account work
+   * (README, "Runners, one per account": the metals account's runner idles while an FX strategy is
+   * active), so it is not an error (an error would make the fleet read ERROR, and alerts fire, in
+   * that normal setup): logged at WARN once per change, INFO when it covers a strategy again. A
+   * typo (`EUR_UDS`) is refused at start instead: an instrument no strategy trades (src/cli/runner.ts).
+   */
+  private checkCover(strategyKey: string, strategyInstruments: readonly string[]): void {
+    const mine = this.options.instruments;
+    const before = this.uncovered;
+    this.uncovered =
+      mine && this.instrumentsOf(strategyInstruments).length === 0
+        ? `covers none of ${strategyKey}'s instruments (${strategyInstruments.join(', ')}): this runner scans only --instruments ${mine.join(',')}, so it scans nothing until a strategy trading them is active`
+        : null;
+    if (this.uncovered === before) return;
+    if (this.uncovered) this.options.logger?.warn({ runner: this.state.id, strategy: strategyKey }, `runner ${this.uncovered}`);
+    else if (before)
+      this.options.logger?.info({ runner: this.state.id, strategy: strategyKey }, `runner covers ${strategyKey}'s instruments again`);
   }
 
   /** The instruments this runner scans for a strategy: all of them, or its share (`--instruments`). */

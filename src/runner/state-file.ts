@@ -27,6 +27,13 @@ export interface FileRunnerStatePublisherOptions {
   warn?: Say;
   /** Told when writing works again after `warn`: the end of the spell, at INFO (an end said at WARN kept the alert firing). */
   info?: Say;
+  /**
+   * The API of this process reads the runner's state in process (serve's embedded runner): it shows
+   * the runner as it is whatever the file holds, so a failed write leaves only the file (and whoever
+   * reads it directly) behind. Its warning said "the API will show this runner STALE", while the
+   * API showed it RUNNING and /ready stayed 200.
+   */
+  readInProcess?: boolean;
 }
 
 /**
@@ -79,7 +86,11 @@ export function fileRunnerStatePublisher(runtimeDir: string, options: FileRunner
       } catch (err) {
         if (!failing)
           options.warn?.(
-            `runner state could not be written to ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): the API will show this runner STALE until it can; the runner scans on`,
+            `runner state could not be written to ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): ${
+              options.readInProcess
+                ? "this process's API reads the runner directly and shows it as it is; only the file, and whoever reads it directly, is behind until it can be written"
+                : 'the API will show this runner STALE until it can'
+            }; the runner scans on`,
             { file, runnerId: state.id, errno: (err as NodeJS.ErrnoException).code },
           );
         failing = true;

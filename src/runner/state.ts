@@ -85,6 +85,13 @@ export const runnerStateSchema = z.object({
   lastScanAt: servedTimeSchema.nullable(),
   /** Scans finished since this runner started (metrics count new ones from it); absent from a state published before any. */
   scanCount: z.number().int().nonnegative().optional(),
+  /**
+   * Signals with data (no `error`) this runner reported since it started, by strategy and direction:
+   * what the API's metrics count new ones from. `lastSignals` holds only the last scan's, and a scan
+   * whose state the API never saw (the store away, two quick scans heard as one) lost its signals
+   * from the count. Absent in states from older runners (the API then counts `lastSignals`).
+   */
+  signalCounts: z.record(z.string(), z.partialRecord(z.enum(['LONG', 'SHORT', 'FLAT']), z.number().int().nonnegative())).optional(),
   /** How long the last scan took, in ms. */
   lastScanMs: z.number().nonnegative().optional(),
   lastSignals: z.array(signalRecordSchema),

@@ -7,6 +7,7 @@ import { faultyAuditFs } from '../helpers/faulty-audit-fs.js';
 import { gql } from '../helpers/http.js';
 import { tempRuntimeDir, writeWhole } from '../helpers/runtime-dir.js';
 import { spawnServer, spawnStratctl, startTestServer } from '../helpers/server.js';
+import { stratctl } from '../helpers/stratctl.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const TOKEN = 'separate-runner-token-0123456789';
@@ -79,6 +80,80 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
     const ready = await fetch(`${new URL(api.url).origin}/ready`);
     expect(ready.status).toBe(200);
     expect((await ready.json()).reasons).toEqual([]);
+  });
+
+  it('a runner whose --instruments hold none of the active strategy’s stays RUNNING (its account idles) and says so in its log once per change; an instrument no strategy trades is refused at start', async () => {
+    // A typo: no strategy trades EUR_UDS, so such a runner would scan nothing whatever is active.
+    const typo = await stratctl(['runner', '--runtime-dir', await tempRuntimeDir(), '--instruments', 'EUR_USD,EUR_UDS']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain(
+      '--instruments: no strategy trades EUR_UDS (the strategies trade AUD_NZD, AUD_USD, EUR_CHF, EUR_GBP, EUR_USD,',
+    );
+
+    // momentum (the default) trades EUR_USD, GBP_USD, USD_JPY; gold XAU_USD; range EUR_GBP, AUD_NZD, EUR_CHF.
+    // The metals account's runner (README, "Runners, one per account"): idle while an FX strategy is active.
+    const { api, runner, status } = await startSeparate(['--instruments', 'XAU_USD']);
+    const idle = await waitUntil(status, (s) => s.runner.state === 'RUNNING' && s.runner.lastScanAt !== null, { what: 'runner scanned' });
+    expect(idle.runner).toMatchObject({ error: null, lastSignals: [] });
+    const env = { CONTROL_PLANE_URL: api.url, CONTROL_PLANE_TOKEN: TOKEN };
+
+    // Its market's strategy: it scans it.
+    const gold = await stratctl(['activate', 'gold', '--wait', '--timeout-ms', '15000'], env);
+    expect(gold.code, gold.stderr).toBe(0);
+    expect(gold.stdout).toMatch(/\nthe runner applied it \(\d+ ms\)\n$/);
+    const scanning = await waitUntil(status, (s) => s.runner.lastSignals[0]?.strategyKey === 'gold', { what: 'gold scanned' });
+    expect(scanning.runner).toMatchObject({ state: 'RUNNING', error: null });
+
+    // Another market's: taken, and idle again; not an error (the fleet would read ERROR in that normal setup).
+    const range = await stratctl(['activate', 'range', '--wait', '--timeout-ms', '15000'], env);
+    expect(range.code, range.stderr).toBe(0);
+    const after = await waitUntil(status, (s) => s.runner.appliedStrategyKey === 'range' && s.runner.lastSignals.length === 0, {
+      what: 'range taken, nothing scanned',
+    });
+    expect(after.runner).toMatchObject({ state: 'RUNNING', error: null });
+
+    // Logged once per change of the condition (momentum at start, then range), not per publish or scan.
+    const warned = await waitUntil(
+      async () =>
+        runner
+          .stderr()
+          .split('\n')
+          .filter((l) => / WARN {2}runner covers none of/.test(l)),
+      (lines) => lines.length >= 2,
+      { what: 'the second WARN' },
+    );
+    expect(warned.map((l) => l.match(/strategy=(\w+)/)?.[1])).toEqual(['momentum', 'range']);
+    expect(warned[1]).toContain(
+      "covers none of range's instruments (EUR_GBP, AUD_NZD, EUR_CHF): this runner scans only --instruments XAU_USD, so it scans nothing until a strategy trading them is active",
+    );
+    expect(runner.stderr()).toContain("runner covers gold's instruments again");
+  });
+
+  it('control_plane_signals_total counts the signals of scans whose state the API never saw (the API held still while the runner scanned on)', async () => {
+    const { api, status } = await startSeparate();
+    await waitUntil(status, (s) => s.runner.state === 'RUNNING', { what: 'runner up' });
+    const set = await gql(api.url, 'mutation { updateConfig(input: { scanIntervalSeconds: 1 }) { config { version } } }', undefined, {
+      token: TOKEN,
+    });
+    expect(set.body.errors).toBeUndefined();
+    const metrics = async () => {
+      const text = await (await fetch(`${new URL(api.url).origin}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+      const sum = (name: string) =>
+        text
+          .split('\n')
+          .filter((l) => l.startsWith(`${name}{`))
+          .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+      return { scans: sum('control_plane_runner_scans_total'), signals: sum('control_plane_signals_total') };
+    };
+    const before = await waitUntil(metrics, (m) => m.scans >= 2, { what: 'two scans counted' });
+    // momentum (in force throughout) has 3 instruments, and the sim feed never fails: 3 signals a scan.
+    expect(before.signals).toBe(3 * before.scans);
+    // The API stopped while the runner scans about three times a second apart: it sees only the last state.
+    api.proc.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 3500));
+    api.proc.kill('SIGCONT');
+    const after = await waitUntil(metrics, (m) => m.scans >= before.scans + 3, { what: 'the scans meanwhile counted' });
+    expect(after.signals).toBe(3 * after.scans);
   });
 
   it('reports STOPPED after a clean stop (SIGTERM)', async () => {

@@ -277,6 +277,42 @@ describe('control-plane metrics (alone, fake store and fleet)', () => {
     expect(await value(registry, 'control_plane_signals_total')).toEqual([{ labels: { strategy: 'gold', direction: 'LONG' }, value: 1 }]);
   });
 
+  it('signals: counted from the cumulative signalCounts (every scan between two looks), a restart from 0, none from before this process; without them from lastSignals', async () => {
+    const plane = fakePlane();
+    const total = (n: number) => ({ gold: { LONG: n, FLAT: 2 * n } });
+    // Already running when this process started: its 10 scans so far are not counted here.
+    plane.publish([{ id: 'r1', startedAt: iso(T0 - 60_000), scanCount: 10, signalCounts: total(10) }]);
+    const registry = new Registry();
+    createControlPlaneMetrics(plane, registry, () => T0);
+    const signals = async () =>
+      Object.fromEntries(
+        (await value(registry, 'control_plane_signals_total')).map((v) => [
+          `${(v.labels as Record<string, string>).strategy} ${(v.labels as Record<string, string>).direction}`,
+          v.value,
+        ]),
+      );
+    // Eight scans went by unseen (the store away): all eight count, not only the last one's signals.
+    plane.publish([{ id: 'r1', startedAt: iso(T0 - 60_000), scanCount: 18, signalCounts: total(18), lastSignals: [] }]);
+    expect(await signals()).toEqual({ 'gold LONG': 8, 'gold FLAT': 16 });
+    // Restarted: its counts start again, all of them new.
+    plane.publish([{ id: 'r1', startedAt: iso(T0 + 5_000), scanCount: 3, signalCounts: { gold: { SHORT: 3 } } }]);
+    expect(await signals()).toEqual({ 'gold LONG': 8, 'gold FLAT': 16, 'gold SHORT': 3 });
+    // An older runner publishes no counts: its last scan's signals count, once per scan seen.
+    const signal = {
+      instrument: 'XAU_USD',
+      strategyKey: 'gold',
+      direction: 'SHORT',
+      reason: '',
+      values: {},
+      price: null,
+      candleTime: null,
+      error: null,
+    };
+    plane.publish([{ id: 'r1', startedAt: iso(T0 + 9_000), scanCount: 1, lastSignals: [signal] as never }]);
+    plane.publish([{ id: 'r1', startedAt: iso(T0 + 9_000), scanCount: 4, lastSignals: [signal] as never }]);
+    expect(await signals()).toEqual({ 'gold LONG': 8, 'gold FLAT': 16, 'gold SHORT': 5 });
+  });
+
   it('signals: a preset removed loses its series (each preset ever run left up to three, for ever)', async () => {
     const plane = fakePlane();
     const registry = new Registry();

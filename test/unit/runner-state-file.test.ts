@@ -111,6 +111,21 @@ describe('runner state file that cannot be written', () => {
     expect((await onDisk(dir)).state.scanCount).toBe(3);
     await publisher.close();
   });
+
+  it("beside the API that reads the runner in process (serve's own runner) it does not say the API will show it STALE", async () => {
+    const parent = await tempRuntimeDir();
+    const dir = path.join(parent, 'rt');
+    await writeFile(dir, 'a file where the runtime dir should be');
+    const warnings: string[] = [];
+    const publisher = fileRunnerStatePublisher(dir, { readInProcess: true, warn: (m) => warnings.push(m) });
+    await publisher.publish(state(1));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).not.toContain('STALE');
+    expect(warnings[0]).toMatch(
+      /^runner state could not be written to .*\/rt\/runner-state\.json \(.*ENOTDIR\): this process's API reads the runner directly and shows it as it is; only the file, and whoever reads it directly, is behind until it can be written; the runner scans on$/,
+    );
+    await publisher.close();
+  });
 });
 
 describe('runner state file that cannot be read (the API following a runner in another process)', () => {

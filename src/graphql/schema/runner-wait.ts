@@ -17,15 +17,21 @@ export type RunnerWaitView = RunnerWaitResult & {
 };
 
 /** What the wait's outcome means, in one sentence: applied, or what happens next and why. */
-function waitMessage(w: RunnerWaitView): string {
+export function waitMessage(w: RunnerWaitView): string {
   if (w.applied) {
     const skipped = w.notWaitedFor.map((r) => `${shownName(r.id)} ${r.health}`).join(', ');
     // A no-op wrote nothing: "applied it in 0 ms" read as a change that went through.
     const what = w.changed ? 'it' : `version ${w.version} (nothing changed: it was already in force)`;
     const took = w.changed ? ` in ${w.waitedMs} ms` : '';
-    if (w.waitedFor.length <= 1 && !skipped) return `runner applied ${what}${took}`;
+    // A runner in ERROR took the change but may not do what it asks (it scans nothing, its feed fails):
+    // "applied" alone read as the strategy running.
+    const applied = w.inError.length ? 'took' : 'applied';
+    const one = w.waitedFor.length <= 1 && !skipped;
+    const errors = w.inError.map((r) => `${one ? 'it' : shownName(r.id)} reports an error: ${r.error.split('\n').join('; ')}`).join('; ');
+    const but = errors ? `, but ${errors}` : '';
+    if (one) return `runner ${applied} ${what}${took}${but}`;
     const who = `${w.waitedFor.length} runner${w.waitedFor.length === 1 ? '' : 's'} (${w.waitedFor.map(shownName).join(', ')})`;
-    return `${who} applied ${what}${took}${skipped ? `; not waited for, not running: ${skipped}` : ''}`;
+    return `${who} ${applied} ${what}${took}${but}${skipped ? `; not waited for, not running: ${skipped}` : ''}`;
   }
   // A no-op wrote nothing: "the change is saved" was said of a write that never happened.
   const saved = w.changed ? 'the change is saved' : `nothing changed (version ${w.version} was already in force)`;
@@ -39,6 +45,13 @@ function waitMessage(w: RunnerWaitView): string {
   }
   if (w.runnerId !== undefined && w.view.state === null) {
     return `timed out after ${w.timeoutMs} ms: no runner "${shownName(w.runnerId)}" has reported; ${saved}, and a runner of that id will apply it when it reads the config`;
+  }
+  // A runner in ERROR may be what keeps it from taking the change (a config it cannot read, a
+  // strategy not in force there): "will apply it when it next reads the config" promised what its
+  // error says it cannot do, so the error is named and the promise made only with it.
+  const error = w.view.health === 'ERROR' ? w.view.state?.error : null;
+  if (error) {
+    return `timed out after ${w.timeoutMs} ms waiting for the runner (state ERROR: ${error.split('\n').join('; ')}); ${saved}, and the runner applies it when it next reads the config unless that error keeps it from it`;
   }
   return `timed out after ${w.timeoutMs} ms waiting for the runner (state ${w.view.health}); ${saved}, and the runner will apply it when it next reads the config`;
 }

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { type RunnerWaitView, waitMessage } from '../../src/graphql/schema/runner-wait.js';
+import type { RunnerState } from '../../src/runner/state.js';
+
+const COVERS_NONE =
+  "covers none of range's instruments (EUR_GBP, AUD_NZD, EUR_CHF): this runner scans only --instruments XAU_USD, so it scans nothing";
+
+const state = (error: string | null) => ({ id: 'acct-gold', error }) as RunnerState;
+
+const view = (over: Partial<RunnerWaitView>): RunnerWaitView => ({
+  applied: true,
+  waitedMs: 12,
+  view: { health: 'RUNNING', state: state(null) },
+  waitedFor: ['acct-gold'],
+  notWaitedFor: [],
+  inError: [],
+  timeoutMs: 1000,
+  changed: true,
+  version: 3,
+  ...over,
+});
+
+describe('runnerWait.message', () => {
+  it('a runner that took the change but is in ERROR (it scans nothing) is not said to have applied it', () => {
+    expect(waitMessage(view({}))).toBe('runner applied it in 12 ms');
+    const erring = { health: 'ERROR' as const, state: state(COVERS_NONE) };
+    expect(waitMessage(view({ view: erring, inError: [{ id: 'acct-gold', error: COVERS_NONE }] }))).toBe(
+      `runner took it in 12 ms, but it reports an error: ${COVERS_NONE}`,
+    );
+    expect(
+      waitMessage(view({ view: erring, waitedFor: ['acct-fx', 'acct-gold'], inError: [{ id: 'acct-gold', error: COVERS_NONE }] })),
+    ).toBe(`2 runners (acct-fx, acct-gold) took it in 12 ms, but acct-gold reports an error: ${COVERS_NONE}`);
+  });
+
+  it('a wait that ran out on a runner in ERROR names its error rather than promising it applies the change at its next read', () => {
+    const timedOut = { applied: false, waitedMs: 1000 };
+    expect(waitMessage(view({ ...timedOut, view: { health: 'RUNNING', state: state(null) } }))).toBe(
+      'timed out after 1000 ms waiting for the runner (state RUNNING); the change is saved, and the runner will apply it when it next reads the config',
+    );
+    const error = 'strategy gold_fast is not in force; keeping momentum';
+    expect(waitMessage(view({ ...timedOut, view: { health: 'ERROR', state: state(error) } }))).toBe(
+      `timed out after 1000 ms waiting for the runner (state ERROR: ${error}); the change is saved, and the runner applies it when it next reads the config unless that error keeps it from it`,
+    );
+  });
+});
