@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { AuditSubject } from '../config/audit-entry.js';
 import { checkDump, type DumpSummary, type StoreDump } from '../config/dump.js';
 import type { StrategyRegistry } from '../registry/index.js';
-import { MOVED_FILE, RuntimeDirMovedError, refuseMarkedRuntimeDir } from '../runtime-dir.js';
+import { MIGRATING_FILE, MOVED_FILE, RuntimeDirMigratingError, RuntimeDirMovedError, refuseMarkedRuntimeDir } from '../runtime-dir.js';
 import type { StaleRunnerKey } from '../store-etcd/dump.js';
 import { parseEtcdStoreUrl } from '../store-etcd/url.js';
 import type { StoreSettings } from '../store-settings.js';
@@ -97,6 +97,8 @@ interface Side {
   identity?(): Promise<string>;
   /** Where a move out of it went, if it was moved out of (and the mark that says so). */
   movedOut(): Promise<{ to: string; at: string; mark: string } | null>;
+  /** A migration into it that did not finish: where from, when it started, and the mark that says so. */
+  cutShort(): Promise<{ from: string; at: string; mark: string } | null>;
   close(): Promise<void>;
 }
 
@@ -137,7 +139,20 @@ async function openSide(end: MigrateEnd, role: 'source' | 'target', auditKeep: n
       movedOut: () =>
         refuseMarkedRuntimeDir(path.resolve(end.dir)).then(
           () => null,
-          (err: unknown) => (err instanceof RuntimeDirMovedError ? { to: err.to, at: err.at, mark: path.join(err.dir, MOVED_FILE) } : null),
+          (err: unknown) => {
+            if (err instanceof RuntimeDirMovedError) return { to: err.to, at: err.at, mark: path.join(err.dir, MOVED_FILE) };
+            if (err instanceof RuntimeDirMigratingError) return null; // said by cutShort, asked first
+            throw err;
+          },
+        ),
+      cutShort: () =>
+        refuseMarkedRuntimeDir(path.resolve(end.dir)).then(
+          () => null,
+          (err: unknown) => {
+            if (err instanceof RuntimeDirMigratingError) return { from: err.from, at: err.at, mark: path.join(err.dir, MIGRATING_FILE) };
+            if (err instanceof RuntimeDirMovedError) return null;
+            throw err;
+          },
         ),
       close: () => side.close(),
     };
@@ -160,6 +175,16 @@ async function openSide(end: MigrateEnd, role: 'source' | 'target', auditKeep: n
         to: to || 'another store (the mark does not say which)',
         at: movedAt || 'an unknown time',
         mark: `${side.description}moved`,
+      };
+    },
+    async cutShort() {
+      const { migrating } = await side.marks();
+      if (migrating === null) return null;
+      const { from, startedAt } = markFields(migrating, ['from', 'startedAt']);
+      return {
+        from: from || 'a store the mark does not name',
+        at: startedAt || 'an unknown time',
+        mark: `${side.description}migrating`,
       };
     },
     close: async () => close(),
@@ -197,6 +222,16 @@ export async function migrateStore(options: {
       sides.push(early);
       const [a, b] = await Promise.all([source.identity?.(), early.identity?.()]);
       if (a !== undefined && a === b) throw new MigrateUsageError(`${SAME_STORE}: both reach ${a}; nothing was written`);
+    }
+    // A store a migration into was cut short holds part of that copy over part of what was there
+    // before (a directory keeps its old config.yaml until the new one is written last): copied on,
+    // the old config was served with the new trail, recorded as a hand edit, and the source then
+    // read as moved out of, so the interrupted move could not be finished from it either.
+    const unfinished = await source.cutShort();
+    if (unfinished) {
+      throw new MigrateSourceError(
+        `${source.description}: a stratctl store migrate into it from ${unfinished.from}, started at ${unfinished.at}, did not finish (the mark: ${unfinished.mark}): it holds part of that copy over what was there before, and is no deployment to move; run that migration again with --force to complete it, then migrate from here if need be; nothing was written`,
+      );
     }
     // A store moved out of holds a stale copy: copying it started a second deployment beside the live
     // one, and its mark was rewritten, losing the only record of where the live one went.

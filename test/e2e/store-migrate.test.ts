@@ -273,6 +273,43 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(await state(server)).toEqual(before);
   });
 
+  it('a store a migration into was cut short is refused as a source (exit 2, naming the mark, nothing written): it holds part of that copy over the old config', async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    // A directory as a move into it leaves it when killed after the trail: the mark written first,
+    // the new trail in place, the old deployment's config.yaml not yet replaced.
+    const { dir } = await fileDeployment();
+    const mark = path.join(dir, 'migrating.json');
+    await writeFile(mark, `${JSON.stringify({ from: 'file:/srv/big', at: '2026-12-05T07:00:00.000Z', by: 'stratctl store migrate' })}\n`);
+    const prefix = freshPrefix();
+    const fromDir = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix)]);
+    expect(fromDir.code).toBe(2);
+    expect(fromDir.stdout).toBe('');
+    expect(fromDir.stderr).toContain(
+      `file:${dir}: a stratctl store migrate into it from file:/srv/big, started at 2026-12-05T07:00:00.000Z, did not finish (the mark: ${mark})`,
+    );
+    expect(fromDir.stderr).toContain('run that migration again with --force to complete it');
+    expect(fromDir.stderr).toContain('nothing was written');
+    const client = rawClient(cluster);
+    expect(await client.getAll().prefix(`/${prefix}/`).keys()).toEqual([]);
+    expect(existsSync(path.join(dir, 'moved.json'))).toBe(false);
+    expect(existsSync(mark)).toBe(true);
+
+    // An etcd prefix with its mark: refused for that reason, not as one holding no config.
+    const source = freshPrefix();
+    await rm(mark);
+    expect((await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(source)])).code).toBe(0);
+    await client.put(`/${source}/migrating`).value(JSON.stringify({ from: 'file:/srv/big', startedAt: '2026-12-05T07:00:00.000Z' }));
+    const target = await tempRuntimeDir();
+    const fromEtcd = await stratctl(['store', 'migrate', '--from', cluster.url(source), '--to', `file:${target}`]);
+    expect(fromEtcd.code).toBe(2);
+    expect(fromEtcd.stderr).toContain(
+      `${cluster.url(source)}/: a stratctl store migrate into it from file:/srv/big, started at 2026-12-05T07:00:00.000Z, did not finish (the mark: ${cluster.url(source)}/migrating)`,
+    );
+    expect(fromEtcd.stderr).not.toContain('holds no config');
+    expect(await files(target)).toEqual([]);
+    expect(await client.get(`/${source}/moved`).string()).toBeNull();
+  });
+
   it('refuses a non-empty target (exit 2, nothing written) unless --force, which replaces what is there', async () => {
     const cluster = await startEtcd({ lifetime: 'file' });
     const { dir, before } = await fileDeployment();
