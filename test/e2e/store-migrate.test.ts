@@ -310,6 +310,42 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(await client.get(`/${source}/moved`).string()).toBeNull();
   });
 
+  it("etcd -> file keeps the trail in version order when the hosts' clocks disagree: the newest config is audited, history reads the same, no recovery entry", async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    const prefix = freshPrefix();
+    const onEtcd = await startTestServer({ runtimeDir: await tempRuntimeDir(), store: etcdStore(cluster, prefix), runner: false });
+    for (const key of ['gold', 'range', 'momentum_v2', 'gold'])
+      await onEtcd.gql('mutation($k: String!) { activateStrategy(strategyKey: $k) { configVersion } }', { k: key });
+    await onEtcd.close();
+    // Version 5 written by a replica whose clock runs 0.6 s behind the one that wrote version 4.
+    const client = rawClient(cluster);
+    const key = (v: number) => `/${prefix}/audit/config/${String(v).padStart(16, '0')}`;
+    const v4 = JSON.parse((await client.get(key(4)).string()) ?? '{}');
+    const v5 = JSON.parse((await client.get(key(5)).string()) ?? '{}');
+    await client.put(key(5)).value(JSON.stringify({ ...v5, time: new Date(Date.parse(v4.time) - 600).toISOString() }));
+    const onEtcdAgain = await startTestServer({ runtimeDir: await tempRuntimeDir(), store: etcdStore(cluster, prefix), runner: false });
+    const before = await state(onEtcdAgain);
+    await onEtcdAgain.close();
+    expect(before.configHistory.map((h: { version: number }) => h.version)).toEqual([5, 4, 3, 2, 1]);
+
+    const target = await tempRuntimeDir();
+    const moved = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${target}`]);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stdout).toContain(`config: version 5 (${before.status.configDigest})\n`);
+    expect(moved.stdout).not.toContain('not audited yet');
+    const trail = (await readFile(path.join(target, 'audit.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(trail.filter((e) => e.subject === 'CONFIG').map((e) => e.version)).toEqual([1, 2, 3, 4, 5]);
+    const onFile = await startTestServer({ runtimeDir: target, runner: false });
+    // (The etcd replica lists auditLog by time, so the skewed v5 sits below v4 there; history is by version on both.)
+    const { auditLog, ...after } = await state(onFile);
+    const { auditLog: _, ...was } = before;
+    expect(after).toEqual(was);
+    expect(auditLog.map((e: { version: number }) => e.version)).toEqual([5, 4, 3, 2, 1]);
+  });
+
   it('refuses a non-empty target (exit 2, nothing written) unless --force, which replaces what is there', async () => {
     const cluster = await startEtcd({ lifetime: 'file' });
     const { dir, before } = await fileDeployment();
