@@ -45,6 +45,11 @@ export class EtcdDumpSide {
     return this.gateway.location;
   }
 
+  /** The key that marks this prefix as moved out of (named for marking it by hand). */
+  get movedKey(): string {
+    return this.keys.moved;
+  }
+
   /**
    * The prefix's migration marks, read together (once, at every start of a replica or runner): a
    * migration into it that did not finish (its source and start), a move out of it (where to, when).

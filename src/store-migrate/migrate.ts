@@ -57,6 +57,25 @@ export class MigrateTargetNotEmptyError extends Error {
   }
 }
 
+/**
+ * The copy is complete on the target, but the source could not be marked as moved out of (a full or
+ * read-only disk, etcd lost or refusing the write): a server or runner started there would run the
+ * old deployment beside the new one. Said as that, not as a target that could not be written (an
+ * operator told so restarted the old deployment).
+ */
+export class MigrateSourceNotMarkedError extends Error {
+  override name = 'MigrateSourceNotMarkedError';
+  constructor(
+    readonly report: MigrateReport,
+    why: string,
+    byHand: string,
+  ) {
+    super(
+      `copied to ${report.to}, but the source could not be marked as moved (${why}): do not start serve or runners on ${report.from} (they would run the old deployment beside the new one at ${report.to}); mark it by hand once it can be written: ${byHand}`,
+    );
+  }
+}
+
 export class MigrateUsageError extends Error {
   override name = 'MigrateUsageError';
 }
@@ -93,6 +112,8 @@ interface Side {
   write(dump: StoreDump, replace: boolean, configModRevision: number, from: string): Promise<void>;
   /** The source: its deployment now lives at `to` (a directory's `moved.json`, a prefix's `moved` key). */
   markMoved?(to: string): Promise<void>;
+  /** How a person marks it so when `markMoved` failed (a command to run). */
+  markByHand(to: string): string;
   /** Which store this is, whatever named it (an etcd side: its cluster's ID and the prefix). */
   identity?(): Promise<string>;
   /** Where a move out of it went, if it was moved out of (and the mark that says so). */
@@ -136,6 +157,7 @@ async function openSide(end: MigrateEnd, role: 'source' | 'target', auditKeep: n
       present: async () => ({ present: await side.dataFiles(), configModRevision: 0 }),
       write: (dump, _replace, _configModRevision, from) => side.write(dump, from),
       markMoved: (to) => side.markMoved(to),
+      markByHand: (to) => `echo '${JSON.stringify({ to })}' > ${path.join(side.dir, MOVED_FILE)}`,
       movedOut: () =>
         refuseMarkedRuntimeDir(path.resolve(end.dir)).then(
           () => null,
@@ -166,6 +188,7 @@ async function openSide(end: MigrateEnd, role: 'source' | 'target', auditKeep: n
     present: () => side.dataKeys(),
     write: (dump, replace, configModRevision, from) => side.write(dump, { replace, configModRevision, keep: auditKeep, from }),
     markMoved: (to) => side.markMoved(to),
+    markByHand: (to) => `etcdctl put ${side.movedKey} '${JSON.stringify({ to })}'`,
     identity: () => side.identity(),
     async movedOut() {
       const { moved } = await side.marks();
@@ -260,10 +283,8 @@ export async function migrateStore(options: {
       throw new MigrateTargetInUseError(target.description, liveRunners, liveReplicas);
     if (present.length > 0) staleRunners.push(...staleOnTarget.map((r) => ({ ...r, store: target.description })));
     await target.write(dump, present.length > 0, configModRevision, source.description);
-    // Still under the source's locks: no server started there in between.
-    await source.markMoved?.(target.description);
     const dropped = (subject: AuditSubject) => (to.kind === 'etcd' ? Math.max(0, summary.auditEntries[subject] - options.auditKeep) : 0);
-    return {
+    const report: MigrateReport = {
       from: source.description,
       to: target.description,
       summary,
@@ -273,6 +294,15 @@ export async function migrateStore(options: {
       droppedAudit: { CONFIG: dropped('CONFIG'), PRESETS: dropped('PRESETS') },
       staleRunners,
     };
+    // Still under the source's locks: no server started there in between.
+    try {
+      await source.markMoved?.(target.description);
+    } catch (err) {
+      const detail = (err as { detail?: unknown }).detail;
+      const why = `${(err as Error).message}${typeof detail === 'string' && detail ? ` (${detail})` : ''}`;
+      throw new MigrateSourceNotMarkedError({ ...report, markedMoved: null }, why, source.markByHand(target.description));
+    }
+    return report;
   } finally {
     for (const side of sides.reverse()) await side.close().catch(() => {});
   }

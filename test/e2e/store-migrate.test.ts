@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Range } from 'etcd3';
 import { expect, it, vi } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
 import type { StoreSettings } from '../../src/store-settings.js';
@@ -344,6 +345,40 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     const { auditLog: _, ...was } = before;
     expect(after).toEqual(was);
     expect(auditLog.map((e: { version: number }) => e.version)).toEqual([5, 4, 3, 2, 1]);
+  });
+
+  it('the source not marked as moved after a whole copy (its etcd user may read, not write): says the copy is done and not to start the source, exit 1, not "nothing was written"', async () => {
+    const cluster = await startEtcd(); // its own: auth goes on
+    const { dir, before } = await fileDeployment();
+    const prefix = freshPrefix();
+    expect((await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix)])).code).toBe(0);
+    // The source's user has Read on its prefix (as a read-only or full disk stands for a directory):
+    // everything of the move goes but the source's `moved` mark.
+    const admin = rawClient(cluster);
+    await admin.user('root').create('root-password');
+    await admin.user('root').addRole('root');
+    await admin.role('scp-ro').create();
+    await admin.role('scp-ro').grant({ permission: 'Read', range: Range.prefix(`/${prefix}/`) });
+    await admin.user('ro').create('ro-password');
+    await admin.user('ro').addRole('scp-ro');
+    await admin.auth.authEnable();
+    admin.close();
+
+    const target = await tempRuntimeDir();
+    const moved = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${target}`], {
+      CONTROL_PLANE_ETCD_USER: 'ro',
+      CONTROL_PLANE_ETCD_PASSWORD: 'ro-password',
+    });
+    expect(moved.code).toBe(1);
+    expect(moved.stdout).toContain(`copied ${cluster.url(prefix)}/ -> file:${target}`);
+    expect(moved.stdout).not.toContain('marked the source as moved');
+    expect(moved.stderr).toContain(`copied to file:${target}, but the source could not be marked as moved (`);
+    expect(moved.stderr).toContain(`do not start serve or runners on ${cluster.url(prefix)}/`);
+    expect(moved.stderr).toContain(`mark it by hand once it can be written: etcdctl put /${prefix}/moved '{"to":"file:${target}"}'`);
+    expect(moved.stderr).not.toMatch(/nothing was written|could not be written|try again later/);
+    // The copy is whole and serves as the source did.
+    const onFile = await startTestServer({ runtimeDir: target, runner: false });
+    expect(await state(onFile)).toEqual(before);
   });
 
   it('refuses a non-empty target (exit 2, nothing written) unless --force, which replaces what is there', async () => {
