@@ -12,6 +12,7 @@ import {
   type MigrateEnd,
   type MigrateReport,
   MigrateSourceInUseError,
+  MigrateSourceNotMarkedError,
   MigrateTargetInUseError,
   MigrateTargetNotEmptyError,
   MigrateUsageError,
@@ -119,6 +120,14 @@ export const storeMigrate: Action = async (flags, _args, ctx) => {
       ctx.warn(`stratctl store migrate: ${message}`);
       return code;
     };
+    // The copy is whole: not "the target could not be written", nor "try again later" (a re-run is refused:
+    // the target is not empty). Exit 1, the code of a failed write (DESIGN.md); what was copied on stdout.
+    if (err instanceof MigrateSourceNotMarkedError) {
+      if (!json) for (const line of describe(err.report)) ctx.print(line);
+      if (json) printJsonError(ctx.io, 'SOURCE_NOT_MARKED', err.message);
+      ctx.warn(`stratctl store migrate: ${err.message}`);
+      return EXIT.unexpected;
+    }
     if (err instanceof MigrateUsageError || err instanceof MigrateSourceError || err instanceof MigrateTargetNotEmptyError)
       return fail(EXIT.usage, err.message);
     if (err instanceof DumpInvalidError) return fail(EXIT.usage, `${err.message}\nnothing was written`);

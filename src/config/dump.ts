@@ -18,7 +18,7 @@ export interface StoreDump {
   /** strategies.yaml, or the `strategies` key: the presets file's text exactly as stored (null: none). */
   readonly strategies: string | null;
   readonly tokens: readonly StoredToken[];
-  /** Oldest first (the order audit.log has them in). */
+  /** Oldest first: each subject by version, the two merged by time (`orderAudit`, the order audit.log has them in). */
   readonly audit: readonly DumpAuditEntry[];
   /** Stored audit records that are not audit entries: left behind, and said so. */
   readonly skippedAudit: readonly string[];
@@ -51,11 +51,38 @@ export function dumpAuditEntry(text: string): DumpAuditEntry | null {
   return { entry, json: JSON.stringify(JSON.parse(text)) };
 }
 
-/** The order audit.log keeps: by time, then (one group commit shares a time) by subject and version. */
-export function auditOrder(a: DumpAuditEntry, b: DumpAuditEntry): number {
-  if (a.entry.time !== b.entry.time) return a.entry.time < b.entry.time ? -1 : 1;
-  if (a.entry.subject !== b.entry.subject) return a.entry.subject === 'CONFIG' ? -1 : 1;
-  return a.entry.version - b.entry.version;
+/**
+ * The order audit.log keeps: each subject by version (its history), the two subjects merged by time
+ * where they interleave (one group commit shares a time: the config first). Sorted by time first,
+ * an etcd trail written by replicas and runners on hosts whose clocks differ had a version before
+ * an older one: the last line was no longer the newest, and the target's first server recorded the
+ * config as a hand edit. Times are compared as instants (an offset like +02:00 is a valid time), never
+ * as strings; one that does not parse does not reorder anything.
+ */
+export function orderAudit(entries: readonly DumpAuditEntry[]): DumpAuditEntry[] {
+  const bySubject = (subject: AuditSubject) =>
+    entries.filter((a) => a.entry.subject === subject).sort((a, b) => a.entry.version - b.entry.version);
+  const [config, presets] = [bySubject('CONFIG'), bySubject('PRESETS')];
+  const out: DumpAuditEntry[] = [];
+  let [i, j] = [0, 0];
+  for (let c = config[i], p = presets[j]; c && p; c = config[i], p = presets[j]) {
+    // NaN compares false: an unparsable time takes the config's entry first.
+    if (Date.parse(p.entry.time) < Date.parse(c.entry.time)) {
+      out.push(p);
+      j++;
+    } else {
+      out.push(c);
+      i++;
+    }
+  }
+  return [...out, ...config.slice(i), ...presets.slice(j)];
+}
+
+/** A subject's newest entry: its highest version (wherever it is stored). */
+function lastOf(audit: readonly DumpAuditEntry[], subject: AuditSubject): AuditEntry | undefined {
+  let last: AuditEntry | undefined;
+  for (const { entry } of audit) if (entry.subject === subject && (!last || entry.version > last.version)) last = entry;
+  return last;
 }
 
 /** What a valid dump amounts to, for the summary and for the checks. */
@@ -117,7 +144,7 @@ export function checkDump(dump: StoreDump, source: string, strategies: StrategyR
     try {
       const { config } = parseConfigFile(inForce, 'config', dump.config);
       configDigest = digestOf(dump.config);
-      const last = dump.audit.filter((a) => a.entry.subject === 'CONFIG').at(-1)?.entry;
+      const last = lastOf(dump.audit, 'CONFIG');
       configAudited = last?.digest === configDigest;
       configVersion = last && configAudited ? last.version : !last || config.version > last.version ? config.version : last.version + 1;
     } catch (err) {
@@ -165,7 +192,7 @@ export function checkDump(dump: StoreDump, source: string, strategies: StrategyR
 function keptOutProblem(dump: StoreDump, strategies: StrategyRegistry, configError: ConfigFileError): string | null {
   const kept = dump.strategiesKept;
   if (!kept || dump.config === null) return null;
-  const lastPresets = dump.audit.filter((a) => a.entry.subject === 'PRESETS').at(-1)?.entry;
+  const lastPresets = lastOf(dump.audit, 'PRESETS');
   if (lastPresets?.digest !== digestOf(kept.text)) return null;
   try {
     parseConfigFile(strategySetOf(strategies, parsePresetsFile(strategies, kept.keptAt, kept.text).presets), 'config', dump.config);

@@ -1,6 +1,6 @@
 import type { ICompare, IRequestOp } from 'etcd3';
 import type { AuditSubject } from '../config/audit-entry.js';
-import { auditOrder, type DumpAuditEntry, DumpInvalidError, dumpAuditEntry, MigrateRaceError, type StoreDump } from '../config/dump.js';
+import { type DumpAuditEntry, DumpInvalidError, dumpAuditEntry, MigrateRaceError, orderAudit, type StoreDump } from '../config/dump.js';
 import { runnerHealth, runnerStateSchema } from '../runner/state.js';
 import type { EtcdGateway } from './gateway.js';
 import { type EtcdKeys, prefixEnd } from './keys.js';
@@ -43,6 +43,11 @@ export class EtcdDumpSide {
 
   get description(): string {
     return this.gateway.location;
+  }
+
+  /** The key that marks this prefix as moved out of (named for marking it by hand). */
+  get movedKey(): string {
+    return this.keys.moved;
   }
 
   /**
@@ -124,7 +129,7 @@ export class EtcdDumpSide {
       config: config?.[0]?.value ?? null,
       strategies: strategies?.[0]?.value ?? null,
       tokens: (tokens ?? []).flatMap((kv) => parseTokenRecord(kv, k.tokensPrefix) ?? []),
-      audit: audit.sort(auditOrder),
+      audit: orderAudit(audit),
       skippedAudit,
       strategiesKept: kept?.[0] ? { presetsAt: k.strategies, keptAt: k.strategiesKept, text: kept[0].value } : null,
     };

@@ -2,7 +2,7 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { readTokenFile, renderTokenFile, TOKEN_FILE_WRITE, TOKENS_FILE } from '../auth/token-file.js';
 import { AUDIT_FILE } from '../config/audit-file.js';
-import { auditOrder, type DumpAuditEntry, dumpAuditEntry, type StoreDump } from '../config/dump.js';
+import { type DumpAuditEntry, dumpAuditEntry, orderAudit, type StoreDump } from '../config/dump.js';
 import { CONFIG_FILE_NAME, KEPT_PRESETS_FILE } from '../config/file-store.js';
 import { removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
 import {
@@ -94,7 +94,8 @@ export class FileSide {
       kept === null
         ? null
         : { presetsAt: path.join(this.dir, PRESETS_FILE_NAME), keptAt: path.join(this.dir, KEPT_PRESETS_FILE), text: kept };
-    return { config, strategies, tokens, audit, skippedAudit, strategiesKept };
+    // As the etcd side reads it: an etcd target keeps each subject's newest entries (--audit-keep) by version.
+    return { config, strategies, tokens, audit: orderAudit(audit), skippedAudit, strategiesKept };
   }
 
   /** The data files present (empty: a fresh target). */
@@ -117,7 +118,7 @@ export class FileSide {
     await markRuntimeDirMigrating(this.dir, from, new Date());
     // What a move cut short left half written (the trail's temp file: up to the whole trail).
     for (const name of DATA_FILES) await removeStrayTempFiles(file(name));
-    const audit = [...dump.audit].sort(auditOrder);
+    const audit = orderAudit(dump.audit);
     await writeFileAtomic(file(AUDIT_FILE), audit.map((a) => `${a.json}\n`).join(''), { mode: 0o600 });
     if (dump.tokens.length > 0) await writeFileAtomic(file(TOKENS_FILE), renderTokenFile(dump.tokens), TOKEN_FILE_WRITE);
     else await fsp.rm(file(TOKENS_FILE), { force: true });

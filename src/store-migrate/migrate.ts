@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { AuditSubject } from '../config/audit-entry.js';
 import { checkDump, type DumpSummary, type StoreDump } from '../config/dump.js';
 import type { StrategyRegistry } from '../registry/index.js';
-import { MOVED_FILE, RuntimeDirMovedError, refuseMarkedRuntimeDir } from '../runtime-dir.js';
+import { MIGRATING_FILE, MOVED_FILE, RuntimeDirMigratingError, RuntimeDirMovedError, refuseMarkedRuntimeDir } from '../runtime-dir.js';
 import type { StaleRunnerKey } from '../store-etcd/dump.js';
 import { parseEtcdStoreUrl } from '../store-etcd/url.js';
 import type { StoreSettings } from '../store-settings.js';
@@ -57,6 +57,25 @@ export class MigrateTargetNotEmptyError extends Error {
   }
 }
 
+/**
+ * The copy is complete on the target, but the source could not be marked as moved out of (a full or
+ * read-only disk, etcd lost or refusing the write): a server or runner started there would run the
+ * old deployment beside the new one. Said as that, not as a target that could not be written (an
+ * operator told so restarted the old deployment).
+ */
+export class MigrateSourceNotMarkedError extends Error {
+  override name = 'MigrateSourceNotMarkedError';
+  constructor(
+    readonly report: MigrateReport,
+    why: string,
+    byHand: string,
+  ) {
+    super(
+      `copied to ${report.to}, but the source could not be marked as moved (${why}): do not start serve or runners on ${report.from} (they would run the old deployment beside the new one at ${report.to}); mark it by hand once it can be written: ${byHand}`,
+    );
+  }
+}
+
 export class MigrateUsageError extends Error {
   override name = 'MigrateUsageError';
 }
@@ -93,10 +112,14 @@ interface Side {
   write(dump: StoreDump, replace: boolean, configModRevision: number, from: string): Promise<void>;
   /** The source: its deployment now lives at `to` (a directory's `moved.json`, a prefix's `moved` key). */
   markMoved?(to: string): Promise<void>;
+  /** How a person marks it so when `markMoved` failed (a command to run). */
+  markByHand(to: string): string;
   /** Which store this is, whatever named it (an etcd side: its cluster's ID and the prefix). */
   identity?(): Promise<string>;
   /** Where a move out of it went, if it was moved out of (and the mark that says so). */
   movedOut(): Promise<{ to: string; at: string; mark: string } | null>;
+  /** A migration into it that did not finish: where from, when it started, and the mark that says so. */
+  cutShort(): Promise<{ from: string; at: string; mark: string } | null>;
   close(): Promise<void>;
 }
 
@@ -134,10 +157,24 @@ async function openSide(end: MigrateEnd, role: 'source' | 'target', auditKeep: n
       present: async () => ({ present: await side.dataFiles(), configModRevision: 0 }),
       write: (dump, _replace, _configModRevision, from) => side.write(dump, from),
       markMoved: (to) => side.markMoved(to),
+      markByHand: (to) => `echo '${JSON.stringify({ to })}' > ${path.join(side.dir, MOVED_FILE)}`,
       movedOut: () =>
         refuseMarkedRuntimeDir(path.resolve(end.dir)).then(
           () => null,
-          (err: unknown) => (err instanceof RuntimeDirMovedError ? { to: err.to, at: err.at, mark: path.join(err.dir, MOVED_FILE) } : null),
+          (err: unknown) => {
+            if (err instanceof RuntimeDirMovedError) return { to: err.to, at: err.at, mark: path.join(err.dir, MOVED_FILE) };
+            if (err instanceof RuntimeDirMigratingError) return null; // said by cutShort, asked first
+            throw err;
+          },
+        ),
+      cutShort: () =>
+        refuseMarkedRuntimeDir(path.resolve(end.dir)).then(
+          () => null,
+          (err: unknown) => {
+            if (err instanceof RuntimeDirMigratingError) return { from: err.from, at: err.at, mark: path.join(err.dir, MIGRATING_FILE) };
+            if (err instanceof RuntimeDirMovedError) return null;
+            throw err;
+          },
         ),
       close: () => side.close(),
     };
@@ -151,6 +188,7 @@ async function openSide(end: MigrateEnd, role: 'source' | 'target', auditKeep: n
     present: () => side.dataKeys(),
     write: (dump, replace, configModRevision, from) => side.write(dump, { replace, configModRevision, keep: auditKeep, from }),
     markMoved: (to) => side.markMoved(to),
+    markByHand: (to) => `etcdctl put ${side.movedKey} '${JSON.stringify({ to })}'`,
     identity: () => side.identity(),
     async movedOut() {
       const { moved } = await side.marks();
@@ -160,6 +198,16 @@ async function openSide(end: MigrateEnd, role: 'source' | 'target', auditKeep: n
         to: to || 'another store (the mark does not say which)',
         at: movedAt || 'an unknown time',
         mark: `${side.description}moved`,
+      };
+    },
+    async cutShort() {
+      const { migrating } = await side.marks();
+      if (migrating === null) return null;
+      const { from, startedAt } = markFields(migrating, ['from', 'startedAt']);
+      return {
+        from: from || 'a store the mark does not name',
+        at: startedAt || 'an unknown time',
+        mark: `${side.description}migrating`,
       };
     },
     close: async () => close(),
@@ -198,6 +246,16 @@ export async function migrateStore(options: {
       const [a, b] = await Promise.all([source.identity?.(), early.identity?.()]);
       if (a !== undefined && a === b) throw new MigrateUsageError(`${SAME_STORE}: both reach ${a}; nothing was written`);
     }
+    // A store a migration into was cut short holds part of that copy over part of what was there
+    // before (a directory keeps its old config.yaml until the new one is written last): copied on,
+    // the old config was served with the new trail, recorded as a hand edit, and the source then
+    // read as moved out of, so the interrupted move could not be finished from it either.
+    const unfinished = await source.cutShort();
+    if (unfinished) {
+      throw new MigrateSourceError(
+        `${source.description}: a stratctl store migrate into it from ${unfinished.from}, started at ${unfinished.at}, did not finish (the mark: ${unfinished.mark}): it holds part of that copy over what was there before, and is no deployment to move; run that migration again with --force to complete it, then migrate from here if need be; nothing was written`,
+      );
+    }
     // A store moved out of holds a stale copy: copying it started a second deployment beside the live
     // one, and its mark was rewritten, losing the only record of where the live one went.
     const moved = await source.movedOut();
@@ -225,10 +283,8 @@ export async function migrateStore(options: {
       throw new MigrateTargetInUseError(target.description, liveRunners, liveReplicas);
     if (present.length > 0) staleRunners.push(...staleOnTarget.map((r) => ({ ...r, store: target.description })));
     await target.write(dump, present.length > 0, configModRevision, source.description);
-    // Still under the source's locks: no server started there in between.
-    await source.markMoved?.(target.description);
     const dropped = (subject: AuditSubject) => (to.kind === 'etcd' ? Math.max(0, summary.auditEntries[subject] - options.auditKeep) : 0);
-    return {
+    const report: MigrateReport = {
       from: source.description,
       to: target.description,
       summary,
@@ -238,6 +294,15 @@ export async function migrateStore(options: {
       droppedAudit: { CONFIG: dropped('CONFIG'), PRESETS: dropped('PRESETS') },
       staleRunners,
     };
+    // Still under the source's locks: no server started there in between.
+    try {
+      await source.markMoved?.(target.description);
+    } catch (err) {
+      const detail = (err as { detail?: unknown }).detail;
+      const why = `${(err as Error).message}${typeof detail === 'string' && detail ? ` (${detail})` : ''}`;
+      throw new MigrateSourceNotMarkedError({ ...report, markedMoved: null }, why, source.markByHand(target.description));
+    }
+    return report;
   } finally {
     for (const side of sides.reverse()) await side.close().catch(() => {});
   }

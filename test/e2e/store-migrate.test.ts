@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Range } from 'etcd3';
 import { expect, it, vi } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
 import type { StoreSettings } from '../../src/store-settings.js';
@@ -271,6 +272,113 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(existsSync(torn)).toBe(false);
     const server = await startTestServer({ runtimeDir: target, runner: false });
     expect(await state(server)).toEqual(before);
+  });
+
+  it('a store a migration into was cut short is refused as a source (exit 2, naming the mark, nothing written): it holds part of that copy over the old config', async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    // A directory as a move into it leaves it when killed after the trail: the mark written first,
+    // the new trail in place, the old deployment's config.yaml not yet replaced.
+    const { dir } = await fileDeployment();
+    const mark = path.join(dir, 'migrating.json');
+    await writeFile(mark, `${JSON.stringify({ from: 'file:/srv/big', at: '2026-12-05T07:00:00.000Z', by: 'stratctl store migrate' })}\n`);
+    const prefix = freshPrefix();
+    const fromDir = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix)]);
+    expect(fromDir.code).toBe(2);
+    expect(fromDir.stdout).toBe('');
+    expect(fromDir.stderr).toContain(
+      `file:${dir}: a stratctl store migrate into it from file:/srv/big, started at 2026-12-05T07:00:00.000Z, did not finish (the mark: ${mark})`,
+    );
+    expect(fromDir.stderr).toContain('run that migration again with --force to complete it');
+    expect(fromDir.stderr).toContain('nothing was written');
+    const client = rawClient(cluster);
+    expect(await client.getAll().prefix(`/${prefix}/`).keys()).toEqual([]);
+    expect(existsSync(path.join(dir, 'moved.json'))).toBe(false);
+    expect(existsSync(mark)).toBe(true);
+
+    // An etcd prefix with its mark: refused for that reason, not as one holding no config.
+    const source = freshPrefix();
+    await rm(mark);
+    expect((await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(source)])).code).toBe(0);
+    await client.put(`/${source}/migrating`).value(JSON.stringify({ from: 'file:/srv/big', startedAt: '2026-12-05T07:00:00.000Z' }));
+    const target = await tempRuntimeDir();
+    const fromEtcd = await stratctl(['store', 'migrate', '--from', cluster.url(source), '--to', `file:${target}`]);
+    expect(fromEtcd.code).toBe(2);
+    expect(fromEtcd.stderr).toContain(
+      `${cluster.url(source)}/: a stratctl store migrate into it from file:/srv/big, started at 2026-12-05T07:00:00.000Z, did not finish (the mark: ${cluster.url(source)}/migrating)`,
+    );
+    expect(fromEtcd.stderr).not.toContain('holds no config');
+    expect(await files(target)).toEqual([]);
+    expect(await client.get(`/${source}/moved`).string()).toBeNull();
+  });
+
+  it("etcd -> file keeps the trail in version order when the hosts' clocks disagree: the newest config is audited, history reads the same, no recovery entry", async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    const prefix = freshPrefix();
+    const onEtcd = await startTestServer({ runtimeDir: await tempRuntimeDir(), store: etcdStore(cluster, prefix), runner: false });
+    for (const key of ['gold', 'range', 'momentum_v2', 'gold'])
+      await onEtcd.gql('mutation($k: String!) { activateStrategy(strategyKey: $k) { configVersion } }', { k: key });
+    await onEtcd.close();
+    // Version 5 written by a replica whose clock runs 0.6 s behind the one that wrote version 4.
+    const client = rawClient(cluster);
+    const key = (v: number) => `/${prefix}/audit/config/${String(v).padStart(16, '0')}`;
+    const v4 = JSON.parse((await client.get(key(4)).string()) ?? '{}');
+    const v5 = JSON.parse((await client.get(key(5)).string()) ?? '{}');
+    await client.put(key(5)).value(JSON.stringify({ ...v5, time: new Date(Date.parse(v4.time) - 600).toISOString() }));
+    const onEtcdAgain = await startTestServer({ runtimeDir: await tempRuntimeDir(), store: etcdStore(cluster, prefix), runner: false });
+    const before = await state(onEtcdAgain);
+    await onEtcdAgain.close();
+    expect(before.configHistory.map((h: { version: number }) => h.version)).toEqual([5, 4, 3, 2, 1]);
+
+    const target = await tempRuntimeDir();
+    const moved = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${target}`]);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stdout).toContain(`config: version 5 (${before.status.configDigest})\n`);
+    expect(moved.stdout).not.toContain('not audited yet');
+    const trail = (await readFile(path.join(target, 'audit.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(trail.filter((e) => e.subject === 'CONFIG').map((e) => e.version)).toEqual([1, 2, 3, 4, 5]);
+    const onFile = await startTestServer({ runtimeDir: target, runner: false });
+    // (The etcd replica lists auditLog by time, so the skewed v5 sits below v4 there; history is by version on both.)
+    const { auditLog, ...after } = await state(onFile);
+    const { auditLog: _, ...was } = before;
+    expect(after).toEqual(was);
+    expect(auditLog.map((e: { version: number }) => e.version)).toEqual([5, 4, 3, 2, 1]);
+  });
+
+  it('the source not marked as moved after a whole copy (its etcd user may read, not write): says the copy is done and not to start the source, exit 1, not "nothing was written"', async () => {
+    const cluster = await startEtcd(); // its own: auth goes on
+    const { dir, before } = await fileDeployment();
+    const prefix = freshPrefix();
+    expect((await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix)])).code).toBe(0);
+    // The source's user has Read on its prefix (as a read-only or full disk stands for a directory):
+    // everything of the move goes but the source's `moved` mark.
+    const admin = rawClient(cluster);
+    await admin.user('root').create('root-password');
+    await admin.user('root').addRole('root');
+    await admin.role('scp-ro').create();
+    await admin.role('scp-ro').grant({ permission: 'Read', range: Range.prefix(`/${prefix}/`) });
+    await admin.user('ro').create('ro-password');
+    await admin.user('ro').addRole('scp-ro');
+    await admin.auth.authEnable();
+    admin.close();
+
+    const target = await tempRuntimeDir();
+    const moved = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${target}`], {
+      CONTROL_PLANE_ETCD_USER: 'ro',
+      CONTROL_PLANE_ETCD_PASSWORD: 'ro-password',
+    });
+    expect(moved.code).toBe(1);
+    expect(moved.stdout).toContain(`copied ${cluster.url(prefix)}/ -> file:${target}`);
+    expect(moved.stdout).not.toContain('marked the source as moved');
+    expect(moved.stderr).toContain(`copied to file:${target}, but the source could not be marked as moved (`);
+    expect(moved.stderr).toContain(`do not start serve or runners on ${cluster.url(prefix)}/`);
+    expect(moved.stderr).toContain(`mark it by hand once it can be written: etcdctl put /${prefix}/moved '{"to":"file:${target}"}'`);
+    expect(moved.stderr).not.toMatch(/nothing was written|could not be written|try again later/);
+    // The copy is whole and serves as the source did.
+    const onFile = await startTestServer({ runtimeDir: target, runner: false });
+    expect(await state(onFile)).toEqual(before);
   });
 
   it('refuses a non-empty target (exit 2, nothing written) unless --force, which replaces what is there', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../src/config/audit-entry.js';
 import { digestOf } from '../../src/config/digest.js';
-import { checkDump, DumpInvalidError, type StoreDump } from '../../src/config/dump.js';
+import { checkDump, DumpInvalidError, orderAudit, type StoreDump } from '../../src/config/dump.js';
 import { defaultRegistry } from '../../src/registry/index.js';
 
 const PRESETS = `version: 1
@@ -79,5 +79,36 @@ describe('checkDump (stratctl store migrate checks the source before writing any
     expect(problemsOf(keptOut(PRESETS, 'version: 1\npresets: {}\n'))).toEqual([
       expect.stringMatching(/^config: line 1: .*Invalid strategy key: gold_fast/),
     ]);
+  });
+});
+
+describe('orderAudit (the order a move writes audit.log in)', () => {
+  const at = (subject: 'CONFIG' | 'PRESETS', version: number, time: string, digest = `d${version}`): StoreDump['audit'][number] => {
+    const entry = { subject, version, digest, time } as AuditEntry;
+    return { entry, json: JSON.stringify(entry) };
+  };
+  const ids = (audit: StoreDump['audit']) => audit.map((a) => `${a.entry.subject[0]}${a.entry.version}`);
+
+  it('keeps each subject by version when clocks disagree (a version timed before the one it followed), and its last entry is its highest version', () => {
+    // Written by replicas on two hosts: v5's host clock runs 0.6 s behind v4's (as an etcd read lists them by time).
+    const text = config('gold');
+    const audit = [
+      at('CONFIG', 3, '2026-12-05T07:00:01.000Z'),
+      at('CONFIG', 5, '2026-12-05T07:00:01.400Z', digestOf(text)),
+      at('CONFIG', 4, '2026-12-05T07:00:02.000Z'),
+    ];
+    expect(ids(orderAudit(audit))).toEqual(['C3', 'C4', 'C5']);
+    // The stored config is v5's text: audited, whatever order the trail was read in.
+    expect(checkDump(dump({ config: text, audit }), 'src', defaultRegistry)).toMatchObject({ configVersion: 5, configAudited: true });
+  });
+
+  it('merges the two subjects by instant, not by string: an offset like +02:00 is the time it says', () => {
+    const audit = [
+      at('PRESETS', 1, '2026-12-05T09:00:00Z'),
+      at('CONFIG', 1, '2026-12-05T10:00:00+02:00'), // 08:00Z: before the presets entry
+      at('CONFIG', 2, '2026-12-05T09:30:00Z'),
+      at('PRESETS', 2, '2026-12-05T09:30:00Z'), // the same time (one group commit): the config first
+    ];
+    expect(ids(orderAudit(audit))).toEqual(['C1', 'P1', 'C2', 'P2']);
   });
 });
