@@ -16,7 +16,7 @@ import {
 } from '../fs/settle.js';
 import type { Say } from '../log.js';
 import { sharedYamlParser, type YamlParser } from '../yaml/off-thread.js';
-import { createToken, readTokenFile, revokeToken, rotateToken, TOKENS_FILE } from './token-file.js';
+import { createToken, isReservedTokenName, readTokenFile, revokeToken, rotateToken, TOKENS_FILE } from './token-file.js';
 import type { StoredToken, TokenStore } from './token-store.js';
 
 /**
@@ -44,6 +44,8 @@ export function fileTokenStore(
   let seen = '';
   let byDigest = new Map<string, StoredToken>();
   let refused: string | null = null;
+  /** Entries the file holds under a reserved name: each refused, the others accepted; said on /ready. */
+  let reservedNote: string | null = null;
   let loading: Promise<void> | undefined;
 
   /** The file as last read (null: missing or not looked at yet), to tell an edit in place from a replacement. */
@@ -164,7 +166,16 @@ export function fileTokenStore(
     takenAsItStandsAt = settled ? null : clock.now();
     const { tokens } = value;
     if (!(tokens instanceof Error)) {
-      byDigest = new Map(tokens.map((t) => [t.sha256, t]));
+      // A reserved name (`system`, `etcd`, ...) would be the audit actor of its requests: refused, that
+      // entry alone (as etcd refuses such a record); the file's other tokens stay accepted.
+      const reserved = tokens.filter((t) => isReservedTokenName(t.name)).map((t) => t.name);
+      byDigest = new Map(tokens.filter((t) => !isReservedTokenName(t.name)).map((t) => [t.sha256, t]));
+      const note =
+        reserved.length === 0
+          ? null
+          : `${path.basename(file)} holds ${reserved.length === 1 ? 'a token' : 'tokens'} with a reserved name (${reserved.join(', ')}): refused whatever the secret; "stratctl token revoke <name>" removes ${reserved.length === 1 ? 'it' : 'them'}`;
+      if (note !== null && note !== reservedNote) options.warn?.(note, { file, tokens: reserved });
+      reservedNote = note;
       // The spell's end in the log beside its start: without it, "named tokens refused" was the last word.
       if (refused !== null) options.info?.(`named tokens are accepted again: ${file} is read`, { file });
       refused = null;
@@ -202,7 +213,7 @@ export function fileTokenStore(
     },
     async problem() {
       await look().catch(() => {});
-      return refused;
+      return refused ?? reservedNote;
     },
     async close() {
       await loading;

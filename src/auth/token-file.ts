@@ -27,7 +27,8 @@ export const TOKENS_FILE = 'tokens.yaml';
  */
 export const RESERVED_TOKEN_NAMES = ['admin', 'system', 'file', 'etcd', 'unknown'] as const;
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-const isReserved = (name: string) => (RESERVED_TOKEN_NAMES as readonly string[]).includes(name);
+export const isReservedTokenName = (name: string) => (RESERVED_TOKEN_NAMES as readonly string[]).includes(name);
+const isReserved = isReservedTokenName;
 /**
  * A stored token's name: the pattern, and not a reserved one. A hand-written entry named `system`
  * was taken, and its requests were audited as the system's own changes.
@@ -61,7 +62,11 @@ const fileSchema = z
       .array(
         z
           .object({
-            name: storedNameSchema,
+            // The pattern only: an entry with a reserved name is read (so `token list` shows it and
+            // `token revoke` removes it) and refused one by one by the server (file-token-store.ts).
+            // Refused here, it took the whole file with it: a token named `etcd`, which could be
+            // created before 2026-11-29, turned every named token away after an upgrade.
+            name: z.string().regex(NAME),
             scope: z.enum(SCOPES),
             sha256: z.string().regex(/^[0-9a-f]{64}$/),
             created_at: z.string(),
@@ -292,6 +297,10 @@ export async function rotateToken(
   return withTokenFileLock(file, async () => {
     const tokens = await readTokenFile(file);
     const current = tokens.find((t) => t.name === name);
+    if (current && isReserved(name))
+      throw new TokenFileError(
+        `token "${name}" has a reserved name: the server refuses it whatever its secret; "stratctl token revoke ${name}" removes it, then create it under another name`,
+      );
     if (!current) return null;
     const expiresAt = rotatedExpiry(current, now, expiry);
     const token = newTokenSecret();

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { fileTokenStore } from '../auth/file-token-store.js';
 import { isScope } from '../auth/scopes.js';
-import { TokenWriteError, tokenDigest } from '../auth/token-file.js';
+import { isReservedTokenName, TokenWriteError, tokenDigest } from '../auth/token-file.js';
 import { TokenRefusedError, type TokenStore } from '../auth/token-store.js';
 import { ACCESS_REFUSED_HINT, StoreOutcomeUnknownError, StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
 import { runtimeDirSetting } from '../env-setting.js';
@@ -122,6 +122,9 @@ export const token: Action = async (flags, args, ctx, command) => {
       case 'list': {
         const list = await tokens.list();
         const now = Date.now();
+        // Listed, so it can be seen and revoked; the server refuses it (file-token-store.ts).
+        for (const t of list.filter((t) => isReservedTokenName(t.name)))
+          ctx.warn(`token "${t.name}" has a reserved name: the server refuses it; "stratctl token revoke ${t.name}" removes it`);
         if (json) {
           printJson(list.map((t) => ({ name: t.name, scope: t.scope, createdAt: t.createdAt, expiresAt: t.expiresAt ?? null })));
           return EXIT.ok;

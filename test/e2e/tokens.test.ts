@@ -182,7 +182,7 @@ describe('tokens.yaml', () => {
     expect(list.stderr).toContain('tokens.0.scope');
   });
 
-  it('a hand-written entry with a reserved name (system) makes tokens.yaml invalid like any invalid entry: never an audit actor', async () => {
+  it('a hand-written entry with a reserved name (system) is refused, that entry alone: never an audit actor; the others stay accepted; revoke removes it', async () => {
     const server = await startTestServer();
     const dir = server.runtimeDir;
     const file = path.join(dir, 'tokens.yaml');
@@ -193,17 +193,34 @@ describe('tokens.yaml', () => {
     await writeFile(file, `${good}  - name: system\n    scope: admin\n    sha256: ${digest}\n    created_at: "2026-01-01T00:00:00Z"\n`, {
       mode: 0o600,
     });
-    // Fail closed, as for any invalid entry: neither token, said on /ready, and the CLI names the entry.
+    // That token is refused; the file's others are not (a token named etcd, allowed before 2026-11-29,
+    // took every named token with it when the whole file was refused).
     await expect.poll(async () => (await server.gql(ACTIVATE, { key: 'gold' }, system)).status, { timeout: 5_000 }).toBe(401);
-    expect((await server.gql(ACTIVATE, { key: 'gold' }, ops)).status).toBe(401);
+    expect((await server.gql(ACTIVATE, { key: 'range' }, ops)).status).toBe(200);
     const ready = (await (await fetch(new URL('/ready', server.url))).json()) as { warnings?: string[] };
     expect(ready.warnings).toEqual([
-      expect.stringMatching(/^named tokens are refused until tokens\.yaml is fixed: tokens\.yaml: tokens\.1\.name: is reserved/),
+      'tokens.yaml holds a token with a reserved name (system): refused whatever the secret; "stratctl token revoke <name>" removes it',
     ]);
+    expect(
+      (await readFile(path.join(dir, 'audit.log'), 'utf8'))
+        .split('\n')
+        .filter((l) => l.includes('"actor":"system"') && l.includes('activateStrategy')),
+    ).toEqual([]);
     const list = await stratctl(['token', 'list', '--runtime-dir', dir]);
-    expect([list.code, list.stderr]).toEqual([2, expect.stringContaining('tokens.1.name: is reserved')]);
-    await writeFile(file, good, { mode: 0o600 });
-    await expect.poll(async () => (await server.gql(ACTIVATE, { key: 'gold' }, ops)).status, { timeout: 5_000 }).toBe(200);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^system\s+admin/m);
+    expect(list.stderr).toContain('token "system" has a reserved name: the server refuses it; "stratctl token revoke system" removes it');
+    const rotate = await stratctl(['token', 'rotate', 'system', '--runtime-dir', dir]);
+    expect([rotate.code, rotate.stdout]).toEqual([2, '']);
+    expect(rotate.stderr).toContain('has a reserved name');
+    const revoke = await stratctl(['token', 'revoke', 'system', '--runtime-dir', dir]);
+    expect(revoke.code).toBe(0);
+    expect(await readFile(file, 'utf8')).toBe(good);
+    await expect
+      .poll(async () => ((await (await fetch(new URL('/ready', server.url))).json()) as { warnings?: string[] }).warnings ?? [], {
+        timeout: 5_000,
+      })
+      .toEqual([]);
   });
 
   it('/ready says what tokens.yaml is now, at the first probe after it changed: invalid, deleted, invalid again, fixed', async () => {
