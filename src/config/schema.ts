@@ -6,6 +6,7 @@ import {
   type StrategyRegistry,
   shownName,
   shownValue,
+  storedTunableValue,
   strategyKeySchema,
   type TunableValue,
 } from '../registry/index.js';
@@ -223,11 +224,12 @@ export const configSchemaFor = memoized((registry: StrategyRegistry) =>
     .transform((config) => normalizeConfig(config as RuntimeConfig)),
 );
 
-/** Drops empty override maps, so two configs that mean the same compare (and digest) the same. */
+/** Drops empty override maps and reads -0 as 0, so two configs that mean the same compare (and digest) the same. */
 function normalizeConfig(config: RuntimeConfig): RuntimeConfig {
   const tunableOverrides: Record<string, Record<string, TunableValue>> = {};
   for (const [key, tunables] of Object.entries(config.tunableOverrides)) {
-    if (tunables && Object.keys(tunables).length > 0) tunableOverrides[key] = { ...tunables };
+    if (tunables && Object.keys(tunables).length > 0)
+      tunableOverrides[key] = Object.fromEntries(Object.entries(tunables).map(([name, value]) => [name, storedTunableValue(value)]));
   }
   return { ...config, tunableOverrides };
 }
@@ -305,7 +307,7 @@ export function mergeConfigUpdate(
     const merged = { ...overrides[strategyKey] };
     for (const [name, value] of Object.entries(tunables)) {
       if (value === null) delete merged[name];
-      else merged[name] = value;
+      else merged[name] = storedTunableValue(value);
     }
     if (Object.keys(merged).length > 0) overrides[strategyKey] = merged;
     else delete overrides[strategyKey];
