@@ -13,7 +13,9 @@ import {
 import { fromSnakeKeys, snakeCase } from './case.js';
 import { type ConfigIssue, MAX_VERSION } from './errors.js';
 
-export const SCAN_INTERVAL_LIMITS = { min: 1, max: 86_400 } as const;
+import { SCAN_INTERVAL_LIMITS, SCAN_INTERVAL_WORDS } from './scan-interval.js';
+
+export { SCAN_INTERVAL_LIMITS } from './scan-interval.js';
 
 const required = (what: string) => (iss: { input?: unknown }) =>
   iss.input === undefined ? 'is required' : `must be ${what}, got ${shownValue(iss.input)}`;
@@ -21,8 +23,8 @@ const required = (what: string) => (iss: { input?: unknown }) =>
 export const scanIntervalSchema = z
   .number({ error: required('a whole number of seconds') })
   .int({ error: 'must be a whole number of seconds' })
-  .min(SCAN_INTERVAL_LIMITS.min, { error: `must be at least ${SCAN_INTERVAL_LIMITS.min} second` })
-  .max(SCAN_INTERVAL_LIMITS.max, { error: `must be at most ${SCAN_INTERVAL_LIMITS.max} seconds (one day)` });
+  .min(SCAN_INTERVAL_LIMITS.min, { error: SCAN_INTERVAL_WORDS.min })
+  .max(SCAN_INTERVAL_LIMITS.max, { error: SCAN_INTERVAL_WORDS.max });
 
 const tunableValueSchema = z.union([z.number(), z.boolean()]);
 
