@@ -1,12 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Files that need a process of their own: two replace a module (vi.mock: in the shared worker the module is already loaded unmocked); the YAML worker's test
+ * Files that need a process of their own: three replace a module (vi.mock: in the shared worker the module is already loaded unmocked); the YAML worker's test
  * parses a file nested 100,000 deep, whose words depend on how deep the stack goes, and in a worker
  * that ran other files first (more code optimized, other frames) it got 38 problems where one is
  * said (a clean-clone CI of c93ca98).
  */
-const ISOLATED_FILES = ['test/unit/lock-full-disk.test.ts', 'test/unit/token-write-failure.test.ts', 'test/unit/yaml-worker.test.ts'];
+const ISOLATED_FILES = [
+  'test/unit/lock-full-disk.test.ts',
+  'test/unit/token-write-failure.test.ts',
+  'test/unit/written-check.test.ts',
+  'test/unit/yaml-worker.test.ts',
+];
 
 export default defineConfig({
   // graphql 16 ships ESM (.mjs) and CJS side by side; Node loads the CJS one for everybody, but Vite

@@ -1,4 +1,5 @@
 import { parse as parseYaml } from 'yaml';
+import { SCAN_INTERVAL_LIMITS, SCAN_INTERVAL_WORDS } from '../config/scan-interval.js';
 import type { UpdateConfigInput } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
 
@@ -77,9 +78,11 @@ export function parseAssignments(assignments: string[]): UpdateConfigInput {
     if (strategy !== undefined) throw new UsageError(`${key}: only tunable_overrides takes a dotted key`);
     switch (head) {
       case 'active_strategy_key':
-        if (raw === '' || value === null) throw new UsageError(`${key}: give a strategy key (stratctl strategies lists them)`);
+        // Nothing after "=" is refused (an unset variable); `null` typed out is a key like `true`
+        // (a preset may be named so), sent as typed.
+        if (raw === '') throw new UsageError(`${key}: give a strategy key (stratctl strategies lists them)`);
         // Read as YAML like every other value ("range" and 'range' are range), a key YAML reads as
-        // something else (a number, true) as typed: the server judges it.
+        // something else (a number, true, null) as typed: the server judges it.
         input.activeStrategyKey = typeof value === 'string' ? value : raw;
         break;
       case 'trading_enabled':
@@ -88,6 +91,10 @@ export function parseAssignments(assignments: string[]): UpdateConfigInput {
         break;
       case 'scan_interval_seconds':
         if (typeof value !== 'number' || !Number.isInteger(value)) throw new UsageError(`${key}: expected whole seconds, not "${raw}"`);
+        // The server's bound, said in its words: past 2^31 GraphQL refused it first, as "Int cannot
+        // represent non 32-bit signed integer value", which named neither the key nor the bound.
+        if (value < SCAN_INTERVAL_LIMITS.min) throw new UsageError(`${key}: ${SCAN_INTERVAL_WORDS.min}, not ${raw}`);
+        if (value > SCAN_INTERVAL_LIMITS.max) throw new UsageError(`${key}: ${SCAN_INTERVAL_WORDS.max}, not ${raw}`);
         input.scanIntervalSeconds = value;
         break;
       default:

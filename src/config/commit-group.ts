@@ -15,6 +15,7 @@ import type {
   StoreEvent,
   StoreState,
 } from './store.js';
+import { checkConfigText, checkPresetsText } from './written-check.js';
 import { applyConfigToDocument, renderNewConfigFile } from './yaml-document.js';
 
 /** Writers in one group at most: a bound on the work (and the latency) one write carries. */
@@ -59,6 +60,8 @@ export interface GroupContext {
   readonly presetsText: string | null;
   readonly now: () => Date;
   readonly digestOf: (text: string) => string;
+  /** The files' paths, for the check of the texts before they are written (see written-check.ts). */
+  readonly files: { readonly config: string; readonly presets: string };
 }
 
 /** The committing request's id for its event (each writer of a group its own), when it has one. */
@@ -71,6 +74,7 @@ const requestIdOf = (options: CommitOptions): { requestId?: string } =>
  * `changed: false` without a version, and an accepted change gets its subject's next version and
  * its own audit entry (with the digest of the text it produced). Pure apart from the changes'
  * `apply` and the document edit: nothing is written here, and nobody is answered before `settle()`.
+ * Throws ConfigWriteError when a text does not read back as what the group answered (written-check.ts).
  */
 export function judgeGroup(group: readonly QueuedCommit[], context: GroupContext): JudgedGroup {
   let state = context.inForce;
@@ -199,6 +203,10 @@ export function judgeGroup(group: readonly QueuedCommit[], context: GroupContext
     };
     outcomes.push(() => queued.resolve(result));
   }
+  // Once per group: the texts as a restart will read them hold what every writer is answered.
+  if (presetsText !== null)
+    checkPresetsText(context.staticStrategies, context.files.presets, presetsText, state.presets.version, state.presets.presets);
+  if (configText !== null) checkConfigText(state.strategies, context.files.config, configText, state.config.config);
   return {
     entries,
     events,

@@ -1167,6 +1167,7 @@ class FileStore implements FileConfigStore {
         presetsText: disk.presetsText,
         now: this.now,
         digestOf,
+        files: { config: this.file, presets: this.presetsFile },
       });
     } catch (err) {
       this.written = null; // the document may be half edited

@@ -164,7 +164,9 @@ export function applyPresetsToDocument(doc: Document, next: PresetsContent): voi
     if (!wanted.has(String(isScalar(pair.key) ? pair.key.value : pair.key))) presets.delete(pair.key);
   }
   for (const preset of next.presets) {
-    const node = presets.get(preset.key, true);
+    // By the key as the data reads it: a hand-written `true:` is the preset "true" (a boolean key
+    // to the library, whose lookup missed it and added a second `"true":` beside it).
+    const node = presets.items.find((p) => String(isScalar(p.key) ? p.key.value : p.key) === preset.key)?.value;
     if (isMap(node)) applyPreset(doc, node, preset);
     else {
       const created = doc.createNode(fileValue(preset)) as YAMLMap;

@@ -6,13 +6,16 @@ import {
   type StrategyRegistry,
   shownName,
   shownValue,
+  storedTunableValue,
   strategyKeySchema,
   type TunableValue,
 } from '../registry/index.js';
 import { fromSnakeKeys, snakeCase } from './case.js';
 import { type ConfigIssue, MAX_VERSION } from './errors.js';
 
-export const SCAN_INTERVAL_LIMITS = { min: 1, max: 86_400 } as const;
+import { SCAN_INTERVAL_LIMITS, SCAN_INTERVAL_WORDS } from './scan-interval.js';
+
+export { SCAN_INTERVAL_LIMITS } from './scan-interval.js';
 
 const required = (what: string) => (iss: { input?: unknown }) =>
   iss.input === undefined ? 'is required' : `must be ${what}, got ${shownValue(iss.input)}`;
@@ -20,8 +23,8 @@ const required = (what: string) => (iss: { input?: unknown }) =>
 export const scanIntervalSchema = z
   .number({ error: required('a whole number of seconds') })
   .int({ error: 'must be a whole number of seconds' })
-  .min(SCAN_INTERVAL_LIMITS.min, { error: `must be at least ${SCAN_INTERVAL_LIMITS.min} second` })
-  .max(SCAN_INTERVAL_LIMITS.max, { error: `must be at most ${SCAN_INTERVAL_LIMITS.max} seconds (one day)` });
+  .min(SCAN_INTERVAL_LIMITS.min, { error: SCAN_INTERVAL_WORDS.min })
+  .max(SCAN_INTERVAL_LIMITS.max, { error: SCAN_INTERVAL_WORDS.max });
 
 const tunableValueSchema = z.union([z.number(), z.boolean()]);
 
@@ -223,11 +226,12 @@ export const configSchemaFor = memoized((registry: StrategyRegistry) =>
     .transform((config) => normalizeConfig(config as RuntimeConfig)),
 );
 
-/** Drops empty override maps, so two configs that mean the same compare (and digest) the same. */
+/** Drops empty override maps and reads -0 as 0, so two configs that mean the same compare (and digest) the same. */
 function normalizeConfig(config: RuntimeConfig): RuntimeConfig {
   const tunableOverrides: Record<string, Record<string, TunableValue>> = {};
   for (const [key, tunables] of Object.entries(config.tunableOverrides)) {
-    if (tunables && Object.keys(tunables).length > 0) tunableOverrides[key] = { ...tunables };
+    if (tunables && Object.keys(tunables).length > 0)
+      tunableOverrides[key] = Object.fromEntries(Object.entries(tunables).map(([name, value]) => [name, storedTunableValue(value)]));
   }
   return { ...config, tunableOverrides };
 }
@@ -305,7 +309,7 @@ export function mergeConfigUpdate(
     const merged = { ...overrides[strategyKey] };
     for (const [name, value] of Object.entries(tunables)) {
       if (value === null) delete merged[name];
-      else merged[name] = value;
+      else merged[name] = storedTunableValue(value);
     }
     if (Object.keys(merged).length > 0) overrides[strategyKey] = merged;
     else delete overrides[strategyKey];

@@ -1,6 +1,6 @@
 import { Document, isMap, isScalar, parseDocument } from 'yaml';
 import type { StrategyRegistry } from '../registry/index.js';
-import { applyYamlEdits, PARSE_OPTIONS, parseYaml, type YamlEdit, type YamlParseResult } from '../yaml/core.js';
+import { applyYamlEdits, PARSE_OPTIONS, parseYaml, resolvePath, type YamlEdit, type YamlParseResult } from '../yaml/core.js';
 import { YamlDeadlineError, type YamlParser } from '../yaml/off-thread.js';
 import { snakeCase, toSnakeKeys } from './case.js';
 import { digestOf } from './digest.js';
@@ -133,11 +133,12 @@ function capped<T extends { message: string }>(problems: T[], total = problems.l
   return [...problems.slice(0, MAX_PROBLEMS), { message: `... and ${total - MAX_PROBLEMS} more problems` }];
 }
 
-/** Writes a scalar in place when one is there, so an inline comment on it survives. */
+/** Writes a scalar in place when one is there, so an inline comment on it survives. Keys as the data reads them (see resolvePath). */
 export function setValue(doc: Document, path: readonly string[], value: unknown): void {
-  const node = doc.getIn(path, true);
+  const at = resolvePath(doc, path);
+  const node = doc.getIn(at, true);
   if (isScalar(node)) node.value = value;
-  else doc.setIn(path, value);
+  else doc.setIn(at, value);
 }
 
 /**

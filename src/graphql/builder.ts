@@ -1,6 +1,7 @@
 import SchemaBuilder from '@pothos/core';
 import ScopeAuthPlugin, { type AuthFailure } from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
+import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { authenticationErrorFor, ForbiddenError, type Scope } from '../auth/identity.js';
 import { ConfigValidationError } from '../config/errors.js';
@@ -88,7 +89,34 @@ function argumentsMessage(
     .join('; ');
 }
 
-builder.addScalarType('JSON', JSONResolver);
+/** The first enum literal (a bare word: `FOO`) in a JSON literal, which JSON has no value for. */
+function enumIn(node: ValueNode): string | null {
+  if (node.kind === Kind.ENUM) return node.value;
+  const children = node.kind === Kind.OBJECT ? node.fields.map((f) => f.value) : node.kind === Kind.LIST ? node.values : [];
+  for (const child of children) {
+    const found = enumIn(child);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+/**
+ * JSON as graphql-scalars reads it, except a bare word written inline (`{ lookback_bars: FOO }`),
+ * which it read as nothing: the refusal then said "got nothing" of a value that was sent. Said here
+ * as what it is.
+ */
+const JSONScalar = new GraphQLScalarType({
+  ...JSONResolver.toConfig(),
+  parseLiteral(node, variables) {
+    const word = enumIn(node);
+    if (word !== null)
+      throw new GraphQLError(`${word} is an enum value, not JSON: write "${word}" in quotes for text, or a number, true, false or null`, {
+        nodes: node,
+      });
+    return JSONResolver.parseLiteral(node, variables);
+  },
+});
+builder.addScalarType('JSON', JSONScalar);
 builder.addScalarType('DateTime', DateTimeResolver);
 builder.queryType({
   description:

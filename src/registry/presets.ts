@@ -3,7 +3,7 @@ import type { PresetIssue } from './errors.js';
 import { ownKeysOnly } from './own-keys.js';
 import { deepFreeze, registryOf, type StrategyRegistry } from './registry.js';
 import { shownValue as shown, shownName } from './shown-value.js';
-import { brokenTunableRules, checkTunableValue } from './tunables.js';
+import { brokenTunableRules, checkTunableValue, storedTunableValue } from './tunables.js';
 import { instrumentSchema, type PresetDefinition, riskLevels, type StrategyInfo, type TunableValue, tradingSessions } from './types.js';
 
 /**
@@ -144,11 +144,10 @@ export function checkPreset(
   for (const field of PRESET_FIELDS) if (values[field] !== undefined) preset[field] = values[field];
   // An empty tunables map sets nothing: the same preset as none.
   if (preset.tunables && Object.keys(preset.tunables).length === 0) delete preset.tunables;
-  // -0 is 0 (the API answers it as 0): stored as sent, the file said `-0` and upserting 0 after it
-  // answered changed: false.
+  // -0 is 0 (storedTunableValue).
   else if (preset.tunables)
     preset.tunables = Object.fromEntries(
-      Object.entries(preset.tunables as Record<string, unknown>).map(([name, value]) => [name, Object.is(value, -0) ? 0 : value]),
+      Object.entries(preset.tunables as Record<string, unknown>).map(([name, value]) => [name, storedTunableValue(value)]),
     );
   return { ok: true, preset: deepFreeze(preset as unknown as PresetDefinition) };
 }

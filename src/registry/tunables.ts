@@ -6,6 +6,14 @@ export function describeTunableSpec(spec: TunableSpec): string {
   return spec.type === 'boolean' ? 'a boolean' : `${spec.type === 'integer' ? 'an integer' : 'a number'} in [${spec.min}, ${spec.max}]`;
 }
 
+/**
+ * A tunable value as stored: -0 is 0 (the API answers it as 0). Kept as sent, the file said `-0`
+ * and setting 0 after it answered changed: false. The one rule for presets and overrides alike.
+ */
+export function storedTunableValue<T>(value: T): T {
+  return Object.is(value, -0) ? (0 as T) : value;
+}
+
 /** Why `value` is not acceptable for `spec`, or undefined when it is. */
 export function checkTunableValue(spec: TunableSpec, value: unknown): string | undefined {
   const shown = shownValue(value);

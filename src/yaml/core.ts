@@ -40,11 +40,11 @@ const NOT_PLAIN_TAGS = new Set(['binary', 'timestamp', 'set', 'omap', 'pairs'].m
 
 export const PARSE_OPTIONS = { prettyErrors: true, uniqueKeys: false, merge: false, strict: true, schema: 'core' } as const;
 
-const keyOf = (node: unknown): string | null => {
-  if (!isScalar(node)) return null;
-  const value = node.value;
-  return `${typeof value}:${String(value)}`;
-};
+/**
+ * A mapping key as the data reads it: `toJS` turns every scalar key into its text, so `true:` and
+ * `"true":` (or `1:` and `"1":`) are the same key there and so must be here.
+ */
+const keyOf = (node: unknown): string | null => (isScalar(node) ? String(node.value) : null);
 
 /** Mapping keys that repeat, in one pass over the document: O(nodes). */
 export function duplicateKeys(doc: Document): Node[] {
@@ -155,6 +155,21 @@ export function parseYaml(text: string): YamlParseResult {
       });
     },
   });
+  // A key YAML reads as null (`null:`, `~:`, or none before the colon) becomes "" in the data: a
+  // file said `null:` and was refused as `unknown strategy ""`. Said here, where it is.
+  visit(doc, {
+    Pair(_key, pair) {
+      if (pair.key !== null && !(isScalar(pair.key) && pair.key.value === null)) return;
+      const offset = ((pair.key ?? pair.value) as { range?: [number, number, number] } | null)?.range?.[0];
+      const pos = offset === undefined ? undefined : counter.linePos(offset);
+      problems.push({
+        line: pos?.line,
+        column: pos?.col,
+        message:
+          'a mapping key YAML reads as null (null, ~ or nothing before the colon): write a key in quotes ("null") if that is the name',
+      });
+    },
+  });
   for (const key of duplicateKeys(doc)) {
     const offset = (key as { range?: [number, number, number] }).range?.[0];
     const pos = offset === undefined ? undefined : counter.linePos(offset);
@@ -197,10 +212,39 @@ export type YamlEdit =
   | { readonly op: 'blockChildren'; readonly path: readonly (string | number)[] }
   | { readonly op: 'flowIfEmpty'; readonly path: readonly (string | number)[] };
 
+/**
+ * `path` with each mapping key as the document holds it. The data (`toJS`) reads every scalar key as
+ * its text, but the library finds a key by `===` on the scalar's value: a hand-written `true:` (a
+ * boolean) was missed by an edit of the strategy "true", which then deleted nothing or added a
+ * second `"true":` beside it: the answer and the audit said one thing, the file another. Keys not
+ * there stay as given (an edit adds them).
+ */
+export function resolvePath(doc: Document, path: readonly (string | number)[]): unknown[] {
+  const resolved: unknown[] = [];
+  let node: unknown = doc.contents;
+  for (const segment of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => keyOf(p.key) === String(segment));
+      if (pair && isScalar(pair.key)) {
+        resolved.push(pair.key.value);
+        node = pair.value;
+        continue;
+      }
+    } else if (isSeq(node) && typeof segment === 'number') {
+      resolved.push(segment);
+      node = node.items[segment];
+      continue;
+    }
+    resolved.push(segment);
+    node = undefined;
+  }
+  return resolved;
+}
+
 /** Applies edits to a parsed document, in order. */
 export function applyYamlEdits(doc: Document, edits: readonly YamlEdit[]): void {
   for (const edit of edits) {
-    const path = [...edit.path];
+    const path = resolvePath(doc, edit.path);
     switch (edit.op) {
       case 'set': {
         const node = doc.getIn(path, true);

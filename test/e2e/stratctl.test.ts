@@ -750,7 +750,7 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     const [badKey, badRange, notInt32, unknownKey, notScalar, noKey, badFlag, badVersion, bigVersion] = await Promise.all([
       stratctl(['activate', 'invalid_strategy'], env),
       stratctl(['config', 'set', 'scan_interval_seconds=0'], env),
-      // Over GraphQL's 32-bit Int: refused as a variable, before the domain's bounds (BAD_USER_INPUT, not BAD_RESPONSE).
+      // Over GraphQL's 32-bit Int: refused here, in the bound's words (GraphQL said only "Int cannot represent ...").
       stratctl(['config', 'set', 'scan_interval_seconds=3000000000', '--json'], env),
       stratctl(['config', 'set', 'scan_every=3'], env),
       stratctl(['config', 'set', 'trading_enabled=maybe'], env),
@@ -763,12 +763,16 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(badKey.stderr).toContain('Invalid strategy key: invalid_strategy');
     expect(badKey.stderr).toContain('stratctl strategies');
     expect(badRange.code).toBe(2);
-    // Named as config set takes it (and as its own checks name it: `scan_interval_seconds=abc`), not as GraphQL does.
-    expect(badRange.stderr).toContain('error: Invalid config: scan_interval_seconds: ');
+    // Named as config set takes it (and as its own checks name it: `scan_interval_seconds=abc`), not as GraphQL does;
+    // the bound checked before sending, in the server's words.
+    expect(badRange.stderr).toContain('stratctl config set: scan_interval_seconds: must be at least 1 second, not 0');
     expect(badRange.stderr).not.toContain('scanIntervalSeconds');
     expect(notInt32.code, notInt32.stderr).toBe(2);
-    expect(JSON.parse(notInt32.stdout).error.code).toBe('BAD_USER_INPUT');
-    expect(notInt32.stderr).toContain('Fix the values above and retry.');
+    expect(JSON.parse(notInt32.stdout).error).toEqual({
+      code: 'USAGE',
+      message: 'stratctl config set: scan_interval_seconds: must be at most 86400 seconds (one day), not 3000000000',
+    });
+    expect(notInt32.stdout + notInt32.stderr).not.toContain('Int cannot represent');
     expect(unknownKey.code).toBe(2);
     expect(unknownKey.stderr).toContain('unknown key "scan_every"');
     expect(notScalar.code).toBe(2);

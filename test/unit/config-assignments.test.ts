@@ -20,6 +20,22 @@ describe('config set key=value parsing', () => {
     });
   });
 
+  it('scan_interval_seconds out of 1-86400 is refused here in the server\'s words (past 2^31 GraphQL said only "Int cannot represent")', () => {
+    expect(() => parseAssignments(['scan_interval_seconds=3000000000'])).toThrow(
+      'scan_interval_seconds: must be at most 86400 seconds (one day), not 3000000000',
+    );
+    expect(() => parseAssignments(['scan_interval_seconds=86401'])).toThrow('must be at most 86400 seconds (one day)');
+    expect(() => parseAssignments(['scan_interval_seconds=0'])).toThrow('scan_interval_seconds: must be at least 1 second, not 0');
+    expect(parseAssignments(['scan_interval_seconds=86400'])).toEqual({ scanIntervalSeconds: 86400 });
+    expect(parseAssignments(['scan_interval_seconds=1'])).toEqual({ scanIntervalSeconds: 1 });
+  });
+
+  it('active_strategy_key=null selects a preset named null, as =true selects one named true', () => {
+    expect(parseAssignments(['active_strategy_key=null'])).toEqual({ activeStrategyKey: 'null' });
+    expect(parseAssignments(['active_strategy_key=true'])).toEqual({ activeStrategyKey: 'true' });
+    expect(() => parseAssignments(['active_strategy_key='])).toThrow('active_strategy_key: no value after "="');
+  });
+
   it('null on a whole strategy removes all its overrides; a quoted number stays a string', () => {
     expect(parseAssignments(['tunable_overrides.range=null'])).toEqual({ tunableOverrides: { range: null } });
     expect(parseAssignments(["tunable_overrides.range.exit_at_mean='true'"])).toEqual({

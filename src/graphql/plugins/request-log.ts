@@ -1,6 +1,7 @@
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import { ConfigWriteError } from '../../config/errors.js';
+import { WrittenTextMismatchError } from '../../config/written-check.js';
 import { RuntimeFileRefusedError } from '../../fs/runtime-file.js';
 import type { Logger } from '../../log.js';
 import type { GraphQLContext } from '../context.js';
@@ -31,7 +32,9 @@ export function requestLogPlugin(fallback: Logger): { plugin: Plugin; wasLogged(
       // Documented, not masked: the client heard 503 CONFIG_WRITE_FAILED with the step and errno.
       // The file and what is wrong with it, for the operator: a refused runtime file's errno alone
       // (ERUNTIMEFILE) named neither ("audit.log is a symbolic link ...").
-      const why = cause.cause instanceof RuntimeFileRefusedError ? `: ${cause.cause.message}` : '';
+      // A text that would not read back as the change: what was meant and what it reads, both.
+      const why =
+        cause.cause instanceof RuntimeFileRefusedError || cause.cause instanceof WrittenTextMismatchError ? `: ${cause.cause.message}` : '';
       const message = `config could not be written (${cause.step}${cause.errno ? `: ${cause.errno}` : ''}${why}); answered 503 CONFIG_WRITE_FAILED, nothing changed`;
       // Once per spell with its stack, then counted (a client retrying against a full disk made one ERROR line a try).
       const spells = (context as Partial<GraphQLContext> | undefined)?.services?.writeFailureLog;
