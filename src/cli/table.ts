@@ -7,11 +7,19 @@
 const WIDE =
   /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]|\p{Emoji_Presentation}/u;
 /**
- * Combining marks, format characters (zero-width spaces and joiners, soft hyphen, directional marks,
- * tags) and the other default-ignorable code points (variation selectors among them): no column of
- * their own. A name holding U+200F or a tag character otherwise pushed the columns after it right.
+ * Combining marks, format characters (zero-width spaces and joiners, directional marks, tags) and the
+ * other default-ignorable code points (variation selectors among them): no column of their own. A
+ * name holding U+200F or a tag character otherwise pushed the columns after it right.
  */
 const ZERO_WIDTH = /\p{Mn}|\p{Me}|\p{Cf}|\p{Default_Ignorable_Code_Point}|\p{Variation_Selector}/u;
+/**
+ * Save these, which terminals draw (glibc's wcwidth gives them their columns): the soft hyphen, the
+ * prepended concatenation marks (Arabic number sign and its kin, Syriac abbreviation mark, Kaithi
+ * number signs), one column each; and the Hangul fillers, blank but as wide as a Hangul letter
+ * (U+115F and U+3164 two columns, the halfwidth U+FFA0 one). Counted as none, a name holding one
+ * pulled the columns after it left.
+ */
+const DRAWN = /[\u00ad\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\u115f\u3164\uffa0\u{110bd}\u{110cd}]/u;
 
 /**
  * By hand, not string-width: importing that (with its East Asian width tables) took ~27 ms here,
@@ -23,7 +31,7 @@ const ZERO_WIDTH = /\p{Mn}|\p{Me}|\p{Cf}|\p{Default_Ignorable_Code_Point}|\p{Var
  */
 export function displayWidth(text: string): number {
   let width = 0;
-  for (const ch of text) width += ZERO_WIDTH.test(ch) ? 0 : WIDE.test(ch) ? 2 : 1;
+  for (const ch of text) width += ZERO_WIDTH.test(ch) && !DRAWN.test(ch) ? 0 : WIDE.test(ch) ? 2 : 1;
   return width;
 }
 

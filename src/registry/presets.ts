@@ -61,11 +61,35 @@ const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;
 // Half a surrogate pair is no character: JSON answers it as a 6-byte escape, YAML cannot hold it.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+// What shows as a blank the width of a letter: the Hangul fillers (U+115F, U+1160, U+3164 and the
+// halfwidth U+FFA0; NFKC reads the last two as U+1160) and the braille blank. Default-ignorable
+// (but the braille blank), yet terminals and fonts draw them: "Gold\u3164Trend" shows as "Gold Trend".
+const BLANK_FILLER = /[\u115F\u1160\u3164\uFFA0\u2800]/gu;
+// What shows as nothing: format characters (zero-width space, soft hyphen, directional marks, tags)
+// and the other default-ignorable code points (combining grapheme joiner, variation selectors).
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
+
+/**
+ * A name as it reads: NFKC (a full-width or ligature form reads as the plain one), blank fillers as a
+ * space, invisible characters dropped ("Gold Tr\u200bend" shows as "Gold Trend"), case folded, runs
+ * of white space as one. Two names the same here show as the same row in a listing; a name (or a
+ * description) that reads as nothing here shows as nothing, and is blank.
+ */
+const nameAsRead = (name: string): string =>
+  name
+    .normalize('NFKC')
+    .replace(BLANK_FILLER, ' ')
+    .replace(INVISIBLE, '')
+    .toLowerCase()
+    .replace(/\p{White_Space}+/gu, ' ')
+    .trim();
+
 const text = (what: string, max: number, maxBytes: number, oneLine: boolean) =>
   z
     .string({ error: required(what) })
-    // Blank also when all it holds is invisible: zero-width spaces and joiners (format characters).
-    .refine((s) => s.replace(/[\p{White_Space}\p{Cf}]/gu, '').length > 0, 'must not be blank')
+    // Blank also when all it holds is invisible (zero-width spaces and joiners, variation selectors) or
+    // blank fillers (U+3164, the braille blank): read as the name comparison reads it, one definition.
+    .refine((s) => nameAsRead(s) !== '', 'must not be blank')
     // Counted as JavaScript counts (UTF-16 code units): the listing's size bound assumes it.
     .refine((s) => s.length <= max, `must be at most ${max} characters (UTF-16 code units: most emoji count 2)`)
     .refine(
@@ -191,17 +215,6 @@ function checkAgainstBase(base: StrategyInfo, values: Partial<Record<PresetField
   }
   return issues;
 }
-
-// What shows as nothing: format characters (zero-width space, soft hyphen, directional marks, tags)
-// and the other default-ignorable code points; the blank check strips the same.
-const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
-
-/**
- * A name as it reads: NFKC (a full-width or ligature form reads as the plain one), invisible
- * characters dropped ("Gold Tr\u200bend" shows as "Gold Trend"), case folded, runs of white space
- * as one. Two names the same here show as the same row in a listing.
- */
-const nameAsRead = (name: string): string => name.normalize('NFKC').replace(INVISIBLE, '').toLowerCase().replace(/\s+/g, ' ').trim();
 
 /** The strategies' names as read (nameAsRead), to whose they are; a static strategy's first. */
 type NamesRead = Map<string, { readonly key: string; readonly name: string; readonly source: 'static' | 'preset' }>;

@@ -26,8 +26,8 @@ describe('stratctl tables (strategies, preset list, history, audit)', () => {
   });
 
   it('counts invisible characters (format characters, default-ignorables) as no column: the columns after them stay in line', () => {
-    // Zero-width space, right-to-left mark, Arabic letter mark, soft hyphen, a tag character, word joiner.
-    for (const invisible of ['\u200b', '\u200f', '\u061c', '\u00ad', '\u{E0041}', '\u2060'])
+    // Zero-width space, right-to-left mark, Arabic letter mark, a tag character, word joiner, Hangul jungseong filler.
+    for (const invisible of ['\u200b', '\u200f', '\u061c', '\u{E0041}', '\u2060', '\u1160'])
       expect(displayWidth(`Gold${invisible} Trend`), JSON.stringify(invisible)).toBe(10);
     const text = table(
       ['KEY', 'NAME', 'RISK'],
@@ -35,11 +35,41 @@ describe('stratctl tables (strategies, preset list, history, audit)', () => {
         ['gold_plain', 'Gold Trend', 'low'],
         ['gold_rlm', 'Gold \u200fTrend', 'low'],
         ['gold_tag', 'Gold Trend\u{E0041}', 'low'],
-        ['gold_shy', 'Gold\u00ad Trend', 'low'],
         ['gold_alm', 'Gold \u061cTrend', 'low'],
       ],
     );
     const riskColumn = (line: string) => displayWidth(line.slice(0, line.search(/(RISK|low)$/)));
-    expect(text.split('\n').map(riskColumn)).toEqual([24, 24, 24, 24, 24, 24]);
+    expect(text.split('\n').map(riskColumn)).toEqual([24, 24, 24, 24, 24]);
+  });
+
+  it('counts the format characters a terminal draws as glibc wcwidth does: soft hyphen, Hangul fillers, prepended marks', () => {
+    // Widths as glibc 2.36's wcwidth gives them (C.UTF-8); counted as none, the columns after them moved left.
+    const drawn: [string, number][] = [
+      ['\u00ad', 1], // soft hyphen
+      ['\u115f', 2], // Hangul choseong filler
+      ['\u3164', 2], // Hangul filler
+      ['\uffa0', 1], // halfwidth Hangul filler
+      ['\u0600', 1], // Arabic number sign, and the other prepended concatenation marks
+      ['\u0605', 1],
+      ['\u06dd', 1],
+      ['\u070f', 1],
+      ['\u0890', 1],
+      ['\u0891', 1],
+      ['\u08e2', 1],
+      ['\u{110bd}', 1],
+      ['\u{110cd}', 1],
+    ];
+    for (const [ch, width] of drawn) expect(displayWidth(`Gold${ch}Trend`), JSON.stringify(ch)).toBe(9 + width);
+    const text = table(
+      ['KEY', 'NAME', 'RISK'],
+      [
+        ['gold_plain', 'Gold  Trend', 'low'],
+        ['gold_shy', 'Gold\u00ad Trend', 'low'],
+        ['gold_filler', 'Gold\u3164Trend', 'low'],
+        ['gold_sign', 'Gold \u0600Trend', 'low'],
+      ],
+    );
+    const riskColumn = (line: string) => displayWidth(line.slice(0, line.search(/(RISK|low)$/)));
+    expect(text.split('\n').map(riskColumn)).toEqual([26, 26, 26, 26, 26]);
   });
 });

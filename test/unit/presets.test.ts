@@ -171,6 +171,35 @@ describe('strategies.yaml: parsing and checks against the static strategies', ()
     expect(parsePresetsFile(defaultRegistry, FILE, copies).presets.map((p) => p.key)).toEqual(['p_one', 'p_two']);
   });
 
+  it('refuses as blank a name of blank fillers or default-ignorables alone, and reads a filler as the space it shows', () => {
+    // Each shows as an empty or blank name in a listing: the Hangul fillers (two columns of nothing),
+    // the braille blank, a combining grapheme joiner, a variation selector, a zero-width space.
+    for (const name of ['\u3164', '\u115f\u1160', '\uffa0 ', '\u2800', '\u034f', '\ufe0f', '\u200b']) {
+      const checked = checkPreset(defaultRegistry, 'p_blank', { base: 'gold', name });
+      expect(checked.ok ? [] : checked.issues, JSON.stringify(name)).toEqual([{ path: ['name'], message: 'must not be blank' }]);
+    }
+    // A description too (the same check).
+    const described = checkPreset(defaultRegistry, 'p_blank', { base: 'gold', name: 'Quiet', description: '\u2800\n\u3164' });
+    expect(described.ok ? [] : described.issues).toEqual([{ path: ['description'], message: 'must not be blank' }]);
+    // "Gold\u3164Trend" shows as "Gold Trend" (a blank between): gold's name, not "goldtrend".
+    const alike = '; a preset needs a name of its own (compared ignoring case, Unicode compatibility forms and invisible characters)';
+    for (const name of ['Gold\u3164Trend', 'Gold\u115fTrend', 'Gold\uffa0\u200bTrend', 'Gold \u2800 Trend']) {
+      const checked = checkPreset(defaultRegistry, 'p_copy', { base: 'momentum', name });
+      expect(checked.ok, JSON.stringify(name)).toBe(true);
+      if (checked.ok)
+        expect(presetNameProblem(defaultRegistry, checked.preset, [])).toContain(
+          `is the name of the static strategy gold ("Gold Trend")${alike}`,
+        );
+    }
+    // A filler is a blank, not nothing: "Quiet\u3164days" copies "Quiet days", not "Quietdays".
+    const named = (key: string, name: string) => ({ key, base: 'gold', name }) as PresetDefinition;
+    const filled = named('p_two', 'Quiet\u3164days');
+    expect(presetNameProblem(defaultRegistry, filled, [named('p_one', 'Quietdays')])).toBeUndefined();
+    expect(presetNameProblem(defaultRegistry, filled, [named('p_one', 'Quiet days')])).toMatch(
+      /^".+" is the name of the preset p_one \("Quiet days"\)/,
+    );
+  });
+
   it('refuses a wrong shape: not a mapping, no version, unknown top-level keys, aliases', () => {
     expect(problems('- a\n- b\n')).toEqual([
       '1: the presets file must be a YAML mapping: version: <n> and presets: { <key>: { base, name, description, ... } }',
