@@ -54,12 +54,15 @@ export function parseCandleCsv(text: string, source = 'csv'): Map<string, Candle
       if (value <= 0) throw new FeedError(`${where}: ${name} ${value} is not above 0`);
       return value;
     };
-    const time = cells[col('time')] ?? '';
+    const cell = cells[col('time')] ?? '';
+    // RFC 3339 lets a space stand for the T and takes t and z in lower case (section 5.6): pandas'
+    // to_csv writes `2026-01-05 01:35:00+00:00`. The zone is still required: nothing is guessed.
+    const time = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:/.test(cell) ? `${cell.slice(0, 10)}T${cell.slice(11)}`.replace(/z$/, 'Z') : cell;
     if (!rfc3339.safeParse(time).success || Number.isNaN(Date.parse(time)))
-      throw new FeedError(`${where}: time "${shownName(time)}" is not an RFC 3339 time with a zone, e.g. 2026-01-05T01:35:00Z`);
+      throw new FeedError(`${where}: time "${shownName(cell)}" is not an RFC 3339 time with a zone, e.g. 2026-01-05T01:35:00Z`);
     // Date.parse takes `+010000-01-01T00:00:00Z` and `Jan 1 20000`: a candle time the runner would
     // publish as `+010000-...`, a state the API refuses (the runner shown gone) and no client reads.
-    if (!inRfc3339Years(time)) throw new FeedError(`${where}: time "${time}" ${RFC3339_YEARS_PROBLEM}`);
+    if (!inRfc3339Years(time)) throw new FeedError(`${where}: time "${shownName(cell)}" ${RFC3339_YEARS_PROBLEM}`);
     const instrument = (cells[col('instrument')] ?? '').toUpperCase();
     if (!/^[A-Z0-9]{3,6}_[A-Z0-9]{3,6}$/.test(instrument))
       throw new FeedError(`${where}: instrument "${shownName(instrument)}" must look like EUR_USD`);

@@ -105,6 +105,20 @@ describe('CSV replay feed', () => {
     ]);
   });
 
+  it("reads RFC 3339's other spellings: a space for the T (pandas' to_csv), t and z in lower case; the zone still required", () => {
+    const series = parseCandleCsv(
+      `${HEAD}2026-01-05 01:35:00+00:00,EUR_USD,1,1,1,1\n2026-01-05t01:40:00z,EUR_USD,1,1,1,1\n2026-01-05 02:45:00+01:00,EUR_USD,1,1,1,1\n`,
+    );
+    expect(series.get('EUR_USD')?.map((c) => c.time)).toEqual([
+      '2026-01-05T01:35:00.000Z',
+      '2026-01-05T01:40:00.000Z',
+      '2026-01-05T01:45:00.000Z',
+    ]);
+    expect(() => parseCandleCsv(`${HEAD}2026-01-05 01:35:00,EUR_USD,1,1,1,1\n`, 'file.csv')).toThrow(
+      /line 2: time "2026-01-05 01:35:00" is not an RFC 3339 time with a zone/,
+    );
+  });
+
   it('shows a huge cell cut in its message, not whole', () => {
     const huge = 'x'.repeat(1_000_000);
     for (const text of [`${HEAD}${huge},EUR_USD,1,1,1,1\n`, `${HEAD}${T},EUR_USD,${huge},1,1,1\n`, `${HEAD}${T},${huge},1,1,1,1\n`]) {
