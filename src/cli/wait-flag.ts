@@ -53,7 +53,9 @@ export function printApplied(ctx: CommandContext, wait: RunnerWait | null | unde
   // "applied it" read as the strategy running. The server's sentence names the runner and its error.
   if (wait.runnerState === 'ERROR') ctx.print(`${wait.message} (see stratctl status)`);
   else ctx.print(changed ? `${who} applied it (${wait.waitedMs} ms)${named}` : `nothing to apply: ${who} already had this version${named}`);
-  if (wait.notWaitedFor.length > 0) ctx.print(`not waited for, not running: ${wait.notWaitedFor.join(', ')} (see stratctl status)`);
+  // The server's sentence (printed for a runner in ERROR) already names them when several were listed.
+  if (wait.notWaitedFor.length > 0 && !(wait.runnerState === 'ERROR' && wait.message.includes('not waited for')))
+    ctx.print(`not waited for, not running: ${wait.notWaitedFor.join(', ')} (see stratctl status)`);
 }
 
 /**

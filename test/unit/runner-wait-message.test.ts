@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import type { CommandContext } from '../../src/cli/io.js';
+import { printApplied } from '../../src/cli/wait-flag.js';
 import { type RunnerWaitView, waitMessage } from '../../src/graphql/schema/runner-wait.js';
 import type { RunnerState } from '../../src/runner/state.js';
 
-const COVERS_NONE =
-  "covers none of range's instruments (EUR_GBP, AUD_NZD, EUR_CHF): this runner scans only --instruments XAU_USD, so it scans nothing";
+/** A runner in ERROR: every instrument's feed failing (a runner covering none of a strategy's instruments is RUNNING). */
+const COVERS_NONE = 'scan failed: csv feed: no candles for XAU_USD';
 
 const state = (error: string | null) => ({ id: 'acct-gold', error }) as RunnerState;
 
@@ -21,7 +23,7 @@ const view = (over: Partial<RunnerWaitView>): RunnerWaitView => ({
 });
 
 describe('runnerWait.message', () => {
-  it('a runner that took the change but is in ERROR (it scans nothing) is not said to have applied it', () => {
+  it('a runner that took the change but is in ERROR (its feed fails) is not said to have applied it', () => {
     expect(waitMessage(view({}))).toBe('runner applied it in 12 ms');
     const erring = { health: 'ERROR' as const, state: state(COVERS_NONE) };
     expect(waitMessage(view({ view: erring, inError: [{ id: 'acct-gold', error: COVERS_NONE }] }))).toBe(
@@ -41,5 +43,30 @@ describe('runnerWait.message', () => {
     expect(waitMessage(view({ ...timedOut, view: { health: 'ERROR', state: state(error) } }))).toBe(
       `timed out after 1000 ms waiting for the runner (state ERROR: ${error}); the change is saved, and the runner applies it when it next reads the config unless that error keeps it from it`,
     );
+  });
+});
+
+describe("stratctl --wait printing the server's runnerWait", () => {
+  const printed = (wait: Parameters<typeof printApplied>[1]) => {
+    const lines: string[] = [];
+    printApplied({ print: (line: string) => lines.push(line) } as unknown as CommandContext, wait, true);
+    return lines;
+  };
+
+  it("names the runners not waited for once: in the server's sentence for a runner in ERROR, on a line of its own otherwise", () => {
+    const base = { applied: true, waitedMs: 12, waitedFor: ['a', 'b'], notWaitedFor: ['c STALE'] };
+    expect(
+      printed({
+        ...base,
+        runnerState: 'ERROR',
+        message: `2 runners (a, b) took it in 12 ms, but a reports an error: ${COVERS_NONE}; not waited for, not running: c STALE`,
+      }),
+    ).toEqual([
+      `2 runners (a, b) took it in 12 ms, but a reports an error: ${COVERS_NONE}; not waited for, not running: c STALE (see stratctl status)`,
+    ]);
+    expect(printed({ ...base, runnerState: 'RUNNING', message: 'ignored' })).toEqual([
+      'the 2 runners applied it (12 ms): a, b',
+      'not waited for, not running: c STALE (see stratctl status)',
+    ]);
   });
 });
