@@ -1,11 +1,15 @@
 import { parse as parseYaml } from 'yaml';
-import { SCAN_INTERVAL_LIMITS, SCAN_INTERVAL_WORDS } from '../config/scan-interval.js';
+import { SCAN_INTERVAL_WORDS } from '../config/scan-interval.js';
 import type { UpdateConfigInput } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
 
 type Scalar = string | number | boolean | null;
 
 /** The config file's snake_case keys that `config set` takes (DESIGN.md). */
+/** GraphQL's Int: 32-bit signed. */
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
 export const SETTABLE_KEYS = ['active_strategy_key', 'trading_enabled', 'scan_interval_seconds', 'tunable_overrides.<strategy>.<tunable>'];
 
 /**
@@ -91,10 +95,12 @@ export function parseAssignments(assignments: string[]): UpdateConfigInput {
         break;
       case 'scan_interval_seconds':
         if (typeof value !== 'number' || !Number.isInteger(value)) throw new UsageError(`${key}: expected whole seconds, not "${raw}"`);
-        // The server's bound, said in its words: past 2^31 GraphQL refused it first, as "Int cannot
-        // represent non 32-bit signed integer value", which named neither the key nor the bound.
-        if (value < SCAN_INTERVAL_LIMITS.min) throw new UsageError(`${key}: ${SCAN_INTERVAL_WORDS.min}, not ${raw}`);
-        if (value > SCAN_INTERVAL_LIMITS.max) throw new UsageError(`${key}: ${SCAN_INTERVAL_WORDS.max}, not ${raw}`);
+        // A value GraphQL's Int cannot carry is refused here, in the server's words: sent, GraphQL
+        // refused it first as "Int cannot represent non 32-bit signed integer value", which named
+        // neither the key nor the bound. Any other is the server's to judge (BAD_USER_INPUT under
+        // --json, as scripts gate on).
+        if (value < INT32_MIN) throw new UsageError(`${key}: ${SCAN_INTERVAL_WORDS.min}, not ${raw}`);
+        if (value > INT32_MAX) throw new UsageError(`${key}: ${SCAN_INTERVAL_WORDS.max}, not ${raw}`);
         input.scanIntervalSeconds = value;
         break;
       default:
