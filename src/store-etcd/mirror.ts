@@ -79,6 +79,12 @@ export const kvsOf = (response: IResponseOp | undefined): KeyValue[] => (respons
 
 /** How long a re-made watch may take to replay what a broken one missed before the re-read is applied instead. */
 const REPLAY_LIMIT_MS = 10_000;
+/**
+ * Replays that broke before catching up, in a row, retried before the re-read is applied over the
+ * rest. A member killed again right after its restart broke the replay too, and the re-read was
+ * applied: versions 34-99 had no event on that replica (a clean-clone CI under load).
+ */
+const REPLAY_RETRIES = 3;
 
 export interface MirrorOptions {
   /** How often reachability is probed (and what the watch may have missed is checked). */
@@ -127,6 +133,8 @@ export class EtcdMirror {
    * `target` (the re-read's revision), or with why it could not (compacted, broke again, too slow).
    */
   private catchUp: { readonly target: number; readonly settle: (failed: string | null) => void } | null = null;
+  /** Replays in a row that broke before catching up (etcd away again): retried from where each got, up to REPLAY_RETRIES. */
+  private replaysBroken = 0;
   private checking: Promise<void> | null = null;
   private checkingRunners: Promise<void> | null = null;
   private probeTimer: NodeJS.Timeout | undefined;
@@ -406,6 +414,13 @@ export class EtcdMirror {
     if (!why && watched > 0 && revision > watched && !this.closed) {
       failed = await this.replay(watched + 1, revision);
       replayed = failed === null;
+      if (replayed) this.replaysBroken = 0;
+      else if (!this.closed && this.replayAgain(failed as string)) {
+        // The watch broke again while it replayed (etcd away again): what it delivered stands, and
+        // the next probe replays the rest from there rather than jumping over it.
+        this.needsResync = true;
+        return;
+      }
       if (failed !== null && !this.closed) this.sayJumped(watched, revision, failed, auditBefore, found);
     }
     if (replayed) {
@@ -438,6 +453,23 @@ export class EtcdMirror {
         brokenForMs,
       });
     }
+  }
+
+  /**
+   * Whether a replay that failed with `failed` is tried again from where it got: not when etcd
+   * compacted what it would replay (it never comes back) or it was too slow (REPLAY_LIMIT_MS), and
+   * at most REPLAY_RETRIES times in a row (a watch that always breaks must not keep the replica
+   * from the newest state for good).
+   */
+  private replayAgain(failed: string): boolean {
+    const compacted = /^Watcher canceled: ?$/.test(failed);
+    const slow = failed.startsWith('not caught up to revision');
+    if (compacted || slow || this.replaysBroken >= REPLAY_RETRIES) {
+      this.replaysBroken = 0;
+      return false;
+    }
+    this.replaysBroken++;
+    return true;
   }
 
   /**

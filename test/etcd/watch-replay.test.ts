@@ -87,6 +87,43 @@ describeWithEtcd('a broken watch replays what it missed (real etcd)', () => {
     expect(changedVersions(events)).toEqual(Array.from({ length: 8 }, (_, i) => from + i));
   });
 
+  it('a replay that breaks again before catching up (etcd away again) resumes from where it got: still every version once, in order, and no jump said', async () => {
+    const cluster = await startEtcd();
+    const prefix = freshPrefix();
+    const warned: string[] = [];
+    const a = await openReplica(cluster, prefix);
+    await a.config.start();
+    const b = await openB(cluster, prefix, warned);
+    const events = recordEvents(b.config);
+    const first = await a.config.commit(setScanInterval(11));
+    await eventually('B has the first commit', () => b.config.state().config.config.version === first.current.config.version);
+    // The replay's own watch breaks as soon as it is made, before it has delivered anything.
+    const mirror = b.internals as unknown as {
+      watchFrom(revision: number): Promise<void>;
+      catchUp: unknown;
+      watcher: NodeJS.EventEmitter | null;
+    };
+    const watchFrom = mirror.watchFrom.bind(mirror);
+    let brokeDuringReplay = false;
+    mirror.watchFrom = async (revision: number) => {
+      await watchFrom(revision);
+      if (!brokeDuringReplay && mirror.catchUp && mirror.watcher) {
+        brokeDuringReplay = true;
+        mirror.watcher.emit('error', new Error('injected: broke again'));
+      }
+    };
+    b.internals.probing = true;
+    b.breakWatch('injected: stream reset');
+    let last = first;
+    for (let i = 0; i < 6; i++) last = await a.config.commit(setScanInterval(20 + i));
+    b.internals.probing = false;
+    await eventually('B caught up', () => b.config.state().config.config.version === last.current.config.version, 10_000);
+    expect(brokeDuringReplay).toBe(true);
+    const from = first.current.config.version;
+    expect(changedVersions(events)).toEqual(Array.from({ length: 7 }, (_, i) => from + i));
+    expect(warned).toEqual(['etcd store: the watch broke (injected: stream reset); re-reading when etcd answers']);
+  });
+
   it('the etcd member B watches through (the leader) killed and restarted, twice, while A commits: B hears every version exactly once, in order', async () => {
     const cluster = await startEtcd({ size: 3 });
     const prefix = freshPrefix();
