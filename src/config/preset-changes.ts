@@ -43,8 +43,12 @@ export function upsertPreset(input: PresetInput, by: Requester): PresetsChange {
       const { key, ...fields } = input;
       const checked = checkPreset(state.strategies, key, fields);
       if (!checked.ok) throw new PresetValidationError(checked.issues);
-      // Against every other strategy in force; a preset keeping its own name is not a copy.
-      const nameProblem = presetNameProblem(state.strategies, checked.preset, state.presets.presets);
+      // Against every other strategy in force; a preset keeping its own name is not a copy. Its name
+      // as stored is not judged again: one stored before a rule (a soft hyphen, say) stays editable
+      // (a tunable changed) without a rename it was not asked for.
+      const stored = state.presets.presets.find((p) => p.key === key);
+      const nameProblem =
+        stored?.name === checked.preset.name ? undefined : presetNameProblem(state.strategies, checked.preset, state.presets.presets);
       if (nameProblem) throw new PresetValidationError([{ path: ['name'], message: nameProblem }]);
       const next = withPreset(state.presets.presets, checked.preset);
       if (next.length > MAX_PRESETS) {

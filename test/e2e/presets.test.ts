@@ -615,7 +615,7 @@ describe('the operator page on a full preset set (file store)', () => {
 });
 
 describe('preset names (file store)', () => {
-  it('a preset name that reads as another strategy’s (static or preset) is refused through the API; keeping its own name is not a copy; a file holding a copy still loads', async () => {
+  it('a preset name that reads as another strategy’s (static or preset) is refused through the API; keeping its own name is not a copy; a file holding a copy still loads, and that preset stays editable under its own name', async () => {
     const server = await startTestServer({ runner: false });
     const refused = async (input: Record<string, unknown>) => {
       const res = await server.gql(UPSERT, { input });
@@ -646,6 +646,14 @@ describe('preset names (file store)', () => {
     );
     expect(loaded.strategiesError).toBeNull();
     expect(await strategyKeys(server)).toEqual([...STATIC_KEYS, 'gold_fast', 'range_fast']);
+    // Stored so (by hand, or before a rule), it stays editable under its own name: an operator tuning
+    // it is not made to rename it; another name that copies one is still refused.
+    const tuned = await server.gql(UPSERT, {
+      input: { key: 'range_fast', base: 'range', name: 'Gold Trend (FAST)', description: 'tuned' },
+    });
+    expect(tuned.body.errors).toBeUndefined();
+    expect(tuned.body.data?.upsertPreset).toMatchObject({ changed: true, presetsVersion: 4 });
+    expect(await refused({ key: 'range_fast', base: 'range', name: 'Gold Trend' })).toMatch(/is the name of the static strategy gold/);
   });
 });
 
