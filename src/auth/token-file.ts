@@ -28,7 +28,6 @@ export const TOKENS_FILE = 'tokens.yaml';
 export const RESERVED_TOKEN_NAMES = ['admin', 'system', 'file', 'etcd', 'unknown'] as const;
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 export const isReservedTokenName = (name: string) => (RESERVED_TOKEN_NAMES as readonly string[]).includes(name);
-const isReserved = isReservedTokenName;
 /**
  * A stored token's name: the pattern, and not a reserved one. A hand-written entry named `system`
  * was taken, and its requests were audited as the system's own changes.
@@ -36,7 +35,7 @@ const isReserved = isReservedTokenName;
 export const storedNameSchema = z
   .string()
   .regex(NAME)
-  .refine((name) => !isReserved(name), `is reserved (${RESERVED_TOKEN_NAMES.join(', ')}: the audit trail's names for the system)`);
+  .refine((name) => !isReservedTokenName(name), `is reserved (${RESERVED_TOKEN_NAMES.join(', ')}: the audit trail's names for the system)`);
 
 /**
  * An expiry as stored (`expires_at` in tokens.yaml and in etcd's token records): an ISO 8601 time
@@ -89,7 +88,7 @@ export function tokenDigest(token: string): string {
 
 export function checkTokenName(name: string): string | undefined {
   if (!NAME.test(name)) return `token name "${name}" must be 1-63 characters of a-z 0-9 . _ - (starting with a letter or digit)`;
-  if (isReserved(name)) return `token name "${name}" is reserved`;
+  if (isReservedTokenName(name)) return `token name "${name}" is reserved`;
   // `admin.` read as the reserved `admin` at the end of a sentence (a log line, a page's "by admin.").
   // Refused for new names only: one already stored (by hand) is still read, so no token in use stops working.
   if (name.endsWith('.')) return `token name "${name}" must not end with a dot`;
@@ -297,7 +296,7 @@ export async function rotateToken(
   return withTokenFileLock(file, async () => {
     const tokens = await readTokenFile(file);
     const current = tokens.find((t) => t.name === name);
-    if (current && isReserved(name))
+    if (current && isReservedTokenName(name))
       throw new TokenFileError(
         `token "${name}" has a reserved name: the server refuses it whatever its secret; "stratctl token revoke ${name}" removes it, then create it under another name`,
       );

@@ -1,5 +1,5 @@
 import { parse as parseYaml } from 'yaml';
-import { SCAN_INTERVAL_WORDS } from '../config/scan-interval.js';
+import { GRAPHQL_INT, SCAN_INTERVAL_WORDS } from '../config/scan-interval.js';
 import type { UpdateConfigInput } from '../generated/graphql.js';
 import { UsageError } from '../usage-error.js';
 
@@ -7,8 +7,6 @@ type Scalar = string | number | boolean | null;
 
 /** The config file's snake_case keys that `config set` takes (DESIGN.md). */
 /** GraphQL's Int: 32-bit signed. */
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
 
 export const SETTABLE_KEYS = ['active_strategy_key', 'trading_enabled', 'scan_interval_seconds', 'tunable_overrides.<strategy>.<tunable>'];
 
@@ -99,8 +97,8 @@ export function parseAssignments(assignments: string[]): UpdateConfigInput {
         // refused it first as "Int cannot represent non 32-bit signed integer value", which named
         // neither the key nor the bound. Any other is the server's to judge (BAD_USER_INPUT under
         // --json, as scripts gate on).
-        if (value < INT32_MIN) throw new UsageError(`${key}: ${SCAN_INTERVAL_WORDS.min}, not ${raw}`);
-        if (value > INT32_MAX) throw new UsageError(`${key}: ${SCAN_INTERVAL_WORDS.max}, not ${raw}`);
+        if (value < GRAPHQL_INT.min) throw new UsageError(`${key}: ${SCAN_INTERVAL_WORDS.min}, not ${raw}`);
+        if (value > GRAPHQL_INT.max) throw new UsageError(`${key}: ${SCAN_INTERVAL_WORDS.max}, not ${raw}`);
         input.scanIntervalSeconds = value;
         break;
       default:

@@ -1,5 +1,6 @@
 import type { Scope } from '../auth/identity.js';
 import { fileTermsPath, fromSnakeKeys, snakeCase, toSnakeKeys } from '../config/case.js';
+import { fitsGraphQLInt } from '../config/scan-interval.js';
 import { configUpdateSchema, SETTABLE_FIELDS, type SettableField } from '../config/schema.js';
 import {
   ActivateStrategyDocument,
@@ -72,7 +73,7 @@ const GRAPHQL_TAKES: Record<SettableField, (value: unknown) => boolean> = {
   activeStrategyKey: (v) => typeof v === 'string',
   tradingEnabled: (v) => typeof v === 'boolean',
   // GraphQL's Int is 32-bit: 3000000000 would be refused before the domain's bounds are checked.
-  scanIntervalSeconds: (v) => Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31,
+  scanIntervalSeconds: fitsGraphQLInt,
   tunableOverrides: () => true,
 };
 
