@@ -44,19 +44,6 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
-  it('an empty .lock and .runner.lock (what a power loss can leave), unchanged while watched for LOCK_STALE_MS: taken over (both in one watch), serve starts', async () => {
-    const dir = await tempRuntimeDir();
-    // Their mtime long past: not what decides (another host's clock stamps its lock), the watch does.
-    const long = new Date(Date.now() - LOCK_STALE_MS - 5000);
-    for (const name of ['.lock', '.runner.lock']) {
-      await writeFile(path.join(dir, name), '');
-      await utimes(path.join(dir, name), long, long);
-    }
-    const server = await spawnServer(dir, [], { CONTROL_PLANE_TOKEN: TOKEN });
-    expect((await gql(server.url, '{ status { configVersion } }')).status).toBe(200);
-    expect(JSON.parse(await readFile(path.join(dir, '.lock'), 'utf8'))).toMatchObject({ pid: server.proc.pid });
-  });
-
   it('75: a second serve on a served runtime dir is refused, naming the pid that holds it; the first keeps serving', async () => {
     const dir = await tempRuntimeDir();
     const first = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TOKEN });
@@ -124,34 +111,6 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     expect(JSON.parse(await readFile(lock, 'utf8'))).toEqual(other);
   });
 
-  it('a lock another host left, unchanged while watched for LOCK_STALE_MS, is taken over; one its holder keeps touching is refused (75), saying so', async () => {
-    const dir = await tempRuntimeDir();
-    const lock = path.join(dir, '.lock');
-    const elsewhere = { pid: 4242, host: 'node-gone.example', nonce: 'x', acquiredAt: '' };
-    await writeFile(lock, `${JSON.stringify(elsewhere)}\n`);
-    const long = new Date(Date.now() - LOCK_STALE_MS - 5000);
-    await utimes(lock, long, long);
-    const started = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TOKEN });
-    expect(JSON.parse(await readFile(lock, 'utf8')).pid).toBe(started.proc.pid);
-    expect(await started.stop('SIGTERM')).toBe(0);
-
-    // A holder on another host that is alive touches its lock (every LOCK_REFRESH_MS; here more often).
-    await writeFile(lock, `${JSON.stringify(elsewhere)}\n`);
-    const touching = setInterval(() => void utimes(lock, new Date(), new Date()).catch(() => {}), 300);
-    try {
-      const refused = spawnStratctl(['serve', '--port', '0', '--runtime-dir', dir], { CONTROL_PLANE_TOKEN: TOKEN });
-      expect(await refused.exited).toBe(75);
-      expect(refused.stderr()).toContain(`process 4242 on node-gone.example holds ${lock}`);
-      expect(refused.stderr()).toMatch(
-        /it is another host's or another container's, which cannot be checked by its pid, and it touched the lock \d+\.\d s ago/,
-      );
-      expect(refused.stdout() + refused.stderr()).toContain('waiting for it to touch the lock');
-    } finally {
-      clearInterval(touching);
-    }
-    expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject(elsewhere);
-  });
-
   it.runIf(existsSync('/proc/self/ns/pid') && existsSync('/proc/sys/kernel/random/boot_id'))(
     "a lock another machine with this host name holds (another boot id; its pid gone here) is not a dead holder's: serve waits, sees it touched, exits 75",
     async () => {
@@ -209,43 +168,101 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
   const lockOf = async (dir: string) =>
     JSON.parse(await readFile(path.join(dir, '.lock'), 'utf8')) as { pid: number; nonce: string; pidns: string };
 
-  it.runIf(inPidNamespace.status === 0)(
-    'a server killed as pid 1 in its container comes back: the restarted one (pid 1 again) takes the old lock over once it is stale',
-    async () => {
-      const dir = await tempRuntimeDir();
-      const first = container(dir);
-      const [, firstUrl] = await first.waitFor(LISTENING);
-      const killed = await lockOf(dir);
-      expect(killed.pid).toBe(1);
-      first.proc.kill('SIGKILL');
-      await first.exited;
-      // The server is gone (its port refuses), and its lock stayed behind.
-      await expect
-        .poll(
-          () =>
-            fetch(`${new URL(firstUrl as string).origin}/health`).then(
-              () => 'up',
-              () => 'gone',
-            ),
-          { timeout: 10_000 },
-        )
-        .toBe('gone');
-      expect(await lockOf(dir)).toEqual(killed);
-      // LOCK_STALE_MS later (the clock moved on the file instead of the test sleeping): the restart takes it.
-      const stale = new Date(Date.now() - LOCK_STALE_MS - 1000);
-      for (const name of ['.lock', '.runner.lock']) await utimes(path.join(dir, name), stale, stale);
+  /**
+   * The lock watches: each waits a real LOCK_STALE_MS (the server watches on its own monotonic
+   * clock, which a test cannot move), so they run side by side in one test, each with its own
+   * runtime dir and processes; every one that failed is named with its error.
+   */
+  const lockWatches: Record<string, () => Promise<void>> = {
+    'an empty .lock and .runner.lock (what a power loss can leave), unchanged while watched for LOCK_STALE_MS: taken over (both in one watch), serve starts':
+      async () => {
+        const dir = await tempRuntimeDir();
+        // Their mtime long past: not what decides (another host's clock stamps its lock), the watch does.
+        const long = new Date(Date.now() - LOCK_STALE_MS - 5000);
+        for (const name of ['.lock', '.runner.lock']) {
+          await writeFile(path.join(dir, name), '');
+          await utimes(path.join(dir, name), long, long);
+        }
+        const server = await spawnServer(dir, [], { CONTROL_PLANE_TOKEN: TOKEN });
+        expect((await gql(server.url, '{ status { configVersion } }')).status).toBe(200);
+        expect(JSON.parse(await readFile(path.join(dir, '.lock'), 'utf8'))).toMatchObject({ pid: server.proc.pid });
+      },
+    'a lock another host left, unchanged while watched for LOCK_STALE_MS, is taken over; one its holder keeps touching is refused (75), saying so':
+      async () => {
+        const dir = await tempRuntimeDir();
+        const lock = path.join(dir, '.lock');
+        const elsewhere = { pid: 4242, host: 'node-gone.example', nonce: 'x', acquiredAt: '' };
+        await writeFile(lock, `${JSON.stringify(elsewhere)}\n`);
+        const long = new Date(Date.now() - LOCK_STALE_MS - 5000);
+        await utimes(lock, long, long);
+        const started = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TOKEN });
+        expect(JSON.parse(await readFile(lock, 'utf8')).pid).toBe(started.proc.pid);
+        expect(await started.stop('SIGTERM')).toBe(0);
 
-      const restarted = container(dir);
-      const [, url] = await restarted.waitFor(LISTENING);
-      expect((await gql(url as string, '{ status { configVersion } }')).status).toBe(200);
-      const taken = await lockOf(dir);
-      expect(taken.pid).toBe(1);
-      expect(taken.nonce).not.toBe(killed.nonce);
-      expect(taken.pidns).not.toBe(killed.pidns);
-      restarted.proc.kill('SIGKILL');
-      await restarted.exited;
-    },
-  );
+        // A holder on another host that is alive touches its lock (every LOCK_REFRESH_MS; here more often).
+        await writeFile(lock, `${JSON.stringify(elsewhere)}\n`);
+        const touching = setInterval(() => void utimes(lock, new Date(), new Date()).catch(() => {}), 300);
+        try {
+          const refused = spawnStratctl(['serve', '--port', '0', '--runtime-dir', dir], { CONTROL_PLANE_TOKEN: TOKEN });
+          expect(await refused.exited).toBe(75);
+          expect(refused.stderr()).toContain(`process 4242 on node-gone.example holds ${lock}`);
+          expect(refused.stderr()).toMatch(
+            /it is another host's or another container's, which cannot be checked by its pid, and it touched the lock \d+\.\d s ago/,
+          );
+          expect(refused.stdout() + refused.stderr()).toContain('waiting for it to touch the lock');
+        } finally {
+          clearInterval(touching);
+        }
+        expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject(elsewhere);
+      },
+    ...(inPidNamespace.status === 0 && {
+      'a server killed as pid 1 in its container comes back: the restarted one (pid 1 again) takes the old lock over once it is stale':
+        async () => {
+          const dir = await tempRuntimeDir();
+          const first = container(dir);
+          const [, firstUrl] = await first.waitFor(LISTENING);
+          const killed = await lockOf(dir);
+          expect(killed.pid).toBe(1);
+          first.proc.kill('SIGKILL');
+          await first.exited;
+          // The server is gone (its port refuses), and its lock stayed behind.
+          await expect
+            .poll(
+              () =>
+                fetch(`${new URL(firstUrl as string).origin}/health`).then(
+                  () => 'up',
+                  () => 'gone',
+                ),
+              { timeout: 10_000 },
+            )
+            .toBe('gone');
+          expect(await lockOf(dir)).toEqual(killed);
+          // LOCK_STALE_MS later (the clock moved on the file instead of the test sleeping): the restart takes it.
+          const stale = new Date(Date.now() - LOCK_STALE_MS - 1000);
+          for (const name of ['.lock', '.runner.lock']) await utimes(path.join(dir, name), stale, stale);
+
+          const restarted = container(dir);
+          const [, url] = await restarted.waitFor(LISTENING);
+          expect((await gql(url as string, '{ status { configVersion } }')).status).toBe(200);
+          const taken = await lockOf(dir);
+          expect(taken.pid).toBe(1);
+          expect(taken.nonce).not.toBe(killed.nonce);
+          expect(taken.pidns).not.toBe(killed.pidns);
+          restarted.proc.kill('SIGKILL');
+          await restarted.exited;
+        },
+    }),
+  };
+
+  it(`lock watches, side by side: ${Object.keys(lockWatches).join('; ')}`, async () => {
+    const names = Object.keys(lockWatches);
+    const outcomes = await Promise.allSettled(Object.values(lockWatches).map((watch) => watch()));
+    const failed = outcomes.flatMap((outcome, i) =>
+      outcome.status === 'rejected' ? [`${names[i]}: ${(outcome.reason as Error)?.stack ?? outcome.reason}`] : [],
+    );
+    expect(failed).toEqual([]);
+    expect(outcomes).toHaveLength(inPidNamespace.status === 0 ? 3 : 2);
+  }, 60_000);
 
   it.runIf(inPidNamespace.status === 0)(
     'two containers on one runtime dir and one host name, each pid 1: the second waits, sees the first touch its lock, and exits 75',
