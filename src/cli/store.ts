@@ -99,10 +99,8 @@ export const storeMigrate: Action = async (flags, _args, ctx) => {
     const settings = resolveStoreSettings({ store: to.url, 'audit-keep': stringFlag(flags, 'audit-keep') }, env);
     auditKeep = (settings.kind === 'etcd' && settings.auditKeep) || auditKeep;
   }
-  try {
-    const report = await migrateStore({ from, to, force: flags.force === true, auditKeep, strategiesFor: () => defaultRegistry });
-    if (json) ctx.print(JSON.stringify(report, null, 2));
-    else for (const line of describe(report)) ctx.print(line);
+  /** What the copy did not take (records that are not audit entries, the oldest entries past --audit-keep): said on stderr. */
+  const warnLeftBehind = (report: MigrateReport) => {
     if (report.skippedAudit.length > 0)
       ctx.warn(
         `stratctl store migrate: left behind ${report.skippedAudit.length} record(s) that are not audit entries: ${report.skippedAudit.join(', ')}`,
@@ -113,6 +111,12 @@ export const storeMigrate: Action = async (flags, _args, ctx) => {
           `stratctl store migrate: the ${report.droppedAudit[subject]} oldest ${subject} audit entries were not copied: the target keeps ${auditKeep} (--audit-keep)`,
         );
     }
+  };
+  try {
+    const report = await migrateStore({ from, to, force: flags.force === true, auditKeep, strategiesFor: () => defaultRegistry });
+    if (json) ctx.print(JSON.stringify(report, null, 2));
+    else for (const line of describe(report)) ctx.print(line);
+    warnLeftBehind(report);
     return EXIT.ok;
   } catch (err) {
     const fail = (code: number, message: string) => {
@@ -123,8 +127,10 @@ export const storeMigrate: Action = async (flags, _args, ctx) => {
     // The copy is whole: not "the target could not be written", nor "try again later" (a re-run is refused:
     // the target is not empty). Exit 1, the code of a failed write (DESIGN.md); what was copied on stdout.
     if (err instanceof MigrateSourceNotMarkedError) {
-      if (!json) for (const line of describe(err.report)) ctx.print(line);
-      if (json) printJsonError(ctx.io, 'SOURCE_NOT_MARKED', err.message);
+      // What was copied, in either form: the operator must know the copy is whole before acting on the source.
+      if (json) printJsonError(ctx.io, 'SOURCE_NOT_MARKED', err.message, { report: err.report });
+      else for (const line of describe(err.report)) ctx.print(line);
+      warnLeftBehind(err.report);
       ctx.warn(`stratctl store migrate: ${err.message}`);
       return EXIT.unexpected;
     }

@@ -379,6 +379,26 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     // The copy is whole and serves as the source did.
     const onFile = await startTestServer({ runtimeDir: target, runner: false });
     expect(await state(onFile)).toEqual(before);
+
+    // Under --json: the error and, with it, what was copied (a script must know the copy is whole).
+    const jsonTarget = await tempRuntimeDir();
+    const movedJson = await stratctl(['store', 'migrate', '--json', '--from', cluster.url(prefix), '--to', `file:${jsonTarget}`], {
+      CONTROL_PLANE_ETCD_USER: 'ro',
+      CONTROL_PLANE_ETCD_PASSWORD: 'ro-password',
+    });
+    expect(movedJson.code).toBe(1);
+    expect(JSON.parse(movedJson.stdout)).toEqual({
+      error: {
+        code: 'SOURCE_NOT_MARKED',
+        message: expect.stringContaining(`copied to file:${jsonTarget}, but the source could not be marked as moved (`),
+        report: expect.objectContaining({
+          from: `${cluster.url(prefix)}/`,
+          to: `file:${jsonTarget}`,
+          markedMoved: null,
+          summary: expect.objectContaining({ configVersion: before.status.configVersion }),
+        }),
+      },
+    });
   });
 
   it('refuses a non-empty target (exit 2, nothing written) unless --force, which replaces what is there', async () => {
