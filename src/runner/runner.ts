@@ -271,10 +271,11 @@ export class Runner implements RunnerStateSource {
       }
       const failed = signals.filter((s) => s.error);
       // Every instrument's replay over (an error with candles: a feed past its end): ERROR with why,
-      // not "scan failed" (the scan ran, on the last bars again).
-      const allEnded = failed.every((s) => s.candleTime !== null);
+      // not "scan failed" (the scan ran, on the last bars again). Some ended and some failed: the
+      // failure is named (an ended replay is not why the scan failed).
+      const broken = failed.find((s) => s.candleTime === null);
       this.problems.scan =
-        signals.length > 0 && failed.length === signals.length ? (allEnded ? failed[0]!.error : `scan failed: ${failed[0]!.error}`) : null;
+        signals.length > 0 && failed.length === signals.length ? (broken ? `scan failed: ${broken.error}` : failed[0]!.error) : null;
       this.update({ ...finished(), lastSignals: signals, signalCounts: counts, error: this.errorText() });
     } catch (err) {
       this.options.logger?.error({ err }, 'runner scan failed');

@@ -161,6 +161,29 @@ describe('runner', () => {
     expect(recovered.error).toBeNull();
   });
 
+  it('every instrument failing, some of them past the end of a replay: the error names the failure, not the end', async () => {
+    const sim = createSimulatedFeed();
+    // momentum: EUR_USD's replay has ended (candles, and the end said), GBP_USD and USD_JPY fail.
+    const feed: CandleFeed = {
+      description: 'mixed',
+      candles: (instrument, count) =>
+        instrument === 'EUR_USD' ? sim.candles(instrument, count) : Promise.reject(new Error(`no candles for ${instrument}`)),
+      ended: (instrument) => (instrument === 'EUR_USD' ? 'csv feed ended at 2026-01-05T00:00:00Z for EUR_USD' : null),
+    };
+    const { runner } = await start({ feed });
+    const state = await waitUntil(
+      async () => runner.latest(),
+      (s) => s.lastScanAt !== null,
+      { what: 'scan' },
+    );
+    expect(state.lastSignals.map((s) => s.error)).toEqual([
+      'csv feed ended at 2026-01-05T00:00:00Z for EUR_USD',
+      'no candles for GBP_USD',
+      'no candles for USD_JPY',
+    ]);
+    expect(state.error).toBe('scan failed: no candles for GBP_USD');
+  });
+
   it('reports one failing instrument on its signal without calling the runner failed', async () => {
     const sim = createSimulatedFeed();
     const feed: CandleFeed = {
