@@ -103,3 +103,25 @@ export function systemAuditEntry(
     },
   };
 }
+
+/**
+ * The two subjects' entries, newest first, as one trail: each subject's own order kept (newest
+ * version first: its history), the two merged by time where they interleave (compared as instants;
+ * a tie or a time that does not parse takes the presets entry first, the mirror of audit.log, where
+ * a group commit writes the config's line first). Sorted by time alone, a trail written by replicas
+ * whose clocks disagree listed v5 below v4.
+ */
+export function mergeNewestFirst(config: readonly AuditEntry[], presets: readonly AuditEntry[]): AuditEntry[] {
+  const out: AuditEntry[] = [];
+  let [i, j] = [0, 0];
+  for (let c = config[i], p = presets[j]; c && p; c = config[i], p = presets[j]) {
+    if (Date.parse(c.time) > Date.parse(p.time)) {
+      out.push(c);
+      i++;
+    } else {
+      out.push(p);
+      j++;
+    }
+  }
+  return [...out, ...config.slice(i), ...presets.slice(j)];
+}

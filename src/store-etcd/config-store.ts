@@ -1,5 +1,5 @@
 import type { ICompare, IRequestOp } from 'etcd3';
-import { type AuditEntry, type AuditSubject, parseAuditEntry } from '../config/audit-entry.js';
+import { type AuditEntry, type AuditSubject, mergeNewestFirst, parseAuditEntry } from '../config/audit-entry.js';
 import { digestOf } from '../config/digest.js';
 import { ConfigFileError, ConfigFileInvalidError, StoreOutcomeUnknownError } from '../config/errors.js';
 import type { PresetsNotInForce } from '../config/file-read.js';
@@ -660,14 +660,14 @@ export class EtcdConfigStore implements ConfigStore {
         kvs[subjects.indexOf(s)] = kvsOf(again.responses[j]);
       });
     }
-    const entries = kvs.flatMap((list) =>
+    // Each subject newest version first; both: merged by time, each subject's order kept (mergeNewestFirst).
+    const [first = [], second = []] = kvs.map((list) =>
       list
         .flatMap((kv) => parseAuditEntry(kv.value) ?? [])
         .sort((a, b) => b.version - a.version)
         .slice(0, query.last),
     );
-    if (subjects.length > 1) entries.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : b.version - a.version));
-    return entries.slice(0, query.last);
+    return (subjects.length > 1 ? mergeNewestFirst(first, second) : first).slice(0, query.last);
   }
 
   /** Level-triggered: brings the state in force level with what is stored now (one read; the watch stays). */

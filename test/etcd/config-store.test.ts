@@ -380,6 +380,24 @@ describeWithEtcd('etcd config store (real etcd, two replicas on one prefix)', ()
     expect(await versions(5, 'CONFIG')).toEqual([100, 13, 12, 11, 10]);
   });
 
+  it("the trail of both subjects keeps each subject in version order when the replicas' clocks disagree", async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    // B's clock runs 10 s behind A's: its entries carry earlier times than A's older ones.
+    const a = await openReplica(c, prefix);
+    const b = await openReplica(c, prefix, { now: () => new Date(Date.now() - 10_000) });
+    await a.config.start();
+    await b.config.start();
+    await a.config.commit(setScanInterval(31)); // v2, A's time
+    await eventually('B sees version 2', () => b.config.state().config.config.version === 2);
+    await b.config.commit(setScanInterval(32)); // v3, B's time: 10 s before v2's
+    await eventually('A sees version 3', () => a.config.state().config.config.version === 3);
+    for (const replica of [a, b]) {
+      const trail = (await replica.config.audit({ last: 10 })).filter((e) => e.subject === 'CONFIG').map((e) => e.version);
+      expect(trail).toEqual([3, 2, 1]);
+    }
+  });
+
   it('a deleted config key is reported; the next commit writes it again from the last good config', async () => {
     const { a, b, raw, prefix } = await twoReplicas();
     await a.config.commit(activate('range'));
