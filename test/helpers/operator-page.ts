@@ -57,8 +57,9 @@ afterEachTest(closeOperatorPages);
 
 /**
  * Opens the operator page in a fresh context (its own sessionStorage), loopback only, and waits
- * until it is live (its subscriptions accepted). GET /version is answered here with DESIGN's
- * shape (and README's `commit`), so a test can play a server upgrade (and the page never depends on which branch has it).
+ * until it is live (its subscriptions accepted). Given `serverVersion`, GET /version is answered here
+ * with DESIGN's shape (and README's `commit`), so a test can play a server upgrade; otherwise the
+ * server's own answers.
  */
 export async function openOperatorPage(
   browser: Browser,
@@ -74,7 +75,7 @@ export async function openOperatorPage(
     fakeClock?: boolean | 'paused';
     /** Another tab of this browser context (its pages share 6 connections per server); default: a context of its own. */
     context?: BrowserContext;
-    /** What GET /version answers from the start; default version 0.1.0, commit null. */
+    /** What GET /version answers from the start (the test then changes it to play an upgrade); default: the server's own /version. */
     serverVersion?: ServerVersion;
   } = {},
 ): Promise<OperatorPage> {
@@ -83,12 +84,15 @@ export async function openOperatorPage(
   opened.push(page);
   const refused = await loopbackOnly(page);
   const serverVersion: ServerVersion = { ...(options.serverVersion ?? { version: '0.1.0', commit: null }) };
-  await page.route('**/version', (route) =>
-    route.fulfill({
-      json: { version: serverVersion.version, node: process.version, store: 'file', commit: serverVersion.commit },
-      headers: { 'cache-control': 'no-store' },
-    }),
-  );
+  // Routed only when a test plays a server version: a route sends every request of the page through
+  // Playwright (and turns the HTTP cache off), so the others read the server's own /version.
+  if (options.serverVersion)
+    await page.route('**/version', (route) =>
+      route.fulfill({
+        json: { version: serverVersion.version, node: process.version, store: 'file', commit: serverVersion.commit },
+        headers: { 'cache-control': 'no-store' },
+      }),
+    );
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
