@@ -87,10 +87,17 @@ export class App implements PageActions {
       { document: OperatorSignalsEmittedDocument, onData: (d) => this.onSignals(d.signalsEmitted) },
     ],
     onState: (live) => {
+      const before = this.state.live.kind;
       this.state.live = live;
       this.render();
+      if (live.kind === 'connecting' || live.kind === 'open') return;
       // No live connection to wait for (down, paused, needs a token): the page loads what it can now.
-      if (live.kind !== 'connecting' && live.kind !== 'open') this.loadNow();
+      if (this.loadNow()) return;
+      // Refused with no load waiting (a server restarted with reads needing a token, under a page
+      // without one): the queries are asked again, once, and their 401s take away what the page
+      // showed. Only the stream was asked: the runner card stayed green RUNNING, its last scan
+      // counting up, beside "Not live: needs a token".
+      if (live.kind === 'needsToken' && before !== 'needsToken') void this.refresh();
     },
     onOpen: (reopened) => {
       // After a reconnect the server's signals are the truth, not a merge with what the page held:

@@ -1776,6 +1776,45 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect((await problems()).filter((p) => !p.includes('status of 401'))).toEqual([]);
   }, 60_000);
 
+  it('a server restarted with reads needing a token, under a page without one: the runner is the last heard, then what the page showed goes', async () => {
+    const first = await serve();
+    const port = Number(new URL(first.origin).port);
+    const { page, problems, requests, unfinished } = await openOperatorPage(browser, first.origin);
+    const card = page.getByTestId('runner-state');
+    await expect.poll(() => card.locator('.badge.state').getAttribute('class')).toBe('badge state state-RUNNING');
+    // The first load done (its signals are asked last): none of its queries is left to answer after the restart.
+    const operation = (r: (typeof requests)[number]) => (r.postDataJSON() as { operationName?: string } | null)?.operationName;
+    const queries = () => requests.filter((r) => r.url().endsWith('/graphql') && r.method() === 'POST');
+    await expect.poll(() => queries().some((r) => operation(r) === 'OperatorSignals')).toBe(true);
+    await expect.poll(() => unfinished().filter((r) => r.url().endsWith('/graphql')).length).toBe(0);
+    // The queries after the restart are held, so what the page shows meanwhile is seen.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route('**/graphql', async (route) => {
+      await held;
+      await route.continue();
+    });
+    const before = queries().length;
+    await first.close();
+    await serve({ runner: false, readsRequireToken: true, port, runtimeDir: first.runtimeDir });
+    await expect.poll(() => page.getByTestId('live').textContent(), { timeout: 15_000 }).toBe('Not live: needs a token');
+    // Before: green RUNNING "scanning on schedule", ✓ in sync, its last scan counting up, for good.
+    await expect.poll(() => card.getAttribute('class')).toBe('runner state-RUNNING unheard');
+    expect(await card.locator('.badge.state').getAttribute('class')).toBe('badge state neutral');
+    expect(await card.textContent()).toContain('last heard: scanning on schedule; live updates are off, so this may have changed');
+    // Asked again (before: only the stream was), and the 401s take away what it showed.
+    await expect.poll(() => queries().slice(before).map(operation)).toContain('OperatorOverview');
+    release();
+    await expect.poll(() => text(page, 'read-only')).toContain('This server needs a token even to read.');
+    expect(await card.count()).toBe(0);
+    expect(await page.getByTestId('active-strategy').count()).toBe(0);
+    expect(await page.getByTestId('strategy-row').count()).toBe(0);
+    expect(await page.getByTestId('signal-chart').count()).toBe(0);
+    expect((await problems()).filter((p) => !p.includes('status of 401') && !p.includes('ERR_CONNECTION_REFUSED'))).toEqual([]);
+  }, 60_000);
+
   it('edits tunable overrides with their bounds shown and checked before anything is sent', async () => {
     const server = await serve({ runner: false });
     const { page, requests } = await openOperatorPage(browser, server.origin);

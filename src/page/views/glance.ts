@@ -10,9 +10,10 @@ const STATE_WORDS: Record<Runner['state'], string> = {
 
 /**
  * How much the page knows of the runners now. `liveOff`: the live updates are off (the server away
- * or silent): what a card says is the last the page heard. `storeDown`: the server is live but
- * cannot reach its config store, where the runners publish their heartbeats: their states are
- * unknown, not dead (an outage of etcd showed every runner STALE, "no heartbeat: dead or stuck").
+ * or silent, or needing a token the page has not): what a card says is the last the page heard.
+ * `storeDown`: the server is live but cannot reach its config store, where the runners publish
+ * their heartbeats: their states are unknown, not dead (an outage of etcd showed every runner
+ * STALE, "no heartbeat: dead or stuck").
  */
 type Heard = 'now' | 'liveOff' | 'storeDown' | 'storeBack';
 
@@ -22,7 +23,9 @@ type Heard = 'now' | 'liveOff' | 'storeDown' | 'storeBack';
  * and it was shown STALE "dead or stuck" until its next one was read.
  */
 function heardOf(runner: Runner, state: State): Heard {
-  if (state.live.kind === 'down') return 'liveOff';
+  // Needs a token: a server restarted with reads needing one hears nothing more for this page (its
+  // queries' 401s then take the status away; until they are answered, it is the last heard).
+  if (state.live.kind === 'down' || state.live.kind === 'needsToken') return 'liveOff';
   if (state.status && !state.status.store.connected) return 'storeDown';
   const back = state.storeBackAt;
   if (runner.state === 'STALE' && back !== null && Date.now() - back < (runner.staleAfterMs ?? 0)) return 'storeBack';

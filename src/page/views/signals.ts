@@ -1,4 +1,5 @@
 import uPlot from 'uplot';
+import { priceRange, timeRange } from '../chart-range.js';
 import { h, idElement, idText, replace } from '../dom.js';
 import { priceTicks, type Signal, type State, utcTick } from '../model.js';
 import { seriesShown } from '../signal-series.js';
@@ -72,6 +73,18 @@ const marker = (direction: 'LONG' | 'SHORT' | 'FLAT', label: string, shape: 'up'
   width: 0,
   paths: () => null,
   points: { show: true, size: MARKER, width: 1, stroke: COLOURS[direction], fill: COLOURS[direction], paths: shaped(shape) },
+});
+
+/**
+ * A chart's axes, made afresh for each chart. One point, or all at one candle or one price (a runner
+ * just started or restarted, a fresh activation): an hour either side of it and half a percent of
+ * the price either side, as the timeline's lone version (chart-range.ts). uPlot's own ranges drew
+ * the point at the left edge of years labelled "07-01 00:00 … 01-01 00:00" with no year, and gold at
+ * 2,310 on an axis from 0 to 4,000.
+ */
+export const signalScales = (): uPlot.Scales => ({
+  x: { time: true, range: (u, min, max) => timeRange(u.data[0], min, max) },
+  y: { range: (_u, min, max) => priceRange(min, max) },
 });
 
 export function chartData(signals: readonly Signal[]): uPlot.AlignedData {
@@ -149,7 +162,7 @@ function createChart(instrument: string, runnerId: string | null, width: number)
     {
       width,
       height: HEIGHT,
-      scales: { x: { time: true } },
+      scales: signalScales(),
       // Ticks on round UTC times, labelled in UTC, as the caption's candle time is (the browser's zone was 5 h off it in New York).
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       series: [

@@ -1,4 +1,5 @@
 import uPlot from 'uplot';
+import { LONE_TIME_PAD_S, timeRange } from '../chart-range.js';
 import { h, rerender, show, timeAgo, ZONED } from '../dom.js';
 import { allows, changedLeaves, type HistoryEntry, operationKind, type PageActions, type State } from '../model.js';
 import { currentStateNote } from './activate.js';
@@ -14,16 +15,14 @@ const KINDS = [
 ] as const;
 
 /** A timeline of one version (a fresh deployment) spans this much either side of it, in seconds. */
-export const SINGLE_VERSION_PAD_S = 3600;
+export const SINGLE_VERSION_PAD_S = LONE_TIME_PAD_S;
 
 /**
  * The time axis: the versions' span; one version alone gets an hour either side (uPlot's own range
  * for a single point labelled the axis "Feb 2027 … Aug 2029", the point at its left edge).
  */
 export function timelineRange(times: ArrayLike<number>, min: number | null, max: number | null): uPlot.Range.MinMax {
-  // uPlot widens a lone point's range itself before asking (by 1,000 days), so the data is looked at.
-  const only = times.length === 1 ? times[0] : undefined;
-  return only === undefined ? [min, max] : [only - SINGLE_VERSION_PAD_S, only + SINGLE_VERSION_PAD_S];
+  return timeRange(times, min, max, SINGLE_VERSION_PAD_S);
 }
 
 /** Versions the timeline asks for (operations/operatorHistory.graphql's default `last`). */
