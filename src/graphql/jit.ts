@@ -1,12 +1,24 @@
 import {
+  BREAK,
   type DocumentNode,
   type ExecutionResult,
+  type FragmentDefinitionNode,
   GraphQLError,
+  type GraphQLInputType,
   type GraphQLSchema,
+  getNullableType,
   getOperationAST,
   getVariableValues,
+  isListType,
+  isNonNullType,
+  Kind,
   type OperationDefinitionNode,
   type Source,
+  TypeInfo,
+  type ValueNode,
+  type VariableDefinitionNode,
+  visit,
+  visitWithTypeInfo,
 } from 'graphql';
 import type { CompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
@@ -31,7 +43,7 @@ export interface JitCompileBudget {
 interface Compiled {
   runs: number;
   query: CompiledQuery | null;
-  /** graphql-jit could not compile it: never tried again. */
+  /** Not for graphql-jit (it could not compile it, or would not answer it as graphql-js does): never tried again. */
   failed?: boolean;
 }
 
@@ -45,8 +57,9 @@ const loadJit = () => {
 
 /**
  * Executes with graphql-jit where that is correct, else leaves yoga's own executor in place:
- * queries and mutations only (subscriptions never reach here), a document jit can compile, and
- * variables that coerce (a variable error is answered by the reference executor, word for word).
+ * queries and mutations only (subscriptions never reach here), a document jit can compile and reads
+ * the variables of as graphql-js does (`jitReadsVariablesAsGraphqlJs`), and variables that coerce
+ * (a variable error is answered by the reference executor, word for word).
  * It only swaps the execute function: every plugin's onExecute hooks (limits, cost, masking,
  * logging, metrics) run around it as they do around the default executor.
  */
@@ -66,7 +79,12 @@ export function jitExecutionPlugin(budget: JitCompileBudget = {}): Plugin {
     return true;
   };
 
-  const compiledFor = async (schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): Promise<Compiled> => {
+  const compiledFor = async (
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    operationName: string | undefined,
+  ): Promise<Compiled> => {
     let byName = compiled.get(document);
     if (!byName) {
       byName = new Map();
@@ -79,11 +97,15 @@ export function jitExecutionPlugin(budget: JitCompileBudget = {}): Plugin {
       if (byName.size < 16) byName.set(key, entry);
     }
     entry.runs += 1;
-    if (entry.query === null && !entry.failed && entry.runs >= JIT_AFTER_EXECUTIONS && mayCompile()) {
-      const { compileQuery, isCompiledQuery } = await loadJit();
-      const result = compileQuery(schema, document, operationName);
-      entry.query = isCompiledQuery(result) ? result : null;
-      entry.failed = entry.query === null;
+    if (entry.query === null && !entry.failed && entry.runs >= JIT_AFTER_EXECUTIONS) {
+      if (!jitReadsVariablesAsGraphqlJs(schema, document, operation)) {
+        entry.failed = true; // decided once, and no compilation spent on it
+      } else if (mayCompile()) {
+        const { compileQuery, isCompiledQuery } = await loadJit();
+        const result = compileQuery(schema, document, operationName);
+        entry.query = isCompiledQuery(result) ? result : null;
+        entry.failed = entry.query === null;
+      }
     }
     return entry;
   };
@@ -101,7 +123,7 @@ export function jitExecutionPlugin(budget: JitCompileBudget = {}): Plugin {
       const operationName = args.operationName ?? undefined;
       const operation = getOperationAST(args.document, operationName);
       if (!operation || operation.operation === 'subscription') return;
-      const { query } = await compiledFor(args.schema, args.document, operationName);
+      const { query } = await compiledFor(args.schema, args.document, operation, operationName);
       if (!query || !variablesCoerce(args.schema, operation, args.variableValues)) return;
       const source = args.document.loc?.source;
       setExecuteFn(function jitExecute(a) {
@@ -111,6 +133,87 @@ export function jitExecutionPlugin(budget: JitCompileBudget = {}): Plugin {
     },
   };
 }
+
+/**
+ * Whether graphql-jit (0.8) reads the operation's variables as graphql-js does, whatever values a
+ * request sends: decided from the document alone, once. It reads them right where a variable is a
+ * whole argument value, or a whole item of a list literal given to a list argument. Elsewhere it
+ * does not, and the operation runs on graphql-js:
+ * - a variable inside an input-object literal (`input: { scanIntervalSeconds: $n }`): omitted, it
+ *   becomes null instead of leaving the field out;
+ * - a variable inside a custom scalar's literal (`tunableOverrides: { momentum: { lookback_bars: $v } }`):
+ *   the literal is parsed once, when compiling, without variables, so every run sends that value;
+ * - `@include`/`@skip(if: $v)` with `$v` nullable (`Boolean = true`): given null, graphql-js answers an
+ *   error, jit leaves the field out;
+ * - a list item `$v` of a nullable type in a non-null item position: given null, jit lets it through;
+ * - a variable named like an `Object.prototype` member (`$toString`): left out, jit reads the
+ *   inherited member as its value;
+ * - any other directive argument that is a variable, and a variable the operation does not declare.
+ * Fragments count where the operation spreads them.
+ */
+export function jitReadsVariablesAsGraphqlJs(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): boolean {
+  const declared = new Map<string, VariableDefinitionNode>();
+  for (const definition of operation.variableDefinitions ?? []) {
+    const name = definition.variable.name.value;
+    if (name in Object.prototype) return false;
+    declared.set(name, definition);
+  }
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const declaredNonNull = (name: string) => {
+    const definition = declared.get(name);
+    return definition !== undefined && definition.type.kind === Kind.NON_NULL_TYPE;
+  };
+  /** An argument's value, `directive` naming the directive it is given to (null: a field's). */
+  const wholeValueRead = (value: ValueNode, type: GraphQLInputType | undefined, directive: string | null, argument: string) => {
+    if (value.kind === Kind.VARIABLE) {
+      if (!declared.has(value.name.value)) return false;
+      if (!directive) return true;
+      const condition = (directive === 'include' || directive === 'skip') && argument === 'if';
+      return condition && declaredNonNull(value.name.value);
+    }
+    const listType = type && getNullableType(type);
+    if (value.kind === Kind.LIST && !directive && isListType(listType)) {
+      const itemType: GraphQLInputType = listType.ofType;
+      return value.values.every((item) =>
+        item.kind === Kind.VARIABLE
+          ? declared.has(item.name.value) && (!isNonNullType(itemType) || declaredNonNull(item.name.value))
+          : !holdsVariable(item),
+      );
+    }
+    return !holdsVariable(value);
+  };
+
+  let reads = true;
+  const spread = new Set<string>();
+  const pending: (OperationDefinitionNode | FragmentDefinitionNode)[] = [operation];
+  const typeInfo = new TypeInfo(schema);
+  const visitor = visitWithTypeInfo(typeInfo, {
+    FragmentSpread(node) {
+      const fragment = fragments.get(node.name.value);
+      if (fragment && !spread.has(node.name.value)) {
+        spread.add(node.name.value);
+        pending.push(fragment);
+      }
+    },
+    Argument(node) {
+      if (wholeValueRead(node.value, typeInfo.getInputType() ?? undefined, typeInfo.getDirective()?.name ?? null, node.name.value)) {
+        return false; // its value is judged whole
+      }
+      reads = false;
+      return BREAK;
+    },
+  });
+  for (let next = pending.pop(); next && reads; next = pending.pop()) visit(next, visitor);
+  return reads;
+}
+
+const holdsVariable = (value: ValueNode): boolean =>
+  value.kind === Kind.VARIABLE ||
+  (value.kind === Kind.LIST && value.values.some(holdsVariable)) ||
+  (value.kind === Kind.OBJECT && value.fields.some((field) => holdsVariable(field.value)));
 
 /**
  * graphql-jit's errors carry `locations` but not the source positions graphql-js's do, and yoga

@@ -137,6 +137,66 @@ const CASES: [string, string, Record<string, string>, 'admin' | 'read' | 'none' 
   ['Content-Type in capitals', json('{ config { version } }'), { 'content-type': 'Application/JSON' }, 'admin'],
   ['Content-Type with a blank before ";"', json('{ config { version } }'), { 'content-type': 'application/json ; charset=UTF-8' }, 'admin'],
   ['a body that is not JSON', json('{ config { version } }'), { 'content-type': 'text/plain' }, 'admin'],
+  // Variables graphql-jit would read wrongly from a document's second run (it runs on graphql-js): each answer
+  // here is the same every time on graphql-js (a refusal, or no change), so a second answer that differs is jit's.
+  // (Mutations: a query's second answer would come from the lane's answer cache, not from an executor.)
+  [
+    'a variable named toString, left out',
+    json(
+      'mutation M($toString: Int) { activateStrategy(strategyKey: "momentum", expectedVersion: $toString) { activeStrategyKey changed } }',
+    ),
+    {},
+    'admin',
+  ],
+  [
+    'a variable named constructor, left out',
+    json('mutation M($constructor: Int) { activateStrategy(strategyKey: "momentum", expectedVersion: $constructor) { changed } }'),
+    {},
+    'admin',
+  ],
+  [
+    '@include(if: $s), $s nullable and given null',
+    json('query Q($s: Boolean = true) { config { version @include(if: $s) scanIntervalSeconds } }', { variables: { s: null } }),
+    {},
+    'admin',
+  ],
+  [
+    '@skip(if: $s), $s nullable and given null',
+    json('query Q($s: Boolean = false) { config { version @skip(if: $s) scanIntervalSeconds } }', { variables: { s: null } }),
+    GRAPHQL_RESPONSE,
+    'admin',
+  ],
+  [
+    'a variable inside a JSON literal (an override out of its bounds)',
+    json(
+      'mutation S($v: Float) { updateConfig(input: { tunableOverrides: { momentum: { lookback_bars: $v } } }) { changed config { version tunableOverrides } } }',
+      {
+        variables: { v: 1 },
+      },
+    ),
+    {},
+    'admin',
+  ],
+  [
+    "a variable inside a preset's tunables literal (out of its bounds)",
+    json(
+      'mutation P($f: Float) { upsertPreset(input: { key: "gold_lit", base: "gold", name: "Gold lit", tunables: { fast_ma_period: $f } }) { changed strategy { tunables } } }',
+      { variables: { f: 1 } },
+    ),
+    {},
+    'admin',
+  ],
+  [
+    'an optional variable inside an input-object literal, left out',
+    json(
+      'mutation S($n: Int, $t: Boolean) { updateConfig(input: { scanIntervalSeconds: $n, tradingEnabled: $t }) { changed config { tradingEnabled scanIntervalSeconds } } }',
+      {
+        variables: { t: true },
+      },
+    ),
+    {},
+    'admin',
+  ],
 ];
 
 describe('the fast lane answers as yoga does (GraphQL-over-HTTP, the error table)', () => {
@@ -218,6 +278,45 @@ describe('the fast lane answers as yoga does (GraphQL-over-HTTP, the error table
     }
     expect(lanes.map(({ seen }) => seen.httpRequests)).toEqual(before);
     expect(yoga!.seen.httpRequests).toBeGreaterThan(CASES.length);
+  });
+
+  it('a document sent again with other variables answers as graphql-js does (variables inside literals)', async () => {
+    const runs: [string, Record<string, unknown>[]][] = [
+      [
+        'mutation S($v: Float) { updateConfig(input: { tunableOverrides: { momentum: { lookback_bars: $v } } }) { changed config { tunableOverrides } } }',
+        [{ v: 21 }, { v: 22 }, { v: 23 }],
+      ],
+      [
+        'mutation P($f: Float) { upsertPreset(input: { key: "gold_fast", base: "gold", name: "Gold fast", tunables: { fast_ma_period: $f } }) { changed strategy { tunables } } }',
+        [{ f: 8 }, { f: 9 }, { f: 10 }],
+      ],
+      [
+        'mutation S($n: Int, $t: Boolean) { updateConfig(input: { scanIntervalSeconds: $n, tradingEnabled: $t }) { changed config { tradingEnabled scanIntervalSeconds } } }',
+        [{ n: 40, t: true }, { t: false }, { n: 45 }, { t: true }],
+      ],
+    ];
+    const byPath = servers.map(({ name, server }) => ({ name, server, answers: [] as Answer[] }));
+    for (const [query, variableSets] of runs) {
+      for (const variables of variableSets) {
+        for (const { server, answers } of byPath) answers.push(await send(server, json(query, { variables })));
+      }
+    }
+    const [reference, ...others] = byPath;
+    expect(reference!.answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+    expect(reference!.answers.map((a) => (a.body as { data: Record<string, { changed: boolean }> }).data)).toMatchObject([
+      { updateConfig: { changed: true, config: { tunableOverrides: { momentum: { lookback_bars: 21 } } } } },
+      { updateConfig: { changed: true, config: { tunableOverrides: { momentum: { lookback_bars: 22 } } } } },
+      { updateConfig: { changed: true, config: { tunableOverrides: { momentum: { lookback_bars: 23 } } } } },
+      { upsertPreset: { changed: true, strategy: { tunables: { fast_ma_period: 8 } } } },
+      { upsertPreset: { changed: true, strategy: { tunables: { fast_ma_period: 9 } } } },
+      { upsertPreset: { changed: true, strategy: { tunables: { fast_ma_period: 10 } } } },
+      { updateConfig: { changed: true, config: { tradingEnabled: true, scanIntervalSeconds: 40 } } },
+      { updateConfig: { changed: true, config: { tradingEnabled: false, scanIntervalSeconds: 40 } } },
+      { updateConfig: { changed: true, config: { tradingEnabled: false, scanIntervalSeconds: 45 } } },
+      { updateConfig: { changed: true, config: { tradingEnabled: true, scanIntervalSeconds: 45 } } },
+    ]);
+    for (const other of others)
+      expect({ path: other.name, answers: other.answers }).toEqual({ path: other.name, answers: reference!.answers });
   });
 });
 
