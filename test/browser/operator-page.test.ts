@@ -1858,8 +1858,9 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await row(page, 'momentum').locator('button[data-action="tunables"]').click();
     const input = page.locator('[data-tunable="lookback_bars"] input');
     await input.fill('40');
+    // The colleague also sets atr_period, a field this dialog showed empty and was left alone.
     const other = await server.gql(
-      'mutation { updateConfig(input: { tunableOverrides: { momentum: { lookback_bars: 30 } } }) { config { version } } }',
+      'mutation { updateConfig(input: { tunableOverrides: { momentum: { lookback_bars: 30, atr_period: 20 } } }) { config { version } } }',
     );
     expect(other.body.data?.updateConfig.config.version).toBe(2);
     await expect.poll(() => text(page, 'config-version')).toBe('2');
@@ -1868,11 +1869,16 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await page.getByRole('button', { name: 'Review again' }).click();
     expect(await page.locator('[data-tunable="lookback_bars"] input').inputValue()).toBe('40');
     expect(await text(page, 'in-force-now')).toBe(' · in force now: 30');
+    // Left alone, it shows what is in force now. Before: empty, "in force now: 20", and Save set it back to the default.
+    expect(await page.locator('[data-tunable="atr_period"] input').inputValue()).toBe('20');
+    expect(await page.locator('[data-tunable="atr_period"] [data-testid="in-force-now"]').count()).toBe(0);
+    expect(await text(page, 'tunables-diff')).toBe('Save changes:lookback_bars: 30 → 40');
     await page.getByTestId('save-tunables').click();
     await expect
       .poll(() => page.locator('.notice.success').first().textContent())
       .toContain("Saved momentum's overrides (lookback_bars): config version 3.");
     expect(await configOnDisk(server)).toMatch(/lookback_bars: 40/);
+    expect(await configOnDisk(server)).toMatch(/atr_period: 20/);
   }, 60_000);
 
   it('rolls back from the timeline, showing what the old version changes back', async () => {

@@ -1,6 +1,17 @@
 import { h, show } from '../dom.js';
 import { allows, type PageActions, type Strategy } from '../model.js';
-import { bounds, overridesOf, parseTunable, type TunableDefinition, type TunableValue } from '../tunables.js';
+import {
+  bounds,
+  decimalText,
+  type FieldText,
+  inForceText,
+  overridesOf,
+  parseTunable,
+  type TunableDefinition,
+  type TunableValue,
+  tunablesPatch,
+  typedFields,
+} from '../tunables.js';
 import { currentStateNote } from './activate.js';
 import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied, warnWhenVersionMoves } from './dialog.js';
 
@@ -21,12 +32,13 @@ function field(
   current: TunableValue | undefined,
   editable: boolean,
   typed?: string,
-): { row: HTMLElement; read: () => string } {
+): { row: HTMLElement; read: () => FieldText } {
   const ownDefault = show(fallback);
   // A preset's own value: the base's beside it, so the help says where the number comes from.
   const defaultWords =
     fallback === def.default ? `default ${ownDefault}` : `default ${ownDefault} (this preset's; its base's: ${show(def.default)})`;
-  const inForce = current === undefined || current === null ? '' : String(current);
+  // A plain decimal: `String(5e-7)` was refused by the field's own check on Save.
+  const inForce = inForceText(current);
   const id = `tunable-${def.name}`;
   const errorId = `${id}-error`;
   const error = h('p', { class: 'field-error', id: errorId, 'aria-live': 'polite' });
@@ -76,7 +88,7 @@ function field(
     ),
     error,
   );
-  return { row, read: () => control.value };
+  return { row, read: () => ({ def, inForce, text: control.value }) };
 }
 
 /** The overrides editor: bounds shown and checked, only the changed fields sent, with `expectedVersion`. */
@@ -97,12 +109,17 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
   /** What Save would change, in words, as it is typed: it was sent unseen (one keystroke and Enter). */
   const changes = h('div', { 'data-testid': 'tunables-diff', 'aria-live': 'polite' });
   const showChanges = () => {
-    const lines = fields.flatMap(({ def, read }) => {
-      const parsed = parseTunable(def, read());
+    const { patch } = tunablesPatch(
+      fields.map((f) => f.read()),
+      overrides,
+    );
+    const lines = fields.flatMap(({ def }) => {
+      if (!(def.name in patch)) return [];
       const before = overrides[def.name] ?? null;
-      if (!parsed.ok || before === parsed.value) return [];
-      const words = (v: TunableValue) => (v === null ? `default (${show(defaultOf(strategy, def))})` : show(v));
-      return [h('li', {}, h('code', {}, def.name), `: ${words(before)} → ${words(parsed.value)}`)];
+      const after = patch[def.name] ?? null;
+      const words = (v: TunableValue) =>
+        v === null ? `default (${show(defaultOf(strategy, def))})` : typeof v === 'number' ? decimalText(v) : show(v);
+      return [h('li', {}, h('code', {}, def.name), `: ${words(before)} → ${words(after)}`)];
     });
     changes.replaceChildren(...(lines.length > 0 ? [h('p', {}, 'Save changes:'), h('ul', {}, ...lines)] : []));
   };
@@ -129,13 +146,10 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
       },
       onsubmit: async (event: Event) => {
         event.preventDefault();
-        const patch: Record<string, TunableValue> = {};
-        const problems: string[] = [];
-        for (const { def, read } of fields) {
-          const parsed = parseTunable(def, read());
-          if (!parsed.ok) problems.push(`${def.name} ${parsed.message}`);
-          else if ((overrides[def.name] ?? null) !== parsed.value) patch[def.name] = parsed.value;
-        }
+        const { patch, problems } = tunablesPatch(
+          fields.map((f) => f.read()),
+          overrides,
+        );
         if (problems.length > 0) {
           outcome.replaceChildren(h('div', { class: 'error-box', role: 'alert' }, ...problems.map((p) => h('p', {}, p))));
           return;
@@ -162,7 +176,7 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
           openTunables(
             app,
             app.state.strategies?.find((s) => s.key === strategy.key) ?? strategy,
-            Object.fromEntries(fields.map((f) => [f.def.name, f.read()])),
+            typedFields(fields.map((f) => f.read())),
           );
         await showNotApplied(
           app,
@@ -210,11 +224,7 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
       expectedVersion,
       moved,
       () =>
-        openTunables(
-          app,
-          app.state.strategies?.find((s) => s.key === strategy.key) ?? strategy,
-          Object.fromEntries(fields.map((f) => [f.def.name, f.read()])),
-        ),
+        openTunables(app, app.state.strategies?.find((s) => s.key === strategy.key) ?? strategy, typedFields(fields.map((f) => f.read()))),
       { version: presetsVersion, confirm: save as HTMLButtonElement },
     );
   }
