@@ -101,6 +101,41 @@ export const SESSION_WORDS: Record<TradingSession, string> = {
   ASIA: 'Asia session',
 };
 
+/** The settings a rollback re-applies, as the timeline holds them (each version's) and as the config in force has them. */
+export interface RollbackSettings {
+  readonly activeStrategyKey: string;
+  readonly tradingEnabled: boolean;
+  readonly scanIntervalSeconds: number;
+  readonly tunableOverrides: unknown;
+}
+
+/** A row of the Roll back dialog: a setting now, after, and whether it differs (by value: the overrides' key order is no change). */
+export interface RollbackRow {
+  readonly label: keyof RollbackSettings;
+  readonly before: string;
+  readonly after: string;
+  readonly changed: boolean;
+}
+
+export function rollbackRows(now: RollbackSettings, past: RollbackSettings): RollbackRow[] {
+  const labels: (keyof RollbackSettings)[] = ['activeStrategyKey', 'tradingEnabled', 'scanIntervalSeconds', 'tunableOverrides'];
+  return labels.map((label) => ({
+    label,
+    before: show(now[label]),
+    after: show(past[label]),
+    changed: changedLeaves(label, now[label], past[label]).length > 0,
+  }));
+}
+
+/**
+ * What became of a change the server accepted, in a notice: `changed` false (the settings asked
+ * for were already in force: no version made) is not told as done ("Rolled back … version 13" for
+ * a rollback that wrote nothing).
+ */
+export function acceptedWords(done: string, already: string, answer: { changed: boolean; version: number }): string {
+  return answer.changed ? `${done}: config version ${answer.version}.` : `Nothing changed: ${already} (config version ${answer.version}).`;
+}
+
 /** How the timeline names what made a version. */
 export function operationKind(operation: string): { kind: string; word: string } {
   switch (operation) {

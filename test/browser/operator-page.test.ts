@@ -1894,6 +1894,15 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await expect.poll(() => page.locator('.timeline li').first().textContent()).toMatch(/v3\s*rollback/);
     // Three versions: nothing older to point to.
     expect(await page.getByTestId('older-versions').count()).toBe(0);
+    // Version 1's settings are in force (v3): rolling back to it again would change nothing. Before:
+    // every row unchanged, confirm offered, and "Rolled back ...: config version 3" for a write of nothing.
+    await page.reload();
+    await expect.poll(() => page.locator('#glance').textContent()).toContain('scan every 30 s');
+    await page.getByRole('button', { name: 'Roll back to v1…' }).click();
+    await page.locator('dialog[open] table.diff').waitFor();
+    expect(await page.locator('dialog[open] tr.changed').count()).toBe(0);
+    expect(await page.getByTestId('confirm-rollback').isDisabled()).toBe(true);
+    expect(await text(page, 'rollback-nothing')).toBe('Nothing would change: the settings of version 1 are the ones in force (version 3).');
   }, 60_000);
 
   it('the Roll back dialog says at once when the config moves while it is open, and Review again shows what is in force now', async () => {

@@ -1,5 +1,5 @@
 import { h, idText, show, timeAgo } from '../dom.js';
-import { operationKind, type PageActions, RISK_WORDS, SESSION_WORDS, type Strategy } from '../model.js';
+import { acceptedWords, operationKind, type PageActions, RISK_WORDS, SESSION_WORDS, type Strategy } from '../model.js';
 import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied, warnWhenVersionMoves } from './dialog.js';
 
 function tunablesText(value: unknown): string {
@@ -65,7 +65,13 @@ export function openActivate(app: PageActions, target: Strategy): void {
         if (result.ok) {
           const a = result.data.activateStrategy;
           if (open) closeDialog();
-          app.notify('success', `Activated ${a.activeStrategyKey} (was ${a.previousStrategyKey}): config version ${a.configVersion}.`);
+          app.notify(
+            'success',
+            acceptedWords(`Activated ${a.activeStrategyKey} (was ${a.previousStrategyKey})`, `${a.activeStrategyKey} is already active`, {
+              changed: a.changed,
+              version: a.configVersion,
+            }),
+          );
           void app.refresh();
           return;
         }

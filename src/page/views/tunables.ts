@@ -1,5 +1,5 @@
 import { h, show } from '../dom.js';
-import { allows, type PageActions, type Strategy } from '../model.js';
+import { acceptedWords, allows, type PageActions, type Strategy } from '../model.js';
 import {
   bounds,
   decimalText,
@@ -164,9 +164,14 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
         const { result, open } = await sendFromDialog(app, sending, () => app.updateOverrides(strategy.key, patch, expectedVersion));
         if (result.ok) {
           if (open) closeDialog();
+          const u = result.data.updateConfig;
+          const names = Object.keys(patch).join(', ');
           app.notify(
             'success',
-            `Saved ${strategy.key}'s overrides (${Object.keys(patch).join(', ')}): config version ${result.data.updateConfig.config.version}.`,
+            acceptedWords(`Saved ${strategy.key}'s overrides (${names})`, `${strategy.key}'s overrides (${names}) are already in force`, {
+              changed: u.changed,
+              version: u.config.version,
+            }),
           );
           void app.refresh();
           return;
