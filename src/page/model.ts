@@ -47,6 +47,11 @@ export interface State {
    * watches the live status's for a preset changed under it, which expectedVersion does not cover.
    */
   strategiesPresetsVersion: number | null;
+  /**
+   * The config version `strategies` was read at (null until read): their effectiveTunables are of
+   * it, so Activate sends it as expectedVersion (the live status's arrives before the list is read again).
+   */
+  strategiesConfigVersion: number | null;
   /** Every instrument seen in the registry, for the filter. */
   instruments: string[];
   filters: Filters;

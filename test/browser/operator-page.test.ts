@@ -1843,8 +1843,15 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       .toContain("Saved momentum's overrides (lookback_bars): config version 2.");
     expect(requests.filter((r) => r.postDataJSON?.()?.operationName === 'UpdateConfig')).toHaveLength(1);
     // Someone else changes the config while the editor is open: the dialog says so before Save.
-    await row(page, 'momentum').locator('button[data-action="tunables"]').click();
-    await page.locator('dialog[open]').waitFor();
+    // (Opened once the page has read its own change: before, it shows version 1 and says the gap.)
+    await expect
+      .poll(async () => {
+        await row(page, 'momentum').locator('button[data-action="tunables"]').click();
+        const shown = (await page.locator('dialog[open]').textContent()) ?? '';
+        if (!shown.includes('Sent with expectedVersion 2.')) await page.keyboard.press('Escape');
+        return shown;
+      })
+      .toContain('Sent with expectedVersion 2.');
     await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
     await expect
       .poll(() => page.locator('dialog[open]').textContent())
@@ -1879,6 +1886,67 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       .toContain("Saved momentum's overrides (lookback_bars): config version 3.");
     expect(await configOnDisk(server)).toMatch(/lookback_bars: 40/);
     expect(await configOnDisk(server)).toMatch(/atr_period: 20/);
+  }, 60_000);
+
+  it("a dialog opened before the page has read a colleague's change: sent with the version it shows, the gap said at once, Review again shows the change", async () => {
+    const server = await serve({ runner: false });
+    const { page, requests } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    await expect.poll(() => row(page, 'gold').locator('button[data-action="tunables"]').isEnabled()).toBe(true);
+    // A slow link: the queries are held on their way, the live stream is not, so the live status
+    // has the colleague's version before the page has read what it changed.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route('**/graphql', async (route) => {
+      if (!/^(UpdateConfig|ActivateStrategy|RollbackConfig)$/.test(route.request().postDataJSON()?.operationName)) await held;
+      await route.continue();
+    });
+    const other = await server.gql(
+      'mutation { updateConfig(input: { scanIntervalSeconds: 45, tunableOverrides: { gold: { slow_ma_period: 100, min_separation_pct: 0.0000005 } } }) { config { version } } }',
+    );
+    expect(other.body.data?.updateConfig.config.version).toBe(2);
+    await expect.poll(() => text(page, 'config-version')).toBe('2');
+    const dialog = page.locator('dialog[open]');
+    const gap =
+      'The config is at version 2 now (momentum active), and this dialog shows version 1: the page has not loaded the change yet.';
+    // Before: "Sent with expectedVersion 2" beside version 1's overrides (slow_ma_period empty), no word of
+    // the gap, and Save kept the colleague's 100 the operator never saw.
+    await row(page, 'gold').locator('button[data-action="tunables"]').click();
+    expect(await dialog.textContent()).toContain('Sent with expectedVersion 1.');
+    expect(await text(page, 'version-moved')).toContain(gap);
+    await page.keyboard.press('Escape');
+    // Activate: its parameters are of the strategies list, read at version 1.
+    await row(page, 'gold').locator('button[data-action="activate"]').click();
+    expect(await dialog.locator('table.diff').textContent()).toMatch(/Config version\s*1\s*2/);
+    expect(await text(page, 'version-moved')).toContain(gap);
+    await page.keyboard.press('Escape');
+    // Roll back: its "Now" column is of the config read, version 1.
+    await page.getByRole('button', { name: 'Roll back to v1…' }).click();
+    expect(await dialog.textContent()).toContain('(version 1)');
+    expect(await text(page, 'version-moved')).toContain(gap);
+    await page.keyboard.press('Escape');
+    // Once read, Review again shows the change, sent with its version.
+    await row(page, 'gold').locator('button[data-action="tunables"]').click();
+    expect(await text(page, 'version-moved')).toContain(gap);
+    release();
+    await expect.poll(() => page.locator('#glance').textContent()).toContain('scan every 45 s');
+    await dialog.getByRole('button', { name: 'Review again' }).click();
+    await expect.poll(() => dialog.textContent()).toContain('Sent with expectedVersion 2.');
+    expect(await dialog.getByTestId('version-moved').count()).toBe(0);
+    expect(await page.locator('#tunable-slow_ma_period').inputValue()).toBe('100');
+    // In force in exponent form (5e-7): shown as a plain decimal, which the field takes. Before: "5e-7",
+    // refused on Save ("must be a number") whatever was changed.
+    expect(await page.locator('#tunable-min_separation_pct').inputValue()).toBe('0.0000005');
+    await page.locator('#tunable-fast_ma_period').fill('9');
+    expect(await text(page, 'tunables-diff')).toBe('Save changes:fast_ma_period: default (20) → 9');
+    await page.getByTestId('save-tunables').click();
+    await expect
+      .poll(() => page.locator('.notice.success').first().textContent())
+      .toContain("Saved gold's overrides (fast_ma_period): config version 3.");
+    const sent = requests.find((r) => r.postDataJSON?.()?.operationName === 'UpdateConfig');
+    expect(sent?.postDataJSON().variables).toEqual({ input: { tunableOverrides: { gold: { fast_ma_period: 9 } } }, expectedVersion: 2 });
   }, 60_000);
 
   it('rolls back from the timeline, showing what the old version changes back', async () => {

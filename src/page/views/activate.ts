@@ -35,9 +35,12 @@ export function currentStateNote(app: PageActions): HTMLElement | null {
 /** Activate: shows what will change, sends the version it showed as `expectedVersion`. */
 export function openActivate(app: PageActions, target: Strategy): void {
   const status = app.state.status;
-  if (!status) return;
+  // The version the strategies list was read at: its parameters (effectiveTunables, with the
+  // overrides) are of it. The live status's arrives first, and was sent beside the parameters of
+  // the version before it; a newer one in force is said at once (warnWhenVersionMoves).
+  const expectedVersion = app.state.strategiesConfigVersion;
+  if (!status || expectedVersion === null) return;
   const current = app.state.strategies?.find((s) => s.key === status.activeStrategyKey);
-  const expectedVersion = status.configVersion;
   // What the rows below show of the strategies (risk, parameters) is of this presets version.
   const presetsVersion = app.state.strategiesPresetsVersion;
   const running = status.runners.filter((r) => r.state === 'RUNNING').length;

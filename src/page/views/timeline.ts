@@ -144,16 +144,11 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
   const status = app.state.status;
   const config = app.state.config;
   if (!status || !config) return;
-  const expectedVersion = status.configVersion;
-  const rows = rollbackRows(
-    {
-      activeStrategyKey: status.activeStrategyKey,
-      tradingEnabled: status.tradingEnabled,
-      scanIntervalSeconds: config.scanIntervalSeconds,
-      tunableOverrides: config.tunableOverrides,
-    },
-    entry.config,
-  );
+  // Its "Now" column and expectedVersion both of the config read: the live status's version
+  // arrives first, and was sent beside settings of the version before it. A newer one in force is
+  // said at once (warnWhenVersionMoves).
+  const expectedVersion = config.version;
+  const rows = rollbackRows(config, entry.config);
   // Re-applying what is in force writes nothing (the server answers changed: false): said, and not offered.
   const nothing = rows.every((r) => !r.changed);
   const outcome = h('div', { 'aria-live': 'polite' });

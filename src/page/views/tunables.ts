@@ -93,13 +93,16 @@ function field(
 
 /** The overrides editor: bounds shown and checked, only the changed fields sent, with `expectedVersion`. */
 export function openTunables(app: PageActions, strategy: Strategy, typed?: Record<string, string>): void {
-  const status = app.state.status;
-  if (!status) return;
+  const { status, config } = app.state;
+  if (!status || !config) return;
   const editable = allows(app.state.viewer, 'ADMIN');
-  const expectedVersion = status.configVersion;
+  // The version of the overrides shown: the live status's arrives first, and was sent with the
+  // overrides of the version before it (a colleague's change, never shown, then kept silently).
+  // A newer one in force is said at once (warnWhenVersionMoves).
+  const expectedVersion = config.version;
   // The defaults and bounds shown are of this presets version (a preset's tunables).
   const presetsVersion = app.state.strategiesPresetsVersion;
-  const overrides = overridesOf(app.state.config?.tunableOverrides, strategy.key);
+  const overrides = overridesOf(config.tunableOverrides, strategy.key);
   const fields = strategy.tunableDefinitions.map((def) => ({
     def,
     ...field(def, defaultOf(strategy, def), overrides[def.name], editable, typed?.[def.name]),
