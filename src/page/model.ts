@@ -106,6 +106,15 @@ export const SESSION_WORDS: Record<TradingSession, string> = {
   ASIA: 'Asia session',
 };
 
+/**
+ * The runners that act on a change: RUNNING, or ERROR (heartbeating, scanning with what it could
+ * apply), as the server counts them (fleet.ts `isLive`). Counting RUNNING only, a runner in ERROR
+ * that still scanned and traded read "no runner is running".
+ */
+export function liveRunners<R extends { readonly state: Runner['state'] }>(runners: readonly R[]): R[] {
+  return runners.filter((r) => r.state === 'RUNNING' || r.state === 'ERROR');
+}
+
 /** The settings a rollback re-applies, as the timeline holds them (each version's) and as the config in force has them. */
 export interface RollbackSettings {
   readonly activeStrategyKey: string;

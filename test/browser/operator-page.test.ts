@@ -1118,6 +1118,7 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     // No runner here, so no live status replaces the one each load below is answered.
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
     /** The trading badge's words (found by its words, so the test reads the page before this fix too). */
     const trading = () => page.locator('#glance .badge', { hasText: /Trading (enabled|disabled)/ }).first();
     // No runner at all: enabled in the config, and nothing trades it.
@@ -1125,12 +1126,15 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     // A fleet (a file store has one runner per runtime dir, so the fleet is played here): the
     // status the server answers, with runners in the states this load asks for.
     let fleet: string[] = [];
+    /** A hand edit of config.yaml the server refuses changes over (status.configError), as each load is answered. */
+    let configError: { location: string; message: string } | null = null;
     await page.route('**/graphql', async (route) => {
       if (route.request().postDataJSON()?.operationName !== 'OperatorOverview') return route.continue();
       const response = await route.fetch();
       const body = await response.json();
       const one = body.data.status.runner;
       body.data.status.runners = fleet.map((state, i) => ({ ...one, id: `r${i}`, state }));
+      body.data.status.configError = configError;
       const worst = ['STALE', 'STOPPED', 'ERROR', 'RUNNING'].find((s) => fleet.includes(s));
       if (worst) body.data.status.runner = { ...one, state: worst };
       return route.fulfill({ response, json: body });
@@ -1141,7 +1145,13 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       [['RUNNING', 'STALE', 'STALE'], 'Runners (3): 1 RUNNING 2 STALE · worst: STALE', '● Trading enabled'],
       // Before: "Runners (11)" over eleven STALE cards, beside a green "● Trading enabled".
       [Array(11).fill('STALE'), 'Runners (11): 11 STALE · worst: STALE', '● Trading enabled, but no runner is running'],
-      [['STOPPED', 'ERROR'], 'Runners (2): 1 ERROR 1 STOPPED · worst: STOPPED', '● Trading enabled, but no runner is running'],
+      // A runner in ERROR still scans (the server counts it live). Before: "but no runner is running".
+      [
+        ['STOPPED', 'ERROR'],
+        'Runners (2): 1 ERROR 1 STOPPED · worst: STOPPED',
+        '● Trading enabled, but every runner running reports an error',
+      ],
+      [['STOPPED', 'STOPPED'], 'Runners (2): 2 STOPPED · worst: STOPPED', '● Trading enabled, but no runner is running'],
     ];
     for (const [states, words, badge] of cases) {
       fleet = states;
@@ -1151,6 +1161,29 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       expect(await trading().textContent()).toBe(badge);
       expect(await trading().getAttribute('class')).toContain(badge.includes('but') ? 'warn' : 'ok');
     }
+    // Activate beside a runner in ERROR over a config.yaml made invalid by hand: not "No runner is
+    // running ... the change is saved", but that the server would refuse it (CONFIG_FILE_INVALID).
+    fleet = ['ERROR'];
+    configError = { location: 'config.yaml', message: 'scan_interval_seconds: expected a number' };
+    await page.reload();
+    await expect.poll(() => page.locator('#glance .error-box').count()).toBe(1);
+    await row(page, 'gold').locator('button[data-action="activate"]').click();
+    const dialog = page.locator('dialog[open]');
+    await dialog.locator('table.diff').waitFor();
+    expect(await dialog.getByTestId('no-runner').count()).toBe(0);
+    expect(await text(page, 'config-invalid-activate')).toBe(
+      'config.yaml on disk is invalid: the server refuses changes until it is fixed, so this one would be refused and nothing changed.',
+    );
+    expect(await dialog.textContent()).not.toContain('switches on its next scan');
+    await page.keyboard.press('Escape');
+    // Without the invalid file, a runner in ERROR is one that switches on its next scan.
+    configError = null;
+    await page.reload();
+    await expect.poll(() => page.getByTestId('runner-state').count()).toBe(1);
+    await row(page, 'gold').locator('button[data-action="activate"]').click();
+    await dialog.locator('table.diff').waitFor();
+    expect(await dialog.textContent()).toContain('The runner switches on its next scan.');
+    expect(await dialog.getByTestId('no-runner').count()).toBe(0);
   }, 60_000);
 
   it('a fleet of 12 reads at a glance: its runners as tiles side by side, in a card of its own, at 1280x800 and on a phone', async () => {

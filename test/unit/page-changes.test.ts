@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { acceptedWords, changedLeaves, rollbackRows } from '../../src/page/model.js';
+import { acceptedWords, changedLeaves, liveRunners, rollbackRows } from '../../src/page/model.js';
 
 it('a change in the timeline names the values that changed, down to one tunable, not the whole map twice', () => {
   const before = { range: { band_period: 100, band_std_dev: 2.5 }, gold: { fast_ma_period: 8 } };
@@ -39,4 +39,9 @@ it('a rollback to the settings in force changes no row (the overrides in another
   expect(acceptedWords(done, already, { changed: false, version: 13 })).toBe(
     'Nothing changed: the settings of version 11 are already in force (config version 13).',
   );
+});
+
+it('a runner in ERROR still scans: it counts among the runners that act on a change, as the server counts them', () => {
+  const states = ['RUNNING', 'ERROR', 'STALE', 'STOPPED'] as const;
+  expect(liveRunners(states.map((state) => ({ state }))).map((r) => r.state)).toEqual(['RUNNING', 'ERROR']);
 });
