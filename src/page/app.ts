@@ -52,6 +52,7 @@ export class App implements PageActions {
     config: null,
     strategies: null,
     strategiesPresetsVersion: null,
+    strategiesConfigVersion: null,
     instruments: [],
     filters: { instrument: '', riskLevel: '', sessionPreference: '' },
     history: null,
@@ -283,6 +284,7 @@ export class App implements PageActions {
     }
     this.state.strategies = rows.map((s) => ({ ...s, tunableDefinitions: this.tunableDefinitions.get(s.base ?? s.key) ?? [] }));
     this.state.strategiesPresetsVersion = result.data.status.presetsVersion;
+    this.state.strategiesConfigVersion = result.data.status.configVersion;
     const instruments = new Set(this.state.instruments);
     for (const s of result.data.strategies) for (const i of s.instruments) instruments.add(i);
     this.state.instruments = [...instruments].sort();

@@ -47,6 +47,11 @@ export interface State {
    * watches the live status's for a preset changed under it, which expectedVersion does not cover.
    */
   strategiesPresetsVersion: number | null;
+  /**
+   * The config version `strategies` was read at (null until read): their effectiveTunables are of
+   * it, so Activate sends it as expectedVersion (the live status's arrives before the list is read again).
+   */
+  strategiesConfigVersion: number | null;
   /** Every instrument seen in the registry, for the filter. */
   instruments: string[];
   filters: Filters;
@@ -100,6 +105,50 @@ export const SESSION_WORDS: Record<TradingSession, string> = {
   NY: 'New York session',
   ASIA: 'Asia session',
 };
+
+/**
+ * The runners that act on a change: RUNNING, or ERROR (heartbeating, scanning with what it could
+ * apply), as the server counts them (fleet.ts `isLive`). Counting RUNNING only, a runner in ERROR
+ * that still scanned and traded read "no runner is running".
+ */
+export function liveRunners<R extends { readonly state: Runner['state'] }>(runners: readonly R[]): R[] {
+  return runners.filter((r) => r.state === 'RUNNING' || r.state === 'ERROR');
+}
+
+/** The settings a rollback re-applies, as the timeline holds them (each version's) and as the config in force has them. */
+export interface RollbackSettings {
+  readonly activeStrategyKey: string;
+  readonly tradingEnabled: boolean;
+  readonly scanIntervalSeconds: number;
+  readonly tunableOverrides: unknown;
+}
+
+/** A row of the Roll back dialog: a setting now, after, and whether it differs (by value: the overrides' key order is no change). */
+export interface RollbackRow {
+  readonly label: keyof RollbackSettings;
+  readonly before: string;
+  readonly after: string;
+  readonly changed: boolean;
+}
+
+export function rollbackRows(now: RollbackSettings, past: RollbackSettings): RollbackRow[] {
+  const labels: (keyof RollbackSettings)[] = ['activeStrategyKey', 'tradingEnabled', 'scanIntervalSeconds', 'tunableOverrides'];
+  return labels.map((label) => ({
+    label,
+    before: show(now[label]),
+    after: show(past[label]),
+    changed: changedLeaves(label, now[label], past[label]).length > 0,
+  }));
+}
+
+/**
+ * What became of a change the server accepted, in a notice: `changed` false (the settings asked
+ * for were already in force: no version made) is not told as done ("Rolled back … version 13" for
+ * a rollback that wrote nothing).
+ */
+export function acceptedWords(done: string, already: string, answer: { changed: boolean; version: number }): string {
+  return answer.changed ? `${done}: config version ${answer.version}.` : `Nothing changed: ${already} (config version ${answer.version}).`;
+}
 
 /** How the timeline names what made a version. */
 export function operationKind(operation: string): { kind: string; word: string } {

@@ -33,6 +33,69 @@ export function bounds(def: TunableDefinition): string {
   return `${def.min ?? '−∞'} to ${def.max ?? '∞'}${def.type === 'INTEGER' ? ', whole numbers' : ''}`;
 }
 
+/**
+ * A number as a plain decimal, the only form a field takes: `String(0.0000005)` is `5e-7`, which the
+ * field then refused on Save, whatever was changed (an override in force in exponent form blocked
+ * every save of that strategy's tunables). Every digit of the shortest form is kept, so it reads back as the same number.
+ */
+export function decimalText(value: number): string {
+  const text = String(value);
+  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
+  if (!m) return text;
+  const [, sign, lead, rest = '', exponent] = m;
+  const digits = `${lead}${rest}`;
+  // Where the decimal point goes among the digits.
+  const point = 1 + Number(exponent);
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+  if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}`;
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+/** What a field shows of the override in force: empty for none (the default applies). */
+export function inForceText(value: TunableValue | undefined): string {
+  if (value === undefined || value === null) return '';
+  return typeof value === 'number' ? decimalText(value) : String(value);
+}
+
+/** A field of the overrides editor: what it showed as in force when the dialog opened, and what it holds now. */
+export interface FieldText {
+  readonly def: TunableDefinition;
+  readonly inForce: string;
+  readonly text: string;
+}
+
+/** The field holds what it showed as in force: the operator did not change it. */
+const untouched = (field: FieldText) => field.text.trim() === field.inForce;
+
+/**
+ * What the operator changed, by name: the fields whose text differs from what they showed as in
+ * force, for *Review again* to keep. A field left alone is not carried: it shows what is in force
+ * then (carried, it showed the old value, and Save set a colleague's change back to it).
+ */
+export function typedFields(fields: readonly FieldText[]): Record<string, string> {
+  return Object.fromEntries(fields.filter((f) => !untouched(f)).map((f) => [f.def.name, f.text]));
+}
+
+/**
+ * What Save sends (`patch`: each field changed whose value differs from the override in force),
+ * or why it cannot (`problems`). A field left alone is neither judged nor sent: its value is the
+ * one in force, which the server accepted.
+ */
+export function tunablesPatch(
+  fields: readonly FieldText[],
+  overrides: Record<string, TunableValue>,
+): { patch: Record<string, TunableValue>; problems: string[] } {
+  const patch: Record<string, TunableValue> = {};
+  const problems: string[] = [];
+  for (const field of fields) {
+    if (untouched(field)) continue;
+    const parsed = parseTunable(field.def, field.text);
+    if (!parsed.ok) problems.push(`${field.def.name} ${parsed.message}`);
+    else if ((overrides[field.def.name] ?? null) !== parsed.value) patch[field.def.name] = parsed.value;
+  }
+  return { patch, problems };
+}
+
 /** The overrides a strategy has in the config now (`tunableOverrides[key]`). */
 export function overridesOf(tunableOverrides: unknown, strategyKey: string): Record<string, TunableValue> {
   const all = (tunableOverrides ?? {}) as Record<string, Record<string, TunableValue> | undefined>;

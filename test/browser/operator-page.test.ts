@@ -1118,6 +1118,7 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     // No runner here, so no live status replaces the one each load below is answered.
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
     /** The trading badge's words (found by its words, so the test reads the page before this fix too). */
     const trading = () => page.locator('#glance .badge', { hasText: /Trading (enabled|disabled)/ }).first();
     // No runner at all: enabled in the config, and nothing trades it.
@@ -1125,12 +1126,15 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     // A fleet (a file store has one runner per runtime dir, so the fleet is played here): the
     // status the server answers, with runners in the states this load asks for.
     let fleet: string[] = [];
+    /** A hand edit of config.yaml the server refuses changes over (status.configError), as each load is answered. */
+    let configError: { location: string; message: string } | null = null;
     await page.route('**/graphql', async (route) => {
       if (route.request().postDataJSON()?.operationName !== 'OperatorOverview') return route.continue();
       const response = await route.fetch();
       const body = await response.json();
       const one = body.data.status.runner;
       body.data.status.runners = fleet.map((state, i) => ({ ...one, id: `r${i}`, state }));
+      body.data.status.configError = configError;
       const worst = ['STALE', 'STOPPED', 'ERROR', 'RUNNING'].find((s) => fleet.includes(s));
       if (worst) body.data.status.runner = { ...one, state: worst };
       return route.fulfill({ response, json: body });
@@ -1141,7 +1145,13 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       [['RUNNING', 'STALE', 'STALE'], 'Runners (3): 1 RUNNING 2 STALE · worst: STALE', '● Trading enabled'],
       // Before: "Runners (11)" over eleven STALE cards, beside a green "● Trading enabled".
       [Array(11).fill('STALE'), 'Runners (11): 11 STALE · worst: STALE', '● Trading enabled, but no runner is running'],
-      [['STOPPED', 'ERROR'], 'Runners (2): 1 ERROR 1 STOPPED · worst: STOPPED', '● Trading enabled, but no runner is running'],
+      // A runner in ERROR still scans (the server counts it live). Before: "but no runner is running".
+      [
+        ['STOPPED', 'ERROR'],
+        'Runners (2): 1 ERROR 1 STOPPED · worst: STOPPED',
+        '● Trading enabled, but every runner running reports an error',
+      ],
+      [['STOPPED', 'STOPPED'], 'Runners (2): 2 STOPPED · worst: STOPPED', '● Trading enabled, but no runner is running'],
     ];
     for (const [states, words, badge] of cases) {
       fleet = states;
@@ -1151,6 +1161,29 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       expect(await trading().textContent()).toBe(badge);
       expect(await trading().getAttribute('class')).toContain(badge.includes('but') ? 'warn' : 'ok');
     }
+    // Activate beside a runner in ERROR over a config.yaml made invalid by hand: not "No runner is
+    // running ... the change is saved", but that the server would refuse it (CONFIG_FILE_INVALID).
+    fleet = ['ERROR'];
+    configError = { location: 'config.yaml', message: 'scan_interval_seconds: expected a number' };
+    await page.reload();
+    await expect.poll(() => page.locator('#glance .error-box').count()).toBe(1);
+    await row(page, 'gold').locator('button[data-action="activate"]').click();
+    const dialog = page.locator('dialog[open]');
+    await dialog.locator('table.diff').waitFor();
+    expect(await dialog.getByTestId('no-runner').count()).toBe(0);
+    expect(await text(page, 'config-invalid-activate')).toBe(
+      'config.yaml on disk is invalid: the server refuses changes until it is fixed, so this one would be refused and nothing changed.',
+    );
+    expect(await dialog.textContent()).not.toContain('switches on its next scan');
+    await page.keyboard.press('Escape');
+    // Without the invalid file, a runner in ERROR is one that switches on its next scan.
+    configError = null;
+    await page.reload();
+    await expect.poll(() => page.getByTestId('runner-state').count()).toBe(1);
+    await row(page, 'gold').locator('button[data-action="activate"]').click();
+    await dialog.locator('table.diff').waitFor();
+    expect(await dialog.textContent()).toContain('The runner switches on its next scan.');
+    expect(await dialog.getByTestId('no-runner').count()).toBe(0);
   }, 60_000);
 
   it('a fleet of 12 reads at a glance: its runners as tiles side by side, in a card of its own, at 1280x800 and on a phone', async () => {
@@ -1887,8 +1920,15 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       .toContain("Saved momentum's overrides (lookback_bars): config version 2.");
     expect(requests.filter((r) => r.postDataJSON?.()?.operationName === 'UpdateConfig')).toHaveLength(1);
     // Someone else changes the config while the editor is open: the dialog says so before Save.
-    await row(page, 'momentum').locator('button[data-action="tunables"]').click();
-    await page.locator('dialog[open]').waitFor();
+    // (Opened once the page has read its own change: before, it shows version 1 and says the gap.)
+    await expect
+      .poll(async () => {
+        await row(page, 'momentum').locator('button[data-action="tunables"]').click();
+        const shown = (await page.locator('dialog[open]').textContent()) ?? '';
+        if (!shown.includes('Sent with expectedVersion 2.')) await page.keyboard.press('Escape');
+        return shown;
+      })
+      .toContain('Sent with expectedVersion 2.');
     await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
     await expect
       .poll(() => page.locator('dialog[open]').textContent())
@@ -1902,8 +1942,9 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await row(page, 'momentum').locator('button[data-action="tunables"]').click();
     const input = page.locator('[data-tunable="lookback_bars"] input');
     await input.fill('40');
+    // The colleague also sets atr_period, a field this dialog showed empty and was left alone.
     const other = await server.gql(
-      'mutation { updateConfig(input: { tunableOverrides: { momentum: { lookback_bars: 30 } } }) { config { version } } }',
+      'mutation { updateConfig(input: { tunableOverrides: { momentum: { lookback_bars: 30, atr_period: 20 } } }) { config { version } } }',
     );
     expect(other.body.data?.updateConfig.config.version).toBe(2);
     await expect.poll(() => text(page, 'config-version')).toBe('2');
@@ -1912,11 +1953,77 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await page.getByRole('button', { name: 'Review again' }).click();
     expect(await page.locator('[data-tunable="lookback_bars"] input').inputValue()).toBe('40');
     expect(await text(page, 'in-force-now')).toBe(' · in force now: 30');
+    // Left alone, it shows what is in force now. Before: empty, "in force now: 20", and Save set it back to the default.
+    expect(await page.locator('[data-tunable="atr_period"] input').inputValue()).toBe('20');
+    expect(await page.locator('[data-tunable="atr_period"] [data-testid="in-force-now"]').count()).toBe(0);
+    expect(await text(page, 'tunables-diff')).toBe('Save changes:lookback_bars: 30 → 40');
     await page.getByTestId('save-tunables').click();
     await expect
       .poll(() => page.locator('.notice.success').first().textContent())
       .toContain("Saved momentum's overrides (lookback_bars): config version 3.");
     expect(await configOnDisk(server)).toMatch(/lookback_bars: 40/);
+    expect(await configOnDisk(server)).toMatch(/atr_period: 20/);
+  }, 60_000);
+
+  it("a dialog opened before the page has read a colleague's change: sent with the version it shows, the gap said at once, Review again shows the change", async () => {
+    const server = await serve({ runner: false });
+    const { page, requests } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    await expect.poll(() => row(page, 'gold').locator('button[data-action="tunables"]').isEnabled()).toBe(true);
+    // A slow link: the queries are held on their way, the live stream is not, so the live status
+    // has the colleague's version before the page has read what it changed.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route('**/graphql', async (route) => {
+      if (!/^(UpdateConfig|ActivateStrategy|RollbackConfig)$/.test(route.request().postDataJSON()?.operationName)) await held;
+      await route.continue();
+    });
+    const other = await server.gql(
+      'mutation { updateConfig(input: { scanIntervalSeconds: 45, tunableOverrides: { gold: { slow_ma_period: 100, min_separation_pct: 0.0000005 } } }) { config { version } } }',
+    );
+    expect(other.body.data?.updateConfig.config.version).toBe(2);
+    await expect.poll(() => text(page, 'config-version')).toBe('2');
+    const dialog = page.locator('dialog[open]');
+    const gap =
+      'The config is at version 2 now (momentum active), and this dialog shows version 1: the page has not loaded the change yet.';
+    // Before: "Sent with expectedVersion 2" beside version 1's overrides (slow_ma_period empty), no word of
+    // the gap, and Save kept the colleague's 100 the operator never saw.
+    await row(page, 'gold').locator('button[data-action="tunables"]').click();
+    expect(await dialog.textContent()).toContain('Sent with expectedVersion 1.');
+    expect(await text(page, 'version-moved')).toContain(gap);
+    await page.keyboard.press('Escape');
+    // Activate: its parameters are of the strategies list, read at version 1.
+    await row(page, 'gold').locator('button[data-action="activate"]').click();
+    expect(await dialog.locator('table.diff').textContent()).toMatch(/Config version\s*1\s*2/);
+    expect(await text(page, 'version-moved')).toContain(gap);
+    await page.keyboard.press('Escape');
+    // Roll back: its "Now" column is of the config read, version 1.
+    await page.getByRole('button', { name: 'Roll back to v1…' }).click();
+    expect(await dialog.textContent()).toContain('(version 1)');
+    expect(await text(page, 'version-moved')).toContain(gap);
+    await page.keyboard.press('Escape');
+    // Once read, Review again shows the change, sent with its version.
+    await row(page, 'gold').locator('button[data-action="tunables"]').click();
+    expect(await text(page, 'version-moved')).toContain(gap);
+    release();
+    await expect.poll(() => page.locator('#glance').textContent()).toContain('scan every 45 s');
+    await dialog.getByRole('button', { name: 'Review again' }).click();
+    await expect.poll(() => dialog.textContent()).toContain('Sent with expectedVersion 2.');
+    expect(await dialog.getByTestId('version-moved').count()).toBe(0);
+    expect(await page.locator('#tunable-slow_ma_period').inputValue()).toBe('100');
+    // In force in exponent form (5e-7): shown as a plain decimal, which the field takes. Before: "5e-7",
+    // refused on Save ("must be a number") whatever was changed.
+    expect(await page.locator('#tunable-min_separation_pct').inputValue()).toBe('0.0000005');
+    await page.locator('#tunable-fast_ma_period').fill('9');
+    expect(await text(page, 'tunables-diff')).toBe('Save changes:fast_ma_period: default (20) → 9');
+    await page.getByTestId('save-tunables').click();
+    await expect
+      .poll(() => page.locator('.notice.success').first().textContent())
+      .toContain("Saved gold's overrides (fast_ma_period): config version 3.");
+    const sent = requests.find((r) => r.postDataJSON?.()?.operationName === 'UpdateConfig');
+    expect(sent?.postDataJSON().variables).toEqual({ input: { tunableOverrides: { gold: { fast_ma_period: 9 } } }, expectedVersion: 2 });
   }, 60_000);
 
   it('rolls back from the timeline, showing what the old version changes back', async () => {
@@ -1932,6 +2039,15 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await expect.poll(() => page.locator('.timeline li').first().textContent()).toMatch(/v3\s*rollback/);
     // Three versions: nothing older to point to.
     expect(await page.getByTestId('older-versions').count()).toBe(0);
+    // Version 1's settings are in force (v3): rolling back to it again would change nothing. Before:
+    // every row unchanged, confirm offered, and "Rolled back ...: config version 3" for a write of nothing.
+    await page.reload();
+    await expect.poll(() => page.locator('#glance').textContent()).toContain('scan every 30 s');
+    await page.getByRole('button', { name: 'Roll back to v1…' }).click();
+    await page.locator('dialog[open] table.diff').waitFor();
+    expect(await page.locator('dialog[open] tr.changed').count()).toBe(0);
+    expect(await page.getByTestId('confirm-rollback').isDisabled()).toBe(true);
+    expect(await text(page, 'rollback-nothing')).toBe('Nothing would change: the settings of version 1 are the ones in force (version 3).');
   }, 60_000);
 
   it('the Roll back dialog says at once when the config moves while it is open, and Review again shows what is in force now', async () => {

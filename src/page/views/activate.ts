@@ -1,5 +1,5 @@
 import { h, idText, show, timeAgo } from '../dom.js';
-import { operationKind, type PageActions, RISK_WORDS, SESSION_WORDS, type Strategy } from '../model.js';
+import { acceptedWords, liveRunners, operationKind, type PageActions, RISK_WORDS, SESSION_WORDS, type Strategy } from '../model.js';
 import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied, warnWhenVersionMoves } from './dialog.js';
 
 function tunablesText(value: unknown): string {
@@ -35,12 +35,18 @@ export function currentStateNote(app: PageActions): HTMLElement | null {
 /** Activate: shows what will change, sends the version it showed as `expectedVersion`. */
 export function openActivate(app: PageActions, target: Strategy): void {
   const status = app.state.status;
-  if (!status) return;
+  // The version the strategies list was read at: its parameters (effectiveTunables, with the
+  // overrides) are of it. The live status's arrives first, and was sent beside the parameters of
+  // the version before it; a newer one in force is said at once (warnWhenVersionMoves).
+  const expectedVersion = app.state.strategiesConfigVersion;
+  if (!status || expectedVersion === null) return;
   const current = app.state.strategies?.find((s) => s.key === status.activeStrategyKey);
-  const expectedVersion = status.configVersion;
   // What the rows below show of the strategies (risk, parameters) is of this presets version.
   const presetsVersion = app.state.strategiesPresetsVersion;
-  const running = status.runners.filter((r) => r.state === 'RUNNING').length;
+  // RUNNING or ERROR: a runner in ERROR still scans (the server's count, fleet.ts isLive).
+  const running = liveRunners(status.runners).length;
+  // The server refuses config changes while the config file on disk is invalid (CONFIG_FILE_INVALID).
+  const invalid = status.configError;
   const rows: [string, string, string][] = [
     ['Strategy', `${status.activeStrategy.name} (${status.activeStrategyKey})`, `${target.name} (${target.key})`],
     ['Risk', RISK_WORDS[status.activeStrategy.riskLevel], RISK_WORDS[target.riskLevel]],
@@ -65,7 +71,13 @@ export function openActivate(app: PageActions, target: Strategy): void {
         if (result.ok) {
           const a = result.data.activateStrategy;
           if (open) closeDialog();
-          app.notify('success', `Activated ${a.activeStrategyKey} (was ${a.previousStrategyKey}): config version ${a.configVersion}.`);
+          app.notify(
+            'success',
+            acceptedWords(`Activated ${a.activeStrategyKey} (was ${a.previousStrategyKey})`, `${a.activeStrategyKey} is already active`, {
+              changed: a.changed,
+              version: a.configVersion,
+            }),
+          );
           void app.refresh();
           return;
         }
@@ -129,7 +141,9 @@ export function openActivate(app: PageActions, target: Strategy): void {
       'p',
       { class: 'muted' },
       `Sent with expectedVersion ${expectedVersion}: if the config changes before it arrives, the server refuses it and nothing is overwritten.`,
-      running > 0 ? ` ${running === 1 ? 'The runner switches on its' : `The ${running} runners switch on their`} next scan.` : null,
+      running > 0 && status.store.connected && !invalid
+        ? ` ${running === 1 ? 'The runner switches on its' : `The ${running} runners switch on their`} next scan.`
+        : null,
     ),
     // While the store is unreachable the runners are unknown (not "none running"), and the change
     // itself would be refused: that is what to say (it said "the change is saved").
@@ -139,15 +153,21 @@ export function openActivate(app: PageActions, target: Strategy): void {
           { class: 'warn-box', 'data-testid': 'store-down-activate' },
           'The config store is unreachable: the server refuses changes until it answers again, so this one would be refused and nothing changed.',
         )
-      : running > 0
-        ? null
-        : h(
+      : invalid
+        ? h(
             'p',
-            { class: 'warn-box', 'data-testid': 'no-runner' },
-            status.runners.length === 0
-              ? 'No runner is reporting: the change is saved, but nothing trades it until a runner starts.'
-              : `No runner is running (${status.runners.map((r) => `${r.id === null ? 'unknown' : idText(r.id)} ${r.state}`).join(', ')}): the change is saved, but nothing trades it until a runner runs again.`,
-          ),
+            { class: 'warn-box', 'data-testid': 'config-invalid-activate' },
+            `${invalid.location} on disk is invalid: the server refuses changes until it is fixed, so this one would be refused and nothing changed.`,
+          )
+        : running > 0
+          ? null
+          : h(
+              'p',
+              { class: 'warn-box', 'data-testid': 'no-runner' },
+              status.runners.length === 0
+                ? 'No runner is reporting: the change is saved, but nothing trades it until a runner starts.'
+                : `No runner is running (${status.runners.map((r) => `${r.id === null ? 'unknown' : idText(r.id)} ${r.state}`).join(', ')}): the change is saved, but nothing trades it until a runner runs again.`,
+            ),
     moved,
     outcome,
     buttons(confirm, cancel),

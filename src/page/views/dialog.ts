@@ -372,12 +372,18 @@ export function warnWhenVersionMoves(
       ),
     );
   };
+  let opening = true;
   const check = () => {
     const now = app.state.status;
+    const first = opening;
+    opening = false;
     if (shown || !now) return;
     if (now.configVersion !== expectedVersion) {
       say(
-        `The config changed since this dialog opened: it is at version ${now.configVersion} now (${now.activeStrategyKey} active), not ${expectedVersion}. What this dialog shows is out of date, and sending it would be refused.`,
+        first
+          ? // Opened while the page was still reading the version the live status announced (or failed to).
+            `The config is at version ${now.configVersion} now (${now.activeStrategyKey} active), and this dialog shows version ${expectedVersion}: the page has not loaded the change yet. What this dialog shows is out of date, and sending it would be refused.`
+          : `The config changed since this dialog opened: it is at version ${now.configVersion} now (${now.activeStrategyKey} active), not ${expectedVersion}. What this dialog shows is out of date, and sending it would be refused.`,
       );
     } else if (presets && presets.version !== null && now.presetsVersion !== presets.version) {
       presets.confirm.disabled = true;
@@ -386,7 +392,7 @@ export function warnWhenVersionMoves(
       );
     }
   };
-  // Looked at once at the start too: a preset changed before the list the dialog shows was read again.
+  // Looked at once at the start too: a preset changed, or the config moved, before what the dialog shows was read again.
   check();
   const timer = setInterval(check, 500);
   const stopWaiting = whenThisOpeningCloses(() => clearInterval(timer));

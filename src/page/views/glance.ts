@@ -1,5 +1,5 @@
 import { h, idElement, idText, rerender, timeAgo, ZONED } from '../dom.js';
-import { byRunnerId, type HistoryEntry, operationKind, RISK_WORDS, type Runner, SESSION_WORDS, type State } from '../model.js';
+import { byRunnerId, type HistoryEntry, liveRunners, operationKind, RISK_WORDS, type Runner, SESSION_WORDS, type State } from '../model.js';
 
 const STATE_WORDS: Record<Runner['state'], string> = {
   RUNNING: 'scanning on schedule',
@@ -245,13 +245,20 @@ export function renderGlance(container: HTMLElement, state: State): void {
               )
             : status.runners.some((r) => r.state === 'RUNNING')
               ? h('span', { class: 'badge ok', 'data-testid': 'trading' }, '● Trading enabled')
-              : notKnown
+              : // A runner in ERROR still scans (the server counts it live): "no runner is running" beside it was false.
+                liveRunners(status.runners).length > 0
                 ? h(
                     'span',
-                    { class: 'badge neutral', 'data-testid': 'trading' },
-                    '● Trading enabled; the runners are unknown until they are heard again',
+                    { class: 'badge warn', 'data-testid': 'trading' },
+                    '● Trading enabled, but every runner running reports an error',
                   )
-                : h('span', { class: 'badge warn', 'data-testid': 'trading' }, '● Trading enabled, but no runner is running'),
+                : notKnown
+                  ? h(
+                      'span',
+                      { class: 'badge neutral', 'data-testid': 'trading' },
+                      '● Trading enabled; the runners are unknown until they are heard again',
+                    )
+                  : h('span', { class: 'badge warn', 'data-testid': 'trading' }, '● Trading enabled, but no runner is running'),
         state.config ? ` · scan every ${state.config.scanIntervalSeconds} s` : null,
       ),
       status.configError

@@ -1,7 +1,16 @@
 import uPlot from 'uplot';
 import { LONE_TIME_PAD_S, timeRange } from '../chart-range.js';
-import { h, rerender, show, timeAgo, ZONED } from '../dom.js';
-import { allows, changedLeaves, type HistoryEntry, operationKind, type PageActions, type State } from '../model.js';
+import { h, rerender, timeAgo, ZONED } from '../dom.js';
+import {
+  acceptedWords,
+  allows,
+  changedLeaves,
+  type HistoryEntry,
+  operationKind,
+  type PageActions,
+  rollbackRows,
+  type State,
+} from '../model.js';
 import { currentStateNote } from './activate.js';
 import { chartLegend, hideDrawing, textId } from './chart-text.js';
 import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied, warnWhenVersionMoves } from './dialog.js';
@@ -134,13 +143,13 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
   const status = app.state.status;
   const config = app.state.config;
   if (!status || !config) return;
-  const expectedVersion = status.configVersion;
-  const rows: [string, string, string][] = [
-    ['activeStrategyKey', status.activeStrategyKey, entry.config.activeStrategyKey],
-    ['tradingEnabled', show(status.tradingEnabled), show(entry.config.tradingEnabled)],
-    ['scanIntervalSeconds', show(config.scanIntervalSeconds), show(entry.config.scanIntervalSeconds)],
-    ['tunableOverrides', show(config.tunableOverrides), show(entry.config.tunableOverrides)],
-  ];
+  // Its "Now" column and expectedVersion both of the config read: the live status's version
+  // arrives first, and was sent beside settings of the version before it. A newer one in force is
+  // said at once (warnWhenVersionMoves).
+  const expectedVersion = config.version;
+  const rows = rollbackRows(config, entry.config);
+  // Re-applying what is in force writes nothing (the server answers changed: false): said, and not offered.
+  const nothing = rows.every((r) => !r.changed);
   const outcome = h('div', { 'aria-live': 'polite' });
   const moved = h('div', {});
   let stopWatching = () => {};
@@ -155,6 +164,7 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
     {
       type: 'button',
       'data-testid': 'confirm-rollback',
+      disabled: nothing,
       onclick: async () => {
         stopWatching();
         moved.replaceChildren();
@@ -163,7 +173,14 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
         if (result.ok) {
           const r = result.data.rollbackConfig;
           if (open) closeDialog();
-          app.notify('success', `Rolled back to the settings of version ${r.rolledBackTo}: config version ${r.config.version}.`);
+          app.notify(
+            'success',
+            acceptedWords(
+              `Rolled back to the settings of version ${r.rolledBackTo}`,
+              `the settings of version ${r.rolledBackTo} are already in force`,
+              { changed: r.changed, version: r.config.version },
+            ),
+          );
           void app.refresh();
           return;
         }
@@ -187,7 +204,13 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
   );
   openDialog(
     `Roll back to version ${entry.version}?`,
-    h('p', {}, `Re-applies the settings of version ${entry.version} as a new version, ${expectedVersion + 1}:`),
+    h(
+      'p',
+      {},
+      nothing
+        ? `The settings of version ${entry.version} beside those in force:`
+        : `Re-applies the settings of version ${entry.version} as a new version, ${expectedVersion + 1}:`,
+    ),
     h(
       'table',
       { class: 'diff' },
@@ -195,10 +218,10 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
       h(
         'tbody',
         {},
-        ...rows.map(([label, before, after]) =>
+        ...rows.map(({ label, before, after, changed }) =>
           h(
             'tr',
-            { class: before === after ? null : 'changed' },
+            { class: changed ? 'changed' : null },
             h('th', { scope: 'row' }, label),
             h('td', { 'data-label': 'Now' }, before),
             h('td', { 'data-label': 'After' }, after),
@@ -206,7 +229,13 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
         ),
       ),
     ),
-    h('p', { class: 'muted' }, `Sent with expectedVersion ${expectedVersion}: a change made meanwhile is not overwritten.`),
+    nothing
+      ? h(
+          'p',
+          { class: 'warn-box', 'data-testid': 'rollback-nothing' },
+          `Nothing would change: the settings of version ${entry.version} are the ones in force (version ${expectedVersion}).`,
+        )
+      : h('p', { class: 'muted' }, `Sent with expectedVersion ${expectedVersion}: a change made meanwhile is not overwritten.`),
     moved,
     outcome,
     buttons(confirm, cancel),

@@ -1,6 +1,17 @@
 import { h, show } from '../dom.js';
-import { allows, type PageActions, type Strategy } from '../model.js';
-import { bounds, overridesOf, parseTunable, type TunableDefinition, type TunableValue } from '../tunables.js';
+import { acceptedWords, allows, type PageActions, type Strategy } from '../model.js';
+import {
+  bounds,
+  decimalText,
+  type FieldText,
+  inForceText,
+  overridesOf,
+  parseTunable,
+  type TunableDefinition,
+  type TunableValue,
+  tunablesPatch,
+  typedFields,
+} from '../tunables.js';
 import { currentStateNote } from './activate.js';
 import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied, warnWhenVersionMoves } from './dialog.js';
 
@@ -21,12 +32,13 @@ function field(
   current: TunableValue | undefined,
   editable: boolean,
   typed?: string,
-): { row: HTMLElement; read: () => string } {
+): { row: HTMLElement; read: () => FieldText } {
   const ownDefault = show(fallback);
   // A preset's own value: the base's beside it, so the help says where the number comes from.
   const defaultWords =
     fallback === def.default ? `default ${ownDefault}` : `default ${ownDefault} (this preset's; its base's: ${show(def.default)})`;
-  const inForce = current === undefined || current === null ? '' : String(current);
+  // A plain decimal: `String(5e-7)` was refused by the field's own check on Save.
+  const inForce = inForceText(current);
   const id = `tunable-${def.name}`;
   const errorId = `${id}-error`;
   const error = h('p', { class: 'field-error', id: errorId, 'aria-live': 'polite' });
@@ -76,18 +88,21 @@ function field(
     ),
     error,
   );
-  return { row, read: () => control.value };
+  return { row, read: () => ({ def, inForce, text: control.value }) };
 }
 
 /** The overrides editor: bounds shown and checked, only the changed fields sent, with `expectedVersion`. */
 export function openTunables(app: PageActions, strategy: Strategy, typed?: Record<string, string>): void {
-  const status = app.state.status;
-  if (!status) return;
+  const { status, config } = app.state;
+  if (!status || !config) return;
   const editable = allows(app.state.viewer, 'ADMIN');
-  const expectedVersion = status.configVersion;
+  // The version of the overrides shown: the live status's arrives first, and was sent with the
+  // overrides of the version before it (a colleague's change, never shown, then kept silently).
+  // A newer one in force is said at once (warnWhenVersionMoves).
+  const expectedVersion = config.version;
   // The defaults and bounds shown are of this presets version (a preset's tunables).
   const presetsVersion = app.state.strategiesPresetsVersion;
-  const overrides = overridesOf(app.state.config?.tunableOverrides, strategy.key);
+  const overrides = overridesOf(config.tunableOverrides, strategy.key);
   const fields = strategy.tunableDefinitions.map((def) => ({
     def,
     ...field(def, defaultOf(strategy, def), overrides[def.name], editable, typed?.[def.name]),
@@ -97,12 +112,17 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
   /** What Save would change, in words, as it is typed: it was sent unseen (one keystroke and Enter). */
   const changes = h('div', { 'data-testid': 'tunables-diff', 'aria-live': 'polite' });
   const showChanges = () => {
-    const lines = fields.flatMap(({ def, read }) => {
-      const parsed = parseTunable(def, read());
+    const { patch } = tunablesPatch(
+      fields.map((f) => f.read()),
+      overrides,
+    );
+    const lines = fields.flatMap(({ def }) => {
+      if (!(def.name in patch)) return [];
       const before = overrides[def.name] ?? null;
-      if (!parsed.ok || before === parsed.value) return [];
-      const words = (v: TunableValue) => (v === null ? `default (${show(defaultOf(strategy, def))})` : show(v));
-      return [h('li', {}, h('code', {}, def.name), `: ${words(before)} → ${words(parsed.value)}`)];
+      const after = patch[def.name] ?? null;
+      const words = (v: TunableValue) =>
+        v === null ? `default (${show(defaultOf(strategy, def))})` : typeof v === 'number' ? decimalText(v) : show(v);
+      return [h('li', {}, h('code', {}, def.name), `: ${words(before)} → ${words(after)}`)];
     });
     changes.replaceChildren(...(lines.length > 0 ? [h('p', {}, 'Save changes:'), h('ul', {}, ...lines)] : []));
   };
@@ -129,13 +149,10 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
       },
       onsubmit: async (event: Event) => {
         event.preventDefault();
-        const patch: Record<string, TunableValue> = {};
-        const problems: string[] = [];
-        for (const { def, read } of fields) {
-          const parsed = parseTunable(def, read());
-          if (!parsed.ok) problems.push(`${def.name} ${parsed.message}`);
-          else if ((overrides[def.name] ?? null) !== parsed.value) patch[def.name] = parsed.value;
-        }
+        const { patch, problems } = tunablesPatch(
+          fields.map((f) => f.read()),
+          overrides,
+        );
         if (problems.length > 0) {
           outcome.replaceChildren(h('div', { class: 'error-box', role: 'alert' }, ...problems.map((p) => h('p', {}, p))));
           return;
@@ -150,9 +167,14 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
         const { result, open } = await sendFromDialog(app, sending, () => app.updateOverrides(strategy.key, patch, expectedVersion));
         if (result.ok) {
           if (open) closeDialog();
+          const u = result.data.updateConfig;
+          const names = Object.keys(patch).join(', ');
           app.notify(
             'success',
-            `Saved ${strategy.key}'s overrides (${Object.keys(patch).join(', ')}): config version ${result.data.updateConfig.config.version}.`,
+            acceptedWords(`Saved ${strategy.key}'s overrides (${names})`, `${strategy.key}'s overrides (${names}) are already in force`, {
+              changed: u.changed,
+              version: u.config.version,
+            }),
           );
           void app.refresh();
           return;
@@ -162,7 +184,7 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
           openTunables(
             app,
             app.state.strategies?.find((s) => s.key === strategy.key) ?? strategy,
-            Object.fromEntries(fields.map((f) => [f.def.name, f.read()])),
+            typedFields(fields.map((f) => f.read())),
           );
         await showNotApplied(
           app,
@@ -210,11 +232,7 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
       expectedVersion,
       moved,
       () =>
-        openTunables(
-          app,
-          app.state.strategies?.find((s) => s.key === strategy.key) ?? strategy,
-          Object.fromEntries(fields.map((f) => [f.def.name, f.read()])),
-        ),
+        openTunables(app, app.state.strategies?.find((s) => s.key === strategy.key) ?? strategy, typedFields(fields.map((f) => f.read()))),
       { version: presetsVersion, confirm: save as HTMLButtonElement },
     );
   }
