@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import path from 'node:path';
 import { throwIfStartAborted, unlessAborted } from './abort.js';
 import { adminTokenProof } from './auth/admin-proof.js';
 import { fileTokenStore } from './auth/file-token-store.js';
@@ -14,7 +15,7 @@ import { type FaultLog, faultLog } from './fault-log.js';
 import type { FileSystem } from './fs/file-system.js';
 import type { RuntimeFileLimits } from './fs/runtime-file.js';
 import type { SettleTimes } from './fs/settle.js';
-import { LOCK_STALE_MS, type LockHolder } from './lock.js';
+import { LOCK_STALE_MS, type LockHolder, lockHolderLook } from './lock.js';
 import { type Logger, type Say, sayOn } from './log.js';
 import { defaultRegistry, type StrategyRegistry, shownValue } from './registry/index.js';
 import type { CandleFeed } from './runner/feed.js';
@@ -24,7 +25,7 @@ import { DEFAULT_HEARTBEAT_MS, Runner } from './runner/runner.js';
 import { recordPublishedScans, SignalHistory } from './runner/signal-history.js';
 import { type RunnerStatePublisher, type RunnerStateSource, runnerHealth } from './runner/state.js';
 import { fileRunnerStatePublisher, fileRunnerStateSource } from './runner/state-file.js';
-import { lockRuntimeDir, refuseMarkedRuntimeDir } from './runtime-dir.js';
+import { lockRuntimeDir, refuseMarkedRuntimeDir, SERVE_LOCK_FILE } from './runtime-dir.js';
 import type { RunnerIdHolder } from './store-etcd/runners.js';
 import type { StoreSettings } from './store-settings.js';
 import { BUILD_COMMIT, PACKAGE_VERSION } from './version.js';
@@ -220,6 +221,8 @@ async function openStore(settings: ControlPlaneSettings): Promise<FileConfigStor
         warn: sayOn(settings.logger, 'warn'),
         // A runner-only process reads what the API process beside it records.
         auditHandEdits: settings.api ?? true,
+        // ... and, while that API runs (it holds `.lock`), takes no hand edit it has not recorded.
+        ...(settings.api === false && { apiProcess: lockHolderLook(path.join(settings.runtimeDir, SERVE_LOCK_FILE)) }),
         ...(settings.store?.kind === 'file' && settings.store.auditKeep !== undefined && { auditKeep: settings.store.auditKeep }),
       });
     } catch (err) {

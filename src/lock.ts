@@ -646,6 +646,52 @@ function heldLock(file: string, nonce: string, content: string, onLost?: (holder
   };
 }
 
+/**
+ * A look at a lock this process does not take (a runner beside `serve`, at the runtime dir's `.lock`):
+ * each call says whether a live process holds it now, judged as a taker would judge it (acquireLock),
+ * without taking it over: its holder, or null when nobody does. A holder this process can check by
+ * its pid is alive or dead by it; any other (another host or container; a lock this process may not
+ * read, e.g. another user's, mode 0600; one that names no process) is alive while its lock changes
+ * (a live holder touches it every LOCK_REFRESH_MS), and held alive until it has been seen unchanged
+ * for LOCK_STALE_MS on this process's monotonic clock (pid 0 and host '' when it names nobody
+ * readable). A lock file gone is nobody's.
+ */
+export function lockHolderLook(
+  file: string,
+  options: Pick<LockOptions, 'isAlive' | 'startOf' | 'host' | 'pidns' | 'machine' | 'now'> = {},
+): () => Promise<Pick<LockHolder, 'pid' | 'host'> | null> {
+  const judge: Judge = {
+    isAlive: options.isAlive ?? isProcessAlive,
+    startOf: options.startOf ?? processStart,
+    host: options.host ?? hostname(),
+    pidns: 'pidns' in options ? options.pidns : pidNamespace(),
+    machine: options.machine ?? machineIdentity(),
+    now: options.now ?? (() => performance.now()),
+  };
+  // The holder judged by its lock's changes: its stamp as last seen, and since when (judge.now) it has not changed.
+  let watched: { stamp: string; since: number } | undefined;
+  return async () => {
+    const seen = await statLock(file).catch(() => undefined);
+    if (seen === null) {
+      watched = undefined;
+      return null;
+    }
+    const current = await readHolder(file).catch(() => undefined);
+    if (current === null) {
+      watched = undefined;
+      return null;
+    }
+    const verdict = current && seen ? judgeHolder(current, judge, seen.mtime) : 'unverifiable';
+    if (verdict === 'dead') return null;
+    const holder = { pid: current?.pid ?? 0, host: current?.host ?? '' };
+    if (verdict === 'alive') return holder;
+    const now = judge.now();
+    const stamp = seen?.stamp ?? '';
+    if (watched?.stamp !== stamp) watched = { stamp, since: now };
+    return now - watched.since < LOCK_STALE_MS ? holder : null;
+  };
+}
+
 /** Runs `task` holding the lock `file`, waiting up to `waitMs` (default 10 s) for it. */
 export async function withLock<T>(file: string, task: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const lock = await acquireLock(file, { waitMs: 10_000, ...options });

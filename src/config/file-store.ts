@@ -98,6 +98,14 @@ export interface FileConfigStoreOptions {
    */
   auditHandEdits?: boolean;
   /**
+   * For a process that does not audit (auditHandEdits false): the API process serving this runtime
+   * directory, if one runs (a live holder of its `.lock`: lockHolderLook), or null. While one runs,
+   * new content that no audit line records stays out of force past UNAUDITED_GRACE_MS, until the API
+   * records it: the API keeps out a hand edit whose line it cannot write, and a runner that took it
+   * after the grace ran a version the trail never held. Unset: nobody is asked (the grace alone).
+   */
+  apiProcess?: () => Promise<{ pid: number; host: string } | null>;
+  /**
    * `--audit-keep`: `audit.log` keeps the newest this many entries of each subject, older ones moved
    * to `audit.log.old` once there are auditSlack(keep) more (audit-trim.ts). Unset: it keeps everything.
    */
@@ -368,8 +376,14 @@ export const KEPT_PRESETS_FILE = '.strategies.kept.yaml';
  * far longer than the API takes to undo a write whose audit append failed, short beside a scan.
  */
 export const UNAUDITED_GRACE_MS = 2000;
-/** Audit lines looked through for new content's digest (a group commit's lines end with the file's). */
-const AUDITED_LOOKBACK = 8;
+/** What a runner beside a running API says of a hand edit the API has not recorded (holdBackUnaudited). */
+export const WAITING_FOR_API = 'waiting for the API to record this hand edit';
+
+/** Which new content (config.yaml, strategies.yaml) no audit line records yet (holdBackUnaudited). */
+interface Unaudited {
+  config: boolean;
+  presets: boolean;
+}
 
 /** At open, with config.yaml invalid against strategies.yaml: the kept presets, if they make it valid. */
 async function keptPresetsAtOpen(
@@ -632,20 +646,23 @@ class FileStore implements FileConfigStore {
    * line yet. The API renames a change into place before it appends the change's audit line, and
    * undoes the rename when the append fails (a full disk): that change was refused ("nothing
    * changed"), yet a runner reading the file in between applied it and scanned with it. So content
-   * goes in force here once the trail records it, or, when nothing records it within
-   * UNAUDITED_GRACE_MS (a hand edit with no API running, an invalid file), as it stands. True: held back.
+   * goes in force here once the trail records it (its newest line of that subject: an older line
+   * with the same digest, a backup copied back, is not this edit's), or, when nothing records it
+   * within UNAUDITED_GRACE_MS (a hand edit with no API running, an invalid file), as it stands,
+   * unless an API process runs (readDisk asks: it keeps out a hand edit whose line it cannot write).
+   * 'held': held back; otherwise which new content no line records (the grace is over).
    */
-  private async holdBackUnaudited(configText: string | null, presetsText: string | null): Promise<boolean> {
+  private async holdBackUnaudited(configText: string | null, presetsText: string | null): Promise<'held' | Unaudited> {
     const configDigest = configText === null ? null : digestOf(configText);
     const presetsDigest = presetsText === null ? NO_PRESETS_DIGEST : digestOf(presetsText);
     const configNew = configDigest !== null && configDigest !== this.snapshot.digest && configDigest !== this.invalid?.digest;
     const presetsNew = presetsDigest !== this.presets.digest && presetsDigest !== this.presetsInvalid?.digest;
     if (configNew || presetsNew) await this.followAudit();
-    const audited = (subject: 'CONFIG' | 'PRESETS', digest: string | null) =>
-      this.auditLog.last(AUDITED_LOOKBACK, subject).some((entry) => entry.digest === digest);
-    if ((!configNew || audited('CONFIG', configDigest)) && (!presetsNew || audited('PRESETS', presetsDigest))) {
+    const audited = (subject: 'CONFIG' | 'PRESETS', digest: string | null) => this.auditLog.last(1, subject)[0]?.digest === digest;
+    const unaudited = { config: configNew && !audited('CONFIG', configDigest), presets: presetsNew && !audited('PRESETS', presetsDigest) };
+    if (!unaudited.config && !unaudited.presets) {
       this.releaseHold();
-      return false;
+      return unaudited;
     }
     const key = `${configDigest}|${presetsDigest}`;
     // Monotonic, as every wait here (README): on the wall clock a step back (NTP) held a hand edit
@@ -656,11 +673,10 @@ class FileStore implements FileConfigStore {
       const timer = setTimeout(() => void this.refresh().catch(() => {}), UNAUDITED_GRACE_MS);
       timer.unref();
       this.held = { key, since: now, timer };
-      return true;
+      return 'held';
     }
-    if (now - this.held.since < UNAUDITED_GRACE_MS) return true;
-    this.releaseHold();
-    return false;
+    // Kept (its timer has fired) while the same content stays unrecorded: not held for a new grace at every check.
+    return now - this.held.since < UNAUDITED_GRACE_MS ? 'held' : unaudited;
   }
 
   private releaseHold(): void {
@@ -910,7 +926,8 @@ class FileStore implements FileConfigStore {
     const configRefused = configRead instanceof RuntimeFileRefusedError ? configRead : null;
     const presetsText = presetsRefused ? null : (presetsRead as string | null);
     const configText = configRefused ? null : (configRead as string | null);
-    if (this.options.auditHandEdits === false && (await this.holdBackUnaudited(configText, presetsText))) {
+    const unaudited = this.options.auditHandEdits === false ? await this.holdBackUnaudited(configText, presetsText) : null;
+    if (unaudited === 'held') {
       return { configText, presetsText, configRefused: configRefused !== null, presetsRefused: presetsRefused !== null };
     }
     this.lastContactAt = this.now().toISOString();
@@ -1025,6 +1042,55 @@ class FileStore implements FileConfigStore {
       entries.push(entry);
       configChange = { ...configChange, audit: entry };
     }
+    /**
+     * The changes found stay out of force: each is reported like an invalid file, saying `problem`,
+     * and the last good state stays; judged again at every check. True when that is news (said once
+     * per edit and reason: the check runs every second).
+     */
+    const keepOut = (problem: string): boolean => {
+      const report = (was: { digest: string; error: ConfigFileError } | null, digest: string) =>
+        !(was?.digest === `unrecorded:${digest}` && was.error.problems[0]?.message === problem);
+      let news = false;
+      if (configChange) {
+        const error = new ConfigFileError(this.file, [{ message: problem }]);
+        if (report(reported.config, configChange.current.digest)) {
+          news = true;
+          events.push({ type: 'invalid', error });
+        }
+        this.invalid = { digest: `unrecorded:${configChange.current.digest}`, error };
+        configChange = null;
+      }
+      if (presetsChange) {
+        const error = new ConfigFileError(this.presetsFile, [{ message: problem }], 'presets');
+        if (report(reported.presets, presetsChange.current.digest)) {
+          news = true;
+          events.push({ type: 'presetsInvalid', error });
+        }
+        this.presetsInvalid = { digest: `unrecorded:${presetsChange.current.digest}`, error };
+        presetsChange = null;
+        keptPresets = null;
+      }
+      return news;
+    };
+    // A runner beside a running API: content the API has not recorded past the grace is content it
+    // keeps out (it could not write its line: a full disk, audit.log replaced), so it stays out here
+    // too until its line comes (the watch of audit.log brings it at once). Taken after the grace, it
+    // ran a version the trail never held while the API said it was not in force.
+    if (unaudited && ((configChange && unaudited.config) || (presetsChange && unaudited.presets))) {
+      const api = await this.options.apiProcess?.();
+      if (api) {
+        const files = [configChange && path.basename(this.file), presetsChange && path.basename(this.presetsFile)].filter(
+          (name): name is string => typeof name === 'string',
+        );
+        const serving = `process ${api.pid || '?'} on ${api.host || '?'} serves this runtime directory`;
+        if (keepOut(`this hand edit is not applied yet: ${WAITING_FOR_API} in audit.log (${serving}); applied once its line is there`))
+          this.warn(`a hand edit of ${files.join(' and ')} is not applied: ${WAITING_FOR_API} in audit.log (${serving})`, {
+            files,
+            apiPid: api.pid,
+            apiHost: api.host,
+          });
+      }
+    }
     // Audit line durable, then in force (as a change through the API: file, audit line, answer). Until
     // the append is done readers see the state before the edit: status never shows a version the
     // trail does not hold yet (a test read status, then audit.log, and found no line for it).
@@ -1039,31 +1105,7 @@ class FileStore implements FileConfigStore {
         // runner ran. The last good state stays; the edit is reported like an invalid file, and
         // judged (and its line tried) again at every check until the line can be written.
         const why = unrecordedWhy(unrecorded);
-        const problem = `this hand edit is not in force: ${why}`;
-        /** The edit is reported as not in force; true when that is news (said once per edit and reason: the check runs every second). */
-        const report = (was: { digest: string; error: ConfigFileError } | null, digest: string) =>
-          !(was?.digest === `unrecorded:${digest}` && was.error.problems[0]?.message === problem);
-        let news = false;
-        if (configChange) {
-          const error = new ConfigFileError(this.file, [{ message: problem }]);
-          if (report(reported.config, configChange.current.digest)) {
-            news = true;
-            events.push({ type: 'invalid', error });
-          }
-          this.invalid = { digest: `unrecorded:${configChange.current.digest}`, error };
-          configChange = null;
-        }
-        if (presetsChange) {
-          const error = new ConfigFileError(this.presetsFile, [{ message: problem }], 'presets');
-          if (report(reported.presets, presetsChange.current.digest)) {
-            news = true;
-            events.push({ type: 'presetsInvalid', error });
-          }
-          this.presetsInvalid = { digest: `unrecorded:${presetsChange.current.digest}`, error };
-          presetsChange = null;
-          keptPresets = null;
-        }
-        if (news)
+        if (keepOut(`this hand edit is not in force: ${why}`))
           this.warn(`could not record a hand edit in the audit trail, so it is not in force: ${why}`, {
             file: this.auditLog.file,
             ...(unrecorded instanceof ConfigWriteError

@@ -1,4 +1,4 @@
-import { readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -201,6 +201,138 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
       'runner applied config version 2, presets version 0: gold',
       'runner applied config version 3, presets version 0: eur_usd_5m_safe',
     ]);
+  });
+
+  /** audit.log replaced by a symlink to a file outside the runtime dir: the API can no longer open it (O_NOFOLLOW). */
+  async function auditLogUnwritable(dir: string): Promise<() => Promise<void>> {
+    const log = path.join(dir, 'audit.log');
+    const elsewhere = path.join(await tempRuntimeDir(), 'audit.log');
+    await rename(log, elsewhere);
+    await symlink(elsewhere, log);
+    return async () => {
+      await unlink(log);
+      await rename(elsewhere, log);
+    };
+  }
+  const appliedLines = (runner: { stderr(): string }) =>
+    (runner.stderr().match(/runner applied config version \d+ \([^)]*\), presets version \d+: \w+/g) ?? []).map((line) =>
+      line.replace(/ \(.*\)/, ''),
+    );
+  /** Until the runner applied the edit, or says it waits for the API to record it. */
+  const waitedOrApplied = (status: () => Promise<any>, key: string) =>
+    waitUntil(status, (s) => s.runner.appliedStrategyKey === key || /waiting for the API/.test(s.runner.error ?? ''), {
+      what: `the runner to apply ${key} or wait for the API`,
+    });
+
+  it('never applies a hand edit the API keeps out because its audit line cannot be written (audit.log replaced), and applies it once the API records it', async () => {
+    const { dir, runner, status } = await startSeparate();
+    await waitUntil(status, (s) => s.runner.state === 'RUNNING' && s.runner.appliedConfigVersion === 1, { what: 'runner up' });
+    const restore = await auditLogUnwritable(dir);
+    const config = path.join(dir, 'config.yaml');
+    await writeWhole(config, (await readFile(config, 'utf8')).replace('active_strategy_key: momentum', 'active_strategy_key: gold'));
+    // The API keeps it out (configError), and says why.
+    const refused = await waitUntil(status, (s) => s.configError !== null, { what: 'the API to keep the edit out' });
+    expect(refused.configError.message).toContain('this hand edit is not in force: it could not be recorded in audit.log (audit open,');
+    // Past the runner's grace (2 s) with nothing recorded: the runner waits for the API, it does not run gold.
+    const waiting = await waitedOrApplied(status, 'gold');
+    expect(waiting.runner).toMatchObject({ state: 'ERROR', inSync: true, appliedConfigVersion: 1, appliedStrategyKey: 'momentum' });
+    expect(waiting.runner.error).toMatch(
+      /^config file invalid, keeping version 1: config\.yaml: invalid config\n {2}this hand edit is not applied yet: waiting for the API to record this hand edit in audit\.log \(process \d+ on \S+ serves this runtime directory\); applied once its line is there$/,
+    );
+    expect(waiting).toMatchObject({ configVersion: 1, configDigest: waiting.runner.appliedConfigDigest });
+    // Said once in the runner's log (the check runs every second), at WARN.
+    await runner.waitFor(/WARN {2}a hand edit of config\.yaml is not applied: waiting for the API to record this hand edit in audit\.log/);
+    // audit.log back: the API records the edit (version 2) and puts it in force; the runner follows.
+    await restore();
+    const agreed = await waitUntil(
+      status,
+      (s) => s.configVersion === 2 && s.runner.appliedConfigVersion === 2 && s.runner.state === 'RUNNING' && s.runner.error === null,
+      { what: 'both at version 2' },
+    );
+    expect(agreed).toMatchObject({ configError: null, runner: { inSync: true, appliedStrategyKey: 'gold' } });
+    expect((await auditLines(dir)).map((l) => `${l.version} ${l.operation} ${l.actor}`)).toEqual(['1 baseline system', '2 handEdit file']);
+    expect(appliedLines(runner)).toEqual([
+      'runner applied config version 1, presets version 0: momentum',
+      'runner applied config version 2, presets version 0: gold',
+    ]);
+    expect(runner.stderr().match(/a hand edit of config\.yaml is not applied/g)).toHaveLength(1);
+  });
+
+  it('a full disk (ENOSPC at the audit append): a hand edit of strategies.yaml the API cannot record is not applied by the runner either, until the API records it', async () => {
+    const faults = faultyAuditFs();
+    const dir = await tempRuntimeDir();
+    const api = await startTestServer({ runtimeDir: dir, runner: false, fs: faults.fs });
+    const upsert = await api.gql(
+      'mutation { upsertPreset(input: { key: "gold_fast", base: "gold", name: "Gold fast" }) { presetsVersion } }',
+    );
+    expect(upsert.body.data?.upsertPreset.presetsVersion).toBe(1);
+    const runner = spawnStratctl(['runner', '--runtime-dir', dir, '--heartbeat-ms', String(HEARTBEAT_MS)]);
+    const PRESETS = '{ status { presetsVersion strategiesError { message } runner { appliedPresetsVersion } } }';
+    const presets = async () => (await api.gql(PRESETS)).body.data?.status;
+    await waitUntil(presets, (s) => s.runner.appliedPresetsVersion === 1, { what: 'runner at presets 1' });
+    faults.fail('append', 'ENOSPC');
+    const file = path.join(dir, 'strategies.yaml');
+    await writeWhole(file, (await readFile(file, 'utf8')).replace('name: Gold fast', 'name: Gold faster'));
+    const refused = await waitUntil(presets, (s) => s.strategiesError !== null, { what: 'the API to keep the edit out' });
+    expect(refused.strategiesError.message).toContain(
+      'this hand edit is not in force: it could not be recorded in audit.log (audit append, ENOSPC)',
+    );
+    // Past the runner's grace: it waits for the API (its log says so once), it does not apply presets version 2.
+    const decided = await waitUntil(
+      async () => ({ status: await presets(), log: runner.stderr() }),
+      (v) => v.status.runner.appliedPresetsVersion === 2 || /a hand edit of strategies\.yaml is not applied/.test(v.log),
+      { what: 'the runner to apply presets 2 or wait for the API' },
+    );
+    expect(decided.status).toMatchObject({ presetsVersion: 1, runner: { appliedPresetsVersion: 1 } });
+    expect(decided.log).toContain(
+      'a hand edit of strategies.yaml is not applied: waiting for the API to record this hand edit in audit.log (process',
+    );
+    // Space again: the API records the edit at its next check, and the runner follows.
+    faults.heal();
+    const agreed = await waitUntil(presets, (s) => s.presetsVersion === 2 && s.runner.appliedPresetsVersion === 2, {
+      what: 'both at presets 2',
+    });
+    expect(agreed.strategiesError).toBeNull();
+  });
+
+  it('a backup copied back over config.yaml (the bytes of an earlier recorded version) while audit.log cannot be written: not applied either', async () => {
+    const { dir, api, runner, status } = await startSeparate();
+    await waitUntil(status, (s) => s.runner.state === 'RUNNING', { what: 'runner up' });
+    const config = path.join(dir, 'config.yaml');
+    const backup = await readFile(config, 'utf8'); // version 1, momentum: recorded by the baseline line
+    const gold = await gql(api.url, 'mutation { activateStrategy(strategyKey: "gold") { configVersion } }', undefined, { token: TOKEN });
+    expect(gold.body.data?.activateStrategy.configVersion).toBe(2);
+    await waitUntil(status, (s) => s.runner.appliedConfigVersion === 2, { what: 'runner at 2' });
+    await auditLogUnwritable(dir);
+    await writeWhole(config, backup);
+    const refused = await waitUntil(status, (s) => s.configError !== null, { what: 'the API to keep the backup out' });
+    expect(refused.configVersion).toBe(2); // gold, the API's: the backup is kept out
+    const waiting = await waitedOrApplied(status, 'momentum');
+    expect(waiting.runner).toMatchObject({ state: 'ERROR', inSync: true, appliedConfigVersion: 2, appliedStrategyKey: 'gold' });
+    expect(waiting.runner.error).toContain('waiting for the API to record this hand edit in audit.log');
+    expect(appliedLines(runner)).toEqual([
+      'runner applied config version 1, presets version 0: momentum',
+      'runner applied config version 2, presets version 0: gold',
+    ]);
+  });
+
+  it('a hand edit the API could not record goes in force as it stands once no API serves the directory (a runner alone keeps the 2 s grace)', async () => {
+    const { dir, api, runner, status } = await startSeparate();
+    await waitUntil(status, (s) => s.runner.state === 'RUNNING', { what: 'runner up' });
+    await auditLogUnwritable(dir);
+    const config = path.join(dir, 'config.yaml');
+    await writeWhole(config, (await readFile(config, 'utf8')).replace('active_strategy_key: momentum', 'active_strategy_key: range'));
+    const waiting = await waitedOrApplied(status, 'range');
+    expect(waiting.runner).toMatchObject({ appliedStrategyKey: 'momentum' });
+    expect(await api.stop('SIGTERM')).toBe(0);
+    // Nobody holds .lock now: the edit is a hand edit with no API running, taken as it stands (numbered last audited + 1).
+    await runner.waitFor(/runner applied config version 2 .*: range/);
+    const state = await waitUntil(
+      () => readRunnerStateFile(dir),
+      (s) => s?.applied?.strategyKey === 'range' && s.error === null,
+      { what: 'the runner state file at range, no error' },
+    );
+    expect(state?.applied).toMatchObject({ configVersion: 2, strategyKey: 'range' });
   });
 
   it('numbers a hand edit that leaves `version` alone as the API does (last audited + 1), for the config and the presets', async () => {

@@ -321,7 +321,14 @@ describe('file config store', () => {
       ...nodeFileSystem,
       readFile: async (f, checks) => (frozen !== null && f === file ? Buffer.from(frozen) : nodeFileSystem.readFile(f, checks)),
     };
-    const runner = await openFileConfigStore({ runtimeDir: dir, strategies: defaultRegistry, fs: runnerFs, auditHandEdits: false });
+    let monotonic = 0;
+    const runner = await openFileConfigStore({
+      runtimeDir: dir,
+      strategies: defaultRegistry,
+      fs: runnerFs,
+      auditHandEdits: false,
+      monotonicNow: () => monotonic,
+    });
     await runner.start();
     // Its checks run when this test says (no file event or poll in between).
     runner.watch?.pause();
@@ -331,8 +338,14 @@ describe('file config store', () => {
     await api.refresh();
     expect(api.state().config.config).toMatchObject({ activeStrategyKey: 'gold', version: 2 });
     await api.commit(activateStrategy('range', by));
-    // The runner reads the hand edit's text only now, with both lines already in the trail.
+    // The runner reads the hand edit's text only now, with both lines already in the trail. Not the
+    // trail's newest line: held back like unrecorded content (a backup copied back has an older line's
+    // bytes too, and the API may be keeping it out), the grace on the injected clock...
     frozen = edited;
+    await runner.refresh();
+    expect(runner.state().config.config).toMatchObject({ activeStrategyKey: 'momentum', version: 1 });
+    // ... past which (no API process known to this store) it is taken, numbered by the line that records it.
+    monotonic += UNAUDITED_GRACE_MS;
     await runner.refresh();
     expect(runner.state().config.config).toMatchObject({ activeStrategyKey: 'gold', version: 2 });
     frozen = null;
@@ -454,6 +467,64 @@ describe('a runner-only store holding back content the trail does not record yet
     mono += 1;
     await runner.refresh();
     expect(inForce()).toBe('range');
+    await runner.close();
+  });
+
+  it('past the grace, keeps content out while an API process serves the directory (it may be keeping the edit out), config and presets alike; takes it once recorded, or once no API serves', async () => {
+    const dir = await tempRuntimeDir();
+    const api = await open(dir);
+    await api.commit(upsertPreset({ key: 'gold_fast', base: 'gold', name: 'Gold fast' }, by));
+    await api.close();
+    let mono = 0;
+    let serving: { pid: number; host: string } | null = { pid: 4242, host: 'api-host' };
+    const warnings: string[] = [];
+    const runner = await openFileConfigStore({
+      runtimeDir: dir,
+      strategies: defaultRegistry,
+      auditHandEdits: false,
+      settle: { ms: 0 },
+      monotonicNow: () => mono,
+      apiProcess: async () => serving,
+      warn: (m) => warnings.push(m),
+    });
+    await runner.start();
+    runner.watch?.pause();
+    const config = path.join(dir, 'config.yaml');
+    const presets = path.join(dir, 'strategies.yaml');
+    await writeFile(config, (await readFile(config, 'utf8')).replace('active_strategy_key: momentum', 'active_strategy_key: gold_fast'));
+    await writeFile(presets, (await readFile(presets, 'utf8')).replace('name: Gold fast', 'name: Gold faster'));
+    await runner.refresh();
+    mono += UNAUDITED_GRACE_MS;
+    for (let check = 0; check < 3; check++) {
+      await runner.refresh();
+      expect(runner.state().config.config).toMatchObject({ activeStrategyKey: 'momentum', version: 1 });
+      expect(runner.state().presets.presets[0]?.name).toBe('Gold fast');
+      mono += 1_000;
+    }
+    const why =
+      'this hand edit is not applied yet: waiting for the API to record this hand edit in audit.log (process 4242 on api-host serves this runtime directory); applied once its line is there';
+    expect(runner.problem()?.problems).toEqual([{ message: why }]);
+    expect(runner.strategiesProblem()?.problems).toEqual([{ message: why }]);
+    // Said once, not at every check.
+    expect(warnings).toEqual([
+      'a hand edit of config.yaml and strategies.yaml is not applied: waiting for the API to record this hand edit in audit.log (process 4242 on api-host serves this runtime directory)',
+    ]);
+    // The API records them (started again, it audits both): in force here, numbered as the trail says.
+    await (await open(dir)).close();
+    await runner.refresh();
+    expect(runner.state().config.config).toMatchObject({ activeStrategyKey: 'gold_fast', version: 2 });
+    expect(runner.state().presets).toMatchObject({ version: 2 });
+    expect(runner.problem()).toBeNull();
+    expect(runner.strategiesProblem()).toBeNull();
+
+    // No API serves: an unrecorded edit goes in force after the grace, as it stands.
+    serving = null;
+    await writeFile(config, (await readFile(config, 'utf8')).replace('active_strategy_key: gold_fast', 'active_strategy_key: range'));
+    await runner.refresh();
+    expect(runner.state().config.config.activeStrategyKey).toBe('gold_fast');
+    mono += UNAUDITED_GRACE_MS;
+    await runner.refresh();
+    expect(runner.state().config.config).toMatchObject({ activeStrategyKey: 'range', version: 3 });
     await runner.close();
   });
 });

@@ -11,6 +11,7 @@ import {
   LOCK_REFRESH_MS,
   LOCK_STALE_MS,
   LockHeldError,
+  lockHolderLook,
   machineIdentity,
   pidNamespace,
   processStart,
@@ -565,6 +566,37 @@ describe('lock files (src/lock.ts)', () => {
       expect(sameProcess({ pid: process.pid, host: 'vm', pidns: self.pidns, bootId: 'boot-here' }, self)).toBe(true);
       expect(sameProcess({ pid: process.pid, host: 'vm', pidns: self.pidns }, self)).toBe(true);
     });
+  });
+
+  it("lockHolderLook (a runner looking at serve's .lock): a live holder, a dead one, none; one it cannot check by its pid is live until seen unchanged for LOCK_STALE_MS", async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, '.lock');
+    let now = 0;
+    const look = lockHolderLook(file, { now: () => now });
+    expect(await look()).toBeNull(); // no lock file: nobody serves
+    await writeFile(file, JSON.stringify({ pid: process.ppid, host: hostname(), nonce: 'x', acquiredAt: '' }));
+    expect(await look()).toEqual({ pid: process.ppid, host: hostname() });
+    // Its process gone (killed -9, the lock left behind): nobody serves, and the file is left as it is.
+    const dead = await deadPid();
+    await writeFile(file, JSON.stringify({ pid: dead, host: hostname(), nonce: 'y', acquiredAt: '' }));
+    expect(await look()).toBeNull();
+    expect((await holderOf(file)).pid).toBe(dead);
+    // Another host's (or container's): live while its lock changes, judged on the injected monotonic clock.
+    await writeFile(file, JSON.stringify({ pid: dead, host: 'elsewhere.example', nonce: 'z', acquiredAt: '' }));
+    expect(await look()).toEqual({ pid: dead, host: 'elsewhere.example' });
+    now += LOCK_STALE_MS - 1;
+    expect(await look()).toEqual({ pid: dead, host: 'elsewhere.example' });
+    now += 1;
+    expect(await look()).toBeNull(); // unchanged for LOCK_STALE_MS: its holder is gone
+    await utimes(file, new Date(Date.now() + 5_000), new Date(Date.now() + 5_000)); // touched: alive again
+    expect(await look()).toEqual({ pid: dead, host: 'elsewhere.example' });
+    // A lock that names nobody (a power loss left it empty): judged the same way, by its changes.
+    await writeFile(file, '');
+    expect(await look()).toEqual({ pid: 0, host: '' });
+    now += LOCK_STALE_MS;
+    expect(await look()).toBeNull();
+    await rm(file);
+    expect(await look()).toBeNull();
   });
 
   it('wait mode: waits for the holder to release, and gives up with LockHeldError after waitMs', async () => {
