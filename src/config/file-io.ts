@@ -169,7 +169,7 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
     // in the directory once a change is answered (the held file keeps the inode until the turn after:
     // this unlink frees nothing on the group's path). One put back by the restore is gone already;
     // one that cannot be removed now goes after the next write that succeeds there (removeTempFile).
-    for (const aside of asides) await fs.unlink(aside).catch(() => {});
+    for (const aside of asides) await removeTempFile(fs, aside);
     releaseAfterTurn(held);
   }
   const written = { auditSize: audit.size, auditLost: audit.lost, notDurable, placed };
