@@ -1,6 +1,14 @@
 import path from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
-import { AtomicWriteError, type FileMark, tempPathFor, writeFileAtomic } from '../fs/atomic-write.js';
+import {
+  AtomicWriteError,
+  asidePathFor,
+  type FileMark,
+  type ReplaceIf,
+  removeTempFile,
+  replaceChecked,
+  writeFileAtomic,
+} from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem, type HeldFile } from '../fs/file-system.js';
 import { type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
 import { type LoadListener, loopBusyNow } from '../heap-tuning.js';
@@ -85,7 +93,7 @@ export interface GroupWritten {
  */
 export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<GroupWritten> {
   const done: Replaced[] = [];
-  // Each replaced file's old inode under a second name until the group is over (see keepAside).
+  // Each replaced file's old inode under its aside name until the group is over (see Replaced.aside).
   const asides: string[] = [];
   const notDurable: string[] = [];
   const placed: ({ file: string } & FileMark)[] = [];
@@ -106,50 +114,62 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
       // the rename cannot close the moment between it and the rename, and a file a person created
       // in that moment was renamed over; with link(2) it makes the write fail instead (EEXIST).
       const noReplace = write.unlessChanged === true && write.previous === null;
+      // Judged on a file: the file in place is judged, taken away, found to be the one judged, and
+      // the new one linked into the empty place (replaceChecked). A check, then a rename over it,
+      // renamed over a hand edit that landed in between (`mv`, `sed -i`): never in force, never
+      // audited. The old file stays under its aside name until the group is over, so a failed group
+      // puts it back with a link, which needs no free space (the audit append fails with ENOSPC
+      // just when the disk is full).
+      let replaceIf: ReplaceIf | undefined;
       let aside: string | null = null;
       if (write.previous !== null) {
         const old = await fs.hold?.(write.file);
         if (old) held.push(old);
-        aside = await keepAside(fs, write.file);
-        if (aside) asides.push(aside);
+        const name = asidePathFor(write.file);
+        replaceIf = {
+          aside: name,
+          check: async (current) => {
+            aside = current === null ? null : name;
+            // Still the text this group was judged on? A hand edit since is left in place and judged.
+            if (write.unlessChanged && (current === null ? null : await holds(current)) !== write.previous)
+              throw new FileChangedError(write.file);
+          },
+          changed: () => new FileChangedError(write.file),
+        };
       }
       try {
         durable = await writeFileAtomic(write.file, write.text, {
           fs,
           mode,
           noReplace,
+          replaceIf,
           onPlacing: (m) => {
             mark = m;
           },
-          // Still the text this group was judged on? A hand edit since is not renamed over.
-          beforeRename: !write.unlessChanged
-            ? undefined
-            : async () => {
-                if ((await holds(write.file)) !== write.previous) throw new FileChangedError(write.file);
-              },
         });
       } catch (err) {
         if (err instanceof AtomicWriteError && err.cause instanceof FileChangedError) throw err.cause;
-        // The file appeared after all: judged again on it, as any hand edit that lands under a write.
-        if (noReplace && err instanceof AtomicWriteError && err.step === 'rename' && err.errno === 'EEXIST')
+        // A file appeared after all (created in the missing moment): judged again on it, as any hand edit that lands under a write.
+        if ((noReplace || replaceIf) && err instanceof AtomicWriteError && err.step === 'rename' && err.errno === 'EEXIST')
           throw new FileChangedError(write.file);
         if (err instanceof AtomicWriteError) throw new ConfigWriteError(err.step, err.errno, { cause: err });
         throw err;
       }
+      if (aside !== null) asides.push(aside);
       if (!durable) notDurable.push(write.file);
       if (mark) placed.push({ file: write.file, ...mark });
       done.push({ ...write, aside });
     }
     audit = await appendAuditText(fs, plan.audit.file, plan.audit.text, plan.audit.knownSize, plan.audit.checks);
   } catch (err) {
-    // Awaited here, so the finally below lets go of the old files (and their second names) after it.
+    // Awaited here, so the finally below lets go of the old files (and their aside names) after it.
     return await restore(fs, done, err, holds);
   } finally {
-    // The old files' second names go before the answer, written or refused, so no temp-named file is
+    // The old files' aside names go before the answer, written or refused, so no temp-named file is
     // in the directory once a change is answered (the held file keeps the inode until the turn after:
     // this unlink frees nothing on the group's path). One put back by the restore is gone already;
-    // one that cannot be removed now a start removes (a temp name).
-    for (const aside of asides) await fs.unlink(aside).catch(() => {});
+    // one that cannot be removed now goes after the next write that succeeds there (removeTempFile).
+    for (const aside of asides) await removeTempFile(fs, aside);
     releaseAfterTurn(held);
   }
   const written = { auditSize: audit.size, auditLost: audit.lost, notDurable, placed };
@@ -181,24 +201,9 @@ function releaseAfterTurn(held: readonly HeldFile[]): void {
   });
 }
 
-/** A file the group replaced: what it wrote, and the old file's second name (null: none could be made). */
+/** A file the group replaced: what it wrote, and the old file's aside name (null: there was no old file). */
 interface Replaced extends FileWrite {
   readonly aside: string | null;
-}
-
-/**
- * A second name (a hard link, temp-named) for the file a group is about to replace, so a failed
- * group puts the old file back with one rename, which needs no free space. Restored by writing its
- * text again, the old file needed new blocks just when the disk was full (the audit append had
- * failed with ENOSPC): the restore failed, and the refused change stayed on disk, to be taken for a
- * hand edit at the next read. Null when no link can be made (the group then restores by writing).
- */
-async function keepAside(fs: FileSystem, file: string): Promise<string | null> {
-  const aside = tempPathFor(file);
-  return fs.link(file, aside).then(
-    () => aside,
-    () => null,
-  );
 }
 
 /** Puts back the files a failed group replaced (newest first), then throws the failure as ConfigWriteError. */
@@ -209,22 +214,30 @@ async function restore(
   holds: (file: string) => Promise<string | null>,
 ): Promise<never> {
   for (const { file, text, previous, aside } of [...written].reverse()) {
+    // Only this write is undone, and only while its file is in place: a file a person put there since
+    // (a hand edit landing in that moment) is theirs, left as it is for the next read to judge. So
+    // the file judged is taken away and found to be the one judged before it is replaced or removed
+    // (replaceChecked): checked, then renamed over or removed, a rename in between was lost.
+    const away = asidePathFor(file);
+    const ours: ReplaceIf = {
+      aside: away,
+      check: async (current) => {
+        if (current === null || (await holds(current)) !== text) throw new FileChangedError(file);
+      },
+      changed: () => new FileChangedError(file),
+    };
     try {
-      // Only this write is undone: a file a person put there since (a hand edit landing in that
-      // moment) is theirs, left as it is for the next read to judge. Undone blindly, it was deleted
-      // (a write into a missing file) or written over with the text before it.
-      if ((await holds(file)) !== text) continue;
-      if (previous === null) await fs.unlink(file);
-      else if (aside !== null && (await putAsideBack(fs, aside, file))) continue;
-      else
-        await writeFileAtomic(file, previous, {
-          fs,
-          beforeRename: async () => {
-            if ((await holds(file)) !== text) throw new FileChangedError(file);
-          },
-        });
+      if (previous !== null && aside === null) await writeFileAtomic(file, previous, { fs, replaceIf: ours });
+      else {
+        // The old file back from its aside name (one link: no free space needed), or none (a file the group created).
+        await replaceChecked(fs, aside, file, ours);
+        await fs.syncDir(path.dirname(file)).catch(() => {});
+      }
+      await removeTempFile(fs, away); // this write's file, undone
     } catch (restoreError) {
-      if (restoreError instanceof AtomicWriteError && restoreError.cause instanceof FileChangedError) continue;
+      const why = restoreError instanceof AtomicWriteError ? restoreError.cause : restoreError;
+      // Not ours any more, or a file put there meanwhile (EEXIST): theirs, left as it is.
+      if (why instanceof FileChangedError || errnoOf(why) === 'EEXIST') continue;
       // Could not put it back: the new file is on disk, and the next read reports it truthfully.
       const errno = restoreError instanceof AtomicWriteError ? restoreError.errno : errnoOf(restoreError);
       throw new ConfigWriteError('restore after failed audit append', errno, { cause: restoreError });
@@ -232,17 +245,6 @@ async function restore(
   }
   if (cause instanceof ConfigWriteError || cause instanceof FileChangedError) throw cause;
   throw new ConfigWriteError('audit append', errnoOf(cause), { cause });
-}
-
-/** The old file back in place from its second name: true when done (its directory fsync'd if it can be). */
-async function putAsideBack(fs: FileSystem, aside: string, file: string): Promise<boolean> {
-  try {
-    await fs.rename(aside, file);
-  } catch {
-    return false; // written back instead
-  }
-  await fs.syncDir(path.dirname(file)).catch(() => {});
-  return true;
 }
 
 /**

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type { Document } from 'yaml';
 import { TOKENS_FILE } from '../auth/token-file.js';
-import { AtomicWriteError, type FileMark, removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
+import { AtomicWriteError, type FileMark, putBackTakenAway, removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
 import { Mutex } from '../fs/mutex.js';
 import { lstatRuntimeFile, type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
@@ -209,16 +209,22 @@ async function readSettledAtOpen(
   subject: 'config' | 'presets',
 ): Promise<string | null> {
   const clock = systemSettleClock;
-  /** A look of this start found the file there: missing now, it is an edit under way (vim's write: renamed away, then created anew). */
-  let found = false;
+  /**
+   * A look of this start found the file there: missing now, it is an edit under way (vim's write:
+   * renamed away, then created anew). A runner beside the API takes a file missing at its first look
+   * so too: the API's write takes the file away for a moment (replaceChecked), and a runner starting
+   * then reported config.yaml missing (or took no presets) until its next look.
+   */
+  let found = options.auditHandEdits === false;
   const { value } = await readSettledFiles({
     times: options.settle,
     clock,
     read: async () => {
       const readAt = clock.wall();
       const text = await readAtOpen(fs, file, options, subject);
-      // Missing at the first look: missing (a first start). Gone since a look found it: taken as
-      // missing only once it stayed missing for the window (missingWait), as a running store does.
+      // Missing at the first look: missing (a first start). Gone since a look found it (or a runner's
+      // first look): taken as missing only once it stayed missing for the window (missingWait), as a
+      // running store does; at once when the directory has not changed for the window.
       if (text === null)
         return { value: text, files: [found ? { missing: { readAt, dirChangedAt: await dirChangedAt(file) } } : undefined] };
       found = true;
@@ -250,6 +256,14 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
   const audit = await AuditFile.open({ runtimeDir: options.runtimeDir, fs, now, warn: options.warn });
 
   const yaml = options.yaml ?? sharedYamlParser();
+  // A write killed in the moment it had taken a file away (replaceChecked) left it under its aside
+  // name: put back before anything reads it (the API process only: it holds the runtime dir's lock,
+  // so no write of another is under way), as if the write had stopped before it.
+  if (options.auditHandEdits !== false)
+    for (const taken of [presetsFile, file]) {
+      const aside = await putBackTakenAway(taken, { fs });
+      if (aside) options.warn?.(`${taken}: put back from ${aside}, where a write stopped midway had set it aside`, { file: taken, aside });
+    }
   const presetsText = await readSettledAtOpen(fs, presetsFile, options, 'presets');
   if (presetsText !== null) await parseOffThread(presetsText, yaml, options.parseDeadlineMs);
   const content = parsePresetsFile(options.strategies, presetsFile, presetsText);

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { digestOf } from '../../src/config/file-store.js';
@@ -15,6 +15,12 @@ export interface CrashFigures {
   filesCorrupted: number;
   /** Temp files found right after a kill (a write cut short); the next start removes them. */
   tempFilesAfterKills: number;
+  /**
+   * Kills that came in the moment a write had taken config.yaml away to judge it (replaceChecked:
+   * renamed to its aside name, the new file not linked in yet): the file was checked under its
+   * aside name, which the next start puts back before it reads.
+   */
+  takenAwayAtKills: number;
   /** Temp files left at the end, after the last restart: must be 0. */
   strayTempFiles: number;
   finalVersion: number;
@@ -90,9 +96,29 @@ async function auditEntries(runtimeDir: string): Promise<{ version: number; oper
     .map((l) => JSON.parse(l));
 }
 
-/** config.yaml parses and validates against the registry, or the test fails. */
-async function checkConfig(runtimeDir: string): Promise<{ version: number; digest: string }> {
-  const file = path.join(runtimeDir, 'config.yaml');
+/**
+ * config.yaml parses and validates against the registry, or the test fails. Right after a kill
+ * (`takenAway`) a config.yaml missing is looked for under its aside name (the newest), the file the
+ * next start puts back; `takenAway()` is told.
+ */
+async function checkConfig(runtimeDir: string, takenAway?: () => void): Promise<{ version: number; digest: string }> {
+  let file = path.join(runtimeDir, 'config.yaml');
+  const missing = await stat(file).then(
+    () => false,
+    (err: NodeJS.ErrnoException) => err.code === 'ENOENT',
+  );
+  if (missing && takenAway) {
+    const asides = await Promise.all(
+      (await readdir(runtimeDir))
+        .filter((name) => /^\.config\.yaml\.\d+\.[0-9a-f]{12}\.aside\.tmp$/.test(name))
+        .map(async (name) => ({ name, mtimeMs: (await stat(path.join(runtimeDir, name))).mtimeMs })),
+    );
+    const newest = asides.sort((a, b) => b.mtimeMs - a.mtimeMs)[0];
+    if (newest) {
+      takenAway();
+      file = path.join(runtimeDir, newest.name);
+    }
+  }
   const text = await readFile(file, 'utf8');
   const { config } = parseConfigFile(defaultRegistry, file, text); // throws on an invalid file
   return { version: config.version, digest: digestOf(text) };
@@ -112,6 +138,7 @@ export async function crashTrial(runtimeDir: string, kills: number, maxRunMs = 4
     recoveryLines: 0,
     filesCorrupted: 0,
     tempFilesAfterKills: 0,
+    takenAwayAtKills: 0,
     strayTempFiles: 0,
     finalVersion: 0,
   };
@@ -146,7 +173,7 @@ export async function crashTrial(runtimeDir: string, kills: number, maxRunMs = 4
     figures.refusedWrites += child.refused();
     figures.tempFilesAfterKills += (await readdir(runtimeDir)).filter((f) => f.endsWith('.tmp')).length;
     try {
-      await checkConfig(runtimeDir);
+      await checkConfig(runtimeDir, () => figures.takenAwayAtKills++);
     } catch (err) {
       figures.filesCorrupted++;
       throw err;

@@ -66,8 +66,8 @@ export function faultyFileSystem(base: FileSystem = nodeFileSystem): FaultyFileS
       await base.rename(from, to);
     },
     async link(from, to) {
-      // The no-replace form of the rename (a temp file linked into the place of a missing file): the
-      // same step. A second name for the file a group replaces (file-io.ts keepAside) is not a rename.
+      // The no-replace form of the rename (a temp file linked into an empty place: a missing file's,
+      // or one replaceChecked took away; or what it took, put back): the same step.
       if (path.basename(from).endsWith('.tmp')) check('rename', 'link', from);
       await base.link(from, to);
     },

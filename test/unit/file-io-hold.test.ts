@@ -23,6 +23,9 @@ const heldGone = (dir: string) =>
     })
     .filter((target) => target.startsWith(`${dir}/`) && target.endsWith(' (deleted)'));
 
+/** A file's name, an aside's (asidePathFor) as `aside`. */
+const named = (file: string) => (file.endsWith('.aside.tmp') ? 'aside' : path.basename(file));
+
 /** `base` with its calls recorded in order (holds, releases, renames, appends); `failAppend` refuses the audit append. */
 function recording(base: FileSystem, options: { failAppend?: boolean } = {}) {
   const calls: string[] = [];
@@ -43,8 +46,12 @@ function recording(base: FileSystem, options: { failAppend?: boolean } = {}) {
       };
     },
     async rename(from, to) {
-      calls.push(`rename -> ${path.basename(to)}`);
+      calls.push(`rename -> ${named(to)}`);
       await base.rename(from, to);
+    },
+    async link(from, to) {
+      calls.push(`link -> ${named(to)}`);
+      await base.link(from, to);
     },
     async open(file, flags, mode) {
       if (flags === 'a') {
@@ -77,8 +84,11 @@ describe('a group commit holds each file it replaces over its rename', () => {
       const { fs, calls, released } = recording(base);
       await writeGroup(fs, await plan(dir));
       // Answered (the reply goes out in this turn), and the old file is still open: its inode is not freed yet.
-      expect(calls).toEqual(['hold config.yaml', 'rename -> config.yaml', 'append audit.log']);
-      expect(heldGone(dir)).toEqual([`${dir}/config.yaml (deleted)`]);
+      // The old file taken away to its aside name, the new one linked into its place (replaceChecked).
+      expect(calls).toEqual(['hold config.yaml', 'rename -> aside', 'link -> config.yaml', 'append audit.log']);
+      expect(heldGone(dir)).toEqual([
+        expect.stringMatching(new RegExp(`^${dir}/\\.config\\.yaml\\.\\d+\\.[0-9a-f]{12}\\.aside\\.tmp \\(deleted\\)$`)),
+      ]);
       await nextTurn();
       expect(calls.at(-1)).toBe('release config.yaml');
       await Promise.all(released);

@@ -15,14 +15,14 @@ import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 
 const by = { actor: 'group-test' };
 
-/** The real file system, counting config renames and audit appends (the two durable writes of a commit). */
+/** The real file system, counting config placements (a link into the empty place) and audit appends (the two durable writes of a commit). */
 function countingFs(base: FileSystem = nodeFileSystem) {
   const counts = { configWrites: 0, auditAppends: 0 };
   const fs: FileSystem = {
     ...base,
-    async rename(from, to) {
+    async link(from, to) {
       if (path.basename(to) === 'config.yaml') counts.configWrites++;
-      return base.rename(from, to);
+      return base.link(from, to);
     },
     async open(file, flags, mode) {
       if (flags === 'a' && path.basename(file) === 'audit.log') counts.auditAppends++;
@@ -203,9 +203,11 @@ describe('file store: group commit', () => {
     let failConfigRename = false;
     const fs: FileSystem = {
       ...nodeFileSystem,
-      rename: async (from, to) => {
-        if (failConfigRename && path.basename(to) === 'config.yaml') throw Object.assign(new Error('no space'), { code: 'ENOSPC' });
-        return nodeFileSystem.rename(from, to);
+      // The new config linked into the place the old one was taken from (replaceChecked): refused.
+      link: async (from, to) => {
+        if (failConfigRename && path.basename(to) === 'config.yaml' && !from.endsWith('.aside.tmp'))
+          throw Object.assign(new Error('no space'), { code: 'ENOSPC' });
+        return nodeFileSystem.link(from, to);
       },
     };
     const store = await openStore(dir, fs);

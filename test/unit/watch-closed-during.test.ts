@@ -121,11 +121,11 @@ describe('the file store and a hand edit in its write', () => {
     const file = path.join(dir, 'config.yaml');
     let editDuringWrite = false;
     let edited = false;
-    // Right after the store's rename into place, before its audit append: the watch is closed then.
+    // Right after the store's link into place (the old file taken away), before its audit append: the watch is closed then.
     const fs: FileSystem = {
       ...nodeFileSystem,
-      rename: async (from, to) => {
-        await nodeFileSystem.rename(from, to);
+      link: async (from, to) => {
+        await nodeFileSystem.link(from, to);
         if (editDuringWrite && to === file && !edited) {
           edited = true;
           const text = await readFile(file, 'utf8');
