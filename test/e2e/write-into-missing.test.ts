@@ -9,8 +9,8 @@ import { waitUntil } from '../helpers/wait.js';
 
 /**
  * The real file system, where a person creates `name` (with `text`) at the worst moment: after a
- * write of the API into the missing file has checked it is still missing (the read just before the
- * rename), before the write puts its own file in place. Once only.
+ * write of the API into the missing file has judged it missing, just before the write links its own
+ * file into the empty place (link(2), which then fails with EEXIST rather than replace). Once only.
  */
 function personCreatesAfterTheCheck(name: string, text: string) {
   let on = false;
@@ -19,19 +19,17 @@ function personCreatesAfterTheCheck(name: string, text: string) {
   const fs: FileSystem = {
     ...nodeFileSystem,
     async open(file, flags, mode) {
-      // The write's temp file: the next read of the target is the check before the rename.
+      // The write's temp file: its link into the target's place comes next.
       if (flags === 'wx' && path.basename(file).startsWith(`.${name}.`) && on && !created) armed = true;
       return nodeFileSystem.open(file, flags, mode);
     },
-    async readFile(file, checks) {
-      if (!armed || path.basename(file) !== name) return nodeFileSystem.readFile(file, checks);
-      armed = false;
-      try {
-        return await nodeFileSystem.readFile(file, checks);
-      } finally {
+    async link(existing, file) {
+      if (armed && path.basename(file) === name) {
+        armed = false;
         created = true;
         await writeFile(file, text, { flag: 'wx' });
       }
+      return nodeFileSystem.link(existing, file);
     },
   };
   return {
