@@ -4,9 +4,11 @@ import {
   AtomicWriteError,
   asidePathFor,
   type FileMark,
+  pairedTempPath,
   type ReplaceIf,
   removeTempFile,
   replaceChecked,
+  undonePathFor,
   writeFileAtomic,
 } from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem, type HeldFile } from '../fs/file-system.js';
@@ -218,7 +220,12 @@ async function restore(
     // (a hand edit landing in that moment) is theirs, left as it is for the next read to judge. So
     // the file judged is taken away and found to be the one judged before it is replaced or removed
     // (replaceChecked): checked, then renamed over or removed, a rename in between was lost.
-    const away = asidePathFor(file);
+    // The refused file goes under a name of its own: a kill from here to the link leaves it beside the
+    // old file's aside, and a start must put back the old file, never it (putBackTakenAway).
+    const away = undonePathFor(file);
+    // The old file is linked into place from the temp name paired with its aside: a kill in that
+    // moment leaves the pair (the aside and its temp, not yet linked), which a start puts back.
+    let back: string | null = null;
     const ours: ReplaceIf = {
       aside: away,
       check: async (current) => {
@@ -230,11 +237,17 @@ async function restore(
       if (previous !== null && aside === null) await writeFileAtomic(file, previous, { fs, replaceIf: ours });
       else {
         // The old file back from its aside name (one link: no free space needed), or none (a file the group created).
-        await replaceChecked(fs, aside, file, ours);
+        if (aside !== null)
+          back = await fs.link(aside, pairedTempPath(aside)).then(
+            () => pairedTempPath(aside as string),
+            () => null, // no second name (a file system without hard links): linked from the aside itself
+          );
+        await replaceChecked(fs, back ?? aside, file, ours);
         await fs.syncDir(path.dirname(file)).catch(() => {});
       }
       await removeTempFile(fs, away); // this write's file, undone
     } catch (restoreError) {
+      if (back !== null) await removeTempFile(fs, back);
       const why = restoreError instanceof AtomicWriteError ? restoreError.cause : restoreError;
       // Not ours any more, or a file put there meanwhile (EEXIST): theirs, left as it is.
       if (why instanceof FileChangedError || errnoOf(why) === 'EEXIST') continue;

@@ -257,8 +257,10 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
 
   const yaml = options.yaml ?? sharedYamlParser();
   // A write killed in the moment it had taken a file away (replaceChecked) left it under its aside
-  // name: put back before anything reads it (the API process only: it holds the runtime dir's lock,
-  // so no write of another is under way), as if the write had stopped before it.
+  // name, beside its new file not yet linked: put back before anything reads it, as if the write had
+  // stopped before it. An aside of a write that was done is clutter (the file missing now was removed
+  // on purpose since) and goes, as every aside does here, whatever its pid (the API process only: it
+  // holds the runtime dir's lock, so no write of another is under way). See putBackTakenAway.
   if (options.auditHandEdits !== false)
     for (const taken of [presetsFile, file]) {
       const aside = await putBackTakenAway(taken, { fs });
@@ -860,8 +862,9 @@ class FileStore implements FileConfigStore {
    * window (missingWait), and a file that comes back meanwhile is a file not seen yet. A runner beside
    * the API (no audit) waits only for a missing file: it takes new content once the API has audited
    * it, or after UNAUDITED_GRACE_MS unchanged (holdBackUnaudited). Runs under the mutex, so a commit
-   * meanwhile waits for the edit and builds upon the whole of it; the API's own writes never make a
-   * file missing, and a file already taken as missing is not waited for again.
+   * meanwhile waits for the edit and builds upon the whole of it; the API's own writes make a file
+   * missing only between a take-away and its link (replaceChecked: three system calls; a runner
+   * beside the API waits that out as any missing file), and a file already taken as missing is not waited for again.
    */
   private async readSettled(): Promise<FileRead[]> {
     const files = [this.presetsFile, this.file];

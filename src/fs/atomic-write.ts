@@ -102,8 +102,8 @@ async function linkIntoPlace(fs: FileSystem, temp: string, file: string): Promis
  * `changed()`, link's EEXIST, or the file system's; `onStep` is told the step under way ('check
  * before rename', 'rename', 'put back'). From the take-away to the link (three system calls: ~0.02
  * ms at p50 on the I/O thread, 0.07 at p99) the file is missing: readers wait a missing file out
- * (src/fs/settle.ts), and a kill then leaves it under `aside`, which the writer's next start puts
- * back (putBackTakenAway). Its cost: 3 more calls than a check and a rename, all metadata (stat,
+ * (src/fs/settle.ts), and a kill then leaves it under `aside` beside `source` (the paired temp
+ * name, not yet linked), which the writer's next start puts back (putBackTakenAway). Its cost: 3 more calls than a check and a rename, all metadata (stat,
  * stat, unlink), the group's disk work unchanged within noise (p50 1.04 against 1.06 ms).
  */
 export async function replaceChecked(
@@ -162,10 +162,23 @@ async function putBack(fs: FileSystem, aside: string, file: string): Promise<voi
 /**
  * A name beside `file` for the file replaceChecked takes away (`.<name>.<pid>.<hex>.aside.tmp`): a
  * temp name (a start's removeStrayTempFiles removes it once its process is gone), told apart so
- * that a start finding `file` missing puts it back (putBackTakenAway).
+ * that a start finding `file` missing can put it back (putBackTakenAway). A write that takes the
+ * old file there writes the new one under the paired temp name (pairedTempPath: the same pid and
+ * hex), so a start can tell a write stopped inside its window (the temp not yet linked into place)
+ * from one that was done (its temp gone), whose aside is only clutter.
  */
 export const asidePathFor = (file: string) =>
   path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.aside.tmp`);
+
+/** The temp name paired with an aside (asidePathFor): `.<name>.<pid>.<hex>.tmp`, the new file of the same write. */
+export const pairedTempPath = (aside: string) => aside.replace(/\.aside\.tmp$/, '.tmp');
+
+/**
+ * A name beside `file` for the file a failed change's undo takes away (`.<name>.<pid>.<hex>.undone.tmp`):
+ * the refused new file, never put back by a start (putBackTakenAway), removed as a stray.
+ */
+export const undonePathFor = (file: string) =>
+  path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.undone.tmp`);
 
 /**
  * A name beside `file` for a temp file of this process (`.<name>.<pid>.<hex>.tmp`): one a start's
@@ -175,9 +188,10 @@ export const tempPathFor = (file: string) =>
   path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 
 const escaped = (file: string) => path.basename(file).replace(/[.]/g, '\\.');
-/** Temp files and asides of `file` (tempPathFor, asidePathFor). */
-const tempPattern = (file: string) => new RegExp(`^\\.${escaped(file)}\\.(\\d+)\\.[0-9a-f]{12}(\\.aside)?\\.tmp$`);
-const asidePattern = (file: string) => new RegExp(`^\\.${escaped(file)}\\.\\d+\\.[0-9a-f]{12}\\.aside\\.tmp$`);
+/** Temp files, asides and undone files of `file` (tempPathFor, asidePathFor, undonePathFor). */
+const tempPattern = (file: string) => new RegExp(`^\\.${escaped(file)}\\.(\\d+)\\.[0-9a-f]{12}(\\.aside|\\.undone)?\\.tmp$`);
+/** Asides and undone files of `file`: what replaceChecked took away. */
+const takenPattern = (file: string) => new RegExp(`^\\.${escaped(file)}\\.\\d+\\.[0-9a-f]{12}\\.(aside|undone)\\.tmp$`);
 
 /**
  * Temp files of this process's failed writes that could not be removed when they failed: the
@@ -235,7 +249,9 @@ export async function writeFileAtomic(
   const fs = options.fs ?? nodeFileSystem;
   const durable = options.durable ?? true;
   const dir = path.dirname(file);
-  const temp = tempPathFor(file);
+  // Taking the old file to an aside: the new one under its paired name (a start tells by it a write stopped midway).
+  const aside = options.replaceIf?.aside;
+  const temp = aside?.endsWith('.aside.tmp') ? pairedTempPath(aside) : tempPathFor(file);
   let step = 'open temp file';
   let handle: WritableFile | undefined;
   try {
@@ -324,31 +340,51 @@ export async function removeStrayTempFiles(file: string, options: { fs?: FileSys
 
 /**
  * `file` missing because its writer was stopped (killed, a power loss) while replaceChecked had taken
- * it away: put back from its aside (the newest, if several), linked so that a file created
- * meanwhile stays. For the one writer of `file`, at its start, before it reads the file (an aside
- * of a live writer would be its write under way). Returns the aside's name, or null (nothing to put back).
+ * it away: put back from its aside, linked so that a file created meanwhile stays. Only an aside
+ * whose write was stopped inside that moment is put back: its paired temp file (pairedTempPath, the
+ * new file) is still there, not yet linked into place (it is removed only after the link). An aside
+ * without it is left from a write that was done (killed after the link, during its audit append):
+ * the file missing then was removed since, on purpose (`rm` while the server was down), and putting
+ * the old file back would undo that. A failed change's undo takes the refused file to an undone name
+ * (undonePathFor), never put back; the old file it was putting back is its source, under the aside
+ * name with a paired temp name (restore in src/config/file-io.ts). Then every aside and undone file
+ * of `file` goes, with the paired temp files, whatever process made them (a pid tells nothing across
+ * pid namespaces: in a container the server is pid 1 at each start). For the one writer of `file`,
+ * at its start, before it reads the file, holding what keeps other writers out (the runtime dir's
+ * lock). Returns the aside's name put back, or null (nothing to put back).
  */
 export async function putBackTakenAway(file: string, options: { fs?: FileSystem } = {}): Promise<string | null> {
   const fs = options.fs ?? nodeFileSystem;
-  const missing = await fs.stat(file).then(
-    () => false,
-    (err: unknown) => errnoOf(err) === 'ENOENT',
-  );
-  if (!missing) return null;
   const dir = path.dirname(file);
-  const pattern = asidePattern(file);
-  let newest: { name: string; mtimeMs: number } | null = null;
-  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
-    if (!pattern.test(name)) continue;
-    const stat = await fs.stat(path.join(dir, name)).catch(() => null);
-    if (stat && (newest === null || stat.mtimeMs > newest.mtimeMs)) newest = { name, mtimeMs: stat.mtimeMs };
+  const pattern = takenPattern(file);
+  const taken = (await fs.readdir(dir).catch(() => [] as string[])).filter((name) => pattern.test(name));
+  if (taken.length === 0) return null;
+  const exists = (full: string) =>
+    fs.stat(full).then(
+      () => true,
+      (err: unknown) => errnoOf(err) !== 'ENOENT',
+    );
+  let putBackFrom: string | null = null;
+  if (!(await exists(file))) {
+    let newest: { name: string; mtimeMs: number } | null = null;
+    for (const name of taken) {
+      if (!name.endsWith('.aside.tmp') || !(await exists(pairedTempPath(path.join(dir, name))))) continue;
+      const stat = await fs.stat(path.join(dir, name)).catch(() => null);
+      if (stat && (newest === null || stat.mtimeMs > newest.mtimeMs)) newest = { name, mtimeMs: stat.mtimeMs };
+    }
+    if (newest !== null) {
+      // A file created meanwhile (EEXIST), or a directory that refuses: the start goes on as with a missing file.
+      putBackFrom = await linkIntoPlace(fs, path.join(dir, newest.name), file).then(
+        () => newest.name,
+        () => null,
+      );
+    }
   }
-  if (newest === null) return null;
-  try {
-    await linkIntoPlace(fs, path.join(dir, newest.name), file);
-  } catch {
-    return null; // a file created meanwhile (EEXIST), or the directory refuses: the start goes on as with a missing file
+  for (const name of taken) {
+    const full = path.join(dir, name);
+    await fs.unlink(full).catch(() => {});
+    if (name.endsWith('.aside.tmp')) await fs.unlink(pairedTempPath(full)).catch(() => {});
   }
   await fs.syncDir(dir).catch(() => {});
-  return newest.name;
+  return putBackFrom;
 }

@@ -4,7 +4,7 @@ import { readTokenFile, renderTokenFile, TOKEN_FILE_WRITE, TOKENS_FILE } from '.
 import { AUDIT_FILE } from '../config/audit-file.js';
 import { type DumpAuditEntry, dumpAuditEntry, orderAudit, type StoreDump } from '../config/dump.js';
 import { CONFIG_FILE_NAME, KEPT_PRESETS_FILE } from '../config/file-store.js';
-import { removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
+import { putBackTakenAway, removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
 import {
   clearRuntimeDirMigrating,
   clearRuntimeDirMoved,
@@ -61,7 +61,21 @@ export class FileSide {
         throw new MigrateSourceError(`${this.description}: its parent directory ${parent} does not exist (a typo?); create it first`);
     }
     this.locks = await lockRuntimeDir(this.dir, { serve: true, runner: true });
+    // A server killed while a write had config.yaml or strategies.yaml set aside (replaceChecked) left
+    // it under its aside name, which the server's next start puts back: put back here too, as that
+    // start would, before anything is read or judged. Read by name, a source with its presets set
+    // aside was moved as `presets: none` (and marked moved: never put back), and one with its config
+    // set aside refused as holding none; a target so was taken for a fresh one. Under the locks: no
+    // server writes there now.
+    for (const name of [PRESETS_FILE_NAME, CONFIG_FILE_NAME]) {
+      const file = path.join(this.dir, name);
+      const aside = await putBackTakenAway(file);
+      if (aside !== null) this.putBack.push(`${name} (from ${aside})`);
+    }
   }
+
+  /** Files put back from where a write stopped midway had set them aside (open). */
+  readonly putBack: string[] = [];
 
   async close(): Promise<void> {
     await this.locks?.release();

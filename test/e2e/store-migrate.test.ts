@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Range } from 'etcd3';
-import { expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
 import type { StoreSettings } from '../../src/store-settings.js';
 import { describeWithEtcd, type EtcdCluster, freePort, startEtcd } from '../helpers/etcd.js';
@@ -46,6 +46,39 @@ async function fileDeployment() {
 }
 
 const files = async (dir: string) => (await readdir(dir)).filter((f) => !f.startsWith('.')).sort();
+
+/** As a serve killed while a write had `name` taken away leaves it: the old file under its aside name, the new one under the paired temp name, not yet linked. */
+async function killedInTheWindow(dir: string, name: string, newText: string) {
+  const stem = path.join(dir, `.${name}.999999999.0123456789ab`);
+  const { rename } = await import('node:fs/promises');
+  await rename(path.join(dir, name), `${stem}.aside.tmp`);
+  await writeFile(`${stem}.tmp`, newText);
+}
+
+describe('stratctl store migrate from a directory a write was killed in (file to file)', () => {
+  it('puts back a config.yaml and strategies.yaml a killed write had set aside, then moves them: not `presets: none`, not "holds no config"', async () => {
+    const { dir, before } = await fileDeployment();
+    const config = await readFile(path.join(dir, 'config.yaml'), 'utf8');
+    await killedInTheWindow(dir, 'strategies.yaml', PRESETS_TEXT.replace('Gold (fast)', 'Gold (faster)'));
+    await killedInTheWindow(dir, 'config.yaml', config.replace('range', 'gold'));
+    const target = path.join(await tempRuntimeDir(), 'moved');
+    const moved = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', `file:${target}`]);
+    expect(moved.stderr).toBe('');
+    expect(moved.code).toBe(0);
+    // What the source's own next start would have put back: the files as they were before the killed write.
+    expect(await readFile(path.join(target, 'strategies.yaml'), 'utf8')).toBe(PRESETS_TEXT);
+    expect(await readFile(path.join(target, 'config.yaml'), 'utf8')).toBe(config);
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const server = await startTestServer({ runtimeDir: target, runner: false });
+    try {
+      const after = await state(server);
+      expect(after.status).toEqual(before.status);
+      expect(after.strategies).toEqual(before.strategies);
+    } finally {
+      await server.close();
+    }
+  });
+});
 
 describeWithEtcd('stratctl store migrate (real etcd)', () => {
   it('file -> etcd -> file: config text, presets text, hashed tokens and the audit trail move as stored; history and rollback work after each move', async () => {

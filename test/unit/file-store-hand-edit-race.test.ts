@@ -200,8 +200,10 @@ describe('a hand edit renamed into place while a change is written is never repl
     const digest = first.state().config.digest;
     await first.close();
     const text = await readFile(file, 'utf8');
-    // Killed between the take-away and the link: the file under its aside name, of a process long gone.
+    // Killed between the take-away and the link: the file under its aside name, of a process long
+    // gone, beside the new file under the paired temp name, not yet linked.
     await rename(file, path.join(dir, '.config.yaml.999999999.0123456789ab.aside.tmp'));
+    await writeFile(path.join(dir, '.config.yaml.999999999.0123456789ab.tmp'), text.replace('gold', 'range'));
     const warnings: string[] = [];
     const store = await openFileConfigStore({ strategies: defaultRegistry, runtimeDir: dir, warn: (m) => warnings.push(m) });
     await store.start();
