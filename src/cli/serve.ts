@@ -100,8 +100,10 @@ export function lockLostReason(file: string, holder: LockHolder | null): string 
 export function runnerIdLostReason(id: string, holder: RunnerIdHolder): string {
   // A runner just started that lost the id to the holder it judged gone: "not heard from" would
   // send the operator looking for a stall of this one.
-  if (holder.resumed)
+  if (holder.how === 'resumed')
     return `runner id ${id} is process ${holder.pid}'s on ${holder.host} again: it had stopped publishing, so this runner's start took the id over, but it published again before this runner's first heartbeat (it was frozen, and resumed), so this runner stops: two runners never run under one id`;
+  if (holder.how === 'together')
+    return `runner id ${id}: another runner started under the same id at the same time (process ${holder.pid} on ${holder.host}) and published first; this one stops: two runners never run under one id`;
   return `runner id ${id} was taken over by process ${holder.pid} on ${holder.host} while this runner was not heard from (stopped, frozen, or cut off from etcd for 3 heartbeats), so this runner stops: two runners never run under one id`;
 }
 

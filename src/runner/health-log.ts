@@ -6,7 +6,18 @@ interface Seen {
   health: RunnerHealth;
   /** When this process saw it enter `health` (its clock, ms). */
   since: number;
+  /** The spell before this one: taken up again when this one was a blip (BLIP_MS). */
+  before?: { health: RunnerHealth; since: number };
 }
+
+/**
+ * A spell shorter than this that ends in the health it interrupted is a blip: that health's spell
+ * goes on from when this process first saw it. A runner process frozen 13 s woke up to its own
+ * heartbeat 13 s old (STALE) and published at once (RUNNING again, "STALE for 0 s"); taken over
+ * meanwhile, it stopped 11 ms later, and its log said "runner r1 stopped (RUNNING for 0 s)" after
+ * 37 s of running.
+ */
+const BLIP_MS = 1000;
 
 /**
  * Says in the process log when a runner's health changes, once per change: going STALE (WARN) or
@@ -30,7 +41,12 @@ export function logRunnerHealth(
       listed.add(runner);
       const before = seen.get(runner);
       if (before?.health === health) continue;
-      seen.set(runner, { health, since: at });
+      const resumed = before?.before?.health === health && at - before.since < BLIP_MS;
+      seen.set(runner, {
+        health,
+        since: resumed && before?.before ? before.before.since : at,
+        ...(before && { before: { health: before.health, since: before.since } }),
+      });
       const fields = { runner, state: health, ...(before && { previous: before.health }) };
       const lasted = before ? ` (${before.health} for ${Math.round((at - before.since) / 1000)} s)` : '';
       if (health === 'STALE')

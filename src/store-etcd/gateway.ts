@@ -365,7 +365,7 @@ function buildClient(options: EtcdConnectionOptions): Etcd3 {
   if (tls && Boolean(tls.cert) !== Boolean(tls.key)) throw new Error('--etcd-cert and --etcd-key go together: give both or neither');
   const scheme = tls ? 'https' : 'http';
   const hosts = options.url.endpoints.map((e) => `${scheme}://${endpointAddress(e)}`);
-  return new Etcd3({
+  const client = new Etcd3({
     hosts,
     ...(tls && {
       // grpc-js takes null for "the system's roots"; etcd3's type insists on a Buffer.
@@ -376,7 +376,9 @@ function buildClient(options: EtcdConnectionOptions): Etcd3 {
       // A member that comes back is dialled again within a second, not after gRPC's default 120 s backoff.
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
-      // Notices a silently dead connection (watch streams); etcd accepts pings every 5 s or slower.
+      // Notices a silently dead connection (no byte, no reset: a firewall that forgot it): nothing else
+      // does, and the watch on it would wait for good (test/faults/etcd-connection.faults.test.ts).
+      // etcd accepts pings every 5 s or slower. Safe only with keepChannelsOpen (below).
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 3000,
     },
@@ -388,6 +390,41 @@ function buildClient(options: EtcdConnectionOptions): Etcd3 {
       watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000 }) as unknown as IBackoff<unknown>,
     },
   });
+  keepChannelsOpen(client);
+  return client;
+}
+
+/**
+ * Stops etcd3 closing a member's gRPC channels on every failed call (a deadline, a dropped
+ * connection: its `Host.resetAllServices`). A channel closed under a call still running (the watch
+ * stream, a lease's keep-alive stream, a write in flight) leaves that call on an HTTP/2 session that
+ * grpc-js then closes gracefully (draining: its connection is released with the channel) while the
+ * next call dials a new one. grpc-js 1.14 (1.14.7 is the newest) goes on
+ * sending keepalive pings on the draining session (grpc/grpc-node#3068, open); the ping fails ("Ping
+ * returned false") and grpc-js drops the session with every call on it: the watch broke with
+ * "Connection dropped", writes in flight failed with outcome UNKNOWN, and each drop's errors closed
+ * the channels again, so after a member was frozen or restarted a replica or runner could go on
+ * losing its watch every ~10 s (keepalive time + the drop) for minutes while etcd was healthy.
+ * gRPC reconnects a channel by itself (a member back is dialled within 1 s: the reconnect backoff
+ * above), and keepalive notices a silently dead connection and drops it, so the channels are kept.
+ * etcd3's layout is checked: one laid out otherwise fails at start, not silently.
+ */
+function keepChannelsOpen(client: Etcd3): void {
+  const hosts = (client as unknown as { pool?: { hosts?: unknown } }).pool?.hosts;
+  const shaped =
+    Array.isArray(hosts) &&
+    hosts.length > 0 &&
+    hosts.every((h) => typeof h?.resetAllServices === 'function' && typeof h.close === 'function');
+  if (!shaped) throw new Error('etcd3: its connection pool is not laid out as this version expects (hosts[].resetAllServices)');
+  for (const host of hosts as { resetAllServices: () => void; close: () => void }[]) {
+    const close = host.close;
+    host.resetAllServices = () => {};
+    // Closing the client still closes them (etcd3's Host.close resets, then refuses new calls).
+    host.close = () => {
+      delete (host as { resetAllServices?: unknown }).resetAllServices;
+      close.call(host);
+    };
+  }
 }
 
 /**

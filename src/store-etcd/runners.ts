@@ -86,11 +86,14 @@ export interface RunnerIdHolder {
   readonly pid: number;
   readonly host: string;
   /**
-   * The holder this runner's start judged gone and took the id from, publishing again before this
-   * runner's first write was known to land (it was frozen, and resumed). Otherwise another process
-   * took the id over while this runner was not heard from.
+   * How the id became the other's:
+   * - `resumed`: the holder this runner's start judged gone and took the id from, publishing again
+   *   before this runner's first write was known to land (it was frozen, and resumed);
+   * - `together`: another runner started under the id at the same time as this one (both found it
+   *   free), and its first write landed before this one's first;
+   * - `taken-over`: another process took the id over while this runner was not heard from.
    */
-  readonly resumed: boolean;
+  readonly how: 'resumed' | 'together' | 'taken-over';
 }
 
 /**
@@ -114,8 +117,10 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
   private ownRevision: number | null = null;
   /** The id was taken over by another process: nothing more is written. */
   private lost = false;
-  /** A write of this runner's state was answered: a holder found after it took the id over (RunnerIdHolder.resumed). */
+  /** A write of this runner's state was answered: a holder found after it took the id over (RunnerIdHolder.how). */
   private wrote = false;
+  /** A write of this runner's state was sent (answered or not): a holder found by a later one took the id over. */
+  private sent = false;
   /** The other process's state under the key when `claim` last read it: the holder it took the id from. */
   private claimedFrom: RunnerState | null = null;
   private draining = false;
@@ -253,6 +258,9 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
     const key = Buffer.from(this.keys.runner(this.id));
     const value = Buffer.from(JSON.stringify(state));
     this.ownRevision ??= (await this.published()).modRevision;
+    // This runner's first write: until it is sent, nobody can have gone without hearing from it.
+    const first = !this.sent;
+    this.sent = true;
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const over = this.ownRevision;
       const res = await this.gateway.call(step, async (options) => {
@@ -286,7 +294,10 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
       this.lease?.release();
       this.lease = null;
       const resumed = !this.wrote && this.claimedFrom !== null && sameProcess(publisherOf(this.claimedFrom), publisherOf(holder));
-      this.onTakenOver?.({ pid: holder.pid, host: holder.host, resumed });
+      // Found by its first write, it was never heard from at all: another runner started under the
+      // id as this one did (both found it free), and its first write landed first. "Taken over while
+      // not heard from" sent the operator looking for a stall of a runner 40 ms old.
+      this.onTakenOver?.({ pid: holder.pid, host: holder.host, how: resumed ? 'resumed' : first ? 'together' : 'taken-over' });
       return false;
     }
     throw new Error(`runner ${this.id}: its key changed under every attempt to write it`);

@@ -26,6 +26,10 @@ const IPV6 = /^[0-9A-Fa-f:.]+$/;
 const PREFIX_SEGMENT = /^[A-Za-z0-9._-]+$/;
 /** The key folders of a deployment (keys.ts): no other deployment's prefix may run through them. */
 const NESTED_PARTS = ['audit', 'tokens', 'runners', 'replicas'];
+/** `"audit", "tokens", "runners" or "replicas"`: every folder named where a prefix through one is refused. */
+const NESTED_WORDS = `${NESTED_PARTS.slice(0, -1)
+  .map((part) => `"${part}"`)
+  .join(', ')} or "${NESTED_PARTS.at(-1)}"`;
 
 const usage = 'expected etcd://host:port[,host:port...]/<prefix>';
 
@@ -120,14 +124,14 @@ export function parseEtcdStoreUrl(text: string): EtcdStoreUrl {
       throw new EtcdUrlError(`"${url}": the prefix "${path}" may hold only A-Z a-z 0-9 . _ - between single slashes`);
     }
   }
-  // A deployment reads every key under its prefix's audit/, tokens/ and runners/: a prefix that goes
+  // A deployment reads every key under its prefix's audit/, tokens/, runners/ and replicas/: a prefix that goes
   // on through one of them (trading/audit/config) lies inside the deployment at "trading", whose
   // history and tokens it would fill with foreign keys (its writes then failed as "unavailable").
   const nested = segments.findIndex((segment, i) => i > 0 && NESTED_PARTS.includes(segment));
   if (nested > 0) {
     const outer = segments.slice(0, nested).join('/');
     throw new EtcdUrlError(
-      `"${url}": the prefix "${path}" lies inside the ${segments[nested]}/ keys of a deployment at "${outer}"; choose a prefix with no "audit", "tokens" or "runners" part after the first (e.g. "${outer}-${segments.slice(nested).join('-')}")`,
+      `"${url}": the prefix "${path}" lies inside the ${segments[nested]}/ keys of a deployment at "${outer}"; choose a prefix with no ${NESTED_WORDS} part after the first (e.g. "${outer}-${segments.slice(nested).join('-')}")`,
     );
   }
   return { endpoints, prefix: `/${segments.join('/')}/` };

@@ -244,7 +244,7 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     await second.publish(liveRunnerState('acct-fx', { pid: 2, host: 'host-b' }));
     // ...and the first one, frozen meanwhile, resumes: it must not publish over the new one.
     await first.publish(mine({ scanCount: 4 }));
-    expect(told).toEqual([{ pid: 2, host: 'host-b', resumed: false }]);
+    expect(told).toEqual([{ pid: 2, host: 'host-b', how: 'taken-over' }]);
     expect(await stored()).toMatchObject({ pid: 2, host: 'host-b', stopped: false });
     // Nor does its final state: the id is the other one's.
     await first.publish(mine({ scanCount: 4, stopped: true }));
@@ -294,7 +294,7 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
       // runner ran beside its successor for the rest of a clean-clone CI run's 45 s wait).
       await first.publish(mine({ scanCount: 1 }));
       // Not the holder its start took the id from (there was none): taken over while not heard from.
-      expect(told).toEqual([{ pid: 2, host: 'host-b', resumed: false }]);
+      expect(told).toEqual([{ pid: 2, host: 'host-b', how: 'taken-over' }]);
       expect(await stored()).toMatchObject({ pid: 2, host: 'host-b' });
       // Nor does it say it publishes again: it was taken over.
       expect(infos.filter((line) => line.includes('publishes its state again'))).toEqual([]);
@@ -323,9 +323,32 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     // ...which is made over the key as the claim read it: refused, and the new runner told whose it is.
     await starting.publish(liveRunnerState('acct-fx', { pid: 1, host: 'host-a' }));
     // The holder it took the id from, resumed: said so, not "taken over while not heard from".
-    expect(told).toEqual([{ pid: 2, host: 'host-b', resumed: true }]);
+    expect(told).toEqual([{ pid: 2, host: 'host-b', how: 'resumed' }]);
     expect(await stored()).toMatchObject({ pid: 2, host: 'host-b', heartbeatAt: resumed });
     await starting.close();
+  });
+
+  it('two runners started under one id at the same moment: both find it free, and the one whose first write lands second is told another started with it, not that it was taken over', async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    const key = `/${prefix}/runners/dup1`;
+    const told: RunnerIdHolder[][] = [[], []];
+    const [a, b] = await Promise.all(
+      [0, 1].map(async (i) => (await openReplica(c, prefix)).runnerPublisher('dup1', (holder) => told[i]!.push(holder))),
+    );
+    // Both starts read the key before either wrote: free, for both.
+    await Promise.all([a!.claim?.({ host: 'host-a', pid: 1 }), b!.claim?.({ host: 'host-b', pid: 2 })]);
+    await a!.publish(liveRunnerState('dup1', { pid: 1, host: 'host-a' }));
+    await b!.publish(liveRunnerState('dup1', { pid: 2, host: 'host-b' }));
+    // Its first write found the other's: it was never not heard from (it had not been heard from at all).
+    expect(told).toEqual([[], [{ pid: 1, host: 'host-a', how: 'together' }]]);
+    expect(await rawClient(c).get(key).json()).toMatchObject({ pid: 1, host: 'host-a' });
+    // The winner goes on publishing over its own writes, the other writes nothing more.
+    await b!.publish(liveRunnerState('dup1', { pid: 2, host: 'host-b', scanCount: 1 }));
+    await a!.publish(liveRunnerState('dup1', { pid: 1, host: 'host-a', scanCount: 1 }));
+    expect(await rawClient(c).get(key).json()).toMatchObject({ pid: 1, host: 'host-a', scanCount: 1 });
+    expect(told).toEqual([[], [{ pid: 1, host: 'host-a', how: 'together' }]]);
+    await Promise.all([a!.close(), b!.close()]);
   });
 
   it("a runner's health is judged by when this replica received its state, not by the runner host's clock", async () => {

@@ -249,7 +249,7 @@ describeWithEtcd('claiming a runner id whose state was published from this host 
       await rawClient(c).put(key).value(JSON.stringify(container));
       await publisher.publish(published({ pid: process.pid, scanCount: 1 }));
       // Without the check this runner adopted the other's state as its own and wrote over it.
-      expect(told).toEqual([{ pid: process.pid, host: hostname(), resumed: false }]);
+      expect(told).toEqual([{ pid: process.pid, host: hostname(), how: 'taken-over' }]);
       expect(await rawClient(c).get(key).json()).toEqual(container);
       await publisher.close();
     },

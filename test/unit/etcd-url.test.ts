@@ -17,7 +17,7 @@ describe('parseEtcdStoreUrl', () => {
     expect(url.endpoints.map(endpointAddress)).toEqual(['etcd-0.internal:2379', '10.0.0.2:32379', '[::1]:2380']);
   });
 
-  it("refuses a prefix inside another deployment's audit/, tokens/ or runners/ keys, and names a way out", () => {
+  it("refuses a prefix inside another deployment's audit/, tokens/, runners/ or replicas/ keys, and names every one in the way out", () => {
     expect(() => parseEtcdStoreUrl('etcd://h:1/trading/audit/config')).toThrow(
       /the prefix "trading\/audit\/config" lies inside the audit\/ keys of a deployment at "trading".*e\.g\. "trading-audit-config"/,
     );
@@ -26,6 +26,10 @@ describe('parseEtcdStoreUrl', () => {
     );
     expect(() => parseEtcdStoreUrl('etcd://h:1/a/runners/x')).toThrow(/inside the runners\/ keys of a deployment at "a"/);
     expect(() => parseEtcdStoreUrl('etcd://h:1/a/replicas/x')).toThrow(/inside the replicas\/ keys of a deployment at "a"/);
+    // The way out names every folder refused (it once left "replicas" out of the list).
+    expect(() => parseEtcdStoreUrl('etcd://h:1/t1/replicas')).toThrow(
+      /choose a prefix with no "audit", "tokens", "runners" or "replicas" part after the first \(e\.g\. "t1-replicas"\)/,
+    );
     // As a first part it is inside nothing; and config, strategies, migrating are single keys, not folders.
     expect(parseEtcdStoreUrl('etcd://h:1/audit').prefix).toBe('/audit/');
     expect(parseEtcdStoreUrl('etcd://h:1/trading/config/eu').prefix).toBe('/trading/config/eu/');

@@ -75,4 +75,46 @@ describe('runner health in the log', () => {
       fleet.close();
     }
   });
+
+  it('a blip (a runner process waking from a freeze to its own old heartbeat) does not restart the spell it interrupted: its stop says how long it ran', () => {
+    let now = T0;
+    const { source, publish } = fakeSource();
+    const fleet = new RunnerFleet(source, { now: () => now, tickMs: 3_600_000 });
+    const { lines, logger } = recordingLogger();
+    const stop = logRunnerHealth(fleet, logger, () => now);
+    try {
+      publish([runnerState('r1', now)]);
+      for (let i = 0; i < 24; i++) {
+        now += 1000;
+        publish([runnerState('r1', now)]);
+      }
+      // Frozen 13 s: on waking, its last heartbeat is 13 s old (STALE), and it publishes at once.
+      const lastBeat = now;
+      now += 13_000;
+      publish([runnerState('r1', lastBeat)]);
+      publish([runnerState('r1', now)]);
+      expect(lines.map((l) => l.msg)).toEqual([
+        'runner r1 is RUNNING',
+        expect.stringMatching(/^runner r1 is STALE/),
+        'runner r1 is RUNNING again (STALE for 0 s)',
+      ]);
+      // Taken over while frozen, it stops 11 ms later: it had been RUNNING since this process first saw it so.
+      now += 11;
+      publish([runnerState('r1', now, { stopped: true })]);
+      expect(lines[3]).toMatchObject({ fields: { state: 'STOPPED', previous: 'RUNNING' }, msg: 'runner r1 stopped (RUNNING for 37 s)' });
+
+      // A spell of a second or more is no blip: the next one is measured from its own start.
+      now += 1500;
+      publish([runnerState('r1', now)]);
+      now += 3000;
+      publish([runnerState('r1', now, { stopped: true })]);
+      expect(lines.slice(4).map((l) => l.msg)).toEqual([
+        'runner r1 is RUNNING again (STOPPED for 2 s)',
+        'runner r1 stopped (RUNNING for 3 s)',
+      ]);
+    } finally {
+      stop();
+      fleet.close();
+    }
+  });
 });
