@@ -495,9 +495,9 @@ async function removeDeadHolder(file: string, dead: LockHolder, judge: Judge, st
   }
 }
 
-/** Takes the lock `file`; see LockHeldError. */
-export async function acquireLock(file: string, options: LockOptions = {}): Promise<Lock> {
-  const judge: Judge = {
+/** How this process judges a lock's holder: the options given, this process's own facts otherwise. */
+function judgeOf(options: Pick<LockOptions, 'isAlive' | 'startOf' | 'host' | 'pidns' | 'machine' | 'now'>): Judge {
+  return {
     isAlive: options.isAlive ?? isProcessAlive,
     startOf: options.startOf ?? processStart,
     host: options.host ?? hostname(),
@@ -505,6 +505,11 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
     machine: options.machine ?? machineIdentity(),
     now: options.now ?? (() => performance.now()),
   };
+}
+
+/** Takes the lock `file`; see LockHeldError. */
+export async function acquireLock(file: string, options: LockOptions = {}): Promise<Lock> {
+  const judge = judgeOf(options);
   const waitMs = options.waitMs ?? 0;
   const deadline = performance.now() + waitMs;
   const started = judge.startOf(process.pid);
@@ -660,14 +665,7 @@ export function lockHolderLook(
   file: string,
   options: Pick<LockOptions, 'isAlive' | 'startOf' | 'host' | 'pidns' | 'machine' | 'now'> = {},
 ): () => Promise<Pick<LockHolder, 'pid' | 'host'> | null> {
-  const judge: Judge = {
-    isAlive: options.isAlive ?? isProcessAlive,
-    startOf: options.startOf ?? processStart,
-    host: options.host ?? hostname(),
-    pidns: 'pidns' in options ? options.pidns : pidNamespace(),
-    machine: options.machine ?? machineIdentity(),
-    now: options.now ?? (() => performance.now()),
-  };
+  const judge = judgeOf(options);
   // The holder judged by its lock's changes: its stamp as last seen, and since when (judge.now) it has not changed.
   let watched: { stamp: string; since: number } | undefined;
   return async () => {
