@@ -67,15 +67,8 @@ export class FileSide {
     // aside was moved as `presets: none` (and marked moved: never put back), and one with its config
     // set aside refused as holding none; a target so was taken for a fresh one. Under the locks: no
     // server writes there now.
-    for (const name of [PRESETS_FILE_NAME, CONFIG_FILE_NAME]) {
-      const file = path.join(this.dir, name);
-      const aside = await putBackTakenAway(file);
-      if (aside !== null) this.putBack.push(`${name} (from ${aside})`);
-    }
+    for (const name of [PRESETS_FILE_NAME, CONFIG_FILE_NAME]) await putBackTakenAway(path.join(this.dir, name));
   }
-
-  /** Files put back from where a write stopped midway had set them aside (open). */
-  readonly putBack: string[] = [];
 
   async close(): Promise<void> {
     await this.locks?.release();
