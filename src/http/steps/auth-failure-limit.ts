@@ -137,42 +137,47 @@ export function authFailureLimitStep(refuse: Refuse, options: AuthFailureLimitOp
   // is no guess, and counting it would lock the address (a CI runner's, a NAT shared by a team) out
   // for a minute of every other wrong token and fill the wrong-token log. The authenticator logs it.
   const wrongToken = (reply: Reply) => reply.status === 401 && !challengeSaysExpired(reply.headers['www-authenticate']);
-  /** Answers the request; a 401 is counted. With `holding`, its client's point is given back once the answer is counted. */
+  /**
+   * Answers the request; a 401 is counted. With `holding`, the request holds one of its client's
+   * points until its answer is known, and a 401's until it is counted. The point is taken once
+   * `next` has returned: nothing else runs between the check that found it free (`hasPoint`) and
+   * then, so a point taken after is as good as one taken before, and an answer ready at once (a
+   * cached read's, most of a token-carrying load) takes none unless it is a 401: a Map insert and
+   * delete saved per request (~0.3 µs of the ~20 µs a cached read costs, `--cpu-prof`).
+   */
   const answer = (exchange: Exchange, next: Handler, holding: boolean): Reply | Promise<Reply> => {
     const key = exchange.clientKey;
-    const settle = (reply: Reply): Reply | Promise<Reply> => {
-      if (!wrongToken(reply)) {
-        if (holding) release(key);
-        return reply;
-      }
-      const count = counted(exchange, reply);
-      return holding ? count.finally(() => release(key)) : count;
-    };
-    let reply: Reply | Promise<Reply>;
-    try {
-      reply = next(exchange);
-    } catch (err) {
-      if (holding) release(key);
-      throw err;
+    const reply = next(exchange);
+    if (!(reply instanceof Promise)) {
+      if (!wrongToken(reply)) return reply;
+      if (!holding) return counted(exchange, reply);
+      hold(key);
+      return counted(exchange, reply).finally(() => release(key));
     }
-    if (!(reply instanceof Promise)) return settle(reply);
-    return reply.then(settle, (err: unknown) => {
-      if (holding) release(key);
-      throw err;
-    });
-  };
-  /** Whether the client's points counted and held leave one for this request (then it holds it). */
-  const tookPoint = (key: string): boolean => {
-    if (spent(key) + (held.get(key) ?? 0) >= limit) return false;
+    if (!holding) return reply.then((settled) => (wrongToken(settled) ? counted(exchange, settled) : settled));
     hold(key);
-    return true;
+    return reply.then(
+      (settled) => {
+        if (!wrongToken(settled)) {
+          release(key);
+          return settled;
+        }
+        return counted(exchange, settled).finally(() => release(key));
+      },
+      (err: unknown) => {
+        release(key);
+        throw err;
+      },
+    );
   };
+  /** Whether the client's points counted and held leave one for this request (`answer` takes it). */
+  const hasPoint = (key: string): boolean => spent(key) + (held.get(key) ?? 0) < limit;
 
   const tokenFree = options.tokenFree ?? (() => false);
   return (exchange, next) => {
     const authorization = exchange.req.headers.authorization;
     if (!presentsToken(authorization) || tokenFree(exchange.path)) return next(exchange);
-    if (tookPoint(exchange.clientKey)) return answer(exchange, next, true);
+    if (hasPoint(exchange.clientKey)) return answer(exchange, next, true);
     return limited(exchange, next, authorization);
   };
 
@@ -184,7 +189,7 @@ export function authFailureLimitStep(refuse: Refuse, options: AuthFailureLimitOp
     if (!wrong) return answer(exchange, next, false);
     // Points held while the token was looked up may have been given back (their tokens were right).
     const key = exchange.clientKey;
-    if (tookPoint(key)) return answer(exchange, next, true);
+    if (hasPoint(key)) return answer(exchange, next, true);
     options.onFailure?.();
     const until = failedRecently.get(key)?.until ?? Date.now() + WINDOW_SECONDS * 1000;
     return refuse(exchange, {
