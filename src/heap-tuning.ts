@@ -1,6 +1,7 @@
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { Worker } from 'node:worker_threads';
 
 /**
  * V8's heap sizing for a long-running control-plane process (issue 10: RSS after load <= 100 MB).
@@ -20,19 +21,54 @@ import { runInNewContext } from 'node:vm';
  * - `--semi-space-growth-factor`: how the young generation grows after a scavenge. It starts at two
  *   1 MB semi-spaces and doubles while much survives; once it has reached the cap, the factor is set
  *   to 1 (no more growth), and back to 2 if V8 shrank it (after an idle period), so it settles at
- *   the cap under load. The check runs after each GC (a `gc` performance entry), not per request.
- * The flags are process-wide: the worker thread (the file store's I/O) reads them too.
+ *   the cap under load.
+ * Starting a worker thread puts the growth factor back to V8's default (measured on Node 20: set to 1,
+ * then a worker started as the file store's I/O thread is, and the young generation of the main
+ * thread grew from 1 to 16 MB semi-spaces; set again once the worker was online, it stayed at 1 MB).
+ * The I/O thread and the YAML thread start on demand, so the flags are set again when a worker
+ * comes online (`heapFlagsAfterWorkerStart`) and once a second. Set again only after the next GC
+ * (as before), the reset let that GC double the young generation past the cap.
+ * The young generation is watched GC by GC (a `gc` performance entry) only while it grows: once at
+ * the cap, the observer is let go and the one-second check looks for a shrink. Observed after
+ * every GC, Node built an entry (with its deprecated fields) and a check ran for each of ~40
+ * scavenges a second under a read load: ~2% of the server's CPU per cached read (`--cpu-prof`).
+ * The flags are process-wide: the worker threads read them too.
  */
 export const HEAP_TUNING = {
-  /** Each semi-space at most this large (V8's default on 64-bit: 16 MB). */
-  semiSpaceMb: 4,
+  /**
+   * Each semi-space at most this large (V8's default on 64-bit: 16 MB). 8, not 4: with 4 MB, a
+   * scavenge came every ~500 cached reads, and the flags' reset by a worker's start let it grow to 8
+   * anyway in every run measured (the bench's RSS figures were made at 8).
+   */
+  semiSpaceMb: 8,
   heapGrowingPercent: 25,
 } as const;
 
 const MB = 1024 * 1024;
-let installed = false;
-/** The flags tuneHeap set at the start (see restoreStartHeapFlags). */
-let startFlags: readonly string[] = [];
+
+/**
+ * This thread's tuning state, kept on its global object: `serve` runs dist/serve.cjs (src/code-cache.ts),
+ * a second bundle with its own copy of this module, after dist/cli.js's copy has tuned the heap and
+ * started the load ticker. Kept in module variables, the serve bundle's copy never heard of the
+ * ticker: its `followLoad` listeners (the file store's I/O thread) were never told of a burst's
+ * end, so the thread was never let go (measured: a production start kept it through every quiet
+ * spell; the same build without its code cache let it go six seconds after a burst), and its
+ * `loopBusyNow` always said quiet. Per thread, as the global object is (a worker tunes its own).
+ */
+interface TuningState {
+  /** Sets this thread's flags as they should be now (null: tuneHeap has not run). */
+  setFlagsNow: (() => void) | null;
+  /** The flags tuneHeap set at the start (see restoreStartHeapFlags). */
+  startFlags: readonly string[];
+  /** Told when this thread's load begins and ends (followLoad). */
+  readonly loadListeners: Set<LoadListener>;
+  /** This thread's event loop over its last one-second tick, and where that tick left it (null: no tick runs here). */
+  recent: { second: Utilization; tickedAt: Utilization } | null;
+}
+const TUNING_STATE = Symbol.for('strategy-control-plane.heap-tuning');
+const holder = globalThis as { [TUNING_STATE]?: TuningState };
+holder[TUNING_STATE] ??= { setFlagsNow: null, startFlags: [], loadListeners: new Set(), recent: null };
+const state: TuningState = holder[TUNING_STATE];
 
 /**
  * Puts the flags back as tuneHeap set them at the start. V8 accepts a code cache only if the flags
@@ -41,34 +77,56 @@ let startFlags: readonly string[] = [];
  * exit of a build's run, after GCs may have changed them.
  */
 export function restoreStartHeapFlags(): void {
-  for (const flag of startFlags) setFlagsFromString(flag);
+  for (const flag of state.startFlags) setFlagsFromString(flag);
+}
+
+/**
+ * Sets the heap flags again once `worker` is online: its start put them back to the command line's
+ * (see HEAP_TUNING). Nothing where tuneHeap has not run (a test, another command).
+ */
+export function heapFlagsAfterWorkerStart(worker: Pick<Worker, 'once'>): void {
+  worker.once('online', () => state.setFlagsNow?.());
+}
+
+/** A semi-space's capacity now (bytes): used + available, or half the committed size once both halves are. */
+function semiSpaceBytes(): number | undefined {
+  const young = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+  return young ? Math.max(young.space_used_size + young.space_available_size, young.space_size / 2) : undefined;
+}
+
+/**
+ * Whether the young generation is held at the cap (growth factor 1), given a semi-space's size now
+ * and whether it was: held once near the cap; let grow again only once V8 has clearly shrunk it (to
+ * half the cap or less), so a reading taken mid-scavenge cannot flip it back and forth.
+ */
+export function heldAtCap(semiBytes: number, capBytes: number, held: boolean): boolean {
+  return held ? semiBytes > capBytes / 2 : semiBytes >= 0.9 * capBytes;
 }
 
 /** Sets the flags above for this process (once; later calls do nothing). */
 export function tuneHeap(tuning: { semiSpaceMb: number; heapGrowingPercent: number } = HEAP_TUNING): void {
-  if (installed) return;
-  installed = true;
-  // A semi-space's capacity: what the young generation holds between scavenges (used + available,
-  // a few pages' headers short of the round figure), or half its committed size once both halves
-  // are committed. Frozen near the cap; let grow again only once V8 has clearly shrunk it (to half
-  // the cap or less), so a reading taken mid-scavenge cannot flip it back and forth.
-  const full = tuning.semiSpaceMb * MB;
-  let frozen = false;
-  const check = () => {
-    const young = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
-    if (young) {
-      const semi = Math.max(young.space_used_size + young.space_available_size, young.space_size / 2);
-      frozen = frozen ? semi > full / 2 : semi >= 0.9 * full;
-    }
-    // Set again after every GC (~5 µs), not only on a change: starting a worker thread puts V8's
-    // flags back to the process's command line (measured on Node 20: the file store's I/O worker
-    // undid them), and a flag V8 reads at each GC is only as good as its last setting.
+  if (state.setFlagsNow) return;
+  const cap = tuning.semiSpaceMb * MB;
+  let held = false;
+  const flags = () => [`--semi-space-growth-factor=${held ? 1 : 2}`, `--heap-growing-percent=${tuning.heapGrowingPercent}`];
+  const set = () => {
     for (const flag of flags()) setFlagsFromString(flag);
   };
-  const flags = () => [`--semi-space-growth-factor=${frozen ? 1 : 2}`, `--heap-growing-percent=${tuning.heapGrowingPercent}`];
+  state.setFlagsNow = set;
+  const observer = new PerformanceObserver(() => check());
+  let observing = false;
+  const check = () => {
+    const semi = semiSpaceBytes();
+    if (semi !== undefined) held = heldAtCap(semi, cap, held);
+    set();
+    // GC by GC while it may grow (the next scavenge could pass the cap); held, a second's look suffices.
+    if (held && observing) observer.disconnect();
+    else if (!held && !observing) observer.observe({ entryTypes: ['gc'] });
+    observing = !held;
+  };
   check();
-  startFlags = flags();
-  new PerformanceObserver(check).observe({ entryTypes: ['gc'] });
+  state.startFlags = flags();
+  setInterval(check, 1000).unref();
   collectWhenIdle();
 }
 
@@ -116,16 +174,14 @@ export interface LoadListener {
   readonly over?: () => void;
 }
 
-const loadListeners = new Set<LoadListener>();
-
 /**
  * Follows this thread's load as `collectWhenIdle` judges it (IdleCollection's busy and quiet
  * seconds); nothing is told in a thread where it does not run (a test, a short command). Returns
  * the unsubscribe.
  */
 export function followLoad(listener: LoadListener): () => void {
-  loadListeners.add(listener);
-  return () => loadListeners.delete(listener);
+  state.loadListeners.add(listener);
+  return () => state.loadListeners.delete(listener);
 }
 
 /**
@@ -153,18 +209,15 @@ export function collectWhenIdle(): void {
     setFlagsFromString('--no-compact-on-every-full-gc');
   });
   let tickedAt = performance.eventLoopUtilization();
-  recent = { second: performance.eventLoopUtilization(tickedAt, tickedAt), tickedAt };
+  state.recent = { second: performance.eventLoopUtilization(tickedAt, tickedAt), tickedAt };
   setInterval(() => {
     // The second before this tick, without the tick's own collection (its pause is not load).
     const second = performance.eventLoopUtilization(performance.eventLoopUtilization(), tickedAt);
     tick();
     tickedAt = performance.eventLoopUtilization();
-    recent = { second, tickedAt };
+    state.recent = { second, tickedAt };
   }, 1000).unref();
 }
-
-/** This thread's event loop over its last one-second tick, and where that tick left it (null: no tick runs here). */
-let recent: { second: Utilization; tickedAt: Utilization } | null = null;
 
 /**
  * Whether this thread's event loop is busy now, by the measure the ticks use (a share of the time
@@ -174,6 +227,7 @@ let recent: { second: Utilization; tickedAt: Utilization } | null = null;
  * weighs when the file store's I/O thread is not there to take it (file-io.ts).
  */
 export function loopBusyNow(): boolean {
+  const { recent } = state;
   if (!recent) return false;
   return busyOver(recent.second, performance.eventLoopUtilization(performance.eventLoopUtilization(), recent.tickedAt));
 }
@@ -204,10 +258,10 @@ export function loadTicker(sample: (now?: Utilization, before?: Utilization) => 
     last = now;
     const wasInBurst = due.inBurst;
     const collectNow = due.tick(utilization);
-    if (!wasInBurst && due.inBurst) for (const listener of loadListeners) listener.begun?.();
+    if (!wasInBurst && due.inBurst) for (const listener of state.loadListeners) listener.begun?.();
     if (!collectNow) return;
     // Before the collection: what the listeners let go of (the file store's I/O thread) is gone by then.
-    for (const listener of loadListeners) listener.over?.();
+    for (const listener of state.loadListeners) listener.over?.();
     collect();
     // The collection's own pause (tens of ms) is not load: counted, it made the next second busy,
     // and that "began" a burst again, which started the I/O thread the collection had let go.

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { heapFlagsAfterWorkerStart } from './heap-tuning.js';
 
 /** Run from TypeScript sources (the tests), not from the bundle in dist/. */
 const fromSources = import.meta.url.endsWith('.ts');
@@ -25,6 +26,13 @@ export function runWorkersFromBuild(dir: URL | null): void {
  * sources, without runWorkersFromBuild: the source, with tsx registered in the thread first.
  */
 export function startWorkerThread(name: 'file-io-worker' | 'yaml-worker', source: URL, options: WorkerOptions = {}): Worker {
+  const worker = newWorker(name, source, options);
+  // Its start put V8's heap flags back to their defaults (src/heap-tuning.ts).
+  heapFlagsAfterWorkerStart(worker);
+  return worker;
+}
+
+function newWorker(name: 'file-io-worker' | 'yaml-worker', source: URL, options: WorkerOptions): Worker {
   if (!fromSources) return new Worker(new URL(`./${name}.js`, import.meta.url), options);
   if (builtDir) return new Worker(new URL(`${name}.js`, builtDir), options);
   // tsx's ESM entry (its `import` export): require.resolve gives the CommonJS twin beside it.

@@ -1,5 +1,12 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { BUSY_SHARE, busyOver, followLoad, IdleCollection, loadTicker, v8Collector } from '../../src/heap-tuning.js';
+import { BUSY_SHARE, busyOver, followLoad, heldAtCap, IdleCollection, loadTicker, v8Collector } from '../../src/heap-tuning.js';
+
+const execFileAsync = promisify(execFile);
 
 /** Feeds one utilization per second; returns the seconds (1-based) at which a collection was due. */
 const due = (utilizations: readonly number[], thresholds?: ConstructorParameters<typeof IdleCollection>[0]) => {
@@ -108,4 +115,49 @@ describe("V8's collector", () => {
     gc?.();
     expect(ref.deref()).toBeUndefined();
   });
+});
+
+describe('the young generation cap (tuneHeap)', () => {
+  it('holds near the cap, and lets grow again only once V8 has shrunk it to half the cap or less', () => {
+    const cap = 8 * 1024 * 1024;
+    expect(heldAtCap(0.95 * cap, cap, false)).toBe(true);
+    expect(heldAtCap(0.5 * cap, cap, false)).toBe(false);
+    expect(heldAtCap(0.6 * cap, cap, true)).toBe(true);
+    expect(heldAtCap(0.5 * cap, cap, true)).toBe(false);
+  });
+
+  it("holds through a worker thread's start, which puts V8's growth factor back to its default", async () => {
+    // In a process of its own (the flags are process-wide): the cap at 2 MB, the young generation
+    // grown to it, then a worker started as the file store's I/O thread is, then allocation with
+    // survivors, which doubles a young generation free to grow at each scavenge or so.
+    const script = `
+      import { getHeapSpaceStatistics } from 'node:v8';
+      import { tuneHeap } from ${JSON.stringify(new URL('../../src/heap-tuning.ts', import.meta.url).href)};
+      import { runWorkersFromBuild, startWorkerThread } from ${JSON.stringify(new URL('../../src/worker-thread.ts', import.meta.url).href)};
+      runWorkersFromBuild(new URL(${JSON.stringify(new URL('../../dist/', import.meta.url).href)}));
+      const semiMb = () => { const y = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space'); return Math.max(y.space_used_size + y.space_available_size, y.space_size / 2) / 1048576; };
+      tuneHeap({ semiSpaceMb: 2, heapGrowingPercent: 25 });
+      const kept = [];
+      const churn = async (n) => { for (let i = 0; i < n; i++) { kept.push({ i, s: 'x'.repeat(20) }); if (kept.length > 200000) kept.splice(0, 100000); if (i % 50000 === 0) await new Promise((r) => setImmediate(r)); } };
+      await churn(1e6);
+      const before = semiMb();
+      const worker = startWorkerThread('yaml-worker', ${JSON.stringify(new URL('../../src/yaml/worker.ts', import.meta.url).href)});
+      await new Promise((resolve) => worker.once('online', resolve));
+      await churn(1.5e6);
+      process.stdout.write(JSON.stringify({ before, after: semiMb() }));
+      await worker.terminate();
+      process.exit(0);
+    `;
+    const dir = await mkdtemp(path.join(tmpdir(), 'heap-cap-'));
+    const file = path.join(dir, 'cap.mjs');
+    await writeFile(file, script);
+    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', file], { timeout: 60_000 }).finally(() =>
+      rm(dir, { recursive: true, force: true }),
+    );
+    const { before, after } = JSON.parse(stdout) as { before: number; after: number };
+    expect(before).toBeGreaterThan(1.5);
+    expect(before).toBeLessThanOrEqual(2.1);
+    // Set again only by the next check (a second later), the factor let it grow to V8's own cap, 16 MB.
+    expect(after).toBeLessThanOrEqual(2.1);
+  }, 60_000);
 });
