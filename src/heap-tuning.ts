@@ -22,12 +22,15 @@ import type { Worker } from 'node:worker_threads';
  *   1 MB semi-spaces and doubles while much survives; once it has reached the cap, the factor is set
  *   to 1 (no more growth), and back to 2 if V8 shrank it (after an idle period), so it settles at
  *   the cap under load.
- * Starting a worker thread puts the growth factor back to V8's default (measured on Node 20: set to 1,
- * then a worker started as the file store's I/O thread is, and the young generation of the main
- * thread grew from 1 to 16 MB semi-spaces; set again once the worker was online, it stayed at 1 MB).
- * The I/O thread and the YAML thread start on demand, so the flags are set again when a worker
- * comes online (`heapFlagsAfterWorkerStart`) and once a second. Set again only after the next GC
- * (as before), the reset let that GC double the young generation past the cap.
+ * Starting a worker thread puts the growth factor back to V8's default: V8 raises it to at least 2
+ * when it creates an isolate, the worker's, on the worker's thread, some time between the Worker's
+ * construction and its 'online' (measured on Node 20: set to 1, a worker started, and the main
+ * thread's young generation grew from 2 to 8-16 MB semi-spaces before the worker was online). The
+ * I/O thread and the YAML thread start on demand, so from a worker's construction until it is
+ * online the flags are set again at every turn of the event loop (`heapFlagsAfterWorkerStart`),
+ * then once a second: a scavenge in the turn the isolate was created may still grow the young
+ * generation once (the one-second check holds it there; the collection after a burst shrinks it).
+ * Set again only after the next GC (as before 2026-12-05), every worker start let one GC grow it.
  * The young generation is watched GC by GC (a `gc` performance entry) only while it grows: once at
  * the cap, the observer is let go and the one-second check looks for a shrink. Observed after
  * every GC, Node built an entry (with its deprecated fields) and a check ran for each of ~40
@@ -81,11 +84,25 @@ export function restoreStartHeapFlags(): void {
 }
 
 /**
- * Sets the heap flags again once `worker` is online: its start put them back to the command line's
- * (see HEAP_TUNING). Nothing where tuneHeap has not run (a test, another command).
+ * Sets the heap flags again at every turn of the event loop from now until `worker` is online (or
+ * gone): V8 puts the growth factor back to its default as it creates the worker's isolate (see
+ * HEAP_TUNING). Nothing where tuneHeap has not run (a test, another command).
  */
 export function heapFlagsAfterWorkerStart(worker: Pick<Worker, 'once'>): void {
-  worker.once('online', () => state.setFlagsNow?.());
+  const set = state.setFlagsNow;
+  if (!set) return;
+  let starting = true;
+  const done = () => {
+    starting = false;
+    set();
+  };
+  worker.once('online', done);
+  worker.once('exit', done);
+  const everyTurn = () => {
+    set();
+    if (starting) setImmediate(everyTurn).unref();
+  };
+  everyTurn();
 }
 
 /** A semi-space's capacity now (bytes): used + available, or half the committed size once both halves are. */

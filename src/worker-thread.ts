@@ -27,7 +27,7 @@ export function runWorkersFromBuild(dir: URL | null): void {
  */
 export function startWorkerThread(name: 'file-io-worker' | 'yaml-worker', source: URL, options: WorkerOptions = {}): Worker {
   const worker = newWorker(name, source, options);
-  // Its start put V8's heap flags back to their defaults (src/heap-tuning.ts).
+  // Its construction put V8's heap growth factor back to its default (src/heap-tuning.ts).
   heapFlagsAfterWorkerStart(worker);
   return worker;
 }
