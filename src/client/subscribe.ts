@@ -4,6 +4,7 @@ import {
   bodyData,
   type ClientOptions,
   ControlPlaneError,
+  forgetAdminProof,
   newSession,
   queryText,
   readsSendToken,
@@ -189,6 +190,8 @@ export async function* watchSubscription<TResult, TVariables>(
     headers.set('authorization', `Bearer ${token}`);
     return { ...init, headers };
   };
+  /** Connections tried (fetchFn's calls). */
+  let attempts = 0;
   const client = createClient({
     url: options.url,
     // Retries are bounded in time by `retry` below, not by a count.
@@ -206,6 +209,11 @@ export async function* watchSubscription<TResult, TVariables>(
       await new Promise((resolve) => setTimeout(resolve, backoff(retries)));
     },
     fetchFn: async (input: RequestInfo | URL, init?: RequestInit) => {
+      // Each connection after the first is made after a loss (the stream ended or broke, or the
+      // read after reconnecting failed): the server may have stopped, and any local program may have
+      // taken its port meanwhile. The admin token's proof goes with the loss: whatever answers now
+      // proves again before the token goes to it (it was proved once, and re-sent on every reconnect).
+      if (attempts++ > 0) forgetAdminProof(session);
       const fetch = (what: RequestInfo | URL, how: RequestInit | undefined, to: Peer | undefined) =>
         fetchWatched(
           what,

@@ -4,14 +4,24 @@ import { describe, expect, it } from 'vitest';
 import { isAdminTokenProof, newAdminProofChallenge } from '../../src/auth/admin-proof.js';
 import { canListenOn, ownNonLoopbackAddress, recordingListener } from '../helpers/recording-listener.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
-import { spawnServer } from '../helpers/server.js';
-import { stratctl } from '../helpers/stratctl.js';
+import { LISTENING, spawnProcess, spawnServer } from '../helpers/server.js';
+import { cliEnv, startStratctl, stratctl } from '../helpers/stratctl.js';
+import { waitUntil } from '../helpers/wait.js';
 
 // The admin-token proof against real `serve` processes (review of rev1): what it binds, who gets it,
 // and how long stratctl trusts it.
 
 const notices = (stderr: string) => stderr.split('\n').filter((l) => l.includes('not sending the admin token'));
 const adminToken = async (dir: string) => (await readFile(path.join(dir, 'admin.token'), 'utf8')).trim();
+
+/** `serve` on a given port (spawnServer's is a free one), as a restart on the same port does. */
+async function serveOn(dir: string, port: number, args: string[]) {
+  const child = spawnProcess(process.execPath, ['dist/cli.js', 'serve', '--port', String(port), '--runtime-dir', dir, ...args], {
+    env: cliEnv({ CONTROL_PLANE_LOG_FORMAT: 'text' }),
+  });
+  await child.waitFor(LISTENING);
+  return child;
+}
 
 /** What /health answers a challenge (`headers` added), and the challenge. */
 async function askProof(origin: string, headers: Record<string, string> = {}) {
@@ -94,5 +104,42 @@ describe('/health proves the admin token only to a loopback peer, straight, for 
     expect((await askProof(new URL(fromEnv.url).origin)).proof).toBeNull();
     const given = await stratctl(['activate', 'gold', '--url', fromEnv.url], { CONTROL_PLANE_TOKEN: chosen });
     expect(given.code, given.stderr).toBe(0);
+  });
+});
+
+describe('status --watch proves the admin token again after each loss of its stream', { timeout: 60_000 }, () => {
+  it('the server stops and another program takes its port: it gets no token; the server back on it is proved again', async () => {
+    const dir = await tempRuntimeDir();
+    const args = ['--reads-require-token', '--no-runner'];
+    const server = await spawnServer(dir, args);
+    const port = Number(new URL(server.url).port);
+    const watch = startStratctl(['status', '--watch'], { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: dir });
+    await watch.waitFor(/active momentum/);
+    expect(await server.stop('SIGTERM')).toBe(0);
+
+    // README's threat: any local program may bind the port while the server is down.
+    const squatter = await recordingListener('127.0.0.1', {
+      port,
+      answer: { status: 503, headers: { 'content-type': 'text/plain' }, body: 'down' },
+    });
+    await waitUntil(
+      async () => squatter.seen.filter((r) => r.method === 'POST').length,
+      (posts) => posts >= 2,
+      { timeoutMs: 20_000, what: 'two reconnection attempts at the squatter' },
+    );
+    // Each attempt asked for a proof first, and got none: the token never went out.
+    expect(squatter.seen.map((r) => r.authorization)).toEqual(squatter.seen.map(() => undefined));
+    expect(squatter.seen[0]).toMatchObject({ method: 'GET', url: '/health' });
+    expect(squatter.seen.filter((r) => r.url === '/health').length).toBeGreaterThanOrEqual(2);
+    expect(notices(watch.stderr())).toHaveLength(1);
+    await squatter.close();
+
+    // The server itself back on its port (same admin.token): it proves it, and the watch goes on.
+    await serveOn(dir, port, args);
+    await watch.waitFor(/reconnected to/);
+    await stratctl(['activate', 'gold', '--url', server.url], { CONTROL_PLANE_RUNTIME_DIR: dir });
+    await watch.waitFor(/active gold/);
+    watch.signal('SIGINT');
+    expect(await watch.exited).toBe(130);
   });
 });
