@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { throwIfStartAborted, unlessAborted } from './abort.js';
-import { adminTokenProof } from './auth/admin-proof.js';
+import { adminProofKey, adminTokenProof, newAdminProofSalt } from './auth/admin-proof.js';
 import { fileTokenStore } from './auth/file-token-store.js';
 import type { TokenStore } from './auth/token-store.js';
 import { type AdminToken, type Authenticator, loadAdminToken, scopedAuthenticator } from './auth/tokens.js';
@@ -129,9 +129,11 @@ export interface ControlPlane {
   readonly adminTokenSource: AdminToken['source'] | null;
   /**
    * `/health`'s proof that this process holds the admin token (auth/admin-proof.ts), for a client's
-   * `challenge` on the port its socket is on; null when this process has none (a runner alone).
+   * `challenge` on the address and port its socket is on; null when this process has none (a runner
+   * alone), or when its admin token is CONTROL_PLANE_TOKEN (stratctl asks for a proof only before it
+   * sends the runtime dir's admin.token; one answered there was only a guessing oracle).
    */
-  adminTokenProof(challenge: string, port: number): string | null | Promise<string | null>;
+  adminTokenProof(challenge: string, address: string, port: number): string | null | Promise<string | null>;
   /** Why this process should not take traffic now (empty: ready). Only this process's own parts count. */
   readiness(): Promise<{ ready: boolean; configVersion: number; reasons: string[]; warnings?: string[] }>;
   /** Writes what is missing (default config, generated admin token, recovery audit entry), starts watching and the runner. */
@@ -369,6 +371,16 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
   // "runner ... is RUNNING" of a runner that never started, then exited 98.
   let stopLoggingRunnerHealth: (() => void) | undefined;
   const authenticator = scopedAuthenticator({ adminToken: admin?.follow ?? admin?.token ?? '', tokens, now: settings.now, warn });
+  // The proof's key (scrypt, slow on purpose): derived once per admin token in force, on the first
+  // proof asked for it (not at start), with a salt of its own; a replaced token gets a new one.
+  let proofKey: { token: string; salt: string; key: Promise<Buffer> } | undefined;
+  const proofKeyFor = (token: string) => {
+    if (proofKey?.token !== token) {
+      const salt = newAdminProofSalt();
+      proofKey = { token, salt, key: adminProofKey(token, salt) };
+    }
+    return proofKey;
+  };
 
   const production = settings.production ?? false;
   const readsRequireToken = settings.readsRequireToken ?? false;
@@ -393,11 +405,11 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     versionInfo: () => ({ version: PACKAGE_VERSION, node: process.version, store: etcd ? 'etcd' : 'file', commit: BUILD_COMMIT }),
     adminTokenSource: admin?.source ?? null,
     // With the token in force now: stratctl reads admin.token per command, and a replaced one is proved at once.
-    adminTokenProof: async (challenge, port) => {
-      if (!admin) return null;
-      if (!admin.follow) return adminTokenProof(admin.token, challenge, port);
+    adminTokenProof: async (challenge, address, port) => {
+      if (admin?.source.kind !== 'file' || !admin.follow) return null;
       await admin.follow.refresh();
-      return adminTokenProof(admin.follow.current(), challenge, port);
+      const { salt, key } = proofKeyFor(admin.follow.current());
+      return adminTokenProof(await key, salt, challenge, address, port);
     },
     async readiness() {
       // First (it may read the file): everything below is then said as of the same moment.

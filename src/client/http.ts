@@ -3,7 +3,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import type { SelectionSetNode } from 'graphql/language/ast.js';
 import { print } from 'graphql/language/printer.js';
 import { ADMIN_PROOF_CHALLENGE_HEADER, ADMIN_PROOF_HEADER, isAdminTokenProof, newAdminProofChallenge } from '../auth/admin-proof.js';
-import { type Answer, CONNECT_TIMEOUT, failedBeforeSending, plainRequest } from './request.js';
+import { type Answer, CONNECT_TIMEOUT, failedBeforeSending, type Peer, plainRequest } from './request.js';
 
 /** One GraphQL error as the server sends it (DESIGN.md: `extensions.code`, HTTP status). */
 export interface GraphQLErrorBody {
@@ -74,8 +74,28 @@ export interface ClientOptions {
 export interface ClientSession {
   readsNeedToken: boolean;
   noticeGiven: boolean;
-  /** The server's proof that it holds the admin token, asked once: null when given, else why the token is held back. */
-  adminProof?: Promise<string | null>;
+  /**
+   * The server's proof that it holds the admin token, asked once (until forgetAdminProof): the
+   * address it was proved at, where the token then goes, else why the token is held back.
+   */
+  adminProof?: Promise<AdminProof>;
+}
+
+type AdminProof = { readonly provedAt: Peer } | { readonly heldBack: string };
+
+/**
+ * The proof is forgotten: the next request that needs the admin token asks for one again. `status
+ * --watch` does so each time its stream is lost: whatever answers after that (a restarted server, or
+ * another program that took the port meanwhile) proves again before the token goes to it.
+ */
+export function forgetAdminProof(session: ClientSession | undefined): void {
+  if (session) session.adminProof = undefined;
+}
+
+/** A token to send, and where to: `to`, when it is the runtime dir's admin token, is the address where it was proved. */
+export interface Sending {
+  readonly token: string | undefined;
+  readonly to?: Peer;
 }
 
 export const newSession = (): ClientSession => ({ readsNeedToken: false, noticeGiven: false });
@@ -107,42 +127,50 @@ function noticeOnce(options: ClientOptions, line: string): void {
 
 /**
  * The token to send with a request that `needed` one (tokenFor), the runtime dir's admin token only
- * once the server has proved it holds it: asked of `/health` once per command, before the token
- * first goes out. A server that cannot be reached for it is "cannot reach" (nothing was sent).
+ * once the server has proved it holds it: asked of `/health` once per command (until
+ * forgetAdminProof), before the token first goes out, and then sent to the address the proof came
+ * from (`to`), not to what the URL's name resolves to next. A server that cannot be reached for it is
+ * "cannot reach" (nothing was sent).
  */
-export async function tokenToSend(options: ClientOptions, needed: boolean): Promise<string | undefined> {
-  if (!needed) return undefined;
+export async function tokenToSend(options: ClientOptions, needed: boolean): Promise<Sending> {
+  if (!needed) return { token: undefined };
   if (options.token && options.proveAdminToken) {
     options.session ??= newSession();
     const session = options.session;
     session.adminProof ??= askAdminProof(options, options.proveAdminToken.file);
-    const heldBack = await session.adminProof;
-    if (heldBack !== null) {
-      noticeOnce(options, heldBack);
-      return undefined;
+    const proof = await session.adminProof;
+    if ('heldBack' in proof) {
+      noticeOnce(options, proof.heldBack);
+      return { token: undefined };
     }
+    return { token: options.token, to: proof.provedAt };
   }
-  return tokenFor(options, needed);
+  return { token: tokenFor(options, needed) };
 }
 
-async function askAdminProof(options: ClientOptions, file: string): Promise<string | null> {
+async function askAdminProof(options: ClientOptions, file: string): Promise<AdminProof> {
   const token = options.token ?? '';
   const health = new URL('/health', options.url);
-  const port = Number(health.port || (health.protocol === 'https:' ? 443 : 80));
   const challenge = newAdminProofChallenge();
   let proof: string | null;
+  let reached: Answer['peer'];
   try {
     const response = await plainRequest(health, {
       headers: { [ADMIN_PROOF_CHALLENGE_HEADER]: challenge },
       signal: AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS),
     });
     proof = response.headers.get(ADMIN_PROOF_HEADER);
+    reached = response.peer;
     await response.body?.cancel();
   } catch (err) {
     throw lostRequest(err, false, options, false); // nothing of the command was sent yet
   }
-  if (isAdminTokenProof(proof, token, challenge, port)) return null;
-  return `not sending the admin token from ${file} to ${health.host}: the server there did not prove that it holds this token (another program on that port, or a server started with another admin token); pass --token or set CONTROL_PLANE_TOKEN to send one`;
+  // For the address and port this socket reached: a proof passed on from the real server elsewhere is for its address.
+  if (reached && (await isAdminTokenProof(proof, token, challenge, reached.address, reached.port)))
+    return { provedAt: { address: reached.address, family: reached.family } };
+  return {
+    heldBack: `not sending the admin token from ${file} to ${health.host}: the server there did not prove that it holds this token (another program on that address and port, a server started with another admin token or with CONTROL_PLANE_TOKEN, or a proxy in between); pass --token or set CONTROL_PLANE_TOKEN to send one`,
+  };
 }
 
 const KIND_BY_CODE: Record<string, FailureKind> = {
@@ -238,10 +266,10 @@ export async function post(
   const response = await postOnce(options, document, variables, init, await tokenToSend(options, needed));
   if (needed || response.status !== 401 || !(options.token || options.withheldToken)) return response;
   session.readsNeedToken = true;
-  const token = await tokenToSend(options, true);
-  if (token === undefined) return response;
+  const sending = await tokenToSend(options, true);
+  if (sending.token === undefined) return response;
   await response.body?.cancel();
-  return postOnce(options, document, variables, init, token);
+  return postOnce(options, document, variables, init, sending);
 }
 
 /** How long a request waits for its whole answer (with `--wait`, the wait's time is added: wait-flag.ts). */
@@ -307,7 +335,7 @@ async function postOnce(
   document: TypedDocumentNode<any, any>,
   variables: unknown,
   init: { accept: string; signal?: AbortSignal },
-  token: string | undefined,
+  { token, to }: Sending,
 ): Promise<Answer> {
   let response: Answer;
   const stopped = needsToken(document) ? options.whileChangeOut?.(`the change was sent to ${options.url}`) : undefined;
@@ -321,6 +349,7 @@ async function postOnce(
       },
       body: JSON.stringify({ query: queryText(document), variables: variables ?? {} }),
       signal: init.signal ?? AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS),
+      ...(token && to && { to }),
     });
   } catch (err) {
     stopped?.();

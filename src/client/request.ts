@@ -1,5 +1,13 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { Readable } from 'node:stream';
+
+/** An address a request connects to whatever its URL's host name resolves to now (http.ts: where the admin token was proved). */
+export interface Peer {
+  readonly address: string;
+  readonly family: 4 | 6;
+}
 
 /** What the client reads of an answer: fetch's Response, narrowed to what it uses (a Response is one). */
 export interface Answer {
@@ -7,6 +15,8 @@ export interface Answer {
   readonly headers: { get(name: string): string | null };
   text(): Promise<string>;
   readonly body: { cancel(): Promise<void> } | null;
+  /** The address and port the answer came from (its socket's peer), when known (plainRequest's). */
+  readonly peer?: Peer & { readonly port: number };
 }
 
 export interface PlainRequestInit {
@@ -15,7 +25,21 @@ export interface PlainRequestInit {
   body?: string;
   /** Ends the exchange (the connection is destroyed); the request then fails with the signal's reason. */
   signal: AbortSignal;
+  /**
+   * Connect to this address (the URL's port), not to what its host name resolves to now; the Host
+   * header and, for https:, the name the certificate is checked against stay the URL's. On a
+   * connection of its own: a kept-alive one may be connected elsewhere.
+   */
+  to?: Peer;
 }
+
+/** A lookup that answers `peer` for any name (net.connect asks for all addresses when it may try several). */
+export const lookupOnly =
+  (peer: Peer): LookupFunction =>
+  (_hostname, options, callback) => {
+    if (options.all) (callback as unknown as (err: null, all: { address: string; family: number }[]) => void)(null, [peer]);
+    else callback(null, peer.address, peer.family);
+  };
 
 /**
  * A failure as fetch reports it, so one handler reads both (http.ts, lostRequest): the signal's
@@ -45,7 +69,14 @@ export const CONNECT_TIMEOUT = 'UND_ERR_CONNECT_TIMEOUT';
 /** Whether a request failed before its connection was up (plainRequest): nothing was sent. */
 export const failedBeforeSending = (err: unknown): boolean => (err as { neverSent?: unknown } | null)?.neverSent === true;
 
+function peerOf(res: IncomingMessage): Answer['peer'] {
+  const { remoteAddress, remotePort, remoteFamily } = res.socket ?? {};
+  if (remoteAddress === undefined || remotePort === undefined) return undefined;
+  return { address: remoteAddress, port: remotePort, family: remoteFamily === 'IPv6' ? 6 : 4 };
+}
+
 function answerOf(res: IncomingMessage, signal: AbortSignal): Answer {
+  const peer = peerOf(res);
   // Read from the start (not only when text() is called): a body left unread would hold the connection.
   const chunks: Buffer[] = [];
   const whole = new Promise<string>((resolve, reject) => {
@@ -73,6 +104,7 @@ function answerOf(res: IncomingMessage, signal: AbortSignal): Answer {
         res.destroy();
       },
     },
+    ...(peer && { peer }),
   };
 }
 
@@ -100,7 +132,12 @@ export function plainRequest(url: string | URL, init: PlainRequestInit): Promise
   const headers: Record<string, string> = { ...init.headers };
   if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
   return new Promise<Answer>((resolve, reject) => {
-    const req = send(target, { method: init.method ?? 'GET', headers, signal });
+    const req = send(target, {
+      method: init.method ?? 'GET',
+      headers,
+      signal,
+      ...(init.to && { agent: false, lookup: lookupOnly(init.to) }),
+    });
     // Up once connected (https: once the handshake is done), or at once on a kept-alive socket.
     let connected = false;
     req.on('socket', (socket) => {
@@ -111,5 +148,48 @@ export function plainRequest(url: string | URL, init: PlainRequestInit): Promise
     req.on('error', (err) => reject(connected ? failure(err, signal) : failureBeforeConnect(err, signal)));
     req.on('response', (res) => resolve(answerOf(res, signal)));
     req.end(init.body);
+  });
+}
+
+/**
+ * fetch, for a request that must reach `to` (`status --watch`'s stream when it carries the runtime
+ * dir's admin token: where that token was proved, http.ts). fetch (undici) takes no lookup and
+ * keeps its own pool of connections, so this one goes over node:http on a connection of its own,
+ * answered as a fetch Response whose body streams. Redirects are not followed (nor by the watch's
+ * fetch); no compression is asked for.
+ */
+export function fetchAt(input: RequestInfo | URL, init: RequestInit, to: Peer): Promise<Response> {
+  const signal = init.signal ?? undefined;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  let target: URL;
+  try {
+    target = new URL(input instanceof Request ? input.url : String(input));
+  } catch (err) {
+    return Promise.reject(new TypeError('fetch failed', { cause: err }));
+  }
+  const send = target.protocol === 'https:' ? httpsRequest : target.protocol === 'http:' ? httpRequest : null;
+  if (send === null) {
+    return Promise.reject(new TypeError('fetch failed', { cause: new Error(`${target.protocol} is not http: or https:`) }));
+  }
+  const headers: Record<string, string> = {};
+  new Headers(init.headers).forEach((value, name) => {
+    headers[name] = value;
+  });
+  const body = typeof init.body === 'string' ? init.body : undefined;
+  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+  const method = init.method ?? 'GET';
+  return new Promise<Response>((resolve, reject) => {
+    const req = send(target, { method, headers, signal, agent: false, lookup: lookupOnly(to) });
+    req.on('error', (err) => reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err })));
+    req.on('response', (res) => {
+      const answer = new Headers();
+      for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) answer.append(res.rawHeaders[i] as string, res.rawHeaders[i + 1] as string);
+      const status = res.statusCode ?? 0;
+      const noBody = method === 'HEAD' || status === 204 || status === 205 || status === 304;
+      if (noBody) res.resume();
+      const stream = noBody ? null : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>);
+      resolve(new Response(stream, { status, statusText: res.statusMessage ?? '', headers: answer }));
+    });
+    req.end(body);
   });
 }

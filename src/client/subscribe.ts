@@ -4,6 +4,7 @@ import {
   bodyData,
   type ClientOptions,
   ControlPlaneError,
+  forgetAdminProof,
   newSession,
   queryText,
   readsSendToken,
@@ -11,6 +12,7 @@ import {
   resultData,
   tokenToSend,
 } from './http.js';
+import { fetchAt, type Peer } from './request.js';
 
 export interface WatchOptions extends ClientOptions {
   /** How long to keep reconnecting after the stream is lost (the server restarting) before giving up; 0: give up at once. */
@@ -41,6 +43,7 @@ async function fetchWatched(
   init: RequestInit | undefined,
   stallMs: number,
   onStall: (why: string) => void,
+  to?: Peer,
 ): Promise<Response> {
   const watchdog = new AbortController();
   const outer = init?.signal;
@@ -72,7 +75,10 @@ async function fetchWatched(
   let response: Response;
   try {
     // Redirects are not followed (http.ts: refuseRedirect): the caller sees the 3xx.
-    response = await fetch(input, { ...init, redirect: 'manual', signal: watchdog.signal });
+    // To `to`, where the admin token this request carries was proved (http.ts, tokenToSend).
+    response = await (to
+      ? fetchAt(input, { ...init, signal: watchdog.signal }, to)
+      : fetch(input, { ...init, redirect: 'manual', signal: watchdog.signal }));
   } catch (err) {
     over();
     throw watchdog.signal.reason instanceof StallError ? watchdog.signal.reason : err;
@@ -184,6 +190,8 @@ export async function* watchSubscription<TResult, TVariables>(
     headers.set('authorization', `Bearer ${token}`);
     return { ...init, headers };
   };
+  /** Connections tried (fetchFn's calls). */
+  let attempts = 0;
   const client = createClient({
     url: options.url,
     // Retries are bounded in time by `retry` below, not by a count.
@@ -201,23 +209,35 @@ export async function* watchSubscription<TResult, TVariables>(
       await new Promise((resolve) => setTimeout(resolve, backoff(retries)));
     },
     fetchFn: async (input: RequestInfo | URL, init?: RequestInit) => {
-      const fetch = (what: RequestInfo | URL, how?: RequestInit) =>
-        fetchWatched(what, how, options.stallMs ?? STREAM_STALL_MS, (why) => {
-          lastFailure = why;
-        }).catch((err: unknown) => {
+      // Each connection after the first is made after a loss (the stream ended or broke, or the
+      // read after reconnecting failed): the server may have stopped, and any local program may have
+      // taken its port meanwhile. The admin token's proof goes with the loss: whatever answers now
+      // proves again before the token goes to it (it was proved once, and re-sent on every reconnect).
+      if (attempts++ > 0) forgetAdminProof(session);
+      const fetch = (what: RequestInfo | URL, how: RequestInit | undefined, to: Peer | undefined) =>
+        fetchWatched(
+          what,
+          how,
+          options.stallMs ?? STREAM_STALL_MS,
+          (why) => {
+            lastFailure = why;
+          },
+          to,
+        ).catch((err: unknown) => {
           // Why the connection failed (ECONNREFUSED, ENOTFOUND), as a one-shot read says it: the watch
           // said only "cannot reach <url>", status said "cannot reach <url> (ECONNREFUSED)".
           const code = (err as { cause?: { code?: unknown } }).cause?.code;
           if (typeof code === 'string') lastFailure = code;
           throw err;
         });
-      let response = await fetch(input, withToken(init, await tokenToSend(options, readsSendToken(options, session))));
+      const first = await tokenToSend(options, readsSendToken(options, session));
+      let response = await fetch(input, withToken(init, first.token), first.to);
       if (response.status === 401 && !readsSendToken(options, session) && (options.token || options.withheldToken)) {
         session.readsNeedToken = true;
-        const token = await tokenToSend(options, true);
-        if (token) {
+        const again = await tokenToSend(options, true);
+        if (again.token) {
           await response.body?.cancel();
-          response = await fetch(input, withToken(init, token));
+          response = await fetch(input, withToken(init, again.token), again.to);
         }
       }
       refusal = null;

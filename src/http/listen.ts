@@ -337,7 +337,7 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
   // plain JSON POSTs; the operator page is an entry like /version.
   const page = createOperatorPage(options.page);
   const routes: Route[] = [
-    ...probeRoutes(plane, now),
+    ...probeRoutes(plane, now, { behindTlsProxy: security.behindTlsProxy }),
     metricsRoute(plane, [processRegistry(), registry]),
     ...restRoutes(inProcessRunner(yoga, plane.services.faultLog), inProcessAuthorizer(yoga)),
     ...(lane ? [lane] : []),

@@ -624,16 +624,20 @@ describe('HTTP', () => {
     expect(await ready.json()).toMatchObject({ ready: true, configVersion: 1 });
   });
 
-  it("/health proves, to a challenge, that it holds the admin token, for its own port (stratctl's check before it sends admin.token)", async () => {
-    const server = await startTestServer();
+  it("/health proves, to a challenge, that it holds the admin token, for its own address and port (stratctl's check before it sends admin.token)", async () => {
+    const server = await startTestServer({ adminTokenFile: true });
     const port = Number(new URL(server.origin).port);
     const challenge = newAdminProofChallenge();
     for (const method of ['GET', 'HEAD']) {
       const health = await fetch(`${server.origin}/health`, { method, headers: { 'x-admin-token-challenge': challenge } });
       expect(health.status).toBe(200);
       expect(health.headers.get('cache-control')).toBe('no-store');
-      expect(isAdminTokenProof(health.headers.get('x-admin-token-proof'), TEST_TOKEN, challenge, port), method).toBe(true);
-      expect(isAdminTokenProof(health.headers.get('x-admin-token-proof'), 'another-token-0123456789', challenge, port)).toBe(false);
+      const proof = health.headers.get('x-admin-token-proof');
+      expect(await isAdminTokenProof(proof, TEST_TOKEN, challenge, '127.0.0.1', port), method).toBe(true);
+      expect(await isAdminTokenProof(proof, 'another-token-0123456789', challenge, '127.0.0.1', port)).toBe(false);
+      // For this socket's address: not for the same port on another loopback address (a relay there).
+      expect(await isAdminTokenProof(proof, TEST_TOKEN, challenge, '127.0.0.2', port)).toBe(false);
+      expect(await isAdminTokenProof(proof, TEST_TOKEN, challenge, '::1', port)).toBe(false);
     }
     // No challenge, or something else in its place: no proof.
     const bad: Record<string, string>[] = [{}, { 'x-admin-token-challenge': 'not-hex' }, { 'x-admin-token-challenge': 'a'.repeat(300) }];

@@ -507,7 +507,7 @@ describe('stratctl exit codes, and errors as JSON on stdout under --json', { tim
   });
 
   it('status --watch where reads require a token: the stream and the reads carry the token after the first 401', async () => {
-    const server = await startTestServer({ readsRequireToken: true });
+    const server = await startTestServer({ readsRequireToken: true, adminTokenFile: true });
     const dir = await tempRuntimeDir();
     await writeFile(path.join(dir, 'admin.token'), `${TEST_TOKEN}\n`, { mode: 0o600 });
     const watch = startStratctl(['status', '--watch', '--json'], { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: dir });

@@ -25,8 +25,7 @@ describe('the built stratctl, as a process', () => {
   });
 
   it('status, activate (token from <runtime-dir>/admin.token), and exit 5 when nothing listens', async () => {
-    const server = await startTestServer();
-    await writeFile(path.join(server.runtimeDir, 'admin.token'), `${TEST_TOKEN}\n`, { mode: 0o600 });
+    const server = await startTestServer({ adminTokenFile: true });
     const env = { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: server.runtimeDir };
     const status = await run(['status'], env);
     expect(status.code, status.stderr).toBe(0);

@@ -184,7 +184,7 @@ describe('stratctl sends a token only when the operation needs one', { timeout: 
   });
 
   it('where reads require a token: the first read goes without, gets 401, and is sent again with it; later reads carry it', async () => {
-    const server = await startTestServer({ readsRequireToken: true });
+    const server = await startTestServer({ readsRequireToken: true, adminTokenFile: true });
     const env = { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: await runtimeWithAdminToken(TEST_TOKEN) };
     const status = await stratctl(['status'], env);
     expect(status.code, status.stderr).toBe(0);
@@ -231,16 +231,16 @@ describe("the runtime dir's admin token goes only to a server that proves it hol
     ]);
     expect(activate.code).toBe(3);
     expect(notices(activate.stderr)).toEqual([
-      `stratctl: not sending the admin token from ${path.join(dir, 'admin.token')} to ${new URL(squatter.origin).host}: the server there did not prove that it holds this token (another program on that port, or a server started with another admin token); pass --token or set CONTROL_PLANE_TOKEN to send one`,
+      `stratctl: not sending the admin token from ${path.join(dir, 'admin.token')} to ${new URL(squatter.origin).host}: the server there did not prove that it holds this token (another program on that address and port, a server started with another admin token or with CONTROL_PLANE_TOKEN, or a proxy in between); pass --token or set CONTROL_PLANE_TOKEN to send one`,
     ]);
     expect(squatter.seen.map((r) => r.body).join('')).not.toContain(ADMIN);
   });
 
   it('one that answers with a made-up proof, or passes the challenge on to the real server, gets no token either', async () => {
-    const server = await startTestServer({ readsRequireToken: true });
+    const server = await startTestServer({ readsRequireToken: true, adminTokenFile: true });
     const dir = await runtimeWithAdminToken(TEST_TOKEN);
     const forger = await recordingListener('127.0.0.1', {
-      answer: { status: 200, headers: { 'x-admin-token-proof': 'ab'.repeat(32) }, body: { status: 'ok' } },
+      answer: { status: 200, headers: { 'x-admin-token-proof': `${'cd'.repeat(16)}.${'ab'.repeat(32)}` }, body: { status: 'ok' } },
     });
     const forged = await stratctl(['activate', 'gold'], { CONTROL_PLANE_URL: `${forger.origin}/graphql`, CONTROL_PLANE_RUNTIME_DIR: dir });
     expect(forged.code).toBe(1); // its 200 without data is no answer stratctl knows
@@ -265,7 +265,7 @@ describe("the runtime dir's admin token goes only to a server that proves it hol
   });
 
   it("a server started with another admin token than the runtime dir's: held back, not sent and counted as a failure", async () => {
-    const server = await startTestServer({ security: { authFailures: { failuresPerMinute: 1 } } });
+    const server = await startTestServer({ security: { authFailures: { failuresPerMinute: 1 } }, adminTokenFile: true });
     const env = { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: await runtimeWithAdminToken('a-stale-admin-token-0123456789') };
     for (let i = 0; i < 3; i++) {
       const activate = await stratctl(['activate', 'gold'], env);

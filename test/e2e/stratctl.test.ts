@@ -130,8 +130,7 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
   });
 
   it('activate: token from <runtime-dir>/admin.token, the file changes, --if-version guards', async () => {
-    const server = await startTestServer();
-    await writeFile(path.join(server.runtimeDir, 'admin.token'), `${TEST_TOKEN}\n`, { mode: 0o600 });
+    const server = await startTestServer({ adminTokenFile: true });
     const activated = await stratctl(['activate', 'gold', '--if-version', '1'], envFor(server));
     expect(activated.code, activated.stderr).toBe(0);
     expect(activated.stdout).toBe('activated gold (was momentum); config version 2\n');

@@ -36,7 +36,13 @@ const readBody = async (req: IncomingMessage) => {
  */
 export async function recordingListener(
   bind: string,
-  options: { forwardTo?: string; nameAs?: string; answer?: { status: number; headers?: Record<string, string>; body: unknown } } = {},
+  options: {
+    forwardTo?: string;
+    nameAs?: string;
+    /** The port to listen on (default: a free one): another program's, on another address, or one a stopped server left. */
+    port?: number;
+    answer?: { status: number; headers?: Record<string, string>; body: unknown };
+  } = {},
 ): Promise<RecordingListener> {
   const seen: SeenRequest[] = [];
   const server = createServer(async (req, res) => {
@@ -68,7 +74,7 @@ export async function recordingListener(
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, bind, () => resolve());
+    server.listen(options.port ?? 0, bind, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const host = options.nameAs ?? bind;
@@ -83,6 +89,15 @@ export async function recordingListener(
   };
   open.push(listener);
   return listener;
+}
+
+/** Whether this machine can listen on `address` (`::1` needs IPv6 on its loopback interface). */
+export async function canListenOn(address: string): Promise<boolean> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(0, address, () => server.close(() => resolve(true)));
+  });
 }
 
 /** This machine's own non-loopback IPv4 address (traffic to it stays on the machine), if it has one. */

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SERVE_NODE_FLAGS } from '../../src/code-cache.js';
@@ -27,17 +28,25 @@ afterEachTest(async () => {
   await Promise.all(running.splice(0).map((p) => p.close()));
 });
 
-/** A real server on a random loopback port, in this process, over a temp runtime dir. */
-export async function startTestServer(options: Partial<ControlPlaneOptions> = {}): Promise<TestServer> {
+/**
+ * A real server on a random loopback port, in this process, over a temp runtime dir. Its admin token
+ * is TEST_TOKEN, given as CONTROL_PLANE_TOKEN is; with `adminTokenFile`, written to the runtime dir's
+ * admin.token instead (as a deployment without CONTROL_PLANE_TOKEN has it): only then does /health
+ * prove it holds the token, so only then does stratctl send that file's token to it.
+ */
+export async function startTestServer(options: Partial<ControlPlaneOptions> & { adminTokenFile?: boolean } = {}): Promise<TestServer> {
+  const { adminTokenFile = false, ...rest } = options;
   const runtimeDir = options.runtimeDir ?? (await tempRuntimeDir());
+  if (adminTokenFile) await writeFile(path.join(runtimeDir, 'admin.token'), `${options.adminToken ?? TEST_TOKEN}\n`, { mode: 0o600 });
   const plane = await startControlPlane({
     host: '127.0.0.1',
     port: 0,
     runtimeDir,
-    adminToken: TEST_TOKEN,
     logger: createLogger({ level: process.env.TEST_LOG === '1' ? 'debug' : 'silent', format: 'text' }),
+    adminToken: TEST_TOKEN,
     configPollMs: 100,
-    ...options,
+    ...rest,
+    ...(adminTokenFile && { adminToken: undefined }),
   });
   running.push(plane);
   return Object.assign(plane, {
