@@ -113,8 +113,8 @@ function errorCode(error: ControlPlaneError): string {
 }
 
 /**
- * What a script needs beside `--json`'s code and message to act on a failure: a conflict's
- * versions (the one that won is what `--if-version` takes next; it had to read the message, or ask
+ * What a script needs beside `--json`'s code and message to act on a failure: an expired token's
+ * `expiredAt`, a conflict's versions (the one that won is what `--if-version` takes next; it had to read the message, or ask
  * `status` again), and `outcome: "UNKNOWN"` for a change that was sent and whose answer never
  * came, here or between the server and its store (the API's `extensions.outcome`): it may have
  * been applied, so the script checks before it retries, where a refusal without it changed nothing.
@@ -122,6 +122,9 @@ function errorCode(error: ControlPlaneError): string {
 function jsonDetails(error: ControlPlaneError): Record<string, unknown> {
   const extensions = error.errors[0]?.extensions;
   const outcome = error.answerLost || extensions?.outcome === 'UNKNOWN' ? { outcome: 'UNKNOWN' } : {};
+  // An expired named token: when, as the text says it ("The token expired at ..."); a script
+  // otherwise saw a plain 401 and could not tell "rotate it" from "wrong token".
+  if (error.code === 'UNAUTHENTICATED' && typeof extensions?.expiredAt === 'string') return { ...outcome, expiredAt: extensions.expiredAt };
   if (error.code !== 'CONFLICT' || !extensions) return outcome;
   const { currentVersion, expectedVersion } = extensions as { currentVersion?: unknown; expectedVersion?: unknown };
   return { ...(currentVersion !== undefined && { currentVersion }), ...(expectedVersion !== undefined && { expectedVersion }) };
