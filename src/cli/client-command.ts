@@ -176,16 +176,24 @@ export async function runClientCommand(
   );
   settings.session = newSession();
   settings.notice = (line) => ctx.warn(`stratctl: ${line}`);
-  settings.whileChangeOut = (what) => sayWhenStopped(ctx, what, flags.json === true);
+  // Whether a change went out: an answer to it that cannot be read says nothing of whether it was applied.
+  let changeSent = false;
+  settings.whileChangeOut = (what) => {
+    changeSent = true;
+    return sayWhenStopped(ctx, what, flags.json === true);
+  };
   try {
     return (await body({ ...ctx, settings, json: flags.json === true })) ?? EXIT.ok;
   } catch (err) {
     // An answer without the fields stratctl reads (a proxy's own JSON, another service, another
-    // version of the API): one line that says so, not a stack trace.
+    // version of the API): one line that says so, not a stack trace. To a change: it may or may not
+    // have been applied (`outcome: "UNKNOWN"`), as for every other answer stratctl cannot read.
     if (err instanceof TypeError) {
-      const message = `the answer from ${settings.url} is not what stratctl expects (${err.message})`;
-      if (flags.json === true) printJsonError(ctx.io, 'BAD_RESPONSE', message);
-      ctx.warn(`error: ${message}\nIs --url / CONTROL_PLANE_URL this control plane's GraphQL endpoint, of the version of this stratctl?`);
+      const message = `the answer from ${settings.url} is not what stratctl expects (${err.message})${changeSent ? '; the change may or may not have been applied' : ''}`;
+      if (flags.json === true) printJsonError(ctx.io, 'BAD_RESPONSE', message, changeSent ? { outcome: 'UNKNOWN' } : {});
+      ctx.warn(
+        `error: ${message}\n${changeSent ? 'Check with "stratctl status" or "stratctl history" whether it was applied before trying again. ' : ''}Is --url / CONTROL_PLANE_URL this control plane's GraphQL endpoint, of the version of this stratctl?`,
+      );
       return EXIT.unexpected;
     }
     if (!(err instanceof ControlPlaneError)) throw err;
