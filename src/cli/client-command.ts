@@ -27,7 +27,7 @@ const EXIT_BY_KIND: Record<FailureKind, number> = {
 export const BUSY_PRESETS = 'the presets changed';
 
 /** What to do next, for each way a request can fail. */
-function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
+function nextStep(error: ControlPlaneError, settings: ClientSettings, tokenUsed: string): string {
   if (error.kind === 'input' && error.status !== undefined && (notAnEndpoint(error.status) || (error.status >= 300 && error.status < 400)))
     return `--url / CONTROL_PLANE_URL must be the GraphQL endpoint itself, e.g. ${DEFAULT_URL} (now ${settings.url}).`;
   const first = error.errors[0];
@@ -45,8 +45,8 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
     case 'UNAUTHENTICATED':
       // A named token that was right but has expired: passing a token is not what is missing.
       if (typeof first?.extensions?.expiredAt === 'string')
-        return `The token expired at ${first.extensions.expiredAt}: get a new secret for it ("stratctl token rotate <name>" where the tokens are kept) and pass that. Token used: ${settings.tokenSource}.`;
-      return `Pass --token, set CONTROL_PLANE_TOKEN, or point --runtime-dir at the server's runtime directory (its admin.token). Token used: ${settings.tokenSource}.`;
+        return `The token expired at ${first.extensions.expiredAt}: get a new secret for it ("stratctl token rotate <name>" where the tokens are kept) and pass that. Token used: ${tokenUsed}.`;
+      return `Pass --token, set CONTROL_PLANE_TOKEN, or point --runtime-dir at the server's runtime directory (its admin.token). Token used: ${tokenUsed}.`;
     case 'FORBIDDEN':
       return `Use a token with scope ${String(first?.extensions?.requiredScope ?? 'that scope')}.`;
     case 'RATE_LIMITED':
@@ -156,6 +156,18 @@ function sayWhenStopped(ctx: CommandContext, what: string, json: boolean): () =>
   });
 }
 
+/**
+ * "Token used: ..." as it went: the runtime dir's admin token held back because the server did not
+ * prove that it holds it was named as if it had been sent ("Token used: /.../admin.token"), though
+ * nothing was.
+ */
+async function tokenUsed(settings: ClientSettings): Promise<string> {
+  const proof = settings.proveAdminToken ? settings.session?.adminProof : undefined;
+  const heldBack = proof ? await proof.catch(() => null) : null;
+  if (heldBack === null || !settings.proveAdminToken) return settings.tokenSource;
+  return `none (the admin token from ${settings.proveAdminToken.file} was held back: the server did not prove that it holds it)`;
+}
+
 export interface ClientCommandContext extends CommandContext {
   settings: ClientSettings;
   json: boolean;
@@ -198,7 +210,7 @@ export async function runClientCommand(
     }
     if (!(err instanceof ControlPlaneError)) throw err;
     if (flags.json === true) printJsonError(ctx.io, errorCode(err), err.message, jsonDetails(err));
-    ctx.warn(`error: ${describe(err)}\n${nextStep(err, settings)}`);
+    ctx.warn(`error: ${describe(err)}\n${nextStep(err, settings, await tokenUsed(settings))}`);
     return EXIT_BY_KIND[err.kind];
   }
 }
