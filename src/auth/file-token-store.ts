@@ -16,7 +16,7 @@ import {
 } from '../fs/settle.js';
 import type { Say } from '../log.js';
 import { sharedYamlParser, type YamlParser } from '../yaml/off-thread.js';
-import { createToken, isReservedTokenName, readTokenFile, revokeToken, rotateToken, TOKENS_FILE } from './token-file.js';
+import { createToken, isReservedTokenName, readTokenFile, restoreToken, revokeToken, rotateToken, TOKENS_FILE } from './token-file.js';
 import type { StoredToken, TokenStore } from './token-store.js';
 
 /**
@@ -205,6 +205,7 @@ export function fileTokenStore(
     create: (name, scope, expiry) => createToken(runtimeDir, name, scope, expiry),
     revoke: (name) => revokeToken(runtimeDir, name),
     rotate: (name, expiry) => rotateToken(runtimeDir, name, expiry),
+    restore: (name, sha256, previous) => restoreToken(runtimeDir, name, sha256, previous),
     async find(sha256) {
       // Checks run one after another, each after the request arrived: a revocation that finished
       // before this request is always seen.

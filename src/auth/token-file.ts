@@ -312,6 +312,24 @@ export async function rotateToken(
     };
     const rotated = tokens.map((t) => (t === current ? next : t));
     await writeTokenFile(file, rotated);
-    return { token, scope: current.scope, ...(expiresAt && { expiresAt }) };
+    return { token, scope: current.scope, ...(expiresAt && { expiresAt }), previous: current };
+  });
+}
+
+/**
+ * TokenStore.restore on tokens.yaml, under the same lock as the writes it undoes: the entry named
+ * `name` becomes `previous` again in its place (or is removed), only while its digest is `sha256`.
+ */
+export async function restoreToken(runtimeDir: string, name: string, sha256: string, previous: StoredToken | undefined): Promise<boolean> {
+  const file = path.join(runtimeDir, TOKENS_FILE);
+  return withTokenFileLock(file, async () => {
+    const tokens = await readTokenFile(file);
+    const current = tokens.find((t) => t.name === name);
+    if (current?.sha256 !== sha256) return false;
+    await writeTokenFile(
+      file,
+      previous === undefined ? tokens.filter((t) => t !== current) : tokens.map((t) => (t === current ? previous : t)),
+    );
+    return true;
   });
 }

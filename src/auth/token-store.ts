@@ -71,6 +71,8 @@ export interface RotatedToken {
   readonly scope: Scope;
   /** The new secret's expiry (ISO 8601), or undefined: none. */
   readonly expiresAt?: string;
+  /** The record the rotation replaced, for `restore` (stratctl puts it back when the new secret could not be shown). */
+  readonly previous: StoredToken;
 }
 
 /**
@@ -98,6 +100,14 @@ export interface TokenStore {
    * never stored) and the scope it keeps, or null when there is no token by that name.
    */
   rotate(name: string, expiry?: TokenExpiryRequest): Promise<RotatedToken | null>;
+  /**
+   * Undoes a `create` or `rotate` whose secret could not be shown (stratctl's stdout failed): the
+   * record named `name` becomes `previous` again (a rotation's old record, so its old secret works
+   * again), or is removed (`undefined`: a creation), only while it is still the one with digest
+   * `sha256`, the one that call wrote. True when undone; false when that record is no longer there
+   * (revoked, rotated or re-created meanwhile by another command): nothing is changed then.
+   */
+  restore(name: string, sha256: string, previous: StoredToken | undefined): Promise<boolean>;
   /** The token with this digest as the store holds it now, or undefined. */
   find(sha256: string): Promise<StoredToken | undefined>;
   /**

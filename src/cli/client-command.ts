@@ -27,7 +27,7 @@ const EXIT_BY_KIND: Record<FailureKind, number> = {
 export const BUSY_PRESETS = 'the presets changed';
 
 /** What to do next, for each way a request can fail. */
-function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
+function nextStep(error: ControlPlaneError, settings: ClientSettings, tokenUsed: string): string {
   if (error.kind === 'input' && error.status !== undefined && (notAnEndpoint(error.status) || (error.status >= 300 && error.status < 400)))
     return `--url / CONTROL_PLANE_URL must be the GraphQL endpoint itself, e.g. ${DEFAULT_URL} (now ${settings.url}).`;
   const first = error.errors[0];
@@ -45,8 +45,8 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings): string {
     case 'UNAUTHENTICATED':
       // A named token that was right but has expired: passing a token is not what is missing.
       if (typeof first?.extensions?.expiredAt === 'string')
-        return `The token expired at ${first.extensions.expiredAt}: get a new secret for it ("stratctl token rotate <name>" where the tokens are kept) and pass that. Token used: ${settings.tokenSource}.`;
-      return `Pass --token, set CONTROL_PLANE_TOKEN, or point --runtime-dir at the server's runtime directory (its admin.token). Token used: ${settings.tokenSource}.`;
+        return `The token expired at ${first.extensions.expiredAt}: get a new secret for it ("stratctl token rotate <name>" where the tokens are kept) and pass that. Token used: ${tokenUsed}.`;
+      return `Pass --token, set CONTROL_PLANE_TOKEN, or point --runtime-dir at the server's runtime directory (its admin.token). Token used: ${tokenUsed}.`;
     case 'FORBIDDEN':
       return `Use a token with scope ${String(first?.extensions?.requiredScope ?? 'that scope')}.`;
     case 'RATE_LIMITED':
@@ -113,8 +113,8 @@ function errorCode(error: ControlPlaneError): string {
 }
 
 /**
- * What a script needs beside `--json`'s code and message to act on a failure: a conflict's
- * versions (the one that won is what `--if-version` takes next; it had to read the message, or ask
+ * What a script needs beside `--json`'s code and message to act on a failure: an expired token's
+ * `expiredAt`, a conflict's versions (the one that won is what `--if-version` takes next; it had to read the message, or ask
  * `status` again), and `outcome: "UNKNOWN"` for a change that was sent and whose answer never
  * came, here or between the server and its store (the API's `extensions.outcome`): it may have
  * been applied, so the script checks before it retries, where a refusal without it changed nothing.
@@ -122,6 +122,9 @@ function errorCode(error: ControlPlaneError): string {
 function jsonDetails(error: ControlPlaneError): Record<string, unknown> {
   const extensions = error.errors[0]?.extensions;
   const outcome = error.answerLost || extensions?.outcome === 'UNKNOWN' ? { outcome: 'UNKNOWN' } : {};
+  // An expired named token: when, as the text says it ("The token expired at ..."); a script
+  // otherwise saw a plain 401 and could not tell "rotate it" from "wrong token".
+  if (error.code === 'UNAUTHENTICATED' && typeof extensions?.expiredAt === 'string') return { ...outcome, expiredAt: extensions.expiredAt };
   if (error.code !== 'CONFLICT' || !extensions) return outcome;
   const { currentVersion, expectedVersion } = extensions as { currentVersion?: unknown; expectedVersion?: unknown };
   return { ...(currentVersion !== undefined && { currentVersion }), ...(expectedVersion !== undefined && { expectedVersion }) };
@@ -153,6 +156,18 @@ function sayWhenStopped(ctx: CommandContext, what: string, json: boolean): () =>
   });
 }
 
+/**
+ * "Token used: ..." as it went: the runtime dir's admin token held back because the server did not
+ * prove that it holds it was named as if it had been sent ("Token used: /.../admin.token"), though
+ * nothing was.
+ */
+async function tokenUsed(settings: ClientSettings): Promise<string> {
+  const proof = settings.proveAdminToken ? settings.session?.adminProof : undefined;
+  const heldBack = proof ? await proof.catch(() => null) : null;
+  if (heldBack === null || !settings.proveAdminToken) return settings.tokenSource;
+  return `none (the admin token from ${settings.proveAdminToken.file} was held back: the server did not prove that it holds it)`;
+}
+
 export interface ClientCommandContext extends CommandContext {
   settings: ClientSettings;
   json: boolean;
@@ -173,21 +188,29 @@ export async function runClientCommand(
   );
   settings.session = newSession();
   settings.notice = (line) => ctx.warn(`stratctl: ${line}`);
-  settings.whileChangeOut = (what) => sayWhenStopped(ctx, what, flags.json === true);
+  // Whether a change went out: an answer to it that cannot be read says nothing of whether it was applied.
+  let changeSent = false;
+  settings.whileChangeOut = (what) => {
+    changeSent = true;
+    return sayWhenStopped(ctx, what, flags.json === true);
+  };
   try {
     return (await body({ ...ctx, settings, json: flags.json === true })) ?? EXIT.ok;
   } catch (err) {
     // An answer without the fields stratctl reads (a proxy's own JSON, another service, another
-    // version of the API): one line that says so, not a stack trace.
+    // version of the API): one line that says so, not a stack trace. To a change: it may or may not
+    // have been applied (`outcome: "UNKNOWN"`), as for every other answer stratctl cannot read.
     if (err instanceof TypeError) {
-      const message = `the answer from ${settings.url} is not what stratctl expects (${err.message})`;
-      if (flags.json === true) printJsonError(ctx.io, 'BAD_RESPONSE', message);
-      ctx.warn(`error: ${message}\nIs --url / CONTROL_PLANE_URL this control plane's GraphQL endpoint, of the version of this stratctl?`);
+      const message = `the answer from ${settings.url} is not what stratctl expects (${err.message})${changeSent ? '; the change may or may not have been applied' : ''}`;
+      if (flags.json === true) printJsonError(ctx.io, 'BAD_RESPONSE', message, changeSent ? { outcome: 'UNKNOWN' } : {});
+      ctx.warn(
+        `error: ${message}\n${changeSent ? 'Check with "stratctl status" or "stratctl history" whether it was applied before trying again. ' : ''}Is --url / CONTROL_PLANE_URL this control plane's GraphQL endpoint, of the version of this stratctl?`,
+      );
       return EXIT.unexpected;
     }
     if (!(err instanceof ControlPlaneError)) throw err;
     if (flags.json === true) printJsonError(ctx.io, errorCode(err), err.message, jsonDetails(err));
-    ctx.warn(`error: ${describe(err)}\n${nextStep(err, settings)}`);
+    ctx.warn(`error: ${describe(err)}\n${nextStep(err, settings, await tokenUsed(settings))}`);
     return EXIT_BY_KIND[err.kind];
   }
 }

@@ -18,6 +18,13 @@ export interface CliIo {
    */
   onOutputFailed?: (listener: (err: NodeJS.ErrnoException) => void) => () => void;
   /**
+   * Writes `text` to stdout and resolves once the system has taken it (a pipe, a file, a terminal),
+   * or with the error that kept it from being written: EPIPE (the reader went away), ENOSPC (a full
+   * disk behind `>`), EIO. For what must not be lost unsaid (`token create`'s and `token rotate`'s
+   * one-time secret). Absent: written with `stdout.write`, taken as written.
+   */
+  writeConfirmed?: (text: string) => Promise<NodeJS.ErrnoException | undefined>;
+  /**
    * Ends the command at once with `code`, whatever it is waiting for (a stop signal while a change
    * is out). The process: `process.exit`; a test's io: the command's result is `code`.
    */
@@ -65,6 +72,12 @@ export function processIo(): CliIo {
       process.stdout.on('error', failed);
       return () => process.stdout.off('error', failed);
     },
+    writeConfirmed: (text) =>
+      new Promise((resolve) => {
+        // The callback has the write's own error; 'error' is emitted too (main's listener takes it).
+        if (process.stdout.destroyed) resolve(Object.assign(new Error('stdout is closed'), { code: 'EPIPE' }));
+        else process.stdout.write(text, (err) => resolve(err ?? undefined));
+      }),
     exit: (code) => process.exit(code),
   };
 }

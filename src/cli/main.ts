@@ -50,6 +50,8 @@ function usageError(io: CliIo, command: Command, message: string, json: boolean,
  */
 export async function runCli(argv: readonly string[], ioOverrides: Partial<CliIo> = {}): Promise<number> {
   const io: CliIo = { ...processIo(), ...ioOverrides };
+  // A stdout of the caller's own (tests) is written as given: the process's confirmed writes would go elsewhere.
+  if (ioOverrides.stdout && !ioOverrides.writeConfirmed) io.writeConfirmed = undefined;
   let exitCode: number = EXIT.ok;
   // Commander writes help to stderr when a group is called without its subcommand; held back, so a
   // group can answer with one line instead (the top level shows it: `stratctl` alone lists commands).

@@ -156,6 +156,26 @@ function forwardLeadingFlags(group: Command): void {
   for (const sub of group.commands) if (sub.commands.length > 0) forwardLeadingFlags(sub);
 }
 
+/**
+ * A flag that takes a value, given twice where it is written (both before its command, or both
+ * after it), is refused (exit 2), as `config set` refuses a key given twice: commander kept the last,
+ * so `token create --scope read $EXTRA` with EXTRA="--scope admin" made an admin token, and two
+ * `--expires-in` kept the longer, unsaid. In a script it is nearly always two variables. Given once
+ * before and once after its command, it still counts once, as given after it (forwardLeadingFlags:
+ * the two are separate options, each seen once). The value is never echoed (it may be a token).
+ */
+function refuseRepeatedValueFlags(command: Command): void {
+  for (const option of command.options) {
+    if (!(option.required || option.optional) || !option.long) continue;
+    let given = false;
+    command.on(`option:${option.name()}`, () => {
+      if (given) throw new UsageError(`${option.long} is given twice: give it once (the last one would have won, unsaid)`);
+      given = true;
+    });
+  }
+  for (const sub of command.commands) refuseRepeatedValueFlags(sub);
+}
+
 /** `stratctl status --version` prints the version too, as it did while the program read its flags anywhere (unlisted: `stratctl --version` is the documented one). */
 function versionEverywhere(group: Command): void {
   for (const sub of group.commands) {
@@ -497,6 +517,7 @@ directory is not writable, 75 a runtime directory is in use by a running server 
 
   forwardLeadingFlags(program);
   versionEverywhere(program);
+  refuseRepeatedValueFlags(program);
   return program;
 }
 

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { fileTokenStore } from '../auth/file-token-store.js';
 import { isScope } from '../auth/scopes.js';
 import { isReservedTokenName, TokenWriteError, tokenDigest } from '../auth/token-file.js';
-import { TokenRefusedError, type TokenStore } from '../auth/token-store.js';
+import { type StoredToken, TokenRefusedError, type TokenStore } from '../auth/token-store.js';
 import { ACCESS_REFUSED_HINT, StoreOutcomeUnknownError, StoreRefusedError, StoreUnavailableError } from '../config/errors.js';
 import { runtimeDirSetting } from '../env-setting.js';
 import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
@@ -12,7 +12,7 @@ import { resolveStoreSettings, type StoreFlags, type StoreSettings } from '../st
 import { UsageError } from '../usage-error.js';
 import { requireExistingRuntimeDir } from './existing-runtime-dir.js';
 import { EXIT } from './exit-codes.js';
-import type { CommandContext } from './io.js';
+import { type CommandContext, visible } from './io.js';
 import { printJsonError } from './json-output.js';
 import { type Action, stringFlag } from './program.js';
 import { table } from './table.js';
@@ -78,6 +78,55 @@ function unchangedTokens(command: string, name: string | undefined): string {
   return `nothing changed; no token "${name}" was made`;
 }
 
+/**
+ * Prints a one-time secret (or the JSON holding it) and resolves to the error that kept stdout from
+ * taking it, if any (io.writeConfirmed): EPIPE too, which other commands take as their reader's
+ * choice to stop reading (`| head -1`); here it is a secret nobody got.
+ */
+function printSecret(ctx: CommandContext, text: string): Promise<NodeJS.ErrnoException | undefined> {
+  const line = visible(`${text}\n`);
+  if (ctx.io.writeConfirmed) return ctx.io.writeConfirmed(line);
+  ctx.io.stdout.write(line);
+  return Promise.resolve(undefined);
+}
+
+/**
+ * A create or rotation whose secret stdout did not take (its reader gone, a full disk behind `>`):
+ * the change is undone (TokenStore.restore: the created token removed, the rotated one's previous
+ * record put back, so its old secret works again), and the command fails (exit 1) saying so. It
+ * was exit 0 on EPIPE, and the change stood either way: an admin token nobody held, or a rotation
+ * whose old secret was refused and whose new one was lost.
+ */
+async function undoUnshownSecret(
+  tokens: TokenStore,
+  what: { command: 'create' | 'rotate'; name: string; sha256: string; previous?: StoredToken },
+  failure: NodeJS.ErrnoException,
+  ctx: CommandContext,
+  json: boolean,
+): Promise<number> {
+  const { command, name } = what;
+  const cause = failure.code ?? failure.message;
+  const why = `stdout could not be written (${cause}${failure.code === 'EPIPE' ? ': its reader went away' : ''}), so the new secret was never shown`;
+  let outcome: string;
+  try {
+    if (!(await tokens.restore(name, what.sha256, what.previous)))
+      outcome = `token "${name}" was changed meanwhile by another command: left as it is`;
+    else if (command === 'rotate') outcome = `the rotation is undone: token "${name}" keeps its previous secret`;
+    else outcome = `the creation is undone: no token "${name}" was made`;
+  } catch (err) {
+    const undo = (err as Error).message;
+    outcome =
+      command === 'rotate'
+        ? `undoing the rotation failed too (${undo}): the old secret may be refused and the new one was never shown: run "stratctl token rotate ${name}" again`
+        : `undoing the creation failed too (${undo}): token "${name}" may exist with a secret nobody holds: run "stratctl token revoke ${name}"`;
+  }
+  const message = `${why}; ${outcome}`;
+  // Under --json a failure is one object on stdout, as always (it may not get there either; stderr says it).
+  if (json) printJsonError(ctx.io, 'OUTPUT_FAILED', message);
+  ctx.warn(`stratctl token ${command}: ${message}`);
+  return EXIT.unexpected;
+}
+
 /** `stratctl token create | list | rotate | revoke`: named tokens in <runtime-dir>/tokens.yaml, or in etcd with --store. */
 export const token: Action = async (flags, args, ctx, command) => {
   const runtimeDir = runtimeDirSetting(stringFlag(flags, 'runtime-dir'), ctx.io.env);
@@ -112,8 +161,8 @@ export const token: Action = async (flags, args, ctx, command) => {
         const created = await tokens.create(name, scope, expiry);
         // As stored (--expires-in counts from the created_at the store wrote); the digest names this very secret.
         const expiresAt = expiry.expiresAt || expiry.expiresInMs ? ((await tokens.find(tokenDigest(created)))?.expiresAt ?? null) : null;
-        if (json) printJson({ name, scope, token: created, expiresAt });
-        else ctx.print(created);
+        const unshown = await printSecret(ctx, json ? JSON.stringify({ name, scope, token: created, expiresAt }, null, 2) : created);
+        if (unshown) return await undoUnshownSecret(tokens, { command: 'create', name, sha256: tokenDigest(created) }, unshown, ctx, json);
         ctx.warn(
           `token "${name}" (scope ${scope}${expiresAt ? `, expires at ${expiresAt}` : ''}) created; it is shown only this once: store it now.`,
         );
@@ -149,8 +198,20 @@ export const token: Action = async (flags, args, ctx, command) => {
           ctx.warn(`${where}: no token named "${name}" ("stratctl token list" lists them; "stratctl token create" makes one)`);
           return EXIT.usage;
         }
-        if (json) printJson({ name, scope: rotated.scope, token: rotated.token, expiresAt: rotated.expiresAt ?? null });
-        else ctx.print(rotated.token);
+        const unshown = await printSecret(
+          ctx,
+          json
+            ? JSON.stringify({ name, scope: rotated.scope, token: rotated.token, expiresAt: rotated.expiresAt ?? null }, null, 2)
+            : rotated.token,
+        );
+        if (unshown)
+          return await undoUnshownSecret(
+            tokens,
+            { command: 'rotate', name, sha256: tokenDigest(rotated.token), previous: rotated.previous },
+            unshown,
+            ctx,
+            json,
+          );
         ctx.warn(
           `token "${name}" (scope ${rotated.scope}${rotated.expiresAt ? `, expires at ${rotated.expiresAt}` : ''}) rotated: the old secret is refused from the next request on; the new one is shown only this once: store it now.`,
         );

@@ -463,16 +463,28 @@ export function resultData<TResult>(url: string, status: number, text: string, r
   try {
     body = JSON.parse(text);
   } catch {
-    if (notAnEndpoint(status)) throw notAnEndpointError(url, status, undefined);
-    // 401 and 403 say what went wrong whatever the body holds (a proxy's page): authentication or scope, exit 3.
-    if (status === 401) throw authError(status, 'Authentication required', 'UNAUTHENTICATED');
-    if (status === 403) throw authError(status, 'Forbidden', 'FORBIDDEN');
-    if (GATEWAY_STATUSES.has(status)) throw gatewayError(url, status);
-    if (status === 429) throw limitedInFront(url, retryAfter);
-    throw new ControlPlaneError('server', `${url} answered HTTP ${status} with something other than GraphQL JSON`, status);
+    throw notGraphQL(url, status, retryAfter, 'something other than GraphQL JSON');
   }
   return bodyData(url, status, body, retryAfter);
 }
+
+/** An answer that is not the control plane's GraphQL (`what` it holds instead): what its status alone says. */
+function notGraphQL(url: string, status: number, retryAfter: string | null, what: string): ControlPlaneError {
+  if (notAnEndpoint(status)) return notAnEndpointError(url, status, undefined);
+  // 401 and 403 say what went wrong whatever the body holds (a proxy's page): authentication or scope, exit 3.
+  if (status === 401) return authError(status, 'Authentication required', 'UNAUTHENTICATED');
+  if (status === 403) return authError(status, 'Forbidden', 'FORBIDDEN');
+  if (GATEWAY_STATUSES.has(status)) return gatewayError(url, status);
+  if (status === 429) return limitedInFront(url, retryAfter);
+  return new ControlPlaneError('server', `${url} answered HTTP ${status} with ${what}`, status);
+}
+
+/** A GraphQL error as the spec has it: an object with a message (the control plane's always has one). */
+const readableError = (error: unknown): boolean =>
+  typeof error === 'object' &&
+  error !== null &&
+  typeof (error as { message?: unknown }).message === 'string' &&
+  (error as { message: string }).message !== '';
 
 export interface GraphQLResultBody<TResult> {
   data?: TResult | null;
@@ -487,6 +499,11 @@ export function bodyData<TResult>(
   retryAfter: string | null = null,
 ): TResult {
   const errors = Array.isArray(body?.errors) ? body.errors : [];
+  // `"errors":[null]` or `[{}]` is not the control plane's answer (something in front, another
+  // service): read, it was a TypeError ("Cannot read properties of null") or an empty message, and
+  // a change answered so lost its "may or may not have been applied" (execute adds it to this).
+  if (!errors.every(readableError))
+    throw notGraphQL(url, status, retryAfter, 'errors stratctl cannot read (not GraphQL errors with a message)');
   if (notAnEndpoint(status)) throw notAnEndpointError(url, status, errors[0]?.message);
   if (errors.length > 0) {
     const first = errors[0] as GraphQLErrorBody;

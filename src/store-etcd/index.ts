@@ -158,6 +158,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
       create: (name, scope, expiry) => tokens.create(name, scope, expiry),
       revoke: (name) => tokens.revoke(name),
       rotate: (name, expiry) => tokens.rotate(name, expiry),
+      restore: (name, sha256, previous) => tokens.restore(name, sha256, previous),
       find: (sha256) => tokens.find(sha256),
       close: async () => {
         await tokens.close();

@@ -299,7 +299,40 @@ export class EtcdTokenStore implements TokenStore {
     if (revision === null)
       throw new TokenRefusedError(`token "${name}" was changed meanwhile (revoked or rotated elsewhere): nothing written; run it again`);
     this.mirror.applyLocal(revision, [{ type: 'put', kv: { key, value, modRevision: revision } }]);
-    return { token, scope: current.scope, ...(expiresAt && { expiresAt }) };
+    return { token, scope: current.scope, ...(expiresAt && { expiresAt }), previous: current };
+  }
+
+  /**
+   * TokenStore.restore: one transaction that puts `previous` back under `tokens/<name>` (or deletes
+   * the key) only while the key is still the record with digest `sha256`, at the mod_revision it was
+   * read at, so a revocation or rotation made meanwhile elsewhere is never undone.
+   */
+  async restore(name: string, sha256: string, previous: StoredToken | undefined): Promise<boolean> {
+    const key = this.keys.token(name);
+    const found = (await this.readKey(key)).kvs[0];
+    if (!found) return false;
+    const kv = toKeyValue(found);
+    if (parseTokenRecord(kv, this.keys.tokensPrefix)?.sha256 !== sha256) return false;
+    const value = previous === undefined ? undefined : checkedRecord(key, previous, this.keys.tokensPrefix);
+    const res = await this.gateway.call('token restore', (options) =>
+      this.gateway.client.kv.txn(
+        {
+          compare: [{ key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: kv.modRevision }],
+          success: [
+            value === undefined
+              ? { request_delete_range: { key: Buffer.from(key) } }
+              : { request_put: { key: Buffer.from(key), value: Buffer.from(value) } },
+          ],
+        },
+        options,
+      ),
+    );
+    if (!res.succeeded) return false;
+    const revision = Number(res.header.revision);
+    this.mirror.applyLocal(revision, [
+      value === undefined ? { type: 'delete', key, modRevision: revision } : { type: 'put', kv: { key, value, modRevision: revision } },
+    ]);
+    return true;
   }
 
   async find(sha256: string): Promise<StoredToken | undefined> {

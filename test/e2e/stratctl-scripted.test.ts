@@ -216,6 +216,79 @@ describe('stratctl in scripts', { timeout: 60_000 }, () => {
     },
   );
 
+  it.each([
+    [200, '[null]'],
+    [500, '[{}]'],
+    [200, '["boom"]'],
+    [200, '[{"message":""}]'],
+  ])(
+    'a change answered HTTP %i with errors %s (no GraphQL error with a message): exit 1, outcome UNKNOWN, a message saying so (it was a TypeError or an empty message)',
+    async (status, errors) => {
+      const other = fakeServer(() => ({ status, body: `{"errors":${errors}}` }));
+      const url = `http://${await listening(other)}/graphql`;
+      try {
+        const [text, json] = await Promise.all([
+          stratctl(['activate', 'gold', '--token', 't', '--url', url]),
+          stratctl(['activate', 'gold', '--json', '--token', 't', '--url', url]),
+        ]);
+        const said = `${url} answered HTTP ${status} with errors stratctl cannot read (not GraphQL errors with a message); the change may or may not have been applied`;
+        expect(text.code).toBe(1);
+        expect(text.stderr).toContain(`error: ${said}`);
+        expect(text.stderr).toContain('Check with "stratctl status" or "stratctl history" whether it was applied');
+        expect(text.stderr + json.stderr).not.toContain('Cannot read properties');
+        expect(json.code).toBe(1);
+        expect(jsonErrorOf(json.stdout)).toMatchObject({
+          code: status === 200 ? 'BAD_RESPONSE' : 'INTERNAL_SERVER_ERROR',
+          outcome: 'UNKNOWN',
+        });
+        expect(jsonErrorOf(json.stdout).message).toContain(said);
+        // A read answered so is the same failure, with nothing to check.
+        const read = await stratctl(['status', '--json', '--url', url]);
+        expect(read.code).toBe(1);
+        expect(jsonErrorOf(read.stdout)).not.toHaveProperty('outcome');
+        expect(jsonErrorOf(read.stdout).message).toBe(
+          `${url} answered HTTP ${status} with errors stratctl cannot read (not GraphQL errors with a message)`,
+        );
+      } finally {
+        other.close();
+      }
+    },
+  );
+
+  it('an answer a command cannot read (a TypeError) after a change was sent says outcome UNKNOWN; before any change, not', async () => {
+    const run = async (sendChange: boolean) => {
+      let stdout = '';
+      let stderr = '';
+      const io: CliIo = {
+        stdout: { write: (t: string) => (stdout += t) },
+        stderr: { write: (t: string) => (stderr += t) },
+        env: cliEnv(),
+        onStopSignal: () => () => {},
+        exit: (code) => {
+          throw new Error(`exit ${code}: no stop signal is sent here`);
+        },
+      };
+      const code = await runClientCommand(
+        { url: 'http://127.0.0.1:9/graphql', token: 't', json: true },
+        commandContext(io),
+        async (ctx) => {
+          // What postOnce does as a change goes out and once its answer has come.
+          if (sendChange) ctx.settings.whileChangeOut?.('the change was sent')();
+          return (null as unknown as { field: number }).field;
+        },
+      );
+      return { code, stdout, stderr };
+    };
+    const change = await run(true);
+    expect(change.code).toBe(1);
+    expect(jsonErrorOf(change.stdout)).toMatchObject({ code: 'BAD_RESPONSE', outcome: 'UNKNOWN' });
+    expect(change.stderr).toContain('; the change may or may not have been applied');
+    const read = await run(false);
+    expect(read.code).toBe(1);
+    expect(jsonErrorOf(read.stdout)).not.toHaveProperty('outcome');
+    expect(read.stderr).not.toContain('may or may not');
+  });
+
   it('rollback to a version over the 32-bit range is refused here with a clear message, as --if-version is (exit 2)', async () => {
     const result = await stratctl(['rollback', '99999999999999', '--url', 'http://127.0.0.1:9/graphql']);
     expect(result.code).toBe(2);

@@ -183,6 +183,19 @@ describe('stratctl sends a token only when the operation needs one', { timeout: 
     expect(write.stderr).not.toContain(`no ${file}`);
   });
 
+  it('an admin.token held back (the server did not prove it holds it): the hint says so, not "Token used: <file>"', async () => {
+    const server = await startTestServer();
+    const dir = await runtimeWithAdminToken('a-stale-admin-token-0123456789');
+    const file = path.join(dir, 'admin.token');
+    const write = await stratctl(['activate', 'gold'], { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: dir });
+    expect(write.code).toBe(3);
+    expect(write.stderr).toContain(
+      `Token used: none (the admin token from ${file} was held back: the server did not prove that it holds it).`,
+    );
+    expect(write.stderr).not.toContain(`Token used: ${file}`);
+    expect(server.store.state().config.config.activeStrategyKey).toBe('momentum');
+  });
+
   it('where reads require a token: the first read goes without, gets 401, and is sent again with it; later reads carry it', async () => {
     const server = await startTestServer({ readsRequireToken: true, adminTokenFile: true });
     const env = { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: await runtimeWithAdminToken(TEST_TOKEN) };

@@ -84,6 +84,12 @@ for (const backend of STORE_BACKENDS) {
       expect(cli.code).toBe(3);
       expect(cli.stderr).toContain(`The token expired at ${expiresAt}: get a new secret`);
       expect(cli.stderr).not.toContain('Pass --token');
+      // --json says it too: the time, beside the API's code (it printed a bare "Authentication required").
+      const json = await stratctl(['status', '--json', '--url', server.url, '--token', token]);
+      expect(json.code).toBe(3);
+      expect(JSON.parse(json.stdout)).toEqual({
+        error: { code: 'UNAUTHENTICATED', message: 'Authentication required', expiredAt: expiresAt },
+      });
 
       // The token without an expiry is not touched by the clock.
       clock.advance(3650 * 24 * HOUR);

@@ -1,12 +1,38 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, openSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { expect, it } from 'vitest';
+import { STRATCTL_BIN } from '../helpers/server.js';
 import { STORE_BACKENDS } from '../helpers/store-backends.js';
-import { stratctl } from '../helpers/stratctl.js';
+import { cliEnv, stratctl } from '../helpers/stratctl.js';
 
 const ACTIVATE = 'mutation($key: String!) { activateStrategy(strategyKey: $key) { configVersion } }';
 const ADMIN_ONLY = 'mutation { updateConfig(input: { scanIntervalSeconds: 5 }) { config { version } } }';
 const TOKEN = /^[A-Za-z0-9_-]{40,}$/;
+
+/**
+ * The built stratctl as a process whose stdout cannot take what it writes: `reader-gone`, a pipe
+ * whose reader has closed it (`stratctl token rotate x | a-secret-store-cli-that-failed`: its one
+ * end closed here before the command has even started Node), or `full`, /dev/full (`> file` on a
+ * full disk).
+ */
+async function withBrokenStdout(stdout: 'reader-gone' | 'full', args: readonly string[]) {
+  const full = stdout === 'full' ? openSync('/dev/full', 'w') : undefined;
+  try {
+    const child = spawn(process.execPath, [STRATCTL_BIN, ...args], { env: cliEnv(), stdio: ['ignore', full ?? 'pipe', 'pipe'] });
+    child.stdout?.destroy();
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const [code] = await once(child, 'close');
+    return { code, stderr };
+  } finally {
+    if (full !== undefined) closeSync(full);
+  }
+}
 
 // `stratctl token rotate <name>` through the real CLI, on a real server's store (tokens.yaml, or
 // etcd's tokens/<name>): the old secret is refused from the next request on, no restart, and the
@@ -56,6 +82,42 @@ for (const backend of STORE_BACKENDS) {
       expect(answer).toEqual({ name: 'ci-deploy', scope: 'operate', token: expect.stringMatching(TOKEN), expiresAt: null });
       expect((await server.gql('{ status { configVersion } }', undefined, newToken)).status).toBe(401);
       expect((await server.gql('{ status { configVersion } }', undefined, answer.token)).status).toBe(200);
+    });
+
+    it('a secret stdout does not take (its reader gone, a full disk): exit 1 saying so, and the rotation or creation is undone', async () => {
+      const server = await backend.start({ runner: false });
+      const args = server.storeArgs;
+      const oldToken = (await stratctl(['token', 'create', '--name', 'ci-deploy', '--scope', 'operate', ...args])).stdout.trim();
+      const listed = (await stratctl(['token', 'list', '--json', ...args])).stdout;
+      const undone = 'the new secret was never shown; the rotation is undone: token "ci-deploy" keeps its previous secret\n';
+      const gone = await withBrokenStdout('reader-gone', ['token', 'rotate', 'ci-deploy', ...args]);
+      // It was exit 0 (a reader going away is not a failure for other commands), with the old secret refused.
+      expect(gone.code).toBe(1);
+      expect(gone.stderr).toBe(`stratctl token rotate: stdout could not be written (EPIPE: its reader went away), so ${undone}`);
+      expect((await server.gql(ACTIVATE, { key: 'gold' }, oldToken)).status).toBe(200);
+      // The very record it had (its created_at too): as if the rotation had never run.
+      expect((await stratctl(['token', 'list', '--json', ...args])).stdout).toBe(listed);
+
+      const full = await withBrokenStdout('full', ['token', 'rotate', 'ci-deploy', '--json', ...args]);
+      expect(full.code).toBe(1);
+      expect(full.stderr).toBe(`stratctl token rotate: stdout could not be written (ENOSPC), so ${undone}`);
+      expect((await server.gql(ACTIVATE, { key: 'range' }, oldToken)).status).toBe(200);
+      expect((await stratctl(['token', 'list', '--json', ...args])).stdout).toBe(listed);
+
+      // An admin token nobody holds is not left behind.
+      for (const stdout of ['reader-gone', 'full'] as const) {
+        const created = await withBrokenStdout(stdout, ['token', 'create', '--name', 'ci-other', '--scope', 'admin', ...args]);
+        expect(created.code, stdout).toBe(1);
+        expect(created.stderr, stdout).toMatch(
+          /^stratctl token create: stdout could not be written \((EPIPE: its reader went away|ENOSPC)\), so the new secret was never shown; the creation is undone: no token "ci-other" was made\n$/,
+        );
+        expect((await stratctl(['token', 'list', '--json', ...args])).stdout, stdout).toBe(listed);
+      }
+      // Written whole, the same commands work as before.
+      const rotated = await stratctl(['token', 'rotate', 'ci-deploy', ...args]);
+      expect(rotated.code, rotated.stderr).toBe(0);
+      expect((await server.gql(ACTIVATE, { key: 'gold' }, oldToken)).status).toBe(401);
+      expect((await server.gql(ACTIVATE, { key: 'gold' }, rotated.stdout.trim())).status).toBe(200);
     });
 
     it('an unknown name: exit 2, NOT_FOUND under --json, and nothing changes', async () => {

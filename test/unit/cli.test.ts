@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -193,7 +193,7 @@ describe('stratctl: help, version, usage errors, completion (in-process)', () =>
     const before = await stratctl(['--url', url(port), 'status']);
     expect(before.code).toBe(EXIT.unreachable);
     expect(before.stderr).toContain(`cannot reach ${url(port)}`);
-    // Given before and after: the later one, as for a flag given twice after the command.
+    // Given before and after: counts once, as given after it (twice on one side is refused: below).
     const both = await stratctl(['--url', url(1), 'status', '--url', url(port)]);
     expect(both.code).toBe(EXIT.unreachable);
     expect(both.stderr).toContain(`cannot reach ${url(port)}`);
@@ -227,6 +227,54 @@ describe('stratctl: help, version, usage errors, completion (in-process)', () =>
     expect(help).toContain("A command's flags may also come before it");
     const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
     expect(await stratctl(['status', '--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('a value flag given twice on one side of its command is refused (exit 2), nothing written or sent: the last silently won', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'scp-cli-twice-'));
+    // Nothing listens on port 9: a command that went ahead would say "cannot reach" (exit 5), not exit 2.
+    const url = 'http://127.0.0.1:9/graphql';
+    try {
+      for (const [args, line] of [
+        [['token', 'create', '--name', 'n', '--scope', 'read', '--scope', 'admin', '--runtime-dir', dir], 'stratctl token create: --scope'],
+        [
+          ['token', 'create', '--name', 'n', '--scope', 'read', '--expires-in', '1d', '--expires-in', '3650d', '--runtime-dir', dir],
+          'stratctl token create: --expires-in',
+        ],
+        [
+          ['token', 'create', '--name', 'n', '--scope', 'read', `--runtime-dir=${dir}`, '--runtime-dir', dir],
+          'stratctl token create: --runtime-dir',
+        ],
+        [['--runtime-dir', dir, '--runtime-dir', dir, 'token', 'create', '--name', 'n', '--scope', 'read'], 'stratctl: --runtime-dir'],
+        [['status', '--url', url, '--url', url], 'stratctl status: --url'],
+        [
+          ['activate', 'gold', '--token', 'a-token-0123456789', '--token', 'b-token-0123456789', '--url', url],
+          'stratctl activate: --token',
+        ],
+        [['activate', 'gold', '--if-version', '1', '--if-version', '2', '--url', url], 'stratctl activate: --if-version'],
+      ] as const) {
+        const result = await stratctl([...args]);
+        const command = line.slice(0, line.indexOf(':'));
+        expect(result, args.join(' ')).toEqual({
+          code: 2,
+          stdout: '',
+          stderr: `${line} is given twice: give it once (the last one would have won, unsaid)\nsee ${command} --help\n`,
+        });
+      }
+      expect(existsSync(path.join(dir, 'tokens.yaml'))).toBe(false);
+      // The values are never echoed (one may be a token); under --json the failure is the one object on stdout.
+      const json = await stratctl(['activate', 'gold', '--json', '--token', 'a-token-0123456789', '--token', 'b-token-0123456789']);
+      expect(json.code).toBe(2);
+      expect(JSON.parse(json.stdout)).toEqual({
+        error: { code: 'USAGE', message: 'stratctl activate: --token is given twice: give it once (the last one would have won, unsaid)' },
+      });
+      expect(json.stdout + json.stderr).not.toContain('-token-0123456789');
+      // A flag that takes no value given twice says the same twice: accepted.
+      const listed = await stratctl(['token', 'list', '--json', '--json', '--runtime-dir', dir]);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(JSON.parse(listed.stdout)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('each flag says its own things: the etcd user beside the etcd credentials (not --audit-keep); --behind-tls-proxy what the limits key on', async () => {

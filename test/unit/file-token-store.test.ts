@@ -3,7 +3,7 @@ import { chmod, open, readFile, rename, stat, truncate, unlink } from 'node:fs/p
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileTokenStore } from '../../src/auth/file-token-store.js';
-import { createToken, revokeToken, rotateToken, TOKENS_FILE } from '../../src/auth/token-file.js';
+import { createToken, restoreToken, revokeToken, rotateToken, TOKENS_FILE } from '../../src/auth/token-file.js';
 import { renamedAfterWritten, type SettleClock, WHOLE_READ_MS } from '../../src/fs/settle.js';
 import { parseYaml } from '../../src/yaml/core.js';
 import type { YamlParser } from '../../src/yaml/off-thread.js';
@@ -548,5 +548,31 @@ describe('stratctl token never writes a tokens.yaml the server refuses', () => {
     await expect(createToken(dir, 'later', 'read', past9999)).rejects.toThrow(/the new tokens\.yaml would be invalid .*: nothing written$/);
     expect(await readFile(file, 'utf8')).toBe(before);
     expect(await rotateToken(dir, 'keep')).not.toBeNull();
+  });
+});
+
+describe('restoreToken (stratctl undoing a create or rotation whose secret stdout did not take)', () => {
+  it('puts the previous record back in its place (or removes a created one) only while the record is the one written', async () => {
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, TOKENS_FILE);
+    await createToken(dir, 'first', 'read');
+    await createToken(dir, 'ci', 'operate');
+    await createToken(dir, 'last', 'read');
+    const before = await readFile(file, 'utf8');
+    const rotated = await rotateToken(dir, 'ci');
+    if (!rotated) throw new Error('ci was not rotated');
+    // Another command rotated it again meanwhile: that rotation stands, nothing is changed.
+    const again = await rotateToken(dir, 'ci');
+    if (!again) throw new Error('ci was not rotated again');
+    const after = await readFile(file, 'utf8');
+    expect(await restoreToken(dir, 'ci', digest(rotated.token), rotated.previous)).toBe(false);
+    expect(await readFile(file, 'utf8')).toBe(after);
+    // The record there now (by its digest) is replaced by the one given, in its place: the file is as before, entry order included.
+    expect(await restoreToken(dir, 'ci', digest(again.token), rotated.previous)).toBe(true);
+    expect(await readFile(file, 'utf8')).toBe(before);
+    const created = await createToken(dir, 'nobody', 'admin');
+    expect(await restoreToken(dir, 'nobody', digest(created), undefined)).toBe(true);
+    expect(await readFile(file, 'utf8')).toBe(before);
+    expect(await restoreToken(dir, 'nobody', digest(created), undefined)).toBe(false);
   });
 });

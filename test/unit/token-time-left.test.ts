@@ -36,6 +36,7 @@ describe('the expiry warning says the time left in a unit that fits (it was hour
       },
       revoke: async () => false,
       rotate: async () => null,
+      restore: async () => false,
       find: async (sha256) => (sha256 === stored.sha256 ? stored : undefined),
       close: async () => {},
     };
