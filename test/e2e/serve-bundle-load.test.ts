@@ -55,16 +55,18 @@ describe('serve from the code cache follows its load', () => {
       expect(await activate.json()).toEqual({ data: { activateStrategy: { configVersion: 2 } } });
       expect(server.stderr()).toMatch(/worker started: file-io-worker\.js/);
       expect(server.stderr()).not.toMatch(/worker exited: file-io-worker\.js/);
-      // A burst: a second and a half of reads, eight at a time (a busy second for the ticker).
-      const until = Date.now() + 1_500;
+      // A burst: two seconds of reads, eight at a time, each a document the server has not seen (parsed,
+      // validated and run: a busy second for the ticker even on a loaded machine, where cached reads
+      // sent from one test process kept the server under 5% busy).
+      const until = Date.now() + 2_000;
       let answered = 0;
       await Promise.all(
-        Array.from({ length: 8 }, async () => {
+        Array.from({ length: 8 }, async (_, loop) => {
           while (Date.now() < until) {
             const res = await fetch(url as string, {
               method: 'POST',
               headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({ query: '{ status { configVersion } }' }),
+              body: JSON.stringify({ query: `{ r${loop}_${answered}: status { configVersion } strategies { key name } }` }),
             });
             expect(res.status).toBe(200);
             await res.arrayBuffer();
@@ -72,12 +74,12 @@ describe('serve from the code cache follows its load', () => {
           }
         }),
       );
-      expect(answered).toBeGreaterThan(100);
+      expect(answered).toBeGreaterThan(50);
       // Six quiet seconds after the burst, the thread is let go (cut off, it stayed for good).
-      await expect.poll(() => /worker exited: file-io-worker\.js/.test(server.stderr()), { timeout: 15_000, interval: 200 }).toBe(true);
+      await expect.poll(() => /worker exited: file-io-worker\.js/.test(server.stderr()), { timeout: 30_000, interval: 200 }).toBe(true);
     } finally {
       expect(await server.stop('SIGTERM')).toBe(0);
       await server.closed;
     }
-  }, 40_000);
+  }, 60_000);
 });
