@@ -17,6 +17,8 @@ import { UsageError } from './usage-error.js';
 export interface LimitSettings {
   security: HttpSecurity;
   files: RuntimeFileLimits;
+  /** A default moved to fit a value given (README: Security): said in the start's log. */
+  adjusted?: { message: string; fields: Record<string, number> }[];
 }
 
 interface LimitSetting {
@@ -150,18 +152,55 @@ function parseLimit(raw: string, source: string, min: number): number {
   return n;
 }
 
+/** Where a limit's value came from: its flag, its variable, or (undefined) its default. */
+type Source = string | undefined;
+
+/**
+ * Node refuses to start a server whose headers timeout is above its request timeout (the headers
+ * are part of the request): `serve` crashed with a RangeError (exit 1, restarted in a loop). Both
+ * given: a usage error naming both. One given: the other, a default, follows it (a request timeout
+ * of 5 s means headers within 5 s too; headers allowed 40 s means the request is too), and the
+ * start's log says so.
+ */
+function fitTimeouts(settings: LimitSettings, sources: ReadonlyMap<string, Source>): void {
+  const given = settings.security.connections;
+  const headers = given?.headersTimeoutMs ?? CONNECTION_LIMITS.headersTimeoutMs;
+  const request = given?.requestTimeoutMs ?? CONNECTION_LIMITS.requestTimeoutMs;
+  if (given === undefined || headers <= request) return;
+  const headersFrom = sources.get('headers-timeout-ms');
+  const requestFrom = sources.get('request-timeout-ms');
+  if (headersFrom !== undefined && requestFrom !== undefined) {
+    throw new UsageError(
+      `headers timeout ${headers} ms (${headersFrom}) is above request timeout ${request} ms (${requestFrom}): the headers are part of the request; give a headers timeout at most the request timeout`,
+    );
+  }
+  const message =
+    requestFrom !== undefined
+      ? `headers timeout lowered to ${request} ms (its default: ${headers}): the request timeout is ${request} ms (${requestFrom}) and the headers are part of the request`
+      : `request timeout raised to ${headers} ms (its default: ${request}): the headers timeout is ${headers} ms (${headersFrom}) and the headers are part of the request`;
+  // The one given wins: both become its value.
+  const fitted = requestFrom !== undefined ? request : headers;
+  given.headersTimeoutMs = fitted;
+  given.requestTimeoutMs = fitted;
+  settings.adjusted = [{ message, fields: { headersTimeoutMs: fitted, requestTimeoutMs: fitted } }];
+}
+
 /** The limits from flags (by long name, without `--`), then the environment, then the defaults. */
 export function resolveLimitSettings(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv): LimitSettings {
   const settings: LimitSettings = {
     security: {},
     files: { maxRuntimeFileBytes: MAX_RUNTIME_FILE_BYTES, parseDeadlineMs: DEFAULT_PARSE_DEADLINE_MS },
   };
+  const sources = new Map<string, Source>();
   for (const limit of LIMIT_SETTINGS) {
     const flag = flags[limit.flag];
     // An empty flag is refused (a script's "$MAX" with MAX unset), an empty or blank variable is unset (README, Settings).
     const raw = typeof flag === 'string' ? flag : envSetting(env, limit.env);
     if (raw === undefined) continue;
-    limit.apply(settings, parseLimit(raw, typeof flag === 'string' ? `--${limit.flag}` : limit.env, limit.min));
+    const source = typeof flag === 'string' ? `--${limit.flag}` : limit.env;
+    sources.set(limit.flag, source);
+    limit.apply(settings, parseLimit(raw, source, limit.min));
   }
+  fitTimeouts(settings, sources);
   return settings;
 }

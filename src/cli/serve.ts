@@ -257,6 +257,7 @@ export const serve: Action = async (flags, _args, ctx) => {
   logProcessWarnings(logger, ctx.io.stderr);
   const warning = bindWarning(settings);
   if (warning) logger.warn({ host: settings.host }, warning);
+  for (const { fields, message } of limits.adjusted ?? []) logger.info(fields, message);
 
   const stopping = stopOnSignal(ctx, logger, 'finishing in-flight requests and writes, then stopping');
   let serving: Serving;

@@ -49,6 +49,12 @@ function unknownKeyHint(file: string, problems: readonly { message: string }[]):
   return ` ${key} is neither a static strategy nor a preset in ${presets}: if a change to the presets removed it, put it back there, or name another strategy here.`;
 }
 
+/** The runtime file a start could not read for its permissions (EACCES, EPERM), as refused or inside the invalid-file error that reports it. */
+function unreadableFile(err: unknown): RuntimeFileRefusedError | undefined {
+  const refused = err instanceof ConfigFileError ? err.cause : err;
+  return refused instanceof RuntimeFileRefusedError && refused.problem === 'unreadable' ? refused : undefined;
+}
+
 /**
  * The way out at the version bound (file store): no version is left to number the file with, so
  * fixing the file alone cannot help (a hand edit is numbered last + 1, and a missing config.yaml
@@ -70,8 +76,8 @@ function versionBoundWayOut(err: VersionBoundError): string {
 
 /**
  * Why a start failed -> DESIGN's serve exit code and what to tell the operator, in one table, first
- * match wins: 2 usage, 73 runtime dir not writable, 75 runtime dir in use (the holder's pid), 78 invalid
- * config, 98 port in use, 1 anything else.
+ * match wins: 2 usage, 73 runtime dir not writable (or a runtime file not readable), 75 runtime dir in use
+ * (the holder's pid), 78 invalid config, 98 port in use, 1 anything else.
  */
 const RULES: {
   matches: (err: unknown) => boolean;
@@ -105,6 +111,17 @@ const RULES: {
     unexpected: true,
     message: (err) =>
       `cannot start: etcd refused the request (${(err as StoreRefusedError).detail}); a retry would be refused the same way`,
+  },
+  {
+    // A runtime file this user may not read (its mode or owner: a runtime dir chowned to another user)
+    // is a permission problem, not an invalid config: 73, as a runtime dir it may not write. It was
+    // 78, which DESIGN keeps for an invalid config or presets file.
+    matches: (err) => unreadableFile(err) !== undefined,
+    code: EXIT.runtimeDirNotWritable,
+    message: (err) => {
+      const refused = unreadableFile(err) as RuntimeFileRefusedError;
+      return `cannot start: ${refused.file}: ${refused.message}. Give this user read access, or use another --runtime-dir.`;
+    },
   },
   {
     matches: (err) => err instanceof ConfigFileError,

@@ -68,11 +68,14 @@ export class ConfigFileError extends Error {
     readonly problems: readonly { line?: number; column?: number; message: string }[],
     /** What the file holds: the runtime config, or the preset set. */
     readonly subject: 'config' | 'presets' = 'config',
+    /** What refused the file before it was read, if something did (a RuntimeFileRefusedError: unreadable, a directory, ...). */
+    cause?: Error,
   ) {
     super(
       `${file}: invalid ${subject}\n${problems
         .map((p) => `  ${p.line ? `line ${p.line}${p.column ? `, column ${p.column}` : ''}: ` : ''}${p.message}`)
         .join('\n')}`,
+      cause && { cause },
     );
   }
 

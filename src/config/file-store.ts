@@ -136,7 +136,7 @@ function fileChecks(options: FileConfigStoreOptions): RuntimeFileChecks {
 
 /** A file refused before it was read (a directory, a FIFO, a link, too large) is reported like an invalid one. */
 function refusedFile(file: string, err: RuntimeFileRefusedError, subject: 'config' | 'presets'): ConfigFileError {
-  return new ConfigFileError(file, [{ message: err.message }], subject);
+  return new ConfigFileError(file, [{ message: err.message }], subject, err);
 }
 
 /** A store file as `openFileConfigStore` reads it: its text, or null when missing; a refused one fails the open like an invalid one. */

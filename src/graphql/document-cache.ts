@@ -36,14 +36,20 @@ export class DocumentCache {
     this.entries = new Lru(maxEntries);
   }
 
-  /** The document for `source`, checked by `checker` on a miss (its hooks run then, as on any request). */
-  check(source: string, checker: () => DocumentChecker): CheckedDocument {
+  /**
+   * The document for `source`, checked by `checker` on a miss (its hooks run then, as on any request).
+   * `runnable`, on a miss, is the request's own test between parse and validation (yoga's path refuses
+   * an operationName that names no operation there, before it validates): false, the document is
+   * neither validated nor kept, and the answer is null.
+   */
+  check(source: string, checker: () => DocumentChecker, runnable?: (document: DocumentNode) => boolean): CheckedDocument | null {
     const cached = this.entries.get(source);
     if (cached) return cached;
     const { schema, parse, validate } = checker();
     let checked: CheckedDocument;
     try {
       const document = parse(source);
+      if (runnable && !runnable(document)) return null;
       checked = validate(schema, document).length === 0 ? { valid: true, document } : { valid: false };
     } catch {
       checked = { valid: false };

@@ -18,4 +18,9 @@ export interface RequestScope {
   readonly credentials?: Credentials;
   /** Who is asking, for per-client limits (open subscriptions): the address, or the proxy's forwarded hop. */
   readonly clientKey: string;
+  /**
+   * The fast lane parsed and validated this request's document (counted in the GraphQL metrics then)
+   * and handed the request to yoga, which parses and validates it again: not counted a second time.
+   */
+  readonly documentCounted?: true;
 }

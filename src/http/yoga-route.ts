@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import type { RequestScope } from '../graphql/request-scope.js';
 import type { ControlPlaneYoga } from '../graphql/yoga.js';
 import { type ByteStream, type Exchange, jsonReply, type Reply } from './exchange.js';
 import { requestScopeOf } from './in-process.js';
@@ -20,14 +21,19 @@ export const GRAPHQL_SSE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'] as c
 /** Yoga's `Allow` (on its 400s and 405s) as this server answers: HEAD with GET. */
 const withHead = (allow: string) => (/\bGET\b/.test(allow) && !/\bHEAD\b/.test(allow) ? allow.replace(/\bGET\b/, 'GET, HEAD') : allow);
 
+/** What a route that ran part of GraphQL's work itself tells yoga's (the fast lane: RequestScope.documentCounted). */
+export type YogaScope = Pick<RequestScope, 'documentCounted'>;
+/** Yoga's HTTP handling for one exchange (a Handler), optionally told what was done before. */
+export type YogaHandler = (exchange: Exchange, scope?: YogaScope) => Promise<Reply>;
+
 /**
  * Yoga's own HTTP handling, for what only it serves: GET, GraphiQL, SSE subscriptions, every POST
  * form. It gets a fetch Request built from the exchange (the Host and target checked, the body read
  * once by the chain), with the request's scope as yoga's server context.
  */
-export function yogaHandler(yoga: ControlPlaneYoga) {
+export function yogaHandler(yoga: ControlPlaneYoga): YogaHandler {
   const { Headers, Request } = yoga.fetchAPI;
-  return async (exchange: Exchange): Promise<Reply> => {
+  return async (exchange: Exchange, scope?: YogaScope): Promise<Reply> => {
     const { req } = exchange;
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
@@ -47,7 +53,7 @@ export function yogaHandler(yoga: ControlPlaneYoga) {
       signal: exchange.signal,
       ...(withBody && { body: exchange.body as unknown as BodyInit }),
     });
-    const response = await yoga.handleRequest(request, requestScopeOf(exchange));
+    const response = await yoga.handleRequest(request, scope ? { ...requestScopeOf(exchange), ...scope } : requestScopeOf(exchange));
     const replyHeaders: Record<string, string> = {};
     response.headers.forEach((value, name) => {
       replyHeaders[name.toLowerCase()] = value;

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readlinkSync } from 'node:fs';
-import { readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -356,6 +356,39 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     expect(child.stderr()).toMatch(/is not writable \(ENOSPC\)/);
     expect(child.stderr()).toContain("The disk (or this user's quota) is full: free space there, or use another --runtime-dir.");
   });
+
+  // DESIGN: 73 runtime dir not writable, 78 invalid config. A file the server's user may not read (a
+  // runtime dir chowned to another user, a root-owned 0600 audit.log) is a permission problem: it was 78.
+  // As root, the start runs without the capabilities that let root read any file (as a service user would).
+  it.each(['audit.log', 'config.yaml', 'strategies.yaml', 'admin.token'])(
+    '73, not 78: %s this user may not read (EACCES); the message names it and says what to do; nothing changed',
+    async (name) => {
+      const dir = await tempRuntimeDir();
+      const first = await spawnServer(dir, ['--no-runner']);
+      const upsert = 'mutation { upsertPreset(input: { key: "gold_x", base: "gold", name: "X" }) { changed } }';
+      const token = (await readFile(path.join(dir, 'admin.token'), 'utf8')).trim();
+      expect((await gql(first.url, upsert, undefined, { token })).body.data).toEqual({ upsertPreset: { changed: true } });
+      expect(await first.stop()).toBe(0);
+      const file = path.join(dir, name);
+      const before = await readFile(file);
+      const listing = (await readdir(dir)).sort();
+      await chmod(file, 0o000);
+      const args = [STRATCTL_BIN, 'serve', '--port', '0', '--runtime-dir', dir];
+      const env = cliEnv({ CONTROL_PLANE_LOG_FORMAT: 'text' });
+      const child =
+        process.getuid?.() === 0
+          ? spawnProcess('setpriv', ['--bounding-set=-dac_override,-dac_read_search', process.execPath, ...args], { env })
+          : spawnProcess(process.execPath, args, { env });
+      expect(await child.exited, child.stderr()).toBe(73);
+      expect(child.stderr()).toContain(
+        `cannot start: ${file}: ${name} cannot be read by this process (EACCES): check its mode, its owner and its directory's. Give this user read access, or use another --runtime-dir.`,
+      );
+      expect(child.stderr()).not.toContain('is invalid');
+      await chmod(file, 0o600);
+      expect(await readFile(file)).toEqual(before);
+      expect((await readdir(dir)).sort()).toEqual(listing);
+    },
+  );
 
   it('78: config.yaml is invalid; the file is left as it is', async () => {
     const dir = await tempRuntimeDir();

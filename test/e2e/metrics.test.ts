@@ -168,6 +168,63 @@ describe('GET /metrics', { timeout: 30_000 }, () => {
     expect(executed(after, 'query') - executed(before, 'query')).toBeGreaterThanOrEqual(keys.length);
   });
 
+  it('a request is counted once, the same through the fast lane (POST JSON) as through yoga (GET): a new invalid document, a name that matches no operation, a syntax error', async () => {
+    const server = await startTestServer({ runner: false });
+    // The GraphQL series (their `_count` for histograms), by their label sets.
+    const counts = async () => {
+      const series = new Map<string, number>();
+      for (const line of (await scrape(server)).text.split('\n'))
+        if (/^graphql_envelop_(request\{|phase_\w+_count\{|error_result\{)/.test(line))
+          series.set(line.slice(0, line.lastIndexOf(' ')), Number(line.slice(line.lastIndexOf(' ') + 1)));
+      return series;
+    };
+    const delta = async (send: () => Promise<Response>) => {
+      const before = await counts();
+      const answer = await send();
+      await answer.arrayBuffer();
+      const after = await counts();
+      return Object.fromEntries([...after].filter(([k, v]) => v !== (before.get(k) ?? 0)).map(([k, v]) => [k, v - (before.get(k) ?? 0)]));
+    };
+    const post = (query: string, operationName?: string) => () =>
+      fetch(`${server.origin}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, operationName }),
+      });
+    const get = (query: string, operationName?: string) => () =>
+      fetch(`${server.origin}/graphql?${new URLSearchParams({ query, ...(operationName && { operationName }) })}`);
+    // Each path gets its own document (so each is new to it), alike in everything the labels see.
+    const cases: [string, (q: string, o?: string) => () => Promise<Response>, string, string | undefined][] = [
+      ['a field the schema lacks', post, '{ nopeA }', undefined],
+      ['a field the schema lacks', get, '{ nopeB }', undefined],
+      ['an operationName that names no operation', post, 'query A { status { configVersion } }', 'B'],
+      ['an operationName that names no operation', get, 'query C { status { configVersion } }', 'D'],
+      ['a syntax error', post, '{ status { ', undefined],
+      ['a syntax error', get, '{ strategies { ', undefined],
+    ];
+    const seen: Record<string, Record<string, number>[][]> = {};
+    for (const [what, path, query, operationName] of cases) {
+      // New, then sent again.
+      const deltas = [await delta(path(query, operationName)), await delta(path(query, operationName))];
+      seen[what] = [...(seen[what] ?? []), deltas];
+    }
+    for (const [what, [lane, yoga]] of Object.entries(seen)) expect(lane, what).toEqual(yoga);
+    expect(seen['a field the schema lacks']?.[0]?.[0]).toEqual({
+      'graphql_envelop_phase_parse_count{operationType="query"}': 1,
+      'graphql_envelop_phase_validate_count{operationType="query"}': 1,
+      'graphql_envelop_error_result{operationType="query",phase="validate"}': 1,
+    });
+    expect(seen['an operationName that names no operation']?.[0]?.[0]).toEqual({
+      'graphql_envelop_phase_parse_count{operationType="query"}': 1,
+    });
+    // A parse error has no operation type: `unknown` (yoga's own word for it), not the string "undefined".
+    expect(seen['a syntax error']?.[0]?.[0]).toEqual({
+      'graphql_envelop_phase_parse_count{operationType="unknown"}': 1,
+      'graphql_envelop_error_result{operationType="unknown",phase="parse"}': 1,
+    });
+    expect((await scrape(server)).text).not.toContain('"undefined"');
+  });
+
   it('GraphQL phases are measured for REST calls run in process too (yoga HTTP duration only for yoga)', async () => {
     const server = await startTestServer();
     const before = await scrape(server);

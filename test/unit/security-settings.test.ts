@@ -76,6 +76,19 @@ describe('limit settings (DESIGN "Limits and hostile input")', () => {
     expect(() => resolveLimitSettings({}, { CONTROL_PLANE_MAX_RESPONSE_BYTES: '1.5' })).toThrow(UsageError);
   });
 
+  it('headers timeout at most the request timeout: both given, refused; one given, the default follows it; fitting values untouched', () => {
+    expect(() => resolveLimitSettings({ 'headers-timeout-ms': '40000' }, { CONTROL_PLANE_REQUEST_TIMEOUT_MS: '5000' })).toThrow(UsageError);
+    const lowered = resolveLimitSettings({ 'request-timeout-ms': '5000' }, {});
+    expect(lowered.security.connections).toEqual({ headersTimeoutMs: 5000, requestTimeoutMs: 5000 });
+    expect(lowered.adjusted).toHaveLength(1);
+    const raised = resolveLimitSettings({}, { CONTROL_PLANE_HEADERS_TIMEOUT_MS: '40000' });
+    expect(raised.security.connections).toEqual({ headersTimeoutMs: 40000, requestTimeoutMs: 40000 });
+    const equal = resolveLimitSettings({ 'headers-timeout-ms': '5000', 'request-timeout-ms': '5000' }, {});
+    expect(equal.security.connections).toEqual({ headersTimeoutMs: 5000, requestTimeoutMs: 5000 });
+    expect(equal.adjusted).toBeUndefined();
+    expect(resolveLimitSettings({ 'request-timeout-ms': '20000' }, {}).adjusted).toBeUndefined();
+  });
+
   it('the README’s Security section lists each one: flag, environment variable and default', () => {
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     const security = readme.slice(readme.indexOf('## Security'), readme.indexOf('\n## ', readme.indexOf('## Security') + 1));

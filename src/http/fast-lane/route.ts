@@ -7,9 +7,10 @@ import { DocumentCache } from '../../graphql/document-cache.js';
 import { maskError } from '../../graphql/errors.js';
 import { JIT_EXECUTION, type JitCompileBudget } from '../../graphql/jit.js';
 import type { ControlPlaneYoga } from '../../graphql/yoga.js';
-import type { Exchange, Handler, MaybePromise, Reply } from '../exchange.js';
+import type { Exchange, MaybePromise, Reply } from '../exchange.js';
 import { requestScopeOf } from '../in-process.js';
 import type { Route } from '../router.js';
+import type { YogaHandler, YogaScope } from '../yoga-route.js';
 import { isJsonContentType, type RegularMediaType, regularMediaType } from './media-type.js';
 import { readRevision } from './read-revision.js';
 import { type CachedAnswer, callerKey, ResponseCache } from './response-cache.js';
@@ -93,6 +94,8 @@ function regularReply(result: ExecutionResult, mediaType: RegularMediaType): Rep
   return { status: init.status, headers, body };
 }
 
+const COUNTED: YogaScope = { documentCounted: true };
+
 const answerOf = (cached: CachedAnswer): Reply => ({
   status: cached.status,
   headers: { 'content-type': cached.contentType },
@@ -113,7 +116,7 @@ export function fastLaneRoute(
   yoga: ControlPlaneYoga,
   services: Pick<ControlPlaneServices, 'store' | 'runners'> & Partial<Pick<ControlPlaneServices, 'faultLog'>>,
   authenticator: Authenticator,
-  fallback: Handler,
+  fallback: YogaHandler,
   options: FastLaneOptions = {},
 ): Route & { close(): void } {
   const documents = new DocumentCache();
@@ -159,14 +162,22 @@ export function fastLaneRoute(
       return enveloped;
     };
     let checkedNow = false;
-    const checked = documents.check(params.query, () => {
-      checkedNow = true;
-      const e = envelopedNow();
-      return { schema: e.schema, validate: e.validate, parse: (source: string) => parseAsYogaDoes(e.parse, source) };
-    });
-    if (!checked.valid) return fallback(exchange);
+    const checked = documents.check(
+      params.query,
+      () => {
+        checkedNow = true;
+        const e = envelopedNow();
+        return { schema: e.schema, validate: e.validate, parse: (source: string) => parseAsYogaDoes(e.parse, source) };
+      },
+      // As yoga's path: an operationName that names no operation is refused before validation.
+      (document) => documents.operation(document, params.operationName) !== null,
+    );
+    // Yoga answers the rest. A document checked here just now ran the parse and validate hooks (the
+    // metrics counted them): yoga runs them again, and is told so, for the request to count once.
+    const handOver = () => fallback(exchange, checkedNow ? COUNTED : undefined);
+    if (checked === null || !checked.valid) return handOver();
     const operation = documents.operation(checked.document, params.operationName);
-    if (!operation || operation.operation === 'subscription') return fallback(exchange);
+    if (!operation || operation.operation === 'subscription') return handOver();
 
     const { contextFactory, execute, schema, parse } = envelopedNow();
     // A document checked before still passes the orchestrator's parse (yoga's parser cache answers
