@@ -336,7 +336,8 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       const lost = event.failure?.accessRefused
         ? `config store refused this process (${event.failure.detail ?? location}); ${ACCESS_REFUSED_HINT}`
         : `config store unreachable (${location})${storeLostBecause ? `: ${storeLostBecause.log}` : ''}`;
-      const fields = { store: location, connected: event.connected };
+      // What failed, in a field of its own (the operation, the store, gRPC's words): the message says only "unreachable".
+      const fields = { store: location, connected: event.connected, ...(event.failure?.detail && { reason: event.failure.detail }) };
       if (event.connected) logger.info(fields, `config store reachable again (${location})`);
       // What this process does meanwhile: an API refuses writes; a runner alone writes nothing, and runs on.
       else if (api) logger.warn(fields, `${lost}: writes are refused until it answers again`);

@@ -444,6 +444,13 @@ export class EtcdGateway {
   readonly timeoutMs: number;
   private isConnected = false;
   private lastContact: Date | null = null;
+  /**
+   * How many times etcd was heard from (`contact`). A call's failure says etcd is away only when
+   * nothing was heard since it began: one sent into a freeze and failing at its deadline after a
+   * newer call (the probe) got through turned /ready back to 503 for ~100 ms, 0.4-0.9 s after etcd
+   * came back ("reachable again", "unreachable", "reachable again").
+   */
+  private contacts = 0;
   private readonly listeners = new Listeners<{ connected: boolean; failure?: StoreUnavailableError }>();
 
   /** TLS is on: a member that refuses this client's certificate (or whose CA is not `--etcd-ca`) looks like one that does not answer. */
@@ -552,6 +559,7 @@ export class EtcdGateway {
    * in `fn`: any other error it throws counts as the store being unavailable.
    */
   async call<T>(operation: string, fn: (options: CallOptions) => Promise<T>, deadline = this.deadline()): Promise<T> {
+    const heardBefore = this.contacts;
     // Set once a try never left this process: if the deadline then ends the call (the last try still
     // waiting for a connection, or no time left for another), the news is that no member answered,
     // not a bare timeout. Which of the two ends it depends only on timing.
@@ -566,7 +574,8 @@ export class EtcdGateway {
     for (;;) {
       const now = Date.now();
       const remaining = deadline - now;
-      if (remaining <= 0) throw this.lost(operation, unanswered ?? unsent ?? new CallTimeoutError(`no answer within ${this.timeoutMs} ms`));
+      if (remaining <= 0)
+        throw this.lost(operation, unanswered ?? unsent ?? new CallTimeoutError(`no answer within ${this.timeoutMs} ms`), heardBefore);
       const tryMs = Math.round(this.timeoutMs * TRY_SHARE);
       const tryEnd = retrySafe && remaining > 2 * tryMs ? now + tryMs : deadline;
       let timer: NodeJS.Timeout | undefined;
@@ -600,17 +609,17 @@ export class EtcdGateway {
         // A last try never sent, or timed out by our own timer, adds nothing: the earlier news stands
         // (a try sent and unanswered first, then one that never left).
         const earlier = unanswered ?? unsent;
-        if ((neverLeft || err instanceof CallTimeoutError) && earlier !== undefined) throw this.lost(operation, earlier);
+        if ((neverLeft || err instanceof CallTimeoutError) && earlier !== undefined) throw this.lost(operation, earlier, heardBefore);
         // A last try refused before anything was proposed ("no leader") says nothing of an earlier
         // one that may still land; alone, it is "nothing was written" (lost() marks it never sent).
-        if (notProposed(err) && unanswered !== undefined) throw this.lost(operation, unanswered);
-        if (isAccessRefusal(err)) throw this.lost(operation, err);
+        if (notProposed(err) && unanswered !== undefined) throw this.lost(operation, unanswered, heardBefore);
+        if (isAccessRefusal(err)) throw this.lost(operation, err, heardBefore);
         if (refusedByEtcd(err)) {
           // etcd answered: it is reachable, and this call is wrong as it stands (not "try again later").
           this.contact();
           throw new StoreRefusedError(`${operation} on ${this.location}: ${err.message}`, { cause: err });
         }
-        throw this.lost(operation, err);
+        throw this.lost(operation, err, heardBefore);
       } finally {
         clearTimeout(timer);
       }
@@ -620,12 +629,19 @@ export class EtcdGateway {
   /** Something reached etcd (a call, a watch event). */
   contact(): void {
     this.lastContact = new Date();
+    this.contacts += 1;
     if (!this.isConnected) this.setConnected(true);
   }
 
-  private lost(operation: string, cause: unknown): StoreUnavailableError {
+  /**
+   * A call failed for want of etcd: disconnected, unless etcd was heard from since the call began
+   * (`heardBefore`: the count of contacts then): no answer in time is then older news than that
+   * contact. A refusal of this process's credentials or rights is etcd's answer now, and counts.
+   */
+  private lost(operation: string, cause: unknown, heardBefore: number): StoreUnavailableError {
     const failure = this.unavailable(operation, cause);
-    if (this.isConnected) this.setConnected(false, failure);
+    const olderNews = this.contacts !== heardBefore && !failure.accessRefused;
+    if (this.isConnected && !olderNews) this.setConnected(false, failure);
     return failure;
   }
 
