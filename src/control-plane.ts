@@ -455,8 +455,10 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     stop() {
       stopping ??= (async () => {
         events.close(); // ends open subscriptions, so their responses finish
-        await unregisterReplica?.();
-        await runner?.stop();
+        // etcd: what follows says goodbye to the store (the replica's key, the runner's STOPPED state,
+        // leases) within STORE_STOP_MS together, after a drain of at most 10 s (README: Stopping).
+        etcd?.stopping();
+        await Promise.all([unregisterReplica?.(), runner?.stop()]);
         unsubscribeRunners();
         stopLoggingRunnerHealth?.();
         stopRecordingScans();

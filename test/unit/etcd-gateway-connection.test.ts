@@ -70,3 +70,67 @@ describe('etcd gateway: connected follows the newest news of etcd', () => {
     }
   });
 });
+
+describe('etcd gateway: a stop takes its calls within one deadline (stopping)', () => {
+  it('a call made after stopping began ends at the stop deadline, not its own 2 s, and says so', async () => {
+    const gateway = gatewayFor();
+    try {
+      await gateway.call('probe', ok);
+      let sentWith: Date | undefined;
+      const before = Date.now();
+      gateway.stopping(200);
+      const after = Date.now();
+      // gRPC is handed the stop's deadline, not the call's own 2 s.
+      const stopDeadline = () => {
+        expect(sentWith!.getTime()).toBeGreaterThanOrEqual(before + 200);
+        expect(sentWith!.getTime()).toBeLessThanOrEqual(after + 200);
+      };
+      const failed = await gateway
+        .call('unregister API replica', (options) => {
+          sentWith = options.deadline;
+          return new Promise<never>(() => {});
+        })
+        .catch((err: unknown) => err);
+      stopDeadline();
+      expect(failed).toBeInstanceOf(StoreUnavailableError);
+      expect((failed as StoreUnavailableError).detail).toBe(
+        "unregister API replica on etcd://127.0.0.1:1/unit/ failed (no answer by the stop's deadline (this process is stopping))",
+      );
+      // A second `stopping` does not move the deadline on.
+      gateway.stopping(10_000);
+      const later = await gateway
+        .call('revoke API replica lease', (options) => {
+          sentWith = options.deadline;
+          return Promise.reject(new Error('14 UNAVAILABLE: Connection dropped'));
+        })
+        .catch((err: unknown) => err);
+      expect(later).toBeInstanceOf(StoreUnavailableError);
+      stopDeadline();
+    } finally {
+      gateway.close();
+    }
+  });
+
+  it('while etcd is known unreachable, a stopping process sends nothing: each call fails at once, named', async () => {
+    const gateway = gatewayFor();
+    try {
+      await gateway.call('probe', ok);
+      await expect(gateway.call('probe', dropped)).rejects.toBeInstanceOf(StoreUnavailableError);
+      gateway.stopping(2000);
+      let sent = 0;
+      const failed = await gateway
+        .call('runner stopped', async () => {
+          sent += 1;
+          return 'ok';
+        })
+        .catch((err: unknown) => err);
+      expect(sent).toBe(0);
+      expect(failed).toBeInstanceOf(StoreUnavailableError);
+      expect((failed as StoreUnavailableError).detail).toBe(
+        'runner stopped on etcd://127.0.0.1:1/unit/ failed (not sent: etcd is unreachable and this process is stopping)',
+      );
+    } finally {
+      gateway.close();
+    }
+  });
+});
