@@ -51,8 +51,9 @@ EXPOSE 8787
 # On the port serve listens on: CONTROL_PLANE_PORT when set (`docker run -e CONTROL_PLANE_PORT=9000`), else 8787.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + ((process.env.CONTROL_PLANE_PORT || '').trim() || 8787) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# SIGTERM drains in-flight requests for at most 10 s, then exits 0: give `docker stop` more than
-# that (--stop-timeout 15, compose's stop_grace_period: 15s); Docker's default 10 s would cut it short.
+# SIGTERM drains in-flight requests for at most 10 s, leaves etcd within 2 s more, then exits 0: give
+# `docker stop` more than those 12 s (--stop-timeout 15, compose's stop_grace_period: 15s); Docker's
+# default 10 s would cut it short.
 STOPSIGNAL SIGTERM
 # --single-threaded-gc: V8 collects on the main thread only, without helper threads taking a small
 # machine's cores from the event loop and the I/O thread: the slowest of 1,000 activations took

@@ -338,7 +338,8 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
       const lost = event.failure?.accessRefused
         ? `config store refused this process (${event.failure.detail ?? location}); ${ACCESS_REFUSED_HINT}`
         : `config store unreachable (${location})${storeLostBecause ? `: ${storeLostBecause.log}` : ''}`;
-      const fields = { store: location, connected: event.connected };
+      // What failed, in a field of its own (the operation, the store, gRPC's words): the message says only "unreachable".
+      const fields = { store: location, connected: event.connected, ...(event.failure?.detail && { reason: event.failure.detail }) };
       if (event.connected) logger.info(fields, `config store reachable again (${location})`);
       // What this process does meanwhile: an API refuses writes; a runner alone writes nothing, and runs on.
       else if (api) logger.warn(fields, `${lost}: writes are refused until it answers again`);
@@ -466,8 +467,10 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
     stop() {
       stopping ??= (async () => {
         events.close(); // ends open subscriptions, so their responses finish
-        await unregisterReplica?.();
-        await runner?.stop();
+        // etcd: what follows says goodbye to the store (the replica's key, the runner's STOPPED state,
+        // leases) within STORE_STOP_MS together, after a drain of at most 10 s (README: Stopping).
+        etcd?.stopping();
+        await Promise.all([unregisterReplica?.(), runner?.stop()]);
         unsubscribeRunners();
         stopLoggingRunnerHealth?.();
         stopRecordingScans();

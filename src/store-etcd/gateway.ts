@@ -111,6 +111,15 @@ const RESEND_PAUSE_MS = 100;
 export const STORE_CALL_TIMEOUT_MS = 2000;
 
 /**
+ * A stop's leave-taking from etcd, all of it (README: Stopping): the replica's key deleted and its
+ * lease revoked, the runner's STOPPED state and its lease, the watch cancelled. These calls share
+ * this one deadline (`EtcdGateway.stopping`) instead of 2 s each one after another: with etcd frozen
+ * they took 6.4 s after the drain (up to 10 s), so a stop with a stalled client ran past the 15 s
+ * grace README and the image give (docker then kills it: exit 137, no STOPPED state, no last line).
+ */
+export const STORE_STOP_MS = 2000;
+
+/**
  * Calls that may be sent again after a try got no answer: reads, and the commit transaction (its
  * compares make a second send harmless: if the first landed, the second is refused and the store
  * finds its entry). A member that hangs (SIGSTOP, a stalled disk: it takes the connection and
@@ -234,6 +243,11 @@ const tlsOn = (tls: EtcdTlsFiles | undefined): tls is EtcdTlsFiles => Boolean(tl
 
 class CallTimeoutError extends Error {
   override name = 'CallTimeoutError';
+}
+
+/** A call not sent: the process is stopping and etcd did not answer its last call. */
+class StoppingError extends Error {
+  override name = 'StoppingError';
 }
 
 /**
@@ -444,6 +458,15 @@ export class EtcdGateway {
   readonly timeoutMs: number;
   private isConnected = false;
   private lastContact: Date | null = null;
+  /**
+   * How many times etcd was heard from (`contact`). A call's failure says etcd is away only when
+   * nothing was heard since it began: one sent into a freeze and failing at its deadline after a
+   * newer call (the probe) got through turned /ready back to 503 for ~100 ms, 0.4-0.9 s after etcd
+   * came back ("reachable again", "unreachable", "reachable again").
+   */
+  private contacts = 0;
+  /** Set by `stopping`: when every call made from then on gives up. */
+  private stopBy: number | undefined;
   private readonly listeners = new Listeners<{ connected: boolean; failure?: StoreUnavailableError }>();
 
   /** TLS is on: a member that refuses this client's certificate (or whose CA is not `--etcd-ca`) looks like one that does not answer. */
@@ -547,11 +570,29 @@ export class EtcdGateway {
   }
 
   /**
+   * The process is stopping: every call from now on ends `withinMs` from now at the latest (calls
+   * already out end by their own deadlines, which are sooner), and while etcd is known unreachable
+   * (the last call failed) none is sent at all: it fails at once. So the stop's calls, however many
+   * and in whatever order, take at most `withinMs` together (STORE_STOP_MS).
+   */
+  stopping(withinMs: number): void {
+    this.stopBy ??= Date.now() + withinMs;
+  }
+
+  /**
    * Runs one etcd call with the deadline (gRPC's, and a timer in case the client queues it): its
    * result, a StoreRefusedError (etcd answered no), or a StoreUnavailableError. Only etcd calls belong
    * in `fn`: any other error it throws counts as the store being unavailable.
    */
-  async call<T>(operation: string, fn: (options: CallOptions) => Promise<T>, deadline = this.deadline()): Promise<T> {
+  async call<T>(operation: string, fn: (options: CallOptions) => Promise<T>, callDeadline = this.deadline()): Promise<T> {
+    const heardBefore = this.contacts;
+    if (this.stopBy !== undefined && !this.isConnected)
+      throw this.lost(operation, new StoppingError('not sent: etcd is unreachable and this process is stopping'), heardBefore);
+    const deadline = Math.min(callDeadline, this.stopBy ?? callDeadline);
+    const noAnswer = () =>
+      new CallTimeoutError(
+        deadline < callDeadline ? "no answer by the stop's deadline (this process is stopping)" : `no answer within ${this.timeoutMs} ms`,
+      );
     // Set once a try never left this process: if the deadline then ends the call (the last try still
     // waiting for a connection, or no time left for another), the news is that no member answered,
     // not a bare timeout. Which of the two ends it depends only on timing.
@@ -566,7 +607,7 @@ export class EtcdGateway {
     for (;;) {
       const now = Date.now();
       const remaining = deadline - now;
-      if (remaining <= 0) throw this.lost(operation, unanswered ?? unsent ?? new CallTimeoutError(`no answer within ${this.timeoutMs} ms`));
+      if (remaining <= 0) throw this.lost(operation, unanswered ?? unsent ?? noAnswer(), heardBefore);
       const tryMs = Math.round(this.timeoutMs * TRY_SHARE);
       const tryEnd = retrySafe && remaining > 2 * tryMs ? now + tryMs : deadline;
       let timer: NodeJS.Timeout | undefined;
@@ -576,7 +617,7 @@ export class EtcdGateway {
           new Promise<never>((_, reject) => {
             // A little after gRPC's own deadline, so its error (counted by the member's circuit) comes first.
             const grace = tryEnd < deadline ? 50 : 0;
-            timer = setTimeout(() => reject(new CallTimeoutError(`no answer within ${this.timeoutMs} ms`)), tryEnd - now + grace);
+            timer = setTimeout(() => reject(noAnswer()), tryEnd - now + grace);
           }),
         ]);
         this.contact();
@@ -600,17 +641,17 @@ export class EtcdGateway {
         // A last try never sent, or timed out by our own timer, adds nothing: the earlier news stands
         // (a try sent and unanswered first, then one that never left).
         const earlier = unanswered ?? unsent;
-        if ((neverLeft || err instanceof CallTimeoutError) && earlier !== undefined) throw this.lost(operation, earlier);
+        if ((neverLeft || err instanceof CallTimeoutError) && earlier !== undefined) throw this.lost(operation, earlier, heardBefore);
         // A last try refused before anything was proposed ("no leader") says nothing of an earlier
         // one that may still land; alone, it is "nothing was written" (lost() marks it never sent).
-        if (notProposed(err) && unanswered !== undefined) throw this.lost(operation, unanswered);
-        if (isAccessRefusal(err)) throw this.lost(operation, err);
+        if (notProposed(err) && unanswered !== undefined) throw this.lost(operation, unanswered, heardBefore);
+        if (isAccessRefusal(err)) throw this.lost(operation, err, heardBefore);
         if (refusedByEtcd(err)) {
           // etcd answered: it is reachable, and this call is wrong as it stands (not "try again later").
           this.contact();
           throw new StoreRefusedError(`${operation} on ${this.location}: ${err.message}`, { cause: err });
         }
-        throw this.lost(operation, err);
+        throw this.lost(operation, err, heardBefore);
       } finally {
         clearTimeout(timer);
       }
@@ -620,12 +661,19 @@ export class EtcdGateway {
   /** Something reached etcd (a call, a watch event). */
   contact(): void {
     this.lastContact = new Date();
+    this.contacts += 1;
     if (!this.isConnected) this.setConnected(true);
   }
 
-  private lost(operation: string, cause: unknown): StoreUnavailableError {
+  /**
+   * A call failed for want of etcd: disconnected, unless etcd was heard from since the call began
+   * (`heardBefore`: the count of contacts then): no answer in time is then older news than that
+   * contact. A refusal of this process's credentials or rights is etcd's answer now, and counts.
+   */
+  private lost(operation: string, cause: unknown, heardBefore: number): StoreUnavailableError {
     const failure = this.unavailable(operation, cause);
-    if (this.isConnected) this.setConnected(false, failure);
+    const olderNews = this.contacts !== heardBefore && !failure.accessRefused;
+    if (this.isConnected && !olderNews) this.setConnected(false, failure);
     return failure;
   }
 

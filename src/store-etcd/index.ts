@@ -6,7 +6,7 @@ import type { StrategyRegistry } from '../registry/index.js';
 import type { RunnerStatePublisher, RunnerStateSource } from '../runner/state.js';
 import { EtcdConfigStore } from './config-store.js';
 import { EtcdDumpSide } from './dump.js';
-import { EtcdGateway } from './gateway.js';
+import { EtcdGateway, STORE_STOP_MS } from './gateway.js';
 import { etcdKeys } from './keys.js';
 import { EtcdMirror } from './mirror.js';
 import { EtcdReplicaPresence, type ReplicaRecord } from './replicas.js';
@@ -17,7 +17,7 @@ import { MOVED_OUT, parseEtcdStoreUrl } from './url.js';
 
 export { DEFAULT_AUDIT_KEEP } from './config-store.js';
 export type { EtcdDumpSide } from './dump.js';
-export { STORE_CALL_TIMEOUT_MS } from './gateway.js';
+export { STORE_CALL_TIMEOUT_MS, STORE_STOP_MS } from './gateway.js';
 export { DEAD_RUNNER_RETENTION_SECONDS, liveRunnerLeaseSeconds, runnerLeaseSeconds } from './runners.js';
 export { EtcdUrlError, isEtcdStoreUrl, MOVED_OUT, parseEtcdStoreUrl } from './url.js';
 
@@ -74,6 +74,12 @@ export interface EtcdStores {
    * (not a put kept out while the kept set makes the config valid: that set runs, the put is reported).
    */
   startProblem(): ConfigFileError | null;
+  /**
+   * The process is stopping: every etcd call from now on (the replica's key deleted, the runner's
+   * STOPPED state, leases revoked) ends within `withinMs` (STORE_STOP_MS, 2 s) of now, all of them
+   * together, and none is sent while etcd is known unreachable (EtcdGateway.stopping).
+   */
+  stopping(withinMs?: number): void;
   /** Closes every part still open and the client. */
   close(): Promise<void>;
 }
@@ -215,6 +221,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
       };
     },
     startProblem: () => config.startProblem(),
+    stopping: (withinMs = STORE_STOP_MS) => gateway.stopping(withinMs),
     async registerReplica(id, record) {
       const presence = new EtcdReplicaPresence(gateway, keys, id, record, options.warn);
       replicas.add(presence);

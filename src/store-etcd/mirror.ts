@@ -654,10 +654,15 @@ export class EtcdMirror {
     this.generation++;
     const watcher = this.watcher;
     this.watcher = null;
-    await this.resyncing?.catch(() => {});
-    await this.checking?.catch(() => {});
-    await this.checkingRunners?.catch(() => {});
-    if (watcher) await Promise.race([watcher.cancel().catch(() => {}), new Promise((r) => setTimeout(r, 500))]);
+    // All at once (their calls end within the stop's deadline: EtcdGateway.stopping); the watch's
+    // cancel is not waited for when etcd is known unreachable (it would only run out its 500 ms).
+    const cancelled = watcher?.cancel().catch(() => {});
+    await Promise.all([
+      this.resyncing?.catch(() => {}),
+      this.checking?.catch(() => {}),
+      this.checkingRunners?.catch(() => {}),
+      this.gateway.connected && cancelled && Promise.race([cancelled, new Promise((r) => setTimeout(r, 500))]),
+    ]);
     this.listeners.clear();
   }
 }

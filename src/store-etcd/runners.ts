@@ -231,10 +231,19 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
         this.lease.release();
         this.lease = null;
       }
+      const why = `${(err as Error).message}${err instanceof StoreUnavailableError && err.detail ? ` (${err.detail})` : ''}`;
+      // The last one, at a stop (etcd away, or not answering within the stop's deadline): not "scans on".
+      if (state.stopped) {
+        this.warn?.(
+          `etcd store: runner ${this.id} could not publish its STOPPED state: ${why}; its last state stays, and the API shows it STALE as it does a runner that died, until its key expires`,
+          { runnerId: this.id, reason: (err as Error).message },
+        );
+        return;
+      }
       // Said once until it works again (one line per heartbeat was ~1,800 an hour through an outage).
       if (!this.failing) {
         this.warn?.(
-          `etcd store: runner ${this.id} could not publish its state: ${(err as Error).message}${err instanceof StoreUnavailableError && err.detail ? ` (${err.detail})` : ''}; the API shows it STALE until it can (said again once it does); the runner scans on`,
+          `etcd store: runner ${this.id} could not publish its state: ${why}; the API shows it STALE until it can (said again once it does); the runner scans on`,
           { runnerId: this.id, reason: (err as Error).message },
         );
       }
