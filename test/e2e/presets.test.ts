@@ -405,6 +405,58 @@ presets:
       await letTheEditIn(server);
       expect((await ready(server)).status).toBe(200);
     });
+
+    it('the presets removed by hand (file or key gone) while a preset is active: kept out, and a preset write is refused, not the removal undone by writing them back', async () => {
+      const server = await backend.start({ runner: false });
+      await server.gql(UPSERT, { input: GOLD_FAST });
+      await server.gql(UPSERT, { input: { key: 'range_wide', base: 'range', name: 'Range wide' } });
+      await server.gql(ACTIVATE, { key: 'gold_fast' });
+      await server.removePresets();
+      const keptOut = await waitUntil(
+        () => status(server),
+        (s) => s.strategiesError !== null,
+        { what: 'the removal kept out' },
+      );
+      const message =
+        'kept out: removing the presets (the file or key is gone) would leave the config invalid (active_strategy_key: Invalid strategy key: gold_fast); the previous presets stay in force until the config stops using it (activate another strategy, or drop those tunable_overrides) or the presets are put back';
+      expect(keptOut.strategiesError.problems).toEqual([{ line: null, column: null, message }]);
+      expect((await ready(server)).status).toBe(503);
+
+      // Refused as any kept-out edit is: the file (key) stays gone, the removal stays reported, nothing is audited.
+      const refused = await server.gql(UPSERT, { input: { key: 'gold_t', base: 'gold', name: 'T' } });
+      expect(refused.status).toBe(409);
+      expect(refused.body.errors?.[0]).toMatchObject({
+        message: `Config file is invalid: ${backend.presetsLocation}: ${message}`,
+        extensions: { code: 'CONFIG_FILE_INVALID' },
+      });
+      const held = await stratctl(['preset', 'set', 'gold_fast', 'description=x'], {
+        CONTROL_PLANE_URL: server.url,
+        CONTROL_PLANE_TOKEN: server.token,
+      });
+      expect(held.code).toBe(1);
+      expect(held.stderr).toContain('were removed by hand (strategies.yaml or the strategies key is gone)');
+      expect(held.stderr).toContain('put them back, or activate another strategy');
+      expect(await server.readPresets()).toBeNull();
+      expect(await status(server)).toMatchObject({ presetsVersion: 2, strategiesError: { message: expect.stringContaining(message) } });
+      expect((await auditOf(server, 'PRESETS')).map((e) => [e.operation, e.version])).toEqual([
+        ['upsertPreset', 2],
+        ['upsertPreset', 1],
+      ]);
+
+      // Once the config stops using them the removal goes in; gone with nothing kept out, a preset write creates them again.
+      await server.gql(ACTIVATE, { key: 'gold' });
+      const removed = await waitUntil(
+        () => status(server),
+        (s) => s.strategiesError === null,
+        { what: 'the removal in force' },
+      );
+      expect(removed.presetsVersion).toBe(3);
+      expect(await strategyKeys(server)).toEqual(STATIC_KEYS);
+      const added = await server.gql(UPSERT, { input: { key: 'gold_t', base: 'gold', name: 'T' } });
+      expect(added.body.data?.upsertPreset).toMatchObject({ changed: true, presetsVersion: 4 });
+      expect(await server.readPresets()).toMatch(/^ {2}gold_t:$/m);
+      expect(await strategyKeys(server)).toEqual([...STATIC_KEYS, 'gold_t']);
+    });
   });
 }
 
