@@ -68,6 +68,8 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings, tokenUsed:
       return `The config is now at version ${String(first?.extensions?.currentVersion)}: check it with "stratctl status", then retry with --if-version ${String(first?.extensions?.currentVersion)}.`;
     case 'CONFIG_FILE_INVALID':
       // Presets kept out are a valid file held back, not a broken one: what unblocks it is the config.
+      if (/kept out: removing the presets/.test(error.message))
+        return 'The presets on the server were removed by hand (strategies.yaml or the strategies key is gone) while the config in force uses one, so the change is held back: put them back, or activate another strategy (or drop the tunable_overrides) that uses it; "stratctl status" shows which.';
       if (/kept out: /.test(error.message))
         return 'The presets on the server were changed by hand in a way the config in force cannot follow, so the change is held back: put the preset back, or activate another strategy (or drop the tunable_overrides) that uses it; "stratctl status" shows which.';
       return 'The config file on the server is invalid (a hand edit?): fix it; "stratctl status" shows where.';

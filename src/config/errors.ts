@@ -60,23 +60,43 @@ export class PresetInUseError extends Error {
   }
 }
 
+type FileProblem = { line?: number; column?: number; message: string };
+
+/**
+ * The most problems a ConfigFileError carries (its message, `problems`, and so status,
+ * `strategiesError`, /ready's reasons, the log line): the readers cap theirs at 20 and count the
+ * rest; this is the last guard, for a list built elsewhere. A refusal that named all 25,000 of a
+ * file's problems made each of those megabytes.
+ */
+export const MAX_FILE_PROBLEMS = 20;
+
+function boundedProblems(problems: readonly FileProblem[]): readonly FileProblem[] {
+  // One more is a list already capped (its last says how many more there are).
+  if (problems.length <= MAX_FILE_PROBLEMS + 1) return problems;
+  return [...problems.slice(0, MAX_FILE_PROBLEMS), { message: `... and ${problems.length - MAX_FILE_PROBLEMS} more problems` }];
+}
+
 /** A stored file (config.yaml, strategies.yaml, or their etcd keys) is not valid: where, and what is wrong. */
 export class ConfigFileError extends Error {
   override name = 'ConfigFileError';
+  /** What is wrong, and where: at most MAX_FILE_PROBLEMS of them, and how many more. */
+  readonly problems: readonly FileProblem[];
   constructor(
     readonly file: string,
-    readonly problems: readonly { line?: number; column?: number; message: string }[],
+    problems: readonly FileProblem[],
     /** What the file holds: the runtime config, or the preset set. */
     readonly subject: 'config' | 'presets' = 'config',
     /** What refused the file before it was read, if something did (a RuntimeFileRefusedError: unreadable, a directory, ...). */
     cause?: Error,
   ) {
+    const bounded = boundedProblems(problems);
     super(
-      `${file}: invalid ${subject}\n${problems
+      `${file}: invalid ${subject}\n${bounded
         .map((p) => `  ${p.line ? `line ${p.line}${p.column ? `, column ${p.column}` : ''}: ` : ''}${p.message}`)
         .join('\n')}`,
       cause && { cause },
     );
+    this.problems = bounded;
   }
 
   /** The file by its name alone: API clients are not told where the server keeps its files. */

@@ -1219,9 +1219,15 @@ class FileStore implements FileConfigStore {
         inForce: this.state(),
         staticStrategies: this.options.strategies,
         lastAudited: { CONFIG: this.auditLog.lastVersion('CONFIG'), PRESETS: this.auditLog.lastVersion('PRESETS') },
-        // A file that is invalid (or kept out) is a person's to fix: never written over. A missing one is written again.
+        // A file that is invalid (or kept out) is a person's to fix: never written over. A missing one is
+        // written again, but for strategies.yaml removed while the config uses a preset (its removal
+        // kept out): written again, it would bring back the set the person removed, and clear the
+        // report, unasked (the audit named only the preset added).
         configInvalid: this.invalid && (disk.configText !== null || disk.configRefused) ? this.invalid.error : null,
-        presetsInvalid: this.presetsInvalid && (disk.presetsText !== null || disk.presetsRefused) ? this.presetsInvalid.error : null,
+        presetsInvalid:
+          this.presetsInvalid && (disk.presetsText !== null || disk.presetsRefused || this.presetsInvalid.content !== undefined)
+            ? this.presetsInvalid.error
+            : null,
         configDoc,
         presetsText: disk.presetsText,
         now: this.now,

@@ -11,7 +11,7 @@ import {
 } from '../registry/index.js';
 import { fromSnakeKeys, snakeCase } from './case.js';
 import { ConfigFileError, MAX_VERSION } from './errors.js';
-import { parseYamlText, setValue, type TextSource } from './yaml-document.js';
+import { capped, MAX_PROBLEMS, parseYamlText, setValue, type TextSource } from './yaml-document.js';
 
 /**
  * strategies.yaml (etcd: the `strategies` key): the preset set as text. Pure: text in, value or
@@ -34,8 +34,8 @@ type Problem = { line?: number; column?: number; message: string };
 
 /**
  * Parses and checks presets text against the static strategies of `strategies`. Missing (null) or
- * empty text: no presets, version 0. Throws ConfigFileError (subject `presets`) naming every
- * problem with its line: bad YAML, unknown keys, a key that is malformed or a static strategy's, an
+ * empty text: no presets, version 0. Throws ConfigFileError (subject `presets`) naming its problems
+ * with their lines (the first MAX_PROBLEMS, and how many more): bad YAML, unknown keys, a key that is malformed or a static strategy's, an
  * unknown base, instruments the base does not trade, tunables the base lacks or out of bounds.
  */
 export function parsePresetsFile(
@@ -49,9 +49,14 @@ export function parsePresetsFile(
   if (data === null || data === undefined) return { version: 0, presets: [] };
   if (typeof data !== 'object' || Array.isArray(data)) throw new ConfigFileError(file, [{ line: 1, message: SHAPE }], 'presets');
   const top = data as Record<string, unknown>;
+  // Only what is reported is located and worded (a file of 25,000 unknown tunables has 25,000
+  // problems; the parse keeps lines for its first nodes alone): the rest are counted.
   const problems: Problem[] = [];
-  const at = (path: readonly (string | number)[], message: string, unknownKey?: string) =>
-    problems.push({ ...locate(path, unknownKey), message });
+  let total = 0;
+  const at = (path: readonly (string | number)[], message: string | (() => string), unknownKey?: string) => {
+    if (total++ >= MAX_PROBLEMS) return;
+    problems.push({ ...locate(path, unknownKey), message: typeof message === 'string' ? message : message() });
+  };
 
   for (const key of Object.keys(top)) {
     if (!(TOP_KEYS as readonly string[]).includes(key)) at([], `Unrecognized key: "${key}" (a presets file has version and presets)`, key);
@@ -77,7 +82,7 @@ export function parsePresetsFile(
       }
       const { known, unknown } = fromSnakeKeys(value as Record<string, unknown>, PRESET_FIELDS);
       for (const name of unknown) {
-        at(['presets', key], `presets.${key}: Unrecognized key: "${name}" (known: ${PRESET_FIELDS.map(snakeCase).join(', ')})`, name);
+        at(['presets', key], () => `presets.${key}: Unrecognized key: "${name}" (known: ${PRESET_FIELDS.map(snakeCase).join(', ')})`, name);
       }
       entries.push([key, known]);
     }
@@ -86,6 +91,11 @@ export function parsePresetsFile(
   const checked = checkPresets(strategies, entries);
   if (!checked.ok) {
     for (const issue of checked.issues) {
+      // Counted there, not described (MAX_PRESET_ISSUES): counted here too.
+      if (issue.more !== undefined) {
+        total += issue.more;
+        continue;
+      }
       const [key, field, ...rest] = issue.path;
       const path = ['presets', String(key), ...(field === undefined ? [] : [snakeCase(String(field)), ...rest])];
       // A problem with the key itself is reported at the key, not at its preset's first field.
@@ -93,7 +103,7 @@ export function parsePresetsFile(
       else at(path, `${path.join('.')}: ${issue.message}`);
     }
   }
-  if (problems.length > 0) throw new ConfigFileError(file, problems, 'presets');
+  if (total > 0) throw new ConfigFileError(file, capped(problems, total), 'presets');
   return { version: version as number, presets: checked.ok ? checked.presets : [] };
 }
 

@@ -54,10 +54,16 @@ export function judgeContent(
   const issues = configIssuesWith(next, configAfter(next));
   if (issues.length === 0) return { ok: true, content, strategies: next };
   const what = text === null ? 'removing the presets (the file or key is gone)' : 'this version of the presets';
+  // Gone, the presets are not written again by a preset change (that would undo the removal
+  // unasked): one of these two ends it, and the message says so.
+  const until =
+    text === null
+      ? 'until the config stops using it (activate another strategy, or drop those tunable_overrides) or the presets are put back'
+      : 'until the config stops using it';
   const error = new ConfigFileError(
     location,
     issues.map((issue) => ({
-      message: `kept out: ${what} would leave the config invalid (${issue.path.join('.')}: ${issue.message}); the previous presets stay in force until the config stops using it`,
+      message: `kept out: ${what} would leave the config invalid (${issue.path.join('.')}: ${issue.message}); the previous presets stay in force ${until}`,
     })),
     'presets',
   );

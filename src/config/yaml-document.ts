@@ -73,10 +73,23 @@ export function parseYamlText(file: string, text: string, subject: 'config' | 'p
     throw new ConfigFileError(file, [{ message: `${what} ${result.message}` }], subject);
   }
   if (!result.ok) throw new ConfigFileError(file, result.problems, subject);
-  const { keys, values, maps } = result.locations;
+  const { maps, positions } = result.locations;
+  /** Where the entry at `path` is: its key (part 0) or its value (part 2). */
+  const entryAt = (path: readonly (string | number)[], part: 0 | 2) => {
+    if (path.length === 0) return undefined;
+    const parent = JSON.stringify(path.slice(0, -1));
+    const at = positions[parent];
+    if (at === undefined) return undefined;
+    const last = path[path.length - 1];
+    const order = maps[parent];
+    // A mapping's entry by its key (as the data reads it), a sequence's by its index.
+    const i = order ? order.indexOf(String(last)) : typeof last === 'number' ? last : -1;
+    const line = i >= 0 ? at[4 * i + part] : undefined;
+    return line ? { line, column: at[4 * i + part + 1] as number } : undefined;
+  };
   const locate = (path: readonly (string | number)[], unknownKey?: string) => {
-    let at = unknownKey !== undefined ? keys[JSON.stringify([...path, unknownKey])] : undefined;
-    for (let depth = path.length; at === undefined && depth > 0; depth--) at = values[JSON.stringify(path.slice(0, depth))];
+    let at = unknownKey !== undefined ? entryAt([...path, unknownKey], 0) : undefined;
+    for (let depth = path.length; at === undefined && depth > 0; depth--) at = entryAt(path.slice(0, depth), 2);
     return at ? { line: at.line, column: at.column } : {};
   };
   let doc: Document | undefined;
@@ -127,8 +140,9 @@ export function parseConfigFile(registry: StrategyRegistry, file: string, text: 
 }
 
 /** Problems reported for one file: enough to fix it, never a megabyte of them. */
-const MAX_PROBLEMS = 20;
-function capped<T extends { message: string }>(problems: T[], total = problems.length): (T | { message: string })[] {
+export const MAX_PROBLEMS = 20;
+/** The first MAX_PROBLEMS of `total` problems, and one that says how many more there are. */
+export function capped<T extends { message: string }>(problems: T[], total = problems.length): (T | { message: string })[] {
   if (total <= MAX_PROBLEMS) return problems;
   return [...problems.slice(0, MAX_PROBLEMS), { message: `... and ${total - MAX_PROBLEMS} more problems` }];
 }

@@ -38,7 +38,6 @@ export function challengeSaysExpired(challenge: string | undefined): boolean {
 
 /** An issue as an answer carries it: a key in its path and its message cut short (a client's key can be 60 KB). */
 const boundedIssue = (issue: { path: readonly (string | number)[]; message: string }) => ({
-  ...issue,
   path: issue.path.map((p) => (typeof p === 'string' ? shownName(p) : p)),
   message: clippedMessage(issue.message),
 });

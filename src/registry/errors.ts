@@ -27,6 +27,11 @@ export class InvalidStrategyKeyError extends Error {
 export interface PresetIssue {
   readonly path: readonly (string | number)[];
   readonly message: string;
+  /**
+   * Set on the one issue that stands for problems counted but not described (MAX_PRESET_ISSUES):
+   * how many. Its path is empty (it is no one field's).
+   */
+  readonly more?: number;
 }
 
 /** A preset that cannot be: an unknown base, a tunable out of bounds, a key taken by a static strategy ... */

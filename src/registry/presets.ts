@@ -135,35 +135,76 @@ export function presetKeyProblem(strategies: StrategyRegistry, key: string): str
 }
 
 /**
+ * The most problems of one preset, or of a whole set, described one by one; the rest are counted in
+ * one more issue (`more`). A preset of 6,000 unknown tunables (a 47 KB request) answered 1.2 MB, and
+ * a strategies.yaml of 25,000 made every status, /ready and log line megabytes: enough to fix it is
+ * a few, never all (the overrides' rule, MAX_OVERRIDE_ISSUES).
+ */
+export const MAX_PRESET_ISSUES = 50;
+
+/** Issues described up to MAX_PRESET_ISSUES (a message is built only when it is described), the rest counted. */
+class IssueList {
+  private readonly described: PresetIssue[] = [];
+  private more = 0;
+
+  get length(): number {
+    return this.described.length + this.more;
+  }
+
+  add(path: readonly (string | number)[], message: string | (() => string)): void {
+    if (this.described.length === MAX_PRESET_ISSUES) {
+      this.more++;
+      return;
+    }
+    this.described.push({ path, message: typeof message === 'string' ? message : message() });
+  }
+
+  /** Another list's issues (its count of undescribed ones included), each path as `at` makes it. */
+  addAll(issues: readonly PresetIssue[], at: (path: readonly (string | number)[]) => readonly (string | number)[] = (p) => p): void {
+    for (const issue of issues) {
+      if (issue.more !== undefined) this.more += issue.more;
+      else this.add(at(issue.path), issue.message);
+    }
+  }
+
+  /** The issues, with one that says how many more there are (`what`: where they are). */
+  issues(what: string): PresetIssue[] {
+    if (this.more === 0) return this.described;
+    return [...this.described, { path: [], message: `... and ${this.more} more problems in ${what}`, more: this.more }];
+  }
+}
+
+/**
  * Checks one preset against the static strategies: its key, each field's shape, a static `base`,
  * instruments among the base's, tunables the base has and within their bounds. Issue paths name the
  * fields (camelCase) under the preset, the key's problem too (`['key']`, as upsertPreset's input
- * names it, where a typed client places it: an empty path was no field). Returns the preset in its
- * canonical form (fields in PRESET_FIELDS order, absent ones left out).
+ * names it, where a typed client places it: an empty path was no field). At most MAX_PRESET_ISSUES
+ * are described; the rest are counted in one last issue (`more`, an empty path). Returns the preset
+ * in its canonical form (fields in PRESET_FIELDS order, absent ones left out).
  */
 export function checkPreset(
   strategies: StrategyRegistry,
   key: string,
   fields: Readonly<Partial<Record<PresetField, unknown>>>,
 ): { ok: true; preset: PresetDefinition } | { ok: false; issues: PresetIssue[] } {
-  const issues: PresetIssue[] = [];
+  const issues = new IssueList();
   const keyProblem = presetKeyProblem(strategies, key);
-  if (keyProblem) issues.push({ path: ['key'], message: keyProblem });
+  if (keyProblem) issues.add(['key'], keyProblem);
   const values: Partial<Record<PresetField, unknown>> = {};
   for (const field of PRESET_FIELDS) {
     const parsed = FIELD_SCHEMAS[field].safeParse(Object.hasOwn(fields, field) ? fields[field] : undefined);
     if (parsed.success) values[field] = parsed.data;
-    else for (const issue of parsed.error.issues) issues.push({ path: [field, ...issue.path.map(pathPart)], message: issue.message });
+    else for (const issue of parsed.error.issues) issues.add([field, ...issue.path.map(pathPart)], issue.message);
   }
   const base = typeof values.base === 'string' ? strategies.get(values.base) : undefined;
   if (typeof values.base === 'string' && base?.source !== 'static') {
     const why = base
       ? `"${shownName(String(values.base))}" is a preset; a preset's base must be a static strategy`
       : `unknown strategy "${shownName(String(values.base))}"`;
-    issues.push({ path: ['base'], message: `${why} (static strategies: ${staticKeys(strategies).join(', ')})` });
+    issues.add(['base'], `${why} (static strategies: ${staticKeys(strategies).join(', ')})`);
   }
-  if (base?.source === 'static') issues.push(...checkAgainstBase(base, values));
-  if (issues.length > 0) return { ok: false, issues };
+  if (base?.source === 'static') checkAgainstBase(base, values, issues);
+  if (issues.length > 0) return { ok: false, issues: issues.issues('this preset') };
   const preset: Record<string, unknown> = { key };
   for (const field of PRESET_FIELDS) if (values[field] !== undefined) preset[field] = values[field];
   // An empty tunables map sets nothing: the same preset as none.
@@ -178,15 +219,12 @@ export function checkPreset(
 
 const pathPart = (p: PropertyKey): string | number => (typeof p === 'symbol' ? String(p) : p);
 
-function checkAgainstBase(base: StrategyInfo, values: Partial<Record<PresetField, unknown>>): PresetIssue[] {
-  const issues: PresetIssue[] = [];
+function checkAgainstBase(base: StrategyInfo, values: Partial<Record<PresetField, unknown>>, issues: IssueList): void {
+  const before = issues.length;
   const instruments = values.instruments as readonly string[] | undefined;
   instruments?.forEach((instrument, i) => {
     if (!base.instruments.includes(instrument)) {
-      issues.push({
-        path: ['instruments', i],
-        message: `${instrument} is not traded by ${base.key} (its instruments: ${base.instruments.join(', ')})`,
-      });
+      issues.add(['instruments', i], () => `${instrument} is not traded by ${base.key} (its instruments: ${base.instruments.join(', ')})`);
     }
   });
   const tunables = values.tunables as Readonly<Record<string, unknown>> | undefined;
@@ -194,26 +232,25 @@ function checkAgainstBase(base: StrategyInfo, values: Partial<Record<PresetField
     // Own keys only: `constructor` or `toString` must not find Object.prototype's members.
     const spec = Object.hasOwn(base.tunableSpecs, name) ? base.tunableSpecs[name] : undefined;
     if (!spec) {
-      issues.push({
-        path: ['tunables', name],
-        message: `unknown tunable "${shownName(name)}" for ${base.key} (its tunables: ${Object.keys(base.tunableSpecs).join(', ')})`,
-      });
+      issues.add(
+        ['tunables', name],
+        () => `unknown tunable "${shownName(name)}" for ${base.key} (its tunables: ${Object.keys(base.tunableSpecs).join(', ')})`,
+      );
       continue;
     }
     const problem = checkTunableValue(spec, value);
-    if (problem) issues.push({ path: ['tunables', name], message: problem });
+    if (problem) issues.add(['tunables', name], problem);
   }
   // Each value within its bounds: then together, as the preset would run (the base's defaults, then its own).
-  if (issues.length === 0 && tunables) {
+  if (issues.length === before && tunables) {
     for (const broken of brokenTunableRules(
       base.tunableRules,
       { ...base.tunables, ...(tunables as Record<string, TunableValue>) },
       tunables,
     )) {
-      issues.push({ path: ['tunables', broken.tunable], message: broken.message });
+      issues.add(['tunables', broken.tunable], broken.message);
     }
   }
-  return issues;
 }
 
 /** The strategies' names as read (nameAsRead), to whose they are; a static strategy's first. */
@@ -258,27 +295,25 @@ export function presetNameProblem(
  * paths start with the preset's key; a problem with the key itself is the entry's (the path is the
  * key alone: a stored set's entries are keyed by it, and hold no `key` field). Names that read
  * alike are refused by the API only (presetNameProblem): a stored set holding such a copy (a hand edit, or a set written before that
- * check) still loads, or a server that ran on it would refuse to start after an upgrade.
+ * check) still loads, or a server that ran on it would refuse to start after an upgrade. At most
+ * MAX_PRESET_ISSUES are described for the whole set; the rest are counted in one last issue (`more`,
+ * an empty path).
  */
 export function checkPresets(
   strategies: StrategyRegistry,
   entries: readonly (readonly [string, Readonly<Partial<Record<PresetField, unknown>>>])[],
 ): { ok: true; presets: readonly PresetDefinition[] } | { ok: false; issues: PresetIssue[] } {
-  const issues: PresetIssue[] = [];
+  const issues = new IssueList();
   const presets: PresetDefinition[] = [];
   const seen = new Set<string>();
   for (const [key, fields] of entries) {
-    if (seen.has(key)) issues.push({ path: [key], message: `duplicate preset key "${shownName(key)}"` });
+    if (seen.has(key)) issues.add([key], () => `duplicate preset key "${shownName(key)}"`);
     seen.add(key);
     const checked = checkPreset(strategies, key, fields);
     if (checked.ok) presets.push(checked.preset);
-    else
-      for (const issue of checked.issues) {
-        const entry = issue.path.length === 1 && issue.path[0] === 'key';
-        issues.push({ path: entry ? [key] : [key, ...issue.path], message: issue.message });
-      }
+    else issues.addAll(checked.issues, (path) => (path.length === 1 && path[0] === 'key' ? [key] : [key, ...path]));
   }
-  return issues.length > 0 ? { ok: false, issues } : { ok: true, presets: Object.freeze(presets) };
+  return issues.length > 0 ? { ok: false, issues: issues.issues('these presets') } : { ok: true, presets: Object.freeze(presets) };
 }
 
 /** The registry entry of a preset: its base's signal and tunable specs, its own metadata, tunables = base defaults then its own. */

@@ -166,8 +166,11 @@ export function judgeGroup(base: WriteBase, group: readonly QueuedCommit[], cont
   };
 
   const commitPresets = (queued: QueuedCommit, change: PresetsChange) => {
-    // Stored presets that are invalid (or kept out) are a person's to fix: never written over. A missing key is written again.
-    if (!base.presets.ok && base.presets.text !== null) throw new ConfigFileInvalidError(base.presets.error);
+    // Stored presets that are invalid (or kept out) are a person's to fix: never written over. A missing
+    // key is written again, but not one deleted while the config uses a preset (its removal kept out):
+    // that would bring back the set the person removed, unasked.
+    if (!base.presets.ok && (base.presets.text !== null || base.presets.content !== undefined))
+      throw new ConfigFileInvalidError(base.presets.error);
     const expected = queued.options.expectedVersion;
     if (expected !== undefined && expected !== presets.version) throw new PresetsVersionConflictError(expected, presets.version);
     const next = change.apply({ config: working, strategies, presets });

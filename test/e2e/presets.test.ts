@@ -3,9 +3,11 @@ import path from 'node:path';
 import { print } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { type FileConfigStore, KEPT_PRESETS_FILE } from '../../src/config/file-store.js';
+import { MAX_PROBLEMS } from '../../src/config/yaml-document.js';
 import { OperatorStrategiesDocument, OperatorTunableDefinitionsDocument } from '../../src/generated/graphql.js';
 import { MAX_RESPONSE_BYTES } from '../../src/limit-defaults.js';
-import { MAX_PRESETS, PRESET_TEXT_BYTES, PRESET_TEXT_LIMITS } from '../../src/registry/index.js';
+import { createLogger } from '../../src/log.js';
+import { MAX_PRESET_ISSUES, MAX_PRESETS, PRESET_TEXT_BYTES, PRESET_TEXT_LIMITS } from '../../src/registry/index.js';
 import {
   ACTIVATE,
   DELETE,
@@ -403,6 +405,58 @@ presets:
       await letTheEditIn(server);
       expect((await ready(server)).status).toBe(200);
     });
+
+    it('the presets removed by hand (file or key gone) while a preset is active: kept out, and a preset write is refused, not the removal undone by writing them back', async () => {
+      const server = await backend.start({ runner: false });
+      await server.gql(UPSERT, { input: GOLD_FAST });
+      await server.gql(UPSERT, { input: { key: 'range_wide', base: 'range', name: 'Range wide' } });
+      await server.gql(ACTIVATE, { key: 'gold_fast' });
+      await server.removePresets();
+      const keptOut = await waitUntil(
+        () => status(server),
+        (s) => s.strategiesError !== null,
+        { what: 'the removal kept out' },
+      );
+      const message =
+        'kept out: removing the presets (the file or key is gone) would leave the config invalid (active_strategy_key: Invalid strategy key: gold_fast); the previous presets stay in force until the config stops using it (activate another strategy, or drop those tunable_overrides) or the presets are put back';
+      expect(keptOut.strategiesError.problems).toEqual([{ line: null, column: null, message }]);
+      expect((await ready(server)).status).toBe(503);
+
+      // Refused as any kept-out edit is: the file (key) stays gone, the removal stays reported, nothing is audited.
+      const refused = await server.gql(UPSERT, { input: { key: 'gold_t', base: 'gold', name: 'T' } });
+      expect(refused.status).toBe(409);
+      expect(refused.body.errors?.[0]).toMatchObject({
+        message: `Config file is invalid: ${backend.presetsLocation}: ${message}`,
+        extensions: { code: 'CONFIG_FILE_INVALID' },
+      });
+      const held = await stratctl(['preset', 'set', 'gold_fast', 'description=x'], {
+        CONTROL_PLANE_URL: server.url,
+        CONTROL_PLANE_TOKEN: server.token,
+      });
+      expect(held.code).toBe(1);
+      expect(held.stderr).toContain('were removed by hand (strategies.yaml or the strategies key is gone)');
+      expect(held.stderr).toContain('put them back, or activate another strategy');
+      expect(await server.readPresets()).toBeNull();
+      expect(await status(server)).toMatchObject({ presetsVersion: 2, strategiesError: { message: expect.stringContaining(message) } });
+      expect((await auditOf(server, 'PRESETS')).map((e) => [e.operation, e.version])).toEqual([
+        ['upsertPreset', 2],
+        ['upsertPreset', 1],
+      ]);
+
+      // Once the config stops using them the removal goes in; gone with nothing kept out, a preset write creates them again.
+      await server.gql(ACTIVATE, { key: 'gold' });
+      const removed = await waitUntil(
+        () => status(server),
+        (s) => s.strategiesError === null,
+        { what: 'the removal in force' },
+      );
+      expect(removed.presetsVersion).toBe(3);
+      expect(await strategyKeys(server)).toEqual(STATIC_KEYS);
+      const added = await server.gql(UPSERT, { input: { key: 'gold_t', base: 'gold', name: 'T' } });
+      expect(added.body.data?.upsertPreset).toMatchObject({ changed: true, presetsVersion: 4 });
+      expect(await server.readPresets()).toMatch(/^ {2}gold_t:$/m);
+      expect(await strategyKeys(server)).toEqual([...STATIC_KEYS, 'gold_t']);
+    });
   });
 }
 
@@ -751,5 +805,104 @@ describe('preset tunables (file store)', () => {
     expect(text).not.toContain('-0');
     const again = await server.gql(UPSERT, { input });
     expect(again.body.data?.upsertPreset).toMatchObject({ changed: false, presetsVersion: 1 });
+  });
+});
+
+describe('a presets file or preset of many problems: enough to fix it, never a megabyte of them', () => {
+  /** An answer's status and body as sent (its size is the point). */
+  const raw = async (server: TestServer, route: string, init?: RequestInit) => {
+    const res = await fetch(`${server.origin}${route}`, init);
+    return { status: res.status, text: await res.text() };
+  };
+  const post = (server: TestServer, query: string, variables?: Record<string, unknown>) =>
+    raw(server, '/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+  const GOLD_TUNABLES = 'fast_ma_period, slow_ma_period, min_separation_pct, atr_period, stop_loss_atr';
+  const SMALL = 16 * 1024;
+
+  it('a strategies.yaml of 25,000 unknown tunables (370 KB, under the 1 MiB file limit): status, /ready, refusals and the log stay small; the problems named are at their lines', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', format: 'json', destination: { write: (line: string) => void lines.push(line) } });
+    const server = await startTestServer({ runner: false, logger });
+    await server.gql(UPSERT, { input: { key: 'gold_fast', base: 'gold', name: 'Gold fast' } });
+    const count = 25_000;
+    const text = `version: 2\npresets:\n  gold_fast:\n    base: gold\n    name: Gold fast\n    tunables:\n${Array.from(
+      { length: count },
+      (_, i) => `      t${i.toString(16)}: 1\n`,
+    ).join('')}`;
+    expect(text.length).toBeGreaterThan(350_000);
+    await handEditPresets(server, text);
+    const reload = 'mutation { reloadStrategies { presetsVersion strategiesError { message problems { line column message } } } }';
+    const reloaded = await post(server, reload);
+    expect(reloaded.status).toBe(200);
+    expect(reloaded.text.length).toBeLessThan(SMALL);
+    const { problems } = JSON.parse(reloaded.text).data.reloadStrategies.strategiesError;
+    expect(problems).toHaveLength(MAX_PROBLEMS + 1);
+    // The first twenty, each at its own line (t0 is line 7; the column is its value's), and how many more.
+    expect(problems.slice(0, MAX_PROBLEMS)).toEqual(
+      Array.from({ length: MAX_PROBLEMS }, (_, i) => {
+        const name = `t${i.toString(16)}`;
+        return {
+          line: 7 + i,
+          column: 7 + name.length + 2,
+          message: `presets.gold_fast.tunables.${name}: unknown tunable "${name}" for gold (its tunables: ${GOLD_TUNABLES})`,
+        };
+      }),
+    );
+    expect(problems[MAX_PROBLEMS]).toEqual({ line: null, column: null, message: `... and ${count - MAX_PROBLEMS} more problems` });
+
+    const asked = await post(server, '{ status { presetsVersion strategiesError { message } } }');
+    expect(asked.status).toBe(200);
+    expect(asked.text.length).toBeLessThan(SMALL);
+    expect(JSON.parse(asked.text).data.status.presetsVersion).toBe(1);
+    const rest = await raw(server, '/api/status');
+    expect(rest.status).toBe(200);
+    expect(rest.text.length).toBeLessThan(SMALL);
+    const notReady = await raw(server, '/ready');
+    expect(notReady.status).toBe(503);
+    expect(notReady.text.length).toBeLessThan(SMALL);
+    const refused = await post(server, UPSERT, { input: { key: 'gold_x', base: 'gold', name: 'X' } });
+    expect(refused.status).toBe(409);
+    expect(refused.text.length).toBeLessThan(SMALL);
+    expect(JSON.parse(refused.text).errors[0].extensions).toMatchObject({ code: 'CONFIG_FILE_INVALID' });
+    expect(lines.some((l) => l.includes('gold_fast.tunables.t0: unknown tunable'))).toBe(true);
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThan(SMALL);
+  }, 30_000);
+
+  it(`a problem in the last of ${MAX_PRESETS} presets (a 1,800-line file) is reported at its own line, not its parent's`, async () => {
+    const server = await startTestServer({ runner: false });
+    const entry = (i: number) =>
+      `  p_${i}:\n    base: gold\n    name: P ${i}\n    description: d\n    risk_level: high\n    instruments: [XAU_USD]\n    tunables:\n      fast_ma_period: 3\n      slow_ma_period: ${i === MAX_PRESETS - 1 ? 1 : 5}\n`;
+    const text = `version: 1\npresets:\n${Array.from({ length: MAX_PRESETS }, (_, i) => entry(i)).join('')}`;
+    await handEditPresets(server, text);
+    const line = text.split('\n').indexOf('      slow_ma_period: 1') + 1;
+    expect(line).toBeGreaterThan(1_700);
+    const reloaded = await server.gql('mutation { reloadStrategies { strategiesError { problems { line column message } } } }');
+    expect(reloaded.body.data?.reloadStrategies.strategiesError.problems).toEqual([
+      { line, column: 23, message: `presets.p_${MAX_PRESETS - 1}.tunables.slow_ma_period: must be an integer in [3, 500], got 1` },
+    ]);
+  });
+
+  it('an upsertPreset of 6,000 unknown tunables (a 47 KB request) is refused with 50 of them and how many more, not a 1.2 MB answer', async () => {
+    const server = await startTestServer({ runner: false });
+    const tunables = Object.fromEntries(Array.from({ length: 6_000 }, (_, i) => [i.toString(36), 1]));
+    const refused = await post(server, UPSERT, { input: { key: 'x_big', base: 'gold', name: 'Big', tunables } });
+    expect(refused.status).toBe(400);
+    expect(refused.text.length).toBeLessThan(SMALL);
+    const error = JSON.parse(refused.text).errors[0];
+    expect(error.extensions.code).toBe('BAD_USER_INPUT');
+    expect(error.extensions.issues).toHaveLength(MAX_PRESET_ISSUES + 1);
+    expect(error.extensions.issues[0]).toEqual({
+      path: ['tunables', '0'],
+      message: `unknown tunable "0" for gold (its tunables: ${GOLD_TUNABLES})`,
+    });
+    expect(error.extensions.issues.at(-1)).toEqual({
+      path: [],
+      message: `... and ${6_000 - MAX_PRESET_ISSUES} more problems in this preset`,
+    });
+    expect(await readFile(presetsFile(server), 'utf8').catch(() => null)).toBeNull();
   });
 });

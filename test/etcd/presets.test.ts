@@ -453,6 +453,27 @@ describeWithEtcd('etcd store presets (real etcd, two replicas on one prefix)', (
     expect(entries[0]?.config.activeStrategyKey).toBe('gold');
   });
 
+  it('a delete of the strategies key while a preset is active is kept out: a preset commit on either replica is refused, the key is not put back', async () => {
+    const { a, b, raw, key, prefix } = await twoReplicas();
+    await a.config.commit(upsertPreset(GOLD_FAST, by('setup')));
+    await a.config.commit(activateStrategy('gold_fast', by('setup')));
+    await eventually('B has the activation', () => b.config.state().config.config.activeStrategyKey === 'gold_fast');
+    await raw.delete().key(key('strategies'));
+    await eventually('kept out on both', () => [a, b].every((r) => r.config.strategiesProblem() !== null));
+    expect(b.config.strategiesProblem()?.problems[0]?.message).toMatch(
+      /^kept out: removing the presets \(the file or key is gone\) would leave the config invalid \(active_strategy_key: Invalid strategy key: gold_fast\).* or the presets are put back$/,
+    );
+    for (const r of [a, b]) {
+      await expect(r.config.commit(upsertPreset({ key: 'gold_t', base: 'gold', name: 'T' }, by('x')))).rejects.toBeInstanceOf(
+        ConfigFileInvalidError,
+      );
+    }
+    expect(await raw.get(key('strategies')).string()).toBeNull();
+    expect(await keysUnder(raw, prefix, 'audit/presets/')).toHaveLength(1);
+    expect(await trail(a.config, 'PRESETS')).toHaveLength(1);
+    for (const r of [a, b]) expect(r.config.strategiesProblem()).not.toBeNull();
+  });
+
   it('a kept-out put survives a restart of every replica: the set in force is kept at strategies.kept, used only if the trail recorded it last, removed once the stored set is in force', async () => {
     const { c, prefix, a, b, raw, key } = await twoReplicas();
     await a.config.commit(upsertPreset(GOLD_FAST, by('setup')));

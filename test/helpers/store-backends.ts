@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, unlink } from 'node:fs/promises';
 import { describe } from 'vitest';
 import type { ControlPlaneOptions } from '../../src/server.js';
 import { afterEachFile } from './cleanup.js';
@@ -13,6 +13,8 @@ export interface StoredPresetsServer extends TestServer {
   readPresets(): Promise<string | null>;
   /** A hand edit: strategies.yaml replaced as an editor saves, or the `strategies` key put as etcdctl does. */
   editPresets(text: string | ((current: string) => string)): Promise<void>;
+  /** The stored presets removed by hand: strategies.yaml deleted, or the `strategies` key (`etcdctl del`). */
+  removePresets(): Promise<void>;
   /** Changes whenever the stored presets are written: the file's mtime, the key's mod revision (null: none stored). */
   presetsStamp(): Promise<number | null>;
   /** Where the store lives on the server's side (a path or a key prefix): never shown to API clients. */
@@ -48,6 +50,7 @@ const fileBackend: StoreBackend = {
           throw err;
         }),
       editPresets: (text: string | ((current: string) => string)) => handEditPresets(server, text),
+      removePresets: () => unlink(presetsFile(server)),
       presetsStamp: () =>
         stat(presetsFile(server)).then(
           (s) => s.mtimeMs,
@@ -82,6 +85,9 @@ const etcdBackend: StoreBackend = {
       readPresets,
       editPresets: async (text: string | ((current: string) => string)) => {
         await raw.put(key).value(typeof text === 'string' ? text : text((await readPresets()) ?? ''));
+      },
+      removePresets: async () => {
+        await raw.delete().key(key);
       },
       presetsStamp: async () => {
         const kv = (await raw.get(key).exec()).kvs[0];

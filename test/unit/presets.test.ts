@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigFileError } from '../../src/config/errors.js';
+import { ConfigFileError, MAX_FILE_PROBLEMS } from '../../src/config/errors.js';
 import { parsePresetsFile, renderPresetsText } from '../../src/config/presets-file.js';
 import { judgeStoredPresets, NO_PRESETS_DIGEST, presetsInForce } from '../../src/config/presets-judge.js';
 import { DEFAULT_SETTINGS, type RuntimeConfig } from '../../src/config/schema.js';
 import {
   checkPreset,
+  checkPresets,
   defaultRegistry,
+  MAX_PRESET_ISSUES,
   type PresetDefinition,
   presetChanges,
   presetNameProblem,
@@ -362,5 +364,53 @@ describe('judging stored presets (both stores)', () => {
     const last = { digest: 'sha256:x', version: 5 } as never;
     expect(presetsInForce(content, 'sha256:x', last, 5).version).toBe(5);
     expect(presetsInForce({ version: 0, presets: [] }, NO_PRESETS_DIGEST, { digest: 'sha256:y', version: 5 } as never, 5).version).toBe(6);
+  });
+});
+
+describe('many problems: the first ones described, the rest counted', () => {
+  const unknownTunables = (prefix: string, n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, 1]));
+
+  it(`checkPresets describes ${MAX_PRESET_ISSUES} problems across the set, each preset's own count included, and counts the rest in one`, () => {
+    const entries = ['p_a', 'p_b', 'p_c'].map((key) => [key, { base: 'gold', name: key, tunables: unknownTunables(key, 30) }] as const);
+    const checked = checkPresets(defaultRegistry, entries);
+    expect(checked.ok).toBe(false);
+    const issues = checked.ok ? [] : checked.issues;
+    expect(issues).toHaveLength(MAX_PRESET_ISSUES + 1);
+    expect(issues[0]?.path).toEqual(['p_a', 'tunables', 'p_a0']);
+    expect(issues[MAX_PRESET_ISSUES - 1]?.path).toEqual(['p_b', 'tunables', 'p_b19']);
+    expect(issues.at(-1)).toEqual({ path: [], message: `... and ${90 - MAX_PRESET_ISSUES} more problems in these presets`, more: 40 });
+  });
+
+  it('a strategies.yaml of 200 unknown tunables in each of 3 presets: 20 problems at their lines, and how many more', () => {
+    const text = `version: 1\npresets:\n${['p_a', 'p_b', 'p_c']
+      .map(
+        (key) =>
+          `  ${key}:\n    base: gold\n    name: ${key}\n    tunables:\n${Array.from({ length: 200 }, (_, i) => `      t${i}: 1\n`).join('')}`,
+      )
+      .join('')}`;
+    let error: ConfigFileError | undefined;
+    try {
+      parsePresetsFile(defaultRegistry, FILE, text);
+    } catch (err) {
+      error = err as ConfigFileError;
+    }
+    expect(error).toBeInstanceOf(ConfigFileError);
+    expect(error?.problems).toHaveLength(MAX_FILE_PROBLEMS + 1);
+    expect(error?.problems[0]).toMatchObject({
+      line: 7,
+      message: expect.stringMatching(/^presets\.p_a\.tunables\.t0: unknown tunable "t0"/),
+    });
+    expect(error?.problems.at(-1)).toEqual({ message: `... and ${600 - MAX_FILE_PROBLEMS} more problems` });
+  });
+
+  it('a ConfigFileError given thousands of problems carries (and says) 20 of them and how many more', () => {
+    const problems = Array.from({ length: 5_000 }, (_, i) => ({ line: i + 1, message: `problem ${i}` }));
+    const error = new ConfigFileError('/srv/strategies.yaml', problems, 'presets');
+    expect(error.problems).toHaveLength(MAX_FILE_PROBLEMS + 1);
+    expect(error.problems.at(-1)).toEqual({ message: `... and ${5_000 - MAX_FILE_PROBLEMS} more problems` });
+    expect(error.message.split('\n')).toHaveLength(1 + MAX_FILE_PROBLEMS + 1);
+    // A list already capped (its last line says how many more) is kept as it is.
+    const capped = new ConfigFileError('/srv/strategies.yaml', error.problems, 'presets');
+    expect(capped.problems).toEqual(error.problems);
   });
 });
