@@ -165,8 +165,9 @@ function sayWhenStopped(ctx: CommandContext, what: string, json: boolean): () =>
  */
 async function tokenUsed(settings: ClientSettings): Promise<string> {
   const proof = settings.proveAdminToken ? settings.session?.adminProof : undefined;
-  const heldBack = proof ? await proof.catch(() => null) : null;
-  if (heldBack === null || !settings.proveAdminToken) return settings.tokenSource;
+  // Proved (the token went to the address it was proved at), or never asked: the file is what was used.
+  const outcome = proof ? await proof.catch(() => undefined) : undefined;
+  if (!settings.proveAdminToken || outcome === undefined || !('heldBack' in outcome)) return settings.tokenSource;
   return `none (the admin token from ${settings.proveAdminToken.file} was held back: the server did not prove that it holds it)`;
 }
 

@@ -1,7 +1,16 @@
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import {
+  ADMIN_PROOF_CHALLENGE_HEADER,
+  ADMIN_PROOF_HEADER,
+  adminProofKey,
+  adminTokenProof,
+  newAdminProofSalt,
+} from '../../src/auth/admin-proof.js';
 import { isLoopbackUrl } from '../../src/client/loopback.js';
 import { ownNonLoopbackAddress, recordingListener } from '../helpers/recording-listener.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
@@ -194,6 +203,44 @@ describe('stratctl sends a token only when the operation needs one', { timeout: 
     );
     expect(write.stderr).not.toContain(`Token used: ${file}`);
     expect(server.store.state().config.config.activeStrategyKey).toBe('momentum');
+  });
+
+  it('an admin.token proved and sent, then refused (401): the hint names the file it came from, not "held back"', async () => {
+    // A server that proves it holds the runtime dir's admin token, as the real one does, then refuses
+    // it (a token revoked between the two: what the operator must then look at is that file).
+    const dir = await runtimeWithAdminToken('an-admin-token-proved-then-refused-0123');
+    const file = path.join(dir, 'admin.token');
+    const salt = newAdminProofSalt();
+    const key = await adminProofKey('an-admin-token-proved-then-refused-0123', salt);
+    const sent: (string | undefined)[] = [];
+    const fake = createServer((req, res) => {
+      if (req.url === '/health') {
+        const challenge = String(req.headers[ADMIN_PROOF_CHALLENGE_HEADER]);
+        const proof = adminTokenProof(key, salt, challenge, req.socket.localAddress ?? '', req.socket.localPort ?? 0);
+        res.writeHead(200, { 'content-type': 'application/json', [ADMIN_PROOF_HEADER]: proof });
+        res.end('{"status":"ok"}');
+        return;
+      }
+      sent.push(req.headers.authorization);
+      req.resume().on('end', () => {
+        res.writeHead(401, { 'content-type': 'application/graphql-response+json', 'www-authenticate': 'Bearer realm="control-plane"' });
+        res.end(JSON.stringify({ errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } }] }));
+      });
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = fake.address() as AddressInfo;
+      const write = await stratctl(['activate', 'gold'], {
+        CONTROL_PLANE_URL: `http://127.0.0.1:${port}/graphql`,
+        CONTROL_PLANE_RUNTIME_DIR: dir,
+      });
+      expect(sent).toEqual(['Bearer an-admin-token-proved-then-refused-0123']);
+      expect(write.code).toBe(3);
+      expect(write.stderr).toContain(`Token used: ${file}.`);
+      expect(write.stderr).not.toContain('held back');
+    } finally {
+      await new Promise((resolve) => fake.close(resolve));
+    }
   });
 
   it('where reads require a token: the first read goes without, gets 401, and is sent again with it; later reads carry it', async () => {
