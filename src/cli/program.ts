@@ -162,18 +162,25 @@ function forwardLeadingFlags(group: Command): void {
  * so `token create --scope read $EXTRA` with EXTRA="--scope admin" made an admin token, and two
  * `--expires-in` kept the longer, unsaid. In a script it is nearly always two variables. Given once
  * before and once after its command, it still counts once, as given after it (forwardLeadingFlags:
- * the two are separate options, each seen once). The value is never echoed (it may be a token).
+ * the two are separate options, each seen once). Before the command means anywhere before it: at the
+ * top and again after a group's name (`stratctl --scope read token --scope admin create`) is twice,
+ * though each group holds its own copy of the flag, so the groups share what they saw (`leading`).
+ * The value is never echoed (it may be a token).
  */
-function refuseRepeatedValueFlags(command: Command): void {
+function refuseRepeatedValueFlags(command: Command, leading = new Set<string>()): void {
+  const group = command.commands.length > 0;
   for (const option of command.options) {
     if (!(option.required || option.optional) || !option.long) continue;
+    const long = option.long;
     let given = false;
     command.on(`option:${option.name()}`, () => {
-      if (given) throw new UsageError(`${option.long} is given twice: give it once (the last one would have won, unsaid)`);
-      given = true;
+      if (group ? leading.has(long) : given)
+        throw new UsageError(`${long} is given twice: give it once (the last one would have won, unsaid)`);
+      if (group) leading.add(long);
+      else given = true;
     });
   }
-  for (const sub of command.commands) refuseRepeatedValueFlags(sub);
+  for (const sub of command.commands) refuseRepeatedValueFlags(sub, leading);
 }
 
 /** `stratctl status --version` prints the version too, as it did while the program read its flags anywhere (unlisted: `stratctl --version` is the documented one). */

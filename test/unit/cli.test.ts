@@ -245,6 +245,12 @@ describe('stratctl: help, version, usage errors, completion (in-process)', () =>
           'stratctl token create: --runtime-dir',
         ],
         [['--runtime-dir', dir, '--runtime-dir', dir, 'token', 'create', '--name', 'n', '--scope', 'read'], 'stratctl: --runtime-dir'],
+        // Before the command at two levels (the top, then after the group's name) is twice too.
+        [['--scope', 'read', 'token', '--scope', 'admin', 'create', '--name', 'n', '--runtime-dir', dir], 'stratctl token: --scope'],
+        [
+          ['--runtime-dir', dir, 'token', '--runtime-dir', dir, 'create', '--name', 'n', '--scope', 'read'],
+          'stratctl token: --runtime-dir',
+        ],
         [['status', '--url', url, '--url', url], 'stratctl status: --url'],
         [
           ['activate', 'gold', '--token', 'a-token-0123456789', '--token', 'b-token-0123456789', '--url', url],
