@@ -36,18 +36,14 @@ export function yogaParseErrorsPlugin(): Plugin {
           });
         }
         // No query at all is not a well-formed request: 400 whatever the client accepts (yoga's own
-        // "Must provide query string." is 200 under `application/json`, so `curl -f -d '{...}'`, which
-        // sends a form, not JSON, "succeeded" and changed nothing).
+        // "Must provide query string." is 200 under `application/json`). A form body (`curl -d`
+        // without a content type) never gets here: 415, saying so (yoga-route.ts).
         if (params instanceof Response) return params;
         for (const one of Array.isArray(params) ? params : [params]) {
           if (one?.query == null) {
-            const form = (request.headers.get('content-type') ?? '').includes('application/x-www-form-urlencoded');
-            throw createGraphQLError(
-              form
-                ? 'Must provide query string: the body came as a form (application/x-www-form-urlencoded, what curl -d sends); send JSON with Content-Type: application/json.'
-                : 'Must provide query string.',
-              { extensions: { code: 'BAD_REQUEST', http: { status: 400, headers: { Allow: 'GET, POST' } } } },
-            );
+            throw createGraphQLError('Must provide query string.', {
+              extensions: { code: 'BAD_REQUEST', http: { status: 400, headers: { Allow: 'GET, POST' } } },
+            });
           }
         }
         return params;

@@ -21,6 +21,23 @@ export const GRAPHQL_SSE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'] as c
 /** Yoga's `Allow` (on its 400s and 405s) as this server answers: HEAD with GET. */
 const withHead = (allow: string) => (/\bGET\b/.test(allow) && !/\bHEAD\b/.test(allow) ? allow.replace(/\bGET\b/, 'GET, HEAD') : allow);
 
+/**
+ * POST bodies `/graphql` does not take (README, Errors: JSON only, 415 otherwise). Yoga would parse
+ * them itself: a form post (`query=...`), a multipart one and a raw `application/graphql` body ran,
+ * mutations included, where README promised 415.
+ */
+const NOT_JSON_BODY = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data|application\/graphql)\s*(;|$)/i;
+
+function notJsonBody(contentType: string | undefined): Reply | null {
+  const type = NOT_JSON_BODY.exec(contentType ?? '')?.[1]?.toLowerCase();
+  if (type === undefined) return null;
+  const message =
+    type === 'application/x-www-form-urlencoded'
+      ? 'Unsupported Media Type: the body came as a form (application/x-www-form-urlencoded, what curl -d sends); send JSON with Content-Type: application/json.'
+      : `Unsupported Media Type: ${type} is not taken here; send JSON with Content-Type: application/json.`;
+  return jsonReply(415, { errors: [{ message, extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' } }] });
+}
+
 /** What a route that ran part of GraphQL's work itself tells yoga's (the fast lane: RequestScope.documentCounted). */
 export type YogaScope = Pick<RequestScope, 'documentCounted'>;
 /** Yoga's HTTP handling for one exchange (a Handler), optionally told what was done before. */
@@ -35,6 +52,10 @@ export function yogaHandler(yoga: ControlPlaneYoga): YogaHandler {
   const { Headers, Request } = yoga.fetchAPI;
   return async (exchange: Exchange, scope?: YogaScope): Promise<Reply> => {
     const { req } = exchange;
+    if (exchange.method === 'POST') {
+      const refused = notJsonBody(req.headers['content-type']);
+      if (refused) return refused;
+    }
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value === undefined || NOT_PASSED_ON.has(name)) continue;
@@ -86,6 +107,9 @@ export function yogaHandler(yoga: ControlPlaneYoga): YogaHandler {
         },
       );
     }
+    // An answer's type and status follow the request's Accept (and, GET, its query): no shared cache
+    // may keep one for another client, as every other JSON answer here says (the fast lane's, REST's).
+    if (replyHeaders['cache-control'] === undefined && /json/i.test(contentType)) replyHeaders['cache-control'] = 'no-store';
     return { status: response.status, headers: replyHeaders, body };
   };
 }

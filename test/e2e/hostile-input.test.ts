@@ -40,7 +40,7 @@ describe('malformed requests found by the property test', () => {
     },
   );
 
-  it('a request with no query is a 400 whatever the client accepts; a form body (curl -d without a content type) is told to send JSON', async () => {
+  it('a request with no query is a 400 whatever the client accepts; a form body (curl -d without a content type) is 415, told to send JSON', async () => {
     const server = await startTestServer();
     const mutation = JSON.stringify({ query: 'mutation { activateStrategy(strategyKey: "gold") { configVersion } }' });
     for (const accept of ['application/graphql-response+json', 'application/json', '*/*']) {
@@ -50,10 +50,16 @@ describe('malformed requests found by the property test', () => {
         headers: { accept, authorization: `Bearer ${server.token}`, 'content-type': 'application/x-www-form-urlencoded' },
         body: mutation,
       });
-      expect(form.status, accept).toBe(400);
-      expect(((await form.json()) as { errors: { message: string }[] }).errors[0]?.message).toBe(
-        'Must provide query string: the body came as a form (application/x-www-form-urlencoded, what curl -d sends); send JSON with Content-Type: application/json.',
-      );
+      expect(form.status, accept).toBe(415);
+      expect(await form.json()).toEqual({
+        errors: [
+          {
+            message:
+              'Unsupported Media Type: the body came as a form (application/x-www-form-urlencoded, what curl -d sends); send JSON with Content-Type: application/json.',
+            extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' },
+          },
+        ],
+      });
       for (const res of [
         await fetch(server.url, { method: 'POST', headers: { accept, 'content-type': 'application/json' }, body: '{"extensions":{}}' }),
         await fetch(server.url, { headers: { accept } }),
@@ -63,5 +69,52 @@ describe('malformed requests found by the property test', () => {
       }
     }
     expect(server.store.state().config.config.version).toBe(1);
+  });
+
+  it('a POST to /graphql as a form, multipart or raw application/graphql is 415, never run (a mutation in a form post ran); JSON types are taken', async () => {
+    const server = await startTestServer();
+    const mutation = 'mutation { activateStrategy(strategyKey: "gold") { configVersion } }';
+    const form = new FormData();
+    form.set('operations', JSON.stringify({ query: mutation }));
+    form.set('map', '{}');
+    for (const [what, init] of [
+      [
+        'a form with a query',
+        { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ query: mutation }) },
+      ],
+      ['multipart', { body: form }],
+      ['application/graphql', { headers: { 'content-type': 'application/graphql; charset=utf-8' }, body: mutation }],
+    ] as const) {
+      const res = await fetch(server.url, {
+        method: 'POST',
+        ...init,
+        headers: { ...('headers' in init ? init.headers : {}), authorization: `Bearer ${server.token}` },
+      });
+      expect(res.status, what).toBe(415);
+      expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code, what).toBe(
+        'UNSUPPORTED_MEDIA_TYPE',
+      );
+    }
+    expect(server.store.state().config.config.version).toBe(1);
+    // The JSON types README names still run.
+    for (const type of ['application/json', 'application/graphql+json']) {
+      const res = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': type, authorization: `Bearer ${server.token}` },
+        body: JSON.stringify({ query: '{ status { configVersion } }' }),
+      });
+      expect(res.status, type).toBe(200);
+      await res.arrayBuffer();
+    }
+  });
+
+  it("a GET /graphql answer is never kept by a shared cache (its type and status follow the request's Accept)", async () => {
+    const server = await startTestServer();
+    for (const accept of ['application/json', 'application/graphql-response+json']) {
+      const res = await fetch(`${server.url}?query=${encodeURIComponent('{ status { configVersion } }')}`, { headers: { accept } });
+      expect(res.status, accept).toBe(200);
+      expect(res.headers.get('cache-control'), accept).toBe('no-store');
+      await res.arrayBuffer();
+    }
   });
 });
