@@ -21,6 +21,8 @@ const SUBJECT_TEXT: Record<AuditSubject, Buffer> = {
 };
 /** Lines named one by one in the warning about lines that are not entries; the rest are counted. */
 const BAD_LINES_NAMED = 10;
+/** How many of the last bytes already read `follow` checks are still in place (AuditFile's `edge`). */
+const EDGE_BYTES = 64;
 
 /** An entry kept in memory, with its place in the file's order (across subjects). */
 interface Kept {
@@ -97,6 +99,15 @@ export class AuditFile {
   }
 
   private tail: Buffer | null = null;
+  /**
+   * The last bytes of the complete lines this process knows (up to EDGE_BYTES, ending at `size`) and
+   * the file's mtime when it last looked: what `follow` checks are still there before it reads on
+   * from `size`. A file cut short and written past its old end meanwhile (by hand, then the API's
+   * next append) was read from the old offset, mid-line: the new entry did not parse, and a runner
+   * beside the API waited for an audit line that was there (ERROR, the change not applied).
+   */
+  private edge: Buffer | null = null;
+  private mtimeMs: number | undefined;
 
   /** The file opened for reading; null when it is missing. */
   private async openFile(): Promise<ReadableRuntimeFile | null> {
@@ -117,6 +128,7 @@ export class AuditFile {
     const end = await completeLinesEnd(file, this.chunk);
     this.size = end;
     this.tail = end < file.size ? await file.read(end, file.size - end) : null;
+    this.edge = end > 0 ? await file.read(Math.max(0, end - EDGE_BYTES), Math.min(EDGE_BYTES, end)) : null;
     const found: Record<AuditSubject, Kept[]> = { CONFIG: [], PRESETS: [] };
     const full = (subject: AuditSubject) => found[subject].length >= AUDIT_MEMORY;
     const bad: number[] = [];
@@ -188,29 +200,38 @@ export class AuditFile {
   async follow(): Promise<void> {
     let size: number;
     let ino: number;
+    let mtimeMs: number;
     try {
-      ({ size, ino } = await this.fs.stat(this.file));
+      ({ size, ino, mtimeMs } = await this.fs.stat(this.file));
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') return;
       throw err;
     }
     const replaced = this.ino !== undefined && ino !== this.ino;
     this.ino = ino;
-    if (size === this.size && this.tail === null && !replaced) return;
+    const touched = this.mtimeMs !== undefined && mtimeMs !== this.mtimeMs;
+    this.mtimeMs = mtimeMs;
+    if (size === this.size && this.tail === null && !replaced && !touched) return;
     const file = await this.openFile();
     if (!file) return;
     try {
       // Replaced by rename (a trim keeps the newest lines: the new file may be longer than the part this process read).
       if (replaced || file.size < this.size) return await this.load(file);
-      const bytes = await file.read(this.size, file.size - this.size);
-      const end = bytes.lastIndexOf(0x0a) + 1;
+      // Read from the end of what this process knows, with its last bytes before it: changed, the
+      // file was cut short and written again meanwhile (see `edge`), and is read again from its end.
+      const known = this.edge?.length ?? 0;
+      const bytes = await file.read(this.size - known, file.size - this.size + known);
+      if (known > 0 && (bytes.length < known || !bytes.subarray(0, known).equals(this.edge as Buffer))) return await this.load(file);
+      const added = bytes.subarray(known);
+      const end = added.lastIndexOf(0x0a) + 1;
+      this.tail = end < added.length ? added.subarray(end) : null;
       if (end === 0) return;
-      for (const line of bytes.subarray(0, end).toString('utf8').split('\n')) {
+      for (const line of added.subarray(0, end).toString('utf8').split('\n')) {
         const parsed = line.trim() === '' ? null : parseAuditEntry(line);
         if (parsed) this.remember(parsed);
       }
       this.size += end;
-      this.tail = end < bytes.length ? bytes.subarray(end) : null;
+      this.edge = Buffer.from(bytes.subarray(Math.max(0, known + end - EDGE_BYTES), known + end));
     } finally {
       await file.close();
     }
@@ -295,6 +316,8 @@ export class AuditFile {
     }
     if (lost) this.counts = null;
     this.size = size;
+    const text = Buffer.from(AuditFile.textOf(entries));
+    this.edge = entries.length > 0 && text.length >= EDGE_BYTES ? text.subarray(text.length - EDGE_BYTES) : null;
     for (const entry of entries) this.remember(entry);
   }
 

@@ -43,6 +43,36 @@ describe('AuditFile', () => {
     expect(reader.lastVersion('CONFIG')).toBe(7);
   });
 
+  it('follow() after the file was cut short and written past its old end meanwhile reads it again: not from the old offset, mid-line', async () => {
+    // A runner beside the API: audit.log cut short by hand (40 bytes), then the API's next change
+    // appended to what was there, the file longer than the runner had read. Read from its old
+    // offset, the new line was read from its middle, did not parse, and the runner waited for an
+    // audit line that was there (ERROR, the change not applied).
+    const dir = await tempRuntimeDir();
+    const file = path.join(dir, 'audit.log');
+    await writeFile(file, `${JSON.stringify(entry(1))}\n`);
+    const reader = await AuditFile.open({ runtimeDir: dir });
+    const writer = await AuditFile.open({ runtimeDir: dir, warn: () => {} });
+    await writer.append([entry(2), entry(3)]);
+    await reader.follow();
+    expect(reader.lastVersion('CONFIG')).toBe(3);
+    const { size } = await import('node:fs/promises').then((fs) => fs.stat(file));
+    await truncate(file, size - 40);
+    await writer.append([entry(4)]);
+    await reader.follow();
+    expect(reader.lastVersion('CONFIG')).toBe(4);
+    expect(reader.last(5).map((e) => e.version)).toContain(4);
+    // Its last line replaced by another of the same length: the size alone says nothing changed.
+    const text = await readFile(file, 'utf8');
+    const lastLine = text.slice(text.lastIndexOf('\n', text.length - 2) + 1);
+    const line5 = `${JSON.stringify(entry(5))}\n`;
+    expect(line5.length).toBe(lastLine.length);
+    await writeFile(file, text.slice(0, text.length - lastLine.length) + line5);
+    expect((await readFile(file)).length).toBe(text.length);
+    await reader.follow();
+    expect(reader.lastVersion('CONFIG')).toBe(5);
+  });
+
   it('skips a line in the middle that is not an entry (with a warning) and keeps the rest', async () => {
     const dir = await tempRuntimeDir();
     await writeFile(path.join(dir, 'audit.log'), `${JSON.stringify(entry(1))}\nnot json\n{"version":2}\n${JSON.stringify(entry(3))}\n`);
