@@ -67,7 +67,15 @@ export function rollbackConfig(target: AuditEntry, by: Requester): ConfigChange 
         overrides[key] = wanted ? { ...Object.fromEntries(Object.keys(current).map((name) => [name, null])), ...wanted } : null;
       }
       for (const [key, wanted] of Object.entries(tunableOverrides)) if (!Object.hasOwn(overrides, key)) overrides[key] = { ...wanted };
-      return draftOf(state, { activeStrategyKey, tradingEnabled, scanIntervalSeconds, tunableOverrides: overrides });
+      try {
+        return draftOf(state, { activeStrategyKey, tradingEnabled, scanIntervalSeconds, tunableOverrides: overrides });
+      } catch (err) {
+        if (!(err instanceof ConfigValidationError)) throw err;
+        // In the rollback's terms too: "Invalid config: tunableOverrides.gold_fast: unknown strategy"
+        // and "fix the values above" told an operator who typed no values to fix them.
+        const message = `Cannot roll back to version ${target.version}: its settings do not fit the strategies now (${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}); restore what they name, or roll back to another version`;
+        throw new ConfigValidationError(err.issues, message);
+      }
     },
   };
 }

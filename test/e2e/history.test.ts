@@ -161,4 +161,21 @@ describe('history and rollback', () => {
     });
     expect(await readFile(path.join(server.runtimeDir, 'config.yaml'))).toEqual(before);
   });
+
+  it('a version whose tunable overrides name a preset deleted since: refused in the rollback’s terms, with what does not fit', async () => {
+    const server = await startTestServer();
+    const ok = (q: string) => server.gql(q).then((r) => expect(r.body.errors).toBeUndefined());
+    await ok('mutation { upsertPreset(input: { key: "gold_fast", base: "gold", name: "Gold fast" }) { changed } }');
+    await ok('mutation { updateConfig(input: { tunableOverrides: { gold_fast: { fast_ma_period: 9 } } }) { changed } }'); // v2
+    await ok('mutation { updateConfig(input: { tunableOverrides: { gold_fast: null } }) { changed } }'); // v3
+    await ok('mutation { deletePreset(key: "gold_fast") { changed } }');
+    const before = await readFile(path.join(server.runtimeDir, 'config.yaml'));
+    const res = await server.gql(ROLLBACK, { to: 2 });
+    expect(res.status).toBe(400);
+    expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(res.body.errors?.[0]?.message).toMatch(
+      /^Cannot roll back to version 2: its settings do not fit the strategies now \(tunableOverrides\.gold_fast: unknown strategy "gold_fast".*\); restore what they name, or roll back to another version$/,
+    );
+    expect(await readFile(path.join(server.runtimeDir, 'config.yaml'))).toEqual(before);
+  });
 });
