@@ -316,8 +316,9 @@ export class AuditFile {
     }
     if (lost) this.counts = null;
     this.size = size;
-    const text = Buffer.from(AuditFile.textOf(entries));
-    this.edge = entries.length > 0 && text.length >= EDGE_BYTES ? text.subarray(text.length - EDGE_BYTES) : null;
+    // The last line alone (an entry's line is longer than EDGE_BYTES): the group's text is not built twice.
+    const last = Buffer.from(AuditFile.textOf(entries.slice(-1)));
+    this.edge = last.length >= EDGE_BYTES ? last.subarray(last.length - EDGE_BYTES) : null;
     for (const entry of entries) this.remember(entry);
   }
 

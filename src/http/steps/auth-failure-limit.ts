@@ -147,25 +147,22 @@ export function authFailureLimitStep(refuse: Refuse, options: AuthFailureLimitOp
    */
   const answer = (exchange: Exchange, next: Handler, holding: boolean): Reply | Promise<Reply> => {
     const key = exchange.clientKey;
-    const reply = next(exchange);
-    if (!(reply instanceof Promise)) {
-      if (!wrongToken(reply)) return reply;
+    /** A 401 counted, its point held (with `holding`) until it is. */
+    const count = (reply: Reply): Promise<Reply> => {
       if (!holding) return counted(exchange, reply);
       hold(key);
       return counted(exchange, reply).finally(() => release(key));
-    }
-    if (!holding) return reply.then((settled) => (wrongToken(settled) ? counted(exchange, settled) : settled));
-    hold(key);
+    };
+    const reply = next(exchange);
+    if (!(reply instanceof Promise)) return wrongToken(reply) ? count(reply) : reply;
+    if (holding) hold(key);
     return reply.then(
       (settled) => {
-        if (!wrongToken(settled)) {
-          release(key);
-          return settled;
-        }
-        return counted(exchange, settled).finally(() => release(key));
+        if (holding) release(key);
+        return wrongToken(settled) ? count(settled) : settled;
       },
       (err: unknown) => {
-        release(key);
+        if (holding) release(key);
         throw err;
       },
     );
