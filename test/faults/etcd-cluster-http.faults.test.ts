@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { expect, it, onTestFailed } from 'vitest';
 import { describeWithEtcd, startEtcd, waitHealthy } from '../helpers/etcd.js';
 import { freshPrefix } from '../helpers/etcd-stores.js';
 import { gql } from '../helpers/http.js';
@@ -10,18 +10,39 @@ const STATUS = '{ status { activeStrategyKey configVersion store { connected } r
 const activate = (key: string) =>
   `mutation { activateStrategy(strategyKey: "${key}", waitForRunner: true, timeoutMs: 10000) { configVersion runnerWait { applied } } }`;
 
+/** The member the cluster's members call their leader (etcd's JSON gateway: /v3/maintenance/status). */
+async function leaderOf(cluster: Awaited<ReturnType<typeof startEtcd>>) {
+  for (const member of cluster.members) {
+    const res = await fetch(`http://127.0.0.1:${member.clientPort}/v3/maintenance/status`, { method: 'POST', body: '{}' });
+    const status = (await res.json()) as { header: { member_id: string }; leader: string };
+    if (status.header.member_id === status.leader) return member;
+  }
+  throw new Error('no member is the leader');
+}
+
 /** 2 API replicas (no embedded runner) and 2 `stratctl runner` processes on one prefix of a 3-member cluster. */
 async function startFleet() {
   const cluster = await startEtcd({ size: 3 });
   const store = cluster.url(freshPrefix());
   const env = { CONTROL_PLANE_TOKEN: TEST_TOKEN };
   const replicas = await Promise.all([0, 1].map(async () => spawnServer(await tempRuntimeDir(), ['--no-runner', '--store', store], env)));
-  await Promise.all(
+  const runners = await Promise.all(
     ['r1', 'r2'].map(async (id) => {
       const args = ['runner', '--store', store, '--runner-id', id, '--heartbeat-ms', '200', '--runtime-dir', await tempRuntimeDir()];
-      await spawnStratctl(args, env).waitFor(/strategy runner started/);
+      const runner = spawnStratctl(args, env);
+      await runner.waitFor(/strategy runner started/);
+      return runner;
     }),
   );
+  // A failure in CI shows what each process said (which etcd call failed, and why).
+  onTestFailed(() => {
+    for (const [name, p] of [
+      ...replicas.map((r, i) => [`replica ${'ab'[i]}`, r] as const),
+      ['runner r1', runners[0]],
+      ['runner r2', runners[1]],
+    ] as const)
+      console.error(`--- ${name} ---\n${p?.stdout()}${p?.stderr()}`);
+  });
   const [a, b] = replicas.map((r) => ({
     url: r.url,
     gql: (query: string) => gql<Record<string, any>>(r.url, query, undefined, { token: TEST_TOKEN }),
@@ -39,18 +60,27 @@ async function startFleet() {
 describeWithEtcd('a 3-member etcd under 2 API replicas and 2 runners, over HTTP', () => {
   it('one member down: writes accepted; two down: writes refused with 503 UNAVAILABLE, reads answer, /ready 503; both back: it reconverges', async () => {
     const { cluster, a, b } = await startFleet();
-    const [m0, m1] = cluster.members;
+    // The member killed first is the leader (the harder case: the other two elect one while the
+    // writes below are sent; each follower answers "request timed out, possibly due to connection
+    // lost" meanwhile, which once ended an activation in a 503 with time left: gateway.ts, TIMED_OUT_THERE).
+    const leader = await leaderOf(cluster);
+    const [m0, m1] = [leader, ...cluster.members.filter((m) => m !== leader)];
     if (!m0 || !m1) throw new Error('three members');
     const start = (await a.gql(STATUS)).body.data?.status.configVersion as number;
 
     // One member of three down: a quorum remains; writes through either replica are accepted and applied.
     await m0.kill();
+    // Status and body together: a refusal shows its error (which etcd call failed, and why).
     const viaA = await a.gql(activate('gold'));
-    expect(viaA.status).toBe(200);
-    expect(viaA.body.data?.activateStrategy).toEqual({ configVersion: start + 1, runnerWait: { applied: true } });
+    expect({ status: viaA.status, body: viaA.body }).toEqual({
+      status: 200,
+      body: { data: { activateStrategy: { configVersion: start + 1, runnerWait: { applied: true } } } },
+    });
     const viaB = await b.gql(activate('range'));
-    expect(viaB.status).toBe(200);
-    expect(viaB.body.data?.activateStrategy).toEqual({ configVersion: start + 2, runnerWait: { applied: true } });
+    expect({ status: viaB.status, body: viaB.body }).toEqual({
+      status: 200,
+      body: { data: { activateStrategy: { configVersion: start + 2, runnerWait: { applied: true } } } },
+    });
     expect(await a.ready()).toBe(200);
     // A hears B's write through its own watch, a moment after B answered (B waited for the runners,
     // not for A): only then is it the state A must keep answering with once the quorum is gone.

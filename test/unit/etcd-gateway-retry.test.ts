@@ -107,6 +107,45 @@ describe('etcd gateway: which failed calls are sent again within the deadline', 
     }
   });
 
+  it.each(['request timed out, possibly due to connection lost', 'request timed out'])(
+    'a retry-safe try etcd answered "%s" (its time ran out on the member) goes on to the next try with the rest of the time',
+    async (said) => {
+      // 300 ms: a first try of 105 ms (TRY_SHARE), then the rest. A follower that lost its leader says
+      // "connection lost" when the deadline sent with a commit passes there; a slow disk, plain "request timed out".
+      const gateway = new EtcdGateway({ url: parseEtcdStoreUrl('etcd://127.0.0.1:1/unit'), callTimeoutMs: 300 });
+      try {
+        for (const operation of ['read config', 'commit']) {
+          let tries = 0;
+          const answer = await gateway.call(operation, async () => {
+            tries += 1;
+            if (tries === 1) throw new Error(`14 UNAVAILABLE: etcdserver: ${said}`);
+            return 'value';
+          });
+          expect(answer).toBe('value');
+          expect(tries).toBe(2);
+        }
+        expect(gateway.connected).toBe(true);
+
+        // Its last try answered so: unavailable, and a commit's outcome is unknown (the proposal may still commit).
+        let attempts = 0;
+        const failed = await gateway
+          .call('commit', async () => {
+            attempts += 1;
+            throw new Error(`14 UNAVAILABLE: etcdserver: ${said}`);
+          })
+          .catch((err: unknown) => err);
+        expect(failed).toBeInstanceOf(StoreUnavailableError);
+        expect((failed as StoreUnavailableError).answerLost).toBe(true);
+        expect((failed as StoreUnavailableError).detail).toBe(
+          `commit on etcd://127.0.0.1:1/unit/ failed (14 UNAVAILABLE: etcdserver: ${said})`,
+        );
+        expect(attempts).toBe(2);
+      } finally {
+        gateway.close();
+      }
+    },
+  );
+
   it('an election that outlasts the deadline ends the call as unavailable, naming what etcd said; a call not safe to repeat is not sent again', async () => {
     const gateway = gatewayFor();
     try {
