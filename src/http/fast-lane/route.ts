@@ -100,6 +100,7 @@ const answerOf = (cached: CachedAnswer): Reply => ({
   status: cached.status,
   headers: { 'content-type': cached.contentType },
   body: cached.body,
+  length: cached.length,
 });
 
 /**
@@ -218,7 +219,8 @@ export function fastLaneRoute(
       const answer: CachedAnswer = {
         status: 200,
         contentType: reply.headers['content-type'] ?? `${mediaType}; charset=utf-8`,
-        body: Buffer.from(reply.body as string),
+        body: reply.body as string,
+        length: Buffer.byteLength(reply.body as string),
       };
       cache.set(body, caller, mediaType, readAt, answer);
       return answerOf(answer);
