@@ -172,10 +172,11 @@ const TRY_SHARE = 0.35;
  * due to connection lost" (a follower that lost touch with its leader, as each does for up to an
  * election timeout after the leader dies). An UNAVAILABLE answer, not gRPC's DEADLINE_EXCEEDED, but
  * the same news: the try's time ran out there. Before, a retry-safe call's first try answered so
- * (at its 0.7 s share) was sent on by etcd3 with its spent deadline, failed at once, and the call
- * ended in a 503 with 1.3 s of its time unused: an activation right after a member of three was
- * killed was refused (a clean-clone CI run of 2c97a7f). "..., possibly due to previous leader
- * failure" is an election answer (ELECTING): sent again after a pause, its member kept.
+ * (at its 0.7 s share) ended the call in a 503 with 1.3 s of its time unused (etcd3 sent it on with
+ * the spent deadline, which could only fail): the likeliest cause of an activation refused right
+ * after one member of three was killed (a clean-clone CI run of 2c97a7f; not reproduced here in 14
+ * runs and 18 leader kills). "..., possibly due to previous leader failure" is an election answer
+ * (ELECTING): sent again after a pause, its member kept.
  */
 const TIMED_OUT_THERE = /etcdserver: request timed out(?!, possibly due to previous leader failure)/;
 
