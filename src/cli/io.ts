@@ -1,3 +1,4 @@
+import { fstatSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 
 /** Where a command writes, what it reads from the environment, and how it hears "stop": the process's, or a test's. */
@@ -24,6 +25,13 @@ export interface CliIo {
    * one-time secret). Absent: written with `stdout.write`, taken as written.
    */
   writeConfirmed?: (text: string) => Promise<NodeJS.ErrnoException | undefined>;
+  /**
+   * Whether stdout is /dev/null: redirected there (`> /dev/null`), or closed before start (`>&-`),
+   * which Node reopens on /dev/null, so every write "succeeds" and is lost. For what must not be
+   * lost unsaid (`token create`'s and `token rotate`'s one-time secret), asked before the change.
+   * Absent: never.
+   */
+  stdoutDiscarded?: () => boolean;
   /**
    * Ends the command at once with `code`, whatever it is waiting for (a stop signal while a change
    * is out). The process: `process.exit`; a test's io: the command's result is `code`.
@@ -78,8 +86,21 @@ export function processIo(): CliIo {
         if (process.stdout.destroyed) resolve(Object.assign(new Error('stdout is closed'), { code: 'EPIPE' }));
         else process.stdout.write(text, (err) => resolve(err ?? undefined));
       }),
+    stdoutDiscarded: () => isDevNull(1),
     exit: (code) => process.exit(code),
   };
+}
+
+/** Whether file descriptor `fd` is /dev/null: the same character device (its rdev), whatever name or link it was opened by. */
+export function isDevNull(fd: number): boolean {
+  try {
+    const open = fstatSync(fd);
+    const devNull = statSync('/dev/null');
+    return open.isCharacterDevice() && devNull.isCharacterDevice() && open.rdev === devNull.rdev;
+  } catch {
+    // No /dev/null (Windows), or fd not open: not known to be discarded.
+    return false;
+  }
 }
 
 /** A command's view of the io, with line helpers. */

@@ -52,6 +52,7 @@ export async function runCli(argv: readonly string[], ioOverrides: Partial<CliIo
   const io: CliIo = { ...processIo(), ...ioOverrides };
   // A stdout of the caller's own (tests) is written as given: the process's confirmed writes would go elsewhere.
   if (ioOverrides.stdout && !ioOverrides.writeConfirmed) io.writeConfirmed = undefined;
+  if (ioOverrides.stdout && !ioOverrides.stdoutDiscarded) io.stdoutDiscarded = undefined;
   let exitCode: number = EXIT.ok;
   // Commander writes help to stderr when a group is called without its subcommand; held back, so a
   // group can answer with one line instead (the top level shows it: `stratctl` alone lists commands).

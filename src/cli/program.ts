@@ -283,8 +283,9 @@ Exit codes: 0 stopped cleanly, 1 unexpected, 2 bad usage, 73 runtime dir not wri
       'after',
       `
 An invalid config.yaml does not stop it: it reports the problem (status.runner.error) and starts
-as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 unexpected,
-2 bad usage or feed, 73 runtime dir not writable, 75 another runner holds the runtime dir (named).`,
+as soon as the file is fixed. Exit codes: 0 stopped cleanly (SIGTERM, SIGINT or SIGHUP: a stop,
+not a reload), 1 unexpected, 2 bad usage or feed, 73 runtime dir not writable, 75 another runner
+holds the runtime dir (named).`,
     )
     .action(action(async () => (await import('./runner.js')).runner));
 

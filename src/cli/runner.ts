@@ -74,7 +74,7 @@ function reportWhileInvalid(
   return { onInvalidConfig, stopped };
 }
 
-/** `stratctl runner`: the runner alone, holding <runtime-dir>/.runner.lock, until SIGTERM/SIGINT. */
+/** `stratctl runner`: the runner alone, holding <runtime-dir>/.runner.lock, until SIGTERM, SIGINT or SIGHUP (exit 0). */
 export const runner: Action = async (flags, _args, ctx) => {
   const env = ctx.io.env;
   const { runtimeDir } = resolveServerSettings({ 'runtime-dir': flags['runtime-dir'] as string | undefined }, env);

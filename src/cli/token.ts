@@ -79,6 +79,15 @@ function unchangedTokens(command: string, name: string | undefined): string {
 }
 
 /**
+ * Why `token create` or `token rotate` refuses a stdout that is /dev/null (`> /dev/null`, or `>&-`:
+ * Node reopens a closed stdout on /dev/null): the one-time secret would be written nowhere.
+ */
+export function discardedSecret(command: string, name: string | undefined): string {
+  const unchanged = command === 'rotate' ? `nothing was rotated: token "${name}" keeps its current secret` : 'no token was made';
+  return `stdout is /dev/null (redirected there, or closed), so the new secret would be lost: ${unchanged}; send stdout to a file (> token.txt) or a pipe (| your-secret-store) and run it again`;
+}
+
+/**
  * Prints a one-time secret (or the JSON holding it) and resolves to the error that kept stdout from
  * taking it, if any (io.writeConfirmed): EPIPE too, which other commands take as their reader's
  * choice to stop reading (`| head -1`); here it is a secret nobody got.
@@ -137,7 +146,11 @@ export const token: Action = async (flags, args, ctx, command) => {
   let tokens: TokenStore | undefined;
   try {
     // Judged before any store is opened: nonsense is refused (exit 2) and changes nothing, whatever the store's state.
-    const expiry = command.name() === 'create' || command.name() === 'rotate' ? expiryFlags(flags) : {};
+    const makesSecret = command.name() === 'create' || command.name() === 'rotate';
+    const expiry = makesSecret ? expiryFlags(flags) : {};
+    // A secret printed to /dev/null is lost though the write "succeeds" (undoUnshownSecret never hears
+    // of it): refused before anything is made or rotated (exit 2), where it stood, exit 0, unheld.
+    if (makesSecret && ctx.io.stdoutDiscarded?.()) throw new UsageError(discardedSecret(command.name(), args[0]));
     const store = resolveStoreSettings(flags as StoreFlags, ctx.io.env);
     // Tokens are not audited (`tokens.yaml`, etcd's `tokens/<name>`): on either store the flag
     // would change nothing, and was taken on etcd without a word.

@@ -65,8 +65,14 @@ export function printApplied(ctx: CommandContext, wait: RunnerWait | null | unde
  * though the change was accepted.
  */
 export function printNotApplied(ctx: CommandContext, wait: RunnerWait): void {
-  ctx.print(`the runner has not applied it: ${wait.message}`);
+  // No live runner (none RUNNING or ERROR): the server's sentence says so and names each listed
+  // runner's state and the version it last applied. "the runner has not applied it" was said of a
+  // STOPPED runner that had applied that very version before it stopped (a no-op's wait).
+  ctx.print(noLiveRunner(wait) ? wait.message : `the runner has not applied it: ${wait.message}`);
 }
+
+/** The wait had no runner to wait for: none RUNNING or ERROR (DESIGN: STALE and STOPPED ones are not waited for). */
+const noLiveRunner = (wait: RunnerWait) => wait.waitedFor.length === 0;
 
 /**
  * Tells the operator when the change is written but the runner has not applied it in time (exit 6);
@@ -75,6 +81,12 @@ export function printNotApplied(ctx: CommandContext, wait: RunnerWait): void {
  */
 export function reportUnappliedWait(ctx: CommandContext, what: string, wait: RunnerWait | null | undefined): number | null {
   if (!wait || wait.applied) return null;
+  if (noLiveRunner(wait)) {
+    ctx.warn(
+      `error: ${what}, but ${wait.message}\nNo runner is live (RUNNING or ERROR) to apply it: start one ("stratctl runner", or "stratctl serve" without --no-runner), or see "stratctl status"; --timeout-ms waits longer for one that is starting.`,
+    );
+    return EXIT.waitTimeout;
+  }
   // "Runner state RUNNING: ... (is the runner running?)" asked what it had just said.
   const next =
     wait.runnerState === 'RUNNING'

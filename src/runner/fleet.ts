@@ -22,8 +22,18 @@ export interface RunnerWaitResult {
   readonly stopping?: true;
   /** The runners waited for (every live one, or the one asked for), by id. */
   readonly waitedFor: readonly string[];
-  /** Listed runners not waited for, not being live (STALE, STOPPED): a dead runner's markets may be uncovered. */
-  readonly notWaitedFor: readonly { readonly id: string; readonly health: RunnerHealth }[];
+  /**
+   * Listed runners not waited for, not being live (STALE, STOPPED): a dead runner's markets may be
+   * uncovered. With the version each last applied (null: none), and whether that was the target
+   * itself (its content): a no-op waited on with only such runners named them as not having applied
+   * the very version they had.
+   */
+  readonly notWaitedFor: readonly {
+    readonly id: string;
+    readonly health: RunnerHealth;
+    readonly appliedVersion: number | null;
+    readonly appliedTarget: boolean;
+  }[];
   /**
    * The runners waited for that are in ERROR when the wait ended, with their error: one that took the
    * change may still not do what it asks (a failing feed, or `--instruments` covering none of the
@@ -193,7 +203,20 @@ export class RunnerFleet {
         waitedFor: views.flatMap((v) => v.state?.id ?? []),
         inError: views.flatMap((v) => (v.health === 'ERROR' && v.state?.error ? [{ id: v.state.id, error: v.state.error }] : [])),
         notWaitedFor:
-          runnerId === undefined ? this.views().flatMap((v) => (!isLive(v) && v.state ? [{ id: v.state.id, health: v.health }] : [])) : [],
+          runnerId === undefined
+            ? this.views().flatMap(({ state, health }) =>
+                !isLive({ health, state }) && state
+                  ? [
+                      {
+                        id: state.id,
+                        health,
+                        appliedVersion: state.applied?.configVersion ?? null,
+                        appliedTarget: state.applied?.configDigest === target.digest,
+                      },
+                    ]
+                  : [],
+              )
+            : [],
       };
     };
     if (isApplied()) return Promise.resolve(result(true));

@@ -44,6 +44,32 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
+  it('`stratctl runner --help` names every signal it stops on with exit 0, and each of them does (SIGHUP too, which it left out)', async () => {
+    const help = spawnStratctl(['runner', '--help']);
+    expect(await help.exited).toBe(0);
+    await help.closed;
+    const text = help.stdout().replace(/\s+/g, ' ');
+    const [, listed = ''] = text.match(/Exit codes: 0 stopped cleanly \(([^)]*)\)/) ?? [];
+    const signals = listed.match(/SIG[A-Z]+/g) ?? [];
+    expect(signals.sort()).toEqual(['SIGHUP', 'SIGINT', 'SIGTERM']);
+    const dir = await tempRuntimeDir();
+    await writeFile(
+      path.join(dir, 'config.yaml'),
+      'active_strategy_key: momentum\ntrading_enabled: true\nscan_interval_seconds: 30\nversion: 1\nupdated_at: "2025-01-01T00:00:00.000Z"\n',
+    );
+    for (const signal of signals as NodeJS.Signals[]) {
+      const runner = spawnStratctl(['runner', '--runtime-dir', dir]);
+      await runner.waitFor(/strategy runner started/);
+      expect(await runner.stop(signal), signal).toBe(0);
+      await runner.closed;
+      expect(runner.stderr() + runner.stdout(), signal).toContain(`${signal}: stopping the runner`);
+      expect(
+        (await readdir(dir)).filter((f) => f.startsWith('.')),
+        signal,
+      ).toEqual([]);
+    }
+  });
+
   it('75: a second serve on a served runtime dir is refused, naming the pid that holds it; the first keeps serving', async () => {
     const dir = await tempRuntimeDir();
     const first = await spawnServer(dir, ['--no-runner'], { CONTROL_PLANE_TOKEN: TOKEN });

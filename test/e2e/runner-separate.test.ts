@@ -172,8 +172,44 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
     expect(res.body.data?.activateStrategy.runnerWait).toEqual({
       applied: false,
       notWaitedFor: [`${id} STOPPED`],
-      message: `timed out after 300 ms: no runner is running to apply it (${id} STOPPED); the change is saved, and a runner applies it when one starts`,
+      message: `timed out after 300 ms: no live runner to wait for (${id} STOPPED, last applied version 1); the change is saved, and a runner applies it when one starts`,
     });
+  });
+
+  it('a no-op --wait with the only runner STOPPED: no live runner to wait for, naming its state and the version it applied (this one), exit 6', async () => {
+    const { api, runner, status } = await startSeparate();
+    await waitUntil(status, (s) => s.runner.state === 'RUNNING' && s.runner.inSync, { what: 'runner up, in sync' });
+    expect(await runner.stop('SIGTERM')).toBe(0);
+    await waitUntil(status, (s) => s.runner.state === 'STOPPED', { what: 'STOPPED', timeoutMs: 5_000 });
+    const id = `${hostname()}:${runner.proc.pid}`;
+    const env = { CONTROL_PLANE_TOKEN: TOKEN };
+    const url = ['--url', api.url];
+    const said = (timeoutMs: number) =>
+      `timed out after ${timeoutMs} ms: no live runner to wait for (${id} STOPPED, last applied version 1: this one); nothing changed (version 1 was already in force), and a runner applies it when one starts`;
+    const next =
+      'No runner is live (RUNNING or ERROR) to apply it: start one ("stratctl runner", or "stratctl serve" without --no-runner), or see "stratctl status"; --timeout-ms waits longer for one that is starting.\n';
+    // It said "the runner has not applied it" of the runner that applied version 1 before it stopped.
+    const activate = spawnStratctl(['activate', 'momentum', '--wait', '--timeout-ms', '300', ...url], env);
+    expect(await activate.exited).toBe(6);
+    await activate.closed;
+    expect(activate.stdout()).toBe(`momentum was already active (config version 1)\n${said(300)}\n`);
+    expect(activate.stderr()).toBe(`error: momentum was already active (config version 1), but ${said(300)}\n${next}`);
+    const set = spawnStratctl(['config', 'set', 'scan_interval_seconds=30', '--wait', '--timeout-ms', '200', ...url], env);
+    expect(await set.exited).toBe(6);
+    await set.closed;
+    expect(set.stdout()).toMatch(/^nothing changed; config version 1\n/);
+    expect(set.stdout().endsWith(`\n${said(200)}\n`), set.stdout()).toBe(true);
+    expect(set.stderr()).not.toContain('has not applied');
+    expect(set.stderr()).toContain(said(200));
+    const json = spawnStratctl(['activate', 'momentum', '--wait', '--timeout-ms', '100', '--json', ...url], env);
+    expect(await json.exited).toBe(6);
+    await json.closed;
+    expect(JSON.parse(json.stdout())).toMatchObject({
+      changed: false,
+      runnerWait: { applied: false, runnerState: 'STOPPED', waitedFor: [], notWaitedFor: [`${id} STOPPED`], message: said(100) },
+      error: { code: 'WAIT_TIMEOUT', message: said(100) },
+    });
+    expect((await status()).configVersion).toBe(1);
   });
 
   it('never applies a change the API refused because its audit line could not be written (renamed into place, then undone)', async () => {

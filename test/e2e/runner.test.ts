@@ -160,13 +160,13 @@ describe('embedded runner', () => {
     expect(payload.runnerWait).toMatchObject({ applied: false, timedOut: true, runnerState: 'STOPPED' });
     expect(payload.runnerWait.waitedMs).toBeGreaterThanOrEqual(140);
     expect(payload.runnerWait.message).toBe(
-      'timed out after 150 ms: no runner is running to apply it; the change is saved, and a runner applies it when one starts',
+      'timed out after 150 ms: no live runner to wait for (none has reported); the change is saved, and a runner applies it when one starts',
     );
     // The same activation again is a no-op: nothing was written, and the wait must not say a change was saved.
     const again = (await server.gql(ACTIVATE, { key: 'range', wait: true, timeoutMs: 50 })).body.data?.activateStrategy;
     expect(again).toMatchObject({ configVersion: 2, changed: false });
     expect(again.runnerWait.message).toBe(
-      'timed out after 50 ms: no runner is running to apply it; nothing changed (version 2 was already in force), and a runner applies it when one starts',
+      'timed out after 50 ms: no live runner to wait for (none has reported); nothing changed (version 2 was already in force), and a runner applies it when one starts',
     );
     const bad = await server.gql(ACTIVATE, { key: 'gold', wait: true, timeoutMs: 0 });
     expect(bad.status).toBe(400);

@@ -131,7 +131,7 @@ describe('stratctl covers the API', { timeout: 60_000 }, () => {
     expect((await stratctl(['activate', 'gold'], envFor(apiOnly))).code).toBe(0);
     const timedOut = await stratctl(['rollback', '1', '--wait', '--timeout-ms', '50'], envFor(apiOnly));
     expect(timedOut.code).toBe(6);
-    expect(timedOut.stderr).toContain('the runner has not applied it');
+    expect(timedOut.stderr).toContain('but timed out after 50 ms: no live runner to wait for (none has reported)');
     expect(apiOnly.store.state().config.config.version).toBe(3);
     // Under --json: the payload (the change stands) and the error every failing command carries.
     const json = await stratctl(['activate', 'range', '--wait', '--timeout-ms', '50', '--json'], envFor(apiOnly));

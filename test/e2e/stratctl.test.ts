@@ -208,8 +208,8 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
       stratctl(['status'], env),
     ]);
     expect(timedOut.code).toBe(6);
-    expect(timedOut.stderr).toContain('the runner has not applied it');
-    expect(timedOut.stderr).toContain('STOPPED');
+    expect(timedOut.stderr).toContain('no live runner to wait for');
+    expect(timedOut.stderr).toContain('No runner is live (RUNNING or ERROR)');
     expect(timedOut.stderr).toContain('stratctl status');
     expect(timedOutJson.code).toBe(6);
     expect(JSON.parse(timedOutJson.stdout).runnerWait).toMatchObject({ applied: false, timedOut: true, runnerState: 'STOPPED' });
@@ -222,29 +222,32 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     const noop = await stratctl(['activate', active, '--wait', '--timeout-ms', '200'], env);
     expect(noop.code).toBe(6);
     expect(noop.stderr).toMatch(
-      new RegExp(`^error: ${active} was already active \\(config version 3\\), but the runner has not applied it: .*nothing changed`),
+      new RegExp(
+        `^error: ${active} was already active \\(config version 3\\), but timed out after 200 ms: no live runner to wait for.*nothing changed`,
+      ),
     );
   });
 
-  it('--wait timing out in text mode: stdout says what was accepted (its version) and that the runner has not applied it; exit 6', async () => {
+  it('--wait timing out in text mode: stdout says what was accepted (its version) and that no live runner applied it; exit 6', async () => {
     const server = await startTestServer({ runner: false });
     const env = envFor(server, { CONTROL_PLANE_TOKEN: TEST_TOKEN });
     const activated = await stratctl(['activate', 'gold', '--wait', '--timeout-ms', '200'], env);
     expect(activated.code, activated.stderr).toBe(6);
     expect(activated.stdout).toMatch(
-      /^activated gold \(was momentum\); config version 2\nthe runner has not applied it: timed out after 200 ms: no runner is running to apply it.*; the change is saved, and a runner applies it when one starts\n$/,
+      /^activated gold \(was momentum\); config version 2\ntimed out after 200 ms: no live runner to wait for \(none has reported\); the change is saved, and a runner applies it when one starts\n$/,
     );
     const set = await stratctl(['config', 'set', 'scan_interval_seconds=15', '--wait', '--timeout-ms', '200'], env);
     expect(set.code, set.stderr).toBe(6);
     expect(set.stdout).toMatch(/^changed scan_interval_seconds; config version 3\nactive_strategy_key: gold\n/);
-    expect(set.stdout).toMatch(/\nthe runner has not applied it: timed out after 200 ms: .*the change is saved.*\n$/);
+    expect(set.stdout).toMatch(/\ntimed out after 200 ms: no live runner to wait for .*the change is saved.*\n$/);
     const rolledBack = await stratctl(['rollback', '1', '--wait', '--timeout-ms', '200'], env);
     expect(rolledBack.code, rolledBack.stderr).toBe(6);
     expect(rolledBack.stdout).toMatch(
-      /^rolled back to version 1's settings: config version 4 \(changed .*\)\nthe runner has not applied it: timed out after 200 ms: .*\n$/,
+      /^rolled back to version 1's settings: config version 4 \(changed .*\)\ntimed out after 200 ms: no live runner to wait for .*\n$/,
     );
     // stderr keeps the error and what to do next; the changes stand.
-    for (const r of [activated, set, rolledBack]) expect(r.stderr).toMatch(/^error: .*, but the runner has not applied it: /);
+    for (const r of [activated, set, rolledBack])
+      expect(r.stderr).toMatch(/^error: .*, but timed out after 200 ms: no live runner to wait for /);
     expect((await server.gql('{ status { configVersion } }')).body.data?.status.configVersion).toBe(4);
   });
 
@@ -266,7 +269,7 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(applied.stdout).toMatch(/^changed scan_interval_seconds; config version 2\n/);
     expect(applied.stdout).toMatch(/\nthe runner applied it \(\d+ ms\)\n$/);
     expect(timedOut.code).toBe(6);
-    expect(timedOut.stderr).toContain('config saved as version 2, but the runner has not applied it');
+    expect(timedOut.stderr).toContain('config saved as version 2, but timed out after 300 ms: no live runner to wait for');
     expect(JSON.parse(timedOut.stdout).runnerWait).toMatchObject({ applied: false, timedOut: true, runnerState: 'STOPPED' });
     expect(noRunner.store.state().config.config.scanIntervalSeconds).toBe(15);
     expect(getWait.code).toBe(2);

@@ -34,6 +34,38 @@ async function withBrokenStdout(stdout: 'reader-gone' | 'full', args: readonly s
   }
 }
 
+/**
+ * The built stratctl with a stdout that takes every write and keeps nothing: `dev-null`, an fd opened
+ * on /dev/null (`> /dev/null`), or `closed`, stdout closed before start (`>&-`, through a shell),
+ * which Node reopens on /dev/null. No write fails, so only the fd itself says the secret is lost.
+ */
+async function withDiscardedStdout(stdout: 'dev-null' | 'closed', args: readonly string[]) {
+  const devNull = stdout === 'dev-null' ? openSync('/dev/null', 'w') : undefined;
+  try {
+    const child =
+      devNull !== undefined
+        ? spawn(process.execPath, [STRATCTL_BIN, ...args], { env: cliEnv(), stdio: ['ignore', devNull, 'pipe'] })
+        : spawn('sh', ['-c', 'exec "$0" "$@" >&-', process.execPath, STRATCTL_BIN, ...args], {
+            env: cliEnv(),
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    const [code] = await once(child, 'close');
+    // Closed by the shell before stratctl ran: nothing of it comes through the pipe sh was given.
+    expect(out).toBe('');
+    return { code, stderr };
+  } finally {
+    if (devNull !== undefined) closeSync(devNull);
+  }
+}
+
 // `stratctl token rotate <name>` through the real CLI, on a real server's store (tokens.yaml, or
 // etcd's tokens/<name>): the old secret is refused from the next request on, no restart, and the
 // name (the audit actor) and scope stay.
@@ -117,6 +149,47 @@ for (const backend of STORE_BACKENDS) {
       const rotated = await stratctl(['token', 'rotate', 'ci-deploy', ...args]);
       expect(rotated.code, rotated.stderr).toBe(0);
       expect((await server.gql(ACTIVATE, { key: 'gold' }, oldToken)).status).toBe(401);
+      expect((await server.gql(ACTIVATE, { key: 'gold' }, rotated.stdout.trim())).status).toBe(200);
+    });
+
+    it('stdout is /dev/null (`> /dev/null`, or closed: `>&-`): refused before anything is made or rotated, exit 2', async () => {
+      const server = await backend.start({ runner: false });
+      const args = server.storeArgs;
+      const oldToken = (await stratctl(['token', 'create', '--name', 'ci-deploy', '--scope', 'operate', ...args])).stdout.trim();
+      const listed = (await stratctl(['token', 'list', '--json', ...args])).stdout;
+      const advice = 'send stdout to a file (> token.txt) or a pipe (| your-secret-store) and run it again';
+      for (const stdout of ['dev-null', 'closed'] as const) {
+        for (const json of [[], ['--json']]) {
+          // It was exit 0: the old secret refused and the new one written nowhere.
+          const rotated = await withDiscardedStdout(stdout, ['token', 'rotate', 'ci-deploy', ...json, ...args]);
+          expect(rotated.code, `${stdout} ${json}`).toBe(2);
+          expect(rotated.stderr, `${stdout} ${json}`).toBe(
+            `stratctl token rotate: stdout is /dev/null (redirected there, or closed), so the new secret would be lost: nothing was rotated: token "ci-deploy" keeps its current secret; ${advice}\nsee stratctl token rotate --help\n`,
+          );
+          expect((await server.gql(ACTIVATE, { key: 'gold' }, oldToken)).status).toBe(200);
+          expect((await stratctl(['token', 'list', '--json', ...args])).stdout).toBe(listed);
+          // And an admin token nobody holds.
+          const created = await withDiscardedStdout(stdout, [
+            'token',
+            'create',
+            '--name',
+            'ci-other',
+            '--scope',
+            'admin',
+            ...json,
+            ...args,
+          ]);
+          expect(created.code, `${stdout} ${json}`).toBe(2);
+          expect(created.stderr, `${stdout} ${json}`).toBe(
+            `stratctl token create: stdout is /dev/null (redirected there, or closed), so the new secret would be lost: no token was made; ${advice}\nsee stratctl token create --help\n`,
+          );
+          expect((await stratctl(['token', 'list', '--json', ...args])).stdout).toBe(listed);
+        }
+      }
+      if (backend.name === 'file') expect(await readFile(path.join(server.runtimeDir, 'tokens.yaml'), 'utf8')).not.toContain('ci-other');
+      // A stdout that keeps what it is given (a file) works as before.
+      const rotated = await stratctl(['token', 'rotate', 'ci-deploy', ...args]);
+      expect(rotated.code, rotated.stderr).toBe(0);
       expect((await server.gql(ACTIVATE, { key: 'gold' }, rotated.stdout.trim())).status).toBe(200);
     });
 

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandContext } from '../../src/cli/io.js';
-import { reportUnappliedWait } from '../../src/cli/wait-flag.js';
+import { printNotApplied, reportUnappliedWait } from '../../src/cli/wait-flag.js';
 
 function captured() {
   const err: string[] = [];
-  const ctx = { print: () => {}, warn: (text: string) => err.push(text) } as unknown as CommandContext;
-  return { ctx, err };
+  const out: string[] = [];
+  const ctx = { print: (text: string) => out.push(text), warn: (text: string) => err.push(text) } as unknown as CommandContext;
+  return { ctx, err, out };
 }
 
 const timedOut = (runnerState: string) => ({
@@ -29,5 +30,18 @@ describe('stratctl --wait timed out (exit 6): what to do next fits the runner st
     const { ctx, err } = captured();
     expect(reportUnappliedWait(ctx, 'activated gold (config version 2)', timedOut('STOPPED'))).toBe(6);
     expect(err.join('\n')).toContain('Runner state STOPPED: check "stratctl status" (is the runner running?)');
+  });
+
+  it('no live runner (none RUNNING or ERROR): not "the runner has not applied it", but the server\'s sentence and how to get one', () => {
+    const { ctx, err, out } = captured();
+    const message =
+      'timed out after 1500 ms: no live runner to wait for (vm:1 STOPPED, last applied version 2: this one); nothing changed (version 2 was already in force), and a runner applies it when one starts';
+    const wait = { ...timedOut('STOPPED'), waitedFor: [], notWaitedFor: ['vm:1 STOPPED'], message };
+    expect(reportUnappliedWait(ctx, 'momentum was already active (config version 2)', wait)).toBe(6);
+    printNotApplied(ctx, wait);
+    expect(err).toEqual([
+      `error: momentum was already active (config version 2), but ${message}\nNo runner is live (RUNNING or ERROR) to apply it: start one ("stratctl runner", or "stratctl serve" without --no-runner), or see "stratctl status"; --timeout-ms waits longer for one that is starting.`,
+    ]);
+    expect(out).toEqual([message]);
   });
 });

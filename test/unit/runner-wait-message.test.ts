@@ -44,6 +44,38 @@ describe('runnerWait.message', () => {
       `timed out after 1000 ms waiting for the runner (state ERROR: ${error}); the change is saved, and the runner applies it when it next reads the config unless that error keeps it from it`,
     );
   });
+
+  it('no live runner: says there was none to wait for, naming each listed one with its state and the version it last applied', () => {
+    const none = { applied: false, waitedMs: 1000, waitedFor: [], view: { health: 'STOPPED' as const, state: state(null) } };
+    // A no-op (version 3 in force) with only a STOPPED runner that applied version 3 before it stopped.
+    expect(
+      waitMessage(
+        view({
+          ...none,
+          changed: false,
+          notWaitedFor: [{ id: 'acct-gold', health: 'STOPPED', appliedVersion: 3, appliedTarget: true }],
+        }),
+      ),
+    ).toBe(
+      'timed out after 1000 ms: no live runner to wait for (acct-gold STOPPED, last applied version 3: this one); nothing changed (version 3 was already in force), and a runner applies it when one starts',
+    );
+    expect(
+      waitMessage(
+        view({
+          ...none,
+          notWaitedFor: [
+            { id: 'acct-fx', health: 'STALE', appliedVersion: 2, appliedTarget: false },
+            { id: 'acct-gold', health: 'STOPPED', appliedVersion: null, appliedTarget: false },
+          ],
+        }),
+      ),
+    ).toBe(
+      'timed out after 1000 ms: no live runner to wait for (acct-fx STALE, last applied version 2; acct-gold STOPPED, applied none); the change is saved, and a runner applies it when one starts',
+    );
+    expect(waitMessage(view({ ...none, notWaitedFor: [] }))).toBe(
+      'timed out after 1000 ms: no live runner to wait for (none has reported); the change is saved, and a runner applies it when one starts',
+    );
+  });
 });
 
 describe("stratctl --wait printing the server's runnerWait", () => {

@@ -39,9 +39,16 @@ export function waitMessage(w: RunnerWaitView): string {
     return `the server is stopping: it stopped waiting after ${w.waitedMs} ms (runner state ${w.view.health}); ${saved}, and the runner will apply it when it next reads the config`;
   }
   if (w.runnerId === undefined && w.waitedFor.length === 0) {
-    // None was running: it waited for one to start, not for the ones listed (which is what notWaitedFor says).
-    const listed = w.notWaitedFor.map((r) => `${shownName(r.id)} ${r.health}`).join(', ');
-    return `timed out after ${w.timeoutMs} ms: no runner is running to apply it${listed ? ` (${listed})` : ''}; ${saved}, and a runner applies it when one starts`;
+    // None was live: it waited for one to start, not for the ones listed (which is what notWaitedFor
+    // says). Each is named with the version it last applied: a no-op's wait said of a STOPPED runner
+    // that it "has not applied" the very version it applied before it stopped.
+    const listed = w.notWaitedFor
+      .map(
+        (r) =>
+          `${shownName(r.id)} ${r.health}, ${r.appliedVersion === null ? 'applied none' : `last applied version ${r.appliedVersion}${r.appliedTarget ? ': this one' : ''}`}`,
+      )
+      .join('; ');
+    return `timed out after ${w.timeoutMs} ms: no live runner to wait for (${listed || 'none has reported'}); ${saved}, and a runner applies it when one starts`;
   }
   if (w.runnerId !== undefined && w.view.state === null) {
     return `timed out after ${w.timeoutMs} ms: no runner "${shownName(w.runnerId)}" has reported; ${saved}, and a runner of that id will apply it when it reads the config`;
