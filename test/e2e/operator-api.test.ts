@@ -225,6 +225,65 @@ describe('Subscription.signalsEmitted', () => {
   });
 });
 
+describe('Subscription.signalsEmitted: one event per scan', () => {
+  it('sends every scan, also when what the client selected reads as the scan before (no scan, candleTime or price), with its field aliased', async () => {
+    const server = await startTestServer({ runner: { heartbeatMs: 200 } });
+    // The first scan (at start) heard before subscribing: from then on both streams hear the same scans.
+    await waitUntil(
+      () => server.gql('{ signals(last: 1) { scan } }'),
+      (res) => (res.body.data?.signals[0]?.scan ?? 0) >= 1,
+      { what: 'the first scan' },
+    );
+    const client = createClient({ url: server.url, retryAttempts: 0 });
+    type Signal = { instrument: string; strategyKey: string; direction: string; scan?: number };
+    const bare: Signal[][] = [];
+    const numbered: Signal[][] = [];
+    const errors: unknown[] = [];
+    const open = (query: string, into: Signal[][], key: string) =>
+      new Promise<() => void>((resolve) => {
+        const dispose = client.subscribe<Record<string, Signal[]>>(
+          { query },
+          { next: (r) => (r.data ? into.push(r.data[key]!) : errors.push(r.errors)), error: (e) => errors.push(e), complete: () => {} },
+          { connected: () => resolve(dispose) },
+        );
+      });
+    // A bot counting scans of one direction selects only what it needs (aliased here: the field's name decides, not its key).
+    const stops = [
+      await open('subscription { perScan: signalsEmitted { instrument strategyKey direction } }', bare, 'perScan'),
+      await open('subscription { signalsEmitted { instrument strategyKey direction scan } }', numbered, 'signalsEmitted'),
+    ];
+    try {
+      // eur_usd_5m_safe says the same of the same instrument scan after scan (the feed moves too little in a few seconds).
+      const res = await server.gql(
+        'mutation { updateConfig(input: { scanIntervalSeconds: 1, activeStrategyKey: "eur_usd_5m_safe" }) { config { version } } }',
+      );
+      expect(res.body.errors).toBeUndefined();
+      const strip = (scan: Signal[]) => scan.map(({ instrument, strategyKey, direction }) => ({ instrument, strategyKey, direction }));
+      const repeated = (scans: Signal[][]) =>
+        scans.filter((scan, i) => i > 0 && JSON.stringify(strip(scan)) === JSON.stringify(strip(scans[i - 1]!))).length;
+      // Scans that read the same as the one before, for the bare selection: the case that was swallowed.
+      const heard = await waitUntil(
+        async () => [...numbered],
+        (scans) => scans.length >= 4 && repeated(scans) >= 2,
+        { what: 'scans reading as the one before', timeoutMs: 20_000 },
+      );
+      const scans = heard.map((scan) => scan[0]!.scan!);
+      expect(scans).toEqual(Array.from({ length: scans.length }, (_, i) => scans[0]! + i));
+      // The bare stream hears each of those scans, in order: as many events, each reading as that scan did.
+      const bareHeard = await waitUntil(
+        async () => [...bare],
+        (events) => events.length >= heard.length,
+        { what: `${heard.length} scans on the stream that selected no scan number` },
+      );
+      expect(bareHeard.slice(0, heard.length)).toEqual(heard.map(strip));
+      expect(errors).toEqual([]);
+    } finally {
+      for (const stop of stops) stop();
+      client.dispose();
+    }
+  });
+});
+
 /** One request of graphql-sse's single-connection protocol: an operation on the stream `streamToken` reserved. */
 const postToStream = (url: string, streamToken: string, query: string, token?: string) =>
   fetch(url, {

@@ -13,6 +13,7 @@ import {
 } from '../../registry/index.js';
 import { builder } from '../builder.js';
 import { requester } from '../context.js';
+import { stateNowEvents } from '../plugins/no-repeated-events.js';
 import { ConfigError, errorView, Status, statusView } from './status.js';
 import { RiskLevel, Strategy, TradingSession } from './strategy.js';
 
@@ -182,6 +183,8 @@ builder.subscriptionField('strategiesChanged', (t) =>
     description:
       'The strategies in force, each time the set changes (a preset added, edited or removed, through the API or by hand). Over SSE.',
     authScopes: { scope: 'read' },
+    // Each event is the set in force when it is delivered (two quick changes can both read the last).
+    extensions: stateNowEvents,
     subscribe: (_root, _args, ctx) => ctx.services.events.subscribe('strategies'),
     resolve: (_event, _args, ctx) => ctx.services.store.state().strategies.list(),
   }),

@@ -34,6 +34,7 @@ builder.subscriptionField('signalsEmitted', (t) =>
     type: [RunnerSignal],
     description: 'The signals of each scan, as a runner publishes them (one event per scan). Over SSE (graphql-sse).',
     authScopes: { scope: 'read' },
+    // Each event is a scan of its own: two that read the same are still two scans, both sent (no stateNowEvents).
     subscribe: (_root, _args, ctx) => ctx.services.events.subscribe('signals'),
     resolve: (scan) => (scan ? publishedBy({ id: scan.runnerId, startedAt: scan.runStartedAt }, scan.signals) : []),
   }),
