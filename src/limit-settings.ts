@@ -99,7 +99,7 @@ export const LIMIT_SETTINGS: readonly LimitSetting[] = [
     'max-stream-buffer-bytes',
     MAX_STREAM_BUFFER_BYTES,
     1_024,
-    'unread bytes a slow subscription reader may leave before its stream ends',
+    'unread bytes a slow subscription reader may leave (or a /graphql/stream reservation queue before its GET) before its stream ends',
     (s, v) => {
       s.security.maxStreamBufferBytes = v;
     },

@@ -45,6 +45,13 @@ function withoutInternals<T extends ExecutionResult>(result: T): T {
   return { ...result, errors: result.errors.map((e) => (e instanceof GraphQLError ? asSent(e) : e)) as unknown as GraphQLError[] };
 }
 
+/** The stream token a request of the protocol presents (header, or the URL's `token` for an EventSource). */
+const presentedToken = (req: { headers: { get(name: string): string | null | undefined }; url?: string }): string | null | undefined =>
+  req.headers.get(TOKEN_HEADER_KEY) || new URL(req.url ?? '', 'http://localhost/').searchParams.get(TOKEN_QUERY_KEY);
+
+/** An event's SSE framing around its result: `event: next`, `data: {"id":...,"payload":...}`, an operation id. */
+const EVENT_FRAMING_BYTES = 64;
+
 type SseResponse = [body: string, init: { status: number; statusText: string; headers: Record<string, string> }];
 
 const UNAUTHENTICATED_BODY = JSON.stringify({ errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } }] });
@@ -124,7 +131,10 @@ function httpOf(
  *   graphql-sse as the validation errors above.
  * - a reservation (a PUT) is one of its client's slots of the per-client subscription budget until
  *   its GET opens it, and is dropped if none does within seconds (sse-reservations.ts): graphql-sse
- *   kept every one for ever, and PUTs without a token filled the server's memory.
+ *   kept every one for ever, and PUTs without a token filled the server's memory. Nor may the events
+ *   of what was subscribed on it before its GET pass the stream buffer cap (`maxQueuedBytes`):
+ *   graphql-sse queued them without a bound, and a client that never opened its reservation held
+ *   ~2.4 KB per subscription per change for 10 s with no connection for the cap to cut.
  * A failure of the server's own here (500 `Unexpected error.`) goes through the fault log (`faults`):
  * once per kind with its stack, then counted, so a client repeating it cannot flood the log.
  */
@@ -138,6 +148,13 @@ export function singleConnectionSsePlugin(options: {
   onRefusal?: OnDocumentRefusal;
   /** Runs the drop of a reservation nobody opened (tests: by hand). */
   later?: Later;
+  /**
+   * Bytes of events that may wait for a reservation's GET (subscribed on it before it was opened)
+   * before it is dropped: the stream buffer cap of an opened reader (default 1 MiB).
+   */
+  maxQueuedBytes?: number;
+  /** Told of a reservation dropped that way (metrics, log: a slow reader). */
+  onSlowReader?: (queued: number) => void;
   /** Logs a 500 once per kind with its stack, then as a count a minute (default: each at ERROR). */
   faults?: FaultLog;
 }): Plugin {
@@ -162,6 +179,9 @@ export function singleConnectionSsePlugin(options: {
       );
     },
     options.later,
+    undefined,
+    options.maxQueuedBytes,
+    (queued) => options.onSlowReader?.(queued),
   );
   const settle = (request: Request, status: number) => {
     const put = reserving.get(request);
@@ -180,9 +200,7 @@ export function singleConnectionSsePlugin(options: {
           authenticate: async (req) => {
             const credentials = await options.authenticator.authenticate(req.headers.get('authorization'));
             if (credentials.kind === 'invalid') return unauthenticated('invalid', credentials.expiredAt);
-            const presented =
-              req.headers.get(TOKEN_HEADER_KEY) || new URL(req.url ?? '', 'http://localhost/').searchParams.get(TOKEN_QUERY_KEY);
-            const token = presented || randomUUID();
+            const token = presentedToken(req) || randomUUID();
             if (req.method === 'PUT') {
               const client = scopes.get(req.raw)?.clientKey ?? '';
               if (!reservations.take(client)) {
@@ -239,7 +257,17 @@ export function singleConnectionSsePlugin(options: {
           // Every result and event as it goes out (a token revoked mid-stream included). Here, not by
           // mapping the event stream in an envelop hook: with that, after a revocation a page tab led
           // again with the refused token (the operator-page test of tabs with different tokens).
-          onNext: (_ctx, _req, result) => withoutInternals(result as ExecutionResult) as typeof result,
+          // An event for a reservation not opened yet waits in graphql-sse's queue until its GET: counted
+          // here (about what it will be on the wire), and the reservation dropped past the cap.
+          onNext: (_ctx, req, result) => {
+            const sent = withoutInternals(result as ExecutionResult);
+            if (reservations.size > 0) {
+              const token = presentedToken(req);
+              if (token && reservations.has(token))
+                reservations.queued(token, Buffer.byteLength(JSON.stringify(sent)) + EVENT_FRAMING_BYTES);
+            }
+            return sent as typeof result;
+          },
         },
         yoga.fetchAPI,
       );

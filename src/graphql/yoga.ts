@@ -96,6 +96,10 @@ export interface YogaOptions {
   maxSubscriptionsPerClient?: number;
   /** Runs the drop of a stream reservation nobody opened (sse-reservations.ts; tests: by hand). */
   later?: Later;
+  /** Bytes of events that may wait for a /graphql/stream reservation's GET before it is dropped (sse.ts; default 1 MiB). */
+  maxStreamBufferBytes?: number;
+  /** Told of a reservation dropped that way (metrics: a slow reader). */
+  onSlowReader?: (queued: number) => void;
   /** How often open subscriptions' tokens are checked again (default 500 ms). */
   tokenRecheckMs?: number;
   /** Told of each request a per-request limit refused (metrics). */
@@ -198,6 +202,8 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
         slots,
         onRefusal: options.onDocumentRefusal,
         later: options.later,
+        maxQueuedBytes: options.maxStreamBufferBytes,
+        onSlowReader: options.onSlowReader,
         faults: services.faultLog,
       }),
       ...(options.plugins ?? []),

@@ -306,6 +306,14 @@ export async function listenHttp(plane: HttpPlane, options: ListenOptions): Prom
     costLimits: security.costLimits,
     maxResponseBytes: security.maxResponseBytes,
     maxSubscriptionsPerClient: security.maxSubscriptionsPerClient,
+    // A /graphql/stream reservation subscribed on but never opened is the slowest reader of all.
+    maxStreamBufferBytes: security.maxStreamBufferBytes,
+    onSlowReader: (queued) => {
+      limits.add('slow-reader', 'stream reservation dropped: more of its events waited for its GET than a reader may leave unread', {
+        buffered: queued,
+      });
+      counted('slow-reader', 0);
+    },
     later: options.later,
     tokenRecheckMs: security.tokenRecheckMs,
     plugins: [
