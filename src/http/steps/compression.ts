@@ -70,7 +70,7 @@ export function compressionStep(threshold = COMPRESSION_THRESHOLD_BYTES): Step {
     const { body } = reply;
     if (body === null || isStream(body) || reply.headers['content-encoding'] !== undefined) return reply;
     // The size first: most answers (a cached read) are small, and it is cheaper than the type's pattern.
-    if ((typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength) < threshold) return reply;
+    if ((typeof body === 'string' ? (reply.length ?? Buffer.byteLength(body)) : body.byteLength) < threshold) return reply;
     if (!COMPRESSIBLE.test(reply.headers['content-type'] ?? '')) return reply;
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     reply.headers.vary = withVaryOnEncoding(reply.headers.vary);
