@@ -2199,6 +2199,37 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     );
   }, 60_000);
 
+  it('the timeline of a config past v10,000 labels its version axis whole', async () => {
+    const server = await serve({ runner: false });
+    // A hand edit takes the config to version 12000; the activations after it are v12001 on, the
+    // timeline's 50 versions all past it (v1 beside them would put 0 and 10,000 on the axis).
+    const file = path.join(server.runtimeDir, 'config.yaml');
+    await writeFile(file, (await configOnDisk(server)).replace(/^version: .*$/m, 'version: 12000'));
+    await server.store.refresh();
+    for (let i = 0; i < TIMELINE_VERSIONS + 2; i++) {
+      const answer = await server.gql(`mutation { activateStrategy(strategyKey: "${i % 2 === 0 ? 'gold' : 'range'}") { configVersion } }`);
+      expect(answer.body.data?.activateStrategy.configVersion).toBe(12001 + i);
+    }
+    const { page } = await openOperatorPage(browser, server.origin);
+    await expect.poll(() => page.locator('.timeline li').first().getAttribute('data-version')).toBe(String(12002 + TIMELINE_VERSIONS));
+    const chart = page.getByTestId('timeline-chart');
+    await expect.poll(() => chart.getAttribute('data-y-axis').then((a) => JSON.parse(a ?? '{}').labels?.length ?? 0)).toBeGreaterThan(1);
+    // The labels as drawn, measured in the axis's font, against the room uPlot left them left of the ticks.
+    const { labels, room, widest } = await chart.evaluate((el) => {
+      const axis = JSON.parse(el.dataset.yAxis ?? '{}') as { labels: string[]; room: number; font: string; pxRatio: number };
+      const ctx = document.createElement('canvas').getContext('2d')!;
+      ctx.font = axis.font;
+      const widest = Math.max(...axis.labels.map((l) => ctx.measureText(l).width)) / axis.pxRatio;
+      return { labels: axis.labels, room: axis.room, widest };
+    });
+    expect(
+      labels.every((l) => /^12,0\d\d/.test(l)),
+      labels.join(' / '),
+    ).toBe(true);
+    // Before: a fixed 50 px axis left 35 px, and "12,010" was drawn as "2,010".
+    expect(widest, `labels ${labels.join(' / ')} in ${room} px`).toBeLessThanOrEqual(room);
+  }, 60_000);
+
   it('says when the server goes away, reconnects when it is back, refetches, and notices a new server version', async () => {
     const first = await serve({ runner: false });
     const port = Number(new URL(first.origin).port);

@@ -3,6 +3,7 @@ import { priceRange, timeRange } from '../chart-range.js';
 import { h, idElement, idText, replace } from '../dom.js';
 import { priceTicks, type Signal, type State, utcTick } from '../model.js';
 import { seriesShown } from '../signal-series.js';
+import { labelWidthSize, recordValueAxis } from './axis-size.js';
 import { chartLegend, hideDrawing, textId } from './chart-text.js';
 
 const COLOURS = { LONG: '#1a7f37', SHORT: '#cf222e', FLAT: '#6e7781', price: '#0969da' } as const;
@@ -174,8 +175,10 @@ function createChart(instrument: string, runnerId: string | null, width: number)
       ],
       axes: [
         { space: 90, values: (_u, splits) => splits.map((ts, i) => utcTick(ts, i === 0)) },
-        { size: 70, values: (_u, splits) => priceTicks(splits) },
+        // As wide as its labels: 2,310.504 was drawn ",310.504" on a fixed 70 px.
+        { size: labelWidthSize(70), values: (_u, splits) => priceTicks(splits) },
       ],
+      hooks: { draw: [(u) => recordValueAxis(u, figure)] },
       // The legend is chartLegend's buttons: uPlot's could be clicked only.
       legend: { show: false },
     },

@@ -12,6 +12,7 @@ import {
   type State,
 } from '../model.js';
 import { currentStateNote } from './activate.js';
+import { labelWidthSize, recordValueAxis } from './axis-size.js';
 import { chartLegend, hideDrawing, textId } from './chart-text.js';
 import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied, warnWhenVersionMoves } from './dialog.js';
 
@@ -103,6 +104,7 @@ function ensureChart(container: HTMLElement): uPlot {
             if (key === 'x') box.dataset.xRange = `${u.scales.x?.min ?? ''},${u.scales.x?.max ?? ''}`;
           },
         ],
+        draw: [(u) => recordValueAxis(u, box)],
       },
       series: [
         {},
@@ -117,7 +119,8 @@ function ensureChart(container: HTMLElement): uPlot {
           }),
         ),
       ],
-      axes: [{}, { size: 50 }],
+      // The version axis as wide as its labels: v12020 was drawn "2,020" on a fixed 50 px.
+      axes: [{}, { size: labelWidthSize(50) }],
       // The legend is chartLegend's buttons: uPlot's could be clicked only.
       legend: { show: false },
     },
