@@ -868,6 +868,34 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await page.getByTestId('save-tunables').isDisabled()).toBe(false);
   }, 60_000);
 
+  it('a change refused at the version bound (CONFIG_WRITE_FAILED) says its step and that retrying cannot help, not only the code', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    // A hand edit to the last version a config may have: no change can be numbered after it.
+    await writeFile(
+      path.join(server.runtimeDir, 'config.yaml'),
+      (await configOnDisk(server)).replace(/^version: 1$/m, 'version: 2147483647'),
+    );
+    await expect.poll(() => text(page, 'config-version'), { timeout: 15_000 }).toBe('2147483647');
+    // The dialog made against the version in force (once the page has read the strategies again at it).
+    await expect
+      .poll(async () => {
+        const again = page.getByRole('button', { name: 'Review again' });
+        if ((await again.count()) > 0) await again.click();
+        else if ((await page.locator('dialog[open]').count()) === 0)
+          await row(page, 'gold').locator('button[data-action="activate"]').click();
+        return page.locator('dialog[open] table.diff').textContent();
+      })
+      .toMatch(/Config version\s*2147483647/);
+    await page.getByTestId('confirm-activate').click();
+    await expect.poll(() => text(page, 'action-error')).toContain('CONFIG_WRITE_FAILED');
+    const box = await text(page, 'action-error');
+    expect(box).toContain('Step: number the next version (2147483647 is the last one) (EOVERFLOW: value too large).');
+    expect(box).toContain('No further config version can be written: retrying cannot help.');
+    expect(await configOnDisk(server)).toMatch(/^active_strategy_key: momentum$/m);
+  }, 60_000);
+
   it("a preset's Tunables dialog calls the preset's own value the default (what an empty field runs with), naming its base's beside it", async () => {
     const server = await serve({ runner: false });
     const set = (...fields: string[]) => stratctl(['preset', 'set', 'quick_gold', ...fields, '--url', server.url, '--token', server.token]);
