@@ -868,6 +868,34 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await page.getByTestId('save-tunables').isDisabled()).toBe(false);
   }, 60_000);
 
+  it('a Tunables save refused for its values (a rule the page cannot check): the next edit gives Save back, and the corrected values save', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    await row(page, 'gold').locator('button[data-action="tunables"]').click();
+    const save = page.getByTestId('save-tunables');
+    // gold's fast average must be the shorter one: 60 against the default slow 50 is refused by the server.
+    await page.locator('[data-tunable="fast_ma_period"] input').fill('60');
+    await save.click();
+    await expect.poll(() => text(page, 'action-error')).toContain('fast_ma_period');
+    expect(await save.textContent()).toBe('Refused');
+    expect(await save.isDisabled()).toBe(true);
+    // The correction gives Save back, the refusal still in sight until the next send.
+    await page.locator('[data-tunable="slow_ma_period"] input').fill('100');
+    await expect.poll(() => save.isEnabled()).toBe(true);
+    expect(await save.textContent()).toBe('Save overrides');
+    expect(await text(page, 'action-error')).toContain('fast_ma_period');
+    expect(await text(page, 'tunables-diff')).toBe('Save changes:fast_ma_period: default (20) → 60slow_ma_period: default (50) → 100');
+    await save.click();
+    await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
+    expect(await page.locator('.notice.success').first().textContent()).toContain(
+      "Saved gold's overrides (fast_ma_period, slow_ma_period)",
+    );
+    const onDisk = await configOnDisk(server);
+    expect(onDisk).toMatch(/fast_ma_period: 60/);
+    expect(onDisk).toMatch(/slow_ma_period: 100/);
+  }, 60_000);
+
   it('a change refused at the version bound (CONFIG_WRITE_FAILED) says its step and that retrying cannot help, not only the code', async () => {
     const server = await serve({ runner: false });
     const { page } = await openOperatorPage(browser, server.origin);
