@@ -896,9 +896,9 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(onDisk).toMatch(/slow_ma_period: 100/);
   }, 60_000);
 
-  it('a change refused at the version bound (CONFIG_WRITE_FAILED) says its step and that retrying cannot help, not only the code', async () => {
+  it('at the version bound: Activate says no further version can be written and sends nothing; a change refused there (CONFIG_WRITE_FAILED) says its step', async () => {
     const server = await serve({ runner: false });
-    const { page } = await openOperatorPage(browser, server.origin);
+    const { page, requests } = await openOperatorPage(browser, server.origin);
     await enterToken(page, server.token, /^Token: admin/);
     // A hand edit to the last version a config may have: no change can be numbered after it.
     await writeFile(
@@ -915,13 +915,27 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
           await row(page, 'gold').locator('button[data-action="activate"]').click();
         return page.locator('dialog[open] table.diff').textContent();
       })
-      .toMatch(/Config version\s*2147483647/);
-    await page.getByTestId('confirm-activate').click();
+      .toMatch(/Config version\s*2147483647\s*none: 2147483647 is the last one/);
+    expect(await text(page, 'version-bound-activate')).toContain('No further config version can be written');
+    expect(await page.getByTestId('confirm-activate').isDisabled()).toBe(true);
+    await page.locator('dialog[open]').getByRole('button', { name: 'Cancel' }).click();
+    // A change sent anyway (Tunables) is refused, and says why.
+    await expect
+      .poll(async () => {
+        if ((await page.locator('dialog[open]').count()) > 0)
+          await page.locator('dialog[open]').getByRole('button', { name: 'Cancel' }).click();
+        await row(page, 'gold').locator('button[data-action="tunables"]').click();
+        return page.locator('dialog[open]').textContent();
+      })
+      .toContain('Sent with expectedVersion 2147483647');
+    await page.locator('[data-tunable="fast_ma_period"] input').fill('10');
+    await page.getByTestId('save-tunables').click();
     await expect.poll(() => text(page, 'action-error')).toContain('CONFIG_WRITE_FAILED');
     const box = await text(page, 'action-error');
     expect(box).toContain('Step: number the next version (2147483647 is the last one) (EOVERFLOW: value too large).');
     expect(box).toContain('No further config version can be written: retrying cannot help.');
-    expect(await configOnDisk(server)).toMatch(/^active_strategy_key: momentum$/m);
+    expect(requests.filter((r) => r.postDataJSON?.()?.operationName === 'ActivateStrategy')).toHaveLength(0);
+    expect(await configOnDisk(server)).not.toMatch(/fast_ma_period/);
   }, 60_000);
 
   it("a preset's Tunables dialog calls the preset's own value the default (what an empty field runs with), naming its base's beside it", async () => {
