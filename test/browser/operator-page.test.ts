@@ -868,6 +868,76 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await page.getByTestId('save-tunables').isDisabled()).toBe(false);
   }, 60_000);
 
+  it('a Tunables save refused for its values (a rule the page cannot check): the next edit gives Save back, and the corrected values save', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    await row(page, 'gold').locator('button[data-action="tunables"]').click();
+    const save = page.getByTestId('save-tunables');
+    // gold's fast average must be the shorter one: 60 against the default slow 50 is refused by the server.
+    await page.locator('[data-tunable="fast_ma_period"] input').fill('60');
+    await save.click();
+    await expect.poll(() => text(page, 'action-error')).toContain('fast_ma_period');
+    expect(await save.textContent()).toBe('Refused');
+    expect(await save.isDisabled()).toBe(true);
+    // The correction gives Save back, the refusal still in sight until the next send.
+    await page.locator('[data-tunable="slow_ma_period"] input').fill('100');
+    await expect.poll(() => save.isEnabled()).toBe(true);
+    expect(await save.textContent()).toBe('Save overrides');
+    expect(await text(page, 'action-error')).toContain('fast_ma_period');
+    expect(await text(page, 'tunables-diff')).toBe('Save changes:fast_ma_period: default (20) → 60slow_ma_period: default (50) → 100');
+    await save.click();
+    await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
+    expect(await page.locator('.notice.success').first().textContent()).toContain(
+      "Saved gold's overrides (fast_ma_period, slow_ma_period)",
+    );
+    const onDisk = await configOnDisk(server);
+    expect(onDisk).toMatch(/fast_ma_period: 60/);
+    expect(onDisk).toMatch(/slow_ma_period: 100/);
+  }, 60_000);
+
+  it('at the version bound: Activate says no further version can be written and sends nothing; a change refused there (CONFIG_WRITE_FAILED) says its step', async () => {
+    const server = await serve({ runner: false });
+    const { page, requests } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    // A hand edit to the last version a config may have: no change can be numbered after it.
+    await writeFile(
+      path.join(server.runtimeDir, 'config.yaml'),
+      (await configOnDisk(server)).replace(/^version: 1$/m, 'version: 2147483647'),
+    );
+    await expect.poll(() => text(page, 'config-version'), { timeout: 15_000 }).toBe('2147483647');
+    // The dialog made against the version in force (once the page has read the strategies again at it).
+    await expect
+      .poll(async () => {
+        const again = page.getByRole('button', { name: 'Review again' });
+        if ((await again.count()) > 0) await again.click();
+        else if ((await page.locator('dialog[open]').count()) === 0)
+          await row(page, 'gold').locator('button[data-action="activate"]').click();
+        return page.locator('dialog[open] table.diff').textContent();
+      })
+      .toMatch(/Config version\s*2147483647\s*none: 2147483647 is the last one/);
+    expect(await text(page, 'version-bound-activate')).toContain('No further config version can be written');
+    expect(await page.getByTestId('confirm-activate').isDisabled()).toBe(true);
+    await page.locator('dialog[open]').getByRole('button', { name: 'Cancel' }).click();
+    // A change sent anyway (Tunables) is refused, and says why.
+    await expect
+      .poll(async () => {
+        if ((await page.locator('dialog[open]').count()) > 0)
+          await page.locator('dialog[open]').getByRole('button', { name: 'Cancel' }).click();
+        await row(page, 'gold').locator('button[data-action="tunables"]').click();
+        return page.locator('dialog[open]').textContent();
+      })
+      .toContain('Sent with expectedVersion 2147483647');
+    await page.locator('[data-tunable="fast_ma_period"] input').fill('10');
+    await page.getByTestId('save-tunables').click();
+    await expect.poll(() => text(page, 'action-error')).toContain('CONFIG_WRITE_FAILED');
+    const box = await text(page, 'action-error');
+    expect(box).toContain('Step: number the next version (2147483647 is the last one) (EOVERFLOW: value too large).');
+    expect(box).toContain('No further config version can be written: retrying cannot help.');
+    expect(requests.filter((r) => r.postDataJSON?.()?.operationName === 'ActivateStrategy')).toHaveLength(0);
+    expect(await configOnDisk(server)).not.toMatch(/fast_ma_period/);
+  }, 60_000);
+
   it("a preset's Tunables dialog calls the preset's own value the default (what an empty field runs with), naming its base's beside it", async () => {
     const server = await serve({ runner: false });
     const set = (...fields: string[]) => stratctl(['preset', 'set', 'quick_gold', ...fields, '--url', server.url, '--token', server.token]);

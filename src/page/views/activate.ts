@@ -32,6 +32,9 @@ export function currentStateNote(app: PageActions): HTMLElement | null {
   );
 }
 
+/** The last version a config may have (GraphQL's Int; the server's MAX_VERSION, src/config/errors.ts). */
+const LAST_VERSION = 2_147_483_647;
+
 /** Activate: shows what will change, sends the version it showed as `expectedVersion`. */
 export function openActivate(app: PageActions, target: Strategy): void {
   const status = app.state.status;
@@ -47,13 +50,15 @@ export function openActivate(app: PageActions, target: Strategy): void {
   const running = liveRunners(status.runners).length;
   // The server refuses config changes while the config file on disk is invalid (CONFIG_FILE_INVALID).
   const invalid = status.configError;
+  // At the version bound no change can be numbered: the server refuses it (CONFIG_WRITE_FAILED), whatever is retried.
+  const atBound = expectedVersion >= LAST_VERSION;
   const rows: [string, string, string][] = [
     ['Strategy', `${status.activeStrategy.name} (${status.activeStrategyKey})`, `${target.name} (${target.key})`],
     ['Risk', RISK_WORDS[status.activeStrategy.riskLevel], RISK_WORDS[target.riskLevel]],
     ['Session', SESSION_WORDS[status.activeStrategy.sessionPreference], SESSION_WORDS[target.sessionPreference]],
     ['Instruments', status.activeStrategy.instruments.join(', '), target.instruments.join(', ')],
     ['Parameters', current ? tunablesText(current.effectiveTunables) : '—', tunablesText(target.effectiveTunables)],
-    ['Config version', String(expectedVersion), String(expectedVersion + 1)],
+    ['Config version', String(expectedVersion), atBound ? `none: ${LAST_VERSION} is the last one` : String(expectedVersion + 1)],
   ];
   const outcome = h('div', { 'aria-live': 'polite' });
   const moved = h('div', {});
@@ -63,6 +68,7 @@ export function openActivate(app: PageActions, target: Strategy): void {
     {
       type: 'button',
       'data-testid': 'confirm-activate',
+      disabled: atBound,
       onclick: async () => {
         stopWatching();
         moved.replaceChildren();
@@ -145,6 +151,13 @@ export function openActivate(app: PageActions, target: Strategy): void {
         ? ` ${running === 1 ? 'The runner switches on its' : `The ${running} runners switch on their`} next scan.`
         : null,
     ),
+    atBound
+      ? h(
+          'p',
+          { class: 'warn-box', 'data-testid': 'version-bound-activate' },
+          `No further config version can be written: ${LAST_VERSION} is the last one, so the server would refuse this change and nothing can be sent. The way out is in README ("The config file"): with the file store, stop the server, move audit.log out of the runtime directory (keep it), set "version: 1" in config.yaml, and start it again.`,
+        )
+      : null,
     // While the store is unreachable the runners are unknown (not "none running"), and the change
     // itself would be refused: that is what to say (it said "the change is saved").
     !status.store.connected

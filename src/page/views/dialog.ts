@@ -92,12 +92,55 @@ export function closeDialog(): void {
   if (el.open) el.close();
 }
 
-/** The API's refusal, word for word (its message is the contract: DESIGN's error table). */
+/** The errno values a failed config write names (Node's codes), in words. */
+const ERRNO_WORDS: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EIO: 'input/output error',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or directory',
+  EEXIST: 'file exists',
+  ENOTDIR: 'not a directory',
+  EISDIR: 'is a directory',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in system',
+  EBUSY: 'device or resource busy',
+  EOVERFLOW: 'value too large',
+};
+
+/** The step of a CONFIG_WRITE_FAILED refusal at the version bound (src/config/errors.ts, nextVersion). */
+const VERSION_BOUND_STEP = /^number the next version \(/;
+
+/**
+ * Why a CONFIG_WRITE_FAILED refusal happened (its `extensions.step` and `errno`), in words: the
+ * message alone ("Config could not be written") did not tell a full disk (free space, retry) from
+ * the version bound (no retry can succeed: README's way out).
+ */
+export function writeFailureWords(e: ApiError): string[] {
+  if (e.code !== 'CONFIG_WRITE_FAILED') return [];
+  const step = typeof e.extensions.step === 'string' ? e.extensions.step : null;
+  const errno = typeof e.extensions.errno === 'string' ? e.extensions.errno : null;
+  const why = errno ? ` (${errno}${ERRNO_WORDS[errno] ? `: ${ERRNO_WORDS[errno]}` : ''})` : '';
+  const words = [step ? `Step: ${step}${why}.` : errno ? `Error${why}.` : 'No step was given.'];
+  if (step && VERSION_BOUND_STEP.test(step))
+    words.push(
+      'No further config version can be written: retrying cannot help. The way out is in README ("The config file"): with the file store, stop the server, move audit.log out of the runtime directory (keep it), set "version: 1" in config.yaml, and start it again.',
+    );
+  else words.push('The server log has the details (its ERROR line "config could not be written").');
+  return words;
+}
+
+/** The API's refusal, word for word (its message is the contract: DESIGN's error table), with a failed write's step and errno. */
 function refusalBox(errors: readonly ApiError[], ...more: Child[]): HTMLElement {
   return h(
     'div',
     { class: 'error-box', role: 'alert', 'data-testid': 'action-error' },
-    ...errors.map((e) => h('p', {}, h('strong', {}, e.message), e.code ? h('span', { class: 'code' }, ` ${e.code}`) : null)),
+    ...errors.flatMap((e) => [
+      h('p', {}, h('strong', {}, e.message), e.code ? h('span', { class: 'code' }, ` ${e.code}`) : null),
+      ...writeFailureWords(e).map((words) => h('p', { 'data-testid': 'write-failure' }, words)),
+    ]),
     ...more,
   );
 }
@@ -258,7 +301,7 @@ export async function sendFromDialog<T>(
 
 /** A refusal (or no answer) of a change whose dialog was closed, as a notice. */
 function outcomeNotice(app: Notifier, what: string, errors: readonly ApiError[]): void {
-  const words = errorSentences(errors);
+  const words = [errorSentences(errors), ...errors.flatMap(writeFailureWords)].join(' ');
   app.notify(
     'error',
     notConfirmed(errors)

@@ -1,3 +1,4 @@
+import { notConfirmed } from '../api.js';
 import { h, show } from '../dom.js';
 import { acceptedWords, allows, type PageActions, type Strategy } from '../model.js';
 import {
@@ -135,13 +136,40 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
     editable ? 'Cancel' : 'Close',
   ) as HTMLButtonElement;
   let stopWatching = () => {};
+  // Someone else changes the config while this is open: said at once, not only as a refusal on Save.
+  const watch = () => {
+    stopWatching = warnWhenVersionMoves(
+      app,
+      expectedVersion,
+      moved,
+      () =>
+        openTunables(app, app.state.strategies?.find((s) => s.key === strategy.key) ?? strategy, typedFields(fields.map((f) => f.read()))),
+      { version: presetsVersion, confirm: save as HTMLButtonElement },
+    );
+  };
+  /**
+   * Refused by the server for the values sent (a cross-field rule the page cannot check: gold's
+   * fast_ma_period below slow_ma_period): the fields stay editable, and the next edit gives Save
+   * back (it stayed "Refused" and disabled: Close, reopen and retype was the only way on). The
+   * refusal stays in sight until the next send; the watch for a config moved on starts again.
+   */
+  let refused = false;
+  const edited = () => {
+    if (refused) {
+      refused = false;
+      save.disabled = false;
+      save.textContent = 'Save overrides';
+      watch();
+    }
+    showChanges();
+  };
   const form = h(
     'form',
     {
       class: 'tunables',
       novalidate: true,
-      oninput: showChanges,
-      onchange: showChanges,
+      oninput: edited,
+      onchange: edited,
       // Enter in a field does not save (a typo and Enter changed a live parameter): Save does, with the changes in sight.
       onkeydown: (event: Event) => {
         const e = event as KeyboardEvent;
@@ -205,6 +233,8 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
               : null;
           },
         );
+        // Refused (not a conflict, whose Review again shows what is in force; not an unconfirmed send, which offers Send again).
+        refused = open && !result.errors.some((e) => e.code === 'CONFLICT') && !notConfirmed(result.errors);
       },
     },
     ...fields.map((f) => f.row),
@@ -225,15 +255,5 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
     form,
   );
   showChanges();
-  if (editable) {
-    // Someone else changes the config while this is open: said at once, not only as a refusal on Save.
-    stopWatching = warnWhenVersionMoves(
-      app,
-      expectedVersion,
-      moved,
-      () =>
-        openTunables(app, app.state.strategies?.find((s) => s.key === strategy.key) ?? strategy, typedFields(fields.map((f) => f.read()))),
-      { version: presetsVersion, confirm: save as HTMLButtonElement },
-    );
-  }
+  if (editable) watch();
 }
