@@ -174,7 +174,7 @@ const TRY_SHARE = 0.35;
  * the same news: the try's time ran out there. Before, a retry-safe call's first try answered so
  * (at its 0.7 s share) ended the call in a 503 with 1.3 s of its time unused (etcd3 sent it on with
  * the spent deadline, which could only fail): the likeliest cause of an activation refused right
- * after one member of three was killed (a clean-clone CI run of 2c97a7f; not reproduced here in 14
+ * after one member of three was killed (a clean-clone CI run of 2c97a7f; not reproduced here in 13
  * runs and 18 leader kills). "..., possibly due to previous leader failure" is an election answer
  * (ELECTING): sent again after a pause, its member kept.
  */
