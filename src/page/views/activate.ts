@@ -1,6 +1,15 @@
 import { h, idText, show, timeAgo } from '../dom.js';
 import { acceptedWords, liveRunners, operationKind, type PageActions, RISK_WORDS, SESSION_WORDS, type Strategy } from '../model.js';
-import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied, warnWhenVersionMoves } from './dialog.js';
+import {
+  buttons,
+  closeDialog,
+  firstSendWords,
+  openDialog,
+  sendFromDialog,
+  showNotApplied,
+  VERSION_BOUND_WAY_OUT,
+  warnWhenVersionMoves,
+} from './dialog.js';
 
 function tunablesText(value: unknown): string {
   if (!value || typeof value !== 'object') return show(value);
@@ -155,7 +164,7 @@ export function openActivate(app: PageActions, target: Strategy): void {
       ? h(
           'p',
           { class: 'warn-box', 'data-testid': 'version-bound-activate' },
-          `No further config version can be written: ${LAST_VERSION} is the last one, so the server would refuse this change and nothing can be sent. The way out is in README ("The config file"): with the file store, stop the server, move audit.log out of the runtime directory (keep it), set "version: 1" in config.yaml, and start it again.`,
+          `No further config version can be written: ${LAST_VERSION} is the last one, so the server would refuse this change and nothing can be sent. ${VERSION_BOUND_WAY_OUT}`,
         )
       : null,
     // While the store is unreachable the runners are unknown (not "none running"), and the change

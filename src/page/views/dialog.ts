@@ -110,6 +110,10 @@ const ERRNO_WORDS: Readonly<Record<string, string>> = {
   EOVERFLOW: 'value too large',
 };
 
+/** README's way out of the version bound ("The config file"), said wherever the page meets it. */
+export const VERSION_BOUND_WAY_OUT =
+  'The way out is in README ("The config file"): with the file store, stop the server, move audit.log out of the runtime directory (keep it), set "version: 1" in config.yaml, and start it again.';
+
 /** The step of a CONFIG_WRITE_FAILED refusal at the version bound (src/config/errors.ts, nextVersion). */
 const VERSION_BOUND_STEP = /^number the next version \(/;
 
@@ -125,9 +129,7 @@ export function writeFailureWords(e: ApiError): string[] {
   const why = errno ? ` (${errno}${ERRNO_WORDS[errno] ? `: ${ERRNO_WORDS[errno]}` : ''})` : '';
   const words = [step ? `Step: ${step}${why}.` : errno ? `Error${why}.` : 'No step was given.'];
   if (step && VERSION_BOUND_STEP.test(step))
-    words.push(
-      'No further config version can be written: retrying cannot help. The way out is in README ("The config file"): with the file store, stop the server, move audit.log out of the runtime directory (keep it), set "version: 1" in config.yaml, and start it again.',
-    );
+    words.push(`No further config version can be written: retrying cannot help. ${VERSION_BOUND_WAY_OUT}`);
   else words.push('The server log has the details (its ERROR line "config could not be written").');
   return words;
 }
