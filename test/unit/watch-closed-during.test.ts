@@ -53,6 +53,7 @@ describe('watchFile closedDuring', () => {
         return 'done';
       });
       expect(result).toBe('done');
+      await fileWatch.reopened();
       // An edit after the work is heard by its event: the watch is open again. Events are delivered
       // in order, so any of the work's would have come before this one.
       const after = heard.next('config.yaml');
@@ -88,6 +89,7 @@ describe('watchFile closedDuring', () => {
           throw new Error('disk full');
         }),
       ).rejects.toThrow('disk full');
+      await fileWatch.reopened();
       const after = heard.next('config.yaml');
       await writeWhole(file, 'a: 3\n');
       await after;
@@ -95,6 +97,40 @@ describe('watchFile closedDuring', () => {
     } finally {
       fileWatch.close();
     }
+  });
+
+  it('opens the watch again a timer turn after the work, not in the turn that settles it', async () => {
+    const { file, other, heard, fileWatch } = await watched();
+    try {
+      let settledTurnOver = false;
+      await fileWatch.closedDuring(async () => 'done');
+      // Not open yet in the turn the work settled in: the answers that turn writes go out first.
+      const reopened = fileWatch.reopened().then(() => settledTurnOver);
+      setImmediate(() => {
+        settledTurnOver = true;
+      });
+      expect(await reopened).toBe(true);
+      // A second write right after the first: the watch stays closed through both, then opens.
+      await fileWatch.closedDuring(async () => 'first');
+      await fileWatch.closedDuring(async () => writeWhole(other, 'b: 1\n'));
+      await fileWatch.reopened();
+      const after = heard.next('config.yaml');
+      await writeWhole(file, 'a: 2\n');
+      await after;
+      expect(heard.names).not.toContain('strategies.yaml');
+      expect(heard.names).toContain('config.yaml');
+    } finally {
+      fileWatch.close();
+    }
+  });
+
+  it('settles a wait for the opening when closed for good before it', async () => {
+    const { heard, fileWatch } = await watched();
+    await fileWatch.closedDuring(async () => 'done');
+    const reopened = fileWatch.reopened();
+    fileWatch.close();
+    await reopened;
+    expect(heard.names).toEqual([]);
   });
 
   it('stays closed when closed during the work', async () => {
