@@ -4,6 +4,7 @@ import { type AuditEntry, diffConfigs } from './audit-entry.js';
 import { type ConfigFileError, ConfigFileInvalidError, nextVersion, PresetsVersionConflictError, VersionConflictError } from './errors.js';
 import { renderPresetsText } from './presets-file.js';
 import { presetsAuditEntry, unchangedPresets } from './presets-judge.js';
+import type { ReadBack } from './read-back.js';
 import { changedFields, type RuntimeConfig } from './schema.js';
 import type {
   Change,
@@ -15,7 +16,7 @@ import type {
   StoreEvent,
   StoreState,
 } from './store.js';
-import { checkConfigText, checkPresetsText } from './written-check.js';
+import { checkConfigDocument, checkConfigText, checkPresetsText } from './written-check.js';
 import { applyConfigToDocument, renderNewConfigFile } from './yaml-document.js';
 
 /** Writers in one group at most: a bound on the work (and the latency) one write carries. */
@@ -36,6 +37,12 @@ export interface JudgedGroup {
   readonly events: readonly StoreEvent[];
   /** The config text after the group (null: config.yaml is not to be written). */
   readonly configText: string | null;
+  /**
+   * What that text must read as, checked where it is written, before anything is (null: checked
+   * here already, or nothing to write). Judged here: the data of the document it was rendered from
+   * holds what the group answered (written-check.ts).
+   */
+  readonly readBack: ReadBack | null;
   /** The presets text after the group (null: strategies.yaml is not to be written). */
   readonly presetsText: string | null;
   /** In force once the group is durable. */
@@ -74,7 +81,8 @@ const requestIdOf = (options: CommitOptions): { requestId?: string } =>
  * `changed: false` without a version, and an accepted change gets its subject's next version and
  * its own audit entry (with the digest of the text it produced). Pure apart from the changes'
  * `apply` and the document edit: nothing is written here, and nobody is answered before `settle()`.
- * Throws ConfigWriteError when a text does not read back as what the group answered (written-check.ts).
+ * Throws ConfigWriteError when a text does not read back as what the group answered (written-check.ts);
+ * config.yaml's text is read back where it is written (`readBack`).
  */
 export function judgeGroup(group: readonly QueuedCommit[], context: GroupContext): JudgedGroup {
   let state = context.inForce;
@@ -206,11 +214,17 @@ export function judgeGroup(group: readonly QueuedCommit[], context: GroupContext
   // Once per group: the texts as a restart will read them hold what every writer is answered.
   if (presetsText !== null)
     checkPresetsText(context.staticStrategies, context.files.presets, presetsText, state.presets.version, state.presets.presets);
-  if (configText !== null) checkConfigText(state.strategies, context.files.config, configText, state.config.config);
+  let readBack: ReadBack | null = null;
+  if (configText !== null) {
+    // Edited from its document: the document is judged here, the text where it is written (read-back.ts).
+    if (doc) readBack = checkConfigDocument(state.strategies, context.files.config, doc, state.config.config);
+    else checkConfigText(state.strategies, context.files.config, configText, state.config.config);
+  }
   return {
     entries,
     events,
     configText,
+    readBack,
     presetsText,
     final: state,
     settle: () => {

@@ -6,6 +6,7 @@ import { syncNodeFileSystem } from '../fs/file-system.js';
 import { collectWhenIdle } from '../heap-tuning.js';
 import { ConfigWriteError } from './errors.js';
 import { FileChangedError, type IoReply, type IoRequest, readStoreFiles, type SentError, sentRead, writeGroup } from './file-io.js';
+import { WrittenTextMismatchError } from './read-back.js';
 
 const sent = (err: unknown): SentError => {
   const e = err as Partial<ConfigWriteError> & { code?: unknown; name?: string; message?: string };
@@ -13,6 +14,7 @@ const sent = (err: unknown): SentError => {
     name: err instanceof ConfigWriteError ? 'ConfigWriteError' : (e.name ?? 'Error'),
     message: e.message ?? String(err),
     ...(err instanceof ConfigWriteError && { step: err.step, errno: err.errno }),
+    ...(err instanceof ConfigWriteError && err.cause instanceof WrittenTextMismatchError && { mismatch: err.cause.message }),
     ...(typeof e.code === 'string' && { code: e.code }),
     ...(err instanceof FileChangedError && { file: err.file }),
   };

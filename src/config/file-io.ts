@@ -19,6 +19,7 @@ import { startWorkerThread } from '../worker-thread.js';
 import { type AuditAppended, appendAuditText } from './audit-append.js';
 import { AuditTrimError, type AuditTrimmed, trimAuditFile } from './audit-trim.js';
 import { ConfigWriteError } from './errors.js';
+import { checkReadBack, type ReadBack, refusedWrite, WrittenTextMismatchError } from './read-back.js';
 
 /** One runtime file a group replaces, with the text it had (to put back if the group fails). */
 export interface FileWrite {
@@ -73,6 +74,8 @@ export interface GroupWritePlan {
   };
   /** How the files written are read for the check before each rename (the store's own checks). */
   readonly checks: RuntimeFileChecks;
+  /** What the text of one of `writes` must read as (read-back.ts): checked before anything is written. */
+  readonly readBack?: ReadBack;
 }
 
 export interface GroupWritten {
@@ -103,6 +106,12 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
   // The files replaced, kept open over their renames and let go after the answer (FileSystem.hold).
   const held: HeldFile[] = [];
   let audit: AuditAppended;
+  if (plan.readBack) {
+    const { file } = plan.readBack;
+    const write = plan.writes.find((w) => w.file === file);
+    if (!write) throw refusedWrite(file, 'the group writes no such file');
+    checkReadBack(write.text, plan.readBack);
+  }
   try {
     for (const { file, text } of plan.unchanged ?? []) if ((await holds(file)) !== text) throw new FileChangedError(file);
     for (const write of plan.writes) {
@@ -294,6 +303,8 @@ export interface SentError {
   readonly errno?: string;
   readonly code?: string;
   readonly file?: string;
+  /** A ConfigWriteError's WrittenTextMismatchError: its message (what was meant, what the text reads). */
+  readonly mismatch?: string;
 }
 
 type IoAsk =
@@ -511,7 +522,12 @@ export function workerIo(
         return (await ask(thread, { op: 'write', plan })) as GroupWritten;
       } catch (sent) {
         const error = sent as SentError;
-        if (error.name === 'ConfigWriteError') throw new ConfigWriteError(error.step ?? 'write', error.errno);
+        if (error.name === 'ConfigWriteError')
+          throw new ConfigWriteError(
+            error.step ?? 'write',
+            error.errno,
+            error.mismatch === undefined ? undefined : { cause: new WrittenTextMismatchError(error.mismatch) },
+          );
         if (error.name === 'FileChangedError') throw new FileChangedError(error.file ?? '');
         throw Object.assign(new Error(error.message), { code: error.code });
       }

@@ -1275,6 +1275,7 @@ class FileStore implements FileConfigStore {
         writes,
         unchanged,
         checks: fileChecks(this.options),
+        ...(judged.readBack && { readBack: judged.readBack }),
         audit: {
           file: this.auditLog.file,
           text: AuditFile.textOf(judged.entries),

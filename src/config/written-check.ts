@@ -1,8 +1,11 @@
+import type { Document } from 'yaml';
 import { type PresetDefinition, type StrategyRegistry, samePresets } from '../registry/index.js';
-import { ConfigWriteError } from './errors.js';
 import { parsePresetsFile } from './presets-file.js';
-import type { RuntimeConfig } from './schema.js';
+import { canonical, type ReadBack, refusedWrite as refused } from './read-back.js';
+import { parseStoredConfig, type RuntimeConfig } from './schema.js';
 import { parseConfigFile } from './yaml-document.js';
+
+export { WrittenTextMismatchError } from './read-back.js';
 
 /**
  * The last look at a group's texts before they are written: each is read back as a restart would
@@ -10,28 +13,36 @@ import { parseConfigFile } from './yaml-document.js';
  * missed (a hand-written `true:` key the library did not match) answered one thing and wrote
  * another, found only at the next restart (a different config in force, or exit 78). A mismatch is a
  * bug to stop at: the whole group is refused (503 CONFIG_WRITE_FAILED), nothing is written.
- * Once per group, not per writer: one parse of each text written (well under a millisecond for a
- * config.yaml of a few overrides).
+ * Once per group, not per writer. config.yaml edited from its document is checked in two halves:
+ * here, the document's data holds the config (`checkConfigDocument`), and where the text is written,
+ * the text reads as that data (read-back.ts); a config.yaml rendered anew and strategies.yaml are
+ * read back here whole.
  */
 
-/** What a text read back differs in, with both sides, for the server log. */
-export class WrittenTextMismatchError extends Error {
-  override name = 'WrittenTextMismatchError';
+/**
+ * Throws ConfigWriteError unless the data `doc` holds reads (with `strategies` in force) as `config`;
+ * returns that data, which the text rendered from `doc` must read back as (`checkReadBack`).
+ */
+export function checkConfigDocument(strategies: StrategyRegistry, file: string, doc: Document, config: RuntimeConfig): ReadBack {
+  const meant = canonical(config);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 0 });
+  } catch (err) {
+    throw refused(file, `meant ${meant}; the document does not read: ${(err as Error).message}`, err);
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data))
+    throw refused(file, `meant ${meant}; the document reads ${canonical(data)}, not a mapping`);
+  const parsed = parseStoredConfig(strategies, data as Record<string, unknown>);
+  if (!parsed.ok)
+    throw refused(
+      file,
+      `meant ${meant}; the document does not read: ${parsed.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  const got = canonical(parsed.config);
+  if (meant !== got) throw refused(file, `meant ${meant}; the text reads ${got}`);
+  return { file, data };
 }
-
-/** Keys sorted at every level: the file's order of overrides is not what is compared. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-}
-
-const refused = (file: string, detail: string, cause?: unknown) =>
-  new ConfigWriteError(`check before write: ${file} would not read back as the change`, undefined, {
-    cause: new WrittenTextMismatchError(detail, cause === undefined ? undefined : { cause }),
-  });
 
 /** Throws ConfigWriteError when `text` does not read back (with `strategies` in force) as `config`. */
 export function checkConfigText(strategies: StrategyRegistry, file: string, text: string, config: RuntimeConfig): void {

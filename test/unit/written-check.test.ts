@@ -1,13 +1,16 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import type { Document } from 'yaml';
+import { Document } from 'yaml';
 import { activateStrategy } from '../../src/config/changes.js';
 import { ConfigWriteError } from '../../src/config/errors.js';
+import { inProcessIo, workerIo } from '../../src/config/file-io.js';
 import { openFileConfigStore } from '../../src/config/file-store.js';
 import { upsertPreset } from '../../src/config/preset-changes.js';
+import { checkReadBack } from '../../src/config/read-back.js';
 import type { RuntimeConfig } from '../../src/config/schema.js';
 import { WrittenTextMismatchError } from '../../src/config/written-check.js';
+import { nodeFileSystem } from '../../src/fs/file-system.js';
 import { defaultRegistry } from '../../src/registry/index.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 
@@ -100,6 +103,89 @@ describe('the texts of a group are read back before they are written', () => {
       expect(store.state().presets.version).toBe(0);
     } finally {
       wrong.presets = false;
+      await store.close();
+    }
+  });
+});
+
+describe('config.yaml read back where it is written (the I/O thread, or in process)', () => {
+  /** A text that differs from its document only in how it is rendered (what the document check cannot see). */
+  const unfaithful = (text: string) =>
+    text.replace(/^trading_enabled: (true|false)$/m, (_m, v: string) => `trading_enabled: ${v !== 'true'}`);
+
+  for (const where of ['worker', 'in-process'] as const) {
+    it(`a text that does not read as its document: refused with both sides, nothing written (${where})`, async () => {
+      const dir = await tempRuntimeDir();
+      const file = path.join(dir, 'config.yaml');
+      const audit = path.join(dir, 'audit.log');
+      const before = 'active_strategy_key: gold\ntrading_enabled: true\nversion: 1\n';
+      await writeFile(file, before);
+      const fallback = inProcessIo(nodeFileSystem);
+      const io = where === 'worker' ? workerIo(fallback, { loopBusy: () => true }) : fallback;
+      try {
+        const text = 'active_strategy_key: range\ntrading_enabled: true\nversion: 2\n';
+        const data = { active_strategy_key: 'range', trading_enabled: true, version: 2 };
+        const plan = (written: string) => ({
+          writes: [{ file, text: written, previous: before }],
+          audit: { file: audit, text: '{"version":2}\n', knownSize: 0 },
+          checks: {},
+          readBack: { file, data },
+        });
+        const refused = io.writeGroup(plan(unfaithful(text)));
+        await expect(refused).rejects.toBeInstanceOf(ConfigWriteError);
+        const error = (await refused.catch((e: unknown) => e)) as ConfigWriteError;
+        expect(error.step).toBe(`check before write: ${file} would not read back as the change`);
+        expect(error.cause).toBeInstanceOf(WrittenTextMismatchError);
+        expect((error.cause as Error).message).toMatch(/^meant .*"trading_enabled":true.*; the text reads .*"trading_enabled":false/);
+        expect(await readFile(file, 'utf8')).toBe(before);
+        await expect(readFile(audit, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+        // The same plan with the faithful text is written.
+        await io.writeGroup(plan(text));
+        expect(await readFile(file, 'utf8')).toBe(text);
+      } finally {
+        await io.close();
+      }
+    });
+  }
+
+  it('a text that does not read at all (a duplicate key), or reads a number of another sign, is refused', () => {
+    const readBack = { file: 'config.yaml', data: { version: 0, a: 1 } };
+    const refusal = (text: string) => {
+      try {
+        checkReadBack(text, readBack);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigWriteError);
+        expect((err as ConfigWriteError).step).toBe('check before write: config.yaml would not read back as the change');
+        return ((err as ConfigWriteError).cause as Error).message;
+      }
+      return null;
+    };
+    expect(refusal('version: 0\na: 1\n')).toBeNull();
+    expect(refusal('a: 1\nversion: 0\n')).toBeNull();
+    expect(refusal('version: 0\na: 1\na: 1\n')).toMatch(/^meant \{"a":1,"version":0\}; the text does not read: line 3: .*unique/);
+    expect(refusal('version: -0\na: 1\n')).toBe('meant {"a":1,"version":0}; the text reads {"a":1,"version":0}');
+  });
+
+  it('the store sends the check with every write it edits from a document, and a text unfaithful to it is refused', async () => {
+    const { store, files } = await openStore();
+    const render = vi.spyOn(Document.prototype, 'toString');
+    try {
+      expect((await store.commit(activateStrategy('gold', by))).changed).toBe(true);
+      const before = await files();
+      const inForce = store.state().config;
+      render.mockImplementation(function (this: Document) {
+        render.mockRestore();
+        return unfaithful(this.toString());
+      });
+      const refused = store.commit(activateStrategy('range', by));
+      await expect(refused).rejects.toMatchObject({ step: expect.stringMatching(/config\.yaml would not read back as the change$/) });
+      expect(((await refused.catch((e: unknown) => e)) as ConfigWriteError).cause).toBeInstanceOf(WrittenTextMismatchError);
+      expect(await files()).toEqual(before);
+      expect(store.state().config).toEqual(inForce);
+      expect((await store.commit(activateStrategy('range', by))).changed).toBe(true);
+      expect((await files())[0]).toContain('active_strategy_key: range');
+    } finally {
+      render.mockRestore();
       await store.close();
     }
   });
