@@ -537,6 +537,8 @@ class FileStore implements FileConfigStore {
   private readonly placed = new Map<string, FileMark>();
   /** A group write under way: settled once its outcome (and `placed`) is recorded. */
   private writing: Promise<void> | null = null;
+  /** A look at the files written, due when the watch is open again (see lookWhenReopened). */
+  private lookDue = false;
 
   constructor(
     private readonly options: FileConfigStoreOptions,
@@ -779,6 +781,24 @@ class FileStore implements FileConfigStore {
       void this.ownWriteOnly(path.join(path.dirname(this.file), name)).then((own) => {
         if (!own) refresh();
       }, refresh);
+  }
+
+  /**
+   * The watch is closed while a write of ours runs and opened again a little after it (closedDuring):
+   * an edit made meanwhile raised no event. When it is open again, each file our writes put in
+   * place is looked at once, as its event would have had it looked at (`hinted`): one that is no
+   * longer as we placed it (renamed over, or written in place to another size) is read at once,
+   * not at the periodic check. One look for a run of writes back to back.
+   */
+  private lookWhenReopened(): void {
+    const watch = this.watch;
+    if (!watch || this.lookDue) return;
+    this.lookDue = true;
+    void watch.reopened().then(() => {
+      this.lookDue = false;
+      if (this.closed) return;
+      for (const file of this.placed.keys()) this.hinted(path.basename(file));
+    });
   }
 
   /** Whether `file` is still exactly what our last group write put in place (after the write under way, if any). */
@@ -1295,6 +1315,7 @@ class FileStore implements FileConfigStore {
         // As the refresh its rename's event used to start would have noted it (see hinted).
         this.seenIno.set(file, mark.ino);
       }
+      this.lookWhenReopened();
       this.lastContactAt = this.now().toISOString();
       // The renamed file is already visible (the runner may act on it): report the change, warn about durability.
       for (const file of done.notDurable) {

@@ -14,7 +14,8 @@ export interface FileWatch {
    * again a timer's turn after `work` has settled. Each event of the write (its temp file made and
    * written, the rename, the audit append) would wake this thread while the write is still under
    * way: three wake-ups of a group write that the receiver then passes over. A change someone else
-   * makes in the write's own window is seen by the periodic check instead of by its event.
+   * makes while the watch is closed raises no event: the receiver looks when it is open again
+   * (`reopened`; the file store stats what it wrote), and the periodic check sees the rest.
    * Opened again later, not as `work` settles: the watch's start took 0.32 ms (p50) of an
    * activation's round trip in the bench's loop, right after the I/O thread's reply, before the
    * answer went out. Now the answers the write settles go out first (they are written at the end of

@@ -1,4 +1,4 @@
-import { watch } from 'node:fs';
+import { readFileSync, watch, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -84,6 +84,25 @@ describe("the file store and its own write's watch event", () => {
     );
     expect(store.state().config.config).toMatchObject({ activeStrategyKey: 'range', version: 3 });
     await store.close();
+  });
+
+  it('sees a hand edit made before its watch is open again (no event for it) when the watch opens, not at the periodic check', async () => {
+    const { store, file } = await startedStore(nodeFileSystem);
+    try {
+      await store.commit(activateStrategy('range', { actor: 'test' }));
+      // In the turn the change is answered in: the watch, closed for the write, is not open yet (it
+      // opens at the next timers phase), so this edit makes no event the store hears.
+      writeFileSync(file, readFileSync(file, 'utf8').replace(/scan_interval_seconds: \d+/, 'scan_interval_seconds: 17'));
+      await store.watch?.reopened();
+      await waitUntil(
+        async () => store.state().config.config.scanIntervalSeconds,
+        (seconds) => seconds === 17,
+        { what: 'the hand edit in force (the periodic check is 60 s away)', timeoutMs: 5_000 },
+      );
+      expect(store.state().config.config).toMatchObject({ activeStrategyKey: 'range', scanIntervalSeconds: 17 });
+    } finally {
+      await store.close();
+    }
   });
 
   it('still sees a hand edit written in place right after its own write (same inode, another size)', async () => {
