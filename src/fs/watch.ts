@@ -83,7 +83,7 @@ export function watchFile(file: string | readonly string[], onHint: (name: strin
         if (wanted && !closed) {
           reopen = setTimeout(reopenNow, 0);
           reopen.unref();
-        } else if (reopenWaiters.length > 0) reopenNow();
+        } else for (const waiter of reopenWaiters.splice(0)) waiter();
       }
     },
     reopened: () => (reopen === null ? Promise.resolve() : new Promise<void>((resolve) => reopenWaiters.push(resolve))),
