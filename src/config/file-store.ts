@@ -537,8 +537,8 @@ class FileStore implements FileConfigStore {
   private readonly placed = new Map<string, FileMark>();
   /** A group write under way: settled once its outcome (and `placed`) is recorded. */
   private writing: Promise<void> | null = null;
-  /** A look at the files written, due when the watch is open again (see lookWhenReopened). */
-  private lookDue = false;
+  /** The files written since the watch was last open, to be looked at when it is open again (see lookWhenReopened). */
+  private readonly lookAt = new Set<string>();
 
   constructor(
     private readonly options: FileConfigStoreOptions,
@@ -788,16 +788,21 @@ class FileStore implements FileConfigStore {
    * an edit made meanwhile raised no event. When it is open again, each file our writes put in
    * place is looked at once, as its event would have had it looked at (`hinted`): one that is no
    * longer as we placed it (renamed over, or written in place to another size) is read at once,
-   * not at the periodic check. One look for a run of writes back to back.
+   * not at the periodic check. One look for a run of writes back to back, at the files they wrote
+   * only (a file written long ago and edited by hand since is not as placed: looking at it after
+   * every write would read both files after every write).
    */
-  private lookWhenReopened(): void {
+  private lookWhenReopened(files: readonly string[]): void {
     const watch = this.watch;
-    if (!watch || this.lookDue) return;
-    this.lookDue = true;
+    if (!watch || files.length === 0) return;
+    const due = this.lookAt.size > 0;
+    for (const file of files) this.lookAt.add(file);
+    if (due) return;
     void watch.reopened().then(() => {
-      this.lookDue = false;
+      const written = [...this.lookAt];
+      this.lookAt.clear();
       if (this.closed) return;
-      for (const file of this.placed.keys()) this.hinted(path.basename(file));
+      for (const file of written) this.hinted(path.basename(file));
     });
   }
 
@@ -1315,7 +1320,7 @@ class FileStore implements FileConfigStore {
         // As the refresh its rename's event used to start would have noted it (see hinted).
         this.seenIno.set(file, mark.ino);
       }
-      this.lookWhenReopened();
+      this.lookWhenReopened(done.placed.map(({ file }) => file));
       this.lastContactAt = this.now().toISOString();
       // The renamed file is already visible (the runner may act on it): report the change, warn about durability.
       for (const file of done.notDurable) {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { activateStrategy } from '../../src/config/changes.js';
 import { type FileConfigStore, openFileConfigStore } from '../../src/config/file-store.js';
+import { upsertPreset } from '../../src/config/preset-changes.js';
 import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
 import { defaultRegistry } from '../../src/registry/index.js';
 import { tempRuntimeDir, writeWhole } from '../helpers/runtime-dir.js';
@@ -16,13 +17,13 @@ import { waitUntil } from '../helpers/wait.js';
  * still exactly as its last write put it there; every other event, and the periodic check, refresh.
  */
 
-/** config.yaml reads made through the store's file-system seam. */
-function countingFs(): { fs: FileSystem; reads: () => number } {
+/** Reads of `name` (config.yaml unless said) made through the store's file-system seam. */
+function countingFs(name = 'config.yaml'): { fs: FileSystem; reads: () => number } {
   let reads = 0;
   const fs: FileSystem = {
     ...nodeFileSystem,
     readFile: (file, checks) => {
-      if (path.basename(file) === 'config.yaml') reads += 1;
+      if (path.basename(file) === name) reads += 1;
       return nodeFileSystem.readFile(file, checks);
     },
   };
@@ -70,6 +71,36 @@ describe("the file store and its own write's watch event", () => {
     expect(counting.reads() - before).toBe(keys.length);
     expect(store.state().config.config).toMatchObject({ activeStrategyKey: 'gold', version: 7 });
     await store.close();
+  });
+
+  it('looks at what each write wrote only: a file it wrote long ago and a person edited since is not read again after every write', async () => {
+    const counting = countingFs('strategies.yaml');
+    const { store, dir } = await startedStore(counting.fs);
+    try {
+      const presetsFile = path.join(dir, 'strategies.yaml');
+      await store.commit(upsertPreset({ key: 'gold_fast', base: 'gold', name: 'Gold fast' }, { actor: 'test' }));
+      await store.watch?.reopened();
+      const written = store.state().presets.digest;
+      // A person's edit (a comment) of the file the store wrote: no longer as the store placed it.
+      await writeWhole(presetsFile, `${await readFile(presetsFile, 'utf8')}# kept for the desk\n`);
+      await waitUntil(
+        async () => store.state().presets.digest,
+        (digest) => digest !== written,
+        { what: 'the hand edit of strategies.yaml read (the periodic check is 60 s away)', timeoutMs: 5_000 },
+      );
+      const before = counting.reads();
+      const keys = ['range', 'gold', 'range', 'gold'];
+      for (const key of keys) {
+        await activate(store, dir, key);
+        await store.watch?.reopened();
+        await new Promise((r) => setImmediate(r));
+      }
+      // Once per change (its check that strategies.yaml still holds what it was judged on); no look
+      // at it when the watch opens again, which would have found it not as placed and read both files.
+      expect(counting.reads() - before).toBe(keys.length);
+    } finally {
+      await store.close();
+    }
   });
 
   it('still sees a hand edit renamed into place right after its own write, by the edit’s own event', async () => {
