@@ -97,6 +97,18 @@ describe.runIf(!available && inCI)('the operator page in a real browser (CI)', (
 const PUSHED_WITHIN_MS = 5_000;
 
 const text = (page: Page, testId: string) => page.getByTestId(testId).first().textContent();
+/** What the page's strategies table and the server's strategies hold now, and a second later: for a failure's message. */
+async function rowsGone(page: Page, server: TestServer): Promise<string> {
+  const look = async () => ({
+    rows: await page.locator('[data-testid="strategy-row"]').evaluateAll((els) => els.map((el) => el.getAttribute('data-key'))),
+    table: ((await page.locator('#strategies').textContent()) ?? '').slice(0, 200),
+    filters: await page.locator('#strategies select').evaluateAll((els) => els.map((el) => (el as HTMLSelectElement).value)),
+    server: (await server.gql('{ status { presetsVersion strategiesError { message } } strategies { key } }', undefined, null)).body,
+  });
+  const now = await look();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  return JSON.stringify({ now, aSecondLater: await look() });
+}
 const configOnDisk = (server: TestServer) => readFile(path.join(server.runtimeDir, 'config.yaml'), 'utf8');
 const row = (page: Page, key: string) => page.locator(`[data-testid="strategy-row"][data-key="${key}"]`);
 
@@ -251,7 +263,9 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
       'strategies.yaml is not in force; the presets before it stay in force until it is fixed.',
     );
     // The set before it stays, and so does its row.
-    expect(await row(page, 'gold_fast').count()).toBe(1);
+    const rows = await row(page, 'gold_fast').count();
+    // Seen once in CI (0 rows here, not reproduced in ~60 runs since): what the page and the server held then.
+    expect(rows, rows === 1 ? '' : await rowsGone(page, server)).toBe(1);
   });
 
   it('a preset name of 100 characters with no space wraps: the table stays within the page, its buttons in sight, the active card holds it', async () => {
