@@ -889,7 +889,7 @@ class FileStore implements FileConfigStore {
    * it, or after UNAUDITED_GRACE_MS unchanged (holdBackUnaudited). Runs under the mutex, so a commit
    * meanwhile waits for the edit and builds upon the whole of it; the API's own writes make a file
    * missing only between a take-away and its link (replaceChecked: three system calls; a runner
-   * beside the API waits that out as any missing file), and a file already taken as missing is not waited for again.
+   * beside the API waits that out as any missing file, looking again 2 ms later: MISSING_LOOK_MS), and a file already taken as missing is not waited for again.
    */
   private async readSettled(): Promise<FileRead[]> {
     const files = [this.presetsFile, this.file];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RuntimeFileStat } from '../../src/fs/runtime-file.js';
-import { readSettledFiles, type SettleClock, type SettleEntry, systemSettleClock } from '../../src/fs/settle.js';
+import { MISSING_LOOK_MS, readSettledFiles, type SettleClock, type SettleEntry, systemSettleClock } from '../../src/fs/settle.js';
 
 const MS = 200;
 const MAX_MS = 1500;
@@ -72,9 +72,13 @@ describe('the settle loop runs its bound on the monotonic clock, compares file t
   it('a file gone missing is taken once it stayed missing for the window, though the wall clock stepped back 10 s meanwhile', async () => {
     const { clock, elapsed, stepped } = steppedClock(MS / 2, -STEP_MS);
     const said: number[][] = [];
+    let reads = 0;
     const result = await readSettledFiles({
       // Its directory could not be looked at: only the time it stayed missing decides.
-      read: async () => ({ value: null, files: [{ missing: { readAt: clock.wall(), dirChangedAt: null } }] }),
+      read: async () => {
+        reads += 1;
+        return { value: null, files: [{ missing: { readAt: clock.wall(), dirChangedAt: null } }] };
+      },
       times: { ms: MS, maxMs: MAX_MS },
       clock,
       keptChanging: (files) => said.push([...files]),
@@ -84,6 +88,29 @@ describe('the settle loop runs its bound on the monotonic clock, compares file t
     expect(said).toEqual([]);
     expect(elapsed()).toBeGreaterThanOrEqual(MS);
     expect(elapsed()).toBeLessThan(2 * MS);
+    // Looked at again soon at first (MISSING_LOOK_MS), then ever further apart: a few reads of the files, not one every 2 ms.
+    expect(reads).toBeGreaterThan(3);
+    expect(reads).toBeLessThanOrEqual(10);
+  });
+
+  it('a file missing for a moment (a replace: taken away, then linked) is looked at again within MISSING_LOOK_MS, not after the window', async () => {
+    const { clock, elapsed } = steppedClock(0, 0);
+    let reads = 0;
+    const result = await readSettledFiles({
+      // Missing at the first read only; whole at the next (renamed into place, as the API's replace leaves it).
+      read: async () => {
+        reads += 1;
+        if (reads === 1) return { value: null, files: [{ missing: { readAt: clock.wall(), dirChangedAt: clock.wall() } }] };
+        return { value: 'text', files: [{ look: { stat: statAt(clock.wall()), readAt: clock.wall(), at: clock.now() }, whole: true }] };
+      },
+      times: { ms: MS, maxMs: MAX_MS },
+      clock,
+      keptChanging: () => {},
+    });
+    expect(result).toMatchObject({ value: 'text', settled: true });
+    expect(reads).toBe(2);
+    expect(MISSING_LOOK_MS).toBeLessThan(MS / 4);
+    expect(elapsed()).toBe(MISSING_LOOK_MS);
   });
 
   it('a file whose last change is ahead of the wall clock (stepped back after it) is taken once unchanged for the window', async () => {
