@@ -23,14 +23,26 @@ export interface ReadBack {
   readonly data: unknown;
 }
 
+const sortedKeys = (v: unknown): unknown =>
+  v !== null && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    : v;
+
 /** Keys sorted at every level: the file's order of overrides is not what is compared. */
 export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
+  return JSON.stringify(value, (_key, v: unknown) => sortedKeys(v));
 }
+
+/**
+ * `canonical` for a message: a `-0` shown as such (JSON writes it `0`, and a refusal of `-0` against
+ * `0` read "meant ...0...; the text reads ...0...", the same on both sides).
+ */
+const NEGATIVE_ZERO = '\u0000-0\u0000';
+const shown = (value: unknown): string =>
+  (JSON.stringify(value, (_key, v: unknown) => (Object.is(v, -0) ? NEGATIVE_ZERO : sortedKeys(v))) ?? String(value)).replaceAll(
+    JSON.stringify(NEGATIVE_ZERO),
+    '-0',
+  );
 
 export const refusedWrite = (file: string, detail: string, cause?: unknown) =>
   new ConfigWriteError(`check before write: ${file} would not read back as the change`, undefined, {
@@ -43,8 +55,8 @@ export function checkReadBack(text: string, readBack: ReadBack): void {
   if (!read.ok)
     throw refusedWrite(
       readBack.file,
-      `meant ${canonical(readBack.data)}; the text does not read: ${read.problems.map((p) => `${p.line === undefined ? '' : `line ${p.line}: `}${p.message}`).join('; ')}`,
+      `meant ${shown(readBack.data)}; the text does not read: ${read.problems.map((p) => `${p.line === undefined ? '' : `line ${p.line}: `}${p.message}`).join('; ')}`,
     );
   if (!isDeepStrictEqual(read.data, readBack.data))
-    throw refusedWrite(readBack.file, `meant ${canonical(readBack.data)}; the text reads ${canonical(read.data)}`);
+    throw refusedWrite(readBack.file, `meant ${shown(readBack.data)}; the text reads ${shown(read.data)}`);
 }
