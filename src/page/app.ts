@@ -78,6 +78,8 @@ export class App implements PageActions {
   private historySeq = 0;
   /** What live news asked to reload, and the timer that will (`reloadSoon`). */
   private reloads = new Set<Reload>();
+  /** A history load was held back while the store was unreachable (loadHistory): asked when it is back. */
+  private historyDue = false;
   private reloadTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly api = new Api({ endpoint: '/graphql', token: () => token.get(), onUnauthorized: (m) => this.dropToken(m) });
   private readonly live = createLive({
@@ -292,6 +294,19 @@ export class App implements PageActions {
   }
 
   private async loadHistory(): Promise<void> {
+    // The trail is read from the store: while the store is unreachable the read is refused (503), and
+    // the list as last loaded is the best there is. Asked once the store is back (onStatus).
+    if (this.state.status && !this.state.status.store.connected) {
+      this.historyDue = true;
+      // Never loaded: said, not "Loading…" for the whole outage. A list loaded before stays as it is
+      // (no change can be made while the store is away).
+      if (this.state.history === null) {
+        this.state.historyError = 'the config store is unreachable; it is loaded once the store answers again';
+        this.render();
+      }
+      return;
+    }
+    this.historyDue = false;
     const seq = ++this.historySeq;
     const result = await this.api.run(OperatorHistoryDocument, {});
     if (seq !== this.historySeq) return;
@@ -337,6 +352,8 @@ export class App implements PageActions {
       this.state.storeBackAt = Date.now();
       const grace = Math.max(0, ...status.runners.map((r) => r.staleAfterMs ?? 0));
       setTimeout(() => this.render(), grace + 100);
+      // A history load held back meanwhile, or refused as the outage began: asked now.
+      if (this.historyDue || this.state.historyError !== null) this.reloadSoon('history');
     }
     this.render();
     if (!before || before.configVersion !== status.configVersion || before.configDigest !== status.configDigest) {

@@ -53,10 +53,19 @@ describe.skipIf(!available)('the operator page and its store', () => {
         new MutationObserver(take).observe(document, { subtree: true, childList: true, characterData: true });
       });
 
+      // The history (read from the store) is not asked while the page knows the store is away: it was,
+      // at the token's reload, and a slow outage turned it into a 503 in the console and a stale note.
+      const historyAsked: number[] = [];
+      page.on('request', (request) => {
+        if (request.method() === 'POST' && request.postData()?.includes('"operationName":"OperatorHistory"')) historyAsked.push(Date.now());
+      });
+      let downSeenAt = Number.POSITIVE_INFINITY;
+      let thawedAt = Number.POSITIVE_INFINITY;
       const frozenAt = Date.now();
       cluster.members[0]!.freeze();
       try {
         await expect.poll(() => page.getByTestId('store-down').count(), { timeout: 20_000 }).toBe(1);
+        downSeenAt = Date.now();
         const noticed = Date.now() - frozenAt;
         const status = (await server.gql('{ status { store { connected lastContactAt } runners { heartbeatAt } } }')).body.data!.status;
         expect(status.store.connected).toBe(false);
@@ -90,11 +99,17 @@ describe.skipIf(!available)('the operator page and its store', () => {
         await page.keyboard.press('Escape');
         process.stderr.write(`store outage: the page said so ${noticed} ms after etcd froze\n`);
       } finally {
+        thawedAt = Date.now();
         cluster.members[0]!.thaw();
       }
+      expect(historyAsked.filter((at) => at >= downSeenAt && at < thawedAt)).toEqual([]);
 
       // Back by itself: no banner, the runner heard again.
       await expect.poll(() => page.getByTestId('store-down').count(), { timeout: 20_000 }).toBe(0);
+      // The history held back at the token's reload is asked now, and loads.
+      await expect.poll(() => historyAsked.some((at) => at >= thawedAt), { timeout: 10_000 }).toBe(true);
+      await expect.poll(() => page.getByTestId('history-stale').count()).toBe(0);
+      expect(await page.getByTestId('history-note').count()).toBe(0);
       await expect.poll(() => item.textContent(), { timeout: 15_000 }).toContain('RUNNING');
       expect(await item.textContent()).toContain('scanning on schedule');
       await expect.poll(() => text(page, 'trading')).toBe('● Trading enabled');
