@@ -38,7 +38,7 @@ function harness() {
 
 describe('stopping on a signal (stopOnSignal)', () => {
   it('the same signal twice within SAME_STOP_MS (npm start passing on a process-group signal) is one stop: it finishes, exit 0', async () => {
-    const { stopping, lines, listeners, signal } = harness();
+    const { stopping, lines, signal } = harness();
     let finish!: () => void;
     const stopped = new Promise<void>((resolve) => (finish = resolve));
     const code = stopping.afterSignal(() => stopped);
