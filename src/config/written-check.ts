@@ -5,8 +5,6 @@ import { canonical, type ReadBack, refusedWrite as refused } from './read-back.j
 import { parseStoredConfig, type RuntimeConfig } from './schema.js';
 import { parseConfigFile } from './yaml-document.js';
 
-export { WrittenTextMismatchError } from './read-back.js';
-
 /**
  * The last look at a group's texts before they are written: each is read back as a restart would
  * read it and must hold what the group answered and audited. An edit of the YAML document that

@@ -1,7 +1,7 @@
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import { ConfigWriteError } from '../../config/errors.js';
-import { WrittenTextMismatchError } from '../../config/written-check.js';
+import { WrittenTextMismatchError } from '../../config/read-back.js';
 import { RuntimeFileRefusedError } from '../../fs/runtime-file.js';
 import type { Logger } from '../../log.js';
 import type { GraphQLContext } from '../context.js';
