@@ -73,6 +73,8 @@ export class RunnerFleet {
   private readonly staleConfirmed = new WeakSet<RunnerState>();
   /** When (this fleet's clock) a fresh read was asked for before calling a state STALE. */
   private readonly staleAsked = new WeakMap<RunnerState, number>();
+  /** States with a `receivedAt` this fleet has judged not STALE: the health one keeps while a fresh read is made before calling it STALE. */
+  private readonly seenLive = new WeakSet<RunnerState>();
 
   constructor(
     private readonly source: RunnerStateSource,
@@ -121,12 +123,20 @@ export class RunnerFleet {
    * one was read, dead or alive (the operator page showed a killed runner STALE, then green "in
    * sync", then STALE). Until that read
    * ends the runner keeps the health it had, for at most one heartbeat interval: a read that never
-   * ends (a stalled disk) does not keep a dead runner RUNNING.
+   * ends (a stalled disk) does not keep a dead runner RUNNING. A state its source says it heard
+   * already STALE (`receivedAt`; the fleet looks at each state as it arrives) had no other health:
+   * it is STALE at once. That is etcd's heartbeat committed seconds late, when a quorum came back,
+   * which was shown RUNNING with the config the runner ran before until the read ended.
    */
   private health(state: RunnerState, now: number, receivedAt: number | undefined): RunnerHealth {
     const health = runnerHealth(state, now, receivedAt);
     const { refresh } = this.source;
-    if (health !== 'STALE' || !refresh || this.staleConfirmed.has(state)) return health;
+    if (!refresh) return health;
+    if (health !== 'STALE') {
+      if (receivedAt !== undefined) this.seenLive.add(state);
+      return health;
+    }
+    if (this.staleConfirmed.has(state)) return health;
     const asked = this.staleAsked.get(state);
     if (asked === undefined) {
       this.staleAsked.set(state, now);
@@ -139,6 +149,7 @@ export class RunnerFleet {
       this.staleConfirmed.add(state);
       return health;
     }
+    if (receivedAt !== undefined && !this.seenLive.has(state)) return health;
     return state.error ? 'ERROR' : 'RUNNING';
   }
 

@@ -414,6 +414,17 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
   }
 }
 
+/** When a runner's state was heard, and the runner's clock against this process's as that state showed it. */
+interface Arrival {
+  readonly modRevision: number;
+  readonly at: number;
+  /** `offsetMs`: this process's clock at the arrival minus the state's `heartbeatAt`; per process (host, pid, start). */
+  readonly clock: { readonly process: string; readonly offsetMs: number } | undefined;
+}
+
+/** One runner process, as its states name it (a restart under the same id is another). */
+const processOf = (state: RunnerState): string => JSON.stringify([state.host, state.pid, state.startedAt]);
+
 /**
  * Every runner's last published state, from the watch (`runners/` keys), with when this process
  * received it: runners run on other hosts, whose clocks may differ from this one's.
@@ -421,8 +432,11 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
 export class EtcdRunnerSource implements RunnerStateSource {
   /** By key: the text parsed and its state (a text, not a revision: an etcd that went back reuses revisions). */
   private readonly parsed = new Map<string, { value: string; state: RunnerState | null }>();
-  /** Per key: the revision of the state held and when it arrived (this process's clock). */
-  private readonly received = new Map<string, { modRevision: number; at: number }>();
+  /**
+   * Per key: the revision of the state held, when it was heard (this process's clock: see
+   * `arrived`), and the runner's clock against this one's as that state showed it.
+   */
+  private readonly received = new Map<string, Arrival>();
   private readonly listeners = new Listeners();
   private readonly off: () => void;
 
@@ -441,7 +455,7 @@ export class EtcdRunnerSource implements RunnerStateSource {
           continue;
         }
         touched = true;
-        this.received.set(change.kv.key, { modRevision: change.kv.modRevision, at: this.now() });
+        this.arrived(change.kv);
       }
       if (!touched) return;
       this.listeners.emit();
@@ -478,12 +492,36 @@ export class EtcdRunnerSource implements RunnerStateSource {
   receivedAt(id: string): number | undefined {
     const kv = this.mirror.get(this.keys.runner(id));
     if (!kv) return undefined;
-    let held = this.received.get(kv.key);
-    if (held?.modRevision !== kv.modRevision) {
-      held = { modRevision: kv.modRevision, at: this.now() };
-      this.received.set(kv.key, held);
+    const held = this.received.get(kv.key);
+    return (held?.modRevision === kv.modRevision ? held : this.arrived(kv)).at;
+  }
+
+  /**
+   * Records a state's arrival. It is heard when it arrives, unless it is a later state of the
+   * process its last one came from and arrived later, by more than a heartbeat, than that one's
+   * arrival and the two heartbeat times say it was sent: then it is heard when it was sent (its
+   * `heartbeatAt` on this clock, by the offset the last one showed). That is a state etcd committed
+   * long after it was written: a heartbeat sent to a leader that lost its quorum is committed when
+   * a quorum is back, seconds later, and taken as heard then it showed the runner RUNNING with the
+   * config it ran before the outage (its fresh state lands a moment later). Only states of one
+   * process are compared, each with the one before it, so a runner host's clock hours off this one
+   * judges nothing (the offset absorbs it); its clock stepped back by more than 3 heartbeats shows it
+   * STALE until its next heartbeat.
+   */
+  private arrived(kv: KeyValue): Arrival {
+    const now = this.now();
+    const state = this.stateOf(kv);
+    const sentAt = state ? Date.parse(state.heartbeatAt) : Number.NaN;
+    const clock = state && Number.isFinite(sentAt) ? { process: processOf(state), offsetMs: now - sentAt } : undefined;
+    const before = this.received.get(kv.key)?.clock;
+    let at = now;
+    if (state && clock && before?.process === clock.process) {
+      const due = sentAt + before.offsetMs;
+      if (now - due > state.heartbeatIntervalMs) at = due;
     }
-    return held.at;
+    const arrival = { modRevision: kv.modRevision, at, clock };
+    this.received.set(kv.key, arrival);
+    return arrival;
   }
 
   /** Reads every runner's key afresh (the fleet asks before it calls one STALE): settled when that read is applied. */

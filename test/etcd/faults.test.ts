@@ -5,7 +5,7 @@ import { tokenDigest } from '../../src/auth/token-file.js';
 import { StoreUnavailableError } from '../../src/config/errors.js';
 import type { StoreEvent } from '../../src/config/store.js';
 import { defaultRegistry } from '../../src/registry/index.js';
-import type { EtcdGateway } from '../../src/store-etcd/gateway.js';
+import { type EtcdGateway, STORE_CALL_TIMEOUT_MS } from '../../src/store-etcd/gateway.js';
 import { openEtcdStores } from '../../src/store-etcd/index.js';
 import { describeWithEtcd, freePort, startEtcd, waitHealthy } from '../helpers/etcd.js';
 import { eventually, freshPrefix, openReplica, recordEvents, setScanInterval } from '../helpers/etcd-stores.js';
@@ -25,6 +25,15 @@ async function statusOf(port: number) {
     return await client.maintenance.status();
   } finally {
     client.close();
+  }
+}
+
+/** When (Date.now()) one of `members` first says it is the leader, looked at every 25 ms. */
+async function electedAfter(members: readonly { clientPort: number }[]): Promise<number> {
+  for (;;) {
+    const statuses = await Promise.all(members.map((m) => statusOf(m.clientPort).catch(() => null)));
+    if (statuses.some((s) => s && s.leader !== '0' && s.header.member_id === s.leader)) return Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
@@ -87,7 +96,26 @@ describeWithEtcd('etcd store faults (real etcd members stopped and started)', ()
     const [m0, m1] = [leader, ...cluster.members.filter((m) => m !== leader)];
 
     await m0?.kill();
-    const withOneDown = await Promise.all([a.config.commit(setScanInterval(51)), b.config.commit(setScanInterval(52))]);
+    const sentAt = Date.now();
+    const elected = electedAfter(cluster.members.filter((m) => m !== m0));
+    const sent = await Promise.allSettled([a.config.commit(setScanInterval(51)), b.config.commit(setScanInterval(52))]);
+    // A commit is sent again within its 2 s while the two elect a leader. Refused only when no leader
+    // was there in time (a CI host under load once took longer: the read's own deadline passed on the
+    // member, "context deadline exceeded"): then it is a clear 503, and the same commit goes through
+    // once there is one. Refused while a leader had been there for a while is a failure.
+    const electedAt = await elected;
+    const withOneDown = await Promise.all(
+      sent.map(async (outcome, i) => {
+        if (outcome.status === 'fulfilled') return outcome.value;
+        expect(outcome.reason).toBeInstanceOf(StoreUnavailableError);
+        const electedAfterMs = electedAt - sentAt;
+        expect(
+          electedAfterMs,
+          `refused (${(outcome.reason as Error).message}) with a leader there ${electedAfterMs} ms after the kill`,
+        ).toBeGreaterThan(STORE_CALL_TIMEOUT_MS - 500);
+        return [a, b][i]!.config.commit(setScanInterval(51 + i));
+      }),
+    );
     expect(withOneDown.map((r) => r.changed)).toEqual([true, true]);
     const version = Math.max(...withOneDown.map((r) => r.current.config.version));
     await eventually('both replicas agree', () => [a, b].every((r) => r.config.state().config.config.version === version));

@@ -395,6 +395,59 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
     }
   });
 
+  it('a heartbeat etcd commits seconds after it was sent (a quorum back) is judged by when it was sent: the runner stays STALE until a fresh one', async () => {
+    const appliedVersion = (configVersion: number) => ({
+      configVersion,
+      configDigest: `sha256:${String(configVersion).repeat(64).slice(0, 64)}`,
+      strategyKey: 'momentum',
+      scanIntervalSeconds: 60,
+      tradingEnabled: false,
+      appliedAt: new Date().toISOString(),
+    });
+    const c = await cluster();
+    const prefix = freshPrefix();
+    // This replica's clock, moved by the test; the runner's an hour behind it (its offset, not its time, is what counts).
+    let clock = Date.now();
+    const api = await openReplica(c, prefix, { now: () => new Date(clock) });
+    const fleet = new RunnerFleet(api.runners, { tickMs: 60_000, now: () => clock });
+    try {
+      const publisher = (await openReplica(c, prefix)).runnerPublisher('r1');
+      const hour = 3_600_000;
+      const startedAt = new Date(clock - hour - 10_000).toISOString();
+      const runnerAt = (ms: number) => liveRunnerState('r1', { startedAt, heartbeatAt: new Date(ms - hour).toISOString() });
+      const view = () => fleet.views().map((v) => [v.state?.applied?.configVersion ?? null, v.health, v.heardAtMs]);
+      await publisher.publish({ ...runnerAt(clock), applied: null });
+      await eventually('listed', () => fleet.views().length === 1);
+      expect(view()).toEqual([[null, 'RUNNING', clock]]);
+      // A heartbeat sent 200 ms later, with a config applied, reaches this replica only 5 s after that.
+      const sentAt = clock + 200;
+      clock += 5_200;
+      await publisher.publish({ ...runnerAt(sentAt), applied: appliedVersion(2) });
+      await eventually('the late state heard', () => fleet.views()[0]?.state?.applied?.configVersion === 2);
+      // Heard 5 s old: STALE from its first look (it was RUNNING, heard on arrival, before), its age the 5 s.
+      expect(view()).toEqual([[2, 'STALE', sentAt]]);
+      // Its next heartbeat, sent now, arrives now: RUNNING, heard now.
+      await publisher.publish({ ...runnerAt(clock), applied: appliedVersion(3) });
+      await eventually('the fresh state heard', () => fleet.views()[0]?.state?.applied?.configVersion === 3);
+      expect(view()).toEqual([[3, 'RUNNING', clock]]);
+      // A heartbeat a little late (within one heartbeat interval: a busy etcd, a GC) is heard when it arrives.
+      const nextSent = clock + 200;
+      clock += 350;
+      await publisher.publish({ ...runnerAt(nextSent), applied: appliedVersion(3) });
+      await eventually('the next state heard', () => fleet.views()[0]?.heardAtMs === clock);
+      expect(view()).toEqual([[3, 'RUNNING', clock]]);
+      // Another process under the id (restarted, on a host whose clock is far off): judged by its arrival.
+      clock += 5_000;
+      await publisher.publish(
+        liveRunnerState('r1', { startedAt: new Date(clock).toISOString(), heartbeatAt: new Date(clock - 2 * hour).toISOString() }),
+      );
+      await eventually('the restarted runner heard', () => fleet.views()[0]?.state?.startedAt !== startedAt);
+      expect(view()).toEqual([[null, 'RUNNING', clock]]);
+    } finally {
+      fleet.close();
+    }
+  });
+
   it('a live runner whose heartbeats the watch has not delivered is read afresh, not called STALE; a dead one is STALE after that read', async () => {
     const c = await cluster();
     const prefix = freshPrefix();
