@@ -160,7 +160,7 @@ function acceptedChangeFields(entry: AuditEntry, source: 'commit' | 'replica', r
 }
 
 /** `config version 5: activateStrategy by ci-deploy (activeStrategyKey: "momentum" -> "gold")`, for the process log. */
-function acceptedChangeLine(entry: AuditEntry, source: 'commit' | 'replica'): string {
+function acceptedChangeLine(entry: AuditEntry, source: 'commit' | 'replica', api: boolean): string {
   const fields = Object.entries(entry.changes ?? {});
   const shown = fields
     .slice(0, 3)
@@ -170,7 +170,7 @@ function acceptedChangeLine(entry: AuditEntry, source: 'commit' | 'replica'): st
     })
     .join('; ');
   const more = fields.length > 3 ? `; and ${fields.length - 3} more` : '';
-  const where = source === 'replica' ? ', through another replica' : '';
+  const where = source === 'replica' ? (api ? ', through another replica' : ', through the API') : '';
   return `${entry.subject === 'PRESETS' ? 'presets' : 'config'} version ${entry.version}: ${entry.operation} by ${entry.actor}${where}${fields.length > 0 ? ` (${shown}${more})` : ''}`;
 }
 
@@ -326,8 +326,14 @@ async function assemble(settings: ControlPlaneSettings, api: boolean, releaseLoc
         `config changed${fromOutside}; now in force: version ${event.current.config.version} (${event.current.digest})`,
       );
     // Who changed what, in the process log too (journald, docker logs), not only in the audit trail.
-    if (api && (event.type === 'changed' || event.type === 'presetsChanged') && event.source !== 'handEdit' && event.audit)
-      logger.info(acceptedChangeFields(event.audit, event.source, event.requestId), acceptedChangeLine(event.audit, event.source));
+    // A runner alone says the API's changes too (who made the change it is about to apply).
+    if (
+      (event.type === 'changed' || event.type === 'presetsChanged') &&
+      (api || event.source === 'replica') &&
+      event.source !== 'handEdit' &&
+      event.audit
+    )
+      logger.info(acceptedChangeFields(event.audit, event.source, event.requestId), acceptedChangeLine(event.audit, event.source, api));
     if (event.type === 'valid') logger.info({ subject: 'config', version: store.state().config.config.version }, 'config is valid again');
     // The outage's start and end in the log (status.store and /ready say it while it lasts).
     if (event.type === 'connection') {

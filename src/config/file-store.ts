@@ -24,7 +24,7 @@ import { Listeners } from '../listeners.js';
 import type { Say } from '../log.js';
 import { type PresetDefinition, type StrategyRegistry, strategySetOf } from '../registry/index.js';
 import { sharedYamlParser, type YamlParser } from '../yaml/off-thread.js';
-import { type AuditEntry, systemAuditEntry } from './audit-entry.js';
+import { type AuditEntry, type AuditSubject, SYSTEM_OPERATIONS, systemAuditEntry } from './audit-entry.js';
 import { AuditFile } from './audit-file.js';
 import { judgeGroup, MAX_GROUP, type QueuedCommit } from './commit-group.js';
 import { digestOf } from './digest.js';
@@ -865,6 +865,24 @@ class FileStore implements FileConfigStore {
   }
 
   /** The API's audit lines since the last look; one that cannot be read leaves the numbering to what is known. */
+  /**
+   * Who made a change this store did not write: in a process that does not audit (a runner beside
+   * the API), a change the API's trail records as one of its operations (an activation, a preset
+   * upserted) is the API's (`replica`, with its entry: the process log says who made it, as an etcd
+   * runner's does); anything else is a hand edit. The API's own store audits what it did not write
+   * itself: always a hand edit there. Before, a runner beside the API logged every API change as
+   * `source: "handEdit"`.
+   */
+  private whoseChange(
+    subject: AuditSubject,
+    digest: string,
+    inForce: number,
+  ): { source: 'handEdit' | 'replica'; audit: AuditEntry | null } {
+    if (this.options.auditHandEdits !== false) return { source: 'handEdit', audit: null };
+    const entry = this.auditLog.recorded(subject, digest, inForce);
+    return entry && !SYSTEM_OPERATIONS.has(entry.operation) ? { source: 'replica', audit: entry } : { source: 'handEdit', audit: null };
+  }
+
   private async followAudit(): Promise<void> {
     await this.auditLog
       .follow()
@@ -1036,7 +1054,12 @@ class FileStore implements FileConfigStore {
       if (presetsStep.digest !== this.presets.digest && numbered) {
         // Put in force below, once its audit line is durable.
         newStrategies = presetsStep.judgement.strategies;
-        presetsChange = { type: 'presetsChanged', previous: this.presets, current: numbered, audit: null, source: 'handEdit' };
+        presetsChange = {
+          type: 'presetsChanged',
+          previous: this.presets,
+          current: numbered,
+          ...this.whoseChange('PRESETS', presetsStep.digest, this.presets.version),
+        };
       } else {
         this.presetsInvalid = null;
         this.presetsText = presetsText;
@@ -1063,7 +1086,7 @@ class FileStore implements FileConfigStore {
         this.invalid = { digest: configStep.digest, error: unnumbered };
       } else {
         // Put in force below, once its audit line is durable.
-        configChange = { type: 'changed', previous, current, audit: null, source: 'handEdit' };
+        configChange = { type: 'changed', previous, current, ...this.whoseChange('CONFIG', configStep.digest, previous.config.version) };
       }
     }
 

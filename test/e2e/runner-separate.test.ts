@@ -48,9 +48,12 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
     expect(after.runner.appliedConfigDigest).toBe(after.configDigest);
     const scanned = await waitUntil(status, (s) => s.runner.lastSignals[0]?.strategyKey === 'eur_usd_5m_safe', { what: 'rescan' });
     expect(scanned.runner.lastSignals.map((s: { instrument: string }) => s.instrument)).toEqual(['EUR_USD']);
-    // The runner cannot tell an API write from a hand edit: it does not claim the change came from outside the API.
-    await runner.waitFor(/config changed; now in force: version 2 /);
-    expect(runner.stdout() + runner.stderr()).not.toContain('outside the API');
+    // The runner tells an API write from a hand edit by the API's audit line: who made it, not "config changed" (source handEdit).
+    await runner.waitFor(
+      /config version 2: activateStrategy by admin, through the API \(activeStrategyKey: "momentum" -> "eur_usd_5m_safe"\)/,
+    );
+    expect(runner.stdout() + runner.stderr()).not.toContain('config changed');
+    expect(runner.stdout() + runner.stderr()).not.toContain('handEdit');
   });
 
   it('goes STALE within the documented time (3 heartbeats) when the runner is killed; the API’s /ready stays 200', async () => {
@@ -372,7 +375,7 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
   });
 
   it('numbers a hand edit that leaves `version` alone as the API does (last audited + 1), for the config and the presets', async () => {
-    const { dir, api, status } = await startSeparate();
+    const { dir, api, runner, status } = await startSeparate();
     await waitUntil(status, (s) => s.runner.state === 'RUNNING', { what: 'runner up' });
     const write = (query: string, variables?: Record<string, unknown>) => gql(api.url, query, variables, { token: TOKEN });
     for (const key of ['gold', 'range']) {
@@ -406,6 +409,20 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
     await waitUntil(versions, (s) => s.runner.appliedPresetsVersion === 2, { what: 'the runner at presets 2' }).catch(() => undefined);
     const final = await versions();
     expect(final.runner).toEqual({ appliedConfigVersion: 4, appliedConfigDigest: after.configDigest, appliedPresetsVersion: 2 });
+    // The runner's log: the API's changes by who made them (the API's audit lines), the hand edits as changes from the files.
+    const said = (runner.stdout() + runner.stderr())
+      .split('\n')
+      .flatMap(
+        (line) => line.match(/(?:config|presets) (?:version \d+: \w+ by \w+, through the API|changed; now in force: version \d+)/) ?? [],
+      );
+    // Version 2 may be passed over (the runner reads the files once both activations are written), and
+    // changes read together come in either order.
+    expect(said.filter((line) => line !== 'config version 2: activateStrategy by admin, through the API').sort()).toEqual([
+      'config changed; now in force: version 4',
+      'config version 3: activateStrategy by admin, through the API',
+      'presets changed; now in force: version 2',
+      'presets version 1: upsertPreset by admin, through the API',
+    ]);
   });
 
   it('keeps scanning the last good config through an invalid hand edit, reports it, and recovers', async () => {
