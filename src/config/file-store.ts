@@ -864,7 +864,6 @@ class FileStore implements FileConfigStore {
     });
   }
 
-  /** The API's audit lines since the last look; one that cannot be read leaves the numbering to what is known. */
   /**
    * Who made a change this store did not write: in a process that does not audit (a runner beside
    * the API), a change the API's trail records as one of its operations (an activation, a preset
@@ -883,6 +882,7 @@ class FileStore implements FileConfigStore {
     return entry && !SYSTEM_OPERATIONS.has(entry.operation) ? { source: 'replica', audit: entry } : { source: 'handEdit', audit: null };
   }
 
+  /** The API's audit lines since the last look; one that cannot be read leaves the numbering to what is known. */
   private async followAudit(): Promise<void> {
     await this.auditLog
       .follow()
