@@ -46,11 +46,24 @@ export function sameFile(a: RuntimeFileStat, b: RuntimeFileStat): boolean {
  */
 export function settleWait(look: FileLook, before: FileLook | undefined, ms: number): number {
   if (look.stat === null) return 0;
+  const still = look.stat.size === 0 ? ms * EMPTY_SETTLE_FACTOR : ms;
   const age = look.readAt - look.stat.ctimeMs;
-  if (age >= ms) return 0;
-  if (before?.stat && sameFile(before.stat, look.stat) && look.at - before.at >= ms) return 0;
-  return Math.min(ms, Math.max(10, ms - Math.max(0, age)));
+  if (age >= still) return 0;
+  if (before?.stat && sameFile(before.stat, look.stat) && look.at - before.at >= still) return 0;
+  // An empty file is looked at again every window meanwhile: its content, once written, counts from then.
+  return Math.min(ms, Math.max(10, still - Math.max(0, age)));
 }
+
+/**
+ * An empty file changed in place must be still this many times as long (1 s at SETTLE_MS) before
+ * it is taken: empty is what every in-place write shows between its truncate and its first piece,
+ * and a writer held up for longer than 200 ms there (a process not scheduled on a loaded host, a
+ * script that computes the content after `>` opened the file) had its empty file taken: an empty
+ * strategies.yaml is a set with no presets (every preset gone, numbered and audited, then the
+ * content's presets back as the next version), an empty tokens.yaml no named tokens (each one
+ * refused meanwhile). An empty file renamed into place is whole, and taken at once, as any.
+ */
+export const EMPTY_SETTLE_FACTOR = 5;
 
 /**
  * A file that is not the one last read (another inode) was renamed into place after its content was

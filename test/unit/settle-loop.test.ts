@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { RuntimeFileStat } from '../../src/fs/runtime-file.js';
-import { MISSING_LOOK_MS, readSettledFiles, type SettleClock, type SettleEntry, systemSettleClock } from '../../src/fs/settle.js';
+import {
+  EMPTY_SETTLE_FACTOR,
+  MISSING_LOOK_MS,
+  readSettledFiles,
+  type SettleClock,
+  type SettleEntry,
+  systemSettleClock,
+} from '../../src/fs/settle.js';
 
 const MS = 200;
 const MAX_MS = 1500;
@@ -111,6 +118,26 @@ describe('the settle loop runs its bound on the monotonic clock, compares file t
     expect(reads).toBe(2);
     expect(MISSING_LOOK_MS).toBeLessThan(MS / 4);
     expect(elapsed()).toBe(MISSING_LOOK_MS);
+  });
+
+  it.each([
+    ['written 300 ms after its truncate (a writer held up): the whole content, not the empty file', 300, 'whole'],
+    ['left empty: taken empty once still for EMPTY_SETTLE_FACTOR windows', Number.POSITIVE_INFINITY, 'empty'],
+  ])('an empty file changed in place, %s', async (_, writtenAt, taken) => {
+    const { clock, elapsed } = steppedClock(Number.POSITIVE_INFINITY, 0);
+    const truncatedAt = clock.wall();
+    const read = async () => {
+      const readAt = clock.wall();
+      const whole = elapsed() >= writtenAt;
+      const stat = whole ? statAt(truncatedAt + writtenAt, 64) : statAt(truncatedAt, 0);
+      return { value: whole ? 'whole' : 'empty', files: [{ look: { stat, readAt, at: clock.now() } }] as SettleEntry[] };
+    };
+    const result = await readSettledFiles({ read, times: { ms: MS, maxMs: MAX_MS }, clock, keptChanging: () => {} });
+    expect(result).toMatchObject({ value: taken, settled: true });
+    // Whole: once still for the window after its write; empty: once still for 5 windows (it took 1 window before).
+    const settledAt = taken === 'whole' ? writtenAt + MS : EMPTY_SETTLE_FACTOR * MS;
+    expect(elapsed()).toBeGreaterThanOrEqual(settledAt);
+    expect(elapsed()).toBeLessThan(settledAt + MS);
   });
 
   it('a file whose last change is ahead of the wall clock (stepped back after it) is taken once unchanged for the window', async () => {
