@@ -201,19 +201,32 @@ describeWithEtcd('a member that hangs (SIGSTOP: takes connections, answers nothi
       // took three in a row, and a retry could go to it again: tried first, the first read failed.) Then,
       // every 500 ms, etcd3 lets one call through to it again (half-open): before stop 33, that call
       // waited its whole 2 s and failed. Commits for 6 s span several such probes.
-      const failures: string[] = [];
+      const failures: { what: string; sentAt: number }[] = [];
+      const readAt = Date.now();
       const read = await timed(a.config.audit({ last: 1 }));
-      if (read.outcome.status === 'rejected') failures.push(`the first read: ${(read.outcome.reason as Error).message}`);
+      if (read.outcome.status === 'rejected')
+        failures.push({ what: `the first read: ${(read.outcome.reason as Error).message}`, sentAt: readAt });
       let committed = 0;
       for (const until = Date.now() + 6000; Date.now() < until; ) {
+        const sentAt = Date.now();
         const { ms, outcome } = await timed(a.config.commit(setScanInterval(100 + committed + failures.length)));
         if (outcome.status === 'fulfilled') committed += 1;
-        else failures.push(`${(outcome.reason as Error).message} (${(outcome.reason as StoreUnavailableError).detail}) after ${ms} ms`);
+        else
+          failures.push({
+            what: `${(outcome.reason as Error).message} (${(outcome.reason as StoreUnavailableError).detail}) after ${ms} ms`,
+            sentAt,
+          });
       }
-      expect(failures).toEqual([]);
-      expect(committed).toBeGreaterThan(10);
       const electedAt = await elected;
       expect(electedAt).not.toBeNull();
+      // A call sent while the two had no leader, and still none 1.5 s later, can only run out of its
+      // 2 s (a CI host under load once took that long to elect one): that is DESIGN's 503, not a
+      // member wrongly waited on. Any other failure is.
+      const noLeaderInTime = (sentAt: number) => leader && electedAt !== null && electedAt - sentAt > STORE_CALL_TIMEOUT_MS - 500;
+      expect(
+        failures.filter((f) => !noLeaderInTime(f.sentAt)).map((f) => `${f.what}, sent ${(electedAt ?? 0) - f.sentAt} ms before a leader`),
+      ).toEqual([]);
+      expect(committed).toBeGreaterThan(10);
       expect(failedOn.filter((f) => f.host === `127.0.0.1:${hung.clientPort}`).length).toBeGreaterThan(0);
       expect(failedOn.filter((f) => f.host !== `127.0.0.1:${hung.clientPort}` && f.startedAt >= electedAt!)).toEqual([]);
       const trail = await a.config.audit({ last: committed, subject: 'CONFIG' });
