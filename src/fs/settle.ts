@@ -205,6 +205,19 @@ export interface Settled<T> {
 }
 
 /**
+ * The looks to compare the next with (settleWait's `before`): for each file, the first look of the
+ * run it has been unchanged through, so "unchanged over the window" spans several looks. With only
+ * the last look, an empty file (looked at every window, taken after five) could never be found
+ * unchanged over its five windows that way.
+ */
+function sinceUnchanged(before: readonly (FileLook | undefined)[], looks: readonly (FileLook | undefined)[]): (FileLook | undefined)[] {
+  return looks.map((look, i) => {
+    const first = before[i];
+    return first?.stat && look?.stat && sameFile(first.stat, look.stat) ? first : look;
+  });
+}
+
+/**
  * The one settle loop (the file store's start and its running reads, the token store): reads until
  * every file is still (settleWait, missingWait; `whole` at once), for at most `maxMs` since the
  * spell began; then takes them as they stand, from a read between two writes (readWhole) if one
@@ -244,7 +257,7 @@ export async function readSettledFiles<T>(loop: SettleLoop<T>): Promise<Settled<
       const peekLeft = left();
       if (wait > 0 && peekLeft > 0) {
         spell.changingSince ??= roundAt;
-        before = looksOf(peeked);
+        before = sinceUnchanged(before, looksOf(peeked));
         await clock.sleep(Math.min(wait, peekLeft));
         continue;
       }
@@ -262,7 +275,7 @@ export async function readSettledFiles<T>(loop: SettleLoop<T>): Promise<Settled<
     const torn = readLeft <= 0 && wait > 0 && looks.some((look, i) => (waits[i] ?? 0) > 0 && look !== undefined && !readWhole(look));
     const boundPassedBeforeCall = Math.max(0, callAt - ((spell.changingSince ?? roundAt) + maxMs));
     if (torn && readLeft + boundPassedBeforeCall > -maxMs) {
-      before = looks;
+      before = sinceUnchanged(before, looks);
       await clock.sleep(WHOLE_READ_MS / 5);
       continue;
     }
@@ -282,7 +295,7 @@ export async function readSettledFiles<T>(loop: SettleLoop<T>): Promise<Settled<
       return { value, files, settled: wait === 0 };
     }
     spell.changingSince ??= roundAt;
-    before = looks;
+    before = sinceUnchanged(before, looks);
     await clock.sleep(Math.min(wait, readLeft));
   }
 }

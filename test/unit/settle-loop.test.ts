@@ -140,22 +140,29 @@ describe('the settle loop runs its bound on the monotonic clock, compares file t
     expect(elapsed()).toBeLessThan(settledAt + MS);
   });
 
-  it('a file whose last change is ahead of the wall clock (stepped back after it) is taken once unchanged for the window', async () => {
-    const { clock, elapsed } = steppedClock(0, 0);
-    // Written 10 s "in the future": the wall clock was stepped back after the write.
-    const stat = statAt(clock.wall() + STEP_MS);
-    const said: number[][] = [];
-    const result = await readSettledFiles({
-      read: async () => ({ value: 'text', files: [{ look: { stat, readAt: clock.wall(), at: clock.now() } }] }),
-      times: { ms: MS, maxMs: MAX_MS },
-      clock,
-      keptChanging: (files) => said.push([...files]),
-    });
-    expect(result.settled).toBe(true);
-    expect(said).toEqual([]);
-    expect(elapsed()).toBeGreaterThanOrEqual(MS);
-    expect(elapsed()).toBeLessThan(MAX_MS);
-  });
+  it.each([
+    ['a file', 64, 1],
+    ['an empty file', 0, EMPTY_SETTLE_FACTOR],
+  ])(
+    '%s whose last change is ahead of the wall clock (stepped back after it) is taken once unchanged for its window',
+    async (_, size, windows) => {
+      const { clock, elapsed } = steppedClock(0, 0);
+      // Written 10 s "in the future": the wall clock was stepped back after the write.
+      const stat = statAt(clock.wall() + STEP_MS, size);
+      const said: number[][] = [];
+      const result = await readSettledFiles({
+        read: async () => ({ value: 'text', files: [{ look: { stat, readAt: clock.wall(), at: clock.now() } }] }),
+        times: { ms: MS, maxMs: MAX_MS },
+        clock,
+        keptChanging: (files) => said.push([...files]),
+      });
+      expect(result.settled).toBe(true);
+      expect(said).toEqual([]);
+      // Unchanged since the first look for the window (an empty file's five): looked at every window meanwhile.
+      expect(elapsed()).toBeGreaterThanOrEqual(windows * MS);
+      expect(elapsed()).toBeLessThan(windows * MS + MS);
+    },
+  );
 
   it("the system clock's durations do not follow Date.now (the wall clock)", () => {
     const realNow = Date.now;
