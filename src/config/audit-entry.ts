@@ -60,15 +60,15 @@ export function diffConfigs(before: AuditEntry['config'] | undefined, after: Aud
   return changes;
 }
 
-/** The operations of entries no API call made (the rest are the API's: activateStrategy, upsertPreset ...). */
-export const SYSTEM_OPERATIONS: ReadonlySet<string> = new Set(['recovery', 'baseline', 'handEdit']);
-
 /** Why an entry exists when no API call made it: the note it carries. */
 const SYSTEM_NOTES: Record<string, string> = {
   recovery: 'this version was written but not audited (a crash between the two): who made it is unknown',
   baseline: 'the config as found when the audit trail started',
   handEdit: 'the config was edited by hand',
 };
+
+/** The operations of entries no API call made (the rest are the API's: activateStrategy, upsertPreset ...). */
+export const SYSTEM_OPERATIONS: ReadonlySet<string> = new Set(Object.keys(SYSTEM_NOTES));
 
 /**
  * The versions between the last audited one and the recovered one, which appear nowhere: a group

@@ -126,7 +126,7 @@ export type RunnerHealth = 'RUNNING' | 'STALE' | 'STOPPED' | 'ERROR';
 
 /** `heartbeatAt` in ms, parsed once per state (states are immutable; the API classifies one on every status read). */
 const heartbeats = new WeakMap<RunnerState, number>();
-function heartbeatMs(state: RunnerState): number {
+export function heartbeatMs(state: RunnerState): number {
   let ms = heartbeats.get(state);
   if (ms === undefined) {
     ms = Date.parse(state.heartbeatAt);

@@ -14,6 +14,7 @@ import {
 } from '../lock.js';
 import type { Say } from '../log.js';
 import {
+  heartbeatMs,
   parseRunnerStateText,
   type RunnerState,
   type RunnerStatePublisher,
@@ -511,7 +512,7 @@ export class EtcdRunnerSource implements RunnerStateSource {
   private arrived(kv: KeyValue): Arrival {
     const now = this.now();
     const state = this.stateOf(kv);
-    const sentAt = state ? Date.parse(state.heartbeatAt) : Number.NaN;
+    const sentAt = state ? heartbeatMs(state) : Number.NaN;
     const clock = state && Number.isFinite(sentAt) ? { process: processOf(state), offsetMs: now - sentAt } : undefined;
     const before = this.received.get(kv.key)?.clock;
     let at = now;
