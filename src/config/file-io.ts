@@ -4,10 +4,13 @@ import {
   AtomicWriteError,
   asidePathFor,
   type FileMark,
+  finishedTempHex,
   pairedTempPath,
   type ReplaceIf,
   removeTempFile,
   replaceChecked,
+  takeTempHex,
+  tempPathFor,
   undonePathFor,
   writeFileAtomic,
 } from '../fs/atomic-write.js';
@@ -28,6 +31,11 @@ export interface FileWrite {
   readonly previous: string | null;
   /** Check just before the rename that the file still holds `previous` (the text the change was judged on). */
   readonly unlessChanged?: boolean;
+  /**
+   * The hex part of this write's temp and aside names (takeTempHex), chosen on the event loop: the
+   * I/O thread comes and goes, and a name is reused only if it is handed back (GroupWritten.tempNames).
+   */
+  readonly tempHex?: string;
 }
 
 /** A runtime file as read: its text, null when missing, or the refusal (a FIFO, a directory, a link, too large: never read). */
@@ -87,6 +95,8 @@ export interface GroupWritten {
   readonly notDurable: readonly string[];
   /** Each file put in place, as it was put there (a file whose temp file could not be looked at is not listed). */
   readonly placed: readonly ({ readonly file: string } & FileMark)[];
+  /** The writes' temp names free for the next group (reuseTempHex), by file: none of their files is left. */
+  readonly tempNames: readonly { readonly file: string; readonly hex: string }[];
   /** The trim the plan asked for: what it counted and moved, or how it failed (the group stands either way). */
   readonly trim?: AuditTrimmed | { readonly failed: { readonly step: string; readonly errno?: string; readonly message: string } };
 }
@@ -100,6 +110,8 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
   const done: Replaced[] = [];
   // Each replaced file's old inode under its aside name until the group is over (see Replaced.aside).
   const asides: string[] = [];
+  // Each write's names (taken or not): free for the next group once this one succeeded (finishedTempHex).
+  const names: { file: string; name: string }[] = [];
   const notDurable: string[] = [];
   const placed: ({ file: string } & FileMark)[] = [];
   const holds = async (file: string) => readStoreFiles(fs, [file], plan.checks).then(([read]) => (typeof read === 'string' ? read : null));
@@ -133,10 +145,12 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
       // just when the disk is full).
       let replaceIf: ReplaceIf | undefined;
       let aside: string | null = null;
+      const tempHex = write.tempHex ?? takeTempHex(write.file);
+      names.push({ file: write.file, name: tempPathFor(write.file, tempHex) });
       if (write.previous !== null) {
         const old = await fs.hold?.(write.file);
         if (old) held.push(old);
-        const name = asidePathFor(write.file);
+        const name = asidePathFor(write.file, tempHex);
         replaceIf = {
           aside: name,
           check: async (current) => {
@@ -154,6 +168,7 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
           mode,
           noReplace,
           replaceIf,
+          tempHex,
           onPlacing: (m) => {
             mark = m;
           },
@@ -183,7 +198,12 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
     for (const aside of asides) await removeTempFile(fs, aside);
     releaseAfterTurn(held);
   }
-  const written = { auditSize: audit.size, auditLost: audit.lost, notDurable, placed };
+  // Written: each temp in place (or removed) and each aside removed; one left over is not handed back.
+  const tempNames = names.flatMap(({ file, name }) => {
+    const hex = finishedTempHex(file, name);
+    return hex === undefined ? [] : [{ file, hex }];
+  });
+  const written = { auditSize: audit.size, auditLost: audit.lost, notDurable, placed, tempNames };
   const trim = plan.audit.trim;
   if (!trim) return written;
   // The group is written and its audit line durable: nothing a trim does may fail or undo it.
@@ -280,6 +300,8 @@ export interface RuntimeFilesIo {
   readonly kind: 'worker' | 'in-process';
   /** A worker thread exists now (one let go while the process is quiet is started again by load, a write on a busy loop, or 100 ms after a write made in process). */
   readonly threadRunning: boolean;
+  /** That thread has said it listens: a group write goes to it (until then, on a quiet loop, in process). */
+  readonly threadListening: boolean;
   read(files: readonly string[], checks: RuntimeFileChecks): Promise<FileRead[]>;
   writeGroup(plan: GroupWritePlan): Promise<GroupWritten>;
   close(): Promise<void>;
@@ -289,6 +311,7 @@ export function inProcessIo(fs: FileSystem): RuntimeFilesIo {
   return {
     kind: 'in-process',
     threadRunning: false,
+    threadListening: false,
     read: (files, checks) => readStoreFiles(fs, files, checks),
     writeGroup: (plan) => writeGroup(fs, plan),
     close: async () => {},
@@ -483,6 +506,9 @@ export function workerIo(
     },
     get threadRunning() {
       return worker !== null;
+    },
+    get threadListening() {
+      return ready() !== null;
     },
     async read(files, checks) {
       // Let go (a quiet process) or still starting: in process. A read is a few calls; the store's

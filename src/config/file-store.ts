@@ -2,7 +2,15 @@ import path from 'node:path';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type { Document } from 'yaml';
 import { TOKENS_FILE } from '../auth/token-file.js';
-import { AtomicWriteError, type FileMark, putBackTakenAway, removeStrayTempFiles, writeFileAtomic } from '../fs/atomic-write.js';
+import {
+  AtomicWriteError,
+  type FileMark,
+  putBackTakenAway,
+  removeStrayTempFiles,
+  reuseTempHex,
+  takeTempHex,
+  writeFileAtomic,
+} from '../fs/atomic-write.js';
 import { errnoOf, type FileSystem, nodeFileSystem } from '../fs/file-system.js';
 import { Mutex } from '../fs/mutex.js';
 import { lstatRuntimeFile, type RuntimeFileChecks, RuntimeFileRefusedError, readRuntimeFile } from '../fs/runtime-file.js';
@@ -159,6 +167,8 @@ export interface FileConfigStore extends ConfigStore {
   readonly watch: FileWatch | undefined;
   /** Where reads and group writes run (diagnostics, tests): the I/O worker once started, else in process. */
   readonly ioKind: 'worker' | 'in-process';
+  /** Where the next group write goes: 'thread' (the I/O thread listens), 'starting' (started, not listening yet) or 'none' (let go, or in process only). */
+  readonly ioThread: 'thread' | 'starting' | 'none';
 }
 
 /** What the store was opened with. */
@@ -565,6 +575,10 @@ class FileStore implements FileConfigStore {
 
   get ioKind(): 'worker' | 'in-process' {
     return this.io.kind;
+  }
+
+  get ioThread(): 'thread' | 'starting' | 'none' {
+    return this.io.threadListening ? 'thread' : this.io.threadRunning ? 'starting' : 'none';
   }
 
   get auditFile(): string {
@@ -1298,8 +1312,10 @@ class FileStore implements FileConfigStore {
       { file: this.presetsFile, text: judged.presetsText, previous: disk.presetsText },
       { file: this.file, text: judged.configText, previous: disk.configText },
     ];
+    // Each write's temp names: a finished write's again (atomic-write.ts: a fresh name per write
+    // slowed every reopening of the watch, more with each write).
     const writes = files.flatMap(({ file, text, previous }) =>
-      text === null ? [] : [{ file, text, previous, unlessChanged: this.started }],
+      text === null ? [] : [{ file, text, previous, unlessChanged: this.started, tempHex: takeTempHex(file) }],
     );
     const unchanged = this.started ? files.filter((f) => f.text === null).map(({ file, previous }) => ({ file, text: previous })) : [];
     // Renamed into place (or put back so after a failure): new files, noted once the write is done
@@ -1336,6 +1352,7 @@ class FileStore implements FileConfigStore {
             }),
         },
       });
+      for (const { file, hex } of done.tempNames) reuseTempHex(file, hex);
       this.auditLog.appended(judged.entries, done.auditSize, done.auditLost);
       if (done.trim) this.auditTrimmed(done.trim);
       for (const { file, ...mark } of done.placed) {

@@ -53,6 +53,8 @@ export interface AtomicWriteOptions {
    * the two, and a hand edit renamed into place in it was renamed over: never in force, never audited.
    */
   replaceIf?: ReplaceIf;
+  /** The hex part of the temp name (takeTempHex), when the caller gives it back itself (finishedTempHex, reuseTempHex). */
+  tempHex?: string;
 }
 
 /** How replaceChecked judges the file it would replace. */
@@ -160,6 +162,48 @@ async function putBack(fs: FileSystem, aside: string, file: string): Promise<voi
 }
 
 /**
+ * The hex part of the temp names (tempPathFor, asidePathFor) of this thread's finished writes, by
+ * file: the next write of that file takes its names again. Every name created and then removed in
+ * a directory stays in the kernel's dentry cache as a negative entry, and adding an inotify watch
+ * to the directory walks every entry it has (to mark them watched). With a fresh name per write
+ * (two per config write: the temp linked into place and the aside, both removed), the file store's
+ * watch, opened again after each of its writes (src/fs/watch.ts), cost the event loop 0.4-1.2 ms
+ * (`inotify_add_watch`, strace) after ~5,000 activations, more with every write for the life of the
+ * process (a script of its own: 750 µs after 20,000 such writes, 10 µs with the names reused). A
+ * name is reused only once no file is under it: its write succeeded and nothing of it is a
+ * leftover (leftoverTemps). A failed write's names are never reused. The file store's group writes
+ * run on its I/O thread or in process, and the thread comes and goes: their names are chosen and
+ * given back on the event loop (file-store.ts: FileWrite.tempHex, GroupWritten.tempNames).
+ */
+const finishedNames = new Map<string, string[]>();
+/** At most this many finished names kept per file (writes of one file are one at a time: one is used). */
+const FINISHED_NAMES_PER_FILE = 4;
+
+/** The hex part for the names of a write of `file`: a finished write's (reuseTempHex), or a new one. */
+export const takeTempHex = (file: string): string => finishedNames.get(file)?.pop() ?? randomBytes(6).toString('hex');
+
+/** `hex` (takeTempHex) is free again for the next write of `file` (its write succeeded: finishedTempHex). */
+export function reuseTempHex(file: string, hex: string): void {
+  let names = finishedNames.get(file);
+  if (names === undefined) {
+    names = [];
+    finishedNames.set(file, names);
+  }
+  if (names.length < FINISHED_NAMES_PER_FILE && !names.includes(hex)) names.push(hex);
+}
+
+/**
+ * The hex part of `name` (a temp or aside name of `file`) used by a write that succeeded, when no
+ * file under it (the temp, the aside) is left to remove later (leftoverTemps); else undefined.
+ */
+export function finishedTempHex(file: string, name: string): string | undefined {
+  const hex = /\.([0-9a-f]{12})(?:\.aside)?\.tmp$/.exec(name)?.[1];
+  if (hex === undefined) return undefined;
+  const base = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${hex}`);
+  return leftoverTemps.has(`${base}.tmp`) || leftoverTemps.has(`${base}.aside.tmp`) ? undefined : hex;
+}
+
+/**
  * A name beside `file` for the file replaceChecked takes away (`.<name>.<pid>.<hex>.aside.tmp`): a
  * temp name (a start's removeStrayTempFiles removes it once its process is gone), told apart so
  * that a start finding `file` missing can put it back (putBackTakenAway). A write that takes the
@@ -167,8 +211,8 @@ async function putBack(fs: FileSystem, aside: string, file: string): Promise<voi
  * hex), so a start can tell a write stopped inside its window (the temp not yet linked into place)
  * from one that was done (its temp gone), whose aside is only clutter.
  */
-export const asidePathFor = (file: string) =>
-  path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.aside.tmp`);
+export const asidePathFor = (file: string, hex = takeTempHex(file)) =>
+  path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${hex}.aside.tmp`);
 
 /** The temp name paired with an aside (asidePathFor): `.<name>.<pid>.<hex>.tmp`, the new file of the same write. */
 export const pairedTempPath = (aside: string) => aside.replace(/\.aside\.tmp$/, '.tmp');
@@ -184,8 +228,8 @@ export const undonePathFor = (file: string) =>
  * A name beside `file` for a temp file of this process (`.<name>.<pid>.<hex>.tmp`): one a start's
  * removeStrayTempFiles removes once its process is gone, whatever it was left for.
  */
-export const tempPathFor = (file: string) =>
-  path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+export const tempPathFor = (file: string, hex = takeTempHex(file)) =>
+  path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${hex}.tmp`);
 
 const escaped = (file: string) => path.basename(file).replace(/[.]/g, '\\.');
 /** Temp files, asides and undone files of `file` (tempPathFor, asidePathFor, undonePathFor). */
@@ -251,7 +295,7 @@ export async function writeFileAtomic(
   const dir = path.dirname(file);
   // Taking the old file to an aside: the new one under its paired name (a start tells by it a write stopped midway).
   const aside = options.replaceIf?.aside;
-  const temp = aside?.endsWith('.aside.tmp') ? pairedTempPath(aside) : tempPathFor(file);
+  const temp = aside?.endsWith('.aside.tmp') ? pairedTempPath(aside) : tempPathFor(file, options.tempHex);
   let step = 'open temp file';
   let handle: WritableFile | undefined;
   try {
@@ -293,6 +337,11 @@ export async function writeFileAtomic(
     throw new AtomicWriteError(step, errnoOf(err), { cause: err });
   }
   if (leftoverTemps.size > 0) await removeLeftoverTemps(dir);
+  // In place: its name is free again, unless the caller chose it (tempHex) or paired it with an aside (writeGroup gives those back).
+  if (aside === undefined && options.tempHex === undefined) {
+    const hex = finishedTempHex(file, temp);
+    if (hex !== undefined) reuseTempHex(file, hex);
+  }
   if (!durable) return true;
   try {
     await fs.syncDir(dir);

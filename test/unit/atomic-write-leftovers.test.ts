@@ -77,3 +77,56 @@ it('a write in another directory leaves them be; a temp already gone is forgotte
   await writeFileAtomic(path.join(a, 'state.json'), 'z\n', { fs, durable: false });
   expect(leftoverTempCount()).toBe(0);
 });
+
+/** The temp files it is asked to create (`open` with 'wx'), in order; renames and removals refused while `refusing`. */
+function recordingTemps(): FileSystem & { temps: string[]; refusing: boolean } {
+  const fs = {
+    ...nodeFileSystem,
+    temps: [] as string[],
+    refusing: false,
+    async open(file: string, flags: string, mode?: number) {
+      if (flags === 'wx') fs.temps.push(path.basename(file));
+      return nodeFileSystem.open(file, flags, mode);
+    },
+    async rename(from: string, to: string) {
+      if (fs.refusing) throw fsError('EACCES', 'rename', from);
+      await nodeFileSystem.rename(from, to);
+    },
+    async unlink(file: string) {
+      if (fs.refusing) throw fsError('EACCES', 'unlink', file);
+      await nodeFileSystem.unlink(file);
+    },
+  };
+  return fs;
+}
+
+it("a write that succeeded gives its temp name to the next write of the file; a failed write's name is never taken again", async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'atomic-names-'));
+  dirs.push(dir);
+  const file = path.join(dir, 'runner-state.json');
+  const other = path.join(dir, 'other.json');
+  const fs = recordingTemps();
+  // Every name made and removed in a directory stays in the kernel's dentry cache, and each watch
+  // added to the directory walks them all: one name per file, reused, not one per write.
+  for (let i = 0; i < 5; i++) await writeFileAtomic(file, `${i}\n`, { fs });
+  await writeFileAtomic(other, 'x\n', { fs });
+  expect(new Set(fs.temps.slice(0, 5)).size).toBe(1);
+  expect(fs.temps[0]).toMatch(new RegExp(`^\\.runner-state\\.json\\.${process.pid}\\.[0-9a-f]{12}\\.tmp$`));
+  // Another file, another name.
+  expect(fs.temps[5]).toMatch(/^\.other\.json\./);
+  expect(fs.temps[5]).not.toBe(fs.temps[0]);
+  // Refused (the directory unwritable): the temp stays as a leftover, and its name is not used again.
+  fs.refusing = true;
+  await expect(writeFileAtomic(file, 'refused\n', { fs, durable: false })).rejects.toBeInstanceOf(AtomicWriteError);
+  expect(fs.temps[6]).toBe(fs.temps[0]);
+  expect(leftoverTempCount()).toBe(1);
+  fs.refusing = false;
+  await writeFileAtomic(file, 'after\n', { fs, durable: false });
+  expect(fs.temps[7]).not.toBe(fs.temps[6]);
+  expect(await readFile(file, 'utf8')).toBe('after\n');
+  expect((await readdir(dir)).filter((name) => name.startsWith('.'))).toEqual([]);
+  expect(leftoverTempCount()).toBe(0);
+  // The leftover was removed by that write, but a failed write's name stays retired: the next takes the one that succeeded.
+  await writeFileAtomic(file, 'again\n', { fs, durable: false });
+  expect(fs.temps[8]).toBe(fs.temps[7]);
+});
