@@ -69,10 +69,14 @@ describe('the load ticker (what collectWhenIdle runs each second)', () => {
     const stop = followLoad({ begun: () => events.push('begun'), over: () => events.push('over') });
     try {
       // The collection pauses the loop for 80 ms (a large heap): that second would read 7% busy.
-      const tick = loadTicker(sample as never, () => {
-        events.push('collect');
-        active += 80;
-      });
+      const tick = loadTicker(
+        sample as never,
+        () => {
+          events.push('collect');
+          active += 80;
+        },
+        () => events.push('prepare'),
+      );
       for (const busyMs of [600, 300, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 400]) {
         active += busyMs;
         idle += 1000 - busyMs;
@@ -82,7 +86,31 @@ describe('the load ticker (what collectWhenIdle runs each second)', () => {
     } finally {
       stop();
     }
-    expect(events.join(' ')).toBe('begun | | | | | | | over collect | | | | | | begun |');
+    expect(events.join(' ')).toBe('begun | | | | | | prepare | over collect | | | | | | begun |');
+  });
+
+  it('prepares again when the second after the preparation was not quiet, and never on a server that was not busy', () => {
+    let active = 0;
+    let idle = 0;
+    type Sample = { active: number; idle: number; utilization: number };
+    const sample = (now?: Sample, before?: Sample): Sample =>
+      now && before
+        ? { active: 0, idle: 0, utilization: (now.active - before.active) / (now.active + now.idle - before.active - before.idle) }
+        : { active, idle, utilization: 0 };
+    const events: string[] = [];
+    const tick = loadTicker(
+      sample as never,
+      () => events.push('collect'),
+      () => events.push('prepare'),
+    );
+    // Quiet from the start (never busy), then a burst whose sixth quiet second is half-quiet (4.5%).
+    for (const busyMs of [0, 0, 0, 0, 0, 0, 0, 0, 700, 0, 0, 0, 0, 0, 45, 0, 0, 0, 0, 0, 0]) {
+      active += busyMs;
+      idle += 1000 - busyMs;
+      tick();
+      events.push('|');
+    }
+    expect(events.join(' ')).toBe('| | | | | | | | | | | | | prepare | | | | | | prepare | collect |');
   });
 });
 
