@@ -4,6 +4,39 @@ import { type DocumentNode, Kind, print } from 'graphql';
 /** The failed-auth limit's refusal (src/http/steps/auth-failure-limit.ts, RATE_LIMITED_MESSAGE): a 429 that is the token's. */
 export const FAILED_AUTH_LIMITED = 'Too many failed authentication attempts';
 
+/** A request with no answer (its response's headers) within this long is given up (fetchAnswered)... */
+export const NO_ANSWER_MS = 5_000;
+/** ...a read is then asked again, up to this many times in all... */
+export const READ_ATTEMPTS = 3;
+/** ...and a change is given up after this long: not confirmed, it may or may not have been applied (the page says so). */
+export const CHANGE_NO_ANSWER_MS = 30_000;
+
+/** What fetchAnswered rejects with when its time ran out. */
+export class NoAnswerError extends Error {
+  constructor(readonly ms: number) {
+    super(`no answer from the server within ${ms / 1000} s`);
+  }
+}
+
+/**
+ * `fetch`, refused (NoAnswerError) once `ms` pass without the response's headers (the body, a
+ * stream, may then run on), and aborted, body and all, when `init.signal` or any of `also` is.
+ */
+export async function fetchAnswered(input: RequestInfo | URL, init: RequestInit, ms: number, ...also: AbortSignal[]): Promise<Response> {
+  const controller = new AbortController();
+  for (const outer of [init.signal, ...also]) {
+    if (!outer) continue;
+    if (outer.aborted) controller.abort(outer.reason);
+    else outer.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
+  }
+  const timer = setTimeout(() => controller.abort(new NoAnswerError(ms)), ms);
+  try {
+    return await fetch(input, { ...init, signal: controller.signal });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** One refusal as the API gave it: its message is shown as is. */
 export interface ApiError {
   readonly message: string;
@@ -57,6 +90,11 @@ export type ApiResult<R> = { ok: true; data: R } | { ok: false; status: number; 
 
 const texts = new WeakMap<DocumentNode, { query: string; operationName: string | undefined }>();
 
+/** Whether `document`'s operation is a mutation (a change: never sent twice by the page on its own). */
+function isChange(document: DocumentNode): boolean {
+  return document.definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION && d.operation === 'mutation');
+}
+
 /** A typed document's text and operation name (printed once). */
 export function documentText(document: DocumentNode): { query: string; operationName: string | undefined } {
   let text = texts.get(document);
@@ -108,17 +146,29 @@ export class Api {
       accept: 'application/graphql-response+json, application/json',
     };
     if (token) headers.authorization = `Bearer ${token}`;
-    let response: Response;
-    try {
-      response = await fetch(this.options.endpoint, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ query, operationName, variables }),
-        cache: 'no-store',
-        credentials: 'omit',
-      });
-    } catch {
-      return { ok: false, status: 0, errors: [{ message: 'The server cannot be reached.', code: 'NETWORK', extensions: {} }] };
+    const init: RequestInit = {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ query, operationName, variables }),
+      cache: 'no-store',
+      credentials: 'omit',
+    };
+    // Bounded: a request the browser sent on a kept-alive connection whose path is gone (a NAT entry
+    // lost as a laptop slept, a server host that vanished) gets no answer until TCP gives up, minutes
+    // later, and the page waited on it that long: the refetch after the live connection started over
+    // never came, and the page said "Live" over what it showed before. A read is asked again (the
+    // browser drops the connection it gave up on); a change is not: its fate is unknown (NETWORK).
+    const change = isChange(document);
+    let response: Response | undefined;
+    for (let attempt = 1; response === undefined; attempt++) {
+      try {
+        response = await fetchAnswered(this.options.endpoint, init, change ? CHANGE_NO_ANSWER_MS : NO_ANSWER_MS);
+      } catch (err) {
+        const unanswered = err instanceof NoAnswerError;
+        if (unanswered && !change && attempt < READ_ATTEMPTS) continue;
+        const message = unanswered ? `No answer from the server within ${err.ms / 1000} s.` : 'The server cannot be reached.';
+        return { ok: false, status: 0, errors: [{ message, code: 'NETWORK', extensions: {} }] };
+      }
     }
     let body: unknown = null;
     let readable = true;

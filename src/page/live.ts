@@ -1,6 +1,6 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { type Client, createClient, type ExecutionResult, NetworkError } from 'graphql-sse';
-import { documentText, FAILED_AUTH_LIMITED } from './api.js';
+import { documentText, FAILED_AUTH_LIMITED, fetchAnswered, NO_ANSWER_MS } from './api.js';
 
 /** Where the live connection stands, as the page shows it. */
 export type LiveState =
@@ -43,8 +43,8 @@ function operationId(): string {
 
 /** While live, the page asks the server's /health this often... */
 export const PROBE_EVERY_MS = 10_000;
-/** ...and takes no answer within this long (or a request of the protocol unanswered this long) as a server gone quiet. */
-export const NO_ANSWER_MS = 5_000;
+/** ...and takes no answer within NO_ANSWER_MS (api.ts; or a request of the protocol unanswered that long) as a server gone quiet. */
+export { NO_ANSWER_MS };
 
 /**
  * graphql-sse's handler writes a ping (an SSE comment) on every open stream this often
@@ -62,24 +62,6 @@ const WATCH_EVERY_MS = 1_000;
 /** ...and a look this much later than asked for means the page did not run meanwhile (a laptop asleep, a frozen tab). */
 export const LATE_TIMER_MS = 5_000;
 
-/**
- * `fetch`, refused once `ms` pass without the response's headers (the body, a stream, may then run
- * on), and aborted, body and all, when `init.signal` or any of `also` is.
- */
-async function fetchAnswered(input: RequestInfo | URL, init: RequestInit, ms: number, ...also: AbortSignal[]): Promise<Response> {
-  const controller = new AbortController();
-  for (const outer of [init.signal, ...also]) {
-    if (!outer) continue;
-    if (outer.aborted) controller.abort(outer.reason);
-    else outer.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
-  }
-  const timer = setTimeout(() => controller.abort(new Error(`no answer from the server within ${ms / 1000} s`)), ms);
-  try {
-    return await fetch(input, { ...init, signal: controller.signal });
-  } finally {
-    clearTimeout(timer);
-  }
-}
 /**
  * A tab hidden this long closes its live connection, and opens it again (refetching) when shown.
  * Browsers give a server 6 HTTP/1.1 connections, shared by all tabs: each tab's SSE stream held

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { OperatorOverviewDocument } from '../../src/generated/graphql.js';
-import { Api, errorSentences, NOT_API_ANSWER, notConfirmed } from '../../src/page/api.js';
+import { ActivateStrategyDocument, OperatorOverviewDocument } from '../../src/generated/graphql.js';
+import { Api, CHANGE_NO_ANSWER_MS, errorSentences, NO_ANSWER_MS, NOT_API_ANSWER, notConfirmed, READ_ATTEMPTS } from '../../src/page/api.js';
 
 /** Api.run against a server whose only answer is `response` (what a proxy in between may send back). */
 async function runAgainst(response: Response) {
@@ -91,5 +91,70 @@ describe("the operator page's refusal words", () => {
     expect(errorSentences([error('(see the log)')])).toBe('(see the log).');
     expect(errorSentences([error('  ')])).toBe('No reason was given.');
     expect(errorSentences([])).toBe('No reason was given.');
+  });
+});
+
+describe("the operator page's Api.run when a request gets no answer", () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    vi.useRealTimers();
+  });
+
+  /**
+   * A server reached through connections whose path is gone (a NAT entry lost as a laptop slept):
+   * the requests listed in `answers` by their order get that answer, the others none, ever (until
+   * aborted). Returns the requests' times (ms on the fake clock).
+   */
+  function serverAnswering(answers: Record<number, () => Response>) {
+    const sentAt: number[] = [];
+    vi.stubGlobal('fetch', (_input: unknown, init: RequestInit) => {
+      sentAt.push(Date.now());
+      const answer = answers[sentAt.length];
+      if (answer) return Promise.resolve(answer());
+      return new Promise<Response>((_resolve, reject) => {
+        init.signal?.addEventListener('abort', () => reject(init.signal?.reason), { once: true });
+      });
+    });
+    return sentAt;
+  }
+  const api = () => new Api({ endpoint: 'http://127.0.0.1:1/graphql', token: () => 't', onUnauthorized: () => {} });
+  const overview = { viewer: { name: 'admin', scope: 'ADMIN' } };
+
+  it('a read is given up after NO_ANSWER_MS and asked again: the answer to the second is the one shown', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const sentAt = serverAnswering({ 2: () => Response.json({ data: overview }) });
+    const running = api().run(OperatorOverviewDocument, {});
+    await vi.advanceTimersByTimeAsync(NO_ANSWER_MS);
+    expect(await running).toEqual({ ok: true, data: overview });
+    expect(sentAt).toEqual([0, NO_ANSWER_MS]);
+  });
+
+  it('a read with no answer READ_ATTEMPTS times says so (NETWORK), and is not asked again on its own', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const sentAt = serverAnswering({});
+    const running = api().run(OperatorOverviewDocument, {});
+    await vi.advanceTimersByTimeAsync(READ_ATTEMPTS * NO_ANSWER_MS);
+    expect(await running).toEqual({
+      ok: false,
+      status: 0,
+      errors: [{ message: `No answer from the server within ${NO_ANSWER_MS / 1000} s.`, code: 'NETWORK', extensions: {} }],
+    });
+    expect(sentAt).toHaveLength(READ_ATTEMPTS);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sentAt).toHaveLength(READ_ATTEMPTS);
+  });
+
+  it('a change is sent once: no answer within CHANGE_NO_ANSWER_MS, and it is not confirmed (it may or may not have been applied)', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const sentAt = serverAnswering({});
+    const running = api().run(ActivateStrategyDocument, { strategyKey: 'range', expectedVersion: 3 });
+    await vi.advanceTimersByTimeAsync(CHANGE_NO_ANSWER_MS - 1);
+    expect(sentAt).toEqual([0]);
+    await vi.advanceTimersByTimeAsync(1);
+    const result = await running;
+    expect(!result.ok && notConfirmed(result.errors)).toBe(true);
+    expect(!result.ok && result.errors[0]?.message).toBe(`No answer from the server within ${CHANGE_NO_ANSWER_MS / 1000} s.`);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sentAt).toEqual([0]);
   });
 });
