@@ -2553,9 +2553,10 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     const server = await serve({ runner: false });
     const proxy = await blackHoleProxy(Number(new URL(server.origin).port));
     try {
-      const { page } = await openOperatorPage(browser, proxy.origin, { fakeClock: true });
+      const { page, requests, unfinished } = await openOperatorPage(browser, proxy.origin, { fakeClock: true });
       await expect.poll(() => text(page, 'active-strategy')).toBe('momentum');
       proxy.blackHole();
+      const blackHoledAt = requests.length;
       // The server is reachable all along: /health answers (here, not through a kept-alive socket
       // of the proxy the browser may pick, whose silence would be the probe's to notice).
       await page.route('**/health', (route) => route.fulfill({ status: 200, body: 'ok' }));
@@ -2583,15 +2584,32 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
         .poll(() => text(page, 'server-down'), { timeout: 2_000 })
         .toContain('Nothing from the server on the live connection for 15 s');
       // Before: "Live" over "momentum" until the stream's socket gave up. Now a new connection, refetched.
-      await expect
-        .poll(
-          async () => {
-            await page.clock.fastForward(1_000);
-            return text(page, 'active-strategy');
-          },
-          { timeout: 30_000 },
-        )
-        .toBe('range');
+      let pageSeconds = 0;
+      try {
+        await expect
+          .poll(
+            async () => {
+              await page.clock.fastForward(1_000);
+              pageSeconds += 1;
+              return text(page, 'active-strategy');
+            },
+            { timeout: 30_000 },
+          )
+          .toBe('range');
+      } catch (err) {
+        // Failed twice in CI, cause unknown: what the page was doing, and each request since the black hole.
+        const waiting = new Set(unfinished());
+        const since = requests
+          .slice(blackHoledAt)
+          .map(
+            (r) => `${r.method()} ${new URL(r.url()).pathname} ${waiting.has(r) ? 'unanswered' : (r.failure()?.errorText ?? 'answered')}`,
+          );
+        const live = await page.getByTestId('live').getAttribute('data-connected');
+        throw new Error(
+          `${(err as Error).message}\nafter ${pageSeconds} s of page time: live ${live}, says ${JSON.stringify(await page.getByTestId('server-down').allTextContents())}\nrequests since the black hole:\n${since.join('\n')}`,
+          { cause: err },
+        );
+      }
       expect(held).toBe(1);
       await expect.poll(() => page.getByTestId('live').getAttribute('data-connected')).toBe('true');
     } finally {
