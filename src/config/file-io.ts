@@ -4,13 +4,12 @@ import {
   AtomicWriteError,
   asidePathFor,
   type FileMark,
-  finishedTempHex,
   pairedTempPath,
   type ReplaceIf,
   removeTempFile,
   replaceChecked,
   takeTempHex,
-  tempPathFor,
+  tempNamesFree,
   undonePathFor,
   writeFileAtomic,
 } from '../fs/atomic-write.js';
@@ -110,8 +109,8 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
   const done: Replaced[] = [];
   // Each replaced file's old inode under its aside name until the group is over (see Replaced.aside).
   const asides: string[] = [];
-  // Each write's names (taken or not): free for the next group once this one succeeded (finishedTempHex).
-  const names: { file: string; name: string }[] = [];
+  // Each write's names (taken or not): free for the next group once this one succeeded (tempNamesFree).
+  const names: { file: string; hex: string }[] = [];
   const notDurable: string[] = [];
   const placed: ({ file: string } & FileMark)[] = [];
   const holds = async (file: string) => readStoreFiles(fs, [file], plan.checks).then(([read]) => (typeof read === 'string' ? read : null));
@@ -146,7 +145,7 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
       let replaceIf: ReplaceIf | undefined;
       let aside: string | null = null;
       const tempHex = write.tempHex ?? takeTempHex(write.file);
-      names.push({ file: write.file, name: tempPathFor(write.file, tempHex) });
+      names.push({ file: write.file, hex: tempHex });
       if (write.previous !== null) {
         const old = await fs.hold?.(write.file);
         if (old) held.push(old);
@@ -199,10 +198,7 @@ export async function writeGroup(fs: FileSystem, plan: GroupWritePlan): Promise<
     releaseAfterTurn(held);
   }
   // Written: each temp in place (or removed) and each aside removed; one left over is not handed back.
-  const tempNames = names.flatMap(({ file, name }) => {
-    const hex = finishedTempHex(file, name);
-    return hex === undefined ? [] : [{ file, hex }];
-  });
+  const tempNames = names.filter(({ file, hex }) => tempNamesFree(file, hex));
   const written = { auditSize: audit.size, auditLost: audit.lost, notDurable, placed, tempNames };
   const trim = plan.audit.trim;
   if (!trim) return written;

@@ -53,7 +53,7 @@ export interface AtomicWriteOptions {
    * the two, and a hand edit renamed into place in it was renamed over: never in force, never audited.
    */
   replaceIf?: ReplaceIf;
-  /** The hex part of the temp name (takeTempHex), when the caller gives it back itself (finishedTempHex, reuseTempHex). */
+  /** The hex part of the temp name (takeTempHex), when the caller gives it back itself (tempNamesFree, reuseTempHex). */
   tempHex?: string;
 }
 
@@ -182,7 +182,7 @@ const FINISHED_NAMES_PER_FILE = 4;
 /** The hex part for the names of a write of `file`: a finished write's (reuseTempHex), or a new one. */
 export const takeTempHex = (file: string): string => finishedNames.get(file)?.pop() ?? randomBytes(6).toString('hex');
 
-/** `hex` (takeTempHex) is free again for the next write of `file` (its write succeeded: finishedTempHex). */
+/** `hex` (takeTempHex) is free again for the next write of `file` (its write succeeded: tempNamesFree). */
 export function reuseTempHex(file: string, hex: string): void {
   let names = finishedNames.get(file);
   if (names === undefined) {
@@ -193,14 +193,12 @@ export function reuseTempHex(file: string, hex: string): void {
 }
 
 /**
- * The hex part of `name` (a temp or aside name of `file`) used by a write that succeeded, when no
- * file under it (the temp, the aside) is left to remove later (leftoverTemps); else undefined.
+ * Whether the names of `file` with `hex` (its temp and aside names) are free: no file under them
+ * is left to remove later (leftoverTemps). For a write that succeeded: its names may be reused.
  */
-export function finishedTempHex(file: string, name: string): string | undefined {
-  const hex = /\.([0-9a-f]{12})(?:\.aside)?\.tmp$/.exec(name)?.[1];
-  if (hex === undefined) return undefined;
+export function tempNamesFree(file: string, hex: string): boolean {
   const base = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${hex}`);
-  return leftoverTemps.has(`${base}.tmp`) || leftoverTemps.has(`${base}.aside.tmp`) ? undefined : hex;
+  return !leftoverTemps.has(`${base}.tmp`) && !leftoverTemps.has(`${base}.aside.tmp`);
 }
 
 /**
@@ -295,7 +293,10 @@ export async function writeFileAtomic(
   const dir = path.dirname(file);
   // Taking the old file to an aside: the new one under its paired name (a start tells by it a write stopped midway).
   const aside = options.replaceIf?.aside;
-  const temp = aside?.endsWith('.aside.tmp') ? pairedTempPath(aside) : tempPathFor(file, options.tempHex);
+  const paired = aside?.endsWith('.aside.tmp') === true;
+  // A name of its own (neither paired with an aside nor the caller's): given back here once in place.
+  const ownHex = paired || options.tempHex !== undefined ? undefined : takeTempHex(file);
+  const temp = paired ? pairedTempPath(aside as string) : tempPathFor(file, options.tempHex ?? ownHex);
   let step = 'open temp file';
   let handle: WritableFile | undefined;
   try {
@@ -338,10 +339,7 @@ export async function writeFileAtomic(
   }
   if (leftoverTemps.size > 0) await removeLeftoverTemps(dir);
   // In place: its name is free again, unless the caller chose it (tempHex) or paired it with an aside (writeGroup gives those back).
-  if (aside === undefined && options.tempHex === undefined) {
-    const hex = finishedTempHex(file, temp);
-    if (hex !== undefined) reuseTempHex(file, hex);
-  }
+  if (aside === undefined && ownHex !== undefined && tempNamesFree(file, ownHex)) reuseTempHex(file, ownHex);
   if (!durable) return true;
   try {
     await fs.syncDir(dir);
