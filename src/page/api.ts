@@ -86,7 +86,9 @@ function notTheApis(response: Response, readable: boolean): string {
   return `The answer (HTTP ${response.status}${type ? `, ${type}` : ''}) is not the API's: ${why}.${hint}`;
 }
 
-export type ApiResult<R> = { ok: true; data: R } | { ok: false; status: number; errors: readonly ApiError[] };
+/** A request refused or not answered: `status` 0 when no answer came (NETWORK: none within the bound, or the server could not be reached). */
+export type ApiFailure = { ok: false; status: number; errors: readonly ApiError[] };
+export type ApiResult<R> = { ok: true; data: R } | ApiFailure;
 
 const texts = new WeakMap<DocumentNode, { query: string; operationName: string | undefined }>();
 

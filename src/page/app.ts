@@ -11,7 +11,7 @@ import {
   RollbackConfigDocument,
   UpdateConfigDocument,
 } from '../generated/graphql.js';
-import { Api } from './api.js';
+import { Api, type ApiFailure } from './api.js';
 import type { Filters, PageActions, ServerBuild, Signal, State, TunableDefinitionRow } from './model.js';
 import { createLive } from './shared-live.js';
 import { addFetched, addLive } from './signal-series.js';
@@ -25,6 +25,17 @@ import { token } from './token.js';
 export const RELOAD_COALESCE_MS = 250;
 
 type Reload = 'overview' | 'strategies' | 'history' | 'signals';
+
+/**
+ * A read that got no answer (none to any of its attempts, api.ts, or the server could not be
+ * reached) while the live connection is open is asked again this long after. Before, what it shows
+ * (the strategies table, the timeline, the config panel) stayed as it was under "Live", beside its
+ * error, until some news asked for it: after a laptop's sleep every kept-alive connection the
+ * browser holds is dead (up to six per server), and the refetch once the live connection has
+ * started over can meet three of them. Each attempt given up drops its dead connection, so a later
+ * one finds a working one. Not while the live connection is down: its reopening refetches everything.
+ */
+export const READ_RETRY_MS = 5_000;
 
 /**
  * The page's first load waits for its subscriptions to be accepted (so no change can fall between
@@ -81,6 +92,9 @@ export class App implements PageActions {
   /** A history load was held back while the store was unreachable (loadHistory): asked when it is back. */
   private historyDue = false;
   private reloadTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Reads that got no answer, to be asked again (`askAgain`), and the timer that will. */
+  private unanswered = new Set<Reload>();
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly api = new Api({ endpoint: '/graphql', token: () => token.get(), onUnauthorized: (m) => this.dropToken(m) });
   private readonly live = createLive({
     url: '/graphql/stream',
@@ -231,12 +245,29 @@ export class App implements PageActions {
     }, RELOAD_COALESCE_MS);
   }
 
+  /**
+   * Asks `part` again READ_RETRY_MS from now if a read of it got no answer (NETWORK, status 0) while
+   * the live connection is open; other failures (a refusal, an answer not the API's) are said and left.
+   */
+  private askAgain(part: Reload, failures: readonly ApiFailure[]): void {
+    if (this.state.live.kind !== 'open' || !failures.some((f) => f.status === 0)) return;
+    this.unanswered.add(part);
+    if (this.retryTimer !== null) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      const due = [...this.unanswered];
+      this.unanswered.clear();
+      if (this.state.live.kind === 'open') this.reloadSoon(...due);
+    }, READ_RETRY_MS);
+  }
+
   private async loadOverview(): Promise<void> {
     const seq = this.statusSeq;
     const mine = ++this.overviewSeq;
     const result = await this.api.run(OperatorOverviewDocument, {});
     if (mine !== this.overviewSeq) return; // a later load's answer is on its way
     if (!result.ok) {
+      this.askAgain('overview', [result]);
       this.state.loadError = result.errors.map((e) => e.message).join('; ');
       // Reads need a token and this page has none (any more): what it showed is no longer known.
       // Kept, it went on looking current, its "changed 39 s ago" ticking, beside a read-only banner.
@@ -267,6 +298,7 @@ export class App implements PageActions {
     });
     if (seq !== this.strategiesSeq) return; // filters changed meanwhile: a newer answer is on its way
     if (!result.ok) {
+      this.askAgain('strategies', [result]);
       // A 401 is the token's (dropped and refetched, or reads need one: the status panel says so).
       if (result.status !== 401) this.notify('error', `Cannot load the strategies: ${result.errors.map((e) => e.message).join('; ')}`);
       return;
@@ -279,6 +311,7 @@ export class App implements PageActions {
     if (seq !== this.strategiesSeq) return;
     for (const [i, answer] of answers.entries()) {
       if (!answer.ok) {
+        this.askAgain('strategies', [answer]);
         if (answer.status !== 401) this.notify('error', `Cannot load the strategies: ${answer.errors.map((e) => e.message).join('; ')}`);
         return;
       }
@@ -311,6 +344,7 @@ export class App implements PageActions {
     const result = await this.api.run(OperatorHistoryDocument, {});
     if (seq !== this.historySeq) return;
     if (!result.ok) {
+      this.askAgain('history', [result]);
       // Said where the timeline goes (a server whose --max-list-size is under the page's `last`
       // refuses it): it was left "Loading…" for good. A 401 is the token's (the status panel says so).
       this.state.historyError = result.status === 401 ? null : result.errors.map((e) => e.message).join('; ');
@@ -325,10 +359,12 @@ export class App implements PageActions {
   private async loadSignals(): Promise<void> {
     const instruments = this.state.status?.activeStrategy.instruments ?? [];
     const refused: string[] = [];
+    const failures: ApiFailure[] = [];
     await Promise.all(
       instruments.map(async (instrument) => {
         const result = await this.api.run(OperatorSignalsDocument, { instrument });
         if (!result.ok) {
+          failures.push(result);
           // Said on the charts: swallowed, a refused query read as "No signals yet". A 401 is the token's.
           if (result.status !== 401) refused.push(result.errors.map((e) => e.message).join('; '));
           return;
@@ -336,6 +372,7 @@ export class App implements PageActions {
         addFetched(this.state.signals, instrument, result.data.signals);
       }),
     );
+    this.askAgain('signals', failures);
     this.state.signalsError = refused.length > 0 ? [...new Set(refused)].join('; ') : null;
     this.render();
   }

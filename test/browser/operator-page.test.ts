@@ -8,7 +8,7 @@ import type { Browser, BrowserContext, CDPSession, Page, Route } from 'playwrigh
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createToken, revokeToken } from '../../src/auth/token-file.js';
 import { interruptible } from '../../src/graphql/plugins/interruptible.js';
-import { FIRST_LOAD_WAIT_MS, RELOAD_COALESCE_MS } from '../../src/page/app.js';
+import { FIRST_LOAD_WAIT_MS, READ_RETRY_MS, RELOAD_COALESCE_MS } from '../../src/page/app.js';
 import { HIDDEN_PAUSE_MS, NO_ANSWER_MS, PROBE_EVERY_MS, STREAM_PING_MS, STREAM_SILENT_MS } from '../../src/page/live.js';
 import { GROUP_KDF_ITERATIONS, LEADER_BEAT_MS, LEADER_SILENT_MS } from '../../src/page/shared-live.js';
 import { CLOSE_IGNORED_MS, UNANSWERED_MS } from '../../src/page/views/dialog.js';
@@ -526,6 +526,37 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await expect.poll(() => page.locator('#strategies').textContent()).toContain('No strategy matches these filters.');
     const last = requests.filter((r) => r.postDataJSON?.()?.operationName === 'OperatorStrategies').at(-1);
     expect(last?.postDataJSON().variables).toEqual({ instrument: 'XAU_USD', riskLevel: 'HIGH', sessionPreference: 'ASIA' });
+  }, 60_000);
+
+  it('asks a read again, READ_RETRY_MS later, when it got no answer or could not reach the server while the live connection is open, and shows its answer', async () => {
+    const server = await serve({ runner: false });
+    // The page's own clock: moved by hand past a few seconds, it would judge the live connection
+    // silent (no ping from the server in STREAM_SILENT_MS of its time) and start over, refetching.
+    const { page, requests } = await openOperatorPage(browser, server.origin);
+    await row(page, 'gold').waitFor();
+    const keys = () => page.getByTestId('strategy-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
+    expect(await keys()).toContain('range');
+    // The filtered list's first request fails on its way (a kept-alive connection the browser held,
+    // gone); the live connection stays open, and no news asks for the list again.
+    let failedAt = 0;
+    await page.route('**/graphql', async (route) => {
+      if (route.request().postDataJSON()?.operationName === 'OperatorStrategies' && failedAt === 0) {
+        failedAt = Date.now();
+        return route.abort('connectionreset');
+      }
+      await route.continue();
+    });
+    const filtered = () =>
+      requests.filter((r) => r.postDataJSON?.()?.operationName === 'OperatorStrategies' && r.postDataJSON().variables.riskLevel === 'HIGH');
+    await page.locator('#filter-risk').selectOption('HIGH');
+    await expect.poll(() => keys(), { timeout: READ_RETRY_MS + 10_000 }).toEqual(['gold', 'momentum_v2']);
+    const askedAgainAt = Date.now();
+    expect(filtered().length).toBe(2);
+    expect(filtered()[0]?.failure()?.errorText).toBe('net::ERR_CONNECTION_RESET');
+    expect(askedAgainAt - failedAt).toBeGreaterThanOrEqual(READ_RETRY_MS);
+    expect(await page.getByTestId('live').getAttribute('data-connected')).toBe('true');
+    // One live connection all along: the list came from the read asked again, not a start over's refetch.
+    expect(requests.filter((r) => r.method() === 'PUT' && new URL(r.url()).pathname === '/graphql/stream').length).toBe(1);
   }, 60_000);
 
   it('with a token it activates from the page: shows what will change and sends the version it showed', async () => {
