@@ -224,7 +224,8 @@ export function followLoad(listener: LoadListener): () => void {
  * generation and the old-generation slack it grew under load only through its memory reducer,
  * which Node triggers late and unpredictably (measured: a server held ~110-120 MB resident for
  * 20 s to over 40 s after a burst of reads, writes and a read storm, then fell to ~90 MB). Here it
- * falls to ~89 MB about 7 s after the last request. The collection compacts every page (as the
+ * falls about 7 s after the last request (`npm run bench`: 81-94 MB after its whole load; 75-76 MB
+ * after a scratch load of reads, writes and a storm). The collection compacts every page (as the
  * memory reducer's does), which pauses the event loop for about 70 ms on this heap (~25 MB live; ~35
  * with V8's helper threads, which `npm start` turns off: README, "Memory"):
  * once per burst, only after six seconds with the loop all but idle, and no longer than the pause
