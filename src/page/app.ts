@@ -269,6 +269,15 @@ export class App implements PageActions {
     if (!result.ok) {
       this.askAgain('overview', [result]);
       this.state.loadError = result.errors.map((e) => e.message).join('; ');
+      // Drawn in the panels only while they are empty: over what the page holds it was said nowhere,
+      // and the config panel went on looking current. Taken away once a load is answered.
+      if (result.status !== 401 && this.state.status !== null) {
+        this.notify(
+          'error',
+          `Cannot load the status and config (what is shown may be out of date): ${this.state.loadError}`,
+          'load-overview',
+        );
+      }
       // Reads need a token and this page has none (any more): what it showed is no longer known.
       // Kept, it went on looking current, its "changed 39 s ago" ticking, beside a read-only banner.
       if (result.status === 401) {
@@ -282,6 +291,7 @@ export class App implements PageActions {
       return;
     }
     this.state.loadError = null;
+    this.clearNotices('load-overview');
     this.state.viewer = result.data.viewer;
     this.state.config = result.data.config;
     if (seq === this.statusSeq) this.state.status = result.data.status;
@@ -300,7 +310,8 @@ export class App implements PageActions {
     if (!result.ok) {
       this.askAgain('strategies', [result]);
       // A 401 is the token's (dropped and refetched, or reads need one: the status panel says so).
-      if (result.status !== 401) this.notify('error', `Cannot load the strategies: ${result.errors.map((e) => e.message).join('; ')}`);
+      if (result.status !== 401)
+        this.notify('error', `Cannot load the strategies: ${result.errors.map((e) => e.message).join('; ')}`, 'load-strategies');
       return;
     }
     // Asked per base strategy, not per row: a full preset set's rows each carrying their base's
@@ -312,11 +323,14 @@ export class App implements PageActions {
     for (const [i, answer] of answers.entries()) {
       if (!answer.ok) {
         this.askAgain('strategies', [answer]);
-        if (answer.status !== 401) this.notify('error', `Cannot load the strategies: ${answer.errors.map((e) => e.message).join('; ')}`);
+        if (answer.status !== 401)
+          this.notify('error', `Cannot load the strategies: ${answer.errors.map((e) => e.message).join('; ')}`, 'load-strategies');
         return;
       }
       if (answer.data.strategy) this.tunableDefinitions.set(missing[i] as string, answer.data.strategy.tunableDefinitions);
     }
+    // A notice that the table could not be loaded is over once it is.
+    this.clearNotices('load-strategies');
     this.state.strategies = rows.map((s) => ({ ...s, tunableDefinitions: this.tunableDefinitions.get(s.base ?? s.key) ?? [] }));
     this.state.strategiesPresetsVersion = result.data.status.presetsVersion;
     this.state.strategiesConfigVersion = result.data.status.configVersion;

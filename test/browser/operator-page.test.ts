@@ -528,7 +528,7 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(last?.postDataJSON().variables).toEqual({ instrument: 'XAU_USD', riskLevel: 'HIGH', sessionPreference: 'ASIA' });
   }, 60_000);
 
-  it('asks a read again, READ_RETRY_MS later, when it got no answer or could not reach the server while the live connection is open, and shows its answer', async () => {
+  it('asks a read again, READ_RETRY_MS later, when it got no answer or could not reach the server while the live connection is open: says so meanwhile, then shows its answer', async () => {
     const server = await serve({ runner: false });
     // The page's own clock: moved by hand past a few seconds, it would judge the live connection
     // silent (no ping from the server in STREAM_SILENT_MS of its time) and start over, refetching.
@@ -549,13 +549,35 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     const filtered = () =>
       requests.filter((r) => r.postDataJSON?.()?.operationName === 'OperatorStrategies' && r.postDataJSON().variables.riskLevel === 'HIGH');
     await page.locator('#filter-risk').selectOption('HIGH');
+    // Said meanwhile, over the list still shown, and taken away once the list is loaded.
+    const notice = (words: string) => page.locator('.notice.error', { hasText: words });
+    await expect.poll(() => notice('Cannot load the strategies: The server cannot be reached.').count()).toBe(1);
     await expect.poll(() => keys(), { timeout: READ_RETRY_MS + 10_000 }).toEqual(['gold', 'momentum_v2']);
     const askedAgainAt = Date.now();
     expect(filtered().length).toBe(2);
     expect(filtered()[0]?.failure()?.errorText).toBe('net::ERR_CONNECTION_RESET');
     expect(askedAgainAt - failedAt).toBeGreaterThanOrEqual(READ_RETRY_MS);
+    await expect.poll(() => notice('Cannot load the strategies').count()).toBe(0);
+
+    // The status and config read after a change fails the same way: the config panel is what it
+    // held (the status comes by the live connection), so the failure is said, then taken away.
+    let overviewFailed = 0;
+    await page.route('**/graphql', async (route) => {
+      if (route.request().postDataJSON()?.operationName === 'OperatorOverview' && overviewFailed === 0) {
+        overviewFailed += 1;
+        return route.abort('connectionreset');
+      }
+      await route.fallback();
+    });
+    const slower = await server.gql('mutation { updateConfig(input: { scanIntervalSeconds: 45 }) { config { version } } }');
+    expect(slower.body.errors).toBeUndefined();
+    await expect.poll(() => notice('Cannot load the status and config (what is shown may be out of date)').count()).toBe(1);
+    expect(await page.locator('#glance').textContent()).toContain('scan every 30 s');
+    await expect.poll(() => page.locator('#glance').textContent(), { timeout: READ_RETRY_MS + 10_000 }).toContain('scan every 45 s');
+    await expect.poll(() => notice('Cannot load the status and config').count()).toBe(0);
+    expect(overviewFailed).toBe(1);
     expect(await page.getByTestId('live').getAttribute('data-connected')).toBe('true');
-    // One live connection all along: the list came from the read asked again, not a start over's refetch.
+    // One live connection all along: each list came from the read asked again, not a start over's refetch.
     expect(requests.filter((r) => r.method() === 'PUT' && new URL(r.url()).pathname === '/graphql/stream').length).toBe(1);
   }, 60_000);
 
