@@ -1,8 +1,8 @@
 import { createHash, pbkdf2Sync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, CDPSession, Page, Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -2365,6 +2365,46 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     ).toBe(true);
     // Before: a fixed 50 px axis left 35 px, and "12,010" was drawn as "2,010".
     expect(widest, `labels ${labels.join(' / ')} in ${room} px`).toBeLessThanOrEqual(room);
+  }, 60_000);
+
+  it('a price with fine steps keeps its leading digits on its signal chart’s price axis', async () => {
+    const server = await serve({ runner: false });
+    // Gold at 2,310.50x, a thousandth at a time: ticks a thousandth apart, labels like 2,310.503.
+    const dir = await mkdtemp(path.join(tmpdir(), 'scp-feed-'));
+    const feed = path.join(dir, 'gold.csv');
+    const start = Date.parse('2026-11-02T00:00:00Z');
+    const rows = Array.from({ length: 260 }, (_, i) => {
+      const close = (2310.5 + (i % 7) / 1000).toFixed(3);
+      return `${new Date(start + i * 300_000).toISOString()},XAU_USD,${close},${close},${close},${close}`;
+    });
+    await writeFile(feed, `time,instrument,open,high,low,close\n${rows.join('\n')}\n`);
+    const gold = await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    expect(gold.body.errors).toBeUndefined();
+    const faster = await server.gql('mutation { updateConfig(input: { scanIntervalSeconds: 1 }) { config { version } } }');
+    expect(faster.body.errors).toBeUndefined();
+    const runner = spawnStratctl(['runner', '--runtime-dir', server.runtimeDir, '--heartbeat-ms', '200', '--feed', `csv:${feed}`]);
+    try {
+      await runner.waitFor(/strategy runner started/);
+      const { page } = await openOperatorPage(browser, server.origin);
+      const chart = page.locator('[data-testid="signal-chart"][data-instrument="XAU_USD"]');
+      await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+      await expect
+        .poll(() => chart.getAttribute('data-y-axis').then((a) => (JSON.parse(a ?? '{}').labels as string[] | undefined) ?? []))
+        .toSatisfy((labels: string[]) => labels.length > 1 && labels.every((l) => /^2,310\.50\d$/.test(l)));
+      // The labels as drawn, measured in the axis's font, against the room uPlot left them left of the ticks.
+      const { labels, room, widest } = await chart.evaluate((el) => {
+        const axis = JSON.parse(el.dataset.yAxis ?? '{}') as { labels: string[]; room: number; font: string; pxRatio: number };
+        const ctx = document.createElement('canvas').getContext('2d')!;
+        ctx.font = axis.font;
+        const widest = Math.max(...axis.labels.map((l) => ctx.measureText(l).width)) / axis.pxRatio;
+        return { labels: axis.labels, room: axis.room, widest };
+      });
+      // Before: a fixed 70 px axis, and "2,310.503" was drawn as ",310.503".
+      expect(widest, `labels ${labels.join(' / ')} in ${room} px`).toBeLessThanOrEqual(room);
+    } finally {
+      await runner.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('says when the server goes away, reconnects when it is back, refetches, and notices a new server version', async () => {
