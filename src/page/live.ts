@@ -43,8 +43,7 @@ function operationId(): string {
 
 /** While live, the page asks the server's /health this often... */
 export const PROBE_EVERY_MS = 10_000;
-/** ...and takes no answer within NO_ANSWER_MS (api.ts; or a request of the protocol unanswered that long) as a server gone quiet. */
-export { NO_ANSWER_MS };
+// ...and takes no answer within NO_ANSWER_MS (api.ts; or a request of the protocol unanswered that long) as a server gone quiet.
 
 /**
  * graphql-sse's handler writes a ping (an SSE comment) on every open stream this often

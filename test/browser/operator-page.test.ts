@@ -8,8 +8,9 @@ import type { Browser, BrowserContext, CDPSession, Page, Route } from 'playwrigh
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createToken, revokeToken } from '../../src/auth/token-file.js';
 import { interruptible } from '../../src/graphql/plugins/interruptible.js';
+import { NO_ANSWER_MS } from '../../src/page/api.js';
 import { FIRST_LOAD_WAIT_MS, READ_RETRY_MS, RELOAD_COALESCE_MS } from '../../src/page/app.js';
-import { HIDDEN_PAUSE_MS, NO_ANSWER_MS, PROBE_EVERY_MS, STREAM_PING_MS, STREAM_SILENT_MS } from '../../src/page/live.js';
+import { HIDDEN_PAUSE_MS, PROBE_EVERY_MS, STREAM_PING_MS, STREAM_SILENT_MS } from '../../src/page/live.js';
 import { GROUP_KDF_ITERATIONS, LEADER_BEAT_MS, LEADER_SILENT_MS } from '../../src/page/shared-live.js';
 import { CLOSE_IGNORED_MS, UNANSWERED_MS } from '../../src/page/views/dialog.js';
 import { SINGLE_VERSION_PAD_S, TIMELINE_VERSIONS } from '../../src/page/views/timeline.js';
