@@ -108,6 +108,9 @@ export interface YogaOptions {
   plugins?: Plugin[];
 }
 
+/** For yoga's parser cache: parse errors are never kept (see its use below). */
+const NO_ERROR_CACHE = { get: (): undefined => undefined, set: (): void => {} };
+
 /** Yoga's server context is the request's scope, on its HTTP path and in process alike. */
 export type ControlPlaneYoga = YogaServerInstance<RequestScope, GraphQLContext>;
 
@@ -155,7 +158,11 @@ export function createControlPlaneYoga(options: YogaOptions): ControlPlaneYoga {
     },
     landingPage: false,
     // Bounded by size as the fast lane's cache is (document-cache.ts): yoga's default kept 1,024 documents of any size.
-    parserAndValidationCache: { documentCache: boundedParseCache(), errorCache: boundedParseCache() },
+    // Parse errors are not kept: yoga's cache throws a kept error from its onParse hook, before any
+    // other plugin's hook sees the request, so a syntax error sent again was neither counted
+    // (graphql_envelop_error_result) nor timed. Parsing it again stops at the error, and any document
+    // over DOCUMENT_CACHE_MAX_CHARS was parsed every time anyway.
+    parserAndValidationCache: { documentCache: boundedParseCache(), errorCache: NO_ERROR_CACHE },
     // Same-origin only: no cross-origin browser page may call the API (see README, Security).
     cors: false,
     // Nothing reaches yoga over the adapter's limit; its own (25 MB) would only add a second count.

@@ -56,27 +56,6 @@ function plainParams(body: string): Params | null {
   };
 }
 
-/**
- * Parses as yoga's HTTP path does: a syntax error gets GRAPHQL_PARSE_FAILED and the spec's 400
- * (yoga's usePreventMutationViaGET adds them when its context has a fetch Request, which the lane's
- * has not). The error object is the one yoga's parser cache keeps, so its own path answers alike.
- */
-function parseAsYogaDoes<T>(parse: (source: string) => T, source: string): T {
-  try {
-    return parse(source);
-  } catch (err) {
-    if (err instanceof GraphQLError) {
-      const extensions = err.extensions as Record<string, unknown>;
-      extensions.code ||= 'GRAPHQL_PARSE_FAILED';
-      extensions.http ||= {};
-      const http = extensions.http as { spec?: boolean; status?: number };
-      http.spec ||= true;
-      http.status ||= 400;
-    }
-    throw err;
-  }
-}
-
 /** yoga's regular result processor, writing into a plain reply instead of a fetch Response: same status, headers and bytes. */
 const CAPTURE = {
   Response: function Captured(body: string, init: { status: number; headers: Record<string, string> }) {
@@ -168,7 +147,7 @@ export function fastLaneRoute(
       () => {
         checkedNow = true;
         const e = envelopedNow();
-        return { schema: e.schema, validate: e.validate, parse: (source: string) => parseAsYogaDoes(e.parse, source) };
+        return { schema: e.schema, validate: e.validate, parse: e.parse };
       },
       // As yoga's path: an operationName that names no operation is refused before validation.
       (document) => documents.operation(document, params.operationName) !== null,
