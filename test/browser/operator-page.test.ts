@@ -964,46 +964,64 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(onDisk).toMatch(/slow_ma_period: 100/);
   }, 60_000);
 
-  it('at the version bound: Activate says no further version can be written and sends nothing; a change refused there (CONFIG_WRITE_FAILED) says its step', async () => {
+  it('at the version bound: Activate, Tunables and Roll back each say no further version can be written, and send nothing', async () => {
     const server = await serve({ runner: false });
     const { page, requests } = await openOperatorPage(browser, server.origin);
     await enterToken(page, server.token, /^Token: admin/);
-    // A hand edit to the last version a config may have: no change can be numbered after it.
+    // A hand edit to the last version a config may have (gold made active, so version 1's settings
+    // differ and a roll back to it would be a change): no change can be numbered after it.
     await writeFile(
       path.join(server.runtimeDir, 'config.yaml'),
-      (await configOnDisk(server)).replace(/^version: 1$/m, 'version: 2147483647'),
+      (await configOnDisk(server))
+        .replace(/^version: 1$/m, 'version: 2147483647')
+        .replace('active_strategy_key: momentum', 'active_strategy_key: gold'),
     );
     await expect.poll(() => text(page, 'config-version'), { timeout: 15_000 }).toBe('2147483647');
-    // The dialog made against the version in force (once the page has read the strategies again at it).
+    const before = await configOnDisk(server);
+    const dialog = page.locator('dialog[open]');
+    const closeAny = async () => {
+      if ((await dialog.count()) > 0) await dialog.getByRole('button', { name: 'Cancel' }).click();
+    };
+    const BOUND =
+      'No further config version can be written: 2147483647 is the last one, so the server would refuse this change and nothing can be sent.';
+    // Each dialog made against the version in force (once the page has read the strategies and the config again at it).
     await expect
       .poll(async () => {
         const again = page.getByRole('button', { name: 'Review again' });
         if ((await again.count()) > 0) await again.click();
-        else if ((await page.locator('dialog[open]').count()) === 0)
-          await row(page, 'gold').locator('button[data-action="activate"]').click();
-        return page.locator('dialog[open] table.diff').textContent();
+        else if ((await dialog.count()) === 0) await row(page, 'range').locator('button[data-action="activate"]').click();
+        return dialog.locator('table.diff').textContent();
       })
       .toMatch(/Config version\s*2147483647\s*none: 2147483647 is the last one/);
-    expect(await text(page, 'version-bound-activate')).toContain('No further config version can be written');
+    expect(await text(page, 'version-bound-activate')).toContain(BOUND);
     expect(await page.getByTestId('confirm-activate').isDisabled()).toBe(true);
-    await page.locator('dialog[open]').getByRole('button', { name: 'Cancel' }).click();
-    // A change sent anyway (Tunables) is refused, and says why.
+    await closeAny();
+    // Before: Tunables and Roll back offered their send, which the server refused (CONFIG_WRITE_FAILED).
     await expect
       .poll(async () => {
-        if ((await page.locator('dialog[open]').count()) > 0)
-          await page.locator('dialog[open]').getByRole('button', { name: 'Cancel' }).click();
+        await closeAny();
         await row(page, 'gold').locator('button[data-action="tunables"]').click();
-        return page.locator('dialog[open]').textContent();
+        return dialog.textContent();
       })
       .toContain('Sent with expectedVersion 2147483647');
-    await page.locator('[data-tunable="fast_ma_period"] input').fill('10');
-    await page.getByTestId('save-tunables').click();
-    await expect.poll(() => text(page, 'action-error')).toContain('CONFIG_WRITE_FAILED');
-    const box = await text(page, 'action-error');
-    expect(box).toContain('Step: number the next version (2147483647 is the last one) (EOVERFLOW: value too large).');
-    expect(box).toContain('No further config version can be written: retrying cannot help.');
-    expect(requests.filter((r) => r.postDataJSON?.()?.operationName === 'ActivateStrategy')).toHaveLength(0);
-    expect(await configOnDisk(server)).not.toMatch(/fast_ma_period/);
+    expect(await text(page, 'version-bound-tunables')).toContain(BOUND);
+    expect(await page.getByTestId('version-bound-tunables').textContent()).toContain('README ("The config file")');
+    expect(await page.getByTestId('save-tunables').isDisabled()).toBe(true);
+    await closeAny();
+    await expect
+      .poll(async () => {
+        await closeAny();
+        await page.getByRole('button', { name: 'Roll back to v1…' }).click();
+        return dialog.textContent();
+      })
+      .toContain('Would re-apply the settings of version 1 as a new version, but 2147483647 is the last one');
+    expect(await dialog.locator('table.diff').textContent()).toMatch(/activeStrategyKey\s*gold\s*momentum/);
+    expect(await text(page, 'version-bound-rollback')).toContain(BOUND);
+    expect(await page.getByTestId('confirm-rollback').isDisabled()).toBe(true);
+    await closeAny();
+    const changes = ['ActivateStrategy', 'UpdateConfig', 'RollbackConfig'];
+    expect(requests.filter((r) => changes.includes(r.postDataJSON?.()?.operationName))).toHaveLength(0);
+    expect(await configOnDisk(server)).toBe(before);
   }, 60_000);
 
   it("a preset's Tunables dialog calls the preset's own value the default (what an empty field runs with), naming its base's beside it", async () => {

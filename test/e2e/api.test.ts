@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { isAdminTokenProof, newAdminProofChallenge } from '../../src/auth/admin-proof.js';
 import { deletePreset } from '../../src/config/preset-changes.js';
 import type { Change, CommitOptions } from '../../src/config/store.js';
+import { VERSION_BOUND_WAY_OUT, writeFailureWords } from '../../src/page/views/dialog.js';
 import { GRAPHQL_PATHS } from '../helpers/graphql-paths.js';
 import { startTestServer, TEST_TOKEN } from '../helpers/server.js';
 
@@ -463,6 +464,13 @@ describe('versions stay within GraphQL Int (the README helper session F7)', () =
       message: 'Config could not be written',
       extensions: { code: 'CONFIG_WRITE_FAILED', step: 'number the next version (2147483647 is the last one)', errno: 'EOVERFLOW' },
     });
+    // The operator page's words for this very refusal (its dialogs send nothing at the bound; a
+    // client whose view lags still gets it): the step, and that no retry can help.
+    const [error] = refused.body.errors!;
+    expect(writeFailureWords({ message: error!.message, code: 'CONFIG_WRITE_FAILED', extensions: error!.extensions ?? {} })).toEqual([
+      'Step: number the next version (2147483647 is the last one) (EOVERFLOW: value too large).',
+      `No further config version can be written: retrying cannot help. ${VERSION_BOUND_WAY_OUT}`,
+    ]);
     expect(await readFile(file, 'utf8')).toBe(before);
     res = await server.gql(STATUS);
     expect(res.body.errors).toBeUndefined();

@@ -4,10 +4,11 @@ import {
   buttons,
   closeDialog,
   firstSendWords,
+  LAST_CONFIG_VERSION,
   openDialog,
   sendFromDialog,
   showNotApplied,
-  VERSION_BOUND_WAY_OUT,
+  versionBoundNote,
   warnWhenVersionMoves,
 } from './dialog.js';
 
@@ -41,9 +42,6 @@ export function currentStateNote(app: PageActions): HTMLElement | null {
   );
 }
 
-/** The last version a config may have (GraphQL's Int; the server's MAX_VERSION, src/config/errors.ts). */
-const LAST_VERSION = 2_147_483_647;
-
 /** Activate: shows what will change, sends the version it showed as `expectedVersion`. */
 export function openActivate(app: PageActions, target: Strategy): void {
   const status = app.state.status;
@@ -60,14 +58,14 @@ export function openActivate(app: PageActions, target: Strategy): void {
   // The server refuses config changes while the config file on disk is invalid (CONFIG_FILE_INVALID).
   const invalid = status.configError;
   // At the version bound no change can be numbered: the server refuses it (CONFIG_WRITE_FAILED), whatever is retried.
-  const atBound = expectedVersion >= LAST_VERSION;
+  const atBound = expectedVersion >= LAST_CONFIG_VERSION;
   const rows: [string, string, string][] = [
     ['Strategy', `${status.activeStrategy.name} (${status.activeStrategyKey})`, `${target.name} (${target.key})`],
     ['Risk', RISK_WORDS[status.activeStrategy.riskLevel], RISK_WORDS[target.riskLevel]],
     ['Session', SESSION_WORDS[status.activeStrategy.sessionPreference], SESSION_WORDS[target.sessionPreference]],
     ['Instruments', status.activeStrategy.instruments.join(', '), target.instruments.join(', ')],
     ['Parameters', current ? tunablesText(current.effectiveTunables) : '—', tunablesText(target.effectiveTunables)],
-    ['Config version', String(expectedVersion), atBound ? `none: ${LAST_VERSION} is the last one` : String(expectedVersion + 1)],
+    ['Config version', String(expectedVersion), atBound ? `none: ${LAST_CONFIG_VERSION} is the last one` : String(expectedVersion + 1)],
   ];
   const outcome = h('div', { 'aria-live': 'polite' });
   const moved = h('div', {});
@@ -160,13 +158,7 @@ export function openActivate(app: PageActions, target: Strategy): void {
         ? ` ${running === 1 ? 'The runner switches on its' : `The ${running} runners switch on their`} next scan.`
         : null,
     ),
-    atBound
-      ? h(
-          'p',
-          { class: 'warn-box', 'data-testid': 'version-bound-activate' },
-          `No further config version can be written: ${LAST_VERSION} is the last one, so the server would refuse this change and nothing can be sent. ${VERSION_BOUND_WAY_OUT}`,
-        )
-      : null,
+    versionBoundNote(expectedVersion, 'version-bound-activate'),
     // While the store is unreachable the runners are unknown (not "none running"), and the change
     // itself would be refused: that is what to say (it said "the change is saved").
     !status.store.connected

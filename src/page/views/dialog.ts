@@ -114,6 +114,23 @@ const ERRNO_WORDS: Readonly<Record<string, string>> = {
 export const VERSION_BOUND_WAY_OUT =
   'The way out is in README ("The config file"): with the file store, stop the server, move audit.log out of the runtime directory (keep it), set "version: 1" in config.yaml, and start it again.';
 
+/** The last version a config may have (GraphQL's Int; the server's MAX_VERSION, src/config/errors.ts). */
+export const LAST_CONFIG_VERSION = 2_147_483_647;
+
+/**
+ * A dialog's change made against `expectedVersion` cannot be numbered (the server refuses it,
+ * CONFIG_WRITE_FAILED, whatever is retried): the words its dialog shows, its send button disabled.
+ * Null below the bound.
+ */
+export function versionBoundNote(expectedVersion: number, testId: string): HTMLElement | null {
+  if (expectedVersion < LAST_CONFIG_VERSION) return null;
+  return h(
+    'p',
+    { class: 'warn-box', 'data-testid': testId },
+    `No further config version can be written: ${LAST_CONFIG_VERSION} is the last one, so the server would refuse this change and nothing can be sent. ${VERSION_BOUND_WAY_OUT}`,
+  );
+}
+
 /** The step of a CONFIG_WRITE_FAILED refusal at the version bound (src/config/errors.ts, nextVersion). */
 const VERSION_BOUND_STEP = /^number the next version \(/;
 

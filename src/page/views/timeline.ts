@@ -14,7 +14,16 @@ import {
 import { currentStateNote } from './activate.js';
 import { labelWidthSize, recordValueAxis } from './axis-size.js';
 import { chartLegend, hideDrawing, textId } from './chart-text.js';
-import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied, warnWhenVersionMoves } from './dialog.js';
+import {
+  buttons,
+  closeDialog,
+  firstSendWords,
+  openDialog,
+  sendFromDialog,
+  showNotApplied,
+  versionBoundNote,
+  warnWhenVersionMoves,
+} from './dialog.js';
 
 const KINDS = [
   ['activation', 'activation', '#0969da'],
@@ -153,6 +162,8 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
   const rows = rollbackRows(config, entry.config);
   // Re-applying what is in force writes nothing (the server answers changed: false): said, and not offered.
   const nothing = rows.every((r) => !r.changed);
+  // At the version bound no change can be numbered: said, and nothing offered to send (as in Activate).
+  const atBound = nothing ? null : versionBoundNote(expectedVersion, 'version-bound-rollback');
   const outcome = h('div', { 'aria-live': 'polite' });
   const moved = h('div', {});
   let stopWatching = () => {};
@@ -167,7 +178,7 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
     {
       type: 'button',
       'data-testid': 'confirm-rollback',
-      disabled: nothing,
+      disabled: nothing || atBound !== null,
       onclick: async () => {
         stopWatching();
         moved.replaceChildren();
@@ -212,7 +223,9 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
       {},
       nothing
         ? `The settings of version ${entry.version} beside those in force:`
-        : `Re-applies the settings of version ${entry.version} as a new version, ${expectedVersion + 1}:`,
+        : atBound
+          ? `Would re-apply the settings of version ${entry.version} as a new version, but ${expectedVersion} is the last one:`
+          : `Re-applies the settings of version ${entry.version} as a new version, ${expectedVersion + 1}:`,
     ),
     h(
       'table',
@@ -238,7 +251,8 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
           { class: 'warn-box', 'data-testid': 'rollback-nothing' },
           `Nothing would change: the settings of version ${entry.version} are the ones in force (version ${expectedVersion}).`,
         )
-      : h('p', { class: 'muted' }, `Sent with expectedVersion ${expectedVersion}: a change made meanwhile is not overwritten.`),
+      : (atBound ??
+          h('p', { class: 'muted' }, `Sent with expectedVersion ${expectedVersion}: a change made meanwhile is not overwritten.`)),
     moved,
     outcome,
     buttons(confirm, cancel),

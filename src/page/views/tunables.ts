@@ -14,7 +14,16 @@ import {
   typedFields,
 } from '../tunables.js';
 import { currentStateNote } from './activate.js';
-import { buttons, closeDialog, firstSendWords, openDialog, sendFromDialog, showNotApplied, warnWhenVersionMoves } from './dialog.js';
+import {
+  buttons,
+  closeDialog,
+  firstSendWords,
+  openDialog,
+  sendFromDialog,
+  showNotApplied,
+  versionBoundNote,
+  warnWhenVersionMoves,
+} from './dialog.js';
 
 /**
  * What an empty field runs with: the strategy's own value (`Strategy.tunables`: its base's defaults, then
@@ -128,7 +137,9 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
     changes.replaceChildren(...(lines.length > 0 ? [h('p', {}, 'Save changes:'), h('ul', {}, ...lines)] : []));
   };
 
-  const save = h('button', { type: 'submit', 'data-testid': 'save-tunables', disabled: !editable }, 'Save overrides');
+  // At the version bound no change can be numbered: said, and nothing offered to send (as in Activate).
+  const atBound = editable ? versionBoundNote(expectedVersion, 'version-bound-tunables') : null;
+  const save = h('button', { type: 'submit', 'data-testid': 'save-tunables', disabled: !editable || atBound !== null }, 'Save overrides');
   // Focus starts on Cancel, as in Activate and Roll back: Enter twice must not change the live config.
   const cancel = h(
     'button',
@@ -239,6 +250,7 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
     },
     ...fields.map((f) => f.row),
     changes,
+    atBound,
     moved,
     outcome,
     buttons(save, cancel),
