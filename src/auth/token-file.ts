@@ -43,10 +43,36 @@ export const storedNameSchema = z
  * One that is not (a typo, `tomorrow`) makes the file invalid (every named token refused, said in
  * the log and /ready) rather than a token that never expires.
  */
-export const EXPIRES_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const EXPIRES_AT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * The moment an expiry as written names (ms since the epoch), or null when it is not an ISO 8601
+ * time with its zone or names no real time: `2027-02-30`, hour 24, minute 60. JavaScript's
+ * Date.parse rolls those over (February 30th is March 2nd), so a typo would have meant another day.
+ */
+export function expiresAtTime(text: string): number | null {
+  const match = EXPIRES_AT.exec(text);
+  if (!match) return null;
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = match.slice(1).map((part) => Number(part ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const daysInMonth = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;
+  const real = day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 23 && offsetMinutes <= 59;
+  const at = Date.parse(text);
+  return real && !Number.isNaN(at) ? at : null;
+}
+
 export const expiresAtSchema = z
   .string()
-  .refine((s) => EXPIRES_AT.test(s) && !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 time with its zone, e.g. 2026-01-31T00:00:00Z');
+  .refine((s) => expiresAtTime(s) !== null, 'must be an ISO 8601 time with its zone, e.g. 2026-01-31T00:00:00Z');
 
 export type { StoredToken };
 

@@ -1,4 +1,4 @@
-import { EXPIRES_AT } from '../auth/token-file.js';
+import { expiresAtTime } from '../auth/token-file.js';
 import { MAX_EXPIRES_IN_DAYS, type TokenExpiryRequest } from '../auth/token-store.js';
 import { UsageError } from '../usage-error.js';
 import type { Flags } from './program.js';
@@ -38,8 +38,8 @@ export function expiryFlags(flags: Flags, now: Date = new Date()): TokenExpiryRe
   }
   if (typeof atFlag === 'string') {
     const text = atFlag.trim();
-    const at = Date.parse(text);
-    if (!EXPIRES_AT.test(text) || Number.isNaN(at))
+    const at = expiresAtTime(text);
+    if (at === null)
       throw new UsageError(`--expires-at must be an ISO 8601 time with its zone, e.g. 2026-01-31T00:00:00Z, not "${atFlag.slice(0, 40)}"`);
     if (at <= now.getTime())
       throw new UsageError(`--expires-at must be in the future, not ${new Date(at).toISOString()} (now ${now.toISOString()})`);

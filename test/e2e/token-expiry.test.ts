@@ -249,6 +249,11 @@ describe('named token expiry: the failed-auth limit, subscriptions, flags, old f
       [['--expires-at', past], /--expires-at must be in the future/],
       [['--expires-at', 'tomorrow'], /--expires-at must be an ISO 8601 time with its zone/],
       [['--expires-at', '2030-01-01T00:00:00'], /--expires-at must be an ISO 8601 time with its zone/],
+      // A day the calendar lacks: it was taken as the day after the month's last (March 2nd).
+      [
+        ['--expires-at', '2030-02-30T00:00:00Z'],
+        /--expires-at must be an ISO 8601 time with its zone, e\.g\. .*, not "2030-02-30T00:00:00Z"/,
+      ],
       [['--expires-in', '1d', '--expires-at', '2030-01-01T00:00:00Z'], /give --expires-in or --expires-at, not both/],
       [['--expires-in', '1d', '--no-expiry'], /give --expires-in or --no-expiry, not both/],
       [['--no-expiry', '--expires-at', '2030-01-01T00:00:00Z'], /give --expires-at or --no-expiry, not both/],
@@ -333,5 +338,14 @@ describe('named token expiry: the failed-auth limit, subscriptions, flags, old f
     const ready = await (await fetch(new URL('/ready', server.url))).json();
     expect(JSON.stringify(ready)).toContain('expires_at: must be an ISO 8601 time with its zone');
     expect(raw.join('')).toContain('must be an ISO 8601 time with its zone');
+
+    // Nor may a day the calendar lacks mean another one (Date.parse took February 31st as March 3rd).
+    await writeFile(file, old, { mode: 0o600 });
+    await expect.poll(async () => (await server.gql(READ, undefined, token)).status, { timeout: 5_000 }).toBe(200);
+    await writeFile(file, `${old}    expires_at: "2031-02-31T00:00:00Z"\n`, { mode: 0o600 });
+    await expect.poll(async () => (await server.gql(READ, undefined, token)).status, { timeout: 5_000 }).toBe(401);
+    expect(JSON.stringify(await (await fetch(new URL('/ready', server.url))).json())).toContain(
+      'expires_at: must be an ISO 8601 time with its zone',
+    );
   });
 });
