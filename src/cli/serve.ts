@@ -246,11 +246,15 @@ export const serve: Action = async (flags, _args, ctx) => {
   const limits = resolveLimitSettings(flags, env);
   const runnerSettings = resolveRunnerSettings(flags, env);
   // Taken and ignored, --feed told the operator the market data was set here (as --etcd-ca on a file
-  // store is refused). CONTROL_PLANE_FEED may be shared with a `stratctl runner` unit: not refused.
-  if (!settings.runner && flags.feed !== undefined)
-    throw new UsageError(
-      '--feed applies only to the embedded runner, which is off here (--no-runner, CONTROL_PLANE_RUNNER=off): give it to stratctl runner',
-    );
+  // store is refused), and --heartbeat-ms that STALE was judged by it (a runner publishes its own
+  // interval, which the API judges by). Their environment variables may be shared with a `stratctl
+  // runner` unit: not refused.
+  if (!settings.runner)
+    for (const runnerFlag of ['feed', 'heartbeat-ms'] as const)
+      if (flags[runnerFlag] !== undefined)
+        throw new UsageError(
+          `--${runnerFlag} applies only to the embedded runner, which is off here (--no-runner, CONTROL_PLANE_RUNNER=off): give it to stratctl runner`,
+        );
   const store = resolveStoreSettings(flags, env);
   const log = resolveLogSettings(flags, env, ctx.io.stderr.isTTY === true);
   const logger = createLogger({ ...log, destination: ctx.io.stderr });

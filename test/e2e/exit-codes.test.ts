@@ -470,6 +470,8 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
     // Over CONTROL_PLANE_STORE=etcd://..., an empty flag chose the file store, here.
     [['serve', '--port', '0', '--store', ''], '--store must not be empty (the file store: --store file)', 'etcd://127.0.0.1:1/nowhere'],
     [['serve', '--port', '0', '--no-runner', '--feed', 'csv:/nonexistent'], '--feed applies only to the embedded runner'],
+    // Taken and ignored: a runner publishes its own heartbeat interval, and STALE is judged by that.
+    [['serve', '--port', '0', '--no-runner', '--heartbeat-ms', '1000'], '--heartbeat-ms applies only to the embedded runner'],
   ])(
     '2: %j is refused, and nothing is written where it runs (an empty value was the current directory, or taken and ignored)',
     async (args, message, store?: string) => {
