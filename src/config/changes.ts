@@ -1,3 +1,4 @@
+import { shownPath } from '../registry/shown-value.js';
 import type { AuditEntry } from './audit-entry.js';
 import { ConfigValidationError } from './errors.js';
 import { type ConfigUpdate, mergeConfigUpdate } from './schema.js';
@@ -73,7 +74,7 @@ export function rollbackConfig(target: AuditEntry, by: Requester): ConfigChange 
         if (!(err instanceof ConfigValidationError)) throw err;
         // In the rollback's terms too: "Invalid config: tunableOverrides.gold_fast: unknown strategy"
         // and "fix the values above" told an operator who typed no values to fix them.
-        const message = `Cannot roll back to version ${target.version}: its settings do not fit the strategies now (${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}); restore what they name, or roll back to another version`;
+        const message = `Cannot roll back to version ${target.version}: its settings do not fit the strategies now (${err.issues.map((i) => `${shownPath(i.path)}: ${i.message}`).join('; ')}); restore what they name, or roll back to another version`;
         throw new ConfigValidationError(err.issues, message);
       }
     },

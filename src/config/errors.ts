@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { shownPath } from '../registry/shown-value.js';
 
 /** Domain errors of the config store. They know nothing of GraphQL; the API maps them to codes. */
 
@@ -20,7 +21,7 @@ export class ConfigValidationError extends Error {
   static summarize(issues: readonly ConfigIssue[]): string {
     const badKey = issues.find((i) => i.message.startsWith('Invalid strategy key: '));
     if (badKey) return badKey.message;
-    return `Invalid config: ${issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`;
+    return `Invalid config: ${issues.map((i) => `${shownPath(i.path) || '(root)'}: ${i.message}`).join('; ')}`;
   }
 }
 
@@ -54,7 +55,7 @@ export class PresetInUseError extends Error {
   constructor(readonly issues: readonly ConfigIssue[]) {
     super(
       `Refused: the config in force uses what this would remove or invalidate (${issues
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .map((i) => `${shownPath(i.path)}: ${i.message}`)
         .join('; ')}). Activate another strategy or remove those tunable_overrides first.`,
     );
   }

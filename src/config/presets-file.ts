@@ -9,6 +9,7 @@ import {
   shownValue,
   tooManyPresets,
 } from '../registry/index.js';
+import { shownPath } from '../registry/shown-value.js';
 import { fromSnakeKeys, snakeCase } from './case.js';
 import { ConfigFileError, MAX_VERSION } from './errors.js';
 import { capped, MAX_PROBLEMS, parseYamlText, setValue, type TextSource } from './yaml-document.js';
@@ -99,8 +100,8 @@ export function parsePresetsFile(
       const [key, field, ...rest] = issue.path;
       const path = ['presets', String(key), ...(field === undefined ? [] : [snakeCase(String(field)), ...rest])];
       // A problem with the key itself is reported at the key, not at its preset's first field.
-      if (field === undefined) at(['presets'], `${path.join('.')}: ${issue.message}`, String(key));
-      else at(path, `${path.join('.')}: ${issue.message}`);
+      if (field === undefined) at(['presets'], `${shownPath(path)}: ${issue.message}`, String(key));
+      else at(path, `${shownPath(path)}: ${issue.message}`);
     }
   }
   if (total > 0) throw new ConfigFileError(file, capped(problems, total), 'presets');

@@ -1,4 +1,5 @@
 import { type PresetDefinition, presetChanges, type StrategyRegistry, strategySetOf } from '../registry/index.js';
+import { shownPath } from '../registry/shown-value.js';
 import { type AuditEntry, skipped } from './audit-entry.js';
 import { digestOf } from './digest.js';
 import { ConfigFileError } from './errors.js';
@@ -63,7 +64,7 @@ export function judgeContent(
   const error = new ConfigFileError(
     location,
     issues.map((issue) => ({
-      message: `kept out: ${what} would leave the config invalid (${issue.path.join('.')}: ${issue.message}); the previous presets stay in force ${until}`,
+      message: `kept out: ${what} would leave the config invalid (${shownPath(issue.path)}: ${issue.message}); the previous presets stay in force ${until}`,
     })),
     'presets',
   );

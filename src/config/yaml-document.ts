@@ -1,5 +1,6 @@
 import { Document, isMap, isScalar, parseDocument } from 'yaml';
 import type { StrategyRegistry } from '../registry/index.js';
+import { shownPath } from '../registry/shown-value.js';
 import { applyYamlEdits, PARSE_OPTIONS, parseYaml, resolvePath, type YamlEdit, type YamlParseResult } from '../yaml/core.js';
 import { YamlDeadlineError, type YamlParser } from '../yaml/off-thread.js';
 import { snakeCase, toSnakeKeys } from './case.js';
@@ -125,7 +126,7 @@ export function parseConfigFile(registry: StrategyRegistry, file: string, text: 
   if (!parsed.ok) {
     // Only what is reported is located (a file of 10,000 unknown keys has 10,000 issues).
     const problems = parsed.issues.slice(0, MAX_PROBLEMS + 1).map((issue) => {
-      const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+      const where = issue.path.length ? `${shownPath(issue.path)}: ` : '';
       return { ...locate(issue.path, issue.unknownKey), message: `${where}${issue.message}` };
     });
     throw new ConfigFileError(file, capped(problems, parsed.total));

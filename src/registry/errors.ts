@@ -1,4 +1,4 @@
-import { shownName } from './shown-value.js';
+import { shownName, shownPath } from './shown-value.js';
 
 /** Errors of the strategy registry. They know nothing of GraphQL; the API maps them to codes. */
 
@@ -39,7 +39,7 @@ export class PresetValidationError extends Error {
   override name = 'PresetValidationError';
   constructor(
     readonly issues: readonly PresetIssue[],
-    message = `Invalid preset: ${issues.map((i) => `${i.path.join('.') || 'key'}: ${i.message}`).join('; ')}`,
+    message = `Invalid preset: ${issues.map((i) => `${shownPath(i.path) || 'key'}: ${i.message}`).join('; ')}`,
   ) {
     super(message);
   }

@@ -72,6 +72,15 @@ export function shownName(name: string): string {
   return clip(visible(name));
 }
 
+/**
+ * A path into what a client sent or a file holds (`tunableOverrides.<key>.<tunable>`) for a message,
+ * each key as shownName shows it: a 5,000-character key filled the message's 500 characters before
+ * its reason, and a hidden character in it came through raw.
+ */
+export function shownPath(path: readonly (string | number | symbol)[]): string {
+  return path.map((part) => (typeof part === 'number' ? String(part) : shownName(String(part)))).join('.');
+}
+
 /** At most this many characters of any error message an answer carries (the last guard: `clippedMessage`). */
 export const MAX_MESSAGE = 500;
 

@@ -212,6 +212,41 @@ for (const { name, fastLane } of GRAPHQL_PATHS) {
         expect(invalid.body.errors?.[0]?.message).toBe(`Invalid strategy key: ${'k'.repeat(59)}…`);
         const rest = await post(`${server.origin}/api/strategy/activate`, JSON.stringify({ strategy_key: K }), server.token);
         expect(rest).toEqual({ status: 400, body: { detail: `Invalid strategy key: ${'k'.repeat(59)}…` } });
+        // The path before a reason quotes the key cut short too: it came whole, and 500 characters of
+        // it left no room for the reason ("unknown strategy").
+        const cut = `${'k'.repeat(59)}…`;
+        const override = await server.gql(UPDATE, { i: { tunableOverrides: { [K]: { a: 1 } } } });
+        const overrideMessage = override.body.errors?.[0]?.message;
+        expect(
+          overrideMessage?.indexOf(`Invalid config: tunableOverrides.${cut}: unknown strategy "${cut}" (known: `),
+          overrideMessage,
+        ).toBe(0);
+        const preset = await server.gql(
+          'mutation($t: JSON!) { upsertPreset(input: { key: "gold_k", base: "gold", name: "K", tunables: $t }) { changed } }',
+          {
+            t: { [K]: 1 },
+          },
+        );
+        expect(preset.body.errors?.[0]?.message).toMatch(new RegExp(`^Invalid preset: tunables\\.${cut}: \\S`));
+        // Two mutation fields under 3,000-character aliases: the advice was cut off.
+        const alias = 'a'.repeat(3000);
+        const two = await server.gql(
+          `mutation { ${alias}: activateStrategy(strategyKey: "gold") { configVersion } b${alias}: reloadStrategies { changed } }`,
+        );
+        expect(two.body.errors?.[0]?.message).toBe(
+          `A mutation request may hold only one mutation field, and this one holds 2 (${'a'.repeat(59)}…: activateStrategy, b${'a'.repeat(58)}…: reloadStrategies): send each change in its own request, so that a refused one changes nothing.`,
+        );
+      });
+
+      it('a hidden character in a key is shown escaped in the path before the reason, as in the reason and in extensions.issues', async () => {
+        const server = await startTestServer({ fastLane });
+        const res = await server.gql(UPDATE, { i: { tunableOverrides: { 'evil\u202ekey\u001b[31m': { a: 1 } } } });
+        const [error] = res.body.errors ?? [];
+        const reason = 'unknown strategy "evil\\u202Ekey\\u001B[31m" (known: ';
+        expect(error?.message?.indexOf(`Invalid config: tunableOverrides.evil\\u202Ekey\\u001B[31m: ${reason}`), error?.message).toBe(0);
+        expect(error?.extensions?.issues).toEqual([
+          { path: ['tunableOverrides', 'evil\\u202Ekey\\u001B[31m'], message: expect.stringContaining(reason) },
+        ]);
       });
     });
 

@@ -1,5 +1,6 @@
 import { type ASTVisitor, GraphQLError, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { shownName } from '../../registry/shown-value.js';
 import { rootFieldNodes } from '../root-fields.js';
 
 /**
@@ -19,7 +20,9 @@ export function oneMutationFieldRule(context: ValidationContext): ASTVisitor {
         (f) => f.name.value !== '__typename',
       );
       if (fields.length > 1) {
-        const names = fields.map((f) => (f.alias ? `${f.alias.value}: ${f.name.value}` : f.name.value)).join(', ');
+        // Names cut short and at most five (aliases are the client's: 3,000 characters of one left no room for the advice).
+        const shown = fields.slice(0, 5).map((f) => (f.alias ? `${shownName(f.alias.value)}: ${f.name.value}` : f.name.value));
+        const names = `${shown.join(', ')}${fields.length > 5 ? ', …' : ''}`;
         context.reportError(
           new GraphQLError(
             `A mutation request may hold only one mutation field, and this one holds ${fields.length} (${names}): send each change in its own request, so that a refused one changes nothing.`,
