@@ -138,6 +138,10 @@ const RULES: {
         const problem = problems.map((p) => p.message).join('; ');
         return `cannot start: ${file}: ${problem}. ${versionBoundWayOut(err)}`;
       }
+      // Moving the file away means something else for each: no config (the trail's last, or the
+      // defaults) or no presets (and a config that uses one of them is refused in turn).
+      if (subject === 'presets')
+        return `${what} The file was left as it is: fix it and start again (moved away, it means no presets: the static strategies only, and a config that uses one of its presets is then refused in turn).`;
       return `${what} The file was left as it is: fix it (or move it away: the server then starts from the last config the audit trail recorded, or from the defaults without one) and start again.`;
     },
   },

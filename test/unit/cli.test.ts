@@ -32,6 +32,16 @@ describe('serve: why a start failed -> exit code (one table)', () => {
       /\/srv\/runtime\/config\.yaml is invalid: line 2, column 22: Invalid strategy key: golden\. golden is neither a static strategy nor a preset in \/srv\/runtime\/strategies\.yaml: .*name another strategy here\. The file was left as it is/,
     ],
     [
+      "an invalid strategies.yaml: moving it away means no presets, not the audit trail's last config",
+      new ConfigFileError(
+        '/srv/runtime/strategies.yaml',
+        [{ line: 3, column: 5, message: 'presets.gold_fast.name: must be text' }],
+        'presets',
+      ),
+      EXIT.config,
+      /^cannot start: \/srv\/runtime\/strategies\.yaml is invalid: line 3, column 5: presets\.gold_fast\.name: must be text\. The file was left as it is: fix it and start again \(moved away, it means no presets: the static strategies only, and a config that uses one of its presets is then refused in turn\)\.$/,
+    ],
+    [
       'a live holder of the runtime dir',
       new RuntimeDirInUseError('/srv/runtime', new LockHeldError('/srv/runtime/.lock', 4242, 'box'), 'serve'),
       EXIT.runtimeDirInUse,
