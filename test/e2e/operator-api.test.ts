@@ -176,6 +176,10 @@ describe.each(GRAPHQL_PATHS)('`last` on every list, answered by $name', ({ fastL
     }
     const over = await server.gql('{ auditLog(last: 101) { version } }', undefined, null);
     expect(over.body.errors?.[0]?.message).toBe('Invalid last: at most 100 (1000 with a token), got 101');
+    // configHistory's own maximum is 100 with a token too: the cost check promised "1000 with a token", which then refused 500.
+    const history = await server.gql('{ configHistory(last: 101) { version } }', undefined, null);
+    expect(history.status).toBe(400);
+    expect(history.body.errors?.[0]?.message).toBe('Invalid last: at most 100, got 101');
   });
 });
 

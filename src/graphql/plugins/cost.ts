@@ -19,7 +19,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { COST_LIMITS } from '../../limit-defaults.js';
-import { argumentGiven } from '../schema/list-args.js';
+import { argumentGiven, LAST_MAX_EXTENSION } from '../schema/list-args.js';
 import type { OnDocumentRefusal } from './refusal.js';
 
 export type CostLimits = { -readonly [K in keyof typeof COST_LIMITS]: number };
@@ -37,6 +37,8 @@ export interface ListSize {
   readonly argument: string;
   /** The size asked for, after variables and defaults; null when neither says (then the caller's largest is assumed). */
   readonly size: number | null;
+  /** The argument's own maximum (its `lastMax` extension), under any caller's limit; none stated: none. */
+  readonly max?: number;
 }
 
 export interface OperationCost {
@@ -134,7 +136,8 @@ export function operationCost(
       } catch {
         size = null; // a value execution will refuse anyway
       }
-      lists.push({ field: `${type.name}.${definition.name}`, argument: name, size });
+      const max = argument.extensions[LAST_MAX_EXTENSION];
+      lists.push({ field: `${type.name}.${definition.name}`, argument: name, size, ...(typeof max === 'number' && { max }) });
       multiplier = Math.max(multiplier, size ?? options.unknownListSize, 1);
     }
     return multiplier;
@@ -271,7 +274,9 @@ export function costPlugin(options: { limits?: Partial<CostLimits>; onRefusal?: 
     const tooLong = lists.find((l) => l.size !== null && l.size > maxList);
     if (tooLong) {
       options.onRefusal?.('list-size');
-      const other = withToken ? '' : ` (${limits.maxListSizeWithToken} with a token)`;
+      // What a token would allow, where it allows more: configHistory's own 100 was promised as "1000 with a token".
+      const withTokenMax = Math.min(limits.maxListSizeWithToken, tooLong.max ?? Number.POSITIVE_INFINITY);
+      const other = withToken || withTokenMax <= maxList ? '' : ` (${withTokenMax} with a token)`;
       return new GraphQLError(`Invalid ${tooLong.argument}: at most ${maxList}${other}, got ${tooLong.size}`, {
         extensions: { code: 'BAD_USER_INPUT', http: { status: 400 }, field: tooLong.field, maxListSize: maxList },
       });

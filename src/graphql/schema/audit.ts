@@ -3,7 +3,7 @@ import { AUDIT_MEMORY } from '../../config/audit-file.js';
 import type { RuntimeConfig } from '../../config/schema.js';
 import { builder } from '../builder.js';
 import { RuntimeConfigType } from './config.js';
-import { lastArgDescription, lastOf } from './list-args.js';
+import { lastArgOptions, lastOf } from './list-args.js';
 
 const AuditSubject = builder.enumType('AuditSubject', {
   description: 'What an audit entry records a change of: the config, or the preset set.',
@@ -87,7 +87,7 @@ builder.queryField('auditLog', (t) =>
       last: t.arg.int({
         required: false,
         defaultValue: 20,
-        description: lastArgDescription('entries', AUDIT_MEMORY),
+        ...lastArgOptions('entries', AUDIT_MEMORY),
       }),
       subject: t.arg({ type: AuditSubject, required: false, description: 'Only entries about this subject.' }),
     },

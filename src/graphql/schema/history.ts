@@ -4,7 +4,7 @@ import { builder } from '../builder.js';
 import { requester } from '../context.js';
 import { AuditEntryType } from './audit.js';
 import { RuntimeConfigType } from './config.js';
-import { lastArgDescription, lastOf } from './list-args.js';
+import { lastArgOptions, lastOf } from './list-args.js';
 import {
   type RunnerWaitView,
   TIMEOUT_MS_DESCRIPTION,
@@ -23,7 +23,7 @@ builder.queryField('configHistory', (t) =>
       last: t.arg.int({
         required: false,
         defaultValue: HISTORY_LIMIT,
-        description: lastArgDescription('versions', HISTORY_LIMIT),
+        ...lastArgOptions('versions', HISTORY_LIMIT),
       }),
     },
     resolve: (_root, { last }, ctx, info) => configHistory(ctx.services.store, lastOf(last, HISTORY_LIMIT, HISTORY_LIMIT, info, ctx)),

@@ -16,6 +16,14 @@ export function lastArgDescription(what: string, max: number): string {
   return `How many ${what}: ${range}; more is refused with BAD_USER_INPUT. Left out: the default, at most the caller's limit.`;
 }
 
+/** The `last` argument's own maximum, in its schema extensions: what the cost plugin's refusal may promise a token. */
+export const LAST_MAX_EXTENSION = 'lastMax';
+
+/** A `last` argument's description and extensions (its maximum), for `t.arg.int`. */
+export function lastArgOptions(what: string, max: number): { description: string; extensions: Record<string, number> } {
+  return { description: lastArgDescription(what, max), extensions: { [LAST_MAX_EXTENSION]: max } };
+}
+
 /**
  * Whether the request itself gave the field's argument `name` a value (a literal, or a variable it
  * sent or whose definition has a default), as opposed to leaving it to the argument's default.

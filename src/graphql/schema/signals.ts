@@ -1,6 +1,6 @@
 import { publishedBy, SIGNALS_KEPT_PER_INSTRUMENT } from '../../runner/signal-history.js';
 import { builder } from '../builder.js';
-import { lastArgDescription, lastOf } from './list-args.js';
+import { lastArgOptions, lastOf } from './list-args.js';
 import { RunnerSignal } from './runner.js';
 
 /** `eur/usd`, `eur_usd` and `EUR_USD` all name EUR_USD (as the strategies filter reads it). */
@@ -17,7 +17,7 @@ builder.queryField('signals', (t) =>
       last: t.arg.int({
         required: false,
         defaultValue: 100,
-        description: lastArgDescription('signals', SIGNALS_KEPT_PER_INSTRUMENT),
+        ...lastArgOptions('signals', SIGNALS_KEPT_PER_INSTRUMENT),
       }),
     },
     resolve: (_root, { instrument, runnerId, last }, ctx, info) =>
