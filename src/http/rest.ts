@@ -85,10 +85,11 @@ const GRAPHQL_TAKES: Record<SettableField, (value: unknown) => boolean> = {
 function checkTypes(input: Partial<Record<SettableField, unknown>>): void {
   for (const field of SETTABLE_FIELDS) {
     const value = input[field];
-    if (value === null) throw new RestError(400, `${snakeCase(field)}: cannot be null: leave it out to keep its value`);
+    // Worded as the domain's refusals (`Invalid config: <field>: ...`): one spelling for a script to match, whichever check refused.
+    if (value === null) throw new RestError(400, `Invalid config: ${snakeCase(field)}: cannot be null: leave it out to keep its value`);
     if (value === undefined || GRAPHQL_TAKES[field](value)) continue;
     const issue = configUpdateSchema.shape[field].safeParse(value).error?.issues[0]?.message;
-    throw new RestError(400, `${snakeCase(field)}: ${issue ?? 'has the wrong type'}`);
+    throw new RestError(400, `Invalid config: ${snakeCase(field)}: ${issue ?? 'has the wrong type'}`);
   }
 }
 

@@ -176,7 +176,10 @@ for (const { name, fastLane } of GRAPHQL_PATHS) {
           );
         }
         const rest = await post(`${server.origin}/api/config`, '{"scan_interval_seconds":null,"trading_enabled":false}', server.token);
-        expect(rest).toEqual({ status: 400, body: { detail: 'scan_interval_seconds: cannot be null: leave it out to keep its value' } });
+        expect(rest).toEqual({
+          status: 400,
+          body: { detail: 'Invalid config: scan_interval_seconds: cannot be null: leave it out to keep its value' },
+        });
         expect(await onDisk(server)).toEqual(before);
         const kept = await server.gql(UPDATE, { i: { tradingEnabled: false } });
         expect(kept.body.data?.updateConfig).toEqual({ changed: true });

@@ -272,11 +272,13 @@ describe("the seed note's REST endpoints", () => {
       });
     const before = await readConfig(server);
     const cases: [object, string][] = [
-      [{ scan_interval_seconds: '15' }, 'scan_interval_seconds: must be a whole number of seconds, got "15"'],
-      [{ scan_interval_seconds: 1.5 }, 'scan_interval_seconds: must be a whole number of seconds'],
-      [{ scan_interval_seconds: 3_000_000_000 }, 'scan_interval_seconds: must be at most 86400 seconds (one day)'],
-      [{ trading_enabled: 'yes' }, 'trading_enabled: must be true or false, got "yes"'],
-      [{ active_strategy_key: 5 }, 'active_strategy_key: must be a strategy key, got 5'],
+      [{ scan_interval_seconds: '15' }, 'Invalid config: scan_interval_seconds: must be a whole number of seconds, got "15"'],
+      [{ scan_interval_seconds: 1.5 }, 'Invalid config: scan_interval_seconds: must be a whole number of seconds'],
+      // Outside GraphQL's Int, and over the bound: the same words (the first lacked the prefix).
+      [{ scan_interval_seconds: 3_000_000_000 }, 'Invalid config: scan_interval_seconds: must be at most 86400 seconds (one day)'],
+      [{ scan_interval_seconds: 100_000 }, 'Invalid config: scan_interval_seconds: must be at most 86400 seconds (one day)'],
+      [{ trading_enabled: 'yes' }, 'Invalid config: trading_enabled: must be true or false, got "yes"'],
+      [{ active_strategy_key: 5 }, 'Invalid config: active_strategy_key: must be a strategy key, got 5'],
       // The domain's checks too (GraphQL names these fields in camelCase): one spelling whichever check refused.
       [{ scan_interval_seconds: 0 }, 'Invalid config: scan_interval_seconds: must be at least 1 second'],
       [
