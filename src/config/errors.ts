@@ -111,6 +111,13 @@ export class ConfigFileError extends Error {
   }
 }
 
+/**
+ * The stored config is missing (deleted by hand; with etcd, the key gone or etcd gone back): reported
+ * as a ConfigFileError, but changes are not refused as they are for an invalid file: the next change
+ * through the API writes it again (ConfigError.changesRefused is false).
+ */
+export class ConfigMissingError extends ConfigFileError {}
+
 /** A mutation was refused because the stored config is currently invalid (a hand edit to fix first). */
 export class ConfigFileInvalidError extends Error {
   override name = 'ConfigFileInvalidError';

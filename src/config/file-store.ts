@@ -36,7 +36,14 @@ import { type AuditEntry, type AuditSubject, SYSTEM_OPERATIONS, systemAuditEntry
 import { AuditFile } from './audit-file.js';
 import { judgeGroup, MAX_GROUP, type QueuedCommit } from './commit-group.js';
 import { digestOf } from './digest.js';
-import { ConfigFileError, ConfigWriteError, MAX_VERSION, unnumberedHandEditError, VersionBoundError } from './errors.js';
+import {
+  ConfigFileError,
+  ConfigMissingError,
+  ConfigWriteError,
+  MAX_VERSION,
+  unnumberedHandEditError,
+  VersionBoundError,
+} from './errors.js';
 import {
   FileChangedError,
   type FileRead,
@@ -1081,7 +1088,9 @@ class FileStore implements FileConfigStore {
       }
     }
     if (configStep.kind === 'missing') {
-      const error = new ConfigFileError(this.file, [{ message: 'the file is missing; the next change through the API writes it again' }]);
+      const error = new ConfigMissingError(this.file, [
+        { message: 'the file is missing; the next change through the API writes it again' },
+      ]);
       if (this.invalid?.digest !== 'missing') events.push({ type: 'invalid', error });
       this.invalid = { digest: 'missing', error };
     } else if (configStep.kind === 'invalid') {

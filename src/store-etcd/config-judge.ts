@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Document } from 'yaml';
 import { type AuditEntry, systemAuditEntry } from '../config/audit-entry.js';
-import { ConfigFileError, MAX_VERSION, unnumberedHandEditError } from '../config/errors.js';
+import { ConfigFileError, ConfigMissingError, MAX_VERSION, unnumberedHandEditError } from '../config/errors.js';
 import { DEFAULT_SETTINGS, type RuntimeConfig } from '../config/schema.js';
 import { type ConfigSnapshot, STAND_IN_DIGEST } from '../config/store.js';
 import { parseConfigFile } from '../config/yaml-document.js';
@@ -45,7 +45,7 @@ export function parseStored(registry: StrategyRegistry, location: string, text: 
 }
 
 export function missingConfigError(location: string): ConfigFileError {
-  return new ConfigFileError(location, [{ message: 'the key is missing; the next change through the API writes it again' }]);
+  return new ConfigMissingError(location, [{ message: 'the key is missing; the next change through the API writes it again' }]);
 }
 
 /**
@@ -54,7 +54,7 @@ export function missingConfigError(location: string): ConfigFileError {
  * not ready until a change writes it again.
  */
 export function configGoneBackError(location: string, wentBack: { readonly seen: number; readonly read: number }): ConfigFileError {
-  return new ConfigFileError(location, [
+  return new ConfigMissingError(location, [
     {
       message: `the key is missing: etcd went back (revision ${wentBack.read}, ${wentBack.seen} was seen; its data wiped or restored from an older snapshot); the last good config stays in force until the next change through the API writes it again`,
     },
@@ -63,7 +63,7 @@ export function configGoneBackError(location: string, wentBack: { readonly seen:
 
 /** At start: no config key, but an audit trail (a migration cut short after clearing, or a delete by hand). */
 export function missingConfigAtStartError(location: string): ConfigFileError {
-  return new ConfigFileError(location, [{ message: 'the key is missing, but its audit trail is there' }]);
+  return new ConfigMissingError(location, [{ message: 'the key is missing, but its audit trail is there' }]);
 }
 
 /** The config an audit entry recorded, as a snapshot (the last good config when the key is broken or gone). */

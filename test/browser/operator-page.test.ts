@@ -1,6 +1,6 @@
 import { createHash, pbkdf2Sync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -1024,6 +1024,25 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(await configOnDisk(server)).toBe(before);
   }, 60_000);
 
+  it('config.yaml deleted by hand: the page says it is missing, and Activate does not call the change refused (the next change writes it again)', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    await unlink(path.join(server.runtimeDir, 'config.yaml'));
+    await expect
+      .poll(() => page.locator('#glance .error-box strong').textContent(), { timeout: 15_000 })
+      .toBe('config.yaml is missing; the last good config stays in force. ');
+    await row(page, 'range').locator('button[data-action="activate"]').click();
+    const dialog = page.locator('dialog[open]');
+    await dialog.locator('table.diff').waitFor();
+    // Before: "config.yaml on disk is invalid: the server refuses changes ... would be refused", and Activate applied it.
+    expect(await dialog.getByTestId('config-invalid-activate').count()).toBe(0);
+    await page.getByTestId('confirm-activate').click();
+    await expect.poll(() => text(page, 'active-strategy')).toBe('range');
+    expect(await configOnDisk(server)).toMatch(/^active_strategy_key: range$/m);
+    await expect.poll(() => page.locator('#glance .error-box').count()).toBe(0);
+  }, 60_000);
+
   it("a preset's Tunables dialog calls the preset's own value the default (what an empty field runs with), naming its base's beside it", async () => {
     const server = await serve({ runner: false });
     const set = (...fields: string[]) => stratctl(['preset', 'set', 'quick_gold', ...fields, '--url', server.url, '--token', server.token]);
@@ -1283,7 +1302,7 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     // status the server answers, with runners in the states this load asks for.
     let fleet: string[] = [];
     /** A hand edit of config.yaml the server refuses changes over (status.configError), as each load is answered. */
-    let configError: { location: string; message: string } | null = null;
+    let configError: { location: string; message: string; changesRefused: boolean } | null = null;
     await page.route('**/graphql', async (route) => {
       if (route.request().postDataJSON()?.operationName !== 'OperatorOverview') return route.continue();
       const response = await route.fetch();
@@ -1320,7 +1339,7 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     // Activate beside a runner in ERROR over a config.yaml made invalid by hand: not "No runner is
     // running ... the change is saved", but that the server would refuse it (CONFIG_FILE_INVALID).
     fleet = ['ERROR'];
-    configError = { location: 'config.yaml', message: 'scan_interval_seconds: expected a number' };
+    configError = { location: 'config.yaml', message: 'scan_interval_seconds: expected a number', changesRefused: true };
     await page.reload();
     await expect.poll(() => page.locator('#glance .error-box').count()).toBe(1);
     await row(page, 'gold').locator('button[data-action="activate"]').click();

@@ -412,10 +412,11 @@ describe('hand edits', () => {
 
     await writeFile(file, good.replace('active_strategy_key: momentum', 'active_strategy_key: golld'));
     await server.store.refresh();
-    res = await server.gql('{ status { activeStrategyKey configError { location problems { line message } } } }');
+    res = await server.gql('{ status { activeStrategyKey configError { location problems { line message } changesRefused } } }');
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data?.status.activeStrategyKey).toBe('gold');
     expect(res.body.data?.status.configError.problems).toEqual([{ line: 5, message: 'active_strategy_key: Invalid strategy key: golld' }]);
+    expect(res.body.data?.status.configError.changesRefused).toBe(true);
     const ready = await fetch(`${server.origin}/ready`);
     expect(ready.status).toBe(503);
 

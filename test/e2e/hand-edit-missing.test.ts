@@ -263,8 +263,10 @@ describe('a deliberate delete is still taken, once the file has stayed missing f
     await waitUntil(readyStatus(server), (s) => s === 503, { what: '/ready 503', intervalMs: 5 });
     const took = Date.now() - t0;
     expect(took).toBeGreaterThanOrEqual(SETTLE_MS - CLOCK_SLACK_MS);
-    const status = await server.gql('{ status { configVersion configError { message } } }');
+    const status = await server.gql('{ status { configVersion configError { message changesRefused } } }');
     expect(status.body.data?.status.configError.message).toContain('the file is missing; the next change through the API writes it again');
+    // Unlike an invalid file's (below), changes are not refused: what the operator page tells its Activate dialog by.
+    expect(status.body.data?.status.configError.changesRefused).toBe(false);
 
     // Taken as missing already: the next change writes it again (that it does not wait for the
     // window again: test/unit/file-store-settle.test.ts, with a window long enough to tell).

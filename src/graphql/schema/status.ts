@@ -1,4 +1,4 @@
-import type { ConfigFileError } from '../../config/errors.js';
+import { type ConfigFileError, ConfigMissingError } from '../../config/errors.js';
 import type { StoreInfo, StoreState } from '../../config/store.js';
 import type { RunnerView } from '../../runner/fleet.js';
 import { builder } from '../builder.js';
@@ -44,10 +44,11 @@ interface ConfigErrorView {
   file: string;
   message: string;
   problems: ConfigFileError['problems'];
+  changesRefused: boolean;
 }
 
 export const errorView = (e: ConfigFileError | null): ConfigErrorView | null =>
-  e ? { file: e.publicLocation, message: e.publicMessage, problems: e.problems } : null;
+  e ? { file: e.publicLocation, message: e.publicMessage, problems: e.problems, changesRefused: !(e instanceof ConfigMissingError) } : null;
 
 export const ConfigError = builder.objectRef<ConfigErrorView>('ConfigError').implement({
   description:
@@ -61,6 +62,10 @@ export const ConfigError = builder.objectRef<ConfigErrorView>('ConfigError').imp
       type: [ConfigProblem],
       description: 'Each problem on its own, with its line and column where known.',
       resolve: (e) => [...e.problems],
+    }),
+    changesRefused: t.exposeBoolean('changesRefused', {
+      description:
+        'Whether changes to what this file holds are refused until it is fixed (`CONFIG_FILE_INVALID`). False when the stored config is only missing (deleted by hand; with etcd, its key gone): the next change through the API writes it again.',
     }),
   }),
 });

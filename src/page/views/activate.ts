@@ -55,8 +55,10 @@ export function openActivate(app: PageActions, target: Strategy): void {
   const presetsVersion = app.state.strategiesPresetsVersion;
   // RUNNING or ERROR: a runner in ERROR still scans (the server's count, fleet.ts isLive).
   const running = liveRunners(status.runners).length;
-  // The server refuses config changes while the config file on disk is invalid (CONFIG_FILE_INVALID).
-  const invalid = status.configError;
+  // The server refuses config changes while the config file on disk is invalid (CONFIG_FILE_INVALID);
+  // not while it is only missing, which this change writes again (it said "would be refused", and was applied).
+  const invalid = status.configError?.changesRefused ? status.configError : null;
+  const missing = status.configError && !status.configError.changesRefused ? status.configError : null;
   // At the version bound no change can be numbered: the server refuses it (CONFIG_WRITE_FAILED), whatever is retried.
   const atBound = expectedVersion >= LAST_CONFIG_VERSION;
   const rows: [string, string, string][] = [
@@ -173,15 +175,21 @@ export function openActivate(app: PageActions, target: Strategy): void {
             { class: 'warn-box', 'data-testid': 'config-invalid-activate' },
             `${invalid.location} on disk is invalid: the server refuses changes until it is fixed, so this one would be refused and nothing changed.`,
           )
-        : running > 0
-          ? null
-          : h(
+        : missing && running > 0
+          ? h(
               'p',
-              { class: 'warn-box', 'data-testid': 'no-runner' },
-              status.runners.length === 0
-                ? 'No runner is reporting: the change is saved, but nothing trades it until a runner starts.'
-                : `No runner is running (${status.runners.map((r) => `${r.id === null ? 'unknown' : idText(r.id)} ${r.state}`).join(', ')}): the change is saved, but nothing trades it until a runner runs again.`,
-            ),
+              { class: 'warn-box', 'data-testid': 'config-missing-activate' },
+              `${missing.location} is missing from the store: this change writes it again (the last good config is in force meanwhile).`,
+            )
+          : running > 0
+            ? null
+            : h(
+                'p',
+                { class: 'warn-box', 'data-testid': 'no-runner' },
+                status.runners.length === 0
+                  ? 'No runner is reporting: the change is saved, but nothing trades it until a runner starts.'
+                  : `No runner is running (${status.runners.map((r) => `${r.id === null ? 'unknown' : idText(r.id)} ${r.state}`).join(', ')}): the change is saved, but nothing trades it until a runner runs again.`,
+              ),
     moved,
     outcome,
     buttons(confirm, cancel),

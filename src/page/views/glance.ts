@@ -265,7 +265,13 @@ export function renderGlance(container: HTMLElement, state: State): void {
         ? h(
             'div',
             { class: 'error-box', role: 'alert' },
-            h('strong', {}, `${status.configError.location} on disk is invalid; the last good config stays in force. `),
+            h(
+              'strong',
+              {},
+              status.configError.changesRefused
+                ? `${status.configError.location} on disk is invalid; the last good config stays in force. `
+                : `${status.configError.location} is missing; the last good config stays in force. `,
+            ),
             status.configError.message,
           )
         : null,
