@@ -8,6 +8,7 @@ import type { EtcdGateway } from './gateway.js';
 import type { EtcdKeys } from './keys.js';
 import { auditRangeOp, type EtcdMirror, type KeyValue, kvsOf, lastUnderOp, type MirrorChange, rangeOp } from './mirror.js';
 import type { StoredPair, StoredPresets } from './presets-judge.js';
+import { movedOutError } from './url.js';
 
 /** One subject's audit trail as a read saw it: its newest entry, and what retention needs. */
 export interface AuditTail {
@@ -268,7 +269,10 @@ export class ConfigIo {
     const k = this.keys;
     const configText = texts.config ?? null;
     const presetsText = texts.presets ?? null;
-    const compare = [modIs(k.config, base.configKv?.modRevision ?? 0), modIs(k.strategies, base.strategiesModRevision)];
+    // Not into a prefix `stratctl store migrate` moved the deployment out of: a replica running
+    // through the move (its lease had run out, so migrate did not count it) wrote changes the new
+    // deployment never saw, each answered as done.
+    const compare = [modIs(k.config, base.configKv?.modRevision ?? 0), modIs(k.strategies, base.strategiesModRevision), absent(k.moved)];
     const success: IRequestOp[] = [];
     if (configText !== null) success.push(put(k.config, configText));
     if (presetsText !== null) success.push(put(k.strategies, presetsText));
@@ -285,7 +289,11 @@ export class ConfigIo {
     try {
       let res: Awaited<ReturnType<EtcdGateway['client']['kv']['txn']>>;
       try {
-        res = await this.gateway.call('commit', (options) => this.gateway.client.kv.txn({ compare, success }, options), deadline);
+        res = await this.gateway.call(
+          'commit',
+          (options) => this.gateway.client.kv.txn({ compare, success, failure: [rangeOp(k.moved)] }, options),
+          deadline,
+        );
       } catch (err) {
         // Sent, then no answer: it may have been applied (a hung member applies it when it wakes).
         if (err instanceof StoreUnavailableError && err.answerLost) {
@@ -299,7 +307,11 @@ export class ConfigIo {
         }
         throw err;
       }
-      if (!res.succeeded) return null;
+      if (!res.succeeded) {
+        const moved = kvsOf(res.responses[0])[0];
+        if (moved) throw new ConfigFileInvalidError(movedOutError(this.gateway.location, k.moved, moved.value));
+        return null;
+      }
       const revision = Number(res.header.revision);
       const changes: MirrorChange[] = entries.map((entry) => ({
         type: 'put',

@@ -13,13 +13,13 @@ import { EtcdReplicaPresence, type ReplicaRecord } from './replicas.js';
 import { EtcdRunnerPublisher, EtcdRunnerSource, type RunnerIdHolder } from './runners.js';
 import { readEtcdTlsFiles } from './tls-files.js';
 import { EtcdTokenStore } from './tokens.js';
-import { MOVED_OUT, parseEtcdStoreUrl } from './url.js';
+import { markFields, movedOutError, parseEtcdStoreUrl } from './url.js';
 
 export { DEFAULT_AUDIT_KEEP } from './config-store.js';
 export type { EtcdDumpSide } from './dump.js';
 export { STORE_CALL_TIMEOUT_MS, STORE_STOP_MS } from './gateway.js';
 export { DEAD_RUNNER_RETENTION_SECONDS, liveRunnerLeaseSeconds, runnerLeaseSeconds } from './runners.js';
-export { EtcdUrlError, isEtcdStoreUrl, MOVED_OUT, parseEtcdStoreUrl } from './url.js';
+export { EtcdUrlError, isEtcdStoreUrl, MOVED_OUT, markFields, parseEtcdStoreUrl } from './url.js';
 
 export interface EtcdStoreOptions {
   /** The static strategies (with presets, the set the `strategies` key adds to them). */
@@ -183,14 +183,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
     },
     async unfinishedMigration() {
       const { migrating, moved } = await new EtcdDumpSide(gateway, keys).marks();
-      if (moved !== null) {
-        const { to, movedAt } = markFields(moved, ['to', 'movedAt']);
-        return new ConfigFileError(`${gateway.location}`, [
-          {
-            message: `${MOVED_OUT} to ${to ?? 'another store'} at ${movedAt ?? 'an unknown time'} by \`stratctl store migrate\` (key ${keys.moved}): serve and run that store instead, or move it back here`,
-          },
-        ]);
-      }
+      if (moved !== null) return movedOutError(gateway.location, keys.moved, moved);
       if (migrating === null) return null;
       const { from, startedAt } = markFields(migrating, ['from', 'startedAt']);
       return new ConfigFileError(`${gateway.location}`, [
@@ -258,16 +251,4 @@ export async function openEtcdDumpSide(
   const tls = await readEtcdTlsFiles(options.tls);
   const gateway = new EtcdGateway({ url: parsed, tls, auth: options.auth, callTimeoutMs: options.callTimeoutMs });
   return { side: new EtcdDumpSide(gateway, etcdKeys(parsed.prefix)), close: () => gateway.close() };
-}
-
-/** A migration mark's string fields (a mark written by hand, or broken, gives what it can). */
-export function markFields<K extends string>(text: string, names: readonly K[]): Partial<Record<K, string>> {
-  let parsed: Record<string, unknown> = {};
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value !== null && typeof value === 'object') parsed = value as Record<string, unknown>;
-  } catch {}
-  const fields: Partial<Record<K, string>> = {};
-  for (const name of names) if (typeof parsed[name] === 'string') fields[name] = parsed[name] as string;
-  return fields;
 }

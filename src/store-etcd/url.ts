@@ -1,3 +1,4 @@
+import { ConfigFileError } from '../config/errors.js';
 /**
  * `--store etcd://host:port[,host:port...]/<prefix>`, parsed without loading the etcd client (the
  * settings parser calls this for every start; only an etcd store pays for `etcd3`). TLS is chosen
@@ -144,3 +145,28 @@ export function endpointAddress(endpoint: EtcdEndpoint): string {
 
 /** How the refusal of a prefix moved out of begins (index.ts says it; start-failures.ts adds no repair hint to it). */
 export const MOVED_OUT = 'the deployment was moved out of it';
+
+/**
+ * The prefix's `moved` mark (its value: where to, when) as the refusal of a start on it, and of
+ * a change through a replica that was running when the move happened (config-io.ts).
+ */
+export function movedOutError(location: string, movedKey: string, mark: string): ConfigFileError {
+  const { to, movedAt } = markFields(mark, ['to', 'movedAt']);
+  return new ConfigFileError(location, [
+    {
+      message: `${MOVED_OUT} to ${to ?? 'another store'} at ${movedAt ?? 'an unknown time'} by \`stratctl store migrate\` (key ${movedKey}): serve and run that store instead, or move it back here`,
+    },
+  ]);
+}
+
+/** A migration mark's string fields (a mark written by hand, or broken, gives what it can). */
+export function markFields<K extends string>(text: string, names: readonly K[]): Partial<Record<K, string>> {
+  let parsed: Record<string, unknown> = {};
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value !== null && typeof value === 'object') parsed = value as Record<string, unknown>;
+  } catch {}
+  const fields: Partial<Record<K, string>> = {};
+  for (const name of names) if (typeof parsed[name] === 'string') fields[name] = parsed[name] as string;
+  return fields;
+}

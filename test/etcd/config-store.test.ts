@@ -496,3 +496,27 @@ async function waitForAudit(
   }
   return entries;
 }
+
+describeWithEtcd('a replica running through `stratctl store migrate` out of its prefix', () => {
+  it('refuses changes once the prefix is marked moved (its lease had lapsed, so migrate did not count it): nothing written, said as the start refusal says it', async () => {
+    const { a, raw, prefix } = await twoReplicas();
+    await a.config.commit(activate('gold'));
+    const version = a.config.state().config.config.version;
+    const auditBefore = await keysUnder(raw, prefix, 'audit/config/');
+    const configBefore = await raw.get(`/${prefix}/config`).string();
+    // What migrate leaves in the prefix it moved the deployment out of.
+    await raw.put(`/${prefix}/moved`).value(JSON.stringify({ to: 'file:/srv/new', movedAt: '2026-12-06T09:00:00.000Z' }));
+    const refused = a.config.commit(activate('range'));
+    await expect(refused).rejects.toBeInstanceOf(ConfigFileInvalidError);
+    await expect(refused).rejects.toThrow(
+      `the deployment was moved out of it to file:/srv/new at 2026-12-06T09:00:00.000Z by \`stratctl store migrate\` (key /${prefix}/moved)`,
+    );
+    expect(await keysUnder(raw, prefix, 'audit/config/')).toEqual(auditBefore);
+    expect(await raw.get(`/${prefix}/config`).string()).toBe(configBefore);
+    expect(a.config.state().config.config.version).toBe(version);
+    // Moved back in (migrate deletes the mark): changes go on.
+    await raw.delete().key(`/${prefix}/moved`);
+    await a.config.commit(activate('range'));
+    expect(a.config.state().config.config.version).toBe(version + 1);
+  });
+});
