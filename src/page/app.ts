@@ -16,6 +16,7 @@ import type { Filters, PageActions, ServerBuild, Signal, State, TunableDefinitio
 import { createLive } from './shared-live.js';
 import { addFetched, addLive } from './signal-series.js';
 import { token } from './token.js';
+import { tokenLost } from './views/dialog.js';
 
 /**
  * Live news that needs queries reloaded (a new config version, presets, another strategy) waits
@@ -64,6 +65,7 @@ export class App implements PageActions {
     strategies: null,
     strategiesPresetsVersion: null,
     strategiesConfigVersion: null,
+    strategiesActive: null,
     instruments: [],
     filters: { instrument: '', riskLevel: '', sessionPreference: '' },
     history: null,
@@ -217,6 +219,7 @@ export class App implements PageActions {
     if (!token.get()) return;
     token.clear();
     this.state.viewer = null;
+    tokenLost();
     this.notify(
       'error',
       `The token was refused (${message}) and has been forgotten: the page is read-only until a valid one is entered.`,
@@ -334,6 +337,7 @@ export class App implements PageActions {
     this.state.strategies = rows.map((s) => ({ ...s, tunableDefinitions: this.tunableDefinitions.get(s.base ?? s.key) ?? [] }));
     this.state.strategiesPresetsVersion = result.data.status.presetsVersion;
     this.state.strategiesConfigVersion = result.data.status.configVersion;
+    this.state.strategiesActive = result.data.status.activeStrategy;
     const instruments = new Set(this.state.instruments);
     for (const s of result.data.strategies) for (const i of s.instruments) instruments.add(i);
     this.state.instruments = [...instruments].sort();

@@ -52,6 +52,11 @@ export interface State {
    * it, so Activate sends it as expectedVersion (the live status's arrives before the list is read again).
    */
   strategiesConfigVersion: number | null;
+  /**
+   * The strategy in force when `strategies` was read, with its parameters (null until read): what
+   * Activate shows as "Now", though the filters may leave it out of the table (it showed "—").
+   */
+  strategiesActive: { readonly key: string; readonly effectiveTunables: unknown } | null;
   /** Every instrument seen in the registry, for the filter. */
   instruments: string[];
   filters: Filters;

@@ -529,6 +529,21 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(last?.postDataJSON().variables).toEqual({ instrument: 'XAU_USD', riskLevel: 'HIGH', sessionPreference: 'ASIA' });
   }, 60_000);
 
+  it('Activate shows the parameters in force as Now even when the filters leave the active strategy out of the table', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    const keys = () => page.getByTestId('strategy-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
+    // momentum (medium risk) is active; the high-risk filter lists gold and momentum_v2 only.
+    await page.locator('#filter-risk').selectOption('HIGH');
+    await expect.poll(keys).toEqual(['gold', 'momentum_v2']);
+    await row(page, 'gold').locator('button[data-action="activate"]').click();
+    const parameters = page.locator('dialog[open] table.diff tr', { hasText: 'Parameters' });
+    // Before: "Now: —", marked changed, whenever a filter hid the strategy in force.
+    await expect.poll(() => parameters.locator('td[data-label="Now"]').textContent()).toMatch(/^lookback_bars=20/);
+    expect(await parameters.locator('td[data-label="Now"]').textContent()).not.toContain('—');
+  }, 60_000);
+
   it('asks a read again, READ_RETRY_MS later, when it got no answer or could not reach the server while the live connection is open: says so meanwhile, then shows its answer', async () => {
     const server = await serve({ runner: false });
     // The page's own clock: moved by hand past a few seconds, it would judge the live connection
@@ -1826,6 +1841,25 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     for (const { page } of all) await expect.poll(() => text(page, 'active-strategy')).toBe('gold');
   }, 120_000);
 
+  it('a token revoked while a dialog is open: the dialog says it can no longer send, and its send button stays disabled', async () => {
+    const server = await serve({ runner: false });
+    const operate = await createToken(server.runtimeDir, 'day-shift', 'operate');
+    const { page, requests } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, operate, /^Token: day-shift/);
+    await row(page, 'gold').locator('button[data-action="activate"]').click();
+    const dialog = page.locator('dialog[open]');
+    await dialog.locator('table.diff').waitFor();
+    expect(await page.getByTestId('confirm-activate').isDisabled()).toBe(false);
+    await revokeToken(server.runtimeDir, 'day-shift');
+    await expect.poll(() => page.locator('.notice.error').first().textContent(), { timeout: 10_000 }).toContain('The token was refused');
+    // Before: the dialog went on offering "Activate gold", which sent the change without a token (refused 401).
+    expect(await text(page, 'token-lost')).toBe(
+      'The token was refused and has been forgotten: this dialog can no longer send. Enter a valid token, then open it again.',
+    );
+    expect(await page.getByTestId('confirm-activate').isDisabled()).toBe(true);
+    expect(requests.filter((r) => r.postDataJSON?.()?.operationName === 'ActivateStrategy')).toHaveLength(0);
+  }, 60_000);
+
   it("another page of the origin cannot join a token's group: it hears none of its news and cannot forge any (a refusal)", async () => {
     const server = await serve({ runner: false });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -2108,6 +2142,25 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     await expect
       .poll(() => page.locator('dialog[open]').textContent())
       .toContain('The config changed since this dialog opened: it is at version 3 now (gold active), not 2.');
+  }, 60_000);
+
+  it('tunables refused for their values, then a colleague changes the config: the next edit says the config changed since the dialog opened, not that the page has not loaded it', async () => {
+    const server = await serve({ runner: false });
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, server.token, /^Token: admin/);
+    await row(page, 'gold').locator('button[data-action="tunables"]').click();
+    // gold's fast_ma_period must stay below slow_ma_period (50): a rule only the server checks.
+    await page.locator('#tunable-fast_ma_period').fill('80');
+    await page.getByTestId('save-tunables').click();
+    await expect.poll(() => text(page, 'action-error')).toContain('BAD_USER_INPUT');
+    const other = await server.gql('mutation { activateStrategy(strategyKey: "range") { configVersion } }');
+    expect(other.body.data?.activateStrategy.configVersion).toBe(2);
+    await expect.poll(() => text(page, 'config-version')).toBe('2');
+    await page.locator('#tunable-slow_ma_period').fill('90');
+    // Before: "... this dialog shows version 1: the page has not loaded the change yet", which it had.
+    await expect
+      .poll(() => text(page, 'version-moved'))
+      .toContain('The config changed since this dialog opened: it is at version 2 now (range active), not 1.');
   }, 60_000);
 
   it('tunables refused by a change made meanwhile: Review again keeps what was typed and shows what is in force now', async () => {

@@ -50,7 +50,9 @@ export function openActivate(app: PageActions, target: Strategy): void {
   // the version before it; a newer one in force is said at once (warnWhenVersionMoves).
   const expectedVersion = app.state.strategiesConfigVersion;
   if (!status || expectedVersion === null) return;
-  const current = app.state.strategies?.find((s) => s.key === status.activeStrategyKey);
+  // Read with the list, at its version; not looked up in the table, which the filters may have left it out of.
+  const active = app.state.strategiesActive;
+  const current = active?.key === status.activeStrategyKey ? active : app.state.strategies?.find((s) => s.key === status.activeStrategyKey);
   // What the rows below show of the strategies (risk, parameters) is of this presets version.
   const presetsVersion = app.state.strategiesPresetsVersion;
   // RUNNING or ERROR: a runner in ERROR still scans (the server's count, fleet.ts isLive).
@@ -77,6 +79,7 @@ export function openActivate(app: PageActions, target: Strategy): void {
     {
       type: 'button',
       'data-testid': 'confirm-activate',
+      'data-sends': 'true',
       disabled: atBound,
       onclick: async () => {
         stopWatching();

@@ -87,6 +87,29 @@ export function openDialog(title: string, ...content: Child[]): HTMLDialogElemen
   return el;
 }
 
+/**
+ * The page's token was refused and forgotten (a 401: revoked, expired, replaced): a dialog open now
+ * can no longer send (its change would go without a token, and be refused). Said in it, and its
+ * send button (`data-sends`) disabled for good; a dialog opened after it is read-only as any.
+ */
+export function tokenLost(): void {
+  const el = dialog();
+  const send = el.open ? el.querySelector<HTMLButtonElement>('[data-sends]') : null;
+  if (!send || send.dataset.tokenLost) return;
+  send.dataset.tokenLost = 'true';
+  send.disabled = true;
+  el.querySelector('.dialog-body')?.append(
+    h(
+      'p',
+      { class: 'warn-box', role: 'alert', 'data-testid': 'token-lost' },
+      'The token was refused and has been forgotten: this dialog can no longer send. Enter a valid token, then open it again.',
+    ),
+  );
+}
+
+/** Whether `button` may be given back to the operator (not after tokenLost). */
+export const mayEnable = (button: HTMLButtonElement): boolean => !button.dataset.tokenLost;
+
 export function closeDialog(): void {
   const el = dialog();
   if (el.open) el.close();
@@ -391,7 +414,7 @@ export async function showNotApplied(
  */
 function unconfirmed(sending: Sending, expectedVersion: number): HTMLElement {
   unconfirmedSends.add(sending.confirm);
-  sending.confirm.disabled = false;
+  sending.confirm.disabled = !mayEnable(sending.confirm);
   sending.confirm.textContent = 'Send again';
   return h(
     'p',
@@ -421,6 +444,8 @@ export function warnWhenVersionMoves(
   where: HTMLElement,
   review: () => void,
   presets?: { readonly version: number | null; readonly confirm: HTMLButtonElement },
+  /** Watching again after a pause (Tunables, between a refusal and the next edit): not an opening. */
+  resumed = false,
 ): () => void {
   let shown = false;
   const say = (words: string) => {
@@ -434,7 +459,7 @@ export function warnWhenVersionMoves(
       ),
     );
   };
-  let opening = true;
+  let opening = !resumed;
   const check = () => {
     const now = app.state.status;
     const first = opening;

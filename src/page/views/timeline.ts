@@ -178,6 +178,7 @@ export function openRollback(app: PageActions, entry: HistoryEntry): void {
     {
       type: 'button',
       'data-testid': 'confirm-rollback',
+      'data-sends': 'true',
       disabled: nothing || atBound !== null,
       onclick: async () => {
         stopWatching();

@@ -18,6 +18,7 @@ import {
   buttons,
   closeDialog,
   firstSendWords,
+  mayEnable,
   openDialog,
   sendFromDialog,
   showNotApplied,
@@ -139,7 +140,11 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
 
   // At the version bound no change can be numbered: said, and nothing offered to send (as in Activate).
   const atBound = editable ? versionBoundNote(expectedVersion, 'version-bound-tunables') : null;
-  const save = h('button', { type: 'submit', 'data-testid': 'save-tunables', disabled: !editable || atBound !== null }, 'Save overrides');
+  const save = h(
+    'button',
+    { type: 'submit', 'data-testid': 'save-tunables', 'data-sends': 'true', disabled: !editable || atBound !== null },
+    'Save overrides',
+  );
   // Focus starts on Cancel, as in Activate and Roll back: Enter twice must not change the live config.
   const cancel = h(
     'button',
@@ -148,7 +153,9 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
   ) as HTMLButtonElement;
   let stopWatching = () => {};
   // Someone else changes the config while this is open: said at once, not only as a refusal on Save.
-  const watch = () => {
+  // Resumed after a refusal, its first look is not an opening's: a version moved meanwhile was
+  // loaded by the page already (it said "the page has not loaded the change yet").
+  const watch = (resumed = false) => {
     stopWatching = warnWhenVersionMoves(
       app,
       expectedVersion,
@@ -156,6 +163,7 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
       () =>
         openTunables(app, app.state.strategies?.find((s) => s.key === strategy.key) ?? strategy, typedFields(fields.map((f) => f.read()))),
       { version: presetsVersion, confirm: save as HTMLButtonElement },
+      resumed,
     );
   };
   /**
@@ -166,11 +174,11 @@ export function openTunables(app: PageActions, strategy: Strategy, typed?: Recor
    */
   let refused = false;
   const edited = () => {
-    if (refused) {
+    if (refused && mayEnable(save)) {
       refused = false;
       save.disabled = false;
       save.textContent = 'Save overrides';
-      watch();
+      watch(true);
     }
     showChanges();
   };
