@@ -60,7 +60,8 @@ function nextStep(error: ControlPlaneError, settings: ClientSettings, tokenUsed:
       // A change sent to the store whose answer never came (a hung etcd member) may still land.
       if (first?.extensions?.outcome === 'UNKNOWN')
         return 'The change was sent to the config store, which stopped answering: check with "stratctl status" or "stratctl history" whether it was applied before trying again (--if-version makes a retry safe).';
-      return 'The config store is unreachable from the server: retry shortly (a change refused so was not made).';
+      // Said of reads too (history, status): words that hold for both.
+      return 'The config store is unreachable from the server: retry shortly (nothing was changed).';
     case 'CONFLICT':
       if (error.message.startsWith(BUSY_PRESETS)) return 'Other changes to the presets won each time: run the same command again.';
       if (error.message.startsWith('Presets version conflict'))

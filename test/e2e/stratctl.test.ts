@@ -622,7 +622,7 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
       const refused = await run();
       expect(refused.code).toBe(7);
       expect(jsonErrorOf(refused.stdout)).toEqual({ code: 'UNAVAILABLE', message: 'Config store unavailable' });
-      expect(refused.stderr).toContain('a change refused so was not made');
+      expect(refused.stderr).toContain('The config store is unreachable from the server: retry shortly (nothing was changed).');
     } finally {
       replica.close();
     }
