@@ -310,13 +310,14 @@ export class App implements PageActions {
       sessionPreference: f.sessionPreference || null,
     });
     if (seq !== this.strategiesSeq) return; // filters changed meanwhile: a newer answer is on its way
-    if (!result.ok) {
-      this.askAgain('strategies', [result]);
-      // A 401 is the token's (dropped and refetched, or reads need one: the status panel says so).
-      if (result.status !== 401)
-        this.notify('error', `Cannot load the strategies: ${result.errors.map((e) => e.message).join('; ')}`, 'load-strategies');
-      return;
-    }
+    // The list's read or a definitions read failed: asked again if unanswered, and said unless a 401
+    // (the token's: dropped and refetched, or reads need one: the status panel says so).
+    const failed = (failure: ApiFailure) => {
+      this.askAgain('strategies', [failure]);
+      if (failure.status !== 401)
+        this.notify('error', `Cannot load the strategies: ${failure.errors.map((e) => e.message).join('; ')}`, 'load-strategies');
+    };
+    if (!result.ok) return failed(result);
     // Asked per base strategy, not per row: a full preset set's rows each carrying their base's
     // definitions put the answer over the server's response limit.
     const rows = result.data.strategies;
@@ -324,12 +325,7 @@ export class App implements PageActions {
     const answers = await Promise.all(missing.map((key) => this.api.run(OperatorTunableDefinitionsDocument, { key })));
     if (seq !== this.strategiesSeq) return;
     for (const [i, answer] of answers.entries()) {
-      if (!answer.ok) {
-        this.askAgain('strategies', [answer]);
-        if (answer.status !== 401)
-          this.notify('error', `Cannot load the strategies: ${answer.errors.map((e) => e.message).join('; ')}`, 'load-strategies');
-        return;
-      }
+      if (!answer.ok) return failed(answer);
       if (answer.data.strategy) this.tunableDefinitions.set(missing[i] as string, answer.data.strategy.tunableDefinitions);
     }
     // A notice that the table could not be loaded is over once it is.

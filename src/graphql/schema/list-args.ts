@@ -6,7 +6,7 @@ import { COST_LIMITS } from '../../limit-defaults.js';
  * What a `last` argument's description says of its limit: the list's own `max`, under the cost
  * plugin's list limit, which depends on the token (`--max-list-size`, `--max-list-size-with-token`).
  */
-export function lastArgDescription(what: string, max: number): string {
+function lastArgDescription(what: string, max: number): string {
   const anonymous = Math.min(max, COST_LIMITS.maxListSize);
   const withToken = Math.min(max, COST_LIMITS.maxListSizeWithToken);
   const range =
