@@ -8,6 +8,7 @@ export type RefusalReason =
   | 'bad-target'
   | 'bad-host'
   | 'bad-authorization'
+  | 'bad-content-type'
   | 'bad-expectation'
   | 'foreign-host'
   | 'rate-limited'

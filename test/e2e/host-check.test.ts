@@ -82,6 +82,35 @@ describe('DNS-rebinding guard (server bound to loopback)', () => {
     expect(server.store.state().config.config.activeStrategyKey).toBe('gold');
   });
 
+  it('refuses a request with two Content-Type fields (400): a proxy reading the last would parse the body as another type than this server did', async () => {
+    const server = await startTestServer();
+    const port = new URL(server.url).port;
+    const body = JSON.stringify({ query: 'mutation { activateStrategy(strategyKey: "gold") { configVersion } }' });
+    const post = (types: string[]) =>
+      rawRequest(
+        server.origin,
+        `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${server.token}\r\n${types.map((t) => `${t}\r\n`).join('')}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`,
+        body,
+      );
+    for (const pair of [
+      ['Content-Type: application/json', 'Content-Type: text/plain'],
+      ['content-type: text/plain', 'Content-Type: application/json'],
+      ['Content-Type: application/json', 'CONTENT-TYPE: application/json'],
+    ]) {
+      const res = await post(pair);
+      expect({ pair, status: res.status }).toEqual({ pair, status: 400 });
+      expect(json(res).errors[0]).toEqual({
+        message: 'Bad Content-Type header: given more than once (send one)',
+        extensions: { code: 'BAD_REQUEST' },
+      });
+    }
+    expect(server.store.state().config.config.activeStrategyKey).toBe('momentum');
+    expect(server.refusals()['bad-content-type']).toBe(3);
+    const one = await post(['Content-Type: application/json']);
+    expect(one.status).toBe(200);
+    expect(server.store.state().config.config.activeStrategyKey).toBe('gold');
+  });
+
   it('refuses an HTTP/1.1 request without Host (400) and one with an Expect other than 100-continue (417) in the chain: a JSON body, a request id, counted by reason', async () => {
     const server = await startTestServer();
     const refused = async (reason: string, status: number) => {

@@ -51,7 +51,7 @@ export interface HostCheckOptions {
 
 /**
  * Refuses what no route should see: a bad request target, a missing Host or one that is not a valid
- * `host[:port]`, or a Host or Authorization given twice (400), on a loopback-bound server any name but a loopback one (421: the
+ * `host[:port]`, or a Host, Authorization or Content-Type given twice (400), on a loopback-bound server any name but a loopback one (421: the
  * DNS-rebinding guard: a page on an attacker's name that resolves to 127.0.0.1 arrives with that name),
  * and an `Expect` other than `100-continue` (417: nothing here can meet it; listen.ts passes those
  * requests to the chain instead of letting Node answer them with an empty 417).
@@ -93,6 +93,14 @@ export function hostCheckStep(refuse: Refuse, options: HostCheckOptions = {}): S
         message: 'Bad Authorization header: given more than once (send one)',
       });
     }
+    if (repeated === 'content-type') {
+      return refuse(exchange, {
+        reason: 'bad-content-type',
+        status: 400,
+        code: 'BAD_REQUEST',
+        message: 'Bad Content-Type header: given more than once (send one)',
+      });
+    }
     const hostname = header === undefined || repeated === 'host' ? null : hostnameOfCached(header);
     if (hostname === null) {
       return refuse(exchange, { reason: 'bad-host', status: 400, code: 'BAD_REQUEST', message: 'Bad Host header: expected host[:port]' });
@@ -120,14 +128,16 @@ export function hostCheckStep(refuse: Refuse, options: HostCheckOptions = {}): S
 }
 
 /**
- * A field that must come once and came more than once: Host (RFC 9112, 3.2, says 400) or
- * Authorization. Node keeps the first of each; a proxy in front that reads the last one would
- * judge another host than the Host check did, or log, check or forward another token than the one
- * this server authenticated (a browser never sends two of either).
+ * A field that must come once and came more than once: Host (RFC 9112, 3.2, says 400),
+ * Authorization or Content-Type. Node keeps the first of each; a proxy in front that reads the last
+ * one would judge another host than the Host check did, log, check or forward another token than
+ * the one this server authenticated, or parse the body as another type than this server did (a
+ * browser never sends two of any).
  */
-function repeatedField(rawHeaders: readonly string[]): 'host' | 'authorization' | null {
+function repeatedField(rawHeaders: readonly string[]): 'host' | 'authorization' | 'content-type' | null {
   let host = false;
   let authorization = false;
+  let contentType = false;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     if (name.length === 4 && name.toLowerCase() === 'host') {
@@ -136,6 +146,9 @@ function repeatedField(rawHeaders: readonly string[]): 'host' | 'authorization' 
     } else if (name.length === 13 && name.toLowerCase() === 'authorization') {
       if (authorization) return 'authorization';
       authorization = true;
+    } else if (name.length === 12 && name.toLowerCase() === 'content-type') {
+      if (contentType) return 'content-type';
+      contentType = true;
     }
   }
   return null;
