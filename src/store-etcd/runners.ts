@@ -415,6 +415,14 @@ export class EtcdRunnerPublisher implements RunnerStatePublisher {
   }
 }
 
+/**
+ * How far behind this process's clock a runner host's may run without its live runner, found at this
+ * process's start, being shown STALE until its next heartbeat arrives (see `EtcdRunnerSource.arrived`).
+ * Hosts kept by NTP agree within milliseconds; a dead runner's state found at start is judged by its
+ * own time once it is older than this beyond the point it would be STALE.
+ */
+export const FOUND_STATE_CLOCK_ALLOWANCE_MS = 5_000;
+
 /** When a runner's state was heard, and the runner's clock against this process's as that state showed it. */
 interface Arrival {
   readonly modRevision: number;
@@ -489,12 +497,16 @@ export class EtcdRunnerSource implements RunnerStateSource {
     return kvs.flatMap((kv) => this.stateOf(kv) ?? []).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  /** When the runner's current state reached this process (a state already there when it started: when first looked at). */
+  /**
+   * When the runner's current state reached this process. A state already there when it started
+   * (found, not seen arriving): when first looked at, unless its own heartbeat time is older than
+   * `FOUND_STATE_CLOCK_ALLOWANCE_MS` beyond the point it would be STALE (see `arrived`).
+   */
   receivedAt(id: string): number | undefined {
     const kv = this.mirror.get(this.keys.runner(id));
     if (!kv) return undefined;
     const held = this.received.get(kv.key);
-    return (held?.modRevision === kv.modRevision ? held : this.arrived(kv)).at;
+    return (held?.modRevision === kv.modRevision ? held : this.arrived(kv, held === undefined)).at;
   }
 
   /**
@@ -508,8 +520,14 @@ export class EtcdRunnerSource implements RunnerStateSource {
    * process are compared, each with the one before it, so a runner host's clock hours off this one
    * judges nothing (the offset absorbs it); its clock stepped back by more than 3 heartbeats shows it
    * STALE until its next heartbeat.
+   *
+   * A state `found` at this process's start (its arrival unseen) is heard when it was sent, by its
+   * `heartbeatAt`, when that is older than the point it would be STALE by more than
+   * `FOUND_STATE_CLOCK_ALLOWANCE_MS`: a runner that died minutes before this replica started (its key
+   * outlives it, `DEAD_RUNNER_RETENTION_SECONDS`) was shown RUNNING for 3 heartbeats, and
+   * `activate --wait` through this replica waited for it. Else it is heard when first looked at.
    */
-  private arrived(kv: KeyValue): Arrival {
+  private arrived(kv: KeyValue, found = false): Arrival {
     const now = this.now();
     const state = this.stateOf(kv);
     const sentAt = state ? heartbeatMs(state) : Number.NaN;
@@ -519,6 +537,8 @@ export class EtcdRunnerSource implements RunnerStateSource {
     if (state && clock && before?.process === clock.process) {
       const due = sentAt + before.offsetMs;
       if (now - due > state.heartbeatIntervalMs) at = due;
+    } else if (found && state && now - sentAt > STALE_AFTER_HEARTBEATS * state.heartbeatIntervalMs + FOUND_STATE_CLOCK_ALLOWANCE_MS) {
+      at = sentAt;
     }
     const arrival = { modRevision: kv.modRevision, at, clock };
     this.received.set(kv.key, arrival);

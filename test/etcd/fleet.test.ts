@@ -7,7 +7,7 @@ import { EtcdGateway } from '../../src/store-etcd/gateway.js';
 import { DEAD_RUNNER_RETENTION_SECONDS, liveRunnerLeaseSeconds, runnerLeaseSeconds } from '../../src/store-etcd/index.js';
 import { etcdKeys } from '../../src/store-etcd/keys.js';
 import { EtcdMirror } from '../../src/store-etcd/mirror.js';
-import { EtcdRunnerSource, type RunnerIdHolder } from '../../src/store-etcd/runners.js';
+import { EtcdRunnerSource, FOUND_STATE_CLOCK_ALLOWANCE_MS, type RunnerIdHolder } from '../../src/store-etcd/runners.js';
 import { parseEtcdStoreUrl } from '../../src/store-etcd/url.js';
 import { describeWithEtcd, type EtcdCluster, startEtcd, waitHealthy } from '../helpers/etcd.js';
 import { eventually, freshPrefix, grantedTtl, openReplica, rawClient } from '../helpers/etcd-stores.js';
@@ -390,6 +390,34 @@ describeWithEtcd('etcd tokens and runners (real etcd)', () => {
       ]);
       const ahead = api.runners.list().find((r) => r.id === 'ahead:1');
       expect(ahead && runnerHealth(ahead, clock)).toBe('RUNNING');
+    } finally {
+      fleet.close();
+    }
+  });
+
+  it("a replica that starts after a runner died shows it STALE at once, by its last heartbeat's time, when that is older than 3 heartbeats and the clock allowance; live runners found at start stay RUNNING", async () => {
+    const c = await cluster();
+    const prefix = freshPrefix();
+    const clock = Date.now();
+    const runnerProcess = await openReplica(c, prefix);
+    // STALE after 3 x 200 ms: one died a minute ago (its key outlives it), one whose host runs 4 s behind, one live.
+    const at = (ms: number) => new Date(ms).toISOString();
+    const gone = clock - 3 * 200 - FOUND_STATE_CLOCK_ALLOWANCE_MS - 60_000;
+    await runnerProcess.runnerPublisher('dead:1').publish(liveRunnerState('dead:1', { heartbeatAt: at(gone) }));
+    await runnerProcess.runnerPublisher('behind:1').publish(liveRunnerState('behind:1', { heartbeatAt: at(clock - 4_000) }));
+    await runnerProcess.runnerPublisher('live:1').publish(liveRunnerState('live:1', { heartbeatAt: at(clock) }));
+    // Then this replica starts, its clock held still by the test: it finds the three states.
+    const api = await openReplica(c, prefix, { now: () => new Date(clock) });
+    const fleet = new RunnerFleet(api.runners, { tickMs: 60_000, now: () => clock });
+    try {
+      expect(fleet.views().map((v) => [v.state?.id, v.health, v.heardAtMs])).toEqual([
+        ['behind:1', 'RUNNING', clock],
+        ['dead:1', 'STALE', gone],
+        ['live:1', 'RUNNING', clock],
+      ]);
+      // A waiting activation waits for the live ones only (it waited for the dead one too, 3 heartbeats).
+      const wait = await fleet.waitForApplied({ version: 2, digest: 'sha256:none', storeVersion: () => 2 }, 1);
+      expect([wait.waitedFor, wait.notWaitedFor.map((r) => `${r.id} ${r.health}`)]).toEqual([['behind:1', 'live:1'], ['dead:1 STALE']]);
     } finally {
       fleet.close();
     }
