@@ -121,6 +121,17 @@ function errorsOf(body: unknown): ApiError[] {
   });
 }
 
+/**
+ * What a refusal of the token is told as: the server's words, and when the token expired for a
+ * named token past its expiry (`extensions.expiredAt`): a token refused like a wrong one left the
+ * operator guessing at a typo or a revocation.
+ */
+export function tokenRefusal(error: { message?: unknown; extensions?: unknown } | undefined): string {
+  const message = typeof error?.message === 'string' ? error.message : 'Authentication required';
+  const expiredAt = (error?.extensions as { expiredAt?: unknown } | undefined)?.expiredAt;
+  return typeof expiredAt === 'string' ? `${message}: it expired at ${expiredAt.slice(0, 40)}` : message;
+}
+
 export interface ApiOptions {
   endpoint: string;
   token: () => string | null;
@@ -184,7 +195,7 @@ export class Api {
     // A 429 RATE_LIMITED on a request with a token is the failed-auth limit refusing a token it
     // did not check (a right one is never refused): as good as a 401 for this token.
     const refusedToken = response.status === 401 || (response.status === 429 && errors[0]?.message === FAILED_AUTH_LIMITED);
-    if (refusedToken && token && candidate === undefined) this.options.onUnauthorized(errors[0]?.message ?? 'Authentication required');
+    if (refusedToken && token && candidate === undefined) this.options.onUnauthorized(tokenRefusal(errors[0]));
     const data = (body as { data?: R | null } | null)?.data;
     if (errors.length > 0 || data === null || data === undefined) {
       return {

@@ -11,7 +11,7 @@ import {
   RollbackConfigDocument,
   UpdateConfigDocument,
 } from '../generated/graphql.js';
-import { Api, type ApiFailure } from './api.js';
+import { Api, type ApiFailure, tokenRefusal } from './api.js';
 import type { Filters, PageActions, ServerBuild, Signal, State, TunableDefinitionRow } from './model.js';
 import { createLive } from './shared-live.js';
 import { addFetched, addLive } from './signal-series.js';
@@ -184,7 +184,7 @@ export class App implements PageActions {
     const candidate = value.trim();
     const check = await this.api.run(OperatorOverviewDocument, {}, candidate);
     if (!check.ok && (check.status === 401 || check.status === 429)) {
-      const message = check.errors[0]?.message ?? 'Authentication required';
+      const message = tokenRefusal(check.errors[0]);
       this.notify(
         'error',
         check.status === 429

@@ -1,6 +1,6 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { type Client, createClient, type ExecutionResult, NetworkError } from 'graphql-sse';
-import { documentText, FAILED_AUTH_LIMITED, fetchAnswered, NO_ANSWER_MS } from './api.js';
+import { documentText, FAILED_AUTH_LIMITED, fetchAnswered, NO_ANSWER_MS, tokenRefusal } from './api.js';
 
 /** Where the live connection stands, as the page shows it. */
 export type LiveState =
@@ -346,12 +346,12 @@ export class Live {
       const body = (await response
         .clone()
         .json()
-        .catch(() => null)) as { errors?: { message?: string }[] } | null;
+        .catch(() => null)) as { errors?: { message?: string; extensions?: unknown }[] } | null;
       const message = body?.errors?.[0]?.message;
       // A 429 is the token's only from the failed-auth limit (a token it refused without checking,
       // see Api.run); the subscriptions-per-client limit answers 429 too, and is no news of the token.
       const tokens = response.status === 401 || message === FAILED_AUTH_LIMITED;
-      if (tokens && this.options.token()) this.options.onUnauthorized(message ?? 'Authentication required');
+      if (tokens && this.options.token()) this.options.onUnauthorized(tokenRefusal(body?.errors?.[0]));
       // No token, and reads need one: retrying cannot help (it asked every 5 s for ever); a token entered restarts it.
       else if (response.status === 401) this.park();
       if (!tokens) this.refusedBy = message ?? 'Too many requests';
@@ -397,7 +397,7 @@ export class Live {
           if (result.errors?.length) refusal = result.errors.map((e) => e.message).join('; ');
           // A token revoked while its stream is open is refused on the stream itself.
           const refused = result.errors?.find((e) => (e.extensions as { code?: unknown } | undefined)?.code === 'UNAUTHENTICATED');
-          if (refused && this.options.token()) this.options.onUnauthorized(refused.message);
+          if (refused && this.options.token()) this.options.onUnauthorized(tokenRefusal(refused));
           // No token, and reads need one: asking again cannot help; a token entered restarts it.
           else if (refused) this.park();
         },

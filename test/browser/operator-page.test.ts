@@ -1860,6 +1860,29 @@ describe.skipIf(!available)('the operator page (GET /) in headless Chromium', ()
     expect(requests.filter((r) => r.postDataJSON?.()?.operationName === 'ActivateStrategy')).toHaveLength(0);
   }, 60_000);
 
+  it('a token that expires while the page holds it is forgotten saying when it expired, and an expired token entered is refused saying so', async () => {
+    // The server's clock, moved by hand: expiry is judged against it at each request.
+    let offset = 0;
+    const server = await serve({ runner: false, now: () => Date.now() + offset });
+    const expiresAt = new Date(Date.now() + 3_600_000);
+    const day = await createToken(server.runtimeDir, 'day-shift', 'operate', { expiresAt });
+    const { page } = await openOperatorPage(browser, server.origin);
+    await enterToken(page, day, /^Token: day-shift/);
+    offset = 3_600_000;
+    // The change makes the page read again with its token: refused, 401 with extensions.expiredAt.
+    await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    const expired = `Authentication required: it expired at ${expiresAt.toISOString()}`;
+    await expect
+      .poll(() => page.locator('.notice.error').first().textContent(), { timeout: 10_000 })
+      .toContain(`The token was refused (${expired}) and has been forgotten`);
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await enterToken(page, day, null);
+    await expect
+      .poll(() => page.locator('.notice.error').first().textContent())
+      .toContain(`The token was refused (${expired}): the page stays read-only until a valid one is entered.`);
+    expect(await page.locator('#viewer').textContent()).not.toMatch(/day-shift/);
+  }, 60_000);
+
   it("another page of the origin cannot join a token's group: it hears none of its news and cannot forge any (a refusal)", async () => {
     const server = await serve({ runner: false });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
