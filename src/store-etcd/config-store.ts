@@ -44,6 +44,7 @@ import type { EtcdGateway } from './gateway.js';
 import type { EtcdKeys } from './keys.js';
 import { auditRangeOp, type EtcdMirror, type KeyValue, kvsOf, type MirrorBatch, type MirrorChange, rangeOp } from './mirror.js';
 import { PresetsJudge, presetsSnapshotOf, presetsUnaudited } from './presets-judge.js';
+import { movedOutError } from './url.js';
 
 export const DEFAULT_AUDIT_KEEP = 10_000;
 /** Changes written in one transaction at most (etcd allows 128 operations and 128 compares). */
@@ -88,6 +89,8 @@ export class EtcdConfigStore implements ConfigStore {
   private readonly listeners = new Listeners<StoreEvent>();
   private readonly io: ConfigIo;
   private readonly location: string;
+  /** The prefix's `moved` mark, as the refusal it makes (see takeMovedMark); null while there is none. */
+  private movedOut: ConfigFileError | null = null;
   private readonly now: () => Date;
   private snapshot: ConfigSnapshot;
   private last: AuditEntry | null = null;
@@ -272,7 +275,7 @@ export class EtcdConfigStore implements ConfigStore {
   }
 
   problem(): ConfigFileError | null {
-    return this.invalid?.error ?? null;
+    return this.movedOut ?? this.invalid?.error ?? null;
   }
 
   /**
@@ -366,6 +369,7 @@ export class EtcdConfigStore implements ConfigStore {
     let config: MirrorChange | undefined;
     let presetsTouched = false;
     let keptTouched = false;
+    let moved: MirrorChange | undefined;
     if (batch.wentBack) {
       // etcd went back: the trail it holds now is the only one (an entry above its newest is gone), and
       // the config and presets it holds are judged again against it, changed or not.
@@ -387,6 +391,7 @@ export class EtcdConfigStore implements ConfigStore {
       } else if (key === this.keys.config) config = change;
       else if (key === this.keys.strategies) presetsTouched = true;
       else if (key === this.keys.strategiesKept) keptTouched = true;
+      else if (key === this.keys.moved) moved = change;
     }
     const lastPresetsBefore = this.lastPresets;
     fresh.sort((a, b) => a.version - b.version);
@@ -406,6 +411,25 @@ export class EtcdConfigStore implements ConfigStore {
     }
     // The kept copy removed or changed by another replica (one behind, or by hand) while a put is still kept out: saved again.
     if (keptTouched && this.presetsInvalid?.content) this.saveKeptPresets();
+    if (moved) this.takeMovedMark(moved);
+  }
+
+  /**
+   * The prefix's `moved` mark: `stratctl store migrate` moved the deployment out of it while this
+   * process ran (paused past its lease, it was not counted). What is stored here is no longer the
+   * deployment's: said as the config's problem (`/ready` 503, `status.configError`, a runner on it
+   * ERROR), in the start refusal's words, until the mark goes (a move back in). Changes are refused
+   * by the commit's compare (config-io.ts). Before, such a replica answered `/ready` 200 and served
+   * the old config as current until restarted.
+   */
+  private takeMovedMark(change: MirrorChange): void {
+    if (change.type === 'put') {
+      this.movedOut = movedOutError(this.gateway.location, this.keys.moved, change.kv.value);
+      this.emit({ type: 'invalid', error: this.movedOut });
+    } else if (this.movedOut) {
+      this.movedOut = null;
+      this.emit(this.invalid ? { type: 'invalid', error: this.invalid.error } : { type: 'valid' });
+    }
   }
 
   /**
@@ -521,7 +545,7 @@ export class EtcdConfigStore implements ConfigStore {
     }
     // Told once the valid config is in force (not before: a listener that acts on "valid" would see
     // the state it had while invalid, the stand-in defaults at worst, which a runner then applied).
-    if (wasInvalid) this.emit({ type: 'valid' });
+    if (wasInvalid && !this.movedOut) this.emit({ type: 'valid' });
     if (!audited) this.queueHandEditAudit();
   }
 

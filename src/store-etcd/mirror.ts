@@ -248,6 +248,7 @@ export class EtcdMirror {
       key === k.config ||
       key === k.strategies ||
       key === k.strategiesKept ||
+      key === k.moved ||
       key.startsWith(k.tokensPrefix) ||
       key.startsWith(k.runnersPrefix)
     );
@@ -389,6 +390,7 @@ export class EtcdMirror {
             rangeOp(k.config),
             rangeOp(k.strategies),
             rangeOp(k.strategiesKept),
+            rangeOp(k.moved),
             prefixRangeOp(k.tokensPrefix),
             prefixRangeOp(k.runnersPrefix),
             lastUnderOp(k.auditPrefix('CONFIG')),

@@ -589,6 +589,45 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(await files(back)).toContain('config.yaml');
   });
 
+  it('a replica and runner the move did not count (their keys gone as lapsed leases leave them, while paused) go unready and ERROR on the mark, saying where the deployment went; changes are refused', async () => {
+    const cluster = await startEtcd({ lifetime: 'file' });
+    const { dir } = await fileDeployment();
+    const prefix = freshPrefix();
+    expect((await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', cluster.url(prefix)])).code).toBe(0);
+    // A heartbeat every 60 s: its key, deleted below, is not put back before the move.
+    const replica = await startTestServer({
+      runtimeDir: await tempRuntimeDir(),
+      store: etcdStore(cluster, prefix),
+      runner: { heartbeatMs: 60_000 },
+    });
+    await expect.poll(async () => (await fetch(new URL('/ready', replica.url))).status).toBe(200);
+    const runners = async () =>
+      (await replica.gql('{ status { runners { state error appliedConfigVersion } } }')).body.data?.status.runners;
+    await expect.poll(async () => (await runners())?.[0]?.state).toBe('RUNNING');
+    const applied = (await runners())[0].appliedConfigVersion;
+    // Their keys gone as lapsed leases leave them: the move does not see them.
+    const raw = rawClient(cluster);
+    for (const key of [...(await keysUnder(raw, prefix, 'replicas/')), ...(await keysUnder(raw, prefix, 'runners/'))])
+      await raw.delete().key(key);
+    const back = await tempRuntimeDir();
+    const moved = await stratctl(['store', 'migrate', '--from', cluster.url(prefix), '--to', `file:${back}`]);
+    expect(moved.code, moved.stderr).toBe(0);
+    const words = `the deployment was moved out of it to file:${back}`;
+    await expect.poll(async () => (await fetch(new URL('/ready', replica.url))).status).toBe(503);
+    const ready = await (await fetch(new URL('/ready', replica.url))).json();
+    // The replica's config, and its own runner once it has told it (below).
+    expect(ready.reasons[0]).toContain(`config invalid: ${prefix}: invalid config\n  ${words}`);
+    const status = await replica.gql('{ status { configError { message changesRefused } } }');
+    expect(status.body.data?.status.configError).toEqual({ message: expect.stringContaining(words), changesRefused: true });
+    const refused = await replica.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe('CONFIG_FILE_INVALID');
+    expect(refused.body.errors?.[0]?.message).toContain(words);
+    // The runner reports it (its key put back with the news), keeping the config it applied.
+    await expect.poll(async () => (await runners())?.[0]?.state).toBe('ERROR');
+    expect((await runners())[0]).toEqual({ state: 'ERROR', error: expect.stringContaining(words), appliedConfigVersion: applied });
+    await replica.close();
+  });
+
   it('a runner killed an hour ago (its key living out its 600 s lease, STALE) does not hold a move up: let through with a note, as target and as source', async () => {
     const cluster = await startEtcd({ lifetime: 'file' });
     const { dir } = await fileDeployment();

@@ -499,9 +499,13 @@ async function waitForAudit(
 
 describeWithEtcd('a replica running through `stratctl store migrate` out of its prefix', () => {
   it('refuses changes once the prefix is marked moved (its lease had lapsed, so migrate did not count it): nothing written, said as the start refusal says it', async () => {
-    const { a, raw, prefix } = await twoReplicas();
+    const { a, b, raw, prefix } = await twoReplicas();
     await a.config.commit(activate('gold'));
     const version = a.config.state().config.config.version;
+    const told: string[] = [];
+    b.config.subscribe((event) => {
+      if (event.type === 'invalid' || event.type === 'valid') told.push(event.type);
+    });
     const auditBefore = await keysUnder(raw, prefix, 'audit/config/');
     const configBefore = await raw.get(`/${prefix}/config`).string();
     // What migrate leaves in the prefix it moved the deployment out of.
@@ -514,8 +518,19 @@ describeWithEtcd('a replica running through `stratctl store migrate` out of its 
     expect(await keysUnder(raw, prefix, 'audit/config/')).toEqual(auditBefore);
     expect(await raw.get(`/${prefix}/config`).string()).toBe(configBefore);
     expect(a.config.state().config.config.version).toBe(version);
-    // Moved back in (migrate deletes the mark): changes go on.
+    // Both replicas say it as the config's problem (/ready 503, status.configError, a runner ERROR): it
+    // answered 200 and served this prefix's config as the deployment's until restarted.
+    for (const replica of [a, b]) {
+      await eventually('the mark seen', () => replica.config.problem() !== null);
+      expect(replica.config.problem()?.publicMessage).toContain(
+        `the deployment was moved out of it to file:/srv/new at 2026-12-06T09:00:00.000Z by \`stratctl store migrate\` (key /${prefix}/moved): serve and run that store instead`,
+      );
+    }
+    expect(told).toEqual(['invalid']);
+    // Moved back in (migrate deletes the mark): the problem goes, changes go on.
     await raw.delete().key(`/${prefix}/moved`);
+    for (const replica of [a, b]) await eventually('the mark gone', () => replica.config.problem() === null);
+    expect(told).toEqual(['invalid', 'valid']);
     await a.config.commit(activate('range'));
     expect(a.config.state().config.config.version).toBe(version + 1);
   });
