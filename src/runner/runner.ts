@@ -67,6 +67,8 @@ export class Runner implements RunnerStateSource {
   private state: RunnerState;
   private applied: { state: StoreState; record: AppliedConfig } | null = null;
   private unsubscribe: (() => void) | null = null;
+  /** A reconcile is queued for the store's events of this moment (reconcileSoon). */
+  private reconcileQueued = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | null = null;
@@ -114,7 +116,7 @@ export class Runner implements RunnerStateSource {
       // The store is reachable again (etcd back): re-read now rather than at the next scan, which may
       // be a whole scan interval away: a change made while it was away is applied at once.
       if (event.type === 'connection' && event.connected) void this.recheckRead();
-      else this.reconcile();
+      else this.reconcileSoon();
     });
     this.heartbeat = setInterval(() => this.update({}), this.heartbeatMs);
     this.heartbeat.unref();
@@ -138,6 +140,21 @@ export class Runner implements RunnerStateSource {
     const { read, config, scan } = this.problems;
     const list = [read, config, scan].filter((p): p is string => p !== null);
     return list.length ? list.join('\n') : null;
+  }
+
+  /**
+   * Reconciles once the store's events of this moment are all told. One etcd batch (or one commit)
+   * can bring several, and the state between them is not one the store holds: reconciled on each, a
+   * runner reported ERROR ("strategy X is not in force") for the moment between a kept-out preset
+   * removal going in (presets first) and the config change that let it in, on every runner.
+   */
+  private reconcileSoon(): void {
+    if (this.reconcileQueued) return;
+    this.reconcileQueued = true;
+    queueMicrotask(() => {
+      this.reconcileQueued = false;
+      this.reconcile();
+    });
   }
 
   /** Brings applied state level with the store's desired state; publishes only when something changed. */

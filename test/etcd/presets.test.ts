@@ -4,6 +4,9 @@ import { activateStrategy, updateConfig } from '../../src/config/changes.js';
 import { ConfigFileInvalidError, PresetInUseError, PresetsVersionConflictError } from '../../src/config/errors.js';
 import { deletePreset, type PresetInput, upsertPreset } from '../../src/config/preset-changes.js';
 import type { ConfigStore, StoreEvent } from '../../src/config/store.js';
+import { Runner } from '../../src/runner/runner.js';
+import { createSimulatedFeed } from '../../src/runner/sim-feed.js';
+import type { RunnerState } from '../../src/runner/state.js';
 import { describeWithEtcd, type EtcdCluster, startEtcd } from '../helpers/etcd.js';
 import { eventually, freshPrefix, keysUnder, openReplica, rawClient, recordEvents, setScanInterval } from '../helpers/etcd-stores.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -439,12 +442,27 @@ describeWithEtcd('etcd store presets (real etcd, two replicas on one prefix)', (
     expect(await trail(a.config, 'PRESETS')).toHaveLength(1);
 
     const events = recordEvents(b.config);
+    // A runner on B: it hears the removal go in before the config change that let it in (one batch).
+    const published: RunnerState[] = [];
+    const runner = new Runner({
+      store: b.config,
+      feed: createSimulatedFeed(),
+      publisher: { publish: async (s) => void published.push(s), close: async () => {} },
+      heartbeatMs: 60_000,
+    });
+    runner.start();
+    await eventually('the runner applied gold_fast', () => runner.latest().applied?.strategyKey === 'gold_fast');
     await a.config.commit(activateStrategy('gold', by('x')));
     await eventually('in force on both', () =>
       [a, b].every((r) => r.config.strategiesProblem() === null && r.config.state().presets.version === 2),
     );
     for (const r of [a, b]) expect(r.config.state().strategies.has('gold_fast')).toBe(false);
     expect(events.map((e) => e.type)).toEqual(['presetsValid', 'presetsChanged', 'changed']);
+    await eventually('the runner applied gold', () => runner.latest().applied?.strategyKey === 'gold');
+    await runner.stop();
+    // Never ERROR on the way: it reported "strategy gold_fast is not in force" between the two.
+    expect(published.filter((s) => s.error !== null).map((s) => s.error)).toEqual([]);
+    expect(published.map((s) => s.applied?.strategyKey).filter((k, i, all) => k !== all[i - 1])).toEqual(['gold_fast', 'gold']);
     const entries = await waitForTrail(a.config, (es) => es[0]?.version === 2);
     expect(entries.map((e) => [e.version, e.operation, e.actor])).toEqual([
       [2, 'handEdit', 'etcd'],
