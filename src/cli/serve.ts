@@ -259,8 +259,6 @@ export const serve: Action = async (flags, _args, ctx) => {
   const log = resolveLogSettings(flags, env, ctx.io.stderr.isTTY === true);
   const logger = createLogger({ ...log, destination: ctx.io.stderr });
   logProcessWarnings(logger, ctx.io.stderr);
-  const warning = bindWarning(settings);
-  if (warning) logger.warn({ host: settings.host }, warning);
   for (const { fields, message } of limits.adjusted ?? []) logger.info(fields, message);
 
   const stopping = stopOnSignal(ctx, logger, 'finishing in-flight requests and writes, then stopping');
@@ -283,6 +281,9 @@ export const serve: Action = async (flags, _args, ctx) => {
     logger.fatal({ exitCode: failure.code, ...(failure.unexpected && { err }) }, failure.message);
     return failure.code;
   }
+  // Once bound: a --host that does not resolve (exit 2) was warned of as "reachable beyond this machine" first.
+  const warning = bindWarning(settings);
+  if (warning) logger.warn({ host: settings.host }, warning);
   announceListening(ctx, logger, log.format, serving.url);
   // Whether this start took V8's code cache, and if not why (a node upgraded without a rebuild, other node flags).
   const codeCache = codeCacheLogFields(codeCacheOutcome());

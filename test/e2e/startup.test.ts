@@ -162,9 +162,9 @@ describe('start-up', () => {
     ['a --host that does not resolve', ['--host', '999.1.1.1'], {}, /--host 999\.1\.1\.1 does not resolve/],
   ])('exits 2 on %s: one line naming the setting, no stack', async (_what, flags, env, message) => {
     const dir = await tempRuntimeDir();
+    // No --behind-tls-proxy: a host that binds nothing is not warned of as reachable beyond this machine.
     const child = spawnStratctl(['serve', '--port', '0', '--runtime-dir', dir, '--no-runner', ...flags], {
       CONTROL_PLANE_LOG_FORMAT: 'text',
-      CONTROL_PLANE_BEHIND_TLS_PROXY: '1',
       ...env,
     });
     expect(await child.exited).toBe(2);
