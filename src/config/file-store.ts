@@ -1415,6 +1415,13 @@ class FileStore implements FileConfigStore {
     if (wasPresetsInvalid) this.emit({ type: 'presetsValid' });
     // One event per version (readers see the final state: the files as they are now), then the answers.
     for (const event of judged.events) this.emit(event);
+    // strategies.yaml not in force (kept out: an edit that would break the config) is judged again
+    // against the config just written, before the answers: an edit this change lets in goes in with
+    // it, so a read after the answer sees it (it was reported kept out until the next poll, ~2 s;
+    // the etcd store judges it in the same batch). A failed read leaves it to the poll.
+    if (this.presetsInvalid !== null && judged.configText !== null && this.started) {
+      await this.readDisk().catch(() => {});
+    }
     judged.settle();
     if (judged.presetsText !== null) await this.dropKeptPresets();
   }

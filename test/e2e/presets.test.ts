@@ -443,14 +443,15 @@ presets:
         ['upsertPreset', 1],
       ]);
 
-      // Once the config stops using them the removal goes in; gone with nothing kept out, a preset write creates them again.
-      await server.gql(ACTIVATE, { key: 'gold' });
-      const removed = await waitUntil(
-        () => status(server),
-        (s) => s.strategiesError === null,
-        { what: 'the removal in force' },
+      // Once the config stops using them the removal goes in, with the change that let it in: a read
+      // after the answer sees it (it was reported kept out for up to a poll interval more).
+      const activated = await server.gql(
+        'mutation ($key: String!) { activateStrategy(strategyKey: $key) { configVersion status { presetsVersion strategiesError { message } } } }',
+        { key: 'gold' },
       );
-      expect(removed.presetsVersion).toBe(3);
+      expect(activated.body.data?.activateStrategy.status).toEqual({ presetsVersion: 3, strategiesError: null });
+      const removed = await status(server);
+      expect(removed).toMatchObject({ presetsVersion: 3, strategiesError: null });
       expect(await strategyKeys(server)).toEqual(STATIC_KEYS);
       const added = await server.gql(UPSERT, { input: { key: 'gold_t', base: 'gold', name: 'T' } });
       expect(added.body.data?.upsertPreset).toMatchObject({ changed: true, presetsVersion: 4 });
