@@ -29,7 +29,8 @@ export interface InForce {
   readonly config: ConfigSnapshot;
   readonly configInvalid: boolean;
   /** The invalid config content last judged: the same text again is not parsed again. */
-  readonly knownInvalidConfig?: { readonly digest: string; readonly error: ConfigFileError } | null;
+  /** `strategies`: what it was judged against, when not the strategies in force (a commit changed them since). */
+  readonly knownInvalidConfig?: { readonly digest: string; readonly error: ConfigFileError; readonly strategies?: StrategyRegistry } | null;
   /** The strategies in force (the config was judged against them). */
   readonly strategies?: StrategyRegistry;
   readonly presets: PresetsSnapshot;
@@ -82,7 +83,8 @@ export function judgeConfigRead(file: string, text: string | null, strategies: S
   if (digest === inForce.config.digest && !inForce.configInvalid) return { kind: 'same' };
   // Invalid and unchanged: not parsed again (the presets it was judged against may have changed: then it is).
   const known = inForce.knownInvalidConfig;
-  if (known?.digest === digest && strategies === inForce.strategies) return { kind: 'invalid', digest, error: known.error };
+  if (known?.digest === digest && strategies === (known.strategies ?? inForce.strategies))
+    return { kind: 'invalid', digest, error: known.error };
   let config: RuntimeConfig;
   try {
     config = parseConfigFile(strategies, file, text).config;

@@ -515,7 +515,8 @@ class FileStore implements FileConfigStore {
   private presets: PresetsSnapshot;
   private readonly presetsStoredVersion: number;
   private strategies: StrategyRegistry;
-  private invalid: { digest: string; error: ConfigFileError } | null = null;
+  /** `strategies`: what an invalid config.yaml was judged against (a preset commit may change them before it is judged again). */
+  private invalid: { digest: string; error: ConfigFileError; strategies?: StrategyRegistry } | null = null;
   /** The presets on disk are not in force: invalid (no content), or kept out (content that would break the config). */
   private presetsInvalid: PresetsNotInForce | null = null;
   /** The text of the presets in force (null: none stored), what KEPT_PRESETS_FILE holds while an edit is kept out. */
@@ -1095,7 +1096,7 @@ class FileStore implements FileConfigStore {
       this.invalid = { digest: 'missing', error };
     } else if (configStep.kind === 'invalid') {
       if (this.invalid?.digest !== configStep.digest) events.push({ type: 'invalid', error: configStep.error });
-      this.invalid = { digest: configStep.digest, error: configStep.error };
+      this.invalid = { digest: configStep.digest, error: configStep.error, strategies };
     } else if (configStep.kind === 'valid') {
       this.invalid = null;
       events.push({ type: 'valid' });
@@ -1415,13 +1416,17 @@ class FileStore implements FileConfigStore {
     if (wasPresetsInvalid) this.emit({ type: 'presetsValid' });
     // One event per version (readers see the final state: the files as they are now), then the answers.
     for (const event of judged.events) this.emit(event);
-    // strategies.yaml not in force (kept out: an edit that would break the config) is judged again
-    // against the config just written, before the answers: an edit this change lets in goes in with
-    // it, so a read after the answer sees it (it was reported kept out until the next poll, ~2 s;
-    // the etcd store judges it in the same batch). A failed read leaves it to the poll.
-    if (this.presetsInvalid !== null && judged.configText !== null && this.started) {
-      await this.readDisk().catch(() => {});
-    }
+    // A file not in force is judged again against the other one just written, before the answers:
+    // strategies.yaml kept out (an edit that would break the config) against the new config, and a
+    // config.yaml edit invalid for naming a preset against the new presets. What this change lets in
+    // goes in with it, audited, so a read after the answer sees it (the etcd store judges it in the
+    // same batch). A kept-out edit waited for the next poll (~2 s); an invalid config stayed
+    // invalid until a restart (/ready 503, config changes refused, a separate runner held back
+    // from every later preset change). A failed read leaves it to the next one.
+    const rejudge =
+      (this.presetsInvalid !== null && judged.configText !== null) ||
+      (this.invalid !== null && this.invalid.digest !== 'missing' && judged.presetsText !== null);
+    if (rejudge && this.started) await this.readDisk().catch(() => {});
     judged.settle();
     if (judged.presetsText !== null) await this.dropKeptPresets();
   }

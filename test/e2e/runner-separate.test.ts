@@ -15,7 +15,7 @@ const TOKEN = 'separate-runner-token-0123456789';
 // process held 1.5 s would read STALE); short enough to test quickly.
 const HEARTBEAT_MS = 1000;
 const STATUS = `{ status { configVersion configDigest configError { message }
-  runner { state inSync appliedConfigVersion appliedConfigDigest appliedStrategyKey lastScanAt error staleAfterMs pid feed heartbeatAt
+  runner { state inSync appliedConfigVersion appliedPresetsVersion appliedConfigDigest appliedStrategyKey lastScanAt error staleAfterMs pid feed heartbeatAt
     lastSignals { instrument strategyKey direction } } } }`;
 
 /** `stratctl serve --no-runner` and `stratctl runner` as two processes sharing only the runtime dir. */
@@ -54,6 +54,33 @@ describe('separate runner process (stratctl runner beside serve --no-runner)', (
     );
     expect(runner.stdout() + runner.stderr()).not.toContain('config changed');
     expect(runner.stdout() + runner.stderr()).not.toContain('handEdit');
+  });
+
+  it('a config hand edit naming a preset not there yet goes in once the preset is added through the API: a read after the answer sees it, and the runner applies it and the preset changes after it', async () => {
+    const { dir, api, status } = await startSeparate();
+    await waitUntil(status, (s) => s.runner.state === 'RUNNING' && s.runner.appliedConfigVersion === 1, { what: 'runner up' });
+    const file = path.join(dir, 'config.yaml');
+    await writeWhole(file, (await readFile(file, 'utf8')).replace(/^active_strategy_key: .*$/m, 'active_strategy_key: new_p'));
+    const invalid = await waitUntil(status, (s) => s.configError !== null, { what: 'the edit reported invalid' });
+    expect(invalid.configError.message).toContain('Invalid strategy key: new_p');
+    const upsert = (tunables: string) =>
+      gql(
+        api.url,
+        `mutation { upsertPreset(input: { key: "new_p", base: "range", name: "New P", tunables: ${tunables} }) { presetsVersion changed } }`,
+        undefined,
+        { token: TOKEN },
+      );
+    expect((await upsert('{}')).body.data?.upsertPreset).toEqual({ presetsVersion: 1, changed: true });
+    // It stayed invalid, /ready 503 and every config change refused, until serve was restarted.
+    const inForce = await status();
+    expect(inForce).toMatchObject({ configError: null, configVersion: 2 });
+    expect((await fetch(`${new URL(api.url).origin}/ready`)).status).toBe(200);
+    await waitUntil(status, (s) => s.runner.appliedStrategyKey === 'new_p' && s.runner.inSync, { what: 'the runner on new_p' });
+    // A later change of the preset in force reaches the runner (it stayed on presets version 1,
+    // waiting for the API to record a hand edit it never would).
+    expect((await upsert('{ band_std_dev: 3 }')).body.data?.upsertPreset).toEqual({ presetsVersion: 2, changed: true });
+    const applied = await waitUntil(status, (s) => s.runner.appliedPresetsVersion === 2, { what: 'presets version 2 applied' });
+    expect(applied.runner).toMatchObject({ state: 'RUNNING', inSync: true, error: null, appliedStrategyKey: 'new_p' });
   });
 
   it('goes STALE within the documented time (3 heartbeats) when the runner is killed; the API’s /ready stays 200', async () => {
