@@ -142,7 +142,7 @@ const RULES: {
       // defaults) or no presets (and a config that uses one of them is refused in turn).
       if (subject === 'presets')
         return `${what} The file was left as it is: fix it and start again (moved away, it means no presets: the static strategies only, and a config that uses one of its presets is then refused in turn).`;
-      return `${what} The file was left as it is: fix it (or move it away: the server then starts from the last config the audit trail recorded, or from the defaults without one) and start again.`;
+      return `${what} The file was left as it is: fix it (or move it away: the server then starts from the last config the audit trail recorded; from the defaults with trading disabled when that one is no longer valid; from the defaults without a trail) and start again.`;
     },
   },
   {

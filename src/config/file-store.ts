@@ -312,16 +312,20 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
     const version = lastVersion + 1;
     // With a trail, config.yaml was lost (deleted, moved away): the last config it recorded comes
     // back, as the etcd store brings back a missing key's; the defaults would turn trading back on
-    // and drop the overrides. No trail (a first start), or a recorded config no longer valid: the defaults.
+    // and drop the overrides. No trail (a first start): the defaults. A recorded config no longer
+    // valid (a preset it names is gone): the defaults with trading off, so that nothing trades a
+    // strategy nobody chose until an operator activates one (they turned trading on, with
+    // `trading_enabled: false` recorded, for an operator who moved config.yaml away as exit 78 says).
     const last = audit.last(1, 'CONFIG')[0];
     const restored = last ? restorableConfig(last.config, strategies, file) : null;
-    const config: RuntimeConfig = { ...(restored ?? DEFAULT_SETTINGS), version, updatedAt: now().toISOString() };
+    const settings = restored ?? (last ? { ...DEFAULT_SETTINGS, tradingEnabled: false } : DEFAULT_SETTINGS);
+    const config: RuntimeConfig = { ...settings, version, updatedAt: now().toISOString() };
     const snapshot = { config, digest: digestOf(renderNewConfigFile(config)) };
     const missingNote = !last
       ? undefined
       : restored
         ? `config.yaml was missing at start: written again from the audit trail's last config (version ${last.version})`
-        : `config.yaml was missing at start, and the audit trail's last config (version ${last.version}) is not valid with the strategies in force: written with the defaults`;
+        : `config.yaml was missing at start, and the audit trail's last config (version ${last.version}) is not valid with the strategies in force: written with the defaults, trading disabled until a strategy is activated`;
     if (missingNote) options.warn?.(`${file}: ${missingNote}`, { file });
     return new FileStore(options, fs, yaml, now, {
       file,

@@ -192,7 +192,7 @@ describe('config.yaml missing at start', () => {
     expect(await readFile(path.join(runtimeDir, 'config.yaml'), 'utf8')).toContain('trading_enabled: false');
   });
 
-  it('with a trail whose last config is no longer valid (it names a preset that is gone): the defaults, and the line says why', async () => {
+  it('with a trail whose last config is no longer valid (it names a preset that is gone): the defaults with trading off, and the line says why', async () => {
     const runtimeDir = await tempRuntimeDir();
     const first = await startTestServer({ runtimeDir, runner: false });
     await first.gql('mutation { upsertPreset(input: { key: "gold_fast", base: "gold", name: "Gold fast" }) { presetsVersion } }');
@@ -203,9 +203,12 @@ describe('config.yaml missing at start', () => {
 
     const second = await startTestServer({ runtimeDir, runner: false });
     expect((await second.gql(CONFIG)).body.data?.status).toEqual({ activeStrategyKey: 'momentum', configVersion: 3 });
+    // The defaults trade (trading_enabled: true): a strategy nobody chose, turned on by a recovery.
+    expect((await second.gql('{ config { tradingEnabled } }')).body.data?.config).toEqual({ tradingEnabled: false });
+    expect(await readFile(path.join(runtimeDir, 'config.yaml'), 'utf8')).toContain('trading_enabled: false');
     const last = (await auditLines(runtimeDir)).filter((l) => l.subject === 'CONFIG').at(-1);
     expect(last.details.note).toBe(
-      "config.yaml was missing at start, and the audit trail's last config (version 2) is not valid with the strategies in force: written with the defaults",
+      "config.yaml was missing at start, and the audit trail's last config (version 2) is not valid with the strategies in force: written with the defaults, trading disabled until a strategy is activated",
     );
   });
 });
