@@ -740,8 +740,12 @@ class FileStore implements FileConfigStore {
     const entries: AuditEntry[] = [];
     const lastPresets = this.auditLog.last(1, 'PRESETS')[0];
     if (lastPresets?.digest !== this.presets.digest && (lastPresets || this.presets.version > 0)) {
-      const operation = operationFor(lastPresets, this.presetsStoredVersion);
-      const before = operation === 'handEdit' && lastPresets ? await this.keptAudited(lastPresets) : null;
+      // The set the trail recorded last saved as kept: strategies.yaml was a hand edit kept out in the
+      // last run (no API write goes in while one is), whatever version it names; a person bumping it
+      // made it look like a crash between a write and its audit line.
+      const kept = lastPresets ? await this.keptAudited(lastPresets) : null;
+      const operation = kept ? 'handEdit' : operationFor(lastPresets, this.presetsStoredVersion);
+      const before = operation === 'handEdit' ? kept : null;
       entries.push(presetsSystemEntry(operation, this.presets, before, lastPresets, this.snapshot.config, this.now()));
       if (operation !== 'baseline')
         this.warn(`presets version ${this.presets.version} had no audit entry; recorded now as "${operation}"`, {
