@@ -8,6 +8,7 @@ import { startTestServer } from '../helpers/server.js';
 const nestedFragments = (levels: number) => `{ ${'... on Query { '.repeat(levels)}status { configVersion }${' }'.repeat(levels)} }`;
 
 const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: status { configVersion }`).join(' ')} }`;
+const typenames = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `t${i}: __typename`).join(' ')} }`;
 const directives = (n: number) => `{ status { ${'... @include(if: true) { configVersion } '.repeat(n)}} }`;
 const tokens = (n: number) => `{ status { ${'configVersion '.repeat(n)}} }`;
 
@@ -23,6 +24,8 @@ describe('query shape limits (GraphQL Armor; cost is per request: cost.test.ts)'
     // depth = fragments + status + configVersion
     ['depth', nestedFragments(QUERY_LIMITS.maxDepth - 2), nestedFragments(QUERY_LIMITS.maxDepth - 1), /depth limit of 10 exceeded/],
     ['aliases', aliases(QUERY_LIMITS.maxAliases), aliases(QUERY_LIMITS.maxAliases + 1), /Aliases limit of 15 exceeded/],
+    // The library's default allow list let these through uncounted.
+    ['aliases of __typename', typenames(QUERY_LIMITS.maxAliases), typenames(QUERY_LIMITS.maxAliases + 1), /Aliases limit of 15 exceeded/],
     ['directives', directives(QUERY_LIMITS.maxDirectives), directives(QUERY_LIMITS.maxDirectives + 1), /Directives limit of 20 exceeded/],
     // (graphql-js itself aborts validating ~1,000 same-name fields, so the allowed one stays smaller)
     ['tokens', tokens(QUERY_LIMITS.maxTokens - 300), tokens(QUERY_LIMITS.maxTokens - 3), /Token limit of 1000 exceeded/],

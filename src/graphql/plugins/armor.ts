@@ -21,7 +21,9 @@ export function armorPlugin(options: { production: boolean; limits?: Partial<Que
     maxDepth: { n: limits.maxDepth, flattenFragments: false, onReject },
     // Cost depends on variables (list sizes), so it is checked per execution (cost.ts), never in validation, which may be cached.
     costLimit: { enabled: false },
-    maxAliases: { n: limits.maxAliases, onReject },
+    // No allowList: the library's default lets aliases of `__typename` through uncounted (30 were
+    // answered under a limit of 15); README promises aliases per operation, whatever they name.
+    maxAliases: { n: limits.maxAliases, onReject, allowList: [] },
     maxTokens: { n: limits.maxTokens, onReject },
     maxDirectives: { n: limits.maxDirectives, onReject },
     blockFieldSuggestion: { enabled: options.production, mask: '' },
