@@ -82,7 +82,10 @@ export function baseState(base: WriteBase, context: GroupContext): { state: Stor
     // Every set this process announced since the trail's newest entry gets the entry of the version
     // it was announced as, when the one read is the last of them (two quick puts: both recorded).
     const lastVersion = base.lastPresets?.version ?? 0;
-    const announced = (context.unauditedPresets ?? []).filter((s) => s.version > lastVersion);
+    // One entry per version (the last set announced as it): two would be two puts of one key, which
+    // etcd refuses for the whole transaction.
+    const byVersion = new Map((context.unauditedPresets ?? []).filter((s) => s.version > lastVersion).map((s) => [s.version, s]));
+    const announced = [...byVersion.values()];
     const owed = announced.at(-1)?.digest === presets.digest ? announced : [presets];
     let before = context.presetsSeen(base.lastPresets?.digest ?? NO_PRESETS_DIGEST);
     let last = base.lastPresets;

@@ -218,6 +218,10 @@ export class EtcdConfigStore implements ConfigStore {
     const strategies = strategySetOf(this.options.registry, content.presets);
     if (!this.presetsJudge.storedConfig(strategies, config.value).ok) return;
     this.presets = presetsInForce(content, digest, this.lastPresets, this.lastPresets.version);
+    // The stored set the first judgement announced never went in force: nothing of it is owed. Left,
+    // it was owed again when the put went in (two puts of one audit key in one transaction: every
+    // change refused, 500, until a restart).
+    this.unauditedPresets = [];
     this.strategies = strategies;
     this.presetsText = kept.value;
     this.presetsByDigest.set(digest, content.presets);

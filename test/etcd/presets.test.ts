@@ -533,6 +533,18 @@ describeWithEtcd('etcd store presets (real etcd, two replicas on one prefix)', (
     await eventually('in force', () => api.config.strategiesProblem() === null && api.config.state().presets.version === 2);
     await waitUntil(kept, (text) => text === null, { what: 'the kept copy removed' });
     await eventually('the runner follows', () => runner.config.state().presets.version === 2);
+    // Audited once, as the hand edit it is, and changes go on: the set announced at the start (before
+    // the kept set was put back) was owed twice, the transaction carried two puts of its entry
+    // ("duplicate key given in txn request"), and every change answered 500 until a restart.
+    const entries = await waitForTrail(api.config, (es) => es[0]?.version === 2);
+    expect(entries.map((e) => [e.version, e.operation, e.actor])).toEqual([
+      [2, 'handEdit', 'etcd'],
+      [1, 'upsertPreset', 'setup'],
+    ]);
+    expect((await api.config.commit(activateStrategy('range', by('x')))).changed).toBe(true);
+    expect((await api.config.commit(upsertPreset({ key: 'calm', base: 'range', name: 'Calm' }, by('x')))).current).toMatchObject({
+      version: 3,
+    });
   });
 
   it('a put of the strategies key on an empty presets trail while a replica starts is a hand edit (actor etcd), not the starting replica baseline', async () => {
