@@ -155,7 +155,7 @@ export const runner: Action = async (flags, _args, ctx) => {
     }
     stopping.dispose();
     clearInterval(keepAlive);
-    const failure = startFailure(err, { runtimeDir });
+    const failure = startFailure(err, { runtimeDir, etcd: store.kind === 'etcd' });
     // A stop asked for meanwhile never says its end line: this one is the last (the exit code is the failure's).
     logger.fatal({ exitCode: failure.code, ...(failure.unexpected && { err }) }, failure.message);
     return failure.code;

@@ -277,7 +277,7 @@ export const serve: Action = async (flags, _args, ctx) => {
   } catch (err) {
     if (err instanceof StartAbortedError) return stopping.abandonedStart(err);
     stopping.dispose();
-    const failure = startFailure(err, settings);
+    const failure = startFailure(err, { ...settings, etcd: store.kind === 'etcd' });
     logger.fatal({ exitCode: failure.code, ...(failure.unexpected && { err }) }, failure.message);
     return failure.code;
   }

@@ -22,6 +22,8 @@ export interface StartPlace {
   host?: string;
   port?: number;
   runtimeDir: string;
+  /** The store is etcd: its config errors name a key (`/<prefix>/config`), not an etcd URL. */
+  etcd?: boolean;
 }
 
 export interface StartFailure {
@@ -126,13 +128,15 @@ const RULES: {
   {
     matches: (err) => err instanceof ConfigFileError,
     code: EXIT.config,
-    message: (err) => {
+    message: (err, at) => {
       const { file, problems, subject } = err as ConfigFileError;
+      // A key's error (a missing config key with its trail there, say) got the file store's advice to move a file away.
+      const etcd = at.etcd === true || isEtcdStoreUrl(file);
       const where = problems.map((p) => `${p.line ? `line ${p.line}${p.column ? `, column ${p.column}` : ''}: ` : ''}${p.message}`);
       const what = `cannot start: ${file} is invalid: ${where.join('; ')}.${subject === 'config' ? unknownKeyHint(file, problems) : ''}`;
       // A prefix moved out of says where the deployment went (its own message): nothing to repair here.
-      if (isEtcdStoreUrl(file) && problems[0]?.message.startsWith(MOVED_OUT)) return what;
-      if (isEtcdStoreUrl(file))
+      if (etcd && problems[0]?.message.startsWith(MOVED_OUT)) return what;
+      if (etcd)
         return `${what} The store was left as it is: if a \`stratctl store migrate\` into it was cut short, run it again with --force; otherwise put a valid value back (etcdctl put) and start again.`;
       if (err instanceof VersionBoundError) {
         const problem = problems.map((p) => p.message).join('; ');

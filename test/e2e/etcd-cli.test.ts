@@ -43,6 +43,22 @@ describeWithEtcd('stratctl with --store etcd://', () => {
     expect(shared.stderr()).not.toContain('CONTROL_PLANE_TOKEN is not set');
   });
 
+  it('serve on a prefix whose config key was deleted (its trail there) exits 78 with etcd advice, not the file store\'s "move it away"', async () => {
+    const cluster = await startEtcd();
+    const prefix = freshPrefix();
+    const store = cluster.url(prefix);
+    const first = await spawnServer(await tempRuntimeDir(), ['--no-runner', '--store', store], { CONTROL_PLANE_TOKEN: TEST_TOKEN });
+    await first.stop();
+    await rawClient(cluster).delete().key(`/${prefix}/config`);
+    const serve = spawnStratctl(['serve', '--port', '0', '--no-runner', '--runtime-dir', await tempRuntimeDir(), '--store', store], {
+      CONTROL_PLANE_TOKEN: TEST_TOKEN,
+    });
+    expect(await serve.exited).toBe(78);
+    expect(serve.stderr()).toContain(`cannot start: /${prefix}/config is invalid: the key is missing, but its audit trail is there.`);
+    expect(serve.stderr()).toContain('put a valid value back (etcdctl put) and start again');
+    expect(serve.stderr()).not.toContain('move it away');
+  });
+
   it('--audit-keep means nothing to stratctl token on etcd either: refused (exit 2) in its name, nothing written', async () => {
     const cluster = await startEtcd();
     const prefix = freshPrefix();
