@@ -8,6 +8,9 @@ import { checkedStatus, runnersAtFault, storeAway } from './status.js';
 
 type StatusEvent = StatusChangedSubscription['statusChanged'];
 
+/** How long after a status read an event older than it is taken for one the stream delivered during the read. */
+const READ_SETTLE_MS = 2_000;
+
 /** A failed read that says the server is not there (yet), as a lost stream does; a refusal (auth, input) is not. */
 const lostAgain = (err: unknown) => err instanceof ControlPlaneError && (err.kind === 'unreachable' || err.code === 'UNAVAILABLE');
 
@@ -86,11 +89,21 @@ export async function watchStatus(ctx: ClientCommandContext, reconnectTimeoutMs:
   // again: that said "reconnected" and the 503 every time, and a reconnection that was not one.
   // What is said while away: each reason once (the loss, then the proxy's 503).
   const awaySaid = new Set<string>();
+  // The status read after (re)connecting, by its versions: events the stream delivered while that
+  // read was made describe earlier moments (changes coming fast), and printed after it the watch went
+  // backwards (config v190, then v180 ... v190). Those are skipped: an event older than the read, in
+  // the moments right after it (a count restarted at the version bound is not held back for long).
+  let read: { config: number; presets: number; until: number } | null = null;
+  const olderThanRead = (event: StatusEvent) =>
+    read !== null &&
+    performance.now() < read.until &&
+    (event.configVersion < read.config || (event.configVersion === read.config && event.presetsVersion < read.presets));
   try {
     const events = watchSubscription({ ...ctx.settings, reconnectTimeoutMs }, StatusChangedDocument, {}, controller.signal);
     for await (const event of events) {
-      if (event.type === 'data') emit(event.data.statusChanged);
-      else if (event.type === 'lost') {
+      if (event.type === 'data') {
+        if (!olderThanRead(event.data.statusChanged)) emit(event.data.statusChanged);
+      } else if (event.type === 'lost') {
         if (!awaySaid.has(event.reason))
           ctx.warn(
             awaySaid.size === 0
@@ -115,6 +128,7 @@ export async function watchStatus(ctx: ClientCommandContext, reconnectTimeoutMs:
         }
         if (event.reconnected) ctx.warn(`reconnected to ${ctx.settings.url}`);
         awaySaid.clear();
+        read = { config: status.configVersion, presets: status.presetsVersion, until: performance.now() + READ_SETTLE_MS };
         emit(status);
       }
     }

@@ -369,6 +369,63 @@ describe('stratctl against a real server', { timeout: 60_000 }, () => {
     expect(watch.stderr()).toMatch(/did not come back within 300 ms/);
   });
 
+  it('status --watch never goes backwards: changes the stream delivered while the status was being read are older than that read, and are not printed after it', async () => {
+    const server = await startTestServer({ runner: false });
+    const upstream = new URL(server.url);
+    // A proxy that holds the watch's status read (not the stream) until released: changes made
+    // meanwhile reach the watch on the stream first, then the read answers with the newest.
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held = 0;
+    const proxy = createServer(async (req, res) => {
+      const stream = (req.headers.accept ?? '').includes('text/event-stream');
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
+      if (!stream && body.toString().includes('query Status ')) {
+        held += 1;
+        await released;
+      }
+      const forward = request(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      forward.on('error', () => res.destroy());
+      forward.end(body);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/graphql`;
+    try {
+      const watch = startStratctl(['status', '--watch', '--json', '--url', url], envFor(server));
+      await vi.waitFor(() => expect(held).toBe(1), { timeout: 10_000, interval: 10 });
+      for (const key of ['gold', 'range', 'momentum_v2'])
+        await server.gql(`mutation { activateStrategy(strategyKey: "${key}") { configVersion } }`);
+      // The three events are on their way to the watch (the server sent them before the read goes on).
+      release();
+      await watch.waitFor(/"configVersion":4/);
+      await server.gql('mutation { activateStrategy(strategyKey: "gold") { configVersion } }');
+      await watch.waitFor(/"configVersion":5/);
+      const versions = watch
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).configVersion);
+      // Before: 4 (the read), then 2, 3, 4 (the stream's, older), then 5.
+      expect(versions).toEqual([4, 5]);
+      watch.signal('SIGINT');
+      expect(await watch.exited).toBe(130);
+    } finally {
+      release();
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
   it('status --watch behind a proxy that takes the stream but answers the re-read 503 (a rolling restart): keeps reconnecting within --reconnect-timeout-ms, then exit 5', async () => {
     const server = await startTestServer();
     const upstream = new URL(server.url);
