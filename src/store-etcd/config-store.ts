@@ -198,6 +198,7 @@ export class EtcdConfigStore implements ConfigStore {
     if (this.last) {
       this.snapshot = snapshotOfEntry(this.last);
       this.invalid = { digest: 'missing', error: missingConfigAtStartError(this.location) };
+      this.takeKeptPresets();
     }
   }
 
@@ -210,13 +211,15 @@ export class EtcdConfigStore implements ConfigStore {
   private takeKeptPresets(): void {
     const config = this.mirror.get(this.keys.config);
     const kept = this.mirror.get(this.keys.strategiesKept);
-    if (!config || !kept || !this.invalid || this.invalid.digest === 'missing') return;
+    if (!kept || !this.invalid) return;
     const digest = digestOf(kept.value);
     if (!this.lastPresets || this.lastPresets.digest !== digest || digest === this.presets.digest) return;
     const content = this.presetsJudge.presetsContent(kept.value, digest, this.keys.strategiesKept);
     if (content instanceof Error) return;
     const strategies = strategySetOf(this.options.registry, content.presets);
-    if (!this.presetsJudge.storedConfig(strategies, config.value).ok) return;
+    // With the config invalid for another reason too, or gone, the kept set is still the one the
+    // replicas running hold in force: taken only when the config was valid with it, a runner started
+    // then ran the stored set, which they keep out (every strategy of the config missing from it).
     this.presets = presetsInForce(content, digest, this.lastPresets, this.lastPresets.version);
     // The stored set the first judgement announced never went in force: nothing of it is owed. Left,
     // it was owed again when the put went in (two puts of one audit key in one transaction: every
@@ -225,8 +228,8 @@ export class EtcdConfigStore implements ConfigStore {
     this.strategies = strategies;
     this.presetsText = kept.value;
     this.presetsByDigest.set(digest, content.presets);
-    // The config first (valid with the kept set), then the stored presets judged beside it: kept out.
-    this.judge(config, 'resync', []);
+    // The config first (valid with the kept set, or still invalid), then the stored presets judged beside it: kept out.
+    if (config) this.judge(config, 'resync', []);
     this.judgePresets('resync');
     this.options.warn?.(
       `${this.keys.strategies} is kept out (it would leave the config invalid); the presets kept in ${this.keys.strategiesKept} stay in force until the config stops using what it removes`,
@@ -442,10 +445,16 @@ export class EtcdConfigStore implements ConfigStore {
    * one leaves the set in force and is reported. A set nobody audited (a direct put) is audited once.
    */
   private judgePresets(origin: MirrorBatch['origin']): void {
+    // Before any config is in force here (a process starting: the stand-in defaults), a stored config
+    // it cannot take (invalid, or gone) leaves the presets judged against the last audited config, as
+    // the replicas running judge them against their last good one. Judged against the defaults, a put
+    // they keep out went in at a runner's start, was audited there, and that runner scanned nothing.
+    const state = this.state();
+    const inForce = this.snapshot.digest === STAND_IN_DIGEST && this.last ? { ...state, config: snapshotOfEntry(this.last) } : state;
     const judged = this.presetsJudge.judgePair(
       this.mirror.get(this.keys.config)?.value ?? null,
       this.mirror.get(this.keys.strategies)?.value ?? null,
-      this.state(),
+      inForce,
       this.lastPresets,
     ).presets;
     if (!judged.ok) {

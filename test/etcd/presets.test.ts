@@ -547,6 +547,37 @@ describeWithEtcd('etcd store presets (real etcd, two replicas on one prefix)', (
     });
   });
 
+  it('a process starting while a put is kept out and the config key is invalid or gone runs the kept set, as the running replicas do: it neither takes the put in nor audits it', async () => {
+    for (const breakConfig of ['invalid', 'deleted'] as const) {
+      const { c, prefix, a, b, raw, key } = await twoReplicas();
+      await a.config.commit(upsertPreset(GOLD_FAST, by('setup')));
+      await a.config.commit(activateStrategy('gold_fast', by('setup')));
+      const inForceText = await raw.get(key('strategies')).string();
+      await raw.put(key('strategies')).value('version: 2\npresets: {}\n');
+      await eventually('kept out on both', () => [a, b].every((r) => r.config.strategiesProblem() !== null));
+      await waitUntil(
+        () => raw.get(key('strategies.kept')).string(),
+        (text) => text === inForceText,
+        { what: 'the set in force kept' },
+      );
+      if (breakConfig === 'invalid')
+        await raw.put(key('config')).value('active_strategy_key: gold_fast\ntrading_enabled: maybe\nversion: 3\n');
+      else await raw.delete().key(key('config'));
+      await eventually('the config reported', () => [a, b].every((r) => r.config.problem() !== null));
+      // A runner-only process starts (no start(): it audits nothing it finds, as a runner's store).
+      const runner = await openReplica(c, prefix);
+      expect({ breakConfig, presets: runner.config.state().presets.version }).toEqual({ breakConfig, presets: 1 });
+      expect(runner.config.state().strategies.has('gold_fast')).toBe(true);
+      expect(runner.config.state().config.config.activeStrategyKey).toBe('gold_fast');
+      expect(runner.config.strategiesProblem()?.problems[0]?.message).toMatch(/^kept out: /);
+      // Its start (an API replica's audits what it finds, awaited): nothing audited for the kept-out put.
+      await runner.config.start();
+      expect(runner.config.state().presets.version).toBe(1);
+      expect((await trail(a.config, 'PRESETS')).map((e) => e.version)).toEqual([1]);
+      for (const r of [a, b, runner]) await r.close();
+    }
+  });
+
   it('a put of the strategies key on an empty presets trail while a replica starts is a hand edit (actor etcd), not the starting replica baseline', async () => {
     const c = await cluster();
     const raw = rawClient(c);
