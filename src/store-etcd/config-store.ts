@@ -184,6 +184,7 @@ export class EtcdConfigStore implements ConfigStore {
    * defaults) is in force.
    */
   settle(): void {
+    this.rememberKeptPresets();
     if (this.presets.digest === 'unjudged') this.judgePresets('resync');
     // Stored presets that are not valid when this process starts: none of theirs is in force (nothing stored is).
     if (this.presets.digest === 'unjudged')
@@ -200,6 +201,20 @@ export class EtcdConfigStore implements ConfigStore {
       this.invalid = { digest: 'missing', error: missingConfigAtStartError(this.location) };
       this.takeKeptPresets();
     }
+  }
+
+  /**
+   * At start: the kept set, when it is the one the trail recorded last, is a set this process knows
+   * (`presetsSeen`): a put kept out before the restart that goes in now is audited with what it
+   * changed from it, not "what changed is not known (the set before it was not seen by this replica)".
+   */
+  private rememberKeptPresets(): void {
+    const kept = this.mirror.get(this.keys.strategiesKept);
+    if (!kept || !this.lastPresets) return;
+    const digest = digestOf(kept.value);
+    if (this.lastPresets.digest !== digest) return;
+    const content = this.presetsJudge.presetsContent(kept.value, digest, this.keys.strategiesKept);
+    if (!(content instanceof Error)) this.presetsByDigest.set(digest, content.presets);
   }
 
   /**

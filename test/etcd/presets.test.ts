@@ -547,6 +547,32 @@ describeWithEtcd('etcd store presets (real etcd, two replicas on one prefix)', (
     });
   });
 
+  it('a put kept out before every replica stopped, let in at the next start by a config put meanwhile: audited as the hand edit it is, with what it removed from the kept set', async () => {
+    const { c, prefix, a, b, raw, key } = await twoReplicas();
+    await a.config.commit(upsertPreset(GOLD_FAST, by('setup')));
+    await a.config.commit(activateStrategy('gold_fast', by('setup')));
+    const inForceText = await raw.get(key('strategies')).string();
+    await raw.put(key('strategies')).value('version: 5\npresets: {}\n');
+    await waitUntil(
+      () => raw.get(key('strategies.kept')).string(),
+      (text) => text === inForceText,
+      { what: 'the set in force kept' },
+    );
+    await a.close();
+    await b.close();
+    // While stopped, the config stops using gold_fast: at the next start the put is no longer kept out.
+    const config = (await raw.get(key('config')).string()) as string;
+    await raw.put(key('config')).value(config.replace(/^active_strategy_key: gold_fast$/m, 'active_strategy_key: momentum'));
+    const api = await openReplica(c, prefix);
+    await api.config.start();
+    const entries = await waitForTrail(api.config, (es) => es[0]?.version === 5);
+    expect([entries[0]?.operation, entries[0]?.actor]).toEqual(['handEdit', 'etcd']);
+    // Before: changes {} and "what changed is not known (the set before it was not seen by this replica)".
+    expect(Object.keys(entries[0]?.changes ?? {})).toEqual(['gold_fast.base', 'gold_fast.name', 'gold_fast.tunables']);
+    expect(JSON.stringify(entries[0]?.details)).not.toMatch(/not known/);
+    await api.close();
+  });
+
   it('a process starting while a put is kept out and the config key is invalid or gone runs the kept set, as the running replicas do: it neither takes the put in nor audits it', async () => {
     for (const breakConfig of ['invalid', 'deleted'] as const) {
       const { c, prefix, a, b, raw, key } = await twoReplicas();
