@@ -3,6 +3,7 @@ import { type AuditEntry, type AuditSubject, mergeNewestFirst, parseAuditEntry }
 import { digestOf } from '../config/digest.js';
 import { ConfigFileError, ConfigFileInvalidError, StoreOutcomeUnknownError } from '../config/errors.js';
 import type { PresetsNotInForce } from '../config/file-read.js';
+import type { PresetsContent } from '../config/presets-file.js';
 import { presetsInForce } from '../config/presets-judge.js';
 import type {
   AuditQuery,
@@ -73,6 +74,13 @@ export interface EtcdConfigStoreOptions {
  * value under the size limit holds the event loop (a 470 KB one took 1.1 s in this thread).
  */
 const INLINE_PARSE_BYTES = 16 * 1024;
+
+/** The presets saved at `strategiesKept` while a put of `strategies` was kept out, parsed. */
+interface KeptSet {
+  readonly text: string;
+  readonly digest: string;
+  readonly content: PresetsContent;
+}
 
 /**
  * The ConfigStore on etcd. State comes from the mirror (one watch per process): the `strategies`
@@ -184,53 +192,42 @@ export class EtcdConfigStore implements ConfigStore {
    * defaults) is in force.
    */
   settle(): void {
-    this.rememberKeptPresets();
+    // The kept set is one this process knows (`presetsSeen`): a put kept out before the restart that
+    // goes in now is audited with what it changed from it, not "what changed is not known".
+    const kept = this.keptRecorded();
+    if (kept) this.presetsByDigest.set(kept.digest, kept.content.presets);
     if (this.presets.digest === 'unjudged') this.judgePresets('resync');
     // Stored presets that are not valid when this process starts: none of theirs is in force (nothing stored is).
     if (this.presets.digest === 'unjudged')
       this.presets = { version: this.lastPresets?.version ?? 0, digest: STAND_IN_DIGEST, presets: [] };
-    if (this.mirror.get(this.keys.config)) {
-      this.takeKeptPresets();
-      // Invalid when this process starts (a runner: an API refuses to start on it): the last audited
-      // config is the last good one, not the defaults, which nobody activated.
-      if (this.invalid && this.last && this.snapshot.digest === STAND_IN_DIGEST) this.snapshot = snapshotOfEntry(this.last);
-      return;
-    }
-    if (this.last) {
+    if (!this.mirror.get(this.keys.config) && this.last) {
       this.snapshot = snapshotOfEntry(this.last);
       this.invalid = { digest: 'missing', error: missingConfigAtStartError(this.location) };
-      this.takeKeptPresets();
     }
+    if (kept) this.takeKeptPresets(kept);
+    // Invalid when this process starts (a runner: an API refuses to start on it): the last audited
+    // config is the last good one, not the defaults, which nobody activated.
+    if (this.invalid && this.last && this.snapshot.digest === STAND_IN_DIGEST) this.snapshot = snapshotOfEntry(this.last);
   }
 
-  /**
-   * At start: the kept set, when it is the one the trail recorded last, is a set this process knows
-   * (`presetsSeen`): a put kept out before the restart that goes in now is audited with what it
-   * changed from it, not "what changed is not known (the set before it was not seen by this replica)".
-   */
-  private rememberKeptPresets(): void {
+  /** `strategiesKept` (saveKeptPresets), parsed, when it holds the set the trail recorded last; null otherwise. */
+  private keptRecorded(): KeptSet | null {
     const kept = this.mirror.get(this.keys.strategiesKept);
-    if (!kept || !this.lastPresets) return;
+    if (!kept || !this.lastPresets) return null;
     const digest = digestOf(kept.value);
-    if (this.lastPresets.digest !== digest) return;
+    if (this.lastPresets.digest !== digest) return null;
     const content = this.presetsJudge.presetsContent(kept.value, digest, this.keys.strategiesKept);
-    if (!(content instanceof Error)) this.presetsByDigest.set(digest, content.presets);
+    return content instanceof Error ? null : { text: kept.value, digest, content };
   }
 
   /**
-   * At start, with the stored config invalid beside the stored presets: the presets kept while a put
-   * of `strategies` was kept out (saveKeptPresets), if they are the set the trail recorded last and
-   * the config is valid with them. They go in force and the stored set stays kept out, as it was
-   * before the restart: without them every replica refused to start and a runner never scanned.
+   * At start, with the stored config invalid (or gone) beside the stored presets: the kept set, the
+   * one the trail recorded last, goes in force and the stored set stays kept out, as it was before
+   * the restart: without it every replica refused to start and a runner never scanned.
    */
-  private takeKeptPresets(): void {
+  private takeKeptPresets({ text, digest, content }: KeptSet): void {
+    if (!this.invalid || !this.lastPresets || digest === this.presets.digest) return;
     const config = this.mirror.get(this.keys.config);
-    const kept = this.mirror.get(this.keys.strategiesKept);
-    if (!kept || !this.invalid) return;
-    const digest = digestOf(kept.value);
-    if (!this.lastPresets || this.lastPresets.digest !== digest || digest === this.presets.digest) return;
-    const content = this.presetsJudge.presetsContent(kept.value, digest, this.keys.strategiesKept);
-    if (content instanceof Error) return;
     const strategies = strategySetOf(this.options.registry, content.presets);
     // With the config invalid for another reason too, or gone, the kept set is still the one the
     // replicas running hold in force: taken only when the config was valid with it, a runner started
@@ -241,8 +238,7 @@ export class EtcdConfigStore implements ConfigStore {
     // change refused, 500, until a restart).
     this.unauditedPresets = [];
     this.strategies = strategies;
-    this.presetsText = kept.value;
-    this.presetsByDigest.set(digest, content.presets);
+    this.presetsText = text;
     // The config first (valid with the kept set, or still invalid), then the stored presets judged beside it: kept out.
     if (config) this.judge(config, 'resync', []);
     this.judgePresets('resync');
