@@ -56,7 +56,11 @@ export interface ClientOptions {
    * `token` is the runtime dir's admin token (`file`): it goes only to a server that proved, on
    * `/health`, that it holds it (auth/admin-proof.ts); to another one it is held back, said once.
    */
-  proveAdminToken?: { readonly file: string };
+  proveAdminToken?: {
+    readonly file: string;
+    /** The file's token now (as read at the start: trimmed, checked), or undefined when it holds none usable. */
+    readonly read?: () => Promise<string | undefined>;
+  };
   /** Where that one line goes (stratctl: stderr). */
   notice?: (line: string) => void;
   /** What the requests of one command learned: whether reads need the token; whether the notice was given. */
@@ -79,6 +83,8 @@ export interface ClientSession {
    * address it was proved at, where the token then goes, else why the token is held back.
    */
   adminProof?: Promise<AdminProof>;
+  /** The runtime dir's admin token as read again after it was replaced (adminTokenReplaced): sent instead of `token`. */
+  adminToken?: string;
 }
 
 type AdminProof = { readonly provedAt: Peer } | { readonly heldBack: string };
@@ -90,6 +96,28 @@ type AdminProof = { readonly provedAt: Peer } | { readonly heldBack: string };
  */
 export function forgetAdminProof(session: ClientSession | undefined): void {
   if (session) session.adminProof = undefined;
+}
+
+/** The token to send when one is needed: the runtime dir's admin token as last read, else the one given. */
+const currentToken = (options: ClientOptions): string | undefined => options.session?.adminToken ?? options.token;
+
+/**
+ * After a 401: whether the runtime dir's admin token was replaced since it was read (README,
+ * "Replacing the admin token": the server follows the file, and the old token is refused from the
+ * next request). Then the command goes on with the token the file holds now, proved again before it
+ * goes out, and says so once per replacement. `status --watch` read the file once and ended (exit 3)
+ * on the first refusal, advising the runtime dir it was already using.
+ */
+export async function adminTokenReplaced(options: ClientOptions): Promise<boolean> {
+  const prove = options.proveAdminToken;
+  if (!prove?.read) return false;
+  const token = await prove.read().catch(() => undefined);
+  if (token === undefined || token === currentToken(options)) return false;
+  options.session ??= newSession();
+  options.session.adminToken = token;
+  forgetAdminProof(options.session);
+  options.notice?.(`${prove.file} was replaced: going on with the token it holds now`);
+  return true;
 }
 
 /** A token to send, and where to: `to`, when it is the runtime dir's admin token, is the address where it was proved. */
@@ -134,22 +162,22 @@ function noticeOnce(options: ClientOptions, line: string): void {
  */
 export async function tokenToSend(options: ClientOptions, needed: boolean): Promise<Sending> {
   if (!needed) return { token: undefined };
-  if (options.token && options.proveAdminToken) {
+  const token = currentToken(options);
+  if (token && options.proveAdminToken) {
     options.session ??= newSession();
     const session = options.session;
-    session.adminProof ??= askAdminProof(options, options.proveAdminToken.file);
+    session.adminProof ??= askAdminProof(options, token, options.proveAdminToken.file);
     const proof = await session.adminProof;
     if ('heldBack' in proof) {
       noticeOnce(options, proof.heldBack);
       return { token: undefined };
     }
-    return { token: options.token, to: proof.provedAt };
+    return { token, to: proof.provedAt };
   }
   return { token: tokenFor(options, needed) };
 }
 
-async function askAdminProof(options: ClientOptions, file: string): Promise<AdminProof> {
-  const token = options.token ?? '';
+async function askAdminProof(options: ClientOptions, token: string, file: string): Promise<AdminProof> {
   const health = new URL('/health', options.url);
   const challenge = newAdminProofChallenge();
   let proof: string | null;
@@ -263,9 +291,19 @@ export async function post(
   options.session ??= newSession();
   const session = options.session;
   const needed = needsToken(document) || readsSendToken(options, session);
-  const response = await postOnce(options, document, variables, init, await tokenToSend(options, needed));
-  if (needed || response.status !== 401 || !(options.token || options.withheldToken)) return response;
-  session.readsNeedToken = true;
+  let response = await postOnce(options, document, variables, init, await tokenToSend(options, needed));
+  if (response.status !== 401) return response;
+  if (!needed) {
+    if (!(options.token || options.withheldToken)) return response;
+    session.readsNeedToken = true;
+    const sending = await tokenToSend(options, true);
+    if (sending.token === undefined) return response;
+    await response.body?.cancel();
+    response = await postOnce(options, document, variables, init, sending);
+    if (response.status !== 401) return response;
+  }
+  // Refused (nothing was done) with the runtime dir's admin token, replaced since it was read: once more with the new one.
+  if (!(await adminTokenReplaced(options))) return response;
   const sending = await tokenToSend(options, true);
   if (sending.token === undefined) return response;
   await response.body?.cancel();

@@ -138,7 +138,11 @@ export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.Proc
       // header with the whole token in its message, read as "unreachable" (exit 5). Reads need no
       // token, so they still go; what needs one is told why it had none (the token never echoed).
       try {
-        return { url, token: headerSafeToken(token, file), tokenSource: file, proveAdminToken: { file } };
+        const read = async () => {
+          const now = (await readAdminTokenFile(file)).trim();
+          return now === '' ? undefined : headerSafeToken(now, file);
+        };
+        return { url, token: headerSafeToken(token, file), tokenSource: file, proveAdminToken: { file, read } };
       } catch (err) {
         return { url, tokenSource: `none (${(err as Error).message})`, withheldToken: `no token sent: ${(err as Error).message}` };
       }

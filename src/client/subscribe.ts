@@ -1,6 +1,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { createClient, NetworkError } from 'graphql-sse';
 import {
+  adminTokenReplaced,
   bodyData,
   type ClientOptions,
   ControlPlaneError,
@@ -240,6 +241,14 @@ export async function* watchSubscription<TResult, TVariables>(
           response = await fetch(input, withToken(init, again.token), again.to);
         }
       }
+      // Refused with the runtime dir's admin token, replaced since it was read: once more with the new one.
+      if (response.status === 401 && readsSendToken(options, session) && (await adminTokenReplaced(options))) {
+        const renewed = await tokenToSend(options, true);
+        if (renewed.token) {
+          await response.body?.cancel();
+          response = await fetch(input, withToken(init, renewed.token), renewed.to);
+        }
+      }
       refusal = null;
       if (response.status >= 300 && response.status < 400) {
         refusal = await refuseRedirect(options.url, response).then(
@@ -266,8 +275,13 @@ export async function* watchSubscription<TResult, TVariables>(
   });
 
   // graphql-sse pushes; this generator pulls: a small queue between them.
-  const queue: (WatchEvent<TResult> | { type: 'end'; error?: unknown } | { type: 'lost again'; reason: string; since: number | null })[] =
-    [];
+  // An end names the subscription it ends (`of`; the abort's names none): one queued before that
+  // subscription was replaced (its error, then its completion) is not heard.
+  const queue: (
+    | WatchEvent<TResult>
+    | { type: 'end'; error?: unknown; of?: number }
+    | { type: 'lost again'; reason: string; since: number | null }
+  )[] = [];
   let wake: (() => void) | null = null;
   const push = (item: (typeof queue)[number]) => {
     queue.push(item);
@@ -293,14 +307,14 @@ export async function* watchSubscription<TResult, TVariables>(
           try {
             push({ type: 'data', data: bodyData(options.url, 200, result as never) });
           } catch (err) {
-            push({ type: 'end', error: err });
+            push({ type: 'end', error: err, of: mine });
           }
         },
         error: (err) => {
-          if (current()) push({ type: 'end', error: err });
+          if (current()) push({ type: 'end', error: err, of: mine });
         },
         complete: () => {
-          if (current()) push({ type: 'end' });
+          if (current()) push({ type: 'end', of: mine });
         },
       },
       {
@@ -359,6 +373,14 @@ export async function* watchSubscription<TResult, TVariables>(
       }
       if (item.type !== 'end') {
         yield item;
+        continue;
+      }
+      if (item.of !== undefined && item.of !== generation) continue;
+      // The stream ended for its token (the server ends those of a replaced admin token): when the
+      // runtime dir's admin.token was replaced, subscribe again with the token it holds now.
+      if (item.error instanceof ControlPlaneError && item.error.code === 'UNAUTHENTICATED' && (await adminTokenReplaced(options))) {
+        unsubscribe();
+        unsubscribe = subscribeOnce();
         continue;
       }
       if (item.error instanceof ControlPlaneError) throw item.error;

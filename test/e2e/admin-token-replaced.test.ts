@@ -2,10 +2,14 @@ import { chmod, readFile, rename, rm, symlink, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/auth/tokens.js';
+import { execute } from '../../src/client/http.js';
+import { resolveClientSettings } from '../../src/client/settings.js';
+import { ActivateStrategyDocument, StatusDocument } from '../../src/generated/graphql.js';
 import { gql } from '../helpers/http.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 import { spawnServer, spawnStratctl } from '../helpers/server.js';
 import { openSse } from '../helpers/sse.js';
+import { startStratctl, stratctl } from '../helpers/stratctl.js';
 
 const ACTIVATE = 'mutation ($key: String!) { activateStrategy(strategyKey: $key) { configVersion } }';
 const UNAUTHENTICATED = { errors: [{ message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } }] };
@@ -103,6 +107,42 @@ describe('admin.token replaced while the server runs (it was read once at start:
     const log = server.stdout() + server.stderr();
     expect(log.match(/admin token not replaced/g)).toHaveLength(4);
     expect(log).not.toContain('admin token replaced');
+    await server.stop();
+  });
+
+  it('status --watch under --reads-require-token follows the replacement: it reads admin.token again and goes on (it ended, exit 3, advising the runtime dir it already used)', async () => {
+    const dir = await tempRuntimeDir();
+    const server = await spawnServer(dir, ['--no-runner', '--reads-require-token']);
+    const watch = startStratctl(['status', '--watch'], { CONTROL_PLANE_URL: server.url, CONTROL_PLANE_RUNTIME_DIR: dir });
+    await watch.waitFor(/active momentum/);
+
+    await replaceAdminToken(dir, `${generateToken()}\n`);
+    await server.waitFor(/admin token replaced: /);
+    // A change made with the new token (stratctl reads the file per command) is heard by the watch.
+    const activate = await stratctl(['activate', 'gold', '--url', server.url], { CONTROL_PLANE_RUNTIME_DIR: dir });
+    expect(activate.code, activate.stderr).toBe(0);
+    await watch.waitFor(/active gold/);
+    // Said once; the stream it opened again is the one reconnection (no loss, no refusal said).
+    expect(watch.stderr().trim().split('\n')).toEqual([
+      `stratctl: ${path.join(dir, 'admin.token')} was replaced: going on with the token it holds now`,
+      `reconnected to ${server.url}`,
+    ]);
+    watch.signal('SIGINT');
+    expect(await watch.exited, watch.stderr()).toBe(130);
+    await server.stop();
+  });
+
+  it('a command that read admin.token before it was replaced sends the new one after the 401, once, and says so (a read, then a change)', async () => {
+    const dir = await tempRuntimeDir();
+    const server = await spawnServer(dir, ['--no-runner', '--reads-require-token']);
+    const notices: string[] = [];
+    const settings = await resolveClientSettings({ url: server.url, 'runtime-dir': dir }, {});
+    settings.notice = (line) => notices.push(line);
+    expect((await execute(settings, StatusDocument)).status.configVersion).toBe(1);
+    await replaceAdminToken(dir, `${generateToken()}\n`);
+    expect((await execute(settings, StatusDocument)).status.configVersion).toBe(1);
+    expect((await execute(settings, ActivateStrategyDocument, { strategyKey: 'gold' })).activateStrategy.configVersion).toBe(2);
+    expect(notices).toEqual([`${path.join(dir, 'admin.token')} was replaced: going on with the token it holds now`]);
     await server.stop();
   });
 });
