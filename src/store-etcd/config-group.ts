@@ -8,7 +8,7 @@ import {
   VersionConflictError,
 } from '../config/errors.js';
 import { parsePresetsFile, renderPresetsText } from '../config/presets-file.js';
-import { NO_PRESETS_DIGEST, presetsAuditEntry, unchangedPresets } from '../config/presets-judge.js';
+import { NO_PRESETS_DIGEST, presetsAuditEntry, presetsSystemEntry, unchangedPresets } from '../config/presets-judge.js';
 import { changedFields, type RuntimeConfig } from '../config/schema.js';
 import type {
   Change,
@@ -64,6 +64,8 @@ export interface GroupContext {
   readonly unauditedPresets?: readonly PresetsSnapshot[];
   /** start(), with the set it found at its first read still in force: with an empty trail that set is its baseline (later, or a set put since, a hand edit). */
   readonly starting?: boolean;
+  /** The text of the presets in force (null: none): written again when etcd went back without it. */
+  readonly presetsText?: string | null;
 }
 
 /**
@@ -116,7 +118,9 @@ export function judgeGroup(base: WriteBase, group: readonly QueuedCommit[], cont
   // The texts to edit: the stored ones (comments and order kept), or fresh renderings when a key is gone.
   let text: string | null = stored?.text ?? null;
   let textConfig: RuntimeConfig | null = stored?.config ?? null;
-  let presetsText: string | null = base.strategiesKv?.value ?? null;
+  // Etcd went back without the key: the set in force is what a change edits (and writes again).
+  const goneBack = !base.presets.ok && base.presets.goneBack === true;
+  let presetsText: string | null = base.strategiesKv?.value ?? (goneBack ? (context.presetsText ?? null) : null);
   const entries: AuditEntry[] = [...pending];
   const requestIds = new Map<AuditEntry, string>();
   const outcomes: (() => void)[] = [];
@@ -228,6 +232,18 @@ export function judgeGroup(base: WriteBase, group: readonly QueuedCommit[], cont
     } catch (err) {
       outcomes.push(() => queued.reject(err));
     }
+  }
+  // Etcd went back without the key, and only the config changes: the set in force goes back as it
+  // was (its text, its version), with an entry of its own, the trail before it gone with etcd's data.
+  if (goneBack && configWritten && !presetsWritten && presetsText !== null) {
+    const recovery = presetsSystemEntry('recovery', presets, presets.presets, undefined, working.config, context.now);
+    entries.unshift({
+      ...recovery,
+      details: {
+        note: 'etcd went back (its data wiped or restored from an older snapshot) without the strategies key: the set in force written again with the next change, as it was in force; the trail before it went with the data',
+      },
+    });
+    presetsWritten = true;
   }
   return {
     entries,

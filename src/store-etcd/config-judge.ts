@@ -61,6 +61,24 @@ export function configGoneBackError(location: string, wentBack: { readonly seen:
   ]);
 }
 
+/**
+ * Running, the `strategies` key gone because etcd went back (wiped) while a set was in force: the set
+ * in force stays in force, as the last good config does, until the next change through the API
+ * writes it again. Taken in, the key's absence was "no presets": the set dropped to version 0 while
+ * the config's version went on, and the presets were lost with etcd's copy of them.
+ */
+export function presetsGoneBackError(location: string, wentBack: { readonly seen: number; readonly read: number }): ConfigFileError {
+  return new ConfigFileError(
+    location,
+    [
+      {
+        message: `the key is missing: etcd went back (revision ${wentBack.read}, ${wentBack.seen} was seen; its data wiped or restored from an older snapshot); the presets in force stay in force until the next change through the API writes them again`,
+      },
+    ],
+    'presets',
+  );
+}
+
 /** At start: no config key, but an audit trail (a migration cut short after clearing, or a delete by hand). */
 export function missingConfigAtStartError(location: string): ConfigFileError {
   return new ConfigMissingError(location, [{ message: 'the key is missing, but its audit trail is there' }]);

@@ -4,7 +4,7 @@ import { digestOf } from '../config/digest.js';
 import { ConfigFileError, ConfigFileInvalidError, StoreOutcomeUnknownError } from '../config/errors.js';
 import type { PresetsNotInForce } from '../config/file-read.js';
 import type { PresetsContent } from '../config/presets-file.js';
-import { presetsInForce } from '../config/presets-judge.js';
+import { NO_PRESETS_DIGEST, presetsInForce } from '../config/presets-judge.js';
 import type {
   AuditQuery,
   Change,
@@ -38,13 +38,14 @@ import {
   missingConfigAtStartError,
   missingConfigError,
   parseStored,
+  presetsGoneBackError,
   snapshotOfEntry,
   unnumberedHandEdit,
 } from './config-judge.js';
 import type { EtcdGateway } from './gateway.js';
 import type { EtcdKeys } from './keys.js';
 import { auditRangeOp, type EtcdMirror, type KeyValue, kvsOf, type MirrorBatch, type MirrorChange, rangeOp } from './mirror.js';
-import { PresetsJudge, presetsSnapshotOf, presetsUnaudited } from './presets-judge.js';
+import { PresetsJudge, presetsSnapshotOf, presetsUnaudited, type StoredPair } from './presets-judge.js';
 import { movedOutError } from './url.js';
 
 export const DEFAULT_AUDIT_KEEP = 10_000;
@@ -112,6 +113,11 @@ export class EtcdConfigStore implements ConfigStore {
   private presetsInvalid: PresetsNotInForce | null = null;
   /** The text of the presets in force (null: none stored), what `strategiesKept` holds while a put is kept out. */
   private presetsText: string | null = null;
+  /**
+   * Etcd went back (wiped) and took the `strategies` key with it while a set was in force: why that
+   * absence is not taken for "no presets" (presetsGoneBackError), until the key is put again.
+   */
+  private presetsGoneBack: ConfigFileError | null = null;
   /** Sets recently in force, by digest: what a hand edit's audit entry compares against. */
   private readonly presetsByDigest = new Map<string, readonly PresetDefinition[]>();
   /**
@@ -154,7 +160,7 @@ export class EtcdConfigStore implements ConfigStore {
       onParse: options.onParse,
     });
     const judge = (configText: string | null, presetsText: string | null, lastPresets: AuditEntry | null) =>
-      this.presetsJudge.judgePair(configText, presetsText, this.state(), lastPresets);
+      this.storedPair(configText, presetsText, this.state(), lastPresets);
     this.io = new ConfigIo(
       gateway,
       mirror,
@@ -368,6 +374,24 @@ export class EtcdConfigStore implements ConfigStore {
     await Promise.all(texts.map((text) => parseOffThread(text, this.yaml, deadlineMs).catch(() => {})));
   }
 
+  /**
+   * Both stored texts judged against `inForce` (PresetsJudge.judgePair); no `strategies` key after
+   * etcd went back is not in force: the set in force stays, reported, and is written again by the next change.
+   */
+  private storedPair(
+    configText: string | null,
+    presetsText: string | null,
+    inForce: StoreState,
+    lastPresets: AuditEntry | null,
+  ): StoredPair {
+    if (presetsText !== null || !this.presetsGoneBack) return this.presetsJudge.judgePair(configText, presetsText, inForce, lastPresets);
+    return {
+      presets: { ok: false, text: null, digest: NO_PRESETS_DIGEST, error: this.presetsGoneBack, goneBack: true },
+      strategies: inForce.strategies,
+      config: configText === null ? null : this.presetsJudge.storedConfig(inForce.strategies, configText),
+    };
+  }
+
   /** Before a read's texts are judged: the large ones parsed in the worker. */
   private prepare(texts: readonly (string | null)[]): Promise<void> {
     const unparsed = texts.flatMap((text) => this.needsWorker(text));
@@ -395,6 +419,11 @@ export class EtcdConfigStore implements ConfigStore {
       this.lastPresets = null;
       this.unauditedPresets = [];
       presetsTouched = true;
+      // A set in force whose key is gone with etcd's data stays in force, as the last good config does.
+      this.presetsGoneBack =
+        this.presetsText !== null && !this.mirror.get(this.keys.strategies)
+          ? presetsGoneBackError(this.keys.strategies, batch.wentBack)
+          : null;
       const kv = this.mirror.get(this.keys.config);
       if (kv) config = { type: 'put', kv };
     }
@@ -407,8 +436,10 @@ export class EtcdConfigStore implements ConfigStore {
         const entry = parseAuditEntry(change.kv.value);
         if (entry && (!this.lastPresets || entry.version > this.lastPresets.version)) this.lastPresets = entry;
       } else if (key === this.keys.config) config = change;
-      else if (key === this.keys.strategies) presetsTouched = true;
-      else if (key === this.keys.strategiesKept) keptTouched = true;
+      else if (key === this.keys.strategies) {
+        presetsTouched = true;
+        if (change.type === 'put') this.presetsGoneBack = null;
+      } else if (key === this.keys.strategiesKept) keptTouched = true;
       else if (key === this.keys.moved) moved = change;
     }
     const lastPresetsBefore = this.lastPresets;
@@ -462,7 +493,7 @@ export class EtcdConfigStore implements ConfigStore {
     // they keep out went in at a runner's start, was audited there, and that runner scanned nothing.
     const state = this.state();
     const inForce = this.snapshot.digest === STAND_IN_DIGEST && this.last ? { ...state, config: snapshotOfEntry(this.last) } : state;
-    const judged = this.presetsJudge.judgePair(
+    const judged = this.storedPair(
       this.mirror.get(this.keys.config)?.value ?? null,
       this.mirror.get(this.keys.strategies)?.value ?? null,
       inForce,
@@ -734,6 +765,7 @@ export class EtcdConfigStore implements ConfigStore {
       inForce: this.state(),
       presetsSeen: (digest) => this.presetsByDigest.get(digest) ?? null,
       unauditedPresets: this.unauditedPresets,
+      presetsText: this.presetsText,
     };
   }
 

@@ -23,13 +23,17 @@ export type StoredPresets =
       readonly content: PresetsContent;
       readonly strategies: StrategyRegistry;
     }
-  /** `content` is set when the text is valid but kept out (it would break the config). */
+  /**
+   * `content` is set when the text is valid but kept out (it would break the config); `goneBack` when
+   * there is no key because etcd went back (presetsGoneBackError): the set in force is written again.
+   */
   | {
       readonly ok: false;
       readonly text: string | null;
       readonly digest: string;
       readonly error: ConfigFileError;
       readonly content?: PresetsContent;
+      readonly goneBack?: true;
     };
 
 /** Both keys as one read saw them, judged together: presets first, the config against the strategies they leave in force. */

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { tokenDigest } from '../../src/auth/token-file.js';
+import { upsertPreset } from '../../src/config/preset-changes.js';
 import type { EtcdStores } from '../../src/store-etcd/index.js';
 import { describeWithEtcd, type EtcdCluster, type EtcdMember, startEtcd, waitHealthy } from '../helpers/etcd.js';
 import { eventually, freshPrefix, openReplica, rawClient, setScanInterval } from '../helpers/etcd-stores.js';
@@ -101,6 +102,71 @@ describeWithEtcd('etcd gone back: wiped, or restored from an older snapshot (rea
         .string(),
     ).toContain('"version":16');
     await runner.close();
+  }, 60_000);
+
+  it('wiped with presets in force: they stay in force at their version, reported; the next config change writes them again (a recovery entry), a preset change goes on above them', async () => {
+    const { cluster, member } = await oneMember();
+    const prefix = freshPrefix();
+    const a = await openReplica(cluster, prefix);
+    const b = await openReplica(cluster, prefix);
+    await a.config.start();
+    const preset = { key: 'gold_fast', base: 'gold', name: 'Gold (fast)', tunables: { fast_ma_period: 3 } };
+    await a.config.commit(upsertPreset(preset, { actor: 'alice' }));
+    await a.config.commit(upsertPreset({ ...preset, name: 'Gold (faster)' }, { actor: 'alice' }));
+    await commitTo(a, 15);
+    await eventually('B at presets v2', () => b.config.state().presets.version === 2);
+    const stored = await rawClient(cluster).get(`/${prefix}/strategies`).string();
+
+    await bringBack(cluster, member);
+    for (const replica of [a, b]) {
+      await eventually('the missing presets reported', () => replica.config.strategiesProblem() !== null);
+      expect(replica.config.strategiesProblem()?.message).toMatch(
+        /the key is missing: etcd went back \(revision \d+, \d+ was seen; .*\); the presets in force stay in force until the next change through the API writes them again/,
+      );
+      // They were dropped (presets version 0, gold_fast unknown), where the config's last good one stays.
+      expect(replica.config.state().presets).toMatchObject({ version: 2, presets: [expect.objectContaining({ name: 'Gold (faster)' })] });
+      expect(replica.config.state().strategies.has('gold_fast')).toBe(true);
+    }
+
+    // A config change writes the set in force back as it was (its text, its version), with an entry of its own.
+    expect((await b.config.commit(setScanInterval(99))).current.config.version).toBe(16);
+    for (const replica of [a, b]) {
+      await eventually('the presets in force again', () => replica.config.strategiesProblem() === null);
+      expect(replica.config.state().presets.version).toBe(2);
+    }
+    const raw = rawClient(cluster);
+    expect(await raw.get(`/${prefix}/strategies`).string()).toBe(stored);
+    expect(JSON.parse((await raw.get(`/${prefix}/audit/presets/${String(2).padStart(16, '0')}`).string()) ?? 'null')).toMatchObject({
+      subject: 'PRESETS',
+      operation: 'recovery',
+      actor: 'system',
+      version: 2,
+      changes: {},
+      details: { note: expect.stringMatching(/^etcd went back .* the set in force written again/) },
+    });
+    // The next preset change follows on from it.
+    const changed = await a.config.commit(upsertPreset({ ...preset, name: 'Gold (fastest)' }, { actor: 'alice' }));
+    expect(changed.current.version).toBe(3);
+    await eventually('B at presets v3', () => b.config.state().presets.version === 3);
+  }, 60_000);
+
+  it('wiped with presets in force: a preset change first writes the whole set again, above the version in force', async () => {
+    const { cluster, member } = await oneMember();
+    const prefix = freshPrefix();
+    const a = await openReplica(cluster, prefix);
+    await a.config.start();
+    await a.config.commit(upsertPreset({ key: 'gold_fast', base: 'gold', name: 'Gold (fast)' }, { actor: 'alice' }));
+    await commitTo(a, 15);
+
+    await bringBack(cluster, member);
+    await eventually('the missing presets reported', () => a.config.strategiesProblem() !== null);
+    const changed = await a.config.commit(upsertPreset({ key: 'range_wide', base: 'range', name: 'Range (wide)' }, { actor: 'bob' }));
+    expect(changed).toMatchObject({ changed: true, previous: { version: 1 }, current: { version: 2 } });
+    expect(changed.current.presets.map((p) => p.key)).toEqual(['gold_fast', 'range_wide']);
+    await eventually('the presets in force again', () => a.config.strategiesProblem() === null);
+    const text = await rawClient(cluster).get(`/${prefix}/strategies`).string();
+    expect(text).toMatch(/^version: 2$/m);
+    expect(text).toMatch(/gold_fast:/);
   }, 60_000);
 
   it('restored from an older copy: every replica takes the config it holds, and the next change follows on from it', async () => {
