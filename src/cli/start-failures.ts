@@ -12,6 +12,7 @@ import { RuntimeFileRefusedError } from '../fs/runtime-file.js';
 import { LockHeldError } from '../lock.js';
 import { FeedError } from '../runner/feed.js';
 import { RuntimeDirMigratingError, RuntimeDirMovedError, RuntimeDirNotWritableError } from '../runtime-dir.js';
+import { LOST_WHILE_RUNNING } from '../store-etcd/config-judge.js';
 import { RunnerIdInUseError } from '../store-etcd/runners.js';
 import { isEtcdStoreUrl, MOVED_OUT } from '../store-etcd/url.js';
 import { UsageError } from '../usage-error.js';
@@ -136,6 +137,8 @@ const RULES: {
       const what = `cannot start: ${file} is invalid: ${where.join('; ')}.${subject === 'config' ? unknownKeyHint(file, problems) : ''}`;
       // A prefix moved out of says where the deployment went (its own message): nothing to repair here.
       if (etcd && problems[0]?.message.startsWith(MOVED_OUT)) return what;
+      // An empty prefix others run on (etcd lost its data) says its own way out: nothing to put back by hand from here.
+      if (etcd && problems[0]?.message.startsWith(LOST_WHILE_RUNNING)) return what;
       if (etcd)
         return `${what} The store was left as it is: if a \`stratctl store migrate\` into it was cut short, run it again with --force; otherwise put a valid value back (etcdctl put) and start again.`;
       if (err instanceof VersionBoundError) {

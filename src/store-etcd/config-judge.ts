@@ -79,6 +79,33 @@ export function presetsGoneBackError(location: string, wentBack: { readonly seen
   );
 }
 
+/** How a start's refusal of an empty prefix that other processes run on begins (start-failures.ts says no more). */
+export const LOST_WHILE_RUNNING = 'the key is missing and so is its audit trail, while';
+
+/**
+ * At start: no config key and no trail, but processes run on the prefix. Each of them wrote the
+ * config before it registered (a start writes the defaults on an empty prefix), so etcd lost what
+ * they keep in force: the defaults written now would go in force on every one of them (the active
+ * strategy switched to momentum with trading on, version 1), so they are not.
+ */
+export function configLostWhileRunningError(
+  location: string,
+  running: { replicas: readonly string[]; runners: readonly string[] },
+): ConfigFileError {
+  const named = (one: string, ids: readonly string[]) => (ids.length === 0 ? [] : [`${one}${ids.length > 1 ? 's' : ''} ${ids.join(', ')}`]);
+  const who = [...named('API replica', running.replicas), ...named('runner', running.runners)];
+  const count = running.replicas.length + running.runners.length;
+  const wayOut =
+    running.replicas.length > 0
+      ? 'make one change through a running API replica (stratctl activate, or config set, against it) to write it again, then start this one'
+      : 'no API replica runs to write it again: put the config back (etcdctl put; the runners report what they apply), then start this one';
+  return new ConfigMissingError(location, [
+    {
+      message: `${LOST_WHILE_RUNNING} ${who.join(' and ')} ${count > 1 ? 'run' : 'runs'} on this prefix: etcd lost its data (wiped)? They keep the last good config in force; ${wayOut}. The defaults are not written over a deployment that runs (to begin afresh, stop it first)`,
+    },
+  ]);
+}
+
 /** At start: no config key, but an audit trail (a migration cut short after clearing, or a delete by hand). */
 export function missingConfigAtStartError(location: string): ConfigFileError {
   return new ConfigMissingError(location, [{ message: 'the key is missing, but its audit trail is there' }]);

@@ -32,6 +32,7 @@ import { baseState, type GroupContext, judgeGroup, type QueuedCommit } from './c
 import { CommitUncertainError, ConfigIo, commitLanded, entryId } from './config-io.js';
 import {
   configGoneBackError,
+  configLostWhileRunningError,
   defaultSnapshot,
   effectiveSnapshot,
   handEditEntry,
@@ -43,7 +44,7 @@ import {
   unnumberedHandEdit,
 } from './config-judge.js';
 import type { EtcdGateway } from './gateway.js';
-import type { EtcdKeys } from './keys.js';
+import { type EtcdKeys, prefixEnd } from './keys.js';
 import { auditRangeOp, type EtcdMirror, type KeyValue, kvsOf, type MirrorBatch, type MirrorChange, rangeOp } from './mirror.js';
 import { PresetsJudge, presetsSnapshotOf, presetsUnaudited, type StoredPair } from './presets-judge.js';
 import { movedOutError } from './url.js';
@@ -214,6 +215,38 @@ export class EtcdConfigStore implements ConfigStore {
     // Invalid when this process starts (a runner: an API refuses to start on it): the last audited
     // config is the last good one, not the defaults, which nobody activated.
     if (this.invalid && this.last && this.snapshot.digest === STAND_IN_DIGEST) this.snapshot = snapshotOfEntry(this.last);
+  }
+
+  /**
+   * After settle(), once: an empty prefix (no config key, no trail) that API replicas or runners run
+   * on is not a new deployment but one whose config etcd lost (wiped): this process waits for the
+   * config (a runner) or refuses to start (an API: startProblem), and start() writes no defaults.
+   * Every process writes the config in its start before it registers, so on a new prefix there is
+   * nobody yet.
+   */
+  async settleEmpty(): Promise<void> {
+    if (this.mirror.get(this.keys.config) || this.last) return;
+    const replicas = await this.gateway.call('read replicas', (options) =>
+      this.gateway.client.kv.range(
+        { key: Buffer.from(this.keys.replicasPrefix), range_end: prefixEnd(this.keys.replicasPrefix), keys_only: true },
+        options,
+      ),
+    );
+    const idsUnder = (prefix: string, keys: readonly string[]) => [
+      ...new Set(keys.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length).split('/')[0] ?? '')),
+    ];
+    const running = {
+      replicas: idsUnder(
+        this.keys.replicasPrefix,
+        replicas.kvs.map((kv) => kv.key.toString('utf8')),
+      ),
+      runners: idsUnder(
+        this.keys.runnersPrefix,
+        this.mirror.list(this.keys.runnersPrefix).map((kv) => kv.key),
+      ),
+    };
+    if (running.replicas.length + running.runners.length === 0) return;
+    this.invalid = { digest: 'missing', error: configLostWhileRunningError(this.location, running) };
   }
 
   /** `strategiesKept` (saveKeptPresets), parsed, when it holds the set the trail recorded last; null otherwise. */
@@ -784,7 +817,8 @@ export class EtcdConfigStore implements ConfigStore {
       const base = await this.io.readBase(deadline);
       const { pending } = baseState(base, { ...this.groupContext(), starting: this.presets.digest === this.presetsFound });
       let configText: string | null = null;
-      if (base.stored === null && base.last === null) {
+      // An empty prefix others run on (settleEmpty) waits for their config: no defaults over it.
+      if (base.stored === null && base.last === null && this.invalid?.digest !== 'missing') {
         configText = renderNewConfigFile(this.snapshot.config);
         const stored = parseStored(base.strategies, this.location, configText);
         if (!stored.ok) throw stored.error;

@@ -127,6 +127,13 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
   // The first read's values judged (a large one in the parse worker) before what is in force is settled.
   await config.settled();
   config.settle();
+  try {
+    await config.settleEmpty();
+  } catch (err) {
+    await mirror.close();
+    gateway.close();
+    throw err;
+  }
 
   const open = new Set<string>(['config', 'tokens', 'runners']);
   const publishers = new Set<EtcdRunnerPublisher>();

@@ -3,7 +3,7 @@ import { tokenDigest } from '../../src/auth/token-file.js';
 import { upsertPreset } from '../../src/config/preset-changes.js';
 import type { EtcdStores } from '../../src/store-etcd/index.js';
 import { describeWithEtcd, type EtcdCluster, type EtcdMember, startEtcd, waitHealthy } from '../helpers/etcd.js';
-import { eventually, freshPrefix, openReplica, rawClient, setScanInterval } from '../helpers/etcd-stores.js';
+import { activate, eventually, freshPrefix, openReplica, rawClient, setScanInterval } from '../helpers/etcd-stores.js';
 import { liveRunnerState } from '../helpers/fake-runners.js';
 import { startTestServer } from '../helpers/server.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -167,6 +167,47 @@ describeWithEtcd('etcd gone back: wiped, or restored from an older snapshot (rea
     const text = await rawClient(cluster).get(`/${prefix}/strategies`).string();
     expect(text).toMatch(/^version: 2$/m);
     expect(text).toMatch(/gold_fast:/);
+  }, 60_000);
+
+  it('wiped: a process starting afterwards, while others run, writes no defaults over the config they keep in force (it took them: momentum, trading on, version 1, on every replica)', async () => {
+    const { cluster, member } = await oneMember();
+    const prefix = freshPrefix();
+    const a = await openReplica(cluster, prefix);
+    await a.config.start();
+    const unregister = await a.registerReplica('host-a:1:aaaa', { host: 'host-a', pid: 1, startedAt: '2026-01-01T00:00:00.000Z' });
+    await a.config.commit(activate('gold'));
+    await commitTo(a, 15);
+    await bringBack(cluster, member);
+    await eventually('the missing config reported', () => a.config.problem() !== null);
+    // The replica's key comes back with the new lease it takes (the wiped etcd forgot the old one).
+    const raw = rawClient(cluster);
+    await waitUntil(
+      () => raw.getAll().prefix(`/${prefix}/replicas/`).keys(),
+      (keys) => keys.length === 1,
+      { what: 'the replica registered again' },
+    );
+
+    // A runner (or another replica) started now: it waits for a config, and names who runs.
+    const c = await openReplica(cluster, prefix);
+    expect(c.startProblem()?.message).toMatch(
+      /the key is missing and so is its audit trail, while API replica host-a:1:aaaa runs on this prefix: etcd lost its data \(wiped\)\?.*make one change through a running API replica/,
+    );
+    await c.config.start();
+    expect(await raw.get(`/${prefix}/config`).string()).toBeNull();
+    expect(a.config.state().config.config).toMatchObject({ activeStrategyKey: 'gold', version: 15 });
+    // The change through the running replica writes it again; the one that waited takes it.
+    expect((await a.config.commit(setScanInterval(42))).current.config.version).toBe(16);
+    await eventually('C has v16', () => c.config.state().config.config.version === 16);
+    expect(c.config.problem()).toBeNull();
+    expect(c.config.state().config.config).toMatchObject({ activeStrategyKey: 'gold', scanIntervalSeconds: 42 });
+    await unregister();
+  }, 60_000);
+
+  it('an empty prefix with nobody on it is a new deployment: the defaults are written', async () => {
+    const c = await openReplica(await startEtcd(), freshPrefix());
+    expect(c.startProblem()).toBeNull();
+    await c.config.start();
+    expect(c.config.state().config.config).toMatchObject({ activeStrategyKey: 'momentum', version: 1 });
   }, 60_000);
 
   it('restored from an older copy: every replica takes the config it holds, and the next change follows on from it', async () => {

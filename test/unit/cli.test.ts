@@ -14,6 +14,7 @@ import { LockHeldError } from '../../src/lock.js';
 import { resolveLogSettings } from '../../src/log.js';
 import { FeedError } from '../../src/runner/feed.js';
 import { RuntimeDirInUseError, RuntimeDirNotWritableError } from '../../src/runtime-dir.js';
+import { configLostWhileRunningError } from '../../src/store-etcd/config-judge.js';
 import { UsageError } from '../../src/usage-error.js';
 import { ROOT } from '../helpers/server.js';
 import { stratctl } from '../helpers/stratctl.js';
@@ -86,6 +87,12 @@ describe('serve: why a start failed -> exit code (one table)', () => {
       }),
       EXIT.unexpected,
       /cannot start: etcd refused the request \(commit .*duplicate key given in txn request\); a retry would be refused the same way/,
+    ],
+    [
+      'an empty etcd prefix that other processes run on (etcd lost its data): its own way out, not the generic "put a valid value back"',
+      configLostWhileRunningError('etcd://h:2379/scp/config', { replicas: ['host-a:1:aaaa'], runners: ['r1', 'r2'] }),
+      EXIT.config,
+      /^cannot start: etcd:\/\/h:2379\/scp\/config is invalid: the key is missing and so is its audit trail, while API replica host-a:1:aaaa and runners r1, r2 run on this prefix: .*make one change through a running API replica .*\(to begin afresh, stop it first\)\.$/,
     ],
     ['anything else', new Error('surprise'), EXIT.unexpected, /cannot start: surprise/],
   ])('%s', (_what, err, code, message) => {
