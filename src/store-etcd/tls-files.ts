@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
 import { UsageError } from '../usage-error.js';
 import type { EtcdTlsFiles } from './gateway.js';
 
@@ -67,8 +68,10 @@ export function checkEtcdTlsFiles(paths: EtcdTlsPaths | undefined, contents: Etc
       throw new UsageError(`--etcd-cert ${paths.certFile} is not valid before ${from.toISOString()} (check this machine's clock)`);
     if (key && paths.keyFile && !parsed.checkPrivateKey(privateKey(paths.keyFile, key)))
       throw new UsageError(`--etcd-key ${paths.keyFile} is not the key of --etcd-cert ${paths.certFile}`);
+    loadable(paths, contents);
     return { ca, cert, key, ...(digest && { digest }), certExpiry: { file: paths.certFile, notAfter: to } };
   } else if (key && paths?.keyFile) privateKey(paths.keyFile, key);
+  if (digest) loadable(paths, contents);
   return { ca, cert, key, ...(digest && { digest }) };
 }
 
@@ -133,11 +136,54 @@ function kindOf(stat: import('node:fs').Stats): string {
   return 'not a regular file';
 }
 
-function certificate(flag: string, file: string, pem: Buffer): X509Certificate {
+const BEGIN_CERTIFICATE = '-----BEGIN CERTIFICATE-----';
+const END_CERTIFICATE = '-----END CERTIFICATE-----';
+
+/**
+ * The file's certificates, each PEM block parsed (the first is a client certificate's own): what
+ * Node's TLS takes. `X509Certificate` alone read the first block only, and DER too, which TLS then
+ * refused when the client was built (a crash with its stack, exit 1; on a renewal, a replica cut off
+ * from etcd with gRPC's lines on stderr), or, as a CA, took as trusting nothing.
+ */
+function certificate(flag: string, file: string, bytes: Buffer): X509Certificate {
+  const text = bytes.toString('latin1');
+  const starts = text.split(BEGIN_CERTIFICATE).length - 1;
+  if (starts === 0) {
+    // An ASN.1 SEQUENCE first, no PEM armour: a DER file (what Windows and Java tools export).
+    const der = bytes[0] === 0x30 && !text.includes('-----BEGIN');
+    throw new UsageError(
+      `${flag} ${file} holds no PEM certificate (${BEGIN_CERTIFICATE})${der ? '; it looks like DER (binary): convert it to PEM (openssl x509 -inform DER -in FILE -out FILE.pem)' : ''}`,
+    );
+  }
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  // A block with a second beginning in it: the first one had no end. None after the last beginning: the last.
+  const spanning = blocks.findIndex((block) => block.lastIndexOf(BEGIN_CERTIFICATE) > 0);
+  const cut = spanning >= 0 ? spanning : blocks.length < starts ? blocks.length : -1;
+  if (cut >= 0) throw new UsageError(`${flag} ${file}: certificate ${cut + 1} of ${starts} is cut short (no ${END_CERTIFICATE})`);
+  const parsed = blocks.map((block, i) => {
+    try {
+      return new X509Certificate(block);
+    } catch {
+      throw new UsageError(`${flag} ${file}: certificate ${i + 1} of ${starts} is not a valid certificate`);
+    }
+  });
+  return parsed[0] as X509Certificate;
+}
+
+/**
+ * The set as Node's TLS loads it when the client is built: anything it refuses that the checks above
+ * let through is said here, as a setting (exit 2), not as a crash when the first member is dialled.
+ */
+function loadable(paths: EtcdTlsPaths | undefined, { ca, cert, key }: EtcdTlsContents): void {
   try {
-    return new X509Certificate(pem);
-  } catch {
-    throw new UsageError(`${flag} ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    createSecureContext({ ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }) });
+  } catch (err) {
+    const named = [
+      ...(paths?.caFile && ca ? [`--etcd-ca ${paths.caFile}`] : []),
+      ...(paths?.certFile && cert ? [`--etcd-cert ${paths.certFile}`] : []),
+      ...(paths?.keyFile && key ? [`--etcd-key ${paths.keyFile}`] : []),
+    ];
+    throw new UsageError(`${named.join(', ')}: Node's TLS cannot load them (${(err as Error).message})`);
   }
 }
 

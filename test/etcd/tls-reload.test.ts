@@ -93,6 +93,26 @@ describe('TLS files looked at for a renewal (no etcd needed)', () => {
     expect(warnings).toHaveLength(3);
   }, 20_000);
 
+  it('a renewal in DER (binary) is refused with a warning, the set in use kept: it was taken, and Node could not load it (the replica cut off from etcd)', async () => {
+    const { dir, paths } = await setUp();
+    const renewed: string[] = [];
+    const warnings: string[] = [];
+    const watch = new TlsFilesWatch(paths, await readEtcdTlsFiles(paths), {
+      intervalMs: 3_600_000,
+      warn: (m) => warnings.push(m),
+      onRenewed: (files) => renewed.push(files.certExpiry?.notAfter.toISOString() ?? '?'),
+    });
+    closers.push(() => watch.close());
+    const der = path.join(dir, 'client.der');
+    execFileSync('openssl', ['x509', '-in', paths.certFile, '-outform', 'DER', '-out', der]);
+    await replaceInPlace(der, paths.certFile);
+    await watch.check();
+    expect(renewed).toEqual([]);
+    expect(warnings).toEqual([expect.stringContaining(`--etcd-cert ${paths.certFile} holds no PEM certificate`)]);
+    expect(warnings[0]).toContain('it looks like DER (binary)');
+    expect(warnings[0]).toContain('keeping the credentials in use');
+  });
+
   it('the gateway says which certificate it took and moves the expiry warning to the new one (renewed before the old ran out)', async () => {
     const { dir, tls, paths } = await setUp();
     // The renewed one made first: made between the two, its minting (openssl) on a loaded machine could outlast the short one.

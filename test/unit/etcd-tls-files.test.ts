@@ -1,4 +1,5 @@
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,5 +65,39 @@ describe('etcd TLS files (store-etcd/tls-files.ts)', () => {
     );
     const tenYearsAgo = new Date(Date.now() - 10 * 365 * 86_400_000);
     expect(await refusal(files(), tenYearsAgo)).toMatch(/is not valid before .*\(check this machine's clock\)$/);
+  });
+
+  it("refuses DER (binary) files and a PEM bundle with a block that does not parse: Node's TLS refused them after the checks, a crash with a stack (exit 1), or trusted nothing", async () => {
+    const der = (from: string, to: string) => execFileSync('openssl', ['x509', '-in', from, '-outform', 'DER', '-out', to]);
+    const certDer = path.join(dir, 'client.der');
+    const caDer = path.join(dir, 'ca.der');
+    der(tls.clientCertFile, certDer);
+    der(tls.caFile, caDer);
+    const derAdvice = 'it looks like DER (binary): convert it to PEM (openssl x509 -inform DER -in FILE -out FILE.pem)';
+    expect(await refusal({ ...files(), certFile: certDer })).toBe(
+      `--etcd-cert ${certDer} holds no PEM certificate (-----BEGIN CERTIFICATE-----); ${derAdvice}`,
+    );
+    expect(await refusal({ ...files(), caFile: caDer })).toBe(
+      `--etcd-ca ${caDer} holds no PEM certificate (-----BEGIN CERTIFICATE-----); ${derAdvice}`,
+    );
+    const broken = '-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----\n';
+    const bundle = path.join(dir, 'bundle.crt');
+    await writeFile(bundle, `${await readFile(tls.caFile, 'utf8')}${broken}`);
+    expect(await refusal({ ...files(), caFile: bundle })).toBe(`--etcd-ca ${bundle}: certificate 2 of 2 is not a valid certificate`);
+    const chain = path.join(dir, 'chain.crt');
+    await writeFile(chain, `${await readFile(tls.clientCertFile, 'utf8')}${broken}`);
+    expect(await refusal({ ...files(), certFile: chain })).toBe(`--etcd-cert ${chain}: certificate 2 of 2 is not a valid certificate`);
+    const cut = path.join(dir, 'cut.crt');
+    const whole = await readFile(tls.caFile, 'utf8');
+    await writeFile(cut, `${whole}${whole.slice(0, whole.length / 2)}`);
+    expect(await refusal({ ...files(), caFile: cut })).toBe(
+      `--etcd-ca ${cut}: certificate 2 of 2 is cut short (no -----END CERTIFICATE-----)`,
+    );
+    // A bundle of good ones, and a certificate with its key in one file, are what they were: accepted.
+    const two = path.join(dir, 'two.crt');
+    await writeFile(two, `${whole}${whole}`);
+    const combined = path.join(dir, 'combined.pem');
+    await writeFile(combined, `${await readFile(tls.clientCertFile, 'utf8')}${await readFile(tls.clientKeyFile, 'utf8')}`);
+    expect((await readEtcdTlsFiles({ ...files(), caFile: two, certFile: combined })).cert?.toString()).toContain('PRIVATE KEY');
   });
 });
