@@ -368,6 +368,9 @@ const neverSent = (code: string) => NEVER_SENT.has(code) || code.startsWith('ERR
 /** How the message of a refused certificate reads (stratctl's next step keys on it). */
 export const TLS_NOT_TRUSTED_MESSAGE = 'its TLS certificate is not accepted';
 
+/** How a connection refused for its TLS certificate (`code`: Node's or OpenSSL's) is said: "cannot reach <url>: ..." follows it. */
+export const tlsNotTrusted = (code: string): string | null => (TLS_NOT_TRUSTED.has(code) ? `${TLS_NOT_TRUSTED_MESSAGE} (${code})` : null);
+
 async function postOnce(
   options: ClientOptions,
   document: TypedDocumentNode<any, any>,
@@ -448,8 +451,8 @@ function lostRequest(err: unknown, change: boolean, options: ClientOptions, answ
       true,
     );
   }
-  if (cause?.code !== undefined && TLS_NOT_TRUSTED.has(cause.code))
-    return new ControlPlaneError('unreachable', `cannot reach ${options.url}: ${TLS_NOT_TRUSTED_MESSAGE} (${cause.code})`);
+  const untrusted = cause?.code === undefined ? null : tlsNotTrusted(cause.code);
+  if (untrusted) return new ControlPlaneError('unreachable', `cannot reach ${options.url}: ${untrusted}`);
   if (answering) return new ControlPlaneError('unreachable', `the answer from ${options.url} was cut off (${why})`);
   return new ControlPlaneError('unreachable', `cannot reach ${options.url} (${why})`);
 }

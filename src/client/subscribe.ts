@@ -11,6 +11,7 @@ import {
   readsSendToken,
   refuseRedirect,
   resultData,
+  tlsNotTrusted,
   tokenToSend,
 } from './http.js';
 import { fetchAt, type Peer } from './request.js';
@@ -201,8 +202,14 @@ export async function* watchSubscription<TResult, TVariables>(
       if (refusal) throw refusal; // the server answered, and said no: retrying will not change that
       // Never connected: nothing was lost. A server that is not there at the start is "cannot reach"
       // at once (exit 5, as for a one-shot read), not a minute of "lost the event stream; reconnecting".
-      if (connections === 0)
-        throw new ControlPlaneError('unreachable', `cannot reach ${options.url}${lastFailure ? ` (${lastFailure})` : ''}`);
+      if (connections === 0) {
+        // A certificate not accepted is said as a one-shot read says it (the next step: retrying will not help).
+        const untrusted = lastFailure === null ? null : tlsNotTrusted(lastFailure);
+        throw new ControlPlaneError(
+          'unreachable',
+          `cannot reach ${options.url}${untrusted ? `: ${untrusted}` : lastFailure ? ` (${lastFailure})` : ''}`,
+        );
+      }
       lostAt ??= Date.now();
       if (Date.now() - lostAt >= options.reconnectTimeoutMs) throw giveUp(lostReason());
       // Said now, not after the back-off (up to 2 s in which the last status line stood unqualified).

@@ -483,14 +483,17 @@ describe('stratctl exit codes, and errors as JSON on stdout under --json', { tim
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     onTestFinished(() => new Promise<void>((resolve) => proxy.close(() => resolve())));
     const url = `https://127.0.0.1:${(proxy.address() as AddressInfo).port}/graphql`;
-    const result = await stratctl(['status', '--url', url]);
-    expect(result.code).toBe(5);
-    expect(result.stderr).toMatch(
-      new RegExp(`^error: cannot reach ${url.replace(/[.]/g, '\\.')}: its TLS certificate is not accepted \\([A-Z_]+\\)$`, 'm'),
-    );
-    expect(result.stderr).toContain('Retrying will not help');
-    expect(result.stderr).toContain('NODE_EXTRA_CA_CERTS=/path/to/ca.pem');
-    expect(result.stderr).not.toContain('Is the control plane running');
+    // status --watch too: it said "cannot reach ... (UNABLE_TO_VERIFY_LEAF_SIGNATURE)" and "Is the control plane running".
+    for (const args of [['status'], ['status', '--watch']]) {
+      const result = await stratctl([...args, '--url', url]);
+      expect(result.code, args.join(' ')).toBe(5);
+      expect(result.stderr).toMatch(
+        new RegExp(`^error: cannot reach ${url.replace(/[.]/g, '\\.')}: its TLS certificate is not accepted \\([A-Z_]+\\)$`, 'm'),
+      );
+      expect(result.stderr).toContain('Retrying will not help');
+      expect(result.stderr).toContain('NODE_EXTRA_CA_CERTS=/path/to/ca.pem');
+      expect(result.stderr).not.toContain('Is the control plane running');
+    }
   });
 
   it('exit 2: a request over the server’s body limit is the input’s fault, and says so', async () => {
