@@ -47,6 +47,9 @@ export function resolveStoreSettings(flags: StoreFlags, env: NodeJS.ProcessEnv):
       throw new UsageError(`${flags.store !== undefined ? '--store' : 'CONTROL_PLANE_STORE'}: ${err.message}`);
     throw err;
   }
+  // Empty (a script's `--etcd-ca "$CA"` with CA unset): it read as a file not found, "--etcd-ca : ENOENT".
+  const empty = etcdOnly.find((f) => flags[f]?.trim() === '');
+  if (empty) throw new UsageError(`--${empty} must not be empty (the path of a PEM file)`);
   if (Boolean(flags['etcd-cert']) !== Boolean(flags['etcd-key'])) throw new UsageError('--etcd-cert and --etcd-key go together');
   const user = env.CONTROL_PLANE_ETCD_USER;
   const password = env.CONTROL_PLANE_ETCD_PASSWORD;

@@ -70,6 +70,15 @@ describe('a bad value names where it came from: the flag, or the variable (a uni
     [() => resolveRunnerSettings({ 'heartbeat-ms': '10' }, {}), /^--heartbeat-ms must be a whole number/],
     [() => resolveStoreSettings({}, { CONTROL_PLANE_STORE: 'abc' }), /^CONTROL_PLANE_STORE: /],
     [() => resolveStoreSettings({ store: 'abc' }, {}), /^--store: /],
+    // It read as a missing file ("--etcd-ca : ENOENT"); both cert and key empty passed their pairing check.
+    [
+      () => resolveStoreSettings({ store: 'etcd://h:2379/t', 'etcd-ca': '' }, {}),
+      /^--etcd-ca must not be empty \(the path of a PEM file\)$/,
+    ],
+    [
+      () => resolveStoreSettings({ store: 'etcd://h:2379/t', 'etcd-cert': ' ', 'etcd-key': '' }, {}),
+      /^--etcd-cert must not be empty \(the path of a PEM file\)$/,
+    ],
     [
       () => resolveStoreSettings({ store: 'etcd://h:2379/t' }, { CONTROL_PLANE_ETCD_USER: 'alice' }),
       /^CONTROL_PLANE_ETCD_USER is set but CONTROL_PLANE_ETCD_PASSWORD is not$/,
