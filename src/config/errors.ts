@@ -254,9 +254,13 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-/** What to check when etcd refused this process's credentials or rights (StoreUnavailableError.accessRefused). */
+/**
+ * What to check when etcd refused this process's credentials or rights (StoreUnavailableError.accessRefused).
+ * Without a user and password, etcd run with --client-cert-auth takes the user from the client
+ * certificate's CN: the hint named only the variables, which were not set.
+ */
 export const ACCESS_REFUSED_HINT =
-  'check CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD and that user\'s role on the store\'s prefix (read-write on the keys that begin with "/<prefix>/")';
+  'check CONTROL_PLANE_ETCD_USER / CONTROL_PLANE_ETCD_PASSWORD (without them, an etcd run with --client-cert-auth takes the user from the CN of --etcd-cert) and that user\'s role on the store\'s prefix (read-write on the keys that begin with "/<prefix>/")';
 
 /**
  * A change was sent to the store, and then the store stopped answering before it said whether the

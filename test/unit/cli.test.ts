@@ -68,7 +68,7 @@ describe('serve: why a start failed -> exit code (one table)', () => {
         detail: 'read state on etcd://h:2379/scp/ failed (etcdserver: authentication failed, invalid user ID or password)',
       }),
       EXIT.usage,
-      /cannot start: etcd refused the request \(read state on etcd:\/\/h:2379\/scp\/ failed .*authentication failed.*\); check CONTROL_PLANE_ETCD_USER/,
+      /cannot start: etcd refused the request \(read state on etcd:\/\/h:2379\/scp\/ failed .*authentication failed.*\); check CONTROL_PLANE_ETCD_USER \/ CONTROL_PLANE_ETCD_PASSWORD \(without them, an etcd run with --client-cert-auth takes the user from the CN of --etcd-cert\)/,
     ],
     [
       "etcd refusing the user's rights on the prefix",
