@@ -166,6 +166,15 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   // `stratctl status --json > state.json && ...` must not go on with an empty file. It is emitted on
   // a later tick than the write, often after the command has returned its code (it exited 0).
   let failed: NodeJS.ErrnoException | undefined;
+  // grpc-js names an etcd member given by its IP as the TLS server name, and Node says once that RFC
+  // 6066 does not allow that (DEP0123): a developer's notice, with a `node --trace-deprecation` hint,
+  // in the middle of `stratctl token` or `store migrate` output. serve and runner log it (logProcessWarnings).
+  const printers = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: string }) => {
+    if (warning.code === 'DEP0123') return;
+    for (const print of printers) print(warning);
+  });
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') failed ??= err;
