@@ -135,6 +135,8 @@ const RETRY_SAFE = new Set([
   'read tokens',
   'read runner',
   'read runners',
+  // At start, on an empty prefix: whether API replicas run on it (config-store.ts settleEmpty).
+  'read replicas',
   'read store',
   // store migrate: when a STALE runner's key expires (a lease's time to live is read, nothing changed).
   'read lease',
@@ -259,6 +261,20 @@ export function renewedCertificate(files: EtcdTlsFiles, paths: EtcdTlsPaths): st
 }
 
 const tlsOn = (tls: EtcdTlsFiles | undefined): tls is EtcdTlsFiles => Boolean(tls && (tls.ca || tls.cert || tls.key));
+
+/**
+ * The TLS reasons a member may look like one that does not answer, by what was given: the helper
+ * named a client certificate refused with none given, and --etcd-ca with none given; a wrong host
+ * name in the members' certificates, or TLS not given to members that speak only TLS, not at all.
+ */
+function tlsSuspects(tls: EtcdTlsFiles | undefined): string {
+  if (!tlsOn(tls)) return ', or members that speak only TLS (then give --etcd-ca)';
+  const client = tls.cert
+    ? 'the members refused this client certificate (--etcd-cert)'
+    : 'the members require a client certificate (--etcd-cert, --etcd-key)';
+  const ca = tls.ca ? '--etcd-ca is not the CA of theirs' : 'their certificate is not signed by a CA this machine trusts (give --etcd-ca)';
+  return `, or TLS: ${client}, ${ca}, or their certificate does not name the host --store gives (its subject alternative names)`;
+}
 
 class CallTimeoutError extends Error {
   override name = 'CallTimeoutError';
@@ -490,6 +506,8 @@ export class EtcdGateway {
 
   /** TLS is on: a member that refuses this client's certificate (or whose CA is not `--etcd-ca`) looks like one that does not answer. */
   private readonly tls: boolean;
+  /** What of TLS may be why no member answered (gRPC says only that none did), by the files given. */
+  private readonly tlsSuspects: string;
   private certExpiry: { readonly file: string; readonly notAfter: Date } | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private readonly warn: Say | undefined;
@@ -497,6 +515,7 @@ export class EtcdGateway {
   constructor(options: EtcdConnectionOptions) {
     this.client = buildClient(options);
     this.tls = tlsOn(options.tls);
+    this.tlsSuspects = tlsSuspects(options.tls);
     this.warn = options.warn;
     this.location = `etcd://${options.url.endpoints.map(endpointAddress).join(',')}${options.url.prefix}`;
     this.timeoutMs = options.callTimeoutMs ?? STORE_CALL_TIMEOUT_MS;
@@ -714,7 +733,7 @@ export class EtcdGateway {
     const why = expired
       ? `no member answered: ${expired}`
       : unsent
-        ? `no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall${this.tls ? ', or TLS: the members refused this client certificate (--etcd-cert), or --etcd-ca is not the CA of theirs' : ''})`
+        ? `no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall${this.tlsSuspects})`
         : accessRefused
           ? `etcd refused this process's credentials or rights: ${(cause as Error).message}`
           : cause instanceof Error

@@ -331,7 +331,7 @@ describe('serve exit codes (DESIGN: serve exit codes), from the built CLI', () =
       const child = spawnStratctl([...args, '--store', store, '--runtime-dir', await tempRuntimeDir()], { CONTROL_PLANE_TOKEN: TOKEN });
       expect(await child.exited).toBe(1);
       expect(child.stderr()).toContain(
-        `cannot start: Config store unavailable (read state on ${store}/ failed (no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall))); check --store and that etcd is reachable, then start again`,
+        `cannot start: Config store unavailable (read state on ${store}/ failed (no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall, or members that speak only TLS (then give --etcd-ca)))); check --store and that etcd is reachable, then start again`,
       );
       expect(child.stderr()).not.toContain('circuit breaker');
     }

@@ -147,7 +147,7 @@ describeWithEtcd('etcd store over TLS with client certificates and etcd users', 
       (err: unknown) => err,
     );
     expect(plain).toBeInstanceOf(StoreUnavailableError);
-    expect((plain as StoreUnavailableError).detail).not.toContain('or TLS');
+    expect((plain as StoreUnavailableError).detail).toContain('a firewall, or members that speak only TLS (then give --etcd-ca))');
     // A CA that is not the members' (a valid file, so not refused before dialling): the members look
     // like ones that do not answer, and with TLS on the message says TLS may be why.
     const otherDir = path.join(dir, 'other');
@@ -160,7 +160,7 @@ describeWithEtcd('etcd store over TLS with client certificates and etcd users', 
     }).catch((err: unknown) => err);
     expect(wrongCa).toBeInstanceOf(StoreUnavailableError);
     expect((wrongCa as StoreUnavailableError).detail).toContain(
-      'a firewall, or TLS: the members refused this client certificate (--etcd-cert), or --etcd-ca is not the CA of theirs',
+      'a firewall, or TLS: the members refused this client certificate (--etcd-cert), --etcd-ca is not the CA of theirs, or their certificate does not name the host --store gives (its subject alternative names))',
     );
     await expect(openReplica(cluster, prefix, { tls: { ...files, caFile: path.join(dir, 'missing.crt') } })).rejects.toThrow(
       /--etcd-ca .*missing\.crt: ENOENT/,

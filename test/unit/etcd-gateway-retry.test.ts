@@ -1,12 +1,14 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BrokenCircuitError } from 'cockatiel';
 import { EtcdAuthenticationFailedError, EtcdPermissionDeniedError, GRPCFailedPreconditionError, GRPCInvalidArgumentError } from 'etcd3';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { StoreRefusedError, StoreUnavailableError } from '../../src/config/errors.js';
 import { EtcdGateway } from '../../src/store-etcd/gateway.js';
 import { parseEtcdStoreUrl } from '../../src/store-etcd/url.js';
+import { makeTlsFiles } from '../helpers/etcd.js';
 
 // No etcd here: the calls below never reach the client; they only give the gateway their outcomes.
 const gatewayFor = () => new EtcdGateway({ url: parseEtcdStoreUrl('etcd://127.0.0.1:1/unit'), callTimeoutMs: 2000 });
@@ -203,6 +205,26 @@ describe('etcd gateway: which failed calls are sent again within the deadline', 
     }
   });
 
+  it('"no member answered" names the TLS reasons that fit the files given (a client certificate or a CA named when none was given, before)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'scp-gateway-tls-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const files = await makeTlsFiles(dir);
+    const detail = (tls: { ca?: Buffer; cert?: Buffer; key?: Buffer }) => {
+      const gateway = new EtcdGateway({ url: parseEtcdStoreUrl('etcd://127.0.0.1:1/unit'), tls, tlsReloadMs: 0 });
+      try {
+        return gateway.unavailable('read', new Error('14 UNAVAILABLE: No connection established. Last error: null')).detail;
+      } finally {
+        gateway.close();
+      }
+    };
+    expect(detail({ ca: readFileSync(files.caFile) })).toContain(
+      'a firewall, or TLS: the members require a client certificate (--etcd-cert, --etcd-key), --etcd-ca is not the CA of theirs, or their certificate does not name the host --store gives (its subject alternative names))',
+    );
+    expect(detail({ cert: readFileSync(files.clientCertFile), key: readFileSync(files.clientKeyFile) })).toContain(
+      'or TLS: the members refused this client certificate (--etcd-cert), their certificate is not signed by a CA this machine trusts (give --etcd-ca), or their certificate',
+    );
+  });
+
   it('one that never gets a connection fails when its deadline is spent, not before', async () => {
     const gateway = gatewayFor();
     let attempts = 0;
@@ -221,7 +243,7 @@ describe('etcd gateway: which failed calls are sent again within the deadline', 
       expect(failed).toBeInstanceOf(StoreUnavailableError);
       // In the operator's words, as for open circuits (which of the two ends the deadline depends on timing).
       expect((failed as StoreUnavailableError).detail).toBe(
-        'read on etcd://127.0.0.1:1/unit/ failed (no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall))',
+        'read on etcd://127.0.0.1:1/unit/ failed (no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall, or members that speak only TLS (then give --etcd-ca)))',
       );
       expect(attempts).toBeGreaterThan(1);
       expect(performance.now() - started).toBeGreaterThanOrEqual(300);
@@ -249,7 +271,7 @@ describe('etcd gateway: which failed calls are sent again within the deadline', 
         .catch((err: unknown) => err);
       expect(failed).toBeInstanceOf(StoreUnavailableError);
       expect((failed as StoreUnavailableError).detail).toBe(
-        'read on etcd://127.0.0.1:1/unit/ failed (no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall))',
+        'read on etcd://127.0.0.1:1/unit/ failed (no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall, or members that speak only TLS (then give --etcd-ca)))',
       );
       expect(attempts).toBe(2);
     } finally {
@@ -304,7 +326,7 @@ describe('etcd gateway: which failed calls are sent again within the deadline', 
       expect((failed as StoreUnavailableError).detail).toBe(
         mayHaveLanded
           ? `commit on etcd://127.0.0.1:1/unit/ failed (14 UNAVAILABLE: etcdserver: ${said})`
-          : 'commit on etcd://127.0.0.1:1/unit/ failed (no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall))',
+          : 'commit on etcd://127.0.0.1:1/unit/ failed (no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall, or members that speak only TLS (then give --etcd-ca)))',
       );
     } finally {
       gateway.close();
@@ -413,7 +435,7 @@ describe('etcd gateway: which failed calls are sent again within the deadline', 
       expect((failed as StoreUnavailableError).detail).toBe(
         sent
           ? `commit on etcd://127.0.0.1:1/unit/ failed (4 DEADLINE_EXCEEDED: Deadline exceeded after 0.001s,${where})`
-          : 'commit on etcd://127.0.0.1:1/unit/ failed (no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall))',
+          : 'commit on etcd://127.0.0.1:1/unit/ failed (no member answered: each refused the connection or did not answer (etcd down, a wrong host or port, a firewall, or members that speak only TLS (then give --etcd-ca)))',
       );
     } finally {
       gateway.close();
