@@ -253,10 +253,16 @@ export function expiredCertificatePublic(expiry: { notAfter: Date }, renewedInPl
   return `the etcd client certificate (--etcd-cert) ${expiredAndWhatToDo(expiry.notAfter, renewedInPlace)}`;
 }
 
-/** The one line said when renewed TLS files are taken. */
-export function renewedCertificate(files: EtcdTlsFiles, paths: EtcdTlsPaths): string {
-  if (files.certExpiry)
-    return `--etcd-cert ${files.certExpiry.file} renewed (valid until ${files.certExpiry.notAfter.toISOString()}): reconnecting with it`;
+/**
+ * The one line said when renewed TLS files are taken: the client certificate when it is what changed
+ * (its key goes with it), else the CA. A CA bundle with one more CA was said as the client
+ * certificate renewed, with its unchanged end of validity.
+ */
+export function renewedCertificate(files: EtcdTlsFiles, paths: EtcdTlsPaths, before?: EtcdTlsFiles): string {
+  const certChanged = !before?.cert || !files.cert || !before.cert.equals(files.cert);
+  const caChanged = Boolean(files.ca) && !(before?.ca && files.ca?.equals(before.ca));
+  if (files.certExpiry && certChanged)
+    return `--etcd-cert ${files.certExpiry.file} renewed (valid until ${files.certExpiry.notAfter.toISOString()})${caChanged ? `, and --etcd-ca ${paths.caFile}` : ''}: reconnecting with ${caChanged ? 'them' : 'it'}`;
   return `--etcd-ca ${paths.caFile ?? '(none)'} renewed: reconnecting with it`;
 }
 
@@ -528,16 +534,19 @@ export class EtcdGateway {
         this.client.close();
         throw err;
       }
+      let inUse: EtcdTlsFiles = options.tls;
       this.tlsWatch = new TlsFilesWatch(paths, options.tls, {
         intervalMs: options.tlsReloadMs,
         now: options.now,
         warn: options.warn,
         onRenewed: (files) => {
+          const before = inUse;
+          inUse = files;
           this.credentials?.use(files);
           this.certExpiry = files.certExpiry;
           this.watchCertificateExpiry();
           options.info?.(
-            renewedCertificate(files, paths),
+            renewedCertificate(files, paths, before),
             files.certExpiry
               ? { certFile: files.certExpiry.file, certValidUntil: files.certExpiry.notAfter.toISOString() }
               : { caFile: paths.caFile },

@@ -141,6 +141,12 @@ describe('TLS files looked at for a renewal (no etcd needed)', () => {
     expect(warn).toEqual([]);
     expect(gateway.certificateExpired()).toBe(null);
     expect(gateway.certificateExpired(new Date(until.getTime() + 1000))).toContain(`expired at ${until.toISOString()}`);
+    // A CA added to the bundle (the members' next CA, ahead of their move): said as the CA, not as the
+    // client certificate renewed with the end of validity it already had.
+    const bundle = path.join(dir, 'bundle.crt');
+    await writeFile(bundle, `${await readFile(tls.caFile, 'utf8')}${await readFile(tls.serverCertFile, 'utf8')}`);
+    await replaceInPlace(bundle, paths.caFile);
+    await expect.poll(() => info.slice(1), { timeout: 10_000 }).toEqual([`--etcd-ca ${paths.caFile} renewed: reconnecting with it`]);
   }, 20_000);
   it('a world-writable TLS file is refused at start (exit 2, naming it) and on a renewal (the CA in use kept); group-writable is taken', async () => {
     const { dir, tls, paths } = await setUp();
