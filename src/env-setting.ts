@@ -29,5 +29,34 @@ export function decimalSetting(raw: string): number {
  */
 export function runtimeDirSetting(flag: string | undefined, env: NodeJS.ProcessEnv): string {
   if (flag !== undefined && flag.trim() === '') throw new UsageError('--runtime-dir must not be empty');
-  return path.resolve(flag ?? envSetting(env, 'CONTROL_PLANE_RUNTIME_DIR') ?? 'runtime');
+  const given = flag ?? envSetting(env, 'CONTROL_PLANE_RUNTIME_DIR');
+  const dir = given ?? 'runtime';
+  if (path.isAbsolute(dir)) return path.resolve(dir);
+  let cwd: string;
+  try {
+    cwd = process.cwd();
+  } catch {
+    const named =
+      flag !== undefined ? `--runtime-dir ${dir}` : given !== undefined ? `CONTROL_PLANE_RUNTIME_DIR ${dir}` : './runtime (the default)';
+    throw new WorkingDirectoryGoneError(
+      `${named} is relative, and the working directory is gone (removed after this shell entered it): cd to a directory that exists, or give an absolute --runtime-dir`,
+      given === undefined,
+    );
+  }
+  return path.resolve(cwd, dir);
+}
+
+/**
+ * A relative runtime directory where the working directory was removed (a release directory a
+ * deploy replaced under a cron job): process.cwd() threw ENOENT (uv_cwd), a crash with its stack.
+ * `defaulted`: none was given (./runtime), so a command that needs none may go on without it.
+ */
+export class WorkingDirectoryGoneError extends UsageError {
+  override name = 'WorkingDirectoryGoneError';
+  constructor(
+    message: string,
+    readonly defaulted: boolean,
+  ) {
+    super(message);
+  }
 }

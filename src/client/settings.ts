@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { envSetting, runtimeDirSetting } from '../env-setting.js';
+import { envSetting, runtimeDirSetting, WorkingDirectoryGoneError } from '../env-setting.js';
 import { RuntimeFileRefusedError, readRuntimeBytes } from '../fs/runtime-file.js';
 import { UsageError } from '../usage-error.js';
 import type { ClientOptions } from './http.js';
@@ -100,7 +100,14 @@ export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.Proc
   // An empty (or blank) variable is an unset one, as for the server's settings: `CONTROL_PLANE_URL=`
   // was refused as the URL "", and a blank CONTROL_PLANE_TOKEN was "used" while nothing was sent.
   const setting = (name: string) => envSetting(env, name);
-  const runtimeDir = runtimeDirSetting(flags['runtime-dir'], env);
+  // None given and the working directory gone: no ./runtime/admin.token to read (reads need none); one given is refused.
+  let runtimeDir: string | WorkingDirectoryGoneError;
+  try {
+    runtimeDir = runtimeDirSetting(flags['runtime-dir'], env);
+  } catch (err) {
+    if (!(err instanceof WorkingDirectoryGoneError && err.defaulted)) throw err;
+    runtimeDir = err;
+  }
   const url = flags.url ?? setting('CONTROL_PLANE_URL') ?? localUrl(setting('CONTROL_PLANE_PORT'));
   let parsed: URL | null = null;
   try {
@@ -123,6 +130,10 @@ export async function resolveClientSettings(flags: ClientFlags, env: NodeJS.Proc
   const envToken = setting('CONTROL_PLANE_TOKEN');
   if (envToken)
     return { url, token: headerSafeToken(envToken, 'CONTROL_PLANE_TOKEN'), tokenGiven: true, tokenSource: 'CONTROL_PLANE_TOKEN' };
+  if (runtimeDir instanceof WorkingDirectoryGoneError) {
+    const why = 'the working directory is gone (removed after this shell entered it), so there is no ./runtime/admin.token to read';
+    return { url, tokenSource: `none (${why})`, withheldToken: `no token sent: ${why}; pass --token or set CONTROL_PLANE_TOKEN` };
+  }
   const file = path.join(runtimeDir, ADMIN_TOKEN_FILE);
   try {
     const token = (await readAdminTokenFile(file)).trim();

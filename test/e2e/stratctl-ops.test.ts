@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -8,9 +8,9 @@ import { buildProgram } from '../../src/cli/program.js';
 import { makeTlsFiles } from '../helpers/etcd.js';
 import { recordingListener } from '../helpers/recording-listener.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
-import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
+import { STRATCTL_BIN, spawnProcess, startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
 import { invalidConfigStatus } from '../helpers/status-fixture.js';
-import { startStratctl, stratctl } from '../helpers/stratctl.js';
+import { cliEnv, startStratctl, stratctl } from '../helpers/stratctl.js';
 
 const envFor = (server: TestServer, extra: Record<string, string | undefined> = {}) => ({
   CONTROL_PLANE_URL: server.url,
@@ -494,6 +494,37 @@ describe('stratctl exit codes, and errors as JSON on stdout under --json', { tim
       expect(result.stderr).toContain('NODE_EXTRA_CA_CERTS=/path/to/ca.pem');
       expect(result.stderr).not.toContain('Is the control plane running');
     }
+  });
+
+  it('run from a working directory that was removed: a read goes on without ./runtime/admin.token; a relative runtime dir is refused (exit 2), not a crash', async () => {
+    const server = await startTestServer();
+    const gone = await tempRuntimeDir();
+    // The shell enters the directory, which is removed under it before stratctl starts (a deploy replaced the release directory).
+    const inGone = (args: string[]) => {
+      const quoted = [process.execPath, STRATCTL_BIN, ...args].map((a) => `'${a}'`).join(' ');
+      return spawnProcess('sh', ['-c', `cd '${gone}' && rmdir '${gone}' && exec ${quoted}`], {
+        env: cliEnv({ CONTROL_PLANE_LOG_FORMAT: 'text' }),
+      });
+    };
+    const status = inGone(['status', '--url', server.url]);
+    expect(await status.exited, status.stderr()).toBe(0);
+    expect(status.stdout()).toContain('momentum');
+    await mkdir(gone);
+    const relative = inGone(['status', '--url', server.url, '--runtime-dir', 'rt']);
+    expect(await relative.exited).toBe(2);
+    expect(relative.stderr()).toContain('--runtime-dir rt is relative, and the working directory is gone');
+    expect(relative.stderr()).not.toMatch(/uv_cwd|\n\s+at /);
+    await mkdir(gone);
+    const change = inGone(['activate', 'gold', '--url', server.url]);
+    expect(await change.exited).toBe(3);
+    expect(change.stderr()).toContain(
+      'the working directory is gone (removed after this shell entered it), so there is no ./runtime/admin.token to read',
+    );
+    await mkdir(gone);
+    const serve = inGone(['serve', '--port', '0']);
+    expect(await serve.exited).toBe(2);
+    expect(serve.stderr()).toContain('./runtime (the default) is relative, and the working directory is gone');
+    expect(serve.stderr()).not.toMatch(/uv_cwd|\n\s+at /);
   });
 
   it('exit 2: a request over the server’s body limit is the input’s fault, and says so', async () => {
