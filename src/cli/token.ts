@@ -10,6 +10,7 @@ import { defaultRegistry } from '../registry/index.js';
 import { RuntimeDirMigratingError, RuntimeDirMovedError, refuseMarkedRuntimeDir } from '../runtime-dir.js';
 import { resolveStoreSettings, type StoreFlags, type StoreSettings } from '../store-settings.js';
 import { UsageError } from '../usage-error.js';
+import { sharedYamlParser } from '../yaml/off-thread.js';
 import { requireExistingRuntimeDir } from './existing-runtime-dir.js';
 import { EXIT } from './exit-codes.js';
 import { type CommandContext, visible } from './io.js';
@@ -43,10 +44,13 @@ async function openTokens(runtimeDir: string, store: StoreSettings): Promise<Tok
  * as that user (its uid and gid), so what it writes is the service's, and the service's files pass
  * the ownership check (a secret must be the reader's own).
  */
-function actAsRuntimeDirOwner(runtimeDir: string, ctx: CommandContext, where: string): void {
+async function actAsRuntimeDirOwner(runtimeDir: string, ctx: CommandContext, where: string): Promise<void> {
   if (process.getuid?.() !== 0 || !process.setuid || !process.setgid) return;
   const { uid, gid } = statSync(runtimeDir);
   if (uid === 0) return;
+  // The YAML thread (which reads tokens.yaml for `list`) is loaded now, as root: loaded after the
+  // switch, its file may be one that user cannot read (a copy in /root, a 0700 home), a crash.
+  await sharedYamlParser().parse('');
   process.setgroups?.([gid]);
   process.setgid(gid);
   process.setuid(uid);
@@ -163,7 +167,7 @@ export const token: Action = async (flags, args, ctx, command) => {
       requireExistingRuntimeDir(runtimeDir, "or create it first to prepare tokens before the server's first start");
       // A token made in a directory the deployment moved out of is one no server reads.
       await refuseMarkedRuntimeDir(runtimeDir);
-      actAsRuntimeDirOwner(runtimeDir, ctx, where);
+      await actAsRuntimeDirOwner(runtimeDir, ctx, where);
     }
     tokens = await openTokens(runtimeDir, store);
     switch (command.name()) {

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { chown, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, cp, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
-import { spawnStratctl, startTestServer } from '../helpers/server.js';
-import { stratctl } from '../helpers/stratctl.js';
+import { ROOT, spawnProcess, spawnStratctl, startTestServer } from '../helpers/server.js';
+import { cliEnv, stratctl } from '../helpers/stratctl.js';
 
 const ACTIVATE = 'mutation($key: String!) { activateStrategy(strategyKey: $key) { configVersion } }';
 
@@ -161,6 +162,32 @@ describe('stratctl token run as root', () => {
       expect({ uid: file.uid, gid: file.gid, mode: file.mode & 0o777 }).toEqual({ uid: service, gid: service, mode: 0o600 });
       // And again, on the file the service owns: root was refused ("belongs to uid 65534").
       const listed = await stratctlProcess(['token', 'list', '--runtime-dir', dir]);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout).toMatch(/^svc +read +/m);
+    },
+  );
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'from a copy of stratctl only root may read (a checkout in /root, a 0700 home): token list reads tokens.yaml as the owner (its YAML thread could not be loaded then: a crash with a stack)',
+    async () => {
+      const dir = await tempRuntimeDir();
+      await chown(dir, 65534, 65534);
+      const copy = await mkdtemp(path.join(tmpdir(), 'scp-private-copy-'));
+      onTestFinished(() => rm(copy, { recursive: true, force: true }));
+      await chmod(copy, 0o700);
+      await cp(path.join(ROOT, 'dist'), path.join(copy, 'dist'), { recursive: true, filter: (from) => !from.endsWith('.map') });
+      await cp(path.join(ROOT, 'bin'), path.join(copy, 'bin'), { recursive: true });
+      await copyFile(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
+      await symlink(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
+      const run = async (args: string[]) => {
+        const child = spawnProcess(process.execPath, [path.join(copy, 'bin/stratctl.js'), ...args, '--runtime-dir', dir], {
+          env: cliEnv(),
+        });
+        return { code: await child.exited, stdout: child.stdout(), stderr: child.stderr() };
+      };
+      const created = await run(['token', 'create', '--name', 'svc', '--scope', 'read']);
+      expect(created.code, created.stderr).toBe(0);
+      const listed = await run(['token', 'list']);
       expect(listed.code, listed.stderr).toBe(0);
       expect(listed.stdout).toMatch(/^svc +read +/m);
     },
