@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, chown, copyFile, cp, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, cp, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -190,6 +190,24 @@ describe('stratctl token run as root', () => {
       const listed = await run(['token', 'list']);
       expect(listed.code, listed.stderr).toBe(0);
       expect(listed.stdout).toMatch(/^svc +read +/m);
+    },
+  );
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'on a directory whose owner cannot reach it (a directory above it only root may enter): exit 73 saying so, nothing written (a crash with a stack)',
+    async () => {
+      const parent = await tempRuntimeDir();
+      await chmod(parent, 0o700);
+      const dir = path.join(parent, 'runtime');
+      await mkdir(dir);
+      await chown(dir, 65534, 65534);
+      const created = await stratctlProcess(['token', 'create', '--name', 'svc', '--scope', 'read', '--runtime-dir', dir]);
+      expect(created.code, created.stderr).toBe(73);
+      expect(created.stderr).toMatch(
+        /stratctl token create: .*: permission denied \(EACCES\) to uid 65534: the runtime directory and each directory above it must be reachable/,
+      );
+      expect(created.stderr).not.toMatch(/unexpected error|\n\s+at /);
+      expect(created.stdout).toBe('');
     },
   );
 });
