@@ -82,9 +82,12 @@ const noLiveRunner = (wait: RunnerWait) => wait.waitedFor.length === 0;
 export function reportUnappliedWait(ctx: CommandContext, what: string, wait: RunnerWait | null | undefined): number | null {
   if (!wait || wait.applied) return null;
   if (noLiveRunner(wait)) {
-    ctx.warn(
-      `error: ${what}, but ${wait.message}\nNo runner is live (RUNNING or ERROR) to apply it: start one ("stratctl runner", or "stratctl serve" without --no-runner), or see "stratctl status"; --timeout-ms waits longer for one that is starting.`,
-    );
+    // The worst state is STALE: a runner is there and not heard from; "start one" was refused by its lock (exit 75).
+    const next =
+      wait.runnerState === 'STALE'
+        ? 'No runner is live (RUNNING or ERROR) to apply it, and a STALE one is there, not heard from: look at that process ("stratctl status" names it; paused, stalled, its host or its store connection) rather than starting another beside it; --timeout-ms waits longer for it.'
+        : 'No runner is live (RUNNING or ERROR) to apply it: start one ("stratctl runner", or "stratctl serve" without --no-runner), or see "stratctl status"; --timeout-ms waits longer for one that is starting.';
+    ctx.warn(`error: ${what}, but ${wait.message}\n${next}`);
     return EXIT.waitTimeout;
   }
   // "Runner state RUNNING: ... (is the runner running?)" asked what it had just said.

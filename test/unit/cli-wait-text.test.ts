@@ -44,4 +44,15 @@ describe('stratctl --wait timed out (exit 6): what to do next fits the runner st
     ]);
     expect(out).toEqual([message]);
   });
+
+  it('the only runner STALE: not "start one" (its lock refuses a second: exit 75), but look at the one that is there', () => {
+    const { ctx, err } = captured();
+    const message =
+      'timed out after 1500 ms: no live runner to wait for (vm:1 STALE, last applied version 1); the change is saved, and vm:1 applies it once it is heard from again (STALE: no heartbeat, it may be paused, stalled or cut off from the store), or a runner when one starts';
+    const wait = { ...timedOut('STALE'), waitedFor: [], notWaitedFor: ['vm:1'], message };
+    expect(reportUnappliedWait(ctx, 'activated gold (config version 2)', wait)).toBe(6);
+    expect(err).toEqual([
+      `error: activated gold (config version 2), but ${message}\nNo runner is live (RUNNING or ERROR) to apply it, and a STALE one is there, not heard from: look at that process ("stratctl status" names it; paused, stalled, its host or its store connection) rather than starting another beside it; --timeout-ms waits longer for it.`,
+    ]);
+  });
 });

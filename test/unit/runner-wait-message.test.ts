@@ -70,7 +70,8 @@ describe('runnerWait.message', () => {
         }),
       ),
     ).toBe(
-      'timed out after 1000 ms: no live runner to wait for (acct-fx STALE, last applied version 2; acct-gold STOPPED, applied none); the change is saved, and a runner applies it when one starts',
+      // A STALE runner is there, not heard from: it applies it when it runs again (a paused process, one cut off from the store).
+      'timed out after 1000 ms: no live runner to wait for (acct-fx STALE, last applied version 2; acct-gold STOPPED, applied none); the change is saved, and acct-fx applies it once it is heard from again (STALE: no heartbeat, it may be paused, stalled or cut off from the store), or a runner when one starts',
     );
     expect(waitMessage(view({ ...none, notWaitedFor: [] }))).toBe(
       'timed out after 1000 ms: no live runner to wait for (none has reported); the change is saved, and a runner applies it when one starts',

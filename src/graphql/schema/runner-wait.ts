@@ -48,7 +48,15 @@ export function waitMessage(w: RunnerWaitView): string {
           `${shownName(r.id)} ${r.health}, ${r.appliedVersion === null ? 'applied none' : `last applied version ${r.appliedVersion}${r.appliedTarget ? ': this one' : ''}`}`,
       )
       .join('; ');
-    return `timed out after ${w.timeoutMs} ms: no live runner to wait for (${listed || 'none has reported'}); ${saved}, and a runner applies it when one starts`;
+    // A STALE runner is there, not heard from (paused, stalled, cut off from the store): it applies the
+    // change when it runs again. "when one starts" alone sent the operator to start another, which
+    // its lock refuses (exit 75).
+    const stale = w.notWaitedFor.filter((r) => r.health === 'STALE').map((r) => shownName(r.id));
+    const applies =
+      stale.length === 0
+        ? 'a runner applies it when one starts'
+        : `${stale.join(', ')} ${stale.length === 1 ? 'applies' : 'apply'} it once ${stale.length === 1 ? 'it is' : 'they are'} heard from again (STALE: no heartbeat, it may be paused, stalled or cut off from the store), or a runner when one starts`;
+    return `timed out after ${w.timeoutMs} ms: no live runner to wait for (${listed || 'none has reported'}); ${saved}, and ${applies}`;
   }
   if (w.runnerId !== undefined && w.view.state === null) {
     return `timed out after ${w.timeoutMs} ms: no runner "${shownName(w.runnerId)}" has reported; ${saved}, and a runner of that id will apply it when it reads the config`;
