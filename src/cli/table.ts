@@ -35,8 +35,22 @@ export function displayWidth(text: string): number {
   return width;
 }
 
+const ESCAPED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * A cell on one line, control characters shown escaped (`\n`, `\t`, `\u001b`): a preset's description
+ * may hold a line break, and a hand-written one any control character. Printed as they were, a row
+ * split in two (a line with no time for `grep` or `while read`), and an escape sequence reached the
+ * terminal.
+ */
+function oneLineCell(cell: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters it escapes
+  return cell.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => ESCAPED[ch] ?? `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** A plain text table: a header row, then one row per item; columns padded to their widest cell (in terminal columns). */
-export function table(header: string[], rows: string[][]): string {
+export function table(header: string[], cells: string[][]): string {
+  const rows = cells.map((row) => row.map(oneLineCell));
   const widths = header.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ''))));
   const line = (cells: string[]) =>
     cells

@@ -72,4 +72,19 @@ describe('stratctl tables (strategies, preset list, history, audit)', () => {
     const riskColumn = (line: string) => displayWidth(line.slice(0, line.search(/(RISK|low)$/)));
     expect(text.split('\n').map(riskColumn)).toEqual([26, 26, 26, 26, 26]);
   });
+
+  it('a cell with a line break, a tab or another control character stays on its row, the character shown escaped (a description written on two lines split an audit row: a line with no time for grep or while read)', () => {
+    const text = table(
+      ['TIME', 'CHANGES'],
+      [
+        ['2026-12-06T10:00:00.000Z', 'gold_jp.description: - -> line1\nline2\ttab\r'],
+        ['2026-12-06T10:00:01.000Z', 'key: \u001b[31mred\u001b[0m \u0085 \u007f'],
+      ],
+    );
+    expect(text.split('\n')).toEqual([
+      'TIME                      CHANGES',
+      '2026-12-06T10:00:00.000Z  gold_jp.description: - -> line1\\nline2\\ttab\\r',
+      '2026-12-06T10:00:01.000Z  key: \\u001b[31mred\\u001b[0m \\u0085 \\u007f',
+    ]);
+  });
 });
