@@ -33,6 +33,9 @@ function oneOf<T extends string>(key: string, raw: string, value: unknown, allow
   return value.toUpperCase() as T;
 }
 
+/** YAML 1.2's words for null: text fields (description, a name) are taken as typed, except these. */
+const NULL_WORDS = new Set(['null', 'Null', 'NULL', '~']);
+
 /**
  * `key=value ...` -> the edit. Keys are the file's snake_case ones, dotted for tunables
  * (`tunables.fast_ma_period=8`); values are YAML (`null` puts a field back to the base's, or
@@ -71,15 +74,15 @@ export function parsePresetAssignments(assignments: string[]): PresetEdit {
         if (raw === '') throw new UsageError(`${key}: give a value (${head === 'base' ? 'a static strategy key' : 'a name'})`);
         // null puts the other fields back to the base's; a preset has no base's name or base to go back to
         // (`name=null` was stored as the name "null").
-        if (raw === 'null' || raw === '~')
+        if (NULL_WORDS.has(raw))
           throw new UsageError(`${key}: a preset needs ${head === 'base' ? 'a base' : 'a name of its own'}; null cannot put it back`);
         fields[head] = raw;
         break;
       case 'description':
-        fields.description = raw === 'null' ? null : raw;
+        fields.description = NULL_WORDS.has(raw) ? null : raw;
         break;
       case 'instruments': {
-        const value = raw.startsWith('[') || raw === 'null' ? yamlValue(assignment, raw) : raw.split(',').map((i) => i.trim());
+        const value = raw.startsWith('[') || NULL_WORDS.has(raw) ? yamlValue(assignment, raw) : raw.split(',').map((i) => i.trim());
         if (value !== null && !(Array.isArray(value) && value.every((i) => typeof i === 'string' && i !== ''))) {
           throw new UsageError(`${key}: expected a list of instruments ([XAU_USD] or XAU_USD,EUR_USD), or null for the base's`);
         }

@@ -10,6 +10,13 @@ describe('preset set: values that YAML or JSON would have turned into a removal'
     expect(parsePresetAssignments(['tunables.fast_ma_period=8']).tunables).toEqual({ fast_ma_period: 8 });
   });
 
+  it.each(['null', 'Null', 'NULL', '~'])(
+    'description=%s and instruments=%s put them back to the base’s, as every YAML null does (~ was stored as the text "~")',
+    (raw) => {
+      expect(parsePresetAssignments([`description=${raw}`, `instruments=${raw}`]).fields).toEqual({ description: null, instruments: null });
+    },
+  );
+
   it.each([
     [['tunables.fast_ma_period='], /tunables.fast_ma_period: no value after "=" \(to remove it, write null\)/],
     [['tunables.fast_ma_period=.nan'], /"\.nan" is not a finite number/],
@@ -18,6 +25,7 @@ describe('preset set: values that YAML or JSON would have turned into a removal'
     [['session_preference='], /session_preference: no value after "="$/],
     [['name=null'], /name: a preset needs a name of its own; null cannot put it back/],
     [['base=~'], /base: a preset needs a base; null cannot put it back/],
+    [['name=NULL'], /name: a preset needs a name of its own; null cannot put it back/],
   ])('refuses %j (it removed the value, exit 0)', (args, message) => {
     expect(() => parsePresetAssignments(args)).toThrow(message);
   });
