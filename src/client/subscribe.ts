@@ -181,6 +181,8 @@ export async function* watchSubscription<TResult, TVariables>(
   let lastFailure: string | null = null;
   const lostReason = () => `lost the event stream from ${options.url}${lastFailure ? ` (${lastFailure})` : ''}`;
   let refusal: ControlPlaneError | null = null;
+  /** The last connection's answer from something in front of the control plane (a proxy's 502), as a read says it. */
+  let inFront: ControlPlaneError | null = null;
   const giveUp = (why: string) =>
     new ControlPlaneError('unreachable', `${why}, and it did not come back within ${options.reconnectTimeoutMs} ms`);
   options.session ??= newSession();
@@ -203,6 +205,7 @@ export async function* watchSubscription<TResult, TVariables>(
       // Never connected: nothing was lost. A server that is not there at the start is "cannot reach"
       // at once (exit 5, as for a one-shot read), not a minute of "lost the event stream; reconnecting".
       if (connections === 0) {
+        if (inFront) throw inFront;
         // A certificate not accepted is said as a one-shot read says it (the next step: retrying will not help).
         const untrusted = lastFailure === null ? null : tlsNotTrusted(lastFailure);
         throw new ControlPlaneError(
@@ -263,6 +266,17 @@ export async function* watchSubscription<TResult, TVariables>(
           (err: ControlPlaneError) => err,
         );
         return new Response(null, { status: response.status });
+      }
+      // Something in front of the control plane answering 502/503/504 (its own page, not GraphQL): said
+      // as a one-shot read says it if the stream never opens (README: "answered HTTP 502 from something
+      // in front of the control plane"), not as a server that is not there.
+      inFront = null;
+      if (response.status >= 500) {
+        try {
+          resultData(options.url, response.status, await response.clone().text());
+        } catch (err) {
+          if (err instanceof ControlPlaneError && err.kind === 'unreachable') inFront = err;
+        }
       }
       if (!response.ok && response.status < 500) {
         try {

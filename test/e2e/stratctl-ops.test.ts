@@ -403,6 +403,12 @@ describe('stratctl exit codes, and errors as JSON on stdout under --json', { tim
       expect(change.stderr).toContain('the change may or may not have been applied (a proxy answers so also after forwarding it');
       expect(change.stderr).toContain('Check with "stratctl status" or "stratctl history" whether it was applied');
       expect(change.stderr).not.toContain('Check the control plane behind it');
+      // status --watch whose stream never opens: the same words ("cannot reach <url>" and "Is the control plane running?" before).
+      const watch = await stratctl(['status', '--watch', '--url', url]);
+      expect(watch.code, `HTTP ${status}`).toBe(5);
+      expect(watch.stderr).toContain(`${url} answered HTTP ${status} from something in front of the control plane (a proxy?)`);
+      expect(watch.stderr).toContain('Check the control plane behind it');
+      expect(watch.stderr).not.toContain('Is the control plane running');
     }
   });
 
