@@ -356,6 +356,12 @@ holds the runtime dir (named).`,
     .option('--etcd-ca <pem>', "CA of the etcd members' certificates (turns TLS on)")
     .option('--etcd-cert <pem>', 'client certificate for etcd, with --etcd-key')
     .option('--etcd-key <pem>', 'its key')
+    .option('--from-etcd-ca <pem>', 'the same, for an etcd source only (over --etcd-ca)')
+    .option('--from-etcd-cert <pem>', 'the same, for an etcd source only (over --etcd-cert)')
+    .option('--from-etcd-key <pem>', 'the same, for an etcd source only (over --etcd-key)')
+    .option('--to-etcd-ca <pem>', 'the same, for an etcd target only (a plain etcd to one over TLS)')
+    .option('--to-etcd-cert <pem>', 'the same, for an etcd target only')
+    .option('--to-etcd-key <pem>', 'the same, for an etcd target only')
     .option('--audit-keep <n>', 'audit entries per subject an etcd target keeps (10000): older ones are not copied')
     .addHelpText(
       'after',

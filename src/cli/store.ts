@@ -36,19 +36,35 @@ const JSON_CODES: Record<number, string> = {
   [EXIT.unexpected]: 'WRITE_FAILED',
 };
 
-/** `file` (the runtime dir: --runtime-dir, CONTROL_PLANE_RUNTIME_DIR, ./runtime), `file:<dir>`, or `etcd://...`. */
+/**
+ * `file` (the runtime dir: --runtime-dir, CONTROL_PLANE_RUNTIME_DIR, ./runtime), `file:<dir>`, or
+ * `etcd://...`. An etcd end takes the TLS files of its own flags (`--from-etcd-ca`, `--to-etcd-cert`,
+ * ...) over the shared ones (`--etcd-ca`, ...): one set for both ends could not move a deployment
+ * between a plain etcd and one over TLS, or two clusters of different CAs (a TLS refusal read as
+ * "unreachable, try again later").
+ */
 function migrateEnd(flag: '--from' | '--to', spec: string, flags: StoreFlags, runtimeDir: string, env: NodeJS.ProcessEnv): MigrateEnd {
-  if (spec === 'file') return { kind: 'file', dir: runtimeDir };
-  if (spec.startsWith('file:')) {
+  const side = flag.slice(2) as 'from' | 'to';
+  const own = ETCD_FLAGS.map((f) => `${side}-${f}` as const).filter((f) => (flags as Record<string, unknown>)[f] !== undefined);
+  if (spec === 'file' || spec.startsWith('file:')) {
+    if (own.length > 0)
+      throw new UsageError(`--${own[0]} applies only to an etcd ${side === 'from' ? 'source' : 'target'} (${flag} etcd://...)`);
+    if (spec === 'file') return { kind: 'file', dir: runtimeDir };
     const dir = spec.slice('file:'.length);
     if (dir === '') throw new UsageError(`${flag}: "file:" needs a directory, e.g. file:./runtime`);
     return { kind: 'file', dir: path.resolve(dir) };
   }
+  const tls = Object.fromEntries(
+    ETCD_FLAGS.map((f) => [f, ((flags as Record<string, unknown>)[`${side}-${f}`] as string | undefined) ?? flags[f]]),
+  );
   let settings: ReturnType<typeof resolveStoreSettings>;
   try {
-    settings = resolveStoreSettings({ ...flags, 'audit-keep': undefined, store: spec }, env);
+    settings = resolveStoreSettings({ ...flags, ...tls, 'audit-keep': undefined, store: spec }, env);
   } catch (err) {
-    if (err instanceof UsageError) throw new UsageError(`${flag}: ${err.message.replace(/^--store: /, '')}`);
+    if (err instanceof UsageError)
+      throw new UsageError(
+        `${flag}: ${err.message.replace(/^--store: /, '').replace(/--(etcd-(?:ca|cert|key))\b/g, own.length > 0 ? `--${side}-$1` : '--$1')}`,
+      );
     throw err;
   }
   if (settings.kind !== 'etcd') throw new UsageError(`${flag}: expected file, file:<dir> or etcd://host:port[,host:port...]/<prefix>`);

@@ -5,7 +5,7 @@ import { Range } from 'etcd3';
 import { describe, expect, it, vi } from 'vitest';
 import { createToken } from '../../src/auth/token-file.js';
 import type { StoreSettings } from '../../src/store-settings.js';
-import { describeWithEtcd, type EtcdCluster, freePort, startEtcd } from '../helpers/etcd.js';
+import { describeWithEtcd, type EtcdCluster, freePort, makeTlsFiles, startEtcd } from '../helpers/etcd.js';
 import { freshPrefix, keysUnder, rawClient } from '../helpers/etcd-stores.js';
 import { ACTIVATE, UPSERT } from '../helpers/presets.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
@@ -229,6 +229,50 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     expect(existsSync(kept)).toBe(false);
     const server = await startTestServer({ runtimeDir: dir, runner: false });
     expect(await state(server)).toEqual(before);
+  });
+
+  it('etcd -> etcd between a plain etcd and one over TLS: each end takes its own TLS files (--to-etcd-*); one set for both could not', async () => {
+    const plain = await startEtcd({ lifetime: 'file' });
+    const tls = await makeTlsFiles(await tempRuntimeDir());
+    const secure = await startEtcd({ tls });
+    const { dir, before } = await fileDeployment();
+    const from = plain.url(freshPrefix());
+    expect((await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', from])).code).toBe(0);
+    const prefix = freshPrefix();
+    const to = secure.url(prefix);
+    const files = { ca: tls.caFile, cert: tls.clientCertFile, key: tls.clientKeyFile };
+    // An etcd flag for a file end, or a certificate without its key, is refused naming the end's flag.
+    const onFile = await stratctl(['store', 'migrate', '--from', `file:${dir}`, '--to', to, '--from-etcd-ca', files.ca]);
+    expect({ code: onFile.code, stderr: onFile.stderr }).toEqual({
+      code: 2,
+      stderr:
+        'stratctl store migrate: --from-etcd-ca applies only to an etcd source (--from etcd://...)\nsee stratctl store migrate --help\n',
+    });
+    const half = await stratctl(['store', 'migrate', '--from', from, '--to', to, '--to-etcd-cert', files.cert]);
+    expect(half.code).toBe(2);
+    expect(half.stderr).toContain('--to: --to-etcd-cert and --to-etcd-key go together');
+    const moved = await stratctl([
+      'store',
+      'migrate',
+      '--from',
+      from,
+      '--to',
+      to,
+      '--to-etcd-ca',
+      files.ca,
+      '--to-etcd-cert',
+      files.cert,
+      '--to-etcd-key',
+      files.key,
+    ]);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stdout).toContain(`copied ${from}/ -> ${to}/`);
+    const served = await startTestServer({
+      runtimeDir: await tempRuntimeDir(),
+      store: { kind: 'etcd', url: to, tls: { caFile: files.ca, certFile: files.cert, keyFile: files.key } },
+      runner: false,
+    });
+    expect((await state(served)).status).toEqual(before.status);
   });
 
   it('one store named twice (localhost and 127.0.0.1; a directory and a symlink to it) is refused, exit 2, nothing written; the store still serves', async () => {
