@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import { inRfc3339Years, RFC3339_YEARS_PROBLEM } from '../config/schema.js';
+import { RuntimeFileRefusedError, readRuntimeBytes } from '../fs/runtime-file.js';
 import { shownName } from '../registry/shown-value.js';
 import type { Candle } from '../registry/signals/index.js';
 import { type CandleFeed, FeedError } from './feed.js';
@@ -18,6 +18,24 @@ const rfc3339 = z.iso.datetime({ offset: true });
 const DECIMAL = /^[+-]?\d+(\.\d+)?(e[+-]?\d+)?$/i;
 
 /**
+ * The highest price taken. Near the largest double, the averages' sums ran to Infinity: the runner
+ * published its values as null, the API refused that state, and a live runner was listed STOPPED,
+ * then not at all, while it scanned on.
+ */
+const MAX_PRICE = 1e9;
+
+/** The largest CSV feed read: ~400,000 bars; it costs about 12 times its size in memory while parsed. */
+const MAX_CSV_BYTES = 32 * 1024 * 1024;
+
+/** A line's cells, trimmed; one in double quotes (as `csv.QUOTE_ALL` writes every cell) is what is inside them. */
+function cellsOf(line: string): string[] {
+  return line.split(',').map((raw) => {
+    const cell = raw.trim();
+    return cell.length >= 2 && cell.startsWith('"') && cell.endsWith('"') ? cell.slice(1, -1).replaceAll('""', '"').trim() : cell;
+  });
+}
+
+/**
  * Parses `time,instrument,open,high,low,close[,volume][,spread]` (header first, any column order).
  * Refuses, naming the file and line, what no market prints: a bar whose open or close is outside its
  * low..high, a price not above 0, a second bar for the same instrument and time, a time without a
@@ -27,20 +45,26 @@ const DECIMAL = /^[+-]?\d+(\.\d+)?(e[+-]?\d+)?$/i;
 export function parseCandleCsv(text: string, source = 'csv'): Map<string, Candle[]> {
   // CR alone too: a file from an old Mac read as one line ("header lacks close").
   const lines = text.split(/\r\n|\r|\n/);
-  const header = (lines[0] ?? '').split(',').map((h) => h.trim().toLowerCase());
+  // Empty and `#` lines are skipped before the header too (a tool's comment line first was refused
+  // as "line 1: header lacks time, ...", the header right below it).
+  const skipped = (line: string) => line === '' || line.startsWith('#');
+  const first = lines.findIndex((line) => !skipped(line.trim()));
+  if (first < 0) throw new FeedError(`${source}: no header line (need ${REQUIRED.join(',')})`);
+  const headerAt = `${source}: line ${first + 1}`;
+  const header = cellsOf(lines[first]!).map((h) => h.toLowerCase());
   const missing = REQUIRED.filter((c) => !header.includes(c));
-  if (missing.length) throw new FeedError(`${source}: line 1: header lacks ${missing.join(', ')} (need ${REQUIRED.join(',')})`);
+  if (missing.length) throw new FeedError(`${headerAt}: header lacks ${missing.join(', ')} (need ${REQUIRED.join(',')})`);
   // Only the first of two `close` columns was read: which one the file meant, nothing tells.
   const twice = header.find((h, i) => h !== '' && header.indexOf(h) !== i);
-  if (twice !== undefined) throw new FeedError(`${source}: line 1: header names ${shownName(twice)} twice`);
+  if (twice !== undefined) throw new FeedError(`${headerAt}: header names ${shownName(twice)} twice`);
   const col = (name: string) => header.indexOf(name);
   const byInstrument = new Map<string, Candle[]>();
   /** The line of each instrument's bar at each time (ISO, UTC): a second bar for it is refused. */
   const seen = new Map<string, Map<string, number>>();
-  for (let i = 1; i < lines.length; i++) {
+  for (let i = first + 1; i < lines.length; i++) {
     const line = lines[i]!.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const cells = line.split(',').map((c) => c.trim());
+    if (skipped(line)) continue;
+    const cells = cellsOf(line);
     const where = `${source}: line ${i + 1}`;
     // Cells are shown cut (shownName): a 20 MB cell went whole into the fatal log line.
     const num = (name: string) => {
@@ -52,6 +76,7 @@ export function parseCandleCsv(text: string, source = 'csv'): Map<string, Candle
     const price = (name: 'open' | 'high' | 'low' | 'close') => {
       const value = num(name);
       if (value <= 0) throw new FeedError(`${where}: ${name} ${value} is not above 0`);
+      if (value > MAX_PRICE) throw new FeedError(`${where}: ${name} ${value} is above ${MAX_PRICE}, not a price a market prints`);
       return value;
     };
     const cell = cells[col('time')] ?? '';
@@ -111,8 +136,15 @@ export interface CsvFeedOptions {
 export async function openCsvFeed(file: string, options: CsvFeedOptions = {}): Promise<CandleFeed> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // Opened without blocking and checked on its descriptor before a byte is read, as the runtime
+    // files are: a named pipe with no writer held the start (and a thread of Node's pool) for ever,
+    // no stop signal ending it; a file of hundreds of MB took about 12 times its size in memory.
+    text = (await readRuntimeBytes(file, { maxBytes: MAX_CSV_BYTES, followLink: true })).bytes.toString('utf8');
   } catch (err) {
+    if (err instanceof RuntimeFileRefusedError && err.problem === 'not-a-file')
+      throw new FeedError(`cannot read ${file}: it ${err.detail}, not a regular file`);
+    if (err instanceof RuntimeFileRefusedError && err.problem === 'too-large')
+      throw new FeedError(`cannot read ${file}: it ${err.detail} for a CSV feed`);
     throw new FeedError(`cannot read ${file}: ${(err as Error).message}`);
   }
   const series = parseCandleCsv(text, file);

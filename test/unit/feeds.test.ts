@@ -1,7 +1,9 @@
-import { writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openCsvFeed, parseCandleCsv } from '../../src/runner/csv-feed.js';
+import { FeedError } from '../../src/runner/feed.js';
 import { createSimulatedFeed } from '../../src/runner/sim-feed.js';
 import { tempRuntimeDir } from '../helpers/runtime-dir.js';
 
@@ -91,8 +93,24 @@ describe('CSV replay feed', () => {
     ['a hexadecimal number', `${HEAD}${T},EUR_USD,0x10,20,1,1\n`, /^file\.csv: line 2: open "0x10" is not a number$/],
     ['a number past a double', `${HEAD}${T},EUR_USD,1,1e400,1,1\n`, /line 2: high "1e400" is not a number/],
     ['a column named twice', 'time,instrument,open,high,low,close,close\n', /^file\.csv: line 1: header names close twice$/],
+    // Prices near the largest double: the averages' sums ran to Infinity, the runner published null
+    // values, the API refused its state, and a live runner was listed STOPPED (then not at all).
+    [
+      'a price no market prints',
+      `${HEAD}${T},EUR_USD,1e307,1e307,1e307,1e307\n`,
+      /^file\.csv: line 2: open 1e\+307 is above 1000000000, not a price a market prints$/,
+    ],
+    ['no header at all', '# exported\n\n', /^file\.csv: no header line \(need time,instrument,open,high,low,close\)$/],
   ])('refuses %s, naming the line', (_what, text, message) => {
     expect(() => parseCandleCsv(text, 'file.csv')).toThrow(message);
+  });
+
+  it('skips empty and # lines before the header too, and takes cells in double quotes (csv.QUOTE_ALL) as they are inside', () => {
+    const series = parseCandleCsv(
+      `# exported by a tool\n\n"time","instrument","open","high","low","close"\n"${T}","EUR_USD","1","2","0.5","1.5"\n`,
+      'file.csv',
+    );
+    expect(series.get('EUR_USD')).toEqual([{ time: '2026-03-02T08:00:00.000Z', open: 1, high: 2, low: 0.5, close: 1.5 }]);
   });
 
   it('reads CR-only line endings (an old Mac) as lines, and decimal numbers in every spelling a CSV writes', () => {
@@ -143,5 +161,19 @@ describe('CSV replay feed', () => {
     expect((await feed.candles('EUR_USD', 2)).map((c) => c.close)).toEqual([1.102, 1.103]);
     expect((await feed.candles('EUR_USD', 10)).map((c) => c.close)).toEqual([1.101, 1.102, 1.103]);
     await expect(feed.candles('GBP_USD', 10)).rejects.toThrow(/no candles for GBP_USD/);
+  });
+
+  it('refuses at once what is not a regular file of at most 32 MiB: a named pipe held the start for ever (no stop signal ended it), a huge file took ~12 times its size in memory', async () => {
+    const dir = await tempRuntimeDir();
+    const fifo = path.join(dir, 'candles.csv');
+    execFileSync('mkfifo', [fifo]);
+    await expect(openCsvFeed(fifo)).rejects.toThrow(new FeedError(`cannot read ${fifo}: it is a named pipe (FIFO), not a regular file`));
+    const huge = path.join(dir, 'huge.csv');
+    await writeFile(huge, HEAD);
+    await truncate(huge, 40 * 1024 * 1024); // sparse: nothing is written
+    await expect(openCsvFeed(huge)).rejects.toThrow(
+      new FeedError(`cannot read ${huge}: it is ${40 * 1024 * 1024} bytes, over the limit of ${32 * 1024 * 1024} bytes for a CSV feed`),
+    );
+    await expect(openCsvFeed(dir)).rejects.toThrow(new FeedError(`cannot read ${dir}: it is a directory, not a regular file`));
   });
 });
