@@ -69,6 +69,9 @@ interface SeenRunner {
  * another process publishes a cumulative `scanCount`, so scans between two observations are still
  * counted (their signals and durations are those of the last scan seen).
  */
+/** How many runners no longer listed are remembered, in case one is listed again (see `departed`). */
+const DEPARTED_KEPT = 256;
+
 export function createControlPlaneMetrics(sources: MetricsSources, registry: Registry, now: () => number = Date.now): ControlPlaneMetrics {
   const registers = [registry];
   const createdAt = now();
@@ -271,6 +274,12 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
 
   const accepted = new Map<string, Accepted>();
   const seenRunners = new Map<string, SeenRunner>();
+  /**
+   * Runners no longer listed, as last seen, the newest DEPARTED_KEPT: one listed again with the same
+   * start (its state file removed and republished, its etcd key expired and put again) is counted on
+   * from there. Taken for a new runner, its whole running totals were counted a second time.
+   */
+  const departed = new Map<string, SeenRunner>();
   /** The label values control_plane_signals_total has: strategy -> directions. */
   const signalSeries = new Map<string, Set<string>>();
 
@@ -287,6 +296,12 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
   const observeScans = (state: RunnerState) => {
     const count = state.scanCount ?? 0;
     let seen = seenRunners.get(state.id);
+    const back = seen ? undefined : departed.get(state.id);
+    if (back) departed.delete(state.id);
+    if (back?.startedAt === state.startedAt) {
+      seen = back;
+      seenRunners.set(state.id, seen);
+    }
     if (seen?.startedAt !== state.startedAt) {
       // A new runner (or a restart): scans it made before this process started are not counted here.
       const fresh = Date.parse(state.startedAt) >= createdAt;
@@ -325,10 +340,12 @@ export function createControlPlaneMetrics(sources: MetricsSources, registry: Reg
     }
     // A runner the fleet no longer lists (stopped or stale past its retention) loses its series:
     // each restart of a runner named <host>:<pid> left one more, for ever (a crash loop, without bound).
-    for (const id of seenRunners.keys()) {
+    for (const [id, seen] of seenRunners) {
       if (listed.has(id)) continue;
       seenRunners.delete(id);
       scans.remove({ runner: id });
+      departed.set(id, seen);
+      if (departed.size > DEPARTED_KEPT) departed.delete(departed.keys().next().value as string);
     }
   };
 

@@ -352,4 +352,23 @@ describe('control-plane metrics (alone, fake store and fleet)', () => {
     plane.publish([]);
     expect(await value(registry, 'control_plane_runner_scans_total')).toEqual([]);
   });
+
+  it('a runner listed again after a gap (its state file removed and republished; its etcd key expired and put again): counted on from where it was, not again from its start', async () => {
+    const plane = fakePlane();
+    const registry = new Registry();
+    createControlPlaneMetrics(plane, registry, () => T0);
+    const state = (scans: number) => ({
+      id: 'r10',
+      startedAt: iso(T0 + 1_000),
+      scanCount: scans,
+      signalCounts: { momentum: { LONG: scans, SHORT: 2 * scans } },
+    });
+    plane.publish([state(8)]);
+    plane.publish([]);
+    plane.publish([state(9)]);
+    const signals = (await value(registry, 'control_plane_signals_total')).map((v) => v.value);
+    // 9 scans: 9 LONG and 18 SHORT, not 8 + 9 and 16 + 18.
+    expect(signals.sort((a, b) => a - b)).toEqual([9, 18]);
+    expect(await value(registry, 'control_plane_runner_scans_total')).toEqual([{ labels: { runner: 'r10' }, value: 1 }]);
+  });
 });
