@@ -85,6 +85,42 @@ describe('subscriptions re-check their token (issue 14, finding 8: revoking a to
   }, 60_000);
 });
 
+describe('@skip or @include on a subscription\'s root (no field left to subscribe to: graphql 16 threw, a 500 "Unexpected error." for anyone)', () => {
+  it('is refused 400 GRAPHQL_VALIDATION_FAILED on every path (POST, GET as an event stream), as the GraphQL spec refuses it', async () => {
+    const server = await startTestServer();
+    const documents = [
+      'subscription { statusChanged @skip(if: true) { configVersion } }',
+      'subscription { statusChanged @include(if: false) { configVersion } }',
+      'subscription { ... @skip(if: true) { statusChanged { configVersion } } }',
+      'subscription { ...S } fragment S on Subscription { strategiesChanged @include(if: true) { key } }',
+      'subscription ($s: Boolean!) { statusChanged @include(if: $s) { configVersion } }',
+    ];
+    const refusal =
+      'A subscription may not put @skip or @include on its root fields (the GraphQL specification refuses it: what is subscribed to must not depend on variables)';
+    for (const query of documents) {
+      const post = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        body: JSON.stringify({ query, variables: { s: true } }),
+      });
+      const body = (await post.json()) as { errors: { message: string; extensions: { code: string } }[] };
+      expect({ status: post.status, query }).toEqual({ status: 400, query });
+      expect(body.errors.map((e) => e.extensions.code)).toContain('GRAPHQL_VALIDATION_FAILED');
+      expect(body.errors.map((e) => e.message)).toContain(refusal);
+      const get = await fetch(`${server.url}?query=${encodeURIComponent(query)}&variables=${encodeURIComponent('{"s":true}')}`, {
+        headers: { accept: 'text/event-stream' },
+      });
+      const text = await get.text();
+      expect(text, query).toContain(refusal);
+      expect(text).not.toContain('INTERNAL_SERVER_ERROR');
+    }
+    // The same subscription without them is served.
+    const stream = await openSse(server.url, 'subscription { statusChanged { configVersion } }');
+    await stream.ready;
+    stream.close();
+  });
+});
+
 describe(`open subscriptions per client: at most ${MAX_SUBSCRIPTIONS_PER_CLIENT}`, () => {
   it('one more is refused at once (429 RATE_LIMITED, Retry-After); a slot frees when a stream ends', async () => {
     const server = await startTestServer();

@@ -8,6 +8,7 @@ import { productionPlugin } from './production.js';
 import type { OnDocumentRefusal } from './refusal.js';
 import { responseSizePlugin } from './response-size.js';
 import { rootScopesPlugin } from './root-scopes.js';
+import { subscriptionRootPlugin } from './subscription-root.js';
 import { validationThrowsPlugin, variableErrorsPlugin } from './variable-errors.js';
 
 export interface DocumentPolicyOptions {
@@ -30,6 +31,7 @@ export function documentPolicyPlugins(options: DocumentPolicyOptions): Plugin[] 
     validationThrowsPlugin(),
     armorPlugin({ production: options.production, limits: options.queryLimits }),
     oneMutationPlugin(),
+    subscriptionRootPlugin(),
     boundedMessagesPlugin(),
     rootScopesPlugin(),
     costPlugin({ limits: options.costLimits, onRefusal: options.onRefusal }),
