@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
-import { SlidingBuffer } from '@repeaterjs/repeater';
+import { Repeater, SlidingBuffer } from '@repeaterjs/repeater';
 import type { ScanSignals } from '../runner/signal-history.js';
 import { turns } from './turns.js';
 
@@ -54,10 +54,18 @@ export function createEvents(options: EventsOptions = {}): ControlPlaneEvents {
   // is just an eleventh subscriber. Their number is bounded by the connection caps and the
   // subscriptions-per-client limit instead.
   setMaxListeners(0, eventTarget);
-  const pubsub: PubSub<ControlPlaneTopics> = createPubSub<ControlPlaneTopics>({
-    eventTarget: eventTarget as never,
-    repeaterBuffer: new SlidingBuffer(options.buffer ?? 64) as never,
-  });
+  // Published with yoga's pubsub (a CustomEvent per topic on the target). Each subscription reads
+  // through a repeater with a buffer of its own: createPubSub takes one buffer for every repeater it
+  // makes, so the events one subscriber had not read yet went to whichever read next, any topic's
+  // (a status event read on signalsEmitted as an empty scan; two tabs' scans split between them).
+  const pubsub: PubSub<ControlPlaneTopics> = createPubSub<ControlPlaneTopics>({ eventTarget: eventTarget as never });
+  const buffer = options.buffer ?? 64;
+  const listen = (topic: string): AsyncIterator<never> =>
+    new Repeater<never>((push, stop) => {
+      const listener = (event: Event) => void push((event as CustomEvent).detail as never);
+      eventTarget.addEventListener(topic, listener);
+      void stop.then(() => eventTarget.removeEventListener(topic, listener));
+    }, new SlidingBuffer(buffer))[Symbol.asyncIterator]();
   const nextTurn = turns();
   // The subscriptions open now, so close() can end them. (Each raced a process-long "closed"
   // promise before: Repeater.race queued a request on it for every event delivered, and kept
@@ -68,7 +76,7 @@ export function createEvents(options: EventsOptions = {}): ControlPlaneEvents {
   return {
     publish: (topic, ...payload) => (pubsub.publish as (t: string, ...p: unknown[]) => void)(topic, ...payload),
     subscribe: (topic) => {
-      const source = (pubsub.subscribe as (t: string) => AsyncIterable<never>)(topic)[Symbol.asyncIterator]();
+      const source = listen(topic);
       const subscription: AsyncIterableIterator<never> = {
         next: () => (closed ? ended() : source.next()),
         return: (value?: unknown) => {
