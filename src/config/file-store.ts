@@ -325,7 +325,7 @@ export async function openFileConfigStore(options: FileConfigStoreOptions): Prom
       ? undefined
       : restored
         ? `config.yaml was missing at start: written again from the audit trail's last config (version ${last.version})`
-        : `config.yaml was missing at start, and the audit trail's last config (version ${last.version}) is not valid with the strategies in force: written with the defaults, trading disabled until a strategy is activated`;
+        : `config.yaml was missing at start, and the audit trail's last config (version ${last.version}) is not valid with the strategies in force: written with the defaults and trading disabled: choose a strategy, then turn trading on (stratctl config set trading_enabled=true)`;
     if (missingNote) options.warn?.(`${file}: ${missingNote}`, { file });
     return new FileStore(options, fs, yaml, now, {
       file,

@@ -208,7 +208,7 @@ describe('config.yaml missing at start', () => {
     expect(await readFile(path.join(runtimeDir, 'config.yaml'), 'utf8')).toContain('trading_enabled: false');
     const last = (await auditLines(runtimeDir)).filter((l) => l.subject === 'CONFIG').at(-1);
     expect(last.details.note).toBe(
-      "config.yaml was missing at start, and the audit trail's last config (version 2) is not valid with the strategies in force: written with the defaults, trading disabled until a strategy is activated",
+      "config.yaml was missing at start, and the audit trail's last config (version 2) is not valid with the strategies in force: written with the defaults and trading disabled: choose a strategy, then turn trading on (stratctl config set trading_enabled=true)",
     );
   });
 });
