@@ -42,13 +42,28 @@ const boundedIssue = (issue: { path: readonly (string | number)[]; message: stri
   message: clippedMessage(issue.message),
 });
 
+/**
+ * The most issues an answer lists, then one that says how many more: 7,000 bad instruments in a
+ * 62 KB request were answered with 7,000 issues (531 KB), where the overrides' own check stops at
+ * MAX_OVERRIDE_ISSUES.
+ */
+export const MAX_ANSWER_ISSUES = 50;
+
+const boundedIssues = (issues: readonly { path: readonly (string | number)[]; message: string }[]) =>
+  issues.length <= MAX_ANSWER_ISSUES + 1
+    ? issues.map(boundedIssue)
+    : [
+        ...issues.slice(0, MAX_ANSWER_ISSUES).map(boundedIssue),
+        { path: [], message: `... and ${issues.length - MAX_ANSWER_ISSUES} more problems` },
+      ];
+
 /** Extensions for a known domain error: the code, the HTTP status (yoga honours `http`), details. */
 export function extensionsFor(error: unknown): Record<string, unknown> | undefined {
   if (error instanceof InvalidStrategyKeyError) {
     return { code: 'BAD_USER_INPUT', http: { status: 400 }, issues: [boundedIssue({ path: error.issuePath, message: error.message })] };
   }
   if (error instanceof ConfigValidationError || error instanceof PresetValidationError || error instanceof PresetInUseError) {
-    return { code: 'BAD_USER_INPUT', http: { status: 400 }, issues: error.issues.map(boundedIssue) };
+    return { code: 'BAD_USER_INPUT', http: { status: 400 }, issues: boundedIssues(error.issues) };
   }
   if (error instanceof AuthenticationError) {
     return {

@@ -37,6 +37,21 @@ const post = async (url: string, body: string, token?: string) => {
 
 for (const { name, fastLane } of GRAPHQL_PATHS) {
   describe(`answered by ${name}`, () => {
+    it('a refusal lists at most 50 issues, then how many more (7,000 bad instruments were answered with 7,000 issues, 531 KB)', async () => {
+      const server = await startTestServer({ fastLane });
+      const instruments = Array.from({ length: 300 }, (_, i) => `bad-${i}`);
+      const res = await server.gql(
+        'mutation($i: [String!]) { upsertPreset(input: { key: "gold_many", base: "gold", name: "M", instruments: $i }) { changed } }',
+        { i: instruments },
+        server.token,
+      );
+      expect(res.status).toBe(400);
+      const issues = (res.body.errors?.[0]?.extensions as { issues?: { message: string }[] } | undefined)?.issues;
+      expect(issues).toHaveLength(51);
+      expect(issues?.at(-1)).toEqual({ path: [], message: '... and 250 more problems' });
+      expect(JSON.stringify(res.body).length).toBeLessThan(20_000);
+    });
+
     describe('two mutation fields in one request committed the first while the request was answered as refused', () => {
       it('the reproduction (activate, then an update the token may not make): refused before anything runs, nothing written', async () => {
         const server = await startTestServer({ fastLane });
