@@ -8,6 +8,8 @@ import { requestScopeOf } from './in-process.js';
 const NOT_PASSED_ON = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive']);
 const STREAMED = /^(text\/event-stream|multipart\/mixed)/i;
 const STREAMED_ACCEPT = /text\/event-stream|multipart\/mixed/i;
+/** Media ranges that take an event stream without naming it. */
+const ANY_TEXT_ACCEPT = /(^|,)\s*(\*\/\*|text\/\*|multipart\/\*)\s*(;|,|$)/i;
 
 /**
  * The methods yoga serves on `/graphql` (HEAD answered as GET). The router refuses the others
@@ -65,9 +67,14 @@ export function yogaHandler(yoga: ControlPlaneYoga): YogaHandler {
     // RFC 9110: HEAD answers as GET, without the body (sendReply drops it); yoga takes only GET and
     // POST, and `curl -I` on the endpoint (an uptime check) was 405 while GET answered.
     const head = exchange.method === 'HEAD';
-    // Never a stream for a HEAD: it would hold a subscription open for a body that is never sent.
-    if (head && STREAMED_ACCEPT.test(headers.get('accept') ?? ''))
-      headers.set('accept', 'application/graphql-response+json, application/json');
+    // Never a stream for a HEAD: it would hold a subscription open for a body that is never sent. An
+    // Accept that takes one is asked as JSON instead: `*/*` (curl -I), `text/*` or none took the
+    // stream too, as `application/json` (what yoga answers them with for a query).
+    if (head) {
+      const accept = headers.get('accept') ?? '';
+      if (STREAMED_ACCEPT.test(accept)) headers.set('accept', 'application/graphql-response+json, application/json');
+      else if (accept.trim() === '' || ANY_TEXT_ACCEPT.test(accept)) headers.set('accept', 'application/json');
+    }
     const request = new Request(`http://${exchange.host}${exchange.target}`, {
       method: head ? 'GET' : exchange.method,
       headers,

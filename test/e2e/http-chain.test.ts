@@ -351,6 +351,15 @@ describe('request bodies', () => {
     const streamed = await fetch(subscription, { method: 'HEAD', headers: { accept: 'text/event-stream' } });
     expect(streamed.status).toBe(406);
     expect(await streamed.text()).toBe('');
+    // So with curl -I's `*/*` (it opened the stream, held until the client closed the connection).
+    for (const accept of ['*/*', 'text/*']) {
+      const any = await fetch(subscription, { method: 'HEAD', headers: { accept } });
+      expect({ accept, status: any.status, type: any.headers.get('content-type') }).toEqual({
+        accept,
+        status: 406,
+        type: 'application/json; charset=utf-8',
+      });
+    }
     const open = async () => /^control_plane_subscriptions (\d+)$/m.exec(await (await fetch(`${server.origin}/metrics`)).text())?.[1];
     await expect.poll(open).toBe('0');
   });
