@@ -83,6 +83,13 @@ export class Runner implements RunnerStateSource {
   private stopped = false;
   /** Instruments whose feed has ended, already said in the log (once each, not every scan). */
   private readonly endedWarned = new Set<string>();
+  /**
+   * Instruments with no data while others are scanned, by what was said of them (once per error, not
+   * every scan). The runner stays RUNNING then (a partial failure is no error: one flaky instrument
+   * would turn the fleet ERROR), and nothing else said it: a CSV without one of the strategy's
+   * instruments ran for ever with that instrument FLAT, the log silent.
+   */
+  private readonly failingWarned = new Map<string, string>();
   /** What keeps the runner from converging, by source; published joined as `error`. */
   private readonly problems: { config: string | null; read: string | null; scan: string | null } = { config: null, read: null, scan: null };
   /** Set while this runner's share (`--instruments`) holds none of the active strategy's: logged, not an error (see checkCover). */
@@ -350,6 +357,11 @@ export class Runner implements RunnerStateSource {
       try {
         const candles = await feed.candles(instrument, this.options.lookbackCandles ?? 1200);
         const signal = info.signal({ instrument, candles, tunables });
+        if (this.failingWarned.delete(instrument))
+          this.options.logger?.info(
+            { runner: this.state.id, instrument, feed: feed.description },
+            `data for ${instrument} again (${feed.description})`,
+          );
         // A replay past its end: the signal stands (it is what the last bars say), marked as not new.
         const ended = feed.ended?.(instrument) ?? null;
         if (ended !== null && !this.endedWarned.has(instrument)) {
@@ -368,6 +380,13 @@ export class Runner implements RunnerStateSource {
         });
       } catch (err) {
         const message = (err as Error).message;
+        if (this.failingWarned.get(instrument) !== message) {
+          this.failingWarned.set(instrument, message);
+          this.options.logger?.warn(
+            { runner: this.state.id, instrument, feed: feed.description, reason: message },
+            `no data for ${instrument}: ${message}; its signal is FLAT until it has data`,
+          );
+        }
         records.push({
           instrument,
           strategyKey,

@@ -6,6 +6,7 @@ import { StoreUnavailableError } from '../../src/config/errors.js';
 import { openFileConfigStore } from '../../src/config/file-store.js';
 import type { Change, CommitOptions, ConfigStore, StoreEvent } from '../../src/config/store.js';
 import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
+import type { Logger } from '../../src/log.js';
 import { defaultRegistry } from '../../src/registry/index.js';
 import type { CandleFeed } from '../../src/runner/feed.js';
 import { type ChangeScanClock, Runner } from '../../src/runner/runner.js';
@@ -24,7 +25,14 @@ afterEach(async () => {
 
 /** A real runner on a real YAML store in a temp dir; states published are collected. */
 async function start(
-  options: { feed?: CandleFeed; fs?: FileSystem; key?: string; intervalSeconds?: number; changeScanClock?: ChangeScanClock } = {},
+  options: {
+    feed?: CandleFeed;
+    fs?: FileSystem;
+    key?: string;
+    intervalSeconds?: number;
+    changeScanClock?: ChangeScanClock;
+    logger?: Logger;
+  } = {},
 ) {
   const dir = await tempRuntimeDir();
   await writeFile(path.join(dir, 'config.yaml'), CONFIG(options.key ?? 'momentum', options.intervalSeconds));
@@ -38,6 +46,7 @@ async function start(
     publisher: { publish: async (s) => void published.push(s), close: async () => {} },
     heartbeatMs: 100,
     changeScanClock: options.changeScanClock,
+    logger: options.logger,
   });
   runner.start();
   cleanups.push(async () => {
@@ -184,20 +193,37 @@ describe('runner', () => {
     expect(state.error).toBe('scan failed: no candles for GBP_USD');
   });
 
-  it('reports one failing instrument on its signal without calling the runner failed', async () => {
+  it('reports one failing instrument on its signal without calling the runner failed, and says so in its log once (it said nothing), then when it is back', async () => {
     const sim = createSimulatedFeed();
+    let gbp = false;
     const feed: CandleFeed = {
       description: 'partial',
-      candles: (instrument, count) => (instrument === 'GBP_USD' ? Promise.reject(new Error('no GBP')) : sim.candles(instrument, count)),
+      candles: (instrument, count) =>
+        instrument === 'GBP_USD' && !gbp
+          ? Promise.reject(new Error('no candles for GBP_USD in partial.csv'))
+          : sim.candles(instrument, count),
     };
-    const { runner } = await start({ feed });
+    const lines: [string, string][] = [];
+    const at = (level: string) => (_fields: unknown, message: string) => void lines.push([level, message]);
+    const { runner } = await start({ feed, logger: { info: at('info'), warn: at('warn'), error: at('error') } as never });
     const state = await waitUntil(
       async () => runner.latest(),
-      (s) => s.lastScanAt !== null,
-      { what: 'scan' },
+      (s) => (s.scanCount ?? 0) >= 2,
+      { what: 'two scans' },
     );
     expect(state.error).toBeNull();
-    expect(state.lastSignals.find((s) => s.instrument === 'GBP_USD')?.error).toBe('no GBP');
+    expect(state.lastSignals.find((s) => s.instrument === 'GBP_USD')?.error).toBe('no candles for GBP_USD in partial.csv');
+    const said = (text: string) => lines.filter(([, message]) => message.includes(text));
+    expect(said('GBP_USD')).toEqual([
+      ['warn', 'no data for GBP_USD: no candles for GBP_USD in partial.csv; its signal is FLAT until it has data'],
+    ]);
+    gbp = true;
+    await waitUntil(
+      async () => said('GBP_USD').length,
+      (n) => n === 2,
+      { what: 'the recovery said' },
+    );
+    expect(said('GBP_USD')[1]).toEqual(['info', 'data for GBP_USD again (partial)']);
   });
 
   it('keeps what it applied and says so when the config cannot be read, then converges when it can', async () => {
