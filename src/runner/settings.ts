@@ -21,10 +21,12 @@ export interface RunnerFlags {
 export function resolveRunnerSettings(flags: RunnerFlags, env: NodeJS.ProcessEnv): RunnerSettings {
   // A bad value names where it came from: the flag, or the variable (a unit file's Environment=).
   const feed = flags.feed ?? envSetting(env, 'CONTROL_PLANE_FEED') ?? 'sim';
-  if (!/^(sim(:\d+)?|csv:.+)$/.test(feed)) {
-    const source = flags.feed !== undefined ? '--feed' : 'CONTROL_PLANE_FEED';
-    throw new UsageError(`${source} must be sim, sim:<seed> or csv:<file>, not "${feed}"`);
-  }
+  const source = flags.feed !== undefined ? '--feed' : 'CONTROL_PLANE_FEED';
+  if (!/^(sim(:\d+)?|csv:.+)$/.test(feed)) throw new UsageError(`${source} must be sim, sim:<seed> or csv:<file>, not "${feed}"`);
+  // A seed past 2^53 - 1 was read as the nearest double: 9007199254740993 ran as ...992 (two seeds,
+  // one walk), and 23 digits showed as 1e+23 in the runner's feed.
+  if (feed.startsWith('sim:') && !Number.isSafeInteger(Number(feed.slice(4))))
+    throw new UsageError(`${source}: the seed in "${feed}" must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`);
   const rawBeat = flags['heartbeat-ms'] ?? envSetting(env, 'CONTROL_PLANE_RUNNER_HEARTBEAT_MS');
   // An empty --heartbeat-ms is refused as any empty flag is (the variable blank is unset: envSetting).
   const heartbeatMs = rawBeat === undefined ? DEFAULT_HEARTBEAT_MS : decimalSetting(rawBeat);

@@ -64,6 +64,10 @@ describe('a bad value names where it came from: the flag, or the variable (a uni
     ],
     [() => resolveRunnerSettings({ feed: 'abc' }, {}), /^--feed must be/],
     [
+      () => resolveRunnerSettings({ feed: 'sim:9007199254740993' }, {}),
+      /^--feed: the seed in "sim:9007199254740993" must be a whole number from 0 to 9007199254740991$/,
+    ],
+    [
       () => resolveRunnerSettings({}, { CONTROL_PLANE_RUNNER_HEARTBEAT_MS: 'abc' }),
       /^CONTROL_PLANE_RUNNER_HEARTBEAT_MS must be a whole number/,
     ],
