@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { kindOf } from '../fs/runtime-file.js';
 import { UsageError } from '../usage-error.js';
 
 /**
@@ -7,15 +8,16 @@ import { UsageError } from '../usage-error.js';
  * scanning a config of defaults no server serves. `why` ends the message: what to do instead.
  */
 export function requireExistingRuntimeDir(runtimeDir: string, why: string): void {
-  let isDirectory = false;
+  // What is there instead, said as it is: a file given as the directory read "no such directory".
+  let what: string | null = 'no such directory';
   try {
-    isDirectory = statSync(runtimeDir).isDirectory();
-  } catch {
-    isDirectory = false;
+    const stat = statSync(runtimeDir);
+    what = stat.isDirectory() ? null : `it is ${stat.isFile() ? 'a file' : kindOf(stat)}, not a directory`;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') what = `it cannot be looked at: ${code ?? (err as Error).message}`;
   }
-  if (!isDirectory) {
-    throw new UsageError(
-      `${runtimeDir} is not a runtime directory (no such directory): check --runtime-dir / CONTROL_PLANE_RUNTIME_DIR, ${why}`,
-    );
+  if (what !== null) {
+    throw new UsageError(`${runtimeDir} is not a runtime directory (${what}): check --runtime-dir / CONTROL_PLANE_RUNTIME_DIR, ${why}`);
   }
 }

@@ -364,6 +364,12 @@ describe('stratctl token on a runtime dir it cannot use says so (exploratory tes
     const listed = await stratctl(['token', 'list', '--runtime-dir', missing]);
     expect(listed.code).toBe(2);
     expect(listed.stderr).toContain('is not a runtime directory');
+    // A file given as the directory is named as one ("no such directory" sent the reader looking for a typo).
+    const file = path.join(await tempRuntimeDir(), 'candles.csv');
+    await writeFile(file, 'time,instrument,open,high,low,close\n');
+    const onFile = await stratctl(['token', 'list', '--runtime-dir', file]);
+    expect(onFile.code).toBe(2);
+    expect(onFile.stderr).toContain(`${file} is not a runtime directory (it is a file, not a directory)`);
   });
 
   it('a tokens.yaml anyone may write: exit 2 with the fix in one line, no stack', async () => {
