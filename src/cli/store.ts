@@ -7,6 +7,7 @@ import { AtomicWriteError } from '../fs/atomic-write.js';
 import { LockHeldError } from '../lock.js';
 import { defaultRegistry } from '../registry/index.js';
 import { RuntimeDirNotWritableError } from '../runtime-dir.js';
+import { readEtcdTlsFiles } from '../store-etcd/tls-files.js';
 import { MigrateSourceError } from '../store-migrate/file-side.js';
 import {
   type MigrateEnd,
@@ -62,13 +63,22 @@ function migrateEnd(flag: '--from' | '--to', spec: string, flags: StoreFlags, ru
     settings = resolveStoreSettings({ ...flags, ...tls, 'audit-keep': undefined, store: spec }, env);
   } catch (err) {
     if (err instanceof UsageError)
-      throw new UsageError(
-        `${flag}: ${err.message.replace(/^--store: /, '').replace(/--(etcd-(?:ca|cert|key))\b/g, own.length > 0 ? `--${side}-$1` : '--$1')}`,
-      );
+      throw new UsageError(`${flag}: ${ownFlagNames(err.message.replace(/^--store: /, ''), side, flags, true)}`);
     throw err;
   }
   if (settings.kind !== 'etcd') throw new UsageError(`${flag}: expected file, file:<dir> or etcd://host:port[,host:port...]/<prefix>`);
   return settings;
+}
+
+/**
+ * A message about an end's TLS flags with its own flags named as given (`--to-etcd-ca`), the shared
+ * ones as they are; `all`: every one as the end's own once any was given (a rule between them, such
+ * as "--to-etcd-cert and --to-etcd-key go together").
+ */
+function ownFlagNames(message: string, side: 'from' | 'to', flags: StoreFlags, all = false): string {
+  const own = (f: string) => (flags as Record<string, unknown>)[`${side}-${f}`] !== undefined;
+  const any = ETCD_FLAGS.some(own);
+  return message.replace(/--(etcd-(?:ca|cert|key))\b/g, (name, f: string) => (own(f) || (all && any) ? `--${side}-${f}` : name));
 }
 
 function describe(report: MigrateReport): string[] {
@@ -106,6 +116,19 @@ export const storeMigrate: Action = async (flags, _args, ctx) => {
   const to = migrateEnd('--to', stringFlag(flags, 'to') as string, storeFlags, runtimeDir, env);
   const given = ETCD_FLAGS.find((f) => flags[f] !== undefined);
   if (given && from.kind !== 'etcd' && to.kind !== 'etcd') throw new UsageError(`--${given} applies only to an etcd store (etcd://...)`);
+  // Each etcd end's TLS files, read and checked before anything is opened: a problem names the end's own flag when it was given.
+  for (const [side, end] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
+    if (end.kind !== 'etcd') continue;
+    try {
+      await readEtcdTlsFiles(end.tls);
+    } catch (err) {
+      if (err instanceof UsageError) throw new UsageError(ownFlagNames(err.message, side, storeFlags));
+      throw err;
+    }
+  }
   let auditKeep = 10_000;
   if (flags['audit-keep'] !== undefined) {
     if (to.kind !== 'etcd')

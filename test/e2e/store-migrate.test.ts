@@ -251,6 +251,11 @@ describeWithEtcd('stratctl store migrate (real etcd)', () => {
     const half = await stratctl(['store', 'migrate', '--from', from, '--to', to, '--to-etcd-cert', files.cert]);
     expect(half.code).toBe(2);
     expect(half.stderr).toContain('--to: --to-etcd-cert and --to-etcd-key go together');
+    const missing = await stratctl(['store', 'migrate', '--from', from, '--to', to, '--to-etcd-ca', `${files.ca}.gone`]);
+    expect({ code: missing.code, stderr: missing.stderr }).toEqual({
+      code: 2,
+      stderr: `stratctl store migrate: --to-etcd-ca ${files.ca}.gone: ENOENT\nsee stratctl store migrate --help\n`,
+    });
     const moved = await stratctl([
       'store',
       'migrate',
