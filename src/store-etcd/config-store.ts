@@ -44,8 +44,18 @@ import {
   unnumberedHandEdit,
 } from './config-judge.js';
 import type { EtcdGateway } from './gateway.js';
-import { type EtcdKeys, prefixEnd } from './keys.js';
-import { auditRangeOp, type EtcdMirror, type KeyValue, kvsOf, type MirrorBatch, type MirrorChange, rangeOp } from './mirror.js';
+import type { EtcdKeys } from './keys.js';
+import {
+  auditRangeOp,
+  type EtcdMirror,
+  type KeyValue,
+  kvsOf,
+  lastUnderOp,
+  type MirrorBatch,
+  type MirrorChange,
+  prefixRangeOp,
+  rangeOp,
+} from './mirror.js';
 import { PresetsJudge, presetsSnapshotOf, presetsUnaudited, type StoredPair } from './presets-judge.js';
 import { movedOutError } from './url.js';
 
@@ -226,25 +236,29 @@ export class EtcdConfigStore implements ConfigStore {
    */
   async settleEmpty(): Promise<void> {
     if (this.mirror.get(this.keys.config) || this.last) return;
-    const replicas = await this.gateway.call('read replicas', (options) =>
-      this.gateway.client.kv.range(
-        { key: Buffer.from(this.keys.replicasPrefix), range_end: prefixEnd(this.keys.replicasPrefix), keys_only: true },
+    // One read of all of it: the mirror's first read came earlier, and a process starting beside this
+    // one on a new prefix may have written the config and registered since (both would be seen here).
+    const k = this.keys;
+    const read = await this.gateway.call('read replicas', (options) =>
+      this.gateway.client.kv.txn(
+        {
+          compare: [],
+          success: [
+            rangeOp(k.config, { keys_only: true }),
+            lastUnderOp(k.auditPrefix('CONFIG')),
+            prefixRangeOp(k.replicasPrefix, { keys_only: true }),
+            prefixRangeOp(k.runnersPrefix, { keys_only: true }),
+          ],
+        },
         options,
       ),
     );
-    const idsUnder = (prefix: string, keys: readonly string[]) => [
-      ...new Set(keys.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length).split('/')[0] ?? '')),
+    const [config, trail, replicas, runners] = read.responses.map(kvsOf);
+    if ((config?.length ?? 0) > 0 || (trail?.length ?? 0) > 0) return;
+    const idsUnder = (prefix: string, kvs: readonly KeyValue[] | undefined) => [
+      ...new Set((kvs ?? []).map((kv) => kv.key.slice(prefix.length).split('/')[0] ?? '')),
     ];
-    const running = {
-      replicas: idsUnder(
-        this.keys.replicasPrefix,
-        replicas.kvs.map((kv) => kv.key.toString('utf8')),
-      ),
-      runners: idsUnder(
-        this.keys.runnersPrefix,
-        this.mirror.list(this.keys.runnersPrefix).map((kv) => kv.key),
-      ),
-    };
+    const running = { replicas: idsUnder(k.replicasPrefix, replicas), runners: idsUnder(k.runnersPrefix, runners) };
     if (running.replicas.length + running.runners.length === 0) return;
     this.invalid = { digest: 'missing', error: configLostWhileRunningError(this.location, running) };
   }
