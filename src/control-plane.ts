@@ -518,6 +518,7 @@ async function openEtcd(settings: ControlPlaneSettings, store: StoreSettings & {
     parseDeadlineMs: settings.fileLimits?.parseDeadlineMs,
     warn,
     info,
+    ...(settings.runner && { selfRunnerId: settings.runner.id ?? `${hostname()}:${process.pid}` }),
     onGateway: (g) => {
       gateway = g;
     },

@@ -95,10 +95,11 @@ export function configLostWhileRunningError(
   const named = (one: string, ids: readonly string[]) => (ids.length === 0 ? [] : [`${one}${ids.length > 1 ? 's' : ''} ${ids.join(', ')}`]);
   const who = [...named('API replica', running.replicas), ...named('runner', running.runners)];
   const count = running.replicas.length + running.runners.length;
+  // A change that changes nothing writes nothing, and presets in use went with the data too.
   const wayOut =
     running.replicas.length > 0
-      ? 'make one change through a running API replica (stratctl activate, or config set, against it) to write it again, then start this one'
-      : 'no API replica runs to write it again: put the config back (etcdctl put; the runners report what they apply), then start this one';
+      ? 'make one change through a running API replica that changes a value (stratctl activate of another strategy, or config set) to write it again with the presets it holds, then start this one'
+      : 'no API replica runs to write it again: put the config back (etcdctl put; the runners report what they apply), and the strategies key if presets were in use, then start this one';
   return new ConfigMissingError(location, [
     {
       message: `${LOST_WHILE_RUNNING} ${who.join(' and ')} ${count > 1 ? 'run' : 'runs'} on this prefix: etcd lost its data (wiped)? They keep the last good config in force; ${wayOut}. The defaults are not written over a deployment that runs (to begin afresh, stop it first)`,

@@ -27,6 +27,7 @@ import { DEFAULT_PARSE_DEADLINE_MS, MAX_RUNTIME_FILE_BYTES } from '../limit-defa
 import { Listeners } from '../listeners.js';
 import type { Say } from '../log.js';
 import { type PresetDefinition, type StrategyRegistry, samePresets, strategySetOf } from '../registry/index.js';
+import { runnerHealth, runnerStateSchema } from '../runner/state.js';
 import { sharedYamlParser, type YamlParser } from '../yaml/off-thread.js';
 import { baseState, type GroupContext, judgeGroup, type QueuedCommit } from './config-group.js';
 import { CommitUncertainError, ConfigIo, commitLanded, entryId } from './config-io.js';
@@ -78,6 +79,8 @@ export interface EtcdConfigStoreOptions {
   readonly yaml?: YamlParser;
   /** Tests: told each time a stored text is parsed and judged (not found among the judgements kept by digest). */
   readonly onParse?: (location: string) => void;
+  /** This process's own runner id, if it runs one: its key (from a life before a restart) is not another runner. */
+  readonly selfRunnerId?: string;
 }
 
 /**
@@ -247,7 +250,7 @@ export class EtcdConfigStore implements ConfigStore {
             rangeOp(k.config, { keys_only: true }),
             lastUnderOp(k.auditPrefix('CONFIG')),
             prefixRangeOp(k.replicasPrefix, { keys_only: true }),
-            prefixRangeOp(k.runnersPrefix, { keys_only: true }),
+            prefixRangeOp(k.runnersPrefix),
           ],
         },
         options,
@@ -255,10 +258,26 @@ export class EtcdConfigStore implements ConfigStore {
     );
     const [config, trail, replicas, runners] = read.responses.map(kvsOf);
     if ((config?.length ?? 0) > 0 || (trail?.length ?? 0) > 0) return;
-    const idsUnder = (prefix: string, kvs: readonly KeyValue[] | undefined) => [
-      ...new Set((kvs ?? []).map((kv) => kv.key.slice(prefix.length).split('/')[0] ?? '')),
-    ];
-    const running = { replicas: idsUnder(k.replicasPrefix, replicas), runners: idsUnder(k.runnersPrefix, runners) };
+    // Runners judged as the fleet judges them: one STOPPED, or STALE (killed: its key lives out its
+    // lease), keeps nothing in force; nor does this process's own key from before a restart. Counted,
+    // they refused a start the refusal's own advice ("stop it first") had made safe, or left a
+    // restarted runner waiting for itself for ever.
+    const now = this.now().getTime();
+    const live = (runners ?? []).flatMap((kv) => {
+      const id = kv.key.slice(k.runnersPrefix.length);
+      if (id === this.options.selfRunnerId) return [];
+      let parsed: ReturnType<typeof runnerStateSchema.safeParse> | undefined;
+      try {
+        parsed = runnerStateSchema.safeParse(JSON.parse(kv.value));
+      } catch {
+        parsed = undefined;
+      }
+      return parsed?.success && !parsed.data.stopped && runnerHealth(parsed.data, now) !== 'STALE' ? [id] : [];
+    });
+    const running = {
+      replicas: (replicas ?? []).map((kv) => kv.key.slice(k.replicasPrefix.length)),
+      runners: live,
+    };
     if (running.replicas.length + running.runners.length === 0) return;
     this.invalid = { digest: 'missing', error: configLostWhileRunningError(this.location, running) };
   }

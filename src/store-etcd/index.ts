@@ -50,6 +50,8 @@ export interface EtcdStoreOptions {
   readonly onParse?: (location: string) => void;
   /** Tests: the gateway every etcd call goes through, as it is made (to inject a lost answer). */
   readonly onGateway?: (gateway: EtcdGateway) => void;
+  /** This process's runner id, when it runs one (`stratctl runner`, serve's embedded runner). */
+  readonly selfRunnerId?: string;
 }
 
 /** One process's view of one etcd deployment; each part is closed by its user, the client when all are. */
@@ -116,6 +118,7 @@ export async function openEtcdStores(url: string, options: EtcdStoreOptions): Pr
     maxTextBytes: options.maxTextBytes,
     parseDeadlineMs: options.parseDeadlineMs,
     onParse: options.onParse,
+    selfRunnerId: options.selfRunnerId,
   });
   try {
     await mirror.open();

@@ -194,6 +194,18 @@ describeWithEtcd('etcd gone back: wiped, or restored from an older snapshot (rea
     );
     await c.config.start();
     expect(await raw.get(`/${prefix}/config`).string()).toBeNull();
+    // Runners that keep nothing in force are not named: one STOPPED, one STALE (killed, its key living
+    // out its lease), and the starting runner's own key from before its restart.
+    const old = new Date(Date.now() - 60_000).toISOString();
+    await raw.put(`/${prefix}/runners/done`).value(JSON.stringify(liveRunnerState('done', { stopped: true })));
+    await raw.put(`/${prefix}/runners/killed`).value(JSON.stringify(liveRunnerState('killed', { heartbeatAt: old })));
+    await raw.put(`/${prefix}/runners/self`).value(JSON.stringify(liveRunnerState('self')));
+    const restarted = await openReplica(cluster, prefix, { selfRunnerId: 'self' });
+    expect(restarted.startProblem()?.message).toMatch(/while API replica host-a:1:aaaa runs on this prefix:/);
+    await raw.put(`/${prefix}/runners/other`).value(JSON.stringify(liveRunnerState('other')));
+    const another = await openReplica(cluster, prefix, { selfRunnerId: 'self' });
+    expect(another.startProblem()?.message).toMatch(/while API replica host-a:1:aaaa and runner other run on this prefix:/);
+    for (const key of ['done', 'killed', 'self', 'other']) await raw.delete().key(`/${prefix}/runners/${key}`);
     expect(a.config.state().config.config).toMatchObject({ activeStrategyKey: 'gold', version: 15 });
     // The change through the running replica writes it again; the one that waited takes it.
     expect((await a.config.commit(setScanInterval(42))).current.config.version).toBe(16);
