@@ -354,8 +354,11 @@ export class Runner implements RunnerStateSource {
     const tunables = effectiveTunables(state.strategies, config, strategyKey);
     const records: RunnerSignalRecord[] = [];
     for (const instrument of this.instrumentsOf(info.instruments)) {
+      // Which failed: the feed (no data), or the strategy's signal function on the data it had.
+      let candlesRead = false;
       try {
         const candles = await feed.candles(instrument, this.options.lookbackCandles ?? 1200);
+        candlesRead = true;
         const signal = info.signal({ instrument, candles, tunables });
         if (this.failingWarned.delete(instrument))
           this.options.logger?.info(
@@ -384,14 +387,16 @@ export class Runner implements RunnerStateSource {
           this.failingWarned.set(instrument, message);
           this.options.logger?.warn(
             { runner: this.state.id, instrument, feed: feed.description, reason: message },
-            `no data for ${instrument}: ${message}; its signal is FLAT until it has data`,
+            candlesRead
+              ? `the signal of ${strategyKey} failed for ${instrument}: ${message}; its signal is FLAT until it computes`
+              : `no data for ${instrument}: ${message}; its signal is FLAT until it has data`,
           );
         }
         records.push({
           instrument,
           strategyKey,
           direction: 'FLAT',
-          reason: `no data: ${message}`,
+          reason: candlesRead ? `signal failed: ${message}` : `no data: ${message}`,
           values: {},
           price: null,
           candleTime: null,

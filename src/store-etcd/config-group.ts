@@ -236,7 +236,7 @@ export function judgeGroup(base: WriteBase, group: readonly QueuedCommit[], cont
   // Etcd went back without the key, and only the config changes: the set in force goes back as it
   // was (its text, its version), with an entry of its own, the trail before it gone with etcd's data.
   if (goneBack && configWritten && !presetsWritten && presetsText !== null) {
-    const recovery = presetsSystemEntry('recovery', presets, presets.presets, undefined, working.config, context.now);
+    const recovery = presetsSystemEntry('recovery', presets, presets.presets, base.lastPresets ?? undefined, working.config, context.now);
     entries.unshift({
       ...recovery,
       details: {

@@ -485,9 +485,11 @@ export class EtcdConfigStore implements ConfigStore {
       this.lastPresets = null;
       this.unauditedPresets = [];
       presetsTouched = true;
-      // A set in force whose key is gone with etcd's data stays in force, as the last good config does.
+      // A set in force whose key is gone with etcd's data (wiped: the config key gone too) stays in
+      // force, as the last good config does. An older snapshot that holds a config of its own, from
+      // before any preset, is that snapshot's state: no presets, as README says it goes in force.
       this.presetsGoneBack =
-        this.presetsText !== null && !this.mirror.get(this.keys.strategies)
+        this.presetsText !== null && !this.mirror.get(this.keys.strategies) && !this.mirror.get(this.keys.config)
           ? presetsGoneBackError(this.keys.strategies, batch.wentBack)
           : null;
       const kv = this.mirror.get(this.keys.config);

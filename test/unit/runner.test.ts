@@ -7,7 +7,7 @@ import { openFileConfigStore } from '../../src/config/file-store.js';
 import type { Change, CommitOptions, ConfigStore, StoreEvent } from '../../src/config/store.js';
 import { type FileSystem, nodeFileSystem } from '../../src/fs/file-system.js';
 import type { Logger } from '../../src/log.js';
-import { defaultRegistry } from '../../src/registry/index.js';
+import { createStrategyRegistry, defaultRegistry, STRATEGIES, type StrategyRegistry } from '../../src/registry/index.js';
 import type { CandleFeed } from '../../src/runner/feed.js';
 import { type ChangeScanClock, Runner } from '../../src/runner/runner.js';
 import { createSimulatedFeed } from '../../src/runner/sim-feed.js';
@@ -32,11 +32,17 @@ async function start(
     intervalSeconds?: number;
     changeScanClock?: ChangeScanClock;
     logger?: Logger;
+    strategies?: StrategyRegistry;
   } = {},
 ) {
   const dir = await tempRuntimeDir();
   await writeFile(path.join(dir, 'config.yaml'), CONFIG(options.key ?? 'momentum', options.intervalSeconds));
-  const store = await openFileConfigStore({ strategies: defaultRegistry, runtimeDir: dir, fs: options.fs, pollMs: 60_000 });
+  const store = await openFileConfigStore({
+    strategies: options.strategies ?? defaultRegistry,
+    runtimeDir: dir,
+    fs: options.fs,
+    pollMs: 60_000,
+  });
   await store.start();
   store.watch?.pause(); // only the runner's own per-scan re-read brings changes in
   const published: RunnerState[] = [];
@@ -224,6 +230,31 @@ describe('runner', () => {
       { what: 'the recovery said' },
     );
     expect(said('GBP_USD')[1]).toEqual(['info', 'data for GBP_USD again (partial)']);
+  });
+
+  it('a strategy whose signal function throws is said as its failure, not as "no data" (the feed had its candles)', async () => {
+    const broken = createStrategyRegistry({
+      ...STRATEGIES,
+      momentum: {
+        ...STRATEGIES.momentum!,
+        signal: () => {
+          throw new Error('division by zero');
+        },
+      },
+    });
+    const lines: [string, string][] = [];
+    const at = (level: string) => (_fields: unknown, message: string) => void lines.push([level, message]);
+    const { runner } = await start({ strategies: broken, logger: { info: at('info'), warn: at('warn'), error: at('error') } as never });
+    const state = await waitUntil(
+      async () => runner.latest(),
+      (s) => s.lastScanAt !== null,
+      { what: 'scan' },
+    );
+    expect(state.lastSignals[0]).toMatchObject({ direction: 'FLAT', reason: 'signal failed: division by zero', error: 'division by zero' });
+    expect(lines.filter(([, m]) => m.includes('division by zero'))[0]).toEqual([
+      'warn',
+      `the signal of momentum failed for ${state.lastSignals[0]!.instrument}: division by zero; its signal is FLAT until it computes`,
+    ]);
   });
 
   it('keeps what it applied and says so when the config cannot be read, then converges when it can', async () => {
