@@ -18,11 +18,13 @@ const rfc3339 = z.iso.datetime({ offset: true });
 const DECIMAL = /^[+-]?\d+(\.\d+)?(e[+-]?\d+)?$/i;
 
 /**
- * The highest price taken. Near the largest double, the averages' sums ran to Infinity: the runner
+ * The highest price taken (BTC in IDR or VND is ~1e9 to 1e12). Near the largest double, the averages' sums ran to Infinity: the runner
  * published its values as null, the API refused that state, and a live runner was listed STOPPED,
  * then not at all, while it scanned on.
  */
-const MAX_PRICE = 1e9;
+const MAX_PRICE = 1e12;
+/** The lowest: a close near the smallest double after a real one made a return of Infinity. */
+const MIN_PRICE = 1e-12;
 
 /** The largest CSV feed read: ~400,000 bars; it costs about 12 times its size in memory while parsed. */
 const MAX_CSV_BYTES = 32 * 1024 * 1024;
@@ -76,7 +78,10 @@ export function parseCandleCsv(text: string, source = 'csv'): Map<string, Candle
     const price = (name: 'open' | 'high' | 'low' | 'close') => {
       const value = num(name);
       if (value <= 0) throw new FeedError(`${where}: ${name} ${value} is not above 0`);
-      if (value > MAX_PRICE) throw new FeedError(`${where}: ${name} ${value} is above ${MAX_PRICE}, not a price a market prints`);
+      if (value > MAX_PRICE || value < MIN_PRICE)
+        throw new FeedError(
+          `${where}: ${name} ${value} is ${value > MAX_PRICE ? `above ${MAX_PRICE}` : `below ${MIN_PRICE}`}, not a price a market prints`,
+        );
       return value;
     };
     const cell = cells[col('time')] ?? '';

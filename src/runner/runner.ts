@@ -360,6 +360,11 @@ export class Runner implements RunnerStateSource {
         const candles = await feed.candles(instrument, this.options.lookbackCandles ?? 1200);
         candlesRead = true;
         const signal = info.signal({ instrument, candles, tunables });
+        // A value that is not a finite number (prices at the edge of a double) is published as null,
+        // which no reader of the state takes: the whole state was refused, a live runner listed gone.
+        const notFinite = Object.entries(signal.values).filter(([, v]) => !Number.isFinite(v));
+        if (notFinite.length > 0)
+          throw new Error(`its values are not finite numbers (${notFinite.map(([name, v]) => `${name} ${v}`).join(', ')})`);
         if (this.failingWarned.delete(instrument))
           this.options.logger?.info(
             { runner: this.state.id, instrument, feed: feed.description },

@@ -98,7 +98,12 @@ describe('CSV replay feed', () => {
     [
       'a price no market prints',
       `${HEAD}${T},EUR_USD,1e307,1e307,1e307,1e307\n`,
-      /^file\.csv: line 2: open 1e\+307 is above 1000000000, not a price a market prints$/,
+      /^file\.csv: line 2: open 1e\+307 is above 1000000000000, not a price a market prints$/,
+    ],
+    [
+      'a price near the smallest double',
+      `${HEAD}${T},EUR_USD,1e-310,1e-310,1e-310,1e-310\n`,
+      /^file\.csv: line 2: open 1e-310 is below 1e-12, not a price a market prints$/,
     ],
     ['no header at all', '# exported\n\n', /^file\.csv: no header line \(need time,instrument,open,high,low,close\)$/],
   ])('refuses %s, naming the line', (_what, text, message) => {

@@ -257,6 +257,28 @@ describe('runner', () => {
     ]);
   });
 
+  it('a signal whose values are not finite numbers is a failed signal (published as null, the API refused the whole state)', async () => {
+    const infinite = createStrategyRegistry({
+      ...STRATEGIES,
+      momentum: {
+        ...STRATEGIES.momentum!,
+        signal: () => ({ direction: 'LONG', reason: 'up', values: { returnPct: Number.POSITIVE_INFINITY, lookback: 20 } }),
+      },
+    });
+    const { runner } = await start({ strategies: infinite });
+    const state = await waitUntil(
+      async () => runner.latest(),
+      (s) => s.lastScanAt !== null,
+      { what: 'scan' },
+    );
+    expect(state.lastSignals[0]).toMatchObject({
+      direction: 'FLAT',
+      reason: 'signal failed: its values are not finite numbers (returnPct Infinity)',
+      values: {},
+    });
+    expect(JSON.parse(JSON.stringify(state.lastSignals))).toEqual(state.lastSignals);
+  });
+
   it('keeps what it applied and says so when the config cannot be read, then converges when it can', async () => {
     let broken = false;
     const fs: FileSystem = {
