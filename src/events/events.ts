@@ -1,5 +1,4 @@
 import { setMaxListeners } from 'node:events';
-import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { Repeater, SlidingBuffer } from '@repeaterjs/repeater';
 import type { ScanSignals } from '../runner/signal-history.js';
 import { turns } from './turns.js';
@@ -47,18 +46,17 @@ function takingTurns<T>(source: AsyncIterableIterator<T>, nextTurn: () => Promis
   return iterator;
 }
 
-/** The control plane's events, on yoga's `createPubSub`. */
+/** The control plane's events: a CustomEvent per topic on an EventTarget, each subscription a repeater of its own. */
 export function createEvents(options: EventsOptions = {}): ControlPlaneEvents {
   const eventTarget = options.eventTarget ?? new EventTarget();
   // One listener per open subscription: Node warns of a "possible memory leak" past 10, which here
   // is just an eleventh subscriber. Their number is bounded by the connection caps and the
   // subscriptions-per-client limit instead.
   setMaxListeners(0, eventTarget);
-  // Published with yoga's pubsub (a CustomEvent per topic on the target). Each subscription reads
-  // through a repeater with a buffer of its own: createPubSub takes one buffer for every repeater it
-  // makes, so the events one subscriber had not read yet went to whichever read next, any topic's
-  // (a status event read on signalsEmitted as an empty scan; two tabs' scans split between them).
-  const pubsub: PubSub<ControlPlaneTopics> = createPubSub<ControlPlaneTopics>({ eventTarget: eventTarget as never });
+  // Each subscription reads through a repeater with a buffer of its own. yoga's createPubSub, used
+  // before, takes one buffer for every repeater it makes, so the events one subscriber had not read
+  // yet went to whichever read next, any topic's (a status event read on signalsEmitted as an empty
+  // scan; two tabs' scans split between them).
   const buffer = options.buffer ?? 64;
   const listen = (topic: string): AsyncIterator<never> =>
     new Repeater<never>((push, stop) => {
@@ -74,7 +72,8 @@ export function createEvents(options: EventsOptions = {}): ControlPlaneEvents {
   let closed = false;
   const ended = (): Promise<IteratorResult<never>> => Promise.resolve({ done: true, value: undefined });
   return {
-    publish: (topic, ...payload) => (pubsub.publish as (t: string, ...p: unknown[]) => void)(topic, ...payload),
+    // A topic without a payload (status, strategies) is heard as null, as createPubSub delivered it.
+    publish: (topic, ...payload) => void eventTarget.dispatchEvent(new CustomEvent(topic, { detail: payload[0] ?? null })),
     subscribe: (topic) => {
       const source = listen(topic);
       const subscription: AsyncIterableIterator<never> = {

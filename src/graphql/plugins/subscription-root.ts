@@ -1,5 +1,6 @@
-import { type DocumentNode, GraphQLError, Kind, type SelectionSetNode } from 'graphql';
+import { type DocumentNode, GraphQLError, Kind } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { rootSelections } from '../root-fields.js';
 
 /** The refusal's words (tests say them). */
 export const SUBSCRIPTION_ROOT_DIRECTIVES =
@@ -19,21 +20,10 @@ export function subscriptionRootDirectivesError(document: DocumentNode): GraphQL
   const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
   for (const operation of document.definitions) {
     if (operation.kind !== Kind.OPERATION_DEFINITION || operation.operation !== 'subscription') continue;
-    const seen = new Set<string>();
-    let found = false;
-    const walk = (set: SelectionSetNode) => {
-      for (const selection of set.selections) {
-        if (selection.directives?.some((d) => CONDITIONAL.has(d.name.value))) found = true;
-        if (selection.kind === Kind.INLINE_FRAGMENT) walk(selection.selectionSet);
-        else if (selection.kind === Kind.FRAGMENT_SPREAD && !seen.has(selection.name.value)) {
-          seen.add(selection.name.value);
-          const fragment = fragments.get(selection.name.value);
-          if (fragment) walk(fragment.selectionSet);
-        }
-      }
-    };
-    walk(operation.selectionSet);
-    if (found)
+    const conditional = rootSelections(operation.selectionSet, (name) => fragments.get(name)).some((selection) =>
+      selection.directives?.some((d) => CONDITIONAL.has(d.name.value)),
+    );
+    if (conditional)
       return new GraphQLError(SUBSCRIPTION_ROOT_DIRECTIVES, {
         nodes: [operation],
         extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { spec: true, status: 400 } },
