@@ -288,14 +288,14 @@ export const token: Action = async (flags, args, ctx, command) => {
       return EXIT.unexpected;
     }
     // A path this user may not reach (run as root on a directory another user owns, it acts as that
-    // user: a directory above it that user cannot enter): said, with what to fix (73, as serve says a
-    // runtime dir it cannot use), not "unexpected error" and a stack.
+    // user: a directory above it that user cannot enter): said, with what to fix, not "unexpected
+    // error" and a stack. Exit 1, as a failed write is (DESIGN's stratctl codes).
     const denied = err as NodeJS.ErrnoException;
     if ((denied.code === 'EACCES' || denied.code === 'EPERM') && denied.path) {
       const message = `${denied.path}: permission denied (${denied.code}) to uid ${process.getuid?.() ?? '?'}: the runtime directory and each directory above it must be reachable by the user it runs as (the directory's owner, when run as root); nothing was changed`;
       if (json) printJsonError(ctx.io, 'PERMISSION_DENIED', message);
       ctx.warn(`${where}: ${message}`);
-      return EXIT.runtimeDirNotWritable;
+      return EXIT.unexpected;
     }
     throw err;
   } finally {
