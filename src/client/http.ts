@@ -289,25 +289,41 @@ export async function post(
   init: { accept: string; signal?: AbortSignal },
 ): Promise<Answer> {
   options.session ??= newSession();
+  const needed = needsToken(document) || readsSendToken(options, options.session);
+  return sendWithToken(options, needed, (sending) => postOnce(options, document, variables, init, sending));
+}
+
+/**
+ * Sends a request (`send`, with the token it is given, or none) the way every request goes: a read
+ * without the token first, and once more with it if the server answers 401 (after which the
+ * command's reads carry it); then, still refused (401: nothing was done) with the runtime dir's
+ * admin token and that file replaced since it was read, once more with the token it holds now.
+ * The one-shot requests (post) and the watch's stream connections both go through it.
+ */
+export async function sendWithToken<R extends { status: number; body?: { cancel(): Promise<void> } | null }>(
+  options: ClientOptions,
+  needed: boolean,
+  send: (sending: Sending) => Promise<R>,
+): Promise<R> {
+  options.session ??= newSession();
   const session = options.session;
-  const needed = needsToken(document) || readsSendToken(options, session);
-  let response = await postOnce(options, document, variables, init, await tokenToSend(options, needed));
+  let response = await send(await tokenToSend(options, needed));
   if (response.status !== 401) return response;
   if (!needed) {
     if (!(options.token || options.withheldToken)) return response;
     session.readsNeedToken = true;
     const sending = await tokenToSend(options, true);
-    if (sending.token === undefined) return response;
-    await response.body?.cancel();
-    response = await postOnce(options, document, variables, init, sending);
-    if (response.status !== 401) return response;
+    if (sending.token !== undefined) {
+      await response.body?.cancel();
+      response = await send(sending);
+      if (response.status !== 401) return response;
+    }
   }
-  // Refused (nothing was done) with the runtime dir's admin token, replaced since it was read: once more with the new one.
   if (!(await adminTokenReplaced(options))) return response;
   const sending = await tokenToSend(options, true);
   if (sending.token === undefined) return response;
   await response.body?.cancel();
-  return postOnce(options, document, variables, init, sending);
+  return send(sending);
 }
 
 /** How long a request waits for its whole answer (with `--wait`, the wait's time is added: wait-flag.ts). */

@@ -11,8 +11,8 @@ import {
   readsSendToken,
   refuseRedirect,
   resultData,
+  sendWithToken,
   tlsNotTrusted,
-  tokenToSend,
 } from './http.js';
 import { fetchAt, type Peer } from './request.js';
 
@@ -241,24 +241,9 @@ export async function* watchSubscription<TResult, TVariables>(
           if (typeof code === 'string') lastFailure = code;
           throw err;
         });
-      const first = await tokenToSend(options, readsSendToken(options, session));
-      let response = await fetch(input, withToken(init, first.token), first.to);
-      if (response.status === 401 && !readsSendToken(options, session) && (options.token || options.withheldToken)) {
-        session.readsNeedToken = true;
-        const again = await tokenToSend(options, true);
-        if (again.token) {
-          await response.body?.cancel();
-          response = await fetch(input, withToken(init, again.token), again.to);
-        }
-      }
-      // Refused with the runtime dir's admin token, replaced since it was read: once more with the new one.
-      if (response.status === 401 && readsSendToken(options, session) && (await adminTokenReplaced(options))) {
-        const renewed = await tokenToSend(options, true);
-        if (renewed.token) {
-          await response.body?.cancel();
-          response = await fetch(input, withToken(init, renewed.token), renewed.to);
-        }
-      }
+      const response = await sendWithToken(options, readsSendToken(options, session), (sending) =>
+        fetch(input, withToken(init, sending.token), sending.to),
+      );
       refusal = null;
       if (response.status >= 300 && response.status < 400) {
         refusal = await refuseRedirect(options.url, response).then(
